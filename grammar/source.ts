@@ -1,0 +1,73 @@
+// Source positions and the one place that prints `--> file:line:col` diagnostics.
+// Every language (ClassAd, submit, #PBS, DAG) reports errors through these types.
+
+export interface Location {
+  file: string;
+  /** 1-based */
+  line: number;
+  /** 1-based */
+  column: number;
+  endLine?: number;
+  endColumn?: number;
+}
+
+/** A file's text with cheap line lookup, kept so diagnostics can quote the offending line. */
+export class SourceText {
+  private lineStarts: number[] | undefined;
+  constructor(
+    readonly file: string,
+    readonly text: string,
+  ) {}
+
+  private starts(): number[] {
+    if (!this.lineStarts) {
+      const s = [0];
+      for (let i = 0; i < this.text.length; i++) if (this.text.charCodeAt(i) === 10) s.push(i + 1);
+      this.lineStarts = s;
+    }
+    return this.lineStarts;
+  }
+
+  /** The text of 1-based line `n` without its newline ('' when out of range). */
+  lineText(n: number): string {
+    const s = this.starts();
+    if (n < 1 || n > s.length) return '';
+    const start = s[n - 1]!;
+    const end = n < s.length ? s[n]! - 1 : this.text.length;
+    return this.text.slice(start, end).replace(/\r$/, '');
+  }
+
+  /** 1-based line/column of a 0-based offset. */
+  position(offset: number): { line: number; column: number } {
+    const s = this.starts();
+    let lo = 0;
+    let hi = s.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (s[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - s[lo]! + 1 };
+  }
+}
+
+/**
+ * Render a diagnostic the way rustc/HTCondor users can act on:
+ *
+ *   --> job.sub:12:7
+ *    |
+ * 12 | arguments = "unterminated
+ *    |             ^
+ */
+export function formatDiagnostic(loc: Location, sourceLine?: string): string {
+  const head = `--> ${loc.file}:${loc.line}:${loc.column}`;
+  if (sourceLine === undefined) return head;
+  const num = String(loc.line);
+  const pad = ' '.repeat(num.length);
+  // Tabs would shift the caret; show them as single spaces in both lines.
+  const shown = sourceLine.replace(/\t/g, ' ');
+  const width =
+    loc.endLine === loc.line && loc.endColumn && loc.endColumn > loc.column ? loc.endColumn - loc.column : 1;
+  const caret = ' '.repeat(Math.max(0, loc.column - 1)) + '^'.repeat(Math.min(width, Math.max(1, shown.length - loc.column + 1)));
+  return `${head}\n${pad} |\n${num} | ${shown}\n${pad} | ${caret}`;
+}

@@ -1,0 +1,130 @@
+// The error model: stable string codes, one table mapping each to its gRPC status, CLI exit code and hint.
+// docs/errors.md lists the same table for users.
+import { formatDiagnostic, type Location } from '../grammar/source.js';
+
+/** gRPC status numbers (kept here so lib/errors does not depend on grpc-js). */
+export const GrpcStatus = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+interface CodeInfo {
+  status: number;
+  exit: number;
+  hint?: string;
+}
+
+export const ERROR_CODES = {
+  // languages
+  CLASSAD_SYNTAX: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
+  CLASSAD_EVAL: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
+  SUBMIT_SYNTAX: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
+  SUBMIT_UNKNOWN_COMMAND: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
+  SUBMIT_MACRO: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
+  SUBMIT_INVALID: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
+  SUBMIT_QUEUE: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
+  SUBMIT_FILE: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
+  PBS_SYNTAX: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
+  DAG_SYNTAX: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
+  DAG_CYCLE: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
+  DAG_UNKNOWN_NODE: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
+  CONFIG_INVALID: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
+  USAGE: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
+  INPUT_TOO_LARGE: { status: GrpcStatus.RESOURCE_EXHAUSTED, exit: 2 },
+  // queue and jobs
+  JOB_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, exit: 1, hint: 'dq lists the jobs in the queue, dhistory the finished ones' },
+  JOB_STATE: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1 },
+  // security
+  PERMISSION_DENIED: { status: GrpcStatus.PERMISSION_DENIED, exit: 1 },
+  UNAUTHENTICATED: { status: GrpcStatus.UNAUTHENTICATED, exit: 1, hint: 'is this the pool of $DSCHED_HOME? the pool secret must match' },
+  // daemons and pool
+  SCHEDD_UNREACHABLE: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'is the pool running? try: dsched status (or dsched start)' },
+  COLLECTOR_UNREACHABLE: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'is the pool running? try: dsched status (or dsched start)' },
+  DAEMON_UNREACHABLE: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'is the pool running? try: dsched status' },
+  POOL_NOT_RUNNING: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'start it with: dsched start' },
+  POOL_ALREADY_RUNNING: { status: GrpcStatus.ALREADY_EXISTS, exit: 1 },
+  NAME_IN_USE: { status: GrpcStatus.ALREADY_EXISTS, exit: 1, hint: 'every daemon in a pool needs a unique name (set STARTD_NAME / NAME)' },
+  CLAIM_REFUSED: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1 },
+  CLAIM_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, exit: 1 },
+  TRANSFER_REFUSED: { status: GrpcStatus.PERMISSION_DENIED, exit: 1 },
+  TIMEOUT: { status: GrpcStatus.DEADLINE_EXCEEDED, exit: 1 },
+  NOT_IMPLEMENTED: { status: GrpcStatus.UNIMPLEMENTED, exit: 1 },
+  INTERNAL: { status: GrpcStatus.INTERNAL, exit: 1 },
+} satisfies Record<string, CodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(s: string): s is ErrorCode {
+  return Object.prototype.hasOwnProperty.call(ERROR_CODES, s);
+}
+
+export interface ErrorOptions {
+  hint?: string;
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
+export class DschedError extends Error {
+  readonly hint?: string;
+  readonly details?: Record<string, unknown>;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    opts: ErrorOptions = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'DschedError';
+    this.hint = opts.hint ?? (ERROR_CODES[code] as CodeInfo).hint;
+    this.details = opts.details;
+  }
+  get grpcStatus(): number {
+    return ERROR_CODES[this.code].status;
+  }
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+}
+
+/** An error in a user's file or expression: keeps the location as fields and in the text. */
+export class SourceError extends DschedError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly location: Location,
+    readonly sourceLine?: string,
+    opts: ErrorOptions = {},
+  ) {
+    super(code, `${message}\n${formatDiagnostic(location, sourceLine)}`, opts);
+    this.name = 'SourceError';
+    this.bareMessage = message;
+  }
+  /** The message without the `-->` excerpt. */
+  readonly bareMessage: string;
+}
+
+/** A decision by policy: put the job on hold with this reason (HTCondor HoldReasonCode/SubCode). */
+export class HoldError extends DschedError {
+  constructor(
+    readonly reason: string,
+    readonly holdCode: number,
+    readonly subCode = 0,
+  ) {
+    super('JOB_STATE', reason);
+    this.name = 'HoldError';
+  }
+}

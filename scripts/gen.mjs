@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// Generates the code that is build output (kept out of git, see .gitignore):
+//  - a peggy parser for each grammar/**/*.peggy into a sibling generated/ folder;
+//    a first-lines comment `// @start-rules: A, B` names the allowed start rules.
+//  - TypeScript types for proto/dsched/v1/*.proto into lib/rpc/generated/.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { dirname, join, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+
+function walk(dir, out = []) {
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (e === 'generated' || e === 'node_modules') continue;
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (e.endsWith('.peggy')) out.push(p);
+  }
+  return out;
+}
+
+for (const file of walk(join(root, 'grammar'))) {
+  const head = readFileSync(file, 'utf8').split('\n').slice(0, 5).join('\n');
+  const m = /@start-rules:\s*([\w ,]+)/.exec(head);
+  const outDir = join(dirname(file), 'generated');
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, basename(file, '.peggy') + '.js');
+  const args = ['--format', 'es', '--dts', '-o', out];
+  if (m) args.push('--allowed-start-rules', m[1].split(',').map((s) => s.trim()).filter(Boolean).join(','));
+  args.push(file);
+  execFileSync(bin('peggy'), args, { stdio: 'inherit' });
+}
+
+const protoDir = join(root, 'proto', 'dsched', 'v1');
+if (existsSync(protoDir)) {
+  const protos = readdirSync(protoDir).filter((f) => f.endsWith('.proto')).map((f) => join('dsched', 'v1', f));
+  if (protos.length) {
+    const outDir = join(root, 'lib', 'rpc', 'generated');
+    mkdirSync(outDir, { recursive: true });
+    execFileSync(
+      bin('proto-loader-gen-types'),
+      ['--keepCase', '--longs', 'Number', '--enums', 'String', '--defaults', '--oneofs', '--grpcLib', '@grpc/grpc-js',
+        '-I', join(root, 'proto'), '-O', outDir, ...protos],
+      { stdio: 'inherit', cwd: root },
+    );
+  }
+}
