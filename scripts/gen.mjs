@@ -4,7 +4,7 @@
 //    a first-lines comment `// @start-rules: A, B` names the allowed start rules.
 //  - TypeScript types for proto/dsched/v1/*.proto into lib/rpc/generated/.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,5 +45,8 @@ if (existsSync(protoDir)) {
         '-I', join(root, 'proto'), '-O', outDir, ...protos],
       { stdio: 'inherit', cwd: root },
     );
+    // The generated files import without extensions, which only CommonJS resolution accepts;
+    // they hold types only, so marking the folder CommonJS costs nothing at run time.
+    writeFileSync(join(outDir, 'package.json'), '{ "type": "commonjs" }\n');
   }
 }

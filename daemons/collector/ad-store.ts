@@ -1,0 +1,108 @@
+// The collector's soft state: ads by (type, name), each with an expiry on the collector's own monotonic
+// clock, so a remote host's wrong clock can never keep an ad alive or kill it early.
+import { ClassAd, compile, isTrue, parseExpr } from '../../grammar/classad/index.js';
+import { DschedError } from '../../lib/errors.js';
+
+interface StoredAd {
+  name: string;
+  instance: string;
+  attrs: Record<string, string>;
+  expiresAt: number;
+  parsed?: ClassAd;
+}
+
+export type ChangeKind = 'added' | 'updated' | 'removed';
+export type ChangeListener = (type: string, name: string, kind: ChangeKind) => void;
+
+const now = () => performance.now();
+
+export class AdStore {
+  private byType = new Map<string, Map<string, StoredAd>>();
+  private listeners = new Set<ChangeListener>();
+
+  onChange(l: ChangeListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  private emit(type: string, name: string, kind: ChangeKind) {
+    for (const l of this.listeners) l(type, name, kind);
+  }
+
+  private table(type: string): Map<string, StoredAd> {
+    const key = type.toLowerCase();
+    let t = this.byType.get(key);
+    if (!t) this.byType.set(key, (t = new Map()));
+    return t;
+  }
+
+  /** Store an ad. A live ad of the same name from another daemon instance is refused: names are unique. */
+  update(type: string, name: string, instance: string, attrs: Record<string, string>, lifetimeSec: number): void {
+    if (!name) throw new DschedError('USAGE', `a ${type} ad needs a Name`);
+    const t = this.table(type);
+    const key = name.toLowerCase();
+    const old = t.get(key);
+    const at = now();
+    if (old && old.expiresAt > at && old.instance && instance && old.instance !== instance) {
+      throw new DschedError(
+        'NAME_IN_USE',
+        `a ${type} named "${name}" is already in the pool (from another daemon); refusing the duplicate`,
+      );
+    }
+    const stamped = { ...attrs, LastHeardFrom: String(Math.floor(Date.now() / 1000)) };
+    t.set(key, { name, instance, attrs: stamped, expiresAt: at + lifetimeSec * 1000 });
+    this.emit(type, name, old && old.expiresAt > at ? 'updated' : 'added');
+  }
+
+  invalidate(type: string, names: string[], instance: string): void {
+    const t = this.table(type);
+    for (const n of names) {
+      const old = t.get(n.toLowerCase());
+      if (!old || (instance && old.instance && old.instance !== instance)) continue;
+      t.delete(n.toLowerCase());
+      this.emit(type, old.name, 'removed');
+    }
+  }
+
+  /** Drop expired ads; returns how many went. */
+  expire(): number {
+    const at = now();
+    let n = 0;
+    for (const [type, t] of this.byType) {
+      for (const [key, ad] of t) {
+        if (ad.expiresAt <= at) {
+          t.delete(key);
+          n++;
+          this.emit(type, ad.name, 'removed');
+        }
+      }
+    }
+    return n;
+  }
+
+  query(type: string, constraint: string, projection: string[]): Array<Record<string, string>> {
+    const pred = constraint.trim() ? compile(parseExpr(constraint, { file: '<constraint>', line: 1, column: 1 })) : undefined;
+    const types = type ? [type.toLowerCase()] : [...this.byType.keys()];
+    const out: Array<Record<string, string>> = [];
+    const at = now();
+    const proj = projection.length ? new Set(projection.map((p) => p.toLowerCase())) : undefined;
+    for (const ty of types) {
+      const t = this.byType.get(ty);
+      if (!t) continue;
+      for (const ad of t.values()) {
+        if (ad.expiresAt <= at) continue;
+        if (pred) {
+          ad.parsed ??= ClassAd.fromRecord(ad.attrs);
+          if (!isTrue(pred(ad.parsed))) continue;
+        }
+        if (!proj) out.push(ad.attrs);
+        else {
+          const r: Record<string, string> = {};
+          for (const [k, v] of Object.entries(ad.attrs)) if (proj.has(k.toLowerCase())) r[k] = v;
+          out.push(r);
+        }
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,100 @@
+// Starts the host's daemons and keeps them running: a daemon that dies is restarted with exponential
+// backoff (reset once it has stayed up for a minute), and why it died is logged.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../../lib/log.js';
+
+export interface DaemonState {
+  name: string;
+  child?: ChildProcess;
+  pid: number;
+  state: 'starting' | 'running' | 'backoff' | 'stopped';
+  restarts: number;
+  lastExit: string;
+  startedAt: number;
+  backoffMs: number;
+  timer?: NodeJS.Timeout;
+}
+
+/** dist/daemons/<name>/main.js beside this file's own folder. */
+export function daemonScript(name: string): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', name, 'main.js');
+}
+
+export class Supervisor {
+  readonly daemons = new Map<string, DaemonState>();
+  private stopping = false;
+
+  constructor(
+    private log: Logger,
+    private logDir: string,
+    private maxBackoffSec: () => number,
+  ) {}
+
+  start(names: string[]): void {
+    for (const n of names) {
+      const name = n.toLowerCase();
+      if (this.daemons.has(name)) continue;
+      const d: DaemonState = { name, pid: 0, state: 'starting', restarts: 0, lastExit: '', startedAt: 0, backoffMs: 1000 };
+      this.daemons.set(name, d);
+      this.spawn(d);
+    }
+  }
+
+  private spawn(d: DaemonState): void {
+    if (this.stopping) return;
+    // stdout/stderr of a daemon go to its own .out file: a crash before its logger exists is still seen.
+    const out = openSync(join(this.logDir, `${d.name}.out`), 'a');
+    const child = spawn(process.execPath, [daemonScript(d.name)], { stdio: ['ignore', out, out], env: process.env });
+    closeSync(out);
+    d.child = child;
+    d.pid = child.pid ?? 0;
+    d.state = 'running';
+    d.startedAt = Date.now();
+    this.log.info({ daemon: d.name, childPid: d.pid }, 'started daemon');
+    child.on('exit', (code, signal) => {
+      d.child = undefined;
+      d.pid = 0;
+      d.lastExit = signal ? `signal ${signal}` : `exit code ${code}`;
+      if (this.stopping) {
+        d.state = 'stopped';
+        return;
+      }
+      if (Date.now() - d.startedAt > 60_000) d.backoffMs = 1000;
+      d.state = 'backoff';
+      d.restarts++;
+      this.log.warn({ daemon: d.name, exit: d.lastExit, restartInMs: d.backoffMs }, 'daemon died; restarting');
+      d.timer = setTimeout(() => this.spawn(d), d.backoffMs);
+      d.backoffMs = Math.min(this.maxBackoffSec() * 1000, d.backoffMs * 2);
+    });
+    child.on('error', (e) => this.log.error({ daemon: d.name, err: e.message }, 'could not start daemon'));
+  }
+
+  signalAll(sig: NodeJS.Signals): void {
+    for (const d of this.daemons.values()) d.child?.kill(sig);
+  }
+
+  /** Stop every daemon: SIGTERM, then SIGKILL for any still alive after `graceMs`. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    for (const d of this.daemons.values()) if (d.timer) clearTimeout(d.timer);
+    // the schedd first, so it records nothing half-way while startds go down
+    const order = ['negotiator', 'schedd', 'startd', 'collector'];
+    const all = [...this.daemons.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+    const exits = all.map(
+      (d) =>
+        new Promise<void>((resolve) => {
+          if (!d.child) return resolve();
+          d.child.once('exit', () => resolve());
+          d.child.kill('SIGTERM');
+        }),
+    );
+    const t = setTimeout(() => {
+      for (const d of all) d.child?.kill('SIGKILL');
+    }, graceMs);
+    await Promise.all(exits);
+    clearTimeout(t);
+  }
+}

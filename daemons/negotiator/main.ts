@@ -1,0 +1,114 @@
+// dsched negotiator: matchmaking on events (a new idle job, a freed or new slot), with a timer as fallback.
+import { CollectorLink, daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
+import { literal, unparse } from '../../grammar/classad/index.js';
+import { proto } from '../../lib/rpc/proto.js';
+import { Negotiator } from './cycle.js';
+import { FairShare } from './fair-share.js';
+
+const ctx = daemonContext('negotiator');
+const { config, log } = ctx;
+const fairShare = new FairShare();
+const negotiator = new Negotiator(log, ctx.token, fairShare);
+const collector = new CollectorLink(config, ctx.token);
+
+let running = false;
+let again = false;
+let timer: NodeJS.Timeout | undefined;
+
+async function runCycle(): Promise<void> {
+  timer = undefined;
+  if (running) {
+    again = true;
+    return;
+  }
+  const c = collector.get();
+  if (!c) return;
+  running = true;
+  again = false;
+  try {
+    await negotiator.cycle(c);
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, 'negotiation cycle failed');
+  } finally {
+    running = false;
+    if (again) schedule();
+  }
+}
+
+function schedule(delay = config.int('NEGOTIATOR_CYCLE_DELAY_MS')) {
+  if (running) {
+    again = true;
+    return;
+  }
+  if (!timer) timer = setTimeout(() => void runCycle(), delay);
+}
+
+const server = await serveDaemon(ctx, config.int('NEGOTIATOR_PORT'), [
+  {
+    definition: proto().Negotiator.service,
+    impl: {
+      unary: {
+        Reschedule() {
+          schedule(0);
+          return {};
+        },
+        GetPriorities() {
+          return { submitters: fairShare.list() };
+        },
+      },
+    },
+  },
+]);
+
+// The collector's change stream is what wakes us; it is re-opened whenever it breaks (collector restart).
+let watchBackoff = 250;
+function watch() {
+  const c = collector.get();
+  if (!c) {
+    setTimeout(watch, 1000).unref();
+    return;
+  }
+  const stream = c.watch(['Machine', 'Submitter']);
+  stream.on('data', () => {
+    watchBackoff = 250;
+    schedule();
+  });
+  const retry = () => {
+    stream.removeAllListeners();
+    setTimeout(watch, watchBackoff).unref();
+    watchBackoff = Math.min(5000, watchBackoff * 2);
+  };
+  stream.on('error', retry);
+  stream.on('end', retry);
+}
+watch();
+
+async function advertise() {
+  const c = collector.get();
+  if (!c) return;
+  await c
+    .advertise([
+      {
+        type: 'Negotiator',
+        name: ctx.hostName,
+        instance: ctx.instance,
+        lifetime: 3 * config.int('UPDATE_INTERVAL'),
+        ad: { attrs: { MyType: unparse(literal('Negotiator')), Name: unparse(literal(ctx.hostName)), MyAddress: unparse(literal(server.address)) } },
+      },
+    ])
+    .catch(() => {});
+}
+void advertise();
+const periodic = setInterval(() => {
+  void advertise();
+  schedule(0);
+}, config.int('NEGOTIATOR_INTERVAL') * 1000);
+const ads = setInterval(() => void advertise(), config.int('UPDATE_INTERVAL') * 1000);
+
+onShutdown(ctx, async () => {
+  clearInterval(periodic);
+  clearInterval(ads);
+  await server.shutdown();
+  negotiator.close();
+  collector.close();
+});

@@ -1,0 +1,131 @@
+// dsched schedd: the job queue of this host.
+import { join } from 'node:path';
+import { CollectorLink, daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
+import { proto } from '../../lib/rpc/proto.js';
+import { FsAuth, poolOwner } from './fs-auth.js';
+import { JobQueue, JobStatus, lit } from './queue.js';
+import { Schedd } from './schedd.js';
+import { scheddService } from './service.js';
+import { openQueueDb } from './store/db.js';
+
+const ctx = daemonContext('schedd');
+const { config, log } = ctx;
+const name = config.str('SCHEDD_NAME') || ctx.hostName;
+const owner = poolOwner();
+const isAdmin = (user: string) => user === owner || user === 'root' || config.list('QUEUE_SUPER_USERS').includes(user);
+
+const db = openQueueDb(join(config.paths.spool, 'job_queue.db'));
+const queue = new JobQueue(db);
+const auth = new FsAuth(config.str('AUTH_DIR') || config.paths.authDir, ctx.secret, isAdmin);
+
+const opts = {
+  name,
+  address: '', // set once the server is bound, before anything can match or claim
+  hostName: ctx.hostName,
+  lease: () => config.int('JOB_LEASE_DURATION'),
+  isAdmin,
+  token: ctx.token,
+  maxProcs: () => config.int('MAX_JOBS_PER_SUBMISSION'),
+};
+const schedd = new Schedd(queue, log, opts);
+const server = await serveDaemon(ctx, config.int('SCHEDD_PORT'), [
+  { definition: proto().Schedd.service, impl: scheddService(schedd, auth) },
+]);
+opts.address = server.address;
+log.info({ jobs: queue.jobs.size, clusters: queue.clusters.size, name }, 'queue loaded');
+
+// ---- ads: one Scheduler ad, one Submitter ad per user with jobs ----
+const collector = new CollectorLink(config, ctx.token);
+let advertised = new Set<string>();
+let adTimer: NodeJS.Timeout | undefined;
+async function advertise(): Promise<void> {
+  adTimer = undefined;
+  const c = collector.get();
+  if (!c) {
+    scheduleAdvertise(1000);
+    return;
+  }
+  const per = new Map<string, { idle: number; running: number; held: number }>();
+  let idle = 0;
+  let running = 0;
+  let held = 0;
+  for (const j of queue.jobs.values()) {
+    let p = per.get(j.owner);
+    if (!p) per.set(j.owner, (p = { idle: 0, running: 0, held: 0 }));
+    if (j.status === JobStatus.Idle && !j.matching) (p.idle++, idle++);
+    else if (j.status === JobStatus.Running) (p.running++, running++);
+    else if (j.status === JobStatus.Held) (p.held++, held++);
+  }
+  const lifetime = 3 * config.int('UPDATE_INTERVAL');
+  const updates = [
+    {
+      type: 'Scheduler',
+      name,
+      instance: ctx.instance,
+      lifetime,
+      ad: {
+        attrs: {
+          MyType: lit('Scheduler'),
+          Name: lit(name),
+          Machine: lit(ctx.hostName),
+          MyAddress: lit(server.address),
+          TotalIdleJobs: String(idle),
+          TotalRunningJobs: String(running),
+          TotalHeldJobs: String(held),
+          TotalJobAds: String(queue.jobs.size),
+        },
+      },
+    },
+    ...[...per].map(([user, p]) => ({
+      type: 'Submitter',
+      name: `${user}@${name}`,
+      instance: ctx.instance,
+      lifetime,
+      ad: {
+        attrs: {
+          MyType: lit('Submitter'),
+          Name: lit(`${user}@${name}`),
+          Owner: lit(user),
+          ScheddName: lit(name),
+          MyAddress: lit(server.address),
+          IdleJobs: String(p.idle),
+          RunningJobs: String(p.running),
+          HeldJobs: String(p.held),
+        },
+      },
+    })),
+  ];
+  try {
+    await c.advertise(updates);
+    const names = new Set(per.keys());
+    const gone = [...advertised].filter((u) => !names.has(u));
+    if (gone.length) await c.invalidate('Submitter', gone.map((u) => `${u}@${name}`), ctx.instance);
+    advertised = names;
+  } catch (e) {
+    log.debug({ err: (e as Error).message }, 'collector update failed (will retry)');
+    scheduleAdvertise(1000);
+  }
+}
+function scheduleAdvertise(delayMs = 2) {
+  if (!adTimer) adTimer = setTimeout(() => void advertise(), delayMs);
+}
+schedd.onQueueChanged = () => scheduleAdvertise();
+schedd.watch(() => scheduleAdvertise());
+
+await schedd.reconnect();
+scheduleAdvertise(0);
+const periodic = setInterval(() => scheduleAdvertise(0), config.int('UPDATE_INTERVAL') * 1000);
+const leases = setInterval(() => void schedd.renewLeases(), Math.max(1000, (config.int('JOB_LEASE_DURATION') * 1000) / 3));
+const trim = setInterval(() => queue.trimHistory(config.int('MAX_HISTORY_JOBS')), 600_000);
+
+onShutdown(ctx, async () => {
+  for (const t of [periodic, leases, trim]) clearInterval(t);
+  const c = collector.get();
+  await c?.invalidate('Scheduler', [name], ctx.instance).catch(() => {});
+  await c?.invalidate('Submitter', [...advertised].map((u) => `${u}@${name}`), ctx.instance).catch(() => {});
+  await server.shutdown();
+  queue.flush();
+  db.close();
+  schedd.close();
+  collector.close();
+});

@@ -1,0 +1,403 @@
+// The job queue: the whole queue in memory (as HTCondor's schedd keeps it), written through to SQLite.
+// A submission is one synchronous transaction committed before the cluster id is returned; job state
+// changes are grouped into one transaction per event-loop turn, and whoever needs them durable (an
+// acknowledgement to a startd) awaits `commit()`.
+import { ClassAd, literal, parseExpr, referencedAttrs, unparse, valueToJS, compile } from '../../grammar/classad/index.js';
+import { DschedError } from '../../lib/errors.js';
+import type { DB } from './store/db.js';
+
+export const JobStatus = {
+  Idle: 1,
+  Running: 2,
+  Removed: 3,
+  Completed: 4,
+  Held: 5,
+  TransferringOutput: 6,
+  Suspended: 7,
+} as const;
+
+export const STATUS_NAMES: Record<number, string> = {
+  1: 'idle',
+  2: 'running',
+  3: 'removed',
+  4: 'completed',
+  5: 'held',
+  6: 'transferring output',
+  7: 'suspended',
+};
+
+export interface ClaimRef {
+  id: string;
+  startd: string;
+  slot: string;
+}
+
+export interface Job {
+  cluster: number;
+  proc: number;
+  owner: string;
+  status: number;
+  prio: number;
+  /** Per-proc attributes (name → ClassAd expression text); the cluster's shared ones live on the Cluster. */
+  attrs: Record<string, string>;
+  /** Autocluster of an idle job (same significant attributes ⇒ same match). */
+  ac: number;
+  claim?: ClaimRef;
+  /** A claim request for this job is in flight. */
+  matching?: boolean;
+  ad?: ClassAd;
+}
+
+export interface Cluster {
+  id: number;
+  owner: string;
+  attrs: Record<string, string>;
+  procs: number;
+}
+
+export const jobKey = (cluster: number, proc: number) => `${cluster}.${proc}`;
+
+/** ClassAd literal text for a JS value (what goes into an ad). */
+export function lit(v: string | number | boolean | null): string {
+  return unparse(literal(v));
+}
+
+const EMPTY = new ClassAd();
+const litCache = new Map<string, unknown>();
+/** The JS value of a literal expression text (cached: ads repeat the same few texts). */
+export function litValue(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  let v = litCache.get(text);
+  if (v === undefined && !litCache.has(text)) {
+    try {
+      v = valueToJS(compile(parseExpr(text))(EMPTY));
+    } catch {
+      v = undefined;
+    }
+    if (litCache.size > 10_000) litCache.clear();
+    litCache.set(text, v);
+  }
+  return v;
+}
+
+// Attributes whose values decide where a job can run: identical values ⇒ one autocluster.
+const SIGNIFICANT = ['Owner', 'Requirements', 'Rank', 'RequestCpus', 'RequestMemory', 'RequestDisk', 'RequestGpus', 'JobUniverse', 'ConcurrencyLimits', 'JobPrio'];
+
+export interface Autocluster {
+  id: number;
+  key: string;
+  owner: string;
+  /** idle, unmatched jobs in priority order is computed on demand; this is the member set */
+  idle: Set<Job>;
+}
+
+export class JobQueue {
+  readonly jobs = new Map<string, Job>();
+  readonly clusters = new Map<number, Cluster>();
+  readonly autoclusters = new Map<number, Autocluster>();
+  private acByKey = new Map<string, Autocluster>();
+  private nextAc = 1;
+  private reserved = new Map<number, string>();
+
+  private dirty = new Set<Job>();
+  private finished: Array<{ job: Job; merged: Record<string, string>; completion: number }> = [];
+  private flushScheduled = false;
+  private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  /** Called after every flush with the jobs whose state changed (for watchers and ads). */
+  onFlushed: (changed: Job[]) => void = () => {};
+
+  private st;
+
+  constructor(private db: DB) {
+    this.st = {
+      nextCluster: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'next_cluster' RETURNING value - 1 AS id"),
+      peekCluster: db.prepare("SELECT value FROM counters WHERE name = 'next_cluster'"),
+      insCluster: db.prepare('INSERT INTO clusters (cluster_id, owner, ad) VALUES (?, ?, ?)'),
+      insJob: db.prepare('INSERT INTO jobs (cluster_id, proc_id, owner, status, prio, ad) VALUES (?, ?, ?, ?, ?, ?)'),
+      updJob: db.prepare(
+        'UPDATE jobs SET status = ?, prio = ?, ad = ?, claim_id = ?, startd_addr = ?, slot_name = ? WHERE cluster_id = ? AND proc_id = ?',
+      ),
+      delJob: db.prepare('DELETE FROM jobs WHERE cluster_id = ? AND proc_id = ?'),
+      delCluster: db.prepare('DELETE FROM clusters WHERE cluster_id = ?'),
+      insHistory: db.prepare(
+        'INSERT OR REPLACE INTO history (cluster_id, proc_id, owner, status, completion_date, ad) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+    };
+    this.load();
+  }
+
+  private load() {
+    for (const row of this.db.prepare('SELECT cluster_id, owner, ad FROM clusters').iterate() as Iterable<{ cluster_id: number; owner: string; ad: string }>) {
+      this.clusters.set(row.cluster_id, { id: row.cluster_id, owner: row.owner, attrs: JSON.parse(row.ad), procs: 0 });
+    }
+    const rows = this.db
+      .prepare('SELECT cluster_id, proc_id, owner, status, prio, ad, claim_id, startd_addr, slot_name FROM jobs ORDER BY cluster_id, proc_id')
+      .iterate() as Iterable<{
+      cluster_id: number;
+      proc_id: number;
+      owner: string;
+      status: number;
+      prio: number;
+      ad: string;
+      claim_id: string | null;
+      startd_addr: string | null;
+      slot_name: string | null;
+    }>;
+    for (const r of rows) {
+      const c = this.clusters.get(r.cluster_id);
+      if (!c) continue;
+      c.procs++;
+      const job: Job = { cluster: r.cluster_id, proc: r.proc_id, owner: r.owner, status: r.status, prio: r.prio, attrs: JSON.parse(r.ad), ac: 0 };
+      if (r.claim_id && r.startd_addr) job.claim = { id: r.claim_id, startd: r.startd_addr, slot: r.slot_name ?? '' };
+      this.jobs.set(jobKey(job.cluster, job.proc), job);
+      if (job.status === JobStatus.Idle) this.enterIdle(job);
+    }
+  }
+
+  // ---- clusters and submission ----
+
+  reserveCluster(owner: string): number {
+    const { id } = this.st.nextCluster.get() as { id: number };
+    this.reserved.set(id, owner);
+    return id;
+  }
+
+  /** Queue a whole submission in one transaction. Returns the jobs created. */
+  submit(clusterId: number, owner: string, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Job[] {
+    const reservedBy = this.reserved.get(clusterId);
+    const next = (this.st.peekCluster.get() as { value: number }).value;
+    if (this.clusters.has(clusterId) || clusterId >= next || clusterId < 1)
+      throw new DschedError('USAGE', `cluster ${clusterId} was not reserved for this submission (ask NewCluster first)`);
+    if (reservedBy !== undefined && reservedBy !== owner)
+      throw new DschedError('PERMISSION_DENIED', `cluster ${clusterId} was reserved by another user`);
+    const jobs: Job[] = procs.map((attrs, i) => {
+      const proc = Number(attrs.ProcId ?? i);
+      const status = Number(attrs.JobStatus ?? clusterAttrs.JobStatus ?? JobStatus.Idle);
+      const prio = Number(attrs.JobPrio ?? clusterAttrs.JobPrio ?? 0) || 0;
+      return { cluster: clusterId, proc, owner, status, prio, attrs, ac: 0 };
+    });
+    const cluster: Cluster = { id: clusterId, owner, attrs: clusterAttrs, procs: jobs.length };
+    this.db.transaction(() => {
+      this.st.insCluster.run(clusterId, owner, JSON.stringify(clusterAttrs));
+      for (const j of jobs) this.st.insJob.run(clusterId, j.proc, owner, j.status, j.prio, JSON.stringify(j.attrs));
+    })();
+    this.reserved.delete(clusterId);
+    this.clusters.set(clusterId, cluster);
+    for (const j of jobs) {
+      this.jobs.set(jobKey(j.cluster, j.proc), j);
+      if (j.status === JobStatus.Idle) this.enterIdle(j);
+    }
+    return jobs;
+  }
+
+  // ---- ads ----
+
+  merged(job: Job): Record<string, string> {
+    const c = this.clusters.get(job.cluster);
+    return c ? { ...c.attrs, ...job.attrs } : { ...job.attrs };
+  }
+
+  ad(job: Job): ClassAd {
+    if (!job.ad) job.ad = ClassAd.fromRecord(this.merged(job));
+    return job.ad;
+  }
+
+  /** The JS value of a job attribute (per-proc first, then the cluster's). */
+  value(job: Job, name: string): unknown {
+    const text = job.attrs[name] ?? this.clusters.get(job.cluster)?.attrs[name];
+    if (text === undefined) return undefined;
+    const v = litValue(text);
+    if (v !== undefined) return v;
+    return this.ad(job).lookupJS(name);
+  }
+
+  // ---- autoclusters ----
+
+  private acKey(job: Job): string {
+    const m = this.merged(job);
+    const names = new Set(SIGNIFICANT);
+    for (const attr of ['Requirements', 'Rank']) {
+      const text = m[attr];
+      if (!text) continue;
+      try {
+        const refs = referencedAttrs(parseExpr(text));
+        for (const n of [...refs.my, ...refs.unscoped]) {
+          const real = Object.keys(m).find((k) => k.toLowerCase() === n);
+          if (real) names.add(real);
+        }
+      } catch {
+        /* a broken expression is its own autocluster */
+      }
+    }
+    return JSON.stringify([...names].sort().map((n) => [n, m[n] ?? '']));
+  }
+
+  private enterIdle(job: Job) {
+    const key = this.acKey(job);
+    let ac = this.acByKey.get(key);
+    if (!ac) {
+      ac = { id: this.nextAc++, key, owner: job.owner, idle: new Set() };
+      this.acByKey.set(key, ac);
+      this.autoclusters.set(ac.id, ac);
+    }
+    job.ac = ac.id;
+    ac.idle.add(job);
+  }
+
+  private leaveIdle(job: Job) {
+    const ac = this.autoclusters.get(job.ac);
+    if (ac) {
+      ac.idle.delete(job);
+      if (ac.idle.size === 0) {
+        this.autoclusters.delete(ac.id);
+        this.acByKey.delete(ac.key);
+      }
+    }
+    job.ac = 0;
+  }
+
+  /** The best idle, unmatched job of an autocluster: highest JobPrio, then oldest. */
+  takeIdle(acId: number): Job | undefined {
+    const ac = this.autoclusters.get(acId);
+    if (!ac) return undefined;
+    let best: Job | undefined;
+    for (const j of ac.idle) {
+      if (j.matching) continue;
+      if (!best || j.prio > best.prio || (j.prio === best.prio && (j.cluster < best.cluster || (j.cluster === best.cluster && j.proc < best.proc)))) best = j;
+    }
+    if (best) best.matching = true;
+    return best;
+  }
+
+  idleCount(acId: number): number {
+    const ac = this.autoclusters.get(acId);
+    if (!ac) return 0;
+    let n = 0;
+    for (const j of ac.idle) if (!j.matching) n++;
+    return n;
+  }
+
+  // ---- state changes ----
+
+  /** Change a job's attributes and/or status. `null` deletes an attribute. Durable after `commit()`. */
+  update(job: Job, changes: Record<string, string | null>, status?: number): void {
+    const wasIdle = job.status === JobStatus.Idle;
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null) {
+        delete job.attrs[k];
+        // a cluster attribute is hidden by an explicit per-proc UNDEFINED
+        if (this.clusters.get(job.cluster)?.attrs[k] !== undefined) job.attrs[k] = 'undefined';
+      } else job.attrs[k] = v;
+    }
+    if (status !== undefined && status !== job.status) {
+      job.status = status;
+      job.attrs.JobStatus = String(status);
+      job.attrs.EnteredCurrentStatus = String(Math.floor(Date.now() / 1000));
+    }
+    if ('JobPrio' in changes) job.prio = Number(litValue(changes.JobPrio ?? '0')) || 0;
+    job.ad = undefined;
+    const isIdle = job.status === JobStatus.Idle;
+    if (wasIdle && !isIdle) this.leaveIdle(job);
+    else if (isIdle && (!wasIdle || 'JobPrio' in changes || 'Requirements' in changes)) {
+      if (wasIdle) this.leaveIdle(job);
+      job.matching = false;
+      this.enterIdle(job);
+    }
+    this.dirty.add(job);
+    this.scheduleFlush();
+  }
+
+  /** Move a finished (completed or removed) job to history. */
+  finish(job: Job, status: number, changes: Record<string, string | null> = {}): void {
+    const now = Math.floor(Date.now() / 1000);
+    this.update(job, { ...changes, CompletionDate: status === JobStatus.Completed ? String(now) : (job.attrs.CompletionDate ?? '0') }, status);
+    if (job.ac) this.leaveIdle(job);
+    this.jobs.delete(jobKey(job.cluster, job.proc));
+    this.dirty.delete(job);
+    this.finished.push({ job, merged: this.merged(job), completion: now });
+    const c = this.clusters.get(job.cluster);
+    if (c && --c.procs <= 0) this.clusters.delete(job.cluster);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush() {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Resolves once every change made so far is committed. */
+  commit(): Promise<void> {
+    if (!this.flushScheduled) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    const dirty = [...this.dirty];
+    const finished = this.finished;
+    const waiters = this.waiters;
+    this.dirty = new Set();
+    this.finished = [];
+    this.waiters = [];
+    try {
+      this.db.transaction(() => {
+        for (const j of dirty) {
+          this.st.updJob.run(j.status, j.prio, JSON.stringify(j.attrs), j.claim?.id ?? null, j.claim?.startd ?? null, j.claim?.slot ?? null, j.cluster, j.proc);
+        }
+        for (const f of finished) {
+          this.st.insHistory.run(f.job.cluster, f.job.proc, f.job.owner, f.job.status, f.completion, JSON.stringify(f.merged));
+          this.st.delJob.run(f.job.cluster, f.job.proc);
+          if (!this.clusters.has(f.job.cluster)) this.st.delCluster.run(f.job.cluster);
+        }
+      })();
+    } catch (e) {
+      for (const w of waiters) w.reject(e);
+      throw e;
+    }
+    for (const w of waiters) w.resolve();
+    this.onFlushed([...dirty, ...finished.map((f) => f.job)]);
+  }
+
+  // ---- history ----
+
+  history(opts: { owners?: string[]; clusters?: Array<{ cluster: number; proc: number }>; limit?: number }): Array<Record<string, string>> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (opts.owners?.length) {
+      where.push(`owner IN (${opts.owners.map(() => '?').join(',')})`);
+      args.push(...opts.owners);
+    }
+    if (opts.clusters?.length) {
+      where.push(
+        '(' +
+          opts.clusters
+            .map((c) => {
+              args.push(c.cluster);
+              if (c.proc >= 0) {
+                args.push(c.proc);
+                return '(cluster_id = ? AND proc_id = ?)';
+              }
+              return 'cluster_id = ?';
+            })
+            .join(' OR ') +
+          ')',
+      );
+    }
+    const sql = `SELECT ad FROM history ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY completion_date DESC, cluster_id DESC, proc_id DESC`;
+    const out: Array<Record<string, string>> = [];
+    for (const r of this.db.prepare(sql).iterate(...args) as Iterable<{ ad: string }>) {
+      out.push(JSON.parse(r.ad));
+      if (opts.limit && out.length >= opts.limit) break;
+    }
+    return out;
+  }
+
+  trimHistory(max: number): void {
+    this.db
+      .prepare(
+        'DELETE FROM history WHERE (cluster_id, proc_id) IN (SELECT cluster_id, proc_id FROM history ORDER BY completion_date DESC LIMIT -1 OFFSET ?)',
+      )
+      .run(max);
+  }
+}

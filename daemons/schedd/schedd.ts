@@ -1,0 +1,522 @@
+// The schedd's behaviour: turning matches into claims, running jobs on them (and reusing a claim for the
+// next idle job of the same autocluster, so a busy pool skips renegotiation), recording what the startds
+// report, user actions, leases, and reconnecting to running jobs after a restart.
+import { compile, isTrue, parseExpr, ClassAd } from '../../grammar/classad/index.js';
+import { DschedError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { Identity } from '../../lib/rpc/auth.js';
+import { StartdClient } from '../../lib/rpc/clients/startd.js';
+import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
+import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
+import { JobQueue, JobStatus, jobKey, lit, type Job } from './queue.js';
+import { UserLogWriter, type UserLogEvent, type UserLogEventBody } from './user-log.js';
+
+export interface Claim {
+  id: string;
+  startd: string;
+  slot: string;
+  job?: Job;
+  /** Autocluster of the job it last ran: the first place to look for the next one. */
+  lastAc: number;
+}
+
+export interface ScheddOptions {
+  name: string;
+  address: string;
+  hostName: string;
+  lease: () => number;
+  isAdmin: (user: string) => boolean;
+  token: () => string;
+  maxProcs: () => number;
+}
+
+// HTCondor's HoldReasonCode values used here.
+export const HoldCode = { UserRequest: 1, JobPolicy: 3, FailedToCreateProcess: 6, UnableToOpenOutput: 7, UnableToOpenInput: 8, IwdError: 14, SubmittedOnHold: 15 } as const;
+
+const now = () => Math.floor(Date.now() / 1000);
+
+export class Schedd {
+  readonly claims = new Map<string, Claim>();
+  private startds = new Map<string, StartdClient>();
+  readonly userLog: UserLogWriter;
+  /** Called when idle/running counts may have changed (the submitter ads need refreshing). */
+  onQueueChanged: () => void = () => {};
+
+  constructor(
+    readonly queue: JobQueue,
+    private log: Logger,
+    private opts: ScheddOptions,
+  ) {
+    this.userLog = new UserLogWriter(log);
+    queue.onFlushed = (changed) => {
+      for (const w of this.watchers) w(changed);
+    };
+  }
+
+  private watchers = new Set<(changed: Job[]) => void>();
+  /** Be told of every committed change (dwait, DAGs). Returns the unsubscribe function. */
+  watch(fn: (changed: Job[]) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
+  startd(address: string): StartdClient {
+    let c = this.startds.get(address);
+    if (!c) this.startds.set(address, (c = new StartdClient(address, this.opts.token)));
+    return c;
+  }
+
+  private logEvent(job: Job, e: UserLogEventBody) {
+    const path = this.queue.value(job, 'UserLog');
+    if (typeof path === 'string' && path) this.userLog.write(path, { ...e, cluster: job.cluster, proc: job.proc } as UserLogEvent);
+  }
+
+  // ---- submission ----
+
+  submit(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Job[] {
+    if (procs.length === 0) throw new DschedError('SUBMIT_QUEUE', 'the submission queues no jobs');
+    if (procs.length > this.opts.maxProcs())
+      throw new DschedError('SUBMIT_QUEUE', `the submission queues ${procs.length} jobs; at most ${this.opts.maxProcs()} are allowed (MAX_JOBS_PER_SUBMISSION)`);
+    const owner = identity.name;
+    const qdate = now();
+    const attrs: Record<string, string> = {
+      ...clusterAttrs,
+      Owner: lit(owner),
+      User: lit(`${owner}@${this.opts.hostName}`),
+      ClusterId: String(clusterId),
+      QDate: String(qdate),
+      EnteredCurrentStatus: String(qdate),
+      NumJobStarts: '0',
+      RemoteWallClockTime: '0.0',
+      MyType: lit('Job'),
+      TargetType: lit('Machine'),
+    };
+    attrs.JobStatus ??= String(JobStatus.Idle);
+    // Per-proc attributes may not override who owns the job or when it was queued.
+    const fixed = new Set(['owner', 'user', 'clusterid', 'qdate']);
+    const procAttrs = procs.map((p, i) => {
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(p)) if (!fixed.has(k.toLowerCase())) out[k] = v;
+      const proc = Number(out.ProcId ?? i);
+      out.ProcId = String(proc);
+      out.GlobalJobId = lit(`${this.opts.name}#${clusterId}.${proc}#${qdate}`);
+      return out;
+    });
+    const jobs = this.queue.submit(clusterId, owner, attrs, procAttrs);
+    for (const j of jobs) {
+      this.logEvent(j, { code: 0, host: this.opts.address });
+      if (j.status === JobStatus.Held) {
+        const reason = String(this.queue.value(j, 'HoldReason') ?? 'submitted on hold');
+        this.logEvent(j, { code: 12, reason, holdCode: HoldCode.SubmittedOnHold, subCode: 0 });
+      }
+    }
+    this.log.info({ cluster: clusterId, procs: jobs.length, user: owner }, 'cluster submitted');
+    this.onQueueChanged();
+    return jobs;
+  }
+
+  // ---- matches and claims ----
+
+  async matched(matches: Match__Output[]): Promise<void> {
+    const work: Promise<void>[] = [];
+    for (const m of matches) {
+      for (let i = 0; i < Math.max(1, m.count); i++) {
+        const job = this.queue.takeIdle(Number(m.autocluster));
+        if (!job) break;
+        work.push(this.claimAndStart(job, m.slot, m.startd));
+      }
+    }
+    await Promise.all(work);
+  }
+
+  private async claimAndStart(job: Job, slot: string, startdAddr: string): Promise<void> {
+    const client = this.startd(startdAddr);
+    let reply;
+    try {
+      reply = await client.requestClaim({
+        slot,
+        job: { attrs: this.queue.merged(job) },
+        schedd: this.opts.name,
+        schedd_address: this.opts.address,
+        lease: this.opts.lease(),
+        activate: true,
+      });
+    } catch (e) {
+      job.matching = false;
+      this.log.info({ cluster: job.cluster, proc: job.proc, slot, err: (e as Error).message }, 'claim refused');
+      this.onQueueChanged();
+      return;
+    }
+    const claim: Claim = { id: reply.claim, startd: startdAddr, slot: reply.slot, lastAc: job.ac };
+    this.claims.set(claim.id, claim);
+    job.matching = false;
+    if (job.status !== JobStatus.Idle || !this.queue.jobs.has(jobKey(job.cluster, job.proc))) {
+      // removed or held while the claim was being made: stop it again
+      await this.releaseClaim(claim, true);
+      return;
+    }
+    this.markRunning(job, claim);
+  }
+
+  private markRunning(job: Job, claim: Claim) {
+    claim.job = job;
+    claim.lastAc = job.ac || claim.lastAc;
+    job.claim = { id: claim.id, startd: claim.startd, slot: claim.slot };
+    const t = String(now());
+    const starts = Number(this.queue.value(job, 'NumJobStarts') ?? 0) + 1;
+    const changes: Record<string, string | null> = {
+      RemoteHost: lit(claim.slot),
+      StartdAddress: lit(claim.startd),
+      JobCurrentStartDate: t,
+      NumJobStarts: String(starts),
+      LastMatchTime: t,
+    };
+    if (this.queue.value(job, 'JobStartDate') === undefined) changes.JobStartDate = t;
+    this.queue.update(job, changes, JobStatus.Running);
+    this.logEvent(job, { code: 1, host: claim.startd });
+    this.log.info({ cluster: job.cluster, proc: job.proc, slot: claim.slot }, 'job started');
+  }
+
+  /** Give the claim the next idle job of the same autocluster, or release it. */
+  private async reuseOrRelease(claim: Claim): Promise<void> {
+    claim.job = undefined;
+    const next = claim.lastAc ? this.queue.takeIdle(claim.lastAc) : undefined;
+    if (!next) {
+      await this.releaseClaim(claim, false);
+      return;
+    }
+    try {
+      await this.startd(claim.startd).activate(claim.id, this.queue.merged(next));
+    } catch (e) {
+      next.matching = false;
+      this.log.info({ cluster: next.cluster, proc: next.proc, err: (e as Error).message }, 'claim reuse failed');
+      this.claims.delete(claim.id);
+      this.onQueueChanged();
+      return;
+    }
+    next.matching = false;
+    if (next.status !== JobStatus.Idle || !this.queue.jobs.has(jobKey(next.cluster, next.proc))) {
+      await this.startd(claim.startd).deactivate(claim.id, true, 'job left the queue').catch(() => {});
+      return;
+    }
+    this.markRunning(next, claim);
+  }
+
+  private async releaseClaim(claim: Claim, kill: boolean): Promise<void> {
+    this.claims.delete(claim.id);
+    const c = this.startd(claim.startd);
+    try {
+      if (kill) await c.deactivate(claim.id, true, 'job left the queue');
+      await c.release(claim.id);
+    } catch (e) {
+      this.log.warn({ slot: claim.slot, err: (e as Error).message }, 'could not release claim (the lease will end it)');
+    }
+  }
+
+  // ---- what the startds report ----
+
+  async jobEvents(events: JobEvent__Output[]): Promise<string[]> {
+    const acked: string[] = [];
+    const after: Claim[] = [];
+    for (const ev of events) {
+      acked.push(ev.seq);
+      const job = this.queue.jobs.get(jobKey(Number(ev.id?.cluster), Number(ev.id?.proc)));
+      const claim = this.claims.get(ev.claim);
+      // A redelivered or stale event (the job already moved on) is acknowledged and ignored.
+      if (!job || !job.claim || job.claim.id !== ev.claim) continue;
+      if (ev.update?.attrs && Object.keys(ev.update.attrs).length) this.queue.update(job, ev.update.attrs);
+      switch (ev.type) {
+        case 'started':
+          break;
+        case 'exited':
+          this.jobExited(job, ev);
+          if (claim) after.push(claim);
+          break;
+        case 'failed':
+          this.jobFailed(job, ev);
+          if (claim) after.push(claim);
+          break;
+        case 'evicted':
+          this.jobEvicted(job, ev.message || 'the startd evicted the job');
+          if (claim) this.claims.delete(claim.id);
+          break;
+      }
+    }
+    await this.queue.commit();
+    this.userLog.flush();
+    for (const c of after) void this.reuseOrRelease(c);
+    this.onQueueChanged();
+    return acked;
+  }
+
+  private wallClock(job: Job): Record<string, string | null> {
+    const start = Number(this.queue.value(job, 'JobCurrentStartDate') ?? now());
+    const prev = Number(this.queue.value(job, 'RemoteWallClockTime') ?? 0);
+    const run = Math.max(0, now() - start);
+    return { RemoteWallClockTime: (prev + run).toFixed(1), LastRemoteHost: lit(job.claim?.slot ?? ''), RemoteHost: null, StartdAddress: null };
+  }
+
+  private jobExited(job: Job, ev: JobEvent__Output) {
+    const runSeconds = Math.max(0, now() - Number(this.queue.value(job, 'JobCurrentStartDate') ?? now()));
+    const exit: Record<string, string | null> = ev.exit_by_signal
+      ? { ExitBySignal: 'true', ExitSignal: String(ev.exit_signal), ExitCode: null }
+      : { ExitBySignal: 'false', ExitCode: String(ev.exit_code), ExitSignal: null };
+    const changes = { ...this.wallClock(job), ...exit, JobCurrentStartDate: null };
+    job.claim = undefined;
+    if (job.status === JobStatus.Removed) {
+      this.queue.finish(job, JobStatus.Removed, changes);
+      this.logEvent(job, { code: 9, reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
+      return;
+    }
+    if (job.status === JobStatus.Held) {
+      this.queue.update(job, changes);
+      return;
+    }
+    // the ad with the exit status in place is what the policy expressions see
+    this.queue.update(job, changes);
+    this.logEvent(job, ev.exit_by_signal ? { code: 5, signal: ev.exit_signal, runSeconds } : { code: 5, exitCode: ev.exit_code, runSeconds });
+    const ad = this.queue.ad(job);
+    const hold = this.evalPolicy(ad, 'OnExitHold', false);
+    if (hold) {
+      const reason = String(ad.lookupJS('OnExitHoldReason') ?? 'The on_exit_hold expression evaluated to true.');
+      const sub = Number(ad.lookupJS('OnExitHoldSubCode') ?? 0) || 0;
+      this.hold(job, reason, HoldCode.JobPolicy, sub);
+      return;
+    }
+    const remove = this.evalPolicy(ad, 'OnExitRemove', true);
+    if (!remove) {
+      this.queue.update(job, {}, JobStatus.Idle);
+      this.log.info({ cluster: job.cluster, proc: job.proc }, 'on_exit_remove is false: job requeued');
+      return;
+    }
+    this.queue.finish(job, JobStatus.Completed);
+    this.log.info({ cluster: job.cluster, proc: job.proc, exitCode: ev.exit_by_signal ? undefined : ev.exit_code, signal: ev.exit_by_signal ? ev.exit_signal : undefined }, 'job completed');
+  }
+
+  private evalPolicy(ad: ClassAd, attr: string, dflt: boolean): boolean {
+    if (!ad.has(attr)) return dflt;
+    const v = ad.evaluate(attr);
+    const js = ad.lookupJS(attr);
+    if (js === null || js === undefined) return dflt;
+    return isTrue(v);
+  }
+
+  private jobFailed(job: Job, ev: JobEvent__Output) {
+    const changes = { ...this.wallClock(job), JobCurrentStartDate: null };
+    job.claim = undefined;
+    if (job.status === JobStatus.Removed) {
+      this.queue.finish(job, JobStatus.Removed, changes);
+      this.logEvent(job, { code: 9, reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
+      return;
+    }
+    this.queue.update(job, changes);
+    const code = ev.exit_code > 0 ? ev.exit_code : HoldCode.FailedToCreateProcess;
+    this.hold(job, ev.message || 'the job could not be started', code, 0);
+  }
+
+  private jobEvicted(job: Job, reason: string) {
+    job.claim = undefined;
+    this.queue.update(job, { ...this.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()) }, job.status === JobStatus.Running ? JobStatus.Idle : undefined);
+    this.logEvent(job, { code: 4, reason });
+    this.log.info({ cluster: job.cluster, proc: job.proc, reason }, 'job evicted: back to idle');
+  }
+
+  // ---- user actions ----
+
+  private hold(job: Job, reason: string, code: number, sub: number) {
+    this.queue.update(job, { HoldReason: lit(reason), HoldReasonCode: String(code), HoldReasonSubCode: String(sub) }, JobStatus.Held);
+    this.logEvent(job, { code: 12, reason, holdCode: code, subCode: sub });
+    this.log.info({ cluster: job.cluster, proc: job.proc, holdReason: reason }, 'job held');
+  }
+
+  /** Select jobs by ids / owners / constraint / all; `missing` lists ids that matched nothing. */
+  select(
+    ids: Array<{ cluster: number; proc: number }>,
+    owners: string[],
+    constraint: string,
+    all: boolean,
+  ): { jobs: Job[]; missing: Array<{ cluster: number; proc: number }> } {
+    const pred = constraint.trim() ? compile(parseExpr(constraint, { file: '<constraint>', line: 1, column: 1 })) : undefined;
+    const missing: Array<{ cluster: number; proc: number }> = [];
+    let candidates: Job[];
+    if (ids.length) {
+      candidates = [];
+      for (const id of ids) {
+        const found: Job[] = [];
+        if (id.proc >= 0) {
+          const j = this.queue.jobs.get(jobKey(id.cluster, id.proc));
+          if (j) found.push(j);
+        } else {
+          for (const j of this.queue.jobs.values()) if (j.cluster === id.cluster) found.push(j);
+        }
+        if (!found.length) missing.push(id);
+        candidates.push(...found);
+      }
+    } else if (owners.length || pred || all) {
+      candidates = [...this.queue.jobs.values()];
+    } else candidates = [];
+    const ownerSet = new Set(owners);
+    const jobs = candidates.filter((j) => (!ownerSet.size || ownerSet.has(j.owner)) && (!pred || isTrue(pred(this.queue.ad(j)))));
+    return { jobs, missing };
+  }
+
+  async act(
+    identity: Identity,
+    action: string,
+    jobs: Job[],
+    reason: string,
+  ): Promise<Array<{ job: Job; ok: boolean; error?: string }>> {
+    const results: Array<{ job: Job; ok: boolean; error?: string }> = [];
+    const kills: Array<Promise<unknown>> = [];
+    const who = identity.name || 'a daemon';
+    for (const job of jobs) {
+      if (!identity.admin && identity.kind !== 'daemon' && job.owner !== identity.name) {
+        results.push({ job, ok: false, error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}` });
+        continue;
+      }
+      const r = this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
+      if (typeof r === 'string') results.push({ job, ok: false, error: r });
+      else {
+        results.push({ job, ok: true });
+        if (r) kills.push(r);
+      }
+    }
+    await this.queue.commit();
+    this.userLog.flush();
+    await Promise.all(kills);
+    this.onQueueChanged();
+    return results;
+  }
+
+  /** One action on one job: an error text, or a promise for the kill it started (or undefined). */
+  private actOne(job: Job, action: string, reason: string): string | Promise<unknown> | undefined {
+    const kill = () => {
+      const c = job.claim;
+      if (!c) return undefined;
+      return this.startd(c.startd)
+        .deactivate(c.id, false, reason)
+        .catch((e) => {
+          // The startd is gone: nothing runs the job any more that we can reach; settle it now.
+          this.log.warn({ cluster: job.cluster, proc: job.proc, err: (e as Error).message }, 'could not reach the startd to stop the job');
+          this.claims.delete(c.id);
+          job.claim = undefined;
+          if (job.status === JobStatus.Removed) {
+            this.queue.finish(job, JobStatus.Removed, this.wallClock(job));
+            this.logEvent(job, { code: 9, reason });
+          }
+        });
+    };
+    switch (action) {
+      case 'remove': {
+        if (job.status === JobStatus.Removed) return `job ${job.cluster}.${job.proc} is already being removed`;
+        if (job.claim) {
+          this.queue.update(job, { RemoveReason: lit(reason) }, JobStatus.Removed);
+          return kill();
+        }
+        this.queue.finish(job, JobStatus.Removed, { RemoveReason: lit(reason) });
+        this.logEvent(job, { code: 9, reason });
+        return undefined;
+      }
+      case 'hold': {
+        if (job.status === JobStatus.Held) return `job ${job.cluster}.${job.proc} is already held`;
+        if (job.status === JobStatus.Removed) return `job ${job.cluster}.${job.proc} is being removed`;
+        this.hold(job, reason, HoldCode.UserRequest, 0);
+        return kill();
+      }
+      case 'release': {
+        if (job.status !== JobStatus.Held) return `job ${job.cluster}.${job.proc} is not held`;
+        if (job.claim) return `job ${job.cluster}.${job.proc} is still stopping; try again`;
+        this.queue.update(job, { HoldReason: null, HoldReasonCode: null, HoldReasonSubCode: null, LastHoldReason: lit(String(this.queue.value(job, 'HoldReason') ?? '')), ReleaseReason: lit(reason) }, JobStatus.Idle);
+        this.logEvent(job, { code: 13, reason });
+        return undefined;
+      }
+      default:
+        return `unknown action ${action}`;
+    }
+  }
+
+  // ---- leases and reconnection ----
+
+  /** Renew the leases of every claim, per startd; a startd that forgot a claim lost its job. */
+  async renewLeases(): Promise<void> {
+    const byStartd = new Map<string, Claim[]>();
+    for (const c of this.claims.values()) {
+      let l = byStartd.get(c.startd);
+      if (!l) byStartd.set(c.startd, (l = []));
+      l.push(c);
+    }
+    await Promise.all(
+      [...byStartd].map(async ([addr, claims]) => {
+        try {
+          const r = await this.startd(addr).renew(claims.map((c) => c.id), this.opts.lease(), this.opts.address);
+          const unknown = new Set(r.unknown);
+          for (const c of claims) {
+            if (!unknown.has(c.id)) continue;
+            this.claims.delete(c.id);
+            if (c.job && c.job.claim?.id === c.id) this.jobEvicted(c.job, `the startd ${c.slot} no longer has the claim`);
+          }
+        } catch (e) {
+          this.log.warn({ startd: addr, err: (e as Error).message }, 'lease renewal failed');
+        }
+      }),
+    );
+    await this.queue.commit();
+    this.userLog.flush();
+    this.onQueueChanged();
+  }
+
+  /**
+   * After a restart: every job the queue says is running is asked about at its startd. Still running →
+   * the claim is rebuilt and the job keeps going; unknown there → the job goes back to idle. A startd that
+   * cannot be reached is asked again until the lease would have ended.
+   */
+  async reconnect(): Promise<void> {
+    const byStartd = new Map<string, Job[]>();
+    for (const j of this.queue.jobs.values()) {
+      if (!j.claim) {
+        if (j.status === JobStatus.Running) this.queue.update(j, { RemoteHost: null }, JobStatus.Idle);
+        continue;
+      }
+      let l = byStartd.get(j.claim.startd);
+      if (!l) byStartd.set(j.claim.startd, (l = []));
+      l.push(j);
+    }
+    const deadline = Date.now() + this.opts.lease() * 1000;
+    await Promise.all(
+      [...byStartd].map(async ([addr, jobs]) => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const r = await this.startd(addr).claimStatus(jobs.map((j) => j.claim!.id), this.opts.address);
+            const state = new Map(r.claims.map((c) => [c.claim, c.state]));
+            for (const j of jobs) {
+              const s = state.get(j.claim!.id) ?? 'unknown';
+              if (s === 'unknown') {
+                if (j.status === JobStatus.Removed) this.queue.finish(j, JobStatus.Removed, this.wallClock(j));
+                else this.jobEvicted(j, 'the job was lost while the schedd was down');
+                continue;
+              }
+              const claim: Claim = { id: j.claim!.id, startd: addr, slot: j.claim!.slot, job: j, lastAc: 0 };
+              this.claims.set(claim.id, claim);
+              if (j.status === JobStatus.Removed) void this.startd(addr).deactivate(claim.id, false, 'removed').catch(() => {});
+              this.log.info({ cluster: j.cluster, proc: j.proc, slot: claim.slot, state: s }, 'reconnected to running job');
+            }
+            return;
+          } catch (e) {
+            if (Date.now() > deadline) {
+              for (const j of jobs) this.jobEvicted(j, 'the startd could not be reached after the schedd restarted');
+              return;
+            }
+            await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
+          }
+        }
+      }),
+    );
+    await this.queue.commit();
+    this.userLog.flush();
+    this.onQueueChanged();
+  }
+
+  close() {
+    for (const c of this.startds.values()) c.close();
+  }
+}

@@ -1,0 +1,127 @@
+// Layered configuration: built-in defaults → /etc/dsched/config → $DSCHED_HOME/config → DSCHED_<NAME>
+// environment → explicit overrides. Every value remembers where it came from (`dsched config NAME -v`).
+// Files use HTCondor's macro syntax: `NAME = value`, `#` comments, `\` continuation, $(NAME) expansion.
+import { existsSync, readFileSync } from 'node:fs';
+import { DschedError, SourceError } from '../errors.js';
+import { PARAMS, type ParamInfo, type ParamName } from './params.js';
+import { poolPaths, resolveHome, type PoolPaths } from './paths.js';
+
+export interface ConfigValue {
+  raw: string;
+  source: string;
+}
+
+const SYSTEM_CONFIG = '/etc/dsched/config';
+
+export class Config {
+  readonly paths: PoolPaths;
+  private values = new Map<string, ConfigValue>();
+
+  constructor(home: string, layers: Array<{ source: string; entries: Map<string, string> }>) {
+    this.paths = poolPaths(home);
+    for (const [name, info] of Object.entries(PARAMS)) this.values.set(name, { raw: info.default, source: 'default' });
+    for (const layer of layers)
+      for (const [k, v] of layer.entries) this.values.set(k.toUpperCase(), { raw: v, source: layer.source });
+  }
+
+  /** The raw (macro-expanded) text of a knob, with where it came from. */
+  lookup(name: string): ConfigValue | undefined {
+    const v = this.values.get(name.toUpperCase());
+    if (!v) return undefined;
+    return { raw: this.expand(v.raw, new Set([name.toUpperCase()])), source: v.source };
+  }
+
+  names(): string[] {
+    return [...this.values.keys()].sort();
+  }
+
+  private expand(text: string, seen: Set<string>): string {
+    return text.replace(/\$\(([A-Za-z_][\w.]*)\)/g, (_m, n: string) => {
+      const key = n.toUpperCase();
+      if (key === 'DSCHED_HOME') return this.paths.home;
+      if (seen.has(key)) throw new DschedError('CONFIG_INVALID', `config macro $(${n}) refers to itself`);
+      const v = this.values.get(key);
+      return v ? this.expand(v.raw, new Set([...seen, key])) : '';
+    });
+  }
+
+  str(name: ParamName): string {
+    return this.lookup(name)?.raw.trim() ?? '';
+  }
+
+  int(name: ParamName): number {
+    const info: ParamInfo = PARAMS[name];
+    const v = this.lookup(name)!;
+    const n = info.type === 'size-mb' || info.type === 'size-kb' ? parseSize(v.raw, info.type) : Number(v.raw.trim());
+    if (!Number.isFinite(n) || !Number.isInteger(n))
+      throw new DschedError('CONFIG_INVALID', `${name} = ${v.raw} (from ${v.source}) is not a whole number`);
+    if ((info.min !== undefined && n < info.min) || (info.max !== undefined && n > info.max))
+      throw new DschedError('CONFIG_INVALID', `${name} = ${n} (from ${v.source}) is outside ${info.min ?? '-∞'}..${info.max ?? '∞'}`);
+    return n;
+  }
+
+  bool(name: ParamName): boolean {
+    const v = this.str(name).toLowerCase();
+    return v === 'true' || v === '1' || v === 'yes';
+  }
+
+  list(name: ParamName): string[] {
+    return this.str(name)
+      .split(/[\s,]+/)
+      .filter(Boolean);
+  }
+}
+
+/** Sizes as HTCondor writes them: a bare number is in the knob's unit; K/M/G/T suffixes convert. */
+export function parseSize(text: string, unit: 'size-mb' | 'size-kb'): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)b?\s*$/i.exec(text);
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  const kb = { '': unit === 'size-mb' ? 1024 : 1, k: 1, m: 1024, g: 1024 ** 2, t: 1024 ** 3 }[m[2]!.toLowerCase()]!;
+  return unit === 'size-mb' ? Math.ceil((n * kb) / 1024) : Math.ceil(n * kb);
+}
+
+export function parseConfigText(text: string, file: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    let line = lines[i]!;
+    while (line.endsWith('\\') && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i]!;
+    const t = line.trim();
+    if (!t || t.startsWith('#')) continue;
+    const m = /^([A-Za-z_][\w.]*)\s*=\s*(.*)$/.exec(t);
+    if (!m) {
+      const col = line.length - line.trimStart().length + 1;
+      throw new SourceError('CONFIG_INVALID', 'expected `NAME = value`', { file, line: lineNo, column: col }, line);
+    }
+    out.set(m[1]!.toUpperCase(), m[2]!);
+  }
+  return out;
+}
+
+export interface LoadOptions {
+  home?: string;
+  env?: NodeJS.ProcessEnv;
+  overrides?: Record<string, string>;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const home = opts.home ?? resolveHome(env);
+  const layers: Array<{ source: string; entries: Map<string, string> }> = [];
+  const sys = env.DSCHED_CONFIG ?? SYSTEM_CONFIG;
+  for (const file of [sys, poolPaths(home).config]) {
+    if (existsSync(file)) layers.push({ source: file, entries: parseConfigText(readFileSync(file, 'utf8'), file) });
+  }
+  const envEntries = new Map<string, string>();
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined || !k.startsWith('DSCHED_')) continue;
+    const name = k.slice('DSCHED_'.length);
+    if (name === 'HOME' || name === 'CONFIG') continue;
+    envEntries.set(name, v);
+  }
+  layers.push({ source: 'environment', entries: envEntries });
+  if (opts.overrides) layers.push({ source: 'command line', entries: new Map(Object.entries(opts.overrides)) });
+  return new Config(home, layers);
+}

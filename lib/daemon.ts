@@ -1,0 +1,128 @@
+// What every daemon's main does the same way: config, log, pool secret and its own token, the gRPC
+// server with its address file, and an orderly shutdown on SIGTERM/SIGINT (a second signal forces exit).
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import { loadConfig, type Config } from './config/load.js';
+import { addressFile } from './config/paths.js';
+import { createLogger, type Logger } from './log.js';
+import { loadSecret, signToken } from './rpc/auth.js';
+import { removeAddressFile, writeAddressFile, readAddressFile, writeFileAtomic } from './rpc/address-file.js';
+import { startServer, type RunningServer, type ServiceImpl } from './rpc/server.js';
+import { CollectorClient } from './rpc/clients/collector.js';
+
+export interface DaemonContext {
+  name: string;
+  config: Config;
+  log: Logger;
+  secret: Buffer;
+  /** This daemon's own pool token (refreshed before it expires). */
+  token: () => string;
+  /** Stable across restarts of this daemon in this home, different on another host: the collector's
+   *  duplicate-name check tells a restart from an impostor by it. */
+  instance: string;
+  hostName: string;
+}
+
+export function daemonContext(daemon: string): DaemonContext {
+  const config = loadConfig();
+  for (const d of [config.paths.run, config.paths.log, config.paths.spool]) mkdirSync(d, { recursive: true });
+  const log = createLogger(daemon, config.paths.log);
+  const secret = loadSecret(config.paths.secret, false);
+  let tok = '';
+  let tokExp = 0;
+  const token = () => {
+    const now = Date.now() / 1000;
+    if (now > tokExp - 600) {
+      tok = signToken(secret, { sub: `daemon:${daemon}@${hostname()}`, ttl: 24 * 3600 });
+      tokExp = now + 24 * 3600;
+    }
+    return tok;
+  };
+  const instFile = join(config.paths.run, `${daemon}.instance`);
+  let instance = existsSync(instFile) ? readFileSync(instFile, 'utf8').trim() : '';
+  if (!instance) {
+    instance = randomBytes(12).toString('hex');
+    writeFileAtomic(instFile, instance);
+  }
+  const hostName = config.str('HOSTNAME') || hostname();
+  return { name: daemon, config, log, secret, token, instance, hostName };
+}
+
+export async function serveDaemon(
+  ctx: DaemonContext,
+  port: number,
+  services: Array<{ definition: grpc.ServiceDefinition; impl: ServiceImpl }>,
+): Promise<RunningServer> {
+  const server = await startServer({
+    daemon: ctx.name,
+    log: ctx.log,
+    secret: ctx.secret,
+    host: ctx.config.str('BIND_ADDRESS'),
+    port,
+    services,
+  });
+  writeAddressFile(addressFile(ctx.config.paths, ctx.name), server.address);
+  ctx.log.info({ address: server.address }, `${ctx.name} serving`);
+  return server;
+}
+
+/** Install SIGTERM/SIGINT handling: run `stop` once, then exit; a second signal exits at once. */
+export function onShutdown(ctx: DaemonContext, stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (sig: NodeJS.Signals) => {
+    if (stopping) {
+      ctx.log.warn({ signal: sig }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    ctx.log.info({ signal: sig }, `${ctx.name} shutting down`);
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    stop()
+      .catch((e) => ctx.log.error({ err: e }, 'error during shutdown'))
+      .finally(() => {
+        removeAddressFile(addressFile(ctx.config.paths, ctx.name));
+        ctx.log.info(`${ctx.name} stopped`);
+        process.exit(0);
+      });
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  // SIGHUP is `dsched reconfig`: never a reason to die.
+  process.on('SIGHUP', () => ctx.log.info('reconfig requested'));
+  process.on('uncaughtException', (e) => {
+    ctx.log.fatal({ err: e }, 'uncaught exception');
+    process.exit(70);
+  });
+}
+
+/** The collector's address: COLLECTOR_HOST, else this home's collector address file. Re-read on each call
+ *  so a restarted collector is found again. */
+export function collectorAddress(config: Config): string | undefined {
+  const configured = config.str('COLLECTOR_HOST');
+  if (configured) return configured;
+  return readAddressFile(addressFile(config.paths, 'collector'))?.address;
+}
+
+/** A collector client that follows the collector's address when it changes. */
+export class CollectorLink {
+  private client: CollectorClient | undefined;
+  constructor(
+    private config: Config,
+    private token: () => string,
+  ) {}
+  get(): CollectorClient | undefined {
+    const addr = collectorAddress(this.config);
+    if (!addr) return undefined;
+    if (this.client && this.client.rpc.address === addr) return this.client;
+    this.client?.close();
+    this.client = new CollectorClient(addr, this.token);
+    return this.client;
+  }
+  close() {
+    this.client?.close();
+  }
+}

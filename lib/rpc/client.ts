@@ -1,0 +1,61 @@
+// The client side: one channel per address, a deadline on every call, the pool token as call metadata,
+// and failures rebuilt as typed DschedErrors.
+import * as grpc from '@grpc/grpc-js';
+import type { ErrorCode } from '../errors.js';
+import { CHANNEL_OPTIONS } from './channel-options.js';
+import { fromServiceError } from './status.js';
+
+export type TokenSource = () => string | undefined;
+
+export interface CallOptions {
+  deadlineMs?: number;
+  /** Wait for the server to come up instead of failing fast (used by daemons, never by CLIs). */
+  waitForReady?: boolean;
+}
+
+type ClientCtor = new (address: string, creds: grpc.ChannelCredentials, options?: object) => grpc.Client;
+
+export class RpcClient {
+  private client: grpc.Client;
+  constructor(
+    readonly address: string,
+    ctor: ClientCtor,
+    private token: TokenSource,
+    private what: string,
+    private unreachable: ErrorCode,
+  ) {
+    this.client = new ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  }
+
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    const t = this.token();
+    if (t) md.set('authorization', `Bearer ${t}`);
+    return md;
+  }
+
+  unary<Res>(method: string, req: object, opts: CallOptions = {}): Promise<Res> {
+    const deadline = new Date(Date.now() + (opts.deadlineMs ?? 30_000));
+    const fn = (this.client as unknown as Record<string, Function>)[method];
+    if (typeof fn !== 'function') throw new Error(`no RPC method ${method}`);
+    return new Promise<Res>((resolve, reject) => {
+      fn.call(this.client, req, this.metadata(), { deadline, waitForReady: opts.waitForReady ?? false }, (err: grpc.ServiceError | null, res: Res) =>
+        err ? reject(fromServiceError(err, this.what, this.unreachable)) : resolve(res),
+      );
+    });
+  }
+
+  stream<Res>(method: string, req: object): grpc.ClientReadableStream<Res> {
+    const fn = (this.client as unknown as Record<string, Function>)[method];
+    return fn.call(this.client, req, this.metadata()) as grpc.ClientReadableStream<Res>;
+  }
+
+  /** Rebuild a stream error as a typed error. */
+  streamError(err: grpc.ServiceError) {
+    return fromServiceError(err, this.what, this.unreachable);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

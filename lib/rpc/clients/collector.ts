@@ -1,0 +1,30 @@
+import type * as grpc from '@grpc/grpc-js';
+import { RpcClient, type CallOptions, type TokenSource } from '../client.js';
+import { proto } from '../proto.js';
+import type { AdUpdate } from '../generated/dsched/v1/AdUpdate.js';
+import type { AdvertiseReply__Output } from '../generated/dsched/v1/AdvertiseReply.js';
+import type { CollectorQueryReply__Output } from '../generated/dsched/v1/CollectorQueryReply.js';
+import type { AdChange__Output } from '../generated/dsched/v1/AdChange.js';
+
+export class CollectorClient {
+  readonly rpc: RpcClient;
+  constructor(address: string, token: TokenSource) {
+    this.rpc = new RpcClient(address, proto().Collector, token, `collector at ${address}`, 'COLLECTOR_UNREACHABLE');
+  }
+  advertise(updates: AdUpdate[], opts?: CallOptions) {
+    return this.rpc.unary<AdvertiseReply__Output>('Advertise', { updates }, { deadlineMs: 10_000, ...opts });
+  }
+  invalidate(type: string, names: string[], instance: string) {
+    return this.rpc.unary<object>('Invalidate', { type, names, instance }, { deadlineMs: 5_000 });
+  }
+  async query(type: string, constraint = '', projection: string[] = [], opts?: CallOptions): Promise<Array<Record<string, string>>> {
+    const r = await this.rpc.unary<CollectorQueryReply__Output>('Query', { type, constraint, projection }, opts);
+    return r.ads.map((a) => a.attrs);
+  }
+  watch(types: string[]): grpc.ClientReadableStream<AdChange__Output> {
+    return this.rpc.stream<AdChange__Output>('Watch', { types });
+  }
+  close() {
+    this.rpc.close();
+  }
+}

@@ -1,0 +1,62 @@
+import type * as grpc from '@grpc/grpc-js';
+import { RpcClient, type CallOptions, type TokenSource } from '../client.js';
+import { proto } from '../proto.js';
+import type { ActRequest } from '../generated/dsched/v1/ActRequest.js';
+import type { ActReply__Output } from '../generated/dsched/v1/ActReply.js';
+import type { BeginAuthReply__Output } from '../generated/dsched/v1/BeginAuthReply.js';
+import type { FinishAuthReply__Output } from '../generated/dsched/v1/FinishAuthReply.js';
+import type { IdleReply__Output } from '../generated/dsched/v1/IdleReply.js';
+import type { JobChange__Output } from '../generated/dsched/v1/JobChange.js';
+import type { JobEvent } from '../generated/dsched/v1/JobEvent.js';
+import type { JobEventsReply__Output } from '../generated/dsched/v1/JobEventsReply.js';
+import type { JobId } from '../generated/dsched/v1/JobId.js';
+import type { JobQuery } from '../generated/dsched/v1/JobQuery.js';
+import type { JobQueryReply__Output } from '../generated/dsched/v1/JobQueryReply.js';
+import type { Match } from '../generated/dsched/v1/Match.js';
+import type { NewClusterReply__Output } from '../generated/dsched/v1/NewClusterReply.js';
+import type { SubmitReply__Output } from '../generated/dsched/v1/SubmitReply.js';
+
+export class ScheddClient {
+  readonly rpc: RpcClient;
+  constructor(address: string, token: TokenSource) {
+    this.rpc = new RpcClient(address, proto().Schedd, token, `schedd at ${address}`, 'SCHEDD_UNREACHABLE');
+  }
+  beginAuth(user: string) {
+    return this.rpc.unary<BeginAuthReply__Output>('BeginAuth', { user }, { deadlineMs: 10_000 });
+  }
+  finishAuth(nonce: string) {
+    return this.rpc.unary<FinishAuthReply__Output>('FinishAuth', { nonce }, { deadlineMs: 10_000 });
+  }
+  newCluster() {
+    return this.rpc.unary<NewClusterReply__Output>('NewCluster', {});
+  }
+  submit(cluster: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>) {
+    return this.rpc.unary<SubmitReply__Output>(
+      'Submit',
+      { cluster, cluster_attrs: clusterAttrs, procs: procs.map((attrs) => ({ attrs })) },
+      { deadlineMs: 300_000 },
+    );
+  }
+  async query(q: JobQuery, opts?: CallOptions): Promise<Array<Record<string, string>>> {
+    const r = await this.rpc.unary<JobQueryReply__Output>('Query', q, { deadlineMs: 120_000, ...opts });
+    return r.ads.map((a) => a.attrs);
+  }
+  act(req: ActRequest) {
+    return this.rpc.unary<ActReply__Output>('Act', req, { deadlineMs: 120_000 });
+  }
+  watchJobs(ids: JobId[]): grpc.ClientReadableStream<JobChange__Output> {
+    return this.rpc.stream<JobChange__Output>('WatchJobs', { ids });
+  }
+  idleAutoclusters(submitter: string) {
+    return this.rpc.unary<IdleReply__Output>('GetIdleAutoclusters', { submitter }, { deadlineMs: 30_000 });
+  }
+  matched(matches: Match[]) {
+    return this.rpc.unary<object>('Matched', { matches }, { deadlineMs: 30_000 });
+  }
+  jobEvents(events: JobEvent[]) {
+    return this.rpc.unary<JobEventsReply__Output>('JobEvents', { events }, { deadlineMs: 30_000 });
+  }
+  close() {
+    this.rpc.close();
+  }
+}

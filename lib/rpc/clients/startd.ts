@@ -1,0 +1,34 @@
+import { RpcClient, type TokenSource } from '../client.js';
+import { proto } from '../proto.js';
+import type { ClaimReply__Output } from '../generated/dsched/v1/ClaimReply.js';
+import type { ClaimRequest } from '../generated/dsched/v1/ClaimRequest.js';
+import type { ClaimStatusReply__Output } from '../generated/dsched/v1/ClaimStatusReply.js';
+import type { RenewReply__Output } from '../generated/dsched/v1/RenewReply.js';
+
+export class StartdClient {
+  readonly rpc: RpcClient;
+  constructor(address: string, token: TokenSource) {
+    this.rpc = new RpcClient(address, proto().Startd, token, `startd at ${address}`, 'DAEMON_UNREACHABLE');
+  }
+  requestClaim(req: ClaimRequest) {
+    return this.rpc.unary<ClaimReply__Output>('RequestClaim', req, { deadlineMs: 30_000 });
+  }
+  activate(claim: string, job: Record<string, string>) {
+    return this.rpc.unary<object>('ActivateClaim', { claim, job: { attrs: job } }, { deadlineMs: 30_000 });
+  }
+  deactivate(claim: string, fast: boolean, reason: string) {
+    return this.rpc.unary<object>('DeactivateClaim', { claim, fast, reason }, { deadlineMs: 30_000 });
+  }
+  release(claim: string) {
+    return this.rpc.unary<object>('ReleaseClaim', { claim }, { deadlineMs: 10_000 });
+  }
+  renew(claims: string[], lease: number, scheddAddress: string) {
+    return this.rpc.unary<RenewReply__Output>('RenewLeases', { claims, lease, schedd_address: scheddAddress }, { deadlineMs: 10_000 });
+  }
+  claimStatus(claims: string[], scheddAddress: string) {
+    return this.rpc.unary<ClaimStatusReply__Output>('ClaimStatus', { claims, schedd_address: scheddAddress }, { deadlineMs: 10_000 });
+  }
+  close() {
+    this.rpc.close();
+  }
+}

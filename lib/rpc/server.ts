@@ -1,0 +1,122 @@
+// The server side of every daemon: authentication on every call, typed errors mapped to gRPC status,
+// anything unexpected logged with its stack and reported as INTERNAL.
+import * as grpc from '@grpc/grpc-js';
+import { DschedError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { identityOf, verifyToken, type Identity } from './auth.js';
+import { CHANNEL_OPTIONS } from './channel-options.js';
+import { toServiceError } from './status.js';
+
+export interface CallContext {
+  identity: Identity;
+  peer: string;
+  /** Aborted when the client cancels or the deadline passes. */
+  cancelled: () => boolean;
+}
+
+export type UnaryHandler = (req: any, ctx: CallContext) => Promise<unknown> | unknown;
+export type StreamHandler = (req: any, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) => void | Promise<void>;
+
+export interface ServiceImpl {
+  unary: Record<string, UnaryHandler>;
+  stream?: Record<string, StreamHandler>;
+  /** Methods callable without a token (the authentication handshake itself). */
+  public?: string[];
+}
+
+export interface ServerOptions {
+  daemon: string;
+  log: Logger;
+  secret: Buffer;
+  host: string;
+  port: number;
+  services: Array<{ definition: grpc.ServiceDefinition; impl: ServiceImpl }>;
+}
+
+export interface RunningServer {
+  server: grpc.Server;
+  port: number;
+  address: string;
+  shutdown(timeoutMs?: number): Promise<void>;
+}
+
+const PUBLIC_ANON: Identity = { kind: 'user', name: '', admin: false };
+
+function authenticate(metadata: grpc.Metadata, secret: Buffer): Identity {
+  const h = metadata.get('authorization')[0];
+  if (typeof h !== 'string' || !h.startsWith('Bearer '))
+    throw new DschedError('UNAUTHENTICATED', 'this call needs a pool token and none was sent');
+  return identityOf(verifyToken(secret, h.slice('Bearer '.length)));
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const server = new grpc.Server(CHANNEL_OPTIONS);
+  for (const { definition, impl } of opts.services) {
+    const handlers: grpc.UntypedServiceImplementation = {};
+    const isPublic = new Set(impl.public ?? []);
+    for (const [name, fn] of Object.entries(impl.unary)) {
+      handlers[name] = (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
+        let identity: Identity;
+        try {
+          identity = isPublic.has(name) ? PUBLIC_ANON : authenticate(call.metadata, opts.secret);
+        } catch (e) {
+          opts.log.warn({ method: name, peer: call.getPeer(), err: (e as Error).message }, 'refused unauthenticated call');
+          cb(toServiceError(e, opts.daemon) as grpc.ServiceError);
+          return;
+        }
+        const ctx: CallContext = { identity, peer: call.getPeer(), cancelled: () => call.cancelled };
+        Promise.resolve()
+          .then(() => fn(call.request, ctx))
+          .then(
+            (res) => cb(null, res ?? {}),
+            (e) => {
+              if (!(e instanceof DschedError)) opts.log.error({ method: name, err: e }, 'internal error in handler');
+              cb(toServiceError(e, opts.daemon) as grpc.ServiceError);
+            },
+          );
+      };
+    }
+    for (const [name, fn] of Object.entries(impl.stream ?? {})) {
+      handlers[name] = (call: grpc.ServerWritableStream<any, any>) => {
+        let identity: Identity;
+        try {
+          identity = authenticate(call.metadata, opts.secret);
+        } catch (e) {
+          call.emit('error', toServiceError(e, opts.daemon));
+          return;
+        }
+        const ctx: CallContext = { identity, peer: call.getPeer(), cancelled: () => call.cancelled };
+        Promise.resolve()
+          .then(() => fn(call.request, call, ctx))
+          .catch((e) => {
+            if (!(e instanceof DschedError)) opts.log.error({ method: name, err: e }, 'internal error in stream');
+            call.emit('error', toServiceError(e, opts.daemon));
+          });
+      };
+    }
+    server.addService(definition, handlers);
+  }
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(new DschedError('DAEMON_UNREACHABLE', `${opts.daemon} cannot listen on ${opts.host}:${opts.port}: ${err.message}`)) : resolve(p),
+    ),
+  );
+  const address = `${opts.host}:${port}`;
+  return {
+    server,
+    port,
+    address,
+    shutdown: (timeoutMs = 3000) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, timeoutMs);
+        t.unref();
+        server.tryShutdown(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,37 @@
+// Mapping between DschedError and gRPC status, in both directions.
+import * as grpc from '@grpc/grpc-js';
+import { DschedError, isErrorCode, type ErrorCode } from '../errors.js';
+
+export const ERROR_CODE_KEY = 'dsched-error-code';
+export const ERROR_HINT_KEY = 'dsched-error-hint';
+
+export function toServiceError(err: unknown, daemon: string): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  if (err instanceof DschedError) {
+    metadata.set(ERROR_CODE_KEY, err.code);
+    if (err.hint) metadata.set(ERROR_HINT_KEY, err.hint);
+    return { code: err.grpcStatus, details: err.message, metadata };
+  }
+  if ((err as { name?: string })?.name === 'AbortError') return { code: grpc.status.CANCELLED, details: 'cancelled', metadata };
+  return { code: grpc.status.INTERNAL, details: `internal error (see the ${daemon} log)`, metadata };
+}
+
+/** Rebuild a typed error from a failed call. `unreachable` names the code for a daemon that cannot be reached. */
+export function fromServiceError(err: grpc.ServiceError, what: string, unreachable: ErrorCode): DschedError {
+  const code = err.metadata?.get(ERROR_CODE_KEY)?.[0];
+  const hint = err.metadata?.get(ERROR_HINT_KEY)?.[0];
+  if (typeof code === 'string' && isErrorCode(code))
+    return new DschedError(code, err.details || err.message, { hint: typeof hint === 'string' ? hint : undefined, cause: err });
+  switch (err.code) {
+    case grpc.status.UNAVAILABLE:
+      return new DschedError(unreachable, `cannot reach the ${what} (${err.details})`, { cause: err });
+    case grpc.status.DEADLINE_EXCEEDED:
+      return new DschedError('TIMEOUT', `the ${what} did not answer in time`, { cause: err });
+    case grpc.status.UNAUTHENTICATED:
+      return new DschedError('UNAUTHENTICATED', err.details, { cause: err });
+    case grpc.status.PERMISSION_DENIED:
+      return new DschedError('PERMISSION_DENIED', err.details, { cause: err });
+    default:
+      return new DschedError('INTERNAL', `${what}: ${err.details || err.message}`, { cause: err });
+  }
+}
