@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// dstatus: the pool's slots (condor_status).
+import { ClassAd } from '../grammar/classad/index.js';
+import { formatSlotsJson, formatSlotsLong, renderSlots } from './shared/output/slots.js';
+import { EXIT, runCli } from './shared/run-cli.js';
+import { openSession } from './shared/session.js';
+import { cli } from './shared/yargs.js';
+import { parseExpr } from '../grammar/classad/index.js';
+
+async function main(argv: string[]): Promise<number> {
+  const a = await cli('dstatus', argv, 'usage: dstatus [options]')
+    .option('constraint', { type: 'string', describe: 'only slots for which this ClassAd expression is true' })
+    .option('long', { type: 'boolean', alias: 'l', describe: 'every attribute of each slot ad' })
+    .option('json', { type: 'boolean', describe: 'slot ads as a JSON array' })
+    .option('total', { type: 'boolean', describe: 'only the summary' })
+    .option('compact', { type: 'boolean', describe: 'one line per machine' })
+    .option('schedd', { type: 'boolean', describe: 'schedd ads instead of slots' })
+    .option('submitters', { type: 'boolean', describe: 'submitter ads instead of slots' })
+    .parse();
+  const constraint = (a.constraint as string | undefined) ?? '';
+  if (constraint) parseExpr(constraint, { file: '<-constraint>', line: 1, column: 1 });
+  const session = openSession();
+  try {
+    const collector = await session.collector();
+    const type = a.schedd ? 'Scheduler' : a.submitters ? 'Submitter' : 'Machine';
+    const recs = await collector.query(type, constraint);
+    const ads = recs
+      .map((r) => ClassAd.fromRecord(r))
+      .sort((x, y) => String(x.lookupJS('Name')).localeCompare(String(y.lookupJS('Name')), 'en', { numeric: true }));
+    if (a.json) process.stdout.write(formatSlotsJson(ads));
+    else if (a.long || type !== 'Machine') process.stdout.write(formatSlotsLong(ads));
+    else process.stdout.write(renderSlots(ads, { view: a.total ? 'total' : a.compact ? 'compact' : 'default', color: process.stdout.hasColors?.() ?? false }));
+    return EXIT.ok;
+  } finally {
+    session.close();
+  }
+}
+
+runCli('dstatus', main);

@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// dsubmit: queue jobs from an HTCondor submit description or a #PBS script (condor_submit / qsub).
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { expandSubmit, isPbsScript, loadSubmit, type JobSet } from '../grammar/submit/index.js';
+import { DschedError } from '../lib/errors.js';
+import { loadConfig } from '../lib/config/load.js';
+import { EXIT, runCli } from './shared/run-cli.js';
+import { openSession } from './shared/session.js';
+
+const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
+  FILE is an HTCondor submit description, or a script with #PBS directives.
+  -a, -append LINE    add a submit command (before the queue statement); repeatable
+  -dry-run, --dry-run print the job ads that would be queued, queue nothing
+  --json              with --dry-run: print the ads as JSON
+  -terse              print the job ids as "C.first - C.last"
+  PBS options (for #PBS scripts; they win over the script's directives):
+  -N name -q queue -l resources -J start-end[:step] -V -v VARS -o path -e path -j oe
+  -m abe -M addr -h -W depend=... -a datetime -r y|n`;
+
+const PBS_WITH_VALUE = new Set(['-N', '-q', '-l', '-J', '-v', '-o', '-e', '-j', '-m', '-M', '-W', '-r', '-A', '-P', '-S', '-u', '-c', '-k']);
+const PBS_FLAGS = new Set(['-V', '-h', '-z']);
+
+interface Parsed {
+  file?: string;
+  append: string[];
+  macros: Record<string, string>;
+  pbs: string[];
+  pbsA?: string;
+  dryRun: boolean;
+  json: boolean;
+  terse: boolean;
+}
+
+function parseArgs(argv: string[]): Parsed {
+  const p: Parsed = { append: [], macros: {}, pbs: [], dryRun: false, json: false, terse: false };
+  const appendRaw: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const need = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new DschedError('USAGE', `${a} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (a === '-h' && p.file === undefined && argv.length === 1) throw new DschedError('USAGE', USAGE);
+    if (a === '--help' || a === '-help') {
+      process.stdout.write(USAGE + '\n');
+      process.exit(0);
+    }
+    if (a === '-a' || a === '-append' || a === '--append') appendRaw.push(need());
+    else if (a === '-dry-run' || a === '--dry-run' || a === '-dry') p.dryRun = true;
+    else if (a === '--json' || a === '-json') p.json = true;
+    else if (a === '-terse' || a === '--terse') p.terse = true;
+    else if (PBS_WITH_VALUE.has(a)) p.pbs.push(a, need());
+    else if (PBS_FLAGS.has(a)) p.pbs.push(a);
+    else if (/^-[A-Za-z]/.test(a) && a !== '-') throw new DschedError('USAGE', `unknown option ${a}\n${USAGE}`);
+    else if (/^[A-Za-z_][\w.]*=/.test(a) && p.file !== undefined) {
+      const eq = a.indexOf('=');
+      p.macros[a.slice(0, eq)] = a.slice(eq + 1);
+    } else if (p.file === undefined) p.file = a;
+    else throw new DschedError('USAGE', `unexpected argument ${a}\n${USAGE}`);
+  }
+  p.append = appendRaw;
+  return p;
+}
+
+function printLong(jobs: JobSet): string {
+  const out: string[] = [];
+  for (const proc of jobs.procs) {
+    const merged = { ...jobs.cluster, ...proc };
+    out.push(
+      Object.keys(merged)
+        .sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()))
+        .map((k) => `${k} = ${merged[k]}`)
+        .join('\n'),
+    );
+  }
+  return out.join('\n\n') + '\n';
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  const file = args.file ?? '-';
+  const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(file), 'utf8');
+  const pbs = isPbsScript(file, text);
+  if (!pbs && args.pbs.length) throw new DschedError('USAGE', `PBS options (${args.pbs[0]}) apply only to #PBS scripts; ${file} is a submit description`);
+  const pbsArgs = pbs ? [...args.pbs, ...args.append.flatMap((v) => ['-a', v])] : undefined;
+  const config = loadConfig();
+  const input = {
+    file: file === '-' ? '<stdin>' : file,
+    text,
+    cwd: process.cwd(),
+    env: process.env,
+    owner: process.env.USER ?? '',
+    hostname: config.str('HOSTNAME') || hostname(),
+    macros: args.macros,
+    append: pbs ? [] : args.append,
+    pbsArgs,
+    maxProcs: config.int('MAX_JOBS_PER_SUBMISSION'),
+  };
+  const plan = loadSubmit(input);
+
+  if (args.dryRun) {
+    const { jobs, warnings } = expandSubmit(plan, 1);
+    for (const w of warnings) process.stderr.write(`dsubmit: warning: ${w.message}\n`);
+    if (args.json) {
+      process.stdout.write(JSON.stringify(jobs.procs.map((p) => ({ ...jobs.cluster, ...p })), null, 2) + '\n');
+    } else process.stdout.write(printLong(jobs));
+    return EXIT.ok;
+  }
+
+  const session = openSession();
+  try {
+    const schedd = await session.schedd();
+    const { cluster } = await schedd.newCluster();
+    const { jobs, warnings } = expandSubmit(plan, Number(cluster));
+    for (const w of warnings) process.stderr.write(`dsubmit: warning: ${w.message}\n`);
+    const r = await schedd.submit(Number(cluster), jobs.cluster, jobs.procs);
+    const n = r.procs;
+    if (args.terse) process.stdout.write(`${cluster}.0 - ${cluster}.${n - 1}\n`);
+    else if (pbs) {
+      const host = input.hostname;
+      process.stdout.write(n > 1 || /-J\b/.test([...(pbsArgs ?? []), text].join(' ')) ? `${cluster}[].${host}\n` : `${cluster}.${host}\n`);
+    } else process.stdout.write(`${n} job(s) submitted to cluster ${cluster}.\n`);
+    return EXIT.ok;
+  } finally {
+    session.close();
+  }
+}
+
+runCli('dsubmit', main);

@@ -1,0 +1,85 @@
+// How a CLI reaches the pool and who it is there. A user who can read the pool secret (the pool's owner,
+// root) signs its own token; anyone else proves who they are to the schedd by creating the file it names.
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { loadConfig, type Config } from '../../lib/config/load.js';
+import { addressFile } from '../../lib/config/paths.js';
+import { DschedError } from '../../lib/errors.js';
+import { collectorAddress } from '../../lib/daemon.js';
+import { loadSecret, signToken } from '../../lib/rpc/auth.js';
+import { readAddressFile } from '../../lib/rpc/address-file.js';
+import { CollectorClient } from '../../lib/rpc/clients/collector.js';
+import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
+
+export interface Session {
+  config: Config;
+  user: string;
+  schedd(): Promise<ScheddClient>;
+  collector(): Promise<CollectorClient>;
+  close(): void;
+}
+
+export function openSession(): Session {
+  const config = loadConfig();
+  const user = userInfo().username;
+  let token: string | undefined;
+  let scheddClient: ScheddClient | undefined;
+  let collectorClient: CollectorClient | undefined;
+
+  const scheddAddress = () => {
+    const a = readAddressFile(addressFile(config.paths, 'schedd'))?.address;
+    if (!a) throw new DschedError('SCHEDD_UNREACHABLE', `no schedd is running for ${config.paths.home}`);
+    return a;
+  };
+
+  async function ensureToken(client: ScheddClient | undefined): Promise<void> {
+    if (token) return;
+    let secret: Buffer | undefined;
+    try {
+      secret = loadSecret(config.paths.secret);
+    } catch {
+      secret = undefined;
+    }
+    if (secret) {
+      token = signToken(secret, { sub: `user:${user}`, ttl: 3600 });
+      return;
+    }
+    const c = client ?? new ScheddClient(scheddAddress(), () => undefined);
+    const { path, nonce } = await c.beginAuth(user);
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+    } catch (e) {
+      throw new DschedError('UNAUTHENTICATED', `cannot create the authentication file ${path}: ${(e as Error).message}`);
+    }
+    try {
+      token = (await c.finishAuth(nonce)).token;
+    } finally {
+      rmSync(path, { force: true });
+    }
+  }
+
+  return {
+    config,
+    user,
+    async schedd() {
+      if (!scheddClient) {
+        scheddClient = new ScheddClient(scheddAddress(), () => token);
+        await ensureToken(scheddClient);
+      }
+      return scheddClient;
+    },
+    async collector() {
+      if (!collectorClient) {
+        const addr = collectorAddress(config);
+        if (!addr) throw new DschedError('COLLECTOR_UNREACHABLE', `no collector is running for ${config.paths.home}`);
+        if (!token) await ensureToken(undefined);
+        collectorClient = new CollectorClient(addr, () => token);
+      }
+      return collectorClient;
+    },
+    close() {
+      scheddClient?.close();
+      collectorClient?.close();
+    },
+  };
+}

@@ -1,0 +1,20 @@
+// One yargs setup for every command: HTCondor-style single-dash long options (-nobatch, -af, -constraint)
+// must not be split into letters; usage errors exit 2 with the message.
+import yargs, { type Argv } from 'yargs';
+import { DschedError } from '../../lib/errors.js';
+
+export function cli(cmd: string, argv: string[], usage: string): Argv {
+  return yargs(argv)
+    .scriptName(cmd)
+    .usage(usage)
+    .parserConfiguration({ 'short-option-groups': false, 'camel-case-expansion': false, 'unknown-options-as-args': false })
+    .strictOptions()
+    .help('help')
+    .alias('help', 'h')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new DschedError('USAGE', msg);
+    });
+}

@@ -1,0 +1,52 @@
+// Nothing acknowledged is lost: kill -9 of the schedd right after a submit, or while jobs run.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sleep, TestPool } from './harness/pool.js';
+
+describe('crash recovery', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start();
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('schedd – kill -9 right after a submit is acknowledged loses no job', async () => {
+    pool.file('ten.sub', `executable = /bin/sh\narguments = "-c 'echo done $(Process)'"\noutput = ten.$(Process).out\nqueue 10\n`);
+    const before = pool.daemonPid('schedd');
+    const r = await pool.run('dsubmit', ['ten.sub']);
+    assert.equal(r.code, 0, r.stderr);
+    process.kill(before, 'SIGKILL');
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    await pool.waitFor('the master to restart the schedd', () => {
+      try {
+        const pid = pool.daemonPid('schedd');
+        return pid !== before && pid;
+      } catch {
+        return false;
+      }
+    });
+    const hist = await pool.waitForHistory(cluster, 10);
+    assert.deepEqual(
+      hist.map((a) => a.ProcId).sort((a, b) => Number(a) - Number(b)),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
+    for (let p = 0; p < 10; p++) assert.equal(pool.read(`ten.${p}.out`), `done ${p}\n`);
+  });
+
+  test('schedd – kill -9 while a job runs: the job is reconnected, not run twice', async () => {
+    pool.file('long.sub', `executable = /bin/sh\narguments = "-c 'echo start >> runs.txt; sleep 4'"\nlog = long.log\nqueue\n`);
+    const r = await pool.run('dsubmit', ['long.sub']);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    await pool.waitFor('the job to start', () => pool.exists('runs.txt'));
+    const pid = pool.daemonPid('schedd');
+    process.kill(pid, 'SIGKILL');
+    await sleep(200);
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.JobStatus, 4);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(ad!.NumJobStarts, 1);
+    assert.equal(pool.read('runs.txt'), 'start\n', 'the job ran exactly once');
+  });
+});

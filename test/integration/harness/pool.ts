@@ -1,0 +1,188 @@
+// A real personal pool in a temporary $DSCHED_HOME for one test: started with the real `dsched start`,
+// driven with the real CLIs as child processes, stopped (and its processes checked gone) at the end.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const DIST = join(ROOT, 'dist');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  input?: string;
+  env?: Record<string, string | undefined>;
+  uid?: number;
+  gid?: number;
+  timeoutMs?: number;
+}
+
+/** Intervals cut to about a second so tests see events quickly (HTCondor's ornithology does the same). */
+const TEST_CONFIG: Record<string, string> = {
+  UPDATE_INTERVAL: '2',
+  NEGOTIATOR_INTERVAL: '5',
+  JOB_LEASE_DURATION: '20',
+  KILL_GRACE: '2',
+  NUM_CPUS: '4',
+  MEMORY: '4096',
+};
+
+export function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export class TestPool {
+  readonly home: string;
+  readonly work: string;
+  private foreground: ChildProcess[] = [];
+
+  private constructor(readonly config: Record<string, string>) {
+    this.home = mkdtempSync(join(tmpdir(), 'dsched-home-'));
+    this.work = mkdtempSync(join(tmpdir(), 'dsched-work-'));
+    // other users (the permission tests) must reach the address files and the auth directory
+    chmodSync(this.home, 0o755);
+    chmodSync(this.work, 0o777);
+    writeFileSync(join(this.home, 'config'), Object.entries({ ...TEST_CONFIG, ...config }).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, DSCHED_HOME: this.home };
+    // the test's own DSCHED_* settings must not leak into the pool under test
+    for (const k of Object.keys(env)) if (k.startsWith('DSCHED_') && k !== 'DSCHED_HOME') delete env[k];
+    return env;
+  }
+
+  /** Make a pool home without starting it (for tests that start daemons one by one). */
+  static create(config: Record<string, string> = {}): TestPool {
+    return new TestPool(config);
+  }
+
+  static async start(config: Record<string, string> = {}): Promise<TestPool> {
+    const pool = new TestPool(config);
+    const r = await pool.run('dsched', ['start']);
+    if (r.code !== 0) throw new Error(`dsched start failed (${r.code}): ${r.stderr}${r.stdout}\n${pool.logs()}`);
+    return pool;
+  }
+
+  /** Run a CLI (dist/cli/<cmd>.js) with this pool's environment. */
+  run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [join(DIST, 'cli', `${cmd}.js`), ...args], {
+        cwd: opts.cwd ?? this.work,
+        env: { ...this.env, ...opts.env },
+        uid: opts.uid,
+        gid: opts.gid,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`${cmd} ${args.join(' ')} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
+      }, opts.timeoutMs ?? 60_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(t);
+        resolve({ code: code ?? -1, stdout, stderr });
+      });
+      child.stdin.end(opts.input ?? '');
+    });
+  }
+
+  /** Run one daemon in the foreground (`dsched <daemon>`), as a separate process this pool stops at the end. */
+  startDaemon(name: string): ChildProcess {
+    const child = spawn(process.execPath, [join(DIST, 'cli', 'dsched.js'), name], { env: this.env, stdio: 'ignore' });
+    this.foreground.push(child);
+    return child;
+  }
+
+  /** Write a file into the test's work directory. */
+  file(name: string, text: string, mode = 0o644): string {
+    const p = join(this.work, name);
+    writeFileSync(p, text, { mode });
+    chmodSync(p, mode);
+    return p;
+  }
+
+  read(name: string): string {
+    return readFileSync(join(this.work, name), 'utf8');
+  }
+
+  exists(name: string): boolean {
+    return existsSync(join(this.work, name));
+  }
+
+  /** pid of a daemon from its address file. */
+  daemonPid(name: string): number {
+    const [, pid] = readFileSync(join(this.home, 'run', `${name}.address`), 'utf8').split('\n');
+    return Number(pid);
+  }
+
+  daemonAddress(name: string): string {
+    return readFileSync(join(this.home, 'run', `${name}.address`), 'utf8').split('\n')[0]!;
+  }
+
+  async json(cmd: string, args: string[]): Promise<Array<Record<string, unknown>>> {
+    const r = await this.run(cmd, [...args, '-json']);
+    if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout.trim() ? (JSON.parse(r.stdout) as Array<Record<string, unknown>>) : [];
+  }
+
+  /** Wait (bounded) until `check` returns a truthy value; fail with `what` and the daemon logs. */
+  async waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      try {
+        const v = await check();
+        if (v) return v as T;
+      } catch (e) {
+        last = e;
+      }
+      await sleep(200);
+    }
+    throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}\n${this.logs()}`);
+  }
+
+  /** Wait until the given jobs are all in history; returns their history ads. */
+  async waitForHistory(cluster: number, count: number, timeoutMs = 90_000): Promise<Array<Record<string, unknown>>> {
+    return this.waitFor(
+      `${count} job(s) of cluster ${cluster} to finish`,
+      async () => {
+        const h = await this.json('dhistory', [String(cluster)]);
+        return h.length >= count ? h : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  logs(): string {
+    const out: string[] = [];
+    for (const d of ['master', 'collector', 'negotiator', 'schedd', 'startd']) {
+      for (const f of [`${d}.log`, `${d}.out`]) {
+        const p = join(this.home, 'log', f);
+        if (!existsSync(p)) continue;
+        const lines = readFileSync(p, 'utf8').trim().split('\n');
+        out.push(`--- ${f} (last 15 lines)`, ...lines.slice(-15));
+      }
+    }
+    return out.join('\n');
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.foreground) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all(this.foreground.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await this.run('dsched', ['stop']).catch(() => undefined);
+    rmSync(this.home, { recursive: true, force: true });
+    rmSync(this.work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,77 @@
+// Users act on jobs: drm kills a running job's processes; nobody acts on another user's jobs; the daemons
+// refuse calls that carry no pool token.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
+import { TestPool } from './harness/pool.js';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('job control', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start();
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('drm – removing a running job kills its process', async () => {
+    pool.file('sleep.sub', `executable = /bin/sh\narguments = "-c 'echo $$ > pid.txt; exec sleep 300'"\nlog = sleep.log\nqueue\n`);
+    const r = await pool.run('dsubmit', ['sleep.sub']);
+    assert.equal(r.code, 0, r.stderr);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    const pid = await pool.waitFor('the job to start', () => (pool.exists('pid.txt') && Number(pool.read('pid.txt').trim())) || undefined);
+    assert.ok(alive(pid));
+    const rm = await pool.run('drm', [String(cluster)]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.match(rm.stdout, /1 job\(s\) marked for removal/);
+    await pool.waitFor('the job process to die', () => !alive(pid));
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.JobStatus, 3);
+    assert.match(pool.read('sleep.log'), /^009 /m);
+  });
+
+  test('drm – an unknown job id is an error', async () => {
+    const r = await pool.run('drm', ['99999.0']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /99999\.0/);
+  });
+
+  test('drm – another user may not remove my job', { skip: process.getuid?.() !== 0 && 'needs root to run a command as another user' }, async () => {
+    pool.file('mine.sub', `executable = /bin/sleep\narguments = 300\nqueue\n`);
+    const r = await pool.run('dsubmit', ['mine.sub']);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    const rm = await pool.run('drm', [String(cluster)], { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } });
+    assert.equal(rm.code, 1, rm.stdout + rm.stderr);
+    assert.match(rm.stderr, /permission denied/i);
+    const q = await pool.json('dq', [String(cluster)]);
+    assert.equal(q.length, 1, 'the job must still be queued');
+    assert.notEqual(q[0]!.JobStatus, 3);
+    const own = await pool.run('drm', [String(cluster)]);
+    assert.equal(own.code, 0, own.stderr);
+  });
+
+  test('auth – an RPC without a pool token is refused', async () => {
+    const client = new ScheddClient(pool.daemonAddress('schedd'), () => undefined);
+    try {
+      await assert.rejects(client.query({ ids: [], owners: [], constraint: '', projection: [], history: false, limit: 0 }), (e: { code?: string }) => e.code === 'UNAUTHENTICATED');
+      const forged = new ScheddClient(pool.daemonAddress('schedd'), () => 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkYWVtb246eCIsImV4cCI6OTk5OTk5OTk5OX0.AAAA');
+      await assert.rejects(forged.jobEvents([]), (e: { code?: string }) => e.code === 'UNAUTHENTICATED');
+      forged.close();
+    } finally {
+      client.close();
+    }
+    assert.ok(existsSync(join(pool.home, 'secret')));
+    assert.equal(readFileSync(join(pool.home, 'secret'), 'utf8').length > 16, true);
+  });
+});

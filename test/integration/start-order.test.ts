@@ -1,0 +1,41 @@
+// Any start order works: a startd started before the collector joins the pool once the collector is up.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { sleep, TestPool } from './harness/pool.js';
+
+describe('start order', () => {
+  let pool: TestPool | undefined;
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('startd – started before the collector, it joins once the collector is up', async () => {
+    pool = TestPool.create({ UPDATE_INTERVAL: '30' });
+    const init = await pool.run('dsched', ['config', 'UPDATE_INTERVAL']);
+    assert.equal(init.stdout.trim(), '30');
+    // a home needs its secret before a daemon runs alone; `dsched <daemon>` makes it
+    pool.startDaemon('startd');
+    await sleep(1500);
+    pool.startDaemon('collector');
+    const slots = await pool.waitFor('the startd to appear in dstatus', async () => {
+      const s = await pool!.json('dstatus', []);
+      return s.length ? s : undefined;
+    }, 20_000);
+    assert.equal(slots[0]!.SlotType, 'Partitionable');
+    pool.startDaemon('negotiator');
+    pool.startDaemon('schedd');
+    await pool.waitFor('the schedd to serve', () => {
+      try {
+        return pool!.daemonPid('schedd') > 0;
+      } catch {
+        return false;
+      }
+    });
+    pool.file('one.sub', `executable = /bin/echo\narguments = hello\noutput = one.out\nqueue\n`);
+    const r = await pool.run('dsubmit', ['one.sub']);
+    assert.equal(r.code, 0, r.stderr);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    await pool.waitForHistory(cluster, 1);
+    assert.equal(pool.read('one.out'), 'hello\n');
+  });
+});

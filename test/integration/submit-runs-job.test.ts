@@ -1,0 +1,96 @@
+// A personal pool runs real jobs: per-proc output files, the job's environment, exit codes told truthfully.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { TestPool } from './harness/pool.js';
+
+describe('submit – jobs really run', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start();
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('submit – a Queue 20 cluster writes each proc its own output file', async () => {
+    pool.file(
+      'array.sub',
+      `# twenty procs, each says who it is
+universe   = vanilla
+executable = /bin/sh
+arguments  = "-c 'echo proc $(Process) of cluster $(Cluster)'"
+output     = out.$(Process).txt
+error      = err.$(Process).txt
+log        = array.log
+queue 20
+`,
+    );
+    const r = await pool.run('dsubmit', ['array.sub']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = /^20 job\(s\) submitted to cluster (\d+)\.$/m.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    const cluster = Number(m[1]);
+    const hist = await pool.waitForHistory(cluster, 20);
+    assert.equal(hist.length, 20);
+    for (const ad of hist) {
+      assert.equal(ad.JobStatus, 4);
+      assert.equal(ad.ExitCode, 0);
+    }
+    for (let p = 0; p < 20; p++) assert.equal(pool.read(`out.${p}.txt`), `proc ${p} of cluster ${cluster}\n`);
+    const log = pool.read('array.log');
+    assert.equal((log.match(/^000 /gm) ?? []).length, 20);
+    assert.equal((log.match(/^001 /gm) ?? []).length, 20);
+    assert.equal((log.match(/Normal termination \(return value 0\)/g) ?? []).length, 20);
+  });
+
+  test('submit – the job environment reaches the process', async () => {
+    pool.file(
+      'env.sub',
+      `executable  = /usr/bin/env
+environment = "MYVAR1=foo MYVAR2='bar baz'"
+output      = env.out
+queue
+`,
+    );
+    const r = await pool.run('dsubmit', ['env.sub']);
+    assert.equal(r.code, 0, r.stderr);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    await pool.waitForHistory(cluster, 1);
+    const out = pool.read('env.out');
+    assert.match(out, /^MYVAR1=foo$/m);
+    assert.match(out, /^MYVAR2=bar baz$/m);
+  });
+
+  test('submit – a job exiting 2 is never shown as a success', async () => {
+    pool.file('exit2.sub', `executable = /bin/sh\narguments = "-c 'exit 2'"\nlog = exit2.log\nqueue\n`);
+    const r = await pool.run('dsubmit', ['exit2.sub']);
+    assert.equal(r.code, 0, r.stderr);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.ExitCode, 2);
+    assert.equal(ad!.ExitBySignal, false);
+    assert.match(pool.read('exit2.log'), /\(1\) Normal termination \(return value 2\)/);
+    const table = await pool.run('dhistory', [String(cluster)]);
+    assert.equal(table.code, 0);
+    assert.doesNotMatch(table.stdout, /success/i);
+  });
+
+  test('submit – a job killed by a signal records the signal', async () => {
+    pool.file('segv.sub', `executable = /bin/sh\narguments = "-c 'kill -SEGV $$'"\nlog = segv.log\nqueue\n`);
+    const r = await pool.run('dsubmit', ['segv.sub']);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.ExitBySignal, true);
+    assert.equal(ad!.ExitSignal, 11);
+    assert.match(pool.read('segv.log'), /\(0\) Abnormal termination \(signal 11\)/);
+  });
+
+  test('submit – a broken submit file is refused whole with file:line:column', async () => {
+    pool.file('broken.sub', `executable = /bin/true\narguments = "unterminated\nqueue 5\n`);
+    const r = await pool.run('dsubmit', ['broken.sub']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /broken\.sub:2:\d+/);
+    const q = await pool.json('dq', ['-allusers']);
+    assert.equal(q.length, 0, 'nothing may be queued');
+  });
+});
