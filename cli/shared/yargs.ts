@@ -7,7 +7,8 @@ export function cli(cmd: string, argv: string[], usage: string): Argv {
   return yargs(argv)
     .scriptName(cmd)
     .usage(usage)
-    .parserConfiguration({ 'short-option-groups': false, 'camel-case-expansion': false, 'unknown-options-as-args': false })
+    // job ids like 12.0 must stay strings: numeric parsing would turn `12.0` into the cluster 12
+    .parserConfiguration({ 'short-option-groups': false, 'camel-case-expansion': false, 'parse-positional-numbers': false })
     .strictOptions()
     .help('help')
     .alias('help', 'h')

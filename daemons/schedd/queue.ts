@@ -315,8 +315,9 @@ export class JobQueue {
     this.jobs.delete(jobKey(job.cluster, job.proc));
     this.dirty.delete(job);
     this.finished.push({ job, merged: this.merged(job), completion: now });
+    // the cluster's shared attributes stay readable until the flush (event log lines still need them)
     const c = this.clusters.get(job.cluster);
-    if (c && --c.procs <= 0) this.clusters.delete(job.cluster);
+    if (c) c.procs--;
     this.scheduleFlush();
   }
 
@@ -345,16 +346,20 @@ export class JobQueue {
         for (const j of dirty) {
           this.st.updJob.run(j.status, j.prio, JSON.stringify(j.attrs), j.claim?.id ?? null, j.claim?.startd ?? null, j.claim?.slot ?? null, j.cluster, j.proc);
         }
+        const emptied = new Set<number>();
         for (const f of finished) {
           this.st.insHistory.run(f.job.cluster, f.job.proc, f.job.owner, f.job.status, f.completion, JSON.stringify(f.merged));
           this.st.delJob.run(f.job.cluster, f.job.proc);
-          if (!this.clusters.has(f.job.cluster)) this.st.delCluster.run(f.job.cluster);
+          if ((this.clusters.get(f.job.cluster)?.procs ?? 0) <= 0) emptied.add(f.job.cluster);
         }
+        // only once every proc row of the batch is gone may its cluster row go
+        for (const c of emptied) this.st.delCluster.run(c);
       })();
     } catch (e) {
       for (const w of waiters) w.reject(e);
       throw e;
     }
+    for (const f of finished) if ((this.clusters.get(f.job.cluster)?.procs ?? 1) <= 0) this.clusters.delete(f.job.cluster);
     for (const w of waiters) w.resolve();
     this.onFlushed([...dirty, ...finished.map((f) => f.job)]);
   }

@@ -264,8 +264,8 @@ export class Schedd {
     const changes = { ...this.wallClock(job), ...exit, JobCurrentStartDate: null };
     job.claim = undefined;
     if (job.status === JobStatus.Removed) {
-      this.queue.finish(job, JobStatus.Removed, changes);
       this.logEvent(job, { code: 9, reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
+      this.queue.finish(job, JobStatus.Removed, changes);
       return;
     }
     if (job.status === JobStatus.Held) {
@@ -305,8 +305,8 @@ export class Schedd {
     const changes = { ...this.wallClock(job), JobCurrentStartDate: null };
     job.claim = undefined;
     if (job.status === JobStatus.Removed) {
-      this.queue.finish(job, JobStatus.Removed, changes);
       this.logEvent(job, { code: 9, reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
+      this.queue.finish(job, JobStatus.Removed, changes);
       return;
     }
     this.queue.update(job, changes);
@@ -401,8 +401,8 @@ export class Schedd {
           this.claims.delete(c.id);
           job.claim = undefined;
           if (job.status === JobStatus.Removed) {
-            this.queue.finish(job, JobStatus.Removed, this.wallClock(job));
             this.logEvent(job, { code: 9, reason });
+            this.queue.finish(job, JobStatus.Removed, this.wallClock(job));
           }
         });
     };
@@ -413,8 +413,8 @@ export class Schedd {
           this.queue.update(job, { RemoveReason: lit(reason) }, JobStatus.Removed);
           return kill();
         }
-        this.queue.finish(job, JobStatus.Removed, { RemoveReason: lit(reason) });
         this.logEvent(job, { code: 9, reason });
+        this.queue.finish(job, JobStatus.Removed, { RemoveReason: lit(reason) });
         return undefined;
       }
       case 'hold': {
