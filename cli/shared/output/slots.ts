@@ -1,0 +1,234 @@
+// Slot views as condor_status prints them: the default table, its summary by Arch/OpSys, -total, -compact, -long
+// and JSON.
+import { formatAdsJson, formatAdsJsonl, formatAdsLong, num, str, type OutputAd } from './ad.js';
+import { renderTable, type Cell, type Column, type Style } from './columns.js';
+import { formatDuration, nowSeconds } from './time.js';
+
+export const SLOT_SCHEMA = 'dsched.slot.v1';
+
+export interface SlotViewOptions {
+  /** Epoch seconds for ActvtyTime (default: the clock). */
+  now?: number;
+  color?: boolean;
+  /** Terminal width: the Name column is cut to fit. Unset: never cut. */
+  width?: number;
+}
+
+/** The summary columns, in condor_status order. */
+export const SLOT_STATES = ['Owner', 'Claimed', 'Unclaimed', 'Matched', 'Preempting', 'Drained'] as const;
+export type SlotState = (typeof SLOT_STATES)[number];
+
+const STATE_STYLE: Record<string, Style | undefined> = { Claimed: 'green', Unclaimed: undefined, Owner: 'yellow', Matched: 'cyan', Preempting: 'magenta', Drained: 'red' };
+
+/** Orders slots by Machine, then by Name (slot1 before slot1_1 before slot2). */
+function bySlot(a: OutputAd, b: OutputAd): number {
+  const ma = str(a, 'Machine') ?? '';
+  const mb = str(b, 'Machine') ?? '';
+  if (ma !== mb) return ma < mb ? -1 : 1;
+  const slotPart = (ad: OutputAd): string => (str(ad, 'Name') ?? '').split('@')[0]!;
+  return slotPart(a).localeCompare(slotPart(b), 'en', { numeric: true }) || (str(a, 'Name') ?? '').localeCompare(str(b, 'Name') ?? '');
+}
+
+/** ActvtyTime in seconds: now − EnteredCurrentActivity. */
+export function activityTimeSeconds(ad: OutputAd, now: number): number | undefined {
+  const entered = num(ad, 'EnteredCurrentActivity');
+  return entered === undefined ? undefined : Math.max(0, now - entered);
+}
+
+/**
+ * condor_status's default table: `Name OpSys Arch State Activity LoadAv Mem ActvtyTime`, then a blank line
+ * (condor_status puts one under the heading). LoadAv has three decimals, Mem is the slot's Memory in MB.
+ */
+export function formatSlotTable(ads: readonly OutputAd[], opts: SlotViewOptions = {}): string[] {
+  const slots = [...ads].sort(bySlot);
+  const now = opts.now ?? nowSeconds();
+  const columns: Column[] = [
+    { header: 'Name', flex: true },
+    { header: 'OpSys', minWidth: 10 },
+    { header: 'Arch', minWidth: 6 },
+    { header: 'State', minWidth: 9 },
+    { header: 'Activity', minWidth: 8 },
+    { header: 'LoadAv', align: 'right' },
+    { header: 'Mem', align: 'right', minWidth: 4 },
+    { header: 'ActvtyTime', align: 'right', minWidth: 11 },
+  ];
+  const rows: Cell[][] = slots.map((ad) => {
+    const state = str(ad, 'State') ?? '';
+    const style = STATE_STYLE[state];
+    const load = num(ad, 'LoadAvg') ?? num(ad, 'CondorLoadAvg');
+    const act = activityTimeSeconds(ad, now);
+    return [
+      str(ad, 'Name') ?? '',
+      str(ad, 'OpSys') ?? '',
+      str(ad, 'Arch') ?? '',
+      style ? { text: state, style } : state,
+      str(ad, 'Activity') ?? '',
+      load === undefined ? '' : load.toFixed(3),
+      String(num(ad, 'Memory') ?? ''),
+      act === undefined ? '' : formatDuration(act),
+    ];
+  });
+  const lines = renderTable(columns, rows, { color: opts.color, width: opts.width });
+  lines.splice(1, 0, '');
+  return lines;
+}
+
+export type StateCounts = Record<SlotState, number> & { total: number };
+
+function emptyCounts(): StateCounts {
+  return { total: 0, Owner: 0, Claimed: 0, Unclaimed: 0, Matched: 0, Preempting: 0, Drained: 0 };
+}
+
+/** Slot counts by state, for each `Arch/OpSys` and in total. */
+export function countSlots(ads: readonly OutputAd[]): { byPlatform: Map<string, StateCounts>; total: StateCounts } {
+  const byPlatform = new Map<string, StateCounts>();
+  const total = emptyCounts();
+  for (const ad of ads) {
+    const key = `${str(ad, 'Arch') ?? '?'}/${str(ad, 'OpSys') ?? '?'}`;
+    let c = byPlatform.get(key);
+    if (!c) byPlatform.set(key, (c = emptyCounts()));
+    c.total++;
+    total.total++;
+    const state = str(ad, 'State');
+    if (state && (SLOT_STATES as readonly string[]).includes(state)) {
+      c[state as SlotState]++;
+      total[state as SlotState]++;
+    }
+  }
+  return { byPlatform: new Map([...byPlatform].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), total };
+}
+
+/**
+ * The summary block (condor_status -total, and below the default table): one row per `Arch/OpSys` and a Total
+ * row, columns `Total Owner Claimed Unclaimed Matched Preempting Drain`, blank lines between, as condor_status.
+ */
+export function formatSlotSummary(ads: readonly OutputAd[]): string[] {
+  const { byPlatform, total } = countSlots(ads);
+  const columns: Column[] = [
+    { header: '', align: 'right' },
+    ...['Total', 'Owner', 'Claimed', 'Unclaimed', 'Matched', 'Preempting', 'Drain'].map((h): Column => ({ header: h, align: 'right' })),
+  ];
+  const row = (label: string, c: StateCounts): Cell[] => [label, ...[c.total, ...SLOT_STATES.map((s) => c[s])].map(String)];
+  const rows = [...[...byPlatform].map(([k, c]) => row(k, c)), row('Total', total)];
+  // Indent the labels two cells, as condor_status does.
+  const lines = renderTable(columns, rows.map((r) => [`  ${r[0] as string}`, ...r.slice(1)]));
+  const [head, ...body] = lines;
+  const out = [head!, ''];
+  body.forEach((l, i) => {
+    if (i === body.length - 1 && body.length > 1) out.push('');
+    out.push(l);
+  });
+  return out;
+}
+
+export type SlotView = 'default' | 'total' | 'compact';
+
+/** A whole condor_status screen. Ends with a newline. */
+export function renderSlots(ads: readonly OutputAd[], opts: SlotViewOptions & { view?: SlotView } = {}): string {
+  const view = opts.view ?? 'default';
+  if (view === 'total') return formatSlotSummary(ads).join('\n') + '\n';
+  const table = view === 'compact' ? formatSlotCompact(ads, opts) : formatSlotTable(ads, opts);
+  if (ads.length === 0) return '';
+  return [...table, '', ...formatSlotSummary(ads)].join('\n') + '\n';
+}
+
+/** Two-letter activity code: first letter of State and of Activity (`Ui` Unclaimed/Idle, `Cb` Claimed/Busy). */
+export function activityCode(ad: OutputAd): string {
+  const s = (str(ad, 'State') ?? '?').charAt(0).toUpperCase();
+  const a = (str(ad, 'Activity') ?? '?').charAt(0).toLowerCase();
+  return s + a;
+}
+
+/**
+ * condor_status -compact: one line per machine, `Machine Platform Slots Cpus Gpus TotalGb FreCpu FreeGb CpuLoad
+ * ST`. A partitionable slot's Cpus/Memory are what is left of it, so a machine's total is the sum over its slots;
+ * free is what partitionable slots have left plus unclaimed static slots. ST is the shared activity code, `**`
+ * when the slots differ.
+ */
+export function formatSlotCompact(ads: readonly OutputAd[], opts: SlotViewOptions = {}): string[] {
+  const machines = new Map<string, OutputAd[]>();
+  for (const ad of [...ads].sort(bySlot)) {
+    const m = str(ad, 'Machine') ?? str(ad, 'Name') ?? '?';
+    const list = machines.get(m) ?? [];
+    list.push(ad);
+    machines.set(m, list);
+  }
+  const columns: Column[] = [
+    { header: 'Machine', flex: true },
+    { header: 'Platform' },
+    { header: 'Slots', align: 'right' },
+    { header: 'Cpus', align: 'right' },
+    { header: 'Gpus', align: 'right' },
+    { header: 'TotalGb', align: 'right' },
+    { header: 'FreCpu', align: 'right' },
+    { header: 'FreeGb', align: 'right' },
+    { header: 'CpuLoad', align: 'right' },
+    { header: 'ST' },
+  ];
+  const rows: Cell[][] = [];
+  for (const [machine, slots] of machines) {
+    let cpus = 0;
+    let gpus = 0;
+    let mem = 0;
+    let freeCpus = 0;
+    let freeMem = 0;
+    let load = 0;
+    const codes = new Set<string>();
+    for (const s of slots) {
+      const c = num(s, 'Cpus') ?? 0;
+      const m = num(s, 'Memory') ?? 0;
+      cpus += c;
+      mem += m;
+      gpus += num(s, 'Gpus') ?? 0;
+      load += num(s, 'LoadAvg') ?? 0;
+      const type = str(s, 'SlotType');
+      if (type === 'Partitionable' || (type !== 'Dynamic' && str(s, 'State') === 'Unclaimed')) {
+        freeCpus += c;
+        freeMem += m;
+      }
+      if (type !== 'Partitionable' || slots.length === 1) codes.add(activityCode(s));
+    }
+    const first = slots[0]!;
+    const platform = `${platformArch(str(first, 'Arch'))}/${str(first, 'OpSys') ?? '?'}`;
+    rows.push([
+      machine,
+      platform,
+      String(slots.length),
+      String(cpus),
+      String(gpus),
+      (mem / 1024).toFixed(2),
+      String(freeCpus),
+      (freeMem / 1024).toFixed(2),
+      load.toFixed(2),
+      codes.size === 1 ? [...codes][0]! : codes.size === 0 ? activityCode(first) : '**',
+    ]);
+  }
+  return renderTable(columns, rows, { color: opts.color, width: opts.width });
+}
+
+function platformArch(arch: string | undefined): string {
+  switch (arch) {
+    case 'X86_64':
+      return 'x64';
+    case 'aarch64':
+    case 'AARCH64':
+      return 'arm64';
+    default:
+      return arch ?? '?';
+  }
+}
+
+/** -long: every slot ad in full, a blank line between. */
+export function formatSlotsLong(ads: readonly OutputAd[]): string {
+  return formatAdsLong(ads);
+}
+
+/** -json: an array of slot ads like condor_status -json. */
+export function formatSlotsJson(ads: readonly OutputAd[], opts: { schemaInArray?: boolean } = {}): string {
+  return formatAdsJson(ads, { schema: SLOT_SCHEMA, ...opts });
+}
+
+/** -jsonl: one slot ad per line with `"$schema": "dsched.slot.v1"`. */
+export function formatSlotsJsonl(ads: readonly OutputAd[]): string {
+  return formatAdsJsonl(ads, SLOT_SCHEMA);
+}

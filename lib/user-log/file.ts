@@ -1,0 +1,199 @@
+// Writing and reading event log files. Each event is appended with a single write() on a file opened O_APPEND,
+// so events from several writers (the schedd writes a cluster's events, DAGMan reads them) never interleave
+// inside an event. Readers take only complete events and keep the tail for later, so a log can be followed while
+// it is written.
+import { appendFileSync, closeSync, fstatSync, openSync, readSync, writeSync, fsyncSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { formatEvent, type LogTimeOptions } from './format.js';
+import { formatEventJson, parseUserLogJsonl } from './jsonl.js';
+import { UserLogParser, type ParseOptions, type ParseProblem } from './parse.js';
+import type { UserLogEvent } from './events.js';
+
+export type LogFormat = 'text' | 'jsonl';
+
+export interface AppendOptions extends LogTimeOptions {
+  /** Text (HTCondor's format, the default) or JSON lines. */
+  format?: LogFormat;
+  /** fsync after writing (the event survives a power loss once this returns). */
+  fsync?: boolean;
+  /** File mode when the log is created (default 0o644, minus the umask). */
+  mode?: number;
+}
+
+function render(events: readonly UserLogEvent[], opts: AppendOptions): string {
+  return events.map((e) => (opts.format === 'jsonl' ? formatEventJson(e) : formatEvent(e, opts))).join('');
+}
+
+/** Appends events to a log file (created if missing) in one write. */
+export async function appendEvents(path: string, events: readonly UserLogEvent[], opts: AppendOptions = {}): Promise<void> {
+  if (events.length === 0) return;
+  const fh = await open(path, 'a', opts.mode ?? 0o644);
+  try {
+    await fh.write(render(events, opts));
+    if (opts.fsync) await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Appends one event. */
+export async function appendEvent(path: string, event: UserLogEvent, opts: AppendOptions = {}): Promise<void> {
+  await appendEvents(path, [event], opts);
+}
+
+/** Synchronous appendEvents, for code that must not yield between a state change and its log entry. */
+export function appendEventsSync(path: string, events: readonly UserLogEvent[], opts: AppendOptions = {}): void {
+  if (events.length === 0) return;
+  if (!opts.fsync) {
+    appendFileSync(path, render(events, opts), { mode: opts.mode ?? 0o644 });
+    return;
+  }
+  const fd = openSync(path, 'a', opts.mode ?? 0o644);
+  try {
+    writeSync(fd, render(events, opts));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Collects events per log file and appends each file's batch with one write: at the next turn of the event loop
+ * (setImmediate) or when `flush()` is called. A failed write goes to `onError` and never throws into the caller,
+ * since a user's unwritable log must not stop the schedd.
+ */
+export class UserLogWriter {
+  private pending = new Map<string, UserLogEvent[]>();
+  private scheduled = false;
+
+  constructor(
+    private readonly opts: AppendOptions & {
+      onError?: (path: string, err: Error) => void;
+      /** Flush automatically with setImmediate (default true). */
+      autoFlush?: boolean;
+    } = {},
+  ) {}
+
+  /** Queues an event for `path` (no-op without a path). */
+  write(path: string | undefined, event: UserLogEvent): void {
+    if (!path) return;
+    let list = this.pending.get(path);
+    if (!list) this.pending.set(path, (list = []));
+    list.push(event);
+    if (!this.scheduled && this.opts.autoFlush !== false) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes everything queued. */
+  flush(): void {
+    this.scheduled = false;
+    const batches = this.pending;
+    this.pending = new Map();
+    for (const [path, events] of batches) {
+      try {
+        appendEventsSync(path, events, this.opts);
+      } catch (err) {
+        this.opts.onError?.(path, err as Error);
+      }
+    }
+  }
+}
+
+/** Guesses the format of a log from its first non-blank character (`{` means JSON lines). */
+export function detectFormat(text: string): LogFormat {
+  const m = /\S/.exec(text);
+  return m && m[0] === '{' ? 'jsonl' : 'text';
+}
+
+export interface ReadResult {
+  events: UserLogEvent[];
+  problems: ParseProblem[];
+}
+
+/**
+ * Follows a log file: each `read()` returns the events completed since the last call. Handles a file that does
+ * not exist yet (no events), grows, or was truncated or replaced by another file (starts over from its start).
+ */
+export class UserLogFollower {
+  private offset = 0;
+  private ino: number | undefined;
+  private decoder = new StringDecoder('utf8');
+  private parser: UserLogParser;
+  private jsonlTail = '';
+  private format: LogFormat | undefined;
+  readonly problems: ParseProblem[] = [];
+
+  constructor(
+    readonly path: string,
+    private readonly opts: ParseOptions & { format?: LogFormat } = {},
+  ) {
+    this.parser = new UserLogParser(opts);
+    this.format = opts.format;
+  }
+
+  private reset(): void {
+    this.offset = 0;
+    this.decoder = new StringDecoder('utf8');
+    this.parser = new UserLogParser(this.opts);
+    this.jsonlTail = '';
+    this.format = this.opts.format;
+  }
+
+  /** Bytes read so far. */
+  get bytesRead(): number {
+    return this.offset;
+  }
+
+  /** Reads what was appended since the last call; returns the newly completed events. */
+  read(): UserLogEvent[] {
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    let text = '';
+    try {
+      const st = fstatSync(fd);
+      if (st.size < this.offset || (this.ino !== undefined && st.ino !== this.ino)) this.reset();
+      this.ino = st.ino;
+      const buf = Buffer.alloc(64 * 1024);
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, this.offset);
+        if (n <= 0) break;
+        this.offset += n;
+        text += this.decoder.write(buf.subarray(0, n));
+      }
+    } finally {
+      closeSync(fd);
+    }
+    if (text === '') return [];
+    this.format ??= detectFormat(text);
+    if (this.format === 'jsonl') {
+      const r = parseUserLogJsonl(this.jsonlTail + text);
+      this.jsonlTail = r.rest;
+      this.problems.push(...r.problems);
+      return r.events;
+    }
+    const before = this.parser.problems.length;
+    const events = this.parser.push(text);
+    this.problems.push(...this.parser.problems.slice(before));
+    return events;
+  }
+}
+
+/** Reads a whole log file (text or JSON lines, detected). A missing file has no events. */
+export function readUserLogSync(path: string, opts: ParseOptions & { format?: LogFormat } = {}): ReadResult {
+  const f = new UserLogFollower(path, opts);
+  const events = f.read();
+  return { events, problems: f.problems };
+}
+
+/** Async readUserLogSync. */
+export async function readUserLog(path: string, opts: ParseOptions & { format?: LogFormat } = {}): Promise<ReadResult> {
+  return readUserLogSync(path, opts);
+}
