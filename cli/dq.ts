@@ -1,16 +1,26 @@
 #!/usr/bin/env node
 // dq: the job queue (condor_q). Default: your jobs in batches; -nobatch one line per job.
 import { ClassAd } from '../grammar/classad/index.js';
+import { DschedError } from '../lib/errors.js';
 import { readAddressFile } from '../lib/rpc/address-file.js';
 import { addressFile } from '../lib/config/paths.js';
 import { formatJobsJson, formatJobsJsonl, formatJobsLong, renderQueue, type QueueView } from './shared/output/jobs.js';
 import { parseSelection } from './shared/job-selection.js';
+import { autoformat, formatPrintf, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { cli } from './shared/yargs.js';
 
+/** -format takes its arguments in pairs: FMT EXPR. */
+function pairs(list: string[]): Array<{ format: string; expr: string }> {
+  if (list.length % 2) throw new DschedError('USAGE', '-format needs two arguments: a format and an expression');
+  const out = [];
+  for (let i = 0; i < list.length; i += 2) out.push({ format: list[i]!, expr: list[i + 1]! });
+  return out;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const a = await cli('dq', argv, 'usage: dq [cluster | cluster.proc | user]... [options]')
+  const a = await cli('dq', splitAfQualifiers(argv), 'usage: dq [cluster | cluster.proc | user]... [options]')
     .option('nobatch', { type: 'boolean', describe: 'one line per job' })
     .option('batch', { type: 'boolean', describe: 'jobs grouped in batches (the default)' })
     .option('allusers', { type: 'boolean', describe: 'every user\'s jobs, not only yours' })
@@ -24,6 +34,9 @@ async function main(argv: string[]): Promise<number> {
     .option('wide', { type: 'boolean', describe: 'do not cut long lines' })
     .option('utc', { type: 'boolean', describe: 'times in UTC' })
     .option('limit', { type: 'number', describe: 'at most this many jobs' })
+    .option('af', { type: 'string', array: true, alias: 'autoformat', describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)' })
+    .option('af-opts', { type: 'string', hidden: true })
+    .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
     .parse();
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
   const session = openSession();
@@ -35,7 +48,9 @@ async function main(argv: string[]): Promise<number> {
     if (a.run) constraint = constraint ? `(${constraint}) && JobStatus == 2` : 'JobStatus == 2';
     const recs = await schedd.query({ ids: sel.ids, owners: mine ? [session.user] : sel.owners, constraint, projection: [], history: false, limit: (a.limit as number) ?? 0 });
     const ads = recs.map((r) => ClassAd.fromRecord(r));
-    if (a.json) process.stdout.write(formatJobsJson(ads));
+    if (a.af) process.stdout.write(autoformat(ads, a.af as string[], { ...parseAfQualifiers((a['af-opts'] as string) ?? ''), time: { utc: !!a.utc } }));
+    else if (a.format) process.stdout.write(formatPrintf(ads, pairs(a.format as string[]), { utc: !!a.utc }));
+    else if (a.json) process.stdout.write(formatJobsJson(ads));
     else if (a.jsonl) process.stdout.write(formatJobsJsonl(ads));
     else if (a.long) process.stdout.write(formatJobsLong(ads));
     else {

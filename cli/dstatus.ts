@@ -1,14 +1,24 @@
 #!/usr/bin/env node
 // dstatus: the pool's slots (condor_status).
 import { ClassAd } from '../grammar/classad/index.js';
+import { DschedError } from '../lib/errors.js';
 import { formatSlotsJson, formatSlotsLong, renderSlots } from './shared/output/slots.js';
+import { autoformat, formatPrintf, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { cli } from './shared/yargs.js';
 import { parseExpr } from '../grammar/classad/index.js';
 
+/** -format takes its arguments in pairs: FMT EXPR. */
+function pairs(list: string[]): Array<{ format: string; expr: string }> {
+  if (list.length % 2) throw new DschedError('USAGE', '-format needs two arguments: a format and an expression');
+  const out = [];
+  for (let i = 0; i < list.length; i += 2) out.push({ format: list[i]!, expr: list[i + 1]! });
+  return out;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const a = await cli('dstatus', argv, 'usage: dstatus [options]')
+  const a = await cli('dstatus', splitAfQualifiers(argv), 'usage: dstatus [options]')
     .option('constraint', { type: 'string', describe: 'only slots for which this ClassAd expression is true' })
     .option('long', { type: 'boolean', alias: 'l', describe: 'every attribute of each slot ad' })
     .option('json', { type: 'boolean', describe: 'slot ads as a JSON array' })
@@ -16,6 +26,9 @@ async function main(argv: string[]): Promise<number> {
     .option('compact', { type: 'boolean', describe: 'one line per machine' })
     .option('schedd', { type: 'boolean', describe: 'schedd ads instead of slots' })
     .option('submitters', { type: 'boolean', describe: 'submitter ads instead of slots' })
+    .option('af', { type: 'string', array: true, alias: 'autoformat', describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)' })
+    .option('af-opts', { type: 'string', hidden: true })
+    .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
     .parse();
   const constraint = (a.constraint as string | undefined) ?? '';
   if (constraint) parseExpr(constraint, { file: '<-constraint>', line: 1, column: 1 });
@@ -27,7 +40,9 @@ async function main(argv: string[]): Promise<number> {
     const ads = recs
       .map((r) => ClassAd.fromRecord(r))
       .sort((x, y) => String(x.lookupJS('Name')).localeCompare(String(y.lookupJS('Name')), 'en', { numeric: true }));
-    if (a.json) process.stdout.write(formatSlotsJson(ads));
+    if (a.af) process.stdout.write(autoformat(ads, a.af as string[], parseAfQualifiers((a['af-opts'] as string) ?? '')));
+    else if (a.format) process.stdout.write(formatPrintf(ads, pairs(a.format as string[])));
+    else if (a.json) process.stdout.write(formatSlotsJson(ads));
     else if (a.long || type !== 'Machine') process.stdout.write(formatSlotsLong(ads));
     else process.stdout.write(renderSlots(ads, { view: a.total ? 'total' : a.compact ? 'compact' : 'default', color: process.stdout.hasColors?.() ?? false }));
     return EXIT.ok;

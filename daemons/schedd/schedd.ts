@@ -9,7 +9,11 @@ import { StartdClient } from '../../lib/rpc/clients/startd.js';
 import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import { JobQueue, JobStatus, jobKey, lit, type Job } from './queue.js';
-import { UserLogWriter, type UserLogEvent, type UserLogEventBody } from './user-log.js';
+import { UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
+
+type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
+/** An event before the job's id and the time are filled in. */
+type EventBody = DistributiveOmit<UserLogEvent, 'cluster' | 'proc' | 'time'>;
 
 export interface Claim {
   id: string;
@@ -47,7 +51,7 @@ export class Schedd {
     private log: Logger,
     private opts: ScheddOptions,
   ) {
-    this.userLog = new UserLogWriter(log);
+    this.userLog = new UserLogWriter({ onError: (path, err) => log.warn({ path, err: err.message }, 'cannot write the job event log') });
     queue.onFlushed = (changed) => {
       for (const w of this.watchers) w(changed);
     };
@@ -66,9 +70,9 @@ export class Schedd {
     return c;
   }
 
-  private logEvent(job: Job, e: UserLogEventBody) {
+  private logEvent(job: Job, e: EventBody) {
     const path = this.queue.value(job, 'UserLog');
-    if (typeof path === 'string' && path) this.userLog.write(path, { ...e, cluster: job.cluster, proc: job.proc } as UserLogEvent);
+    if (typeof path === 'string' && path) this.userLog.write(path, { ...e, cluster: job.cluster, proc: job.proc, time: now() } as UserLogEvent);
   }
 
   // ---- submission ----
@@ -104,10 +108,10 @@ export class Schedd {
     });
     const jobs = this.queue.submit(clusterId, owner, attrs, procAttrs);
     for (const j of jobs) {
-      this.logEvent(j, { code: 0, host: this.opts.address });
+      this.logEvent(j, { type: 'submit', host: this.opts.address });
       if (j.status === JobStatus.Held) {
         const reason = String(this.queue.value(j, 'HoldReason') ?? 'submitted on hold');
-        this.logEvent(j, { code: 12, reason, holdCode: HoldCode.SubmittedOnHold, subCode: 0 });
+        this.logEvent(j, { type: 'held', reason, code: HoldCode.SubmittedOnHold, subCode: 0 });
       }
     }
     this.log.info({ cluster: clusterId, procs: jobs.length, user: owner }, 'cluster submitted');
@@ -173,7 +177,7 @@ export class Schedd {
     };
     if (this.queue.value(job, 'JobStartDate') === undefined) changes.JobStartDate = t;
     this.queue.update(job, changes, JobStatus.Running);
-    this.logEvent(job, { code: 1, host: claim.startd });
+    this.logEvent(job, { type: 'execute', host: claim.startd, slotName: claim.slot });
     this.log.info({ cluster: job.cluster, proc: job.proc, slot: claim.slot }, 'job started');
   }
 
@@ -257,14 +261,13 @@ export class Schedd {
   }
 
   private jobExited(job: Job, ev: JobEvent__Output) {
-    const runSeconds = Math.max(0, now() - Number(this.queue.value(job, 'JobCurrentStartDate') ?? now()));
     const exit: Record<string, string | null> = ev.exit_by_signal
       ? { ExitBySignal: 'true', ExitSignal: String(ev.exit_signal), ExitCode: null }
       : { ExitBySignal: 'false', ExitCode: String(ev.exit_code), ExitSignal: null };
     const changes = { ...this.wallClock(job), ...exit, JobCurrentStartDate: null };
     job.claim = undefined;
     if (job.status === JobStatus.Removed) {
-      this.logEvent(job, { code: 9, reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
+      this.logEvent(job, { type: 'aborted', reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
       this.queue.finish(job, JobStatus.Removed, changes);
       return;
     }
@@ -274,7 +277,7 @@ export class Schedd {
     }
     // the ad with the exit status in place is what the policy expressions see
     this.queue.update(job, changes);
-    this.logEvent(job, ev.exit_by_signal ? { code: 5, signal: ev.exit_signal, runSeconds } : { code: 5, exitCode: ev.exit_code, runSeconds });
+    this.logEvent(job, ev.exit_by_signal ? { type: 'terminated', normal: false, signal: ev.exit_signal } : { type: 'terminated', normal: true, returnValue: ev.exit_code });
     const ad = this.queue.ad(job);
     const hold = this.evalPolicy(ad, 'OnExitHold', false);
     if (hold) {
@@ -305,7 +308,7 @@ export class Schedd {
     const changes = { ...this.wallClock(job), JobCurrentStartDate: null };
     job.claim = undefined;
     if (job.status === JobStatus.Removed) {
-      this.logEvent(job, { code: 9, reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
+      this.logEvent(job, { type: 'aborted', reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
       this.queue.finish(job, JobStatus.Removed, changes);
       return;
     }
@@ -317,7 +320,7 @@ export class Schedd {
   private jobEvicted(job: Job, reason: string) {
     job.claim = undefined;
     this.queue.update(job, { ...this.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()) }, job.status === JobStatus.Running ? JobStatus.Idle : undefined);
-    this.logEvent(job, { code: 4, reason });
+    this.logEvent(job, { type: 'evicted', reason });
     this.log.info({ cluster: job.cluster, proc: job.proc, reason }, 'job evicted: back to idle');
   }
 
@@ -325,7 +328,7 @@ export class Schedd {
 
   private hold(job: Job, reason: string, code: number, sub: number) {
     this.queue.update(job, { HoldReason: lit(reason), HoldReasonCode: String(code), HoldReasonSubCode: String(sub) }, JobStatus.Held);
-    this.logEvent(job, { code: 12, reason, holdCode: code, subCode: sub });
+    this.logEvent(job, { type: 'held', reason, code, subCode: sub });
     this.log.info({ cluster: job.cluster, proc: job.proc, holdReason: reason }, 'job held');
   }
 
@@ -401,7 +404,7 @@ export class Schedd {
           this.claims.delete(c.id);
           job.claim = undefined;
           if (job.status === JobStatus.Removed) {
-            this.logEvent(job, { code: 9, reason });
+            this.logEvent(job, { type: 'aborted', reason });
             this.queue.finish(job, JobStatus.Removed, this.wallClock(job));
           }
         });
@@ -413,7 +416,7 @@ export class Schedd {
           this.queue.update(job, { RemoveReason: lit(reason) }, JobStatus.Removed);
           return kill();
         }
-        this.logEvent(job, { code: 9, reason });
+        this.logEvent(job, { type: 'aborted', reason });
         this.queue.finish(job, JobStatus.Removed, { RemoveReason: lit(reason) });
         return undefined;
       }
@@ -427,7 +430,7 @@ export class Schedd {
         if (job.status !== JobStatus.Held) return `job ${job.cluster}.${job.proc} is not held`;
         if (job.claim) return `job ${job.cluster}.${job.proc} is still stopping; try again`;
         this.queue.update(job, { HoldReason: null, HoldReasonCode: null, HoldReasonSubCode: null, LastHoldReason: lit(String(this.queue.value(job, 'HoldReason') ?? '')), ReleaseReason: lit(reason) }, JobStatus.Idle);
-        this.logEvent(job, { code: 13, reason });
+        this.logEvent(job, { type: 'released', reason });
         return undefined;
       }
       default:

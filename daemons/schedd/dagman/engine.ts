@@ -176,6 +176,7 @@ export class DagEngine {
   private readonly scriptsInFlight = new Map<number, AbortController>();
   private readonly submitsInFlight = new Set<number>();
   private readonly removalRequested = new Set<number>();
+  private readonly unclaimed = new Map<number, ClusterOutcome>();
   private pumpScheduled = false;
   private begun = false;
   private timer?: { at: number; handle: { cancel(): void } };
@@ -286,11 +287,18 @@ export class DagEngine {
 
   /** The host reports that a node job's cluster has left the queue (or that one of its procs failed). */
   onClusterDone(cluster: number, outcome: ClusterOutcome): void {
+    if (this.dead || this.finished) return;
     const i = this.clusterNode.get(cluster);
-    if (i === undefined || this.dead || this.finished) return;
+    if (i === undefined) {
+      // Perhaps a cluster whose submission the engine has not recorded yet (a fast job, or a submission
+      // re-attached after a restore): keep the outcome until it is.
+      if (this.unclaimed.size >= 10_000) this.unclaimed.delete(this.unclaimed.keys().next().value!);
+      this.unclaimed.set(cluster, outcome);
+      return;
+    }
     const node = this.nodes[i]!;
     try {
-      if (!outcome.succeeded && !this.removalRequested.has(cluster)) {
+      if (!outcome.succeeded && this.procs[i]! > 1 && !this.removalRequested.has(cluster)) {
         // A node's job fails as soon as one proc fails: DAGMan removes the rest of the cluster.
         this.requestRemoval(cluster, `DAG node ${node.name} failed (return value ${outcome.returnCode})`);
       }
@@ -980,6 +988,11 @@ export class DagEngine {
         } catch (e) {
           return this.fail(e);
         }
+        const early = this.unclaimed.get(r.cluster);
+        if (early) {
+          this.unclaimed.delete(r.cluster);
+          this.onClusterDone(r.cluster, early);
+        }
         this.schedule();
       },
       (err) => {
@@ -1103,10 +1116,11 @@ export class DagEngine {
     if (this.timer && this.timer.at <= next) return;
     this.timer?.handle.cancel();
     const delay = Math.max(0, next - this.host.now());
-    const handle = (this.host.setTimer ?? defaultTimer)(delay, () => {
+    const fire = (): void => {
       this.timer = undefined;
       this.schedule();
-    });
+    };
+    const handle = this.host.setTimer ? this.host.setTimer(delay, fire) : defaultTimer(delay, fire);
     this.timer = { at: next, handle };
   }
 
@@ -1173,10 +1187,13 @@ export class DagEngine {
 
   // ------------------------------------------------------------------------------------------- failures
 
-  /** An event could not be recorded: stop here; the host restores from what was recorded. */
+  /**
+   * An event could not be recorded (or a bug threw): stop here rather than act on unrecorded state; the host
+   * restores from what was recorded.
+   */
   private fail(e: unknown): void {
     if (this.dead) return;
-    this.host.log('error', 'DAG manager stopped: an event could not be recorded', { dag: this.dag.file, err: String(e) });
+    this.host.log('error', 'DAG manager stopped', { dag: this.dag.file, err: String(e), stack: (e as Error)?.stack });
     this.dispose();
     this.rejectResult(e);
   }
