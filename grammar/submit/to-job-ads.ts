@@ -1,0 +1,1143 @@
+// Submit commands → job ad attributes, as condor_submit writes them (HTCondor's attribute names).
+//
+// Each command (or small group of commands that decide together, like the request_* commands and the
+// default Requirements) is a handler. A handler whose commands do not change from proc to proc runs once
+// per queue statement; the others run once per proc. Only attributes that differ between procs end up in
+// JobSet.procs, the rest in JobSet.cluster.
+import { statSync, type Stats } from 'node:fs';
+import os from 'node:os';
+import { isAbsolute, normalize, resolve } from 'node:path';
+import { SourceError, type ErrorCode } from '../../lib/errors.js';
+import {
+  ArgSyntaxError,
+  CANONICAL_V2,
+  isV2Quoted,
+  joinV1Env,
+  joinV2Env,
+  joinV2Raw,
+  normalizeV1Args,
+  parseV1Env,
+  parseV2Env,
+  splitV2Raw,
+  v2QuotedToRaw,
+} from './args-env.js';
+import { checkExpr, quoteString, type CheckedExpr, type Origin } from './classad-bridge.js';
+import { SIMPLE_COMMANDS } from './commands.js';
+import type { LoadedSubmit, QueueGroup } from './load.js';
+import { DependenceOracle, expandMacros, matchParen, MAX_MACRO_DEPTH, type ExpandEnv, type MacroDef, type Site } from './macros.js';
+import type { JobSet, SubmitInput, SubmitWarning } from './types.js';
+
+type Attrs = Record<string, string>;
+
+/** HTCondor's name for this machine's architecture (the Arch machine attribute). */
+export function condorArch(arch: string = os.arch()): string {
+  switch (arch) {
+    case 'x64': return 'X86_64';
+    case 'ia32': return 'INTEL';
+    case 'arm64': return 'aarch64';
+    case 'arm': return 'ARM';
+    case 'ppc64': return os.endianness() === 'LE' ? 'ppc64le' : 'PPC64';
+    case 's390x': return 'S390X';
+    default: return arch.toUpperCase();
+  }
+}
+
+/** HTCondor's name for this machine's operating system (the OpSys machine attribute). */
+export function condorOpSys(platform: string = os.platform()): string {
+  switch (platform) {
+    case 'linux': return 'LINUX';
+    case 'darwin': return 'OSX';
+    case 'win32': return 'WINDOWS';
+    case 'freebsd': return 'FREEBSD';
+    default: return platform.toUpperCase();
+  }
+}
+
+/** JobUniverse numbers (HTCondor's condor_universe.h). */
+export const UNIVERSES: Record<string, number> = { vanilla: 5, scheduler: 7, local: 12 };
+const UNSUPPORTED_UNIVERSES = ['standard', 'grid', 'java', 'parallel', 'vm', 'docker', 'container', 'globus', 'mpi', 'pvm'];
+
+/** RequestMemory when request_memory is not given (HTCondor's JOB_DEFAULT_REQUESTMEMORY, in MB). */
+export const DEFAULT_REQUEST_MEMORY_MB = 128;
+/** The hold reason of `hold = true` (HoldReasonCode 15: submitted on hold). */
+export const SUBMITTED_ON_HOLD_REASON = "submitted on hold at user's request";
+
+// ---- value helpers ---------------------------------------------------------------------------
+
+export function parseBool(text: string): boolean | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === 'true' || t === 'yes' || t === 't' || t === 'y' || t === 'on' || t === '1') return true;
+  if (t === 'false' || t === 'no' || t === 'f' || t === 'n' || t === 'off' || t === '0') return false;
+  return undefined;
+}
+
+const UNIT_RE = /^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([KMGTP]?)(?:i?B)?$/i;
+const POW: Record<string, number> = { '': 0, K: 1, M: 2, G: 3, T: 4, P: 5 };
+
+/**
+ * A quantity with an optional unit suffix (K/KB, M/MB, G/GB, T/TB, case-insensitive, powers of 1024)
+ * in `base` units (1 = KiB, 2 = MiB), rounded up. `defaultPow` is the unit of a bare number.
+ * Returns undefined when `text` is not a number with a unit (then it is a ClassAd expression).
+ */
+export function parseQuantity(text: string, base: number, defaultPow: number): number | undefined {
+  const m = UNIT_RE.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2]!.toUpperCase();
+  const pow = unit === '' ? defaultPow : POW[unit]!;
+  return Math.ceil(n * 1024 ** (pow - base) - 1e-9);
+}
+
+// ---- per queue statement -----------------------------------------------------------------------
+
+interface Cmd {
+  def: MacroDef;
+  value: string;
+  site: Site;
+}
+
+interface Handler {
+  reads: string[];
+  run(g: GroupExpander, out: Attrs): void;
+}
+
+type Render = () => string;
+
+const SIMPLE_LITERAL = /^(?:[+-]?[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|"[^"\\\n]*"|true|false|undefined)$/i;
+const NO_ATTRS: CheckedExpr = { attrs: { my: new Set(), target: new Set(), unscoped: new Set() } };
+
+const LIVE_NAMES = new Set(['process', 'procid', 'cluster', 'clusterid']);
+
+class GroupExpander {
+  readonly env: ExpandEnv;
+  readonly live = new Map<string, string>();
+  readonly autos: Map<string, string>;
+  private readonly renders = new Map<MacroDef, Render>();
+  private readonly oracle: DependenceOracle;
+  private readonly loopVars: Set<string>;
+  constructor(
+    readonly input: SubmitInput,
+    readonly group: QueueGroup,
+    autos: Map<string, string>,
+    readonly stats: Map<string, Stats | null>,
+    warn: (m: string, s?: Site) => void,
+  ) {
+    this.autos = new Map(autos);
+    this.env = { table: group.table, live: this.live, autos: this.autos, env: input.env, cwd: input.cwd, warn };
+    this.loopVars = new Set(group.items.vars.map((v) => v.toLowerCase()));
+    this.oracle = new DependenceOracle(group.table, this.loopVars);
+  }
+
+  has(name: string): boolean {
+    return this.group.table.has(name);
+  }
+
+  /** The expanded, trimmed value of a command (undefined when not given). */
+  get(name: string): Cmd | undefined {
+    const def = this.group.table.get(name);
+    if (!def) return undefined;
+    let r = this.renders.get(def);
+    if (!r) {
+      r = this.compile(def);
+      this.renders.set(def, r);
+    }
+    return { def, value: r(), site: def.site ?? this.group.site };
+  }
+
+  /**
+   * How to get a definition's expanded value. Values that do not change from proc to proc are expanded
+   * once; values made of plain `$(name)` references are compiled into a list of parts (the common
+   * `out.$(Cluster).$(Process)`), so a proc costs a few string concatenations; the rest use the
+   * full expander every time.
+   */
+  /** Forget compiled values (the cluster id changed). */
+  resetRenders(): void {
+    this.renders.clear();
+  }
+
+  private compile(def: MacroDef): Render {
+    const text = def.value;
+    if (text.indexOf('$') < 0) return () => text;
+    const site = def.site ?? this.group.site;
+    const full: Render = () => trimEnds(expandMacros(text, this.env, site));
+    if (!this.oracle.ofText(text).perProc) {
+      let cached: string | undefined;
+      return () => (cached ??= full());
+    }
+    const t = this.template(text, [], site);
+    if (!t) return full;
+    return () => trimEnds(t());
+  }
+
+  private template(text: string, stack: string[], site: Site): Render | null {
+    if (stack.length > MAX_MACRO_DEPTH) return null;
+    const parts: Array<string | Render> = [];
+    let i = 0;
+    for (;;) {
+      const j = text.indexOf('$', i);
+      if (j < 0) {
+        if (i < text.length) parts.push(text.slice(i));
+        break;
+      }
+      if (j > i) parts.push(text.slice(i, j));
+      const c1 = text.charCodeAt(j + 1);
+      if (c1 === 36 && text.charCodeAt(j + 2) === 40) {
+        const end = matchParen(text, j + 2);
+        if (end < 0) return null;
+        parts.push(text.slice(j, end + 1));
+        i = end + 1;
+        continue;
+      }
+      if (c1 !== 40) {
+        if (/^\$[A-Za-z_][A-Za-z0-9_]*\(/.test(text.slice(j, j + 64))) return null; // function macros: full expander
+        parts.push('$');
+        i = j + 1;
+        continue;
+      }
+      const end = matchParen(text, j + 1);
+      if (end < 0) return null;
+      const body = text.slice(j + 2, end);
+      i = end + 1;
+      const colon = body.indexOf(':');
+      const name = (colon < 0 ? body : body.slice(0, colon)).trim();
+      if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(name)) return null;
+      const lower = name.toLowerCase();
+      if (lower === 'dollar') {
+        parts.push('$');
+        continue;
+      }
+      if (stack.includes(lower)) return null;
+      if (this.loopVars.has(lower) || LIVE_NAMES.has(lower)) {
+        const live = this.live;
+        parts.push(() => live.get(lower) ?? '');
+        continue;
+      }
+      const d = this.group.table.get(lower);
+      if (d) {
+        if (!this.oracle.ofName(lower).perProc) {
+          let cached: string | undefined;
+          const dsite = d.site ?? site;
+          parts.push(() => (cached ??= expandMacros(d.value, this.env, dsite)));
+          continue;
+        }
+        if (d.value.indexOf('$') < 0) {
+          parts.push(d.value);
+          continue;
+        }
+        const sub = this.template(d.value, [...stack, lower], d.site ?? site);
+        if (!sub) return null;
+        parts.push(sub);
+        continue;
+      }
+      if (this.autos.has(lower)) {
+        const autos = this.autos;
+        parts.push(() => autos.get(lower) ?? '');
+        continue;
+      }
+      if (colon >= 0) {
+        const sub = this.template(body.slice(colon + 1), stack, site);
+        if (!sub) return null;
+        parts.push(sub);
+        continue;
+      }
+      this.env.warn(`macro '${name}' is not defined; it expands to nothing`, site);
+    }
+    if (parts.length === 1) {
+      const p = parts[0]!;
+      return typeof p === 'string' ? () => p : p;
+    }
+    return () => {
+      let s = '';
+      for (let k = 0; k < parts.length; k++) {
+        const p = parts[k]!;
+        s += typeof p === 'string' ? p : p();
+      }
+      return s;
+    };
+  }
+
+  /** Just the expanded value (the per-proc hot path: no Cmd object). */
+  value(name: string): string | undefined {
+    const def = this.group.table.get(name);
+    if (!def) return undefined;
+    let r = this.renders.get(def);
+    if (!r) {
+      r = this.compile(def);
+      this.renders.set(def, r);
+    }
+    return r();
+  }
+
+  /** The first of several alias names that is given. */
+  getAny(...names: string[]): Cmd | undefined {
+    for (const n of names) {
+      const c = this.get(n);
+      if (c) return c;
+    }
+    return undefined;
+  }
+
+  fail(site: Site, message: string, code: ErrorCode = 'SUBMIT_INVALID'): never {
+    throw new SourceError(code, message, site.loc, site.sourceLine);
+  }
+
+  warn(message: string, site?: Site): void {
+    this.env.warn(message, site);
+  }
+
+  stat(path: string): Stats | null {
+    let s = this.stats.get(path);
+    if (s === undefined) {
+      try {
+        s = statSync(path);
+      } catch {
+        s = null;
+      }
+      this.stats.set(path, s);
+    }
+    return s;
+  }
+
+  /** Where an expression written in the file starts, when its expanded text is exactly what the file says. */
+  origin(c: Cmd): Origin | undefined {
+    if (!c.def.exact || c.value !== c.def.value) return undefined;
+    return c.def.exact;
+  }
+
+  expr(c: Cmd, what: string): CheckedExpr {
+    if (c.value === '') this.fail(c.site, `${what}: expected an expression, found nothing`);
+    // literals (the usual per-proc values: +Index = $(Process), +Name = "$(Item)") need no parser
+    if (SIMPLE_LITERAL.test(c.value)) return NO_ATTRS;
+    const hit = this.exprCache.get(c.value);
+    if (hit) return hit;
+    const r = checkExpr(c.value, this.origin(c), c.site.loc, c.site.sourceLine, what);
+    if (this.exprCache.size < 10_000) this.exprCache.set(c.value, r);
+    return r;
+  }
+  private readonly exprCache = new Map<string, CheckedExpr>();
+
+  /** Initial working directory: initialdir resolved against the submit directory. */
+  iwd(): string {
+    const c = this.getAny('initialdir', 'initial_dir');
+    if (!c || c.value === '') return this.input.cwd;
+    return resolve(this.input.cwd, c.value);
+  }
+
+  /** A syntax error at a character inside a command's value (exact when the value was not expanded). */
+  failAt(c: Cmd, offsetInValue: number, message: string, code: ErrorCode = 'SUBMIT_SYNTAX'): never {
+    const o = this.origin(c);
+    if (o) {
+      const loc = { file: o.file, line: o.line, column: o.column + offsetInValue };
+      throw new SourceError(code, message, loc, o.sourceLine);
+    }
+    this.fail(c.site, `${message} in '${c.value}'`, code);
+  }
+}
+
+function trimEnds(s: string): string {
+  const n = s.length;
+  if (n === 0) return s;
+  const a = s.charCodeAt(0);
+  const b = s.charCodeAt(n - 1);
+  return a <= 32 || b <= 32 ? s.trim() : s;
+}
+
+function mentions(attrs: CheckedExpr['attrs'] | undefined, name: string): boolean {
+  if (!attrs) return false;
+  const n = name.toLowerCase();
+  return attrs.target.has(n) || attrs.unscoped.has(n);
+}
+
+function diskUsageKB(g: GroupExpander): number {
+  const e = g.get('executable');
+  if (!e || e.value === '' || e.value.includes('$$(')) return 1;
+  const st = g.stat(isAbsolute(e.value) ? normalize(e.value) : resolve(g.input.cwd, e.value));
+  return Math.max(1, Math.ceil((st?.size ?? 0) / 1024));
+}
+
+// ---- the handlers ------------------------------------------------------------------------------
+
+const universeHandler: Handler = {
+  reads: ['universe'],
+  run(g: GroupExpander, out: Attrs) {
+    const u = g.get('universe');
+    const name = (u?.value || 'vanilla').toLowerCase();
+    const n = UNIVERSES[name];
+    if (n === undefined) {
+      if (UNSUPPORTED_UNIVERSES.includes(name)) g.fail(u!.site, `universe '${u!.value}' is not supported by dsched (use vanilla, local or scheduler)`);
+      g.fail(u!.site, `universe: unknown universe '${u!.value}' (expected vanilla, scheduler or local)`);
+    }
+    out.JobUniverse = String(n);
+  },
+};
+
+const executableHandler: Handler = {
+  reads: ['executable', 'transfer_executable', 'image_size'],
+  run(g: GroupExpander, out: Attrs) {
+    const e = g.get('executable');
+    if (!e || e.value === '') {
+      g.fail(e?.site ?? g.group.site, e ? 'executable: expected a program path, found nothing' : "no executable given: add 'executable = /path/to/program' before the queue statement");
+    }
+    const path = e.value;
+    const te = g.get('transfer_executable');
+    const transfer = te ? parseBool(te.value) : true;
+    if (path.includes('$$(')) {
+      out.Cmd = quoteString(path);
+    } else {
+      const abs = isAbsolute(path) ? normalize(path) : resolve(g.input.cwd, path);
+      out.Cmd = quoteString(abs);
+      if (transfer !== false) {
+        const st = g.stat(abs);
+        if (!st) g.fail(e.site, `executable '${path}' does not exist${isAbsolute(path) ? '' : ` (looked for ${abs})`}`, 'SUBMIT_FILE');
+        if (st.isDirectory()) g.fail(e.site, `executable '${path}' is a directory`, 'SUBMIT_FILE');
+        if ((st.mode & 0o111) === 0) g.warn(`executable '${path}' is not marked executable (chmod +x ${path})`, e.site);
+      }
+    }
+    const kb = diskUsageKB(g);
+    out.DiskUsage = String(kb);
+    const is = g.get('image_size');
+    if (is && is.value !== '') {
+      const q = parseQuantity(is.value, 1, 1);
+      if (q === undefined) g.fail(is.site, `image_size: '${is.value}' is not a size (a number of KiB, or with a unit: 28 MB)`);
+      out.ImageSize = String(q);
+    } else out.ImageSize = String(kb);
+  },
+};
+
+const argumentsHandler: Handler = {
+  reads: ['arguments'],
+  run(g: GroupExpander, out: Attrs) {
+    const v = g.value('arguments');
+    if (!v) return;
+    // the common case first: "words without quotes"
+    if (v.charCodeAt(0) === 34 && v.charCodeAt(v.length - 1) === 34 && v.length >= 2) {
+      const inner = v.slice(1, -1);
+      if (CANONICAL_V2.test(inner)) {
+        out.Arguments = quoteString(inner);
+        return;
+      }
+    }
+    const a = g.get('arguments')!;
+    if (isV2Quoted(a.value)) {
+      try {
+        const { raw, rawOffset } = v2QuotedToRaw(a.value);
+        if (CANONICAL_V2.test(raw)) {
+          out.Arguments = quoteString(raw);
+          return;
+        }
+        let words: string[];
+        try {
+          words = splitV2Raw(raw);
+        } catch (e) {
+          if (e instanceof ArgSyntaxError) {
+            g.failAt(a, rawToQuotedOffset(raw, rawOffset, e.offset), `arguments: ${e.message} (inside single quotes, write '' for a literal ')`);
+          }
+          throw e;
+        }
+        out.Arguments = quoteString(joinV2Raw(words));
+      } catch (e) {
+        if (e instanceof ArgSyntaxError) g.failAt(a, e.offset, `arguments: ${e.message}`);
+        throw e;
+      }
+    } else {
+      out.Args = quoteString(normalizeV1Args(a.value));
+    }
+  },
+};
+
+/** An offset in a V2 raw string → the offset in the quoted submit value ("" is two characters there). */
+function rawToQuotedOffset(raw: string, rawOffset: number, offset: number): number {
+  let q = rawOffset;
+  for (let i = 0; i < offset; i++) q += raw[i] === '"' ? 2 : 1;
+  return q;
+}
+
+/** getenv = true | false | a list of names with * wildcards (a leading ! or - excludes). */
+function getenvFilter(text: string): ((name: string) => boolean) | null {
+  const b = parseBool(text);
+  if (b === true) return () => true;
+  if (b === false || text.trim() === '') return null;
+  const include: RegExp[] = [];
+  const exclude: RegExp[] = [];
+  for (const w of text.split(/[\s,]+/).filter(Boolean)) {
+    const neg = w.startsWith('!') || w.startsWith('-');
+    const pat = neg ? w.slice(1) : w;
+    const re = new RegExp('^' + pat.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
+    (neg ? exclude : include).push(re);
+  }
+  return (name) => (include.length === 0 || include.some((r) => r.test(name))) && !exclude.some((r) => r.test(name));
+}
+
+const environmentHandler: Handler = {
+  reads: ['environment', 'env', 'getenv'],
+  run(g: GroupExpander, out: Attrs) {
+    const e = g.getAny('environment', 'env');
+    const ge = g.get('getenv');
+    const filter = ge ? getenvFilter(ge.value) : null;
+    let explicit: Array<[string, string]> = [];
+    let v2 = false;
+    if (e && e.value !== '') {
+      try {
+        if (isV2Quoted(e.value)) {
+          v2 = true;
+          const { raw, rawOffset } = v2QuotedToRaw(e.value);
+          let p: ReturnType<typeof parseV2Env>;
+          try {
+            p = parseV2Env(raw);
+          } catch (err) {
+            if (err instanceof ArgSyntaxError) g.failAt(e, rawToQuotedOffset(raw, rawOffset, err.offset), `environment: ${err.message} (inside single quotes, write '' for a literal ')`);
+            throw err;
+          }
+          if (p.bad.length) g.fail(e.site, `environment: '${p.bad[0]}' is not NAME=value`);
+          explicit = p.entries;
+        } else {
+          const p = parseV1Env(e.value);
+          if (p.bad.length) g.fail(e.site, `environment: '${p.bad[0]!.trim()}' is not NAME=value (old syntax: NAME=value;NAME2=value2, new syntax: "NAME=value NAME2=value2")`);
+          explicit = p.entries;
+        }
+      } catch (err) {
+        if (err instanceof ArgSyntaxError) g.failAt(e, err.offset, `environment: ${err.message}`);
+        throw err;
+      }
+    }
+    if (filter) {
+      const merged = new Map<string, string>();
+      for (const [k, v] of Object.entries(g.input.env)) if (v !== undefined && k !== '' && !k.includes('=') && filter(k)) merged.set(k, v);
+      for (const [k, v] of explicit) merged.set(k, v);
+      out.Environment = quoteString(joinV2Env(merged));
+    } else if (e && e.value !== '') {
+      if (v2) out.Environment = quoteString(joinV2Env(explicit));
+      else out.Env = quoteString(joinV1Env(explicit));
+    }
+  },
+};
+
+function stdioHandler(cmd: 'input' | 'output' | 'error', attr: 'In' | 'Out' | 'Err'): Handler {
+  const write: (out: Attrs, v: string) => void =
+    attr === 'In' ? (out, v) => void (out.In = v) : attr === 'Out' ? (out, v) => void (out.Out = v) : (out, v) => void (out.Err = v);
+  return {
+    reads: cmd === 'input' ? ['input', 'initialdir', 'initial_dir', 'skip_filechecks'] : [cmd],
+    run(g: GroupExpander, out: Attrs) {
+      const v = g.value(cmd);
+      write(out, v ? quoteString(v) : '"/dev/null"');
+      if (cmd === 'input' && v && !v.includes('$$(')) {
+        const c = g.get(cmd)!;
+        const skip = g.get('skip_filechecks');
+        if (!skip || parseBool(skip.value) !== true) {
+          const p = resolve(g.iwd(), c.value);
+          const st = g.stat(p);
+          if (!st) g.fail(c.site, `input '${c.value}' does not exist (looked for ${p})`, 'SUBMIT_FILE');
+          if (st.isDirectory()) g.fail(c.site, `input '${c.value}' is a directory`, 'SUBMIT_FILE');
+        }
+      }
+    },
+  };
+}
+
+const logHandler: Handler = {
+  reads: ['log', 'initialdir', 'initial_dir', 'log_xml'],
+  run(g: GroupExpander, out: Attrs) {
+    const l = g.get('log');
+    if (l && l.value !== '') out.UserLog = quoteString(resolve(g.iwd(), l.value));
+    const x = g.get('log_xml');
+    if (x && x.value !== '') {
+      const b = parseBool(x.value);
+      if (b === undefined) g.fail(x.site, `log_xml: expected true or false, found '${x.value}'`);
+      out.UserLogUseXML = String(b);
+    }
+  },
+};
+
+const iwdHandler: Handler = {
+  reads: ['initialdir', 'initial_dir'],
+  run(g: GroupExpander, out: Attrs) {
+    const c = g.getAny('initialdir', 'initial_dir');
+    const iwd = g.iwd();
+    if (c && c.value !== '') {
+      const st = g.stat(iwd);
+      if (!st) g.fail(c.site, `initialdir '${c.value}' does not exist`, 'SUBMIT_FILE');
+      if (!st.isDirectory()) g.fail(c.site, `initialdir '${c.value}' is not a directory`, 'SUBMIT_FILE');
+    }
+    out.Iwd = quoteString(iwd);
+  },
+};
+
+function requestNames(table: Map<string, MacroDef>): string[] {
+  const out: string[] = [];
+  for (const k of table.keys()) if (k.startsWith('request_') && k.length > 8) out.push(k);
+  return out;
+}
+
+function integerOrExpr(g: GroupExpander, c: Cmd, what: string): string {
+  const t = c.value.trim();
+  if (/^[+-]?\d+$/.test(t)) {
+    const n = Number(t);
+    if (n < 0) g.fail(c.site, `${what}: cannot be negative (${t})`);
+    return String(n);
+  }
+  g.expr(c, what);
+  return t;
+}
+
+function requestsHandler(table: Map<string, MacroDef>): Handler {
+  const custom = requestNames(table).filter((k) => !['request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'request_gpu_memory'].includes(k));
+  return {
+    reads: ['request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'executable', ...custom],
+    run(g: GroupExpander, out: Attrs) {
+      const cpus = g.get('request_cpus');
+      out.RequestCpus = cpus && cpus.value !== '' ? integerOrExpr(g, cpus, 'request_cpus') : '1';
+      const mem = g.get('request_memory');
+      if (mem && mem.value !== '') {
+        const q = parseQuantity(mem.value, 2, 2);
+        if (q !== undefined) out.RequestMemory = String(q);
+        else {
+          if (/^-/.test(mem.value.trim())) g.fail(mem.site, `request_memory: cannot be negative (${mem.value})`);
+          g.expr(mem, 'request_memory');
+          out.RequestMemory = mem.value;
+        }
+      } else out.RequestMemory = String(DEFAULT_REQUEST_MEMORY_MB);
+      const disk = g.get('request_disk');
+      if (disk && disk.value !== '') {
+        const q = parseQuantity(disk.value, 1, 1);
+        if (q !== undefined) out.RequestDisk = String(q);
+        else {
+          if (/^-/.test(disk.value.trim())) g.fail(disk.site, `request_disk: cannot be negative (${disk.value})`);
+          g.expr(disk, 'request_disk');
+          out.RequestDisk = disk.value;
+        }
+      } else out.RequestDisk = String(diskUsageKB(g));
+      const gpus = g.get('request_gpus');
+      if (gpus && gpus.value !== '') out.RequestGPUs = integerOrExpr(g, gpus, 'request_gpus');
+      for (const k of custom) {
+        const c = g.get(k)!;
+        if (c.value === '') continue;
+        const name = c.def.name.slice('request_'.length);
+        out['Request' + name] = integerOrExpr(g, c, c.def.name);
+      }
+    },
+  };
+}
+
+/** The clauses condor_submit adds to Requirements, each left out when the user's expression names it. */
+function requirementsHandler(table: Map<string, MacroDef>): Handler {
+  const custom = requestNames(table).filter((k) => !['request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'request_gpu_memory'].includes(k));
+  return {
+    reads: ['requirements', 'request_cpus', 'request_gpus', 'should_transfer_files', 'universe', ...custom],
+    run(g: GroupExpander, out: Attrs) {
+      const r = g.get('requirements');
+      let attrs: CheckedExpr['attrs'] | undefined;
+      const clauses: string[] = [];
+      if (r && r.value !== '') {
+        attrs = g.expr(r, 'requirements').attrs;
+        clauses.push(`(${r.value})`);
+      }
+      const u = (g.get('universe')?.value || 'vanilla').toLowerCase();
+      if (u === 'local' || u === 'scheduler') {
+        out.Requirements = clauses.length ? clauses.join(' && ') : 'true';
+        return;
+      }
+      if (!mentions(attrs, 'Arch')) clauses.push(`(TARGET.Arch == ${quoteString(condorArch())})`);
+      if (!mentions(attrs, 'OpSys')) clauses.push(`(TARGET.OpSys == ${quoteString(condorOpSys())})`);
+      if (!mentions(attrs, 'Disk')) clauses.push('(TARGET.Disk >= RequestDisk)');
+      if (!mentions(attrs, 'Memory')) clauses.push('(TARGET.Memory >= RequestMemory)');
+      const cpus = g.get('request_cpus');
+      if (cpus && cpus.value !== '' && !mentions(attrs, 'Cpus')) {
+        const n = Number(cpus.value);
+        if (!(Number.isFinite(n) && n <= 1)) clauses.push('(TARGET.Cpus >= RequestCpus)');
+      }
+      const gpus = g.get('request_gpus');
+      if (gpus && gpus.value !== '' && Number(gpus.value) !== 0 && !mentions(attrs, 'GPUs')) clauses.push('(TARGET.GPUs >= RequestGPUs)');
+      for (const k of custom) {
+        const c = g.get(k)!;
+        if (c.value === '' || Number(c.value) === 0) continue;
+        const name = c.def.name.slice('request_'.length);
+        if (!mentions(attrs, name)) clauses.push(`(TARGET.${name} >= Request${name})`);
+      }
+      const stf = (g.get('should_transfer_files')?.value || 'IF_NEEDED').toUpperCase();
+      if (!mentions(attrs, 'HasFileTransfer') && !mentions(attrs, 'FileSystemDomain')) {
+        if (stf === 'YES') clauses.push('(TARGET.HasFileTransfer)');
+        else if (stf === 'NO') clauses.push('(TARGET.FileSystemDomain == MY.FileSystemDomain)');
+        else clauses.push('((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))');
+      }
+      out.Requirements = clauses.join(' && ');
+    },
+  };
+}
+
+const rankHandler: Handler = {
+  reads: ['rank'],
+  run(g: GroupExpander, out: Attrs) {
+    const r = g.get('rank');
+    if (r && r.value !== '') {
+      g.expr(r, 'rank');
+      out.Rank = r.value;
+    } else out.Rank = '0.0';
+  },
+};
+
+const priorityHandler: Handler = {
+  reads: ['priority'],
+  run(g: GroupExpander, out: Attrs) {
+    const p = g.get('priority');
+    if (!p || p.value === '') {
+      out.JobPrio = '0';
+      return;
+    }
+    if (!/^[+-]?\d+$/.test(p.value)) g.fail(p.site, `priority: expected an integer, found '${p.value}'`);
+    out.JobPrio = String(Number(p.value));
+  },
+};
+
+const holdHandler: Handler = {
+  reads: ['hold'],
+  run(g: GroupExpander, out: Attrs) {
+    const h = g.get('hold');
+    const b = h && h.value !== '' ? parseBool(h.value) : false;
+    if (b === undefined) g.fail(h!.site, `hold: expected true or false, found '${h!.value}'`);
+    if (b) {
+      out.JobStatus = '5';
+      out.HoldReason = quoteString(SUBMITTED_ON_HOLD_REASON);
+      out.HoldReasonCode = '15';
+      out.HoldReasonSubCode = '0';
+    } else out.JobStatus = '1';
+  },
+};
+
+const NOTIFICATION: Record<string, number> = { never: 0, always: 1, complete: 2, error: 3 };
+
+const notificationHandler: Handler = {
+  reads: ['notification'],
+  run(g: GroupExpander, out: Attrs) {
+    const n = g.get('notification');
+    if (!n || n.value === '') {
+      out.JobNotification = '0';
+      return;
+    }
+    const v = NOTIFICATION[n.value.toLowerCase()];
+    if (v === undefined) g.fail(n.site, `notification: expected Always, Complete, Error or Never, found '${n.value}'`);
+    out.JobNotification = String(v);
+  },
+};
+
+const transferHandler: Handler = {
+  reads: ['should_transfer_files', 'when_to_transfer_output', 'transfer_executable'],
+  run(g: GroupExpander, out: Attrs) {
+    const s = g.get('should_transfer_files');
+    let stf = 'IF_NEEDED';
+    if (s && s.value !== '') {
+      const v = s.value.toUpperCase();
+      const b = parseBool(s.value);
+      stf = v === 'IF_NEEDED' ? 'IF_NEEDED' : b === true ? 'YES' : b === false ? 'NO' : '';
+      if (!stf) g.fail(s.site, `should_transfer_files: expected YES, NO or IF_NEEDED, found '${s.value}'`);
+    }
+    out.ShouldTransferFiles = quoteString(stf);
+    const w = g.get('when_to_transfer_output');
+    if (w && w.value !== '') {
+      const v = w.value.toUpperCase();
+      if (!['ON_EXIT', 'ON_EXIT_OR_EVICT', 'ON_SUCCESS'].includes(v)) g.fail(w.site, `when_to_transfer_output: expected ON_EXIT, ON_EXIT_OR_EVICT or ON_SUCCESS, found '${w.value}'`);
+      if (stf === 'NO') g.fail(w.site, "when_to_transfer_output cannot be used with should_transfer_files = NO");
+      out.WhenToTransferOutput = quoteString(v);
+    } else if (stf !== 'NO') out.WhenToTransferOutput = quoteString('ON_EXIT');
+    const te = g.get('transfer_executable');
+    if (te && te.value !== '') {
+      const b = parseBool(te.value);
+      if (b === undefined) g.fail(te.site, `transfer_executable: expected true or false, found '${te.value}'`);
+      out.TransferExecutable = String(b);
+    }
+  },
+};
+
+/** on_exit_remove with the retry commands folded in, as condor_submit does. */
+const policyHandler: Handler = {
+  reads: ['on_exit_remove', 'max_retries', 'retry_until', 'success_exit_code'],
+  run(g: GroupExpander, out: Attrs) {
+    const oer = g.get('on_exit_remove');
+    const mr = g.get('max_retries');
+    const ru = g.get('retry_until');
+    const sec = g.get('success_exit_code');
+    let base: string | undefined;
+    if (oer && oer.value !== '') {
+      g.expr(oer, 'on_exit_remove');
+      base = oer.value;
+    }
+    const retries = (mr && mr.value !== '') || (ru && ru.value !== '') || (sec && sec.value !== '');
+    if (!retries) {
+      out.OnExitRemove = base ?? 'true';
+      return;
+    }
+    let max = 2; // DEFAULT_JOB_MAX_RETRIES
+    if (mr && mr.value !== '') {
+      if (!/^\d+$/.test(mr.value)) g.fail(mr.site, `max_retries: expected a non-negative integer, found '${mr.value}'`);
+      max = Number(mr.value);
+    }
+    let code = 0;
+    if (sec && sec.value !== '') {
+      if (!/^[+-]?\d+$/.test(sec.value)) g.fail(sec.site, `success_exit_code: expected an integer, found '${sec.value}'`);
+      code = Number(sec.value);
+    }
+    out.MaxRetries = String(max);
+    out.SuccessExitCode = String(code);
+    const parts = [`(NumJobStarts >= MaxRetries)`, `(ExitBySignal == false && ExitCode == SuccessExitCode)`];
+    if (ru && ru.value !== '') {
+      if (/^[+-]?\d+$/.test(ru.value)) parts.push(`(ExitCode == ${Number(ru.value)})`);
+      else {
+        g.expr(ru, 'retry_until');
+        parts.push(`(${ru.value})`);
+      }
+    }
+    out.OnExitRemove = (base !== undefined ? `(${base}) || ` : '') + parts.join(' || ');
+  },
+};
+
+const SIMPLE_DEFAULTS: Record<string, string> = {
+  on_exit_hold: 'false',
+  periodic_hold: 'false',
+  periodic_release: 'false',
+  periodic_remove: 'false',
+  leave_in_queue: 'false',
+};
+
+function simpleHandler(cmd: string, attr: string, type: 'expr' | 'bool' | 'int' | 'string'): Handler {
+  return {
+    reads: [cmd],
+    run(g: GroupExpander, out: Attrs) {
+      const c = g.get(cmd);
+      if (!c || c.value === '') {
+        const d = SIMPLE_DEFAULTS[cmd];
+        if (d !== undefined) out[attr] = d;
+        return;
+      }
+      switch (type) {
+        case 'string':
+          out[attr] = quoteString(c.value);
+          break;
+        case 'bool': {
+          const b = parseBool(c.value);
+          if (b !== undefined) out[attr] = String(b);
+          else {
+            g.expr(c, cmd);
+            out[attr] = c.value;
+          }
+          break;
+        }
+        case 'int':
+          out[attr] = integerOrExpr(g, c, cmd);
+          break;
+        default:
+          g.expr(c, cmd);
+          out[attr] = c.value;
+      }
+    },
+  };
+}
+
+const accountingHandler: Handler = {
+  reads: ['accounting_group', 'accounting_group_user'],
+  run(g: GroupExpander, out: Attrs) {
+    const grp = g.get('accounting_group');
+    if (!grp || grp.value === '') return;
+    if (/\s/.test(grp.value)) g.fail(grp.site, `accounting_group: '${grp.value}' contains white space`);
+    const user = g.get('accounting_group_user')?.value || g.input.owner;
+    out.AcctGroup = quoteString(grp.value);
+    out.AcctGroupUser = quoteString(user);
+    out.AccountingGroup = quoteString(`${grp.value}.${user}`);
+  },
+};
+
+const batchNameHandler: Handler = {
+  reads: ['batch_name', 'jobbatchname'],
+  run(g: GroupExpander, out: Attrs) {
+    const b = g.getAny('batch_name', 'jobbatchname');
+    if (b && b.value !== '') out.JobBatchName = quoteString(unquote(b.value));
+  },
+};
+
+function unquote(s: string): string {
+  return s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s;
+}
+
+function customAttrHandler(key: string): Handler {
+  return {
+    reads: [key],
+    run(g: GroupExpander, out: Attrs) {
+      const c = g.get(key)!;
+      const name = c.def.name;
+      if (c.value === '') g.fail(c.site, `+${name}: expected a ClassAd expression, found nothing (write "" for an empty string)`);
+      g.expr(c, `+${name}`);
+      out[name] = c.value;
+    },
+  };
+}
+
+/** Attributes condor_submit always writes that no command sets. */
+function fixedHandler(input: SubmitInput): Handler {
+  return {
+    reads: [],
+    run(_g: GroupExpander, out: Attrs) {
+      out.MyType = '"Job"';
+      out.TargetType = '"Machine"';
+      out.Owner = quoteString(input.owner);
+      out.User = quoteString(`${input.owner}@${input.hostname}`);
+      out.FileSystemDomain = quoteString(input.hostname);
+      out.MinHosts = '1';
+      out.MaxHosts = '1';
+      out.CurrentHosts = '0';
+      out.WantRemoteSyscalls = 'false';
+    },
+  };
+}
+
+function buildHandlers(input: SubmitInput, table: Map<string, MacroDef>): Handler[] {
+  const hs: Handler[] = [
+    fixedHandler(input),
+    universeHandler,
+    executableHandler,
+    argumentsHandler,
+    environmentHandler,
+    iwdHandler,
+    stdioHandler('input', 'In'),
+    stdioHandler('output', 'Out'),
+    stdioHandler('error', 'Err'),
+    logHandler,
+    requestsHandler(table),
+    requirementsHandler(table),
+    rankHandler,
+    priorityHandler,
+    holdHandler,
+    notificationHandler,
+    transferHandler,
+    policyHandler,
+    accountingHandler,
+    batchNameHandler,
+  ];
+  for (const [cmd, [attr, type]] of Object.entries(SIMPLE_COMMANDS)) {
+    if (table.has(cmd) || SIMPLE_DEFAULTS[cmd] !== undefined) hs.push(simpleHandler(cmd, attr, type));
+  }
+  for (const k of table.keys()) if (k.startsWith('my.')) hs.push(customAttrHandler(k));
+  return hs;
+}
+
+// ---- expansion into a JobSet ---------------------------------------------------------------------
+//
+// Two steps, because the cluster id is assigned by the schedd after the submission has been checked:
+//  check:  every handler runs (so every error is found), with a stand-in cluster id. Handlers whose
+//          values use $(Cluster) run for the first proc of each item only; their output is not kept.
+//  finish: with the real cluster id, only the handlers that use it run again; everything else is reused.
+
+interface GroupState {
+  g: GroupExpander;
+  /** static handlers' output, without the cluster-dependent ones */
+  staticOut: Attrs;
+  clusterStatic: Handler[];
+  clusterDynamic: Handler[];
+  /** per proc: ProcId and the outputs of the per-proc handlers that do not use the cluster id */
+  recs: Attrs[];
+  hasDynamic: boolean;
+  /** how many per-proc handlers do not use the cluster id (0: recs hold only ProcId) */
+  plainDynamicCount: number;
+}
+
+export interface Checked {
+  groups: GroupState[];
+  usesCluster: boolean;
+  warnings: SubmitWarning[];
+  warn: (message: string, site?: Site) => void;
+}
+
+export interface Expansion {
+  jobs: JobSet;
+  warnings: SubmitWarning[];
+}
+
+/** Visit every proc of a group, setting the per-proc macros (Process, Step, Item, loop variables…). */
+function forEachProc(state: GroupState, group: QueueGroup, firstProcId: number, onlyFirstStep: boolean, fn: (index: number, procId: number, row: string[] | null) => void): void {
+  const g = state.g;
+  const { count, rows, indexes, vars } = group.items;
+  const nItems = rows ? rows.length : 1;
+  const varNames = vars.map((v) => v.toLowerCase());
+  let index = 0;
+  let curProc = -1;
+  let curRow: string[] | null = null;
+  try {
+    for (let k = 0; k < nItems; k++) {
+      const row = rows ? rows[k]! : null;
+      if (row) {
+        for (let v = 0; v < varNames.length; v++) g.live.set(varNames[v]!, row[v] ?? '');
+        const ix = String(indexes[k]);
+        g.autos.set('itemindex', ix);
+        g.autos.set('row', ix);
+      }
+      const steps = onlyFirstStep ? Math.min(count, 1) : count;
+      for (let s = 0; s < steps; s++) {
+        const procId = firstProcId + k * count + s;
+        const p = String(procId);
+        g.live.set('process', p);
+        g.live.set('procid', p);
+        g.autos.set('step', String(s));
+        curProc = procId;
+        curRow = row;
+        fn(k * count + s, procId, row);
+        index++;
+      }
+    }
+  } catch (e) {
+    if (e instanceof SourceError && curProc >= 0) {
+      const r = curRow;
+      const where = r ? ` (job ${curProc}: ${vars.map((v, i) => `${v}=${r[i] ?? ''}`).join(', ')})` : ` (job ${curProc})`;
+      throw new SourceError(e.code, e.bareMessage + where, e.location, e.sourceLine, { cause: e });
+    }
+    throw e;
+  }
+  void index;
+}
+
+export function checkLoaded(loaded: LoadedSubmit, input: SubmitInput): Checked {
+  const warnings: SubmitWarning[] = [];
+  const seen = new Set<string>();
+  const warn = (message: string, site?: Site) => {
+    const key = message + '@' + (site ? `${site.loc.file}:${site.loc.line}:${site.loc.column}` : '');
+    if (seen.has(key)) return;
+    seen.add(key);
+    warnings.push(site ? { message, location: site.loc } : { message });
+  };
+  const stats = new Map<string, Stats | null>();
+  const groups: GroupState[] = [];
+  let usesCluster = false;
+  let procBase = 0;
+  for (const group of loaded.groups) {
+    // A loop variable named like a command sets that command: `queue arguments from (…)`.
+    for (const v of group.items.vars) {
+      const lower = v.toLowerCase();
+      group.table.set(lower, { name: v, value: `$(${v})`, site: group.site });
+    }
+    const g = new GroupExpander(input, group, loaded.autos, stats, warn);
+    g.live.set('cluster', '1');
+    g.live.set('clusterid', '1');
+    g.autos.set('itemindex', '0');
+    g.autos.set('row', '0');
+    const oracle = new DependenceOracle(group.table, new Set(group.items.vars.map((v) => v.toLowerCase())));
+    const state: GroupState = { g, staticOut: {}, clusterStatic: [], clusterDynamic: [], recs: [], hasDynamic: false, plainDynamicCount: 0 };
+    const plainStatic: Handler[] = [];
+    const plainDynamic: Handler[] = [];
+    for (const h of buildHandlers(input, group.table)) {
+      let perProc = false;
+      let cluster = false;
+      for (const r of h.reads) {
+        const def = group.table.get(r);
+        if (!def) continue;
+        const d = oracle.ofText(def.value);
+        if (d.cluster) cluster = true;
+        if (d.perProc) perProc = true;
+      }
+      if (cluster) usesCluster = true;
+      if (perProc) state.hasDynamic = true;
+      if (cluster) (perProc ? state.clusterDynamic : state.clusterStatic).push(h);
+      else (perProc ? plainDynamic : plainStatic).push(h);
+    }
+    state.plainDynamicCount = plainDynamic.length;
+    for (const h of plainStatic) h.run(g, state.staticOut);
+    // the cluster-dependent ones are checked once now (with the stand-in id); finish runs them for real
+    const scratch: Attrs = {};
+    for (const h of state.clusterStatic) h.run(g, scratch);
+    const recs = state.recs;
+    const total = group.items.total;
+    if (plainDynamic.length === 0) {
+      for (let i = 0; i < total; i++) recs.push({ ProcId: String(procBase + i) });
+    } else {
+      forEachProc(state, group, procBase, false, (_i, procId) => {
+        const rec: Attrs = { ProcId: String(procId) };
+        for (let hi = 0; hi < plainDynamic.length; hi++) plainDynamic[hi]!.run(g, rec);
+        recs.push(rec);
+      });
+    }
+    if (state.clusterDynamic.length) {
+      forEachProc(state, group, procBase, true, () => {
+        const tmp: Attrs = {};
+        for (const h of state.clusterDynamic) h.run(g, tmp);
+      });
+    }
+    groups.push(state);
+    procBase += total;
+  }
+  return { groups, usesCluster, warnings, warn };
+}
+
+/** The final JobSet for the real cluster id. */
+export function finishLoaded(checked: Checked, loaded: LoadedSubmit, clusterId: number): Expansion {
+  const before = checked.warnings.length;
+  const clusterText = String(clusterId);
+  const groupStatic: Attrs[] = [];
+  const procs: Attrs[] = [];
+  const groupOfProc: number[] = [];
+  const dynKeys = new Set<string>();
+  let procBase = 0;
+  checked.groups.forEach((state, gi) => {
+    const group = loaded.groups[gi]!;
+    const g = state.g;
+    g.live.set('cluster', clusterText);
+    g.live.set('clusterid', clusterText);
+    g.resetRenders();
+    const st: Attrs = { ...state.staticOut };
+    for (const h of state.clusterStatic) h.run(g, st);
+    groupStatic.push(st);
+    if (state.clusterDynamic.length) {
+      const start = procs.length;
+      if (state.plainDynamicCount === 0) for (const r of state.recs) procs.push({ ProcId: r.ProcId! });
+      else for (const r of state.recs) procs.push({ ...r });
+      forEachProc(state, group, procBase, false, (i) => {
+        const rec = procs[start + i]!;
+        for (let hi = 0; hi < state.clusterDynamic.length; hi++) state.clusterDynamic[hi]!.run(g, rec);
+      });
+    } else {
+      for (const r of state.recs) procs.push({ ...r });
+    }
+    for (let i = 0; i < state.recs.length; i++) groupOfProc.push(gi);
+    procBase += state.recs.length;
+  });
+  if (checked.groups.some((s) => s.hasDynamic)) for (const r of procs) for (const key in r) dynKeys.add(key);
+
+  // Attributes equal in every queue statement and never set per proc are the cluster's.
+  const cluster: Attrs = {};
+  const first = groupStatic[0] ?? {};
+  for (const [k, v] of Object.entries(first)) {
+    if (dynKeys.has(k)) continue;
+    if (groupStatic.every((s) => s[k] === v)) cluster[k] = v;
+  }
+  // A per-proc handler may still give an attribute the same value everywhere: that is the cluster's too.
+  if (dynKeys.size && procs.length) {
+    const uniform: string[] = [];
+    for (const k of dynKeys) {
+      if (k === 'ProcId') continue;
+      const v = procs[0]![k];
+      if (v === undefined) continue;
+      let same = true;
+      for (let i = 1; i < procs.length && same; i++) if (procs[i]![k] !== v) same = false;
+      if (same && groupStatic.every((s) => s[k] === undefined)) {
+        cluster[k] = v;
+        uniform.push(k);
+      }
+    }
+    if (uniform.length) {
+      for (let i = 0; i < procs.length; i++) {
+        const r = procs[i]!;
+        const n: Attrs = {};
+        for (const k in r) if (!uniform.includes(k)) n[k] = r[k]!;
+        procs[i] = n;
+      }
+    }
+  }
+  cluster.ClusterId = clusterText;
+  if (groupStatic.length > 1) {
+    // the per-statement differences go to each proc of that statement
+    const diffs = groupStatic.map((s) => {
+      const d: Attrs = {};
+      for (const [k, v] of Object.entries(s)) if (cluster[k] !== v) d[k] = v;
+      return d;
+    });
+    for (let i = 0; i < procs.length; i++) {
+      const d = diffs[groupOfProc[i]!]!;
+      if (Object.keys(d).length) procs[i] = { ...d, ...procs[i]! };
+    }
+  }
+  return { jobs: { cluster, procs }, warnings: checked.warnings.slice(before) };
+}
