@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // dsubmit: queue jobs from an HTCondor submit description or a #PBS script (condor_submit / qsub).
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { expandSubmit, isPbsScript, loadSubmit, type JobSet } from '../grammar/submit/index.js';
+import { ClassAd, compile, parseExpr, valueToJS } from '../grammar/classad/index.js';
 import { DschedError } from '../lib/errors.js';
 import { loadConfig } from '../lib/config/load.js';
 import { EXIT, runCli } from './shared/run-cli.js';
@@ -92,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
     text,
     cwd: process.cwd(),
     env: process.env,
-    owner: process.env.USER ?? '',
+    owner: userInfo().username,
     hostname: config.str('HOSTNAME') || hostname(),
     macros: args.macros,
     append: pbs ? [] : args.append,
@@ -120,8 +121,9 @@ async function main(argv: string[]): Promise<number> {
     const n = r.procs;
     if (args.terse) process.stdout.write(`${cluster}.0 - ${cluster}.${n - 1}\n`);
     else if (pbs) {
-      const host = input.hostname;
-      process.stdout.write(n > 1 || /-J\b/.test([...(pbsArgs ?? []), text].join(' ')) ? `${cluster}[].${host}\n` : `${cluster}.${host}\n`);
+      // qsub prints only the job id, so scripts can capture it: A=$(dsubmit job.sh)
+      const id = jobs.cluster.PbsJobId ?? jobs.procs[0]?.PbsJobId;
+      process.stdout.write(`${id ? String(valueToJS(compile(parseExpr(id))(new ClassAd()))) : `${cluster}.${input.hostname}`}\n`);
     } else process.stdout.write(`${n} job(s) submitted to cluster ${cluster}.\n`);
     return EXIT.ok;
   } finally {
