@@ -1,0 +1,1066 @@
+// The builtin functions, following HTCondor's fnCall.cpp and the compat layer (stringList*, split*, ...).
+// Where HTCondor's manual and its code disagree, the code wins: users compare against what classad_eval prints.
+// Function names are case-insensitive; a wrong argument count gives the error value.
+import { children, type Expr } from './ast.js';
+import { ClassAd } from './classad.js';
+import type { CompiledFn } from './compile.js';
+import { compileFn } from './compile.js';
+import {
+  Ctx, MAX_EVAL_DEPTH, arith, compare, evalIn, listItem, listValues, metaEqual, metaNotEqual, strcasecmp, strcmp,
+  type CompareOp,
+} from './eval.js';
+import { parseExpr } from './parse.js';
+import { printValueNew, unparseNew } from './unparse.js';
+import { ERROR, INT64_MIN, UNDEFINED, ListValue, boolEquiv, type Value } from './value.js';
+
+type Impl = (c: Ctx, args: readonly CompiledFn[], exprs: readonly Expr[]) => Value;
+
+export interface FnDef {
+  readonly name: string;
+  readonly min: number;
+  readonly max: number;
+  readonly impl: Impl;
+}
+
+const table = new Map<string, FnDef>();
+
+function def(names: string | string[], min: number, max: number, impl: Impl): void {
+  for (const name of Array.isArray(names) ? names : [names]) table.set(name.toLowerCase(), { name, min, max, impl });
+}
+
+export function lookupFunction(name: string): FnDef | undefined {
+  return table.get(name.toLowerCase());
+}
+
+/** Names of every builtin (for documentation and tests). */
+export function functionNames(): string[] {
+  return [...table.values()].map((d) => d.name);
+}
+
+export function callFunction(d: FnDef, c: Ctx, args: readonly CompiledFn[], exprs: readonly Expr[]): Value {
+  if (args.length < d.min || args.length > d.max) return ERROR;
+  return d.impl(c, args, exprs);
+}
+
+// ---- conversions (value.cpp convertValueTo*) -------------------------------------------------------------
+
+const SCALE: Record<string, number> = { B: 1, K: 1024, M: 1024 * 1024, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** C strtod on the start of s: [value, index after the number] (index 0 when nothing was read). */
+export function strtod(s: string): [number, number] {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(?:(inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?)|(0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?)|((?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?))/i.exec(s);
+  if (!m) return [0, 0];
+  const neg = m[1] === '-';
+  let v: number;
+  if (m[2]) v = m[2].toLowerCase().startsWith('inf') ? Infinity : NaN;
+  else if (m[3]) v = hexFloat(m[3]);
+  else {
+    // "1e" or "1e+" reads as "1"
+    const num = m[4]!;
+    v = Number(num);
+  }
+  return [neg ? -v : v, m[0].length];
+}
+
+function hexFloat(t: string): number {
+  const m = /^0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)(?:[pP]([+-]?[0-9]+))?$/.exec(t)!;
+  const int = m[1] ? parseInt(m[1], 16) : 0;
+  const frac = m[2] ? parseInt(m[2], 16) / 16 ** m[2].length : 0;
+  return (int + frac) * 2 ** Number(m[3] ?? 0);
+}
+
+/** C's (long long) cast of a double on x86-64: out of range and NaN give INT64_MIN. */
+export function dtoll(x: number): bigint {
+  if (!Number.isFinite(x) || x >= 9223372036854775808 || x < -9223372036854775808) return INT64_MIN;
+  return BigInt(Math.trunc(x));
+}
+
+/** convertValueToRealValue: a real, or UNDEFINED/ERROR when it cannot convert. */
+export function toReal(v: Value): Value {
+  switch (typeof v) {
+    case 'number':
+      return v;
+    case 'bigint':
+      return Number(v);
+    case 'boolean':
+      return v ? 1 : 0;
+    case 'string': {
+      const [r, end] = strtod(v);
+      if (end === 0 && r === 0) return ERROR;
+      return r * (SCALE[(v[end] ?? '').toUpperCase()] ?? 1);
+    }
+    default:
+      return v === UNDEFINED ? UNDEFINED : ERROR;
+  }
+}
+
+/** convertValueToIntegerValue: an int, or UNDEFINED/ERROR when it cannot convert. */
+export function toInt(v: Value): Value {
+  switch (typeof v) {
+    case 'bigint':
+      return v;
+    case 'number':
+      return dtoll(v);
+    case 'boolean':
+      return v ? 1n : 0n;
+    case 'string': {
+      const [r, end] = strtod(v);
+      const i = dtoll(r);
+      if (end === 0 && i === 0n) return ERROR;
+      const f = SCALE[(v[end] ?? '').toUpperCase()] ?? 1;
+      return f === 1 ? i : dtoll(Number(i) * f);
+    }
+    default:
+      return v === UNDEFINED ? UNDEFINED : ERROR;
+  }
+}
+
+/** convertValueToStringValue: strings as they are, other values unparsed (new-ClassAd printing). */
+export function toStr(v: Value): Value {
+  if (typeof v === 'string') return v;
+  if (v === UNDEFINED || v === ERROR) return v;
+  return printValueNew(v);
+}
+
+// ---- type predicates ---------------------------------------------------------------------------------------
+
+def('isUndefined', 1, 1, (c, a) => a[0]!(c) === UNDEFINED);
+def('isError', 1, 1, (c, a) => a[0]!(c) === ERROR);
+def('isString', 1, 1, (c, a) => typeof a[0]!(c) === 'string');
+def('isInteger', 1, 1, (c, a) => typeof a[0]!(c) === 'bigint');
+def('isReal', 1, 1, (c, a) => typeof a[0]!(c) === 'number');
+def('isBoolean', 1, 1, (c, a) => typeof a[0]!(c) === 'boolean');
+def('isList', 1, 1, (c, a) => a[0]!(c) instanceof ListValue);
+def('isClassAd', 1, 1, (c, a) => a[0]!(c) instanceof ClassAd);
+def(['isAbsTime', 'isRelTime'], 1, 1, (c, a) => {
+  a[0]!(c);
+  return false; // dsched has no time types
+});
+
+// ---- control -----------------------------------------------------------------------------------------------
+
+def('ifThenElse', 3, 3, (c, a) => {
+  const t = a[0]!(c);
+  if (t === UNDEFINED) return UNDEFINED;
+  const b = boolEquiv(t);
+  if (b === undefined) return ERROR;
+  return b ? a[1]!(c) : a[2]!(c);
+});
+
+def('eval', 1, 1, (c, a) => {
+  const s = toStr(a[0]!(c));
+  if (typeof s !== 'string') return ERROR;
+  if (c.depth >= MAX_EVAL_DEPTH) return ERROR;
+  let e: Expr;
+  try {
+    e = parseExpr(s);
+  } catch {
+    return ERROR;
+  }
+  return evalIn(c, c.ad, compileFn(e));
+});
+
+def('debug', 1, 1, (c, a) => a[0]!(c));
+
+def('unparse', 1, 1, (c, _a, x) => {
+  const e = x[0]!;
+  if (e.kind !== 'attr') return ERROR;
+  if (e.scope || e.absolute || !c.ad) return '';
+  const entry = c.ad.entry(e.name.toLowerCase());
+  return entry ? unparseNew(entry.expr) : '';
+});
+
+def('unresolved', 1, 2, (c, a, x) => {
+  const e = x[0]!;
+  if (e.kind !== 'attr') return ERROR;
+  const ad = c.ad;
+  const entry = !e.scope && !e.absolute && ad ? ad.entry(e.name.toLowerCase()) : undefined;
+  if (!entry || !ad) return UNDEFINED;
+  let re: RegExp | undefined;
+  if (a.length === 2) {
+    const p = a[1]!(c);
+    if (typeof p !== 'string') return ERROR;
+    const r = compilePcre(p, 'i');
+    if (!r) return ERROR;
+    re = r;
+  }
+  // external references: plain names this ad (and its enclosing ads) do not define, and TARGET.x
+  const names = new Map<string, string>();
+  const stack: Expr[] = [entry.expr];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (x.kind === 'attr' && !x.absolute) {
+      const key = x.name.toLowerCase();
+      const s = x.scope;
+      if (!s) {
+        if (!SPECIAL.has(key) && !definedInScope(ad, key)) names.set(key, x.name);
+        continue;
+      }
+      if (s.kind === 'attr' && !s.scope && !s.absolute) {
+        const sk = s.name.toLowerCase();
+        if (sk === 'target') {
+          names.set(key, x.name);
+          continue;
+        }
+        if (sk === 'my' || sk === 'self') {
+          if (!definedInScope(ad, key)) names.set(key, x.name);
+          continue;
+        }
+      }
+    }
+    stack.push(...children(x));
+  }
+  const sorted = [...names.entries()].sort((p, q) => (p[0] < q[0] ? -1 : p[0] > q[0] ? 1 : 0)).map((e) => e[1]);
+  if (re) return sorted.some((n) => execAt(re, n, 0) !== null);
+  return sorted.join(',');
+});
+
+const SPECIAL = new Set(['my', 'self', 'target', 'parent', 'root', 'toplevel']);
+
+function definedInScope(ad: ClassAd, key: string): boolean {
+  for (let a: ClassAd | undefined = ad; a; a = a.parent) if (a.entry(key)) return true;
+  return false;
+}
+
+// ---- lists -------------------------------------------------------------------------------------------------
+
+def('member', 2, 2, (c, a) => memberOf(c, a[0]!(c), a[1]!(c), false));
+def('identicalMember', 2, 2, (c, a) => memberOf(c, a[0]!(c), a[1]!(c), true));
+
+function memberOf(c: Ctx, x: Value, l: Value, identical: boolean): Value {
+  if (l === UNDEFINED || (!identical && x === UNDEFINED)) return UNDEFINED;
+  if (!(l instanceof ListValue) || x instanceof ListValue || x instanceof ClassAd) return ERROR;
+  if (!identical && x === ERROR) return ERROR;
+  for (let i = 0; i < l.items.length; i++) {
+    const v = listItem(c, l, i);
+    const r = identical ? metaEqual(v, x) : compare('==', v, x);
+    if (r === true) return true;
+  }
+  return false;
+}
+
+def('size', 1, 1, (c, a) => {
+  const v = a[0]!(c);
+  if (v === UNDEFINED) return UNDEFINED;
+  if (v instanceof ListValue) return BigInt(v.items.length);
+  if (v instanceof ClassAd) return BigInt(v.size);
+  if (typeof v === 'string') return BigInt(v.length);
+  return ERROR;
+});
+
+def('sum', 1, 1, (c, a) => sumAvg(c, a[0]!(c), false));
+def('avg', 1, 1, (c, a) => sumAvg(c, a[0]!(c), true));
+
+function sumAvg(c: Ctx, l: Value, avg: boolean): Value {
+  if (l === UNDEFINED) return UNDEFINED;
+  if (!(l instanceof ListValue)) return ERROR;
+  let result: Value = 0n;
+  let first = true;
+  let len = 0;
+  for (let i = 0; i < l.items.length; i++) {
+    const v = listItem(c, l, i);
+    if (v === UNDEFINED) continue;
+    if (typeof v !== 'bigint' && typeof v !== 'number') return ERROR;
+    len++;
+    if (first) {
+      result = v;
+      first = false;
+    } else result = arith('+', result, v);
+  }
+  if (!avg) return result;
+  return len > 0 ? arith('/', result, len) : result;
+}
+
+def('min', 1, 1, (c, a) => minMax(c, a[0]!(c), '<'));
+def('max', 1, 1, (c, a) => minMax(c, a[0]!(c), '>'));
+
+function minMax(c: Ctx, l: Value, op: CompareOp): Value {
+  if (l === UNDEFINED) return UNDEFINED;
+  if (!(l instanceof ListValue)) return ERROR;
+  let result: Value = UNDEFINED;
+  let first = true;
+  for (let i = 0; i < l.items.length; i++) {
+    const v = listItem(c, l, i);
+    if (v === UNDEFINED) continue;
+    if (typeof v !== 'bigint' && typeof v !== 'number') return ERROR;
+    if (first) {
+      result = v;
+      first = false;
+    } else if (compare(op, v, result) === true) result = v;
+  }
+  return result;
+}
+
+const LIST_OPS: Record<string, (a: Value, b: Value) => Value> = {
+  '<': (a, b) => compare('<', a, b),
+  '<=': (a, b) => compare('<=', a, b),
+  '!=': (a, b) => compare('!=', a, b),
+  '==': (a, b) => compare('==', a, b),
+  '>': (a, b) => compare('>', a, b),
+  '>=': (a, b) => compare('>=', a, b),
+  is: metaEqual,
+  isnt: metaNotEqual,
+};
+
+def('anyCompare', 3, 3, (c, a) => listCompare(c, a, false));
+def('allCompare', 3, 3, (c, a) => listCompare(c, a, true));
+
+function listCompare(c: Ctx, a: readonly CompiledFn[], all: boolean): Value {
+  const opv = a[0]!(c);
+  if (opv === UNDEFINED) return UNDEFINED;
+  if (typeof opv !== 'string') return ERROR;
+  const op = Object.prototype.hasOwnProperty.call(LIST_OPS, opv) ? LIST_OPS[opv]! : undefined;
+  if (!op) return ERROR;
+  const l = a[1]!(c);
+  if (l === UNDEFINED) return UNDEFINED;
+  if (!(l instanceof ListValue)) return ERROR;
+  const x = a[2]!(c);
+  for (let i = 0; i < l.items.length; i++) {
+    const r = op(listItem(c, l, i), x);
+    if (typeof r !== 'boolean') {
+      if (r === UNDEFINED) return false; // HTCondor stops at the first undefined comparison
+      return ERROR;
+    }
+    if (r && !all) return true;
+    if (!r && all) return false;
+  }
+  return all;
+}
+
+def('evalInEachContext', 2, 2, (c, a) => {
+  const l = a[1]!(c);
+  if (!(l instanceof ListValue)) return ERROR;
+  const out: Expr[] = [];
+  for (let i = 0; i < l.items.length; i++) {
+    const ad = listItem(c, l, i);
+    if (!(ad instanceof ClassAd)) return ERROR;
+    out.push(valueExpr(evalIn(c, ad, a[0]!)));
+  }
+  return new ListValue(out);
+});
+
+def('countMatches', 2, 2, (c, a) => {
+  const l = a[1]!(c);
+  if (l === ERROR) return ERROR;
+  if (!(l instanceof ListValue)) return 0n;
+  let n = 0n;
+  for (let i = 0; i < l.items.length; i++) {
+    const ad = listItem(c, l, i);
+    if (ad instanceof ClassAd && evalIn(c, ad, a[0]!) === true) n++;
+  }
+  return n;
+});
+
+function valueExpr(v: Value): Expr {
+  if (v instanceof ListValue) return { kind: 'list', items: v.items };
+  if (v instanceof ClassAd) return { kind: 'record', attrs: v.entries().map((e) => [e.name, e.expr] as const) };
+  return { kind: 'literal', value: v };
+}
+
+// ---- strings -----------------------------------------------------------------------------------------------
+
+def('strcat', 0, Infinity, (c, a) => {
+  let out = '';
+  for (const f of a) {
+    const s = toStr(f(c));
+    if (s === UNDEFINED) return UNDEFINED;
+    if (typeof s !== 'string') return ERROR;
+    out += s;
+  }
+  return out;
+});
+
+def('join', 0, Infinity, (c, a) => {
+  let items: Value[];
+  if (a.length >= 1 && a.length <= 2) {
+    const last = a[a.length - 1]!(c);
+    if (last instanceof ListValue) {
+      items = [a.length === 2 ? a[0]!(c) : '', ...listValues(c, last)];
+    } else items = a.length === 2 ? [a[0]!(c), last] : [last];
+  } else items = a.map((f) => f(c));
+  let buf = '';
+  let sep = '';
+  let undef = false;
+  let defined = false;
+  for (let i = 0; i < items.length; i++) {
+    const s = toStr(items[i]!);
+    if (s === UNDEFINED) {
+      undef = true;
+      continue;
+    }
+    if (typeof s !== 'string') return ERROR;
+    if (i === 0) {
+      sep = s;
+      continue;
+    }
+    if (buf !== '') buf += sep;
+    defined = true;
+    buf += s;
+  }
+  if (undef && !defined) return UNDEFINED;
+  return buf;
+});
+
+def('toUpper', 1, 1, (c, a) => changeCase(a[0]!(c), true));
+def('toLower', 1, 1, (c, a) => changeCase(a[0]!(c), false));
+
+function changeCase(v: Value, upper: boolean): Value {
+  const s = toStr(v);
+  if (typeof s !== 'string') return s === UNDEFINED ? UNDEFINED : ERROR;
+  return upper ? s.replace(/[a-z]+/g, (m) => m.toUpperCase()) : s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+def('substr', 2, 3, (c, a) => {
+  const s = a[0]!(c);
+  const o = a[1]!(c);
+  const l = a.length > 2 ? a[2]!(c) : 0n;
+  if (s === UNDEFINED || o === UNDEFINED || l === UNDEFINED) return UNDEFINED;
+  if (typeof s !== 'string' || typeof o !== 'bigint' || typeof l !== 'bigint') return ERROR;
+  const alen = s.length;
+  let offset = clampInt(o);
+  let len = clampInt(l);
+  if (offset < 0) offset = Math.max(0, alen + offset);
+  else if (offset >= alen) offset = alen;
+  if (len <= 0) len = Math.max(0, alen - offset + len);
+  else if (len > alen - offset) len = alen - offset;
+  if (a.length === 3 && l === 0n) len = 0;
+  return s.substr(offset, len);
+});
+
+/** A C int read from a 64-bit value (HTCondor reads these arguments into int). */
+function clampInt(v: bigint): number {
+  return Number(BigInt.asIntN(32, v));
+}
+
+def('strcmp', 2, 2, (c, a) => compareStrings(a[0]!(c), a[1]!(c), false));
+def('stricmp', 2, 2, (c, a) => compareStrings(a[0]!(c), a[1]!(c), true));
+
+function compareStrings(x: Value, y: Value, ignoreCase: boolean): Value {
+  if (x === UNDEFINED || y === UNDEFINED) return UNDEFINED;
+  const s = toStr(x);
+  const t = toStr(y);
+  if (typeof s !== 'string' || typeof t !== 'string') return ERROR;
+  const r = ignoreCase ? strcasecmp(s, t) : strcmp(s, t);
+  return r < 0 ? -1n : r > 0 ? 1n : 0n;
+}
+
+def('versioncmp', 2, 2, (c, a) => versionOp(a[0]!(c), a[1]!(c), (r) => BigInt(r)));
+def('versionLT', 2, 2, (c, a) => versionOp(a[0]!(c), a[1]!(c), (r) => r < 0));
+def('versionLE', 2, 2, (c, a) => versionOp(a[0]!(c), a[1]!(c), (r) => r <= 0));
+def('versionGT', 2, 2, (c, a) => versionOp(a[0]!(c), a[1]!(c), (r) => r > 0));
+def('versionGE', 2, 2, (c, a) => versionOp(a[0]!(c), a[1]!(c), (r) => r >= 0));
+def('versionEQ', 2, 2, (c, a) => versionOp(a[0]!(c), a[1]!(c), (r) => r === 0));
+def('version_in_range', 3, 3, (c, a) => {
+  const v = a[0]!(c);
+  const lo = a[1]!(c);
+  const hi = a[2]!(c);
+  if (lo === UNDEFINED || hi === UNDEFINED) return UNDEFINED;
+  const s = toStr(v);
+  const l = toStr(lo);
+  const h = toStr(hi);
+  if (typeof s !== 'string' || typeof l !== 'string' || typeof h !== 'string') return ERROR;
+  return verscmp(l, s) <= 0 && verscmp(s, h) <= 0;
+});
+
+function versionOp(x: Value, y: Value, f: (r: number) => Value): Value {
+  if (x === UNDEFINED || y === UNDEFINED) return UNDEFINED;
+  const s = toStr(x);
+  const t = toStr(y);
+  if (typeof s !== 'string' || typeof t !== 'string') return ERROR;
+  return f(verscmp(s, t));
+}
+
+/** glibc strverscmp: numbers compare by value, leading zeros mark a fractional part. Returns -1, 0 or 1. */
+export function verscmp(a: string, b: string): number {
+  const S_N = 0, S_I = 3, S_F = 6, S_Z = 9, CMP = 2, LEN = 3;
+  const next = [S_N, S_I, S_Z, S_N, S_I, S_I, S_N, S_F, S_F, S_N, S_F, S_Z];
+  const res = [
+    CMP, CMP, CMP, CMP, LEN, CMP, CMP, CMP, CMP,
+    CMP, -1, -1, +1, LEN, LEN, +1, LEN, LEN,
+    CMP, CMP, CMP, CMP, CMP, CMP, CMP, CMP, CMP,
+    CMP, +1, +1, -1, CMP, CMP, -1, CMP, CMP,
+  ];
+  const at = (s: string, i: number): number => (i < s.length ? s.charCodeAt(i) : 0);
+  const isd = (ch: number): number => (ch >= 48 && ch <= 57 ? 1 : 0);
+  const cls = (ch: number): number => (ch === 48 ? 1 : 0) + isd(ch);
+  let i = 0;
+  let c1 = at(a, i);
+  let c2 = at(b, i);
+  i++;
+  let state = S_N + cls(c1);
+  let diff: number;
+  while ((diff = c1 - c2) === 0) {
+    if (c1 === 0) return 0;
+    state = next[state]!;
+    c1 = at(a, i);
+    c2 = at(b, i);
+    i++;
+    state += cls(c1);
+  }
+  const r = res[state * 3 + cls(c2)]!;
+  if (r === CMP) return Math.sign(diff);
+  if (r === LEN) {
+    let p = i;
+    let q = i;
+    while (isd(at(a, p++))) if (!isd(at(b, q++))) return 1;
+    return isd(at(b, q)) ? -1 : Math.sign(diff);
+  }
+  return r;
+}
+
+// ---- conversions -------------------------------------------------------------------------------------------
+
+def('int', 1, 1, (c, a) => toInt(a[0]!(c)));
+def('real', 1, 1, (c, a) => toReal(a[0]!(c)));
+def('string', 1, 1, (c, a) => toStr(a[0]!(c)));
+def('bool', 1, 1, (c, a) => {
+  const v = a[0]!(c);
+  switch (typeof v) {
+    case 'boolean':
+      return v;
+    case 'bigint':
+      return v !== 0n;
+    case 'number':
+      return v !== 0;
+    case 'string':
+      if (strcasecmp(v, 'false') === 0) return false;
+      if (strcasecmp(v, 'true') === 0) return true;
+      return UNDEFINED;
+    default:
+      return v === UNDEFINED ? UNDEFINED : ERROR;
+  }
+});
+
+// ---- arithmetic --------------------------------------------------------------------------------------------
+
+function rounder(f: (x: number) => number): Impl {
+  return (c, a) => {
+    const v = a[0]!(c);
+    if (typeof v === 'bigint') return v;
+    const r = toReal(v);
+    if (typeof r !== 'number') return ERROR;
+    return dtoll(f(r));
+  };
+}
+
+/** rint(): round half to even */
+export function rint(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d < 0.5) return f;
+  if (d > 0.5) return f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+def('floor', 1, 1, rounder(Math.floor));
+def(['ceiling', 'ceil'], 1, 1, rounder(Math.ceil));
+def('round', 1, 1, rounder(rint));
+
+def('pow', 2, 2, (c, a) => {
+  const x = a[0]!(c);
+  const y = a[1]!(c);
+  if (typeof x === 'bigint' && typeof y === 'bigint' && y >= 0n) {
+    const r = Math.pow(Number(x), Number(y));
+    // HTCondor adds 0.5 and truncates; rounding to nearest gives the same for every non-negative result
+    return dtoll(r >= 0 ? Math.floor(r + 0.5) : -Math.floor(-r + 0.5));
+  }
+  const rx = toReal(x);
+  const ry = toReal(y);
+  if (typeof rx !== 'number' || typeof ry !== 'number') return ERROR;
+  return Math.pow(rx, ry);
+});
+
+def('quantize', 2, 2, (c, a) => {
+  const x = a[0]!(c);
+  let b = a[1]!(c);
+  const rv = toReal(x);
+  if (typeof rv !== 'number') return ERROR;
+  let rbase: number;
+  if (b instanceof ListValue) {
+    let base: Value = 0;
+    rbase = 0;
+    for (let i = 0; i < b.items.length; i++) {
+      base = listItem(c, b, i);
+      const r = toReal(base);
+      if (typeof r !== 'number') return ERROR;
+      rbase = r;
+      if (rbase >= rv) return base;
+    }
+    b = base;
+  } else {
+    const r = toReal(b);
+    if (typeof r !== 'number') return ERROR;
+    rbase = r;
+  }
+  if (typeof b === 'bigint') {
+    if (b === 0n) return x;
+    if (typeof x === 'bigint') return ((x + b - 1n) / b) * b;
+    return Math.ceil(rv / Number(b)) * Number(b);
+  }
+  if (rbase >= -1e-8 && rbase <= 1e-8) return x;
+  return Math.ceil(rv / rbase) * rbase;
+});
+
+def('random', 0, 1, (c, a) => {
+  const v = a.length ? a[0]!(c) : 1.0;
+  if (typeof v === 'bigint') {
+    if (v <= 0n) return ERROR;
+    return BigInt(Math.floor(Math.random() * 2147483647)) % v;
+  }
+  if (typeof v === 'number') {
+    if (!(v > 0)) return ERROR;
+    return v * Math.random();
+  }
+  return ERROR;
+});
+
+// ---- string lists ------------------------------------------------------------------------------------------
+
+/** StringTokenIterator: maximal runs of characters not in `delims` (so no empty items). */
+function tokens(s: string, delims: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const ch of s) {
+    if (delims.includes(ch)) {
+      if (cur) out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+/** Items of a string list, trimmed of whitespace, empty ones dropped. */
+function trimmedTokens(s: string, delims: string): string[] {
+  return tokens(s, delims).map((t) => t.trim()).filter((t) => t !== '');
+}
+
+def('stringListSize', 1, 2, (c, a) => {
+  const l = a[0]!(c);
+  const d = a.length === 2 ? a[1]!(c) : ', ';
+  if (typeof l !== 'string' || typeof d !== 'string') return ERROR;
+  return BigInt(tokens(l, d).length);
+});
+
+function summarize(kind: 'sum' | 'avg' | 'min' | 'max'): Impl {
+  return (c, a) => {
+    const l = a[0]!(c);
+    const d = a.length === 2 ? a[1]!(c) : ', ';
+    if (typeof l !== 'string' || typeof d !== 'string') return ERROR;
+    const FLT_MAX = 3.4028234663852886e38;
+    const FLT_MIN = 1.1754943508222875e-38;
+    let acc = kind === 'min' ? FLT_MAX : kind === 'max' ? FLT_MIN : 0;
+    let isReal = false;
+    let n = 0;
+    for (const t of tokens(l, d)) {
+      n++;
+      const [v, end] = strtod(t);
+      if (end === 0) return ERROR;
+      if (!/^[+\-0-9]*$/.test(t)) isReal = true;
+      if (kind === 'min') acc = v < acc ? v : acc;
+      else if (kind === 'max') acc = v > acc ? v : acc;
+      else acc = v + acc;
+    }
+    if (n === 0) return kind === 'sum' || kind === 'avg' ? 0 : UNDEFINED;
+    if (kind === 'avg') acc /= n;
+    return isReal ? acc : dtoll(acc);
+  };
+}
+def('stringListSum', 1, 2, summarize('sum'));
+def('stringListAvg', 1, 2, summarize('avg'));
+def('stringListMin', 1, 2, summarize('min'));
+def('stringListMax', 1, 2, summarize('max'));
+
+function stringListMember(mode: 'member' | 'subset', ignoreCase: boolean): Impl {
+  return (c, a) => {
+    const x = a[0]!(c);
+    const l = a[1]!(c);
+    const d = a.length === 3 ? a[2]!(c) : ', \t\r\n';
+    const ok = (v: Value) => v === UNDEFINED || typeof v === 'string';
+    if (!ok(x) || !ok(l) || (a.length === 3 && !ok(d))) return ERROR;
+    if (x === UNDEFINED && l === UNDEFINED) return UNDEFINED;
+    const item = typeof x === 'string' ? x : '';
+    const list = typeof l === 'string' ? l : '';
+    const delims = typeof d === 'string' ? d : ', \t\r\n';
+    const eq = ignoreCase ? (p: string, q: string) => strcasecmp(p, q) === 0 : (p: string, q: string) => p === q;
+    const items = trimmedTokens(list, delims);
+    if (mode === 'member') return items.some((t) => eq(t, item));
+    if (item === '') return true;
+    return trimmedTokens(item, delims).every((t) => items.some((u) => eq(u, t)));
+  };
+}
+def('stringListMember', 2, 3, stringListMember('member', false));
+def('stringListIMember', 2, 3, stringListMember('member', true));
+def('stringListSubsetMatch', 2, 3, stringListMember('subset', false));
+def('stringListISubsetMatch', 2, 3, stringListMember('subset', true));
+
+def('stringListsIntersect', 2, 3, (c, a) => {
+  const x = a[0]!(c);
+  const y = a[1]!(c);
+  const d = a.length === 3 ? a[2]!(c) : '';
+  if (x === ERROR || y === ERROR || d === ERROR) return ERROR;
+  if (x === UNDEFINED || y === UNDEFINED || d === UNDEFINED) return UNDEFINED;
+  if (typeof x !== 'string' || typeof y !== 'string' || typeof d !== 'string') return ERROR;
+  const delims = d || ' ,';
+  const set = new Set(tokens(y, delims));
+  return tokens(x, delims).some((t) => set.has(t));
+});
+
+def('stringList_regexpMember', 2, 4, (c, a) => {
+  const p = a[0]!(c);
+  const l = a[1]!(c);
+  const d = a.length >= 3 ? a[2]!(c) : ', ';
+  const o = a.length === 4 ? a[3]!(c) : '';
+  if (typeof p !== 'string' || typeof l !== 'string' || typeof d !== 'string' || typeof o !== 'string') return ERROR;
+  const re = compilePcre(p, o);
+  if (!re) return ERROR;
+  const items = tokens(l, d);
+  if (items.length === 0) return UNDEFINED;
+  return items.some((t) => execAt(re, t, 0) !== null);
+});
+
+// ---- splitting ---------------------------------------------------------------------------------------------
+
+function strList(items: string[]): ListValue {
+  return new ListValue(items.map((s) => ({ kind: 'literal', value: s }) as Expr));
+}
+
+def('splitUserName', 1, 1, (c, a) => splitAt(a[0]!(c), false));
+def('splitSlotName', 1, 1, (c, a) => splitAt(a[0]!(c), true));
+
+function splitAt(v: Value, slot: boolean): Value {
+  if (typeof v !== 'string') return ERROR;
+  const i = v.indexOf('@');
+  if (i < 0) return strList(slot ? ['', v] : [v, '']);
+  return strList([v.slice(0, i), v.slice(i + 1)]);
+}
+
+def('split', 1, 2, (c, a) => {
+  const v = a[0]!(c);
+  const s = a.length === 2 ? a[1]!(c) : ', \t';
+  if (typeof v !== 'string' || typeof s !== 'string') return ERROR;
+  const out: string[] = [];
+  let last = 0;
+  if (s.length > 0) {
+    let prev = -1; // the last non-space separator seen
+    for (let i = 0; i < v.length; i++) {
+      const ch = v[i]!;
+      if (!s.includes(ch)) continue;
+      if (i - last > 0) out.push(v.slice(last, i));
+      else if (!isSpace(prev) && prev === ch.charCodeAt(0)) out.push('');
+      if (!isSpace(ch.charCodeAt(0))) prev = ch.charCodeAt(0);
+      last = i + 1;
+    }
+  }
+  if (v.length > last) out.push(v.slice(last));
+  return strList(out);
+});
+
+function isSpace(code: number): boolean {
+  return code === 32 || (code >= 9 && code <= 13);
+}
+
+// ---- time --------------------------------------------------------------------------------------------------
+
+def('time', 0, 0, () => BigInt(Math.floor(Date.now() / 1000)));
+
+def('interval', 1, 1, (c, a) => {
+  const v = toInt(a[0]!(c));
+  if (typeof v !== 'bigint') return ERROR;
+  let t = clampInt(v);
+  const days = Math.trunc(t / 86400);
+  t %= 86400;
+  const hours = Math.trunc(t / 3600);
+  t %= 3600;
+  const min = Math.trunc(t / 60);
+  const secs = t % 60;
+  const p2 = (n: number) => String(Math.abs(n)).padStart(2, '0');
+  if (days !== 0) return `${days}+${p2(hours)}:${p2(min)}:${p2(secs)}`;
+  if (hours !== 0) return `${hours}:${p2(min)}:${p2(secs)}`;
+  if (min !== 0) return `${min}:${p2(secs)}`;
+  return `${secs}`;
+});
+
+def('formatTime', 0, 2, (c, a) => {
+  let when: number;
+  let fmt = '%c';
+  if (a.length === 0) when = Date.now() / 1000;
+  else {
+    const t = a[0]!(c);
+    if (typeof t === 'bigint') when = Number(BigInt.asIntN(32, t));
+    else if (typeof t === 'number') when = Math.trunc(t) | 0;
+    else return ERROR;
+    if (a.length === 2) {
+      const f = a[1]!(c);
+      if (typeof f !== 'string') return ERROR;
+      fmt = f;
+    }
+  }
+  return strftime(fmt, new Date(Math.floor(when) * 1000));
+});
+
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** strftime in the C locale, local time zone. */
+export function strftime(fmt: string, d: Date): string {
+  const p = (n: number, w = 2, ch = '0') => String(n).padStart(w, ch);
+  const Y = d.getFullYear();
+  const m = d.getMonth();
+  const day = d.getDate();
+  const H = d.getHours();
+  const M = d.getMinutes();
+  const S = d.getSeconds();
+  const w = d.getDay();
+  const jan1 = new Date(Y, 0, 1);
+  const yday = Math.round((new Date(Y, m, day).getTime() - jan1.getTime()) / 86400000);
+  const off = -d.getTimezoneOffset();
+  const tzName = (() => {
+    try {
+      const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName');
+      return part?.value ?? '';
+    } catch {
+      return '';
+    }
+  })();
+  const conv = (ch: string): string | undefined => {
+    switch (ch) {
+      case 'a': return DAYS[w]!.slice(0, 3);
+      case 'A': return DAYS[w]!;
+      case 'b': case 'h': return MONTHS[m]!.slice(0, 3);
+      case 'B': return MONTHS[m]!;
+      case 'c': return `${conv('a')} ${conv('b')} ${p(day, 2, ' ')} ${p(H)}:${p(M)}:${p(S)} ${Y}`;
+      case 'C': return p(Math.floor(Y / 100));
+      case 'd': return p(day);
+      case 'D': return `${p(m + 1)}/${p(day)}/${p(Y % 100)}`;
+      case 'e': return p(day, 2, ' ');
+      case 'F': return `${Y}-${p(m + 1)}-${p(day)}`;
+      case 'H': return p(H);
+      case 'I': return p(H % 12 === 0 ? 12 : H % 12);
+      case 'j': return p(yday + 1, 3);
+      case 'k': return p(H, 2, ' ');
+      case 'l': return p(H % 12 === 0 ? 12 : H % 12, 2, ' ');
+      case 'm': return p(m + 1);
+      case 'M': return p(M);
+      case 'n': return '\n';
+      case 'p': return H < 12 ? 'AM' : 'PM';
+      case 'P': return H < 12 ? 'am' : 'pm';
+      case 'r': return `${conv('I')}:${p(M)}:${p(S)} ${conv('p')}`;
+      case 'R': return `${p(H)}:${p(M)}`;
+      case 's': return String(Math.floor(d.getTime() / 1000));
+      case 'S': return p(S);
+      case 't': return '\t';
+      case 'T': return `${p(H)}:${p(M)}:${p(S)}`;
+      case 'u': return String(w === 0 ? 7 : w);
+      case 'U': return p(Math.floor((yday + 7 - w) / 7));
+      case 'w': return String(w);
+      case 'W': return p(Math.floor((yday + 7 - ((w + 6) % 7)) / 7));
+      case 'x': return `${p(m + 1)}/${p(day)}/${p(Y % 100)}`;
+      case 'X': return `${p(H)}:${p(M)}:${p(S)}`;
+      case 'y': return p(Y % 100);
+      case 'Y': return String(Y);
+      case 'z': return `${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
+      case 'Z': return tzName;
+      case '%': return '%';
+      default: return undefined;
+    }
+  };
+  let out = '';
+  for (let i = 0; i < fmt.length; i++) {
+    const ch = fmt[i]!;
+    if (ch !== '%' || i + 1 >= fmt.length) {
+      out += ch;
+      continue;
+    }
+    const r = conv(fmt[++i]!);
+    out += r ?? '%' + fmt[i];
+  }
+  return out;
+}
+
+// ---- regular expressions (PCRE semantics on JS RegExp) -----------------------------------------------------
+
+/**
+ * Translate a PCRE pattern to a JS RegExp (flags from HTCondor's option letters i m s x), or undefined when it
+ * does not compile. `$` keeps PCRE's meaning (end, or before a final newline) and \A \Z \z are supported.
+ */
+export function compilePcre(pattern: string, options: string): RegExp | undefined {
+  const o = options.toLowerCase();
+  const multiline = o.includes('m');
+  const extended = o.includes('x');
+  let src = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === '\\' && i + 1 < pattern.length) {
+      const n = pattern[++i]!;
+      if (!inClass && n === 'A') src += '(?<![\\s\\S])';
+      else if (!inClass && n === 'z') src += '(?![\\s\\S])';
+      else if (!inClass && n === 'Z') src += '(?=\\n?(?![\\s\\S]))';
+      else src += '\\' + n;
+      continue;
+    }
+    if (inClass) {
+      if (ch === '[' && pattern[i + 1] === ':') {
+        const end = pattern.indexOf(':]', i + 2);
+        const cls = end > 0 ? POSIX_CLASSES[pattern.slice(i + 2, end)] : undefined;
+        if (cls) {
+          src += cls;
+          i = end + 1;
+          continue;
+        }
+      }
+      if (ch === ']') inClass = false;
+      src += ch;
+      continue;
+    }
+    if (ch === '[') {
+      inClass = true;
+      src += ch;
+      if (pattern[i + 1] === '^') src += pattern[++i];
+      if (pattern[i + 1] === ']') src += '\\' + pattern[++i];
+      continue;
+    }
+    if (extended && /\s/.test(ch)) continue;
+    if (extended && ch === '#') {
+      while (i < pattern.length && pattern[i] !== '\n') i++;
+      continue;
+    }
+    if (ch === '$' && !multiline) {
+      src += '(?=\\n?(?![\\s\\S]))';
+      continue;
+    }
+    if (ch === '(' && pattern.startsWith('?P<', i + 1)) {
+      src += '(?<';
+      i += 3;
+      continue;
+    }
+    src += ch;
+  }
+  let flags = 'g';
+  if (o.includes('i')) flags += 'i';
+  if (multiline) flags += 'm';
+  if (o.includes('s')) flags += 's';
+  try {
+    return new RegExp(src, flags);
+  } catch {
+    return undefined;
+  }
+}
+
+const POSIX_CLASSES: Record<string, string> = {
+  alpha: 'A-Za-z', digit: '0-9', alnum: 'A-Za-z0-9', upper: 'A-Z', lower: 'a-z', space: ' \\t\\n\\r\\f\\v',
+  punct: '!-\\/:-@\\[-`{-~', xdigit: '0-9A-Fa-f', word: 'A-Za-z0-9_', blank: ' \\t', cntrl: '\\x00-\\x1f\\x7f',
+  print: ' -~', graph: '!-~',
+};
+
+function execAt(re: RegExp, s: string, from: number): RegExpExecArray | null {
+  re.lastIndex = from;
+  return re.exec(s);
+}
+
+function regexpHelper(pattern: string, target: string, replace: string | undefined, options: string): Value {
+  const re = compilePcre(pattern, options);
+  if (!re) return ERROR;
+  const o = options.toLowerCase();
+  const full = replace !== undefined && o.includes('f');
+  const all = replace !== undefined && o.includes('g');
+  if (replace === undefined) return execAt(re, target, 0) !== null;
+  const sticky = new RegExp(re.source, re.flags.replace('g', '') + 'y');
+  let out = '';
+  let idx = 0;
+  let emptyMatch = false;
+  for (;;) {
+    let m: RegExpExecArray | null;
+    if (emptyMatch) {
+      sticky.lastIndex = idx;
+      m = sticky.exec(target);
+      if (m && m[0] === '') m = null;
+      if (!m) {
+        if (idx < target.length) out += target[idx];
+        idx++;
+        emptyMatch = false;
+        if (idx > target.length) break;
+        continue;
+      }
+    } else {
+      m = execAt(re, target, idx);
+      if (!m) break;
+    }
+    if (full) out += target.slice(idx, m.index);
+    let ngroups = 1;
+    for (let g = m.length - 1; g > 0; g--) {
+      if (m[g] !== undefined) {
+        ngroups = g + 1;
+        break;
+      }
+    }
+    for (let i = 0; i < replace.length; i++) {
+      const ch = replace[i]!;
+      if (ch === '\\') {
+        const n = replace[i + 1];
+        if (n !== undefined && n >= '0' && n <= '9') {
+          const g = n.charCodeAt(0) - 48;
+          i++;
+          if (g >= ngroups) return ERROR;
+          out += m[g] ?? '';
+        } else out += '\\';
+      } else out += ch;
+    }
+    idx = m.index + m[0].length;
+    if (m[0] === '') emptyMatch = true;
+    if (!all) break;
+  }
+  if (full) out += target.slice(Math.min(idx, target.length));
+  return out;
+}
+
+function regexArgs(c: Ctx, a: readonly CompiledFn[], n: number): Value[] | Value {
+  const vs = a.map((f) => f(c));
+  if (vs.some((v) => v === ERROR)) return ERROR;
+  if (vs.some((v) => v === UNDEFINED)) return UNDEFINED;
+  if (vs.length > n && typeof vs[n] !== 'string') return ERROR;
+  return vs;
+}
+
+def('regexp', 2, 3, (c, a) => {
+  const vs = regexArgs(c, a, 2);
+  if (!Array.isArray(vs)) return vs;
+  const [p, t, o] = vs as Value[];
+  if (typeof p !== 'string' || typeof t !== 'string') return ERROR;
+  return regexpHelper(p, t, undefined, (o as string | undefined) ?? '');
+});
+
+function subst(extra: string): Impl {
+  return (c, a) => {
+    const vs = regexArgs(c, a, 3);
+    if (!Array.isArray(vs)) return vs;
+    const [p, t, r, o] = vs as Value[];
+    if (typeof p !== 'string' || typeof t !== 'string' || typeof r !== 'string') return ERROR;
+    return regexpHelper(p, t, r, ((o as string | undefined) ?? '') + extra);
+  };
+}
+def('regexps', 3, 4, subst(''));
+def('replace', 3, 4, subst('f'));
+def('replaceAll', 3, 4, subst('fg'));
+
+def('regexpMember', 2, 3, (c, a) => {
+  const vs = regexArgs(c, a, 2);
+  if (!Array.isArray(vs)) return vs;
+  const [p, l, o] = vs as Value[];
+  if (typeof p !== 'string' || !(l instanceof ListValue)) return ERROR;
+  const re = compilePcre(p, (o as string | undefined) ?? '');
+  if (!re) return ERROR;
+  let maybe = false;
+  for (let i = 0; i < l.items.length; i++) {
+    const v = listItem(c, l, i);
+    if (typeof v !== 'string') {
+      if (v === UNDEFINED) maybe = true;
+      else return ERROR;
+      continue;
+    }
+    if (execAt(re, v, 0) !== null) return true;
+  }
+  return maybe ? UNDEFINED : false;
+});
