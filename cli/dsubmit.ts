@@ -85,7 +85,16 @@ async function main(argv: string[]): Promise<number> {
   const file = args.file ?? '-';
   const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(file), 'utf8');
   const pbs = isPbsScript(file, text);
-  if (!pbs && args.pbs.length) throw new DschedError('USAGE', `PBS options (${args.pbs[0]}) apply only to #PBS scripts; ${file} is a submit description`);
+  if (!pbs) {
+    // -W depend=… works for submit descriptions too; the other qsub options only for scripts
+    for (let i = 0; i < args.pbs.length; i++) {
+      const [opt, val] = [args.pbs[i]!, args.pbs[i + 1] ?? ''];
+      if (opt === '-W' && val.startsWith('depend=')) {
+        args.append.push(`+PbsDepend = "${val.slice('depend='.length).replace(/["\\]/g, '')}"`);
+        i++;
+      } else throw new DschedError('USAGE', `PBS option ${opt} applies only to #PBS scripts; ${file} is a submit description`);
+    }
+  }
   const pbsArgs = pbs ? [...args.pbs, ...args.append.flatMap((v) => ['-a', v])] : undefined;
   const config = loadConfig();
   const input = {

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // Lists the test files for `node --test` (Node 20 expands no globs and finds no .ts files in a folder).
-// Usage: node test/run-tests.mjs [unit|integration] [extra node --test flags]
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -15,9 +14,12 @@ function walk(dir, out = []) {
   }
   return out;
 }
+// Usage: node test/run-tests.mjs [unit|integration|FILE.test.ts…] [node --test flags]
 const args = process.argv.slice(2);
 const only = args[0] === 'unit' || args[0] === 'integration' ? args.shift() : undefined;
-const files = walk(join(root, 'test')).filter((f) => !only || f.startsWith(join('test', only)));
+const named = args.filter((a) => a.endsWith('.test.ts'));
+for (const n of named) args.splice(args.indexOf(n), 1);
+const files = named.length ? named : walk(join(root, 'test')).filter((f) => !only || f.startsWith(join('test', only)));
 if (files.length === 0) {
   console.error('run-tests: no test files found');
   process.exit(1);

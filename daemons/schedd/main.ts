@@ -113,6 +113,7 @@ schedd.onQueueChanged = () => scheduleAdvertise();
 schedd.watch(() => scheduleAdvertise());
 
 await schedd.reconnect();
+schedd.settleDependents('all');
 scheduleAdvertise(0);
 const periodic = setInterval(() => scheduleAdvertise(0), config.int('UPDATE_INTERVAL') * 1000);
 const leases = setInterval(() => void schedd.renewLeases(), Math.max(1000, (config.int('JOB_LEASE_DURATION') * 1000) / 3));

@@ -94,6 +94,7 @@ export interface Autocluster {
 export class JobQueue {
   readonly jobs = new Map<string, Job>();
   readonly clusters = new Map<number, Cluster>();
+  private clusterJobs = new Map<number, Set<Job>>();
   readonly autoclusters = new Map<number, Autocluster>();
   private acByKey = new Map<string, Autocluster>();
   private nextAc = 1;
@@ -149,9 +150,21 @@ export class JobQueue {
       c.procs++;
       const job: Job = { cluster: r.cluster_id, proc: r.proc_id, owner: r.owner, status: r.status, prio: r.prio, attrs: JSON.parse(r.ad), ac: 0 };
       if (r.claim_id && r.startd_addr) job.claim = { id: r.claim_id, startd: r.startd_addr, slot: r.slot_name ?? '' };
-      this.jobs.set(jobKey(job.cluster, job.proc), job);
-      if (job.status === JobStatus.Idle) this.enterIdle(job);
+      this.addJob(job);
     }
+  }
+
+  private addJob(job: Job) {
+    this.jobs.set(jobKey(job.cluster, job.proc), job);
+    let set = this.clusterJobs.get(job.cluster);
+    if (!set) this.clusterJobs.set(job.cluster, (set = new Set()));
+    set.add(job);
+    if (job.status === JobStatus.Idle) this.enterIdle(job);
+  }
+
+  /** The queued procs of a cluster. */
+  byCluster(cluster: number): Iterable<Job> {
+    return this.clusterJobs.get(cluster) ?? [];
   }
 
   // ---- clusters and submission ----
@@ -183,10 +196,7 @@ export class JobQueue {
     })();
     this.reserved.delete(clusterId);
     this.clusters.set(clusterId, cluster);
-    for (const j of jobs) {
-      this.jobs.set(jobKey(j.cluster, j.proc), j);
-      if (j.status === JobStatus.Idle) this.enterIdle(j);
-    }
+    for (const j of jobs) this.addJob(j);
     return jobs;
   }
 
@@ -313,6 +323,9 @@ export class JobQueue {
     this.update(job, { ...changes, CompletionDate: status === JobStatus.Completed ? String(now) : (job.attrs.CompletionDate ?? '0') }, status);
     if (job.ac) this.leaveIdle(job);
     this.jobs.delete(jobKey(job.cluster, job.proc));
+    const set = this.clusterJobs.get(job.cluster);
+    set?.delete(job);
+    if (set && !set.size) this.clusterJobs.delete(job.cluster);
     this.dirty.delete(job);
     this.finished.push({ job, merged: this.merged(job), completion: now });
     // the cluster's shared attributes stay readable until the flush (event log lines still need them)
@@ -395,6 +408,17 @@ export class JobQueue {
       out.push(JSON.parse(r.ad));
       if (opts.limit && out.length >= opts.limit) break;
     }
+    return out;
+  }
+
+  /** The finished procs of a cluster (status and ad), committed ones plus those awaiting the flush. */
+  historyOfCluster(cluster: number): Array<{ proc: number; status: number; ad: Record<string, string> }> {
+    const out = (this.db.prepare('SELECT proc_id, status, ad FROM history WHERE cluster_id = ?').all(cluster) as Array<{ proc_id: number; status: number; ad: string }>).map((r) => ({
+      proc: r.proc_id,
+      status: r.status,
+      ad: JSON.parse(r.ad) as Record<string, string>,
+    }));
+    for (const f of this.finished) if (f.job.cluster === cluster) out.push({ proc: f.job.proc, status: f.job.status, ad: f.merged });
     return out;
   }
 

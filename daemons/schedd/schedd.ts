@@ -8,7 +8,8 @@ import type { Identity } from '../../lib/rpc/auth.js';
 import { StartdClient } from '../../lib/rpc/clients/startd.js';
 import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
-import { JobQueue, JobStatus, jobKey, lit, type Job } from './queue.js';
+import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
+import { JobQueue, JobStatus, jobKey, lit, litValue, type Job } from './queue.js';
 import { UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
 
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
@@ -52,9 +53,37 @@ export class Schedd {
     private opts: ScheddOptions,
   ) {
     this.userLog = new UserLogWriter({ onError: (path, err) => log.warn({ path, err: err.message }, 'cannot write the job event log') });
+    this.deps = new Dependencies(queue);
     queue.onFlushed = (changed) => {
       for (const w of this.watchers) w(changed);
+      this.settleDependents(new Set(changed.map((j) => j.cluster)));
     };
+  }
+
+  private deps: Dependencies;
+
+  /** Release or remove the jobs waiting on these clusters, as their condition now says. */
+  settleDependents(clusters: Iterable<number> | 'all'): void {
+    const waiting =
+      clusters === 'all'
+        ? [...this.queue.jobs.values()].filter((j) => j.status === JobStatus.Held && this.queue.value(j, DEPENDENCY_HOLD) === true)
+        : [...new Set([...clusters].flatMap((c) => this.deps.dependents(c)))];
+    for (const job of waiting) {
+      const text = this.queue.value(job, 'PbsDepend');
+      if (typeof text !== 'string') continue;
+      const { verdict, why } = this.deps.evaluate(parseDepend(text));
+      if (verdict === 'ready') {
+        this.queue.update(job, { HoldReason: null, HoldReasonCode: null, HoldReasonSubCode: null, [DEPENDENCY_HOLD]: null }, JobStatus.Idle);
+        this.logEvent(job, { type: 'released', reason: 'dependency satisfied' });
+        this.log.info({ cluster: job.cluster, proc: job.proc }, 'dependency satisfied: job released');
+      } else if (verdict === 'never') {
+        // PBS deletes a job whose dependency can never be satisfied; the reason stays in its history
+        this.logEvent(job, { type: 'aborted', reason: why });
+        this.queue.finish(job, JobStatus.Removed, { RemoveReason: lit(why), [DEPENDENCY_HOLD]: null });
+        this.log.info({ cluster: job.cluster, proc: job.proc, reason: why }, 'dependency can never hold: job removed');
+      } else if (this.queue.value(job, 'HoldReason') !== why) this.queue.update(job, { HoldReason: lit(why) });
+    }
+    if (waiting.length) this.onQueueChanged();
   }
 
   private watchers = new Set<(changed: Job[]) => void>();
@@ -106,15 +135,28 @@ export class Schedd {
       out.GlobalJobId = lit(`${this.opts.name}#${clusterId}.${proc}#${qdate}`);
       return out;
     });
+    // -W depend=…: the named jobs must exist; the new jobs wait held until the condition holds
+    const dependText = litValue(attrs.PbsDepend);
+    if (typeof dependText === 'string' && dependText) {
+      this.deps.validate(parseDepend(dependText));
+      Object.assign(attrs, {
+        JobStatus: String(JobStatus.Held),
+        HoldReason: lit(`waiting for dependency ${dependText}`),
+        HoldReasonCode: '0',
+        HoldReasonSubCode: '0',
+        [DEPENDENCY_HOLD]: 'true',
+      });
+    }
     const jobs = this.queue.submit(clusterId, owner, attrs, procAttrs);
     for (const j of jobs) {
       this.logEvent(j, { type: 'submit', host: this.opts.address });
-      if (j.status === JobStatus.Held) {
+      if (j.status === JobStatus.Held && !dependText) {
         const reason = String(this.queue.value(j, 'HoldReason') ?? 'submitted on hold');
         this.logEvent(j, { type: 'held', reason, code: HoldCode.SubmittedOnHold, subCode: 0 });
       }
     }
     this.log.info({ cluster: clusterId, procs: jobs.length, user: owner }, 'cluster submitted');
+    if (dependText) this.settleDependents('all');
     this.onQueueChanged();
     return jobs;
   }
@@ -428,6 +470,7 @@ export class Schedd {
       }
       case 'release': {
         if (job.status !== JobStatus.Held) return `job ${job.cluster}.${job.proc} is not held`;
+        if (this.queue.value(job, DEPENDENCY_HOLD) === true) return `job ${job.cluster}.${job.proc} waits for its dependency (${String(this.queue.value(job, 'PbsDepend'))}); it is released when that holds`;
         if (job.claim) return `job ${job.cluster}.${job.proc} is still stopping; try again`;
         this.queue.update(job, { HoldReason: null, HoldReasonCode: null, HoldReasonSubCode: null, LastHoldReason: lit(String(this.queue.value(job, 'HoldReason') ?? '')), ReleaseReason: lit(reason) }, JobStatus.Idle);
         this.logEvent(job, { type: 'released', reason });

@@ -1,0 +1,2 @@
+#!/bin/bash
+echo "I am job $PBS_JOBNAME"
