@@ -12,7 +12,7 @@ interface StoredAd {
 }
 
 export type ChangeKind = 'added' | 'updated' | 'removed';
-export type ChangeListener = (type: string, name: string, kind: ChangeKind) => void;
+export type ChangeListener = (type: string, name: string, kind: ChangeKind, attrs: Record<string, string>) => void;
 
 const now = () => performance.now();
 
@@ -25,8 +25,8 @@ export class AdStore {
     return () => this.listeners.delete(l);
   }
 
-  private emit(type: string, name: string, kind: ChangeKind) {
-    for (const l of this.listeners) l(type, name, kind);
+  private emit(type: string, name: string, kind: ChangeKind, attrs: Record<string, string> = {}) {
+    for (const l of this.listeners) l(type, name, kind, attrs);
   }
 
   private table(type: string): Map<string, StoredAd> {
@@ -51,7 +51,7 @@ export class AdStore {
     }
     const stamped = { ...attrs, LastHeardFrom: String(Math.floor(Date.now() / 1000)) };
     t.set(key, { name, instance, attrs: stamped, expiresAt: at + lifetimeSec * 1000 });
-    this.emit(type, name, old && old.expiresAt > at ? 'updated' : 'added');
+    this.emit(type, name, old && old.expiresAt > at ? 'updated' : 'added', stamped);
   }
 
   invalidate(type: string, names: string[], instance: string): void {

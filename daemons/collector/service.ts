@@ -35,9 +35,10 @@ export function collectorService(store: AdStore, log: Logger, defaultLifetime: (
     stream: {
       Watch(req: WatchRequest__Output, call: grpc.ServerWritableStream<any, any>) {
         const types = new Set(req.types.map((t) => t.toLowerCase()));
-        const off = store.onChange((type, name, kind) => {
+        const off = store.onChange((type, name, kind, attrs) => {
           if (types.size && !types.has(type.toLowerCase())) return;
-          call.write({ type, name, kind });
+          const state = /^"(\w+)"$/.exec(attrs.State ?? '')?.[1] ?? '';
+          call.write({ type, name, kind, state, idle_jobs: Number(attrs.IdleJobs ?? 0) || 0 });
         });
         call.on('cancelled', off);
         call.on('close', off);

@@ -47,7 +47,9 @@ export class Supervisor {
     if (this.stopping) return;
     // stdout/stderr of a daemon go to its own .out file: a crash before its logger exists is still seen.
     const out = openSync(join(this.logDir, `${d.name}.out`), 'a');
-    const child = spawn(process.execPath, [daemonScript(d.name)], { stdio: ['ignore', out, out], env: process.env });
+    // DSCHED_DAEMON_NODE_ARGS passes flags node refuses in NODE_OPTIONS (e.g. --cpu-prof) to every daemon.
+    const nodeArgs = (process.env.DSCHED_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, daemonScript(d.name)], { stdio: ['ignore', out, out], env: process.env });
     closeSync(out);
     d.child = child;
     d.pid = child.pid ?? 0;

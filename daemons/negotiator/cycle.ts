@@ -48,7 +48,7 @@ export class Negotiator {
 
   async cycle(collector: CollectorClient): Promise<CycleResult> {
     const t0 = performance.now();
-    const [machineAds, submitterAds] = await Promise.all([collector.query('Machine'), collector.query('Submitter')]);
+    const [machineAds, submitterAds] = await Promise.all([collector.query('Machine', 'State == "Unclaimed"'), collector.query('Submitter', 'IdleJobs > 0')]);
     this.fairShare.observe(submitterAds.map((r) => ClassAd.fromRecord(r)));
     const slots: SlotState[] = [];
     for (const rec of machineAds) {

@@ -14,6 +14,7 @@ const collector = new CollectorLink(config, ctx.token);
 let running = false;
 let again = false;
 let timer: NodeJS.Timeout | undefined;
+let lastCycleEnd = 0;
 
 async function runCycle(): Promise<void> {
   timer = undefined;
@@ -31,16 +32,19 @@ async function runCycle(): Promise<void> {
     log.warn({ err: (e as Error).message }, 'negotiation cycle failed');
   } finally {
     running = false;
+    lastCycleEnd = performance.now();
     if (again) schedule();
   }
 }
 
+/** A cycle soon after an event on a quiet pool (latency), at most one per minimum interval on a busy one. */
 function schedule(delay = config.int('NEGOTIATOR_CYCLE_DELAY_MS')) {
   if (running) {
     again = true;
     return;
   }
-  if (!timer) timer = setTimeout(() => void runCycle(), delay);
+  const spacing = lastCycleEnd + config.int('NEGOTIATOR_MIN_INTERVAL_MS') - performance.now();
+  if (!timer) timer = setTimeout(() => void runCycle(), Math.max(delay, spacing));
 }
 
 const server = await serveDaemon(ctx, config.int('NEGOTIATOR_PORT'), [
@@ -69,9 +73,10 @@ function watch() {
     return;
   }
   const stream = c.watch(['Machine', 'Submitter']);
-  stream.on('data', () => {
+  stream.on('data', (ch: { type: string; kind: string; state: string; idle_jobs: number }) => {
     watchBackoff = 250;
-    schedule();
+    // only what can lead to a match: a slot with room, a submitter with idle jobs (or the stream's hello)
+    if (ch.kind === 'hello' || (ch.type === 'Machine' && ch.kind !== 'removed' && ch.state === 'Unclaimed') || (ch.type === 'Submitter' && ch.idle_jobs > 0)) schedule();
   });
   const retry = () => {
     stream.removeAllListeners();

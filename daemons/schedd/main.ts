@@ -106,8 +106,15 @@ async function advertise(): Promise<void> {
     scheduleAdvertise(1000);
   }
 }
+let lastAdvertise = 0;
+/** Soon after a change on a quiet queue; at most every 50 ms on a busy one. */
 function scheduleAdvertise(delayMs = 2) {
-  if (!adTimer) adTimer = setTimeout(() => void advertise(), delayMs);
+  if (adTimer) return;
+  const spacing = lastAdvertise + 50 - performance.now();
+  adTimer = setTimeout(() => {
+    lastAdvertise = performance.now();
+    void advertise();
+  }, Math.max(delayMs, spacing));
 }
 schedd.onQueueChanged = () => scheduleAdvertise();
 schedd.watch(() => scheduleAdvertise());

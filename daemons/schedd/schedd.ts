@@ -175,33 +175,55 @@ export class Schedd {
     await Promise.all(work);
   }
 
+  /**
+   * Jobs whose start request is in flight. A short job can end, and its exit event arrive, before the
+   * startd's reply to the start request does: such an event waits for the reply instead of being lost.
+   */
+  private starting = new Map<string, Promise<void>>();
+
+  private beginStart(job: Job): () => void {
+    let done!: () => void;
+    const key = jobKey(job.cluster, job.proc);
+    const p = new Promise<void>((r) => (done = r));
+    this.starting.set(key, p);
+    return () => {
+      if (this.starting.get(key) === p) this.starting.delete(key);
+      done();
+    };
+  }
+
   private async claimAndStart(job: Job, slot: string, startdAddr: string): Promise<void> {
     const client = this.startd(startdAddr);
-    let reply;
+    const started = this.beginStart(job);
     try {
-      reply = await client.requestClaim({
-        slot,
-        job: { attrs: this.queue.merged(job) },
-        schedd: this.opts.name,
-        schedd_address: this.opts.address,
-        lease: this.opts.lease(),
-        activate: true,
-      });
-    } catch (e) {
+      let reply;
+      try {
+        reply = await client.requestClaim({
+          slot,
+          job: { attrs: this.queue.merged(job) },
+          schedd: this.opts.name,
+          schedd_address: this.opts.address,
+          lease: this.opts.lease(),
+          activate: true,
+        });
+      } catch (e) {
+        job.matching = false;
+        this.log.info({ cluster: job.cluster, proc: job.proc, slot, err: (e as Error).message }, 'claim refused');
+        this.onQueueChanged();
+        return;
+      }
+      const claim: Claim = { id: reply.claim, startd: startdAddr, slot: reply.slot, lastAc: job.ac };
+      this.claims.set(claim.id, claim);
       job.matching = false;
-      this.log.info({ cluster: job.cluster, proc: job.proc, slot, err: (e as Error).message }, 'claim refused');
-      this.onQueueChanged();
-      return;
+      if (job.status !== JobStatus.Idle || !this.queue.jobs.has(jobKey(job.cluster, job.proc))) {
+        // removed or held while the claim was being made: stop it again
+        await this.releaseClaim(claim, true);
+        return;
+      }
+      this.markRunning(job, claim);
+    } finally {
+      started();
     }
-    const claim: Claim = { id: reply.claim, startd: startdAddr, slot: reply.slot, lastAc: job.ac };
-    this.claims.set(claim.id, claim);
-    job.matching = false;
-    if (job.status !== JobStatus.Idle || !this.queue.jobs.has(jobKey(job.cluster, job.proc))) {
-      // removed or held while the claim was being made: stop it again
-      await this.releaseClaim(claim, true);
-      return;
-    }
-    this.markRunning(job, claim);
   }
 
   private markRunning(job: Job, claim: Claim) {
@@ -231,21 +253,26 @@ export class Schedd {
       await this.releaseClaim(claim, false);
       return;
     }
+    const started = this.beginStart(next);
     try {
-      await this.startd(claim.startd).activate(claim.id, this.queue.merged(next));
-    } catch (e) {
+      try {
+        await this.startd(claim.startd).activate(claim.id, this.queue.merged(next));
+      } catch (e) {
+        next.matching = false;
+        this.log.info({ cluster: next.cluster, proc: next.proc, err: (e as Error).message }, 'claim reuse failed');
+        this.claims.delete(claim.id);
+        this.onQueueChanged();
+        return;
+      }
       next.matching = false;
-      this.log.info({ cluster: next.cluster, proc: next.proc, err: (e as Error).message }, 'claim reuse failed');
-      this.claims.delete(claim.id);
-      this.onQueueChanged();
-      return;
+      if (next.status !== JobStatus.Idle || !this.queue.jobs.has(jobKey(next.cluster, next.proc))) {
+        await this.releaseClaim(claim, true);
+        return;
+      }
+      this.markRunning(next, claim);
+    } finally {
+      started();
     }
-    next.matching = false;
-    if (next.status !== JobStatus.Idle || !this.queue.jobs.has(jobKey(next.cluster, next.proc))) {
-      await this.startd(claim.startd).deactivate(claim.id, true, 'job left the queue').catch(() => {});
-      return;
-    }
-    this.markRunning(next, claim);
   }
 
   private async releaseClaim(claim: Claim, kill: boolean): Promise<void> {
@@ -266,7 +293,10 @@ export class Schedd {
     const after: Claim[] = [];
     for (const ev of events) {
       acked.push(ev.seq);
-      const job = this.queue.jobs.get(jobKey(Number(ev.id?.cluster), Number(ev.id?.proc)));
+      const key = jobKey(Number(ev.id?.cluster), Number(ev.id?.proc));
+      const pending = this.starting.get(key);
+      if (pending) await pending;
+      const job = this.queue.jobs.get(key);
       const claim = this.claims.get(ev.claim);
       // A redelivered or stale event (the job already moved on) is acknowledged and ignored.
       if (!job || !job.claim || job.claim.id !== ev.claim) continue;

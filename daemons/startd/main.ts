@@ -3,6 +3,7 @@ import { CollectorLink, daemonContext, onShutdown, serveDaemon } from '../../lib
 import { proto } from '../../lib/rpc/proto.js';
 import { EventReporter } from './reporter.js';
 import { detectResources, Machine } from './slots.js';
+import { Starter } from './starter.js';
 import { Startd } from './startd.js';
 import { startdService } from './service.js';
 
@@ -11,7 +12,8 @@ const { config, log } = ctx;
 const name = config.str('STARTD_NAME') || ctx.hostName;
 const machine = new Machine(name, ctx.hostName, config, detectResources(config));
 const reporter = new EventReporter(log, ctx.token);
-const startd = new Startd(machine, config, log, reporter);
+const starter = new Starter((msg) => log.error(msg));
+const startd = new Startd(machine, config, log, reporter, starter);
 startd.reapOrphans();
 
 const server = await serveDaemon(ctx, config.int('STARTD_PORT'), [{ definition: proto().Startd.service, impl: startdService(startd) }]);
@@ -22,8 +24,13 @@ const collector = new CollectorLink(config, ctx.token);
 let advertisedDslots = new Set<string>();
 let adTimer: NodeJS.Timeout | undefined;
 let nameRefusedLogged = false;
-async function advertise(): Promise<void> {
+const lastSent = new Map<string, string>();
+/** Dynamic slots whose ads may have changed since the last update. */
+const dirty = new Set<string>();
+/** Send the slot ads that changed since the last update (all of them when `everything`). */
+async function advertise(everything = false): Promise<void> {
   adTimer = undefined;
+  lastAdvertise = performance.now();
   const c = collector.get();
   if (!c) {
     scheduleAdvertise(1000);
@@ -31,18 +38,26 @@ async function advertise(): Promise<void> {
   }
   const lifetime = 3 * config.int('UPDATE_INTERVAL');
   const dslots = [...machine.dslots.values()];
-  const updates = [
-    { type: 'Machine', name: machine.pslotName, instance: ctx.instance, lifetime, ad: { attrs: machine.pslotAd() } },
-    ...dslots.map((d) => ({ type: 'Machine', name: d.name, instance: ctx.instance, lifetime, ad: { attrs: machine.dslotAd(d) } })),
+  const ads = [
+    { name: machine.pslotName, attrs: machine.pslotAd() },
+    ...dslots.filter((d) => everything || dirty.has(d.claim)).map((d) => ({ name: d.name, attrs: machine.dslotAd(d) })),
   ];
+  dirty.clear();
+  // the load average moves all the time: it alone is no reason to send an ad
+  const key = (a: Record<string, string>) => JSON.stringify({ ...a, LoadAvg: '', TotalLoadAvg: '' });
+  const changed = everything ? ads : ads.filter((a) => lastSent.get(a.name) !== key(a.attrs));
+  const updates = changed.map((a) => ({ type: 'Machine', name: a.name, instance: ctx.instance, lifetime, ad: { attrs: a.attrs } }));
   try {
-    await c.advertise(updates);
+    if (updates.length) await c.advertise(updates);
+    for (const a of changed) lastSent.set(a.name, key(a.attrs));
     nameRefusedLogged = false;
     const now = new Set(dslots.map((d) => d.name));
     const gone = [...advertisedDslots].filter((n) => !now.has(n));
     advertisedDslots = now;
+    for (const n of gone) lastSent.delete(n);
     if (gone.length) await c.invalidate('Machine', gone, ctx.instance);
   } catch (e) {
+    lastSent.clear();
     const err = e as { code?: string; message: string };
     if (err.code === 'NAME_IN_USE') {
       if (!nameRefusedLogged) log.error({ name }, `the collector refused this startd: ${err.message}. Set STARTD_NAME to a unique name.`);
@@ -52,12 +67,18 @@ async function advertise(): Promise<void> {
     scheduleAdvertise(1000);
   }
 }
+let lastAdvertise = 0;
+/** Soon after a change on a quiet machine; at most every 20 ms on a busy one. */
 function scheduleAdvertise(delayMs = 2) {
-  if (!adTimer) adTimer = setTimeout(() => void advertise(), delayMs);
+  if (adTimer) return;
+  adTimer = setTimeout(() => void advertise(), Math.max(delayMs, lastAdvertise + 20 - performance.now()));
 }
-startd.onChange = () => scheduleAdvertise();
-scheduleAdvertise(0);
-const periodic = setInterval(() => scheduleAdvertise(0), config.int('UPDATE_INTERVAL') * 1000);
+startd.onChange = (claim) => {
+  if (claim) dirty.add(claim);
+  scheduleAdvertise();
+};
+void advertise(true);
+const periodic = setInterval(() => void advertise(true), config.int('UPDATE_INTERVAL') * 1000);
 const leases = setInterval(() => startd.checkLeases(), 1000);
 
 onShutdown(ctx, async () => {

@@ -128,8 +128,22 @@ export class Machine {
     return d;
   }
 
-  /** Attributes every slot ad of this machine carries. */
+  private commonCache: { at: number; attrs: Record<string, string> } | undefined;
+  /** Attributes every slot ad of this machine carries (computed at most every 100 ms: many ads share them). */
   private common(): Record<string, string> {
+    const t = performance.now();
+    if (this.commonCache && t - this.commonCache.at < 100) return this.commonCache.attrs;
+    const attrs = this.computeCommon();
+    this.commonCache = { at: t, attrs };
+    return attrs;
+  }
+
+  /** Forget cached attributes (after a reconfig). */
+  invalidate(): void {
+    this.commonCache = undefined;
+  }
+
+  private computeCommon(): Record<string, string> {
     const attrs: Record<string, string> = {
       MyType: lit('Machine'),
       TargetType: lit('Job'),

@@ -2,17 +2,16 @@
 // schedd what happened. A job stopped by the startd itself (lease lost, shutdown) is reported as evicted,
 // never as an exit, so it is run again rather than recorded as finished.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassAd, symmetricMatch } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { writeFileAtomic } from '../../lib/rpc/address-file.js';
 import type { ClaimRequest__Output } from '../../lib/rpc/generated/dsched/v1/ClaimRequest.js';
 import type { EventReporter } from './reporter.js';
 import { Machine, type DynamicSlot } from './slots.js';
-import { removeSandbox, signalByName, signalGroup, startJob, type JobOutcome } from './starter.js';
+import { removeSandbox, signalByName, signalGroup, type JobOutcome, type Starter } from './starter.js';
 
 interface SlotExtra {
   evictReason?: string;
@@ -34,13 +33,15 @@ function lookupUser(name: string): { uid: number; gid: number } | undefined {
 export class Startd {
   private extra = new Map<string, SlotExtra>();
   private seq = 0;
-  onChange: () => void = () => {};
+  /** Something changed; `claim` names the dynamic slot whose ad changed. */
+  onChange: (claim?: string) => void = () => {};
 
   constructor(
     readonly machine: Machine,
     private config: Config,
     private log: Logger,
     private reporter: EventReporter,
+    private starter: Starter,
   ) {}
 
   private stateFile() {
@@ -63,9 +64,21 @@ export class Startd {
     this.saveState();
   }
 
+  private saveScheduled = false;
+  /**
+   * Record the running jobs' pids (once per event-loop turn, without fsync: the list only serves to kill
+   * orphans after a crash of this daemon, and a machine crash takes the jobs with it anyway).
+   */
   private saveState() {
-    const list = [...this.machine.dslots.values()].filter((d) => d.job).map((d) => ({ pid: d.job!.started.pid, sandbox: d.job!.started.sandbox }));
-    writeFileAtomic(this.stateFile(), JSON.stringify(list));
+    if (this.saveScheduled) return;
+    this.saveScheduled = true;
+    setImmediate(() => {
+      this.saveScheduled = false;
+      const list = [...this.machine.dslots.values()].filter((d) => d.job).map((d) => ({ pid: d.job!.started.pid, sandbox: d.job!.started.sandbox }));
+      const tmp = `${this.stateFile()}.tmp`;
+      writeFileSync(tmp, JSON.stringify(list));
+      renameSync(tmp, this.stateFile());
+    });
   }
 
   requestClaim(req: ClaimRequest__Output): { claim: string; slot: string; slot_ad: { attrs: Record<string, string> } } {
@@ -80,7 +93,7 @@ export class Startd {
     this.extra.set(claim, {});
     this.log.info({ slot: d.name, schedd: req.schedd }, 'claimed');
     if (req.activate) this.activate(claim, job);
-    this.onChange();
+    this.onChange(claim);
     return { claim, slot: d.name, slot_ad: { attrs: this.machine.dslotAd(d) } };
   }
 
@@ -101,7 +114,7 @@ export class Startd {
     const sandbox = join(this.config.paths.execute, `dir_${process.pid}_${d.id}_${++this.seq}`);
     const extraEnv: Record<string, string> = {};
     if (job.lookupJS('IsPbsJob') === true) extraEnv.PBS_NODEFILE = '';
-    const started = startJob({ ad: job, sandbox, slotName: d.name.split('@')[0]!, runAs, extraEnv });
+    const started = this.starter.start({ ad: job, sandbox, slotName: d.name.split('@')[0]!, runAs, extraEnv });
     const vacate = job.lookupJS('JobMaxVacateTime');
     d.job = { cluster, proc, owner, started, killSig: job.lookupJS('KillSig'), vacateSeconds: typeof vacate === 'number' ? vacate : undefined };
     d.enteredActivity = Math.floor(Date.now() / 1000);
@@ -111,23 +124,20 @@ export class Startd {
     this.log.info({ cluster, proc, slot: d.name, pid: started.pid }, 'job started');
     void started.done.then((o) => this.jobDone(d, o));
     this.saveState();
-    this.onChange();
+    this.onChange(claim);
   }
 
   private jobDone(d: DynamicSlot, o: JobOutcome) {
     const job = d.job;
     if (!job) return;
     if (job.killTimer) clearTimeout(job.killTimer);
-    // Whatever the job left behind in its process group goes with it.
-    signalGroup(job.started.pid, 'SIGKILL');
-    removeSandbox(job.started.sandbox);
     d.job = undefined;
     d.enteredActivity = Math.floor(Date.now() / 1000);
     const ex = this.extra.get(d.claim) ?? {};
     const id = { cluster: job.cluster, proc: job.proc };
     const time = Math.floor(Date.now() / 1000);
-    if (ex.evictReason) {
-      this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'evicted', message: ex.evictReason, time });
+    if (ex.evictReason || o.kind === 'lost') {
+      this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'evicted', message: ex.evictReason ?? o.message ?? 'the job was lost', time });
     } else if (o.kind === 'failed') {
       this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'failed', exit_code: o.holdCode ?? 6, message: o.message ?? '', time });
     } else {
@@ -144,7 +154,7 @@ export class Startd {
     this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, exitCode: o.exitCode, signal: o.signal, outcome: ex.evictReason ? 'evicted' : o.kind }, 'job ended');
     if (ex.releaseAfterExit) this.releaseNow(d.claim);
     this.saveState();
-    this.onChange();
+    this.onChange(d.claim);
   }
 
   /** Stop the job on a claim: its kill signal, a grace period, then SIGKILL (fast: SIGKILL at once). */
@@ -153,17 +163,16 @@ export class Startd {
     const job = d.job;
     if (!job) return;
     if (evict) (this.extra.get(claim) ?? this.extra.set(claim, {}).get(claim)!).evictReason = evict;
-    const pid = job.started.pid;
     if (fast) {
-      signalGroup(pid, 'SIGKILL');
+      this.starter.signal(job.started, 'SIGKILL');
       return;
     }
     if (job.softKilled) return;
     job.softKilled = true;
     const kill = signalByName(job.killSig, 'SIGTERM');
-    signalGroup(pid, kill);
+    this.starter.signal(job.started, kill);
     const grace = job.vacateSeconds ?? this.config.int('KILL_GRACE');
-    job.killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), grace * 1000);
+    job.killTimer = setTimeout(() => this.starter.signal(job.started, 'SIGKILL'), grace * 1000);
     this.log.info({ cluster: job.cluster, proc: job.proc, signal: kill, graceSec: grace, reason }, 'stopping job');
   }
 
@@ -229,6 +238,7 @@ export class Startd {
     for (const d of running) this.deactivate(d.claim, false, 'startd shutting down', 'the startd was shut down');
     const until = Date.now() + graceMs;
     while (Date.now() < until && [...this.machine.dslots.values()].some((d) => d.job)) await new Promise((r) => setTimeout(r, 50));
-    for (const d of this.machine.dslots.values()) if (d.job) signalGroup(d.job.started.pid, 'SIGKILL');
+    for (const d of this.machine.dslots.values()) if (d.job) this.starter.signal(d.job.started, 'SIGKILL');
+    this.starter.stop();
   }
 }

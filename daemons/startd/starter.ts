@@ -1,15 +1,20 @@
-// Runs one job as a real process: its own process group (so removal kills the whole tree), stdin/stdout/
-// stderr files, environment, working directory and a fresh scratch sandbox; reports exit code or signal.
+// Runs jobs as real processes: each in its own process group (so removal kills the whole tree), with its
+// stdin/stdout/stderr files, environment, working directory and a fresh scratch sandbox; reports exit code
+// or signal. The fork itself happens in the spawner process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { constants } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
-import { ClassAd } from '../../grammar/classad/index.js';
+import { dirname, extname, isAbsolute, join, resolve as resolve_ } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { ClassAd } from '../../grammar/classad/index.js';
 // The startd needs only the argument/environment syntaxes, not the whole submit language.
 import { parseEnv, splitArgs } from '../../grammar/submit/args-env.js';
+import type { SignalRequest, SpawnerReply, StartRequest } from './spawner.js';
 
 export interface JobOutcome {
-  kind: 'exited' | 'failed';
+  /** lost: the spawner died under the job (it is treated as evicted, never as an exit) */
+  kind: 'exited' | 'failed' | 'lost';
   exitCode: number;
   signal?: number;
   /** for failed: the HTCondor hold reason code, and the message */
@@ -23,15 +28,15 @@ export interface RunAs {
 }
 
 export interface StartedJob {
+  id: string;
+  /** 0 until the process exists */
   pid: number;
   sandbox: string;
-  child: ChildProcess;
   /** Resolves once the process ended (or could not start). */
   done: Promise<JobOutcome>;
 }
 
 const SIGNALS = constants.signals as Record<string, number>;
-export const signalNumber = (name: string | null | undefined): number | undefined => (name ? SIGNALS[name] : undefined);
 export function signalByName(s: unknown, dflt: NodeJS.Signals): NodeJS.Signals {
   if (typeof s === 'number') {
     const name = Object.keys(SIGNALS).find((k) => SIGNALS[k] === s);
@@ -58,99 +63,117 @@ export interface StartOptions {
   extraEnv: Record<string, string>;
 }
 
-/** Start the job described by `ad`. Never throws: a job that cannot start resolves `done` as failed. */
-export function startJob(opts: StartOptions): StartedJob {
-  const { ad, sandbox } = opts;
-  const fail = (holdCode: number, message: string): StartedJob => ({
-    pid: 0,
-    sandbox,
-    child: undefined as unknown as ChildProcess,
-    done: Promise.resolve({ kind: 'failed', exitCode: holdCode, holdCode, message }),
-  });
-  mkdirSync(sandbox, { recursive: true, mode: 0o700 });
-  if (opts.runAs) chownSync(sandbox, opts.runAs.uid, opts.runAs.gid);
+interface Pending {
+  job: StartedJob;
+  resolve: (o: JobOutcome) => void;
+}
 
-  const transfer = (str(ad, 'ShouldTransferFiles') ?? '').toUpperCase() === 'YES';
-  const iwd = str(ad, 'Iwd') ?? sandbox;
-  const cwd = transfer ? sandbox : iwd;
-  try {
-    if (!statSync(cwd).isDirectory()) return fail(14, `Failed to change to initial directory ${cwd}: not a directory`);
-  } catch (e) {
-    return fail(14, `Failed to change to initial directory ${cwd}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`);
-  }
-  const cmd = str(ad, 'Cmd');
-  if (!cmd) return fail(6, 'The job has no executable (Cmd)');
-  const exe = isAbsolute(cmd) ? cmd : resolve(iwd, cmd);
+/**
+ * Starts jobs through the spawner process (spawner.ts) and follows them. The startd keeps a large heap;
+ * the spawner does not, which makes every fork cheap.
+ */
+export class Starter {
+  private child: ChildProcess | undefined;
+  private pending = new Map<string, Pending>();
+  private seq = 0;
+  private stopping = false;
 
-  let argv: string[];
-  let env: Record<string, string>;
-  try {
-    argv = splitArgs(str(ad, 'Args'), str(ad, 'Arguments'));
-    env = parseEnv(str(ad, 'Env'), str(ad, 'Environment'));
-  } catch (e) {
-    return fail(6, `Invalid job arguments or environment: ${(e as Error).message}`);
-  }
-  env = { ...env, ...opts.extraEnv, _CONDOR_SCRATCH_DIR: sandbox, TMPDIR: sandbox, _CONDOR_SLOT: opts.slotName, _CONDOR_JOB_AD: join(sandbox, '.job.ad') };
-  if (ad.lookupJS('IsPbsJob') === true) env.PBS_TMPDIR = sandbox;
-  try {
-    writeFileSync(join(sandbox, '.job.ad'), ad.toLong());
-  } catch {
-    /* informational only */
+  constructor(private onError: (msg: string) => void) {
+    this.launch();
   }
 
-  const fds: number[] = [];
-  const openFile = (name: string | undefined, write: boolean, code: number, what: string): number | string => {
-    const p = !name || name === '/dev/null' ? '/dev/null' : isAbsolute(name) ? name : resolve(cwd, name);
+  private launch() {
+    const script = join(dirname(fileURLToPath(import.meta.url)), `spawner${extname(fileURLToPath(import.meta.url))}`);
+    const child = spawn(process.execPath, ['--max-old-space-size=64', ...process.execArgv.filter((a) => a.startsWith('--import')), script], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    this.child = child;
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.trim()) return;
+      const r = JSON.parse(line) as SpawnerReply;
+      const p = this.pending.get(r.id);
+      if (!p) return;
+      if (r.event === 'started') p.job.pid = r.pid;
+      else {
+        this.pending.delete(r.id);
+        p.resolve(r.event === 'failed' ? { kind: 'failed', exitCode: r.holdCode, holdCode: r.holdCode, message: r.message } : { kind: 'exited', exitCode: r.exitCode, signal: r.signal });
+      }
+    });
+    child.on('exit', (code, sig) => {
+      if (this.stopping) return;
+      this.onError(`the job spawner exited (${sig ?? code}); restarting it`);
+      // its jobs cannot be followed any more: kill what is left and report them lost
+      for (const [id, p] of this.pending) {
+        if (p.job.pid) signalGroup(p.job.pid, 'SIGKILL');
+        removeSandbox(p.job.sandbox);
+        this.pending.delete(id);
+        p.resolve({ kind: 'lost', exitCode: 0, message: 'the job spawner died' });
+      }
+      setTimeout(() => this.launch(), 200).unref();
+    });
+  }
+
+  private send(msg: StartRequest | SignalRequest) {
+    this.child?.stdin?.write(JSON.stringify(msg) + '\n');
+  }
+
+  /** Start the job described by `ad`. Never throws: a job that cannot start resolves `done` as failed. */
+  start(opts: StartOptions): StartedJob {
+    const { ad, sandbox } = opts;
+    const id = String(++this.seq);
+    let resolve!: (o: JobOutcome) => void;
+    const job: StartedJob = { id, pid: 0, sandbox, done: new Promise<JobOutcome>((r) => (resolve = r)) };
+    const fail = (holdCode: number, message: string) => {
+      resolve({ kind: 'failed', exitCode: holdCode, holdCode, message });
+      return job;
+    };
+    const transfer = (str(ad, 'ShouldTransferFiles') ?? '').toUpperCase() === 'YES';
+    const iwd = str(ad, 'Iwd') ?? sandbox;
+    const cwd = transfer ? sandbox : iwd;
+    const cmd = str(ad, 'Cmd');
+    if (!cmd) return fail(6, 'The job has no executable (Cmd)');
+    const exe = isAbsolute(cmd) ? cmd : resolve_(iwd, cmd);
+    let argv: string[];
+    let env: Record<string, string>;
     try {
-      const fd = openSync(p, write ? 'w' : 'r', 0o644);
-      if (write && opts.runAs && p !== '/dev/null') chownSync(p, opts.runAs.uid, opts.runAs.gid);
-      fds.push(fd);
-      return fd;
+      argv = splitArgs(str(ad, 'Args'), str(ad, 'Arguments'));
+      env = parseEnv(str(ad, 'Env'), str(ad, 'Environment'));
     } catch (e) {
-      return `Failed to open '${p}' as ${what}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`;
+      return fail(6, `Invalid job arguments or environment: ${(e as Error).message}`);
     }
-  };
-  const closeAll = () => fds.forEach((fd) => closeSync(fd));
-  const stdin = openFile(str(ad, 'In'), false, 8, 'standard input');
-  if (typeof stdin === 'string') return (closeAll(), fail(8, stdin));
-  const outName = str(ad, 'Out');
-  const errName = str(ad, 'Err');
-  const stdout = openFile(outName, true, 7, 'standard output');
-  if (typeof stdout === 'string') return (closeAll(), fail(7, stdout));
-  const stderr = errName && errName === outName && errName !== '/dev/null' ? stdout : openFile(errName, true, 7, 'standard error');
-  if (typeof stderr === 'string') return (closeAll(), fail(7, stderr));
-
-  let child: ChildProcess;
-  try {
-    child = spawn(exe, argv, {
+    env = { ...env, ...opts.extraEnv, _CONDOR_SCRATCH_DIR: sandbox, TMPDIR: sandbox, _CONDOR_SLOT: opts.slotName, _CONDOR_JOB_AD: join(sandbox, '.job.ad') };
+    if (ad.lookupJS('IsPbsJob') === true) env.PBS_TMPDIR = sandbox;
+    const file = (name: string | undefined) => (!name || name === '/dev/null' ? '/dev/null' : isAbsolute(name) ? name : resolve_(cwd, name));
+    const out = file(str(ad, 'Out'));
+    const errName = str(ad, 'Err');
+    this.pending.set(id, { job, resolve });
+    this.send({
+      op: 'start',
+      id,
+      exe,
+      argv,
       cwd,
       env,
-      stdio: [stdin, stdout, stderr],
-      detached: true,
-      argv0: exe,
-      ...(opts.runAs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}),
+      stdin: file(str(ad, 'In')),
+      stdout: out,
+      stderr: errName && str(ad, 'Out') === errName ? out : file(errName),
+      sandbox,
+      adText: ad.toLong(),
+      ...(opts.runAs ?? {}),
     });
-  } catch (e) {
-    closeAll();
-    return fail(6, `Failed to execute '${exe}': ${(e as Error).message}`);
+    return job;
   }
-  closeAll();
-  const done = new Promise<JobOutcome>((resolveDone) => {
-    let settled = false;
-    child.once('error', (e: NodeJS.ErrnoException) => {
-      if (settled) return;
-      settled = true;
-      const why = e.code === 'ENOENT' ? 'No such file or directory' : e.code === 'EACCES' ? 'Permission denied' : e.message;
-      resolveDone({ kind: 'failed', exitCode: 6, holdCode: 6, message: `Failed to execute '${exe}': ${why}` });
-    });
-    child.once('exit', (code, signal) => {
-      if (settled) return;
-      settled = true;
-      if (signal) resolveDone({ kind: 'exited', exitCode: 0, signal: signalNumber(signal) ?? 0 });
-      else resolveDone({ kind: 'exited', exitCode: code ?? 0 });
-    });
-  });
-  return { pid: child.pid ?? 0, sandbox, child, done };
+
+  /** Signal a job's whole process group. */
+  signal(job: StartedJob, sig: NodeJS.Signals): void {
+    if (job.pid) signalGroup(job.pid, sig);
+    else this.send({ op: 'signal', id: job.id, signal: sig });
+  }
+
+  stop(): void {
+    this.stopping = true;
+    this.child?.stdin?.end();
+  }
 }
 
 /** Signal a job's whole process group. */

@@ -35,6 +35,7 @@ export const PARAMS = {
   CLASSAD_LIFETIME: { type: 'int', default: '0', daemons: ['collector'], reload: 'live', min: 0, description: 'Seconds an ad lives without an update; 0 = 3 × UPDATE_INTERVAL of its daemon.' },
   NEGOTIATOR_INTERVAL: { type: 'int', default: '60', daemons: ['negotiator'], reload: 'live', min: 1, description: 'Fallback seconds between negotiation cycles; cycles normally run on events.' },
   NEGOTIATOR_CYCLE_DELAY_MS: { type: 'int', default: '5', daemons: ['negotiator'], reload: 'live', min: 0, description: 'Milliseconds to gather events before a triggered cycle.' },
+  NEGOTIATOR_MIN_INTERVAL_MS: { type: 'int', default: '50', daemons: ['negotiator'], reload: 'live', min: 0, description: 'Least milliseconds between the end of one cycle and the start of the next on a busy pool.' },
   JOB_LEASE_DURATION: { type: 'int', default: '300', daemons: ['schedd', 'startd'], reload: 'live', min: 5, description: 'Seconds a startd keeps running a job without hearing from its schedd.' },
   KILL_GRACE: { type: 'int', default: '10', daemons: ['startd'], reload: 'live', min: 0, description: 'Default seconds between the soft kill signal and SIGKILL (job_max_vacate_time overrides).' },
   QUEUE_SUPER_USERS: { type: 'list', default: 'root', daemons: ['schedd'], reload: 'live', description: 'Users who may act on any job (the pool owner is always one).' },
