@@ -5,10 +5,12 @@ import { DschedError } from '../lib/errors.js';
 import { readAddressFile } from '../lib/rpc/address-file.js';
 import { addressFile } from '../lib/config/paths.js';
 import { formatJobsJson, formatJobsJsonl, formatJobsLong, renderQueue, type QueueView } from './shared/output/jobs.js';
-import { parseSelection } from './shared/job-selection.js';
+import { idText, parseSelection, type Selection } from './shared/job-selection.js';
+import { analyzeJobs } from './shared/analyze.js';
+import { fetchPoolForAnalysis } from './shared/analyze-pool.js';
 import { autoformat, formatPrintf, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
 import { EXIT, runCli } from './shared/run-cli.js';
-import { openSession } from './shared/session.js';
+import { openSession, type Session } from './shared/session.js';
 import { cli } from './shared/yargs.js';
 
 /** -format takes its arguments in pairs: FMT EXPR. */
@@ -17,6 +19,49 @@ function pairs(list: string[]): Array<{ format: string; expr: string }> {
   const out = [];
   for (let i = 0; i < list.length; i += 2) out.push({ format: list[i]!, expr: list[i + 1]! });
   return out;
+}
+
+/**
+ * -analyze / -better-analyze: why each selected job is idle (or held). Job ids select those jobs whatever their
+ * state; otherwise the selection (yours by default, -allusers, users, -constraint) is narrowed to idle jobs.
+ */
+async function analyze(session: Session, sel: Selection, opts: { allusers: boolean; reverse: boolean; limit: number }): Promise<number> {
+  const schedd = await session.schedd();
+  const mine = !opts.allusers && !sel.ids.length && !sel.owners.length;
+  let constraint = sel.constraint;
+  if (!sel.ids.length) constraint = constraint ? `(${constraint}) && JobStatus == 1` : 'JobStatus == 1';
+  const recs = await schedd.query({ ids: sel.ids, owners: mine ? [session.user] : sel.owners, constraint, projection: [], history: false, limit: opts.limit });
+  const jobs = recs.map((r) => ClassAd.fromRecord(r));
+  let failed = false;
+  for (const id of sel.ids) {
+    const found = jobs.some((j) => j.lookupJS('ClusterId') === id.cluster && (id.proc < 0 || j.lookupJS('ProcId') === id.proc));
+    if (!found) {
+      process.stderr.write(`dq: job ${idText(id)} is not in the queue (finished jobs are in dhistory)\n`);
+      failed = true;
+    }
+  }
+  if (!jobs.length) {
+    if (!sel.ids.length) process.stdout.write(`No idle jobs${mine ? ` of ${session.user}` : ''} to analyze.\n`);
+    return failed ? EXIT.failed : EXIT.ok;
+  }
+  const pool = await fetchPoolForAnalysis(session);
+  const name = session.config.str('SCHEDD_NAME') || session.config.str('HOSTNAME') || (await import('node:os')).hostname();
+  const byOwner = new Map<string, ClassAd[]>();
+  for (const j of jobs) {
+    const owner = String(j.lookupJS('Owner') ?? '');
+    byOwner.set(owner, [...(byOwner.get(owner) ?? []), j]);
+  }
+  const texts = [...byOwner].map(([owner, ads]) =>
+    analyzeJobs(ads, pool.slots, {
+      submitter: `${owner}@${name}`,
+      priorities: pool.priorities,
+      prioritiesError: pool.prioritiesError,
+      reverse: opts.reverse,
+      width: process.stdout.isTTY ? Math.max(60, process.stdout.columns ?? 100) : 100,
+    }),
+  );
+  process.stdout.write(texts.join('\n'));
+  return failed ? EXIT.failed : EXIT.ok;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -37,10 +82,19 @@ async function main(argv: string[]): Promise<number> {
     .option('af', { type: 'string', array: true, alias: 'autoformat', describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)' })
     .option('af-opts', { type: 'string', hidden: true })
     .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
+    .option('analyze', {
+      type: 'boolean',
+      alias: 'better-analyze',
+      describe: 'why the jobs are idle: Requirements clause by clause against the pool, START, resources, fair share (no id: your idle jobs)',
+    })
+    .option('reverse', { type: 'boolean', describe: 'with -analyze: also each slot\'s START against the job, clause by clause' })
     .parse();
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
+  if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');
   const session = openSession();
   try {
+    if (a.analyze)
+      return await analyze(session, sel, { allusers: !!a.allusers, reverse: !!a.reverse, limit: (a.limit as number) ?? 0 });
     const schedd = await session.schedd();
     const mine = !a.allusers && !sel.ids.length && !sel.owners.length;
     let constraint = sel.constraint;

@@ -1,8 +1,75 @@
 #!/usr/bin/env node
-// dsubmit-dag: not built yet (see issue 4).
-import { DschedError } from '../lib/errors.js';
-import { runCli } from './shared/run-cli.js';
+// dsubmit-dag: run a DAG (DAGMan's language) inside the pool (condor_submit_dag). The DAG becomes a job in
+// the queue whose manager runs in the schedd; --wait follows it and exits with its status.
+import { existsSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { parseDagFile } from '../grammar/dag/index.js';
+import { joinV2Env } from '../grammar/submit/args-env.js';
+import { DschedError, SourceError } from '../lib/errors.js';
+import { lit } from './shared/classad-literal.js';
+import { EXIT, runCli } from './shared/run-cli.js';
+import { openSession } from './shared/session.js';
+import { describeOutcome, waitForJobs } from './shared/wait.js';
+import { cli } from './shared/yargs.js';
 
-runCli('dsubmit-dag', async () => {
-  throw new DschedError('NOT_IMPLEMENTED', 'dsubmit-dag is not available yet in this version of dsched');
-});
+async function main(argv: string[]): Promise<number> {
+  const a = await cli('dsubmit-dag', argv, 'usage: dsubmit-dag [options] FILE.dag')
+    .option('maxjobs', { type: 'number', describe: 'most node job clusters in the queue at once' })
+    .option('maxidle', { type: 'number', describe: 'no new node jobs while this many are idle' })
+    .option('maxpre', { type: 'number', describe: 'most PRE scripts running at once' })
+    .option('maxpost', { type: 'number', describe: 'most POST scripts running at once' })
+    .option('force', { type: 'boolean', alias: 'f', describe: 'start over: ignore (and retire) rescue DAGs' })
+    .option('usedagdir', { type: 'boolean', describe: 'node files are relative to the DAG file\'s folder' })
+    .option('batch-name', { type: 'string', describe: 'JobBatchName of the DAG (default: the file name)' })
+    .option('wait', { type: 'boolean', describe: 'follow the DAG until it ends and exit with its status' })
+    .parse();
+  const files = a._.map(String);
+  if (files.length !== 1) throw new DschedError('USAGE', 'usage: dsubmit-dag [options] FILE.dag');
+  const dagFile = resolve(files[0]!);
+  // a broken DAG is refused here, with file:line:column, before anything is queued
+  const dag = parseDagFile(dagFile, { cwd: process.cwd(), useDagDir: !!a.usedagdir });
+  for (const node of dag.nodes) {
+    if (node.noop || node.done || node.submitDescription || !node.file) continue;
+    const f = resolve(node.dir, node.file);
+    if (!existsSync(f))
+      throw new SourceError('DAG_SYNTAX', `node ${node.name}: its submit file ${f} does not exist`, node.location);
+  }
+  const attrs: Record<string, string> = {
+    JobUniverse: '7',
+    Cmd: lit('dsched-dagman'),
+    Args: lit(`-Dag ${basename(dagFile)}`),
+    Iwd: lit(process.cwd()),
+    DAGManDagFile: lit(dagFile),
+    DAGManMaxJobs: String(a.maxjobs ?? 0),
+    DAGManMaxIdle: String(a.maxidle ?? 0),
+    DAGManMaxPre: String(a.maxpre ?? 0),
+    DAGManMaxPost: String(a.maxpost ?? 0),
+    DAGManForce: a.force ? 'true' : 'false',
+    DAGManUseDagDir: a.usedagdir ? 'true' : 'false',
+    JobBatchName: lit((a['batch-name'] as string | undefined) ?? basename(dagFile)),
+    // node submit files with getenv see the environment dsubmit-dag ran in, as with condor_submit_dag
+    Environment: lit(joinV2Env(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('DSCHED_')))),
+    In: lit('/dev/null'),
+    Out: lit(`${dagFile}.dagman.out`),
+    Err: lit(`${dagFile}.dagman.out`),
+    JobStatus: '1',
+    JobPrio: '0',
+    Requirements: 'true',
+    MyType: lit('Job'),
+  };
+  const session = openSession();
+  try {
+    const schedd = await session.schedd();
+    const { cluster } = await schedd.newCluster();
+    await schedd.submit(Number(cluster), attrs, [{ ProcId: '0' }]);
+    process.stdout.write(`Submitting DAG ${basename(dagFile)}: ${dag.nodes.length} node(s)\n1 job(s) submitted to cluster ${cluster}.\n`);
+    if (!a.wait) return EXIT.ok;
+    const res = await waitForJobs(schedd, [{ cluster: Number(cluster), proc: -1 }]);
+    process.stdout.write(describeOutcome(res));
+    return res.exitCode === 0 ? EXIT.ok : res.exitCode > 0 && res.exitCode < 256 ? res.exitCode : EXIT.failed;
+  } finally {
+    session.close();
+  }
+}
+
+runCli('dsubmit-dag', main);

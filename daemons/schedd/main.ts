@@ -4,6 +4,7 @@ import { CollectorLink, daemonContext, onShutdown, serveDaemon } from '../../lib
 import { proto } from '../../lib/rpc/proto.js';
 import { FsAuth, poolOwner } from './fs-auth.js';
 import { JobQueue, JobStatus, lit } from './queue.js';
+import { DagRunner } from './dag-runner.js';
 import { Schedd } from './schedd.js';
 import { scheddService } from './service.js';
 import { openQueueDb } from './store/db.js';
@@ -121,6 +122,9 @@ schedd.watch(() => scheduleAdvertise());
 
 await schedd.reconnect();
 schedd.settleDependents('all');
+const dags = new DagRunner(schedd, queue, db, log);
+schedd.dags = dags;
+dags.resumeAll();
 scheduleAdvertise(0);
 const periodic = setInterval(() => scheduleAdvertise(0), config.int('UPDATE_INTERVAL') * 1000);
 const leases = setInterval(() => void schedd.renewLeases(), Math.max(1000, (config.int('JOB_LEASE_DURATION') * 1000) / 3));
@@ -132,6 +136,7 @@ onShutdown(ctx, async () => {
   await c?.invalidate('Scheduler', [name], ctx.instance).catch(() => {});
   await c?.invalidate('Submitter', [...advertised].map((u) => `${u}@${name}`), ctx.instance).catch(() => {});
   await server.shutdown();
+  dags.close();
   queue.flush();
   db.close();
   schedd.close();

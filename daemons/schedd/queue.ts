@@ -243,6 +243,8 @@ export class JobQueue {
   }
 
   private enterIdle(job: Job) {
+    // scheduler-universe jobs (DAGs) run inside the schedd: they are never matched to a slot
+    if (this.value(job, 'JobUniverse') === 7) return;
     const key = this.acKey(job);
     let ac = this.acByKey.get(key);
     if (!ac) {
@@ -372,9 +374,10 @@ export class JobQueue {
       for (const w of waiters) w.reject(e);
       throw e;
     }
-    for (const f of finished) if ((this.clusters.get(f.job.cluster)?.procs ?? 1) <= 0) this.clusters.delete(f.job.cluster);
     for (const w of waiters) w.resolve();
+    // watchers may still read a finished job's cluster attributes; empty clusters go after them
     this.onFlushed([...dirty, ...finished.map((f) => f.job)]);
+    for (const f of finished) if ((this.clusters.get(f.job.cluster)?.procs ?? 1) <= 0) this.clusters.delete(f.job.cluster);
   }
 
   // ---- history ----

@@ -8,6 +8,7 @@ import type { Identity } from '../../lib/rpc/auth.js';
 import { StartdClient } from '../../lib/rpc/clients/startd.js';
 import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
+import type { DagRunner } from './dag-runner.js';
 import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
 import { JobQueue, JobStatus, jobKey, lit, litValue, type Job } from './queue.js';
 import { UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
@@ -57,10 +58,27 @@ export class Schedd {
     queue.onFlushed = (changed) => {
       for (const w of this.watchers) w(changed);
       this.settleDependents(new Set(changed.map((j) => j.cluster)));
+      this.dags?.onJobsChanged(changed);
     };
   }
 
   private deps: Dependencies;
+  /** The DAG manager of DAG jobs (set by main once the store is open). */
+  dags: DagRunner | undefined;
+
+  /** Put a job on hold (policy or failure decided outside the normal job flow). */
+  holdJob(job: Job, reason: string, code: number): void {
+    this.hold(job, reason, code, 0);
+    this.onQueueChanged();
+  }
+
+  /** A job that ran inside the schedd (a DAG) has ended. */
+  finishLocalJob(job: Job, status: number, changes: Record<string, string | null>, exitCode: number): void {
+    if (status === JobStatus.Removed) this.logEvent(job, { type: 'aborted', reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
+    else this.logEvent(job, { type: 'terminated', normal: true, returnValue: exitCode });
+    this.queue.finish(job, status, { ...this.wallClock(job), ...changes, JobCurrentStartDate: null });
+    this.onQueueChanged();
+  }
 
   /** Release or remove the jobs waiting on these clusters, as their condition now says. */
   settleDependents(clusters: Iterable<number> | 'all'): void {
@@ -157,6 +175,7 @@ export class Schedd {
     }
     this.log.info({ cluster: clusterId, procs: jobs.length, user: owner }, 'cluster submitted');
     if (dependText) this.settleDependents('all');
+    for (const j of jobs) if (this.dags && j.status === JobStatus.Idle && this.queue.value(j, 'JobUniverse') === 7) this.dags.start(j);
     this.onQueueChanged();
     return jobs;
   }
@@ -484,6 +503,11 @@ export class Schedd {
     switch (action) {
       case 'remove': {
         if (job.status === JobStatus.Removed) return `job ${job.cluster}.${job.proc} is already being removed`;
+        if (this.queue.value(job, 'JobUniverse') === 7) {
+          // a running DAG: its node jobs go, its FINAL node runs, a rescue DAG is written, then it leaves
+          this.queue.update(job, { RemoveReason: lit(reason) }, JobStatus.Removed);
+          if (this.dags?.remove(job, reason)) return undefined;
+        }
         if (job.claim) {
           this.queue.update(job, { RemoveReason: lit(reason) }, JobStatus.Removed);
           return kill();
@@ -494,6 +518,7 @@ export class Schedd {
       }
       case 'hold': {
         if (job.status === JobStatus.Held) return `job ${job.cluster}.${job.proc} is already held`;
+        if (this.queue.value(job, 'JobUniverse') === 7 && job.status === JobStatus.Running) return `job ${job.cluster}.${job.proc} is a running DAG; remove it instead (its rescue DAG resumes it)`;
         if (job.status === JobStatus.Removed) return `job ${job.cluster}.${job.proc} is being removed`;
         this.hold(job, reason, HoldCode.UserRequest, 0);
         return kill();

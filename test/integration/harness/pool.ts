@@ -1,7 +1,7 @@
 // A real personal pool in a temporary $DSCHED_HOME for one test: started with the real `dsched start`,
 // driven with the real CLIs as child processes, stopped (and its processes checked gone) at the end.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,6 +108,7 @@ export class TestPool {
   /** Write a file into the test's work directory. */
   file(name: string, text: string, mode = 0o644): string {
     const p = join(this.work, name);
+    mkdirSync(dirname(p), { recursive: true });
     writeFileSync(p, text, { mode });
     chmodSync(p, mode);
     return p;

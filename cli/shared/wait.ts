@@ -1,0 +1,76 @@
+// Following jobs until they leave the queue (dwait, dsubmit-dag --wait): one status line on stderr when it is
+// a terminal, the final ads from history, and an exit code that tells the truth about them.
+import { clearLine, cursorTo } from 'node:readline';
+import { ClassAd } from '../../grammar/classad/index.js';
+import type { ScheddClient } from '../../lib/rpc/clients/schedd.js';
+import { DschedError } from '../../lib/errors.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface WaitResult {
+  ads: ClassAd[];
+  /** 0 when every job completed with exit code 0 (a DAG: its own exit code) */
+  exitCode: number;
+}
+
+function progressLine(ads: ClassAd[]): string {
+  const dag = ads.find((a) => a.lookupJS('DAG_NodesTotal') !== undefined);
+  if (dag) {
+    const n = (k: string) => Number(dag.lookupJS(k) ?? 0);
+    const total = n('DAG_NodesTotal');
+    const done = n('DAG_NodesDone');
+    const width = 30;
+    const fill = total ? Math.round((done / total) * width) : 0;
+    return `DAG ${dag.lookupJS('ClusterId')}: [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${total} done, ${n('DAG_NodesRunning')} running, ${n('DAG_NodesIdle')} idle, ${n('DAG_NodesFailed')} failed, ${n('DAG_NodesReady')} ready, ${n('DAG_NodesUnready')} waiting`;
+  }
+  const count = (s: number) => ads.filter((a) => a.lookupJS('JobStatus') === s).length;
+  return `${ads.length} job(s) in the queue: ${count(1)} idle, ${count(2)} running, ${count(5)} held`;
+}
+
+export async function waitForJobs(
+  schedd: ScheddClient,
+  ids: Array<{ cluster: number; proc: number }>,
+  opts: { timeoutSec?: number; progress?: boolean } = {},
+): Promise<WaitResult> {
+  const deadline = opts.timeoutSec ? Date.now() + opts.timeoutSec * 1000 : Infinity;
+  const tty = opts.progress !== false && process.stderr.isTTY;
+  let delay = 100;
+  for (;;) {
+    const recs = await schedd.query({ ids, owners: [], constraint: '', projection: [], history: false, limit: 0 });
+    if (!recs.length) break;
+    if (tty) {
+      cursorTo(process.stderr, 0);
+      clearLine(process.stderr, 0);
+      process.stderr.write(progressLine(recs.map((r) => ClassAd.fromRecord(r))));
+    }
+    if (Date.now() > deadline) {
+      if (tty) process.stderr.write('\n');
+      throw new DschedError('TIMEOUT', `${recs.length} job(s) still in the queue after ${opts.timeoutSec} s`);
+    }
+    await sleep(delay);
+    delay = Math.min(1000, delay * 1.5);
+  }
+  if (tty) process.stderr.write('\n');
+  const hist = (await schedd.query({ ids, owners: [], constraint: '', projection: [], history: true, limit: 0 })).map((r) => ClassAd.fromRecord(r));
+  if (!hist.length) throw new DschedError('JOB_NOT_FOUND', `no such job: ${ids.map((i) => (i.proc >= 0 ? `${i.cluster}.${i.proc}` : i.cluster)).join(', ')}`);
+  const dag = hist.find((a) => a.lookupJS('JobUniverse') === 7);
+  let exitCode = 0;
+  if (dag) exitCode = Number(dag.lookupJS('ExitCode') ?? 1);
+  else if (hist.some((a) => a.lookupJS('JobStatus') !== 4 || a.lookupJS('ExitBySignal') === true || a.lookupJS('ExitCode') !== 0)) exitCode = 1;
+  return { ads: hist, exitCode };
+}
+
+export function describeOutcome(res: WaitResult): string {
+  const lines: string[] = [];
+  for (const a of res.ads) {
+    const id = `${a.lookupJS('ClusterId')}.${a.lookupJS('ProcId')}`;
+    const st = a.lookupJS('JobStatus');
+    if (a.lookupJS('JobUniverse') === 7) {
+      const rescue = a.lookupJS('DAG_RescueFile');
+      lines.push(`DAG ${id} ${st === 3 ? 'was removed' : Number(a.lookupJS('ExitCode')) === 0 ? 'succeeded' : 'failed'}: ${a.lookupJS('DAG_NodesDone')}/${a.lookupJS('DAG_NodesTotal')} nodes done, ${a.lookupJS('DAG_NodesFailed')} failed (exit code ${a.lookupJS('ExitCode')})${rescue ? `; rescue DAG ${rescue}` : ''}`);
+    } else if (st === 3) lines.push(`job ${id} was removed: ${a.lookupJS('RemoveReason') ?? ''}`);
+    else if (a.lookupJS('ExitBySignal') === true) lines.push(`job ${id} was killed by signal ${a.lookupJS('ExitSignal')}`);
+    else lines.push(`job ${id} exited with code ${a.lookupJS('ExitCode')}`);
+  }
+  return lines.join('\n') + '\n';
+}

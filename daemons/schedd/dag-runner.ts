@@ -1,0 +1,333 @@
+// DAGs run inside the schedd, not in the user's terminal: a DAG is a job in the queue (JobUniverse 7 with
+// DAGManDagFile), and this runner is its DAGMan. Every engine event is stored in SQLite before the engine acts
+// on it, so after a restart (even kill -9) the DAG resumes without re-running a finished node or running
+// one twice (node submissions are tagged DAGManJobId/DAGNodeName/DAGNodeRetry and found again).
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, resolve } from 'node:path';
+import { loadDagForRun, type Dag, type DagNode } from '../../grammar/dag/index.js';
+import { expandSubmit, loadSubmit, parseEnv } from '../../grammar/submit/index.js';
+import { DschedError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { Identity } from '../../lib/rpc/auth.js';
+import { clusterOutcome, DagEngine, type DagEvent, type DagHost, type DagResult, type NodeSubmitVars, type ScriptResult } from './dagman/engine.js';
+import { JobStatus, lit, type Job, type JobQueue } from './queue.js';
+import type { Schedd } from './schedd.js';
+import type { DB } from './store/db.js';
+
+export const DAG_UNIVERSE = 7;
+
+interface Running {
+  job: Job;
+  engine: DagEngine;
+  dag: Dag;
+  delivered: Set<number>;
+  summaryTimer?: NodeJS.Timeout;
+  lastSummary: string;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+function lookupUser(name: string): { uid: number; gid: number } | undefined {
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f[0] === name && f.length > 3) return { uid: Number(f[2]), gid: Number(f[3]) };
+    }
+  } catch {
+    /* no passwd */
+  }
+  return undefined;
+}
+
+export class DagRunner {
+  private running = new Map<number, Running>();
+  private st;
+  private pendingEvents: Array<{ dag: number; event: DagEvent }> = [];
+  private seqs = new Map<number, number>();
+
+  constructor(
+    private schedd: Schedd,
+    private queue: JobQueue,
+    private db: DB,
+    private log: Logger,
+  ) {
+    this.st = {
+      insert: db.prepare('INSERT INTO dag_events (dag_cluster, seq, event) VALUES (?, ?, ?)'),
+      load: db.prepare('SELECT event FROM dag_events WHERE dag_cluster = ? ORDER BY seq'),
+      maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM dag_events WHERE dag_cluster = ?'),
+      drop: db.prepare('DELETE FROM dag_events WHERE dag_cluster = ?'),
+    };
+  }
+
+  static isDag(queue: JobQueue, job: Job): boolean {
+    return queue.value(job, 'JobUniverse') === DAG_UNIVERSE && typeof queue.value(job, 'DAGManDagFile') === 'string';
+  }
+
+  /** Start (or resume after a restart) every DAG job in the queue. */
+  resumeAll(): void {
+    for (const job of this.queue.jobs.values()) if (DagRunner.isDag(this.queue, job) && job.status !== JobStatus.Held) this.start(job);
+  }
+
+  /** Durably write the recorded events (before anything irreversible, and at the end of each turn). */
+  flushEvents(): void {
+    if (!this.pendingEvents.length) return;
+    const batch = this.pendingEvents;
+    this.pendingEvents = [];
+    this.db.transaction(() => {
+      for (const { dag, event } of batch) {
+        const seq = (this.seqs.get(dag) ?? 0) + 1;
+        this.seqs.set(dag, seq);
+        this.st.insert.run(dag, seq, JSON.stringify(event));
+      }
+    })();
+  }
+
+  start(job: Job): void {
+    const cluster = job.cluster;
+    if (this.running.has(cluster)) return;
+    const file = String(this.queue.value(job, 'DAGManDagFile'));
+    const events = (this.st.load.all(cluster) as Array<{ event: string }>).map((r) => JSON.parse(r.event) as DagEvent);
+    this.seqs.set(cluster, (this.st.maxSeq.get(cluster) as { seq: number }).seq);
+    let dag: Dag;
+    let engine: DagEngine;
+    const opts = {
+      maxJobs: Number(this.queue.value(job, 'DAGManMaxJobs') ?? 0) || 0,
+      maxIdle: Number(this.queue.value(job, 'DAGManMaxIdle') ?? 0) || 0,
+      maxPre: Number(this.queue.value(job, 'DAGManMaxPre') ?? 0) || 0,
+      maxPost: Number(this.queue.value(job, 'DAGManMaxPost') ?? 0) || 0,
+      dagJobId: `${cluster}.${job.proc}`,
+    };
+    try {
+      // a fresh start honours -force and picks up the newest rescue DAG; a resume reads the same DAG again
+      const iwd = this.queue.value(job, 'Iwd');
+      dag = loadDagForRun(file, {
+        force: !events.length && this.queue.value(job, 'DAGManForce') === true,
+        cwd: typeof iwd === 'string' ? iwd : undefined,
+        useDagDir: this.queue.value(job, 'DAGManUseDagDir') === true,
+      });
+      const host = this.host(job);
+      engine = events.length ? DagEngine.restore(dag, events, host, opts) : new DagEngine(dag, host, opts);
+    } catch (e) {
+      this.log.error({ cluster, err: (e as Error).message }, 'cannot run the DAG');
+      this.schedd.holdJob(job, `cannot run the DAG ${file}: ${(e as Error).message}`, 14);
+      return;
+    }
+    const r: Running = { job, engine, dag, delivered: new Set(), lastSummary: '' };
+    this.running.set(cluster, r);
+    if (job.status === JobStatus.Idle) {
+      const t = String(now());
+      this.queue.update(job, { JobStartDate: t, JobCurrentStartDate: t, NumJobStarts: '1', RemoteHost: lit(`dagman@${hostname()}`) }, JobStatus.Running);
+    }
+    void engine.result.then(
+      (res) => this.finished(r, res),
+      (e) => {
+        this.log.error({ cluster, err: (e as Error).message }, 'the DAG manager failed');
+        this.running.delete(cluster);
+        this.schedd.holdJob(job, `the DAG manager failed: ${(e as Error).message}`, 3);
+      },
+    );
+    engine.start();
+    // clusters that finished while the schedd was down
+    for (const p of engine.pendingClusters()) this.checkCluster(r, p.cluster);
+    this.publish(r, true);
+    this.log.info({ cluster, dag: file, nodes: dag.nodes.length, resumed: events.length > 0 }, 'DAG started');
+  }
+
+  private host(job: Job): DagHost {
+    const dagCluster = job.cluster;
+    const owner = job.owner;
+    const identity: Identity = { kind: 'user', name: owner, admin: false };
+    const envText = this.queue.value(job, 'Environment');
+    const env = typeof envText === 'string' ? parseEnv(undefined, envText) : {};
+    const runAs = process.getuid?.() === 0 && owner && owner !== 'root' ? (lookupUser(owner) ?? { uid: 65534, gid: 65534 }) : undefined;
+    return {
+      submitNode: async (node: DagNode, vars: NodeSubmitVars, retry: number) => {
+        this.flushEvents();
+        const found = this.findNodeCluster(dagCluster, node.name, retry);
+        if (found) return found;
+        const file = node.file ? resolve(node.dir, node.file) : `${node.name}.sub`;
+        const text = node.submitDescription ?? readFileSync(file, 'utf8');
+        const plan = loadSubmit({
+          file,
+          text,
+          cwd: node.dir,
+          env,
+          owner,
+          hostname: hostname(),
+          macros: vars.macros,
+          append: [...vars.append, `+DAGManJobId = ${dagCluster}`, `+DAGNodeName = ${lit(node.name)}`, `+DAGNodeRetry = ${retry}`],
+        });
+        const cluster = this.queue.reserveCluster(owner);
+        const { jobs } = expandSubmit(plan, cluster);
+        const queued = this.schedd.submit(identity, cluster, jobs.cluster, jobs.procs);
+        return { cluster, procs: queued.length };
+      },
+      removeCluster: async (cluster: number, reason: string) => {
+        this.flushEvents();
+        const jobs = [...this.queue.byCluster(cluster)];
+        if (jobs.length) await this.schedd.act({ kind: 'daemon', name: 'dagman', admin: true }, 'remove', jobs, reason);
+      },
+      runScript: (kind, node, argv, cwd, opts) => {
+        this.flushEvents();
+        return new Promise<ScriptResult>((resolveScript) => {
+          // a script named without a path is looked for in the node's directory first, as DAGMan does
+          const cmd = !argv[0]!.includes('/') && existsSync(resolve(cwd, argv[0]!)) ? resolve(cwd, argv[0]!) : argv[0]!;
+          const child = spawn(cmd, argv.slice(1), { cwd, env: { ...env, _DAG_NODE: node.name, _DAG_SCRIPT: kind }, stdio: 'ignore', ...(runAs ?? {}) });
+          const abort = () => child.kill('SIGTERM');
+          opts.signal.addEventListener('abort', abort, { once: true });
+          child.once('error', () => resolveScript({ exitCode: 127 }));
+          child.once('exit', (code, signal) => {
+            opts.signal.removeEventListener('abort', abort);
+            resolveScript(signal ? { exitCode: null, signal } : { exitCode: code ?? 0 });
+          });
+        });
+      },
+      record: (event: DagEvent) => {
+        this.pendingEvents.push({ dag: dagCluster, event });
+        if (this.pendingEvents.length === 1) setImmediate(() => this.flushEvents());
+      },
+      now: () => Date.now(),
+      log: (level, msg, fields) => this.log[level]({ cluster: dagCluster, ...fields }, msg),
+      findCluster: async (node: DagNode, retry: number) => this.findNodeCluster(dagCluster, node.name, retry)?.cluster,
+    };
+  }
+
+  /** The cluster a node attempt already has (queue or history): submissions are idempotent across crashes. */
+  private findNodeCluster(dag: number, node: string, retry: number): { cluster: number; procs: number } | undefined {
+    const name = lit(node);
+    for (const c of this.queue.clusters.values()) {
+      if (c.attrs.DAGManJobId === String(dag) && c.attrs.DAGNodeName === name && c.attrs.DAGNodeRetry === String(retry))
+        return { cluster: c.id, procs: Math.max(1, c.procs) };
+    }
+    const row = this.db
+      .prepare(
+        "SELECT cluster_id, COUNT(*) AS n FROM history WHERE json_extract(ad, '$.DAGManJobId') = ? AND json_extract(ad, '$.DAGNodeName') = ? AND json_extract(ad, '$.DAGNodeRetry') = ? GROUP BY cluster_id",
+      )
+      .get(String(dag), name, String(retry)) as { cluster_id: number; n: number } | undefined;
+    return row ? { cluster: row.cluster_id, procs: row.n } : undefined;
+  }
+
+  /** Tell the engine about a node cluster that has left the queue, once. */
+  private checkCluster(r: Running, cluster: number): void {
+    if (r.delivered.has(cluster)) return;
+    const queued = [...this.queue.byCluster(cluster)];
+    if (queued.length) {
+      let idle = 0;
+      let running = 0;
+      let held = 0;
+      for (const j of queued) {
+        if (j.status === JobStatus.Idle) idle++;
+        else if (j.status === JobStatus.Running) running++;
+        else if (j.status === JobStatus.Held) held++;
+      }
+      r.engine.onClusterProgress(cluster, { idle, running, held });
+      return;
+    }
+    const hist = this.queue.historyOfCluster(cluster);
+    if (!hist.length) return;
+    r.delivered.add(cluster);
+    const byDag = (h: { ad: Record<string, string> }) => String(h.ad.RemoveReason ?? '').includes('DAG');
+    r.engine.onClusterDone(
+      cluster,
+      clusterOutcome(
+        hist
+          .sort((a, b) => a.proc - b.proc)
+          .map((h) => ({
+            proc: h.proc,
+            removed: h.status === JobStatus.Removed && !byDag(h),
+            exitCode: h.ad.ExitCode !== undefined ? Number(h.ad.ExitCode) : h.status === JobStatus.Removed ? 1 : null,
+            signal: h.ad.ExitBySignal === 'true' ? Number(h.ad.ExitSignal) : null,
+          })),
+      ),
+    );
+  }
+
+  /** After a flush: node jobs that changed tell their DAG. */
+  onJobsChanged(changed: Job[]): void {
+    if (!this.running.size) return;
+    const seen = new Set<number>();
+    for (const j of changed) {
+      if (seen.has(j.cluster)) continue;
+      seen.add(j.cluster);
+      const dag = Number(j.attrs.DAGManJobId ?? this.queue.clusters.get(j.cluster)?.attrs.DAGManJobId);
+      const r = this.running.get(dag);
+      if (r) {
+        this.checkCluster(r, j.cluster);
+        this.publish(r);
+      }
+    }
+  }
+
+  /** drm of the DAG job: node jobs are removed, the FINAL node runs, a rescue DAG is written. */
+  remove(job: Job, reason: string): boolean {
+    const r = this.running.get(job.cluster);
+    if (!r) return false;
+    r.engine.remove(reason);
+    return true;
+  }
+
+  /** Node counts on the DAG job's ad, as DAGMan publishes them (DAG_Nodes*), for dq. */
+  private publish(r: Running, force = false): void {
+    if (r.summaryTimer && !force) return;
+    const write = () => {
+      r.summaryTimer = undefined;
+      if (!this.queue.jobs.has(`${r.job.cluster}.${r.job.proc}`)) return;
+      const s = r.engine.summary();
+      const attrs: Record<string, string> = {
+        DAG_NodesTotal: String(s.total),
+        DAG_NodesDone: String(s.done),
+        DAG_NodesFailed: String(s.failed),
+        DAG_NodesFutile: String(s.futile),
+        DAG_NodesQueued: String(s.idle + s.running + s.held),
+        DAG_NodesRunning: String(s.running),
+        DAG_NodesIdle: String(s.idle),
+        DAG_NodesReady: String(s.ready),
+        DAG_NodesUnready: String(s.waiting),
+        DAG_NodesPre: String(s.pre),
+        DAG_NodesPost: String(s.post),
+        DAG_State: lit(s.state),
+      };
+      const key = JSON.stringify(attrs);
+      if (key === r.lastSummary) return;
+      r.lastSummary = key;
+      this.queue.update(r.job, attrs);
+    };
+    if (force) write();
+    else r.summaryTimer = setTimeout(write, 250);
+  }
+
+  private finished(r: Running, res: DagResult): void {
+    const { job } = r;
+    this.flushEvents();
+    if (r.summaryTimer) clearTimeout(r.summaryTimer);
+    r.summaryTimer = undefined;
+    r.lastSummary = '';
+    this.publish(r, true);
+    this.running.delete(job.cluster);
+    this.log.info({ cluster: job.cluster, status: res.status, exitCode: res.exitCode, rescue: res.rescueFile }, 'DAG finished');
+    const changes: Record<string, string | null> = {
+      DAG_Status: String(res.status),
+      ExitCode: String(res.exitCode),
+      ExitBySignal: 'false',
+      RemoteHost: null,
+      LastRemoteHost: lit(`dagman@${hostname()}`),
+    };
+    if (res.rescueFile) changes.DAG_RescueFile = lit(basename(res.rescueFile));
+    if (this.queue.jobs.has(`${job.cluster}.${job.proc}`)) this.schedd.finishLocalJob(job, job.status === JobStatus.Removed ? JobStatus.Removed : JobStatus.Completed, changes, res.exitCode);
+    this.st.drop.run(job.cluster);
+    this.seqs.delete(job.cluster);
+  }
+
+  close(): void {
+    this.flushEvents();
+    for (const r of this.running.values()) r.engine.dispose();
+  }
+}
+
+/** Refuse a DAG job submission with an unreadable DAG (the CLI checks first; this guards the schedd). */
+export function checkDagJob(attrs: Record<string, string>): void {
+  if (attrs.JobUniverse !== String(DAG_UNIVERSE)) return;
+  if (!attrs.DAGManDagFile) throw new DschedError('SUBMIT_INVALID', 'a scheduler-universe job must be a DAG (DAGManDagFile)');
+}

@@ -1,0 +1,176 @@
+// DAGs run inside the pool with DAGMan's semantics: order, RETRY with POST scripts, ABORT-DAG-ON, VARS,
+// category throttles, PRE_SKIP, rescue DAGs, drm of a DAG, and a schedd killed with -9 mid-DAG.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { sleep, TestPool } from './harness/pool.js';
+
+/** A node job that appends "start X" / "end X" to order.txt around `work` (shell). */
+const nodeJob = (name: string, work = 'sleep 1', extra = '') =>
+  `universe = vanilla\nexecutable = /bin/sh\narguments = "-c 'echo start ${name} >> order.txt; ${work}; r=$?; echo end ${name} >> order.txt; exit $r'"\nlog = nodes.log\n${extra}queue\n`;
+
+describe('dag', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start({ NUM_CPUS: '6', MEMORY: '6144' });
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  async function runDag(dir: string, dag: string, args: string[] = []) {
+    const r = await pool.run('dsubmit-dag', [...args, '--wait', dag], { cwd: join(pool.work, dir), timeoutMs: 120_000 });
+    return r;
+  }
+  function sub(dir: string, name: string, text: string, mode = 0o644) {
+    return pool.file(`${dir}/${name}`, text, mode);
+  }
+  function mkdir(dir: string) {
+    pool.file(`${dir}/.keep`, '');
+  }
+
+  test('dag – the diamond runs A, then B and C, then D', async () => {
+    const d = 'diamond';
+    // the seed's DAG file, verbatim
+    pool.file('diamond/.keep', '');
+    sub(d, 'simple.dag', '# Simple Condor DAG file\nJOB A a.job\nJOB B b.job\nJOB C c.job\nJOB D d.job\n\nPARENT A CHILD B C\nPARENT B C CHILD D \n');
+    for (const n of ['a', 'b', 'c', 'd']) sub(d, `${n}.job`, nodeJob(n.toUpperCase()));
+    const r = await runDag(d, 'simple.dag');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /succeeded: 4\/4 nodes done/);
+    const lines = pool.read(`${d}/order.txt`).trim().split('\n');
+    const at = (l: string) => lines.indexOf(l);
+    assert.ok(at('end A') < at('start B') && at('end A') < at('start C') && at('end B') < at('start D') && at('end C') < at('start D'), lines.join(' | '));
+  });
+
+  test('dag – a failing node is retried (RETRY 2) and its POST script decides; descendants of a failure never run', async () => {
+    const d = 'retry';
+    mkdir(d);
+    // fails twice, succeeds on the third try (the attempt count lives in a file)
+    sub(d, 'flaky.sh', '#!/bin/sh\nn=$(cat tries 2>/dev/null || echo 0); n=$((n+1)); echo $n > tries\n[ $n -ge 3 ]\n', 0o755);
+    sub(d, 'post.sh', '#!/bin/sh\necho "post $1 retry=$2 return=$3" >> post.txt\nexit $3\n', 0o755);
+    sub(d, 'flaky.sub', `executable = flaky.sh\nlog = nodes.log\nqueue\n`);
+    sub(d, 'never.sub', nodeJob('NEVER'));
+    sub(d, 'bad.sub', nodeJob('BAD', 'exit 7'));
+    sub(d, 'indep.sub', nodeJob('INDEP'));
+    sub(
+      d,
+      'retry.dag',
+      'JOB F flaky.sub\nRETRY F 2\nSCRIPT POST F post.sh $JOB $RETRY $RETURN\nJOB BAD bad.sub\nJOB NEVER never.sub\nPARENT BAD CHILD NEVER\nJOB INDEP indep.sub\n',
+    );
+    const r = await runDag(d, 'retry.dag');
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(pool.read(`${d}/tries`).trim(), '3');
+    assert.equal(pool.read(`${d}/post.txt`), 'post F retry=0 return=1\npost F retry=1 return=1\npost F retry=2 return=0\n');
+    const order = pool.read(`${d}/order.txt`);
+    assert.match(order, /end INDEP/);
+    assert.doesNotMatch(order, /NEVER/);
+    assert.ok(existsSync(join(pool.work, d, 'retry.dag.rescue001')), 'a rescue DAG is written');
+    const rescue = readFileSync(join(pool.work, d, 'retry.dag.rescue001'), 'utf8');
+    assert.match(rescue, /^DONE F$/m);
+    assert.match(rescue, /^DONE INDEP$/m);
+    assert.doesNotMatch(rescue, /^DONE BAD$/m);
+  });
+
+  test('dag – a rescue DAG is resumed: finished nodes do not run again', async () => {
+    const d = 'rescue';
+    mkdir(d);
+    sub(d, 'one.sub', nodeJob('ONE'));
+    sub(d, 'two.sub', nodeJob('TWO', 'test -f fixed'));
+    sub(d, 'r.dag', 'JOB ONE one.sub\nJOB TWO two.sub\nPARENT ONE CHILD TWO\n');
+    const first = await runDag(d, 'r.dag');
+    assert.equal(first.code, 1);
+    assert.ok(existsSync(join(pool.work, d, 'r.dag.rescue001')));
+    pool.file(`${d}/fixed`, '');
+    const second = await runDag(d, 'r.dag');
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    const order = pool.read(`${d}/order.txt`).trim().split('\n');
+    assert.equal(order.filter((l) => l === 'start ONE').length, 1, 'ONE ran once');
+    assert.equal(order.filter((l) => l === 'start TWO').length, 2, 'TWO ran again');
+  });
+
+  test('dag – ABORT-DAG-ON stops the DAG with its RETURN value and removes running node jobs', async () => {
+    const d = 'abort';
+    mkdir(d);
+    // "first success wins": the finder exits 3 when it has the answer; the others would run long
+    sub(d, 'finder.sub', nodeJob('FINDER', 'sleep 1; exit 3'));
+    sub(d, 'slow.sub', nodeJob('SLOW', 'sleep 60'));
+    sub(d, 'after.sub', nodeJob('AFTER'));
+    sub(d, 'a.dag', 'JOB FINDER finder.sub\nJOB SLOW slow.sub\nJOB AFTER after.sub\nPARENT FINDER CHILD AFTER\nABORT-DAG-ON FINDER 3 RETURN 0\n');
+    const r = await runDag(d, 'a.dag');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const order = pool.read(`${d}/order.txt`);
+    assert.doesNotMatch(order, /end SLOW/);
+    assert.doesNotMatch(order, /AFTER/);
+    const slow = (await pool.json('dhistory', [])).filter((a) => String(a.Args ?? a.Arguments ?? '').includes('SLOW'));
+    assert.ok(slow.length >= 1 && slow.every((a) => a.JobStatus === 3), 'the running node job was removed');
+  });
+
+  test('dag – VARS reach the node submit file; PRE_SKIP skips a node whose PRE script says so', async () => {
+    const d = 'vars';
+    mkdir(d);
+    sub(d, 'echo.sub', 'executable = /bin/echo\narguments = "$(greeting) from $(JOB)"\noutput = $(JOB).out\nlog = nodes.log\nqueue\n');
+    sub(d, 'skip.sh', '#!/bin/sh\nexit 5\n', 0o755);
+    sub(d, 'v.dag', 'JOB X echo.sub\nVARS X greeting="hello world"\nJOB S echo.sub\nVARS S greeting="should not run"\nSCRIPT PRE S skip.sh\nPRE_SKIP S 5\nJOB Y echo.sub\nVARS Y greeting="after skip"\nPARENT S CHILD Y\n');
+    const r = await runDag(d, 'v.dag');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(pool.read(`${d}/X.out`), 'hello world from X\n');
+    assert.equal(pool.exists(`${d}/S.out`), false);
+    assert.equal(pool.read(`${d}/Y.out`), 'after skip from Y\n');
+  });
+
+  test('dag – a category with MAXJOBS 2 never runs 3 at once (measured from the event log)', async () => {
+    const d = 'throttle';
+    mkdir(d);
+    sub(d, 'w.sub', 'executable = /bin/sleep\narguments = 1\nlog = throttle.log\nqueue\n');
+    const nodes = ['N1', 'N2', 'N3', 'N4', 'N5', 'N6'];
+    sub(d, 't.dag', nodes.map((n) => `JOB ${n} w.sub\nCATEGORY ${n} limited\n`).join('') + 'MAXJOBS limited 2\n');
+    const r = await runDag(d, 't.dag');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const log = pool.read(`${d}/throttle.log`);
+    let running = 0;
+    let peak = 0;
+    for (const m of log.matchAll(/^(001|005) /gm)) {
+      running += m[1] === '001' ? 1 : -1;
+      peak = Math.max(peak, running);
+    }
+    assert.equal((log.match(/^005 /gm) ?? []).length, 6);
+    assert.ok(peak <= 2, `peak ${peak}`);
+    assert.equal(peak, 2);
+  });
+
+  test('dag – drm of the DAG removes its node jobs', async () => {
+    const d = 'drm';
+    mkdir(d);
+    sub(d, 'long.sub', nodeJob('LONG', 'sleep 120'));
+    sub(d, 'l.dag', 'JOB L1 long.sub\nJOB L2 long.sub\n');
+    const r = await pool.run('dsubmit-dag', ['l.dag'], { cwd: join(pool.work, d) });
+    assert.equal(r.code, 0, r.stderr);
+    const dag = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    await pool.waitFor('both nodes to run', async () => (await pool.json('dq', ['-allusers', '-constraint', `DAGManJobId == ${dag} && JobStatus == 2`])).length === 2 || undefined);
+    const rm = await pool.run('drm', [String(dag)]);
+    assert.equal(rm.code, 0, rm.stderr);
+    await pool.waitFor('the DAG and its nodes to leave the queue', async () => (await pool.json('dq', ['-allusers'])).length === 0 || undefined);
+    const hist = await pool.json('dhistory', ['-constraint', `DAGManJobId == ${dag} || ClusterId == ${dag}`]);
+    assert.ok(hist.length >= 3 && hist.every((a) => a.JobStatus === 3), JSON.stringify(hist.map((a) => [a.ClusterId, a.JobStatus])));
+  });
+
+  test('dag – kill -9 of the schedd mid-DAG: the DAG completes and every node runs exactly once', async () => {
+    const d = 'crash';
+    mkdir(d);
+    const names = ['A', 'B', 'C', 'D', 'E', 'F'];
+    for (const n of names) sub(d, `${n}.sub`, nodeJob(n, 'sleep 1'));
+    sub(d, 'c.dag', names.map((n) => `JOB ${n} ${n}.sub\n`).join('') + 'PARENT A CHILD B C\nPARENT B C CHILD D\nPARENT D CHILD E F\n');
+    const r = await pool.run('dsubmit-dag', ['c.dag'], { cwd: join(pool.work, d) });
+    assert.equal(r.code, 0, r.stderr);
+    const dag = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    await pool.waitFor('node B or C to start', () => pool.exists(`${d}/order.txt`) && /start [BC]/.test(pool.read(`${d}/order.txt`)));
+    process.kill(pool.daemonPid('schedd'), 'SIGKILL');
+    await sleep(500);
+    const [ad] = await pool.waitForHistory(dag, 1, 120_000);
+    assert.equal(ad!.ExitCode, 0, JSON.stringify(ad));
+    const order = pool.read(`${d}/order.txt`).trim().split('\n');
+    for (const n of names) assert.equal(order.filter((l) => l === `start ${n}`).length, 1, `${n} ran once: ${order.join(' | ')}`);
+  });
+});
