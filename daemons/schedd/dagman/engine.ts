@@ -162,7 +162,8 @@ export class DagEngine {
   private readonly preQ: NodeQueue;
   private readonly jobQ: NodeQueue;
   private readonly postQ: NodeQueue;
-  private readonly parked = new Map<string, number[]>();
+  /** ready nodes held back by their category's MAXJOBS, best first */
+  private readonly parked = new Map<string, NodeQueue>();
   private deferred: number[] = [];
 
   // DAG-level state
@@ -262,6 +263,7 @@ export class DagEngine {
     }
     e.replaying = false;
     e.restored = events.length > 0;
+    if (e.finished) e.resolveResult(e.finished);
     return e;
   }
 
@@ -269,7 +271,7 @@ export class DagEngine {
 
   /** Begin (or, after restore, resume) running the DAG. */
   start(): void {
-    if (this.dead || this.begun) return;
+    if (this.dead || this.begun || this.finished) return;
     this.begun = true;
     try {
       if (!this.started) {
@@ -724,11 +726,16 @@ export class DagEngine {
     this.deferred.push(i);
   }
 
+  /** A slot of the category freed: its best parked node goes back to the submit queue. */
   private unpark(cat: string): void {
     const p = this.parked.get(cat);
-    if (!p || p.length === 0) return;
-    this.parked.delete(cat);
-    for (const i of p) this.enqueue(i, QUEUED_JOB);
+    if (!p) return;
+    while (p.size > 0) {
+      const i = p.pop()!;
+      if (this.phase[i] !== 'job_ready') continue; // stale
+      this.enqueue(i, QUEUED_JOB);
+      return;
+    }
   }
 
   private stopping(): boolean {
@@ -783,7 +790,7 @@ export class DagEngine {
           const limit = this.dag.maxJobs.get(cat);
           if (limit && (this.categoryCount.get(cat) ?? 0) >= limit) {
             let p = this.parked.get(cat);
-            if (!p) this.parked.set(cat, (p = []));
+            if (!p) this.parked.set(cat, (p = new NodeQueue(this.priority)));
             p.push(i);
             continue;
           }
@@ -861,9 +868,9 @@ export class DagEngine {
 
   /** The DAG's outcome, then the rescue DAG; recorded first so a crash in between writes the same file again. */
   private finish(): void {
-    const { status, exitCode } = this.outcome();
+    const { status, exitCode, rescue } = this.outcome();
     const ev: Extract<DagEvent, { type: 'dag_finishing' }> = { type: 'dag_finishing', at: this.host.now(), status, exitCode };
-    if (exitCode !== 0) ev.rescueFile = nextRescueDagName(this.dag.file, this.opts.maxRescue);
+    if (rescue) ev.rescueFile = nextRescueDagName(this.dag.file, this.opts.maxRescue);
     this.emit(ev);
     this.completeFinish();
   }
@@ -892,21 +899,30 @@ export class DagEngine {
     this.resolveResult(this.finished!);
   }
 
-  private outcome(): { status: DagStatusCode; exitCode: number } {
+  /**
+   * The DAG's status and exit code, and whether to write a rescue DAG. As DAGMan: the FINAL node's result is the
+   * DAG's whatever happened before it, but a rescue DAG is written when the rest of the DAG did not succeed even
+   * if the FINAL node then did (DAGMan writes it before running the FINAL node), or when the FINAL node failed.
+   */
+  private outcome(): { status: DagStatusCode; exitCode: number; rescue: boolean } {
     const f = this.finalIndex;
-    const othersOk = this.count.done - (f >= 0 && this.phase[f] === 'done' ? 1 : 0) === this.n - (f >= 0 ? 1 : 0);
-    if (f >= 0) {
-      // The FINAL node's result is the DAG's, whatever happened before it.
-      if (this.phase[f] === 'done') return { status: DagStatus.OK, exitCode: 0 };
-      return { status: this.removed ? DagStatus.REMOVED : this.aborted ? DagStatus.ABORTED : DagStatus.NODE_FAILED, exitCode: 1 };
-    }
+    const core = this.coreOutcome();
+    if (f < 0) return { ...core, rescue: core.exitCode !== 0 };
+    if (this.phase[f] === 'done') return { status: DagStatus.OK, exitCode: 0, rescue: core.exitCode !== 0 };
+    return { status: core.status === DagStatus.OK ? DagStatus.NODE_FAILED : core.status, exitCode: 1, rescue: true };
+  }
+
+  /** The outcome of every node but the FINAL one. */
+  private coreOutcome(): { status: DagStatusCode; exitCode: number } {
+    const f = this.finalIndex;
     if (this.removed) return { status: DagStatus.REMOVED, exitCode: 1 };
     if (this.aborted) {
       const v = this.aborted.returnValue ?? this.aborted.exitCode;
       const exitCode = v >= 0 && v <= 255 ? v : 1;
       return { status: exitCode === 0 ? DagStatus.OK : DagStatus.ABORTED, exitCode };
     }
-    if (othersOk) return { status: DagStatus.OK, exitCode: 0 };
+    const finalDone = f >= 0 && this.phase[f] === 'done' ? 1 : 0;
+    if (this.count.done - finalDone === this.n - (f >= 0 ? 1 : 0)) return { status: DagStatus.OK, exitCode: 0 };
     return { status: DagStatus.NODE_FAILED, exitCode: 1 };
   }
 
