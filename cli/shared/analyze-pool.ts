@@ -4,6 +4,7 @@
 import { ClassAd } from '../../grammar/classad/index.js';
 import { loadSecret, signToken } from '../../lib/rpc/auth.js';
 import { NegotiatorClient } from '../../lib/rpc/clients/negotiator.js';
+import type { PrioritiesReply__Output } from '../../lib/rpc/generated/dsched/v1/PrioritiesReply.js';
 import type { SubmitterPriority } from './analyze.js';
 import type { Session } from './session.js';
 
@@ -33,7 +34,8 @@ async function priorities(session: Session, negotiatorAds: ClassAd[]): Promise<P
   if (!token) return { prioritiesError: 'asking the negotiator needs the pool secret, which this user cannot read' };
   const client = new NegotiatorClient(address, () => token);
   try {
-    const r = await client.priorities();
+    // a short deadline: the priorities are a side note, a negotiator that does not answer must not stall dq
+    const r = await client.rpc.unary<PrioritiesReply__Output>('GetPriorities', {}, { deadlineMs: 5_000 });
     return {
       priorities: r.submitters.map((s) => ({
         name: s.name,

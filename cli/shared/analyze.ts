@@ -418,7 +418,8 @@ function why(d: JobDiagnosis, job: ClassAd): string {
   if (!c.start) return c.requirements === 1 ? 'the 1 slot its Requirements match refuses it (its START).' : `the ${c.requirements} slots its Requirements match refuse it (their START).`;
   if (!c.bigEnough) return 'no slot that accepts it is big enough for its requests.';
   if (!c.available) return `every slot that can run it is busy: it waits for resources to free up, and fair share decides who gets them first.`;
-  return `${plural(c.available, 'slot')} can run it now; the negotiator should match it at its next cycle.`;
+  const limits = str(job, 'ConcurrencyLimits');
+  return `${plural(c.available, 'slot')} can run it now; the negotiator should match it at its next cycle${limits ? `, unless its concurrency limits (${limits}) are in use` : ''}.`;
 }
 
 function wrapRequirements(e: Expr, width: number): string[] {

@@ -1,0 +1,74 @@
+// dq -analyze / -better-analyze on a real pool (4 cpus, 4096 MB): a job asking for more memory than any slot
+// stays idle and the analysis names the memory clause; a job that fits is shown running; a held job shows
+// its HoldReason; -analyze without an id analyses only the user's idle jobs.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { TestPool } from './harness/pool.js';
+
+describe('analyze', () => {
+  let pool: TestPool;
+  let big: number;
+  let fits: number;
+  before(async () => {
+    pool = await TestPool.start();
+    pool.file('big.sub', 'executable = /bin/sleep\narguments = 60\nrequest_memory = 64000\nqueue\n');
+    pool.file('fits.sub', 'executable = /bin/sleep\narguments = 60\nrequest_memory = 512\nqueue\n');
+    const submit = async (f: string) => {
+      const r = await pool.run('dsubmit', [f]);
+      assert.equal(r.code, 0, r.stderr);
+      return Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    };
+    big = await submit('big.sub');
+    fits = await submit('fits.sub');
+    await pool.waitFor('the fitting job to run', async () => (await pool.json('dq', [String(fits)]))[0]?.JobStatus === 2);
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('analyze – a job asking for more memory than the pool has stays idle and the memory clause is named', async () => {
+    const [ad] = await pool.json('dq', [String(big)]);
+    assert.equal(ad!.JobStatus, 1);
+    const r = await pool.run('dq', ['-analyze', `${big}.0`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^-- Job ${big}\\.0 \\(\\S+\\): Idle for `, 'm'));
+    assert.match(r.stdout, /^Why: no slot matches its Requirements; clause \[\d\] TARGET\.Memory >= RequestMemory rules out the most\.$/m);
+    assert.match(r.stdout, /^ +\[\d\] +0 TARGET\.Memory >= RequestMemory +<- rules out the most \(1\)$/m);
+    assert.match(r.stdout, /^ +0 match the job's Requirements$/m);
+    assert.match(r.stdout, /RequestMemory 64000 exceeds the largest slot \(TotalMemory 4096\)/);
+    // the running job's dynamic slot is in the pool, and the negotiator answered
+    assert.match(r.stdout, /^Slots in the pool: 2 \(1 partitionable, 1 dynamic\)$/m);
+    assert.match(r.stdout, /^Fair share: submitter \S+ has effective priority \d+\.\d\d /m);
+  });
+
+  test('analyze – a job that fits is shown running, and every step of the funnel passes', async () => {
+    const r = await pool.run('dq', ['-better-analyze', String(fits)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^-- Job ${fits}\\.0 \\(\\S+\\): Running for `, 'm'));
+    assert.match(r.stdout, /^Why: it is running on slot1_\d+@\S+\.$/m);
+    assert.match(r.stdout, /^ +1 match the job's Requirements$/m);
+    assert.match(r.stdout, /^ +1 of those accept the job \(their START\)$/m);
+    assert.doesNotMatch(r.stdout, /Suggestions:/);
+  });
+
+  test('analyze – without a job id only your idle jobs are analysed', async () => {
+    const r = await pool.run('dq', ['-analyze']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^-- Job ${big}\\.0 `, 'm'));
+    assert.doesNotMatch(r.stdout, new RegExp(`^-- Job ${fits}\\.0 `, 'm'));
+  });
+
+  test('analyze – a held job shows its HoldReason; an unknown job is an error', async () => {
+    const h = await pool.run('dhold', [String(big), '-reason', 'checking the analysis']);
+    assert.equal(h.code, 0, h.stderr);
+    const r = await pool.run('dq', ['-analyze', String(big)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Why: it is held: checking the analysis/m);
+    assert.match(r.stdout, new RegExp(`then drelease ${big}\\.0\\.`));
+    const missing = await pool.run('dq', ['-analyze', '4242']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /job 4242 is not in the queue/);
+    const usage = await pool.run('dq', ['-reverse']);
+    assert.equal(usage.code, 2);
+  });
+});
