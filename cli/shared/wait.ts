@@ -35,8 +35,20 @@ export async function waitForJobs(
   const deadline = opts.timeoutSec ? Date.now() + opts.timeoutSec * 1000 : Infinity;
   const tty = opts.progress !== false && process.stderr.isTTY;
   let delay = 100;
+  let unreachableSince = 0;
   for (;;) {
-    const recs = await schedd.query({ ids, owners: [], constraint: '', projection: [], history: false, limit: 0 });
+    let recs;
+    try {
+      recs = await schedd.query({ ids, owners: [], constraint: '', projection: [], history: false, limit: 0 });
+      unreachableSince = 0;
+    } catch (e) {
+      // a schedd that is restarting (its master brings it back) is waited for, up to two minutes
+      if ((e as DschedError).code !== 'SCHEDD_UNREACHABLE') throw e;
+      unreachableSince ||= Date.now();
+      if (Date.now() - unreachableSince > 120_000) throw e;
+      await sleep(500);
+      continue;
+    }
     if (!recs.length) break;
     if (tty) {
       cursorTo(process.stderr, 0);

@@ -2,6 +2,7 @@
 // two-sided matching (job Requirements against the slot, slot START/Requirements against the job), the
 // best job Rank first, and partitionable slots split locally so one cycle can fill a whole machine.
 import { ClassAd, rankOf, symmetricMatch } from '../../grammar/classad/index.js';
+import { jobRequests } from '../../lib/job-requests.js';
 import type { Logger } from '../../lib/log.js';
 import type { CollectorClient } from '../../lib/rpc/clients/collector.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
@@ -48,7 +49,7 @@ export class Negotiator {
 
   async cycle(collector: CollectorClient): Promise<CycleResult> {
     const t0 = performance.now();
-    const [machineAds, submitterAds] = await Promise.all([collector.query('Machine', 'State == "Unclaimed"'), collector.query('Submitter', 'IdleJobs > 0')]);
+    const [machineAds, submitterAds] = await Promise.all([collector.query('Machine', 'State == "Unclaimed"'), collector.query('Submitter')]);
     this.fairShare.observe(submitterAds.map((r) => ClassAd.fromRecord(r)));
     const slots: SlotState[] = [];
     for (const rec of machineAds) {
@@ -127,9 +128,7 @@ export class Negotiator {
 
   /** Place up to `budget` cpus' worth of the autocluster's idle jobs; returns how many were matched. */
   private place(ac: { id: number; idle: number; ad: ClassAd }, slots: SlotState[], budget: number, out: Map<string, Match[]>, scheddAddr: string): number {
-    const cpus = Math.max(1, Math.ceil(num(ac.ad, 'RequestCpus', 1)));
-    const mem = Math.ceil(num(ac.ad, 'RequestMemory', 0));
-    const disk = Math.ceil(num(ac.ad, 'RequestDisk', 0));
+    const { cpus, memory: mem, disk } = jobRequests((n) => ac.ad.lookupJS(n));
     const candidates: Array<{ s: SlotState; rank: number }> = [];
     for (const s of slots) {
       if (s.taken || s.cpus < cpus || s.memory < mem || s.disk < disk) continue;

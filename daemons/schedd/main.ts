@@ -128,10 +128,11 @@ dags.resumeAll();
 scheduleAdvertise(0);
 const periodic = setInterval(() => scheduleAdvertise(0), config.int('UPDATE_INTERVAL') * 1000);
 const leases = setInterval(() => void schedd.renewLeases(), Math.max(1000, (config.int('JOB_LEASE_DURATION') * 1000) / 3));
+const policies = setInterval(() => void schedd.periodicPolicies().catch((e) => log.error({ err: e }, 'periodic policy evaluation failed')), config.int('PERIODIC_EXPR_INTERVAL') * 1000);
 const trim = setInterval(() => queue.trimHistory(config.int('MAX_HISTORY_JOBS')), 600_000);
 
 onShutdown(ctx, async () => {
-  for (const t of [periodic, leases, trim]) clearInterval(t);
+  for (const t of [periodic, leases, trim, policies]) clearInterval(t);
   const c = collector.get();
   await c?.invalidate('Scheduler', [name], ctx.instance).catch(() => {});
   await c?.invalidate('Submitter', [...advertised].map((u) => `${u}@${name}`), ctx.instance).catch(() => {});

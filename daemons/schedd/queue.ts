@@ -149,7 +149,12 @@ export class JobQueue {
       if (!c) continue;
       c.procs++;
       const job: Job = { cluster: r.cluster_id, proc: r.proc_id, owner: r.owner, status: r.status, prio: r.prio, attrs: JSON.parse(r.ad), ac: 0 };
-      if (r.claim_id && r.startd_addr) job.claim = { id: r.claim_id, startd: r.startd_addr, slot: r.slot_name ?? '' };
+      if (r.claim_id && r.startd_addr) {
+        job.claim = { id: r.claim_id, startd: r.startd_addr, slot: r.slot_name ?? '' };
+        // an idle job with a claim was being started when the schedd stopped: not offered for matching
+        // until reconnect() has asked its startd
+        job.matching = true;
+      }
       this.addJob(job);
     }
   }

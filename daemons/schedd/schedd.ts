@@ -1,6 +1,7 @@
 // The schedd's behaviour: turning matches into claims, running jobs on them (and reusing a claim for the
 // next idle job of the same autocluster, so a busy pool skips renegotiation), recording what the startds
 // report, user actions, leases, and reconnecting to running jobs after a restart.
+import { randomBytes } from 'node:crypto';
 import { compile, isTrue, parseExpr, ClassAd } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -37,7 +38,7 @@ export interface ScheddOptions {
 }
 
 // HTCondor's HoldReasonCode values used here.
-export const HoldCode = { UserRequest: 1, JobPolicy: 3, FailedToCreateProcess: 6, UnableToOpenOutput: 7, UnableToOpenInput: 8, IwdError: 14, SubmittedOnHold: 15 } as const;
+export const HoldCode = { UserRequest: 1, JobPolicy: 3, FailedToCreateProcess: 6, UnableToOpenOutput: 7, UnableToOpenInput: 8, IwdError: 14, SubmittedOnHold: 15, JobDurationExceeded: 46 } as const;
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -215,6 +216,9 @@ export class Schedd {
     const client = this.startd(startdAddr);
     const started = this.beginStart(job);
     try {
+      // the claim is recorded (durably) before the startd is asked, so a crash in between loses nothing
+      const id = randomBytes(24).toString('base64url');
+      await this.recordStarting(job, { id, startd: startdAddr, slot });
       let reply;
       try {
         reply = await client.requestClaim({
@@ -224,9 +228,11 @@ export class Schedd {
           schedd_address: this.opts.address,
           lease: this.opts.lease(),
           activate: true,
+          claim: id,
         });
       } catch (e) {
         job.matching = false;
+        await this.recordStarting(job, undefined);
         this.log.info({ cluster: job.cluster, proc: job.proc, slot, err: (e as Error).message }, 'claim refused');
         this.onQueueChanged();
         return;
@@ -243,6 +249,13 @@ export class Schedd {
     } finally {
       started();
     }
+  }
+
+  /** Record (or forget) the claim an idle job is being started on, and wait until that is on disk. */
+  private async recordStarting(job: Job, claim: { id: string; startd: string; slot: string } | undefined): Promise<void> {
+    job.claim = claim;
+    this.queue.update(job, {});
+    await this.queue.commit();
   }
 
   private markRunning(job: Job, claim: Claim) {
@@ -274,10 +287,12 @@ export class Schedd {
     }
     const started = this.beginStart(next);
     try {
+      await this.recordStarting(next, { id: claim.id, startd: claim.startd, slot: claim.slot });
       try {
         await this.startd(claim.startd).activate(claim.id, this.queue.merged(next));
       } catch (e) {
         next.matching = false;
+        await this.recordStarting(next, undefined);
         this.log.info({ cluster: next.cluster, proc: next.proc, err: (e as Error).message }, 'claim reuse failed');
         this.claims.delete(claim.id);
         this.onQueueChanged();
@@ -421,6 +436,63 @@ export class Schedd {
     this.queue.update(job, { HoldReason: lit(reason), HoldReasonCode: String(code), HoldReasonSubCode: String(sub) }, JobStatus.Held);
     this.logEvent(job, { type: 'held', reason, code, subCode: sub });
     this.log.info({ cluster: job.cluster, proc: job.proc, holdReason: reason }, 'job held');
+  }
+
+  /**
+   * The periodic policy expressions, as HTCondor's schedd evaluates them: PeriodicRemove (any job),
+   * PeriodicHold (idle or running), PeriodicRelease (held), and AllowedJobDuration (PBS walltime) for
+   * running jobs. Jobs without such expressions cost one attribute lookup.
+   */
+  async periodicPolicies(): Promise<void> {
+    const t = now();
+    const kills: Array<Promise<unknown>> = [];
+    const active = (v: string | undefined) => v !== undefined && v !== 'false' && v !== 'FALSE' && v !== 'undefined';
+    for (const job of [...this.queue.jobs.values()]) {
+      const attr = (n: string) => job.attrs[n] ?? this.queue.clusters.get(job.cluster)?.attrs[n];
+      if (job.status === JobStatus.Removed) continue;
+      if (active(attr('PeriodicRemove')) && isTrue(this.queue.ad(job).evaluate('PeriodicRemove'))) {
+        const r = this.actOne(job, 'remove', `The job attribute PeriodicRemove expression '${attr('PeriodicRemove')}' evaluated to TRUE`);
+        if (r && typeof r !== 'string') kills.push(r);
+        continue;
+      }
+      if ((job.status === JobStatus.Idle || job.status === JobStatus.Running) && active(attr('PeriodicHold')) && isTrue(this.queue.ad(job).evaluate('PeriodicHold'))) {
+        const ad = this.queue.ad(job);
+        const custom = ad.lookupJS('PeriodicHoldReason');
+        const reason = typeof custom === 'string' && custom ? custom : `The job attribute PeriodicHold expression '${attr('PeriodicHold')}' evaluated to TRUE`;
+        this.hold(job, reason, HoldCode.JobPolicy, Number(ad.lookupJS('PeriodicHoldSubCode') ?? 0) || 0);
+        const k = this.stopJob(job, reason);
+        if (k) kills.push(k);
+        continue;
+      }
+      if (job.status === JobStatus.Held && this.queue.value(job, DEPENDENCY_HOLD) !== true && active(attr('PeriodicRelease')) && isTrue(this.queue.ad(job).evaluate('PeriodicRelease'))) {
+        if (!job.claim) this.actOne(job, 'release', `The job attribute PeriodicRelease expression '${attr('PeriodicRelease')}' evaluated to TRUE`);
+        continue;
+      }
+      const allowed = attr('AllowedJobDuration');
+      if (job.status === JobStatus.Running && allowed !== undefined) {
+        const limit = Number(this.queue.value(job, 'AllowedJobDuration'));
+        const started = Number(this.queue.value(job, 'JobCurrentStartDate') ?? t);
+        if (Number.isFinite(limit) && limit > 0 && t - started > limit) {
+          const reason = `The job exceeded allowed job duration of ${limit} seconds`;
+          this.hold(job, reason, HoldCode.JobDurationExceeded, 0);
+          const k = this.stopJob(job, reason);
+          if (k) kills.push(k);
+        }
+      }
+    }
+    await this.queue.commit();
+    this.userLog.flush();
+    await Promise.all(kills);
+    this.onQueueChanged();
+  }
+
+  /** Stop a held job's process if it runs (its claim is then reused or released when it exits). */
+  private stopJob(job: Job, reason: string): Promise<unknown> | undefined {
+    const c = job.claim;
+    if (!c) return undefined;
+    return this.startd(c.startd)
+      .deactivate(c.id, false, reason)
+      .catch((e) => this.log.warn({ cluster: job.cluster, proc: job.proc, err: (e as Error).message }, 'could not reach the startd to stop the job'));
   }
 
   /** Select jobs by ids / owners / constraint / all; `missing` lists ids that matched nothing. */
@@ -578,6 +650,7 @@ export class Schedd {
         if (j.status === JobStatus.Running) this.queue.update(j, { RemoteHost: null }, JobStatus.Idle);
         continue;
       }
+      if (j.status !== JobStatus.Running && j.status !== JobStatus.Idle && j.status !== JobStatus.Removed && j.status !== JobStatus.Held) continue;
       let l = byStartd.get(j.claim.startd);
       if (!l) byStartd.set(j.claim.startd, (l = []));
       l.push(j);
@@ -591,6 +664,22 @@ export class Schedd {
             const state = new Map(r.claims.map((c) => [c.claim, c.state]));
             for (const j of jobs) {
               const s = state.get(j.claim!.id) ?? 'unknown';
+              if (j.status === JobStatus.Idle) {
+                // it was being started when the schedd stopped: running (or finished) there, or never started
+                const claimRef = j.claim!;
+                if (s === 'running' || s === 'exited') {
+                  const claim: Claim = { id: claimRef.id, startd: addr, slot: claimRef.slot, lastAc: j.ac };
+                  this.claims.set(claim.id, claim);
+                  j.matching = false;
+                  this.markRunning(j, claim);
+                } else {
+                  j.matching = false;
+                  j.claim = undefined;
+                  this.queue.update(j, {});
+                  if (s === 'idle') void this.startd(addr).release(claimRef.id).catch(() => {});
+                }
+                continue;
+              }
               if (s === 'unknown') {
                 if (j.status === JobStatus.Removed) this.queue.finish(j, JobStatus.Removed, this.wallClock(j));
                 else this.jobEvicted(j, 'the job was lost while the schedd was down');

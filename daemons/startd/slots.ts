@@ -5,13 +5,10 @@ import { arch, availableParallelism, loadavg, totalmem, release } from 'node:os'
 import { ClassAd, literal, parseExpr, unparse } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
+import { jobRequests, type Resources } from '../../lib/job-requests.js';
 import type { StartedJob } from './starter.js';
 
-export interface Resources {
-  cpus: number;
-  memory: number; // MB
-  disk: number; // KB
-}
+export type { Resources };
 
 export interface DynamicSlot {
   id: number;
@@ -82,13 +79,8 @@ export class Machine {
     this.pslotName = `slot1@${name}`;
   }
 
-  /** HTCondor's reading of a job's requests, with its defaults (1 cpu, 1 MB... as the job asks). */
   static requests(job: ClassAd): Resources {
-    const num = (n: string, d: number) => {
-      const v = job.lookupJS(n);
-      return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.ceil(v) : d;
-    };
-    return { cpus: Math.max(1, num('RequestCpus', 1)), memory: num('RequestMemory', 128), disk: num('RequestDisk', 1024) };
+    return jobRequests((n) => job.lookupJS(n));
   }
 
   carve(req: Resources, claim: string, schedd: string, scheddAddress: string, leaseSec: number): DynamicSlot {

@@ -87,7 +87,8 @@ export class Startd {
     const job = ClassAd.fromRecord(req.job?.attrs ?? {});
     const slotAd = this.machine.slotAd();
     if (!symmetricMatch(job, slotAd)) throw new DschedError('CLAIM_REFUSED', `the job does not match ${this.machine.pslotName} (Requirements or START)`);
-    const claim = randomBytes(24).toString('base64url');
+    const claim = req.claim || randomBytes(24).toString('base64url');
+    if (this.machine.dslots.has(claim)) throw new DschedError('CLAIM_REFUSED', 'that claim id is already in use');
     const lease = req.lease > 0 ? req.lease : this.config.int('JOB_LEASE_DURATION');
     const d = this.machine.carve(Machine.requests(job), claim, req.schedd, req.schedd_address, lease);
     this.extra.set(claim, {});

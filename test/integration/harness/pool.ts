@@ -30,6 +30,7 @@ const TEST_CONFIG: Record<string, string> = {
   NEGOTIATOR_INTERVAL: '5',
   JOB_LEASE_DURATION: '20',
   KILL_GRACE: '2',
+  PERIODIC_EXPR_INTERVAL: '1',
   NUM_CPUS: '4',
   MEMORY: '4096',
 };

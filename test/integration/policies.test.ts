@@ -1,0 +1,85 @@
+// Policies and holds: periodic_hold, on_exit_hold, PBS walltime (AllowedJobDuration), dhold/drelease with
+// reasons; held jobs show why in dq and in the event log (012/013).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { TestPool } from './harness/pool.js';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('policies', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start();
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  const submit = async (file: string, args: string[] = []) => {
+    const r = await pool.run('dsubmit', [...args, file]);
+    assert.equal(r.code, 0, r.stderr);
+    return Number((/cluster (\d+)/.exec(r.stdout) ?? /^(\d+)/m.exec(r.stdout))![1]);
+  };
+  const heldAd = (cluster: number) =>
+    pool.waitFor(`job ${cluster} to be held`, async () => (await pool.json('dq', [String(cluster)])).find((a) => a.JobStatus === 5));
+
+  test('policy – periodic_hold holds a running job with its reason and stops it', async () => {
+    pool.file('ph.sub', `executable = /bin/sh\narguments = "-c 'echo $$ > ph.pid; exec sleep 120'"\nperiodic_hold = (time() - JobCurrentStartDate) > 1\nperiodic_hold_reason = "ran too long for this test"\nlog = ph.log\nqueue\n`);
+    const c = await submit('ph.sub');
+    const ad = await heldAd(c);
+    assert.equal(ad.HoldReason, 'ran too long for this test');
+    assert.equal(ad.HoldReasonCode, 3);
+    const pid = Number(pool.read('ph.pid').trim());
+    await pool.waitFor('the held job to be stopped', () => !alive(pid));
+    assert.match(pool.read('ph.log'), /^012 [\s\S]*ran too long for this test/m);
+    const hold = await pool.run('dq', ['-hold', String(c)]);
+    assert.match(hold.stdout, /ran too long for this test/);
+    await pool.run('drm', [String(c)]);
+  });
+
+  test('policy – on_exit_hold holds a job that exited 3', async () => {
+    pool.file('oeh.sub', `executable = /bin/sh\narguments = "-c 'exit 3'"\non_exit_hold = ExitCode == 3\non_exit_hold_reason = "exit 3 means the input was bad"\nqueue\n`);
+    const c = await submit('oeh.sub');
+    const ad = await heldAd(c);
+    assert.equal(ad.HoldReason, 'exit 3 means the input was bad');
+    assert.equal(ad.ExitCode, 3);
+  });
+
+  test('policy – a PBS walltime is enforced: the job is held when it runs longer', async () => {
+    pool.file('wt.sh', '#!/bin/sh\n#PBS -N walltime\n#PBS -l walltime=00:00:02\nsleep 120\n', 0o755);
+    const c = await submit('wt.sh');
+    const ad = await heldAd(c);
+    assert.match(String(ad.HoldReason), /exceeded allowed job duration of 2 seconds/);
+    assert.equal(ad.HoldReasonCode, 46);
+    await pool.run('drm', [String(c)]);
+  });
+
+  test('hold – dhold and drelease with reasons, events 012 and 013', async () => {
+    pool.file('hr.sub', `executable = /bin/sleep\narguments = 1\nlog = hr.log\nqueue\n`);
+    const c = await submit('hr.sub', ['-a', 'hold = true']);
+    let ad = await heldAd(c);
+    assert.equal(ad.HoldReasonCode, 15, 'submitted on hold');
+    const rel = await pool.run('drelease', [String(c)]);
+    assert.equal(rel.code, 0, rel.stderr);
+    await pool.waitForHistory(c, 1);
+    pool.file('h2.sub', `executable = /bin/sleep\narguments = 60\nlog = h2.log\nqueue\n`);
+    const c2 = await submit('h2.sub');
+    await pool.waitFor('the job to run', async () => (await pool.json('dq', [String(c2)]))[0]?.JobStatus === 2);
+    const h = await pool.run('dhold', [String(c2), '-reason', 'waiting for the new data set']);
+    assert.equal(h.code, 0, h.stderr);
+    ad = await heldAd(c2);
+    assert.equal(ad.HoldReason, 'waiting for the new data set');
+    assert.equal(ad.HoldReasonCode, 1);
+    const again = await pool.run('drelease', [String(c2)]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(pool.read('h2.log'), /^012 [\s\S]*waiting for the new data set[\s\S]*^013 /m);
+    await pool.run('drm', [String(c2)]);
+  });
+});
