@@ -5,7 +5,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
+import chokidar from 'chokidar';
 import { loadConfig, type Config } from './config/load.js';
+import { PARAMS, type ParamInfo } from './config/params.js';
 import { addressFile } from './config/paths.js';
 import { createLogger, type Logger } from './log.js';
 import { loadSecret, signToken } from './rpc/auth.js';
@@ -48,7 +50,9 @@ export function daemonContext(daemon: string): DaemonContext {
     writeFileAtomic(instFile, instance);
   }
   const hostName = config.str('HOSTNAME') || hostname();
-  return { name: daemon, config, log, secret, token, instance, hostName };
+  const ctx = { name: daemon, config, log, secret, token, instance, hostName };
+  watchConfig(ctx);
+  return ctx;
 }
 
 export async function serveDaemon(
@@ -92,11 +96,46 @@ export function onShutdown(ctx: DaemonContext, stop: () => Promise<void>): void 
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
   // SIGHUP is `dsched reconfig`: never a reason to die.
-  process.on('SIGHUP', () => ctx.log.info('reconfig requested'));
+  process.on('SIGHUP', () => reconfigure(ctx, 'SIGHUP'));
   process.on('uncaughtException', (e) => {
     ctx.log.fatal({ err: e }, 'uncaught exception');
     process.exit(70);
   });
+}
+
+type ReconfigListener = (changed: string[]) => void;
+const reconfigListeners: ReconfigListener[] = [];
+/** Be told after the configuration was re-read (live knobs apply at once). */
+export function onReconfig(fn: ReconfigListener): void {
+  reconfigListeners.push(fn);
+}
+
+/** Re-read the configuration; knobs marked `restart` are reported as needing a restart, not half-applied. */
+export function reconfigure(ctx: DaemonContext, why: string): void {
+  let changed: string[];
+  try {
+    changed = ctx.config.reload();
+  } catch (e) {
+    ctx.log.error({ err: (e as Error).message, why }, 'configuration not reloaded: it has an error (the old values stay)');
+    return;
+  }
+  if (!changed.length) return;
+  const restart = changed.filter((n) => (PARAMS as Record<string, ParamInfo>)[n]?.reload === 'restart');
+  ctx.log.info({ changed, why }, 'configuration reloaded');
+  if (restart.length) ctx.log.warn({ knobs: restart }, 'these settings need a restart of the daemon to take effect');
+  for (const l of reconfigListeners) l(changed);
+}
+
+/** Watch the configuration files (an editor's rename-on-save included) and reload on change. */
+export function watchConfig(ctx: DaemonContext): void {
+  let timer: NodeJS.Timeout | undefined;
+  const w = chokidar.watch(ctx.config.files(), { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 50 } });
+  w.on('all', () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => reconfigure(ctx, 'config file changed'), 50);
+  });
+  w.on('error', (e) => ctx.log.warn({ err: (e as Error).message }, 'cannot watch the configuration files'));
+  process.once('exit', () => void w.close());
 }
 
 /** The collector's address: COLLECTOR_HOST, else this home's collector address file. Re-read on each call

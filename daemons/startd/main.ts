@@ -1,5 +1,5 @@
 // dsched startd: one per execute node. Advertises its slots and runs the jobs schedds claim them for.
-import { CollectorLink, daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
+import { CollectorLink, daemonContext, onReconfig, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { proto } from '../../lib/rpc/proto.js';
 import { EventReporter } from './reporter.js';
 import { detectResources, Machine } from './slots.js';
@@ -79,6 +79,11 @@ startd.onChange = (claim) => {
 };
 void advertise(true);
 const periodic = setInterval(() => void advertise(true), config.int('UPDATE_INTERVAL') * 1000);
+// a new START expression or label shows in the pool at once
+onReconfig(() => {
+  machine.invalidate();
+  void advertise(true);
+});
 const leases = setInterval(() => startd.checkLeases(), 1000);
 
 onShutdown(ctx, async () => {

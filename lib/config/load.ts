@@ -16,12 +16,38 @@ const SYSTEM_CONFIG = '/etc/dsched/config';
 export class Config {
   readonly paths: PoolPaths;
   private values = new Map<string, ConfigValue>();
+  /** Where this configuration was read from, so `reload()` can read it again. */
+  loadOptions: LoadOptions = {};
 
   constructor(home: string, layers: Array<{ source: string; entries: Map<string, string> }>) {
     this.paths = poolPaths(home);
-    for (const [name, info] of Object.entries(PARAMS)) this.values.set(name, { raw: info.default, source: 'default' });
-    for (const layer of layers)
-      for (const [k, v] of layer.entries) this.values.set(k.toUpperCase(), { raw: v, source: layer.source });
+    this.apply(layers);
+  }
+
+  private apply(layers: Array<{ source: string; entries: Map<string, string> }>) {
+    const values = new Map<string, ConfigValue>();
+    for (const [name, info] of Object.entries(PARAMS)) values.set(name, { raw: info.default, source: 'default' });
+    for (const layer of layers) for (const [k, v] of layer.entries) values.set(k.toUpperCase(), { raw: v, source: layer.source });
+    this.values = values;
+  }
+
+  /** The files this configuration reads (for watching). */
+  files(): string[] {
+    const env = this.loadOptions.env ?? process.env;
+    return [env.DSCHED_CONFIG ?? SYSTEM_CONFIG, this.paths.config];
+  }
+
+  /**
+   * Read the files again, in place (everyone holding this Config sees the new values). Returns the names
+   * whose values changed. A file with a syntax error leaves the old values and throws.
+   */
+  reload(): string[] {
+    const before = new Map([...this.values].map(([k, v]) => [k, v.raw]));
+    this.apply(readLayers(this.paths.home, this.loadOptions));
+    const changed = new Set<string>();
+    for (const [k, v] of this.values) if (before.get(k) !== v.raw) changed.add(k);
+    for (const k of before.keys()) if (!this.values.has(k)) changed.add(k);
+    return [...changed].sort();
   }
 
   /** The raw (macro-expanded) text of a knob, with where it came from. */
@@ -107,8 +133,14 @@ export interface LoadOptions {
 }
 
 export function loadConfig(opts: LoadOptions = {}): Config {
+  const home = opts.home ?? resolveHome(opts.env ?? process.env);
+  const c = new Config(home, readLayers(home, opts));
+  c.loadOptions = opts;
+  return c;
+}
+
+function readLayers(home: string, opts: LoadOptions): Array<{ source: string; entries: Map<string, string> }> {
   const env = opts.env ?? process.env;
-  const home = opts.home ?? resolveHome(env);
   const layers: Array<{ source: string; entries: Map<string, string> }> = [];
   const sys = env.DSCHED_CONFIG ?? SYSTEM_CONFIG;
   for (const file of [sys, poolPaths(home).config]) {
@@ -123,5 +155,5 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   layers.push({ source: 'environment', entries: envEntries });
   if (opts.overrides) layers.push({ source: 'command line', entries: new Map(Object.entries(opts.overrides)) });
-  return new Config(home, layers);
+  return layers;
 }

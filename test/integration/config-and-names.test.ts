@@ -1,0 +1,61 @@
+// Configuration applies live (a config file edit, or dsched reconfig), and names in a pool are unique:
+// a second startd with a name already in the pool is refused loudly, not merged.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DIST, sleep, TestPool } from './harness/pool.js';
+
+describe('config and names', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start();
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('config – a new START expression and a label show in dstatus after an edit, without a restart', async () => {
+    appendFileSync(join(pool.home, 'config'), 'STARTD_ATTRS = Labels = "gpu,learner"\nSTART = (TARGET.Owner =!= "nobody")\n');
+    const slot = await pool.waitFor('the label to appear', async () => {
+      const s = await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']);
+      return s[0]?.Labels === 'gpu,learner' ? s[0] : undefined;
+    }, 20_000);
+    assert.match(String(slot.Start), /nobody/);
+    const r = await pool.run('dstatus', ['-af', 'Name', 'Labels', '-constraint', 'stringListMember("learner", Labels)']);
+    assert.match(r.stdout, /gpu,learner/);
+  });
+
+  test('config – dsched config NAME -v tells where a value comes from', async () => {
+    const r = await pool.run('dsched', ['config', 'NUM_CPUS', '-v']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /NUM_CPUS = 4/);
+    assert.match(r.stdout, new RegExp(`from ${join(pool.home, 'config').replace(/[/.]/g, '\\$&')}`));
+    const bad = await pool.run('dsched', ['config', 'NO_SUCH_KNOB']);
+    assert.equal(bad.code, 1);
+  });
+
+  test('names – a second startd with a name already in the pool is refused', async () => {
+    // another host's home: same pool secret, same collector, the same STARTD_NAME
+    const other = mkdtempSync(join(tmpdir(), 'dsched-other-'));
+    copyFileSync(join(pool.home, 'secret'), join(other, 'secret'));
+    const collector = pool.daemonAddress('collector');
+    const first = (await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']))[0]!;
+    writeFileSync(join(other, 'config'), `COLLECTOR_HOST = ${collector}\nSTARTD_NAME = ${String(first.StartdName)}\nNUM_CPUS = 1\nUPDATE_INTERVAL = 1\n`);
+    const child = spawn(process.execPath, [join(DIST, 'cli', 'dsched.js'), 'startd'], { env: { ...pool.env, DSCHED_HOME: other }, stdio: 'ignore' });
+    try {
+      const log = join(other, 'log', 'startd.log');
+      await pool.waitFor('the duplicate to be refused', () => existsSync(log) && /already in the pool/.test(readFileSync(log, 'utf8')), 20_000);
+      await sleep(1500);
+      const slots = await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']);
+      assert.equal(slots.length, 1, 'the pool still has one machine of that name');
+      assert.equal(slots[0]!.TotalCpus, 4, 'and it is the original one');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+});
