@@ -27,6 +27,7 @@ const opts = {
   isAdmin,
   token: ctx.token,
   maxProcs: () => config.int('MAX_JOBS_PER_SUBMISSION'),
+  mailCommand: () => config.str('MAIL'),
 };
 const schedd = new Schedd(queue, log, opts);
 const server = await serveDaemon(ctx, config.int('SCHEDD_PORT'), [

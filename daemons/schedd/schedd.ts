@@ -13,6 +13,7 @@ import type { DagRunner } from './dag-runner.js';
 import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
 import { JobQueue, JobStatus, jobKey, lit, litValue, type Job } from './queue.js';
 import { UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
+import { Mailer, type JobFacts, type MailEvent } from './notify.js';
 
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
 /** An event before the job's id and the time are filled in. */
@@ -25,6 +26,8 @@ export interface Claim {
   job?: Job;
   /** Autocluster of the job it last ran: the first place to look for the next one. */
   lastAc: number;
+  /** When the startd last confirmed the claim (ms): past the lease, a silent startd has lost it. */
+  renewedAt?: number;
 }
 
 export interface ScheddOptions {
@@ -35,6 +38,7 @@ export interface ScheddOptions {
   isAdmin: (user: string) => boolean;
   token: () => string;
   maxProcs: () => number;
+  mailCommand: () => string;
 }
 
 // HTCondor's HoldReasonCode values used here.
@@ -44,6 +48,7 @@ const now = () => Math.floor(Date.now() / 1000);
 
 export class Schedd {
   readonly claims = new Map<string, Claim>();
+  private renewing = new Set<string>();
   private startds = new Map<string, StartdClient>();
   readonly userLog: UserLogWriter;
   /** Called when idle/running counts may have changed (the submitter ads need refreshing). */
@@ -54,6 +59,7 @@ export class Schedd {
     private log: Logger,
     private opts: ScheddOptions,
   ) {
+    this.mailer = new Mailer(opts.mailCommand, log);
     this.userLog = new UserLogWriter({ onError: (path, err) => log.warn({ path, err: err.message }, 'cannot write the job event log') });
     this.deps = new Dependencies(queue);
     queue.onFlushed = (changed) => {
@@ -64,6 +70,26 @@ export class Schedd {
   }
 
   private deps: Dependencies;
+  private mailer: Mailer;
+
+  /** Mail the job's owner (or notify_user) if the job asked to be told about this event. */
+  private mail(ev: MailEvent, job: Job, extra: Partial<JobFacts> = {}) {
+    const notification = Number(this.queue.value(job, 'JobNotification') ?? 0) || 0;
+    const points = this.queue.value(job, 'PbsMailPoints');
+    if (!notification && typeof points !== 'string') return;
+    const start = Number(this.queue.value(job, 'JobCurrentStartDate') ?? 0);
+    this.mailer.send(ev, {
+      id: `${job.cluster}.${job.proc}`,
+      owner: job.owner,
+      cmd: String(this.queue.value(job, 'Cmd') ?? ''),
+      host: String(this.queue.value(job, 'RemoteHost') ?? this.queue.value(job, 'LastRemoteHost') ?? ''),
+      notification,
+      mailPoints: typeof points === 'string' ? points : undefined,
+      notifyUser: typeof this.queue.value(job, 'NotifyUser') === 'string' ? String(this.queue.value(job, 'NotifyUser')) : undefined,
+      runSeconds: start ? Math.max(0, now() - start) : undefined,
+      ...extra,
+    });
+  }
   /** The DAG manager of DAG jobs (set by main once the store is open). */
   dags: DagRunner | undefined;
 
@@ -237,7 +263,7 @@ export class Schedd {
         this.onQueueChanged();
         return;
       }
-      const claim: Claim = { id: reply.claim, startd: startdAddr, slot: reply.slot, lastAc: job.ac };
+      const claim: Claim = { id: reply.claim, startd: startdAddr, slot: reply.slot, lastAc: job.ac, renewedAt: Date.now() };
       this.claims.set(claim.id, claim);
       job.matching = false;
       if (job.status !== JobStatus.Idle || !this.queue.jobs.has(jobKey(job.cluster, job.proc))) {
@@ -274,6 +300,7 @@ export class Schedd {
     if (this.queue.value(job, 'JobStartDate') === undefined) changes.JobStartDate = t;
     this.queue.update(job, changes, JobStatus.Running);
     this.logEvent(job, { type: 'execute', host: claim.startd, slotName: claim.slot });
+    this.mail('begin', job);
     this.log.info({ cluster: job.cluster, proc: job.proc, slot: claim.slot }, 'job started');
   }
 
@@ -370,6 +397,9 @@ export class Schedd {
     const exit: Record<string, string | null> = ev.exit_by_signal
       ? { ExitBySignal: 'true', ExitSignal: String(ev.exit_signal), ExitCode: null }
       : { ExitBySignal: 'false', ExitCode: String(ev.exit_code), ExitSignal: null };
+    const facts: Partial<JobFacts> = ev.exit_by_signal ? { signal: ev.exit_signal } : { exitCode: ev.exit_code };
+    if (job.status === JobStatus.Removed) this.mail('abort', job, { removeReason: String(this.queue.value(job, 'RemoveReason') ?? '') });
+    else if (job.status !== JobStatus.Held) this.mail('end', job, facts);
     const changes = { ...this.wallClock(job), ...exit, JobCurrentStartDate: null };
     job.claim = undefined;
     if (job.status === JobStatus.Removed) {
@@ -585,6 +615,7 @@ export class Schedd {
           return kill();
         }
         this.logEvent(job, { type: 'aborted', reason });
+        this.mail('abort', job, { removeReason: reason });
         this.queue.finish(job, JobStatus.Removed, { RemoveReason: lit(reason) });
         return undefined;
       }
@@ -620,16 +651,32 @@ export class Schedd {
     }
     await Promise.all(
       [...byStartd].map(async ([addr, claims]) => {
+        if (this.renewing.has(addr)) return;
+        this.renewing.add(addr);
+        const asked = Date.now();
         try {
           const r = await this.startd(addr).renew(claims.map((c) => c.id), this.opts.lease(), this.opts.address);
           const unknown = new Set(r.unknown);
           for (const c of claims) {
-            if (!unknown.has(c.id)) continue;
+            if (!unknown.has(c.id)) {
+              c.renewedAt = asked;
+              continue;
+            }
             this.claims.delete(c.id);
             if (c.job && c.job.claim?.id === c.id) this.jobEvicted(c.job, `the startd ${c.slot} no longer has the claim`);
           }
         } catch (e) {
           this.log.warn({ startd: addr, err: (e as Error).message }, 'lease renewal failed');
+          // The startd kills a job whose lease ran out (counted from when it last heard from us): once that
+          // time has surely passed, the job is run elsewhere. Never earlier, so there are never two live runs.
+          for (const c of claims) {
+            c.renewedAt ??= asked;
+            if (Date.now() - c.renewedAt <= this.opts.lease() * 1000) continue;
+            this.claims.delete(c.id);
+            if (c.job && c.job.claim?.id === c.id) this.jobEvicted(c.job, `the startd of ${c.slot} could not be reached for longer than the job lease`);
+          }
+        } finally {
+          this.renewing.delete(addr);
         }
       }),
     );
@@ -668,7 +715,7 @@ export class Schedd {
                 // it was being started when the schedd stopped: running (or finished) there, or never started
                 const claimRef = j.claim!;
                 if (s === 'running' || s === 'exited') {
-                  const claim: Claim = { id: claimRef.id, startd: addr, slot: claimRef.slot, lastAc: j.ac };
+                  const claim: Claim = { id: claimRef.id, startd: addr, slot: claimRef.slot, lastAc: j.ac, renewedAt: Date.now() };
                   this.claims.set(claim.id, claim);
                   j.matching = false;
                   this.markRunning(j, claim);
@@ -685,7 +732,7 @@ export class Schedd {
                 else this.jobEvicted(j, 'the job was lost while the schedd was down');
                 continue;
               }
-              const claim: Claim = { id: j.claim!.id, startd: addr, slot: j.claim!.slot, job: j, lastAc: 0 };
+              const claim: Claim = { id: j.claim!.id, startd: addr, slot: j.claim!.slot, job: j, lastAc: 0, renewedAt: Date.now() };
               this.claims.set(claim.id, claim);
               if (j.status === JobStatus.Removed) void this.startd(addr).deactivate(claim.id, false, 'removed').catch(() => {});
               this.log.info({ cluster: j.cluster, proc: j.proc, slot: claim.slot, state: s }, 'reconnected to running job');

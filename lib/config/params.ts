@@ -39,6 +39,7 @@ export const PARAMS = {
   JOB_LEASE_DURATION: { type: 'int', default: '300', daemons: ['schedd', 'startd'], reload: 'live', min: 5, description: 'Seconds a startd keeps running a job without hearing from its schedd.' },
   KILL_GRACE: { type: 'int', default: '10', daemons: ['startd'], reload: 'live', min: 0, description: 'Default seconds between the soft kill signal and SIGKILL (job_max_vacate_time overrides).' },
   PERIODIC_EXPR_INTERVAL: { type: 'int', default: '60', daemons: ['schedd'], reload: 'restart', min: 1, description: 'Seconds between evaluations of periodic_hold/release/remove and allowed_job_duration (walltime).' },
+  MAIL: { type: 'string', default: '/usr/bin/mail', daemons: ['schedd'], reload: 'live', description: 'Command that sends job mail: run as `MAIL -s SUBJECT ADDRESS` with the message on stdin.' },
   QUEUE_SUPER_USERS: { type: 'list', default: 'root', daemons: ['schedd'], reload: 'live', description: 'Users who may act on any job (the pool owner is always one).' },
   MAX_JOBS_PER_SUBMISSION: { type: 'int', default: '1000000', daemons: ['schedd', 'tools'], reload: 'live', min: 1, description: 'Largest number of procs one submission may queue.' },
   MAX_HISTORY_JOBS: { type: 'int', default: '100000', daemons: ['schedd'], reload: 'live', min: 0, description: 'Finished jobs kept in history.' },

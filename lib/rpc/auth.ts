@@ -1,7 +1,7 @@
 // Pool tokens: JWT-shaped, HS256-signed with the pool secret (the shape of HTCondor's IDTOKENS).
 // Daemons mint their own; local users get one from the schedd after proving who they are.
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DschedError } from '../errors.js';
 
@@ -22,13 +22,19 @@ export function loadSecret(file: string, create = false): Buffer {
   if (!existsSync(file)) {
     if (!create) throw new DschedError('UNAUTHENTICATED', `no pool secret at ${file}`);
     mkdirSync(dirname(file), { recursive: true });
+    // written whole under a temporary name, then linked into place: a daemon starting at the same moment
+    // sees either no secret or the complete one, never an empty file
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    const fd = openSync(tmp, 'wx', 0o600);
+    writeSync(fd, randomBytes(32).toString('base64'));
+    fsyncSync(fd);
+    closeSync(fd);
     try {
-      const fd = openSync(file, 'wx', 0o600);
-      writeSync(fd, randomBytes(32).toString('base64'));
-      fsyncSync(fd);
-      closeSync(fd);
+      linkSync(tmp, file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    } finally {
+      rmSync(tmp, { force: true });
     }
     chmodSync(file, 0o600);
   }

@@ -1,6 +1,7 @@
 // The server side of every daemon: authentication on every call, typed errors mapped to gRPC status,
 // anything unexpected logged with its stack and reported as INTERNAL.
 import * as grpc from '@grpc/grpc-js';
+import { networkInterfaces } from 'node:os';
 import { DschedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { identityOf, verifyToken, type Identity } from './auth.js';
@@ -47,6 +48,20 @@ function authenticate(metadata: grpc.Metadata, secret: Buffer): Identity {
   if (typeof h !== 'string' || !h.startsWith('Bearer '))
     throw new DschedError('UNAUTHENTICATED', 'this call needs a pool token and none was sent');
   return identityOf(verifyToken(secret, h.slice('Bearer '.length)));
+}
+
+/**
+ * The host part peers should dial: the bound address, or for a wildcard bind (0.0.0.0, ::) this host's
+ * first non-loopback address. IPv6 literals are bracketed.
+ */
+export function advertisedHost(bind: string): string {
+  let host = bind;
+  if (bind === '0.0.0.0' || bind === '::' || bind === '') {
+    const want = bind === '::' ? 'IPv6' : 'IPv4';
+    const addrs = Object.values(networkInterfaces()).flat().filter((a) => a && !a.internal && a.family === want);
+    host = addrs[0]?.address ?? (bind === '::' ? '::1' : '127.0.0.1');
+  }
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -97,11 +112,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.addService(definition, handlers);
   }
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(new DschedError('DAEMON_UNREACHABLE', `${opts.daemon} cannot listen on ${opts.host}:${opts.port}: ${err.message}`)) : resolve(p),
     ),
   );
-  const address = `${opts.host}:${port}`;
+  const address = `${advertisedHost(opts.host)}:${port}`;
   return {
     server,
     port,

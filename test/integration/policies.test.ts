@@ -1,6 +1,8 @@
 // Policies and holds: periodic_hold, on_exit_hold, PBS walltime (AllowedJobDuration), dhold/drelease with
 // reasons; held jobs show why in dq and in the event log (012/013).
 import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
 
@@ -12,6 +14,10 @@ const alive = (pid: number) => {
     return false;
   }
 };
+
+function appendConfig(pool: TestPool, text: string) {
+  appendFileSync(join(pool.home, 'config'), text);
+}
 
 describe('policies', () => {
   let pool: TestPool;
@@ -59,6 +65,27 @@ describe('policies', () => {
     assert.match(String(ad.HoldReason), /exceeded allowed job duration of 2 seconds/);
     assert.equal(ad.HoldReasonCode, 46);
     await pool.run('drm', [String(c)]);
+  });
+
+  test('mail – notification = Error mails once about a failing job; PBS -m e -M mails at the end', async () => {
+    // the mail command is the external edge: a script that records what it was asked to send
+    const mail = pool.file('fake-mail.sh', '#!/bin/sh\n{ echo "ARGS: $*"; cat; echo "--"; } >> "$(dirname "$0")/mail.txt"\n', 0o755);
+    appendConfig(pool, `MAIL = ${mail}\n`);
+    await new Promise((r) => setTimeout(r, 1500)); // the schedd picks the new MAIL up live
+    pool.file('ok.sub', `executable = /bin/true\nnotification = Error\nnotify_user = alice@example.org\nqueue\n`);
+    pool.file('bad.sub', `executable = /bin/sh\narguments = "-c 'exit 4'"\nnotification = Error\nnotify_user = alice@example.org\nqueue\n`);
+    const ok = await submit('ok.sub');
+    const bad = await submit('bad.sub');
+    await pool.waitForHistory(ok, 1);
+    await pool.waitForHistory(bad, 1);
+    await pool.waitFor('the mail', () => pool.exists('mail.txt') && /exited with status 4/.test(pool.read('mail.txt')));
+    const text = pool.read('mail.txt');
+    assert.equal((text.match(/^ARGS: /gm) ?? []).length, 1, text);
+    assert.match(text, new RegExp(`ARGS: -s \\[dsched\\] job ${bad}\\.0 exited with status 4 alice@example.org`));
+    assert.match(text, /Exit code: 4/);
+    pool.file('m.sh', '#!/bin/sh\n#PBS -m e\n#PBS -M bob@example.org\ntrue\n', 0o755);
+    const m = await submit('m.sh');
+    await pool.waitFor('the PBS end mail', () => new RegExp(`job ${m}\\.0 exited with status 0 bob@example.org`).test(pool.read('mail.txt')));
   });
 
   test('hold – dhold and drelease with reasons, events 012 and 013', async () => {

@@ -1,0 +1,85 @@
+// Mail about jobs, as HTCondor's `notification`/`notify_user` and PBS's `-m abe -M addr` ask: one message per
+// event, sent through the MAIL command (`MAIL -s SUBJECT ADDRESS`, the body on stdin), never blocking the queue.
+import { spawn } from 'node:child_process';
+import type { Logger } from '../../lib/log.js';
+
+export type MailEvent = 'begin' | 'end' | 'abort';
+
+export interface JobFacts {
+  id: string;
+  owner: string;
+  cmd: string;
+  host: string;
+  notification: number; // HTCondor JobNotification: 0 never, 1 always, 2 complete, 3 error
+  mailPoints?: string; // PBS -m letters (a b e n)
+  notifyUser?: string;
+  exitCode?: number;
+  signal?: number;
+  removeReason?: string;
+  runSeconds?: number;
+}
+
+/** Whether this event is one the job asked to be told about. */
+export function wantsMail(ev: MailEvent, f: JobFacts): boolean {
+  if (f.mailPoints !== undefined) {
+    if (f.mailPoints.includes('n')) return false;
+    return (ev === 'begin' && f.mailPoints.includes('b')) || (ev === 'end' && f.mailPoints.includes('e')) || (ev === 'abort' && f.mailPoints.includes('a'));
+  }
+  const failed = f.signal !== undefined || (f.exitCode !== undefined && f.exitCode !== 0);
+  switch (f.notification) {
+    case 1:
+      return ev !== 'begin';
+    case 2:
+      return ev === 'end';
+    case 3:
+      return ev === 'end' && failed;
+    default:
+      return false;
+  }
+}
+
+const dur = (s: number) => `${Math.floor(s / 86400)}+${String(Math.floor(s / 3600) % 24).padStart(2, '0')}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+
+export function mailText(ev: MailEvent, f: JobFacts): { subject: string; body: string } {
+  const outcome =
+    ev === 'begin'
+      ? 'started'
+      : ev === 'abort'
+        ? 'was removed'
+        : f.signal !== undefined
+          ? `was killed by signal ${f.signal}`
+          : `exited with status ${f.exitCode ?? 0}`;
+  const subject = `[dsched] job ${f.id} ${outcome}`;
+  const lines = [`Job ${f.id} (${f.cmd}) of ${f.owner} ${outcome}.`, ''];
+  if (f.host) lines.push(`Host:     ${f.host}`);
+  if (ev === 'end') lines.push(f.signal !== undefined ? `Signal:   ${f.signal}` : `Exit code: ${f.exitCode ?? 0}`);
+  if (f.runSeconds !== undefined && ev !== 'begin') lines.push(`Run time: ${dur(Math.round(f.runSeconds))}`);
+  if (ev === 'abort' && f.removeReason) lines.push(`Reason:   ${f.removeReason}`);
+  return { subject, body: lines.join('\n') + '\n' };
+}
+
+export class Mailer {
+  constructor(
+    private mailCommand: () => string,
+    private log: Logger,
+  ) {}
+
+  send(ev: MailEvent, f: JobFacts): void {
+    if (!wantsMail(ev, f)) return;
+    const to = f.notifyUser || f.owner;
+    const cmd = this.mailCommand();
+    if (!cmd || !to) return;
+    const { subject, body } = mailText(ev, f);
+    try {
+      const child = spawn(cmd, ['-s', subject, to], { stdio: ['pipe', 'ignore', 'ignore'] });
+      child.on('error', (e) => this.log.warn({ mail: cmd, err: e.message }, 'cannot send job mail'));
+      child.on('exit', (code) => {
+        if (code) this.log.warn({ mail: cmd, exitCode: code }, 'the mail command failed');
+      });
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(body);
+    } catch (e) {
+      this.log.warn({ mail: cmd, err: (e as Error).message }, 'cannot send job mail');
+    }
+  }
+}
