@@ -1,0 +1,105 @@
+// A pool of several hosts, for real: collector, negotiator and schedd on "central", a startd on each of
+// "exec1" and "exec2", every host in its own network namespace with its own DSCHED_HOME (harness/netns.ts).
+// Jobs need nothing from the submit side (initialdir = /, output to /dev/null): there is no shared file
+// system between the hosts, and the file-transfer variant waits for file transfer to be built.
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { sleep } from './harness/pool.js';
+import { NetnsPool, netnsUnavailable } from './harness/netns.js';
+
+const LEASE = 10; // JOB_LEASE_DURATION on every host (the harness's setting)
+
+const unavailable = netnsUnavailable();
+if (unavailable) console.log(`# multi-host pool tests skipped: ${unavailable}`);
+const skip = unavailable ? `cannot make network namespaces: ${unavailable}` : false;
+
+/** A job that needs no file from the submit host. */
+const sleepJob = (seconds: number, count = 1) =>
+  `executable = /bin/sleep\narguments = ${seconds}\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nqueue ${count}\n`;
+
+/** The execute host a slot name belongs to (slot1_3@exec2 → exec2). */
+const hostOf = (slot: unknown) => String(slot).split('@')[1] ?? '';
+
+describe('multi-host pool', () => {
+  let pool: NetnsPool | undefined;
+  beforeEach(async () => {
+    // one cpu per execute host: two jobs at once must use both hosts
+    pool = await NetnsPool.start({ execConfig: { NUM_CPUS: '1', MEMORY: '1024' } });
+  });
+  afterEach(async () => {
+    const leaks = (await pool?.stop()) ?? [];
+    pool = undefined;
+    assert.deepEqual(leaks, [], 'every daemon stops on SIGTERM and leaves nothing running');
+  });
+
+  /** The job's ad while it runs (JobStatus 2 and a RemoteHost). */
+  async function runningAd(cluster: number): Promise<Record<string, unknown>> {
+    return pool!.waitFor(`job ${cluster}.0 to run`, async () => {
+      const [ad] = await pool!.json('dq', [String(cluster)]);
+      return ad?.JobStatus === 2 && typeof ad.RemoteHost === 'string' ? ad : undefined;
+    }, 30_000);
+  }
+
+  /** For a few seconds the job stays finished exactly once: one history entry, nothing in the queue. */
+  async function staysFinishedOnce(cluster: number) {
+    for (let i = 0; i < 3; i++) {
+      await sleep(1000);
+      assert.equal((await pool!.json('dhistory', [String(cluster)])).length, 1, 'one completion in dhistory');
+      assert.deepEqual(await pool!.json('dq', [String(cluster)]), [], 'the job left the queue');
+    }
+  }
+
+  test('multi-host pool – jobs run on both execute hosts, each slot advertising its own host address', { skip, timeout: 120_000 }, async () => {
+    const slots = await pool!.json('dstatus', []);
+    for (const h of pool!.execs) {
+      const slot = slots.find((a) => a.Name === `slot1@${h.name}`);
+      assert.ok(slot, `dstatus lists slot1@${h.name}`);
+      assert.match(String(slot.MyAddress), new RegExp(`^${h.address.replaceAll('.', '\\.')}:\\d+$`), `slot1@${h.name} is reached at its own host`);
+    }
+    const cluster = await pool!.submit('both.sub', sleepJob(2, 4));
+    const hist = await pool!.waitForHistory(cluster, 4);
+    for (const ad of hist) {
+      assert.equal(ad.JobStatus, 4, `job ${ad.ClusterId}.${ad.ProcId} completed`);
+      assert.equal(ad.ExitCode, 0);
+      assert.match(String(ad.LastRemoteHost), /^slot1_\d+@exec[12]$/);
+    }
+    assert.deepEqual([...new Set(hist.map((a) => hostOf(a.LastRemoteHost)))].sort(), ['exec1', 'exec2']);
+  });
+
+  test('multi-host pool – a startd killed with -9 mid-job: the job runs again on the other host, one completion', { skip, timeout: 120_000 }, async () => {
+    const cluster = await pool!.submit('crash.sub', sleepJob(6));
+    const first = hostOf((await runningAd(cluster)).RemoteHost);
+    const other = pool!.execs.map((h) => h.name).find((n) => n !== first)!;
+    await pool!.kill9(first, 'startd'); // and its job spawner: nobody on `first` will report the job
+    const [ad] = await pool!.waitForHistory(cluster, 1, 60_000);
+    assert.equal(ad!.JobStatus, 4);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(ad!.NumJobStarts, 2, 'the job started once on each host');
+    assert.equal(hostOf(ad!.LastRemoteHost), other, `the job finished on ${other}`);
+    await staysFinishedOnce(cluster);
+  });
+
+  test('multi-host pool – a startd cut off for longer than the lease: the job ends exactly once', { skip, timeout: 150_000 }, async () => {
+    const cluster = await pool!.submit('cut.sub', sleepJob(20));
+    const cut = hostOf((await runningAd(cluster)).RemoteHost);
+    pool!.cutNetwork(cut);
+    const cutAt = Date.now();
+    // Nothing can reach `cut` now: its own log says when its lease ran out and it stopped the job.
+    await pool!.waitFor(`the claim lease to expire on ${cut}`, () => pool!.logRecords(cut, 'startd').some((r) => r.msg === 'claim lease expired'), (LEASE + 10) * 1000);
+    await sleep(Math.max(0, cutAt + (LEASE + 2) * 1000 - Date.now()));
+    pool!.restoreNetwork(cut);
+    const [ad] = await pool!.waitForHistory(cluster, 1, 90_000);
+    assert.equal(ad!.JobStatus, 4);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(ad!.NumJobStarts, 2, 'stopped by the lease on the cut-off host, then run again');
+    await staysFinishedOnce(cluster);
+    // Every startd's own account: the job ran to its end exactly once, and the cut-off run was evicted.
+    const ended = pool!.execs.flatMap((h) =>
+      pool!.logRecords(h.name, 'startd')
+        .filter((r) => r.msg === 'job ended' && r.cluster === cluster)
+        .map((r) => ({ host: h.name, outcome: r.outcome })),
+    );
+    assert.equal(ended.filter((e) => e.outcome === 'exited').length, 1, `one run exited: ${JSON.stringify(ended)}`);
+    assert.ok(ended.some((e) => e.host === cut && e.outcome === 'evicted'), `the run on ${cut} was evicted: ${JSON.stringify(ended)}`);
+  });
+});
