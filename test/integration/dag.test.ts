@@ -1,10 +1,10 @@
 // DAGs run inside the pool with DAGMan's semantics: order, RETRY with POST scripts, ABORT-DAG-ON, VARS,
 // category throttles, PRE_SKIP, rescue DAGs, drm of a DAG, and a schedd killed with -9 mid-DAG.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { sleep, TestPool } from './harness/pool.js';
+import { ROOT, sleep, TestPool } from './harness/pool.js';
 
 /** A node job that appends "start X" / "end X" to order.txt around `work` (shell). */
 const nodeJob = (name: string, work = 'sleep 1', extra = '') =>
@@ -154,6 +154,19 @@ describe('dag', () => {
     await pool.waitFor('the DAG and its nodes to leave the queue', async () => (await pool.json('dq', ['-allusers'])).length === 0 || undefined);
     const hist = await pool.json('dhistory', ['-constraint', `DAGManJobId == ${dag} || ClusterId == ${dag}`]);
     assert.ok(hist.length >= 3 && hist.every((a) => a.JobStatus === 3), JSON.stringify(hist.map((a) => [a.ClusterId, a.JobStatus])));
+  });
+
+  test('dag – the examples: split / run many / merge, and first success wins', async () => {
+    for (const ex of ['split-merge', 'first-success']) cpSync(join(ROOT, 'examples', ex), join(pool.work, ex), { recursive: true });
+    const sm = await runDag('split-merge', 'split-merge.dag');
+    assert.equal(sm.code, 0, sm.stdout + sm.stderr);
+    assert.equal(pool.read('split-merge/total.txt'), 'total 820\n');
+    const fs = await runDag('first-success', 'first-success.dag');
+    assert.equal(fs.code, 0, fs.stdout + fs.stderr);
+    assert.equal(pool.read('first-success/search.2.out'), 'found the answer in part 2\n');
+    const searchers = (await pool.json('dhistory', [])).filter((a) => /search\.sh/.test(String(a.Cmd)));
+    assert.equal(searchers.filter((a) => a.JobStatus === 4).length, 1, 'only the finder completed');
+    assert.ok(searchers.filter((a) => a.JobStatus === 3).length >= 1, 'the others were removed');
   });
 
   test('dag – kill -9 of the schedd mid-DAG: the DAG completes and every node runs exactly once', async () => {
