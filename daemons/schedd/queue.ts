@@ -111,7 +111,7 @@ export class JobQueue {
 
   constructor(private db: DB) {
     this.st = {
-      nextCluster: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'next_cluster' RETURNING value - 1 AS id"),
+      setCounter: db.prepare("UPDATE counters SET value = ? WHERE name = 'next_cluster'"),
       peekCluster: db.prepare("SELECT value FROM counters WHERE name = 'next_cluster'"),
       insCluster: db.prepare('INSERT INTO clusters (cluster_id, owner, ad) VALUES (?, ?, ?)'),
       insJob: db.prepare('INSERT INTO jobs (cluster_id, proc_id, owner, status, prio, ad) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -174,8 +174,22 @@ export class JobQueue {
 
   // ---- clusters and submission ----
 
+  /** Next cluster id to hand out, and the bound recorded on disk (ids are reserved on disk 100 at a time). */
+  private nextId = 0;
+  private persistedBound = 0;
+  private static readonly RESERVE_BLOCK = 100;
+
+  /**
+   * A new cluster id. The on-disk counter moves ahead in blocks, so most reservations cost no disk write;
+   * after a restart numbering continues above the block, never reusing an id handed out before.
+   */
   reserveCluster(owner: string): number {
-    const { id } = this.st.nextCluster.get() as { id: number };
+    if (!this.nextId) this.nextId = this.persistedBound = (this.st.peekCluster.get() as { value: number }).value;
+    const id = this.nextId++;
+    if (this.nextId > this.persistedBound) {
+      this.persistedBound = id + JobQueue.RESERVE_BLOCK;
+      this.st.setCounter.run(this.persistedBound);
+    }
     this.reserved.set(id, owner);
     return id;
   }
@@ -183,7 +197,7 @@ export class JobQueue {
   /** Queue a whole submission in one transaction. Returns the jobs created. */
   submit(clusterId: number, owner: string, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Job[] {
     const reservedBy = this.reserved.get(clusterId);
-    const next = (this.st.peekCluster.get() as { value: number }).value;
+    const next = this.nextId || (this.st.peekCluster.get() as { value: number }).value;
     if (this.clusters.has(clusterId) || clusterId >= next || clusterId < 1)
       throw new DschedError('USAGE', `cluster ${clusterId} was not reserved for this submission (ask NewCluster first)`);
     if (reservedBy !== undefined && reservedBy !== owner)

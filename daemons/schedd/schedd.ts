@@ -305,16 +305,26 @@ export class Schedd {
   }
 
   /** Give the claim the next idle job of the same autocluster, or release it. */
-  private async reuseOrRelease(claim: Claim): Promise<void> {
+  /** The next idle job of the claim's autocluster, marked as being started on it (not yet committed). */
+  private pickNext(claim: Claim): Job | undefined {
     claim.job = undefined;
     const next = claim.lastAc ? this.queue.takeIdle(claim.lastAc) : undefined;
+    if (next) {
+      next.claim = { id: claim.id, startd: claim.startd, slot: claim.slot };
+      this.queue.update(next, {});
+    }
+    return next;
+  }
+
+  private async reuseOrRelease(claim: Claim, picked?: Job): Promise<void> {
+    const next = picked ?? this.pickNext(claim);
     if (!next) {
       await this.releaseClaim(claim, false);
       return;
     }
     const started = this.beginStart(next);
     try {
-      await this.recordStarting(next, { id: claim.id, startd: claim.startd, slot: claim.slot });
+      if (!picked) await this.queue.commit();
       try {
         await this.startd(claim.startd).activate(claim.id, this.queue.merged(next));
       } catch (e) {
@@ -379,9 +389,11 @@ export class Schedd {
           break;
       }
     }
+    // the next job of each freed claim is chosen now, so its claim is recorded in the same commit as the exit
+    const reuse = after.map((c) => ({ claim: c, next: this.pickNext(c) }));
     await this.queue.commit();
     this.userLog.flush();
-    for (const c of after) void this.reuseOrRelease(c);
+    for (const { claim, next } of reuse) void this.reuseOrRelease(claim, next);
     this.onQueueChanged();
     return acked;
   }
