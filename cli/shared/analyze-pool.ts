@@ -2,8 +2,6 @@
 // priorities (negotiator's GetPriorities, at the MyAddress of its Negotiator ad). Priorities are best effort:
 // the analysis is printed without them, saying why, when the negotiator cannot be asked.
 import { ClassAd } from '../../grammar/classad/index.js';
-import { loadSecret, signToken } from '../../lib/rpc/auth.js';
-import { NegotiatorClient } from '../../lib/rpc/clients/negotiator.js';
 import type { PrioritiesReply__Output } from '../../lib/rpc/generated/dsched/v1/PrioritiesReply.js';
 import type { SubmitterPriority } from './analyze.js';
 import type { Session } from './session.js';
@@ -14,25 +12,13 @@ export interface PoolForAnalysis {
   prioritiesError?: string;
 }
 
-/**
- * A token for the negotiator. The Session keeps its token to itself, so this signs one the same way when the
- * pool secret is readable (the pool's owner, root); other users get the analysis without priorities.
- * TODO(lead): a `Session.negotiator()` beside `collector()` would cover users who authenticate to the schedd.
- */
-function negotiatorToken(session: Session): string | undefined {
+async function priorities(session: Session): Promise<Pick<PoolForAnalysis, 'priorities' | 'prioritiesError'>> {
+  let client;
   try {
-    return signToken(loadSecret(session.config.paths.secret), { sub: `user:${session.user}`, ttl: 600 });
-  } catch {
-    return undefined;
+    client = await session.negotiator();
+  } catch (e) {
+    return { prioritiesError: (e as Error).message };
   }
-}
-
-async function priorities(session: Session, negotiatorAds: ClassAd[]): Promise<Pick<PoolForAnalysis, 'priorities' | 'prioritiesError'>> {
-  const address = negotiatorAds.map((a) => a.lookupJS('MyAddress')).find((v): v is string => typeof v === 'string' && v !== '');
-  if (!address) return { prioritiesError: 'no negotiator is advertised in the collector' };
-  const token = negotiatorToken(session);
-  if (!token) return { prioritiesError: 'asking the negotiator needs the pool secret, which this user cannot read' };
-  const client = new NegotiatorClient(address, () => token);
   try {
     // a short deadline: the priorities are a side note, a negotiator that does not answer must not stall dq
     const r = await client.rpc.unary<PrioritiesReply__Output>('GetPriorities', {}, { deadlineMs: 5_000 });
@@ -46,17 +32,15 @@ async function priorities(session: Session, negotiatorAds: ClassAd[]): Promise<P
       })),
     };
   } catch (e) {
-    return { prioritiesError: `the negotiator at ${address} did not answer: ${(e as Error).message}` };
-  } finally {
-    client.close();
+    return { prioritiesError: `the negotiator at ${client.rpc.address} did not answer: ${(e as Error).message}` };
   }
 }
 
 export async function fetchPoolForAnalysis(session: Session): Promise<PoolForAnalysis> {
   const collector = await session.collector();
-  const [slotRecs, negRecs] = await Promise.all([collector.query('Machine'), collector.query('Negotiator')]);
+  const slotRecs = await collector.query('Machine');
   const slots = slotRecs
     .map((r) => ClassAd.fromRecord(r))
     .sort((x, y) => String(x.lookupJS('Name')).localeCompare(String(y.lookupJS('Name')), 'en', { numeric: true }));
-  return { slots, ...(await priorities(session, negRecs.map((r) => ClassAd.fromRecord(r)))) };
+  return { slots, ...(await priorities(session)) };
 }

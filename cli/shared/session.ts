@@ -9,6 +9,8 @@ import { collectorAddress } from '../../lib/daemon.js';
 import { loadSecret, signToken } from '../../lib/rpc/auth.js';
 import { readAddressFile } from '../../lib/rpc/address-file.js';
 import { CollectorClient } from '../../lib/rpc/clients/collector.js';
+import { NegotiatorClient } from '../../lib/rpc/clients/negotiator.js';
+import { ClassAd } from '../../grammar/classad/index.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 
 export interface Session {
@@ -16,6 +18,8 @@ export interface Session {
   user: string;
   schedd(): Promise<ScheddClient>;
   collector(): Promise<CollectorClient>;
+  /** The negotiator, found through its ad in the collector. */
+  negotiator(): Promise<NegotiatorClient>;
   close(): void;
 }
 
@@ -25,6 +29,7 @@ export function openSession(): Session {
   let token: string | undefined;
   let scheddClient: ScheddClient | undefined;
   let collectorClient: CollectorClient | undefined;
+  let negotiatorClient: NegotiatorClient | undefined;
 
   const scheddAddress = () => {
     const a = readAddressFile(addressFile(config.paths, 'schedd'))?.address;
@@ -41,7 +46,8 @@ export function openSession(): Session {
       secret = undefined;
     }
     if (secret) {
-      token = signToken(secret, { sub: `user:${user}`, ttl: 3600 });
+      // whoever can read the pool secret (its owner, root) is an admin of the pool anyway
+      token = signToken(secret, { sub: `user:${user}`, ttl: 3600, admin: true });
       return;
     }
     const c = client ?? new ScheddClient(scheddAddress(), () => undefined);
@@ -77,9 +83,19 @@ export function openSession(): Session {
       }
       return collectorClient;
     },
+    async negotiator() {
+      if (!negotiatorClient) {
+        const ads = await (await this.collector()).query('Negotiator');
+        const addr = ads.map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress')).find((v): v is string => typeof v === 'string' && v !== '');
+        if (!addr) throw new DschedError('DAEMON_UNREACHABLE', 'no negotiator is advertised in the collector');
+        negotiatorClient = new NegotiatorClient(addr, () => token);
+      }
+      return negotiatorClient;
+    },
     close() {
       scheddClient?.close();
       collectorClient?.close();
+      negotiatorClient?.close();
     },
   };
 }

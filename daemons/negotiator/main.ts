@@ -2,6 +2,8 @@
 import { CollectorLink, daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { literal, unparse } from '../../grammar/classad/index.js';
 import { proto } from '../../lib/rpc/proto.js';
+import { DschedError } from '../../lib/errors.js';
+import type { CallContext } from '../../lib/rpc/server.js';
 import { Negotiator } from './cycle.js';
 import { FairShare } from './fair-share.js';
 
@@ -58,6 +60,14 @@ const server = await serveDaemon(ctx, config.int('NEGOTIATOR_PORT'), [
         },
         GetPriorities() {
           return { submitters: fairShare.list() };
+        },
+        SetFactor(req: { submitter: string; factor: number }, ctx: CallContext) {
+          if (!ctx.identity.admin) throw new DschedError('PERMISSION_DENIED', 'only an admin may set priority factors');
+          if (!(req.factor >= 1)) throw new DschedError('USAGE', 'a priority factor is a number ≥ 1');
+          fairShare.setFactor(req.submitter, req.factor);
+          log.info({ submitter: req.submitter, factor: req.factor }, 'priority factor set');
+          schedule(0);
+          return {};
         },
       },
     },

@@ -573,6 +573,7 @@ export class Schedd {
     action: string,
     jobs: Job[],
     reason: string,
+    value = '',
   ): Promise<Array<{ job: Job; ok: boolean; error?: string }>> {
     const results: Array<{ job: Job; ok: boolean; error?: string }> = [];
     const kills: Array<Promise<unknown>> = [];
@@ -582,7 +583,7 @@ export class Schedd {
         results.push({ job, ok: false, error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}` });
         continue;
       }
-      const r = this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
+      const r = action === 'prio' ? this.setPrio(job, value) : this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
       if (typeof r === 'string') results.push({ job, ok: false, error: r });
       else {
         results.push({ job, ok: true });
@@ -594,6 +595,16 @@ export class Schedd {
     await Promise.all(kills);
     this.onQueueChanged();
     return results;
+  }
+
+  /** dprio: a job's priority among its owner's jobs (higher runs first); `+N`/`-N` change it. */
+  private setPrio(job: Job, value: string): string | undefined {
+    const m = /^([+-]?)(\d+)$/.exec(value.trim());
+    if (!m) return `priority '${value}' is not a whole number (or +N / -N)`;
+    const n = Number(m[2]);
+    const prio = m[1] === '+' ? job.prio + n : m[1] === '-' ? job.prio - n : n;
+    this.queue.update(job, { JobPrio: String(prio) });
+    return undefined;
   }
 
   /** One action on one job: an error text, or a promise for the kill it started (or undefined). */

@@ -90,7 +90,7 @@ export function scheddService(schedd: Schedd, auth: FsAuth): ServiceImpl {
         if (!wanted.length && !req.owners.length && !req.constraint.trim() && !req.all)
           throw new DschedError('USAGE', 'say which jobs: cluster, cluster.proc, a user, -constraint or -all');
         const { jobs, missing } = schedd.select(wanted, req.owners, req.constraint, req.all);
-        const results = await schedd.act(ctx.identity, req.action, jobs, req.reason);
+        const results = await schedd.act(ctx.identity, req.action, jobs, req.reason, req.value);
         return {
           matched: jobs.length,
           results: [

@@ -61,6 +61,27 @@ describe('job control', () => {
     assert.equal(own.code, 0, own.stderr);
   });
 
+  test('dprio and duserprio – job priority and the submitters\' fair share', async () => {
+    pool.file('prio.sub', `executable = /bin/sleep\narguments = 30\nhold = true\nqueue 2\n`);
+    const r = await pool.run('dsubmit', ['prio.sub']);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    assert.equal((await pool.run('dprio', ['-p', '7', `${cluster}.1`])).code, 0);
+    assert.equal((await pool.run('dprio', ['+2', `${cluster}.0`])).code, 0);
+    const af = await pool.run('dq', [String(cluster), '-af:j', 'JobPrio']);
+    assert.match(af.stdout, new RegExp(`^${cluster}\\.0 2$`, 'm'));
+    assert.match(af.stdout, new RegExp(`^${cluster}\\.1 7$`, 'm'));
+    const bad = await pool.run('dprio', ['-p', 'high', String(cluster)]);
+    assert.equal(bad.code, 1);
+    const up = await pool.run('duserprio', ['-allusers']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stdout, /Effective Priority/);
+    const set = await pool.run('duserprio', ['-setfactor', 'someone@pool', '10']);
+    assert.equal(set.code, 0, set.stderr);
+    const after = await pool.run('duserprio', ['-allusers', '-json']);
+    assert.ok((JSON.parse(after.stdout) as Array<{ name: string; priority_factor: number }>).some((s) => s.name === 'someone@pool' && s.priority_factor === 10));
+    await pool.run('drm', [String(cluster)]);
+  });
+
   test('auth – an RPC without a pool token is refused', async () => {
     const client = new ScheddClient(pool.daemonAddress('schedd'), () => undefined);
     try {

@@ -11,7 +11,10 @@ export class NegotiatorClient {
     return this.rpc.unary<object>('Reschedule', {}, { deadlineMs: 5_000 });
   }
   priorities() {
-    return this.rpc.unary<PrioritiesReply__Output>('GetPriorities', {});
+    return this.rpc.unary<PrioritiesReply__Output>('GetPriorities', {}, { deadlineMs: 10_000 });
+  }
+  setFactor(submitter: string, factor: number) {
+    return this.rpc.unary<object>('SetFactor', { submitter, factor }, { deadlineMs: 10_000 });
   }
   close() {
     this.rpc.close();
