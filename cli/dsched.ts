@@ -13,6 +13,9 @@ import { DschedError } from '../lib/errors.js';
 import { loadSecret, signToken } from '../lib/rpc/auth.js';
 import { readAddressFile } from '../lib/rpc/address-file.js';
 import { MasterClient } from '../lib/rpc/clients/master.js';
+import { StartdClient } from '../lib/rpc/clients/startd.js';
+import { ClassAd } from '../grammar/classad/index.js';
+import { openSession } from './shared/session.js';
 import { evalCommand } from './eval-command.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 
@@ -25,7 +28,9 @@ const USAGE = `usage: dsched <command>
                         run one daemon in the foreground (for pools spread over hosts)
   eval [--my AD] [--target AD] EXPR...
                         evaluate ClassAd expressions (like classad_eval)
-  config [NAME] [-v]    show configuration values (and where they came from)`;
+  config [NAME] [-v]    show configuration values (and where they came from)
+  drain NAME [-cancel] [-reason TEXT]
+                        a machine takes no new jobs; running ones finish (admins)`;
 
 const DAEMONS = ['collector', 'negotiator', 'schedd', 'startd', 'master'];
 const here = dirname(fileURLToPath(import.meta.url));
@@ -187,6 +192,35 @@ function config(args: string[]): number {
   return code;
 }
 
+/** dsched drain NAME [-cancel] [-reason TEXT]: the startd takes no new jobs; running ones finish. */
+async function drain(args: string[]): Promise<number> {
+  const cancel = args.includes('-cancel') || args.includes('--cancel');
+  const ri = args.findIndex((a) => a === '-reason' || a === '--reason');
+  const reason = ri >= 0 ? (args[ri + 1] ?? '') : '';
+  const names = args.filter((a, i) => !a.startsWith('-') && (ri < 0 || i !== ri + 1));
+  if (names.length !== 1) throw new DschedError('USAGE', 'usage: dsched drain NAME [-cancel] [-reason TEXT]');
+  const session = openSession();
+  try {
+    const ads = await (await session.collector()).query('Machine', `StartdName == ${JSON.stringify(names[0])} || Machine == ${JSON.stringify(names[0])}`);
+    const addr = [...new Set(ads.map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress')).filter((v): v is string => typeof v === 'string'))];
+    if (!addr.length) throw new DschedError('JOB_NOT_FOUND', `no machine named ${names[0]} is in the pool`, { hint: 'dstatus lists the machines' });
+    const secret = loadSecret(session.config.paths.secret);
+    const token = signToken(secret, { sub: `user:${session.user}`, ttl: 300, admin: true });
+    for (const a of addr) {
+      const c = new StartdClient(a, () => token);
+      try {
+        const r = await c.drain(cancel, reason);
+        process.stdout.write(cancel ? `${names[0]}: drain cancelled\n` : `${names[0]}: draining (${r.running} job(s) still running will finish)\n`);
+      } finally {
+        c.close();
+      }
+    }
+    return EXIT.ok;
+  } finally {
+    session.close();
+  }
+}
+
 function evalCmd(args: string[]): number {
   let my: string | undefined;
   let target: string | undefined;
@@ -215,6 +249,8 @@ async function main(argv: string[]): Promise<number> {
       return reconfig();
     case 'config':
       return config(rest);
+    case 'drain':
+      return drain(rest);
     case 'eval':
       return evalCmd(rest);
     case undefined:

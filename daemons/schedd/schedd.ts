@@ -331,7 +331,7 @@ export class Schedd {
         next.matching = false;
         await this.recordStarting(next, undefined);
         this.log.info({ cluster: next.cluster, proc: next.proc, err: (e as Error).message }, 'claim reuse failed');
-        this.claims.delete(claim.id);
+        void this.releaseClaim(claim, false);
         this.onQueueChanged();
         return;
       }

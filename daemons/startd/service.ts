@@ -40,6 +40,10 @@ export function startdService(startd: Startd): ServiceImpl {
         daemonOnly(ctx);
         return { unknown: startd.renew(req.claims, req.lease, req.schedd_address) };
       },
+      Drain(req: { cancel: boolean; reason: string }, ctx: CallContext) {
+        if (!ctx.identity.admin) throw new DschedError('PERMISSION_DENIED', 'only an admin may drain a machine');
+        return { running: startd.drain(!req.cancel, req.reason) };
+      },
       ClaimStatus(req: ClaimStatusRequest__Output, ctx: CallContext) {
         daemonOnly(ctx);
         return { claims: startd.claimStatus(req.claims, req.schedd_address) };

@@ -66,6 +66,8 @@ export class Machine {
   private nextId = 1;
   private pEnteredState = now();
   readonly pslotName: string;
+  /** Why the machine is draining (dsched drain), or undefined. */
+  draining: string | undefined;
 
   constructor(
     readonly name: string,
@@ -181,8 +183,9 @@ export class Machine {
       Cpus: String(this.free.cpus),
       Memory: String(this.free.memory),
       Disk: String(this.free.disk),
-      State: lit('Unclaimed'),
-      Activity: lit('Idle'),
+      State: lit(this.draining ? 'Drained' : 'Unclaimed'),
+      Activity: lit(this.draining ? (this.dslots.size ? 'Retiring' : 'Idle') : 'Idle'),
+      ...(this.draining ? { DrainReason: lit(this.draining) } : {}),
       EnteredCurrentState: String(this.pEnteredState),
       EnteredCurrentActivity: String(this.pEnteredState),
       ChildCount: String(this.dslots.size),

@@ -81,7 +81,16 @@ export class Startd {
     });
   }
 
+  /** Draining: no new claims and no new jobs on existing ones; running jobs finish. Returns how many run. */
+  drain(on: boolean, reason: string): number {
+    this.machine.draining = on ? reason || 'drained by an admin' : undefined;
+    this.log.info({ draining: on, reason }, on ? 'draining' : 'drain cancelled');
+    this.onChange();
+    return [...this.machine.dslots.values()].filter((d) => d.job).length;
+  }
+
   requestClaim(req: ClaimRequest__Output): { claim: string; slot: string; slot_ad: { attrs: Record<string, string> } } {
+    if (this.machine.draining) throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is draining: ${this.machine.draining}`);
     if (req.slot && req.slot.toLowerCase() !== this.machine.pslotName.toLowerCase())
       throw new DschedError('CLAIM_REFUSED', `this startd has no slot ${req.slot}`);
     const job = ClassAd.fromRecord(req.job?.attrs ?? {});
@@ -107,6 +116,7 @@ export class Startd {
   activate(claim: string, job: ClassAd): void {
     const d = this.slot(claim);
     if (d.job) throw new DschedError('CLAIM_REFUSED', `${d.name} is already running job ${d.job.cluster}.${d.job.proc}`);
+    if (this.machine.draining) throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is draining: ${this.machine.draining}`);
     const cluster = Number(job.lookupJS('ClusterId'));
     const proc = Number(job.lookupJS('ProcId'));
     const owner = String(job.lookupJS('Owner') ?? '');

@@ -37,6 +37,23 @@ describe('config and names', () => {
     assert.equal(bad.code, 1);
   });
 
+  test('drain – a drained machine takes no new jobs until the drain is cancelled', async () => {
+    const slot = (await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']))[0]!;
+    const name = String(slot.StartdName);
+    const d = await pool.run('dsched', ['drain', name, '-reason', 'kernel upgrade']);
+    assert.equal(d.code, 0, d.stderr);
+    await pool.waitFor('the slot to show Drained', async () => (await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']))[0]?.State === 'Drained');
+    pool.file('drain.sub', 'executable = /bin/echo\narguments = after drain\noutput = drain.out\nqueue\n');
+    const r = await pool.run('dsubmit', ['drain.sub']);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    await sleep(2500);
+    assert.equal((await pool.json('dq', [String(cluster)]))[0]?.JobStatus, 1, 'the job waits while the machine drains');
+    const c = await pool.run('dsched', ['drain', name, '-cancel']);
+    assert.equal(c.code, 0, c.stderr);
+    await pool.waitForHistory(cluster, 1);
+    assert.equal(pool.read('drain.out'), 'after drain\n');
+  });
+
   test('names – a second startd with a name already in the pool is refused', async () => {
     // another host's home: same pool secret, same collector, the same STARTD_NAME
     const other = mkdtempSync(join(tmpdir(), 'dsched-other-'));

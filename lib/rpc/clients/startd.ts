@@ -28,6 +28,9 @@ export class StartdClient {
   claimStatus(claims: string[], scheddAddress: string) {
     return this.rpc.unary<ClaimStatusReply__Output>('ClaimStatus', { claims, schedd_address: scheddAddress }, { deadlineMs: 10_000 });
   }
+  drain(cancel: boolean, reason: string) {
+    return this.rpc.unary<{ running: number }>('Drain', { cancel, reason }, { deadlineMs: 10_000 });
+  }
   close() {
     this.rpc.close();
   }
