@@ -44,12 +44,14 @@ export function forEachStatement(text: string, emit: (s: Statement) => void, par
   const len = text.length;
   let pos = 0;
   let grammarLines = 0;
+  // Not `text.indexOf('\r', pos)` per line: V8's optimizing compiler may hoist that pure call out of its `if`
+  // and scan the rest of the file on every line (quadratic; seen with Node 20).
+  const hasCR = text.indexOf('\r') >= 0;
   while (pos <= len) {
-    let end = text.indexOf('\n', pos);
-    if (end < 0) end = len;
+    const end = nextNewline(text, pos);
     let lineEnd = end;
     if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === CR) lineEnd--;
-    const s = plainLine(text, pos, lineEnd, toks);
+    const s = hasCR && hasChar(text, pos, lineEnd, CR) ? NOT_PLAIN : plainLine(text, pos, lineEnd, toks);
     if (s === NOT_PLAIN) {
       if (!parseChunk || ++grammarLines > MAX_GRAMMAR_LINES) return false;
       const chunkEnd = statementEnd(text, pos, end);
@@ -71,15 +73,18 @@ export function forEachStatement(text: string, emit: (s: Statement) => void, par
 
 const NOT_PLAIN = 0;
 
-/** The statement on [from, to), null for a blank or comment line, NOT_PLAIN when it needs the grammar. */
+function hasChar(text: string, from: number, to: number, c: number): boolean {
+  for (let i = from; i < to; i++) if (text.charCodeAt(i) === c) return true;
+  return false;
+}
+
+/** The statement on [from, to) (which holds no \r), null for a blank or comment line, NOT_PLAIN when it needs the grammar. */
 function plainLine(text: string, from: number, to: number, toks: Tok[]): Statement | null | typeof NOT_PLAIN {
   let i = from;
   while (i < to && isBlank(text.charCodeAt(i))) i++;
   if (i >= to) return null;
   if (text.charCodeAt(i) === 35 /* # */) return null; // a comment does not continue
   if (text.charCodeAt(to - 1) === BACKSLASH) return NOT_PLAIN; // a continued line
-  const cr = text.indexOf('\r', i);
-  if (cr >= 0 && cr < to) return NOT_PLAIN;
   // The keyword decides whether the line is split into tokens (all but VARS) or read by character.
   let k = i;
   while (k < to && !isBlank(text.charCodeAt(k))) k++;
@@ -112,8 +117,7 @@ function statementEnd(text: string, from: number, end: number): number {
     const comment = first < le && text.charCodeAt(first) === 35 && start === from;
     if (!comment && le > start && text.charCodeAt(le - 1) === BACKSLASH && e < len) {
       start = e + 1;
-      e = text.indexOf('\n', start);
-      if (e < 0) e = len;
+      e = nextNewline(text, start);
       continue;
     }
     let last = le;
@@ -122,8 +126,7 @@ function statementEnd(text: string, from: number, end: number): number {
       // an inline submit description: up to the line whose first non-blank character is }
       while (e < len) {
         start = e + 1;
-        e = text.indexOf('\n', start);
-        if (e < 0) e = len;
+        e = nextNewline(text, start);
         let f = start;
         while (f < e && isBlank(text.charCodeAt(f))) f++;
         if (text.charCodeAt(f) === 125 /* } */) break;
@@ -131,6 +134,14 @@ function statementEnd(text: string, from: number, end: number): number {
     }
     return e;
   }
+}
+
+/** The index of the next \n from `from`, or the text's length (a loop on purpose: see forEachStatement). */
+function nextNewline(text: string, from: number): number {
+  const len = text.length;
+  let i = from;
+  while (i < len && text.charCodeAt(i) !== 10) i++;
+  return i;
 }
 
 /** Move every offset in a statement by `base` (statements from a chunk). */

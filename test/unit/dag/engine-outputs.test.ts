@@ -1,0 +1,78 @@
+// dagman – the DAG's own files in DAGMan's formats: JOBSTATE_LOG lines, the NODE_STATUS_FILE ClassAds, the DOT
+// graph; and the node counts `dq` shows.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseDagString } from '../../../grammar/dag/index.js';
+import { DagEngine } from '../../../daemons/schedd/dagman/engine.js';
+import { FakeHost, runDag, settle } from './fake-host.js';
+
+const text =
+  'JOB A a.sub\nJOB B b.sub\nJOB C c.sub\nPARENT A CHILD B C\nSCRIPT PRE A pre.sh\nSCRIPT POST B post.sh $RETURN\n' +
+  'NODE_STATUS_FILE st.txt 0\nJOBSTATE_LOG js.log\nDOT dag.dot\n';
+const dag = parseDagString(text, 'o.dag', { cwd: '/w' });
+
+describe('dagman outputs', () => {
+  test('dagman outputs – JOBSTATE_LOG: one line per event, `time node EVENT id tag - sequence`', async () => {
+    const host = new FakeHost((n) => (n.name === 'C' ? 2 : 0));
+    await runDag(dag, host, { dagJobId: '41.0' });
+    const lines = host.mem.data.get('/w/js.log')!.trim().split('\n').map((l) => l.replace(/^\d+ /, ''));
+    assert.equal(lines[0], 'INTERNAL *** DAGMAN_STARTED 41.0 ***');
+    assert.equal(lines.at(-1), 'INTERNAL *** DAGMAN_FINISHED 1 ***');
+    const a = lines.filter((l) => l.startsWith('A '));
+    assert.deepEqual(a.map((l) => l.replace(/ \d+\.0 /, ' N.0 ')), [
+      'A PRE_SCRIPT_STARTED - - - 1',
+      'A PRE_SCRIPT_TERMINATED 0 - - 1',
+      'A PRE_SCRIPT_SUCCESS - - - 1',
+      'A SUBMIT N.0 - - 1',
+      'A JOB_TERMINATED N.0 - - 1',
+      'A JOB_SUCCESS 0 - - 1',
+    ]);
+    assert.ok(lines.some((l) => /^C JOB_FAILURE 2 - - \d$/.test(l)));
+    assert.ok(lines.some((l) => /^B POST_SCRIPT_SUCCESS - - - \d$/.test(l)));
+  });
+
+  test('dagman outputs – NODE_STATUS_FILE: a DagStatus ad, one NodeStatus ad per node, a StatusEnd ad', async () => {
+    const host = new FakeHost((n) => (n.name === 'C' ? 2 : 0));
+    await runDag(dag, host);
+    const st = host.mem.data.get('/w/st.txt')!;
+    assert.match(st, /^\[\n {2}Type = "DagStatus";\n {2}DagFiles = \{\n {4}"\/w\/o\.dag"\n {2}\};\n {2}Timestamp = \d+;\n {2}DagStatus = 6;/);
+    assert.match(st, /NodesTotal = 3;\n {2}NodesDone = 2;\n {2}NodesPre = 0;\n {2}NodesQueued = 0;\n {2}NodesPost = 0;\n {2}NodesReady = 0;\n {2}NodesUnready = 0;\n {2}NodesFutile = 0;\n {2}NodesFailed = 1;/);
+    assert.match(st, /\[\n {2}Type = "NodeStatus";\n {2}Node = "C";\n {2}NodeStatus = 6;\n {2}StatusDetails = "job failed with return value 2";\n {2}RetryCount = 0;/);
+    assert.match(st, /\[\n {2}Type = "StatusEnd";\n {2}EndTime = \d+;\n {2}NextUpdate = 0;\n\]\n$/);
+  });
+
+  test('dagman outputs – DOT: the graph with each node\'s state', async () => {
+    const host = new FakeHost((n) => (n.name === 'C' ? 2 : 0));
+    const engine = new DagEngine(dag, host);
+    host.engine = engine;
+    engine.start();
+    const dot = host.mem.data.get('/w/dag.dot')!;
+    assert.match(dot, /^digraph DAG \{\n {4}label="DAGMan Job status at .*";\n/);
+    assert.ok(dot.includes('    "A" [shape=ellipse label="A (I)"];'));
+    assert.ok(dot.includes('    "A" -> "B";\n    "A" -> "C";\n}'));
+    await settle(engine, host);
+  });
+
+  test('dagman outputs – the node counts dq shows as the DAG runs', async () => {
+    const d = parseDagString('JOB A a\nJOB B b\nJOB C c\nJOB D d\nPARENT A CHILD D\nSCRIPT PRE C pre.sh\n', 's.dag', { cwd: '/w' });
+    const host = new FakeHost(() => 'never');
+    host.runScript = () => new Promise(() => undefined); // C's PRE script runs for ever
+    const engine = new DagEngine(d, host, { maxJobs: 1 });
+    host.engine = engine;
+    engine.start();
+    await settle(engine, host, 10);
+    const s0 = engine.summary();
+    assert.deepEqual(
+      { total: s0.total, idle: s0.idle, pre: s0.pre, ready: s0.ready, waiting: s0.waiting, done: s0.done, state: s0.state },
+      { total: 4, idle: 1, pre: 1, ready: 1, waiting: 1, done: 0, state: 'running' },
+    );
+    const a = host.queued()[0]!;
+    engine.onClusterProgress(a.cluster, { idle: 0, running: 1, held: 0 });
+    assert.equal(engine.summary().running, 1);
+    host.complete(a.cluster, 0);
+    await settle(engine, host, 10);
+    const s1 = engine.summary();
+    assert.deepEqual([s1.done, s1.idle, s1.ready, s1.waiting], [1, 1, 1, 0]);
+    assert.deepEqual(engine.nodeViews().map((v) => v.phase), ['done', 'submitted', 'pre', 'job_ready']);
+  });
+});

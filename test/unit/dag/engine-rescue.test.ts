@@ -1,0 +1,94 @@
+// dagman – rescue DAGs: written in DAGMan's partial format when a DAG fails, found and applied when the DAG is
+// submitted again (finished nodes do not run again), numbered 001, 002, …; -force starts over.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { findRescueDags, loadDagForRun, newestRescueDag, parseDagString, rescueDagName } from '../../../grammar/dag/index.js';
+import { fsFileWriter } from '../../../daemons/schedd/dagman/outputs.js';
+import { FakeHost, runDag, submitOrder, type JobBehavior } from './fake-host.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dsched-rescue-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const DAG = 'JOB A a.sub\nJOB B b.sub\nJOB C c.sub\nJOB D d.sub\nJOB X x.sub\nPARENT A CHILD B C\nPARENT B C CHILD D\nRETRY C 1\nFINAL F f.sub\n';
+
+async function submit(job: JobBehavior, opts: { force?: boolean } = {}): Promise<{ host: FakeHost; rescueFile?: string; exitCode: number; used?: string }> {
+  const dag = loadDagForRun('diamond.dag', { cwd: dir, ...opts });
+  const host = new FakeHost(job);
+  host.files = fsFileWriter;
+  const { engine } = await runDag(dag, host);
+  const r = await engine.result;
+  const out: { host: FakeHost; rescueFile?: string; exitCode: number; used?: string } = { host, exitCode: r.exitCode };
+  if (r.rescueFile) out.rescueFile = r.rescueFile;
+  if (dag.rescueFile) out.used = dag.rescueFile;
+  return out;
+}
+
+describe('dagman rescue DAGs', () => {
+  test('dagman rescue – a failed DAG writes rescue001; resubmitting resumes from it, then rescue002; -force starts over', async () => {
+    writeFileSync(join(dir, 'diamond.dag'), DAG);
+    // 1st run: C fails twice (RETRY 1): D cannot run; A, B, X and the FINAL node do
+    const first = await submit((n) => (n.name === 'C' ? 1 : n.name === 'F' ? 1 : 0));
+    assert.equal(first.exitCode, 1);
+    assert.equal(first.rescueFile, rescueDagName(join(dir, 'diamond.dag'), 1));
+    const text = readFileSync(first.rescueFile!, 'utf8');
+    assert.match(text, /^# Rescue DAG file, created after running\n#   the .*diamond\.dag DAG file\n# Created \d+\/\d+\/\d{4} \d\d:\d\d:\d\d UTC\n# Rescue DAG version: 2\.0\.1 \(partial\)\n#\n/);
+    assert.match(text, /# Total number of Nodes: 6\n# Nodes premarked DONE: 3\n# Nodes that failed: 2\n#   C,F,<ENDLIST>\n/);
+    assert.deepEqual(text.split('\n').filter((l) => l && !l.startsWith('#')), ['DONE A', 'DONE B', 'RETRY C 1', 'DONE X']);
+
+    // 2nd run: resumed from rescue001; only C, D (and FINAL) run; C fails again → rescue002
+    const second = await submit((n) => (n.name === 'C' ? 1 : 0));
+    assert.equal(second.used, first.rescueFile);
+    assert.deepEqual(submitOrder(second.host), ['C', 'C', 'F']);
+    assert.equal(second.rescueFile, rescueDagName(join(dir, 'diamond.dag'), 2));
+    assert.equal(newestRescueDag(join(dir, 'diamond.dag'))?.n, 2);
+
+    // 3rd run: from rescue002, C now works: the DAG completes, no new rescue DAG
+    const third = await submit(() => 0);
+    assert.equal(third.used, second.rescueFile);
+    assert.deepEqual(submitOrder(third.host), ['C', 'D', 'F']);
+    assert.equal(third.exitCode, 0);
+    assert.equal(third.rescueFile, undefined);
+
+    // -force: every node runs again, the old rescue DAGs are retired (renamed .old)
+    const forced = await submit(() => 0, { force: true });
+    assert.equal(forced.used, undefined);
+    assert.deepEqual(submitOrder(forced.host).sort(), ['A', 'B', 'C', 'D', 'F', 'X']);
+    assert.deepEqual(findRescueDags(join(dir, 'diamond.dag')), []);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.old')).sort(), ['diamond.dag.rescue001.old', 'diamond.dag.rescue002.old']);
+  });
+
+  test('dagman rescue – a rescue DAG naming a node that is no longer in the DAG is an error', () => {
+    writeFileSync(join(dir, 'diamond.dag'), 'JOB A a.sub\n');
+    writeFileSync(join(dir, 'diamond.dag.rescue001'), '# Rescue DAG file\nDONE Gone\n');
+    assert.throws(() => loadDagForRun('diamond.dag', { cwd: dir }), (e: Error & { code?: string }) => e.code === 'DAG_UNKNOWN_NODE' && /rescue001:2:6/.test(e.message));
+  });
+
+  test('dagman rescue – doRescueFrom picks an older rescue DAG and retires the newer ones', () => {
+    writeFileSync(join(dir, 'diamond.dag'), 'JOB A a.sub\nJOB B b.sub\n');
+    writeFileSync(join(dir, 'diamond.dag.rescue001'), 'DONE A\n');
+    writeFileSync(join(dir, 'diamond.dag.rescue002'), 'DONE A\nDONE B\n');
+    const dag = loadDagForRun('diamond.dag', { cwd: dir, doRescueFrom: 1 });
+    assert.deepEqual(dag.nodes.map((n) => n.done), [true, false]);
+    assert.deepEqual(findRescueDags(join(dir, 'diamond.dag')).map((r) => r.n), [1]);
+  });
+
+  test('dagman rescue – spliced nodes are recorded by their full names and found again', async () => {
+    writeFileSync(join(dir, 'inner.dag'), 'JOB A a.sub\nJOB B b.sub\nPARENT A CHILD B\n');
+    writeFileSync(join(dir, 'diamond.dag'), 'SPLICE S inner.dag\nJOB Z z.sub\nPARENT S CHILD Z\n');
+    const first = await submit((n) => (n.name === 'S+B' ? 1 : 0));
+    assert.match(readFileSync(first.rescueFile!, 'utf8'), /\nDONE S\+A\n$/);
+    const second = await submit(() => 0);
+    assert.deepEqual(submitOrder(second.host), ['S+B', 'Z']);
+  });
+
+  test('dagman rescue – the node status in a parsed rescue DAG matches what a rescue DAG says', () => {
+    const dag = parseDagString('JOB A a\nJOB B b\nDONE A\n', 'x.dag', { cwd: dir });
+    assert.deepEqual(dag.nodes.map((n) => n.done), [true, false]);
+  });
+});
