@@ -8,6 +8,7 @@ import type { CollectorClient } from '../../lib/rpc/clients/collector.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import type { Match } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import type { FairShare } from './fair-share.js';
+import { parseLimits, type ConcurrencyLimits } from './limits.js';
 
 interface SlotState {
   name: string;
@@ -39,6 +40,7 @@ export class Negotiator {
     private log: Logger,
     private token: () => string,
     private fairShare: FairShare,
+    private limits: ConcurrencyLimits,
   ) {}
 
   private schedd(addr: string): ScheddClient {
@@ -49,7 +51,12 @@ export class Negotiator {
 
   async cycle(collector: CollectorClient): Promise<CycleResult> {
     const t0 = performance.now();
-    const [machineAds, submitterAds] = await Promise.all([collector.query('Machine', 'State == "Unclaimed"'), collector.query('Submitter')]);
+    const [machineAds, submitterAds, limitedAds] = await Promise.all([
+      collector.query('Machine', 'State == "Unclaimed"'),
+      collector.query('Submitter'),
+      collector.query('Machine', 'ConcurrencyLimits =!= undefined', ['ConcurrencyLimits']),
+    ]);
+    this.limits.reset(limitedAds.map((r) => ClassAd.fromRecord(r).lookupJS('ConcurrencyLimits')));
     this.fairShare.observe(submitterAds.map((r) => ClassAd.fromRecord(r)));
     const slots: SlotState[] = [];
     for (const rec of machineAds) {
@@ -129,6 +136,7 @@ export class Negotiator {
   /** Place up to `budget` cpus' worth of the autocluster's idle jobs; returns how many were matched. */
   private place(ac: { id: number; idle: number; ad: ClassAd }, slots: SlotState[], budget: number, out: Map<string, Match[]>, scheddAddr: string): number {
     const { cpus, memory: mem, disk } = jobRequests((n) => ac.ad.lookupJS(n));
+    const wants = parseLimits(ac.ad.lookupJS('ConcurrencyLimits'));
     const candidates: Array<{ s: SlotState; rank: number }> = [];
     for (const s of slots) {
       if (s.taken || s.cpus < cpus || s.memory < mem || s.disk < disk) continue;
@@ -141,8 +149,9 @@ export class Negotiator {
     for (const { s } of candidates) {
       if (ac.idle <= 0 || budget < cpus) break;
       let fit = s.partitionable ? Math.min(Math.floor(s.cpus / cpus), mem ? Math.floor(s.memory / mem) : Infinity, disk ? Math.floor(s.disk / disk) : Infinity) : 1;
-      fit = Math.min(fit, ac.idle, Math.floor(budget / cpus));
+      fit = Math.min(fit, ac.idle, Math.floor(budget / cpus), wants.size ? this.limits.room(wants) : Infinity);
       if (fit <= 0) continue;
+      if (wants.size) this.limits.take(wants, fit);
       ac.idle -= fit;
       budget -= fit * cpus;
       placed += fit;

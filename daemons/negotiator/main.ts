@@ -6,11 +6,17 @@ import { DschedError } from '../../lib/errors.js';
 import type { CallContext } from '../../lib/rpc/server.js';
 import { Negotiator } from './cycle.js';
 import { FairShare } from './fair-share.js';
+import { ConcurrencyLimits } from './limits.js';
 
 const ctx = daemonContext('negotiator');
 const { config, log } = ctx;
 const fairShare = new FairShare();
-const negotiator = new Negotiator(log, ctx.token, fairShare);
+const limits = new ConcurrencyLimits((name) => {
+  const v = config.lookup(`${name.toUpperCase()}_LIMIT`)?.raw ?? config.lookup('CONCURRENCY_LIMIT_DEFAULT')?.raw;
+  const n = Number(v);
+  return v !== undefined && v.trim() !== '' && Number.isFinite(n) ? n : Infinity;
+});
+const negotiator = new Negotiator(log, ctx.token, fairShare, limits);
 const collector = new CollectorLink(config, ctx.token);
 
 let running = false;

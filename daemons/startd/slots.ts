@@ -24,6 +24,7 @@ export interface DynamicSlot {
     owner: string;
     started: StartedJob;
     killSig?: unknown;
+    limits?: string;
     vacateSeconds?: number;
     killTimer?: NodeJS.Timeout;
     softKilled?: boolean;
@@ -214,6 +215,8 @@ export class Machine {
       attrs.RemoteOwner = lit(d.job.owner);
       attrs.RemoteUser = lit(d.job.owner);
       attrs.JobId = lit(`${d.job.cluster}.${d.job.proc}`);
+      // the negotiator counts pool-wide concurrency limits from the claimed slots
+      if (d.job.limits) attrs.ConcurrencyLimits = lit(d.job.limits);
     }
     return attrs;
   }

@@ -127,7 +127,8 @@ export class Startd {
     if (job.lookupJS('IsPbsJob') === true) extraEnv.PBS_NODEFILE = '';
     const started = this.starter.start({ ad: job, sandbox, slotName: d.name.split('@')[0]!, runAs, extraEnv });
     const vacate = job.lookupJS('JobMaxVacateTime');
-    d.job = { cluster, proc, owner, started, killSig: job.lookupJS('KillSig'), vacateSeconds: typeof vacate === 'number' ? vacate : undefined };
+    const limits = job.lookupJS('ConcurrencyLimits');
+    d.job = { cluster, proc, owner, started, limits: typeof limits === 'string' && limits ? limits : undefined, killSig: job.lookupJS('KillSig'), vacateSeconds: typeof vacate === 'number' ? vacate : undefined };
     d.enteredActivity = Math.floor(Date.now() / 1000);
     const ex = this.extra.get(claim) ?? {};
     ex.evictReason = undefined;

@@ -36,6 +36,7 @@ export const PARAMS = {
   NEGOTIATOR_INTERVAL: { type: 'int', default: '60', daemons: ['negotiator'], reload: 'live', min: 1, description: 'Fallback seconds between negotiation cycles; cycles normally run on events.' },
   NEGOTIATOR_CYCLE_DELAY_MS: { type: 'int', default: '5', daemons: ['negotiator'], reload: 'live', min: 0, description: 'Milliseconds to gather events before a triggered cycle.' },
   NEGOTIATOR_MIN_INTERVAL_MS: { type: 'int', default: '50', daemons: ['negotiator'], reload: 'live', min: 0, description: 'Least milliseconds between the end of one cycle and the start of the next on a busy pool.' },
+  CONCURRENCY_LIMIT_DEFAULT: { type: 'string', default: '', daemons: ['negotiator'], reload: 'live', description: 'Pool-wide limit for a concurrency limit name without its own NAME_LIMIT knob; empty = unlimited.' },
   JOB_LEASE_DURATION: { type: 'int', default: '300', daemons: ['schedd', 'startd'], reload: 'live', min: 5, description: 'Seconds a startd keeps running a job without hearing from its schedd.' },
   KILL_GRACE: { type: 'int', default: '10', daemons: ['startd'], reload: 'live', min: 0, description: 'Default seconds between the soft kill signal and SIGKILL (job_max_vacate_time overrides).' },
   PERIODIC_EXPR_INTERVAL: { type: 'int', default: '60', daemons: ['schedd'], reload: 'restart', min: 1, description: 'Seconds between evaluations of periodic_hold/release/remove and allowed_job_duration (walltime).' },

@@ -88,6 +88,21 @@ describe('policies', () => {
     await pool.waitFor('the PBS end mail', () => new RegExp(`job ${m}\\.0 exited with status 0 bob@example.org`).test(pool.read('mail.txt')));
   });
 
+  test('limits – concurrency_limits = LICENSE with LICENSE_LIMIT = 2 never runs 3 at once', async () => {
+    appendConfig(pool, 'LICENSE_LIMIT = 2\n');
+    await new Promise((r) => setTimeout(r, 1500)); // the negotiator picks the limit up live
+    pool.file('lic.sub', `executable = /bin/sleep\narguments = 1\nconcurrency_limits = LICENSE\nlog = lic.log\nqueue 5\n`);
+    const c = await submit('lic.sub');
+    await pool.waitForHistory(c, 5);
+    let running = 0;
+    let peak = 0;
+    for (const m of pool.read('lic.log').matchAll(/^(001|005) /gm)) {
+      running += m[1] === '001' ? 1 : -1;
+      peak = Math.max(peak, running);
+    }
+    assert.equal(peak, 2, `peak ${peak}`);
+  });
+
   test('hold – dhold and drelease with reasons, events 012 and 013', async () => {
     pool.file('hr.sub', `executable = /bin/sleep\narguments = 1\nlog = hr.log\nqueue\n`);
     const c = await submit('hr.sub', ['-a', 'hold = true']);

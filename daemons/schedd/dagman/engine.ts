@@ -9,8 +9,8 @@
 // runs again and a node's job is never submitted twice for the same attempt.
 import { createHash } from 'node:crypto';
 import { DschedError } from '../../../lib/errors.js';
-import type { Dag, DagNode, DagScript } from '../../../grammar/dag/index.js';
-import { formatRescueDag, MAX_RESCUE_NUM, nextRescueDagName } from '../../../grammar/dag/index.js';
+import type { Dag, DagNode, DagParseOptions, DagScript } from '../../../grammar/dag/index.js';
+import { formatRescueDag, MAX_RESCUE_NUM, nextRescueDagName, parseDagFile } from '../../../grammar/dag/index.js';
 import {
   DagStatus,
   RETURN_PRE_FAILED,
@@ -182,7 +182,6 @@ export class DagEngine {
   private begun = false;
   private timer?: { at: number; handle: { cancel(): void } };
   private replaying = false;
-  private restored = false;
   private dead = false;
   private fingerprintCache?: string;
   private readonly outputs: DagOutputs;
@@ -252,6 +251,13 @@ export class DagEngine {
     const e = new DagEngine(dag, host, opts);
     e.replaying = true;
     for (const ev of events) {
+      if (ev.type === 'dag_started' && ev.rescueFile !== dag.rescueFile && !opts.allowDagChange) {
+        throw new DschedError(
+          'JOB_STATE',
+          `the DAG ${dag.file} was started from ${ev.rescueFile ?? 'no rescue DAG'} but is being resumed with ${dag.rescueFile ?? 'none'}`,
+          { hint: 'parse it for a resume with loadDagForResume(file, events)' },
+        );
+      }
       if (ev.type === 'dag_started' && ev.fingerprint !== e.fingerprint() && !opts.allowDagChange) {
         throw new DschedError(
           'JOB_STATE',
@@ -262,7 +268,6 @@ export class DagEngine {
       e.apply(ev);
     }
     e.replaying = false;
-    e.restored = events.length > 0;
     if (e.finished) e.resolveResult(e.finished);
     return e;
   }
@@ -275,7 +280,9 @@ export class DagEngine {
     this.begun = true;
     try {
       if (!this.started) {
-        this.emit({ type: 'dag_started', at: this.host.now(), fingerprint: this.fingerprint(), nodes: this.n });
+        const ev: Extract<DagEvent, { type: 'dag_started' }> = { type: 'dag_started', at: this.host.now(), fingerprint: this.fingerprint(), nodes: this.n };
+        if (this.dag.rescueFile) ev.rescueFile = this.dag.rescueFile;
+        this.emit(ev);
         this.outputs.started(false);
       } else {
         this.outputs.started(true);
@@ -1213,6 +1220,16 @@ export class DagEngine {
     this.dispose();
     this.rejectResult(e);
   }
+}
+
+/**
+ * The DAG a recorded run started with, for `DagEngine.restore`: the file parsed again with the rescue DAG that
+ * run used (not the newest one, which the run itself may have written just before a crash).
+ */
+export function loadDagForResume(path: string, events: readonly DagEvent[], opts: DagParseOptions = {}): Dag {
+  const started = events.find((e): e is Extract<DagEvent, { type: 'dag_started' }> => e.type === 'dag_started');
+  const { rescueFile: _ignored, ...rest } = opts;
+  return parseDagFile(path, started?.rescueFile ? { ...rest, rescueFile: started.rescueFile } : rest);
 }
 
 function classAdString(s: string): string {

@@ -26,7 +26,8 @@ export const RETURN_PRE_FAILED = -1004;
  * `at` is `DagHost.now()` (ms since the epoch); `retry` is the node's attempt (0 the first time).
  */
 export type DagEvent =
-  | { type: 'dag_started'; at: number; fingerprint: string; nodes: number }
+  /** rescueFile: the rescue DAG the run started from (a resume must parse the DAG with the same one) */
+  | { type: 'dag_started'; at: number; fingerprint: string; nodes: number; rescueFile?: string }
   | { type: 'pre_started'; at: number; node: string; retry: number }
   /** exitCode: the script's exit code, or minus the signal number that killed it */
   | { type: 'pre_finished'; at: number; node: string; retry: number; exitCode: number }
@@ -143,6 +144,12 @@ export interface DagHost {
    * then return the cluster it already made (it tags clusters with DAGNodeName and the retry) instead of
    * submitting again. Rejecting means the submission failed; a DschedError whose exitCode is 2 (bad input, e.g.
    * a syntax error in the submit file) is not retried.
+   *
+   * Job outcomes: call `DagEngine.onClusterDone` when a node cluster has left the queue (or when one of its procs
+   * failed: the engine then removes the rest). An outcome may arrive before the engine has recorded the
+   * submission (it is kept until then) and may arrive twice (the second is ignored). After a restore, report the
+   * outcome of every cluster in `pendingClusters()` that ended while the engine was down, and of a cluster that
+   * an idempotent submitNode returns if it has already ended.
    */
   submitNode(node: DagNode, vars: NodeSubmitVars, retry: number): Promise<{ cluster: number; procs: number }>;
   /** Remove the cluster's remaining jobs (idempotent; the engine does not wait for them to leave the queue). */
