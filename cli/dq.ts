@@ -8,18 +8,10 @@ import { formatJobsJson, formatJobsJsonl, formatJobsLong, renderQueue, type Queu
 import { idText, parseSelection, type Selection } from './shared/job-selection.js';
 import { analyzeJobs } from './shared/analyze.js';
 import { fetchPoolForAnalysis } from './shared/analyze-pool.js';
-import { autoformat, formatPrintf, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
+import { autoformat, formatPairs as pairs, formatPrintf, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession, type Session } from './shared/session.js';
 import { cli } from './shared/yargs.js';
-
-/** -format takes its arguments in pairs: FMT EXPR. */
-function pairs(list: string[]): Array<{ format: string; expr: string }> {
-  if (list.length % 2) throw new DschedError('USAGE', '-format needs two arguments: a format and an expression');
-  const out = [];
-  for (let i = 0; i < list.length; i += 2) out.push({ format: list[i]!, expr: list[i + 1]! });
-  return out;
-}
 
 /**
  * -analyze / -better-analyze: why each selected job is idle (or held). Job ids select those jobs whatever their

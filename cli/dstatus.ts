@@ -1,21 +1,12 @@
 #!/usr/bin/env node
 // dstatus: the pool's slots (condor_status).
 import { ClassAd } from '../grammar/classad/index.js';
-import { DschedError } from '../lib/errors.js';
 import { formatSlotsJson, formatSlotsLong, renderSlots } from './shared/output/slots.js';
-import { autoformat, formatPrintf, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
+import { autoformat, formatPairs as pairs, formatPrintf, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { cli } from './shared/yargs.js';
 import { parseExpr } from '../grammar/classad/index.js';
-
-/** -format takes its arguments in pairs: FMT EXPR. */
-function pairs(list: string[]): Array<{ format: string; expr: string }> {
-  if (list.length % 2) throw new DschedError('USAGE', '-format needs two arguments: a format and an expression');
-  const out = [];
-  for (let i = 0; i < list.length; i += 2) out.push({ format: list[i]!, expr: list[i + 1]! });
-  return out;
-}
 
 async function main(argv: string[]): Promise<number> {
   const a = await cli('dstatus', splitAfQualifiers(argv), 'usage: dstatus [options]')

@@ -10,6 +10,7 @@ import { loadDagForRun, type Dag, type DagNode } from '../../grammar/dag/index.j
 import { expandSubmit, loadSubmit, parseEnv } from '../../grammar/submit/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import { runAsOwner } from '../../lib/users.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { clusterOutcome, DagEngine, type DagEvent, type DagHost, type DagResult, type NodeSubmitVars, type ScriptResult } from './dagman/engine.js';
 import { JobStatus, lit, type Job, type JobQueue } from './queue.js';
@@ -29,17 +30,6 @@ interface Running {
 
 const now = () => Math.floor(Date.now() / 1000);
 
-function lookupUser(name: string): { uid: number; gid: number } | undefined {
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f[0] === name && f.length > 3) return { uid: Number(f[2]), gid: Number(f[3]) };
-    }
-  } catch {
-    /* no passwd */
-  }
-  return undefined;
-}
 
 export class DagRunner {
   private running = new Map<number, Running>();
@@ -141,7 +131,7 @@ export class DagRunner {
     const identity: Identity = { kind: 'user', name: owner, admin: false };
     const envText = this.queue.value(job, 'Environment');
     const env = typeof envText === 'string' ? parseEnv(undefined, envText) : {};
-    const runAs = process.getuid?.() === 0 && owner && owner !== 'root' ? (lookupUser(owner) ?? { uid: 65534, gid: 65534 }) : undefined;
+    const runAs = runAsOwner(owner);
     return {
       submitNode: async (node: DagNode, vars: NodeSubmitVars, retry: number) => {
         this.flushEvents();

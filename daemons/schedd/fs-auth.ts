@@ -2,11 +2,12 @@
 // method does: the schedd names a file in a sticky world-writable directory, the client creates it, and
 // the schedd reads the file's owner. The answer is a pool token for that user.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { DschedError } from '../../lib/errors.js';
 import { signToken } from '../../lib/rpc/auth.js';
+import { userNameOf } from '../../lib/users.js';
 
 interface Challenge {
   path: string;
@@ -14,18 +15,6 @@ interface Challenge {
   issued: number;
 }
 
-/** The user name of a uid, from /etc/passwd (no native lookup is available to Node). */
-export function userNameOf(uid: number): string {
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f.length > 2 && Number(f[2]) === uid) return f[0]!;
-    }
-  } catch {
-    /* no passwd file: fall through */
-  }
-  return `uid${uid}`;
-}
 
 export class FsAuth {
   private challenges = new Map<string, Challenge>();

@@ -8,6 +8,7 @@ import { ClassAd, symmetricMatch } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import { runAsOwner } from '../../lib/users.js';
 import type { ClaimRequest__Output } from '../../lib/rpc/generated/dsched/v1/ClaimRequest.js';
 import type { EventReporter } from './reporter.js';
 import { Machine, type DynamicSlot } from './slots.js';
@@ -18,17 +19,6 @@ interface SlotExtra {
   releaseAfterExit?: boolean;
 }
 
-function lookupUser(name: string): { uid: number; gid: number } | undefined {
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f[0] === name && f.length > 3) return { uid: Number(f[2]), gid: Number(f[3]) };
-    }
-  } catch {
-    /* no passwd */
-  }
-  return undefined;
-}
 
 export class Startd {
   private extra = new Map<string, SlotExtra>();
@@ -120,8 +110,7 @@ export class Startd {
     const cluster = Number(job.lookupJS('ClusterId'));
     const proc = Number(job.lookupJS('ProcId'));
     const owner = String(job.lookupJS('Owner') ?? '');
-    let runAs: { uid: number; gid: number } | undefined;
-    if (process.getuid?.() === 0 && owner && owner !== 'root') runAs = lookupUser(owner) ?? { uid: 65534, gid: 65534 };
+    const runAs = runAsOwner(owner);
     const sandbox = join(this.config.paths.execute, `dir_${process.pid}_${d.id}_${++this.seq}`);
     const extraEnv: Record<string, string> = {};
     if (job.lookupJS('IsPbsJob') === true) extraEnv.PBS_NODEFILE = '';

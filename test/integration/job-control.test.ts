@@ -5,16 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
-import { TestPool } from './harness/pool.js';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { alive, TestPool } from './harness/pool.js';
 
 describe('job control', () => {
   let pool: TestPool;

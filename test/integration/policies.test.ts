@@ -4,16 +4,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TestPool } from './harness/pool.js';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { alive, TestPool } from './harness/pool.js';
 
 function appendConfig(pool: TestPool, text: string) {
   appendFileSync(join(pool.home, 'config'), text);

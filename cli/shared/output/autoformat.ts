@@ -317,3 +317,11 @@ export function formatPrintf(ads: readonly FormatAd[], items: readonly FormatIte
 export function evalToJS(ad: FormatAd, expr: string): unknown {
   return valueToJS(ad.evalExpr(parseFormatExpr(expr)));
 }
+
+/** `-format FMT EXPR -format FMT EXPR …` as collected by an array option: pairs of format and expression. */
+export function formatPairs(list: readonly string[]): FormatItem[] {
+  if (list.length % 2) throw new DschedError('USAGE', '-format needs two arguments: a format and an expression');
+  const out: FormatItem[] = [];
+  for (let i = 0; i < list.length; i += 2) out.push({ format: list[i]!, expr: list[i + 1]! });
+  return out;
+}

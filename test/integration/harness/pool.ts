@@ -35,6 +35,16 @@ const TEST_CONFIG: Record<string, string> = {
   MEMORY: '4096',
 };
 
+/** Whether a process still exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
 }
