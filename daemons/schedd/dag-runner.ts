@@ -12,7 +12,7 @@ import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { runAsOwner } from '../../lib/users.js';
 import type { Identity } from '../../lib/rpc/auth.js';
-import { clusterOutcome, DagEngine, type DagEvent, type DagHost, type DagResult, type NodeSubmitVars, type ScriptResult } from './dagman/engine.js';
+import { clusterOutcome, DagEngine, loadDagForResume, type DagEvent, type DagHost, type DagResult, type NodeSubmitVars, type ScriptResult } from './dagman/engine.js';
 import { JobStatus, lit, type Job, type JobQueue } from './queue.js';
 import type { Schedd } from './schedd.js';
 import type { DB } from './store/db.js';
@@ -92,11 +92,11 @@ export class DagRunner {
     try {
       // a fresh start honours -force and picks up the newest rescue DAG; a resume reads the same DAG again
       const iwd = this.queue.value(job, 'Iwd');
-      dag = loadDagForRun(file, {
-        force: !events.length && this.queue.value(job, 'DAGManForce') === true,
-        cwd: typeof iwd === 'string' ? iwd : undefined,
-        useDagDir: this.queue.value(job, 'DAGManUseDagDir') === true,
-      });
+      const where = { cwd: typeof iwd === 'string' ? iwd : undefined, useDagDir: this.queue.value(job, 'DAGManUseDagDir') === true };
+      // a resume reads the DAG with the rescue file the run started from (not one this run may have written)
+      dag = events.length
+        ? loadDagForResume(file, events, where)
+        : loadDagForRun(file, { ...where, force: this.queue.value(job, 'DAGManForce') === true });
       const host = this.host(job);
       engine = events.length ? DagEngine.restore(dag, events, host, opts) : new DagEngine(dag, host, opts);
     } catch (e) {

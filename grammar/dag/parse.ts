@@ -4,7 +4,7 @@ import { DschedError, SourceError } from '../../lib/errors.js';
 import { SourceText, type Location } from '../source.js';
 import { astBuilder, type Statement } from './ast.js';
 import { parse as peggyParse, SyntaxError as PeggySyntaxError, type Expectation } from './generated/dag.js';
-import { forEachStatement } from './scan.js';
+import { forEachStatement, type ScanOptions } from './scan.js';
 
 /** A DAG file larger than this is refused before parsing (a 100,000-node DAG is about 10 MB). */
 export const MAX_DAG_FILE_BYTES = 512 * 1024 * 1024;
@@ -21,9 +21,9 @@ export function parseDagText(source: SourceText): Statement[] {
  * the lines it does not read. False (after emitting some statements) when the file must be parsed whole by the
  * grammar, which also reports its syntax errors: then call parseDagTextWithGrammar.
  */
-export function scanDagStatements(source: SourceText, emit: (s: Statement) => void): boolean {
+export function scanDagStatements(source: SourceText, emit: (s: Statement) => void, opts?: ScanOptions): boolean {
   checkSize(source);
-  return forEachStatement(source.text, emit, grammarChunk);
+  return forEachStatement(source.text, emit, grammarChunk, opts);
 }
 
 function grammarChunk(chunk: string): Statement[] {

@@ -39,39 +39,103 @@ export function scanPlainDag(text: string, parseChunk?: ChunkParser): Statement[
  * more than MAX_GRAMMAR_LINES other lines, or no `parseChunk`. Lets a caller keep only the statements it needs,
  * which matters for GC with 300,000 lines.
  */
-export function forEachStatement(text: string, emit: (s: Statement) => void, parseChunk?: ChunkParser): boolean {
-  const toks: Tok[] = [];
+export function forEachStatement(
+  text: string,
+  emit: (s: Statement) => void,
+  parseChunk?: ChunkParser,
+  opts: ScanOptions = {},
+): boolean {
+  // The loop only calls `step`: with the line's work (and statements of many shapes) in the loop itself, V8
+  // sometimes settled on on-stack-replaced code 30 times slower than the rest (Node 20).
+  const st: ScanState = {
+    text,
+    emit,
+    parseChunk,
+    toks: [],
+    grammarLines: 0,
+    maxGrammarLines: opts.maxGrammarLines ?? MAX_GRAMMAR_LINES,
+    only: opts.only,
+    hasCR: text.indexOf('\r') >= 0,
+  };
   const len = text.length;
   let pos = 0;
-  let grammarLines = 0;
-  // Not `text.indexOf('\r', pos)` per line: V8's optimizing compiler may hoist that pure call out of its `if`
-  // and scan the rest of the file on every line (quadratic; seen with Node 20).
-  const hasCR = text.indexOf('\r') >= 0;
   while (pos <= len) {
-    const end = nextNewline(text, pos);
-    let lineEnd = end;
-    if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === CR) lineEnd--;
-    const s = hasCR && hasChar(text, pos, lineEnd, CR) ? NOT_PLAIN : plainLine(text, pos, lineEnd, toks);
-    if (s === NOT_PLAIN) {
-      if (!parseChunk || ++grammarLines > MAX_GRAMMAR_LINES) return false;
-      const chunkEnd = statementEnd(text, pos, end);
-      let stmts: Statement[];
-      try {
-        stmts = parseChunk(text.slice(pos, chunkEnd));
-      } catch {
-        return false;
-      }
-      for (const st of stmts) emit(shift(st, pos));
-      pos = chunkEnd + 1;
-      continue;
-    }
-    if (s !== null) emit(s);
-    pos = end + 1;
+    pos = step(st, pos);
+    if (pos < 0) return false;
   }
   return true;
 }
 
+export interface ScanOptions {
+  /**
+   * Read only the plain lines with these keywords (and every line the grammar has to parse); skip the other plain
+   * lines without checking them. For a first pass that only wants the statements defining nodes.
+   */
+  only?: ReadonlySet<string>;
+  /** past this many lines for the grammar, give up (return false); default MAX_GRAMMAR_LINES */
+  maxGrammarLines?: number;
+}
+
+interface ScanState {
+  text: string;
+  emit: (s: Statement) => void;
+  parseChunk: ChunkParser | undefined;
+  toks: Tok[];
+  grammarLines: number;
+  maxGrammarLines: number;
+  only: ReadonlySet<string> | undefined;
+  hasCR: boolean;
+}
+
+/** Read the line at `pos`; the position after it (and its continuation lines), or -1 to hand the file to the grammar. */
+function step(st: ScanState, pos: number): number {
+  const text = st.text;
+  // Not `text.indexOf('\r', pos)` per line: V8's optimizing compiler may hoist that pure call out of its `if`
+  // and scan the rest of the file on every line (quadratic; seen with Node 20).
+  const end = nextNewline(text, pos);
+  let lineEnd = end;
+  if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === CR) lineEnd--;
+  if (st.only && skippable(text, pos, lineEnd, st.only) && !(st.hasCR && hasChar(text, pos, lineEnd, CR))) return end + 1;
+  const s = st.hasCR && hasChar(text, pos, lineEnd, CR) ? NOT_PLAIN : plainLine(text, pos, lineEnd, st.toks);
+  if (s === NOT_PLAIN) return grammarStep(st, pos, end);
+  if (s !== null) st.emit(s);
+  return end + 1;
+}
+
+/** A line the scanner does not read: the grammar parses it (with its continuation lines or inline description). */
+function grammarStep(st: ScanState, pos: number, end: number): number {
+  if (!st.parseChunk || ++st.grammarLines > st.maxGrammarLines) return -1;
+  const chunkEnd = statementEnd(st.text, pos, end);
+  let stmts: Statement[];
+  try {
+    // with its line break, so a \r\n ends it as in the file
+    stmts = st.parseChunk(st.text.slice(pos, Math.min(chunkEnd + 1, st.text.length)));
+  } catch {
+    return -1;
+  }
+  for (const x of stmts) st.emit(shift(x, pos));
+  return chunkEnd + 1;
+}
+
 const NOT_PLAIN = 0;
+
+/**
+ * A plain line whose keyword is not wanted: no need to read it in this pass. Never a line that may begin more
+ * than itself (continued with `\`, or opening an inline description with `{`).
+ */
+function skippable(text: string, from: number, to: number, only: ReadonlySet<string>): boolean {
+  let i = from;
+  while (i < to && isBlank(text.charCodeAt(i))) i++;
+  if (i >= to || text.charCodeAt(i) === 35) return true; // blank or comment
+  if (text.charCodeAt(to - 1) === BACKSLASH) return false;
+  let last = to;
+  while (last > i && isBlank(text.charCodeAt(last - 1))) last--;
+  if (text.charCodeAt(last - 1) === 123 /* { */) return false;
+  let k = i;
+  while (k < to && !isBlank(text.charCodeAt(k))) k++;
+  const kw = keyword(text, i, k);
+  return kw !== undefined && !only.has(kw);
+}
 
 function hasChar(text: string, from: number, to: number, c: number): boolean {
   for (let i = from; i < to; i++) if (text.charCodeAt(i) === c) return true;

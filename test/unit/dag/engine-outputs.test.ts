@@ -76,3 +76,14 @@ describe('dagman outputs', () => {
     assert.deepEqual(engine.nodeViews().map((v) => v.phase), ['done', 'submitted', 'pre', 'job_ready']);
   });
 });
+
+describe('dagman config', () => {
+  test('dagman config – a CONFIG file sets the DAGMAN_* knobs; the command line wins', async () => {
+    const { readDagmanConfig, mergeDagmanOptions } = await import('../../../daemons/schedd/dagman/config.js');
+    const c = readDagmanConfig('# dagman.config\nDAGMAN_MAX_JOBS_IDLE = 10\nDAGMAN_MAX_JOBS_SUBMITTED=4\nDAGMAN_ALWAYS_RUN_POST = True\nDAGMAN_DEFAULT_APPEND_VARS = false\nDAGMAN_FROB = 1\n');
+    assert.deepEqual(c.engine, { maxIdle: 10, maxJobs: 4, alwaysRunPost: true });
+    assert.equal(c.appendVarsByDefault, false);
+    assert.deepEqual(c.ignored, [{ name: 'DAGMAN_FROB', line: 6 }]);
+    assert.deepEqual(mergeDagmanOptions(c.engine, { maxJobs: 2, maxIdle: undefined }), { maxIdle: 10, maxJobs: 2, alwaysRunPost: true });
+  });
+});

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { findRescueDags, loadDagForRun, newestRescueDag, parseDagString, rescueDagName } from '../../../grammar/dag/index.js';
 import { fsFileWriter } from '../../../daemons/schedd/dagman/outputs.js';
+import { DagEngine, loadDagForResume } from '../../../daemons/schedd/dagman/engine.js';
 import { FakeHost, runDag, submitOrder, type JobBehavior } from './fake-host.js';
 
 let dir: string;
@@ -85,6 +86,30 @@ describe('dagman rescue DAGs', () => {
     assert.match(readFileSync(first.rescueFile!, 'utf8'), /\nDONE S\+A\n$/);
     const second = await submit(() => 0);
     assert.deepEqual(submitOrder(second.host), ['S+B', 'Z']);
+  });
+
+  test('dagman rescue – a resume parses the DAG with the rescue DAG its run started from, not a newer one', async () => {
+    writeFileSync(join(dir, 'diamond.dag'), 'JOB A a.sub\nJOB B b.sub\nPARENT A CHILD B\n');
+    writeFileSync(join(dir, 'diamond.dag.rescue001'), 'DONE A\n');
+    const dag = loadDagForRun('diamond.dag', { cwd: dir });
+    const host = new FakeHost(() => 1);
+    host.files = fsFileWriter;
+    host.crashAt = { count: 6, persist: false }; // dag_started, submitting, submitted, cluster_done, dag_finishing, [dag_finished]
+    const e1 = new DagEngine(dag, host);
+    host.engine = e1;
+    e1.start();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(host.events.at(-1)!.type, 'dag_finishing');
+    assert.ok(newestRescueDag(join(dir, 'diamond.dag'))!.n === 2); // written by this run before the crash
+    host.crashed = false;
+    host.crashAt = undefined;
+    // the newest rescue DAG is not the one this run started with
+    assert.throws(() => DagEngine.restore(loadDagForRun('diamond.dag', { cwd: dir }), host.events, host), /was started from .*rescue001 but is being resumed with .*rescue002/);
+    const e2 = DagEngine.restore(loadDagForResume('diamond.dag', host.events, { cwd: dir }), host.events, host);
+    e2.start();
+    const r = await e2.result;
+    assert.match(r.rescueFile!, /rescue002$/);
+    assert.equal(host.submitCount.get('A'), undefined);
   });
 
   test('dagman rescue – the node status in a parsed rescue DAG matches what a rescue DAG says', () => {

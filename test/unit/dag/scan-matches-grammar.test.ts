@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { SourceText } from '../../../grammar/source.js';
 import { parseDagText, parseDagTextWithGrammar } from '../../../grammar/dag/parse.js';
+import { parseDagString, type Dag } from '../../../grammar/dag/index.js';
 import { scanPlainDag } from '../../../grammar/dag/scan.js';
 
 const caseOf = (w: string) => fc.constantFrom(w, w.toLowerCase(), w[0] + w.slice(1).toLowerCase());
@@ -46,6 +47,29 @@ const plainLine: fc.Arbitrary<string> = fc.oneof(
 );
 const plainFile = fc.array(plainLine, { maxLength: 12 }).map((ls) => ls.join('\n') + '\n');
 
+/** Mostly meaningful DAGs: nodes first, then lines about them, some of which only the grammar reads. */
+const dagLine: fc.Arbitrary<string> = fc.oneof(
+  { weight: 6, arbitrary: plainLine.filter((l) => !/^\s*job/i.test(l)) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      'SCRIPT DEBUG out.txt ALL PRE A pre.sh $JOB',
+      'JOB Q "q file.sub" NOOP',
+      'JOB I {\nexecutable = /bin/true\n# a comment inside\n}',
+      'PARENT A \\\n  CHILD B',
+      'VARS B z="1"\r',
+      'FINAL F f.sub',
+      'DOT d.dot UPDATE',
+      'RETRY B 2\r',
+      'SET_JOB_ATTR X = 1',
+      'JOB A again.sub',
+      'PARENT B CHILD A',
+      'RETRY A x',
+    ),
+  },
+);
+const dagFile = fc.array(dagLine, { maxLength: 10 }).map((ls) => ['JOB A a.sub', 'JOB B b.sub', 'JOB n1 n.sub', 'JOB C c', 'JOB D d', 'JOB PRE p', ...ls].join('\n') + '\n');
+
 function grammar(text: string): unknown {
   return attempt(() => parseDagTextWithGrammar(new SourceText('f.dag', text)));
 }
@@ -81,6 +105,22 @@ describe('dag scan – agrees with the grammar', () => {
       }),
       { numRuns: 1500 },
     );
+  });
+
+  test('dag scan – a whole DAG (two passes that skip lines) means the same with the scanner and with the grammar alone', () => {
+    const summary = (d: Dag): unknown => d.nodes.map((n) => ({ ...n, location: `${n.location.line}:${n.location.column}` }));
+    const build = (text: string, grammarOnly: boolean): unknown =>
+      attempt(() => summary(parseDagString(text, 'f.dag', { cwd: '/w', isDirectory: () => true, grammarOnly })));
+    let built = 0;
+    fc.assert(
+      fc.property(fc.oneof(file, dagFile), (text) => {
+        const a = build(text, false);
+        assert.deepEqual(a, build(text, true), JSON.stringify(text));
+        if (Array.isArray(a) && a.length > 0) built++;
+      }),
+      { numRuns: 2000 },
+    );
+    assert.ok(built > 300, `only ${built} random files made a DAG`);
   });
 
   test('dag scan – continued lines, inline descriptions and comments ending in \\ keep their place', () => {
