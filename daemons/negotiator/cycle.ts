@@ -2,7 +2,7 @@
 // two-sided matching (job Requirements against the slot, slot START/Requirements against the job), the
 // best job Rank first, and partitionable slots split locally so one cycle can fill a whole machine.
 import { ClassAd, rankOf, symmetricMatch } from '../../grammar/classad/index.js';
-import { jobRequests } from '../../lib/job-requests.js';
+import { customResourceNames, fitCount, jobRequests, takeResources, type Resources } from '../../lib/job-requests.js';
 import type { Logger } from '../../lib/log.js';
 import type { CollectorClient } from '../../lib/rpc/clients/collector.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
@@ -14,9 +14,9 @@ interface SlotState {
   name: string;
   address: string;
   ad: ClassAd;
-  cpus: number;
-  memory: number;
-  disk: number;
+  /** what is still free (a partitionable slot shrinks as this cycle splits it) */
+  free: Resources;
+  customNames: string[];
   partitionable: boolean;
   taken: boolean;
 }
@@ -66,13 +66,13 @@ export class Negotiator {
         name: String(ad.lookupJS('Name') ?? ''),
         address: String(ad.lookupJS('MyAddress') ?? ''),
         ad,
-        cpus: num(ad, 'Cpus', 0),
-        memory: num(ad, 'Memory', 0),
-        disk: num(ad, 'Disk', 0),
+        free: { cpus: num(ad, 'Cpus', 0), memory: num(ad, 'Memory', 0), disk: num(ad, 'Disk', 0) },
+        customNames: customResourceNames(ad.lookupJS('MachineResources')),
         partitionable: ad.lookupJS('PartitionableSlot') === true,
         taken: false,
       };
-      if (s.cpus > 0 && s.address) slots.push(s);
+      for (const c of s.customNames) (s.free.custom ??= {})[c] = num(ad, c, 0);
+      if (s.free.cpus > 0 && s.address) slots.push(s);
     }
     const submitters = submitterAds
       .map((r) => ClassAd.fromRecord(r))
@@ -101,7 +101,7 @@ export class Negotiator {
       // within a submitter: higher job priority first, then older autocluster
       w.acs.sort((a, b) => num(b.ad, 'JobPrio', 0) - num(a.ad, 'JobPrio', 0) || a.id - b.id);
     }
-    const freeCpus = slots.reduce((n, s) => n + s.cpus, 0);
+    const freeCpus = slots.reduce((n, s) => n + s.free.cpus, 0);
     const share = Math.max(1, Math.ceil(freeCpus / work.length));
     const matchesBy = new Map<string, Match[]>();
     let progress = true;
@@ -135,20 +135,23 @@ export class Negotiator {
 
   /** Place up to `budget` cpus' worth of the autocluster's idle jobs; returns how many were matched. */
   private place(ac: { id: number; idle: number; ad: ClassAd }, slots: SlotState[], budget: number, out: Map<string, Match[]>, scheddAddr: string): number {
-    const { cpus, memory: mem, disk } = jobRequests((n) => ac.ad.lookupJS(n));
+    const lookup = (n: string) => ac.ad.lookupJS(n);
+    const cpus = jobRequests(lookup).cpus;
     const wants = parseLimits(ac.ad.lookupJS('ConcurrencyLimits'));
-    const candidates: Array<{ s: SlotState; rank: number }> = [];
+    const candidates: Array<{ s: SlotState; rank: number; req: Resources }> = [];
     for (const s of slots) {
-      if (s.taken || s.cpus < cpus || s.memory < mem || s.disk < disk) continue;
+      if (s.taken) continue;
+      const req = jobRequests(lookup, s.customNames);
+      if (fitCount(req, s.free) < 1) continue;
       if (!symmetricMatch(ac.ad, s.ad)) continue;
-      candidates.push({ s, rank: rankOf(ac.ad, s.ad) });
+      candidates.push({ s, rank: rankOf(ac.ad, s.ad), req });
     }
     // best job Rank first; ties broken stably by the machine's own Rank then the slot name
     candidates.sort((a, b) => b.rank - a.rank || rankOf(b.s.ad, ac.ad) - rankOf(a.s.ad, ac.ad) || a.s.name.localeCompare(b.s.name));
     let placed = 0;
-    for (const { s } of candidates) {
+    for (const { s, req } of candidates) {
       if (ac.idle <= 0 || budget < cpus) break;
-      let fit = s.partitionable ? Math.min(Math.floor(s.cpus / cpus), mem ? Math.floor(s.memory / mem) : Infinity, disk ? Math.floor(s.disk / disk) : Infinity) : 1;
+      let fit = s.partitionable ? fitCount(req, s.free) : 1;
       fit = Math.min(fit, ac.idle, Math.floor(budget / cpus), wants.size ? this.limits.room(wants) : Infinity);
       if (fit <= 0) continue;
       if (wants.size) this.limits.take(wants, fit);
@@ -156,11 +159,10 @@ export class Negotiator {
       budget -= fit * cpus;
       placed += fit;
       if (s.partitionable) {
-        s.cpus -= fit * cpus;
-        s.memory -= fit * mem;
-        s.disk -= fit * disk;
-        s.ad.setValue('Cpus', s.cpus).setValue('Memory', s.memory).setValue('Disk', s.disk);
-        if (s.cpus <= 0) s.taken = true;
+        takeResources(s.free, req, fit);
+        s.ad.setValue('Cpus', s.free.cpus).setValue('Memory', s.free.memory).setValue('Disk', s.free.disk);
+        for (const [c, v] of Object.entries(s.free.custom ?? {})) s.ad.setValue(c, v);
+        if (s.free.cpus <= 0) s.taken = true;
       } else s.taken = true;
       let list = out.get(scheddAddr);
       if (!list) out.set(scheddAddr, (list = []));

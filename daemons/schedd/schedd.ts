@@ -165,6 +165,7 @@ export class Schedd {
       QDate: String(qdate),
       EnteredCurrentStatus: String(qdate),
       NumJobStarts: '0',
+      NumJobCompletions: '0',
       RemoteWallClockTime: '0.0',
       MyType: lit('Job'),
       TargetType: lit('Machine'),
@@ -374,6 +375,7 @@ export class Schedd {
       if (ev.update?.attrs && Object.keys(ev.update.attrs).length) this.queue.update(job, ev.update.attrs);
       switch (ev.type) {
         case 'started':
+        case 'update': // attributes only (usage, chirp): folded in above
           break;
         case 'exited':
           this.jobExited(job, ev);
@@ -412,7 +414,9 @@ export class Schedd {
     const facts: Partial<JobFacts> = ev.exit_by_signal ? { signal: ev.exit_signal } : { exitCode: ev.exit_code };
     if (job.status === JobStatus.Removed) this.mail('abort', job, { removeReason: String(this.queue.value(job, 'RemoveReason') ?? '') });
     else if (job.status !== JobStatus.Held) this.mail('end', job, facts);
-    const changes = { ...this.wallClock(job), ...exit, JobCurrentStartDate: null };
+    // counted before the policy is evaluated, as HTCondor's shadow does (max_retries reads it)
+    const completions = Number(this.queue.value(job, 'NumJobCompletions') ?? 0) + 1;
+    const changes = { ...this.wallClock(job), ...exit, JobCurrentStartDate: null, NumJobCompletions: String(completions) };
     job.claim = undefined;
     if (job.status === JobStatus.Removed) {
       this.logEvent(job, { type: 'aborted', reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });

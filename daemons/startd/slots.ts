@@ -5,7 +5,7 @@ import { arch, availableParallelism, loadavg, totalmem, release } from 'node:os'
 import { ClassAd, literal, parseExpr, unparse } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
-import { jobRequests, type Resources } from '../../lib/job-requests.js';
+import { describeResources, fitCount, giveResources, jobRequests, takeResources, type Resources } from '../../lib/job-requests.js';
 import type { StartedJob } from './starter.js';
 
 export type { Resources };
@@ -77,24 +77,24 @@ export class Machine {
     resources: Resources,
     public address = '',
   ) {
-    this.total = { ...resources };
-    this.free = { ...resources };
+    this.total = { ...resources, custom: { ...resources.custom } };
+    this.free = { ...resources, custom: { ...resources.custom } };
     this.pslotName = `slot1@${name}`;
   }
 
-  static requests(job: ClassAd): Resources {
-    return jobRequests((n) => job.lookupJS(n));
+  /** The custom resources (GPUs, MACHINE_RESOURCE_<name>) this machine has. */
+  customNames(): string[] {
+    return Object.keys(this.total.custom ?? {});
+  }
+
+  requests(job: ClassAd): Resources {
+    return jobRequests((n) => job.lookupJS(n), this.customNames());
   }
 
   carve(req: Resources, claim: string, schedd: string, scheddAddress: string, leaseSec: number): DynamicSlot {
-    if (req.cpus > this.free.cpus || req.memory > this.free.memory || req.disk > this.free.disk)
-      throw new DschedError(
-        'CLAIM_REFUSED',
-        `not enough resources left on ${this.pslotName}: asked cpus=${req.cpus} memory=${req.memory}MB disk=${req.disk}KB, free cpus=${this.free.cpus} memory=${this.free.memory}MB disk=${this.free.disk}KB`,
-      );
-    this.free.cpus -= req.cpus;
-    this.free.memory -= req.memory;
-    this.free.disk -= req.disk;
+    if (fitCount(req, this.free) < 1)
+      throw new DschedError('CLAIM_REFUSED', `not enough resources left on ${this.pslotName}: asked ${describeResources(req)}, free ${describeResources(this.free)}`);
+    takeResources(this.free, req);
     const id = this.nextId++;
     const d: DynamicSlot = {
       id,
@@ -116,9 +116,7 @@ export class Machine {
     const d = this.dslots.get(claim);
     if (!d) return undefined;
     this.dslots.delete(claim);
-    this.free.cpus += d.res.cpus;
-    this.free.memory += d.res.memory;
-    this.free.disk += d.res.disk;
+    giveResources(this.free, d.res);
     this.pEnteredState = now();
     return d;
   }
@@ -158,6 +156,7 @@ export class Machine {
       FileSystemDomain: lit(this.hostName),
       UidDomain: lit(this.hostName),
       HasFileTransfer: 'true',
+      MachineResources: lit(['Cpus', 'Memory', 'Disk', ...this.customNames()].join(' ')),
       HasJobDeferral: 'false',
     };
     const start = this.config.str('START') || 'TRUE';

@@ -89,7 +89,7 @@ export class Startd {
     const claim = req.claim || randomBytes(24).toString('base64url');
     if (this.machine.dslots.has(claim)) throw new DschedError('CLAIM_REFUSED', 'that claim id is already in use');
     const lease = req.lease > 0 ? req.lease : this.config.int('JOB_LEASE_DURATION');
-    const d = this.machine.carve(Machine.requests(job), claim, req.schedd, req.schedd_address, lease);
+    const d = this.machine.carve(this.machine.requests(job), claim, req.schedd, req.schedd_address, lease);
     this.extra.set(claim, {});
     this.log.info({ slot: d.name, schedd: req.schedd }, 'claimed');
     if (req.activate) this.activate(claim, job);

@@ -775,11 +775,13 @@ const policyHandler: Handler = {
       if (!/^[+-]?\d+$/.test(sec.value)) g.fail(sec.site, `success_exit_code: expected an integer, found '${sec.value}'`);
       code = Number(sec.value);
     }
-    out.MaxRetries = String(max);
+    // as condor_submit: the shadow counts NumJobCompletions before the policy is evaluated, so a job runs
+    // at most 1 + max_retries times; a job killed by a signal has no ExitCode and is retried
+    out.JobMaxRetries = String(max);
     out.SuccessExitCode = String(code);
-    const parts = [`(NumJobStarts >= MaxRetries)`, `(ExitBySignal == false && ExitCode == SuccessExitCode)`];
+    const parts = [`NumJobCompletions > JobMaxRetries`, `ExitCode is ${code}`];
     if (ru && ru.value !== '') {
-      if (/^[+-]?\d+$/.test(ru.value)) parts.push(`(ExitCode == ${Number(ru.value)})`);
+      if (/^[+-]?\d+$/.test(ru.value)) parts.push(`ExitCode is ${Number(ru.value)}`);
       else {
         g.expr(ru, 'retry_until');
         parts.push(`(${ru.value})`);

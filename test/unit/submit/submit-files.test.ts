@@ -411,9 +411,9 @@ const cases: Case[] = [
     name: 'max_retries / success_exit_code fold into OnExitRemove',
     text: `${EXE}max_retries = 3\nsuccess_exit_code = 2\nretry_until = ExitCode == 7\nqueue\n`,
     cluster: {
-      MaxRetries: '3',
+      JobMaxRetries: '3',
       SuccessExitCode: '2',
-      OnExitRemove: '(NumJobStarts >= MaxRetries) || (ExitBySignal == false && ExitCode == SuccessExitCode) || (ExitCode == 7)',
+      OnExitRemove: 'NumJobCompletions > JobMaxRetries || ExitCode is 2 || (ExitCode == 7)',
     },
   },
   {
