@@ -135,6 +135,9 @@ export function watchConfig(ctx: DaemonContext): void {
     timer = setTimeout(() => reconfigure(ctx, 'config file changed'), 50);
   });
   w.on('error', (e) => ctx.log.warn({ err: (e as Error).message }, 'cannot watch the configuration files'));
+  // an edit made between reading the configuration at start and the watch being in place would otherwise
+  // go unnoticed until the next one: read it again once the watch is ready (no change, nothing happens)
+  w.on('ready', () => reconfigure(ctx, 'config file changed while the daemon started'));
   process.once('exit', () => void w.close());
 }
 

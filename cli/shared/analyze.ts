@@ -12,7 +12,10 @@
 //   (its START) against the job, then the job's RequestCpus/RequestMemory/RequestDisk against the slot's size,
 //   then against what is free while the slot is Unclaimed.
 // - A missing request counts as the startd counts it (1 cpu, 128 MB, 1024 KB); dsubmit always writes all three.
+// - Custom resources (GPUs, MACHINE_RESOURCE_<name>: the names a slot lists in MachineResources beyond the three)
+//   are counted the same way: Request<name> against Total<name> for "ever", against <name> for "now".
 import { isTrue, isUndefined, printValue, referencedAttrs, unparse, type ClassAd, type Expr, type Value } from '../../grammar/classad/index.js';
+import { customResourceNames } from '../../lib/job-requests.js';
 import { bool, num, str } from './output/ad.js';
 import { renderTable } from './output/columns.js';
 import { statusName } from './output/jobs.js';
@@ -77,6 +80,9 @@ export interface MachineSlot {
   view: ClassAd;
   total: Amounts;
   free: Amounts;
+  /** Custom resources (GPUs…): the slot's totals and what is free, by name. */
+  customTotal: Record<string, number>;
+  customFree: Record<string, number>;
   unclaimed: boolean;
   requirements: boolean;
   start: boolean;
@@ -89,6 +95,8 @@ export interface JobDiagnosis {
   owner: string;
   status: number | undefined;
   requests: Amounts;
+  /** Request<name> of the custom resources some slot offers (GPUs…), when above 0. */
+  customRequests: Record<string, number>;
   hasRequirements: boolean;
   clauses: ClauseResult[];
   /** Index into clauses of the clause that rules out the most slots, or -1 (none rules any out). */
@@ -101,6 +109,8 @@ export interface JobDiagnosis {
   /** Jobs running in dynamic slots of the machines that could run this job but have too little free. */
   busy: { mine: number; others: Map<string, number> };
   largest: Amounts;
+  /** The largest total of each custom resource the job asks for (0: no slot has it). */
+  largestCustom: Record<string, number>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -199,22 +209,40 @@ export function diagnoseJob(job: ClassAd, slots: readonly ClassAd[]): JobDiagnos
   const requests = { cpus: requestOf(job, 'cpus'), memory: requestOf(job, 'memory'), disk: requestOf(job, 'disk') };
   const dynamic = slots.filter(isDynamic);
   const others = slots.filter((s) => !isDynamic(s));
+  // custom resources: the names the slots list, spelled as the first slot that has them spells them
+  const customNames = new Map<string, string>();
+  for (const s of others) for (const n of customResourceNames(s.lookupJS('MachineResources'))) if (!customNames.has(n.toLowerCase())) customNames.set(n.toLowerCase(), n);
+  const customRequests: Record<string, number> = {};
+  for (const n of customNames.values()) {
+    const v = num(job, `Request${n}`);
+    if (v !== undefined && v > 0) customRequests[n] = Math.ceil(v);
+  }
+  const asked = Object.keys(customRequests);
   const machines: MachineSlot[] = others.map((ad) => {
     const partitionable = isPartitionable(ad);
     const total = { cpus: totalOf(ad, 'cpus'), memory: totalOf(ad, 'memory'), disk: totalOf(ad, 'disk') };
     const free = { cpus: num(ad, 'Cpus') ?? 0, memory: num(ad, 'Memory') ?? 0, disk: num(ad, 'Disk') ?? 0 };
+    const customTotal: Record<string, number> = {};
+    const customFree: Record<string, number> = {};
+    for (const n of customResourceNames(ad.lookupJS('MachineResources'))) {
+      const name = customNames.get(n.toLowerCase())!;
+      customFree[name] = num(ad, n) ?? 0;
+      customTotal[name] = num(ad, `TotalSlot${n}`) ?? num(ad, `Total${n}`) ?? customFree[name]!;
+    }
     let view = ad;
     if (partitionable) {
       view = ad.clone();
       for (const r of RESOURCES) view.setValue(SLOT_ATTR[r], total[r]);
+      for (const [n, t] of Object.entries(customTotal)) view.setValue(n, t);
     }
     const size = partitionable ? total : free;
+    const customSize = partitionable ? customTotal : customFree;
     const requirements = job.has('Requirements') && isTrue(job.evaluate('Requirements', view));
     const start = slotAccepts(view, job);
-    const bigEnough = RESOURCES.every((r) => size[r] >= requests[r]);
+    const bigEnough = RESOURCES.every((r) => size[r] >= requests[r]) && asked.every((n) => (customSize[n] ?? 0) >= customRequests[n]!);
     const unclaimed = str(ad, 'State') === 'Unclaimed';
-    const freeEnough = unclaimed && RESOURCES.every((r) => free[r] >= requests[r]);
-    return { name: slotName(ad), partitionable, ad, view, total, free, unclaimed, requirements, start, bigEnough, freeEnough };
+    const freeEnough = unclaimed && RESOURCES.every((r) => free[r] >= requests[r]) && asked.every((n) => (customFree[n] ?? 0) >= customRequests[n]!);
+    return { name: slotName(ad), partitionable, ad, view, total, free, customTotal, customFree, unclaimed, requirements, start, bigEnough, freeEnough };
   });
 
   const req = job.get('Requirements');
@@ -276,12 +304,15 @@ export function diagnoseJob(job: ClassAd, slots: readonly ClassAd[]): JobDiagnos
 
   const largest = { cpus: 0, memory: 0, disk: 0 };
   for (const m of machines) for (const r of RESOURCES) largest[r] = Math.max(largest[r], m.partitionable ? m.total[r] : m.free[r]);
+  const largestCustom: Record<string, number> = {};
+  for (const n of asked) largestCustom[n] = Math.max(0, ...machines.map((m) => (m.partitionable ? m.customTotal[n] : m.customFree[n]) ?? 0));
 
   return {
     id: jobIdText(job),
     owner,
     status: num(job, 'JobStatus'),
     requests,
+    customRequests,
     hasRequirements: !!req,
     clauses,
     worst,
@@ -295,6 +326,7 @@ export function diagnoseJob(job: ClassAd, slots: readonly ClassAd[]): JobDiagnos
     counts,
     busy,
     largest,
+    largestCustom,
   };
 }
 
@@ -344,12 +376,25 @@ function suggestions(d: JobDiagnosis, job: ClassAd): string[] {
       `${REQUEST_ATTR[r]} ${d.requests[r]} exceeds the largest slot (${total} ${d.largest[r]}): ask for ${formatAmount(r, d.largest[r])} or less (${SUBMIT_COMMAND[r]}).`,
     );
   }
+  const tooBigCustom = new Set<string>();
+  for (const [n, want] of Object.entries(d.customRequests)) {
+    const most = d.largestCustom[n] ?? 0;
+    if (want <= most) continue;
+    tooBigCustom.add(n.toLowerCase());
+    const submit = n.toLowerCase() === 'gpus' ? 'request_gpus' : `request_${n}`;
+    out.push(
+      most > 0
+        ? `Request${n} ${want} exceeds the largest slot (Total${n} ${most}): ask for ${most} or less (${submit}).`
+        : `Request${n} ${want}: no slot has any ${n}.`,
+    );
+  }
   // clauses no slot satisfies
   d.clauses.forEach((c, i) => {
     if (c.matched > 0) return;
     const attrs = slotAttrsOf(c.expr, job);
     const resource = RESOURCES.find((r) => attrs.some((a) => a.toLowerCase() === SLOT_ATTR[r].toLowerCase()));
     if (resource && tooBig.has(resource)) return; // said above
+    if (attrs.some((a) => tooBigCustom.has(a.toLowerCase()))) return; // said above
     const about = attrs.slice(0, 3).map((a) => poolValues(a, d.machines));
     out.push(`Clause [${i}] ${c.text} is true for no slot${about.length ? `: ${about.join('; ')}` : ''}. Change or remove it.`);
   });
@@ -379,6 +424,11 @@ function suggestions(d: JobDiagnosis, job: ClassAd): string[] {
       const most = Math.max(...fits.map((m) => (m.partitionable ? m.total[r] : m.free[r])));
       if (d.requests[r] > most)
         out.push(`${REQUEST_ATTR[r]} ${d.requests[r]} is more than any slot that accepts the job has (${formatAmount(r, most)}): lower ${SUBMIT_COMMAND[r]}.`);
+    }
+    for (const [n, want] of Object.entries(d.customRequests)) {
+      if (tooBigCustom.has(n.toLowerCase())) continue;
+      const most = Math.max(0, ...fits.map((m) => (m.partitionable ? m.customTotal[n] : m.customFree[n]) ?? 0));
+      if (want > most) out.push(`Request${n} ${want} is more than any slot that accepts the job has (${most} ${n}).`);
     }
   }
   return out;
@@ -547,7 +597,10 @@ export function analyzeJob(job: ClassAd, slots: readonly ClassAd[], extra: Analy
   if (p.static) kinds.push(`${p.static} static`);
   out.push(`Slots in the pool: ${p.ads} (${kinds.join(', ')})`);
   const shown = d.machines.filter((m) => m.partitionable).slice(0, 8);
-  for (const m of shown) out.push(`    ${m.name}: free ${freeOfTotal(m)}${m.unclaimed ? '' : ` (${str(m.ad, 'State') ?? 'not Unclaimed'})`}`);
+  for (const m of shown) {
+    const custom = Object.keys(m.customTotal).map((k) => `, ${m.customFree[k] ?? 0} of ${m.customTotal[k]} ${k}`).join('');
+    out.push(`    ${m.name}: free ${freeOfTotal(m)}${custom}${m.unclaimed ? '' : ` (${str(m.ad, 'State') ?? 'not Unclaimed'})`}`);
+  }
   const hidden = d.pool.partitionable - shown.length;
   if (hidden > 0) out.push(`    … and ${plural(hidden, 'more partitionable slot')}`);
   const c = d.counts;
@@ -557,7 +610,7 @@ export function analyzeJob(job: ClassAd, slots: readonly ClassAd[], extra: Analy
     `Of ${plural(c.slots, 'slot')} (a dynamic slot counts as part of its partitionable slot):`,
     `  ${n(c.requirements)} match the job's Requirements`,
     `  ${n(c.start)} of those accept the job (their START)`,
-    `  ${n(c.bigEnough)} of those are big enough for RequestCpus ${d.requests.cpus}, RequestMemory ${d.requests.memory} MB, RequestDisk ${d.requests.disk} KB`,
+    `  ${n(c.bigEnough)} of those are big enough for RequestCpus ${d.requests.cpus}, RequestMemory ${d.requests.memory} MB, RequestDisk ${d.requests.disk} KB${Object.entries(d.customRequests).map(([k, v]) => `, Request${k} ${v}`).join('')}`,
     `  ${n(c.available)} of those are Unclaimed with that much free now`,
   );
   const busyOthers = [...d.busy.others].sort((a, b) => b[1] - a[1]);

@@ -3,22 +3,41 @@ import { CollectorLink, daemonContext, onReconfig, onShutdown, serveDaemon } fro
 import { proto } from '../../lib/rpc/proto.js';
 import { EventReporter } from './reporter.js';
 import { detectResources, Machine } from './slots.js';
+import { detectCustomResources, runBenchmarks } from './resources.js';
+import { DschedError } from '../../lib/errors.js';
 import { Starter } from './starter.js';
 import { Startd } from './startd.js';
+import { JobMonitor } from './policy.js';
 import { startdService } from './service.js';
 
 const ctx = daemonContext('startd');
 const { config, log } = ctx;
 const name = config.str('STARTD_NAME') || ctx.hostName;
-const machine = new Machine(name, ctx.hostName, config, detectResources(config));
+/** The machine as configured and detected; a configuration error (a bad MACHINE_RESOURCE_ value) stops the startd. */
+async function describeMachine(): Promise<Machine> {
+  try {
+    const custom = await detectCustomResources(config, log);
+    const benchmarks = runBenchmarks();
+    log.info({ kflops: benchmarks.kflops, mips: benchmarks.mips, durationMs: benchmarks.durationMs }, 'benchmarks run');
+    return new Machine(name, ctx.hostName, config, detectResources(config, custom), '', { custom, benchmarks });
+  } catch (e) {
+    if (!(e instanceof DschedError)) throw e;
+    log.fatal({ code: e.code, err: e.message, hint: e.hint }, 'the startd cannot start: its configuration has an error');
+    process.exit(e.exitCode);
+  }
+}
+const machine = await describeMachine();
 const reporter = new EventReporter(log, ctx.token);
 const starter = new Starter((msg) => log.error(msg));
 const startd = new Startd(machine, config, log, reporter, starter);
+const monitor = new JobMonitor(startd, config, log, reporter);
+startd.hooks = monitor;
+monitor.start();
 startd.reapOrphans();
 
-const server = await serveDaemon(ctx, config.int('STARTD_PORT'), [{ definition: proto().Startd.service, impl: startdService(startd) }]);
+const server = await serveDaemon(ctx, config.int('STARTD_PORT'), [{ definition: proto().Startd.service, impl: startdService(startd, monitor) }]);
 machine.address = server.address;
-log.info({ name, cpus: machine.total.cpus, memory: machine.total.memory, disk: machine.total.disk }, 'startd ready');
+log.info({ name, cpus: machine.total.cpus, memory: machine.total.memory, disk: machine.total.disk, custom: machine.total.custom }, 'startd ready');
 
 const collector = new CollectorLink(config, ctx.token);
 let advertisedDslots = new Set<string>();
@@ -44,7 +63,7 @@ async function advertise(everything = false): Promise<void> {
   ];
   dirty.clear();
   // the load average moves all the time: it alone is no reason to send an ad
-  const key = (a: Record<string, string>) => JSON.stringify({ ...a, LoadAvg: '', TotalLoadAvg: '' });
+  const key = (a: Record<string, string>) => JSON.stringify({ ...a, LoadAvg: '', TotalLoadAvg: '', CondorLoadAvg: '', TotalCondorLoadAvg: '' });
   const changed = everything ? ads : ads.filter((a) => lastSent.get(a.name) !== key(a.attrs));
   const updates = changed.map((a) => ({ type: 'Machine', name: a.name, instance: ctx.instance, lifetime, ad: { attrs: a.attrs } }));
   try {
@@ -81,6 +100,11 @@ void advertise(true);
 const periodic = setInterval(() => void advertise(true), config.int('UPDATE_INTERVAL') * 1000);
 // a new START expression or label shows in the pool at once
 onReconfig(() => {
+  try {
+    machine.reloadAttrs();
+  } catch (e) {
+    log.error({ err: (e as Error).message }, 'STARTD_ATTRS has an error: the slot ads keep the previous attributes');
+  }
   machine.invalidate();
   void advertise(true);
 });
@@ -88,6 +112,7 @@ const leases = setInterval(() => startd.checkLeases(), 1000);
 
 onShutdown(ctx, async () => {
   for (const t of [periodic, leases]) clearInterval(t);
+  monitor.stop();
   await startd.shutdown(config.int('KILL_GRACE') * 1000);
   await new Promise((r) => setTimeout(r, 300)); // let the evictions reach the schedd
   const c = collector.get();

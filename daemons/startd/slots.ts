@@ -1,11 +1,14 @@
 // The machine and its slots: one partitionable slot holding the host's resources, carved into dynamic
 // slots by the claims made on it. A released claim's resources return to the partitionable slot at once.
+// Custom resources (GPUs, MACHINE_RESOURCE_<name>) are counted like cpus; those given as ids are also handed
+// out by id (lowest free first), shown as Assigned<name> and put in the job's environment.
 import { statfsSync, mkdirSync } from 'node:fs';
 import { arch, availableParallelism, loadavg, totalmem, release } from 'node:os';
 import { ClassAd, literal, parseExpr, unparse } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
 import { describeResources, fitCount, giveResources, jobRequests, takeResources, type Resources } from '../../lib/job-requests.js';
+import { cudaVisibleDevices, IdInventory, JobLoad, type Benchmarks, type CustomResource } from './resources.js';
 import type { StartedJob } from './starter.js';
 
 export type { Resources };
@@ -15,6 +18,8 @@ export interface DynamicSlot {
   name: string;
   claim: string;
   res: Resources;
+  /** The ids of the custom resources given as ids (GPUs), by resource name. */
+  assigned: Record<string, string[]>;
   schedd: string;
   scheddAddress: string;
   leaseExpires: number; // monotonic ms
@@ -28,6 +33,8 @@ export interface DynamicSlot {
     vacateSeconds?: number;
     killTimer?: NodeJS.Timeout;
     softKilled?: boolean;
+    /** Set by the machine policy (policy.ts) while the job is not simply Busy. */
+    activity?: 'Suspended' | 'Vacating' | 'Killing';
   };
   enteredState: number; // epoch seconds
   enteredActivity: number;
@@ -40,7 +47,8 @@ export function condorArch(): string {
   return a === 'x64' ? 'X86_64' : a === 'arm64' ? 'aarch64' : a === 'ia32' ? 'INTEL' : a.toUpperCase();
 }
 
-export function detectResources(config: Config): Resources {
+/** Cpus, memory and disk (detected or configured) and the custom resources' counts. */
+export function detectResources(config: Config, custom: readonly CustomResource[] = []): Resources {
   mkdirSync(config.paths.execute, { recursive: true });
   let disk = config.int('DISK');
   if (!disk) {
@@ -55,7 +63,14 @@ export function detectResources(config: Config): Resources {
     cpus: config.int('NUM_CPUS') || availableParallelism(),
     memory: config.int('MEMORY') || Math.floor(totalmem() / (1024 * 1024)),
     disk,
+    ...(custom.length ? { custom: Object.fromEntries(custom.map((c) => [c.name, c.count])) } : {}),
   };
+}
+
+export interface MachineOptions {
+  /** The custom resources as detected (ids, properties); their counts are in `resources.custom`. */
+  custom?: readonly CustomResource[];
+  benchmarks?: Benchmarks;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -72,14 +87,61 @@ export class Machine {
 
   constructor(
     readonly name: string,
-    private hostName: string,
+    readonly hostName: string,
     private config: Config,
     resources: Resources,
     public address = '',
+    private opts: MachineOptions = {},
   ) {
     this.total = { ...resources, custom: { ...resources.custom } };
     this.free = { ...resources, custom: { ...resources.custom } };
     this.pslotName = `slot1@${name}`;
+    for (const c of opts.custom ?? []) {
+      if (c.ids && c.ids.length === this.total.custom![c.name]) this.inventories.set(c.name, new IdInventory(c.name, c.ids));
+    }
+    this.reloadAttrs();
+  }
+
+  /** The STARTD_ATTRS attributes, as last read without error. */
+  private extraAttrs: Record<string, string> = {};
+
+  /**
+   * Read STARTD_ATTRS again (at start and after a reconfig). A CONFIG_INVALID error leaves the previous
+   * attributes in the slot ads; the caller logs it.
+   */
+  reloadAttrs(): void {
+    this.extraAttrs = startdAttrs(this.config);
+    this.commonCache = undefined;
+  }
+
+  /** The ids of each custom resource given as ids. */
+  private readonly inventories = new Map<string, IdInventory>();
+  /** The cpus the jobs use (CondorLoadAvg), from readings given to noteJobCpu(). */
+  private readonly jobLoad = new JobLoad();
+
+  /** The free ids of a custom resource, in inventory order (undefined for a plain count). */
+  freeIds(name: string): string[] | undefined {
+    return this.inventories.get(name)?.freeIds();
+  }
+
+  /**
+   * The job's environment for a slot's assigned resources: `_CONDOR_Assigned<name>` for each resource given as
+   * ids, and CUDA_VISIBLE_DEVICES for GPUs (set empty when the machine's GPUs have ids and the slot got none,
+   * so a job that asked for no GPU sees none).
+   */
+  assignedEnv(d: DynamicSlot): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [name, ids] of Object.entries(d.assigned)) env[`_CONDOR_Assigned${name}`] = ids.join(',');
+    if (this.inventories.has('GPUs')) env.CUDA_VISIBLE_DEVICES = cudaVisibleDevices(d.assigned.GPUs ?? []);
+    return env;
+  }
+
+  /** A reading of a running job's cumulative cpu seconds (its process group), for CondorLoadAvg. */
+  noteJobCpu(pgid: number, cpuSeconds: number, now = performance.now()): void {
+    const running = new Set<number>();
+    for (const d of this.dslots.values()) if (d.job) running.add(d.job.started.pid);
+    this.jobLoad.retain(running);
+    if (running.has(pgid)) this.jobLoad.record(pgid, cpuSeconds, now);
   }
 
   /** The custom resources (GPUs, MACHINE_RESOURCE_<name>) this machine has. */
@@ -94,6 +156,16 @@ export class Machine {
   carve(req: Resources, claim: string, schedd: string, scheddAddress: string, leaseSec: number): DynamicSlot {
     if (fitCount(req, this.free) < 1)
       throw new DschedError('CLAIM_REFUSED', `not enough resources left on ${this.pslotName}: asked ${describeResources(req)}, free ${describeResources(this.free)}`);
+    const assigned: Record<string, string[]> = {};
+    try {
+      for (const [name, n] of Object.entries(req.custom ?? {})) {
+        const inv = this.inventories.get(name);
+        if (inv && n > 0) assigned[name] = inv.take(n);
+      }
+    } catch (e) {
+      for (const [name, ids] of Object.entries(assigned)) this.inventories.get(name)!.give(ids);
+      throw e;
+    }
     takeResources(this.free, req);
     const id = this.nextId++;
     const d: DynamicSlot = {
@@ -101,6 +173,7 @@ export class Machine {
       name: `slot1_${id}@${this.name}`,
       claim,
       res: req,
+      assigned,
       schedd,
       scheddAddress,
       leaseExpires: performance.now() + leaseSec * 1000,
@@ -117,6 +190,7 @@ export class Machine {
     if (!d) return undefined;
     this.dslots.delete(claim);
     giveResources(this.free, d.res);
+    for (const [name, ids] of Object.entries(d.assigned)) this.inventories.get(name)?.give(ids);
     this.pEnteredState = now();
     return d;
   }
@@ -159,17 +233,30 @@ export class Machine {
       MachineResources: lit(['Cpus', 'Memory', 'Disk', ...this.customNames()].join(' ')),
       HasJobDeferral: 'false',
     };
+    if (this.jobLoad.measured) {
+      let load = 0;
+      for (const d of this.dslots.values()) if (d.job) load += this.jobLoad.of(d.job.started.pid);
+      attrs.TotalCondorLoadAvg = load.toFixed(2);
+    }
+    if (this.opts.benchmarks) {
+      attrs.KFlops = String(this.opts.benchmarks.kflops);
+      attrs.Mips = String(this.opts.benchmarks.mips);
+    }
+    for (const c of this.opts.custom ?? []) {
+      const total = this.total.custom?.[c.name] ?? 0;
+      attrs[`Total${c.name}`] = String(total);
+      attrs[`TotalSlot${c.name}`] = String(total);
+      attrs[`Detected${c.name}`] = c.ids ? lit(c.ids.join(', ')) : String(c.count);
+      Object.assign(attrs, c.properties);
+    }
     const start = this.config.str('START') || 'TRUE';
     attrs.Start = unparse(parseExpr(start, { file: 'START', line: 1, column: 1 }));
     attrs.Requirements = 'START';
-    attrs.Rank = '0';
-    const extra = this.config.str('STARTD_ATTRS');
-    if (extra) {
-      for (const part of extra.split(';')) {
-        const m = /^\s*([A-Za-z_]\w*)\s*=\s*(.+?)\s*$/.exec(part);
-        if (m) attrs[m[1]!] = unparse(parseExpr(m[2]!, { file: 'STARTD_ATTRS', line: 1, column: 1 }));
-      }
-    }
+    // the machine's preference among jobs (RANK preemption) and the run time a job is guaranteed before
+    // preemption may evict it; the negotiator reads both from the slot ads
+    attrs.Rank = unparse(parseExpr(this.config.str('RANK') || '0', { file: 'RANK', line: 1, column: 1 }));
+    attrs.MaxJobRetirementTime = unparse(parseExpr(this.config.str('MAXJOBRETIREMENTTIME') || '0', { file: 'MAXJOBRETIREMENTTIME', line: 1, column: 1 }));
+    Object.assign(attrs, this.extraAttrs);
     return attrs;
   }
 
@@ -183,6 +270,8 @@ export class Machine {
       Cpus: String(this.free.cpus),
       Memory: String(this.free.memory),
       Disk: String(this.free.disk),
+      ...this.customAttrs(this.free.custom, (name) => this.inventories.get(name)?.freeIds()),
+      ...(this.jobLoad.measured ? { CondorLoadAvg: '0.00' } : {}),
       State: lit(this.draining ? 'Drained' : 'Unclaimed'),
       Activity: lit(this.draining ? (this.dslots.size ? 'Retiring' : 'Idle') : 'Idle'),
       ...(this.draining ? { DrainReason: lit(this.draining) } : {}),
@@ -204,8 +293,10 @@ export class Machine {
       Cpus: String(d.res.cpus),
       Memory: String(d.res.memory),
       Disk: String(d.res.disk),
-      State: lit('Claimed'),
-      Activity: lit(busy ? 'Busy' : 'Idle'),
+      ...this.customAttrs(d.res.custom, (name) => d.assigned[name]),
+      ...(this.jobLoad.measured ? { CondorLoadAvg: (d.job ? this.jobLoad.of(d.job.started.pid) : 0).toFixed(2) } : {}),
+      State: lit(d.job?.activity === 'Vacating' || d.job?.activity === 'Killing' ? 'Preempting' : 'Claimed'),
+      Activity: lit(busy ? (d.job!.activity ?? 'Busy') : 'Idle'),
       EnteredCurrentState: String(d.enteredState),
       EnteredCurrentActivity: String(d.enteredActivity),
       RemoteScheddName: lit(d.schedd),
@@ -220,7 +311,43 @@ export class Machine {
     return attrs;
   }
 
+  /** `<name>` (how many) and `Assigned<name>` (which ids, "GPU-0a1b,GPU-2c3d") for each custom resource. */
+  private customAttrs(counts: Record<string, number> | undefined, ids: (name: string) => string[] | undefined): Record<string, string> {
+    const attrs: Record<string, string> = {};
+    for (const name of this.customNames()) {
+      attrs[name] = String(counts?.[name] ?? 0);
+      const list = ids(name);
+      if (list?.length) attrs[`Assigned${name}`] = lit(list.join(','));
+    }
+    return attrs;
+  }
+
   slotAd(): ClassAd {
     return ClassAd.fromRecord(this.pslotAd());
   }
+}
+
+/**
+ * The slot attributes STARTD_ATTRS adds. Two forms, mixable with `;`: dsched's `Name = expr; Name2 = expr`, and
+ * HTCondor's list of names whose values are config macros (`STARTD_ATTRS = Labels` with `Labels = "gpu,learner"`).
+ * A listed name with no value is left out, as HTCondor does.
+ */
+export function startdAttrs(config: Config): Record<string, string> {
+  const attrs: Record<string, string> = {};
+  for (const part of config.str('STARTD_ATTRS').split(';')) {
+    if (!part.trim()) continue;
+    const m = /^\s*([A-Za-z_]\w*)\s*=\s*(.+?)\s*$/.exec(part);
+    if (m) {
+      attrs[m[1]!] = unparse(parseExpr(m[2]!, { file: 'STARTD_ATTRS', line: 1, column: 1 }));
+      continue;
+    }
+    for (const name of part.split(/[\s,]+/).filter(Boolean)) {
+      if (!/^[A-Za-z_]\w*$/.test(name))
+        throw new DschedError('CONFIG_INVALID', `STARTD_ATTRS: ${JSON.stringify(name)} is neither \`Name = expression\` nor an attribute name`);
+      const v = config.lookup(name);
+      if (!v || !v.raw.trim()) continue;
+      attrs[name] = unparse(parseExpr(v.raw.trim(), { file: `${v.name ?? name} (from ${v.source})`, line: 1, column: 1 }));
+    }
+  }
+  return attrs;
 }

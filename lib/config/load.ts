@@ -9,6 +9,8 @@ import { poolPaths, resolveHome, type PoolPaths } from './paths.js';
 export interface ConfigValue {
   raw: string;
   source: string;
+  /** The name as its file or the environment spells it (`MACHINE_RESOURCE_GPUs`): some names carry a resource name. */
+  name?: string;
 }
 
 const SYSTEM_CONFIG = '/etc/dsched/config';
@@ -27,7 +29,7 @@ export class Config {
   private apply(layers: Array<{ source: string; entries: Map<string, string> }>) {
     const values = new Map<string, ConfigValue>();
     for (const [name, info] of Object.entries(PARAMS)) values.set(name, { raw: info.default, source: 'default' });
-    for (const layer of layers) for (const [k, v] of layer.entries) values.set(k.toUpperCase(), { raw: v, source: layer.source });
+    for (const layer of layers) for (const [k, v] of layer.entries) values.set(k.toUpperCase(), { raw: v, source: layer.source, name: k });
     this.values = values;
   }
 
@@ -54,7 +56,7 @@ export class Config {
   lookup(name: string): ConfigValue | undefined {
     const v = this.values.get(name.toUpperCase());
     if (!v) return undefined;
-    return { raw: this.expand(v.raw, new Set([name.toUpperCase()])), source: v.source };
+    return { raw: this.expand(v.raw, new Set([name.toUpperCase()])), source: v.source, name: v.name };
   }
 
   names(): string[] {
@@ -109,6 +111,7 @@ export function parseSize(text: string, unit: 'size-mb' | 'size-kb'): number {
 
 export function parseConfigText(text: string, file: string): Map<string, string> {
   const out = new Map<string, string>();
+  const spelled = new Map<string, string>();
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
@@ -121,7 +124,12 @@ export function parseConfigText(text: string, file: string): Map<string, string>
       const col = line.length - line.trimStart().length + 1;
       throw new SourceError('CONFIG_INVALID', 'expected `NAME = value`', { file, line: lineNo, column: col }, line);
     }
-    out.set(m[1]!.toUpperCase(), m[2]!);
+    // names are case-insensitive, but the spelling is kept (MACHINE_RESOURCE_GPUs names the resource GPUs)
+    const key = m[1]!.toUpperCase();
+    const before = spelled.get(key);
+    if (before !== undefined) out.delete(before);
+    spelled.set(key, m[1]!);
+    out.set(m[1]!, m[2]!);
   }
   return out;
 }

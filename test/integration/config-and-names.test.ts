@@ -22,7 +22,7 @@ describe('config and names', () => {
     const slot = await pool.waitFor('the label to appear', async () => {
       const s = await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']);
       return s[0]?.Labels === 'gpu,learner' ? s[0] : undefined;
-    }, 20_000);
+    }, 60_000);
     assert.match(String(slot.Start), /nobody/);
     const r = await pool.run('dstatus', ['-af', 'Name', 'Labels', '-constraint', 'stringListMember("learner", Labels)']);
     assert.match(r.stdout, /gpu,learner/);

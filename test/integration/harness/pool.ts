@@ -143,6 +143,16 @@ export class TestPool {
     return readFileSync(join(this.home, 'run', `${name}.address`), 'utf8').split('\n')[0]!;
   }
 
+  /** dsubmit a file (extra `args` before it); fails the test unless it is accepted. Returns the cluster id. */
+  async submit(file: string, args: string[] = [], opts: RunOptions = {}): Promise<number> {
+    const r = await this.run('dsubmit', [...args, file], opts);
+    if (r.code !== 0) throw new Error(`dsubmit ${file} failed (${r.code}): ${r.stderr}${r.stdout}`);
+    // a submit file prints "... submitted to cluster N."; a #PBS script prints qsub's "N.host"
+    const m = /cluster (\d+)/.exec(r.stdout) ?? /^(\d+)/m.exec(r.stdout);
+    if (!m) throw new Error(`dsubmit printed no cluster id: ${r.stdout}`);
+    return Number(m[1]);
+  }
+
   async json(cmd: string, args: string[]): Promise<Array<Record<string, unknown>>> {
     const r = await this.run(cmd, [...args, '-json']);
     if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
