@@ -1,5 +1,9 @@
 // The Startd gRPC service: only pool daemons (schedds) may claim and run.
+import type * as grpc from '@grpc/grpc-js';
 import { DschedError } from '../../lib/errors.js';
+import { sendFiles, streamSink } from '../../lib/transfer.js';
+import type { ChirpRequest__Output } from '../../lib/rpc/generated/dsched/v1/ChirpRequest.js';
+import type { FetchOutputRequest__Output } from '../../lib/rpc/generated/dsched/v1/FetchOutputRequest.js';
 import type { CallContext, ServiceImpl } from '../../lib/rpc/server.js';
 import type { ActivateRequest__Output } from '../../lib/rpc/generated/dsched/v1/ActivateRequest.js';
 import type { ClaimRequest__Output } from '../../lib/rpc/generated/dsched/v1/ClaimRequest.js';
@@ -7,16 +11,34 @@ import type { ClaimStatusRequest__Output } from '../../lib/rpc/generated/dsched/
 import type { DeactivateRequest__Output } from '../../lib/rpc/generated/dsched/v1/DeactivateRequest.js';
 import type { ReleaseRequest__Output } from '../../lib/rpc/generated/dsched/v1/ReleaseRequest.js';
 import type { RenewRequest__Output } from '../../lib/rpc/generated/dsched/v1/RenewRequest.js';
+import type { VacateRequest__Output } from '../../lib/rpc/generated/dsched/v1/VacateRequest.js';
 import { ClassAd } from '../../grammar/classad/index.js';
+import type { JobMonitor } from './policy.js';
 import type { Startd } from './startd.js';
 
 function daemonOnly(ctx: CallContext) {
   if (ctx.identity.kind !== 'daemon') throw new DschedError('PERMISSION_DENIED', 'only pool daemons may use the startd');
 }
 
-export function startdService(startd: Startd): ServiceImpl {
+export function startdService(startd: Startd, monitor?: JobMonitor): ServiceImpl {
   return {
+    // a job proves itself with its chirp secret, not a pool token
+    public: ['Chirp'],
+    stream: {
+      async FetchOutput(req: FetchOutputRequest__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
+        daemonOnly(ctx);
+        const id = { cluster: Number(req.id?.cluster), proc: Number(req.id?.proc) };
+        const r = startd.outputFor(req.claim, id);
+        await sendFiles(r.output.entries, streamSink(call), { within: r.sandbox });
+        // what could be sent has been; what could not is the job's hold reason at the schedd
+        if (r.output.error) throw new DschedError('TRANSFER_FAILED', r.output.error);
+        call.end();
+      },
+    },
     unary: {
+      Chirp(req: ChirpRequest__Output) {
+        return { value: startd.chirp(req.secret, req.op, req.name, req.value) };
+      },
       RequestClaim(req: ClaimRequest__Output, ctx: CallContext) {
         daemonOnly(ctx);
         return startd.requestClaim(req);
@@ -43,6 +65,14 @@ export function startdService(startd: Startd): ServiceImpl {
       Drain(req: { cancel: boolean; reason: string }, ctx: CallContext) {
         if (!ctx.identity.admin) throw new DschedError('PERMISSION_DENIED', 'only an admin may drain a machine');
         return { running: startd.drain(!req.cancel, req.reason) };
+      },
+      // the negotiator (priority preemption) or an admin: evict a dynamic slot's job as PREEMPT does
+      Vacate(req: VacateRequest__Output, ctx: CallContext) {
+        if (ctx.identity.kind !== 'daemon' && !ctx.identity.admin) throw new DschedError('PERMISSION_DENIED', 'only pool daemons and admins may vacate a slot');
+        if (!monitor) throw new DschedError('NOT_IMPLEMENTED', 'this startd has no job monitor');
+        if (!req.slot) throw new DschedError('USAGE', 'Vacate needs the name of a dynamic slot');
+        const who = ctx.identity.kind === 'daemon' ? `the ${ctx.identity.name || 'pool'} daemon` : `admin ${ctx.identity.name}`;
+        return { vacated: monitor.vacate(req.slot, req.reason || `vacated by ${who}`, req.fast) };
       },
       ClaimStatus(req: ClaimStatusRequest__Output, ctx: CallContext) {
         daemonOnly(ctx);

@@ -1,0 +1,652 @@
+// The running-job monitor and the machine policy (HTCondor's starter usage updates and startd policy).
+//
+// - Usage: every STARTER_UPDATE_INTERVAL the job's processes (its process group, and its cgroup when it has
+//   one) are measured from /proc; the schedd gets an `update` event with the attributes that changed
+//   (ResidentSetSize and ImageSize in KB and MemoryUsage in MB, all peaks as HTCondor keeps them;
+//   RemoteUserCpu and RemoteSysCpu in seconds, over all runs).
+// - Memory limit: a job over its dynamic slot's Memory is killed and held with HoldReasonCode 34
+//   (JobOutOfResources). With cgroup v2 the kernel enforces memory.max and the startd reads oom_kill from
+//   memory.events; otherwise the startd kills the job when the measured RSS is over.
+// - Machine policy: every POLLING_INTERVAL, WANT_SUSPEND, SUSPEND, CONTINUE, PREEMPT, WANT_VACATE and KILL
+//   are evaluated with the dynamic slot's ad as MY and the job's ad as TARGET (HTCondor's state machine:
+//   Busy → Suspended by SUSPEND when WANT_SUSPEND, else Busy → Vacating/Killing by PREEMPT; Suspended → Busy
+//   by CONTINUE or → Vacating/Killing by PREEMPT; Vacating → Killing by KILL).
+// - Vacating (PREEMPT or the Vacate RPC): kill_sig, then SIGKILL after job_max_vacate_time capped by
+//   MACHINE_MAX_VACATE_TIME. The job is reported evicted (back to idle at its schedd) and the claim released,
+//   so the resources return to the partitionable slot.
+import { createHash } from 'node:crypto';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ClassAd, isTrue, literal, parseExpr, type Expr } from '../../grammar/classad/index.js';
+import type { Config } from '../../lib/config/load.js';
+import { DschedError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { EventReporter } from './reporter.js';
+import type { DynamicSlot } from './slots.js';
+import { signalByName, signalGroup, type JobOutcome } from './starter.js';
+import type { Startd } from './startd.js';
+
+/** HTCondor's HoldReasonCode JobOutOfResources. */
+export const HOLD_OUT_OF_RESOURCES = 34;
+
+/** USER_HZ: the unit of the CPU times in /proc/<pid>/stat, fixed at 100 in Linux's user-space ABI. */
+const CLK_TCK = 100;
+const CGROUP_ROOT = '/sys/fs/cgroup';
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+const now = () => Math.floor(Date.now() / 1000);
+
+// ---- measuring processes ----
+
+export interface GroupUsage {
+  /** Resident set size of all the processes, KB. */
+  rssKb: number;
+  /** Virtual size of all the processes, KB. */
+  vsizeKb: number;
+  /** CPU seconds, including children the processes waited for. */
+  userCpu: number;
+  sysCpu: number;
+  pids: number[];
+}
+
+interface ProcStat {
+  pid: number;
+  pgrp: number;
+  user: number;
+  sys: number;
+}
+
+/** /proc/<pid>/stat: the command name may hold spaces and parentheses, so fields count from the last ')'. */
+function readStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined; // gone meanwhile
+  }
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // f[0] is field 3 (state): pgrp is field 5, utime 14, stime 15, cutime 16, cstime 17
+  const n = (i: number) => Number(f[i - 3]) || 0;
+  return { pid, pgrp: n(5), user: (n(14) + n(16)) / CLK_TCK, sys: (n(15) + n(17)) / CLK_TCK };
+}
+
+/** VmRSS and VmSize (KB) from /proc/<pid>/status; a zombie has neither. */
+function readMemory(pid: number): { rssKb: number; vsizeKb: number } {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return { rssKb: 0, vsizeKb: 0 };
+  }
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { rssKb: kb('VmRSS'), vsizeKb: kb('VmSize') };
+}
+
+/**
+ * Measure jobs: each is its process group (`pgid`) plus any pids named in `also` (a cgroup's members that
+ * left the group). One pass over /proc serves every job.
+ */
+export function measureJobs(jobs: Array<{ pgid: number; also?: number[] }>): GroupUsage[] {
+  const byGroup = new Map<number, number>();
+  const byPid = new Map<number, number>();
+  jobs.forEach((j, i) => {
+    byGroup.set(j.pgid, i);
+    for (const p of j.also ?? []) byPid.set(p, i);
+  });
+  const out: GroupUsage[] = jobs.map(() => ({ rssKb: 0, vsizeKb: 0, userCpu: 0, sysCpu: 0, pids: [] }));
+  if (!jobs.length) return out;
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const pid = Number(name);
+    const st = readStat(pid);
+    if (!st) continue;
+    const i = byGroup.get(st.pgrp) ?? byPid.get(pid);
+    if (i === undefined) continue;
+    const u = out[i]!;
+    const m = readMemory(pid);
+    u.rssKb += m.rssKb;
+    u.vsizeKb += m.vsizeKb;
+    u.userCpu += st.user;
+    u.sysCpu += st.sys;
+    u.pids.push(pid);
+  }
+  return out;
+}
+
+// ---- cgroup v2 ----
+
+/** Per-job cgroups under BASE_CGROUP/<startd instance>, with the memory controller. */
+export class Cgroups {
+  private constructor(readonly dir: string) {}
+
+  /**
+   * Set up the startd's cgroup directory, or say why it cannot be used: /sys/fs/cgroup must be cgroup v2
+   * with the memory controller, and writable (the startd runs as root with cgroups delegated to it).
+   */
+  static setup(base: string, instance: string): Cgroups | string {
+    try {
+      if (statfsSync(CGROUP_ROOT).type !== CGROUP2_SUPER_MAGIC) return `${CGROUP_ROOT} is not a cgroup v2 (unified) hierarchy`;
+      if (!readFileSync(join(CGROUP_ROOT, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('memory')) return `the cgroup v2 memory controller is not available in ${CGROUP_ROOT}`;
+      accessSync(CGROUP_ROOT, fsConstants.W_OK);
+      let parent = CGROUP_ROOT;
+      for (const part of [...base.split('/').filter(Boolean), instance]) {
+        enableMemory(parent);
+        parent = join(parent, part);
+        mkdirSync(parent, { recursive: true });
+      }
+      enableMemory(parent);
+      return new Cgroups(parent);
+    } catch (e) {
+      return `cannot set up cgroups in ${CGROUP_ROOT}: ${(e as Error).message}`;
+    }
+  }
+
+  /** Remove job cgroups a previous startd left (their processes are killed first). */
+  cleanLeftovers(): void {
+    for (const name of readdirSync(this.dir)) {
+      const p = join(this.dir, name);
+      if (!name.startsWith('job_')) continue;
+      killAll(p);
+      void removeCgroup(p);
+    }
+  }
+
+  /** A new cgroup for one job, limited to `memoryMb` (0: no limit) with no swap; OOM kills the whole job. */
+  create(name: string, memoryMb: number): string {
+    const p = join(this.dir, `job_${name}`);
+    mkdirSync(p, { recursive: true });
+    if (memoryMb > 0) writeFileSync(join(p, 'memory.max'), String(memoryMb * 1024 * 1024));
+    if (existsSync(join(p, 'memory.swap.max'))) writeFileSync(join(p, 'memory.swap.max'), '0');
+    if (existsSync(join(p, 'memory.oom.group'))) writeFileSync(join(p, 'memory.oom.group'), '1');
+    return p;
+  }
+}
+
+function enableMemory(dir: string) {
+  const f = join(dir, 'cgroup.subtree_control');
+  if (!readFileSync(f, 'utf8').split(/\s+/).includes('memory')) writeFileSync(f, '+memory');
+}
+
+function cgroupProcs(p: string): number[] {
+  try {
+    return readFileSync(join(p, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function moveInto(p: string, pid: number): boolean {
+  try {
+    writeFileSync(join(p, 'cgroup.procs'), String(pid));
+    return true;
+  } catch {
+    return false; // it exited meanwhile
+  }
+}
+
+/** How many times the kernel's OOM killer acted in the cgroup (memory.events). */
+function oomKills(p: string): number {
+  try {
+    return Number(/^oom_kill (\d+)/m.exec(readFileSync(join(p, 'memory.events'), 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** memory.peak (kernel 5.19+) or memory.current, in KB. */
+function cgroupMemoryKb(p: string, file: 'memory.peak' | 'memory.current'): number | undefined {
+  try {
+    return Math.ceil(Number(readFileSync(join(p, file), 'utf8').trim()) / 1024);
+  } catch {
+    return undefined;
+  }
+}
+
+function killAll(p: string) {
+  if (existsSync(join(p, 'cgroup.kill'))) {
+    try {
+      writeFileSync(join(p, 'cgroup.kill'), '1');
+      return;
+    } catch {
+      /* fall back to signals */
+    }
+  }
+  for (const pid of cgroupProcs(p)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** rmdir a cgroup once its last process is gone (a killed process takes a moment to leave): bounded. */
+async function removeCgroup(p: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      rmdirSync(p);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (i === 20) killAll(p);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+// ---- the monitor ----
+
+export type MemoryEnforcement = 'cgroup' | 'rss' | 'none';
+type Activity = 'Busy' | 'Suspended' | 'Vacating' | 'Killing';
+type RunningJob = NonNullable<DynamicSlot['job']>;
+
+interface Watched {
+  d: DynamicSlot;
+  job: RunningJob;
+  /** The job's ad as TARGET of the policy expressions, with what this monitor learnt folded in. */
+  ad: ClassAd;
+  /** What the schedd was last told (attribute → expression text). */
+  sent: Record<string, string>;
+  peakRssKb: number;
+  peakVsizeKb: number;
+  /** CPU seconds of earlier runs (from the job ad), and the most seen in this run. */
+  baseUser: number;
+  baseSys: number;
+  runUser: number;
+  runSys: number;
+  cgroup?: string;
+  placeTimer?: NodeJS.Timeout;
+  /** Set when the job went over its memory: the limit and the peak, MB. */
+  overMemory?: { limitMb: number; peakMb: number };
+  /** This monitor evicts the job (PREEMPT, Vacate): release the claim once the job is gone. */
+  evicting?: boolean;
+  suspendedAt?: number;
+  totalSuspensions: number;
+  cumulativeSuspension: number;
+  ended?: boolean;
+}
+
+const POLICY_KNOBS = ['WANT_SUSPEND', 'SUSPEND', 'CONTINUE', 'PREEMPT', 'WANT_VACATE', 'KILL'] as const;
+type PolicyKnob = (typeof POLICY_KNOBS)[number];
+
+/**
+ * Watches the startd's running jobs. The startd tells it when a job starts and ends (Startd.hooks); it
+ * measures, enforces memory limits, applies the machine policy and vacates jobs.
+ */
+export class JobMonitor {
+  private jobs = new Map<string, Watched>(); // by claim
+  private usageTimer: NodeJS.Timeout | undefined;
+  private policyTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  readonly enforcement: MemoryEnforcement;
+  private cgroups: Cgroups | undefined;
+  private jobSeq = 0;
+  /** Parsed policy expressions by text; a bad one is logged once and counts as false. */
+  private exprs = new Map<string, Expr | DschedError>();
+
+  constructor(
+    private startd: Startd,
+    private config: Config,
+    private log: Logger,
+    private reporter: EventReporter,
+  ) {
+    const wanted = config.str('STARTER_MEMORY_ENFORCEMENT').toLowerCase() || 'auto';
+    if (!['auto', 'cgroup', 'rss', 'none'].includes(wanted)) {
+      const err = new DschedError('CONFIG_INVALID', `STARTER_MEMORY_ENFORCEMENT = ${wanted}: expected auto, cgroup, rss or none; using auto`);
+      log.error({ code: err.code, err: err.message }, 'bad memory enforcement setting');
+    }
+    let mode: MemoryEnforcement = wanted === 'none' ? 'none' : 'rss';
+    if (wanted === 'cgroup' || wanted === 'auto' || !['rss', 'none'].includes(wanted)) {
+      const instance = `startd_${startd.machine.name.replace(/[^A-Za-z0-9_.-]/g, '_')}_${createHash('sha1').update(config.paths.execute).digest('hex').slice(0, 8)}`;
+      const cg = Cgroups.setup(config.str('BASE_CGROUP') || 'dsched', instance);
+      if (typeof cg === 'string') {
+        if (wanted === 'cgroup') {
+          const err = new DschedError('CONFIG_INVALID', `STARTER_MEMORY_ENFORCEMENT = cgroup, but ${cg}; memory limits are enforced by watching RSS instead`);
+          log.error({ code: err.code, err: err.message }, 'cgroups unavailable');
+        } else log.info({ why: cg }, 'memory limits are enforced by watching RSS (no cgroup v2)');
+      } else {
+        this.cgroups = cg;
+        mode = 'cgroup';
+        cg.cleanLeftovers();
+      }
+    }
+    this.enforcement = mode;
+    log.info({ memoryEnforcement: mode, cgroup: this.cgroups?.dir }, 'job monitor ready');
+  }
+
+  start(): void {
+    const usage = () => {
+      this.usageTimer = undefined;
+      if (this.stopped) return;
+      try {
+        this.measure();
+      } catch (e) {
+        this.log.error({ err: (e as Error).message }, 'measuring jobs failed');
+      }
+      this.usageTimer = setTimeout(usage, this.config.int('STARTER_UPDATE_INTERVAL') * 1000);
+    };
+    const policy = () => {
+      this.policyTimer = undefined;
+      if (this.stopped) return;
+      try {
+        this.evaluatePolicy();
+      } catch (e) {
+        this.log.error({ err: (e as Error).message }, 'evaluating the machine policy failed');
+      }
+      this.policyTimer = setTimeout(policy, this.config.int('POLLING_INTERVAL') * 1000);
+    };
+    this.usageTimer = setTimeout(usage, this.config.int('STARTER_UPDATE_INTERVAL') * 1000);
+    this.policyTimer = setTimeout(policy, this.config.int('POLLING_INTERVAL') * 1000);
+  }
+
+  /** Stop watching; suspended jobs are resumed so the shutdown's signals reach them. */
+  stop(): void {
+    this.stopped = true;
+    for (const t of [this.usageTimer, this.policyTimer]) if (t) clearTimeout(t);
+    for (const w of this.jobs.values()) {
+      if (w.placeTimer) clearTimeout(w.placeTimer);
+      if (w.job.activity === 'Suspended') this.resume(w, 'the startd is shutting down');
+    }
+  }
+
+  // ---- hooks the startd calls ----
+
+  /** A job was started on a dynamic slot (its process may not exist yet: input files may be arriving). */
+  started(d: DynamicSlot, ad: ClassAd): void {
+    const job = d.job;
+    if (!job) return;
+    const num = (n: string) => {
+      const v = ad.lookupJS(n);
+      return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+    };
+    const w: Watched = {
+      d,
+      job,
+      ad: ad.clone(),
+      sent: {},
+      peakRssKb: 0,
+      peakVsizeKb: 0,
+      baseUser: num('RemoteUserCpu'),
+      baseSys: num('RemoteSysCpu'),
+      runUser: 0,
+      runSys: 0,
+      totalSuspensions: num('TotalSuspensions'),
+      cumulativeSuspension: num('CumulativeSuspensionTime'),
+    };
+    this.jobs.set(d.claim, w);
+    if (this.cgroups) {
+      try {
+        w.cgroup = this.cgroups.create(`${d.id}_${process.pid}_${++this.jobSeq}`, d.res.memory);
+        this.placeSoon(w);
+      } catch (e) {
+        this.log.warn({ slot: d.name, err: (e as Error).message }, 'cannot make the job a cgroup; watching its RSS instead');
+        w.cgroup = undefined;
+      }
+    }
+  }
+
+  /**
+   * The job's process ended (the startd is about to report it). Returns the outcome to report: a job the
+   * memory limit stopped is `failed` with HoldReasonCode 34, so its schedd holds it.
+   */
+  ended(d: DynamicSlot, o: JobOutcome): JobOutcome {
+    const w = this.jobs.get(d.claim);
+    if (!w || w.job !== d.job) return o;
+    this.jobs.delete(d.claim);
+    w.ended = true;
+    if (w.placeTimer) clearTimeout(w.placeTimer);
+    let out = o;
+    if (w.cgroup) {
+      this.checkOom(w);
+      void removeCgroup(w.cgroup);
+    }
+    if (o.kind !== 'failed') {
+      // the last measurements reach the schedd before the exit does (events to a schedd keep their order)
+      this.sendUsage(w);
+      if (w.overMemory && !w.evicting) {
+        const message = `Job has gone over memory limit of ${w.overMemory.limitMb} megabytes. Peak usage: ${w.overMemory.peakMb} megabytes.`;
+        out = { kind: 'failed', exitCode: HOLD_OUT_OF_RESOURCES, holdCode: HOLD_OUT_OF_RESOURCES, message };
+      }
+    }
+    // an evicted job's claim ends with it: its resources return to the partitionable slot
+    if (w.evicting) setImmediate(() => this.startd.release(d.claim));
+    return out;
+  }
+
+  // ---- vacating ----
+
+  /**
+   * Evict the job on a dynamic slot as PREEMPT does (the Vacate RPC). A claimed slot without a job gives
+   * its claim up. Returns whether there was a claim to vacate.
+   */
+  vacate(slotName: string, reason: string, fast: boolean): boolean {
+    const d = [...this.startd.machine.dslots.values()].find((s) => s.name.toLowerCase() === slotName.toLowerCase());
+    if (!d) throw new DschedError('CLAIM_NOT_FOUND', `there is no dynamic slot ${slotName} on this startd`);
+    const w = this.jobs.get(d.claim);
+    if (!d.job || !w) {
+      this.log.info({ slot: d.name, reason }, 'vacate: the slot has no job; its claim is released');
+      this.startd.release(d.claim);
+      return true;
+    }
+    this.evict(w, reason, fast);
+    return true;
+  }
+
+  private evict(w: Watched, reason: string, fast: boolean) {
+    const { d, job } = w;
+    if (w.evicting) {
+      if (fast && job.activity !== 'Killing') this.kill(w, reason);
+      return;
+    }
+    w.evicting = true;
+    // a stopped job could not act on its kill signal
+    if (job.activity === 'Suspended') this.resume(w, 'vacating');
+    if (!fast) {
+      const cap = this.config.int('MACHINE_MAX_VACATE_TIME');
+      job.vacateSeconds = Math.min(job.vacateSeconds ?? cap, cap);
+    }
+    this.setActivity(w, fast ? 'Killing' : 'Vacating');
+    this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, reason, signal: fast ? 'SIGKILL' : signalByName(job.killSig, 'SIGTERM'), graceSec: fast ? 0 : job.vacateSeconds }, 'vacating job');
+    this.startd.deactivate(d.claim, fast, reason, reason);
+  }
+
+  private kill(w: Watched, reason: string) {
+    this.setActivity(w, 'Killing');
+    this.log.info({ cluster: w.job.cluster, proc: w.job.proc, slot: w.d.name, reason }, 'killing job');
+    this.startd.deactivate(w.d.claim, true, reason);
+  }
+
+  // ---- suspension ----
+
+  private suspend(w: Watched, reason: string) {
+    const { d, job } = w;
+    if (!job.started.pid) return;
+    const pids = measureJobs([{ pgid: job.started.pid, also: w.cgroup ? cgroupProcs(w.cgroup) : [] }])[0]!.pids;
+    signalGroup(job.started.pid, 'SIGSTOP');
+    for (const p of pids) signalKill(p, 'SIGSTOP'); // members of its cgroup that left the group
+    const t = now();
+    w.suspendedAt = t;
+    w.totalSuspensions++;
+    this.setActivity(w, 'Suspended');
+    const attrs = { TotalSuspensions: String(w.totalSuspensions), LastSuspensionTime: String(t) };
+    for (const [k, v] of Object.entries(attrs)) w.ad.set(k, parseExpr(v));
+    // exit_code carries how many processes were stopped (the 010 event's "Number of processes" line)
+    this.reporter.send(d.scheddAddress, { claim: d.claim, id: { cluster: job.cluster, proc: job.proc }, type: 'suspended', exit_code: pids.length, message: reason, update: { attrs }, time: t });
+    this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, pids: pids.length, reason }, 'job suspended');
+  }
+
+  private resume(w: Watched, reason: string) {
+    const { d, job } = w;
+    const pids = job.started.pid ? measureJobs([{ pgid: job.started.pid, also: w.cgroup ? cgroupProcs(w.cgroup) : [] }])[0]!.pids : [];
+    for (const p of pids) signalKill(p, 'SIGCONT');
+    signalGroup(job.started.pid, 'SIGCONT');
+    const t = now();
+    w.cumulativeSuspension += t - (w.suspendedAt ?? t);
+    w.suspendedAt = undefined;
+    this.setActivity(w, 'Busy');
+    const attrs = { CumulativeSuspensionTime: String(w.cumulativeSuspension) };
+    w.ad.set('CumulativeSuspensionTime', parseExpr(attrs.CumulativeSuspensionTime));
+    this.reporter.send(d.scheddAddress, { claim: d.claim, id: { cluster: job.cluster, proc: job.proc }, type: 'unsuspended', message: reason, update: { attrs }, time: t });
+    this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, reason }, 'job resumed');
+  }
+
+  private setActivity(w: Watched, a: Activity) {
+    const preempting = (x: string | undefined) => x === 'Vacating' || x === 'Killing';
+    if (preempting(a) !== preempting(w.job.activity)) w.d.enteredState = now(); // Claimed ↔ Preempting
+    w.job.activity = a === 'Busy' ? undefined : a;
+    w.d.enteredActivity = now();
+    this.startd.onChange(w.d.claim);
+  }
+
+  // ---- the policy ----
+
+  private expr(knob: PolicyKnob): Expr | undefined {
+    const text = this.config.str(knob);
+    if (!text) return undefined;
+    let e = this.exprs.get(text);
+    if (!e) {
+      try {
+        e = parseExpr(text, { file: knob, line: 1, column: 1 });
+      } catch (err) {
+        e = err instanceof DschedError ? err : new DschedError('CLASSAD_SYNTAX', (err as Error).message);
+        this.log.error({ knob, code: e.code, err: e.message }, 'machine policy expression has an error; it counts as false');
+      }
+      this.exprs.set(text, e);
+    }
+    return e instanceof DschedError ? undefined : e;
+  }
+
+  /** Evaluate every policy expression against each running job and act on the result. */
+  evaluatePolicy(): void {
+    const cache = new Map<PolicyKnob, Expr | undefined>();
+    const get = (k: PolicyKnob) => (cache.has(k) ? cache.get(k) : (cache.set(k, this.expr(k)), cache.get(k)));
+    for (const w of [...this.jobs.values()]) {
+      const { d, job } = w;
+      if (w.ended || w.overMemory || d.job !== job || !job.started.pid) continue;
+      if (job.softKilled && !w.evicting) {
+        // the schedd is stopping it (removal, hold): a suspended job must run to act on its kill signal
+        if (job.activity === 'Suspended') this.resume(w, 'the job is being stopped');
+        continue;
+      }
+      const my = ClassAd.fromRecord(this.startd.machine.dslotAd(d));
+      my.set('CurrentTime', literal(now()));
+      const is = (k: PolicyKnob): boolean => {
+        const e = get(k);
+        return e !== undefined && isTrue(my.evalExpr(e, w.ad));
+      };
+      const why = (k: PolicyKnob) => `The machine's ${k} expression (${this.config.str(k)}) became true`;
+      switch (job.activity ?? 'Busy') {
+        case 'Busy':
+          if (is('WANT_SUSPEND')) {
+            if (is('SUSPEND')) this.suspend(w, why('SUSPEND'));
+          } else if (is('PREEMPT')) this.evict(w, why('PREEMPT'), !is('WANT_VACATE'));
+          break;
+        case 'Suspended':
+          if (is('CONTINUE')) this.resume(w, why('CONTINUE'));
+          else if (is('PREEMPT')) this.evict(w, why('PREEMPT'), !is('WANT_VACATE'));
+          break;
+        case 'Vacating':
+          if (is('KILL')) this.kill(w, why('KILL'));
+          break;
+        case 'Killing':
+          break;
+      }
+    }
+  }
+
+  // ---- usage and memory ----
+
+  /** Move the job's process into its cgroup as soon as it exists. */
+  private placeSoon(w: Watched) {
+    const place = () => {
+      w.placeTimer = undefined;
+      if (w.ended || !w.cgroup) return;
+      const pid = w.job.started.pid;
+      if (!pid) {
+        w.placeTimer = setTimeout(place, 5);
+        return;
+      }
+      this.placeGroup(w);
+    };
+    place();
+  }
+
+  /** Every process of the job's group that is not yet in its cgroup goes in. */
+  private placeGroup(w: Watched, known?: number[]) {
+    if (!w.cgroup || !w.job.started.pid) return;
+    const inside = new Set(cgroupProcs(w.cgroup));
+    const pids = known ?? measureJobs([{ pgid: w.job.started.pid }])[0]!.pids;
+    for (const p of pids) if (!inside.has(p)) moveInto(w.cgroup, p);
+  }
+
+  private checkOom(w: Watched) {
+    if (!w.cgroup || w.overMemory) return;
+    if (oomKills(w.cgroup) > 0) {
+      const limitMb = w.d.res.memory;
+      const peakKb = Math.max(cgroupMemoryKb(w.cgroup, 'memory.peak') ?? 0, w.peakRssKb, limitMb * 1024);
+      w.overMemory = { limitMb, peakMb: Math.ceil(peakKb / 1024) };
+      this.log.info({ cluster: w.job.cluster, proc: w.job.proc, slot: w.d.name, limitMb, peakMb: w.overMemory.peakMb }, 'the kernel killed the job for its memory use (cgroup memory.max)');
+      signalGroup(w.job.started.pid, 'SIGKILL');
+    }
+  }
+
+  /** Measure every running job; enforce memory limits; tell the schedds what changed. */
+  measure(): void {
+    const list = [...this.jobs.values()].filter((w) => !w.ended && w.job.started.pid);
+    const usage = measureJobs(list.map((w) => ({ pgid: w.job.started.pid, also: w.cgroup ? cgroupProcs(w.cgroup) : undefined })));
+    list.forEach((w, i) => {
+      const u = usage[i]!;
+      if (!u.pids.length) return; // not started yet, or already gone
+      if (w.cgroup) this.placeGroup(w, u.pids);
+      w.peakRssKb = Math.max(w.peakRssKb, u.rssKb);
+      w.peakVsizeKb = Math.max(w.peakVsizeKb, u.vsizeKb);
+      w.runUser = Math.max(w.runUser, u.userCpu);
+      w.runSys = Math.max(w.runSys, u.sysCpu);
+      const limitMb = w.d.res.memory;
+      if (w.cgroup) this.checkOom(w);
+      // also with a cgroup: memory the job touched before it was moved in is charged outside it
+      if (this.enforcement !== 'none' && limitMb > 0 && u.rssKb > limitMb * 1024 && !w.overMemory && !w.evicting) {
+        w.overMemory = { limitMb, peakMb: Math.ceil(w.peakRssKb / 1024) };
+        this.log.info({ cluster: w.job.cluster, proc: w.job.proc, slot: w.d.name, limitMb, rssKb: u.rssKb }, 'job over its memory limit: killing it');
+        if (w.job.activity === 'Suspended') signalGroup(w.job.started.pid, 'SIGCONT');
+        this.startd.deactivate(w.d.claim, true, 'over its memory limit');
+      }
+      this.sendUsage(w);
+    });
+  }
+
+  /** The usage attributes that changed since the schedd last heard, as an `update` event. */
+  private sendUsage(w: Watched) {
+    if (!w.peakRssKb && !w.peakVsizeKb) return;
+    const attrs: Record<string, string> = {
+      ResidentSetSize: String(w.peakRssKb),
+      MemoryUsage: String(Math.ceil(w.peakRssKb / 1024)),
+      ImageSize: String(w.peakVsizeKb),
+      RemoteUserCpu: (w.baseUser + w.runUser).toFixed(2),
+      RemoteSysCpu: (w.baseSys + w.runSys).toFixed(2),
+    };
+    const changed: Record<string, string> = {};
+    for (const [k, v] of Object.entries(attrs)) if (w.sent[k] !== v) changed[k] = v;
+    if (!Object.keys(changed).length) return;
+    Object.assign(w.sent, changed);
+    for (const [k, v] of Object.entries(changed)) w.ad.set(k, parseExpr(v));
+    const { d, job } = w;
+    this.reporter.send(d.scheddAddress, { claim: d.claim, id: { cluster: job.cluster, proc: job.proc }, type: 'update', update: { attrs: changed }, time: now() });
+  }
+}
+
+function signalKill(pid: number, sig: NodeJS.Signals) {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* gone */
+  }
+}

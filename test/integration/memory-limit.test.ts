@@ -1,0 +1,71 @@
+// Memory: the startd measures each running job (ResidentSetSize, MemoryUsage, ImageSize, CPU) and the schedd
+// folds it into the job ad; a job whose memory goes over its request_memory is killed and held with
+// HoldReasonCode 34 (HTCondor's JobOutOfResources). The jobs are real node processes that fill a Buffer.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { alive, TestPool } from './harness/pool.js';
+
+describe('memory limit', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start({ STARTER_UPDATE_INTERVAL: '1' });
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  const submit = (file: string) => pool.submit(file);
+  const ad = async (cluster: number) => (await pool.json('dq', [String(cluster)]))[0];
+
+  test('memory – a job over its request_memory is killed and held with code 34 and the reason', async () => {
+    // 200 MB, touched (filled), against a request of 20 MB
+    pool.file('hog.cjs', `require('fs').writeFileSync('hog.pid', String(process.pid));\nconst b = Buffer.alloc(200 * 1024 * 1024, 1);\nsetTimeout(() => console.log(b.length), 600000);\n`);
+    pool.file('hog.sub', `executable = ${process.execPath}\narguments = hog.cjs\nrequest_memory = 20\nlog = hog.log\nqueue\n`);
+    const c = await submit('hog.sub');
+    const held = await pool.waitFor(`job ${c} to be held`, async () => {
+      const a = await ad(c);
+      return a?.JobStatus === 5 ? a : undefined;
+    });
+    assert.equal(held.HoldReasonCode, 34, String(held.HoldReason));
+    const m = /^Job has gone over memory limit of 20 megabytes\. Peak usage: (\d+) megabytes\.$/.exec(String(held.HoldReason));
+    assert.ok(m, `hold reason: ${String(held.HoldReason)}`);
+    assert.ok(Number(m[1]) > 20, `peak ${m[1]} MB`);
+    const pid = Number(pool.read('hog.pid').trim());
+    await pool.waitFor('the job to be gone', () => !alive(pid));
+    const q = await pool.run('dq', ['-hold', String(c)]);
+    assert.equal(q.code, 0, q.stderr);
+    assert.match(q.stdout, /Job has gone over memory limit of 20 megabytes/);
+    assert.match(pool.read('hog.log'), /^012 [\s\S]*Job has gone over memory limit of 20 megabytes[\s\S]*Code 34/m);
+    await pool.run('drm', [String(c)]);
+  });
+
+  test('memory – a job within its limit runs to the end, with its usage in the job ad and event 006', async () => {
+    // 100 MB against 400 MB; it ends when the test creates `go` (no timing in the test)
+    pool.file(
+      'fits.cjs',
+      `const fs = require('fs');\nconst b = Buffer.alloc(100 * 1024 * 1024, 1);\nconst t = setInterval(() => { if (fs.existsSync('go')) { clearInterval(t); console.log(b.length); } }, 100);\n`,
+    );
+    pool.file('fits.sub', `executable = ${process.execPath}\narguments = fits.cjs\nrequest_memory = 400\nlog = fits.log\nqueue\n`);
+    const c = await submit('fits.sub');
+    // dq -af MemoryUsage shows the peak (MB) while the job runs
+    const usage = await pool.waitFor('MemoryUsage of at least 100 MB', async () => {
+      const r = await pool.run('dq', [String(c), '-af', 'MemoryUsage', 'ResidentSetSize', 'ImageSize', 'RemoteUserCpu']);
+      const [mem, rss, image, cpu] = r.stdout.trim().split(/\s+/).map(Number);
+      return mem! >= 100 ? { mem: mem!, rss: rss!, image: image!, cpu: cpu! } : undefined;
+    });
+    assert.ok(usage.rss >= 100 * 1024, `ResidentSetSize ${usage.rss} KB`);
+    assert.equal(usage.mem, Math.ceil(usage.rss / 1024), 'MemoryUsage is ceiling(ResidentSetSize / 1024)');
+    assert.ok(usage.image >= usage.rss, `ImageSize ${usage.image} KB`);
+    assert.ok(usage.cpu >= 0, `RemoteUserCpu ${usage.cpu}`);
+    assert.equal((await ad(c))?.JobStatus, 2, 'still running: within its limit');
+    pool.file('go', '');
+    const [h] = await pool.waitForHistory(c, 1);
+    assert.equal(h!.JobStatus, 4);
+    assert.equal(h!.ExitCode, 0);
+    assert.ok(Number(h!.MemoryUsage) >= 100, `MemoryUsage ${String(h!.MemoryUsage)}`);
+    assert.equal(h!.HoldReasonCode, undefined);
+    const log = pool.read('fits.log');
+    assert.match(log, /^006 [\s\S]*Image size of job updated: \d+/m);
+    assert.match(log, /^005 /m);
+  });
+});
