@@ -1,46 +1,88 @@
-// One negotiation cycle: slots and submitters from the collector, idle autoclusters from each schedd,
-// two-sided matching (job Requirements against the slot, slot START/Requirements against the job), the
-// best job Rank first, and partitionable slots split locally so one cycle can fill a whole machine.
-import { ClassAd, rankOf, symmetricMatch } from '../../grammar/classad/index.js';
-import { customResourceNames, fitCount, jobRequests, takeResources, type Resources } from '../../lib/job-requests.js';
+// One negotiation cycle: fetch (slots and submitters from the collector, idle autoclusters from each schedd,
+// and, when preemption can happen, the claimed slots and the jobs running on them), match in process
+// (matchmaker.ts), hand out (matches to the schedds, Vacate to the startds of preempted slots).
+import { ClassAd, isTrue, parseExpr, toNumber, type Expr } from '../../grammar/classad/index.js';
 import type { Logger } from '../../lib/log.js';
 import type { CollectorClient } from '../../lib/rpc/clients/collector.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
+import { StartdClient } from '../../lib/rpc/clients/startd.js';
 import type { Match } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import type { FairShare } from './fair-share.js';
-import { parseLimits, type ConcurrencyLimits } from './limits.js';
+import type { AccountingGroups, GroupNode } from './groups.js';
+import type { ConcurrencyLimits } from './limits.js';
+import { accountingName, Matchmaker, type AutoclusterInput, type ClaimedSlotInput, type SubmitterInput } from './matchmaker.js';
 
-interface SlotState {
-  name: string;
-  address: string;
-  ad: ClassAd;
-  /** what is still free (a partitionable slot shrinks as this cycle splits it) */
-  free: Resources;
-  customNames: string[];
-  partitionable: boolean;
-  taken: boolean;
+/** What the cycle reads from the configuration (again before every cycle: the knobs are live). */
+export interface CyclePolicy {
+  groups: AccountingGroups;
+  /** NEGOTIATOR_CONSIDER_PREEMPTION */
+  considerPreemption: boolean;
+  /** PREEMPTION_REQUIREMENTS; undefined when it is the constant FALSE */
+  preemptionRequirements?: Expr;
+  preemptionRank?: Expr;
 }
+
+export interface CycleResult {
+  matches: number;
+  preemptions: number;
+  submitters: number;
+  slots: number;
+  classes: number;
+  autoclusters: number;
+  fetchMs: number;
+  matchMs: number;
+  durationMs: number;
+}
+
+/** A Vacate sent and not yet seen through: the slot is not preempted again, and the job waits for it. */
+interface PendingPreemption {
+  jobId: string;
+  schedd: string;
+  autocluster: number;
+  at: number;
+}
+
+/** Matches whose jobs the submitter's ad may not count yet (see usageOf). */
+interface PendingUsage {
+  baseline: number;
+  cpus: number;
+  at: number;
+}
+
+const PENDING_PREEMPTION_MS = 10 * 60_000;
+const PENDING_USAGE_MS = 10_000;
+const EMPTY = new ClassAd();
 
 function num(ad: ClassAd, name: string, dflt: number): number {
   const v = ad.lookupJS(name);
   return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
 }
-
-export interface CycleResult {
-  matches: number;
-  submitters: number;
-  slots: number;
-  autoclusters: number;
-  durationMs: number;
+function str(ad: ClassAd, name: string): string {
+  const v = ad.lookupJS(name);
+  return typeof v === 'string' ? v : '';
 }
+
+/** A constraint that keeps claimed slots whose machine Rank is not the constant 0 (RANK preemption). */
+const RANKED = 'unparse(Rank) != "" && unparse(Rank) != "0" && unparse(Rank) != "0.0" && unparse(Rank) != "false"';
 
 export class Negotiator {
   private schedds = new Map<string, ScheddClient>();
+  private startds = new Map<string, StartdClient>();
+  private pendingPreemptions = new Map<string, PendingPreemption>();
+  private pendingUsage = new Map<string, PendingUsage>();
+  /** ads of jobs running on claimed slots, by schedd name and job id (they do not change while they run) */
+  private runningJobs = new Map<string, { ad: ClassAd | undefined; cycle: number }>();
+  private cycleNo = 0;
+  private slotAds = new AdCache();
+  /** the group tree of the last cycle, for duserprio */
+  lastGroups: Map<string, GroupNode> | undefined;
+
   constructor(
     private log: Logger,
     private token: () => string,
     private fairShare: FairShare,
     private limits: ConcurrencyLimits,
+    private policy: () => CyclePolicy,
   ) {}
 
   private schedd(addr: string): ScheddClient {
@@ -48,130 +90,269 @@ export class Negotiator {
     if (!c) this.schedds.set(addr, (c = new ScheddClient(addr, this.token)));
     return c;
   }
+  private startd(addr: string): StartdClient {
+    let c = this.startds.get(addr);
+    if (!c) this.startds.set(addr, (c = new StartdClient(addr, this.token)));
+    return c;
+  }
 
   async cycle(collector: CollectorClient): Promise<CycleResult> {
     const t0 = performance.now();
-    const [machineAds, submitterAds, limitedAds] = await Promise.all([
+    this.cycleNo++;
+    const policy = this.policy();
+    const preempting = policy.considerPreemption;
+    const [machineAds, submitterAds, limitedAds, poolAds, claimedAds, schedulerAds] = await Promise.all([
       collector.query('Machine', 'State == "Unclaimed"'),
       collector.query('Submitter'),
       collector.query('Machine', 'ConcurrencyLimits =!= undefined', ['ConcurrencyLimits']),
+      policy.groups.enabled ? collector.query('Machine', 'DynamicSlot =!= true', ['Cpus', 'TotalSlotCpus']) : Promise.resolve([]),
+      // claimed slots running a job (candidates), and those being vacated (so a pending preemption is seen through)
+      preempting
+        ? collector.query('Machine', `(State == "Claimed" && Activity == "Busy"${policy.preemptionRequirements ? '' : ` && ${RANKED}`}) || State == "Preempting"`)
+        : Promise.resolve([]),
+      preempting ? collector.query('Scheduler', '', ['Name', 'MyAddress']) : Promise.resolve([]),
     ]);
     this.limits.reset(limitedAds.map((r) => ClassAd.fromRecord(r).lookupJS('ConcurrencyLimits')));
-    this.fairShare.observe(submitterAds.map((r) => ClassAd.fromRecord(r)));
-    const slots: SlotState[] = [];
-    for (const rec of machineAds) {
-      const ad = ClassAd.fromRecord(rec);
-      if (ad.lookupJS('State') !== 'Unclaimed') continue;
-      const s: SlotState = {
-        name: String(ad.lookupJS('Name') ?? ''),
-        address: String(ad.lookupJS('MyAddress') ?? ''),
-        ad,
-        free: { cpus: num(ad, 'Cpus', 0), memory: num(ad, 'Memory', 0), disk: num(ad, 'Disk', 0) },
-        customNames: customResourceNames(ad.lookupJS('MachineResources')),
-        partitionable: ad.lookupJS('PartitionableSlot') === true,
-        taken: false,
-      };
-      for (const c of s.customNames) (s.free.custom ??= {})[c] = num(ad, c, 0);
-      if (s.free.cpus > 0 && s.address) slots.push(s);
-    }
-    const submitters = submitterAds
-      .map((r) => ClassAd.fromRecord(r))
-      .filter((ad) => num(ad, 'IdleJobs', 0) > 0)
-      .map((ad) => ({ owner: String(ad.lookupJS('Owner') ?? ''), address: String(ad.lookupJS('MyAddress') ?? ''), name: String(ad.lookupJS('Name') ?? '') }))
-      .filter((s) => s.owner && s.address);
-    let total = 0;
-    let acCount = 0;
-    if (!slots.length || !submitters.length) return { matches: 0, submitters: submitters.length, slots: slots.length, autoclusters: 0, durationMs: performance.now() - t0 };
+    const subAds = submitterAds.map((r) => ClassAd.fromRecord(r));
+    this.fairShare.observe(subAds);
 
-    // Fair share: best (lowest) effective priority first; each submitter's share of the free CPUs per round.
-    submitters.sort((a, b) => this.fairShare.effectivePriority(a.name) - this.fairShare.effectivePriority(b.name) || a.name.localeCompare(b.name));
-    const work = await Promise.all(
-      submitters.map(async (s) => {
+    const submitters: Array<SubmitterInput & { idle: number; acct: string }> = [];
+    for (const ad of subAds) {
+      const name = str(ad, 'Name');
+      const schedd = str(ad, 'MyAddress');
+      if (!name || !schedd) continue;
+      const running = num(ad, 'WeightedRunningJobs', num(ad, 'RunningJobs', 0));
+      submitters.push({ name, acct: accountingName(name), schedd, priority: this.fairShare.effectivePriority(name), usage: this.usageOf(name, running), idle: num(ad, 'IdleJobs', 0), autoclusters: [] });
+    }
+    const slots = this.slotAds.ads(machineAds).filter((ad) => str(ad, 'State') === 'Unclaimed');
+    const idleSubmitters = submitters.filter((s) => s.idle > 0);
+    const done = (matches: number, preemptions: number, classes = 0, autoclusters = 0, fetchMs = performance.now() - t0, matchMs = 0): CycleResult => ({
+      matches,
+      preemptions,
+      submitters: idleSubmitters.length,
+      slots: slots.length,
+      classes,
+      autoclusters,
+      fetchMs,
+      matchMs,
+      durationMs: performance.now() - t0,
+    });
+    if (!idleSubmitters.length) return done(0, 0);
+
+    if (!preempting) this.pendingPreemptions.clear();
+    const claimed = preempting ? await this.claimedSlots(claimedAds.map((r) => ClassAd.fromRecord(r)), schedulerAds) : [];
+    if (!slots.length && !claimed.length) return done(0, 0);
+
+    await Promise.all(
+      idleSubmitters.map(async (s) => {
         try {
-          const r = await this.schedd(s.address).idleAutoclusters(s.owner);
-          return { s, acs: r.autoclusters.map((a) => ({ id: Number(a.id), idle: a.idle, ad: ClassAd.fromRecord(a.job?.attrs ?? {}) })) };
+          const r = await this.schedd(s.schedd).idleAutoclusters(s.acct);
+          s.autoclusters = r.autoclusters.map((a): AutoclusterInput => ({ id: Number(a.id), idle: a.idle - this.reserved(s.schedd, Number(a.id)), ad: ClassAd.fromRecord(a.job?.attrs ?? {}) }));
         } catch (e) {
           this.log.warn({ submitter: s.name, err: (e as Error).message }, 'schedd did not give its idle jobs');
-          return { s, acs: [] };
         }
       }),
     );
-    for (const w of work) {
-      acCount += w.acs.length;
-      // within a submitter: higher job priority first, then older autocluster
-      w.acs.sort((a, b) => num(b.ad, 'JobPrio', 0) - num(a.ad, 'JobPrio', 0) || a.id - b.id);
+    const t1 = performance.now();
+    const poolCpus = poolAds.reduce((n, r) => {
+      const ad = ClassAd.fromRecord(r);
+      return n + num(ad, 'TotalSlotCpus', num(ad, 'Cpus', 0));
+    }, 0);
+    const result = new Matchmaker({
+      slots,
+      submitters,
+      limits: this.limits,
+      groups: policy.groups,
+      poolCpus,
+      claimed,
+      preemption: claimed.length ? { requirements: policy.preemptionRequirements, rank: policy.preemptionRank } : undefined,
+    }).negotiate();
+    const t2 = performance.now();
+    this.lastGroups = result.groups;
+
+    for (const [name, p] of result.placed) {
+      this.fairShare.charge(name, p.jobs);
+      const s = submitters.find((x) => x.name === name)!;
+      this.addPendingUsage(name, s.usage ?? 0, p.cpus);
     }
-    const freeCpus = slots.reduce((n, s) => n + s.free.cpus, 0);
-    const share = Math.max(1, Math.ceil(freeCpus / work.length));
-    const matchesBy = new Map<string, Match[]>();
-    let progress = true;
-    while (progress) {
-      progress = false;
-      for (const w of work) {
-        let budget = share;
-        for (const ac of w.acs) {
-          if (ac.idle <= 0 || budget <= 0) continue;
-          const n = this.place(ac, slots, budget, matchesBy, w.s.address);
-          if (n > 0) {
-            progress = true;
-            total += n;
-            budget -= n * Math.max(1, num(ac.ad, 'RequestCpus', 1));
-            this.fairShare.charge(w.s.name, n);
-          }
-        }
-      }
+    const bySchedd = new Map<string, Match[]>();
+    for (const m of result.matches) {
+      let list = bySchedd.get(m.schedd);
+      if (!list) bySchedd.set(m.schedd, (list = []));
+      list.push({ autocluster: m.autocluster, slot: m.slot, startd: m.startd, count: m.count });
     }
-    await Promise.all(
-      [...matchesBy].map(([addr, ms]) =>
+    const now = Date.now();
+    await Promise.all([
+      ...[...bySchedd].map(([addr, ms]) =>
         this.schedd(addr)
           .matched(ms)
           .catch((e) => this.log.warn({ schedd: addr, err: (e as Error).message }, 'could not hand matches to the schedd')),
       ),
-    );
-    const r = { matches: total, submitters: submitters.length, slots: slots.length, autoclusters: acCount, durationMs: performance.now() - t0 };
-    if (total) this.log.info(r, 'negotiation cycle');
+      ...result.preemptions.map((p) => {
+        const victim = claimed.find((c) => String(c.ad.lookupJS('Name')) === p.slot)!;
+        this.pendingPreemptions.set(p.slot, { jobId: str(victim.ad, 'JobId'), schedd: p.schedd, autocluster: p.autocluster, at: now });
+        const reason = p.reason === 'rank' ? `preempted: the machine prefers a job of ${p.submitter} (RANK)` : `preempted by ${p.submitter}, whose priority is better (PREEMPTION_REQUIREMENTS)`;
+        this.log.info({ slot: p.slot, startd: p.startd, victim: p.victim, submitter: p.submitter, reason: p.reason }, 'preempting a job');
+        return this.startd(p.startd)
+          .vacate(p.slot, reason, false)
+          .catch((e) => this.log.warn({ slot: p.slot, startd: p.startd, err: (e as Error).message }, 'could not vacate the slot'));
+      }),
+    ]);
+    const r = done(result.stats.jobs - result.preemptions.length, result.preemptions.length, result.stats.classes, result.stats.autoclusters, t1 - t0, t2 - t1);
+    if (r.matches || r.preemptions) this.log.info(r, 'negotiation cycle');
     return r;
   }
 
-  /** Place up to `budget` cpus' worth of the autocluster's idle jobs; returns how many were matched. */
-  private place(ac: { id: number; idle: number; ad: ClassAd }, slots: SlotState[], budget: number, out: Map<string, Match[]>, scheddAddr: string): number {
-    const lookup = (n: string) => ac.ad.lookupJS(n);
-    const cpus = jobRequests(lookup).cpus;
-    const wants = parseLimits(ac.ad.lookupJS('ConcurrencyLimits'));
-    const candidates: Array<{ s: SlotState; rank: number; req: Resources }> = [];
-    for (const s of slots) {
-      if (s.taken) continue;
-      const req = jobRequests(lookup, s.customNames);
-      if (fitCount(req, s.free) < 1) continue;
-      if (!symmetricMatch(ac.ad, s.ad)) continue;
-      candidates.push({ s, rank: rankOf(ac.ad, s.ad), req });
+  /**
+   * A submitter's cpus in use: its ad's count, plus what was matched for it lately while the ad does not show
+   * it yet (the schedd advertises a few ms after it took the match). Never less than the truth, so a group
+   * cannot go over its quota between two cycles.
+   */
+  private usageOf(name: string, advertised: number): number {
+    const p = this.pendingUsage.get(name);
+    if (!p) return advertised;
+    if (advertised >= p.baseline + p.cpus || Date.now() - p.at > PENDING_USAGE_MS) {
+      this.pendingUsage.delete(name);
+      return advertised;
     }
-    // best job Rank first; ties broken stably by the machine's own Rank then the slot name
-    candidates.sort((a, b) => b.rank - a.rank || rankOf(b.s.ad, ac.ad) - rankOf(a.s.ad, ac.ad) || a.s.name.localeCompare(b.s.name));
-    let placed = 0;
-    for (const { s, req } of candidates) {
-      if (ac.idle <= 0 || budget < cpus) break;
-      let fit = s.partitionable ? fitCount(req, s.free) : 1;
-      fit = Math.min(fit, ac.idle, Math.floor(budget / cpus), wants.size ? this.limits.room(wants) : Infinity);
-      if (fit <= 0) continue;
-      if (wants.size) this.limits.take(wants, fit);
-      ac.idle -= fit;
-      budget -= fit * cpus;
-      placed += fit;
-      if (s.partitionable) {
-        takeResources(s.free, req, fit);
-        s.ad.setValue('Cpus', s.free.cpus).setValue('Memory', s.free.memory).setValue('Disk', s.free.disk);
-        for (const [c, v] of Object.entries(s.free.custom ?? {})) s.ad.setValue(c, v);
-        if (s.free.cpus <= 0) s.taken = true;
-      } else s.taken = true;
-      let list = out.get(scheddAddr);
-      if (!list) out.set(scheddAddr, (list = []));
-      list.push({ autocluster: ac.id, slot: s.name, startd: s.address, count: fit });
+    return advertised + p.cpus;
+  }
+  private addPendingUsage(name: string, usage: number, cpus: number) {
+    const p = this.pendingUsage.get(name);
+    if (p) {
+      p.cpus += cpus;
+      p.at = Date.now();
+    } else {
+      // `usage` includes earlier pending matches only when there were none
+      this.pendingUsage.set(name, { baseline: usage, cpus, at: Date.now() });
     }
-    return placed;
+  }
+
+  /** Idle jobs of an autocluster already promised a slot being vacated for them. */
+  private reserved(schedd: string, ac: number): number {
+    let n = 0;
+    for (const p of this.pendingPreemptions.values()) if (p.schedd === schedd && p.autocluster === ac) n++;
+    return n;
+  }
+
+  /**
+   * The claimed slots preemption may consider, with who runs there and since when. The running jobs' ads
+   * (for the accounting group and the machine's Rank of them) come from their schedds, once per job.
+   */
+  private async claimedSlots(ads: ClassAd[], schedulerAds: Array<Record<string, string>>): Promise<ClaimedSlotInput[]> {
+    const now = Date.now();
+    const byName = new Map(ads.map((ad) => [str(ad, 'Name'), ad]));
+    // a pending preemption ends when its slot no longer runs that job (the claim was released), or times out
+    for (const [slot, p] of this.pendingPreemptions) {
+      const ad = byName.get(slot);
+      if (!ad || str(ad, 'JobId') !== p.jobId || now - p.at > PENDING_PREEMPTION_MS) this.pendingPreemptions.delete(slot);
+    }
+    const busy = ads.filter((ad) => str(ad, 'State') === 'Claimed' && !this.pendingPreemptions.has(str(ad, 'Name')) && str(ad, 'JobId'));
+    if (!busy.length) return [];
+    const scheddAddr = new Map<string, string>();
+    for (const r of schedulerAds) {
+      const ad = ClassAd.fromRecord(r);
+      scheddAddr.set(str(ad, 'Name'), str(ad, 'MyAddress'));
+    }
+    const want = new Map<string, Array<{ cluster: number; proc: number }>>();
+    for (const ad of busy) {
+      const key = `${str(ad, 'RemoteScheddName')}/${str(ad, 'JobId')}`;
+      const hit = this.runningJobs.get(key);
+      if (hit) {
+        hit.cycle = this.cycleNo;
+        continue;
+      }
+      const [cluster, proc] = str(ad, 'JobId').split('.').map(Number);
+      const schedd = str(ad, 'RemoteScheddName');
+      if (!scheddAddr.get(schedd) || !Number.isInteger(cluster) || !Number.isInteger(proc)) continue;
+      let list = want.get(schedd);
+      if (!list) want.set(schedd, (list = []));
+      list.push({ cluster: cluster!, proc: proc! });
+    }
+    await Promise.all(
+      [...want].map(async ([schedd, ids]) => {
+        try {
+          const jobs = await this.schedd(scheddAddr.get(schedd)!).query({ ids, owners: [], constraint: '', projection: [], history: false, limit: 0 });
+          const found = new Set<string>();
+          for (const rec of jobs) {
+            const ad = ClassAd.fromRecord(rec);
+            const id = `${num(ad, 'ClusterId', -1)}.${num(ad, 'ProcId', -1)}`;
+            found.add(id);
+            this.runningJobs.set(`${schedd}/${id}`, { ad, cycle: this.cycleNo });
+          }
+          for (const i of ids) if (!found.has(`${i.cluster}.${i.proc}`)) this.runningJobs.set(`${schedd}/${i.cluster}.${i.proc}`, { ad: undefined, cycle: this.cycleNo });
+        } catch (e) {
+          this.log.warn({ schedd, err: (e as Error).message }, 'could not read the running jobs of a schedd');
+        }
+      }),
+    );
+    for (const [k, v] of this.runningJobs) if (v.cycle !== this.cycleNo) this.runningJobs.delete(k);
+
+    const nowSec = Math.floor(now / 1000);
+    const out: ClaimedSlotInput[] = [];
+    for (const ad of busy) {
+      const schedd = str(ad, 'RemoteScheddName');
+      const job = this.runningJobs.get(`${schedd}/${str(ad, 'JobId')}`)?.ad;
+      const acct = (job && str(job, 'AccountingGroup')) || str(ad, 'RemoteUser') || str(ad, 'RemoteOwner');
+      if (!acct) continue;
+      const remoteSubmitter = `${acct}@${schedd}`;
+      const runSeconds = Math.max(0, nowSec - num(ad, 'EnteredCurrentActivity', nowSec));
+      const retirement = toNumber(ad.evaluate('MaxJobRetirementTime', job ?? EMPTY)) ?? 0;
+      out.push({
+        ad,
+        remoteSubmitter,
+        remotePriority: this.fairShare.effectivePriority(remoteSubmitter),
+        currentJob: job,
+        runSeconds,
+        retirementLeft: retirement - runSeconds,
+      });
+    }
+    return out;
   }
 
   close() {
     for (const c of this.schedds.values()) c.close();
+    for (const c of this.startds.values()) c.close();
   }
+}
+
+/**
+ * Slot ads parsed once and kept while their slot advertises the same text: most ads do not change from one
+ * cycle to the next (tens of milliseconds apart on a busy pool), and parsing 10,000 of them costs more than
+ * matching them. The matchmaker never changes the ads it is given.
+ */
+export class AdCache {
+  private cache = new Map<string, { rec: Record<string, string>; ad: ClassAd }>();
+
+  ads(records: Array<Record<string, string>>): ClassAd[] {
+    const next = new Map<string, { rec: Record<string, string>; ad: ClassAd }>();
+    const out: ClassAd[] = [];
+    for (const rec of records) {
+      const name = rec.Name ?? rec.name;
+      let hit = name !== undefined ? this.cache.get(name) : undefined;
+      if (!hit || !sameRecord(hit.rec, rec)) hit = { rec, ad: ClassAd.fromRecord(rec) };
+      if (name !== undefined) next.set(name, hit);
+      out.push(hit.ad);
+    }
+    this.cache = next;
+    return out;
+  }
+}
+
+function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
+  let n = 0;
+  for (const k in b) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  return n === Object.keys(a).length;
+}
+
+/** PREEMPTION_REQUIREMENTS as given; undefined when it is the constant FALSE (no priority preemption). */
+export function preemptionRequirements(text: string): Expr | undefined {
+  const t = text.trim();
+  if (!t) return undefined;
+  const e = parseExpr(t, { file: 'PREEMPTION_REQUIREMENTS', line: 1, column: 1 });
+  if (e.kind === 'literal' && !isTrue(EMPTY.evalExpr(e))) return undefined;
+  return e;
 }

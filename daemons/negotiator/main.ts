@@ -1,12 +1,14 @@
 // dsched negotiator: matchmaking on events (a new idle job, a freed or new slot), with a timer as fallback.
 import { CollectorLink, daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
-import { literal, unparse } from '../../grammar/classad/index.js';
+import { literal, parseExpr, unparse } from '../../grammar/classad/index.js';
 import { proto } from '../../lib/rpc/proto.js';
 import { DschedError } from '../../lib/errors.js';
 import type { CallContext } from '../../lib/rpc/server.js';
-import { Negotiator } from './cycle.js';
+import { Negotiator, preemptionRequirements, type CyclePolicy } from './cycle.js';
 import { FairShare } from './fair-share.js';
+import { AccountingGroups, ROOT_GROUP } from './groups.js';
 import { ConcurrencyLimits } from './limits.js';
+import { accountingName } from './matchmaker.js';
 
 const ctx = daemonContext('negotiator');
 const { config, log } = ctx;
@@ -16,7 +18,49 @@ const limits = new ConcurrencyLimits((name) => {
   const n = Number(v);
   return v !== undefined && v.trim() !== '' && Number.isFinite(n) ? n : Infinity;
 });
-const negotiator = new Negotiator(log, ctx.token, fairShare, limits);
+
+/** A number knob that is not in the table (its name carries a group name): undefined when unset or bad. */
+function numberKnob(name: string): number | undefined {
+  const v = config.lookup(name)?.raw.trim();
+  if (!v) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) {
+    log.warn({ knob: name, value: v }, 'not a number: ignored');
+    return undefined;
+  }
+  return n;
+}
+function boolKnob(name: string, dflt: boolean): boolean {
+  const v = config.lookup(name)?.raw.trim().toLowerCase();
+  return v === undefined || v === '' ? dflt : v === 'true' || v === '1' || v === 'yes';
+}
+
+/** The configuration as the next cycle applies it (every knob here is live). */
+let policyError = '';
+function cyclePolicy(): CyclePolicy {
+  const groups = new AccountingGroups({
+    names: config.list('GROUP_NAMES'),
+    staticQuota: (g) => numberKnob(`GROUP_QUOTA_${g}`),
+    dynamicQuota: (g) => numberKnob(`GROUP_QUOTA_DYNAMIC_${g}`),
+    acceptSurplus: (g) => boolKnob(`GROUP_ACCEPT_SURPLUS_${g}`, config.bool('GROUP_ACCEPT_SURPLUS')),
+    allowOversubscription: config.bool('NEGOTIATOR_ALLOW_QUOTA_OVERSUBSCRIPTION'),
+  });
+  let requirements;
+  let rank;
+  try {
+    requirements = preemptionRequirements(config.str('PREEMPTION_REQUIREMENTS'));
+    rank = config.str('PREEMPTION_RANK') ? parseExpr(config.str('PREEMPTION_RANK'), { file: 'PREEMPTION_RANK', line: 1, column: 1 }) : undefined;
+    policyError = '';
+  } catch (e) {
+    // a broken expression must not stop matchmaking: no priority preemption until it is fixed
+    const msg = (e as Error).message;
+    if (msg !== policyError) log.error({ err: msg }, 'PREEMPTION_REQUIREMENTS or PREEMPTION_RANK does not parse: no priority preemption');
+    policyError = msg;
+  }
+  return { groups, considerPreemption: config.bool('NEGOTIATOR_CONSIDER_PREEMPTION'), preemptionRequirements: requirements, preemptionRank: rank };
+}
+
+const negotiator = new Negotiator(log, ctx.token, fairShare, limits, cyclePolicy);
 const collector = new CollectorLink(config, ctx.token);
 
 let running = false;
@@ -65,7 +109,23 @@ const server = await serveDaemon(ctx, config.int('NEGOTIATOR_PORT'), [
           return {};
         },
         GetPriorities() {
-          return { submitters: fairShare.list() };
+          const groups = cyclePolicy().groups;
+          const submitters = fairShare.list().map((s) => ({ ...s, accounting_group: groups.enabled ? groups.groupOf(accountingName(s.name)) : '' }));
+          const tree = negotiator.lastGroups;
+          return {
+            submitters,
+            groups: groups.enabled
+              ? [...(tree?.values() ?? groups.tree(0).values())].map((g) => ({
+                  name: g.name,
+                  quota: g.name === ROOT_GROUP ? 0 : g.quota,
+                  config_quota: g.configQuota,
+                  dynamic: g.dynamic,
+                  accept_surplus: g.acceptSurplus,
+                  usage: g.usage,
+                  requested: g.requested,
+                }))
+              : [],
+          };
         },
         SetFactor(req: { submitter: string; factor: number }, ctx: CallContext) {
           if (!ctx.identity.admin) throw new DschedError('PERMISSION_DENIED', 'only an admin may set priority factors');

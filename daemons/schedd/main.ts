@@ -28,6 +28,7 @@ const opts = {
   token: ctx.token,
   maxProcs: () => config.int('MAX_JOBS_PER_SUBMISSION'),
   mailCommand: () => config.str('MAIL'),
+  spool: config.paths.spool,
 };
 const schedd = new Schedd(queue, log, opts);
 const server = await serveDaemon(ctx, config.int('SCHEDD_PORT'), [
@@ -47,16 +48,23 @@ async function advertise(): Promise<void> {
     scheduleAdvertise(1000);
     return;
   }
-  const per = new Map<string, { idle: number; running: number; held: number }>();
+  // one Submitter ad per accounting name (the owner, or "group.user" for accounting_group jobs); the
+  // weighted count (cpus) of the jobs running or being claimed is what the negotiator's group quotas count
+  const per = new Map<string, { owner: string; idle: number; running: number; held: number; weighted: number }>();
   let idle = 0;
   let running = 0;
   let held = 0;
   for (const j of queue.jobs.values()) {
-    let p = per.get(j.owner);
-    if (!p) per.set(j.owner, (p = { idle: 0, running: 0, held: 0 }));
+    const acct = queue.accountingName(j);
+    let p = per.get(acct);
+    if (!p) per.set(acct, (p = { owner: j.owner, idle: 0, running: 0, held: 0, weighted: 0 }));
     if (j.status === JobStatus.Idle && !j.matching) (p.idle++, idle++);
     else if (j.status === JobStatus.Running) (p.running++, running++);
     else if (j.status === JobStatus.Held) (p.held++, held++);
+    if (j.status === JobStatus.Running || (j.status === JobStatus.Idle && j.matching)) {
+      const cpus = Number(queue.value(j, 'RequestCpus'));
+      p.weighted += Number.isFinite(cpus) && cpus >= 1 ? Math.ceil(cpus) : 1;
+    }
   }
   const lifetime = 3 * config.int('UPDATE_INTERVAL');
   const updates = [
@@ -87,11 +95,13 @@ async function advertise(): Promise<void> {
         attrs: {
           MyType: lit('Submitter'),
           Name: lit(`${user}@${name}`),
-          Owner: lit(user),
+          Owner: lit(p.owner),
+          ...(user !== p.owner ? { AccountingGroup: lit(user) } : {}),
           ScheddName: lit(name),
           MyAddress: lit(server.address),
           IdleJobs: String(p.idle),
           RunningJobs: String(p.running),
+          WeightedRunningJobs: String(p.weighted),
           HeldJobs: String(p.held),
         },
       },

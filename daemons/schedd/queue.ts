@@ -81,12 +81,14 @@ export function litValue(text: string | undefined): unknown {
 }
 
 // Attributes whose values decide where a job can run: identical values ⇒ one autocluster.
-const SIGNIFICANT = ['Owner', 'Requirements', 'Rank', 'RequestCpus', 'RequestMemory', 'RequestDisk', 'RequestGpus', 'JobUniverse', 'ConcurrencyLimits', 'JobPrio'];
+const SIGNIFICANT = ['Owner', 'AccountingGroup', 'Requirements', 'Rank', 'RequestCpus', 'RequestMemory', 'RequestDisk', 'RequestGpus', 'JobUniverse', 'ConcurrencyLimits', 'JobPrio'];
 
 export interface Autocluster {
   id: number;
   key: string;
   owner: string;
+  /** the accounting name its jobs are negotiated under: AccountingGroup ("group.user") or the owner */
+  acct: string;
   /** idle, unmatched jobs in priority order is computed on demand; this is the member set */
   idle: Set<Job>;
 }
@@ -242,6 +244,12 @@ export class JobQueue {
 
   // ---- autoclusters ----
 
+  /** The submitter a job is negotiated (and accounted) as: its AccountingGroup "group.user", else its owner. */
+  accountingName(job: Job): string {
+    const g = this.value(job, 'AccountingGroup');
+    return typeof g === 'string' && g ? g : job.owner;
+  }
+
   private acKey(job: Job): string {
     const m = this.merged(job);
     const names = new Set(SIGNIFICANT);
@@ -267,7 +275,7 @@ export class JobQueue {
     const key = this.acKey(job);
     let ac = this.acByKey.get(key);
     if (!ac) {
-      ac = { id: this.nextAc++, key, owner: job.owner, idle: new Set() };
+      ac = { id: this.nextAc++, key, owner: job.owner, acct: this.accountingName(job), idle: new Set() };
       this.acByKey.set(key, ac);
       this.autoclusters.set(ac.id, ac);
     }
