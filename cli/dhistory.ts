@@ -2,19 +2,23 @@
 // dhistory: completed and removed jobs, newest first (condor_history).
 import { ClassAd } from '../grammar/classad/index.js';
 import { formatJobsJson, formatJobsJsonl, formatJobsLong, renderHistory } from './shared/output/jobs.js';
+import { autoformat, formatPairs as pairs, formatPrintf, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
 import { parseSelection } from './shared/job-selection.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { cli } from './shared/yargs.js';
 
 async function main(argv: string[]): Promise<number> {
-  const a = await cli('dhistory', argv, 'usage: dhistory [cluster | cluster.proc | user]... [options]')
+  const a = await cli('dhistory', splitAfQualifiers(argv), 'usage: dhistory [cluster | cluster.proc | user]... [options]')
     .option('constraint', { type: 'string', array: true, describe: 'only jobs for which this ClassAd expression is true' })
     .option('limit', { type: 'number', alias: 'match', describe: 'at most this many jobs' })
     .option('long', { type: 'boolean', alias: 'l', describe: 'every attribute of each job ad' })
     .option('json', { type: 'boolean', describe: 'job ads as a JSON array' })
     .option('jsonl', { type: 'boolean', describe: 'one JSON job ad per line' })
     .option('utc', { type: 'boolean', describe: 'times in UTC' })
+    .option('af', { type: 'string', array: true, alias: 'autoformat', describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)' })
+    .option('af-opts', { type: 'string', hidden: true })
+    .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
     .parse();
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
   const session = openSession();
@@ -22,7 +26,9 @@ async function main(argv: string[]): Promise<number> {
     const schedd = await session.schedd();
     const recs = await schedd.query({ ids: sel.ids, owners: sel.owners, constraint: sel.constraint, projection: [], history: true, limit: (a.limit as number) ?? 0 });
     const ads = recs.map((r) => ClassAd.fromRecord(r));
-    if (a.json) process.stdout.write(formatJobsJson(ads));
+    if (a.af) process.stdout.write(autoformat(ads, a.af as string[], { ...parseAfQualifiers((a['af-opts'] as string) ?? ''), time: { utc: !!a.utc } }));
+    else if (a.format) process.stdout.write(formatPrintf(ads, pairs(a.format as string[]), { utc: !!a.utc }));
+    else if (a.json) process.stdout.write(formatJobsJson(ads));
     else if (a.jsonl) process.stdout.write(formatJobsJsonl(ads));
     else if (a.long) process.stdout.write(formatJobsLong(ads));
     else process.stdout.write(renderHistory(ads, { exitColumn: true, time: { utc: !!a.utc }, color: process.stdout.hasColors?.() ?? false }));

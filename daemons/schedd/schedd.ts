@@ -2,6 +2,12 @@
 // next idle job of the same autocluster, so a busy pool skips renegotiation), recording what the startds
 // report, user actions, leases, and reconnecting to running jobs after a restart.
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { errnoText, receiveFiles, sendFiles } from '../../lib/transfer.js';
+import { lookupUser, userMay } from '../../lib/users.js';
+import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
+import { inputEntries, outputDest } from './transfer.js';
 import { compile, isTrue, parseExpr, ClassAd } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -39,10 +45,12 @@ export interface ScheddOptions {
   token: () => string;
   maxProcs: () => number;
   mailCommand: () => string;
+  /** where an evicted job's checkpoint files wait for its next run (when_to_transfer_output = ON_EXIT_OR_EVICT) */
+  spool: string;
 }
 
 // HTCondor's HoldReasonCode values used here.
-export const HoldCode = { UserRequest: 1, JobPolicy: 3, FailedToCreateProcess: 6, UnableToOpenOutput: 7, UnableToOpenInput: 8, IwdError: 14, SubmittedOnHold: 15, JobDurationExceeded: 46 } as const;
+export const HoldCode = { UserRequest: 1, JobPolicy: 3, FailedToCreateProcess: 6, UnableToOpenOutput: 7, UnableToOpenInput: 8, TransferOutputError: 12, TransferInputError: 13, IwdError: 14, SubmittedOnHold: 15, JobDurationExceeded: 46 } as const;
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -364,21 +372,54 @@ export class Schedd {
     const acked: string[] = [];
     const after: Claim[] = [];
     for (const ev of events) {
-      acked.push(ev.seq);
       const key = jobKey(Number(ev.id?.cluster), Number(ev.id?.proc));
       const pending = this.starting.get(key);
       if (pending) await pending;
       const job = this.queue.jobs.get(key);
       const claim = this.claims.get(ev.claim);
       // A redelivered or stale event (the job already moved on) is acknowledged and ignored.
-      if (!job || !job.claim || job.claim.id !== ev.claim) continue;
+      if (!job || !job.claim || job.claim.id !== ev.claim) {
+        acked.push(ev.seq);
+        continue;
+      }
+      // Output first: the exit is recorded (and acknowledged) only once the files are in place. A startd we
+      // cannot reach gets no acknowledgement and reports again.
+      let transferError: string | undefined;
+      // (a held or removed job's output stays behind, as in HTCondor)
+      if (ev.output && ((ev.type === 'exited' && job.status === JobStatus.Running) || ev.type === 'evicted')) {
+        try {
+          transferError = await this.fetchOutput(job, ev.type === 'evicted');
+        } catch (e) {
+          this.log.warn({ cluster: job.cluster, proc: job.proc, err: (e as Error).message }, 'could not fetch the output yet; the startd will report again');
+          continue;
+        }
+      }
+      acked.push(ev.seq);
+      const imageBefore = ev.type === 'update' ? Number(this.queue.value(job, 'ImageSize') ?? 0) || 0 : 0;
       if (ev.update?.attrs && Object.keys(ev.update.attrs).length) this.queue.update(job, ev.update.attrs);
       switch (ev.type) {
         case 'started':
-        case 'update': // attributes only (usage, chirp): folded in above
+          break;
+        case 'update': {
+          // attributes only (usage, chirp): folded in above; a grown image size is event 006
+          const image = Number(ev.update?.attrs?.ImageSize);
+          if (image > imageBefore) this.logEvent(job, { type: 'image_size', imageSizeKb: image, memoryUsageMb: Number(this.queue.value(job, 'MemoryUsage')) || undefined, residentSetSizeKb: Number(this.queue.value(job, 'ResidentSetSize')) || 0 });
+          break;
+        }
+        case 'suspended': // the startd's SUSPEND policy stopped the job (exit_code: how many processes)
+          if (job.status === JobStatus.Running) {
+            this.queue.update(job, {}, JobStatus.Suspended);
+            this.logEvent(job, { type: 'suspended', numPids: ev.exit_code });
+          }
+          break;
+        case 'unsuspended':
+          if (job.status === JobStatus.Suspended) {
+            this.queue.update(job, {}, JobStatus.Running);
+            this.logEvent(job, { type: 'unsuspended' });
+          }
           break;
         case 'exited':
-          this.jobExited(job, ev);
+          this.jobExited(job, ev, transferError);
           if (claim) after.push(claim);
           break;
         case 'failed':
@@ -407,7 +448,69 @@ export class Schedd {
     return { RemoteWallClockTime: (prev + run).toFixed(1), LastRemoteHost: lit(job.claim?.slot ?? ''), RemoteHost: null, StartdAddress: null };
   }
 
-  private jobExited(job: Job, ev: JobEvent__Output) {
+  private spoolDir(job: Job): string {
+    return join(this.opts.spool, `${job.cluster}.${job.proc}`);
+  }
+
+  /** Who the schedd reads and writes a job's files as (undefined: as itself, when it is not root). */
+  private fileOwner(job: Job): { uid: number; gid: number; name: string } | undefined {
+    if (process.getuid?.() !== 0 || job.owner === 'root') return undefined;
+    const u = lookupUser(job.owner) ?? { uid: 65534, gid: 65534 };
+    return { ...u, name: job.owner };
+  }
+
+  /** FetchInput: the input files of a job starting on a claim, read with its owner's permissions. */
+  async sendInput(claimId: string, id: { cluster: number; proc: number }, sink: (c: FileChunk) => Promise<void>): Promise<void> {
+    const job = this.queue.jobs.get(jobKey(id.cluster, id.proc));
+    if (!job || job.claim?.id !== claimId) throw new DschedError('CLAIM_NOT_FOUND', `job ${id.cluster}.${id.proc} is not starting on that claim`);
+    const v = (n: string) => this.queue.value(job, n);
+    const evictOutput = String(v('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT';
+    const who = this.fileOwner(job);
+    await sendFiles(inputEntries(v, evictOutput ? this.spoolDir(job) : undefined), sink, {
+      mayRead: who
+        ? (p) => {
+            if (!userMay(who, p, 'read')) throw new DschedError('TRANSFER_REFUSED', `reading from file ${p}: (errno 13) Permission denied (for user ${who.name})`);
+          }
+        : undefined,
+    });
+  }
+
+  /**
+   * Fetch a finished (or, ON_EXIT_OR_EVICT, evicted) job's output from its startd into its initial
+   * directory (or the spool). Returns the hold reason when files are missing or cannot be written; throws
+   * when the startd cannot be reached (the event is then not acknowledged and comes again).
+   */
+  private async fetchOutput(job: Job, evicted: boolean): Promise<string | undefined> {
+    const c = job.claim!;
+    const v = (n: string) => this.queue.value(job, n);
+    const spool = evicted ? this.spoolDir(job) : undefined;
+    if (spool) {
+      rmSync(spool, { recursive: true, force: true });
+      mkdirSync(spool, { recursive: true, mode: 0o700 });
+    }
+    const who = spool ? undefined : this.fileOwner(job);
+    try {
+      const got = await receiveFiles(this.startd(c.startd).fetchOutput(c.id, { cluster: job.cluster, proc: job.proc }), {
+        dest: outputDest(v, spool),
+        owner: who,
+        mayWriteIn: who
+          ? (dir) => {
+              if (!userMay(who, dir, 'write')) throw new DschedError('TRANSFER_REFUSED', `writing into ${dir}: (errno 13) Permission denied (for user ${who.name})`);
+            }
+          : undefined,
+      });
+      this.log.info({ cluster: job.cluster, proc: job.proc, files: got.length, spool: !!spool }, 'output transferred');
+      return undefined;
+    } catch (e) {
+      if (e instanceof DschedError && (e.code === 'DAEMON_UNREACHABLE' || e.code === 'TIMEOUT')) throw e;
+      const details = e instanceof DschedError ? e.message : `writing output into ${String(v('Iwd') ?? '')}: ${errnoText(e)}`;
+      const reason = `Transfer output files failure at access point ${this.opts.name} while receiving files from the execution point ${c.slot}. Details: ${details}`;
+      this.log.warn({ cluster: job.cluster, proc: job.proc, reason }, 'output transfer failed');
+      return reason;
+    }
+  }
+
+  private jobExited(job: Job, ev: JobEvent__Output, transferError?: string) {
     const exit: Record<string, string | null> = ev.exit_by_signal
       ? { ExitBySignal: 'true', ExitSignal: String(ev.exit_signal), ExitCode: null }
       : { ExitBySignal: 'false', ExitCode: String(ev.exit_code), ExitSignal: null };
@@ -429,6 +532,12 @@ export class Schedd {
     }
     // the ad with the exit status in place is what the policy expressions see
     this.queue.update(job, changes);
+    if (String(this.queue.value(job, 'WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT') rmSync(this.spoolDir(job), { recursive: true, force: true });
+    if (transferError) {
+      // as HTCondor: output that did not come back holds the job (code 12) instead of completing it
+      this.hold(job, transferError, HoldCode.TransferOutputError, 0);
+      return;
+    }
     this.logEvent(job, ev.exit_by_signal ? { type: 'terminated', normal: false, signal: ev.exit_signal } : { type: 'terminated', normal: true, returnValue: ev.exit_code });
     const ad = this.queue.ad(job);
     const hold = this.evalPolicy(ad, 'OnExitHold', false);
@@ -471,7 +580,7 @@ export class Schedd {
 
   private jobEvicted(job: Job, reason: string) {
     job.claim = undefined;
-    this.queue.update(job, { ...this.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()) }, job.status === JobStatus.Running ? JobStatus.Idle : undefined);
+    this.queue.update(job, { ...this.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()) }, job.status === JobStatus.Running || job.status === JobStatus.Suspended ? JobStatus.Idle : undefined);
     this.logEvent(job, { type: 'evicted', reason });
     this.log.info({ cluster: job.cluster, proc: job.proc, reason }, 'job evicted: back to idle');
   }
@@ -724,7 +833,7 @@ export class Schedd {
         if (j.status === JobStatus.Running) this.queue.update(j, { RemoteHost: null }, JobStatus.Idle);
         continue;
       }
-      if (j.status !== JobStatus.Running && j.status !== JobStatus.Idle && j.status !== JobStatus.Removed && j.status !== JobStatus.Held) continue;
+      if (j.status !== JobStatus.Running && j.status !== JobStatus.Suspended && j.status !== JobStatus.Idle && j.status !== JobStatus.Removed && j.status !== JobStatus.Held) continue;
       let l = byStartd.get(j.claim.startd);
       if (!l) byStartd.set(j.claim.startd, (l = []));
       l.push(j);

@@ -1,6 +1,8 @@
 // The Schedd gRPC service: who may call what, and the translation between messages and the queue.
 import type * as grpc from '@grpc/grpc-js';
 import { DschedError } from '../../lib/errors.js';
+import { streamSink } from '../../lib/transfer.js';
+import type { FetchInputRequest__Output } from '../../lib/rpc/generated/dsched/v1/FetchInputRequest.js';
 import type { CallContext, ServiceImpl } from '../../lib/rpc/server.js';
 import type { ActRequest__Output } from '../../lib/rpc/generated/dsched/v1/ActRequest.js';
 import type { IdleRequest__Output } from '../../lib/rpc/generated/dsched/v1/IdleRequest.js';
@@ -103,7 +105,7 @@ export function scheddService(schedd: Schedd, auth: FsAuth): ServiceImpl {
         requireDaemon(ctx);
         const out = [];
         for (const ac of queue.autoclusters.values()) {
-          if (req.submitter && ac.owner !== req.submitter) continue;
+          if (req.submitter && ac.acct !== req.submitter) continue;
           const idle = queue.idleCount(ac.id);
           if (!idle) continue;
           const rep = [...ac.idle].find((j) => !j.matching);
@@ -124,6 +126,11 @@ export function scheddService(schedd: Schedd, auth: FsAuth): ServiceImpl {
       },
     },
     stream: {
+      async FetchInput(req: FetchInputRequest__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
+        requireDaemon(ctx);
+        await schedd.sendInput(req.claim, { cluster: Number(req.id?.cluster), proc: Number(req.id?.proc) }, streamSink(call));
+        call.end();
+      },
       WatchJobs(req: WatchJobsRequest__Output, call: grpc.ServerWritableStream<any, any>) {
         const wanted = ids(req.ids);
         const matches = (j: Job) => !wanted.length || wanted.some((w) => w.cluster === j.cluster && (w.proc < 0 || w.proc === j.proc));

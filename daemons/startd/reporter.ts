@@ -16,8 +16,12 @@ export class EventReporter {
     private token: () => string,
   ) {}
 
-  send(scheddAddress: string, ev: Omit<JobEvent, 'seq'>): void {
+  private onAcked = new Map<string, () => void>();
+
+  /** Queue an event; `acked` runs once the schedd has recorded it. */
+  send(scheddAddress: string, ev: Omit<JobEvent, 'seq'>, acked?: () => void): void {
     const seq = `${process.pid}-${Date.now()}-${++this.seq}`;
+    if (acked) this.onAcked.set(seq, acked);
     let m = this.pending.get(scheddAddress);
     if (!m) this.pending.set(scheddAddress, (m = new Map()));
     m.set(seq, { ...ev, seq });
@@ -30,7 +34,7 @@ export class EventReporter {
     return false;
   }
 
-  private client(addr: string): ScheddClient {
+  client(addr: string): ScheddClient {
     let c = this.clients.get(addr);
     if (!c) this.clients.set(addr, (c = new ScheddClient(addr, this.token)));
     return c;
@@ -43,7 +47,12 @@ export class EventReporter {
     const batch = [...m.values()].slice(0, 1000);
     try {
       const r = await this.client(addr).jobEvents(batch);
-      for (const s of r.acked) m.delete(s);
+      for (const s of r.acked) {
+        m.delete(s);
+        const fn = this.onAcked.get(s);
+        this.onAcked.delete(s);
+        fn?.();
+      }
       this.backoff.delete(addr);
     } catch (e) {
       const b = Math.min(5000, (this.backoff.get(addr) ?? 100) * 2);

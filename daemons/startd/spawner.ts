@@ -22,6 +22,10 @@ export interface StartRequest {
   stderr: string;
   sandbox: string;
   adText: string;
+  /** more files for the sandbox (name → content), written 0600 for the job's owner */
+  files?: Record<string, string>;
+  /** leave the sandbox when the job exits: its output is fetched from there (file transfer) */
+  keepSandbox?: boolean;
   uid?: number;
   gid?: number;
 }
@@ -53,6 +57,10 @@ function start(r: StartRequest): void {
     mkdirSync(r.sandbox, { recursive: true, mode: 0o700 });
     if (owner) chownSync(r.sandbox, owner.uid, owner.gid);
     writeFileSync(`${r.sandbox}/.job.ad`, r.adText);
+    for (const [name, text] of Object.entries(r.files ?? {})) {
+      writeFileSync(`${r.sandbox}/${name}`, text, { mode: 0o600 });
+      if (owner) chownSync(`${r.sandbox}/${name}`, owner.uid, owner.gid);
+    }
   } catch (e) {
     return fail(6, `Failed to create the job sandbox ${r.sandbox}: ${why(e)}`);
   }
@@ -114,7 +122,7 @@ function start(r: StartRequest): void {
       /* the group is already gone */
     }
     pids.delete(r.id);
-    rmSync(r.sandbox, { recursive: true, force: true });
+    if (!r.keepSandbox) rmSync(r.sandbox, { recursive: true, force: true });
     send(signal ? { id: r.id, event: 'exited', exitCode: 0, signal: SIGNALS[signal] ?? 0 } : { id: r.id, event: 'exited', exitCode: code ?? 0 });
   });
 }

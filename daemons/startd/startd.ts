@@ -2,9 +2,9 @@
 // schedd what happened. A job stopped by the startd itself (lease lost, shutdown) is reported as evicted,
 // never as an exit, so it is run again rather than recorded as finished.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClassAd, symmetricMatch } from '../../grammar/classad/index.js';
+import { ClassAd, parseExpr, symmetricMatch, unparse } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -12,19 +12,40 @@ import { runAsOwner } from '../../lib/users.js';
 import type { ClaimRequest__Output } from '../../lib/rpc/generated/dsched/v1/ClaimRequest.js';
 import type { EventReporter } from './reporter.js';
 import { Machine, type DynamicSlot } from './slots.js';
+import { fetchInput, inputFailure, outputFiles, wantsTransfer, type OutputList } from './transfer.js';
 import { removeSandbox, signalByName, signalGroup, type JobOutcome, type Starter } from './starter.js';
 
 interface SlotExtra {
   evictReason?: string;
   releaseAfterExit?: boolean;
+  /** the job ad as the startd last knows it (chirp updates included) */
+  ad?: ClassAd;
+  /** the secret the job's dchirp calls carry */
+  chirp?: string;
+  /** the job runs on transferred files: the names that came in, and when it started */
+  transfer?: { inputs: Map<string, number> };
 }
+
+/** A finished job's sandbox, kept until the schedd has fetched its output. */
+interface Retained {
+  sandbox: string;
+  output: OutputList;
+}
+
+/** Attributes a job may not change about itself through chirp. */
+const CHIRP_PROTECTED = new Set(
+  ['Owner', 'User', 'ClusterId', 'ProcId', 'JobStatus', 'GlobalJobId', 'QDate', 'Requirements', 'RequestCpus', 'RequestMemory', 'RequestDisk', 'HoldReason', 'HoldReasonCode', 'JobUniverse', 'Cmd', 'Iwd', 'AcctGroup', 'AccountingGroup', 'JobPrio', 'ConcurrencyLimits'].map((a) => a.toLowerCase()),
+);
 
 
 export class Startd {
   private extra = new Map<string, SlotExtra>();
+  private retained = new Map<string, Retained>(); // claim/cluster.proc → sandbox with output
   private seq = 0;
   /** Something changed; `claim` names the dynamic slot whose ad changed. */
   onChange: (claim?: string) => void = () => {};
+  /** The running-job monitor (policy.ts): told when a job starts; may turn its outcome into a hold (memory limit). */
+  hooks: { started(d: DynamicSlot, ad: ClassAd): void; ended(d: DynamicSlot, o: JobOutcome): JobOutcome } | undefined;
 
   constructor(
     readonly machine: Machine,
@@ -65,10 +86,37 @@ export class Startd {
     setImmediate(() => {
       this.saveScheduled = false;
       const list = [...this.machine.dslots.values()].filter((d) => d.job).map((d) => ({ pid: d.job!.started.pid, sandbox: d.job!.started.sandbox }));
+      for (const r of this.retained.values()) list.push({ pid: 0, sandbox: r.sandbox });
       const tmp = `${this.stateFile()}.tmp`;
       writeFileSync(tmp, JSON.stringify(list));
       renameSync(tmp, this.stateFile());
     });
+  }
+
+  /** The output a finished job left for its schedd (FetchOutput). */
+  outputFor(claim: string, id: { cluster: number; proc: number }): Retained {
+    const r = this.retained.get(`${claim}/${id.cluster}.${id.proc}`);
+    if (!r) throw new DschedError('CLAIM_NOT_FOUND', `no output waits here for job ${id.cluster}.${id.proc} on that claim`);
+    return r;
+  }
+
+  /** dchirp: a running job reads or sets an attribute of its own ad; the schedd hears of it at once. */
+  chirp(secret: string, op: string, name: string, value: string): string {
+    const d = secret ? [...this.machine.dslots.values()].find((s) => s.job && this.extra.get(s.claim)?.chirp === secret) : undefined;
+    const ex = d && this.extra.get(d.claim);
+    if (!d || !d.job || !ex?.ad) throw new DschedError('PERMISSION_DENIED', 'chirp: no running job has that secret (is this call made from inside a running job?)');
+    if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(name)) throw new DschedError('USAGE', `chirp: '${name}' is not an attribute name`);
+    if (op === 'get_job_attr') {
+      const e = ex.ad.get(name);
+      return e ? unparse(e) : 'UNDEFINED';
+    }
+    if (op !== 'set_job_attr' && op !== 'set_job_attr_delayed') throw new DschedError('USAGE', `chirp: unknown operation '${op}' (set_job_attr, set_job_attr_delayed, get_job_attr)`);
+    if (CHIRP_PROTECTED.has(name.toLowerCase())) throw new DschedError('PERMISSION_DENIED', `chirp: a job may not change its ${name}`);
+    const expr = parseExpr(value, { file: '<chirp value>', line: 1, column: 1 });
+    ex.ad.set(name, expr);
+    this.reporter.send(d.scheddAddress, { claim: d.claim, id: { cluster: d.job.cluster, proc: d.job.proc }, type: 'update', update: { attrs: { [name]: unparse(expr) } }, time: Math.floor(Date.now() / 1000) });
+    this.log.info({ cluster: d.job.cluster, proc: d.job.proc, attr: name }, 'job updated its ad (chirp)');
+    return '';
   }
 
   /** Draining: no new claims and no new jobs on existing ones; running jobs finish. Returns how many run. */
@@ -113,14 +161,42 @@ export class Startd {
     const runAs = runAsOwner(owner);
     const sandbox = join(this.config.paths.execute, `dir_${process.pid}_${d.id}_${++this.seq}`);
     const extraEnv: Record<string, string> = {};
+    Object.assign(extraEnv, this.machine.assignedEnv(d)); // CUDA_VISIBLE_DEVICES, _CONDOR_Assigned<name>
     if (job.lookupJS('IsPbsJob') === true) extraEnv.PBS_NODEFILE = '';
-    const started = this.starter.start({ ad: job, sandbox, slotName: d.name.split('@')[0]!, runAs, extraEnv });
+    // dchirp inside the job finds this startd and proves it is this job with the secret in its sandbox
+    const chirp = randomBytes(18).toString('base64url');
+    extraEnv._CONDOR_CHIRP_CONFIG = join(sandbox, '.chirp.config');
+    const transfer = wantsTransfer(job, this.machine.hostName) ? { inputs: new Map<string, number>() } : undefined;
+    const scheddAddress = d.scheddAddress;
+    const started = this.starter.start({
+      ad: job,
+      sandbox,
+      slotName: d.name.split('@')[0]!,
+      runAs,
+      extraEnv,
+      files: { '.chirp.config': `${this.machine.address} ${chirp}\n` },
+      transfer: !!transfer,
+      prepare: transfer
+        ? async () => {
+            try {
+              const names = await fetchInput(this.reporter.client(scheddAddress).fetchInput(claim, { cluster, proc }), sandbox, runAs);
+              // an input goes back as output only if the job changed it
+              for (const n of names) if (!n.includes('/')) transfer.inputs.set(n, statSync(join(sandbox, n)).mtimeMs);
+            } catch (e) {
+              removeSandbox(sandbox);
+              this.log.warn({ cluster, proc, err: (e as Error).message }, 'input transfer failed');
+              throw new DschedError('TRANSFER_FAILED', inputFailure(d.name, d.schedd, e));
+            }
+          }
+        : undefined,
+    });
     const vacate = job.lookupJS('JobMaxVacateTime');
     const limits = job.lookupJS('ConcurrencyLimits');
     d.job = { cluster, proc, owner, started, limits: typeof limits === 'string' && limits ? limits : undefined, killSig: job.lookupJS('KillSig'), vacateSeconds: typeof vacate === 'number' ? vacate : undefined };
     d.enteredActivity = Math.floor(Date.now() / 1000);
+    this.hooks?.started(d, job);
     const ex = this.extra.get(claim) ?? {};
-    ex.evictReason = undefined;
+    Object.assign(ex, { evictReason: undefined, ad: job, chirp, transfer });
     this.extra.set(claim, ex);
     this.log.info({ cluster, proc, slot: d.name, pid: started.pid }, 'job started');
     void started.done.then((o) => this.jobDone(d, o));
@@ -131,26 +207,51 @@ export class Startd {
   private jobDone(d: DynamicSlot, o: JobOutcome) {
     const job = d.job;
     if (!job) return;
+    if (this.hooks) o = this.hooks.ended(d, o);
     if (job.killTimer) clearTimeout(job.killTimer);
     d.job = undefined;
     d.enteredActivity = Math.floor(Date.now() / 1000);
     const ex = this.extra.get(d.claim) ?? {};
     const id = { cluster: job.cluster, proc: job.proc };
     const time = Math.floor(Date.now() / 1000);
-    if (ex.evictReason || o.kind === 'lost') {
-      this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'evicted', message: ex.evictReason ?? o.message ?? 'the job was lost', time });
+    // with file transfer the sandbox stays until the schedd has fetched the output (on exit; on eviction
+    // too for ON_EXIT_OR_EVICT, so a checkpoint the job wrote comes back as input for its next run)
+    const evicted = !!ex.evictReason || o.kind === 'lost';
+    let output = false;
+    let acked: (() => void) | undefined;
+    if (ex.transfer && o.kind === 'exited' && ex.ad && (!evicted || String(ex.ad.lookupJS('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT')) {
+      const key = `${d.claim}/${job.cluster}.${job.proc}`;
+      const sandbox = job.started.sandbox;
+      this.retained.set(key, { sandbox, output: outputFiles(ex.ad, sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0) });
+      output = true;
+      acked = () => {
+        this.retained.delete(key);
+        removeSandbox(sandbox);
+        this.saveState();
+      };
+    } else if (ex.transfer) removeSandbox(job.started.sandbox);
+    ex.ad = undefined;
+    ex.chirp = undefined;
+    ex.transfer = undefined;
+    if (evicted) {
+      this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'evicted', message: ex.evictReason ?? o.message ?? 'the job was lost', time, output }, acked);
     } else if (o.kind === 'failed') {
       this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'failed', exit_code: o.holdCode ?? 6, message: o.message ?? '', time });
     } else {
-      this.reporter.send(d.scheddAddress, {
-        claim: d.claim,
-        id,
-        type: 'exited',
-        exit_code: o.exitCode,
-        exit_by_signal: o.signal !== undefined,
-        exit_signal: o.signal ?? 0,
-        time,
-      });
+      this.reporter.send(
+        d.scheddAddress,
+        {
+          claim: d.claim,
+          id,
+          type: 'exited',
+          exit_code: o.exitCode,
+          exit_by_signal: o.signal !== undefined,
+          exit_signal: o.signal ?? 0,
+          time,
+          output,
+        },
+        acked,
+      );
     }
     this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, exitCode: o.exitCode, signal: o.signal, outcome: ex.evictReason ? 'evicted' : o.kind }, 'job ended');
     if (ex.releaseAfterExit) this.releaseNow(d.claim);
@@ -241,5 +342,6 @@ export class Startd {
     while (Date.now() < until && [...this.machine.dslots.values()].some((d) => d.job)) await new Promise((r) => setTimeout(r, 50));
     for (const d of this.machine.dslots.values()) if (d.job) this.starter.signal(d.job.started, 'SIGKILL');
     this.starter.stop();
+    for (const r of this.retained.values()) removeSandbox(r.sandbox);
   }
 }

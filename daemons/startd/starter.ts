@@ -4,12 +4,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { constants } from 'node:os';
-import { dirname, extname, isAbsolute, join, resolve as resolve_ } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve as resolve_ } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ClassAd } from '../../grammar/classad/index.js';
 // The startd needs only the argument/environment syntaxes, not the whole submit language.
 import { parseEnv, splitArgs } from '../../grammar/submit/args-env.js';
+import { STDERR_NAME, STDOUT_NAME } from '../../lib/transfer.js';
 import type { SignalRequest, SpawnerReply, StartRequest } from './spawner.js';
 
 export interface JobOutcome {
@@ -34,6 +35,10 @@ export interface StartedJob {
   sandbox: string;
   /** Resolves once the process ended (or could not start). */
   done: Promise<JobOutcome>;
+  /** stopped before the process was started (while its input was still arriving) */
+  cancelled?: boolean;
+  /** handed to the spawner */
+  sent?: boolean;
 }
 
 const SIGNALS = constants.signals as Record<string, number>;
@@ -61,6 +66,12 @@ export interface StartOptions {
   slotName: string;
   runAs?: RunAs;
   extraEnv: Record<string, string>;
+  /** The job runs on transferred files: its executable, stdin and output live in the sandbox. */
+  transfer?: boolean;
+  /** Work before the process starts (fetching input files); a rejection fails the start with its message. */
+  prepare?: () => Promise<void>;
+  /** more files for the sandbox */
+  files?: Record<string, string>;
 }
 
 interface Pending {
@@ -127,12 +138,12 @@ export class Starter {
       resolve({ kind: 'failed', exitCode: holdCode, holdCode, message });
       return job;
     };
-    const transfer = (str(ad, 'ShouldTransferFiles') ?? '').toUpperCase() === 'YES';
+    const transfer = opts.transfer === true;
     const iwd = str(ad, 'Iwd') ?? sandbox;
     const cwd = transfer ? sandbox : iwd;
     const cmd = str(ad, 'Cmd');
     if (!cmd) return fail(6, 'The job has no executable (Cmd)');
-    const exe = isAbsolute(cmd) ? cmd : resolve_(iwd, cmd);
+    const exe = transfer && ad.lookupJS('TransferExecutable') !== false ? join(sandbox, basename(cmd)) : isAbsolute(cmd) ? cmd : resolve_(iwd, cmd);
     let argv: string[];
     let env: Record<string, string>;
     try {
@@ -143,30 +154,47 @@ export class Starter {
     }
     env = { ...env, ...opts.extraEnv, _CONDOR_SCRATCH_DIR: sandbox, TMPDIR: sandbox, _CONDOR_SLOT: opts.slotName, _CONDOR_JOB_AD: join(sandbox, '.job.ad') };
     if (ad.lookupJS('IsPbsJob') === true) env.PBS_TMPDIR = sandbox;
-    const file = (name: string | undefined) => (!name || name === '/dev/null' ? '/dev/null' : isAbsolute(name) ? name : resolve_(cwd, name));
-    const out = file(str(ad, 'Out'));
-    const errName = str(ad, 'Err');
-    this.pending.set(id, { job, resolve });
-    this.send({
+    const given = (n: string) => {
+      const v = str(ad, n);
+      return v && v !== '/dev/null' ? v : undefined;
+    };
+    // with file transfer stdin arrives in the sandbox and stdout/stderr are written there, then sent back
+    const file = (name: string | undefined, inSandbox: string) => (!name ? '/dev/null' : transfer ? join(sandbox, inSandbox) : isAbsolute(name) ? name : resolve_(cwd, name));
+    const inName = given('In');
+    const outName = given('Out');
+    const errName = given('Err');
+    const out = file(outName, STDOUT_NAME);
+    const request: StartRequest = {
       op: 'start',
       id,
       exe,
       argv,
       cwd,
       env,
-      stdin: file(str(ad, 'In')),
+      stdin: file(inName, inName ? basename(inName) : ''),
       stdout: out,
-      stderr: errName && str(ad, 'Out') === errName ? out : file(errName),
+      stderr: errName && errName === outName ? out : file(errName, STDERR_NAME),
       sandbox,
       adText: ad.toLong(),
+      files: opts.files,
+      keepSandbox: transfer,
       ...(opts.runAs ?? {}),
-    });
+    };
+    const go = () => {
+      if (job.cancelled) return resolve({ kind: 'exited', exitCode: 0, signal: SIGNALS.SIGKILL });
+      job.sent = true;
+      this.pending.set(id, { job, resolve });
+      this.send(request);
+    };
+    if (opts.prepare) opts.prepare().then(go, (e: Error) => fail(transfer ? 13 : 6, e.message));
+    else go();
     return job;
   }
 
   /** Signal a job's whole process group. */
   signal(job: StartedJob, sig: NodeJS.Signals): void {
-    if (job.pid) signalGroup(job.pid, sig);
+    if (!job.sent) job.cancelled = true;
+    else if (job.pid) signalGroup(job.pid, sig);
     else this.send({ op: 'signal', id: job.id, signal: sig });
   }
 

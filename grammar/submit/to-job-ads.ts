@@ -747,6 +747,36 @@ const transferHandler: Handler = {
   },
 };
 
+/**
+ * transfer_output_files and transfer_output_remaps. Output names are where the job writes inside its
+ * sandbox, so an absolute name or one that climbs out with '..' is refused here (the startd refuses it
+ * again with a hold reason, for ads that did not come through this translator).
+ */
+const outputFilesHandler: Handler = {
+  reads: ['transfer_output_files', 'transfer_output_remaps'],
+  run(g: GroupExpander, out: Attrs) {
+    const files = g.get('transfer_output_files');
+    if (files && files.value !== '') {
+      for (const item of files.value.split(',').map((s) => s.trim()).filter(Boolean)) {
+        const parts = item.split('/');
+        if (item.startsWith('/') || parts.includes('..'))
+          g.fail(files.site, `transfer_output_files: '${item}' is outside the job's sandbox (output names are relative to the job's working directory and may not use '..'); use transfer_output_remaps to choose where it lands`);
+      }
+      out.TransferOutput = quoteString(files.value);
+    }
+    const remaps = g.get('transfer_output_remaps');
+    if (remaps && remaps.value !== '') {
+      // written in quotes in the submit file ("a = b; c = d"); the quotes are not part of the names
+      const m = /^"(.*)"$/s.exec(remaps.value.trim());
+      const text = m ? m[1]! : remaps.value;
+      for (const part of text.split(/(?<!\\);/).filter((p) => p.trim())) {
+        if (!part.includes('=')) g.fail(remaps.site, `transfer_output_remaps: '${part.trim()}' is not of the form name = new_name`);
+      }
+      out.TransferOutputRemaps = quoteString(text);
+    }
+  },
+};
+
 /** on_exit_remove with the retry commands folded in, as condor_submit does. */
 const policyHandler: Handler = {
   reads: ['on_exit_remove', 'max_retries', 'retry_until', 'success_exit_code'],
@@ -908,6 +938,7 @@ function buildHandlers(input: SubmitInput, table: Map<string, MacroDef>): Handle
     holdHandler,
     notificationHandler,
     transferHandler,
+    outputFilesHandler,
     policyHandler,
     accountingHandler,
     batchNameHandler,

@@ -50,6 +50,18 @@ export class RpcClient {
     return fn.call(this.client, req, this.metadata()) as grpc.ClientReadableStream<Res>;
   }
 
+  /** A server stream as an async iterable whose errors are typed. */
+  async *iterate<Res>(method: string, req: object): AsyncGenerator<Res> {
+    const s = this.stream<Res>(method, req);
+    try {
+      for await (const m of s) yield m as Res;
+    } catch (e) {
+      throw typeof (e as grpc.ServiceError).code === 'number' ? this.streamError(e as grpc.ServiceError) : e;
+    } finally {
+      s.cancel();
+    }
+  }
+
   /** Rebuild a stream error as a typed error. */
   streamError(err: grpc.ServiceError) {
     return fromServiceError(err, this.what, this.unreachable);

@@ -13,11 +13,7 @@ describe('analyze', () => {
     pool = await TestPool.start();
     pool.file('big.sub', 'executable = /bin/sleep\narguments = 60\nrequest_memory = 64000\nqueue\n');
     pool.file('fits.sub', 'executable = /bin/sleep\narguments = 60\nrequest_memory = 512\nqueue\n');
-    const submit = async (f: string) => {
-      const r = await pool.run('dsubmit', [f]);
-      assert.equal(r.code, 0, r.stderr);
-      return Number(/cluster (\d+)/.exec(r.stdout)![1]);
-    };
+    const submit = (f: string) => pool.submit(f);
     big = await submit('big.sub');
     fits = await submit('fits.sub');
     await pool.waitFor('the fitting job to run', async () => (await pool.json('dq', [String(fits)]))[0]?.JobStatus === 2);

@@ -1,8 +1,11 @@
 // A pool of several hosts, for real: collector, negotiator and schedd on "central", a startd on each of
 // "exec1" and "exec2", every host in its own network namespace with its own DSCHED_HOME (harness/netns.ts).
-// Jobs need nothing from the submit side (initialdir = /, output to /dev/null): there is no shared file
-// system between the hosts, and the file-transfer variant waits for file transfer to be built.
+// Each host has its own FileSystemDomain, so jobs run with file transfer (should_transfer_files defaults
+// to IF_NEEDED): the executable and inputs travel to the execute host's sandbox over gRPC, output comes back
+// into the submit directory on central.
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { sleep } from './harness/pool.js';
 import { NetnsPool, netnsUnavailable } from './harness/netns.js';
@@ -56,7 +59,9 @@ describe('multi-host pool', () => {
       assert.ok(slot, `dstatus lists slot1@${h.name}`);
       assert.match(String(slot.MyAddress), new RegExp(`^${h.address.replaceAll('.', '\\.')}:\\d+$`), `slot1@${h.name} is reached at its own host`);
     }
-    const cluster = await pool!.submit('both.sub', sleepJob(2, 4));
+    writeFileSync(join(pool!.work, 'in.txt'), 'from central\n');
+    writeFileSync(join(pool!.work, 'job.sh'), '#!/bin/sh\necho "ran in $PWD"\ncat in.txt\necho "result $1" > "result.$1.txt"\nsleep 2\n', { mode: 0o755 });
+    const cluster = await pool!.submit('both.sub', 'executable = job.sh\narguments = $(Process)\ntransfer_input_files = in.txt\noutput = out.$(Process).txt\nerror = err.$(Process).txt\nqueue 4\n');
     const hist = await pool!.waitForHistory(cluster, 4);
     for (const ad of hist) {
       assert.equal(ad.JobStatus, 4, `job ${ad.ClusterId}.${ad.ProcId} completed`);
@@ -64,6 +69,15 @@ describe('multi-host pool', () => {
       assert.match(String(ad.LastRemoteHost), /^slot1_\d+@exec[12]$/);
     }
     assert.deepEqual([...new Set(hist.map((a) => hostOf(a.LastRemoteHost)))].sort(), ['exec1', 'exec2']);
+    for (const ad of hist) {
+      const p = Number(ad.ProcId);
+      const out = readFileSync(join(pool!.work, `out.${p}.txt`), 'utf8');
+      // the job ran in a sandbox under its execute host's own home, with the input sent there
+      assert.match(out, new RegExp(`^ran in .*/${hostOf(ad.LastRemoteHost)}/.*execute/dir_`, 'm'), out);
+      assert.match(out, /^from central$/m);
+      assert.equal(readFileSync(join(pool!.work, `result.${p}.txt`), 'utf8'), `result ${p}\n`);
+      assert.equal(ad.ShouldTransferFiles, 'IF_NEEDED');
+    }
   });
 
   test('multi-host pool – a startd killed with -9 mid-job: the job runs again on the other host, one completion', { skip, timeout: 120_000 }, async () => {

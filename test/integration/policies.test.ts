@@ -19,11 +19,7 @@ describe('policies', () => {
     await pool?.stop();
   });
 
-  const submit = async (file: string, args: string[] = []) => {
-    const r = await pool.run('dsubmit', [...args, file]);
-    assert.equal(r.code, 0, r.stderr);
-    return Number((/cluster (\d+)/.exec(r.stdout) ?? /^(\d+)/m.exec(r.stdout))![1]);
-  };
+  const submit = (file: string, args: string[] = []) => pool.submit(file, args);
   const heldAd = (cluster: number) =>
     pool.waitFor(`job ${cluster} to be held`, async () => (await pool.json('dq', [String(cluster)])).find((a) => a.JobStatus === 5));
 
@@ -47,6 +43,21 @@ describe('policies', () => {
     const ad = await heldAd(c);
     assert.equal(ad.HoldReason, 'exit 3 means the input was bad');
     assert.equal(ad.ExitCode, 3);
+  });
+
+  test('policy – max_retries = 2 runs a failing job three times; retry_until stops it early', async () => {
+    pool.file('mr.sub', `executable = /bin/sh\narguments = "-c 'echo run >> mr.runs; exit 1'"\nmax_retries = 2\nlog = mr.log\nqueue\n`);
+    const c = await submit('mr.sub');
+    const [ad] = await pool.waitForHistory(c, 1);
+    assert.equal(ad!.ExitCode, 1);
+    assert.equal(ad!.NumJobStarts, 3, 'one run and two retries, as HTCondor counts them');
+    assert.equal(ad!.NumJobCompletions, 3);
+    assert.equal(pool.read('mr.runs'), 'run\nrun\nrun\n');
+    pool.file('ru.sub', `executable = /bin/sh\narguments = "-c 'echo run >> ru.runs; exit 3'"\nmax_retries = 5\nretry_until = 3\nqueue\n`);
+    const r = await submit('ru.sub');
+    const [rad] = await pool.waitForHistory(r, 1);
+    assert.equal(rad!.ExitCode, 3);
+    assert.equal(pool.read('ru.runs'), 'run\n', 'exit 3 is what retry_until waits for: no retry');
   });
 
   test('policy – a PBS walltime is enforced: the job is held when it runs longer', async () => {

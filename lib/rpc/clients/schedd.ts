@@ -4,6 +4,7 @@ import { proto } from '../proto.js';
 import type { ActRequest } from '../generated/dsched/v1/ActRequest.js';
 import type { ActReply__Output } from '../generated/dsched/v1/ActReply.js';
 import type { BeginAuthReply__Output } from '../generated/dsched/v1/BeginAuthReply.js';
+import type { FileChunk__Output } from '../generated/dsched/v1/FileChunk.js';
 import type { FinishAuthReply__Output } from '../generated/dsched/v1/FinishAuthReply.js';
 import type { IdleReply__Output } from '../generated/dsched/v1/IdleReply.js';
 import type { JobChange__Output } from '../generated/dsched/v1/JobChange.js';
@@ -20,6 +21,10 @@ export class ScheddClient {
   readonly rpc: RpcClient;
   constructor(address: string, token: TokenSource) {
     this.rpc = new RpcClient(address, proto().Schedd, token, `schedd at ${address}`, 'SCHEDD_UNREACHABLE');
+  }
+  /** The input files of the job starting on a claim. */
+  fetchInput(claim: string, id: { cluster: number; proc: number }) {
+    return this.rpc.iterate<FileChunk__Output>('FetchInput', { claim, id });
   }
   beginAuth(user: string) {
     return this.rpc.unary<BeginAuthReply__Output>('BeginAuth', { user }, { deadlineMs: 10_000 });

@@ -2,6 +2,7 @@ import { RpcClient, type TokenSource } from '../client.js';
 import { proto } from '../proto.js';
 import type { ClaimReply__Output } from '../generated/dsched/v1/ClaimReply.js';
 import type { ClaimRequest } from '../generated/dsched/v1/ClaimRequest.js';
+import type { FileChunk__Output } from '../generated/dsched/v1/FileChunk.js';
 import type { ClaimStatusReply__Output } from '../generated/dsched/v1/ClaimStatusReply.js';
 import type { RenewReply__Output } from '../generated/dsched/v1/RenewReply.js';
 
@@ -27,6 +28,17 @@ export class StartdClient {
   }
   claimStatus(claims: string[], scheddAddress: string) {
     return this.rpc.unary<ClaimStatusReply__Output>('ClaimStatus', { claims, schedd_address: scheddAddress }, { deadlineMs: 10_000 });
+  }
+  /** A finished job's output files, from its sandbox. */
+  fetchOutput(claim: string, id: { cluster: number; proc: number }) {
+    return this.rpc.iterate<FileChunk__Output>('FetchOutput', { claim, id });
+  }
+  chirp(secret: string, op: string, name: string, value: string) {
+    return this.rpc.unary<{ value: string }>('Chirp', { secret, op, name, value }, { deadlineMs: 10_000 });
+  }
+  /** Evict the job on a dynamic slot (kill_sig, grace, SIGKILL; fast: SIGKILL at once); its claim ends. */
+  vacate(slot: string, reason: string, fast = false) {
+    return this.rpc.unary<{ vacated: boolean }>('Vacate', { slot, reason, fast }, { deadlineMs: 10_000 });
   }
   drain(cancel: boolean, reason: string) {
     return this.rpc.unary<{ running: number }>('Drain', { cancel, reason }, { deadlineMs: 10_000 });

@@ -1,0 +1,206 @@
+// Job file transfer over gRPC streams, one sender and one receiver for both directions: the schedd sends
+// a job's input and receives its output, the startd the reverse. Every name on the wire is relative and is
+// checked at both ends; every file carries its SHA-256; the receiver writes under a temporary name and
+// renames into place, so a broken transfer never leaves a half-written file under the real name.
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, closeSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync, statSync, writeSync, constants as fsc } from 'node:fs';
+import { basename, dirname, join, posix, sep } from 'node:path';
+import { DschedError } from './errors.js';
+import type { FileChunk, FileChunk__Output } from './rpc/generated/dsched/v1/FileChunk.js';
+
+const CHUNK = 256 * 1024;
+
+/**
+ * A name on the wire, normalized; refused if it is empty, absolute or climbs out with "..": whatever the
+ * other end sends, nothing lands outside the directory it is written to.
+ */
+export function checkName(name: string, what = 'file name'): string {
+  const n = posix.normalize(name.replace(/\/+$/, ''));
+  if (!name || name.includes('\0') || n.startsWith('/') || n === '.' || n === '..' || n.startsWith('../') || n.split('/').includes('..'))
+    throw new DschedError('TRANSFER_REFUSED', `${what} '${name}' is not a plain relative name inside the job's sandbox (absolute paths and '..' are refused)`);
+  return n;
+}
+
+/** Whether `path` (already resolved) lies inside `root`. */
+export function inside(root: string, path: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/** The errno text HTCondor puts in its transfer hold reasons. */
+export function errnoText(e: unknown): string {
+  const c = (e as NodeJS.ErrnoException).code;
+  if (c === 'ENOENT') return '(errno 2) No such file or directory';
+  if (c === 'EACCES' || c === 'EPERM') return '(errno 13) Permission denied';
+  if (c === 'ELOOP') return '(errno 40) Too many levels of symbolic links';
+  return (e as Error).message;
+}
+
+export interface SendEntry {
+  /** where the file or directory is on this host */
+  path: string;
+  /** the name it has on the wire (and on the other side) */
+  name: string;
+}
+
+export interface SendOptions {
+  /** Every file sent must resolve (after symbolic links) inside this directory: a job's sandbox. */
+  within?: string;
+  /** Called with each resolved path before it is read; throws to refuse (the user may not read it). */
+  mayRead?: (path: string) => void;
+}
+
+type Sink = (chunk: FileChunk) => Promise<void>;
+
+/** Stream files and directories (recursively) into `sink`. */
+export async function sendFiles(entries: SendEntry[], sink: Sink, opts: SendOptions = {}): Promise<void> {
+  for (const e of entries) await sendOne(e.path, checkName(e.name), sink, opts);
+}
+
+async function sendOne(path: string, name: string, sink: Sink, opts: SendOptions): Promise<void> {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch (e) {
+    throw new DschedError('TRANSFER_FAILED', `reading from file ${path}: ${errnoText(e)}`);
+  }
+  if (opts.within && !inside(realpathSync(opts.within), real))
+    throw new DschedError('TRANSFER_REFUSED', `${path} is a link to ${real}, outside the job's sandbox; it is not sent`);
+  opts.mayRead?.(real);
+  const st = statSync(real);
+  if (st.isDirectory()) {
+    await sink({ name, dir: true, mode: st.mode & 0o7777 });
+    for (const child of readdirSync(real).sort()) await sendOne(join(path, child), `${name}/${child}`, sink, opts);
+    return;
+  }
+  if (!st.isFile()) throw new DschedError('TRANSFER_REFUSED', `${path} is not a regular file or directory`);
+  let fd: number;
+  try {
+    // O_NOFOLLOW: the resolved path must not have been swapped for a link since it was checked
+    fd = openSync(real, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  } catch (e) {
+    throw new DschedError('TRANSFER_FAILED', `reading from file ${path}: ${errnoText(e)}`);
+  }
+  try {
+    const hash = createHash('sha256');
+    const size = fstatSync(fd).size;
+    let sent = 0;
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK, null);
+      const data = Buffer.from(buf.subarray(0, n));
+      hash.update(data);
+      sent += n;
+      const end = n === 0 || sent >= size;
+      await sink({ name, data, mode: st.mode & 0o7777, end, sha256: end ? hash.digest('hex') : '' });
+      if (end) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface ReceiveOptions {
+  /** Where a name is written on this host; undefined drops the file (e.g. a stdout nobody asked for). */
+  dest: (name: string) => string | undefined;
+  /** Checked with the (resolved) directory a file is about to be written into; throws to refuse. */
+  mayWriteIn?: (dir: string) => void;
+  /** Files and directories are given to this user. */
+  owner?: { uid: number; gid: number };
+  /** Create missing parent directories (inside a sandbox the receiver owns). */
+  makeParents?: boolean;
+}
+
+/** Receive a stream of chunks; returns the names received. A stream that fails part way throws after it has put every complete file in place. */
+export async function receiveFiles(source: AsyncIterable<FileChunk__Output>, opts: ReceiveOptions): Promise<string[]> {
+  const done: string[] = [];
+  let cur: { name: string; tmp: string; target: string; fd: number; hash: ReturnType<typeof createHash> } | undefined;
+  let skipping: string | undefined;
+  const abort = () => {
+    if (!cur) return;
+    closeSync(cur.fd);
+    rmSync(cur.tmp, { force: true });
+    cur = undefined;
+  };
+  try {
+    for await (const c of source) {
+      const name = checkName(c.name);
+      if (c.dir) {
+        const target = opts.dest(name);
+        if (!target) continue;
+        if (opts.makeParents) mkdirSync(dirname(target), { recursive: true });
+        opts.mayWriteIn?.(realpathSync(dirname(target)));
+        if (!existsDir(target)) {
+          mkdirSync(target, { mode: (c.mode & 0o777) | 0o700 });
+          if (opts.owner) chownSync(target, opts.owner.uid, opts.owner.gid);
+        }
+        done.push(name);
+        continue;
+      }
+      if (skipping === name) {
+        if (c.end) skipping = undefined;
+        continue;
+      }
+      if (!cur || cur.name !== name) {
+        abort();
+        const target = opts.dest(name);
+        if (!target) {
+          if (!c.end) skipping = name;
+          continue;
+        }
+        if (opts.makeParents) mkdirSync(dirname(target), { recursive: true });
+        const dir = realpathSync(dirname(target));
+        opts.mayWriteIn?.(dir);
+        const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.part`);
+        // O_EXCL + O_NOFOLLOW: never write through a link someone placed under the temporary name
+        const fd = openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+        if (opts.owner) fchownSync(fd, opts.owner.uid, opts.owner.gid);
+        cur = { name, tmp, target: join(dir, basename(target)), fd, hash: createHash('sha256') };
+      }
+      if (c.data.length) {
+        writeSync(cur.fd, c.data);
+        cur.hash.update(c.data);
+      }
+      if (c.end) {
+        const sum = cur.hash.digest('hex');
+        if (sum !== c.sha256) {
+          const n = cur.name;
+          abort();
+          throw new DschedError('TRANSFER_FAILED', `${n} arrived damaged (SHA-256 ${sum}, sent ${c.sha256})`);
+        }
+        closeSync(cur.fd);
+        chmodSync(cur.tmp, c.mode & 0o777);
+        // rename replaces a link at the target itself instead of writing where it points
+        renameSync(cur.tmp, cur.target);
+        done.push(cur.name);
+        cur = undefined;
+      }
+    }
+  } finally {
+    abort();
+  }
+  return done;
+}
+
+function existsDir(p: string): boolean {
+  try {
+    return lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The names a job's standard output and error have in its sandbox when it runs with file transfer. */
+export const STDOUT_NAME = '_condor_stdout';
+export const STDERR_NAME = '_condor_stderr';
+
+/** A comma- (or newline-) separated file list as transfer_input_files / transfer_output_files give it. */
+export function fileList(text: unknown): string[] {
+  return typeof text === 'string' ? text.split(/[,\n]/).map((s) => s.trim()).filter(Boolean) : [];
+}
+
+/** A sink over a gRPC server stream that waits when the stream's buffer is full. */
+export function streamSink(call: { write(chunk: FileChunk): boolean; once(ev: 'drain', fn: () => void): unknown }): (chunk: FileChunk) => Promise<void> {
+  return async (chunk) => {
+    if (!call.write(chunk)) await new Promise<void>((r) => call.once('drain', r));
+  };
+}
