@@ -7,7 +7,7 @@ import { loadavg } from 'node:os';
 import { ClassAd, literal, unparse } from '../grammar/classad/index.js';
 import { Matchmaker, type NegotiationInput } from '../daemons/negotiator/matchmaker.js';
 import { ConcurrencyLimits } from '../daemons/negotiator/limits.js';
-import { AdCache } from '../daemons/negotiator/cycle.js';
+import { AdMirror } from '../daemons/negotiator/ad-mirror.js';
 
 const RUNS = Number(process.argv[2] ?? 7);
 /** runs before the measured ones, while the JIT settles (the daemon runs cycle after cycle) */
@@ -218,18 +218,20 @@ const slotRecs = slotRecords();
 const acRecs = autoclusterRecords();
 const limitOf = (n: string) => (n === 'license' ? 1500 : Infinity);
 
-// The negotiator keeps slot ads parsed between cycles (AdCache: a collector reply brings new record objects,
-// unchanged texts are not parsed again) and parses the autoclusters' ads from each schedd reply. Each run
-// below is one such cycle; the first sight of every slot ad is measured on its own.
-const cache = new AdCache();
+// The negotiator keeps the slot ads parsed between cycles (AdMirror, fed by the collector's Watch stream:
+// an ad is parsed once per version) and parses the autoclusters' ads from each schedd reply. Each run below
+// is one such cycle; the first sight of every slot ad is measured on its own.
+const mirror = new AdMirror();
 const tFirst = performance.now();
-cache.ads(slotRecs.map((r) => ({ ...r })));
+mirror.streamOpened();
+for (const r of slotRecs) mirror.apply({ type: 'Machine', name: r.Name!, kind: 'added', ad: { attrs: { ...r } } });
+mirror.apply({ type: '', name: '', kind: 'hello' });
+mirror.ads('Machine');
 const firstSightMs = performance.now() - tFirst;
 
 function buildInput(): { input: NegotiationInput; slotAdsMs: number; jobAdsMs: number } {
-  const recs = slotRecs.map((r) => ({ ...r })); // fresh objects, as a new collector reply brings
   const t0 = performance.now();
-  const slots = cache.ads(recs);
+  const slots = mirror.ads('Machine');
   const t1 = performance.now();
   const submitters = SUBMITTERS.map((u, k) => ({ name: `${u}@submit.example.org`, schedd: 'submit.example.org:9618', priority: PRIORITIES[k]!, usage: 0, autoclusters: [] as Array<{ id: number; idle: number; ad: ClassAd }> }));
   for (const a of acRecs) submitters[a.submitter]!.autoclusters.push({ id: a.id, idle: a.idle, ad: ClassAd.fromRecord(a.ad) });

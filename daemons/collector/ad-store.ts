@@ -4,6 +4,7 @@ import { ClassAd, compile, isTrue, parseExpr } from '../../grammar/classad/index
 import { DschedError } from '../../lib/errors.js';
 
 interface StoredAd {
+  type: string;
   name: string;
   instance: string;
   attrs: Record<string, string>;
@@ -50,7 +51,7 @@ export class AdStore {
       );
     }
     const stamped = { ...attrs, LastHeardFrom: String(Math.floor(Date.now() / 1000)) };
-    t.set(key, { name, instance, attrs: stamped, expiresAt: at + lifetimeSec * 1000 });
+    t.set(key, { type, name, instance, attrs: stamped, expiresAt: at + lifetimeSec * 1000 });
     this.emit(type, name, old && old.expiresAt > at ? 'updated' : 'added', stamped);
   }
 
@@ -78,6 +79,12 @@ export class AdStore {
       }
     }
     return n;
+  }
+
+  /** Every live ad, with the type it was stored under (as first advertised). */
+  *current(): Generator<{ type: string; name: string; attrs: Record<string, string> }> {
+    const at = now();
+    for (const t of this.byType.values()) for (const ad of t.values()) if (ad.expiresAt > at) yield { type: ad.type, name: ad.name, attrs: ad.attrs };
   }
 
   query(type: string, constraint: string, projection: string[]): Array<Record<string, string>> {

@@ -35,15 +35,15 @@ export function collectorService(store: AdStore, log: Logger, defaultLifetime: (
     stream: {
       Watch(req: WatchRequest__Output, call: grpc.ServerWritableStream<any, any>) {
         const types = new Set(req.types.map((t) => t.toLowerCase()));
+        const wanted = (type: string) => !types.size || types.has(type.toLowerCase());
+        // The listener goes on before the current ads are sent, in the same turn: no change falls between.
         const off = store.onChange((type, name, kind, attrs) => {
-          if (types.size && !types.has(type.toLowerCase())) return;
-          const state = /^"(\w+)"$/.exec(attrs.State ?? '')?.[1] ?? '';
-          call.write({ type, name, kind, state, idle_jobs: Number(attrs.IdleJobs ?? 0) || 0 });
+          if (wanted(type)) call.write(kind === 'removed' ? { type, name, kind } : { type, name, kind, ad: { attrs } });
         });
         call.on('cancelled', off);
         call.on('close', off);
         call.on('error', off);
-        // An initial event tells the watcher the stream is live (and to look at the current state).
+        for (const a of store.current()) if (wanted(a.type)) call.write({ type: a.type, name: a.name, kind: 'added', ad: { attrs: a.attrs } });
         call.write({ type: '', name: '', kind: 'hello' });
       },
     },

@@ -1,9 +1,9 @@
-// One negotiation cycle: fetch (slots and submitters from the collector, idle autoclusters from each schedd,
+// One negotiation cycle: fetch (slots and submitters from the copy of the collector's ads, idle autoclusters from each schedd,
 // and, when preemption can happen, the claimed slots and the jobs running on them), match in process
 // (matchmaker.ts), hand out (matches to the schedds, Vacate to the startds of preempted slots).
-import { ClassAd, isTrue, parseExpr, toNumber, type Expr } from '../../grammar/classad/index.js';
+import { ClassAd, compile, isTrue, parseExpr, toNumber, type Expr } from '../../grammar/classad/index.js';
+import type { AdMirror } from './ad-mirror.js';
 import type { Logger } from '../../lib/log.js';
-import type { CollectorClient } from '../../lib/rpc/clients/collector.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import { StartdClient } from '../../lib/rpc/clients/startd.js';
 import type { Match } from '../../lib/rpc/generated/dsched/v1/Match.js';
@@ -62,8 +62,13 @@ function str(ad: ClassAd, name: string): string {
   return typeof v === 'string' ? v : '';
 }
 
-/** A constraint that keeps claimed slots whose machine Rank is not the constant 0 (RANK preemption). */
-const RANKED = 'unparse(Rank) != "" && unparse(Rank) != "0" && unparse(Rank) != "0.0" && unparse(Rank) != "false"';
+const where = (text: string) => compile(parseExpr(text, { file: '<negotiator>', line: 1, column: 1 }));
+/** Slots running a job (preemption candidates), and those being vacated (so a pending preemption is seen through). */
+const BUSY_OR_PREEMPTING = where('(State == "Claimed" && Activity == "Busy") || State == "Preempting"');
+/** The same, of the busy ones only those whose machine Rank is not the constant 0 (RANK preemption alone). */
+const RANKED_BUSY_OR_PREEMPTING = where(
+  '(State == "Claimed" && Activity == "Busy" && unparse(Rank) != "" && unparse(Rank) != "0" && unparse(Rank) != "0.0" && unparse(Rank) != "false") || State == "Preempting"',
+);
 
 export class Negotiator {
   private schedds = new Map<string, ScheddClient>();
@@ -73,7 +78,6 @@ export class Negotiator {
   /** ads of jobs running on claimed slots, by schedd name and job id (they do not change while they run) */
   private runningJobs = new Map<string, { ad: ClassAd | undefined; cycle: number }>();
   private cycleNo = 0;
-  private slotAds = new AdCache();
   /** the group tree of the last cycle, for duserprio */
   lastGroups: Map<string, GroupNode> | undefined;
 
@@ -96,24 +100,14 @@ export class Negotiator {
     return c;
   }
 
-  async cycle(collector: CollectorClient): Promise<CycleResult> {
+  async cycle(pool: AdMirror): Promise<CycleResult> {
     const t0 = performance.now();
     this.cycleNo++;
     const policy = this.policy();
     const preempting = policy.considerPreemption;
-    const [machineAds, submitterAds, limitedAds, poolAds, claimedAds, schedulerAds] = await Promise.all([
-      collector.query('Machine', 'State == "Unclaimed"'),
-      collector.query('Submitter'),
-      collector.query('Machine', 'ConcurrencyLimits =!= undefined', ['ConcurrencyLimits']),
-      policy.groups.enabled ? collector.query('Machine', 'DynamicSlot =!= true', ['Cpus', 'TotalSlotCpus']) : Promise.resolve([]),
-      // claimed slots running a job (candidates), and those being vacated (so a pending preemption is seen through)
-      preempting
-        ? collector.query('Machine', `(State == "Claimed" && Activity == "Busy"${policy.preemptionRequirements ? '' : ` && ${RANKED}`}) || State == "Preempting"`)
-        : Promise.resolve([]),
-      preempting ? collector.query('Scheduler', '', ['Name', 'MyAddress']) : Promise.resolve([]),
-    ]);
-    this.limits.reset(limitedAds.map((r) => ClassAd.fromRecord(r).lookupJS('ConcurrencyLimits')));
-    const subAds = submitterAds.map((r) => ClassAd.fromRecord(r));
+    const machineAds = pool.ads('Machine');
+    const subAds = pool.ads('Submitter');
+    this.limits.reset(machineAds.map((ad) => ad.lookupJS('ConcurrencyLimits')).filter((v) => v !== undefined));
     this.fairShare.observe(subAds);
 
     const submitters: Array<SubmitterInput & { idle: number; acct: string }> = [];
@@ -124,7 +118,7 @@ export class Negotiator {
       const running = num(ad, 'WeightedRunningJobs', num(ad, 'RunningJobs', 0));
       submitters.push({ name, acct: accountingName(name), schedd, priority: this.fairShare.effectivePriority(name), usage: this.usageOf(name, running), idle: num(ad, 'IdleJobs', 0), autoclusters: [] });
     }
-    const slots = this.slotAds.ads(machineAds).filter((ad) => str(ad, 'State') === 'Unclaimed');
+    const slots = machineAds.filter((ad) => str(ad, 'State') === 'Unclaimed');
     const idleSubmitters = submitters.filter((s) => s.idle > 0);
     const done = (matches: number, preemptions: number, classes = 0, autoclusters = 0, fetchMs = performance.now() - t0, matchMs = 0): CycleResult => ({
       matches,
@@ -140,7 +134,7 @@ export class Negotiator {
     if (!idleSubmitters.length) return done(0, 0);
 
     if (!preempting) this.pendingPreemptions.clear();
-    const claimed = preempting ? await this.claimedSlots(claimedAds.map((r) => ClassAd.fromRecord(r)), schedulerAds) : [];
+    const claimed = preempting ? await this.claimedSlots(machineAds.filter((ad) => isTrue((policy.preemptionRequirements ? BUSY_OR_PREEMPTING : RANKED_BUSY_OR_PREEMPTING)(ad))), pool.ads('Scheduler')) : [];
     if (!slots.length && !claimed.length) return done(0, 0);
 
     await Promise.all(
@@ -154,10 +148,7 @@ export class Negotiator {
       }),
     );
     const t1 = performance.now();
-    const poolCpus = poolAds.reduce((n, r) => {
-      const ad = ClassAd.fromRecord(r);
-      return n + num(ad, 'TotalSlotCpus', num(ad, 'Cpus', 0));
-    }, 0);
+    const poolCpus = policy.groups.enabled ? machineAds.reduce((n, ad) => (ad.lookupJS('DynamicSlot') === true ? n : n + num(ad, 'TotalSlotCpus', num(ad, 'Cpus', 0))), 0) : 0;
     const result = new Matchmaker({
       slots,
       submitters,
@@ -239,7 +230,7 @@ export class Negotiator {
    * The claimed slots preemption may consider, with who runs there and since when. The running jobs' ads
    * (for the accounting group and the machine's Rank of them) come from their schedds, once per job.
    */
-  private async claimedSlots(ads: ClassAd[], schedulerAds: Array<Record<string, string>>): Promise<ClaimedSlotInput[]> {
+  private async claimedSlots(ads: ClassAd[], schedulerAds: ClassAd[]): Promise<ClaimedSlotInput[]> {
     const now = Date.now();
     const byName = new Map(ads.map((ad) => [str(ad, 'Name'), ad]));
     // a pending preemption ends when its slot no longer runs that job (the claim was released), or times out
@@ -250,10 +241,7 @@ export class Negotiator {
     const busy = ads.filter((ad) => str(ad, 'State') === 'Claimed' && !this.pendingPreemptions.has(str(ad, 'Name')) && str(ad, 'JobId'));
     if (!busy.length) return [];
     const scheddAddr = new Map<string, string>();
-    for (const r of schedulerAds) {
-      const ad = ClassAd.fromRecord(r);
-      scheddAddr.set(str(ad, 'Name'), str(ad, 'MyAddress'));
-    }
+    for (const ad of schedulerAds) scheddAddr.set(str(ad, 'Name'), str(ad, 'MyAddress'));
     const want = new Map<string, Array<{ cluster: number; proc: number }>>();
     for (const ad of busy) {
       const key = `${str(ad, 'RemoteScheddName')}/${str(ad, 'JobId')}`;
@@ -314,38 +302,6 @@ export class Negotiator {
     for (const c of this.schedds.values()) c.close();
     for (const c of this.startds.values()) c.close();
   }
-}
-
-/**
- * Slot ads parsed once and kept while their slot advertises the same text: most ads do not change from one
- * cycle to the next (tens of milliseconds apart on a busy pool), and parsing 10,000 of them costs more than
- * matching them. The matchmaker never changes the ads it is given.
- */
-export class AdCache {
-  private cache = new Map<string, { rec: Record<string, string>; ad: ClassAd }>();
-
-  ads(records: Array<Record<string, string>>): ClassAd[] {
-    const next = new Map<string, { rec: Record<string, string>; ad: ClassAd }>();
-    const out: ClassAd[] = [];
-    for (const rec of records) {
-      const name = rec.Name ?? rec.name;
-      let hit = name !== undefined ? this.cache.get(name) : undefined;
-      if (!hit || !sameRecord(hit.rec, rec)) hit = { rec, ad: ClassAd.fromRecord(rec) };
-      if (name !== undefined) next.set(name, hit);
-      out.push(hit.ad);
-    }
-    this.cache = next;
-    return out;
-  }
-}
-
-function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
-  let n = 0;
-  for (const k in b) {
-    if (a[k] !== b[k]) return false;
-    n++;
-  }
-  return n === Object.keys(a).length;
 }
 
 /** PREEMPTION_REQUIREMENTS as given; undefined when it is the constant FALSE (no priority preemption). */

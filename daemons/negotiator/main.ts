@@ -9,6 +9,8 @@ import { FairShare } from './fair-share.js';
 import { AccountingGroups, ROOT_GROUP } from './groups.js';
 import { ConcurrencyLimits } from './limits.js';
 import { accountingName } from './matchmaker.js';
+import { AdMirror } from './ad-mirror.js';
+import type { AdChange__Output } from '../../lib/rpc/generated/dsched/v1/AdChange.js';
 
 const ctx = daemonContext('negotiator');
 const { config, log } = ctx;
@@ -62,6 +64,7 @@ function cyclePolicy(): CyclePolicy {
 
 const negotiator = new Negotiator(log, ctx.token, fairShare, limits, cyclePolicy);
 const collector = new CollectorLink(config, ctx.token);
+const pool = new AdMirror();
 
 let running = false;
 let again = false;
@@ -74,12 +77,11 @@ async function runCycle(): Promise<void> {
     again = true;
     return;
   }
-  const c = collector.get();
-  if (!c) return;
+  if (!pool.ready) return; // the watch stream calls again once it has the pool
   running = true;
   again = false;
   try {
-    await negotiator.cycle(c);
+    await negotiator.cycle(pool);
   } catch (e) {
     log.warn({ err: (e as Error).message }, 'negotiation cycle failed');
   } finally {
@@ -140,7 +142,8 @@ const server = await serveDaemon(ctx, config.int('NEGOTIATOR_PORT'), [
   },
 ]);
 
-// The collector's change stream is what wakes us; it is re-opened whenever it breaks (collector restart).
+// The collector's Watch stream keeps our copy of the pool and wakes us; it is re-opened whenever it breaks
+// (collector restart), and the copy is rebuilt from what the new stream sends first.
 let watchBackoff = 250;
 function watch() {
   const c = collector.get();
@@ -148,14 +151,20 @@ function watch() {
     setTimeout(watch, 1000).unref();
     return;
   }
-  const stream = c.watch(['Machine', 'Submitter']);
-  stream.on('data', (ch: { type: string; kind: string; state: string; idle_jobs: number }) => {
+  const stream = c.watch(['Machine', 'Submitter', 'Scheduler']);
+  pool.streamOpened();
+  stream.on('data', (ch: AdChange__Output) => {
     watchBackoff = 250;
+    pool.apply(ch);
     // only what can lead to a match: a slot with room, a submitter with idle jobs (or the stream's hello)
-    if (ch.kind === 'hello' || (ch.type === 'Machine' && ch.kind !== 'removed' && ch.state === 'Unclaimed') || (ch.type === 'Submitter' && ch.idle_jobs > 0)) schedule();
+    const attrs = ch.ad?.attrs ?? {};
+    if (ch.kind === 'hello') schedule();
+    else if (!pool.ready || ch.kind === 'removed') return;
+    else if (ch.type === 'Machine' ? attrs.State === '"Unclaimed"' : ch.type === 'Submitter' && Number(attrs.IdleJobs) > 0) schedule();
   });
   const retry = () => {
     stream.removeAllListeners();
+    pool.streamLost();
     setTimeout(watch, watchBackoff).unref();
     watchBackoff = Math.min(5000, watchBackoff * 2);
   };

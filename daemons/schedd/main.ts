@@ -120,7 +120,7 @@ async function advertise(): Promise<void> {
 }
 let lastAdvertise = 0;
 /** Soon after a change on a quiet queue; at most every 50 ms on a busy one. */
-function scheduleAdvertise(delayMs = 2) {
+function scheduleAdvertise(delayMs = 0) {
   if (adTimer) return;
   const spacing = lastAdvertise + 50 - performance.now();
   adTimer = setTimeout(() => {

@@ -1,4 +1,5 @@
-// Nothing acknowledged is lost: kill -9 of the schedd right after a submit, or while jobs run.
+// Nothing acknowledged is lost: kill -9 of the schedd right after a submit, or while jobs run; kill -9 of the
+// collector and the negotiator with jobs queued.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sleep, TestPool } from './harness/pool.js';
@@ -19,14 +20,7 @@ describe('crash recovery', () => {
     assert.equal(r.code, 0, r.stderr);
     process.kill(before, 'SIGKILL');
     const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
-    await pool.waitFor('the master to restart the schedd', () => {
-      try {
-        const pid = pool.daemonPid('schedd');
-        return pid !== before && pid;
-      } catch {
-        return false;
-      }
-    });
+    await pool.waitForRestart('schedd', before);
     const hist = await pool.waitForHistory(cluster, 10);
     assert.deepEqual(
       hist.map((a) => a.ProcId).sort((a, b) => Number(a) - Number(b)),
@@ -48,5 +42,20 @@ describe('crash recovery', () => {
     assert.equal(ad!.ExitCode, 0);
     assert.equal(ad!.NumJobStarts, 1);
     assert.equal(pool.read('runs.txt'), 'start\n', 'the job ran exactly once');
+  });
+
+  test('collector and negotiator – kill -9 of each with jobs queued: they come back and every job runs once', async () => {
+    pool.file('four.sub', `executable = /bin/sh\narguments = "-c 'echo ran $(Process) >> four.txt'"\nhold = true\nqueue 4\n`);
+    const cluster = await pool.submit('four.sub');
+    for (const daemon of ['collector', 'negotiator']) {
+      const pid = pool.daemonPid(daemon);
+      process.kill(pid, 'SIGKILL');
+      await pool.waitForRestart(daemon, pid);
+    }
+    const r = await pool.run('drelease', [String(cluster)]);
+    assert.equal(r.code, 0, r.stderr);
+    const hist = await pool.waitForHistory(cluster, 4);
+    assert.deepEqual(hist.map((a) => a.ExitCode), [0, 0, 0, 0]);
+    assert.deepEqual(pool.read('four.txt').trim().split('\n').sort(), ['ran 0', 'ran 1', 'ran 2', 'ran 3']);
   });
 });

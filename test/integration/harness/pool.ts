@@ -139,6 +139,18 @@ export class TestPool {
     return Number(pid);
   }
 
+  /** Wait until the master has restarted a daemon killed with pid `oldPid`; returns the new pid. */
+  async waitForRestart(name: string, oldPid: number): Promise<number> {
+    return this.waitFor(`the master to restart the ${name}`, () => {
+      try {
+        const pid = this.daemonPid(name);
+        return pid !== oldPid && alive(pid) && pid;
+      } catch {
+        return false;
+      }
+    });
+  }
+
   daemonAddress(name: string): string {
     return readFileSync(join(this.home, 'run', `${name}.address`), 'utf8').split('\n')[0]!;
   }

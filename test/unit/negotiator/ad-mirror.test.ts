@@ -1,0 +1,49 @@
+// The negotiator's copy of the collector's ads, fed by the Watch stream.
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { AdMirror } from '../../../daemons/negotiator/ad-mirror.js';
+
+const slot = (name: string, cpus: number) => ({ type: 'Machine', name, kind: 'added', ad: { attrs: { Name: `"${name}"`, Cpus: String(cpus), State: '"Unclaimed"' } } });
+
+describe('negotiator – ad mirror', () => {
+  test('negotiator – the ads sent before hello make the copy; later changes update it; removed ads go', () => {
+    const m = new AdMirror();
+    m.streamOpened();
+    m.apply(slot('slot1@a', 4));
+    m.apply(slot('slot1@b', 2));
+    assert.equal(m.ready, false);
+    m.apply({ type: '', name: '', kind: 'hello' });
+    assert.equal(m.ready, true);
+    assert.deepEqual(m.ads('machine').map((a) => a.lookupJS('Cpus')), [4, 2]);
+    m.apply({ ...slot('slot1@b', 1), kind: 'updated' });
+    m.apply({ type: 'Machine', name: 'SLOT1@A', kind: 'removed' });
+    assert.deepEqual(m.ads('Machine').map((a) => a.lookupJS('Cpus')), [1]);
+    assert.deepEqual(m.ads('Submitter'), []);
+  });
+
+  test('negotiator – an ad is parsed once while unchanged, again after a change', () => {
+    const m = new AdMirror();
+    m.streamOpened();
+    m.apply(slot('slot1@a', 4));
+    m.apply({ type: '', name: '', kind: 'hello' });
+    const [a1] = m.ads('Machine');
+    assert.equal(m.ads('Machine')[0], a1);
+    m.apply({ ...slot('slot1@a', 4), kind: 'updated' });
+    assert.notEqual(m.ads('Machine')[0], a1);
+  });
+
+  test('negotiator – a broken stream leaves the copy not ready; the next stream replaces it whole', () => {
+    const m = new AdMirror();
+    m.streamOpened();
+    m.apply(slot('slot1@a', 4));
+    m.apply({ type: '', name: '', kind: 'hello' });
+    m.streamLost();
+    assert.equal(m.ready, false);
+    m.streamOpened();
+    m.apply(slot('slot1@c', 8));
+    // until the new stream's hello, cycles would see the old copy; they are not run (ready is false)
+    assert.equal(m.ready, false);
+    m.apply({ type: '', name: '', kind: 'hello' });
+    assert.deepEqual(m.ads('Machine').map((a) => a.lookupJS('Name')), ['slot1@c']);
+  });
+});
