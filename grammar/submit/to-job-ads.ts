@@ -1007,6 +1007,7 @@ function forEachProc(state: GroupState, group: QueueGroup, firstProcId: number, 
         g.live.set('process', p);
         g.live.set('procid', p);
         g.autos.set('step', String(s));
+        g.autos.set('jobid', `${g.live.get('cluster') ?? ''}.${p}`);
         curProc = procId;
         curRow = row;
         fn(k * count + s, procId, row);

@@ -86,6 +86,15 @@ const cases: Case[] = [
     },
   },
   {
+    name: '$(JobId) is $(ClusterId).$(ProcId), as HTCondor defines it',
+    text: `${EXE}output = out.$(JobId)\nqueue 2\n`,
+    noWarnings: true,
+    check: (r) => {
+      assert.equal(r.ad(0).Out, '"out.77.0"');
+      assert.equal(r.ad(1).Out, '"out.77.1"');
+    },
+  },
+  {
     name: 'queue N where N is an expression',
     text: `${EXE}N = 3\nqueue $(N) * 2 + 1\n`,
     procs: 7,
