@@ -440,6 +440,11 @@ const argumentsHandler: Handler = {
         throw e;
       }
     } else {
+      // old syntax: a double quote must be written \" (condor_submit refuses a bare one)
+      const bare = /(?<!\\)"/.exec(a.value);
+      if (bare) {
+        g.failAt(a, bare.index, `arguments: a double quote in the old syntax must be written \\" (or put the whole value in double quotes for the new syntax, where '' groups words)`);
+      }
       out.Args = quoteString(normalizeV1Args(a.value));
     }
   },

@@ -25,6 +25,7 @@ const cases: ErrCase[] = [
   { name: 'an executable that does not exist', text: `universe = vanilla\nexecutable =   nosuch.sh\nqueue\n`, code: 'SUBMIT_FILE', line: 2, column: 16, message: /executable 'nosuch.sh' does not exist/ },
   { name: 'an executable that is a directory', text: `executable = sub\nqueue\n`, files: { 'sub/x': '' }, code: 'SUBMIT_FILE', line: 1, column: 14, message: /is a directory/ },
   { name: 'no executable at all', text: `arguments = x\nqueue\n`, code: 'SUBMIT_INVALID', line: 2, column: 1, message: /no executable given/ },
+  { name: 'a bare double quote inside old-syntax arguments', text: `${EXE}arguments = -x "two words"\nqueue\n`, code: 'SUBMIT_SYNTAX', line: 2, column: 16, message: /double quote in the old syntax must be written/ },
   { name: 'an unterminated double quote in arguments', text: `${EXE}arguments = "abc\nqueue\n`, code: 'SUBMIT_SYNTAX', line: 2, column: 13, message: /unterminated double quote/ },
   { name: 'an unterminated single quote in new-style arguments', text: `${EXE}arguments = "a 'b c"\nqueue\n`, code: 'SUBMIT_SYNTAX', line: 2, column: 16, message: /unterminated single quote/ },
   { name: 'text after the closing double quote', text: `${EXE}arguments = "a" b\nqueue\n`, code: 'SUBMIT_SYNTAX', line: 2, column: 17, message: /unexpected text after the closing double quote/ },
