@@ -348,6 +348,13 @@ function mentions(attrs: CheckedExpr['attrs'] | undefined, name: string): boolea
   return attrs.target.has(n) || attrs.unscoped.has(n);
 }
 
+/** Whether a request_disk (base 1, KiB) or request_memory (base 2, MiB) command is a size no larger than `limit`. */
+function requestAtMost(c: Cmd | undefined, base: number, limit: number): boolean {
+  if (!c || c.value === '') return false;
+  const q = parseQuantity(c.value, base, base);
+  return q !== undefined && q <= limit;
+}
+
 function diskUsageKB(g: GroupExpander): number {
   const e = g.get('executable');
   if (!e || e.value === '' || e.value.includes('$$(')) return 1;
@@ -627,7 +634,7 @@ function requestsHandler(table: Map<string, MacroDef>): Handler {
 function requirementsHandler(table: Map<string, MacroDef>): Handler {
   const custom = requestNames(table).filter((k) => !['request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'request_gpu_memory'].includes(k));
   return {
-    reads: ['requirements', 'request_cpus', 'request_gpus', 'should_transfer_files', 'universe', ...custom],
+    reads: ['requirements', 'request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'should_transfer_files', 'universe', ...custom],
     run(g: GroupExpander, out: Attrs) {
       const r = g.get('requirements');
       let attrs: CheckedExpr['attrs'] | undefined;
@@ -643,8 +650,10 @@ function requirementsHandler(table: Map<string, MacroDef>): Handler {
       }
       if (!mentions(attrs, 'Arch')) clauses.push(`(TARGET.Arch == ${quoteString(condorArch())})`);
       if (!mentions(attrs, 'OpSys')) clauses.push(`(TARGET.OpSys == ${quoteString(condorOpSys())})`);
-      if (!mentions(attrs, 'Disk')) clauses.push('(TARGET.Disk >= RequestDisk)');
-      if (!mentions(attrs, 'Memory')) clauses.push('(TARGET.Memory >= RequestMemory)');
+      // condor_submit adds the Disk and Memory clauses even when the user's expression names Disk or
+      // Memory; it leaves them out only for a literal request of 0 disk or at most 1 MB of memory
+      if (!requestAtMost(g.get('request_disk'), 1, 0)) clauses.push('(TARGET.Disk >= RequestDisk)');
+      if (!requestAtMost(g.get('request_memory'), 2, 1)) clauses.push('(TARGET.Memory >= RequestMemory)');
       const cpus = g.get('request_cpus');
       if (cpus && cpus.value !== '' && !mentions(attrs, 'Cpus')) {
         const n = Number(cpus.value);

@@ -224,10 +224,18 @@ const cases: Case[] = [
     check: (r) => assert.match(r.jobs.cluster.Requirements!, /\(TARGET\.Cpus >= RequestCpus\)/),
   },
   {
-    name: 'default Requirements: clauses the user already names are left out',
-    text: `${EXE}requirements = (Target.Memory > 64) && (Target.Arch == "X86_64") && (OpSys == "LINUX")\nqueue\n`,
+    name: 'default Requirements: Arch and OpSys clauses the user already names are left out, Disk and Memory never',
+    text: `${EXE}requirements = (Target.Memory > 64) && (Target.Arch == "X86_64") && (OpSys == "LINUX") && (Disk > 10)\nqueue\n`,
     cluster: {
-      Requirements: '((Target.Memory > 64) && (Target.Arch == "X86_64") && (OpSys == "LINUX")) && (TARGET.Disk >= RequestDisk) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))',
+      Requirements:
+        '((Target.Memory > 64) && (Target.Arch == "X86_64") && (OpSys == "LINUX") && (Disk > 10)) && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))',
+    },
+  },
+  {
+    name: 'default Requirements: no Disk clause for request_disk = 0, no Memory clause for request_memory <= 1',
+    text: `${EXE}request_disk = 0\nrequest_memory = 1\nqueue\n`,
+    cluster: {
+      Requirements: `(TARGET.Arch == "${ARCH}") && (TARGET.OpSys == "${OPSYS}") && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))`,
     },
   },
   {
