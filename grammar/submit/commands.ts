@@ -23,9 +23,6 @@ export const SIMPLE_COMMANDS: Record<string, [string, SimpleType]> = {
   stream_error: ['StreamErr', 'bool'],
   job_max_vacate_time: ['JobMaxVacateTime', 'expr'],
   max_job_retirement_time: ['MaxJobRetirementTime', 'expr'],
-  kill_sig: ['KillSig', 'string'],
-  remove_kill_sig: ['RemoveKillSig', 'string'],
-  hold_kill_sig: ['HoldKillSig', 'string'],
   kill_sig_timeout: ['KillSigTimeout', 'int'],
   concurrency_limits: ['ConcurrencyLimits', 'string'],
   concurrency_limits_expr: ['ConcurrencyLimitsExpr', 'expr'],
@@ -111,7 +108,7 @@ export const SPECIAL_COMMANDS = [
   'transfer_container', 'want_io_proxy', 'manifest', 'manifest_dir', 'erase_output_and_error_on_restart',
   'starter_debug', 'job_max_vacate_time', 'want_ft_on_check', 'periodic_vacate', 'max_transfer_input_mb',
   'output_destination', 'use_oauth_services', 'my.', 'preserve_relative_paths', 'transfer_plugins',
-  'coresize', 'hold_kill_sig',
+  'coresize', 'kill_sig', 'remove_kill_sig', 'hold_kill_sig',
 ];
 
 let known: Set<string> | undefined;

@@ -877,6 +877,27 @@ function simpleHandler(cmd: string, attr: string, type: 'expr' | 'bool' | 'int' 
   };
 }
 
+/**
+ * kill_sig, remove_kill_sig, hold_kill_sig: as condor_submit, a signal number becomes its name and a name
+ * (SIGTERM, any case) is checked and upper-cased; anything else is refused.
+ */
+function killSigHandler(cmd: string, attr: string): Handler {
+  return {
+    reads: [cmd],
+    run(g: GroupExpander, out: Attrs) {
+      const c = g.get(cmd);
+      if (!c || c.value === '') return;
+      const v = c.value.trim();
+      const signals = os.constants.signals as Record<string, number>;
+      let name: string | undefined;
+      if (/^[0-9]+$/.test(v)) name = Object.keys(signals).find((k) => signals[k] === Number(v) && k !== 'SIGIOT' && k !== 'SIGPOLL');
+      else if (/^SIG[A-Z0-9]+$/i.test(v) && v.toUpperCase() in signals) name = v.toUpperCase();
+      if (!name) g.fail(c.site, `${cmd}: '${v}' is not a signal (a name such as SIGTERM or SIGUSR1, or a signal number)`);
+      out[attr] = quoteString(name);
+    },
+  };
+}
+
 const accountingHandler: Handler = {
   reads: ['accounting_group', 'accounting_group_user'],
   run(g: GroupExpander, out: Attrs) {
@@ -956,6 +977,9 @@ function buildHandlers(input: SubmitInput, table: Map<string, MacroDef>): Handle
     policyHandler,
     accountingHandler,
     batchNameHandler,
+    killSigHandler('kill_sig', 'KillSig'),
+    killSigHandler('remove_kill_sig', 'RemoveKillSig'),
+    killSigHandler('hold_kill_sig', 'HoldKillSig'),
   ];
   for (const [cmd, [attr, type]] of Object.entries(SIMPLE_COMMANDS)) {
     if (table.has(cmd) || SIMPLE_DEFAULTS[cmd] !== undefined) hs.push(simpleHandler(cmd, attr, type));

@@ -58,6 +58,7 @@ const cases: ErrCase[] = [
   { name: '$CHOICE out of range', text: `${EXE}arguments = $CHOICE(5, a, b)\nqueue\n`, code: 'SUBMIT_MACRO', line: 2, column: 13, message: /outside the list/ },
   { name: 'an unsupported universe', text: `universe = standard\n${EXE}queue\n`, code: 'SUBMIT_INVALID', line: 1, column: 12, message: /not supported/ },
   { name: 'an unknown universe', text: `universe = banana\n${EXE}queue\n`, code: 'SUBMIT_INVALID', line: 1, column: 12, message: /unknown universe 'banana'/ },
+  { name: 'a kill_sig that is not a signal', text: `${EXE}kill_sig = SIGBOGUS\nqueue\n`, code: 'SUBMIT_INVALID', line: 2, column: 12, message: /kill_sig: 'SIGBOGUS' is not a signal/ },
   { name: 'a priority that is not an integer', text: `${EXE}priority = high\nqueue\n`, code: 'SUBMIT_INVALID', line: 2, column: 12, message: /expected an integer/ },
   { name: 'a notification that is not one', text: `${EXE}notification = sometimes\nqueue\n`, code: 'SUBMIT_INVALID', line: 2, column: 16, message: /Always, Complete, Error or Never/ },
   { name: 'a negative memory request', text: `${EXE}request_memory = -5\nqueue\n`, code: 'SUBMIT_INVALID', line: 2, column: 18, message: /cannot be negative/ },

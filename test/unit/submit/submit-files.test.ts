@@ -447,6 +447,11 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'kill_sig: a number becomes the signal name, a name is upper-cased',
+    text: `${EXE}kill_sig = 2\nremove_kill_sig = sigusr1\nhold_kill_sig = SIGKILL\nqueue\n`,
+    cluster: { KillSig: '"SIGINT"', RemoveKillSig: '"SIGUSR1"', HoldKillSig: '"SIGKILL"' },
+  },
+  {
     name: 'file transfer commands',
     text: `${EXE}should_transfer_files = IF_NEEDED\ntransfer_input_files = a, b\ntransfer_output_files = out\ntransfer_executable = false\nqueue\n`,
     cluster: { ShouldTransferFiles: '"IF_NEEDED"', TransferInput: '"a, b"', TransferOutput: '"out"', TransferExecutable: 'false' },
