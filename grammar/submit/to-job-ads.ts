@@ -902,11 +902,19 @@ const accountingHandler: Handler = {
   reads: ['accounting_group', 'accounting_group_user'],
   run(g: GroupExpander, out: Attrs) {
     const grp = g.get('accounting_group');
-    if (!grp || grp.value === '') return;
-    if (/\s/.test(grp.value)) g.fail(grp.site, `accounting_group: '${grp.value}' contains white space`);
-    const user = g.get('accounting_group_user')?.value || g.input.owner;
-    out.AcctGroup = quoteString(grp.value);
+    const gu = g.get('accounting_group_user');
+    const hasGroup = grp !== undefined && grp.value !== '';
+    if (!hasGroup && (!gu || gu.value === '')) return;
+    if (hasGroup && /\s/.test(grp.value)) g.fail(grp.site, `accounting_group: '${grp.value}' contains white space`);
+    if (gu && /\s/.test(gu.value)) g.fail(gu.site, `accounting_group_user: '${gu.value}' contains white space`);
+    const user = gu?.value || g.input.owner;
     out.AcctGroupUser = quoteString(user);
+    // without a group, accounting_group_user alone is an alias the submitter is accounted as
+    if (!hasGroup) {
+      out.AccountingGroup = quoteString(user);
+      return;
+    }
+    out.AcctGroup = quoteString(grp.value);
     out.AccountingGroup = quoteString(`${grp.value}.${user}`);
   },
 };
@@ -919,8 +927,9 @@ const batchNameHandler: Handler = {
   },
 };
 
+/** condor_submit trims one pair of double or single quotes around a batch name. */
 function unquote(s: string): string {
-  return s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s;
+  return s.length >= 2 && ((s.startsWith('"') && s.endsWith('"')) || (s.startsWith("'") && s.endsWith("'"))) ? s.slice(1, -1) : s;
 }
 
 function customAttrHandler(key: string): Handler {

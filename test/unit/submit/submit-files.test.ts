@@ -452,6 +452,11 @@ const cases: Case[] = [
     cluster: { KillSig: '"SIGINT"', RemoveKillSig: '"SIGUSR1"', HoldKillSig: '"SIGKILL"' },
   },
   {
+    name: 'accounting_group_user without accounting_group is the accounting name; batch_name in single quotes',
+    text: `${EXE}accounting_group_user = bob\nbatch_name = 'nightly run'\nqueue\n`,
+    cluster: { AcctGroup: undefined, AcctGroupUser: '"bob"', AccountingGroup: '"bob"', JobBatchName: '"nightly run"' },
+  },
+  {
     name: 'file transfer commands',
     text: `${EXE}should_transfer_files = IF_NEEDED\ntransfer_input_files = a, b\ntransfer_output_files = out\ntransfer_executable = false\nqueue\n`,
     cluster: { ShouldTransferFiles: '"IF_NEEDED"', TransferInput: '"a, b"', TransferOutput: '"out"', TransferExecutable: 'false' },
