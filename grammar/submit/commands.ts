@@ -9,7 +9,6 @@ export type SimpleType = 'expr' | 'bool' | 'int' | 'string';
 export const SIMPLE_COMMANDS: Record<string, [string, SimpleType]> = {
   notify_user: ['NotifyUser', 'string'],
   email_attributes: ['EmailAttributes', 'string'],
-  transfer_input_files: ['TransferInput', 'string'],
   output_destination: ['OutputDestination', 'string'],
   encrypt_input_files: ['EncryptInputFiles', 'string'],
   encrypt_output_files: ['EncryptOutputFiles', 'string'],
@@ -98,7 +97,7 @@ export const SPECIAL_COMMANDS = [
   'universe', 'executable', 'arguments', 'environment', 'env', 'getenv', 'input', 'output', 'error', 'log', 'log_xml',
   'initialdir', 'initial_dir', 'requirements', 'rank', 'request_cpus', 'request_memory', 'request_disk', 'request_gpus',
   'priority', 'notification', 'should_transfer_files', 'when_to_transfer_output', 'transfer_executable',
-  'transfer_output_files', 'transfer_output_remaps',
+  'transfer_input_files', 'transfer_output_files', 'transfer_output_remaps',
   'on_exit_remove', 'max_retries', 'retry_until', 'success_exit_code', 'hold', 'accounting_group',
   'accounting_group_user', 'batch_name', 'jobbatchname', 'image_size', 'skip_filechecks', 'copy_to_spool',
   'transfer_input', 'transfer_output', 'transfer_error', 'want_remote_io', 'buffer_size', 'buffer_block_size',

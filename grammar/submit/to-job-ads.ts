@@ -761,6 +761,22 @@ const transferHandler: Handler = {
   },
 };
 
+/** A comma-separated file list as condor_submit stores it: items trimmed, joined by ','; `""` is the empty list. */
+function fileList(value: string): string[] {
+  if (value.trim() === '""') return [];
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+const inputFilesHandler: Handler = {
+  reads: ['transfer_input_files'],
+  run(g: GroupExpander, out: Attrs) {
+    const files = g.get('transfer_input_files');
+    if (!files || files.value === '') return;
+    const items = fileList(files.value);
+    if (items.length) out.TransferInput = quoteString(items.join(','));
+  },
+};
+
 /**
  * transfer_output_files and transfer_output_remaps. Output names are where the job writes inside its
  * sandbox, so an absolute name or one that climbs out with '..' is refused here (the startd refuses it
@@ -771,12 +787,14 @@ const outputFilesHandler: Handler = {
   run(g: GroupExpander, out: Attrs) {
     const files = g.get('transfer_output_files');
     if (files && files.value !== '') {
-      for (const item of files.value.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const items = fileList(files.value);
+      for (const item of items) {
         const parts = item.split('/');
         if (item.startsWith('/') || parts.includes('..'))
           g.fail(files.site, `transfer_output_files: '${item}' is outside the job's sandbox (output names are relative to the job's working directory and may not use '..'); use transfer_output_remaps to choose where it lands`);
       }
-      out.TransferOutput = quoteString(files.value);
+      // transfer_output_files = "" is an empty list: nothing is transferred back
+      out.TransferOutput = quoteString(items.join(','));
     }
     const remaps = g.get('transfer_output_remaps');
     if (remaps && remaps.value !== '') {
@@ -982,6 +1000,7 @@ function buildHandlers(input: SubmitInput, table: Map<string, MacroDef>): Handle
     holdHandler,
     notificationHandler,
     transferHandler,
+    inputFilesHandler,
     outputFilesHandler,
     policyHandler,
     accountingHandler,

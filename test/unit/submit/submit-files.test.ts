@@ -459,7 +459,12 @@ const cases: Case[] = [
   {
     name: 'file transfer commands',
     text: `${EXE}should_transfer_files = IF_NEEDED\ntransfer_input_files = a, b\ntransfer_output_files = out\ntransfer_executable = false\nqueue\n`,
-    cluster: { ShouldTransferFiles: '"IF_NEEDED"', TransferInput: '"a, b"', TransferOutput: '"out"', TransferExecutable: 'false' },
+    cluster: { ShouldTransferFiles: '"IF_NEEDED"', TransferInput: '"a,b"', TransferOutput: '"out"', TransferExecutable: 'false' },
+  },
+  {
+    name: 'file lists are stored trimmed and joined by commas; "" is the empty list',
+    text: `${EXE}transfer_input_files = data/in 1.txt ,  lib/ ,\ntransfer_output_files = ""\nqueue\n`,
+    cluster: { TransferInput: '"data/in 1.txt,lib/"', TransferOutput: '""' },
   },
   {
     name: 'universe local and scheduler',
