@@ -23,7 +23,6 @@ export const SIMPLE_COMMANDS: Record<string, [string, SimpleType]> = {
   job_max_vacate_time: ['JobMaxVacateTime', 'expr'],
   max_job_retirement_time: ['MaxJobRetirementTime', 'expr'],
   kill_sig_timeout: ['KillSigTimeout', 'int'],
-  concurrency_limits: ['ConcurrencyLimits', 'string'],
   concurrency_limits_expr: ['ConcurrencyLimitsExpr', 'expr'],
   leave_in_queue: ['LeaveJobInQueue', 'expr'],
   allowed_job_duration: ['AllowedJobDuration', 'expr'],
@@ -107,7 +106,7 @@ export const SPECIAL_COMMANDS = [
   'transfer_container', 'want_io_proxy', 'manifest', 'manifest_dir', 'erase_output_and_error_on_restart',
   'starter_debug', 'job_max_vacate_time', 'want_ft_on_check', 'periodic_vacate', 'max_transfer_input_mb',
   'output_destination', 'use_oauth_services', 'my.', 'preserve_relative_paths', 'transfer_plugins',
-  'coresize', 'kill_sig', 'remove_kill_sig', 'hold_kill_sig',
+  'coresize', 'concurrency_limits', 'kill_sig', 'remove_kill_sig', 'hold_kill_sig',
 ];
 
 let known: Set<string> | undefined;

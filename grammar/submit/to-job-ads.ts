@@ -916,6 +916,22 @@ function killSigHandler(cmd: string, attr: string): Handler {
   };
 }
 
+/** concurrency_limits as condor_submit stores it: names lower-cased, each checked, sorted, joined by ','. */
+const concurrencyHandler: Handler = {
+  reads: ['concurrency_limits', 'concurrency_limits_expr'],
+  run(g: GroupExpander, out: Attrs) {
+    const c = g.get('concurrency_limits');
+    if (!c || c.value === '') return;
+    const e = g.get('concurrency_limits_expr');
+    if (e && e.value !== '') g.fail(e.site, 'concurrency_limits and concurrency_limits_expr cannot be used together');
+    const limits = c.value.toLowerCase().split(/[\s,]+/).filter(Boolean);
+    for (const l of limits) {
+      if (!/^[a-z_][a-z0-9_.]*(?::[0-9]*\.?[0-9]+)?$/.test(l)) g.fail(c.site, `concurrency_limits: '${l}' is not a limit (name or name:increment, e.g. licence_a:2)`);
+    }
+    out.ConcurrencyLimits = quoteString(limits.sort().join(','));
+  },
+};
+
 const accountingHandler: Handler = {
   reads: ['accounting_group', 'accounting_group_user'],
   run(g: GroupExpander, out: Attrs) {
@@ -1003,6 +1019,7 @@ function buildHandlers(input: SubmitInput, table: Map<string, MacroDef>): Handle
     inputFilesHandler,
     outputFilesHandler,
     policyHandler,
+    concurrencyHandler,
     accountingHandler,
     batchNameHandler,
     killSigHandler('kill_sig', 'KillSig'),

@@ -59,6 +59,7 @@ const cases: ErrCase[] = [
   { name: 'an unsupported universe', text: `universe = standard\n${EXE}queue\n`, code: 'SUBMIT_INVALID', line: 1, column: 12, message: /not supported/ },
   { name: 'an unknown universe', text: `universe = banana\n${EXE}queue\n`, code: 'SUBMIT_INVALID', line: 1, column: 12, message: /unknown universe 'banana'/ },
   { name: 'a kill_sig that is not a signal', text: `${EXE}kill_sig = SIGBOGUS\nqueue\n`, code: 'SUBMIT_INVALID', line: 2, column: 12, message: /kill_sig: 'SIGBOGUS' is not a signal/ },
+  { name: 'a concurrency limit that is not name[:increment]', text: `${EXE}concurrency_limits = db:lots\nqueue\n`, code: 'SUBMIT_INVALID', line: 2, column: 22, message: /'db:lots' is not a limit/ },
   { name: 'a priority that is not an integer', text: `${EXE}priority = high\nqueue\n`, code: 'SUBMIT_INVALID', line: 2, column: 12, message: /expected an integer/ },
   { name: 'a notification that is not one', text: `${EXE}notification = sometimes\nqueue\n`, code: 'SUBMIT_INVALID', line: 2, column: 16, message: /Always, Complete, Error or Never/ },
   { name: 'a negative memory request', text: `${EXE}request_memory = -5\nqueue\n`, code: 'SUBMIT_INVALID', line: 2, column: 18, message: /cannot be negative/ },

@@ -457,6 +457,11 @@ const cases: Case[] = [
     cluster: { AcctGroup: undefined, AcctGroupUser: '"bob"', AccountingGroup: '"bob"', JobBatchName: '"nightly run"' },
   },
   {
+    name: 'concurrency_limits: lower-cased, sorted and joined by commas, as condor_submit stores them',
+    text: `${EXE}concurrency_limits = Sw_B:2, DB  licence.x\nqueue\n`,
+    cluster: { ConcurrencyLimits: '"db,licence.x,sw_b:2"' },
+  },
+  {
     name: 'file transfer commands',
     text: `${EXE}should_transfer_files = IF_NEEDED\ntransfer_input_files = a, b\ntransfer_output_files = out\ntransfer_executable = false\nqueue\n`,
     cluster: { ShouldTransferFiles: '"IF_NEEDED"', TransferInput: '"a,b"', TransferOutput: '"out"', TransferExecutable: 'false' },
