@@ -9,7 +9,6 @@ export type SimpleType = 'expr' | 'bool' | 'int' | 'string';
 export const SIMPLE_COMMANDS: Record<string, [string, SimpleType]> = {
   notify_user: ['NotifyUser', 'string'],
   email_attributes: ['EmailAttributes', 'string'],
-  transfer_input_files: ['TransferInput', 'string'],
   output_destination: ['OutputDestination', 'string'],
   encrypt_input_files: ['EncryptInputFiles', 'string'],
   encrypt_output_files: ['EncryptOutputFiles', 'string'],
@@ -23,11 +22,7 @@ export const SIMPLE_COMMANDS: Record<string, [string, SimpleType]> = {
   stream_error: ['StreamErr', 'bool'],
   job_max_vacate_time: ['JobMaxVacateTime', 'expr'],
   max_job_retirement_time: ['MaxJobRetirementTime', 'expr'],
-  kill_sig: ['KillSig', 'string'],
-  remove_kill_sig: ['RemoveKillSig', 'string'],
-  hold_kill_sig: ['HoldKillSig', 'string'],
   kill_sig_timeout: ['KillSigTimeout', 'int'],
-  concurrency_limits: ['ConcurrencyLimits', 'string'],
   concurrency_limits_expr: ['ConcurrencyLimitsExpr', 'expr'],
   leave_in_queue: ['LeaveJobInQueue', 'expr'],
   allowed_job_duration: ['AllowedJobDuration', 'expr'],
@@ -101,7 +96,7 @@ export const SPECIAL_COMMANDS = [
   'universe', 'executable', 'arguments', 'environment', 'env', 'getenv', 'input', 'output', 'error', 'log', 'log_xml',
   'initialdir', 'initial_dir', 'requirements', 'rank', 'request_cpus', 'request_memory', 'request_disk', 'request_gpus',
   'priority', 'notification', 'should_transfer_files', 'when_to_transfer_output', 'transfer_executable',
-  'transfer_output_files', 'transfer_output_remaps',
+  'transfer_input_files', 'transfer_output_files', 'transfer_output_remaps',
   'on_exit_remove', 'max_retries', 'retry_until', 'success_exit_code', 'hold', 'accounting_group',
   'accounting_group_user', 'batch_name', 'jobbatchname', 'image_size', 'skip_filechecks', 'copy_to_spool',
   'transfer_input', 'transfer_output', 'transfer_error', 'want_remote_io', 'buffer_size', 'buffer_block_size',
@@ -111,7 +106,7 @@ export const SPECIAL_COMMANDS = [
   'transfer_container', 'want_io_proxy', 'manifest', 'manifest_dir', 'erase_output_and_error_on_restart',
   'starter_debug', 'job_max_vacate_time', 'want_ft_on_check', 'periodic_vacate', 'max_transfer_input_mb',
   'output_destination', 'use_oauth_services', 'my.', 'preserve_relative_paths', 'transfer_plugins',
-  'coresize', 'hold_kill_sig',
+  'coresize', 'concurrency_limits', 'kill_sig', 'remove_kill_sig', 'hold_kill_sig',
 ];
 
 let known: Set<string> | undefined;

@@ -50,6 +50,8 @@ function automaticMacros(input: SubmitInput): Map<string, string> {
   m.set('step', '0');
   m.set('itemindex', '0');
   m.set('row', '0');
+  // HTCondor's default JobId macro is $(ClusterId).$(ProcId); expansion sets it per proc
+  m.set('jobid', '1.0');
   const d = new Date();
   m.set('year', String(d.getFullYear()));
   m.set('month', String(d.getMonth() + 1).padStart(2, '0'));

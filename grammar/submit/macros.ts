@@ -437,7 +437,7 @@ export class DependenceOracle {
     else if (this.loopVars.has(lower) || lower === 'process' || lower === 'procid') d = { perProc: true, cluster: false };
     else {
       const def = this.table.get(lower);
-      if (def === undefined) d = { perProc: PER_PROC.has(lower), cluster: false };
+      if (def === undefined) d = lower === 'jobid' ? { perProc: true, cluster: true } : { perProc: PER_PROC.has(lower), cluster: false };
       else if (visiting.has(lower)) return { perProc: false, cluster: false };
       // too deep to follow: assume the worst (expanded per proc, the expander reports the depth)
       else if (visiting.size > MAX_MACRO_DEPTH) return { perProc: true, cluster: true };

@@ -116,7 +116,7 @@ function shellWords(s: string, base = 0): Word[] {
 }
 
 const FLAGS = new Set(['V', 'h', 'I', 'X', 'z', 'f']);
-const WITH_ARG = new Set(['N', 'q', 'l', 'J', 'v', 'o', 'e', 'j', 'm', 'M', 'W', 'a', 'r', 'A', 'p', 'S', 'C', 'P', 'u', 'c', 'k', 'G', 'R']);
+const WITH_ARG = new Set(['N', 'q', 'l', 'J', 't', 'v', 'o', 'e', 'j', 'm', 'M', 'W', 'a', 'r', 'A', 'p', 'S', 'C', 'P', 'u', 'c', 'k', 'G', 'R']);
 
 interface Opt {
   letter: string;
@@ -241,7 +241,8 @@ export interface PbsPlan {
   gpus: number | undefined;
   walltime: number | undefined;
   resources: string[];
-  array: { start: number; end: number; step: number } | null;
+  /** -J start-end[:step] (PBS Pro), or -t list (Torque: its own job ids, PBS_ARRAYID, NAME.oC-INDEX files) */
+  array: { start: number; end: number; step: number; style: 'pro' | 'torque'; ranges?: Array<[number, number]> } | null;
   indexes: number[];
   exportAll: boolean;
   vars: Array<[string, string]>;
@@ -368,7 +369,22 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         if (end < start) fail(o, `-J: the end index ${end} is below the start index ${start}`);
         if (step <= 0) fail(o, '-J: the step must be positive');
         if (m[4]) warnings.push({ message: `-J ${o.value}: the %${m[4]} limit on running subjobs is not enforced`, location: optLoc(o, script, cli) });
-        plan.array = { start, end, step };
+        if (plan.array?.style === 'torque') fail(o, '-J cannot be used with -t: give the array once');
+        plan.array = { start, end, step, style: 'pro' };
+        break;
+      }
+      case 't': {
+        // Torque: -t 0-99, -t 1,4,10-20, with an optional %slot limit
+        const m = /^([0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*)(?:%(\d+))?$/.exec(o.value.replace(/\s+/g, ''));
+        if (!m) fail(o, `-t: '${o.value}' is not an array request (a list of indexes and ranges, e.g. 0-99 or 1,4,10-20, optionally %limit)`);
+        if (plan.array?.style === 'pro') fail(o, '-t cannot be used with -J: give the array once');
+        const ranges: Array<[number, number]> = m[1]!.split(',').map((r) => {
+          const [a, b] = r.split('-').map(Number) as [number, number | undefined];
+          if (b !== undefined && b < a) fail(o, `-t: the range ${r} ends below its start`);
+          return [a, b ?? a];
+        });
+        if (m[2]) warnings.push({ message: `-t ${o.value}: the %${m[2]} limit on running subjobs is not enforced`, location: optLoc(o, script, cli) });
+        plan.array = { start: Math.min(...ranges.map((r) => r[0])), end: Math.max(...ranges.map((r) => r[1])), step: 1, style: 'torque', ranges };
         break;
       }
       case 'V':
@@ -591,15 +607,19 @@ export function loadPbs(input: SubmitInput): PbsPlan {
   plan.name = name;
 
   if (plan.array) {
-    const { start, end, step } = plan.array;
-    const n = Math.floor((end - start) / step) + 1;
+    const { start, end, step, ranges, style } = plan.array;
+    const n = ranges ? ranges.reduce((t, [a, b]) => t + b - a + 1, 0) : Math.floor((end - start) / step) + 1;
     const max = input.maxProcs ?? 1_000_000;
     if (n > max) {
-      const o = all.filter((x) => x.letter === 'J').pop()!;
-      fail(o, `-J ${o.value}: ${n} subjobs is more than the limit of ${max} per submission (maxProcs)`);
+      const o = all.filter((x) => x.letter === (style === 'torque' ? 't' : 'J')).pop()!;
+      fail(o, `-${o.letter} ${o.value}: ${n} subjobs is more than the limit of ${max} per submission (maxProcs)`);
     }
-    for (let i = start; i <= end; i += step) plan.indexes.push(i);
-    plan.procCount = n;
+    if (ranges) {
+      const set = new Set<number>();
+      for (const [a, b] of ranges) for (let i = a; i <= b; i++) set.add(i);
+      plan.indexes.push(...[...set].sort((x, y) => x - y));
+    } else for (let i = start; i <= end; i += step) plan.indexes.push(i);
+    plan.procCount = plan.indexes.length;
   }
   return plan;
 }
@@ -779,14 +799,18 @@ export function expandPbs(plan: PbsPlan, input: SubmitInput, clusterId: number):
     base.delete('PBS_JOBID');
     base.delete('PBS_ARRAY_INDEX');
     const common = joinV2Env(base);
+    // PBS Pro names a subjob's files NAME.oC.INDEX and sets PBS_ARRAY_INDEX; Torque NAME.oC-INDEX and PBS_ARRAYID
+    const torque = plan.array.style === 'torque';
+    const sep = torque ? '-' : '.';
+    const indexVar = torque ? 'PBS_ARRAYID' : 'PBS_ARRAY_INDEX';
     plan.indexes.forEach((idx, p) => {
       const jobId = `${clusterId}[${idx}].${host}`;
-      const out = outputPath(plan.out, cwd, `${plan.name}.o${clusterId}.${idx}`, idx);
-      const err = outputPath(plan.err, cwd, `${plan.name}.e${clusterId}.${idx}`, idx);
+      const out = outputPath(plan.out, cwd, `${plan.name}.o${clusterId}${sep}${idx}`, idx);
+      const err = outputPath(plan.err, cwd, `${plan.name}.e${clusterId}${sep}${idx}`, idx);
       procs.push({
         ProcId: String(p),
         PbsArrayIndex: String(idx),
-        Environment: quoteString(`${common} PBS_JOBID=${jobId} PBS_ARRAY_INDEX=${idx}`),
+        Environment: quoteString(`${common} PBS_JOBID=${jobId} ${indexVar}=${idx}`),
         Out: quoteString(plan.join === 'eo' ? err : out),
         Err: quoteString(plan.join === 'oe' ? out : err),
       });

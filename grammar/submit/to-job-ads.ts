@@ -348,6 +348,13 @@ function mentions(attrs: CheckedExpr['attrs'] | undefined, name: string): boolea
   return attrs.target.has(n) || attrs.unscoped.has(n);
 }
 
+/** Whether a request_disk (base 1, KiB) or request_memory (base 2, MiB) command is a size no larger than `limit`. */
+function requestAtMost(c: Cmd | undefined, base: number, limit: number): boolean {
+  if (!c || c.value === '') return false;
+  const q = parseQuantity(c.value, base, base);
+  return q !== undefined && q <= limit;
+}
+
 function diskUsageKB(g: GroupExpander): number {
   const e = g.get('executable');
   if (!e || e.value === '' || e.value.includes('$$(')) return 1;
@@ -440,6 +447,11 @@ const argumentsHandler: Handler = {
         throw e;
       }
     } else {
+      // old syntax: a double quote must be written \" (condor_submit refuses a bare one)
+      const bare = /(?<!\\)"/.exec(a.value);
+      if (bare) {
+        g.failAt(a, bare.index, `arguments: a double quote in the old syntax must be written \\" (or put the whole value in double quotes for the new syntax, where '' groups words)`);
+      }
       out.Args = quoteString(normalizeV1Args(a.value));
     }
   },
@@ -622,7 +634,7 @@ function requestsHandler(table: Map<string, MacroDef>): Handler {
 function requirementsHandler(table: Map<string, MacroDef>): Handler {
   const custom = requestNames(table).filter((k) => !['request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'request_gpu_memory'].includes(k));
   return {
-    reads: ['requirements', 'request_cpus', 'request_gpus', 'should_transfer_files', 'universe', ...custom],
+    reads: ['requirements', 'request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'should_transfer_files', 'universe', ...custom],
     run(g: GroupExpander, out: Attrs) {
       const r = g.get('requirements');
       let attrs: CheckedExpr['attrs'] | undefined;
@@ -638,8 +650,10 @@ function requirementsHandler(table: Map<string, MacroDef>): Handler {
       }
       if (!mentions(attrs, 'Arch')) clauses.push(`(TARGET.Arch == ${quoteString(condorArch())})`);
       if (!mentions(attrs, 'OpSys')) clauses.push(`(TARGET.OpSys == ${quoteString(condorOpSys())})`);
-      if (!mentions(attrs, 'Disk')) clauses.push('(TARGET.Disk >= RequestDisk)');
-      if (!mentions(attrs, 'Memory')) clauses.push('(TARGET.Memory >= RequestMemory)');
+      // condor_submit adds the Disk and Memory clauses even when the user's expression names Disk or
+      // Memory; it leaves them out only for a literal request of 0 disk or at most 1 MB of memory
+      if (!requestAtMost(g.get('request_disk'), 1, 0)) clauses.push('(TARGET.Disk >= RequestDisk)');
+      if (!requestAtMost(g.get('request_memory'), 2, 1)) clauses.push('(TARGET.Memory >= RequestMemory)');
       const cpus = g.get('request_cpus');
       if (cpus && cpus.value !== '' && !mentions(attrs, 'Cpus')) {
         const n = Number(cpus.value);
@@ -747,6 +761,22 @@ const transferHandler: Handler = {
   },
 };
 
+/** A comma-separated file list as condor_submit stores it: items trimmed, joined by ','; `""` is the empty list. */
+function fileList(value: string): string[] {
+  if (value.trim() === '""') return [];
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+const inputFilesHandler: Handler = {
+  reads: ['transfer_input_files'],
+  run(g: GroupExpander, out: Attrs) {
+    const files = g.get('transfer_input_files');
+    if (!files || files.value === '') return;
+    const items = fileList(files.value);
+    if (items.length) out.TransferInput = quoteString(items.join(','));
+  },
+};
+
 /**
  * transfer_output_files and transfer_output_remaps. Output names are where the job writes inside its
  * sandbox, so an absolute name or one that climbs out with '..' is refused here (the startd refuses it
@@ -757,12 +787,14 @@ const outputFilesHandler: Handler = {
   run(g: GroupExpander, out: Attrs) {
     const files = g.get('transfer_output_files');
     if (files && files.value !== '') {
-      for (const item of files.value.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const items = fileList(files.value);
+      for (const item of items) {
         const parts = item.split('/');
         if (item.startsWith('/') || parts.includes('..'))
           g.fail(files.site, `transfer_output_files: '${item}' is outside the job's sandbox (output names are relative to the job's working directory and may not use '..'); use transfer_output_remaps to choose where it lands`);
       }
-      out.TransferOutput = quoteString(files.value);
+      // transfer_output_files = "" is an empty list: nothing is transferred back
+      out.TransferOutput = quoteString(items.join(','));
     }
     const remaps = g.get('transfer_output_remaps');
     if (remaps && remaps.value !== '') {
@@ -863,15 +895,60 @@ function simpleHandler(cmd: string, attr: string, type: 'expr' | 'bool' | 'int' 
   };
 }
 
+/**
+ * kill_sig, remove_kill_sig, hold_kill_sig: as condor_submit, a signal number becomes its name and a name
+ * (SIGTERM, any case) is checked and upper-cased; anything else is refused.
+ */
+function killSigHandler(cmd: string, attr: string): Handler {
+  return {
+    reads: [cmd],
+    run(g: GroupExpander, out: Attrs) {
+      const c = g.get(cmd);
+      if (!c || c.value === '') return;
+      const v = c.value.trim();
+      const signals = os.constants.signals as Record<string, number>;
+      let name: string | undefined;
+      if (/^[0-9]+$/.test(v)) name = Object.keys(signals).find((k) => signals[k] === Number(v) && k !== 'SIGIOT' && k !== 'SIGPOLL');
+      else if (/^SIG[A-Z0-9]+$/i.test(v) && v.toUpperCase() in signals) name = v.toUpperCase();
+      if (!name) g.fail(c.site, `${cmd}: '${v}' is not a signal (a name such as SIGTERM or SIGUSR1, or a signal number)`);
+      out[attr] = quoteString(name);
+    },
+  };
+}
+
+/** concurrency_limits as condor_submit stores it: names lower-cased, each checked, sorted, joined by ','. */
+const concurrencyHandler: Handler = {
+  reads: ['concurrency_limits', 'concurrency_limits_expr'],
+  run(g: GroupExpander, out: Attrs) {
+    const c = g.get('concurrency_limits');
+    if (!c || c.value === '') return;
+    const e = g.get('concurrency_limits_expr');
+    if (e && e.value !== '') g.fail(e.site, 'concurrency_limits and concurrency_limits_expr cannot be used together');
+    const limits = c.value.toLowerCase().split(/[\s,]+/).filter(Boolean);
+    for (const l of limits) {
+      if (!/^[a-z_][a-z0-9_.]*(?::[0-9]*\.?[0-9]+)?$/.test(l)) g.fail(c.site, `concurrency_limits: '${l}' is not a limit (name or name:increment, e.g. licence_a:2)`);
+    }
+    out.ConcurrencyLimits = quoteString(limits.sort().join(','));
+  },
+};
+
 const accountingHandler: Handler = {
   reads: ['accounting_group', 'accounting_group_user'],
   run(g: GroupExpander, out: Attrs) {
     const grp = g.get('accounting_group');
-    if (!grp || grp.value === '') return;
-    if (/\s/.test(grp.value)) g.fail(grp.site, `accounting_group: '${grp.value}' contains white space`);
-    const user = g.get('accounting_group_user')?.value || g.input.owner;
-    out.AcctGroup = quoteString(grp.value);
+    const gu = g.get('accounting_group_user');
+    const hasGroup = grp !== undefined && grp.value !== '';
+    if (!hasGroup && (!gu || gu.value === '')) return;
+    if (hasGroup && /\s/.test(grp.value)) g.fail(grp.site, `accounting_group: '${grp.value}' contains white space`);
+    if (gu && /\s/.test(gu.value)) g.fail(gu.site, `accounting_group_user: '${gu.value}' contains white space`);
+    const user = gu?.value || g.input.owner;
     out.AcctGroupUser = quoteString(user);
+    // without a group, accounting_group_user alone is an alias the submitter is accounted as
+    if (!hasGroup) {
+      out.AccountingGroup = quoteString(user);
+      return;
+    }
+    out.AcctGroup = quoteString(grp.value);
     out.AccountingGroup = quoteString(`${grp.value}.${user}`);
   },
 };
@@ -884,8 +961,9 @@ const batchNameHandler: Handler = {
   },
 };
 
+/** condor_submit trims one pair of double or single quotes around a batch name. */
 function unquote(s: string): string {
-  return s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s;
+  return s.length >= 2 && ((s.startsWith('"') && s.endsWith('"')) || (s.startsWith("'") && s.endsWith("'"))) ? s.slice(1, -1) : s;
 }
 
 function customAttrHandler(key: string): Handler {
@@ -938,10 +1016,15 @@ function buildHandlers(input: SubmitInput, table: Map<string, MacroDef>): Handle
     holdHandler,
     notificationHandler,
     transferHandler,
+    inputFilesHandler,
     outputFilesHandler,
     policyHandler,
+    concurrencyHandler,
     accountingHandler,
     batchNameHandler,
+    killSigHandler('kill_sig', 'KillSig'),
+    killSigHandler('remove_kill_sig', 'RemoveKillSig'),
+    killSigHandler('hold_kill_sig', 'HoldKillSig'),
   ];
   for (const [cmd, [attr, type]] of Object.entries(SIMPLE_COMMANDS)) {
     if (table.has(cmd) || SIMPLE_DEFAULTS[cmd] !== undefined) hs.push(simpleHandler(cmd, attr, type));
@@ -1007,6 +1090,7 @@ function forEachProc(state: GroupState, group: QueueGroup, firstProcId: number, 
         g.live.set('process', p);
         g.live.set('procid', p);
         g.autos.set('step', String(s));
+        g.autos.set('jobid', `${g.live.get('cluster') ?? ''}.${p}`);
         curProc = procId;
         curRow = row;
         fn(k * count + s, procId, row);

@@ -182,6 +182,22 @@ const cases: PbsCase[] = [
     },
   },
   {
+    name: 'Torque -t: a list of indexes and ranges, PBS_ARRAYID, files NAME.oCLUSTER-INDEX',
+    script: '#!/bin/sh\n#PBS -N tj\n#PBS -t 1,4-5%2\ntrue\n',
+    procs: 3,
+    check: (r, dir) => {
+      assert.deepEqual(
+        r.jobs.procs.map((p) => p.PbsArrayIndex),
+        ['1', '4', '5'],
+      );
+      const e = env(r, 1);
+      assert.equal(e.PBS_ARRAYID, '4');
+      assert.equal(e.PBS_JOBID, '77[4].submit.example.org');
+      assert.equal(str(r.ad(1).Out), join(dir, 'tj.o77-4'));
+      assert.ok(r.warnings.some((w) => /%2 limit/.test(w.message)));
+    },
+  },
+  {
     name: 'qsub -- program args runs a program without a script',
     script: '',
     args: ['-N', 'hello', '--', '/bin/echo', 'Hello, PBS!'],
@@ -228,6 +244,7 @@ const errors: PbsErr[] = [
   { name: 'an unterminated quote', script: '#!/bin/sh\n#PBS -v "A=1\n', line: 2, column: 9, message: /unterminated double quote/ },
   { name: 'a bad -W depend', script: '#!/bin/sh\n#PBS -W depend=whenever\n', line: 2, column: 9, message: /is not type:jobid/ },
   { name: 'a bad command-line option is reported on the command line', script: '#!/bin/sh\n', args: ['-j', 'xx'], line: 1, column: 4, message: /-j: expected oe, eo or n/, file: '<command line>' },
+  { name: 'a Torque -t request that is not a list of indexes', script: '#!/bin/sh\n#PBS -t 1-x\n', line: 2, column: 9, message: /not an array request/ },
   { name: 'an array larger than maxProcs', script: '#!/bin/sh\n#PBS -J 0-2000000\n', line: 2, column: 9, message: /more than the limit/ },
   { name: 'interactive jobs', script: '#!/bin/sh\n#PBS -I\n', line: 2, column: 6, message: /interactive jobs are not supported/ },
 ];

@@ -86,6 +86,15 @@ const cases: Case[] = [
     },
   },
   {
+    name: '$(JobId) is $(ClusterId).$(ProcId), as HTCondor defines it',
+    text: `${EXE}output = out.$(JobId)\nqueue 2\n`,
+    noWarnings: true,
+    check: (r) => {
+      assert.equal(r.ad(0).Out, '"out.77.0"');
+      assert.equal(r.ad(1).Out, '"out.77.1"');
+    },
+  },
+  {
     name: 'queue N where N is an expression',
     text: `${EXE}N = 3\nqueue $(N) * 2 + 1\n`,
     procs: 7,
@@ -215,10 +224,18 @@ const cases: Case[] = [
     check: (r) => assert.match(r.jobs.cluster.Requirements!, /\(TARGET\.Cpus >= RequestCpus\)/),
   },
   {
-    name: 'default Requirements: clauses the user already names are left out',
-    text: `${EXE}requirements = (Target.Memory > 64) && (Target.Arch == "X86_64") && (OpSys == "LINUX")\nqueue\n`,
+    name: 'default Requirements: Arch and OpSys clauses the user already names are left out, Disk and Memory never',
+    text: `${EXE}requirements = (Target.Memory > 64) && (Target.Arch == "X86_64") && (OpSys == "LINUX") && (Disk > 10)\nqueue\n`,
     cluster: {
-      Requirements: '((Target.Memory > 64) && (Target.Arch == "X86_64") && (OpSys == "LINUX")) && (TARGET.Disk >= RequestDisk) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))',
+      Requirements:
+        '((Target.Memory > 64) && (Target.Arch == "X86_64") && (OpSys == "LINUX") && (Disk > 10)) && (TARGET.Disk >= RequestDisk) && (TARGET.Memory >= RequestMemory) && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))',
+    },
+  },
+  {
+    name: 'default Requirements: no Disk clause for request_disk = 0, no Memory clause for request_memory <= 1',
+    text: `${EXE}request_disk = 0\nrequest_memory = 1\nqueue\n`,
+    cluster: {
+      Requirements: `(TARGET.Arch == "${ARCH}") && (TARGET.OpSys == "${OPSYS}") && ((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))`,
     },
   },
   {
@@ -430,9 +447,29 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'kill_sig: a number becomes the signal name, a name is upper-cased',
+    text: `${EXE}kill_sig = 2\nremove_kill_sig = sigusr1\nhold_kill_sig = SIGKILL\nqueue\n`,
+    cluster: { KillSig: '"SIGINT"', RemoveKillSig: '"SIGUSR1"', HoldKillSig: '"SIGKILL"' },
+  },
+  {
+    name: 'accounting_group_user without accounting_group is the accounting name; batch_name in single quotes',
+    text: `${EXE}accounting_group_user = bob\nbatch_name = 'nightly run'\nqueue\n`,
+    cluster: { AcctGroup: undefined, AcctGroupUser: '"bob"', AccountingGroup: '"bob"', JobBatchName: '"nightly run"' },
+  },
+  {
+    name: 'concurrency_limits: lower-cased, sorted and joined by commas, as condor_submit stores them',
+    text: `${EXE}concurrency_limits = Sw_B:2, DB  licence.x\nqueue\n`,
+    cluster: { ConcurrencyLimits: '"db,licence.x,sw_b:2"' },
+  },
+  {
     name: 'file transfer commands',
     text: `${EXE}should_transfer_files = IF_NEEDED\ntransfer_input_files = a, b\ntransfer_output_files = out\ntransfer_executable = false\nqueue\n`,
-    cluster: { ShouldTransferFiles: '"IF_NEEDED"', TransferInput: '"a, b"', TransferOutput: '"out"', TransferExecutable: 'false' },
+    cluster: { ShouldTransferFiles: '"IF_NEEDED"', TransferInput: '"a,b"', TransferOutput: '"out"', TransferExecutable: 'false' },
+  },
+  {
+    name: 'file lists are stored trimmed and joined by commas; "" is the empty list',
+    text: `${EXE}transfer_input_files = data/in 1.txt ,  lib/ ,\ntransfer_output_files = ""\nqueue\n`,
+    cluster: { TransferInput: '"data/in 1.txt,lib/"', TransferOutput: '""' },
   },
   {
     name: 'universe local and scheduler',
