@@ -2,6 +2,7 @@
 // Where HTCondor's manual and its code disagree, the code wins: users compare against what classad_eval prints.
 // Function names are case-insensitive; a wrong argument count gives the error value.
 import { children, lit, type Expr } from './ast.js';
+import { envV1ToV2, joinArgsV1, joinArgsV2, mergeEnvironments, splitArgsV1, splitArgsV2 } from './args-env.js';
 import { ClassAd } from './classad.js';
 import type { CompiledFn } from './compile.js';
 import { compileFn } from './compile.js';
@@ -769,6 +770,71 @@ def('split', 1, 2, (c, a) => {
 function isSpace(code: number): boolean {
   return code === 32 || (code >= 9 && code <= 13);
 }
+
+// ---- arguments, environment, user maps (the compat layer's ArgsToList, ListToArgs, EnvironmentV1ToV2,
+// MergeEnvironment, userMap_func) ----------------------------------------------------------------------------
+
+/** The optional syntax version argument (1 or 2, default 2), or undefined when it is anything else. */
+function syntaxVersion(c: Ctx, a: readonly CompiledFn[]): 1 | 2 | undefined {
+  if (a.length < 2) return 2;
+  const v = a[1]!(c);
+  if (typeof v !== 'bigint') return undefined;
+  const n = clampInt(v);
+  return n === 1 || n === 2 ? n : undefined;
+}
+
+def('argsToList', 1, 2, (c, a) => {
+  const vers = syntaxVersion(c, a);
+  if (!vers) return ERROR;
+  const s = a[0]!(c);
+  if (typeof s !== 'string') return ERROR;
+  const args = vers === 1 ? splitArgsV1(s) : splitArgsV2(s);
+  return args ? strList(args) : ERROR;
+});
+
+def('listToArgs', 1, 2, (c, a) => {
+  const vers = syntaxVersion(c, a);
+  if (!vers) return ERROR;
+  const l = a[0]!(c);
+  if (!(l instanceof ListValue)) return ERROR;
+  const args: string[] = [];
+  for (let i = 0; i < l.items.length; i++) {
+    const v = listItem(c, l, i);
+    if (typeof v !== 'string') return ERROR;
+    args.push(v);
+  }
+  return (vers === 1 ? joinArgsV1(args) : joinArgsV2(args)) ?? ERROR;
+});
+
+def('envV1ToV2', 1, 1, (c, a) => {
+  const v = a[0]!(c);
+  if (v === UNDEFINED) return UNDEFINED;
+  return typeof v === 'string' ? envV1ToV2(v) ?? ERROR : ERROR;
+});
+
+def('mergeEnvironment', 0, Infinity, (c, a) => {
+  const parts: string[] = [];
+  for (const f of a) {
+    const v = f(c);
+    if (v === UNDEFINED) continue; // an environment the job does not set
+    if (typeof v !== 'string') return ERROR;
+    parts.push(v);
+  }
+  return mergeEnvironments(parts) ?? ERROR;
+});
+
+/**
+ * userMap(map, name[, preferred[, default]]): dsched has no CLASSAD_USER_MAPFILE_* maps, so no name maps, and
+ * the result is what HTCondor gives for an unmapped name: the default when there is one, else undefined.
+ */
+def('userMap', 2, 4, (c, a) => {
+  const vs = a.map((f) => f(c));
+  const dflt = vs.length === 4 ? vs[3]! : UNDEFINED;
+  if (typeof vs[0] !== 'string' || typeof vs[1] !== 'string') {
+    return vs[0] === ERROR || vs[1] === ERROR ? ERROR : dflt;
+  }
+  return dflt;
+});
 
 // ---- time (fnCall.cpp epochTime, convTime, splitTime, formatTime, getField, interval) -----------------------
 

@@ -332,6 +332,42 @@ const STRING_LISTS: Case[] = [
   ['stringList_regexpMember("^z", "a,bc")', 'false'],
 ];
 
+const ARGS_ENV_USERMAP: Case[] = [
+  ["argsToList(\"a 'b c' d\")", '{ "a","b c","d" }'],
+  ["argsToList(\"a 'it''s'\")", '{ "a","it\'s" }'],
+  ["argsToList(\"a 'b\")", 'error'],
+  ['argsToList("a  b\\tc", 1)', '{ "a","b","c" }'],
+  ['argsToList("")', '{  }'],
+  ['argsToList("a", 3)', 'error'],
+  ['argsToList("a", undefined)', 'error'],
+  ['argsToList(undefined)', 'error'],
+  ['argsToList()', 'error'],
+  ['listToArgs({"a", "b c", "it\'s", ""})', '"a b\' \'c it\'\'\'\'s \'\'"'],
+  ['listToArgs({"a", "b"}, 1)', '"a b"'],
+  ['listToArgs({"a", "b c"}, 1)', 'error'],
+  ['listToArgs({"a", 1})', 'error'],
+  ['listToArgs(argsToList("x \'y z\'"))', '"x y\' \'z"'],
+  ['envV1ToV2("B=2;A=1")', '"A=1 B=2"'],
+  ['envV1ToV2("|A=1|B=x y")', '"A=1 B=x\' \'y"'],
+  ['envV1ToV2("A=1;A=2")', '"A=2"'],
+  ['envV1ToV2("A")', 'error'],
+  ['envV1ToV2("")', '""'],
+  ['envV1ToV2(undefined)', 'undefined'],
+  ['envV1ToV2(1)', 'error'],
+  ["mergeEnvironment(\"A=1 B=2\", undefined, \"B=3 C='x y'\")", '"A=1 B=3 C=x\' \'y"'],
+  ['mergeEnvironment(envV1ToV2(undefined), "A=1")', '"A=1"'],
+  ['mergeEnvironment()', '""'],
+  ['mergeEnvironment("A")', 'error'],
+  ['mergeEnvironment(1)', 'error'],
+  // no user maps are configured in dsched: HTCondor's answers for a name no map knows
+  ['userMap("groups", "alice")', 'undefined'],
+  ['userMap("groups", "alice", "g1")', 'undefined'],
+  ['userMap("groups", "alice", "g1", "nogroup")', '"nogroup"'],
+  ['userMap("groups", undefined, "g1", "nogroup")', '"nogroup"'],
+  ['userMap("groups", error)', 'error'],
+  ['userMap("groups")', 'error'],
+];
+
 const TIME: Case[] = [
   ['time() > 1600000000', 'true'],
   ['isInteger(time())', 'true'],
@@ -358,6 +394,7 @@ describe('classad functions – strings', () => caseTests(STRINGS));
 describe('classad functions – regular expressions', () => caseTests(REGEX));
 describe('classad functions – lists', () => caseTests(LISTS));
 describe('classad functions – string lists', () => caseTests(STRING_LISTS));
+describe('classad functions – arguments, environments and user maps', () => caseTests(ARGS_ENV_USERMAP));
 describe('classad functions – time', () => {
   before(() => {
     process.env.TZ = 'UTC';
