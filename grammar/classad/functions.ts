@@ -253,9 +253,17 @@ def('size', 1, 1, (c, a) => {
   if (v === UNDEFINED) return UNDEFINED;
   if (v instanceof ListValue) return BigInt(v.items.length);
   if (v instanceof ClassAd) return BigInt(v.size);
-  if (typeof v === 'string') return BigInt(v.length);
+  if (typeof v === 'string') return BigInt(utf8Length(v));
   return ERROR;
 });
+
+const utf8 = new TextEncoder();
+const isAscii = (s: string): boolean => /^[\x00-\x7f]*$/.test(s);
+
+/** HTCondor strings are bytes: lengths and offsets count UTF-8 bytes. */
+function utf8Length(s: string): number {
+  return isAscii(s) ? s.length : utf8.encode(s).length;
+}
 
 def('sum', 1, 1, (c, a) => sumAvg(c, a[0]!(c), false));
 def('avg', 1, 1, (c, a) => sumAvg(c, a[0]!(c), true));
@@ -425,7 +433,8 @@ def('substr', 2, 3, (c, a) => {
   const l = a.length > 2 ? a[2]!(c) : 0n;
   if (s === UNDEFINED || o === UNDEFINED || l === UNDEFINED) return UNDEFINED;
   if (typeof s !== 'string' || typeof o !== 'bigint' || typeof l !== 'bigint') return ERROR;
-  const alen = s.length;
+  const bytes = isAscii(s) ? undefined : utf8.encode(s);
+  const alen = bytes ? bytes.length : s.length;
   let offset = clampInt(o);
   let len = clampInt(l);
   if (offset < 0) offset = Math.max(0, alen + offset);
@@ -433,7 +442,8 @@ def('substr', 2, 3, (c, a) => {
   if (len <= 0) len = Math.max(0, alen - offset + len);
   else if (len > alen - offset) len = alen - offset;
   if (a.length === 3 && l === 0n) len = 0;
-  return s.substr(offset, len);
+  // a cut inside a multi-byte character leaves U+FFFD where HTCondor leaves the stray bytes
+  return bytes ? new TextDecoder().decode(bytes.subarray(offset, offset + len)) : s.substr(offset, len);
 });
 
 /** A C int read from a 64-bit value (HTCondor reads these arguments into int). */

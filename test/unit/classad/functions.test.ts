@@ -185,6 +185,9 @@ const STRINGS: Case[] = [
   ['size([a = 1; b = 2])', '2'],
   ['size(undefined)', 'undefined'],
   ['size(5)', 'error'],
+  ['size("héllo")', '6'], // HTCondor strings are bytes
+  ['substr("héllo", 3)', '"llo"'],
+  ['substr("héllo", 1, 2)', '"é"'],
   ['versioncmp("1.2", "1.10")', '-1'],
   ['versioncmp("1.10", "1.10")', '0'],
   ['versionGT("2.0", "1.9")', 'true'],
