@@ -1,8 +1,11 @@
 // The ClassAd expression tree, and the builders the peggy grammar calls (one-liner actions, logic here).
 // Trees are plain immutable objects, so deepStrictEqual compares them and `parse(unparse(e))` can be checked.
-import { ERROR, UNDEFINED, INT64_MAX, INT64_MIN, type ErrorValue, type UndefinedValue } from './value.js';
+import { parseAbsTime, parseRelTime } from './time.js';
+import {
+  ERROR, UNDEFINED, INT64_MAX, INT64_MIN, type AbsTime, type ErrorValue, type RelTime, type UndefinedValue,
+} from './value.js';
 
-export type LiteralValue = UndefinedValue | ErrorValue | boolean | bigint | number | string;
+export type LiteralValue = UndefinedValue | ErrorValue | boolean | bigint | number | string | AbsTime | RelTime;
 
 export type UnaryOp = '-' | '+' | '!' | '~';
 export type BinaryOp =
@@ -58,7 +61,17 @@ export function cond(test: Expr, then: Expr | null | undefined, els: Expr | unde
 export function subscript(base: Expr, index: Expr): SubscriptExpr {
   return { kind: 'subscript', base, index };
 }
-export function call(name: string, args: readonly Expr[]): CallExpr {
+/**
+ * A call; absTime("...") and relTime("...") of a string literal that reads as a time become time literals, as
+ * HTCondor's parser makes them (so they print back the same way).
+ */
+export function call(name: string, args: readonly Expr[]): CallExpr | LiteralExpr {
+  const a = args[0];
+  if (args.length === 1 && a!.kind === 'literal' && typeof a!.value === 'string') {
+    const l = name.toLowerCase();
+    const t = l === 'abstime' ? parseAbsTime(a!.value) : l === 'reltime' ? parseRelTime(a!.value) : undefined;
+    if (t) return lit(t);
+  }
   return { kind: 'call', name, args };
 }
 export function list(items: readonly Expr[]): ListExpr {

@@ -7,7 +7,7 @@ import { ClassAd } from './classad.js';
 import { NOT_CONST, type AttrEntry, type LookupSite } from './slots.js';
 import { compileFn, type CompiledFn } from './compile.js';
 import {
-  ERROR, UNDEFINED, INT64_MAX, INT64_MIN, ListValue, boolEquiv, wrap64, typeOf, type Value,
+  AbsTime, ERROR, RelTime, UNDEFINED, INT64_MAX, INT64_MIN, ListValue, boolEquiv, wrap64, typeOf, type Value,
 } from './value.js';
 
 /** Attribute references nested deeper than this evaluate to error (HTCondor's depth_remaining). */
@@ -222,11 +222,12 @@ export function unaryMinus(v: Value): Value {
   if (typeof v === 'bigint') return wrap64(-v);
   if (typeof v === 'number') return -v;
   if (v === UNDEFINED || v === ERROR) return v;
-  return ERROR; // booleans too (HTCondor falls through to error)
+  if (v instanceof RelTime) return new RelTime(-v.secs);
+  return ERROR; // booleans too (HTCondor falls through to error), and absolute times
 }
 
 export function unaryPlus(v: Value): Value {
-  if (typeof v === 'bigint' || typeof v === 'number' || v === UNDEFINED || v === ERROR) return v;
+  if (typeof v === 'bigint' || typeof v === 'number' || v === UNDEFINED || v === ERROR || v instanceof RelTime) return v;
   return ERROR;
 }
 
@@ -277,11 +278,48 @@ function isArith(v: Value): boolean {
 export function arith(op: ArithOp, a: Value, b: Value): Value {
   if (a === ERROR || b === ERROR) return ERROR;
   if (a === UNDEFINED || b === UNDEFINED) return UNDEFINED;
+  if (isTime(a) || isTime(b)) return timeArith(op, a, b);
   if (!isArith(a) || !isArith(b)) return ERROR;
   if (typeof a === 'boolean') a = a ? 1n : 0n;
   if (typeof b === 'boolean') b = b ? 1n : 0n;
   if (typeof a === 'bigint' && typeof b === 'bigint') return intArith(op, a, b);
   return realArith(op, Number(a), Number(b));
+}
+
+function isTime(v: Value): v is AbsTime | RelTime {
+  return v instanceof AbsTime || v instanceof RelTime;
+}
+
+/** C's (int) cast of a double, as HTCondor adds relative seconds to an absolute time. */
+export function toCInt(x: number): number {
+  return Number.isFinite(x) ? Math.trunc(x) | 0 : -2147483648;
+}
+
+/**
+ * Arithmetic with a time operand (operators.cpp doTimeArithmetic): abstime ± reltime → abstime (whole seconds),
+ * abstime - abstime → reltime, reltime ± reltime, reltime * or / a number, a number * reltime. Anything else,
+ * including booleans, strings and lists as the other operand, is error.
+ */
+function timeArith(op: ArithOp, a: Value, b: Value): Value {
+  if (!isTime(a) && !isArith(a)) return ERROR;
+  if (!isTime(b) && !isArith(b)) return ERROR;
+  if (op === '+' || op === '-') {
+    const sign = op === '+' ? 1 : -1;
+    if (a instanceof AbsTime && b instanceof RelTime) return new AbsTime(a.secs + sign * toCInt(b.secs), a.offset);
+    if (a instanceof RelTime && b instanceof RelTime) return new RelTime(a.secs + sign * b.secs);
+    if (op === '+' && a instanceof RelTime && b instanceof AbsTime) return new AbsTime(b.secs + toCInt(a.secs), b.offset);
+    if (op === '-' && a instanceof AbsTime && b instanceof AbsTime) return new RelTime(a.secs - b.secs);
+    return ERROR;
+  }
+  if (op === '*' || op === '/') {
+    if (a instanceof RelTime && (typeof b === 'bigint' || typeof b === 'number')) {
+      return new RelTime(op === '*' ? a.secs * Number(b) : a.secs / Number(b));
+    }
+    if (op === '*' && typeof a === 'bigint' && b instanceof RelTime) return new RelTime(Number(a) * b.secs);
+    // real * reltime: HTCondor reads the operands the wrong way round and multiplies 0 by an unset number
+    if (op === '*' && typeof a === 'number' && b instanceof RelTime) return new RelTime(0);
+  }
+  return ERROR;
 }
 
 export function intArith(op: ArithOp, a: bigint, b: bigint): Value {
@@ -352,7 +390,12 @@ export function compare(op: CompareOp, a: Value, b: Value): Value {
   if (a === UNDEFINED || b === UNDEFINED) return UNDEFINED;
   const ta = typeof a;
   const tb = typeof b;
-  if (ta === 'object' || tb === 'object') return ERROR; // lists and ads do not compare
+  if (ta === 'object' || tb === 'object') {
+    // times compare only with times of the same kind (absolute times by instant, whatever their zones)
+    if (a instanceof AbsTime && b instanceof AbsTime) return cmpResult(op, a.secs - b.secs);
+    if (a instanceof RelTime && b instanceof RelTime) return cmpNumbers(op, a.secs, b.secs);
+    return ERROR; // lists and ads do not compare
+  }
   if (ta === 'string' || tb === 'string') {
     if (ta !== 'string' || tb !== 'string') return ERROR;
     return cmpResult(op, strcasecmp(a as string, b as string));
@@ -369,8 +412,11 @@ export function compare(op: CompareOp, a: Value, b: Value): Value {
       case '!=': return a !== b;
     }
   }
-  const x = Number(a);
-  const y = Number(b);
+  return cmpNumbers(op, Number(a), Number(b));
+}
+
+/** A comparison of doubles (NaN compares false except with !=). */
+function cmpNumbers(op: CompareOp, x: number, y: number): boolean {
   switch (op) {
     case '<': return x < y;
     case '<=': return x <= y;
@@ -394,6 +440,10 @@ export function metaEqual(a: Value, b: Value): Value {
       return ERROR;
     case 'real':
       return (a as number) === (b as number);
+    case 'abstime':
+      return (a as AbsTime).secs === (b as AbsTime).secs && (a as AbsTime).offset === (b as AbsTime).offset;
+    case 'reltime':
+      return (a as RelTime).secs === (b as RelTime).secs;
     default:
       return a === b;
   }

@@ -1,17 +1,22 @@
 // The builtin functions, following HTCondor's fnCall.cpp and the compat layer (stringList*, split*, ...).
 // Where HTCondor's manual and its code disagree, the code wins: users compare against what classad_eval prints.
 // Function names are case-insensitive; a wrong argument count gives the error value.
-import { children, type Expr } from './ast.js';
+import { children, lit, type Expr } from './ast.js';
+import { envV1ToV2, joinArgsV1, joinArgsV2, mergeEnvironments, splitArgsV1, splitArgsV2 } from './args-env.js';
 import { ClassAd } from './classad.js';
 import type { CompiledFn } from './compile.js';
 import { compileFn } from './compile.js';
 import {
-  Ctx, MAX_EVAL_DEPTH, arith, compare, evalIn, listItem, listValues, metaEqual, metaNotEqual, strcasecmp, strcmp,
+  Ctx, MAX_EVAL_DEPTH, arith, toCInt, compare, evalIn, listItem, listValues, metaEqual, metaNotEqual, strcasecmp, strcmp,
   type CompareOp,
 } from './eval.js';
 import { parseExpr } from './parse.js';
 import { printValueNew, unparseNew } from './unparse.js';
-import { ERROR, INT64_MIN, UNDEFINED, ListValue, boolEquiv, type Value } from './value.js';
+import {
+  absTimeToString, dayNumbers, gmFields, localFields, localOffset, parseAbsTime, parseRelTime, relTimeToString, strftime,
+  type Tm,
+} from './time.js';
+import { AbsTime, ERROR, INT64_MIN, RelTime, UNDEFINED, ListValue, boolEquiv, type Value } from './value.js';
 
 type Impl = (c: Ctx, args: readonly CompiledFn[], exprs: readonly Expr[]) => Value;
 
@@ -44,8 +49,6 @@ export function callFunction(d: FnDef, c: Ctx, args: readonly CompiledFn[], expr
 
 // ---- conversions (value.cpp convertValueTo*) -------------------------------------------------------------
 
-const SCALE: Record<string, number> = { B: 1, K: 1024, M: 1024 * 1024, G: 1024 ** 3, T: 1024 ** 4 };
-
 /** C strtod on the start of s: [value, index after the number] (index 0 when nothing was read). */
 export function strtod(s: string): [number, number] {
   const m = /^[ \t\n\v\f\r]*([+-]?)(?:(inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?)|(0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?)|((?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?))/i.exec(s);
@@ -75,7 +78,10 @@ export function dtoll(x: number): bigint {
   return BigInt(Math.trunc(x));
 }
 
-/** convertValueToRealValue: a real, or UNDEFINED/ERROR when it cannot convert. */
+/**
+ * convertValueToRealValue: a real, or UNDEFINED/ERROR when it cannot convert. Strings read as strtod reads
+ * them (no K/M/G suffixes: current HTCondor dropped those); times give their seconds.
+ */
 export function toReal(v: Value): Value {
   switch (typeof v) {
     case 'number':
@@ -86,15 +92,15 @@ export function toReal(v: Value): Value {
       return v ? 1 : 0;
     case 'string': {
       const [r, end] = strtod(v);
-      if (end === 0 && r === 0) return ERROR;
-      return r * (SCALE[(v[end] ?? '').toUpperCase()] ?? 1);
+      return end === 0 && r === 0 ? ERROR : r;
     }
     default:
+      if (v instanceof AbsTime || v instanceof RelTime) return v.secs;
       return v === UNDEFINED ? UNDEFINED : ERROR;
   }
 }
 
-/** convertValueToIntegerValue: an int, or UNDEFINED/ERROR when it cannot convert. */
+/** convertValueToIntegerValue: an int, or UNDEFINED/ERROR when it cannot convert ("3.7" reads as 3). */
 export function toInt(v: Value): Value {
   switch (typeof v) {
     case 'bigint':
@@ -106,19 +112,24 @@ export function toInt(v: Value): Value {
     case 'string': {
       const [r, end] = strtod(v);
       const i = dtoll(r);
-      if (end === 0 && i === 0n) return ERROR;
-      const f = SCALE[(v[end] ?? '').toUpperCase()] ?? 1;
-      return f === 1 ? i : dtoll(Number(i) * f);
+      return end === 0 && i === 0n ? ERROR : i;
     }
     default:
+      if (v instanceof AbsTime) return BigInt(v.secs);
+      if (v instanceof RelTime) return dtoll(v.secs);
       return v === UNDEFINED ? UNDEFINED : ERROR;
   }
 }
 
-/** convertValueToStringValue: strings as they are, other values unparsed (new-ClassAd printing). */
+/**
+ * convertValueToStringValue: strings as they are, times in their text form without the absTime()/relTime()
+ * wrapper (relative times in whole seconds), other values unparsed (new-ClassAd printing).
+ */
 export function toStr(v: Value): Value {
   if (typeof v === 'string') return v;
   if (v === UNDEFINED || v === ERROR) return v;
+  if (v instanceof AbsTime) return absTimeToString(v);
+  if (v instanceof RelTime) return relTimeToString(Math.trunc(v.secs));
   return printValueNew(v);
 }
 
@@ -132,10 +143,8 @@ def('isReal', 1, 1, (c, a) => typeof a[0]!(c) === 'number');
 def('isBoolean', 1, 1, (c, a) => typeof a[0]!(c) === 'boolean');
 def('isList', 1, 1, (c, a) => a[0]!(c) instanceof ListValue);
 def('isClassAd', 1, 1, (c, a) => a[0]!(c) instanceof ClassAd);
-def(['isAbsTime', 'isRelTime'], 1, 1, (c, a) => {
-  a[0]!(c);
-  return false; // dsched has no time types
-});
+def('isAbsTime', 1, 1, (c, a) => a[0]!(c) instanceof AbsTime);
+def('isRelTime', 1, 1, (c, a) => a[0]!(c) instanceof RelTime);
 
 // ---- control -----------------------------------------------------------------------------------------------
 
@@ -244,9 +253,17 @@ def('size', 1, 1, (c, a) => {
   if (v === UNDEFINED) return UNDEFINED;
   if (v instanceof ListValue) return BigInt(v.items.length);
   if (v instanceof ClassAd) return BigInt(v.size);
-  if (typeof v === 'string') return BigInt(v.length);
+  if (typeof v === 'string') return BigInt(utf8Length(v));
   return ERROR;
 });
+
+const utf8 = new TextEncoder();
+const isAscii = (s: string): boolean => /^[\x00-\x7f]*$/.test(s);
+
+/** HTCondor strings are bytes: lengths and offsets count UTF-8 bytes. */
+function utf8Length(s: string): number {
+  return isAscii(s) ? s.length : utf8.encode(s).length;
+}
 
 def('sum', 1, 1, (c, a) => sumAvg(c, a[0]!(c), false));
 def('avg', 1, 1, (c, a) => sumAvg(c, a[0]!(c), true));
@@ -416,7 +433,8 @@ def('substr', 2, 3, (c, a) => {
   const l = a.length > 2 ? a[2]!(c) : 0n;
   if (s === UNDEFINED || o === UNDEFINED || l === UNDEFINED) return UNDEFINED;
   if (typeof s !== 'string' || typeof o !== 'bigint' || typeof l !== 'bigint') return ERROR;
-  const alen = s.length;
+  const bytes = isAscii(s) ? undefined : utf8.encode(s);
+  const alen = bytes ? bytes.length : s.length;
   let offset = clampInt(o);
   let len = clampInt(l);
   if (offset < 0) offset = Math.max(0, alen + offset);
@@ -424,7 +442,8 @@ def('substr', 2, 3, (c, a) => {
   if (len <= 0) len = Math.max(0, alen - offset + len);
   else if (len > alen - offset) len = alen - offset;
   if (a.length === 3 && l === 0n) len = 0;
-  return s.substr(offset, len);
+  // a cut inside a multi-byte character leaves U+FFFD where HTCondor leaves the stray bytes
+  return bytes ? new TextDecoder().decode(bytes.subarray(offset, offset + len)) : s.substr(offset, len);
 });
 
 /** A C int read from a 64-bit value (HTCondor reads these arguments into int). */
@@ -527,6 +546,7 @@ def('bool', 1, 1, (c, a) => {
       if (strcasecmp(v, 'true') === 0) return true;
       return UNDEFINED;
     default:
+      if (v instanceof RelTime) return v.secs !== 0;
       return v === UNDEFINED ? UNDEFINED : ERROR;
   }
 });
@@ -761,9 +781,221 @@ function isSpace(code: number): boolean {
   return code === 32 || (code >= 9 && code <= 13);
 }
 
-// ---- time --------------------------------------------------------------------------------------------------
+// ---- arguments, environment, user maps (the compat layer's ArgsToList, ListToArgs, EnvironmentV1ToV2,
+// MergeEnvironment, userMap_func) ----------------------------------------------------------------------------
 
-def('time', 0, 0, () => BigInt(Math.floor(Date.now() / 1000)));
+/** The optional syntax version argument (1 or 2, default 2), or undefined when it is anything else. */
+function syntaxVersion(c: Ctx, a: readonly CompiledFn[]): 1 | 2 | undefined {
+  if (a.length < 2) return 2;
+  const v = a[1]!(c);
+  if (typeof v !== 'bigint') return undefined;
+  const n = clampInt(v);
+  return n === 1 || n === 2 ? n : undefined;
+}
+
+def('argsToList', 1, 2, (c, a) => {
+  const vers = syntaxVersion(c, a);
+  if (!vers) return ERROR;
+  const s = a[0]!(c);
+  if (typeof s !== 'string') return ERROR;
+  const args = vers === 1 ? splitArgsV1(s) : splitArgsV2(s);
+  return args ? strList(args) : ERROR;
+});
+
+def('listToArgs', 1, 2, (c, a) => {
+  const vers = syntaxVersion(c, a);
+  if (!vers) return ERROR;
+  const l = a[0]!(c);
+  if (!(l instanceof ListValue)) return ERROR;
+  const args: string[] = [];
+  for (let i = 0; i < l.items.length; i++) {
+    const v = listItem(c, l, i);
+    if (typeof v !== 'string') return ERROR;
+    args.push(v);
+  }
+  return (vers === 1 ? joinArgsV1(args) : joinArgsV2(args)) ?? ERROR;
+});
+
+def('envV1ToV2', 1, 1, (c, a) => {
+  const v = a[0]!(c);
+  if (v === UNDEFINED) return UNDEFINED;
+  return typeof v === 'string' ? envV1ToV2(v) ?? ERROR : ERROR;
+});
+
+def('mergeEnvironment', 0, Infinity, (c, a) => {
+  const parts: string[] = [];
+  for (const f of a) {
+    const v = f(c);
+    if (v === UNDEFINED) continue; // an environment the job does not set
+    if (typeof v !== 'string') return ERROR;
+    parts.push(v);
+  }
+  return mergeEnvironments(parts) ?? ERROR;
+});
+
+/**
+ * userMap(map, name[, preferred[, default]]): dsched has no CLASSAD_USER_MAPFILE_* maps, so no name maps, and
+ * the result is what HTCondor gives for an unmapped name: the default when there is one, else undefined.
+ */
+def('userMap', 2, 4, (c, a) => {
+  const vs = a.map((f) => f(c));
+  const dflt = vs.length === 4 ? vs[3]! : UNDEFINED;
+  if (typeof vs[0] !== 'string' || typeof vs[1] !== 'string') {
+    return vs[0] === ERROR || vs[1] === ERROR ? ERROR : dflt;
+  }
+  return dflt;
+});
+
+// ---- time (fnCall.cpp epochTime, convTime, splitTime, formatTime, getField, interval) -----------------------
+
+const nowSecs = (): number => Math.floor(Date.now() / 1000);
+
+def('time', 0, 0, () => BigInt(nowSecs()));
+def('currentTime', 0, 0, () => nowAbsTime());
+def('timeZoneOffset', 0, 0, () => new RelTime(localOffset(nowSecs())));
+def('dayTime', 0, 0, () => {
+  const f = localFields(nowSecs());
+  return new RelTime(f.hour * 3600 + f.min * 60 + f.sec);
+});
+
+function nowAbsTime(): AbsTime {
+  const t = nowSecs();
+  return new AbsTime(t, localOffset(t));
+}
+
+def('absTime', 0, 2, (c, a) => (a.length === 0 ? nowAbsTime() : convTime(c, a, false)));
+def('relTime', 1, 2, (c, a) => convTime(c, a, true));
+
+/**
+ * absTime(x[, offset]) / relTime(x): numbers are epoch seconds (absTime, in the local zone unless an offset in
+ * seconds is given) or seconds (relTime); times convert to each other by their seconds. A string that is not a
+ * literal is read like the literal form (HTCondor's code falls through there; see README).
+ */
+function convTime(c: Ctx, a: readonly CompiledFn[], relative: boolean): Value {
+  const v = a[0]!(c);
+  let offset: number | undefined;
+  if (a.length === 2) {
+    const o = a[1]!(c);
+    if (relative) return ERROR;
+    if (typeof o === 'bigint') offset = clampInt(o);
+    else if (typeof o === 'number') offset = toCInt(o);
+    else if (o instanceof RelTime) offset = Math.trunc(o.secs);
+    else return ERROR;
+  }
+  const abs = (secs: number): AbsTime => new AbsTime(secs, offset ?? localOffset(secs));
+  if (v === UNDEFINED) return UNDEFINED;
+  if (typeof v === 'bigint') {
+    if (relative) return new RelTime(clampInt(v));
+    return offset === -1 ? ERROR : abs(clampInt(v)); // -1 is HTCondor's "no offset" marker
+  }
+  if (typeof v === 'number') return relative ? new RelTime(v) : abs(toCInt(v));
+  if (typeof v === 'string') {
+    const t = relative ? parseRelTime(v) : parseAbsTime(v);
+    if (!t) return ERROR;
+    return t instanceof AbsTime && offset !== undefined ? new AbsTime(t.secs, offset) : t;
+  }
+  if (v instanceof AbsTime) return relative ? new RelTime(v.secs) : v;
+  if (v instanceof RelTime) return relative ? v : abs(Math.trunc(v.secs));
+  return ERROR;
+}
+
+/** doSplitTime's reading of a time: numbers are epoch seconds in the local zone. */
+function asTime(v: Value): AbsTime | RelTime | undefined {
+  if (typeof v === 'bigint') {
+    const s = clampInt(v);
+    return new AbsTime(s, localOffset(s));
+  }
+  if (typeof v === 'number') {
+    const s = toCInt(v);
+    return new AbsTime(s, localOffset(s));
+  }
+  return v instanceof AbsTime || v instanceof RelTime ? v : undefined;
+}
+
+def('splitTime', 1, 1, (c, a) => {
+  const v = a[0]!(c);
+  if (v === UNDEFINED) return UNDEFINED;
+  const t = asTime(v);
+  return t ? splitTimeAd(t) : ERROR;
+});
+
+/** The parts of a time as splitTime gives them: absolute times in their own zone, relative ones signed once. */
+function splitTimeAd(t: AbsTime | RelTime): ClassAd {
+  const ad = new ClassAd();
+  const put = (name: string, v: bigint | number | string) => ad.set(name, lit(v));
+  if (t instanceof AbsTime) {
+    const f = gmFields(t.secs + t.offset);
+    put('Type', 'AbsoluteTime');
+    put('Year', BigInt(f.year));
+    put('Month', BigInt(f.mon + 1));
+    put('Day', BigInt(f.mday));
+    put('Hours', BigInt(f.hour));
+    put('Minutes', BigInt(f.min));
+    put('Seconds', BigInt(f.sec));
+    put('Offset', BigInt(t.offset));
+    return ad;
+  }
+  const r = Math.abs(t.secs);
+  const whole = Math.trunc(r);
+  const parts = [Math.trunc(whole / 86400), Math.trunc((whole % 86400) / 3600), Math.trunc((whole % 3600) / 60)];
+  let secs = (whole % 60) + (r - Math.floor(r));
+  if (t.secs < 0) {
+    const first = parts.findIndex((p) => p > 0);
+    if (first >= 0) parts[first] = -parts[first]!;
+    else secs = -secs;
+  }
+  put('Type', 'RelativeTime');
+  put('Days', BigInt(parts[0]!));
+  put('Hours', BigInt(parts[1]!));
+  put('Minutes', BigInt(parts[2]!));
+  put('Seconds', secs); // a real, as HTCondor stores it
+  return ad;
+}
+
+def('formatTime', 0, 2, (c, a) => {
+  if (a.length === 0) return strftime('%c', localFields(nowSecs()));
+  const v = a[0]!(c);
+  if (v instanceof RelTime) return ERROR;
+  const t = v instanceof ClassAd ? v : asTime(v);
+  if (!t) return ERROR;
+  const ad = t instanceof ClassAd ? t : splitTimeAd(t);
+  const num = (name: string): number | undefined => {
+    const x = ad.evaluate(name);
+    return typeof x === 'bigint' ? clampInt(x) : typeof x === 'number' ? toCInt(x) : undefined;
+  };
+  const month = num('Month');
+  const year = num('Year');
+  const tm: Tm = {
+    sec: num('Seconds') ?? 0, min: num('Minutes') ?? 0, hour: num('Hours') ?? 0, mday: num('Day') ?? 0,
+    mon: month === undefined ? 0 : month - 1, year: year ?? 1900, wday: 0, yday: 0, gmtoff: 0, zone: '',
+  };
+  const d = dayNumbers(tm.year, tm.mon + 1, tm.mday);
+  tm.wday = d.wday;
+  tm.yday = d.yday;
+  if (a.length === 1) return strftime('%c', tm);
+  const f = a[1]!(c);
+  return typeof f === 'string' ? strftime(f, tm) : ERROR;
+});
+
+/** getYear() … getSeconds(): fields of an absolute time (local zone) or a relative time (getField). */
+const ABS_FIELDS: Record<string, (f: Tm) => number> = {
+  getYear: (f) => f.year, getMonth: (f) => f.mon + 1, getDayOfYear: (f) => f.yday, getDayOfMonth: (f) => f.mday,
+  getDayOfWeek: (f) => f.wday, getHours: (f) => f.hour, getMinutes: (f) => f.min, getSeconds: (f) => f.sec,
+};
+const REL_FIELDS: Record<string, (r: number) => number> = {
+  getDays: (r) => Math.trunc(r / 86400), getHours: (r) => Math.trunc((r % 86400) / 3600),
+  getMinutes: (r) => Math.trunc((r % 3600) / 60), getSeconds: (r) => r % 60,
+};
+for (const name of new Set([...Object.keys(ABS_FIELDS), ...Object.keys(REL_FIELDS)])) {
+  def(name, 1, 1, (c, a) => {
+    const v = a[0]!(c);
+    const af = ABS_FIELDS[name];
+    const rf = REL_FIELDS[name];
+    if (v instanceof AbsTime) return af ? BigInt(af(localFields(v.secs))) : ERROR;
+    if (v instanceof RelTime) return rf ? BigInt(rf(Math.trunc(v.secs))) : ERROR;
+    return ERROR;
+  });
+}
 
 def('interval', 1, 1, (c, a) => {
   const v = toInt(a[0]!(c));
@@ -781,103 +1013,6 @@ def('interval', 1, 1, (c, a) => {
   if (min !== 0) return `${min}:${p2(secs)}`;
   return `${secs}`;
 });
-
-def('formatTime', 0, 2, (c, a) => {
-  let when: number;
-  let fmt = '%c';
-  if (a.length === 0) when = Date.now() / 1000;
-  else {
-    const t = a[0]!(c);
-    if (typeof t === 'bigint') when = Number(BigInt.asIntN(32, t));
-    else if (typeof t === 'number') when = Math.trunc(t) | 0;
-    else return ERROR;
-    if (a.length === 2) {
-      const f = a[1]!(c);
-      if (typeof f !== 'string') return ERROR;
-      fmt = f;
-    }
-  }
-  return strftime(fmt, new Date(Math.floor(when) * 1000));
-});
-
-const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
-
-/** strftime in the C locale, local time zone. */
-export function strftime(fmt: string, d: Date): string {
-  const p = (n: number, w = 2, ch = '0') => String(n).padStart(w, ch);
-  const Y = d.getFullYear();
-  const m = d.getMonth();
-  const day = d.getDate();
-  const H = d.getHours();
-  const M = d.getMinutes();
-  const S = d.getSeconds();
-  const w = d.getDay();
-  const jan1 = new Date(Y, 0, 1);
-  const yday = Math.round((new Date(Y, m, day).getTime() - jan1.getTime()) / 86400000);
-  const off = -d.getTimezoneOffset();
-  const tzName = (() => {
-    try {
-      const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName');
-      return part?.value ?? '';
-    } catch {
-      return '';
-    }
-  })();
-  const conv = (ch: string): string | undefined => {
-    switch (ch) {
-      case 'a': return DAYS[w]!.slice(0, 3);
-      case 'A': return DAYS[w]!;
-      case 'b': case 'h': return MONTHS[m]!.slice(0, 3);
-      case 'B': return MONTHS[m]!;
-      case 'c': return `${conv('a')} ${conv('b')} ${p(day, 2, ' ')} ${p(H)}:${p(M)}:${p(S)} ${Y}`;
-      case 'C': return p(Math.floor(Y / 100));
-      case 'd': return p(day);
-      case 'D': return `${p(m + 1)}/${p(day)}/${p(Y % 100)}`;
-      case 'e': return p(day, 2, ' ');
-      case 'F': return `${Y}-${p(m + 1)}-${p(day)}`;
-      case 'H': return p(H);
-      case 'I': return p(H % 12 === 0 ? 12 : H % 12);
-      case 'j': return p(yday + 1, 3);
-      case 'k': return p(H, 2, ' ');
-      case 'l': return p(H % 12 === 0 ? 12 : H % 12, 2, ' ');
-      case 'm': return p(m + 1);
-      case 'M': return p(M);
-      case 'n': return '\n';
-      case 'p': return H < 12 ? 'AM' : 'PM';
-      case 'P': return H < 12 ? 'am' : 'pm';
-      case 'r': return `${conv('I')}:${p(M)}:${p(S)} ${conv('p')}`;
-      case 'R': return `${p(H)}:${p(M)}`;
-      case 's': return String(Math.floor(d.getTime() / 1000));
-      case 'S': return p(S);
-      case 't': return '\t';
-      case 'T': return `${p(H)}:${p(M)}:${p(S)}`;
-      case 'u': return String(w === 0 ? 7 : w);
-      case 'U': return p(Math.floor((yday + 7 - w) / 7));
-      case 'w': return String(w);
-      case 'W': return p(Math.floor((yday + 7 - ((w + 6) % 7)) / 7));
-      case 'x': return `${p(m + 1)}/${p(day)}/${p(Y % 100)}`;
-      case 'X': return `${p(H)}:${p(M)}:${p(S)}`;
-      case 'y': return p(Y % 100);
-      case 'Y': return String(Y);
-      case 'z': return `${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
-      case 'Z': return tzName;
-      case '%': return '%';
-      default: return undefined;
-    }
-  };
-  let out = '';
-  for (let i = 0; i < fmt.length; i++) {
-    const ch = fmt[i]!;
-    if (ch !== '%' || i + 1 >= fmt.length) {
-      out += ch;
-      continue;
-    }
-    const r = conv(fmt[++i]!);
-    out += r ?? '%' + fmt[i];
-  }
-  return out;
-}
 
 // ---- regular expressions (PCRE semantics on JS RegExp) -----------------------------------------------------
 

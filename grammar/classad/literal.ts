@@ -3,7 +3,8 @@ import { list, lit, record, type Expr } from './ast.js';
 import { ClassAd } from './classad.js';
 import { Ctx, listValues } from './eval.js';
 import { unparse } from './unparse.js';
-import { ERROR, UNDEFINED, ListValue, type Value } from './value.js';
+import { absTimeToString, relTimeToString } from './time.js';
+import { AbsTime, ERROR, RelTime, UNDEFINED, ListValue, type Value } from './value.js';
 
 /**
  * A JS value as a literal expression: integral numbers → int, other numbers → real, bigint → int,
@@ -35,7 +36,7 @@ export function literal(js: unknown): Expr {
   }
 }
 
-/** A value for JSON output: numbers, strings, booleans, null for undefined and error, arrays, objects. */
+/** A value for JSON output: numbers, strings, booleans, null for undefined and error, arrays, objects; times as their text. */
 export function valueToJS(v: Value): unknown {
   switch (typeof v) {
     case 'bigint':
@@ -46,6 +47,8 @@ export function valueToJS(v: Value): unknown {
       return v;
     default:
       if (v === UNDEFINED || v === ERROR) return null;
+      if (v instanceof AbsTime) return absTimeToString(v);
+      if (v instanceof RelTime) return relTimeToString(v.secs);
       if (v instanceof ListValue) {
         const c = new Ctx(v.scope, v.scope, undefined);
         return listValues(c, v).map(valueToJS);

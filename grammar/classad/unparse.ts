@@ -5,7 +5,8 @@
 // parse(unparse(e)) always means e.
 import type { Expr } from './ast.js';
 import { ClassAd } from './classad.js';
-import { ERROR, UNDEFINED, ListValue, type Value } from './value.js';
+import { absTimeToString, relTimeToString } from './time.js';
+import { AbsTime, ERROR, RelTime, UNDEFINED, ListValue, type Value } from './value.js';
 
 /** printf("%.16G") with HTCondor's ".0" suffix when the text has no '.', 'E' or 'e'. */
 export function formatReal(x: number): string {
@@ -226,6 +227,8 @@ function printScalar(v: Value, nm: boolean): string {
     default:
       if (v === UNDEFINED) return 'undefined';
       if (v === ERROR) return 'error';
+      if (v instanceof AbsTime) return `absTime(${quoteString(absTimeToString(v))})`;
+      if (v instanceof RelTime) return `relTime(${quoteString(relTimeToString(v.secs))})`;
       return nm ? printValueNew(v) : printValue(v);
   }
 }

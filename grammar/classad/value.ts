@@ -4,6 +4,7 @@
 //   real      → JS number                  string → JS string
 //   list      → ListValue (unevaluated element expressions + the scope they belong to, as HTCondor keeps them)
 //   classad   → ClassAd
+//   abstime   → AbsTime (epoch seconds + the zone offset it is shown in)   reltime → RelTime (seconds)
 import type { Expr } from './ast.js';
 import type { ClassAd } from './classad.js';
 
@@ -34,7 +35,21 @@ export class ListValue {
   }
 }
 
-export type Value = UndefinedValue | ErrorValue | boolean | bigint | number | string | ListValue | ClassAd;
+/** HTCondor's absolute time (abstime_t): whole epoch seconds and the offset east of UTC, in seconds, it is shown in. */
+export class AbsTime {
+  constructor(
+    readonly secs: number,
+    readonly offset: number,
+  ) {}
+}
+
+/** HTCondor's relative time: a (possibly fractional) number of seconds. */
+export class RelTime {
+  constructor(readonly secs: number) {}
+}
+
+export type Value =
+  | UndefinedValue | ErrorValue | boolean | bigint | number | string | ListValue | ClassAd | AbsTime | RelTime;
 
 export const INT64_MIN = -(1n << 63n);
 export const INT64_MAX = (1n << 63n) - 1n;
@@ -59,7 +74,8 @@ export function isList(v: Value): v is ListValue {
 }
 
 /** Type name as HTCondor's Value::GetType would name it (used in messages and by =?=). */
-export type ValueType = 'undefined' | 'error' | 'boolean' | 'integer' | 'real' | 'string' | 'list' | 'classad';
+export type ValueType =
+  | 'undefined' | 'error' | 'boolean' | 'integer' | 'real' | 'string' | 'list' | 'classad' | 'abstime' | 'reltime';
 
 export function typeOf(v: Value): ValueType {
   switch (typeof v) {
@@ -75,6 +91,8 @@ export function typeOf(v: Value): ValueType {
       if (v === UNDEFINED) return 'undefined';
       if (v === ERROR) return 'error';
       if (v instanceof ListValue) return 'list';
+      if (v instanceof AbsTime) return 'abstime';
+      if (v instanceof RelTime) return 'reltime';
       return 'classad';
   }
 }

@@ -66,7 +66,9 @@ const CONVERSIONS: Case[] = [
   ['real("NaN")', 'real("NaN")'],
   ['real("INF")', 'real("INF")'],
   ['real("-inf")', 'real("-INF")'],
-  ['real("2K")', '2048.0'],
+  ['real("2K")', '2.0'], // current HTCondor reads no K/M/G suffix in conversions
+  ['int("2K")', '2'],
+  ['int("-3.7")', '-3'],
   ['string(3)', '"3"'],
   ['string(1.5)', '"1.500000000000000E+00"'],
   ['string(0.0)', '"0.0"'],
@@ -183,6 +185,9 @@ const STRINGS: Case[] = [
   ['size([a = 1; b = 2])', '2'],
   ['size(undefined)', 'undefined'],
   ['size(5)', 'error'],
+  ['size("héllo")', '6'], // HTCondor strings are bytes
+  ['substr("héllo", 3)', '"llo"'],
+  ['substr("héllo", 1, 2)', '"é"'],
   ['versioncmp("1.2", "1.10")', '-1'],
   ['versioncmp("1.10", "1.10")', '0'],
   ['versionGT("2.0", "1.9")', 'true'],
@@ -330,6 +335,42 @@ const STRING_LISTS: Case[] = [
   ['stringList_regexpMember("^z", "a,bc")', 'false'],
 ];
 
+const ARGS_ENV_USERMAP: Case[] = [
+  ["argsToList(\"a 'b c' d\")", '{ "a","b c","d" }'],
+  ["argsToList(\"a 'it''s'\")", '{ "a","it\'s" }'],
+  ["argsToList(\"a 'b\")", 'error'],
+  ['argsToList("a  b\\tc", 1)', '{ "a","b","c" }'],
+  ['argsToList("")', '{  }'],
+  ['argsToList("a", 3)', 'error'],
+  ['argsToList("a", undefined)', 'error'],
+  ['argsToList(undefined)', 'error'],
+  ['argsToList()', 'error'],
+  ['listToArgs({"a", "b c", "it\'s", ""})', '"a b\' \'c it\'\'\'\'s \'\'"'],
+  ['listToArgs({"a", "b"}, 1)', '"a b"'],
+  ['listToArgs({"a", "b c"}, 1)', 'error'],
+  ['listToArgs({"a", 1})', 'error'],
+  ['listToArgs(argsToList("x \'y z\'"))', '"x y\' \'z"'],
+  ['envV1ToV2("B=2;A=1")', '"A=1 B=2"'],
+  ['envV1ToV2("|A=1|B=x y")', '"A=1 B=x\' \'y"'],
+  ['envV1ToV2("A=1;A=2")', '"A=2"'],
+  ['envV1ToV2("A")', 'error'],
+  ['envV1ToV2("")', '""'],
+  ['envV1ToV2(undefined)', 'undefined'],
+  ['envV1ToV2(1)', 'error'],
+  ["mergeEnvironment(\"A=1 B=2\", undefined, \"B=3 C='x y'\")", '"A=1 B=3 C=x\' \'y"'],
+  ['mergeEnvironment(envV1ToV2(undefined), "A=1")', '"A=1"'],
+  ['mergeEnvironment()', '""'],
+  ['mergeEnvironment("A")', 'error'],
+  ['mergeEnvironment(1)', 'error'],
+  // no user maps are configured in dsched: HTCondor's answers for a name no map knows
+  ['userMap("groups", "alice")', 'undefined'],
+  ['userMap("groups", "alice", "g1")', 'undefined'],
+  ['userMap("groups", "alice", "g1", "nogroup")', '"nogroup"'],
+  ['userMap("groups", undefined, "g1", "nogroup")', '"nogroup"'],
+  ['userMap("groups", error)', 'error'],
+  ['userMap("groups")', 'error'],
+];
+
 const TIME: Case[] = [
   ['time() > 1600000000', 'true'],
   ['isInteger(time())', 'true'],
@@ -338,6 +379,8 @@ const TIME: Case[] = [
   ['interval(0)', '"0"'],
   ['interval(59)', '"59"'],
   ['interval(3600)', '"1:00:00"'],
+  ['interval(90061)', '"1+01:01:01"'],
+  ['interval(-90061)', '"-1+01:01:01"'],
   ['interval("x")', 'error'],
   ['formatTime(0, "%Y-%m-%d %H:%M:%S")', '"1970-01-01 00:00:00"'],
   ['formatTime(0)', '"Thu Jan  1 00:00:00 1970"'],
@@ -354,6 +397,7 @@ describe('classad functions – strings', () => caseTests(STRINGS));
 describe('classad functions – regular expressions', () => caseTests(REGEX));
 describe('classad functions – lists', () => caseTests(LISTS));
 describe('classad functions – string lists', () => caseTests(STRING_LISTS));
+describe('classad functions – arguments, environments and user maps', () => caseTests(ARGS_ENV_USERMAP));
 describe('classad functions – time', () => {
   before(() => {
     process.env.TZ = 'UTC';
