@@ -82,11 +82,16 @@ export class Schedd {
 
   /** Mail the job's owner (or notify_user) if the job asked to be told about this event. */
   private mail(ev: MailEvent, job: Job, extra: Partial<JobFacts> = {}) {
+    this.mailLater(ev, job, extra)();
+  }
+
+  /** The mail of `mail`, with the facts read now and sent when the returned function is called. */
+  private mailLater(ev: MailEvent, job: Job, extra: Partial<JobFacts> = {}): () => void {
     const notification = Number(this.queue.value(job, 'JobNotification') ?? 0) || 0;
     const points = this.queue.value(job, 'PbsMailPoints');
-    if (!notification && typeof points !== 'string') return;
+    if (!notification && typeof points !== 'string') return () => {};
     const start = Number(this.queue.value(job, 'JobCurrentStartDate') ?? 0);
-    this.mailer.send(ev, {
+    const facts: JobFacts = {
       id: `${job.cluster}.${job.proc}`,
       owner: job.owner,
       cmd: String(this.queue.value(job, 'Cmd') ?? ''),
@@ -96,7 +101,8 @@ export class Schedd {
       notifyUser: typeof this.queue.value(job, 'NotifyUser') === 'string' ? String(this.queue.value(job, 'NotifyUser')) : undefined,
       runSeconds: start ? Math.max(0, now() - start) : undefined,
       ...extra,
-    });
+    };
+    return () => this.mailer.send(ev, facts);
   }
   /** The DAG manager of DAG jobs (set by main once the store is open). */
   dags: DagRunner | undefined;
@@ -516,7 +522,10 @@ export class Schedd {
       : { ExitBySignal: 'false', ExitCode: String(ev.exit_code), ExitSignal: null };
     const facts: Partial<JobFacts> = ev.exit_by_signal ? { signal: ev.exit_signal } : { exitCode: ev.exit_code };
     if (job.status === JobStatus.Removed) this.mail('abort', job, { removeReason: String(this.queue.value(job, 'RemoveReason') ?? '') });
-    else if (job.status !== JobStatus.Held) this.mail('end', job, facts);
+    // the end is mailed once the policy has decided the job is done with (completed or held), never for a
+    // run that on_exit_remove/max_retries sends back to the queue; host and run time are read before the
+    // exit clears them
+    const mailEnd = job.status === JobStatus.Held ? () => {} : this.mailLater('end', job, facts);
     // counted before the policy is evaluated, as HTCondor's shadow does (max_retries reads it)
     const completions = Number(this.queue.value(job, 'NumJobCompletions') ?? 0) + 1;
     const changes = { ...this.wallClock(job), ...exit, JobCurrentStartDate: null, NumJobCompletions: String(completions) };
@@ -536,6 +545,7 @@ export class Schedd {
     if (transferError) {
       // as HTCondor: output that did not come back holds the job (code 12) instead of completing it
       this.hold(job, transferError, HoldCode.TransferOutputError, 0);
+      mailEnd();
       return;
     }
     this.logEvent(job, ev.exit_by_signal ? { type: 'terminated', normal: false, signal: ev.exit_signal } : { type: 'terminated', normal: true, returnValue: ev.exit_code });
@@ -545,6 +555,7 @@ export class Schedd {
       const reason = String(ad.lookupJS('OnExitHoldReason') ?? 'The on_exit_hold expression evaluated to true.');
       const sub = Number(ad.lookupJS('OnExitHoldSubCode') ?? 0) || 0;
       this.hold(job, reason, HoldCode.JobPolicy, sub);
+      mailEnd();
       return;
     }
     const remove = this.evalPolicy(ad, 'OnExitRemove', true);
@@ -554,6 +565,7 @@ export class Schedd {
       return;
     }
     this.queue.finish(job, JobStatus.Completed);
+    mailEnd();
     this.log.info({ cluster: job.cluster, proc: job.proc, exitCode: ev.exit_by_signal ? undefined : ev.exit_code, signal: ev.exit_by_signal ? ev.exit_signal : undefined }, 'job completed');
   }
 
