@@ -141,7 +141,7 @@ export class Startd {
     this.extra.set(claim, {});
     this.log.info({ slot: d.name, schedd: req.schedd }, 'claimed');
     if (req.activate) this.activate(claim, job);
-    this.onChange(claim);
+    else this.onChange(claim);
     return { claim, slot: d.name, slot_ad: { attrs: this.machine.dslotAd(d) } };
   }
 
@@ -168,7 +168,15 @@ export class Startd {
     extraEnv._CONDOR_CHIRP_CONFIG = join(sandbox, '.chirp.config');
     const transfer = wantsTransfer(job, this.machine.hostName) ? { inputs: new Map<string, number>() } : undefined;
     const scheddAddress = d.scheddAddress;
+    // The slot ad and the pid list change once the process exists: until then the spawner has the CPU to
+    // itself (on a small machine, building and sending ads at the same moment delays the job's start).
+    const running = () => {
+      this.log.info({ cluster, proc, slot: d.name, jobPid: started.pid }, 'job started');
+      this.saveState();
+      this.onChange(claim);
+    };
     const started = this.starter.start({
+      onRunning: running,
       ad: job,
       sandbox,
       slotName: d.name.split('@')[0]!,
@@ -198,10 +206,9 @@ export class Startd {
     const ex = this.extra.get(claim) ?? {};
     Object.assign(ex, { evictReason: undefined, ad: job, chirp, transfer });
     this.extra.set(claim, ex);
-    this.log.info({ cluster, proc, slot: d.name, pid: started.pid }, 'job started');
     void started.done.then((o) => this.jobDone(d, o));
-    this.saveState();
-    this.onChange(claim);
+    // input files may take a while to arrive: the slot shows as claimed meanwhile
+    if (transfer) this.onChange(claim);
   }
 
   private jobDone(d: DynamicSlot, o: JobOutcome) {

@@ -72,11 +72,14 @@ export interface StartOptions {
   prepare?: () => Promise<void>;
   /** more files for the sandbox */
   files?: Record<string, string>;
+  /** The process exists (its pid is in the StartedJob). */
+  onRunning?: () => void;
 }
 
 interface Pending {
   job: StartedJob;
   resolve: (o: JobOutcome) => void;
+  onRunning?: () => void;
 }
 
 /**
@@ -104,8 +107,10 @@ export class Starter {
       const r = JSON.parse(line) as SpawnerReply;
       const p = this.pending.get(r.id);
       if (!p) return;
-      if (r.event === 'started') p.job.pid = r.pid;
-      else {
+      if (r.event === 'started') {
+        p.job.pid = r.pid;
+        p.onRunning?.();
+      } else {
         this.pending.delete(r.id);
         p.resolve(r.event === 'failed' ? { kind: 'failed', exitCode: r.holdCode, holdCode: r.holdCode, message: r.message } : { kind: 'exited', exitCode: r.exitCode, signal: r.signal });
       }
@@ -183,7 +188,7 @@ export class Starter {
     const go = () => {
       if (job.cancelled) return resolve({ kind: 'exited', exitCode: 0, signal: SIGNALS.SIGKILL });
       job.sent = true;
-      this.pending.set(id, { job, resolve });
+      this.pending.set(id, { job, resolve, onRunning: opts.onRunning });
       this.send(request);
     };
     if (opts.prepare) opts.prepare().then(go, (e: Error) => fail(transfer ? 13 : 6, e.message));
