@@ -1,7 +1,7 @@
 // One negotiation cycle: fetch (slots and submitters from the copy of the collector's ads, idle autoclusters from each schedd,
 // and, when preemption can happen, the claimed slots and the jobs running on them), match in process
 // (matchmaker.ts), hand out (matches to the schedds, Vacate to the startds of preempted slots).
-import { ClassAd, compile, isTrue, parseExpr, toNumber, type Expr } from '../../grammar/classad/index.js';
+import { ClassAd, compile, isTrue, parseExpr, referencedAttrs, toNumber, type Expr } from '../../grammar/classad/index.js';
 import type { AdMirror } from './ad-mirror.js';
 import type { Logger } from '../../lib/log.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
@@ -10,7 +10,7 @@ import type { Match } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import type { FairShare } from './fair-share.js';
 import type { AccountingGroups, GroupNode } from './groups.js';
 import type { ConcurrencyLimits } from './limits.js';
-import { accountingName, Matchmaker, type AutoclusterInput, type ClaimedSlotInput, type SubmitterInput } from './matchmaker.js';
+import { accountingName, Matchmaker, type AutoclusterInput, type ClaimedSlotInput, type Reservation, type SubmitterInput } from './matchmaker.js';
 
 /** What the cycle reads from the configuration (again before every cycle: the knobs are live). */
 export interface CyclePolicy {
@@ -39,6 +39,7 @@ interface PendingPreemption {
   jobId: string;
   schedd: string;
   autocluster: number;
+  startd: string;
   at: number;
 }
 
@@ -50,6 +51,8 @@ interface PendingUsage {
 }
 
 const PENDING_PREEMPTION_MS = 10 * 60_000;
+/** How long a vacated slot's resources wait for the job that preempted it. */
+const RESERVATION_MS = 30_000;
 const PENDING_USAGE_MS = 10_000;
 const EMPTY = new ClassAd();
 
@@ -74,6 +77,7 @@ export class Negotiator {
   private schedds = new Map<string, ScheddClient>();
   private startds = new Map<string, StartdClient>();
   private pendingPreemptions = new Map<string, PendingPreemption>();
+  private reservations: Array<Reservation & { at: number }> = [];
   private pendingUsage = new Map<string, PendingUsage>();
   /** ads of jobs running on claimed slots, by schedd name and job id (they do not change while they run) */
   private runningJobs = new Map<string, { ad: ClassAd | undefined; cycle: number }>();
@@ -133,14 +137,18 @@ export class Negotiator {
     });
     if (!idleSubmitters.length) return done(0, 0);
 
-    if (!preempting) this.pendingPreemptions.clear();
+    if (!preempting) {
+      this.pendingPreemptions.clear();
+      this.reservations = [];
+    }
     const claimed = preempting ? await this.claimedSlots(machineAds.filter((ad) => isTrue((policy.preemptionRequirements ? BUSY_OR_PREEMPTING : RANKED_BUSY_OR_PREEMPTING)(ad))), pool.ads('Scheduler')) : [];
     if (!slots.length && !claimed.length) return done(0, 0);
 
+    const significant = jobAttributesOfSlots(machineAds);
     await Promise.all(
       idleSubmitters.map(async (s) => {
         try {
-          const r = await this.schedd(s.schedd).idleAutoclusters(s.acct);
+          const r = await this.schedd(s.schedd).idleAutoclusters(s.acct, significant);
           s.autoclusters = r.autoclusters.map((a): AutoclusterInput => ({ id: Number(a.id), idle: a.idle - this.reserved(s.schedd, Number(a.id)), ad: ClassAd.fromRecord(a.job?.attrs ?? {}) }));
         } catch (e) {
           this.log.warn({ submitter: s.name, err: (e as Error).message }, 'schedd did not give its idle jobs');
@@ -157,7 +165,10 @@ export class Negotiator {
       poolCpus,
       claimed,
       preemption: claimed.length ? { requirements: policy.preemptionRequirements, rank: policy.preemptionRank } : undefined,
+      reservations: this.reservations,
     }).negotiate();
+    const placedNow = new Set(result.reservationsPlaced);
+    this.reservations = this.reservations.filter((r, i) => !placedNow.has(i) && Date.now() - r.at < RESERVATION_MS);
     const t2 = performance.now();
     this.lastGroups = result.groups;
 
@@ -181,7 +192,7 @@ export class Negotiator {
       ),
       ...result.preemptions.map((p) => {
         const victim = claimed.find((c) => String(c.ad.lookupJS('Name')) === p.slot)!;
-        this.pendingPreemptions.set(p.slot, { jobId: str(victim.ad, 'JobId'), schedd: p.schedd, autocluster: p.autocluster, at: now });
+        this.pendingPreemptions.set(p.slot, { jobId: str(victim.ad, 'JobId'), schedd: p.schedd, autocluster: p.autocluster, startd: p.startd, at: now });
         const reason = p.reason === 'rank' ? `preempted: the machine prefers a job of ${p.submitter} (RANK)` : `preempted by ${p.submitter}, whose priority is better (PREEMPTION_REQUIREMENTS)`;
         this.log.info({ slot: p.slot, startd: p.startd, victim: p.victim, submitter: p.submitter, reason: p.reason }, 'preempting a job');
         return this.startd(p.startd)
@@ -233,10 +244,13 @@ export class Negotiator {
   private async claimedSlots(ads: ClassAd[], schedulerAds: ClassAd[]): Promise<ClaimedSlotInput[]> {
     const now = Date.now();
     const byName = new Map(ads.map((ad) => [str(ad, 'Name'), ad]));
-    // a pending preemption ends when its slot no longer runs that job (the claim was released), or times out
+    // a pending preemption ends when its slot no longer runs that job (the claim was released: what it
+    // freed is reserved for the preempting job), or times out
     for (const [slot, p] of this.pendingPreemptions) {
       const ad = byName.get(slot);
-      if (!ad || str(ad, 'JobId') !== p.jobId || now - p.at > PENDING_PREEMPTION_MS) this.pendingPreemptions.delete(slot);
+      if (ad && str(ad, 'JobId') === p.jobId && now - p.at <= PENDING_PREEMPTION_MS) continue;
+      this.pendingPreemptions.delete(slot);
+      if (!ad) this.reservations.push({ schedd: p.schedd, autocluster: p.autocluster, startd: p.startd, at: now });
     }
     const busy = ads.filter((ad) => str(ad, 'State') === 'Claimed' && !this.pendingPreemptions.has(str(ad, 'Name')) && str(ad, 'JobId'));
     if (!busy.length) return [];
@@ -302,6 +316,29 @@ export class Negotiator {
     for (const c of this.schedds.values()) c.close();
     for (const c of this.startds.values()) c.close();
   }
+}
+
+const refsOf = new WeakMap<Expr, { target: string[]; unscoped: string[] }>();
+/**
+ * The job attributes the slots' Requirements, START and Rank refer to: TARGET.x, and plain names the slot
+ * ad does not define. Expressions are analysed once (the ad copy keeps them from one cycle to the next).
+ */
+export function jobAttributesOfSlots(ads: ClassAd[]): string[] {
+  const out = new Set<string>();
+  for (const ad of ads) {
+    for (const name of ['Requirements', 'START', 'Rank']) {
+      const e = ad.get(name);
+      if (!e) continue;
+      let r = refsOf.get(e);
+      if (!r) {
+        const refs = referencedAttrs(e);
+        refsOf.set(e, (r = { target: [...refs.target], unscoped: [...refs.unscoped] }));
+      }
+      for (const n of r.target) out.add(n);
+      for (const n of r.unscoped) if (!ad.get(n)) out.add(n);
+    }
+  }
+  return [...out].sort();
 }
 
 /** PREEMPTION_REQUIREMENTS as given; undefined when it is the constant FALSE (no priority preemption). */

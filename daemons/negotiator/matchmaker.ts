@@ -16,8 +16,8 @@
 // once per slot visited, lazily, in rank order, only until the autocluster's jobs are placed. Rank is
 // evaluated per class when it reads no per-slot attribute. So a cycle costs about autoclusters × classes
 // evaluations plus the slots actually handed out, not autoclusters × slots.
-import { ClassAd, ERROR, UNDEFINED, compile, isTrue, toNumber, unparse, type Expr, type Value } from '../../grammar/classad/index.js';
-import { customResourceNames, fitCount, jobRequests, takeResources, type Resources } from '../../lib/job-requests.js';
+import { ClassAd, ERROR, UNDEFINED, compile, isTrue, symmetricMatch, toNumber, unparse, type Expr, type Value } from '../../grammar/classad/index.js';
+import { customResourceNames, fitCount, giveResources, jobRequests, takeResources, type Resources } from '../../lib/job-requests.js';
 import { conjuncts, reach, refsOf, type Reach } from './expr-analysis.js';
 import { allowance, chargeGroup, starvationOrder, ROOT_GROUP, type AccountingGroups, type GroupNode } from './groups.js';
 import { parseLimits, type ConcurrencyLimits } from './limits.js';
@@ -75,6 +75,20 @@ export interface NegotiationInput {
   /** claimed slots, when preemption is considered */
   claimed?: ClaimedSlotInput[];
   preemption?: PreemptionPolicy;
+  /** resources a finished preemption freed, kept for the job that preempted (placed before anyone else) */
+  reservations?: Reservation[];
+}
+
+/**
+ * A vacated slot's resources promised to the autocluster that preempted it: the next job of that
+ * autocluster goes to the startd's partitionable slot first, so the evicted job (idle again, and often
+ * first in line) cannot take them back.
+ */
+export interface Reservation {
+  schedd: string;
+  autocluster: number;
+  /** the startd's address */
+  startd: string;
 }
 
 export interface MatchOut {
@@ -103,6 +117,8 @@ export interface NegotiationResult {
   preemptions: PreemptionOut[];
   /** per submitter: jobs matched (or slots preempted for it) and their cpus */
   placed: Map<string, { jobs: number; cpus: number }>;
+  /** the reservations (indices into the input's) that were placed */
+  reservationsPlaced: number[];
   stats: {
     slots: number;
     classes: number;
@@ -268,6 +284,8 @@ interface Claimed {
   name: string;
   address: string;
   res: Resources;
+  /** the same startd's partitionable slot: what is left there joins what the vacated slot frees */
+  pslot?: Slot;
   custom: string[];
   overlay: ClassAd;
   currentRank: number;
@@ -510,6 +528,7 @@ export class Matchmaker {
     this.stats.autoclusters = this.subs.reduce((n, s) => n + s.acs.length, 0);
     this.buildClasses();
     if (input.claimed?.length && input.preemption) this.indexClaimed(input.claimed, input.preemption);
+    const reservationsPlaced = (input.reservations ?? []).flatMap((r, i) => (this.placeReserved(r) ? [i] : []));
 
     // submitters in fair-share order (lower effective priority first; name for a stable order)
     const subs = this.subs.slice().sort((a, b) => a.input.priority - b.input.priority || (a.input.name < b.input.name ? -1 : a.input.name > b.input.name ? 1 : 0));
@@ -537,7 +556,7 @@ export class Matchmaker {
 
     const placed = new Map<string, { jobs: number; cpus: number }>();
     for (const s of this.subs) if (s.jobs) placed.set(s.input.name, { jobs: s.jobs, cpus: s.cpus });
-    return { matches: [...this.matches.values()], preemptions: this.preemptions, placed, stats: this.stats, groups };
+    return { matches: [...this.matches.values()], preemptions: this.preemptions, placed, reservationsPlaced, stats: this.stats, groups };
   }
 
   // ---- slots and classes --------------------------------------------------------------------------------
@@ -1233,6 +1252,30 @@ export class Matchmaker {
 
   // ---- preemption ------------------------------------------------------------------------------------------
 
+  /**
+   * One job of the reserving autocluster on the startd's partitionable slot, if the freed resources are
+   * back there and it still fits. Otherwise that job waits for them: it neither runs nor preempts elsewhere.
+   */
+  private placeReserved(r: Reservation): boolean {
+    const sub = this.subs.find((s) => s.input.schedd === r.schedd);
+    const ac = sub?.acs.find((a) => a.id === r.autocluster && a.idle > 0);
+    if (!sub || !ac) return false;
+    const slot = this.slots.find((s) => s.partitionable && !s.dead && s.address === r.startd);
+    const req = slot && this.reqFor(ac, slot);
+    const limits = ac.wants.size ? this.input.limits : undefined;
+    if (!slot || !req || fits(req, slot.free) < 1 || (limits && limits.room(ac.wants) < 1) || !symmetricMatch(ac.ad, slot.ad)) {
+      ac.idle -= 1;
+      return false;
+    }
+    if (limits) limits.take(ac.wants, 1);
+    ac.idle -= 1;
+    sub.jobs += 1;
+    sub.cpus += ac.cpus;
+    this.take(slot, req, 1);
+    this.record(ac, slot.name, slot.address, 1);
+    return true;
+  }
+
   private indexClaimed(list: ClaimedSlotInput[], policy: PreemptionPolicy) {
     this.preemptReq = policy.requirements ? fnOf(policy.requirements) : undefined;
     this.preemptRank = policy.rank ? fnOf(policy.rank) : undefined;
@@ -1248,7 +1291,8 @@ export class Matchmaker {
       overlay.setValue('RemoteUserResourcesInUse', remote?.input.usage ?? 0);
       if (this.input.groups?.enabled) overlay.setValue('RemoteGroup', this.input.groups.groupOf(accountingName(c.remoteSubmitter)));
       const cur = overlay.get('Rank') ? rankValue(overlay.evaluate('Rank', c.currentJob ?? EMPTY_AD)) : 0;
-      this.claimed.push({ input: c, name, address, res: resourcesOf(c.ad, custom), custom, overlay, currentRank: cur, taken: false });
+      const pslot = this.slots.find((s) => s.partitionable && s.address === address);
+      this.claimed.push({ input: c, name, address, res: resourcesOf(c.ad, custom), pslot, custom, overlay, currentRank: cur, taken: false });
     }
   }
 
@@ -1265,7 +1309,9 @@ export class Matchmaker {
     const group = ac.sub.group;
     for (const c of this.claimed) {
       if (c.taken || c.input.retirementLeft > 0) continue;
-      if (fits(this.reqFor(ac, c.custom.length ? { customKey: c.custom.join(' '), custom: c.custom } : { customKey: '', custom: [] }), c.res) < 1) continue;
+      const room: Resources = { ...c.res, custom: { ...c.res.custom } };
+      if (c.pslot && !c.pslot.dead) giveResources(room, c.pslot.free);
+      if (fits(this.reqFor(ac, c.custom.length ? { customKey: c.custom.join(' '), custom: c.custom } : { customKey: '', custom: [] }), room) < 1) continue;
       const o = c.overlay;
       o.setValue('SubmitterUserPrio', sub.priority);
       o.setValue('SubmitterUserResourcesInUse', sub.usage ?? 0);

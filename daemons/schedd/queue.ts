@@ -250,9 +250,27 @@ export class JobQueue {
     return typeof g === 'string' && g ? g : job.owner;
   }
 
+  /**
+   * Job attributes the machines tell jobs apart by (from the negotiator: what slots' Requirements, START and
+   * Rank refer to). The set only grows; when it does, the idle jobs are grouped again.
+   */
+  private machineSignificant = new Set<string>();
+  private static readonly BASE_SIGNIFICANT = new Set(SIGNIFICANT.map((n) => n.toLowerCase()));
+
+  addSignificant(names: string[]): void {
+    const fresh = names.map((n) => n.toLowerCase()).filter((n) => !JobQueue.BASE_SIGNIFICANT.has(n) && !this.machineSignificant.has(n));
+    if (!fresh.length) return;
+    for (const n of fresh) this.machineSignificant.add(n);
+    const idle = [...this.autoclusters.values()].flatMap((ac) => [...ac.idle]);
+    this.autoclusters.clear();
+    this.acByKey.clear();
+    for (const j of idle) this.enterIdle(j);
+  }
+
   private acKey(job: Job): string {
     const m = this.merged(job);
     const names = new Set(SIGNIFICANT);
+    if (this.machineSignificant.size) for (const k of Object.keys(m)) if (this.machineSignificant.has(k.toLowerCase())) names.add(k);
     for (const attr of ['Requirements', 'Rank']) {
       const text = m[attr];
       if (!text) continue;

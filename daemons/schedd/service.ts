@@ -103,6 +103,7 @@ export function scheddService(schedd: Schedd, auth: FsAuth): ServiceImpl {
       },
       GetIdleAutoclusters(req: IdleRequest__Output, ctx: CallContext) {
         requireDaemon(ctx);
+        queue.addSignificant(req.significant);
         const out = [];
         for (const ac of queue.autoclusters.values()) {
           if (req.submitter && ac.acct !== req.submitter) continue;

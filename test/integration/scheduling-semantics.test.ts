@@ -31,7 +31,6 @@ function events(pool: TestPool, name: string): string[] {
  * not kept for the job that preempted; the next cycle gives them to the evicted job, idle again, which then
  * runs again (and, when it runs long, is preempted again, and so on).
  */
-const RANK_TODO = 'negotiator: resources freed by a RANK preemption go back to the evicted job';
 
 const status = async (pool: TestPool, cluster: number) => (await pool.json('dq', [String(cluster)]))[0]?.JobStatus;
 
@@ -89,7 +88,7 @@ describe('scheduling semantics', () => {
     });
   });
 
-  test('RANK preemption – a job the machine ranks higher evicts a running one, which goes back to idle and runs later', { todo: RANK_TODO }, async () => {
+  test('RANK preemption – a job the machine ranks higher evicts a running one, which goes back to idle and runs later', async () => {
     await withPool({ NUM_CPUS: '1', NEGOTIATOR_CONSIDER_PREEMPTION: 'true', RANK: 'TARGET.IsUrgent =?= true' }, async (p) => {
       // both jobs note their runs in order.txt; the plain one's first run waits to be evicted, its second ends
       // at once. Both are small scripts, so each asks for the same disk (the size of its executable)

@@ -52,8 +52,8 @@ export class ScheddClient {
   watchJobs(ids: JobId[]): grpc.ClientReadableStream<JobChange__Output> {
     return this.rpc.stream<JobChange__Output>('WatchJobs', { ids });
   }
-  idleAutoclusters(submitter: string) {
-    return this.rpc.unary<IdleReply__Output>('GetIdleAutoclusters', { submitter }, { deadlineMs: 30_000 });
+  idleAutoclusters(submitter: string, significant: string[] = []) {
+    return this.rpc.unary<IdleReply__Output>('GetIdleAutoclusters', { submitter, significant }, { deadlineMs: 30_000 });
   }
   matched(matches: Match[]) {
     return this.rpc.unary<object>('Matched', { matches }, { deadlineMs: 30_000 });

@@ -1,7 +1,9 @@
-// The negotiator's copy of the collector's ads, fed by the Watch stream.
+// The negotiator's copy of the collector's ads, fed by the Watch stream, and what it learns from the slots.
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
+import { ClassAd } from '../../../grammar/classad/index.js';
 import { AdMirror } from '../../../daemons/negotiator/ad-mirror.js';
+import { jobAttributesOfSlots } from '../../../daemons/negotiator/cycle.js';
 
 const slot = (name: string, cpus: number) => ({ type: 'Machine', name, kind: 'added', ad: { attrs: { Name: `"${name}"`, Cpus: String(cpus), State: '"Unclaimed"' } } });
 
@@ -45,5 +47,16 @@ describe('negotiator – ad mirror', () => {
     assert.equal(m.ready, false);
     m.apply({ type: '', name: '', kind: 'hello' });
     assert.deepEqual(m.ads('Machine').map((a) => a.lookupJS('Name')), ['slot1@c']);
+  });
+});
+
+describe('negotiator – job attributes the slots tell jobs apart by', () => {
+  test('negotiator – TARGET.x and plain names the slot does not define, from Requirements, START and Rank', () => {
+    const ad = (attrs: Record<string, string>) => ClassAd.fromRecord({ Name: '"slot1@a"', Cpus: '4', KeyboardIdle: '0', ...attrs });
+    const names = jobAttributesOfSlots([
+      ad({ START: 'KeyboardIdle > 15 && Department == "physics"', Requirements: 'START' }),
+      ad({ Rank: 'TARGET.IsUrgent =?= true', Requirements: 'MY.Cpus > 0 && TARGET.RequestCpus <= 4' }),
+    ]);
+    assert.deepEqual(names, ['department', 'isurgent', 'requestcpus']);
   });
 });

@@ -83,3 +83,40 @@ describe('preemption – machine RANK', () => {
     assert.equal(run([unknown], { requirements: false }).preemptions.length, 1);
   });
 });
+
+describe('preemption – what a vacated slot frees', () => {
+  test("preemption – the partitionable slot's leftovers count: a 2-cpu job may preempt a 1-cpu slot beside 1 free cpu", () => {
+    const victim = claimed('slot1_1@n1', 'bob', 0.5, { rank: 'TARGET.Owner == "alice"' });
+    const bigJob = job({ cpus: 2 });
+    const pslot = slot({ name: 'slot1@n1', cpus: 1, partitionable: true, rank: 'TARGET.Owner == "alice"' });
+    const mm = (slots: ClassAd[]) =>
+      new Matchmaker({ slots, submitters: [submitter('alice', [{ id: 1, idle: 1, ad: bigJob }], 10)], claimed: [victim], preemption: {} }).negotiate();
+    assert.deepEqual(mm([pslot]).preemptions.map((p) => p.slot), ['slot1_1@n1']);
+    // without the free cpu beside it, the slot alone is too small
+    assert.equal(mm([]).preemptions.length, 0);
+  });
+
+  test('preemption – the freed resources go to the reserving autocluster before an older one', () => {
+    const pslot = () => slot({ name: 'slot1@n1', cpus: 1, partitionable: true });
+    const acs = () => [
+      { id: 1, idle: 1, ad: job() },
+      { id: 2, idle: 1, ad: job({ attrs: { IsUrgent: 'true' } }) },
+    ];
+    const reservations = [{ schedd: 'schedd:1', autocluster: 2, startd: 'n1:9618' }];
+    const with_ = new Matchmaker({ slots: [pslot()], submitters: [submitter('alice', acs())], reservations }).negotiate();
+    assert.deepEqual(with_.matches.map((m) => m.autocluster), [2]);
+    assert.deepEqual(with_.reservationsPlaced, [0]);
+    const without = new Matchmaker({ slots: [pslot()], submitters: [submitter('alice', acs())] }).negotiate();
+    assert.deepEqual(without.matches.map((m) => m.autocluster), [1]);
+  });
+
+  test('preemption – until the freed resources are back, the reserving job waits: it runs nowhere else', () => {
+    const r = new Matchmaker({
+      slots: [slot({ name: 'slot1@other' })],
+      submitters: [submitter('alice', [{ id: 2, idle: 1, ad: job() }])],
+      reservations: [{ schedd: 'schedd:1', autocluster: 2, startd: 'n1:9618' }],
+    }).negotiate();
+    assert.deepEqual(r.matches, []);
+    assert.deepEqual(r.reservationsPlaced, []);
+  });
+});
