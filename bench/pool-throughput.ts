@@ -5,6 +5,7 @@
 // Figures are printed; nothing is asserted (see the issue for the targets).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { expandSubmit, loadSubmit } from '../grammar/submit/index.js';
 import { loadSecret, signToken } from '../lib/rpc/auth.js';
@@ -26,7 +27,7 @@ async function main() {
     const token = signToken(loadSecret(join(pool.home, 'secret')), { sub: 'user:bench', ttl: 3600 });
     const schedd = new ScheddClient(pool.daemonAddress('schedd'), () => token);
     const plan = (text: string) =>
-      loadSubmit({ file: 'bench.sub', text, cwd: pool.work, env: {}, owner: 'bench', hostname: 'bench', maxProcs: 1_000_000 });
+      loadSubmit({ file: 'bench.sub', text, cwd: pool.work, env: {}, owner: 'bench', hostname: hostname(), maxProcs: 1_000_000 }); // this host: no file transfer, as dsubmit here
 
     // 1. submit rate (held jobs: the queue write is what is measured)
     {

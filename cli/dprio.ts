@@ -26,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
     for (const res of r.results) {
       if (res.ok) continue;
       failed++;
-      process.stderr.write(`dprio: job ${res.id?.cluster}${Number(res.id?.proc) >= 0 ? '.' + res.id?.proc : ''}: ${res.error}\n`);
+      process.stderr.write(`dprio: ${res.error}\n`);
     }
     const ok = r.results.length - failed;
     if (ok) process.stdout.write(`${ok} job(s) now have priority ${prio}.\n`);

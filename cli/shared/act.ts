@@ -1,6 +1,6 @@
 // drm, dhold and drelease: select jobs, ask the schedd to act, report per job; exit 1 if any job was not acted on.
 import { DschedError } from '../../lib/errors.js';
-import { idText, parseSelection } from './job-selection.js';
+import { parseSelection } from './job-selection.js';
 import { EXIT } from './run-cli.js';
 import { openSession } from './session.js';
 import { cli } from './yargs.js';
@@ -25,11 +25,10 @@ export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'relea
     let failed = 0;
     let ok = 0;
     for (const res of r.results) {
-      const id = idText({ cluster: Number(res.id?.cluster), proc: Number(res.id?.proc) });
       if (res.ok) ok++;
       else {
         failed++;
-        process.stderr.write(`${cmd}: job ${id}: ${res.error}\n`);
+        process.stderr.write(`${cmd}: ${res.error}\n`);
       }
     }
     if (ok) process.stdout.write(`${ok} job(s) ${PAST[action]}.\n`);

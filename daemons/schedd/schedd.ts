@@ -725,7 +725,7 @@ export class Schedd {
   /** dprio: a job's priority among its owner's jobs (higher runs first); `+N`/`-N` change it. */
   private setPrio(job: Job, value: string): string | undefined {
     const m = /^([+-]?)(\d+)$/.exec(value.trim());
-    if (!m) return `priority '${value}' is not a whole number (or +N / -N)`;
+    if (!m) return `job ${job.cluster}.${job.proc}: priority '${value}' is not a whole number (or +N / -N)`;
     const n = Number(m[2]);
     const prio = m[1] === '+' ? job.prio + n : m[1] === '-' ? job.prio - n : n;
     this.queue.update(job, { JobPrio: String(prio) });

@@ -43,9 +43,9 @@ export function startdService(startd: Startd, monitor?: JobMonitor): ServiceImpl
         daemonOnly(ctx);
         return startd.requestClaim(req);
       },
-      ActivateClaim(req: ActivateRequest__Output, ctx: CallContext) {
+      async ActivateClaim(req: ActivateRequest__Output, ctx: CallContext) {
         daemonOnly(ctx);
-        startd.activate(req.claim, ClassAd.fromRecord(req.job?.attrs ?? {}));
+        await startd.activate(req.claim, ClassAd.fromRecord(req.job?.attrs ?? {}));
         return {};
       },
       DeactivateClaim(req: DeactivateRequest__Output, ctx: CallContext) {

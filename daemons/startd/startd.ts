@@ -127,7 +127,7 @@ export class Startd {
     return [...this.machine.dslots.values()].filter((d) => d.job).length;
   }
 
-  requestClaim(req: ClaimRequest__Output): { claim: string; slot: string; slot_ad: { attrs: Record<string, string> } } {
+  async requestClaim(req: ClaimRequest__Output): Promise<{ claim: string; slot: string; slot_ad: { attrs: Record<string, string> } }> {
     if (this.machine.draining) throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is draining: ${this.machine.draining}`);
     if (req.slot && req.slot.toLowerCase() !== this.machine.pslotName.toLowerCase())
       throw new DschedError('CLAIM_REFUSED', `this startd has no slot ${req.slot}`);
@@ -140,7 +140,7 @@ export class Startd {
     const d = this.machine.carve(this.machine.requests(job), claim, req.schedd, req.schedd_address, lease);
     this.extra.set(claim, {});
     this.log.info({ slot: d.name, schedd: req.schedd }, 'claimed');
-    if (req.activate) this.activate(claim, job);
+    if (req.activate) await this.activate(claim, job);
     else this.onChange(claim);
     return { claim, slot: d.name, slot_ad: { attrs: this.machine.dslotAd(d) } };
   }
@@ -151,7 +151,13 @@ export class Startd {
     return d;
   }
 
-  activate(claim: string, job: ClassAd): void {
+  /**
+   * Start a job on a claim. Resolves once its process exists (or could not be started), so the reply says
+   * the job runs; and meanwhile the startd and the schedd waiting on it leave the CPU to the spawner (on a
+   * small machine their work at that moment delays the fork by several milliseconds). A job whose input
+   * files must arrive first resolves at once: that can take long, and the exit event tells of a failure.
+   */
+  activate(claim: string, job: ClassAd): Promise<void> {
     const d = this.slot(claim);
     if (d.job) throw new DschedError('CLAIM_REFUSED', `${d.name} is already running job ${d.job.cluster}.${d.job.proc}`);
     if (this.machine.draining) throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is draining: ${this.machine.draining}`);
@@ -170,10 +176,13 @@ export class Startd {
     const scheddAddress = d.scheddAddress;
     // The slot ad and the pid list change once the process exists: until then the spawner has the CPU to
     // itself (on a small machine, building and sending ads at the same moment delays the job's start).
+    let exists!: () => void;
+    const spawned = new Promise<void>((r) => (exists = r));
     const running = () => {
       this.log.info({ cluster, proc, slot: d.name, jobPid: started.pid }, 'job started');
       this.saveState();
       this.onChange(claim);
+      exists();
     };
     const started = this.starter.start({
       onRunning: running,
@@ -206,9 +215,16 @@ export class Startd {
     const ex = this.extra.get(claim) ?? {};
     Object.assign(ex, { evictReason: undefined, ad: job, chirp, transfer });
     this.extra.set(claim, ex);
-    void started.done.then((o) => this.jobDone(d, o));
+    void started.done.then((o) => {
+      exists();
+      this.jobDone(d, o);
+    });
     // input files may take a while to arrive: the slot shows as claimed meanwhile
-    if (transfer) this.onChange(claim);
+    if (transfer) {
+      this.onChange(claim);
+      return Promise.resolve();
+    }
+    return spawned;
   }
 
   private jobDone(d: DynamicSlot, o: JobOutcome) {
