@@ -9,6 +9,13 @@ interface Account {
   accumulated: number;
 }
 
+/** The accounts as saved between runs of the negotiator. */
+export interface SavedAccounts {
+  /** wall-clock ms of the last observation */
+  at: number;
+  accounts: Array<{ name: string; real: number; factor: number; accumulated: number }>;
+}
+
 export class FairShare {
   private accounts = new Map<string, Account>();
   private last = performance.now();
@@ -57,6 +64,26 @@ export class FairShare {
 
   setFactor(name: string, factor: number): void {
     this.account(name).factor = factor;
+  }
+
+  save(): SavedAccounts {
+    return {
+      at: Date.now() - (performance.now() - this.last),
+      accounts: [...this.accounts].map(([name, a]) => ({ name, real: a.real, factor: a.factor, accumulated: a.accumulated })),
+    };
+  }
+
+  /**
+   * Take up saved accounts. The time since they were saved is folded in at the next observation, with the
+   * resources in use then (as HTCondor's accountant does after a restart).
+   */
+  restore(saved: SavedAccounts): void {
+    for (const s of saved.accounts) {
+      if (!s.name || !(s.real >= 0.5) || !(s.factor >= 1)) continue;
+      this.accounts.set(s.name, { real: s.real, factor: s.factor, inUse: 0, accumulated: Number(s.accumulated) || 0 });
+    }
+    const away = Date.now() - saved.at;
+    if (away > 0 && Number.isFinite(away)) this.last = performance.now() - away;
   }
 
   list() {

@@ -1,11 +1,14 @@
 // dsched negotiator: matchmaking on events (a new idle job, a freed or new slot), with a timer as fallback.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CollectorLink, daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { literal, parseExpr, unparse } from '../../grammar/classad/index.js';
 import { proto } from '../../lib/rpc/proto.js';
 import { DschedError } from '../../lib/errors.js';
 import type { CallContext } from '../../lib/rpc/server.js';
 import { Negotiator, preemptionRequirements, type CyclePolicy } from './cycle.js';
-import { FairShare } from './fair-share.js';
+import { writeFileAtomic } from '../../lib/rpc/address-file.js';
+import { FairShare, type SavedAccounts } from './fair-share.js';
 import { AccountingGroups, ROOT_GROUP } from './groups.js';
 import { ConcurrencyLimits } from './limits.js';
 import { accountingName } from './matchmaker.js';
@@ -15,6 +18,23 @@ import type { AdChange__Output } from '../../lib/rpc/generated/dsched/v1/AdChang
 const ctx = daemonContext('negotiator');
 const { config, log } = ctx;
 const fairShare = new FairShare();
+// Usage and priority factors outlive a restart (HTCondor's accountant log): saved after cycles and changes.
+const accountsFile = join(config.paths.spool, 'accountant.json');
+try {
+  fairShare.restore(JSON.parse(readFileSync(accountsFile, 'utf8')) as SavedAccounts);
+} catch (e) {
+  if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ file: accountsFile, err: (e as Error).message }, 'fair-share accounts not read: everyone starts equal');
+}
+let lastSave = 0;
+function saveAccounts(now = false) {
+  if (!now && performance.now() - lastSave < 5000) return;
+  lastSave = performance.now();
+  try {
+    writeFileAtomic(accountsFile, JSON.stringify(fairShare.save()), 0o600);
+  } catch (e) {
+    log.warn({ file: accountsFile, err: (e as Error).message }, 'fair-share accounts not saved');
+  }
+}
 const limits = new ConcurrencyLimits((name) => {
   const v = config.lookup(`${name.toUpperCase()}_LIMIT`)?.raw ?? config.lookup('CONCURRENCY_LIMIT_DEFAULT')?.raw;
   const n = Number(v);
@@ -82,6 +102,7 @@ async function runCycle(): Promise<void> {
   again = false;
   try {
     await negotiator.cycle(pool);
+    saveAccounts();
   } catch (e) {
     log.warn({ err: (e as Error).message }, 'negotiation cycle failed');
   } finally {
@@ -133,6 +154,7 @@ const server = await serveDaemon(ctx, config.int('NEGOTIATOR_PORT'), [
           if (!ctx.identity.admin) throw new DschedError('PERMISSION_DENIED', 'only an admin may set priority factors');
           if (!(req.factor >= 1)) throw new DschedError('USAGE', 'a priority factor is a number ≥ 1');
           fairShare.setFactor(req.submitter, req.factor);
+          saveAccounts(true);
           log.info({ submitter: req.submitter, factor: req.factor }, 'priority factor set');
           schedule(0);
           return {};
@@ -196,6 +218,7 @@ const periodic = setInterval(() => {
 const ads = setInterval(() => void advertise(), config.int('UPDATE_INTERVAL') * 1000);
 
 onShutdown(ctx, async () => {
+  saveAccounts(true);
   clearInterval(periodic);
   clearInterval(ads);
   await server.shutdown();

@@ -58,4 +58,18 @@ describe('crash recovery', () => {
     assert.deepEqual(hist.map((a) => a.ExitCode), [0, 0, 0, 0]);
     assert.deepEqual(pool.read('four.txt').trim().split('\n').sort(), ['ran 0', 'ran 1', 'ran 2', 'ran 3']);
   });
+
+  test('negotiator – kill -9 keeps the fair-share accounts: a priority factor set by an admin survives', async () => {
+    const set = await pool.run('duserprio', ['-setfactor', 'heavy@pool', '25']);
+    assert.equal(set.code, 0, set.stderr);
+    const pid = pool.daemonPid('negotiator');
+    process.kill(pid, 'SIGKILL');
+    await pool.waitForRestart('negotiator', pid);
+    const factor = await pool.waitFor('the restarted negotiator to answer', async () => {
+      const r = await pool.run('duserprio', ['-allusers', '-json']);
+      if (r.code !== 0) return undefined;
+      return (JSON.parse(r.stdout) as Array<{ name: string; priority_factor: number }>).find((s) => s.name === 'heavy@pool')?.priority_factor ?? -1;
+    });
+    assert.equal(factor, 25);
+  });
 });
