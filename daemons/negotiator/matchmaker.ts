@@ -1257,9 +1257,10 @@ export class Matchmaker {
    * back there and it still fits. Otherwise that job waits for them: it neither runs nor preempts elsewhere.
    */
   private placeReserved(r: Reservation): boolean {
-    const sub = this.subs.find((s) => s.input.schedd === r.schedd);
-    const ac = sub?.acs.find((a) => a.id === r.autocluster && a.idle > 0);
-    if (!sub || !ac) return false;
+    // autocluster ids are the schedd's: any of its submitters may hold it
+    const ac = this.subs.flatMap((s) => (s.input.schedd === r.schedd ? s.acs : [])).find((a) => a.id === r.autocluster && a.idle > 0);
+    if (!ac) return false;
+    const sub = ac.sub;
     const slot = this.slots.find((s) => s.partitionable && !s.dead && s.address === r.startd);
     const req = slot && this.reqFor(ac, slot);
     const limits = ac.wants.size ? this.input.limits : undefined;

@@ -67,14 +67,17 @@ async function advertise(everything = false): Promise<void> {
   const changed = everything ? ads : ads.filter((a) => lastSent.get(a.name) !== key(a.attrs));
   const updates = changed.map((a) => ({ type: 'Machine', name: a.name, instance: ctx.instance, lifetime, ad: { attrs: a.attrs } }));
   try {
+    // A released slot leaves the collector before the resources it held show as free in the partitionable
+    // slot's ad: the negotiator never sees both (it would count them twice, and hand a preempted slot's
+    // resources to whoever comes first rather than to the job they were freed for).
+    const now = new Set(dslots.map((d) => d.name));
+    const gone = [...advertisedDslots].filter((n) => !now.has(n));
+    if (gone.length) await c.invalidate('Machine', gone, ctx.instance);
+    for (const n of gone) lastSent.delete(n);
+    advertisedDslots = now;
     if (updates.length) await c.advertise(updates);
     for (const a of changed) lastSent.set(a.name, key(a.attrs));
     nameRefusedLogged = false;
-    const now = new Set(dslots.map((d) => d.name));
-    const gone = [...advertisedDslots].filter((n) => !now.has(n));
-    advertisedDslots = now;
-    for (const n of gone) lastSent.delete(n);
-    if (gone.length) await c.invalidate('Machine', gone, ctx.instance);
   } catch (e) {
     lastSent.clear();
     const err = e as { code?: string; message: string };
