@@ -58,7 +58,8 @@ describe('machine resources', () => {
   });
 
   test('GPUs – three jobs asking one GPU each: two at a time, with different ids; the third gets a freed one', async () => {
-    pool.file('gpu.sh', '#!/bin/sh\necho "$CUDA_VISIBLE_DEVICES|$_CONDOR_AssignedGPUs"\nsleep 5\n', 0o755);
+    // long enough for dstatus to see both GPUs in use on a loaded machine
+    pool.file('gpu.sh', '#!/bin/sh\necho "$CUDA_VISIBLE_DEVICES|$_CONDOR_AssignedGPUs"\nsleep 8\n', 0o755);
     pool.file('gpu.sub', 'executable = gpu.sh\nrequest_gpus = 1\noutput = gpu.$(Process).out\nlog = gpu.log\nqueue 3\n');
     const c = await submit('gpu.sub');
     // while two run, the partitionable slot has no GPU left and each dynamic slot shows its own
