@@ -93,4 +93,11 @@ queue
     const q = await pool.json('dq', ['-allusers']);
     assert.equal(q.length, 0, 'nothing may be queued');
   });
+
+  test('submit – a submit file that does not exist is a bad-input error, not an internal one', async () => {
+    const r = await pool.run('dsubmit', ['missing.sub']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /error\[SUBMIT_FILE\]: cannot read submit file 'missing\.sub': no such file/);
+    assert.doesNotMatch(r.stderr, /internal error/);
+  });
 });
