@@ -526,8 +526,10 @@ export class Schedd {
     // run that on_exit_remove/max_retries sends back to the queue; host and run time are read before the
     // exit clears them
     const mailEnd = job.status === JobStatus.Held ? () => {} : this.mailLater('end', job, facts);
-    // counted before the policy is evaluated, as HTCondor's shadow does (max_retries reads it)
-    const completions = Number(this.queue.value(job, 'NumJobCompletions') ?? 0) + 1;
+    // counted before the policy is evaluated, as HTCondor's shadow does (max_retries reads it); a job that
+    // ends because it was held or removed did not exit of its own accord and is not counted
+    const stopped = job.status === JobStatus.Removed || job.status === JobStatus.Held;
+    const completions = Number(this.queue.value(job, 'NumJobCompletions') ?? 0) + (stopped ? 0 : 1);
     const changes = { ...this.wallClock(job), ...exit, JobCurrentStartDate: null, NumJobCompletions: String(completions) };
     job.claim = undefined;
     if (job.status === JobStatus.Removed) {
