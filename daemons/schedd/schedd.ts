@@ -308,6 +308,7 @@ export class Schedd {
     const changes: Record<string, string | null> = {
       RemoteHost: lit(claim.slot),
       StartdAddress: lit(claim.startd),
+      CurrentHosts: '1',
       JobCurrentStartDate: t,
       NumJobStarts: String(starts),
       LastMatchTime: t,
@@ -451,7 +452,7 @@ export class Schedd {
     const start = Number(this.queue.value(job, 'JobCurrentStartDate') ?? now());
     const prev = Number(this.queue.value(job, 'RemoteWallClockTime') ?? 0);
     const run = Math.max(0, now() - start);
-    return { RemoteWallClockTime: (prev + run).toFixed(1), LastRemoteHost: lit(job.claim?.slot ?? ''), RemoteHost: null, StartdAddress: null };
+    return { RemoteWallClockTime: (prev + run).toFixed(1), LastRemoteHost: lit(job.claim?.slot ?? ''), RemoteHost: null, StartdAddress: null, CurrentHosts: '0' };
   }
 
   private spoolDir(job: Job): string {
@@ -844,7 +845,7 @@ export class Schedd {
     const byStartd = new Map<string, Job[]>();
     for (const j of this.queue.jobs.values()) {
       if (!j.claim) {
-        if (j.status === JobStatus.Running) this.queue.update(j, { RemoteHost: null }, JobStatus.Idle);
+        if (j.status === JobStatus.Running) this.queue.update(j, { RemoteHost: null, CurrentHosts: '0' }, JobStatus.Idle);
         continue;
       }
       if (j.status !== JobStatus.Running && j.status !== JobStatus.Suspended && j.status !== JobStatus.Idle && j.status !== JobStatus.Removed && j.status !== JobStatus.Held) continue;

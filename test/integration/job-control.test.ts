@@ -23,12 +23,16 @@ describe('job control', () => {
     const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
     const pid = await pool.waitFor('the job to start', () => (pool.exists('pid.txt') && Number(pool.read('pid.txt').trim())) || undefined);
     assert.ok(alive(pid));
+    const running = await pool.waitFor('the job to be running', async () => (await pool.json('dq', [String(cluster)])).find((j) => j.JobStatus === 2));
+    assert.equal(running.CurrentHosts, 1, 'a running job occupies one host');
     const rm = await pool.run('drm', [String(cluster)]);
     assert.equal(rm.code, 0, rm.stderr);
     assert.match(rm.stdout, /1 job\(s\) marked for removal/);
     await pool.waitFor('the job process to die', () => !alive(pid));
     const [ad] = await pool.waitForHistory(cluster, 1);
     assert.equal(ad!.JobStatus, 3);
+    assert.equal(ad!.CurrentHosts, 0);
+    assert.equal(ad!.NumJobCompletions, 0, 'a removed job did not exit of its own accord');
     assert.match(pool.read('sleep.log'), /^009 /m);
   });
 
