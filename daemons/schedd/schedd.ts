@@ -590,7 +590,7 @@ export class Schedd {
     }
     this.queue.update(job, changes);
     const code = ev.exit_code > 0 ? ev.exit_code : HoldCode.FailedToCreateProcess;
-    this.hold(job, ev.message || 'the job could not be started', code, 0);
+    this.hold(job, ev.message || 'the job could not be started', code, ev.hold_subcode ?? 0);
   }
 
   private jobEvicted(job: Job, reason: string) {
