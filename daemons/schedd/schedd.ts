@@ -215,6 +215,9 @@ export class Schedd {
         this.logEvent(j, { type: 'held', reason, code: HoldCode.SubmittedOnHold, subCode: 0 });
       }
     }
+    // the submit events are in the log before dsubmit returns (condor_submit writes them itself), so
+    // `dsubmit job.sub && dwait job.log` finds the jobs
+    this.userLog.flush();
     this.log.info({ cluster: clusterId, procs: jobs.length, user: owner }, 'cluster submitted');
     if (dependText) this.settleDependents('all');
     for (const j of jobs) if (this.dags && j.status === JobStatus.Idle && this.queue.value(j, 'JobUniverse') === 7) this.dags.start(j);
