@@ -42,6 +42,14 @@ describe('job control', () => {
     assert.match(r.stderr, /99999\.0/);
   });
 
+  test('usage – a number option given a word is a usage error, not "no limit"', async () => {
+    for (const [cmd, args] of [['dhistory', ['-limit', 'abc']], ['dq', ['-limit', 'ten']], ['dwait', ['1', '-wait', 'soon']]] as const) {
+      const r = await pool.run(cmd, [...args]);
+      assert.equal(r.code, 2, `${cmd} ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /error\[USAGE\]: -(limit|wait) needs a number/);
+    }
+  });
+
   test('drm – another user may not remove my job', { skip: process.getuid?.() !== 0 && 'needs root to run a command as another user' }, async () => {
     pool.file('mine.sub', `executable = /bin/sleep\narguments = 300\nqueue\n`);
     const r = await pool.run('dsubmit', ['mine.sub']);
