@@ -1,19 +1,26 @@
 #!/usr/bin/env node
 // dwait: wait until jobs (or a DAG) leave the queue; exit 0 only if every one succeeded (condor_wait).
+// As condor_wait, it also takes a job event log (`log = …`): the jobs it records, or those of them named.
+import { statSync } from 'node:fs';
 import { parseSelection } from './shared/job-selection.js';
 import { DschedError } from '../lib/errors.js';
+import { readUserLogSync } from '../lib/user-log/index.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { describeOutcome, waitForJobs } from './shared/wait.js';
 import { cli } from './shared/yargs.js';
 
 async function main(argv: string[]): Promise<number> {
-  const a = await cli('dwait', argv, 'usage: dwait CLUSTER[.PROC]... [-wait SECONDS] [-quiet]')
+  const a = await cli('dwait', argv, 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...] [-wait SECONDS] [-quiet]')
     .option('wait', { type: 'number', describe: 'give up after this many seconds (exit 1)' })
     .option('quiet', { type: 'boolean', describe: 'print nothing, only the exit code' })
     .parse();
-  const sel = parseSelection(a._);
-  if (!sel.ids.length || sel.owners.length) throw new DschedError('USAGE', 'usage: dwait CLUSTER[.PROC]...');
+  const words = a._.map(String);
+  const logs = words.filter((w) => !/^\d+(\.\d+)?$/.test(w));
+  if (logs.length > 1) throw new DschedError('USAGE', 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...]: one log file at most');
+  const sel = parseSelection(words.filter((w) => !logs.includes(w)));
+  if (logs.length) sel.ids = jobsInLog(logs[0]!, sel.ids);
+  else if (!sel.ids.length) throw new DschedError('USAGE', 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...]');
   const session = openSession();
   try {
     const res = await waitForJobs(await session.schedd(), sel.ids, { timeoutSec: a.wait as number | undefined, progress: !a.quiet });
@@ -22,6 +29,22 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     session.close();
   }
+}
+
+/** The jobs a user log records (their submit events), or those of them that `only` names. */
+function jobsInLog(path: string, only: Array<{ cluster: number; proc: number }>): Array<{ cluster: number; proc: number }> {
+  let isFile = false;
+  try {
+    isFile = statSync(path).isFile();
+  } catch {
+    /* reported below */
+  }
+  if (!isFile) throw new DschedError('USAGE', `'${path}' is neither a job id (cluster or cluster.proc) nor a job event log file`);
+  const seen = new Map<string, { cluster: number; proc: number }>();
+  for (const e of readUserLogSync(path).events) seen.set(`${e.cluster}.${e.proc}`, { cluster: e.cluster, proc: e.proc });
+  const ids = [...seen.values()].filter((j) => !only.length || only.some((o) => o.cluster === j.cluster && (o.proc < 0 || o.proc === j.proc)));
+  if (!ids.length) throw new DschedError('JOB_NOT_FOUND', only.length ? `${path} records none of the jobs named` : `${path} records no jobs`);
+  return ids;
 }
 
 runCli('dwait', main);

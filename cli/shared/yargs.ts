@@ -17,5 +17,12 @@ export function cli(cmd: string, argv: string[], usage: string): Argv {
     .fail((msg, err) => {
       if (err) throw err;
       throw new DschedError('USAGE', msg);
+    })
+    // `-limit abc` is a usage error, not NaN taken as "no limit"
+    .check((args) => {
+      for (const [name, v] of Object.entries(args)) {
+        if (typeof v === 'number' && Number.isNaN(v)) throw new DschedError('USAGE', `-${name} needs a number`);
+      }
+      return true;
     });
 }

@@ -3,7 +3,7 @@
 // on it, so after a restart (even kill -9) the DAG resumes without re-running a finished node or running
 // one twice (node submissions are tagged DAGManJobId/DAGNodeName/DAGNodeRetry and found again).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { loadDagForRun, type Dag, type DagNode } from '../../grammar/dag/index.js';
@@ -123,6 +123,7 @@ export class DagRunner {
     for (const p of engine.pendingClusters()) this.checkCluster(r, p.cluster);
     this.publish(r, true);
     this.log.info({ cluster, dag: file, nodes: dag.nodes.length, resumed: events.length > 0 }, 'DAG started');
+    this.dagmanOut(job, 'info', events.length ? 'DAG resumed' : 'DAG started', { dag: file, nodes: dag.nodes.length });
   }
 
   private host(job: Job): DagHost {
@@ -179,9 +180,34 @@ export class DagRunner {
         if (this.pendingEvents.length === 1) setImmediate(() => this.flushEvents());
       },
       now: () => Date.now(),
-      log: (level, msg, fields) => this.log[level]({ cluster: dagCluster, ...fields }, msg),
+      log: (level, msg, fields) => {
+        this.log[level]({ cluster: dagCluster, ...fields }, msg);
+        this.dagmanOut(job, level, msg, fields);
+      },
       findCluster: async (node: DagNode, retry: number) => this.findNodeCluster(dagCluster, node.name, retry)?.cluster,
     };
+  }
+
+  /**
+   * What the DAG's manager reports also goes to the DAG job's output file (FILE.dag.dagman.out, its Out), one
+   * line each with DAGMan's time stamp, so that the user can follow the DAG and see why a node failed.
+   */
+  private dagmanOut(job: Job, level: string, msg: string, fields: Record<string, unknown> = {}): void {
+    const out = this.queue.value(job, 'Out');
+    const iwd = this.queue.value(job, 'Iwd');
+    if (typeof out !== 'string' || out === '' || out === '/dev/null') return;
+    const d = new Date();
+    const p = (n: number) => String(n).padStart(2, '0');
+    const stamp = `${p(d.getMonth() + 1)}/${p(d.getDate())}/${p(d.getFullYear() % 100)} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    const extra = Object.entries(fields)
+      .filter(([k, v]) => k !== 'stack' && v !== undefined)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    const text = `${stamp} ${level === 'info' ? '' : `${level.toUpperCase()}: `}${msg}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+    try {
+      appendFileSync(resolve(typeof iwd === 'string' ? iwd : '/', out), text.replace(/\n/g, '\n    ') + '\n');
+    } catch (e) {
+      this.log.warn({ cluster: job.cluster, path: out, err: (e as Error).message }, 'cannot write the DAG output file');
+    }
   }
 
   /** The cluster a node attempt already has (queue or history): submissions are idempotent across crashes. */

@@ -215,6 +215,9 @@ export class Schedd {
         this.logEvent(j, { type: 'held', reason, code: HoldCode.SubmittedOnHold, subCode: 0 });
       }
     }
+    // the submit events are in the log before dsubmit returns (condor_submit writes them itself), so
+    // `dsubmit job.sub && dwait job.log` finds the jobs
+    this.userLog.flush();
     this.log.info({ cluster: clusterId, procs: jobs.length, user: owner }, 'cluster submitted');
     if (dependText) this.settleDependents('all');
     for (const j of jobs) if (this.dags && j.status === JobStatus.Idle && this.queue.value(j, 'JobUniverse') === 7) this.dags.start(j);
@@ -308,6 +311,7 @@ export class Schedd {
     const changes: Record<string, string | null> = {
       RemoteHost: lit(claim.slot),
       StartdAddress: lit(claim.startd),
+      CurrentHosts: '1',
       JobCurrentStartDate: t,
       NumJobStarts: String(starts),
       LastMatchTime: t,
@@ -451,7 +455,7 @@ export class Schedd {
     const start = Number(this.queue.value(job, 'JobCurrentStartDate') ?? now());
     const prev = Number(this.queue.value(job, 'RemoteWallClockTime') ?? 0);
     const run = Math.max(0, now() - start);
-    return { RemoteWallClockTime: (prev + run).toFixed(1), LastRemoteHost: lit(job.claim?.slot ?? ''), RemoteHost: null, StartdAddress: null };
+    return { RemoteWallClockTime: (prev + run).toFixed(1), LastRemoteHost: lit(job.claim?.slot ?? ''), RemoteHost: null, StartdAddress: null, CurrentHosts: '0' };
   }
 
   private spoolDir(job: Job): string {
@@ -526,8 +530,10 @@ export class Schedd {
     // run that on_exit_remove/max_retries sends back to the queue; host and run time are read before the
     // exit clears them
     const mailEnd = job.status === JobStatus.Held ? () => {} : this.mailLater('end', job, facts);
-    // counted before the policy is evaluated, as HTCondor's shadow does (max_retries reads it)
-    const completions = Number(this.queue.value(job, 'NumJobCompletions') ?? 0) + 1;
+    // counted before the policy is evaluated, as HTCondor's shadow does (max_retries reads it); a job that
+    // ends because it was held or removed did not exit of its own accord and is not counted
+    const stopped = job.status === JobStatus.Removed || job.status === JobStatus.Held;
+    const completions = Number(this.queue.value(job, 'NumJobCompletions') ?? 0) + (stopped ? 0 : 1);
     const changes = { ...this.wallClock(job), ...exit, JobCurrentStartDate: null, NumJobCompletions: String(completions) };
     job.claim = undefined;
     if (job.status === JobStatus.Removed) {
@@ -587,7 +593,7 @@ export class Schedd {
     }
     this.queue.update(job, changes);
     const code = ev.exit_code > 0 ? ev.exit_code : HoldCode.FailedToCreateProcess;
-    this.hold(job, ev.message || 'the job could not be started', code, 0);
+    this.hold(job, ev.message || 'the job could not be started', code, ev.hold_subcode ?? 0);
   }
 
   private jobEvicted(job: Job, reason: string) {
@@ -842,7 +848,7 @@ export class Schedd {
     const byStartd = new Map<string, Job[]>();
     for (const j of this.queue.jobs.values()) {
       if (!j.claim) {
-        if (j.status === JobStatus.Running) this.queue.update(j, { RemoteHost: null }, JobStatus.Idle);
+        if (j.status === JobStatus.Running) this.queue.update(j, { RemoteHost: null, CurrentHosts: '0' }, JobStatus.Idle);
         continue;
       }
       if (j.status !== JobStatus.Running && j.status !== JobStatus.Suspended && j.status !== JobStatus.Idle && j.status !== JobStatus.Removed && j.status !== JobStatus.Held) continue;

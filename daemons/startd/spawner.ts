@@ -4,7 +4,7 @@
 //
 // Protocol, one JSON object per line. In (stdin): {op:'start', id, exe, argv, cwd, env, stdin, stdout,
 // stderr, sandbox, adText, uid?, gid?} and {op:'signal', id, signal}. Out (stdout): {id, event:'started',
-// pid}, {id, event:'failed', holdCode, message}, {id, event:'exited', exitCode, signal?}.
+// pid}, {id, event:'failed', holdCode, holdSubCode, message}, {id, event:'exited', exitCode, signal?}.
 import { spawn } from 'node:child_process';
 import { chownSync, closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -36,21 +36,25 @@ export interface SignalRequest {
 }
 export type SpawnerReply =
   | { id: string; event: 'started'; pid: number }
-  | { id: string; event: 'failed'; holdCode: number; message: string }
+  | { id: string; event: 'failed'; holdCode: number; holdSubCode: number; message: string }
   | { id: string; event: 'exited'; exitCode: number; signal?: number };
 
 const SIGNALS = constants.signals as Record<string, number>;
 const pids = new Map<string, number>();
 const send = (r: SpawnerReply) => process.stdout.write(JSON.stringify(r) + '\n');
+const ERRNOS = constants.errno as Record<string, number>;
+/** The errno of a failed system call (0 when it is not one): HTCondor's HoldReasonSubCode for codes 6, 7, 8, 14. */
+const errnoOf = (e: unknown) => ERRNOS[(e as NodeJS.ErrnoException).code ?? ''] ?? 0;
 const why = (e: unknown) => {
   const c = (e as NodeJS.ErrnoException).code;
-  return c === 'ENOENT' ? 'No such file or directory' : c === 'EACCES' ? 'Permission denied' : (e as Error).message;
+  const text = c === 'ENOENT' ? 'No such file or directory' : c === 'EACCES' ? 'Permission denied' : (e as Error).message;
+  return errnoOf(e) && text !== (e as Error).message ? `${text} (errno ${errnoOf(e)})` : text;
 };
 
 function start(r: StartRequest): void {
-  const fail = (holdCode: number, message: string) => {
+  const fail = (holdCode: number, message: string, e?: unknown) => {
     rmSync(r.sandbox, { recursive: true, force: true });
-    send({ id: r.id, event: 'failed', holdCode, message });
+    send({ id: r.id, event: 'failed', holdCode, holdSubCode: e === undefined ? 0 : errnoOf(e), message });
   };
   const owner = r.uid !== undefined ? { uid: r.uid, gid: r.gid ?? r.uid } : undefined;
   try {
@@ -62,12 +66,12 @@ function start(r: StartRequest): void {
       if (owner) chownSync(`${r.sandbox}/${name}`, owner.uid, owner.gid);
     }
   } catch (e) {
-    return fail(6, `Failed to create the job sandbox ${r.sandbox}: ${why(e)}`);
+    return fail(6, `Failed to create the job sandbox ${r.sandbox}: ${why(e)}`, e);
   }
   try {
     if (!statSync(r.cwd).isDirectory()) return fail(14, `Failed to change to initial directory ${r.cwd}: not a directory`);
   } catch (e) {
-    return fail(14, `Failed to change to initial directory ${r.cwd}: ${why(e)}`);
+    return fail(14, `Failed to change to initial directory ${r.cwd}: ${why(e)}`, e);
   }
   const fds: number[] = [];
   const closeAll = () => fds.forEach((fd) => closeSync(fd));
@@ -78,27 +82,24 @@ function start(r: StartRequest): void {
     return fd;
   };
   let stdio: number[];
+  let opening = { path: r.stdin, as: 'standard input', code: 8 };
   try {
-    let inFd: number;
-    try {
-      inFd = open(r.stdin, false);
-    } catch (e) {
-      closeAll();
-      return fail(8, `Failed to open '${r.stdin}' as standard input: ${why(e)}`);
-    }
+    const inFd = open(r.stdin, false);
+    opening = { path: r.stdout, as: 'standard output', code: 7 };
     const outFd = open(r.stdout, true);
+    opening = { path: r.stderr, as: 'standard error', code: 7 };
     const errFd = r.stderr === r.stdout && r.stdout !== '/dev/null' ? outFd : open(r.stderr, true);
     stdio = [inFd, outFd, errFd];
   } catch (e) {
     closeAll();
-    return fail(7, `Failed to open the job's output file: ${why(e)}`);
+    return fail(opening.code, `Failed to open '${opening.path}' as ${opening.as}: ${why(e)}`, e);
   }
   let child;
   try {
     child = spawn(r.exe, r.argv, { cwd: r.cwd, env: r.env, stdio, detached: true, argv0: r.exe, ...(owner ?? {}) });
   } catch (e) {
     closeAll();
-    return fail(6, `Failed to execute '${r.exe}': ${why(e)}`);
+    return fail(6, `Failed to execute '${r.exe}': ${why(e)}`, e);
   }
   closeAll();
   let settled = false;
@@ -106,7 +107,7 @@ function start(r: StartRequest): void {
     if (settled) return;
     settled = true;
     pids.delete(r.id);
-    fail(6, `Failed to execute '${r.exe}': ${why(e)}`);
+    fail(6, `Failed to execute '${r.exe}': ${why(e)}`, e);
   });
   child.once('spawn', () => {
     pids.set(r.id, child.pid!);

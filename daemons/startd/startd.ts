@@ -259,7 +259,7 @@ export class Startd {
     if (evicted) {
       this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'evicted', message: ex.evictReason ?? o.message ?? 'the job was lost', time, output }, acked);
     } else if (o.kind === 'failed') {
-      this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'failed', exit_code: o.holdCode ?? 6, message: o.message ?? '', time });
+      this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'failed', exit_code: o.holdCode ?? 6, hold_subcode: o.holdSubCode ?? 0, message: o.message ?? '', time });
     } else {
       this.reporter.send(
         d.scheddAddress,

@@ -20,6 +20,7 @@ export interface JobOutcome {
   signal?: number;
   /** for failed: the HTCondor hold reason code, and the message */
   holdCode?: number;
+  holdSubCode?: number;
   message?: string;
 }
 
@@ -112,7 +113,7 @@ export class Starter {
         p.onRunning?.();
       } else {
         this.pending.delete(r.id);
-        p.resolve(r.event === 'failed' ? { kind: 'failed', exitCode: r.holdCode, holdCode: r.holdCode, message: r.message } : { kind: 'exited', exitCode: r.exitCode, signal: r.signal });
+        p.resolve(r.event === 'failed' ? { kind: 'failed', exitCode: r.holdCode, holdCode: r.holdCode, holdSubCode: r.holdSubCode, message: r.message } : { kind: 'exited', exitCode: r.exitCode, signal: r.signal });
       }
     });
     child.on('exit', (code, sig) => {

@@ -6,7 +6,7 @@
 // JobSet.procs, the rest in JobSet.cluster.
 import { statSync, type Stats } from 'node:fs';
 import os from 'node:os';
-import { isAbsolute, normalize, resolve } from 'node:path';
+import { dirname, isAbsolute, normalize, resolve } from 'node:path';
 import { SourceError, type ErrorCode } from '../../lib/errors.js';
 import {
   ArgSyntaxError,
@@ -528,10 +528,11 @@ function stdioHandler(cmd: 'input' | 'output' | 'error', attr: 'In' | 'Out' | 'E
   const write: (out: Attrs, v: string) => void =
     attr === 'In' ? (out, v) => void (out.In = v) : attr === 'Out' ? (out, v) => void (out.Out = v) : (out, v) => void (out.Err = v);
   return {
-    reads: cmd === 'input' ? ['input', 'initialdir', 'initial_dir', 'skip_filechecks'] : [cmd],
+    reads: [cmd, 'initialdir', 'initial_dir', 'skip_filechecks'],
     run(g: GroupExpander, out: Attrs) {
       const v = g.value(cmd);
       write(out, v ? quoteString(v) : '"/dev/null"');
+      if (cmd !== 'input') checkFolderExists(g, g.get(cmd), cmd);
       if (cmd === 'input' && v && !v.includes('$$(')) {
         const c = g.get(cmd)!;
         const skip = g.get('skip_filechecks');
@@ -546,10 +547,25 @@ function stdioHandler(cmd: 'input' | 'output' | 'error', attr: 'In' | 'Out' | 'E
   };
 }
 
+/**
+ * As condor_submit checks that it can create the output, error and log files: the folder each goes into
+ * must exist (skip_filechecks turns this off). Otherwise the job would run and its output be lost.
+ */
+function checkFolderExists(g: GroupExpander, c: Cmd | undefined, what: string): void {
+  if (!c || c.value === '' || c.value.includes('$$(') || c.value === '/dev/null') return;
+  const skip = g.get('skip_filechecks');
+  if (skip && parseBool(skip.value) === true) return;
+  const dir = dirname(resolve(g.iwd(), c.value));
+  const st = g.stat(dir);
+  if (!st) g.fail(c.site, `${what} '${c.value}': the folder ${dir} does not exist`, 'SUBMIT_FILE');
+  if (!st.isDirectory()) g.fail(c.site, `${what} '${c.value}': ${dir} is not a folder`, 'SUBMIT_FILE');
+}
+
 const logHandler: Handler = {
-  reads: ['log', 'initialdir', 'initial_dir', 'log_xml'],
+  reads: ['log', 'initialdir', 'initial_dir', 'log_xml', 'skip_filechecks'],
   run(g: GroupExpander, out: Attrs) {
     const l = g.get('log');
+    checkFolderExists(g, l, 'log');
     if (l && l.value !== '') out.UserLog = quoteString(resolve(g.iwd(), l.value));
     const x = g.get('log_xml');
     if (x && x.value !== '') {

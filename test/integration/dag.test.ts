@@ -71,6 +71,11 @@ describe('dag', () => {
     assert.match(rescue, /^DONE F$/m);
     assert.match(rescue, /^DONE INDEP$/m);
     assert.doesNotMatch(rescue, /^DONE BAD$/m);
+    // the DAG job's output file (its Out) exists and tells which node failed and how
+    const out = pool.read(`${d}/retry.dag.dagman.out`);
+    assert.match(out, /DAG started/);
+    assert.match(out, /DAG node BAD job \(cluster \d+\) failed \(returnCode=7\)/);
+    assert.match(out, /DAG finished/);
   });
 
   test('dag – a rescue DAG is resumed: finished nodes do not run again', async () => {

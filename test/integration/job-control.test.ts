@@ -1,7 +1,7 @@
 // Users act on jobs: drm kills a running job's processes; nobody acts on another user's jobs; the daemons
 // refuse calls that carry no pool token.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
@@ -23,12 +23,16 @@ describe('job control', () => {
     const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
     const pid = await pool.waitFor('the job to start', () => (pool.exists('pid.txt') && Number(pool.read('pid.txt').trim())) || undefined);
     assert.ok(alive(pid));
+    const running = await pool.waitFor('the job to be running', async () => (await pool.json('dq', [String(cluster)])).find((j) => j.JobStatus === 2));
+    assert.equal(running.CurrentHosts, 1, 'a running job occupies one host');
     const rm = await pool.run('drm', [String(cluster)]);
     assert.equal(rm.code, 0, rm.stderr);
     assert.match(rm.stdout, /1 job\(s\) marked for removal/);
     await pool.waitFor('the job process to die', () => !alive(pid));
     const [ad] = await pool.waitForHistory(cluster, 1);
     assert.equal(ad!.JobStatus, 3);
+    assert.equal(ad!.CurrentHosts, 0);
+    assert.equal(ad!.NumJobCompletions, 0, 'a removed job did not exit of its own accord');
     assert.match(pool.read('sleep.log'), /^009 /m);
   });
 
@@ -36,6 +40,14 @@ describe('job control', () => {
     const r = await pool.run('drm', ['99999.0']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /99999\.0/);
+  });
+
+  test('usage – a number option given a word is a usage error, not "no limit"', async () => {
+    for (const [cmd, args] of [['dhistory', ['-limit', 'abc']], ['dq', ['-limit', 'ten']], ['dwait', ['1', '-wait', 'soon']]] as const) {
+      const r = await pool.run(cmd, [...args]);
+      assert.equal(r.code, 2, `${cmd} ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /error\[USAGE\]: -(limit|wait) needs a number/);
+    }
   });
 
   test('drm – another user may not remove my job', { skip: process.getuid?.() !== 0 && 'needs root to run a command as another user' }, async () => {
@@ -50,6 +62,35 @@ describe('job control', () => {
     assert.notEqual(q[0]!.JobStatus, 3);
     const own = await pool.run('drm', [String(cluster)]);
     assert.equal(own.code, 0, own.stderr);
+  });
+
+  test('hold – a job whose executable, input or output cannot be opened is held with HTCondor\'s code, the errno as subcode, and the file named', async () => {
+    pool.file('gone.sh', '#!/bin/sh\n', 0o755);
+    pool.file('gone.in', 'x\n');
+    pool.file('outdir/keep', '');
+    pool.file('cant.sub', `executable = /bin/cat\ninput = gone.in\nhold = true\nqueue\nexecutable = gone.sh\ninput =\nqueue\nexecutable = /bin/true\noutput = outdir/job.out\nqueue\n`);
+    const r = await pool.run('dsubmit', ['cant.sub']);
+    assert.equal(r.code, 0, r.stderr);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    rmSync(join(pool.work, 'gone.in'));
+    rmSync(join(pool.work, 'gone.sh'));
+    rmSync(join(pool.work, 'outdir'), { recursive: true });
+    assert.equal((await pool.run('drelease', [String(cluster)])).code, 0);
+    const held = await pool.waitFor('the three jobs to be held again', async () => {
+      const ads = await pool.json('dq', [String(cluster)]);
+      return ads.filter((a) => a.JobStatus === 5 && a.HoldReasonCode !== 15).length === 3 ? ads : undefined;
+    });
+    const [input, exe, output] = [0, 1, 2].map((p) => held.find((a) => a.ProcId === p)!);
+    assert.equal(input!.HoldReasonCode, 8);
+    assert.equal(input!.HoldReasonSubCode, 2);
+    assert.match(String(input!.HoldReason), /Failed to open '.*gone\.in' as standard input: No such file or directory \(errno 2\)/);
+    assert.equal(exe!.HoldReasonCode, 6);
+    assert.equal(exe!.HoldReasonSubCode, 2);
+    assert.match(String(exe!.HoldReason), /gone\.sh/);
+    assert.equal(output!.HoldReasonCode, 7);
+    assert.equal(output!.HoldReasonSubCode, 2);
+    assert.match(String(output!.HoldReason), /Failed to open '.*outdir\/job\.out' as standard output/);
+    await pool.run('drm', [String(cluster)]);
   });
 
   test('dprio and duserprio – job priority and the submitters\' fair share', async () => {

@@ -34,6 +34,8 @@ describe('policies', () => {
     assert.match(pool.read('ph.log'), /^012 [\s\S]*ran too long for this test/m);
     const hold = await pool.run('dq', ['-hold', String(c)]);
     assert.match(hold.stdout, /ran too long for this test/);
+    const stopped = await pool.waitFor('the schedd to record the stop', async () => (await pool.json('dq', [String(c)])).find((a) => a.RemoteHost === undefined));
+    assert.equal(stopped.NumJobCompletions, 0, 'a job stopped by a hold did not exit of its own accord');
     await pool.run('drm', [String(c)]);
   });
 

@@ -93,4 +93,26 @@ queue
     const q = await pool.json('dq', ['-allusers']);
     assert.equal(q.length, 0, 'nothing may be queued');
   });
+
+  test('dwait – as condor_wait, takes the job event log and waits for the jobs it records', async () => {
+    pool.file('w.sub', `executable = /bin/sh\narguments = "-c 'sleep 1; exit $(Process)'"\nlog = w.log\nqueue 2\n`);
+    const c = await pool.submit('w.sub');
+    const all = await pool.run('dwait', ['w.log']);
+    assert.equal(all.code, 1, 'job 1 exited 1');
+    assert.match(all.stdout, new RegExp(`job ${c}\\.0 exited with code 0`));
+    assert.match(all.stdout, new RegExp(`job ${c}\\.1 exited with code 1`));
+    const one = await pool.run('dwait', ['w.log', `${c}.0`]);
+    assert.equal(one.code, 0, one.stdout + one.stderr);
+    assert.doesNotMatch(one.stdout, new RegExp(`${c}\\.1`));
+    const none = await pool.run('dwait', ['nothere.log']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /'nothere\.log' is neither a job id .* nor a job event log file/);
+  });
+
+  test('submit – a submit file that does not exist is a bad-input error, not an internal one', async () => {
+    const r = await pool.run('dsubmit', ['missing.sub']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /error\[SUBMIT_FILE\]: cannot read submit file 'missing\.sub': no such file/);
+    assert.doesNotMatch(r.stderr, /internal error/);
+  });
 });

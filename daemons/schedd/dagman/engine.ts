@@ -306,6 +306,7 @@ export class DagEngine {
       return;
     }
     const node = this.nodes[i]!;
+    if (!outcome.succeeded) this.host.log('info', `DAG node ${node.name} job (cluster ${cluster}) failed`, { returnCode: outcome.returnCode });
     try {
       if (!outcome.succeeded && this.procs[i]! > 1 && !this.removalRequested.has(cluster)) {
         // A node's job fails as soon as one proc fails: DAGMan removes the rest of the cluster.

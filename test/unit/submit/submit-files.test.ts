@@ -177,7 +177,7 @@ const cases: Case[] = [
   {
     name: 'input/output/error kept as written (relative to Iwd); log made absolute',
     text: `${EXE}input = in.txt\noutput = o.txt\nerror = e.txt\nlog = logs/job.log\nqueue\n`,
-    files: { 'in.txt': 'x' },
+    files: { 'in.txt': 'x', 'logs/.keep': '' },
     check: (r, dir) => {
       assert.equal(r.jobs.cluster.In, '"in.txt"');
       assert.equal(r.jobs.cluster.Out, '"o.txt"');
