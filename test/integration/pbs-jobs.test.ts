@@ -25,4 +25,33 @@ describe('pbs jobs', () => {
     assert.equal(pool.read(`over.o${c}`), '', 'the script was stopped before it finished');
     await pool.run('drm', [String(c)]);
   });
+
+  test('pbs jobs – the ids dsubmit prints (C.host, C[].host, C[I].host) name jobs for drelease, dq and drm', async () => {
+    pool.file('arr.sh', '#!/bin/sh\n#PBS -N arr\n#PBS -J 1-3\n#PBS -h\necho "index $PBS_ARRAY_INDEX"\n', 0o755);
+    const r = await pool.run('dsubmit', ['arr.sh']);
+    assert.equal(r.code, 0, r.stderr);
+    const arrayId = r.stdout.trim();
+    assert.match(arrayId, /^\d+\[\]\.\S+$/);
+    const c = Number(arrayId.split('[')[0]);
+    const subjob = arrayId.replace('[]', '[2]');
+    const rel = await pool.run('drelease', [subjob]);
+    assert.equal(rel.code, 0, rel.stderr);
+    assert.match(rel.stdout, /^1 job\(s\) released/);
+    const [done] = await pool.waitForHistory(c, 1);
+    assert.equal(done!.PbsArrayIndex, 2, 'only the subjob with index 2 was released');
+    assert.equal(pool.read(`arr.o${c}.2`), 'index 2\n');
+    const held = await pool.json('dq', [arrayId]);
+    assert.deepEqual(held.map((a) => a.PbsArrayIndex).sort(), [1, 3]);
+    const rm = await pool.run('drm', [arrayId]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.match(rm.stdout, /^2 job\(s\) marked for removal/);
+
+    pool.file('one.sh', '#!/bin/sh\n#PBS -h\ntrue\n', 0o755);
+    const one = (await pool.run('dsubmit', ['one.sh'])).stdout.trim();
+    assert.match(one, /^\d+\.\S+$/);
+    const rmOne = await pool.run('drm', [one]);
+    assert.equal(rmOne.code, 0, rmOne.stderr);
+    const [removed] = await pool.waitForHistory(Number(one.split('.')[0]), 1);
+    assert.equal(removed!.JobStatus, 3);
+  });
 });
