@@ -54,4 +54,16 @@ describe('pbs jobs', () => {
     const [removed] = await pool.waitForHistory(Number(one.split('.')[0]), 1);
     assert.equal(removed!.JobStatus, 3);
   });
+
+  test('pbs jobs – Torque -t and -p are taken on the dsubmit command line as on #PBS lines', async () => {
+    pool.file('t.sh', '#!/bin/sh\necho "$PBS_ARRAYID"\n', 0o755);
+    const r = await pool.run('dsubmit', ['--dry-run', '--json', '-t', '1-2', '-p', '5', 't.sh']);
+    assert.equal(r.code, 0, r.stderr);
+    const ads = JSON.parse(r.stdout) as Array<Record<string, string>>;
+    assert.deepEqual(
+      ads.map((a) => a.PbsArrayIndex),
+      ['1', '2'],
+    );
+    assert.equal(ads[0]!.JobPrio, '5');
+  });
 });
