@@ -26,7 +26,11 @@ export function isPbsScript(file: string, text: string): boolean {
   if (text.startsWith('#!')) return true;
   for (const line of directiveBlock(text)) if (/^#PBS(\s|$)/.test(line.text)) return true;
   void file;
-  return false;
+  // qsub takes a script without #! or #PBS lines too: no queue statement, and a first command that is
+  // not a submit command (`name = value`, `+Attr = value`, `include : file`)
+  if (/^[ \t]*queue([ \t]|\r?$)/im.test(text)) return false;
+  const first = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
+  return first !== undefined && !/^(\+?[A-Za-z_][\w.]*\s*[=:]|include\b)/i.test(first);
 }
 
 interface BlockLine {

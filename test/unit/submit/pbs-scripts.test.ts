@@ -198,6 +198,17 @@ const cases: PbsCase[] = [
     },
   },
   {
+    name: 'a script with no #! and no #PBS lines runs with /bin/sh, named after the file',
+    file: 'plain.sh',
+    script: 'cd "$PBS_O_WORKDIR"\necho hi\n',
+    mode: 0o644,
+    check: (r, dir, script) => {
+      assert.equal(str(r.jobs.cluster.Cmd), '/bin/sh');
+      assert.deepEqual(splitArgs(undefined, str(r.jobs.cluster.Arguments)), [script]);
+      assert.equal(str(r.jobs.cluster.Out), join(dir, 'plain.sh.o77'));
+    },
+  },
+  {
     name: 'qsub -- program args runs a program without a script',
     script: '',
     args: ['-N', 'hello', '--', '/bin/echo', 'Hello, PBS!'],
@@ -280,5 +291,8 @@ describe('pbs scripts – detection', () => {
     assert.equal(isPbsScript('x', '# job\n#PBS -N a\necho\n'), true);
     assert.equal(isPbsScript('x.sub', '# job\nexecutable = /bin/true\nqueue\n'), false);
     assert.equal(isPbsScript('x.sub', 'executable = /bin/true\n#PBS -N a\nqueue\n'), false);
+    assert.equal(isPbsScript('x.sh', '# no #! and no #PBS lines, as qsub takes it\ncd /data\necho hi\n'), true);
+    assert.equal(isPbsScript('x.sub', 'executable = /bin/true\n'), false, 'a submit description without queue stays one (its error says so)');
+    assert.equal(isPbsScript('x.sub', '+Group = "a"\nqueue 2\n'), false);
   });
 });
