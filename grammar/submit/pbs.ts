@@ -592,8 +592,11 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     }
     plan.diskKB = Math.max(1, Math.ceil((st?.size ?? input.text.length) / 1024));
     const shebang = /^#!\s*(\S+)(?:[ \t]+(.*))?/.exec(input.text.split('\n', 1)[0]!.replace(/\r$/, ''));
-    if (shebang && input.text.split('\n', 1)[0]!.endsWith('\r')) {
-      throw new SourceError('PBS_SYNTAX', "the script's #! line ends with a carriage return (Windows line ending); it cannot run", { file: input.file, line: 1, column: 1 }, script.lineText(1));
+    // the shell would see a \r at the end of every command (`cd: /data\r: No such file`), with or without #!
+    const crlf = input.text.indexOf('\r\n');
+    if (crlf >= 0) {
+      const loc = locate(script, crlf);
+      throw new SourceError('PBS_SYNTAX', `the script has Windows line endings (line ${loc.line} ends with a carriage return); it cannot run: convert it with dos2unix`, loc, script.lineText(loc.line));
     }
     if (plan.cmd !== '') {
       // -S shell: run the script with it

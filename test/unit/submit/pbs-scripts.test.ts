@@ -257,6 +257,8 @@ const errors: PbsErr[] = [
   { name: 'a bad command-line option is reported on the command line', script: '#!/bin/sh\n', args: ['-j', 'xx'], line: 1, column: 4, message: /-j: expected oe, eo or n/, file: '<command line>' },
   { name: 'a Torque -t request that is not a list of indexes', script: '#!/bin/sh\n#PBS -t 1-x\n', line: 2, column: 9, message: /not an array request/ },
   { name: 'an array larger than maxProcs', script: '#!/bin/sh\n#PBS -J 0-2000000\n', line: 2, column: 9, message: /more than the limit/ },
+  { name: 'a script with Windows line endings and #!', script: '#!/bin/sh\r\necho hi\r\n', line: 1, column: 10, message: /Windows line endings \(line 1 ends/ },
+  { name: 'a script with Windows line endings after its #PBS lines', script: '#PBS -N w\ncd /data\r\necho hi\r\n', line: 2, column: 9, message: /Windows line endings \(line 2 ends/ },
   { name: 'interactive jobs', script: '#!/bin/sh\n#PBS -I\n', line: 2, column: 6, message: /interactive jobs are not supported/ },
 ];
 
