@@ -168,10 +168,15 @@ export class Startd {
     const sandbox = join(this.config.paths.execute, `dir_${process.pid}_${d.id}_${++this.seq}`);
     const extraEnv: Record<string, string> = {};
     Object.assign(extraEnv, this.machine.assignedEnv(d)); // CUDA_VISIBLE_DEVICES, _CONDOR_Assigned<name>
-    if (job.lookupJS('IsPbsJob') === true) extraEnv.PBS_NODEFILE = '';
     // dchirp inside the job finds this startd and proves it is this job with the secret in its sandbox
     const chirp = randomBytes(18).toString('base64url');
     extraEnv._CONDOR_CHIRP_CONFIG = join(sandbox, '.chirp.config');
+    const files: Record<string, string> = { '.chirp.config': `${this.machine.address} ${chirp}\n` };
+    if (job.lookupJS('IsPbsJob') === true) {
+      // PBS's host list: this host once per MPI process (mpirun -machinefile $PBS_NODEFILE)
+      files['.pbs_nodefile'] = `${this.machine.hostName}\n`.repeat(Math.max(1, Number(job.lookupJS('PbsMpiProcs')) || 1));
+      extraEnv.PBS_NODEFILE = join(sandbox, '.pbs_nodefile');
+    }
     const transfer = wantsTransfer(job, this.machine.hostName) ? { inputs: new Map<string, number>() } : undefined;
     const scheddAddress = d.scheddAddress;
     // The slot ad and the pid list change once the process exists: until then the spawner has the CPU to
@@ -191,7 +196,7 @@ export class Startd {
       slotName: d.name.split('@')[0]!,
       runAs,
       extraEnv,
-      files: { '.chirp.config': `${this.machine.address} ${chirp}\n` },
+      files,
       transfer: !!transfer,
       prepare: transfer
         ? async () => {

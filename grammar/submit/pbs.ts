@@ -264,6 +264,8 @@ export interface PbsPlan {
   procCount: number;
   warnings: SubmitWarning[];
   diskKB: number;
+  /** lines of $PBS_NODEFILE: mpiprocs per chunk (default 1), Torque's nodes × ppn */
+  mpiprocs: number;
 }
 
 export function loadPbs(input: SubmitInput): PbsPlan {
@@ -344,6 +346,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     procCount: 1,
     warnings,
     diskKB: 1,
+    mpiprocs: 1,
   };
 
   const resources = new Map<string, { value: string; opt: Opt }>();
@@ -491,6 +494,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         let mem = 0;
         let gpus = 0;
         let chunksTotal = 0;
+        let mpiprocs = 0;
         for (const spec of value.split('+')) {
           const fields = spec.split(':');
           let n = 1;
@@ -502,6 +506,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
           let c = 1;
           let m = 0;
           let g = 0;
+          let mp: number | undefined;
           for (const f of fields.slice(first)) {
             const eq = f.indexOf('=');
             if (eq <= 0) fail(opt, `-l select: '${f}' is not resource=value`);
@@ -517,8 +522,12 @@ export function loadPbs(input: SubmitInput): PbsPlan {
             } else if (k === 'ngpus') {
               if (!/^\d+$/.test(v)) fail(opt, `-l select: ngpus must be a whole number, found '${v}'`);
               g = Number(v);
+            } else if (k === 'mpiprocs') {
+              if (!/^\d+$/.test(v)) fail(opt, `-l select: mpiprocs must be a whole number, found '${v}'`);
+              mp = Number(v);
             } else plan.resources.push(`${k}=${v}`);
           }
+          mpiprocs += n * (mp ?? (c > 0 ? 1 : 0));
           chunksTotal += n;
           cpus += n * c;
           mem += n * m;
@@ -528,6 +537,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
           warnings.push({ message: `-l select=${value}: ${chunksTotal} chunks are run as one job on one host, with ${cpus} cpus in total`, location: optLoc(opt, script, cli) });
         }
         plan.cpus = Math.max(1, cpus);
+        plan.mpiprocs = Math.max(1, mpiprocs);
         if (mem > 0) plan.memoryMB = Math.ceil(mem / (1024 * 1024));
         if (gpus > 0) plan.gpus = gpus;
         break;
@@ -557,6 +567,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         const m = /^(\d+)(?::ppn=(\d+))?/.exec(value);
         if (!m) fail(opt, `-l nodes: '${value}' is not N[:ppn=C]`);
         plan.cpus = Number(m[1]) * (m[2] ? Number(m[2]) : 1);
+        plan.mpiprocs = plan.cpus;
         if (Number(m[1]) > 1) warnings.push({ message: `-l nodes=${value}: run as one job on one host`, location: optLoc(opt, script, cli) });
         break;
       }
@@ -758,6 +769,7 @@ export function expandPbs(plan: PbsPlan, input: SubmitInput, clusterId: number):
   c.JobBatchName = quoteString(plan.name);
   const queue = plan.queue ?? 'workq';
   c.PbsQueue = quoteString(queue);
+  c.PbsMpiProcs = String(plan.mpiprocs);
   if (plan.depend) c.PbsDepend = quoteString(plan.depend);
   if (plan.walltime !== undefined) c.AllowedJobDuration = String(plan.walltime);
   if (plan.deferral !== undefined) c.DeferralTime = String(plan.deferral);

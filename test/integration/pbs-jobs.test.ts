@@ -66,4 +66,14 @@ describe('pbs jobs', () => {
     );
     assert.equal(ads[0]!.JobPrio, '5');
   });
+
+  test('pbs jobs – $PBS_NODEFILE names this host once per MPI process', async () => {
+    pool.file('mpi.sh', '#!/bin/sh\n#PBS -N mpi\n#PBS -l select=1:ncpus=2:mpiprocs=2\ncat "$PBS_NODEFILE"\n', 0o755);
+    const c = await pool.submit('mpi.sh');
+    const [ad] = await pool.waitForHistory(c, 1);
+    assert.equal(ad!.ExitCode, 0, pool.read(`mpi.e${c}`));
+    const lines = pool.read(`mpi.o${c}`).trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.ok(lines.every((l) => l !== '' && l === lines[0]));
+  });
 });

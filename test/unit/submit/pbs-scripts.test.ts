@@ -105,6 +105,15 @@ const cases: PbsCase[] = [
     },
   },
   {
+    name: '$PBS_NODEFILE lines: mpiprocs per chunk (default 1), Torque nodes × ppn',
+    script: '#!/bin/sh\n#PBS -l select=2:ncpus=4:mpiprocs=4+1:ncpus=2\ntrue\n',
+    check: (r, dir) => {
+      assert.equal(r.jobs.cluster.PbsMpiProcs, '9');
+      assert.equal(run(dir, '#!/bin/sh\n#PBS -l nodes=1:ppn=3\ntrue\n', { file: 'x.sh' }).jobs.cluster.PbsMpiProcs, '3');
+      assert.equal(run(dir, '#!/bin/sh\n#PBS -l select=1:ncpus=8\ntrue\n', { file: 'x.sh' }).jobs.cluster.PbsMpiProcs, '1');
+    },
+  },
+  {
     name: '-l ncpus, mem and walltime (walltime → AllowedJobDuration in seconds)',
     script: '#!/bin/sh\n#PBS -l ncpus=4,mem=512mb\n#PBS -l walltime=01:30:00\ntrue\n',
     check: (r) => {
