@@ -66,6 +66,8 @@ export interface StartOptions {
   slotName: string;
   runAs?: RunAs;
   extraEnv: Record<string, string>;
+  /** variables the job gets unless its own environment sets them */
+  defaultEnv?: Record<string, string>;
   /** The job runs on transferred files: its executable, stdin and output live in the sandbox. */
   transfer?: boolean;
   /** Work before the process starts (fetching input files); a rejection fails the start with its message. */
@@ -157,7 +159,7 @@ export class Starter {
     } catch (e) {
       return fail(6, `Invalid job arguments or environment: ${(e as Error).message}`);
     }
-    env = { ...env, ...opts.extraEnv, _CONDOR_SCRATCH_DIR: sandbox, TMPDIR: sandbox, _CONDOR_SLOT: opts.slotName, _CONDOR_JOB_AD: join(sandbox, '.job.ad') };
+    env = { ...opts.defaultEnv, ...env, ...opts.extraEnv, _CONDOR_SCRATCH_DIR: sandbox, TMPDIR: sandbox, _CONDOR_SLOT: opts.slotName, _CONDOR_JOB_AD: join(sandbox, '.job.ad') };
     if (ad.lookupJS('IsPbsJob') === true) env.PBS_TMPDIR = sandbox;
     const given = (n: string) => {
       const v = str(ad, n);

@@ -1,6 +1,7 @@
 // PBS jobs as a PBS user drives them: walltime enforced when it runs out (with the default, slow periodic
 // evaluation), and the job ids dsubmit prints accepted by the other tools.
 import assert from 'node:assert/strict';
+import { userInfo } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
 
@@ -67,13 +68,20 @@ describe('pbs jobs', () => {
     assert.equal(ads[0]!.JobPrio, '5');
   });
 
-  test('pbs jobs – $PBS_NODEFILE names this host once per MPI process', async () => {
-    pool.file('mpi.sh', '#!/bin/sh\n#PBS -N mpi\n#PBS -l select=1:ncpus=2:mpiprocs=2\ncat "$PBS_NODEFILE"\n', 0o755);
+  test('pbs jobs – $PBS_NODEFILE names this host once per MPI process; HOME, USER, NCPUS and OMP_NUM_THREADS are set as MoM sets them', async () => {
+    pool.file('mpi.sh', '#!/bin/sh\n#PBS -N mpi\n#PBS -l select=1:ncpus=2:mpiprocs=2\ncat "$PBS_NODEFILE"\necho "$USER $LOGNAME $HOME $NCPUS $OMP_NUM_THREADS"\n', 0o755);
     const c = await pool.submit('mpi.sh');
     const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.ExitCode, 0, pool.read(`mpi.e${c}`));
     const lines = pool.read(`mpi.o${c}`).trim().split('\n');
+    const vars = lines.pop();
     assert.equal(lines.length, 2);
     assert.ok(lines.every((l) => l !== '' && l === lines[0]));
+    const me = userInfo();
+    assert.equal(vars, `${me.username} ${me.username} ${me.homedir} 2 2`);
+    // the job's own -v wins
+    const v = await pool.submit('mpi.sh', ['-v', 'OMP_NUM_THREADS=1']);
+    await pool.waitForHistory(v, 1);
+    assert.match(pool.read(`mpi.o${v}`), / 2 1\n$/);
   });
 });
