@@ -13,6 +13,9 @@ import { parseEnv, splitArgs } from '../../grammar/submit/args-env.js';
 import { STDERR_NAME, STDOUT_NAME } from '../../lib/transfer.js';
 import type { SignalRequest, SpawnerReply, StartRequest } from './spawner.js';
 
+/** A PBS job's copy of its script in the sandbox (transfer.ts leaves it out of the output). */
+const PBS_SCRIPT_NAME = '.pbs_script';
+
 export interface JobOutcome {
   /** lost: the spawner died under the job (it is treated as evicted, never as an exit) */
   kind: 'exited' | 'failed' | 'lost';
@@ -150,7 +153,7 @@ export class Starter {
     const cwd = transfer ? sandbox : iwd;
     const cmd = str(ad, 'Cmd');
     if (!cmd) return fail(6, 'The job has no executable (Cmd)');
-    const exe = transfer && ad.lookupJS('TransferExecutable') !== false ? join(sandbox, basename(cmd)) : isAbsolute(cmd) ? cmd : resolve_(iwd, cmd);
+    let exe = transfer && ad.lookupJS('TransferExecutable') !== false ? join(sandbox, basename(cmd)) : isAbsolute(cmd) ? cmd : resolve_(iwd, cmd);
     let argv: string[];
     let env: Record<string, string>;
     try {
@@ -160,7 +163,19 @@ export class Starter {
       return fail(6, `Invalid job arguments or environment: ${(e as Error).message}`);
     }
     env = { ...opts.defaultEnv, ...env, ...opts.extraEnv, _CONDOR_SCRATCH_DIR: sandbox, TMPDIR: sandbox, _CONDOR_SLOT: opts.slotName, _CONDOR_JOB_AD: join(sandbox, '.job.ad') };
-    if (ad.lookupJS('IsPbsJob') === true) env.PBS_TMPDIR = sandbox;
+    let execFiles: Record<string, string> | undefined;
+    if (ad.lookupJS('IsPbsJob') === true) {
+      env.PBS_TMPDIR = sandbox;
+      // the script as it was submitted runs, from the sandbox (as PBS runs its spooled copy)
+      const text = str(ad, 'PbsScript');
+      const path = str(ad, 'PbsScriptPath');
+      if (text !== undefined && path) {
+        const copy = join(sandbox, PBS_SCRIPT_NAME);
+        execFiles = { [PBS_SCRIPT_NAME]: text };
+        if (exe === path) exe = copy;
+        argv = argv.map((a) => (a === path ? copy : a));
+      }
+    }
     const given = (n: string) => {
       const v = str(ad, n);
       return v && v !== '/dev/null' ? v : undefined;
@@ -184,6 +199,7 @@ export class Starter {
       sandbox,
       adText: ad.toLong(),
       files: opts.files,
+      execFiles,
       keepSandbox: transfer,
       ...(opts.runAs ?? {}),
     };

@@ -236,6 +236,8 @@ export function pbsDateTime(text: string, now = new Date()): number | undefined 
 export interface PbsPlan {
   name: string;
   script: string;
+  /** the script's text as submitted (undefined for `-- program args`) */
+  scriptText: string | undefined;
   /** the program and its leading arguments (interpreter + script, or the script itself) */
   cmd: string;
   args: string[];
@@ -320,6 +322,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
   const plan: PbsPlan = {
     name: '',
     script: '',
+    scriptText: undefined,
     cmd: '',
     args: [],
     queue: undefined,
@@ -594,6 +597,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     }
     const abs = isAbsolute(input.file) ? input.file : resolve(cwd, input.file);
     plan.script = abs;
+    plan.scriptText = input.text;
     name ??= basename(abs);
     let st;
     try {
@@ -769,6 +773,13 @@ export function expandPbs(plan: PbsPlan, input: SubmitInput, clusterId: number):
   c.JobBatchName = quoteString(plan.name);
   const queue = plan.queue ?? 'workq';
   c.PbsQueue = quoteString(queue);
+  if (plan.scriptText !== undefined) {
+    // qsub copies the script: the job runs what was submitted, even if the file changes or goes away
+    // (the startd writes it into the sandbox and runs that copy in place of PbsScriptPath)
+    c.PbsScript = quoteString(plan.scriptText);
+    c.PbsScriptPath = quoteString(plan.script);
+    c.TransferExecutable = 'false';
+  }
   c.PbsMpiProcs = String(plan.mpiprocs);
   if (plan.depend) c.PbsDepend = quoteString(plan.depend);
   if (plan.walltime !== undefined) c.AllowedJobDuration = String(plan.walltime);

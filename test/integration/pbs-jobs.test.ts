@@ -1,7 +1,9 @@
 // PBS jobs as a PBS user drives them: walltime enforced when it runs out (with the default, slow periodic
 // evaluation), and the job ids dsubmit prints accepted by the other tools.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
 
@@ -83,5 +85,27 @@ describe('pbs jobs', () => {
     const v = await pool.submit('mpi.sh', ['-v', 'OMP_NUM_THREADS=1']);
     await pool.waitForHistory(v, 1);
     assert.match(pool.read(`mpi.o${v}`), / 2 1\n$/);
+  });
+
+  test('pbs jobs – the job runs the script as submitted, even when the file is rewritten or removed before it runs', async () => {
+    const script = (n: number) => `#!/bin/sh\n#PBS -N gen\n#PBS -h\necho "case ${n}"\n`;
+    const ids: number[] = [];
+    for (const n of [1, 2]) {
+      pool.file('gen.sh', script(n), 0o755);
+      ids.push(await pool.submit('gen.sh'));
+    }
+    pool.file('gen.sh', '#!/bin/sh\necho "rewritten"\n', 0o755);
+    for (const c of ids) assert.equal((await pool.run('drelease', [String(c)])).code, 0);
+    for (const [i, c] of ids.entries()) {
+      const [ad] = await pool.waitForHistory(c, 1);
+      assert.equal(ad!.ExitCode, 0, pool.read(`gen.e${c}`));
+      assert.equal(pool.read(`gen.o${c}`), `case ${i + 1}\n`);
+    }
+    pool.file('gone.sh', script(3).replace('-N gen', '-N gone'), 0o644);
+    const g = await pool.submit('gone.sh');
+    rmSync(join(pool.work, 'gone.sh'));
+    await pool.run('drelease', [String(g)]);
+    await pool.waitForHistory(g, 1);
+    assert.equal(pool.read(`gone.o${g}`), 'case 3\n', 'a script that is not executable runs through its #! interpreter, from the copy');
   });
 });

@@ -29,6 +29,9 @@ const cases: PbsCase[] = [
     check: (r, dir, script) => {
       assert.equal(r.jobs.cluster.IsPbsJob, 'true');
       assert.equal(str(r.jobs.cluster.Cmd), script, 'an executable script with #! runs as itself');
+      assert.equal(str(r.jobs.cluster.PbsScript), readFileSync(join(FIXTURES, 'test.py'), 'utf8'), 'the script travels in the ad, as qsub copies it');
+      assert.equal(str(r.jobs.cluster.PbsScriptPath), script);
+      assert.equal(r.jobs.cluster.TransferExecutable, 'false');
       const e = env(r, 42);
       assert.equal(e.PBS_ARRAY_INDEX, '42');
       assert.equal(e.PBS_ARRAY_ID, '77[].submit.example.org');
@@ -223,6 +226,7 @@ const cases: PbsCase[] = [
     args: ['-N', 'hello', '--', '/bin/echo', 'Hello, PBS!'],
     check: (r) => {
       assert.equal(str(r.jobs.cluster.Cmd), '/bin/echo');
+      assert.equal(r.jobs.cluster.PbsScript, undefined);
       assert.deepEqual(splitArgs(undefined, str(r.jobs.cluster.Arguments)), ['Hello, PBS!']);
     },
   },
