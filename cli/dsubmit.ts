@@ -17,10 +17,10 @@ const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
   --json              with --dry-run: print the ads as JSON
   -terse              print the job ids as "C.first - C.last"
   PBS options (for #PBS scripts; they win over the script's directives):
-  -N name -q queue -l resources -J start-end[:step] -V -v VARS -o path -e path -j oe
+  -N name -q queue -l resources -J start-end[:step] -t 1-3 (Torque) -V -v VARS -o path -e path -j oe -p prio
   -m abe -M addr -h -W depend=... -a datetime -r y|n`;
 
-const PBS_WITH_VALUE = new Set(['-N', '-q', '-l', '-J', '-v', '-o', '-e', '-j', '-m', '-M', '-W', '-r', '-A', '-P', '-S', '-u', '-c', '-k']);
+const PBS_WITH_VALUE = new Set(['-N', '-q', '-l', '-J', '-t', '-p', '-C', '-v', '-o', '-e', '-j', '-m', '-M', '-W', '-r', '-A', '-P', '-S', '-u', '-c', '-k']);
 const PBS_FLAGS = new Set(['-V', '-h', '-z']);
 
 interface Parsed {

@@ -19,6 +19,12 @@ export function lookupUser(name: string): { uid: number; gid: number } | undefin
   return f ? { uid: Number(f[2]), gid: Number(f[3]) } : undefined;
 }
 
+/** A user's home directory and login shell (what a login sets HOME and SHELL to). */
+export function loginOf(name: string): { home: string; shell: string } | undefined {
+  const f = passwd().find((e) => e[0] === name);
+  return f && f.length > 6 ? { home: f[5]!, shell: f[6]! } : undefined;
+}
+
 /** The user name of a uid (`uid<N>` when it has none). */
 export function userNameOf(uid: number): string {
   return passwd().find((e) => Number(e[2]) === uid)?.[0] ?? `uid${uid}`;

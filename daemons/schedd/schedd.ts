@@ -57,6 +57,7 @@ const now = () => Math.floor(Date.now() / 1000);
 export class Schedd {
   readonly claims = new Map<string, Claim>();
   private renewing = new Set<string>();
+  private durationTimers = new Map<string, NodeJS.Timeout>();
   private startds = new Map<string, StartdClient>();
   readonly userLog: UserLogWriter;
   /** Called when idle/running counts may have changed (the submitter ads need refreshing). */
@@ -318,6 +319,7 @@ export class Schedd {
     };
     if (this.queue.value(job, 'JobStartDate') === undefined) changes.JobStartDate = t;
     this.queue.update(job, changes, JobStatus.Running);
+    this.armDuration(job);
     this.logEvent(job, { type: 'execute', host: claim.startd, slotName: claim.slot });
     this.mail('begin', job);
     this.log.info({ cluster: job.cluster, proc: job.proc, slot: claim.slot }, 'job started');
@@ -521,6 +523,7 @@ export class Schedd {
   }
 
   private jobExited(job: Job, ev: JobEvent__Output, transferError?: string) {
+    this.disarmDuration(jobKey(job.cluster, job.proc));
     const exit: Record<string, string | null> = ev.exit_by_signal
       ? { ExitBySignal: 'true', ExitSignal: String(ev.exit_signal), ExitCode: null }
       : { ExitBySignal: 'false', ExitCode: String(ev.exit_code), ExitSignal: null };
@@ -584,6 +587,7 @@ export class Schedd {
   }
 
   private jobFailed(job: Job, ev: JobEvent__Output) {
+    this.disarmDuration(jobKey(job.cluster, job.proc));
     const changes = { ...this.wallClock(job), JobCurrentStartDate: null };
     job.claim = undefined;
     if (job.status === JobStatus.Removed) {
@@ -597,6 +601,7 @@ export class Schedd {
   }
 
   private jobEvicted(job: Job, reason: string) {
+    this.disarmDuration(jobKey(job.cluster, job.proc));
     job.claim = undefined;
     this.queue.update(job, { ...this.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()) }, job.status === JobStatus.Running || job.status === JobStatus.Suspended ? JobStatus.Idle : undefined);
     this.logEvent(job, { type: 'evicted', reason });
@@ -641,22 +646,60 @@ export class Schedd {
         if (!job.claim) this.actOne(job, 'release', `The job attribute PeriodicRelease expression '${attr('PeriodicRelease')}' evaluated to TRUE`);
         continue;
       }
-      const allowed = attr('AllowedJobDuration');
-      if (job.status === JobStatus.Running && allowed !== undefined) {
-        const limit = Number(this.queue.value(job, 'AllowedJobDuration'));
-        const started = Number(this.queue.value(job, 'JobCurrentStartDate') ?? t);
-        if (Number.isFinite(limit) && limit > 0 && t - started > limit) {
-          const reason = `The job exceeded allowed job duration of ${limit} seconds`;
-          this.hold(job, reason, HoldCode.JobDurationExceeded, 0);
-          const k = this.stopJob(job, reason);
-          if (k) kills.push(k);
-        }
-      }
+      if (attr('AllowedJobDuration') !== undefined) this.holdIfOverDuration(job, t, kills);
     }
     await this.queue.commit();
     this.userLog.flush();
     await Promise.all(kills);
     this.onQueueChanged();
+  }
+
+  /** Hold (and stop) a running job that has run longer than its AllowedJobDuration (PBS walltime). */
+  private holdIfOverDuration(job: Job, t: number, kills: Array<Promise<unknown>>) {
+    if (job.status !== JobStatus.Running) return;
+    const limit = Number(this.queue.value(job, 'AllowedJobDuration'));
+    const started = Number(this.queue.value(job, 'JobCurrentStartDate') ?? t);
+    if (Number.isFinite(limit) && limit > 0 && t - started > limit) {
+      const reason = `The job exceeded allowed job duration of ${limit} seconds`;
+      this.hold(job, reason, HoldCode.JobDurationExceeded, 0);
+      const k = this.stopJob(job, reason);
+      if (k) kills.push(k);
+    }
+  }
+
+  /**
+   * A running job's AllowedJobDuration is checked when it runs out, as HTCondor's shadow times it: the
+   * periodic evaluation alone (every PERIODIC_EXPR_INTERVAL) lets a job that exits before it overrun its
+   * walltime and complete as a success.
+   */
+  private armDuration(job: Job) {
+    const key = jobKey(job.cluster, job.proc);
+    this.disarmDuration(key);
+    const limit = Number(this.queue.value(job, 'AllowedJobDuration'));
+    const started = Number(this.queue.value(job, 'JobCurrentStartDate'));
+    if (!Number.isFinite(limit) || limit <= 0 || !Number.isFinite(started)) return;
+    const timer = setTimeout(() => {
+      this.durationTimers.delete(key);
+      const j = this.queue.jobs.get(key);
+      if (!j) return;
+      const kills: Array<Promise<unknown>> = [];
+      const before = j.status;
+      this.holdIfOverDuration(j, now(), kills);
+      if (j.status === before) return;
+      void (async () => {
+        await this.queue.commit();
+        this.userLog.flush();
+        await Promise.all(kills);
+        this.onQueueChanged();
+      })().catch((e) => this.log.error({ cluster: j.cluster, proc: j.proc, err: (e as Error).message }, 'walltime enforcement failed'));
+    }, Math.max(0, (started + limit + 1) * 1000 - Date.now()));
+    timer.unref();
+    this.durationTimers.set(key, timer);
+  }
+
+  private disarmDuration(key: string) {
+    clearTimeout(this.durationTimers.get(key));
+    this.durationTimers.delete(key);
   }
 
   /** Stop a held job's process if it runs (its claim is then reused or released when it exits). */
@@ -888,6 +931,7 @@ export class Schedd {
               }
               const claim: Claim = { id: j.claim!.id, startd: addr, slot: j.claim!.slot, job: j, lastAc: 0, renewedAt: Date.now() };
               this.claims.set(claim.id, claim);
+              if (j.status === JobStatus.Running) this.armDuration(j);
               if (j.status === JobStatus.Removed) void this.startd(addr).deactivate(claim.id, false, 'removed').catch(() => {});
               this.log.info({ cluster: j.cluster, proc: j.proc, slot: claim.slot, state: s }, 'reconnected to running job');
             }

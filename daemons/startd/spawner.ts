@@ -24,6 +24,8 @@ export interface StartRequest {
   adText: string;
   /** more files for the sandbox (name → content), written 0600 for the job's owner */
   files?: Record<string, string>;
+  /** the same, written 0700 (a PBS job's copy of its script) */
+  execFiles?: Record<string, string>;
   /** leave the sandbox when the job exits: its output is fetched from there (file transfer) */
   keepSandbox?: boolean;
   uid?: number;
@@ -61,10 +63,14 @@ function start(r: StartRequest): void {
     mkdirSync(r.sandbox, { recursive: true, mode: 0o700 });
     if (owner) chownSync(r.sandbox, owner.uid, owner.gid);
     writeFileSync(`${r.sandbox}/.job.ad`, r.adText);
-    for (const [name, text] of Object.entries(r.files ?? {})) {
-      writeFileSync(`${r.sandbox}/${name}`, text, { mode: 0o600 });
-      if (owner) chownSync(`${r.sandbox}/${name}`, owner.uid, owner.gid);
-    }
+    const write = (files: Record<string, string> | undefined, mode: number) => {
+      for (const [name, text] of Object.entries(files ?? {})) {
+        writeFileSync(`${r.sandbox}/${name}`, text, { mode });
+        if (owner) chownSync(`${r.sandbox}/${name}`, owner.uid, owner.gid);
+      }
+    };
+    write(r.files, 0o600);
+    write(r.execFiles, 0o700);
   } catch (e) {
     return fail(6, `Failed to create the job sandbox ${r.sandbox}: ${why(e)}`, e);
   }

@@ -8,7 +8,7 @@ import { ClassAd, parseExpr, symmetricMatch, unparse } from '../../grammar/class
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { runAsOwner } from '../../lib/users.js';
+import { loginOf, runAsOwner } from '../../lib/users.js';
 import type { ClaimRequest__Output } from '../../lib/rpc/generated/dsched/v1/ClaimRequest.js';
 import type { EventReporter } from './reporter.js';
 import { Machine, type DynamicSlot } from './slots.js';
@@ -168,10 +168,21 @@ export class Startd {
     const sandbox = join(this.config.paths.execute, `dir_${process.pid}_${d.id}_${++this.seq}`);
     const extraEnv: Record<string, string> = {};
     Object.assign(extraEnv, this.machine.assignedEnv(d)); // CUDA_VISIBLE_DEVICES, _CONDOR_Assigned<name>
-    if (job.lookupJS('IsPbsJob') === true) extraEnv.PBS_NODEFILE = '';
     // dchirp inside the job finds this startd and proves it is this job with the secret in its sandbox
     const chirp = randomBytes(18).toString('base64url');
     extraEnv._CONDOR_CHIRP_CONFIG = join(sandbox, '.chirp.config');
+    const files: Record<string, string> = { '.chirp.config': `${this.machine.address} ${chirp}\n` };
+    const defaultEnv: Record<string, string> = {};
+    if (job.lookupJS('IsPbsJob') === true) {
+      // what PBS's MoM sets for every job: the owner's login variables, and the cpus for OpenMP
+      const login = loginOf(owner);
+      if (login) Object.assign(defaultEnv, { HOME: login.home, SHELL: login.shell });
+      const cpus = String(Math.max(1, Number(job.lookupJS('RequestCpus')) || 1));
+      Object.assign(defaultEnv, { LOGNAME: owner, USER: owner, NCPUS: cpus, OMP_NUM_THREADS: cpus });
+      // PBS's host list: this host once per MPI process (mpirun -machinefile $PBS_NODEFILE)
+      files['.pbs_nodefile'] = `${this.machine.hostName}\n`.repeat(Math.max(1, Number(job.lookupJS('PbsMpiProcs')) || 1));
+      extraEnv.PBS_NODEFILE = join(sandbox, '.pbs_nodefile');
+    }
     const transfer = wantsTransfer(job, this.machine.hostName) ? { inputs: new Map<string, number>() } : undefined;
     const scheddAddress = d.scheddAddress;
     // The slot ad and the pid list change once the process exists: until then the spawner has the CPU to
@@ -191,7 +202,8 @@ export class Startd {
       slotName: d.name.split('@')[0]!,
       runAs,
       extraEnv,
-      files: { '.chirp.config': `${this.machine.address} ${chirp}\n` },
+      defaultEnv,
+      files,
       transfer: !!transfer,
       prepare: transfer
         ? async () => {

@@ -13,6 +13,9 @@ import { parseEnv, splitArgs } from '../../grammar/submit/args-env.js';
 import { STDERR_NAME, STDOUT_NAME } from '../../lib/transfer.js';
 import type { SignalRequest, SpawnerReply, StartRequest } from './spawner.js';
 
+/** A PBS job's copy of its script in the sandbox (transfer.ts leaves it out of the output). */
+const PBS_SCRIPT_NAME = '.pbs_script';
+
 export interface JobOutcome {
   /** lost: the spawner died under the job (it is treated as evicted, never as an exit) */
   kind: 'exited' | 'failed' | 'lost';
@@ -67,6 +70,8 @@ export interface StartOptions {
   slotName: string;
   runAs?: RunAs;
   extraEnv: Record<string, string>;
+  /** variables the job gets unless its own environment sets them */
+  defaultEnv?: Record<string, string>;
   /** The job runs on transferred files: its executable, stdin and output live in the sandbox. */
   transfer?: boolean;
   /** Work before the process starts (fetching input files); a rejection fails the start with its message. */
@@ -149,7 +154,7 @@ export class Starter {
     const cwd = transfer ? sandbox : iwd;
     const cmd = str(ad, 'Cmd');
     if (!cmd) return fail(6, 'The job has no executable (Cmd)');
-    const exe = transfer && ad.lookupJS('TransferExecutable') !== false ? join(sandbox, basename(cmd)) : isAbsolute(cmd) ? cmd : resolve_(iwd, cmd);
+    let exe = transfer && ad.lookupJS('TransferExecutable') !== false ? join(sandbox, basename(cmd)) : isAbsolute(cmd) ? cmd : resolve_(iwd, cmd);
     let argv: string[];
     let env: Record<string, string>;
     try {
@@ -158,8 +163,20 @@ export class Starter {
     } catch (e) {
       return fail(6, `Invalid job arguments or environment: ${(e as Error).message}`);
     }
-    env = { ...env, ...opts.extraEnv, _CONDOR_SCRATCH_DIR: sandbox, TMPDIR: sandbox, _CONDOR_SLOT: opts.slotName, _CONDOR_JOB_AD: join(sandbox, '.job.ad') };
-    if (ad.lookupJS('IsPbsJob') === true) env.PBS_TMPDIR = sandbox;
+    env = { ...opts.defaultEnv, ...env, ...opts.extraEnv, _CONDOR_SCRATCH_DIR: sandbox, TMPDIR: sandbox, _CONDOR_SLOT: opts.slotName, _CONDOR_JOB_AD: join(sandbox, '.job.ad') };
+    let execFiles: Record<string, string> | undefined;
+    if (ad.lookupJS('IsPbsJob') === true) {
+      env.PBS_TMPDIR = sandbox;
+      // the script as it was submitted runs, from the sandbox (as PBS runs its spooled copy)
+      const text = str(ad, 'PbsScript');
+      const path = str(ad, 'PbsScriptPath');
+      if (text !== undefined && path) {
+        const copy = join(sandbox, PBS_SCRIPT_NAME);
+        execFiles = { [PBS_SCRIPT_NAME]: text };
+        if (exe === path) exe = copy;
+        argv = argv.map((a) => (a === path ? copy : a));
+      }
+    }
     const given = (n: string) => {
       const v = str(ad, n);
       return v && v !== '/dev/null' ? v : undefined;
@@ -183,6 +200,7 @@ export class Starter {
       sandbox,
       adText: ad.toLong(),
       files: opts.files,
+      execFiles,
       keepSandbox: transfer,
       ...(opts.runAs ?? {}),
     };

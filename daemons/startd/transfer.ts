@@ -74,7 +74,7 @@ export function outputFiles(job: ClassAd, sandbox: string, inputs: ReadonlyMap<s
     }
     return { entries, error: problems.length ? problems.join('; ') : undefined };
   }
-  const skip = new Set([STDOUT_NAME, STDERR_NAME, '.job.ad', '.chirp.config', '.machine.ad']);
+  const skip = new Set([STDOUT_NAME, STDERR_NAME, '.job.ad', '.chirp.config', '.machine.ad', '.pbs_nodefile', '.pbs_script']);
   for (const name of readdirSync(sandbox).sort()) {
     if (skip.has(name)) continue;
     const st = lstatSync(join(sandbox, name));

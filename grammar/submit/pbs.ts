@@ -26,7 +26,11 @@ export function isPbsScript(file: string, text: string): boolean {
   if (text.startsWith('#!')) return true;
   for (const line of directiveBlock(text)) if (/^#PBS(\s|$)/.test(line.text)) return true;
   void file;
-  return false;
+  // qsub takes a script without #! or #PBS lines too: no queue statement, and a first command that is
+  // not a submit command (`name = value`, `+Attr = value`, `include : file`)
+  if (/^[ \t]*queue([ \t]|\r?$)/im.test(text)) return false;
+  const first = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
+  return first !== undefined && !/^(\+?[A-Za-z_][\w.]*\s*[=:]|include\b)/i.test(first);
 }
 
 interface BlockLine {
@@ -232,6 +236,8 @@ export function pbsDateTime(text: string, now = new Date()): number | undefined 
 export interface PbsPlan {
   name: string;
   script: string;
+  /** the script's text as submitted (undefined for `-- program args`) */
+  scriptText: string | undefined;
   /** the program and its leading arguments (interpreter + script, or the script itself) */
   cmd: string;
   args: string[];
@@ -260,6 +266,8 @@ export interface PbsPlan {
   procCount: number;
   warnings: SubmitWarning[];
   diskKB: number;
+  /** lines of $PBS_NODEFILE: mpiprocs per chunk (default 1), Torque's nodes × ppn */
+  mpiprocs: number;
 }
 
 export function loadPbs(input: SubmitInput): PbsPlan {
@@ -314,6 +322,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
   const plan: PbsPlan = {
     name: '',
     script: '',
+    scriptText: undefined,
     cmd: '',
     args: [],
     queue: undefined,
@@ -340,6 +349,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     procCount: 1,
     warnings,
     diskKB: 1,
+    mpiprocs: 1,
   };
 
   const resources = new Map<string, { value: string; opt: Opt }>();
@@ -487,6 +497,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         let mem = 0;
         let gpus = 0;
         let chunksTotal = 0;
+        let mpiprocs = 0;
         for (const spec of value.split('+')) {
           const fields = spec.split(':');
           let n = 1;
@@ -498,6 +509,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
           let c = 1;
           let m = 0;
           let g = 0;
+          let mp: number | undefined;
           for (const f of fields.slice(first)) {
             const eq = f.indexOf('=');
             if (eq <= 0) fail(opt, `-l select: '${f}' is not resource=value`);
@@ -513,8 +525,12 @@ export function loadPbs(input: SubmitInput): PbsPlan {
             } else if (k === 'ngpus') {
               if (!/^\d+$/.test(v)) fail(opt, `-l select: ngpus must be a whole number, found '${v}'`);
               g = Number(v);
+            } else if (k === 'mpiprocs') {
+              if (!/^\d+$/.test(v)) fail(opt, `-l select: mpiprocs must be a whole number, found '${v}'`);
+              mp = Number(v);
             } else plan.resources.push(`${k}=${v}`);
           }
+          mpiprocs += n * (mp ?? (c > 0 ? 1 : 0));
           chunksTotal += n;
           cpus += n * c;
           mem += n * m;
@@ -524,6 +540,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
           warnings.push({ message: `-l select=${value}: ${chunksTotal} chunks are run as one job on one host, with ${cpus} cpus in total`, location: optLoc(opt, script, cli) });
         }
         plan.cpus = Math.max(1, cpus);
+        plan.mpiprocs = Math.max(1, mpiprocs);
         if (mem > 0) plan.memoryMB = Math.ceil(mem / (1024 * 1024));
         if (gpus > 0) plan.gpus = gpus;
         break;
@@ -553,6 +570,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         const m = /^(\d+)(?::ppn=(\d+))?/.exec(value);
         if (!m) fail(opt, `-l nodes: '${value}' is not N[:ppn=C]`);
         plan.cpus = Number(m[1]) * (m[2] ? Number(m[2]) : 1);
+        plan.mpiprocs = plan.cpus;
         if (Number(m[1]) > 1) warnings.push({ message: `-l nodes=${value}: run as one job on one host`, location: optLoc(opt, script, cli) });
         break;
       }
@@ -579,6 +597,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     }
     const abs = isAbsolute(input.file) ? input.file : resolve(cwd, input.file);
     plan.script = abs;
+    plan.scriptText = input.text;
     name ??= basename(abs);
     let st;
     try {
@@ -588,8 +607,11 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     }
     plan.diskKB = Math.max(1, Math.ceil((st?.size ?? input.text.length) / 1024));
     const shebang = /^#!\s*(\S+)(?:[ \t]+(.*))?/.exec(input.text.split('\n', 1)[0]!.replace(/\r$/, ''));
-    if (shebang && input.text.split('\n', 1)[0]!.endsWith('\r')) {
-      throw new SourceError('PBS_SYNTAX', "the script's #! line ends with a carriage return (Windows line ending); it cannot run", { file: input.file, line: 1, column: 1 }, script.lineText(1));
+    // the shell would see a \r at the end of every command (`cd: /data\r: No such file`), with or without #!
+    const crlf = input.text.indexOf('\r\n');
+    if (crlf >= 0) {
+      const loc = locate(script, crlf);
+      throw new SourceError('PBS_SYNTAX', `the script has Windows line endings (line ${loc.line} ends with a carriage return); it cannot run: convert it with dos2unix`, loc, script.lineText(loc.line));
     }
     if (plan.cmd !== '') {
       // -S shell: run the script with it
@@ -751,6 +773,14 @@ export function expandPbs(plan: PbsPlan, input: SubmitInput, clusterId: number):
   c.JobBatchName = quoteString(plan.name);
   const queue = plan.queue ?? 'workq';
   c.PbsQueue = quoteString(queue);
+  if (plan.scriptText !== undefined) {
+    // qsub copies the script: the job runs what was submitted, even if the file changes or goes away
+    // (the startd writes it into the sandbox and runs that copy in place of PbsScriptPath)
+    c.PbsScript = quoteString(plan.scriptText);
+    c.PbsScriptPath = quoteString(plan.script);
+    c.TransferExecutable = 'false';
+  }
+  c.PbsMpiProcs = String(plan.mpiprocs);
   if (plan.depend) c.PbsDepend = quoteString(plan.depend);
   if (plan.walltime !== undefined) c.AllowedJobDuration = String(plan.walltime);
   if (plan.deferral !== undefined) c.DeferralTime = String(plan.deferral);

@@ -29,6 +29,9 @@ const cases: PbsCase[] = [
     check: (r, dir, script) => {
       assert.equal(r.jobs.cluster.IsPbsJob, 'true');
       assert.equal(str(r.jobs.cluster.Cmd), script, 'an executable script with #! runs as itself');
+      assert.equal(str(r.jobs.cluster.PbsScript), readFileSync(join(FIXTURES, 'test.py'), 'utf8'), 'the script travels in the ad, as qsub copies it');
+      assert.equal(str(r.jobs.cluster.PbsScriptPath), script);
+      assert.equal(r.jobs.cluster.TransferExecutable, 'false');
       const e = env(r, 42);
       assert.equal(e.PBS_ARRAY_INDEX, '42');
       assert.equal(e.PBS_ARRAY_ID, '77[].submit.example.org');
@@ -102,6 +105,15 @@ const cases: PbsCase[] = [
       assert.equal(r.jobs.cluster.RequestMemory, '32768');
       assert.match(r.jobs.cluster.Requirements!, /\(TARGET\.Cpus >= RequestCpus\)/);
       assert.ok(r.warnings.some((w) => /2 chunks are run as one job on one host/.test(w.message)));
+    },
+  },
+  {
+    name: '$PBS_NODEFILE lines: mpiprocs per chunk (default 1), Torque nodes × ppn',
+    script: '#!/bin/sh\n#PBS -l select=2:ncpus=4:mpiprocs=4+1:ncpus=2\ntrue\n',
+    check: (r, dir) => {
+      assert.equal(r.jobs.cluster.PbsMpiProcs, '9');
+      assert.equal(run(dir, '#!/bin/sh\n#PBS -l nodes=1:ppn=3\ntrue\n', { file: 'x.sh' }).jobs.cluster.PbsMpiProcs, '3');
+      assert.equal(run(dir, '#!/bin/sh\n#PBS -l select=1:ncpus=8\ntrue\n', { file: 'x.sh' }).jobs.cluster.PbsMpiProcs, '1');
     },
   },
   {
@@ -198,11 +210,23 @@ const cases: PbsCase[] = [
     },
   },
   {
+    name: 'a script with no #! and no #PBS lines runs with /bin/sh, named after the file',
+    file: 'plain.sh',
+    script: 'cd "$PBS_O_WORKDIR"\necho hi\n',
+    mode: 0o644,
+    check: (r, dir, script) => {
+      assert.equal(str(r.jobs.cluster.Cmd), '/bin/sh');
+      assert.deepEqual(splitArgs(undefined, str(r.jobs.cluster.Arguments)), [script]);
+      assert.equal(str(r.jobs.cluster.Out), join(dir, 'plain.sh.o77'));
+    },
+  },
+  {
     name: 'qsub -- program args runs a program without a script',
     script: '',
     args: ['-N', 'hello', '--', '/bin/echo', 'Hello, PBS!'],
     check: (r) => {
       assert.equal(str(r.jobs.cluster.Cmd), '/bin/echo');
+      assert.equal(r.jobs.cluster.PbsScript, undefined);
       assert.deepEqual(splitArgs(undefined, str(r.jobs.cluster.Arguments)), ['Hello, PBS!']);
     },
   },
@@ -246,6 +270,8 @@ const errors: PbsErr[] = [
   { name: 'a bad command-line option is reported on the command line', script: '#!/bin/sh\n', args: ['-j', 'xx'], line: 1, column: 4, message: /-j: expected oe, eo or n/, file: '<command line>' },
   { name: 'a Torque -t request that is not a list of indexes', script: '#!/bin/sh\n#PBS -t 1-x\n', line: 2, column: 9, message: /not an array request/ },
   { name: 'an array larger than maxProcs', script: '#!/bin/sh\n#PBS -J 0-2000000\n', line: 2, column: 9, message: /more than the limit/ },
+  { name: 'a script with Windows line endings and #!', script: '#!/bin/sh\r\necho hi\r\n', line: 1, column: 10, message: /Windows line endings \(line 1 ends/ },
+  { name: 'a script with Windows line endings after its #PBS lines', script: '#PBS -N w\ncd /data\r\necho hi\r\n', line: 2, column: 9, message: /Windows line endings \(line 2 ends/ },
   { name: 'interactive jobs', script: '#!/bin/sh\n#PBS -I\n', line: 2, column: 6, message: /interactive jobs are not supported/ },
 ];
 
@@ -280,5 +306,8 @@ describe('pbs scripts – detection', () => {
     assert.equal(isPbsScript('x', '# job\n#PBS -N a\necho\n'), true);
     assert.equal(isPbsScript('x.sub', '# job\nexecutable = /bin/true\nqueue\n'), false);
     assert.equal(isPbsScript('x.sub', 'executable = /bin/true\n#PBS -N a\nqueue\n'), false);
+    assert.equal(isPbsScript('x.sh', '# no #! and no #PBS lines, as qsub takes it\ncd /data\necho hi\n'), true);
+    assert.equal(isPbsScript('x.sub', 'executable = /bin/true\n'), false, 'a submit description without queue stays one (its error says so)');
+    assert.equal(isPbsScript('x.sub', '+Group = "a"\nqueue 2\n'), false);
   });
 });

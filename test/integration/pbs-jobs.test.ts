@@ -1,0 +1,111 @@
+// PBS jobs as a PBS user drives them: walltime enforced when it runs out (with the default, slow periodic
+// evaluation), and the job ids dsubmit prints accepted by the other tools.
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TestPool } from './harness/pool.js';
+
+describe('pbs jobs', () => {
+  let pool: TestPool;
+  before(async () => {
+    // the default interval: walltime must not wait for the periodic evaluation
+    pool = await TestPool.start({ PERIODIC_EXPR_INTERVAL: '60' });
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('pbs jobs – a job that overruns its walltime is held when the walltime runs out, never completed', async () => {
+    pool.file('over.sh', '#!/bin/sh\n#PBS -N over\n#PBS -l walltime=00:00:02\nsleep 8\necho finished\n', 0o755);
+    const c = await pool.submit('over.sh');
+    const ad = await pool.waitFor('the job to be held', async () => (await pool.json('dq', [String(c)])).find((a) => a.JobStatus === 5), 20_000);
+    assert.equal(ad.HoldReasonCode, 46);
+    assert.match(String(ad.HoldReason), /exceeded allowed job duration of 2 seconds/);
+    await new Promise((r) => setTimeout(r, 8000));
+    assert.deepEqual(await pool.json('dhistory', [String(c)]), [], 'the job did not complete');
+    assert.equal(pool.read(`over.o${c}`), '', 'the script was stopped before it finished');
+    await pool.run('drm', [String(c)]);
+  });
+
+  test('pbs jobs – the ids dsubmit prints (C.host, C[].host, C[I].host) name jobs for drelease, dq and drm', async () => {
+    pool.file('arr.sh', '#!/bin/sh\n#PBS -N arr\n#PBS -J 1-3\n#PBS -h\necho "index $PBS_ARRAY_INDEX"\n', 0o755);
+    const r = await pool.run('dsubmit', ['arr.sh']);
+    assert.equal(r.code, 0, r.stderr);
+    const arrayId = r.stdout.trim();
+    assert.match(arrayId, /^\d+\[\]\.\S+$/);
+    const c = Number(arrayId.split('[')[0]);
+    const subjob = arrayId.replace('[]', '[2]');
+    const rel = await pool.run('drelease', [subjob]);
+    assert.equal(rel.code, 0, rel.stderr);
+    assert.match(rel.stdout, /^1 job\(s\) released/);
+    const [done] = await pool.waitForHistory(c, 1);
+    assert.equal(done!.PbsArrayIndex, 2, 'only the subjob with index 2 was released');
+    assert.equal(pool.read(`arr.o${c}.2`), 'index 2\n');
+    const held = await pool.json('dq', [arrayId]);
+    assert.deepEqual(held.map((a) => a.PbsArrayIndex).sort(), [1, 3]);
+    const rm = await pool.run('drm', [arrayId]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.match(rm.stdout, /^2 job\(s\) marked for removal/);
+
+    pool.file('one.sh', '#!/bin/sh\n#PBS -h\ntrue\n', 0o755);
+    const one = (await pool.run('dsubmit', ['one.sh'])).stdout.trim();
+    assert.match(one, /^\d+\.\S+$/);
+    const rmOne = await pool.run('drm', [one]);
+    assert.equal(rmOne.code, 0, rmOne.stderr);
+    const [removed] = await pool.waitForHistory(Number(one.split('.')[0]), 1);
+    assert.equal(removed!.JobStatus, 3);
+  });
+
+  test('pbs jobs – Torque -t and -p are taken on the dsubmit command line as on #PBS lines', async () => {
+    pool.file('t.sh', '#!/bin/sh\necho "$PBS_ARRAYID"\n', 0o755);
+    const r = await pool.run('dsubmit', ['--dry-run', '--json', '-t', '1-2', '-p', '5', 't.sh']);
+    assert.equal(r.code, 0, r.stderr);
+    const ads = JSON.parse(r.stdout) as Array<Record<string, string>>;
+    assert.deepEqual(
+      ads.map((a) => a.PbsArrayIndex),
+      ['1', '2'],
+    );
+    assert.equal(ads[0]!.JobPrio, '5');
+  });
+
+  test('pbs jobs – $PBS_NODEFILE names this host once per MPI process; HOME, USER, NCPUS and OMP_NUM_THREADS are set as MoM sets them', async () => {
+    pool.file('mpi.sh', '#!/bin/sh\n#PBS -N mpi\n#PBS -l select=1:ncpus=2:mpiprocs=2\ncat "$PBS_NODEFILE"\necho "$USER $LOGNAME $HOME $NCPUS $OMP_NUM_THREADS"\n', 0o755);
+    const c = await pool.submit('mpi.sh');
+    const [ad] = await pool.waitForHistory(c, 1);
+    assert.equal(ad!.ExitCode, 0, pool.read(`mpi.e${c}`));
+    const lines = pool.read(`mpi.o${c}`).trim().split('\n');
+    const vars = lines.pop();
+    assert.equal(lines.length, 2);
+    assert.ok(lines.every((l) => l !== '' && l === lines[0]));
+    const me = userInfo();
+    assert.equal(vars, `${me.username} ${me.username} ${me.homedir} 2 2`);
+    // the job's own -v wins
+    const v = await pool.submit('mpi.sh', ['-v', 'OMP_NUM_THREADS=1']);
+    await pool.waitForHistory(v, 1);
+    assert.match(pool.read(`mpi.o${v}`), / 2 1\n$/);
+  });
+
+  test('pbs jobs – the job runs the script as submitted, even when the file is rewritten or removed before it runs', async () => {
+    const script = (n: number) => `#!/bin/sh\n#PBS -N gen\n#PBS -h\necho "case ${n}"\n`;
+    const ids: number[] = [];
+    for (const n of [1, 2]) {
+      pool.file('gen.sh', script(n), 0o755);
+      ids.push(await pool.submit('gen.sh'));
+    }
+    pool.file('gen.sh', '#!/bin/sh\necho "rewritten"\n', 0o755);
+    for (const c of ids) assert.equal((await pool.run('drelease', [String(c)])).code, 0);
+    for (const [i, c] of ids.entries()) {
+      const [ad] = await pool.waitForHistory(c, 1);
+      assert.equal(ad!.ExitCode, 0, pool.read(`gen.e${c}`));
+      assert.equal(pool.read(`gen.o${c}`), `case ${i + 1}\n`);
+    }
+    pool.file('gone.sh', script(3).replace('-N gen', '-N gone'), 0o644);
+    const g = await pool.submit('gone.sh');
+    rmSync(join(pool.work, 'gone.sh'));
+    await pool.run('drelease', [String(g)]);
+    await pool.waitForHistory(g, 1);
+    assert.equal(pool.read(`gone.o${g}`), 'case 3\n', 'a script that is not executable runs through its #! interpreter, from the copy');
+  });
+});
