@@ -3,13 +3,14 @@
 import { ClassAd } from '../grammar/classad/index.js';
 import { formatSlotsJson, formatSlotsLong, renderSlots } from './shared/output/slots.js';
 import { autoformat, formatPairs as pairs, formatPrintf, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
+import { lit } from './shared/classad-literal.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { cli } from './shared/yargs.js';
 import { parseExpr } from '../grammar/classad/index.js';
 
 async function main(argv: string[]): Promise<number> {
-  const a = await cli('dstatus', splitAfQualifiers(argv), 'usage: dstatus [options]')
+  const a = await cli('dstatus', splitAfQualifiers(argv), 'usage: dstatus [options] [NAME...]')
     .option('constraint', { type: 'string', describe: 'only slots for which this ClassAd expression is true' })
     .option('long', { type: 'boolean', alias: 'l', describe: 'every attribute of each slot ad' })
     .option('json', { type: 'boolean', describe: 'slot ads as a JSON array' })
@@ -17,12 +18,25 @@ async function main(argv: string[]): Promise<number> {
     .option('compact', { type: 'boolean', describe: 'one line per machine' })
     .option('schedd', { type: 'boolean', describe: 'schedd ads instead of slots' })
     .option('submitters', { type: 'boolean', describe: 'submitter ads instead of slots' })
+    .option('avail', { type: 'boolean', describe: 'only slots that are unclaimed and idle' })
+    .option('claimed', { type: 'boolean', describe: 'only claimed slots' })
     .option('af', { type: 'string', array: true, alias: 'autoformat', describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)' })
     .option('af-opts', { type: 'string', hidden: true })
     .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
     .parse();
-  const constraint = (a.constraint as string | undefined) ?? '';
-  if (constraint) parseExpr(constraint, { file: '<-constraint>', line: 1, column: 1 });
+  const given = (a.constraint as string | undefined) ?? '';
+  if (given) parseExpr(given, { file: '<-constraint>', line: 1, column: 1 });
+  // as condor_status: names on the command line select the ads of those slots or machines
+  const names = a._.map(String);
+  const constraint = [
+    given,
+    names.length ? names.map((n) => `Name == ${lit(n)} || Machine == ${lit(n)}`).join(' || ') : '',
+    a.avail ? 'State == "Unclaimed" && Activity == "Idle"' : '',
+    a.claimed ? 'State == "Claimed"' : '',
+  ]
+    .filter(Boolean)
+    .map((c) => `(${c})`)
+    .join(' && ');
   const session = openSession();
   try {
     const collector = await session.collector();

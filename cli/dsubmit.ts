@@ -16,6 +16,7 @@ const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
   -dry-run, --dry-run print the job ads that would be queued, queue nothing
   --json              with --dry-run: print the ads as JSON
   -terse              print the job ids as "C.first - C.last"
+  -queue ARGS...      the queue statement, for a file without one (last option: it takes the rest)
   PBS options (for #PBS scripts; they win over the script's directives):
   -N name -q queue -l resources -J start-end[:step] -t 1-3 (Torque) -V -v VARS -o path -e path -j oe -p prio
   -m abe -M addr -h -W depend=... -a datetime -r y|n`;
@@ -50,6 +51,11 @@ function parseArgs(argv: string[]): Parsed {
       process.exit(0);
     }
     if (a === '-a' || a === '-append' || a === '--append') appendRaw.push(need());
+    else if (a === '-queue' || a === '--queue') {
+      // condor_submit's -queue: the rest of the command line is the queue statement (the file has none)
+      appendRaw.push(`queue ${argv.slice(i + 1).join(' ')}`);
+      break;
+    }
     else if (a === '-dry-run' || a === '--dry-run' || a === '-dry') p.dryRun = true;
     else if (a === '--json' || a === '-json') p.json = true;
     else if (a === '-terse' || a === '--terse') p.terse = true;

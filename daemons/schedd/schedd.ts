@@ -181,6 +181,8 @@ export class Schedd {
       EnteredCurrentStatus: String(qdate),
       NumJobStarts: '0',
       NumJobCompletions: '0',
+      // dq's DONE column counts the procs that already left the queue from it, as condor_q does
+      TotalSubmitProcs: String(procs.length),
       RemoteWallClockTime: '0.0',
       MyType: lit('Job'),
       TargetType: lit('Machine'),

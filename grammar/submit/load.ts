@@ -128,7 +128,7 @@ export class SubmitLoader {
     if (appendQueues.length) {
       if (fileQueued) {
         const q = appendQueues[0]!;
-        this.fail('SUBMIT_QUEUE', q.src, q.stmt.offset, `a queue statement given with -a cannot be used: ${this.input.file} has its own queue statement`);
+        this.fail('SUBMIT_QUEUE', q.src, q.stmt.offset, `a queue statement given with -a or -queue cannot be used: ${this.input.file} has its own queue statement`);
       }
       this.inAppend = true;
       for (const q of appendQueues) this.queue(q.stmt, q.src);

@@ -28,6 +28,23 @@ describe('config and names', () => {
     assert.match(r.stdout, /gpu,learner/);
   });
 
+  test('names – dstatus NAME shows that slot or machine only; -claimed and -avail select by state', async () => {
+    const pslot = (await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']))[0]!;
+    const one = await pool.run('dstatus', [String(pslot.Name), '-af', 'Name']);
+    assert.equal(one.stdout.trim(), String(pslot.Name));
+    const none = await pool.run('dstatus', ['no-such-machine', '-af', 'Name']);
+    assert.equal(none.code, 0);
+    assert.equal(none.stdout.trim(), '', 'an unknown name selects nothing (it used to list the whole pool)');
+    pool.file('busy.sub', 'executable = /bin/sleep\narguments = 300\nqueue\n');
+    const c = await pool.submit('busy.sub');
+    const running = await pool.waitFor('the job to run', async () => (await pool.json('dq', [String(c)])).find((j) => j.JobStatus === 2));
+    const claimed = (await pool.run('dstatus', ['-claimed', '-af', 'Name'])).stdout.trim().split('\n');
+    assert.deepEqual(claimed, [String(running.RemoteHost)]);
+    const avail = (await pool.run('dstatus', [String(pslot.Machine), '-avail', '-af', 'Name'])).stdout;
+    assert.doesNotMatch(avail, new RegExp(String(running.RemoteHost)));
+    await pool.run('drm', [String(c)]);
+  });
+
   test('config – dsched config NAME -v tells where a value comes from', async () => {
     const r = await pool.run('dsched', ['config', 'NUM_CPUS', '-v']);
     assert.equal(r.code, 0);

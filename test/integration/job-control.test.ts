@@ -42,6 +42,17 @@ describe('job control', () => {
     assert.match(r.stderr, /99999\.0/);
   });
 
+  test('dq – the batch view counts procs that finished and left the queue as DONE', async () => {
+    pool.file('batch.sub', `executable = /bin/true\nqueue\nhold = true\nqueue 2\n`);
+    const r = await pool.run('dsubmit', ['batch.sub']);
+    assert.equal(r.code, 0, r.stderr);
+    const c = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    await pool.waitForHistory(c, 1);
+    const q = await pool.run('dq', []);
+    assert.match(q.stdout, new RegExp(`ID: ${c}\\s+\\S+\\s+\\S+\\s+1\\s+_\\s+_\\s+2\\s+3\\s`), q.stdout);
+    await pool.run('drm', [String(c)]);
+  });
+
   test('usage – a number option given a word is a usage error, not "no limit"', async () => {
     for (const [cmd, args] of [['dhistory', ['-limit', 'abc']], ['dq', ['-limit', 'ten']], ['dwait', ['1', '-wait', 'soon']]] as const) {
       const r = await pool.run(cmd, [...args]);

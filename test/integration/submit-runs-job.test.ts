@@ -109,6 +109,17 @@ queue
     assert.match(none.stderr, /'nothere\.log' is neither a job id .* nor a job event log file/);
   });
 
+  test('submit – -queue gives the queue statement of a file without one, as condor_submit -queue', async () => {
+    pool.file('noq.sub', 'executable = /bin/echo\narguments = $(Item)\n');
+    const r = await pool.run('dsubmit', ['--dry-run', '--json', 'noq.sub', '-queue', 'in', '(x', 'y)']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((JSON.parse(r.stdout) as Array<Record<string, string>>).map((a) => a.Args), ['"x"', '"y"']);
+    pool.file('hasq.sub', 'executable = /bin/true\nqueue\n');
+    const both = await pool.run('dsubmit', ['hasq.sub', '-queue', '2']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /hasq\.sub has its own queue statement/);
+  });
+
   test('submit – a submit file that does not exist is a bad-input error, not an internal one', async () => {
     const r = await pool.run('dsubmit', ['missing.sub']);
     assert.equal(r.code, 2);
