@@ -592,16 +592,15 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     name ??= 'STDIN';
   } else {
     if (cliParsed.rest.length) cdiag.fail(cliParsed.rest[0]!.offset, `unexpected '${cliParsed.rest[0]!.text}': the script is given as the file to submit`);
-    if (input.file === '-') {
-      throw new SourceError('PBS_SYNTAX', 'a #PBS script read from standard input cannot be run: save it to a file and submit the file', { file: '-', line: 1, column: 1 });
-    }
-    const abs = isAbsolute(input.file) ? input.file : resolve(cwd, input.file);
+    // a script read from standard input (`echo cmd | qsub`) is named STDIN, as PBS names it; it runs from its copy
+    const stdin = input.file === '-' || input.file === '<stdin>';
+    const abs = stdin ? join(cwd, 'STDIN') : isAbsolute(input.file) ? input.file : resolve(cwd, input.file);
     plan.script = abs;
     plan.scriptText = input.text;
     name ??= basename(abs);
     let st;
     try {
-      st = statSync(abs);
+      st = stdin ? undefined : statSync(abs);
     } catch {
       st = undefined;
     }

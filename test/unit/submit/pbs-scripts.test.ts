@@ -221,6 +221,19 @@ const cases: PbsCase[] = [
     },
   },
   {
+    name: 'a script read from standard input (echo cmd | qsub) is named STDIN and runs from its copy',
+    file: '<stdin>',
+    script: 'echo hi\n',
+    check: (r, dir) => {
+      assert.equal(str(r.jobs.cluster.PbsJobName), 'STDIN');
+      assert.equal(str(r.jobs.cluster.Cmd), '/bin/sh');
+      assert.deepEqual(splitArgs(undefined, str(r.jobs.cluster.Arguments)), [join(dir, 'STDIN')]);
+      assert.equal(str(r.jobs.cluster.PbsScriptPath), join(dir, 'STDIN'));
+      assert.equal(str(r.jobs.cluster.PbsScript), 'echo hi\n');
+      assert.equal(str(r.jobs.cluster.Out), join(dir, 'STDIN.o77'));
+    },
+  },
+  {
     name: 'qsub -- program args runs a program without a script',
     script: '',
     args: ['-N', 'hello', '--', '/bin/echo', 'Hello, PBS!'],
