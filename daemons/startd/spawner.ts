@@ -84,6 +84,7 @@ function start(r: StartRequest): void {
     return fd;
   };
   let stdio: number[];
+  let opening = 'output';
   try {
     let inFd: number;
     try {
@@ -93,11 +94,12 @@ function start(r: StartRequest): void {
       return fail(8, `Failed to open '${r.stdin}' as standard input: ${why(e)}`);
     }
     const outFd = open(r.stdout, true);
+    opening = 'error';
     const errFd = r.stderr === r.stdout && r.stdout !== '/dev/null' ? outFd : open(r.stderr, true);
     stdio = [inFd, outFd, errFd];
   } catch (e) {
     closeAll();
-    return fail(7, `Failed to open the job's output file: ${why(e)}`);
+    return fail(7, `Failed to open '${opening === 'output' ? r.stdout : r.stderr}' as standard ${opening}: ${why(e)}`);
   }
   let child;
   try {

@@ -108,4 +108,16 @@ describe('pbs jobs', () => {
     await pool.waitForHistory(g, 1);
     assert.equal(pool.read(`gone.o${g}`), 'case 3\n', 'a script that is not executable runs through its #! interpreter, from the copy');
   });
+
+  test('pbs jobs – an -o or -e file that cannot be opened holds the job naming the file', async () => {
+    pool.file('nodir.sh', '#!/bin/sh\necho hi\n', 0o755);
+    const o = await pool.submit('nodir.sh', ['-o', 'missing/out.txt']);
+    const e = await pool.submit('nodir.sh', ['-e', 'missing/err.txt']);
+    for (const [c, what] of [[o, 'output'], [e, 'error']] as const) {
+      const ad = await pool.waitFor(`job ${c} to be held`, async () => (await pool.json('dq', [String(c)])).find((a) => a.JobStatus === 5));
+      assert.equal(ad.HoldReasonCode, 7);
+      assert.equal(ad.HoldReason, `Failed to open '${join(pool.work, `missing/${what === 'output' ? 'out' : 'err'}.txt`)}' as standard ${what}: No such file or directory`);
+    }
+    await pool.run('drm', [String(o), String(e)]);
+  });
 });
