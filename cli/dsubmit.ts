@@ -83,7 +83,14 @@ function printLong(jobs: JobSet): string {
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const file = args.file ?? '-';
-  const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(file), 'utf8');
+  let text: string;
+  try {
+    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(file), 'utf8');
+  } catch (e) {
+    const c = (e as NodeJS.ErrnoException).code;
+    const why = c === 'ENOENT' ? 'no such file' : c === 'EISDIR' ? 'it is a directory' : c === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new DschedError('SUBMIT_FILE', `cannot read ${file === '-' ? 'standard input' : `'${file}'`}: ${why}`);
+  }
   const pbs = isPbsScript(file, text);
   if (!pbs) {
     // -W depend=… works for submit descriptions too; the other qsub options only for scripts

@@ -120,4 +120,11 @@ describe('pbs jobs', () => {
     }
     await pool.run('drm', [String(o), String(e)]);
   });
+
+  test('pbs jobs – a script that cannot be read is a clear error, not an internal one', async () => {
+    const r = await pool.run('dsubmit', ['no-such-job.sh']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^dsubmit: error\[SUBMIT_FILE\]: cannot read 'no-such-job.sh': no such file$/m);
+    assert.doesNotMatch(r.stderr, /internal error/);
+  });
 });
