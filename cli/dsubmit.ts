@@ -21,7 +21,7 @@ const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
   -m abe -M addr -h -W depend=... -a datetime -r y|n`;
 
 const PBS_WITH_VALUE = new Set(['-N', '-q', '-l', '-J', '-t', '-p', '-C', '-v', '-o', '-e', '-j', '-m', '-M', '-W', '-r', '-A', '-P', '-S', '-u', '-c', '-k']);
-const PBS_FLAGS = new Set(['-V', '-h', '-z']);
+const PBS_FLAGS = new Set(['-V', '-h', '-z', '-I', '-X']);
 
 interface Parsed {
   file?: string;

@@ -58,7 +58,7 @@ describe('pbs jobs', () => {
     assert.equal(removed!.JobStatus, 3);
   });
 
-  test('pbs jobs – Torque -t and -p are taken on the dsubmit command line as on #PBS lines', async () => {
+  test('pbs jobs – Torque -t, -p and -I are taken on the dsubmit command line as on #PBS lines', async () => {
     pool.file('t.sh', '#!/bin/sh\necho "$PBS_ARRAYID"\n', 0o755);
     const r = await pool.run('dsubmit', ['--dry-run', '--json', '-t', '1-2', '-p', '5', 't.sh']);
     assert.equal(r.code, 0, r.stderr);
@@ -68,6 +68,9 @@ describe('pbs jobs', () => {
       ['1', '2'],
     );
     assert.equal(ads[0]!.JobPrio, '5');
+    const i = await pool.run('dsubmit', ['-I', 't.sh']);
+    assert.equal(i.code, 2);
+    assert.match(i.stderr, /-I: interactive jobs are not supported by dsched/, 'a known qsub option, not an unknown one');
   });
 
   test('pbs jobs – $PBS_NODEFILE names this host once per MPI process; HOME, USER, NCPUS and OMP_NUM_THREADS are set as MoM sets them', async () => {
