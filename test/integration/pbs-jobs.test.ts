@@ -130,4 +130,26 @@ describe('pbs jobs', () => {
     assert.match(r.stderr, /^dsubmit: error\[SUBMIT_FILE\]: cannot read 'no-such-job.sh': no such file$/m);
     assert.doesNotMatch(r.stderr, /internal error/);
   });
+
+  test('pbs jobs – a job held at submit (-h) or by dhold while it waits for a dependency stays held when the dependency is met', async () => {
+    pool.file('dep.sh', '#!/bin/sh\nsleep 2\n', 0o755);
+    const a = await pool.submit('dep.sh');
+    const h = await pool.submit('dep.sh', ['-h', '-W', `depend=afterok:${a}`]);
+    const d = await pool.submit('dep.sh', ['-W', `depend=afterok:${a}`]);
+    assert.equal((await pool.run('dhold', [String(d), '-reason', 'not yet'])).code, 0);
+    await pool.waitForHistory(a, 1);
+    const held = async (c: number) =>
+      pool.waitFor(`job ${c} to be held by its user`, async () => (await pool.json('dq', [String(c)])).find((x) => x.JobStatus === 5 && x.DependencyHold !== true));
+    const hAd = await held(h);
+    assert.equal(hAd.HoldReasonCode, 15);
+    assert.match(String(hAd.HoldReason), /submitted on hold/);
+    const dAd = await held(d);
+    assert.equal(dAd.HoldReasonCode, 1);
+    assert.equal(dAd.HoldReason, 'not yet');
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.deepEqual(await pool.json('dhistory', [String(h), String(d)]), [], 'neither ran');
+    assert.equal((await pool.run('drelease', [String(h), String(d)])).code, 0);
+    await pool.waitForHistory(h, 1);
+    await pool.waitForHistory(d, 1);
+  });
 });
