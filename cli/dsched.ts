@@ -54,15 +54,36 @@ function masterPid(config: Config): number {
   }
 }
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
+function tryPort(host: string, port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
+    s.once('error', () => resolve(undefined));
+    s.listen(port, host, () => {
       const p = (s.address() as { port: number }).port;
       s.close(() => resolve(p));
     });
   });
+}
+
+/**
+ * A free port below the kernel's ephemeral range: the port stays unused between now and the daemon's
+ * bind, and no daemon binding port 0 (or any outgoing connection) can be given it meanwhile.
+ */
+async function freePort(host: string): Promise<number> {
+  let ephemeralLow = 32768;
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLow;
+  } catch {
+    /* not Linux: the usual range */
+  }
+  const lo = 10_000;
+  for (let i = 0; ephemeralLow - lo > 1000 && i < 50; i++) {
+    const p = await tryPort(host, lo + Math.floor(Math.random() * (ephemeralLow - lo)));
+    if (p) return p;
+  }
+  const any = await tryPort(host, 0);
+  if (!any) throw new DschedError('DAEMON_UNREACHABLE', `no free port on ${host}`);
+  return any;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

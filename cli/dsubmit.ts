@@ -22,7 +22,7 @@ const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
   -m abe -M addr -h -W depend=... -a datetime -r y|n`;
 
 const PBS_WITH_VALUE = new Set(['-N', '-q', '-l', '-J', '-t', '-p', '-C', '-v', '-o', '-e', '-j', '-m', '-M', '-W', '-r', '-A', '-P', '-S', '-u', '-c', '-k']);
-const PBS_FLAGS = new Set(['-V', '-h', '-z']);
+const PBS_FLAGS = new Set(['-V', '-h', '-z', '-I', '-X']);
 
 interface Parsed {
   file?: string;
@@ -93,8 +93,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(file), 'utf8');
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    throw new DschedError('SUBMIT_FILE', `cannot read submit file '${file}': ${why}`, { cause: e });
+    const c = (e as NodeJS.ErrnoException).code;
+    const why = c === 'ENOENT' ? 'no such file' : c === 'EISDIR' ? 'it is a directory' : c === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new DschedError('SUBMIT_FILE', `cannot read ${file === '-' ? 'standard input' : `'${file}'`}: ${why}`, { cause: e });
   }
   const pbs = isPbsScript(file, text);
   if (!pbs) {

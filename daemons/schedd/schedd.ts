@@ -54,6 +54,11 @@ export const HoldCode = { UserRequest: 1, JobPolicy: 3, FailedToCreateProcess: 6
 
 const now = () => Math.floor(Date.now() / 1000);
 
+// A user hold on a job that waits for its dependency (dsubmit -h -W depend=…, or dhold): the reason and
+// code it is held with once the dependency is met.
+const THEN_HOLD = 'HoldAfterDependency';
+const THEN_HOLD_CODE = 'HoldAfterDependencyCode';
+
 export class Schedd {
   readonly claims = new Map<string, Claim>();
   private renewing = new Set<string>();
@@ -132,7 +137,13 @@ export class Schedd {
       const text = this.queue.value(job, 'PbsDepend');
       if (typeof text !== 'string') continue;
       const { verdict, why } = this.deps.evaluate(parseDepend(text));
-      if (verdict === 'ready') {
+      const thenHold = this.queue.value(job, THEN_HOLD);
+      if (verdict === 'ready' && typeof thenHold === 'string') {
+        // the dependency is met, the user's hold (dsubmit -h, dhold) remains: drelease starts the job
+        const code = Number(this.queue.value(job, THEN_HOLD_CODE)) || HoldCode.UserRequest;
+        this.queue.update(job, { HoldReason: lit(thenHold), HoldReasonCode: String(code), HoldReasonSubCode: '0', [DEPENDENCY_HOLD]: null, [THEN_HOLD]: null, [THEN_HOLD_CODE]: null });
+        this.log.info({ cluster: job.cluster, proc: job.proc }, 'dependency satisfied: job stays held by its user');
+      } else if (verdict === 'ready') {
         this.queue.update(job, { HoldReason: null, HoldReasonCode: null, HoldReasonSubCode: null, [DEPENDENCY_HOLD]: null }, JobStatus.Idle);
         this.logEvent(job, { type: 'released', reason: 'dependency satisfied' });
         this.log.info({ cluster: job.cluster, proc: job.proc }, 'dependency satisfied: job released');
@@ -202,6 +213,8 @@ export class Schedd {
     const dependText = litValue(attrs.PbsDepend);
     if (typeof dependText === 'string' && dependText) {
       this.deps.validate(parseDepend(dependText));
+      // held at submit too (qsub -h -W depend=…): PBS keeps the user hold once the dependency is met
+      if (attrs.JobStatus === String(JobStatus.Held)) Object.assign(attrs, { [THEN_HOLD]: attrs.HoldReason ?? lit('submitted on hold'), [THEN_HOLD_CODE]: attrs.HoldReasonCode ?? String(HoldCode.SubmittedOnHold) });
       Object.assign(attrs, {
         JobStatus: String(JobStatus.Held),
         HoldReason: lit(`waiting for dependency ${dependText}`),
@@ -819,6 +832,11 @@ export class Schedd {
         return undefined;
       }
       case 'hold': {
+        if (this.queue.value(job, DEPENDENCY_HOLD) === true) {
+          if (this.queue.value(job, THEN_HOLD) !== undefined) return `job ${job.cluster}.${job.proc} is already held`;
+          this.queue.update(job, { [THEN_HOLD]: lit(reason), [THEN_HOLD_CODE]: String(HoldCode.UserRequest) });
+          return undefined;
+        }
         if (job.status === JobStatus.Held) return `job ${job.cluster}.${job.proc} is already held`;
         if (this.queue.value(job, 'JobUniverse') === 7 && job.status === JobStatus.Running) return `job ${job.cluster}.${job.proc} is a running DAG; remove it instead (its rescue DAG resumes it)`;
         if (job.status === JobStatus.Removed) return `job ${job.cluster}.${job.proc} is being removed`;
@@ -827,6 +845,11 @@ export class Schedd {
       }
       case 'release': {
         if (job.status !== JobStatus.Held) return `job ${job.cluster}.${job.proc} is not held`;
+        if (this.queue.value(job, DEPENDENCY_HOLD) === true && this.queue.value(job, THEN_HOLD) !== undefined) {
+          // the user's hold is lifted; the dependency hold stays until its condition holds
+          this.queue.update(job, { [THEN_HOLD]: null, [THEN_HOLD_CODE]: null });
+          return undefined;
+        }
         if (this.queue.value(job, DEPENDENCY_HOLD) === true) return `job ${job.cluster}.${job.proc} waits for its dependency (${String(this.queue.value(job, 'PbsDepend'))}); it is released when that holds`;
         if (job.claim) return `job ${job.cluster}.${job.proc} is still stopping; try again`;
         this.queue.update(job, { HoldReason: null, HoldReasonCode: null, HoldReasonSubCode: null, LastHoldReason: lit(String(this.queue.value(job, 'HoldReason') ?? '')), ReleaseReason: lit(reason) }, JobStatus.Idle);

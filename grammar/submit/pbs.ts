@@ -233,6 +233,9 @@ export function pbsDateTime(text: string, now = new Date()): number | undefined 
 
 // ---- the plan -------------------------------------------------------------------------------------
 
+/** The largest script (as quoted ClassAd string text) that is copied into the job's ad. */
+const MAX_SCRIPT_CHARS = 512 * 1024;
+
 export interface PbsPlan {
   name: string;
   script: string;
@@ -592,16 +595,20 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     name ??= 'STDIN';
   } else {
     if (cliParsed.rest.length) cdiag.fail(cliParsed.rest[0]!.offset, `unexpected '${cliParsed.rest[0]!.text}': the script is given as the file to submit`);
-    if (input.file === '-') {
-      throw new SourceError('PBS_SYNTAX', 'a #PBS script read from standard input cannot be run: save it to a file and submit the file', { file: '-', line: 1, column: 1 });
-    }
-    const abs = isAbsolute(input.file) ? input.file : resolve(cwd, input.file);
+    // a script read from standard input (`echo cmd | qsub`) is named STDIN, as PBS names it; it runs from its copy
+    const stdin = input.file === '-' || input.file === '<stdin>';
+    const abs = stdin ? join(cwd, 'STDIN') : isAbsolute(input.file) ? input.file : resolve(cwd, input.file);
     plan.script = abs;
     plan.scriptText = input.text;
+    // the copy travels as one ClassAd string, whose text the ClassAd parser takes up to 1 MiB
+    const quoted = quoteString(input.text).length;
+    if (quoted > MAX_SCRIPT_CHARS) {
+      throw new SourceError('INPUT_TOO_LARGE', `the script is too large to be copied into the job (${quoted} characters quoted, at most ${MAX_SCRIPT_CHARS}): keep data in a file the script reads`, { file: input.file, line: 1, column: 1 });
+    }
     name ??= basename(abs);
     let st;
     try {
-      st = statSync(abs);
+      st = stdin ? undefined : statSync(abs);
     } catch {
       st = undefined;
     }

@@ -58,7 +58,7 @@ describe('pbs jobs', () => {
     assert.equal(removed!.JobStatus, 3);
   });
 
-  test('pbs jobs – Torque -t and -p are taken on the dsubmit command line as on #PBS lines', async () => {
+  test('pbs jobs – Torque -t, -p and -I are taken on the dsubmit command line as on #PBS lines', async () => {
     pool.file('t.sh', '#!/bin/sh\necho "$PBS_ARRAYID"\n', 0o755);
     const r = await pool.run('dsubmit', ['--dry-run', '--json', '-t', '1-2', '-p', '5', 't.sh']);
     assert.equal(r.code, 0, r.stderr);
@@ -68,6 +68,9 @@ describe('pbs jobs', () => {
       ['1', '2'],
     );
     assert.equal(ads[0]!.JobPrio, '5');
+    const i = await pool.run('dsubmit', ['-I', 't.sh']);
+    assert.equal(i.code, 2);
+    assert.match(i.stderr, /-I: interactive jobs are not supported by dsched/, 'a known qsub option, not an unknown one');
   });
 
   test('pbs jobs – $PBS_NODEFILE names this host once per MPI process; HOME, USER, NCPUS and OMP_NUM_THREADS are set as MoM sets them', async () => {
@@ -107,5 +110,47 @@ describe('pbs jobs', () => {
     await pool.run('drelease', [String(g)]);
     await pool.waitForHistory(g, 1);
     assert.equal(pool.read(`gone.o${g}`), 'case 3\n', 'a script that is not executable runs through its #! interpreter, from the copy');
+  });
+
+  test('pbs jobs – an -o or -e file that cannot be opened holds the job naming the file', async () => {
+    pool.file('nodir.sh', '#!/bin/sh\necho hi\n', 0o755);
+    const o = await pool.submit('nodir.sh', ['-o', 'missing/out.txt']);
+    const e = await pool.submit('nodir.sh', ['-e', 'missing/err.txt']);
+    for (const [c, what] of [[o, 'output'], [e, 'error']] as const) {
+      const ad = await pool.waitFor(`job ${c} to be held`, async () => (await pool.json('dq', [String(c)])).find((a) => a.JobStatus === 5));
+      assert.equal(ad.HoldReasonCode, 7);
+      assert.equal(ad.HoldReasonSubCode, 2, 'the errno, as HTCondor');
+      assert.equal(ad.HoldReason, `Failed to open '${join(pool.work, `missing/${what === 'output' ? 'out' : 'err'}.txt`)}' as standard ${what}: No such file or directory (errno 2)`);
+    }
+    await pool.run('drm', [String(o), String(e)]);
+  });
+
+  test('pbs jobs – a script that cannot be read is a clear error, not an internal one', async () => {
+    const r = await pool.run('dsubmit', ['no-such-job.sh']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^dsubmit: error\[SUBMIT_FILE\]: cannot read 'no-such-job.sh': no such file$/m);
+    assert.doesNotMatch(r.stderr, /internal error/);
+  });
+
+  test('pbs jobs – a job held at submit (-h) or by dhold while it waits for a dependency stays held when the dependency is met', async () => {
+    pool.file('dep.sh', '#!/bin/sh\nsleep 2\n', 0o755);
+    const a = await pool.submit('dep.sh');
+    const h = await pool.submit('dep.sh', ['-h', '-W', `depend=afterok:${a}`]);
+    const d = await pool.submit('dep.sh', ['-W', `depend=afterok:${a}`]);
+    assert.equal((await pool.run('dhold', [String(d), '-reason', 'not yet'])).code, 0);
+    await pool.waitForHistory(a, 1);
+    const held = async (c: number) =>
+      pool.waitFor(`job ${c} to be held by its user`, async () => (await pool.json('dq', [String(c)])).find((x) => x.JobStatus === 5 && x.DependencyHold !== true));
+    const hAd = await held(h);
+    assert.equal(hAd.HoldReasonCode, 15);
+    assert.match(String(hAd.HoldReason), /submitted on hold/);
+    const dAd = await held(d);
+    assert.equal(dAd.HoldReasonCode, 1);
+    assert.equal(dAd.HoldReason, 'not yet');
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.deepEqual(await pool.json('dhistory', [String(h), String(d)]), [], 'neither ran');
+    assert.equal((await pool.run('drelease', [String(h), String(d)])).code, 0);
+    await pool.waitForHistory(h, 1);
+    await pool.waitForHistory(d, 1);
   });
 });

@@ -123,7 +123,7 @@ queue
   test('submit – a submit file that does not exist is a bad-input error, not an internal one', async () => {
     const r = await pool.run('dsubmit', ['missing.sub']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /error\[SUBMIT_FILE\]: cannot read submit file 'missing\.sub': no such file/);
+    assert.match(r.stderr, /error\[SUBMIT_FILE\]: cannot read 'missing\.sub': no such file/);
     assert.doesNotMatch(r.stderr, /internal error/);
   });
 });

@@ -221,6 +221,19 @@ const cases: PbsCase[] = [
     },
   },
   {
+    name: 'a script read from standard input (echo cmd | qsub) is named STDIN and runs from its copy',
+    file: '<stdin>',
+    script: 'echo hi\n',
+    check: (r, dir) => {
+      assert.equal(str(r.jobs.cluster.PbsJobName), 'STDIN');
+      assert.equal(str(r.jobs.cluster.Cmd), '/bin/sh');
+      assert.deepEqual(splitArgs(undefined, str(r.jobs.cluster.Arguments)), [join(dir, 'STDIN')]);
+      assert.equal(str(r.jobs.cluster.PbsScriptPath), join(dir, 'STDIN'));
+      assert.equal(str(r.jobs.cluster.PbsScript), 'echo hi\n');
+      assert.equal(str(r.jobs.cluster.Out), join(dir, 'STDIN.o77'));
+    },
+  },
+  {
     name: 'qsub -- program args runs a program without a script',
     script: '',
     args: ['-N', 'hello', '--', '/bin/echo', 'Hello, PBS!'],
@@ -258,6 +271,7 @@ interface PbsErr {
   column: number;
   message: RegExp;
   file?: string;
+  code?: string;
 }
 
 const errors: PbsErr[] = [
@@ -272,6 +286,7 @@ const errors: PbsErr[] = [
   { name: 'an array larger than maxProcs', script: '#!/bin/sh\n#PBS -J 0-2000000\n', line: 2, column: 9, message: /more than the limit/ },
   { name: 'a script with Windows line endings and #!', script: '#!/bin/sh\r\necho hi\r\n', line: 1, column: 10, message: /Windows line endings \(line 1 ends/ },
   { name: 'a script with Windows line endings after its #PBS lines', script: '#PBS -N w\ncd /data\r\necho hi\r\n', line: 2, column: 9, message: /Windows line endings \(line 2 ends/ },
+  { name: 'a script too large to be copied into the job', script: '#!/bin/sh\n' + '# padding\n'.repeat(60_000), line: 1, column: 1, message: /too large to be copied into the job/, code: 'INPUT_TOO_LARGE' },
   { name: 'interactive jobs', script: '#!/bin/sh\n#PBS -I\n', line: 2, column: 6, message: /interactive jobs are not supported/ },
 ];
 
@@ -288,7 +303,7 @@ describe('pbs scripts – errors', () => {
           err = e;
         }
         assert.ok(err instanceof SourceError, String(err));
-        assert.equal(err.code, 'PBS_SYNTAX');
+        assert.equal(err.code, c.code ?? 'PBS_SYNTAX');
         assert.equal(err.location.file, c.file ?? 'job.pbs');
         assert.equal(err.location.line, c.line, err.message);
         assert.equal(err.location.column, c.column, err.message);
