@@ -8,7 +8,7 @@ import { errnoText, receiveFiles, sendFiles } from '../../lib/transfer.js';
 import { lookupUser, userMay } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { inputEntries, outputDest } from './transfer.js';
-import { compile, isTrue, parseExpr, ClassAd } from '../../grammar/classad/index.js';
+import { compile, isTrue, limits as classadLimits, parseExpr, ClassAd } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Identity } from '../../lib/rpc/auth.js';
@@ -181,6 +181,11 @@ export class Schedd {
     if (procs.length === 0) throw new DschedError('SUBMIT_QUEUE', 'the submission queues no jobs');
     if (procs.length > this.opts.maxProcs())
       throw new DschedError('SUBMIT_QUEUE', `the submission queues ${procs.length} jobs; at most ${this.opts.maxProcs()} are allowed (MAX_JOBS_PER_SUBMISSION)`);
+    // an attribute no ClassAd parser could read back would break every later look at the queue
+    for (const attrs of [clusterAttrs, ...procs])
+      for (const [name, text] of Object.entries(attrs))
+        if (text.length > classadLimits.maxInputChars)
+          throw new DschedError('INPUT_TOO_LARGE', `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`);
     const owner = identity.name;
     const qdate = now();
     const attrs: Record<string, string> = {

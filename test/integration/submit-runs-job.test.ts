@@ -94,6 +94,16 @@ queue
     assert.equal(q.length, 0, 'nothing may be queued');
   });
 
+  test('submit – an attribute too large for a ClassAd is refused whole; the queue stays readable', async () => {
+    pool.file('big.sub', `executable = /bin/true\n+Big = "${'x'.repeat(1_100_000)}"\nqueue 2\n`);
+    const r = await pool.run('dsubmit', ['big.sub']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /INPUT_TOO_LARGE.*attribute Big is \d+ characters long/);
+    const q = await pool.run('dq', ['-allusers', '-json']);
+    assert.equal(q.code, 0, q.stderr);
+    assert.deepEqual(JSON.parse(q.stdout || '[]'), [], 'nothing may be queued');
+  });
+
   test('dwait – as condor_wait, takes the job event log and waits for the jobs it records', async () => {
     pool.file('w.sub', `executable = /bin/sh\narguments = "-c 'sleep 1; exit $(Process)'"\nlog = w.log\nqueue 2\n`);
     const c = await pool.submit('w.sub');
