@@ -67,11 +67,10 @@ function str(ad: ClassAd, name: string): string {
 
 const where = (text: string) => compile(parseExpr(text, { file: '<negotiator>', line: 1, column: 1 }));
 /** Slots running a job (preemption candidates), and those being vacated (so a pending preemption is seen through). */
-const BUSY_OR_PREEMPTING = where('(State == "Claimed" && Activity == "Busy") || State == "Preempting"');
+const busyOrPreempting = (andBusy = '') => where(`(State == "Claimed" && Activity == "Busy"${andBusy}) || State == "Preempting"`);
+const BUSY_OR_PREEMPTING = busyOrPreempting();
 /** The same, of the busy ones only those whose machine Rank is not the constant 0 (RANK preemption alone). */
-const RANKED_BUSY_OR_PREEMPTING = where(
-  '(State == "Claimed" && Activity == "Busy" && unparse(Rank) != "" && unparse(Rank) != "0" && unparse(Rank) != "0.0" && unparse(Rank) != "false") || State == "Preempting"',
-);
+const RANKED_BUSY_OR_PREEMPTING = busyOrPreempting(' && unparse(Rank) != "" && unparse(Rank) != "0" && unparse(Rank) != "0.0" && unparse(Rank) != "false"');
 
 export class Negotiator {
   private schedds = new Map<string, ScheddClient>();

@@ -668,6 +668,11 @@ export class Schedd {
       }
       if (attr('AllowedJobDuration') !== undefined) this.holdIfOverDuration(job, t, kills);
     }
+    await this.commitThenStop(kills);
+  }
+
+  /** Make state changes durable (and their events written), then stop the processes they ended. */
+  private async commitThenStop(kills: Array<Promise<unknown>>): Promise<void> {
     await this.queue.commit();
     this.userLog.flush();
     await Promise.all(kills);
@@ -706,12 +711,7 @@ export class Schedd {
       const before = j.status;
       this.holdIfOverDuration(j, now(), kills);
       if (j.status === before) return;
-      void (async () => {
-        await this.queue.commit();
-        this.userLog.flush();
-        await Promise.all(kills);
-        this.onQueueChanged();
-      })().catch((e) => this.log.error({ cluster: j.cluster, proc: j.proc, err: (e as Error).message }, 'walltime enforcement failed'));
+      this.commitThenStop(kills).catch((e) => this.log.error({ cluster: j.cluster, proc: j.proc, err: (e as Error).message }, 'walltime enforcement failed'));
     }, Math.max(0, (started + limit + 1) * 1000 - Date.now()));
     timer.unref();
     this.durationTimers.set(key, timer);
@@ -784,10 +784,7 @@ export class Schedd {
         if (r) kills.push(r);
       }
     }
-    await this.queue.commit();
-    this.userLog.flush();
-    await Promise.all(kills);
-    this.onQueueChanged();
+    await this.commitThenStop(kills);
     return results;
   }
 
