@@ -9,6 +9,7 @@ import { idText, parseSelection, type Selection } from './shared/job-selection.j
 import { analyzeJobs } from './shared/analyze.js';
 import { fetchPoolForAnalysis } from './shared/analyze-pool.js';
 import { autoformat, formatPairs as pairs, formatPrintf, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
+import { qualifiedName } from '../lib/rpc/authz.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession, type Session } from './shared/session.js';
 import { cli } from './shared/yargs.js';
@@ -37,7 +38,7 @@ async function analyze(session: Session, sel: Selection, opts: { allusers: boole
     return failed ? EXIT.failed : EXIT.ok;
   }
   const pool = await fetchPoolForAnalysis(session);
-  const name = session.config.str('SCHEDD_NAME') || session.config.str('HOSTNAME') || (await import('node:os')).hostname();
+  const name = qualifiedName(session.config.str('SCHEDD_NAME'), session.config.str('HOSTNAME') || (await import('node:os')).hostname());
   const byOwner = new Map<string, ClassAd[]>();
   for (const j of jobs) {
     const owner = String(j.lookupJS('Owner') ?? '');
@@ -101,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
     else if (a.long) process.stdout.write(formatJobsLong(ads));
     else {
       const view: QueueView = a.hold ? 'hold' : a.run ? 'run' : a.nobatch ? 'nobatch' : 'batch';
-      const name = session.config.str('SCHEDD_NAME') || session.config.str('HOSTNAME') || (await import('node:os')).hostname();
+      const name = qualifiedName(session.config.str('SCHEDD_NAME'), session.config.str('HOSTNAME') || (await import('node:os')).hostname());
       const addr = readAddressFile(addressFile(session.config.paths, 'schedd'))?.address ?? '';
       process.stdout.write(
         renderQueue(ads, {

@@ -10,12 +10,11 @@ import { loadConfig, type Config } from '../lib/config/load.js';
 import { addressFile } from '../lib/config/paths.js';
 import { PARAMS } from '../lib/config/params.js';
 import { DschedError } from '../lib/errors.js';
-import { loadSecret, signToken } from '../lib/rpc/auth.js';
+import { loadSecret } from '../lib/rpc/auth.js';
 import { readAddressFile } from '../lib/rpc/address-file.js';
-import { MasterClient } from '../lib/rpc/clients/master.js';
-import { StartdClient } from '../lib/rpc/clients/startd.js';
 import { ClassAd } from '../grammar/classad/index.js';
-import { openSession } from './shared/session.js';
+import { asAdmin } from './shared/admin.js';
+import { openSession, type Session } from './shared/session.js';
 import { evalCommand } from './eval-command.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 
@@ -43,6 +42,16 @@ function pidAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether this process may signal `pid` (its owner, or root). */
+function maySignal(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -146,10 +155,21 @@ async function stop(): Promise<number> {
     process.stdout.write(`dsched: no pool is running for ${config.paths.home}\n`);
     return EXIT.ok;
   }
-  process.kill(pid, 'SIGTERM');
+  const own = maySignal(pid);
+  if (own) process.kill(pid, 'SIGTERM');
+  else {
+    // another user's pool (root's): only its admins may stop it, and they ask its master
+    const session = openSession();
+    try {
+      await asAdmin(session, `stop the pool of ${config.paths.home}`, async () => (await masterOf(session)).shutdown());
+    } finally {
+      session.close();
+    }
+  }
   const deadline = Date.now() + 40_000;
   while (pidAlive(pid) && Date.now() < deadline) await sleep(50);
   if (pidAlive(pid)) {
+    if (!own) throw new DschedError('TIMEOUT', `the master (pid ${pid}) did not stop in 40 s`);
     process.kill(pid, 'SIGKILL');
     throw new DschedError('TIMEOUT', `the master (pid ${pid}) did not stop in 40 s; killed it`);
   }
@@ -157,19 +177,18 @@ async function stop(): Promise<number> {
   return EXIT.ok;
 }
 
-function masterClient(config: Config): MasterClient {
-  const a = readAddressFile(addressFile(config.paths, 'master'));
-  if (!a || !pidAlive(a.pid)) throw new DschedError('POOL_NOT_RUNNING', `no pool is running for ${config.paths.home}`);
-  const secret = loadSecret(config.paths.secret);
-  const token = signToken(secret, { sub: `user:${process.env.USER ?? 'admin'}`, ttl: 300 });
-  return new MasterClient(a.address, () => token);
+/** This home's master, reached with the session's token (an admin's for its owner and root). */
+function masterOf(session: Session) {
+  const a = readAddressFile(addressFile(session.config.paths, 'master'));
+  if (!a || !pidAlive(a.pid)) throw new DschedError('POOL_NOT_RUNNING', `no pool is running for ${session.config.paths.home}`);
+  return session.master();
 }
 
 async function status(): Promise<number> {
-  const config = loadConfig();
-  const m = masterClient(config);
+  const session = openSession();
+  const config = session.config;
   try {
-    const s = await m.status();
+    const s = await (await masterOf(session)).status();
     process.stdout.write(`pool ${s.home}  master pid ${s.pid}\n`);
     process.stdout.write(`${'DAEMON'.padEnd(12)} ${'STATE'.padEnd(9)} ${'PID'.padStart(7)} ${'RESTARTS'.padStart(8)}  ADDRESS / LAST EXIT\n`);
     for (const d of s.daemons) {
@@ -178,19 +197,18 @@ async function status(): Promise<number> {
     }
     return EXIT.ok;
   } finally {
-    m.close();
+    session.close();
   }
 }
 
 async function reconfig(): Promise<number> {
-  const config = loadConfig();
-  const m = masterClient(config);
+  const session = openSession();
   try {
-    await m.reconfig();
+    await asAdmin(session, `reconfigure the pool of ${session.config.paths.home}`, async () => (await masterOf(session)).reconfig());
     process.stdout.write('dsched: sent reconfig to every daemon\n');
     return EXIT.ok;
   } finally {
-    m.close();
+    session.close();
   }
 }
 
@@ -225,16 +243,9 @@ async function drain(args: string[]): Promise<number> {
     const ads = await (await session.collector()).query('Machine', `StartdName == ${JSON.stringify(names[0])} || Machine == ${JSON.stringify(names[0])}`);
     const addr = [...new Set(ads.map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress')).filter((v): v is string => typeof v === 'string'))];
     if (!addr.length) throw new DschedError('JOB_NOT_FOUND', `no machine named ${names[0]} is in the pool`, { hint: 'dstatus lists the machines' });
-    const secret = loadSecret(session.config.paths.secret);
-    const token = signToken(secret, { sub: `user:${session.user}`, ttl: 300, admin: true });
     for (const a of addr) {
-      const c = new StartdClient(a, () => token);
-      try {
-        const r = await c.drain(cancel, reason);
-        process.stdout.write(cancel ? `${names[0]}: drain cancelled\n` : `${names[0]}: draining (${r.running} job(s) still running will finish)\n`);
-      } finally {
-        c.close();
-      }
+      const r = await asAdmin(session, `drain a machine`, async () => (await session.startd(a)).drain(cancel, reason));
+      process.stdout.write(cancel ? `${names[0]}: drain cancelled\n` : `${names[0]}: draining (${r.running} job(s) still running will finish)\n`);
     }
     return EXIT.ok;
   } finally {

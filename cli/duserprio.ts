@@ -2,6 +2,7 @@
 // duserprio: fair-share priorities of the pool's submitters (condor_userprio). Lower is better. With
 // accounting groups (GROUP_NAMES) each submitter shows its group, and -quotas shows the groups' quotas.
 import { DschedError } from '../lib/errors.js';
+import { asAdmin } from './shared/admin.js';
 import { renderTable } from './shared/output/columns.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
@@ -20,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
     if (a.setfactor) {
       const [who, f] = a.setfactor as string[];
       if (!who || f === undefined || !Number.isFinite(Number(f))) throw new DschedError('USAGE', 'usage: duserprio -setfactor SUBMITTER FACTOR');
-      await neg.setFactor(who, Number(f));
+      await asAdmin(session, 'set priority factors', () => neg.setFactor(who, Number(f)));
       process.stdout.write(`The priority factor of ${who} was set to ${Number(f)}\n`);
       return EXIT.ok;
     }

@@ -33,12 +33,14 @@ export function daemonContext(daemon: string): DaemonContext {
   for (const d of [config.paths.run, config.paths.log, config.paths.spool]) mkdirSync(d, { recursive: true });
   const log = createLogger(daemon, config.paths.log);
   const secret = loadSecret(config.paths.secret, false);
+  // the host its ads name (HOSTNAME): the collector and the schedd check a daemon's ads and claims against it
+  const hostName = config.str('HOSTNAME') || hostname();
   let tok = '';
   let tokExp = 0;
   const token = () => {
     const now = Date.now() / 1000;
     if (now > tokExp - 600) {
-      tok = signToken(secret, { sub: `daemon:${daemon}@${hostname()}`, ttl: 24 * 3600 });
+      tok = signToken(secret, { sub: `daemon:${daemon}@${hostName}`, ttl: 24 * 3600 });
       tokExp = now + 24 * 3600;
     }
     return tok;
@@ -49,7 +51,6 @@ export function daemonContext(daemon: string): DaemonContext {
     instance = randomBytes(12).toString('hex');
     writeFileAtomic(instFile, instance);
   }
-  const hostName = config.str('HOSTNAME') || hostname();
   const ctx = { name: daemon, config, log, secret, token, instance, hostName };
   watchConfig(ctx);
   return ctx;

@@ -9,6 +9,8 @@ import { collectorAddress } from '../../lib/daemon.js';
 import { loadSecret, signToken } from '../../lib/rpc/auth.js';
 import { readAddressFile } from '../../lib/rpc/address-file.js';
 import { CollectorClient } from '../../lib/rpc/clients/collector.js';
+import { MasterClient } from '../../lib/rpc/clients/master.js';
+import { StartdClient } from '../../lib/rpc/clients/startd.js';
 import { NegotiatorClient } from '../../lib/rpc/clients/negotiator.js';
 import { ClassAd } from '../../grammar/classad/index.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
@@ -20,6 +22,10 @@ export interface Session {
   collector(): Promise<CollectorClient>;
   /** The negotiator, found through its ad in the collector. */
   negotiator(): Promise<NegotiatorClient>;
+  /** This home's master (stop, reconfig, status). */
+  master(): Promise<MasterClient>;
+  /** A startd at an address from its Machine ad (drain); closed with the session. */
+  startd(address: string): Promise<StartdClient>;
   close(): void;
 }
 
@@ -30,6 +36,8 @@ export function openSession(): Session {
   let scheddClient: ScheddClient | undefined;
   let collectorClient: CollectorClient | undefined;
   let negotiatorClient: NegotiatorClient | undefined;
+  let masterClient: MasterClient | undefined;
+  const startdClients: StartdClient[] = [];
 
   const scheddAddress = () => {
     const a = readAddressFile(addressFile(config.paths, 'schedd'))?.address;
@@ -92,7 +100,24 @@ export function openSession(): Session {
       }
       return negotiatorClient;
     },
+    async master() {
+      if (!masterClient) {
+        const addr = readAddressFile(addressFile(config.paths, 'master'))?.address;
+        if (!addr) throw new DschedError('POOL_NOT_RUNNING', `no pool is running for ${config.paths.home}`);
+        if (!token) await ensureToken(undefined);
+        masterClient = new MasterClient(addr, () => token);
+      }
+      return masterClient;
+    },
+    async startd(address: string) {
+      if (!token) await ensureToken(undefined);
+      const c = new StartdClient(address, () => token);
+      startdClients.push(c);
+      return c;
+    },
     close() {
+      masterClient?.close();
+      for (const c of startdClients) c.close();
       scheddClient?.close();
       collectorClient?.close();
       negotiatorClient?.close();

@@ -1,6 +1,11 @@
-// The Collector gRPC service over the AdStore.
+// The Collector gRPC service over the AdStore. Any daemon may advertise (lib/rpc/authz.ts); each ad is
+// checked here against the daemon's roles and host, so no host can advertise, replace or withdraw another's.
 import type * as grpc from '@grpc/grpc-js';
-import type { ServiceImpl } from '../../lib/rpc/server.js';
+import { ClassAd } from '../../grammar/classad/index.js';
+import { DschedError } from '../../lib/errors.js';
+import type { Identity } from '../../lib/rpc/auth.js';
+import { advertiserRole, hostOfName, sameHost } from '../../lib/rpc/authz.js';
+import type { CallContext, ServiceImpl } from '../../lib/rpc/server.js';
 import type { AdvertiseRequest__Output } from '../../lib/rpc/generated/dsched/v1/AdvertiseRequest.js';
 import type { CollectorQuery__Output } from '../../lib/rpc/generated/dsched/v1/CollectorQuery.js';
 import type { InvalidateRequest__Output } from '../../lib/rpc/generated/dsched/v1/InvalidateRequest.js';
@@ -8,10 +13,46 @@ import type { WatchRequest__Output } from '../../lib/rpc/generated/dsched/v1/Wat
 import type { Logger } from '../../lib/log.js';
 import type { AdStore } from './ad-store.js';
 
+/** The daemon may act on ads of this type (by its roles) named for its own host. */
+function checkAdName(identity: Identity, type: string, name: string): string {
+  const role = advertiserRole(type);
+  if (identity.kind !== 'daemon') throw new DschedError('PERMISSION_DENIED', `only pool daemons may advertise ${type} ads`);
+  if (!role) throw new DschedError('PERMISSION_DENIED', `${type} is not an ad type of the pool: refused from ${identity.name}`);
+  if (!identity.roles.has(role)) throw new DschedError('PERMISSION_DENIED', `${type} ads come from a ${role}; ${identity.name} is not one`);
+  if (!sameHost(hostOfName(name), identity.host))
+    throw new DschedError('PERMISSION_DENIED', `the ${type} ad "${name}" belongs to host ${hostOfName(name)}; ${identity.name} may advertise only its own host's ads`, {
+      hint: 'a daemon\'s name must end in its host name (STARTD_NAME / SCHEDD_NAME = NAME becomes NAME@host)',
+    });
+  return role;
+}
+
+/** Checked before any ad is stored: the type fits the daemon's role, the name and the Machine attribute its host. */
+function checkAd(identity: Identity, type: string, name: string, attrs: Record<string, string>): void {
+  checkAdName(identity, type, name);
+  const host = (identity as { host: string }).host;
+  const ad = ClassAd.fromRecord(attrs);
+  const adName = ad.lookupJS('Name');
+  if (adName != null && (typeof adName !== 'string' || adName.toLowerCase() !== name.toLowerCase()))
+    throw new DschedError('PERMISSION_DENIED', `the ${type} ad "${name}" says its Name is ${JSON.stringify(adName)}: refused`);
+  const machine = ad.lookupJS('Machine');
+  const needsMachine = ['machine', 'scheduler'].includes(type.toLowerCase());
+  if ((needsMachine || machine != null) && (typeof machine !== 'string' || !sameHost(machine, host)))
+    throw new DschedError('PERMISSION_DENIED', `the ${type} ad "${name}" names Machine ${JSON.stringify(machine ?? null)}; ${identity.name} may advertise only its own host`);
+}
+
 export function collectorService(store: AdStore, log: Logger, defaultLifetime: () => number): ServiceImpl {
   return {
     unary: {
-      Advertise(req: AdvertiseRequest__Output) {
+      Advertise(req: AdvertiseRequest__Output, ctx: CallContext) {
+        // all or nothing: one ad that is not the caller's refuses the whole update
+        for (const u of req.updates) {
+          try {
+            checkAd(ctx.identity, u.type, u.name, u.ad?.attrs ?? {});
+          } catch (e) {
+            log.warn({ type: u.type, name: u.name, from: ctx.identity.name, err: (e as Error).message }, 'refused ad');
+            throw e;
+          }
+        }
         let accepted = 0;
         for (const u of req.updates) {
           try {
@@ -24,7 +65,8 @@ export function collectorService(store: AdStore, log: Logger, defaultLifetime: (
         }
         return { accepted };
       },
-      Invalidate(req: InvalidateRequest__Output) {
+      Invalidate(req: InvalidateRequest__Output, ctx: CallContext) {
+        for (const n of req.names) checkAdName(ctx.identity, req.type, n);
         store.invalidate(req.type, req.names, req.instance);
         return {};
       },

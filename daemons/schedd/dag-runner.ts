@@ -158,7 +158,7 @@ export class DagRunner {
       removeCluster: async (cluster: number, reason: string) => {
         this.flushEvents();
         const jobs = [...this.queue.byCluster(cluster)];
-        if (jobs.length) await this.schedd.act({ kind: 'daemon', name: 'dagman', admin: true }, 'remove', jobs, reason);
+        if (jobs.length) await this.schedd.act(identity, 'remove', jobs, reason); // the DAG's owner removes its own node jobs
       },
       runScript: (kind, node, argv, cwd, opts) => {
         this.flushEvents();

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { CollectorLink, daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { proto } from '../../lib/rpc/proto.js';
+import { qualifiedName } from '../../lib/rpc/authz.js';
 import { FsAuth, poolOwner } from './fs-auth.js';
 import { JobQueue, JobStatus, lit } from './queue.js';
 import { DagRunner } from './dag-runner.js';
@@ -11,7 +12,7 @@ import { openQueueDb } from './store/db.js';
 
 const ctx = daemonContext('schedd');
 const { config, log } = ctx;
-const name = config.str('SCHEDD_NAME') || ctx.hostName;
+const name = qualifiedName(config.str('SCHEDD_NAME'), ctx.hostName);
 const owner = poolOwner();
 const isAdmin = (user: string) => user === owner || user === 'root' || config.list('QUEUE_SUPER_USERS').includes(user);
 

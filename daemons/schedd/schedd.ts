@@ -12,6 +12,7 @@ import { compile, isTrue, limits as classadLimits, parseExpr, ClassAd } from '..
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Identity } from '../../lib/rpc/auth.js';
+import { hostOfName, sameHost } from '../../lib/rpc/authz.js';
 import { StartdClient } from '../../lib/rpc/clients/startd.js';
 import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
@@ -304,6 +305,16 @@ export class Schedd {
       }
       const claim: Claim = { id: reply.claim, startd: startdAddr, slot: reply.slot, lastAc: job.ac, renewedAt: Date.now() };
       this.claims.set(claim.id, claim);
+      // the slot's host (from its ad, which the collector checked against its startd) is who may report on
+      // the claim: a dynamic slot said to be on another host is not taken
+      if (!sameHost(hostOfName(reply.slot), hostOfName(slot))) {
+        this.log.warn({ cluster: job.cluster, proc: job.proc, slot, replied: reply.slot }, 'claim refused: the startd named a slot of another host');
+        job.matching = false;
+        await this.releaseClaim(claim, true);
+        await this.recordStarting(job, undefined);
+        this.onQueueChanged();
+        return;
+      }
       job.matching = false;
       if (job.status !== JobStatus.Idle || !this.queue.jobs.has(jobKey(job.cluster, job.proc))) {
         // removed or held while the claim was being made: stop it again
@@ -400,7 +411,19 @@ export class Schedd {
 
   // ---- what the startds report ----
 
-  async jobEvents(events: JobEvent__Output[]): Promise<string[]> {
+  /** A claim is reported on (and its input fetched) only by a startd on the host of the slot it was given. */
+  private checkClaimHost(claim: { slot: string }, callerHost: string): void {
+    const host = hostOfName(claim.slot);
+    if (!sameHost(host, callerHost))
+      throw new DschedError('PERMISSION_DENIED', `that claim was given to the startd on ${host}, not to one on ${callerHost}`);
+  }
+
+  /** The events a startd on `callerHost` reports; each must be about a claim given to a startd on that host. */
+  async jobEvents(events: JobEvent__Output[], callerHost: string): Promise<string[]> {
+    for (const ev of events) {
+      const job = this.queue.jobs.get(jobKey(Number(ev.id?.cluster), Number(ev.id?.proc)));
+      if (job?.claim && job.claim.id === ev.claim) this.checkClaimHost(job.claim, callerHost);
+    }
     const acked: string[] = [];
     const after: Claim[] = [];
     for (const ev of events) {
@@ -414,6 +437,7 @@ export class Schedd {
         acked.push(ev.seq);
         continue;
       }
+      if (!sameHost(hostOfName(job.claim.slot), callerHost)) continue;
       // Output first: the exit is recorded (and acknowledged) only once the files are in place. A startd we
       // cannot reach gets no acknowledgement and reports again.
       let transferError: string | undefined;
@@ -492,9 +516,10 @@ export class Schedd {
   }
 
   /** FetchInput: the input files of a job starting on a claim, read with its owner's permissions. */
-  async sendInput(claimId: string, id: { cluster: number; proc: number }, sink: (c: FileChunk) => Promise<void>): Promise<void> {
+  async sendInput(claimId: string, id: { cluster: number; proc: number }, sink: (c: FileChunk) => Promise<void>, callerHost: string): Promise<void> {
     const job = this.queue.jobs.get(jobKey(id.cluster, id.proc));
     if (!job || job.claim?.id !== claimId) throw new DschedError('CLAIM_NOT_FOUND', `job ${id.cluster}.${id.proc} is not starting on that claim`);
+    this.checkClaimHost(job.claim, callerHost);
     const v = (n: string) => this.queue.value(job, n);
     const evictOutput = String(v('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT';
     const who = this.fileOwner(job);
@@ -771,9 +796,9 @@ export class Schedd {
   ): Promise<Array<{ job: Job; ok: boolean; error?: string }>> {
     const results: Array<{ job: Job; ok: boolean; error?: string }> = [];
     const kills: Array<Promise<unknown>> = [];
-    const who = identity.name || 'a daemon';
+    const who = identity.name;
     for (const job of jobs) {
-      if (!identity.admin && identity.kind !== 'daemon' && job.owner !== identity.name) {
+      if (!identity.admin && job.owner !== identity.name) {
         results.push({ job, ok: false, error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}` });
         continue;
       }

@@ -1,6 +1,8 @@
-// The Schedd gRPC service: who may call what, and the translation between messages and the queue.
+// The Schedd gRPC service: the translation between messages and the queue. Who may call each method is in
+// lib/rpc/authz.ts; here, that a startd reports only on claims given to a startd on its host.
 import type * as grpc from '@grpc/grpc-js';
 import { DschedError } from '../../lib/errors.js';
+import { daemonHost } from '../../lib/rpc/authz.js';
 import { streamSink } from '../../lib/transfer.js';
 import type { FetchInputRequest__Output } from '../../lib/rpc/generated/dsched/v1/FetchInputRequest.js';
 import type { CallContext, ServiceImpl } from '../../lib/rpc/server.js';
@@ -16,13 +18,6 @@ import type { FsAuth } from './fs-auth.js';
 import { jobKey, type Job } from './queue.js';
 import type { Schedd } from './schedd.js';
 
-function requireDaemon(ctx: CallContext) {
-  if (ctx.identity.kind !== 'daemon') throw new DschedError('PERMISSION_DENIED', 'only pool daemons may make this call');
-}
-function requireUser(ctx: CallContext) {
-  if (!ctx.identity.name) throw new DschedError('UNAUTHENTICATED', 'this call needs a user identity');
-}
-
 const ids = (list: Array<{ cluster: number; proc: number }>) => list.map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
 
 function project(rec: Record<string, string>, projection: Set<string> | undefined): Record<string, string> {
@@ -35,7 +30,6 @@ function project(rec: Record<string, string>, projection: Set<string> | undefine
 export function scheddService(schedd: Schedd, auth: FsAuth): ServiceImpl {
   const queue = schedd.queue;
   return {
-    public: ['BeginAuth', 'FinishAuth'],
     unary: {
       BeginAuth(req: { user: string }) {
         return auth.begin(req.user);
@@ -44,11 +38,9 @@ export function scheddService(schedd: Schedd, auth: FsAuth): ServiceImpl {
         return auth.finish(req.nonce);
       },
       NewCluster(_req: object, ctx: CallContext) {
-        requireUser(ctx);
         return { cluster: queue.reserveCluster(ctx.identity.name) };
       },
       Submit(req: SubmitRequest__Output, ctx: CallContext) {
-        requireUser(ctx);
         const jobs = schedd.submit(ctx.identity, Number(req.cluster), req.cluster_attrs, req.procs.map((p) => p.attrs));
         return { cluster: Number(req.cluster), procs: jobs.length };
       },
@@ -87,7 +79,6 @@ export function scheddService(schedd: Schedd, auth: FsAuth): ServiceImpl {
         return { ads: out };
       },
       async Act(req: ActRequest__Output, ctx: CallContext) {
-        requireUser(ctx);
         const wanted = ids(req.ids);
         if (!wanted.length && !req.owners.length && !req.constraint.trim() && !req.all)
           throw new DschedError('USAGE', 'say which jobs: cluster, cluster.proc, a user, -constraint or -all');
@@ -101,8 +92,7 @@ export function scheddService(schedd: Schedd, auth: FsAuth): ServiceImpl {
           ],
         };
       },
-      GetIdleAutoclusters(req: IdleRequest__Output, ctx: CallContext) {
-        requireDaemon(ctx);
+      GetIdleAutoclusters(req: IdleRequest__Output) {
         queue.addSignificant(req.significant);
         const out = [];
         for (const ac of queue.autoclusters.values()) {
@@ -115,21 +105,18 @@ export function scheddService(schedd: Schedd, auth: FsAuth): ServiceImpl {
         }
         return { autoclusters: out };
       },
-      async Matched(req: MatchedRequest__Output, ctx: CallContext) {
-        requireDaemon(ctx);
+      async Matched(req: MatchedRequest__Output) {
         // Claiming runs in the background: the negotiator need not wait for the startds.
         void schedd.matched(req.matches);
         return {};
       },
       async JobEvents(req: JobEventsRequest__Output, ctx: CallContext) {
-        requireDaemon(ctx);
-        return { acked: await schedd.jobEvents(req.events) };
+        return { acked: await schedd.jobEvents(req.events, daemonHost(ctx.identity)) };
       },
     },
     stream: {
       async FetchInput(req: FetchInputRequest__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
-        requireDaemon(ctx);
-        await schedd.sendInput(req.claim, { cluster: Number(req.id?.cluster), proc: Number(req.id?.proc) }, streamSink(call));
+        await schedd.sendInput(req.claim, { cluster: Number(req.id?.cluster), proc: Number(req.id?.proc) }, streamSink(call), daemonHost(ctx.identity));
         call.end();
       },
       WatchJobs(req: WatchJobsRequest__Output, call: grpc.ServerWritableStream<any, any>) {

@@ -1,6 +1,7 @@
 // dsched startd: one per execute node. Advertises its slots and runs the jobs schedds claim them for.
 import { CollectorLink, daemonContext, onReconfig, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { proto } from '../../lib/rpc/proto.js';
+import { qualifiedName } from '../../lib/rpc/authz.js';
 import { EventReporter } from './reporter.js';
 import { detectResources, Machine } from './slots.js';
 import { detectCustomResources, runBenchmarks } from './resources.js';
@@ -12,7 +13,7 @@ import { startdService } from './service.js';
 
 const ctx = daemonContext('startd');
 const { config, log } = ctx;
-const name = config.str('STARTD_NAME') || ctx.hostName;
+const name = qualifiedName(config.str('STARTD_NAME'), ctx.hostName);
 /** The machine as configured and detected; a configuration error (a bad MACHINE_RESOURCE_ value) stops the startd. */
 async function describeMachine(): Promise<Machine> {
   try {
@@ -83,6 +84,9 @@ async function advertise(everything = false): Promise<void> {
     const err = e as { code?: string; message: string };
     if (err.code === 'NAME_IN_USE') {
       if (!nameRefusedLogged) log.error({ name }, `the collector refused this startd: ${err.message}. Set STARTD_NAME to a unique name.`);
+      nameRefusedLogged = true;
+    } else if (err.code === 'PERMISSION_DENIED') {
+      if (!nameRefusedLogged) log.error({ name }, `the collector refused this startd's ads: ${err.message}`);
       nameRefusedLogged = true;
     } else log.debug({ err: err.message }, 'collector update failed (will retry)');
     // Until the collector has our ads, retry every second: any start order works.

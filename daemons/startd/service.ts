@@ -1,6 +1,8 @@
-// The Startd gRPC service: only pool daemons (schedds) may claim and run.
+// The Startd gRPC service. Who may call each method is in lib/rpc/authz.ts; here, that a claim is used only
+// by the schedd that holds it (from the host it claimed from).
 import type * as grpc from '@grpc/grpc-js';
 import { DschedError } from '../../lib/errors.js';
+import { daemonHost } from '../../lib/rpc/authz.js';
 import { sendFiles, streamSink } from '../../lib/transfer.js';
 import type { ChirpRequest__Output } from '../../lib/rpc/generated/dsched/v1/ChirpRequest.js';
 import type { FetchOutputRequest__Output } from '../../lib/rpc/generated/dsched/v1/FetchOutputRequest.js';
@@ -16,19 +18,14 @@ import { ClassAd } from '../../grammar/classad/index.js';
 import type { JobMonitor } from './policy.js';
 import type { Startd } from './startd.js';
 
-function daemonOnly(ctx: CallContext) {
-  if (ctx.identity.kind !== 'daemon') throw new DschedError('PERMISSION_DENIED', 'only pool daemons may use the startd');
-}
-
 export function startdService(startd: Startd, monitor?: JobMonitor): ServiceImpl {
+  /** The claim is the caller's: a schedd on the host that claimed it. */
+  const holder = (ctx: CallContext, claim: string) => startd.checkHolder(claim, daemonHost(ctx.identity));
   return {
-    // a job proves itself with its chirp secret, not a pool token
-    public: ['Chirp'],
     stream: {
       async FetchOutput(req: FetchOutputRequest__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
-        daemonOnly(ctx);
         const id = { cluster: Number(req.id?.cluster), proc: Number(req.id?.proc) };
-        const r = startd.outputFor(req.claim, id);
+        const r = startd.outputFor(req.claim, id, daemonHost(ctx.identity));
         await sendFiles(r.output.entries, streamSink(call), { within: r.sandbox });
         // what could be sent has been; what could not is the job's hold reason at the schedd
         if (r.output.error) throw new DschedError('TRANSFER_FAILED', r.output.error);
@@ -36,47 +33,43 @@ export function startdService(startd: Startd, monitor?: JobMonitor): ServiceImpl
       },
     },
     unary: {
+      // a job proves itself with its chirp secret, not a pool credential
       Chirp(req: ChirpRequest__Output) {
         return { value: startd.chirp(req.secret, req.op, req.name, req.value) };
       },
       RequestClaim(req: ClaimRequest__Output, ctx: CallContext) {
-        daemonOnly(ctx);
-        return startd.requestClaim(req);
+        return startd.requestClaim(req, daemonHost(ctx.identity));
       },
       async ActivateClaim(req: ActivateRequest__Output, ctx: CallContext) {
-        daemonOnly(ctx);
+        holder(ctx, req.claim);
         await startd.activate(req.claim, ClassAd.fromRecord(req.job?.attrs ?? {}));
         return {};
       },
       DeactivateClaim(req: DeactivateRequest__Output, ctx: CallContext) {
-        daemonOnly(ctx);
+        holder(ctx, req.claim);
         startd.deactivate(req.claim, req.fast, req.reason);
         return {};
       },
       ReleaseClaim(req: ReleaseRequest__Output, ctx: CallContext) {
-        daemonOnly(ctx);
+        holder(ctx, req.claim);
         startd.release(req.claim);
         return {};
       },
       RenewLeases(req: RenewRequest__Output, ctx: CallContext) {
-        daemonOnly(ctx);
-        return { unknown: startd.renew(req.claims, req.lease, req.schedd_address) };
+        return { unknown: startd.renew(req.claims, req.lease, req.schedd_address, daemonHost(ctx.identity)) };
       },
-      Drain(req: { cancel: boolean; reason: string }, ctx: CallContext) {
-        if (!ctx.identity.admin) throw new DschedError('PERMISSION_DENIED', 'only an admin may drain a machine');
+      Drain(req: { cancel: boolean; reason: string }) {
         return { running: startd.drain(!req.cancel, req.reason) };
       },
       // the negotiator (priority preemption) or an admin: evict a dynamic slot's job as PREEMPT does
       Vacate(req: VacateRequest__Output, ctx: CallContext) {
-        if (ctx.identity.kind !== 'daemon' && !ctx.identity.admin) throw new DschedError('PERMISSION_DENIED', 'only pool daemons and admins may vacate a slot');
         if (!monitor) throw new DschedError('NOT_IMPLEMENTED', 'this startd has no job monitor');
         if (!req.slot) throw new DschedError('USAGE', 'Vacate needs the name of a dynamic slot');
         const who = ctx.identity.kind === 'daemon' ? `the ${ctx.identity.name || 'pool'} daemon` : `admin ${ctx.identity.name}`;
         return { vacated: monitor.vacate(req.slot, req.reason || `vacated by ${who}`, req.fast) };
       },
       ClaimStatus(req: ClaimStatusRequest__Output, ctx: CallContext) {
-        daemonOnly(ctx);
-        return { claims: startd.claimStatus(req.claims, req.schedd_address) };
+        return { claims: startd.claimStatus(req.claims, req.schedd_address, daemonHost(ctx.identity)) };
       },
     },
   };

@@ -22,6 +22,8 @@ export interface DynamicSlot {
   assigned: Record<string, string[]>;
   schedd: string;
   scheddAddress: string;
+  /** The host of the schedd that claimed it (its credential's): only that host may use the claim. */
+  scheddHost?: string;
   leaseExpires: number; // monotonic ms
   job?: {
     cluster: number;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ClassAd, parseExpr, symmetricMatch, unparse } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
+import { sameHost } from '../../lib/rpc/authz.js';
 import type { Logger } from '../../lib/log.js';
 import { loginOf, runAsOwner } from '../../lib/users.js';
 import type { ClaimRequest__Output } from '../../lib/rpc/generated/dsched/v1/ClaimRequest.js';
@@ -30,6 +31,8 @@ interface SlotExtra {
 interface Retained {
   sandbox: string;
   output: OutputList;
+  /** the claiming schedd's host: only it fetches the output */
+  scheddHost?: string;
 }
 
 /** Attributes a job may not change about itself through chirp. */
@@ -94,8 +97,10 @@ export class Startd {
   }
 
   /** The output a finished job left for its schedd (FetchOutput). */
-  outputFor(claim: string, id: { cluster: number; proc: number }): Retained {
+  outputFor(claim: string, id: { cluster: number; proc: number }, callerHost: string): Retained {
     const r = this.retained.get(`${claim}/${id.cluster}.${id.proc}`);
+    if (r?.scheddHost && !sameHost(r.scheddHost, callerHost))
+      throw new DschedError('PERMISSION_DENIED', `the output of job ${id.cluster}.${id.proc} is for the schedd on ${r.scheddHost}, not one on ${callerHost}`);
     if (!r) throw new DschedError('CLAIM_NOT_FOUND', `no output waits here for job ${id.cluster}.${id.proc} on that claim`);
     return r;
   }
@@ -127,7 +132,20 @@ export class Startd {
     return [...this.machine.dslots.values()].filter((d) => d.job).length;
   }
 
-  async requestClaim(req: ClaimRequest__Output): Promise<{ claim: string; slot: string; slot_ad: { attrs: Record<string, string> } }> {
+  /** Refuse a caller (by its host) that is not the schedd holding the claim. An unknown claim passes: the
+   *  operation itself then says it is unknown. */
+  checkHolder(claim: string, callerHost: string): void {
+    const d = this.machine.dslots.get(claim);
+    if (d?.scheddHost && !sameHost(d.scheddHost, callerHost))
+      throw new DschedError('PERMISSION_DENIED', `${d.name} is claimed by the schedd on ${d.scheddHost}, not by one on ${callerHost}`);
+  }
+
+  private holds(claim: string, callerHost: string): boolean {
+    const d = this.machine.dslots.get(claim);
+    return !d?.scheddHost || sameHost(d.scheddHost, callerHost);
+  }
+
+  async requestClaim(req: ClaimRequest__Output, callerHost: string): Promise<{ claim: string; slot: string; slot_ad: { attrs: Record<string, string> } }> {
     if (this.machine.draining) throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is draining: ${this.machine.draining}`);
     if (req.slot && req.slot.toLowerCase() !== this.machine.pslotName.toLowerCase())
       throw new DschedError('CLAIM_REFUSED', `this startd has no slot ${req.slot}`);
@@ -138,6 +156,7 @@ export class Startd {
     if (this.machine.dslots.has(claim)) throw new DschedError('CLAIM_REFUSED', 'that claim id is already in use');
     const lease = req.lease > 0 ? req.lease : this.config.int('JOB_LEASE_DURATION');
     const d = this.machine.carve(this.machine.requests(job), claim, req.schedd, req.schedd_address, lease);
+    d.scheddHost = callerHost;
     this.extra.set(claim, {});
     this.log.info({ slot: d.name, schedd: req.schedd }, 'claimed');
     if (req.activate) await this.activate(claim, job);
@@ -257,7 +276,7 @@ export class Startd {
     if (ex.transfer && o.kind === 'exited' && ex.ad && (!evicted || String(ex.ad.lookupJS('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT')) {
       const key = `${d.claim}/${job.cluster}.${job.proc}`;
       const sandbox = job.started.sandbox;
-      this.retained.set(key, { sandbox, output: outputFiles(ex.ad, sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0) });
+      this.retained.set(key, { sandbox, output: outputFiles(ex.ad, sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0), scheddHost: d.scheddHost });
       output = true;
       acked = () => {
         this.retained.delete(key);
@@ -331,12 +350,13 @@ export class Startd {
     this.onChange();
   }
 
-  renew(claims: string[], lease: number, scheddAddress: string): string[] {
+  /** Renew the caller's claims; another schedd's are unknown to it (and keep their own lease and address). */
+  renew(claims: string[], lease: number, scheddAddress: string, callerHost: string): string[] {
     const unknown: string[] = [];
     const until = performance.now() + Math.max(5, lease) * 1000;
     for (const c of claims) {
       const d = this.machine.dslots.get(c);
-      if (!d) unknown.push(c);
+      if (!d || !this.holds(c, callerHost)) unknown.push(c);
       else {
         d.leaseExpires = until;
         if (scheddAddress) d.scheddAddress = scheddAddress;
@@ -345,8 +365,10 @@ export class Startd {
     return unknown;
   }
 
-  claimStatus(claims: string[], scheddAddress: string): Array<{ claim: string; state: string; job?: { cluster: number; proc: number } }> {
+  claimStatus(claims: string[], scheddAddress: string, callerHost: string): Array<{ claim: string; state: string; job?: { cluster: number; proc: number } }> {
     return claims.map((c) => {
+      // another schedd's claim is not the caller's to see (nor to move its events to another address)
+      if (!this.holds(c, callerHost)) return { claim: c, state: 'unknown' };
       const d = this.machine.dslots.get(c);
       if (!d) return { claim: c, state: this.reporter.hasPending(c) ? 'exited' : 'unknown' };
       if (scheddAddress) d.scheddAddress = scheddAddress;

@@ -78,16 +78,28 @@ export function verifyToken(secret: Buffer, token: string): TokenClaims {
   return claims;
 }
 
-/** Caller identity as a daemon or user name. */
-export interface Identity {
-  kind: 'daemon' | 'user';
-  name: string;
-  admin: boolean;
-}
+export type DaemonRole = 'collector' | 'negotiator' | 'schedd' | 'startd' | 'master';
+export const DAEMON_ROLES: readonly DaemonRole[] = ['collector', 'negotiator', 'schedd', 'startd', 'master'];
+
+/** Who is calling: a pool daemon (by the roles it may act as, on its host), a user, or nobody known. */
+export type Identity =
+  | { kind: 'daemon'; host: string; roles: ReadonlySet<DaemonRole>; name: string; admin: false } // name: `roles@host` for logs
+  | { kind: 'user'; name: string; admin: boolean }
+  | { kind: 'anonymous'; name: ''; admin: false };
+
+export const ANONYMOUS: Identity = { kind: 'anonymous', name: '', admin: false };
 
 export function identityOf(claims: TokenClaims): Identity {
   const [kind, ...rest] = claims.sub.split(':');
   const name = rest.join(':');
-  if (kind === 'daemon') return { kind: 'daemon', name, admin: true };
+  if (kind === 'daemon') {
+    // `daemon:<role>@<host>`: the role and host its certificate will carry once daemons use them
+    const at = name.indexOf('@');
+    const role = (at < 0 ? name : name.slice(0, at)) as DaemonRole;
+    const host = at < 0 ? '' : name.slice(at + 1);
+    if (!DAEMON_ROLES.includes(role) || !host) throw new DschedError('UNAUTHENTICATED', 'malformed daemon token');
+    return { kind: 'daemon', host, roles: new Set([role]), name, admin: false };
+  }
+  if (kind !== 'user' || !name) throw new DschedError('UNAUTHENTICATED', 'malformed token');
   return { kind: 'user', name, admin: claims.admin === true };
 }

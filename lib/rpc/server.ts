@@ -1,10 +1,11 @@
-// The server side of every daemon: authentication on every call, typed errors mapped to gRPC status,
-// anything unexpected logged with its stack and reported as INTERNAL.
+// The server side of every daemon: authentication and authorization (lib/rpc/authz.ts) on every call,
+// typed errors mapped to gRPC status, anything unexpected logged with its stack and reported as INTERNAL.
 import * as grpc from '@grpc/grpc-js';
 import { networkInterfaces } from 'node:os';
 import { DschedError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { identityOf, verifyToken, type Identity } from './auth.js';
+import { ANONYMOUS, identityOf, verifyToken, type Identity } from './auth.js';
+import { authorize, isAnonymous, methodName } from './authz.js';
 import { CHANNEL_OPTIONS } from './channel-options.js';
 import { toServiceError } from './status.js';
 
@@ -21,8 +22,6 @@ export type StreamHandler = (req: any, call: grpc.ServerWritableStream<any, any>
 export interface ServiceImpl {
   unary: Record<string, UnaryHandler>;
   stream?: Record<string, StreamHandler>;
-  /** Methods callable without a token (the authentication handshake itself). */
-  public?: string[];
 }
 
 export interface ServerOptions {
@@ -40,8 +39,6 @@ export interface RunningServer {
   address: string;
   shutdown(timeoutMs?: number): Promise<void>;
 }
-
-const PUBLIC_ANON: Identity = { kind: 'user', name: '', admin: false };
 
 function authenticate(metadata: grpc.Metadata, secret: Buffer): Identity {
   const h = metadata.get('authorization')[0];
@@ -68,14 +65,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const server = new grpc.Server(CHANNEL_OPTIONS);
   for (const { definition, impl } of opts.services) {
     const handlers: grpc.UntypedServiceImplementation = {};
-    const isPublic = new Set(impl.public ?? []);
+    // who the caller is, and whether the table lets them call this method at all
+    const admit = (name: string, metadata: grpc.Metadata): Identity => {
+      const method = methodName(definition[name]?.path ?? name);
+      const identity = isAnonymous(method) ? ANONYMOUS : authenticate(metadata, opts.secret);
+      authorize(method, identity);
+      return identity;
+    };
     for (const [name, fn] of Object.entries(impl.unary)) {
       handlers[name] = (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
         let identity: Identity;
         try {
-          identity = isPublic.has(name) ? PUBLIC_ANON : authenticate(call.metadata, opts.secret);
+          identity = admit(name, call.metadata);
         } catch (e) {
-          opts.log.warn({ method: name, peer: call.getPeer(), err: (e as Error).message }, 'refused unauthenticated call');
+          opts.log.warn({ method: name, peer: call.getPeer(), err: (e as Error).message }, 'refused call');
           cb(toServiceError(e, opts.daemon) as grpc.ServiceError);
           return;
         }
@@ -95,8 +98,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       handlers[name] = (call: grpc.ServerWritableStream<any, any>) => {
         let identity: Identity;
         try {
-          identity = authenticate(call.metadata, opts.secret);
+          identity = admit(name, call.metadata);
         } catch (e) {
+          opts.log.warn({ method: name, peer: call.getPeer(), err: (e as Error).message }, 'refused call');
           call.emit('error', toServiceError(e, opts.daemon));
           return;
         }
