@@ -66,17 +66,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   for (const { definition, impl } of opts.services) {
     const handlers: grpc.UntypedServiceImplementation = {};
     // who the caller is, and whether the table lets them call this method at all
-    const admit = (name: string, metadata: grpc.Metadata): Identity => {
-      const method = methodName(definition[name]?.path ?? name);
+    const admit = (method: string, metadata: grpc.Metadata): Identity => {
       const identity = isAnonymous(method) ? ANONYMOUS : authenticate(metadata, opts.secret);
       authorize(method, identity);
       return identity;
     };
     for (const [name, fn] of Object.entries(impl.unary)) {
+      const method = methodName(definition[name]?.path ?? name);
       handlers[name] = (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
         let identity: Identity;
         try {
-          identity = admit(name, call.metadata);
+          identity = admit(method, call.metadata);
         } catch (e) {
           opts.log.warn({ method: name, peer: call.getPeer(), err: (e as Error).message }, 'refused call');
           cb(toServiceError(e, opts.daemon) as grpc.ServiceError);
@@ -95,10 +95,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       };
     }
     for (const [name, fn] of Object.entries(impl.stream ?? {})) {
+      const method = methodName(definition[name]?.path ?? name);
       handlers[name] = (call: grpc.ServerWritableStream<any, any>) => {
         let identity: Identity;
         try {
-          identity = admit(name, call.metadata);
+          identity = admit(method, call.metadata);
         } catch (e) {
           opts.log.warn({ method: name, peer: call.getPeer(), err: (e as Error).message }, 'refused call');
           call.emit('error', toServiceError(e, opts.daemon));
