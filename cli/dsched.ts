@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../lib/config/load.js';
@@ -15,6 +16,7 @@ import { readAddressFile } from '../lib/rpc/address-file.js';
 import { MasterClient } from '../lib/rpc/clients/master.js';
 import { StartdClient } from '../lib/rpc/clients/startd.js';
 import { ClassAd } from '../grammar/classad/index.js';
+import { ensurePoolCredentials } from '../lib/pki/ca.js';
 import { openSession } from './shared/session.js';
 import { evalCommand } from './eval-command.js';
 import { EXIT, runCli } from './shared/run-cli.js';
@@ -35,6 +37,9 @@ const USAGE = `usage: dsched <command>
 const DAEMONS = ['collector', 'negotiator', 'schedd', 'startd', 'master'];
 const here = dirname(fileURLToPath(import.meta.url));
 const daemonMain = (name: string) => join(here, '..', 'daemons', name, 'main.js');
+
+/** This host's name in the pool (its certificate's CN). */
+const hostName = (config: Config) => config.str('HOSTNAME') || hostname();
 
 function pidAlive(pid: number): boolean {
   if (!pid) return false;
@@ -107,6 +112,7 @@ async function start(): Promise<number> {
   for (const d of [paths.run, paths.log, paths.execute]) mkdirSync(d, { recursive: true, mode: 0o755 });
   mkdirSync(paths.spool, { recursive: true, mode: 0o700 });
   loadSecret(paths.secret, true);
+  await ensurePoolCredentials(paths, hostName(config), config.list('DAEMON_LIST'));
   const running = masterPid(config);
   if (pidAlive(running)) {
     process.stdout.write(`dsched: the pool of ${paths.home} is already running (master pid ${running})\n`);
@@ -285,6 +291,7 @@ async function main(argv: string[]): Promise<number> {
         const cfg = loadConfig();
         loadSecret(cfg.paths.secret, true);
         chmodSync(cfg.paths.secret, 0o600);
+        await ensurePoolCredentials(cfg.paths, hostName(cfg), cfg.list('DAEMON_LIST'));
         await import(daemonMain(cmd));
         return new Promise<number>(() => {}); // the daemon runs until signalled
       }
