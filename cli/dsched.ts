@@ -4,14 +4,15 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../lib/config/load.js';
 import { addressFile } from '../lib/config/paths.js';
 import { PARAMS } from '../lib/config/params.js';
 import { DschedError } from '../lib/errors.js';
-import { loadSecret, signToken } from '../lib/rpc/auth.js';
+import { loadTokenKey, signToken } from '../lib/rpc/auth.js';
+import { cliTls } from '../lib/rpc/tls.js';
 import { readAddressFile } from '../lib/rpc/address-file.js';
 import { MasterClient } from '../lib/rpc/clients/master.js';
 import { StartdClient } from '../lib/rpc/clients/startd.js';
@@ -111,7 +112,6 @@ async function start(): Promise<number> {
   mkdirSync(paths.home, { recursive: true, mode: 0o755 });
   for (const d of [paths.run, paths.log, paths.execute]) mkdirSync(d, { recursive: true, mode: 0o755 });
   mkdirSync(paths.spool, { recursive: true, mode: 0o700 });
-  loadSecret(paths.secret, true);
   await ensurePoolCredentials(paths, hostName(config), config.list('DAEMON_LIST'));
   const running = masterPid(config);
   if (pidAlive(running)) {
@@ -163,12 +163,16 @@ async function stop(): Promise<number> {
   return EXIT.ok;
 }
 
+/** An administrator's credentials: a short admin token signed with the pool's token key (readable by its owner). */
+function adminCreds(config: Config) {
+  const token = signToken(loadTokenKey(config.paths.ca.tokenKey), { user: userInfo().username, ttl: 300, admin: true });
+  return { tls: cliTls(config.paths), token: () => token };
+}
+
 function masterClient(config: Config): MasterClient {
   const a = readAddressFile(addressFile(config.paths, 'master'));
   if (!a || !pidAlive(a.pid)) throw new DschedError('POOL_NOT_RUNNING', `no pool is running for ${config.paths.home}`);
-  const secret = loadSecret(config.paths.secret);
-  const token = signToken(secret, { sub: `user:${process.env.USER ?? 'admin'}`, ttl: 300 });
-  return new MasterClient(a.address, () => token);
+  return new MasterClient(a.address, adminCreds(config));
 }
 
 async function status(): Promise<number> {
@@ -231,10 +235,9 @@ async function drain(args: string[]): Promise<number> {
     const ads = await (await session.collector()).query('Machine', `StartdName == ${JSON.stringify(names[0])} || Machine == ${JSON.stringify(names[0])}`);
     const addr = [...new Set(ads.map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress')).filter((v): v is string => typeof v === 'string'))];
     if (!addr.length) throw new DschedError('JOB_NOT_FOUND', `no machine named ${names[0]} is in the pool`, { hint: 'dstatus lists the machines' });
-    const secret = loadSecret(session.config.paths.secret);
-    const token = signToken(secret, { sub: `user:${session.user}`, ttl: 300, admin: true });
+    const creds = adminCreds(session.config);
     for (const a of addr) {
-      const c = new StartdClient(a, () => token);
+      const c = new StartdClient(a, creds);
       try {
         const r = await c.drain(cancel, reason);
         process.stdout.write(cancel ? `${names[0]}: drain cancelled\n` : `${names[0]}: draining (${r.running} job(s) still running will finish)\n`);
@@ -289,8 +292,6 @@ async function main(argv: string[]): Promise<number> {
     default:
       if (DAEMONS.includes(cmd)) {
         const cfg = loadConfig();
-        loadSecret(cfg.paths.secret, true);
-        chmodSync(cfg.paths.secret, 0o600);
         await ensurePoolCredentials(cfg.paths, hostName(cfg), cfg.list('DAEMON_LIST'));
         await import(daemonMain(cmd));
         return new Promise<number>(() => {}); // the daemon runs until signalled

@@ -158,7 +158,7 @@ export class DagRunner {
       removeCluster: async (cluster: number, reason: string) => {
         this.flushEvents();
         const jobs = [...this.queue.byCluster(cluster)];
-        if (jobs.length) await this.schedd.act({ kind: 'daemon', name: 'dagman', admin: true }, 'remove', jobs, reason);
+        if (jobs.length) await this.schedd.act({ kind: 'daemon', host: '', roles: new Set(['schedd'] as const), name: 'dagman', admin: false }, 'remove', jobs, reason);
       },
       runScript: (kind, node, argv, cwd, opts) => {
         this.flushEvents();

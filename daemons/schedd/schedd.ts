@@ -13,6 +13,7 @@ import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { StartdClient } from '../../lib/rpc/clients/startd.js';
+import type { ClientCredentials } from '../../lib/rpc/tls.js';
 import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import type { DagRunner } from './dag-runner.js';
@@ -42,7 +43,7 @@ export interface ScheddOptions {
   hostName: string;
   lease: () => number;
   isAdmin: (user: string) => boolean;
-  token: () => string;
+  creds: ClientCredentials;
   maxProcs: () => number;
   mailCommand: () => string;
   /** where an evicted job's checkpoint files wait for its next run (when_to_transfer_output = ON_EXIT_OR_EVICT) */
@@ -166,7 +167,7 @@ export class Schedd {
 
   startd(address: string): StartdClient {
     let c = this.startds.get(address);
-    if (!c) this.startds.set(address, (c = new StartdClient(address, this.opts.token)));
+    if (!c) this.startds.set(address, (c = new StartdClient(address, this.opts.creds)));
     return c;
   }
 

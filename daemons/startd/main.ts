@@ -27,7 +27,7 @@ async function describeMachine(): Promise<Machine> {
   }
 }
 const machine = await describeMachine();
-const reporter = new EventReporter(log, ctx.token);
+const reporter = new EventReporter(log, ctx.creds);
 const starter = new Starter((msg) => log.error(msg));
 const startd = new Startd(machine, config, log, reporter, starter);
 const monitor = new JobMonitor(startd, config, log, reporter);
@@ -39,7 +39,7 @@ const server = await serveDaemon(ctx, config.int('STARTD_PORT'), [{ definition: 
 machine.address = server.address;
 log.info({ name, cpus: machine.total.cpus, memory: machine.total.memory, disk: machine.total.disk, custom: machine.total.custom }, 'startd ready');
 
-const collector = new CollectorLink(config, ctx.token);
+const collector = new CollectorLink(config, ctx.creds);
 let advertisedDslots = new Set<string>();
 let adTimer: NodeJS.Timeout | undefined;
 let nameRefusedLogged = false;

@@ -5,7 +5,6 @@ import { join, resolve } from 'node:path';
 export interface PoolPaths {
   home: string;
   config: string;
-  secret: string;
   /** The pool CA (central host only): ca.crt 0644, ca.key 0600, token.key 0600 (Ed25519), token.pub 0644. */
   ca: { dir: string; cert: string; key: string; tokenKey: string; tokenPub: string };
   /** This host's credential: host.crt, host.key 0600, and copies of ca.crt and token.pub. */
@@ -34,7 +33,6 @@ export function poolPaths(home: string = resolveHome()): PoolPaths {
   return {
     home,
     config: join(home, 'config'),
-    secret: join(home, 'secret'),
     ca: { dir: ca, cert: join(ca, 'ca.crt'), key: join(ca, 'ca.key'), tokenKey: join(ca, 'token.key'), tokenPub: join(ca, 'token.pub') },
     host: { dir: host, cert: join(host, 'host.crt'), key: join(host, 'host.key'), ca: join(host, 'ca.crt'), tokenPub: join(host, 'token.pub') },
     joinTokens: join(spool, 'join-tokens.json'),

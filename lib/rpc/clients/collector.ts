@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { RpcClient, type CallOptions, type TokenSource } from '../client.js';
+import { RpcClient, type CallOptions, type ClientCredentials } from '../client.js';
 import { proto } from '../proto.js';
 import type { AdUpdate } from '../generated/dsched/v1/AdUpdate.js';
 import type { AdvertiseReply__Output } from '../generated/dsched/v1/AdvertiseReply.js';
@@ -8,8 +8,9 @@ import type { AdChange__Output } from '../generated/dsched/v1/AdChange.js';
 
 export class CollectorClient {
   readonly rpc: RpcClient;
-  constructor(address: string, token: TokenSource) {
-    this.rpc = new RpcClient(address, proto().Collector, token, `collector at ${address}`, 'COLLECTOR_UNREACHABLE');
+  /** `host`: the host the server must be (its certificate's CN), when the caller knows it. */
+  constructor(address: string, creds: ClientCredentials, host?: string) {
+    this.rpc = new RpcClient(address, proto().Collector, creds, { role: 'collector', host }, `collector at ${address}`, 'COLLECTOR_UNREACHABLE');
   }
   advertise(updates: AdUpdate[], opts?: CallOptions) {
     return this.rpc.unary<AdvertiseReply__Output>('Advertise', { updates }, { deadlineMs: 10_000, ...opts });

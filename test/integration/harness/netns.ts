@@ -4,8 +4,8 @@
 // network namespace, so the pool's traffic never leaves the namespaces this harness makes, and two runs at
 // once do not see each other (each has its own namespaces, links and bridge).
 //
-// Each host has its own DSCHED_HOME; hosts share nothing but the pool secret, copied from central's home
-// with mode 0600 (as an administrator copies it). Daemons run in the foreground inside their host's
+// Each host has its own DSCHED_HOME and its own host credential (key and certificate signed by central's
+// pool CA); every channel between hosts is TLS. Daemons run in the foreground inside their host's
 // namespace (`ip netns exec NS node dist/cli/dsched.js <daemon>`, one process per name in the host's
 // DAEMON_LIST); CLIs run in central's namespace with central's home. `stop()` removes every process,
 // namespace, link and directory made here, and the same happens (synchronously) if the test process exits
@@ -14,6 +14,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { poolPaths } from '../../../lib/config/paths.js';
+import { installHostCredential, issueHostCertificate, makeHostKey } from '../../../lib/pki/ca.js';
 import { DIST, sleep, type RunOptions, type RunResult } from './pool.js';
 
 /** The private network of every namespaced pool: hosts get .1 (central), .2, .3, … */
@@ -230,18 +232,20 @@ export class NetnsPool {
     try {
       pool.makeNetwork();
       pool.writeConfigs();
-      // `dsched collector` makes central's secret before it loads the daemon; once the secret is written
-      // the execute hosts get a copy (0600), and every other daemon starts at once.
+      // `dsched collector` makes central's CA and host credential before it loads the daemon; once they
+      // exist each execute host gets its own key and certificate (roles startd and master), and every
+      // other daemon starts at once.
       const c = pool.central;
-      const secret = join(c.home, 'secret');
       const collector = pool.spawnDaemon(c, 'collector');
-      for (const deadline = Date.now() + 30_000; !(existsSync(secret) && readFileSync(secret, 'utf8').trim().length >= 16); await sleep(50)) {
-        if (collector.exitCode !== null || collector.signalCode !== null) throw new Error(`the collector on central exited (${collector.exitCode ?? collector.signalCode}) before making the pool secret\n${pool.logs()}`);
-        if (Date.now() > deadline) throw new Error(`the collector on central made no pool secret within 30 s\n${pool.logs()}`);
+      const cp = poolPaths(c.home);
+      for (const deadline = Date.now() + 30_000; !existsSync(cp.host.cert); await sleep(50)) {
+        if (collector.exitCode !== null || collector.signalCode !== null) throw new Error(`the collector on central exited (${collector.exitCode ?? collector.signalCode}) before making the pool CA\n${pool.logs()}`);
+        if (Date.now() > deadline) throw new Error(`the collector on central made no pool CA within 30 s\n${pool.logs()}`);
       }
       for (const h of pool.execs) {
-        copyFileSync(secret, join(h.home, 'secret'));
-        chmodSync(join(h.home, 'secret'), 0o600);
+        const key = makeHostKey();
+        const cert = await issueHostCertificate(cp, h.name, ['startd', 'master'], key.publicKey);
+        installHostCredential(poolPaths(h.home), { key: key.privateKey, cert, ca: readFileSync(cp.ca.cert, 'utf8'), tokenPub: readFileSync(cp.ca.tokenPub, 'utf8') });
       }
       for (const h of pool.hosts) for (const d of h.daemons) if (!h.procs.has(d)) pool.spawnDaemon(h, d);
       await Promise.all(pool.hosts.flatMap((h) => h.daemons.map((d) => pool.waitServing(h, d))));
