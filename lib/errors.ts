@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   COLLECTOR_UNREACHABLE: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'is the pool running? try: dsched status (or dsched start)' },
   DAEMON_UNREACHABLE: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'is the pool running? try: dsched status' },
   POOL_NOT_RUNNING: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'start it with: dsched start' },
+  HOST_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, exit: 1, hint: 'spool/issued.json on the central host lists the certificates issued' },
   POOL_ALREADY_RUNNING: { status: GrpcStatus.ALREADY_EXISTS, exit: 1 },
   NAME_IN_USE: { status: GrpcStatus.ALREADY_EXISTS, exit: 1, hint: 'every daemon in a pool needs a unique name (set STARTD_NAME / NAME)' },
   CLAIM_REFUSED: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1 },

@@ -7,10 +7,45 @@ import type { InvalidateRequest__Output } from '../../lib/rpc/generated/dsched/v
 import type { WatchRequest__Output } from '../../lib/rpc/generated/dsched/v1/WatchRequest.js';
 import type { Logger } from '../../lib/log.js';
 import type { AdStore } from './ad-store.js';
+import type { Admission } from './admission.js';
+import { DschedError } from '../../lib/errors.js';
+import type { CallContext } from '../../lib/rpc/server.js';
+import type { CreateJoinTokenRequest__Output } from '../../lib/rpc/generated/dsched/v1/CreateJoinTokenRequest.js';
+import type { JoinRequest__Output } from '../../lib/rpc/generated/dsched/v1/JoinRequest.js';
+import type { RevokeRequest__Output } from '../../lib/rpc/generated/dsched/v1/RevokeRequest.js';
 
-export function collectorService(store: AdStore, log: Logger, defaultLifetime: () => number): ServiceImpl {
+// until the authorization table lands, the administrator's methods check for themselves
+function requireAdmin(ctx: CallContext, what: string) {
+  if (ctx.identity.kind !== 'user' || !ctx.identity.admin) throw new DschedError('PERMISSION_DENIED', `only an administrator may ${what}`);
+}
+
+export function collectorService(store: AdStore, log: Logger, defaultLifetime: () => number, admission: Admission): ServiceImpl {
   return {
+    public: ['Join'],
     unary: {
+      CreateJoinToken(req: CreateJoinTokenRequest__Output, ctx: CallContext) {
+        requireAdmin(ctx, 'make join tokens');
+        const t = admission.createJoinToken(req.ttl);
+        log.info({ by: ctx.identity.name, expires: t.expires }, 'join token made');
+        return t;
+      },
+      async Join(req: JoinRequest__Output, ctx: CallContext) {
+        try {
+          const r = await admission.join(req.token, req.host, req.public_key);
+          log.info({ host: req.host, peer: ctx.peer }, 'host joined the pool');
+          return r;
+        } catch (e) {
+          log.warn({ host: req.host, peer: ctx.peer, err: (e as Error).message }, 'join refused');
+          throw e;
+        }
+      },
+      Revoke(req: RevokeRequest__Output, ctx: CallContext) {
+        requireAdmin(ctx, 'revoke a host');
+        const serials = admission.revoke(req.host);
+        const removed = store.removeHost(req.host);
+        log.warn({ host: req.host, serials, ads: removed, by: ctx.identity.name }, 'host revoked');
+        return { serials, ads_removed: removed };
+      },
       Advertise(req: AdvertiseRequest__Output) {
         let accepted = 0;
         for (const u of req.updates) {

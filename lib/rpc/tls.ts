@@ -186,3 +186,39 @@ export function describeCertificate(pem: Buffer | string): { serial: string; hos
   const s = certificateSubject({ subject: c.subject, subjectaltname: c.subjectAltName });
   return { serial: normSerial(c.serialNumber), host: s.host, roles: [...s.roles], notAfter: c.validTo };
 }
+
+/**
+ * First contact of a joining host (kubeadm's discovery): fetch the chain the server presents without trusting
+ * it, keep the certificate whose SHA-256 is the one the join token pins, and check the server's own
+ * certificate is signed by it. The pinned CA then verifies the real call; nothing is sent before.
+ */
+export async function pinnedCa(address: string, fingerprint: string, timeoutMs = 15_000): Promise<string> {
+  const { connect } = await import('node:tls');
+  const { createHash } = await import('node:crypto');
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
+  if (!m) throw new DschedError('USAGE', `"${address}" is not HOST:PORT`);
+  const [, host, port] = m;
+  const chain = await new Promise<PeerCertificate>((resolve, reject) => {
+    const s = connect({ host, port: Number(port), rejectUnauthorized: false, ALPNProtocols: ['h2'], servername: 'dsched-collector' }, () => {
+      const c = s.getPeerCertificate(true);
+      s.destroy();
+      resolve(c);
+    });
+    s.setTimeout(timeoutMs, () => {
+      s.destroy();
+      reject(new DschedError('COLLECTOR_UNREACHABLE', `no TLS answer from ${address} in ${timeoutMs / 1000} s`));
+    });
+    s.on('error', (e) => reject(new DschedError('COLLECTOR_UNREACHABLE', `cannot reach the collector at ${address}: ${e.message}`)));
+  });
+  const seen = new Set<PeerCertificate>();
+  let ca: X509Certificate | undefined;
+  for (let c: PeerCertificate | undefined = chain; c && !seen.has(c); c = (c as { issuerCertificate?: PeerCertificate }).issuerCertificate) {
+    seen.add(c);
+    if (c.raw && createHash('sha256').update(c.raw).digest('hex') === fingerprint.toLowerCase()) ca = new X509Certificate(c.raw);
+  }
+  if (!ca) throw new DschedError('UNAUTHENTICATED', `the server at ${address} does not present the pool CA the join token names`, { hint: 'is HOST:PORT the collector of the pool that made the token?' });
+  const leaf = new X509Certificate(chain.raw);
+  if (!leaf.verify(ca.publicKey) || !certificateSubject({ subject: leaf.subject, subjectaltname: leaf.subjectAltName }).roles.has('collector'))
+    throw new DschedError('UNAUTHENTICATED', `the server at ${address} is not a collector of the pool the join token names`);
+  return ca.toString();
+}

@@ -5,6 +5,9 @@ import type { AdUpdate } from '../generated/dsched/v1/AdUpdate.js';
 import type { AdvertiseReply__Output } from '../generated/dsched/v1/AdvertiseReply.js';
 import type { CollectorQueryReply__Output } from '../generated/dsched/v1/CollectorQueryReply.js';
 import type { AdChange__Output } from '../generated/dsched/v1/AdChange.js';
+import type { CreateJoinTokenReply__Output } from '../generated/dsched/v1/CreateJoinTokenReply.js';
+import type { JoinReply__Output } from '../generated/dsched/v1/JoinReply.js';
+import type { RevokeReply__Output } from '../generated/dsched/v1/RevokeReply.js';
 
 export class CollectorClient {
   readonly rpc: RpcClient;
@@ -24,6 +27,15 @@ export class CollectorClient {
   }
   watch(types: string[]): grpc.ClientReadableStream<AdChange__Output> {
     return this.rpc.stream<AdChange__Output>('Watch', { types });
+  }
+  createJoinToken(ttl: number) {
+    return this.rpc.unary<CreateJoinTokenReply__Output>('CreateJoinToken', { ttl }, { deadlineMs: 10_000 });
+  }
+  join(token: string, host: string, publicKey: string) {
+    return this.rpc.unary<JoinReply__Output>('Join', { token, host, public_key: publicKey }, { deadlineMs: 30_000 });
+  }
+  revoke(host: string) {
+    return this.rpc.unary<RevokeReply__Output>('Revoke', { host }, { deadlineMs: 10_000 });
   }
   close() {
     this.rpc.close();
