@@ -84,6 +84,10 @@ async function advertise(everything = false): Promise<void> {
     if (err.code === 'NAME_IN_USE') {
       if (!nameRefusedLogged) log.error({ name }, `the collector refused this startd: ${err.message}. Set STARTD_NAME to a unique name.`);
       nameRefusedLogged = true;
+    } else if (err.code === 'UNAUTHENTICATED' || err.code === 'PERMISSION_DENIED') {
+      // a credential problem (a revoked host, a certificate of another pool) does not cure itself: say so once
+      if (!nameRefusedLogged) log.error({ err: err.message }, `the collector refused this startd's credential: ${err.message}`);
+      nameRefusedLogged = true;
     } else log.debug({ err: err.message }, 'collector update failed (will retry)');
     // Until the collector has our ads, retry every second: any start order works.
     scheduleAdvertise(1000);
