@@ -178,10 +178,13 @@ export class Negotiator {
       this.addPendingUsage(name, s.usage ?? 0, p.cpus);
     }
     const bySchedd = new Map<string, Match[]>();
+    // the schedd checks the startd it claims is on the host of the Machine ad (its certificate's CN)
+    const hostOf = new Map(machineAds.map((ad) => [String(ad.lookupJS('Name') ?? ''), ad.lookupJS('Machine')]));
     for (const m of result.matches) {
       let list = bySchedd.get(m.schedd);
       if (!list) bySchedd.set(m.schedd, (list = []));
-      list.push({ autocluster: m.autocluster, slot: m.slot, startd: m.startd, count: m.count });
+      const host = hostOf.get(m.slot);
+      list.push({ autocluster: m.autocluster, slot: m.slot, startd: m.startd, count: m.count, host: typeof host === 'string' ? host : '' });
     }
     const now = Date.now();
     await Promise.all([

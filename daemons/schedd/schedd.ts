@@ -165,9 +165,18 @@ export class Schedd {
     return () => this.watchers.delete(fn);
   }
 
+  /** The host each startd address belongs to, from the Machine ads the negotiator matched. */
+  private startdHosts = new Map<string, string>();
+  private pinStartdHost(address: string, host: string) {
+    if (this.startdHosts.get(address) === host) return;
+    this.startdHosts.set(address, host);
+    // a channel pinned to another host (or to none) is replaced; calls in flight on it finish there
+    this.startds.delete(address);
+  }
+
   startd(address: string): StartdClient {
     let c = this.startds.get(address);
-    if (!c) this.startds.set(address, (c = new StartdClient(address, this.opts.creds)));
+    if (!c) this.startds.set(address, (c = new StartdClient(address, this.opts.creds, this.startdHosts.get(address))));
     return c;
   }
 
@@ -255,6 +264,7 @@ export class Schedd {
       for (let i = 0; i < Math.max(1, m.count); i++) {
         const job = this.queue.takeIdle(Number(m.autocluster));
         if (!job) break;
+        if (m.host) this.pinStartdHost(m.startd, m.host);
         work.push(this.claimAndStart(job, m.slot, m.startd));
       }
     }
