@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { expandSubmit, loadSubmit } from '../grammar/submit/index.js';
-import { loadSecret, signToken } from '../lib/rpc/auth.js';
 import { ScheddClient } from '../lib/rpc/clients/schedd.js';
 import { DIST, sleep, TestPool } from '../test/integration/harness/pool.js';
 
@@ -24,8 +23,7 @@ function pct(xs: number[], p: number) {
 async function main() {
   const pool = await TestPool.start({ NUM_CPUS: '128', MEMORY: '262144', UPDATE_INTERVAL: '5', NEGOTIATOR_INTERVAL: '10' });
   try {
-    const token = signToken(loadSecret(join(pool.home, 'secret')), { sub: 'user:bench', ttl: 3600 });
-    const schedd = new ScheddClient(pool.daemonAddress('schedd'), () => token);
+    const schedd = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('bench')));
     const plan = (text: string) =>
       loadSubmit({ file: 'bench.sub', text, cwd: pool.work, env: {}, owner: 'bench', hostname: hostname(), maxProcs: 1_000_000 }); // this host: no file transfer, as dsubmit here
 

@@ -21,12 +21,20 @@ async function main(argv: string[]): Promise<number> {
   if (!configPath) throw new DschedError('USAGE', 'dchirp works inside a running job (_CONDOR_CHIRP_CONFIG is not set)');
   let address: string;
   let secret: string;
+  let caPath: string;
   try {
-    [address = '', secret = ''] = readFileSync(configPath, 'utf8').trim().split(/\s+/);
+    [address = '', secret = '', caPath = ''] = readFileSync(configPath, 'utf8').trim().split(/\s+/);
   } catch (e) {
     throw new DschedError('USAGE', `cannot read the chirp configuration ${configPath}: ${(e as Error).message}`);
   }
-  const startd = new StartdClient(address, () => '');
+  // the CA certificate's path is the chirp file's third field (the startd's host/ca.crt, world-readable)
+  let ca: Buffer;
+  try {
+    ca = readFileSync(caPath);
+  } catch (e) {
+    throw new DschedError('USAGE', `cannot read the pool CA certificate ${caPath}: ${(e as Error).message}`);
+  }
+  const startd = new StartdClient(address, { tls: { ca } });
   try {
     const r = await startd.chirp(secret, op, name, value);
     if (op === 'get_job_attr') process.stdout.write(`${r.value}\n`);

@@ -4,15 +4,20 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../lib/config/load.js';
 import { addressFile } from '../lib/config/paths.js';
 import { PARAMS } from '../lib/config/params.js';
 import { DschedError } from '../lib/errors.js';
-import { loadSecret } from '../lib/rpc/auth.js';
+import { loadTokenKey, signToken } from '../lib/rpc/auth.js';
+import { cliTls, describeCertificate, pinnedCa } from '../lib/rpc/tls.js';
 import { readAddressFile } from '../lib/rpc/address-file.js';
 import { ClassAd } from '../grammar/classad/index.js';
+import { ensurePoolCredentials, installHostCredential, makeHostKey } from '../lib/pki/ca.js';
+import { CollectorClient } from '../lib/rpc/clients/collector.js';
+import { collectorAddress } from '../lib/daemon.js';
 import { asAdmin } from './shared/admin.js';
 import { openSession, type Session } from './shared/session.js';
 import { evalCommand } from './eval-command.js';
@@ -29,11 +34,18 @@ const USAGE = `usage: dsched <command>
                         evaluate ClassAd expressions (like classad_eval)
   config [NAME] [-v]    show configuration values (and where they came from)
   drain NAME [-cancel] [-reason TEXT]
-                        a machine takes no new jobs; running ones finish (admins)`;
+                        a machine takes no new jobs; running ones finish (admins)
+  token create --join [--ttl SECONDS|30m|1h]
+                        a one-time token a new execute host joins the pool with (admins)
+  join HOST:PORT TOKEN  make this host an execute host of the pool whose collector is HOST:PORT
+  revoke HOST           revoke a host's certificates: its ads go, no daemon accepts it again (admins)`;
 
 const DAEMONS = ['collector', 'negotiator', 'schedd', 'startd', 'master'];
 const here = dirname(fileURLToPath(import.meta.url));
 const daemonMain = (name: string) => join(here, '..', 'daemons', name, 'main.js');
+
+/** This host's name in the pool (its certificate's CN). */
+const hostName = (config: Config) => config.str('HOSTNAME') || hostname();
 
 function pidAlive(pid: number): boolean {
   if (!pid) return false;
@@ -115,7 +127,7 @@ async function start(): Promise<number> {
   mkdirSync(paths.home, { recursive: true, mode: 0o755 });
   for (const d of [paths.run, paths.log, paths.execute]) mkdirSync(d, { recursive: true, mode: 0o755 });
   mkdirSync(paths.spool, { recursive: true, mode: 0o700 });
-  loadSecret(paths.secret, true);
+  await ensurePoolCredentials(paths, hostName(config), config.list('DAEMON_LIST'));
   const running = masterPid(config);
   if (pidAlive(running)) {
     process.stdout.write(`dsched: the pool of ${paths.home} is already running (master pid ${running})\n`);
@@ -253,6 +265,84 @@ async function drain(args: string[]): Promise<number> {
   }
 }
 
+/** `1h`, `30m`, `90s` or plain seconds. */
+function parseTtl(s: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(s.trim());
+  if (!m) throw new DschedError('USAGE', `--ttl ${s}: give seconds or a number with s, m, h or d`);
+  return Number(m[1]) * ({ '': 1, s: 1, m: 60, h: 3600, d: 86400 } as Record<string, number>)[m[2]!]!;
+}
+
+/** An administrator's credentials: a short admin token signed with the pool's token key (readable by its owner). */
+function adminCreds(config: Config) {
+  const token = signToken(loadTokenKey(config.paths.ca.tokenKey), { user: userInfo().username, ttl: 300, admin: true });
+  return { tls: cliTls(config.paths), token: () => token };
+}
+
+async function adminCollector(config: Config): Promise<CollectorClient> {
+  const addr = collectorAddress(config);
+  if (!addr) throw new DschedError('COLLECTOR_UNREACHABLE', `no collector is running for ${config.paths.home}`);
+  return new CollectorClient(addr, adminCreds(config));
+}
+
+/** dsched token create --join [--ttl T]: a one-time join token for a new execute host. */
+async function token(args: string[]): Promise<number> {
+  const ti = args.findIndex((a) => a === '--ttl' || a === '-ttl');
+  if (args[0] !== 'create' || !args.includes('--join')) throw new DschedError('USAGE', 'usage: dsched token create --join [--ttl 1h]');
+  const ttl = ti >= 0 ? parseTtl(args[ti + 1] ?? '') : 3600;
+  const c = await adminCollector(loadConfig());
+  try {
+    const r = await c.createJoinToken(ttl);
+    process.stdout.write(`${r.token}\n`);
+    process.stderr.write(`dsched: join token valid once, until ${new Date(Number(r.expires) * 1000).toISOString()}; on the new host: dsched join ${c.rpc.address} TOKEN\n`);
+    return EXIT.ok;
+  } finally {
+    c.close();
+  }
+}
+
+/** dsched join HOST:PORT TOKEN: this host's key is made here and never leaves it; the collector signs it. */
+async function joinPool(args: string[]): Promise<number> {
+  const [address, tok] = args.filter((a) => !a.startsWith('-'));
+  if (!address || !tok) throw new DschedError('USAGE', 'usage: dsched join HOST:PORT TOKEN');
+  const fingerprint = tok.split('.')[2] ?? '';
+  if (!/^[0-9a-f]{64}$/i.test(fingerprint)) throw new DschedError('USAGE', 'that is not a join token (dsched token create --join makes one)');
+  const config = loadConfig();
+  const { paths } = config;
+  if (existsSync(paths.host.cert)) throw new DschedError('POOL_ALREADY_RUNNING', `${paths.home} already has a host credential (${paths.host.cert})`, { hint: 'join from a new DSCHED_HOME, or remove host/ first' });
+  const ca = await pinnedCa(address, fingerprint);
+  const key = makeHostKey();
+  const host = hostName(config);
+  const c = new CollectorClient(address, { tls: { ca: Buffer.from(ca) } });
+  let r;
+  try {
+    r = await c.join(tok, host, key.publicKey);
+  } finally {
+    c.close();
+  }
+  mkdirSync(paths.home, { recursive: true, mode: 0o755 });
+  installHostCredential(paths, { key: key.privateKey, cert: r.certificate, ca: r.ca_certificate, tokenPub: r.token_public_key });
+  const lines = [`COLLECTOR_HOST = ${address}`];
+  if (config.lookup('DAEMON_LIST')?.source === 'default') lines.push('DAEMON_LIST = STARTD');
+  appendFileSync(paths.config, `# set by dsched join on ${new Date().toISOString()}\n${lines.join('\n')}\n`);
+  const d = describeCertificate(r.certificate);
+  process.stdout.write(`dsched: joined the pool of ${address} as host ${d.host} (roles ${d.roles.join(', ')}); start it with: dsched start\n`);
+  return EXIT.ok;
+}
+
+/** dsched revoke HOST */
+async function revoke(args: string[]): Promise<number> {
+  const hosts = args.filter((a) => !a.startsWith('-'));
+  if (hosts.length !== 1) throw new DschedError('USAGE', 'usage: dsched revoke HOST');
+  const c = await adminCollector(loadConfig());
+  try {
+    const r = await c.revoke(hosts[0]!);
+    process.stdout.write(`dsched: revoked host ${hosts[0]} (${r.serials.length} certificate(s)); ${r.ads_removed} ad(s) removed\n`);
+    return EXIT.ok;
+  } finally {
+    c.close();
+  }
+}
+
 function evalCmd(args: string[]): number {
   let my: string | undefined;
   let target: string | undefined;
@@ -283,6 +373,12 @@ async function main(argv: string[]): Promise<number> {
       return config(rest);
     case 'drain':
       return drain(rest);
+    case 'token':
+      return token(rest);
+    case 'join':
+      return joinPool(rest);
+    case 'revoke':
+      return revoke(rest);
     case 'eval':
       return evalCmd(rest);
     case undefined:
@@ -294,8 +390,7 @@ async function main(argv: string[]): Promise<number> {
     default:
       if (DAEMONS.includes(cmd)) {
         const cfg = loadConfig();
-        loadSecret(cfg.paths.secret, true);
-        chmodSync(cfg.paths.secret, 0o600);
+        await ensurePoolCredentials(cfg.paths, hostName(cfg), cfg.list('DAEMON_LIST'));
         await import(daemonMain(cmd));
         return new Promise<number>(() => {}); // the daemon runs until signalled
       }

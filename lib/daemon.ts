@@ -1,5 +1,5 @@
-// What every daemon's main does the same way: config, log, pool secret and its own token, the gRPC
-// server with its address file, and an orderly shutdown on SIGTERM/SIGINT (a second signal forces exit).
+// What every daemon's main does the same way: config, log, this host's credential (its certificate is the
+// daemon's identity, client and server), the gRPC server with its address file, and an orderly shutdown on SIGTERM/SIGINT (a second signal forces exit).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -10,7 +10,8 @@ import { loadConfig, type Config } from './config/load.js';
 import { PARAMS, type ParamInfo } from './config/params.js';
 import { addressFile } from './config/paths.js';
 import { createLogger, type Logger } from './log.js';
-import { loadSecret, signToken } from './rpc/auth.js';
+import type { KeyObject } from 'node:crypto';
+import { hostTls, Revocations, tokenPublicKey, type ClientCredentials, type TlsMaterial } from './rpc/tls.js';
 import { removeAddressFile, writeAddressFile, readAddressFile, writeFileAtomic } from './rpc/address-file.js';
 import { startServer, type RunningServer, type ServiceImpl } from './rpc/server.js';
 import { CollectorClient } from './rpc/clients/collector.js';
@@ -19,9 +20,13 @@ export interface DaemonContext {
   name: string;
   config: Config;
   log: Logger;
-  secret: Buffer;
-  /** This daemon's own pool token (refreshed before it expires). */
-  token: () => string;
+  /** This host's certificate, key and the pool CA. */
+  tls: Required<TlsMaterial>;
+  /** What this daemon's clients present: the host certificate, no token. */
+  creds: ClientCredentials;
+  tokenPub: KeyObject;
+  /** spool/revoked.json of this home (present on the central host). */
+  revoked: Revocations;
   /** Stable across restarts of this daemon in this home, different on another host: the collector's
    *  duplicate-name check tells a restart from an impostor by it. */
   instance: string;
@@ -32,26 +37,20 @@ export function daemonContext(daemon: string): DaemonContext {
   const config = loadConfig();
   for (const d of [config.paths.run, config.paths.log, config.paths.spool]) mkdirSync(d, { recursive: true });
   const log = createLogger(daemon, config.paths.log);
-  const secret = loadSecret(config.paths.secret, false);
-  // the host its ads name (HOSTNAME): the collector and the schedd check a daemon's ads and claims against it
+  const tls = hostTls(config.paths);
+  const tokenPub = tokenPublicKey(config.paths);
+  const revoked = new Revocations(config.paths.revoked);
+  const creds: ClientCredentials = { tls, revoked };
+  // the host its ads name (HOSTNAME): the collector and the schedd check a daemon's ads and claims against
+  // the host its certificate names
   const hostName = config.str('HOSTNAME') || hostname();
-  let tok = '';
-  let tokExp = 0;
-  const token = () => {
-    const now = Date.now() / 1000;
-    if (now > tokExp - 600) {
-      tok = signToken(secret, { sub: `daemon:${daemon}@${hostName}`, ttl: 24 * 3600 });
-      tokExp = now + 24 * 3600;
-    }
-    return tok;
-  };
   const instFile = join(config.paths.run, `${daemon}.instance`);
   let instance = existsSync(instFile) ? readFileSync(instFile, 'utf8').trim() : '';
   if (!instance) {
     instance = randomBytes(12).toString('hex');
     writeFileAtomic(instFile, instance);
   }
-  const ctx = { name: daemon, config, log, secret, token, instance, hostName };
+  const ctx = { name: daemon, config, log, tls, creds, tokenPub, revoked, instance, hostName };
   watchConfig(ctx);
   return ctx;
 }
@@ -64,7 +63,9 @@ export async function serveDaemon(
   const server = await startServer({
     daemon: ctx.name,
     log: ctx.log,
-    secret: ctx.secret,
+    tls: ctx.tls,
+    tokenPub: ctx.tokenPub,
+    revoked: ctx.revoked,
     host: ctx.config.str('BIND_ADDRESS'),
     port,
     services,
@@ -155,14 +156,14 @@ export class CollectorLink {
   private client: CollectorClient | undefined;
   constructor(
     private config: Config,
-    private token: () => string,
+    private creds: ClientCredentials,
   ) {}
   get(): CollectorClient | undefined {
     const addr = collectorAddress(this.config);
     if (!addr) return undefined;
     if (this.client && this.client.rpc.address === addr) return this.client;
     this.client?.close();
-    this.client = new CollectorClient(addr, this.token);
+    this.client = new CollectorClient(addr, this.creds);
     return this.client;
   }
   close() {

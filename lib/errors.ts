@@ -51,12 +51,13 @@ export const ERROR_CODES = {
   JOB_STATE: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1 },
   // security
   PERMISSION_DENIED: { status: GrpcStatus.PERMISSION_DENIED, exit: 1 },
-  UNAUTHENTICATED: { status: GrpcStatus.UNAUTHENTICATED, exit: 1, hint: 'is this the pool of $DSCHED_HOME? the pool secret must match' },
+  UNAUTHENTICATED: { status: GrpcStatus.UNAUTHENTICATED, exit: 1, hint: 'is this the pool of $DSCHED_HOME? a CLI proves who it is with a token from the schedd or the pool\'s token key; a daemon with its host certificate (dsched join)' },
   // daemons and pool
   SCHEDD_UNREACHABLE: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'is the pool running? try: dsched status (or dsched start)' },
   COLLECTOR_UNREACHABLE: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'is the pool running? try: dsched status (or dsched start)' },
   DAEMON_UNREACHABLE: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'is the pool running? try: dsched status' },
   POOL_NOT_RUNNING: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'start it with: dsched start' },
+  HOST_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, exit: 1, hint: 'spool/issued.json on the central host lists the certificates issued' },
   POOL_ALREADY_RUNNING: { status: GrpcStatus.ALREADY_EXISTS, exit: 1 },
   NAME_IN_USE: { status: GrpcStatus.ALREADY_EXISTS, exit: 1, hint: 'every daemon in a pool needs a unique name (set STARTD_NAME / NAME)' },
   CLAIM_REFUSED: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1 },

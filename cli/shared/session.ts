@@ -1,12 +1,14 @@
-// How a CLI reaches the pool and who it is there. A user who can read the pool secret (the pool's owner,
-// root) signs its own token; anyone else proves who they are to the schedd by creating the file it names.
+// How a CLI reaches the pool and who it is there. It trusts the pool CA (host/ca.crt or ca/ca.crt) and
+// presents no certificate. A user who can read the pool's token key (its owner, root) signs its own admin
+// token; anyone else proves who they are to the schedd by creating the file it names.
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { loadConfig, type Config } from '../../lib/config/load.js';
 import { addressFile } from '../../lib/config/paths.js';
 import { DschedError } from '../../lib/errors.js';
 import { collectorAddress } from '../../lib/daemon.js';
-import { loadSecret, signToken } from '../../lib/rpc/auth.js';
+import { loadTokenKey, signToken } from '../../lib/rpc/auth.js';
+import { cliTls, type ClientCredentials } from '../../lib/rpc/tls.js';
 import { readAddressFile } from '../../lib/rpc/address-file.js';
 import { CollectorClient } from '../../lib/rpc/clients/collector.js';
 import { MasterClient } from '../../lib/rpc/clients/master.js';
@@ -38,6 +40,8 @@ export function openSession(): Session {
   let negotiatorClient: NegotiatorClient | undefined;
   let masterClient: MasterClient | undefined;
   const startdClients: StartdClient[] = [];
+  let tls: ClientCredentials['tls'] | undefined;
+  const creds = (): ClientCredentials => ({ tls: (tls ??= cliTls(config.paths)), token: () => token });
 
   const scheddAddress = () => {
     const a = readAddressFile(addressFile(config.paths, 'schedd'))?.address;
@@ -47,18 +51,18 @@ export function openSession(): Session {
 
   async function ensureToken(client: ScheddClient | undefined): Promise<void> {
     if (token) return;
-    let secret: Buffer | undefined;
+    let key;
     try {
-      secret = loadSecret(config.paths.secret);
+      key = loadTokenKey(config.paths.ca.tokenKey);
     } catch {
-      secret = undefined;
+      key = undefined;
     }
-    if (secret) {
-      // whoever can read the pool secret (its owner, root) is an admin of the pool anyway
-      token = signToken(secret, { sub: `user:${user}`, ttl: 3600, admin: true });
+    if (key) {
+      // whoever can read the pool's token key (its owner, root) is an admin of the pool anyway
+      token = signToken(key, { user, ttl: 3600, admin: true });
       return;
     }
-    const c = client ?? new ScheddClient(scheddAddress(), () => undefined);
+    const c = client ?? new ScheddClient(scheddAddress(), creds());
     const { path, nonce } = await c.beginAuth(user);
     try {
       closeSync(openSync(path, 'wx', 0o600));
@@ -77,7 +81,7 @@ export function openSession(): Session {
     user,
     async schedd() {
       if (!scheddClient) {
-        scheddClient = new ScheddClient(scheddAddress(), () => token);
+        scheddClient = new ScheddClient(scheddAddress(), creds());
         await ensureToken(scheddClient);
       }
       return scheddClient;
@@ -87,7 +91,7 @@ export function openSession(): Session {
         const addr = collectorAddress(config);
         if (!addr) throw new DschedError('COLLECTOR_UNREACHABLE', `no collector is running for ${config.paths.home}`);
         if (!token) await ensureToken(undefined);
-        collectorClient = new CollectorClient(addr, () => token);
+        collectorClient = new CollectorClient(addr, creds());
       }
       return collectorClient;
     },
@@ -96,7 +100,7 @@ export function openSession(): Session {
         const ads = await (await this.collector()).query('Negotiator');
         const addr = ads.map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress')).find((v): v is string => typeof v === 'string' && v !== '');
         if (!addr) throw new DschedError('DAEMON_UNREACHABLE', 'no negotiator is advertised in the collector');
-        negotiatorClient = new NegotiatorClient(addr, () => token);
+        negotiatorClient = new NegotiatorClient(addr, creds());
       }
       return negotiatorClient;
     },
@@ -105,13 +109,13 @@ export function openSession(): Session {
         const addr = readAddressFile(addressFile(config.paths, 'master'))?.address;
         if (!addr) throw new DschedError('POOL_NOT_RUNNING', `no pool is running for ${config.paths.home}`);
         if (!token) await ensureToken(undefined);
-        masterClient = new MasterClient(addr, () => token);
+        masterClient = new MasterClient(addr, creds());
       }
       return masterClient;
     },
     async startd(address: string) {
       if (!token) await ensureToken(undefined);
-      const c = new StartdClient(address, () => token);
+      const c = new StartdClient(address, creds());
       startdClients.push(c);
       return c;
     },

@@ -65,6 +65,24 @@ export class AdStore {
     }
   }
 
+  /** Drop every ad of a host (its Machine attribute, or a Name `…@host`, or the Name itself); returns how many. */
+  removeHost(host: string): number {
+    const h = host.toLowerCase();
+    let n = 0;
+    for (const [type, t] of this.byType) {
+      for (const [key, ad] of t) {
+        const machine = ClassAd.fromRecord(ad.attrs).lookupJS('Machine');
+        const named = key === h || key.endsWith(`@${h}`);
+        if (named || (typeof machine === 'string' && machine.toLowerCase() === h)) {
+          t.delete(key);
+          n++;
+          this.emit(type, ad.name, 'removed');
+        }
+      }
+    }
+    return n;
+  }
+
   /** Drop expired ads; returns how many went. */
   expire(): number {
     const at = now();

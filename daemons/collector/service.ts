@@ -12,6 +12,10 @@ import type { InvalidateRequest__Output } from '../../lib/rpc/generated/dsched/v
 import type { WatchRequest__Output } from '../../lib/rpc/generated/dsched/v1/WatchRequest.js';
 import type { Logger } from '../../lib/log.js';
 import type { AdStore } from './ad-store.js';
+import type { Admission } from './admission.js';
+import type { CreateJoinTokenRequest__Output } from '../../lib/rpc/generated/dsched/v1/CreateJoinTokenRequest.js';
+import type { JoinRequest__Output } from '../../lib/rpc/generated/dsched/v1/JoinRequest.js';
+import type { RevokeRequest__Output } from '../../lib/rpc/generated/dsched/v1/RevokeRequest.js';
 
 /** The daemon may act on ads of this type (by its roles) named for its own host. */
 function checkAdName(identity: Identity, type: string, name: string): string {
@@ -40,9 +44,30 @@ function checkAd(identity: Identity, type: string, name: string, attrs: Record<s
     throw new DschedError('PERMISSION_DENIED', `the ${type} ad "${name}" names Machine ${JSON.stringify(machine ?? null)}; ${identity.name} may advertise only its own host`);
 }
 
-export function collectorService(store: AdStore, log: Logger, defaultLifetime: () => number): ServiceImpl {
+export function collectorService(store: AdStore, log: Logger, defaultLifetime: () => number, admission: Admission): ServiceImpl {
   return {
     unary: {
+      CreateJoinToken(req: CreateJoinTokenRequest__Output, ctx: CallContext) {
+        const t = admission.createJoinToken(req.ttl);
+        log.info({ by: ctx.identity.name, expires: t.expires }, 'join token made');
+        return t;
+      },
+      async Join(req: JoinRequest__Output, ctx: CallContext) {
+        try {
+          const r = await admission.join(req.token, req.host, req.public_key);
+          log.info({ host: req.host, peer: ctx.peer }, 'host joined the pool');
+          return r;
+        } catch (e) {
+          log.warn({ host: req.host, peer: ctx.peer, err: (e as Error).message }, 'join refused');
+          throw e;
+        }
+      },
+      Revoke(req: RevokeRequest__Output, ctx: CallContext) {
+        const serials = admission.revoke(req.host);
+        const removed = store.removeHost(req.host);
+        log.warn({ host: req.host, serials, ads: removed, by: ctx.identity.name }, 'host revoked');
+        return { serials, ads_removed: removed };
+      },
       Advertise(req: AdvertiseRequest__Output, ctx: CallContext) {
         // all or nothing: one ad that is not the caller's refuses the whole update
         for (const u of req.updates) {

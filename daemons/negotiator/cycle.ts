@@ -5,6 +5,7 @@ import { ClassAd, compile, isTrue, parseExpr, referencedAttrs, toNumber, type Ex
 import type { AdMirror } from './ad-mirror.js';
 import type { Logger } from '../../lib/log.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
+import type { ClientCredentials } from '../../lib/rpc/tls.js';
 import { StartdClient } from '../../lib/rpc/clients/startd.js';
 import type { Match } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import type { FairShare } from './fair-share.js';
@@ -86,7 +87,7 @@ export class Negotiator {
 
   constructor(
     private log: Logger,
-    private token: () => string,
+    private creds: ClientCredentials,
     private fairShare: FairShare,
     private limits: ConcurrencyLimits,
     private policy: () => CyclePolicy,
@@ -94,12 +95,12 @@ export class Negotiator {
 
   private schedd(addr: string): ScheddClient {
     let c = this.schedds.get(addr);
-    if (!c) this.schedds.set(addr, (c = new ScheddClient(addr, this.token)));
+    if (!c) this.schedds.set(addr, (c = new ScheddClient(addr, this.creds)));
     return c;
   }
   private startd(addr: string): StartdClient {
     let c = this.startds.get(addr);
-    if (!c) this.startds.set(addr, (c = new StartdClient(addr, this.token)));
+    if (!c) this.startds.set(addr, (c = new StartdClient(addr, this.creds)));
     return c;
   }
 
@@ -177,10 +178,13 @@ export class Negotiator {
       this.addPendingUsage(name, s.usage ?? 0, p.cpus);
     }
     const bySchedd = new Map<string, Match[]>();
+    // the schedd checks the startd it claims is on the host of the Machine ad (its certificate's CN)
+    const hostOf = new Map(machineAds.map((ad) => [String(ad.lookupJS('Name') ?? ''), ad.lookupJS('Machine')]));
     for (const m of result.matches) {
       let list = bySchedd.get(m.schedd);
       if (!list) bySchedd.set(m.schedd, (list = []));
-      list.push({ autocluster: m.autocluster, slot: m.slot, startd: m.startd, count: m.count });
+      const host = hostOf.get(m.slot);
+      list.push({ autocluster: m.autocluster, slot: m.slot, startd: m.startd, count: m.count, host: typeof host === 'string' ? host : '' });
     }
     const now = Date.now();
     await Promise.all([

@@ -82,8 +82,8 @@ function cyclePolicy(): CyclePolicy {
   return { groups, considerPreemption: config.bool('NEGOTIATOR_CONSIDER_PREEMPTION'), preemptionRequirements: requirements, preemptionRank: rank };
 }
 
-const negotiator = new Negotiator(log, ctx.token, fairShare, limits, cyclePolicy);
-const collector = new CollectorLink(config, ctx.token);
+const negotiator = new Negotiator(log, ctx.creds, fairShare, limits, cyclePolicy);
+const collector = new CollectorLink(config, ctx.creds);
 const pool = new AdMirror();
 
 let running = false;

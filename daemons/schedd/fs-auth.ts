@@ -1,7 +1,7 @@
 // Who is calling? Node has no SO_PEERCRED, so local users prove their identity the way HTCondor's FS
 // method does: the schedd names a file in a sticky world-writable directory, the client creates it, and
 // the schedd reads the file's owner. The answer is a pool token for that user.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
@@ -20,7 +20,7 @@ export class FsAuth {
   private challenges = new Map<string, Challenge>();
   constructor(
     private dir: string,
-    private secret: Buffer,
+    private tokenKey: () => KeyObject,
     private isAdmin: (user: string) => boolean,
   ) {
     mkdirSync(dir, { recursive: true });
@@ -53,7 +53,7 @@ export class FsAuth {
       throw new DschedError('UNAUTHENTICATED', 'the challenge file is not a fresh regular file');
     const user = userNameOf(st.uid);
     const admin = this.isAdmin(user);
-    return { token: signToken(this.secret, { sub: `user:${user}`, admin, ttl: 8 * 3600 }), user, admin };
+    return { token: signToken(this.tokenKey(), { user, admin, ttl: 8 * 3600 }), user, admin };
   }
 
   private gc() {

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { CollectorLink, daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { proto } from '../../lib/rpc/proto.js';
 import { qualifiedName } from '../../lib/rpc/authz.js';
+import type { KeyObject } from 'node:crypto';
+import { loadTokenKey } from '../../lib/rpc/auth.js';
 import { FsAuth, poolOwner } from './fs-auth.js';
 import { JobQueue, JobStatus, lit } from './queue.js';
 import { DagRunner } from './dag-runner.js';
@@ -16,9 +18,13 @@ const name = qualifiedName(config.str('SCHEDD_NAME'), ctx.hostName);
 const owner = poolOwner();
 const isAdmin = (user: string) => user === owner || user === 'root' || config.list('QUEUE_SUPER_USERS').includes(user);
 
+// user tokens are signed with the pool's token key (on the central host, ca/token.key); read when first needed
+let key: KeyObject | undefined;
+const tokenKey = () => (key ??= loadTokenKey(config.paths.ca.tokenKey));
+
 const db = openQueueDb(join(config.paths.spool, 'job_queue.db'));
 const queue = new JobQueue(db);
-const auth = new FsAuth(config.str('AUTH_DIR') || config.paths.authDir, ctx.secret, isAdmin);
+const auth = new FsAuth(config.str('AUTH_DIR') || config.paths.authDir, tokenKey, isAdmin);
 
 const opts = {
   name,
@@ -26,7 +32,7 @@ const opts = {
   hostName: ctx.hostName,
   lease: () => config.int('JOB_LEASE_DURATION'),
   isAdmin,
-  token: ctx.token,
+  creds: ctx.creds,
   maxProcs: () => config.int('MAX_JOBS_PER_SUBMISSION'),
   mailCommand: () => config.str('MAIL'),
   spool: config.paths.spool,
@@ -39,7 +45,7 @@ opts.address = server.address;
 log.info({ jobs: queue.jobs.size, clusters: queue.clusters.size, name }, 'queue loaded');
 
 // ---- ads: one Scheduler ad, one Submitter ad per user with jobs ----
-const collector = new CollectorLink(config, ctx.token);
+const collector = new CollectorLink(config, ctx.creds);
 let advertised = new Set<string>();
 let adTimer: NodeJS.Timeout | undefined;
 async function advertise(): Promise<void> {

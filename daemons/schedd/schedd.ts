@@ -14,6 +14,7 @@ import type { Logger } from '../../lib/log.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { hostOfName, sameHost } from '../../lib/rpc/authz.js';
 import { StartdClient } from '../../lib/rpc/clients/startd.js';
+import type { ClientCredentials } from '../../lib/rpc/tls.js';
 import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import type { DagRunner } from './dag-runner.js';
@@ -43,7 +44,7 @@ export interface ScheddOptions {
   hostName: string;
   lease: () => number;
   isAdmin: (user: string) => boolean;
-  token: () => string;
+  creds: ClientCredentials;
   maxProcs: () => number;
   mailCommand: () => string;
   /** where an evicted job's checkpoint files wait for its next run (when_to_transfer_output = ON_EXIT_OR_EVICT) */
@@ -165,9 +166,18 @@ export class Schedd {
     return () => this.watchers.delete(fn);
   }
 
+  /** The host each startd address belongs to, from the Machine ads the negotiator matched. */
+  private startdHosts = new Map<string, string>();
+  private pinStartdHost(address: string, host: string) {
+    if (this.startdHosts.get(address) === host) return;
+    this.startdHosts.set(address, host);
+    // a channel pinned to another host (or to none) is replaced; calls in flight on it finish there
+    this.startds.delete(address);
+  }
+
   startd(address: string): StartdClient {
     let c = this.startds.get(address);
-    if (!c) this.startds.set(address, (c = new StartdClient(address, this.opts.token)));
+    if (!c) this.startds.set(address, (c = new StartdClient(address, this.opts.creds, this.startdHosts.get(address))));
     return c;
   }
 
@@ -255,6 +265,7 @@ export class Schedd {
       for (let i = 0; i < Math.max(1, m.count); i++) {
         const job = this.queue.takeIdle(Number(m.autocluster));
         if (!job) break;
+        if (m.host) this.pinStartdHost(m.startd, m.host);
         work.push(this.claimAndStart(job, m.slot, m.startd));
       }
     }

@@ -28,7 +28,7 @@ async function describeMachine(): Promise<Machine> {
   }
 }
 const machine = await describeMachine();
-const reporter = new EventReporter(log, ctx.token);
+const reporter = new EventReporter(log, ctx.creds);
 const starter = new Starter((msg) => log.error(msg));
 const startd = new Startd(machine, config, log, reporter, starter);
 const monitor = new JobMonitor(startd, config, log, reporter);
@@ -40,7 +40,7 @@ const server = await serveDaemon(ctx, config.int('STARTD_PORT'), [{ definition: 
 machine.address = server.address;
 log.info({ name, cpus: machine.total.cpus, memory: machine.total.memory, disk: machine.total.disk, custom: machine.total.custom }, 'startd ready');
 
-const collector = new CollectorLink(config, ctx.token);
+const collector = new CollectorLink(config, ctx.creds);
 let advertisedDslots = new Set<string>();
 let adTimer: NodeJS.Timeout | undefined;
 let nameRefusedLogged = false;
@@ -85,8 +85,9 @@ async function advertise(everything = false): Promise<void> {
     if (err.code === 'NAME_IN_USE') {
       if (!nameRefusedLogged) log.error({ name }, `the collector refused this startd: ${err.message}. Set STARTD_NAME to a unique name.`);
       nameRefusedLogged = true;
-    } else if (err.code === 'PERMISSION_DENIED') {
-      if (!nameRefusedLogged) log.error({ name }, `the collector refused this startd's ads: ${err.message}`);
+    } else if (err.code === 'UNAUTHENTICATED' || err.code === 'PERMISSION_DENIED') {
+      // a credential problem (a revoked host, a certificate of another pool) does not cure itself: say so once
+      if (!nameRefusedLogged) log.error({ err: err.message }, `the collector refused this startd's credential: ${err.message}`);
       nameRefusedLogged = true;
     } else log.debug({ err: err.message }, 'collector update failed (will retry)');
     // Until the collector has our ads, retry every second: any start order works.

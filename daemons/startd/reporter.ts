@@ -2,6 +2,7 @@
 // kill -9) gets every exit it has not recorded, and an event it already recorded is harmless to resend.
 import type { Logger } from '../../lib/log.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
+import type { ClientCredentials } from '../../lib/rpc/tls.js';
 import type { JobEvent } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
 
 export class EventReporter {
@@ -13,7 +14,7 @@ export class EventReporter {
 
   constructor(
     private log: Logger,
-    private token: () => string,
+    private creds: ClientCredentials,
   ) {}
 
   private onAcked = new Map<string, () => void>();
@@ -36,7 +37,7 @@ export class EventReporter {
 
   client(addr: string): ScheddClient {
     let c = this.clients.get(addr);
-    if (!c) this.clients.set(addr, (c = new ScheddClient(addr, this.token)));
+    if (!c) this.clients.set(addr, (c = new ScheddClient(addr, this.creds)));
     return c;
   }
 

@@ -190,7 +190,7 @@ export class Startd {
     // dchirp inside the job finds this startd and proves it is this job with the secret in its sandbox
     const chirp = randomBytes(18).toString('base64url');
     extraEnv._CONDOR_CHIRP_CONFIG = join(sandbox, '.chirp.config');
-    const files: Record<string, string> = { '.chirp.config': `${this.machine.address} ${chirp}\n` };
+    const files: Record<string, string> = { '.chirp.config': `${this.machine.address} ${chirp} ${this.config.paths.host.ca}\n` };
     const defaultEnv: Record<string, string> = {};
     if (job.lookupJS('IsPbsJob') === true) {
       // what PBS's MoM sets for every job: the owner's login variables, and the cpus for OpenMP

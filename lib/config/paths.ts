@@ -5,7 +5,14 @@ import { join, resolve } from 'node:path';
 export interface PoolPaths {
   home: string;
   config: string;
-  secret: string;
+  /** The pool CA (central host only): ca.crt 0644, ca.key 0600, token.key 0600 (Ed25519), token.pub 0644. */
+  ca: { dir: string; cert: string; key: string; tokenKey: string; tokenPub: string };
+  /** This host's credential: host.crt, host.key 0600, and copies of ca.crt and token.pub. */
+  host: { dir: string; cert: string; key: string; ca: string; tokenPub: string };
+  /** Join tokens (hashed), certificates issued and revoked: in the central host's spool. */
+  joinTokens: string;
+  issued: string;
+  revoked: string;
   run: string;
   log: string;
   spool: string;
@@ -20,13 +27,20 @@ export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
 
 export function poolPaths(home: string = resolveHome()): PoolPaths {
   const run = join(home, 'run');
+  const spool = join(home, 'spool');
+  const ca = join(home, 'ca');
+  const host = join(home, 'host');
   return {
     home,
     config: join(home, 'config'),
-    secret: join(home, 'secret'),
+    ca: { dir: ca, cert: join(ca, 'ca.crt'), key: join(ca, 'ca.key'), tokenKey: join(ca, 'token.key'), tokenPub: join(ca, 'token.pub') },
+    host: { dir: host, cert: join(host, 'host.crt'), key: join(host, 'host.key'), ca: join(host, 'ca.crt'), tokenPub: join(host, 'token.pub') },
+    joinTokens: join(spool, 'join-tokens.json'),
+    issued: join(spool, 'issued.json'),
+    revoked: join(spool, 'revoked.json'),
     run,
     log: join(home, 'log'),
-    spool: join(home, 'spool'),
+    spool,
     execute: join(home, 'execute'),
     authDir: join(run, 'auth'),
   };

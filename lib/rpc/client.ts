@@ -1,11 +1,13 @@
-// The client side: one channel per address, a deadline on every call, the pool token as call metadata,
-// and failures rebuilt as typed DschedErrors.
+// The client side: one TLS channel per address (the server checked against the pool CA and the role the
+// caller expects), a deadline on every call, a user's token as call metadata (daemons send none: their
+// certificate speaks for them), and failures rebuilt as typed DschedErrors.
 import * as grpc from '@grpc/grpc-js';
 import type { ErrorCode } from '../errors.js';
 import { CHANNEL_OPTIONS } from './channel-options.js';
 import { fromServiceError } from './status.js';
+import { channelCredentials, type ClientCredentials, type Expect } from './tls.js';
 
-export type TokenSource = () => string | undefined;
+export type { TokenSource, ClientCredentials } from './tls.js';
 
 export interface CallOptions {
   deadlineMs?: number;
@@ -20,16 +22,18 @@ export class RpcClient {
   constructor(
     readonly address: string,
     ctor: ClientCtor,
-    private token: TokenSource,
+    private creds: ClientCredentials,
+    expect: Expect,
     private what: string,
     private unreachable: ErrorCode,
   ) {
-    this.client = new ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    // the name the TLS layer checks is ours (checkServer), not the dialled address: no SNI with an IP literal
+    this.client = new ctor(address, channelCredentials(creds, expect), { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': `dsched-${expect.role}` });
   }
 
   private metadata(): grpc.Metadata {
     const md = new grpc.Metadata();
-    const t = this.token();
+    const t = this.creds.token?.();
     if (t) md.set('authorization', `Bearer ${t}`);
     return md;
   }

@@ -1,12 +1,16 @@
-// The server side of every daemon: authentication and authorization (lib/rpc/authz.ts) on every call,
-// typed errors mapped to gRPC status, anything unexpected logged with its stack and reported as INTERNAL.
+// The server side of every daemon: TLS only, the caller's identity on every call (a verified host
+// certificate, else a user token, else anonymous), authorization from one table (lib/rpc/authz.ts) before any
+// handler runs, typed errors mapped to gRPC status, anything unexpected logged with its stack and reported as
+// INTERNAL.
 import * as grpc from '@grpc/grpc-js';
 import { networkInterfaces } from 'node:os';
 import { DschedError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ANONYMOUS, identityOf, verifyToken, type Identity } from './auth.js';
+import type { KeyObject } from 'node:crypto';
+import { ANONYMOUS, userIdentity, verifyToken, type Identity } from './auth.js';
 import { authorize, isAnonymous, methodName } from './authz.js';
 import { CHANNEL_OPTIONS } from './channel-options.js';
+import { daemonIdentity, serverCredentials, type Revocations, type TlsMaterial } from './tls.js';
 import { toServiceError } from './status.js';
 
 export interface CallContext {
@@ -27,7 +31,12 @@ export interface ServiceImpl {
 export interface ServerOptions {
   daemon: string;
   log: Logger;
-  secret: Buffer;
+  /** This host's certificate and key, and the pool CA client certificates must chain to. */
+  tls: Required<TlsMaterial>;
+  /** Verifies user tokens. */
+  tokenPub: KeyObject;
+  /** Revoked certificate serials (on the central host); a revoked client certificate is refused. */
+  revoked?: Revocations;
   host: string;
   port: number;
   services: Array<{ definition: grpc.ServiceDefinition; impl: ServiceImpl }>;
@@ -40,11 +49,29 @@ export interface RunningServer {
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
-function authenticate(metadata: grpc.Metadata, secret: Buffer): Identity {
-  const h = metadata.get('authorization')[0];
-  if (typeof h !== 'string' || !h.startsWith('Bearer '))
-    throw new DschedError('UNAUTHENTICATED', 'this call needs a pool token and none was sent');
-  return identityOf(verifyToken(secret, h.slice('Bearer '.length)));
+/** A verified, unrevoked host certificate with roles; else a valid user token; else anonymous. A token is
+ *  never looked at when a certificate names a daemon. */
+function identify(call: { metadata: grpc.Metadata; getAuthContext(): { sslPeerCertificate?: import('node:tls').PeerCertificate } }, opts: ServerOptions): Identity {
+  const cert = call.getAuthContext().sslPeerCertificate; // set by grpc-js only when it chains to the pool CA
+  const daemon = cert ? daemonIdentity(cert, opts.revoked) : undefined;
+  if (daemon) return daemon;
+  const h = call.metadata.get('authorization')[0];
+  if (typeof h === 'string' && h.startsWith('Bearer ')) return userIdentity(verifyToken(opts.tokenPub, h.slice('Bearer '.length)));
+  return ANONYMOUS;
+}
+
+function authenticate(call: Parameters<typeof identify>[0], opts: ServerOptions, isPublic: boolean): Identity {
+  if (isPublic) {
+    try {
+      return identify(call, opts);
+    } catch {
+      return ANONYMOUS; // a method open to anyone does not fail on a bad credential
+    }
+  }
+  const id = identify(call, opts);
+  if (id.kind === 'anonymous')
+    throw new DschedError('UNAUTHENTICATED', 'this call needs a pool credential (a host certificate or a user token) and none was sent');
+  return id;
 }
 
 /**
@@ -66,8 +93,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   for (const { definition, impl } of opts.services) {
     const handlers: grpc.UntypedServiceImplementation = {};
     // who the caller is, and whether the table lets them call this method at all
-    const admit = (method: string, metadata: grpc.Metadata): Identity => {
-      const identity = isAnonymous(method) ? ANONYMOUS : authenticate(metadata, opts.secret);
+    const admit = (method: string, call: Parameters<typeof identify>[0]): Identity => {
+      const identity = authenticate(call, opts, isAnonymous(method));
       authorize(method, identity);
       return identity;
     };
@@ -76,7 +103,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       handlers[name] = (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
         let identity: Identity;
         try {
-          identity = admit(method, call.metadata);
+          identity = admit(method, call);
         } catch (e) {
           opts.log.warn({ method: name, peer: call.getPeer(), err: (e as Error).message }, 'refused call');
           cb(toServiceError(e, opts.daemon) as grpc.ServiceError);
@@ -99,7 +126,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       handlers[name] = (call: grpc.ServerWritableStream<any, any>) => {
         let identity: Identity;
         try {
-          identity = admit(method, call.metadata);
+          identity = admit(method, call);
         } catch (e) {
           opts.log.warn({ method: name, peer: call.getPeer(), err: (e as Error).message }, 'refused call');
           call.emit('error', toServiceError(e, opts.daemon));
@@ -117,7 +144,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.addService(definition, handlers);
   }
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host}:${opts.port}`, serverCredentials(opts.tls), (err, p) =>
       err ? reject(new DschedError('DAEMON_UNREACHABLE', `${opts.daemon} cannot listen on ${opts.host}:${opts.port}: ${err.message}`)) : resolve(p),
     ),
   );

@@ -2,7 +2,7 @@
 // a second startd with a name already in the pool is refused loudly, not merged.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -72,9 +72,9 @@ describe('config and names', () => {
   });
 
   test('names – a second startd with a name already in the pool is refused', async () => {
-    // another host's home: same pool secret, same collector, the same STARTD_NAME
+    // another home of this host: the same host credential, same collector, the same STARTD_NAME
     const other = mkdtempSync(join(tmpdir(), 'dsched-other-'));
-    copyFileSync(join(pool.home, 'secret'), join(other, 'secret'));
+    cpSync(join(pool.home, 'host'), join(other, 'host'), { recursive: true });
     const collector = pool.daemonAddress('collector');
     const first = (await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']))[0]!;
     writeFileSync(join(other, 'config'), `COLLECTOR_HOST = ${collector}\nSTARTD_NAME = ${String(first.StartdName)}\nNUM_CPUS = 1\nUPDATE_INTERVAL = 1\n`);

@@ -1,7 +1,7 @@
 // Users act on jobs: drm kills a running job's processes; nobody acts on another user's jobs; the daemons
 // refuse calls that carry no pool token.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
@@ -126,16 +126,18 @@ describe('job control', () => {
   });
 
   test('auth – an RPC without a pool token is refused', async () => {
-    const client = new ScheddClient(pool.daemonAddress('schedd'), () => undefined);
+    const client = new ScheddClient(pool.daemonAddress('schedd'), pool.creds());
     try {
       await assert.rejects(client.query({ ids: [], owners: [], constraint: '', projection: [], history: false, limit: 0 }), (e: { code?: string }) => e.code === 'UNAUTHENTICATED');
-      const forged = new ScheddClient(pool.daemonAddress('schedd'), () => 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkYWVtb246eCIsImV4cCI6OTk5OTk5OTk5OX0.AAAA');
+      const forged = new ScheddClient(pool.daemonAddress('schedd'), pool.creds('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkYWVtb246eCIsImV4cCI6OTk5OTk5OTk5OX0.AAAA'));
       await assert.rejects(forged.jobEvents([]), (e: { code?: string }) => e.code === 'UNAUTHENTICATED');
       forged.close();
     } finally {
       client.close();
     }
-    assert.ok(existsSync(join(pool.home, 'secret')));
-    assert.equal(readFileSync(join(pool.home, 'secret'), 'utf8').length > 16, true);
+    // the pool's keys are its owner's alone
+    assert.equal(statSync(join(pool.home, 'ca', 'token.key')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(pool.home, 'ca', 'ca.key')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(pool.home, 'host', 'host.key')).mode & 0o777, 0o600);
   });
 });

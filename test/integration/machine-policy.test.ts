@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadSecret, signToken } from '../../lib/rpc/auth.js';
 import { StartdClient } from '../../lib/rpc/clients/startd.js';
 import { sleep, TestPool } from './harness/pool.js';
 
@@ -126,10 +125,9 @@ describe('machine policy', () => {
       const a = await ad(c);
       return a?.JobStatus === 2 && a.RemoteHost ? a : undefined;
     });
-    const secret = loadSecret(join(pool.home, 'secret'));
     const addr = pool.daemonAddress('startd');
-    const user = new StartdClient(addr, () => signToken(secret, { sub: 'user:mallory' }));
-    const admin = new StartdClient(addr, () => signToken(secret, { sub: 'user:root', admin: true }));
+    const user = new StartdClient(addr, pool.creds(pool.token('mallory')));
+    const admin = new StartdClient(addr, pool.creds(pool.token('root', true)));
     try {
       await assert.rejects(user.vacate(String(running.RemoteHost), 'not allowed'), (e: Error & { code?: string }) => e.code === 'PERMISSION_DENIED');
       await assert.rejects(admin.vacate('slot1_999@nowhere', 'no such slot'), (e: Error & { code?: string }) => e.code === 'CLAIM_NOT_FOUND');

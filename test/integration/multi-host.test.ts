@@ -2,9 +2,11 @@
 // "exec1" and "exec2", every host in its own network namespace with its own DSCHED_HOME (harness/netns.ts).
 // Each host has its own FileSystemDomain, so jobs run with file transfer (should_transfer_files defaults
 // to IF_NEEDED): the executable and inputs travel to the execute host's sandbox over gRPC, output comes back
-// into the submit directory on central.
+// into the submit directory on central. Execute hosts join with a one-time join token and talk TLS with
+// their own certificates.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { sleep } from './harness/pool.js';
@@ -55,6 +57,14 @@ describe('multi-host pool', () => {
   test('multi-host pool – jobs run on both execute hosts, each slot advertising its own host address', { skip, timeout: 120_000 }, async () => {
     const slots = await pool!.json('dstatus', []);
     for (const h of pool!.execs) {
+      // each execute host joined with a token: its own certificate (CN = its name, roles startd and master),
+      // its own key, and no pool CA key or token key of its own
+      const cert = new X509Certificate(readFileSync(join(h.home, 'host', 'host.crt')));
+      assert.equal(cert.subject, `CN=${h.name}`);
+      assert.equal(cert.subjectAltName, `DNS:${h.name}, URI:dsched:role:startd, URI:dsched:role:master`);
+      assert.ok(cert.checkIssued(new X509Certificate(readFileSync(join(pool!.central.home, 'ca', 'ca.crt')))));
+      assert.equal(existsSync(join(h.home, 'ca')), false);
+      assert.equal(statSync(join(h.home, 'host', 'host.key')).mode & 0o777, 0o600);
       const slot = slots.find((a) => a.Name === `slot1@${h.name}`);
       assert.ok(slot, `dstatus lists slot1@${h.name}`);
       assert.match(String(slot.MyAddress), new RegExp(`^${h.address.replaceAll('.', '\\.')}:\\d+$`), `slot1@${h.name} is reached at its own host`);

@@ -25,7 +25,7 @@ describe('preemption', { skip: !asRoot && 'needs root to submit as a second user
     const a = await submit('long.sub');
     await pool.waitFor('the long job to run', async () => (await status(a)) === 2);
     const owner = String((await pool.json('dq', [String(a)]))[0]!.Owner);
-    // the long job's submitter gets a bad priority factor (admins only; this test can read the pool secret)
+    // the long job's submitter gets a bad priority factor (admins only; this test can read the pool's token key)
     const account = await pool.waitFor(`the negotiator to account for ${owner}`, async () => {
       const list = JSON.parse((await pool.run('duserprio', ['-allusers', '-json'])).stdout) as Array<{ name: string }>;
       return list.find((s) => s.name.startsWith(`${owner}@`))?.name;

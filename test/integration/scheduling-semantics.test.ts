@@ -58,7 +58,7 @@ describe('scheduling semantics', () => {
       const owner = String((await p.json('dhistory', [String(warm)]))[0]!.Owner);
       const accounts = async () => JSON.parse((await p.run('duserprio', ['-allusers', '-json'])).stdout) as Array<{ name: string; effective_priority: number; priority_factor: number }>;
       const a = await p.waitFor(`the negotiator to account for ${owner}`, async () => (await accounts()).find((s) => s.name.startsWith(`${owner}@`))?.name);
-      // an admin (this test can read the pool secret) makes the first user's priority bad
+      // an admin (this test can read the pool's token key) makes the first user's priority bad
       const set = await p.run('duserprio', ['-setfactor', a, '1000']);
       assert.equal(set.code, 0, set.stderr);
 

@@ -13,7 +13,7 @@ describe('start order', () => {
     pool = TestPool.create({ UPDATE_INTERVAL: '30' });
     const init = await pool.run('dsched', ['config', 'UPDATE_INTERVAL']);
     assert.equal(init.stdout.trim(), '30');
-    // a home needs its secret before a daemon runs alone; `dsched <daemon>` makes it
+    // a home needs its CA and host credential before a daemon runs alone; `dsched <daemon>` makes them
     pool.startDaemon('startd');
     await sleep(1500);
     pool.startDaemon('collector');

@@ -1,15 +1,19 @@
 import type * as grpc from '@grpc/grpc-js';
-import { RpcClient, type CallOptions, type TokenSource } from '../client.js';
+import { RpcClient, type CallOptions, type ClientCredentials } from '../client.js';
 import { proto } from '../proto.js';
 import type { AdUpdate } from '../generated/dsched/v1/AdUpdate.js';
 import type { AdvertiseReply__Output } from '../generated/dsched/v1/AdvertiseReply.js';
 import type { CollectorQueryReply__Output } from '../generated/dsched/v1/CollectorQueryReply.js';
 import type { AdChange__Output } from '../generated/dsched/v1/AdChange.js';
+import type { CreateJoinTokenReply__Output } from '../generated/dsched/v1/CreateJoinTokenReply.js';
+import type { JoinReply__Output } from '../generated/dsched/v1/JoinReply.js';
+import type { RevokeReply__Output } from '../generated/dsched/v1/RevokeReply.js';
 
 export class CollectorClient {
   readonly rpc: RpcClient;
-  constructor(address: string, token: TokenSource) {
-    this.rpc = new RpcClient(address, proto().Collector, token, `collector at ${address}`, 'COLLECTOR_UNREACHABLE');
+  /** `host`: the host the server must be (its certificate's CN), when the caller knows it. */
+  constructor(address: string, creds: ClientCredentials, host?: string) {
+    this.rpc = new RpcClient(address, proto().Collector, creds, { role: 'collector', host }, `collector at ${address}`, 'COLLECTOR_UNREACHABLE');
   }
   advertise(updates: AdUpdate[], opts?: CallOptions) {
     return this.rpc.unary<AdvertiseReply__Output>('Advertise', { updates }, { deadlineMs: 10_000, ...opts });
@@ -23,6 +27,15 @@ export class CollectorClient {
   }
   watch(types: string[]): grpc.ClientReadableStream<AdChange__Output> {
     return this.rpc.stream<AdChange__Output>('Watch', { types });
+  }
+  createJoinToken(ttl: number) {
+    return this.rpc.unary<CreateJoinTokenReply__Output>('CreateJoinToken', { ttl }, { deadlineMs: 10_000 });
+  }
+  join(token: string, host: string, publicKey: string) {
+    return this.rpc.unary<JoinReply__Output>('Join', { token, host, public_key: publicKey }, { deadlineMs: 30_000 });
+  }
+  revoke(host: string) {
+    return this.rpc.unary<RevokeReply__Output>('Revoke', { host }, { deadlineMs: 10_000 });
   }
   close() {
     this.rpc.close();

@@ -1,11 +1,12 @@
-import { RpcClient, type TokenSource } from '../client.js';
+import { RpcClient, type ClientCredentials } from '../client.js';
 import { proto } from '../proto.js';
 import type { MasterStatus__Output } from '../generated/dsched/v1/MasterStatus.js';
 
 export class MasterClient {
   readonly rpc: RpcClient;
-  constructor(address: string, token: TokenSource) {
-    this.rpc = new RpcClient(address, proto().Master, token, `master at ${address}`, 'POOL_NOT_RUNNING');
+  /** `host`: the host the server must be (its certificate's CN), when the caller knows it. */
+  constructor(address: string, creds: ClientCredentials, host?: string) {
+    this.rpc = new RpcClient(address, proto().Master, creds, { role: 'master', host }, `master at ${address}`, 'POOL_NOT_RUNNING');
   }
   status() {
     return this.rpc.unary<MasterStatus__Output>('Status', {}, { deadlineMs: 5_000 });

@@ -1,11 +1,12 @@
-import { RpcClient, type TokenSource } from '../client.js';
+import { RpcClient, type ClientCredentials } from '../client.js';
 import { proto } from '../proto.js';
 import type { PrioritiesReply__Output } from '../generated/dsched/v1/PrioritiesReply.js';
 
 export class NegotiatorClient {
   readonly rpc: RpcClient;
-  constructor(address: string, token: TokenSource) {
-    this.rpc = new RpcClient(address, proto().Negotiator, token, `negotiator at ${address}`, 'DAEMON_UNREACHABLE');
+  /** `host`: the host the server must be (its certificate's CN), when the caller knows it. */
+  constructor(address: string, creds: ClientCredentials, host?: string) {
+    this.rpc = new RpcClient(address, proto().Negotiator, creds, { role: 'negotiator', host }, `negotiator at ${address}`, 'DAEMON_UNREACHABLE');
   }
   reschedule() {
     return this.rpc.unary<object>('Reschedule', {}, { deadlineMs: 5_000 });

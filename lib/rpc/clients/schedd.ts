@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { RpcClient, type CallOptions, type TokenSource } from '../client.js';
+import { RpcClient, type CallOptions, type ClientCredentials } from '../client.js';
 import { proto } from '../proto.js';
 import type { ActRequest } from '../generated/dsched/v1/ActRequest.js';
 import type { ActReply__Output } from '../generated/dsched/v1/ActReply.js';
@@ -19,8 +19,9 @@ import type { SubmitReply__Output } from '../generated/dsched/v1/SubmitReply.js'
 
 export class ScheddClient {
   readonly rpc: RpcClient;
-  constructor(address: string, token: TokenSource) {
-    this.rpc = new RpcClient(address, proto().Schedd, token, `schedd at ${address}`, 'SCHEDD_UNREACHABLE');
+  /** `host`: the host the server must be (its certificate's CN), when the caller knows it. */
+  constructor(address: string, creds: ClientCredentials, host?: string) {
+    this.rpc = new RpcClient(address, proto().Schedd, creds, { role: 'schedd', host }, `schedd at ${address}`, 'SCHEDD_UNREACHABLE');
   }
   /** The input files of the job starting on a claim. */
   fetchInput(claim: string, id: { cluster: number; proc: number }) {

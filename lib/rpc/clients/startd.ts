@@ -1,4 +1,4 @@
-import { RpcClient, type TokenSource } from '../client.js';
+import { RpcClient, type ClientCredentials } from '../client.js';
 import { proto } from '../proto.js';
 import type { ClaimReply__Output } from '../generated/dsched/v1/ClaimReply.js';
 import type { ClaimRequest } from '../generated/dsched/v1/ClaimRequest.js';
@@ -8,8 +8,9 @@ import type { RenewReply__Output } from '../generated/dsched/v1/RenewReply.js';
 
 export class StartdClient {
   readonly rpc: RpcClient;
-  constructor(address: string, token: TokenSource) {
-    this.rpc = new RpcClient(address, proto().Startd, token, `startd at ${address}`, 'DAEMON_UNREACHABLE');
+  /** `host`: the host the server must be (its certificate's CN), when the caller knows it. */
+  constructor(address: string, creds: ClientCredentials, host?: string) {
+    this.rpc = new RpcClient(address, proto().Startd, creds, { role: 'startd', host }, `startd at ${address}`, 'DAEMON_UNREACHABLE');
   }
   requestClaim(req: ClaimRequest) {
     return this.rpc.unary<ClaimReply__Output>('RequestClaim', req, { deadlineMs: 30_000 });

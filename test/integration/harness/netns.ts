@@ -4,14 +4,14 @@
 // network namespace, so the pool's traffic never leaves the namespaces this harness makes, and two runs at
 // once do not see each other (each has its own namespaces, links and bridge).
 //
-// Each host has its own DSCHED_HOME; hosts share nothing but the pool secret, copied from central's home
-// with mode 0600 (as an administrator copies it). Daemons run in the foreground inside their host's
+// Each host has its own DSCHED_HOME and its own host credential (key and certificate signed by central's
+// pool CA); every channel between hosts is TLS. Daemons run in the foreground inside their host's
 // namespace (`ip netns exec NS node dist/cli/dsched.js <daemon>`, one process per name in the host's
 // DAEMON_LIST); CLIs run in central's namespace with central's home. `stop()` removes every process,
 // namespace, link and directory made here, and the same happens (synchronously) if the test process exits
 // or is interrupted first.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DIST, sleep, type RunOptions, type RunResult } from './pool.js';
@@ -230,19 +230,12 @@ export class NetnsPool {
     try {
       pool.makeNetwork();
       pool.writeConfigs();
-      // `dsched collector` makes central's secret before it loads the daemon; once the secret is written
-      // the execute hosts get a copy (0600), and every other daemon starts at once.
+      // `dsched collector` makes central's CA and host credential before it loads the daemon. Once it
+      // serves, each execute host joins as an administrator would have it: a one-time join token made on
+      // central, `dsched join` on the host (its key is made there), then its daemons start.
       const c = pool.central;
-      const secret = join(c.home, 'secret');
-      const collector = pool.spawnDaemon(c, 'collector');
-      for (const deadline = Date.now() + 30_000; !(existsSync(secret) && readFileSync(secret, 'utf8').trim().length >= 16); await sleep(50)) {
-        if (collector.exitCode !== null || collector.signalCode !== null) throw new Error(`the collector on central exited (${collector.exitCode ?? collector.signalCode}) before making the pool secret\n${pool.logs()}`);
-        if (Date.now() > deadline) throw new Error(`the collector on central made no pool secret within 30 s\n${pool.logs()}`);
-      }
-      for (const h of pool.execs) {
-        copyFileSync(secret, join(h.home, 'secret'));
-        chmodSync(join(h.home, 'secret'), 0o600);
-      }
+      await pool.startDaemon(c, 'collector');
+      for (const h of pool.execs) await pool.join(h);
       for (const h of pool.hosts) for (const d of h.daemons) if (!h.procs.has(d)) pool.spawnDaemon(h, d);
       await Promise.all(pool.hosts.flatMap((h) => h.daemons.map((d) => pool.waitServing(h, d))));
       await pool.waitFor('every execute host to show its slot in dstatus', async () => {
@@ -370,13 +363,25 @@ export class NetnsPool {
     mustIp(['-n', this.switchNs, 'link', 'set', this.host(host).port, 'up']);
   }
 
+  /** Make a one-time join token on central and join host `h` with it (`dsched join`, in h's namespace). */
+  async join(h: Host): Promise<void> {
+    const t = await this.run('dsched', ['token', 'create', '--join', '--ttl', '5m']);
+    if (t.code !== 0) throw new Error(`dsched token create --join failed (${t.code}): ${t.stderr}`);
+    const r = await this.runOn(h, 'dsched', ['join', `${this.central.address}:${COLLECTOR_PORT}`, t.stdout.trim()], { cwd: h.home });
+    if (r.code !== 0) throw new Error(`dsched join on ${h.name} failed (${r.code}): ${r.stderr}${r.stdout}\n${this.logs()}`);
+  }
+
   /** Run a CLI (dist/cli/<cmd>.js) on central, with central's home, in the submit directory. */
   run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
-    const c = this.central;
+    return this.runOn(this.central, cmd, args, opts);
+  }
+
+  /** Run a CLI on host `h`, with its home, inside its namespace. */
+  runOn(h: Host, cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn('ip', ['netns', 'exec', c.ns, process.execPath, join(DIST, 'cli', `${cmd}.js`), ...args], {
+      const child = spawn('ip', ['netns', 'exec', h.ns, process.execPath, join(DIST, 'cli', `${cmd}.js`), ...args], {
         cwd: opts.cwd ?? this.work,
-        env: { ...this.env(c), ...opts.env },
+        env: { ...this.env(h), ...opts.env },
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       let stdout = '';

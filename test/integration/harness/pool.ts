@@ -5,6 +5,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadTokenKey, signToken } from '../../../lib/rpc/auth.js';
+import type { ClientCredentials } from '../../../lib/rpc/tls.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const DIST = join(ROOT, 'dist');
@@ -114,6 +116,16 @@ export class TestPool {
     const child = spawn(process.execPath, [join(DIST, 'cli', 'dsched.js'), name], { env: this.env, stdio: 'ignore' });
     this.foreground.push(child);
     return child;
+  }
+
+  /** Credentials of a client that trusts this pool's CA and sends `token` (none: anonymous). */
+  creds(token?: string): ClientCredentials {
+    return { tls: { ca: readFileSync(join(this.home, 'ca', 'ca.crt')) }, token: () => token };
+  }
+
+  /** A user token signed with this pool's token key (as the pool's owner can make one). */
+  token(user: string, admin = false): string {
+    return signToken(loadTokenKey(join(this.home, 'ca', 'token.key')), { user, admin });
   }
 
   /** Write a file into the test's work directory. */
