@@ -5,15 +5,16 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { DIST, ROOT, TestPool, alive, type RunOptions } from '../integration/harness/pool.js';
+import { ROOT, TestPool, alive, type RunOptions } from '../integration/harness/pool.js';
 
 const NOBODY: RunOptions = { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } };
 const needsRoot = process.getuid?.() !== 0 && 'needs root to run a pool and act as another user';
 
 function runHostile(pool: TestPool, targets: object): Promise<Record<string, string>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'test', 'security', 'fixtures', 'hostile-client.mjs'), DIST, JSON.stringify(targets)], {
+    const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, join(ROOT, 'test', 'security', 'fixtures', 'hostile-client.mjs'), ROOT, JSON.stringify(targets)], {
       cwd: pool.work,
       env: { ...pool.env, ...NOBODY.env },
       uid: NOBODY.uid,
