@@ -258,14 +258,17 @@ export class ProcFamily {
    */
   async kill(timeoutMs = 10_000): Promise<number[]> {
     const deadline = Date.now() + timeoutMs;
+    if (this.pid) signalGroupOf(this.pid, 'SIGKILL');
+    let left = this.pids();
+    if (!left.length) return left; // the usual case: the job left nothing
     const freeze = this.freezeFile();
     if (freeze) {
       write(freeze.file, freeze.on);
       // freezing takes a moment (FREEZING): wait, bounded (a task stuck in the kernel never freezes)
       const until = Math.min(deadline, Date.now() + 1000);
-      while (Date.now() < until && freeze.frozen && !freeze.frozen()) await sleep(5);
+      for (let wait = 1; Date.now() < until && freeze.frozen && !freeze.frozen(); wait = Math.min(wait * 2, 50)) await sleep(wait);
+      left = this.pids();
     }
-    let left = this.pids();
     for (let wait = 2; left.length && Date.now() < deadline; wait = Math.min(wait * 2, 100)) {
       this.killRound();
       if (freeze) write(freeze.file, freeze.off); // killed processes die once they run again

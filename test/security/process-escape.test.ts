@@ -118,5 +118,35 @@ for (const method of ['cgroup-v2', 'cgroup-v1', 'environ'] as const) {
       // they went by SIGKILL after KILL_GRACE, not by the SIGTERM they ignore
       assert.match(readFileSync(join(pool.home, 'log', 'startd.log'), 'utf8'), new RegExp(`"cluster":${cluster},[^\\n]*"signal":"SIGTERM","graceSec":2[^\\n]*stopping job`));
     });
+
+    test(`process escape – ${method}: a startd killed with its spawner finds the job's processes when it starts again`, async () => {
+      const { cluster, mark, dir } = await submit('wait');
+      const pids = await escaped(dir, mark);
+      const startd = pool.daemonPid('startd');
+      const spawner = childrenOf(startd).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('spawner'));
+      assert.ok(spawner, 'the startd has a spawner process');
+      // neither may clean up: the spawner is stopped before the startd dies, then killed too
+      process.kill(spawner, 'SIGSTOP');
+      process.kill(startd, 'SIGKILL');
+      process.kill(spawner, 'SIGKILL');
+      await pool.waitFor('the spawner to be gone', () => !running(spawner));
+      assert.ok(pids.every(running), 'the job outlived its startd and spawner');
+      await pool.waitForRestart('startd', startd);
+      await pool.waitFor(`every process of job ${cluster} to be gone`, () => withMark(mark).length === 0);
+      assert.match(readFileSync(join(pool.home, 'log', 'startd.log'), 'utf8'), /killed processes left by jobs of a previous startd/);
+      await pool.run('drm', [String(cluster)], NOBODY);
+    });
+  });
+}
+
+/** The children of a process (by the parent pid in /proc/<pid>/stat). */
+function childrenOf(parent: number): number[] {
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+    } catch {
+      return false;
+    }
   });
 }
