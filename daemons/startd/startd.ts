@@ -74,9 +74,10 @@ export class Startd {
     const f = this.stateFile();
     if (!existsSync(f)) return;
     try {
-      const list = JSON.parse(readFileSync(f, 'utf8')) as Array<{ pid: number; sandbox: string }>;
+      const list = JSON.parse(readFileSync(f, 'utf8')) as Array<{ pid: number; sandbox: string; tag?: string }>;
       for (const j of list) {
-        if (signalGroup(j.pid, 'SIGKILL')) this.log.warn({ pid: j.pid }, 'killed a job left by a previous startd');
+        // a tracked job was reaped by its cgroup or tag (proc-family.ts); its pid may name another process by now
+        if (!j.tag && signalGroup(j.pid, 'SIGKILL')) this.log.warn({ pid: j.pid }, 'killed a job left by a previous startd');
         removeSandbox(j.sandbox);
       }
     } catch (e) {

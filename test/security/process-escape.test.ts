@@ -3,7 +3,7 @@
 // removed, or ignores SIGTERM (SIGKILL after the grace). Run for each tracking method this host has
 // (STARTD_PROCESS_TRACKING forces it); the jobs belong to an unprivileged user, as on a real pool.
 import assert from 'node:assert/strict';
-import { copyFileSync, chmodSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, chmodSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ProcTracker, type TrackingMethod } from '../../daemons/startd/proc-family.js';
@@ -60,6 +60,14 @@ for (const method of ['cgroup-v2', 'cgroup-v1', 'environ'] as const) {
     });
     after(async () => {
       await pool?.stop();
+      // the (empty) base cgroup the test's startd used; another run may still be in it
+      for (const m of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup', '/sys/fs/cgroup/freezer', '/sys/fs/cgroup/pids']) {
+        try {
+          rmdirSync(join(m, 'dsched-test'));
+        } catch {
+          /* not there, or in use */
+        }
+      }
     });
 
     /** Submit escape.sh in its own directory, as nobody; returns the cluster, the mark and that directory. */
