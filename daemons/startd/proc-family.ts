@@ -230,10 +230,9 @@ export class ProcFamily {
     return scanTagged([{ tag: this.ref.tag, pid: this.pid }])[0]!;
   }
 
-  /** Send `sig` to every process of the job; returns how many got it. */
+  /** Send `sig` to every process of the job (once each: its process group is part of it); returns how many got it. */
   signal(sig: NodeJS.Signals): number {
     let n = 0;
-    if (this.pid) signalGroupOf(this.pid, sig);
     for (const p of this.pids()) if (signalPid(p, sig)) n++;
     return n;
   }
