@@ -17,7 +17,7 @@
 // use a family through its FamilyRef, which is plain data.
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export type TrackingMethod = 'cgroup-v2' | 'cgroup-v1' | 'environ';
 export const TRACKING_METHODS: readonly TrackingMethod[] = ['cgroup-v2', 'cgroup-v1', 'environ'];
@@ -398,8 +398,9 @@ export class ProcTracker {
     if (!this.dir) return;
     try {
       rmdirSync(this.dir);
+      rmdirSync(dirname(this.dir)); // BASE_CGROUP too, unless another startd uses it
     } catch {
-      /* a job cgroup is still there: the next start reaps it */
+      /* a job cgroup is still there (the next start reaps it), or another startd's */
     }
   }
 }
