@@ -7,8 +7,9 @@ import { detectResources, Machine } from './slots.js';
 import { detectCustomResources, runBenchmarks } from './resources.js';
 import { DschedError } from '../../lib/errors.js';
 import { Starter } from './starter.js';
+import { ProcTracker } from './proc-family.js';
 import { Startd } from './startd.js';
-import { JobMonitor } from './policy.js';
+import { JobMonitor, startdInstance } from './policy.js';
 import { startdService } from './service.js';
 
 const ctx = daemonContext('startd');
@@ -29,11 +30,29 @@ async function describeMachine(): Promise<Machine> {
 }
 const machine = await describeMachine();
 const reporter = new EventReporter(log, ctx.creds);
-const starter = new Starter((msg) => log.error(msg));
+/** How a job's processes are found (cgroup v2, cgroup v1, or the environment); a forced method this host lacks stops the startd. */
+async function setupTracking(): Promise<ProcTracker> {
+  const want = config.str('STARTD_PROCESS_TRACKING').toLowerCase() || 'auto';
+  try {
+    const t = ProcTracker.setup(want, config.str('BASE_CGROUP') || 'dsched', startdInstance(machine.name, config.paths.execute));
+    log.info({ processTracking: t.method, cgroup: t.dir, unavailable: t.why.length ? t.why : undefined }, `job processes are tracked by ${t.method}`);
+    return t;
+  } catch (e) {
+    const err = new DschedError('CONFIG_INVALID', (e as Error).message);
+    log.fatal({ code: err.code, err: err.message }, 'the startd cannot track job processes as configured');
+    process.exit(err.exitCode);
+  }
+}
+const tracker = await setupTracking();
+machine.processTracking = tracker.method;
+const starter = new Starter((msg) => log.error(msg), tracker);
 const startd = new Startd(machine, config, log, reporter, starter);
-const monitor = new JobMonitor(startd, config, log, reporter);
+const monitor = new JobMonitor(startd, config, log, reporter, tracker);
 startd.hooks = monitor;
 monitor.start();
+// jobs an earlier run left (the startd and its spawner killed at once) go before any job of this run starts
+const reaped = await tracker.reapOrphans(startd.previousTags());
+if (reaped) log.warn({ processes: reaped }, 'killed processes left by jobs of a previous startd');
 startd.reapOrphans();
 
 const server = await serveDaemon(ctx, config.int('STARTD_PORT'), [{ definition: proto().Startd.service, impl: startdService(startd, monitor) }]);
@@ -122,6 +141,7 @@ onShutdown(ctx, async () => {
   for (const t of [periodic, leases]) clearInterval(t);
   monitor.stop();
   await startd.shutdown(config.int('KILL_GRACE') * 1000);
+  tracker.close();
   await new Promise((r) => setTimeout(r, 300)); // let the evictions reach the schedd
   const c = collector.get();
   await c?.invalidate('Machine', [machine.pslotName, ...advertisedDslots], ctx.instance).catch(() => {});

@@ -25,6 +25,7 @@ import type { EventReporter } from './reporter.js';
 import type { DynamicSlot } from './slots.js';
 import { signalByName, signalGroup, type JobOutcome } from './starter.js';
 import type { Startd } from './startd.js';
+import type { ProcTracker } from './proc-family.js';
 
 /** HTCondor's HoldReasonCode JobOutOfResources. */
 export const HOLD_OUT_OF_RESOURCES = 34;
@@ -122,6 +123,11 @@ export function measureJobs(jobs: Array<{ pgid: number; also?: number[] }>): Gro
 
 // ---- cgroup v2 ----
 
+/** Names one startd's cgroups and job tags: its name and its execute directory (several may share a host). */
+export function startdInstance(name: string, execute: string): string {
+  return `startd_${name.replace(/[^A-Za-z0-9_.-]/g, '_')}_${createHash('sha1').update(execute).digest('hex').slice(0, 8)}`;
+}
+
 /** Per-job cgroups under BASE_CGROUP/<startd instance>, with the memory controller. */
 export class Cgroups {
   private constructor(readonly dir: string) {}
@@ -162,10 +168,15 @@ export class Cgroups {
   create(name: string, memoryMb: number): string {
     const p = join(this.dir, `job_${name}`);
     mkdirSync(p, { recursive: true });
+    Cgroups.limit(p, memoryMb);
+    return p;
+  }
+
+  /** Limit a job's cgroup to `memoryMb` (0: no limit) with no swap; OOM kills the whole job. */
+  static limit(p: string, memoryMb: number): void {
     if (memoryMb > 0) writeFileSync(join(p, 'memory.max'), String(memoryMb * 1024 * 1024));
     if (existsSync(join(p, 'memory.swap.max'))) writeFileSync(join(p, 'memory.swap.max'), '0');
     if (existsSync(join(p, 'memory.oom.group'))) writeFileSync(join(p, 'memory.oom.group'), '1');
-    return p;
   }
 }
 
@@ -297,6 +308,7 @@ export class JobMonitor {
     private config: Config,
     private log: Logger,
     private reporter: EventReporter,
+    private tracker?: ProcTracker,
   ) {
     const wanted = config.str('STARTER_MEMORY_ENFORCEMENT').toLowerCase() || 'auto';
     if (!['auto', 'cgroup', 'rss', 'none'].includes(wanted)) {
@@ -305,7 +317,7 @@ export class JobMonitor {
     }
     let mode: MemoryEnforcement = wanted === 'none' ? 'none' : 'rss';
     if (wanted === 'cgroup' || wanted === 'auto' || !['rss', 'none'].includes(wanted)) {
-      const instance = `startd_${startd.machine.name.replace(/[^A-Za-z0-9_.-]/g, '_')}_${createHash('sha1').update(config.paths.execute).digest('hex').slice(0, 8)}`;
+      const instance = startdInstance(startd.machine.name, config.paths.execute);
       const cg = Cgroups.setup(config.str('BASE_CGROUP') || 'dsched', instance);
       if (typeof cg === 'string') {
         if (wanted === 'cgroup') {
@@ -315,7 +327,9 @@ export class JobMonitor {
       } else {
         this.cgroups = cg;
         mode = 'cgroup';
-        cg.cleanLeftovers();
+        // a job's tracking cgroup in the same directory is its memory cgroup too (a process is in one v2 cgroup)
+        if (this.sharesTracker()) this.log.info({ cgroup: cg.dir }, 'memory limits are set on the process tracking cgroups');
+        else cg.cleanLeftovers();
       }
     }
     this.enforcement = mode;
@@ -382,7 +396,8 @@ export class JobMonitor {
       cumulativeSuspension: num('CumulativeSuspensionTime'),
     };
     this.jobs.set(d.claim, w);
-    if (this.cgroups) {
+    if (this.cgroups && this.sharesTracker()) this.placeSoon(w); // adopts the job's tracking cgroup
+    else if (this.cgroups) {
       try {
         w.cgroup = this.cgroups.create(`${d.id}_${process.pid}_${++this.jobSeq}`, d.res.memory);
         this.placeSoon(w);
@@ -469,7 +484,7 @@ export class JobMonitor {
   private suspend(w: Watched, reason: string) {
     const { d, job } = w;
     if (!job.started.pid) return;
-    const pids = measureJobs([{ pgid: job.started.pid, also: w.cgroup ? cgroupProcs(w.cgroup) : [] }])[0]!.pids;
+    const pids = measureJobs([{ pgid: job.started.pid, also: this.members(w) }])[0]!.pids;
     signalGroup(job.started.pid, 'SIGSTOP');
     for (const p of pids) signalKill(p, 'SIGSTOP'); // members of its cgroup that left the group
     const t = now();
@@ -485,7 +500,7 @@ export class JobMonitor {
 
   private resume(w: Watched, reason: string) {
     const { d, job } = w;
-    const pids = job.started.pid ? measureJobs([{ pgid: job.started.pid, also: w.cgroup ? cgroupProcs(w.cgroup) : [] }])[0]!.pids : [];
+    const pids = job.started.pid ? measureJobs([{ pgid: job.started.pid, also: this.members(w) }])[0]!.pids : [];
     for (const p of pids) signalKill(p, 'SIGCONT');
     signalGroup(job.started.pid, 'SIGCONT');
     const t = now();
@@ -564,14 +579,37 @@ export class JobMonitor {
 
   // ---- usage and memory ----
 
-  /** Move the job's process into its cgroup as soon as it exists. */
+  /** The job's process tracking cgroups are cgroup v2 ones in this monitor's directory. */
+  private sharesTracker(): boolean {
+    return !!this.cgroups && this.tracker?.method === 'cgroup-v2' && this.tracker.dir === this.cgroups.dir;
+  }
+
+  /** All the job's processes: its tracked family and its memory cgroup's members. */
+  private members(w: Watched): number[] {
+    const f = w.job.started.family;
+    const list = f ? f.pids() : [];
+    return w.cgroup && w.cgroup !== f?.ref.cgroup ? [...new Set([...list, ...cgroupProcs(w.cgroup)])] : list;
+  }
+
+  /** Move the job's process into its cgroup as soon as it exists (or limit its tracking cgroup). */
   private placeSoon(w: Watched) {
     const place = () => {
       w.placeTimer = undefined;
-      if (w.ended || !w.cgroup) return;
+      if (w.ended || (!w.cgroup && !this.sharesTracker())) return;
       const pid = w.job.started.pid;
       if (!pid) {
         w.placeTimer = setTimeout(place, 5);
+        return;
+      }
+      const tracking = w.job.started.family?.ref.cgroup;
+      if (this.sharesTracker() && tracking) {
+        // born in it: nothing to move; the limit applies from now on
+        try {
+          Cgroups.limit(tracking, w.d.res.memory);
+          w.cgroup = tracking;
+        } catch (e) {
+          this.log.warn({ slot: w.d.name, err: (e as Error).message }, "cannot limit the job's cgroup; watching its RSS instead");
+        }
         return;
       }
       this.placeGroup(w);
@@ -601,11 +639,11 @@ export class JobMonitor {
   /** Measure every running job; enforce memory limits; tell the schedds what changed. */
   measure(): void {
     const list = [...this.jobs.values()].filter((w) => !w.ended && w.job.started.pid);
-    const usage = measureJobs(list.map((w) => ({ pgid: w.job.started.pid, also: w.cgroup ? cgroupProcs(w.cgroup) : undefined })));
+    const usage = measureJobs(list.map((w) => ({ pgid: w.job.started.pid, also: this.members(w) })));
     list.forEach((w, i) => {
       const u = usage[i]!;
       if (!u.pids.length) return; // not started yet, or already gone
-      if (w.cgroup) this.placeGroup(w, u.pids);
+      if (w.cgroup && w.cgroup !== w.job.started.family?.ref.cgroup) this.placeGroup(w, u.pids);
       w.peakRssKb = Math.max(w.peakRssKb, u.rssKb);
       w.peakVsizeKb = Math.max(w.peakVsizeKb, u.vsizeKb);
       w.runUser = Math.max(w.runUser, u.userCpu);

@@ -104,6 +104,9 @@ export class Machine {
     this.reloadAttrs();
   }
 
+  /** How the startd tracks a job's processes (ProcessTracking in the slot ads). */
+  processTracking: string | undefined;
+
   /** The STARTD_ATTRS attributes, as last read without error. */
   private extraAttrs: Record<string, string> = {};
 
@@ -235,6 +238,7 @@ export class Machine {
       MachineResources: lit(['Cpus', 'Memory', 'Disk', ...this.customNames()].join(' ')),
       HasJobDeferral: 'false',
     };
+    if (this.processTracking) attrs.ProcessTracking = lit(this.processTracking);
     if (this.jobLoad.measured) {
       let load = 0;
       for (const d of this.dslots.values()) if (d.job) load += this.jobLoad.of(d.job.started.pid);

@@ -3,12 +3,13 @@
 // kernel copies the page tables of a large heap; from here it is cheap, and it runs on the other core.
 //
 // Protocol, one JSON object per line. In (stdin): {op:'start', id, exe, argv, cwd, env, stdin, stdout,
-// stderr, sandbox, adText, uid?, gid?} and {op:'signal', id, signal}. Out (stdout): {id, event:'started',
+// stderr, sandbox, adText, uid?, gid?, family?} and {op:'signal', id, signal}. Out (stdout): {id, event:'started',
 // pid}, {id, event:'failed', holdCode, holdSubCode, message}, {id, event:'exited', exitCode, signal?}.
 import { spawn } from 'node:child_process';
 import { chownSync, closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
+import { ProcFamily, type FamilyRef } from './proc-family.js';
 
 export interface StartRequest {
   op: 'start';
@@ -30,6 +31,8 @@ export interface StartRequest {
   keepSandbox?: boolean;
   uid?: number;
   gid?: number;
+  /** the job's process family (proc-family.ts): the job is born in it, and all of it goes when the job ends */
+  family?: FamilyRef;
 }
 export interface SignalRequest {
   op: 'signal';
@@ -43,6 +46,7 @@ export type SpawnerReply =
 
 const SIGNALS = constants.signals as Record<string, number>;
 const pids = new Map<string, number>();
+const families = new Map<string, ProcFamily>();
 const send = (r: SpawnerReply) => process.stdout.write(JSON.stringify(r) + '\n');
 const ERRNOS = constants.errno as Record<string, number>;
 /** The errno of a failed system call (0 when it is not one): HTCondor's HoldReasonSubCode for codes 6, 7, 8, 14. */
@@ -54,8 +58,10 @@ const why = (e: unknown) => {
 };
 
 function start(r: StartRequest): void {
+  const family = r.family ? new ProcFamily(r.family) : undefined;
   const fail = (holdCode: number, message: string, e?: unknown) => {
     rmSync(r.sandbox, { recursive: true, force: true });
+    void family?.remove();
     send({ id: r.id, event: 'failed', holdCode, holdSubCode: e === undefined ? 0 : errnoOf(e), message });
   };
   const owner = r.uid !== undefined ? { uid: r.uid, gid: r.gid ?? r.uid } : undefined;
@@ -102,7 +108,16 @@ function start(r: StartRequest): void {
   }
   let child;
   try {
-    child = spawn(r.exe, r.argv, { cwd: r.cwd, env: r.env, stdio, detached: true, argv0: r.exe, ...(owner ?? {}) });
+    // born inside its cgroup: it cannot fork or setsid before it is tracked
+    let forked = false;
+    const fork = () => ((forked = true), spawn(r.exe, r.argv, { cwd: r.cwd, env: r.env, stdio, detached: true, argv0: r.exe, ...(owner ?? {}) }));
+    try {
+      child = family ? family.spawnInside(fork) : fork();
+    } catch (e) {
+      if (forked || !family) throw e;
+      closeAll();
+      return fail(6, `Failed to place the job in its process tracking cgroup ${r.family?.cgroup}: ${why(e)}`, e);
+    }
   } catch (e) {
     closeAll();
     return fail(6, `Failed to execute '${r.exe}': ${why(e)}`, e);
@@ -117,18 +132,29 @@ function start(r: StartRequest): void {
   });
   child.once('spawn', () => {
     pids.set(r.id, child.pid!);
+    if (family) {
+      family.pid = child.pid!;
+      families.set(r.id, family);
+    }
     send({ id: r.id, event: 'started', pid: child.pid! });
   });
-  child.once('exit', (code, signal) => {
+  child.once('exit', async (code, signal) => {
     if (settled) return;
     settled = true;
-    // whatever the job left behind in its process group goes with it
+    // whatever the job left behind goes with it (HTCondor: the job ends when its main process does); the
+    // exit is reported once none of its processes remains
     try {
       process.kill(-child.pid!, 'SIGKILL');
     } catch {
       /* the group is already gone */
     }
+    if (family) {
+      const left = await family.kill();
+      if (left.length) process.stderr.write(`spawner: job ${r.id}: processes ${left.join(' ')} survived SIGKILL\n`);
+      // the startd removes the cgroup once it has read it (memory.events)
+    }
     pids.delete(r.id);
+    families.delete(r.id);
     if (!r.keepSandbox) rmSync(r.sandbox, { recursive: true, force: true });
     send(signal ? { id: r.id, event: 'exited', exitCode: 0, signal: SIGNALS[signal] ?? 0 } : { id: r.id, event: 'exited', exitCode: code ?? 0 });
   });
@@ -137,6 +163,11 @@ function start(r: StartRequest): void {
 function signal(r: SignalRequest): void {
   const pid = pids.get(r.id);
   if (!pid) return;
+  const family = families.get(r.id);
+  if (family) {
+    family.signal(r.signal);
+    return;
+  }
   try {
     process.kill(-pid, r.signal);
   } catch {
@@ -155,6 +186,7 @@ if (process.argv[1] && /spawner\.(js|ts)$/.test(process.argv[1])) {
   });
   // the startd is gone: nobody can report on the jobs, so they go too
   rl.on('close', () => {
+    for (const f of families.values()) f.killNow();
     for (const pid of pids.values()) {
       try {
         process.kill(-pid, 'SIGKILL');

@@ -62,14 +62,25 @@ export class Startd {
     return join(this.config.paths.run, `startd-jobs.json`);
   }
 
+  /** The process tracking tags of the jobs a previous run of this startd recorded (proc-family.ts). */
+  previousTags(): string[] {
+    try {
+      const list = JSON.parse(readFileSync(this.stateFile(), 'utf8')) as Array<{ tag?: unknown }>;
+      return list.map((j) => j.tag).filter((t): t is string => typeof t === 'string');
+    } catch {
+      return [];
+    }
+  }
+
   /** Jobs left running by a startd that died (kill -9) are killed: nobody can report on them now. */
   reapOrphans(): void {
     const f = this.stateFile();
     if (!existsSync(f)) return;
     try {
-      const list = JSON.parse(readFileSync(f, 'utf8')) as Array<{ pid: number; sandbox: string }>;
+      const list = JSON.parse(readFileSync(f, 'utf8')) as Array<{ pid: number; sandbox: string; tag?: string }>;
       for (const j of list) {
-        if (signalGroup(j.pid, 'SIGKILL')) this.log.warn({ pid: j.pid }, 'killed a job left by a previous startd');
+        // a tracked job was reaped by its cgroup or tag (proc-family.ts); its pid may name another process by now
+        if (!j.tag && signalGroup(j.pid, 'SIGKILL')) this.log.warn({ pid: j.pid }, 'killed a job left by a previous startd');
         removeSandbox(j.sandbox);
       }
     } catch (e) {
@@ -88,7 +99,9 @@ export class Startd {
     this.saveScheduled = true;
     setImmediate(() => {
       this.saveScheduled = false;
-      const list = [...this.machine.dslots.values()].filter((d) => d.job).map((d) => ({ pid: d.job!.started.pid, sandbox: d.job!.started.sandbox }));
+      const list: Array<{ pid: number; sandbox: string; tag?: string }> = [...this.machine.dslots.values()]
+        .filter((d) => d.job)
+        .map((d) => ({ pid: d.job!.started.pid, sandbox: d.job!.started.sandbox, tag: d.job!.started.family?.ref.tag }));
       for (const r of this.retained.values()) list.push({ pid: 0, sandbox: r.sandbox });
       const tmp = `${this.stateFile()}.tmp`;
       writeFileSync(tmp, JSON.stringify(list));
@@ -262,6 +275,7 @@ export class Startd {
     const job = d.job;
     if (!job) return;
     if (this.hooks) o = this.hooks.ended(d, o);
+    void job.started.family?.remove(); // its processes are gone (the spawner waited for that)
     if (job.killTimer) clearTimeout(job.killTimer);
     d.job = undefined;
     d.enteredActivity = Math.floor(Date.now() / 1000);

@@ -11,6 +11,7 @@ import type { ClassAd } from '../../grammar/classad/index.js';
 // The startd needs only the argument/environment syntaxes, not the whole submit language.
 import { parseEnv, splitArgs } from '../../grammar/submit/args-env.js';
 import { STDERR_NAME, STDOUT_NAME } from '../../lib/transfer.js';
+import type { ProcFamily, ProcTracker } from './proc-family.js';
 import type { SignalRequest, SpawnerReply, StartRequest } from './spawner.js';
 
 /** A PBS job's copy of its script in the sandbox (transfer.ts leaves it out of the output). */
@@ -43,6 +44,8 @@ export interface StartedJob {
   cancelled?: boolean;
   /** handed to the spawner */
   sent?: boolean;
+  /** all the job's processes (proc-family.ts), once it is handed to the spawner */
+  family?: ProcFamily;
 }
 
 const SIGNALS = constants.signals as Record<string, number>;
@@ -98,7 +101,11 @@ export class Starter {
   private seq = 0;
   private stopping = false;
 
-  constructor(private onError: (msg: string) => void) {
+  constructor(
+    private onError: (msg: string) => void,
+    /** how a job's processes are tracked; without one, by its process group alone */
+    private tracker?: ProcTracker,
+  ) {
     this.launch();
   }
 
@@ -115,6 +122,7 @@ export class Starter {
       if (!p) return;
       if (r.event === 'started') {
         p.job.pid = r.pid;
+        if (p.job.family) p.job.family.pid = r.pid;
         p.onRunning?.();
       } else {
         this.pending.delete(r.id);
@@ -127,6 +135,8 @@ export class Starter {
       // its jobs cannot be followed any more: kill what is left and report them lost
       for (const [id, p] of this.pending) {
         if (p.job.pid) signalGroup(p.job.pid, 'SIGKILL');
+        const family = p.job.family;
+        if (family) void family.kill().then(() => family.remove());
         removeSandbox(p.job.sandbox);
         this.pending.delete(id);
         p.resolve({ kind: 'lost', exitCode: 0, message: 'the job spawner died' });
@@ -206,6 +216,16 @@ export class Starter {
     };
     const go = () => {
       if (job.cancelled) return resolve({ kind: 'exited', exitCode: 0, signal: SIGNALS.SIGKILL });
+      if (this.tracker) {
+        try {
+          job.family = this.tracker.create(basename(sandbox));
+        } catch (e) {
+          removeSandbox(sandbox);
+          return fail(6, `Failed to create the job's process tracking ${this.tracker.method} cgroup: ${(e as Error).message}`);
+        }
+        request.family = job.family.ref;
+        request.env = { ...request.env, ...job.family.env() };
+      }
       job.sent = true;
       this.pending.set(id, { job, resolve, onRunning: opts.onRunning });
       this.send(request);
@@ -215,9 +235,10 @@ export class Starter {
     return job;
   }
 
-  /** Signal a job's whole process group. */
+  /** Signal all the job's processes (its family; without one, its process group). */
   signal(job: StartedJob, sig: NodeJS.Signals): void {
     if (!job.sent) job.cancelled = true;
+    else if (job.pid && job.family) job.family.signal(sig);
     else if (job.pid) signalGroup(job.pid, sig);
     else this.send({ op: 'signal', id: job.id, signal: sig });
   }
