@@ -6,9 +6,10 @@
 // stderr, sandbox, adText, uid?, gid?} and {op:'signal', id, signal}. Out (stdout): {id, event:'started',
 // pid}, {id, event:'failed', holdCode, holdSubCode, message}, {id, event:'exited', exitCode, signal?}.
 import { spawn } from 'node:child_process';
-import { chownSync, closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
+import { asUser, type Owner } from '../../lib/as-user.js';
 
 export interface StartRequest {
   op: 'start';
@@ -30,6 +31,8 @@ export interface StartRequest {
   keepSandbox?: boolean;
   uid?: number;
   gid?: number;
+  /** the owner's supplementary groups: the job's files are opened with all of the owner's rights */
+  groups?: number[];
 }
 export interface SignalRequest {
   op: 'signal';
@@ -49,7 +52,7 @@ const ERRNOS = constants.errno as Record<string, number>;
 const errnoOf = (e: unknown) => ERRNOS[(e as NodeJS.ErrnoException).code ?? ''] ?? 0;
 const why = (e: unknown) => {
   const c = (e as NodeJS.ErrnoException).code;
-  const text = c === 'ENOENT' ? 'No such file or directory' : c === 'EACCES' ? 'Permission denied' : (e as Error).message;
+  const text = c === 'ENOENT' ? 'No such file or directory' : c === 'EACCES' ? 'Permission denied' : c === 'ENOTDIR' ? 'Not a directory' : (e as Error).message;
   return errnoOf(e) && text !== (e as Error).message ? `${text} (errno ${errnoOf(e)})` : text;
 };
 
@@ -74,17 +77,24 @@ function start(r: StartRequest): void {
   } catch (e) {
     return fail(6, `Failed to create the job sandbox ${r.sandbox}: ${why(e)}`, e);
   }
+  // The job's files are opened, and its initial directory entered, as its owner: the kernel decides what
+  // the owner may open (links included) and new files belong to the owner. Root never touches them.
+  const as: Owner | undefined = owner ? { ...owner, groups: r.groups } : undefined;
+  // The child inherits this process's working directory, entered as the owner: the spawn's own chdir would
+  // run as root (before it drops privileges), and a path checked first could be swapped before it is used.
   try {
-    if (!statSync(r.cwd).isDirectory()) return fail(14, `Failed to change to initial directory ${r.cwd}: not a directory`);
+    asUser(as, () => process.chdir(r.cwd));
   } catch (e) {
     return fail(14, `Failed to change to initial directory ${r.cwd}: ${why(e)}`, e);
   }
   const fds: number[] = [];
-  const closeAll = () => fds.forEach((fd) => closeSync(fd));
+  const closeAll = () => {
+    fds.forEach((fd) => closeSync(fd));
+    process.chdir('/');
+  };
   const open = (path: string, write: boolean): number => {
-    const fd = openSync(path, write ? 'w' : 'r', 0o644);
+    const fd = asUser(as, () => openSync(path, write ? 'w' : 'r', 0o644));
     fds.push(fd);
-    if (write && owner && path !== '/dev/null') chownSync(path, owner.uid, owner.gid);
     return fd;
   };
   let stdio: number[];
@@ -102,7 +112,7 @@ function start(r: StartRequest): void {
   }
   let child;
   try {
-    child = spawn(r.exe, r.argv, { cwd: r.cwd, env: r.env, stdio, detached: true, argv0: r.exe, ...(owner ?? {}) });
+    child = spawn(r.exe, r.argv, { env: r.env, stdio, detached: true, argv0: r.exe, ...(owner ?? {}) });
   } catch (e) {
     closeAll();
     return fail(6, `Failed to execute '${r.exe}': ${why(e)}`, e);

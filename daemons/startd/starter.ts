@@ -30,6 +30,7 @@ export interface JobOutcome {
 export interface RunAs {
   uid: number;
   gid: number;
+  groups?: number[];
 }
 
 export interface StartedJob {
