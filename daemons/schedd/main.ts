@@ -17,7 +17,8 @@ const isAdmin = (user: string) => user === owner || user === 'root' || config.li
 
 const db = openQueueDb(join(config.paths.spool, 'job_queue.db'));
 const queue = new JobQueue(db);
-const auth = new FsAuth(config.str('AUTH_DIR') || config.paths.authDir, ctx.secret, isAdmin);
+const authDir = config.str('AUTH_DIR') || config.paths.authDir;
+const auth = new FsAuth(authDir, ctx.secret, isAdmin);
 
 const opts = {
   name,
@@ -29,6 +30,7 @@ const opts = {
   maxProcs: () => config.int('MAX_JOBS_PER_SUBMISSION'),
   mailCommand: () => config.str('MAIL'),
   spool: config.paths.spool,
+  protectedDirs: [config.paths.home, authDir],
 };
 const schedd = new Schedd(queue, log, opts);
 const server = await serveDaemon(ctx, config.int('SCHEDD_PORT'), [

@@ -13,7 +13,7 @@ import type { ClaimRequest__Output } from '../../lib/rpc/generated/dsched/v1/Cla
 import type { EventReporter } from './reporter.js';
 import { Machine, type DynamicSlot } from './slots.js';
 import { fetchInput, inputFailure, outputFiles, wantsTransfer, type OutputList } from './transfer.js';
-import { removeSandbox, signalByName, signalGroup, type JobOutcome, type Starter } from './starter.js';
+import { removeSandbox, signalByName, signalGroup, type JobOutcome, type RunAs, type Starter } from './starter.js';
 
 interface SlotExtra {
   evictReason?: string;
@@ -30,6 +30,8 @@ interface SlotExtra {
 interface Retained {
   sandbox: string;
   output: OutputList;
+  /** whose rights the output is read with */
+  owner?: RunAs;
 }
 
 /** Attributes a job may not change about itself through chirp. */
@@ -257,7 +259,7 @@ export class Startd {
     if (ex.transfer && o.kind === 'exited' && ex.ad && (!evicted || String(ex.ad.lookupJS('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT')) {
       const key = `${d.claim}/${job.cluster}.${job.proc}`;
       const sandbox = job.started.sandbox;
-      this.retained.set(key, { sandbox, output: outputFiles(ex.ad, sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0) });
+      this.retained.set(key, { sandbox, output: outputFiles(ex.ad, sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0), owner: runAsOwner(job.owner) });
       output = true;
       acked = () => {
         this.retained.delete(key);
