@@ -143,10 +143,12 @@ export async function receiveFiles(source: AsyncIterable<FileChunk__Output>, opt
       if (c.dir) {
         const target = opts.dest(name);
         if (!target) continue;
-        asUser(owner, () => {
-          if (opts.makeParents) mkdirSync(dirname(target), { recursive: true });
-          if (!existsDir(target)) mkdirSync(target, { mode: (c.mode & 0o777) | 0o700 });
-        });
+        writing(target, () =>
+          asUser(owner, () => {
+            if (opts.makeParents) mkdirSync(dirname(target), { recursive: true });
+            if (!existsDir(target)) mkdirSync(target, { mode: (c.mode & 0o777) | 0o700 });
+          }),
+        );
         done.push(name);
         continue;
       }
@@ -161,13 +163,15 @@ export async function receiveFiles(source: AsyncIterable<FileChunk__Output>, opt
           if (!c.end) skipping = name;
           continue;
         }
-        const { dir, tmp, fd } = asUser(owner, () => {
-          if (opts.makeParents) mkdirSync(dirname(target), { recursive: true });
-          const dir = realpathSync(dirname(target));
-          const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.part`);
-          // O_EXCL + O_NOFOLLOW: never write through a link someone placed under the temporary name
-          return { dir, tmp, fd: openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600) };
-        });
+        const { dir, tmp, fd } = writing(target, () =>
+          asUser(owner, () => {
+            if (opts.makeParents) mkdirSync(dirname(target), { recursive: true });
+            const dir = realpathSync(dirname(target));
+            const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.part`);
+            // O_EXCL + O_NOFOLLOW: never write through a link someone placed under the temporary name
+            return { dir, tmp, fd: openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600) };
+          }),
+        );
         cur = { name, tmp, target: join(dir, basename(target)), fd, hash: createHash('sha256') };
       }
       if (c.data.length) {
@@ -183,12 +187,14 @@ export async function receiveFiles(source: AsyncIterable<FileChunk__Output>, opt
         }
         fchmodSync(cur.fd, c.mode & 0o777);
         const { tmp, target } = cur;
-        asUser(owner, () => {
-          // an existing file the owner may not write is not replaced (as if it were written in place);
-          // rename replaces a link at the target itself instead of writing where it points
-          if (owner) mayReplace(target);
-          renameSync(tmp, target);
-        });
+        writing(target, () =>
+          asUser(owner, () => {
+            // an existing file the owner may not write is not replaced (as if it were written in place);
+            // rename replaces a link at the target itself instead of writing where it points
+            if (owner) mayReplace(target);
+            renameSync(tmp, target);
+          }),
+        );
         closeSync(cur.fd);
         done.push(cur.name);
         cur = undefined;
@@ -198,6 +204,16 @@ export async function receiveFiles(source: AsyncIterable<FileChunk__Output>, opt
     abort();
   }
   return done;
+}
+
+/** Run a step of writing `target`; a failure names the file, as HTCondor's transfer hold reasons do. */
+function writing<T>(target: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof DschedError) throw e;
+    throw new DschedError('TRANSFER_FAILED', `writing to file ${target}: ${errnoText(e)}`);
+  }
 }
 
 /** Throws EACCES (as open would) when `target` is an existing file the caller may not write. */
