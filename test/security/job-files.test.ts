@@ -185,6 +185,22 @@ describe('job files are opened with the owner\'s rights', () => {
     assert.match(String(finished.error), /was not created/);
   });
 
+  test("a DAG of the user: its status file and jobstate log in root's folder are not written, its own files are the user's", async () => {
+    const own = (name: string, text: string, mode = 0o644) => {
+      writeFileSync(join(userDir, name), text, { mode });
+      chownSync(join(userDir, name), NOBODY.uid, NOBODY.gid);
+    };
+    own('n.sub', 'executable = /bin/false\nlog = n.log\nqueue\n');
+    own('pre.sh', '#!/bin/sh\npwd > pre.out\n', 0o755);
+    own('x.dag', `JOB N n.sub\nSCRIPT PRE N pre.sh\nNODE_STATUS_FILE ${join(rootDir, 'status.txt')}\nJOBSTATE_LOG ${join(rootDir, 'jobstate.log')}\n`);
+    const r = await pool.run('dsubmit-dag', ['--wait', 'x.dag'], { ...NOBODY, cwd: userDir, timeoutMs: 120_000 });
+    assert.notEqual(r.code, 0, 'the node fails, so does the DAG');
+    for (const f of ['x.dag.dagman.out', 'x.dag.rescue001', 'pre.out', 'n.log'])
+      assert.equal(statSync(join(userDir, f)).uid, NOBODY.uid, `${f} belongs to the user`);
+    assert.equal(readFileSync(join(userDir, 'pre.out'), 'utf8'), `${userDir}\n`, 'the PRE script ran in the DAG folder');
+    assert.match(readFileSync(join(userDir, 'x.dag.dagman.out'), 'utf8'), /cannot write the node status file/);
+  });
+
   test("a normal job of the user: its output, error and log files are the user's", async () => {
     const c = await submitted('ok.sub', `executable = /bin/sh\narguments = "-c 'echo out; echo err >&2'"\noutput = ok.out\nerror = ok.err\nlog = ok.log\nqueue\n`);
     const [ad] = await pool.waitForHistory(c, 1);
