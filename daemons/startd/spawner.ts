@@ -62,24 +62,21 @@ function start(r: StartRequest): void {
     send({ id: r.id, event: 'failed', holdCode, holdSubCode: e === undefined ? 0 : errnoOf(e), message });
   };
   const owner = r.uid !== undefined ? { uid: r.uid, gid: r.gid ?? r.uid } : undefined;
+  // The job's files are opened, and its initial directory entered, as its owner: the kernel decides what
+  // the owner may open (links included) and new files belong to the owner. Root never touches them: not even
+  // in the sandbox, which is the owner's (input files may be in it already) and could hold a link by now.
+  const as: Owner | undefined = owner ? { ...owner, groups: r.groups } : undefined;
   try {
     mkdirSync(r.sandbox, { recursive: true, mode: 0o700 });
     if (owner) chownSync(r.sandbox, owner.uid, owner.gid);
-    writeFileSync(`${r.sandbox}/.job.ad`, r.adText);
-    const write = (files: Record<string, string> | undefined, mode: number) => {
-      for (const [name, text] of Object.entries(files ?? {})) {
-        writeFileSync(`${r.sandbox}/${name}`, text, { mode });
-        if (owner) chownSync(`${r.sandbox}/${name}`, owner.uid, owner.gid);
-      }
-    };
-    write(r.files, 0o600);
-    write(r.execFiles, 0o700);
+    asUser(as, () => {
+      writeFileSync(`${r.sandbox}/.job.ad`, r.adText);
+      for (const [files, mode] of [[r.files, 0o600], [r.execFiles, 0o700]] as const)
+        for (const [name, text] of Object.entries(files ?? {})) writeFileSync(`${r.sandbox}/${name}`, text, { mode });
+    });
   } catch (e) {
     return fail(6, `Failed to create the job sandbox ${r.sandbox}: ${why(e)}`, e);
   }
-  // The job's files are opened, and its initial directory entered, as its owner: the kernel decides what
-  // the owner may open (links included) and new files belong to the owner. Root never touches them.
-  const as: Owner | undefined = owner ? { ...owner, groups: r.groups } : undefined;
   // The child inherits this process's working directory, entered as the owner: the spawn's own chdir would
   // run as root (before it drops privileges), and a path checked first could be swapped before it is used.
   try {
