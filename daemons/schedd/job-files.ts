@@ -21,12 +21,14 @@ const PATH_ATTRS: Record<string, string> = {
   DAGManDagFile: 'the DAG file',
 };
 
-/** The path itself, or where it leads once links are followed (as the owner, as far as it exists). */
-function real(path: string, owner: Owner | undefined): string {
+const FILE_ATTRS = [...Object.keys(PATH_ATTRS), 'TransferInput', 'TransferOutputRemaps'];
+
+/** The path itself, or where it leads once links are followed (as far as it exists). */
+function real(path: string): string {
   let p = path;
   for (let i = 0; i < 64; i++) {
     try {
-      const r = asUser(owner, () => realpathSync(p));
+      const r = realpathSync(p);
       return p === path ? r : resolve(r, path.slice(p.length + 1));
     } catch {
       const up = dirname(p);
@@ -38,29 +40,52 @@ function real(path: string, owner: Owner | undefined): string {
 }
 
 /**
- * Refuse a submission of a user who is not an administrator when a file of one of its jobs lies inside one
- * of `protectedDirs` (lexically or once links are followed), or when its initial directory is relative.
+ * Refuse a submission of a user who is not an administrator when a file of one of its jobs (a proc's
+ * attributes over the cluster's) lies inside one of `protectedDirs`, lexically or once links
+ * are followed (as the owner), or when its initial directory is relative. Each distinct path is looked at
+ * once, so a large cluster costs what its distinct file names cost.
  */
-export function checkJobFiles(attrs: Record<string, string>, owner: Owner | undefined, protectedDirs: readonly string[]): void {
-  const roots = protectedDirs.flatMap((d) => [resolve(d), real(resolve(d), undefined)]);
-  const str = (name: string) => {
-    const v = attrs[name] === undefined ? undefined : litValue(attrs[name]!);
-    return typeof v === 'string' && v !== '' ? v : undefined;
-  };
-  const iwd = str('Iwd');
-  if (iwd !== undefined && !isAbsolute(iwd)) throw new DschedError('JOB_FILE_REFUSED', `initialdir ${iwd} is not an absolute path`);
-  const check = (what: string, path: string) => {
-    const full = resolve(iwd ?? '/', path);
-    for (const target of [full, real(full, owner)])
-      if (roots.some((root) => inside(root, target)))
-        throw new DschedError('JOB_FILE_REFUSED', `${what} ${path} lies inside the pool's own directory ${protectedDirs.find((d) => inside(resolve(d), target) || inside(real(resolve(d), undefined), target)) ?? ''}; jobs may not name files there`);
-  };
-  for (const [attr, what] of Object.entries(PATH_ATTRS)) {
-    const v = str(attr);
-    if (v !== undefined && v !== '/dev/null') check(what, v);
+export function checkJobFiles(
+  cluster: Record<string, string>,
+  procs: ReadonlyArray<Record<string, string>>,
+  owner: Owner | undefined,
+  protectedDirs: readonly string[],
+): void {
+  const roots = protectedDirs.map((d) => ({ dir: d, forms: [resolve(d), real(resolve(d))] }));
+  const named = new Map<string, string>(); // full path -> what names it
+  const seen = new Set<string>();
+  for (const proc of procs.length ? procs : [{}]) {
+    const raw = (name: string) => proc[name] ?? cluster[name];
+    // procs that name the same files (most of a large cluster) are looked at once
+    const key = JSON.stringify(FILE_ATTRS.map(raw));
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const str = (name: string) => {
+      const text = raw(name);
+      const v = text === undefined ? undefined : litValue(text);
+      return typeof v === 'string' && v !== '' ? v : undefined;
+    };
+    const iwd = str('Iwd');
+    if (iwd !== undefined && !isAbsolute(iwd)) throw new DschedError('JOB_FILE_REFUSED', `initialdir ${iwd} is not an absolute path`);
+    const add = (what: string, path: string) => {
+      const full = resolve(iwd ?? '/', path);
+      if (!named.has(full)) named.set(full, `${what} ${path}`);
+    };
+    for (const [attr, what] of Object.entries(PATH_ATTRS)) {
+      const v = str(attr);
+      if (v !== undefined && v !== '/dev/null') add(what, v);
+    }
+    for (const item of fileList(str('TransferInput'))) add('transfer_input_files entry', item);
+    for (const to of parseRemaps(str('TransferOutputRemaps')).values()) add('transfer_output_remaps target', to);
   }
-  for (const item of fileList(str('TransferInput'))) check('transfer_input_files entry', item);
-  for (const to of parseRemaps(str('TransferOutputRemaps')).values()) check('transfer_output_remaps target', to);
+  if (!roots.length || !named.size) return;
+  const paths = [...named.keys()];
+  // links are followed with the owner's rights: what the owner cannot see is not revealed either way
+  const reals = asUser(owner, () => paths.map(real));
+  paths.forEach((full, i) => {
+    const root = roots.find((r) => r.forms.some((f) => inside(f, full) || inside(f, reals[i]!)));
+    if (root) throw new DschedError('JOB_FILE_REFUSED', `${named.get(full)} lies inside the pool's own directory ${root.dir}; jobs may not name files there`);
+  });
 }
 
 /**

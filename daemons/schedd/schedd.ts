@@ -191,7 +191,7 @@ export class Schedd {
           throw new DschedError('INPUT_TOO_LARGE', `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`);
     const owner = identity.name;
     const rights = runAsOwner(owner);
-    if (!identity.admin) for (const p of procs) checkJobFiles({ ...clusterAttrs, ...p }, rights, this.opts.protectedDirs ?? []);
+    if (!identity.admin) checkJobFiles(clusterAttrs, procs, rights, this.opts.protectedDirs ?? []);
     checkEventLogs([clusterAttrs, ...procs], rights);
     const qdate = now();
     const attrs: Record<string, string> = {

@@ -16,7 +16,7 @@ symlinkSync(join(home, 'run'), join(user, 'sneaky'));
 after(() => rmSync(base, { recursive: true, force: true }));
 
 const q = (s: string) => JSON.stringify(s);
-const check = (attrs: Record<string, string>) => checkJobFiles({ Iwd: q(user), ...attrs }, undefined, [home]);
+const check = (attrs: Record<string, string>) => checkJobFiles({ Iwd: q(user) }, [attrs], undefined, [home]);
 
 test('files outside the pool directory are accepted', () => {
   check({ Cmd: q('/bin/echo'), Out: q('out.txt'), Err: q(join(user, 'err.txt')), In: q('/dev/null'), UserLog: q(join(user, 'x.log')), TransferInput: q('a, b/') });
@@ -34,7 +34,7 @@ test('files inside the pool directory are refused: by name, with .., through a l
 });
 
 test('a relative initialdir is refused', () => {
-  assert.throws(() => checkJobFiles({ Iwd: q('relative/dir') }, undefined, [home]), /not an absolute path/);
+  assert.throws(() => checkJobFiles({}, [{ Iwd: q('relative/dir') }], undefined, [home]), /not an absolute path/);
 });
 
 test('an event log that cannot be opened refuses the submission', () => {
