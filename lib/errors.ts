@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   CLAIM_REFUSED: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1 },
   CLAIM_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, exit: 1 },
   TRANSFER_REFUSED: { status: GrpcStatus.PERMISSION_DENIED, exit: 1 },
+  JOB_FILE_REFUSED: { status: GrpcStatus.PERMISSION_DENIED, exit: 1, hint: "a job's files are opened with its owner's rights and may not lie in the pool's own directory ($DSCHED_HOME): name files in a folder of yours" },
   TRANSFER_FAILED: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1 },
   TIMEOUT: { status: GrpcStatus.DEADLINE_EXCEEDED, exit: 1 },
   NOT_IMPLEMENTED: { status: GrpcStatus.UNIMPLEMENTED, exit: 1 },

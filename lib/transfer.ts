@@ -1,10 +1,13 @@
 // Job file transfer over gRPC streams, one sender and one receiver for both directions: the schedd sends
 // a job's input and receives its output, the startd the reverse. Every name on the wire is relative and is
 // checked at both ends; every file carries its SHA-256; the receiver writes under a temporary name and
-// renames into place, so a broken transfer never leaves a half-written file under the real name.
+// renames into place, so a broken transfer never leaves a half-written file under the real name. A daemon
+// running as root reads and writes a job's files with the owner's rights (as-user.ts), so the kernel decides
+// what the owner may read and where it may write, and what is created belongs to the owner.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync, statSync, writeSync, constants as fsc } from 'node:fs';
+import { closeSync, fchmodSync, openSync, fstatSync, lstatSync, mkdirSync, readdirSync, readSync, realpathSync, renameSync, rmSync, writeSync, constants as fsc } from 'node:fs';
 import { basename, dirname, join, posix, sep } from 'node:path';
+import { asUser, openAs, type Owner } from './as-user.js';
 import { DschedError } from './errors.js';
 import type { FileChunk, FileChunk__Output } from './rpc/generated/dsched/v1/FileChunk.js';
 
@@ -40,49 +43,62 @@ export interface SendEntry {
   path: string;
   /** the name it has on the wire (and on the other side) */
   name: string;
+  /** a file the daemon keeps itself (a spooled checkpoint): read with the daemon's rights, not the owner's */
+  daemons?: boolean;
 }
 
 export interface SendOptions {
   /** Every file sent must resolve (after symbolic links) inside this directory: a job's sandbox. */
   within?: string;
-  /** Called with each resolved path before it is read; throws to refuse (the user may not read it). */
-  mayRead?: (path: string) => void;
+  /** Read every file and directory with this user's rights. */
+  owner?: Owner;
 }
 
 type Sink = (chunk: FileChunk) => Promise<void>;
 
 /** Stream files and directories (recursively) into `sink`. */
 export async function sendFiles(entries: SendEntry[], sink: Sink, opts: SendOptions = {}): Promise<void> {
-  for (const e of entries) await sendOne(e.path, checkName(e.name), sink, opts);
+  for (const e of entries) await sendOne(e.path, checkName(e.name), sink, e.daemons ? { ...opts, owner: undefined } : opts);
 }
 
 async function sendOne(path: string, name: string, sink: Sink, opts: SendOptions): Promise<void> {
+  const { owner } = opts;
   let real: string;
   try {
-    real = realpathSync(path);
+    real = asUser(owner, () => realpathSync(path));
   } catch (e) {
     throw new DschedError('TRANSFER_FAILED', `reading from file ${path}: ${errnoText(e)}`);
   }
   if (opts.within && !inside(realpathSync(opts.within), real))
     throw new DschedError('TRANSFER_REFUSED', `${path} is a link to ${real}, outside the job's sandbox; it is not sent`);
-  opts.mayRead?.(real);
-  const st = statSync(real);
-  if (st.isDirectory()) {
-    await sink({ name, dir: true, mode: st.mode & 0o7777 });
-    for (const child of readdirSync(real).sort()) await sendOne(join(path, child), `${name}/${child}`, sink, opts);
-    return;
-  }
-  if (!st.isFile()) throw new DschedError('TRANSFER_REFUSED', `${path} is not a regular file or directory`);
   let fd: number;
   try {
-    // O_NOFOLLOW: the resolved path must not have been swapped for a link since it was checked
-    fd = openSync(real, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    // as the owner; O_NOFOLLOW: the resolved path must not have been swapped for a link since it was
+    // resolved; O_NONBLOCK: a FIFO put in place of a file must not hang the daemon
+    fd = openAs(owner, real, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
   } catch (e) {
     throw new DschedError('TRANSFER_FAILED', `reading from file ${path}: ${errnoText(e)}`);
   }
+  const st = fstatSync(fd);
+  if (st.isDirectory()) {
+    closeSync(fd);
+    await sink({ name, dir: true, mode: st.mode & 0o7777 });
+    let children: string[];
+    try {
+      children = asUser(owner, () => readdirSync(real));
+    } catch (e) {
+      throw new DschedError('TRANSFER_FAILED', `reading from directory ${path}: ${errnoText(e)}`);
+    }
+    for (const child of children.sort()) await sendOne(join(path, child), `${name}/${child}`, sink, opts);
+    return;
+  }
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw new DschedError('TRANSFER_REFUSED', `${path} is not a regular file or directory`);
+  }
   try {
     const hash = createHash('sha256');
-    const size = fstatSync(fd).size;
+    const size = st.size;
     let sent = 0;
     const buf = Buffer.allocUnsafe(CHUNK);
     for (;;) {
@@ -102,23 +118,23 @@ async function sendOne(path: string, name: string, sink: Sink, opts: SendOptions
 export interface ReceiveOptions {
   /** Where a name is written on this host; undefined drops the file (e.g. a stdout nobody asked for). */
   dest: (name: string) => string | undefined;
-  /** Checked with the (resolved) directory a file is about to be written into; throws to refuse. */
-  mayWriteIn?: (dir: string) => void;
-  /** Files and directories are given to this user. */
-  owner?: { uid: number; gid: number };
+  /** Create, write and rename every file and directory with this user's rights (so they belong to the user). */
+  owner?: Owner;
   /** Create missing parent directories (inside a sandbox the receiver owns). */
   makeParents?: boolean;
 }
 
 /** Receive a stream of chunks; returns the names received. A stream that fails part way throws after it has put every complete file in place. */
 export async function receiveFiles(source: AsyncIterable<FileChunk__Output>, opts: ReceiveOptions): Promise<string[]> {
+  const { owner } = opts;
   const done: string[] = [];
   let cur: { name: string; tmp: string; target: string; fd: number; hash: ReturnType<typeof createHash> } | undefined;
   let skipping: string | undefined;
   const abort = () => {
     if (!cur) return;
+    const tmp = cur.tmp;
     closeSync(cur.fd);
-    rmSync(cur.tmp, { force: true });
+    asUser(owner, () => rmSync(tmp, { force: true }));
     cur = undefined;
   };
   try {
@@ -127,12 +143,12 @@ export async function receiveFiles(source: AsyncIterable<FileChunk__Output>, opt
       if (c.dir) {
         const target = opts.dest(name);
         if (!target) continue;
-        if (opts.makeParents) mkdirSync(dirname(target), { recursive: true });
-        opts.mayWriteIn?.(realpathSync(dirname(target)));
-        if (!existsDir(target)) {
-          mkdirSync(target, { mode: (c.mode & 0o777) | 0o700 });
-          if (opts.owner) chownSync(target, opts.owner.uid, opts.owner.gid);
-        }
+        writing(target, () =>
+          asUser(owner, () => {
+            if (opts.makeParents) mkdirSync(dirname(target), { recursive: true });
+            if (!existsDir(target)) mkdirSync(target, { mode: (c.mode & 0o777) | 0o700 });
+          }),
+        );
         done.push(name);
         continue;
       }
@@ -147,13 +163,15 @@ export async function receiveFiles(source: AsyncIterable<FileChunk__Output>, opt
           if (!c.end) skipping = name;
           continue;
         }
-        if (opts.makeParents) mkdirSync(dirname(target), { recursive: true });
-        const dir = realpathSync(dirname(target));
-        opts.mayWriteIn?.(dir);
-        const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.part`);
-        // O_EXCL + O_NOFOLLOW: never write through a link someone placed under the temporary name
-        const fd = openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
-        if (opts.owner) fchownSync(fd, opts.owner.uid, opts.owner.gid);
+        const { dir, tmp, fd } = writing(target, () =>
+          asUser(owner, () => {
+            if (opts.makeParents) mkdirSync(dirname(target), { recursive: true });
+            const dir = realpathSync(dirname(target));
+            const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.part`);
+            // O_EXCL + O_NOFOLLOW: never write through a link someone placed under the temporary name
+            return { dir, tmp, fd: openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600) };
+          }),
+        );
         cur = { name, tmp, target: join(dir, basename(target)), fd, hash: createHash('sha256') };
       }
       if (c.data.length) {
@@ -167,10 +185,17 @@ export async function receiveFiles(source: AsyncIterable<FileChunk__Output>, opt
           abort();
           throw new DschedError('TRANSFER_FAILED', `${n} arrived damaged (SHA-256 ${sum}, sent ${c.sha256})`);
         }
+        fchmodSync(cur.fd, c.mode & 0o777);
+        const { tmp, target } = cur;
+        writing(target, () =>
+          asUser(owner, () => {
+            // an existing file the owner may not write is not replaced (as if it were written in place);
+            // rename replaces a link at the target itself instead of writing where it points
+            if (owner) mayReplace(target);
+            renameSync(tmp, target);
+          }),
+        );
         closeSync(cur.fd);
-        chmodSync(cur.tmp, c.mode & 0o777);
-        // rename replaces a link at the target itself instead of writing where it points
-        renameSync(cur.tmp, cur.target);
         done.push(cur.name);
         cur = undefined;
       }
@@ -179,6 +204,26 @@ export async function receiveFiles(source: AsyncIterable<FileChunk__Output>, opt
     abort();
   }
   return done;
+}
+
+/** Run a step of writing `target`; a failure names the file, as HTCondor's transfer hold reasons do. */
+function writing<T>(target: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof DschedError) throw e;
+    throw new DschedError('TRANSFER_FAILED', `writing to file ${target}: ${errnoText(e)}`);
+  }
+}
+
+/** Throws EACCES (as open would) when `target` is an existing file the caller may not write. */
+function mayReplace(target: string): void {
+  try {
+    closeSync(openSync(target, fsc.O_WRONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK));
+  } catch (e) {
+    const c = (e as NodeJS.ErrnoException).code;
+    if (c !== 'ENOENT' && c !== 'ELOOP' && c !== 'ENXIO' && c !== 'EISDIR') throw e;
+  }
 }
 
 function existsDir(p: string): boolean {

@@ -1,6 +1,5 @@
 // Local user accounts, read from /etc/passwd (Node has no getpwnam/getpwuid).
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 
 function passwd(): string[][] {
   try {
@@ -30,10 +29,14 @@ export function userNameOf(uid: number): string {
   return passwd().find((e) => Number(e[2]) === uid)?.[0] ?? `uid${uid}`;
 }
 
-/** Who a daemon running as root runs a user's job or script as (unknown users: nobody). */
-export function runAsOwner(owner: string): { uid: number; gid: number } | undefined {
+/**
+ * Who a daemon running as root runs a user's job or script as, and handles the user's files as (unknown
+ * users: nobody); undefined when the daemon is not root (it can only act as itself) or the owner is root.
+ */
+export function runAsOwner(owner: string): { uid: number; gid: number; groups: number[]; name: string } | undefined {
   if (process.getuid?.() !== 0 || !owner || owner === 'root') return undefined;
-  return lookupUser(owner) ?? { uid: 65534, gid: 65534 };
+  const u = lookupUser(owner);
+  return u ? { ...u, groups: groupsOf(owner, u.gid), name: owner } : { uid: 65534, gid: 65534, groups: [65534], name: owner };
 }
 
 /** The groups a user is in: the primary group and the supplementary ones from /etc/group. */
@@ -48,31 +51,4 @@ export function groupsOf(name: string, primary: number): number[] {
     /* no group file: the primary group only */
   }
   return [...out];
-}
-
-/**
- * Whether a user may read (or write) a path, as the kernel would decide for them: the permission bits of
- * the file and search permission on every directory above it. A daemon running as root uses it before it
- * reads or writes files on a user's behalf (job file transfer), so root's powers never leak to the user.
- */
-export function userMay(user: { uid: number; gid: number; name: string }, path: string, want: 'read' | 'write'): boolean {
-  if (user.uid === 0) return true;
-  const groups = groupsOf(user.name, user.gid);
-  const allowed = (p: string, bit: number) => {
-    const st = statSync(p);
-    const m = st.uid === user.uid ? (st.mode >> 6) & 7 : groups.includes(st.gid) ? (st.mode >> 3) & 7 : st.mode & 7;
-    return (m & bit) !== 0;
-  };
-  try {
-    const parts = path.split('/').filter(Boolean);
-    let dir = '/';
-    for (let i = 0; i < parts.length - 1; i++) {
-      if (!allowed(dir, 1)) return false;
-      dir = join(dir, parts[i]!);
-    }
-    if (!allowed(dir, 1)) return false;
-    return allowed(path, want === 'read' ? 4 : 2);
-  } catch {
-    return false;
-  }
 }

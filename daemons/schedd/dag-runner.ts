@@ -3,7 +3,7 @@
 // on it, so after a restart (even kill -9) the DAG resumes without re-running a finished node or running
 // one twice (node submissions are tagged DAGManJobId/DAGNodeName/DAGNodeRetry and found again).
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, readFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { loadDagForRun, type Dag, type DagNode } from '../../grammar/dag/index.js';
@@ -11,8 +11,10 @@ import { expandSubmit, loadSubmit, parseEnv } from '../../grammar/submit/index.j
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { runAsOwner } from '../../lib/users.js';
+import { asUser, openAs } from '../../lib/as-user.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { clusterOutcome, DagEngine, loadDagForResume, type DagEvent, type DagHost, type DagResult, type NodeSubmitVars, type ScriptResult } from './dagman/engine.js';
+import { ownerFileWriter } from './dagman/outputs.js';
 import { JobStatus, lit, type Job, type JobQueue } from './queue.js';
 import type { Schedd } from './schedd.js';
 import type { DB } from './store/db.js';
@@ -93,10 +95,11 @@ export class DagRunner {
       // a fresh start honours -force and picks up the newest rescue DAG; a resume reads the same DAG again
       const iwd = this.queue.value(job, 'Iwd');
       const where = { cwd: typeof iwd === 'string' ? iwd : undefined, useDagDir: this.queue.value(job, 'DAGManUseDagDir') === true };
-      // a resume reads the DAG with the rescue file the run started from (not one this run may have written)
-      dag = events.length
-        ? loadDagForResume(file, events, where)
-        : loadDagForRun(file, { ...where, force: this.queue.value(job, 'DAGManForce') === true });
+      // a resume reads the DAG with the rescue file the run started from (not one this run may have written);
+      // the DAG, its includes and rescue files are read (and -force renames them) with the owner's rights
+      dag = asUser(runAsOwner(job.owner), () =>
+        events.length ? loadDagForResume(file, events, where) : loadDagForRun(file, { ...where, force: this.queue.value(job, 'DAGManForce') === true }),
+      );
       const host = this.host(job);
       engine = events.length ? DagEngine.restore(dag, events, host, opts) : new DagEngine(dag, host, opts);
     } catch (e) {
@@ -139,19 +142,21 @@ export class DagRunner {
         const found = this.findNodeCluster(dagCluster, node.name, retry);
         if (found) return found;
         const file = node.file ? resolve(node.dir, node.file) : `${node.name}.sub`;
-        const text = node.submitDescription ?? readFileSync(file, 'utf8');
-        const plan = loadSubmit({
-          file,
-          text,
-          cwd: node.dir,
-          env,
-          owner,
-          hostname: hostname(),
-          macros: vars.macros,
-          append: [...vars.append, `+DAGManJobId = ${dagCluster}`, `+DAGNodeName = ${lit(node.name)}`, `+DAGNodeRetry = ${retry}`],
-        });
+        // the node's submit file (and what it reads) as the owner; the queue itself as the schedd
+        const plan = asUser(runAs, () =>
+          loadSubmit({
+            file,
+            text: node.submitDescription ?? readFileSync(file, 'utf8'),
+            cwd: node.dir,
+            env,
+            owner,
+            hostname: hostname(),
+            macros: vars.macros,
+            append: [...vars.append, `+DAGManJobId = ${dagCluster}`, `+DAGNodeName = ${lit(node.name)}`, `+DAGNodeRetry = ${retry}`],
+          }),
+        );
         const cluster = this.queue.reserveCluster(owner);
-        const { jobs } = expandSubmit(plan, cluster);
+        const { jobs } = asUser(runAs, () => expandSubmit(plan, cluster));
         const queued = this.schedd.submit(identity, cluster, jobs.cluster, jobs.procs);
         return { cluster, procs: queued.length };
       },
@@ -164,8 +169,22 @@ export class DagRunner {
         this.flushEvents();
         return new Promise<ScriptResult>((resolveScript) => {
           // a script named without a path is looked for in the node's directory first, as DAGMan does
-          const cmd = !argv[0]!.includes('/') && existsSync(resolve(cwd, argv[0]!)) ? resolve(cwd, argv[0]!) : argv[0]!;
-          const child = spawn(cmd, argv.slice(1), { cwd, env: { ...env, _DAG_NODE: node.name, _DAG_SCRIPT: kind }, stdio: 'ignore', ...(runAs ?? {}) });
+          const cmd = !argv[0]!.includes('/') && asUser(runAs, () => existsSync(resolve(cwd, argv[0]!))) ? resolve(cwd, argv[0]!) : argv[0]!;
+          // The script's directory is opened as the owner and entered through that descriptor: the spawn's own
+          // chdir runs as root before it drops privileges, and a path checked first could be swapped meanwhile.
+          let dirFd: number;
+          try {
+            dirFd = openAs(runAs, resolve(cwd, '.') + '/.', fsc.O_RDONLY | fsc.O_DIRECTORY);
+          } catch (e) {
+            this.dagmanOut(job, 'error', `cannot enter the ${kind} script's directory ${cwd}: ${(e as Error).message}`, { node: node.name });
+            return resolveScript({ exitCode: 127 });
+          }
+          let child;
+          try {
+            child = spawn(cmd, argv.slice(1), { cwd: `/proc/self/fd/${dirFd}`, env: { ...env, _DAG_NODE: node.name, _DAG_SCRIPT: kind }, stdio: 'ignore', ...(runAs ?? {}) });
+          } finally {
+            closeSync(dirFd);
+          }
           const abort = () => child.kill('SIGTERM');
           opts.signal.addEventListener('abort', abort, { once: true });
           child.once('error', () => resolveScript({ exitCode: 127 }));
@@ -185,6 +204,7 @@ export class DagRunner {
         this.dagmanOut(job, level, msg, fields);
       },
       findCluster: async (node: DagNode, retry: number) => this.findNodeCluster(dagCluster, node.name, retry)?.cluster,
+      files: ownerFileWriter(runAs),
     };
   }
 
@@ -204,7 +224,13 @@ export class DagRunner {
       .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
     const text = `${stamp} ${level === 'info' ? '' : `${level.toUpperCase()}: `}${msg}${extra.length ? ` (${extra.join(', ')})` : ''}`;
     try {
-      appendFileSync(resolve(typeof iwd === 'string' ? iwd : '/', out), text.replace(/\n/g, '\n    ') + '\n');
+      // as the DAG's owner, as every file the DAG writes
+      const fd = openAs(this.schedd.fileOwner(job), resolve(typeof iwd === 'string' ? iwd : '/', out), 'a', 0o644);
+      try {
+        writeSync(fd, text.replace(/\n/g, '\n    ') + '\n');
+      } finally {
+        closeSync(fd);
+      }
     } catch (e) {
       this.log.warn({ cluster: job.cluster, path: out, err: (e as Error).message }, 'cannot write the DAG output file');
     }

@@ -24,7 +24,8 @@ const tokenKey = () => (key ??= loadTokenKey(config.paths.ca.tokenKey));
 
 const db = openQueueDb(join(config.paths.spool, 'job_queue.db'));
 const queue = new JobQueue(db);
-const auth = new FsAuth(config.str('AUTH_DIR') || config.paths.authDir, tokenKey, isAdmin);
+const authDir = config.str('AUTH_DIR') || config.paths.authDir;
+const auth = new FsAuth(authDir, tokenKey, isAdmin);
 
 const opts = {
   name,
@@ -36,6 +37,7 @@ const opts = {
   maxProcs: () => config.int('MAX_JOBS_PER_SUBMISSION'),
   mailCommand: () => config.str('MAIL'),
   spool: config.paths.spool,
+  protectedDirs: [config.paths.home, authDir],
 };
 const schedd = new Schedd(queue, log, opts);
 const server = await serveDaemon(ctx, config.int('SCHEDD_PORT'), [

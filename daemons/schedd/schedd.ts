@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoText, receiveFiles, sendFiles } from '../../lib/transfer.js';
-import { lookupUser, userMay } from '../../lib/users.js';
+import { runAsOwner } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { inputEntries, outputDest } from './transfer.js';
+import { checkEventLogs, checkJobFiles } from './job-files.js';
 import { compile, isTrue, limits as classadLimits, parseExpr, ClassAd } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -49,6 +50,8 @@ export interface ScheddOptions {
   mailCommand: () => string;
   /** where an evicted job's checkpoint files wait for its next run (when_to_transfer_output = ON_EXIT_OR_EVICT) */
   spool: string;
+  /** the pool's own directories ($DSCHED_HOME, the challenge directory): no user's job may name a file there */
+  protectedDirs?: string[];
 }
 
 // HTCondor's HoldReasonCode values used here.
@@ -183,7 +186,7 @@ export class Schedd {
 
   private logEvent(job: Job, e: EventBody) {
     const path = this.queue.value(job, 'UserLog');
-    if (typeof path === 'string' && path) this.userLog.write(path, { ...e, cluster: job.cluster, proc: job.proc, time: now() } as UserLogEvent);
+    if (typeof path === 'string' && path) this.userLog.write(path, { ...e, cluster: job.cluster, proc: job.proc, time: now() } as UserLogEvent, this.fileOwner(job));
   }
 
   // ---- submission ----
@@ -198,6 +201,9 @@ export class Schedd {
         if (text.length > classadLimits.maxInputChars)
           throw new DschedError('INPUT_TOO_LARGE', `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`);
     const owner = identity.name;
+    const rights = runAsOwner(owner);
+    if (!identity.admin) checkJobFiles(clusterAttrs, procs, rights, this.opts.protectedDirs ?? []);
+    checkEventLogs([clusterAttrs, ...procs], rights);
     const qdate = now();
     const attrs: Record<string, string> = {
       ...clusterAttrs,
@@ -519,11 +525,16 @@ export class Schedd {
     return join(this.opts.spool, `${job.cluster}.${job.proc}`);
   }
 
+  private owners = new Map<string, { at: number; owner: ReturnType<typeof runAsOwner> }>();
   /** Who the schedd reads and writes a job's files as (undefined: as itself, when it is not root). */
-  private fileOwner(job: Job): { uid: number; gid: number; name: string } | undefined {
-    if (process.getuid?.() !== 0 || job.owner === 'root') return undefined;
-    const u = lookupUser(job.owner) ?? { uid: 65534, gid: 65534 };
-    return { ...u, name: job.owner };
+  fileOwner(job: Job): ReturnType<typeof runAsOwner> {
+    // the account files are read once a minute per owner, not once per event
+    const hit = this.owners.get(job.owner);
+    if (hit && Date.now() - hit.at < 60_000) return hit.owner;
+    if (this.owners.size > 10_000) this.owners.clear();
+    const owner = runAsOwner(job.owner);
+    this.owners.set(job.owner, { at: Date.now(), owner });
+    return owner;
   }
 
   /** FetchInput: the input files of a job starting on a claim, read with its owner's permissions. */
@@ -533,14 +544,8 @@ export class Schedd {
     this.checkClaimHost(job.claim, callerHost);
     const v = (n: string) => this.queue.value(job, n);
     const evictOutput = String(v('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT';
-    const who = this.fileOwner(job);
-    await sendFiles(inputEntries(v, evictOutput ? this.spoolDir(job) : undefined), sink, {
-      mayRead: who
-        ? (p) => {
-            if (!userMay(who, p, 'read')) throw new DschedError('TRANSFER_REFUSED', `reading from file ${p}: (errno 13) Permission denied (for user ${who.name})`);
-          }
-        : undefined,
-    });
+    const owner = this.fileOwner(job);
+    await sendFiles(inputEntries(v, evictOutput ? this.spoolDir(job) : undefined, owner), sink, { owner });
   }
 
   /**
@@ -561,11 +566,6 @@ export class Schedd {
       const got = await receiveFiles(this.startd(c.startd).fetchOutput(c.id, { cluster: job.cluster, proc: job.proc }), {
         dest: outputDest(v, spool),
         owner: who,
-        mayWriteIn: who
-          ? (dir) => {
-              if (!userMay(who, dir, 'write')) throw new DschedError('TRANSFER_REFUSED', `writing into ${dir}: (errno 13) Permission denied (for user ${who.name})`);
-            }
-          : undefined,
       });
       this.log.info({ cluster: job.cluster, proc: job.proc, files: got.length, spool: !!spool }, 'output transferred');
       return undefined;

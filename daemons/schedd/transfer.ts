@@ -1,8 +1,9 @@
-// The schedd's half of file transfer: which files a job takes along (read as its owner), and where each
-// output file lands on the submit host (the job's initial directory, transfer_output_remaps applied,
-// written as its owner).
+// The schedd's half of file transfer: which files a job takes along (read as its owner, but for the spooled
+// checkpoint the schedd keeps itself), and where each output file lands on the submit host (the job's initial
+// directory, transfer_output_remaps applied, written as its owner).
 import { readdirSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
+import { asUser, type Owner } from '../../lib/as-user.js';
 import { DschedError } from '../../lib/errors.js';
 import { errnoText, fileList, STDERR_NAME, STDOUT_NAME, type SendEntry } from '../../lib/transfer.js';
 
@@ -10,7 +11,7 @@ type Lookup = (attr: string) => unknown;
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 /** The executable (unless transfer_executable = false), stdin, transfer_input_files, and a spooled checkpoint. */
-export function inputEntries(value: Lookup, spoolDir: string | undefined): SendEntry[] {
+export function inputEntries(value: Lookup, spoolDir: string | undefined, owner?: Owner): SendEntry[] {
   const iwd = str(value('Iwd')) ?? '/';
   const out: SendEntry[] = [];
   const cmd = str(value('Cmd'));
@@ -24,7 +25,7 @@ export function inputEntries(value: Lookup, spoolDir: string | undefined): SendE
     if (item.endsWith('/')) {
       let children: string[];
       try {
-        children = readdirSync(path);
+        children = asUser(owner, () => readdirSync(path));
       } catch (e) {
         throw new DschedError('TRANSFER_FAILED', `reading from directory ${path}: ${errnoText(e)}`);
       }
@@ -38,7 +39,7 @@ export function inputEntries(value: Lookup, spoolDir: string | undefined): SendE
     } catch {
       /* nothing spooled */
     }
-    for (const c of spooled.sort()) out.push({ path: join(spoolDir, c), name: c });
+    for (const c of spooled.sort()) out.push({ path: join(spoolDir, c), name: c, daemons: true });
   }
   return out;
 }

@@ -26,7 +26,7 @@ export function startdService(startd: Startd, monitor?: JobMonitor): ServiceImpl
       async FetchOutput(req: FetchOutputRequest__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
         const id = { cluster: Number(req.id?.cluster), proc: Number(req.id?.proc) };
         const r = startd.outputFor(req.claim, id, daemonHost(ctx.identity));
-        await sendFiles(r.output.entries, streamSink(call), { within: r.sandbox });
+        await sendFiles(r.output.entries, streamSink(call), { within: r.sandbox, owner: r.owner });
         // what could be sent has been; what could not is the job's hold reason at the schedd
         if (r.output.error) throw new DschedError('TRANSFER_FAILED', r.output.error);
         call.end();

@@ -6,10 +6,11 @@
 // stderr, sandbox, adText, uid?, gid?, family?} and {op:'signal', id, signal}. Out (stdout): {id, event:'started',
 // pid}, {id, event:'failed', holdCode, holdSubCode, message}, {id, event:'exited', exitCode, signal?}.
 import { spawn } from 'node:child_process';
-import { chownSync, closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import { ProcFamily, type FamilyRef } from './proc-family.js';
+import { asUser, type Owner } from '../../lib/as-user.js';
 
 export interface StartRequest {
   op: 'start';
@@ -33,6 +34,8 @@ export interface StartRequest {
   gid?: number;
   /** the job's process family (proc-family.ts): the job is born in it, and all of it goes when the job ends */
   family?: FamilyRef;
+  /** the owner's supplementary groups: the job's files are opened with all of the owner's rights */
+  groups?: number[];
 }
 export interface SignalRequest {
   op: 'signal';
@@ -53,7 +56,7 @@ const ERRNOS = constants.errno as Record<string, number>;
 const errnoOf = (e: unknown) => ERRNOS[(e as NodeJS.ErrnoException).code ?? ''] ?? 0;
 const why = (e: unknown) => {
   const c = (e as NodeJS.ErrnoException).code;
-  const text = c === 'ENOENT' ? 'No such file or directory' : c === 'EACCES' ? 'Permission denied' : (e as Error).message;
+  const text = c === 'ENOENT' ? 'No such file or directory' : c === 'EACCES' ? 'Permission denied' : c === 'ENOTDIR' ? 'Not a directory' : (e as Error).message;
   return errnoOf(e) && text !== (e as Error).message ? `${text} (errno ${errnoOf(e)})` : text;
 };
 
@@ -65,32 +68,36 @@ function start(r: StartRequest): void {
     send({ id: r.id, event: 'failed', holdCode, holdSubCode: e === undefined ? 0 : errnoOf(e), message });
   };
   const owner = r.uid !== undefined ? { uid: r.uid, gid: r.gid ?? r.uid } : undefined;
+  // The job's files are opened, and its initial directory entered, as its owner: the kernel decides what
+  // the owner may open (links included) and new files belong to the owner. Root never touches them: not even
+  // in the sandbox, which is the owner's (input files may be in it already) and could hold a link by now.
+  const as: Owner | undefined = owner ? { ...owner, groups: r.groups } : undefined;
   try {
     mkdirSync(r.sandbox, { recursive: true, mode: 0o700 });
     if (owner) chownSync(r.sandbox, owner.uid, owner.gid);
-    writeFileSync(`${r.sandbox}/.job.ad`, r.adText);
-    const write = (files: Record<string, string> | undefined, mode: number) => {
-      for (const [name, text] of Object.entries(files ?? {})) {
-        writeFileSync(`${r.sandbox}/${name}`, text, { mode });
-        if (owner) chownSync(`${r.sandbox}/${name}`, owner.uid, owner.gid);
-      }
-    };
-    write(r.files, 0o600);
-    write(r.execFiles, 0o700);
+    asUser(as, () => {
+      writeFileSync(`${r.sandbox}/.job.ad`, r.adText);
+      for (const [files, mode] of [[r.files, 0o600], [r.execFiles, 0o700]] as const)
+        for (const [name, text] of Object.entries(files ?? {})) writeFileSync(`${r.sandbox}/${name}`, text, { mode });
+    });
   } catch (e) {
     return fail(6, `Failed to create the job sandbox ${r.sandbox}: ${why(e)}`, e);
   }
+  // The child inherits this process's working directory, entered as the owner: the spawn's own chdir would
+  // run as root (before it drops privileges), and a path checked first could be swapped before it is used.
   try {
-    if (!statSync(r.cwd).isDirectory()) return fail(14, `Failed to change to initial directory ${r.cwd}: not a directory`);
+    asUser(as, () => process.chdir(r.cwd));
   } catch (e) {
     return fail(14, `Failed to change to initial directory ${r.cwd}: ${why(e)}`, e);
   }
   const fds: number[] = [];
-  const closeAll = () => fds.forEach((fd) => closeSync(fd));
+  const closeAll = () => {
+    fds.forEach((fd) => closeSync(fd));
+    process.chdir('/');
+  };
   const open = (path: string, write: boolean): number => {
-    const fd = openSync(path, write ? 'w' : 'r', 0o644);
+    const fd = asUser(as, () => openSync(path, write ? 'w' : 'r', 0o644));
     fds.push(fd);
-    if (write && owner && path !== '/dev/null') chownSync(path, owner.uid, owner.gid);
     return fd;
   };
   let stdio: number[];
@@ -108,9 +115,10 @@ function start(r: StartRequest): void {
   }
   let child;
   try {
-    // born inside its cgroup: it cannot fork or setsid before it is tracked
+    // born inside its cgroup: it cannot fork or setsid before it is tracked; it inherits the initial
+    // directory this process entered as the owner (no cwd here: libuv would chdir as root, by path)
     let forked = false;
-    const fork = () => ((forked = true), spawn(r.exe, r.argv, { cwd: r.cwd, env: r.env, stdio, detached: true, argv0: r.exe, ...(owner ?? {}) }));
+    const fork = () => ((forked = true), spawn(r.exe, r.argv, { env: r.env, stdio, detached: true, argv0: r.exe, ...(owner ?? {}) }));
     try {
       child = family ? family.spawnInside(fork) : fork();
     } catch (e) {

@@ -14,7 +14,7 @@ import type { ClaimRequest__Output } from '../../lib/rpc/generated/dsched/v1/Cla
 import type { EventReporter } from './reporter.js';
 import { Machine, type DynamicSlot } from './slots.js';
 import { fetchInput, inputFailure, outputFiles, wantsTransfer, type OutputList } from './transfer.js';
-import { removeSandbox, signalByName, signalGroup, type JobOutcome, type Starter } from './starter.js';
+import { removeSandbox, signalByName, signalGroup, type JobOutcome, type RunAs, type Starter } from './starter.js';
 
 interface SlotExtra {
   evictReason?: string;
@@ -33,6 +33,8 @@ interface Retained {
   output: OutputList;
   /** the claiming schedd's host: only it fetches the output */
   scheddHost?: string;
+  /** whose rights the output is read with */
+  owner?: RunAs;
 }
 
 /** Attributes a job may not change about itself through chirp. */
@@ -290,7 +292,7 @@ export class Startd {
     if (ex.transfer && o.kind === 'exited' && ex.ad && (!evicted || String(ex.ad.lookupJS('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT')) {
       const key = `${d.claim}/${job.cluster}.${job.proc}`;
       const sandbox = job.started.sandbox;
-      this.retained.set(key, { sandbox, output: outputFiles(ex.ad, sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0), scheddHost: d.scheddHost });
+      this.retained.set(key, { sandbox, output: outputFiles(ex.ad, sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0), scheddHost: d.scheddHost, owner: runAsOwner(job.owner) });
       output = true;
       acked = () => {
         this.retained.delete(key);

@@ -31,6 +31,7 @@ export interface JobOutcome {
 export interface RunAs {
   uid: number;
   gid: number;
+  groups?: number[];
 }
 
 export interface StartedJob {

@@ -4,6 +4,7 @@
 // it is written.
 import { appendFileSync, closeSync, fstatSync, openSync, readSync, writeSync, fsyncSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { openAs, type Owner } from '../as-user.js';
 import { StringDecoder } from 'node:string_decoder';
 import { formatEvent, type LogTimeOptions } from './format.js';
 import { formatEventJson, parseUserLogJsonl } from './jsonl.js';
@@ -64,7 +65,7 @@ export function appendEventsSync(path: string, events: readonly UserLogEvent[], 
  * since a user's unwritable log must not stop the schedd.
  */
 export class UserLogWriter {
-  private pending = new Map<string, UserLogEvent[]>();
+  private pending = new Map<string, { path: string; owner?: Owner; events: UserLogEvent[] }>();
   private scheduled = false;
 
   constructor(
@@ -75,12 +76,16 @@ export class UserLogWriter {
     } = {},
   ) {}
 
-  /** Queues an event for `path` (no-op without a path). */
-  write(path: string | undefined, event: UserLogEvent): void {
+  /**
+   * Queues an event for `path` (no-op without a path). With an `owner` (a daemon running as root writing a
+   * job's log) the file is opened with the owner's rights and, when created, belongs to the owner.
+   */
+  write(path: string | undefined, event: UserLogEvent, owner?: Owner): void {
     if (!path) return;
-    let list = this.pending.get(path);
-    if (!list) this.pending.set(path, (list = []));
-    list.push(event);
+    const key = `${owner ? owner.uid : ''}:${path}`;
+    let batch = this.pending.get(key);
+    if (!batch) this.pending.set(key, (batch = { path, owner, events: [] }));
+    batch.events.push(event);
     if (!this.scheduled && this.opts.autoFlush !== false) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -92,9 +97,15 @@ export class UserLogWriter {
     this.scheduled = false;
     const batches = this.pending;
     this.pending = new Map();
-    for (const [path, events] of batches) {
+    for (const { path, owner, events } of batches.values()) {
       try {
-        appendEventsSync(path, events, this.opts);
+        const fd = openAs(owner, path, 'a', this.opts.mode ?? 0o644);
+        try {
+          writeSync(fd, render(events, this.opts));
+          if (this.opts.fsync) fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
       } catch (err) {
         this.opts.onError?.(path, err as Error);
       }

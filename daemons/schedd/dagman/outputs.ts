@@ -1,6 +1,7 @@
 // The DAG's own output files, in DAGMan's formats: JOBSTATE_LOG (an appended, machine-readable history),
 // NODE_STATUS_FILE (a snapshot in ClassAd form, rewritten at most every N seconds) and DOT (a graphviz picture).
-import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { asUser, openAs, type Owner } from '../../../lib/as-user.js';
 import type { Dag } from '../../../grammar/dag/index.js';
 import type { DagEvent, DagFileWriter, DagHost, DagStatusCode } from './events.js';
 import type { DagSummary, NodePhase, NodeView } from './engine.js';
@@ -14,23 +15,48 @@ export interface DagStateView {
   dagStatus(): DagStatusCode;
 }
 
-export const fsFileWriter: DagFileWriter = {
-  writeFile(path, text) {
-    const tmp = `${path}.tmp`;
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  },
-  appendFile(path, text) {
-    appendFileSync(path, text);
-  },
-  readFile(path) {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch {
-      return undefined;
-    }
-  },
-};
+/**
+ * The DAG's files (rescue DAG, node status file, jobstate log, dot file) read and written with `owner`'s rights
+ * (as-user.ts): the kernel decides what the DAG's owner may touch, and new files belong to the owner. Without
+ * an owner (the schedd is not root, or the DAG is root's) as the schedd itself.
+ */
+export function ownerFileWriter(owner: Owner | undefined): DagFileWriter {
+  return {
+    writeFile(path, text) {
+      // written beside the file and renamed over it, so a reader never sees half a file
+      const tmp = `${path}.tmp`;
+      const fd = openAs(owner, tmp, 'w', 0o644);
+      try {
+        writeSync(fd, text);
+      } finally {
+        closeSync(fd);
+      }
+      asUser(owner, () => renameSync(tmp, path));
+    },
+    appendFile(path, text) {
+      const fd = openAs(owner, path, 'a', 0o644);
+      try {
+        writeSync(fd, text);
+      } finally {
+        closeSync(fd);
+      }
+    },
+    readFile(path) {
+      try {
+        const fd = openAs(owner, path, 'r');
+        try {
+          return readFileSync(fd, 'utf8');
+        } finally {
+          closeSync(fd);
+        }
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+export const fsFileWriter: DagFileWriter = ownerFileWriter(undefined);
 
 /** DAGMan's node status numbers (node status file, DagStatus there). */
 export const NodeStatusCode: Record<NodePhase, number> = {

@@ -1,0 +1,68 @@
+// Doing file work for a job with its owner's rights. A daemon running as root that opens, creates or reads a
+// file a user named must let the kernel decide as that user: every permission bit, every directory on the
+// way, every symbolic link, and the owner of what is created. Checking permissions first and then acting as
+// root is a race (the path can change between the two) and gets group and ACL rules subtly wrong, so instead
+// the daemon takes the user's effective ids for the moment of the system call, as HTCondor's set_user_priv().
+//
+// glibc applies seteuid/setegid/setgroups to every thread of the process, so nothing asynchronous may run in
+// between: `fn` must be synchronous (no await, no callbacks that run later). The pattern is to open file
+// descriptors inside and do the slow reads and writes outside, with the descriptors.
+import { openSync } from 'node:fs';
+
+/** The credentials a job's files are handled with (runAsOwner in users.ts gives them for an owner's name). */
+export interface Owner {
+  uid: number;
+  gid: number;
+  /** supplementary groups (the primary one included); none given: the primary group only */
+  groups?: number[];
+}
+
+let current: Owner | undefined;
+
+/**
+ * Run the synchronous `fn` with `owner`'s effective uid, gid and groups, then return to root whatever
+ * happens. Without an owner (not root, or a root job) `fn` runs as the daemon itself.
+ */
+export function asUser<T>(owner: Owner | undefined, fn: () => T): T {
+  if (!owner) return fn();
+  if (current) {
+    if (current.uid === owner.uid && current.gid === owner.gid) return fn();
+    throw new Error(`asUser: already acting as uid ${current.uid}, cannot act as uid ${owner.uid}`);
+  }
+  const saved = process.getgroups!();
+  process.setgroups!(owner.groups ?? [owner.gid]);
+  try {
+    process.setegid!(owner.gid);
+    try {
+      process.seteuid!(owner.uid);
+      current = owner;
+      try {
+        const out = fn();
+        if (out instanceof Promise) throw new Error('asUser: the function must be synchronous');
+        return out;
+      } finally {
+        current = undefined;
+        restore(() => process.seteuid!(0));
+      }
+    } finally {
+      restore(() => process.setegid!(0));
+    }
+  } finally {
+    restore(() => process.setgroups!(saved));
+  }
+}
+
+/** Going back to root must not fail; if it does, going on with someone else's rights is worse than stopping. */
+function restore(step: () => void): void {
+  try {
+    step();
+  } catch (e) {
+    process.stderr.write(`fatal: cannot return to the daemon's own credentials: ${(e as Error).message}\n`);
+    process.abort();
+  }
+}
+
+/** openSync as `owner` (see asUser); the descriptor is then used with the daemon's own rights. */
+export function openAs(owner: Owner | undefined, path: string, flags: string | number, mode?: number): number {
+  return asUser(owner, () => openSync(path, flags, mode));
+}
