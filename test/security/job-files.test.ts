@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { DIST, TestPool } from '../integration/harness/pool.js';
+import { ROOT, TestPool } from '../integration/harness/pool.js';
 
 const NOBODY = { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } };
 
@@ -157,8 +158,9 @@ describe('job files are opened with the owner\'s rights', () => {
     writeFileSync(
       client,
       [
-        `import { ScheddClient } from ${JSON.stringify(join(DIST, 'lib/rpc/clients/schedd.js'))};`,
-        `const c = new ScheddClient(process.argv[2], () => undefined);`,
+        `import { readFileSync } from 'node:fs';`,
+        `import { ScheddClient } from ${JSON.stringify(join(ROOT, 'lib/rpc/clients/schedd.ts'))};`,
+        `const c = new ScheddClient(process.argv[2], { tls: { ca: readFileSync(${JSON.stringify(join(pool.home, 'host', 'ca.crt'))}) } });`,
         `try {`,
         `  const r = process.argv[3] === 'begin' ? await c.beginAuth('root') : await c.finishAuth(process.argv[4]);`,
         `  console.log(JSON.stringify(r));`,
@@ -170,7 +172,7 @@ describe('job files are opened with the owner\'s rights', () => {
     const hostile = (args: string[]) =>
       new Promise<Record<string, unknown>>((resolve, reject) => {
         import('node:child_process').then(({ execFile }) =>
-          execFile(process.execPath, [client, pool.daemonAddress('schedd'), ...args], { uid: NOBODY.uid, gid: NOBODY.gid, env: { ...pool.env, ...NOBODY.env } }, (err, stdout) =>
+          execFile(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, client, pool.daemonAddress('schedd'), ...args], { uid: NOBODY.uid, gid: NOBODY.gid, env: { ...pool.env, ...NOBODY.env } }, (err, stdout) =>
             err ? reject(err) : resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>),
           ),
         );

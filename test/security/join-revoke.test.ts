@@ -113,7 +113,7 @@ describe('join and revoke', () => {
       }
     };
     await pool.waitFor('the schedd to refuse the revoked startd', () =>
-      log(pool.home, 'schedd').split('\n').some((l) => l.includes('refused unauthenticated call') && l.includes('the certificate of host nodeb was revoked')),
+      log(pool.home, 'schedd').split('\n').some((l) => l.includes('"msg":"refused call"') && l.includes('the certificate of host nodeb was revoked')),
     );
     await pool.waitFor('the collector to refuse the revoked startd', () => /refused this startd's credential.*the certificate of host nodeb was revoked/.test(log(nodeb, 'startd')));
     assert.equal((await names()).some((n) => n.endsWith('@nodeb')), false, 'and its ads stay gone');
