@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CollectorLink, daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { proto } from '../../lib/rpc/proto.js';
 import { FsAuth, poolOwner } from './fs-auth.js';
-import { JobQueue, JobStatus, lit } from './queue.js';
+import { JobQueue, JobStatus, lit, litValue } from './queue.js';
 import { DagRunner } from './dag-runner.js';
 import { Schedd } from './schedd.js';
 import { scheddService } from './service.js';
@@ -29,6 +29,12 @@ const opts = {
   maxProcs: () => config.int('MAX_JOBS_PER_SUBMISSION'),
   mailCommand: () => config.str('MAIL'),
   spool: config.paths.spool,
+  findStartd: async (startdName: string) => {
+    const c = collector.get();
+    if (!c) return [];
+    const ads = await c.query('Machine', `StartdName == ${lit(startdName)}`, ['MyAddress'], { deadlineMs: 5000 });
+    return [...new Set(ads.map((a) => litValue(a.MyAddress)).filter((v): v is string => typeof v === 'string' && v !== ''))];
+  },
 };
 const schedd = new Schedd(queue, log, opts);
 const server = await serveDaemon(ctx, config.int('SCHEDD_PORT'), [
@@ -131,7 +137,9 @@ function scheduleAdvertise(delayMs = 0) {
 schedd.onQueueChanged = () => scheduleAdvertise();
 schedd.watch(() => scheduleAdvertise());
 
-await schedd.reconnect();
+// reconnecting to the jobs that ran before a restart asks their startds, which may be slow or gone: it
+// runs in the background, so the ads go out and the queue is served at once
+void schedd.reconnect().catch((e) => log.error({ err: e }, 'reconnecting to running jobs failed'));
 schedd.settleDependents('all');
 const dags = new DagRunner(schedd, queue, db, log);
 schedd.dags = dags;

@@ -47,6 +47,8 @@ export interface ScheddOptions {
   mailCommand: () => string;
   /** where an evicted job's checkpoint files wait for its next run (when_to_transfer_output = ON_EXIT_OR_EVICT) */
   spool: string;
+  /** A startd's current addresses, by its name (from the collector's Machine ads). */
+  findStartd?: (startdName: string) => Promise<string[]>;
 }
 
 // HTCondor's HoldReasonCode values used here.
@@ -316,9 +318,20 @@ export class Schedd {
     }
   }
 
+  /**
+   * Forget the claim an idle job was being started on. It is offered for matching again: a job left
+   * marked as matching without a claim is never counted idle nor matched again.
+   */
+  private dropStartingClaim(job: Job) {
+    job.claim = undefined;
+    job.matching = false;
+    this.queue.update(job, {});
+  }
+
   /** Record (or forget) the claim an idle job is being started on, and wait until that is on disk. */
   private async recordStarting(job: Job, claim: { id: string; startd: string; slot: string } | undefined): Promise<void> {
     job.claim = claim;
+    if (!claim) job.matching = false;
     this.queue.update(job, {});
     await this.queue.commit();
   }
@@ -559,6 +572,7 @@ export class Schedd {
     const completions = Number(this.queue.value(job, 'NumJobCompletions') ?? 0) + (stopped ? 0 : 1);
     const changes = { ...this.wallClock(job), ...exit, JobCurrentStartDate: null, NumJobCompletions: String(completions) };
     job.claim = undefined;
+    job.matching = false;
     if (job.status === JobStatus.Removed) {
       this.logEvent(job, { type: 'aborted', reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
       this.queue.finish(job, JobStatus.Removed, changes);
@@ -610,6 +624,7 @@ export class Schedd {
     this.disarmDuration(jobKey(job.cluster, job.proc));
     const changes = { ...this.wallClock(job), JobCurrentStartDate: null };
     job.claim = undefined;
+    job.matching = false;
     if (job.status === JobStatus.Removed) {
       this.logEvent(job, { type: 'aborted', reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
       this.queue.finish(job, JobStatus.Removed, changes);
@@ -622,7 +637,13 @@ export class Schedd {
 
   private jobEvicted(job: Job, reason: string) {
     this.disarmDuration(jobKey(job.cluster, job.proc));
+    if (job.status === JobStatus.Idle) {
+      // it was only being started on the claim: nothing ran, so no eviction to log
+      this.dropStartingClaim(job);
+      return;
+    }
     job.claim = undefined;
+    job.matching = false;
     this.queue.update(job, { ...this.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()) }, job.status === JobStatus.Running || job.status === JobStatus.Suspended ? JobStatus.Idle : undefined);
     this.logEvent(job, { type: 'evicted', reason });
     this.log.info({ cluster: job.cluster, proc: job.proc, reason }, 'job evicted: back to idle');
@@ -710,7 +731,12 @@ export class Schedd {
       const kills: Array<Promise<unknown>> = [];
       const before = j.status;
       this.holdIfOverDuration(j, now(), kills);
-      if (j.status === before) return;
+      if (j.status === before) {
+        // a timer may fire a little early (timer slack, a busy loop): the limit has not run out yet, so
+        // the timer is armed again instead of letting the job overrun its walltime unchecked
+        if (j.status === JobStatus.Running) this.armDuration(j);
+        return;
+      }
       this.commitThenStop(kills).catch((e) => this.log.error({ cluster: j.cluster, proc: j.proc, err: (e as Error).message }, 'walltime enforcement failed'));
     }, Math.max(0, (started + limit + 1) * 1000 - Date.now()));
     timer.unref();
@@ -810,6 +836,7 @@ export class Schedd {
           this.log.warn({ cluster: job.cluster, proc: job.proc, err: (e as Error).message }, 'could not reach the startd to stop the job');
           this.claims.delete(c.id);
           job.claim = undefined;
+          job.matching = false;
           if (job.status === JobStatus.Removed) {
             this.logEvent(job, { type: 'aborted', reason });
             this.queue.finish(job, JobStatus.Removed, this.wallClock(job));
@@ -879,7 +906,17 @@ export class Schedd {
         this.renewing.add(addr);
         const asked = Date.now();
         try {
-          const r = await this.startd(addr).renew(claims.map((c) => c.id), this.opts.lease(), this.opts.address);
+          let r;
+          try {
+            r = await this.startd(addr).renew(claims.map((c) => c.id), this.opts.lease(), this.opts.address);
+          } catch (e) {
+            // a startd restarted since has a new address (and none of these claims): ask it there, so the
+            // jobs go back to idle at once instead of after the lease
+            const moved = (await this.startdAddresses(addr, claims[0]!.slot)).filter((a) => a !== addr);
+            if (!moved.length) throw e;
+            r = await this.startd(moved[0]!).renew(claims.map((c) => c.id), this.opts.lease(), this.opts.address);
+            for (const c of claims) c.startd = moved[0]!;
+          }
           const unknown = new Set(r.unknown);
           for (const c of claims) {
             if (!unknown.has(c.id)) {
@@ -909,10 +946,28 @@ export class Schedd {
     this.onQueueChanged();
   }
 
+  /** The startd a claim's slot belongs to: slot names are `slotN[_M]@<startd name>`. */
+  private static startdName(slot: string): string {
+    const at = slot.indexOf('@');
+    return at >= 0 ? slot.slice(at + 1) : '';
+  }
+
+  /**
+   * Where a startd can be reached now: its current address in the collector (found by its name; a
+   * restarted startd has a new port) first, then the address the claim was made at.
+   */
+  private async startdAddresses(recorded: string, slot: string): Promise<string[]> {
+    const name = Schedd.startdName(slot);
+    const current = name && this.opts.findStartd ? await this.opts.findStartd(name).catch(() => [] as string[]) : [];
+    return [...new Set([...current, recorded])];
+  }
+
   /**
    * After a restart: every job the queue says is running is asked about at its startd. Still running →
-   * the claim is rebuilt and the job keeps going; unknown there → the job goes back to idle. A startd that
-   * cannot be reached is asked again until the lease would have ended.
+   * the claim is rebuilt and the job keeps going; unknown there (a restarted startd knows none of the old
+   * claims) → the job goes back to idle. This runs in the background: the schedd advertises and serves
+   * meanwhile, and only the jobs of a startd that cannot be found wait, at most until the lease would
+   * have ended.
    */
   async reconnect(): Promise<void> {
     const byStartd = new Map<string, Job[]>();
@@ -926,56 +981,77 @@ export class Schedd {
       if (!l) byStartd.set(j.claim.startd, (l = []));
       l.push(j);
     }
+    await this.queue.commit();
+    this.onQueueChanged();
+    await Promise.all([...byStartd].map(([addr, jobs]) => this.reconnectStartd(addr, jobs)));
+  }
+
+  private async reconnectStartd(recorded: string, all: Job[]): Promise<void> {
     const deadline = Date.now() + this.opts.lease() * 1000;
-    await Promise.all(
-      [...byStartd].map(async ([addr, jobs]) => {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            const r = await this.startd(addr).claimStatus(jobs.map((j) => j.claim!.id), this.opts.address);
-            const state = new Map(r.claims.map((c) => [c.claim, c.state]));
-            for (const j of jobs) {
-              const s = state.get(j.claim!.id) ?? 'unknown';
-              if (j.status === JobStatus.Idle) {
-                // it was being started when the schedd stopped: running (or finished) there, or never started
-                const claimRef = j.claim!;
-                if (s === 'running' || s === 'exited') {
-                  const claim: Claim = { id: claimRef.id, startd: addr, slot: claimRef.slot, lastAc: j.ac, renewedAt: Date.now() };
-                  this.claims.set(claim.id, claim);
-                  j.matching = false;
-                  this.markRunning(j, claim);
-                } else {
-                  j.matching = false;
-                  j.claim = undefined;
-                  this.queue.update(j, {});
-                  if (s === 'idle') void this.startd(addr).release(claimRef.id).catch(() => {});
-                }
-                continue;
-              }
-              if (s === 'unknown') {
-                if (j.status === JobStatus.Removed) this.queue.finish(j, JobStatus.Removed, this.wallClock(j));
-                else this.jobEvicted(j, 'the job was lost while the schedd was down');
-                continue;
-              }
-              const claim: Claim = { id: j.claim!.id, startd: addr, slot: j.claim!.slot, job: j, lastAc: 0, renewedAt: Date.now() };
-              this.claims.set(claim.id, claim);
-              if (j.status === JobStatus.Running) this.armDuration(j);
-              if (j.status === JobStatus.Removed) void this.startd(addr).deactivate(claim.id, false, 'removed').catch(() => {});
-              this.log.info({ cluster: j.cluster, proc: j.proc, slot: claim.slot, state: s }, 'reconnected to running job');
-            }
-            return;
-          } catch (e) {
-            if (Date.now() > deadline) {
-              for (const j of jobs) this.jobEvicted(j, 'the startd could not be reached after the schedd restarted');
-              return;
-            }
-            await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
-          }
+    const claimOf = new Map(all.map((j) => [j, j.claim!]));
+    // a job whose claim changed meanwhile (removed, held, its startd reported) is no longer ours to settle
+    const pending = () => all.filter((j) => this.queue.jobs.get(jobKey(j.cluster, j.proc)) === j && j.claim?.id === claimOf.get(j)!.id);
+    for (let attempt = 0; ; attempt++) {
+      for (const addr of await this.startdAddresses(recorded, all[0]!.claim?.slot ?? claimOf.get(all[0]!)!.slot)) {
+        const jobs = pending();
+        if (!jobs.length) return;
+        let r;
+        try {
+          r = await this.startd(addr).claimStatus(jobs.map((j) => j.claim!.id), this.opts.address);
+        } catch {
+          continue;
         }
-      }),
-    );
+        const state = new Map(r.claims.map((c) => [c.claim, c.state]));
+        for (const j of pending()) this.reconnectJob(j, addr, state.get(j.claim!.id) ?? 'unknown');
+        await this.settle();
+        return;
+      }
+      if (Date.now() > deadline) {
+        for (const j of pending()) this.jobEvicted(j, 'the startd could not be reached after the schedd restarted');
+        await this.settle();
+        return;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
+    }
+  }
+
+  /** Commit, write the events, refresh the ads. */
+  private async settle(): Promise<void> {
     await this.queue.commit();
     this.userLog.flush();
     this.onQueueChanged();
+  }
+
+  /** Rebuild (or drop) one job's claim from what its startd, found at `addr`, says about it. */
+  private reconnectJob(j: Job, addr: string, s: string) {
+    const claimRef = j.claim!;
+    if (claimRef.startd !== addr) {
+      j.claim = { ...claimRef, startd: addr };
+      this.queue.update(j, j.status === JobStatus.Running || j.status === JobStatus.Suspended ? { StartdAddress: lit(addr) } : {});
+    }
+    if (j.status === JobStatus.Idle) {
+      // it was being started when the schedd stopped: running (or finished) there, or never started
+      if (s === 'running' || s === 'exited') {
+        const claim: Claim = { id: claimRef.id, startd: addr, slot: claimRef.slot, lastAc: j.ac, renewedAt: Date.now() };
+        this.claims.set(claim.id, claim);
+        j.matching = false;
+        this.markRunning(j, claim);
+      } else {
+        this.dropStartingClaim(j);
+        if (s === 'idle') void this.startd(addr).release(claimRef.id).catch(() => {});
+      }
+      return;
+    }
+    if (s === 'unknown') {
+      if (j.status === JobStatus.Removed) this.queue.finish(j, JobStatus.Removed, this.wallClock(j));
+      else this.jobEvicted(j, 'the job was lost while the schedd was down (its startd no longer has the claim)');
+      return;
+    }
+    const claim: Claim = { id: claimRef.id, startd: addr, slot: claimRef.slot, job: j, lastAc: 0, renewedAt: Date.now() };
+    this.claims.set(claim.id, claim);
+    if (j.status === JobStatus.Running) this.armDuration(j);
+    if (j.status === JobStatus.Removed) void this.startd(addr).deactivate(claim.id, false, 'removed').catch(() => {});
+    this.log.info({ cluster: j.cluster, proc: j.proc, slot: claim.slot, state: s }, 'reconnected to running job');
   }
 
   close() {
