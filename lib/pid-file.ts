@@ -10,12 +10,14 @@ export interface PidRecord {
   start: string;
 }
 
-/** The start time of a process, or undefined when it does not exist (or /proc is not there). */
+/** The start time of a process, or undefined when it has exited (or /proc is not there). */
 export function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // the command name (field 2) is in parentheses and may hold spaces: count fields after its last ')'
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // a zombie (exited, not yet reaped by its parent or init) runs no more
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
     return fields[19];
   } catch {
     return undefined;
