@@ -17,6 +17,10 @@ const isAdmin = (user: string) => user === owner || user === 'root' || config.li
 
 const db = openQueueDb(join(config.paths.spool, 'job_queue.db'));
 const queue = new JobQueue(db);
+queue.onStoreError = (e) =>
+  e === undefined
+    ? log.info('the job queue is written again: pending changes are recorded')
+    : log.error({ err: (e as Error).message }, 'cannot write the job queue; changes are kept and retried every second');
 const auth = new FsAuth(config.str('AUTH_DIR') || config.paths.authDir, ctx.secret, isAdmin);
 
 const opts = {
@@ -146,9 +150,15 @@ schedd.dags = dags;
 dags.resumeAll();
 scheduleAdvertise(0);
 const periodic = setInterval(() => scheduleAdvertise(0), config.int('UPDATE_INTERVAL') * 1000);
-const leases = setInterval(() => void schedd.renewLeases(), Math.max(1000, (config.int('JOB_LEASE_DURATION') * 1000) / 3));
+const leases = setInterval(() => void schedd.renewLeases().catch((e) => log.error({ err: (e as Error).message }, 'lease renewal could not be recorded')), Math.max(1000, (config.int('JOB_LEASE_DURATION') * 1000) / 3));
 const policies = setInterval(() => void schedd.periodicPolicies().catch((e) => log.error({ err: e }, 'periodic policy evaluation failed')), config.int('PERIODIC_EXPR_INTERVAL') * 1000);
-const trim = setInterval(() => queue.trimHistory(config.int('MAX_HISTORY_JOBS')), 600_000);
+const trim = setInterval(() => {
+  try {
+    queue.trimHistory(config.int('MAX_HISTORY_JOBS'));
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, 'could not trim the history (tried again later)');
+  }
+}, 600_000);
 
 onShutdown(ctx, async () => {
   for (const t of [periodic, leases, trim, policies]) clearInterval(t);

@@ -90,8 +90,13 @@ export class Schedd {
 
   /** Mail the job's owner (or notify_user) if the job asked to be told about this event. */
   private mail(ev: MailEvent, job: Job, extra: Partial<JobFacts> = {}) {
-    this.mailLater(ev, job, extra)();
+    const send = this.mailLater(ev, job, extra);
+    if (this.deferred) this.deferred.push(send);
+    else send();
   }
+
+  /** While a user action is being applied: its events and mail, sent only once it is committed. */
+  private deferred: Array<() => void> | undefined;
 
   /** The mail of `mail`, with the facts read now and sent when the returned function is called. */
   private mailLater(ev: MailEvent, job: Job, extra: Partial<JobFacts> = {}): () => void {
@@ -174,7 +179,10 @@ export class Schedd {
 
   private logEvent(job: Job, e: EventBody) {
     const path = this.queue.value(job, 'UserLog');
-    if (typeof path === 'string' && path) this.userLog.write(path, { ...e, cluster: job.cluster, proc: job.proc, time: now() } as UserLogEvent);
+    if (typeof path !== 'string' || !path) return;
+    const event = { ...e, cluster: job.cluster, proc: job.proc, time: now() } as UserLogEvent;
+    if (this.deferred) this.deferred.push(() => this.userLog.write(path, event));
+    else this.userLog.write(path, event);
   }
 
   // ---- submission ----
@@ -256,7 +264,13 @@ export class Schedd {
       for (let i = 0; i < Math.max(1, m.count); i++) {
         const job = this.queue.takeIdle(Number(m.autocluster));
         if (!job) break;
-        work.push(this.claimAndStart(job, m.slot, m.startd));
+        work.push(
+          this.claimAndStart(job, m.slot, m.startd).catch((e) => {
+            // the queue could not be written (disk full): the job waits for another match
+            if (job.status === JobStatus.Idle && !job.claim) job.matching = false;
+            this.log.error({ cluster: job.cluster, proc: job.proc, err: (e as Error).message }, 'could not start the job');
+          }),
+        );
       }
     }
     await Promise.all(work);
@@ -285,7 +299,12 @@ export class Schedd {
     try {
       // the claim is recorded (durably) before the startd is asked, so a crash in between loses nothing
       const id = randomBytes(24).toString('base64url');
-      await this.recordStarting(job, { id, startd: startdAddr, slot });
+      try {
+        await this.recordStarting(job, { id, startd: startdAddr, slot });
+      } catch (e) {
+        this.dropStartingClaim(job);
+        throw e;
+      }
       let reply;
       try {
         reply = await client.requestClaim({
@@ -378,7 +397,15 @@ export class Schedd {
     }
     const started = this.beginStart(next);
     try {
-      if (!picked) await this.queue.commit();
+      try {
+        if (!picked) await this.queue.commit();
+      } catch (e) {
+        // the choice could not be recorded (disk full): the job stays idle and the claim goes back
+        this.dropStartingClaim(next);
+        void this.releaseClaim(claim, false);
+        this.log.error({ cluster: next.cluster, proc: next.proc, err: (e as Error).message }, 'could not record the job starting on a reused claim');
+        return;
+      }
       try {
         await this.startd(claim.startd).activate(claim.id, this.queue.merged(next));
       } catch (e) {
@@ -479,9 +506,20 @@ export class Schedd {
     }
     // the next job of each freed claim is chosen now, so its claim is recorded in the same commit as the exit
     const reuse = after.map((c) => ({ claim: c, next: this.pickNext(c) }));
-    await this.queue.commit();
+    try {
+      await this.queue.commit();
+    } catch (e) {
+      // not recorded (disk full): nothing is acknowledged, so the startd reports again; the freed claims
+      // go back rather than start jobs whose start could not be recorded
+      for (const { claim, next } of reuse) {
+        if (next) this.dropStartingClaim(next);
+        void this.releaseClaim(claim, false);
+      }
+      throw e;
+    }
     this.userLog.flush();
-    for (const { claim, next } of reuse) void this.reuseOrRelease(claim, next);
+    for (const { claim, next } of reuse)
+      void this.reuseOrRelease(claim, next).catch((e) => this.log.error({ slot: claim.slot, err: (e as Error).message }, 'could not reuse the claim'));
     this.onQueueChanged();
     return acked;
   }
@@ -671,7 +709,7 @@ export class Schedd {
       if (job.status === JobStatus.Removed) continue;
       if (active(attr('PeriodicRemove')) && isTrue(this.queue.ad(job).evaluate('PeriodicRemove'))) {
         const r = this.actOne(job, 'remove', `The job attribute PeriodicRemove expression '${attr('PeriodicRemove')}' evaluated to TRUE`);
-        if (r && typeof r !== 'string') kills.push(r);
+        if (r && typeof r !== 'string') kills.push(r());
         continue;
       }
       if ((job.status === JobStatus.Idle || job.status === JobStatus.Running) && active(attr('PeriodicHold')) && isTrue(this.queue.ad(job).evaluate('PeriodicHold'))) {
@@ -796,21 +834,34 @@ export class Schedd {
     value = '',
   ): Promise<Array<{ job: Job; ok: boolean; error?: string }>> {
     const results: Array<{ job: Job; ok: boolean; error?: string }> = [];
-    const kills: Array<Promise<unknown>> = [];
+    const kills: Array<() => Promise<unknown>> = [];
     const who = identity.name || 'a daemon';
-    for (const job of jobs) {
-      if (!identity.admin && identity.kind !== 'daemon' && job.owner !== identity.name) {
-        results.push({ job, ok: false, error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}` });
-        continue;
-      }
-      const r = action === 'prio' ? this.setPrio(job, value) : this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
-      if (typeof r === 'string') results.push({ job, ok: false, error: r });
-      else {
-        results.push({ job, ok: true });
-        if (r) kills.push(r);
-      }
+    // all or nothing: the changes are committed before any event is written, mail sent or job stopped,
+    // and a change that cannot be written (disk full) is refused with every job as it was
+    const after: Array<() => void> = [];
+    this.deferred = after;
+    try {
+      this.queue.atomically(() => {
+        for (const job of jobs) {
+          if (!identity.admin && identity.kind !== 'daemon' && job.owner !== identity.name) {
+            results.push({ job, ok: false, error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}` });
+            continue;
+          }
+          const r = action === 'prio' ? this.setPrio(job, value) : this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
+          if (typeof r === 'string') results.push({ job, ok: false, error: r });
+          else {
+            results.push({ job, ok: true });
+            if (r) kills.push(r);
+          }
+        }
+      });
+    } finally {
+      this.deferred = undefined;
     }
-    await this.commitThenStop(kills);
+    for (const f of after) f();
+    this.userLog.flush();
+    await Promise.all(kills.map((k) => k()));
+    this.onQueueChanged();
     return results;
   }
 
@@ -824,12 +875,12 @@ export class Schedd {
     return undefined;
   }
 
-  /** One action on one job: an error text, or a promise for the kill it started (or undefined). */
-  private actOne(job: Job, action: string, reason: string): string | Promise<unknown> | undefined {
+  /** One action on one job: an error text, or the kill to start once it is committed (or undefined). */
+  private actOne(job: Job, action: string, reason: string): string | (() => Promise<unknown>) | undefined {
     const kill = () => {
       const c = job.claim;
       if (!c) return undefined;
-      return this.startd(c.startd)
+      return () => this.startd(c.startd)
         .deactivate(c.id, false, reason)
         .catch((e) => {
           // The startd is gone: nothing runs the job any more that we can reach; settle it now.
