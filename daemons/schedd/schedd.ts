@@ -467,6 +467,9 @@ export class Schedd {
         }
       }
       acked.push(ev.seq);
+      // a job that ends while the schedd is still reconnecting to it has no claim object yet: its claim is
+      // released all the same (else the startd would hold the slot until the lease ran out)
+      const freed = claim ?? { id: job.claim.id, startd: job.claim.startd, slot: job.claim.slot, lastAc: 0 };
       const imageBefore = ev.type === 'update' ? Number(this.queue.value(job, 'ImageSize') ?? 0) || 0 : 0;
       if (ev.update?.attrs && Object.keys(ev.update.attrs).length) this.queue.update(job, ev.update.attrs);
       switch (ev.type) {
@@ -492,11 +495,11 @@ export class Schedd {
           break;
         case 'exited':
           this.jobExited(job, ev, transferError);
-          if (claim) after.push(claim);
+          after.push(freed);
           break;
         case 'failed':
           this.jobFailed(job, ev);
-          if (claim) after.push(claim);
+          after.push(freed);
           break;
         case 'evicted':
           this.jobEvicted(job, ev.message || 'the startd evicted the job');
