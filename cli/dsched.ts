@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../lib/config/load.js';
 import { addressFile } from '../lib/config/paths.js';
 import { PARAMS } from '../lib/config/params.js';
-import { isRunning, readPidFile } from '../lib/pid-file.js';
+import { isRunning, processStartTime, readPidFile } from '../lib/pid-file.js';
 import { DschedError } from '../lib/errors.js';
 import { loadSecret, signToken } from '../lib/rpc/auth.js';
 import { readAddressFile } from '../lib/rpc/address-file.js';
@@ -39,6 +39,8 @@ const daemonMain = (name: string) => join(here, '..', 'daemons', name, 'main.js'
 
 function pidAlive(pid: number): boolean {
   if (!pid) return false;
+  // a daemon killed a moment ago may linger as a zombie until reaped: it serves nothing
+  if (existsSync('/proc/self/stat') && processStartTime(pid) === undefined) return false;
   try {
     process.kill(pid, 0);
     return true;
