@@ -1,4 +1,5 @@
 // dsched startd: one per execute node. Advertises its slots and runs the jobs schedds claim them for.
+import { join } from 'node:path';
 import { CollectorLink, daemonContext, onReconfig, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { proto } from '../../lib/rpc/proto.js';
 import { EventReporter } from './reporter.js';
@@ -27,7 +28,7 @@ async function describeMachine(): Promise<Machine> {
   }
 }
 const machine = await describeMachine();
-const reporter = new EventReporter(log, ctx.token);
+const reporter = new EventReporter(log, ctx.token, join(config.paths.run, 'startd-exits.journal'));
 const starter = new Starter((msg) => log.error(msg));
 const startd = new Startd(machine, config, log, reporter, starter);
 const monitor = new JobMonitor(startd, config, log, reporter);
