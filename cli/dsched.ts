@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../lib/config/load.js';
 import { addressFile } from '../lib/config/paths.js';
 import { PARAMS } from '../lib/config/params.js';
-import { isRunning, processStartTime, readPidFile } from '../lib/pid-file.js';
+import { isRunning, parentPid, processStartTime, readPidFile } from '../lib/pid-file.js';
 import { DschedError } from '../lib/errors.js';
 import { loadSecret, signToken } from '../lib/rpc/auth.js';
 import { readAddressFile } from '../lib/rpc/address-file.js';
@@ -62,9 +62,11 @@ function masterPid(config: Config): number {
  */
 function runningDaemons(config: Config): Array<{ name: string; pid: number }> {
   const out: Array<{ name: string; pid: number }> = [];
+  // a master that came up meanwhile (another `dsched start`) keeps its own daemons
+  const master = masterPid(config);
   for (const name of DAEMONS.filter((d) => d !== 'master')) {
     const rec = readPidFile(join(config.paths.run, `${name}.pid`));
-    if (!isRunning(rec)) continue;
+    if (!isRunning(rec) || (master && parentPid(rec.pid) === master)) continue;
     let cmdline = '';
     try {
       cmdline = readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8');

@@ -24,6 +24,16 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
+/** The parent of a process (undefined when it has exited or /proc is not there). */
+export function parentPid(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 export function writePidFile(path: string, pid: number = process.pid): void {
   writeFileAtomic(path, `${pid} ${processStartTime(pid) ?? ''}\n`);
 }
