@@ -404,6 +404,8 @@ export class JobQueue {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
+  /** Runs before each batch of changes is written (the schedd writes their job log events first). */
+  beforeWrite: () => void = () => {};
   /** Told when writing the queue starts failing (the error) and when it works again (undefined). */
   onStoreError: (e: unknown) => void = () => {};
   /** The error of the last write, while writes fail (changes are kept and retried). */
@@ -426,6 +428,7 @@ export class JobQueue {
     this.finished = [];
     this.waiters = [];
     try {
+      this.beforeWrite();
       this.write(dirty, finished);
     } catch (e) {
       for (const j of dirty) this.dirty.add(j);

@@ -78,6 +78,10 @@ export class Schedd {
     this.mailer = new Mailer(opts.mailCommand, log);
     this.userLog = new UserLogWriter({ onError: (path, err) => log.warn({ path, err: err.message }, 'cannot write the job event log') });
     this.deps = new Dependencies(queue);
+    // a job's events reach its log before the queue records the change they describe: a crash in between
+    // leaves the change unrecorded (the startd reports it again), never a completed job without its
+    // terminate event
+    queue.beforeWrite = () => this.userLog.flush();
     queue.onFlushed = (changed) => {
       for (const w of this.watchers) w(changed);
       this.settleDependents(new Set(changed.map((j) => j.cluster)));
