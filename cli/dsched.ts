@@ -2,7 +2,7 @@
 // dsched: start, stop and inspect a pool on this host; run one daemon in the foreground; evaluate ClassAd
 // expressions; show configuration.
 import { spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../lib/config/load.js';
 import { addressFile } from '../lib/config/paths.js';
 import { PARAMS } from '../lib/config/params.js';
+import { isRunning, parentPid, processStartTime, readPidFile } from '../lib/pid-file.js';
 import { DschedError } from '../lib/errors.js';
 import { loadTokenKey, signToken } from '../lib/rpc/auth.js';
 import { cliTls, describeCertificate, pinnedCa } from '../lib/rpc/tls.js';
@@ -49,6 +50,8 @@ const hostName = (config: Config) => config.str('HOSTNAME') || hostname();
 
 function pidAlive(pid: number): boolean {
   if (!pid) return false;
+  // a daemon killed a moment ago may linger as a zombie until reaped: it serves nothing
+  if (existsSync('/proc/self/stat') && processStartTime(pid) === undefined) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -67,12 +70,58 @@ function maySignal(pid: number): boolean {
   }
 }
 
+/** The running master of this home (its pid file checked against the process's start time), or 0. */
 function masterPid(config: Config): number {
-  try {
-    return Number(readFileSync(join(config.paths.run, 'master.pid'), 'utf8')) || 0;
-  } catch {
-    return 0;
+  const rec = readPidFile(join(config.paths.run, 'master.pid'));
+  return isRunning(rec) ? rec.pid : 0;
+}
+
+/**
+ * Daemons of this home still running by their run/<daemon>.pid files (written by the master): a pid
+ * counts only while it is the same process (start time) running that daemon's program, so a pid the
+ * kernel gave to someone else is never signalled.
+ */
+function runningDaemons(config: Config): Array<{ name: string; pid: number }> {
+  const out: Array<{ name: string; pid: number }> = [];
+  // a master that came up meanwhile (another `dsched start`) keeps its own daemons
+  const master = masterPid(config);
+  for (const name of DAEMONS.filter((d) => d !== 'master')) {
+    const rec = readPidFile(join(config.paths.run, `${name}.pid`));
+    if (!isRunning(rec) || (master && parentPid(rec.pid) === master)) continue;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8');
+    } catch {
+      cmdline = `${name}/main.js`; // no /proc: the start time check is all there is
+    }
+    if (cmdline.includes(join(name, 'main.js'))) out.push({ name, pid: rec.pid });
   }
+  return out;
+}
+
+/** Stop daemons a dead master left behind: SIGTERM, then SIGKILL for any alive after the grace time. */
+async function stopOrphans(config: Config): Promise<Array<{ name: string; pid: number }>> {
+  const orphans = runningDaemons(config);
+  if (!orphans.length) return orphans;
+  const signal = (sig: NodeJS.Signals) => {
+    for (const d of runningDaemons(config)) {
+      try {
+        process.kill(d.pid, sig);
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+  };
+  signal('SIGTERM');
+  for (const [sig, waitMs] of [[undefined, 20_000], ['SIGKILL', 5_000]] as const) {
+    if (sig) signal(sig);
+    const deadline = Date.now() + waitMs;
+    while (runningDaemons(config).length && Date.now() < deadline) await sleep(50);
+  }
+  const left = runningDaemons(config);
+  if (left.length) throw new DschedError('TIMEOUT', `daemons of ${config.paths.home} did not stop: ${left.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}`);
+  for (const d of orphans) rmSync(join(config.paths.run, `${d.name}.pid`), { force: true });
+  return orphans;
 }
 
 function tryPort(host: string, port: number): Promise<number | undefined> {
@@ -129,10 +178,13 @@ async function start(): Promise<number> {
   mkdirSync(paths.spool, { recursive: true, mode: 0o700 });
   await ensurePoolCredentials(paths, hostName(config), config.list('DAEMON_LIST'));
   const running = masterPid(config);
-  if (pidAlive(running)) {
+  if (running) {
     process.stdout.write(`dsched: the pool of ${paths.home} is already running (master pid ${running})\n`);
     return EXIT.ok;
   }
+  // daemons of a master that died would hold the pool's ports against the new ones
+  const orphans = await stopOrphans(config);
+  if (orphans.length) process.stdout.write(`dsched: stopped daemons left by a master that died: ${orphans.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}\n`);
   if (!existsSync(paths.config)) appendFileSync(paths.config, `# dsched configuration of this pool (NAME = value); see docs/config.md\n`);
   config = await recordPorts(config);
   const out = openSync(join(paths.log, 'master.out'), 'a');
@@ -147,6 +199,11 @@ async function start(): Promise<number> {
       return !a || !pidAlive(a.pid);
     });
     if (!missing.length) break;
+    if (child.exitCode !== null && masterPid(config) && masterPid(config) !== child.pid) {
+      // another `dsched start` got there first: its master holds the home
+      process.stdout.write(`dsched: the pool of ${paths.home} is already running (master pid ${masterPid(config)})\n`);
+      return EXIT.ok;
+    }
     if (child.exitCode !== null || Date.now() > deadline) {
       throw new DschedError('POOL_NOT_RUNNING', `the pool did not come up (${missing.join(', ')} not serving)`, {
         hint: `see ${join(paths.log, 'master.out')} and the daemon logs in ${paths.log}`,
@@ -163,13 +220,7 @@ async function start(): Promise<number> {
 async function stop(): Promise<number> {
   const config = loadConfig();
   const pid = masterPid(config);
-  if (!pidAlive(pid)) {
-    process.stdout.write(`dsched: no pool is running for ${config.paths.home}\n`);
-    return EXIT.ok;
-  }
-  const own = maySignal(pid);
-  if (own) process.kill(pid, 'SIGTERM');
-  else {
+  if (pid && !maySignal(pid)) {
     // another user's pool (root's): only its admins may stop it, and they ask its master
     const session = openSession();
     try {
@@ -177,22 +228,45 @@ async function stop(): Promise<number> {
     } finally {
       session.close();
     }
+    const deadline = Date.now() + 40_000;
+    while (masterPid(config) === pid && Date.now() < deadline) await sleep(50);
+    if (masterPid(config) === pid) throw new DschedError('TIMEOUT', `the master (pid ${pid}) did not stop in 40 s`);
+    process.stdout.write(`dsched: pool stopped (${config.paths.home})\n`);
+    return EXIT.ok;
   }
-  const deadline = Date.now() + 40_000;
-  while (pidAlive(pid) && Date.now() < deadline) await sleep(50);
-  if (pidAlive(pid)) {
-    if (!own) throw new DschedError('TIMEOUT', `the master (pid ${pid}) did not stop in 40 s`);
-    process.kill(pid, 'SIGKILL');
-    throw new DschedError('TIMEOUT', `the master (pid ${pid}) did not stop in 40 s; killed it`);
+  if (pid) {
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 40_000;
+    while (masterPid(config) === pid && Date.now() < deadline) await sleep(50);
+    if (masterPid(config) === pid) {
+      process.kill(pid, 'SIGKILL');
+      await stopOrphans(config);
+      throw new DschedError('TIMEOUT', `the master (pid ${pid}) did not stop in 40 s; killed it and its daemons`);
+    }
   }
+  // whatever a master that died left running (and anything a stopping master could not stop)
+  const orphans = await stopOrphans(config);
+  if (!pid && !orphans.length) {
+    process.stdout.write(`dsched: no pool is running for ${config.paths.home}\n`);
+    return EXIT.ok;
+  }
+  if (orphans.length) process.stdout.write(`dsched: stopped daemons left by a master that died: ${orphans.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}\n`);
   process.stdout.write(`dsched: pool stopped (${config.paths.home})\n`);
   return EXIT.ok;
 }
 
 /** This home's master, reached with the session's token (an admin's for its owner and root). */
 function masterOf(session: Session) {
-  const a = readAddressFile(addressFile(session.config.paths, 'master'));
-  if (!a || !pidAlive(a.pid)) throw new DschedError('POOL_NOT_RUNNING', `no pool is running for ${session.config.paths.home}`);
+  const config = session.config;
+  const a = readAddressFile(addressFile(config.paths, 'master'));
+  if (!a || !pidAlive(a.pid) || !masterPid(config)) {
+    const orphans = runningDaemons(config);
+    if (orphans.length)
+      throw new DschedError('POOL_NOT_RUNNING', `no master is running for ${config.paths.home}, but its daemons still run: ${orphans.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}`, {
+        hint: 'dsched stop stops them; dsched start stops them and starts the pool again',
+      });
+    throw new DschedError('POOL_NOT_RUNNING', `no pool is running for ${config.paths.home}`);
+  }
   return session.master();
 }
 

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import chokidar from 'chokidar';
@@ -33,7 +34,12 @@ export interface DaemonContext {
   hostName: string;
 }
 
+let masterPipeFd = NaN;
+
 export function daemonContext(daemon: string): DaemonContext {
+  masterPipeFd = Number(process.env[MASTER_PIPE_ENV]);
+  // the daemon's own children (the spawner, jobs, mail) are not the master's
+  delete process.env[MASTER_PIPE_ENV];
   const config = loadConfig();
   for (const d of [config.paths.run, config.paths.log, config.paths.spool]) mkdirSync(d, { recursive: true });
   const log = createLogger(daemon, config.paths.log);
@@ -75,6 +81,37 @@ export async function serveDaemon(
   return server;
 }
 
+/** Set by the master for its daemons: the fd of a pipe whose other end the master holds. */
+export const MASTER_PIPE_ENV = 'DSCHED_MASTER_PIPE';
+
+/**
+ * A daemon started by a master shuts down when the master is gone: the master's end of the pipe closes
+ * when it dies, however it dies, and the daemon reads end of file. Left running, such a daemon would hold
+ * the pool's ports against the next master and could not be stopped by `dsched stop` through it.
+ */
+function watchMaster(ctx: DaemonContext): void {
+  const fd = masterPipeFd;
+  if (!Number.isInteger(fd) || fd < 3) return;
+  let pipe: Socket;
+  try {
+    pipe = new Socket({ fd, readable: true, writable: false });
+  } catch (e) {
+    ctx.log.warn({ err: (e as Error).message }, 'cannot watch the master pipe');
+    return;
+  }
+  let gone = false;
+  const masterGone = () => {
+    if (gone) return;
+    gone = true;
+    ctx.log.warn('the master is gone: shutting down');
+    process.kill(process.pid, 'SIGTERM');
+  };
+  pipe.on('data', () => {}); // the master sends nothing; reading is how its end of file is seen
+  pipe.once('end', masterGone);
+  pipe.once('error', masterGone);
+  pipe.unref();
+}
+
 /** Install SIGTERM/SIGINT handling: run `stop` once, then exit; a second signal exits at once. */
 export function onShutdown(ctx: DaemonContext, stop: () => Promise<void>): void {
   let stopping = false;
@@ -97,6 +134,7 @@ export function onShutdown(ctx: DaemonContext, stop: () => Promise<void>): void 
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
+  watchMaster(ctx);
   // SIGHUP is `dsched reconfig`: never a reason to die.
   process.on('SIGHUP', () => reconfigure(ctx, 'SIGHUP'));
   process.on('uncaughtException', (e) => {

@@ -49,6 +49,12 @@ export const ERROR_CODES = {
   // queue and jobs
   JOB_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, exit: 1, hint: 'dq lists the jobs in the queue, dhistory the finished ones' },
   JOB_STATE: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1 },
+  // the job queue's storage (SQLite): the change was rolled back and nothing of it applied
+  DISK_FULL: { status: GrpcStatus.RESOURCE_EXHAUSTED, exit: 1, hint: 'the file system of the pool spool ($DSCHED_HOME/spool) is full; the change was not made: free space and try again' },
+  QUEUE_BUSY: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'another process holds the job queue database locked; the change was not made: try again' },
+  QUEUE_IO_ERROR: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'the job queue database could not be read or written (see the schedd log); the change was not made' },
+  QUEUE_CORRUPT: { status: GrpcStatus.DATA_LOSS, exit: 1, hint: 'the job queue database ($DSCHED_HOME/spool/job_queue.db) is damaged; restore it from a backup' },
+  QUEUE_READONLY: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1, hint: 'the job queue database cannot be written (read-only file or file system); the change was not made' },
   // security
   PERMISSION_DENIED: { status: GrpcStatus.PERMISSION_DENIED, exit: 1 },
   UNAUTHENTICATED: { status: GrpcStatus.UNAUTHENTICATED, exit: 1, hint: 'is this the pool of $DSCHED_HOME? a CLI proves who it is with a token from the schedd or the pool\'s token key; a daemon with its host certificate (dsched join)' },

@@ -1,41 +1,41 @@
 // dsched master: one per host. Starts the daemons of DAEMON_LIST, restarts any that dies, stops them all.
-import { readFileSync, rmSync, openSync, closeSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { DschedError } from '../../lib/errors.js';
+import { readPidFile, removePidFile, writePidFile } from '../../lib/pid-file.js';
 import { proto } from '../../lib/rpc/proto.js';
 import { Supervisor } from './supervisor.js';
 
 const ctx = daemonContext('master');
 const { config, log } = ctx;
 
-// One master per home: the pid file is taken with O_EXCL, and a stale one (dead pid) is replaced.
+// One master per home. The lock is an abstract Unix socket named after the home: the kernel frees it
+// when the master dies, however it dies, so a stale lock never blocks a restart and two masters starting
+// at once cannot both take it. run/master.pid (pid and start time) tells `dsched` which process it is.
 const pidFile = join(config.paths.run, 'master.pid');
-function takePidFile() {
-  for (let i = 0; i < 2; i++) {
-    try {
-      const fd = openSync(pidFile, 'wx', 0o644);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(pidFile, 'utf8'));
-      let alive = false;
-      try {
-        process.kill(pid, 0);
-        alive = pid !== process.pid;
-      } catch {
-        alive = false;
-      }
-      if (alive) throw new DschedError('POOL_ALREADY_RUNNING', `a master (pid ${pid}) already runs for ${config.paths.home}`);
-      rmSync(pidFile, { force: true });
-    }
-  }
+async function takeMasterLock(): Promise<void> {
+  const name = `\0dsched-master-${createHash('sha256').update(realpathSync(config.paths.home)).digest('hex').slice(0, 40)}`;
+  const lock = createServer();
+  await new Promise<void>((resolve, reject) => {
+    lock.once('error', (e: NodeJS.ErrnoException) => {
+      const holder = readPidFile(pidFile);
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new DschedError('POOL_ALREADY_RUNNING', `a master${holder ? ` (pid ${holder.pid})` : ''} already runs for ${config.paths.home}`)
+          : e,
+      );
+    });
+    lock.listen(name, () => resolve());
+  });
+  lock.unref();
+  writePidFile(pidFile);
 }
-takePidFile();
+await takeMasterLock();
 
-const supervisor = new Supervisor(log, config.paths.log, () => config.int('RESTART_BACKOFF_MAX'));
+const supervisor = new Supervisor(log, config.paths.log, () => config.int('RESTART_BACKOFF_MAX'), config.paths.run);
 let shuttingDown: Promise<void> | undefined;
 const stopAll = () => (shuttingDown ??= supervisor.stop(20_000));
 
@@ -70,5 +70,6 @@ process.on('SIGHUP', () => supervisor.signalAll('SIGHUP'));
 onShutdown(ctx, async () => {
   await stopAll();
   await server.shutdown();
-  rmSync(pidFile, { force: true });
+  const me = readPidFile(pidFile);
+  if (me?.pid === process.pid) removePidFile(pidFile, me);
 });

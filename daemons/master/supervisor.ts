@@ -4,7 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MASTER_PIPE_ENV } from '../../lib/daemon.js';
 import type { Logger } from '../../lib/log.js';
+import { readPidFile, removePidFile, writePidFile, type PidRecord } from '../../lib/pid-file.js';
 
 export interface DaemonState {
   name: string;
@@ -31,6 +33,8 @@ export class Supervisor {
     private log: Logger,
     private logDir: string,
     private maxBackoffSec: () => number,
+    /** where run/<daemon>.pid files go: `dsched stop` finds daemons a dead master left behind by them */
+    private runDir: string,
   ) {}
 
   start(names: string[]): void {
@@ -49,14 +53,26 @@ export class Supervisor {
     const out = openSync(join(this.logDir, `${d.name}.out`), 'a');
     // DSCHED_DAEMON_NODE_ARGS passes flags node refuses in NODE_OPTIONS (e.g. --cpu-prof) to every daemon.
     const nodeArgs = (process.env.DSCHED_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, daemonScript(d.name)], { stdio: ['ignore', out, out], env: process.env });
+    // fd 3 is a pipe the daemon watches: when this master dies (even by SIGKILL) the daemon reads its end
+    // of file and shuts down, so no daemon outlives its master
+    const child = spawn(process.execPath, [...nodeArgs, daemonScript(d.name)], {
+      stdio: ['ignore', out, out, 'pipe'],
+      env: { ...process.env, [MASTER_PIPE_ENV]: '3' },
+    });
     closeSync(out);
     d.child = child;
     d.pid = child.pid ?? 0;
+    const pidFile = join(this.runDir, `${d.name}.pid`);
+    let rec: PidRecord | undefined;
+    if (d.pid) {
+      writePidFile(pidFile, d.pid);
+      rec = readPidFile(pidFile);
+    }
     d.state = 'running';
     d.startedAt = Date.now();
     this.log.info({ daemon: d.name, childPid: d.pid }, 'started daemon');
     child.on('exit', (code, signal) => {
+      if (rec) removePidFile(pidFile, rec);
       d.child = undefined;
       d.pid = 0;
       d.lastExit = signal ? `signal ${signal}` : `exit code ${code}`;

@@ -6,7 +6,7 @@ import { qualifiedName } from '../../lib/rpc/authz.js';
 import type { KeyObject } from 'node:crypto';
 import { loadTokenKey } from '../../lib/rpc/auth.js';
 import { FsAuth, poolOwner } from './fs-auth.js';
-import { JobQueue, JobStatus, lit } from './queue.js';
+import { JobQueue, JobStatus, lit, litValue } from './queue.js';
 import { DagRunner } from './dag-runner.js';
 import { Schedd } from './schedd.js';
 import { scheddService } from './service.js';
@@ -26,6 +26,10 @@ const db = openQueueDb(join(config.paths.spool, 'job_queue.db'));
 const queue = new JobQueue(db);
 const authDir = config.str('AUTH_DIR') || config.paths.authDir;
 const auth = new FsAuth(authDir, tokenKey, isAdmin);
+queue.onStoreError = (e) =>
+  e === undefined
+    ? log.info('the job queue is written again: pending changes are recorded')
+    : log.error({ err: (e as Error).message }, 'cannot write the job queue; changes are kept and retried every second');
 
 const opts = {
   name,
@@ -38,6 +42,12 @@ const opts = {
   mailCommand: () => config.str('MAIL'),
   spool: config.paths.spool,
   protectedDirs: [config.paths.home, authDir],
+  findStartd: async (startdName: string) => {
+    const c = collector.get();
+    if (!c) return [];
+    const ads = await c.query('Machine', `StartdName == ${lit(startdName)}`, ['MyAddress'], { deadlineMs: 5000 });
+    return [...new Set(ads.map((a) => litValue(a.MyAddress)).filter((v): v is string => typeof v === 'string' && v !== ''))];
+  },
 };
 const schedd = new Schedd(queue, log, opts);
 const server = await serveDaemon(ctx, config.int('SCHEDD_PORT'), [
@@ -140,16 +150,24 @@ function scheduleAdvertise(delayMs = 0) {
 schedd.onQueueChanged = () => scheduleAdvertise();
 schedd.watch(() => scheduleAdvertise());
 
-await schedd.reconnect();
+// reconnecting to the jobs that ran before a restart asks their startds, which may be slow or gone: it
+// runs in the background, so the ads go out and the queue is served at once
+void schedd.reconnect().catch((e) => log.error({ err: e }, 'reconnecting to running jobs failed'));
 schedd.settleDependents('all');
 const dags = new DagRunner(schedd, queue, db, log);
 schedd.dags = dags;
 dags.resumeAll();
 scheduleAdvertise(0);
 const periodic = setInterval(() => scheduleAdvertise(0), config.int('UPDATE_INTERVAL') * 1000);
-const leases = setInterval(() => void schedd.renewLeases(), Math.max(1000, (config.int('JOB_LEASE_DURATION') * 1000) / 3));
+const leases = setInterval(() => void schedd.renewLeases().catch((e) => log.error({ err: (e as Error).message }, 'lease renewal could not be recorded')), Math.max(1000, (config.int('JOB_LEASE_DURATION') * 1000) / 3));
 const policies = setInterval(() => void schedd.periodicPolicies().catch((e) => log.error({ err: e }, 'periodic policy evaluation failed')), config.int('PERIODIC_EXPR_INTERVAL') * 1000);
-const trim = setInterval(() => queue.trimHistory(config.int('MAX_HISTORY_JOBS')), 600_000);
+const trim = setInterval(() => {
+  try {
+    queue.trimHistory(config.int('MAX_HISTORY_JOBS'));
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, 'could not trim the history (tried again later)');
+  }
+}, 600_000);
 
 onShutdown(ctx, async () => {
   for (const t of [periodic, leases, trim, policies]) clearInterval(t);

@@ -4,7 +4,7 @@
 // acknowledgement to a startd) awaits `commit()`.
 import { ClassAd, literal, parseExpr, referencedAttrs, unparse, valueToJS, compile } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
-import type { DB } from './store/db.js';
+import { storeError, type DB } from './store/db.js';
 
 export const JobStatus = {
   Idle: 1,
@@ -189,8 +189,13 @@ export class JobQueue {
     if (!this.nextId) this.nextId = this.persistedBound = (this.st.peekCluster.get() as { value: number }).value;
     const id = this.nextId++;
     if (this.nextId > this.persistedBound) {
+      try {
+        this.st.setCounter.run(id + JobQueue.RESERVE_BLOCK);
+      } catch (e) {
+        this.nextId = id;
+        throw storeError(e, 'cannot reserve a cluster id');
+      }
       this.persistedBound = id + JobQueue.RESERVE_BLOCK;
-      this.st.setCounter.run(this.persistedBound);
     }
     this.reserved.set(id, owner);
     return id;
@@ -211,10 +216,14 @@ export class JobQueue {
       return { cluster: clusterId, proc, owner, status, prio, attrs, ac: 0 };
     });
     const cluster: Cluster = { id: clusterId, owner, attrs: clusterAttrs, procs: jobs.length };
-    this.db.transaction(() => {
-      this.st.insCluster.run(clusterId, owner, JSON.stringify(clusterAttrs));
-      for (const j of jobs) this.st.insJob.run(clusterId, j.proc, owner, j.status, j.prio, JSON.stringify(j.attrs));
-    })();
+    try {
+      this.db.transaction(() => {
+        this.st.insCluster.run(clusterId, owner, JSON.stringify(clusterAttrs));
+        for (const j of jobs) this.st.insJob.run(clusterId, j.proc, owner, j.status, j.prio, JSON.stringify(j.attrs));
+      })();
+    } catch (e) {
+      throw storeError(e, `cannot queue cluster ${clusterId}`);
+    }
     this.reserved.delete(clusterId);
     this.clusters.set(clusterId, cluster);
     for (const j of jobs) this.addJob(j);
@@ -338,6 +347,7 @@ export class JobQueue {
 
   /** Change a job's attributes and/or status. `null` deletes an attribute. Durable after `commit()`. */
   update(job: Job, changes: Record<string, string | null>, status?: number): void {
+    this.remember(job);
     const wasIdle = job.status === JobStatus.Idle;
     for (const [k, v] of Object.entries(changes)) {
       if (v === null) {
@@ -366,6 +376,7 @@ export class JobQueue {
 
   /** Move a finished (completed or removed) job to history. */
   finish(job: Job, status: number, changes: Record<string, string | null> = {}): void {
+    this.remember(job);
     const now = Math.floor(Date.now() / 1000);
     this.update(job, { ...changes, CompletionDate: status === JobStatus.Completed ? String(now) : (job.attrs.CompletionDate ?? '0') }, status);
     if (job.ac) this.leaveIdle(job);
@@ -387,14 +398,29 @@ export class JobQueue {
     setImmediate(() => this.flush());
   }
 
-  /** Resolves once every change made so far is committed. */
+  /** Resolves once every change made so far is committed (rejects with the typed error if it cannot be). */
   commit(): Promise<void> {
     if (!this.flushScheduled) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
+  /** Runs before each batch of changes is written (the schedd writes their job log events first). */
+  beforeWrite: () => void = () => {};
+  /** Told when writing the queue starts failing (the error) and when it works again (undefined). */
+  onStoreError: (e: unknown) => void = () => {};
+  /** The error of the last write, while writes fail (changes are kept and retried). */
+  private failing: unknown;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Write every pending change in one transaction. When that fails (disk full, I/O error) the
+   * transaction is rolled back, the changes stay pending and are tried again every second, and whoever
+   * awaits `commit()` gets the typed error: the daemon keeps running and catches up once the disk has room.
+   */
   flush(): void {
     this.flushScheduled = false;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     const dirty = [...this.dirty];
     const finished = this.finished;
     const waiters = this.waiters;
@@ -402,27 +428,114 @@ export class JobQueue {
     this.finished = [];
     this.waiters = [];
     try {
-      this.db.transaction(() => {
-        for (const j of dirty) {
-          this.st.updJob.run(j.status, j.prio, JSON.stringify(j.attrs), j.claim?.id ?? null, j.claim?.startd ?? null, j.claim?.slot ?? null, j.cluster, j.proc);
-        }
-        const emptied = new Set<number>();
-        for (const f of finished) {
-          this.st.insHistory.run(f.job.cluster, f.job.proc, f.job.owner, f.job.status, f.completion, JSON.stringify(f.merged));
-          this.st.delJob.run(f.job.cluster, f.job.proc);
-          if ((this.clusters.get(f.job.cluster)?.procs ?? 0) <= 0) emptied.add(f.job.cluster);
-        }
-        // only once every proc row of the batch is gone may its cluster row go
-        for (const c of emptied) this.st.delCluster.run(c);
-      })();
+      this.beforeWrite();
+      this.write(dirty, finished);
     } catch (e) {
-      for (const w of waiters) w.reject(e);
-      throw e;
+      for (const j of dirty) this.dirty.add(j);
+      this.finished = [...finished, ...this.finished];
+      const err = storeError(e, 'cannot record job state changes');
+      for (const w of waiters) w.reject(err);
+      if (this.failing === undefined) this.onStoreError(err);
+      this.failing = err;
+      this.flushScheduled = true;
+      this.retryTimer = setTimeout(() => this.flush(), 1000);
+      return;
+    }
+    if (this.failing !== undefined) {
+      this.failing = undefined;
+      this.onStoreError(undefined);
     }
     for (const w of waiters) w.resolve();
+    this.flushed(dirty, finished);
+  }
+
+  private write(dirty: Job[], finished: Array<{ job: Job; merged: Record<string, string>; completion: number }>): void {
+    this.db.transaction(() => {
+      for (const j of dirty) {
+        this.st.updJob.run(j.status, j.prio, JSON.stringify(j.attrs), j.claim?.id ?? null, j.claim?.startd ?? null, j.claim?.slot ?? null, j.cluster, j.proc);
+      }
+      const emptied = new Set<number>();
+      for (const f of finished) {
+        this.st.insHistory.run(f.job.cluster, f.job.proc, f.job.owner, f.job.status, f.completion, JSON.stringify(f.merged));
+        this.st.delJob.run(f.job.cluster, f.job.proc);
+        if ((this.clusters.get(f.job.cluster)?.procs ?? 0) <= 0) emptied.add(f.job.cluster);
+      }
+      // only once every proc row of the batch is gone may its cluster row go
+      for (const c of emptied) this.st.delCluster.run(c);
+    })();
+  }
+
+  private flushed(dirty: Job[], finished: Array<{ job: Job }>): void {
     // watchers may still read a finished job's cluster attributes; empty clusters go after them
     this.onFlushed([...dirty, ...finished.map((f) => f.job)]);
     for (const f of finished) if ((this.clusters.get(f.job.cluster)?.procs ?? 1) <= 0) this.clusters.delete(f.job.cluster);
+  }
+
+  /** While `atomically` runs: each touched job as it was before (to put back if the write fails). */
+  private undo: Map<Job, { status: number; prio: number; attrs: Record<string, string>; claim?: ClaimRef; matching?: boolean; queued: boolean }> | undefined;
+
+  private remember(job: Job): void {
+    if (!this.undo || this.undo.has(job)) return;
+    this.undo.set(job, { status: job.status, prio: job.prio, attrs: { ...job.attrs }, claim: job.claim, matching: job.matching, queued: this.jobs.get(jobKey(job.cluster, job.proc)) === job });
+  }
+
+  /**
+   * Run `fn` (synchronous changes to jobs) and commit them at once, all or nothing: if they cannot be
+   * written (disk full), the transaction is rolled back, every job is put back in memory as it was, and
+   * the typed error is thrown. A user's action is either done and durable or refused with nothing changed.
+   */
+  atomically<T>(fn: () => T): T {
+    // earlier pending changes first, so that a failure below is this action's alone
+    if (this.flushScheduled) {
+      this.flush();
+      if (this.failing !== undefined) throw this.failing;
+    }
+    this.undo = new Map();
+    let result: T;
+    let dirty: Job[] = [];
+    let finished: typeof this.finished = [];
+    try {
+      result = fn();
+      dirty = [...this.dirty];
+      finished = this.finished;
+      this.write(dirty, finished);
+    } catch (e) {
+      this.restore(this.undo);
+      throw storeError(e, 'cannot record the change');
+    } finally {
+      this.undo = undefined;
+    }
+    this.dirty = new Set();
+    this.finished = [];
+    this.flushScheduled = false;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.resolve();
+    this.flushed(dirty, finished);
+    return result;
+  }
+
+  private restore(undo: NonNullable<typeof this.undo>): void {
+    for (const [job, was] of undo) {
+      const key = jobKey(job.cluster, job.proc);
+      if (job.ac) this.leaveIdle(job);
+      Object.assign(job, { status: was.status, prio: was.prio, attrs: was.attrs, claim: was.claim, matching: was.matching, ad: undefined });
+      if (was.queued && this.jobs.get(key) !== job) {
+        this.jobs.set(key, job);
+        let set = this.clusterJobs.get(job.cluster);
+        if (!set) this.clusterJobs.set(job.cluster, (set = new Set()));
+        set.add(job);
+        const c = this.clusters.get(job.cluster);
+        if (c) c.procs++;
+      }
+      if (job.status === JobStatus.Idle) {
+        const matching = job.matching;
+        this.enterIdle(job);
+        job.matching = matching;
+      }
+      this.dirty.delete(job);
+    }
+    this.finished = this.finished.filter((f) => !undo.has(f.job));
   }
 
   // ---- history ----

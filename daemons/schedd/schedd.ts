@@ -52,6 +52,8 @@ export interface ScheddOptions {
   spool: string;
   /** the pool's own directories ($DSCHED_HOME, the challenge directory): no user's job may name a file there */
   protectedDirs?: string[];
+  /** A startd's current addresses, by its name (from the collector's Machine ads). */
+  findStartd?: (startdName: string) => Promise<string[]>;
 }
 
 // HTCondor's HoldReasonCode values used here.
@@ -81,6 +83,10 @@ export class Schedd {
     this.mailer = new Mailer(opts.mailCommand, log);
     this.userLog = new UserLogWriter({ onError: (path, err) => log.warn({ path, err: err.message }, 'cannot write the job event log') });
     this.deps = new Dependencies(queue);
+    // a job's events reach its log before the queue records the change they describe: a crash in between
+    // leaves the change unrecorded (the startd reports it again), never a completed job without its
+    // terminate event
+    queue.beforeWrite = () => this.userLog.flush();
     queue.onFlushed = (changed) => {
       for (const w of this.watchers) w(changed);
       this.settleDependents(new Set(changed.map((j) => j.cluster)));
@@ -93,8 +99,13 @@ export class Schedd {
 
   /** Mail the job's owner (or notify_user) if the job asked to be told about this event. */
   private mail(ev: MailEvent, job: Job, extra: Partial<JobFacts> = {}) {
-    this.mailLater(ev, job, extra)();
+    const send = this.mailLater(ev, job, extra);
+    if (this.deferred) this.deferred.push(send);
+    else send();
   }
+
+  /** While a user action is being applied: its events and mail, sent only once it is committed. */
+  private deferred: Array<() => void> | undefined;
 
   /** The mail of `mail`, with the facts read now and sent when the returned function is called. */
   private mailLater(ev: MailEvent, job: Job, extra: Partial<JobFacts> = {}): () => void {
@@ -186,7 +197,11 @@ export class Schedd {
 
   private logEvent(job: Job, e: EventBody) {
     const path = this.queue.value(job, 'UserLog');
-    if (typeof path === 'string' && path) this.userLog.write(path, { ...e, cluster: job.cluster, proc: job.proc, time: now() } as UserLogEvent, this.fileOwner(job));
+    if (typeof path !== 'string' || !path) return;
+    const event = { ...e, cluster: job.cluster, proc: job.proc, time: now() } as UserLogEvent;
+    const owner = this.fileOwner(job);
+    if (this.deferred) this.deferred.push(() => this.userLog.write(path, event, owner));
+    else this.userLog.write(path, event, owner);
   }
 
   // ---- submission ----
@@ -272,7 +287,13 @@ export class Schedd {
         const job = this.queue.takeIdle(Number(m.autocluster));
         if (!job) break;
         if (m.host) this.pinStartdHost(m.startd, m.host);
-        work.push(this.claimAndStart(job, m.slot, m.startd));
+        work.push(
+          this.claimAndStart(job, m.slot, m.startd).catch((e) => {
+            // the queue could not be written (disk full): the job waits for another match
+            if (job.status === JobStatus.Idle && !job.claim) job.matching = false;
+            this.log.error({ cluster: job.cluster, proc: job.proc, err: (e as Error).message }, 'could not start the job');
+          }),
+        );
       }
     }
     await Promise.all(work);
@@ -301,7 +322,12 @@ export class Schedd {
     try {
       // the claim is recorded (durably) before the startd is asked, so a crash in between loses nothing
       const id = randomBytes(24).toString('base64url');
-      await this.recordStarting(job, { id, startd: startdAddr, slot });
+      try {
+        await this.recordStarting(job, { id, startd: startdAddr, slot });
+      } catch (e) {
+        this.dropStartingClaim(job);
+        throw e;
+      }
       let reply;
       try {
         reply = await client.requestClaim({
@@ -344,9 +370,20 @@ export class Schedd {
     }
   }
 
+  /**
+   * Forget the claim an idle job was being started on. It is offered for matching again: a job left
+   * marked as matching without a claim is never counted idle nor matched again.
+   */
+  private dropStartingClaim(job: Job) {
+    job.claim = undefined;
+    job.matching = false;
+    this.queue.update(job, {});
+  }
+
   /** Record (or forget) the claim an idle job is being started on, and wait until that is on disk. */
   private async recordStarting(job: Job, claim: { id: string; startd: string; slot: string } | undefined): Promise<void> {
     job.claim = claim;
+    if (!claim) job.matching = false;
     this.queue.update(job, {});
     await this.queue.commit();
   }
@@ -393,7 +430,15 @@ export class Schedd {
     }
     const started = this.beginStart(next);
     try {
-      if (!picked) await this.queue.commit();
+      try {
+        if (!picked) await this.queue.commit();
+      } catch (e) {
+        // the choice could not be recorded (disk full): the job stays idle and the claim goes back
+        this.dropStartingClaim(next);
+        void this.releaseClaim(claim, false);
+        this.log.error({ cluster: next.cluster, proc: next.proc, err: (e as Error).message }, 'could not record the job starting on a reused claim');
+        return;
+      }
       try {
         await this.startd(claim.startd).activate(claim.id, this.queue.merged(next));
       } catch (e) {
@@ -468,6 +513,9 @@ export class Schedd {
         }
       }
       acked.push(ev.seq);
+      // a job that ends while the schedd is still reconnecting to it has no claim object yet: its claim is
+      // released all the same (else the startd would hold the slot until the lease ran out)
+      const freed = claim ?? { id: job.claim.id, startd: job.claim.startd, slot: job.claim.slot, lastAc: 0 };
       const imageBefore = ev.type === 'update' ? Number(this.queue.value(job, 'ImageSize') ?? 0) || 0 : 0;
       if (ev.update?.attrs && Object.keys(ev.update.attrs).length) this.queue.update(job, ev.update.attrs);
       switch (ev.type) {
@@ -493,11 +541,11 @@ export class Schedd {
           break;
         case 'exited':
           this.jobExited(job, ev, transferError);
-          if (claim) after.push(claim);
+          after.push(freed);
           break;
         case 'failed':
           this.jobFailed(job, ev);
-          if (claim) after.push(claim);
+          after.push(freed);
           break;
         case 'evicted':
           this.jobEvicted(job, ev.message || 'the startd evicted the job');
@@ -507,9 +555,20 @@ export class Schedd {
     }
     // the next job of each freed claim is chosen now, so its claim is recorded in the same commit as the exit
     const reuse = after.map((c) => ({ claim: c, next: this.pickNext(c) }));
-    await this.queue.commit();
+    try {
+      await this.queue.commit();
+    } catch (e) {
+      // not recorded (disk full): nothing is acknowledged, so the startd reports again; the freed claims
+      // go back rather than start jobs whose start could not be recorded
+      for (const { claim, next } of reuse) {
+        if (next) this.dropStartingClaim(next);
+        void this.releaseClaim(claim, false);
+      }
+      throw e;
+    }
     this.userLog.flush();
-    for (const { claim, next } of reuse) void this.reuseOrRelease(claim, next);
+    for (const { claim, next } of reuse)
+      void this.reuseOrRelease(claim, next).catch((e) => this.log.error({ slot: claim.slot, err: (e as Error).message }, 'could not reuse the claim'));
     this.onQueueChanged();
     return acked;
   }
@@ -595,6 +654,7 @@ export class Schedd {
     const completions = Number(this.queue.value(job, 'NumJobCompletions') ?? 0) + (stopped ? 0 : 1);
     const changes = { ...this.wallClock(job), ...exit, JobCurrentStartDate: null, NumJobCompletions: String(completions) };
     job.claim = undefined;
+    job.matching = false;
     if (job.status === JobStatus.Removed) {
       this.logEvent(job, { type: 'aborted', reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
       this.queue.finish(job, JobStatus.Removed, changes);
@@ -646,6 +706,7 @@ export class Schedd {
     this.disarmDuration(jobKey(job.cluster, job.proc));
     const changes = { ...this.wallClock(job), JobCurrentStartDate: null };
     job.claim = undefined;
+    job.matching = false;
     if (job.status === JobStatus.Removed) {
       this.logEvent(job, { type: 'aborted', reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
       this.queue.finish(job, JobStatus.Removed, changes);
@@ -658,7 +719,13 @@ export class Schedd {
 
   private jobEvicted(job: Job, reason: string) {
     this.disarmDuration(jobKey(job.cluster, job.proc));
+    if (job.status === JobStatus.Idle) {
+      // it was only being started on the claim: nothing ran, so no eviction to log
+      this.dropStartingClaim(job);
+      return;
+    }
     job.claim = undefined;
+    job.matching = false;
     this.queue.update(job, { ...this.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()) }, job.status === JobStatus.Running || job.status === JobStatus.Suspended ? JobStatus.Idle : undefined);
     this.logEvent(job, { type: 'evicted', reason });
     this.log.info({ cluster: job.cluster, proc: job.proc, reason }, 'job evicted: back to idle');
@@ -686,7 +753,7 @@ export class Schedd {
       if (job.status === JobStatus.Removed) continue;
       if (active(attr('PeriodicRemove')) && isTrue(this.queue.ad(job).evaluate('PeriodicRemove'))) {
         const r = this.actOne(job, 'remove', `The job attribute PeriodicRemove expression '${attr('PeriodicRemove')}' evaluated to TRUE`);
-        if (r && typeof r !== 'string') kills.push(r);
+        if (r && typeof r !== 'string') kills.push(r());
         continue;
       }
       if ((job.status === JobStatus.Idle || job.status === JobStatus.Running) && active(attr('PeriodicHold')) && isTrue(this.queue.ad(job).evaluate('PeriodicHold'))) {
@@ -746,7 +813,12 @@ export class Schedd {
       const kills: Array<Promise<unknown>> = [];
       const before = j.status;
       this.holdIfOverDuration(j, now(), kills);
-      if (j.status === before) return;
+      if (j.status === before) {
+        // a timer may fire a little early (timer slack, a busy loop): the limit has not run out yet, so
+        // the timer is armed again instead of letting the job overrun its walltime unchecked
+        if (j.status === JobStatus.Running) this.armDuration(j);
+        return;
+      }
       this.commitThenStop(kills).catch((e) => this.log.error({ cluster: j.cluster, proc: j.proc, err: (e as Error).message }, 'walltime enforcement failed'));
     }, Math.max(0, (started + limit + 1) * 1000 - Date.now()));
     timer.unref();
@@ -806,21 +878,34 @@ export class Schedd {
     value = '',
   ): Promise<Array<{ job: Job; ok: boolean; error?: string }>> {
     const results: Array<{ job: Job; ok: boolean; error?: string }> = [];
-    const kills: Array<Promise<unknown>> = [];
+    const kills: Array<() => Promise<unknown>> = [];
     const who = identity.name;
-    for (const job of jobs) {
-      if (!identity.admin && job.owner !== identity.name) {
-        results.push({ job, ok: false, error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}` });
-        continue;
-      }
-      const r = action === 'prio' ? this.setPrio(job, value) : this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
-      if (typeof r === 'string') results.push({ job, ok: false, error: r });
-      else {
-        results.push({ job, ok: true });
-        if (r) kills.push(r);
-      }
+    // all or nothing: the changes are committed before any event is written, mail sent or job stopped,
+    // and a change that cannot be written (disk full) is refused with every job as it was
+    const after: Array<() => void> = [];
+    this.deferred = after;
+    try {
+      this.queue.atomically(() => {
+        for (const job of jobs) {
+          if (!identity.admin && job.owner !== identity.name) {
+            results.push({ job, ok: false, error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}` });
+            continue;
+          }
+          const r = action === 'prio' ? this.setPrio(job, value) : this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
+          if (typeof r === 'string') results.push({ job, ok: false, error: r });
+          else {
+            results.push({ job, ok: true });
+            if (r) kills.push(r);
+          }
+        }
+      });
+    } finally {
+      this.deferred = undefined;
     }
-    await this.commitThenStop(kills);
+    for (const f of after) f();
+    this.userLog.flush();
+    await Promise.all(kills.map((k) => k()));
+    this.onQueueChanged();
     return results;
   }
 
@@ -834,18 +919,19 @@ export class Schedd {
     return undefined;
   }
 
-  /** One action on one job: an error text, or a promise for the kill it started (or undefined). */
-  private actOne(job: Job, action: string, reason: string): string | Promise<unknown> | undefined {
+  /** One action on one job: an error text, or the kill to start once it is committed (or undefined). */
+  private actOne(job: Job, action: string, reason: string): string | (() => Promise<unknown>) | undefined {
     const kill = () => {
       const c = job.claim;
       if (!c) return undefined;
-      return this.startd(c.startd)
+      return () => this.startd(c.startd)
         .deactivate(c.id, false, reason)
         .catch((e) => {
           // The startd is gone: nothing runs the job any more that we can reach; settle it now.
           this.log.warn({ cluster: job.cluster, proc: job.proc, err: (e as Error).message }, 'could not reach the startd to stop the job');
           this.claims.delete(c.id);
           job.claim = undefined;
+          job.matching = false;
           if (job.status === JobStatus.Removed) {
             this.logEvent(job, { type: 'aborted', reason });
             this.queue.finish(job, JobStatus.Removed, this.wallClock(job));
@@ -915,7 +1001,17 @@ export class Schedd {
         this.renewing.add(addr);
         const asked = Date.now();
         try {
-          const r = await this.startd(addr).renew(claims.map((c) => c.id), this.opts.lease(), this.opts.address);
+          let r;
+          try {
+            r = await this.startd(addr).renew(claims.map((c) => c.id), this.opts.lease(), this.opts.address);
+          } catch (e) {
+            // a startd restarted since has a new address (and none of these claims): ask it there, so the
+            // jobs go back to idle at once instead of after the lease
+            const moved = (await this.startdAddresses(addr, claims[0]!.slot)).filter((a) => a !== addr);
+            if (!moved.length) throw e;
+            r = await this.startd(moved[0]!).renew(claims.map((c) => c.id), this.opts.lease(), this.opts.address);
+            for (const c of claims) c.startd = moved[0]!;
+          }
           const unknown = new Set(r.unknown);
           for (const c of claims) {
             if (!unknown.has(c.id)) {
@@ -945,10 +1041,28 @@ export class Schedd {
     this.onQueueChanged();
   }
 
+  /** The startd a claim's slot belongs to: slot names are `slotN[_M]@<startd name>`. */
+  private static startdName(slot: string): string {
+    const at = slot.indexOf('@');
+    return at >= 0 ? slot.slice(at + 1) : '';
+  }
+
+  /**
+   * Where a startd can be reached now: its current address in the collector (found by its name; a
+   * restarted startd has a new port) first, then the address the claim was made at.
+   */
+  private async startdAddresses(recorded: string, slot: string): Promise<string[]> {
+    const name = Schedd.startdName(slot);
+    const current = name && this.opts.findStartd ? await this.opts.findStartd(name).catch(() => [] as string[]) : [];
+    return [...new Set([...current, recorded])];
+  }
+
   /**
    * After a restart: every job the queue says is running is asked about at its startd. Still running →
-   * the claim is rebuilt and the job keeps going; unknown there → the job goes back to idle. A startd that
-   * cannot be reached is asked again until the lease would have ended.
+   * the claim is rebuilt and the job keeps going; unknown there (a restarted startd knows none of the old
+   * claims) → the job goes back to idle. This runs in the background: the schedd advertises and serves
+   * meanwhile, and only the jobs of a startd that cannot be found wait, at most until the lease would
+   * have ended.
    */
   async reconnect(): Promise<void> {
     const byStartd = new Map<string, Job[]>();
@@ -962,56 +1076,77 @@ export class Schedd {
       if (!l) byStartd.set(j.claim.startd, (l = []));
       l.push(j);
     }
+    await this.queue.commit();
+    this.onQueueChanged();
+    await Promise.all([...byStartd].map(([addr, jobs]) => this.reconnectStartd(addr, jobs)));
+  }
+
+  private async reconnectStartd(recorded: string, all: Job[]): Promise<void> {
     const deadline = Date.now() + this.opts.lease() * 1000;
-    await Promise.all(
-      [...byStartd].map(async ([addr, jobs]) => {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            const r = await this.startd(addr).claimStatus(jobs.map((j) => j.claim!.id), this.opts.address);
-            const state = new Map(r.claims.map((c) => [c.claim, c.state]));
-            for (const j of jobs) {
-              const s = state.get(j.claim!.id) ?? 'unknown';
-              if (j.status === JobStatus.Idle) {
-                // it was being started when the schedd stopped: running (or finished) there, or never started
-                const claimRef = j.claim!;
-                if (s === 'running' || s === 'exited') {
-                  const claim: Claim = { id: claimRef.id, startd: addr, slot: claimRef.slot, lastAc: j.ac, renewedAt: Date.now() };
-                  this.claims.set(claim.id, claim);
-                  j.matching = false;
-                  this.markRunning(j, claim);
-                } else {
-                  j.matching = false;
-                  j.claim = undefined;
-                  this.queue.update(j, {});
-                  if (s === 'idle') void this.startd(addr).release(claimRef.id).catch(() => {});
-                }
-                continue;
-              }
-              if (s === 'unknown') {
-                if (j.status === JobStatus.Removed) this.queue.finish(j, JobStatus.Removed, this.wallClock(j));
-                else this.jobEvicted(j, 'the job was lost while the schedd was down');
-                continue;
-              }
-              const claim: Claim = { id: j.claim!.id, startd: addr, slot: j.claim!.slot, job: j, lastAc: 0, renewedAt: Date.now() };
-              this.claims.set(claim.id, claim);
-              if (j.status === JobStatus.Running) this.armDuration(j);
-              if (j.status === JobStatus.Removed) void this.startd(addr).deactivate(claim.id, false, 'removed').catch(() => {});
-              this.log.info({ cluster: j.cluster, proc: j.proc, slot: claim.slot, state: s }, 'reconnected to running job');
-            }
-            return;
-          } catch (e) {
-            if (Date.now() > deadline) {
-              for (const j of jobs) this.jobEvicted(j, 'the startd could not be reached after the schedd restarted');
-              return;
-            }
-            await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
-          }
+    const claimOf = new Map(all.map((j) => [j, j.claim!]));
+    // a job whose claim changed meanwhile (removed, held, its startd reported) is no longer ours to settle
+    const pending = () => all.filter((j) => this.queue.jobs.get(jobKey(j.cluster, j.proc)) === j && j.claim?.id === claimOf.get(j)!.id);
+    for (let attempt = 0; ; attempt++) {
+      for (const addr of await this.startdAddresses(recorded, all[0]!.claim?.slot ?? claimOf.get(all[0]!)!.slot)) {
+        const jobs = pending();
+        if (!jobs.length) return;
+        let r;
+        try {
+          r = await this.startd(addr).claimStatus(jobs.map((j) => j.claim!.id), this.opts.address);
+        } catch {
+          continue;
         }
-      }),
-    );
+        const state = new Map(r.claims.map((c) => [c.claim, c.state]));
+        for (const j of pending()) this.reconnectJob(j, addr, state.get(j.claim!.id) ?? 'unknown');
+        await this.settle();
+        return;
+      }
+      if (Date.now() > deadline) {
+        for (const j of pending()) this.jobEvicted(j, 'the startd could not be reached after the schedd restarted');
+        await this.settle();
+        return;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
+    }
+  }
+
+  /** Commit, write the events, refresh the ads. */
+  private async settle(): Promise<void> {
     await this.queue.commit();
     this.userLog.flush();
     this.onQueueChanged();
+  }
+
+  /** Rebuild (or drop) one job's claim from what its startd, found at `addr`, says about it. */
+  private reconnectJob(j: Job, addr: string, s: string) {
+    const claimRef = j.claim!;
+    if (claimRef.startd !== addr) {
+      j.claim = { ...claimRef, startd: addr };
+      this.queue.update(j, j.status === JobStatus.Running || j.status === JobStatus.Suspended ? { StartdAddress: lit(addr) } : {});
+    }
+    if (j.status === JobStatus.Idle) {
+      // it was being started when the schedd stopped: running (or finished) there, or never started
+      if (s === 'running' || s === 'exited') {
+        const claim: Claim = { id: claimRef.id, startd: addr, slot: claimRef.slot, lastAc: j.ac, renewedAt: Date.now() };
+        this.claims.set(claim.id, claim);
+        j.matching = false;
+        this.markRunning(j, claim);
+      } else {
+        this.dropStartingClaim(j);
+        if (s === 'idle') void this.startd(addr).release(claimRef.id).catch(() => {});
+      }
+      return;
+    }
+    if (s === 'unknown') {
+      if (j.status === JobStatus.Removed) this.queue.finish(j, JobStatus.Removed, this.wallClock(j));
+      else this.jobEvicted(j, 'the job was lost while the schedd was down (its startd no longer has the claim)');
+      return;
+    }
+    const claim: Claim = { id: claimRef.id, startd: addr, slot: claimRef.slot, job: j, lastAc: 0, renewedAt: Date.now() };
+    this.claims.set(claim.id, claim);
+    if (j.status === JobStatus.Running) this.armDuration(j);
+    if (j.status === JobStatus.Removed) void this.startd(addr).deactivate(claim.id, false, 'removed').catch(() => {});
+    this.log.info({ cluster: j.cluster, proc: j.proc, slot: claim.slot, state: s }, 'reconnected to running job');
   }
 
   close() {

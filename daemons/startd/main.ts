@@ -1,4 +1,5 @@
 // dsched startd: one per execute node. Advertises its slots and runs the jobs schedds claim them for.
+import { join } from 'node:path';
 import { CollectorLink, daemonContext, onReconfig, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { proto } from '../../lib/rpc/proto.js';
 import { qualifiedName } from '../../lib/rpc/authz.js';
@@ -29,7 +30,7 @@ async function describeMachine(): Promise<Machine> {
   }
 }
 const machine = await describeMachine();
-const reporter = new EventReporter(log, ctx.creds);
+const reporter = new EventReporter(log, ctx.creds, join(config.paths.run, 'startd-exits.journal'));
 /** How a job's processes are found (cgroup v2, cgroup v1, or the environment); a forced method this host lacks stops the startd. */
 async function setupTracking(): Promise<ProcTracker> {
   const want = config.str('STARTD_PROCESS_TRACKING').toLowerCase() || 'auto';

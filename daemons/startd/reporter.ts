@@ -1,6 +1,8 @@
 // Delivers job events to schedds until each is acknowledged: a schedd that is restarting (even after
 // kill -9) gets every exit it has not recorded, and an event it already recorded is harmless to resend.
+import { appendFileSync, closeSync, fsyncSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import type { Logger } from '../../lib/log.js';
+import { writeFileAtomic } from '../../lib/rpc/address-file.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import type { ClientCredentials } from '../../lib/rpc/tls.js';
 import type { JobEvent } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
@@ -15,7 +17,92 @@ export class EventReporter {
   constructor(
     private log: Logger,
     private creds: ClientCredentials,
-  ) {}
+    /** where exits wait, fsynced, until a schedd acknowledges them (none: kept in memory only) */
+    private journalFile?: string,
+  ) {
+    if (journalFile) this.replay(journalFile);
+  }
+
+  // ---- the exit journal ----
+  // A job's exit is written to the journal and fsynced before it is reported, and stays there until the
+  // schedd acknowledges it. A startd restarted after a crash (its own, or the whole host's) redelivers
+  // it and ClaimStatus says "exited": the job is recorded as finished instead of being run a second time.
+  // Exits whose output waits in the sandbox are not journaled: a restarted startd removes the sandboxes,
+  // so such a job is run again.
+
+  /** seqs in the journal not yet acknowledged */
+  private journaled = new Set<string>();
+  /** events waiting for the next journal write; not sent before it */
+  private unsynced = new Map<string, string>(); // seq → journal line
+  private syncScheduled = false;
+
+  private static durable(ev: JobEvent): boolean {
+    return (ev.type === 'exited' || ev.type === 'failed') && !ev.output;
+  }
+
+  private replay(file: string): void {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return;
+    }
+    const live = new Map<string, { addr: string; ev: JobEvent }>();
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const r = JSON.parse(line) as { addr?: string; ev?: JobEvent; acked?: string };
+        if (r.acked) live.delete(r.acked);
+        else if (r.addr && r.ev?.seq) live.set(r.ev.seq, { addr: r.addr, ev: r.ev });
+      } catch {
+        /* a line cut short by the crash: its event was never sent */
+      }
+    }
+    // keep only what is still owed, written whole before anything is sent
+    writeFileAtomic(file, [...live.values()].map((r) => JSON.stringify(r) + '\n').join(''), 0o600);
+    for (const { addr, ev } of live.values()) {
+      this.journaled.add(ev.seq!);
+      let m = this.pending.get(addr);
+      if (!m) this.pending.set(addr, (m = new Map()));
+      m.set(ev.seq!, ev);
+    }
+    if (live.size) this.log.info({ events: live.size }, 'redelivering job exits recorded before a restart');
+    for (const addr of this.pending.keys()) setImmediate(() => void this.flush(addr));
+  }
+
+  /** Write the waiting exits to the journal with one fsync, then let them go out. */
+  private sync(): void {
+    this.syncScheduled = false;
+    if (!this.unsynced.size || !this.journalFile) return;
+    const lines = [...this.unsynced.entries()];
+    try {
+      const fd = openSync(this.journalFile, 'a', 0o600);
+      try {
+        writeSync(fd, lines.map(([, l]) => l).join(''));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      for (const [seq] of lines) this.journaled.add(seq);
+    } catch (e) {
+      // reported all the same: a lost exit after a crash is better than none now
+      this.log.error({ file: this.journalFile, err: (e as Error).message }, 'cannot journal job exits');
+    }
+    for (const [seq] of lines) this.unsynced.delete(seq);
+    for (const addr of this.pending.keys()) if (!this.inflight.has(addr)) void this.flush(addr);
+  }
+
+  private forget(seq: string): void {
+    if (!this.journaled.delete(seq) || !this.journalFile) return;
+    try {
+      // nothing owed any more: start the file afresh; else note the acknowledgement (no fsync needed: a
+      // lost note only means one harmless redelivery)
+      if (!this.journaled.size && !this.unsynced.size) writeFileSync(this.journalFile, '', { mode: 0o600 });
+      else appendFileSync(this.journalFile, JSON.stringify({ acked: seq }) + '\n');
+    } catch (e) {
+      this.log.warn({ file: this.journalFile, err: (e as Error).message }, 'cannot update the job exit journal');
+    }
+  }
 
   private onAcked = new Map<string, () => void>();
 
@@ -25,7 +112,16 @@ export class EventReporter {
     if (acked) this.onAcked.set(seq, acked);
     let m = this.pending.get(scheddAddress);
     if (!m) this.pending.set(scheddAddress, (m = new Map()));
-    m.set(seq, { ...ev, seq });
+    const full = { ...ev, seq };
+    m.set(seq, full);
+    if (this.journalFile && EventReporter.durable(full)) {
+      this.unsynced.set(seq, JSON.stringify({ addr: scheddAddress, ev: full }) + '\n');
+      if (!this.syncScheduled) {
+        this.syncScheduled = true;
+        setImmediate(() => this.sync());
+      }
+      return;
+    }
     if (!this.inflight.has(scheddAddress)) setImmediate(() => void this.flush(scheddAddress));
   }
 
@@ -44,12 +140,14 @@ export class EventReporter {
   private async flush(addr: string): Promise<void> {
     const m = this.pending.get(addr);
     if (!m || m.size === 0 || this.inflight.has(addr)) return;
+    const batch = [...m.values()].filter((e) => !this.unsynced.has(e.seq!)).slice(0, 1000);
+    if (!batch.length) return;
     this.inflight.add(addr);
-    const batch = [...m.values()].slice(0, 1000);
     try {
       const r = await this.client(addr).jobEvents(batch);
       for (const s of r.acked) {
         m.delete(s);
+        this.forget(s);
         const fn = this.onAcked.get(s);
         this.onAcked.delete(s);
         fn?.();

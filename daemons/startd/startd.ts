@@ -344,7 +344,14 @@ export class Startd {
     const kill = signalByName(job.killSig, 'SIGTERM');
     this.starter.signal(job.started, kill);
     const grace = job.vacateSeconds ?? this.config.int('KILL_GRACE');
-    job.killTimer = setTimeout(() => this.starter.signal(job.started, 'SIGKILL'), grace * 1000);
+    // the job is promised its whole grace time: a timer that fires early is armed again for the rest
+    const killAt = performance.now() + grace * 1000;
+    const hardKill = () => {
+      const left = killAt - performance.now();
+      if (left > 0) job.killTimer = setTimeout(hardKill, left);
+      else this.starter.signal(job.started, 'SIGKILL');
+    };
+    job.killTimer = setTimeout(hardKill, grace * 1000);
     this.log.info({ cluster: job.cluster, proc: job.proc, signal: kill, graceSec: grace, reason }, 'stopping job');
   }
 

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DschedError, type ErrorCode } from '../../../lib/errors.js';
 
 export type DB = Database.Database;
 
@@ -36,4 +37,27 @@ export function openQueueDb(file: string): DB {
     })();
   }
   return db;
+}
+
+/**
+ * The typed error for a failed read or write of the queue database (SQLite's result code, extended codes
+ * included: SQLITE_IOERR_WRITE is an IOERR), so a user is told the disk is full rather than "internal
+ * error". Anything that is not an SQLite error is returned unchanged.
+ */
+export function storeError(e: unknown, doing: string): unknown {
+  const code = (e as { code?: unknown })?.code;
+  if (e instanceof DschedError || typeof code !== 'string' || !code.startsWith('SQLITE_')) return e;
+  const base = /^SQLITE_[A-Z]+/.exec(code)![0];
+  const what: Record<string, [ErrorCode, string]> = {
+    SQLITE_FULL: ['DISK_FULL', 'the disk holding the job queue is full'],
+    SQLITE_BUSY: ['QUEUE_BUSY', 'the job queue database is locked by another process'],
+    SQLITE_LOCKED: ['QUEUE_BUSY', 'the job queue database is locked'],
+    SQLITE_IOERR: ['QUEUE_IO_ERROR', `the job queue database could not be read or written (${code})`],
+    SQLITE_CORRUPT: ['QUEUE_CORRUPT', 'the job queue database is damaged'],
+    SQLITE_NOTADB: ['QUEUE_CORRUPT', 'the job queue database is not an SQLite database'],
+    SQLITE_READONLY: ['QUEUE_READONLY', 'the job queue database is read-only'],
+    SQLITE_CANTOPEN: ['QUEUE_IO_ERROR', 'the job queue database cannot be opened'],
+  };
+  const [typed, text] = what[base] ?? (['INTERNAL', `the job queue database failed (${code})`] as [ErrorCode, string]);
+  return new DschedError(typed, `${doing}: ${text}; nothing was changed`, { cause: e });
 }

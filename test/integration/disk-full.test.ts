@@ -1,0 +1,91 @@
+// The schedd's spool on a small file system that fills up: submit, dhold, drelease and drm are refused
+// with DISK_FULL, the queue and the event log stay as they were, the schedd keeps running, and everything
+// works again once space is freed. Needs root (mount -t tmpfs).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TestPool } from './harness/pool.js';
+
+const isRoot = process.getuid?.() === 0;
+
+/** Write zeros into `file` until the file system has no room left. */
+function fill(file: string): void {
+  const fd = openSync(file, 'w');
+  const block = Buffer.alloc(64 * 1024);
+  try {
+    for (let i = 0; i < 100_000; i++) writeSync(fd, block);
+    throw new Error('the file system never filled up');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('disk full', { skip: !isRoot && 'needs root to mount a small file system' }, () => {
+  let pool: TestPool;
+  let spool: string;
+  let mounted = false;
+  before(async () => {
+    pool = TestPool.create();
+    spool = join(pool.home, 'spool');
+    mkdirSync(spool, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', spool]);
+    mounted = true;
+    const r = await pool.run('dsched', ['start']);
+    if (r.code !== 0) throw new Error(`dsched start failed: ${r.stderr}${pool.logs()}`);
+  });
+  after(async () => {
+    await pool?.run('dsched', ['stop']).catch(() => undefined);
+    if (mounted) execFileSync('umount', [spool]);
+    await pool?.stop();
+  });
+
+  test('schedd – a full disk refuses submit, dhold, drelease and drm with DISK_FULL, keeps the queue, and recovers', async () => {
+    pool.file('held.sub', 'executable = /bin/echo\narguments = ran $(Process)\noutput = held.$(Process).out\nlog = held.log\nhold = true\nqueue 2\n');
+    pool.file('idle.sub', 'executable = /bin/true\nrequirements = false\nlog = idle.log\nqueue\n');
+    const held = await pool.submit('held.sub');
+    const idle = await pool.submit('idle.sub');
+    const state = async () => (await pool.json('dq', [])).map((a) => `${a.ClusterId}.${a.ProcId}:${a.JobStatus}`).sort();
+    const before = await state();
+    assert.deepEqual(before, [`${held}.0:5`, `${held}.1:5`, `${idle}.0:1`]);
+    const logsBefore = [pool.read('held.log'), pool.read('idle.log')];
+    const schedd = pool.daemonPid('schedd');
+
+    const filler = join(spool, 'filler');
+    fill(filler);
+    for (const [cmd, args] of [
+      ['dsubmit', ['held.sub']],
+      ['dhold', [String(idle)]],
+      ['drelease', [String(held)]],
+      ['drm', [String(held)]],
+      ['drm', [String(idle)]],
+    ] as const) {
+      const r = await pool.run(cmd, [...args]);
+      assert.equal(r.code, 1, `${cmd} ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /error\[DISK_FULL\]/, `${cmd} ${args.join(' ')}`);
+      assert.doesNotMatch(r.stderr, /INTERNAL/);
+    }
+    assert.deepEqual(await state(), before, 'the queue is as it was');
+    assert.deepEqual([pool.read('held.log'), pool.read('idle.log')], logsBefore, 'no event was logged for a refused action');
+    assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd kept running');
+
+    rmSync(filler);
+    for (const [cmd, args] of [
+      ['dhold', [String(idle)]],
+      ['drm', [String(idle)]],
+      ['drelease', [String(held)]],
+    ] as const) {
+      const r = await pool.run(cmd, [...args]);
+      assert.equal(r.code, 0, `${cmd} ${args.join(' ')} after space was freed: ${r.stdout}${r.stderr}`);
+    }
+    const hist = await pool.waitForHistory(held, 2);
+    assert.deepEqual(hist.map((a) => a.ExitCode), [0, 0]);
+    assert.equal(pool.read('held.0.out'), 'ran 0\n');
+    const again = await pool.submit('held.sub', ['-a', 'hold=false']);
+    assert.ok(again > idle);
+    assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd never restarted');
+  });
+});

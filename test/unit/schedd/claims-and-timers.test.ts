@@ -1,0 +1,82 @@
+// The schedd's claim bookkeeping and walltime timer, on an in-memory queue: a job whose starting claim is
+// dropped is offered for matching again, and a walltime timer that fires early is armed again.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, mock, test } from 'node:test';
+import { createLogger } from '../../../lib/log.js';
+import { JobQueue, JobStatus, jobKey, lit } from '../../../daemons/schedd/queue.js';
+import { Schedd } from '../../../daemons/schedd/schedd.js';
+import { openQueueDb } from '../../../daemons/schedd/store/db.js';
+
+const spool = mkdtempSync(join(tmpdir(), 'dsched-unit-spool-'));
+process.on('exit', () => rmSync(spool, { recursive: true, force: true }));
+
+function makeSchedd(queue: JobQueue, lease = 0): Schedd {
+  return new Schedd(queue, createLogger('schedd', undefined, 'silent'), {
+    name: 'unit',
+    address: '127.0.0.1:9',
+    hostName: 'unit',
+    lease: () => lease,
+    isAdmin: () => false,
+    token: () => '',
+    maxProcs: () => 100,
+    mailCommand: () => '',
+    spool,
+    findStartd: async () => [],
+  });
+}
+
+function queueOne(queue: JobQueue, attrs: Record<string, string> = {}) {
+  const cluster = queue.reserveCluster('alice');
+  const [job] = queue.submit(cluster, 'alice', { Owner: lit('alice'), JobStatus: String(JobStatus.Idle), Requirements: 'true', ...attrs }, [{}]);
+  return job!;
+}
+
+describe('schedd claims', () => {
+  afterEach(() => mock.timers.reset());
+
+  test('schedd claims – an idle job whose starting claim is dropped after a restart is offered for matching again', async () => {
+    const db = openQueueDb(':memory:');
+    const first = new JobQueue(db);
+    const job = queueOne(first);
+    // the schedd stopped while it was starting the job on a startd that is gone now
+    job.claim = { id: 'claim-1', startd: '127.0.0.1:1', slot: 'slot1_1@gone' };
+    first.update(job, {});
+    first.flush();
+
+    const queue = new JobQueue(db);
+    const again = queue.jobs.get(jobKey(job.cluster, job.proc))!;
+    assert.equal(again.matching, true, 'not offered until its startd was asked');
+    const schedd = makeSchedd(queue);
+    try {
+      await schedd.reconnect();
+      assert.equal(again.claim, undefined);
+      assert.equal(again.matching, false);
+      assert.equal(again.status, JobStatus.Idle);
+      assert.equal(queue.idleCount(again.ac), 1, 'counted idle and matchable');
+    } finally {
+      schedd.close();
+    }
+  });
+
+  test('schedd walltime – a timer that fires before the walltime ran out is armed again and holds the job later', () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    const queue = new JobQueue(openQueueDb(':memory:'));
+    const start = Math.floor(Date.now() / 1000);
+    const job = queueOne(queue, { AllowedJobDuration: '3600' });
+    queue.update(job, { JobCurrentStartDate: String(start) }, JobStatus.Running);
+    const schedd = makeSchedd(queue, 300);
+    (schedd as unknown as { armDuration(j: typeof job): void }).armDuration(job);
+    // the timer fires while the clock says the hour has not passed (as a timer firing early does)
+    mock.timers.tick(3601_000);
+    assert.equal(job.status, JobStatus.Running, 'not held before its time');
+    // by the time the re-armed timer fires, the job has run over
+    queue.update(job, { JobCurrentStartDate: String(start - 7200) });
+    mock.timers.tick(3601_000);
+    assert.equal(job.status, JobStatus.Held);
+    assert.match(String(queue.value(job, 'HoldReason')), /exceeded allowed job duration of 3600 seconds/);
+    schedd.close();
+  });
+});
