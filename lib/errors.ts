@@ -49,6 +49,11 @@ export const ERROR_CODES = {
   // queue and jobs
   JOB_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, exit: 1, hint: 'dq lists the jobs in the queue, dhistory the finished ones' },
   JOB_STATE: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1 },
+  QUERY_TOO_EXPENSIVE: {
+    status: GrpcStatus.RESOURCE_EXHAUSTED,
+    exit: 1,
+    hint: 'the schedd stops a query past QUERY_CPU_LIMIT seconds of its time; select fewer jobs (ids, a user) or simplify the constraint',
+  },
   // security
   PERMISSION_DENIED: { status: GrpcStatus.PERMISSION_DENIED, exit: 1 },
   UNAUTHENTICATED: { status: GrpcStatus.UNAUTHENTICATED, exit: 1, hint: 'is this the pool of $DSCHED_HOME? the pool secret must match' },
