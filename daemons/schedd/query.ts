@@ -96,6 +96,8 @@ function parseAttr(text: string): { expr: Expr; refs: string[] } | null {
     } catch {
       p = null;
     }
+    // bounded in count and in size: long texts (a big Environment) are parsed each time
+    if (text.length > 4096) return p;
     if (parsed.size >= 20_000) parsed.clear();
     parsed.set(text, p);
   }
@@ -140,10 +142,8 @@ function closure(rec: Record<string, string>, names: Iterable<string>): string[]
     const k = keyOf(n);
     if (k === undefined) continue;
     keys.push(k);
-    const text = rec[k]!;
-    if (litValue(text) !== undefined) continue;
-    const p = parseAttr(text);
-    if (p) work.push(...p.refs);
+    const p = parseAttr(rec[k]!);
+    if (p) for (const r of p.refs) work.push(r);
   }
   return keys;
 }
