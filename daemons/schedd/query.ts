@@ -243,10 +243,7 @@ export async function runJobQuery(
   let spent = 0;
   let sent = 0;
 
-  const overBudget = () => {
-    const c = q.constraint.length > 200 ? q.constraint.slice(0, 200) + '…' : q.constraint;
-    return new DschedError('QUERY_TOO_EXPENSIVE', `the query${c ? ` with constraint ${c}` : ''} used more than ${opts.cpuLimitSec()} s of the schedd's time and was stopped`);
-  };
+  const overBudget = () => tooExpensive(q.constraint, opts);
   /** Whether a record (already without what the caller may not see) passes the constraint. */
   const passes = (rec: Record<string, string>, cached?: ClassAd): boolean => {
     if (!q.pred) return true;
@@ -338,4 +335,61 @@ export async function runJobQuery(
     await tick();
   }
   await send({ ads: [], last: true, matched });
+}
+
+/**
+ * The jobs an action (drm, dhold, drelease, dprio) names: by ids (as sets), owners, a constraint or all, found
+ * as a query finds them – a chunk at a time, under the same time budget, and with a constraint that does not
+ * see other users' private attributes (else "permission denied" for exactly the jobs whose secret fits would
+ * tell the secret, a guess at a time). `missing`: ids that named no job.
+ */
+export async function selectJobs(
+  queue: JobQueue,
+  sel: { ids: Array<{ cluster: number; proc: number }>; owners: string[]; constraint: string; all: boolean },
+  identity: Identity,
+  opts: QueryOptions,
+  cancelled: () => boolean = () => false,
+): Promise<{ jobs: Job[]; missing: Array<{ cluster: number; proc: number }> }> {
+  const missing = sel.ids.filter((id) => (id.proc >= 0 ? !queue.jobs.has(jobKey(id.cluster, id.proc)) : queue.byCluster(id.cluster)[Symbol.iterator]().next().done));
+  const jobs: Job[] = [];
+  const q = prepare({ constraint: sel.constraint, projection: [] } as unknown as JobQuery__Output);
+  if (!sel.ids.length && !sel.owners.length && !q.pred && !sel.all) return { jobs, missing };
+  const hidden = privateSet(opts);
+  const owners = new Set(sel.owners);
+  const limitMs = Math.max(1, opts.cpuLimitSec()) * 1000;
+  const it = queueJobs(queue, sel.ids);
+  let spent = 0;
+  for (;;) {
+    if (cancelled()) return { jobs: [], missing: [] }; // the caller went away: act on nothing
+    const t0 = performance.now();
+    let done = false;
+    for (;;) {
+      const n = it.next();
+      if (n.done) {
+        done = true;
+        break;
+      }
+      const j = n.value;
+      if (owners.size && !owners.has(j.owner)) continue;
+      if (q.pred) {
+        const open = seesPrivate(identity, j.owner);
+        const merged = open && j.ad ? undefined : queue.merged(j);
+        const ad = open && j.ad ? j.ad : ClassAd.fromRecord(open ? merged! : withoutPrivate(merged!, hidden));
+        if (!q.pred(ad)) continue;
+      }
+      jobs.push(j);
+      const now = performance.now();
+      if (spent + (now - t0) > limitMs) throw tooExpensive(q.constraint, opts);
+      if (now - t0 > SLICE_MS) break;
+    }
+    spent += performance.now() - t0;
+    if (done) break;
+    await tick();
+  }
+  return { jobs, missing };
+}
+
+function tooExpensive(constraint: string, opts: QueryOptions): DschedError {
+  const c = constraint.length > 200 ? constraint.slice(0, 200) + '…' : constraint;
+  return new DschedError('QUERY_TOO_EXPENSIVE', `the query${c ? ` with constraint ${c}` : ''} used more than ${opts.cpuLimitSec()} s of the schedd's time and was stopped`);
 }

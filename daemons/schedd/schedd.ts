@@ -731,40 +731,6 @@ export class Schedd {
       .catch((e) => this.log.warn({ cluster: job.cluster, proc: job.proc, err: (e as Error).message }, 'could not reach the startd to stop the job'));
   }
 
-  /** Select jobs by ids / owners / constraint / all; `missing` lists ids that matched nothing. */
-  select(
-    ids: Array<{ cluster: number; proc: number }>,
-    owners: string[],
-    constraint: string,
-    all: boolean,
-  ): { jobs: Job[]; missing: Array<{ cluster: number; proc: number }> } {
-    const pred = constraint.trim() ? compile(parseExpr(constraint, { file: '<constraint>', line: 1, column: 1 })) : undefined;
-    const missing: Array<{ cluster: number; proc: number }> = [];
-    const ownerSet = new Set(owners);
-    const jobs: Job[] = [];
-    const seen = new Set<Job>();
-    // a job's ad is built for the test and not kept (200,000 cached ads were what filled the heap)
-    const passes = (j: Job) => (!ownerSet.size || ownerSet.has(j.owner)) && (!pred || isTrue(pred(j.ad ?? ClassAd.fromRecord(this.queue.merged(j)))));
-    const take = (j: Job) => {
-      if (seen.has(j)) return;
-      seen.add(j);
-      if (passes(j)) jobs.push(j);
-    };
-    // ids name jobs through the queue's indexes (a cluster's procs, one job by key): no scan per id, and no
-    // spread of a 200,000-job cluster into push()
-    if (ids.length) {
-      for (const id of ids) {
-        let found = false;
-        if (id.proc >= 0) {
-          const j = this.queue.jobs.get(jobKey(id.cluster, id.proc));
-          if (j) (found = true), take(j);
-        } else for (const j of this.queue.byCluster(id.cluster)) (found = true), take(j);
-        if (!found) missing.push(id);
-      }
-    } else if (owners.length || pred || all) for (const j of this.queue.jobs.values()) if (passes(j)) jobs.push(j);
-    return { jobs, missing };
-  }
-
   async act(
     identity: Identity,
     action: string,

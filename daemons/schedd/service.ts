@@ -14,7 +14,7 @@ import type { WatchJobsRequest__Output } from '../../lib/rpc/generated/dsched/v1
 import type { FsAuth } from './fs-auth.js';
 import { jobKey, type Job } from './queue.js';
 import type { Schedd } from './schedd.js';
-import { privateSet, runJobQuery, seesPrivate, withoutPrivate, type QueryOptions } from './query.js';
+import { privateSet, runJobQuery, seesPrivate, selectJobs, withoutPrivate, type QueryOptions } from './query.js';
 
 function requireDaemon(ctx: CallContext) {
   if (ctx.identity.kind !== 'daemon') throw new DschedError('PERMISSION_DENIED', 'only pool daemons may make this call');
@@ -72,7 +72,7 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
         const wanted = ids(req.ids);
         if (!wanted.length && !req.owners.length && !req.constraint.trim() && !req.all)
           throw new DschedError('USAGE', 'say which jobs: cluster, cluster.proc, a user, -constraint or -all');
-        const { jobs, missing } = schedd.select(wanted, req.owners, req.constraint, req.all);
+        const { jobs, missing } = await selectJobs(queue, { ids: wanted, owners: req.owners, constraint: req.constraint, all: req.all }, ctx.identity, query, ctx.cancelled);
         const results = await schedd.act(ctx.identity, req.action, jobs, req.reason, req.value);
         return {
           matched: jobs.length,

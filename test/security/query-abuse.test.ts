@@ -73,6 +73,15 @@ describe('query abuse', { skip: !asRoot && 'needs root (runs the CLIs as uid 655
     assert.match(rootProbe.stdout, new RegExp(`Total for query: ${JOBS} jobs;`));
   });
 
+  test('drm -constraint on another user\'s secret matches nothing (not "permission denied" for the jobs whose secret fits)', async () => {
+    const probe = await pool.run('drm', ['-constraint', 'regexp("API_TOKEN=s", Environment)'], NOBODY);
+    assert.equal(probe.code, 1);
+    assert.match(probe.stderr, /no jobs matched/);
+    assert.doesNotMatch(probe.stderr, /permission denied/);
+    const left = await pool.run('dq', ['-totals']);
+    assert.match(left.stdout, new RegExp(`Total for query: ${JOBS} jobs;`), 'nothing was touched');
+  });
+
   test('finished jobs keep their secrets from other users in dhistory too', async () => {
     const rm = await pool.run('drm', [String(cluster)]);
     assert.equal(rm.code, 0, rm.stderr);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { JobQueue, JobStatus } from '../../../daemons/schedd/queue.js';
-import { runJobQuery, type QueryPage } from '../../../daemons/schedd/query.js';
+import { runJobQuery, selectJobs, type QueryPage } from '../../../daemons/schedd/query.js';
 import { openQueueDb } from '../../../daemons/schedd/store/db.js';
 import type { Identity } from '../../../lib/rpc/auth.js';
 import { DschedError } from '../../../lib/errors.js';
@@ -110,6 +110,19 @@ describe('schedd job query', () => {
       const own = await run(q, { constraint: c, owners: ['alice'], counts_only: true }, ALICE);
       assert.equal(own.last.matched!.total, 2500, c);
     }
+  });
+
+  test('an action selects as a query does: ids as sets, and a constraint that does not see other users\' private attributes', async () => {
+    const alice = [...q.jobs.values()].filter((j) => j.owner === 'alice');
+    const cl = alice[0]!.cluster;
+    const sel = (constraint: string, who: Identity) => selectJobs(q, { ids: [], owners: [], constraint, all: false }, who, OPTS);
+    assert.equal((await sel('regexp("TOKEN", Environment)', BOB)).jobs.filter((j) => j.owner === 'alice').length, 0);
+    assert.equal((await sel('regexp("TOKEN", Environment)', ALICE)).jobs.filter((j) => j.owner === 'alice').length, alice.length);
+    assert.equal((await sel(`ClusterId == ${cl}`, BOB)).jobs.length, alice.length);
+    const byIds = await selectJobs(q, { ids: [{ cluster: cl, proc: -1 }, { cluster: cl, proc: 3 }, { cluster: 99_999, proc: -1 }, { cluster: cl, proc: 99_999 }], owners: [], constraint: '', all: false }, BOB, OPTS);
+    assert.equal(byIds.jobs.length, alice.length);
+    assert.deepEqual(byIds.missing, [{ cluster: 99_999, proc: -1 }, { cluster: cl, proc: 99_999 }]);
+    assert.equal((await selectJobs(q, { ids: [], owners: [], constraint: '', all: false }, BOB, OPTS)).jobs.length, 0);
   });
 
   test('a projection brings the attributes its expressions refer to', async () => {
