@@ -255,9 +255,13 @@ export async function runJobQuery(
   if (!req.history) {
     // a summary of the whole queue or of some owners needs no pass over the jobs at all
     if (countsOnly && !q.pred && !wanted.length) {
-      const c = zero();
-      if (owners.size) for (const o of owners) Object.entries(fromArray(queue.ownerCounts(o))).forEach(([k, n]) => ((c as any)[k] += n));
-      await send({ ads: [], last: true, matched: owners.size ? c : fromArray(queue.allCounts), mine: fromArray(queue.ownerCounts(identity.name)), all: fromArray(queue.allCounts) });
+      let byStatus: readonly number[] = queue.allCounts;
+      if (owners.size) {
+        const sum = new Array<number>(8).fill(0);
+        for (const o of owners) queue.ownerCounts(o).forEach((n, s) => (sum[s]! += n));
+        byStatus = sum;
+      }
+      await send({ ads: [], last: true, matched: fromArray(byStatus), mine: fromArray(queue.ownerCounts(identity.name)), all: fromArray(queue.allCounts) });
       return;
     }
     const it = queueJobs(queue, wanted);
