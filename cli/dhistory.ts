@@ -7,7 +7,7 @@ import { parseSelection } from './shared/job-selection.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { cli } from './shared/yargs.js';
-import { JsonArrayWriter, projectionFor, VIEW_ATTRS, writeOut } from './shared/job-query.js';
+import { JsonArrayWriter, projectionFor, VIEW_ATTRS, ViewRow, writeOut } from './shared/job-query.js';
 import { adToJSON } from './shared/output/ad.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -33,14 +33,19 @@ async function main(argv: string[]): Promise<number> {
     const projection = af ? projectionFor(af) : format ? projectionFor(format.map((f) => f.expr)) : table ? VIEW_ATTRS : [];
     // ids travel as a list (the schedd matches them by set), whatever their number
     const pages = schedd.queryPages({ ids: sel.ids, owners: sel.owners, constraint: sel.constraint, projection, history: true, limit: (a.limit as number) ?? 0 });
-    const rows: ClassAd[] = [];
+    const rows: ViewRow[] = [];
+    const afRows: ClassAd[] = []; // -af with headings: widths need every row
     const json = a.json ? new JsonArrayWriter() : undefined;
     let printed = 0;
     for await (const page of pages) {
       if (!page.ads.length) continue;
+      if (table) {
+        for (const r of page.ads) rows.push(ViewRow.of(r.attrs));
+        continue;
+      }
       const ads = page.ads.map((r) => ClassAd.fromRecord(r.attrs));
-      if (table || (af && afOpts.headings)) {
-        for (const ad of ads) rows.push(ad);
+      if (af && afOpts.headings) {
+        for (const ad of ads) afRows.push(ad);
         continue;
       }
       if (af) await writeOut((afOpts.group && printed ? '\n' : '') + autoformat(ads, af, afOpts));
@@ -50,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
       else if (a.long) await writeOut((printed ? '\n' : '') + formatJobsLong(ads));
       printed += ads.length;
     }
-    if (af && (afOpts.headings || !printed)) await writeOut(autoformat(rows, af, afOpts));
+    if (af && (afOpts.headings || !printed)) await writeOut(autoformat(afRows, af, afOpts));
     if (json) await json.end();
     if (table) await writeOut(renderHistory(rows, { exitColumn: true, time: { utc: !!a.utc }, color: process.stdout.hasColors?.() ?? false }));
     return EXIT.ok;

@@ -12,7 +12,7 @@ import { autoformat, formatPairs as pairs, formatPrintf, parseAfQualifiers, spli
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession, type Session } from './shared/session.js';
 import { cli } from './shared/yargs.js';
-import { JsonArrayWriter, projectionFor, VIEW_ATTRS, writeOut } from './shared/job-query.js';
+import { JsonArrayWriter, projectionFor, VIEW_ATTRS, ViewRow, writeOut } from './shared/job-query.js';
 import { adToJSON } from './shared/output/ad.js';
 import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 
@@ -111,16 +111,21 @@ async function main(argv: string[]): Promise<number> {
       counts_only: table && !!a.totals,
     });
     // a table needs every row before it can lay out its columns; every other view is printed page by page
-    const rows: ClassAd[] = [];
+    const rows: ViewRow[] = [];
+    const afRows: ClassAd[] = []; // -af with headings: widths need every row
     const json = a.json ? new JsonArrayWriter() : undefined;
     let last: JobQueryPage__Output | undefined;
     let printed = 0;
     for await (const page of pages) {
       if (page.last) last = page;
       if (!page.ads.length) continue;
+      if (table) {
+        for (const r of page.ads) rows.push(ViewRow.of(r.attrs));
+        continue;
+      }
       const ads = page.ads.map((r) => ClassAd.fromRecord(r.attrs));
-      if (table || (af && afOpts.headings)) {
-        for (const ad of ads) rows.push(ad);
+      if (af && afOpts.headings) {
+        for (const ad of ads) afRows.push(ad);
         continue;
       }
       if (af) await writeOut((afOpts.group && printed ? '\n' : '') + autoformat(ads, af, afOpts));
@@ -130,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
       else if (a.long) await writeOut((printed ? '\n' : '') + formatJobsLong(ads));
       printed += ads.length;
     }
-    if (af && (afOpts.headings || !printed)) await writeOut(autoformat(rows, af, afOpts));
+    if (af && (afOpts.headings || !printed)) await writeOut(autoformat(afRows, af, afOpts));
     if (json) await json.end();
     if (table) {
       const view: QueueView = a.hold ? 'hold' : a.run ? 'run' : a.nobatch ? 'nobatch' : 'batch';

@@ -1,7 +1,8 @@
 // What dq and dhistory share for the schedd's paged job query: the attributes a view needs (so the schedd
 // sends only those), output written a page at a time (a 200,000-job answer is never one string), and the
 // JSON array written as its pages come.
-import { parseExpr, referencedAttrs } from '../../grammar/classad/index.js';
+import { ClassAd, parseExpr, referencedAttrs } from '../../grammar/classad/index.js';
+import type { OutputAd } from './output/ad.js';
 
 /** Attributes the queue and history tables read (the schedd adds those their expressions refer to). */
 export const VIEW_ATTRS = [
@@ -48,5 +49,25 @@ export class JsonArrayWriter {
   }
   async end(): Promise<void> {
     await writeOut(this.first ? '[]\n' : '\n]\n');
+  }
+}
+
+/**
+ * A row of a table: the view's attributes evaluated once and kept as plain values. A table needs every row
+ * before it lays out its columns; rows this small (not whole ClassAds) keep a 200,000-job dq within reason.
+ */
+export class ViewRow implements OutputAd {
+  private constructor(private readonly values: Record<string, unknown>) {}
+  static of(attrs: Record<string, string>, names: readonly string[] = VIEW_ATTRS): ViewRow {
+    const ad = ClassAd.fromRecord(attrs);
+    const values: Record<string, unknown> = Object.create(null);
+    for (const n of names) {
+      const v = ad.lookupJS(n);
+      if (v !== undefined) values[n.toLowerCase()] = v;
+    }
+    return new ViewRow(values);
+  }
+  lookupJS(name: string): unknown {
+    return this.values[name.toLowerCase()];
   }
 }

@@ -20,8 +20,12 @@ export interface QueryOptions {
 /** Always private: the job's environment holds tokens and passwords as often as not. */
 export const ALWAYS_PRIVATE = ['Environment', 'Env'];
 
-/** Ads per page, and the longest the schedd works on one query before it lets others run. */
+/**
+ * Ads per page, the most text per page (a reader that falls behind holds up to 16 pages per stream in the
+ * schedd), and the longest the schedd works on one query before it lets others run.
+ */
 const PAGE_ADS = 1000;
+const PAGE_BYTES = 256 * 1024;
 const SLICE_MS = 20;
 const PAGE_MIN_ROWS = 250;
 
@@ -157,6 +161,12 @@ function adOf(rec: Record<string, string>, keys: string[]): ClassAd {
   return ad;
 }
 
+function textSize(rec: Record<string, string>): number {
+  let n = 0;
+  for (const k in rec) n += k.length + rec[k]!.length;
+  return n;
+}
+
 function project(rec: Record<string, string>, projection: string[] | undefined): Record<string, string> {
   if (!projection) return rec;
   const out: Record<string, string> = {};
@@ -269,6 +279,7 @@ export async function runJobQuery(
     while (!done) {
       if (cancelled()) return;
       const page: QueryPage = { ads: [], last: false };
+      let bytes = 0;
       const t0 = performance.now();
       for (;;) {
         const n = it.next();
@@ -284,11 +295,15 @@ export async function runJobQuery(
         if (passes(rec, open ? j.ad : undefined)) {
           addStatus(matched, j.status);
           sent++;
-          if (!countsOnly) page.ads.push({ attrs: project(rec, q.projection) });
+          if (!countsOnly) {
+            const attrs = project(rec, q.projection);
+            page.ads.push({ attrs });
+            bytes += textSize(attrs);
+          }
         }
         const now = performance.now();
         if (spent + (now - t0) > limitMs) throw overBudget();
-        if (page.ads.length >= PAGE_ADS || now - t0 > SLICE_MS) break;
+        if (page.ads.length >= PAGE_ADS || bytes >= PAGE_BYTES || now - t0 > SLICE_MS) break;
       }
       spent += performance.now() - t0;
       if (page.ads.length) await send(page);
@@ -312,6 +327,7 @@ export async function runJobQuery(
     const page: QueryPage = { ads: [], last: false };
     const t0 = performance.now();
     let rows = 0;
+    let bytes = 0;
     let more = false;
     for (const r of queue.historyPage({ owners: req.owners, clusters, after, max: PAGE_ADS })) {
       rows++;
@@ -322,13 +338,17 @@ export async function runJobQuery(
       if (passes(rec)) {
         addStatus(matched, Number(litValue(rec.JobStatus) ?? 0));
         sent++;
-        if (!countsOnly) page.ads.push({ attrs: project(rec, q.projection) });
+        if (!countsOnly) {
+          const attrs = project(rec, q.projection);
+          page.ads.push({ attrs });
+          bytes += textSize(attrs);
+        }
         if (limited()) break;
       }
       const now = performance.now();
       if (spent + (now - t0) > limitMs) throw overBudget();
       // at least a few hundred rows a statement: its sort can cost more than a slice on its own
-      if (rows >= PAGE_MIN_ROWS && now - t0 > SLICE_MS) {
+      if (rows >= PAGE_MIN_ROWS && (now - t0 > SLICE_MS || bytes >= PAGE_BYTES)) {
         more = true;
         break;
       }
