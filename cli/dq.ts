@@ -4,7 +4,7 @@ import { ClassAd } from '../grammar/classad/index.js';
 import { DschedError } from '../lib/errors.js';
 import { readAddressFile } from '../lib/rpc/address-file.js';
 import { addressFile } from '../lib/config/paths.js';
-import { formatJobsJson, formatJobsJsonl, formatJobsLong, renderQueue, type QueueView } from './shared/output/jobs.js';
+import { formatJobsJsonl, formatJobsLong, renderQueue, type QueueView } from './shared/output/jobs.js';
 import { idText, parseSelection, type Selection } from './shared/job-selection.js';
 import { analyzeJobs } from './shared/analyze.js';
 import { fetchPoolForAnalysis } from './shared/analyze-pool.js';
@@ -13,6 +13,9 @@ import { qualifiedName } from '../lib/rpc/authz.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession, type Session } from './shared/session.js';
 import { cli } from './shared/yargs.js';
+import { JsonArrayWriter, projectionFor, VIEW_ATTRS, ViewRow, writeOut } from './shared/job-query.js';
+import { adToJSON } from './shared/output/ad.js';
+import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 
 /**
  * -analyze / -better-analyze: why each selected job is idle (or held). Job ids select those jobs whatever their
@@ -93,22 +96,61 @@ async function main(argv: string[]): Promise<number> {
     let constraint = sel.constraint;
     if (a.hold) constraint = constraint ? `(${constraint}) && JobStatus == 5` : 'JobStatus == 5';
     if (a.run) constraint = constraint ? `(${constraint}) && JobStatus == 2` : 'JobStatus == 2';
-    const recs = await schedd.query({ ids: sel.ids, owners: mine ? [session.user] : sel.owners, constraint, projection: [], history: false, limit: (a.limit as number) ?? 0 });
-    const ads = recs.map((r) => ClassAd.fromRecord(r));
-    if (a.af) process.stdout.write(autoformat(ads, a.af as string[], { ...parseAfQualifiers((a['af-opts'] as string) ?? ''), time: { utc: !!a.utc } }));
-    else if (a.format) process.stdout.write(formatPrintf(ads, pairs(a.format as string[]), { utc: !!a.utc }));
-    else if (a.json) process.stdout.write(formatJobsJson(ads));
-    else if (a.jsonl) process.stdout.write(formatJobsJsonl(ads));
-    else if (a.long) process.stdout.write(formatJobsLong(ads));
-    else {
+    const af = a.af as string[] | undefined;
+    const format = a.format ? pairs(a.format as string[]) : undefined;
+    const afOpts = { ...parseAfQualifiers((a['af-opts'] as string) ?? ''), time: { utc: !!a.utc } };
+    const table = !af && !format && !a.json && !a.jsonl && !a.long;
+    // the schedd sends only what is printed: -af/-format's attributes, a table's columns; -long and JSON want all
+    const projection = af ? projectionFor(af) : format ? projectionFor(format.map((f) => f.expr)) : table ? VIEW_ATTRS : [];
+    const pages = schedd.queryPages({
+      ids: sel.ids,
+      owners: mine ? [session.user] : sel.owners,
+      constraint,
+      projection,
+      history: false,
+      limit: (a.limit as number) ?? 0,
+      counts_only: table && !!a.totals,
+    });
+    // a table needs every row before it can lay out its columns; every other view is printed page by page
+    const rows: ViewRow[] = [];
+    const afRows: ClassAd[] = []; // -af with headings: widths need every row
+    const json = a.json ? new JsonArrayWriter() : undefined;
+    let last: JobQueryPage__Output | undefined;
+    let printed = 0;
+    for await (const page of pages) {
+      if (page.last) last = page;
+      if (!page.ads.length) continue;
+      if (table) {
+        for (const r of page.ads) rows.push(ViewRow.of(r.attrs));
+        continue;
+      }
+      const ads = page.ads.map((r) => ClassAd.fromRecord(r.attrs));
+      if (af && afOpts.headings) {
+        for (const ad of ads) afRows.push(ad);
+        continue;
+      }
+      if (af) await writeOut((afOpts.group && printed ? '\n' : '') + autoformat(ads, af, afOpts));
+      else if (format) await writeOut(formatPrintf(ads, format, { utc: !!a.utc }));
+      else if (json) await json.page(ads.map(adToJSON));
+      else if (a.jsonl) await writeOut(formatJobsJsonl(ads));
+      else if (a.long) await writeOut((printed ? '\n' : '') + formatJobsLong(ads));
+      printed += ads.length;
+    }
+    if (af && (afOpts.headings || !printed)) await writeOut(autoformat(afRows, af, afOpts));
+    if (json) await json.end();
+    if (table) {
       const view: QueueView = a.hold ? 'hold' : a.run ? 'run' : a.nobatch ? 'nobatch' : 'batch';
       const name = qualifiedName(session.config.str('SCHEDD_NAME'), session.config.str('HOSTNAME') || (await import('node:os')).hostname());
       const addr = readAddressFile(addressFile(session.config.paths, 'schedd'))?.address ?? '';
-      process.stdout.write(
-        renderQueue(ads, {
+      const counts = (c: JobQueryPage__Output['matched'] | undefined) => (c ? { ...c } : undefined);
+      await writeOut(
+        renderQueue(rows, {
           view,
           banner: { name, address: addr },
           totalsOnly: !!a.totals,
+          // the counts the schedd keeps: a summary costs nothing whatever the queue's size
+          queryCounts: counts(last?.matched),
+          totals: last?.mine && last.all ? { user: { name: session.user, counts: counts(last.mine)! }, all: counts(last.all) } : undefined,
           color: process.stdout.hasColors?.() ?? false,
           width: a.wide || !process.stdout.isTTY ? undefined : process.stdout.columns,
           time: { utc: !!a.utc },

@@ -55,6 +55,11 @@ export const ERROR_CODES = {
   QUEUE_IO_ERROR: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'the job queue database could not be read or written (see the schedd log); the change was not made' },
   QUEUE_CORRUPT: { status: GrpcStatus.DATA_LOSS, exit: 1, hint: 'the job queue database ($DSCHED_HOME/spool/job_queue.db) is damaged; restore it from a backup' },
   QUEUE_READONLY: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1, hint: 'the job queue database cannot be written (read-only file or file system); the change was not made' },
+  QUERY_TOO_EXPENSIVE: {
+    status: GrpcStatus.RESOURCE_EXHAUSTED,
+    exit: 1,
+    hint: 'the schedd stops a query past QUERY_CPU_LIMIT seconds of its time; select fewer jobs (ids, a user) or simplify the constraint',
+  },
   // security
   PERMISSION_DENIED: { status: GrpcStatus.PERMISSION_DENIED, exit: 1 },
   UNAUTHENTICATED: { status: GrpcStatus.UNAUTHENTICATED, exit: 1, hint: 'is this the pool of $DSCHED_HOME? a CLI proves who it is with a token from the schedd or the pool\'s token key; a daemon with its host certificate (dsched join)' },

@@ -36,10 +36,22 @@ export async function waitForJobs(
   const tty = opts.progress !== false && process.stderr.isTTY;
   let delay = 100;
   let unreachableSince = 0;
+  // the ids travel as a list however many there are; while waiting only the counts by state come back
+  // (the DAG progress line needs its DAG job's ad: asked for when the jobs are few)
+  const few = ids.length <= 100;
+  const projection = ['ClusterId', 'ProcId', 'JobStatus', 'JobUniverse', 'DAG_NodesTotal', 'DAG_NodesDone', 'DAG_NodesRunning', 'DAG_NodesIdle', 'DAG_NodesFailed', 'DAG_NodesReady', 'DAG_NodesUnready'];
   for (;;) {
-    let recs;
+    let left: number;
+    let line = '';
     try {
-      recs = await schedd.query({ ids, owners: [], constraint: '', projection: [], history: false, limit: 0 });
+      let counts: { total: number; idle: number; running: number; held: number } | undefined;
+      const ads: ClassAd[] = [];
+      for await (const page of schedd.queryPages({ ids, owners: [], constraint: '', projection, history: false, limit: 0, counts_only: !(tty && few) })) {
+        for (const a of page.ads) ads.push(ClassAd.fromRecord(a.attrs));
+        if (page.last && page.matched) counts = page.matched;
+      }
+      left = counts?.total ?? ads.length;
+      if (tty) line = ads.length ? progressLine(ads) : `${left} job(s) in the queue: ${counts?.idle ?? 0} idle, ${counts?.running ?? 0} running, ${counts?.held ?? 0} held`;
       unreachableSince = 0;
     } catch (e) {
       // a schedd that is restarting (its master brings it back) is waited for, up to two minutes
@@ -49,22 +61,25 @@ export async function waitForJobs(
       await sleep(500);
       continue;
     }
-    if (!recs.length) break;
+    if (!left) break;
     if (tty) {
       cursorTo(process.stderr, 0);
       clearLine(process.stderr, 0);
-      process.stderr.write(progressLine(recs.map((r) => ClassAd.fromRecord(r))));
+      process.stderr.write(line);
     }
     if (Date.now() > deadline) {
       if (tty) process.stderr.write('\n');
-      throw new DschedError('TIMEOUT', `${recs.length} job(s) still in the queue after ${opts.timeoutSec} s`);
+      throw new DschedError('TIMEOUT', `${left} job(s) still in the queue after ${opts.timeoutSec} s`);
     }
     await sleep(delay);
     delay = Math.min(1000, delay * 1.5);
   }
   if (tty) process.stderr.write('\n');
-  const hist = (await schedd.query({ ids, owners: [], constraint: '', projection: [], history: true, limit: 0 })).map((r) => ClassAd.fromRecord(r));
-  if (!hist.length) throw new DschedError('JOB_NOT_FOUND', `no such job: ${ids.map((i) => (i.proc >= 0 ? `${i.cluster}.${i.proc}` : i.cluster)).join(', ')}`);
+  const histProjection = ['ClusterId', 'ProcId', 'JobStatus', 'JobUniverse', 'ExitCode', 'ExitBySignal', 'ExitSignal', 'RemoveReason', 'DAG_NodesDone', 'DAG_NodesTotal', 'DAG_NodesFailed', 'DAG_RescueFile'];
+  const hist: ClassAd[] = [];
+  for await (const page of schedd.queryPages({ ids, owners: [], constraint: '', projection: histProjection, history: true, limit: 0 }))
+    for (const a of page.ads) hist.push(ClassAd.fromRecord(a.attrs));
+  if (!hist.length) throw new DschedError('JOB_NOT_FOUND', `no such job: ${ids.slice(0, 10).map((i) => (i.proc >= 0 ? `${i.cluster}.${i.proc}` : i.cluster)).join(', ')}${ids.length > 10 ? ', …' : ''}`);
   const dag = hist.find((a) => a.lookupJS('JobUniverse') === 7);
   let exitCode = 0;
   if (dag) exitCode = Number(dag.lookupJS('ExitCode') ?? 1);

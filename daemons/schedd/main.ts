@@ -51,7 +51,7 @@ const opts = {
 };
 const schedd = new Schedd(queue, log, opts);
 const server = await serveDaemon(ctx, config.int('SCHEDD_PORT'), [
-  { definition: proto().Schedd.service, impl: scheddService(schedd, auth) },
+  { definition: proto().Schedd.service, impl: scheddService(schedd, auth, { cpuLimitSec: () => config.int('QUERY_CPU_LIMIT'), privateAttrs: () => config.list('PRIVATE_JOB_ATTRS') }) },
 ]);
 opts.address = server.address;
 log.info({ jobs: queue.jobs.size, clusters: queue.clusters.size, name }, 'queue loaded');

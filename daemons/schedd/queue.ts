@@ -55,6 +55,17 @@ export interface Cluster {
   procs: number;
 }
 
+export interface HistoryKey {
+  completion: number;
+  cluster: number;
+  proc: number;
+}
+export interface HistoryRow extends HistoryKey {
+  owner: string;
+  /** the ad as stored: JSON of attribute name → ClassAd expression text */
+  ad: string;
+}
+
 export const jobKey = (cluster: number, proc: number) => `${cluster}.${proc}`;
 
 /** ClassAd literal text for a JS value (what goes into an ad). */
@@ -161,8 +172,35 @@ export class JobQueue {
     }
   }
 
+  /**
+   * Jobs in the queue by status (index = JobStatus), per owner and in all, kept as jobs come, change state and
+   * go: dq's totals cost nothing at any queue size.
+   */
+  private statusCounts = new Map<string, number[]>();
+  readonly allCounts: number[] = new Array(8).fill(0);
+
+  private count(job: Job, status: number, d: number) {
+    let c = this.statusCounts.get(job.owner);
+    if (!c) this.statusCounts.set(job.owner, (c = new Array(8).fill(0)));
+    const i = status >= 1 && status <= 7 ? status : 0;
+    c[i]! += d;
+    this.allCounts[i]! += d;
+    if (d < 0 && c.every((n) => n === 0)) this.statusCounts.delete(job.owner);
+  }
+
+  /** An owner's queued jobs by status (index = JobStatus); zeros for an owner with none. */
+  ownerCounts(owner: string): readonly number[] {
+    return this.statusCounts.get(owner) ?? new Array(8).fill(0);
+  }
+
+  /** The cluster ids with jobs in the queue, ascending (a query walks them in order, a cluster at a time). */
+  clusterIds(): number[] {
+    return [...this.clusterJobs.keys()].sort((a, b) => a - b);
+  }
+
   private addJob(job: Job) {
     this.jobs.set(jobKey(job.cluster, job.proc), job);
+    this.count(job, job.status, 1);
     let set = this.clusterJobs.get(job.cluster);
     if (!set) this.clusterJobs.set(job.cluster, (set = new Set()));
     set.add(job);
@@ -357,6 +395,8 @@ export class JobQueue {
       } else job.attrs[k] = v;
     }
     if (status !== undefined && status !== job.status) {
+      this.count(job, job.status, -1);
+      this.count(job, status, 1);
       job.status = status;
       job.attrs.JobStatus = String(status);
       job.attrs.EnteredCurrentStatus = String(Math.floor(Date.now() / 1000));
@@ -381,6 +421,7 @@ export class JobQueue {
     this.update(job, { ...changes, CompletionDate: status === JobStatus.Completed ? String(now) : (job.attrs.CompletionDate ?? '0') }, status);
     if (job.ac) this.leaveIdle(job);
     this.jobs.delete(jobKey(job.cluster, job.proc));
+    this.count(job, job.status, -1);
     const set = this.clusterJobs.get(job.cluster);
     set?.delete(job);
     if (set && !set.size) this.clusterJobs.delete(job.cluster);
@@ -540,36 +581,30 @@ export class JobQueue {
 
   // ---- history ----
 
-  history(opts: { owners?: string[]; clusters?: Array<{ cluster: number; proc: number }>; limit?: number }): Array<Record<string, string>> {
+  /**
+   * One page of history, newest first, after `after` (the last row of the previous page): a fresh statement per
+   * page, so no SQLite iterator stays open while the event loop runs (it would block every write meanwhile).
+   * `clusters` narrows to those cluster ids (sent as one JSON array, not as an expression per id).
+   */
+  *historyPage(opts: { owners?: string[]; clusters?: number[]; after?: HistoryKey; max: number }): Generator<HistoryRow> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (opts.owners?.length) {
-      where.push(`owner IN (${opts.owners.map(() => '?').join(',')})`);
-      args.push(...opts.owners);
+      where.push(`owner IN (SELECT value FROM json_each(?))`);
+      args.push(JSON.stringify(opts.owners));
     }
     if (opts.clusters?.length) {
-      where.push(
-        '(' +
-          opts.clusters
-            .map((c) => {
-              args.push(c.cluster);
-              if (c.proc >= 0) {
-                args.push(c.proc);
-                return '(cluster_id = ? AND proc_id = ?)';
-              }
-              return 'cluster_id = ?';
-            })
-            .join(' OR ') +
-          ')',
-      );
+      where.push('cluster_id IN (SELECT value FROM json_each(?))');
+      args.push(JSON.stringify(opts.clusters));
     }
-    const sql = `SELECT ad FROM history ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY completion_date DESC, cluster_id DESC, proc_id DESC`;
-    const out: Array<Record<string, string>> = [];
-    for (const r of this.db.prepare(sql).iterate(...args) as Iterable<{ ad: string }>) {
-      out.push(JSON.parse(r.ad));
-      if (opts.limit && out.length >= opts.limit) break;
+    const a = opts.after;
+    if (a) {
+      where.push('(completion_date < ? OR (completion_date = ? AND (cluster_id < ? OR (cluster_id = ? AND proc_id < ?))))');
+      args.push(a.completion, a.completion, a.cluster, a.cluster, a.proc);
     }
-    return out;
+    const sql = `SELECT cluster_id, proc_id, owner, completion_date, ad FROM history ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY completion_date DESC, cluster_id DESC, proc_id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).iterate(...args, opts.max) as Iterable<{ cluster_id: number; proc_id: number; owner: string; completion_date: number; ad: string }>;
+    for (const r of rows) yield { cluster: r.cluster_id, proc: r.proc_id, owner: r.owner, completion: r.completion_date, ad: r.ad };
   }
 
   /** The finished procs of a cluster (status and ad), committed ones plus those awaiting the flush. */

@@ -839,37 +839,6 @@ export class Schedd {
       .catch((e) => this.log.warn({ cluster: job.cluster, proc: job.proc, err: (e as Error).message }, 'could not reach the startd to stop the job'));
   }
 
-  /** Select jobs by ids / owners / constraint / all; `missing` lists ids that matched nothing. */
-  select(
-    ids: Array<{ cluster: number; proc: number }>,
-    owners: string[],
-    constraint: string,
-    all: boolean,
-  ): { jobs: Job[]; missing: Array<{ cluster: number; proc: number }> } {
-    const pred = constraint.trim() ? compile(parseExpr(constraint, { file: '<constraint>', line: 1, column: 1 })) : undefined;
-    const missing: Array<{ cluster: number; proc: number }> = [];
-    let candidates: Job[];
-    if (ids.length) {
-      candidates = [];
-      for (const id of ids) {
-        const found: Job[] = [];
-        if (id.proc >= 0) {
-          const j = this.queue.jobs.get(jobKey(id.cluster, id.proc));
-          if (j) found.push(j);
-        } else {
-          for (const j of this.queue.jobs.values()) if (j.cluster === id.cluster) found.push(j);
-        }
-        if (!found.length) missing.push(id);
-        candidates.push(...found);
-      }
-    } else if (owners.length || pred || all) {
-      candidates = [...this.queue.jobs.values()];
-    } else candidates = [];
-    const ownerSet = new Set(owners);
-    const jobs = candidates.filter((j) => (!ownerSet.size || ownerSet.has(j.owner)) && (!pred || isTrue(pred(this.queue.ad(j)))));
-    return { jobs, missing };
-  }
-
   async act(
     identity: Identity,
     action: string,
@@ -880,27 +849,44 @@ export class Schedd {
     const results: Array<{ job: Job; ok: boolean; error?: string }> = [];
     const kills: Array<() => Promise<unknown>> = [];
     const who = identity.name;
-    // all or nothing: the changes are committed before any event is written, mail sent or job stopped,
-    // and a change that cannot be written (disk full) is refused with every job as it was
+    // A thousand jobs at a time, each thousand all or nothing: its changes are committed before any event is
+    // written, mail sent or job stopped, and a change that cannot be written (disk full) leaves those jobs
+    // as they were. Between thousands other clients and the job path run.
     const after: Array<() => void> = [];
-    this.deferred = after;
-    try {
-      this.queue.atomically(() => {
-        for (const job of jobs) {
-          if (!identity.admin && job.owner !== identity.name) {
-            results.push({ job, ok: false, error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}` });
-            continue;
+    const CHUNK = 1000;
+    for (let start = 0; start < jobs.length; start += CHUNK) {
+      if (start > 0) await new Promise((r) => setImmediate(r));
+      const chunk = jobs.slice(start, start + CHUNK);
+      const done = results.length;
+      this.deferred = after;
+      try {
+        this.queue.atomically(() => {
+          for (const job of chunk) {
+            if (start > 0 && this.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) {
+              results.push({ job, ok: false, error: `job ${job.cluster}.${job.proc} left the queue meanwhile` });
+              continue;
+            }
+            if (!identity.admin && job.owner !== identity.name) {
+              results.push({ job, ok: false, error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}` });
+              continue;
+            }
+            const r = action === 'prio' ? this.setPrio(job, value) : this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
+            if (typeof r === 'string') results.push({ job, ok: false, error: r });
+            else {
+              results.push({ job, ok: true });
+              if (r) kills.push(r);
+            }
           }
-          const r = action === 'prio' ? this.setPrio(job, value) : this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
-          if (typeof r === 'string') results.push({ job, ok: false, error: r });
-          else {
-            results.push({ job, ok: true });
-            if (r) kills.push(r);
-          }
-        }
-      });
-    } finally {
-      this.deferred = undefined;
+        });
+      } catch (e) {
+        // nothing done yet: the whole action is refused; else what was done stays and the rest is refused
+        if (start === 0) throw e;
+        results.length = done;
+        for (const job of jobs.slice(start)) results.push({ job, ok: false, error: (e as Error).message });
+        break;
+      } finally {
+        this.deferred = undefined;
+      }
     }
     for (const f of after) f();
     this.userLog.flush();

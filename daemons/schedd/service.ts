@@ -13,21 +13,30 @@ import type { JobQuery__Output } from '../../lib/rpc/generated/dsched/v1/JobQuer
 import type { MatchedRequest__Output } from '../../lib/rpc/generated/dsched/v1/MatchedRequest.js';
 import type { SubmitRequest__Output } from '../../lib/rpc/generated/dsched/v1/SubmitRequest.js';
 import type { WatchJobsRequest__Output } from '../../lib/rpc/generated/dsched/v1/WatchJobsRequest.js';
-import { compile, isTrue, parseExpr, ClassAd } from '../../grammar/classad/index.js';
 import type { FsAuth } from './fs-auth.js';
 import { jobKey, type Job } from './queue.js';
 import type { Schedd } from './schedd.js';
+import { privateSet, runJobQuery, seesPrivate, selectJobs, withoutPrivate, type QueryOptions } from './query.js';
 
 const ids = (list: Array<{ cluster: number; proc: number }>) => list.map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
 
-function project(rec: Record<string, string>, projection: Set<string> | undefined): Record<string, string> {
-  if (!projection) return rec;
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(rec)) if (projection.has(k.toLowerCase())) out[k] = v;
-  return out;
+/** Write a page, waiting while the reader is behind: a slow client must not make the schedd buffer the queue. */
+function writePaced(call: grpc.ServerWritableStream<any, any>, page: object): Promise<void> | void {
+  if (call.write(page) || call.cancelled) return;
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      call.off('close', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+    call.on('close', done);
+  });
 }
 
-export function scheddService(schedd: Schedd, auth: FsAuth): ServiceImpl {
+export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions): ServiceImpl {
   const queue = schedd.queue;
   return {
     unary: {
@@ -44,45 +53,17 @@ export function scheddService(schedd: Schedd, auth: FsAuth): ServiceImpl {
         const jobs = schedd.submit(ctx.identity, Number(req.cluster), req.cluster_attrs, req.procs.map((p) => p.attrs));
         return { cluster: Number(req.cluster), procs: jobs.length };
       },
-      Query(req: JobQuery__Output) {
-        const projection = req.projection.length ? new Set(req.projection.map((p) => p.toLowerCase())) : undefined;
-        const pred = req.constraint.trim() ? compile(parseExpr(req.constraint, { file: '<constraint>', line: 1, column: 1 })) : undefined;
-        const wanted = ids(req.ids);
-        const owners = new Set(req.owners);
-        const out: Array<{ attrs: Record<string, string> }> = [];
-        if (req.history) {
-          for (const rec of queue.history({ owners: req.owners, clusters: wanted })) {
-            if (pred && !isTrue(pred(ClassAd.fromRecord(rec)))) continue;
-            out.push({ attrs: project(rec, projection) });
-            if (req.limit && out.length >= req.limit) break;
-          }
-          return { ads: out };
-        }
-        let jobs: Iterable<Job> = queue.jobs.values();
-        if (wanted.length) {
-          const sel: Job[] = [];
-          for (const id of wanted) {
-            if (id.proc >= 0) {
-              const j = queue.jobs.get(jobKey(id.cluster, id.proc));
-              if (j) sel.push(j);
-            } else for (const j of queue.jobs.values()) if (j.cluster === id.cluster) sel.push(j);
-          }
-          jobs = sel;
-        }
-        const list = [...jobs].sort((a, b) => a.cluster - b.cluster || a.proc - b.proc);
-        for (const j of list) {
-          if (owners.size && !owners.has(j.owner)) continue;
-          if (pred && !isTrue(pred(queue.ad(j)))) continue;
-          out.push({ attrs: project(queue.merged(j), projection) });
-          if (req.limit && out.length >= req.limit) break;
-        }
-        return { ads: out };
+      async Query(req: JobQuery__Output, ctx: CallContext) {
+        // the paged query, gathered: for callers that have not moved to QueryJobs
+        const ads: Array<{ attrs: Record<string, string> }> = [];
+        await runJobQuery(queue, req, ctx.identity, query, (p) => void ads.push(...p.ads), ctx.cancelled);
+        return { ads };
       },
       async Act(req: ActRequest__Output, ctx: CallContext) {
         const wanted = ids(req.ids);
         if (!wanted.length && !req.owners.length && !req.constraint.trim() && !req.all)
           throw new DschedError('USAGE', 'say which jobs: cluster, cluster.proc, a user, -constraint or -all');
-        const { jobs, missing } = schedd.select(wanted, req.owners, req.constraint, req.all);
+        const { jobs, missing } = await selectJobs(queue, { ids: wanted, owners: req.owners, constraint: req.constraint, all: req.all }, ctx.identity, query, ctx.cancelled);
         const results = await schedd.act(ctx.identity, req.action, jobs, req.reason, req.value);
         return {
           matched: jobs.length,
@@ -119,10 +100,17 @@ export function scheddService(schedd: Schedd, auth: FsAuth): ServiceImpl {
         await schedd.sendInput(req.claim, { cluster: Number(req.id?.cluster), proc: Number(req.id?.proc) }, streamSink(call), daemonHost(ctx.identity));
         call.end();
       },
-      WatchJobs(req: WatchJobsRequest__Output, call: grpc.ServerWritableStream<any, any>) {
+      async QueryJobs(req: JobQuery__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
+        await runJobQuery(queue, req, ctx.identity, query, (page) => writePaced(call, page), ctx.cancelled);
+        call.end();
+      },
+      WatchJobs(req: WatchJobsRequest__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
         const wanted = ids(req.ids);
-        const matches = (j: Job) => !wanted.length || wanted.some((w) => w.cluster === j.cluster && (w.proc < 0 || w.proc === j.proc));
-        const send = (j: Job, gone: boolean) => call.write({ id: { cluster: j.cluster, proc: j.proc }, status: j.status, gone, ad: { attrs: queue.merged(j) } });
+        const whole = new Set(wanted.filter((w) => w.proc < 0).map((w) => w.cluster));
+        const single = new Set(wanted.filter((w) => w.proc >= 0).map((w) => jobKey(w.cluster, w.proc)));
+        const matches = (j: Job) => !wanted.length || whole.has(j.cluster) || single.has(jobKey(j.cluster, j.proc));
+        const attrs = (j: Job) => (seesPrivate(ctx.identity, j.owner) ? queue.merged(j) : withoutPrivate(queue.merged(j), privateSet(query)));
+        const send = (j: Job, gone: boolean) => call.write({ id: { cluster: j.cluster, proc: j.proc }, status: j.status, gone, ad: { attrs: attrs(j) } });
         for (const j of queue.jobs.values()) if (matches(j)) send(j, false);
         const off = schedd.watch((changed) => {
           for (const j of changed) if (matches(j)) send(j, !queue.jobs.has(jobKey(j.cluster, j.proc)));

@@ -11,6 +11,7 @@ import {
   type CompareOp,
 } from './eval.js';
 import { parseExpr } from './parse.js';
+import { compilePcre, substitute, type Pcre } from './pcre.js';
 import { printValueNew, unparseNew } from './unparse.js';
 import {
   absTimeToString, dayNumbers, gmFields, localFields, localOffset, parseAbsTime, parseRelTime, relTimeToString, strftime,
@@ -185,7 +186,7 @@ def('unresolved', 1, 2, (c, a, x) => {
   const ad = c.ad;
   const entry = !e.scope && !e.absolute && ad ? ad.entry(e.name.toLowerCase()) : undefined;
   if (!entry || !ad) return UNDEFINED;
-  let re: RegExp | undefined;
+  let re: Pcre | undefined;
   if (a.length === 2) {
     const p = a[1]!(c);
     if (typeof p !== 'string') return ERROR;
@@ -220,7 +221,7 @@ def('unresolved', 1, 2, (c, a, x) => {
     stack.push(...children(x));
   }
   const sorted = [...names.entries()].sort((p, q) => (p[0] < q[0] ? -1 : p[0] > q[0] ? 1 : 0)).map((e) => e[1]);
-  if (re) return sorted.some((n) => execAt(re, n, 0) !== null);
+  if (re) return sorted.some((n) => re!.test(n));
   return sorted.join(',');
 });
 
@@ -737,7 +738,7 @@ def('stringList_regexpMember', 2, 4, (c, a) => {
   if (!re) return ERROR;
   const items = tokens(l, d);
   if (items.length === 0) return UNDEFINED;
-  return items.some((t) => execAt(re, t, 0) !== null);
+  return items.some((t) => re.test(t));
 });
 
 // ---- splitting ---------------------------------------------------------------------------------------------
@@ -1014,141 +1015,14 @@ def('interval', 1, 1, (c, a) => {
   return `${secs}`;
 });
 
-// ---- regular expressions (PCRE semantics on JS RegExp) -----------------------------------------------------
-
-/**
- * Translate a PCRE pattern to a JS RegExp (flags from HTCondor's option letters i m s x), or undefined when it
- * does not compile. `$` keeps PCRE's meaning (end, or before a final newline) and \A \Z \z are supported.
- */
-export function compilePcre(pattern: string, options: string): RegExp | undefined {
-  const o = options.toLowerCase();
-  const multiline = o.includes('m');
-  const extended = o.includes('x');
-  let src = '';
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === '\\' && i + 1 < pattern.length) {
-      const n = pattern[++i]!;
-      if (!inClass && n === 'A') src += '(?<![\\s\\S])';
-      else if (!inClass && n === 'z') src += '(?![\\s\\S])';
-      else if (!inClass && n === 'Z') src += '(?=\\n?(?![\\s\\S]))';
-      else src += '\\' + n;
-      continue;
-    }
-    if (inClass) {
-      if (ch === '[' && pattern[i + 1] === ':') {
-        const end = pattern.indexOf(':]', i + 2);
-        const cls = end > 0 ? POSIX_CLASSES[pattern.slice(i + 2, end)] : undefined;
-        if (cls) {
-          src += cls;
-          i = end + 1;
-          continue;
-        }
-      }
-      if (ch === ']') inClass = false;
-      src += ch;
-      continue;
-    }
-    if (ch === '[') {
-      inClass = true;
-      src += ch;
-      if (pattern[i + 1] === '^') src += pattern[++i];
-      if (pattern[i + 1] === ']') src += '\\' + pattern[++i];
-      continue;
-    }
-    if (extended && /\s/.test(ch)) continue;
-    if (extended && ch === '#') {
-      while (i < pattern.length && pattern[i] !== '\n') i++;
-      continue;
-    }
-    if (ch === '$' && !multiline) {
-      src += '(?=\\n?(?![\\s\\S]))';
-      continue;
-    }
-    if (ch === '(' && pattern.startsWith('?P<', i + 1)) {
-      src += '(?<';
-      i += 3;
-      continue;
-    }
-    src += ch;
-  }
-  let flags = 'g';
-  if (o.includes('i')) flags += 'i';
-  if (multiline) flags += 'm';
-  if (o.includes('s')) flags += 's';
-  try {
-    return new RegExp(src, flags);
-  } catch {
-    return undefined;
-  }
-}
-
-const POSIX_CLASSES: Record<string, string> = {
-  alpha: 'A-Za-z', digit: '0-9', alnum: 'A-Za-z0-9', upper: 'A-Z', lower: 'a-z', space: ' \\t\\n\\r\\f\\v',
-  punct: '!-\\/:-@\\[-`{-~', xdigit: '0-9A-Fa-f', word: 'A-Za-z0-9_', blank: ' \\t', cntrl: '\\x00-\\x1f\\x7f',
-  print: ' -~', graph: '!-~',
-};
-
-function execAt(re: RegExp, s: string, from: number): RegExpExecArray | null {
-  re.lastIndex = from;
-  return re.exec(s);
-}
+// ---- regular expressions (pcre.ts: HTCondor's option letters on a linear-time engine) ----------------------
 
 function regexpHelper(pattern: string, target: string, replace: string | undefined, options: string): Value {
   const re = compilePcre(pattern, options);
   if (!re) return ERROR;
+  if (replace === undefined) return re.test(target);
   const o = options.toLowerCase();
-  const full = replace !== undefined && o.includes('f');
-  const all = replace !== undefined && o.includes('g');
-  if (replace === undefined) return execAt(re, target, 0) !== null;
-  const sticky = new RegExp(re.source, re.flags.replace('g', '') + 'y');
-  let out = '';
-  let idx = 0;
-  let emptyMatch = false;
-  for (;;) {
-    let m: RegExpExecArray | null;
-    if (emptyMatch) {
-      sticky.lastIndex = idx;
-      m = sticky.exec(target);
-      if (m && m[0] === '') m = null;
-      if (!m) {
-        if (idx < target.length) out += target[idx];
-        idx++;
-        emptyMatch = false;
-        if (idx > target.length) break;
-        continue;
-      }
-    } else {
-      m = execAt(re, target, idx);
-      if (!m) break;
-    }
-    if (full) out += target.slice(idx, m.index);
-    let ngroups = 1;
-    for (let g = m.length - 1; g > 0; g--) {
-      if (m[g] !== undefined) {
-        ngroups = g + 1;
-        break;
-      }
-    }
-    for (let i = 0; i < replace.length; i++) {
-      const ch = replace[i]!;
-      if (ch === '\\') {
-        const n = replace[i + 1];
-        if (n !== undefined && n >= '0' && n <= '9') {
-          const g = n.charCodeAt(0) - 48;
-          i++;
-          if (g >= ngroups) return ERROR;
-          out += m[g] ?? '';
-        } else out += '\\';
-      } else out += ch;
-    }
-    idx = m.index + m[0].length;
-    if (m[0] === '') emptyMatch = true;
-    if (!all) break;
-  }
-  if (full) out += target.slice(Math.min(idx, target.length));
-  return out;
+  return substitute(re, target, replace, o.includes('f'), o.includes('g')) ?? ERROR;
 }
 
 function regexArgs(c: Ctx, a: readonly CompiledFn[], n: number): Value[] | Value {
@@ -1195,7 +1069,7 @@ def('regexpMember', 2, 3, (c, a) => {
       else return ERROR;
       continue;
     }
-    if (execAt(re, v, 0) !== null) return true;
+    if (re.test(v)) return true;
   }
   return maybe ? UNDEFINED : false;
 });

@@ -68,7 +68,14 @@ function applySlice<T>(list: T[], slice: { start: number | null; end: number | n
 
 // ---- globbing for `matching` ------------------------------------------------------------------
 
+/** A file name is at most this long (NAME_MAX): a longer pattern (less its stars) matches nothing. */
+const NAME_MAX = 255;
+
 function globToRegExp(seg: string): RegExp {
+  // runs of * are one *, and a word longer than any file name can match nothing: a RegExp built from a
+  // huge word is too large to compile
+  seg = seg.replace(/\*{2,}/g, '*');
+  if (seg.replace(/\*/g, '').length > 4 * NAME_MAX) return /(?!)/;
   let re = '^';
   for (let i = 0; i < seg.length; i++) {
     const c = seg[i]!;
@@ -85,7 +92,11 @@ function globToRegExp(seg: string): RegExp {
       }
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
   }
-  return new RegExp(re + '$');
+  try {
+    return new RegExp(re + '$');
+  } catch {
+    throw new Error(`'${seg.slice(0, 80)}' is not a valid file name pattern`);
+  }
 }
 
 const MAGIC = /[*?[]/;
@@ -231,7 +242,12 @@ export function readQueue(stmt: QueueStmt, src: SourceText, env: ExpandEnv, rema
     const seen = new Set<string>();
     for (const l of lines) {
       for (const pat of splitItems(l.text)) {
-        const found = glob(pat, env.cwd, fe.what ?? null);
+        let found: string[];
+        try {
+          found = glob(pat, env.cwd, fe.what ?? null);
+        } catch (e) {
+          fail(src, stmt.argsOffset, `queue … matching: ${(e as Error).message}`);
+        }
         if (found.length === 0) warn(`queue … matching: '${pat}' matches no ${fe.what ?? 'files or directories'}`, site);
         for (const f of found) {
           if (seen.has(f)) continue;

@@ -469,15 +469,40 @@ function getenvFilter(text: string): ((name: string) => boolean) | null {
   const b = parseBool(text);
   if (b === true) return () => true;
   if (b === false || text.trim() === '') return null;
-  const include: RegExp[] = [];
-  const exclude: RegExp[] = [];
+  const include: string[] = [];
+  const exclude: string[] = [];
   for (const w of text.split(/[\s,]+/).filter(Boolean)) {
     const neg = w.startsWith('!') || w.startsWith('-');
-    const pat = neg ? w.slice(1) : w;
-    const re = new RegExp('^' + pat.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
-    (neg ? exclude : include).push(re);
+    (neg ? exclude : include).push((neg ? w.slice(1) : w).toLowerCase());
   }
-  return (name) => (include.length === 0 || include.some((r) => r.test(name))) && !exclude.some((r) => r.test(name));
+  const hit = (pats: string[], name: string) => pats.some((p) => globMatch(p, name.toLowerCase()));
+  return (name) => (include.length === 0 || hit(include, name)) && !hit(exclude, name);
+}
+
+/**
+ * Whether `name` matches the glob `pat` (* any run, ? one character). Matched directly rather than through a
+ * RegExp built from the word: a long word made a RegExp too large to compile. Greedy with one backtrack point
+ * per *, so the time is at most the product of the two lengths.
+ */
+export function globMatch(pat: string, name: string): boolean {
+  let p = 0;
+  let n = 0;
+  let star = -1;
+  let resume = 0;
+  while (n < name.length) {
+    if (p < pat.length && (pat[p] === '?' || pat[p] === name[n])) {
+      p++;
+      n++;
+    } else if (p < pat.length && pat[p] === '*') {
+      star = p++;
+      resume = n;
+    } else if (star >= 0) {
+      p = star + 1;
+      n = ++resume;
+    } else return false;
+  }
+  while (p < pat.length && pat[p] === '*') p++;
+  return p === pat.length;
 }
 
 const environmentHandler: Handler = {

@@ -65,6 +65,8 @@ export const PARAMS = {
   MAIL: { type: 'string', default: '/usr/bin/mail', daemons: ['schedd'], reload: 'live', description: 'Command that sends job mail: run as `MAIL -s SUBJECT ADDRESS` with the message on stdin.' },
   QUEUE_SUPER_USERS: { type: 'list', default: 'root', daemons: ['schedd'], reload: 'live', description: 'Users who may act on any job (the pool owner is always one).' },
   MAX_JOBS_PER_SUBMISSION: { type: 'int', default: '1000000', daemons: ['schedd', 'tools'], reload: 'live', min: 1, description: 'Largest number of procs one submission may queue.' },
+  QUERY_CPU_LIMIT: { type: 'int', default: '30', daemons: ['schedd'], reload: 'live', min: 1, description: "Most seconds of the schedd's time one job query (dq, dhistory, dwait, job selection) may take evaluating its constraint; past it the query ends with QUERY_TOO_EXPENSIVE. Queries are answered a chunk at a time, so others go on meanwhile." },
+  PRIVATE_JOB_ATTRS: { type: 'list', default: '', daemons: ['schedd'], reload: 'live', description: 'Job attributes shown only to the job\'s owner and to admins (besides Environment and Env, which always are): other users\' queries, watches and constraints do not see them.' },
   MAX_HISTORY_JOBS: { type: 'int', default: '100000', daemons: ['schedd'], reload: 'live', min: 0, description: 'Finished jobs kept in history.' },
   RESTART_BACKOFF_MAX: { type: 'int', default: '30', daemons: ['master'], reload: 'live', min: 1, description: 'Most seconds the master waits before restarting a daemon that keeps dying.' },
   AUTH_DIR: { type: 'string', default: '', daemons: ['schedd'], reload: 'restart', description: 'World-writable sticky directory for the file-ownership challenge; empty = $DSCHED_HOME/run/auth.' },

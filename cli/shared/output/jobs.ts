@@ -589,6 +589,8 @@ export interface QueueOutputOptions extends JobViewOptions {
   showTotals?: boolean;
   /** Only the totals (condor_q -totals). */
   totalsOnly?: boolean;
+  /** The query's counts when the schedd sent them (else they are counted from the ads). */
+  queryCounts?: JobCounts;
   /** For `hold`: show CODE/SUB (default true). */
   codes?: boolean;
 }
@@ -598,20 +600,20 @@ export function renderQueue(ads: readonly OutputAd[], opts: QueueOutputOptions =
   const view = opts.view ?? 'batch';
   const out: string[] = [];
   if (opts.banner) out.push('', formatScheddBanner(opts.banner.name, opts.banner.address, opts.now ?? nowSeconds(), opts.time));
-  const totals = formatTotalsBlock({ query: countJobs(ads), ...opts.totals });
+  const totals = formatTotalsBlock({ query: opts.queryCounts ?? countJobs(ads), ...opts.totals });
   if (opts.totalsOnly) return [...out, ...totals].join('\n') + '\n';
   switch (view) {
     case 'batch':
-      out.push(...formatBatchView(ads, opts));
+      for (const l of formatBatchView(ads, opts)) out.push(l); // not push(...): 200,000 lines overflow the stack
       break;
     case 'nobatch':
-      out.push(...formatNobatchView(ads, opts));
+      for (const l of formatNobatchView(ads, opts)) out.push(l);
       break;
     case 'hold':
-      out.push(...formatHoldView(ads, opts));
+      for (const l of formatHoldView(ads, opts)) out.push(l);
       break;
     case 'run':
-      out.push(...formatRunView(ads, opts));
+      for (const l of formatRunView(ads, opts)) out.push(l);
       break;
   }
   if (opts.showTotals ?? view !== 'run') out.push('', ...totals);

@@ -12,7 +12,7 @@ import type { JobEvent } from '../generated/dsched/v1/JobEvent.js';
 import type { JobEventsReply__Output } from '../generated/dsched/v1/JobEventsReply.js';
 import type { JobId } from '../generated/dsched/v1/JobId.js';
 import type { JobQuery } from '../generated/dsched/v1/JobQuery.js';
-import type { JobQueryReply__Output } from '../generated/dsched/v1/JobQueryReply.js';
+import type { JobQueryPage__Output } from '../generated/dsched/v1/JobQueryPage.js';
 import type { Match } from '../generated/dsched/v1/Match.js';
 import type { NewClusterReply__Output } from '../generated/dsched/v1/NewClusterReply.js';
 import type { SubmitReply__Output } from '../generated/dsched/v1/SubmitReply.js';
@@ -43,9 +43,15 @@ export class ScheddClient {
       { deadlineMs: 300_000 },
     );
   }
-  async query(q: JobQuery, opts?: CallOptions): Promise<Array<Record<string, string>>> {
-    const r = await this.rpc.unary<JobQueryReply__Output>('Query', q, { deadlineMs: 120_000, ...opts });
-    return r.ads.map((a) => a.attrs);
+  /** A job query as the schedd answers it, a page at a time; the last page carries the counts. */
+  queryPages(q: JobQuery): AsyncGenerator<JobQueryPage__Output> {
+    return this.rpc.iterate<JobQueryPage__Output>('QueryJobs', q);
+  }
+  /** Every ad of a job query, gathered (for callers that need them all at once). */
+  async query(q: JobQuery, _opts?: CallOptions): Promise<Array<Record<string, string>>> {
+    const out: Array<Record<string, string>> = [];
+    for await (const page of this.queryPages(q)) for (const a of page.ads) out.push(a.attrs);
+    return out;
   }
   act(req: ActRequest) {
     return this.rpc.unary<ActReply__Output>('Act', req, { deadlineMs: 120_000 });

@@ -175,6 +175,20 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'getenv with a 33,000-character word matches no variable (no RegExp is built from it)',
+    text: `${EXE}getenv = ${'A'.repeat(33_000)}*\nqueue\n`,
+    check: (r) => {
+      assert.deepEqual(parseEnv(undefined, str(r.jobs.cluster.Environment ?? '""')), {});
+    },
+  },
+  {
+    name: 'getenv: ? and * wildcards, case-insensitive, a leading ! excludes',
+    text: `${EXE}getenv = my*, h?me, !myvar1\nqueue\n`,
+    check: (r) => {
+      assert.deepEqual(parseEnv(undefined, str(r.jobs.cluster.Environment)), { HOME: '/home/alice' });
+    },
+  },
+  {
     name: 'input/output/error kept as written (relative to Iwd); log made absolute',
     text: `${EXE}input = in.txt\noutput = o.txt\nerror = e.txt\nlog = logs/job.log\nqueue\n`,
     files: { 'in.txt': 'x', 'logs/.keep': '' },

@@ -1,0 +1,73 @@
+// What dq and dhistory share for the schedd's paged job query: the attributes a view needs (so the schedd
+// sends only those), output written a page at a time (a 200,000-job answer is never one string), and the
+// JSON array written as its pages come.
+import { ClassAd, parseExpr, referencedAttrs } from '../../grammar/classad/index.js';
+import type { OutputAd } from './output/ad.js';
+
+/** Attributes the queue and history tables read (the schedd adds those their expressions refer to). */
+export const VIEW_ATTRS = [
+  'ClusterId', 'ProcId', 'Owner', 'JobStatus', 'QDate', 'Cmd', 'Args', 'Arguments', 'JobBatchName', 'JobDescription',
+  'DAGManJobId', 'DAG_NodesDone', 'DAG_NodesTotal', 'EnteredCurrentStatus', 'ExitBySignal', 'ExitCode', 'ExitSignal',
+  'HoldReason', 'HoldReasonCode', 'HoldReasonSubCode', 'ImageSize', 'JobCurrentStartDate', 'JobPrio', 'JobStartDate',
+  'LastRemoteHost', 'MemoryUsage', 'RemoteHost', 'RemoteWallClockTime', 'TotalSubmitProcs', 'TransferringInput',
+  'TransferringOutput', 'CompletionDate', 'JobUniverse',
+];
+
+/**
+ * The attributes expressions (-af, -format) refer to, plus the job id; [] (every attribute) when one of them
+ * names attributes only at run time (eval, unparse, unresolved).
+ */
+export function projectionFor(exprs: readonly string[]): string[] {
+  const names = new Set(['ClusterId', 'ProcId']);
+  for (const text of exprs) {
+    if (/\b(eval|unparse|unresolved)\s*\(/i.test(text)) return [];
+    let r;
+    try {
+      r = referencedAttrs(parseExpr(text));
+    } catch {
+      return []; // the formatter reports the syntax error with its caret
+    }
+    for (const n of [...r.my, ...r.unscoped]) names.add(n);
+  }
+  return [...names];
+}
+
+/** Write to stdout, waiting while the pipe is full (a slow reader must not make dq buffer everything). */
+export function writeOut(text: string): Promise<void> | void {
+  if (!text || process.stdout.write(text)) return;
+  return new Promise((resolve) => process.stdout.once('drain', resolve));
+}
+
+/** A JSON array written a page at a time, byte for byte what JSON.stringify(all, null, 2) gives. */
+export class JsonArrayWriter {
+  private first = true;
+  async page(items: readonly unknown[]): Promise<void> {
+    if (!items.length) return;
+    const body = JSON.stringify(items, null, 2).slice(2, -2); // without "[\n" and "\n]"
+    await writeOut((this.first ? '[\n' : ',\n') + body);
+    this.first = false;
+  }
+  async end(): Promise<void> {
+    await writeOut(this.first ? '[]\n' : '\n]\n');
+  }
+}
+
+/**
+ * A row of a table: the view's attributes evaluated once and kept as plain values. A table needs every row
+ * before it lays out its columns; rows this small (not whole ClassAds) keep a 200,000-job dq within reason.
+ */
+export class ViewRow implements OutputAd {
+  private constructor(private readonly values: Record<string, unknown>) {}
+  static of(attrs: Record<string, string>, names: readonly string[] = VIEW_ATTRS): ViewRow {
+    const ad = ClassAd.fromRecord(attrs);
+    const values: Record<string, unknown> = Object.create(null);
+    for (const n of names) {
+      const v = ad.lookupJS(n);
+      if (v !== undefined) values[n.toLowerCase()] = v;
+    }
+    return new ViewRow(values);
+  }
+  lookupJS(name: string): unknown {
+    return this.values[name.toLowerCase()];
+  }
+}

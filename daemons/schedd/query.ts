@@ -1,0 +1,419 @@
+// Job queries (dq, dhistory, dwait, the CLIs' job selection, the negotiator): the constraint is evaluated and
+// the ads projected a chunk at a time, yielding to the event loop between chunks, so a large queue or a costly
+// constraint neither builds the whole answer in memory nor holds up the job path and other clients. Each query
+// has a budget of the schedd's time (QUERY_CPU_LIMIT); attributes that carry secrets are left out for callers
+// who are neither the job's owner nor an admin, from the ads and from what the constraint can see.
+import { performance } from 'node:perf_hooks';
+import { ClassAd, compile, exprChildren as exprChildrenOf, isTrue, parseExpr, referencedAttrs, type Expr } from '../../grammar/classad/index.js';
+import { DschedError } from '../../lib/errors.js';
+import type { Identity } from '../../lib/rpc/auth.js';
+import type { JobQuery__Output } from '../../lib/rpc/generated/dsched/v1/JobQuery.js';
+import { jobKey, litValue, type HistoryKey, type Job, type JobQueue } from './queue.js';
+
+export interface QueryOptions {
+  /** QUERY_CPU_LIMIT: seconds of the schedd's time one query may take */
+  cpuLimitSec: () => number;
+  /** PRIVATE_JOB_ATTRS */
+  privateAttrs: () => string[];
+}
+
+/** Always private: the job's environment holds tokens and passwords as often as not. */
+export const ALWAYS_PRIVATE = ['Environment', 'Env'];
+
+/**
+ * Ads per page, the most text per page (a reader that falls behind holds up to 16 pages per stream in the
+ * schedd), and the longest the schedd works on one query before it lets others run.
+ */
+const PAGE_ADS = 1000;
+const PAGE_BYTES = 256 * 1024;
+const SLICE_MS = 20;
+const PAGE_MIN_ROWS = 250;
+
+export interface Counts {
+  total: number;
+  completed: number;
+  removed: number;
+  idle: number;
+  running: number;
+  held: number;
+  suspended: number;
+}
+
+export interface QueryPage {
+  ads: Array<{ attrs: Record<string, string> }>;
+  last: boolean;
+  matched?: Counts;
+  mine?: Counts;
+  all?: Counts;
+}
+
+const zero = (): Counts => ({ total: 0, completed: 0, removed: 0, idle: 0, running: 0, held: 0, suspended: 0 });
+
+function addStatus(c: Counts, status: number, n = 1) {
+  c.total += n;
+  if (status === 1) c.idle += n;
+  else if (status === 2 || status === 6) c.running += n;
+  else if (status === 3) c.removed += n;
+  else if (status === 4) c.completed += n;
+  else if (status === 5) c.held += n;
+  else if (status === 7) c.suspended += n;
+}
+
+function fromArray(byStatus: readonly number[]): Counts {
+  const c = zero();
+  byStatus.forEach((n, s) => n && addStatus(c, s, n));
+  return c;
+}
+
+/** Whether this caller sees a job's private attributes: its owner, an admin, or a pool daemon. */
+export function seesPrivate(identity: Identity, owner: string): boolean {
+  if (identity.kind === 'daemon') return true;
+  return identity.kind === 'user' && (identity.admin || identity.name === owner);
+}
+
+/** The lower-cased names of the private attributes now (Environment, Env and PRIVATE_JOB_ATTRS). */
+export function privateSet(opts: QueryOptions): Set<string> {
+  return new Set([...ALWAYS_PRIVATE, ...opts.privateAttrs()].map((n) => n.toLowerCase()));
+}
+
+export function withoutPrivate(rec: Record<string, string>, hidden: Set<string>): Record<string, string> {
+  let out: Record<string, string> | undefined;
+  for (const k of Object.keys(rec)) {
+    if (!hidden.has(k.toLowerCase())) continue;
+    out ??= { ...rec };
+    delete out[k];
+  }
+  return out ?? rec;
+}
+
+// ---- what an expression needs from an ad --------------------------------------------------------------------
+
+const parsed = new Map<string, { expr: Expr; refs: string[] } | null>();
+/** An attribute's expression and the attributes it refers to (cached by text: ads repeat the same texts). */
+function parseAttr(text: string): { expr: Expr; refs: string[] } | null {
+  let p = parsed.get(text);
+  if (p === undefined) {
+    try {
+      const expr = parseExpr(text);
+      const r = referencedAttrs(expr);
+      p = { expr, refs: [...r.my, ...r.unscoped] };
+    } catch {
+      p = null;
+    }
+    // bounded in count and in size: long texts (a big Environment) are parsed each time
+    if (text.length > 4096) return p;
+    if (parsed.size >= 20_000) parsed.clear();
+    parsed.set(text, p);
+  }
+  return p;
+}
+
+/** Functions that reach attributes by name at run time: an expression calling one sees the whole ad. */
+const DYNAMIC = new Set(['eval', 'unparse', 'unresolved']);
+
+function needsWholeAd(e: Expr): boolean {
+  const stack: Expr[] = [e];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (x.kind === 'call' && DYNAMIC.has(x.name.toLowerCase())) return true;
+    if (x.kind === 'attr' && x.scope && !(x.scope.kind === 'attr' && !x.scope.scope)) return true;
+    for (const c of exprChildrenOf(x)) stack.push(c);
+  }
+  return false;
+}
+
+/**
+ * The attributes of `rec` that `names` (lower case) name, and those their expressions refer to, transitively:
+ * what a projection or a constraint needs, without parsing the rest of the ad.
+ */
+function closure(rec: Record<string, string>, names: Iterable<string>): string[] {
+  let byLower: Map<string, string> | undefined;
+  const keyOf = (n: string) => {
+    if (n in rec) return n;
+    if (!byLower) {
+      byLower = new Map();
+      for (const k of Object.keys(rec)) byLower.set(k.toLowerCase(), k);
+    }
+    return byLower.get(n.toLowerCase());
+  };
+  const seen = new Set<string>();
+  const keys: string[] = [];
+  const work = [...names];
+  while (work.length) {
+    const n = work.pop()!.toLowerCase();
+    if (seen.has(n)) continue;
+    seen.add(n);
+    const k = keyOf(n);
+    if (k === undefined) continue;
+    keys.push(k);
+    const p = parseAttr(rec[k]!);
+    if (p) for (const r of p.refs) work.push(r);
+  }
+  return keys;
+}
+
+function adOf(rec: Record<string, string>, keys: string[]): ClassAd {
+  const ad = new ClassAd();
+  for (const k of keys) {
+    const p = parseAttr(rec[k]!);
+    if (p) ad.set(k, p.expr);
+  }
+  return ad;
+}
+
+function textSize(rec: Record<string, string>): number {
+  let n = 0;
+  for (const k in rec) n += k.length + rec[k]!.length;
+  return n;
+}
+
+function project(rec: Record<string, string>, projection: string[] | undefined): Record<string, string> {
+  if (!projection) return rec;
+  const out: Record<string, string> = {};
+  for (const k of closure(rec, projection)) out[k] = rec[k]!;
+  return out;
+}
+
+// ---- the query ---------------------------------------------------------------------------------------------
+
+interface Prepared {
+  pred?: (ad: ClassAd) => boolean;
+  /** attributes the constraint needs; undefined = the whole ad */
+  needs?: string[];
+  projection?: string[];
+  constraint: string;
+}
+
+function prepare(req: JobQuery__Output): Prepared {
+  const constraint = req.constraint.trim();
+  const out: Prepared = { constraint, projection: req.projection.length ? req.projection : undefined };
+  if (constraint) {
+    const e = parseExpr(constraint, { file: '<constraint>', line: 1, column: 1 });
+    const fn = compile(e);
+    out.pred = (ad) => isTrue(fn(ad));
+    if (!needsWholeAd(e)) {
+      const r = referencedAttrs(e);
+      out.needs = [...r.my, ...r.unscoped];
+    }
+  }
+  return out;
+}
+
+/** A job's place in the answer: the queue's jobs in (cluster, proc) order, live (a job gone meanwhile is skipped). */
+function* queueJobs(queue: JobQueue, ids: Array<{ cluster: number; proc: number }>): Generator<Job> {
+  if (!ids.length) {
+    for (const c of queue.clusterIds()) yield* queue.byCluster(c);
+    return;
+  }
+  // ids as sets: whole clusters, and single procs of the others
+  const whole = new Set<number>();
+  const procs = new Map<number, Set<number>>();
+  for (const id of ids) {
+    if (id.proc < 0) whole.add(id.cluster);
+    else {
+      let s = procs.get(id.cluster);
+      if (!s) procs.set(id.cluster, (s = new Set()));
+      s.add(id.proc);
+    }
+  }
+  const clusters = [...new Set([...whole, ...procs.keys()])].sort((a, b) => a - b);
+  for (const c of clusters) {
+    if (whole.has(c)) {
+      yield* queue.byCluster(c);
+      continue;
+    }
+    for (const p of [...procs.get(c)!].sort((a, b) => a - b)) {
+      const j = queue.jobs.get(jobKey(c, p));
+      if (j) yield j;
+    }
+  }
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Run a job query, handing each page to `send` (which may wait, for a slow reader). Between chunks the event
+ * loop runs; past QUERY_CPU_LIMIT of the schedd's time the query ends with QUERY_TOO_EXPENSIVE.
+ */
+export async function runJobQuery(
+  queue: JobQueue,
+  req: JobQuery__Output,
+  identity: Identity,
+  opts: QueryOptions,
+  send: (page: QueryPage) => Promise<void> | void,
+  cancelled: () => boolean = () => false,
+): Promise<void> {
+  const q = prepare(req);
+  const hidden = privateSet(opts);
+  const limitMs = Math.max(1, opts.cpuLimitSec()) * 1000;
+  const owners = new Set(req.owners);
+  const matched = zero();
+  const countsOnly = req.counts_only;
+  const wanted = req.ids.map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
+  let spent = 0;
+  let sent = 0;
+
+  const overBudget = () => tooExpensive(q.constraint, opts);
+  /** Whether a record (already without what the caller may not see) passes the constraint. */
+  const passes = (rec: Record<string, string>, cached?: ClassAd): boolean => {
+    if (!q.pred) return true;
+    const ad = cached ?? (q.needs ? adOf(rec, closure(rec, q.needs)) : ClassAd.fromRecord(rec));
+    return q.pred(ad);
+  };
+  const limited = () => req.limit > 0 && sent >= req.limit;
+
+  if (!req.history) {
+    // a summary of the whole queue or of some owners needs no pass over the jobs at all
+    if (countsOnly && !q.pred && !wanted.length) {
+      let byStatus: readonly number[] = queue.allCounts;
+      if (owners.size) {
+        const sum = new Array<number>(8).fill(0);
+        for (const o of owners) queue.ownerCounts(o).forEach((n, s) => (sum[s]! += n));
+        byStatus = sum;
+      }
+      await send({ ads: [], last: true, matched: fromArray(byStatus), mine: fromArray(queue.ownerCounts(identity.name)), all: fromArray(queue.allCounts) });
+      return;
+    }
+    const it = queueJobs(queue, wanted);
+    let done = false;
+    while (!done) {
+      if (cancelled()) return;
+      const page: QueryPage = { ads: [], last: false };
+      let bytes = 0;
+      const t0 = performance.now();
+      for (;;) {
+        const n = it.next();
+        if (n.done || limited()) {
+          done = true;
+          break;
+        }
+        const j = n.value;
+        if (owners.size && !owners.has(j.owner)) continue;
+        const open = seesPrivate(identity, j.owner);
+        const merged = queue.merged(j);
+        const rec = open ? merged : withoutPrivate(merged, hidden);
+        if (passes(rec, open ? j.ad : undefined)) {
+          addStatus(matched, j.status);
+          sent++;
+          if (!countsOnly) {
+            const attrs = project(rec, q.projection);
+            page.ads.push({ attrs });
+            bytes += textSize(attrs);
+          }
+        }
+        const now = performance.now();
+        if (spent + (now - t0) > limitMs) throw overBudget();
+        if (page.ads.length >= PAGE_ADS || bytes >= PAGE_BYTES || now - t0 > SLICE_MS) break;
+      }
+      spent += performance.now() - t0;
+      if (page.ads.length) await send(page);
+      if (!done) await tick();
+    }
+    await send({ ads: [], last: true, matched, mine: fromArray(queue.ownerCounts(identity.name)), all: fromArray(queue.allCounts) });
+    return;
+  }
+
+  // history: newest first, a page of rows per statement; ids matched by sets
+  const whole = new Set<number>();
+  const single = new Set<string>();
+  for (const id of wanted) {
+    if (id.proc < 0) whole.add(id.cluster);
+    else single.add(jobKey(id.cluster, id.proc));
+  }
+  const clusters = wanted.length ? [...new Set(wanted.map((w) => w.cluster))] : undefined;
+  let after: HistoryKey | undefined;
+  for (;;) {
+    if (cancelled()) return;
+    const page: QueryPage = { ads: [], last: false };
+    const t0 = performance.now();
+    let rows = 0;
+    let bytes = 0;
+    let more = false;
+    for (const r of queue.historyPage({ owners: req.owners, clusters, after, max: PAGE_ADS })) {
+      rows++;
+      after = r;
+      if (wanted.length && !whole.has(r.cluster) && !single.has(jobKey(r.cluster, r.proc))) continue;
+      const stored = JSON.parse(r.ad) as Record<string, string>;
+      const rec = seesPrivate(identity, r.owner) ? stored : withoutPrivate(stored, hidden);
+      if (passes(rec)) {
+        addStatus(matched, Number(litValue(rec.JobStatus) ?? 0));
+        sent++;
+        if (!countsOnly) {
+          const attrs = project(rec, q.projection);
+          page.ads.push({ attrs });
+          bytes += textSize(attrs);
+        }
+        if (limited()) break;
+      }
+      const now = performance.now();
+      if (spent + (now - t0) > limitMs) throw overBudget();
+      // at least a few hundred rows a statement: its sort can cost more than a slice on its own
+      if (rows >= PAGE_MIN_ROWS && (now - t0 > SLICE_MS || bytes >= PAGE_BYTES)) {
+        more = true;
+        break;
+      }
+    }
+    spent += performance.now() - t0;
+    if (page.ads.length) await send(page);
+    if (limited() || (!more && rows < PAGE_ADS)) break;
+    await tick();
+  }
+  await send({ ads: [], last: true, matched });
+}
+
+/**
+ * The jobs an action (drm, dhold, drelease, dprio) names: by ids (as sets), owners, a constraint or all, found
+ * as a query finds them – a chunk at a time, under the same time budget, and with a constraint that does not
+ * see other users' private attributes (else "permission denied" for exactly the jobs whose secret fits would
+ * tell the secret, a guess at a time). `missing`: ids that named no job.
+ */
+export async function selectJobs(
+  queue: JobQueue,
+  sel: { ids: Array<{ cluster: number; proc: number }>; owners: string[]; constraint: string; all: boolean },
+  identity: Identity,
+  opts: QueryOptions,
+  cancelled: () => boolean = () => false,
+): Promise<{ jobs: Job[]; missing: Array<{ cluster: number; proc: number }> }> {
+  const missing = sel.ids.filter((id) => (id.proc >= 0 ? !queue.jobs.has(jobKey(id.cluster, id.proc)) : queue.byCluster(id.cluster)[Symbol.iterator]().next().done));
+  const jobs: Job[] = [];
+  const q = prepare({ constraint: sel.constraint, projection: [] } as unknown as JobQuery__Output);
+  if (!sel.ids.length && !sel.owners.length && !q.pred && !sel.all) return { jobs, missing };
+  const hidden = privateSet(opts);
+  const owners = new Set(sel.owners);
+  const limitMs = Math.max(1, opts.cpuLimitSec()) * 1000;
+  const it = queueJobs(queue, sel.ids);
+  let spent = 0;
+  for (;;) {
+    if (cancelled()) return { jobs: [], missing: [] }; // the caller went away: act on nothing
+    const t0 = performance.now();
+    let done = false;
+    for (;;) {
+      const n = it.next();
+      if (n.done) {
+        done = true;
+        break;
+      }
+      const j = n.value;
+      if (owners.size && !owners.has(j.owner)) continue;
+      if (q.pred) {
+        const open = seesPrivate(identity, j.owner);
+        const merged = open && j.ad ? undefined : queue.merged(j);
+        const ad = open && j.ad ? j.ad : ClassAd.fromRecord(open ? merged! : withoutPrivate(merged!, hidden));
+        if (!q.pred(ad)) continue;
+      }
+      jobs.push(j);
+      const now = performance.now();
+      if (spent + (now - t0) > limitMs) throw tooExpensive(q.constraint, opts);
+      if (now - t0 > SLICE_MS) break;
+    }
+    spent += performance.now() - t0;
+    if (done) break;
+    await tick();
+  }
+  return { jobs, missing };
+}
+
+function tooExpensive(constraint: string, opts: QueryOptions): DschedError {
+  const c = constraint.length > 200 ? constraint.slice(0, 200) + '…' : constraint;
+  return new DschedError('QUERY_TOO_EXPENSIVE', `the query${c ? ` with constraint ${c}` : ''} used more than ${opts.cpuLimitSec()} s of the schedd's time and was stopped`);
+}

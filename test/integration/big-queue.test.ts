@@ -1,0 +1,71 @@
+// A queue of a few thousand jobs (held, so nothing runs): dq lists them all, drm of the cluster removes them
+// all, and dhistory and dwait take a thousand and more ids (they travel as lists, not as one expression).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { TestPool } from './harness/pool.js';
+
+const JOBS = 3000;
+
+describe('a queue of a few thousand jobs', () => {
+  let pool: TestPool;
+  let cluster: number;
+  before(async () => {
+    pool = await TestPool.start();
+    pool.file('held.sub', `executable = /bin/true\nhold = true\nlog = held.log\nqueue ${JOBS}\n`);
+    cluster = await pool.submit('held.sub');
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('dq -af ClusterId ProcId lists every job, in order', async () => {
+    const r = await pool.run('dq', ['-af', 'ClusterId', 'ProcId']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, JOBS);
+    lines.forEach((l, i) => assert.equal(l, `${cluster} ${i}`));
+  });
+
+  test('dq -json, -nobatch and -totals agree on the count', async () => {
+    assert.equal((await pool.json('dq', [])).length, JOBS);
+    const nobatch = await pool.run('dq', ['-nobatch']);
+    assert.equal(nobatch.code, 0, nobatch.stderr);
+    assert.equal(nobatch.stdout.split('\n').filter((l) => l.startsWith(`${cluster}.`)).length, JOBS);
+    const totals = await pool.run('dq', ['-totals']);
+    assert.match(totals.stdout, new RegExp(`Total for query: ${JOBS} jobs; 0 completed, 0 removed, 0 idle, 0 running, ${JOBS} held, 0 suspended`));
+    assert.match(totals.stdout, new RegExp(`Total for all users: ${JOBS} jobs;`));
+  });
+
+  test('dq with a thousand and more ids', async () => {
+    const ids = Array.from({ length: 1500 }, (_, i) => `${cluster}.${i * 2}`);
+    const r = await pool.run('dq', [...ids, '-af', 'ProcId']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 1500);
+  });
+
+  test('drm of the cluster removes every job; dhistory and dwait take every id', async () => {
+    const rm = await pool.run('drm', [String(cluster)]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.match(rm.stdout, new RegExp(`${JOBS} job\\(s\\) marked for removal`));
+    const left = await pool.run('dq', ['-totals']);
+    assert.match(left.stdout, /Total for query: 0 jobs;/);
+
+    const ids = Array.from({ length: JOBS }, (_, i) => `${cluster}.${i}`);
+    const hist = await pool.waitFor('every job in history', async () => {
+      const r = await pool.run('dhistory', [...ids, '-af', 'ProcId', 'JobStatus']);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      return lines.length === JOBS ? lines : undefined;
+    });
+    assert.ok(hist.every((l) => / 3$/.test(l)), 'every job was removed');
+
+    // removed jobs did not succeed: dwait says so for each one, and exits 1
+    const wait = await pool.run('dwait', [...ids, '-wait', '60']);
+    assert.equal(wait.code, 1, wait.stderr);
+    assert.equal(wait.stdout.trim().split('\n').filter((l) => /was removed/.test(l)).length, JOBS);
+    const byLog = await pool.run('dwait', ['held.log', '-wait', '60']);
+    assert.equal(byLog.code, 1, byLog.stderr);
+    assert.doesNotMatch(byLog.stderr, /too large/i);
+    assert.equal(byLog.stdout.trim().split('\n').length, JOBS);
+  });
+});
