@@ -9,7 +9,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSecret, signToken } from '../lib/rpc/auth.js';
 import { ScheddClient } from '../lib/rpc/clients/schedd.js';
 import { DIST, TestPool } from '../test/integration/harness/pool.js';
 
@@ -129,8 +128,7 @@ async function main() {
     console.log(`dsubmit of one job: alone ${submitAlone.ms.toFixed(0)} ms, during the ${CLIENTS} queries ${during.ms.toFixed(0)} ms`);
 
     // 5. the same from one process over gRPC (no CLI start-up or printing): what the schedd itself does
-    const token = signToken(loadSecret(join(pool.home, 'secret')), { sub: 'user:root', ttl: 3600 });
-    const client = new ScheddClient(pool.daemonAddress('schedd'), () => token);
+    const client = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('root')));
     const stream = async () => {
       const t0 = performance.now();
       let n = 0;
