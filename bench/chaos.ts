@@ -1,0 +1,171 @@
+// Chaos on a real personal pool (run on demand: `npm run chaos`): jobs are submitted and run while daemons
+// are killed with SIGKILL at random, and now and then the whole host "crashes" (every daemon and every job
+// killed at once, then `dsched start`, as a reboot would). At the end it prints the counts that must all be
+// zero: acknowledged jobs lost, jobs run to completion twice, finished jobs without a terminate event in
+// their user log, idle jobs stranded (idle while slots are free and nothing happens). Exit 1 if any is not.
+//
+// Sizes: CHAOS_JOBS (2000), CHAOS_SLOTS (32), CHAOS_KILLS (30), CHAOS_CRASHES (5), CHAOS_SEED.
+// Every loop is bounded: the whole run gives up after CHAOS_MINUTES (30).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DIST, sleep, TestPool } from '../test/integration/harness/pool.js';
+
+const N = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
+const JOBS = N('CHAOS_JOBS', 2000);
+const SLOTS = N('CHAOS_SLOTS', 32);
+const KILLS = N('CHAOS_KILLS', 30);
+const CRASHES = N('CHAOS_CRASHES', 5);
+const DEADLINE = Date.now() + N('CHAOS_MINUTES', 30) * 60_000;
+const SEED = N('CHAOS_SEED', Date.now() % 100_000);
+let seed = SEED;
+const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
+
+const DAEMONS = ['collector', 'negotiator', 'schedd', 'startd', 'spawner', 'master'] as const;
+const BATCH = 100;
+
+/** pids of this pool's processes: daemons (their command line names dist/daemons/…) whose DSCHED_HOME is the pool's. */
+function poolProcesses(home: string): Array<{ pid: number; daemon: string }> {
+  const out: Array<{ pid: number; daemon: string }> = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      const script = cmd.find((a) => a.includes(`${DIST}/daemons/`));
+      if (!script) continue;
+      if (!readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`DSCHED_HOME=${home}`)) continue;
+      const daemon = script.endsWith('spawner.js') ? 'spawner' : script.split('/daemons/')[1]!.split('/')[0]!;
+      out.push({ pid: Number(d), daemon });
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+/** The job processes: each job's command line carries the run's marker. */
+function jobProcesses(marker: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(marker)) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+function kill9(pids: number[]) {
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+async function main() {
+  const pool = await TestPool.start({ NUM_CPUS: String(SLOTS), MEMORY: String(SLOTS * 256), JOB_LEASE_DURATION: '20' });
+  const marker = `chaos-${process.pid}-${Math.floor(random() * 1e9)}`;
+  const cli = (c: string) => join(DIST, 'cli', `${c}.js`);
+  const run = (c: string, args: string[], input?: string) =>
+    spawnSync(process.execPath, [cli(c), ...args], { env: pool.env, cwd: pool.work, input, encoding: 'utf8', timeout: 60_000 });
+  // each job appends its id to done.txt as its very last act: a line twice is a job that ran to completion twice
+  pool.file('job.sh', `#!/bin/sh\n# ${marker}\nsleep "$2"\necho "$1" >> done.txt\n`, 0o755);
+  const acknowledged = new Set<string>();
+  let submitted = 0;
+  const submitBatch = () => {
+    const r = run('dsubmit', ['-'], `executable = job.sh\narguments = $(Cluster).$(Process) 0.$(Process)\nlog = chaos.log\nrequest_memory = 16\nqueue ${BATCH}\n`);
+    const m = /cluster (\d+)/.exec(r.stdout ?? '');
+    if (r.status === 0 && m) {
+      for (let p = 0; p < BATCH; p++) acknowledged.add(`${m[1]}.${p}`);
+      submitted += BATCH;
+    }
+  };
+  const restartPool = () => {
+    for (let i = 0; i < 20; i++) {
+      const r = run('dsched', ['start']);
+      if (r.status === 0) return;
+      if (i === 19) throw new Error(`the pool does not start again after a kill: ${r.stderr}${r.stdout}\n${pool.logs()}`);
+      spawnSync('sleep', ['1']);
+    }
+  };
+
+  let kills = 0;
+  let crashes = 0;
+  const killed: Record<string, number> = {};
+  try {
+    console.log(`chaos: ${JOBS} jobs on ${SLOTS} slots, ${KILLS} kills, ${CRASHES} host crashes, seed ${SEED}`);
+    while (Date.now() < DEADLINE && (submitted < JOBS || kills < KILLS || crashes < CRASHES)) {
+      if (submitted < JOBS) submitBatch();
+      await sleep(500 + random() * 1500);
+      if (crashes < CRASHES && random() < CRASHES / (KILLS + CRASHES)) {
+        kill9([...poolProcesses(pool.home).map((p) => p.pid), ...jobProcesses(marker)]);
+        crashes++;
+        await sleep(200);
+        restartPool();
+      } else if (kills < KILLS) {
+        const procs = poolProcesses(pool.home);
+        const want = pick([...DAEMONS]);
+        const victim = procs.find((p) => p.daemon === want);
+        if (victim) {
+          kill9([victim.pid]);
+          kills++;
+          killed[want] = (killed[want] ?? 0) + 1;
+          // the master restarts the others; a killed master is restarted as an init system would
+          if (want === 'master') {
+            await sleep(200);
+            restartPool();
+          }
+        }
+      }
+    }
+    console.log(`chaos: ${kills} kills (${Object.entries(killed).map(([d, n]) => `${d} ${n}`).join(', ')}), ${crashes} host crashes, ${acknowledged.size} jobs acknowledged`);
+
+    // let the pool finish: every acknowledged job in history, or the deadline
+    let history = new Set<string>();
+    let lastChange = Date.now();
+    for (;;) {
+      const r = run('dhistory', ['-af', 'ClusterId', 'ProcId']);
+      if (r.status !== 0) console.log(`dhistory failed (${r.status}): ${r.stderr}`);
+      const now = new Set((r.stdout ?? '').trim().split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/).join('.')));
+      if (now.size !== history.size) lastChange = Date.now();
+      history = now;
+      if ([...acknowledged].every((id) => history.has(id))) break;
+      if (Date.now() > DEADLINE || Date.now() - lastChange > 180_000) break;
+      await sleep(2000);
+    }
+    const queue = run('dq', ['-allusers', '-af', 'ClusterId', 'ProcId', 'JobStatus']).stdout ?? '';
+    const inQueue = new Map(queue.trim().split('\n').filter(Boolean).map((l) => {
+      const [c, p, s] = l.trim().split(/\s+/);
+      return [`${c}.${p}`, Number(s)] as const;
+    }));
+    const lost = [...acknowledged].filter((id) => !history.has(id) && !inQueue.has(id));
+    const stranded = [...inQueue].filter(([, s]) => s === 1).map(([id]) => id);
+    const doneLines = existsSync(join(pool.work, 'done.txt')) ? pool.read('done.txt').trim().split('\n') : [];
+    const count = new Map<string, number>();
+    for (const l of doneLines) count.set(l, (count.get(l) ?? 0) + 1);
+    const twice = [...count].filter(([, n]) => n > 1).map(([id]) => id);
+    const log = existsSync(join(pool.work, 'chaos.log')) ? pool.read('chaos.log') : '';
+    const terminated = new Set<string>();
+    for (const m of log.matchAll(/^005 \((\d+)\.(\d+)\.\d+\)/gm)) terminated.add(`${Number(m[1])}.${Number(m[2])}`);
+    const noTerminate = [...history].filter((id) => acknowledged.has(id) && !terminated.has(id));
+
+    const show = (xs: string[]) => (xs.length ? ` (${xs.slice(0, 10).join(' ')}${xs.length > 10 ? ' …' : ''})` : '');
+    console.log(`acknowledged jobs lost: ${lost.length}${show(lost)}`);
+    console.log(`jobs run to completion twice: ${twice.length}${show(twice)}`);
+    console.log(`finished jobs without a terminate event: ${noTerminate.length}${show(noTerminate)}`);
+    console.log(`idle jobs stranded at the end: ${stranded.length}${show(stranded)}`);
+    console.log(`finished ${history.size} of ${acknowledged.size}; still queued ${inQueue.size}`);
+    process.exitCode = lost.length || twice.length || noTerminate.length || stranded.length ? 1 : 0;
+    if (process.exitCode) console.log(pool.logs());
+  } finally {
+    await pool.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,128 @@
+// The performance table of the project's issue, row by row, on a real personal pool, with whole commands as
+// users run them (`node dist/cli/X.js`): run on demand with `node --import tsx bench/commands.ts` (or
+// `npm run bench commands`). Nothing is asserted; figures are printed with the target beside them. When
+// `sbatch` is on PATH the Slurm column is measured too (a configured, running Slurm is assumed).
+// Sizes: BENCH_IDS (10,000), BENCH_TOTALS (100,000), BENCH_RM (10,000), BENCH_CHAIN (100), BENCH_LAT (20),
+// BENCH_RUNS (5: runs of each short command, the median is printed).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DIST, sleep, TestPool } from '../test/integration/harness/pool.js';
+
+const N = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
+const RUNS = N('BENCH_RUNS', 5);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+
+/** Wall time of a whole command, in ms. */
+function timed(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): number {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { env: opts.env, cwd: opts.cwd, input: opts.input, stdio: ['pipe', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
+  const t = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return t;
+}
+const medianOf = (f: () => number, runs = RUNS) => median(Array.from({ length: runs }, f));
+
+/** Resident memory (KiB) of the processes whose command line contains one of the strings. */
+function rssOf(patterns: string[]): number {
+  let kib = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (!patterns.some((p) => cmdline.includes(p))) continue;
+      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      kib += Number(m?.[1] ?? 0);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return kib;
+}
+
+function row(what: string, figure: string, target: string) {
+  console.log(`${what.padEnd(58)} ${figure.padEnd(28)} goal: ${target}`);
+}
+
+async function main() {
+  const pool = await TestPool.start({ NUM_CPUS: '128', MEMORY: '262144', UPDATE_INTERVAL: '5', NEGOTIATOR_INTERVAL: '10' });
+  const cli = (name: string) => join(DIST, 'cli', `${name}.js`);
+  const node = process.execPath;
+  const env = pool.env;
+  const cwd = pool.work;
+  const dsubmit = (text: string, extra: string[] = []) =>
+    Number(/cluster (\d+)/.exec(execFileSync(node, [cli('dsubmit'), ...extra, '-'], { env, cwd, input: text, encoding: 'utf8' }))?.[1]);
+  try {
+    console.log(`dsched on ${process.execPath} ${process.version}; ${RUNS} runs per short command, medians`);
+
+    // cold start of a command against node itself
+    const bare = medianOf(() => timed(node, ['-e', '0']));
+    const help = medianOf(() => timed(node, [cli('dq'), '--help']));
+    row('cold start: dq --help (node -e 0)', `${ms(help)} (${ms(bare)}): ${(help / bare).toFixed(2)}×`, '≤ 1.7× node -e 0');
+
+    // memory of the execute host's daemons, idle (master, startd and spawner of this personal pool)
+    await sleep(2000);
+    const execHost = rssOf([`${DIST}/daemons/master/`, `${DIST}/daemons/startd/`]);
+    row('memory: master + startd + spawner, idle', `${(execHost / 1024).toFixed(0)} MB`, '≤ 60 MB');
+
+    // submit → start on an idle pool, the submit command included: the job writes the time it started
+    const lat: number[] = [];
+    for (let i = 0; i < N('BENCH_LAT', 20); i++) {
+      const out = `lat-${i}.out`;
+      const t0 = Date.now() * 1e6;
+      dsubmit(`executable = /bin/date\narguments = +%s%N\noutput = ${out}\nqueue\n`);
+      let started = NaN;
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline && !(started > 0); await sleep(5)) {
+        try {
+          started = Number(readFileSync(join(cwd, out), 'utf8').trim());
+        } catch {
+          /* not yet */
+        }
+      }
+      lat.push((started - t0) / 1e6);
+    }
+    row('submit → job start, dsubmit included, idle pool', `median ${ms(median(lat))}`, 'median ≤ 100 ms');
+
+    // 100 chained submit commands (each depends on the one before), held so that nothing runs meanwhile
+    {
+      const n = N('BENCH_CHAIN', 100);
+      const t0 = performance.now();
+      let prev = dsubmit('executable = /bin/true\nhold = true\nqueue\n');
+      for (let i = 1; i < n; i++) prev = dsubmit('executable = /bin/true\nqueue\n', ['-W', `depend=afterok:${prev}`]);
+      row(`${n} chained submit commands (-W depend=afterok)`, ms(performance.now() - t0), '≤ 8 s');
+      execFileSync(node, [cli('drm'), '-all'], { env, cwd });
+    }
+
+    // ids of a 10,000-job queue
+    {
+      const n = N('BENCH_IDS', 10_000);
+      const cluster = dsubmit(`executable = /bin/true\nhold = true\nqueue ${n}\n`);
+      const t = medianOf(() => timed(node, [cli('dq'), '-af', 'ClusterId'], { env, cwd }));
+      row(`list the ids of a ${n}-job queue (dq -af ClusterId)`, ms(t), '≤ 1.5× squeue');
+      const rm = timed(node, [cli('drm'), String(cluster)], { env, cwd });
+      row(`remove ${n} jobs (drm CLUSTER)`, ms(rm), '≤ 0.5 s');
+    }
+
+    // summary of a large queue
+    {
+      const n = N('BENCH_TOTALS', 100_000);
+      dsubmit(`executable = /bin/true\nhold = true\nqueue ${n}\n`);
+      const t = medianOf(() => timed(node, [cli('dq'), '-totals'], { env, cwd }));
+      row(`summary of ${n} queued jobs (dq -totals)`, ms(t), '≤ 200 ms');
+      execFileSync(node, [cli('drm'), '-all'], { env, cwd });
+    }
+  } finally {
+    await pool.stop();
+  }
+
+  if (spawnSync('sh', ['-c', 'command -v sbatch'], { encoding: 'utf8' }).status === 0) {
+    const bare = medianOf(() => timed('squeue', ['--help']));
+    row('slurm: cold start of squeue --help', ms(bare), '—');
+    row('slurm: list the queue (squeue -h -o %i)', ms(medianOf(() => timed('squeue', ['-h', '-o', '%i']))), '—');
+  } else {
+    console.log('(sbatch is not on PATH: no Slurm column)');
+  }
+}
+
+await main();
