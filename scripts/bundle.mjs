@@ -4,7 +4,7 @@
 // modules. Type checking is tsc's job (`npm run typecheck`); this only transpiles and bundles.
 // better-sqlite3 stays outside (a native addon found through node_modules at run time).
 import { build } from 'esbuild';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +17,9 @@ for (const d of readdirSync(join(root, 'daemons'))) {
   if (existsSync(join(root, 'daemons', d, 'main.ts'))) entries.push(`daemons/${d}/main.ts`);
 }
 entries.push('daemons/startd/spawner.ts');
+
+// a fresh dist/: nothing left from an older layout can be loaded by mistake
+rmSync(join(root, 'dist'), { recursive: true, force: true });
 
 await build({
   absWorkingDir: root,
