@@ -51,6 +51,7 @@ export const AUTHORIZATION: Readonly<Record<string, readonly Level[]>> = {
   'Schedd.Submit': ['WRITE'],
   'Schedd.Act': ['WRITE'],
   'Schedd.Query': ['READ'],
+  'Schedd.QueryJobs': ['READ'],
   'Schedd.WatchJobs': ['READ'],
   'Schedd.GetIdleAutoclusters': ['NEGOTIATOR'],
   'Schedd.Matched': ['NEGOTIATOR'],
