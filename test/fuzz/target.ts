@@ -20,7 +20,11 @@ export interface Target {
 
 /** Not a thrown error of the code under test, but a wrong answer it gave (e.g. two evaluators disagree). */
 export class Finding extends Error {
-  constructor(message: string) {
+  /** `kind` names the disagreement (crashes of one kind count as one finding); `message` shows this input's. */
+  constructor(
+    readonly kind: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'Finding';
   }
@@ -33,6 +37,7 @@ export function isTypedError(e: unknown): boolean {
 
 /** What makes two crashes "the same": the error's class, its message with numbers and quotes blurred, where it was thrown. */
 export function signature(e: unknown): string {
+  if (e instanceof Finding) return `Finding: ${e.kind}`;
   if (!(e instanceof Error)) return `non-error ${typeof e}: ${String(e).slice(0, 80)}`;
   const msg = (e.message.split('\n')[0] ?? '')
     .replace(/'[^']*'|"[^"]*"/g, 'S')

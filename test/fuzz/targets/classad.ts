@@ -88,7 +88,7 @@ function evalBoth(e: Expr, my: ClassAd, target: ClassAd | undefined, what: strin
     setCodegen(true);
   }
   if (check && viaClosures !== viaCodegen) {
-    throw new Finding(`generated code and closures disagree on ${what}: ${viaCodegen.slice(0, 200)} vs ${viaClosures.slice(0, 200)}`);
+    throw new Finding('generated code and closures disagree', `generated code and closures disagree on ${what}: ${viaCodegen.slice(0, 200)} vs ${viaClosures.slice(0, 200)}`);
   }
 }
 
@@ -98,9 +98,9 @@ function roundTrip(e: Expr): void {
   try {
     again = unparse(parseExpr(printed));
   } catch (err) {
-    throw new Finding(`the printed form does not parse again: ${printed.slice(0, 200)} (${(err as Error).message.split('\n')[0]})`);
+    throw new Finding('the printed form does not parse again', `the printed form does not parse again: ${printed.slice(0, 200)} (${(err as Error).message.split('\n')[0]})`);
   }
-  if (again !== printed) throw new Finding(`printing is not stable: ${printed.slice(0, 200)} then ${again.slice(0, 200)}`);
+  if (again !== printed) throw new Finding('printing is not stable', `printing is not stable: ${printed.slice(0, 200)} then ${again.slice(0, 200)}`);
 }
 
 let myAd: ClassAd | undefined;

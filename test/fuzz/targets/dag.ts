@@ -108,9 +108,9 @@ function runDag(input: FuzzInput): void {
   }
   const code = (e: unknown) => (e as { code?: string } | undefined)?.code;
   if (code(fastErr) !== code(slowErr)) {
-    throw new Finding(`the fast scanner and the grammar disagree: ${code(fastErr) ?? 'accepted'} vs ${code(slowErr) ?? 'accepted'}`);
+    throw new Finding('the fast scanner and the grammar disagree on errors', `the fast scanner and the grammar disagree: ${code(fastErr) ?? 'accepted'} vs ${code(slowErr) ?? 'accepted'}`);
   }
-  if (fast && slow && shape(fast) !== shape(slow)) throw new Finding('the fast scanner and the grammar build different DAGs');
+  if (fast && slow && shape(fast) !== shape(slow)) throw new Finding('the fast scanner and the grammar build different DAGs', 'the fast scanner and the grammar build different DAGs');
   if (fastErr) throw fastErr;
 }
 
