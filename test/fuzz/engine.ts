@@ -1,11 +1,13 @@
-// Runs a grammar target over `count` generated inputs in a worker thread, so that an input that hangs can be
-// stopped (the main thread watches the time the current input has taken and restarts the worker after it).
+// Runs a grammar target over `count` generated inputs in a child process, so that an input that hangs or kills
+// the process can be named (the parent watches the time the current input has taken and starts a new child after it).
 // Inputs are replayed from (seed, index): a finding names both, and `--seed S --start I --count 1` reruns it.
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { ROOT } from './corpus.js';
 import { isTypedError, signature, type FuzzInput, type Target } from './target.js';
@@ -91,7 +93,8 @@ export interface CrashReport {
   message: string;
   /** file holding the (minimized) reproducer */
   file?: string;
-  kind: 'throw' | 'hang' | 'slow';
+  kind: 'throw' | 'hang' | 'died' | 'slow';
+  stack?: string;
   ms?: number;
 }
 
@@ -106,12 +109,14 @@ export interface TargetReport {
   wallMs: number;
 }
 
-export function writeFinding(t: { name: string; ext: string }, input: FuzzInput, info: Omit<CrashReport, 'file'>): string {
+export function writeFinding(t: { name: string; ext: string }, input: FuzzInput | Buffer, info: Omit<CrashReport, 'file'>): string {
   mkdirSync(FINDINGS_DIR, { recursive: true });
   const id = createHash('sha256').update(info.signature).digest('hex').slice(0, 10);
   const base = join(FINDINGS_DIR, `${t.name}-${info.kind}-${id}`);
-  writeFileSync(`${base}.${t.ext}`, input.text);
-  writeFileSync(`${base}.json`, JSON.stringify({ ...info, args: input.args, length: input.text.length }, null, 2) + '\n');
+  const bytes = Buffer.isBuffer(input);
+  writeFileSync(`${base}.${t.ext}`, bytes ? input : input.text);
+  const extra = bytes ? { length: input.length } : { args: input.args, length: input.text.length };
+  writeFileSync(`${base}.json`, JSON.stringify({ ...info, ...extra }, null, 2) + '\n');
   return `${base}.${t.ext}`;
 }
 
@@ -131,12 +136,17 @@ export interface RunOptions {
 }
 
 type WorkerMsg =
-  | { type: 'crash'; index: number; signature: string; message: string; input?: FuzzInput }
+  | { type: 'crash'; index: number; signature: string; message: string; stack?: string; input?: FuzzInput }
   | { type: 'slow'; index: number; ms: number }
   | { type: 'progress'; done: number; slowest: { ms: number; index: number } }
   | { type: 'done'; done: number; slowest: { ms: number; index: number } };
 
-/** Run a grammar target in a worker thread with a hang watchdog. */
+/**
+ * Run a grammar target in a child process with a hang watchdog. A child process, not a thread: a V8 fatal
+ * error (an array or string past V8's limits) ends the whole process, and must end only the child. The child
+ * writes the index of the input it is running (and when it started it) into a small file with a plain
+ * write per input, so the parent knows which input hung or killed it.
+ */
 export async function runTarget(name: string, opts: RunOptions): Promise<TargetReport> {
   const t = GRAMMAR_TARGETS[name]!;
   const t0 = performance.now();
@@ -151,57 +161,69 @@ export async function runTarget(name: string, opts: RunOptions): Promise<TargetR
     if (opts.write && input) c.file = writeFinding(t, input, c);
     report.distinct.push(c);
   };
-  while (next < end) {
-    const shared = new Float64Array(new SharedArrayBuffer(16));
-    shared[0] = -1;
-    // a worker cannot start from a .ts file by itself: register tsx inside it, then load the real entry point
-    const boot = `import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)});`;
-    const worker = new Worker(boot, {
-      eval: true,
-      workerData: { target: name, seed: opts.seed, start: next, end, slowMs: opts.slowMs, shared: shared.buffer, known: [...seen] },
-      // the main thread's stack (what the CLIs and daemons run with), and a heap cap so a blow-up is a finding
-      resourceLimits: { stackSizeMb: 1, maxOldGenerationSizeMb: 2048 },
-    });
-    const result = await new Promise<{ hungAt?: number; done: number }>((resolve, reject) => {
-      let done = next;
-      const watch = setInterval(() => {
-        const idx = shared[0]!;
-        if (idx >= 0 && Date.now() - shared[1]! > opts.hangMs) {
-          clearInterval(watch);
-          void worker.terminate().then(() => resolve({ hungAt: idx, done: idx }));
-        }
-      }, 100);
-      worker.on('message', (m: WorkerMsg) => {
-        if (m.type === 'crash') {
-          record({ target: name, seed: opts.seed, index: m.index, signature: m.signature, message: m.message, kind: 'throw' }, m.input);
-        } else if (m.type === 'slow') {
-          report.slowCount++;
-          record({ target: name, seed: opts.seed, index: m.index, signature: `slow input (${name})`, message: `took ${m.ms.toFixed(0)} ms`, kind: 'slow', ms: m.ms }, inputAt(t, opts.seed, m.index));
-        } else {
-          done = m.done;
-          if (m.slowest.ms > report.slowest.ms) report.slowest = { ms: m.slowest.ms, index: m.slowest.index, preview: '' };
-          opts.onProgress?.(done - (opts.start ?? 0));
-          if (m.type === 'done') {
+  const scratch = mkdtempSync(join(tmpdir(), 'dsched-fuzz-'));
+  const currentFile = join(scratch, 'current');
+  const current = (): { index: number; since: number } => {
+    try {
+      const b = readFileSync(currentFile);
+      return b.length >= 16 ? { index: b.readDoubleLE(0), since: b.readDoubleLE(8) } : { index: -1, since: 0 };
+    } catch {
+      return { index: -1, since: 0 };
+    }
+  };
+  try {
+    while (next < end) {
+      writeFileSync(currentFile, Buffer.alloc(16));
+      const child = fork(fileURLToPath(new URL('./worker.ts', import.meta.url)), [], {
+        // the CLIs' and daemons' stack; a heap cap so that a blow-up is a finding rather than the machine's problem
+        execArgv: ['--import', 'tsx', '--max-old-space-size=2048'],
+        env: { ...process.env, DSCHED_FUZZ_JOB: JSON.stringify({ target: name, seed: opts.seed, start: next, end, slowMs: opts.slowMs, current: currentFile, known: [...seen] }) },
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      });
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+      const result = await new Promise<{ stoppedAt?: number; why?: string; done: number }>((resolve) => {
+        let done = next;
+        let finished = false;
+        const watch = setInterval(() => {
+          const c = current();
+          if (c.index >= 0 && c.since > 0 && Date.now() - c.since > opts.hangMs) {
             clearInterval(watch);
-            resolve({ done });
+            finished = true;
+            child.kill('SIGKILL');
+            resolve({ stoppedAt: c.index, why: `still running after ${opts.hangMs} ms`, done: c.index });
           }
-        }
+        }, 100);
+        child.on('message', (m: WorkerMsg) => {
+          if (m.type === 'crash') {
+            record({ target: name, seed: opts.seed, index: m.index, signature: m.signature, message: m.message, stack: m.stack, kind: 'throw' }, m.input);
+          } else if (m.type === 'slow') {
+            report.slowCount++;
+            record({ target: name, seed: opts.seed, index: m.index, signature: `slow input (${name}) #${m.index}`, message: `took ${m.ms.toFixed(0)} ms`, kind: 'slow', ms: m.ms }, inputAt(t, opts.seed, m.index));
+          } else {
+            done = m.done;
+            if (m.slowest.ms > report.slowest.ms) report.slowest = { ms: m.slowest.ms, index: m.slowest.index, preview: '' };
+            opts.onProgress?.(done - (opts.start ?? 0));
+            if (m.type === 'done') finished = true;
+          }
+        });
+        child.on('exit', (code, signal) => {
+          clearInterval(watch);
+          if (finished) return resolve({ done });
+          const c = current();
+          resolve({ stoppedAt: c.index >= 0 ? c.index : done, why: `the process died (${signal ?? `exit ${code}`}): ${stderr.split('\n').find((l) => /error/i.test(l)) ?? stderr.slice(0, 200)}`, done });
+        });
       });
-      worker.on('error', (e) => {
-        clearInterval(watch);
-        reject(e);
-      });
-      worker.on('exit', (code) => {
-        clearInterval(watch);
-        if (code !== 0) resolve({ hungAt: shared[0]! >= 0 ? shared[0]! : undefined, done: shared[0]! >= 0 ? shared[0]! : done });
-      });
-    });
-    if (result.hungAt !== undefined) {
-      const input = inputAt(t, opts.seed, result.hungAt);
-      record({ target: name, seed: opts.seed, index: result.hungAt, signature: `hang (${name})`, message: `still running after ${opts.hangMs} ms (or the worker died)`, kind: 'hang', ms: opts.hangMs }, input);
-      if (opts.hangMs > report.slowest.ms) report.slowest = { ms: opts.hangMs, index: result.hungAt, preview: '' };
-      next = result.hungAt + 1;
-    } else next = result.done;
+      if (result.stoppedAt !== undefined) {
+        const input = inputAt(t, opts.seed, result.stoppedAt);
+        const hang = result.why!.startsWith('still');
+        record({ target: name, seed: opts.seed, index: result.stoppedAt, signature: `${hang ? 'hang' : 'process died'} (${name}) #${result.stoppedAt}`, message: result.why!, kind: hang ? 'hang' : 'died', ms: hang ? opts.hangMs : undefined }, input);
+        if (hang && opts.hangMs > report.slowest.ms) report.slowest = { ms: opts.hangMs, index: result.stoppedAt, preview: '' };
+        next = result.stoppedAt + 1;
+      } else next = result.done;
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
   report.ran = end - (opts.start ?? 0);
   if (report.slowest.index >= 0) report.slowest.preview = preview(inputAt(t, opts.seed, report.slowest.index).text);
