@@ -319,12 +319,13 @@ export class SubmitLoader {
     let value = text;
     for (const n of referencedNames(value).names) if (n !== lower) this.referenced.add(n);
     // A definition in terms of itself uses the previous value: foo = $(foo) more
-    const selfRe = new RegExp(`\\$\\(${lower.replace(/[.]/g, '\\.')}(?::[^)]*)?\\)`, 'gi');
     let exact = true;
-    if (value.indexOf('$') >= 0 && selfRe.test(value)) {
-      const prev = this.table.get(lower)?.value ?? '';
-      value = value.replace(selfRe, () => prev);
-      exact = false;
+    if (value.indexOf('$(') >= 0) {
+      const replaced = replaceSelfReferences(value, lower, () => this.table.get(lower)?.value ?? '');
+      if (replaced !== undefined) {
+        value = replaced;
+        exact = false;
+      }
     }
     const first = s.segments[0];
     const valueOffset = first ? first.offset + lead : s.offset;
@@ -347,4 +348,28 @@ export class SubmitLoader {
     const site = this.site(src, s.offset, 5);
     this.groups.push({ table: new Map(this.table), items, site });
   }
+}
+
+/**
+ * `$(name)` and `$(name:default)` in `value` (name compared without case) replaced by `prev()`; undefined
+ * when there are none. A scan rather than a RegExp built from the name: keys are the user's text, and a key
+ * with '(' or '[' in it, or one of 30,000 characters, made that pattern invalid and the submission crash.
+ */
+function replaceSelfReferences(value: string, lower: string, prev: () => string): string | undefined {
+  let out = '';
+  let from = 0;
+  let found = false;
+  for (let at = value.indexOf('$(', 0); at >= 0; at = value.indexOf('$(', at + 2)) {
+    if (at < from) continue;
+    const after = at + 2 + lower.length;
+    if (value.slice(at + 2, after).toLowerCase() !== lower) continue;
+    let end = -1;
+    if (value[after] === ')') end = after;
+    else if (value[after] === ':') end = value.indexOf(')', after);
+    if (end < 0) continue;
+    out += value.slice(from, at) + prev();
+    from = end + 1;
+    found = true;
+  }
+  return found ? out + value.slice(from) : undefined;
 }
