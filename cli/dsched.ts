@@ -161,7 +161,7 @@ function masterClient(config: Config): MasterClient {
   const a = readAddressFile(addressFile(config.paths, 'master'));
   if (!a || !pidAlive(a.pid)) throw new DschedError('POOL_NOT_RUNNING', `no pool is running for ${config.paths.home}`);
   const secret = loadSecret(config.paths.secret);
-  const token = signToken(secret, { sub: `user:${process.env.USER ?? 'admin'}`, ttl: 300 });
+  const token = signToken(secret, { sub: `user:${process.env.USER ?? 'admin'}`, ttl: 300, admin: true });
   return new MasterClient(a.address, () => token);
 }
 
