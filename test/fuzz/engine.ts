@@ -107,6 +107,8 @@ export interface TargetReport {
   slowest: { ms: number; index: number; preview: string };
   slowCount: number;
   wallMs: number;
+  /** gRPC: times the pool was stopped from outside and started again */
+  restarts?: number;
 }
 
 export function writeFinding(t: { name: string; ext: string }, input: FuzzInput | Buffer, info: Omit<CrashReport, 'file'>): string {

@@ -257,6 +257,18 @@ export async function runGrpc(opts: GrpcOptions): Promise<TargetReport> {
             record({ target: 'grpc', seed: opts.seed, index: last.index, kind: 'hang', signature: `${m.daemon} died or stopped answering after ${last.method}`, message: `${why}; the last ${list.length} calls to it are in the finding (the newest written)` }, last.body);
             if (opts.write) mkdirSync(FINDINGS_DIR, { recursive: true });
             if (opts.write) writeFileSync(join(FINDINGS_DIR, `grpc-${m.daemon}-recent-${i}.json`), JSON.stringify(list.map((x) => ({ ...x, body: x.body.toString('hex') })), null, 1));
+            const master = readAddress(home, 'master');
+            if (own && !(master && alive(master.pid))) {
+              // the whole pool is down (a Shutdown got through, or something outside stopped it): start it again
+              log('  grpc: the pool is down; starting it again');
+              report.restarts = (report.restarts ?? 0) + 1;
+              await run(['stop'], env, 120_000);
+              const r2 = await run(['start'], env);
+              if (r2.code !== 0) throw new Error(`dsched start failed (${r2.code}): ${r2.out}`);
+              for (const d2 of Object.keys(DAEMONS) as Daemon[]) connect(d2);
+              list.length = 0;
+              continue;
+            }
             // wait for the master to start it again, then go on
             const until2 = Date.now() + 60_000;
             while (Date.now() < until2) {
