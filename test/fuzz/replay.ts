@@ -12,6 +12,7 @@ for (const f of process.argv.slice(2)) {
     continue;
   }
   const text = readFileSync(f.replace(/\.json$/, `.${t.ext}`), 'utf8');
+  runOne(t, { text, args: info.args }); // once to load what it needs (parsers are loaded on first use)
   const t0 = performance.now();
   const o = runOne(t, { text, args: info.args });
   console.log(`${f}: ${(performance.now() - t0).toFixed(1)} ms, ${o.ok ? 'ok' : `crash: ${o.signature}`}`);

@@ -33,7 +33,13 @@ while (i < job.end) {
     writeSync(fd, mark, 0, 16, 0);
     const t0 = performance.now();
     const o = runOne(t, input);
-    const ms = performance.now() - t0;
+    let ms = performance.now() - t0;
+    if (ms > job.slowMs) {
+      // once more before calling it slow: on a shared machine one run can lose a second to the others
+      const t1 = performance.now();
+      runOne(t, input);
+      ms = Math.min(ms, performance.now() - t1);
+    }
     if (ms > slowest.ms) Object.assign(slowest, { ms, index: i });
     if (ms > job.slowMs) await send({ type: 'slow', index: i, ms });
     if (!o.ok) {
