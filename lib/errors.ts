@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   CONFIG_INVALID: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
   USAGE: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2 },
   INPUT_TOO_LARGE: { status: GrpcStatus.RESOURCE_EXHAUSTED, exit: 2 },
+  RPC_MALFORMED: { status: GrpcStatus.INVALID_ARGUMENT, exit: 2, hint: 'the client and the daemon may be of different versions' },
   // queue and jobs
   JOB_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, exit: 1, hint: 'dq lists the jobs in the queue, dhistory the finished ones' },
   JOB_STATE: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1 },

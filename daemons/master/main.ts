@@ -7,6 +7,7 @@ import { daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { DschedError } from '../../lib/errors.js';
 import { readPidFile, removePidFile, writePidFile } from '../../lib/pid-file.js';
 import { proto } from '../../lib/rpc/proto.js';
+import type { CallContext } from '../../lib/rpc/server.js';
 import { Supervisor } from './supervisor.js';
 
 const ctx = daemonContext('master');
@@ -51,11 +52,14 @@ const server = await serveDaemon(ctx, config.int('MASTER_PORT'), [
             daemons: [...supervisor.daemons.values()].map((d) => ({ name: d.name, pid: d.pid, state: d.state, restarts: d.restarts, last_exit: d.lastExit, address: '' })),
           };
         },
-        async Shutdown() {
+        async Shutdown(_req: unknown, ctx: CallContext) {
+          // stopping the pool is the pool's owner's (or root's) decision, not any user's with a token
+          if (ctx.identity.kind !== 'daemon' && !ctx.identity.admin) throw new DschedError('PERMISSION_DENIED', 'only an admin may stop the pool');
           setImmediate(() => process.kill(process.pid, 'SIGTERM'));
           return {};
         },
-        Reconfig() {
+        Reconfig(_req: unknown, ctx: CallContext) {
+          if (ctx.identity.kind !== 'daemon' && !ctx.identity.admin) throw new DschedError('PERMISSION_DENIED', 'only an admin may reconfigure the pool');
           supervisor.signalAll('SIGHUP');
           return {};
         },

@@ -14,7 +14,9 @@ export function formatReal(x: number): string {
   if (Number.isNaN(x)) return 'real("NaN")';
   if (x === Infinity) return 'real("INF")';
   if (x === -Infinity) return 'real("-INF")';
-  const s = formatG(x, 16);
+  let s = formatG(x, 16);
+  // near the largest double, 16 digits round up past it and the printed number would read back as infinity
+  if (!Number.isFinite(Number(s))) s = formatG(x, 17);
   return /[.Ee]/.test(s) ? s : s + '.0';
 }
 

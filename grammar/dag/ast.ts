@@ -199,6 +199,12 @@ type DotOption = { update?: boolean; overwrite?: boolean; include?: Tok };
 
 /** The builders dag.peggy's actions call (passed as `options.builder`). */
 export const astBuilder = {
+  /** The rest of a line without its trailing blanks (a loop: /[ \t]+$/ is quadratic on a line of blanks that ends otherwise). */
+  trimBlanks(text: string): string {
+    let end = text.length;
+    while (end > 0 && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
+    return text.slice(0, end);
+  },
   tok(text: string, offset: number): Tok {
     return { text, offset };
   },

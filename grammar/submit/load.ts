@@ -30,6 +30,8 @@ export interface LoadedSubmit {
 /** The HTCondor version `if version >= x.y` compares with (the language level dsched follows). */
 export const SUBMIT_LANGUAGE_VERSION = [24, 0, 0];
 const MAX_INCLUDE_DEPTH = 16;
+/** Longest value a definition in terms of itself may grow to (X = $(X)$(X) on every line doubles it). */
+export const MAX_MACRO_VALUE_CHARS = 1 << 20;
 
 interface CondFrame {
   /** statements in this branch are applied */
@@ -319,12 +321,16 @@ export class SubmitLoader {
     let value = text;
     for (const n of referencedNames(value).names) if (n !== lower) this.referenced.add(n);
     // A definition in terms of itself uses the previous value: foo = $(foo) more
-    const selfRe = new RegExp(`\\$\\(${lower.replace(/[.]/g, '\\.')}(?::[^)]*)?\\)`, 'gi');
     let exact = true;
-    if (value.indexOf('$') >= 0 && selfRe.test(value)) {
-      const prev = this.table.get(lower)?.value ?? '';
-      value = value.replace(selfRe, () => prev);
-      exact = false;
+    if (value.indexOf('$(') >= 0) {
+      const replaced = replaceSelfReferences(value, lower, () => this.table.get(lower)?.value ?? '');
+      if (replaced === null) {
+        this.fail('SUBMIT_INVALID', src, s.keyOffset, `'${s.key.slice(0, 60)}' grows past ${MAX_MACRO_VALUE_CHARS} characters by referring to itself`, s.key.length);
+      }
+      if (replaced !== undefined) {
+        value = replaced;
+        exact = false;
+      }
     }
     const first = s.segments[0];
     const valueOffset = first ? first.offset + lead : s.offset;
@@ -347,4 +353,29 @@ export class SubmitLoader {
     const site = this.site(src, s.offset, 5);
     this.groups.push({ table: new Map(this.table), items, site });
   }
+}
+
+/**
+ * `$(name)` and `$(name:default)` in `value` (name compared without case) replaced by `prev()`; undefined
+ * when there are none, null when the result would be longer than MAX_MACRO_VALUE_CHARS. A scan rather than a RegExp built from the name: keys are the user's text, and a key
+ * with '(' or '[' in it, or one of 30,000 characters, made that pattern invalid and the submission crash.
+ */
+function replaceSelfReferences(value: string, lower: string, prev: () => string): string | undefined | null {
+  let out = '';
+  let from = 0;
+  let found = false;
+  for (let at = value.indexOf('$(', 0); at >= 0; at = value.indexOf('$(', at + 2)) {
+    if (at < from) continue;
+    const after = at + 2 + lower.length;
+    if (value.slice(at + 2, after).toLowerCase() !== lower) continue;
+    let end = -1;
+    if (value[after] === ')') end = after;
+    else if (value[after] === ':') end = value.indexOf(')', after);
+    if (end < 0) continue;
+    out += value.slice(from, at) + prev();
+    if (out.length > MAX_MACRO_VALUE_CHARS) return null;
+    from = end + 1;
+    found = true;
+  }
+  return found ? out + value.slice(from) : undefined;
 }

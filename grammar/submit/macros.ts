@@ -406,15 +406,20 @@ export function referencedNames(text: string): { names: Set<string>; random: boo
   if (text.indexOf('$') < 0) return { names, random };
   const re = /\$(\$?)(?:\(([^():]*)|([A-Za-z_][A-Za-z0-9_]*)\()/g;
   let m: RegExpExecArray | null;
+  // the end of the function body last scanned: a function inside it adds no word that scan did not, and
+  // scanning each nested body again made $INT(N,$INT(N,… quadratic
+  let covered = -1;
   while ((m = re.exec(text))) {
     if (m[1]) continue; // $$( … ) is for run time
     if (m[2] !== undefined) {
       names.add(m[2].trim().toLowerCase());
     } else if (m[3]) {
       if (m[3].startsWith('RANDOM_')) random = true;
+      if (m.index < covered) continue;
       const open = m.index + m[0].length - 1;
       const end = matchParen(text, open);
       const body = end < 0 ? text.slice(open + 1) : text.slice(open + 1, end);
+      covered = end < 0 ? text.length : end;
       for (const w of body.match(/[A-Za-z_][A-Za-z0-9_.]*/g) ?? []) names.add(w.toLowerCase());
     }
   }

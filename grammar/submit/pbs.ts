@@ -379,6 +379,9 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         const start = Number(m[1]);
         const end = Number(m[2]);
         const step = m[3] ? Number(m[3]) : 1;
+        // past 2^53 a double cannot count by one (i += 1 leaves i unchanged): refuse before expanding
+        for (const [what, v] of [['start index', start], ['end index', end], ['step', step]] as const)
+          if (!Number.isSafeInteger(v)) fail(o, `-J: the ${what} ${m[what === 'step' ? 3 : what === 'end index' ? 2 : 1]} is too large`);
         if (end < start) fail(o, `-J: the end index ${end} is below the start index ${start}`);
         if (step <= 0) fail(o, '-J: the step must be positive');
         if (m[4]) warnings.push({ message: `-J ${o.value}: the %${m[4]} limit on running subjobs is not enforced`, location: optLoc(o, script, cli) });
@@ -393,6 +396,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         if (plan.array?.style === 'pro') fail(o, '-t cannot be used with -J: give the array once');
         const ranges: Array<[number, number]> = m[1]!.split(',').map((r) => {
           const [a, b] = r.split('-').map(Number) as [number, number | undefined];
+          if (!Number.isSafeInteger(a) || (b !== undefined && !Number.isSafeInteger(b))) fail(o, `-t: the index range ${r} is too large`);
           if (b !== undefined && b < a) fail(o, `-t: the range ${r} ends below its start`);
           return [a, b ?? a];
         });

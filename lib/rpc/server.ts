@@ -60,6 +60,33 @@ function identify(call: { metadata: grpc.Metadata; getAuthContext(): { sslPeerCe
   return ANONYMOUS;
 }
 
+// A request body that protobuf cannot decode (truncated, a length past the end, a wrong wire type) made
+// grpc-js answer INTERNAL before any handler ran. The deserializer now hands the handler a marker instead,
+// so the caller is authenticated first and then told INVALID_ARGUMENT (RPC_MALFORMED).
+const MALFORMED = Symbol('malformed request');
+
+function tolerantDefinition(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, m] of Object.entries(definition)) {
+    out[name] = {
+      ...m,
+      requestDeserialize: (buf: Buffer) => {
+        try {
+          return m.requestDeserialize(buf);
+        } catch (e) {
+          return { [MALFORMED]: (e as Error)?.message ?? String(e) };
+        }
+      },
+    };
+  }
+  return out as grpc.ServiceDefinition;
+}
+
+function checkWellFormed(req: unknown): void {
+  const why = (req as { [MALFORMED]?: string } | null)?.[MALFORMED];
+  if (why !== undefined) throw new DschedError('RPC_MALFORMED', `the request is not a valid protobuf message: ${String(why).slice(0, 200)}`);
+}
+
 function authenticate(call: Parameters<typeof identify>[0], opts: ServerOptions, isPublic: boolean): Identity {
   if (isPublic) {
     try {
@@ -111,7 +138,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }
         const ctx: CallContext = { identity, peer: call.getPeer(), cancelled: () => call.cancelled };
         Promise.resolve()
-          .then(() => fn(call.request, ctx))
+          .then(() => (checkWellFormed(call.request), fn(call.request, ctx)))
           .then(
             (res) => cb(null, res ?? {}),
             (e) => {
@@ -134,14 +161,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }
         const ctx: CallContext = { identity, peer: call.getPeer(), cancelled: () => call.cancelled };
         Promise.resolve()
-          .then(() => fn(call.request, call, ctx))
+          .then(() => (checkWellFormed(call.request), fn(call.request, call, ctx)))
           .catch((e) => {
             if (!(e instanceof DschedError)) opts.log.error({ method: name, err: e }, 'internal error in stream');
             call.emit('error', toServiceError(e, opts.daemon));
           });
       };
     }
-    server.addService(definition, handlers);
+    server.addService(tolerantDefinition(definition), handlers);
   }
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host}:${opts.port}`, serverCredentials(opts.tls), (err, p) =>
