@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Writes docs/config.md and docs/errors.md from the tables they describe (lib/config/params.ts,
-// lib/errors.ts), so the documentation cannot drift from the code. Run after `npm run build`.
+// lib/errors.ts), so the documentation cannot drift from the code: `npm run docs`.
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { PARAMS } = await import(join(root, 'dist', 'lib', 'config', 'params.js'));
-const { ERROR_CODES } = await import(join(root, 'dist', 'lib', 'errors.js'));
+const { PARAMS } = await import(join(root, 'lib', 'config', 'params.ts'));
+const { ERROR_CODES } = await import(join(root, 'lib', 'errors.ts'));
 
 const esc = (s) => String(s).replace(/\|/g, '\\|');
 const cfg = [
