@@ -87,6 +87,16 @@ class Expander {
     private readonly site: Site | undefined,
   ) {}
 
+  /** The printf format of $INT/$REAL/$STRING; a width or precision past MAX_FORMAT_WIDTH is refused (a
+   *  million-character field, expanded per proc, made a submission take minutes). */
+  private format(name: string, fmt: string[]): string {
+    const f = fmt.join(',').replace(/^ /, '');
+    for (const m of f.matchAll(/%[-+ 0#]*(\d+)?(?:\.(\d+))?/g))
+      if (Number(m[1] ?? 0) > MAX_FORMAT_WIDTH || Number(m[2] ?? 0) > MAX_FORMAT_WIDTH)
+        this.fail(`$${name}(): the format '${f}' asks for a field wider than ${MAX_FORMAT_WIDTH} characters`);
+    return f;
+  }
+
   fail(message: string): never {
     const loc = this.site?.loc ?? { file: '<submit>', line: 1, column: 1 };
     throw new SourceError('SUBMIT_MACRO', message, loc, this.site?.sourceLine);
@@ -224,12 +234,12 @@ class Expander {
       case 'INT': {
         const [a, ...fmt] = splitArgs(body);
         const n = Math.trunc(this.evalNumber(name, a ?? '', stack));
-        return fmt.length ? sprintf(fmt.join(',').replace(/^ /, ''), n) : String(n);
+        return fmt.length ? sprintf(this.format(name, fmt), n) : String(n);
       }
       case 'REAL': {
         const [a, ...fmt] = splitArgs(body);
         const n = this.evalNumber(name, a ?? '', stack);
-        return sprintf(fmt.length ? fmt.join(',').replace(/^ /, '') : '%.16G', n);
+        return sprintf(fmt.length ? this.format(name, fmt) : '%.16G', n);
       }
       case 'STRING':
       case 'EVAL': {
@@ -241,7 +251,7 @@ class Expander {
         else if (v === null) s = 'undefined';
         else if (typeof v === 'object' && v !== null && !Array.isArray(v) && 'error' in v) s = 'error';
         else s = typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
-        return name === 'STRING' && fmt.length ? sprintf(fmt.join(',').replace(/^ /, ''), s) : s;
+        return name === 'STRING' && fmt.length ? sprintf(this.format(name, fmt), s) : s;
       }
       case 'RANDOM_CHOICE': {
         const items = splitArgs(this.expand(body, stack)).map((x) => x.trim());
@@ -331,6 +341,9 @@ export function fileParts(opts: string, path: string, cwd: string): string {
   if (opts.includes('q')) out = opts.includes('a') ? `'${out}'` : `"${out}"`;
   return out;
 }
+
+/** The widest field a $INT/$REAL/$STRING format may ask for. */
+export const MAX_FORMAT_WIDTH = 4096;
 
 /** A small printf for $INT/$REAL/$STRING formats: %[flags][width][.prec](d|i|u|x|X|o|c|e|E|f|F|g|G|s) and %%. */
 export function sprintf(fmt: string, v: number | string): string {

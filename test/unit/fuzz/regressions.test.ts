@@ -44,6 +44,13 @@ describe('fuzz – regressions', () => {
     }
   });
 
+  test('submit – a $INT/$REAL/$STRING field wider than 4096 characters is refused, not expanded per proc for minutes', () => {
+    const text = 'executable = job.sh\ncron_month = $(Item) $INT(Process,%999999d)\nX = a $(X)$(X)$(X)$(X)\nqueue 35 ClusterId in (a, b)\n';
+    const o = runOne(submitTarget, { text });
+    assert.ok(o.ok, JSON.stringify(o).slice(0, 300));
+    assert.match(typedOrOk(() => submitTarget.run({ text })), /^SUBMIT_/);
+  });
+
   test('submit – self-references still take the previous value', () => {
     const o = runOne(submitTarget, { text: 'executable = job.sh\nFoo = a\nFOO = $(foo) b $(Foo:x)\narguments = $(foo)\nqueue\n' });
     assert.ok(o.ok);
