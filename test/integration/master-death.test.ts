@@ -77,7 +77,8 @@ describe('master death', () => {
       const r = await pool.run('dsched', ['stop']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`schedd \\(pid ${schedd}\\)`));
-      assert.ok(!alive(schedd), 'the orphaned schedd is gone');
+      // SIGKILL was sent; the kernel takes a moment to tear the process down
+      await pool.waitFor('the orphaned schedd to be gone', () => !alive(schedd));
       assert.ok(alive(stranger.pid!), 'the process reusing a recorded pid was left alone');
     } finally {
       stranger.kill('SIGKILL');
