@@ -81,7 +81,10 @@ export function absTimeToString(t: AbsTime): string {
   const f = gmFields(t.secs + t.offset);
   const sign = t.offset > 0 ? '+' : '-';
   const tz = Math.abs(t.offset);
-  return `${f.year}-${p2(f.mon + 1)}-${p2(f.mday)}T${p2(f.hour)}:${p2(f.min)}:${p2(f.sec)}` +
+  // years before 1000 are padded to four digits: the parser reads the year as four characters, so "1-12-31"
+  // read back as another date (HTCondor prints it unpadded and has that bug)
+  const year = f.year >= 0 && f.year < 1000 ? String(f.year).padStart(4, '0') : String(f.year);
+  return `${year}-${p2(f.mon + 1)}-${p2(f.mday)}T${p2(f.hour)}:${p2(f.min)}:${p2(f.sec)}` +
     `${sign}${p2(Math.trunc(tz / 3600))}:${p2(Math.trunc(tz / 60) % 60)}`;
 }
 

@@ -29,6 +29,12 @@ describe('fuzz – regressions', () => {
     assert.equal(formatReal(0.1), '0.1');
   });
 
+  test('classad – an absTime before the year 1000 prints with a four-digit year, so it reads back the same', () => {
+    const v = printValue(compile(parseExpr('absTime("0001-12-31T00:00:00-00:00")'))(new ClassAd()));
+    assert.equal(v, 'absTime("0001-12-31T00:00:00-00:00")');
+    assert.equal(printValue(compile(parseExpr(v))(new ClassAd())), v);
+  });
+
   test('pbs – array indexes past 2^53 are refused, not expanded forever', () => {
     for (const args of [['-J', '99999999999999999999-99999999999999999999'], ['-t', '99999999999999999999-99999999999999999999%14'], ['-J', '1-10:99999999999999999999']]) {
       const o = runOne(pbsTarget, { text: '#!/bin/sh\n#PBS -N a\ntrue\n', args });
