@@ -1,14 +1,12 @@
 #!/usr/bin/env node
 // dhistory: completed and removed jobs, newest first (condor_history).
-import { ClassAd } from '../grammar/classad/index.js';
-import { formatJobsJsonl, formatJobsLong, renderHistory } from './shared/output/jobs.js';
-import { autoformat, formatPairs as pairs, formatPrintf, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
+import { renderHistory } from './shared/output/jobs.js';
+import { formatPairs as pairs, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
 import { parseSelection } from './shared/job-selection.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { cli } from './shared/yargs.js';
-import { JsonArrayWriter, projectionFor, VIEW_ATTRS, ViewRow, writeOut } from './shared/job-query.js';
-import { adToJSON } from './shared/output/ad.js';
+import { isTable, printJobPages, viewProjection, writeOut, type ListingView } from './shared/job-query.js';
 
 async function main(argv: string[]): Promise<number> {
   const a = await cli('dhistory', splitAfQualifiers(argv), 'usage: dhistory [cluster | cluster.proc | user]... [options]')
@@ -26,37 +24,20 @@ async function main(argv: string[]): Promise<number> {
   const session = openSession();
   try {
     const schedd = await session.schedd();
-    const af = a.af as string[] | undefined;
-    const format = a.format ? pairs(a.format as string[]) : undefined;
-    const afOpts = { ...parseAfQualifiers((a['af-opts'] as string) ?? ''), time: { utc: !!a.utc } };
-    const table = !af && !format && !a.json && !a.jsonl && !a.long;
-    const projection = af ? projectionFor(af) : format ? projectionFor(format.map((f) => f.expr)) : table ? VIEW_ATTRS : [];
+    const view: ListingView = {
+      af: a.af as string[] | undefined,
+      afOpts: { ...parseAfQualifiers((a['af-opts'] as string) ?? ''), time: { utc: !!a.utc } },
+      format: a.format ? pairs(a.format as string[]) : undefined,
+      json: !!a.json,
+      jsonl: !!a.jsonl,
+      long: !!a.long,
+      utc: !!a.utc,
+    };
+    const table = isTable(view);
+    const projection = viewProjection(view);
     // ids travel as a list (the schedd matches them by set), whatever their number
     const pages = schedd.queryPages({ ids: sel.ids, owners: sel.owners, constraint: sel.constraint, projection, history: true, limit: (a.limit as number) ?? 0 });
-    const rows: ViewRow[] = [];
-    const afRows: ClassAd[] = []; // -af with headings: widths need every row
-    const json = a.json ? new JsonArrayWriter() : undefined;
-    let printed = 0;
-    for await (const page of pages) {
-      if (!page.ads.length) continue;
-      if (table) {
-        for (const r of page.ads) rows.push(ViewRow.of(r.attrs));
-        continue;
-      }
-      const ads = page.ads.map((r) => ClassAd.fromRecord(r.attrs));
-      if (af && afOpts.headings) {
-        for (const ad of ads) afRows.push(ad);
-        continue;
-      }
-      if (af) await writeOut((afOpts.group && printed ? '\n' : '') + autoformat(ads, af, afOpts));
-      else if (format) await writeOut(formatPrintf(ads, format, { utc: !!a.utc }));
-      else if (json) await json.page(ads.map(adToJSON));
-      else if (a.jsonl) await writeOut(formatJobsJsonl(ads));
-      else if (a.long) await writeOut((printed ? '\n' : '') + formatJobsLong(ads));
-      printed += ads.length;
-    }
-    if (af && (afOpts.headings || !printed)) await writeOut(autoformat(afRows, af, afOpts));
-    if (json) await json.end();
+    const rows = await printJobPages(pages, view);
     if (table) await writeOut(renderHistory(rows, { exitColumn: true, time: { utc: !!a.utc }, color: process.stdout.hasColors?.() ?? false }));
     return EXIT.ok;
   } finally {

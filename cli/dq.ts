@@ -4,17 +4,16 @@ import { ClassAd } from '../grammar/classad/index.js';
 import { DschedError } from '../lib/errors.js';
 import { readAddressFile } from '../lib/rpc/address-file.js';
 import { addressFile } from '../lib/config/paths.js';
-import { formatJobsJsonl, formatJobsLong, renderQueue, type QueueView } from './shared/output/jobs.js';
+import { renderQueue, type QueueView } from './shared/output/jobs.js';
 import { idText, parseSelection, type Selection } from './shared/job-selection.js';
 import { analyzeJobs } from './shared/analyze.js';
 import { fetchPoolForAnalysis } from './shared/analyze-pool.js';
-import { autoformat, formatPairs as pairs, formatPrintf, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
+import { formatPairs as pairs, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
 import { qualifiedName } from '../lib/rpc/authz.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession, type Session } from './shared/session.js';
 import { cli } from './shared/yargs.js';
-import { JsonArrayWriter, projectionFor, VIEW_ATTRS, ViewRow, writeOut } from './shared/job-query.js';
-import { adToJSON } from './shared/output/ad.js';
+import { isTable, printJobPages, viewProjection, writeOut, type ListingView } from './shared/job-query.js';
 import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 
 /**
@@ -96,48 +95,30 @@ async function main(argv: string[]): Promise<number> {
     let constraint = sel.constraint;
     if (a.hold) constraint = constraint ? `(${constraint}) && JobStatus == 5` : 'JobStatus == 5';
     if (a.run) constraint = constraint ? `(${constraint}) && JobStatus == 2` : 'JobStatus == 2';
-    const af = a.af as string[] | undefined;
-    const format = a.format ? pairs(a.format as string[]) : undefined;
-    const afOpts = { ...parseAfQualifiers((a['af-opts'] as string) ?? ''), time: { utc: !!a.utc } };
-    const table = !af && !format && !a.json && !a.jsonl && !a.long;
-    // the schedd sends only what is printed: -af/-format's attributes, a table's columns; -long and JSON want all
-    const projection = af ? projectionFor(af) : format ? projectionFor(format.map((f) => f.expr)) : table ? VIEW_ATTRS : [];
+    const listing: ListingView = {
+      af: a.af as string[] | undefined,
+      afOpts: { ...parseAfQualifiers((a['af-opts'] as string) ?? ''), time: { utc: !!a.utc } },
+      format: a.format ? pairs(a.format as string[]) : undefined,
+      json: !!a.json,
+      jsonl: !!a.jsonl,
+      long: !!a.long,
+      utc: !!a.utc,
+    };
+    const table = isTable(listing);
     const pages = schedd.queryPages({
       ids: sel.ids,
       owners: mine ? [session.user] : sel.owners,
       constraint,
-      projection,
+      projection: viewProjection(listing),
       history: false,
       limit: (a.limit as number) ?? 0,
       counts_only: table && !!a.totals,
     });
-    // a table needs every row before it can lay out its columns; every other view is printed page by page
-    const rows: ViewRow[] = [];
-    const afRows: ClassAd[] = []; // -af with headings: widths need every row
-    const json = a.json ? new JsonArrayWriter() : undefined;
+    // the schedd's counts come with the last page
     let last: JobQueryPage__Output | undefined;
-    let printed = 0;
-    for await (const page of pages) {
+    const rows = await printJobPages(pages, listing, (page) => {
       if (page.last) last = page;
-      if (!page.ads.length) continue;
-      if (table) {
-        for (const r of page.ads) rows.push(ViewRow.of(r.attrs));
-        continue;
-      }
-      const ads = page.ads.map((r) => ClassAd.fromRecord(r.attrs));
-      if (af && afOpts.headings) {
-        for (const ad of ads) afRows.push(ad);
-        continue;
-      }
-      if (af) await writeOut((afOpts.group && printed ? '\n' : '') + autoformat(ads, af, afOpts));
-      else if (format) await writeOut(formatPrintf(ads, format, { utc: !!a.utc }));
-      else if (json) await json.page(ads.map(adToJSON));
-      else if (a.jsonl) await writeOut(formatJobsJsonl(ads));
-      else if (a.long) await writeOut((printed ? '\n' : '') + formatJobsLong(ads));
-      printed += ads.length;
-    }
-    if (af && (afOpts.headings || !printed)) await writeOut(autoformat(afRows, af, afOpts));
-    if (json) await json.end();
+    });
     if (table) {
       const view: QueueView = a.hold ? 'hold' : a.run ? 'run' : a.nobatch ? 'nobatch' : 'batch';
       const name = qualifiedName(session.config.str('SCHEDD_NAME'), session.config.str('HOSTNAME') || (await import('node:os')).hostname());

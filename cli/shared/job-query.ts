@@ -2,7 +2,10 @@
 // sends only those), output written a page at a time (a 200,000-job answer is never one string), and the
 // JSON array written as its pages come.
 import { ClassAd, parseExpr, referencedAttrs } from '../../grammar/classad/index.js';
-import type { OutputAd } from './output/ad.js';
+import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
+import { adToJSON, type OutputAd } from './output/ad.js';
+import { autoformat, formatPrintf, type AutoformatOptions, type FormatItem } from './output/autoformat.js';
+import { formatJobsJsonl, formatJobsLong } from './output/jobs.js';
 
 /** Attributes the queue and history tables read (the schedd adds those their expressions refer to). */
 export const VIEW_ATTRS = [
@@ -70,4 +73,58 @@ export class ViewRow implements OutputAd {
   lookupJS(name: string): unknown {
     return this.values[name.toLowerCase()];
   }
+}
+
+/** How a job listing is printed (-af, -format, -json, -jsonl, -long, else a table). */
+export interface ListingView {
+  af?: string[];
+  afOpts: AutoformatOptions;
+  format?: FormatItem[];
+  json: boolean;
+  jsonl: boolean;
+  long: boolean;
+  utc: boolean;
+}
+
+/** A table is laid out once every row is in; every other view is printed as its pages come. */
+export const isTable = (v: ListingView) => !v.af && !v.format && !v.json && !v.jsonl && !v.long;
+
+/** What the schedd sends for a view: -af/-format's attributes, a table's columns; -long and JSON want all. */
+export function viewProjection(v: ListingView): string[] {
+  return v.af ? projectionFor(v.af) : v.format ? projectionFor(v.format.map((f) => f.expr)) : isTable(v) ? VIEW_ATTRS : [];
+}
+
+/**
+ * Print a paged job query as it comes: -af, -format, -json, -jsonl and -long a page at a time; a table's rows
+ * (and -af with headings, whose column widths need every row) are gathered and the table's rows returned for
+ * the caller to lay out. `onPage` sees every page (dq reads the schedd's counts from the last one).
+ */
+export async function printJobPages(pages: AsyncIterable<JobQueryPage__Output>, v: ListingView, onPage?: (page: JobQueryPage__Output) => void): Promise<ViewRow[]> {
+  const table = isTable(v);
+  const rows: ViewRow[] = [];
+  const afRows: ClassAd[] = [];
+  const json = v.json ? new JsonArrayWriter() : undefined;
+  let printed = 0;
+  for await (const page of pages) {
+    onPage?.(page);
+    if (!page.ads.length) continue;
+    if (table) {
+      for (const r of page.ads) rows.push(ViewRow.of(r.attrs));
+      continue;
+    }
+    const ads = page.ads.map((r) => ClassAd.fromRecord(r.attrs));
+    if (v.af && v.afOpts.headings) {
+      for (const ad of ads) afRows.push(ad);
+      continue;
+    }
+    if (v.af) await writeOut((v.afOpts.group && printed ? '\n' : '') + autoformat(ads, v.af, v.afOpts));
+    else if (v.format) await writeOut(formatPrintf(ads, v.format, { utc: v.utc }));
+    else if (json) await json.page(ads.map(adToJSON));
+    else if (v.jsonl) await writeOut(formatJobsJsonl(ads));
+    else if (v.long) await writeOut((printed ? '\n' : '') + formatJobsLong(ads));
+    printed += ads.length;
+  }
+  if (v.af && (v.afOpts.headings || !printed)) await writeOut(autoformat(afRows, v.af, v.afOpts));
+  if (json) await json.end();
+  return rows;
 }
