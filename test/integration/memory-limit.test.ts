@@ -18,24 +18,25 @@ describe('memory limit', () => {
   const ad = async (cluster: number) => (await pool.json('dq', [String(cluster)]))[0];
 
   test('memory – a job over its request_memory is killed and held with code 34 and the reason', async () => {
-    // 200 MB, touched (filled), against a request of 20 MB
-    pool.file('hog.cjs', `require('fs').writeFileSync('hog.pid', String(process.pid));\nconst b = Buffer.alloc(200 * 1024 * 1024, 1);\nsetTimeout(() => console.log(b.length), 600000);\n`);
-    pool.file('hog.sub', `executable = ${process.execPath}\narguments = hog.cjs\nrequest_memory = 20\nlog = hog.log\nqueue\n`);
+    // 300 MB, touched (filled), against a request of 100 MB (node itself starts under 100 MB, so the job
+    // writes its pid before it can be caught over the limit)
+    pool.file('hog.cjs', `require('fs').writeFileSync('hog.pid', String(process.pid));\nconst b = Buffer.alloc(300 * 1024 * 1024, 1);\nsetTimeout(() => console.log(b.length), 600000);\n`);
+    pool.file('hog.sub', `executable = ${process.execPath}\narguments = hog.cjs\nrequest_memory = 100\nlog = hog.log\nqueue\n`);
     const c = await submit('hog.sub');
     const held = await pool.waitFor(`job ${c} to be held`, async () => {
       const a = await ad(c);
       return a?.JobStatus === 5 ? a : undefined;
     });
     assert.equal(held.HoldReasonCode, 34, String(held.HoldReason));
-    const m = /^Job has gone over memory limit of 20 megabytes\. Peak usage: (\d+) megabytes\.$/.exec(String(held.HoldReason));
+    const m = /^Job has gone over memory limit of 100 megabytes\. Peak usage: (\d+) megabytes\.$/.exec(String(held.HoldReason));
     assert.ok(m, `hold reason: ${String(held.HoldReason)}`);
-    assert.ok(Number(m[1]) > 20, `peak ${m[1]} MB`);
+    assert.ok(Number(m[1]) > 100, `peak ${m[1]} MB`);
     const pid = Number(pool.read('hog.pid').trim());
     await pool.waitFor('the job to be gone', () => !alive(pid));
     const q = await pool.run('dq', ['-hold', String(c)]);
     assert.equal(q.code, 0, q.stderr);
-    assert.match(q.stdout, /Job has gone over memory limit of 20 megabytes/);
-    assert.match(pool.read('hog.log'), /^012 [\s\S]*Job has gone over memory limit of 20 megabytes[\s\S]*Code 34/m);
+    assert.match(q.stdout, /Job has gone over memory limit of 100 megabytes/);
+    assert.match(pool.read('hog.log'), /^012 [\s\S]*Job has gone over memory limit of 100 megabytes[\s\S]*Code 34/m);
     await pool.run('drm', [String(c)]);
   });
 
