@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // dhistory: completed and removed jobs, newest first (condor_history).
 import { renderHistory } from './shared/output/jobs.js';
-import { formatPairs as pairs, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
+import { splitAfQualifiers } from './shared/output/autoformat.js';
 import { parseSelection } from './shared/job-selection.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { cli } from './shared/yargs.js';
-import { isTable, printJobPages, viewProjection, writeOut, type ListingView } from './shared/job-query.js';
+import { isTable, listingViewOf, printJobPages, viewProjection, writeOut } from './shared/job-query.js';
 
 async function main(argv: string[]): Promise<number> {
   const a = await cli('dhistory', splitAfQualifiers(argv), 'usage: dhistory [cluster | cluster.proc | user]... [options]')
@@ -24,15 +24,7 @@ async function main(argv: string[]): Promise<number> {
   const session = openSession();
   try {
     const schedd = await session.schedd();
-    const view: ListingView = {
-      af: a.af as string[] | undefined,
-      afOpts: { ...parseAfQualifiers((a['af-opts'] as string) ?? ''), time: { utc: !!a.utc } },
-      format: a.format ? pairs(a.format as string[]) : undefined,
-      json: !!a.json,
-      jsonl: !!a.jsonl,
-      long: !!a.long,
-      utc: !!a.utc,
-    };
+    const view = listingViewOf(a);
     const table = isTable(view);
     const projection = viewProjection(view);
     // ids travel as a list (the schedd matches them by set), whatever their number

@@ -8,12 +8,12 @@ import { renderQueue, type QueueView } from './shared/output/jobs.js';
 import { idText, parseSelection, type Selection } from './shared/job-selection.js';
 import { analyzeJobs } from './shared/analyze.js';
 import { fetchPoolForAnalysis } from './shared/analyze-pool.js';
-import { formatPairs as pairs, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
+import { splitAfQualifiers } from './shared/output/autoformat.js';
 import { qualifiedName } from '../lib/rpc/authz.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession, type Session } from './shared/session.js';
 import { cli } from './shared/yargs.js';
-import { isTable, printJobPages, viewProjection, writeOut, type ListingView } from './shared/job-query.js';
+import { isTable, listingViewOf, printJobPages, viewProjection, writeOut } from './shared/job-query.js';
 import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 
 /**
@@ -95,15 +95,7 @@ async function main(argv: string[]): Promise<number> {
     let constraint = sel.constraint;
     if (a.hold) constraint = constraint ? `(${constraint}) && JobStatus == 5` : 'JobStatus == 5';
     if (a.run) constraint = constraint ? `(${constraint}) && JobStatus == 2` : 'JobStatus == 2';
-    const listing: ListingView = {
-      af: a.af as string[] | undefined,
-      afOpts: { ...parseAfQualifiers((a['af-opts'] as string) ?? ''), time: { utc: !!a.utc } },
-      format: a.format ? pairs(a.format as string[]) : undefined,
-      json: !!a.json,
-      jsonl: !!a.jsonl,
-      long: !!a.long,
-      utc: !!a.utc,
-    };
+    const listing = listingViewOf(a);
     const table = isTable(listing);
     const pages = schedd.queryPages({
       ids: sel.ids,

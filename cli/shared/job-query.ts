@@ -4,7 +4,7 @@
 import { ClassAd, parseExpr, referencedAttrs } from '../../grammar/classad/index.js';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import { adToJSON, type OutputAd } from './output/ad.js';
-import { autoformat, formatPrintf, type AutoformatOptions, type FormatItem } from './output/autoformat.js';
+import { autoformat, formatPairs, formatPrintf, parseAfQualifiers, type AutoformatOptions, type FormatItem } from './output/autoformat.js';
 import { formatJobsJsonl, formatJobsLong } from './output/jobs.js';
 
 /** Attributes the queue and history tables read (the schedd adds those their expressions refer to). */
@@ -84,6 +84,19 @@ export interface ListingView {
   jsonl: boolean;
   long: boolean;
   utc: boolean;
+}
+
+/** The listing options of dq and dhistory, as yargs parsed them. */
+export function listingViewOf(a: Record<string, unknown>): ListingView {
+  return {
+    af: a.af as string[] | undefined,
+    afOpts: { ...parseAfQualifiers((a['af-opts'] as string) ?? ''), time: { utc: !!a.utc } },
+    format: a.format ? formatPairs(a.format as string[]) : undefined,
+    json: !!a.json,
+    jsonl: !!a.jsonl,
+    long: !!a.long,
+    utc: !!a.utc,
+  };
 }
 
 /** A table is laid out once every row is in; every other view is printed as its pages come. */
