@@ -3,6 +3,7 @@
 // constraint neither builds the whole answer in memory nor holds up the job path and other clients. Each query
 // has a budget of the schedd's time (QUERY_CPU_LIMIT); attributes that carry secrets are left out for callers
 // who are neither the job's owner nor an admin, from the ads and from what the constraint can see.
+import type { JobCounts__Output } from '../../lib/rpc/generated/dsched/v1/JobCounts.js';
 import { performance } from 'node:perf_hooks';
 import { ClassAd, compile, exprChildren as exprChildrenOf, isTrue, parseExpr, referencedAttrs, type Expr } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
@@ -29,15 +30,8 @@ const PAGE_BYTES = 256 * 1024;
 const SLICE_MS = 20;
 const PAGE_MIN_ROWS = 250;
 
-export interface Counts {
-  total: number;
-  completed: number;
-  removed: number;
-  idle: number;
-  running: number;
-  held: number;
-  suspended: number;
-}
+/** Jobs by status: the proto's JobCounts, which dq prints. */
+export type Counts = JobCounts__Output;
 
 export interface QueryPage {
   ads: Array<{ attrs: Record<string, string> }>;

@@ -1,6 +1,7 @@
 // Job views as condor_q and condor_history print them: the default batch view, -nobatch, -hold, -run, the
 // history table, the totals lines, -long and JSON. Every function is pure: ads in, text out; `now` and the
 // time zone come in through the options so tests can pin them.
+import type { JobCounts__Output } from '../../../lib/rpc/generated/dsched/v1/JobCounts.js';
 import { formatAdsJson, formatAdsJsonl, formatAdsLong, num, str, bool, type OutputAd } from './ad.js';
 import { renderTable, type Cell, type Column, type Style } from './columns.js';
 import { formatBannerTime, formatDate, formatDuration, nowSeconds, type TimeOptions } from './time.js';
@@ -170,15 +171,8 @@ function idCells(ads: readonly OutputAd[]): string[] {
 // ---------------------------------------------------------------------------------------------------------------
 // Totals
 
-export interface JobCounts {
-  total: number;
-  completed: number;
-  removed: number;
-  idle: number;
-  running: number;
-  held: number;
-  suspended: number;
-}
+/** Jobs by status (the schedd's counts arrive in the same shape: the proto's JobCounts). */
+export type JobCounts = JobCounts__Output;
 
 /** Counts by state as condor_q's totals line does (transferring output counts as running). */
 export function countJobs(ads: readonly OutputAd[]): JobCounts {
