@@ -9,6 +9,7 @@ import { basename, resolve } from 'node:path';
 import { loadDagForRun, type Dag, type DagNode } from '../../grammar/dag/index.js';
 import { expandSubmit, loadSubmit, parseEnv } from '../../grammar/submit/index.js';
 import { DschedError } from '../../lib/errors.js';
+import { errnoText } from '../../lib/transfer.js';
 import type { Logger } from '../../lib/log.js';
 import { runAsOwner } from '../../lib/users.js';
 import { asUser, openAs } from '../../lib/as-user.js';
@@ -187,7 +188,8 @@ export class DagRunner {
           }
           const abort = () => child.kill('SIGTERM');
           opts.signal.addEventListener('abort', abort, { once: true });
-          child.once('error', () => resolveScript({ exitCode: 127 }));
+          // a script that cannot be run exits 127 as a shell's would; dagman.out says why
+          child.once('error', (e) => resolveScript({ exitCode: 127, error: `${resolve(cwd, cmd)}: ${errnoText(e).replace(/^\(errno \d+\) /, '')}` }));
           child.once('exit', (code, signal) => {
             opts.signal.removeEventListener('abort', abort);
             resolveScript(signal ? { exitCode: null, signal } : { exitCode: code ?? 0 });

@@ -74,8 +74,32 @@ describe('dag', () => {
     // the DAG job's output file (its Out) exists and tells which node failed and how
     const out = pool.read(`${d}/retry.dag.dagman.out`);
     assert.match(out, /DAG started/);
-    assert.match(out, /DAG node BAD job \(cluster \d+\) failed \(returnCode=7\)/);
-    assert.match(out, /DAG finished/);
+    assert.match(out, /Submitted node F: cluster \d+ \(1 proc\)/);
+    assert.match(out, /POST script of node F failed with status 1/);
+    assert.match(out, /Retrying node F \(retry 1 of 2\)/);
+    assert.match(out, /Retrying node F \(retry 2 of 2\)/);
+    assert.match(out, /POST script of node F completed successfully/);
+    assert.match(out, /Node BAD job \(cluster \d+\) failed with return value 7/);
+    assert.match(out, /ERROR: Node BAD failed: job failed with return value 7/);
+    assert.match(out, /the following node\(s\) failed:\n\s+BAD \(cluster \d+\): job failed with return value 7/);
+    assert.doesNotMatch(out, /^\s+F \(cluster/m, 'F succeeded in the end');
+    assert.match(out, /Rescue DAG written to .*retry\.dag\.rescue001/);
+    assert.match(out, /DAG manager exiting with status 1/);
+  });
+
+  test('dag – a missing PRE script: dagman.out says which file and the exit status, and names the failed node', async () => {
+    const d = 'missing-pre';
+    mkdir(d);
+    sub(d, 'a.sub', nodeJob('A'));
+    sub(d, 'm.dag', 'JOB A a.sub\nSCRIPT PRE A no-such-pre.sh $JOB\n');
+    const r = await runDag(d, 'm.dag');
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const out = pool.read(`${d}/m.dag.dagman.out`);
+    const path = join(pool.work, d, 'no-such-pre.sh');
+    assert.ok(out.includes(`PRE script of node A failed: ${path}: No such file or directory (exit status 127)`), out);
+    assert.match(out, /Node A failed: PRE script failed with 127/);
+    assert.match(out, /the following node\(s\) failed:\n\s+A: PRE script failed with 127/);
+    assert.doesNotMatch(out, /Submitting node A/, 'the job of a node whose PRE script failed is not submitted');
   });
 
   test('dag – a rescue DAG is resumed: finished nodes do not run again', async () => {
@@ -93,6 +117,11 @@ describe('dag', () => {
     const order = pool.read(`${d}/order.txt`).trim().split('\n');
     assert.equal(order.filter((l) => l === 'start ONE').length, 1, 'ONE ran once');
     assert.equal(order.filter((l) => l === 'start TWO').length, 2, 'TWO ran again');
+    // the second run says it is a rescue run, as DAGMan's log does
+    const out = pool.read(`${d}/r.dag.dagman.out`);
+    assert.match(out, /Running rescue DAG 1 \(.*r\.dag\.rescue001\)/);
+    assert.equal((out.match(/Running rescue DAG/g) ?? []).length, 1, 'only the second run is a rescue run');
+    assert.match(out, /All nodes completed successfully/);
   });
 
   test('dag – ABORT-DAG-ON stops the DAG with its RETURN value and removes running node jobs', async () => {

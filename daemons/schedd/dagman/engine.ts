@@ -24,6 +24,7 @@ import {
   type NodeSubmitVars,
   type ScriptResult,
 } from './events.js';
+import { narrate, summarize } from './narrate.js';
 import { NodeQueue } from './node-queue.js';
 import { DagOutputs, fsFileWriter } from './outputs.js';
 
@@ -149,6 +150,8 @@ export class DagEngine {
   private readonly queued: Uint8Array;
   private readonly priority: Int32Array;
   private readonly detail = new Map<number, string>();
+  /** live only: why the node's last script could not be run (for dagman.out) */
+  private readonly scriptError = new Map<number, string>();
 
   // derived counters
   private readonly count: Record<NodePhase, number>;
@@ -306,7 +309,6 @@ export class DagEngine {
       return;
     }
     const node = this.nodes[i]!;
-    if (!outcome.succeeded) this.host.log('info', `DAG node ${node.name} job (cluster ${cluster}) failed`, { returnCode: outcome.returnCode });
     try {
       if (!outcome.succeeded && this.procs[i]! > 1 && !this.removalRequested.has(cluster)) {
         // A node's job fails as soon as one proc fails: DAGMan removes the rest of the cluster.
@@ -755,8 +757,13 @@ export class DagEngine {
   /** Record, then apply. Nothing acts on an event that is not recorded. */
   private emit(ev: DagEvent): void {
     this.host.record(ev);
+    const node = 'node' in ev ? this.dag.byName.get(ev.node) : undefined;
+    const before = node && !this.replaying ? this.nodeView(node.index) : undefined;
     this.apply(ev);
-    if (!this.replaying) this.outputs.event(ev);
+    if (this.replaying) return;
+    this.outputs.event(ev);
+    const change = node && before ? { before, after: this.nodeView(node.index), maxRetries: node.retries, scriptError: this.scriptError.get(node.index) } : undefined;
+    for (const l of narrate(this.dag, ev, change)) this.host.log(l.level, l.msg);
   }
 
   private schedule(): void {
@@ -904,6 +911,7 @@ export class DagEngine {
     this.timer?.handle.cancel();
     this.timer = undefined;
     this.host.log('info', 'DAG finished', { dag: this.dag.file, status: f.status, exitCode: f.exitCode, rescueFile: f.rescueFile });
+    for (const l of summarize(this.dag, this.nodeViews(), this.summary(), f)) this.host.log(l.level, l.msg);
     this.resolveResult(this.finished!);
   }
 
@@ -973,8 +981,13 @@ export class DagEngine {
       p = Promise.reject(e);
     }
     p.then(
-      (r) => (r.exitCode !== null && r.exitCode !== undefined ? r.exitCode : -signalNumber(r.signal ?? 'SIGKILL')),
+      (r) => {
+        if (r.error) this.scriptError.set(i, r.error);
+        else this.scriptError.delete(i);
+        return r.exitCode !== null && r.exitCode !== undefined ? r.exitCode : -signalNumber(r.signal ?? 'SIGKILL');
+      },
       (e) => {
+        this.scriptError.set(i, String(e));
         this.host.log('error', `cannot run the ${kind} script of DAG node ${node.name}`, { node: node.name, err: String(e) });
         return 127;
       },

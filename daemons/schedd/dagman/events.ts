@@ -105,6 +105,8 @@ export interface ScriptResult {
   /** null when a signal ended the script */
   exitCode: number | null;
   signal?: string;
+  /** why the script could not be run at all ("/dir/pre.sh: No such file or directory"), for dagman.out */
+  error?: string;
 }
 
 /** The macros a node's submit description is read with (maps onto the submit language's SubmitInput). */
