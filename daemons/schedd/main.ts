@@ -40,6 +40,7 @@ const opts = {
   creds: ctx.creds,
   maxProcs: () => config.int('MAX_JOBS_PER_SUBMISSION'),
   mailCommand: () => config.str('MAIL'),
+  pbsWalltimeHold: () => config.bool('PBS_WALLTIME_HOLD'),
   spool: config.paths.spool,
   protectedDirs: [config.paths.home, authDir],
   findStartd: async (startdName: string) => {

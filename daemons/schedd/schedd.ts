@@ -23,6 +23,7 @@ import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
 import { JobQueue, JobStatus, jobKey, lit, litValue, type Job } from './queue.js';
 import { UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
 import { Mailer, type JobFacts, type MailEvent } from './notify.js';
+import { appendToErrorFile, killsOnWalltime, walltimeExit, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
 
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
 /** An event before the job's id and the time are filled in. */
@@ -54,6 +55,8 @@ export interface ScheddOptions {
   protectedDirs?: string[];
   /** A startd's current addresses, by its name (from the collector's Machine ads). */
   findStartd?: (startdName: string) => Promise<string[]>;
+  /** PBS_WALLTIME_HOLD: hold #PBS jobs over their walltime as HTCondor does, instead of killing them as PBS does */
+  pbsWalltimeHold?: () => boolean;
 }
 
 // HTCondor's HoldReasonCode values used here.
@@ -639,6 +642,13 @@ export class Schedd {
 
   private jobExited(job: Job, ev: JobEvent__Output, transferError?: string) {
     this.disarmDuration(jobKey(job.cluster, job.proc));
+    const walltime = job.status === JobStatus.Running ? walltimeExit(this.queue, job, ev.exit_by_signal ? ev.exit_signal : undefined) : undefined;
+    if (walltime) {
+      // killed for its walltime: it ends with PBS's exit status, and PBS's line closes its error file
+      ev = { ...ev, exit_by_signal: false, exit_signal: 0, exit_code: walltime.exitCode };
+      const err = appendToErrorFile(this.queue, job, this.fileOwner(job), walltime.message);
+      if (err) this.log.warn({ cluster: job.cluster, proc: job.proc, err }, 'cannot write the walltime message to the error file');
+    }
     const exit: Record<string, string | null> = ev.exit_by_signal
       ? { ExitBySignal: 'true', ExitSignal: String(ev.exit_signal), ExitCode: null }
       : { ExitBySignal: 'false', ExitCode: String(ev.exit_code), ExitSignal: null };
@@ -726,7 +736,7 @@ export class Schedd {
     }
     job.claim = undefined;
     job.matching = false;
-    this.queue.update(job, { ...this.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()) }, job.status === JobStatus.Running || job.status === JobStatus.Suspended ? JobStatus.Idle : undefined);
+    this.queue.update(job, { ...this.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()), [WALLTIME_KILLED]: null }, job.status === JobStatus.Running || job.status === JobStatus.Suspended ? JobStatus.Idle : undefined);
     this.logEvent(job, { type: 'evicted', reason });
     this.log.info({ cluster: job.cluster, proc: job.proc, reason }, 'job evicted: back to idle');
   }
@@ -782,17 +792,29 @@ export class Schedd {
     this.onQueueChanged();
   }
 
-  /** Hold (and stop) a running job that has run longer than its AllowedJobDuration (PBS walltime). */
-  private holdIfOverDuration(job: Job, t: number, kills: Array<Promise<unknown>>) {
-    if (job.status !== JobStatus.Running) return;
+  /**
+   * Hold (and stop) a running job that has run longer than its AllowedJobDuration; a #PBS job is killed
+   * instead (pbs-walltime.ts). True when it acted.
+   */
+  private holdIfOverDuration(job: Job, t: number, kills: Array<Promise<unknown>>): boolean {
+    if (job.status !== JobStatus.Running || this.queue.value(job, WALLTIME_KILLED) !== undefined) return false;
     const limit = Number(this.queue.value(job, 'AllowedJobDuration'));
     const started = Number(this.queue.value(job, 'JobCurrentStartDate') ?? t);
     if (Number.isFinite(limit) && limit > 0 && t - started > limit) {
+      if (killsOnWalltime(this.queue, job, this.opts.pbsWalltimeHold?.() ?? false)) {
+        this.queue.update(job, { [WALLTIME_KILLED]: String(t - started) });
+        const k = this.stopJob(job, walltimeMessage(t - started, limit));
+        if (k) kills.push(k);
+        this.log.info({ cluster: job.cluster, proc: job.proc, limit }, 'walltime exceeded: job killed');
+        return true;
+      }
       const reason = `The job exceeded allowed job duration of ${limit} seconds`;
       this.hold(job, reason, HoldCode.JobDurationExceeded, 0);
       const k = this.stopJob(job, reason);
       if (k) kills.push(k);
+      return true;
     }
+    return false;
   }
 
   /**
@@ -811,9 +833,7 @@ export class Schedd {
       const j = this.queue.jobs.get(key);
       if (!j) return;
       const kills: Array<Promise<unknown>> = [];
-      const before = j.status;
-      this.holdIfOverDuration(j, now(), kills);
-      if (j.status === before) {
+      if (!this.holdIfOverDuration(j, now(), kills)) {
         // a timer may fire a little early (timer slack, a busy loop): the limit has not run out yet, so
         // the timer is armed again instead of letting the job overrun its walltime unchecked
         if (j.status === JobStatus.Running) this.armDuration(j);

@@ -8,8 +8,8 @@
 //
 // Attributes written besides the usual job ad ones: IsPbsJob = true, PbsJobName, PbsJobId, PbsQueue,
 // PbsDepend (the -W depend= value), PbsRerunable, PbsAccount, PbsArrayId, PbsArrayIndex (per proc),
-// PbsMailPoints, PbsResources; walltime → AllowedJobDuration (seconds; the schedd holds a job that runs
-// longer, as HTCondor does), -a → DeferralTime, -h → JobStatus 5 (held).
+// PbsMailPoints, PbsResources; walltime → AllowedJobDuration (seconds; the schedd kills a #PBS job that
+// runs longer, as PBS does, or holds it with PBS_WALLTIME_HOLD, as HTCondor does), -a → DeferralTime, -h → JobStatus 5 (held).
 import { statSync } from 'node:fs';
 import os from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';

@@ -62,9 +62,10 @@ describe('policies', () => {
     assert.equal(pool.read('ru.runs'), 'run\n', 'exit 3 is what retry_until waits for: no retry');
   });
 
-  test('policy – a PBS walltime is enforced: the job is held when it runs longer', async () => {
-    pool.file('wt.sh', '#!/bin/sh\n#PBS -N walltime\n#PBS -l walltime=00:00:02\nsleep 120\n', 0o755);
-    const c = await submit('wt.sh');
+  test('policy – allowed_job_duration is enforced: the job is held when it runs longer', async () => {
+    // (a #PBS job's walltime kills it instead, as PBS does: pbs-jobs.test.ts)
+    pool.file('wt.sub', 'executable = /bin/sleep\narguments = 120\nallowed_job_duration = 2\nqueue\n');
+    const c = await submit('wt.sub');
     const ad = await heldAd(c);
     assert.match(String(ad.HoldReason), /exceeded allowed job duration of 2 seconds/);
     assert.equal(ad.HoldReasonCode, 46);
