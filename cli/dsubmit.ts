@@ -11,7 +11,9 @@ import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 
 const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
-  FILE is an HTCondor submit description, or a script with #PBS directives.
+       dsubmit [PBS options] -- PROGRAM [ARGS...]
+  FILE is an HTCondor submit description, or a script with #PBS directives; after --, the job runs
+  PROGRAM with ARGS (qsub's form).
   -a, -append LINE    add a submit command (before the queue statement); repeatable
   -dry-run, --dry-run print the job ads that would be queued, queue nothing
   --json              with --dry-run: print the ads as JSON
@@ -33,6 +35,8 @@ interface Parsed {
   dryRun: boolean;
   json: boolean;
   terse: boolean;
+  /** `-- program args…` (qsub's form): no file is read */
+  command?: boolean;
 }
 
 function parseArgs(argv: string[]): Parsed {
@@ -59,7 +63,12 @@ function parseArgs(argv: string[]): Parsed {
     else if (a === '-dry-run' || a === '--dry-run' || a === '-dry') p.dryRun = true;
     else if (a === '--json' || a === '-json') p.json = true;
     else if (a === '-terse' || a === '--terse') p.terse = true;
-    else if (PBS_WITH_VALUE.has(a)) p.pbs.push(a, need());
+    else if (a === '--') {
+      // qsub's `-- program args…`: the rest of the line is the job's command, not a script to read
+      p.pbs.push('--', ...argv.slice(i + 1));
+      p.command = true;
+      break;
+    } else if (PBS_WITH_VALUE.has(a)) p.pbs.push(a, need());
     else if (PBS_FLAGS.has(a)) p.pbs.push(a);
     else if (/^-[A-Za-z]/.test(a) && a !== '-') throw new DschedError('USAGE', `unknown option ${a}\n${USAGE}`);
     else if (/^[A-Za-z_][\w.]*=/.test(a) && p.file !== undefined) {
@@ -88,16 +97,17 @@ function printLong(jobs: JobSet): string {
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
+  if (args.command && args.file !== undefined) throw new DschedError('USAGE', `give either a file (${args.file}) or -- program args…, not both\n${USAGE}`);
   const file = args.file ?? '-';
   let text: string;
   try {
-    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(file), 'utf8');
+    text = args.command ? '' : file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(file), 'utf8');
   } catch (e) {
     const c = (e as NodeJS.ErrnoException).code;
     const why = c === 'ENOENT' ? 'no such file' : c === 'EISDIR' ? 'it is a directory' : c === 'EACCES' ? 'permission denied' : (e as Error).message;
     throw new DschedError('SUBMIT_FILE', `cannot read ${file === '-' ? 'standard input' : `'${file}'`}: ${why}`, { cause: e });
   }
-  const pbs = isPbsScript(file, text);
+  const pbs = args.command || isPbsScript(file, text);
   if (!pbs) {
     // -W depend=… works for submit descriptions too; the other qsub options only for scripts
     for (let i = 0; i < args.pbs.length; i++) {

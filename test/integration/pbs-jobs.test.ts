@@ -48,6 +48,34 @@ describe('pbs jobs', () => {
     await pool.run('drm', [String(c)]);
   });
 
+  test('pbs jobs – dsubmit -- PROGRAM ARGS runs the command as a job (qsub\'s form); dq -pbs and dq -pbs -f show it as qstat does', async () => {
+    const r = await pool.run('dsubmit', ['-h', '-N', 'hello', '-l', 'walltime=1:00', '--', '/usr/bin/python3', '-c', "print('Hello, dsched!')"]);
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim();
+    assert.match(id, /^\d+\.\S+$/);
+    const c = Number(id.split('.')[0]);
+    const table = await pool.run('dq', ['-pbs']);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.split('\n');
+    assert.match(lines[0]!, /^Job id\s+Name\s+User\s+Time Use S Queue$/);
+    assert.match(lines[1]!, /^-{16}  -{16} -{16}  -{8} - -{5}$/);
+    assert.ok(lines.some((l) => new RegExp(`^${id.replace(/\./g, '\\.').slice(0, 16)}\\s+hello\\s+${userInfo().username}\\s+00:00:00 H workq$`).test(l)), table.stdout);
+    const full = await pool.run('dq', ['-pbs', '-f', id]);
+    assert.equal(full.code, 0, full.stderr);
+    assert.match(full.stdout, new RegExp(`^Job Id: ${id.replace(/\./g, '\\.')}$`, 'm'));
+    for (const re of [/^ {4}Job_Name = hello$/m, /^ {4}job_state = H$/m, /^ {4}queue = workq$/m, /^ {4}Resource_List\.walltime = 00:01:00$/m, /^ {4}Hold_Types = u$/m, /^ {4}Output_Path = \S+:\/\S+\/hello\.o\d+$/m])
+      assert.match(full.stdout, re);
+    const unknown = await pool.run('dq', ['-pbs', '-f', '99999']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /Unknown Job Id 99999/);
+    assert.equal((await pool.run('drelease', [id])).code, 0);
+    const [done] = await pool.waitForHistory(c, 1);
+    assert.equal(done!.ExitCode, 0);
+    assert.equal(pool.read(`hello.o${c}`), 'Hello, dsched!\n');
+    const both = await pool.run('dsubmit', ['x.sh', '--', '/bin/true']);
+    assert.equal(both.code, 2, 'a file and a command: a usage error');
+  });
+
   test('pbs jobs – the ids dsubmit prints (C.host, C[].host, C[I].host) name jobs for drelease, dq and drm', async () => {
     pool.file('arr.sh', '#!/bin/sh\n#PBS -N arr\n#PBS -J 1-3\n#PBS -h\necho "index $PBS_ARRAY_INDEX"\n', 0o755);
     const r = await pool.run('dsubmit', ['arr.sh']);

@@ -1,0 +1,168 @@
+// dq -pbs: the queue as PBS users read it (qstat's table: Job id, Name, User, Time Use, S, Queue) and,
+// with -f, qstat -f's long form (`attribute = value` with PBS's names). Job ids are the ones dsubmit printed
+// for #PBS jobs (C.host, C[I].host for a subjob) and cluster.proc for the others.
+import { basename } from 'node:path';
+import { ClassAd } from '../../grammar/classad/index.js';
+import { idText, type Selection } from './job-selection.js';
+import type { Session } from './session.js';
+
+type Ad = ClassAd;
+
+const str = (ad: Ad, name: string): string | undefined => {
+  const v = ad.lookupJS(name);
+  return v === undefined || v === null ? undefined : String(v);
+};
+const num = (ad: Ad, name: string): number | undefined => {
+  const v = ad.lookupJS(name);
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+};
+
+/** The id PBS users know the job by: its PBS id (a subjob's with its index), or cluster.proc. */
+export function pbsJobId(ad: Ad): string {
+  const pbs = str(ad, 'PbsJobId');
+  const index = num(ad, 'PbsArrayIndex');
+  if (pbs && index !== undefined) return pbs.replace('[]', `[${index}]`);
+  return pbs ?? `${num(ad, 'ClusterId')}.${num(ad, 'ProcId')}`;
+}
+
+/** qstat's one-letter state: Q queued, R running, H held, S suspended, E exiting, F finished. */
+export function pbsState(ad: Ad): string {
+  switch (num(ad, 'JobStatus')) {
+    case 1:
+      return 'Q';
+    case 2:
+      return 'R';
+    case 3:
+      return 'E';
+    case 4:
+      return 'F';
+    case 5:
+      return 'H';
+    case 6:
+      return 'E';
+    case 7:
+      return 'S';
+    default:
+      return '?';
+  }
+}
+
+/** HH:MM:SS, as qstat prints times (hours may pass 99). */
+export function hms(seconds: number | undefined): string {
+  const s = Math.max(0, Math.floor(seconds ?? 0));
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(Math.floor(s / 3600))}:${p(Math.floor((s % 3600) / 60))}:${p(s % 60)}`;
+}
+
+function jobName(ad: Ad): string {
+  return str(ad, 'PbsJobName') ?? str(ad, 'JobBatchName') ?? basename(str(ad, 'Cmd') ?? '');
+}
+
+export function queueOf(ad: Ad): string {
+  return str(ad, 'Queue') ?? str(ad, 'PbsQueue') ?? '';
+}
+
+function cpuTime(ad: Ad): number {
+  return (num(ad, 'RemoteUserCpu') ?? 0) + (num(ad, 'RemoteSysCpu') ?? 0);
+}
+
+/** qstat's default table; long values are cut as qstat cuts them (with a trailing '*'). */
+export function renderPbsTable(ads: Ad[]): string {
+  const cut = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '*' : s.padEnd(w));
+  const lines = [
+    'Job id            Name             User              Time Use S Queue',
+    '----------------  ---------------- ----------------  -------- - -----',
+  ];
+  for (const ad of ads) {
+    lines.push(`${cut(pbsJobId(ad), 16)}  ${cut(jobName(ad), 16)} ${cut(str(ad, 'Owner') ?? '', 16)}  ${hms(cpuTime(ad)).padStart(8)} ${pbsState(ad)} ${queueOf(ad)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** PBS's ctime style: "Sun Dec  6 07:40:58 2026". */
+function pbsDate(epoch: number | undefined): string | undefined {
+  if (epoch === undefined) return undefined;
+  const d = new Date(epoch * 1000);
+  const parts = d.toString().split(' '); // Sun Dec 06 2026 07:40:58 GMT+0000 …
+  return `${parts[0]} ${parts[1]} ${String(d.getDate()).padStart(2)} ${parts[4]} ${parts[3]}`;
+}
+
+/** qstat -f: one block per job, PBS's attribute names, values from the job ad. */
+export function renderPbsFull(ads: Ad[], server: string): string {
+  const blocks: string[] = [];
+  for (const ad of ads) {
+    const rows: Array<[string, string | undefined]> = [];
+    const host = str(ad, 'PbsJobId')?.replace(/^[^.]*\./, '') ?? server;
+    const owner = str(ad, 'Owner') ?? '';
+    const running = num(ad, 'JobStatus') === 2;
+    const start = num(ad, 'JobCurrentStartDate');
+    const wall = (num(ad, 'RemoteWallClockTime') ?? 0) + (running && start ? Math.max(0, Date.now() / 1000 - start) : 0);
+    const iwd = str(ad, 'Iwd') ?? '';
+    const path = (p: string | undefined) => (p === undefined ? undefined : `${host}:${p.startsWith('/') ? p : `${iwd}/${p}`}`);
+    const walltime = num(ad, 'AllowedJobDuration');
+    const mem = num(ad, 'RequestMemory');
+    rows.push(
+      ['Job_Name', jobName(ad)],
+      ['Job_Owner', `${owner}@${host}`],
+      ['resources_used.cput', hms(cpuTime(ad))],
+      ['resources_used.mem', num(ad, 'ResidentSetSize') !== undefined ? `${num(ad, 'ResidentSetSize')}kb` : undefined],
+      ['resources_used.walltime', hms(wall)],
+      ['job_state', pbsState(ad)],
+      ['queue', queueOf(ad) || undefined],
+      ['server', server],
+      ['Account_Name', str(ad, 'PbsAccount')],
+      ['ctime', pbsDate(num(ad, 'QDate'))],
+      ['depend', str(ad, 'PbsDepend')],
+      ['Error_Path', path(str(ad, 'Err'))],
+      ['exec_host', str(ad, 'RemoteHost')],
+      ['Hold_Types', num(ad, 'JobStatus') === 5 ? 'u' : 'n'],
+      ['Join_Path', str(ad, 'Out') !== undefined && str(ad, 'Out') === str(ad, 'Err') ? 'oe' : 'n'],
+      ['Mail_Points', str(ad, 'PbsMailPoints')],
+      ['Mail_Users', str(ad, 'NotifyUser')],
+      ['mtime', pbsDate(num(ad, 'EnteredCurrentStatus'))],
+      ['Output_Path', path(str(ad, 'Out'))],
+      ['Priority', String(num(ad, 'JobPrio') ?? 0)],
+      ['qtime', pbsDate(num(ad, 'QDate'))],
+      ['Rerunable', str(ad, 'PbsRerunable') === 'false' ? 'False' : 'True'],
+      ['Resource_List.ncpus', String(num(ad, 'RequestCpus') ?? 1)],
+      ['Resource_List.mem', mem !== undefined ? `${mem}mb` : undefined],
+      ['Resource_List.walltime', walltime !== undefined ? hms(walltime) : undefined],
+      ['stime', pbsDate(start ?? num(ad, 'JobStartDate'))],
+      ['comment', str(ad, 'HoldReason')],
+      ['Exit_status', num(ad, 'ExitCode') !== undefined ? String(num(ad, 'ExitCode')) : undefined],
+      ['array_index', num(ad, 'PbsArrayIndex') !== undefined ? String(num(ad, 'PbsArrayIndex')) : undefined],
+      ['Variable_List', environmentList(str(ad, 'Environment'))],
+      ['project', str(ad, 'AcctGroup')],
+    );
+    const body = rows.filter((r): r is [string, string] => r[1] !== undefined && r[1] !== '').map(([k, v]) => `    ${k} = ${v}`);
+    blocks.push(`Job Id: ${pbsJobId(ad)}\n${body.join('\n')}\n`);
+  }
+  return blocks.join('\n');
+}
+
+/** qstat -f shows the job's environment as NAME=value pairs joined by commas. */
+function environmentList(env: string | undefined): string | undefined {
+  if (!env) return undefined;
+  // the V2 form: space-separated NAME=value, values with spaces in single quotes
+  const pairs = env.match(/[^\s=]+=(?:'(?:[^']|'')*'|\S*)/g) ?? [];
+  return pairs.map((p) => p.replace(/='(.*)'$/, (_m, v: string) => `=${v.replace(/''/g, "'")}`)).join(',');
+}
+
+/**
+ * dq -pbs [-f]: every user's jobs (as qstat lists them) unless users or ids are named. Returns the exit code:
+ * 1 when a named job is not in the queue ("Unknown Job Id", as qstat says).
+ */
+export async function showPbsQueue(session: Session, sel: Selection, opts: { full: boolean; limit: number; server: string }): Promise<number> {
+  const schedd = await session.schedd();
+  const recs = await schedd.query({ ids: sel.ids, owners: sel.owners, constraint: sel.constraint, projection: [], history: false, limit: opts.limit });
+  const ads = recs.map((r) => ClassAd.fromRecord(r));
+  let code = 0;
+  for (const id of sel.ids) {
+    if (!ads.some((a) => num(a, 'ClusterId') === id.cluster && (id.proc < 0 || num(a, 'ProcId') === id.proc))) {
+      process.stderr.write(`dq: Unknown Job Id ${idText(id)}\n`);
+      code = 1;
+    }
+  }
+  if (ads.length) process.stdout.write(opts.full ? renderPbsFull(ads, opts.server) : renderPbsTable(ads));
+  return code;
+}
