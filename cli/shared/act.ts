@@ -22,15 +22,7 @@ export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'relea
     const schedd = await session.schedd();
     const owners = a.all && !sel.owners.length && !sel.ids.length && !sel.constraint ? [] : sel.owners;
     const r = await schedd.act({ action, ids: sel.ids, owners, constraint: sel.constraint, all: !!a.all, reason: (a.reason as string) ?? '' });
-    let failed = 0;
-    let ok = 0;
-    for (const res of r.results) {
-      if (res.ok) ok++;
-      else {
-        failed++;
-        process.stderr.write(`${cmd}: ${res.error}\n`);
-      }
-    }
+    const { ok, failed } = reportResults(cmd, r.results);
     if (ok) process.stdout.write(`${ok} job(s) ${PAST[action]}.\n`);
     if (!r.results.length) {
       process.stderr.write(`${cmd}: no jobs matched\n`);
@@ -40,4 +32,14 @@ export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'relea
   } finally {
     session.close();
   }
+}
+
+/** Each job the schedd refused, on stderr; the counts of jobs acted on and refused. */
+export function reportResults(cmd: string, results: Array<{ ok: boolean; error: string }>): { ok: number; failed: number } {
+  let ok = 0;
+  for (const res of results) {
+    if (res.ok) ok++;
+    else process.stderr.write(`${cmd}: ${res.error}\n`);
+  }
+  return { ok, failed: results.length - ok };
 }

@@ -414,6 +414,13 @@ export class JobQueue {
     this.scheduleFlush();
   }
 
+  /** Group an idle job again after its attributes were edited (dqedit): any of them may be significant. */
+  regroup(job: Job): void {
+    if (job.status !== JobStatus.Idle || job.matching || job.claim) return;
+    this.leaveIdle(job);
+    this.enterIdle(job);
+  }
+
   /** Move a finished (completed or removed) job to history. */
   finish(job: Job, status: number, changes: Record<string, string | null> = {}): void {
     this.remember(job);

@@ -13,6 +13,8 @@ import type { JobQuery__Output } from '../../lib/rpc/generated/dsched/v1/JobQuer
 import type { MatchedRequest__Output } from '../../lib/rpc/generated/dsched/v1/MatchedRequest.js';
 import type { SubmitRequest__Output } from '../../lib/rpc/generated/dsched/v1/SubmitRequest.js';
 import type { WatchJobsRequest__Output } from '../../lib/rpc/generated/dsched/v1/WatchJobsRequest.js';
+import type { EditRequest__Output } from '../../lib/rpc/generated/dsched/v1/EditRequest.js';
+import { checkEdits, editJobs } from './edit.js';
 import type { FsAuth } from './fs-auth.js';
 import { jobKey, type Job } from './queue.js';
 import type { Schedd } from './schedd.js';
@@ -65,6 +67,21 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
           throw new DschedError('USAGE', 'say which jobs: cluster, cluster.proc, a user, -constraint or -all');
         const { jobs, missing } = await selectJobs(queue, { ids: wanted, owners: req.owners, constraint: req.constraint, all: req.all }, ctx.identity, query, ctx.cancelled);
         const results = await schedd.act(ctx.identity, req.action, jobs, req.reason, req.value);
+        return {
+          matched: jobs.length,
+          results: [
+            ...results.map((r) => ({ id: { cluster: r.job.cluster, proc: r.job.proc }, ok: r.ok, error: r.error ?? '' })),
+            ...missing.map((m) => ({ id: m, ok: false, error: `job ${m.cluster}${m.proc >= 0 ? '.' + m.proc : ''} is not in the queue` })),
+          ],
+        };
+      },
+      async Edit(req: EditRequest__Output, ctx: CallContext) {
+        // the request is checked whole (names, values, protected attributes) before any job is selected
+        const edits = checkEdits(Object.entries(req.attrs).map(([name, value]) => ({ name, value })), ctx.identity);
+        const wanted = ids(req.ids);
+        if (!wanted.length && !req.owners.length && !req.constraint.trim()) throw new DschedError('USAGE', 'say which jobs: cluster, cluster.proc, a user or -constraint');
+        const { jobs, missing } = await selectJobs(queue, { ids: wanted, owners: req.owners, constraint: req.constraint, all: false }, ctx.identity, query, ctx.cancelled);
+        const results = editJobs(queue, ctx.identity, jobs, edits, () => schedd.onQueueChanged());
         return {
           matched: jobs.length,
           results: [

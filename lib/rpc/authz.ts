@@ -50,6 +50,7 @@ export const AUTHORIZATION: Readonly<Record<string, readonly Level[]>> = {
   'Schedd.NewCluster': ['WRITE'],
   'Schedd.Submit': ['WRITE'],
   'Schedd.Act': ['WRITE'],
+  'Schedd.Edit': ['WRITE'],
   'Schedd.Query': ['READ'],
   'Schedd.QueryJobs': ['READ'],
   'Schedd.WatchJobs': ['READ'],

@@ -3,6 +3,7 @@ import { RpcClient, type CallOptions, type ClientCredentials } from '../client.j
 import { proto } from '../proto.js';
 import type { ActRequest } from '../generated/dsched/v1/ActRequest.js';
 import type { ActReply__Output } from '../generated/dsched/v1/ActReply.js';
+import type { EditRequest } from '../generated/dsched/v1/EditRequest.js';
 import type { BeginAuthReply__Output } from '../generated/dsched/v1/BeginAuthReply.js';
 import type { FileChunk__Output } from '../generated/dsched/v1/FileChunk.js';
 import type { FinishAuthReply__Output } from '../generated/dsched/v1/FinishAuthReply.js';
@@ -55,6 +56,9 @@ export class ScheddClient {
   }
   act(req: ActRequest) {
     return this.rpc.unary<ActReply__Output>('Act', req, { deadlineMs: 120_000 });
+  }
+  edit(req: EditRequest) {
+    return this.rpc.unary<ActReply__Output>('Edit', req, { deadlineMs: 120_000 });
   }
   watchJobs(ids: JobId[]): grpc.ClientReadableStream<JobChange__Output> {
     return this.rpc.stream<JobChange__Output>('WatchJobs', { ids });
