@@ -7,7 +7,7 @@ import { addressFile } from '../lib/config/paths.js';
 import { renderQueue, type QueueView } from './shared/output/jobs.js';
 import { idText, parseSelection, type Selection } from './shared/job-selection.js';
 import { analyzeJobs } from './shared/analyze.js';
-import { showPbsQueue } from './shared/pbs-view.js';
+import { queueConstraint, showPbsQueue } from './shared/pbs-view.js';
 import { fetchPoolForAnalysis } from './shared/analyze-pool.js';
 import { splitAfQualifiers } from './shared/output/autoformat.js';
 import { qualifiedName } from '../lib/rpc/authz.js';
@@ -84,10 +84,11 @@ async function main(argv: string[]): Promise<number> {
       describe: 'why the jobs are idle: Requirements clause by clause against the pool, START, resources, fair share (no id: your idle jobs)',
     })
     .option('reverse', { type: 'boolean', describe: 'with -analyze: also each slot\'s START against the job, clause by clause' })
+    .option('queue', { type: 'string', describe: 'only jobs of this batch queue (PBS queue, Slurm partition)' })
     .option('pbs', { type: 'boolean', describe: 'qstat\'s table (Job id, Name, User, Time Use, S, Queue), every user\'s jobs' })
     .option('f', { type: 'boolean', describe: 'with -pbs: qstat -f\'s long form, attribute = value with PBS\'s names' })
     .parse();
-  const sel = parseSelection(a._, a.constraint as string[] | undefined);
+  const sel = parseSelection(a._, [...((a.constraint as string[] | undefined) ?? []), ...queueConstraint(a.queue as string | undefined)]);
   if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');
   if (a.f && !a.pbs) throw new DschedError('USAGE', '-f goes with -pbs (dq -pbs -f JOB)');
   const session = openSession();

@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   // queue and jobs
   JOB_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, exit: 1, hint: 'dq lists the jobs in the queue, dhistory the finished ones' },
   JOB_STATE: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1 },
+  QUEUE_UNKNOWN: { status: GrpcStatus.NOT_FOUND, exit: 2, hint: 'QUEUES in the pool configuration names the queues (dsched config QUEUES)' },
+  QUEUE_LIMIT: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1, hint: "the queue's limits are QUEUE_<name>_* in the pool configuration; ask for less or use another queue" },
   // the job queue's storage (SQLite): the change was rolled back and nothing of it applied
   DISK_FULL: { status: GrpcStatus.RESOURCE_EXHAUSTED, exit: 1, hint: 'the file system of the pool spool ($DSCHED_HOME/spool) is full; the change was not made: free space and try again' },
   QUEUE_BUSY: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'another process holds the job queue database locked; the change was not made: try again' },

@@ -3,6 +3,7 @@
 // for #PBS jobs (C.host, C[I].host for a subjob) and cluster.proc for the others.
 import { basename } from 'node:path';
 import { ClassAd } from '../../grammar/classad/index.js';
+import { DschedError } from '../../lib/errors.js';
 import { idText, type Selection } from './job-selection.js';
 import type { Session } from './session.js';
 
@@ -56,6 +57,13 @@ export function hms(seconds: number | undefined): string {
 
 function jobName(ad: Ad): string {
   return str(ad, 'PbsJobName') ?? str(ad, 'JobBatchName') ?? basename(str(ad, 'Cmd') ?? '');
+}
+
+/** dq -queue NAME: the constraint selecting that queue's jobs. */
+export function queueConstraint(name: string | undefined): string[] {
+  if (name === undefined) return [];
+  if (!/^[\w.-]+$/.test(name)) throw new DschedError('USAGE', `-queue: '${name}' is not a queue name`);
+  return [`Queue == "${name}"`];
 }
 
 export function queueOf(ad: Ad): string {

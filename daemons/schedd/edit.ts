@@ -5,9 +5,9 @@
 // - Protected (pool admins only): what the schedd itself records (start and exit facts, hold and remove
 //   reasons, DAG bookkeeping, PBS ids and dependencies, the queue a job was admitted to), and the job's files
 //   and fair-share group: paths are checked against the owner's rights at submit, and a changed path would
-//   skip that check.
+//   skip that check; and the walltime its queue admitted it with.
 // - Resource requests (Request*, AllowedJobDuration) change only while the job is idle or held, as they are
-//   what it was matched and admitted with; the job's queue checks its limits again.
+//   what it was matched and admitted with.
 // - Only the owner or an admin edits a job; every value must parse as a ClassAd expression.
 // Every change of one request is made in one transaction, or none is.
 import { limits as classadLimits, parseExpr } from '../../grammar/classad/index.js';
@@ -24,12 +24,14 @@ const PROTECTED = new Set(
     'ExitCode', 'ExitBySignal', 'ExitSignal', 'HoldReason', 'HoldReasonCode', 'HoldReasonSubCode', 'LastHoldReason',
     'RemoveReason', 'ReleaseReason', 'LastVacateTime', 'TotalSubmitProcs', 'JobUniverse', 'DependencyHold',
     'HoldAfterDependency', 'HoldAfterDependencyCode', 'PbsDepend', 'PbsJobId', 'PbsArrayId', 'PbsArrayIndex', 'IsPbsJob',
-    'PbsWalltimeUsed', 'Queue', 'DAGManJobId', 'DAGNodeName', 'DAGNodeRetry', 'DAGManDagFile',
+    'PbsWalltimeUsed', 'Queue', 'BatchQueue', 'DAGManJobId', 'DAGNodeName', 'DAGNodeRetry', 'DAGManDagFile',
     // files: checked with the owner's rights at submit
     'Cmd', 'Iwd', 'In', 'Out', 'Err', 'UserLog', 'TransferInput', 'TransferOutput', 'TransferOutputRemaps',
     'TransferExecutable', 'PbsScript', 'PbsScriptPath', 'SpoolDir',
     // fair share: the group a job is charged to
     'AccountingGroup', 'AcctGroup', 'AcctGroupUser',
+    // the walltime the job's queue admitted it with (its MAX_WALLTIME)
+    'AllowedJobDuration',
   ].map((n) => n.toLowerCase()),
 );
 

@@ -1,6 +1,6 @@
 // dsched schedd: the job queue of this host.
 import { join } from 'node:path';
-import { CollectorLink, daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
+import { CollectorLink, daemonContext, onReconfig, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { proto } from '../../lib/rpc/proto.js';
 import { qualifiedName } from '../../lib/rpc/authz.js';
 import type { KeyObject } from 'node:crypto';
@@ -9,6 +9,7 @@ import { FsAuth, poolOwner } from './fs-auth.js';
 import { JobQueue, JobStatus, lit, litValue } from './queue.js';
 import { DagRunner } from './dag-runner.js';
 import { Schedd } from './schedd.js';
+import { QueuePolicy, readQueues } from './queue-policy.js';
 import { scheddService } from './service.js';
 import { openQueueDb } from './store/db.js';
 
@@ -50,7 +51,19 @@ const opts = {
     return [...new Set(ads.map((a) => litValue(a.MyAddress)).filter((v): v is string => typeof v === 'string' && v !== ''))];
   },
 };
-const schedd = new Schedd(queue, log, opts);
+// batch queues: read once, and again when the configuration changes
+let queues = readQueues(config);
+onReconfig(() => {
+  try {
+    queues = readQueues(config);
+  } catch (e) {
+    log.error({ err: (e as Error).message }, 'the queue configuration is invalid: the previous one stays');
+  }
+});
+const queuePolicy = new QueuePolicy(queue, () => queues, isAdmin);
+queue.canStart = (job) => queuePolicy.canStart(job);
+// (the same object: its address is filled in once the server is bound)
+const schedd = new Schedd(queue, log, Object.assign(opts, { admit: (owner: string, cluster: Record<string, string>, procs: Array<Record<string, string>>) => queuePolicy.admit(owner, cluster, procs) }));
 const server = await serveDaemon(ctx, config.int('SCHEDD_PORT'), [
   { definition: proto().Schedd.service, impl: scheddService(schedd, auth, { cpuLimitSec: () => config.int('QUERY_CPU_LIMIT'), privateAttrs: () => config.list('PRIVATE_JOB_ATTRS') }) },
 ]);

@@ -92,7 +92,7 @@ export function litValue(text: string | undefined): unknown {
 }
 
 // Attributes whose values decide where a job can run: identical values ⇒ one autocluster.
-const SIGNIFICANT = ['Owner', 'AccountingGroup', 'Requirements', 'Rank', 'RequestCpus', 'RequestMemory', 'RequestDisk', 'RequestGpus', 'JobUniverse', 'ConcurrencyLimits', 'JobPrio'];
+const SIGNIFICANT = ['Owner', 'AccountingGroup', 'Requirements', 'Rank', 'RequestCpus', 'RequestMemory', 'RequestDisk', 'RequestGpus', 'JobUniverse', 'ConcurrencyLimits', 'JobPrio', 'Queue'];
 
 export interface Autocluster {
   id: number;
@@ -360,6 +360,9 @@ export class JobQueue {
     job.ac = 0;
   }
 
+  /** May an idle job start now (its batch queue's MAX_RUNNING: queue-policy.ts)? Unset: always. */
+  canStart?: (job: Job) => boolean;
+
   /** The best idle, unmatched job of an autocluster: highest JobPrio, then oldest. */
   takeIdle(acId: number): Job | undefined {
     const ac = this.autoclusters.get(acId);
@@ -369,6 +372,8 @@ export class JobQueue {
       if (j.matching) continue;
       if (!best || j.prio > best.prio || (j.prio === best.prio && (j.cluster < best.cluster || (j.cluster === best.cluster && j.proc < best.proc)))) best = j;
     }
+    // an autocluster's jobs share their queue (Queue is significant): one check for all of them
+    if (best && this.canStart && !this.canStart(best)) return undefined;
     if (best) best.matching = true;
     return best;
   }
@@ -377,8 +382,9 @@ export class JobQueue {
     const ac = this.autoclusters.get(acId);
     if (!ac) return 0;
     let n = 0;
-    for (const j of ac.idle) if (!j.matching) n++;
-    return n;
+    let rep: Job | undefined;
+    for (const j of ac.idle) if (!j.matching) (n++, (rep ??= j));
+    return rep && this.canStart && !this.canStart(rep) ? 0 : n;
   }
 
   // ---- state changes ----

@@ -57,6 +57,8 @@ export interface ScheddOptions {
   findStartd?: (startdName: string) => Promise<string[]>;
   /** PBS_WALLTIME_HOLD: hold #PBS jobs over their walltime as HTCondor does, instead of killing them as PBS does */
   pbsWalltimeHold?: () => boolean;
+  /** Admit a submission to its batch queue (queue-policy.ts): fills Queue and defaults, or throws why not. */
+  admit?: (owner: string, cluster: Record<string, string>, procs: Array<Record<string, string>>) => void;
 }
 
 // HTCondor's HoldReasonCode values used here.
@@ -249,6 +251,7 @@ export class Schedd {
       out.GlobalJobId = lit(`${this.opts.name}#${clusterId}.${proc}#${qdate}`);
       return out;
     });
+    this.opts.admit?.(owner, attrs, procAttrs);
     // -W depend=…: the named jobs must exist; the new jobs wait held until the condition holds
     const dependText = litValue(attrs.PbsDepend);
     if (typeof dependText === 'string' && dependText) {

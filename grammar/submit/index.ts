@@ -8,7 +8,7 @@ import type { JobSet, SubmitInput, SubmitWarning } from './types.js';
 
 export type { JobSet, SubmitInput, SubmitWarning } from './types.js';
 export { splitArgs, parseEnv } from './args-env.js';
-export { isPbsScript } from './pbs.js';
+export { isPbsScript, pbsDurationSeconds } from './pbs.js';
 export { condorArch, condorOpSys, parseQuantity } from './to-job-ads.js';
 
 const PLAN = Symbol('SubmitPlan');

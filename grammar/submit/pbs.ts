@@ -8,7 +8,7 @@
 //
 // Attributes written besides the usual job ad ones: IsPbsJob = true, PbsJobName, PbsJobId, PbsQueue,
 // PbsDepend (the -W depend= value), PbsRerunable, PbsAccount, PbsArrayId, PbsArrayIndex (per proc),
-// PbsMailPoints, PbsResources; walltime → AllowedJobDuration (seconds; the schedd kills a #PBS job that
+// PbsMailPoints, PbsResources, Queue (-q), PbsDefaultedResources (what a queue's defaults may fill); walltime → AllowedJobDuration (seconds; the schedd kills a #PBS job that
 // runs longer, as PBS does, or holds it with PBS_WALLTIME_HOLD, as HTCondor does), -a → DeferralTime, -h → JobStatus 5 (held).
 import { statSync } from 'node:fs';
 import os from 'node:os';
@@ -246,6 +246,8 @@ export interface PbsPlan {
   args: string[];
   queue: string | undefined;
   cpus: number;
+  /** ncpus, select or nodes was given (else a queue's default may apply) */
+  cpusAsked: boolean;
   memoryMB: number | undefined;
   gpus: number | undefined;
   walltime: number | undefined;
@@ -330,6 +332,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     args: [],
     queue: undefined,
     cpus: 1,
+    cpusAsked: false,
     memoryMB: undefined,
     gpus: undefined,
     walltime: undefined,
@@ -547,6 +550,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
           warnings.push({ message: `-l select=${value}: ${chunksTotal} chunks are run as one job on one host, with ${cpus} cpus in total`, location: optLoc(opt, script, cli) });
         }
         plan.cpus = Math.max(1, cpus);
+        plan.cpusAsked = true;
         plan.mpiprocs = Math.max(1, mpiprocs);
         if (mem > 0) plan.memoryMB = Math.ceil(mem / (1024 * 1024));
         if (gpus > 0) plan.gpus = gpus;
@@ -555,6 +559,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
       case 'ncpus':
         if (!/^\d+$/.test(value) || Number(value) < 1) fail(opt, `-l ncpus: expected a whole number of cpus, found '${value}'`);
         plan.cpus = Number(value);
+        plan.cpusAsked = true;
         break;
       case 'ngpus':
         if (!/^\d+$/.test(value)) fail(opt, `-l ngpus: expected a whole number, found '${value}'`);
@@ -577,6 +582,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         const m = /^(\d+)(?::ppn=(\d+))?/.exec(value);
         if (!m) fail(opt, `-l nodes: '${value}' is not N[:ppn=C]`);
         plan.cpus = Number(m[1]) * (m[2] ? Number(m[2]) : 1);
+        plan.cpusAsked = true;
         plan.mpiprocs = plan.cpus;
         if (Number(m[1]) > 1) warnings.push({ message: `-l nodes=${value}: run as one job on one host`, location: optLoc(opt, script, cli) });
         break;
@@ -782,8 +788,13 @@ export function expandPbs(plan: PbsPlan, input: SubmitInput, clusterId: number):
   c.WhenToTransferOutput = '"ON_EXIT"';
   c.PbsJobName = quoteString(plan.name);
   c.JobBatchName = quoteString(plan.name);
-  const queue = plan.queue ?? 'workq';
+  // -q NAME (or NAME@server) routes the job to that queue; without it the schedd's DEFAULT_QUEUE takes it
+  const queue = plan.queue?.replace(/@.*$/, '') ?? 'workq';
   c.PbsQueue = quoteString(queue);
+  if (plan.queue !== undefined) c.Queue = quoteString(queue);
+  // what the script did not ask for, for the queue's defaults (PBS's resources_default)
+  const defaulted = [...(plan.memoryMB === undefined ? ['mem'] : []), ...(plan.cpusAsked ? [] : ['ncpus'])];
+  if (defaulted.length) c.PbsDefaultedResources = quoteString(defaulted.join(','));
   if (plan.scriptText !== undefined) {
     // qsub copies the script: the job runs what was submitted, even if the file changes or goes away
     // (the startd writes it into the sandbox and runs that copy in place of PbsScriptPath)
