@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { errnoText, receiveFiles, sendFiles } from '../../lib/transfer.js';
 import { runAsOwner } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
-import { inputEntries, outputDest } from './transfer.js';
+import { inputEntries, outputDest, RunBytes } from './transfer.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
 import { compile, isTrue, limits as classadLimits, parseExpr, ClassAd } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
@@ -21,7 +21,7 @@ import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import type { DagRunner } from './dag-runner.js';
 import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
 import { JobQueue, JobStatus, jobKey, lit, litValue, type Job } from './queue.js';
-import { UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
+import { terminationUsage, UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
 import { Mailer, type JobFacts, type MailEvent } from './notify.js';
 import { appendToErrorFile, killsOnWalltime, walltimeExit, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
 
@@ -75,6 +75,7 @@ export class Schedd {
   readonly claims = new Map<string, Claim>();
   private renewing = new Set<string>();
   private durationTimers = new Map<string, NodeJS.Timeout>();
+  private runBytes = new RunBytes();
   private startds = new Map<string, StartdClient>();
   readonly userLog: UserLogWriter;
   /** Called when idle/running counts may have changed (the submitter ads need refreshing). */
@@ -610,7 +611,11 @@ export class Schedd {
     const v = (n: string) => this.queue.value(job, n);
     const evictOutput = String(v('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT';
     const owner = this.fileOwner(job);
-    await sendFiles(inputEntries(v, evictOutput ? this.spoolDir(job) : undefined, owner), sink, { owner });
+    let bytes = 0;
+    const counting = (c: FileChunk) => ((bytes += c.data?.length ?? 0), sink(c));
+    await sendFiles(inputEntries(v, evictOutput ? this.spoolDir(job) : undefined, owner), counting, { owner });
+    this.runBytes.sentToJob(jobKey(job.cluster, job.proc), bytes);
+    this.queue.update(job, { BytesSent: String((Number(v('BytesSent')) || 0) + bytes) });
   }
 
   /**
@@ -628,7 +633,11 @@ export class Schedd {
     }
     const who = spool ? undefined : this.fileOwner(job);
     try {
-      const got = await receiveFiles(this.startd(c.startd).fetchOutput(c.id, { cluster: job.cluster, proc: job.proc }), {
+      const source = RunBytes.counted(this.startd(c.startd).fetchOutput(c.id, { cluster: job.cluster, proc: job.proc }), (n) => {
+        this.runBytes.receivedFromJob(jobKey(job.cluster, job.proc), n);
+        this.queue.update(job, { BytesRecvd: String((Number(v('BytesRecvd')) || 0) + n) });
+      });
+      const got = await receiveFiles(source, {
         dest: outputDest(v, spool),
         owner: who,
       });
@@ -686,7 +695,8 @@ export class Schedd {
       mailEnd();
       return;
     }
-    this.logEvent(job, ev.exit_by_signal ? { type: 'terminated', normal: false, signal: ev.exit_signal } : { type: 'terminated', normal: true, returnValue: ev.exit_code });
+    const usage = terminationUsage((n) => this.queue.value(job, n), this.runBytes.take(jobKey(job.cluster, job.proc)));
+    this.logEvent(job, ev.exit_by_signal ? { type: 'terminated', normal: false, signal: ev.exit_signal, ...usage } : { type: 'terminated', normal: true, returnValue: ev.exit_code, ...usage });
     const ad = this.queue.ad(job);
     const hold = this.evalPolicy(ad, 'OnExitHold', false);
     if (hold) {

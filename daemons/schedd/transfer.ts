@@ -77,3 +77,39 @@ export function outputDest(value: Lookup, spoolDir?: string): (name: string) => 
     return top === name ? base : join(base, name.slice(top.length + 1));
   };
 }
+
+/**
+ * The bytes file transfer moved for a job's current run, for its terminate event: to the job (input) and from
+ * it (output). The job ad keeps the totals over all runs (BytesSent, BytesRecvd, as HTCondor names them).
+ */
+export class RunBytes {
+  private runs = new Map<string, { toJob: number; fromJob: number }>();
+
+  /** Count the data of the chunks that pass through, then report the sum. */
+  static async *counted<T extends { data?: Uint8Array | Buffer | null }>(source: AsyncIterable<T>, done: (bytes: number) => void): AsyncIterable<T> {
+    let n = 0;
+    for await (const c of source) {
+      n += c.data?.length ?? 0;
+      yield c;
+    }
+    done(n);
+  }
+
+  /** The input of a run was sent: a new run begins. */
+  sentToJob(key: string, bytes: number): void {
+    this.runs.set(key, { toJob: bytes, fromJob: 0 });
+  }
+
+  receivedFromJob(key: string, bytes: number): void {
+    const r = this.runs.get(key) ?? { toJob: 0, fromJob: 0 };
+    r.fromJob += bytes;
+    this.runs.set(key, r);
+  }
+
+  /** This run's bytes, forgotten once read (undefined after a restart: the totals are reported then). */
+  take(key: string): { toJob: number; fromJob: number } | undefined {
+    const r = this.runs.get(key);
+    this.runs.delete(key);
+    return r;
+  }
+}

@@ -5,3 +5,4 @@ export * from './format.js';
 export * from './parse.js';
 export * from './jsonl.js';
 export * from './file.js';
+export * from './usage.js';
