@@ -297,16 +297,19 @@ function minMax(c: Ctx, l: Value, op: CompareOp): Value {
   if (!(l instanceof ListValue)) return ERROR;
   let result: Value = UNDEFINED;
   let first = true;
+  // as HTCondor: a list that holds a real has a real minimum and maximum (max({1, 3, 2.0}) is 3.0)
+  let real = false;
   for (let i = 0; i < l.items.length; i++) {
     const v = listItem(c, l, i);
     if (v === UNDEFINED) continue;
     if (typeof v !== 'bigint' && typeof v !== 'number') return ERROR;
+    if (typeof v === 'number') real = true;
     if (first) {
       result = v;
       first = false;
     } else if (compare(op, v, result) === true) result = v;
   }
-  return result;
+  return real && typeof result === 'bigint' ? Number(result) : result;
 }
 
 const LIST_OPS: Record<string, (a: Value, b: Value) => Value> = {

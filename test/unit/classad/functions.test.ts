@@ -276,6 +276,12 @@ const LISTS: Case[] = [
   ['min({})', 'undefined'],
   ['max({1, 2.5})', '2.5'],
   ['min({2, 1.0})', '1.0'],
+  // a list that holds a real: the result is a real, as HTCondor's
+  ['max({1, 3, 2.0})', '3.0'],
+  ['min({1.5, 1, 2})', '1.0'],
+  ['sum({1, 2, 3.0})', '6.0'],
+  ['sum({2.5, 2.5})', '5.0'],
+  ['avg({1.0, 3})', '2.0'],
   ['min({1, "a"})', 'error'],
   ['max(undefined)', 'undefined'],
   ['split("a b c")', '{ "a","b","c" }'],
