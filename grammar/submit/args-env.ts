@@ -112,9 +112,27 @@ export function quoteV2Word(w: string): string {
   return w;
 }
 
+/**
+ * Arguments → V2 raw as HTCondor stores them in Arguments: each white-space character and each quote is
+ * quoted where it stands (`two' 'three`, `it''''s`), with neighbouring quoted runs merged into one
+ * (`a'  'b`), and an empty argument is `''`. Reading it back (splitV2Raw) gives the same words.
+ */
 export function joinV2Raw(words: string[]): string {
   let s = '';
-  for (let i = 0; i < words.length; i++) s += (i ? ' ' : '') + quoteV2Word(words[i]!);
+  for (let i = 0; i < words.length; i++) {
+    if (i) s += ' ';
+    const w = words[i]!;
+    if (w === '') s += "''";
+    for (const ch of w) {
+      if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === "'") {
+        // continue the quoted run just closed rather than close and reopen it
+        if (s.endsWith("'")) s = s.slice(0, -1);
+        else s += "'";
+        s += ch === "'" ? "''" : ch;
+        s += "'";
+      } else s += ch;
+    }
+  }
   return s;
 }
 

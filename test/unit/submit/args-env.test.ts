@@ -56,6 +56,19 @@ describe('args and env – round trips', () => {
     const words = ['plain', 'with space', "it's", '', 'tab\there', 'new\nline', '"dq"'];
     assert.deepEqual(splitV2Raw(joinV2Raw(words)), words);
   });
+  test('args and env – joinV2Raw quotes as HTCondor stores Arguments: each space and quote where it stands, runs merged', () => {
+    const cases: Array<[string[], string]> = [
+      [['-c', "print('Hello, dsched!')"], "-c print(''''Hello,' 'dsched!'''')"],
+      [['one', 'two three', '"four"'], `one two' 'three "four"`],
+      [['a  b', ''], "a'  'b ''"],
+      [["it's"], "it''''s"],
+      [['plain', 'words'], 'plain words'],
+    ];
+    for (const [words, raw] of cases) {
+      assert.equal(joinV2Raw(words), raw, words.join('|'));
+      assert.deepEqual(splitV2Raw(raw), words);
+    }
+  });
   test('args and env – joinV2Env then parseEnv gives the variables back', () => {
     const env: Array<[string, string]> = [['A', 'x y'], ['B', "it's"], ['C', ''], ['D', 'a=b']];
     assert.deepEqual({ ...parseEnv(undefined, joinV2Env(env)) }, Object.fromEntries(env));
