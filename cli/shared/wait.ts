@@ -75,7 +75,7 @@ export async function waitForJobs(
     delay = Math.min(1000, delay * 1.5);
   }
   if (tty) process.stderr.write('\n');
-  const histProjection = ['ClusterId', 'ProcId', 'JobStatus', 'JobUniverse', 'ExitCode', 'ExitBySignal', 'ExitSignal', 'RemoveReason', 'DAG_NodesDone', 'DAG_NodesTotal', 'DAG_NodesFailed', 'DAG_RescueFile'];
+  const histProjection = ['ClusterId', 'ProcId', 'JobStatus', 'JobUniverse', 'ExitCode', 'ExitBySignal', 'ExitSignal', 'RemoveReason', 'DAG_NodesDone', 'DAG_NodesTotal', 'DAG_NodesFailed', 'DAG_RescueFile', 'Out'];
   const hist: ClassAd[] = [];
   for await (const page of schedd.queryPages({ ids, owners: [], constraint: '', projection: histProjection, history: true, limit: 0 }))
     for (const a of page.ads) hist.push(ClassAd.fromRecord(a.attrs));
@@ -95,6 +95,9 @@ export function describeOutcome(res: WaitResult): string {
     if (a.lookupJS('JobUniverse') === 7) {
       const rescue = a.lookupJS('DAG_RescueFile');
       lines.push(`DAG ${id} ${st === 3 ? 'was removed' : Number(a.lookupJS('ExitCode')) === 0 ? 'succeeded' : 'failed'}: ${a.lookupJS('DAG_NodesDone')}/${a.lookupJS('DAG_NodesTotal')} nodes done, ${a.lookupJS('DAG_NodesFailed')} failed (exit code ${a.lookupJS('ExitCode')})${rescue ? `; rescue DAG ${rescue}` : ''}`);
+      // the DAG's own log says which node failed and why
+      const out = a.lookupJS('Out');
+      if (Number(a.lookupJS('ExitCode')) !== 0 && typeof out === 'string' && out !== '/dev/null') lines.push(`  why: ${out}`);
     } else if (st === 3) lines.push(`job ${id} was removed: ${a.lookupJS('RemoveReason') ?? ''}`);
     else if (a.lookupJS('ExitBySignal') === true) lines.push(`job ${id} was killed by signal ${a.lookupJS('ExitSignal')}`);
     else lines.push(`job ${id} exited with code ${a.lookupJS('ExitCode')}`);

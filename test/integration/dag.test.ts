@@ -94,6 +94,7 @@ describe('dag', () => {
     sub(d, 'm.dag', 'JOB A a.sub\nSCRIPT PRE A no-such-pre.sh $JOB\n');
     const r = await runDag(d, 'm.dag');
     assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /0\/1 nodes done, 1 failed .*\n {2}why: \S*m\.dag\.dagman\.out$/m, 'the summary points at the log that says why');
     const out = pool.read(`${d}/m.dag.dagman.out`);
     const path = join(pool.work, d, 'no-such-pre.sh');
     assert.ok(out.includes(`PRE script of node A failed: ${path}: No such file or directory (exit status 127)`), out);
