@@ -356,6 +356,7 @@ async function route() {
   } finally {
     rendering = false;
   }
+  main.setAttribute('data-route', location.hash || '#/overview');
   main.setAttribute('data-ready', 'true');
   $main().replaceWith(main);
 }
