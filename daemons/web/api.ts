@@ -122,6 +122,49 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
     return { ads, last };
   }
 
+  /**
+   * A page of /v1/jobs by ids: the mirror knows every job's id, owner and state in id order, so the schedd is
+   * asked for exactly the page's jobs instead of evaluating a cursor constraint over the queue before it. A
+   * constraint is evaluated by the schedd (as the caller) over windows of ids until the page is full or a
+   * second has passed; `next` then says where to go on, so no request is unbounded however rare the matches.
+   */
+  async function pageFromMirror(q: z.infer<typeof S.JobsQuery>, after: { cluster: number; proc: number } | undefined, projection: string[]) {
+    const cluster = q.cluster ? Number(q.cluster) : undefined;
+    const keep = (j: { owner: string; status: number; cluster: number }) =>
+      (!q.owner || j.owner === q.owner) && (!q.state || STATE_OF[j.status] === q.state) && (cluster === undefined || j.cluster === cluster);
+    const jobs: Array<Record<string, string>> = [];
+    const deadline = performance.now() + 1000;
+    let from = after;
+    for (;;) {
+      const want = q.constraint ? Math.max(q.limit, 2000) : q.limit;
+      const { ids, more } = d.mirror.idsAfter(from, keep, want);
+      if (!ids.length) return { jobs: jobs.map(toJson), next: null };
+      const { ads } = await query({ ids: ids.map((j) => ({ cluster: j.cluster, proc: j.proc })), constraint: q.constraint ?? '', projection, history: false, limit: 0 });
+      for (const a of ads) {
+        if (jobs.length === q.limit) {
+          const last = jobs.at(-1)!;
+          return { jobs: jobs.map(toJson), next: `${literalValue(last.ClusterId ?? '0')}.${literalValue(last.ProcId ?? '0')}` };
+        }
+        jobs.push(a);
+      }
+      const lastId = ids.at(-1)!;
+      from = { cluster: lastId.cluster, proc: lastId.proc };
+      if (!more) return { jobs: jobs.map(toJson), next: null };
+      if (jobs.length === q.limit || performance.now() > deadline) return { jobs: jobs.map(toJson), next: `${from.cluster}.${from.proc}` };
+    }
+  }
+
+  /** The queue's jobs by state, as dq -totals counts them, from the mirror. */
+  function mirrorCounts() {
+    const jobs = { total: 0, idle: 0, running: 0, held: 0, completed: 0, removed: 0, suspended: 0 };
+    for (const [k, n] of d.mirror.tally) {
+      jobs.total += n;
+      const s = STATE_OF[Number(k.split('\0')[0])];
+      if (s) jobs[s as keyof typeof jobs] += n;
+    }
+    return jobs;
+  }
+
   /** One job's ad (queue, then history) as the caller, or JOB_NOT_FOUND. */
   async function oneJob(id: { cluster: number; proc: number }, projection: string[] = []) {
     const ids = [{ cluster: id.cluster, proc: id.proc < 0 ? 0 : id.proc }];
@@ -152,6 +195,8 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
         after ? `ClusterId > ${after.cluster} || (ClusterId == ${after.cluster} && ProcId > ${after.proc})` : undefined,
       );
       const projection = q.projection ? [...new Set(['ClusterId', 'ProcId', ...q.projection.split(',').filter(Boolean)])] : [];
+      if (d.mirror.jobsReady) return c.json({ ...(await as(c, () => pageFromMirror(q, after, projection))), counts: mirrorCounts() }, 200);
+      // before the mirror has the queue: the schedd pages by the constraint itself (slower on a big queue)
       const r = await as(c, () => query({ ids: [], owners: q.owner ? [q.owner] : [], constraint, projection, history: false, limit: q.limit + 1 }));
       const more = r.ads.length > q.limit;
       const page = r.ads.slice(0, q.limit);
@@ -333,12 +378,7 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
     route({ method: 'get', path: '/pool', responses: { 200: json(S.PoolReply, 'the overview: slots by state, jobs by state, utilisation, submitters') } }),
     (c) => {
       const { total } = countSlots(d.mirror.adsOf('Machine').map((a) => ({ lookupJS: (n: string) => (a[n] === undefined ? undefined : literalValue(a[n]!)) })));
-      const jobs = { total: 0, idle: 0, running: 0, held: 0, completed: 0, removed: 0, suspended: 0 };
-      for (const j of d.mirror.jobs.values()) {
-        jobs.total++;
-        const s = STATE_OF[j.status];
-        if (s) jobs[s as keyof typeof jobs]++;
-      }
+      const jobs = mirrorCounts();
       const submitters = d.mirror.adsOf('Submitter').map((a) => ({
         name: String(literalValue(a.Name ?? '""')),
         idle: Number(literalValue(a.IdleJobs ?? '0')) || 0,

@@ -106,7 +106,9 @@ export class JobMirror {
         // the current queue is in: it replaces what an earlier stream left
         hello = true;
         this.jobs.clear();
-        for (const [k, v] of fresh) this.jobs.set(k, v);
+        this.tally.clear();
+        this.dagJobs.clear();
+        for (const [k, v] of fresh) this.put(k, v);
         fresh.clear();
         this.jobsReady = true;
         backoff = 500;
@@ -114,15 +116,22 @@ export class JobMirror {
         return;
       }
       const key = `${cluster}.${proc}`;
-      const target = hello ? this.jobs : fresh;
-      if (ch.gone) {
-        target.delete(key);
-      } else {
+      let job: MirrorJob | undefined;
+      if (!ch.gone) {
         const attrs: Record<string, string | number> = {};
         for (const [k, v] of Object.entries(ch.ad?.attrs ?? {})) attrs[k] = literalValue(v);
-        target.set(key, { cluster, proc, owner: String(attrs.Owner ?? ''), status: ch.status, attrs });
+        job = { cluster, proc, owner: String(attrs.Owner ?? ''), status: ch.status, attrs };
       }
-      if (hello) this.queueEvent({ id: key, status: ch.status, owner: String(ch.ad?.attrs?.Owner ? literalValue(ch.ad.attrs.Owner) : ''), gone: ch.gone, progress: ch.gone ? undefined : (target.get(key)?.attrs.Progress) });
+      if (!hello) {
+        if (job) fresh.set(key, job);
+        else fresh.delete(key);
+        return;
+      }
+      // a changed job keeps its place: the map stays in (cluster, proc) order for paging
+      this.untally(key);
+      if (job) this.put(key, job);
+      else this.jobs.delete(key);
+      this.queueEvent({ id: key, status: ch.status, owner: job?.owner ?? '', gone: ch.gone, progress: job?.attrs.Progress });
     });
     const retry = () => {
       stream.removeAllListeners();
@@ -171,6 +180,40 @@ export class JobMirror {
     };
     stream.on('error', retry);
     stream.on('end', retry);
+  }
+
+  /** The ids of the jobs after `after` (in id order) that pass `keep`, `max` of them at most, and whether more follow. */
+  idsAfter(after: { cluster: number; proc: number } | undefined, keep: (j: MirrorJob) => boolean, max: number): { ids: MirrorJob[]; more: boolean } {
+    const ids: MirrorJob[] = [];
+    for (const j of this.jobs.values()) {
+      if (after && (j.cluster < after.cluster || (j.cluster === after.cluster && j.proc <= after.proc))) continue;
+      if (!keep(j)) continue;
+      if (ids.length === max) return { ids, more: true };
+      ids.push(j);
+    }
+    return { ids, more: false };
+  }
+
+  /** Jobs by `status \0 owner`, kept as they change: a scrape over 100,000 jobs reads a few numbers. */
+  readonly tally = new Map<string, number>();
+  /** The keys of DAG jobs (those with DAG_Nodes* attributes). */
+  readonly dagJobs = new Set<string>();
+
+  private put(key: string, job: MirrorJob): void {
+    this.jobs.set(key, job);
+    const t = `${job.status}\0${job.owner}`;
+    this.tally.set(t, (this.tally.get(t) ?? 0) + 1);
+    if (job.attrs.DAG_NodesTotal !== undefined) this.dagJobs.add(key);
+  }
+
+  private untally(key: string): void {
+    const old = this.jobs.get(key);
+    if (!old) return;
+    const t = `${old.status}\0${old.owner}`;
+    const n = (this.tally.get(t) ?? 1) - 1;
+    if (n > 0) this.tally.set(t, n);
+    else this.tally.delete(t);
+    this.dagJobs.delete(key);
   }
 
   adsOf(type: string): Array<Record<string, string>> {

@@ -23,9 +23,6 @@ export class Metrics {
   readonly webRpc: Histogram<'method' | 'ok'>;
   constructor(mirror: JobMirror) {
     const r = this.registry;
-    const setCounter = (c: Counter<string>, labels: Record<string, string>, v: number) => {
-      c.inc(labels, v);
-    };
     new Gauge({
       name: 'dsched_jobs',
       help: 'Jobs in the queue by state and owner (as dq -totals counts them)',
@@ -33,14 +30,9 @@ export class Metrics {
       registers: [r],
       collect() {
         this.reset();
-        const counts = new Map<string, number>();
-        for (const j of mirror.jobs.values()) {
-          const k = `${STATE_OF[j.status] ?? 'unknown'}\0${j.owner}`;
-          counts.set(k, (counts.get(k) ?? 0) + 1);
-        }
-        for (const [k, n] of counts) {
-          const [state, owner] = k.split('\0') as [string, string];
-          this.set({ state, owner }, n);
+        for (const [k, n] of mirror.tally) {
+          const [status, owner] = k.split('\0') as [string, string];
+          this.inc({ state: STATE_OF[Number(status)] ?? 'unknown', owner }, n);
         }
       },
     });
@@ -62,8 +54,9 @@ export class Metrics {
       registers: [r],
       collect() {
         this.reset();
-        for (const j of mirror.jobs.values()) {
-          if (j.attrs.DAG_NodesTotal === undefined) continue;
+        for (const key of mirror.dagJobs) {
+          const j = mirror.jobs.get(key);
+          if (!j) continue;
           for (const s of DAG_STATES) this.set({ dag: `${j.cluster}.${j.proc}`, state: s.toLowerCase() }, Number(j.attrs[`DAG_Nodes${s}`] ?? 0) || 0);
         }
       },
@@ -77,7 +70,7 @@ export class Metrics {
         registers: [r],
         collect() {
           this.reset();
-          setCounter(this, {}, num(ad(), attr));
+          this.inc(num(ad(), attr));
         },
       });
     fromAd('dsched_negotiation_cycles_total', 'Negotiation cycles run (Negotiator ad)', negotiator, 'NegotiationCycles');
@@ -100,8 +93,8 @@ export class Metrics {
       registers: [r],
       collect() {
         this.reset();
-        setCounter(this, { direction: 'upload' }, num(schedd(), 'FileTransferUploadBytes'));
-        setCounter(this, { direction: 'download' }, num(schedd(), 'FileTransferDownloadBytes'));
+        this.inc({ direction: 'upload' }, num(schedd(), 'FileTransferUploadBytes'));
+        this.inc({ direction: 'download' }, num(schedd(), 'FileTransferDownloadBytes'));
       },
     });
     const perMethod = (suffix: 'Count' | 'SecondsTotal') =>

@@ -173,7 +173,7 @@ async function queue(main, params) {
     { title: 'Progress', cell: (j) => (typeof j.Progress === 'number' ? bar([{ n: j.Progress, cls: 'progress' }, { n: Math.max(0, 1 - j.Progress), cls: 'none' }]) : '') },
     { title: 'Command', cell: (j) => `${j.Cmd ?? ''} ${j.Args ?? j.Arguments ?? ''}`.trim() },
     { title: 'Hold reason', cell: (j) => j.HoldReason ?? '' },
-  ], r.jobs, `${r.jobs.length} job(s) on this page`));
+  ], r.jobs, r.next && r.jobs.length < 100 ? `${r.jobs.length} job(s) found up to job ${r.next}; Next searches on` : `${r.jobs.length} job(s) on this page`));
   main.append(pager(null, r.next, (after) => {
     const p = new URLSearchParams(params); p.set('view', 'jobs'); p.set('after', after); location.hash = `#/queue?${p}`;
   }, params.get('after') ? `after ${params.get('after')}` : 'first page'));
