@@ -5,6 +5,7 @@
 // without a CORS preflight that is refused unless WEB_CORS_ORIGINS lists it); a state change with an Origin
 // header from elsewhere is refused; bodies are bounded; errors are a code and a sentence, never a stack.
 import type { Context, MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { KeyObject } from 'node:crypto';
 import { DschedError, ERROR_CODES, GrpcStatus } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -28,9 +29,11 @@ const HTTP_OF_GRPC: Record<number, number> = {
 
 /** An error as the API answers it: `{error: {code, message, hint}}` and the HTTP status of its code. */
 export function errorResponse(c: Context, e: unknown, log: Logger): Response {
+  // hono's own refusals (a body that is not JSON) carry their status
+  if (e instanceof HTTPException) return c.json({ error: { code: 'USAGE', message: e.message.slice(0, 200) || 'malformed request' } }, e.status);
   if (e instanceof DschedError) {
     const status = HTTP_OF_GRPC[ERROR_CODES[e.code].status] ?? 500;
-    if (e.code === 'QUERY_TOO_EXPENSIVE') return c.json({ error: { code: e.code, message: e.message, hint: e.hint } }, 429);
+    if (e.code === 'QUERY_TOO_EXPENSIVE' || e.code === 'TOO_MANY_CLIENTS') return c.json({ error: { code: e.code, message: e.message, hint: e.hint } }, 429);
     return c.json({ error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } }, status as 400);
   }
   // the stack goes to the log, never to the caller

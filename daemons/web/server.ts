@@ -5,8 +5,11 @@ import { streamSSE } from 'hono/streaming';
 import { readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { api, type ApiDeps } from './api.js';
-import { guard, type GuardOptions, type WebEnv } from './guard.js';
+import { DschedError } from '../../lib/errors.js';
+import { errorResponse, guard, type GuardOptions, type WebEnv } from './guard.js';
 import type { Metrics } from './metrics.js';
+
+const MAX_SSE_CLIENTS = 2000;
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
 
@@ -26,8 +29,11 @@ export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiD
   app.route('/v1', api(d));
 
   // one event stream per browser, all fed from the mirror's single WatchJobs stream
-  app.get('/v1/events', (c) =>
-    streamSSE(c, async (stream) => {
+  app.get('/v1/events', (c) => {
+    // each stream holds a socket and a small queue: bounded, so a flood of them cannot exhaust the daemon
+    if (d.mirror.subscribers >= MAX_SSE_CLIENTS)
+      return errorResponse(c, new DschedError('TOO_MANY_CLIENTS', `${MAX_SSE_CLIENTS} event streams are open already`), d.log);
+    return streamSSE(c, async (stream) => {
       let closed = false;
       const queue: Array<{ event: string; data: string }> = [];
       let wake: (() => void) | undefined;
@@ -57,8 +63,8 @@ export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiD
         if (!queue.length && !closed) await stream.write(': keep-alive\n\n');
       }
       off();
-    }),
-  );
+    });
+  });
 
   app.get('/metrics', async (c) => {
     c.header('Content-Type', d.metrics.registry.contentType);

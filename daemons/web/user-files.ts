@@ -56,10 +56,14 @@ export function tailFile(user: string, path: string, max: number, from?: number)
   }
 }
 
+const MAX_LOG = 64 << 20;
+
 /** The events of one job (or all of a cluster's, proc < 0) in its event log, read as `user`. */
 export function jobEvents(user: string, path: string, cluster: number, proc: number): UserLogEvent[] {
   const { events } = asCaller(user, () => {
-    statSync(path); // a missing log is an error here, not an empty one
+    // a missing log is an error here, not an empty one; a huge one is not read into memory
+    const size = statSync(path).size;
+    if (size > MAX_LOG) throw new DschedError('INPUT_TOO_LARGE', `${path} is ${size} bytes; logs over ${MAX_LOG} are not read here (dwait and the file itself are)`);
     return readUserLogSync(path);
   });
   return events.filter((e) => e.cluster === cluster && (proc < 0 || e.proc === proc)).slice(-500);

@@ -129,6 +129,8 @@ describe('web – attacks', { skip: !asRoot && 'needs root (acts as uid 65534)' 
       assert.ok([400, 404].includes(r.status), `${path}: ${r.status} ${r.text}`);
       assert.doesNotMatch(r.text, /root:x:0|\bat .*\.(ts|js):\d+/);
     }
+    const malformed = await web(pool, '/v1/jobs/actions', { token: rootToken, body: '{"action": "remove", "ids": [' });
+    assert.equal(malformed.status, 400, malformed.text);
     const syntax = await web(pool, `/v1/jobs?constraint=${encodeURIComponent('((( nope')}`);
     assert.equal(syntax.status, 400);
     assert.doesNotMatch(syntax.text, /\bat .*\.(ts|js):\d+/);
