@@ -341,6 +341,7 @@ const PAGES = { overview, queue, dags, history, signin };
 let rendering = false;
 async function route() {
   clearInterval(tailTimer);
+  clearTimeout(refreshTimer);
   const [path, qs] = (location.hash.slice(1) || '/overview').split('?');
   const params = new URLSearchParams(qs ?? '');
   const parts = path.split('/').filter(Boolean);
@@ -362,13 +363,17 @@ async function route() {
 }
 
 let refreshTimer;
-function refreshSoon() {
-  // live pages redraw at most once a second; the job page keeps its own tail
+/** Whether the page on screen may be redrawn now: a live page, and not while the user is typing in it. */
+function mayRedraw() {
   const page = (location.hash.split('/')[1] || 'overview').split('?')[0];
-  if (!['overview', 'queue', 'job', 'dag', 'dags'].includes(page) || rendering) return;
-  if (document.activeElement && ['INPUT', 'SELECT', 'TEXTAREA'].includes(document.activeElement.tagName)) return;
+  if (!['overview', 'queue', 'job', 'dag', 'dags'].includes(page) || rendering) return false;
+  return !(document.activeElement && ['INPUT', 'SELECT', 'TEXTAREA'].includes(document.activeElement.tagName));
+}
+function refreshSoon() {
+  // live pages redraw at most once a second, checked again when the time comes (the user may have moved on)
+  if (!mayRedraw()) return;
   clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(route, 1000);
+  refreshTimer = setTimeout(() => mayRedraw() && route(), 1000);
 }
 
 async function events() {
