@@ -29,19 +29,20 @@ const USAGE = `usage: dsched <command>
   stop                  stop it
   status                show its daemons
   reconfig              make every daemon re-read its configuration
-  collector|negotiator|schedd|startd|master
+  collector|negotiator|schedd|startd|master|web
                         run one daemon in the foreground (for pools spread over hosts)
   eval [--my AD] [--target AD] EXPR...
                         evaluate ClassAd expressions (like classad_eval)
   config [NAME] [-v]    show configuration values (and where they came from)
   drain NAME [-cancel] [-reason TEXT]
                         a machine takes no new jobs; running ones finish (admins)
+  token create          your user token, for the HTTP API and the dashboard (Authorization: Bearer)
   token create --join [--ttl SECONDS|30m|1h]
                         a one-time token a new execute host joins the pool with (admins)
   join HOST:PORT TOKEN  make this host an execute host of the pool whose collector is HOST:PORT
   revoke HOST           revoke a host's certificates: its ads go, no daemon accepts it again (admins)`;
 
-const DAEMONS = ['collector', 'negotiator', 'schedd', 'startd', 'master'];
+const DAEMONS = ['collector', 'negotiator', 'schedd', 'startd', 'master', 'web'];
 const here = dirname(fileURLToPath(import.meta.url));
 const daemonMain = (name: string) => join(here, '..', 'daemons', name, 'main.js');
 
@@ -214,6 +215,8 @@ async function start(): Promise<number> {
   const coll = readAddressFile(addressFile(paths, 'collector'))?.address;
   const schedd = readAddressFile(addressFile(paths, 'schedd'))?.address;
   process.stdout.write(`dsched: pool started in ${paths.home}${coll ? ` (collector ${coll}` : ''}${schedd ? `, schedd ${schedd})` : coll ? ')' : ''}\n`);
+  const web = readAddressFile(addressFile(paths, 'web'))?.address;
+  if (web) process.stdout.write(`dsched: dashboard and HTTP API at http://${web}/\n`);
   return EXIT.ok;
 }
 
@@ -361,8 +364,18 @@ async function adminCollector(config: Config): Promise<CollectorClient> {
 /** dsched token create --join [--ttl T]: a one-time join token for a new execute host. */
 async function token(args: string[]): Promise<number> {
   const ti = args.findIndex((a) => a === '--ttl' || a === '-ttl');
-  if (args[0] !== 'create' || !args.includes('--join')) throw new DschedError('USAGE', 'usage: dsched token create --join [--ttl 1h]');
+  if (args[0] !== 'create') throw new DschedError('USAGE', 'usage: dsched token create [--join] [--ttl 1h]');
   const ttl = ti >= 0 ? parseTtl(args[ti + 1] ?? '') : 3600;
+  if (!args.includes('--join')) {
+    // the same token the CLIs use: signed with the pool's key by its owner, else by the schedd after the file challenge
+    const session = openSession();
+    try {
+      process.stdout.write(`${await session.token()}\n`);
+    } finally {
+      session.close();
+    }
+    return EXIT.ok;
+  }
   const c = await adminCollector(loadConfig());
   try {
     const r = await c.createJoinToken(ttl);

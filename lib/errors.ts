@@ -63,6 +63,7 @@ export const ERROR_CODES = {
     exit: 1,
     hint: 'the schedd stops a query past QUERY_CPU_LIMIT seconds of its time; select fewer jobs (ids, a user) or simplify the constraint',
   },
+  TOO_MANY_CLIENTS: { status: GrpcStatus.RESOURCE_EXHAUSTED, exit: 1, hint: 'the daemon serves a bounded number of streams at once; close some or try again later' },
   // security
   PERMISSION_DENIED: { status: GrpcStatus.PERMISSION_DENIED, exit: 1 },
   UNAUTHENTICATED: { status: GrpcStatus.UNAUTHENTICATED, exit: 1, hint: 'is this the pool of $DSCHED_HOME? a CLI proves who it is with a token from the schedd or the pool\'s token key; a daemon with its host certificate (dsched join)' },

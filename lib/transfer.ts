@@ -175,6 +175,7 @@ export async function receiveFiles(source: AsyncIterable<FileChunk__Output>, opt
         cur = { name, tmp, target: join(dir, basename(target)), fd, hash: createHash('sha256') };
       }
       if (c.data.length) {
+        transferBytes.received += c.data.length;
         writeSync(cur.fd, c.data);
         cur.hash.update(c.data);
       }
@@ -238,6 +239,9 @@ function existsDir(p: string): boolean {
 export const STDOUT_NAME = '_condor_stdout';
 export const STDERR_NAME = '_condor_stderr';
 
+/** Bytes of file data this process sent over a stream (streamSink) and received (receiveFiles), for its ads. */
+export const transferBytes = { sent: 0, received: 0 };
+
 /** A comma- (or newline-) separated file list as transfer_input_files / transfer_output_files give it. */
 export function fileList(text: unknown): string[] {
   return typeof text === 'string' ? text.split(/[,\n]/).map((s) => s.trim()).filter(Boolean) : [];
@@ -246,6 +250,7 @@ export function fileList(text: unknown): string[] {
 /** A sink over a gRPC server stream that waits when the stream's buffer is full. */
 export function streamSink(call: { write(chunk: FileChunk): boolean; once(ev: 'drain', fn: () => void): unknown }): (chunk: FileChunk) => Promise<void> {
   return async (chunk) => {
+    transferBytes.sent += chunk.data?.length ?? 0;
     if (!call.write(chunk)) await new Promise<void>((r) => call.once('drain', r));
   };
 }

@@ -4,7 +4,7 @@
 // modules. Type checking is tsc's job (`npm run typecheck`); this only transpiles and bundles.
 // better-sqlite3 stays outside (a native addon found through node_modules at run time).
 import { build } from 'esbuild';
-import { readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,3 +35,6 @@ await build({
   banner: { js: "import { createRequire as __dschedRequire } from 'node:module'; const require = __dschedRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// the web daemon's dashboard (plain HTML, CSS and JS, no CDN) goes beside its bundle
+cpSync(join(root, 'daemons', 'web', 'ui'), join(root, 'dist', 'daemons', 'web', 'ui'), { recursive: true });

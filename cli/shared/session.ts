@@ -28,6 +28,8 @@ export interface Session {
   master(): Promise<MasterClient>;
   /** A startd at an address from its Machine ad (drain); closed with the session. */
   startd(address: string): Promise<StartdClient>;
+  /** This user's bearer token (`dsched token create`, for the HTTP API). */
+  token(): Promise<string>;
   close(): void;
 }
 
@@ -118,6 +120,10 @@ export function openSession(): Session {
       const c = new StartdClient(address, creds());
       startdClients.push(c);
       return c;
+    },
+    async token() {
+      await ensureToken(undefined);
+      return token!;
     },
     close() {
       masterClient?.close();

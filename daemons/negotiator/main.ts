@@ -87,6 +87,8 @@ const collector = new CollectorLink(config, ctx.creds);
 const pool = new AdMirror();
 
 let running = false;
+/** Cycle statistics for the Negotiator ad (HTCondor's LastNegotiationCycle*0), totals for /metrics. */
+const cycles = { count: 0, seconds: 0, matches: 0, last: undefined as { durationMs: number; matches: number } | undefined };
 let again = false;
 let timer: NodeJS.Timeout | undefined;
 let lastCycleEnd = 0;
@@ -101,7 +103,11 @@ async function runCycle(): Promise<void> {
   running = true;
   again = false;
   try {
-    await negotiator.cycle(pool);
+    const r = await negotiator.cycle(pool);
+    cycles.count++;
+    cycles.seconds += r.durationMs / 1000;
+    cycles.matches += r.matches;
+    cycles.last = r;
     saveAccounts();
   } catch (e) {
     log.warn({ err: (e as Error).message }, 'negotiation cycle failed');
@@ -204,7 +210,19 @@ async function advertise() {
         name: ctx.hostName,
         instance: ctx.instance,
         lifetime: 3 * config.int('UPDATE_INTERVAL'),
-        ad: { attrs: { MyType: unparse(literal('Negotiator')), Name: unparse(literal(ctx.hostName)), MyAddress: unparse(literal(server.address)) } },
+        ad: {
+          attrs: {
+            MyType: unparse(literal('Negotiator')),
+            Name: unparse(literal(ctx.hostName)),
+            MyAddress: unparse(literal(server.address)),
+            NegotiationCycles: String(cycles.count),
+            NegotiationCycleSecondsTotal: String(cycles.seconds),
+            NegotiationMatchesTotal: String(cycles.matches),
+            ...(cycles.last
+              ? { LastNegotiationCycleDuration0: String(cycles.last.durationMs / 1000), LastNegotiationCycleMatches0: String(cycles.last.matches) }
+              : {}),
+          },
+        },
       },
     ])
     .catch(() => {});

@@ -5,6 +5,8 @@ import { proto } from '../../lib/rpc/proto.js';
 import { qualifiedName } from '../../lib/rpc/authz.js';
 import type { KeyObject } from 'node:crypto';
 import { loadTokenKey } from '../../lib/rpc/auth.js';
+import { rpcStats } from '../../lib/rpc/server.js';
+import { transferBytes } from '../../lib/transfer.js';
 import { FsAuth, poolOwner } from './fs-auth.js';
 import { JobQueue, JobStatus, lit, litValue } from './queue.js';
 import { DagRunner } from './dag-runner.js';
@@ -116,6 +118,7 @@ async function advertise(): Promise<void> {
           TotalRunningJobs: String(running),
           TotalHeldJobs: String(held),
           TotalJobAds: String(queue.jobs.size),
+          ...statsAttrs(),
         },
       },
     },
@@ -150,6 +153,20 @@ async function advertise(): Promise<void> {
     log.debug({ err: (e as Error).message }, 'collector update failed (will retry)');
     scheduleAdvertise(1000);
   }
+}
+/** What /metrics reads from this ad: queue commits, file transfer bytes, calls served per method. */
+function statsAttrs(): Record<string, string> {
+  const out: Record<string, string> = {
+    QueueCommits: String(queue.commits.count),
+    QueueCommitSecondsTotal: String(queue.commits.seconds),
+    FileTransferUploadBytes: String(transferBytes.sent),
+    FileTransferDownloadBytes: String(transferBytes.received),
+  };
+  for (const [m, st] of rpcStats) {
+    out[`Rpc${m}Count`] = String(st.count);
+    out[`Rpc${m}SecondsTotal`] = String(st.seconds);
+  }
+  return out;
 }
 let lastAdvertise = 0;
 /** Soon after a change on a quiet queue; at most every 50 ms on a busy one. */

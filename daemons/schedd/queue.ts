@@ -458,6 +458,8 @@ export class JobQueue {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
+  /** Transactions of state changes written, and the seconds they took (the Scheduler ad, /metrics). */
+  readonly commits = { count: 0, seconds: 0 };
   /** Runs before each batch of changes is written (the schedd writes their job log events first). */
   beforeWrite: () => void = () => {};
   /** Told when writing the queue starts failing (the error) and when it works again (undefined). */
@@ -483,7 +485,10 @@ export class JobQueue {
     this.waiters = [];
     try {
       this.beforeWrite();
+      const t0 = performance.now();
       this.write(dirty, finished);
+      this.commits.count++;
+      this.commits.seconds += (performance.now() - t0) / 1000;
     } catch (e) {
       for (const j of dirty) this.dirty.add(j);
       this.finished = [...finished, ...this.finished];

@@ -280,6 +280,8 @@ export class Schedd {
     this.userLog.flush();
     this.log.info({ cluster: clusterId, procs: jobs.length, user: owner }, 'cluster submitted');
     if (dependText) this.settleDependents('all');
+    // a watcher of the whole queue (the web daemon) learns of new jobs too, not only of changes
+    for (const w of this.watchers) w(jobs);
     for (const j of jobs) if (this.dags && j.status === JobStatus.Idle && this.queue.value(j, 'JobUniverse') === 7) this.dags.start(j);
     this.onQueueChanged();
     return jobs;

@@ -22,6 +22,12 @@ import { privateSet, runJobQuery, seesPrivate, selectJobs, withoutPrivate, type 
 
 const ids = (list: Array<{ cluster: number; proc: number }>) => list.map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
 
+function pick(rec: Record<string, string>, names: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of names) if (Object.hasOwn(rec, n)) out[n] = rec[n]!;
+  return out;
+}
+
 /** Write a page, waiting while the reader is behind: a slow client must not make the schedd buffer the queue. */
 function writePaced(call: grpc.ServerWritableStream<any, any>, page: object): Promise<void> | void {
   if (call.write(page) || call.cancelled) return;
@@ -126,7 +132,9 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
         const whole = new Set(wanted.filter((w) => w.proc < 0).map((w) => w.cluster));
         const single = new Set(wanted.filter((w) => w.proc >= 0).map((w) => jobKey(w.cluster, w.proc)));
         const matches = (j: Job) => !wanted.length || whole.has(j.cluster) || single.has(jobKey(j.cluster, j.proc));
-        const attrs = (j: Job) => (seesPrivate(ctx.identity, j.owner) ? queue.merged(j) : withoutPrivate(queue.merged(j), privateSet(query)));
+        const all = (j: Job) => (seesPrivate(ctx.identity, j.owner) ? queue.merged(j) : withoutPrivate(queue.merged(j), privateSet(query)));
+        // a watcher of the whole queue (the web daemon) asks for a few attributes, not 100,000 whole ads
+        const attrs = req.projection.length ? (j: Job) => pick(all(j), req.projection) : all;
         const send = (j: Job, gone: boolean) => call.write({ id: { cluster: j.cluster, proc: j.proc }, status: j.status, gone, ad: { attrs: attrs(j) } });
         for (const j of queue.jobs.values()) if (matches(j)) send(j, false);
         const off = schedd.watch((changed) => {

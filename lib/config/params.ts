@@ -2,7 +2,7 @@
 // it, whether a change applies live, and what it means. docs/config.md is generated from this table.
 
 export type ParamType = 'string' | 'int' | 'bool' | 'expr' | 'list' | 'size-mb' | 'size-kb';
-export type Daemon = 'master' | 'collector' | 'negotiator' | 'schedd' | 'startd' | 'tools';
+export type Daemon = 'master' | 'collector' | 'negotiator' | 'schedd' | 'startd' | 'web' | 'tools';
 
 export interface ParamInfo {
   type: ParamType;
@@ -15,7 +15,7 @@ export interface ParamInfo {
 }
 
 export const PARAMS = {
-  DAEMON_LIST: { type: 'list', default: 'COLLECTOR, NEGOTIATOR, SCHEDD, STARTD', daemons: ['master'], reload: 'restart', description: 'Daemons the master starts on this host.' },
+  DAEMON_LIST: { type: 'list', default: 'COLLECTOR, NEGOTIATOR, SCHEDD, STARTD, WEB', daemons: ['master'], reload: 'restart', description: 'Daemons the master starts on this host.' },
   BIND_ADDRESS: { type: 'string', default: '127.0.0.1', daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master'], reload: 'restart', description: 'Address the daemons listen on (a personal pool stays on loopback).' },
   COLLECTOR_HOST: { type: 'string', default: '', daemons: ['negotiator', 'schedd', 'startd', 'tools', 'master'], reload: 'live', description: 'host:port of the pool collector; empty = this host at COLLECTOR_PORT.' },
   COLLECTOR_PORT: { type: 'int', default: '0', daemons: ['collector'], reload: 'restart', min: 0, max: 65535, description: 'Collector port; 0 = choose a free port on first start and record it in the home config.' },
@@ -72,6 +72,12 @@ export const PARAMS = {
   PRIVATE_JOB_ATTRS: { type: 'list', default: '', daemons: ['schedd'], reload: 'live', description: 'Job attributes shown only to the job\'s owner and to admins (besides Environment and Env, which always are): other users\' queries, watches and constraints do not see them.' },
   MAX_HISTORY_JOBS: { type: 'int', default: '100000', daemons: ['schedd'], reload: 'live', min: 0, description: 'Finished jobs kept in history.' },
   RESTART_BACKOFF_MAX: { type: 'int', default: '30', daemons: ['master'], reload: 'live', min: 1, description: 'Most seconds the master waits before restarting a daemon that keeps dying.' },
+  WEB_ADDRESS: { type: 'string', default: '127.0.0.1', daemons: ['web'], reload: 'restart', description: 'Address the web daemon (HTTP API, dashboard, /metrics) listens on. Readers without a token are served only on a loopback address.' },
+  WEB_PORT: { type: 'int', default: '0', daemons: ['web'], reload: 'restart', min: 0, max: 65535, description: 'Port of the web daemon; 0 = any free port (its URL is in run/web.address and printed by `dsched start`).' },
+  WEB_ANONYMOUS_READ: { type: 'bool', default: 'true', daemons: ['web'], reload: 'live', description: 'Let requests without a token read the queue, history and pool (as a user who owns no job: no private attributes), as any local user can with dq. Never on a non-loopback WEB_ADDRESS; writes always need a token.' },
+  WEB_ALLOWED_HOSTS: { type: 'list', default: '', daemons: ['web'], reload: 'live', description: 'Host names (Host header) the web daemon answers besides localhost and its address, e.g. a reverse proxy\'s name; any other is refused (DNS rebinding).' },
+  WEB_CORS_ORIGINS: { type: 'list', default: '', daemons: ['web'], reload: 'live', description: 'Origins whose pages may call the API from a browser (CORS); empty = none but the dashboard itself.' },
+  WEB_MAX_BODY: { type: 'size-kb', default: '1024', daemons: ['web'], reload: 'live', min: 1, description: 'Largest request body (a submit description) the web daemon accepts, in KB.' },
   AUTH_DIR: { type: 'string', default: '', daemons: ['schedd'], reload: 'restart', description: 'World-writable sticky directory for the file-ownership challenge; empty = $DSCHED_HOME/run/auth.' },
 } satisfies Record<string, ParamInfo>;
 

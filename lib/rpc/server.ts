@@ -13,6 +13,15 @@ import { CHANNEL_OPTIONS } from './channel-options.js';
 import { daemonIdentity, serverCredentials, type Revocations, type TlsMaterial } from './tls.js';
 import { toServiceError } from './status.js';
 
+/** Calls this process served per method (`QueryJobs`) and the seconds they took, for its ads. */
+export const rpcStats = new Map<string, { count: number; seconds: number }>();
+function recordCall(method: string, t0: number): void {
+  let s = rpcStats.get(method);
+  if (!s) rpcStats.set(method, (s = { count: 0, seconds: 0 }));
+  s.count++;
+  s.seconds += (performance.now() - t0) / 1000;
+}
+
 export interface CallContext {
   identity: Identity;
   peer: string;
@@ -137,8 +146,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           return;
         }
         const ctx: CallContext = { identity, peer: call.getPeer(), cancelled: () => call.cancelled };
+        const t0 = performance.now();
         Promise.resolve()
           .then(() => (checkWellFormed(call.request), fn(call.request, ctx)))
+          .finally(() => recordCall(name, t0))
           .then(
             (res) => cb(null, res ?? {}),
             (e) => {
@@ -160,8 +171,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           return;
         }
         const ctx: CallContext = { identity, peer: call.getPeer(), cancelled: () => call.cancelled };
+        const t0 = performance.now();
         Promise.resolve()
           .then(() => (checkWellFormed(call.request), fn(call.request, call, ctx)))
+          .finally(() => recordCall(name, t0))
           .catch((e) => {
             if (!(e instanceof DschedError)) opts.log.error({ method: name, err: e }, 'internal error in stream');
             call.emit('error', toServiceError(e, opts.daemon));

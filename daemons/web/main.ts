@@ -1,0 +1,77 @@
+// dsched web: the pool over HTTP (a JSON API under /v1 with its OpenAPI document, server-sent events, the
+// dashboard, Prometheus /metrics). A gRPC client of the schedd, collector and negotiator like the CLIs, started
+// by the master like the other daemons; it listens on WEB_ADDRESS (loopback by default) and writes
+// run/web.address (host:port) once it serves, which `dsched start` prints as a URL.
+import { serve } from '@hono/node-server';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { addressFile } from '../../lib/config/paths.js';
+import { daemonContext, onShutdown } from '../../lib/daemon.js';
+import { writeAddressFile } from '../../lib/rpc/address-file.js';
+import { JobMirror } from './job-mirror.js';
+import { Metrics } from './metrics.js';
+import { PoolLink } from './pool-link.js';
+import { webApp } from './server.js';
+
+const ctx = daemonContext('web');
+const { config, log } = ctx;
+const bind = config.str('WEB_ADDRESS');
+const link = new PoolLink(ctx, config);
+const hidden = () => new Set(['environment', 'env', ...config.list('PRIVATE_JOB_ATTRS').map((n) => n.toLowerCase())]);
+const mirror = new JobMirror(link, log, hidden);
+const metrics = new Metrics(mirror);
+link.observe = (method, seconds, ok) => metrics.webRpc.observe({ method, ok: String(ok) }, seconds);
+
+// the dashboard's files: beside this file in dist/ (copied by the build), or in the sources under tsx
+const here = dirname(fileURLToPath(import.meta.url));
+const uiDir = existsSync(join(here, 'ui')) ? join(here, 'ui') : join(here, '..', '..', '..', 'daemons', 'web', 'ui');
+
+let port = 0;
+const hostPart = bind.includes(':') ? `[${bind}]` : bind;
+const names = () => {
+  const out = new Set<string>();
+  for (const h of ['localhost', '127.0.0.1', '[::1]', hostPart, ...config.list('WEB_ALLOWED_HOSTS')]) out.add(`${h.toLowerCase()}:${port}`);
+  return out;
+};
+const app = webApp({
+  link,
+  mirror,
+  config,
+  log,
+  metrics,
+  uiDir,
+  anonymousReads: () => link.anonymousReads(bind),
+  guard: {
+    log,
+    tokenPub: ctx.tokenPub,
+    hosts: names,
+    corsOrigins: () => new Set(config.list('WEB_CORS_ORIGINS')),
+    maxBody: () => config.int('WEB_MAX_BODY') * 1024,
+    anonymousReads: () => link.anonymousReads(bind),
+  },
+});
+
+const server = serve({ fetch: app.fetch, port: config.int('WEB_PORT'), hostname: bind }, (info: AddressInfo) => {
+  port = info.port;
+  mirror.start();
+  writeAddressFile(addressFile(config.paths, 'web'), `${hostPart}:${port}`);
+  log.info({ url: `http://${hostPart}:${port}/` }, 'web serving');
+});
+server.on('error', (e) => {
+  log.fatal({ err: e }, `web cannot listen on ${bind}:${config.int('WEB_PORT')}`);
+  process.exit(1);
+});
+// slow clients must not hold sockets forever; SSE streams send a comment every 25 s
+(server as import('node:http').Server).headersTimeout = 10_000;
+(server as import('node:http').Server).requestTimeout = 60_000;
+
+onShutdown(ctx, async () => {
+  mirror.stop();
+  link.close();
+  await new Promise<void>((resolve) => {
+    (server as import('node:http').Server).closeAllConnections?.();
+    server.close(() => resolve());
+  });
+});

@@ -1,0 +1,82 @@
+// The HTTP side assembled: the guard, the JSON API under /v1, server-sent events, /metrics and the dashboard's
+// files. Kept apart from main.ts so tests and the benchmark can build the same app around their own pool.
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { readFileSync, readdirSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { api, type ApiDeps } from './api.js';
+import { DschedError } from '../../lib/errors.js';
+import { errorResponse, guard, type GuardOptions, type WebEnv } from './guard.js';
+import type { Metrics } from './metrics.js';
+
+const MAX_SSE_CLIENTS = 2000;
+
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
+
+/** The dashboard's files, read once at start: the set is fixed, so no request names a path on disk. */
+function loadUi(dir: string): Map<string, { body: string; type: string }> {
+  const files = new Map<string, { body: string; type: string }>();
+  for (const name of readdirSync(dir)) {
+    const type = TYPES[extname(name)];
+    if (type) files.set(name, { body: readFileSync(join(dir, name), 'utf8'), type });
+  }
+  return files;
+}
+
+export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiDir: string }): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  app.use('*', guard(d.guard));
+  app.route('/v1', api(d));
+
+  // one event stream per browser, all fed from the mirror's single WatchJobs stream
+  app.get('/v1/events', (c) => {
+    // each stream holds a socket and a small queue: bounded, so a flood of them cannot exhaust the daemon
+    if (d.mirror.subscribers >= MAX_SSE_CLIENTS)
+      return errorResponse(c, new DschedError('TOO_MANY_CLIENTS', `${MAX_SSE_CLIENTS} event streams are open already`), d.log);
+    return streamSSE(c, async (stream) => {
+      let closed = false;
+      const queue: Array<{ event: string; data: string }> = [];
+      let wake: (() => void) | undefined;
+      const off = d.mirror.subscribe((kind, data) => {
+        if (queue.length > 1000) queue.splice(0, queue.length - 1); // a reader that stopped reading gets the newest only
+        queue.push({ event: kind, data: JSON.stringify(data) });
+        wake?.();
+      });
+      stream.onAbort(() => {
+        closed = true;
+        off();
+        wake?.();
+      });
+      await stream.writeSSE({ event: 'hello', data: JSON.stringify({ ready: d.mirror.jobsReady }) });
+      while (!closed) {
+        const next = queue.shift();
+        if (next) {
+          await stream.writeSSE(next);
+          continue;
+        }
+        // a comment every 25 s keeps proxies from closing an idle stream
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 25_000).unref();
+        });
+        wake = undefined;
+        if (!queue.length && !closed) await stream.write(': keep-alive\n\n');
+      }
+      off();
+    });
+  });
+
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', d.metrics.registry.contentType);
+    return c.body(await d.metrics.text());
+  });
+
+  const ui = loadUi(d.uiDir);
+  app.get('/', (c) => c.body(ui.get('index.html')!.body, 200, { 'Content-Type': ui.get('index.html')!.type }));
+  app.get('/ui/:name{[a-z0-9-]+\\.(js|css|svg)}', (c) => {
+    const f = ui.get(c.req.param('name'));
+    return f ? c.body(f.body, 200, { 'Content-Type': f.type }) : c.notFound();
+  });
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no such page: ${c.req.path.slice(0, 200)}` } }, 404));
+  return app;
+}
