@@ -88,11 +88,11 @@ const pool = new AdMirror();
 
 let running = false;
 let again = false;
-let timer: NodeJS.Timeout | undefined;
+let queued = false;
 let lastCycleEnd = 0;
 
 async function runCycle(): Promise<void> {
-  timer = undefined;
+  queued = false;
   if (running) {
     again = true;
     return;
@@ -112,14 +112,21 @@ async function runCycle(): Promise<void> {
   }
 }
 
-/** A cycle soon after an event on a quiet pool (latency), at most one per minimum interval on a busy one. */
+/**
+ * A cycle once the events read together have been applied (every ad change of one read of the stream
+ * makes one cycle), with no timer on a quiet pool; on a busy one, at most one per minimum interval. Events
+ * during a cycle make exactly one more.
+ */
 function schedule(delay = config.int('NEGOTIATOR_CYCLE_DELAY_MS')) {
   if (running) {
     again = true;
     return;
   }
-  const spacing = lastCycleEnd + config.int('NEGOTIATOR_MIN_INTERVAL_MS') - performance.now();
-  if (!timer) timer = setTimeout(() => void runCycle(), Math.max(delay, spacing));
+  if (queued) return;
+  queued = true;
+  const wait = Math.max(delay, lastCycleEnd + config.int('NEGOTIATOR_MIN_INTERVAL_MS') - performance.now());
+  if (wait <= 0) setImmediate(() => void runCycle());
+  else setTimeout(() => void runCycle(), wait);
 }
 
 const server = await serveDaemon(ctx, config.int('NEGOTIATOR_PORT'), [
@@ -176,12 +183,13 @@ function watch() {
   pool.streamOpened();
   stream.on('data', (ch: AdChange__Output) => {
     watchBackoff = 250;
-    pool.apply(ch);
-    // only what can lead to a match: a slot with room, a submitter with idle jobs (or the stream's hello)
+    const before = pool.apply(ch);
+    // only what can lead to a match: a slot with room, a submitter with more idle jobs than it had (or the
+    // stream's hello). Fewer idle jobs (a busy schedd starting them on the claims it holds) open no match.
     const attrs = ch.ad?.attrs ?? {};
     if (ch.kind === 'hello') schedule();
     else if (!pool.ready || ch.kind === 'removed') return;
-    else if (ch.type === 'Machine' ? attrs.State === '"Unclaimed"' : ch.type === 'Submitter' && Number(attrs.IdleJobs) > 0) schedule();
+    else if (ch.type === 'Machine' ? attrs.State === '"Unclaimed"' : ch.type === 'Submitter' && Number(attrs.IdleJobs) > Number(before?.IdleJobs ?? 0)) schedule();
   });
   const retry = () => {
     stream.removeAllListeners();
