@@ -143,12 +143,19 @@ export class Schedd {
     this.onQueueChanged();
   }
 
-  /** Release or remove the jobs waiting on these clusters, as their condition now says. */
+  /** Release or remove the jobs waiting on these clusters, as their condition now says ('all': after a restart). */
   settleDependents(clusters: Iterable<number> | 'all'): void {
-    const waiting =
-      clusters === 'all'
-        ? [...this.queue.jobs.values()].filter((j) => j.status === JobStatus.Held && this.queue.value(j, DEPENDENCY_HOLD) === true)
-        : [...new Set([...clusters].flatMap((c) => this.deps.dependents(c)))];
+    if (clusters !== 'all') {
+      this.settleWaiting([...new Set([...clusters].flatMap((c) => this.deps.dependents(c)))]);
+      return;
+    }
+    const waiting = [...this.queue.jobs.values()].filter((j) => j.status === JobStatus.Held && this.queue.value(j, DEPENDENCY_HOLD) === true);
+    for (const j of waiting) this.deps.note(j);
+    this.settleWaiting(waiting);
+  }
+
+  /** Release or remove these jobs held for their dependency, as their condition now says. */
+  private settleWaiting(waiting: Job[]): void {
     for (const job of waiting) {
       const text = this.queue.value(job, 'PbsDepend');
       if (typeof text !== 'string') continue;
@@ -272,7 +279,11 @@ export class Schedd {
     // `dsubmit job.sub && dwait job.log` finds the jobs
     this.userLog.flush();
     this.log.info({ cluster: clusterId, procs: jobs.length, user: owner }, 'cluster submitted');
-    if (dependText) this.settleDependents('all');
+    // only the new jobs can change with this submission (a dependency must name jobs that exist already)
+    if (dependText) {
+      for (const j of jobs) this.deps.note(j);
+      this.settleWaiting(jobs);
+    }
     for (const j of jobs) if (this.dags && j.status === JobStatus.Idle && this.queue.value(j, 'JobUniverse') === 7) this.dags.start(j);
     this.onQueueChanged();
     return jobs;
