@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoText, receiveFiles, sendFiles } from '../../lib/transfer.js';
-import { runAsOwner } from '../../lib/users.js';
+import { runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { inputEntries, outputDest } from './transfer.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
@@ -433,41 +433,41 @@ export class Schedd {
     return next;
   }
 
-  private async reuseOrRelease(claim: Claim, picked?: Job): Promise<void> {
-    const next = picked ?? this.pickNext(claim);
-    if (!next) {
-      await this.releaseClaim(claim, false);
-      return;
-    }
-    const started = this.beginStart(next);
+  /**
+   * Start the jobs chosen (and recorded) for freed claims of one startd, with one request for all of them:
+   * the exits of a batch of job events free several claims of a startd at once. A job that cannot start
+   * goes back to idle and its claim is released; the others run.
+   */
+  private async startOnClaims(startdAddr: string, items: Array<{ claim: Claim; next: Job }>): Promise<void> {
+    const started = items.map(({ next }) => this.beginStart(next));
     try {
+      let errors: string[];
       try {
-        if (!picked) await this.queue.commit();
+        const r = await this.startd(startdAddr).activateMany(items.map(({ claim, next }) => ({ claim: claim.id, job: this.queue.merged(next) })));
+        errors = items.map((_, i) => r.errors[i] ?? 'the startd did not answer for this claim');
       } catch (e) {
-        // the choice could not be recorded (disk full): the job stays idle and the claim goes back
-        this.dropStartingClaim(next);
-        void this.releaseClaim(claim, false);
-        this.log.error({ cluster: next.cluster, proc: next.proc, err: (e as Error).message }, 'could not record the job starting on a reused claim');
-        return;
+        errors = items.map(() => (e as Error).message);
       }
-      try {
-        await this.startd(claim.startd).activate(claim.id, this.queue.merged(next));
-      } catch (e) {
+      let failed = false;
+      items.forEach(({ claim, next }, i) => {
         next.matching = false;
-        await this.recordStarting(next, undefined);
-        this.log.info({ cluster: next.cluster, proc: next.proc, err: (e as Error).message }, 'claim reuse failed');
-        void this.releaseClaim(claim, false);
+        if (errors[i]) {
+          failed = true;
+          next.claim = undefined;
+          this.queue.update(next, {});
+          this.log.info({ cluster: next.cluster, proc: next.proc, err: errors[i] }, 'claim reuse failed');
+          void this.releaseClaim(claim, false);
+        } else if (next.status !== JobStatus.Idle || !this.queue.jobs.has(jobKey(next.cluster, next.proc))) {
+          // removed or held while it was being started: stop it again
+          void this.releaseClaim(claim, true);
+        } else this.markRunning(next, claim);
+      });
+      if (failed) {
+        await this.queue.commit();
         this.onQueueChanged();
-        return;
       }
-      next.matching = false;
-      if (next.status !== JobStatus.Idle || !this.queue.jobs.has(jobKey(next.cluster, next.proc))) {
-        await this.releaseClaim(claim, true);
-        return;
-      }
-      this.markRunning(next, claim);
     } finally {
-      started();
+      for (const done of started) done();
     }
   }
 
@@ -578,8 +578,18 @@ export class Schedd {
       throw e;
     }
     this.userLog.flush();
-    for (const { claim, next } of reuse)
-      void this.reuseOrRelease(claim, next).catch((e) => this.log.error({ slot: claim.slot, err: (e as Error).message }, 'could not reuse the claim'));
+    const byStartd = new Map<string, Array<{ claim: Claim; next: Job }>>();
+    for (const { claim, next } of reuse) {
+      if (!next) {
+        void this.releaseClaim(claim, false);
+        continue;
+      }
+      let list = byStartd.get(claim.startd);
+      if (!list) byStartd.set(claim.startd, (list = []));
+      list.push({ claim, next });
+    }
+    for (const [addr, items] of byStartd)
+      void this.startOnClaims(addr, items).catch((e) => this.log.error({ startd: addr, err: (e as Error).message }, 'could not reuse the claims'));
     this.onQueueChanged();
     return acked;
   }
@@ -595,16 +605,9 @@ export class Schedd {
     return join(this.opts.spool, `${job.cluster}.${job.proc}`);
   }
 
-  private owners = new Map<string, { at: number; owner: ReturnType<typeof runAsOwner> }>();
   /** Who the schedd reads and writes a job's files as (undefined: as itself, when it is not root). */
   fileOwner(job: Job): ReturnType<typeof runAsOwner> {
-    // the account files are read once a minute per owner, not once per event
-    const hit = this.owners.get(job.owner);
-    if (hit && Date.now() - hit.at < 60_000) return hit.owner;
-    if (this.owners.size > 10_000) this.owners.clear();
-    const owner = runAsOwner(job.owner);
-    this.owners.set(job.owner, { at: Date.now(), owner });
-    return owner;
+    return runAsOwnerCached(job.owner);
   }
 
   /** FetchInput: the input files of a job starting on a claim, read with its owner's permissions. */
