@@ -100,14 +100,17 @@ async function runCycle(): Promise<void> {
   if (!pool.ready) return; // the watch stream calls again once it has the pool
   running = true;
   again = false;
+  // a cycle that found no idle jobs or no free slot asked no schedd anything: it does not space the next
+  let worked = true;
   try {
-    await negotiator.cycle(pool);
+    const r = await negotiator.cycle(pool);
+    worked = r.submitters > 0 && r.slots > 0;
     saveAccounts();
   } catch (e) {
     log.warn({ err: (e as Error).message }, 'negotiation cycle failed');
   } finally {
     running = false;
-    lastCycleEnd = performance.now();
+    if (worked) lastCycleEnd = performance.now();
     if (again) schedule();
   }
 }
