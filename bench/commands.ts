@@ -3,9 +3,13 @@
 // `npm run bench commands`). Nothing is asserted; figures are printed with the target beside them. When
 // `sbatch` is on PATH the Slurm column is measured too (a configured, running Slurm is assumed).
 // Sizes: BENCH_IDS (10,000), BENCH_TOTALS (100,000), BENCH_RM (10,000), BENCH_CHAIN (100), BENCH_LAT (20),
-// BENCH_RUNS (5: runs of each short command, the median is printed).
+// BENCH_E2E (1000), BENCH_RUNS (5: runs of each short command, the median is printed). The job-path rows
+// (end to end, submit → start, the chain) are measured the same way for Slurm: a 1000-task array of
+// /bin/true, `sbatch --wrap` writing its start time, 100 `sbatch --dependency=afterok:ID`.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { ScheddClient } from '../lib/rpc/clients/schedd.js';
 import { join } from 'node:path';
 import { DIST, sleep, TestPool } from '../test/integration/harness/pool.js';
 
@@ -51,6 +55,7 @@ async function main() {
   const node = process.execPath;
   const env = pool.env;
   const cwd = pool.work;
+  let e2eRate = 0;
   const dsubmit = (text: string, extra: string[] = []) =>
     Number(/cluster (\d+)/.exec(execFileSync(node, [cli('dsubmit'), ...extra, '-'], { env, cwd, input: text, encoding: 'utf8' }))?.[1]);
   try {
@@ -83,6 +88,25 @@ async function main() {
       lat.push((started - t0) / 1e6);
     }
     row('submit → job start, dsubmit included, idle pool', `median ${ms(median(lat))}`, 'median ≤ 100 ms');
+
+    // end to end: 1000 × /bin/true in one submission on 128 slots, the submit command included
+    {
+      const n = N('BENCH_E2E', 1000);
+      // the end is seen over gRPC (a count the schedd keeps): a dq command every few ms would load the machine
+      const schedd = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token(userInfo().username)));
+      const left = async () => {
+        for await (const page of schedd.queryPages({ ids: [], owners: [], constraint: '', projection: [], history: false, limit: 0, counts_only: true }))
+          if (page.last && page.matched) return page.matched.idle + page.matched.running;
+        return -1;
+      };
+      const t0 = performance.now();
+      dsubmit(`executable = /bin/true\nqueue ${n}\n`);
+      for (const deadline = Date.now() + 600_000; Date.now() < deadline && (await left()) !== 0; ) await sleep(10);
+      const t = performance.now() - t0;
+      schedd.close();
+      e2eRate = n / (t / 1000);
+      row(`end to end: ${n} × /bin/true in one submission, 128 slots`, `${e2eRate.toFixed(0)} jobs/s (${ms(t)})`, '≥ 6× Slurm (≥ 380 jobs/s)');
+    }
 
     // 100 chained submit commands (each depends on the one before), held so that nothing runs meanwhile
     {
@@ -120,9 +144,53 @@ async function main() {
     const bare = medianOf(() => timed('squeue', ['--help']));
     row('slurm: cold start of squeue --help', ms(bare), '—');
     row('slurm: list the queue (squeue -h -o %i)', ms(medianOf(() => timed('squeue', ['-h', '-o', '%i']))), '—');
+    await slurmJobPath(e2eRate);
   } else {
     console.log('(sbatch is not on PATH: no Slurm column)');
   }
 }
 
 await main();
+
+/** The job-path rows for Slurm (a configured, running Slurm; the jobs run in a temporary directory). */
+async function slurmJobPath(dschedRate: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-slurm-'));
+  const sbatch = (args: string[]) => execFileSync('sbatch', ['--parsable', '--chdir', dir, '--output', '/dev/null', ...args], { encoding: 'utf8' }).trim().split(';')[0]!;
+  const queued = (id: string) => execFileSync('squeue', ['-h', '-j', id, '-o', '%i'], { encoding: 'utf8' }).trim() !== '';
+  try {
+    const n = N('BENCH_E2E', 1000);
+    const t0 = performance.now();
+    const id = sbatch([`--array=1-${n}`, '--wrap', '/bin/true']);
+    for (const deadline = Date.now() + 600_000; Date.now() < deadline && queued(id); ) await sleep(20);
+    const rate = n / ((performance.now() - t0) / 1000);
+    row(`slurm: end to end, ${n} × /bin/true (sbatch --array)`, `${rate.toFixed(0)} jobs/s`, dschedRate ? `dsched ${(dschedRate / rate).toFixed(1)}× (goal ≥ 6×)` : '—');
+
+    const lat: number[] = [];
+    for (let i = 0; i < N('BENCH_LAT', 20); i++) {
+      const out = join(dir, `lat-${i}.out`);
+      const t = Date.now() * 1e6;
+      sbatch(['--wrap', `date +%s%N > ${out}`]);
+      let started = NaN;
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline && !(started > 0); await sleep(5)) {
+        try {
+          started = Number(readFileSync(out, 'utf8').trim());
+        } catch {
+          /* not yet */
+        }
+      }
+      lat.push((started - t) / 1e6);
+    }
+    row('slurm: submit → job start, sbatch included', `median ${ms(median(lat))}`, '—');
+
+    const chain = N('BENCH_CHAIN', 100);
+    const c0 = performance.now();
+    let prev = sbatch(['--hold', '--wrap', '/bin/true']);
+    const first = prev;
+    for (let i = 1; i < chain; i++) prev = sbatch([`--dependency=afterok:${prev}`, '--wrap', '/bin/true']);
+    row(`slurm: ${chain} chained sbatch (--dependency=afterok)`, ms(performance.now() - c0), '—');
+    spawnSync('scancel', [first]); // the rest can never run: Slurm cancels or leaves them pending
+    spawnSync('scancel', ['--name', 'wrap', '--state', 'PENDING']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,8 +1,15 @@
 // Pool benchmarks on a real personal pool (run on demand: `node --import tsx bench/pool-throughput.ts`):
 //  - submit rate: one `queue 10000` submission into the queue (jobs/s), held so nothing runs meanwhile
-//  - end-to-end throughput: 1000 /bin/true jobs on 128 slots, submit to all completed (jobs/s)
-//  - submit-to-start latency on an idle pool: median and p95 over 30 single-job submissions
-// Figures are printed; nothing is asserted (see the issue for the targets).
+//  - end-to-end throughput: 1000 /bin/true jobs on 128 slots, submit to all completed (jobs/s), with the CPU
+//    time each daemon (and the spawner, and the jobs themselves) spent per job: on a machine shared with
+//    other work the wall clock varies from run to run, the CPU time per job much less
+//  - submit-to-start latency on an idle pool: from before NewCluster, and from the Submit reply (what the
+//    schedd → negotiator → claim → activation chain costs, without any command's start-up)
+//  - 100 chained submissions (each `PbsDepend = afterok` on the one before) over gRPC: the schedd's share of
+//    `dsubmit -W depend=afterok:ID` (bench/commands.ts times the whole commands)
+// Figures are printed; nothing is asserted (see the issue for the targets). BENCH_SUBMIT, BENCH_E2E,
+// BENCH_LATENCY, BENCH_CHAIN set the sizes; BENCH_CPU_PROF=DIR writes a CPU profile of every daemon there
+// (node --cpu-prof, one file per daemon when the pool stops).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -14,21 +21,55 @@ import { DIST, sleep, TestPool } from '../test/integration/harness/pool.js';
 const N_SUBMIT = Number(process.env.BENCH_SUBMIT ?? 10_000);
 const N_E2E = Number(process.env.BENCH_E2E ?? 1000);
 const N_LAT = Number(process.env.BENCH_LATENCY ?? 30);
+const N_CHAIN = Number(process.env.BENCH_CHAIN ?? 100);
+const PROFILE = process.env.BENCH_CPU_PROF;
+const DAEMONS = ['collector', 'negotiator', 'schedd', 'startd'] as const;
 
 function pct(xs: number[], p: number) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
+/** CPU time (ms, user + system) of a process; with `children`, also of its children it has reaped. */
+function cpuMs(pid: number, children = false): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/** CPU time so far of each daemon, of the startd's spawner, and of the jobs the spawner reaped. */
+function poolCpu(pool: TestPool): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const d of DAEMONS) out[d] = cpuMs(pool.daemonPid(d));
+  const spawner = Number(execFileSync('pgrep', ['-P', String(pool.daemonPid('startd'))], { encoding: 'utf8' }).trim().split('\n')[0]);
+  out.spawner = cpuMs(spawner);
+  out.jobs = cpuMs(spawner, true) - out.spawner;
+  return out;
+}
+
 async function main() {
-  const pool = await TestPool.start({ NUM_CPUS: '128', MEMORY: '262144', UPDATE_INTERVAL: '5', NEGOTIATOR_INTERVAL: '10' });
+  const pool = TestPool.create({ NUM_CPUS: '128', MEMORY: '262144', UPDATE_INTERVAL: '5', NEGOTIATOR_INTERVAL: '10' });
+  const started = await pool.run('dsched', ['start'], { env: PROFILE ? { DSCHED_DAEMON_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${PROFILE}` } : {} });
+  if (started.code !== 0) throw new Error(`dsched start failed: ${started.stderr}`);
   try {
     const schedd = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('bench')));
     const plan = (text: string) =>
       loadSubmit({ file: 'bench.sub', text, cwd: pool.work, env: {}, owner: 'bench', hostname: hostname(), maxProcs: 1_000_000 }); // this host: no file transfer, as dsubmit here
+    const submit = async (text: string) => {
+      const { cluster } = await schedd.newCluster();
+      const { jobs } = expandSubmit(plan(text), Number(cluster));
+      await schedd.submit(Number(cluster), jobs.cluster, jobs.procs);
+      return Number(cluster);
+    };
+    /** The bench user's jobs in the queue: a count the schedd keeps, so asking often costs it nothing. */
+    const queued = async () => {
+      for await (const page of schedd.queryPages({ ids: [], owners: ['bench'], constraint: '', projection: [], history: false, limit: 0, counts_only: true }))
+        if (page.last && page.matched) return page.matched.total;
+      return -1;
+    };
 
     // 1. submit rate (held jobs: the queue write is what is measured)
-    {
+    if (N_SUBMIT > 0) {
       const p = plan(`executable = /bin/true\nhold = true\nqueue ${N_SUBMIT}\n`);
       const t0 = performance.now();
       const { cluster } = await schedd.newCluster();
@@ -46,30 +87,35 @@ async function main() {
       const cli1 = performance.now();
       console.log(`submit: dsubmit CLI, queue ${N_SUBMIT}, whole command — ${(cli1 - cli0).toFixed(0)} ms → ${Math.round(N_SUBMIT / ((cli1 - cli0) / 1000))} jobs/s`);
       await schedd.act({ action: 'remove', ids: [], owners: [], constraint: 'JobStatus == 5', all: true, reason: 'bench' });
+      for (const deadline = Date.now() + 120_000; (await queued()) > 0 && Date.now() < deadline; ) await sleep(100);
     }
 
-    // 2. end-to-end throughput
+    // 2. end-to-end throughput, and what it cost each process
     {
-      const p = plan(`executable = /bin/true\nqueue ${N_E2E}\n`);
+      const cpu0 = poolCpu(pool);
       const t0 = performance.now();
-      const { cluster } = await schedd.newCluster();
-      const { jobs } = expandSubmit(p, Number(cluster));
-      await schedd.submit(Number(cluster), jobs.cluster, jobs.procs);
+      const cluster = await submit(`executable = /bin/true\nqueue ${N_E2E}\n`);
       const deadline = Date.now() + 600_000;
       for (;;) {
-        const left = await schedd.query({ ids: [{ cluster: Number(cluster), proc: -1 }], owners: [], constraint: '', projection: ['ProcId'], history: false, limit: 0 });
-        if (left.length === 0) break;
-        if (Date.now() > deadline) throw new Error(`${left.length} jobs still queued after 10 minutes`);
-        await sleep(20);
+        const left = await queued();
+        if (left === 0) break;
+        if (Date.now() > deadline) throw new Error(`${left} jobs still queued after 10 minutes`);
+        await sleep(10);
       }
       const t1 = performance.now();
-      const hist = await schedd.query({ ids: [{ cluster: Number(cluster), proc: -1 }], owners: [], constraint: 'ExitCode == 0', projection: ['ProcId'], history: true, limit: 0 });
-      console.log(`end-to-end: ${N_E2E} /bin/true jobs on 128 slots — ${(t1 - t0).toFixed(0)} ms → ${Math.round(N_E2E / ((t1 - t0) / 1000))} jobs/s (${hist.length} completed with exit 0)`);
+      const cpu1 = poolCpu(pool);
+      const hist = await schedd.query({ ids: [{ cluster, proc: -1 }], owners: [], constraint: 'ExitCode == 0', projection: ['ProcId'], history: true, limit: 0 });
+      const runs = await schedd.query({ ids: [{ cluster, proc: -1 }], owners: [], constraint: 'NumJobStarts != 1', projection: ['ProcId'], history: true, limit: 0 });
+      console.log(`end-to-end: ${N_E2E} × /bin/true in one submission on 128 slots — ${(t1 - t0).toFixed(0)} ms → ${Math.round(N_E2E / ((t1 - t0) / 1000))} jobs/s (${hist.length} completed with exit 0, ${runs.length} started other than once)`);
+      const per = Object.keys(cpu1).map((k) => `${k} ${((cpu1[k]! - cpu0[k]!) / N_E2E).toFixed(2)}`);
+      const total = Object.keys(cpu1).reduce((n, k) => n + cpu1[k]! - cpu0[k]!, 0) / N_E2E;
+      console.log(`end-to-end: CPU ms per job — ${per.join(', ')}; all ${total.toFixed(2)} (2 cores: at most ${Math.round(2000 / total)} jobs/s)`);
     }
 
     // 3. submit-to-start latency on an idle pool
     {
-      const lat: number[] = [];
+      const fromStart: number[] = [];
+      const fromReply: number[] = [];
       for (let i = 0; i < N_LAT; i++) {
         const out = join(pool.work, `lat${i}.txt`);
         const p = plan(`executable = /bin/date\narguments = +%s.%N\noutput = ${out}\nqueue\n`);
@@ -78,6 +124,7 @@ async function main() {
         const { cluster } = await schedd.newCluster();
         const { jobs } = expandSubmit(p, Number(cluster));
         await schedd.submit(Number(cluster), jobs.cluster, jobs.procs);
+        const replied = Date.now();
         const deadline = Date.now() + 30_000;
         let started = 0;
         while (!started && Date.now() < deadline) {
@@ -89,9 +136,20 @@ async function main() {
           }
           if (!started) await sleep(2);
         }
-        lat.push(started - wall0);
+        fromStart.push(started - wall0);
+        fromReply.push(started - replied);
       }
-      console.log(`latency: submit-to-start on an idle pool over ${N_LAT} jobs — median ${pct(lat, 50).toFixed(1)} ms, p95 ${pct(lat, 95).toFixed(1)} ms`);
+      console.log(`latency: submit-to-start on an idle pool over ${N_LAT} jobs — median ${pct(fromStart, 50).toFixed(1)} ms, p95 ${pct(fromStart, 95).toFixed(1)} ms; from the Submit reply: median ${pct(fromReply, 50).toFixed(1)} ms, p95 ${pct(fromReply, 95).toFixed(1)} ms`);
+    }
+
+    // 4. chained submissions over gRPC (the schedd's share of `dsubmit -W depend=afterok:ID`)
+    if (N_CHAIN > 0) {
+      const t0 = performance.now();
+      let prev = await submit('executable = /bin/true\nhold = true\nqueue\n');
+      for (let i = 1; i < N_CHAIN; i++) prev = await submit(`executable = /bin/true\n+PbsDepend = "afterok:${prev}"\nqueue\n`);
+      const t = performance.now() - t0;
+      console.log(`chain: ${N_CHAIN} submissions each depending on the one before (afterok), over gRPC — ${t.toFixed(0)} ms (${(t / N_CHAIN).toFixed(1)} ms each: NewCluster + Submit)`);
+      await schedd.act({ action: 'remove', ids: [], owners: [], constraint: '', all: true, reason: 'bench' });
     }
     schedd.close();
   } finally {

@@ -39,6 +39,17 @@ export function runAsOwner(owner: string): { uid: number; gid: number; groups: n
   return u ? { ...u, groups: groupsOf(owner, u.gid), name: owner } : { uid: 65534, gid: 65534, groups: [65534], name: owner };
 }
 
+const recentOwners = new Map<string, { at: number; owner: ReturnType<typeof runAsOwner> }>();
+/** runAsOwner remembered for a minute per owner: the account files are read once a minute, not once per job. */
+export function runAsOwnerCached(owner: string): ReturnType<typeof runAsOwner> {
+  const hit = recentOwners.get(owner);
+  if (hit && Date.now() - hit.at < 60_000) return hit.owner;
+  if (recentOwners.size > 10_000) recentOwners.clear();
+  const who = runAsOwner(owner);
+  recentOwners.set(owner, { at: Date.now(), owner: who });
+  return who;
+}
+
 /** The groups a user is in: the primary group and the supplementary ones from /etc/group. */
 export function groupsOf(name: string, primary: number): number[] {
   const out = new Set([primary]);

@@ -36,19 +36,23 @@ export class AdMirror {
     this.building = undefined;
   }
 
-  apply(ch: AdChangeMessage): void {
+  /** Apply a change; returns the attributes the ad had before (undefined: it is new). */
+  apply(ch: AdChangeMessage): Record<string, string> | undefined {
     if (ch.kind === 'hello') {
       if (this.building) this.byType = this.building;
       this.building = undefined;
       this.ready = true;
-      return;
+      return undefined;
     }
     const target = this.building ?? this.byType;
     const key = ch.type.toLowerCase();
     let t = target.get(key);
     if (!t) target.set(key, (t = new Map()));
-    if (ch.kind === 'removed') t.delete(ch.name.toLowerCase());
-    else t.set(ch.name.toLowerCase(), new MirroredAd(ch.ad?.attrs ?? {}));
+    const name = ch.name.toLowerCase();
+    const before = t.get(name)?.attrs;
+    if (ch.kind === 'removed') t.delete(name);
+    else t.set(name, new MirroredAd(ch.ad?.attrs ?? {}));
+    return before;
   }
 
   /** The ads of a type, parsed. */

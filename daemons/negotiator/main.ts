@@ -90,11 +90,11 @@ let running = false;
 /** Cycle statistics for the Negotiator ad (HTCondor's LastNegotiationCycle*0), totals for /metrics. */
 const cycles = { count: 0, seconds: 0, matches: 0, last: undefined as { durationMs: number; matches: number } | undefined };
 let again = false;
-let timer: NodeJS.Timeout | undefined;
+let queued = false;
 let lastCycleEnd = 0;
 
 async function runCycle(): Promise<void> {
-  timer = undefined;
+  queued = false;
   if (running) {
     again = true;
     return;
@@ -102,30 +102,40 @@ async function runCycle(): Promise<void> {
   if (!pool.ready) return; // the watch stream calls again once it has the pool
   running = true;
   again = false;
+  // a cycle that found no idle jobs or no free slot asked no schedd anything: it does not space the next
+  let worked = true;
   try {
     const r = await negotiator.cycle(pool);
     cycles.count++;
     cycles.seconds += r.durationMs / 1000;
     cycles.matches += r.matches;
     cycles.last = r;
+    worked = r.submitters > 0 && r.slots > 0;
     saveAccounts();
   } catch (e) {
     log.warn({ err: (e as Error).message }, 'negotiation cycle failed');
   } finally {
     running = false;
-    lastCycleEnd = performance.now();
+    if (worked) lastCycleEnd = performance.now();
     if (again) schedule();
   }
 }
 
-/** A cycle soon after an event on a quiet pool (latency), at most one per minimum interval on a busy one. */
+/**
+ * A cycle once the events read together have been applied (every ad change of one read of the stream
+ * makes one cycle), with no timer on a quiet pool; on a busy one, at most one per minimum interval. Events
+ * during a cycle make exactly one more.
+ */
 function schedule(delay = config.int('NEGOTIATOR_CYCLE_DELAY_MS')) {
   if (running) {
     again = true;
     return;
   }
-  const spacing = lastCycleEnd + config.int('NEGOTIATOR_MIN_INTERVAL_MS') - performance.now();
-  if (!timer) timer = setTimeout(() => void runCycle(), Math.max(delay, spacing));
+  if (queued) return;
+  queued = true;
+  const wait = Math.max(delay, lastCycleEnd + config.int('NEGOTIATOR_MIN_INTERVAL_MS') - performance.now());
+  if (wait <= 0) setImmediate(() => void runCycle());
+  else setTimeout(() => void runCycle(), wait);
 }
 
 const server = await serveDaemon(ctx, config.int('NEGOTIATOR_PORT'), [
@@ -182,12 +192,13 @@ function watch() {
   pool.streamOpened();
   stream.on('data', (ch: AdChange__Output) => {
     watchBackoff = 250;
-    pool.apply(ch);
-    // only what can lead to a match: a slot with room, a submitter with idle jobs (or the stream's hello)
+    const before = pool.apply(ch);
+    // only what can lead to a match: a slot with room, a submitter with more idle jobs than it had (or the
+    // stream's hello). Fewer idle jobs (a busy schedd starting them on the claims it holds) open no match.
     const attrs = ch.ad?.attrs ?? {};
     if (ch.kind === 'hello') schedule();
     else if (!pool.ready || ch.kind === 'removed') return;
-    else if (ch.type === 'Machine' ? attrs.State === '"Unclaimed"' : ch.type === 'Submitter' && Number(attrs.IdleJobs) > 0) schedule();
+    else if (ch.type === 'Machine' ? attrs.State === '"Unclaimed"' : ch.type === 'Submitter' && Number(attrs.IdleJobs) > Number(before?.IdleJobs ?? 0)) schedule();
   });
   const retry = () => {
     stream.removeAllListeners();

@@ -2,7 +2,7 @@
 // the reason in HoldReason; it is released as soon as its condition holds, and removed (as PBS deletes it)
 // when the condition can never hold, with the reason recorded.
 import { DschedError } from '../../lib/errors.js';
-import { JobStatus, type Job, type JobQueue } from './queue.js';
+import { JobStatus, jobKey, type Job, type JobQueue } from './queue.js';
 
 export type DependType = 'after' | 'afterok' | 'afternotok' | 'afterany';
 export interface Dependency {
@@ -101,19 +101,38 @@ export class Dependencies {
     return waiting.length ? { verdict: 'wait', why: `waiting for dependency ${waiting.join(', ')}` } : { verdict: 'ready', why: '' };
   }
 
+  /** depended-on cluster → the jobs that were held waiting on it (an index: the queue is not scanned per change) */
+  private waiting = new Map<number, Set<Job>>();
+
+  /** Remember a job held for its dependency under every cluster it names. */
+  note(job: Job): void {
+    const text = this.queue.value(job, 'PbsDepend');
+    if (typeof text !== 'string') return;
+    let deps: Dependency[];
+    try {
+      deps = parseDepend(text);
+    } catch {
+      return; // validated at submit
+    }
+    for (const d of deps)
+      for (const c of d.clusters) {
+        let set = this.waiting.get(c);
+        if (!set) this.waiting.set(c, (set = new Set()));
+        set.add(job);
+      }
+  }
+
   /** Jobs held for a dependency that names this cluster. */
   dependents(cluster: number): Job[] {
+    const set = this.waiting.get(cluster);
+    if (!set) return [];
     const out: Job[] = [];
-    for (const j of this.queue.jobs.values()) {
-      if (j.status !== JobStatus.Held || this.queue.value(j, DEPENDENCY_HOLD) !== true) continue;
-      const text = this.queue.value(j, 'PbsDepend');
-      if (typeof text !== 'string') continue;
-      try {
-        if (parseDepend(text).some((d) => d.clusters.includes(cluster))) out.push(j);
-      } catch {
-        /* validated at submit */
-      }
+    for (const j of set) {
+      // a job that left the queue is forgotten; one released or held otherwise is passed over
+      if (this.queue.jobs.get(jobKey(j.cluster, j.proc)) !== j) set.delete(j);
+      else if (j.status === JobStatus.Held && this.queue.value(j, DEPENDENCY_HOLD) === true) out.push(j);
     }
+    if (!set.size) this.waiting.delete(cluster);
     return out;
   }
 }

@@ -169,14 +169,24 @@ function statsAttrs(): Record<string, string> {
   return out;
 }
 let lastAdvertise = 0;
-/** Soon after a change on a quiet queue; at most every 50 ms on a busy one. */
+let adSoon = false;
+/**
+ * Once the changes of this turn are made on a quiet queue (no timer: a submission reaches the negotiator
+ * at once); at most every 50 ms on a busy one.
+ */
 function scheduleAdvertise(delayMs = 0) {
-  if (adTimer) return;
-  const spacing = lastAdvertise + 50 - performance.now();
-  adTimer = setTimeout(() => {
+  if (adTimer || adSoon) return;
+  const wait = Math.max(delayMs, lastAdvertise + 50 - performance.now());
+  const go = () => {
+    adSoon = false;
     lastAdvertise = performance.now();
     void advertise();
-  }, Math.max(delayMs, spacing));
+  };
+  if (wait > 0) adTimer = setTimeout(go, wait);
+  else {
+    adSoon = true;
+    setImmediate(go);
+  }
 }
 schedd.onQueueChanged = () => scheduleAdvertise();
 schedd.watch(() => scheduleAdvertise());

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoText, receiveFiles, sendFiles } from '../../lib/transfer.js';
-import { runAsOwner } from '../../lib/users.js';
+import { runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { inputEntries, outputDest, RunBytes } from './transfer.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
@@ -149,12 +149,19 @@ export class Schedd {
     this.onQueueChanged();
   }
 
-  /** Release or remove the jobs waiting on these clusters, as their condition now says. */
+  /** Release or remove the jobs waiting on these clusters, as their condition now says ('all': after a restart). */
   settleDependents(clusters: Iterable<number> | 'all'): void {
-    const waiting =
-      clusters === 'all'
-        ? [...this.queue.jobs.values()].filter((j) => j.status === JobStatus.Held && this.queue.value(j, DEPENDENCY_HOLD) === true)
-        : [...new Set([...clusters].flatMap((c) => this.deps.dependents(c)))];
+    if (clusters !== 'all') {
+      this.settleWaiting([...new Set([...clusters].flatMap((c) => this.deps.dependents(c)))]);
+      return;
+    }
+    const waiting = [...this.queue.jobs.values()].filter((j) => j.status === JobStatus.Held && this.queue.value(j, DEPENDENCY_HOLD) === true);
+    for (const j of waiting) this.deps.note(j);
+    this.settleWaiting(waiting);
+  }
+
+  /** Release or remove these jobs held for their dependency, as their condition now says. */
+  private settleWaiting(waiting: Job[]): void {
     for (const job of waiting) {
       const text = this.queue.value(job, 'PbsDepend');
       if (typeof text !== 'string') continue;
@@ -279,7 +286,11 @@ export class Schedd {
     // `dsubmit job.sub && dwait job.log` finds the jobs
     this.userLog.flush();
     this.log.info({ cluster: clusterId, procs: jobs.length, user: owner }, 'cluster submitted');
-    if (dependText) this.settleDependents('all');
+    // only the new jobs can change with this submission (a dependency must name jobs that exist already)
+    if (dependText) {
+      for (const j of jobs) this.deps.note(j);
+      this.settleWaiting(jobs);
+    }
     // a watcher of the whole queue (the web daemon) learns of new jobs too, not only of changes
     for (const w of this.watchers) w(jobs);
     for (const j of jobs) if (this.dags && j.status === JobStatus.Idle && this.queue.value(j, 'JobUniverse') === 7) this.dags.start(j);
@@ -431,41 +442,41 @@ export class Schedd {
     return next;
   }
 
-  private async reuseOrRelease(claim: Claim, picked?: Job): Promise<void> {
-    const next = picked ?? this.pickNext(claim);
-    if (!next) {
-      await this.releaseClaim(claim, false);
-      return;
-    }
-    const started = this.beginStart(next);
+  /**
+   * Start the jobs chosen (and recorded) for freed claims of one startd, with one request for all of them:
+   * the exits of a batch of job events free several claims of a startd at once. A job that cannot start
+   * goes back to idle and its claim is released; the others run.
+   */
+  private async startOnClaims(startdAddr: string, items: Array<{ claim: Claim; next: Job }>): Promise<void> {
+    const started = items.map(({ next }) => this.beginStart(next));
     try {
+      let errors: string[];
       try {
-        if (!picked) await this.queue.commit();
+        const r = await this.startd(startdAddr).activateMany(items.map(({ claim, next }) => ({ claim: claim.id, job: this.queue.merged(next) })));
+        errors = items.map((_, i) => r.errors[i] ?? 'the startd did not answer for this claim');
       } catch (e) {
-        // the choice could not be recorded (disk full): the job stays idle and the claim goes back
-        this.dropStartingClaim(next);
-        void this.releaseClaim(claim, false);
-        this.log.error({ cluster: next.cluster, proc: next.proc, err: (e as Error).message }, 'could not record the job starting on a reused claim');
-        return;
+        errors = items.map(() => (e as Error).message);
       }
-      try {
-        await this.startd(claim.startd).activate(claim.id, this.queue.merged(next));
-      } catch (e) {
+      let failed = false;
+      items.forEach(({ claim, next }, i) => {
         next.matching = false;
-        await this.recordStarting(next, undefined);
-        this.log.info({ cluster: next.cluster, proc: next.proc, err: (e as Error).message }, 'claim reuse failed');
-        void this.releaseClaim(claim, false);
+        if (errors[i]) {
+          failed = true;
+          next.claim = undefined;
+          this.queue.update(next, {});
+          this.log.info({ cluster: next.cluster, proc: next.proc, err: errors[i] }, 'claim reuse failed');
+          void this.releaseClaim(claim, false);
+        } else if (next.status !== JobStatus.Idle || !this.queue.jobs.has(jobKey(next.cluster, next.proc))) {
+          // removed or held while it was being started: stop it again
+          void this.releaseClaim(claim, true);
+        } else this.markRunning(next, claim);
+      });
+      if (failed) {
+        await this.queue.commit();
         this.onQueueChanged();
-        return;
       }
-      next.matching = false;
-      if (next.status !== JobStatus.Idle || !this.queue.jobs.has(jobKey(next.cluster, next.proc))) {
-        await this.releaseClaim(claim, true);
-        return;
-      }
-      this.markRunning(next, claim);
     } finally {
-      started();
+      for (const done of started) done();
     }
   }
 
@@ -576,8 +587,18 @@ export class Schedd {
       throw e;
     }
     this.userLog.flush();
-    for (const { claim, next } of reuse)
-      void this.reuseOrRelease(claim, next).catch((e) => this.log.error({ slot: claim.slot, err: (e as Error).message }, 'could not reuse the claim'));
+    const byStartd = new Map<string, Array<{ claim: Claim; next: Job }>>();
+    for (const { claim, next } of reuse) {
+      if (!next) {
+        void this.releaseClaim(claim, false);
+        continue;
+      }
+      let list = byStartd.get(claim.startd);
+      if (!list) byStartd.set(claim.startd, (list = []));
+      list.push({ claim, next });
+    }
+    for (const [addr, items] of byStartd)
+      void this.startOnClaims(addr, items).catch((e) => this.log.error({ startd: addr, err: (e as Error).message }, 'could not reuse the claims'));
     this.onQueueChanged();
     return acked;
   }
@@ -593,16 +614,9 @@ export class Schedd {
     return join(this.opts.spool, `${job.cluster}.${job.proc}`);
   }
 
-  private owners = new Map<string, { at: number; owner: ReturnType<typeof runAsOwner> }>();
   /** Who the schedd reads and writes a job's files as (undefined: as itself, when it is not root). */
   fileOwner(job: Job): ReturnType<typeof runAsOwner> {
-    // the account files are read once a minute per owner, not once per event
-    const hit = this.owners.get(job.owner);
-    if (hit && Date.now() - hit.at < 60_000) return hit.owner;
-    if (this.owners.size > 10_000) this.owners.clear();
-    const owner = runAsOwner(job.owner);
-    this.owners.set(job.owner, { at: Date.now(), owner });
-    return owner;
+    return runAsOwnerCached(job.owner);
   }
 
   /** FetchInput: the input files of a job starting on a claim, read with its owner's permissions. */

@@ -7,6 +7,7 @@ import { sendFiles, streamSink } from '../../lib/transfer.js';
 import type { ChirpRequest__Output } from '../../lib/rpc/generated/dsched/v1/ChirpRequest.js';
 import type { FetchOutputRequest__Output } from '../../lib/rpc/generated/dsched/v1/FetchOutputRequest.js';
 import type { CallContext, ServiceImpl } from '../../lib/rpc/server.js';
+import type { ActivateClaimsRequest__Output } from '../../lib/rpc/generated/dsched/v1/ActivateClaimsRequest.js';
 import type { ActivateRequest__Output } from '../../lib/rpc/generated/dsched/v1/ActivateRequest.js';
 import type { ClaimRequest__Output } from '../../lib/rpc/generated/dsched/v1/ClaimRequest.js';
 import type { ClaimStatusRequest__Output } from '../../lib/rpc/generated/dsched/v1/ClaimStatusRequest.js';
@@ -44,6 +45,23 @@ export function startdService(startd: Startd, monitor?: JobMonitor): ServiceImpl
         holder(ctx, req.claim);
         await startd.activate(req.claim, ClassAd.fromRecord(req.job?.attrs ?? {}));
         return {};
+      },
+      // the jobs after a batch of exits: each claim is checked and started on its own, and one that cannot
+      // start (another schedd's, gone, draining) is answered with why, while the others start
+      async ActivateClaims(req: ActivateClaimsRequest__Output, ctx: CallContext) {
+        const host = daemonHost(ctx.identity);
+        const errors = await Promise.all(
+          req.claims.map(async (a) => {
+            try {
+              startd.checkHolder(a.claim, host);
+              await startd.activate(a.claim, ClassAd.fromRecord(a.job?.attrs ?? {}));
+              return '';
+            } catch (e) {
+              return e instanceof DschedError ? e.message : `internal error: ${(e as Error).message}`;
+            }
+          }),
+        );
+        return { errors };
       },
       DeactivateClaim(req: DeactivateRequest__Output, ctx: CallContext) {
         holder(ctx, req.claim);

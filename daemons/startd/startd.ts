@@ -9,7 +9,7 @@ import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
 import { sameHost } from '../../lib/rpc/authz.js';
 import type { Logger } from '../../lib/log.js';
-import { loginOf, runAsOwner } from '../../lib/users.js';
+import { loginOf, runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { ClaimRequest__Output } from '../../lib/rpc/generated/dsched/v1/ClaimRequest.js';
 import type { EventReporter } from './reporter.js';
 import { Machine, type DynamicSlot } from './slots.js';
@@ -198,7 +198,7 @@ export class Startd {
     const cluster = Number(job.lookupJS('ClusterId'));
     const proc = Number(job.lookupJS('ProcId'));
     const owner = String(job.lookupJS('Owner') ?? '');
-    const runAs = runAsOwner(owner);
+    const runAs = runAsOwnerCached(owner);
     const sandbox = join(this.config.paths.execute, `dir_${process.pid}_${d.id}_${++this.seq}`);
     const extraEnv: Record<string, string> = {};
     Object.assign(extraEnv, this.machine.assignedEnv(d)); // CUDA_VISIBLE_DEVICES, _CONDOR_Assigned<name>

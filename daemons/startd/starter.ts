@@ -112,7 +112,8 @@ export class Starter {
 
   private launch() {
     const script = join(dirname(fileURLToPath(import.meta.url)), `spawner${extname(fileURLToPath(import.meta.url))}`);
-    const child = spawn(process.execPath, ['--max-old-space-size=64', ...process.execArgv.filter((a) => a.startsWith('--import')), script], {
+    // a small heap, and few threads: each id switch for a job's files signals every thread of the process
+    const child = spawn(process.execPath, ['--max-old-space-size=64', '--v8-pool-size=1', '--single-threaded-gc', ...process.execArgv.filter((a) => a.startsWith('--import')), script], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.child = child;

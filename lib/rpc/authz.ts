@@ -60,6 +60,7 @@ export const AUTHORIZATION: Readonly<Record<string, readonly Level[]>> = {
   'Schedd.FetchInput': ['ADVERTISE_STARTD'],
   'Startd.RequestClaim': ['SCHEDD'],
   'Startd.ActivateClaim': ['SCHEDD'],
+  'Startd.ActivateClaims': ['SCHEDD'],
   'Startd.DeactivateClaim': ['SCHEDD'],
   'Startd.ReleaseClaim': ['SCHEDD'],
   'Startd.RenewLeases': ['SCHEDD'],

@@ -181,15 +181,15 @@ describe('pbs jobs', () => {
 
   test('pbs jobs – a job held at submit (-h) or by dhold while it waits for a dependency stays held when the dependency is met', async () => {
     pool.file('dep.sh', '#!/bin/sh\nsleep 2\n', 0o755);
-    // the job depended on runs until the holds are in place (a fixed sleep lost that race on a busy host)
-    const go = join(pool.work, 'dep.go');
-    pool.file('gate.sh', `#!/bin/sh\nwhile [ ! -f ${go} ]; do sleep 0.2; done\n`, 0o755);
-    const a = await pool.submit('gate.sh');
+    // the job depended on runs until the test opens its gate (bounded): on a loaded machine a fixed sleep
+    // could end, and release the dependents, before the holds below are given
+    const gate = join(pool.work, 'dep.gate');
+    pool.file('gated.sh', `#!/bin/sh\nfor i in $(seq 600); do [ -e ${gate} ] && exit 0; sleep 0.1; done\n`, 0o755);
+    const a = await pool.submit('gated.sh');
     const h = await pool.submit('dep.sh', ['-h', '-W', `depend=afterok:${a}`]);
     const d = await pool.submit('dep.sh', ['-W', `depend=afterok:${a}`]);
-    const dh = await pool.run('dhold', [String(d), '-reason', 'not yet']);
-    assert.equal(dh.code, 0, dh.stdout + dh.stderr);
-    pool.file('dep.go', '');
+    assert.equal((await pool.run('dhold', [String(d), '-reason', 'not yet'])).code, 0);
+    pool.file('dep.gate', '');
     await pool.waitForHistory(a, 1);
     const held = async (c: number) =>
       pool.waitFor(`job ${c} to be held by its user`, async () => (await pool.json('dq', [String(c)])).find((x) => x.JobStatus === 5 && x.DependencyHold !== true));

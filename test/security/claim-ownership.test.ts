@@ -43,6 +43,11 @@ describe('startd – a claim is used only by the schedd host that made it', () =
     const reply = (await call('RequestClaim', { slot: 'slot1@exec1', job: { attrs: { RequestCpus: '1', RequestMemory: '64', RequestDisk: '10', Requirements: 'true' } }, schedd: 'central', schedd_address: 'central:1', lease: 60, activate: false, claim: 'c1' }, owner)) as { claim: string };
     assert.equal(reply.claim, 'c1');
     await assert.rejects(async () => call('ActivateClaim', { claim: 'c1', job: { attrs: {} } }, other), denied);
+    // batched, the claim it does not hold is refused alone (with why), and nothing starts
+    const batch = (await call('ActivateClaims', { claims: [{ claim: 'c1', job: { attrs: {} } }, { claim: 'nope', job: { attrs: {} } }] }, other)) as { errors: string[] };
+    assert.match(batch.errors[0]!, /claimed by the schedd on central, not by one on rogue/);
+    assert.match(batch.errors[1]!, /no such claim/);
+    assert.equal(machine.dslots.get('c1')!.job, undefined, 'no job started on the claim');
     assert.throws(() => call('DeactivateClaim', { claim: 'c1', fast: true, reason: 'x' }, other), denied);
     assert.throws(() => call('ReleaseClaim', { claim: 'c1' }, other), denied);
     const d = machine.dslots.get('c1')!;

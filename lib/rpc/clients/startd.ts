@@ -1,5 +1,6 @@
 import { RpcClient, type ClientCredentials } from '../client.js';
 import { proto } from '../proto.js';
+import type { ActivateClaimsReply__Output } from '../generated/dsched/v1/ActivateClaimsReply.js';
 import type { ClaimReply__Output } from '../generated/dsched/v1/ClaimReply.js';
 import type { ClaimRequest } from '../generated/dsched/v1/ClaimRequest.js';
 import type { FileChunk__Output } from '../generated/dsched/v1/FileChunk.js';
@@ -17,6 +18,10 @@ export class StartdClient {
   }
   activate(claim: string, job: Record<string, string>) {
     return this.rpc.unary<object>('ActivateClaim', { claim, job: { attrs: job } }, { deadlineMs: 30_000 });
+  }
+  /** Start a job on each of several claims: one error text per claim ('' = started). */
+  activateMany(items: Array<{ claim: string; job: Record<string, string> }>) {
+    return this.rpc.unary<ActivateClaimsReply__Output>('ActivateClaims', { claims: items.map((i) => ({ claim: i.claim, job: { attrs: i.job } })) }, { deadlineMs: 30_000 });
   }
   deactivate(claim: string, fast: boolean, reason: string) {
     return this.rpc.unary<object>('DeactivateClaim', { claim, fast, reason }, { deadlineMs: 30_000 });
