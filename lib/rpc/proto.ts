@@ -1,9 +1,8 @@
-// Loads the dsched.v1 protos once, with the same options proto-loader-gen-types used for the types.
+// Loads the dsched.v1 protos once, with the same options proto-loader-gen-types used for the types. They
+// come as the JSON descriptor `npm run gen` writes (no .proto text is parsed at run time).
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import descriptor from './generated/descriptor.json' with { type: 'json' };
 import type { ProtoGrpcType as CollectorProto } from './generated/collector.js';
 import type { ProtoGrpcType as NegotiatorProto } from './generated/negotiator.js';
 import type { ProtoGrpcType as ScheddProto } from './generated/schedd.js';
@@ -16,29 +15,10 @@ type V1 = CollectorProto['dsched']['v1'] &
   StartdProto['dsched']['v1'] &
   MasterProto['dsched']['v1'];
 
-function protoRoot(): string {
-  // Source tree (tsx) and build output (dist/lib/rpc) both find the repo's proto/ folder.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'proto', 'dsched', 'v1', 'common.proto'))) return join(dir, 'proto');
-    dir = dirname(dir);
-  }
-  throw new Error('proto/dsched/v1 not found');
-}
-
 let cached: V1 | undefined;
 export function proto(): V1 {
   if (!cached) {
-    const root = protoRoot();
-    const files = ['collector', 'negotiator', 'schedd', 'startd', 'master'].map((n) => `dsched/v1/${n}.proto`);
-    const def = protoLoader.loadSync(files, {
-      keepCase: true,
-      longs: Number,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-      includeDirs: [root],
-    });
+    const def = protoLoader.fromJSON(descriptor as Parameters<typeof protoLoader.fromJSON>[0], { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
     cached = (grpc.loadPackageDefinition(def) as unknown as { dsched: { v1: V1 } }).dsched.v1;
   }
   return cached;
