@@ -1,19 +1,17 @@
 #!/usr/bin/env node
 // dq: the job queue (condor_q). Default: your jobs in batches; -nobatch one line per job.
-import { ClassAd } from '../grammar/classad/index.js';
+// The ClassAd library and the query helpers are imported once the arguments are parsed: --help and usage
+// errors load only yargs.
+import type { ClassAd } from '../grammar/classad/index.js';
 import { DschedError } from '../lib/errors.js';
 import { readAddressFile } from '../lib/rpc/address-file.js';
 import { addressFile } from '../lib/config/paths.js';
 import { renderQueue, type QueueView } from './shared/output/jobs.js';
-import { idText, parseSelection, type Selection } from './shared/job-selection.js';
-import { analyzeJobs } from './shared/analyze.js';
-import { fetchPoolForAnalysis } from './shared/analyze-pool.js';
-import { splitAfQualifiers } from './shared/output/autoformat.js';
+import type { Selection } from './shared/job-selection.js';
 import { qualifiedName } from '../lib/rpc/authz.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession, type Session } from './shared/session.js';
-import { cli } from './shared/yargs.js';
-import { isTable, listingViewOf, printJobPages, viewProjection, writeOut } from './shared/job-query.js';
+import { cli, splitAfQualifiers } from './shared/yargs.js';
 import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 
 /**
@@ -21,6 +19,12 @@ import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQue
  * state; otherwise the selection (yours by default, -allusers, users, -constraint) is narrowed to idle jobs.
  */
 async function analyze(session: Session, sel: Selection, opts: { allusers: boolean; reverse: boolean; limit: number }): Promise<number> {
+  const [{ ClassAd }, { idText }, { analyzeJobs }, { fetchPoolForAnalysis }] = await Promise.all([
+    import('../grammar/classad/index.js'),
+    import('./shared/job-selection.js'),
+    import('./shared/analyze.js'),
+    import('./shared/analyze-pool.js'),
+  ]);
   const schedd = await session.schedd();
   const mine = !opts.allusers && !sel.ids.length && !sel.owners.length;
   let constraint = sel.constraint;
@@ -84,6 +88,10 @@ async function main(argv: string[]): Promise<number> {
     })
     .option('reverse', { type: 'boolean', describe: 'with -analyze: also each slot\'s START against the job, clause by clause' })
     .parse();
+  const [{ parseSelection }, { isTable, listingViewOf, printJobPages, viewProjection, writeOut }] = await Promise.all([
+    import('./shared/job-selection.js'),
+    import('./shared/job-query.js'),
+  ]);
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
   if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');
   const session = openSession();
