@@ -1,7 +1,10 @@
-// Loads the dsched.v1 protos once, with the same options proto-loader-gen-types used for the types. They
-// come as the JSON descriptor `npm run gen` writes (no .proto text is parsed at run time).
+// Loads the dsched.v1 services once, with the message shapes proto-loader-gen-types typed them with
+// (--keepCase --longs Number --enums String --defaults --oneofs). They come from the JSON descriptor
+// `npm run gen` writes (no .proto text is parsed at run time), and only the services are built: grpc-js needs
+// each method's path and codecs, not the reflection descriptors proto-loader makes for every message, which
+// cost every command and daemon CPU at start and heap for as long as it runs.
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 import descriptor from './generated/descriptor.json' with { type: 'json' };
 import type { ProtoGrpcType as CollectorProto } from './generated/collector.js';
 import type { ProtoGrpcType as NegotiatorProto } from './generated/negotiator.js';
@@ -15,11 +18,42 @@ type V1 = CollectorProto['dsched']['v1'] &
   StartdProto['dsched']['v1'] &
   MasterProto['dsched']['v1'];
 
+const PACKAGE = 'dsched.v1';
+const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
+
+function methodDefinition(service: protobuf.Service, m: protobuf.Method): grpc.MethodDefinition<object, object> {
+  const req = m.resolvedRequestType!;
+  const res = m.resolvedResponseType!;
+  const serialize = (t: protobuf.Type) => (value: object) => {
+    if (Array.isArray(value)) throw new Error(`cannot serialize an array as ${t.name}`);
+    return Buffer.from(t.encode(t.fromObject(value)).finish());
+  };
+  const deserialize = (t: protobuf.Type) => (bytes: Buffer) => t.toObject(t.decode(bytes), TO_OBJECT);
+  return {
+    path: `/${PACKAGE}.${service.name}/${m.name}`,
+    requestStream: !!m.requestStream,
+    responseStream: !!m.responseStream,
+    requestSerialize: serialize(req),
+    requestDeserialize: deserialize(req),
+    responseSerialize: serialize(res),
+    responseDeserialize: deserialize(res),
+    // the handlers may be named in camelCase too, as with proto-loader
+    originalName: m.name.charAt(0).toLowerCase() + m.name.slice(1),
+  };
+}
+
 let cached: V1 | undefined;
 export function proto(): V1 {
   if (!cached) {
-    const def = protoLoader.fromJSON(descriptor as Parameters<typeof protoLoader.fromJSON>[0], { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
-    cached = (grpc.loadPackageDefinition(def) as unknown as { dsched: { v1: V1 } }).dsched.v1;
+    const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
+    root.resolveAll();
+    const v1: Record<string, grpc.ServiceClientConstructor> = {};
+    for (const s of (root.lookup(PACKAGE) as protobuf.Namespace).nestedArray) {
+      if (!(s instanceof protobuf.Service)) continue;
+      const def = Object.fromEntries(s.methodsArray.map((m) => [m.name, methodDefinition(s, m)]));
+      v1[s.name] = grpc.makeClientConstructor(def, s.name);
+    }
+    cached = v1 as unknown as V1;
   }
   return cached;
 }
