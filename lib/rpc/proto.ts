@@ -57,3 +57,13 @@ export function proto(): V1 {
   }
   return cached;
 }
+
+/**
+ * The same services with proto-loader's reflection descriptors (each method's `requestType.type`, and every
+ * message's): for tools that build messages from the protos (the RPC fuzzer), never for the daemons.
+ */
+export async function protoWithDescriptors(): Promise<V1> {
+  const protoLoader = await import('@grpc/proto-loader');
+  const def = protoLoader.fromJSON(descriptor as protobuf.INamespace, { keepCase: true, ...TO_OBJECT });
+  return (grpc.loadPackageDefinition(def) as unknown as { dsched: { v1: V1 } }).dsched.v1;
+}
