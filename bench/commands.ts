@@ -12,6 +12,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { ScheddClient } from '../lib/rpc/clients/schedd.js';
 import { join } from 'node:path';
 import { DIST, sleep, TestPool } from '../test/integration/harness/pool.js';
+import { daemonMemory, EXECUTE_HOST, total } from './memory.js';
 
 const N = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 const RUNS = N('BENCH_RUNS', 5);
@@ -28,22 +29,6 @@ function timed(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd
   return t;
 }
 const medianOf = (f: () => number, runs = RUNS) => median(Array.from({ length: runs }, f));
-
-/** Resident memory (KiB) of the processes whose command line contains one of the strings. */
-function rssOf(patterns: string[]): number {
-  let kib = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (!patterns.some((p) => cmdline.includes(p))) continue;
-      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      kib += Number(m?.[1] ?? 0);
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return kib;
-}
 
 function row(what: string, figure: string, target: string) {
   console.log(`${what.padEnd(58)} ${figure.padEnd(28)} goal: ${target}`);
@@ -68,8 +53,9 @@ async function main() {
 
     // memory of the execute host's daemons, idle (master, startd and spawner of this personal pool)
     await sleep(2000);
-    const execHost = rssOf([`${DIST}/daemons/master/`, `${DIST}/daemons/startd/`]);
-    row('memory: master + startd + spawner, idle', `${(execHost / 1024).toFixed(0)} MB`, '≤ 60 MB');
+    // (per running job: bench/memory.ts)
+    const execHost = total(daemonMemory(pool.home, EXECUTE_HOST).values());
+    row('memory: master + startd + spawner, idle', `${(execHost.rss / 1024).toFixed(0)} MB (host: ${(execHost.host / 1024).toFixed(0)} MB)`, '≤ 60 MB');
 
     // submit → start on an idle pool, the submit command included: the job writes the time it started
     const lat: number[] = [];

@@ -4,7 +4,6 @@
 // file named by _CONDOR_CHIRP_CONFIG in the job's sandbox, which also holds the job's secret.
 import { readFileSync } from 'node:fs';
 import { DschedError } from '../lib/errors.js';
-import { StartdClient } from '../lib/rpc/clients/startd.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { cli } from './shared/yargs.js';
 
@@ -34,6 +33,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     throw new DschedError('USAGE', `cannot read the pool CA certificate ${caPath}: ${(e as Error).message}`);
   }
+  const { StartdClient } = await import('../lib/rpc/clients/startd.js');
   const startd = new StartdClient(address, { tls: { ca } });
   try {
     const r = await startd.chirp(secret, op, name, value);

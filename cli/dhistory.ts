@@ -1,12 +1,9 @@
 #!/usr/bin/env node
 // dhistory: completed and removed jobs, newest first (condor_history).
 import { renderHistory } from './shared/output/jobs.js';
-import { splitAfQualifiers } from './shared/output/autoformat.js';
-import { parseSelection } from './shared/job-selection.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
-import { cli } from './shared/yargs.js';
-import { isTable, listingViewOf, printJobPages, viewProjection, writeOut } from './shared/job-query.js';
+import { cli, splitAfQualifiers } from './shared/yargs.js';
 
 async function main(argv: string[]): Promise<number> {
   const a = await cli('dhistory', splitAfQualifiers(argv), 'usage: dhistory [cluster | cluster.proc | user]... [options]')
@@ -20,6 +17,11 @@ async function main(argv: string[]): Promise<number> {
     .option('af-opts', { type: 'string', hidden: true })
     .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
     .parse();
+  // the ClassAd library only once the arguments are good: --help and usage errors load none of it
+  const [{ parseSelection }, { isTable, listingViewOf, printJobPages, viewProjection, writeOut }] = await Promise.all([
+    import('./shared/job-selection.js'),
+    import('./shared/job-query.js'),
+  ]);
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
   const session = openSession();
   try {

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // dprio: change the priority of your jobs among your own jobs (condor_prio). Higher runs first.
 import { DschedError } from '../lib/errors.js';
-import { parseSelection } from './shared/job-selection.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { cli } from './shared/yargs.js';
@@ -17,6 +16,7 @@ async function main(argv: string[]): Promise<number> {
     .parse();
   const prio = (a.p as string | undefined) ?? value;
   if (prio === undefined) throw new DschedError('USAGE', 'say the priority: dprio -p N (or +N / -N) JOB...');
+  const { parseSelection } = await import('./shared/job-selection.js');
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
   if (!sel.ids.length && !sel.owners.length && !sel.constraint && !a.all) throw new DschedError('USAGE', 'say which jobs: dprio -p N CLUSTER[.PROC] | USER | -constraint EXPR | -all');
   const session = openSession();

@@ -1,20 +1,17 @@
 #!/usr/bin/env node
 // dq: the job queue (condor_q). Default: your jobs in batches; -nobatch one line per job.
-import { ClassAd } from '../grammar/classad/index.js';
+// The ClassAd library and the query helpers are imported once the arguments are parsed: --help and usage
+// errors load only yargs.
+import type { ClassAd } from '../grammar/classad/index.js';
 import { DschedError } from '../lib/errors.js';
 import { readAddressFile } from '../lib/rpc/address-file.js';
 import { addressFile } from '../lib/config/paths.js';
 import { renderQueue, type QueueView } from './shared/output/jobs.js';
-import { idText, parseSelection, type Selection } from './shared/job-selection.js';
-import { analyzeJobs } from './shared/analyze.js';
-import { queueConstraint, showPbsQueue } from './shared/pbs-view.js';
-import { fetchPoolForAnalysis } from './shared/analyze-pool.js';
-import { splitAfQualifiers } from './shared/output/autoformat.js';
+import type { Selection } from './shared/job-selection.js';
 import { qualifiedName } from '../lib/rpc/authz.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession, type Session } from './shared/session.js';
-import { cli } from './shared/yargs.js';
-import { isTable, listingViewOf, printJobPages, viewProjection, writeOut } from './shared/job-query.js';
+import { cli, splitAfQualifiers } from './shared/yargs.js';
 import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 
 /**
@@ -22,6 +19,12 @@ import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQue
  * state; otherwise the selection (yours by default, -allusers, users, -constraint) is narrowed to idle jobs.
  */
 async function analyze(session: Session, sel: Selection, opts: { allusers: boolean; reverse: boolean; limit: number }): Promise<number> {
+  const [{ ClassAd }, { idText }, { analyzeJobs }, { fetchPoolForAnalysis }] = await Promise.all([
+    import('../grammar/classad/index.js'),
+    import('./shared/job-selection.js'),
+    import('./shared/analyze.js'),
+    import('./shared/analyze-pool.js'),
+  ]);
   const schedd = await session.schedd();
   const mine = !opts.allusers && !sel.ids.length && !sel.owners.length;
   let constraint = sel.constraint;
@@ -88,12 +91,18 @@ async function main(argv: string[]): Promise<number> {
     .option('pbs', { type: 'boolean', describe: 'qstat\'s table (Job id, Name, User, Time Use, S, Queue), every user\'s jobs' })
     .option('f', { type: 'boolean', describe: 'with -pbs: qstat -f\'s long form, attribute = value with PBS\'s names' })
     .parse();
-  const sel = parseSelection(a._, [...((a.constraint as string[] | undefined) ?? []), ...queueConstraint(a.queue as string | undefined)]);
+  const [{ parseSelection }, { isTable, listingViewOf, printJobPages, viewProjection, writeOut }] = await Promise.all([
+    import('./shared/job-selection.js'),
+    import('./shared/job-query.js'),
+  ]);
+  // PBS's views and queue filter only when asked for
+  const pbsView = a.pbs || a.queue !== undefined ? await import('./shared/pbs-view.js') : undefined;
+  const sel = parseSelection(a._, [...((a.constraint as string[] | undefined) ?? []), ...(pbsView?.queueConstraint(a.queue as string | undefined) ?? [])]);
   if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');
   if (a.f && !a.pbs) throw new DschedError('USAGE', '-f goes with -pbs (dq -pbs -f JOB)');
   const session = openSession();
   try {
-    if (a.pbs) return await showPbsQueue(session, sel, { full: !!a.f, limit: (a.limit as number) ?? 0, server: session.config.str('HOSTNAME') || (await import('node:os')).hostname() });
+    if (pbsView && a.pbs) return await pbsView.showPbsQueue(session, sel, { full: !!a.f, limit: (a.limit as number) ?? 0, server: session.config.str('HOSTNAME') || (await import('node:os')).hostname() });
     if (a.analyze)
       return await analyze(session, sel, { allusers: !!a.allusers, reverse: !!a.reverse, limit: (a.limit as number) ?? 0 });
     const schedd = await session.schedd();

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../lib/config/load.js';
 import { addressFile } from '../lib/config/paths.js';
 import { PARAMS } from '../lib/config/params.js';
+import { daemonNodeFlags } from '../lib/node-flags.js';
 import { isRunning, parentPid, processStartTime, readPidFile } from '../lib/pid-file.js';
 import { DschedError } from '../lib/errors.js';
 import { loadTokenKey, signToken } from '../lib/rpc/auth.js';
@@ -189,7 +190,7 @@ async function start(): Promise<number> {
   if (!existsSync(paths.config)) appendFileSync(paths.config, `# dsched configuration of this pool (NAME = value); see docs/config.md\n`);
   config = await recordPorts(config);
   const out = openSync(join(paths.log, 'master.out'), 'a');
-  const child = spawn(process.execPath, [daemonMain('master')], { detached: true, stdio: ['ignore', out, out], env: process.env });
+  const child = spawn(process.execPath, [...daemonNodeFlags('master'), daemonMain('master')], { detached: true, stdio: ['ignore', out, out], env: process.env });
   closeSync(out);
   child.unref();
   const want = ['master', ...config.list('DAEMON_LIST').map((d) => d.toLowerCase())];

@@ -1,13 +1,9 @@
 #!/usr/bin/env node
 // dstatus: the pool's slots (condor_status).
-import { ClassAd } from '../grammar/classad/index.js';
 import { formatSlotsJson, formatSlotsLong, renderSlots } from './shared/output/slots.js';
-import { autoformat, formatPairs as pairs, formatPrintf, parseAfQualifiers, splitAfQualifiers } from './shared/output/autoformat.js';
-import { lit } from './shared/classad-literal.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
-import { cli } from './shared/yargs.js';
-import { parseExpr } from '../grammar/classad/index.js';
+import { cli, splitAfQualifiers } from './shared/yargs.js';
 
 async function main(argv: string[]): Promise<number> {
   const a = await cli('dstatus', splitAfQualifiers(argv), 'usage: dstatus [options] [NAME...]')
@@ -24,6 +20,12 @@ async function main(argv: string[]): Promise<number> {
     .option('af-opts', { type: 'string', hidden: true })
     .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
     .parse();
+  // the ClassAd library only once the arguments are good: --help and usage errors load none of it
+  const [{ ClassAd, parseExpr }, { autoformat, formatPairs: pairs, formatPrintf, parseAfQualifiers }, { lit }] = await Promise.all([
+    import('../grammar/classad/index.js'),
+    import('./shared/output/autoformat.js'),
+    import('./shared/classad-literal.js'),
+  ]);
   const given = (a.constraint as string | undefined) ?? '';
   if (given) parseExpr(given, { file: '<-constraint>', line: 1, column: 1 });
   // as condor_status: names on the command line select the ads of those slots or machines

@@ -3,8 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { expandSubmit, isPbsScript, loadSubmit, type JobSet } from '../grammar/submit/index.js';
-import { ClassAd, compile, parseExpr, valueToJS } from '../grammar/classad/index.js';
+import type { JobSet } from '../grammar/submit/index.js';
 import { DschedError } from '../lib/errors.js';
 import { loadConfig } from '../lib/config/load.js';
 import { EXIT, runCli } from './shared/run-cli.js';
@@ -98,6 +97,11 @@ function printLong(jobs: JobSet): string {
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args.command && args.file !== undefined) throw new DschedError('USAGE', `give either a file (${args.file}) or -- program args…, not both\n${USAGE}`);
+  // the grammars once the options are good: --help and usage errors load none of them
+  const [{ expandSubmit, isPbsScript, loadSubmit }, { ClassAd, compile, parseExpr, valueToJS }] = await Promise.all([
+    import('../grammar/submit/index.js'),
+    import('../grammar/classad/index.js'),
+  ]);
   const file = args.file ?? '-';
   let text: string;
   try {

@@ -2,12 +2,10 @@
 // dwait: wait until jobs (or a DAG) leave the queue; exit 0 only if every one succeeded (condor_wait).
 // As condor_wait, it also takes a job event log (`log = …`): the jobs it records, or those of them named.
 import { statSync } from 'node:fs';
-import { parseSelection } from './shared/job-selection.js';
 import { DschedError } from '../lib/errors.js';
 import { readUserLogSync } from '../lib/user-log/index.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
-import { describeOutcome, waitForJobs } from './shared/wait.js';
 import { cli } from './shared/yargs.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -18,6 +16,8 @@ async function main(argv: string[]): Promise<number> {
   const words = a._.map(String);
   const logs = words.filter((w) => !/^\d+(\.\d+)?$/.test(w));
   if (logs.length > 1) throw new DschedError('USAGE', 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...]: one log file at most');
+  // the ClassAd library only once the arguments are good: --help and usage errors load none of it
+  const [{ parseSelection }, { describeOutcome, waitForJobs }] = await Promise.all([import('./shared/job-selection.js'), import('./shared/wait.js')]);
   const sel = parseSelection(words.filter((w) => !logs.includes(w)));
   if (logs.length) sel.ids = jobsInLog(logs[0]!, sel.ids);
   else if (!sel.ids.length) throw new DschedError('USAGE', 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...]');

@@ -13,7 +13,7 @@ import { addressFile } from './config/paths.js';
 import { createLogger, type Logger } from './log.js';
 import type { KeyObject } from 'node:crypto';
 import { hostTls, Revocations, tokenPublicKey, type ClientCredentials, type TlsMaterial } from './rpc/tls.js';
-import { removeAddressFile, writeAddressFile, readAddressFile, writeFileAtomic } from './rpc/address-file.js';
+import { collectorAddress, removeAddressFile, writeAddressFile, writeFileAtomic } from './rpc/address-file.js';
 import { startServer, type RunningServer, type ServiceImpl } from './rpc/server.js';
 import { CollectorClient } from './rpc/clients/collector.js';
 
@@ -181,13 +181,8 @@ export function watchConfig(ctx: DaemonContext): void {
   process.once('exit', () => void w.close());
 }
 
-/** The collector's address: COLLECTOR_HOST, else this home's collector address file. Re-read on each call
- *  so a restarted collector is found again. */
-export function collectorAddress(config: Config): string | undefined {
-  const configured = config.str('COLLECTOR_HOST');
-  if (configured) return configured;
-  return readAddressFile(addressFile(config.paths, 'collector'))?.address;
-}
+// in address-file.ts, which commands load without the daemon machinery
+export { collectorAddress } from './rpc/address-file.js';
 
 /** A collector client that follows the collector's address when it changes. */
 export class CollectorLink {

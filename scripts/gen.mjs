@@ -2,11 +2,12 @@
 // Generates the code that is build output (kept out of git, see .gitignore):
 //  - a peggy parser for each grammar/**/*.peggy into a sibling generated/ folder;
 //    a first-lines comment `// @start-rules: A, B` names the allowed start rules.
-//  - TypeScript types for proto/dsched/v1/*.proto into lib/rpc/generated/.
+//  - TypeScript types for proto/dsched/v1/*.proto into lib/rpc/generated/, and their JSON descriptor.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
@@ -45,6 +46,13 @@ if (existsSync(protoDir)) {
         '-I', join(root, 'proto'), '-O', outDir, ...protos],
       { stdio: 'inherit', cwd: root },
     );
+    // The protos as protobufjs's JSON descriptor, which lib/rpc/proto.ts loads (bundled into the programs):
+    // no .proto parsing at run time, and no proto/ folder needed beside an installed dist/.
+    const protobuf = createRequire(createRequire(import.meta.url).resolve('@grpc/proto-loader'))('protobufjs');
+    const protoRoot = new protobuf.Root();
+    protoRoot.resolvePath = (_origin, target) => join(root, 'proto', target);
+    protoRoot.loadSync(protos, { keepCase: true });
+    writeFileSync(join(outDir, 'descriptor.json'), `${JSON.stringify(protoRoot.toJSON())}\n`);
     // The generated files import without extensions, which only CommonJS resolution accepts;
     // they hold types only, so marking the folder CommonJS costs nothing at run time.
     writeFileSync(join(outDir, 'package.json'), '{ "type": "commonjs" }\n');

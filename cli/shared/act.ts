@@ -1,6 +1,5 @@
 // drm, dhold and drelease: select jobs, ask the schedd to act, report per job; exit 1 if any job was not acted on.
 import { DschedError } from '../../lib/errors.js';
-import { parseSelection } from './job-selection.js';
 import { EXIT } from './run-cli.js';
 import { openSession } from './session.js';
 import { cli } from './yargs.js';
@@ -14,6 +13,8 @@ export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'relea
     .option('reason', { type: 'string', describe: 'reason recorded with the action' })
     .option('forcex', { type: 'boolean', hidden: true })
     .parse();
+  // the ClassAd library (for -constraint) only once the arguments are good
+  const { parseSelection } = await import('./job-selection.js');
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
   if (!sel.ids.length && !sel.owners.length && !sel.constraint && !a.all)
     throw new DschedError('USAGE', `say which jobs: ${cmd} CLUSTER[.PROC] | USER | -constraint EXPR | -all`);

@@ -1,21 +1,20 @@
 // How a CLI reaches the pool and who it is there. It trusts the pool CA (host/ca.crt or ca/ca.crt) and
 // presents no certificate. A user who can read the pool's token key (its owner, root) signs its own admin
 // token; anyone else proves who they are to the schedd by creating the file it names.
+// The RPC clients (gRPC, the protos), TLS and the ClassAd library are imported when a client is first asked
+// for, so a command's --help and its usage errors load none of them.
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { loadConfig, type Config } from '../../lib/config/load.js';
 import { addressFile } from '../../lib/config/paths.js';
 import { DschedError } from '../../lib/errors.js';
-import { collectorAddress } from '../../lib/daemon.js';
-import { loadTokenKey, signToken } from '../../lib/rpc/auth.js';
-import { cliTls, type ClientCredentials } from '../../lib/rpc/tls.js';
-import { readAddressFile } from '../../lib/rpc/address-file.js';
-import { CollectorClient } from '../../lib/rpc/clients/collector.js';
-import { MasterClient } from '../../lib/rpc/clients/master.js';
-import { StartdClient } from '../../lib/rpc/clients/startd.js';
-import { NegotiatorClient } from '../../lib/rpc/clients/negotiator.js';
-import { ClassAd } from '../../grammar/classad/index.js';
-import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
+import type { ClientCredentials } from '../../lib/rpc/tls.js';
+import { collectorAddress, readAddressFile } from '../../lib/rpc/address-file.js';
+import type { CollectorClient } from '../../lib/rpc/clients/collector.js';
+import type { MasterClient } from '../../lib/rpc/clients/master.js';
+import type { StartdClient } from '../../lib/rpc/clients/startd.js';
+import type { NegotiatorClient } from '../../lib/rpc/clients/negotiator.js';
+import type { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 
 export interface Session {
   config: Config;
@@ -43,7 +42,11 @@ export function openSession(): Session {
   let masterClient: MasterClient | undefined;
   const startdClients: StartdClient[] = [];
   let tls: ClientCredentials['tls'] | undefined;
-  const creds = (): ClientCredentials => ({ tls: (tls ??= cliTls(config.paths)), token: () => token });
+  const creds = async (): Promise<ClientCredentials> => {
+    tls ??= (await import('../../lib/rpc/tls.js')).cliTls(config.paths);
+    return { tls, token: () => token };
+  };
+  const newSchedd = async () => new (await import('../../lib/rpc/clients/schedd.js')).ScheddClient(scheddAddress(), await creds());
 
   const scheddAddress = () => {
     const a = readAddressFile(addressFile(config.paths, 'schedd'))?.address;
@@ -53,6 +56,7 @@ export function openSession(): Session {
 
   async function ensureToken(client: ScheddClient | undefined): Promise<void> {
     if (token) return;
+    const { loadTokenKey, signToken } = await import('../../lib/rpc/auth.js');
     let key;
     try {
       key = loadTokenKey(config.paths.ca.tokenKey);
@@ -64,7 +68,7 @@ export function openSession(): Session {
       token = signToken(key, { user, ttl: 3600, admin: true });
       return;
     }
-    const c = client ?? new ScheddClient(scheddAddress(), creds());
+    const c = client ?? (await newSchedd());
     const { path, nonce } = await c.beginAuth(user);
     try {
       closeSync(openSync(path, 'wx', 0o600));
@@ -83,7 +87,7 @@ export function openSession(): Session {
     user,
     async schedd() {
       if (!scheddClient) {
-        scheddClient = new ScheddClient(scheddAddress(), creds());
+        scheddClient = await newSchedd();
         await ensureToken(scheddClient);
       }
       return scheddClient;
@@ -93,16 +97,17 @@ export function openSession(): Session {
         const addr = collectorAddress(config);
         if (!addr) throw new DschedError('COLLECTOR_UNREACHABLE', `no collector is running for ${config.paths.home}`);
         if (!token) await ensureToken(undefined);
-        collectorClient = new CollectorClient(addr, creds());
+        collectorClient = new (await import('../../lib/rpc/clients/collector.js')).CollectorClient(addr, await creds());
       }
       return collectorClient;
     },
     async negotiator() {
       if (!negotiatorClient) {
         const ads = await (await this.collector()).query('Negotiator');
+        const { ClassAd } = await import('../../grammar/classad/index.js');
         const addr = ads.map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress')).find((v): v is string => typeof v === 'string' && v !== '');
         if (!addr) throw new DschedError('DAEMON_UNREACHABLE', 'no negotiator is advertised in the collector');
-        negotiatorClient = new NegotiatorClient(addr, creds());
+        negotiatorClient = new (await import('../../lib/rpc/clients/negotiator.js')).NegotiatorClient(addr, await creds());
       }
       return negotiatorClient;
     },
@@ -111,13 +116,13 @@ export function openSession(): Session {
         const addr = readAddressFile(addressFile(config.paths, 'master'))?.address;
         if (!addr) throw new DschedError('POOL_NOT_RUNNING', `no pool is running for ${config.paths.home}`);
         if (!token) await ensureToken(undefined);
-        masterClient = new MasterClient(addr, creds());
+        masterClient = new (await import('../../lib/rpc/clients/master.js')).MasterClient(addr, await creds());
       }
       return masterClient;
     },
     async startd(address: string) {
       if (!token) await ensureToken(undefined);
-      const c = new StartdClient(address, creds());
+      const c = new (await import('../../lib/rpc/clients/startd.js')).StartdClient(address, await creds());
       startdClients.push(c);
       return c;
     },

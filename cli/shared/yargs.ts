@@ -26,3 +26,17 @@ export function cli(cmd: string, argv: string[], usage: string): Argv {
       return true;
     });
 }
+
+/**
+ * The pre-pass for yargs: `-af:jh` (or `-autoformat:jh`, `--af:jh`) becomes `--af-opts jh --af`, so yargs sees
+ * a plain `af` array option plus the qualifiers. `-format` and everything else pass through unchanged.
+ */
+export function splitAfQualifiers(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const a of argv) {
+    const m = /^--?(af|autoformat):(.*)$/.exec(a);
+    if (m) out.push('--af-opts', m[2]!, '--af');
+    else out.push(a);
+  }
+  return out;
+}

@@ -5,6 +5,7 @@ import { openSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MASTER_PIPE_ENV } from '../../lib/daemon.js';
+import { daemonNodeFlags } from '../../lib/node-flags.js';
 import type { Logger } from '../../lib/log.js';
 import { readPidFile, removePidFile, writePidFile, type PidRecord } from '../../lib/pid-file.js';
 
@@ -55,7 +56,7 @@ export class Supervisor {
     const nodeArgs = (process.env.DSCHED_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
     // fd 3 is a pipe the daemon watches: when this master dies (even by SIGKILL) the daemon reads its end
     // of file and shuts down, so no daemon outlives its master
-    const child = spawn(process.execPath, [...nodeArgs, daemonScript(d.name)], {
+    const child = spawn(process.execPath, [...daemonNodeFlags(d.name), ...nodeArgs, daemonScript(d.name)], {
       stdio: ['ignore', out, out, 'pipe'],
       env: { ...process.env, [MASTER_PIPE_ENV]: '3' },
     });

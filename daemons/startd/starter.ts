@@ -11,6 +11,7 @@ import type { ClassAd } from '../../grammar/classad/index.js';
 // The startd needs only the argument/environment syntaxes, not the whole submit language.
 import { parseEnv, splitArgs } from '../../grammar/submit/args-env.js';
 import { STDERR_NAME, STDOUT_NAME } from '../../lib/transfer.js';
+import { daemonNodeFlags } from '../../lib/node-flags.js';
 import type { ProcFamily, ProcTracker } from './proc-family.js';
 import type { SignalRequest, SpawnerReply, StartRequest } from './spawner.js';
 
@@ -112,8 +113,7 @@ export class Starter {
 
   private launch() {
     const script = join(dirname(fileURLToPath(import.meta.url)), `spawner${extname(fileURLToPath(import.meta.url))}`);
-    // a small heap, and few threads: each id switch for a job's files signals every thread of the process
-    const child = spawn(process.execPath, ['--max-old-space-size=64', '--v8-pool-size=1', '--single-threaded-gc', ...process.execArgv.filter((a) => a.startsWith('--import')), script], {
+    const child = spawn(process.execPath, [...daemonNodeFlags('spawner'), ...process.execArgv.filter((a) => a.startsWith('--import')), script], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.child = child;

@@ -2,6 +2,8 @@
 // Written atomically (temp + fsync + rename) so readers never see half a line.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Config } from '../config/load.js';
+import { addressFile } from '../config/paths.js';
 
 export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
   mkdirSync(dirname(file), { recursive: true });
@@ -32,4 +34,12 @@ export function readAddressFile(file: string): { address: string; pid: number } 
 
 export function removeAddressFile(file: string): void {
   rmSync(file, { force: true });
+}
+
+/** The collector's address: COLLECTOR_HOST, else this home's collector address file. Re-read on each call
+ *  so a restarted collector is found again. */
+export function collectorAddress(config: Config): string | undefined {
+  const configured = config.str('COLLECTOR_HOST');
+  if (configured) return configured;
+  return readAddressFile(addressFile(config.paths, 'collector'))?.address;
 }

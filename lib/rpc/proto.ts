@@ -1,9 +1,11 @@
-// Loads the dsched.v1 protos once, with the same options proto-loader-gen-types used for the types.
+// Loads the dsched.v1 services once, with the message shapes proto-loader-gen-types typed them with
+// (--keepCase --longs Number --enums String --defaults --oneofs). They come from the JSON descriptor
+// `npm run gen` writes (no .proto text is parsed at run time), and only the services are built: grpc-js needs
+// each method's path and codecs, not the reflection descriptors proto-loader makes for every message, which
+// cost every command and daemon CPU at start and heap for as long as it runs.
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import protobuf from 'protobufjs';
+import descriptor from './generated/descriptor.json' with { type: 'json' };
 import type { ProtoGrpcType as CollectorProto } from './generated/collector.js';
 import type { ProtoGrpcType as NegotiatorProto } from './generated/negotiator.js';
 import type { ProtoGrpcType as ScheddProto } from './generated/schedd.js';
@@ -16,30 +18,52 @@ type V1 = CollectorProto['dsched']['v1'] &
   StartdProto['dsched']['v1'] &
   MasterProto['dsched']['v1'];
 
-function protoRoot(): string {
-  // Source tree (tsx) and build output (dist/lib/rpc) both find the repo's proto/ folder.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'proto', 'dsched', 'v1', 'common.proto'))) return join(dir, 'proto');
-    dir = dirname(dir);
-  }
-  throw new Error('proto/dsched/v1 not found');
+const PACKAGE = 'dsched.v1';
+const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
+
+function methodDefinition(service: protobuf.Service, m: protobuf.Method): grpc.MethodDefinition<object, object> {
+  const req = m.resolvedRequestType!;
+  const res = m.resolvedResponseType!;
+  const serialize = (t: protobuf.Type) => (value: object) => {
+    if (Array.isArray(value)) throw new Error(`cannot serialize an array as ${t.name}`);
+    return Buffer.from(t.encode(t.fromObject(value)).finish());
+  };
+  const deserialize = (t: protobuf.Type) => (bytes: Buffer) => t.toObject(t.decode(bytes), TO_OBJECT);
+  return {
+    path: `/${PACKAGE}.${service.name}/${m.name}`,
+    requestStream: !!m.requestStream,
+    responseStream: !!m.responseStream,
+    requestSerialize: serialize(req),
+    requestDeserialize: deserialize(req),
+    responseSerialize: serialize(res),
+    responseDeserialize: deserialize(res),
+    // the handlers may be named in camelCase too, as with proto-loader
+    originalName: m.name.charAt(0).toLowerCase() + m.name.slice(1),
+  };
 }
 
 let cached: V1 | undefined;
 export function proto(): V1 {
   if (!cached) {
-    const root = protoRoot();
-    const files = ['collector', 'negotiator', 'schedd', 'startd', 'master'].map((n) => `dsched/v1/${n}.proto`);
-    const def = protoLoader.loadSync(files, {
-      keepCase: true,
-      longs: Number,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-      includeDirs: [root],
-    });
-    cached = (grpc.loadPackageDefinition(def) as unknown as { dsched: { v1: V1 } }).dsched.v1;
+    const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
+    root.resolveAll();
+    const v1: Record<string, grpc.ServiceClientConstructor> = {};
+    for (const s of (root.lookup(PACKAGE) as protobuf.Namespace).nestedArray) {
+      if (!(s instanceof protobuf.Service)) continue;
+      const def = Object.fromEntries(s.methodsArray.map((m) => [m.name, methodDefinition(s, m)]));
+      v1[s.name] = grpc.makeClientConstructor(def, s.name);
+    }
+    cached = v1 as unknown as V1;
   }
   return cached;
+}
+
+/**
+ * The same services with proto-loader's reflection descriptors (each method's `requestType.type`, and every
+ * message's): for tools that build messages from the protos (the RPC fuzzer), never for the daemons.
+ */
+export async function protoWithDescriptors(): Promise<V1> {
+  const protoLoader = await import('@grpc/proto-loader');
+  const def = protoLoader.fromJSON(descriptor as protobuf.INamespace, { keepCase: true, ...TO_OBJECT });
+  return (grpc.loadPackageDefinition(def) as unknown as { dsched: { v1: V1 } }).dsched.v1;
 }

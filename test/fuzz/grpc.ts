@@ -15,7 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { loadTokenKey, signToken } from '../../lib/rpc/auth.js';
 import { RpcClient } from '../../lib/rpc/client.js';
-import { proto } from '../../lib/rpc/proto.js';
+import { protoWithDescriptors } from '../../lib/rpc/proto.js';
 import { ROOT } from './corpus.js';
 import { FINDINGS_DIR, preview, writeFinding, type CrashReport, type TargetReport } from './engine.js';
 import { bodyArb, messageTypes, skipKnownIssues, type MessageDesc } from './protobuf.js';
@@ -183,7 +183,7 @@ export async function runGrpc(opts: GrpcOptions): Promise<TargetReport> {
     const until = Date.now() + 60_000;
     while ((Object.keys(DAEMONS) as Daemon[]).some((d) => !readAddress(home, d)) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
 
-    const pkg = proto() as unknown as Record<string, { service: Record<string, { path: string; responseStream: boolean; requestType: { type: MessageDesc } }> }>;
+    const pkg = (await protoWithDescriptors()) as unknown as Record<string, { service: Record<string, { path: string; responseStream: boolean; requestType: { type: MessageDesc } }> }>;
     const types = messageTypes(pkg as unknown as Record<string, unknown>);
     const methods: MethodInfo[] = [];
     for (const [d, svc] of Object.entries(DAEMONS) as Array<[Daemon, string]>) {

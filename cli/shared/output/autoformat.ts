@@ -66,19 +66,8 @@ export function parseAfQualifiers(letters: string): AutoformatQualifiers {
   return q;
 }
 
-/**
- * The pre-pass for yargs: `-af:jh` (or `-autoformat:jh`, `--af:jh`) becomes `--af-opts jh --af`, so yargs sees
- * a plain `af` array option plus the qualifiers. `-format` and everything else pass through unchanged.
- */
-export function splitAfQualifiers(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const a of argv) {
-    const m = /^--?(af|autoformat):(.*)$/.exec(a);
-    if (m) out.push('--af-opts', m[2]!, '--af');
-    else out.push(a);
-  }
-  return out;
-}
+// the pre-pass for yargs lives with the yargs setup: commands call it before they load the ClassAd library
+export { splitAfQualifiers } from '../yargs.js';
 
 /** Parses an -af / -format argument as a ClassAd expression; a syntax error names the argument. */
 export function parseFormatExpr(text: string, what = '-af'): Expr {
