@@ -79,6 +79,7 @@ export const ERROR_CODES = {
   TRANSFER_FAILED: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1 },
   TIMEOUT: { status: GrpcStatus.DEADLINE_EXCEEDED, exit: 1 },
   NOT_IMPLEMENTED: { status: GrpcStatus.UNIMPLEMENTED, exit: 1 },
+  SERVICE_UNKNOWN: { status: GrpcStatus.NOT_FOUND, exit: 1, hint: 'the health service knows "" (the daemon) and the daemon\'s own service (dsched.v1.Schedd, ...)' },
   INTERNAL: { status: GrpcStatus.INTERNAL, exit: 1 },
 } satisfies Record<string, CodeInfo>;
 

@@ -58,6 +58,10 @@ startd.reapOrphans();
 
 const server = await serveDaemon(ctx, config.int('STARTD_PORT'), [{ definition: proto().Startd.service, impl: startdService(startd, monitor) }]);
 machine.address = server.address;
+// healthy while it can start jobs: NOT_SERVING while its job spawner is down (it is restarted at once)
+const spawnerHealth = (up: boolean) => server.health.set(up ? 'SERVING' : 'NOT_SERVING', up ? 'the job spawner runs' : 'the job spawner is down: no job can start');
+spawnerHealth(starter.spawnerUp);
+starter.onSpawnerState = spawnerHealth;
 log.info({ name, cpus: machine.total.cpus, memory: machine.total.memory, disk: machine.total.disk, custom: machine.total.custom }, 'startd ready');
 
 const collector = new CollectorLink(config, ctx.creds);

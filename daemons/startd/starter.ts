@@ -101,6 +101,9 @@ export class Starter {
   private pending = new Map<string, Pending>();
   private seq = 0;
   private stopping = false;
+  /** Whether the spawner runs: without it no job can start (the startd's health says so). */
+  spawnerUp = false;
+  onSpawnerState: (up: boolean) => void = () => {};
 
   constructor(
     private onError: (msg: string) => void,
@@ -116,6 +119,10 @@ export class Starter {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.child = child;
+    child.once('spawn', () => {
+      this.spawnerUp = true;
+      this.onSpawnerState(true);
+    });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.trim()) return;
       const r = JSON.parse(line) as SpawnerReply;
@@ -133,6 +140,8 @@ export class Starter {
     child.on('exit', (code, sig) => {
       if (this.stopping) return;
       this.onError(`the job spawner exited (${sig ?? code}); restarting it`);
+      this.spawnerUp = false;
+      this.onSpawnerState(false);
       // its jobs cannot be followed any more: kill what is left and report them lost
       for (const [id, p] of this.pending) {
         if (p.job.pid) signalGroup(p.job.pid, 'SIGKILL');

@@ -9,6 +9,7 @@ import type { ProtoGrpcType as NegotiatorProto } from './generated/negotiator.js
 import type { ProtoGrpcType as ScheddProto } from './generated/schedd.js';
 import type { ProtoGrpcType as StartdProto } from './generated/startd.js';
 import type { ProtoGrpcType as MasterProto } from './generated/master.js';
+import type { ProtoGrpcType as HealthProto } from './generated/health.js';
 
 type V1 = CollectorProto['dsched']['v1'] &
   NegotiatorProto['dsched']['v1'] &
@@ -42,4 +43,16 @@ export function proto(): V1 {
     cached = (grpc.loadPackageDefinition(def) as unknown as { dsched: { v1: V1 } }).dsched.v1;
   }
   return cached;
+}
+
+const LOAD_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true } as const;
+
+let health: HealthProto['grpc']['health']['v1'] | undefined;
+/** grpc.health.v1: the standard health service, loaded apart (a CLI that only checks health needs no more). */
+export function healthProto(): HealthProto['grpc']['health']['v1'] {
+  if (!health) {
+    const def = protoLoader.loadSync('grpc/health/v1/health.proto', { ...LOAD_OPTIONS, includeDirs: [protoRoot()] });
+    health = (grpc.loadPackageDefinition(def) as unknown as HealthProto).grpc.health.v1;
+  }
+  return health;
 }
