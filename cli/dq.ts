@@ -83,11 +83,17 @@ async function main(argv: string[]): Promise<number> {
       describe: 'why the jobs are idle: Requirements clause by clause against the pool, START, resources, fair share (no id: your idle jobs)',
     })
     .option('reverse', { type: 'boolean', describe: 'with -analyze: also each slot\'s START against the job, clause by clause' })
+    .option('watch', { type: 'boolean', describe: 'follow the jobs live, a progress bar per batch (cluster or DAG), until they are done (condor_watch_q); exit 1 if any was held, removed or failed' })
+    .option('exit', { type: 'string', array: true, describe: 'with -watch: GROUPER,JOB_STATUS[,EXIT_CODE] (all|any|none, active|done|idle|held): exit when it holds, e.g. -exit all,done,0 -exit any,held,1' })
+    .example('dq -watch', 'your jobs, live, until all are done')
+    .example('dq -watch 12 -exit any,held,3', 'cluster 12 until it is done, or exit 3 as soon as one of its jobs is held')
     .parse();
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
   if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');
+  if (a.exit && !a.watch) throw new DschedError('USAGE', '-exit goes with -watch');
   const session = openSession();
   try {
+    if (a.watch) return await (await import('./shared/watch.js')).watchCommand(session, sel, { allusers: !!a.allusers, exit: (a.exit as string[] | undefined) ?? [] });
     if (a.analyze)
       return await analyze(session, sel, { allusers: !!a.allusers, reverse: !!a.reverse, limit: (a.limit as number) ?? 0 });
     const schedd = await session.schedd();

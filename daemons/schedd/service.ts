@@ -108,8 +108,12 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
         const wanted = ids(req.ids);
         const whole = new Set(wanted.filter((w) => w.proc < 0).map((w) => w.cluster));
         const single = new Set(wanted.filter((w) => w.proc >= 0).map((w) => jobKey(w.cluster, w.proc)));
-        const matches = (j: Job) => !wanted.length || whole.has(j.cluster) || single.has(jobKey(j.cluster, j.proc));
-        const attrs = (j: Job) => (seesPrivate(ctx.identity, j.owner) ? queue.merged(j) : withoutPrivate(queue.merged(j), privateSet(query)));
+        const owners = new Set(req.owners ?? []);
+        const matches = (j: Job) => (!wanted.length || whole.has(j.cluster) || single.has(jobKey(j.cluster, j.proc))) && (!owners.size || owners.has(j.owner));
+        // a watcher of many jobs (dwait, dq -watch) asks only for the attributes it shows
+        const only = req.projection?.length ? new Set(req.projection.map((a) => a.toLowerCase())) : undefined;
+        const pick = (rec: Record<string, string>) => (only ? Object.fromEntries(Object.entries(rec).filter(([k]) => only.has(k.toLowerCase()))) : rec);
+        const attrs = (j: Job) => pick(seesPrivate(ctx.identity, j.owner) ? queue.merged(j) : withoutPrivate(queue.merged(j), privateSet(query)));
         const send = (j: Job, gone: boolean) => call.write({ id: { cluster: j.cluster, proc: j.proc }, status: j.status, gone, ad: { attrs: attrs(j) } });
         for (const j of queue.jobs.values()) if (matches(j)) send(j, false);
         const off = schedd.watch((changed) => {
