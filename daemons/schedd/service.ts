@@ -17,24 +17,9 @@ import type { FsAuth } from './fs-auth.js';
 import { jobKey, type Job } from './queue.js';
 import type { Schedd } from './schedd.js';
 import { privateSet, runJobQuery, seesPrivate, selectJobs, withoutPrivate, type QueryOptions } from './query.js';
+import { writePaced } from '../../lib/rpc/write-paced.js';
 
 const ids = (list: Array<{ cluster: number; proc: number }>) => list.map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
-
-/** Write a page, waiting while the reader is behind: a slow client must not make the schedd buffer the queue. */
-function writePaced(call: grpc.ServerWritableStream<any, any>, page: object): Promise<void> | void {
-  if (call.write(page) || call.cancelled) return;
-  return new Promise((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      call.off('close', done);
-      resolve();
-    };
-    call.on('drain', done);
-    call.on('cancelled', done);
-    call.on('close', done);
-  });
-}
 
 export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions): ServiceImpl {
   const queue = schedd.queue;

@@ -12,7 +12,7 @@ import type { ClassAd } from '../../grammar/classad/index.js';
 import { parseEnv, splitArgs } from '../../grammar/submit/args-env.js';
 import { STDERR_NAME, STDOUT_NAME } from '../../lib/transfer.js';
 import type { ProcFamily, ProcTracker } from './proc-family.js';
-import type { SignalRequest, SpawnerReply, StartRequest } from './spawner.js';
+import type { JobFiles, SignalRequest, SpawnerReply, StartRequest } from './spawner.js';
 
 /** A PBS job's copy of its script in the sandbox (transfer.ts leaves it out of the output). */
 const PBS_SCRIPT_NAME = '.pbs_script';
@@ -47,6 +47,10 @@ export interface StartedJob {
   sent?: boolean;
   /** all the job's processes (proc-family.ts), once it is handed to the spawner */
   family?: ProcFamily;
+  /** the paths the job's stdout and stderr were opened at, and (once it runs) those files' `dev:ino` (dtail) */
+  stdout?: string;
+  stderr?: string;
+  files?: JobFiles;
 }
 
 const SIGNALS = constants.signals as Record<string, number>;
@@ -130,6 +134,7 @@ export class Starter {
       if (!p) return;
       if (r.event === 'started') {
         p.job.pid = r.pid;
+        p.job.files = r.files;
         if (p.job.family) p.job.family.pid = r.pid;
         p.onRunning?.();
       } else {
@@ -207,6 +212,8 @@ export class Starter {
     const outName = given('Out');
     const errName = given('Err');
     const out = file(outName, STDOUT_NAME);
+    job.stdout = out;
+    job.stderr = errName && errName === outName ? out : file(errName, STDERR_NAME);
     const request: StartRequest = {
       op: 'start',
       id,
@@ -216,7 +223,7 @@ export class Starter {
       env,
       stdin: file(inName, inName ? basename(inName) : ''),
       stdout: out,
-      stderr: errName && errName === outName ? out : file(errName, STDERR_NAME),
+      stderr: job.stderr,
       sandbox,
       adText: ad.toLong(),
       files: opts.files,

@@ -67,6 +67,7 @@ export const AUTHORIZATION: Readonly<Record<string, readonly Level[]>> = {
   'Startd.Drain': ['ADMINISTRATOR'],
   'Startd.Vacate': ['NEGOTIATOR', 'ADMINISTRATOR'],
   'Startd.Chirp': ['ANONYMOUS'],
+  'Startd.TailJob': ['WRITE'],
   // the standard health service of every daemon: a status is no secret and probes carry no credential; a
   // watch holds a stream open, so only the pool's users and daemons may
   'Health.Check': ['ANONYMOUS'],
