@@ -224,6 +224,9 @@ export async function watchQueue(schedd: ScheddClient, o: WatchQueueOptions): Pr
   let exitCode = 0;
   let drawn = 0;
   let pending: NodeJS.Timeout | undefined;
+  /** jobs by category: all of them (for when to exit), and those in the bars (DAG jobs left out) */
+  const tally: Record<Category, number> = { idle: 0, running: 0, held: 0, done: 0, failed: 0 };
+  const shown: Record<Category, number> = { ...tally };
 
   const note = (k: string, j: JobState | undefined) => {
     let bk = batchKey.get(k);
@@ -238,6 +241,9 @@ export async function watchQueue(schedd: ScheddClient, o: WatchQueueOptions): Pr
     const was = category.get(k);
     const now = categoryOf(j);
     category.set(k, now);
+    // running tallies: a change costs the same with ten jobs or 100,000
+    if (was) tally[was]--;
+    tally[now]++;
     if (!j) unknown.add(k);
     if (j?.attrs.JobUniverse === '7' || heads.has(k)) {
       // the DAG job itself heads its batch: it counts for when to exit, not in the bar
@@ -245,11 +251,13 @@ export async function watchQueue(schedd: ScheddClient, o: WatchQueueOptions): Pr
       if (!j?.gone) b.dag = { ...b.dag, ...j?.attrs };
       const lbl = literal(j?.attrs.JobBatchName);
       if (typeof lbl === 'string' && lbl) b.label = lbl;
-      return b;
+      return { batch: b, moved: was !== now };
     }
     if (was) b.counts[was]--;
     b.counts[now]++;
-    return b;
+    shown[now]++;
+    if (was) shown[was]--;
+    return { batch: b, moved: was !== now };
   };
 
   const lines = () => {
@@ -257,8 +265,7 @@ export async function watchQueue(schedd: ScheddClient, o: WatchQueueOptions): Pr
     return [...batches.values()].map((b) => batchLine(b, w));
   };
   const totals = () => {
-    const t = { idle: 0, running: 0, held: 0, done: 0, failed: 0 };
-    for (const [k, c] of category) if (!heads.has(k)) t[c]++;
+    const t = shown;
     return `Total: ${category.size - heads.size} jobs; ${t.done} done, ${t.failed} failed, ${t.running} running, ${t.idle} idle, ${t.held} held`;
   };
   const redraw = () => {
@@ -268,24 +275,22 @@ export async function watchQueue(schedd: ScheddClient, o: WatchQueueOptions): Pr
     o.out.write(`${drawn ? `\x1b[${drawn}F\x1b[J` : ''}${text.join('\n')}\n`);
     drawn = text.length;
   };
-  const show = (changed?: JobState, b?: Batch) => {
+  const show = (changed?: JobState, n?: { batch: Batch; moved: boolean }) => {
     if (o.tty) {
       pending ??= setTimeout(redraw, 50);
       return;
     }
     const stamp = new Date().toISOString().slice(11, 19);
     if (!changed) for (const l of lines()) o.out.write(`${stamp} ${l}\n`);
-    else if (b) {
-      o.out.write(`${stamp} ${jobKey(changed)} ${categoryOf(changed)}: ${batchLine(b, b.label.length)}\n`);
-    }
+    // a line when a job moves in its bar (not for every attribute update)
+    else if (n?.moved) o.out.write(`${stamp} ${jobKey(changed)} ${categoryOf(changed)}: ${batchLine(n.batch, n.batch.label.length)}\n`);
   };
 
   const decide = (): boolean => {
-    const cats = [...category.values()];
     if (o.exit.length) {
       for (const c of o.exit) {
-        const n = cats.filter((x) => matchesStatus(x, c.status)).length;
-        const hit = c.grouper === 'all' ? n === cats.length : c.grouper === 'any' ? n > 0 : n === 0;
+        const n = CATEGORIES.reduce((sum, x) => sum + (matchesStatus(x, c.status) ? tally[x] : 0), 0);
+        const hit = c.grouper === 'all' ? n === category.size : c.grouper === 'any' ? n > 0 : n === 0;
         if (hit) {
           exitCode = c.code;
           return true;
@@ -293,8 +298,8 @@ export async function watchQueue(schedd: ScheddClient, o: WatchQueueOptions): Pr
       }
       return false;
     }
-    if (cats.some((x) => x === 'idle' || x === 'running')) return false;
-    exitCode = cats.some((x) => x !== 'done') ? 1 : 0;
+    if (tally.idle || tally.running) return false;
+    exitCode = tally.held || tally.failed ? 1 : 0;
     return true;
   };
 
@@ -330,8 +335,7 @@ export async function watchQueue(schedd: ScheddClient, o: WatchQueueOptions): Pr
           return decide();
         })();
       }
-      const b = note(jobKey(changed), changed);
-      show(changed, b);
+      show(changed, note(jobKey(changed), changed));
       return decide();
     },
     onReconnect: () => {
