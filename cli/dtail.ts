@@ -8,9 +8,7 @@ import { cli } from './shared/yargs.js';
 
 const USAGE = `usage: dtail JOB [-f] [-stderr] [-maxbytes N]
 
-The last bytes (1024 unless -maxbytes) of a running job's standard output, or standard error with -stderr;
-with -f (-follow), then what it writes next, until the job ends. A job not yet running is waited for with -f.
-Only the job's owner and the pool's admins may read it.`;
+The last bytes (1024 unless -maxbytes) of a running job's standard output, or standard error with -stderr; with -f (-follow), then what it writes next, until the job ends. A job not yet running is waited for with -f. Only the job's owner and the pool's admins may read it.`;
 
 async function main(argv: string[]): Promise<number> {
   const a = await cli('dtail', argv, USAGE)
