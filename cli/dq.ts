@@ -90,6 +90,10 @@ async function main(argv: string[]): Promise<number> {
     .option('queue', { type: 'string', describe: 'only jobs of this batch queue (PBS queue, Slurm partition)' })
     .option('pbs', { type: 'boolean', describe: 'qstat\'s table (Job id, Name, User, Time Use, S, Queue), every user\'s jobs' })
     .option('f', { type: 'boolean', describe: 'with -pbs: qstat -f\'s long form, attribute = value with PBS\'s names' })
+    .option('watch', { type: 'boolean', describe: 'follow the jobs live, a progress bar per batch (cluster or DAG), until they are done (condor_watch_q); exit 1 if any was held, removed or failed' })
+    .option('exit', { type: 'string', array: true, describe: 'with -watch: GROUPER,JOB_STATUS[,EXIT_CODE] (all|any|none, active|done|idle|held): exit when it holds, e.g. -exit all,done,0 -exit any,held,1' })
+    .example('dq -watch', 'your jobs, live, until all are done')
+    .example('dq -watch 12 -exit any,held,3', 'cluster 12 until it is done, or exit 3 as soon as one of its jobs is held')
     .parse();
   const [{ parseSelection }, { isTable, listingViewOf, printJobPages, viewProjection, writeOut }] = await Promise.all([
     import('./shared/job-selection.js'),
@@ -100,8 +104,10 @@ async function main(argv: string[]): Promise<number> {
   const sel = parseSelection(a._, [...((a.constraint as string[] | undefined) ?? []), ...(pbsView?.queueConstraint(a.queue as string | undefined) ?? [])]);
   if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');
   if (a.f && !a.pbs) throw new DschedError('USAGE', '-f goes with -pbs (dq -pbs -f JOB)');
+  if (a.exit && !a.watch) throw new DschedError('USAGE', '-exit goes with -watch');
   const session = openSession();
   try {
+    if (a.watch) return await (await import('./shared/watch.js')).watchCommand(session, sel, { allusers: !!a.allusers, exit: (a.exit as string[] | undefined) ?? [] });
     if (pbsView && a.pbs) return await pbsView.showPbsQueue(session, sel, { full: !!a.f, limit: (a.limit as number) ?? 0, server: session.config.str('HOSTNAME') || (await import('node:os')).hostname() });
     if (a.analyze)
       return await analyze(session, sel, { allusers: !!a.allusers, reverse: !!a.reverse, limit: (a.limit as number) ?? 0 });

@@ -20,6 +20,8 @@ import { ClassAd } from '../grammar/classad/index.js';
 import { ensurePoolCredentials, installHostCredential, makeHostKey } from '../lib/pki/ca.js';
 import { CollectorClient } from '../lib/rpc/clients/collector.js';
 import { collectorAddress } from '../lib/daemon.js';
+import type { DaemonRole } from '../lib/rpc/auth.js';
+import type { MasterClient } from '../lib/rpc/clients/master.js';
 import { asAdmin } from './shared/admin.js';
 import { openSession, type Session } from './shared/session.js';
 import { evalCommand } from './eval-command.js';
@@ -28,7 +30,7 @@ import { EXIT, runCli } from './shared/run-cli.js';
 const USAGE = `usage: dsched <command>
   start                 start the pool of $DSCHED_HOME (default ~/.dsched) in the background
   stop                  stop it
-  status                show its daemons
+  status                show its daemons and their health (exit 1 unless every one is SERVING)
   reconfig              make every daemon re-read its configuration
   collector|negotiator|schedd|startd|master|web
                         run one daemon in the foreground (for pools spread over hosts)
@@ -274,18 +276,57 @@ function masterOf(session: Session) {
   return session.master();
 }
 
+/**
+ * What a daemon's health service says (grpc.health.v1: anyone may ask, no token needed), or `unreachable`.
+ * Loaded only here: the other commands need no health client.
+ */
+async function daemonHealth(config: Config, name: string): Promise<string> {
+  const a = readAddressFile(addressFile(config.paths, name));
+  if (!a || !pidAlive(a.pid) || !DAEMONS.includes(name)) return 'unreachable';
+  const { HealthClient } = await import('../lib/rpc/clients/health.js');
+  const c = new HealthClient(a.address, { tls: cliTls(config.paths) }, name as DaemonRole, hostName(config));
+  try {
+    return await c.check('', 5_000);
+  } catch {
+    return 'unreachable';
+  } finally {
+    c.close();
+  }
+}
+
+/** dsched status: each daemon's state at its master and its health; exit 1 unless every one is SERVING. */
 async function status(): Promise<number> {
   const session = openSession();
   const config = session.config;
   try {
-    const s = await (await masterOf(session)).status();
-    process.stdout.write(`pool ${s.home}  master pid ${s.pid}\n`);
-    process.stdout.write(`${'DAEMON'.padEnd(12)} ${'STATE'.padEnd(9)} ${'PID'.padStart(7)} ${'RESTARTS'.padStart(8)}  ADDRESS / LAST EXIT\n`);
-    for (const d of s.daemons) {
-      const addr = readAddressFile(addressFile(config.paths, d.name))?.address ?? '';
-      process.stdout.write(`${d.name.padEnd(12)} ${d.state.padEnd(9)} ${String(d.pid || '-').padStart(7)} ${String(d.restarts).padStart(8)}  ${addr}${d.last_exit ? `  (last exit: ${d.last_exit})` : ''}\n`);
+    // the master's view (pids, restarts) needs a token, which a user who is not an admin gets from the schedd:
+    // with the schedd down, the daemons of DAEMON_LIST are still asked for their health
+    let s: Awaited<ReturnType<MasterClient['status']>> | undefined;
+    let why = '';
+    try {
+      s = await (await masterOf(session)).status();
+    } catch (e) {
+      if (!(e instanceof DschedError) || e.code === 'POOL_NOT_RUNNING') throw e;
+      why = e.message;
     }
-    return EXIT.ok;
+    const rows = s
+      ? [{ name: 'master', state: 'running', pid: s.pid, restarts: 0, last_exit: '' }, ...s.daemons]
+      : ['master', ...config.list('DAEMON_LIST').map((d) => d.toLowerCase())].map((name) => ({ name, state: '?', pid: 0, restarts: 0, last_exit: '' }));
+    const health = await Promise.all(rows.map((d) => daemonHealth(config, d.name)));
+    process.stdout.write(s ? `pool ${s.home}  master pid ${s.pid}\n` : `pool ${config.paths.home}  (the master's view is unavailable: ${why})\n`);
+    process.stdout.write(`${'DAEMON'.padEnd(12)} ${'STATE'.padEnd(9)} ${'PID'.padStart(7)} ${'RESTARTS'.padStart(8)}  ${'HEALTH'.padEnd(11)}  ADDRESS / LAST EXIT\n`);
+    rows.forEach((d, i) => {
+      const addr = readAddressFile(addressFile(config.paths, d.name))?.address ?? '';
+      process.stdout.write(
+        `${d.name.padEnd(12)} ${d.state.padEnd(9)} ${String(d.pid || '-').padStart(7)} ${String(d.restarts).padStart(8)}  ${health[i]!.padEnd(11)}  ${addr}${d.last_exit ? `  (last exit: ${d.last_exit})` : ''}\n`,
+      );
+    });
+    const down = rows.flatMap((d, i) => (health[i] === 'SERVING' ? [] : [`${d.name} ${health[i]}`]));
+    if (down.length) process.stderr.write(`dsched: not every daemon is serving: ${down.join(', ')}\n`);
+    // a daemon that accepts connections but does not answer (stopped, hung) holds its TLS handshake open,
+    // and closing the channel does not end it: exit once the answer is out
+    if (health.includes('unreachable')) setTimeout(() => process.exit(), 100).unref();
+    return down.length ? EXIT.failed : EXIT.ok;
   } finally {
     session.close();
   }

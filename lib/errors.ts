@@ -82,6 +82,13 @@ export const ERROR_CODES = {
   TRANSFER_FAILED: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1 },
   TIMEOUT: { status: GrpcStatus.DEADLINE_EXCEEDED, exit: 1 },
   NOT_IMPLEMENTED: { status: GrpcStatus.UNIMPLEMENTED, exit: 1 },
+  OUTPUT_REFUSED: {
+    status: GrpcStatus.PERMISSION_DENIED,
+    exit: 1,
+    hint: "dtail reads only the file the job's standard output (or error) was opened as when it started, with the owner's rights; a link or another file in its place is not followed",
+  },
+  TOO_MANY_STREAMS: { status: GrpcStatus.RESOURCE_EXHAUSTED, exit: 1, hint: 'end some of your other dtail -f (or watches) first' },
+  SERVICE_UNKNOWN: { status: GrpcStatus.NOT_FOUND, exit: 1, hint: 'the health service knows "" (the daemon) and the daemon\'s own service (dsched.v1.Schedd, ...)' },
   INTERNAL: { status: GrpcStatus.INTERNAL, exit: 1 },
 } satisfies Record<string, CodeInfo>;
 

@@ -2,7 +2,8 @@
 // Generates the code that is build output (kept out of git, see .gitignore):
 //  - a peggy parser for each grammar/**/*.peggy into a sibling generated/ folder;
 //    a first-lines comment `// @start-rules: A, B` names the allowed start rules.
-//  - TypeScript types for proto/dsched/v1/*.proto into lib/rpc/generated/, and their JSON descriptor.
+//  - TypeScript types for proto/dsched/v1/*.proto and proto/grpc/health/v1 into lib/rpc/generated/, and their
+//    JSON descriptor.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
@@ -37,6 +38,8 @@ for (const file of walk(join(root, 'grammar'))) {
 const protoDir = join(root, 'proto', 'dsched', 'v1');
 if (existsSync(protoDir)) {
   const protos = readdirSync(protoDir).filter((f) => f.endsWith('.proto')).map((f) => join('dsched', 'v1', f));
+  // the standard health service every daemon serves
+  protos.push(join('grpc', 'health', 'v1', 'health.proto'));
   if (protos.length) {
     const outDir = join(root, 'lib', 'rpc', 'generated');
     mkdirSync(outDir, { recursive: true });

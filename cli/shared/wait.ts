@@ -4,8 +4,7 @@ import { clearLine, cursorTo } from 'node:readline';
 import { ClassAd } from '../../grammar/classad/index.js';
 import type { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import { DschedError } from '../../lib/errors.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { followJobs, type JobState } from './watch.js';
 
 export interface WaitResult {
   ads: ClassAd[];
@@ -13,18 +12,25 @@ export interface WaitResult {
   exitCode: number;
 }
 
-function progressLine(ads: ClassAd[]): string {
-  const dag = ads.find((a) => a.lookupJS('DAG_NodesTotal') !== undefined);
+function progressLine(jobs: Iterable<JobState>): string {
+  const n = { all: 0, idle: 0, running: 0, held: 0 };
+  let dag: ClassAd | undefined;
+  for (const j of jobs) {
+    if (j.attrs.DAG_NodesTotal !== undefined) dag = ClassAd.fromRecord(j.attrs);
+    n.all++;
+    if (j.status === 1) n.idle++;
+    else if (j.status === 2) n.running++;
+    else if (j.status === 5) n.held++;
+  }
   if (dag) {
-    const n = (k: string) => Number(dag.lookupJS(k) ?? 0);
-    const total = n('DAG_NodesTotal');
-    const done = n('DAG_NodesDone');
+    const v = (k: string) => Number(dag!.lookupJS(k) ?? 0);
+    const total = v('DAG_NodesTotal');
+    const done = v('DAG_NodesDone');
     const width = 30;
     const fill = total ? Math.round((done / total) * width) : 0;
-    return `DAG ${dag.lookupJS('ClusterId')}: [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${total} done, ${n('DAG_NodesRunning')} running, ${n('DAG_NodesIdle')} idle, ${n('DAG_NodesFailed')} failed, ${n('DAG_NodesReady')} ready, ${n('DAG_NodesUnready')} waiting`;
+    return `DAG ${dag.lookupJS('ClusterId')}: [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${total} done, ${v('DAG_NodesRunning')} running, ${v('DAG_NodesIdle')} idle, ${v('DAG_NodesFailed')} failed, ${v('DAG_NodesReady')} ready, ${v('DAG_NodesUnready')} waiting`;
   }
-  const count = (s: number) => ads.filter((a) => a.lookupJS('JobStatus') === s).length;
-  return `${ads.length} job(s) in the queue: ${count(1)} idle, ${count(2)} running, ${count(5)} held`;
+  return `${n.all} job(s) in the queue: ${n.idle} idle, ${n.running} running, ${n.held} held`;
 }
 
 export async function waitForJobs(
@@ -32,49 +38,38 @@ export async function waitForJobs(
   ids: Array<{ cluster: number; proc: number }>,
   opts: { timeoutSec?: number; progress?: boolean } = {},
 ): Promise<WaitResult> {
-  const deadline = opts.timeoutSec ? Date.now() + opts.timeoutSec * 1000 : Infinity;
   const tty = opts.progress !== false && process.stderr.isTTY;
-  let delay = 100;
-  let unreachableSince = 0;
-  // the ids travel as a list however many there are; while waiting only the counts by state come back
-  // (the DAG progress line needs its DAG job's ad: asked for when the jobs are few)
-  const few = ids.length <= 100;
-  const projection = ['ClusterId', 'ProcId', 'JobStatus', 'JobUniverse', 'DAG_NodesTotal', 'DAG_NodesDone', 'DAG_NodesRunning', 'DAG_NodesIdle', 'DAG_NodesFailed', 'DAG_NodesReady', 'DAG_NodesUnready'];
-  for (;;) {
-    let left: number;
-    let line = '';
-    try {
-      let counts: { total: number; idle: number; running: number; held: number } | undefined;
-      const ads: ClassAd[] = [];
-      for await (const page of schedd.queryPages({ ids, owners: [], constraint: '', projection, history: false, limit: 0, counts_only: !(tty && few) })) {
-        for (const a of page.ads) ads.push(ClassAd.fromRecord(a.attrs));
-        if (page.last && page.matched) counts = page.matched;
-      }
-      left = counts?.total ?? ads.length;
-      if (tty) line = ads.length ? progressLine(ads) : `${left} job(s) in the queue: ${counts?.idle ?? 0} idle, ${counts?.running ?? 0} running, ${counts?.held ?? 0} held`;
-      unreachableSince = 0;
-    } catch (e) {
-      // a schedd that is restarting (its master brings it back) is waited for, up to two minutes
-      if ((e as DschedError).code !== 'SCHEDD_UNREACHABLE') throw e;
-      unreachableSince ||= Date.now();
-      if (Date.now() - unreachableSince > 120_000) throw e;
-      await sleep(500);
-      continue;
-    }
-    if (!left) break;
-    if (tty) {
-      cursorTo(process.stderr, 0);
-      clearLine(process.stderr, 0);
-      process.stderr.write(line);
-    }
-    if (Date.now() > deadline) {
-      if (tty) process.stderr.write('\n');
-      throw new DschedError('TIMEOUT', `${left} job(s) still in the queue after ${opts.timeoutSec} s`);
-    }
-    await sleep(delay);
-    delay = Math.min(1000, delay * 1.5);
+  // The schedd's job-change stream tells of every change as it is committed: the jobs are read once, then
+  // each change arrives by itself (a restarted schedd is waited for and the queue read again). The status
+  // line is redrawn at most every 200 ms, however many jobs change.
+  let timer: NodeJS.Timeout | undefined;
+  let latest: ReadonlyMap<string, JobState> = new Map();
+  let drawn = false;
+  const draw = () => {
+    timer = undefined;
+    drawn = true;
+    cursorTo(process.stderr, 0);
+    clearLine(process.stderr, 0);
+    process.stderr.write(progressLine(latest.values()));
+  };
+  const projection = ['JobUniverse', 'DAG_NodesTotal', 'DAG_NodesDone', 'DAG_NodesRunning', 'DAG_NodesIdle', 'DAG_NodesFailed', 'DAG_NodesReady', 'DAG_NodesUnready'];
+  const outcome = await followJobs(schedd, {
+    ids,
+    projection,
+    deadline: opts.timeoutSec ? Date.now() + opts.timeoutSec * 1000 : undefined,
+    update(jobs) {
+      latest = jobs;
+      if (!jobs.size) return true;
+      if (tty) timer ??= setTimeout(draw, 200);
+      return false;
+    },
+  });
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    if (drawn) process.stderr.write('\n');
+    throw new DschedError('TIMEOUT', `${latest.size} job(s) still in the queue after ${opts.timeoutSec} s`);
   }
-  if (tty) process.stderr.write('\n');
+  if (drawn) process.stderr.write('\n');
   const histProjection = ['ClusterId', 'ProcId', 'JobStatus', 'JobUniverse', 'ExitCode', 'ExitBySignal', 'ExitSignal', 'RemoveReason', 'DAG_NodesDone', 'DAG_NodesTotal', 'DAG_NodesFailed', 'DAG_RescueFile', 'Out'];
   const hist: ClassAd[] = [];
   for await (const page of schedd.queryPages({ ids, owners: [], constraint: '', projection: histProjection, history: true, limit: 0 }))

@@ -70,6 +70,13 @@ const server = await serveDaemon(ctx, config.int('SCHEDD_PORT'), [
   { definition: proto().Schedd.service, impl: scheddService(schedd, auth, { cpuLimitSec: () => config.int('QUERY_CPU_LIMIT'), privateAttrs: () => config.list('PRIVATE_JOB_ATTRS') }) },
 ]);
 opts.address = server.address;
+// the health service says whether the queue takes changes: NOT_SERVING while it cannot be written (the
+// server binds only once the queue is open)
+const logStoreError = queue.onStoreError;
+queue.onStoreError = (e) => {
+  logStoreError(e);
+  server.health.set(e === undefined ? 'SERVING' : 'NOT_SERVING', e === undefined ? 'the job queue is written again' : `the job queue cannot be written: ${(e as Error).message}`);
+};
 log.info({ jobs: queue.jobs.size, clusters: queue.clusters.size, name }, 'queue loaded');
 
 // ---- ads: one Scheduler ad, one Submitter ad per user with jobs ----

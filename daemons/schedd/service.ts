@@ -19,30 +19,9 @@ import type { FsAuth } from './fs-auth.js';
 import { jobKey, type Job } from './queue.js';
 import type { Schedd } from './schedd.js';
 import { privateSet, runJobQuery, seesPrivate, selectJobs, withoutPrivate, type QueryOptions } from './query.js';
+import { writePaced } from '../../lib/rpc/write-paced.js';
 
 const ids = (list: Array<{ cluster: number; proc: number }>) => list.map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
-
-function pick(rec: Record<string, string>, names: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const n of names) if (Object.hasOwn(rec, n)) out[n] = rec[n]!;
-  return out;
-}
-
-/** Write a page, waiting while the reader is behind: a slow client must not make the schedd buffer the queue. */
-function writePaced(call: grpc.ServerWritableStream<any, any>, page: object): Promise<void> | void {
-  if (call.write(page) || call.cancelled) return;
-  return new Promise((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      call.off('close', done);
-      resolve();
-    };
-    call.on('drain', done);
-    call.on('cancelled', done);
-    call.on('close', done);
-  });
-}
 
 export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions): ServiceImpl {
   const queue = schedd.queue;
@@ -131,10 +110,12 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
         const wanted = ids(req.ids);
         const whole = new Set(wanted.filter((w) => w.proc < 0).map((w) => w.cluster));
         const single = new Set(wanted.filter((w) => w.proc >= 0).map((w) => jobKey(w.cluster, w.proc)));
-        const matches = (j: Job) => !wanted.length || whole.has(j.cluster) || single.has(jobKey(j.cluster, j.proc));
-        const all = (j: Job) => (seesPrivate(ctx.identity, j.owner) ? queue.merged(j) : withoutPrivate(queue.merged(j), privateSet(query)));
-        // a watcher of the whole queue (the web daemon) asks for a few attributes, not 100,000 whole ads
-        const attrs = req.projection.length ? (j: Job) => pick(all(j), req.projection) : all;
+        const owners = new Set(req.owners ?? []);
+        const matches = (j: Job) => (!wanted.length || whole.has(j.cluster) || single.has(jobKey(j.cluster, j.proc))) && (!owners.size || owners.has(j.owner));
+        // a watcher of many jobs (dwait, dq -watch) asks only for the attributes it shows
+        const only = req.projection?.length ? new Set(req.projection.map((a) => a.toLowerCase())) : undefined;
+        const pick = (rec: Record<string, string>) => (only ? Object.fromEntries(Object.entries(rec).filter(([k]) => only.has(k.toLowerCase()))) : rec);
+        const attrs = (j: Job) => pick(seesPrivate(ctx.identity, j.owner) ? queue.merged(j) : withoutPrivate(queue.merged(j), privateSet(query)));
         const send = (j: Job, gone: boolean) => call.write({ id: { cluster: j.cluster, proc: j.proc }, status: j.status, gone, ad: { attrs: attrs(j) } });
         for (const j of queue.jobs.values()) if (matches(j)) send(j, false);
         const off = schedd.watch((changed) => {

@@ -12,6 +12,7 @@ import { ProcTracker } from './proc-family.js';
 import { Startd } from './startd.js';
 import { JobMonitor, startdInstance } from './policy.js';
 import { startdService } from './service.js';
+import { JobTail } from './tail.js';
 
 const ctx = daemonContext('startd');
 const { config, log } = ctx;
@@ -56,8 +57,12 @@ const reaped = await tracker.reapOrphans(startd.previousTags());
 if (reaped) log.warn({ processes: reaped }, 'killed processes left by jobs of a previous startd');
 startd.reapOrphans();
 
-const server = await serveDaemon(ctx, config.int('STARTD_PORT'), [{ definition: proto().Startd.service, impl: startdService(startd, monitor) }]);
+const server = await serveDaemon(ctx, config.int('STARTD_PORT'), [{ definition: proto().Startd.service, impl: startdService(startd, monitor, new JobTail(machine, log)) }]);
 machine.address = server.address;
+// healthy while it can start jobs: NOT_SERVING while its job spawner is down (it is restarted at once)
+const spawnerHealth = (up: boolean) => server.health.set(up ? 'SERVING' : 'NOT_SERVING', up ? 'the job spawner runs' : 'the job spawner is down: no job can start');
+spawnerHealth(starter.spawnerUp);
+starter.onSpawnerState = spawnerHealth;
 log.info({ name, cpus: machine.total.cpus, memory: machine.total.memory, disk: machine.total.disk, custom: machine.total.custom }, 'startd ready');
 
 const collector = new CollectorLink(config, ctx.creds);

@@ -17,9 +17,11 @@ import type { RenewRequest__Output } from '../../lib/rpc/generated/dsched/v1/Ren
 import type { VacateRequest__Output } from '../../lib/rpc/generated/dsched/v1/VacateRequest.js';
 import { ClassAd } from '../../grammar/classad/index.js';
 import type { JobMonitor } from './policy.js';
+import type { JobTail } from './tail.js';
+import type { TailRequest__Output } from '../../lib/rpc/generated/dsched/v1/TailRequest.js';
 import type { Startd } from './startd.js';
 
-export function startdService(startd: Startd, monitor?: JobMonitor): ServiceImpl {
+export function startdService(startd: Startd, monitor?: JobMonitor, tail?: JobTail): ServiceImpl {
   /** The claim is the caller's: a schedd on the host that claimed it. */
   const holder = (ctx: CallContext, claim: string) => startd.checkHolder(claim, daemonHost(ctx.identity));
   return {
@@ -31,6 +33,11 @@ export function startdService(startd: Startd, monitor?: JobMonitor): ServiceImpl
         // what could be sent has been; what could not is the job's hold reason at the schedd
         if (r.output.error) throw new DschedError('TRANSFER_FAILED', r.output.error);
         call.end();
+      },
+      // dtail: the job's owner (or an admin) reads its stdout/stderr as it grows (tail.ts says how safely)
+      async TailJob(req: TailRequest__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
+        if (!tail) throw new DschedError('NOT_IMPLEMENTED', 'this startd does not serve dtail');
+        await tail.stream(req, call, ctx.identity);
       },
     },
     unary: {

@@ -4,9 +4,9 @@
 //
 // Protocol, one JSON object per line. In (stdin): {op:'start', id, exe, argv, cwd, env, stdin, stdout,
 // stderr, sandbox, adText, uid?, gid?, family?} and {op:'signal', id, signal}. Out (stdout): {id, event:'started',
-// pid}, {id, event:'failed', holdCode, holdSubCode, message}, {id, event:'exited', exitCode, signal?}.
+// pid, files}, {id, event:'failed', holdCode, holdSubCode, message}, {id, event:'exited', exitCode, signal?}.
 import { spawn } from 'node:child_process';
-import { chownSync, closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, fstatSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import { ProcFamily, type FamilyRef } from './proc-family.js';
@@ -42,8 +42,13 @@ export interface SignalRequest {
   id: string;
   signal: NodeJS.Signals;
 }
+/** A file by device and inode (`dev:ino`): what dtail checks the file it reads against. */
+export interface JobFiles {
+  stdout?: string;
+  stderr?: string;
+}
 export type SpawnerReply =
-  | { id: string; event: 'started'; pid: number }
+  | { id: string; event: 'started'; pid: number; files?: JobFiles }
   | { id: string; event: 'failed'; holdCode: number; holdSubCode: number; message: string }
   | { id: string; event: 'exited'; exitCode: number; signal?: number };
 
@@ -82,6 +87,7 @@ function start(r: StartRequest): void {
   // process, one signal per thread and per call, which cost more than the fork itself when taken per file.
   const fds: number[] = [];
   let stdio: number[] = [];
+  let files: JobFiles = {};
   const closeAll = () => {
     fds.forEach((fd) => closeSync(fd));
     process.chdir('/');
@@ -89,8 +95,8 @@ function start(r: StartRequest): void {
   const refused = asUser(as, (): { code: number; message: string; e: unknown } | undefined => {
     try {
       writeFileSync(`${r.sandbox}/.job.ad`, r.adText);
-      for (const [files, mode] of [[r.files, 0o600], [r.execFiles, 0o700]] as const)
-        for (const [name, text] of Object.entries(files ?? {})) writeFileSync(`${r.sandbox}/${name}`, text, { mode });
+      for (const [list, mode] of [[r.files, 0o600], [r.execFiles, 0o700]] as const)
+        for (const [name, text] of Object.entries(list ?? {})) writeFileSync(`${r.sandbox}/${name}`, text, { mode });
     } catch (e) {
       return { code: 6, message: `Failed to create the job sandbox ${r.sandbox}: ${why(e)}`, e };
     }
@@ -114,6 +120,8 @@ function start(r: StartRequest): void {
       opening = { path: r.stderr, as: 'standard error', code: 7 };
       const errFd = r.stderr === r.stdout && r.stdout !== '/dev/null' ? outFd : open(r.stderr, true);
       stdio = [inFd, outFd, errFd];
+      // which files the job writes to, by device and inode: dtail reads these and nothing put in their place
+      files = { stdout: fileId(outFd), stderr: fileId(errFd) };
     } catch (e) {
       closeAll();
       return { code: opening.code, message: `Failed to open '${opening.path}' as ${opening.as}: ${why(e)}`, e };
@@ -152,7 +160,7 @@ function start(r: StartRequest): void {
       family.pid = child.pid!;
       families.set(r.id, family);
     }
-    send({ id: r.id, event: 'started', pid: child.pid! });
+    send({ id: r.id, event: 'started', pid: child.pid!, files });
   });
   child.once('exit', async (code, signal) => {
     if (settled) return;
@@ -174,6 +182,12 @@ function start(r: StartRequest): void {
     if (!r.keepSandbox) rmSync(r.sandbox, { recursive: true, force: true });
     send(signal ? { id: r.id, event: 'exited', exitCode: 0, signal: SIGNALS[signal] ?? 0 } : { id: r.id, event: 'exited', exitCode: code ?? 0 });
   });
+}
+
+/** `dev:ino` of a regular file open on `fd`; undefined for anything else (/dev/null, a pipe). */
+function fileId(fd: number): string | undefined {
+  const st = fstatSync(fd, { bigint: true });
+  return st.isFile() ? `${st.dev}:${st.ino}` : undefined;
 }
 
 function signal(r: SignalRequest): void {

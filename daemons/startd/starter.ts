@@ -13,7 +13,7 @@ import { parseEnv, splitArgs } from '../../grammar/submit/args-env.js';
 import { STDERR_NAME, STDOUT_NAME } from '../../lib/transfer.js';
 import { daemonNodeFlags } from '../../lib/node-flags.js';
 import type { ProcFamily, ProcTracker } from './proc-family.js';
-import type { SignalRequest, SpawnerReply, StartRequest } from './spawner.js';
+import type { JobFiles, SignalRequest, SpawnerReply, StartRequest } from './spawner.js';
 
 /** A PBS job's copy of its script in the sandbox (transfer.ts leaves it out of the output). */
 const PBS_SCRIPT_NAME = '.pbs_script';
@@ -48,6 +48,10 @@ export interface StartedJob {
   sent?: boolean;
   /** all the job's processes (proc-family.ts), once it is handed to the spawner */
   family?: ProcFamily;
+  /** the paths the job's stdout and stderr were opened at, and (once it runs) those files' `dev:ino` (dtail) */
+  stdout?: string;
+  stderr?: string;
+  files?: JobFiles;
 }
 
 const SIGNALS = constants.signals as Record<string, number>;
@@ -102,6 +106,9 @@ export class Starter {
   private pending = new Map<string, Pending>();
   private seq = 0;
   private stopping = false;
+  /** Whether the spawner runs: without it no job can start (the startd's health says so). */
+  spawnerUp = false;
+  onSpawnerState: (up: boolean) => void = () => {};
 
   constructor(
     private onError: (msg: string) => void,
@@ -117,6 +124,10 @@ export class Starter {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.child = child;
+    child.once('spawn', () => {
+      this.spawnerUp = true;
+      this.onSpawnerState(true);
+    });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.trim()) return;
       const r = JSON.parse(line) as SpawnerReply;
@@ -124,6 +135,7 @@ export class Starter {
       if (!p) return;
       if (r.event === 'started') {
         p.job.pid = r.pid;
+        p.job.files = r.files;
         if (p.job.family) p.job.family.pid = r.pid;
         p.onRunning?.();
       } else {
@@ -134,6 +146,8 @@ export class Starter {
     child.on('exit', (code, sig) => {
       if (this.stopping) return;
       this.onError(`the job spawner exited (${sig ?? code}); restarting it`);
+      this.spawnerUp = false;
+      this.onSpawnerState(false);
       // its jobs cannot be followed any more: kill what is left and report them lost
       for (const [id, p] of this.pending) {
         if (p.job.pid) signalGroup(p.job.pid, 'SIGKILL');
@@ -199,6 +213,8 @@ export class Starter {
     const outName = given('Out');
     const errName = given('Err');
     const out = file(outName, STDOUT_NAME);
+    job.stdout = out;
+    job.stderr = errName && errName === outName ? out : file(errName, STDERR_NAME);
     const request: StartRequest = {
       op: 'start',
       id,
@@ -208,7 +224,7 @@ export class Starter {
       env,
       stdin: file(inName, inName ? basename(inName) : ''),
       stdout: out,
-      stderr: errName && errName === outName ? out : file(errName, STDERR_NAME),
+      stderr: job.stderr,
       sandbox,
       adText: ad.toLong(),
       files: opts.files,

@@ -11,6 +11,7 @@ import type { ProtoGrpcType as NegotiatorProto } from './generated/negotiator.js
 import type { ProtoGrpcType as ScheddProto } from './generated/schedd.js';
 import type { ProtoGrpcType as StartdProto } from './generated/startd.js';
 import type { ProtoGrpcType as MasterProto } from './generated/master.js';
+import type { ProtoGrpcType as HealthProto } from './generated/health.js';
 
 type V1 = CollectorProto['dsched']['v1'] &
   NegotiatorProto['dsched']['v1'] &
@@ -18,10 +19,9 @@ type V1 = CollectorProto['dsched']['v1'] &
   StartdProto['dsched']['v1'] &
   MasterProto['dsched']['v1'];
 
-const PACKAGE = 'dsched.v1';
 const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
 
-function methodDefinition(service: protobuf.Service, m: protobuf.Method): grpc.MethodDefinition<object, object> {
+function methodDefinition(pkg: string, service: protobuf.Service, m: protobuf.Method): grpc.MethodDefinition<object, object> {
   const req = m.resolvedRequestType!;
   const res = m.resolvedResponseType!;
   const serialize = (t: protobuf.Type) => (value: object) => {
@@ -30,7 +30,7 @@ function methodDefinition(service: protobuf.Service, m: protobuf.Method): grpc.M
   };
   const deserialize = (t: protobuf.Type) => (bytes: Buffer) => t.toObject(t.decode(bytes), TO_OBJECT);
   return {
-    path: `/${PACKAGE}.${service.name}/${m.name}`,
+    path: `/${pkg}.${service.name}/${m.name}`,
     requestStream: !!m.requestStream,
     responseStream: !!m.responseStream,
     requestSerialize: serialize(req),
@@ -42,20 +42,33 @@ function methodDefinition(service: protobuf.Service, m: protobuf.Method): grpc.M
   };
 }
 
+let root: protobuf.Root | undefined;
+/** The services of one package of the descriptor (dsched.v1, grpc.health.v1) as grpc-js client constructors. */
+function services(pkg: string): Record<string, grpc.ServiceClientConstructor> {
+  if (!root) {
+    root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
+    root.resolveAll();
+  }
+  const out: Record<string, grpc.ServiceClientConstructor> = {};
+  for (const s of (root.lookup(pkg) as protobuf.Namespace).nestedArray) {
+    if (!(s instanceof protobuf.Service)) continue;
+    const def = Object.fromEntries(s.methodsArray.map((m) => [m.name, methodDefinition(pkg, s, m)]));
+    out[s.name] = grpc.makeClientConstructor(def, s.name);
+  }
+  return out;
+}
+
 let cached: V1 | undefined;
 export function proto(): V1 {
-  if (!cached) {
-    const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
-    root.resolveAll();
-    const v1: Record<string, grpc.ServiceClientConstructor> = {};
-    for (const s of (root.lookup(PACKAGE) as protobuf.Namespace).nestedArray) {
-      if (!(s instanceof protobuf.Service)) continue;
-      const def = Object.fromEntries(s.methodsArray.map((m) => [m.name, methodDefinition(s, m)]));
-      v1[s.name] = grpc.makeClientConstructor(def, s.name);
-    }
-    cached = v1 as unknown as V1;
-  }
+  cached ??= services('dsched.v1') as unknown as V1;
   return cached;
+}
+
+let health: HealthProto['grpc']['health']['v1'] | undefined;
+/** grpc.health.v1: the standard health service every daemon serves. */
+export function healthProto(): HealthProto['grpc']['health']['v1'] {
+  health ??= services('grpc.health.v1') as unknown as HealthProto['grpc']['health']['v1'];
+  return health;
 }
 
 /**

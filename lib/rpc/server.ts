@@ -1,7 +1,8 @@
 // The server side of every daemon: TLS only, the caller's identity on every call (a verified host
 // certificate, else a user token, else anonymous), authorization from one table (lib/rpc/authz.ts) before any
 // handler runs, typed errors mapped to gRPC status, anything unexpected logged with its stack and reported as
-// INTERNAL.
+// INTERNAL. Every server also serves the standard health service (grpc.health.v1.Health), whose status the
+// daemon sets to what it can do (the schedd NOT_SERVING while its queue cannot be written, ...).
 import * as grpc from '@grpc/grpc-js';
 import { networkInterfaces } from 'node:os';
 import { DschedError } from '../errors.js';
@@ -12,6 +13,7 @@ import { authorize, isAnonymous, methodName } from './authz.js';
 import { CHANNEL_OPTIONS } from './channel-options.js';
 import { daemonIdentity, serverCredentials, type Revocations, type TlsMaterial } from './tls.js';
 import { toServiceError } from './status.js';
+import { healthProto } from './proto.js';
 
 /** Calls this process served per method (`QueryJobs`) and the seconds they took, for its ads. */
 export const rpcStats = new Map<string, { count: number; seconds: number }>();
@@ -49,12 +51,25 @@ export interface ServerOptions {
   host: string;
   port: number;
   services: Array<{ definition: grpc.ServiceDefinition; impl: ServiceImpl }>;
+  /** The health status the server starts with (default SERVING: bound and answering). */
+  initialHealth?: ServingStatus;
+}
+
+/** grpc.health.v1 statuses a daemon sets (UNKNOWN and SERVICE_UNKNOWN are the protocol's own). */
+export type ServingStatus = 'SERVING' | 'NOT_SERVING';
+
+export interface Health {
+  /** The status of the whole server and of each of its services; `why` goes to the log when it changes. */
+  set(status: ServingStatus, why?: string): void;
+  status(): ServingStatus;
 }
 
 export interface RunningServer {
   server: grpc.Server;
   port: number;
   address: string;
+  health: Health;
+  /** NOT_SERVING first (health watchers are told, and their streams end), then stop. */
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
@@ -124,9 +139,71 @@ export function advertisedHost(bind: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
+/** `/dsched.v1.Schedd/Query` → `dsched.v1.Schedd`: the service names the health protocol knows. */
+function serviceName(definition: grpc.ServiceDefinition): string | undefined {
+  const path = Object.values(definition)[0]?.path;
+  return path ? /^\/([\w.]+)\//.exec(path)?.[1] : undefined;
+}
+
+/**
+ * The health service: one status for the server ("") and each of its services (a daemon serves one, so
+ * they move together). Check is open to anyone, as load balancers and probes call it; Watch holds a stream
+ * and is for the pool's users and daemons (lib/rpc/authz.ts).
+ */
+function healthService(names: string[], initial: ServingStatus, log: Logger): { impl: ServiceImpl; health: Health; close(): void } {
+  let status = initial;
+  const known = new Set(['', ...names]);
+  const watchers = new Set<{ call: grpc.ServerWritableStream<any, any>; last: string }>();
+  const reply = (service: string) => ({ status: known.has(service) ? status : 'SERVICE_UNKNOWN' });
+  const notify = () => {
+    for (const w of watchers) {
+      const r = reply(w.call.request?.service ?? '');
+      // the protocol sends a status only when it changed
+      if (r.status !== w.last) w.call.write(r);
+      w.last = r.status;
+    }
+  };
+  return {
+    health: {
+      set(next, why) {
+        if (next === status) return;
+        status = next;
+        (next === 'SERVING' ? log.info : log.warn).call(log, { health: next, why }, `health: ${next}`);
+        notify();
+      },
+      status: () => status,
+    },
+    impl: {
+      unary: {
+        Check(req: { service: string }) {
+          if (!known.has(req.service)) throw new DschedError('SERVICE_UNKNOWN', `this server has no service named '${String(req.service).slice(0, 100)}'`);
+          return { status };
+        },
+      },
+      stream: {
+        Watch(req: { service: string }, call: grpc.ServerWritableStream<any, any>) {
+          const w = { call, last: reply(req.service).status };
+          call.write(reply(req.service));
+          watchers.add(w);
+          const off = () => watchers.delete(w);
+          call.on('cancelled', off);
+          call.on('close', off);
+          call.on('error', off);
+        },
+      },
+    },
+    close() {
+      for (const w of watchers) w.call.end();
+      watchers.clear();
+    },
+  };
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const server = new grpc.Server(CHANNEL_OPTIONS);
-  for (const { definition, impl } of opts.services) {
+  const healthDefinition = healthProto().Health.service as unknown as grpc.ServiceDefinition;
+  const hs = healthService(opts.services.map((s) => serviceName(s.definition)).filter((n): n is string => !!n), opts.initialHealth ?? 'SERVING', opts.log);
+  for (const { definition, impl } of [...opts.services, { definition: healthDefinition, impl: hs.impl }]) {
     const handlers: grpc.UntypedServiceImplementation = {};
     // who the caller is, and whether the table lets them call this method at all
     const admit = (method: string, call: Parameters<typeof identify>[0]): Identity => {
@@ -193,8 +270,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server,
     port,
     address,
+    health: hs.health,
     shutdown: (timeoutMs = 3000) =>
       new Promise<void>((resolve) => {
+        hs.health.set('NOT_SERVING', 'shutting down');
+        hs.close();
         const t = setTimeout(() => {
           server.forceShutdown();
           resolve();

@@ -2,45 +2,23 @@
 // with DISK_FULL, the queue and the event log stay as they were, the schedd keeps running, and everything
 // works again once space is freed. Needs root (mount -t tmpfs).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TestPool } from './harness/pool.js';
+import type { TestPool } from './harness/pool.js';
+import { fill, startOnSmallSpool } from './harness/small-spool.js';
 
 const isRoot = process.getuid?.() === 0;
-
-/** Write zeros into `file` until the file system has no room left. */
-function fill(file: string): void {
-  const fd = openSync(file, 'w');
-  const block = Buffer.alloc(64 * 1024);
-  try {
-    for (let i = 0; i < 100_000; i++) writeSync(fd, block);
-    throw new Error('the file system never filled up');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 describe('disk full', { skip: !isRoot && 'needs root to mount a small file system' }, () => {
   let pool: TestPool;
   let spool: string;
-  let mounted = false;
+  let stop: (() => Promise<void>) | undefined;
   before(async () => {
-    pool = TestPool.create();
-    spool = join(pool.home, 'spool');
-    mkdirSync(spool, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', spool]);
-    mounted = true;
-    const r = await pool.run('dsched', ['start']);
-    if (r.code !== 0) throw new Error(`dsched start failed: ${r.stderr}${pool.logs()}`);
+    ({ pool, spool, stop } = await startOnSmallSpool());
   });
   after(async () => {
-    await pool?.run('dsched', ['stop']).catch(() => undefined);
-    if (mounted) execFileSync('umount', [spool]);
-    await pool?.stop();
+    await stop?.();
   });
 
   test('schedd – a full disk refuses submit, dhold, drelease and drm with DISK_FULL, keeps the queue, and recovers', async () => {

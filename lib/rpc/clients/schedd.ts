@@ -17,6 +17,7 @@ import type { JobQueryPage__Output } from '../generated/dsched/v1/JobQueryPage.j
 import type { Match } from '../generated/dsched/v1/Match.js';
 import type { NewClusterReply__Output } from '../generated/dsched/v1/NewClusterReply.js';
 import type { SubmitReply__Output } from '../generated/dsched/v1/SubmitReply.js';
+import type { WatchJobsRequest } from '../generated/dsched/v1/WatchJobsRequest.js';
 
 export class ScheddClient {
   readonly rpc: RpcClient;
@@ -62,6 +63,10 @@ export class ScheddClient {
   }
   watchJobs(ids: JobId[]): grpc.ClientReadableStream<JobChange__Output> {
     return this.rpc.stream<JobChange__Output>('WatchJobs', { ids });
+  }
+  /** The job-change stream (see WatchJobsRequest); `rpc.streamError` types its errors. */
+  jobChanges(req: WatchJobsRequest): grpc.ClientReadableStream<JobChange__Output> {
+    return this.rpc.stream<JobChange__Output>('WatchJobs', req);
   }
   idleAutoclusters(submitter: string, significant: string[] = []) {
     return this.rpc.unary<IdleReply__Output>('GetIdleAutoclusters', { submitter, significant }, { deadlineMs: 30_000 });

@@ -6,6 +6,8 @@ import type { ClaimRequest } from '../generated/dsched/v1/ClaimRequest.js';
 import type { FileChunk__Output } from '../generated/dsched/v1/FileChunk.js';
 import type { ClaimStatusReply__Output } from '../generated/dsched/v1/ClaimStatusReply.js';
 import type { RenewReply__Output } from '../generated/dsched/v1/RenewReply.js';
+import type { TailChunk__Output } from '../generated/dsched/v1/TailChunk.js';
+import type { TailRequest } from '../generated/dsched/v1/TailRequest.js';
 
 export class StartdClient {
   readonly rpc: RpcClient;
@@ -45,6 +47,10 @@ export class StartdClient {
   /** Evict the job on a dynamic slot (kill_sig, grace, SIGKILL; fast: SIGKILL at once); its claim ends. */
   vacate(slot: string, reason: string, fast = false) {
     return this.rpc.unary<{ vacated: boolean }>('Vacate', { slot, reason, fast }, { deadlineMs: 10_000 });
+  }
+  /** dtail: a running job's stdout or stderr (see TailRequest); `rpc.streamError` types its errors. */
+  tail(req: TailRequest) {
+    return this.rpc.stream<TailChunk__Output>('TailJob', req);
   }
   drain(cancel: boolean, reason: string) {
     return this.rpc.unary<{ running: number }>('Drain', { cancel, reason }, { deadlineMs: 10_000 });

@@ -9,13 +9,14 @@ import { AUTHORIZATION, authorize, hasLevel, hostOfName, methodName, qualifiedNa
 import { DschedError } from '../../../lib/errors.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const PROTO = join(ROOT, 'proto', 'dsched', 'v1');
+// dsched's own services and the standard health service every daemon serves
+const PROTOS = [join(ROOT, 'proto', 'dsched', 'v1'), join(ROOT, 'proto', 'grpc', 'health', 'v1')];
 
 /** `Service.Method` for every rpc declared in proto/. */
 function protoRpcs(): string[] {
   const out: string[] = [];
-  for (const f of readdirSync(PROTO).filter((n) => n.endsWith('.proto'))) {
-    const text = readFileSync(join(PROTO, f), 'utf8').replace(/\/\/.*$/gm, '');
+  for (const f of PROTOS.flatMap((dir) => readdirSync(dir).filter((n) => n.endsWith('.proto')).map((n) => join(dir, n)))) {
+    const text = readFileSync(f, 'utf8').replace(/\/\/.*$/gm, '');
     for (const svc of text.matchAll(/\bservice\s+(\w+)\s*\{([\s\S]*?)\n\}/g))
       for (const m of svc[2]!.matchAll(/\brpc\s+(\w+)\s*\(/g)) out.push(`${svc[1]}.${m[1]}`);
   }
@@ -86,6 +87,9 @@ describe('authorization – the table', () => {
     assert.equal(refusal('Startd.Vacate', user), 'PERMISSION_DENIED');
     assert.equal(refusal('Negotiator.SetFactor', daemon('schedd')), 'PERMISSION_DENIED');
     assert.equal(refusal('Startd.Chirp', ANONYMOUS), undefined);
+    assert.equal(refusal('Health.Check', ANONYMOUS), undefined, 'probes carry no credential');
+    assert.equal(refusal('Health.Watch', ANONYMOUS), 'UNAUTHENTICATED', 'a held stream needs a pool credential');
+    assert.equal(refusal('Health.Watch', user), undefined);
     assert.equal(hasLevel(ANONYMOUS, 'READ'), false);
   });
 

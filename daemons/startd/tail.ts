@@ -1,0 +1,141 @@
+// dtail (HTCondor's condor_tail): a running job's standard output or error, streamed to its owner as it
+// grows. Everything here assumes the caller is hostile:
+// - who: only the job's owner or an admin (a user token; the table in lib/rpc/authz.ts lets only users in);
+// - what: never a path from the caller. The file is the one the job's stdout/stderr was opened as when it
+//   started (the spawner reports its device and inode); it is opened again by path with the owner's
+//   rights (lib/as-user.ts), without following a final link, and refused unless it is still that very file.
+//   A job that replaces its output with a link to /etc/shadow, a /proc file or anything else gets nothing:
+//   the kernel refuses the owner what the owner may not read, and what it may read is not the job's file;
+// - how much: a read never takes more than max_bytes (at most 1 MiB) from the end of the file, so a huge or
+//   sparse file costs nothing; the reader's pace bounds what is buffered; each user has a few streams at most;
+// - how long: the stream ends when the job ends (or the caller goes).
+import { closeSync, constants, fstatSync, openSync, read } from 'node:fs';
+import { promisify } from 'node:util';
+import type * as grpc from '@grpc/grpc-js';
+import { asUser } from '../../lib/as-user.js';
+import { DschedError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { Identity } from '../../lib/rpc/auth.js';
+import type { TailRequest__Output } from '../../lib/rpc/generated/dsched/v1/TailRequest.js';
+import { runAsOwner } from '../../lib/users.js';
+import type { DynamicSlot, Machine } from './slots.js';
+import { writePaced } from '../../lib/rpc/write-paced.js';
+
+const readAt = promisify(read);
+const DEFAULT_BYTES = 1024; // condor_tail's default
+const MAX_BYTES = 1 << 20;
+const CHUNK = 64 * 1024;
+const POLL_MS = 200;
+const PER_USER = 8;
+const TOTAL = 64;
+
+type Running = NonNullable<DynamicSlot['job']>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+
+
+export class JobTail {
+  private streams = new Map<string, number>();
+
+  constructor(
+    private machine: Machine,
+    private log: Logger,
+  ) {}
+
+  /** The running job the caller names and may read. */
+  private find(req: TailRequest__Output, who: Identity): Running {
+    const cluster = Number(req.id?.cluster);
+    const proc = Number(req.id?.proc);
+    if (!Number.isInteger(cluster) || !Number.isInteger(proc) || cluster < 1 || proc < 0) throw new DschedError('USAGE', 'dtail needs a job id: cluster.proc');
+    const id = `${cluster}.${proc}`;
+    const here = [...this.machine.dslots.values()].filter((d) => d.job?.cluster === cluster && d.job.proc === proc && (!req.schedd || d.schedd === req.schedd));
+    if (!here.length) throw new DschedError('JOB_STATE', `job ${id} is not running on ${this.machine.name}`);
+    const mine = here.filter((d) => who.admin || d.job!.owner === who.name);
+    if (!mine.length) throw new DschedError('PERMISSION_DENIED', `only the owner of job ${id} or an admin may read its output, not ${who.name}`);
+    if (mine.length > 1) throw new DschedError('USAGE', `more than one schedd runs a job ${id} here: name the schedd`);
+    return mine[0]!.job!;
+  }
+
+  async stream(req: TailRequest__Output, call: grpc.ServerWritableStream<any, any>, who: Identity): Promise<void> {
+    if (who.kind !== 'user') throw new DschedError('PERMISSION_DENIED', 'dtail is for users');
+    const job = this.find(req, who);
+    const id = `${job.cluster}.${job.proc}`;
+    const maxBytes = Math.min(MAX_BYTES, Math.max(1, Number(req.max_bytes) || DEFAULT_BYTES));
+    const total = [...this.streams.values()].reduce((a, b) => a + b, 0);
+    if ((this.streams.get(who.name) ?? 0) >= PER_USER || total >= TOTAL)
+      throw new DschedError('TOO_MANY_STREAMS', `too many dtail streams on ${this.machine.name} (${PER_USER} per user, ${TOTAL} in all)`);
+    this.streams.set(who.name, (this.streams.get(who.name) ?? 0) + 1);
+    let ended = false;
+    void job.started.done.then(() => (ended = true));
+    const gone = () => call.cancelled || call.destroyed;
+    let fd: number | undefined;
+    try {
+      // a job whose input files are still arriving has no output yet
+      while (!job.started.pid && !ended && !gone()) await sleep(POLL_MS);
+      if (gone()) return;
+      if (!job.started.pid) throw new DschedError('JOB_STATE', `job ${id} ended before it started`);
+      fd = this.open(job, req.stderr, id);
+      this.log.info({ cluster: job.cluster, proc: job.proc, user: who.name, stderr: req.stderr, follow: req.follow }, 'dtail: streaming the job\'s output');
+      let pos = -1;
+      for (;;) {
+        // the job's end first, then one last read: everything it wrote is in the file by then
+        const last = ended || !req.follow;
+        const size = Number(fstatSync(fd).size);
+        const chunk: { skipped: number; truncated: boolean } = { skipped: 0, truncated: false };
+        if (pos < 0) pos = Math.max(0, size - maxBytes);
+        else if (size < pos) {
+          chunk.truncated = true;
+          pos = Math.max(0, size - maxBytes);
+        } else if (size - pos > maxBytes) {
+          chunk.skipped = size - maxBytes - pos;
+          pos = size - maxBytes;
+        }
+        let first = true;
+        while (pos < size && !gone()) {
+          const buf = Buffer.alloc(Math.min(CHUNK, size - pos));
+          const { bytesRead } = await readAt(fd, buf, 0, buf.length, pos);
+          if (!bytesRead) break;
+          pos += bytesRead;
+          await writePaced(call, { data: buf.subarray(0, bytesRead), ...(first ? chunk : {}) });
+          first = false;
+        }
+        if (first && chunk.truncated) await writePaced(call, { data: Buffer.alloc(0), ...chunk });
+        if (last || gone()) break;
+        await Promise.race([sleep(POLL_MS), job.started.done]);
+      }
+      if (!gone()) call.end();
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+      const n = (this.streams.get(who.name) ?? 1) - 1;
+      if (n > 0) this.streams.set(who.name, n);
+      else this.streams.delete(who.name);
+    }
+  }
+
+  /**
+   * The job's stdout (stderr) opened again with its owner's rights, and only if it is still the file the
+   * job was started with: a final symlink is not followed (O_NOFOLLOW), a FIFO does not block (O_NONBLOCK),
+   * and whatever stands at the path now must have the device and inode the spawner saw.
+   */
+  private open(job: Running, stderr: boolean, id: string): number {
+    const what = stderr ? 'standard error' : 'standard output';
+    const path = stderr ? job.started.stderr : job.started.stdout;
+    const expected = stderr ? job.started.files?.stderr : job.started.files?.stdout;
+    if (!path || !expected) throw new DschedError('OUTPUT_REFUSED', `job ${id} has no ${what} file (it goes to /dev/null or is not a plain file)`);
+    let fd: number;
+    try {
+      fd = asUser(runAsOwner(job.owner), () => openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ELOOP' ? 'a symbolic link stands in its place' : code === 'ENOENT' ? 'it was removed' : code === 'EACCES' ? "its owner may not read it" : code ?? String(e);
+      throw new DschedError('OUTPUT_REFUSED', `the ${what} of job ${id} cannot be read: ${why}`);
+    }
+    const st = fstatSync(fd, { bigint: true });
+    if (!st.isFile() || `${st.dev}:${st.ino}` !== expected) {
+      closeSync(fd);
+      this.log.warn({ job: id, path }, "dtail refused: the job's output file was replaced");
+      throw new DschedError('OUTPUT_REFUSED', `the ${what} of job ${id} was replaced by another file since the job started: nothing is read from it`);
+    }
+    return fd;
+  }
+}
