@@ -14,6 +14,8 @@ async function main(argv: string[]): Promise<number> {
     .option('p', { type: 'string', describe: 'the new priority (an integer; +N / -N change it)' })
     .option('constraint', { type: 'string', array: true })
     .option('all', { type: 'boolean' })
+    .example('dprio -p 5 12', 'cluster 12 gets priority 5 (higher runs first among your jobs)')
+    .example('dprio +1 12.3', 'raise one job by 1')
     .parse();
   const prio = (a.p as string | undefined) ?? value;
   if (prio === undefined) throw new DschedError('USAGE', 'say the priority: dprio -p N (or +N / -N) JOB...');

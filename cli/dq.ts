@@ -83,6 +83,11 @@ async function main(argv: string[]): Promise<number> {
       describe: 'why the jobs are idle: Requirements clause by clause against the pool, START, resources, fair share (no id: your idle jobs)',
     })
     .option('reverse', { type: 'boolean', describe: 'with -analyze: also each slot\'s START against the job, clause by clause' })
+    .example('dq', 'your jobs, in batches')
+    .example('dq -nobatch -allusers', "everyone's jobs, one line each")
+    .example('dq -af:j Owner JobStatus', 'job id and attributes, one line per job')
+    .example("dq -constraint 'RequestMemory > 1024'", 'only jobs that match')
+    .example('dq -analyze 12.0', 'why job 12.0 does not start')
     .parse();
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
   if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');

@@ -9,6 +9,7 @@ import { DschedError } from '../lib/errors.js';
 import { loadConfig } from '../lib/config/load.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
+import { versionLine } from './shared/version.js';
 
 const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
   FILE is an HTCondor submit description, or a script with #PBS directives.
@@ -19,7 +20,17 @@ const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
   -queue ARGS...      the queue statement, for a file without one (last option: it takes the rest)
   PBS options (for #PBS scripts; they win over the script's directives):
   -N name -q queue -l resources -J start-end[:step] -t 1-3 (Torque) -V -v VARS -o path -e path -j oe -p prio
-  -m abe -M addr -h -W depend=... -a datetime -r y|n`;
+  -m abe -M addr -h -W depend=... -a datetime -r y|n
+  -version, --version print the version
+
+Examples:
+  dsubmit job.sub                      queue the jobs of a submit description
+  dsubmit --dry-run job.sub            print the job ads, queue nothing
+  dsubmit job.sub -a 'request_memory = 2G'
+                                       add a submit command
+  A=$(dsubmit -N A job.sh)             a #PBS script: prints the job id, as qsub does
+  dsubmit -W depend=afterok:$A job.sh  run after job A succeeds
+  dsubmit job.sub -queue 10            a file without a queue statement, 10 times`;
 
 const PBS_WITH_VALUE = new Set(['-N', '-q', '-l', '-J', '-t', '-p', '-C', '-v', '-o', '-e', '-j', '-m', '-M', '-W', '-r', '-A', '-P', '-S', '-u', '-c', '-k']);
 const PBS_FLAGS = new Set(['-V', '-h', '-z', '-I', '-X']);
@@ -48,6 +59,10 @@ function parseArgs(argv: string[]): Parsed {
     if (a === '-h' && p.file === undefined && argv.length === 1) throw new DschedError('USAGE', USAGE);
     if (a === '--help' || a === '-help') {
       process.stdout.write(USAGE + '\n');
+      process.exit(0);
+    }
+    if (a === '--version' || a === '-version') {
+      process.stdout.write(versionLine('dsubmit') + '\n');
       process.exit(0);
     }
     if (a === '-a' || a === '-append' || a === '--append') appendRaw.push(need());

@@ -13,6 +13,9 @@ export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'relea
     .option('all', { type: 'boolean', describe: 'all jobs (yours, or everyone\'s for an admin)' })
     .option('reason', { type: 'string', describe: 'reason recorded with the action' })
     .option('forcex', { type: 'boolean', hidden: true })
+    .example(`${cmd} 12`, `every job of cluster 12`)
+    .example(`${cmd} 12.3 alice`, `job 12.3 and all of alice's jobs`)
+    .example(`${cmd} -constraint 'JobStatus == 1'${action === 'hold' ? ' -reason "input not ready"' : ''}`, 'the jobs that match')
     .parse();
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
   if (!sel.ids.length && !sel.owners.length && !sel.constraint && !a.all)
