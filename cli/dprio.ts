@@ -3,6 +3,7 @@
 import { DschedError } from '../lib/errors.js';
 import { parseSelection } from './shared/job-selection.js';
 import { EXIT, runCli } from './shared/run-cli.js';
+import { reportActFailures } from './shared/act.js';
 import { openSession } from './shared/session.js';
 import { cli } from './shared/yargs.js';
 
@@ -24,12 +25,7 @@ async function main(argv: string[]): Promise<number> {
   const session = openSession();
   try {
     const r = await (await session.schedd()).act({ action: 'prio', ids: sel.ids, owners: sel.owners, constraint: sel.constraint, all: !!a.all, reason: '', value: String(prio) });
-    let failed = 0;
-    for (const res of r.results) {
-      if (res.ok) continue;
-      failed++;
-      process.stderr.write(`dprio: ${res.error}\n`);
-    }
+    const failed = reportActFailures('dprio', r.results);
     const ok = r.results.length - failed;
     if (ok) process.stdout.write(`${ok} job(s) now have priority ${prio}.\n`);
     return failed || !r.results.length ? EXIT.failed : EXIT.ok;
