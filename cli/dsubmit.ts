@@ -10,6 +10,7 @@ import { loadConfig } from '../lib/config/load.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { versionLine } from './shared/version.js';
+import { undefinedRequestText, undefinedRequests } from './shared/undefined-requests.js';
 
 const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
   FILE is an HTCondor submit description, or a script with #PBS directives.
@@ -87,6 +88,21 @@ function parseArgs(argv: string[]): Parsed {
   return p;
 }
 
+/** Warnings of requests the job cannot evaluate (request_memory = lots), once per distinct expression. */
+function requestWarnings(jobs: JobSet): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const proc of jobs.procs) {
+    const merged = { ...jobs.cluster, ...proc };
+    const key = `${merged.RequestCpus}\0${merged.RequestMemory}\0${merged.RequestDisk}\0${merged.RequestGPUs}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (seen.size > 20) break;
+    for (const u of undefinedRequests(ClassAd.fromRecord(merged))) out.push(undefinedRequestText(u, false));
+  }
+  return [...new Set(out)];
+}
+
 function printLong(jobs: JobSet): string {
   const out: string[] = [];
   for (const proc of jobs.procs) {
@@ -141,7 +157,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (args.dryRun) {
     const { jobs, warnings } = expandSubmit(plan, 1);
-    for (const w of warnings) process.stderr.write(`dsubmit: warning: ${w.message}\n`);
+    for (const w of [...warnings.map((w) => w.message), ...requestWarnings(jobs)]) process.stderr.write(`dsubmit: warning: ${w}\n`);
     if (args.json) {
       process.stdout.write(JSON.stringify(jobs.procs.map((p) => ({ ...jobs.cluster, ...p })), null, 2) + '\n');
     } else process.stdout.write(printLong(jobs));
@@ -153,7 +169,7 @@ async function main(argv: string[]): Promise<number> {
     const schedd = await session.schedd();
     const { cluster } = await schedd.newCluster();
     const { jobs, warnings } = expandSubmit(plan, Number(cluster));
-    for (const w of warnings) process.stderr.write(`dsubmit: warning: ${w.message}\n`);
+    for (const w of [...warnings.map((w) => w.message), ...requestWarnings(jobs)]) process.stderr.write(`dsubmit: warning: ${w}\n`);
     const r = await schedd.submit(Number(cluster), jobs.cluster, jobs.procs);
     const n = r.procs;
     if (args.terse) process.stdout.write(`${cluster}.0 - ${cluster}.${n - 1}\n`);
