@@ -11,11 +11,11 @@
 // - The steps follow the negotiator: the job's Requirements against the slot, then the slot's Requirements
 //   (its START) against the job, then the job's RequestCpus/RequestMemory/RequestDisk against the slot's size,
 //   then against what is free while the slot is Unclaimed.
-// - A missing request counts as the startd counts it (1 cpu, 128 MB, 1024 KB); dsubmit always writes all three.
+// - A missing request counts as the startd counts it (1 cpu, 1024 MB, 1024 KB); dsubmit always writes all three.
 // - Custom resources (GPUs, MACHINE_RESOURCE_<name>: the names a slot lists in MachineResources beyond the three)
 //   are counted the same way: Request<name> against Total<name> for "ever", against <name> for "now".
 import { isTrue, isUndefined, printValue, referencedAttrs, unparse, type ClassAd, type Expr, type Value } from '../../grammar/classad/index.js';
-import { customResourceNames } from '../../lib/job-requests.js';
+import { customResourceNames, DEFAULT_REQUESTS } from '../../lib/job-requests.js';
 import { bool, num, str } from './output/ad.js';
 import { renderTable } from './output/columns.js';
 import { statusName } from './output/jobs.js';
@@ -46,8 +46,8 @@ export interface AnalyzeExtra {
   width?: number;
 }
 
-/** What the startd assumes when a job names no request (daemons/startd/slots.ts Machine.requests). */
-const DEFAULT_REQUEST = { cpus: 1, memory: 128, disk: 1024 } as const;
+/** What the startd assumes when a job names no request (the same table it reads). */
+const DEFAULT_REQUEST = DEFAULT_REQUESTS;
 
 type Resource = 'cpus' | 'memory' | 'disk';
 const RESOURCES: readonly Resource[] = ['cpus', 'memory', 'disk'];

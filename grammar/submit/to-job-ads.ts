@@ -57,8 +57,12 @@ export function condorOpSys(platform: string = os.platform()): string {
 export const UNIVERSES: Record<string, number> = { vanilla: 5, scheduler: 7, local: 12 };
 const UNSUPPORTED_UNIVERSES = ['standard', 'grid', 'java', 'parallel', 'vm', 'docker', 'container', 'globus', 'mpi', 'pvm'];
 
-/** RequestMemory when request_memory is not given (HTCondor's JOB_DEFAULT_REQUESTMEMORY, in MB). */
-export const DEFAULT_REQUEST_MEMORY_MB = 128;
+/**
+ * RequestMemory when request_memory is not given, in MB (HTCondor's JOB_DEFAULT_REQUESTMEMORY, 128 there).
+ * The startd holds a job to its request, and a Python interpreter with numpy loaded is past 128 MB, so an
+ * ordinary first job was held; 1 GB per job is what a batch system's users expect (docs/submit.md).
+ */
+export const DEFAULT_REQUEST_MEMORY_MB = 1024;
 /** The hold reason of `hold = true` (HoldReasonCode 15: submitted on hold). */
 export const SUBMITTED_ON_HOLD_REASON = "submitted on hold at user's request";
 
