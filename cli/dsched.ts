@@ -473,13 +473,17 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'join <ADDRESS> <TOKEN>',
       'make this host an execute host of the pool whose collector is at ADDRESS (HOST:PORT)',
-      (c) => c.example('dsched join central:9618 eyJ...', 'then: dsched start'),
+      (c) =>
+        c
+          .positional('ADDRESS', { type: 'string', describe: "the central host's collector, HOST:PORT" })
+          .positional('TOKEN', { type: 'string', describe: 'the token dsched token create --join printed there' })
+          .example('dsched join central:9618 eyJ...', 'then: dsched start'),
       (a) => void (run = () => joinPool(String(a.ADDRESS), String(a.TOKEN))),
     )
     .command(
       'revoke <HOST>',
       "revoke a host's certificates: its ads go, no daemon accepts it again (admins)",
-      {},
+      (c) => c.positional('HOST', { type: 'string', describe: 'the host name its certificate carries' }).example('dsched revoke node7', 'node7 is out of the pool at once'),
       (a) => void (run = () => revoke(String(a.HOST))),
     )
     .command(
@@ -498,6 +502,7 @@ async function main(argv: string[]): Promise<number> {
       (c) =>
         c
           .positional('action', { choices: ['install'], describe: 'install' })
+          .positional('DIR', { type: 'string', describe: 'a folder, best one on your PATH' })
           .option('force', { type: 'boolean', describe: 'replace files of those names already in DIR' })
           .example('dsched shims install ~/bin', 'then condor_submit job.sub, qsub job.sh, qstat, ...'),
       (a) => void (run = () => installShims(String(a.DIR), !!a.force)),

@@ -12,7 +12,10 @@ const QSTAT_USAGE = 'usage: qstat [-f] [-x] [-r | -i] [-u USER[,USER...]] [JOBID
 // qstat's columns: Job id, Name, User, Time Use, S (Q R H E F), Queue
 const ID = 'ifThenElse(isUndefined(PbsJobId), strcat(ClusterId, ".", ProcId), PbsJobId)';
 const NAME = 'ifThenElse(isUndefined(PbsJobName), split(Cmd, "/")[size(split(Cmd, "/")) - 1], PbsJobName)';
-const CPU = 'interval(ifThenElse(isUndefined(RemoteUserCpu), 0, RemoteUserCpu))';
+// CPU time as HH:MM:SS
+const SECS = 'int(ifThenElse(isUndefined(RemoteUserCpu), 0, RemoteUserCpu))';
+const two = (n: string) => `ifThenElse(${n} < 10, "0", ""), ${n}`;
+const CPU = `strcat(${two(`(${SECS} / 3600)`)}, ":", ${two(`((${SECS} % 3600) / 60)`)}, ":", ${two(`(${SECS} % 60)`)})`;
 const STATE = 'ifThenElse(JobStatus == 1, "Q", ifThenElse(JobStatus == 2, "R", ifThenElse(JobStatus == 5, "H", ifThenElse(JobStatus == 3, "E", "F"))))';
 const QUEUE = 'ifThenElse(isUndefined(PbsQueue), "workq", PbsQueue)';
 const HEADER =

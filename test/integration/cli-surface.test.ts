@@ -78,6 +78,15 @@ describe('command line', () => {
     assert.equal(dash.stdout, '1\nundefined\n');
     const t = run('dsched', ['eval', '--target', '[ Memory = 4096 ]', 'TARGET.Memory > 2048']);
     assert.equal(t.stdout, 'true\n');
+    // positionals of every subcommand reach the command (a missed declaration made them "Unknown argument")
+    const join_ = run('dsched', ['join', 'central:9618', 'not-a-token']);
+    assert.equal(join_.code, 2);
+    assert.match(join_.stderr, /that is not a join token/);
+    for (const sub of ['start', 'stop', 'status', 'reconfig', 'config', 'token', 'join', 'revoke', 'completion', 'shims', 'schedd']) {
+      const h = run('dsched', [sub, '--help']);
+      assert.equal(h.code, 0, `dsched ${sub} --help: ${h.stderr}`);
+      assert.match(h.stdout, new RegExp(`^dsched ${sub}\\b`, 'm'));
+    }
     const none = run('dsched', []);
     assert.equal(none.code, 2);
     assert.match(none.stdout, /Commands:/);
