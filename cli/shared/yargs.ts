@@ -15,6 +15,7 @@ export function cli(cmd: string, argv: string[], usage: string): Argv {
     .help('help')
     .alias('help', 'h')
     .version('version', 'print the version and exit', versionLine(cmd))
+    .epilogue('Options take one dash or two, as HTCondor writes them: -nobatch is --nobatch.')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;

@@ -129,4 +129,16 @@ describe('command line', () => {
     writeFileSync(join(home, 'plain.sub'), 'executable = /bin/true\nqueue\n');
     assert.match(run('dsubmit', ['--dry-run', 'plain.sub']).stdout, /^RequestMemory = 1024$/m, 'the documented default (docs/submit.md)');
   });
+
+  test('cli – scripts/man.mjs makes a man page per command from its --help', () => {
+    const dir = join(home, 'man');
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'man.mjs'), dir], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    for (const cmd of Object.keys(pkg.bin)) assert.ok(existsSync(join(dir, 'man1', `${cmd}.1`)), cmd);
+    const dq = readFileSync(join(dir, 'man1', 'dq.1'), 'utf8');
+    assert.match(dq, /^\.TH DQ 1 /m);
+    assert.match(dq, /^dq \\- the job queue \(condor_q\)$/m);
+    assert.match(dq, /--nobatch +one line per job/);
+    assert.match(readFileSync(join(dir, 'man1', 'dsched.1'), 'utf8'), /^\.SS dsched drain$/m);
+  });
 });
