@@ -309,15 +309,14 @@ function config(names: string[], verbose: boolean): number {
 
 /** dsched drain NAME [-cancel] [-reason TEXT]: the startd takes no new jobs; running ones finish. */
 async function drain(name: string, cancel: boolean, reason: string): Promise<number> {
-  const names = [name];
   const session = openSession();
   try {
-    const ads = await (await session.collector()).query('Machine', `StartdName == ${JSON.stringify(names[0])} || Machine == ${JSON.stringify(names[0])}`);
+    const ads = await (await session.collector()).query('Machine', `StartdName == ${JSON.stringify(name)} || Machine == ${JSON.stringify(name)}`);
     const addr = [...new Set(ads.map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress')).filter((v): v is string => typeof v === 'string'))];
-    if (!addr.length) throw new DschedError('JOB_NOT_FOUND', `no machine named ${names[0]} is in the pool`, { hint: 'dstatus lists the machines' });
+    if (!addr.length) throw new DschedError('JOB_NOT_FOUND', `no machine named ${name} is in the pool`, { hint: 'dstatus lists the machines' });
     for (const a of addr) {
       const r = await asAdmin(session, `drain a machine`, async () => (await session.startd(a)).drain(cancel, reason));
-      process.stdout.write(cancel ? `${names[0]}: drain cancelled\n` : `${names[0]}: draining (${r.running} job(s) still running will finish)\n`);
+      process.stdout.write(cancel ? `${name}: drain cancelled\n` : `${name}: draining (${r.running} job(s) still running will finish)\n`);
     }
     return EXIT.ok;
   } finally {
