@@ -94,11 +94,18 @@ function requestWarnings(jobs: JobSet): string[] {
   const out: string[] = [];
   for (const proc of jobs.procs) {
     const merged = { ...jobs.cluster, ...proc };
-    const key = `${merged.RequestCpus}\0${merged.RequestMemory}\0${merged.RequestDisk}\0${merged.RequestGPUs}`;
+    const requests = [merged.RequestCpus, merged.RequestMemory, merged.RequestDisk, merged.RequestGPUs];
+    // plain numbers (the usual case) need no look at the rest of the ad
+    if (requests.every((r) => r === undefined || /^\d+(\.\d+)?$/.test(r))) continue;
+    const key = requests.join('\0');
     if (seen.has(key)) continue;
     seen.add(key);
     if (seen.size > 20) break;
-    for (const u of undefinedRequests(ClassAd.fromRecord(merged))) out.push(undefinedRequestText(u, false));
+    try {
+      for (const u of undefinedRequests(ClassAd.fromRecord(merged))) out.push(undefinedRequestText(u, false));
+    } catch {
+      /* an ad the schedd will refuse anyway (too large, say): its own error says why */
+    }
   }
   return [...new Set(out)];
 }
