@@ -10,7 +10,10 @@ import { cli } from './shared/yargs.js';
 const OPS = ['set_job_attr', 'set_job_attr_delayed', 'get_job_attr'];
 
 async function main(argv: string[]): Promise<number> {
-  const a = await cli('dchirp', argv, 'usage: dchirp set_job_attr NAME VALUE | set_job_attr_delayed NAME VALUE | get_job_attr NAME').parse();
+  const a = await cli('dchirp', argv, 'usage: dchirp set_job_attr NAME VALUE | set_job_attr_delayed NAME VALUE | get_job_attr NAME')
+    .example('dchirp set_job_attr Progress 0.42', 'inside a job: set an attribute of its ad (dq -af Progress shows it)')
+    .example('dchirp get_job_attr RequestMemory', "print one attribute of the job's ad")
+    .parse();
   const [op, name, ...rest] = a._.map(String);
   if (!op || !OPS.includes(op)) throw new DschedError('USAGE', `say what to do: ${OPS.join(', ')}`);
   if (!name) throw new DschedError('USAGE', `${op} needs an attribute name`);

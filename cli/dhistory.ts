@@ -16,6 +16,9 @@ async function main(argv: string[]): Promise<number> {
     .option('af', { type: 'string', array: true, alias: 'autoformat', describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)' })
     .option('af-opts', { type: 'string', hidden: true })
     .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
+    .example('dhistory', 'your finished jobs, newest first')
+    .example('dhistory 12 -json', "cluster 12's ads as JSON")
+    .example('dhistory -af ClusterId ProcId ExitCode', 'one line per job')
     .parse();
   // the ClassAd library only once the arguments are good: --help and usage errors load none of it
   const [{ parseSelection }, { isTable, listingViewOf, printJobPages, viewProjection, writeOut }] = await Promise.all([

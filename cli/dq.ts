@@ -94,6 +94,11 @@ async function main(argv: string[]): Promise<number> {
     .option('exit', { type: 'string', array: true, describe: 'with -watch: GROUPER,JOB_STATUS[,EXIT_CODE] (all|any|none, active|done|idle|held): exit when it holds, e.g. -exit all,done,0 -exit any,held,1' })
     .example('dq -watch', 'your jobs, live, until all are done')
     .example('dq -watch 12 -exit any,held,3', 'cluster 12 until it is done, or exit 3 as soon as one of its jobs is held')
+    .example('dq', 'your jobs, in batches')
+    .example('dq -nobatch -allusers', "everyone's jobs, one line each")
+    .example('dq -af:j Owner JobStatus', 'job id and attributes, one line per job')
+    .example("dq -constraint 'RequestMemory > 1024'", 'only jobs that match')
+    .example('dq -analyze 12.0', 'why job 12.0 does not start')
     .parse();
   const [{ parseSelection }, { isTable, listingViewOf, printJobPages, viewProjection, writeOut }] = await Promise.all([
     import('./shared/job-selection.js'),

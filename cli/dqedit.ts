@@ -2,7 +2,7 @@
 // dqedit: change attributes of queued jobs (condor_qedit, PBS's qalter). Values are ClassAd expressions:
 // `dqedit 12 JobPrio 5`, `dqedit 12.0 Label '"fast"'`, `dqedit -constraint 'Owner == "alice"' RequestMemory 2048`.
 import { DschedError } from '../lib/errors.js';
-import { reportResults } from './shared/act.js';
+import { reportActFailures } from './shared/act.js';
 import { parseSelection } from './shared/job-selection.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
@@ -55,11 +55,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     const schedd = await session.schedd();
     const r = await schedd.edit({ ids: sel.ids, owners: sel.owners, constraint: sel.constraint, attrs });
-    const { ok, failed } = reportResults('dqedit', r.results);
-    if (!r.results.length) {
-      process.stderr.write('dqedit: no jobs matched\n');
-      return EXIT.failed;
-    }
+    const failed = reportActFailures('dqedit', r.results);
+    const ok = r.results.length - failed;
+    if (!r.results.length) return EXIT.failed;
     if (ok) for (const name of Object.keys(attrs)) process.stdout.write(`Set attribute "${name}" for ${ok} matching job(s).\n`);
     return failed ? EXIT.failed : EXIT.ok;
   } finally {

@@ -26,24 +26,15 @@ import { asAdmin } from './shared/admin.js';
 import { openSession, type Session } from './shared/session.js';
 import { evalCommand } from './eval-command.js';
 import { EXIT, runCli } from './shared/run-cli.js';
+import { cli } from './shared/yargs.js';
+import { completion } from './shared/completion.js';
+import { installShims } from './shared/shims.js';
 
-const USAGE = `usage: dsched <command>
-  start                 start the pool of $DSCHED_HOME (default ~/.dsched) in the background
-  stop                  stop it
-  status                show its daemons and their health (exit 1 unless every one is SERVING)
-  reconfig              make every daemon re-read its configuration
-  collector|negotiator|schedd|startd|master|web
-                        run one daemon in the foreground (for pools spread over hosts)
-  eval [--my AD] [--target AD] EXPR...
-                        evaluate ClassAd expressions (like classad_eval)
-  config [NAME] [-v]    show configuration values (and where they came from)
-  drain NAME [-cancel] [-reason TEXT]
-                        a machine takes no new jobs; running ones finish (admins)
-  token create          your user token, for the HTTP API and the dashboard (Authorization: Bearer)
-  token create --join [--ttl SECONDS|30m|1h]
-                        a one-time token a new execute host joins the pool with (admins)
-  join HOST:PORT TOKEN  make this host an execute host of the pool whose collector is HOST:PORT
-  revoke HOST           revoke a host's certificates: its ads go, no daemon accepts it again (admins)`;
+const USAGE = `usage: dsched <command> [options]
+
+  Start, stop and inspect a pool on this host; run one daemon in the foreground (for pools spread over
+  hosts: dsched collector|negotiator|schedd|startd|master|web); evaluate ClassAd expressions; show configuration.`;
+
 
 const DAEMONS = ['collector', 'negotiator', 'schedd', 'startd', 'master', 'web'];
 const here = dirname(fileURLToPath(import.meta.url));
@@ -343,9 +334,7 @@ async function reconfig(): Promise<number> {
   }
 }
 
-function config(args: string[]): number {
-  const verbose = args.includes('-v') || args.includes('--verbose');
-  const names = args.filter((a) => !a.startsWith('-'));
+function config(names: string[], verbose: boolean): number {
   const c = loadConfig();
   const list = names.length ? names : c.names();
   let code: number = EXIT.ok;
@@ -363,20 +352,15 @@ function config(args: string[]): number {
 }
 
 /** dsched drain NAME [-cancel] [-reason TEXT]: the startd takes no new jobs; running ones finish. */
-async function drain(args: string[]): Promise<number> {
-  const cancel = args.includes('-cancel') || args.includes('--cancel');
-  const ri = args.findIndex((a) => a === '-reason' || a === '--reason');
-  const reason = ri >= 0 ? (args[ri + 1] ?? '') : '';
-  const names = args.filter((a, i) => !a.startsWith('-') && (ri < 0 || i !== ri + 1));
-  if (names.length !== 1) throw new DschedError('USAGE', 'usage: dsched drain NAME [-cancel] [-reason TEXT]');
+async function drain(name: string, cancel: boolean, reason: string): Promise<number> {
   const session = openSession();
   try {
-    const ads = await (await session.collector()).query('Machine', `StartdName == ${JSON.stringify(names[0])} || Machine == ${JSON.stringify(names[0])}`);
+    const ads = await (await session.collector()).query('Machine', `StartdName == ${JSON.stringify(name)} || Machine == ${JSON.stringify(name)}`);
     const addr = [...new Set(ads.map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress')).filter((v): v is string => typeof v === 'string'))];
-    if (!addr.length) throw new DschedError('JOB_NOT_FOUND', `no machine named ${names[0]} is in the pool`, { hint: 'dstatus lists the machines' });
+    if (!addr.length) throw new DschedError('JOB_NOT_FOUND', `no machine named ${name} is in the pool`, { hint: 'dstatus lists the machines' });
     for (const a of addr) {
       const r = await asAdmin(session, `drain a machine`, async () => (await session.startd(a)).drain(cancel, reason));
-      process.stdout.write(cancel ? `${names[0]}: drain cancelled\n` : `${names[0]}: draining (${r.running} job(s) still running will finish)\n`);
+      process.stdout.write(cancel ? `${name}: drain cancelled\n` : `${name}: draining (${r.running} job(s) still running will finish)\n`);
     }
     return EXIT.ok;
   } finally {
@@ -403,12 +387,9 @@ async function adminCollector(config: Config): Promise<CollectorClient> {
   return new CollectorClient(addr, adminCreds(config));
 }
 
-/** dsched token create --join [--ttl T]: a one-time join token for a new execute host. */
-async function token(args: string[]): Promise<number> {
-  const ti = args.findIndex((a) => a === '--ttl' || a === '-ttl');
-  if (args[0] !== 'create') throw new DschedError('USAGE', 'usage: dsched token create [--join] [--ttl 1h]');
-  const ttl = ti >= 0 ? parseTtl(args[ti + 1] ?? '') : 3600;
-  if (!args.includes('--join')) {
+/** dsched token create: the user's own token (HTTP API, dashboard); with --join [--ttl T] a one-time join token for a new execute host. */
+async function token(join: boolean, ttlText: string | undefined): Promise<number> {
+  if (!join) {
     // the same token the CLIs use: signed with the pool's key by its owner, else by the schedd after the file challenge
     const session = openSession();
     try {
@@ -418,6 +399,7 @@ async function token(args: string[]): Promise<number> {
     }
     return EXIT.ok;
   }
+  const ttl = ttlText !== undefined ? parseTtl(ttlText) : 3600;
   const c = await adminCollector(loadConfig());
   try {
     const r = await c.createJoinToken(ttl);
@@ -430,9 +412,7 @@ async function token(args: string[]): Promise<number> {
 }
 
 /** dsched join HOST:PORT TOKEN: this host's key is made here and never leaves it; the collector signs it. */
-async function joinPool(args: string[]): Promise<number> {
-  const [address, tok] = args.filter((a) => !a.startsWith('-'));
-  if (!address || !tok) throw new DschedError('USAGE', 'usage: dsched join HOST:PORT TOKEN');
+async function joinPool(address: string, tok: string): Promise<number> {
   const fingerprint = tok.split('.')[2] ?? '';
   if (!/^[0-9a-f]{64}$/i.test(fingerprint)) throw new DschedError('USAGE', 'that is not a join token (dsched token create --join makes one)');
   const config = loadConfig();
@@ -459,72 +439,142 @@ async function joinPool(args: string[]): Promise<number> {
 }
 
 /** dsched revoke HOST */
-async function revoke(args: string[]): Promise<number> {
-  const hosts = args.filter((a) => !a.startsWith('-'));
-  if (hosts.length !== 1) throw new DschedError('USAGE', 'usage: dsched revoke HOST');
+async function revoke(host: string): Promise<number> {
   const c = await adminCollector(loadConfig());
   try {
-    const r = await c.revoke(hosts[0]!);
-    process.stdout.write(`dsched: revoked host ${hosts[0]} (${r.serials.length} certificate(s)); ${r.ads_removed} ad(s) removed\n`);
+    const r = await c.revoke(host);
+    process.stdout.write(`dsched: revoked host ${host} (${r.serials.length} certificate(s)); ${r.ads_removed} ad(s) removed\n`);
     return EXIT.ok;
   } finally {
     c.close();
   }
 }
 
-function evalCmd(args: string[]): number {
-  let my: string | undefined;
-  let target: string | undefined;
-  const exprs: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--my' || a === '-my') my = args[++i];
-    else if (a === '--target' || a === '-target') target = args[++i];
-    else exprs.push(a);
-  }
-  if (!exprs.length) throw new DschedError('USAGE', 'usage: dsched eval [--my AD] [--target AD] EXPR...');
+function evalCmd(my: string | undefined, target: string | undefined, exprs: string[]): number {
   for (const line of evalCommand({ my, target, exprs })) process.stdout.write(line + '\n');
   return EXIT.ok;
 }
 
+/** Run one daemon in the foreground until it is signalled. */
+async function foreground(name: string): Promise<number> {
+  const cfg = loadConfig();
+  await ensurePoolCredentials(cfg.paths, hostName(cfg), cfg.list('DAEMON_LIST'));
+  await import(daemonMain(name));
+  return new Promise<number>(() => {});
+}
+
+const str = (v: unknown) => (v === undefined ? undefined : String(v));
+
 async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  switch (cmd) {
-    case 'start':
-      return start();
-    case 'stop':
-      return stop();
-    case 'status':
-      return status();
-    case 'reconfig':
-      return reconfig();
-    case 'config':
-      return config(rest);
-    case 'drain':
-      return drain(rest);
-    case 'token':
-      return token(rest);
-    case 'join':
-      return joinPool(rest);
-    case 'revoke':
-      return revoke(rest);
-    case 'eval':
-      return evalCmd(rest);
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE + '\n');
-      return cmd === undefined ? EXIT.usage : EXIT.ok;
-    default:
-      if (DAEMONS.includes(cmd)) {
-        const cfg = loadConfig();
-        await ensurePoolCredentials(cfg.paths, hostName(cfg), cfg.list('DAEMON_LIST'));
-        await import(daemonMain(cmd));
-        return new Promise<number>(() => {}); // the daemon runs until signalled
-      }
-      throw new DschedError('USAGE', `unknown command ${cmd}\n${USAGE}`);
+  // each command's handler leaves what to run here; yargs only parses (its handlers cannot return an exit code)
+  let run: (() => Promise<number> | number) | undefined;
+  const y = cli('dsched', argv, USAGE)
+    .command('start', 'start the pool of $DSCHED_HOME (default ~/.dsched) in the background', {}, () => void (run = start))
+    .command('stop', 'stop it', {}, () => void (run = stop))
+    .command('status', "show its daemons and their health (exit 1 unless every one is SERVING)", {}, () => void (run = status))
+    .command('reconfig', 'make every daemon re-read its configuration (admins)', {}, () => void (run = reconfig))
+    .command(
+      'eval [exprs..]',
+      'evaluate ClassAd expressions (like classad_eval); `--` ends the options, for an expression that starts with -',
+      (c) =>
+        c
+          .positional('exprs', { type: 'string', array: true, describe: 'ClassAd expressions' })
+          .option('my', { type: 'string', describe: 'the MY ad: [ a = 1; b = "x" ], a = 1; b = "x", or a file' })
+          .option('target', { type: 'string', describe: 'the TARGET ad, in the same forms' })
+          .example("dsched eval --target '[ Memory = 4096 ]' 'TARGET.Memory > 2048'", 'prints true')
+          .example("dsched eval -- '-1 + 2'", 'an expression starting with - after --'),
+      (a) => {
+        // after `--` yargs leaves the words in _ (after the command's name), not in the positional
+        const exprs = [...((a.exprs as unknown[]) ?? []), ...a._.slice(1)].map(String);
+        if (!exprs.length) throw new DschedError('USAGE', 'usage: dsched eval [--my AD] [--target AD] EXPR...');
+        run = () => evalCmd(str(a.my), str(a.target), exprs);
+      },
+    )
+    .command(
+      'config [names..]',
+      'show configuration values (and with -v where they came from)',
+      (c) =>
+        c
+          .positional('names', { type: 'string', array: true, describe: 'setting names (all by default)' })
+          .option('v', { type: 'boolean', alias: 'verbose', describe: 'say where each value comes from' })
+          .example('dsched config NUM_CPUS -v', 'the value, its source and what it means'),
+      (a) => void (run = () => config(((a.names as unknown[]) ?? []).map(String), !!a.v)),
+    )
+    .command(
+      'drain <NAME>',
+      'a machine takes no new jobs; running ones finish (admins)',
+      (c) =>
+        c
+          .positional('NAME', { type: 'string', describe: 'the machine (dstatus lists them)' })
+          .option('cancel', { type: 'boolean', describe: 'take jobs again' })
+          .option('reason', { type: 'string', describe: 'why, shown with the machine' })
+          .example('dsched drain node7 -reason "kernel upgrade"', 'drain node7')
+          .example('dsched drain node7 -cancel', 'take jobs again'),
+      (a) => void (run = () => drain(String(a.NAME), !!a.cancel, str(a.reason) ?? '')),
+    )
+    .command(
+      'token <action>',
+      'print your user token (for the HTTP API and the dashboard), or with --join a one-time token a new execute host joins the pool with (admins)',
+      (c) =>
+        c
+          .positional('action', { choices: ['create'], describe: 'create' })
+          .option('join', { type: 'boolean', describe: 'a one-time join token for a new execute host (admins)' })
+          .option('ttl', { type: 'string', describe: 'with --join: how long it is valid: seconds, or 30m, 1h, 2d (default 1h)' })
+          .example('curl -H "Authorization: Bearer $(dsched token create)" URL/v1/jobs', 'your token for the HTTP API')
+          .example('dsched token create --join --ttl 30m', 'then on the new host: dsched join HOST:PORT TOKEN'),
+      (a) => void (run = () => token(!!a.join, str(a.ttl))),
+    )
+    .command(
+      'join <ADDRESS> <TOKEN>',
+      'make this host an execute host of the pool whose collector is at ADDRESS (HOST:PORT)',
+      (c) =>
+        c
+          .positional('ADDRESS', { type: 'string', describe: "the central host's collector, HOST:PORT" })
+          .positional('TOKEN', { type: 'string', describe: 'the token dsched token create --join printed there' })
+          .example('dsched join central:9618 eyJ...', 'then: dsched start'),
+      (a) => void (run = () => joinPool(String(a.ADDRESS), String(a.TOKEN))),
+    )
+    .command(
+      'revoke <HOST>',
+      "revoke a host's certificates: its ads go, no daemon accepts it again (admins)",
+      (c) => c.positional('HOST', { type: 'string', describe: 'the host name its certificate carries' }).example('dsched revoke node7', 'node7 is out of the pool at once'),
+      (a) => void (run = () => revoke(String(a.HOST))),
+    )
+    .command(
+      'completion [shell]',
+      'print a shell completion script for every dsched command',
+      (c) =>
+        c
+          .positional('shell', { type: 'string', choices: ['bash', 'zsh'], default: 'bash' })
+          .example('dsched completion bash >> ~/.bashrc', 'complete options of dq, dsubmit, ... in bash')
+          .example('source <(dsched completion bash)', 'in this shell only'),
+      (a) => void (run = () => completion(String(a.shell))),
+    )
+    .command(
+      'shims <action> <DIR>',
+      'write the HTCondor and PBS command names (condor_submit, condor_q, qsub, qstat, ...) into DIR, for scripts that call them',
+      (c) =>
+        c
+          .positional('action', { choices: ['install'], describe: 'install' })
+          .positional('DIR', { type: 'string', describe: 'a folder, best one on your PATH' })
+          .option('force', { type: 'boolean', describe: 'replace files of those names already in DIR' })
+          .example('dsched shims install ~/bin', 'then condor_submit job.sub, qsub job.sh, qstat, ...'),
+      (a) => void (run = () => installShims(String(a.DIR), !!a.force)),
+    );
+  for (const d of DAEMONS) y.command(d, `run the ${d} in the foreground`, {}, () => void (run = () => foreground(d)));
+  if (!argv.length) {
+    y.showHelp('log');
+    return EXIT.usage;
   }
+  await y
+    .demandCommand(1, 'say which command (dsched --help lists them)')
+    .strictCommands()
+    .example('dsched start', 'a personal pool on this host')
+    .example(`dsched eval 'strcat("a", "b")'`, 'prints "ab"')
+    .epilogue('dsched COMMAND --help tells more about each command.')
+    .parse();
+  if (!run) throw new DschedError('USAGE', 'say which command (dsched --help lists them)');
+  return run();
 }
 
 runCli('dsched', main);

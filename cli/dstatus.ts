@@ -19,6 +19,9 @@ async function main(argv: string[]): Promise<number> {
     .option('af', { type: 'string', array: true, alias: 'autoformat', describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)' })
     .option('af-opts', { type: 'string', hidden: true })
     .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
+    .example('dstatus', 'the slots of every machine')
+    .example('dstatus -avail', 'slots that would take a job now')
+    .example('dstatus -af Name Cpus Memory', 'one line per slot')
     .parse();
   // the ClassAd library only once the arguments are good: --help and usage errors load none of it
   const [{ ClassAd, parseExpr }, { autoformat, formatPairs: pairs, formatPrintf, parseAfQualifiers }, { lit }] = await Promise.all([

@@ -22,6 +22,8 @@ async function main(argv: string[]): Promise<number> {
     .option('usedagdir', { type: 'boolean', describe: 'node files are relative to the DAG file\'s folder' })
     .option('batch-name', { type: 'string', describe: 'JobBatchName of the DAG (default: the file name)' })
     .option('wait', { type: 'boolean', describe: 'follow the DAG until it ends and exit with its status' })
+    .example('dsubmit-dag diamond.dag', 'run a workflow')
+    .example('dsubmit-dag --wait diamond.dag', 'run it and follow it to the end')
     .parse();
   const files = a._.map(String);
   if (files.length !== 1) throw new DschedError('USAGE', 'usage: dsubmit-dag [options] FILE.dag');

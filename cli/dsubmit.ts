@@ -8,6 +8,7 @@ import { DschedError } from '../lib/errors.js';
 import { loadConfig } from '../lib/config/load.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
+import { versionLine } from './shared/version.js';
 
 const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
        dsubmit [PBS options] -- PROGRAM [ARGS...]
@@ -20,7 +21,17 @@ const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
   -queue ARGS...      the queue statement, for a file without one (last option: it takes the rest)
   PBS options (for #PBS scripts; they win over the script's directives):
   -N name -q queue -l resources -J start-end[:step] -t 1-3 (Torque) -V -v VARS -o path -e path -j oe -p prio
-  -m abe -M addr -h -W depend=... -a datetime -r y|n`;
+  -m abe -M addr -h -W depend=... -a datetime -r y|n
+  -version, --version print the version
+
+Examples:
+  dsubmit job.sub                      queue the jobs of a submit description
+  dsubmit --dry-run job.sub            print the job ads, queue nothing
+  dsubmit job.sub -a 'request_memory = 2G'
+                                       add a submit command
+  A=$(dsubmit -N A job.sh)             a #PBS script: prints the job id, as qsub does
+  dsubmit -W depend=afterok:$A job.sh  run after job A succeeds
+  dsubmit job.sub -queue 10            a file without a queue statement, 10 times`;
 
 const PBS_WITH_VALUE = new Set(['-N', '-q', '-l', '-J', '-t', '-p', '-C', '-v', '-o', '-e', '-j', '-m', '-M', '-W', '-r', '-A', '-P', '-S', '-u', '-c', '-k']);
 const PBS_FLAGS = new Set(['-V', '-h', '-z', '-I', '-X']);
@@ -53,6 +64,10 @@ function parseArgs(argv: string[]): Parsed {
       process.stdout.write(USAGE + '\n');
       process.exit(0);
     }
+    if (a === '--version' || a === '-version') {
+      process.stdout.write(versionLine('dsubmit') + '\n');
+      process.exit(0);
+    }
     if (a === '-a' || a === '-append' || a === '--append') appendRaw.push(need());
     else if (a === '-queue' || a === '--queue') {
       // condor_submit's -queue: the rest of the command line is the queue statement (the file has none)
@@ -78,6 +93,33 @@ function parseArgs(argv: string[]): Parsed {
   }
   p.append = appendRaw;
   return p;
+}
+
+/** Warnings of requests the job cannot evaluate (request_memory = lots), once per distinct expression. */
+async function requestWarnings(jobs: JobSet): Promise<string[]> {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const proc of jobs.procs) {
+    const merged = { ...jobs.cluster, ...proc };
+    const requests = [merged.RequestCpus, merged.RequestMemory, merged.RequestDisk, merged.RequestGPUs];
+    // plain numbers (the usual case) need no look at the rest of the ad
+    if (requests.every((r) => r === undefined || /^\d+(\.\d+)?$/.test(r))) continue;
+    const key = requests.join('\0');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (seen.size > 20) break;
+    // loaded only for a request that is not a plain number
+    const [{ ClassAd }, { undefinedRequestText, undefinedRequests }] = await Promise.all([
+      import('../grammar/classad/index.js'),
+      import('./shared/undefined-requests.js'),
+    ]);
+    try {
+      for (const u of undefinedRequests(ClassAd.fromRecord(merged))) out.push(undefinedRequestText(u, false));
+    } catch {
+      /* an ad the schedd will refuse anyway (too large, say): its own error says why */
+    }
+  }
+  return [...new Set(out)];
 }
 
 function printLong(jobs: JobSet): string {
@@ -140,7 +182,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (args.dryRun) {
     const { jobs, warnings } = expandSubmit(plan, 1);
-    for (const w of warnings) process.stderr.write(`dsubmit: warning: ${w.message}\n`);
+    for (const w of [...warnings.map((w) => w.message), ...(await requestWarnings(jobs))]) process.stderr.write(`dsubmit: warning: ${w}\n`);
     if (args.json) {
       process.stdout.write(JSON.stringify(jobs.procs.map((p) => ({ ...jobs.cluster, ...p })), null, 2) + '\n');
     } else process.stdout.write(printLong(jobs));
@@ -152,7 +194,7 @@ async function main(argv: string[]): Promise<number> {
     const schedd = await session.schedd();
     const { cluster } = await schedd.newCluster();
     const { jobs, warnings } = expandSubmit(plan, Number(cluster));
-    for (const w of warnings) process.stderr.write(`dsubmit: warning: ${w.message}\n`);
+    for (const w of [...warnings.map((w) => w.message), ...(await requestWarnings(jobs))]) process.stderr.write(`dsubmit: warning: ${w}\n`);
     const r = await schedd.submit(Number(cluster), jobs.cluster, jobs.procs);
     const n = r.procs;
     if (args.terse) process.stdout.write(`${cluster}.0 - ${cluster}.${n - 1}\n`);

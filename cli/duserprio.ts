@@ -14,6 +14,8 @@ async function main(argv: string[]): Promise<number> {
     .option('quotas', { type: 'boolean', describe: 'the accounting groups: quotas, surplus, usage' })
     .option('setfactor', { type: 'string', array: true, describe: 'SUBMITTER FACTOR: set a priority factor (admins)' })
     .option('json', { type: 'boolean' })
+    .example('duserprio', "each submitter's effective priority and usage")
+    .example('duserprio -setfactor alice@host 2', "(admins) halve alice's share")
     .parse();
   const session = openSession();
   try {

@@ -12,6 +12,8 @@ async function main(argv: string[]): Promise<number> {
   const a = await cli('dwait', argv, 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...] [-wait SECONDS] [-quiet]')
     .option('wait', { type: 'number', describe: 'give up after this many seconds (exit 1)' })
     .option('quiet', { type: 'boolean', describe: 'print nothing, only the exit code' })
+    .example('dwait 12', 'wait for cluster 12; exit 0 when every job succeeded')
+    .example('dwait job.log -wait 600', 'wait for the jobs of a log file, at most 10 minutes')
     .parse();
   const words = a._.map(String);
   const logs = words.filter((w) => !/^\d+(\.\d+)?$/.test(w));

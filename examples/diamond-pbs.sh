@@ -1,8 +1,8 @@
 #!/bin/bash
 # The seed's diamond written with dependent submits, PBS style: A, then B and C, then D.
-# Run it from the repo folder with a pool running:  bash examples/diamond-pbs.sh
+# Run it with a pool running (dsched start):  bash examples/diamond-pbs.sh
 cd "$(dirname "$0")"
-submit() { npx --no-install dsubmit "$@"; }
+submit() { dsubmit "$@"; }
 A=$(submit -N A diamond-job.sh)
 echo "Submitted job A as $A"
 B=$(submit -N B -W depend=afterok:$A diamond-job.sh)

@@ -14,7 +14,7 @@ export interface Resources {
 }
 
 /** Defaults for a job that does not say (dsubmit always writes all three). */
-export const DEFAULT_REQUESTS: Resources = { cpus: 1, memory: 128, disk: 1024 };
+export const DEFAULT_REQUESTS: Resources = { cpus: 1, memory: 1024, disk: 1024 };
 
 /** The standard resources, which every slot has; anything else a slot lists in MachineResources is custom. */
 export const STANDARD_RESOURCES = ['Cpus', 'Memory', 'Disk'];

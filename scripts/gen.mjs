@@ -13,6 +13,12 @@ import { createRequire } from 'node:module';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 
+// `npm install -g .` in a fresh clone builds before it has installed anything: say what to do
+if (!existsSync(bin('peggy'))) {
+  console.error(`gen: ${join(root, 'node_modules')} has no peggy: install the dependencies first (npm ci), then npm install -g . (or npm run build)`);
+  process.exit(1);
+}
+
 function walk(dir, out = []) {
   for (const e of readdirSync(dir)) {
     const p = join(dir, e);

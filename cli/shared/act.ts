@@ -1,10 +1,36 @@
 // drm, dhold and drelease: select jobs, ask the schedd to act, report per job; exit 1 if any job was not acted on.
-import { DschedError } from '../../lib/errors.js';
-import { EXIT } from './run-cli.js';
+import { DschedError, type ErrorCode } from '../../lib/errors.js';
+import { EXIT, printError } from './run-cli.js';
 import { openSession } from './session.js';
 import { cli } from './yargs.js';
 
 const PAST = { remove: 'marked for removal', hold: 'held', release: 'released' } as const;
+
+/** The code of a job the schedd did not act on, from its per-job message (the reply carries no code). */
+function codeOf(message: string): ErrorCode {
+  if (/is not in the queue|left the queue/.test(message)) return 'JOB_NOT_FOUND';
+  if (/^permission denied/i.test(message)) return 'PERMISSION_DENIED';
+  return 'JOB_STATE';
+}
+
+/**
+ * Print `cmd: error[CODE]: message` for each job not acted on (a hint only once per code); returns how many
+ * there were. No result at all (a constraint or user matching nothing) is JOB_NOT_FOUND too.
+ */
+export function reportActFailures(cmd: string, results: ReadonlyArray<{ ok: boolean; error: string }>): number {
+  const hinted = new Set<ErrorCode>();
+  let failed = 0;
+  for (const res of results) {
+    if (res.ok) continue;
+    failed++;
+    const e = new DschedError(codeOf(res.error), res.error);
+    if (hinted.has(e.code)) process.stderr.write(`${cmd}: error[${e.code}]: ${e.message}\n`);
+    else printError(cmd, e, false);
+    hinted.add(e.code);
+  }
+  if (!results.length) printError(cmd, new DschedError('JOB_NOT_FOUND', 'no jobs matched'), false);
+  return failed;
+}
 
 export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'release', argv: string[]): Promise<number> {
   const a = await cli(cmd, argv, `usage: ${cmd} [cluster | cluster.proc | user]... [-constraint EXPR] [-all] [-reason TEXT]`)
@@ -12,6 +38,9 @@ export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'relea
     .option('all', { type: 'boolean', describe: 'all jobs (yours, or everyone\'s for an admin)' })
     .option('reason', { type: 'string', describe: 'reason recorded with the action' })
     .option('forcex', { type: 'boolean', hidden: true })
+    .example(`${cmd} 12`, `every job of cluster 12`)
+    .example(`${cmd} 12.3 alice`, `job 12.3 and all of alice's jobs`)
+    .example(`${cmd} -constraint 'JobStatus == 1'${action === 'hold' ? ' -reason "input not ready"' : ''}`, 'the jobs that match')
     .parse();
   // the ClassAd library (for -constraint) only once the arguments are good
   const { parseSelection } = await import('./job-selection.js');
@@ -23,24 +52,11 @@ export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'relea
     const schedd = await session.schedd();
     const owners = a.all && !sel.owners.length && !sel.ids.length && !sel.constraint ? [] : sel.owners;
     const r = await schedd.act({ action, ids: sel.ids, owners, constraint: sel.constraint, all: !!a.all, reason: (a.reason as string) ?? '' });
-    const { ok, failed } = reportResults(cmd, r.results);
+    const failed = reportActFailures(cmd, r.results);
+    const ok = r.results.length - failed;
     if (ok) process.stdout.write(`${ok} job(s) ${PAST[action]}.\n`);
-    if (!r.results.length) {
-      process.stderr.write(`${cmd}: no jobs matched\n`);
-      return EXIT.failed;
-    }
-    return failed ? EXIT.failed : EXIT.ok;
+    return failed || !r.results.length ? EXIT.failed : EXIT.ok;
   } finally {
     session.close();
   }
-}
-
-/** Each job the schedd refused, on stderr; the counts of jobs acted on and refused. */
-export function reportResults(cmd: string, results: Array<{ ok: boolean; error: string }>): { ok: number; failed: number } {
-  let ok = 0;
-  for (const res of results) {
-    if (res.ok) ok++;
-    else process.stderr.write(`${cmd}: ${res.error}\n`);
-  }
-  return { ok, failed: results.length - ok };
 }

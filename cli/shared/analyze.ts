@@ -11,15 +11,16 @@
 // - The steps follow the negotiator: the job's Requirements against the slot, then the slot's Requirements
 //   (its START) against the job, then the job's RequestCpus/RequestMemory/RequestDisk against the slot's size,
 //   then against what is free while the slot is Unclaimed.
-// - A missing request counts as the startd counts it (1 cpu, 128 MB, 1024 KB); dsubmit always writes all three.
+// - A missing request counts as the startd counts it (1 cpu, 1024 MB, 1024 KB); dsubmit always writes all three.
 // - Custom resources (GPUs, MACHINE_RESOURCE_<name>: the names a slot lists in MachineResources beyond the three)
 //   are counted the same way: Request<name> against Total<name> for "ever", against <name> for "now".
 import { isTrue, isUndefined, printValue, referencedAttrs, unparse, type ClassAd, type Expr, type Value } from '../../grammar/classad/index.js';
-import { customResourceNames } from '../../lib/job-requests.js';
+import { customResourceNames, DEFAULT_REQUESTS } from '../../lib/job-requests.js';
 import { bool, num, str } from './output/ad.js';
 import { renderTable } from './output/columns.js';
 import { statusName } from './output/jobs.js';
 import { formatDuration } from './output/time.js';
+import { undefinedRequestText, undefinedRequests } from './undefined-requests.js';
 
 /** One submitter's fair-share standing, as the negotiator's GetPriorities gives it. */
 export interface SubmitterPriority {
@@ -45,8 +46,8 @@ export interface AnalyzeExtra {
   width?: number;
 }
 
-/** What the startd assumes when a job names no request (daemons/startd/slots.ts Machine.requests). */
-const DEFAULT_REQUEST = { cpus: 1, memory: 128, disk: 1024 } as const;
+/** What the startd assumes when a job names no request (the same table it reads). */
+const DEFAULT_REQUEST = DEFAULT_REQUESTS;
 
 type Resource = 'cpus' | 'memory' | 'disk';
 const RESOURCES: readonly Resource[] = ['cpus', 'memory', 'disk'];
@@ -566,6 +567,8 @@ export function analyzeJob(job: ClassAd, slots: readonly ClassAd[], extra: Analy
   const since = num(job, 'EnteredCurrentStatus') ?? num(job, 'QDate');
   out.push(`-- Job ${d.id} (${d.owner || 'unknown owner'}): ${statusName(d.status)}${since !== undefined ? ` for ${formatDuration(now - since)}` : ''}`);
   out.push(`Why: ${why(d, job)}`);
+  // a request the job cannot evaluate is counted at the default below: say so before anything else
+  for (const u of undefinedRequests(job, slots)) out.push(`Undefined request: ${undefinedRequestText(u, true)}.`);
   const starts = num(job, 'NumJobStarts') ?? 0;
   if (d.status === 1 && starts > 0) out.push(`It has run ${plural(starts, 'time')} before and went back to idle.`);
   out.push('');

@@ -1,7 +1,9 @@
 // One yargs setup for every command: HTCondor-style single-dash long options (-nobatch, -af, -constraint)
-// must not be split into letters; usage errors exit 2 with the message.
+// must not be split into letters; usage errors exit 2 with the message; --version and shell completion
+// (`dsched completion bash` asks each command through --get-yargs-completions).
 import yargs, { type Argv } from 'yargs';
 import { DschedError } from '../../lib/errors.js';
+import { versionLine } from './version.js';
 
 export function cli(cmd: string, argv: string[], usage: string): Argv {
   return yargs(argv)
@@ -12,7 +14,8 @@ export function cli(cmd: string, argv: string[], usage: string): Argv {
     .strictOptions()
     .help('help')
     .alias('help', 'h')
-    .version(false)
+    .version('version', 'print the version and exit', versionLine(cmd))
+    .epilogue('Options take one dash or two, as HTCondor writes them: -nobatch is --nobatch.')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;

@@ -124,7 +124,7 @@ export class JobQueue {
 
   constructor(private db: DB) {
     this.st = {
-      setCounter: db.prepare("UPDATE counters SET value = ? WHERE name = 'next_cluster'"),
+      bumpCounter: db.prepare("UPDATE counters SET value = MAX(value, ?) WHERE name = 'next_cluster'"),
       peekCluster: db.prepare("SELECT value FROM counters WHERE name = 'next_cluster'"),
       insCluster: db.prepare('INSERT INTO clusters (cluster_id, owner, ad) VALUES (?, ?, ?)'),
       insJob: db.prepare('INSERT INTO jobs (cluster_id, proc_id, owner, status, prio, ad) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -214,27 +214,17 @@ export class JobQueue {
 
   // ---- clusters and submission ----
 
-  /** Next cluster id to hand out, and the bound recorded on disk (ids are reserved on disk 100 at a time). */
+  /** Next cluster id to hand out (in memory; the disk counter moves with each submission). */
   private nextId = 0;
-  private persistedBound = 0;
-  private static readonly RESERVE_BLOCK = 100;
 
   /**
-   * A new cluster id. The on-disk counter moves ahead in blocks, so most reservations cost no disk write;
-   * after a restart numbering continues above the block, never reusing an id handed out before.
+   * A new cluster id. Only a submission records its id on disk (in its own transaction), so numbering
+   * continues from the last queued cluster after a restart or a crash: an id reserved but never queued
+   * before it may be handed out again, which is safe, as no job, log or history row carries it.
    */
   reserveCluster(owner: string): number {
-    if (!this.nextId) this.nextId = this.persistedBound = (this.st.peekCluster.get() as { value: number }).value;
+    if (!this.nextId) this.nextId = (this.st.peekCluster.get() as { value: number }).value;
     const id = this.nextId++;
-    if (this.nextId > this.persistedBound) {
-      try {
-        this.st.setCounter.run(id + JobQueue.RESERVE_BLOCK);
-      } catch (e) {
-        this.nextId = id;
-        throw storeError(e, 'cannot reserve a cluster id');
-      }
-      this.persistedBound = id + JobQueue.RESERVE_BLOCK;
-    }
     this.reserved.set(id, owner);
     return id;
   }
@@ -257,6 +247,7 @@ export class JobQueue {
     try {
       this.db.transaction(() => {
         this.st.insCluster.run(clusterId, owner, JSON.stringify(clusterAttrs));
+        this.st.bumpCounter.run(clusterId + 1);
         for (const j of jobs) this.st.insJob.run(clusterId, j.proc, owner, j.status, j.prio, JSON.stringify(j.attrs));
       })();
     } catch (e) {

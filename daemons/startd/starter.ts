@@ -2,7 +2,7 @@
 // stdin/stdout/stderr files, environment, working directory and a fresh scratch sandbox; reports exit code
 // or signal. The fork itself happens in the spawner process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, resolve as resolve_ } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,6 +14,11 @@ import { STDERR_NAME, STDOUT_NAME } from '../../lib/transfer.js';
 import { daemonNodeFlags } from '../../lib/node-flags.js';
 import type { ProcFamily, ProcTracker } from './proc-family.js';
 import type { JobFiles, SignalRequest, SpawnerReply, StartRequest } from './spawner.js';
+
+/** The package's libexec/ (dchirp for jobs): two levels up from the sources (daemons/startd), three from the bundle (dist/daemons/startd). */
+const JOB_BIN = ((here) => (existsSync(join(here, '..', '..', 'libexec', 'dchirp')) ? resolve_(here, '..', '..', 'libexec') : resolve_(here, '..', '..', '..', 'libexec')))(
+  dirname(fileURLToPath(import.meta.url)),
+);
 
 /** A PBS job's copy of its script in the sandbox (transfer.ts leaves it out of the output). */
 const PBS_SCRIPT_NAME = '.pbs_script';
@@ -190,6 +195,8 @@ export class Starter {
       return fail(6, `Invalid job arguments or environment: ${(e as Error).message}`);
     }
     env = { ...opts.defaultEnv, ...env, ...opts.extraEnv, _CONDOR_SCRATCH_DIR: sandbox, TMPDIR: sandbox, _CONDOR_SLOT: opts.slotName, _CONDOR_JOB_AD: join(sandbox, '.job.ad') };
+    // dchirp on the job's PATH, as HTCondor gives jobs condor_chirp (the job's own PATH, or the usual one)
+    env.PATH = `${JOB_BIN}:${env.PATH || '/usr/local/bin:/usr/bin:/bin'}`;
     let execFiles: Record<string, string> | undefined;
     if (ad.lookupJS('IsPbsJob') === true) {
       env.PBS_TMPDIR = sandbox;

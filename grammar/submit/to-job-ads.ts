@@ -57,8 +57,12 @@ export function condorOpSys(platform: string = os.platform()): string {
 export const UNIVERSES: Record<string, number> = { vanilla: 5, scheduler: 7, local: 12 };
 const UNSUPPORTED_UNIVERSES = ['standard', 'grid', 'java', 'parallel', 'vm', 'docker', 'container', 'globus', 'mpi', 'pvm'];
 
-/** RequestMemory when request_memory is not given (HTCondor's JOB_DEFAULT_REQUESTMEMORY, in MB). */
-export const DEFAULT_REQUEST_MEMORY_MB = 128;
+/**
+ * RequestMemory when request_memory is not given, in MB (HTCondor's JOB_DEFAULT_REQUESTMEMORY, 128 there).
+ * The startd holds a job to its request, and a Python interpreter with numpy loaded is past 128 MB, so an
+ * ordinary first job was held; 1 GB per job is what a batch system's users expect (docs/submit.md).
+ */
+export const DEFAULT_REQUEST_MEMORY_MB = 1024;
 /** The hold reason of `hold = true` (HoldReasonCode 15: submitted on hold). */
 export const SUBMITTED_ON_HOLD_REASON = "submitted on hold at user's request";
 
@@ -808,12 +812,31 @@ function fileList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/**
+ * transfer_input_files. A file that does not exist is refused here, as condor_submit refuses it, rather than
+ * holding the job later; URLs, $$() references and names the submitter may not look at (the schedd reads
+ * them with the owner's rights, and holds the job with code 13 if it cannot) are left to the transfer.
+ */
 const inputFilesHandler: Handler = {
-  reads: ['transfer_input_files'],
+  reads: ['transfer_input_files', 'initialdir', 'initial_dir', 'skip_filechecks'],
   run(g: GroupExpander, out: Attrs) {
     const files = g.get('transfer_input_files');
     if (!files || files.value === '') return;
     const items = fileList(files.value);
+    const skip = g.get('skip_filechecks');
+    if (!skip || parseBool(skip.value) !== true) {
+      for (const item of items) {
+        if (/^[A-Za-z][\w+.-]*:\/\//.test(item) || item.includes('$$(')) continue;
+        const p = resolve(g.iwd(), item);
+        let missing = false;
+        try {
+          missing = statSync(p, { throwIfNoEntry: false }) === undefined;
+        } catch {
+          /* EACCES, ENOTDIR…: the transfer decides with the owner's rights */
+        }
+        if (missing) g.fail(files.site, `transfer_input_files: '${item}' does not exist (looked for ${p})`, 'SUBMIT_FILE');
+      }
+    }
     if (items.length) out.TransferInput = quoteString(items.join(','));
   },
 };

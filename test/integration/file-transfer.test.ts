@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DIST, TestPool } from './harness/pool.js';
+import { TestPool } from './harness/pool.js';
 
 describe('file transfer', () => {
   let pool: TestPool;
@@ -85,8 +85,17 @@ describe('file transfer', () => {
     assert.ok(!pool.exists('ft2/result.txt'));
   });
 
-  test('a missing input file holds the job with code 13 and says which file', async () => {
-    const c = await submit('ft3.sub', 'executable = /bin/true\nshould_transfer_files = YES\ntransfer_input_files = no-such-input.txt\nqueue\n');
+  test('a missing input file is refused at submit with its place in the file, as condor_submit refuses it', async () => {
+    pool.file('ft3r.sub', 'executable = /bin/true\nshould_transfer_files = YES\ntransfer_input_files = no-such-input.txt\nqueue\n');
+    const r = await pool.run('dsubmit', ['ft3r.sub']);
+    assert.equal(r.code, 2, r.stdout);
+    assert.match(r.stderr, /error\[SUBMIT_FILE\]: transfer_input_files: 'no-such-input\.txt' does not exist/);
+    assert.match(r.stderr, /ft3r\.sub:3:24/);
+  });
+
+  test('an input file missing when the job starts holds it with code 13 and says which file', async () => {
+    // skip_filechecks: the file may appear before the job runs; here it never does
+    const c = await submit('ft3.sub', 'executable = /bin/true\nshould_transfer_files = YES\nskip_filechecks = true\ntransfer_input_files = no-such-input.txt\nqueue\n');
     const ad = await held(c);
     assert.equal(ad.HoldReasonCode, 13);
     assert.match(String(ad.HoldReason), /Transfer input files failure.*no-such-input\.txt: \(errno 2\) No such file or directory/);
@@ -170,7 +179,8 @@ describe('file transfer', () => {
   });
 
   test('dchirp: a running job sets an attribute that dq shows while it runs; it may not change its owner', async () => {
-    const chirp = `${process.execPath} ${join(DIST, 'cli', 'dchirp.js')}`;
+    // the job finds dchirp on its PATH, as the README's example runs it
+    const chirp = 'dchirp';
     pool.file(
       'chirp.sh',
       [

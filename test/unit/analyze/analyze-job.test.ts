@@ -260,3 +260,19 @@ describe('analyze – several jobs', () => {
     assert.match(text, /^-- Job 7\.3 \(alice\): Idle/m);
   });
 });
+
+describe('analyze – requests that cannot be evaluated', () => {
+  test('analyze – request_memory = lots is named as undefined, not counted silently as the default', () => {
+    const j = job();
+    j.setExprText('RequestMemory', 'lots');
+    const text = analyzeJob(j, [pslot({ host: 'a' })]);
+    assert.match(text, /^Undefined request: request_memory = lots: RequestMemory uses lots, which the job does not define nor any slot; it is undefined/m);
+  });
+
+  test('analyze – a request that is a number at submit, or reads the slot, is not reported', () => {
+    const j = job();
+    j.setExprText('RequestMemory', 'ifThenElse(MemoryUsage =!= undefined, MemoryUsage * 2, 2048)');
+    j.setExprText('RequestDisk', 'TARGET.Disk / 2');
+    assert.doesNotMatch(analyzeJob(j, [pslot({ host: 'a' })]), /Undefined request/);
+  });
+});

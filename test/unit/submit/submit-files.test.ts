@@ -478,11 +478,13 @@ const cases: Case[] = [
   {
     name: 'file transfer commands',
     text: `${EXE}should_transfer_files = IF_NEEDED\ntransfer_input_files = a, b\ntransfer_output_files = out\ntransfer_executable = false\nqueue\n`,
+    files: { a: '', b: '' },
     cluster: { ShouldTransferFiles: '"IF_NEEDED"', TransferInput: '"a,b"', TransferOutput: '"out"', TransferExecutable: 'false' },
   },
   {
     name: 'file lists are stored trimmed and joined by commas; "" is the empty list',
     text: `${EXE}transfer_input_files = data/in 1.txt ,  lib/ ,\ntransfer_output_files = ""\nqueue\n`,
+    files: { 'data/in 1.txt': '', 'lib/.keep': '' },
     cluster: { TransferInput: '"data/in 1.txt,lib/"', TransferOutput: '""' },
   },
   {

@@ -1,0 +1,81 @@
+// `dsched shims install DIR`: the HTCondor and PBS command names, for scripts and workflow tools that call
+// them (condor_submit job.sub, A=`qsub job.sh`, qstat). Each is a small sh script that runs the dsched
+// command with this node and this installation's files, so it keeps working whatever PATH a job or a cron
+// line has. The options are the same except qstat's, which dshim maps (see dshim.ts).
+import { existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DschedError } from '../../lib/errors.js';
+import { EXIT } from './run-cli.js';
+
+/** name → [dsched command, what the name is] */
+export const SHIMS: Record<string, [string, string]> = {
+  condor_submit: ['dsubmit', 'HTCondor: queue jobs from a submit description'],
+  condor_q: ['dq', 'HTCondor: the job queue'],
+  condor_rm: ['drm', 'HTCondor: remove jobs'],
+  condor_hold: ['dhold', 'HTCondor: hold jobs'],
+  condor_release: ['drelease', 'HTCondor: release held jobs'],
+  condor_status: ['dstatus', 'HTCondor: the machines'],
+  condor_wait: ['dwait', 'HTCondor: wait for the jobs of a log file'],
+  condor_history: ['dhistory', 'HTCondor: finished jobs'],
+  condor_submit_dag: ['dsubmit-dag', 'HTCondor: run a DAG'],
+  condor_prio: ['dprio', 'HTCondor: job priority'],
+  condor_userprio: ['duserprio', 'HTCondor: user priorities'],
+  condor_chirp: ['dchirp', 'HTCondor: a job updates its own ad'],
+  qsub: ['dsubmit', 'PBS: queue a script (prints the job id)'],
+  qstat: ['dshim.js qstat', 'PBS: the job queue in qstat\'s columns'],
+  qdel: ['drm', 'PBS: remove jobs'],
+  qhold: ['dhold', 'PBS: hold jobs'],
+  qrls: ['drelease', 'PBS: release held jobs'],
+};
+
+/** The folder of the built commands (dist/cli): where this file was bundled, or dist/cli beside the sources. */
+export function distCliDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const d of [here, join(here, '..', 'dist', 'cli'), join(here, '..', '..', 'dist', 'cli')]) {
+    if (existsSync(join(d, 'dq.js'))) return resolve(d);
+  }
+  throw new DschedError('USAGE', 'the built commands (dist/cli) are not there: run npm run build first');
+}
+
+/** sh single quotes: the only character to escape is ' itself. */
+const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export function shimScript(name: string, cliDir: string, node = process.execPath): string {
+  const [target, what] = SHIMS[name]!;
+  const [file, ...fixed] = target.split(' ');
+  const js = file!.endsWith('.js') ? file! : `${file}.js`;
+  return [
+    '#!/bin/sh',
+    `# ${name} (${what}) runs dsched's ${fixed.length ? fixed[0] : file}; written by dsched shims install`,
+    `exec ${shQuote(node)} ${shQuote(join(cliDir, js))} ${fixed.map(shQuote).join(' ')}${fixed.length ? ' ' : ''}"$@"`,
+    '',
+  ].join('\n');
+}
+
+export function installShims(dir: string, force: boolean): number {
+  const target = resolve(dir);
+  const cliDir = distCliDir();
+  mkdirSync(target, { recursive: true });
+  const clash = Object.keys(SHIMS).filter((n) => {
+    try {
+      lstatSync(join(target, n));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  // a real HTCondor or PBS installation's command must not be replaced by accident
+  if (clash.length && !force)
+    throw new DschedError('USAGE', `${target} already has ${clash.join(', ')}`, { hint: 'dsched shims install DIR --force replaces them' });
+  for (const name of Object.keys(SHIMS)) {
+    const p = join(target, name);
+    // written beside and renamed over: a script running the old one never reads half a file
+    writeFileSync(`${p}.tmp`, shimScript(name, cliDir), { mode: 0o755 });
+    renameSync(`${p}.tmp`, p);
+  }
+  process.stdout.write(`dsched: wrote ${Object.keys(SHIMS).join(', ')} into ${target}\n`);
+  if (!(process.env.PATH ?? '').split(':').some((d) => d && resolve(d) === target))
+    process.stdout.write(`dsched: ${target} is not on your PATH; add it: export PATH="${target}:$PATH"\n`);
+  return EXIT.ok;
+}

@@ -1,0 +1,105 @@
+// The HTCondor and PBS command names (`dsched shims install DIR`) run the seed's own scripts unchanged:
+// condor_submit simple.job, condor_wait on its log, condor_q / condor_history / condor_status; the PBS
+// diamond (dag.sh: A=`qsub -N A job.sh`, -W depend=afterok), qstat's columns, qdel. Only the seed's
+// Python path is adapted to this machine. Also: drm of a job that is not there says error[JOB_NOT_FOUND],
+// and jobs find dchirp on their PATH.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ROOT, TestPool } from './harness/pool.js';
+
+const fixture = (name: string) => readFileSync(join(ROOT, 'test', 'fixtures', 'submit', name), 'utf8');
+const NAMES = ['condor_submit', 'condor_q', 'condor_rm', 'condor_status', 'condor_wait', 'condor_history', 'qsub', 'qstat', 'qdel'];
+
+describe('HTCondor and PBS command names', () => {
+  let pool: TestPool;
+  let bin: string;
+  before(async () => {
+    pool = await TestPool.start();
+    bin = join(pool.work, 'shims');
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  /** Run a shell command line in the work folder with the shims first on PATH, as a user's script would. */
+  const sh = (line: string) => {
+    const r = spawnSync('sh', ['-c', line], { cwd: pool.work, env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8', timeout: 150_000 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  test('names – dsched shims install writes each name, and will not replace files without --force', async () => {
+    const r = await pool.run('dsched', ['shims', 'install', bin]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const n of NAMES) assert.ok(statSync(join(bin, n)).mode & 0o111, `${n} is executable`);
+    const again = await pool.run('dsched', ['shims', 'install', bin]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /error\[USAGE\]: .* already has condor_submit/);
+    assert.equal((await pool.run('dsched', ['shims', 'install', bin, '--force'])).code, 0);
+  });
+
+  test('names – the seed simple.job through condor_submit, condor_wait, condor_history, condor_q, condor_status', () => {
+    pool.file('simple.job', fixture('simple.job').replace('/usr/local/bin/python3.5', '/usr/bin/python3'));
+    const s = sh('condor_submit simple.job');
+    assert.equal(s.code, 0, s.stderr);
+    const m = /^1 job\(s\) submitted to cluster (\d+)\.$/m.exec(s.stdout);
+    assert.ok(m, `condor_submit's line that tools parse: ${s.stdout}`);
+    const w = sh('condor_wait -wait 120 simple.log');
+    assert.equal(w.code, 0, w.stdout + w.stderr);
+    assert.equal(pool.read('simple_stdout.txt'), 'Hello, HTCondor!\n');
+    const h = sh(`condor_history ${m[1]} -af ClusterId ExitCode`);
+    assert.equal(h.stdout, `${m[1]} 0\n`);
+    assert.equal(sh('condor_q -nobatch').code, 0);
+    const st = sh('condor_status -af Cpus');
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /^\d+$/m);
+  });
+
+  test('names – the seed diamond dag.sh through qsub; qstat -x shows the finished jobs in PBS columns', async () => {
+    pool.file('job.sh', fixture('job.sh'), 0o755);
+    pool.file('dag.sh', fixture('dag.sh'), 0o755);
+    const r = sh('bash dag.sh');
+    assert.equal(r.code, 0, r.stderr);
+    const ids = [...r.stdout.matchAll(/(\d+)\.[\w.-]+/g)].map((x) => x[0]);
+    assert.match(r.stdout, /^Submitted job A as \d+\.\S+$/m);
+    assert.match(r.stdout, /^Submitted job D as \d+\.\S+$/m);
+    const cluster = Number(ids.at(-1)!.split('.')[0]);
+    await pool.waitForHistory(cluster, 1, 120_000);
+    const x = sh('qstat -x');
+    assert.equal(x.code, 0, x.stderr);
+    for (const name of ['A', 'B', 'C', 'D']) assert.match(x.stdout, new RegExp(`^\\S+ +${name} +\\S+ +\\d+:\\d\\d:\\d\\d F workq$`, 'm'), x.stdout);
+    const f = sh(`qstat -f ${ids[0]}`);
+    assert.equal(f.code, 0, f.stderr);
+  });
+
+  test('names – qsub prints the id qdel takes; qdel of a job that is not there is error[JOB_NOT_FOUND]', () => {
+    pool.file('long.sh', '#!/bin/sh\nsleep 300\n', 0o755);
+    const s = sh('qsub long.sh');
+    assert.equal(s.code, 0, s.stderr);
+    const id = s.stdout.trim();
+    assert.match(id, /^\d+\.\S+$/, 'qsub prints only the job id');
+    const q = sh('qstat');
+    assert.equal(q.code, 0, q.stderr);
+    assert.match(q.stdout, /^Job id +Name +User +Time Use S Queue$/m);
+    assert.match(q.stdout, new RegExp(`^${id.replace(/\./g, '\\.')} +long\\.sh +root +00:00:\\d\\d [QR] workq$`, 'm'), q.stdout);
+    assert.match(sh(`qstat -u root`).stdout, new RegExp(`^${id.replace(/\./g, '\\.')} `, 'm'));
+    const d = sh(`qdel ${id}`);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /1 job\(s\) marked for removal/);
+    const missing = sh('qdel 999999; echo "exit $?"; condor_rm 999999.3');
+    assert.match(missing.stderr, /^drm: error\[JOB_NOT_FOUND\]: job 999999 is not in the queue$/m);
+    assert.match(missing.stderr, /^drm: error\[JOB_NOT_FOUND\]: job 999999\.3 is not in the queue$/m);
+    assert.match(missing.stdout, /^exit 1$/m);
+  });
+
+  test('names – a job finds dchirp on its PATH without getenv', async () => {
+    pool.file('where.sub', 'executable = /bin/sh\narguments = "-c \'command -v dchirp\'"\noutput = where.out\nqueue\n');
+    const c = await pool.submit('where.sub');
+    await pool.waitForHistory(c, 1);
+    const path = pool.read('where.out').trim();
+    assert.match(path, /\/libexec\/dchirp$/);
+    assert.ok(existsSync(path));
+  });
+});
