@@ -20,6 +20,21 @@ _JOB_ID = re.compile(r"^\d{1,15}(\.\d{1,9})?$")
 _STATUS_CODES = {400: "USAGE", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 413: "INPUT_TOO_LARGE", 429: "QUERY_TOO_EXPENSIVE", 503: "DAEMON_UNREACHABLE"}
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """The API never redirects: following one would hand the bearer token to wherever it points."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def _opener(url, ssl_context):
+    handlers = [_NoRedirect(), urllib.request.HTTPSHandler(context=ssl_context)]
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host in ("localhost", "::1") or host.startswith("127."):
+        handlers.append(urllib.request.ProxyHandler({}))  # a proxy from the environment would see the token
+    return urllib.request.build_opener(*handlers)
+
+
 class JobAction(enum.Enum):
     """The actions the API offers, with htcondor2's ``JobAction`` names."""
 
@@ -94,12 +109,15 @@ def _value(v):
 def submit_text(description, count=None):
     """A submit description as text: a dict's ``key = value`` lines (as htcondor2's ``Submit``), then ``queue count``."""
     if isinstance(description, dict):
+        count = count or None
         lines = []
         for k, v in description.items():
             if "\n" in str(k) or "\n" in _value(v):
                 raise DschedError("USAGE", "submit command %r: a value holds a newline" % k)
             lines.append("%s = %s" % (k, _value(v)))
         return "\n".join(lines) + "\nqueue %d\n" % (1 if count is None else count)
+    if count == 0:
+        count = None  # as htcondor2: the description's own queue statement
     text = str(description)
     if re.search(r"^\s*queue\b", text, re.I | re.M):
         if count is not None:
@@ -120,7 +138,8 @@ class Schedd:
         self._token = token or os.environ.get("DSCHED_TOKEN") or None
         self._token_from_cli = False
         self._timeout = timeout
-        self._ssl = ssl_context or (ssl.create_default_context() if self.url.startswith("https:") else None)
+        self._ssl = ssl_context or ssl.create_default_context()
+        self._opener = _opener(self.url, self._ssl)
 
     def _bearer(self, write):
         if self._token is None:
@@ -148,7 +167,7 @@ class Schedd:
                 headers["Content-Type"] = "application/json"
             req = urllib.request.Request(url, data=data, method=method, headers=headers)
             try:
-                with urllib.request.urlopen(req, timeout=self._timeout, context=self._ssl) as r:
+                with self._opener.open(req, timeout=self._timeout) as r:
                     return json.loads(r.read().decode("utf-8"))
             except urllib.error.HTTPError as e:
                 err = self._error(e)

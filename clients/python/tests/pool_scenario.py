@@ -57,7 +57,15 @@ held = schedd.act(JobAction.Hold, "%d.1" % cluster, reason="from python")
 expect(held["TotalSuccess"] == 1, "held: %r" % held)
 [ad] = schedd.query("ClusterId == %d && ProcId == 1" % cluster, ["JobStatus", "HoldReason"])
 expect(ad["JobStatus"] == 5 and "from python" in ad["HoldReason"], "held: %r" % ad)
-released = schedd.act("Release", ["%d.1" % cluster])
+while True:
+    # a job held while running keeps its claim until it stopped: the schedd says JOB_STATE, "try again"
+    try:
+        released = schedd.act("Release", ["%d.1" % cluster])
+        break
+    except DschedError as e:
+        if e.code != "JOB_STATE" or time.monotonic() > deadline:
+            raise
+        time.sleep(0.1)
 expect(released["TotalSuccess"] == 1, "released: %r" % released)
 
 open(go, "w").close()
