@@ -104,5 +104,11 @@ except DschedError as e:
     bad_submit = e.code
 unauth = raises("UNAUTHENTICATED", lambda: Schedd(token="not-a-token").act("Hold", "%d" % cluster))
 
+# without a token (no DSCHED_TOKEN, no dsched command): reads are anonymous, writes refused
+os.environ["DSCHED_CLI"] = "/nonexistent/dsched"
+anonymous = Schedd()
+expect(len(anonymous.history("ClusterId == %d" % cluster, ["ExitCode"])) == 3, "anonymous reads")
+raises("UNAUTHENTICATED", lambda: anonymous.submit({"executable": "/bin/true"}, cwd=work))
+
 print(json.dumps({"cluster": cluster, "events": seen, "history": hist, "missing": missing.message,
                   "bad_submit": bad_submit, "unauthenticated": unauth.status}))
