@@ -1,6 +1,7 @@
 // The Python client (clients/python) against a real pool: python3 scripts submit, query, hold and release through
-// the web daemon's HTTP API, follow the jobs through their event log, and read the history; the event-log
-// parser's unit tests read the same events as dsched writes them in both forms. Skipped only without python3.
+// the web daemon's HTTP API, follow the jobs through their event log, and read the history; the client's unit
+// tests (unittest) run too, the event-log parser reading the same events as dsched writes them in both forms.
+// Skipped only without python3.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync, readFileSync } from 'node:fs';
