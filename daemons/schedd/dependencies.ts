@@ -2,7 +2,7 @@
 // the reason in HoldReason; it is released as soon as its condition holds, and removed (as PBS deletes it)
 // when the condition can never hold, with the reason recorded.
 import { DschedError } from '../../lib/errors.js';
-import { JobStatus, type Job, type JobQueue } from './queue.js';
+import { JobStatus, litValue, type Job, type JobQueue } from './queue.js';
 
 export type DependType = 'after' | 'afterok' | 'afternotok' | 'afterany';
 export interface Dependency {
@@ -101,10 +101,23 @@ export class Dependencies {
     return waiting.length ? { verdict: 'wait', why: `waiting for dependency ${waiting.join(', ')}` } : { verdict: 'ready', why: '' };
   }
 
-  /** Jobs held for a dependency that names this cluster. */
+  /**
+   * Jobs held for a dependency that names this cluster. A dependency is a cluster's (dsubmit -W depend=…), so
+   * the clusters are looked through, not every job: this runs after every change, and a queue of a million
+   * held jobs made each one a pass over all of them.
+   */
   dependents(cluster: number): Job[] {
     const out: Job[] = [];
-    for (const j of this.queue.jobs.values()) {
+    for (const c of this.queue.clusters.values()) {
+      const text = litValue(c.attrs.PbsDepend);
+      if (typeof text !== 'string' || !text.includes(String(cluster))) continue;
+      this.waitingIn(c.id, cluster, out);
+    }
+    return out;
+  }
+
+  private waitingIn(of: number, cluster: number, out: Job[]): void {
+    for (const j of this.queue.byCluster(of)) {
       if (j.status !== JobStatus.Held || this.queue.value(j, DEPENDENCY_HOLD) !== true) continue;
       const text = this.queue.value(j, 'PbsDepend');
       if (typeof text !== 'string') continue;
@@ -114,6 +127,5 @@ export class Dependencies {
         /* validated at submit */
       }
     }
-    return out;
   }
 }

@@ -70,8 +70,13 @@ export const jobKey = (cluster: number, proc: number) => `${cluster}.${proc}`;
 
 /** ClassAd literal text for a JS value (what goes into an ad). */
 export function lit(v: string | number | boolean | null): string {
-  return unparse(literal(v));
+  // an action on many jobs gives each the same reason: its text is made once
+  if (v === lastLit[0] && typeof v === 'string') return lastLit[1];
+  const text = unparse(literal(v));
+  if (typeof v === 'string') lastLit = [v, text];
+  return text;
 }
+let lastLit: [unknown, string] = [undefined, ''];
 
 const EMPTY = new ClassAd();
 const litCache = new Map<string, unknown>();
@@ -114,7 +119,7 @@ export class JobQueue {
   private reserved = new Map<number, string>();
 
   private dirty = new Set<Job>();
-  private finished: Array<{ job: Job; merged: Record<string, string>; completion: number }> = [];
+  private finished: Array<{ job: Job; completion: number }> = [];
   private flushScheduled = false;
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   /** Called after every flush with the jobs whose state changed (for watchers and ads). */
@@ -136,6 +141,8 @@ export class JobQueue {
       insHistory: db.prepare(
         'INSERT OR REPLACE INTO history (cluster_id, proc_id, owner, status, completion_date, ad) VALUES (?, ?, ?, ?, ?, ?)',
       ),
+      // a cluster's shared attributes go to history once, its procs' rows hold only their own
+      insHistoryCluster: db.prepare('INSERT OR IGNORE INTO history_clusters (cluster_id, ad) VALUES (?, ?)'),
     };
     this.load();
   }
@@ -426,7 +433,7 @@ export class JobQueue {
     set?.delete(job);
     if (set && !set.size) this.clusterJobs.delete(job.cluster);
     this.dirty.delete(job);
-    this.finished.push({ job, merged: this.merged(job), completion: now });
+    this.finished.push({ job, completion: now });
     // the cluster's shared attributes stay readable until the flush (event log lines still need them)
     const c = this.clusters.get(job.cluster);
     if (c) c.procs--;
@@ -490,14 +497,20 @@ export class JobQueue {
     this.flushed(dirty, finished);
   }
 
-  private write(dirty: Job[], finished: Array<{ job: Job; merged: Record<string, string>; completion: number }>): void {
+  private write(dirty: Job[], finished: Array<{ job: Job; completion: number }>): void {
     this.db.transaction(() => {
       for (const j of dirty) {
         this.st.updJob.run(j.status, j.prio, JSON.stringify(j.attrs), j.claim?.id ?? null, j.claim?.startd ?? null, j.claim?.slot ?? null, j.cluster, j.proc);
       }
       const emptied = new Set<number>();
+      let sharedOf = -1;
       for (const f of finished) {
-        this.st.insHistory.run(f.job.cluster, f.job.proc, f.job.owner, f.job.status, f.completion, JSON.stringify(f.merged));
+        if (f.job.cluster !== sharedOf) {
+          const c = this.clusters.get(f.job.cluster);
+          if (c) this.st.insHistoryCluster.run(c.id, JSON.stringify(c.attrs));
+          sharedOf = f.job.cluster;
+        }
+        this.st.insHistory.run(f.job.cluster, f.job.proc, f.job.owner, f.job.status, f.completion, JSON.stringify(f.job.attrs));
         this.st.delJob.run(f.job.cluster, f.job.proc);
         if ((this.clusters.get(f.job.cluster)?.procs ?? 0) <= 0) emptied.add(f.job.cluster);
       }
@@ -602,27 +615,30 @@ export class JobQueue {
       where.push('(completion_date < ? OR (completion_date = ? AND (cluster_id < ? OR (cluster_id = ? AND proc_id < ?))))');
       args.push(a.completion, a.completion, a.cluster, a.cluster, a.proc);
     }
-    const sql = `SELECT cluster_id, proc_id, owner, completion_date, ad FROM history ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY completion_date DESC, cluster_id DESC, proc_id DESC LIMIT ?`;
+    const sql = `SELECT cluster_id, proc_id, owner, completion_date, ad FROM history_ads ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY completion_date DESC, cluster_id DESC, proc_id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).iterate(...args, opts.max) as Iterable<{ cluster_id: number; proc_id: number; owner: string; completion_date: number; ad: string }>;
     for (const r of rows) yield { cluster: r.cluster_id, proc: r.proc_id, owner: r.owner, completion: r.completion_date, ad: r.ad };
   }
 
   /** The finished procs of a cluster (status and ad), committed ones plus those awaiting the flush. */
   historyOfCluster(cluster: number): Array<{ proc: number; status: number; ad: Record<string, string> }> {
-    const out = (this.db.prepare('SELECT proc_id, status, ad FROM history WHERE cluster_id = ?').all(cluster) as Array<{ proc_id: number; status: number; ad: string }>).map((r) => ({
+    const out = (this.db.prepare('SELECT proc_id, status, ad FROM history_ads WHERE cluster_id = ?').all(cluster) as Array<{ proc_id: number; status: number; ad: string }>).map((r) => ({
       proc: r.proc_id,
       status: r.status,
       ad: JSON.parse(r.ad) as Record<string, string>,
     }));
-    for (const f of this.finished) if (f.job.cluster === cluster) out.push({ proc: f.job.proc, status: f.job.status, ad: f.merged });
+    for (const f of this.finished) if (f.job.cluster === cluster) out.push({ proc: f.job.proc, status: f.job.status, ad: this.merged(f.job) });
     return out;
   }
 
   trimHistory(max: number): void {
-    this.db
-      .prepare(
-        'DELETE FROM history WHERE (cluster_id, proc_id) IN (SELECT cluster_id, proc_id FROM history ORDER BY completion_date DESC LIMIT -1 OFFSET ?)',
-      )
-      .run(max);
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          'DELETE FROM history WHERE (cluster_id, proc_id) IN (SELECT cluster_id, proc_id FROM history ORDER BY completion_date DESC LIMIT -1 OFFSET ?)',
+        )
+        .run(max);
+      this.db.prepare('DELETE FROM history_clusters WHERE NOT EXISTS (SELECT 1 FROM history h WHERE h.cluster_id = history_clusters.cluster_id)').run();
+    })();
   }
 }
