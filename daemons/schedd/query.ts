@@ -370,10 +370,10 @@ export async function runJobQuery(
   }
 
   // history: newest first, a page of rows per statement; ids matched by sets
-  const whole = new Set<number>();
+  const wholeClusters = new Set<number>();
   const single = new Set<string>();
   for (const id of wanted) {
-    if (id.proc < 0) whole.add(id.cluster);
+    if (id.proc < 0) wholeClusters.add(id.cluster);
     else single.add(jobKey(id.cluster, id.proc));
   }
   const clusters = wanted.length ? [...new Set(wanted.map((w) => w.cluster))] : undefined;
@@ -388,15 +388,18 @@ export async function runJobQuery(
     for (const r of queue.historyPage({ owners: req.owners, clusters, after, max: PAGE_ADS })) {
       rows++;
       after = r;
-      if (wanted.length && !whole.has(r.cluster) && !single.has(jobKey(r.cluster, r.proc))) continue;
-      const stored = JSON.parse(r.ad) as Record<string, string>;
-      const rec = seesPrivate(identity, r.owner) ? stored : withoutPrivate(stored, hidden);
-      const src = recordSource(rec);
-      if (passes(src, () => rec)) {
-        addStatus(matched, Number(litValue(rec.JobStatus) ?? 0));
+      if (wanted.length && !wholeClusters.has(r.cluster) && !single.has(jobKey(r.cluster, r.proc))) continue;
+      const open = seesPrivate(identity, r.owner);
+      const src = jobSource(r.attrs, r.shared, open ? undefined : hidden);
+      const whole = () => {
+        const rec = r.shared ? { ...r.shared, ...r.attrs } : r.attrs;
+        return open ? rec : withoutPrivate(rec, hidden);
+      };
+      if (passes(src, whole)) {
+        addStatus(matched, Number(litValue(src.find('JobStatus')?.[1]) ?? 0));
         sent++;
         if (!countsOnly) {
-          const attrs = q.projection ? project(src, q.projection) : rec;
+          const attrs = q.projection ? project(src, q.projection) : whole();
           page.ads.push({ attrs });
           bytes += textSize(attrs);
         }

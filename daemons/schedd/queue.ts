@@ -62,8 +62,10 @@ export interface HistoryKey {
 }
 export interface HistoryRow extends HistoryKey {
   owner: string;
-  /** the ad as stored: JSON of attribute name → ClassAd expression text */
-  ad: string;
+  /** the proc's own attributes (name → ClassAd expression text); its whole ad for rows written before history_clusters */
+  attrs: Record<string, string>;
+  /** its cluster's shared attributes (one object for every row of the cluster) */
+  shared?: Record<string, string>;
 }
 
 export const jobKey = (cluster: number, proc: number) => `${cluster}.${proc}`;
@@ -597,27 +599,45 @@ export class JobQueue {
   /**
    * One page of history, newest first, after `after` (the last row of the previous page): a fresh statement per
    * page, so no SQLite iterator stays open while the event loop runs (it would block every write meanwhile).
-   * `clusters` narrows to those cluster ids (sent as one JSON array, not as an expression per id).
+   * `clusters` narrows to those cluster ids (sent as one JSON array, not as an expression per id). A page walks
+   * the history_newest index from `after` on, so paging through a million rows costs one pass, not a sort of
+   * them all per page; only clusters with few rows are looked up by their key and sorted.
    */
   *historyPage(opts: { owners?: string[]; clusters?: number[]; after?: HistoryKey; max: number }): Generator<HistoryRow> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (opts.owners?.length) {
-      where.push(`owner IN (SELECT value FROM json_each(?))`);
-      args.push(JSON.stringify(opts.owners));
-    }
+    let byKey = false;
     if (opts.clusters?.length) {
-      where.push('cluster_id IN (SELECT value FROM json_each(?))');
-      args.push(JSON.stringify(opts.clusters));
+      const list = JSON.stringify(opts.clusters);
+      where.push('h.cluster_id IN (SELECT value FROM json_each(?))');
+      args.push(list);
+      const few = this.db.prepare('SELECT COUNT(*) AS n FROM (SELECT 1 FROM history WHERE cluster_id IN (SELECT value FROM json_each(?)) LIMIT 5001)').get(list) as { n: number };
+      byKey = few.n <= 5000;
+    }
+    if (opts.owners?.length) {
+      where.push(`h.owner IN (SELECT value FROM json_each(?))`);
+      args.push(JSON.stringify(opts.owners));
     }
     const a = opts.after;
     if (a) {
-      where.push('(completion_date < ? OR (completion_date = ? AND (cluster_id < ? OR (cluster_id = ? AND proc_id < ?))))');
-      args.push(a.completion, a.completion, a.cluster, a.cluster, a.proc);
+      where.push('(h.completion_date, h.cluster_id, h.proc_id) < (?, ?, ?)');
+      args.push(a.completion, a.cluster, a.proc);
     }
-    const sql = `SELECT cluster_id, proc_id, owner, completion_date, ad FROM history_ads ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY completion_date DESC, cluster_id DESC, proc_id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).iterate(...args, opts.max) as Iterable<{ cluster_id: number; proc_id: number; owner: string; completion_date: number; ad: string }>;
-    for (const r of rows) yield { cluster: r.cluster_id, proc: r.proc_id, owner: r.owner, completion: r.completion_date, ad: r.ad };
+    const sql =
+      `SELECT h.cluster_id, h.proc_id, h.owner, h.completion_date, h.ad, c.ad AS shared FROM history h ${byKey ? '' : 'INDEXED BY history_newest'} ` +
+      `LEFT JOIN history_clusters c ON c.cluster_id = h.cluster_id ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ` +
+      'ORDER BY h.completion_date DESC, h.cluster_id DESC, h.proc_id DESC LIMIT ?';
+    const rows = this.db.prepare(sql).all(...args, opts.max) as Array<{ cluster_id: number; proc_id: number; owner: string; completion_date: number; ad: string; shared: string | null }>;
+    // a cluster's shared attributes are read once per page, and every row of it points at the same object
+    const shared = new Map<number, Record<string, string>>();
+    for (const r of rows) {
+      let s: Record<string, string> | undefined;
+      if (r.shared !== null) {
+        s = shared.get(r.cluster_id);
+        if (!s) shared.set(r.cluster_id, (s = JSON.parse(r.shared) as Record<string, string>));
+      }
+      yield { cluster: r.cluster_id, proc: r.proc_id, owner: r.owner, completion: r.completion_date, attrs: JSON.parse(r.ad), shared: s };
+    }
   }
 
   /** The finished procs of a cluster (status and ad), committed ones plus those awaiting the flush. */
