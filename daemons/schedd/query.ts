@@ -165,6 +165,9 @@ export function jobSource(attrs: Record<string, string>, shared: Record<string, 
   };
 }
 
+/** A number, a string without escapes, or a boolean: texts that refer to no attribute. */
+const PLAIN_LITERAL = /^(?:-?\d+(?:\.\d+)?|"[^"\\]*"|true|false)$/;
+
 /**
  * The attributes of `src` that `names` name, and those their expressions refer to, transitively: what a
  * projection or a constraint needs, without parsing the rest of the ad.
@@ -181,6 +184,7 @@ function closure(src: AttrSource, names: Iterable<string>): Array<[string, strin
     const found = src.find(n);
     if (!found) continue;
     out.push(found);
+    if (PLAIN_LITERAL.test(found[1])) continue; // refers to nothing (ProcId differs per job: no cache would hold them)
     const p = parseAttr(found[1]);
     if (p) for (const r of p.refs) work.push(r);
   }
@@ -285,6 +289,25 @@ export function turn(): Promise<void> {
       setImmediate(pump);
     }
   });
+}
+
+/**
+ * Hand `fn` each queued job the ids name (every job, if none) in (cluster, proc) order, a slice per turn of
+ * the event loop; `fn` may return a promise to wait on (a slow reader).
+ */
+export async function forEachJob(queue: JobQueue, ids: Array<{ cluster: number; proc: number }>, fn: (j: Job) => Promise<void> | void, cancelled: () => boolean): Promise<void> {
+  const it = queueJobs(queue, ids);
+  for (;;) {
+    const t0 = performance.now();
+    for (;;) {
+      const n = it.next();
+      if (n.done || cancelled()) return;
+      const wait = fn(n.value);
+      if (wait) await wait;
+      if (performance.now() - t0 > SLICE_MS) break;
+    }
+    await turn();
+  }
 }
 
 /**
