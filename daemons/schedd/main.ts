@@ -73,6 +73,7 @@ async function advertise(): Promise<void> {
   let idle = 0;
   let running = 0;
   let held = 0;
+  const t0 = performance.now();
   for (const j of queue.jobs.values()) {
     const acct = queue.accountingName(j);
     let p = per.get(acct);
@@ -85,6 +86,7 @@ async function advertise(): Promise<void> {
       p.weighted += Number.isFinite(cpus) && cpus >= 1 ? Math.ceil(cpus) : 1;
     }
   }
+  countingMs = performance.now() - t0;
   const lifetime = 3 * config.int('UPDATE_INTERVAL');
   const updates = [
     {
@@ -138,10 +140,15 @@ async function advertise(): Promise<void> {
   }
 }
 let lastAdvertise = 0;
-/** Soon after a change on a quiet queue; at most every 50 ms on a busy one. */
+/** How long the last advertisement took to count the queue's jobs. */
+let countingMs = 0;
+/**
+ * Soon after a change on a quiet queue; on a busy one at most every 50 ms, and never more than a tenth of
+ * the time (counting a million held jobs after each thousand that drm removed took as long as removing them).
+ */
 function scheduleAdvertise(delayMs = 0) {
   if (adTimer) return;
-  const spacing = lastAdvertise + 50 - performance.now();
+  const spacing = lastAdvertise + Math.max(50, 10 * countingMs) - performance.now();
   adTimer = setTimeout(() => {
     lastAdvertise = performance.now();
     void advertise();
