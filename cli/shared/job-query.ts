@@ -1,7 +1,7 @@
 // What dq and dhistory share for the schedd's paged job query: the attributes a view needs (so the schedd
 // sends only those), output written a page at a time (a 200,000-job answer is never one string), and the
 // JSON array written as its pages come.
-import { ClassAd, parseExpr, referencedAttrs } from '../../grammar/classad/index.js';
+import { ClassAd, parseExpr, referencedAttrs, type Expr } from '../../grammar/classad/index.js';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import { adToJSON, type OutputAd } from './output/ad.js';
 import { autoformat, formatPairs, formatPrintf, parseAfQualifiers, type AutoformatOptions, type FormatItem } from './output/autoformat.js';
@@ -35,6 +35,27 @@ export function projectionFor(exprs: readonly string[]): string[] {
   return [...names];
 }
 
+/** Expressions by text (bounded): the ads of a listing repeat their cluster's forty texts, each parsed once. */
+const parsedTexts = new Map<string, Expr>();
+
+/** A job's ClassAd from its attribute texts, a text seen before not parsed again (expressions are never changed). */
+export function adOfRecord(attrs: Record<string, string>): ClassAd {
+  const ad = new ClassAd();
+  for (const name of Object.keys(attrs)) {
+    const text = attrs[name]!;
+    let e = parsedTexts.get(text);
+    if (!e) {
+      e = parseExpr(text, { file: `<attribute ${name}>`, line: 1, column: 1 });
+      if (text.length <= 4096) {
+        if (parsedTexts.size >= 20_000) parsedTexts.clear();
+        parsedTexts.set(text, e);
+      }
+    }
+    ad.set(name, e);
+  }
+  return ad;
+}
+
 /** Write to stdout, waiting while the pipe is full (a slow reader must not make dq buffer everything). */
 export function writeOut(text: string): Promise<void> | void {
   if (!text || process.stdout.write(text)) return;
@@ -62,7 +83,7 @@ export class JsonArrayWriter {
 export class ViewRow implements OutputAd {
   private constructor(private readonly values: Record<string, unknown>) {}
   static of(attrs: Record<string, string>, names: readonly string[] = VIEW_ATTRS): ViewRow {
-    const ad = ClassAd.fromRecord(attrs);
+    const ad = adOfRecord(attrs);
     const values: Record<string, unknown> = Object.create(null);
     for (const n of names) {
       const v = ad.lookupJS(n);
@@ -125,7 +146,7 @@ export async function printJobPages(pages: AsyncIterable<JobQueryPage__Output>, 
       for (const r of page.ads) rows.push(ViewRow.of(r.attrs));
       continue;
     }
-    const ads = page.ads.map((r) => ClassAd.fromRecord(r.attrs));
+    const ads = page.ads.map((r) => adOfRecord(r.attrs));
     if (v.af && v.afOpts.headings) {
       for (const ad of ads) afRows.push(ad);
       continue;

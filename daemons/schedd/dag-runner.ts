@@ -247,7 +247,7 @@ export class DagRunner {
     }
     const row = this.db
       .prepare(
-        "SELECT cluster_id, COUNT(*) AS n FROM history WHERE json_extract(ad, '$.DAGManJobId') = ? AND json_extract(ad, '$.DAGNodeName') = ? AND json_extract(ad, '$.DAGNodeRetry') = ? GROUP BY cluster_id",
+        "SELECT cluster_id, COUNT(*) AS n FROM history_ads WHERE json_extract(ad, '$.DAGManJobId') = ? AND json_extract(ad, '$.DAGNodeName') = ? AND json_extract(ad, '$.DAGNodeRetry') = ? GROUP BY cluster_id",
       )
       .get(String(dag), name, String(retry)) as { cluster_id: number; n: number } | undefined;
     return row ? { cluster: row.cluster_id, procs: row.n } : undefined;

@@ -96,6 +96,7 @@ async function advertise(): Promise<void> {
   let idle = 0;
   let running = 0;
   let held = 0;
+  const t0 = performance.now();
   for (const j of queue.jobs.values()) {
     const acct = queue.accountingName(j);
     let p = per.get(acct);
@@ -108,6 +109,7 @@ async function advertise(): Promise<void> {
       p.weighted += Number.isFinite(cpus) && cpus >= 1 ? Math.ceil(cpus) : 1;
     }
   }
+  countingMs = performance.now() - t0;
   const lifetime = 3 * config.int('UPDATE_INTERVAL');
   const updates = [
     {
@@ -177,13 +179,16 @@ function statsAttrs(): Record<string, string> {
 }
 let lastAdvertise = 0;
 let adSoon = false;
+/** How long the last advertisement took to count the queue's jobs. */
+let countingMs = 0;
 /**
  * Once the changes of this turn are made on a quiet queue (no timer: a submission reaches the negotiator
- * at once); at most every 50 ms on a busy one.
+ * at once); on a busy one at most every 50 ms, and never more than a tenth of the time (counting a million
+ * held jobs after each thousand that drm removed took as long as removing them).
  */
 function scheduleAdvertise(delayMs = 0) {
   if (adTimer || adSoon) return;
-  const wait = Math.max(delayMs, lastAdvertise + 50 - performance.now());
+  const wait = Math.max(delayMs, lastAdvertise + Math.max(50, 10 * countingMs) - performance.now());
   const go = () => {
     adSoon = false;
     lastAdvertise = performance.now();

@@ -62,16 +62,23 @@ export interface HistoryKey {
 }
 export interface HistoryRow extends HistoryKey {
   owner: string;
-  /** the ad as stored: JSON of attribute name → ClassAd expression text */
-  ad: string;
+  /** the proc's own attributes (name → ClassAd expression text); its whole ad for rows written before history_clusters */
+  attrs: Record<string, string>;
+  /** its cluster's shared attributes (one object for every row of the cluster) */
+  shared?: Record<string, string>;
 }
 
 export const jobKey = (cluster: number, proc: number) => `${cluster}.${proc}`;
 
 /** ClassAd literal text for a JS value (what goes into an ad). */
 export function lit(v: string | number | boolean | null): string {
-  return unparse(literal(v));
+  // an action on many jobs gives each the same reason: its text is made once
+  if (v === lastLit[0] && typeof v === 'string') return lastLit[1];
+  const text = unparse(literal(v));
+  if (typeof v === 'string') lastLit = [v, text];
+  return text;
 }
+let lastLit: [unknown, string] = [undefined, ''];
 
 const EMPTY = new ClassAd();
 const litCache = new Map<string, unknown>();
@@ -104,17 +111,75 @@ export interface Autocluster {
   idle: Set<Job>;
 }
 
+/**
+ * The queued jobs by "cluster.proc" (the Map calls the schedd makes), kept as cluster → proc → job: no key
+ * string and no second table per job, which with a million held jobs was a tenth of the schedd's memory.
+ */
+export class JobIndex {
+  private byCluster = new Map<number, Map<number, Job>>();
+  private count = 0;
+
+  private static split(key: string): [number, number] {
+    const dot = key.indexOf('.');
+    return [Number(key.slice(0, dot)), Number(key.slice(dot + 1))];
+  }
+  get size(): number {
+    return this.count;
+  }
+  get(key: string): Job | undefined {
+    const [c, p] = JobIndex.split(key);
+    return this.byCluster.get(c)?.get(p);
+  }
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+  set(key: string, job: Job): this {
+    const [c, p] = JobIndex.split(key);
+    let procs = this.byCluster.get(c);
+    if (!procs) this.byCluster.set(c, (procs = new Map()));
+    if (!procs.has(p)) this.count++;
+    procs.set(p, job);
+    return this;
+  }
+  delete(key: string): boolean {
+    const [c, p] = JobIndex.split(key);
+    const procs = this.byCluster.get(c);
+    if (!procs?.delete(p)) return false;
+    this.count--;
+    if (!procs.size) this.byCluster.delete(c);
+    return true;
+  }
+  /** The queued procs of a cluster, in the order they were queued. */
+  ofCluster(cluster: number): Iterable<Job> {
+    return this.byCluster.get(cluster)?.values() ?? [];
+  }
+  clusterIds(): IterableIterator<number> {
+    return this.byCluster.keys();
+  }
+  *values(): IterableIterator<Job> {
+    for (const procs of this.byCluster.values()) yield* procs.values();
+  }
+  *keys(): IterableIterator<string> {
+    for (const j of this.values()) yield jobKey(j.cluster, j.proc);
+  }
+  *entries(): IterableIterator<[string, Job]> {
+    for (const j of this.values()) yield [jobKey(j.cluster, j.proc), j];
+  }
+  [Symbol.iterator](): IterableIterator<[string, Job]> {
+    return this.entries();
+  }
+}
+
 export class JobQueue {
-  readonly jobs = new Map<string, Job>();
+  readonly jobs = new JobIndex();
   readonly clusters = new Map<number, Cluster>();
-  private clusterJobs = new Map<number, Set<Job>>();
   readonly autoclusters = new Map<number, Autocluster>();
   private acByKey = new Map<string, Autocluster>();
   private nextAc = 1;
   private reserved = new Map<number, string>();
 
   private dirty = new Set<Job>();
-  private finished: Array<{ job: Job; merged: Record<string, string>; completion: number }> = [];
+  private finished: Array<{ job: Job; completion: number }> = [];
   private flushScheduled = false;
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   /** Called after every flush with the jobs whose state changed (for watchers and ads). */
@@ -136,6 +201,8 @@ export class JobQueue {
       insHistory: db.prepare(
         'INSERT OR REPLACE INTO history (cluster_id, proc_id, owner, status, completion_date, ad) VALUES (?, ?, ?, ?, ?, ?)',
       ),
+      // a cluster's shared attributes go to history once, its procs' rows hold only their own
+      insHistoryCluster: db.prepare('INSERT OR IGNORE INTO history_clusters (cluster_id, ad) VALUES (?, ?)'),
     };
     this.load();
   }
@@ -195,21 +262,18 @@ export class JobQueue {
 
   /** The cluster ids with jobs in the queue, ascending (a query walks them in order, a cluster at a time). */
   clusterIds(): number[] {
-    return [...this.clusterJobs.keys()].sort((a, b) => a - b);
+    return [...this.jobs.clusterIds()].sort((a, b) => a - b);
   }
 
   private addJob(job: Job) {
     this.jobs.set(jobKey(job.cluster, job.proc), job);
     this.count(job, job.status, 1);
-    let set = this.clusterJobs.get(job.cluster);
-    if (!set) this.clusterJobs.set(job.cluster, (set = new Set()));
-    set.add(job);
     if (job.status === JobStatus.Idle) this.enterIdle(job);
   }
 
   /** The queued procs of a cluster. */
   byCluster(cluster: number): Iterable<Job> {
-    return this.clusterJobs.get(cluster) ?? [];
+    return this.jobs.ofCluster(cluster);
   }
 
   // ---- clusters and submission ----
@@ -426,11 +490,8 @@ export class JobQueue {
     if (job.ac) this.leaveIdle(job);
     this.jobs.delete(jobKey(job.cluster, job.proc));
     this.count(job, job.status, -1);
-    const set = this.clusterJobs.get(job.cluster);
-    set?.delete(job);
-    if (set && !set.size) this.clusterJobs.delete(job.cluster);
     this.dirty.delete(job);
-    this.finished.push({ job, merged: this.merged(job), completion: now });
+    this.finished.push({ job, completion: now });
     // the cluster's shared attributes stay readable until the flush (event log lines still need them)
     const c = this.clusters.get(job.cluster);
     if (c) c.procs--;
@@ -499,14 +560,20 @@ export class JobQueue {
     this.flushed(dirty, finished);
   }
 
-  private write(dirty: Job[], finished: Array<{ job: Job; merged: Record<string, string>; completion: number }>): void {
+  private write(dirty: Job[], finished: Array<{ job: Job; completion: number }>): void {
     this.db.transaction(() => {
       for (const j of dirty) {
         this.st.updJob.run(j.status, j.prio, JSON.stringify(j.attrs), j.claim?.id ?? null, j.claim?.startd ?? null, j.claim?.slot ?? null, j.cluster, j.proc);
       }
       const emptied = new Set<number>();
+      let sharedOf = -1;
       for (const f of finished) {
-        this.st.insHistory.run(f.job.cluster, f.job.proc, f.job.owner, f.job.status, f.completion, JSON.stringify(f.merged));
+        if (f.job.cluster !== sharedOf) {
+          const c = this.clusters.get(f.job.cluster);
+          if (c) this.st.insHistoryCluster.run(c.id, JSON.stringify(c.attrs));
+          sharedOf = f.job.cluster;
+        }
+        this.st.insHistory.run(f.job.cluster, f.job.proc, f.job.owner, f.job.status, f.completion, JSON.stringify(f.job.attrs));
         this.st.delJob.run(f.job.cluster, f.job.proc);
         if ((this.clusters.get(f.job.cluster)?.procs ?? 0) <= 0) emptied.add(f.job.cluster);
       }
@@ -572,9 +639,6 @@ export class JobQueue {
       Object.assign(job, { status: was.status, prio: was.prio, attrs: was.attrs, claim: was.claim, matching: was.matching, ad: undefined });
       if (was.queued && this.jobs.get(key) !== job) {
         this.jobs.set(key, job);
-        let set = this.clusterJobs.get(job.cluster);
-        if (!set) this.clusterJobs.set(job.cluster, (set = new Set()));
-        set.add(job);
         const c = this.clusters.get(job.cluster);
         if (c) c.procs++;
       }
@@ -593,45 +657,66 @@ export class JobQueue {
   /**
    * One page of history, newest first, after `after` (the last row of the previous page): a fresh statement per
    * page, so no SQLite iterator stays open while the event loop runs (it would block every write meanwhile).
-   * `clusters` narrows to those cluster ids (sent as one JSON array, not as an expression per id).
+   * `clusters` narrows to those cluster ids (sent as one JSON array, not as an expression per id). A page walks
+   * the history_newest index from `after` on, so paging through a million rows costs one pass, not a sort of
+   * them all per page; only clusters with few rows are looked up by their key and sorted.
    */
   *historyPage(opts: { owners?: string[]; clusters?: number[]; after?: HistoryKey; max: number }): Generator<HistoryRow> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (opts.owners?.length) {
-      where.push(`owner IN (SELECT value FROM json_each(?))`);
-      args.push(JSON.stringify(opts.owners));
-    }
+    let byKey = false;
     if (opts.clusters?.length) {
-      where.push('cluster_id IN (SELECT value FROM json_each(?))');
-      args.push(JSON.stringify(opts.clusters));
+      const list = JSON.stringify(opts.clusters);
+      where.push('h.cluster_id IN (SELECT value FROM json_each(?))');
+      args.push(list);
+      const few = this.db.prepare('SELECT COUNT(*) AS n FROM (SELECT 1 FROM history WHERE cluster_id IN (SELECT value FROM json_each(?)) LIMIT 5001)').get(list) as { n: number };
+      byKey = few.n <= 5000;
+    }
+    if (opts.owners?.length) {
+      where.push(`h.owner IN (SELECT value FROM json_each(?))`);
+      args.push(JSON.stringify(opts.owners));
     }
     const a = opts.after;
     if (a) {
-      where.push('(completion_date < ? OR (completion_date = ? AND (cluster_id < ? OR (cluster_id = ? AND proc_id < ?))))');
-      args.push(a.completion, a.completion, a.cluster, a.cluster, a.proc);
+      where.push('(h.completion_date, h.cluster_id, h.proc_id) < (?, ?, ?)');
+      args.push(a.completion, a.cluster, a.proc);
     }
-    const sql = `SELECT cluster_id, proc_id, owner, completion_date, ad FROM history ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY completion_date DESC, cluster_id DESC, proc_id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).iterate(...args, opts.max) as Iterable<{ cluster_id: number; proc_id: number; owner: string; completion_date: number; ad: string }>;
-    for (const r of rows) yield { cluster: r.cluster_id, proc: r.proc_id, owner: r.owner, completion: r.completion_date, ad: r.ad };
+    const sql =
+      `SELECT h.cluster_id, h.proc_id, h.owner, h.completion_date, h.ad, c.ad AS shared FROM history h ${byKey ? '' : 'INDEXED BY history_newest'} ` +
+      `LEFT JOIN history_clusters c ON c.cluster_id = h.cluster_id ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ` +
+      'ORDER BY h.completion_date DESC, h.cluster_id DESC, h.proc_id DESC LIMIT ?';
+    const rows = this.db.prepare(sql).all(...args, opts.max) as Array<{ cluster_id: number; proc_id: number; owner: string; completion_date: number; ad: string; shared: string | null }>;
+    // a cluster's shared attributes are read once per page, and every row of it points at the same object
+    const shared = new Map<number, Record<string, string>>();
+    for (const r of rows) {
+      let s: Record<string, string> | undefined;
+      if (r.shared !== null) {
+        s = shared.get(r.cluster_id);
+        if (!s) shared.set(r.cluster_id, (s = JSON.parse(r.shared) as Record<string, string>));
+      }
+      yield { cluster: r.cluster_id, proc: r.proc_id, owner: r.owner, completion: r.completion_date, attrs: JSON.parse(r.ad), shared: s };
+    }
   }
 
   /** The finished procs of a cluster (status and ad), committed ones plus those awaiting the flush. */
   historyOfCluster(cluster: number): Array<{ proc: number; status: number; ad: Record<string, string> }> {
-    const out = (this.db.prepare('SELECT proc_id, status, ad FROM history WHERE cluster_id = ?').all(cluster) as Array<{ proc_id: number; status: number; ad: string }>).map((r) => ({
+    const out = (this.db.prepare('SELECT proc_id, status, ad FROM history_ads WHERE cluster_id = ?').all(cluster) as Array<{ proc_id: number; status: number; ad: string }>).map((r) => ({
       proc: r.proc_id,
       status: r.status,
       ad: JSON.parse(r.ad) as Record<string, string>,
     }));
-    for (const f of this.finished) if (f.job.cluster === cluster) out.push({ proc: f.job.proc, status: f.job.status, ad: f.merged });
+    for (const f of this.finished) if (f.job.cluster === cluster) out.push({ proc: f.job.proc, status: f.job.status, ad: this.merged(f.job) });
     return out;
   }
 
   trimHistory(max: number): void {
-    this.db
-      .prepare(
-        'DELETE FROM history WHERE (cluster_id, proc_id) IN (SELECT cluster_id, proc_id FROM history ORDER BY completion_date DESC LIMIT -1 OFFSET ?)',
-      )
-      .run(max);
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          'DELETE FROM history WHERE (cluster_id, proc_id) IN (SELECT cluster_id, proc_id FROM history ORDER BY completion_date DESC LIMIT -1 OFFSET ?)',
+        )
+        .run(max);
+      this.db.prepare('DELETE FROM history_clusters WHERE NOT EXISTS (SELECT 1 FROM history h WHERE h.cluster_id = history_clusters.cluster_id)').run();
+    })();
   }
 }

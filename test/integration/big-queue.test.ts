@@ -1,12 +1,14 @@
-// A queue of a few thousand jobs (held, so nothing runs): dq lists them all, drm of the cluster removes them
-// all, and dhistory and dwait take a thousand and more ids (they travel as lists, not as one expression).
+// A queue of twenty thousand jobs (held, so nothing runs): dq lists them all, a watch sends each one's state
+// before it says it is up to date, drm of the cluster removes them all, and dhistory and dwait take every id
+// (they travel as lists, not as one expression). Behaviour only: bench/big-queue.ts measures the times.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import { TestPool } from './harness/pool.js';
 
-const JOBS = 3000;
+const JOBS = 20_000;
 
-describe('a queue of a few thousand jobs', () => {
+describe('a queue of twenty thousand jobs', () => {
   let pool: TestPool;
   let cluster: number;
   before(async () => {
@@ -36,6 +38,27 @@ describe('a queue of a few thousand jobs', () => {
     assert.match(totals.stdout, new RegExp(`Total for all users: ${JOBS} jobs;`));
   });
 
+  test('a watch of the cluster sends every job once, then says it is up to date', async () => {
+    const client = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('root')));
+    try {
+      const stream = client.watchJobs([{ cluster, proc: -1 }]);
+      const seen = new Set<number>();
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', (m: { id?: { cluster: number; proc: number } }) => {
+          if (m.id?.proc === -1) return resolve();
+          assert.equal(Number(m.id?.cluster), cluster);
+          seen.add(Number(m.id?.proc));
+        });
+        stream.on('error', reject);
+        stream.on('end', () => reject(new Error('the watch ended')));
+      });
+      stream.cancel();
+      assert.equal(seen.size, JOBS);
+    } finally {
+      client.close();
+    }
+  });
+
   test('dq with a thousand and more ids', async () => {
     const ids = Array.from({ length: 1500 }, (_, i) => `${cluster}.${i * 2}`);
     const r = await pool.run('dq', [...ids, '-af', 'ProcId']);
@@ -49,6 +72,7 @@ describe('a queue of a few thousand jobs', () => {
     assert.match(rm.stdout, new RegExp(`${JOBS} job\\(s\\) marked for removal`));
     const left = await pool.run('dq', ['-totals']);
     assert.match(left.stdout, /Total for query: 0 jobs;/);
+    assert.equal((await pool.run('dq', ['-af', 'ClusterId'])).stdout, '', 'nothing is left in the queue');
 
     const ids = Array.from({ length: JOBS }, (_, i) => `${cluster}.${i}`);
     const hist = await pool.waitFor('every job in history', async () => {

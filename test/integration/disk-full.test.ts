@@ -1,4 +1,4 @@
-// The schedd's spool on a small file system that fills up: submit, dhold, drelease and drm are refused
+// The schedd's spool on a small file system that fills up: submit, dhold, drelease, drm and dprio are refused
 // with DISK_FULL, the queue and the event log stay as they were, the schedd keeps running, and everything
 // works again once space is freed. Needs root (mount -t tmpfs).
 import assert from 'node:assert/strict';
@@ -21,7 +21,7 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
     await stop?.();
   });
 
-  test('schedd – a full disk refuses submit, dhold, drelease and drm with DISK_FULL, keeps the queue, and recovers', async () => {
+  test('schedd – a full disk refuses submit, dhold, drelease, drm and dprio with DISK_FULL, keeps the queue, and recovers', async () => {
     pool.file('held.sub', 'executable = /bin/echo\narguments = ran $(Process)\noutput = held.$(Process).out\nlog = held.log\nhold = true\nqueue 2\n');
     pool.file('idle.sub', 'executable = /bin/true\nrequirements = false\nlog = idle.log\nqueue\n');
     const held = await pool.submit('held.sub');
@@ -40,6 +40,7 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
       ['drelease', [String(held)]],
       ['drm', [String(held)]],
       ['drm', [String(idle)]],
+      ['dprio', ['-p', '5', String(idle)]],
     ] as const) {
       const r = await pool.run(cmd, [...args]);
       assert.equal(r.code, 1, `${cmd} ${args.join(' ')}: ${r.stdout}${r.stderr}`);
