@@ -16,7 +16,7 @@ describe('web – API', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /dashboard and HTTP API at http:\/\/127\.0\.0\.1:\d+\//);
     // held jobs and jobs no slot can run stay as they are while the test compares
-    pool.file('held.sub', 'executable = /bin/true\nhold = true\n+Note = "for the web"\nqueue 5\n');
+    pool.file('held.sub', 'executable = /bin/sleep\narguments = 600\nhold = true\n+Note = "for the web"\nqueue 5\n');
     pool.file('never.sub', 'executable = /bin/true\nrequirements = Memory > 100000000\nqueue 3\n');
     held = await pool.submit('held.sub');
     await pool.submit('never.sub');
@@ -55,6 +55,7 @@ describe('web – API', () => {
   });
 
   test('web – hold and release with a token, seen on the event stream', async () => {
+    // the released job runs (sleep 600) until it is held again: a job that ended first could not be held
     const events = webEvents(pool, (e, d) => e === 'jobs' && d.some((j: { id: string; status: number }) => j.id === `${held}.0` && j.status === 1), {
       onOpen: () =>
         void web(pool, '/v1/jobs/actions', { token, body: { action: 'release', ids: [`${held}.0`] } }).then((r) => assert.equal(r.status, 200, r.text)),
