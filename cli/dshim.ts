@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The PBS and HTCondor command names whose options differ from dsched's: `dshim.js qstat ARGS` maps qstat's
-// options onto dq (or dhistory for -x) and runs it in this process. Not a command of its own (not on PATH):
+// options onto dq -pbs (or dhistory for -x) and runs it in this process. Not a command of its own (not on PATH):
 // the scripts `dsched shims install DIR` writes call it.
 import { join } from 'node:path';
 import { DschedError } from '../lib/errors.js';
@@ -41,7 +41,7 @@ export function qstatArgs(argv: string[]): { cmd: 'dq' | 'dhistory'; args: strin
       users.push(...v.split(',').map((u) => u.replace(/@.*$/, '')).filter(Boolean));
     } else if (a === '-a' || a === '-w' || a === '-1' || a === '-n' || a === '-s') {
       /* other layouts of the same listing: the standard one serves */
-    } else if (a === '-Q' || a === '-q' || a === '-B') throw new DschedError('USAGE', `qstat ${a}: dsched has no PBS queues or server status to show (dstatus shows the machines)`);
+    } else if (a === '-Q' || a === '-q' || a === '-B') throw new DschedError('USAGE', `qstat ${a}: queue and server status are not shown in qstat's form (dq -pbs -queue NAME lists a queue's jobs; dstatus shows the machines)`);
     else if (a === '--help' || a === '-help') throw new DschedError('USAGE', QSTAT_USAGE);
     else if (a.startsWith('-')) throw new DschedError('USAGE', `qstat: unknown option ${a}\n${QSTAT_USAGE}`);
     else ids.push(a);
@@ -50,7 +50,9 @@ export function qstatArgs(argv: string[]): { cmd: 'dq' | 'dhistory'; args: strin
   // PBS's qstat shows every user's jobs unless told otherwise
   if (!ids.length && !users.length && !history) args.push('-allusers');
   for (const c of constraints) args.push('-constraint', c);
-  if (long) return { cmd: history ? 'dhistory' : 'dq', args: [...args, '-long'], header: false };
+  // the queue: dq's own qstat views (its table, and -f's long form with PBS's names)
+  if (!history) return { cmd: 'dq', args: [...args, '-pbs', ...(long ? ['-f'] : [])], header: false };
+  if (long) return { cmd: 'dhistory', args: [...args, '-long'], header: false };
   args.push('-format', '%-17.17s ', ID, '-format', '%-16.16s ', NAME, '-format', '%-17.17s ', 'Owner', '-format', '%8s ', CPU, '-format', '%s ', STATE, '-format', '%s\n', QUEUE);
   return { cmd: history ? 'dhistory' : 'dq', args, header: true };
 }
