@@ -340,6 +340,7 @@ export class Schedd {
           claim: id,
         });
       } catch (e) {
+        if (this.startMayHaveHappened(job, startdAddr, e)) return;
         job.matching = false;
         await this.recordStarting(job, undefined);
         this.log.info({ cluster: job.cluster, proc: job.proc, slot, err: (e as Error).message }, 'claim refused');
@@ -368,6 +369,20 @@ export class Schedd {
     } finally {
       started();
     }
+  }
+
+  /**
+   * A start request (RequestClaim with activation, ActivateClaim) that got no answer (a timeout, a broken
+   * connection, the startd killed meanwhile) may have started the job: taking it for a refusal would run
+   * the job again while its first run goes on or its exit is on its way. The claim stays recorded and the
+   * job is looked up at its startd, as after a restart of the schedd. Returns false for a real refusal.
+   */
+  private startMayHaveHappened(job: Job, startdAddr: string, e: unknown): boolean {
+    const code = e instanceof DschedError ? e.code : undefined;
+    if (code !== undefined && code !== 'DAEMON_UNREACHABLE' && code !== 'TIMEOUT' && code !== 'INTERNAL') return false;
+    this.log.warn({ cluster: job.cluster, proc: job.proc, startd: startdAddr, err: (e as Error).message }, 'no answer to the start request: asking the startd whether the job runs');
+    void this.reconnectStartd(startdAddr, [job]).catch((err) => this.log.error({ cluster: job.cluster, proc: job.proc, err: (err as Error).message }, 'could not settle the job'));
+    return true;
   }
 
   /**
@@ -442,6 +457,7 @@ export class Schedd {
       try {
         await this.startd(claim.startd).activate(claim.id, this.queue.merged(next));
       } catch (e) {
+        if (this.startMayHaveHappened(next, claim.startd, e)) return;
         next.matching = false;
         await this.recordStarting(next, undefined);
         this.log.info({ cluster: next.cluster, proc: next.proc, err: (e as Error).message }, 'claim reuse failed');
@@ -1082,8 +1098,14 @@ export class Schedd {
         } catch {
           continue;
         }
-        const state = new Map(r.claims.map((c) => [c.claim, c.state]));
-        for (const j of pending()) this.reconnectJob(j, addr, state.get(j.claim!.id) ?? 'unknown');
+        const state = new Map(r.claims.map((c) => [c.claim, c]));
+        for (const j of pending()) {
+          const c = state.get(j.claim!.id);
+          // the startd's job on the claim is another one (an earlier job of a reused claim ended there): this
+          // job never ran on it
+          const other = c?.job && (Number(c.job.cluster) !== j.cluster || Number(c.job.proc) !== j.proc);
+          this.reconnectJob(j, addr, !c || other ? 'unknown' : c.state);
+        }
         await this.settle();
         return;
       }
@@ -1119,7 +1141,10 @@ export class Schedd {
         this.markRunning(j, claim);
       } else {
         this.dropStartingClaim(j);
-        if (s === 'idle') void this.startd(addr).release(claimRef.id).catch(() => {});
+        if (s === 'idle') {
+          this.claims.delete(claimRef.id);
+          void this.startd(addr).release(claimRef.id).catch(() => {});
+        }
       }
       return;
     }

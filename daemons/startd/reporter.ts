@@ -125,10 +125,14 @@ export class EventReporter {
     if (!this.inflight.has(scheddAddress)) setImmediate(() => void this.flush(scheddAddress));
   }
 
-  /** Events not yet acknowledged for a claim (ClaimStatus reports them as "exited"). */
-  hasPending(claim: string): boolean {
-    for (const m of this.pending.values()) for (const e of m.values()) if (e.claim === claim) return true;
-    return false;
+  /** The job of the latest end (exit, failure, eviction) not yet acknowledged on a claim (ClaimStatus says "exited"). */
+  endOf(claim: string): { cluster: number; proc: number } | undefined {
+    let job: { cluster: number; proc: number } | undefined;
+    for (const m of this.pending.values())
+      for (const e of m.values())
+        if (e.claim === claim && (e.type === 'exited' || e.type === 'failed' || e.type === 'evicted'))
+          job = { cluster: Number(e.id?.cluster), proc: Number(e.id?.proc) };
+    return job;
   }
 
   client(addr: string): ScheddClient {

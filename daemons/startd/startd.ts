@@ -334,7 +334,9 @@ export class Startd {
     const d = this.slot(claim);
     const job = d.job;
     if (!job) return;
-    if (evict) (this.extra.get(claim) ?? this.extra.set(claim, {}).get(claim)!).evictReason = evict;
+    // a job whose main process already ended finished by itself (its exit is on its way from the spawner):
+    // it is reported as an exit, not as an eviction, or it would run a second time
+    if (evict && !this.starter.hasEnded(job.started)) (this.extra.get(claim) ?? this.extra.set(claim, {}).get(claim)!).evictReason = evict;
     if (fast) {
       this.starter.signal(job.started, 'SIGKILL');
       return;
@@ -379,8 +381,9 @@ export class Startd {
     const until = performance.now() + Math.max(5, lease) * 1000;
     for (const c of claims) {
       const d = this.machine.dslots.get(c);
-      if (!d || !this.holds(c, callerHost)) unknown.push(c);
-      else {
+      // a claim whose job's end is still being delivered (a restarted startd's journal) is not lost
+      if (!this.holds(c, callerHost) || (!d && !this.reporter.endOf(c))) unknown.push(c);
+      else if (d) {
         d.leaseExpires = until;
         if (scheddAddress) d.scheddAddress = scheddAddress;
       }
@@ -392,12 +395,15 @@ export class Startd {
     return claims.map((c) => {
       // another schedd's claim is not the caller's to see (nor to move its events to another address)
       if (!this.holds(c, callerHost)) return { claim: c, state: 'unknown' };
+      // "exited" names the job whose end is being delivered: with claim reuse, a claim's earlier job may
+      // have ended while the schedd's current one never started on it
+      const ended = this.reporter.endOf(c);
       const d = this.machine.dslots.get(c);
-      if (!d) return { claim: c, state: this.reporter.hasPending(c) ? 'exited' : 'unknown' };
+      if (!d) return ended ? { claim: c, state: 'exited', job: ended } : { claim: c, state: 'unknown' };
       if (scheddAddress) d.scheddAddress = scheddAddress;
       d.leaseExpires = Math.max(d.leaseExpires, performance.now() + this.config.int('JOB_LEASE_DURATION') * 1000);
       if (d.job) return { claim: c, state: 'running', job: { cluster: d.job.cluster, proc: d.job.proc } };
-      return { claim: c, state: this.reporter.hasPending(c) ? 'exited' : 'idle' };
+      return ended ? { claim: c, state: 'exited', job: ended } : { claim: c, state: 'idle' };
     });
   }
 
