@@ -638,10 +638,17 @@ export class Schedd {
     }
     const who = spool ? undefined : this.fileOwner(job);
     try {
-      const got = await receiveFiles(this.startd(c.startd).fetchOutput(c.id, { cluster: job.cluster, proc: job.proc }), {
-        dest: outputDest(v, spool),
-        owner: who,
-      });
+      const fetch = (addr: string) => receiveFiles(this.startd(addr).fetchOutput(c.id, { cluster: job.cluster, proc: job.proc }), { dest: outputDest(v, spool), owner: who });
+      const first = this.claims.get(c.id)?.startd ?? c.startd;
+      let got: string[];
+      try {
+        got = await fetch(first);
+      } catch (e) {
+        // a startd restarted since the job started (its exit redelivered from its journal) has a new port
+        const moved = (await this.startdAddresses(c.startd, c.slot)).filter((a) => a !== first);
+        if (!(e instanceof DschedError && e.code === 'DAEMON_UNREACHABLE') || !moved.length) throw e;
+        got = await fetch(moved[0]!);
+      }
       this.log.info({ cluster: job.cluster, proc: job.proc, files: got.length, spool: !!spool }, 'output transferred');
       return undefined;
     } catch (e) {

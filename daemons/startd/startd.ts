@@ -74,16 +74,41 @@ export class Startd {
     }
   }
 
+  /**
+   * The finished jobs whose exit a previous run journaled and no schedd has acknowledged: their sandboxes
+   * (with the output the schedd has not fetched yet) are served again, and removed once the exit is
+   * acknowledged. Call before `reapOrphans`.
+   */
+  restoreOwed(): void {
+    for (const o of this.reporter.owed()) {
+      const r = (o.keep as { retained?: Retained & { key: string } } | undefined)?.retained;
+      if (!r || !existsSync(r.sandbox)) continue;
+      const { key, ...kept } = r;
+      this.retained.set(key, kept);
+      o.acked(() => this.dropRetained(key));
+    }
+    if (this.retained.size) this.log.info({ sandboxes: this.retained.size }, 'keeping the output of jobs that ended before a restart until their schedd fetches it');
+  }
+
+  private dropRetained(key: string): void {
+    const r = this.retained.get(key);
+    if (!r) return;
+    this.retained.delete(key);
+    removeSandbox(r.sandbox);
+    this.saveState();
+  }
+
   /** Jobs left running by a startd that died (kill -9) are killed: nobody can report on them now. */
   reapOrphans(): void {
     const f = this.stateFile();
     if (!existsSync(f)) return;
     try {
       const list = JSON.parse(readFileSync(f, 'utf8')) as Array<{ pid: number; sandbox: string; tag?: string }>;
+      const kept = new Set([...this.retained.values()].map((r) => r.sandbox));
       for (const j of list) {
         // a tracked job was reaped by its cgroup or tag (proc-family.ts); its pid may name another process by now
         if (!j.tag && signalGroup(j.pid, 'SIGKILL')) this.log.warn({ pid: j.pid }, 'killed a job left by a previous startd');
-        removeSandbox(j.sandbox);
+        if (!kept.has(j.sandbox)) removeSandbox(j.sandbox);
       }
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'could not read the previous job list');
@@ -289,16 +314,16 @@ export class Startd {
     const evicted = !!ex.evictReason || o.kind === 'lost';
     let output = false;
     let acked: (() => void) | undefined;
+    let keep: { retained: Retained & { key: string } } | undefined;
     if (ex.transfer && o.kind === 'exited' && ex.ad && (!evicted || String(ex.ad.lookupJS('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT')) {
       const key = `${d.claim}/${job.cluster}.${job.proc}`;
       const sandbox = job.started.sandbox;
-      this.retained.set(key, { sandbox, output: outputFiles(ex.ad, sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0), scheddHost: d.scheddHost, owner: runAsOwner(job.owner) });
+      const r: Retained = { sandbox, output: outputFiles(ex.ad, sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0), scheddHost: d.scheddHost, owner: runAsOwner(job.owner) };
+      this.retained.set(key, r);
       output = true;
-      acked = () => {
-        this.retained.delete(key);
-        removeSandbox(sandbox);
-        this.saveState();
-      };
+      acked = () => this.dropRetained(key);
+      // journaled with the exit: a restarted startd serves this output again (restoreOwed)
+      keep = { retained: { key, ...r } };
     } else if (ex.transfer) removeSandbox(job.started.sandbox);
     ex.ad = undefined;
     ex.chirp = undefined;
@@ -321,6 +346,7 @@ export class Startd {
           output,
         },
         acked,
+        keep,
       );
     }
     this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, exitCode: o.exitCode, signal: o.signal, outcome: ex.evictReason ? 'evicted' : o.kind }, 'job ended');
@@ -428,6 +454,6 @@ export class Startd {
     while (Date.now() < until && [...this.machine.dslots.values()].some((d) => d.job)) await new Promise((r) => setTimeout(r, 50));
     for (const d of this.machine.dslots.values()) if (d.job) this.starter.signal(d.job.started, 'SIGKILL');
     this.starter.stop();
-    for (const r of this.retained.values()) removeSandbox(r.sandbox);
+    // output not fetched yet stays: its exit is journaled, and the next run of this startd serves it
   }
 }

@@ -1,7 +1,7 @@
 // A job that ran to its end is recorded once and never started again, whatever dies meanwhile: a start
-// request whose answer was lost, and a startd stopped just after a job ended (before it heard of the end).
-// Each fault is made at a chosen point (a process stopped with SIGSTOP, kill -9), and the test waits for
-// events, never for a time.
+// request whose answer was lost, a startd stopped just after a job ended (before it heard of the end), and
+// a host crash while a job's output waits in its sandbox. Each fault is made at a chosen point (a process
+// stopped with SIGSTOP, kill -9), and the test waits for events, never for a time.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -109,5 +109,28 @@ describe('exactly once', () => {
     assert.equal(ad!.JobStatus, 4);
     assert.equal(pool.read('ended.runs'), 'run\n', 'the job ran once');
     assert.deepEqual(events(pool, 'ended.log', cluster), ['000', '001', '005']);
+  });
+
+  test('exactly once – a host crash while a finished job’s output waits in its sandbox: the output comes back and the job completes once', async () => {
+    // it runs in a sandbox (should_transfer_files): what it prints comes back when the schedd fetches it
+    const cluster = await pool.submit(waitingJob(pool, 'out', 'should_transfer_files = YES\ntransfer_executable = false\noutput = out.stdout\n'));
+    await pool.waitFor('the job to run', async () => pool.exists('out.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    // the schedd cannot fetch the output nor record the exit: it is stopped when the job ends
+    const schedd = pool.daemonPid('schedd');
+    process.kill(schedd, 'SIGSTOP');
+    writeFileSync(join(pool.work, 'out.go'), '');
+    const journal = join(pool.home, 'run', 'startd-exits.journal');
+    await pool.waitFor('the startd to journal the exit', () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"exited"'));
+    const master = Number(readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8').split(/\s+/)[0]);
+    for (const pid of [...['collector', 'negotiator', 'schedd', 'startd'].map((d) => pool.daemonPid(d)), spawnerOf(pool), master]) process.kill(pid, 'SIGKILL');
+
+    const r = await pool.run('dsched', ['start']);
+    assert.equal(r.code, 0, r.stderr);
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.JobStatus, 4);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(pool.read('out.runs'), 'run\n', 'the job ran once');
+    assert.equal(pool.read('out.stdout'), 'hello\n', 'its output came back');
+    assert.deepEqual(events(pool, 'out.log', cluster), ['000', '001', '005']);
   });
 });
