@@ -380,6 +380,8 @@ export class Schedd {
   private startMayHaveHappened(job: Job, startdAddr: string, e: unknown): boolean {
     const code = e instanceof DschedError ? e.code : undefined;
     if (code !== undefined && code !== 'DAEMON_UNREACHABLE' && code !== 'TIMEOUT' && code !== 'INTERNAL') return false;
+    // no connection at all (grpc-js's words for it): the request never left
+    if (code === 'DAEMON_UNREACHABLE' && /No connection established/.test((e as Error).message)) return false;
     this.log.warn({ cluster: job.cluster, proc: job.proc, startd: startdAddr, err: (e as Error).message }, 'no answer to the start request: asking the startd whether the job runs');
     void this.reconnectStartd(startdAddr, [job]).catch((err) => this.log.error({ cluster: job.cluster, proc: job.proc, err: (err as Error).message }, 'could not settle the job'));
     return true;

@@ -448,6 +448,9 @@ export class Startd {
 
   /** On shutdown: every job is evicted (goes back to idle at its schedd), then the claims go. */
   async shutdown(graceMs: number): Promise<void> {
+    // what the spawner has already written (a job started, a job ended) is read first: a busy startd reads
+    // it late, and a job that has ended is to be reported as exited, not evicted
+    await new Promise((r) => setImmediate(r));
     const running = [...this.machine.dslots.values()].filter((d) => d.job);
     for (const d of running) this.deactivate(d.claim, false, 'startd shutting down', 'the startd was shut down');
     const until = Date.now() + graceMs;
