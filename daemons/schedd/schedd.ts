@@ -536,6 +536,14 @@ export class Schedd {
       const freed = claim ?? { id: job.claim.id, startd: job.claim.startd, slot: job.claim.slot, lastAc: 0 };
       const imageBefore = ev.type === 'update' ? Number(this.queue.value(job, 'ImageSize') ?? 0) || 0 : 0;
       if (ev.update?.attrs && Object.keys(ev.update.attrs).length) this.queue.update(job, ev.update.attrs);
+      // the exit of a job still counted as being started on this claim (the schedd restarted, or the answer
+      // to its start request was lost, before it knew the job ran): it is recorded as started first
+      // (execute event, NumJobStarts), and its claim is the schedd's again
+      if (ev.type === 'exited' && job.status === JobStatus.Idle) {
+        this.claims.set(freed.id, freed);
+        job.matching = false;
+        this.markRunning(job, freed);
+      }
       switch (ev.type) {
         case 'started':
           break;
