@@ -5,9 +5,10 @@
 // their user log, idle jobs stranded (idle while slots are free and nothing happens). Exit 1 if any is not.
 //
 // Sizes: CHAOS_JOBS (2000), CHAOS_SLOTS (32), CHAOS_KILLS (30), CHAOS_CRASHES (5), CHAOS_SEED.
-// Every loop is bounded: the whole run gives up after CHAOS_MINUTES (30).
+// Every loop is bounded: the whole run gives up after CHAOS_MINUTES (30). CHAOS_KEEP=DIR copies the pool's
+// home and work directory there at the end (logs, the jobs' starts and ends, the kill timeline).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIST, sleep, TestPool } from '../test/integration/harness/pool.js';
 
@@ -44,13 +45,13 @@ function poolProcesses(home: string): Array<{ pid: number; daemon: string }> {
   return out;
 }
 
-/** The job processes: each job's command line carries the run's marker. */
+/** The job processes: each one's environment carries the run's marker (its children inherit it). */
 function jobProcesses(marker: string): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(marker)) out.push(Number(d));
+      if (readFileSync(`/proc/${d}/environ`, 'utf8').includes(`CHAOS_MARKER=${marker}`)) out.push(Number(d));
     } catch {
       /* gone */
     }
@@ -74,12 +75,14 @@ async function main() {
   const cli = (c: string) => join(DIST, 'cli', `${c}.js`);
   const run = (c: string, args: string[], input?: string) =>
     spawnSync(process.execPath, [cli(c), ...args], { env: pool.env, cwd: pool.work, input, encoding: 'utf8', timeout: 60_000 });
-  // each job appends its id to done.txt as its very last act: a line twice is a job that ran to completion twice
-  pool.file('job.sh', `#!/bin/sh\n# ${marker}\nsleep "$2"\necho "$1" >> done.txt\n`, 0o755);
+  // each job appends its id to done.txt as its very last act: a line twice is a job that ran to completion
+  // twice (starts.txt and the time on each line tell which kill came between the runs)
+  pool.file('job.sh', `#!/bin/sh\necho "$1 $(date +%s.%N) $$" >> starts.txt\nsleep "$2"\necho "$1 $(date +%s.%N)" >> done.txt\n`, 0o755);
+  const timeline = (what: string) => appendFileSync(join(pool.work, 'timeline.txt'), `${(Date.now() / 1000).toFixed(3)} ${what}\n`);
   const acknowledged = new Set<string>();
   let submitted = 0;
   const submitBatch = () => {
-    const r = run('dsubmit', ['-'], `executable = job.sh\narguments = $(Cluster).$(Process) 0.$(Process)\nlog = chaos.log\nrequest_memory = 16\nqueue ${BATCH}\n`);
+    const r = run('dsubmit', ['-'], `executable = job.sh\narguments = $(Cluster).$(Process) 0.$(Process)\nenvironment = CHAOS_MARKER=${marker}\nlog = chaos.log\nrequest_memory = 16\nqueue ${BATCH}\n`);
     const m = /cluster (\d+)/.exec(r.stdout ?? '');
     if (r.status === 0 && m) {
       for (let p = 0; p < BATCH; p++) acknowledged.add(`${m[1]}.${p}`);
@@ -89,9 +92,25 @@ async function main() {
   const restartPool = () => {
     for (let i = 0; i < 20; i++) {
       const r = run('dsched', ['start']);
+      timeline(`dsched start: ${r.status}`);
       if (r.status === 0) return;
       if (i === 19) throw new Error(`the pool does not start again after a kill: ${r.stderr}${r.stdout}\n${pool.logs()}`);
       spawnSync('sleep', ['1']);
+    }
+  };
+
+  const lines = (name: string) => (existsSync(join(pool.work, name)) ? pool.read(name).trim().split('\n').filter(Boolean) : []);
+  /** Seconds from each restart of the pool (`dsched start` done) until a job runs again. */
+  const restartToRunning: number[] = [];
+  const runningAgain = async () => {
+    const t0 = Date.now();
+    const unfinished = () => new Set(lines('done.txt').map((l) => l.split(' ')[0])).size < acknowledged.size;
+    while (Date.now() - t0 < 120_000 && unfinished()) {
+      if (lines('starts.txt').some((l) => Number(l.split(' ')[1]) * 1000 > t0)) {
+        restartToRunning.push((Date.now() - t0) / 1000);
+        return;
+      }
+      await sleep(100);
     }
   };
 
@@ -104,22 +123,28 @@ async function main() {
       if (submitted < JOBS) submitBatch();
       await sleep(500 + random() * 1500);
       if (crashes < CRASHES && random() < CRASHES / (KILLS + CRASHES)) {
-        kill9([...poolProcesses(pool.home).map((p) => p.pid), ...jobProcesses(marker)]);
+        // the daemons first (no job starts after that), then every job process, as a power cut would
+        kill9(poolProcesses(pool.home).map((p) => p.pid));
+        for (let i = 0, jobs = jobProcesses(marker); jobs.length && i < 10; i++, jobs = jobProcesses(marker)) kill9(jobs);
+        timeline('host crash');
         crashes++;
         await sleep(200);
         restartPool();
+        await runningAgain();
       } else if (kills < KILLS) {
         const procs = poolProcesses(pool.home);
         const want = pick([...DAEMONS]);
         const victim = procs.find((p) => p.daemon === want);
         if (victim) {
           kill9([victim.pid]);
+          timeline(`kill ${want}`);
           kills++;
           killed[want] = (killed[want] ?? 0) + 1;
           // the master restarts the others; a killed master is restarted as an init system would
           if (want === 'master') {
             await sleep(200);
             restartPool();
+            await runningAgain();
           }
         }
       }
@@ -148,7 +173,10 @@ async function main() {
     const stranded = [...inQueue].filter(([, s]) => s === 1).map(([id]) => id);
     const doneLines = existsSync(join(pool.work, 'done.txt')) ? pool.read('done.txt').trim().split('\n') : [];
     const count = new Map<string, number>();
-    for (const l of doneLines) count.set(l, (count.get(l) ?? 0) + 1);
+    for (const l of doneLines) {
+      const id = l.split(' ')[0]!;
+      count.set(id, (count.get(id) ?? 0) + 1);
+    }
     const twice = [...count].filter(([, n]) => n > 1).map(([id]) => id);
     const log = existsSync(join(pool.work, 'chaos.log')) ? pool.read('chaos.log') : '';
     const terminated = new Set<string>();
@@ -161,9 +189,20 @@ async function main() {
     console.log(`finished jobs without a terminate event: ${noTerminate.length}${show(noTerminate)}`);
     console.log(`idle jobs stranded at the end: ${stranded.length}${show(stranded)}`);
     console.log(`finished ${history.size} of ${acknowledged.size}; still queued ${inQueue.size}`);
+    const sorted = [...restartToRunning].sort((a, b) => a - b);
+    if (sorted.length)
+      console.log(`restart to running (dsched start done → a job runs again), ${sorted.length} restarts: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} s, max ${sorted.at(-1)!.toFixed(1)} s`);
     process.exitCode = lost.length || twice.length || noTerminate.length || stranded.length ? 1 : 0;
     if (process.exitCode) console.log(pool.logs());
   } finally {
+    const keep = process.env.CHAOS_KEEP;
+    if (keep) {
+      // files and folders only (the home holds sockets)
+      const filter = (src: string) => existsSync(src) && (lstatSync(src).isFile() || lstatSync(src).isDirectory());
+      cpSync(pool.home, join(keep, 'home'), { recursive: true, filter });
+      cpSync(pool.work, join(keep, 'work'), { recursive: true, filter });
+      console.log(`chaos: the pool's home and work directory are in ${keep}`);
+    }
     await pool.stop();
   }
 }

@@ -3,9 +3,9 @@
 // `dqedit 12 JobPrio 5`, `dqedit 12.0 Label '"fast"'`, `dqedit -constraint 'Owner == "alice"' RequestMemory 2048`.
 import { DschedError } from '../lib/errors.js';
 import { reportActFailures } from './shared/act.js';
-import { parseSelection } from './shared/job-selection.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
+import { versionLine } from './shared/version.js';
 
 const USAGE = `usage: dqedit JOB ATTR VALUE [ATTR VALUE ...]
        dqedit -constraint EXPR ATTR VALUE [ATTR VALUE ...]
@@ -31,6 +31,10 @@ function parseArgs(argv: string[]): Parsed {
       process.stdout.write(USAGE + '\n');
       process.exit(0);
     }
+    if (a === '-version' || a === '--version') {
+      process.stdout.write(versionLine('dqedit') + '\n');
+      process.exit(0);
+    }
     if (a === '-constraint' || a === '--constraint') {
       const v = argv[++i];
       if (v === undefined) throw new DschedError('USAGE', `-constraint needs an expression\n${USAGE}`);
@@ -50,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
   if (!words.length || words.length % 2) throw new DschedError('USAGE', `give attributes and values in pairs (ATTR VALUE ...)\n${USAGE}`);
   const attrs: Record<string, string> = {};
   for (let i = 0; i < words.length; i += 2) attrs[words[i]!] = words[i + 1]!;
+  // the ClassAd library (for -constraint) only once the arguments are good
+  const { parseSelection } = await import('./shared/job-selection.js');
   const sel = parseSelection(spec, args.constraint);
   const session = openSession();
   try {

@@ -274,6 +274,7 @@ function masterOf(session: Session) {
 async function daemonHealth(config: Config, name: string): Promise<string> {
   const a = readAddressFile(addressFile(config.paths, name));
   if (!a || !pidAlive(a.pid) || !DAEMONS.includes(name)) return 'unreachable';
+  if (name === 'web') return webHealth(a.address);
   const { HealthClient } = await import('../lib/rpc/clients/health.js');
   const c = new HealthClient(a.address, { tls: cliTls(config.paths) }, name as DaemonRole, hostName(config));
   try {
@@ -283,6 +284,23 @@ async function daemonHealth(config: Config, name: string): Promise<string> {
   } finally {
     c.close();
   }
+}
+
+/**
+ * The web daemon speaks HTTP, not gRPC: it is serving when it answers a request (any answer but a 5xx; a
+ * 401 where anonymous reads are off still says it is up).
+ */
+async function webHealth(address: string): Promise<string> {
+  const { request } = await import('node:http');
+  return new Promise((resolve) => {
+    const req = request(`http://${address}/v1/whoami`, { timeout: 5_000 }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 500) < 500 ? 'SERVING' : 'NOT_SERVING');
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve('unreachable'));
+    req.end();
+  });
 }
 
 /** dsched status: each daemon's state at its master and its health; exit 1 unless every one is SERVING. */

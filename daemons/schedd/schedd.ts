@@ -360,6 +360,7 @@ export class Schedd {
           claim: id,
         });
       } catch (e) {
+        if (this.startMayHaveHappened([job], startdAddr, e)) return;
         job.matching = false;
         await this.recordStarting(job, undefined);
         this.log.info({ cluster: job.cluster, proc: job.proc, slot, err: (e as Error).message }, 'claim refused');
@@ -388,6 +389,22 @@ export class Schedd {
     } finally {
       started();
     }
+  }
+
+  /**
+   * A start request (RequestClaim with activation, ActivateClaim) that got no answer (a timeout, a broken
+   * connection, the startd killed meanwhile) may have started the job: taking it for a refusal would run
+   * the job again while its first run goes on or its exit is on its way. The claim stays recorded and the
+   * job is looked up at its startd, as after a restart of the schedd. Returns false for a real refusal.
+   */
+  private startMayHaveHappened(jobs: Job[], startdAddr: string, e: unknown): boolean {
+    const code = e instanceof DschedError ? e.code : undefined;
+    if (code !== undefined && code !== 'DAEMON_UNREACHABLE' && code !== 'TIMEOUT' && code !== 'INTERNAL') return false;
+    // no connection at all (grpc-js's words for it): the request never left
+    if (code === 'DAEMON_UNREACHABLE' && /No connection established/.test((e as Error).message)) return false;
+    for (const job of jobs) this.log.warn({ cluster: job.cluster, proc: job.proc, startd: startdAddr, err: (e as Error).message }, 'no answer to the start request: asking the startd whether the job runs');
+    void this.reconnectStartd(startdAddr, jobs).catch((err) => this.log.error({ startd: startdAddr, jobs: jobs.length, err: (err as Error).message }, 'could not settle the jobs'));
+    return true;
   }
 
   /**
@@ -455,6 +472,8 @@ export class Schedd {
         const r = await this.startd(startdAddr).activateMany(items.map(({ claim, next }) => ({ claim: claim.id, job: this.queue.merged(next) })));
         errors = items.map((_, i) => r.errors[i] ?? 'the startd did not answer for this claim');
       } catch (e) {
+        // no answer is no refusal: the startd may have started them (asked with ClaimStatus)
+        if (this.startMayHaveHappened(items.map(({ next }) => next), startdAddr, e)) return;
         errors = items.map(() => (e as Error).message);
       }
       let failed = false;
@@ -538,6 +557,14 @@ export class Schedd {
       const freed = claim ?? { id: job.claim.id, startd: job.claim.startd, slot: job.claim.slot, lastAc: 0 };
       const imageBefore = ev.type === 'update' ? Number(this.queue.value(job, 'ImageSize') ?? 0) || 0 : 0;
       if (ev.update?.attrs && Object.keys(ev.update.attrs).length) this.queue.update(job, ev.update.attrs);
+      // the exit of a job still counted as being started on this claim (the schedd restarted, or the answer
+      // to its start request was lost, before it knew the job ran): it is recorded as started first
+      // (execute event, NumJobStarts), and its claim is the schedd's again
+      if (ev.type === 'exited' && job.status === JobStatus.Idle) {
+        this.claims.set(freed.id, freed);
+        job.matching = false;
+        this.markRunning(job, freed);
+      }
       switch (ev.type) {
         case 'started':
           break;
@@ -649,14 +676,24 @@ export class Schedd {
     }
     const who = spool ? undefined : this.fileOwner(job);
     try {
-      const source = RunBytes.counted(this.startd(c.startd).fetchOutput(c.id, { cluster: job.cluster, proc: job.proc }), (n) => {
-        this.runBytes.receivedFromJob(jobKey(job.cluster, job.proc), n);
-        this.queue.update(job, { BytesRecvd: String((Number(v('BytesRecvd')) || 0) + n) });
-      });
-      const got = await receiveFiles(source, {
-        dest: outputDest(v, spool),
-        owner: who,
-      });
+      const fetch = (addr: string) =>
+        receiveFiles(
+          RunBytes.counted(this.startd(addr).fetchOutput(c.id, { cluster: job.cluster, proc: job.proc }), (n) => {
+            this.runBytes.receivedFromJob(jobKey(job.cluster, job.proc), n);
+            this.queue.update(job, { BytesRecvd: String((Number(v('BytesRecvd')) || 0) + n) });
+          }),
+          { dest: outputDest(v, spool), owner: who },
+        );
+      const first = this.claims.get(c.id)?.startd ?? c.startd;
+      let got: string[];
+      try {
+        got = await fetch(first);
+      } catch (e) {
+        // a startd restarted since the job started (its exit redelivered from its journal) has a new port
+        const moved = (await this.startdAddresses(c.startd, c.slot)).filter((a) => a !== first);
+        if (!(e instanceof DschedError && e.code === 'DAEMON_UNREACHABLE') || !moved.length) throw e;
+        got = await fetch(moved[0]!);
+      }
       this.log.info({ cluster: job.cluster, proc: job.proc, files: got.length, spool: !!spool }, 'output transferred');
       return undefined;
     } catch (e) {
@@ -1131,8 +1168,14 @@ export class Schedd {
         } catch {
           continue;
         }
-        const state = new Map(r.claims.map((c) => [c.claim, c.state]));
-        for (const j of pending()) this.reconnectJob(j, addr, state.get(j.claim!.id) ?? 'unknown');
+        const state = new Map(r.claims.map((c) => [c.claim, c]));
+        for (const j of pending()) {
+          const c = state.get(j.claim!.id);
+          // the startd's job on the claim is another one (an earlier job of a reused claim ended there): this
+          // job never ran on it
+          const other = c?.job && (Number(c.job.cluster) !== j.cluster || Number(c.job.proc) !== j.proc);
+          this.reconnectJob(j, addr, !c || other ? 'unknown' : c.state);
+        }
         await this.settle();
         return;
       }
@@ -1168,7 +1211,10 @@ export class Schedd {
         this.markRunning(j, claim);
       } else {
         this.dropStartingClaim(j);
-        if (s === 'idle') void this.startd(addr).release(claimRef.id).catch(() => {});
+        if (s === 'idle') {
+          this.claims.delete(claimRef.id);
+          void this.startd(addr).release(claimRef.id).catch(() => {});
+        }
       }
       return;
     }

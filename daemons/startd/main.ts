@@ -55,6 +55,7 @@ monitor.start();
 // jobs an earlier run left (the startd and its spawner killed at once) go before any job of this run starts
 const reaped = await tracker.reapOrphans(startd.previousTags());
 if (reaped) log.warn({ processes: reaped }, 'killed processes left by jobs of a previous startd');
+startd.restoreOwed();
 startd.reapOrphans();
 
 const server = await serveDaemon(ctx, config.int('STARTD_PORT'), [{ definition: proto().Startd.service, impl: startdService(startd, monitor, new JobTail(machine, log)) }]);

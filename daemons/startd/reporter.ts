@@ -27,17 +27,20 @@ export class EventReporter {
   // A job's exit is written to the journal and fsynced before it is reported, and stays there until the
   // schedd acknowledges it. A startd restarted after a crash (its own, or the whole host's) redelivers
   // it and ClaimStatus says "exited": the job is recorded as finished instead of being run a second time.
-  // Exits whose output waits in the sandbox are not journaled: a restarted startd removes the sandboxes,
-  // so such a job is run again.
+  // An exit whose output waits in the sandbox is journaled with what the startd needs to serve that output
+  // again (`keep`: the sandbox and its file list): a restarted startd keeps such sandboxes until the exit
+  // is acknowledged.
 
   /** seqs in the journal not yet acknowledged */
   private journaled = new Set<string>();
+  /** what the journaled events owed after a restart keep, by seq (`owed`) */
+  private replayed = new Map<string, { ev: JobEvent; keep?: unknown }>();
   /** events waiting for the next journal write; not sent before it */
   private unsynced = new Map<string, string>(); // seq → journal line
   private syncScheduled = false;
 
   private static durable(ev: JobEvent): boolean {
-    return (ev.type === 'exited' || ev.type === 'failed') && !ev.output;
+    return ev.type === 'exited' || ev.type === 'failed';
   }
 
   private replay(file: string): void {
@@ -47,21 +50,22 @@ export class EventReporter {
     } catch {
       return;
     }
-    const live = new Map<string, { addr: string; ev: JobEvent }>();
+    const live = new Map<string, { addr: string; ev: JobEvent; keep?: unknown }>();
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       try {
-        const r = JSON.parse(line) as { addr?: string; ev?: JobEvent; acked?: string };
+        const r = JSON.parse(line) as { addr?: string; ev?: JobEvent; acked?: string; keep?: unknown };
         if (r.acked) live.delete(r.acked);
-        else if (r.addr && r.ev?.seq) live.set(r.ev.seq, { addr: r.addr, ev: r.ev });
+        else if (r.addr && r.ev?.seq) live.set(r.ev.seq, { addr: r.addr, ev: r.ev, keep: r.keep });
       } catch {
         /* a line cut short by the crash: its event was never sent */
       }
     }
     // keep only what is still owed, written whole before anything is sent
     writeFileAtomic(file, [...live.values()].map((r) => JSON.stringify(r) + '\n').join(''), 0o600);
-    for (const { addr, ev } of live.values()) {
+    for (const { addr, ev, keep } of live.values()) {
       this.journaled.add(ev.seq!);
+      this.replayed.set(ev.seq!, { ev, keep });
       let m = this.pending.get(addr);
       if (!m) this.pending.set(addr, (m = new Map()));
       m.set(ev.seq!, ev);
@@ -93,6 +97,7 @@ export class EventReporter {
   }
 
   private forget(seq: string): void {
+    this.replayed.delete(seq);
     if (!this.journaled.delete(seq) || !this.journalFile) return;
     try {
       // nothing owed any more: start the file afresh; else note the acknowledgement (no fsync needed: a
@@ -106,8 +111,25 @@ export class EventReporter {
 
   private onAcked = new Map<string, () => void>();
 
-  /** Queue an event; `acked` runs once the schedd has recorded it. */
-  send(scheddAddress: string, ev: Omit<JobEvent, 'seq'>, acked?: () => void): void {
+  /**
+   * The exits a previous run journaled and no schedd has acknowledged yet, with what each keeps; `acked`
+   * is to run once the schedd records it (it is being redelivered).
+   */
+  owed(): Array<{ ev: JobEvent; keep?: unknown; acked: (fn: () => void) => void }> {
+    return [...this.replayed].map(([seq, r]) => ({
+      ...r,
+      acked: (fn: () => void) => {
+        if (this.journaled.has(seq)) this.onAcked.set(seq, fn);
+        else fn(); // acknowledged already
+      },
+    }));
+  }
+
+  /**
+   * Queue an event; `acked` runs once the schedd has recorded it. An exit is journaled first, with `keep`
+   * (JSON) for the startd that redelivers it after a restart.
+   */
+  send(scheddAddress: string, ev: Omit<JobEvent, 'seq'>, acked?: () => void, keep?: unknown): void {
     const seq = `${process.pid}-${Date.now()}-${++this.seq}`;
     if (acked) this.onAcked.set(seq, acked);
     let m = this.pending.get(scheddAddress);
@@ -115,7 +137,7 @@ export class EventReporter {
     const full = { ...ev, seq };
     m.set(seq, full);
     if (this.journalFile && EventReporter.durable(full)) {
-      this.unsynced.set(seq, JSON.stringify({ addr: scheddAddress, ev: full }) + '\n');
+      this.unsynced.set(seq, JSON.stringify({ addr: scheddAddress, ev: full, keep }) + '\n');
       if (!this.syncScheduled) {
         this.syncScheduled = true;
         setImmediate(() => this.sync());
@@ -125,10 +147,14 @@ export class EventReporter {
     if (!this.inflight.has(scheddAddress)) setImmediate(() => void this.flush(scheddAddress));
   }
 
-  /** Events not yet acknowledged for a claim (ClaimStatus reports them as "exited"). */
-  hasPending(claim: string): boolean {
-    for (const m of this.pending.values()) for (const e of m.values()) if (e.claim === claim) return true;
-    return false;
+  /** The job of the latest end (exit, failure, eviction) not yet acknowledged on a claim (ClaimStatus says "exited"). */
+  endOf(claim: string): { cluster: number; proc: number } | undefined {
+    let job: { cluster: number; proc: number } | undefined;
+    for (const m of this.pending.values())
+      for (const e of m.values())
+        if (e.claim === claim && (e.type === 'exited' || e.type === 'failed' || e.type === 'evicted'))
+          job = { cluster: Number(e.id?.cluster), proc: Number(e.id?.proc) };
+    return job;
   }
 
   client(addr: string): ScheddClient {

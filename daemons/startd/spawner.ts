@@ -54,6 +54,9 @@ export type SpawnerReply =
 
 const SIGNALS = constants.signals as Record<string, number>;
 const pids = new Map<string, number>();
+/** Signals for jobs still being started (the startd stopping a job it has just asked for): sent once the process exists. */
+const early = new Map<string, NodeJS.Signals>();
+const starting = new Set<string>();
 const families = new Map<string, ProcFamily>();
 const send = (r: SpawnerReply) => process.stdout.write(JSON.stringify(r) + '\n');
 const ERRNOS = constants.errno as Record<string, number>;
@@ -66,8 +69,11 @@ const why = (e: unknown) => {
 };
 
 function start(r: StartRequest): void {
+  starting.add(r.id);
   const family = r.family ? new ProcFamily(r.family) : undefined;
   const fail = (holdCode: number, message: string, e?: unknown) => {
+    starting.delete(r.id);
+    early.delete(r.id);
     rmSync(r.sandbox, { recursive: true, force: true });
     void family?.remove();
     send({ id: r.id, event: 'failed', holdCode, holdSubCode: e === undefined ? 0 : errnoOf(e), message });
@@ -161,6 +167,10 @@ function start(r: StartRequest): void {
       families.set(r.id, family);
     }
     send({ id: r.id, event: 'started', pid: child.pid!, files });
+    starting.delete(r.id);
+    const sig = early.get(r.id);
+    early.delete(r.id);
+    if (sig) signal({ op: 'signal', id: r.id, signal: sig });
   });
   child.once('exit', async (code, signal) => {
     if (settled) return;
@@ -192,7 +202,10 @@ function fileId(fd: number): string | undefined {
 
 function signal(r: SignalRequest): void {
   const pid = pids.get(r.id);
-  if (!pid) return;
+  if (!pid) {
+    if (starting.has(r.id)) early.set(r.id, r.signal);
+    return;
+  }
   const family = families.get(r.id);
   if (family) {
     family.signal(r.signal);
@@ -215,7 +228,7 @@ if (process.argv[1] && /spawner\.(js|ts)$/.test(process.argv[1])) {
     else if (r.op === 'signal') signal(r);
   });
   // the startd is gone: nobody can report on the jobs, so they go too
-  rl.on('close', () => {
+  const orphaned = () => {
     for (const f of families.values()) f.killNow();
     for (const pid of pids.values()) {
       try {
@@ -225,5 +238,8 @@ if (process.argv[1] && /spawner\.(js|ts)$/.test(process.argv[1])) {
       }
     }
     process.exit(0);
-  });
+  };
+  rl.on('close', orphaned);
+  // a reply written after the startd died (EPIPE) says the same, sometimes before stdin does
+  process.stdout.on('error', orphaned);
 }

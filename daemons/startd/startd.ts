@@ -74,16 +74,41 @@ export class Startd {
     }
   }
 
+  /**
+   * The finished jobs whose exit a previous run journaled and no schedd has acknowledged: their sandboxes
+   * (with the output the schedd has not fetched yet) are served again, and removed once the exit is
+   * acknowledged. Call before `reapOrphans`.
+   */
+  restoreOwed(): void {
+    for (const o of this.reporter.owed()) {
+      const r = (o.keep as { retained?: Retained & { key: string } } | undefined)?.retained;
+      if (!r || !existsSync(r.sandbox)) continue;
+      const { key, ...kept } = r;
+      this.retained.set(key, kept);
+      o.acked(() => this.dropRetained(key));
+    }
+    if (this.retained.size) this.log.info({ sandboxes: this.retained.size }, 'keeping the output of jobs that ended before a restart until their schedd fetches it');
+  }
+
+  private dropRetained(key: string): void {
+    const r = this.retained.get(key);
+    if (!r) return;
+    this.retained.delete(key);
+    removeSandbox(r.sandbox);
+    this.saveState();
+  }
+
   /** Jobs left running by a startd that died (kill -9) are killed: nobody can report on them now. */
   reapOrphans(): void {
     const f = this.stateFile();
     if (!existsSync(f)) return;
     try {
       const list = JSON.parse(readFileSync(f, 'utf8')) as Array<{ pid: number; sandbox: string; tag?: string }>;
+      const kept = new Set([...this.retained.values()].map((r) => r.sandbox));
       for (const j of list) {
         // a tracked job was reaped by its cgroup or tag (proc-family.ts); its pid may name another process by now
         if (!j.tag && signalGroup(j.pid, 'SIGKILL')) this.log.warn({ pid: j.pid }, 'killed a job left by a previous startd');
-        removeSandbox(j.sandbox);
+        if (!kept.has(j.sandbox)) removeSandbox(j.sandbox);
       }
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'could not read the previous job list');
@@ -289,16 +314,16 @@ export class Startd {
     const evicted = !!ex.evictReason || o.kind === 'lost';
     let output = false;
     let acked: (() => void) | undefined;
+    let keep: { retained: Retained & { key: string } } | undefined;
     if (ex.transfer && o.kind === 'exited' && ex.ad && (!evicted || String(ex.ad.lookupJS('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT')) {
       const key = `${d.claim}/${job.cluster}.${job.proc}`;
       const sandbox = job.started.sandbox;
-      this.retained.set(key, { sandbox, output: outputFiles(ex.ad, sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0), scheddHost: d.scheddHost, owner: runAsOwner(job.owner) });
+      const r: Retained = { sandbox, output: outputFiles(ex.ad, sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0), scheddHost: d.scheddHost, owner: runAsOwner(job.owner) };
+      this.retained.set(key, r);
       output = true;
-      acked = () => {
-        this.retained.delete(key);
-        removeSandbox(sandbox);
-        this.saveState();
-      };
+      acked = () => this.dropRetained(key);
+      // journaled with the exit: a restarted startd serves this output again (restoreOwed)
+      keep = { retained: { key, ...r } };
     } else if (ex.transfer) removeSandbox(job.started.sandbox);
     ex.ad = undefined;
     ex.chirp = undefined;
@@ -321,6 +346,7 @@ export class Startd {
           output,
         },
         acked,
+        keep,
       );
     }
     this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, exitCode: o.exitCode, signal: o.signal, outcome: ex.evictReason ? 'evicted' : o.kind }, 'job ended');
@@ -334,7 +360,9 @@ export class Startd {
     const d = this.slot(claim);
     const job = d.job;
     if (!job) return;
-    if (evict) (this.extra.get(claim) ?? this.extra.set(claim, {}).get(claim)!).evictReason = evict;
+    // a job whose main process already ended finished by itself (its exit is on its way from the spawner):
+    // it is reported as an exit, not as an eviction, or it would run a second time
+    if (evict && !this.starter.hasEnded(job.started)) (this.extra.get(claim) ?? this.extra.set(claim, {}).get(claim)!).evictReason = evict;
     if (fast) {
       this.starter.signal(job.started, 'SIGKILL');
       return;
@@ -379,8 +407,9 @@ export class Startd {
     const until = performance.now() + Math.max(5, lease) * 1000;
     for (const c of claims) {
       const d = this.machine.dslots.get(c);
-      if (!d || !this.holds(c, callerHost)) unknown.push(c);
-      else {
+      // a claim whose job's end is still being delivered (a restarted startd's journal) is not lost
+      if (!this.holds(c, callerHost) || (!d && !this.reporter.endOf(c))) unknown.push(c);
+      else if (d) {
         d.leaseExpires = until;
         if (scheddAddress) d.scheddAddress = scheddAddress;
       }
@@ -392,12 +421,15 @@ export class Startd {
     return claims.map((c) => {
       // another schedd's claim is not the caller's to see (nor to move its events to another address)
       if (!this.holds(c, callerHost)) return { claim: c, state: 'unknown' };
+      // "exited" names the job whose end is being delivered: with claim reuse, a claim's earlier job may
+      // have ended while the schedd's current one never started on it
+      const ended = this.reporter.endOf(c);
       const d = this.machine.dslots.get(c);
-      if (!d) return { claim: c, state: this.reporter.hasPending(c) ? 'exited' : 'unknown' };
+      if (!d) return ended ? { claim: c, state: 'exited', job: ended } : { claim: c, state: 'unknown' };
       if (scheddAddress) d.scheddAddress = scheddAddress;
       d.leaseExpires = Math.max(d.leaseExpires, performance.now() + this.config.int('JOB_LEASE_DURATION') * 1000);
       if (d.job) return { claim: c, state: 'running', job: { cluster: d.job.cluster, proc: d.job.proc } };
-      return { claim: c, state: this.reporter.hasPending(c) ? 'exited' : 'idle' };
+      return ended ? { claim: c, state: 'exited', job: ended } : { claim: c, state: 'idle' };
     });
   }
 
@@ -416,12 +448,15 @@ export class Startd {
 
   /** On shutdown: every job is evicted (goes back to idle at its schedd), then the claims go. */
   async shutdown(graceMs: number): Promise<void> {
+    // what the spawner has already written (a job started, a job ended) is read first: a busy startd reads
+    // it late, and a job that has ended is to be reported as exited, not evicted
+    await new Promise((r) => setImmediate(r));
     const running = [...this.machine.dslots.values()].filter((d) => d.job);
     for (const d of running) this.deactivate(d.claim, false, 'startd shutting down', 'the startd was shut down');
     const until = Date.now() + graceMs;
     while (Date.now() < until && [...this.machine.dslots.values()].some((d) => d.job)) await new Promise((r) => setTimeout(r, 50));
     for (const d of this.machine.dslots.values()) if (d.job) this.starter.signal(d.job.started, 'SIGKILL');
     this.starter.stop();
-    for (const r of this.retained.values()) removeSandbox(r.sandbox);
+    // output not fetched yet stays: its exit is journaled, and the next run of this startd serves it
   }
 }

@@ -2,7 +2,7 @@
 // stdin/stdout/stderr files, environment, working directory and a fresh scratch sandbox; reports exit code
 // or signal. The fork itself happens in the spawner process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, resolve as resolve_ } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -123,9 +123,14 @@ export class Starter {
     this.launch();
   }
 
+  /** Requests made while the spawner is down (killed, not yet started again): sent once it is back. */
+  private waiting: Array<{ id: string; line: string }> = [];
+
   private launch() {
     const script = join(dirname(fileURLToPath(import.meta.url)), `spawner${extname(fileURLToPath(import.meta.url))}`);
-    const child = spawn(process.execPath, [...daemonNodeFlags('spawner'), ...process.execArgv.filter((a) => a.startsWith('--import')), script], {
+    // the loaders this process runs with (`--import tsx` from the sources), in either spelling
+    const loaders = process.execArgv.flatMap((a, i, all) => (a.startsWith('--import=') ? [a] : a === '--import' && all[i + 1] ? [a, all[i + 1]!] : []));
+    const child = spawn(process.execPath, [...daemonNodeFlags('spawner'), ...loaders, script], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.child = child;
@@ -133,6 +138,7 @@ export class Starter {
       this.spawnerUp = true;
       this.onSpawnerState(true);
     });
+    for (const w of this.waiting.splice(0)) child.stdin!.write(w.line);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.trim()) return;
       const r = JSON.parse(line) as SpawnerReply;
@@ -148,7 +154,11 @@ export class Starter {
         p.resolve(r.event === 'failed' ? { kind: 'failed', exitCode: r.holdCode, holdCode: r.holdCode, holdSubCode: r.holdSubCode, message: r.message } : { kind: 'exited', exitCode: r.exitCode, signal: r.signal });
       }
     });
-    child.on('exit', (code, sig) => {
+    // 'close', not 'exit': the ends the spawner reported just before it died are read first (a busy startd
+    // reads them late; taken for lost, those jobs ran again)
+    child.on('close', (code, sig) => {
+      // a write to a dead spawner would be lost: a job claimed meanwhile would never start nor end
+      if (this.child === child) this.child = undefined;
       if (this.stopping) return;
       this.onError(`the job spawner exited (${sig ?? code}); restarting it`);
       this.spawnerUp = false;
@@ -167,7 +177,9 @@ export class Starter {
   }
 
   private send(msg: StartRequest | SignalRequest) {
-    this.child?.stdin?.write(JSON.stringify(msg) + '\n');
+    const line = JSON.stringify(msg) + '\n';
+    if (this.child?.stdin?.writable) this.child.stdin.write(line);
+    else if (msg.op === 'start' && !this.stopping) this.waiting.push({ id: msg.id, line });
   }
 
   /** Start the job described by `ad`. Never throws: a job that cannot start resolves `done` as failed. */
@@ -262,10 +274,35 @@ export class Starter {
 
   /** Signal all the job's processes (its family; without one, its process group). */
   signal(job: StartedJob, sig: NodeJS.Signals): void {
+    const w = this.waiting.findIndex((x) => x.id === job.id);
+    if (w >= 0) {
+      // never handed to a spawner: it ends here, unstarted
+      this.waiting.splice(w, 1);
+      const p = this.pending.get(job.id);
+      this.pending.delete(job.id);
+      p?.resolve({ kind: 'exited', exitCode: 0, signal: SIGNALS.SIGKILL });
+      return;
+    }
     if (!job.sent) job.cancelled = true;
     else if (job.pid && job.family) job.family.signal(sig);
     else if (job.pid) signalGroup(job.pid, sig);
     else this.send({ op: 'signal', id: job.id, signal: sig });
+  }
+
+  /**
+   * Whether the job's main process has already ended (a zombie, or gone), though the spawner may not have
+   * reported its exit yet: a process that is no longer the spawner's child has been reaped.
+   */
+  hasEnded(job: StartedJob): boolean {
+    if (!job.pid) return false;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${job.pid}/stat`, 'utf8');
+    } catch {
+      return true;
+    }
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return state === 'Z' || state === 'X' || Number(ppid) !== this.child?.pid;
   }
 
   stop(): void {

@@ -70,8 +70,12 @@ describe('HTCondor and PBS command names', () => {
     const x = sh('qstat -x');
     assert.equal(x.code, 0, x.stderr);
     for (const name of ['A', 'B', 'C', 'D']) assert.match(x.stdout, new RegExp(`^\\S+ +${name} +\\S+ +\\d+:\\d\\d:\\d\\d F workq$`, 'm'), x.stdout);
-    const f = sh(`qstat -f ${ids[0]}`);
+    // a finished job is shown with -x, as PBS's qstat; without it PBS says the id is unknown
+    const f = sh(`qstat -x -f ${ids[0]}`);
     assert.equal(f.code, 0, f.stderr);
+    const gone = sh(`qstat -f ${ids[0]}`);
+    assert.notEqual(gone.code, 0);
+    assert.match(gone.stderr, /Unknown Job Id/);
   });
 
   test('names – qsub prints the id qdel takes; qdel of a job that is not there is error[JOB_NOT_FOUND]', () => {

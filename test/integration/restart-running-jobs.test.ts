@@ -43,6 +43,9 @@ describe('restart with running jobs', () => {
       const events = log.split('\n').filter((l) => l.includes(id)).map((l) => l.slice(0, 3));
       assert.equal(events.filter((e) => e === '005').length, 1, `job ${cluster}.${p} terminated exactly once:\n${log}`);
       assert.ok(events.includes('004'), `job ${cluster}.${p} has its eviction logged:\n${log}`);
+      // the whole story, in order: submitted, ran, evicted, ran again, terminated
+      assert.deepEqual([events[0], events.at(-1)], ['000', '005'], log);
+      assert.ok(events.indexOf('001') < events.indexOf('004') && events.lastIndexOf('001') > events.indexOf('004'), `job ${cluster}.${p} runs again after its eviction:\n${log}`);
     }
   }
 

@@ -32,7 +32,7 @@ const denied = (e: unknown) => (e as { code?: string }).code === 'PERMISSION_DEN
 describe('startd – a claim is used only by the schedd host that made it', () => {
   const config = new Config('/nonexistent-dsched-home', [{ source: 'test', entries: parseConfigText('', 'test') }]);
   const machine = new Machine('exec1', 'exec1', config, { cpus: 2, memory: 1024, disk: 10000, custom: {} }, 'exec1:9', { custom: [], benchmarks: { kflops: 1, mips: 1, durationMs: 1 } });
-  const reporter = { hasPending: () => false } as unknown as EventReporter;
+  const reporter = { endOf: () => undefined } as unknown as EventReporter;
   const startd = new Startd(machine, config, log, reporter, {} as Starter);
   const svc = startdService(startd);
   const call = (m: string, req: object, ctx: CallContext) => svc.unary[m]!(req, ctx);

@@ -1,0 +1,136 @@
+// A job that ran to its end is recorded once and never started again, whatever dies meanwhile: a start
+// request whose answer was lost, a startd stopped just after a job ended (before it heard of the end), and
+// a host crash while a job's output waits in its sandbox. Each fault is made at a chosen point (a process
+// stopped with SIGSTOP, kill -9), and the test waits for events, never for a time.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TestPool } from './harness/pool.js';
+
+/** pid, state and parent of every process (from /proc). */
+function processes(): Array<{ pid: number; state: string; ppid: number; cmdline: string }> {
+  const out: Array<{ pid: number; state: string; ppid: number; cmdline: string }> = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      // pid (comm) state ppid …; comm may hold spaces and parentheses
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.push({ pid: Number(e), state: state!, ppid: Number(ppid), cmdline: readFileSync(`/proc/${e}/cmdline`, 'utf8') });
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+/** The startd's job spawner. */
+function spawnerOf(pool: TestPool): number {
+  const startd = pool.daemonPid('startd');
+  const s = processes().find((p) => p.ppid === startd && p.cmdline.includes('spawner'));
+  if (!s) throw new Error('the startd has no spawner');
+  return s.pid;
+}
+
+/** A job that records each run in `name.runs` and ends once `name.go` exists. */
+function waitingJob(pool: TestPool, name: string, extra = ''): string {
+  const go = join(pool.work, `${name}.go`);
+  return pool.file(
+    `${name}.sub`,
+    `executable = /bin/sh\narguments = "-c 'echo run >> ${join(pool.work, `${name}.runs`)}; echo hello; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done'"\n` +
+      `log = ${name}.log\n${extra}queue\n`,
+  );
+}
+
+/** The codes of the events of job cluster.0 in a user log, in order (image size updates, 006, left out). */
+function events(pool: TestPool, log: string, cluster: number): string[] {
+  const id = `(${String(cluster).padStart(3, '0')}.000.000)`;
+  return pool.read(log).split('\n').filter((l) => l.includes(id)).map((l) => l.slice(0, 3)).filter((e) => e !== '006');
+}
+
+function logged(pool: TestPool, daemon: string, text: string): boolean {
+  const f = join(pool.home, 'log', `${daemon}.log`);
+  return existsSync(f) && readFileSync(f, 'utf8').includes(text);
+}
+
+describe('exactly once', () => {
+  let pool: TestPool;
+  before(async () => {
+    // a long lease: nothing in these tests may wait for it; a long kill grace: a stopping startd waits for
+    // its jobs' ends to be reported
+    pool = await TestPool.start({ JOB_LEASE_DURATION: '300', KILL_GRACE: '15' });
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('exactly once – a start request whose answer never came is looked up at the startd, not taken for a refusal', async () => {
+    // the spawner stopped: the startd takes the claim and waits for the job's process, past the schedd's deadline
+    const spawner = spawnerOf(pool);
+    process.kill(spawner, 'SIGSTOP');
+    let cluster: number;
+    try {
+      cluster = await pool.submit(waitingJob(pool, 'lost'));
+      await pool.waitFor('the schedd to give up waiting for the answer', () => logged(pool, 'schedd', 'did not answer in time'), 90_000);
+    } finally {
+      process.kill(spawner, 'SIGCONT');
+    }
+    await pool.waitFor('the job to run', async () => pool.exists('lost.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    writeFileSync(join(pool.work, 'lost.go'), '');
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(pool.read('lost.runs'), 'run\n', 'the job ran once');
+    assert.deepEqual(events(pool, 'lost.log', cluster), ['000', '001', '005']);
+  });
+
+  test('exactly once – a job that ended just before its startd was stopped completes, rather than being evicted and run again', async () => {
+    const cluster = await pool.submit(waitingJob(pool, 'ended'));
+    await pool.waitFor('the job to run', async () => pool.exists('ended.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    // the job ends while its spawner is stopped: the startd cannot hear of it yet
+    const spawner = spawnerOf(pool);
+    const job = processes().find((p) => p.ppid === spawner)!.pid;
+    process.kill(spawner, 'SIGSTOP');
+    let stopping: Promise<unknown> | undefined;
+    try {
+      writeFileSync(join(pool.work, 'ended.go'), '');
+      await pool.waitFor('the job to end', () => processes().find((p) => p.pid === job)?.state === 'Z');
+      // the pool is stopped: the startd evicts what it thinks runs, then waits for the ends to be reported
+      stopping = pool.run('dsched', ['stop']);
+      await pool.waitFor('the startd to stop its jobs', () => logged(pool, 'startd', 'stopping job'));
+    } finally {
+      process.kill(spawner, 'SIGCONT');
+    }
+    const stopped = (await stopping) as { code: number; stderr: string };
+    assert.equal(stopped.code, 0, stopped.stderr);
+    const r = await pool.run('dsched', ['start']);
+    assert.equal(r.code, 0, r.stderr);
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.JobStatus, 4);
+    assert.equal(pool.read('ended.runs'), 'run\n', 'the job ran once');
+    assert.deepEqual(events(pool, 'ended.log', cluster), ['000', '001', '005']);
+  });
+
+  test('exactly once – a host crash while a finished job’s output waits in its sandbox: the output comes back and the job completes once', async () => {
+    // it runs in a sandbox (should_transfer_files): what it prints comes back when the schedd fetches it
+    const cluster = await pool.submit(waitingJob(pool, 'out', 'should_transfer_files = YES\ntransfer_executable = false\noutput = out.stdout\n'));
+    await pool.waitFor('the job to run', async () => pool.exists('out.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    // the schedd cannot fetch the output nor record the exit: it is stopped when the job ends
+    const schedd = pool.daemonPid('schedd');
+    process.kill(schedd, 'SIGSTOP');
+    writeFileSync(join(pool.work, 'out.go'), '');
+    const journal = join(pool.home, 'run', 'startd-exits.journal');
+    await pool.waitFor('the startd to journal the exit', () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"exited"'));
+    const master = Number(readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8').split(/\s+/)[0]);
+    for (const pid of [...['collector', 'negotiator', 'schedd', 'startd'].map((d) => pool.daemonPid(d)), spawnerOf(pool), master]) process.kill(pid, 'SIGKILL');
+
+    const r = await pool.run('dsched', ['start']);
+    assert.equal(r.code, 0, r.stderr);
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.JobStatus, 4);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(pool.read('out.runs'), 'run\n', 'the job ran once');
+    assert.equal(pool.read('out.stdout'), 'hello\n', 'its output came back');
+    assert.deepEqual(events(pool, 'out.log', cluster), ['000', '001', '005']);
+  });
+});
