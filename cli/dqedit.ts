@@ -13,7 +13,7 @@ const USAGE = `usage: dqedit JOB ATTR VALUE [ATTR VALUE ...]
   VALUE is a ClassAd expression: numbers and booleans as they are, strings in double quotes
   ('"fast"' in the shell). Owner, ClusterId, ProcId and JobStatus cannot change; what the pool records
   (start and exit facts, files, accounting group) only by an admin; Request* only while idle or held.
-examples:
+Examples:
   dqedit 12 JobPrio 5
   dqedit 12.0 RequestMemory 2048 RequestCpus 2
   dqedit -constraint 'JobStatus == 5' Label '"retry-later"'`;
