@@ -1,13 +1,17 @@
 // drm, dhold and drelease: select jobs, ask the schedd to act, report per job; exit 1 if any job was not acted on.
-import { DschedError, type ErrorCode } from '../../lib/errors.js';
+import { DschedError, isErrorCode, type ErrorCode } from '../../lib/errors.js';
 import { EXIT, printError } from './run-cli.js';
 import { openSession } from './session.js';
 import { cli } from './yargs.js';
 
 const PAST = { remove: 'marked for removal', hold: 'held', release: 'released' } as const;
 
-/** The code of a job the schedd did not act on, from its per-job message (the reply carries no code). */
-function codeOf(message: string): ErrorCode {
+/**
+ * The code of a job the schedd did not act on: the one its result carries, or, from a schedd older than that
+ * field (or a code this CLI does not know), a guess from the message.
+ */
+function codeOf(code: string | undefined, message: string): ErrorCode {
+  if (code && isErrorCode(code)) return code;
   if (/is not in the queue|left the queue/.test(message)) return 'JOB_NOT_FOUND';
   if (/^permission denied/i.test(message)) return 'PERMISSION_DENIED';
   return 'JOB_STATE';
@@ -17,13 +21,13 @@ function codeOf(message: string): ErrorCode {
  * Print `cmd: error[CODE]: message` for each job not acted on (a hint only once per code); returns how many
  * there were. No result at all (a constraint or user matching nothing) is JOB_NOT_FOUND too.
  */
-export function reportActFailures(cmd: string, results: ReadonlyArray<{ ok: boolean; error: string }>): number {
+export function reportActFailures(cmd: string, results: ReadonlyArray<{ ok: boolean; error: string; code?: string }>): number {
   const hinted = new Set<ErrorCode>();
   let failed = 0;
   for (const res of results) {
     if (res.ok) continue;
     failed++;
-    const e = new DschedError(codeOf(res.error), res.error);
+    const e = new DschedError(codeOf(res.code, res.error), res.error);
     if (hinted.has(e.code)) process.stderr.write(`${cmd}: error[${e.code}]: ${e.message}\n`);
     else printError(cmd, e, false);
     hinted.add(e.code);

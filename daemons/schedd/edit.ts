@@ -11,7 +11,7 @@
 // - Only the owner or an admin edits a job; every value must parse as a ClassAd expression.
 // Every change of one request is made in one transaction, or none is.
 import { limits as classadLimits, parseExpr } from '../../grammar/classad/index.js';
-import { DschedError } from '../../lib/errors.js';
+import { DschedError, type ErrorCode } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { JobStatus, type Job, type JobQueue } from './queue.js';
 
@@ -71,13 +71,13 @@ export function checkEdits(edits: Edit[], identity: Identity): Edit[] {
   return out;
 }
 
-/** Why this caller may not apply these edits to this job, or undefined when it may. */
-export function editRefusal(job: Job, edits: Edit[], identity: Identity): string | undefined {
+/** Why this caller may not apply these edits to this job (its code and text), or undefined when it may. */
+export function editRefusal(job: Job, edits: Edit[], identity: Identity): { code: ErrorCode; error: string } | undefined {
   const id = `${job.cluster}.${job.proc}`;
-  if (!identity.admin && job.owner !== identity.name) return `permission denied: job ${id} belongs to ${job.owner}`;
+  if (!identity.admin && job.owner !== identity.name) return { code: 'PERMISSION_DENIED', error: `permission denied: job ${id} belongs to ${job.owner}` };
   const requests = edits.filter((e) => isResourceRequest(e.name)).map((e) => e.name);
   if (requests.length && ((job.status !== JobStatus.Idle && job.status !== JobStatus.Held) || job.claim))
-    return `job ${id} is not idle or held: ${requests.join(', ')} can change only before it runs`;
+    return { code: 'JOB_STATE', error: `job ${id} is not idle or held: ${requests.join(', ')} can change only before it runs` };
   return undefined;
 }
 
@@ -91,12 +91,12 @@ export function applyEdits(queue: JobQueue, job: Job, edits: Edit[]): void {
  * Edit the selected jobs: one transaction (a change that cannot be written leaves every job as it was), a
  * result per job. The negotiator is told, since an idle job's requests may have changed.
  */
-export function editJobs(queue: JobQueue, identity: Identity, jobs: Job[], edits: Edit[], changed: () => void): Array<{ job: Job; ok: boolean; error?: string }> {
-  const results: Array<{ job: Job; ok: boolean; error?: string }> = [];
+export function editJobs(queue: JobQueue, identity: Identity, jobs: Job[], edits: Edit[], changed: () => void): Array<{ job: Job; ok: boolean; error?: string; code?: ErrorCode }> {
+  const results: Array<{ job: Job; ok: boolean; error?: string; code?: ErrorCode }> = [];
   queue.atomically(() => {
     for (const job of jobs) {
       const why = editRefusal(job, edits, identity);
-      if (why) results.push({ job, ok: false, error: why });
+      if (why) results.push({ job, ok: false, ...why });
       else {
         applyEdits(queue, job, edits);
         results.push({ job, ok: true });

@@ -10,7 +10,7 @@ import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { inputEntries, outputDest, RunBytes } from './transfer.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
 import { compile, isTrue, limits as classadLimits, parseExpr, ClassAd } from '../../grammar/classad/index.js';
-import { DschedError } from '../../lib/errors.js';
+import { DschedError, type ErrorCode } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { hostOfName, sameHost } from '../../lib/rpc/authz.js';
@@ -931,8 +931,8 @@ export class Schedd {
     jobs: Job[],
     reason: string,
     value = '',
-  ): Promise<Array<{ job: Job; ok: boolean; error?: string }>> {
-    const results: Array<{ job: Job; ok: boolean; error?: string }> = [];
+  ): Promise<Array<{ job: Job; ok: boolean; error?: string; code?: ErrorCode }>> {
+    const results: Array<{ job: Job; ok: boolean; error?: string; code?: ErrorCode }> = [];
     const kills: Array<() => Promise<unknown>> = [];
     const who = identity.name;
     // A thousand jobs at a time, each thousand all or nothing: its changes are committed before any event is
@@ -949,15 +949,16 @@ export class Schedd {
         this.queue.atomically(() => {
           for (const job of chunk) {
             if (start > 0 && this.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) {
-              results.push({ job, ok: false, error: `job ${job.cluster}.${job.proc} left the queue meanwhile` });
+              results.push({ job, ok: false, error: `job ${job.cluster}.${job.proc} left the queue meanwhile`, code: 'JOB_NOT_FOUND' });
               continue;
             }
             if (!identity.admin && job.owner !== identity.name) {
-              results.push({ job, ok: false, error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}` });
+              results.push({ job, ok: false, error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}`, code: 'PERMISSION_DENIED' });
               continue;
             }
             const r = action === 'prio' ? this.setPrio(job, value) : this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
-            if (typeof r === 'string') results.push({ job, ok: false, error: r });
+            // a priority that is not a number is the request's fault; any other refusal is the job's state
+            if (typeof r === 'string') results.push({ job, ok: false, error: r, code: action === 'prio' ? 'USAGE' : 'JOB_STATE' });
             else {
               results.push({ job, ok: true });
               if (r) kills.push(r);
@@ -968,7 +969,7 @@ export class Schedd {
         // nothing done yet: the whole action is refused; else what was done stays and the rest is refused
         if (start === 0) throw e;
         results.length = done;
-        for (const job of jobs.slice(start)) results.push({ job, ok: false, error: (e as Error).message });
+        for (const job of jobs.slice(start)) results.push({ job, ok: false, error: (e as Error).message, code: e instanceof DschedError ? e.code : 'INTERNAL' });
         break;
       } finally {
         this.deferred = undefined;

@@ -55,8 +55,8 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
         return {
           matched: jobs.length,
           results: [
-            ...results.map((r) => ({ id: { cluster: r.job.cluster, proc: r.job.proc }, ok: r.ok, error: r.error ?? '' })),
-            ...missing.map((m) => ({ id: m, ok: false, error: `job ${m.cluster}${m.proc >= 0 ? '.' + m.proc : ''} is not in the queue` })),
+            ...results.map((r) => ({ id: { cluster: r.job.cluster, proc: r.job.proc }, ok: r.ok, error: r.error ?? '', code: r.code ?? '' })),
+            ...missing.map((m) => ({ id: m, ok: false, error: `job ${m.cluster}${m.proc >= 0 ? '.' + m.proc : ''} is not in the queue`, code: 'JOB_NOT_FOUND' })),
           ],
         };
       },
@@ -70,8 +70,8 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
         return {
           matched: jobs.length,
           results: [
-            ...results.map((r) => ({ id: { cluster: r.job.cluster, proc: r.job.proc }, ok: r.ok, error: r.error ?? '' })),
-            ...missing.map((m) => ({ id: m, ok: false, error: `job ${m.cluster}${m.proc >= 0 ? '.' + m.proc : ''} is not in the queue` })),
+            ...results.map((r) => ({ id: { cluster: r.job.cluster, proc: r.job.proc }, ok: r.ok, error: r.error ?? '', code: r.code ?? '' })),
+            ...missing.map((m) => ({ id: m, ok: false, error: `job ${m.cluster}${m.proc >= 0 ? '.' + m.proc : ''} is not in the queue`, code: 'JOB_NOT_FOUND' })),
           ],
         };
       },

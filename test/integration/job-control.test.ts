@@ -39,7 +39,7 @@ describe('job control', () => {
   test('drm – an unknown job id is an error', async () => {
     const r = await pool.run('drm', ['99999.0']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /99999\.0/);
+    assert.match(r.stderr, /^drm: error\[JOB_NOT_FOUND\]: job 99999\.0 is not in the queue$/m);
   });
 
   test('dq – the batch view counts procs that finished and left the queue as DONE', async () => {
@@ -67,7 +67,7 @@ describe('job control', () => {
     const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
     const rm = await pool.run('drm', [String(cluster)], { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } });
     assert.equal(rm.code, 1, rm.stdout + rm.stderr);
-    assert.match(rm.stderr, /permission denied/i);
+    assert.match(rm.stderr, new RegExp(`^drm: error\\[PERMISSION_DENIED\\]: permission denied: job ${cluster}\\.0 belongs to root$`, 'm'));
     const q = await pool.json('dq', [String(cluster)]);
     assert.equal(q.length, 1, 'the job must still be queued');
     assert.notEqual(q[0]!.JobStatus, 3);
@@ -115,6 +115,11 @@ describe('job control', () => {
     assert.match(af.stdout, new RegExp(`^${cluster}\\.1 7$`, 'm'));
     const bad = await pool.run('dprio', ['-p', 'high', String(cluster)]);
     assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^dprio: error\[USAGE\]: job \d+\.\d: priority 'high' is not a whole number/m);
+    // a job already held is in the wrong state for dhold
+    const again = await pool.run('dhold', [`${cluster}.0`]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, new RegExp(`^dhold: error\\[JOB_STATE\\]: job ${cluster}\\.0 is already held$`, 'm'));
     const up = await pool.run('duserprio', ['-allusers']);
     assert.equal(up.code, 0, up.stderr);
     assert.match(up.stdout, /Effective Priority/);

@@ -40,7 +40,7 @@ describe('security – dqedit', { skip: needsRoot }, () => {
     for (const args of [[String(rootJob), 'JobPrio', '10'], ['root', 'Label', '"mine now"'], ['-constraint', `ClusterId == ${rootJob}`, 'RequestCpus', '64']]) {
       const r = await pool.run('dqedit', args, NOBODY);
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`permission denied: job ${rootJob}\\.0 belongs to root|no jobs matched`), args.join(' '));
+      assert.match(r.stderr, new RegExp(`error\\[PERMISSION_DENIED\\]: permission denied: job ${rootJob}\\.0 belongs to root|error\\[JOB_NOT_FOUND\\]: no jobs matched`), args.join(' '));
       assert.doesNotMatch(r.stdout, /Set attribute/);
     }
     assert.deepEqual(await adOf(rootJob), before, "root's job is unchanged");

@@ -28,11 +28,13 @@ describe('schedd – job edit rules', () => {
   });
 
   test('schedd – only the owner or an admin edits; Request* only while idle or held', () => {
-    assert.match(editRefusal(job(1, 'bob'), [{ name: 'JobPrio', value: '1' }], alice)!, /belongs to bob/);
+    assert.match(editRefusal(job(1, 'bob'), [{ name: 'JobPrio', value: '1' }], alice)!.error, /belongs to bob/);
+    assert.equal(editRefusal(job(1, 'bob'), [{ name: 'JobPrio', value: '1' }], alice)!.code, 'PERMISSION_DENIED');
     assert.equal(editRefusal(job(1, 'bob'), [{ name: 'JobPrio', value: '1' }], admin), undefined);
     assert.equal(editRefusal(job(2), [{ name: 'JobPrio', value: '1' }], alice), undefined);
-    assert.match(editRefusal(job(2), [{ name: 'RequestMemory', value: '1' }], alice)!, /not idle or held: RequestMemory/);
-    assert.match(editRefusal(job(1, 'alice', { id: 'c' }), [{ name: 'RequestCpus', value: '2' }], alice)!, /not idle or held/);
+    assert.match(editRefusal(job(2), [{ name: 'RequestMemory', value: '1' }], alice)!.error, /not idle or held: RequestMemory/);
+    assert.equal(editRefusal(job(2), [{ name: 'RequestMemory', value: '1' }], alice)!.code, 'JOB_STATE');
+    assert.match(editRefusal(job(1, 'alice', { id: 'c' }), [{ name: 'RequestCpus', value: '2' }], alice)!.error, /not idle or held/);
     assert.equal(editRefusal(job(5), [{ name: 'RequestCpus', value: '2' }], alice), undefined);
   });
 });
