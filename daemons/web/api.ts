@@ -465,7 +465,7 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
         () => d.link.schedd().act({ action: b.action, ids: b.ids.map(parseId), owners: [], constraint: b.constraint ?? '', all: false, reason: b.reason ?? '', value: b.value ?? '' }),
         true,
       );
-      return c.json({ matched: r.matched, results: r.results.map((x) => ({ id: `${x.id?.cluster}.${x.id?.proc}`, ok: x.ok, error: x.error })) }, 200);
+      return c.json({ matched: r.matched, results: r.results.map((x) => ({ id: `${x.id?.cluster}.${x.id?.proc}`, ok: x.ok, error: x.error, ...(x.code ? { code: x.code } : {}) })) }, 200);
     },
   );
 

@@ -108,7 +108,17 @@ export const ActionBody = z
   .openapi('Action');
 
 export const ActionReply = z
-  .object({ matched: z.number(), results: z.array(z.object({ id: z.string(), ok: z.boolean(), error: z.string() })) })
+  .object({
+    matched: z.number(),
+    results: z.array(
+      z.object({
+        id: z.string(),
+        ok: z.boolean(),
+        error: z.string(),
+        code: z.string().optional().openapi({ description: 'a job not acted on: its error code (JOB_NOT_FOUND, PERMISSION_DENIED, JOB_STATE, ...; docs/errors.md)' }),
+      }),
+    ),
+  })
   .openapi('ActionResults');
 
 export const SubmitBody = z

@@ -49,6 +49,8 @@ describe('web – API', () => {
     assert.equal(r.json.openapi, '3.1.0');
     for (const p of ['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/actions', '/v1/submit', '/v1/history', '/v1/slots', '/v1/submitters', '/v1/dags/{id}', '/v1/jobs/{id}/output'])
       assert.ok(r.json.paths[p.replace(/^\/v1/, '')] ?? r.json.paths[p], `documents ${p}`);
+    // a job not acted on carries its error code
+    assert.equal(r.json.components.schemas.ActionResults.properties.results.items.properties.code.type, 'string');
     const bad = await web(pool, '/v1/jobs?limit=0');
     assert.equal(bad.status, 400);
     assert.equal(bad.json.error.code, 'USAGE');
@@ -64,6 +66,13 @@ describe('web – API', () => {
     const again = await web(pool, '/v1/jobs/actions', { token, body: { action: 'hold', ids: [`${held}.0`], reason: 'from the web' } });
     assert.equal(again.status, 200, again.text);
     assert.deepEqual(again.json.results, [{ id: `${held}.0`, ok: true, error: '' }]);
+    // each job not acted on says why with its code: already held, and not in the queue
+    const refused = await web(pool, '/v1/jobs/actions', { token, body: { action: 'hold', ids: [`${held}.0`, '999999.0'] } });
+    assert.equal(refused.status, 200, refused.text);
+    assert.deepEqual(refused.json.results, [
+      { id: `${held}.0`, ok: false, error: `job ${held}.0 is already held`, code: 'JOB_STATE' },
+      { id: '999999.0', ok: false, error: 'job 999999.0 is not in the queue', code: 'JOB_NOT_FOUND' },
+    ]);
     const ad = await web(pool, `/v1/jobs/${held}.0`);
     assert.equal(ad.json.JobStatus, 5);
     assert.match(ad.json.HoldReason, /from the web/);

@@ -41,6 +41,7 @@ describe('web – attacks', { skip: !asRoot && 'needs root (acts as uid 65534)' 
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json.results[0].ok, false, `${action} refused`);
       assert.match(r.json.results[0].error, /not yours|permission|may not|owner/i);
+      assert.equal(r.json.results[0].code, 'PERMISSION_DENIED', `${action}: ${r.text}`);
     }
     const byConstraint = await web(pool, '/v1/jobs/actions', { token: nobodyToken, body: { action: 'remove', constraint: 'true' } });
     assert.ok(byConstraint.json.results.every((x: { ok: boolean }) => !x.ok), byConstraint.text);

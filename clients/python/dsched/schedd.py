@@ -241,8 +241,9 @@ class Schedd:
     def act(self, action, job_spec, reason=None):
         """Hold, release or remove jobs: ``job_spec`` is an id (``"12"``, ``"12.3"``), a list of ids, or a constraint.
 
-        Returns ``{"TotalSuccess", "TotalError", "matched", "results"}``; raises ``DschedError`` when named jobs
-        all failed (``JOB_NOT_FOUND`` when none of them is in the queue).
+        Returns ``{"TotalSuccess", "TotalError", "matched", "results"}`` (each result's ``code`` says why a job
+        was not acted on); raises ``DschedError`` when named jobs all failed, with their code when they share one
+        (``JOB_NOT_FOUND`` when none of them is in the queue), else ``JOB_STATE``.
         """
         name = _action_name(action)
         ids, constraint = _job_spec(job_spec)
@@ -256,9 +257,9 @@ class Schedd:
         out = {"TotalSuccess": ok, "TotalError": len(r["results"]) - ok, "matched": r["matched"], "results": r["results"]}
         if ids and ok == 0 and r["results"]:
             errors = [x["error"] for x in r["results"]]
-            missing = all(re.search(r"is not in the queue|left the queue", e) for e in errors)
-            denied = all(e.startswith("permission denied") for e in errors)
-            code = "JOB_NOT_FOUND" if missing else "PERMISSION_DENIED" if denied else "JOB_STATE"
+            # the jobs' own code when they all share one; else (mixed reasons) the state of the jobs is the cause
+            codes = {x.get("code") or "JOB_STATE" for x in r["results"]}
+            code = codes.pop() if len(codes) == 1 else "JOB_STATE"
             raise DschedError(code, "; ".join(errors))
         return out
 

@@ -54,7 +54,14 @@ class FakeApi(http.server.BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         FakeApi.seen.append((self.path, body, self.headers.get("Authorization")))
         if self.path == "/v1/jobs/actions":
-            return self.reply(200, {"matched": 0, "results": [{"id": i, "ok": False, "error": "job %s is not in the queue" % i} for i in body["ids"]]})
+            # 8.x: another user's job (the code, not the wording, says so); 7.x: from an API without codes
+            def result(i):
+                if i.startswith("8."):
+                    return {"id": i, "ok": False, "error": "job %s is someone else's" % i, "code": "PERMISSION_DENIED"}
+                if i.startswith("7."):
+                    return {"id": i, "ok": False, "error": "job %s is not in the queue" % i}
+                return {"id": i, "ok": False, "error": "job %s is not in the queue" % i, "code": "JOB_NOT_FOUND"}
+            return self.reply(200, {"matched": 0, "results": [result(i) for i in body["ids"]]})
         self.reply(400, {"error": {"code": "SUBMIT_SYNTAX", "message": "line 1: what is this", "hint": "see docs"}})
 
 
@@ -100,6 +107,15 @@ class WithFakeApi(unittest.TestCase):
         with self.assertRaises(DschedError) as e:
             self.schedd.act(JobAction.Remove, ["9.0", "9.1"])
         self.assertEqual(e.exception.code, "JOB_NOT_FOUND")
+        with self.assertRaises(DschedError) as e:
+            self.schedd.act(JobAction.Hold, ["8.0", "8.1"])
+        self.assertEqual((e.exception.code, str(e.exception.message)), ("PERMISSION_DENIED", "job 8.0 is someone else's; job 8.1 is someone else's"))
+        with self.assertRaises(DschedError) as e:
+            self.schedd.act(JobAction.Hold, ["8.0", "9.0"])
+        self.assertEqual(e.exception.code, "JOB_STATE")
+        with self.assertRaises(DschedError) as e:
+            self.schedd.act(JobAction.Hold, ["7.0"])
+        self.assertEqual(e.exception.code, "JOB_STATE")
         with self.assertRaises(DschedError) as e:
             self.schedd.act("Suspend", "9")
         self.assertEqual(e.exception.code, "USAGE")
