@@ -25,7 +25,11 @@ describe('analyze', () => {
   test('analyze – a job asking for more memory than the pool has stays idle and the memory clause is named', async () => {
     const [ad] = await pool.json('dq', [String(big)]);
     assert.equal(ad!.JobStatus, 1);
-    const r = await pool.run('dq', ['-analyze', `${big}.0`]);
+    // the negotiator advertises itself a moment after the pool starts: asked again until it has
+    const r = await pool.waitFor('dq -analyze to find the negotiator and the running job\'s slot', async () => {
+      const x = await pool.run('dq', ['-analyze', `${big}.0`]);
+      return /^Fair share: /m.test(x.stdout) && /^Slots in the pool: 2 /m.test(x.stdout) ? x : undefined;
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^-- Job ${big}\\.0 \\(\\S+\\): Idle for `, 'm'));
     assert.match(r.stdout, /^Why: no slot matches its Requirements; clause \[\d\] TARGET\.Memory >= RequestMemory rules out the most\.$/m);
