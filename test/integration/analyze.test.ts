@@ -28,7 +28,7 @@ describe('analyze', () => {
     // the negotiator advertises itself a moment after the pool starts: asked again until it has
     const r = await pool.waitFor('dq -analyze to find the negotiator and the running job\'s slot', async () => {
       const x = await pool.run('dq', ['-analyze', `${big}.0`]);
-      return /^Fair share: /m.test(x.stdout) && /^Slots in the pool: 2 /m.test(x.stdout) ? x : undefined;
+      return /^Fair share: submitter /m.test(x.stdout) && /^Slots in the pool: 2 /m.test(x.stdout) ? x : undefined;
     });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^-- Job ${big}\\.0 \\(\\S+\\): Idle for `, 'm'));
