@@ -363,26 +363,17 @@ async function route() {
 }
 
 let refreshTimer;
-/** Whether the page on screen follows the pool live. */
-function livePage() {
+/** Whether the page on screen may be redrawn now: a live page, and not while the user is typing in it. */
+function mayRedraw() {
   const page = (location.hash.split('/')[1] || 'overview').split('?')[0];
-  return ['overview', 'queue', 'job', 'dag', 'dags'].includes(page);
-}
-/** Not now: a redraw is under way, or the user is typing in the page. */
-function busy() {
-  return rendering || !!(document.activeElement && ['INPUT', 'SELECT', 'TEXTAREA'].includes(document.activeElement.tagName));
+  if (!['overview', 'queue', 'job', 'dag', 'dags'].includes(page) || rendering) return false;
+  return !(document.activeElement && ['INPUT', 'SELECT', 'TEXTAREA'].includes(document.activeElement.tagName));
 }
 function refreshSoon() {
-  // live pages redraw a second after the last change. A change that comes while the page is busy is kept
-  // and the redraw tried again shortly: dropped, a change arriving during the previous redraw was never shown.
-  if (!livePage()) return;
+  // live pages redraw at most once a second, checked again when the time comes (the user may have moved on)
+  if (!mayRedraw()) return;
   clearTimeout(refreshTimer);
-  const attempt = () => {
-    if (!livePage()) return; // the user moved on
-    if (busy()) refreshTimer = setTimeout(attempt, 250);
-    else route();
-  };
-  refreshTimer = setTimeout(attempt, 1000);
+  refreshTimer = setTimeout(() => mayRedraw() && route(), 1000);
 }
 
 async function events() {
