@@ -196,7 +196,12 @@ function watch() {
     // only what can lead to a match: a slot with room, a submitter with more idle jobs than it had (or the
     // stream's hello). Fewer idle jobs (a busy schedd starting them on the claims it holds) open no match.
     const attrs = ch.ad?.attrs ?? {};
-    if (ch.kind === 'hello') schedule();
+    if (ch.kind === 'hello') {
+      schedule();
+      // a collector just reached (started after us, or restarted) has no Negotiator ad yet: without it
+      // dq -analyze cannot tell a user's fair share until the next periodic update (a minute by default)
+      void advertise();
+    }
     else if (!pool.ready || ch.kind === 'removed') return;
     else if (ch.type === 'Machine' ? attrs.State === '"Unclaimed"' : ch.type === 'Submitter' && Number(attrs.IdleJobs) > Number(before?.IdleJobs ?? 0)) schedule();
   });
