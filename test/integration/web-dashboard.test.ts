@@ -98,9 +98,7 @@ describe('web – dashboard in a browser', { skip: !existsSync(CHROMIUM) && `no 
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Overview');
   });
 
-  // todo: the live redraw after a hold made elsewhere is sometimes missed while two test files share the
-  // machine (refreshSoon drops a change arriving during a redraw; its debounce restarts at every event)
-  test('web – sign in with a pasted token, then hold and release from the job page, live', { todo: 'flaky: the job page sometimes misses a live change (see the comment above)' }, async () => {
+  test('web – sign in with a pasted token, then hold and release from the job page, live', async () => {
     await open('#/signin');
     await page.fill('#token', token);
     await page.click('#signin');

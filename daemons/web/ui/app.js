@@ -341,7 +341,12 @@ const PAGES = { overview, queue, dags, history, signin };
 let rendering = false;
 async function route() {
   clearInterval(tailTimer);
+  // what this drawing reads from the API shows every change announced until now; a change announced while
+  // it draws marks the page stale again and is drawn after it
   clearTimeout(refreshTimer);
+  refreshTimer = undefined;
+  stale = false;
+  lastDraw = Date.now();
   const [path, qs] = (location.hash.slice(1) || '/overview').split('?');
   const params = new URLSearchParams(qs ?? '');
   const parts = path.split('/').filter(Boolean);
@@ -363,17 +368,25 @@ async function route() {
 }
 
 let refreshTimer;
-/** Whether the page on screen may be redrawn now: a live page, and not while the user is typing in it. */
-function mayRedraw() {
-  const page = (location.hash.split('/')[1] || 'overview').split('?')[0];
-  if (!['overview', 'queue', 'job', 'dag', 'dags'].includes(page) || rendering) return false;
-  return !(document.activeElement && ['INPUT', 'SELECT', 'TEXTAREA'].includes(document.activeElement.tagName));
-}
+/** A change was announced that the page on screen may not show yet. */
+let stale = false;
+let lastDraw = 0;
+const livePage = () => ['overview', 'queue', 'job', 'dag', 'dags'].includes((location.hash.split('/')[1] || 'overview').split('?')[0]);
+const typing = () => document.activeElement && ['INPUT', 'SELECT', 'TEXTAREA'].includes(document.activeElement.tagName);
+/**
+ * Live pages redraw at most once a second after a change is announced. The change is kept, not dropped,
+ * while the page is drawing or the user is typing (the redraw waits for them), and a steady stream of
+ * announcements cannot put the redraw off for ever (a throttle, not a debounce).
+ */
 function refreshSoon() {
-  // live pages redraw at most once a second, checked again when the time comes (the user may have moved on)
-  if (!mayRedraw()) return;
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(() => mayRedraw() && route(), 1000);
+  stale = true;
+  if (refreshTimer === undefined) refreshTimer = setTimeout(redrawIfStale, Math.max(0, lastDraw + 1000 - Date.now()));
+}
+function redrawIfStale() {
+  refreshTimer = undefined;
+  if (!stale || !livePage()) return;
+  if (rendering || typing()) refreshTimer = setTimeout(redrawIfStale, 500);
+  else route();
 }
 
 async function events() {
