@@ -99,7 +99,7 @@ function actionBar(getIds, after) {
     try {
       const r = await api('/jobs/actions', { method: 'POST', body: JSON.stringify({ action, ids, reason: reason.value || undefined }) });
       const bad = r.results.filter((x) => !x.ok);
-      if (bad.length) toast(bad.map((b) => `${b.id}: ${b.error}`).join('; '));
+      if (bad.length) toast(bad.map((b) => `${b.id}: ${b.code ? `${b.code}: ` : ''}${b.error}`).join('; '));
       else toast(`${action}: ${r.results.length} job(s)`, true);
       after?.();
     } catch (e) { toast(e.message); }
