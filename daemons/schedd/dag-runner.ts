@@ -16,11 +16,11 @@ import { asUser, openAs } from '../../lib/as-user.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { clusterOutcome, DagEngine, loadDagForResume, type DagEvent, type DagHost, type DagResult, type NodeSubmitVars, type ScriptResult } from './dagman/engine.js';
 import { ownerFileWriter } from './dagman/outputs.js';
-import { JobStatus, lit, type Job, type JobQueue } from './queue.js';
+import { lit, type Job, type JobQueue } from './queue.js';
+import { JobStatus, Universe } from '../../lib/job-status.js';
+import { nowSeconds as now } from '../../lib/time.js';
 import type { Schedd } from './schedd.js';
 import type { DB } from './store/db.js';
-
-export const DAG_UNIVERSE = 7;
 
 interface Running {
   job: Job;
@@ -31,7 +31,6 @@ interface Running {
   lastSummary: string;
 }
 
-const now = () => Math.floor(Date.now() / 1000);
 
 
 export class DagRunner {
@@ -55,7 +54,7 @@ export class DagRunner {
   }
 
   static isDag(queue: JobQueue, job: Job): boolean {
-    return queue.value(job, 'JobUniverse') === DAG_UNIVERSE && typeof queue.value(job, 'DAGManDagFile') === 'string';
+    return queue.value(job, 'JobUniverse') === Universe.Scheduler && typeof queue.value(job, 'DAGManDagFile') === 'string';
   }
 
   /** Start (or resume after a restart) every DAG job in the queue. */
@@ -372,6 +371,6 @@ export class DagRunner {
 
 /** Refuse a DAG job submission with an unreadable DAG (the CLI checks first; this guards the schedd). */
 export function checkDagJob(attrs: Record<string, string>): void {
-  if (attrs.JobUniverse !== String(DAG_UNIVERSE)) return;
+  if (attrs.JobUniverse !== String(Universe.Scheduler)) return;
   if (!attrs.DAGManDagFile) throw new DschedError('SUBMIT_INVALID', 'a scheduler-universe job must be a DAG (DAGManDagFile)');
 }

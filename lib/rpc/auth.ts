@@ -4,6 +4,7 @@
 import { createPrivateKey, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DschedError } from '../errors.js';
+import { nowSeconds } from '../time.js';
 
 export type DaemonRole = 'collector' | 'negotiator' | 'schedd' | 'startd' | 'master';
 export type Identity =
@@ -41,7 +42,7 @@ export function loadTokenKey(file: string): KeyObject {
 /** Sign a user token. */
 export function signToken(key: KeyObject, claims: { user: string; admin?: boolean; ttl?: number }): string {
   if (!claims.user || claims.user.includes(':')) throw new DschedError('USAGE', `"${claims.user}" is not a user name`);
-  const now = Math.floor(Date.now() / 1000);
+  const now = nowSeconds();
   const body: TokenClaims = {
     sub: `user:${claims.user}`,
     iat: now,

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, mock, test } from 'node:test';
 import { createLogger } from '../../../lib/log.js';
-import { JobQueue, JobStatus, jobKey, lit } from '../../../daemons/schedd/queue.js';
+import { JobQueue, jobKey, lit } from '../../../daemons/schedd/queue.js';
+import { JobStatus } from '../../../lib/job-status.js';
 import { Schedd } from '../../../daemons/schedd/schedd.js';
 import { openQueueDb } from '../../../daemons/schedd/store/db.js';
 
