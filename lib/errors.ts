@@ -141,15 +141,3 @@ export class SourceError extends DschedError {
   /** The message without the `-->` excerpt. */
   readonly bareMessage: string;
 }
-
-/** A decision by policy: put the job on hold with this reason (HTCondor HoldReasonCode/SubCode). */
-export class HoldError extends DschedError {
-  constructor(
-    readonly reason: string,
-    readonly holdCode: number,
-    readonly subCode = 0,
-  ) {
-    super('JOB_STATE', reason);
-    this.name = 'HoldError';
-  }
-}

@@ -16,7 +16,7 @@ import { asUser, openAs } from '../../lib/as-user.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { clusterOutcome, DagEngine, loadDagForResume, type DagEvent, type DagHost, type DagResult, type NodeSubmitVars, type ScriptResult } from './dagman/engine.js';
 import { ownerFileWriter } from './dagman/outputs.js';
-import { lit, type Job, type JobQueue } from './queue.js';
+import { lit, litValue, type Job, type JobQueue } from './queue.js';
 import { JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
 import type { Schedd } from './schedd.js';
@@ -369,8 +369,18 @@ export class DagRunner {
   }
 }
 
-/** Refuse a DAG job submission with an unreadable DAG (the CLI checks first; this guards the schedd). */
-export function checkDagJob(attrs: Record<string, string>): void {
-  if (attrs.JobUniverse !== String(Universe.Scheduler)) return;
-  if (!attrs.DAGManDagFile) throw new DschedError('SUBMIT_INVALID', 'a scheduler-universe job must be a DAG (DAGManDagFile)');
+/**
+ * Refuse a scheduler-universe job that names no DAG file: the schedd runs no other kind, so it would stay idle
+ * for ever. dsubmit refuses such a submit file first, at its line; this guards the schedd from other clients.
+ */
+export function checkDagJob(cluster: Record<string, string>, procs: ReadonlyArray<Record<string, string>>): void {
+  // attribute names are case-insensitive in a ClassAd, so a client may spell them any way
+  const text = (attrs: Record<string, string>, name: string) => Object.entries(attrs).find(([k]) => k.toLowerCase() === name)?.[1];
+  const universe = text(cluster, 'jobuniverse');
+  const dagFile = text(cluster, 'dagmandagfile');
+  for (const p of procs) {
+    if (litValue(text(p, 'jobuniverse') ?? universe) !== Universe.Scheduler) continue;
+    if (typeof litValue(text(p, 'dagmandagfile') ?? dagFile) !== 'string')
+      throw new DschedError('SUBMIT_INVALID', 'a scheduler-universe job must be a DAG, and this one names no DAG file (DAGManDagFile): submit DAGs with dsubmit-dag');
+  }
 }

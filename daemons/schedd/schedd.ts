@@ -18,7 +18,7 @@ import { StartdClient } from '../../lib/rpc/clients/startd.js';
 import type { ClientCredentials } from '../../lib/rpc/tls.js';
 import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
-import type { DagRunner } from './dag-runner.js';
+import { checkDagJob, type DagRunner } from './dag-runner.js';
 import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
 import { JobQueue, jobKey, lit, litValue, type Job } from './queue.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
@@ -225,6 +225,7 @@ export class Schedd {
       for (const [name, text] of Object.entries(attrs))
         if (text.length > classadLimits.maxInputChars)
           throw new DschedError('INPUT_TOO_LARGE', `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`);
+    checkDagJob(clusterAttrs, procs);
     const owner = identity.name;
     const rights = runAsOwner(owner);
     if (!identity.admin) checkJobFiles(clusterAttrs, procs, rights, this.opts.protectedDirs ?? []);

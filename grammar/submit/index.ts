@@ -1,5 +1,4 @@
 // grammar/submit — HTCondor submit descriptions and #PBS scripts → job ads. The public API (README.md).
-import os from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { SubmitLoader, type LoadedSubmit } from './load.js';
 import { checkLoaded, finishLoaded, type Checked } from './to-job-ads.js';
@@ -95,9 +94,4 @@ export function expandSubmit(plan: SubmitPlan, clusterId: number): { jobs: JobSe
   }
   const e = finishLoaded(p.checked!, p.loaded!, clusterId);
   return { jobs: e.jobs, warnings: [...p.warnings, ...e.warnings] };
-}
-
-/** The submit host's name as HTCondor's FULL_HOSTNAME would give it (for callers without one). */
-export function submitHostname(): string {
-  return os.hostname();
 }

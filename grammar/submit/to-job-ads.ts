@@ -8,7 +8,7 @@ import { statSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import { dirname, isAbsolute, normalize, resolve } from 'node:path';
 import { SourceError, type ErrorCode } from '../../lib/errors.js';
-import { HoldCode, JobStatus, UNIVERSES } from '../../lib/job-status.js';
+import { HoldCode, JobStatus, UNIVERSES, Universe } from '../../lib/job-status.js';
 import { condorArch, condorOpSys } from '../../lib/platform.js';
 import {
   ArgSyntaxError,
@@ -345,7 +345,7 @@ function diskUsageKB(g: GroupExpander): number {
 // ---- the handlers ------------------------------------------------------------------------------
 
 const universeHandler: Handler = {
-  reads: ['universe'],
+  reads: ['universe', 'my.dagmandagfile'],
   run(g: GroupExpander, out: Attrs) {
     const u = g.get('universe');
     const name = (u?.value || 'vanilla').toLowerCase();
@@ -354,6 +354,9 @@ const universeHandler: Handler = {
       if (UNSUPPORTED_UNIVERSES.includes(name)) g.fail(u!.site, `universe '${u!.value}' is not supported by dsched (use vanilla, local or scheduler)`);
       g.fail(u!.site, `universe: unknown universe '${u!.value}' (expected vanilla, scheduler or local)`);
     }
+    // the schedd runs a scheduler-universe job only as a DAG; any other would stay idle for ever
+    if (n === Universe.Scheduler && !g.get('my.dagmandagfile'))
+      g.fail(u!.site, 'universe = scheduler runs DAGs only, and this file names no DAG (+DAGManDagFile): submit a DAG with dsubmit-dag, or use universe = vanilla');
     out.JobUniverse = String(n);
   },
 };

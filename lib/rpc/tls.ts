@@ -10,7 +10,6 @@ import type { PoolPaths } from '../config/paths.js';
 import { DschedError } from '../errors.js';
 import type { DaemonRole, Identity } from './auth.js';
 
-export const ROLE_URI = 'dsched:role:';
 const ROLES: readonly DaemonRole[] = ['collector', 'negotiator', 'schedd', 'startd', 'master'];
 
 /** What a channel needs: the pool CA, and for a daemon its host certificate and key. */
