@@ -1,6 +1,6 @@
 // The error model: stable string codes, one table mapping each to its gRPC status, CLI exit code and hint.
 // docs/errors.md lists the same table for users.
-import { formatDiagnostic, type Location } from '../grammar/source.js';
+import { formatDiagnostic, type Location } from './diagnostic.js';
 
 /** gRPC status numbers (kept here so lib/errors does not depend on grpc-js). */
 export const GrpcStatus = {

@@ -17,10 +17,22 @@ import type { Identity } from '../../lib/rpc/auth.js';
 import { clusterOutcome, DagEngine, loadDagForResume, type DagEvent, type DagHost, type DagResult, type NodeSubmitVars, type ScriptResult } from './dagman/engine.js';
 import { ownerFileWriter } from './dagman/outputs.js';
 import { lit, litValue, type Job, type JobQueue } from './queue.js';
-import { JobStatus, Universe } from '../../lib/job-status.js';
+import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
-import type { Schedd } from './schedd.js';
 import type { DB } from './store/db.js';
+
+/**
+ * What the DAG runner needs of the schedd, which hands itself in as this: the runner submits and removes node
+ * jobs as the DAG's owner, holds or finishes the DAG job, and opens files as the job's owner. It imports
+ * nothing of the schedd, so the two do not depend on each other.
+ */
+export interface DagScheddPort {
+  submit(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Job[];
+  act(identity: Identity, action: 'remove', jobs: Job[], reason: string): Promise<unknown>;
+  holdJob(job: Job, reason: string, code: number): void;
+  finishLocalJob(job: Job, status: number, changes: Record<string, string | null>, exitCode: number): void;
+  fileOwner(job: Job): ReturnType<typeof runAsOwner>;
+}
 
 interface Running {
   job: Job;
@@ -40,7 +52,7 @@ export class DagRunner {
   private seqs = new Map<number, number>();
 
   constructor(
-    private schedd: Schedd,
+    private schedd: DagScheddPort,
     private queue: JobQueue,
     private db: DB,
     private log: Logger,
@@ -104,7 +116,7 @@ export class DagRunner {
       engine = events.length ? DagEngine.restore(dag, events, host, opts) : new DagEngine(dag, host, opts);
     } catch (e) {
       this.log.error({ cluster, err: (e as Error).message }, 'cannot run the DAG');
-      this.schedd.holdJob(job, `cannot run the DAG ${file}: ${(e as Error).message}`, 14);
+      this.schedd.holdJob(job, `cannot run the DAG ${file}: ${(e as Error).message}`, HoldCode.IwdError);
       return;
     }
     const r: Running = { job, engine, dag, delivered: new Set(), lastSummary: '' };
@@ -118,7 +130,7 @@ export class DagRunner {
       (e) => {
         this.log.error({ cluster, err: (e as Error).message }, 'the DAG manager failed');
         this.running.delete(cluster);
-        this.schedd.holdJob(job, `the DAG manager failed: ${(e as Error).message}`, 3);
+        this.schedd.holdJob(job, `the DAG manager failed: ${(e as Error).message}`, HoldCode.JobPolicy);
       },
     );
     engine.start();

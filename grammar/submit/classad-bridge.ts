@@ -3,7 +3,7 @@
 // (`queue N*2`, $INT(), `if` conditions) and quote a string the way HTCondor prints it.
 import { ClassAd, parseExpr, referencedAttrs, valueToJS } from '../classad/index.js';
 import { SourceError } from '../../lib/errors.js';
-import type { Location } from '../source.js';
+import type { Location } from '../../lib/diagnostic.js';
 
 export interface Origin {
   file: string;
