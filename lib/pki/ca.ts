@@ -5,11 +5,11 @@ import { createHash, generateKeyPairSync, randomBytes, webcrypto, X509Certificat
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { PoolPaths } from '../config/paths.js';
+import { DAEMON_ROLES } from '../daemons.js';
 import { DschedError } from '../errors.js';
 import { writeFileAtomic } from '../rpc/address-file.js';
 import { nowSeconds } from '../time.js';
 
-export const DAEMON_ROLES = ['collector', 'negotiator', 'schedd', 'startd', 'master'] as const;
 export const ROLE_URI = 'dsched:role:';
 
 const CA_YEARS = 10;

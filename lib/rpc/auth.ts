@@ -3,10 +3,12 @@
 // public key. A token names a user, never a daemon: daemon rights come only from a certificate.
 import { createPrivateKey, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { DaemonRole } from '../daemons.js';
 import { DschedError } from '../errors.js';
 import { nowSeconds } from '../time.js';
 
-export type DaemonRole = 'collector' | 'negotiator' | 'schedd' | 'startd' | 'master';
+export type { DaemonRole };
+
 export type Identity =
   | { kind: 'daemon'; host: string; roles: ReadonlySet<DaemonRole>; name: string; admin: false } // name: `roles@host` for logs
   | { kind: 'user'; name: string; admin: boolean }
