@@ -16,7 +16,6 @@ export function makeSchedd(queue: JobQueue, lease = 0): Schedd {
     hostName: 'unit',
     lease: () => lease,
     isAdmin: () => false,
-    token: () => '',
     maxProcs: () => 100,
     mailCommand: () => '',
     spool,
