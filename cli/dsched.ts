@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../lib/config/load.js';
 import { addressFile } from '../lib/config/paths.js';
 import { PARAMS } from '../lib/config/params.js';
+import { DAEMON_NAMES } from '../lib/daemons.js';
 import { daemonNodeFlags } from '../lib/node-flags.js';
 import { isRunning, parentPid, processStartTime, readPidFile } from '../lib/pid-file.js';
 import { DschedError } from '../lib/errors.js';
@@ -35,8 +36,7 @@ const USAGE = `usage: dsched <command> [options]
   Start, stop and inspect a pool on this host; run one daemon in the foreground (for pools spread over
   hosts: dsched collector|negotiator|schedd|startd|master|web); evaluate ClassAd expressions; show configuration.`;
 
-
-const DAEMONS = ['collector', 'negotiator', 'schedd', 'startd', 'master', 'web'];
+const DAEMONS: readonly string[] = DAEMON_NAMES;
 const here = dirname(fileURLToPath(import.meta.url));
 const daemonMain = (name: string) => join(here, '..', 'daemons', name, 'main.js');
 

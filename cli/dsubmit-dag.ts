@@ -6,6 +6,7 @@ import { basename, resolve } from 'node:path';
 import { parseDagFile } from '../grammar/dag/index.js';
 import { joinV2Env } from '../grammar/submit/args-env.js';
 import { DschedError, SourceError } from '../lib/errors.js';
+import { Universe } from '../lib/job-status.js';
 import { lit } from './shared/classad-literal.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
@@ -37,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
       throw new SourceError('DAG_SYNTAX', `node ${node.name}: its submit file ${f} does not exist`, node.location);
   }
   const attrs: Record<string, string> = {
-    JobUniverse: '7',
+    JobUniverse: String(Universe.Scheduler),
     Cmd: lit('dsched-dagman'),
     Args: lit(`-Dag ${basename(dagFile)}`),
     Iwd: lit(process.cwd()),

@@ -1,6 +1,6 @@
 // The error model: stable string codes, one table mapping each to its gRPC status, CLI exit code and hint.
 // docs/errors.md lists the same table for users.
-import { formatDiagnostic, type Location } from '../grammar/source.js';
+import { formatDiagnostic, type Location } from './diagnostic.js';
 
 /** gRPC status numbers (kept here so lib/errors does not depend on grpc-js). */
 export const GrpcStatus = {
@@ -140,16 +140,4 @@ export class SourceError extends DschedError {
   }
   /** The message without the `-->` excerpt. */
   readonly bareMessage: string;
-}
-
-/** A decision by policy: put the job on hold with this reason (HTCondor HoldReasonCode/SubCode). */
-export class HoldError extends DschedError {
-  constructor(
-    readonly reason: string,
-    readonly holdCode: number,
-    readonly subCode = 0,
-  ) {
-    super('JOB_STATE', reason);
-    this.name = 'HoldError';
-  }
 }

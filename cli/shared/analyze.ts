@@ -21,6 +21,7 @@ import { renderTable } from './output/columns.js';
 import { statusName } from './output/jobs.js';
 import { formatDuration } from './output/time.js';
 import { undefinedRequestText, undefinedRequests } from './undefined-requests.js';
+import { nowSeconds } from '../../lib/time.js';
 
 /** One submitter's fair-share standing, as the negotiator's GetPriorities gives it. */
 export interface SubmitterPriority {
@@ -562,7 +563,7 @@ function reverseLines(d: JobDiagnosis, job: ClassAd): string[] {
 /** The analysis of one job, as dq -analyze prints it. */
 export function analyzeJob(job: ClassAd, slots: readonly ClassAd[], extra: AnalyzeExtra = {}): string {
   const d = diagnoseJob(job, slots);
-  const now = extra.now ?? Math.floor(Date.now() / 1000);
+  const now = extra.now ?? nowSeconds();
   const out: string[] = [];
   const since = num(job, 'EnteredCurrentStatus') ?? num(job, 'QDate');
   out.push(`-- Job ${d.id} (${d.owner || 'unknown owner'}): ${statusName(d.status)}${since !== undefined ? ` for ${formatDuration(now - since)}` : ''}`);

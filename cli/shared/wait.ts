@@ -4,6 +4,7 @@ import { clearLine, cursorTo } from 'node:readline';
 import { ClassAd } from '../../grammar/classad/index.js';
 import type { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import { DschedError } from '../../lib/errors.js';
+import { Universe } from '../../lib/job-status.js';
 import { followJobs, type JobState } from './watch.js';
 
 export interface WaitResult {
@@ -75,7 +76,7 @@ export async function waitForJobs(
   for await (const page of schedd.queryPages({ ids, owners: [], constraint: '', projection: histProjection, history: true, limit: 0 }))
     for (const a of page.ads) hist.push(ClassAd.fromRecord(a.attrs));
   if (!hist.length) throw new DschedError('JOB_NOT_FOUND', `no such job: ${ids.slice(0, 10).map((i) => (i.proc >= 0 ? `${i.cluster}.${i.proc}` : i.cluster)).join(', ')}${ids.length > 10 ? ', …' : ''}`);
-  const dag = hist.find((a) => a.lookupJS('JobUniverse') === 7);
+  const dag = hist.find((a) => a.lookupJS('JobUniverse') === Universe.Scheduler);
   let exitCode = 0;
   if (dag) exitCode = Number(dag.lookupJS('ExitCode') ?? 1);
   else if (hist.some((a) => a.lookupJS('JobStatus') !== 4 || a.lookupJS('ExitBySignal') === true || a.lookupJS('ExitCode') !== 0)) exitCode = 1;
@@ -87,7 +88,7 @@ export function describeOutcome(res: WaitResult): string {
   for (const a of res.ads) {
     const id = `${a.lookupJS('ClusterId')}.${a.lookupJS('ProcId')}`;
     const st = a.lookupJS('JobStatus');
-    if (a.lookupJS('JobUniverse') === 7) {
+    if (a.lookupJS('JobUniverse') === Universe.Scheduler) {
       const rescue = a.lookupJS('DAG_RescueFile');
       lines.push(`DAG ${id} ${st === 3 ? 'was removed' : Number(a.lookupJS('ExitCode')) === 0 ? 'succeeded' : 'failed'}: ${a.lookupJS('DAG_NodesDone')}/${a.lookupJS('DAG_NodesTotal')} nodes done, ${a.lookupJS('DAG_NodesFailed')} failed (exit code ${a.lookupJS('ExitCode')})${rescue ? `; rescue DAG ${rescue}` : ''}`);
       // the DAG's own log says which node failed and why

@@ -4,6 +4,7 @@
 // opened again and the queue re-read, and jobs that left it meanwhile count as gone.
 import { ClassAd } from '../../grammar/classad/index.js';
 import { DschedError, type ErrorCode } from '../../lib/errors.js';
+import { Universe } from '../../lib/job-status.js';
 import type { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import type { JobChange__Output } from '../../lib/rpc/generated/dsched/v1/JobChange.js';
 import type { Selection } from './job-selection.js';
@@ -176,7 +177,7 @@ function batchOf(j: JobState): { key: string; label: string } {
   const dag = Number(j.attrs.DAGManJobId);
   const name = literal(j.attrs.JobBatchName);
   if (Number.isInteger(dag) && dag > 0) return { key: `dag ${dag}`, label: `DAG ${dag}` };
-  if (j.attrs.JobUniverse === '7') return { key: `dag ${j.cluster}`, label: typeof name === 'string' && name ? name : `DAG ${j.cluster}` };
+  if (j.attrs.JobUniverse === String(Universe.Scheduler)) return { key: `dag ${j.cluster}`, label: typeof name === 'string' && name ? name : `DAG ${j.cluster}` };
   return { key: `cluster ${j.cluster}`, label: typeof name === 'string' && name ? name : `cluster ${j.cluster}` };
 }
 
@@ -245,7 +246,7 @@ export async function watchQueue(schedd: ScheddClient, o: WatchQueueOptions): Pr
     if (was) tally[was]--;
     tally[now]++;
     if (!j) unknown.add(k);
-    if (j?.attrs.JobUniverse === '7' || heads.has(k)) {
+    if (j?.attrs.JobUniverse === String(Universe.Scheduler) || heads.has(k)) {
       // the DAG job itself heads its batch: it counts for when to exit, not in the bar
       heads.add(k);
       if (!j?.gone) b.dag = { ...b.dag, ...j?.attrs };

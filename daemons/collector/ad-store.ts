@@ -2,6 +2,7 @@
 // clock, so a remote host's wrong clock can never keep an ad alive or kill it early.
 import { ClassAd, compile, isTrue, parseExpr } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
+import { nowSeconds } from '../../lib/time.js';
 
 interface StoredAd {
   type: string;
@@ -50,7 +51,7 @@ export class AdStore {
         `a ${type} named "${name}" is already in the pool (from another daemon); refusing the duplicate`,
       );
     }
-    const stamped = { ...attrs, LastHeardFrom: String(Math.floor(Date.now() / 1000)) };
+    const stamped = { ...attrs, LastHeardFrom: String(nowSeconds()) };
     t.set(key, { type, name, instance, attrs: stamped, expiresAt: at + lifetimeSec * 1000 });
     this.emit(type, name, old && old.expiresAt > at ? 'updated' : 'added', stamped);
   }

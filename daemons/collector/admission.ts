@@ -8,6 +8,7 @@ import type { PoolPaths } from '../../lib/config/paths.js';
 import { DschedError } from '../../lib/errors.js';
 import { caFingerprint, issueHostCertificate, readIssued } from '../../lib/pki/ca.js';
 import { writeFileAtomic } from '../../lib/rpc/address-file.js';
+import { nowSeconds as nowSec } from '../../lib/time.js';
 
 interface StoredJoinToken {
   id: string;
@@ -22,7 +23,6 @@ interface RevokedHost {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-const nowSec = () => Math.floor(Date.now() / 1000);
 
 function readJson<T>(file: string, key: string): T[] {
   try {

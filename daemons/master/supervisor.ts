@@ -5,6 +5,7 @@ import { openSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MASTER_PIPE_ENV } from '../../lib/daemon.js';
+import { STOP_STAGES } from '../../lib/daemons.js';
 import { daemonNodeFlags } from '../../lib/node-flags.js';
 import type { Logger } from '../../lib/log.js';
 import { readPidFile, removePidFile, writePidFile, type PidRecord } from '../../lib/pid-file.js';
@@ -95,25 +96,32 @@ export class Supervisor {
     for (const d of this.daemons.values()) d.child?.kill(sig);
   }
 
-  /** Stop every daemon: SIGTERM, then SIGKILL for any still alive after `graceMs`. */
+  /**
+   * Stop every daemon in the stages of STOP_STAGES, each stage once the one before has exited: SIGTERM, then
+   * SIGKILL for any still alive `graceMs` after the stop began. A stage reached later than that still gets a
+   * quarter of the grace (at most 5 s), so the startds can evict their jobs even after a slow schedd.
+   */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     for (const d of this.daemons.values()) if (d.timer) clearTimeout(d.timer);
-    // the schedd first, so it records nothing half-way while startds go down
-    const order = ['negotiator', 'schedd', 'startd', 'collector'];
-    const all = [...this.daemons.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-    const exits = all.map(
-      (d) =>
-        new Promise<void>((resolve) => {
-          if (!d.child) return resolve();
-          d.child.once('exit', () => resolve());
-          d.child.kill('SIGTERM');
-        }),
-    );
-    const t = setTimeout(() => {
-      for (const d of all) d.child?.kill('SIGKILL');
-    }, graceMs);
-    await Promise.all(exits);
-    clearTimeout(t);
+    const deadline = Date.now() + graceMs;
+    const floorMs = Math.min(5_000, graceMs / 4);
+    const stageOf = (name: string) => Math.max(0, STOP_STAGES.findIndex((s) => (s as readonly string[]).includes(name)));
+    for (let stage = 0; stage < STOP_STAGES.length; stage++) {
+      const members = [...this.daemons.values()].filter((d) => stageOf(d.name) === stage);
+      const exits = members.map(
+        (d) =>
+          new Promise<void>((resolve) => {
+            if (!d.child) return resolve();
+            d.child.once('exit', () => resolve());
+            d.child.kill('SIGTERM');
+          }),
+      );
+      const t = setTimeout(() => {
+        for (const d of members) d.child?.kill('SIGKILL');
+      }, Math.max(floorMs, deadline - Date.now()));
+      await Promise.all(exits);
+      clearTimeout(t);
+    }
   }
 }

@@ -16,11 +16,23 @@ import { asUser, openAs } from '../../lib/as-user.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { clusterOutcome, DagEngine, loadDagForResume, type DagEvent, type DagHost, type DagResult, type NodeSubmitVars, type ScriptResult } from './dagman/engine.js';
 import { ownerFileWriter } from './dagman/outputs.js';
-import { JobStatus, lit, type Job, type JobQueue } from './queue.js';
-import type { Schedd } from './schedd.js';
+import { lit, litValue, type Job, type JobQueue } from './queue.js';
+import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
+import { nowSeconds as now } from '../../lib/time.js';
 import type { DB } from './store/db.js';
 
-export const DAG_UNIVERSE = 7;
+/**
+ * What the DAG runner needs of the schedd, which hands itself in as this: the runner submits and removes node
+ * jobs as the DAG's owner, holds or finishes the DAG job, and opens files as the job's owner. It imports
+ * nothing of the schedd, so the two do not depend on each other.
+ */
+export interface DagScheddPort {
+  submit(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Job[];
+  act(identity: Identity, action: 'remove', jobs: Job[], reason: string): Promise<unknown>;
+  holdJob(job: Job, reason: string, code: number): void;
+  finishLocalJob(job: Job, status: number, changes: Record<string, string | null>, exitCode: number): void;
+  fileOwner(job: Job): ReturnType<typeof runAsOwner>;
+}
 
 interface Running {
   job: Job;
@@ -31,7 +43,6 @@ interface Running {
   lastSummary: string;
 }
 
-const now = () => Math.floor(Date.now() / 1000);
 
 
 export class DagRunner {
@@ -41,7 +52,7 @@ export class DagRunner {
   private seqs = new Map<number, number>();
 
   constructor(
-    private schedd: Schedd,
+    private schedd: DagScheddPort,
     private queue: JobQueue,
     private db: DB,
     private log: Logger,
@@ -55,7 +66,7 @@ export class DagRunner {
   }
 
   static isDag(queue: JobQueue, job: Job): boolean {
-    return queue.value(job, 'JobUniverse') === DAG_UNIVERSE && typeof queue.value(job, 'DAGManDagFile') === 'string';
+    return queue.value(job, 'JobUniverse') === Universe.Scheduler && typeof queue.value(job, 'DAGManDagFile') === 'string';
   }
 
   /** Start (or resume after a restart) every DAG job in the queue. */
@@ -105,7 +116,7 @@ export class DagRunner {
       engine = events.length ? DagEngine.restore(dag, events, host, opts) : new DagEngine(dag, host, opts);
     } catch (e) {
       this.log.error({ cluster, err: (e as Error).message }, 'cannot run the DAG');
-      this.schedd.holdJob(job, `cannot run the DAG ${file}: ${(e as Error).message}`, 14);
+      this.schedd.holdJob(job, `cannot run the DAG ${file}: ${(e as Error).message}`, HoldCode.IwdError);
       return;
     }
     const r: Running = { job, engine, dag, delivered: new Set(), lastSummary: '' };
@@ -119,7 +130,7 @@ export class DagRunner {
       (e) => {
         this.log.error({ cluster, err: (e as Error).message }, 'the DAG manager failed');
         this.running.delete(cluster);
-        this.schedd.holdJob(job, `the DAG manager failed: ${(e as Error).message}`, 3);
+        this.schedd.holdJob(job, `the DAG manager failed: ${(e as Error).message}`, HoldCode.JobPolicy);
       },
     );
     engine.start();
@@ -370,8 +381,18 @@ export class DagRunner {
   }
 }
 
-/** Refuse a DAG job submission with an unreadable DAG (the CLI checks first; this guards the schedd). */
-export function checkDagJob(attrs: Record<string, string>): void {
-  if (attrs.JobUniverse !== String(DAG_UNIVERSE)) return;
-  if (!attrs.DAGManDagFile) throw new DschedError('SUBMIT_INVALID', 'a scheduler-universe job must be a DAG (DAGManDagFile)');
+/**
+ * Refuse a scheduler-universe job that names no DAG file: the schedd runs no other kind, so it would stay idle
+ * for ever. dsubmit refuses such a submit file first, at its line; this guards the schedd from other clients.
+ */
+export function checkDagJob(cluster: Record<string, string>, procs: ReadonlyArray<Record<string, string>>): void {
+  // attribute names are case-insensitive in a ClassAd, so a client may spell them any way
+  const text = (attrs: Record<string, string>, name: string) => Object.entries(attrs).find(([k]) => k.toLowerCase() === name)?.[1];
+  const universe = text(cluster, 'jobuniverse');
+  const dagFile = text(cluster, 'dagmandagfile');
+  for (const p of procs) {
+    if (litValue(text(p, 'jobuniverse') ?? universe) !== Universe.Scheduler) continue;
+    if (typeof litValue(text(p, 'dagmandagfile') ?? dagFile) !== 'string')
+      throw new DschedError('SUBMIT_INVALID', 'a scheduler-universe job must be a DAG, and this one names no DAG file (DAGManDagFile): submit DAGs with dsubmit-dag');
+  }
 }

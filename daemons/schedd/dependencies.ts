@@ -2,7 +2,8 @@
 // the reason in HoldReason; it is released as soon as its condition holds, and removed (as PBS deletes it)
 // when the condition can never hold, with the reason recorded.
 import { DschedError } from '../../lib/errors.js';
-import { JobStatus, jobKey, type Job, type JobQueue } from './queue.js';
+import { jobKey, type Job, type JobQueue } from './queue.js';
+import { JobStatus } from '../../lib/job-status.js';
 
 export type DependType = 'after' | 'afterok' | 'afternotok' | 'afterany';
 export interface Dependency {

@@ -13,7 +13,8 @@
 import { limits as classadLimits, parseExpr } from '../../grammar/classad/index.js';
 import { DschedError, type ErrorCode } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
-import { JobStatus, type Job, type JobQueue } from './queue.js';
+import { type Job, type JobQueue } from './queue.js';
+import { JobStatus } from '../../lib/job-status.js';
 
 const IMMUTABLE = new Set(['owner', 'user', 'clusterid', 'procid', 'globaljobid', 'qdate', 'mytype', 'targettype', 'jobstatus']);
 

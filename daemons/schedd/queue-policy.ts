@@ -17,7 +17,8 @@ import { pbsDurationSeconds } from '../../grammar/submit/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
 import { lookupUser } from '../../lib/users.js';
-import { JobStatus, lit, litValue, type Job, type JobQueue } from './queue.js';
+import { lit, litValue, type Job, type JobQueue } from './queue.js';
+import { JobStatus } from '../../lib/job-status.js';
 
 export interface BatchQueue {
   name: string;

@@ -4,27 +4,9 @@
 // acknowledgement to a startd) awaits `commit()`.
 import { ClassAd, literal, parseExpr, referencedAttrs, unparse, valueToJS, compile } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
+import { JobStatus, Universe } from '../../lib/job-status.js';
+import { nowSeconds } from '../../lib/time.js';
 import { storeError, type DB } from './store/db.js';
-
-export const JobStatus = {
-  Idle: 1,
-  Running: 2,
-  Removed: 3,
-  Completed: 4,
-  Held: 5,
-  TransferringOutput: 6,
-  Suspended: 7,
-} as const;
-
-export const STATUS_NAMES: Record<number, string> = {
-  1: 'idle',
-  2: 'running',
-  3: 'removed',
-  4: 'completed',
-  5: 'held',
-  6: 'transferring output',
-  7: 'suspended',
-};
 
 export interface ClaimRef {
   id: string;
@@ -391,7 +373,7 @@ export class JobQueue {
 
   private enterIdle(job: Job) {
     // scheduler-universe jobs (DAGs) run inside the schedd: they are never matched to a slot
-    if (this.value(job, 'JobUniverse') === 7) return;
+    if (this.value(job, 'JobUniverse') === Universe.Scheduler) return;
     const key = this.acKey(job);
     let ac = this.acByKey.get(key);
     if (!ac) {
@@ -460,7 +442,7 @@ export class JobQueue {
       this.count(job, status, 1);
       job.status = status;
       job.attrs.JobStatus = String(status);
-      job.attrs.EnteredCurrentStatus = String(Math.floor(Date.now() / 1000));
+      job.attrs.EnteredCurrentStatus = String(nowSeconds());
     }
     if ('JobPrio' in changes) job.prio = Number(litValue(changes.JobPrio ?? '0')) || 0;
     job.ad = undefined;
@@ -485,7 +467,7 @@ export class JobQueue {
   /** Move a finished (completed or removed) job to history. */
   finish(job: Job, status: number, changes: Record<string, string | null> = {}): void {
     this.remember(job);
-    const now = Math.floor(Date.now() / 1000);
+    const now = nowSeconds();
     this.update(job, { ...changes, CompletionDate: status === JobStatus.Completed ? String(now) : (job.attrs.CompletionDate ?? '0') }, status);
     if (job.ac) this.leaveIdle(job);
     this.jobs.delete(jobKey(job.cluster, job.proc));

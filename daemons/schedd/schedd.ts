@@ -18,9 +18,11 @@ import { StartdClient } from '../../lib/rpc/clients/startd.js';
 import type { ClientCredentials } from '../../lib/rpc/tls.js';
 import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
-import type { DagRunner } from './dag-runner.js';
+import { checkDagJob, type DagRunner } from './dag-runner.js';
 import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
-import { JobQueue, JobStatus, jobKey, lit, litValue, type Job } from './queue.js';
+import { JobQueue, jobKey, lit, litValue, type Job } from './queue.js';
+import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
+import { nowSeconds as now } from '../../lib/time.js';
 import { terminationUsage, UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
 import { Mailer, type JobFacts, type MailEvent } from './notify.js';
 import { appendToErrorFile, killsOnWalltime, walltimeExit, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
@@ -60,11 +62,6 @@ export interface ScheddOptions {
   /** Admit a submission to its batch queue (queue-policy.ts): fills Queue and defaults, or throws why not. */
   admit?: (owner: string, cluster: Record<string, string>, procs: Array<Record<string, string>>) => void;
 }
-
-// HTCondor's HoldReasonCode values used here.
-export const HoldCode = { UserRequest: 1, JobPolicy: 3, FailedToCreateProcess: 6, UnableToOpenOutput: 7, UnableToOpenInput: 8, TransferOutputError: 12, TransferInputError: 13, IwdError: 14, SubmittedOnHold: 15, JobDurationExceeded: 46 } as const;
-
-const now = () => Math.floor(Date.now() / 1000);
 
 // A user hold on a job that waits for its dependency (dsubmit -h -W depend=…, or dhold): the reason and
 // code it is held with once the dependency is met.
@@ -228,6 +225,7 @@ export class Schedd {
       for (const [name, text] of Object.entries(attrs))
         if (text.length > classadLimits.maxInputChars)
           throw new DschedError('INPUT_TOO_LARGE', `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`);
+    checkDagJob(clusterAttrs, procs);
     const owner = identity.name;
     const rights = runAsOwner(owner);
     if (!identity.admin) checkJobFiles(clusterAttrs, procs, rights, this.opts.protectedDirs ?? []);
@@ -293,7 +291,7 @@ export class Schedd {
     }
     // a watcher of the whole queue (the web daemon) learns of new jobs too, not only of changes
     for (const w of this.watchers) w(jobs);
-    for (const j of jobs) if (this.dags && j.status === JobStatus.Idle && this.queue.value(j, 'JobUniverse') === 7) this.dags.start(j);
+    for (const j of jobs) if (this.dags && j.status === JobStatus.Idle && this.queue.value(j, 'JobUniverse') === Universe.Scheduler) this.dags.start(j);
     this.onQueueChanged();
     return jobs;
   }
@@ -1014,7 +1012,7 @@ export class Schedd {
     switch (action) {
       case 'remove': {
         if (job.status === JobStatus.Removed) return `job ${job.cluster}.${job.proc} is already being removed`;
-        if (this.queue.value(job, 'JobUniverse') === 7) {
+        if (this.queue.value(job, 'JobUniverse') === Universe.Scheduler) {
           // a running DAG: its node jobs go, its FINAL node runs, a rescue DAG is written, then it leaves
           this.queue.update(job, { RemoveReason: lit(reason) }, JobStatus.Removed);
           if (this.dags?.remove(job, reason)) return undefined;
@@ -1035,7 +1033,7 @@ export class Schedd {
           return undefined;
         }
         if (job.status === JobStatus.Held) return `job ${job.cluster}.${job.proc} is already held`;
-        if (this.queue.value(job, 'JobUniverse') === 7 && job.status === JobStatus.Running) return `job ${job.cluster}.${job.proc} is a running DAG; remove it instead (its rescue DAG resumes it)`;
+        if (this.queue.value(job, 'JobUniverse') === Universe.Scheduler && job.status === JobStatus.Running) return `job ${job.cluster}.${job.proc} is a running DAG; remove it instead (its rescue DAG resumes it)`;
         if (job.status === JobStatus.Removed) return `job ${job.cluster}.${job.proc} is being removed`;
         this.hold(job, reason, HoldCode.UserRequest, 0);
         return kill();

@@ -20,7 +20,9 @@ import { join } from 'node:path';
 import { ClassAd, isTrue, literal, parseExpr, type Expr } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
+import { HoldCode } from '../../lib/job-status.js';
 import type { Logger } from '../../lib/log.js';
+import { nowSeconds as now } from '../../lib/time.js';
 import type { EventReporter } from './reporter.js';
 import type { DynamicSlot } from './slots.js';
 import { signalByName, signalGroup, type JobOutcome } from './starter.js';
@@ -28,14 +30,12 @@ import type { Startd } from './startd.js';
 import type { ProcTracker } from './proc-family.js';
 
 /** HTCondor's HoldReasonCode JobOutOfResources. */
-export const HOLD_OUT_OF_RESOURCES = 34;
+const HOLD_OUT_OF_RESOURCES = HoldCode.JobOutOfResources;
 
 /** USER_HZ: the unit of the CPU times in /proc/<pid>/stat, fixed at 100 in Linux's user-space ABI. */
 const CLK_TCK = 100;
 const CGROUP_ROOT = '/sys/fs/cgroup';
 const CGROUP2_SUPER_MAGIC = 0x63677270;
-
-const now = () => Math.floor(Date.now() / 1000);
 
 // ---- measuring processes ----
 

@@ -3,11 +3,13 @@
 // Custom resources (GPUs, MACHINE_RESOURCE_<name>) are counted like cpus; those given as ids are also handed
 // out by id (lowest free first), shown as Assigned<name> and put in the job's environment.
 import { statfsSync, mkdirSync } from 'node:fs';
-import { arch, availableParallelism, loadavg, totalmem, release } from 'node:os';
+import { availableParallelism, loadavg, totalmem, release } from 'node:os';
 import { ClassAd, literal, parseExpr, unparse } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
 import { describeResources, fitCount, giveResources, jobRequests, takeResources, type Resources } from '../../lib/job-requests.js';
+import { condorArch, condorOpSys } from '../../lib/platform.js';
+import { nowSeconds as now } from '../../lib/time.js';
 import { cudaVisibleDevices, IdInventory, JobLoad, type Benchmarks, type CustomResource } from './resources.js';
 import type { StartedJob } from './starter.js';
 
@@ -44,11 +46,6 @@ export interface DynamicSlot {
 
 const lit = (v: string | number | boolean) => unparse(literal(v));
 
-export function condorArch(): string {
-  const a = arch();
-  return a === 'x64' ? 'X86_64' : a === 'arm64' ? 'aarch64' : a === 'ia32' ? 'INTEL' : a.toUpperCase();
-}
-
 /** Cpus, memory and disk (detected or configured) and the custom resources' counts. */
 export function detectResources(config: Config, custom: readonly CustomResource[] = []): Resources {
   mkdirSync(config.paths.execute, { recursive: true });
@@ -74,8 +71,6 @@ export interface MachineOptions {
   custom?: readonly CustomResource[];
   benchmarks?: Benchmarks;
 }
-
-const now = () => Math.floor(Date.now() / 1000);
 
 export class Machine {
   readonly total: Resources;
@@ -223,8 +218,8 @@ export class Machine {
       MyAddress: lit(this.address),
       StartdName: lit(this.name),
       Arch: lit(condorArch()),
-      OpSys: lit('LINUX'),
-      OpSysAndVer: lit('LINUX'),
+      OpSys: lit(condorOpSys()),
+      OpSysAndVer: lit(condorOpSys()),
       KernelVersion: lit(release()),
       TotalCpus: String(this.total.cpus),
       TotalMemory: String(this.total.memory),

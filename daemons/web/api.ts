@@ -12,6 +12,7 @@ import { adToJSON } from '../../cli/shared/output/ad.js';
 import { countSlots } from '../../cli/shared/output/slots.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
+import { Universe } from '../../lib/job-status.js';
 import type { Logger } from '../../lib/log.js';
 import { qualifiedName } from '../../lib/rpc/authz.js';
 import type { JobCounts__Output } from '../../lib/rpc/generated/dsched/v1/JobCounts.js';
@@ -392,7 +393,7 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
   app.openapi(
     route({ method: 'get', path: '/dags', responses: { 200: json(S.DagsReply, 'the DAGs in the queue (their DAGMan jobs)') } }),
     async (c) => {
-      const r = await as(c, () => query({ ids: [], constraint: 'JobUniverse == 7', projection: [], history: false, limit: 1000 }));
+      const r = await as(c, () => query({ ids: [], constraint: `JobUniverse == ${Universe.Scheduler}`, projection: [], history: false, limit: 1000 }));
       return c.json({ dags: r.ads.map(toJson) }, 200);
     },
   );
@@ -404,7 +405,7 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       const caller = c.get('caller');
       const out = await as(c, async () => {
         const dag = await oneJob(id);
-        if (dag.lookupJS('JobUniverse') !== 7) throw new DschedError('USAGE', `job ${id.cluster} is not a DAG`);
+        if (dag.lookupJS('JobUniverse') !== Universe.Scheduler) throw new DschedError('USAGE', `job ${id.cluster} is not a DAG`);
         const file = String(dag.lookupJS('DAGManDagFile') ?? '');
         const projection = ['ClusterId', 'ProcId', 'DAGNodeName', 'JobStatus', 'ExitCode', 'ExitBySignal'];
         const constraint = `DAGManJobId == ${id.cluster}`;

@@ -8,6 +8,7 @@ import type { Logger } from '../../lib/log.js';
 import type { AdChange__Output } from '../../lib/rpc/generated/dsched/v1/AdChange.js';
 import type { JobChange__Output } from '../../lib/rpc/generated/dsched/v1/JobChange.js';
 import type { PoolLink } from './pool-link.js';
+import { nowSeconds } from '../../lib/time.js';
 
 /** The job attributes the mirror keeps (besides the id): what the batch view, events and metrics need. */
 export const MIRROR_ATTRS = [
@@ -260,7 +261,7 @@ export class JobMirror {
         if (literalValue(ad.State ?? '""') === 'Claimed') busy += cpus;
       }
     }
-    this.utilisation.push([Math.floor(Date.now() / 1000), busy, total]);
+    this.utilisation.push([nowSeconds(), busy, total]);
     if (this.utilisation.length > 360) this.utilisation.shift(); // an hour at one sample every 10 s
   }
 

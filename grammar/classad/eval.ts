@@ -9,6 +9,7 @@ import { compileFn, type CompiledFn } from './compile.js';
 import {
   AbsTime, ERROR, RelTime, UNDEFINED, INT64_MAX, INT64_MIN, ListValue, boolEquiv, wrap64, typeOf, type Value,
 } from './value.js';
+import { nowSeconds } from '../../lib/time.js';
 
 /** Attribute references nested deeper than this evaluate to error (HTCondor's depth_remaining). */
 export const MAX_EVAL_DEPTH = 400;
@@ -144,7 +145,7 @@ function special(c: Ctx, ad: ClassAd, key: string): Value {
     case 'toplevel':
       return rootOf(ad);
     default: // currenttime
-      return BigInt(Math.floor(Date.now() / 1000));
+      return BigInt(nowSeconds());
   }
 }
 

@@ -18,6 +18,7 @@ import {
   type Tm,
 } from './time.js';
 import { AbsTime, ERROR, INT64_MIN, RelTime, UNDEFINED, ListValue, boolEquiv, type Value } from './value.js';
+import { nowSeconds as nowSecs } from '../../lib/time.js';
 
 type Impl = (c: Ctx, args: readonly CompiledFn[], exprs: readonly Expr[]) => Value;
 
@@ -851,8 +852,6 @@ def('userMap', 2, 4, (c, a) => {
 });
 
 // ---- time (fnCall.cpp epochTime, convTime, splitTime, formatTime, getField, interval) -----------------------
-
-const nowSecs = (): number => Math.floor(Date.now() / 1000);
 
 def('time', 0, 0, () => BigInt(nowSecs()));
 def('currentTime', 0, 0, () => nowAbsTime());

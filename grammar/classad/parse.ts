@@ -1,7 +1,8 @@
 // The parser wrapper: runs the generated peggy parser, enforces input limits, and turns peggy's SyntaxError
 // into SourceError('CLASSAD_SYNTAX') at file:line:column (shifted by where the text sits in a bigger file).
 import { SourceError } from '../../lib/errors.js';
-import { SourceText, type Location } from '../source.js';
+import type { Location } from '../../lib/diagnostic.js';
+import { SourceText } from '../source.js';
 import { builders, exprDepth, type Expr } from './ast.js';
 import { parse as peggyParse, SyntaxError as PeggySyntaxError, type Expectation } from './generated/classad.js';
 

@@ -69,9 +69,6 @@ export function isError(v: Value): v is ErrorValue {
 export function isExceptional(v: Value): v is UndefinedValue | ErrorValue {
   return v === UNDEFINED || v === ERROR;
 }
-export function isList(v: Value): v is ListValue {
-  return v instanceof ListValue;
-}
 
 /** Type name as HTCondor's Value::GetType would name it (used in messages and by =?=). */
 export type ValueType =

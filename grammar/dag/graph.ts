@@ -16,7 +16,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DschedError, SourceError } from '../../lib/errors.js';
-import { SourceText, type Location } from '../source.js';
+import type { Location } from '../../lib/diagnostic.js';
+import { SourceText } from '../source.js';
 import type { IntTok, NodeStatement, ScriptKind, Statement, Tok } from './ast.js';
 import { dagError, locate, parseDagTextWithGrammar, scanDagStatements } from './parse.js';
 

@@ -1,7 +1,8 @@
 // The wrapper around the generated DAG parser: input limits, and peggy's SyntaxError turned into a SourceError
 // (DAG_SYNTAX) that names file:line:column, says what was expected and what was found, and keeps the cause.
 import { DschedError, SourceError } from '../../lib/errors.js';
-import { SourceText, type Location } from '../source.js';
+import type { Location } from '../../lib/diagnostic.js';
+import { SourceText } from '../source.js';
 import { astBuilder, type Statement } from './ast.js';
 import { parse as peggyParse, SyntaxError as PeggySyntaxError, type Expectation } from './generated/dag.js';
 import { forEachStatement, type ScanOptions } from './scan.js';

@@ -1,15 +1,16 @@
 // grammar/submit — HTCondor submit descriptions and #PBS scripts → job ads. The public API (README.md).
-import os from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { SubmitLoader, type LoadedSubmit } from './load.js';
-import { checkLoaded, condorArch, condorOpSys, finishLoaded, type Checked } from './to-job-ads.js';
+import { checkLoaded, finishLoaded, type Checked } from './to-job-ads.js';
+import { condorArch, condorOpSys } from '../../lib/platform.js';
+import { nowSeconds } from '../../lib/time.js';
 import { expandPbs, isPbsScript, loadPbs, type PbsPlan } from './pbs.js';
 import type { JobSet, SubmitInput, SubmitWarning } from './types.js';
 
 export type { JobSet, SubmitInput, SubmitWarning } from './types.js';
 export { splitArgs, parseEnv } from './args-env.js';
 export { isPbsScript, pbsDurationSeconds } from './pbs.js';
-export { condorArch, condorOpSys, parseQuantity } from './to-job-ads.js';
+export { parseQuantity } from './to-job-ads.js';
 
 const PLAN = Symbol('SubmitPlan');
 
@@ -42,7 +43,7 @@ function automaticMacros(input: SubmitInput): Map<string, string> {
   m.set('islinux', String(opsys === 'LINUX'));
   m.set('iswindows', String(opsys === 'WINDOWS'));
   m.set('submit_file', input.file === '-' ? '' : isAbsolute(input.file) ? input.file : resolve(input.cwd, input.file));
-  m.set('submit_time', String(Math.floor(Date.now() / 1000)));
+  m.set('submit_time', String(nowSeconds()));
   m.set('hostname', input.hostname.split('.')[0] ?? input.hostname);
   m.set('full_hostname', input.hostname);
   m.set('username', input.owner);
@@ -93,9 +94,4 @@ export function expandSubmit(plan: SubmitPlan, clusterId: number): { jobs: JobSe
   }
   const e = finishLoaded(p.checked!, p.loaded!, clusterId);
   return { jobs: e.jobs, warnings: [...p.warnings, ...e.warnings] };
-}
-
-/** The submit host's name as HTCondor's FULL_HOSTNAME would give it (for callers without one). */
-export function submitHostname(): string {
-  return os.hostname();
 }

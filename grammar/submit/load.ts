@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { SourceError } from '../../lib/errors.js';
-import { SourceText, type Location } from '../source.js';
+import type { Location } from '../../lib/diagnostic.js';
+import { SourceText } from '../source.js';
 import type { AssignStmt, QueueStmt, Statement } from './ast.js';
 import { evalConstant } from './classad-bridge.js';
 import { closestCommand, isSubmitCommand } from './commands.js';

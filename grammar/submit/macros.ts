@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { isAbsolute, join, normalize } from 'node:path';
 import { SourceError } from '../../lib/errors.js';
-import type { Location } from '../source.js';
+import type { Location } from '../../lib/diagnostic.js';
 import { evalConstant } from './classad-bridge.js';
 
 /** Where a value was written (for diagnostics). */

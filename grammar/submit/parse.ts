@@ -1,6 +1,7 @@
 // The wrapper around the generated parsers: input limits, and peggy errors as SourceError.
 import { SourceError } from '../../lib/errors.js';
-import { SourceText, type Location } from '../source.js';
+import type { Location } from '../../lib/diagnostic.js';
+import { SourceText } from '../source.js';
 import type { QueueArgsAst, Statement } from './ast.js';
 import * as submitGrammar from './generated/submit.js';
 

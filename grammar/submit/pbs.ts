@@ -14,11 +14,14 @@ import { statSync } from 'node:fs';
 import os from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { SourceError } from '../../lib/errors.js';
-import { SourceText, type Location } from '../source.js';
+import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
+import { condorArch, condorOpSys } from '../../lib/platform.js';
+import type { Location } from '../../lib/diagnostic.js';
+import { SourceText } from '../source.js';
 import { joinV2Env, joinV2Raw } from './args-env.js';
 import { quoteString } from './classad-bridge.js';
 import { checkSize, locate } from './parse.js';
-import { condorArch, condorOpSys, DEFAULT_REQUEST_MEMORY_MB } from './to-job-ads.js';
+import { DEFAULT_REQUEST_MEMORY_MB } from './to-job-ads.js';
 import type { JobSet, SubmitInput, SubmitWarning } from './types.js';
 
 /** Does this text look like a #PBS job script rather than a submit description? */
@@ -743,7 +746,7 @@ export function expandPbs(plan: PbsPlan, input: SubmitInput, clusterId: number):
   c.CurrentHosts = '0';
   c.WantRemoteSyscalls = 'false';
   c.ClusterId = String(clusterId);
-  c.JobUniverse = '5';
+  c.JobUniverse = String(Universe.Vanilla);
   c.IsPbsJob = 'true';
   c.Cmd = quoteString(plan.cmd);
   if (plan.args.length) c.Arguments = quoteString(joinV2Raw(plan.args));
@@ -768,11 +771,11 @@ export function expandPbs(plan: PbsPlan, input: SubmitInput, clusterId: number):
   c.Rank = '0.0';
   c.JobPrio = String(plan.priority ?? 0);
   if (plan.hold) {
-    c.JobStatus = '5';
+    c.JobStatus = String(JobStatus.Held);
     c.HoldReason = quoteString('submitted on hold (qsub -h)');
-    c.HoldReasonCode = '15';
+    c.HoldReasonCode = String(HoldCode.SubmittedOnHold);
     c.HoldReasonSubCode = '0';
-  } else c.JobStatus = '1';
+  } else c.JobStatus = String(JobStatus.Idle);
   const mp = plan.mailPoints;
   // no -m: nothing is mailed here (PBS's default 'a' is about aborts by the system, not exit codes)
   c.JobNotification = !mp || mp === 'n' ? '0' : mp.includes('b') ? '1' : mp.includes('e') ? '2' : '3';

@@ -8,6 +8,8 @@ import { statSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import { dirname, isAbsolute, normalize, resolve } from 'node:path';
 import { SourceError, type ErrorCode } from '../../lib/errors.js';
+import { HoldCode, JobStatus, UNIVERSES, Universe } from '../../lib/job-status.js';
+import { condorArch, condorOpSys } from '../../lib/platform.js';
 import {
   ArgSyntaxError,
   CANONICAL_V2,
@@ -29,32 +31,6 @@ import type { JobSet, SubmitInput, SubmitWarning } from './types.js';
 
 type Attrs = Record<string, string>;
 
-/** HTCondor's name for this machine's architecture (the Arch machine attribute). */
-export function condorArch(arch: string = os.arch()): string {
-  switch (arch) {
-    case 'x64': return 'X86_64';
-    case 'ia32': return 'INTEL';
-    case 'arm64': return 'aarch64';
-    case 'arm': return 'ARM';
-    case 'ppc64': return os.endianness() === 'LE' ? 'ppc64le' : 'PPC64';
-    case 's390x': return 'S390X';
-    default: return arch.toUpperCase();
-  }
-}
-
-/** HTCondor's name for this machine's operating system (the OpSys machine attribute). */
-export function condorOpSys(platform: string = os.platform()): string {
-  switch (platform) {
-    case 'linux': return 'LINUX';
-    case 'darwin': return 'OSX';
-    case 'win32': return 'WINDOWS';
-    case 'freebsd': return 'FREEBSD';
-    default: return platform.toUpperCase();
-  }
-}
-
-/** JobUniverse numbers (HTCondor's condor_universe.h). */
-export const UNIVERSES: Record<string, number> = { vanilla: 5, scheduler: 7, local: 12 };
 const UNSUPPORTED_UNIVERSES = ['standard', 'grid', 'java', 'parallel', 'vm', 'docker', 'container', 'globus', 'mpi', 'pvm'];
 
 /**
@@ -369,7 +345,7 @@ function diskUsageKB(g: GroupExpander): number {
 // ---- the handlers ------------------------------------------------------------------------------
 
 const universeHandler: Handler = {
-  reads: ['universe'],
+  reads: ['universe', 'my.dagmandagfile'],
   run(g: GroupExpander, out: Attrs) {
     const u = g.get('universe');
     const name = (u?.value || 'vanilla').toLowerCase();
@@ -378,6 +354,9 @@ const universeHandler: Handler = {
       if (UNSUPPORTED_UNIVERSES.includes(name)) g.fail(u!.site, `universe '${u!.value}' is not supported by dsched (use vanilla, local or scheduler)`);
       g.fail(u!.site, `universe: unknown universe '${u!.value}' (expected vanilla, scheduler or local)`);
     }
+    // the schedd runs a scheduler-universe job only as a DAG; any other would stay idle for ever
+    if (n === Universe.Scheduler && !g.get('my.dagmandagfile'))
+      g.fail(u!.site, 'universe = scheduler runs DAGs only, and this file names no DAG (+DAGManDagFile): submit a DAG with dsubmit-dag, or use universe = vanilla');
     out.JobUniverse = String(n);
   },
 };
@@ -754,11 +733,11 @@ const holdHandler: Handler = {
     const b = h && h.value !== '' ? parseBool(h.value) : false;
     if (b === undefined) g.fail(h!.site, `hold: expected true or false, found '${h!.value}'`);
     if (b) {
-      out.JobStatus = '5';
+      out.JobStatus = String(JobStatus.Held);
       out.HoldReason = quoteString(SUBMITTED_ON_HOLD_REASON);
-      out.HoldReasonCode = '15';
+      out.HoldReasonCode = String(HoldCode.SubmittedOnHold);
       out.HoldReasonSubCode = '0';
-    } else out.JobStatus = '1';
+    } else out.JobStatus = String(JobStatus.Idle);
   },
 };
 

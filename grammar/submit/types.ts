@@ -1,5 +1,5 @@
 // The public types of grammar/submit (re-exported by index.ts).
-import type { Location } from '../source.js';
+import type { Location } from '../../lib/diagnostic.js';
 
 export interface SubmitInput {
   /** path shown in diagnostics and used to resolve relative paths ('-' for stdin) */

@@ -1,8 +1,10 @@
 // The only declaration of every configuration knob (HTCondor's param_info): name, type, default, who reads
 // it, whether a change applies live, and what it means. docs/config.md is generated from this table.
+import { DAEMON_ROLES, type DaemonName } from '../daemons.js';
 
 export type ParamType = 'string' | 'int' | 'bool' | 'expr' | 'list' | 'size-mb' | 'size-kb';
-export type Daemon = 'master' | 'collector' | 'negotiator' | 'schedd' | 'startd' | 'web' | 'tools';
+/** Who reads a knob: a daemon, or the command-line tools. */
+export type Daemon = DaemonName | 'tools';
 
 export interface ParamInfo {
   type: ParamType;
@@ -16,7 +18,7 @@ export interface ParamInfo {
 
 export const PARAMS = {
   DAEMON_LIST: { type: 'list', default: 'COLLECTOR, NEGOTIATOR, SCHEDD, STARTD, WEB', daemons: ['master'], reload: 'restart', description: 'Daemons the master starts on this host.' },
-  BIND_ADDRESS: { type: 'string', default: '127.0.0.1', daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master'], reload: 'restart', description: 'Address the daemons listen on (a personal pool stays on loopback).' },
+  BIND_ADDRESS: { type: 'string', default: '127.0.0.1', daemons: [...DAEMON_ROLES], reload: 'restart', description: 'Address the daemons listen on (a personal pool stays on loopback).' },
   COLLECTOR_HOST: { type: 'string', default: '', daemons: ['negotiator', 'schedd', 'startd', 'tools', 'master'], reload: 'live', description: 'host:port of the pool collector; empty = this host at COLLECTOR_PORT.' },
   COLLECTOR_PORT: { type: 'int', default: '0', daemons: ['collector'], reload: 'restart', min: 0, max: 65535, description: 'Collector port; 0 = choose a free port on first start and record it in the home config.' },
   SCHEDD_PORT: { type: 'int', default: '0', daemons: ['schedd'], reload: 'restart', min: 0, max: 65535, description: 'Schedd port; 0 = choose a free port on first start and record it (startds reconnect to it after a restart).' },

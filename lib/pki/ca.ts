@@ -5,10 +5,11 @@ import { createHash, generateKeyPairSync, randomBytes, webcrypto, X509Certificat
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { PoolPaths } from '../config/paths.js';
+import { DAEMON_ROLES } from '../daemons.js';
 import { DschedError } from '../errors.js';
 import { writeFileAtomic } from '../rpc/address-file.js';
+import { nowSeconds } from '../time.js';
 
-export const DAEMON_ROLES = ['collector', 'negotiator', 'schedd', 'startd', 'master'] as const;
 export const ROLE_URI = 'dsched:role:';
 
 const CA_YEARS = 10;
@@ -159,7 +160,7 @@ export async function issueHostCertificate(paths: PoolPaths, host: string, roles
     ],
   });
   const issued = readIssued(paths);
-  issued.push({ host, serial: new X509Certificate(cert.toString('pem')).serialNumber.toLowerCase(), roles, issued: Math.floor(Date.now() / 1000) });
+  issued.push({ host, serial: new X509Certificate(cert.toString('pem')).serialNumber.toLowerCase(), roles, issued: nowSeconds() });
   mkdirSync(dirname(paths.issued), { recursive: true, mode: 0o700 });
   writeFileAtomic(paths.issued, JSON.stringify({ certificates: issued }, null, 1) + '\n', 0o600);
   return cert.toString('pem') + '\n';

@@ -3,9 +3,12 @@
 // public key. A token names a user, never a daemon: daemon rights come only from a certificate.
 import { createPrivateKey, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { DaemonRole } from '../daemons.js';
 import { DschedError } from '../errors.js';
+import { nowSeconds } from '../time.js';
 
-export type DaemonRole = 'collector' | 'negotiator' | 'schedd' | 'startd' | 'master';
+export type { DaemonRole };
+
 export type Identity =
   | { kind: 'daemon'; host: string; roles: ReadonlySet<DaemonRole>; name: string; admin: false } // name: `roles@host` for logs
   | { kind: 'user'; name: string; admin: boolean }
@@ -41,7 +44,7 @@ export function loadTokenKey(file: string): KeyObject {
 /** Sign a user token. */
 export function signToken(key: KeyObject, claims: { user: string; admin?: boolean; ttl?: number }): string {
   if (!claims.user || claims.user.includes(':')) throw new DschedError('USAGE', `"${claims.user}" is not a user name`);
-  const now = Math.floor(Date.now() / 1000);
+  const now = nowSeconds();
   const body: TokenClaims = {
     sub: `user:${claims.user}`,
     iat: now,

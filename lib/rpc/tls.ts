@@ -7,11 +7,10 @@ import { readFileSync, statSync } from 'node:fs';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { PoolPaths } from '../config/paths.js';
+import { DAEMON_ROLES } from '../daemons.js';
 import { DschedError } from '../errors.js';
 import type { DaemonRole, Identity } from './auth.js';
 
-export const ROLE_URI = 'dsched:role:';
-const ROLES: readonly DaemonRole[] = ['collector', 'negotiator', 'schedd', 'startd', 'master'];
 
 /** What a channel needs: the pool CA, and for a daemon its host certificate and key. */
 export interface TlsMaterial {
@@ -83,7 +82,7 @@ export function certificateSubject(cert: { subject: string | Record<string, stri
   const san = cert.subjectaltname ?? cert.subjectAltName ?? '';
   for (const part of san.split(/,\s*/)) {
     const m = /^URI:dsched:role:([a-z]+)$/.exec(part.trim());
-    if (m && (ROLES as readonly string[]).includes(m[1]!)) roles.add(m[1] as DaemonRole);
+    if (m && (DAEMON_ROLES as readonly string[]).includes(m[1]!)) roles.add(m[1] as DaemonRole);
   }
   return { host, roles };
 }

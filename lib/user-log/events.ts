@@ -205,11 +205,6 @@ export function eventTypeOf(code: number): UserLogEventType {
   return TYPE_BY_CODE.get(code) ?? 'other';
 }
 
-/** `cluster.proc`. */
-export function eventJobId(e: UserLogEvent): string {
-  return `${e.cluster}.${e.proc}`;
-}
-
 /**
  * Whether a terminated event is a success: the job exited on its own with code 0. A non-zero exit, a signal,
  * an abort or a hold is never a success.

@@ -1,23 +1,14 @@
 // Job views as condor_q and condor_history print them: the default batch view, -nobatch, -hold, -run, the
 // history table, the totals lines, -long and JSON. Every function is pure: ads in, text out; `now` and the
 // time zone come in through the options so tests can pin them.
+import { JobStatus } from '../../../lib/job-status.js';
 import type { JobCounts__Output } from '../../../lib/rpc/generated/dsched/v1/JobCounts.js';
 import { formatAdsJson, formatAdsJsonl, formatAdsLong, num, str, bool, type OutputAd } from './ad.js';
 import { renderTable, type Cell, type Column, type Style } from './columns.js';
-import { formatBannerTime, formatDate, formatDuration, nowSeconds, type TimeOptions } from './time.js';
+import { formatBannerTime, formatDate, formatDuration, type TimeOptions } from './time.js';
+import { nowSeconds } from '../../../lib/time.js';
 
 export const JOB_SCHEMA = 'dsched.job.v1';
-
-/** HTCondor JobStatus values. */
-export const JobStatus = {
-  Idle: 1,
-  Running: 2,
-  Removed: 3,
-  Completed: 4,
-  Held: 5,
-  TransferringOutput: 6,
-  Suspended: 7,
-} as const;
 
 export interface JobViewOptions {
   /** Epoch seconds used for running jobs' RUN_TIME (default: the clock). */

@@ -2,7 +2,8 @@
 // and JSON.
 import { formatAdsJson, formatAdsJsonl, formatAdsLong, num, str, type OutputAd } from './ad.js';
 import { renderTable, type Cell, type Column, type Style } from './columns.js';
-import { formatDuration, nowSeconds } from './time.js';
+import { formatDuration } from './time.js';
+import { nowSeconds } from '../../../lib/time.js';
 
 export const SLOT_SCHEMA = 'dsched.slot.v1';
 

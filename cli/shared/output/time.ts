@@ -13,11 +13,6 @@ export interface TimeOptions {
   iso?: boolean;
 }
 
-/** Current time in epoch seconds. */
-export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
 const pad2 = (n: number): string => String(n).padStart(2, '0');
 
 /** The parts of an epoch-seconds instant, in local time or UTC. */

@@ -27,25 +27,7 @@ import {
 import { narrate, summarize } from './narrate.js';
 import { NodeQueue } from './node-queue.js';
 import { DagOutputs, fsFileWriter } from './outputs.js';
-
-/**
- * Where a node is. `waiting`: a parent has not finished; `pre_ready`/`job_ready`/`post_ready`: its next step may
- * start (when the throttles allow, and after any DEFER delay); `pre`/`post`: a script runs; `submitting`: the
- * host is submitting its job; `submitted`: its cluster is in the queue; `futile`: it can never run because an
- * ancestor failed.
- */
-export type NodePhase =
-  | 'waiting'
-  | 'pre_ready'
-  | 'pre'
-  | 'job_ready'
-  | 'submitting'
-  | 'submitted'
-  | 'post_ready'
-  | 'post'
-  | 'done'
-  | 'failed'
-  | 'futile';
+import type { DagSummary, NodePhase, NodeView } from './views.js';
 
 const PHASES: readonly NodePhase[] = [
   'waiting',
@@ -84,41 +66,12 @@ export interface DagEngineOptions {
   allowDagChange?: boolean;
 }
 
-/** Node counts for `dq` and the node status file. `idle`/`running`/`held`: nodes whose job is in the queue. */
-export interface DagSummary {
-  total: number;
-  done: number;
-  failed: number;
-  /** will never run: an ancestor failed */
-  futile: number;
-  /** a parent has not finished */
-  waiting: number;
-  /** may start as soon as the throttles allow */
-  ready: number;
-  pre: number;
-  post: number;
-  idle: number;
-  running: number;
-  held: number;
-  state: 'running' | 'aborting' | 'removing' | 'succeeded' | 'failed';
-}
-
 export interface DagResult {
   status: DagStatusCode;
   /** the DAG job's exit code: 0 success, 1 failure, or an ABORT-DAG-ON RETURN value */
   exitCode: number;
   rescueFile?: string;
   summary: DagSummary;
-}
-
-export interface NodeView {
-  name: string;
-  phase: NodePhase;
-  retry: number;
-  cluster?: number;
-  /** the last failure's return value */
-  returnCode?: number;
-  detail?: string;
 }
 
 const QUEUED_PRE = 1;

@@ -54,8 +54,6 @@ export type DagEvent =
   | { type: 'dag_finishing'; at: number; status: DagStatusCode; exitCode: number; rescueFile?: string }
   | { type: 'dag_finished'; at: number; status: DagStatusCode; exitCode: number; rescueFile?: string };
 
-export type DagEventType = DagEvent['type'];
-
 /** How a node job's cluster ended, as the host reports it to `DagEngine.onClusterDone`. */
 export interface ClusterOutcome {
   /** true only when every proc of the cluster exited with code 0 */

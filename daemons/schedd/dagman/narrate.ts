@@ -3,7 +3,7 @@
 // the end a summary naming the failed nodes. Lines are written live only (never while replaying after a
 // restart), one per recorded event, from the event and the node's state right after it was applied.
 import type { Dag } from '../../../grammar/dag/index.js';
-import type { NodeView, DagSummary } from './engine.js';
+import type { NodeView, DagSummary } from './views.js';
 import type { DagEvent, LogLevel } from './events.js';
 
 export interface NarrationLine {

@@ -4,7 +4,7 @@ import { closeSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { asUser, openAs, type Owner } from '../../../lib/as-user.js';
 import type { Dag } from '../../../grammar/dag/index.js';
 import type { DagEvent, DagFileWriter, DagHost, DagStatusCode } from './events.js';
-import type { DagSummary, NodePhase, NodeView } from './engine.js';
+import type { DagSummary, NodePhase, NodeView } from './views.js';
 
 /** What the writers read from the engine. */
 export interface DagStateView {

@@ -1,32 +1,11 @@
 // The schedd's claim bookkeeping and walltime timer, on an in-memory queue: a job whose starting claim is
 // dropped is offered for matching again, and a walltime timer that fires early is armed again.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, mock, test } from 'node:test';
-import { createLogger } from '../../../lib/log.js';
-import { JobQueue, JobStatus, jobKey, lit } from '../../../daemons/schedd/queue.js';
-import { Schedd } from '../../../daemons/schedd/schedd.js';
+import { JobQueue, jobKey, lit } from '../../../daemons/schedd/queue.js';
+import { JobStatus } from '../../../lib/job-status.js';
 import { openQueueDb } from '../../../daemons/schedd/store/db.js';
-
-const spool = mkdtempSync(join(tmpdir(), 'dsched-unit-spool-'));
-process.on('exit', () => rmSync(spool, { recursive: true, force: true }));
-
-function makeSchedd(queue: JobQueue, lease = 0): Schedd {
-  return new Schedd(queue, createLogger('schedd', undefined, 'silent'), {
-    name: 'unit',
-    address: '127.0.0.1:9',
-    hostName: 'unit',
-    lease: () => lease,
-    isAdmin: () => false,
-    token: () => '',
-    maxProcs: () => 100,
-    mailCommand: () => '',
-    spool,
-    findStartd: async () => [],
-  });
-}
+import { makeSchedd } from './helpers.js';
 
 function queueOne(queue: JobQueue, attrs: Record<string, string> = {}) {
   const cluster = queue.reserveCluster('alice');

@@ -58,6 +58,7 @@ const cases: ErrCase[] = [
   { name: '$CHOICE out of range', text: `${EXE}arguments = $CHOICE(5, a, b)\nqueue\n`, code: 'SUBMIT_MACRO', line: 2, column: 13, message: /outside the list/ },
   { name: 'an unsupported universe', text: `universe = standard\n${EXE}queue\n`, code: 'SUBMIT_INVALID', line: 1, column: 12, message: /not supported/ },
   { name: 'an unknown universe', text: `universe = banana\n${EXE}queue\n`, code: 'SUBMIT_INVALID', line: 1, column: 12, message: /unknown universe 'banana'/ },
+  { name: 'the scheduler universe without a DAG file', text: `universe = scheduler\n${EXE}queue\n`, code: 'SUBMIT_INVALID', line: 1, column: 12, message: /universe = scheduler runs DAGs only, and this file names no DAG \(\+DAGManDagFile\)/ },
   { name: 'a kill_sig that is not a signal', text: `${EXE}kill_sig = SIGBOGUS\nqueue\n`, code: 'SUBMIT_INVALID', line: 2, column: 12, message: /kill_sig: 'SIGBOGUS' is not a signal/ },
   { name: 'a concurrency limit that is not name[:increment]', text: `${EXE}concurrency_limits = db:lots\nqueue\n`, code: 'SUBMIT_INVALID', line: 2, column: 22, message: /'db:lots' is not a limit/ },
   { name: 'a priority that is not an integer', text: `${EXE}priority = high\nqueue\n`, code: 'SUBMIT_INVALID', line: 2, column: 12, message: /expected an integer/ },

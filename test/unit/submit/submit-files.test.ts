@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { condorArch, condorOpSys, splitArgs, parseEnv } from '../../../grammar/submit/index.js';
+import { splitArgs, parseEnv } from '../../../grammar/submit/index.js';
+import { condorArch, condorOpSys } from '../../../lib/platform.js';
 import { FIXTURES, run, scratch, str, type Result, type Scratch } from './helpers.js';
 
 const ARCH = condorArch();

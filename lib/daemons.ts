@@ -1,0 +1,18 @@
+// The pool's daemons by name, in one list: the master starts and stops them, `dsched` runs and finds them, and
+// those that serve gRPC hold a certificate naming their role.
+
+/** The daemons that serve gRPC, each holding its role in its host certificate. */
+export const DAEMON_ROLES = ['collector', 'negotiator', 'schedd', 'startd', 'master'] as const;
+export type DaemonRole = (typeof DAEMON_ROLES)[number];
+
+/** Every daemon program (daemons/<name>/main.js): the gRPC daemons and the web daemon, a client of them. */
+export const DAEMON_NAMES = [...DAEMON_ROLES, 'web'] as const;
+export type DaemonName = (typeof DAEMON_NAMES)[number];
+
+/**
+ * The stages in which the master stops its daemons, each once the one before has exited: first the daemons
+ * that change the queue (the negotiator's matches, the schedd, the web daemon's users), so the schedd records
+ * nothing half-way while the startds go down; then the startds, which evict their jobs back to idle; the
+ * collector last. A daemon named in no stage stops in the first.
+ */
+export const STOP_STAGES: ReadonlyArray<readonly DaemonName[]> = [['web', 'negotiator', 'schedd'], ['startd'], ['collector']];
