@@ -3,16 +3,26 @@
 // mapping or a default job matches no slot.
 import os from 'node:os';
 
-/** HTCondor's name for an architecture (the Arch machine attribute), from Node's `os.arch()`. */
-export function condorArch(arch: string = os.arch(), endianness: 'BE' | 'LE' = os.endianness()): string {
-  switch (arch) {
-    case 'x64': return 'X86_64';
-    case 'ia32': return 'INTEL';
-    case 'arm64': return 'AARCH64';
-    case 'arm': return 'ARM';
-    case 'ppc64': return endianness === 'LE' ? 'PPC64LE' : 'PPC64';
-    case 's390x': return 'S390X';
-    default: return arch.toUpperCase();
+/**
+ * HTCondor's name for an architecture (the Arch machine attribute), from the kernel's machine name
+ * (`uname -m`): the x86 and 32/64-bit PowerPC families get HTCondor's upper-case names, anything else is
+ * advertised as uname spells it, as HTCondor's own startd does ("aarch64", "ppc64le", "s390x").
+ */
+export function condorArch(machine: string = os.machine()): string {
+  if (/^i[3-6]86$|^i86pc$/.test(machine)) return 'INTEL';
+  switch (machine) {
+    case 'x86_64':
+    case 'amd64':
+      return 'X86_64';
+    case 'ia64':
+      return 'IA64';
+    case 'ppc':
+    case 'ppc32':
+      return 'PPC';
+    case 'ppc64':
+      return 'PPC64';
+    default:
+      return machine;
   }
 }
 

@@ -212,7 +212,6 @@ function platformArch(arch: string | undefined): string {
     case 'X86_64':
       return 'x64';
     case 'aarch64':
-    case 'AARCH64':
       return 'arm64';
     default:
       return arch ?? '?';

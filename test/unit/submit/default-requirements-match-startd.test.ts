@@ -30,10 +30,11 @@ describe('submit defaults – Arch and OpSys', () => {
   });
 
   test('submit defaults – Arch and OpSys are spelled as HTCondor spells them', () => {
-    assert.equal(condorArch('x64'), 'X86_64');
-    assert.equal(condorArch('arm64'), 'AARCH64');
-    assert.equal(condorArch('ppc64', 'LE'), 'PPC64LE');
-    assert.equal(condorArch('ppc64', 'BE'), 'PPC64');
+    assert.equal(condorArch('x86_64'), 'X86_64');
+    assert.equal(condorArch('i686'), 'INTEL');
+    assert.equal(condorArch('aarch64'), 'aarch64');
+    assert.equal(condorArch('ppc64le'), 'ppc64le');
+    assert.equal(condorArch('ppc64'), 'PPC64');
     assert.equal(condorOpSys('linux'), 'LINUX');
     assert.equal(str(slot.Arch), condorArch());
     assert.equal(str(slot.OpSys), condorOpSys());
