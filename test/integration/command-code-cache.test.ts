@@ -1,0 +1,73 @@
+// Commands start from a per-user V8 code cache (cli/shared/launch.ts): made by the first run, used by the
+// next ones, made again when it does not fit, and never needed for a command to work.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { DIST } from './harness/pool.js';
+
+const work = mkdtempSync(join(tmpdir(), 'dsched-code-cache-'));
+chmodSync(work, 0o700);
+writeFileSync(join(work, 'job.sub'), 'executable = /bin/true\nqueue\n');
+
+/** dsubmit --dry-run (no pool needed) with the cache under `cacheHome`. */
+function dryRun(cacheHome: string, extra: NodeJS.ProcessEnv = {}) {
+  const env: NodeJS.ProcessEnv = { ...process.env, DSCHED_HOME: work, XDG_CACHE_HOME: cacheHome, ...extra };
+  delete env.DSCHED_CODE_CACHE;
+  Object.assign(env, extra);
+  const r = spawnSync(process.execPath, [join(DIST, 'cli', 'dsubmit.js'), '--dry-run', 'job.sub'], { cwd: work, env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^Cmd = "\/bin\/true"$/m);
+}
+const cacheFiles = (cacheHome: string) => {
+  const dir = join(cacheHome, 'dsched', 'code-cache');
+  return existsSync(dir) ? readdirSync(dir).map((f) => join(dir, f)) : [];
+};
+const freshHome = () => {
+  const d = mkdtempSync(join(work, 'cache-'));
+  chmodSync(d, 0o700);
+  return d;
+};
+
+describe('command code cache', () => {
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  test('code cache – the first run makes it (this user only), the next ones use it unchanged', () => {
+    const home = freshHome();
+    dryRun(home);
+    const [file, ...more] = cacheFiles(home);
+    assert.ok(file, 'a cache file');
+    assert.deepEqual(more, []);
+    assert.match(file!, /dsubmit-[0-9a-f]{8}-[0-9a-f]{20}-/);
+    const s = statSync(file!);
+    assert.equal(s.mode & 0o777, 0o600);
+    assert.equal(statSync(join(home, 'dsched', 'code-cache')).mode & 0o777, 0o700);
+    const before = readFileSync(file!);
+    dryRun(home);
+    assert.deepEqual(readFileSync(file!), before, 'a cache that fits is not written again');
+  });
+
+  test('code cache – a damaged cache is replaced and the command still works', () => {
+    const home = freshHome();
+    dryRun(home);
+    const [file] = cacheFiles(home);
+    const data = readFileSync(file!);
+    // V8's data garbled after our header: node refuses it, the command compiles its bundle and writes a new one
+    data.fill(7, 64);
+    writeFileSync(file!, data);
+    dryRun(home);
+    assert.notDeepEqual(readFileSync(file!), data);
+    // a header for another build is not read at all
+    writeFileSync(file!, Buffer.concat([Buffer.from('dsched-code-cache 0000 1'.padEnd(64)), data.subarray(64)]));
+    dryRun(home);
+    assert.match(readFileSync(file!).subarray(0, 64).toString('latin1'), new RegExp(`^dsched-code-cache [0-9a-f]{20} \\d+ *$`));
+  });
+
+  test('code cache – DSCHED_CODE_CACHE=off runs without one', () => {
+    const home = freshHome();
+    dryRun(home, { DSCHED_CODE_CACHE: 'off' });
+    assert.deepEqual(cacheFiles(home), []);
+  });
+});
