@@ -86,14 +86,18 @@ await build({
   format: 'cjs',
   // the launcher gives each bundle its stub's URL (dist/cli/X.js): the program's own file, as with ES modules
   define: { 'import.meta.url': '__dschedUrl' },
+  // ASCII only (comments included), so the launcher reads it as latin1, with no UTF-8 decoding
+  charset: 'ascii',
 });
 // dist/cli/X.js are CommonJS: a stub then starts without node's ES module loader
 writeFileSync(join(root, 'dist', 'cli', 'package.json'), '{ "type": "commonjs" }\n');
 for (const e of commands) {
   const name = basename(e, '.ts');
   const file = join(root, 'dist', 'cli', 'bundles', `${name}.cjs`);
-  // the launcher wraps the bundle in a function, where a #! line is a syntax error (// keeps lines and columns)
-  const code = readFileSync(file, 'utf8').replace(/^#!/, '//');
+  // the launcher wraps the bundle in a function, where a #! line is a syntax error (// keeps lines and columns);
+  // with charset ascii only comments can still hold other characters: ? keeps the columns, and the launcher
+  // reads the file as latin1, several ms faster than decoding UTF-8
+  const code = readFileSync(file, 'utf8').replace(/^#!/, '//').replace(/[^\x00-\x7f]/g, '?');
   writeFileSync(file, code);
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 20);
   const stub = join(root, 'dist', 'cli', `${name}.js`);

@@ -91,7 +91,7 @@ function writeCache(dir: string, prefix: string, file: string, header: string, d
  */
 export function launch(stub: string, name: string, hash: string): void {
   const bundle = join(dirname(stub), 'bundles', `${name}.cjs`);
-  const source = readFileSync(bundle, 'utf8');
+  const source = readFileSync(bundle, 'latin1'); // ASCII only (scripts/bundle.mjs)
   const dir = cacheDir();
   const header = `dsched-code-cache ${hash} ${source.length}`;
   // one file per installed copy of the command (a checkout and an npm install -g keep theirs apart)
