@@ -78,17 +78,19 @@ await build({
 // another build is never used.
 await build({
   ...COMMON,
-  entryPoints: [
-    ...commands.map((e) => ({ in: e, out: `cli/bundles/${basename(e, '.ts')}` })),
-    { in: 'cli/shared/launch.ts', out: 'cli/bundles/launch' },
-  ],
+  entryPoints: commands.map((e) => ({ in: e, out: `cli/bundles/${basename(e, '.ts')}` })),
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
+  // node 20 loses import() in code read from a code cache ("a dynamic import callback was not specified"):
+  // import() becomes require() (node's built-ins, other commands), and an ES module (a daemon's main) is
+  // imported through the launcher (cli/shared/import-module.ts)
+  supported: { 'dynamic-import': false },
   // the launcher gives each bundle its stub's URL (dist/cli/X.js): the program's own file, as with ES modules
   define: { 'import.meta.url': '__dschedUrl' },
   // ASCII only (comments included), so the launcher reads it as latin1, with no UTF-8 decoding
   charset: 'ascii',
 });
+await build({ ...COMMON, entryPoints: [{ in: 'cli/shared/launch.ts', out: 'cli/bundles/launch' }], outExtension: { '.js': '.cjs' }, format: 'cjs' });
 // dist/cli/X.js are CommonJS: a stub then starts without node's ES module loader
 writeFileSync(join(root, 'dist', 'cli', 'package.json'), '{ "type": "commonjs" }\n');
 for (const e of commands) {

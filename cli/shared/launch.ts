@@ -12,7 +12,7 @@ import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, rea
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { constants as vmConstants, Script } from 'node:vm';
+import { Script } from 'node:vm';
 
 /** The folder for this user's caches, or undefined when there is none we can trust. */
 function cacheDir(): string | undefined {
@@ -98,12 +98,11 @@ export function launch(stub: string, name: string, hash: string): void {
   const copy = fnv1a(bundle);
   const file = dir && join(dir, `${name}-${copy}-${hash}-${process.arch}-${process.version}.bin`);
   const cachedData = file ? readCache(file, header) : undefined;
-  // the same wrapper CommonJS gives a module, plus the program's URL for import.meta.url
-  const script = new Script(`(function (exports, require, module, __filename, __dirname, __dschedUrl) {${source}\n})`, {
+  // the same wrapper CommonJS gives a module, plus the program's URL for import.meta.url and an import() that
+  // works (the bundle's own cannot: cli/shared/import-module.ts)
+  const script = new Script(`(function (exports, require, module, __filename, __dirname, __dschedUrl, __dschedImport) {${source}\n})`, {
     filename: bundle,
     cachedData,
-    // import() as in any module of the program (node's built-ins, a daemon's main, another command)
-    importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   if (dir && file && (!cachedData || script.cachedDataRejected)) {
     // made when the command ends, so that it holds the functions this run compiled too (not only the top level);
@@ -114,5 +113,6 @@ export function launch(stub: string, name: string, hash: string): void {
   }
   const module = { exports: {} };
   const fn = script.runInThisContext() as (...args: unknown[]) => void;
-  fn.call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle), pathToFileURL(stub).href);
+  const importModule = (specifier: string) => import(specifier);
+  fn.call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle), pathToFileURL(stub).href, importModule);
 }

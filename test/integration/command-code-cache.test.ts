@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { DIST } from './harness/pool.js';
+import { DIST, TestPool } from './harness/pool.js';
 
 const work = mkdtempSync(join(tmpdir(), 'dsched-code-cache-'));
 chmodSync(work, 0o700);
@@ -63,6 +63,29 @@ describe('command code cache', () => {
     writeFileSync(file!, Buffer.concat([Buffer.from('dsched-code-cache 0000 1'.padEnd(64)), data.subarray(64)]));
     dryRun(home);
     assert.match(readFileSync(file!).subarray(0, 64).toString('latin1'), new RegExp(`^dsched-code-cache [0-9a-f]{20} \\d+ *$`));
+  });
+
+  test('code cache – commands that talk to a pool work the same from their cache (import() of built-ins, held jobs, totals)', async () => {
+    const home = freshHome();
+    const pool = await TestPool.start();
+    try {
+      const env = { XDG_CACHE_HOME: home };
+      for (const round of ['makes the cache', 'reads it']) {
+        const s = await pool.run('dsubmit', ['-'], { env, input: 'executable = /bin/true\nhold = true\nqueue 2\n' });
+        assert.equal(s.code, 0, `${round}: ${s.stderr}`);
+        assert.match(s.stdout, /2 job\(s\) submitted to cluster \d+\./);
+        for (const args of [['-totals'], ['-af', 'ClusterId', 'ProcId'], ['-hold']]) {
+          const q = await pool.run('dq', args, { env });
+          assert.equal(q.code, 0, `${round}: dq ${args.join(' ')}: ${q.stderr}`);
+          assert.equal(q.stderr, '', `${round}: dq ${args.join(' ')} warns of nothing`);
+        }
+        const t = await pool.run('dq', ['-totals'], { env });
+        assert.match(t.stdout, round === 'reads it' ? /4 jobs;.*4 held/ : /2 jobs;.*2 held/);
+      }
+      assert.ok(cacheFiles(home).some((f) => /\/dq-/.test(f)) && cacheFiles(home).some((f) => /\/dsubmit-/.test(f)));
+    } finally {
+      await pool.stop();
+    }
   });
 
   test('code cache – DSCHED_CODE_CACHE=off runs without one', () => {
