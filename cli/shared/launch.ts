@@ -6,9 +6,9 @@
 // The cache is machine code for this process to run, so it is trusted only when this user wrote it: the
 // cache folder and the file must be ours and writable by no one else (root with another user's HOME, as
 // with `sudo -E`, uses no cache), and a file is read only for the bundle it was made from (the bundle's hash,
-// computed at build time, and its size are in the file's name and header; node checks its own version and
+// computed at build time, its size and path are in the file's name and header; node checks its own version and
 // flags). Anything unexpected means running without the cache, never failing the command.
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
+import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -51,7 +51,12 @@ function fnv1a(s: string): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-const HEADER = 64; // bytes before V8's data: "dsched-code-cache <hash> <size>" padded with spaces
+/** The line before V8's data: "dsched-code-cache <hash> <size> <bundle path>\n" (at most this long). */
+const HEADER_MAX = 4096;
+const headerOf = (data: Buffer): string | undefined => {
+  const end = data.subarray(0, HEADER_MAX).indexOf(10);
+  return end < 0 ? undefined : data.subarray(0, end).toString('latin1');
+};
 
 /** The cached data for this bundle, when a trusted file holds it. */
 function readCache(file: string, expect: string): Buffer | undefined {
@@ -63,9 +68,9 @@ function readCache(file: string, expect: string): Buffer | undefined {
   }
   try {
     const s = fstatSync(fd);
-    if (!s.isFile() || s.uid !== process.geteuid!() || (s.mode & 0o022) !== 0 || s.size <= HEADER) return undefined;
+    if (!s.isFile() || s.uid !== process.geteuid!() || (s.mode & 0o022) !== 0) return undefined;
     const data = readFileSync(fd);
-    return data.subarray(0, HEADER).toString('latin1').trimEnd() === expect ? data.subarray(HEADER) : undefined;
+    return headerOf(data) === expect ? data.subarray(Buffer.byteLength(expect, 'latin1') + 1) : undefined;
   } catch {
     return undefined;
   } finally {
@@ -73,15 +78,28 @@ function readCache(file: string, expect: string): Buffer | undefined {
   }
 }
 
-/** Write the cache whole or not at all (a temporary file renamed), and drop older caches of this copy (`prefix`). */
-function writeCache(dir: string, prefix: string, file: string, header: string, data: Buffer): void {
+/**
+ * Write the cache whole or not at all (a temporary file renamed), and drop this command's caches that no
+ * longer serve: older builds of this copy (`copy`), and copies whose bundle is gone (a removed install).
+ */
+function writeCache(dir: string, name: string, copy: string, file: string, header: string, data: Buffer): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, Buffer.concat([Buffer.from(header.padEnd(HEADER, ' '), 'latin1'), data]), { flag: 'wx', mode: 0o600 });
+    writeFileSync(tmp, Buffer.concat([Buffer.from(`${header}\n`, 'latin1'), data]), { flag: 'wx', mode: 0o600 });
     renameSync(tmp, file);
-    for (const f of readdirSync(dir)) if (f.startsWith(prefix) && join(dir, f) !== file && !f.endsWith('.tmp')) rmSync(join(dir, f), { force: true });
   } catch {
     rmSync(tmp, { force: true });
+    return;
+  }
+  for (const f of readdirSync(dir)) {
+    const path = join(dir, f);
+    if (!f.startsWith(`${name}-`) || path === file || f.endsWith('.tmp')) continue;
+    try {
+      const bundle = f.startsWith(`${name}-${copy}-`) ? undefined : headerOf(readFileSync(path))?.split(' ').slice(3).join(' ');
+      if (bundle === undefined || !existsSync(bundle)) rmSync(path, { force: true });
+    } catch {
+      /* another command's write or removal: it is theirs to finish */
+    }
   }
 }
 
@@ -93,7 +111,7 @@ export function launch(stub: string, name: string, hash: string): void {
   const bundle = join(dirname(stub), 'bundles', `${name}.cjs`);
   const source = readFileSync(bundle, 'latin1'); // ASCII only (scripts/bundle.mjs)
   const dir = cacheDir();
-  const header = `dsched-code-cache ${hash} ${source.length}`;
+  const header = `dsched-code-cache ${hash} ${source.length} ${bundle}`;
   // one file per installed copy of the command (a checkout and an npm install -g keep theirs apart)
   const copy = fnv1a(bundle);
   const file = dir && join(dir, `${name}-${copy}-${hash}-${process.arch}-${process.version}.bin`);
@@ -108,7 +126,7 @@ export function launch(stub: string, name: string, hash: string): void {
     // made when the command ends, so that it holds the functions this run compiled too (not only the top level);
     // a command that failed may have stopped early: the next one makes it
     process.once('exit', (code) => {
-      if (code === 0) writeCache(dir, `${name}-${copy}-`, file, header, script.createCachedData());
+      if (code === 0) writeCache(dir, name, copy, file, header, script.createCachedData());
     });
   }
   const module = { exports: {} };

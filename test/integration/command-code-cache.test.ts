@@ -54,15 +54,36 @@ describe('command code cache', () => {
     dryRun(home);
     const [file] = cacheFiles(home);
     const data = readFileSync(file!);
+    const headerEnd = data.indexOf(10) + 1;
+    assert.match(data.subarray(0, headerEnd).toString('latin1'), /^dsched-code-cache [0-9a-f]{20} \d+ \/.*\/dist\/cli\/bundles\/dsubmit\.cjs\n$/);
     // V8's data garbled after our header: node refuses it, the command compiles its bundle and writes a new one
-    data.fill(7, 64);
+    data.fill(7, headerEnd);
     writeFileSync(file!, data);
     dryRun(home);
     assert.notDeepEqual(readFileSync(file!), data);
     // a header for another build is not read at all
-    writeFileSync(file!, Buffer.concat([Buffer.from('dsched-code-cache 0000 1'.padEnd(64)), data.subarray(64)]));
+    writeFileSync(file!, Buffer.concat([Buffer.from('dsched-code-cache 0000 1 /x\n'), data.subarray(headerEnd)]));
     dryRun(home);
-    assert.match(readFileSync(file!).subarray(0, 64).toString('latin1'), new RegExp(`^dsched-code-cache [0-9a-f]{20} \\d+ *$`));
+    assert.match(readFileSync(file!).toString('latin1'), /^dsched-code-cache [0-9a-f]{20} \d+ \//);
+  });
+
+  test('code cache – caches of a removed copy of the command are dropped, those of another copy kept', () => {
+    const home = freshHome();
+    dryRun(home);
+    const dir = join(home, 'dsched', 'code-cache');
+    const [file] = cacheFiles(home);
+    const v8 = readFileSync(file!).subarray(readFileSync(file!).indexOf(10) + 1);
+    const other = (tag: string, bundle: string) => {
+      const f = join(dir, `dsubmit-${tag}-00000000000000000000-x64-v0.bin`);
+      writeFileSync(f, Buffer.concat([Buffer.from(`dsched-code-cache 00000000000000000000 1 ${bundle}\n`), v8]), { mode: 0o600 });
+      return f;
+    };
+    const gone = other('0000dead', join(work, 'removed-install', 'dist', 'cli', 'bundles', 'dsubmit.cjs'));
+    const kept = other('0000beef', join(work, 'job.sub')); // any file that exists stands for another install
+    rmSync(file!); // the next run writes its cache again, and looks at the others then
+    dryRun(home);
+    assert.equal(existsSync(gone), false, 'the removed copy\'s cache is dropped');
+    assert.equal(existsSync(kept), true, 'another copy\'s cache is kept');
   });
 
   test('code cache – commands that talk to a pool work the same from their cache (import() of built-ins, held jobs, totals)', async () => {
