@@ -6,8 +6,12 @@
 // BENCH_E2E (1000), BENCH_RUNS (5: runs of each short command, the median is printed). The job-path rows
 // (end to end, submit → start, the chain) are measured the same way for Slurm: a 1000-task array of
 // /bin/true, `sbatch --wrap` writing its start time, 100 `sbatch --dependency=afterok:ID`.
+// A/B: BENCH_BASE=DIR names the dist/ of another build (say main's, built in a copy of the repository): the
+// cold start and the job-path rows are then measured for both builds on the same pool, alternating (each
+// latency submit, each 1000-job run; the chains as A B B A), so the machine's load falls on both alike.
+// Every command's CPU time (user + sys, from /usr/bin/time when it is there) is printed beside its wall time.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { ScheddClient } from '../lib/rpc/clients/schedd.js';
 import { join } from 'node:path';
@@ -20,15 +24,23 @@ const RUNS = N('BENCH_RUNS', 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 
-/** Wall time of a whole command, in ms. */
-function timed(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): number {
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const cpuFile = join(tmpdir(), `bench-commands-cpu-${process.pid}`);
+
+/** A whole command: its wall time and CPU time (user + sys, NaN without /usr/bin/time) in ms, and its output. */
+function measured(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}) {
+  const [file, argv] = TIME ? [TIME, ['-f', '%U %S', '-o', cpuFile, cmd, ...args]] : [cmd, args];
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { env: opts.env, cwd: opts.cwd, input: opts.input, stdio: ['pipe', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
-  const t = performance.now() - t0;
+  const r = spawnSync(file, argv, { env: opts.env, cwd: opts.cwd, input: opts.input, stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 30 });
+  const wall = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return t;
+  const cpu = TIME ? readFileSync(cpuFile, 'utf8').trim().split('\n').pop()!.split(' ').reduce((a, x) => a + Number(x) * 1000, 0) : NaN;
+  return { wall, cpu, stdout: r.stdout };
 }
+/** Wall time of a whole command, in ms. */
+const timed = (cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}) => measured(cmd, args, opts).wall;
 const medianOf = (f: () => number, runs = RUNS) => median(Array.from({ length: runs }, f));
+const cpuText = (xs: number[]) => (xs.every((x) => Number.isNaN(x)) ? '' : `, CPU ${ms(median(xs))}`);
 
 function row(what: string, figure: string, target: string) {
   console.log(`${what.padEnd(58)} ${figure.padEnd(28)} goal: ${target}`);
@@ -36,20 +48,29 @@ function row(what: string, figure: string, target: string) {
 
 async function main() {
   const pool = await TestPool.start({ NUM_CPUS: '128', MEMORY: '262144', UPDATE_INTERVAL: '5', NEGOTIATOR_INTERVAL: '10' });
-  const cli = (name: string) => join(DIST, 'cli', `${name}.js`);
+  const base = process.env.BENCH_BASE;
+  /** The builds measured: this one, and with BENCH_BASE the other, labelled in each row. */
+  const builds = base ? [{ label: 'base: ', dist: base }, { label: 'this: ', dist: DIST }] : [{ label: '', dist: DIST }];
+  const cli = (name: string, dist = DIST) => join(dist, 'cli', `${name}.js`);
   const node = process.execPath;
   const env = pool.env;
   const cwd = pool.work;
   let e2eRate = 0;
-  const dsubmit = (text: string, extra: string[] = []) =>
-    Number(/cluster (\d+)/.exec(execFileSync(node, [cli('dsubmit'), ...extra, '-'], { env, cwd, input: text, encoding: 'utf8' }))?.[1]);
+  /** One dsubmit: its cluster, wall and CPU time. */
+  const submitted = (text: string, extra: string[] = [], dist = DIST) => {
+    const r = measured(node, [cli('dsubmit', dist), ...extra, '-'], { env, cwd, input: text });
+    return { cluster: Number(/cluster (\d+)/.exec(r.stdout)?.[1]), wall: r.wall, cpu: r.cpu };
+  };
+  const dsubmit = (text: string, extra: string[] = [], dist = DIST) => submitted(text, extra, dist).cluster;
   try {
-    console.log(`dsched on ${process.execPath} ${process.version}; ${RUNS} runs per short command, medians`);
+    console.log(`dsched on ${process.execPath} ${process.version}; ${RUNS} runs per short command, medians${base ? `; A/B with ${base}` : ''}`);
 
     // cold start of a command against node itself
     const bare = medianOf(() => timed(node, ['-e', '0']));
-    const help = medianOf(() => timed(node, [cli('dq'), '--help']));
-    row('cold start: dq --help (node -e 0)', `${ms(help)} (${ms(bare)}): ${(help / bare).toFixed(2)}×`, '≤ 1.7× node -e 0');
+    for (const b of builds) {
+      const help = medianOf(() => timed(node, [cli('dq', b.dist), '--help']));
+      row(`${b.label}cold start: dq --help (node -e 0)`, `${ms(help)} (${ms(bare)}): ${(help / bare).toFixed(2)}×`, '≤ 1.7× node -e 0');
+    }
 
     // memory of the execute host's daemons, idle (master, startd and spawner of this personal pool)
     await sleep(2000);
@@ -58,22 +79,27 @@ async function main() {
     row('memory: master + startd + spawner, idle', `${(execHost.rss / 1024).toFixed(0)} MB (host: ${(execHost.host / 1024).toFixed(0)} MB)`, '≤ 60 MB');
 
     // submit → start on an idle pool, the submit command included: the job writes the time it started
-    const lat: number[] = [];
+    const lat = builds.map(() => ({ start: [] as number[], wall: [] as number[], cpu: [] as number[] }));
     for (let i = 0; i < N('BENCH_LAT', 20); i++) {
-      const out = `lat-${i}.out`;
-      const t0 = Date.now() * 1e6;
-      dsubmit(`executable = /bin/date\narguments = +%s%N\noutput = ${out}\nqueue\n`);
-      let started = NaN;
-      for (const deadline = Date.now() + 60_000; Date.now() < deadline && !(started > 0); await sleep(5)) {
-        try {
-          started = Number(readFileSync(join(cwd, out), 'utf8').trim());
-        } catch {
-          /* not yet */
+      for (const [k, b] of builds.entries()) {
+        const out = `lat-${i}-${k}.out`;
+        const t0 = Date.now() * 1e6;
+        const r = submitted(`executable = /bin/date\narguments = +%s%N\noutput = ${out}\nqueue\n`, [], b.dist);
+        let started = NaN;
+        for (const deadline = Date.now() + 60_000; Date.now() < deadline && !(started > 0); await sleep(5)) {
+          try {
+            started = Number(readFileSync(join(cwd, out), 'utf8').trim());
+          } catch {
+            /* not yet */
+          }
         }
+        lat[k]!.start.push((started - t0) / 1e6);
+        lat[k]!.wall.push(r.wall);
+        lat[k]!.cpu.push(r.cpu);
       }
-      lat.push((started - t0) / 1e6);
     }
-    row('submit → job start, dsubmit included, idle pool', `median ${ms(median(lat))}`, 'median ≤ 100 ms');
+    for (const [k, b] of builds.entries())
+      row(`${b.label}submit → job start, dsubmit included, idle pool`, `median ${ms(median(lat[k]!.start))} (dsubmit ${ms(median(lat[k]!.wall))}${cpuText(lat[k]!.cpu)})`, 'median ≤ 100 ms');
 
     // end to end: 1000 × /bin/true in one submission on 128 slots, the submit command included
     {
@@ -85,23 +111,35 @@ async function main() {
           if (page.last && page.matched) return page.matched.idle + page.matched.running;
         return -1;
       };
-      const t0 = performance.now();
-      dsubmit(`executable = /bin/true\nqueue ${n}\n`);
-      for (const deadline = Date.now() + 600_000; Date.now() < deadline && (await left()) !== 0; ) await sleep(10);
-      const t = performance.now() - t0;
+      for (const b of builds) {
+        const t0 = performance.now();
+        dsubmit(`executable = /bin/true\nqueue ${n}\n`, [], b.dist);
+        for (const deadline = Date.now() + 600_000; Date.now() < deadline && (await left()) !== 0; ) await sleep(10);
+        const t = performance.now() - t0;
+        e2eRate = n / (t / 1000);
+        row(`${b.label}end to end: ${n} × /bin/true in one submission, 128 slots`, `${e2eRate.toFixed(0)} jobs/s (${ms(t)})`, '≥ 6× Slurm (≥ 380 jobs/s)');
+      }
       schedd.close();
-      e2eRate = n / (t / 1000);
-      row(`end to end: ${n} × /bin/true in one submission, 128 slots`, `${e2eRate.toFixed(0)} jobs/s (${ms(t)})`, '≥ 6× Slurm (≥ 380 jobs/s)');
     }
 
     // 100 chained submit commands (each depends on the one before), held so that nothing runs meanwhile
     {
       const n = N('BENCH_CHAIN', 100);
-      const t0 = performance.now();
-      let prev = dsubmit('executable = /bin/true\nhold = true\nqueue\n');
-      for (let i = 1; i < n; i++) prev = dsubmit('executable = /bin/true\nqueue\n', ['-W', `depend=afterok:${prev}`]);
-      row(`${n} chained submit commands (-W depend=afterok)`, ms(performance.now() - t0), '≤ 8 s');
-      execFileSync(node, [cli('drm'), '-all'], { env, cwd });
+      // A B B A: a load that grows or falls during the run weighs on both builds alike
+      for (const b of base ? [builds[0]!, builds[1]!, builds[1]!, builds[0]!] : builds) {
+        const t0 = performance.now();
+        let cpu = 0;
+        const first = submitted('executable = /bin/true\nhold = true\nqueue\n', [], b.dist);
+        let prev = first.cluster;
+        cpu += first.cpu;
+        for (let i = 1; i < n; i++) {
+          const r = submitted('executable = /bin/true\nqueue\n', ['-W', `depend=afterok:${prev}`], b.dist);
+          prev = r.cluster;
+          cpu += r.cpu;
+        }
+        row(`${b.label}${n} chained submit commands (-W depend=afterok)`, `${ms(performance.now() - t0)}${Number.isNaN(cpu) ? '' : ` (CPU ${ms(cpu)})`}`, '≤ 8 s');
+        execFileSync(node, [cli('drm'), '-all'], { env, cwd });
+      }
     }
 
     // ids of a 10,000-job queue
@@ -124,6 +162,7 @@ async function main() {
     }
   } finally {
     await pool.stop();
+    rmSync(cpuFile, { force: true });
   }
 
   if (spawnSync('sh', ['-c', 'command -v sbatch'], { encoding: 'utf8' }).status === 0) {

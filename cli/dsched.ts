@@ -27,6 +27,7 @@ import { asAdmin } from './shared/admin.js';
 import { openSession, type Session } from './shared/session.js';
 import { evalCommand } from './eval-command.js';
 import { EXIT, runCli } from './shared/run-cli.js';
+import { importModule } from './shared/import-module.js';
 import { cli } from './shared/yargs.js';
 import { completion } from './shared/completion.js';
 import { installShims } from './shared/shims.js';
@@ -477,7 +478,7 @@ function evalCmd(my: string | undefined, target: string | undefined, exprs: stri
 async function foreground(name: string): Promise<number> {
   const cfg = loadConfig();
   await ensurePoolCredentials(cfg.paths, hostName(cfg), cfg.list('DAEMON_LIST'));
-  await import(daemonMain(name));
+  await importModule(daemonMain(name));
   return new Promise<number>(() => {});
 }
 

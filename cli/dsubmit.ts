@@ -189,7 +189,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
 
-  const session = openSession();
+  const session = openSession(config);
   try {
     const schedd = await session.schedd();
     const { cluster } = await schedd.newCluster();

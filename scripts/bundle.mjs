@@ -3,11 +3,10 @@
 // (dist/cli/dq.js, dist/daemons/schedd/main.js, …), so a command loads one file instead of hundreds of small
 // modules. Type checking is tsc's job (`npm run typecheck`); this only transpiles and bundles.
 // better-sqlite3 stays outside (a native addon found through node_modules at run time).
-// Code splitting: what a program imports dynamically (the RPC clients, the ClassAd library, …) goes into
-// dist/chunks/ and is read only when used, so `dq --help` or a usage error loads neither gRPC nor the protos.
 import { build } from 'esbuild';
-import { cpSync, readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { cpSync, readdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
@@ -50,26 +49,61 @@ const startupShims = {
   },
 };
 
-// Commands and daemons are built apart, each group with its own chunks: a chunk then holds what a group's
-// programs share, and a command's start reads a few files rather than many small pieces shared with daemons.
-for (const [group, entries] of [['cli', commands], ['daemons', daemons]]) {
-  await build({
-    absWorkingDir: root,
-    plugins: [startupShims],
-    splitting: true,
-    chunkNames: `chunks/${group}-[hash]`,
-    entryPoints: entries.map((e) => ({ in: e, out: e.replace(/\.ts$/, '') })),
-    outdir: 'dist',
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    sourcemap: 'linked',
-    external: ['better-sqlite3'],
-    // CommonJS dependencies bundled into ES modules still call require() for node's built-ins
-    banner: { js: "import { createRequire as __dschedRequire } from 'node:module'; const require = __dschedRequire(import.meta.url);" },
-    logLevel: 'warning',
-  });
+const COMMON = {
+  absWorkingDir: root,
+  plugins: [startupShims],
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  external: ['better-sqlite3'],
+  logLevel: 'warning',
+};
+
+// Daemons: ES modules, split; what a daemon imports with import() lands in dist/chunks/ and is read only when used.
+await build({
+  ...COMMON,
+  splitting: true,
+  chunkNames: 'chunks/daemons-[hash]',
+  entryPoints: daemons.map((e) => ({ in: e, out: e.replace(/\.ts$/, '') })),
+  format: 'esm',
+  // CommonJS dependencies bundled into ES modules still call require() for node's built-ins
+  banner: { js: "import { createRequire as __dschedRequire } from 'node:module'; const require = __dschedRequire(import.meta.url);" },
+});
+
+// Commands: each one script (dist/cli/bundles/X.cjs, what it imports lazily inside, evaluated only when used)
+// that dist/cli/X.js runs through cli/shared/launch.ts with V8's code cache: a command's start is then mostly
+// node's own, not parsing and compiling its bundle. The stub passes the bundle's hash, so a cache made from
+// another build is never used.
+await build({
+  ...COMMON,
+  entryPoints: commands.map((e) => ({ in: e, out: `cli/bundles/${basename(e, '.ts')}` })),
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  // node 20 loses import() in code read from a code cache ("a dynamic import callback was not specified"):
+  // import() becomes require() (node's built-ins, other commands), and an ES module (a daemon's main) is
+  // imported through the launcher (cli/shared/import-module.ts)
+  supported: { 'dynamic-import': false },
+  // the launcher gives each bundle its stub's URL (dist/cli/X.js): the program's own file, as with ES modules
+  define: { 'import.meta.url': '__dschedUrl' },
+  // ASCII only (comments included), so the launcher reads it as latin1, with no UTF-8 decoding
+  charset: 'ascii',
+});
+await build({ ...COMMON, entryPoints: [{ in: 'cli/shared/launch.ts', out: 'cli/bundles/launch' }], outExtension: { '.js': '.cjs' }, format: 'cjs' });
+// dist/cli/X.js are CommonJS: a stub then starts without node's ES module loader
+writeFileSync(join(root, 'dist', 'cli', 'package.json'), '{ "type": "commonjs" }\n');
+for (const e of commands) {
+  const name = basename(e, '.ts');
+  const file = join(root, 'dist', 'cli', 'bundles', `${name}.cjs`);
+  // the launcher wraps the bundle in a function, where a #! line is a syntax error (// keeps lines and columns);
+  // with charset ascii only comments can still hold other characters: ? keeps the columns, and the launcher
+  // reads the file as latin1, several ms faster than decoding UTF-8
+  const code = readFileSync(file, 'utf8').replace(/^#!/, '//').replace(/[^\x00-\x7f]/g, '?');
+  writeFileSync(file, code);
+  const hash = createHash('sha256').update(code).digest('hex').slice(0, 20);
+  const stub = join(root, 'dist', 'cli', `${name}.js`);
+  writeFileSync(stub, `#!/usr/bin/env node\nrequire('./bundles/launch.cjs').launch(__filename, ${JSON.stringify(name)}, '${hash}');\n`, { mode: 0o755 });
 }
 
 // the web daemon's dashboard (plain HTML, CSS and JS, no CDN) goes beside its bundle

@@ -32,8 +32,8 @@ export interface Session {
   close(): void;
 }
 
-export function openSession(): Session {
-  const config = loadConfig();
+/** `config`: the command's own, when it loaded it already (reading the layers again costs its start). */
+export function openSession(config: Config = loadConfig()): Session {
   const user = userInfo().username;
   let token: string | undefined;
   let scheddClient: ScheddClient | undefined;

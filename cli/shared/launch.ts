@@ -1,0 +1,136 @@
+// How a built command starts: its bundle is compiled with V8's code cache, kept per user, so a command does
+// not parse and compile the same megabyte of JavaScript at every start (workflow tools run thousands of
+// them). Node 20 has no module.enableCompileCache; a vm.Script with cachedData does the same for one script.
+// Built by scripts/bundle.mjs into dist/cli/bundles/launch.cjs; each dist/cli/X.js only calls launch().
+//
+// The cache is machine code for this process to run, so it is trusted only when this user wrote it: the
+// cache folder and the file must be ours and writable by no one else (root with another user's HOME, as
+// with `sudo -E`, uses no cache), and a file is read only for the bundle it was made from (the bundle's hash,
+// computed at build time, its size and path are in the file's name and header; node checks its own version and
+// flags). Anything unexpected means running without the cache, never failing the command.
+import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Script } from 'node:vm';
+
+/** The folder for this user's caches, or undefined when there is none we can trust. */
+function cacheDir(): string | undefined {
+  const env = process.env.DSCHED_CODE_CACHE;
+  if (env === 'off' || env === '0') return undefined;
+  const uid = process.geteuid?.();
+  if (uid === undefined) return undefined;
+  const base = process.env.XDG_CACHE_HOME || (process.env.HOME ? join(process.env.HOME, '.cache') : undefined);
+  if (!base || !base.startsWith('/')) return undefined;
+  // the home (or cache home) must be this user's: whoever owns it could swap anything below it
+  const owner = process.env.XDG_CACHE_HOME ? base : process.env.HOME!;
+  if (!ours(owner, uid)) return undefined;
+  const dir = join(base, 'dsched', 'code-cache');
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch {
+    return undefined;
+  }
+  return ours(dir, uid) ? dir : undefined;
+}
+
+/** A real folder (no link) owned by uid that no one else may write. */
+function ours(path: string, uid: number): boolean {
+  try {
+    const s = lstatSync(path);
+    return s.isDirectory() && s.uid === uid && (s.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** A short tag of a path (FNV-1a), not a secret: node:crypto would cost `--help` its load. */
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** The line before V8's data: "dsched-code-cache <hash> <size> <bundle path>\n" (at most this long). */
+const HEADER_MAX = 4096;
+const headerOf = (data: Buffer): string | undefined => {
+  const end = data.subarray(0, HEADER_MAX).indexOf(10);
+  return end < 0 ? undefined : data.subarray(0, end).toString('latin1');
+};
+
+/** The cached data for this bundle, when a trusted file holds it. */
+function readCache(file: string, expect: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  try {
+    const s = fstatSync(fd);
+    if (!s.isFile() || s.uid !== process.geteuid!() || (s.mode & 0o022) !== 0) return undefined;
+    const data = readFileSync(fd);
+    return headerOf(data) === expect ? data.subarray(Buffer.byteLength(expect, 'latin1') + 1) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Write the cache whole or not at all (a temporary file renamed), and drop this command's caches that no
+ * longer serve: older builds of this copy (`copy`), and copies whose bundle is gone (a removed install).
+ */
+function writeCache(dir: string, name: string, copy: string, file: string, header: string, data: Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, Buffer.concat([Buffer.from(`${header}\n`, 'latin1'), data]), { flag: 'wx', mode: 0o600 });
+    renameSync(tmp, file);
+  } catch {
+    rmSync(tmp, { force: true });
+    return;
+  }
+  for (const f of readdirSync(dir)) {
+    const path = join(dir, f);
+    if (!f.startsWith(`${name}-`) || path === file || f.endsWith('.tmp')) continue;
+    try {
+      const bundle = f.startsWith(`${name}-${copy}-`) ? undefined : headerOf(readFileSync(path))?.split(' ').slice(3).join(' ');
+      if (bundle === undefined || !existsSync(bundle)) rmSync(path, { force: true });
+    } catch {
+      /* another command's write or removal: it is theirs to finish */
+    }
+  }
+}
+
+/**
+ * Run the command `name` whose bundle is bundles/NAME.cjs beside `stub` (dist/cli/NAME.js). `hash` is the
+ * bundle's content hash from the build. The bundle sees the stub as its own file (import.meta.url).
+ */
+export function launch(stub: string, name: string, hash: string): void {
+  const bundle = join(dirname(stub), 'bundles', `${name}.cjs`);
+  const source = readFileSync(bundle, 'latin1'); // ASCII only (scripts/bundle.mjs)
+  const dir = cacheDir();
+  const header = `dsched-code-cache ${hash} ${source.length} ${bundle}`;
+  // one file per installed copy of the command (a checkout and an npm install -g keep theirs apart)
+  const copy = fnv1a(bundle);
+  const file = dir && join(dir, `${name}-${copy}-${hash}-${process.arch}-${process.version}.bin`);
+  const cachedData = file ? readCache(file, header) : undefined;
+  // the same wrapper CommonJS gives a module, plus the program's URL for import.meta.url and an import() that
+  // works (the bundle's own cannot: cli/shared/import-module.ts)
+  const script = new Script(`(function (exports, require, module, __filename, __dirname, __dschedUrl, __dschedImport) {${source}\n})`, {
+    filename: bundle,
+    cachedData,
+  });
+  if (dir && file && (!cachedData || script.cachedDataRejected)) {
+    // made when the command ends, so that it holds the functions this run compiled too (not only the top level);
+    // a command that failed may have stopped early: the next one makes it
+    process.once('exit', (code) => {
+      if (code === 0) writeCache(dir, name, copy, file, header, script.createCachedData());
+    });
+  }
+  const module = { exports: {} };
+  const fn = script.runInThisContext() as (...args: unknown[]) => void;
+  const importModule = (specifier: string) => import(specifier);
+  fn.call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle), pathToFileURL(stub).href, importModule);
+}
