@@ -1,12 +1,13 @@
 // A job that ran to its end is recorded once and never started again, whatever dies meanwhile: a start
-// request whose answer was lost, a startd stopped just after a job ended (before it heard of the end), and
-// a host crash while a job's output waits in its sandbox. Each fault is made at a chosen point (a process
+// request whose answer was lost, a startd stopped just after a job ended (before it heard of the end), a
+// startd or a whole host killed after a job ended but before the startd read the end from its spawner
+// (the spawner's exit journal), and a host crash while a job's output waits in its sandbox. Each fault is made at a chosen point (a process
 // stopped with SIGSTOP, kill -9), and the test waits for events, never for a time.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TestPool } from './harness/pool.js';
+import { alive, TestPool } from './harness/pool.js';
 
 /** pid, state and parent of every process (from /proc). */
 function processes(): Array<{ pid: number; state: string; ppid: number; cmdline: string }> {
@@ -109,6 +110,53 @@ describe('exactly once', () => {
     assert.equal(ad!.JobStatus, 4);
     assert.equal(pool.read('ended.runs'), 'run\n', 'the job ran once');
     assert.deepEqual(events(pool, 'ended.log', cluster), ['000', '001', '005']);
+  });
+
+  /**
+   * Run a job, stop its startd (SIGSTOP: it reads nothing from its spawner, as a busy startd reads late), let
+   * the job end (the spawner reaps it and journals its end), then `kill` what the case kills and bring the
+   * pool back with `restart`. The job must complete exactly once.
+   */
+  async function endsWhileStartdStopped(name: string, kill: (startd: number, spawner: number) => void, restart: (startd: number) => Promise<void>) {
+    const cluster = await pool.submit(waitingJob(pool, name));
+    await pool.waitFor('the job to run', async () => pool.exists(`${name}.runs`) && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    const startd = pool.daemonPid('startd');
+    const spawner = spawnerOf(pool);
+    const journal = join(pool.home, 'run', `spawner-${spawner}.exits`);
+    process.kill(startd, 'SIGSTOP');
+    try {
+      writeFileSync(join(pool.work, `${name}.go`), '');
+      await pool.waitFor('the spawner to journal the end', () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"exitCode"'));
+      kill(startd, spawner);
+    } finally {
+      if (alive(startd)) process.kill(startd, 'SIGCONT');
+    }
+    await restart(startd);
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.JobStatus, 4);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(pool.read(`${name}.runs`), 'run\n', 'the job ran once');
+    assert.deepEqual(events(pool, `${name}.log`, cluster), ['000', '001', '005']);
+    await pool.waitFor('the spawner journal to be taken over', () => !existsSync(journal));
+  }
+
+  test('exactly once – a job that ended while its startd was stopped completes once after the startd is killed', async () => {
+    // the master starts the startd again
+    await endsWhileStartdStopped('unread', (startd) => process.kill(startd, 'SIGKILL'), async (startd) => void (await pool.waitForRestart('startd', startd)));
+  });
+
+  test('exactly once – a job that ended while its startd was stopped completes once after a host crash', async () => {
+    await endsWhileStartdStopped(
+      'unread-crash',
+      (startd, spawner) => {
+        const master = Number(readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8').split(/\s+/)[0]);
+        for (const pid of [...['collector', 'negotiator', 'schedd'].map((d) => pool.daemonPid(d)), startd, spawner, master]) process.kill(pid, 'SIGKILL');
+      },
+      async () => {
+        const r = await pool.run('dsched', ['start']);
+        assert.equal(r.code, 0, r.stderr);
+      },
+    );
   });
 
   test('exactly once – a host crash while a finished job’s output waits in its sandbox: the output comes back and the job completes once', async () => {
