@@ -8,7 +8,7 @@
 // {id, event:'exited', exitCode, signal?}. Started with the startd's run directory as its argument, it
 // journals each end of a job that has a `journal` note there (spawner-journal.ts) before it reports it.
 import { spawn } from 'node:child_process';
-import { chownSync, closeSync, fstatSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import { ProcFamily, type FamilyRef } from './proc-family.js';
@@ -72,6 +72,8 @@ const families = new Map<string, ProcFamily>();
 const stopped = new Set<string>();
 const PAUSE = new Set(['SIGSTOP', 'SIGCONT', 'SIGTSTP']);
 let journal: SpawnerJournalWriter | undefined;
+/** The journal notes of the jobs running, by id. */
+const notes = new Map<string, { run: string; note: ExitNote }>();
 const send = (r: SpawnerReply) => process.stdout.write(JSON.stringify(r) + '\n');
 const ERRNOS = constants.errno as Record<string, number>;
 /** The errno of a failed system call (0 when it is not one): HTCondor's HoldReasonSubCode for codes 6, 7, 8, 14. */
@@ -176,6 +178,7 @@ function start(r: StartRequest): void {
   });
   child.once('spawn', () => {
     pids.set(r.id, child.pid!);
+    if (r.journal) notes.set(r.id, r.journal);
     if (family) {
       family.pid = child.pid!;
       families.set(r.id, family);
@@ -191,10 +194,8 @@ function start(r: StartRequest): void {
     settled = true;
     // journaled the moment it is reaped, reported once that is on disk: a startd (or host) that dies
     // before reading the report finds the end here when it starts again
-    const written = r.journal && journal
-      ? journal.record({ run: r.journal.run, note: r.journal.note, exitCode: code ?? 0, signal: signal ? (SIGNALS[signal] ?? 0) : undefined, stopped: stopped.has(r.id) || undefined, time: Math.floor(Date.now() / 1000) })
-      : undefined;
-    stopped.delete(r.id);
+    const written = journalEnd(r.id, r.journal, code ?? 0, signal ? (SIGNALS[signal] ?? 0) : undefined);
+    notes.delete(r.id);
     // whatever the job left behind goes with it (HTCondor: the job ends when its main process does); the
     // exit is reported once none of its processes remains
     try {
@@ -213,6 +214,30 @@ function start(r: StartRequest): void {
     await written;
     send(signal ? { id: r.id, event: 'exited', exitCode: 0, signal: SIGNALS[signal] ?? 0 } : { id: r.id, event: 'exited', exitCode: code ?? 0 });
   });
+}
+
+function journalEnd(id: string, j: { run: string; note: ExitNote } | undefined, exitCode: number, signal: number | undefined): Promise<void> | undefined {
+  const stop = stopped.delete(id);
+  if (!j || !journal) return undefined;
+  return journal.record({ run: j.run, note: j.note, exitCode, signal, stopped: stop || undefined, time: Math.floor(Date.now() / 1000) });
+}
+
+/**
+ * The jobs that have exited and are not reaped yet (zombies): this process may learn that its startd died
+ * before it hears of those exits. Their status is in /proc/<pid>/stat (field 52, as waitpid gives it).
+ */
+function journalZombies(): void {
+  for (const [id, pid] of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const status = Number(f[49]);
+      if (f[0] !== 'Z' || !Number.isFinite(status)) continue;
+      void journalEnd(id, notes.get(id), (status >> 8) & 0xff, status & 0x7f ? status & 0x7f : undefined);
+    } catch {
+      /* reaped meanwhile: its exit handler journals it */
+    }
+  }
 }
 
 /** `dev:ino` of a regular file open on `fd`; undefined for anything else (/dev/null, a pipe). */
@@ -253,6 +278,7 @@ if (process.argv[1] && /spawner\.(js|ts)$/.test(process.argv[1])) {
   });
   // the startd is gone: nobody can report on the jobs, so they go too (the ends reaped so far stay journaled)
   const orphaned = () => {
+    journalZombies();
     journal?.flush();
     for (const f of families.values()) f.killNow();
     for (const pid of pids.values()) {

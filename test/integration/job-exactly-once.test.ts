@@ -159,6 +159,29 @@ describe('exactly once', () => {
     );
   });
 
+  test('exactly once – a job that ended while its spawner was behind completes once after the startd is killed', async () => {
+    const cluster = await pool.submit(waitingJob(pool, 'unreaped'));
+    await pool.waitFor('the job to run', async () => pool.exists('unreaped.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    const startd = pool.daemonPid('startd');
+    const spawner = spawnerOf(pool);
+    const job = processes().find((p) => p.ppid === spawner)!.pid;
+    // the job ends while its spawner is stopped (not reaped yet); the startd dies before the spawner runs
+    // again, so the spawner hears of both at once
+    process.kill(spawner, 'SIGSTOP');
+    try {
+      writeFileSync(join(pool.work, 'unreaped.go'), '');
+      await pool.waitFor('the job to end', () => processes().find((p) => p.pid === job)?.state === 'Z');
+      process.kill(startd, 'SIGKILL');
+    } finally {
+      process.kill(spawner, 'SIGCONT');
+    }
+    await pool.waitForRestart('startd', startd);
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(pool.read('unreaped.runs'), 'run\n', 'the job ran once');
+    assert.deepEqual(events(pool, 'unreaped.log', cluster), ['000', '001', '005']);
+  });
+
   test('exactly once – a host crash while a finished job’s output waits in its sandbox: the output comes back and the job completes once', async () => {
     // it runs in a sandbox (should_transfer_files): what it prints comes back when the schedd fetches it
     const cluster = await pool.submit(waitingJob(pool, 'out', 'should_transfer_files = YES\ntransfer_executable = false\noutput = out.stdout\n'));
