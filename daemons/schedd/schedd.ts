@@ -21,7 +21,7 @@ import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import type { DagRunner } from './dag-runner.js';
 import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
 import { JobQueue, JobStatus, jobKey, lit, litValue, type Job } from './queue.js';
-import { terminationUsage, UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
+import { loggedEnd, terminationUsage, UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
 import { Mailer, type JobFacts, type MailEvent } from './notify.js';
 import { appendToErrorFile, killsOnWalltime, walltimeExit, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
 
@@ -208,9 +208,16 @@ export class Schedd {
     return c;
   }
 
+  /**
+   * Jobs whose exit a previous run of the schedd may have logged and not recorded (killed in between: the
+   * log is written first), and jobs whose exit is being recorded again now, its events logged already.
+   */
+  private unsure = new Set<string>();
+  private quiet = new Set<string>();
+
   private logEvent(job: Job, e: EventBody) {
     const path = this.queue.value(job, 'UserLog');
-    if (typeof path !== 'string' || !path) return;
+    if (typeof path !== 'string' || !path || this.quiet.has(jobKey(job.cluster, job.proc))) return;
     const event = { ...e, cluster: job.cluster, proc: job.proc, time: now() } as UserLogEvent;
     const owner = this.fileOwner(job);
     if (this.deferred) this.deferred.push(() => this.userLog.write(path, event, owner));
@@ -552,6 +559,13 @@ export class Schedd {
         }
       }
       acked.push(ev.seq);
+      // the exit of a job running when the schedd started: its events go to the log once (a previous run
+      // may have logged them and been killed before it recorded the exit; the startd then reports it again)
+      const path = this.queue.value(job, 'UserLog');
+      if (ev.type === 'exited' && this.unsure.delete(key) && typeof path === 'string' && loggedEnd(path, job.cluster, job.proc, this.fileOwner(job))) {
+        this.log.info({ cluster: job.cluster, proc: job.proc }, 'exit recorded again after a restart: its events are in the log already');
+        this.quiet.add(key);
+      }
       // a job that ends while the schedd is still reconnecting to it has no claim object yet: its claim is
       // released all the same (else the startd would hold the slot until the lease ran out)
       const freed = claim ?? { id: job.claim.id, startd: job.claim.startd, slot: job.claim.slot, lastAc: 0 };
@@ -588,6 +602,7 @@ export class Schedd {
           break;
         case 'exited':
           this.jobExited(job, ev, transferError);
+          this.quiet.delete(key);
           after.push(freed);
           break;
         case 'failed':
@@ -1145,6 +1160,7 @@ export class Schedd {
         continue;
       }
       if (j.status !== JobStatus.Running && j.status !== JobStatus.Suspended && j.status !== JobStatus.Idle && j.status !== JobStatus.Removed && j.status !== JobStatus.Held) continue;
+      this.unsure.add(jobKey(j.cluster, j.proc));
       let l = byStartd.get(j.claim.startd);
       if (!l) byStartd.set(j.claim.startd, (l = []));
       l.push(j);
@@ -1226,6 +1242,7 @@ export class Schedd {
     }
     const claim: Claim = { id: claimRef.id, startd: addr, slot: claimRef.slot, job: j, lastAc: 0, renewedAt: Date.now() };
     this.claims.set(claim.id, claim);
+    if (s === 'running') this.unsure.delete(jobKey(j.cluster, j.proc));
     if (j.status === JobStatus.Running) this.armDuration(j);
     if (j.status === JobStatus.Removed) void this.startd(addr).deactivate(claim.id, false, 'removed').catch(() => {});
     this.log.info({ cluster: j.cluster, proc: j.proc, slot: claim.slot, state: s }, 'reconnected to running job');
