@@ -542,15 +542,17 @@ export class Schedd {
       const claim = this.claims.get(ev.claim);
       // A redelivered or stale event (the job already moved on) is acknowledged and ignored.
       if (!job || !job.claim || job.claim.id !== ev.claim) {
-        acked.push(ev.seq);
-        continue;
+        if (!this.takeBackLostRun(job, ev, callerHost) || !job?.claim) {
+          acked.push(ev.seq);
+          continue;
+        }
       }
       if (!sameHost(hostOfName(job.claim.slot), callerHost)) continue;
       // Output first: the exit is recorded (and acknowledged) only once the files are in place. A startd we
       // cannot reach gets no acknowledgement and reports again.
       let transferError: string | undefined;
       // (a held or removed job's output stays behind, as in HTCondor)
-      if (ev.output && ((ev.type === 'exited' && job.status === JobStatus.Running) || ev.type === 'evicted')) {
+      if (ev.output && ((ev.type === 'exited' && (job.status === JobStatus.Running || job.status === JobStatus.Idle)) || ev.type === 'evicted')) {
         try {
           transferError = await this.fetchOutput(job, ev.type === 'evicted');
         } catch (e) {
@@ -806,6 +808,41 @@ export class Schedd {
     this.queue.update(job, changes);
     const code = ev.exit_code > 0 ? ev.exit_code : HoldCode.FailedToCreateProcess;
     this.hold(job, ev.message || 'the job could not be started', code, ev.hold_subcode ?? 0);
+  }
+
+  /**
+   * Claims whose job the schedd gave up on without hearing of its end (its startd silent past the lease, or
+   * back without the claim), by claim id: an exit that its startd reports later (from its journal) is
+   * still the job's completion. Kept in memory, the latest 10,000.
+   */
+  private lost = new Map<string, { key: string; startd: string; slot: string }>();
+
+  private lostRun(job: Job, reason: string) {
+    const c = job.claim;
+    if (c && job.status !== JobStatus.Idle) {
+      this.lost.set(c.id, { key: jobKey(job.cluster, job.proc), startd: c.startd, slot: c.slot });
+      if (this.lost.size > 10_000) this.lost.delete(this.lost.keys().next().value!);
+    }
+    this.jobEvicted(job, reason);
+  }
+
+  /**
+   * The exit of a run given up on (`lost`) arrives: the job completed there, and that counts. A job back
+   * to idle takes the claim again (its exit is then recorded as usual); a job running again elsewhere has
+   * that run stopped. False when it cannot be taken (held, removed, being started): the exit is dropped.
+   */
+  private takeBackLostRun(job: Job | undefined, ev: JobEvent__Output, callerHost: string): job is Job {
+    const was = this.lost.get(ev.claim);
+    if (!job || ev.type !== 'exited' || !was || was.key !== jobKey(job.cluster, job.proc) || !sameHost(hostOfName(was.slot), callerHost)) return false;
+    if (job.status === JobStatus.Running && job.claim) {
+      const other = this.claims.get(job.claim.id);
+      this.log.warn({ cluster: job.cluster, proc: job.proc, slot: job.claim.slot }, 'a run given up on completed after all: the job’s new run is stopped');
+      if (other) void this.releaseClaim(other, true);
+    } else if (job.status !== JobStatus.Idle || job.claim) return false;
+    this.lost.delete(ev.claim);
+    job.claim = { id: ev.claim, startd: was.startd, slot: was.slot };
+    this.log.info({ cluster: job.cluster, proc: job.proc, slot: was.slot }, 'the exit of a run given up on arrived: recorded as the job’s completion');
+    return true;
   }
 
   private jobEvicted(job: Job, reason: string) {
@@ -1107,7 +1144,7 @@ export class Schedd {
               continue;
             }
             this.claims.delete(c.id);
-            if (c.job && c.job.claim?.id === c.id) this.jobEvicted(c.job, `the startd ${c.slot} no longer has the claim`);
+            if (c.job && c.job.claim?.id === c.id) this.lostRun(c.job, `the startd ${c.slot} no longer has the claim`);
           }
         } catch (e) {
           this.log.warn({ startd: addr, err: (e as Error).message }, 'lease renewal failed');
@@ -1117,7 +1154,7 @@ export class Schedd {
             c.renewedAt ??= asked;
             if (Date.now() - c.renewedAt <= this.opts.lease() * 1000) continue;
             this.claims.delete(c.id);
-            if (c.job && c.job.claim?.id === c.id) this.jobEvicted(c.job, `the startd of ${c.slot} could not be reached for longer than the job lease`);
+            if (c.job && c.job.claim?.id === c.id) this.lostRun(c.job, `the startd of ${c.slot} could not be reached for longer than the job lease`);
           }
         } finally {
           this.renewing.delete(addr);
@@ -1197,7 +1234,7 @@ export class Schedd {
         return;
       }
       if (Date.now() > deadline) {
-        for (const j of pending()) this.jobEvicted(j, 'the startd could not be reached after the schedd restarted');
+        for (const j of pending()) this.lostRun(j, 'the startd could not be reached after the schedd restarted');
         await this.settle();
         return;
       }
@@ -1237,7 +1274,7 @@ export class Schedd {
     }
     if (s === 'unknown') {
       if (j.status === JobStatus.Removed) this.queue.finish(j, JobStatus.Removed, this.wallClock(j));
-      else this.jobEvicted(j, 'the job was lost while the schedd was down (its startd no longer has the claim)');
+      else this.lostRun(j, 'the job was lost while the schedd was down (its startd no longer has the claim)');
       return;
     }
     const claim: Claim = { id: claimRef.id, startd: addr, slot: claimRef.slot, job: j, lastAc: 0, renewedAt: Date.now() };

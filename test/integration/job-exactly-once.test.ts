@@ -205,3 +205,38 @@ describe('exactly once', () => {
     assert.deepEqual(events(pool, 'out.log', cluster), ['000', '001', '005']);
   });
 });
+
+describe('exactly once, short lease', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start({ JOB_LEASE_DURATION: '6' });
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('exactly once – the exit of a job the schedd gave up on (its startd silent past the lease) is its completion when the startd reports it after a restart', async () => {
+    const go = join(pool.work, 'late.go');
+    // a line at the start of each run and one at its end: a second run may start, never end
+    pool.file('late.sub', `executable = /bin/sh\narguments = "-c 'echo run >> late.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done; echo done >> late.done'"\nlog = late.log\nqueue\n`);
+    const cluster = await pool.submit('late.sub');
+    await pool.waitFor('the job to run', async () => pool.exists('late.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    const startd = pool.daemonPid('startd');
+    process.kill(startd, 'SIGSTOP');
+    try {
+      writeFileSync(go, '');
+      await pool.waitFor('the job to end', () => pool.exists('late.done'));
+      await pool.waitFor('the schedd to give the job up', () => logged(pool, 'schedd', 'could not be reached for longer than the job lease'), 120_000);
+      process.kill(startd, 'SIGKILL');
+    } finally {
+      if (alive(startd)) process.kill(startd, 'SIGCONT');
+    }
+    await pool.waitForRestart('startd', startd);
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.JobStatus, 4);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(pool.read('late.done'), 'done\n', 'the job ran to its end once');
+    const log = pool.read('late.log');
+    assert.equal(log.split('\n').filter((l) => l.startsWith('005 ')).length, 1, log);
+  });
+});
