@@ -60,7 +60,7 @@ export interface JobFiles {
 export type SpawnerReply =
   | { id: string; event: 'started'; pid: number; files?: JobFiles }
   | { id: string; event: 'failed'; holdCode: number; holdSubCode: number; message: string }
-  | { id: string; event: 'exited'; exitCode: number; signal?: number };
+  | { id: string; event: 'exited'; exitCode: number; signal?: number; stopped?: boolean };
 
 const SIGNALS = constants.signals as Record<string, number>;
 const pids = new Map<string, number>();
@@ -194,6 +194,8 @@ function start(r: StartRequest): void {
     settled = true;
     // journaled the moment it is reaped, reported once that is on disk: a startd (or host) that dies
     // before reading the report finds the end here when it starts again
+    // whether a stop the startd asked for reached the job before it ended (else it ended by itself)
+    const wasStopped = stopped.has(r.id);
     const written = journalEnd(r.id, r.journal, code ?? 0, signal ? (SIGNALS[signal] ?? 0) : undefined);
     notes.delete(r.id);
     // whatever the job left behind goes with it (HTCondor: the job ends when its main process does); the
@@ -212,7 +214,7 @@ function start(r: StartRequest): void {
     families.delete(r.id);
     if (!r.keepSandbox) rmSync(r.sandbox, { recursive: true, force: true });
     await written;
-    send(signal ? { id: r.id, event: 'exited', exitCode: 0, signal: SIGNALS[signal] ?? 0 } : { id: r.id, event: 'exited', exitCode: code ?? 0 });
+    send(signal ? { id: r.id, event: 'exited', exitCode: 0, signal: SIGNALS[signal] ?? 0, stopped: wasStopped } : { id: r.id, event: 'exited', exitCode: code ?? 0, stopped: wasStopped });
   });
 }
 

@@ -383,7 +383,9 @@ export class Startd {
     const time = Math.floor(Date.now() / 1000);
     // with file transfer the sandbox stays until the schedd has fetched the output (on exit; on eviction
     // too for ON_EXIT_OR_EVICT, so a checkpoint the job wrote comes back as input for its next run)
-    const evicted = !!ex.evictReason || o.kind === 'lost';
+    // a job the startd meant to stop that ended before the stop reached it (the spawner says so) finished
+    // by itself: it is reported as an exit, or it would run a second time
+    const evicted = (!!ex.evictReason && o.stopped !== false) || o.kind === 'lost';
     let output = false;
     let acked: (() => void) | undefined;
     // the run's key goes with the journaled exit: a restarted startd skips the spawner's entry for it
@@ -424,7 +426,7 @@ export class Startd {
         journaled,
       );
     }
-    this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, exitCode: o.exitCode, signal: o.signal, outcome: ex.evictReason ? 'evicted' : o.kind }, 'job ended');
+    this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, exitCode: o.exitCode, signal: o.signal, outcome: evicted ? 'evicted' : o.kind }, 'job ended');
     if (ex.releaseAfterExit) this.releaseNow(d.claim);
     this.saveState();
     this.onChange(d.claim);

@@ -29,6 +29,8 @@ export interface JobOutcome {
   kind: 'exited' | 'failed' | 'lost';
   exitCode: number;
   signal?: number;
+  /** whether a stop the startd asked for reached the job before it ended (known when stops go through the spawner) */
+  stopped?: boolean;
   /** for failed: the HTCondor hold reason code, and the message */
   holdCode?: number;
   holdSubCode?: number;
@@ -60,6 +62,8 @@ export interface StartedJob {
   files?: JobFiles;
   /** the key its end is journaled under by the spawner (spawner-journal.ts) */
   run?: string;
+  /** signalled by the startd itself, not through the spawner (which then cannot tell whether a stop reached it) */
+  signalledHere?: boolean;
 }
 
 const SIGNALS = constants.signals as Record<string, number>;
@@ -169,7 +173,11 @@ export class Starter {
       } else {
         this.pending.delete(r.id);
         if (r.event === 'exited' && p.job.run && child.pid) this.unjournaled.set(p.job.run, child.pid);
-        p.resolve(r.event === 'failed' ? { kind: 'failed', exitCode: r.holdCode, holdCode: r.holdCode, holdSubCode: r.holdSubCode, message: r.message } : { kind: 'exited', exitCode: r.exitCode, signal: r.signal });
+        p.resolve(
+          r.event === 'failed'
+            ? { kind: 'failed', exitCode: r.holdCode, holdCode: r.holdCode, holdSubCode: r.holdSubCode, message: r.message }
+            : { kind: 'exited', exitCode: r.exitCode, signal: r.signal, stopped: p.job.signalledHere || !p.job.run ? undefined : r.stopped },
+        );
       }
     });
     // 'close', not 'exit': the ends the spawner reported just before it died are read first (a busy startd
@@ -189,7 +197,7 @@ export class Starter {
         if (e && child.pid) {
           this.pending.delete(id);
           this.unjournaled.set(e.run, child.pid);
-          p.resolve({ kind: 'exited', exitCode: e.exitCode, signal: e.signal });
+          p.resolve({ kind: 'exited', exitCode: e.exitCode, signal: e.signal, stopped: p.job.signalledHere ? undefined : !!e.stopped });
           continue;
         }
         if (p.job.pid) signalGroup(p.job.pid, 'SIGKILL');
@@ -351,9 +359,11 @@ export class Starter {
     // a stop goes through the spawner, which notes it in its journal should the job end of it: a restarted
     // startd must not take an eviction for a completion
     else if (this.journalDir && job.run && this.child && sig !== 'SIGSTOP' && sig !== 'SIGCONT') this.send({ op: 'signal', id: job.id, signal: sig });
-    else if (job.pid && job.family) job.family.signal(sig);
-    else if (job.pid) signalGroup(job.pid, sig);
-    else this.send({ op: 'signal', id: job.id, signal: sig });
+    else if (job.pid) {
+      job.signalledHere = true;
+      if (job.family) job.family.signal(sig);
+      else signalGroup(job.pid, sig);
+    } else this.send({ op: 'signal', id: job.id, signal: sig });
   }
 
   /**
