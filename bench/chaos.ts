@@ -2,7 +2,7 @@
 // are killed with SIGKILL at random, and now and then the whole host "crashes" (every daemon and every job
 // killed at once, then `dsched start`, as a reboot would). At the end it prints the counts that must all be
 // zero: acknowledged jobs lost, jobs run to completion twice, finished jobs without a terminate event in
-// their user log, idle jobs stranded (idle while slots are free and nothing happens). Exit 1 if any is not.
+// their user log or with more than one, idle jobs stranded (idle while slots are free and nothing happens). Exit 1 if any is not.
 //
 // Sizes: CHAOS_JOBS (2000), CHAOS_SLOTS (32), CHAOS_KILLS (30), CHAOS_CRASHES (5), CHAOS_SEED.
 // Every loop is bounded: the whole run gives up after CHAOS_MINUTES (30). CHAOS_KEEP=DIR copies the pool's
@@ -59,14 +59,33 @@ function jobProcesses(marker: string): number[] {
   return out;
 }
 
-function kill9(pids: number[]) {
+function signalAll(pids: number[], sig: NodeJS.Signals) {
   for (const p of pids) {
     try {
-      process.kill(p, 'SIGKILL');
+      process.kill(p, sig);
     } catch {
       /* gone */
     }
   }
+}
+const kill9 = (pids: number[]) => signalAll(pids, 'SIGKILL');
+
+/**
+ * A power cut: everything stops at the same instant. Finding the jobs takes a while (every process's
+ * environment is read), so the pool and its jobs are frozen first (SIGSTOP, again until no new process
+ * shows: a frozen spawner forks nothing), then all killed. Killing the daemons first and the jobs after left
+ * jobs running, and ending, with no daemon to see them, which no crash does.
+ */
+function crashHost(home: string, marker: string) {
+  const frozen = new Set<number>();
+  for (let i = 0; i < 20; i++) {
+    const now = [...poolProcesses(home).map((p) => p.pid), ...jobProcesses(marker)].filter((p) => !frozen.has(p));
+    if (!now.length) break;
+    signalAll(now, 'SIGSTOP');
+    for (const p of now) frozen.add(p);
+  }
+  kill9([...frozen]);
+  for (let i = 0, jobs = jobProcesses(marker); jobs.length && i < 10; i++, jobs = jobProcesses(marker)) kill9(jobs);
 }
 
 async function main() {
@@ -123,9 +142,7 @@ async function main() {
       if (submitted < JOBS) submitBatch();
       await sleep(500 + random() * 1500);
       if (crashes < CRASHES && random() < CRASHES / (KILLS + CRASHES)) {
-        // the daemons first (no job starts after that), then every job process, as a power cut would
-        kill9(poolProcesses(pool.home).map((p) => p.pid));
-        for (let i = 0, jobs = jobProcesses(marker); jobs.length && i < 10; i++, jobs = jobProcesses(marker)) kill9(jobs);
+        crashHost(pool.home, marker);
         timeline('host crash');
         crashes++;
         await sleep(200);
@@ -179,20 +196,33 @@ async function main() {
     }
     const twice = [...count].filter(([, n]) => n > 1).map(([id]) => id);
     const log = existsSync(join(pool.work, 'chaos.log')) ? pool.read('chaos.log') : '';
-    const terminated = new Set<string>();
-    for (const m of log.matchAll(/^005 \((\d+)\.(\d+)\.\d+\)/gm)) terminated.add(`${Number(m[1])}.${Number(m[2])}`);
+    const terminated = new Map<string, number>();
+    for (const m of log.matchAll(/^005 \((\d+)\.(\d+)\.\d+\)/gm)) terminated.set(`${Number(m[1])}.${Number(m[2])}`, (terminated.get(`${Number(m[1])}.${Number(m[2])}`) ?? 0) + 1);
+    const terminatedTwice = [...terminated].filter(([, n]) => n > 1).map(([id]) => id);
     const noTerminate = [...history].filter((id) => acknowledged.has(id) && !terminated.has(id));
 
+    // which fault came just before each job's second run (from the timeline)
+    const faults = existsSync(join(pool.work, 'timeline.txt'))
+      ? pool.read('timeline.txt').trim().split('\n').map((l) => ({ t: Number(l.split(' ')[0]), what: l.split(' ').slice(1).join(' ') })).filter((f) => !f.what.startsWith('dsched start'))
+      : [];
+    const cause = new Map<string, number>();
+    for (const id of twice) {
+      const starts = lines('starts.txt').filter((l) => l.split(' ')[0] === id).map((l) => Number(l.split(' ')[1]));
+      const second = starts.sort((a, b) => a - b)[1] ?? Infinity;
+      const f = faults.filter((x) => x.t <= second).at(-1)?.what ?? 'none';
+      cause.set(f, (cause.get(f) ?? 0) + 1);
+    }
     const show = (xs: string[]) => (xs.length ? ` (${xs.slice(0, 10).join(' ')}${xs.length > 10 ? ' …' : ''})` : '');
     console.log(`acknowledged jobs lost: ${lost.length}${show(lost)}`);
-    console.log(`jobs run to completion twice: ${twice.length}${show(twice)}`);
+    console.log(`jobs run to completion twice: ${twice.length}${show(twice)}${twice.length ? `; the fault before the second run: ${[...cause].map(([f, n]) => `${f} ${n}`).join(', ')}` : ''}`);
     console.log(`finished jobs without a terminate event: ${noTerminate.length}${show(noTerminate)}`);
+    console.log(`jobs with more than one terminate event: ${terminatedTwice.length}${show(terminatedTwice)}`);
     console.log(`idle jobs stranded at the end: ${stranded.length}${show(stranded)}`);
     console.log(`finished ${history.size} of ${acknowledged.size}; still queued ${inQueue.size}`);
     const sorted = [...restartToRunning].sort((a, b) => a - b);
     if (sorted.length)
       console.log(`restart to running (dsched start done → a job runs again), ${sorted.length} restarts: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} s, max ${sorted.at(-1)!.toFixed(1)} s`);
-    process.exitCode = lost.length || twice.length || noTerminate.length || stranded.length ? 1 : 0;
+    process.exitCode = lost.length || twice.length || noTerminate.length || terminatedTwice.length || stranded.length ? 1 : 0;
     if (process.exitCode) console.log(pool.logs());
   } finally {
     const keep = process.env.CHAOS_KEEP;

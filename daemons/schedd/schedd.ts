@@ -23,7 +23,7 @@ import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
 import { JobQueue, jobKey, lit, litValue, type Job } from './queue.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
-import { terminationUsage, UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
+import { loggedEnd, terminationUsage, UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
 import { Mailer, type JobFacts, type MailEvent } from './notify.js';
 import { appendToErrorFile, killsOnWalltime, walltimeExit, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
 
@@ -205,9 +205,16 @@ export class Schedd {
     return c;
   }
 
+  /**
+   * Jobs whose exit a previous run of the schedd may have logged and not recorded (killed in between: the
+   * log is written first), and jobs whose exit is being recorded again now, its events logged already.
+   */
+  private unsure = new Set<string>();
+  private quiet = new Set<string>();
+
   private logEvent(job: Job, e: EventBody) {
     const path = this.queue.value(job, 'UserLog');
-    if (typeof path !== 'string' || !path) return;
+    if (typeof path !== 'string' || !path || this.quiet.has(jobKey(job.cluster, job.proc))) return;
     const event = { ...e, cluster: job.cluster, proc: job.proc, time: now() } as UserLogEvent;
     const owner = this.fileOwner(job);
     if (this.deferred) this.deferred.push(() => this.userLog.write(path, event, owner));
@@ -533,15 +540,17 @@ export class Schedd {
       const claim = this.claims.get(ev.claim);
       // A redelivered or stale event (the job already moved on) is acknowledged and ignored.
       if (!job || !job.claim || job.claim.id !== ev.claim) {
-        acked.push(ev.seq);
-        continue;
+        if (!this.takeBackLostRun(job, ev, callerHost) || !job?.claim) {
+          acked.push(ev.seq);
+          continue;
+        }
       }
       if (!sameHost(hostOfName(job.claim.slot), callerHost)) continue;
       // Output first: the exit is recorded (and acknowledged) only once the files are in place. A startd we
       // cannot reach gets no acknowledgement and reports again.
       let transferError: string | undefined;
       // (a held or removed job's output stays behind, as in HTCondor)
-      if (ev.output && ((ev.type === 'exited' && job.status === JobStatus.Running) || ev.type === 'evicted')) {
+      if (ev.output && ((ev.type === 'exited' && (job.status === JobStatus.Running || job.status === JobStatus.Idle)) || ev.type === 'evicted')) {
         try {
           transferError = await this.fetchOutput(job, ev.type === 'evicted');
         } catch (e) {
@@ -550,6 +559,13 @@ export class Schedd {
         }
       }
       acked.push(ev.seq);
+      // the exit of a job running when the schedd started: its events go to the log once (a previous run
+      // may have logged them and been killed before it recorded the exit; the startd then reports it again)
+      const path = this.queue.value(job, 'UserLog');
+      if (ev.type === 'exited' && this.unsure.delete(key) && typeof path === 'string' && loggedEnd(path, job.cluster, job.proc, this.fileOwner(job))) {
+        this.log.info({ cluster: job.cluster, proc: job.proc }, 'exit recorded again after a restart: its events are in the log already');
+        this.quiet.add(key);
+      }
       // a job that ends while the schedd is still reconnecting to it has no claim object yet: its claim is
       // released all the same (else the startd would hold the slot until the lease ran out)
       const freed = claim ?? { id: job.claim.id, startd: job.claim.startd, slot: job.claim.slot, lastAc: 0 };
@@ -586,6 +602,7 @@ export class Schedd {
           break;
         case 'exited':
           this.jobExited(job, ev, transferError);
+          this.quiet.delete(key);
           after.push(freed);
           break;
         case 'failed':
@@ -789,6 +806,41 @@ export class Schedd {
     this.queue.update(job, changes);
     const code = ev.exit_code > 0 ? ev.exit_code : HoldCode.FailedToCreateProcess;
     this.hold(job, ev.message || 'the job could not be started', code, ev.hold_subcode ?? 0);
+  }
+
+  /**
+   * Claims whose job the schedd gave up on without hearing of its end (its startd silent past the lease, or
+   * back without the claim), by claim id: an exit that its startd reports later (from its journal) is
+   * still the job's completion. Kept in memory, the latest 10,000.
+   */
+  private lost = new Map<string, { key: string; startd: string; slot: string }>();
+
+  private lostRun(job: Job, reason: string) {
+    const c = job.claim;
+    if (c && job.status !== JobStatus.Idle) {
+      this.lost.set(c.id, { key: jobKey(job.cluster, job.proc), startd: c.startd, slot: c.slot });
+      if (this.lost.size > 10_000) this.lost.delete(this.lost.keys().next().value!);
+    }
+    this.jobEvicted(job, reason);
+  }
+
+  /**
+   * The exit of a run given up on (`lost`) arrives: the job completed there, and that counts. A job back
+   * to idle takes the claim again (its exit is then recorded as usual); a job running again elsewhere has
+   * that run stopped. False when it cannot be taken (held, removed, being started): the exit is dropped.
+   */
+  private takeBackLostRun(job: Job | undefined, ev: JobEvent__Output, callerHost: string): job is Job {
+    const was = this.lost.get(ev.claim);
+    if (!job || ev.type !== 'exited' || !was || was.key !== jobKey(job.cluster, job.proc) || !sameHost(hostOfName(was.slot), callerHost)) return false;
+    if (job.status === JobStatus.Running && job.claim) {
+      const other = this.claims.get(job.claim.id);
+      this.log.warn({ cluster: job.cluster, proc: job.proc, slot: job.claim.slot }, 'a run given up on completed after all: the job’s new run is stopped');
+      if (other) void this.releaseClaim(other, true);
+    } else if (job.status !== JobStatus.Idle || job.claim) return false;
+    this.lost.delete(ev.claim);
+    job.claim = { id: ev.claim, startd: was.startd, slot: was.slot };
+    this.log.info({ cluster: job.cluster, proc: job.proc, slot: was.slot }, 'the exit of a run given up on arrived: recorded as the job’s completion');
+    return true;
   }
 
   private jobEvicted(job: Job, reason: string) {
@@ -1090,7 +1142,7 @@ export class Schedd {
               continue;
             }
             this.claims.delete(c.id);
-            if (c.job && c.job.claim?.id === c.id) this.jobEvicted(c.job, `the startd ${c.slot} no longer has the claim`);
+            if (c.job && c.job.claim?.id === c.id) this.lostRun(c.job, `the startd ${c.slot} no longer has the claim`);
           }
         } catch (e) {
           this.log.warn({ startd: addr, err: (e as Error).message }, 'lease renewal failed');
@@ -1100,7 +1152,7 @@ export class Schedd {
             c.renewedAt ??= asked;
             if (Date.now() - c.renewedAt <= this.opts.lease() * 1000) continue;
             this.claims.delete(c.id);
-            if (c.job && c.job.claim?.id === c.id) this.jobEvicted(c.job, `the startd of ${c.slot} could not be reached for longer than the job lease`);
+            if (c.job && c.job.claim?.id === c.id) this.lostRun(c.job, `the startd of ${c.slot} could not be reached for longer than the job lease`);
           }
         } finally {
           this.renewing.delete(addr);
@@ -1143,6 +1195,7 @@ export class Schedd {
         continue;
       }
       if (j.status !== JobStatus.Running && j.status !== JobStatus.Suspended && j.status !== JobStatus.Idle && j.status !== JobStatus.Removed && j.status !== JobStatus.Held) continue;
+      this.unsure.add(jobKey(j.cluster, j.proc));
       let l = byStartd.get(j.claim.startd);
       if (!l) byStartd.set(j.claim.startd, (l = []));
       l.push(j);
@@ -1179,7 +1232,7 @@ export class Schedd {
         return;
       }
       if (Date.now() > deadline) {
-        for (const j of pending()) this.jobEvicted(j, 'the startd could not be reached after the schedd restarted');
+        for (const j of pending()) this.lostRun(j, 'the startd could not be reached after the schedd restarted');
         await this.settle();
         return;
       }
@@ -1219,11 +1272,12 @@ export class Schedd {
     }
     if (s === 'unknown') {
       if (j.status === JobStatus.Removed) this.queue.finish(j, JobStatus.Removed, this.wallClock(j));
-      else this.jobEvicted(j, 'the job was lost while the schedd was down (its startd no longer has the claim)');
+      else this.lostRun(j, 'the job was lost while the schedd was down (its startd no longer has the claim)');
       return;
     }
     const claim: Claim = { id: claimRef.id, startd: addr, slot: claimRef.slot, job: j, lastAc: 0, renewedAt: Date.now() };
     this.claims.set(claim.id, claim);
+    if (s === 'running') this.unsure.delete(jobKey(j.cluster, j.proc));
     if (j.status === JobStatus.Running) this.armDuration(j);
     if (j.status === JobStatus.Removed) void this.startd(addr).deactivate(claim.id, false, 'removed').catch(() => {});
     this.log.info({ cluster: j.cluster, proc: j.proc, slot: claim.slot, state: s }, 'reconnected to running job');

@@ -47,11 +47,13 @@ async function setupTracking(): Promise<ProcTracker> {
 }
 const tracker = await setupTracking();
 machine.processTracking = tracker.method;
-const starter = new Starter((msg) => log.error(msg), tracker);
+const starter = new Starter((msg) => log.error(msg), tracker, config.paths.run);
 const startd = new Startd(machine, config, log, reporter, starter);
 const monitor = new JobMonitor(startd, config, log, reporter, tracker);
 startd.hooks = monitor;
 monitor.start();
+// ends the previous run's spawner journaled and that run never read are reported as exits (not run again)
+await startd.recoverSpawnerExits();
 // jobs an earlier run left (the startd and its spawner killed at once) go before any job of this run starts
 const reaped = await tracker.reapOrphans(startd.previousTags());
 if (reaped) log.warn({ processes: reaped }, 'killed processes left by jobs of a previous startd');

@@ -38,6 +38,8 @@ export class EventReporter {
   /** events waiting for the next journal write; not sent before it */
   private unsynced = new Map<string, string>(); // seq → journal line
   private syncScheduled = false;
+  /** what to tell once an event is on disk (the spawner's entry for it is then done) */
+  private onJournaled = new Map<string, () => void>();
 
   private static durable(ev: JobEvent): boolean {
     return ev.type === 'exited' || ev.type === 'failed';
@@ -75,7 +77,7 @@ export class EventReporter {
   }
 
   /** Write the waiting exits to the journal with one fsync, then let them go out. */
-  private sync(): void {
+  sync(): void {
     this.syncScheduled = false;
     if (!this.unsynced.size || !this.journalFile) return;
     const lines = [...this.unsynced.entries()];
@@ -87,12 +89,18 @@ export class EventReporter {
       } finally {
         closeSync(fd);
       }
-      for (const [seq] of lines) this.journaled.add(seq);
+      for (const [seq] of lines) {
+        this.journaled.add(seq);
+        this.onJournaled.get(seq)?.();
+      }
     } catch (e) {
       // reported all the same: a lost exit after a crash is better than none now
       this.log.error({ file: this.journalFile, err: (e as Error).message }, 'cannot journal job exits');
     }
-    for (const [seq] of lines) this.unsynced.delete(seq);
+    for (const [seq] of lines) {
+      this.unsynced.delete(seq);
+      this.onJournaled.delete(seq);
+    }
     for (const addr of this.pending.keys()) if (!this.inflight.has(addr)) void this.flush(addr);
   }
 
@@ -125,11 +133,17 @@ export class EventReporter {
     }));
   }
 
+  /** The `keep` of the events journaled and not yet acknowledged (a restarted startd's). */
+  kept(): unknown[] {
+    return [...this.replayed.values()].map((r) => r.keep);
+  }
+
   /**
    * Queue an event; `acked` runs once the schedd has recorded it. An exit is journaled first, with `keep`
-   * (JSON) for the startd that redelivers it after a restart.
+   * (JSON) for the startd that redelivers it after a restart; `journaled` runs once it is on disk (at once
+   * for an event that is not journaled).
    */
-  send(scheddAddress: string, ev: Omit<JobEvent, 'seq'>, acked?: () => void, keep?: unknown): void {
+  send(scheddAddress: string, ev: Omit<JobEvent, 'seq'>, acked?: () => void, keep?: unknown, journaled?: () => void): void {
     const seq = `${process.pid}-${Date.now()}-${++this.seq}`;
     if (acked) this.onAcked.set(seq, acked);
     let m = this.pending.get(scheddAddress);
@@ -138,12 +152,14 @@ export class EventReporter {
     m.set(seq, full);
     if (this.journalFile && EventReporter.durable(full)) {
       this.unsynced.set(seq, JSON.stringify({ addr: scheddAddress, ev: full, keep }) + '\n');
+      if (journaled) this.onJournaled.set(seq, journaled);
       if (!this.syncScheduled) {
         this.syncScheduled = true;
         setImmediate(() => this.sync());
       }
       return;
     }
+    journaled?.();
     if (!this.inflight.has(scheddAddress)) setImmediate(() => void this.flush(scheddAddress));
   }
 

@@ -3,14 +3,17 @@
 // kernel copies the page tables of a large heap; from here it is cheap, and it runs on the other core.
 //
 // Protocol, one JSON object per line. In (stdin): {op:'start', id, exe, argv, cwd, env, stdin, stdout,
-// stderr, sandbox, adText, uid?, gid?, family?} and {op:'signal', id, signal}. Out (stdout): {id, event:'started',
-// pid, files}, {id, event:'failed', holdCode, holdSubCode, message}, {id, event:'exited', exitCode, signal?}.
+// stderr, sandbox, adText, uid?, gid?, family?, journal?}, {op:'signal', id, signal} and {op:'journaled', runs}.
+// Out (stdout): {id, event:'started', pid, files}, {id, event:'failed', holdCode, holdSubCode, message},
+// {id, event:'exited', exitCode, signal?}. Started with the startd's run directory as its argument, it
+// journals each end of a job that has a `journal` note there (spawner-journal.ts) before it reports it.
 import { spawn } from 'node:child_process';
-import { chownSync, closeSync, fstatSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import { ProcFamily, type FamilyRef } from './proc-family.js';
 import { asUser, type Owner } from '../../lib/as-user.js';
+import { spawnerJournalFile, SpawnerJournalWriter, type ExitNote } from './spawner-journal.js';
 
 export interface StartRequest {
   op: 'start';
@@ -36,11 +39,18 @@ export interface StartRequest {
   family?: FamilyRef;
   /** the owner's supplementary groups: the job's files are opened with all of the owner's rights */
   groups?: number[];
+  /** journal the job's end before reporting it: the run's key and what the startd reports it with */
+  journal?: { run: string; note: ExitNote };
 }
 export interface SignalRequest {
   op: 'signal';
   id: string;
   signal: NodeJS.Signals;
+}
+/** The startd has journaled these runs' ends itself: the spawner's entries are done. */
+export interface JournaledRequest {
+  op: 'journaled';
+  runs: string[];
 }
 /** A file by device and inode (`dev:ino`): what dtail checks the file it reads against. */
 export interface JobFiles {
@@ -50,7 +60,7 @@ export interface JobFiles {
 export type SpawnerReply =
   | { id: string; event: 'started'; pid: number; files?: JobFiles }
   | { id: string; event: 'failed'; holdCode: number; holdSubCode: number; message: string }
-  | { id: string; event: 'exited'; exitCode: number; signal?: number };
+  | { id: string; event: 'exited'; exitCode: number; signal?: number; stopped?: boolean };
 
 const SIGNALS = constants.signals as Record<string, number>;
 const pids = new Map<string, number>();
@@ -58,6 +68,12 @@ const pids = new Map<string, number>();
 const early = new Map<string, NodeJS.Signals>();
 const starting = new Set<string>();
 const families = new Map<string, ProcFamily>();
+/** Jobs the startd signalled to stop them (not SIGSTOP/SIGCONT): an end after that may be an eviction. */
+const stopped = new Set<string>();
+const PAUSE = new Set(['SIGSTOP', 'SIGCONT', 'SIGTSTP']);
+let journal: SpawnerJournalWriter | undefined;
+/** The journal notes of the jobs running, by id. */
+const notes = new Map<string, { run: string; note: ExitNote }>();
 const send = (r: SpawnerReply) => process.stdout.write(JSON.stringify(r) + '\n');
 const ERRNOS = constants.errno as Record<string, number>;
 /** The errno of a failed system call (0 when it is not one): HTCondor's HoldReasonSubCode for codes 6, 7, 8, 14. */
@@ -162,6 +178,7 @@ function start(r: StartRequest): void {
   });
   child.once('spawn', () => {
     pids.set(r.id, child.pid!);
+    if (r.journal) notes.set(r.id, r.journal);
     if (family) {
       family.pid = child.pid!;
       families.set(r.id, family);
@@ -175,6 +192,12 @@ function start(r: StartRequest): void {
   child.once('exit', async (code, signal) => {
     if (settled) return;
     settled = true;
+    // journaled the moment it is reaped, reported once that is on disk: a startd (or host) that dies
+    // before reading the report finds the end here when it starts again
+    // whether a stop the startd asked for reached the job before it ended (else it ended by itself)
+    const wasStopped = stopped.has(r.id);
+    const written = journalEnd(r.id, r.journal, code ?? 0, signal ? (SIGNALS[signal] ?? 0) : undefined);
+    notes.delete(r.id);
     // whatever the job left behind goes with it (HTCondor: the job ends when its main process does); the
     // exit is reported once none of its processes remains
     try {
@@ -190,8 +213,33 @@ function start(r: StartRequest): void {
     pids.delete(r.id);
     families.delete(r.id);
     if (!r.keepSandbox) rmSync(r.sandbox, { recursive: true, force: true });
-    send(signal ? { id: r.id, event: 'exited', exitCode: 0, signal: SIGNALS[signal] ?? 0 } : { id: r.id, event: 'exited', exitCode: code ?? 0 });
+    await written;
+    send(signal ? { id: r.id, event: 'exited', exitCode: 0, signal: SIGNALS[signal] ?? 0, stopped: wasStopped } : { id: r.id, event: 'exited', exitCode: code ?? 0, stopped: wasStopped });
   });
+}
+
+function journalEnd(id: string, j: { run: string; note: ExitNote } | undefined, exitCode: number, signal: number | undefined): Promise<void> | undefined {
+  const stop = stopped.delete(id);
+  if (!j || !journal) return undefined;
+  return journal.record({ run: j.run, note: j.note, exitCode, signal, stopped: stop || undefined, time: Math.floor(Date.now() / 1000) });
+}
+
+/**
+ * The jobs that have exited and are not reaped yet (zombies): this process may learn that its startd died
+ * before it hears of those exits. Their status is in /proc/<pid>/stat (field 52, as waitpid gives it).
+ */
+function journalZombies(): void {
+  for (const [id, pid] of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const status = Number(f[49]);
+      if (f[0] !== 'Z' || !Number.isFinite(status)) continue;
+      void journalEnd(id, notes.get(id), (status >> 8) & 0xff, status & 0x7f ? status & 0x7f : undefined);
+    } catch {
+      /* reaped meanwhile: its exit handler journals it */
+    }
+  }
 }
 
 /** `dev:ino` of a regular file open on `fd`; undefined for anything else (/dev/null, a pipe). */
@@ -201,6 +249,7 @@ function fileId(fd: number): string | undefined {
 }
 
 function signal(r: SignalRequest): void {
+  if (!PAUSE.has(r.signal) && (pids.has(r.id) || starting.has(r.id))) stopped.add(r.id);
   const pid = pids.get(r.id);
   if (!pid) {
     if (starting.has(r.id)) early.set(r.id, r.signal);
@@ -220,15 +269,19 @@ function signal(r: SignalRequest): void {
 
 // Run as the spawner process (not when imported for its types).
 if (process.argv[1] && /spawner\.(js|ts)$/.test(process.argv[1])) {
+  if (process.argv[2]) journal = new SpawnerJournalWriter(spawnerJournalFile(process.argv[2], process.pid));
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
     if (!line.trim()) return;
-    const r = JSON.parse(line) as StartRequest | SignalRequest;
+    const r = JSON.parse(line) as StartRequest | SignalRequest | JournaledRequest;
     if (r.op === 'start') start(r);
     else if (r.op === 'signal') signal(r);
+    else if (r.op === 'journaled') journal?.done(r.runs);
   });
-  // the startd is gone: nobody can report on the jobs, so they go too
+  // the startd is gone: nobody can report on the jobs, so they go too (the ends reaped so far stay journaled)
   const orphaned = () => {
+    journalZombies();
+    journal?.flush();
     for (const f of families.values()) f.killNow();
     for (const pid of pids.values()) {
       try {

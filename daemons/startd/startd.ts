@@ -3,8 +3,8 @@
 // never as an exit, so it is run again rather than recorded as finished.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ClassAd, parseExpr, symmetricMatch, unparse } from '../../grammar/classad/index.js';
+import { basename, join } from 'node:path';
+import { ClassAd, literal, parseExpr, symmetricMatch, unparse } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
 import { sameHost } from '../../lib/rpc/authz.js';
@@ -15,6 +15,7 @@ import type { EventReporter } from './reporter.js';
 import { Machine, type DynamicSlot } from './slots.js';
 import { fetchInput, inputFailure, outputFiles, wantsTransfer, type OutputList } from './transfer.js';
 import { removeSandbox, signalByName, signalGroup, type JobOutcome, type RunAs, type Starter } from './starter.js';
+import { processAlive, readSpawnerJournal, removeSpawnerJournal, spawnerJournals, type SpawnerExit } from './spawner-journal.js';
 
 interface SlotExtra {
   evictReason?: string;
@@ -72,6 +73,59 @@ export class Startd {
     } catch {
       return [];
     }
+  }
+
+  /**
+   * The ends of jobs that the previous run's spawner journaled and that run never journaled itself (it was
+   * killed, or the host crashed, before it read them from its spawner): they are reported as exits now, so
+   * those jobs are recorded as finished rather than run again. An end that came after the startd had
+   * signalled the job (an eviction, a removal) is left out: its job is settled as one that was lost. Call
+   * before serving (so ClaimStatus and RenewLeases know of these ends) and before `reapOrphans`.
+   */
+  async recoverSpawnerExits(): Promise<void> {
+    const files = spawnerJournals(this.config.paths.run, this.starter.spawnerPid);
+    if (!files.length) return;
+    // the previous spawner stops when it sees its startd gone, and journals what it reaps until then
+    const until = Date.now() + 10_000;
+    for (const f of files) while (isSpawner(f.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const known = new Set(this.reporter.kept().map((k) => (k as { run?: string } | undefined)?.run));
+    let recovered = 0;
+    let stopped = 0;
+    for (const f of files)
+      for (const e of readSpawnerJournal(f.file)) {
+        if (known.has(e.run)) continue;
+        known.add(e.run);
+        if (e.stopped) stopped++;
+        else if (this.redeliver(e)) recovered++;
+      }
+    // on disk in the startd's own journal before the spawners' journals go
+    this.reporter.sync();
+    for (const f of files) removeSpawnerJournal(f.file);
+    if (recovered || stopped) this.log.info({ exits: recovered, stopped }, 'reporting job exits the previous job spawner journaled before the startd read them');
+  }
+
+  /** Report an end from a spawner's journal as an exit (with its sandbox's output); false if it cannot be. */
+  private redeliver(e: SpawnerExit): boolean {
+    const n = e.note;
+    const ev = { claim: n.claim, id: { cluster: n.cluster, proc: n.proc }, type: 'exited', exit_code: e.signal === undefined ? e.exitCode : 0, exit_by_signal: e.signal !== undefined, exit_signal: e.signal ?? 0, time: e.time, output: false };
+    const keep: { run: string; retained?: Retained & { key: string } } = { run: e.run };
+    let acked: (() => void) | undefined;
+    const t = n.transfer;
+    if (t) {
+      // its output is in the sandbox, or the job cannot count as finished (it runs again)
+      if (!existsSync(t.sandbox)) return false;
+      const ad = new ClassAd();
+      if (t.whenToTransferOutput !== undefined) ad.set('WhenToTransferOutput', literal(t.whenToTransferOutput));
+      if (t.transferOutput !== undefined) ad.set('TransferOutput', literal(t.transferOutput));
+      const key = `${n.claim}/${n.cluster}.${n.proc}`;
+      const r: Retained = { sandbox: t.sandbox, output: outputFiles(ad, t.sandbox, new Map(t.inputs), e.signal === undefined && e.exitCode === 0), scheddHost: t.scheddHost, owner: t.owner };
+      this.retained.set(key, r);
+      keep.retained = { key, ...r };
+      ev.output = true;
+      acked = () => this.dropRetained(key);
+    }
+    this.reporter.send(n.addr, ev, acked, keep);
+    return true;
   }
 
   /**
@@ -264,6 +318,24 @@ export class Startd {
       defaultEnv,
       files,
       transfer: !!transfer,
+      // the spawner journals the end before it reports it: found again should this startd die first
+      journal: {
+        run: basename(sandbox),
+        note: () => ({
+          addr: d.scheddAddress,
+          claim,
+          cluster,
+          proc,
+          transfer: transfer && {
+            sandbox,
+            scheddHost: d.scheddHost,
+            owner: runAsOwner(owner),
+            inputs: [...transfer.inputs],
+            whenToTransferOutput: job.lookupJS('WhenToTransferOutput') === undefined ? undefined : String(job.lookupJS('WhenToTransferOutput')),
+            transferOutput: typeof job.lookupJS('TransferOutput') === 'string' ? String(job.lookupJS('TransferOutput')) : undefined,
+          },
+        }),
+      },
       prepare: transfer
         ? async () => {
             try {
@@ -311,10 +383,14 @@ export class Startd {
     const time = Math.floor(Date.now() / 1000);
     // with file transfer the sandbox stays until the schedd has fetched the output (on exit; on eviction
     // too for ON_EXIT_OR_EVICT, so a checkpoint the job wrote comes back as input for its next run)
-    const evicted = !!ex.evictReason || o.kind === 'lost';
+    // a job the startd meant to stop that ended before the stop reached it (the spawner says so) finished
+    // by itself: it is reported as an exit, or it would run a second time
+    const evicted = (!!ex.evictReason && o.stopped !== false) || o.kind === 'lost';
     let output = false;
     let acked: (() => void) | undefined;
-    let keep: { retained: Retained & { key: string } } | undefined;
+    // the run's key goes with the journaled exit: a restarted startd skips the spawner's entry for it
+    const keep: { run?: string; retained?: Retained & { key: string } } = { run: job.started.run };
+    const journaled = () => this.starter.journaled(job.started);
     if (ex.transfer && o.kind === 'exited' && ex.ad && (!evicted || String(ex.ad.lookupJS('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT')) {
       const key = `${d.claim}/${job.cluster}.${job.proc}`;
       const sandbox = job.started.sandbox;
@@ -323,15 +399,15 @@ export class Startd {
       output = true;
       acked = () => this.dropRetained(key);
       // journaled with the exit: a restarted startd serves this output again (restoreOwed)
-      keep = { retained: { key, ...r } };
+      keep.retained = { key, ...r };
     } else if (ex.transfer) removeSandbox(job.started.sandbox);
     ex.ad = undefined;
     ex.chirp = undefined;
     ex.transfer = undefined;
     if (evicted) {
-      this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'evicted', message: ex.evictReason ?? o.message ?? 'the job was lost', time, output }, acked);
+      this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'evicted', message: ex.evictReason ?? o.message ?? 'the job was lost', time, output }, acked, undefined, journaled);
     } else if (o.kind === 'failed') {
-      this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'failed', exit_code: o.holdCode ?? 6, hold_subcode: o.holdSubCode ?? 0, message: o.message ?? '', time });
+      this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'failed', exit_code: o.holdCode ?? 6, hold_subcode: o.holdSubCode ?? 0, message: o.message ?? '', time }, undefined, keep, journaled);
     } else {
       this.reporter.send(
         d.scheddAddress,
@@ -347,9 +423,10 @@ export class Startd {
         },
         acked,
         keep,
+        journaled,
       );
     }
-    this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, exitCode: o.exitCode, signal: o.signal, outcome: ex.evictReason ? 'evicted' : o.kind }, 'job ended');
+    this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, exitCode: o.exitCode, signal: o.signal, outcome: evicted ? 'evicted' : o.kind }, 'job ended');
     if (ex.releaseAfterExit) this.releaseNow(d.claim);
     this.saveState();
     this.onChange(d.claim);
@@ -458,5 +535,14 @@ export class Startd {
     for (const d of this.machine.dslots.values()) if (d.job) this.starter.signal(d.job.started, 'SIGKILL');
     this.starter.stop();
     // output not fetched yet stays: its exit is journaled, and the next run of this startd serves it
+  }
+}
+
+/** Whether a previous run's spawner still runs (its pid not yet taken by another program). */
+function isSpawner(pid: number): boolean {
+  try {
+    return processAlive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('spawner');
+  } catch {
+    return false;
   }
 }

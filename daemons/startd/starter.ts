@@ -13,7 +13,8 @@ import { parseEnv, splitArgs } from '../../grammar/submit/args-env.js';
 import { STDERR_NAME, STDOUT_NAME } from '../../lib/transfer.js';
 import { daemonNodeFlags } from '../../lib/node-flags.js';
 import type { ProcFamily, ProcTracker } from './proc-family.js';
-import type { JobFiles, SignalRequest, SpawnerReply, StartRequest } from './spawner.js';
+import type { JobFiles, JournaledRequest, SignalRequest, SpawnerReply, StartRequest } from './spawner.js';
+import { readSpawnerJournal, removeSpawnerJournal, spawnerJournalFile, type ExitNote } from './spawner-journal.js';
 
 /** The package's libexec/ (dchirp for jobs): two levels up from the sources (daemons/startd), three from the bundle (dist/daemons/startd). */
 const JOB_BIN = ((here) => (existsSync(join(here, '..', '..', 'libexec', 'dchirp')) ? resolve_(here, '..', '..', 'libexec') : resolve_(here, '..', '..', '..', 'libexec')))(
@@ -28,6 +29,8 @@ export interface JobOutcome {
   kind: 'exited' | 'failed' | 'lost';
   exitCode: number;
   signal?: number;
+  /** whether a stop the startd asked for reached the job before it ended (known when stops go through the spawner) */
+  stopped?: boolean;
   /** for failed: the HTCondor hold reason code, and the message */
   holdCode?: number;
   holdSubCode?: number;
@@ -57,6 +60,10 @@ export interface StartedJob {
   stdout?: string;
   stderr?: string;
   files?: JobFiles;
+  /** the key its end is journaled under by the spawner (spawner-journal.ts) */
+  run?: string;
+  /** signalled by the startd itself, not through the spawner (which then cannot tell whether a stop reached it) */
+  signalledHere?: boolean;
 }
 
 const SIGNALS = constants.signals as Record<string, number>;
@@ -94,6 +101,8 @@ export interface StartOptions {
   files?: Record<string, string>;
   /** The process exists (its pid is in the StartedJob). */
   onRunning?: () => void;
+  /** Have the spawner journal the job's end under this key, with what a restarted startd reports it with. */
+  journal?: { run: string; note: () => ExitNote };
 }
 
 interface Pending {
@@ -114,13 +123,25 @@ export class Starter {
   /** Whether the spawner runs: without it no job can start (the startd's health says so). */
   spawnerUp = false;
   onSpawnerState: (up: boolean) => void = () => {};
+  /** Ends a spawner journaled that the startd has not journaled yet: run → the spawner's pid. */
+  private unjournaled = new Map<string, number>();
+  /** The journals of spawners that died, with the runs in them still owed (removed once none is). */
+  private deadJournals = new Map<number, Set<string>>();
+  private journaledRuns: string[] = [];
 
   constructor(
     private onError: (msg: string) => void,
     /** how a job's processes are tracked; without one, by its process group alone */
     private tracker?: ProcTracker,
+    /** where the spawner journals the ends of jobs (the startd's run directory); none: no journal */
+    private journalDir?: string,
   ) {
     this.launch();
+  }
+
+  /** The pid of the spawner running now (whose journal is not to be read). */
+  get spawnerPid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** Requests made while the spawner is down (killed, not yet started again): sent once it is back. */
@@ -130,7 +151,7 @@ export class Starter {
     const script = join(dirname(fileURLToPath(import.meta.url)), `spawner${extname(fileURLToPath(import.meta.url))}`);
     // the loaders this process runs with (`--import tsx` from the sources), in either spelling
     const loaders = process.execArgv.flatMap((a, i, all) => (a.startsWith('--import=') ? [a] : a === '--import' && all[i + 1] ? [a, all[i + 1]!] : []));
-    const child = spawn(process.execPath, [...daemonNodeFlags('spawner'), ...loaders, script], {
+    const child = spawn(process.execPath, [...daemonNodeFlags('spawner'), ...loaders, script, ...(this.journalDir ? [this.journalDir] : [])], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.child = child;
@@ -151,7 +172,12 @@ export class Starter {
         p.onRunning?.();
       } else {
         this.pending.delete(r.id);
-        p.resolve(r.event === 'failed' ? { kind: 'failed', exitCode: r.holdCode, holdCode: r.holdCode, holdSubCode: r.holdSubCode, message: r.message } : { kind: 'exited', exitCode: r.exitCode, signal: r.signal });
+        if (r.event === 'exited' && p.job.run && child.pid) this.unjournaled.set(p.job.run, child.pid);
+        p.resolve(
+          r.event === 'failed'
+            ? { kind: 'failed', exitCode: r.holdCode, holdCode: r.holdCode, holdSubCode: r.holdSubCode, message: r.message }
+            : { kind: 'exited', exitCode: r.exitCode, signal: r.signal, stopped: p.job.signalledHere || !p.job.run ? undefined : r.stopped },
+        );
       }
     });
     // 'close', not 'exit': the ends the spawner reported just before it died are read first (a busy startd
@@ -163,8 +189,17 @@ export class Starter {
       this.onError(`the job spawner exited (${sig ?? code}); restarting it`);
       this.spawnerUp = false;
       this.onSpawnerState(false);
-      // its jobs cannot be followed any more: kill what is left and report them lost
+      // ends it journaled but did not report (killed in between) are exits; the jobs still running cannot
+      // be followed any more: kill what is left and report them lost
+      const ended = new Map(child.pid && this.journalDir ? readSpawnerJournal(spawnerJournalFile(this.journalDir, child.pid)).map((e) => [e.run, e]) : []);
       for (const [id, p] of this.pending) {
+        const e = p.job.run ? ended.get(p.job.run) : undefined;
+        if (e && child.pid) {
+          this.pending.delete(id);
+          this.unjournaled.set(e.run, child.pid);
+          p.resolve({ kind: 'exited', exitCode: e.exitCode, signal: e.signal, stopped: p.job.signalledHere ? undefined : !!e.stopped });
+          continue;
+        }
         if (p.job.pid) signalGroup(p.job.pid, 'SIGKILL');
         const family = p.job.family;
         if (family) void family.kill().then(() => family.remove());
@@ -172,11 +207,43 @@ export class Starter {
         this.pending.delete(id);
         p.resolve({ kind: 'lost', exitCode: 0, message: 'the job spawner died' });
       }
+      if (child.pid && this.journalDir) {
+        // its journal goes once the startd has journaled every end in it it had not yet
+        const owed = new Set([...ended.keys()].filter((run) => this.unjournaled.get(run) === child.pid));
+        this.deadJournals.set(child.pid, owed);
+        this.dropDeadJournal(child.pid);
+      }
       setTimeout(() => this.launch(), 200).unref();
     });
   }
 
-  private send(msg: StartRequest | SignalRequest) {
+  /**
+   * The startd has journaled (or reported, for an end that is not journaled) the end of this job: the
+   * spawner's entry is done. Marks go out once per event-loop turn.
+   */
+  journaled(job: StartedJob): void {
+    const run = job.run;
+    const pid = run ? this.unjournaled.get(run) : undefined;
+    if (!run || pid === undefined) return;
+    this.unjournaled.delete(run);
+    const dead = this.deadJournals.get(pid);
+    if (dead) {
+      dead.delete(run);
+      this.dropDeadJournal(pid);
+      return;
+    }
+    if (pid !== this.child?.pid) return;
+    if (!this.journaledRuns.length) setImmediate(() => this.send({ op: 'journaled', runs: this.journaledRuns.splice(0) }));
+    this.journaledRuns.push(run);
+  }
+
+  private dropDeadJournal(pid: number) {
+    if (this.deadJournals.get(pid)?.size || !this.journalDir) return;
+    this.deadJournals.delete(pid);
+    removeSpawnerJournal(spawnerJournalFile(this.journalDir, pid));
+  }
+
+  private send(msg: StartRequest | SignalRequest | JournaledRequest) {
     const line = JSON.stringify(msg) + '\n';
     if (this.child?.stdin?.writable) this.child.stdin.write(line);
     else if (msg.op === 'start' && !this.stopping) this.waiting.push({ id: msg.id, line });
@@ -253,6 +320,11 @@ export class Starter {
     };
     const go = () => {
       if (job.cancelled) return resolve({ kind: 'exited', exitCode: 0, signal: SIGNALS.SIGKILL });
+      if (opts.journal && this.journalDir) {
+        // the note is taken now: with file transfer, it names the inputs that have just arrived
+        job.run = opts.journal.run;
+        request.journal = { run: opts.journal.run, note: opts.journal.note() };
+      }
       if (this.tracker) {
         try {
           job.family = this.tracker.create(basename(sandbox));
@@ -284,9 +356,14 @@ export class Starter {
       return;
     }
     if (!job.sent) job.cancelled = true;
-    else if (job.pid && job.family) job.family.signal(sig);
-    else if (job.pid) signalGroup(job.pid, sig);
-    else this.send({ op: 'signal', id: job.id, signal: sig });
+    // a stop goes through the spawner, which notes it in its journal should the job end of it: a restarted
+    // startd must not take an eviction for a completion
+    else if (this.journalDir && job.run && this.child && sig !== 'SIGSTOP' && sig !== 'SIGCONT') this.send({ op: 'signal', id: job.id, signal: sig });
+    else if (job.pid) {
+      job.signalledHere = true;
+      if (job.family) job.family.signal(sig);
+      else signalGroup(job.pid, sig);
+    } else this.send({ op: 'signal', id: job.id, signal: sig });
   }
 
   /**

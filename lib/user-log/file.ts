@@ -208,3 +208,43 @@ export function readUserLogSync(path: string, opts: ParseOptions & { format?: Lo
 export async function readUserLog(path: string, opts: ParseOptions & { format?: LogFormat } = {}): Promise<ReadResult> {
   return readUserLogSync(path, opts);
 }
+
+/**
+ * Whether the log already tells of job cluster.proc's end (a terminate event, 005, after its last execute
+ * event, 001), looking at the last `tailBytes` only. A schedd killed between writing a job's events and
+ * recording the change they describe hears of the exit again: it must not log the end a second time.
+ */
+export function loggedEnd(path: string, cluster: number, proc: number, owner?: Owner, tailBytes = 1 << 20): boolean {
+  let text: string;
+  try {
+    const fd = openAs(owner, path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const start = Math.max(0, size - tailBytes);
+      const buf = Buffer.alloc(size - start);
+      readSync(fd, buf, 0, buf.length, start);
+      text = buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+  let last: number | undefined;
+  for (const line of text.split('\n')) {
+    let code: number | undefined;
+    const h = /^(\d{3}) \((\d+)\.(\d+)\.\d+\)/.exec(line);
+    if (h) {
+      if (Number(h[2]) === cluster && Number(h[3]) === proc) code = Number(h[1]);
+    } else if (line.startsWith('{')) {
+      try {
+        const e = JSON.parse(line) as { EventTypeNumber?: number; Cluster?: number; Proc?: number };
+        if (e.Cluster === cluster && e.Proc === proc) code = e.EventTypeNumber;
+      } catch {
+        /* the first line of the tail, cut */
+      }
+    }
+    if (code === 1 || code === 5) last = code;
+  }
+  return last === 5;
+}

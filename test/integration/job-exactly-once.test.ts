@@ -1,12 +1,13 @@
 // A job that ran to its end is recorded once and never started again, whatever dies meanwhile: a start
-// request whose answer was lost, a startd stopped just after a job ended (before it heard of the end), and
-// a host crash while a job's output waits in its sandbox. Each fault is made at a chosen point (a process
+// request whose answer was lost, a startd stopped just after a job ended (before it heard of the end), a
+// startd or a whole host killed after a job ended but before the startd read the end from its spawner
+// (the spawner's exit journal), and a host crash while a job's output waits in its sandbox. Each fault is made at a chosen point (a process
 // stopped with SIGSTOP, kill -9), and the test waits for events, never for a time.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TestPool } from './harness/pool.js';
+import { alive, TestPool } from './harness/pool.js';
 
 /** pid, state and parent of every process (from /proc). */
 function processes(): Array<{ pid: number; state: string; ppid: number; cmdline: string }> {
@@ -111,6 +112,76 @@ describe('exactly once', () => {
     assert.deepEqual(events(pool, 'ended.log', cluster), ['000', '001', '005']);
   });
 
+  /**
+   * Run a job, stop its startd (SIGSTOP: it reads nothing from its spawner, as a busy startd reads late), let
+   * the job end (the spawner reaps it and journals its end), then `kill` what the case kills and bring the
+   * pool back with `restart`. The job must complete exactly once.
+   */
+  async function endsWhileStartdStopped(name: string, kill: (startd: number, spawner: number) => void, restart: (startd: number) => Promise<void>) {
+    const cluster = await pool.submit(waitingJob(pool, name));
+    await pool.waitFor('the job to run', async () => pool.exists(`${name}.runs`) && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    const startd = pool.daemonPid('startd');
+    const spawner = spawnerOf(pool);
+    const journal = join(pool.home, 'run', `spawner-${spawner}.exits`);
+    process.kill(startd, 'SIGSTOP');
+    try {
+      writeFileSync(join(pool.work, `${name}.go`), '');
+      await pool.waitFor('the spawner to journal the end', () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"exitCode"'));
+      kill(startd, spawner);
+    } finally {
+      if (alive(startd)) process.kill(startd, 'SIGCONT');
+    }
+    await restart(startd);
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.JobStatus, 4);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(pool.read(`${name}.runs`), 'run\n', 'the job ran once');
+    assert.deepEqual(events(pool, `${name}.log`, cluster), ['000', '001', '005']);
+    await pool.waitFor('the spawner journal to be taken over', () => !existsSync(journal));
+  }
+
+  test('exactly once – a job that ended while its startd was stopped completes once after the startd is killed', async () => {
+    // the master starts the startd again
+    await endsWhileStartdStopped('unread', (startd) => process.kill(startd, 'SIGKILL'), async (startd) => void (await pool.waitForRestart('startd', startd)));
+  });
+
+  test('exactly once – a job that ended while its startd was stopped completes once after a host crash', async () => {
+    await endsWhileStartdStopped(
+      'unread-crash',
+      (startd, spawner) => {
+        const master = Number(readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8').split(/\s+/)[0]);
+        for (const pid of [...['collector', 'negotiator', 'schedd'].map((d) => pool.daemonPid(d)), startd, spawner, master]) process.kill(pid, 'SIGKILL');
+      },
+      async () => {
+        const r = await pool.run('dsched', ['start']);
+        assert.equal(r.code, 0, r.stderr);
+      },
+    );
+  });
+
+  test('exactly once – a job that ended while its spawner was behind completes once after the startd is killed', async () => {
+    const cluster = await pool.submit(waitingJob(pool, 'unreaped'));
+    await pool.waitFor('the job to run', async () => pool.exists('unreaped.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    const startd = pool.daemonPid('startd');
+    const spawner = spawnerOf(pool);
+    const job = processes().find((p) => p.ppid === spawner)!.pid;
+    // the job ends while its spawner is stopped (not reaped yet); the startd dies before the spawner runs
+    // again, so the spawner hears of both at once
+    process.kill(spawner, 'SIGSTOP');
+    try {
+      writeFileSync(join(pool.work, 'unreaped.go'), '');
+      await pool.waitFor('the job to end', () => processes().find((p) => p.pid === job)?.state === 'Z');
+      process.kill(startd, 'SIGKILL');
+    } finally {
+      process.kill(spawner, 'SIGCONT');
+    }
+    await pool.waitForRestart('startd', startd);
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(pool.read('unreaped.runs'), 'run\n', 'the job ran once');
+    assert.deepEqual(events(pool, 'unreaped.log', cluster), ['000', '001', '005']);
+  });
+
   test('exactly once – a host crash while a finished job’s output waits in its sandbox: the output comes back and the job completes once', async () => {
     // it runs in a sandbox (should_transfer_files): what it prints comes back when the schedd fetches it
     const cluster = await pool.submit(waitingJob(pool, 'out', 'should_transfer_files = YES\ntransfer_executable = false\noutput = out.stdout\n'));
@@ -132,5 +203,40 @@ describe('exactly once', () => {
     assert.equal(pool.read('out.runs'), 'run\n', 'the job ran once');
     assert.equal(pool.read('out.stdout'), 'hello\n', 'its output came back');
     assert.deepEqual(events(pool, 'out.log', cluster), ['000', '001', '005']);
+  });
+});
+
+describe('exactly once, short lease', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start({ JOB_LEASE_DURATION: '6' });
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('exactly once – the exit of a job the schedd gave up on (its startd silent past the lease) is its completion when the startd reports it after a restart', async () => {
+    const go = join(pool.work, 'late.go');
+    // a line at the start of each run and one at its end: a second run may start, never end
+    pool.file('late.sub', `executable = /bin/sh\narguments = "-c 'echo run >> late.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done; echo done >> late.done'"\nlog = late.log\nqueue\n`);
+    const cluster = await pool.submit('late.sub');
+    await pool.waitFor('the job to run', async () => pool.exists('late.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    const startd = pool.daemonPid('startd');
+    process.kill(startd, 'SIGSTOP');
+    try {
+      writeFileSync(go, '');
+      await pool.waitFor('the job to end', () => pool.exists('late.done'));
+      await pool.waitFor('the schedd to give the job up', () => logged(pool, 'schedd', 'could not be reached for longer than the job lease'), 120_000);
+      process.kill(startd, 'SIGKILL');
+    } finally {
+      if (alive(startd)) process.kill(startd, 'SIGCONT');
+    }
+    await pool.waitForRestart('startd', startd);
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.JobStatus, 4);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(pool.read('late.done'), 'done\n', 'the job ran to its end once');
+    const log = pool.read('late.log');
+    assert.equal(log.split('\n').filter((l) => l.startsWith('005 ')).length, 1, log);
   });
 });
