@@ -15,6 +15,7 @@ import type { EventReporter } from './reporter.js';
 import { Machine, type DynamicSlot } from './slots.js';
 import { fetchInput, inputFailure, outputFiles, wantsTransfer, type OutputList } from './transfer.js';
 import { removeSandbox, signalByName, signalGroup, type JobOutcome, type RunAs, type Starter } from './starter.js';
+import { gangLaunch } from './gang-env.js';
 
 interface SlotExtra {
   evictReason?: string;
@@ -241,6 +242,11 @@ export class Startd {
       // PBS's host list: this host once per MPI process (mpirun -machinefile $PBS_NODEFILE)
       files['.pbs_nodefile'] = `${this.machine.hostName}\n`.repeat(Math.max(1, Number(job.lookupJS('PbsMpiProcs')) || 1));
       extraEnv.PBS_NODEFILE = join(sandbox, '.pbs_nodefile');
+    }
+    const gang = gangLaunch(job, sandbox); // a parallel job: every chunk's host, this chunk's number
+    if (gang) {
+      Object.assign(files, gang.files);
+      Object.assign(extraEnv, gang.env);
     }
     const transfer = wantsTransfer(job, this.machine.hostName) ? { inputs: new Map<string, number>() } : undefined;
     const scheddAddress = d.scheddAddress;
