@@ -54,8 +54,8 @@ export function condorOpSys(platform: string = os.platform()): string {
 }
 
 /** JobUniverse numbers (HTCondor's condor_universe.h). */
-export const UNIVERSES: Record<string, number> = { vanilla: 5, scheduler: 7, local: 12 };
-const UNSUPPORTED_UNIVERSES = ['standard', 'grid', 'java', 'parallel', 'vm', 'docker', 'container', 'globus', 'mpi', 'pvm'];
+export const UNIVERSES: Record<string, number> = { vanilla: 5, scheduler: 7, parallel: 11, local: 12 };
+const UNSUPPORTED_UNIVERSES = ['standard', 'grid', 'java', 'vm', 'docker', 'container', 'globus', 'mpi', 'pvm'];
 
 /**
  * RequestMemory when request_memory is not given, in MB (HTCondor's JOB_DEFAULT_REQUESTMEMORY, 128 there).
@@ -369,16 +369,22 @@ function diskUsageKB(g: GroupExpander): number {
 // ---- the handlers ------------------------------------------------------------------------------
 
 const universeHandler: Handler = {
-  reads: ['universe'],
+  reads: ['universe', 'machine_count'],
   run(g: GroupExpander, out: Attrs) {
     const u = g.get('universe');
     const name = (u?.value || 'vanilla').toLowerCase();
     const n = UNIVERSES[name];
     if (n === undefined) {
-      if (UNSUPPORTED_UNIVERSES.includes(name)) g.fail(u!.site, `universe '${u!.value}' is not supported by dsched (use vanilla, local or scheduler)`);
-      g.fail(u!.site, `universe: unknown universe '${u!.value}' (expected vanilla, scheduler or local)`);
+      if (UNSUPPORTED_UNIVERSES.includes(name)) g.fail(u!.site, `universe '${u!.value}' is not supported by dsched (use vanilla, parallel, local or scheduler)`);
+      g.fail(u!.site, `universe: unknown universe '${u!.value}' (expected vanilla, parallel, scheduler or local)`);
     }
     out.JobUniverse = String(n);
+    // a parallel job's machines, all at once (docs/parallel.md); several may be on one host, as in HTCondor
+    if (n === UNIVERSES.parallel) {
+      const mc = g.get('machine_count');
+      if (!mc || !/^\s*[1-9]\d*\s*$/.test(mc.value)) g.fail(mc?.site ?? u!.site, 'universe = parallel needs machine_count = N (how many machines the job runs on)');
+      out.GangPlacement = '"free"';
+    }
   },
 };
 
