@@ -2,7 +2,9 @@
 // the reservation that keeps a big job from starving behind small ones.
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { gangShape, gangSlots, matchGangs, slotsLeft, splitGangs } from '../../../daemons/negotiator/gang.js';
+import { matchGangs, slotsLeft, splitGangs } from '../../../daemons/negotiator/gang.js';
+import { gangShape, gangSlots } from '../../../lib/gang-placement.js';
+import { gangWhy } from '../../../cli/shared/analyze-gang.js';
 import { job, lit, slot, submitter } from './helpers.js';
 
 const pslot = (host: string, cpus: number, extra: Record<string, string> = {}) =>
@@ -72,5 +74,13 @@ describe('negotiator – gang matching', () => {
     const r2 = run([pslot('a', 2, { TotalSlotCpus: '4' }), pslot('b', 2, { TotalSlotCpus: '4' })], [alice2, submitter('bob', [{ id: 7, idle: 10, ad: job({ owner: 'bob' }) }], 10)]);
     assert.equal(r2.reserved.size, 0);
     assert.equal(r2.left.length, 2);
+  });
+
+  test('dq -analyze – an idle gang is told apart: fits now, fits once jobs end, or waits for more hosts', () => {
+    const g = gang(3, 'scatter', 2);
+    assert.match(gangWhy(g, [pslot('a', 4), pslot('b', 4), pslot('c', 4)])!, /can take every chunk now/);
+    assert.match(gangWhy(g, [pslot('a', 1, { TotalSlotCpus: '4' }), pslot('b', 4), pslot('c', 4)])!, /only once running jobs end/);
+    assert.match(gangWhy(g, [pslot('a', 4), pslot('b', 4)])!, /cannot hold it even when idle: 2 hosts can take a chunk \(a, b\)\. It waits until more hosts join/);
+    assert.equal(gangWhy(job(), [pslot('a', 4)]), undefined);
   });
 });
