@@ -9,6 +9,7 @@ import { hostOfName, sameHost } from '../../lib/rpc/authz.js';
 import type { StartdClient } from '../../lib/rpc/clients/startd.js';
 import type { ClaimRequest } from '../../lib/rpc/generated/dsched/v1/ClaimRequest.js';
 import type { GangChunk__Output } from '../../lib/rpc/generated/dsched/v1/GangChunk.js';
+import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
 import type { Logger } from '../../lib/log.js';
 import { JobStatus, jobKey, lit, type Job, type JobQueue } from './queue.js';
 import type { Claim } from './schedd.js';
@@ -19,8 +20,8 @@ export interface GangSchedd {
   log: Logger;
   claims: Map<string, Claim>;
   startd(address: string): StartdClient;
-  /** a claim request for `job` on `slot` with claim id `id`, not activated */
-  claimRequest(job: Job, slot: string, id: string): ClaimRequest;
+  /** a claim request for `job` (its ad with `extra`) on `slot` with claim id `id`, not activated */
+  claimRequest(job: Job, slot: string, id: string, extra: Record<string, string>): ClaimRequest;
   beginStart(job: Job): () => void;
   recordStarting(job: Job, claim: { id: string; startd: string; slot: string } | undefined): Promise<void>;
   startMayHaveHappened(jobs: Job[], startdAddr: string, e: unknown): boolean;
@@ -34,6 +35,12 @@ interface Gang {
   job: Job;
   leader: Claim;
   followers: Claim[];
+  /** a rank that failed: the whole job ends with its status */
+  failed?: { code: number; bySignal: boolean; signal: number; message: string };
+  /** the job's cpu seconds when its claims were made (a rank's usage counts from there) */
+  base: { user: number; sys: number };
+  /** per follower claim: the rank's cpu seconds last reported */
+  usage: Map<string, { user: number; sys: number }>;
 }
 
 /** The host names of a gang's chunks, leader first: what the job's $PBS_NODEFILE lists. */
@@ -62,6 +69,10 @@ export class GangClaims {
     };
     try {
       const ids = chunks.map(() => randomBytes(24).toString('base64url'));
+      // what every chunk is told: the hosts (for $PBS_NODEFILE) and the key dsched-rank proves the job with
+      // (sent with the claims and the first chunk's start, never written to the queue)
+      const hosts = `{${chunks.map((c) => lit(c.host || hostOfName(c.slot))).join(', ')}}`;
+      const key = lit(randomBytes(24).toString('base64url'));
       try {
         await s.recordStarting(job, { id: ids[0]!, startd: chunks[0]!.startd, slot: chunks[0]!.slot });
       } catch (e) {
@@ -71,7 +82,9 @@ export class GangClaims {
         throw e;
       }
       // every chunk claimed, none started: a refusal anywhere gives all of them back
-      const replies = await Promise.allSettled(chunks.map((c, i) => s.startd(c.startd).requestClaim(s.claimRequest(job, c.slot, ids[i]!))));
+      const replies = await Promise.allSettled(
+        chunks.map((c, i) => s.startd(c.startd).requestClaim(s.claimRequest(job, c.slot, ids[i]!, { [GANG_HOSTS]: hosts, GangRankKey: key, GangNodeNum: String(i) }))),
+      );
       let refusal: string | undefined;
       replies.forEach((r, i) => {
         const c = chunks[i]!;
@@ -88,15 +101,17 @@ export class GangClaims {
       if (refusal) return await giveBack('parallel job not started: a claim was refused, all released', refusal);
       if (job.status !== JobStatus.Idle || !s.queue.jobs.has(jobKey(job.cluster, job.proc))) return await giveBack('parallel job left the queue while its slots were claimed');
       const [leader, ...followers] = held as [Claim, ...Claim[]];
+      const cpu = (n: string) => Number(s.queue.value(job, n)) || 0;
+      const base = { user: cpu('RemoteUserCpu'), sys: cpu('RemoteSysCpu') };
       for (const c of held) s.claims.set(c.id, c);
-      const ad = { ...s.queue.merged(job), [GANG_HOSTS]: `{${chunks.map((c) => lit(c.host || hostOfName(c.slot))).join(', ')}}` };
+      const ad = { ...s.queue.merged(job), [GANG_HOSTS]: hosts, GangRankKey: key, GangNodeNum: '0', GangStartds: `{${held.map((c) => lit(c.startd)).join(', ')}}` };
       let error: string | undefined;
       try {
         const r = await s.startd(leader.startd).activateMany([{ claim: leader.id, job: ad }]);
         error = r.errors[0];
       } catch (e) {
         if (s.startMayHaveHappened([job], leader.startd, e)) {
-          this.gangs.set(leader.id, { job, leader, followers });
+          this.gangs.set(leader.id, { job, leader, followers, base, usage: new Map() });
           return;
         }
         error = (e as Error).message;
@@ -106,7 +121,7 @@ export class GangClaims {
         return await giveBack('parallel job not started: its first chunk could not start, all slots released', error);
       }
       job.matching = false;
-      this.gangs.set(leader.id, { job, leader, followers });
+      this.gangs.set(leader.id, { job, leader, followers, base, usage: new Map() });
       s.markRunning(job, leader);
       // the leader's claim is not reused for another job: the next gang needs all its slots again
       leader.lastAc = 0;
@@ -118,8 +133,68 @@ export class GangClaims {
 
   /** Whether a claim is a follower of a running gang (its events are about no job of its own). */
   isFollower(claimId: string): boolean {
-    for (const g of this.gangs.values()) if (g.followers.some((c) => c.id === claimId)) return true;
-    return false;
+    return this.gangOf(claimId) !== undefined;
+  }
+
+  private gangOf(followerClaim: string): Gang | undefined {
+    for (const g of this.gangs.values()) if (g.followers.some((c) => c.id === followerClaim)) return g;
+    return undefined;
+  }
+
+  /**
+   * An event about a rank (a dsched-rank process on a follower claim): one that failed, exited non-zero or
+   * was killed ends the whole job with its status (the first chunk is stopped; its exit is then recorded
+   * with the rank's status, see leaderEvent).
+   */
+  rankEvent(ev: JobEvent__Output): void {
+    const g = this.gangOf(ev.claim);
+    if (!g || g.job.claim?.id !== g.leader.id) return;
+    this.countUsage(g, ev);
+    if (g.failed) return;
+    const failed = ev.type === 'failed' || ev.type === 'evicted' || (ev.type === 'exited' && (ev.exit_by_signal || ev.exit_code !== 0));
+    if (!failed) return;
+    const node = g.followers.findIndex((c) => c.id === ev.claim) + 1;
+    const what = ev.type === 'exited' ? (ev.exit_by_signal ? `was killed by signal ${ev.exit_signal}` : `exited with ${ev.exit_code}`) : `${ev.type === 'failed' ? 'could not start' : 'was evicted'}${ev.message ? `: ${ev.message}` : ''}`;
+    const message = `rank ${node} of the parallel job ${what}`;
+    g.failed = { code: ev.type === 'exited' ? ev.exit_code : 1, bySignal: ev.type === 'exited' && ev.exit_by_signal, signal: ev.exit_signal, message };
+    this.s.log.info({ cluster: g.job.cluster, proc: g.job.proc, node, type: ev.type, code: ev.exit_code, signal: ev.exit_signal }, 'a rank failed: ending the parallel job');
+    void this.s
+      .startd(g.leader.startd)
+      .deactivate(g.leader.id, true, message)
+      .catch((e) => this.s.log.warn({ slot: g.leader.slot, err: (e as Error).message }, 'could not stop the parallel job'));
+  }
+
+  /**
+   * A rank's cpu time goes to the job's GangRankUserCpu/GangRankSysCpu (RemoteUserCpu/RemoteSysCpu are the
+   * first chunk's): the startd reports a rank's usage counted from the job's usage when it was claimed.
+   */
+  private countUsage(g: Gang, ev: JobEvent__Output): void {
+    const a = ev.update?.attrs ?? {};
+    const user = Number(a.RemoteUserCpu);
+    const sys = Number(a.RemoteSysCpu);
+    if (!Number.isFinite(user) && !Number.isFinite(sys)) return;
+    const last = g.usage.get(ev.claim) ?? g.base;
+    const add = (now: number, before: number, base: number) => (!Number.isFinite(now) ? 0 : now >= before ? now - before : Math.max(0, now - base));
+    const du = add(user, last.user, g.base.user);
+    const ds = add(sys, last.sys, g.base.sys);
+    g.usage.set(ev.claim, { user: Number.isFinite(user) ? user : last.user, sys: Number.isFinite(sys) ? sys : last.sys });
+    if (ev.type === 'exited' || ev.type === 'failed' || ev.type === 'evicted') g.usage.delete(ev.claim); // the next rank starts from the base again
+    if (!du && !ds) return;
+    const had = (n: string) => Number(this.s.queue.value(g.job, n)) || 0;
+    this.s.queue.update(g.job, { GangRankUserCpu: (had('GangRankUserCpu') + du).toFixed(2), GangRankSysCpu: (had('GangRankSysCpu') + ds).toFixed(2) });
+  }
+
+  /** The first chunk's event, as the job's: after a rank failed, its end is the rank's exit status. */
+  leaderEvent(ev: JobEvent__Output): JobEvent__Output {
+    const f = this.gangs.get(ev.claim)?.failed;
+    if (!f || (ev.type !== 'exited' && ev.type !== 'evicted')) return ev;
+    return { ...ev, type: 'exited', exit_code: f.code, exit_by_signal: f.bySignal, exit_signal: f.signal, message: f.message };
+  }
+
+  /** Input for a rank: none (dsched-rank's processes run on no transferred file, as pbsdsh's tasks). */
+  rankInput(claimId: string, id: { cluster: number; proc: number }): boolean {
+    const g = this.gangOf(claimId);
+    return !!g && g.job.cluster === id.cluster && g.job.proc === id.proc;
   }
 
   /**

@@ -95,7 +95,7 @@ export class Schedd {
       log: this.log,
       claims: this.claims,
       startd: (a) => this.startd(a),
-      claimRequest: (job, slot, id) => ({ slot, job: { attrs: this.queue.merged(job) }, schedd: this.opts.name, schedd_address: this.opts.address, lease: this.opts.lease(), activate: false, claim: id }),
+      claimRequest: (job, slot, id, extra) => ({ slot, job: { attrs: { ...this.queue.merged(job), ...extra } }, schedd: this.opts.name, schedd_address: this.opts.address, lease: this.opts.lease(), activate: false, claim: id }),
       beginStart: (j) => this.beginStart(j),
       recordStarting: (j, c) => this.recordStarting(j, c),
       startMayHaveHappened: (jobs, a, e) => this.startMayHaveHappened(jobs, a, e),
@@ -549,7 +549,7 @@ export class Schedd {
     }
     const acked: string[] = [];
     const after: Claim[] = [];
-    for (const ev of events) {
+    for (let ev of events) {
       const key = jobKey(Number(ev.id?.cluster), Number(ev.id?.proc));
       const pending = this.starting.get(key);
       if (pending) await pending;
@@ -558,9 +558,11 @@ export class Schedd {
       // A redelivered or stale event (the job already moved on) is acknowledged and ignored, as is one
       // about a parallel job's other slots.
       if (!job || !job.claim || job.claim.id !== ev.claim || this.gangs.isFollower(ev.claim)) {
+        if (job && this.claims.get(ev.claim) && this.gangs.isFollower(ev.claim) && sameHost(hostOfName(this.claims.get(ev.claim)!.slot), callerHost)) this.gangs.rankEvent(ev);
         acked.push(ev.seq);
         continue;
       }
+      ev = this.gangs.leaderEvent(ev);
       if (!sameHost(hostOfName(job.claim.slot), callerHost)) continue;
       // Output first: the exit is recorded (and acknowledged) only once the files are in place. A startd we
       // cannot reach gets no acknowledgement and reports again.
@@ -673,6 +675,8 @@ export class Schedd {
   /** FetchInput: the input files of a job starting on a claim, read with its owner's permissions. */
   async sendInput(claimId: string, id: { cluster: number; proc: number }, sink: (c: FileChunk) => Promise<void>, callerHost: string): Promise<void> {
     const job = this.queue.jobs.get(jobKey(id.cluster, id.proc));
+    // a parallel job's rank on another of its claims gets no input files
+    if (job?.claim && this.gangs.rankInput(claimId, id)) return this.checkClaimHost(this.claims.get(claimId) ?? job.claim, callerHost);
     if (!job || job.claim?.id !== claimId) throw new DschedError('CLAIM_NOT_FOUND', `job ${id.cluster}.${id.proc} is not starting on that claim`);
     this.checkClaimHost(job.claim, callerHost);
     const v = (n: string) => this.queue.value(job, n);

@@ -68,4 +68,30 @@ describe('parallel jobs on several hosts', () => {
     await p.startDaemon(p.host('exec3'), 'startd');
     await ranOnThreeHosts(p, c);
   });
+
+  test('parallel jobs on several hosts – dsched-rank runs a rank on each other host; a rank killed ends the whole job with its signal', { skip, timeout: 240_000 }, async () => {
+    pool = await NetnsPool.start({ execHosts: 3, execConfig: { NUM_CPUS: '1', MEMORY: '1024' } });
+    const p = pool;
+    const head = '#!/bin/sh\n#PBS -l select=3:ncpus=1:mem=256mb\n#PBS -l place=scatter\n';
+    // each rank says where it runs: its sandbox is under its own host's home
+    const c = await submitPbs(p, 'ranks.sh', `${head}#PBS -o ranks.out\n#PBS -e ranks.err\nhead -1 "$PBS_NODEFILE"\ndsched-rank /bin/sh -c 'echo "rank $DSCHED_PROCNO $PWD"'\n`);
+    const [ad] = await p.waitForHistory(c, 1, 90_000);
+    assert.equal(ad!.ExitCode, 0, readFileSync(join(p.work, 'ranks.err'), 'utf8'));
+    const [first, ...ranks] = readFileSync(join(p.work, 'ranks.out'), 'utf8').trim().split('\n');
+    const hostOfRank = ranks.map((l) => /^rank (\d) .*\/(exec\d)\/execute\/dir_/.exec(l)).map((m) => (m ? `${m[1]}@${m[2]}` : 'no match'));
+    assert.equal(hostOfRank.length, 2, ranks.join('\n'));
+    const hosts = [first!, ...hostOfRank.map((h) => h.split('@')[1]!)];
+    assert.deepEqual([...hosts].sort(), ['exec1', 'exec2', 'exec3'], `three hosts: ${hosts.join(', ')}`);
+    assert.deepEqual(hostOfRank.map((h) => h.split('@')[0]), ['1', '2']);
+
+    // rank 2 is killed; rank 1 and the first chunk would sleep for ten minutes
+    const k = await submitPbs(p, 'kill.sh', `${head}#PBS -o /dev/null\n#PBS -e /dev/null\ndsched-rank /bin/sh -c 'if [ "$DSCHED_PROCNO" = 2 ]; then kill -9 $$; fi; exec sleep 600' &\nexec sleep 600\n`);
+    const [killed] = await p.waitForHistory(k, 1, 90_000);
+    assert.equal(killed!.JobStatus, 4, 'the job ended (it is not run again)');
+    assert.equal(killed!.ExitBySignal, true);
+    assert.equal(killed!.ExitSignal, 9, 'with the signal that killed the rank');
+    assert.equal(killed!.NumJobStarts, 1);
+    // every claim goes back; stop() then finds no process of any rank left in any host's namespace
+    await p.waitFor('every slot to be unclaimed again', async () => (await p.json('dstatus', [])).every((s) => s.State !== 'Claimed'));
+  });
 });

@@ -43,6 +43,33 @@ describe('parallel jobs', () => {
     assert.equal(pool.read('par.out').replace(/ +/g, ''), 'procno=0nprocs=2\n2\n');
   });
 
+  test('parallel jobs – dsched-rank runs a program on each other chunk, waits for them, and prints what each wrote', async () => {
+    pool.file('ranks.sh', '#!/bin/sh\n#PBS -N ranks\n#PBS -l select=3:ncpus=1:mem=256mb\necho "first $DSCHED_PROCNO"\ndsched-rank /bin/sh -c \'echo "rank $DSCHED_PROCNO of $DSCHED_NPROCS"; echo "to stderr $DSCHED_PROCNO" >&2\'\necho "ranks ended with $?"\n', 0o755);
+    const c = await pool.submit('ranks.sh');
+    const [ad] = await pool.waitForHistory(c, 1);
+    assert.equal(ad!.ExitCode, 0, pool.read(`ranks.e${c}`));
+    assert.equal(pool.read(`ranks.o${c}`), 'first 0\nrank 1 of 3\nrank 2 of 3\nranks ended with 0\n');
+    assert.equal(pool.read(`ranks.e${c}`), 'to stderr 1\nto stderr 2\n');
+    await pool.waitFor('every slot to be unclaimed again', async () => (await pool.json('dstatus', [])).every((s) => s.State !== 'Claimed'));
+  });
+
+  test('parallel jobs – a rank that exits non-zero ends the whole job with its status, and every rank is stopped', async () => {
+    pool.file('fail.sh', '#!/bin/sh\n#PBS -N fail\n#PBS -l select=3:ncpus=1:mem=256mb\ndsched-rank /bin/sh -c \'if [ "$DSCHED_PROCNO" = 2 ]; then exit 3; fi; exec sleep 600\' &\nexec sleep 600\n', 0o755);
+    const c = await pool.submit('fail.sh');
+    const [ad] = await pool.waitForHistory(c, 1);
+    assert.equal(ad!.JobStatus, 4, 'completed, not requeued');
+    assert.equal(ad!.ExitBySignal, false);
+    assert.equal(ad!.ExitCode, 3, 'the status of the rank that failed');
+    assert.equal(ad!.NumJobStarts, 1);
+    await pool.waitFor('every slot to be unclaimed again', async () => (await pool.json('dstatus', [])).every((s) => s.State !== 'Claimed'));
+  });
+
+  test('parallel jobs – dsched-rank outside a parallel job says so and starts nothing', async () => {
+    const outside = await pool.run('dsched-rank', ['/bin/true']);
+    assert.equal(outside.code, 2);
+    assert.match(outside.stderr, /error\[USAGE\]: dsched-rank works inside the first chunk of a parallel job/);
+  });
+
   test('parallel jobs – a gang that can never fit whole stays idle with nothing claimed, and does not block other jobs', async () => {
     // five scattered chunks, one host: never
     pool.file('big.sh', '#!/bin/sh\n#PBS -l select=5:ncpus=1:mem=128mb\n#PBS -l place=scatter\ntrue\n', 0o755);
