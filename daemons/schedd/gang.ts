@@ -99,7 +99,12 @@ export class GangClaims {
         if (!sameHost(hostOfName(r.value.slot), hostOfName(c.slot))) refusal ??= `${c.slot}: the startd named a slot of another host (${r.value.slot})`;
       });
       if (refusal) return await giveBack('parallel job not started: a claim was refused, all released', refusal);
-      if (job.status !== JobStatus.Idle || !s.queue.jobs.has(jobKey(job.cluster, job.proc))) return await giveBack('parallel job left the queue while its slots were claimed');
+      if (job.status !== JobStatus.Idle || !s.queue.jobs.has(jobKey(job.cluster, job.proc))) {
+        // removed or held while its slots were claimed: give them back, as for an ordinary job
+        job.matching = false;
+        await Promise.all(held.map((c) => s.releaseClaim(c, false)));
+        return;
+      }
       const [leader, ...followers] = held as [Claim, ...Claim[]];
       const cpu = (n: string) => Number(s.queue.value(job, n)) || 0;
       const base = { user: cpu('RemoteUserCpu'), sys: cpu('RemoteSysCpu') };
