@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { DschedError } from '../lib/errors.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { cli } from './shared/yargs.js';
+import { readPoolCa } from './shared/pool-ca.js';
 
 const OPS = ['set_job_attr', 'set_job_attr_delayed', 'get_job_attr'];
 
@@ -30,12 +31,7 @@ async function main(argv: string[]): Promise<number> {
     throw new DschedError('USAGE', `cannot read the chirp configuration ${configPath}: ${(e as Error).message}`);
   }
   // the CA certificate's path is the chirp file's third field (the startd's host/ca.crt, world-readable)
-  let ca: Buffer;
-  try {
-    ca = readFileSync(caPath);
-  } catch (e) {
-    throw new DschedError('USAGE', `cannot read the pool CA certificate ${caPath}: ${(e as Error).message}`);
-  }
+  const ca = readPoolCa(caPath);
   const { StartdClient } = await import('../lib/rpc/clients/startd.js');
   const startd = new StartdClient(address, { tls: { ca } });
   try {

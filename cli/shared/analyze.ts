@@ -22,6 +22,7 @@ import { statusName } from './output/jobs.js';
 import { formatDuration } from './output/time.js';
 import { undefinedRequestText, undefinedRequests } from './undefined-requests.js';
 import { nowSeconds } from '../../lib/time.js';
+import { gangWhy } from './analyze-gang.js';
 
 /** One submitter's fair-share standing, as the negotiator's GetPriorities gives it. */
 export interface SubmitterPriority {
@@ -567,7 +568,7 @@ export function analyzeJob(job: ClassAd, slots: readonly ClassAd[], extra: Analy
   const out: string[] = [];
   const since = num(job, 'EnteredCurrentStatus') ?? num(job, 'QDate');
   out.push(`-- Job ${d.id} (${d.owner || 'unknown owner'}): ${statusName(d.status)}${since !== undefined ? ` for ${formatDuration(now - since)}` : ''}`);
-  out.push(`Why: ${why(d, job)}`);
+  out.push(`Why: ${(d.status === 1 && gangWhy(job, slots)) || why(d, job)}`);
   // a request the job cannot evaluate is counted at the default below: say so before anything else
   for (const u of undefinedRequests(job, slots)) out.push(`Undefined request: ${undefinedRequestText(u, true)}.`);
   const starts = num(job, 'NumJobStarts') ?? 0;

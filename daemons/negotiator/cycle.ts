@@ -11,6 +11,8 @@ import type { Match } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import type { FairShare } from './fair-share.js';
 import type { AccountingGroups, GroupNode } from './groups.js';
 import type { ConcurrencyLimits } from './limits.js';
+import { gangSlots } from '../../lib/gang-placement.js';
+import { matchGangs, slotsLeft, splitGangs, type GangRound } from './gang.js';
 import { accountingName, Matchmaker, type AutoclusterInput, type ClaimedSlotInput, type Reservation, type SubmitterInput } from './matchmaker.js';
 
 /** What the cycle reads from the configuration (again before every cycle: the knobs are live). */
@@ -156,9 +158,19 @@ export class Negotiator {
       }),
     );
     const t1 = performance.now();
+    // parallel jobs first, all chunks or none (gang.ts); without any, the slots go to the matchmaker as they are
+    const gangs = splitGangs(submitters);
+    let gangRound: GangRound | undefined;
+    let slotAds = slots;
+    if (gangs.candidates.length) {
+      const tracked = gangSlots(slots);
+      gangRound = matchGangs(gangs.candidates, tracked, gangs.best);
+      slotAds = slotsLeft(slots, tracked, gangRound.reserved);
+      if (gangRound.reserved.size) this.log.debug({ slots: [...gangRound.reserved] }, 'slots reserved for a parallel job');
+    }
     const poolCpus = policy.groups.enabled ? machineAds.reduce((n, ad) => (ad.lookupJS('DynamicSlot') === true ? n : n + num(ad, 'TotalSlotCpus', num(ad, 'Cpus', 0))), 0) : 0;
     const result = new Matchmaker({
-      slots,
+      slots: slotAds,
       submitters,
       limits: this.limits,
       groups: policy.groups,
@@ -186,6 +198,14 @@ export class Negotiator {
       const host = hostOf.get(m.slot);
       list.push({ autocluster: m.autocluster, slot: m.slot, startd: m.startd, count: m.count, host: typeof host === 'string' ? host : '' });
     }
+    for (const g of gangRound?.matches ?? []) {
+      let list = bySchedd.get(g.schedd);
+      if (!list) bySchedd.set(g.schedd, (list = []));
+      list.push({ autocluster: g.autocluster, slot: '', startd: '', count: 1, host: '', gang: g.chunks });
+      this.fairShare.charge(g.submitter, 1);
+      const s = submitters.find((x) => x.name === g.submitter)!;
+      this.addPendingUsage(g.submitter, s.usage ?? 0, g.chunks.length * Math.max(1, Number(gangs.candidates.find((c) => c.autocluster === g.autocluster && c.schedd === g.schedd)?.ad.lookupJS('RequestCpus')) || 1));
+    }
     const now = Date.now();
     await Promise.all([
       ...[...bySchedd].map(([addr, ms]) =>
@@ -203,7 +223,7 @@ export class Negotiator {
           .catch((e) => this.log.warn({ slot: p.slot, startd: p.startd, err: (e as Error).message }, 'could not vacate the slot'));
       }),
     ]);
-    const r = done(result.stats.jobs - result.preemptions.length, result.preemptions.length, result.stats.classes, result.stats.autoclusters, t1 - t0, t2 - t1);
+    const r = done(result.stats.jobs - result.preemptions.length + (gangRound?.matches.length ?? 0), result.preemptions.length, result.stats.classes, result.stats.autoclusters, t1 - t0, t2 - t1);
     if (r.matches || r.preemptions) this.log.info(r, 'negotiation cycle');
     return r;
   }

@@ -81,7 +81,7 @@ export function litValue(text: string | undefined): unknown {
 }
 
 // Attributes whose values decide where a job can run: identical values ⇒ one autocluster.
-const SIGNIFICANT = ['Owner', 'AccountingGroup', 'Requirements', 'Rank', 'RequestCpus', 'RequestMemory', 'RequestDisk', 'RequestGpus', 'JobUniverse', 'ConcurrencyLimits', 'JobPrio', 'Queue'];
+const SIGNIFICANT = ['Owner', 'AccountingGroup', 'Requirements', 'Rank', 'RequestCpus', 'RequestMemory', 'RequestDisk', 'RequestGpus', 'JobUniverse', 'ConcurrencyLimits', 'JobPrio', 'Queue', 'MachineCount', 'GangPlacement'];
 
 export interface Autocluster {
   id: number;

@@ -26,6 +26,7 @@ import { nowSeconds as now } from '../../lib/time.js';
 import { loggedEnd, terminationUsage, UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
 import { Mailer, type JobFacts, type MailEvent } from './notify.js';
 import { appendToErrorFile, killsOnWalltime, walltimeExit, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
+import { GangClaims } from './gang.js';
 
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
 /** An event before the job's id and the time are filled in. */
@@ -86,6 +87,20 @@ export class Schedd {
     this.mailer = new Mailer(opts.mailCommand, log);
     this.userLog = new UserLogWriter({ onError: (path, err) => log.warn({ path, err: err.message }, 'cannot write the job event log') });
     this.deps = new Dependencies(queue);
+    this.gangs = new GangClaims({
+      queue: this.queue,
+      log: this.log,
+      claims: this.claims,
+      startd: (a) => this.startd(a),
+      claimRequest: (job, slot, id, extra) => ({ slot, job: { attrs: { ...this.queue.merged(job), ...extra } }, schedd: this.opts.name, schedd_address: this.opts.address, lease: this.opts.lease(), activate: false, claim: id }),
+      beginStart: (j) => this.beginStart(j),
+      recordStarting: (j, c) => this.recordStarting(j, c),
+      startMayHaveHappened: (jobs, a, e) => this.startMayHaveHappened(jobs, a, e),
+      markRunning: (j, c) => this.markRunning(j, c),
+      releaseClaim: (c, kill) => this.releaseClaim(c, kill),
+      pinStartdHost: (a, h) => this.pinStartdHost(a, h),
+      onQueueChanged: () => this.onQueueChanged(),
+    });
     // a job's events reach its log before the queue records the change they describe: a crash in between
     // leaves the change unrecorded (the startd reports it again), never a completed job without its
     // terminate event
@@ -99,6 +114,8 @@ export class Schedd {
 
   private deps: Dependencies;
   private mailer: Mailer;
+  /** parallel jobs: all their slots claimed before the first chunk starts (gang.ts) */
+  private gangs: GangClaims;
 
   /** Mail the job's owner (or notify_user) if the job asked to be told about this event. */
   private mail(ev: MailEvent, job: Job, extra: Partial<JobFacts> = {}) {
@@ -308,6 +325,10 @@ export class Schedd {
   async matched(matches: Match__Output[]): Promise<void> {
     const work: Promise<void>[] = [];
     for (const m of matches) {
+      if (m.gang?.length) {
+        work.push(this.gangs.claim(Number(m.autocluster), m.gang).catch((e) => this.log.error({ autocluster: m.autocluster, err: (e as Error).message }, 'could not start the parallel job')));
+        continue;
+      }
       for (let i = 0; i < Math.max(1, m.count); i++) {
         const job = this.queue.takeIdle(Number(m.autocluster));
         if (!job) break;
@@ -506,6 +527,7 @@ export class Schedd {
 
   private async releaseClaim(claim: Claim, kill: boolean): Promise<void> {
     this.claims.delete(claim.id);
+    this.gangs.sweep();
     const c = this.startd(claim.startd);
     try {
       if (kill) await c.deactivate(claim.id, true, 'job left the queue');
@@ -532,19 +554,26 @@ export class Schedd {
     }
     const acked: string[] = [];
     const after: Claim[] = [];
-    for (const ev of events) {
+    for (let ev of events) {
       const key = jobKey(Number(ev.id?.cluster), Number(ev.id?.proc));
       const pending = this.starting.get(key);
       if (pending) await pending;
       const job = this.queue.jobs.get(key);
       const claim = this.claims.get(ev.claim);
-      // A redelivered or stale event (the job already moved on) is acknowledged and ignored.
-      if (!job || !job.claim || job.claim.id !== ev.claim) {
+      // A redelivered or stale event (the job already moved on) is acknowledged and ignored, as is one
+      // about a parallel job's other slots; the exit of a run given up on may still count (takeBackLostRun).
+      if (!job || !job.claim || job.claim.id !== ev.claim || this.gangs.isFollower(ev.claim)) {
+        if (this.gangs.isFollower(ev.claim)) {
+          if (job && this.claims.get(ev.claim) && sameHost(hostOfName(this.claims.get(ev.claim)!.slot), callerHost)) this.gangs.rankEvent(ev);
+          acked.push(ev.seq);
+          continue;
+        }
         if (!this.takeBackLostRun(job, ev, callerHost) || !job?.claim) {
           acked.push(ev.seq);
           continue;
         }
       }
+      ev = this.gangs.leaderEvent(ev);
       if (!sameHost(hostOfName(job.claim.slot), callerHost)) continue;
       // Output first: the exit is recorded (and acknowledged) only once the files are in place. A startd we
       // cannot reach gets no acknowledgement and reports again.
@@ -629,6 +658,7 @@ export class Schedd {
       throw e;
     }
     this.userLog.flush();
+    this.gangs.sweep();
     const byStartd = new Map<string, Array<{ claim: Claim; next: Job }>>();
     for (const { claim, next } of reuse) {
       if (!next) {
@@ -664,6 +694,8 @@ export class Schedd {
   /** FetchInput: the input files of a job starting on a claim, read with its owner's permissions. */
   async sendInput(claimId: string, id: { cluster: number; proc: number }, sink: (c: FileChunk) => Promise<void>, callerHost: string): Promise<void> {
     const job = this.queue.jobs.get(jobKey(id.cluster, id.proc));
+    // a parallel job's rank on another of its claims gets no input files
+    if (job?.claim && this.gangs.rankInput(claimId, id)) return this.checkClaimHost(this.claims.get(claimId) ?? job.claim, callerHost);
     if (!job || job.claim?.id !== claimId) throw new DschedError('CLAIM_NOT_FOUND', `job ${id.cluster}.${id.proc} is not starting on that claim`);
     this.checkClaimHost(job.claim, callerHost);
     const v = (n: string) => this.queue.value(job, n);
@@ -1112,6 +1144,7 @@ export class Schedd {
 
   /** Renew the leases of every claim, per startd; a startd that forgot a claim lost its job. */
   async renewLeases(): Promise<void> {
+    this.gangs.sweep();
     const byStartd = new Map<string, Claim[]>();
     for (const c of this.claims.values()) {
       let l = byStartd.get(c.startd);

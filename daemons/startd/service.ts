@@ -5,6 +5,7 @@ import { DschedError } from '../../lib/errors.js';
 import { daemonHost } from '../../lib/rpc/authz.js';
 import { sendFiles, streamSink } from '../../lib/transfer.js';
 import type { ChirpRequest__Output } from '../../lib/rpc/generated/dsched/v1/ChirpRequest.js';
+import type { RunRankRequest__Output } from '../../lib/rpc/generated/dsched/v1/RunRankRequest.js';
 import type { FetchOutputRequest__Output } from '../../lib/rpc/generated/dsched/v1/FetchOutputRequest.js';
 import type { CallContext, ServiceImpl } from '../../lib/rpc/server.js';
 import type { ActivateClaimsRequest__Output } from '../../lib/rpc/generated/dsched/v1/ActivateClaimsRequest.js';
@@ -38,6 +39,11 @@ export function startdService(startd: Startd, monitor?: JobMonitor, tail?: JobTa
       async TailJob(req: TailRequest__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
         if (!tail) throw new DschedError('NOT_IMPLEMENTED', 'this startd does not serve dtail');
         await tail.stream(req, call, ctx.identity);
+      },
+      // dsched-rank: a parallel job proves itself with its rank key, not a pool credential (rank.ts)
+      async RunRank(req: RunRankRequest__Output, call: grpc.ServerWritableStream<any, any>) {
+        call.write(await startd.runRank(req));
+        call.end();
       },
     },
     unary: {

@@ -16,6 +16,10 @@ import { Machine, type DynamicSlot } from './slots.js';
 import { fetchInput, inputFailure, outputFiles, wantsTransfer, type OutputList } from './transfer.js';
 import { removeSandbox, signalByName, signalGroup, type JobOutcome, type RunAs, type Starter } from './starter.js';
 import { processAlive, readSpawnerJournal, removeSpawnerJournal, spawnerJournals, type SpawnerExit } from './spawner-journal.js';
+import { gangLaunch } from './gang-env.js';
+import { rankClaim, runRank, type RankClaim } from './rank.js';
+import type { RunRankRequest__Output } from '../../lib/rpc/generated/dsched/v1/RunRankRequest.js';
+import type { RankOutput } from '../../lib/rpc/generated/dsched/v1/RankOutput.js';
 
 interface SlotExtra {
   evictReason?: string;
@@ -26,6 +30,8 @@ interface SlotExtra {
   chirp?: string;
   /** the job runs on transferred files: the names that came in, and when it started */
   transfer?: { inputs: Map<string, number> };
+  /** a claim held for another chunk of a parallel job: what dsched-rank may start on it (rank.ts) */
+  rank?: RankClaim;
 }
 
 /** A finished job's sandbox, kept until the schedd has fetched its output. */
@@ -199,6 +205,11 @@ export class Startd {
     return r;
   }
 
+  /** dsched-rank: start a process of a parallel job on a claim held for it here, and wait for its end. */
+  runRank(req: RunRankRequest__Output): Promise<RankOutput> {
+    return runRank(req, { slots: this.machine.dslots.values(), rankOf: (claim) => this.extra.get(claim)?.rank, activate: (claim, job) => this.activate(claim, job), log: this.log });
+  }
+
   /** dchirp: a running job reads or sets an attribute of its own ad; the schedd hears of it at once. */
   chirp(secret: string, op: string, name: string, value: string): string {
     const d = secret ? [...this.machine.dslots.values()].find((s) => s.job && this.extra.get(s.claim)?.chirp === secret) : undefined;
@@ -251,7 +262,8 @@ export class Startd {
     const lease = req.lease > 0 ? req.lease : this.config.int('JOB_LEASE_DURATION');
     const d = this.machine.carve(this.machine.requests(job), claim, req.schedd, req.schedd_address, lease);
     d.scheddHost = callerHost;
-    this.extra.set(claim, {});
+    // only a claim made without a job (the schedd's other chunks of a parallel job) may run ranks
+    this.extra.set(claim, { rank: req.activate ? undefined : rankClaim(job) });
     this.log.info({ slot: d.name, schedd: req.schedd }, 'claimed');
     if (req.activate) await this.activate(claim, job);
     else this.onChange(claim);
@@ -295,6 +307,11 @@ export class Startd {
       // PBS's host list: this host once per MPI process (mpirun -machinefile $PBS_NODEFILE)
       files['.pbs_nodefile'] = `${this.machine.hostName}\n`.repeat(Math.max(1, Number(job.lookupJS('PbsMpiProcs')) || 1));
       extraEnv.PBS_NODEFILE = join(sandbox, '.pbs_nodefile');
+    }
+    const gang = gangLaunch(job, sandbox, this.config.paths.host.ca); // a parallel job: every chunk's host, this chunk's number
+    if (gang) {
+      Object.assign(files, gang.files);
+      Object.assign(extraEnv, gang.env);
     }
     const transfer = wantsTransfer(job, this.machine.hostName) ? { inputs: new Map<string, number>() } : undefined;
     const scheddAddress = d.scheddAddress;

@@ -112,30 +112,34 @@ export class JobTail {
     }
   }
 
-  /**
-   * The job's stdout (stderr) opened again with its owner's rights, and only if it is still the file the
-   * job was started with: a final symlink is not followed (O_NOFOLLOW), a FIFO does not block (O_NONBLOCK),
-   * and whatever stands at the path now must have the device and inode the spawner saw.
-   */
   private open(job: Running, stderr: boolean, id: string): number {
-    const what = stderr ? 'standard error' : 'standard output';
-    const path = stderr ? job.started.stderr : job.started.stdout;
-    const expected = stderr ? job.started.files?.stderr : job.started.files?.stdout;
-    if (!path || !expected) throw new DschedError('OUTPUT_REFUSED', `job ${id} has no ${what} file (it goes to /dev/null or is not a plain file)`);
-    let fd: number;
-    try {
-      fd = asUser(runAsOwner(job.owner), () => openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ELOOP' ? 'a symbolic link stands in its place' : code === 'ENOENT' ? 'it was removed' : code === 'EACCES' ? "its owner may not read it" : code ?? String(e);
-      throw new DschedError('OUTPUT_REFUSED', `the ${what} of job ${id} cannot be read: ${why}`);
-    }
-    const st = fstatSync(fd, { bigint: true });
-    if (!st.isFile() || `${st.dev}:${st.ino}` !== expected) {
-      closeSync(fd);
-      this.log.warn({ job: id, path }, "dtail refused: the job's output file was replaced");
-      throw new DschedError('OUTPUT_REFUSED', `the ${what} of job ${id} was replaced by another file since the job started: nothing is read from it`);
-    }
-    return fd;
+    return openJobOutput(job, stderr, id, this.log);
   }
+}
+
+/**
+ * The job's stdout (stderr) opened again with its owner's rights, and only if it is still the file the
+ * job was started with: a final symlink is not followed (O_NOFOLLOW), a FIFO does not block (O_NONBLOCK),
+ * and whatever stands at the path now must have the device and inode the spawner saw.
+ */
+export function openJobOutput(job: Running, stderr: boolean, id: string, log: Logger): number {
+  const what = stderr ? 'standard error' : 'standard output';
+  const path = stderr ? job.started.stderr : job.started.stdout;
+  const expected = stderr ? job.started.files?.stderr : job.started.files?.stdout;
+  if (!path || !expected) throw new DschedError('OUTPUT_REFUSED', `job ${id} has no ${what} file (it goes to /dev/null or is not a plain file)`);
+  let fd: number;
+  try {
+    fd = asUser(runAsOwner(job.owner), () => openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ELOOP' ? 'a symbolic link stands in its place' : code === 'ENOENT' ? 'it was removed' : code === 'EACCES' ? "its owner may not read it" : code ?? String(e);
+    throw new DschedError('OUTPUT_REFUSED', `the ${what} of job ${id} cannot be read: ${why}`);
+  }
+  const st = fstatSync(fd, { bigint: true });
+  if (!st.isFile() || `${st.dev}:${st.ino}` !== expected) {
+    closeSync(fd);
+    log.warn({ job: id, path }, "dtail refused: the job's output file was replaced");
+    throw new DschedError('OUTPUT_REFUSED', `the ${what} of job ${id} was replaced by another file since the job started: nothing is read from it`);
+  }
+  return fd;
 }

@@ -276,6 +276,10 @@ export interface PbsPlan {
   diskKB: number;
   /** lines of $PBS_NODEFILE: mpiprocs per chunk (default 1), Torque's nodes × ppn */
   mpiprocs: number;
+  /** `select=N:…` with N > 1 identical chunks: a parallel job of N chunks (cpus, memory and mpiprocs are per chunk) */
+  chunks: number;
+  /** -l place=free|pack|scatter (the arrangement; sharing words such as excl are not kept) */
+  place: 'free' | 'pack' | 'scatter' | undefined;
 }
 
 export function loadPbs(input: SubmitInput): PbsPlan {
@@ -359,6 +363,8 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     warnings,
     diskKB: 1,
     mpiprocs: 1,
+    chunks: 1,
+    place: undefined,
   };
 
   const resources = new Map<string, { value: string; opt: Opt }>();
@@ -549,8 +555,16 @@ export function loadPbs(input: SubmitInput): PbsPlan {
           mem += n * m;
           gpus += n * g;
         }
-        if (chunksTotal > 1) {
-          warnings.push({ message: `-l select=${value}: ${chunksTotal} chunks are run as one job on one host, with ${cpus} cpus in total`, location: optLoc(opt, script, cli) });
+        const specs = value.split('+').length;
+        if (chunksTotal > 1 && specs === 1) {
+          // N identical chunks: a parallel job, all chunks at once or none (docs/parallel.md)
+          plan.chunks = chunksTotal;
+          cpus /= chunksTotal;
+          mem /= chunksTotal;
+          gpus /= chunksTotal;
+          mpiprocs /= chunksTotal;
+        } else if (chunksTotal > 1) {
+          warnings.push({ message: `-l select=${value}: chunks of different sizes are run as one job on one host, with ${cpus} cpus in total (give one kind of chunk, select=N:…, for a parallel job)`, location: optLoc(opt, script, cli) });
         }
         plan.cpus = Math.max(1, cpus);
         plan.cpusAsked = true;
@@ -578,6 +592,14 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         const s = pbsDurationSeconds(value);
         if (s === undefined) fail(opt, `-l walltime: '${value}' is not a duration ([[hours:]minutes:]seconds)`);
         plan.walltime = s;
+        break;
+      }
+      case 'place': {
+        // arrangement[:sharing][:group=…]: only the arrangement matters here (one job per slot already)
+        const words = value.toLowerCase().split(':');
+        const arrangement = words.find((w) => w === 'free' || w === 'pack' || w === 'scatter' || w === 'vscatter');
+        if (!arrangement && !words.every((w) => /^(excl|exclhost|shared|group=.*)$/.test(w))) fail(opt, `-l place: '${value}' is not free, pack or scatter (optionally :excl, :shared, :exclhost)`);
+        plan.place = arrangement === 'vscatter' ? 'scatter' : (arrangement as PbsPlan['place']);
         break;
       }
       case 'nodes': {
@@ -806,6 +828,12 @@ export function expandPbs(plan: PbsPlan, input: SubmitInput, clusterId: number):
     c.TransferExecutable = 'false';
   }
   c.PbsMpiProcs = String(plan.mpiprocs);
+  if (plan.chunks > 1) {
+    // per chunk: RequestCpus, RequestMemory, PbsMpiProcs above; the negotiator places all chunks or none
+    c.MachineCount = String(plan.chunks);
+    c.MinHosts = c.MaxHosts = String(plan.place === 'pack' ? 1 : plan.chunks);
+    c.GangPlacement = quoteString(plan.place ?? 'free');
+  }
   if (plan.depend) c.PbsDepend = quoteString(plan.depend);
   if (plan.walltime !== undefined) c.AllowedJobDuration = String(plan.walltime);
   if (plan.deferral !== undefined) c.DeferralTime = String(plan.deferral);

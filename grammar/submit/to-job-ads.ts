@@ -31,7 +31,7 @@ import type { JobSet, SubmitInput, SubmitWarning } from './types.js';
 
 type Attrs = Record<string, string>;
 
-const UNSUPPORTED_UNIVERSES = ['standard', 'grid', 'java', 'parallel', 'vm', 'docker', 'container', 'globus', 'mpi', 'pvm'];
+const UNSUPPORTED_UNIVERSES = ['standard', 'grid', 'java', 'vm', 'docker', 'container', 'globus', 'mpi', 'pvm'];
 
 /**
  * RequestMemory when request_memory is not given, in MB (HTCondor's JOB_DEFAULT_REQUESTMEMORY, 128 there).
@@ -345,19 +345,25 @@ function diskUsageKB(g: GroupExpander): number {
 // ---- the handlers ------------------------------------------------------------------------------
 
 const universeHandler: Handler = {
-  reads: ['universe', 'my.dagmandagfile'],
+  reads: ['universe', 'my.dagmandagfile', 'machine_count'],
   run(g: GroupExpander, out: Attrs) {
     const u = g.get('universe');
     const name = (u?.value || 'vanilla').toLowerCase();
     const n = UNIVERSES[name];
     if (n === undefined) {
-      if (UNSUPPORTED_UNIVERSES.includes(name)) g.fail(u!.site, `universe '${u!.value}' is not supported by dsched (use vanilla, local or scheduler)`);
-      g.fail(u!.site, `universe: unknown universe '${u!.value}' (expected vanilla, scheduler or local)`);
+      if (UNSUPPORTED_UNIVERSES.includes(name)) g.fail(u!.site, `universe '${u!.value}' is not supported by dsched (use vanilla, parallel, local or scheduler)`);
+      g.fail(u!.site, `universe: unknown universe '${u!.value}' (expected vanilla, parallel, scheduler or local)`);
     }
     // the schedd runs a scheduler-universe job only as a DAG; any other would stay idle for ever
     if (n === Universe.Scheduler && !g.get('my.dagmandagfile'))
       g.fail(u!.site, 'universe = scheduler runs DAGs only, and this file names no DAG (+DAGManDagFile): submit a DAG with dsubmit-dag, or use universe = vanilla');
     out.JobUniverse = String(n);
+    // a parallel job's machines, all at once (docs/parallel.md); several may be on one host, as in HTCondor
+    if (n === Universe.Parallel) {
+      const mc = g.get('machine_count');
+      if (!mc || !/^\s*[1-9]\d*\s*$/.test(mc.value)) g.fail(mc?.site ?? u!.site, 'universe = parallel needs machine_count = N (how many machines the job runs on)');
+      out.GangPlacement = '"free"';
+    }
   },
 };
 

@@ -69,6 +69,7 @@ export const AUTHORIZATION: Readonly<Record<string, readonly Level[]>> = {
   'Startd.Drain': ['ADMINISTRATOR'],
   'Startd.Vacate': ['NEGOTIATOR', 'ADMINISTRATOR'],
   'Startd.Chirp': ['ANONYMOUS'],
+  'Startd.RunRank': ['ANONYMOUS'],
   'Startd.TailJob': ['WRITE'],
   // the standard health service of every daemon: a status is no secret and probes carry no credential; a
   // watch holds a stream open, so only the pool's users and daemons may

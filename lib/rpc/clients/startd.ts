@@ -6,6 +6,7 @@ import type { ClaimRequest } from '../generated/dsched/v1/ClaimRequest.js';
 import type { FileChunk__Output } from '../generated/dsched/v1/FileChunk.js';
 import type { ClaimStatusReply__Output } from '../generated/dsched/v1/ClaimStatusReply.js';
 import type { RenewReply__Output } from '../generated/dsched/v1/RenewReply.js';
+import type { RankOutput__Output } from '../generated/dsched/v1/RankOutput.js';
 import type { TailChunk__Output } from '../generated/dsched/v1/TailChunk.js';
 import type { TailRequest } from '../generated/dsched/v1/TailRequest.js';
 
@@ -51,6 +52,10 @@ export class StartdClient {
   /** dtail: a running job's stdout or stderr (see TailRequest); `rpc.streamError` types its errors. */
   tail(req: TailRequest) {
     return this.rpc.stream<TailChunk__Output>('TailJob', req);
+  }
+  /** dsched-rank: run a process on chunk `procno` of the caller's parallel job; one message, at its end. */
+  runRank(key: string, procno: number, args: string[]) {
+    return this.rpc.iterate<RankOutput__Output>('RunRank', { key, procno, args });
   }
   drain(cancel: boolean, reason: string) {
     return this.rpc.unary<{ running: number }>('Drain', { cancel, reason }, { deadlineMs: 10_000 });

@@ -98,13 +98,29 @@ const cases: PbsCase[] = [
     },
   },
   {
-    name: '-l select=N:ncpus=C:mem=M totals the chunks',
-    script: '#!/bin/sh\n#PBS -l select=2:ncpus=4:mem=16gb\ntrue\n',
-    check: (r) => {
-      assert.equal(r.jobs.cluster.RequestCpus, '8');
-      assert.equal(r.jobs.cluster.RequestMemory, '32768');
+    name: '-l select=N:ncpus=C:mem=M is a parallel job of N chunks, each with C cpus and M memory',
+    script: '#!/bin/sh\n#PBS -l select=2:ncpus=4:mem=16gb:mpiprocs=4\n#PBS -l place=scatter:excl\ntrue\n',
+    check: (r, dir) => {
+      assert.equal(r.jobs.cluster.RequestCpus, '4');
+      assert.equal(r.jobs.cluster.RequestMemory, '16384');
+      assert.equal(r.jobs.cluster.MachineCount, '2');
+      assert.equal(r.jobs.cluster.GangPlacement, '"scatter"');
+      assert.equal(r.jobs.cluster.PbsMpiProcs, '4');
       assert.match(r.jobs.cluster.Requirements!, /\(TARGET\.Cpus >= RequestCpus\)/);
-      assert.ok(r.warnings.some((w) => /2 chunks are run as one job on one host/.test(w.message)));
+      assert.deepEqual(r.warnings, []);
+      const free = run(dir, '#!/bin/sh\n#PBS -l select=3:ncpus=1\ntrue\n', { file: 'x.sh' }).jobs.cluster;
+      assert.equal(free.GangPlacement, '"free"', 'PBS places chunks freely unless told');
+      assert.equal(run(dir, '#!/bin/sh\n#PBS -l select=1:ncpus=2\ntrue\n', { file: 'x.sh' }).jobs.cluster.MachineCount, undefined, 'one chunk is an ordinary job');
+      assert.throws(() => run(dir, '#!/bin/sh\n#PBS -l select=2:ncpus=1\n#PBS -l place=everywhere\ntrue\n', { file: 'x.sh' }), /place: 'everywhere' is not free, pack or scatter/);
+    },
+  },
+  {
+    name: '-l select with chunks of different sizes still runs as one job on one host, with a warning',
+    script: '#!/bin/sh\n#PBS -l select=1:ncpus=4+1:ncpus=2\ntrue\n',
+    check: (r) => {
+      assert.equal(r.jobs.cluster.RequestCpus, '6');
+      assert.equal(r.jobs.cluster.MachineCount, undefined);
+      assert.ok(r.warnings.some((w) => /chunks of different sizes are run as one job on one host/.test(w.message)));
     },
   },
   {

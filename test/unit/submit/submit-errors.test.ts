@@ -57,6 +57,7 @@ const cases: ErrCase[] = [
   { name: 'an unterminated macro reference', text: `${EXE}arguments = $(oops\nqueue\n`, code: 'SUBMIT_MACRO', line: 2, column: 13, message: /unterminated macro reference/ },
   { name: '$CHOICE out of range', text: `${EXE}arguments = $CHOICE(5, a, b)\nqueue\n`, code: 'SUBMIT_MACRO', line: 2, column: 13, message: /outside the list/ },
   { name: 'an unsupported universe', text: `universe = standard\n${EXE}queue\n`, code: 'SUBMIT_INVALID', line: 1, column: 12, message: /not supported/ },
+  { name: 'a parallel job without machine_count', text: `universe = parallel\n${EXE}queue\n`, code: 'SUBMIT_INVALID', line: 1, column: 12, message: /universe = parallel needs machine_count = N/ },
   { name: 'an unknown universe', text: `universe = banana\n${EXE}queue\n`, code: 'SUBMIT_INVALID', line: 1, column: 12, message: /unknown universe 'banana'/ },
   { name: 'the scheduler universe without a DAG file', text: `universe = scheduler\n${EXE}queue\n`, code: 'SUBMIT_INVALID', line: 1, column: 12, message: /universe = scheduler runs DAGs only, and this file names no DAG \(\+DAGManDagFile\)/ },
   { name: 'a kill_sig that is not a signal', text: `${EXE}kill_sig = SIGBOGUS\nqueue\n`, code: 'SUBMIT_INVALID', line: 2, column: 12, message: /kill_sig: 'SIGBOGUS' is not a signal/ },

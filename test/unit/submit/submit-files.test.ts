@@ -494,6 +494,11 @@ const cases: Case[] = [
     cluster: { JobUniverse: '12', Requirements: 'true' },
   },
   {
+    name: 'universe parallel: machine_count machines, several may share a host',
+    text: `universe = parallel\nmachine_count = 3\nrequest_cpus = 2\n${EXE}queue\n`,
+    cluster: { JobUniverse: '11', MachineCount: '3', GangPlacement: '"free"', RequestCpus: '2' },
+  },
+  {
     name: 'a misspelt command is warned about with its line',
     text: `${EXE}exectuable = prog.sh\nqueue\n`,
     warn: /^line 2: 'exectuable' is not a submit command; did you mean 'executable'\?$/,

@@ -1,0 +1,116 @@
+// Gang matching: a parallel job (MachineCount > 1: PBS `select=N:…`, HTCondor `universe = parallel`) gets
+// all its N chunks in one cycle or none. Chunks are placed by the job's GangPlacement, as PBS's `place`:
+// `free` (any slots, several on one host; HTCondor's parallel universe), `scatter` (one chunk per host) or
+// `pack` (every chunk on one host). The ordinary matchmaker never sees these autoclusters (cycle.ts takes
+// them out), so a pool without parallel jobs negotiates exactly as before.
+//
+// Starvation: when the submitter first in fair-share order has a gang that cannot be placed now but could be
+// on an emptied pool, the slots it would take are reserved for this cycle: nobody else is matched there, so
+// they drain until the gang fits (a reservation without backfill; see docs/parallel.md).
+import { literal, type ClassAd } from '../../grammar/classad/index.js';
+import { gangShape, placeGang, takeGang, type GangShape, type GangSlot } from '../../lib/gang-placement.js';
+
+export interface GangChunkOut {
+  slot: string;
+  startd: string;
+  host: string;
+}
+
+function num(ad: ClassAd, name: string, dflt: number): number {
+  const v = ad.lookupJS(name);
+  return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
+}
+
+export interface GangCandidate {
+  submitter: string;
+  schedd: string;
+  autocluster: number;
+  idle: number;
+  ad: ClassAd;
+  shape: GangShape;
+  /** the submitter's effective priority (lower is better) */
+  priority: number;
+}
+
+export interface GangMatchOut {
+  submitter: string;
+  schedd: string;
+  autocluster: number;
+  chunks: GangChunkOut[];
+}
+
+export interface GangRound {
+  matches: GangMatchOut[];
+  /** slots kept for the first gang in fair-share order that could not be placed: nobody else gets them */
+  reserved: Set<string>;
+}
+
+/**
+ * Place the gangs of `candidates` (already in fair-share order) on `slots`, taking what each placed gang
+ * uses. `reserveFor` is the best priority of any submitter with idle work: a gang of that submitter that
+ * does not fit now reserves the slots it would take on an emptied pool (the first such gang only).
+ */
+export function matchGangs(candidates: GangCandidate[], slots: GangSlot[], reserveFor: number | undefined, reserved = new Set<string>()): GangRound {
+  const matches: GangMatchOut[] = [];
+  for (const c of candidates) {
+    for (let i = 0; i < c.idle; i++) {
+      const chosen = placeGang(c.ad, c.shape, slots, false, reserved);
+      if (!chosen) {
+        if (reserveFor !== undefined && c.priority <= reserveFor && reserved.size === 0) {
+          const later = placeGang(c.ad, c.shape, slots, true);
+          for (const s of later ?? []) reserved.add(s.name);
+        }
+        break;
+      }
+      takeGang(c.ad, chosen);
+      matches.push({ submitter: c.submitter, schedd: c.schedd, autocluster: c.autocluster, chunks: chosen.map((s) => ({ slot: s.name, startd: s.startd, host: s.host })) });
+    }
+  }
+  return { matches, reserved };
+}
+
+/**
+ * The slot ads the ordinary matchmaker gets after the gangs: reserved slots left out, and partitionable
+ * slots shrunk by what the gangs took (a copy; the ad mirror's own ads are not changed).
+ */
+export function slotsLeft(ads: ClassAd[], slots: GangSlot[], reserved: ReadonlySet<string>): ClassAd[] {
+  const byName = new Map(slots.map((s) => [s.name, s]));
+  const out: ClassAd[] = [];
+  for (const ad of ads) {
+    const name = String(ad.lookupJS('Name') ?? '');
+    if (reserved.has(name)) continue;
+    const s = byName.get(name);
+    if (!s || (s.free.cpus === num(ad, 'Cpus', 0) && s.free.memory === num(ad, 'Memory', 0) && s.free.disk === num(ad, 'Disk', 0))) {
+      out.push(ad);
+      continue;
+    }
+    if (s.free.cpus <= 0) continue;
+    const copy = ad.clone();
+    copy.set('Cpus', literal(s.free.cpus)).set('Memory', literal(s.free.memory)).set('Disk', literal(s.free.disk));
+    for (const [k, v] of Object.entries(s.free.custom ?? {})) copy.set(k, literal(v));
+    out.push(copy);
+  }
+  return out;
+}
+
+/**
+ * Take the parallel jobs' autoclusters out of the submitters' (the ordinary matchmaker never sees them) and
+ * return them in fair-share order, with the best priority among submitters that have idle work.
+ */
+export function splitGangs(submitters: Array<{ name: string; schedd: string; priority: number; autoclusters: Array<{ id: number; idle: number; ad: ClassAd }> }>): { candidates: GangCandidate[]; best: number | undefined } {
+  const candidates: GangCandidate[] = [];
+  let best: number | undefined;
+  for (const s of submitters) {
+    if (s.autoclusters.some((a) => a.idle > 0)) best = best === undefined ? s.priority : Math.min(best, s.priority);
+    if (!s.autoclusters.some((a) => gangShape(a.ad))) continue;
+    const keep: typeof s.autoclusters = [];
+    for (const a of s.autoclusters) {
+      const shape = gangShape(a.ad);
+      if (!shape) keep.push(a);
+      else if (a.idle > 0) candidates.push({ submitter: s.name, schedd: s.schedd, autocluster: a.id, idle: a.idle, ad: a.ad, shape, priority: s.priority });
+    }
+    s.autoclusters = keep;
+  }
+  candidates.sort((a, b) => a.priority - b.priority || (a.submitter < b.submitter ? -1 : a.submitter > b.submitter ? 1 : 0) || num(b.ad, 'JobPrio', 0) - num(a.ad, 'JobPrio', 0) || a.autocluster - b.autocluster);
+  return { candidates, best };
+}
