@@ -1,7 +1,7 @@
 // dq -analyze for an idle parallel job: whether its chunks fit all at once now, only once running jobs end,
-// or never with the hosts the pool has (placed as the negotiator places them, lib/gang-placement.ts).
+// or never with the hosts the pool has (placed as the negotiator places them, grammar/classad/gang-placement.ts).
 import type { ClassAd } from '../../grammar/classad/index.js';
-import { gangShape, gangSlots, placeGang } from '../../lib/gang-placement.js';
+import { gangShape, gangSlots, placeGang } from '../../grammar/classad/gang-placement.js';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 

@@ -11,7 +11,7 @@ import type { Match } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import type { FairShare } from './fair-share.js';
 import type { AccountingGroups, GroupNode } from './groups.js';
 import type { ConcurrencyLimits } from './limits.js';
-import { gangSlots } from '../../lib/gang-placement.js';
+import { gangSlots } from '../../grammar/classad/gang-placement.js';
 import { matchGangs, slotsLeft, splitGangs, type GangRound } from './gang.js';
 import { accountingName, Matchmaker, type AutoclusterInput, type ClaimedSlotInput, type Reservation, type SubmitterInput } from './matchmaker.js';
 

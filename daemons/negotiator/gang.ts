@@ -8,7 +8,7 @@
 // on an emptied pool, the slots it would take are reserved for this cycle: nobody else is matched there, so
 // they drain until the gang fits (a reservation without backfill; see docs/parallel.md).
 import { literal, type ClassAd } from '../../grammar/classad/index.js';
-import { gangShape, placeGang, takeGang, type GangShape, type GangSlot } from '../../lib/gang-placement.js';
+import { gangShape, placeGang, takeGang, type GangShape, type GangSlot } from '../../grammar/classad/gang-placement.js';
 
 export interface GangChunkOut {
   slot: string;

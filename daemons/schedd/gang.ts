@@ -13,7 +13,7 @@ import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEven
 import type { Logger } from '../../lib/log.js';
 import { jobKey, lit, type Job, type JobQueue } from './queue.js';
 import { JobStatus } from '../../lib/job-status.js';
-import type { Claim } from './schedd.js';
+import type { Claim } from './claim.js';
 
 /** What the schedd lends the gang claims: its own steps of a start, so a gang follows the same rules. */
 export interface GangSchedd {

@@ -21,6 +21,7 @@ import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import { checkDagJob, type DagRunner } from './dag-runner.js';
 import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
 import { JobQueue, jobKey, lit, litValue, type Job } from './queue.js';
+import type { Claim } from './claim.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
 import { loggedEnd, terminationUsage, UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
@@ -31,17 +32,6 @@ import { GangClaims } from './gang.js';
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
 /** An event before the job's id and the time are filled in. */
 type EventBody = DistributiveOmit<UserLogEvent, 'cluster' | 'proc' | 'time'>;
-
-export interface Claim {
-  id: string;
-  startd: string;
-  slot: string;
-  job?: Job;
-  /** Autocluster of the job it last ran: the first place to look for the next one. */
-  lastAc: number;
-  /** When the startd last confirmed the claim (ms): past the lease, a silent startd has lost it. */
-  renewedAt?: number;
-}
 
 export interface ScheddOptions {
   name: string;

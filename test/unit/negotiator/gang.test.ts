@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { matchGangs, slotsLeft, splitGangs } from '../../../daemons/negotiator/gang.js';
-import { gangShape, gangSlots } from '../../../lib/gang-placement.js';
+import { gangShape, gangSlots } from '../../../grammar/classad/gang-placement.js';
 import { gangWhy } from '../../../cli/shared/analyze-gang.js';
 import { job, lit, slot, submitter } from './helpers.js';
 

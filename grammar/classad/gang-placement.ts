@@ -1,7 +1,7 @@
 // Where a parallel job's chunks can go (PBS's place: free, pack, scatter; HTCondor's parallel universe is
 // free): one definition for the negotiator, which places gangs, and dq -analyze, which says why one waits.
-import { ClassAd, literal, symmetricMatch } from '../grammar/classad/index.js';
-import { customResourceNames, fitCount, jobRequests, takeResources, type Resources } from './job-requests.js';
+import { ClassAd, literal, symmetricMatch } from './index.js';
+import { customResourceNames, fitCount, jobRequests, takeResources, type Resources } from '../../lib/job-requests.js';
 
 export type Placement = 'free' | 'pack' | 'scatter';
 
