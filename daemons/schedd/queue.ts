@@ -234,6 +234,7 @@ export class JobQueue {
         // an idle job with a claim was being started when the schedd stopped: not offered for matching
         // until reconnect() has asked its startd
         job.matching = true;
+        this.engagedJobs.add(job);
       }
       this.addJob(job);
     }
@@ -245,6 +246,13 @@ export class JobQueue {
    */
   private statusCounts = new Map<string, number[]>();
   readonly allCounts: number[] = new Array(8).fill(0);
+  /**
+   * The same per accounting name (a Submitter ad each), with its owner: the schedd's ads are made from these
+   * and from the few jobs being started or running (`engaged`), never by counting the queue.
+   */
+  private acctCounts = new Map<string, { owner: string; byStatus: number[] }>();
+  /** Jobs running or being started (matching), maybe a few that no longer are: pruned when read. */
+  private engagedJobs = new Set<Job>();
 
   private count(job: Job, status: number, d: number) {
     let c = this.statusCounts.get(job.owner);
@@ -253,6 +261,26 @@ export class JobQueue {
     c[i]! += d;
     this.allCounts[i]! += d;
     if (d < 0 && c.every((n) => n === 0)) this.statusCounts.delete(job.owner);
+    const acct = this.accountingName(job);
+    let a = this.acctCounts.get(acct);
+    if (!a) this.acctCounts.set(acct, (a = { owner: job.owner, byStatus: new Array(8).fill(0) }));
+    a.byStatus[i]! += d;
+    if (d < 0 && a.byStatus.every((n) => n === 0)) this.acctCounts.delete(acct);
+    if (d > 0 && (status === JobStatus.Running || status === JobStatus.TransferringOutput || status === JobStatus.Suspended)) this.engagedJobs.add(job);
+  }
+
+  /** Queued jobs by status (index = JobStatus) per accounting name, and its owner. */
+  submitterCounts(): ReadonlyMap<string, { owner: string; byStatus: readonly number[] }> {
+    return this.acctCounts;
+  }
+
+  /** The queued jobs that run or are being started: at most a few per slot, whatever the queue's size. */
+  *engaged(): Generator<Job> {
+    for (const j of this.engagedJobs) {
+      const live = this.jobs.get(jobKey(j.cluster, j.proc)) === j;
+      if (live && (j.status === JobStatus.Running || j.status === JobStatus.TransferringOutput || j.status === JobStatus.Suspended || (j.status === JobStatus.Idle && j.matching))) yield j;
+      else this.engagedJobs.delete(j);
+    }
   }
 
   /** An owner's queued jobs by status (index = JobStatus); zeros for an owner with none. */
@@ -429,7 +457,10 @@ export class JobQueue {
     }
     // an autocluster's jobs share their queue (Queue is significant): one check for all of them
     if (best && this.canStart && !this.canStart(best)) return undefined;
-    if (best) best.matching = true;
+    if (best) {
+      best.matching = true;
+      this.engagedJobs.add(best);
+    }
     return best;
   }
 
@@ -448,6 +479,9 @@ export class JobQueue {
   update(job: Job, changes: Record<string, string | null>, status?: number): void {
     this.remember(job);
     const wasIdle = job.status === JobStatus.Idle;
+    // an admin's edit of AccountingGroup moves the job to another submitter's counts
+    const regroups = this.jobs.get(jobKey(job.cluster, job.proc)) === job && Object.keys(changes).some((k) => k.toLowerCase() === 'accountinggroup');
+    if (regroups) this.count(job, job.status, -1);
     for (const [k, v] of Object.entries(changes)) {
       if (v === null) {
         delete job.attrs[k];
@@ -455,6 +489,7 @@ export class JobQueue {
         if (this.clusters.get(job.cluster)?.attrs[k] !== undefined) job.attrs[k] = 'undefined';
       } else job.attrs[k] = v;
     }
+    if (regroups) this.count(job, job.status, 1);
     if (status !== undefined && status !== job.status) {
       this.count(job, job.status, -1);
       this.count(job, status, 1);
@@ -636,8 +671,12 @@ export class JobQueue {
     for (const [job, was] of undo) {
       const key = jobKey(job.cluster, job.proc);
       if (job.ac) this.leaveIdle(job);
+      // the totals follow the job back (it may have left the queue, changed status or submitter)
+      const queued = this.jobs.get(key) === job;
+      if (queued) this.count(job, job.status, -1);
       Object.assign(job, { status: was.status, prio: was.prio, attrs: was.attrs, claim: was.claim, matching: was.matching, ad: undefined });
-      if (was.queued && this.jobs.get(key) !== job) {
+      if (was.queued) this.count(job, job.status, 1);
+      if (was.queued && !queued) {
         this.jobs.set(key, job);
         const c = this.clusters.get(job.cluster);
         if (c) c.procs++;
@@ -646,6 +685,7 @@ export class JobQueue {
         const matching = job.matching;
         this.enterIdle(job);
         job.matching = matching;
+        if (matching) this.engagedJobs.add(job);
       }
       this.dirty.delete(job);
     }
