@@ -149,6 +149,17 @@ export class JobIndex {
     if (!procs.size) this.byCluster.delete(c);
     return true;
   }
+  /** Drop every proc of a cluster at once (a whole-cluster removal): no delete per proc. */
+  deleteCluster(cluster: number): void {
+    const procs = this.byCluster.get(cluster);
+    if (!procs) return;
+    this.count -= procs.size;
+    this.byCluster.delete(cluster);
+  }
+  /** How many procs of a cluster are queued. */
+  clusterSize(cluster: number): number {
+    return this.byCluster.get(cluster)?.size ?? 0;
+  }
   /** The queued procs of a cluster, in the order they were queued. */
   ofCluster(cluster: number): Iterable<Job> {
     return this.byCluster.get(cluster)?.values() ?? [];
@@ -533,10 +544,68 @@ export class JobQueue {
     this.scheduleFlush();
   }
 
+  /**
+   * Remove queued procs of one cluster (that need nothing but their removal recorded: no claim, no DAG) with
+   * one set-based statement per table, all or nothing: a drm of many held jobs is a few statements in SQLite
+   * and a walk over the procs here, instead of a row written, a row deleted and a change tracked per job.
+   * Earlier pending changes are committed first. The caller writes their events once this returns; if the
+   * write fails, nothing changed and the typed error is thrown.
+   */
+  removeProcs(clusterId: number, jobs: Job[], reason: string): void {
+    if (this.flushScheduled) {
+      this.flush();
+      if (this.failing !== undefined) throw this.failing;
+    }
+    const c = this.clusters.get(clusterId);
+    if (!c || !jobs.length) return;
+    if (jobs.some((j) => j.cluster !== clusterId || this.jobs.get(jobKey(j.cluster, j.proc)) !== j)) throw new Error('removeProcs: a job of another cluster, or no longer queued');
+    const t = String(Math.floor(Date.now() / 1000));
+    const reasonText = lit(reason);
+    const which = 'cluster_id = ? AND proc_id IN (SELECT value FROM json_each(?))';
+    const procs = JSON.stringify(jobs.map((j) => j.proc));
+    const all = jobs.length === c.procs;
+    try {
+      this.db.transaction(() => {
+        this.st.insHistoryCluster.run(c.id, JSON.stringify(c.attrs));
+        // what finish() writes per job, as SQL: the proc's own attributes with the removal's, into history
+        this.db
+          .prepare(
+            'INSERT OR REPLACE INTO history (cluster_id, proc_id, owner, status, completion_date, ad) ' +
+              `SELECT cluster_id, proc_id, owner, ${JobStatus.Removed}, ?, json_set(ad, '$.RemoveReason', ?, '$.CompletionDate', COALESCE(json_extract(ad, '$.CompletionDate'), '0'), ` +
+              `'$.JobStatus', '${JobStatus.Removed}', '$.EnteredCurrentStatus', ?) FROM jobs WHERE ${which}`,
+          )
+          .run(Number(t), reasonText, t, clusterId, procs);
+        this.db.prepare(`DELETE FROM jobs WHERE ${which}`).run(clusterId, procs);
+        if (all) this.st.delCluster.run(clusterId);
+      })();
+    } catch (e) {
+      throw storeError(e, `cannot remove the jobs of cluster ${clusterId}`);
+    }
+    this.commits.count++;
+    for (const j of jobs) {
+      if (j.ac) this.leaveIdle(j);
+      this.count(j, j.status, -1);
+      j.status = JobStatus.Removed;
+      const a = j.attrs;
+      a.RemoveReason = reasonText;
+      a.CompletionDate ??= '0';
+      a.JobStatus = String(JobStatus.Removed);
+      a.EnteredCurrentStatus = t;
+      j.ad = undefined;
+    }
+    if (all) this.jobs.deleteCluster(clusterId);
+    else for (const j of jobs) this.jobs.delete(jobKey(j.cluster, j.proc));
+    c.procs -= jobs.length;
+    // watchers read the removed jobs' cluster attributes: an emptied cluster goes after them
+    this.onFlushed(jobs);
+    if (c.procs <= 0) this.clusters.delete(clusterId);
+  }
+
   private scheduleFlush() {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    // a flush made meanwhile (atomically, a caller that needs it now) leaves nothing to do
+    setImmediate(() => this.flushScheduled && this.flush());
   }
 
   /** Resolves once every change made so far is committed (rejects with the typed error if it cannot be). */

@@ -65,6 +65,8 @@ export interface ScheddOptions {
 export const HoldCode = { UserRequest: 1, JobPolicy: 3, FailedToCreateProcess: 6, UnableToOpenOutput: 7, UnableToOpenInput: 8, TransferOutputError: 12, TransferInputError: 13, IwdError: 14, SubmittedOnHold: 15, JobDurationExceeded: 46 } as const;
 
 const now = () => Math.floor(Date.now() / 1000);
+/** Jobs a whole-cluster removal writes per transaction: the event loop runs between pieces. */
+const REMOVE_PIECE = 50_000;
 
 // A user hold on a job that waits for its dependency (dsubmit -h -W depend=…, or dhold): the reason and
 // code it is held with once the dependency is met.
@@ -965,7 +967,7 @@ export class Schedd {
       try {
         this.queue.atomically(() => {
           for (const job of chunk) {
-            if (start > 0 && this.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) {
+            if (this.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) {
               results.push({ job, ok: false, error: `job ${job.cluster}.${job.proc} left the queue meanwhile`, code: 'JOB_NOT_FOUND' });
               continue;
             }
@@ -997,6 +999,66 @@ export class Schedd {
     await Promise.all(kills.map((k) => k()));
     this.onQueueChanged();
     return results;
+  }
+
+  /**
+   * drm of whole clusters: the procs that need nothing but their removal recorded (no claim, no DAG, not
+   * already being removed) go set-based (JobQueue.removeProcs), REMOVE_PIECE at a time with the event loop
+   * free in between, each piece all or nothing and its events written once it is committed; the others,
+   * and the clusters of another owner, take act()'s path, job by job. Returns the jobs removed that way
+   * (a list per piece) and act()'s results for the rest.
+   */
+  async removeClusters(identity: Identity, clusters: number[], reason: string): Promise<{ removed: Job[][]; results: Awaited<ReturnType<Schedd['act']>> }> {
+    const why = reason || `via drm (by user ${identity.name})`;
+    const removed: Job[][] = [];
+    const rest: Job[] = [];
+    const failed: Awaited<ReturnType<Schedd['act']>> = [];
+    const plain = (j: Job) => !j.claim && !j.matching && j.status !== JobStatus.Removed && this.queue.value(j, 'JobUniverse') !== 7;
+    for (const id of clusters) {
+      const c = this.queue.clusters.get(id);
+      if (!c) continue;
+      const all = Array.from(this.queue.byCluster(id));
+      if (!identity.admin && c.owner !== identity.name) {
+        for (const j of all) rest.push(j);
+        continue;
+      }
+      for (let start = 0; start < all.length; start += REMOVE_PIECE) {
+        if (start > 0) await new Promise((r) => setImmediate(r));
+        // looked at again now: between pieces a job may have started or left the queue
+        const piece: Job[] = [];
+        for (const j of all.slice(start, start + REMOVE_PIECE)) {
+          if (this.queue.jobs.get(jobKey(j.cluster, j.proc)) !== j) continue;
+          if (plain(j)) piece.push(j);
+          else rest.push(j);
+        }
+        // their events and mail, read now and sent once the removal is committed
+        const after: Array<() => void> = [];
+        this.deferred = after;
+        try {
+          for (const j of piece) {
+            this.logEvent(j, { type: 'aborted', reason: why });
+            this.mail('abort', j, { removeReason: why });
+          }
+        } finally {
+          this.deferred = undefined;
+        }
+        try {
+          this.queue.removeProcs(id, piece, why);
+        } catch (e) {
+          // nothing done yet: the whole action is refused; else what was done stays and the rest is refused
+          if (!removed.length) throw e;
+          for (const job of all.slice(start)) if (this.queue.jobs.get(jobKey(job.cluster, job.proc)) === job) failed.push({ job, ok: false, error: (e as Error).message, code: e instanceof DschedError ? e.code : 'INTERNAL' });
+          break;
+        }
+        removed.push(piece);
+        for (const f of after) f();
+        this.userLog.flush();
+      }
+    }
+    const results = rest.length ? await this.act(identity, 'remove', rest, reason) : [];
+    for (const f of failed) results.push(f);
+    this.onQueueChanged();
+    return { removed, results };
   }
 
   /** dprio: a job's priority among its owner's jobs (higher runs first); `+N`/`-N` change it. */
