@@ -68,6 +68,11 @@ export interface HistoryRow extends HistoryKey {
   shared?: Record<string, string>;
 }
 
+/** Procs a submission writes per transaction; the event loop runs between pieces of a larger one. */
+export const SUBMIT_PIECE = 50_000;
+/** A reserved cluster id whose submission is being written (no user name has a NUL). */
+const WRITING = '\0';
+
 export const jobKey = (cluster: number, proc: number) => `${cluster}.${proc}`;
 
 /** ClassAd literal text for a JS value (what goes into an ad). */
@@ -202,7 +207,8 @@ export class JobQueue {
     this.st = {
       bumpCounter: db.prepare("UPDATE counters SET value = MAX(value, ?) WHERE name = 'next_cluster'"),
       peekCluster: db.prepare("SELECT value FROM counters WHERE name = 'next_cluster'"),
-      insCluster: db.prepare('INSERT INTO clusters (cluster_id, owner, ad) VALUES (?, ?, ?)'),
+      insCluster: db.prepare('INSERT INTO clusters (cluster_id, owner, ad, pending) VALUES (?, ?, ?, ?)'),
+      donePending: db.prepare('UPDATE clusters SET pending = 0 WHERE cluster_id = ?'),
       insJob: db.prepare('INSERT INTO jobs (cluster_id, proc_id, owner, status, prio, ad) VALUES (?, ?, ?, ?, ?, ?)'),
       updJob: db.prepare(
         'UPDATE jobs SET status = ?, prio = ?, ad = ?, claim_id = ?, startd_addr = ?, slot_name = ? WHERE cluster_id = ? AND proc_id = ?',
@@ -219,6 +225,11 @@ export class JobQueue {
   }
 
   private load() {
+    // a large submission the schedd stopped in the middle of was never acknowledged: it goes
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM jobs WHERE cluster_id IN (SELECT cluster_id FROM clusters WHERE pending)').run();
+      this.db.prepare('DELETE FROM clusters WHERE pending').run();
+    })();
     for (const row of this.db.prepare('SELECT cluster_id, owner, ad FROM clusters').iterate() as Iterable<{ cluster_id: number; owner: string; ad: string }>) {
       this.clusters.set(row.cluster_id, { id: row.cluster_id, owner: row.owner, attrs: JSON.parse(row.ad), procs: 0 });
     }
@@ -334,32 +345,76 @@ export class JobQueue {
 
   /** Queue a whole submission in one transaction. Returns the jobs created. */
   submit(clusterId: number, owner: string, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Job[] {
+    const steps = this.submission(clusterId, owner, clusterAttrs, procs);
+    for (;;) {
+      const n = steps.next();
+      if (n.done) return n.value;
+    }
+  }
+
+  /**
+   * A submission, yielding between pieces of SUBMIT_PIECE procs (the caller lets the event loop run there).
+   * Up to a piece it is one transaction. A larger one is written as a pending cluster row, then its procs a
+   * piece per transaction (other changes are committed in between, as usual), then the row marked done: that
+   * last transaction is the one the submission stands on, and a schedd that stops before it drops the pending
+   * cluster when it starts again. The jobs enter the queue in memory only after it, all at once.
+   */
+  *submission(clusterId: number, owner: string, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Generator<void, Job[]> {
     const reservedBy = this.reserved.get(clusterId);
     const next = this.nextId || (this.st.peekCluster.get() as { value: number }).value;
     if (this.clusters.has(clusterId) || clusterId >= next || clusterId < 1)
       throw new DschedError('USAGE', `cluster ${clusterId} was not reserved for this submission (ask NewCluster first)`);
+    if (reservedBy === WRITING) throw new DschedError('USAGE', `cluster ${clusterId} is being queued by another submission`);
     if (reservedBy !== undefined && reservedBy !== owner)
       throw new DschedError('PERMISSION_DENIED', `cluster ${clusterId} was reserved by another user`);
-    const jobs: Job[] = procs.map((attrs, i) => {
-      const proc = Number(attrs.ProcId ?? i);
-      const status = Number(attrs.JobStatus ?? clusterAttrs.JobStatus ?? JobStatus.Idle);
-      const prio = Number(attrs.JobPrio ?? clusterAttrs.JobPrio ?? 0) || 0;
-      return { cluster: clusterId, proc, owner, status, prio, attrs, ac: 0 };
-    });
-    const cluster: Cluster = { id: clusterId, owner, attrs: clusterAttrs, procs: jobs.length };
+    // no other submission may queue this id while this one is written
+    this.reserved.set(clusterId, WRITING);
+    const jobs: Job[] = [];
+    const status0 = Number(clusterAttrs.JobStatus ?? JobStatus.Idle);
+    const prio0 = Number(clusterAttrs.JobPrio ?? 0) || 0;
+    const pieces = procs.length > SUBMIT_PIECE;
     try {
-      this.db.transaction(() => {
-        this.st.insCluster.run(clusterId, owner, JSON.stringify(clusterAttrs));
-        this.st.bumpCounter.run(clusterId + 1);
-        for (const j of jobs) this.st.insJob.run(clusterId, j.proc, owner, j.status, j.prio, JSON.stringify(j.attrs));
-      })();
+      for (let start = 0; start < procs.length || start === 0; start += SUBMIT_PIECE) {
+        if (start > 0) yield;
+        const piece: Job[] = [];
+        for (let i = start; i < Math.min(procs.length, start + SUBMIT_PIECE); i++) {
+          const attrs = procs[i]!;
+          const proc = Number(attrs.ProcId ?? i);
+          const status = attrs.JobStatus === undefined ? status0 : Number(attrs.JobStatus);
+          const prio = attrs.JobPrio === undefined ? prio0 : Number(attrs.JobPrio) || 0;
+          piece.push({ cluster: clusterId, proc, owner, status, prio, attrs, ac: 0 });
+        }
+        this.db.transaction(() => {
+          if (start === 0) {
+            this.st.insCluster.run(clusterId, owner, JSON.stringify(clusterAttrs), pieces ? 1 : 0);
+            this.st.bumpCounter.run(clusterId + 1);
+          }
+          for (const j of piece) this.st.insJob.run(clusterId, j.proc, owner, j.status, j.prio, JSON.stringify(j.attrs));
+        })();
+        for (const j of piece) jobs.push(j);
+      }
+      if (pieces) this.st.donePending.run(clusterId);
     } catch (e) {
+      if (pieces) this.dropPending(clusterId);
+      this.reserved.set(clusterId, owner);
       throw storeError(e, `cannot queue cluster ${clusterId}`);
     }
     this.reserved.delete(clusterId);
-    this.clusters.set(clusterId, cluster);
+    this.clusters.set(clusterId, { id: clusterId, owner, attrs: clusterAttrs, procs: jobs.length });
     for (const j of jobs) this.addJob(j);
     return jobs;
+  }
+
+  /** Take back the pieces of a submission that failed half-way (else the next start does). */
+  private dropPending(clusterId: number): void {
+    try {
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM jobs WHERE cluster_id = ?').run(clusterId);
+        this.st.delCluster.run(clusterId);
+      })();
+    } catch {
+      /* still marked pending: dropped when the schedd starts again */
+    }
   }
 
   // ---- ads ----

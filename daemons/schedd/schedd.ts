@@ -20,7 +20,7 @@ import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEven
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import type { DagRunner } from './dag-runner.js';
 import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
-import { JobQueue, JobStatus, jobKey, lit, litValue, type Job } from './queue.js';
+import { JobQueue, JobStatus, SUBMIT_PIECE, jobKey, lit, litValue, type Job } from './queue.js';
 import { terminationUsage, UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
 import { Mailer, type JobFacts, type MailEvent } from './notify.js';
 import { appendToErrorFile, killsOnWalltime, walltimeExit, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
@@ -221,19 +221,49 @@ export class Schedd {
 
   // ---- submission ----
 
+  /** Queue a submission at once (a DAG's node; small ones). */
   submit(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Job[] {
+    const steps = this.submission(identity, clusterId, clusterAttrs, procs);
+    for (;;) {
+      const n = steps.next();
+      if (n.done) return n.value;
+    }
+  }
+
+  /**
+   * Queue a submission a piece at a time, the event loop free between pieces: a million procs are checked,
+   * written and logged without holding up other clients, the job path, or the keepalive of the submitter's
+   * own connection. Acknowledged (resolved) once the whole submission is committed.
+   */
+  async submitPaced(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Promise<Job[]> {
+    const steps = this.submission(identity, clusterId, clusterAttrs, procs);
+    for (;;) {
+      const n = steps.next();
+      if (n.done) return n.value;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /** The work of a submission, yielding between pieces of SUBMIT_PIECE procs. */
+  private *submission(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Generator<void, Job[]> {
     if (procs.length === 0) throw new DschedError('SUBMIT_QUEUE', 'the submission queues no jobs');
     if (procs.length > this.opts.maxProcs())
       throw new DschedError('SUBMIT_QUEUE', `the submission queues ${procs.length} jobs; at most ${this.opts.maxProcs()} are allowed (MAX_JOBS_PER_SUBMISSION)`);
-    // an attribute no ClassAd parser could read back would break every later look at the queue
-    for (const attrs of [clusterAttrs, ...procs])
-      for (const [name, text] of Object.entries(attrs))
-        if (text.length > classadLimits.maxInputChars)
-          throw new DschedError('INPUT_TOO_LARGE', `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`);
     const owner = identity.name;
     const rights = runAsOwner(owner);
-    if (!identity.admin) checkJobFiles(clusterAttrs, procs, rights, this.opts.protectedDirs ?? []);
-    checkEventLogs([clusterAttrs, ...procs], rights);
+    const pieces = (function* () {
+      for (let start = 0; start < procs.length; start += SUBMIT_PIECE) yield { start, piece: procs.slice(start, start + SUBMIT_PIECE) };
+    })();
+    for (const { start, piece } of pieces) {
+      if (start > 0) yield;
+      // an attribute no ClassAd parser could read back would break every later look at the queue
+      for (const attrs of start === 0 ? [clusterAttrs, ...piece] : piece)
+        for (const [name, text] of Object.entries(attrs))
+          if (text.length > classadLimits.maxInputChars)
+            throw new DschedError('INPUT_TOO_LARGE', `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`);
+      if (!identity.admin) checkJobFiles(clusterAttrs, piece, rights, this.opts.protectedDirs ?? []);
+      checkEventLogs(start === 0 ? [clusterAttrs, ...piece] : piece, rights);
+    }
     const qdate = now();
     const attrs: Record<string, string> = {
       ...clusterAttrs,
@@ -253,14 +283,17 @@ export class Schedd {
     attrs.JobStatus ??= String(JobStatus.Idle);
     // Per-proc attributes may not override who owns the job or when it was queued.
     const fixed = new Set(['owner', 'user', 'clusterid', 'qdate']);
-    const procAttrs = procs.map((p, i) => {
+    const procAttrs: Array<Record<string, string>> = [];
+    for (let i = 0; i < procs.length; i++) {
+      if (i > 0 && i % SUBMIT_PIECE === 0) yield;
       const out: Record<string, string> = {};
-      for (const [k, v] of Object.entries(p)) if (!fixed.has(k.toLowerCase())) out[k] = v;
+      for (const [k, v] of Object.entries(procs[i]!)) if (!fixed.has(k.toLowerCase())) out[k] = v;
       const proc = Number(out.ProcId ?? i);
       out.ProcId = String(proc);
       out.GlobalJobId = lit(`${this.opts.name}#${clusterId}.${proc}#${qdate}`);
-      return out;
-    });
+      procAttrs.push(out);
+    }
+    if (procs.length > SUBMIT_PIECE) yield;
     this.opts.admit?.(owner, attrs, procAttrs);
     // -W depend=…: the named jobs must exist; the new jobs wait held until the condition holds
     const dependText = litValue(attrs.PbsDepend);
@@ -276,8 +309,10 @@ export class Schedd {
         [DEPENDENCY_HOLD]: 'true',
       });
     }
-    const jobs = this.queue.submit(clusterId, owner, attrs, procAttrs);
-    for (const j of jobs) {
+    const jobs = yield* this.queue.submission(clusterId, owner, attrs, procAttrs);
+    for (let i = 0; i < jobs.length; i++) {
+      if (i > 0 && i % SUBMIT_PIECE === 0) yield;
+      const j = jobs[i]!;
       this.logEvent(j, { type: 'submit', host: this.opts.address });
       if (j.status === JobStatus.Held && !dependText) {
         const reason = String(this.queue.value(j, 'HoldReason') ?? 'submitted on hold');

@@ -36,8 +36,8 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
       NewCluster(_req: object, ctx: CallContext) {
         return { cluster: queue.reserveCluster(ctx.identity.name) };
       },
-      Submit(req: SubmitRequest__Output, ctx: CallContext) {
-        const jobs = schedd.submit(ctx.identity, Number(req.cluster), req.cluster_attrs, req.procs.map((p) => p.attrs));
+      async Submit(req: SubmitRequest__Output, ctx: CallContext) {
+        const jobs = await schedd.submitPaced(ctx.identity, Number(req.cluster), req.cluster_attrs, req.procs.map((p) => p.attrs));
         return { cluster: Number(req.cluster), procs: jobs.length };
       },
       async Query(req: JobQuery__Output, ctx: CallContext) {
