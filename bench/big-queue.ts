@@ -156,7 +156,7 @@ async function main() {
     // 1. a big queue
     const big = { clusters: [] as number[], run: undefined as Run | undefined, ms: 0, cpu: 0 };
     let piece = PIECE;
-    const c0 = cpuSec(schedd);
+    const submitCpu0 = cpuSec(schedd);
     for (let left = JOBS; left > 0; ) {
       const n = Math.min(piece, left);
       const r = await submitHeld(pool, n).catch((e: Error) => e);
@@ -172,7 +172,7 @@ async function main() {
       big.run = r.run;
       left -= n;
     }
-    const submitCpu = cpuSec(schedd) - c0;
+    const submitCpu = cpuSec(schedd) - submitCpu0;
     const full = memory(schedd);
     const settled = await settledRss(schedd);
     console.log(
