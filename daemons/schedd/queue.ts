@@ -148,6 +148,10 @@ export class JobIndex {
   }
   delete(key: string): boolean {
     const [c, p] = JobIndex.split(key);
+    return this.deleteProc(c, p);
+  }
+  /** delete() without the key text (a removal of many procs). */
+  deleteProc(c: number, p: number): boolean {
     const procs = this.byCluster.get(c);
     if (!procs?.delete(p)) return false;
     this.count--;
@@ -600,9 +604,10 @@ export class JobQueue {
   }
 
   /**
-   * Remove queued procs of one cluster (that need nothing but their removal recorded: no claim, no DAG) with
-   * one set-based statement per table, all or nothing: a drm of many held jobs is a few statements in SQLite
-   * and a walk over the procs here, instead of a row written, a row deleted and a change tracked per job.
+   * Remove queued procs of one cluster (the caller has checked they are queued and need nothing but their
+   * removal recorded: no claim, no DAG) with one set-based statement per table, all or nothing: a drm of
+   * many held jobs is a few statements in SQLite and a walk over the procs here, instead of a row written,
+   * a row deleted and a change tracked per job.
    * Earlier pending changes are committed first. The caller writes their events once this returns; if the
    * write fails, nothing changed and the typed error is thrown.
    */
@@ -613,7 +618,6 @@ export class JobQueue {
     }
     const c = this.clusters.get(clusterId);
     if (!c || !jobs.length) return;
-    if (jobs.some((j) => j.cluster !== clusterId || this.jobs.get(jobKey(j.cluster, j.proc)) !== j)) throw new Error('removeProcs: a job of another cluster, or no longer queued');
     const t = String(Math.floor(Date.now() / 1000));
     const reasonText = lit(reason);
     const which = 'cluster_id = ? AND proc_id IN (SELECT value FROM json_each(?))';
@@ -649,7 +653,7 @@ export class JobQueue {
       j.ad = undefined;
     }
     if (all) this.jobs.deleteCluster(clusterId);
-    else for (const j of jobs) this.jobs.delete(jobKey(j.cluster, j.proc));
+    else for (const j of jobs) this.jobs.deleteProc(j.cluster, j.proc);
     c.procs -= jobs.length;
     // watchers read the removed jobs' cluster attributes: an emptied cluster goes after them
     this.onFlushed(jobs);
