@@ -235,7 +235,9 @@ export class Schedd {
    * written and logged without holding up other clients, the job path, or the keepalive of the submitter's
    * own connection. Acknowledged (resolved) once the whole submission is committed.
    */
-  async submitPaced(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Promise<Job[]> {
+  async submitPaced(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>> | number): Promise<Job[]> {
+    // a count: that many procs with nothing of their own (checked against the limit before any is made)
+    if (typeof procs === 'number') procs = this.plainProcs(procs);
     const steps = this.submission(identity, clusterId, clusterAttrs, procs);
     for (;;) {
       const n = steps.next();
@@ -244,11 +246,19 @@ export class Schedd {
     }
   }
 
+  private tooMany(n: number): DschedError {
+    return new DschedError('SUBMIT_QUEUE', `the submission queues ${n} jobs; at most ${this.opts.maxProcs()} are allowed (MAX_JOBS_PER_SUBMISSION)`);
+  }
+
+  private plainProcs(count: number): Array<Record<string, string>> {
+    if (!Number.isSafeInteger(count) || count < 0 || count > this.opts.maxProcs()) throw this.tooMany(count);
+    return Array.from({ length: count }, (_, i) => ({ ProcId: String(i) }));
+  }
+
   /** The work of a submission, yielding between pieces of SUBMIT_PIECE procs. */
   private *submission(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Generator<void, Job[]> {
     if (procs.length === 0) throw new DschedError('SUBMIT_QUEUE', 'the submission queues no jobs');
-    if (procs.length > this.opts.maxProcs())
-      throw new DschedError('SUBMIT_QUEUE', `the submission queues ${procs.length} jobs; at most ${this.opts.maxProcs()} are allowed (MAX_JOBS_PER_SUBMISSION)`);
+    if (procs.length > this.opts.maxProcs()) throw this.tooMany(procs.length);
     const owner = identity.name;
     const rights = runAsOwner(owner);
     const pieces = (function* () {
@@ -328,9 +338,14 @@ export class Schedd {
       for (const j of jobs) this.deps.note(j);
       this.settleWaiting(jobs);
     }
-    // a watcher of the whole queue (the web daemon) learns of new jobs too, not only of changes
-    for (const w of this.watchers) w(jobs);
-    for (const j of jobs) if (this.dags && j.status === JobStatus.Idle && this.queue.value(j, 'JobUniverse') === 7) this.dags.start(j);
+    // a watcher of the whole queue (the web daemon) learns of new jobs too, not only of changes: a piece at
+    // a time, as it sends a message per job
+    for (let i = 0; i < jobs.length; i += SUBMIT_PIECE) {
+      if (i > 0) yield;
+      const piece = jobs.length > SUBMIT_PIECE ? jobs.slice(i, i + SUBMIT_PIECE) : jobs;
+      for (const w of this.watchers) w(piece);
+      for (const j of piece) if (this.dags && j.status === JobStatus.Idle && this.queue.value(j, 'JobUniverse') === 7) this.dags.start(j);
+    }
     this.onQueueChanged();
     return jobs;
   }

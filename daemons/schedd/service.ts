@@ -37,7 +37,7 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
         return { cluster: queue.reserveCluster(ctx.identity.name) };
       },
       async Submit(req: SubmitRequest__Output, ctx: CallContext) {
-        const jobs = await schedd.submitPaced(ctx.identity, Number(req.cluster), req.cluster_attrs, req.procs.map((p) => p.attrs));
+        const jobs = await schedd.submitPaced(ctx.identity, Number(req.cluster), req.cluster_attrs, req.procs.length ? req.procs.map((p) => p.attrs) : Number(req.count));
         return { cluster: Number(req.cluster), procs: jobs.length };
       },
       async Query(req: JobQuery__Output, ctx: CallContext) {
