@@ -55,11 +55,13 @@ export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'relea
   try {
     const schedd = await session.schedd();
     const owners = a.all && !sel.owners.length && !sel.ids.length && !sel.constraint ? [] : sel.owners;
-    const r = await schedd.act({ action, ids: sel.ids, owners, constraint: sel.constraint, all: !!a.all, reason: (a.reason as string) ?? '' });
-    const failed = reportActFailures(cmd, r.results);
-    const ok = r.results.length - failed;
+    // the schedd sends results only for the jobs it did not act on, and counts the others
+    const r = await schedd.act({ action, ids: sel.ids, owners, constraint: sel.constraint, all: !!a.all, reason: (a.reason as string) ?? '', failures_only: true });
+    const failures = r.results.filter((x) => !x.ok);
+    const failed = failures.length || !r.done ? reportActFailures(cmd, failures) : 0;
+    const ok = r.done;
     if (ok) process.stdout.write(`${ok} job(s) ${PAST[action]}.\n`);
-    return failed || !r.results.length ? EXIT.failed : EXIT.ok;
+    return failed || !ok ? EXIT.failed : EXIT.ok;
   } finally {
     session.close();
   }

@@ -93,19 +93,24 @@ async function advertise(): Promise<void> {
   }
   // one Submitter ad per accounting name (the owner, or "group.user" for accounting_group jobs); the
   // weighted count (cpus) of the jobs running or being claimed is what the negotiator's group quotas count
+  // from the counts the queue keeps as jobs change, and the few jobs that run or are being started: an
+  // advertisement costs the same with a million held jobs as with none
   const per = new Map<string, { owner: string; idle: number; running: number; held: number; weighted: number }>();
   let idle = 0;
   let running = 0;
   let held = 0;
   const t0 = performance.now();
-  for (const j of queue.jobs.values()) {
-    const acct = queue.accountingName(j);
-    let p = per.get(acct);
-    if (!p) per.set(acct, (p = { owner: j.owner, idle: 0, running: 0, held: 0, weighted: 0 }));
-    if (j.status === JobStatus.Idle && !j.matching) (p.idle++, idle++);
-    else if (j.status === JobStatus.Running) (p.running++, running++);
-    else if (j.status === JobStatus.Held) (p.held++, held++);
-    if (j.status === JobStatus.Running || (j.status === JobStatus.Idle && j.matching)) {
+  for (const [acct, c] of queue.submitterCounts()) {
+    const [i, r, h] = [c.byStatus[JobStatus.Idle]!, c.byStatus[JobStatus.Running]!, c.byStatus[JobStatus.Held]!];
+    per.set(acct, { owner: c.owner, idle: i, running: r, held: h, weighted: 0 });
+    (idle += i), (running += r), (held += h);
+  }
+  for (const j of queue.engaged()) {
+    const p = per.get(queue.accountingName(j));
+    if (!p) continue;
+    // a job being started is no longer idle for the negotiator
+    if (j.status === JobStatus.Idle) (p.idle--, idle--);
+    if (j.status === JobStatus.Running || j.status === JobStatus.Idle) {
       const cpus = Number(queue.value(j, 'RequestCpus'));
       p.weighted += Number.isFinite(cpus) && cpus >= 1 ? Math.ceil(cpus) : 1;
     }

@@ -128,11 +128,16 @@ export interface AttrSource {
 
 const own = (r: Record<string, string>, k: string) => Object.prototype.hasOwnProperty.call(r, k);
 
-/** Lower-case name → name of a record's attributes (kept per record object: cluster ads are read by every job). */
+/**
+ * Lower-case name → name of a record's attributes (kept per record object: cluster ads are read by every job).
+ * The records looked up this way (a cluster's shared attributes, a history page's) are not changed once
+ * made, so the map is not checked against the record again (an Object.keys per lookup was most of the cost
+ * of a watch or a dq -af over a million jobs).
+ */
 const lowerNames = new WeakMap<Record<string, string>, Map<string, string>>();
 function lowerOf(rec: Record<string, string>): Map<string, string> {
   let m = lowerNames.get(rec);
-  if (!m || m.size !== Object.keys(rec).length) {
+  if (!m) {
     m = new Map();
     for (const k of Object.keys(rec)) m.set(k.toLowerCase(), k);
     lowerNames.set(rec, m);

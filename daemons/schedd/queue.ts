@@ -50,6 +50,11 @@ export interface HistoryRow extends HistoryKey {
   shared?: Record<string, string>;
 }
 
+/** Procs a submission writes per transaction; the event loop runs between pieces of a larger one. */
+export const SUBMIT_PIECE = 50_000;
+/** A reserved cluster id whose submission is being written (no user name has a NUL). */
+const WRITING = '\0';
+
 export const jobKey = (cluster: number, proc: number) => `${cluster}.${proc}`;
 
 /** ClassAd literal text for a JS value (what goes into an ad). */
@@ -125,11 +130,26 @@ export class JobIndex {
   }
   delete(key: string): boolean {
     const [c, p] = JobIndex.split(key);
+    return this.deleteProc(c, p);
+  }
+  /** delete() without the key text (a removal of many procs). */
+  deleteProc(c: number, p: number): boolean {
     const procs = this.byCluster.get(c);
     if (!procs?.delete(p)) return false;
     this.count--;
     if (!procs.size) this.byCluster.delete(c);
     return true;
+  }
+  /** Drop every proc of a cluster at once (a whole-cluster removal): no delete per proc. */
+  deleteCluster(cluster: number): void {
+    const procs = this.byCluster.get(cluster);
+    if (!procs) return;
+    this.count -= procs.size;
+    this.byCluster.delete(cluster);
+  }
+  /** How many procs of a cluster are queued. */
+  clusterSize(cluster: number): number {
+    return this.byCluster.get(cluster)?.size ?? 0;
   }
   /** The queued procs of a cluster, in the order they were queued. */
   ofCluster(cluster: number): Iterable<Job> {
@@ -173,7 +193,8 @@ export class JobQueue {
     this.st = {
       bumpCounter: db.prepare("UPDATE counters SET value = MAX(value, ?) WHERE name = 'next_cluster'"),
       peekCluster: db.prepare("SELECT value FROM counters WHERE name = 'next_cluster'"),
-      insCluster: db.prepare('INSERT INTO clusters (cluster_id, owner, ad) VALUES (?, ?, ?)'),
+      insCluster: db.prepare('INSERT INTO clusters (cluster_id, owner, ad, pending) VALUES (?, ?, ?, ?)'),
+      donePending: db.prepare('UPDATE clusters SET pending = 0 WHERE cluster_id = ?'),
       insJob: db.prepare('INSERT INTO jobs (cluster_id, proc_id, owner, status, prio, ad) VALUES (?, ?, ?, ?, ?, ?)'),
       updJob: db.prepare(
         'UPDATE jobs SET status = ?, prio = ?, ad = ?, claim_id = ?, startd_addr = ?, slot_name = ? WHERE cluster_id = ? AND proc_id = ?',
@@ -190,6 +211,11 @@ export class JobQueue {
   }
 
   private load() {
+    // a large submission the schedd stopped in the middle of was never acknowledged: it goes
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM jobs WHERE cluster_id IN (SELECT cluster_id FROM clusters WHERE pending)').run();
+      this.db.prepare('DELETE FROM clusters WHERE pending').run();
+    })();
     for (const row of this.db.prepare('SELECT cluster_id, owner, ad FROM clusters').iterate() as Iterable<{ cluster_id: number; owner: string; ad: string }>) {
       this.clusters.set(row.cluster_id, { id: row.cluster_id, owner: row.owner, attrs: JSON.parse(row.ad), procs: 0 });
     }
@@ -216,6 +242,7 @@ export class JobQueue {
         // an idle job with a claim was being started when the schedd stopped: not offered for matching
         // until reconnect() has asked its startd
         job.matching = true;
+        this.engagedJobs.add(job);
       }
       this.addJob(job);
     }
@@ -227,6 +254,13 @@ export class JobQueue {
    */
   private statusCounts = new Map<string, number[]>();
   readonly allCounts: number[] = new Array(8).fill(0);
+  /**
+   * The same per accounting name (a Submitter ad each), with its owner: the schedd's ads are made from these
+   * and from the few jobs being started or running (`engaged`), never by counting the queue.
+   */
+  private acctCounts = new Map<string, { owner: string; byStatus: number[] }>();
+  /** Jobs running or being started (matching), maybe a few that no longer are: pruned when read. */
+  private engagedJobs = new Set<Job>();
 
   private count(job: Job, status: number, d: number) {
     let c = this.statusCounts.get(job.owner);
@@ -235,6 +269,26 @@ export class JobQueue {
     c[i]! += d;
     this.allCounts[i]! += d;
     if (d < 0 && c.every((n) => n === 0)) this.statusCounts.delete(job.owner);
+    const acct = this.accountingName(job);
+    let a = this.acctCounts.get(acct);
+    if (!a) this.acctCounts.set(acct, (a = { owner: job.owner, byStatus: new Array(8).fill(0) }));
+    a.byStatus[i]! += d;
+    if (d < 0 && a.byStatus.every((n) => n === 0)) this.acctCounts.delete(acct);
+    if (d > 0 && (status === JobStatus.Running || status === JobStatus.TransferringOutput || status === JobStatus.Suspended)) this.engagedJobs.add(job);
+  }
+
+  /** Queued jobs by status (index = JobStatus) per accounting name, and its owner. */
+  submitterCounts(): ReadonlyMap<string, { owner: string; byStatus: readonly number[] }> {
+    return this.acctCounts;
+  }
+
+  /** The queued jobs that run or are being started: at most a few per slot, whatever the queue's size. */
+  *engaged(): Generator<Job> {
+    for (const j of this.engagedJobs) {
+      const live = this.jobs.get(jobKey(j.cluster, j.proc)) === j;
+      if (live && (j.status === JobStatus.Running || j.status === JobStatus.TransferringOutput || j.status === JobStatus.Suspended || (j.status === JobStatus.Idle && j.matching))) yield j;
+      else this.engagedJobs.delete(j);
+    }
   }
 
   /** An owner's queued jobs by status (index = JobStatus); zeros for an owner with none. */
@@ -277,32 +331,76 @@ export class JobQueue {
 
   /** Queue a whole submission in one transaction. Returns the jobs created. */
   submit(clusterId: number, owner: string, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Job[] {
+    const steps = this.submission(clusterId, owner, clusterAttrs, procs);
+    for (;;) {
+      const n = steps.next();
+      if (n.done) return n.value;
+    }
+  }
+
+  /**
+   * A submission, yielding between pieces of SUBMIT_PIECE procs (the caller lets the event loop run there).
+   * Up to a piece it is one transaction. A larger one is written as a pending cluster row, then its procs a
+   * piece per transaction (other changes are committed in between, as usual), then the row marked done: that
+   * last transaction is the one the submission stands on, and a schedd that stops before it drops the pending
+   * cluster when it starts again. The jobs enter the queue in memory only after it, all at once.
+   */
+  *submission(clusterId: number, owner: string, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Generator<void, Job[]> {
     const reservedBy = this.reserved.get(clusterId);
     const next = this.nextId || (this.st.peekCluster.get() as { value: number }).value;
     if (this.clusters.has(clusterId) || clusterId >= next || clusterId < 1)
       throw new DschedError('USAGE', `cluster ${clusterId} was not reserved for this submission (ask NewCluster first)`);
+    if (reservedBy === WRITING) throw new DschedError('USAGE', `cluster ${clusterId} is being queued by another submission`);
     if (reservedBy !== undefined && reservedBy !== owner)
       throw new DschedError('PERMISSION_DENIED', `cluster ${clusterId} was reserved by another user`);
-    const jobs: Job[] = procs.map((attrs, i) => {
-      const proc = Number(attrs.ProcId ?? i);
-      const status = Number(attrs.JobStatus ?? clusterAttrs.JobStatus ?? JobStatus.Idle);
-      const prio = Number(attrs.JobPrio ?? clusterAttrs.JobPrio ?? 0) || 0;
-      return { cluster: clusterId, proc, owner, status, prio, attrs, ac: 0 };
-    });
-    const cluster: Cluster = { id: clusterId, owner, attrs: clusterAttrs, procs: jobs.length };
+    // no other submission may queue this id while this one is written
+    this.reserved.set(clusterId, WRITING);
+    const jobs: Job[] = [];
+    const status0 = Number(clusterAttrs.JobStatus ?? JobStatus.Idle);
+    const prio0 = Number(clusterAttrs.JobPrio ?? 0) || 0;
+    const pieces = procs.length > SUBMIT_PIECE;
     try {
-      this.db.transaction(() => {
-        this.st.insCluster.run(clusterId, owner, JSON.stringify(clusterAttrs));
-        this.st.bumpCounter.run(clusterId + 1);
-        for (const j of jobs) this.st.insJob.run(clusterId, j.proc, owner, j.status, j.prio, JSON.stringify(j.attrs));
-      })();
+      for (let start = 0; start < procs.length || start === 0; start += SUBMIT_PIECE) {
+        if (start > 0) yield;
+        const piece: Job[] = [];
+        for (let i = start; i < Math.min(procs.length, start + SUBMIT_PIECE); i++) {
+          const attrs = procs[i]!;
+          const proc = Number(attrs.ProcId ?? i);
+          const status = attrs.JobStatus === undefined ? status0 : Number(attrs.JobStatus);
+          const prio = attrs.JobPrio === undefined ? prio0 : Number(attrs.JobPrio) || 0;
+          piece.push({ cluster: clusterId, proc, owner, status, prio, attrs, ac: 0 });
+        }
+        this.db.transaction(() => {
+          if (start === 0) {
+            this.st.insCluster.run(clusterId, owner, JSON.stringify(clusterAttrs), pieces ? 1 : 0);
+            this.st.bumpCounter.run(clusterId + 1);
+          }
+          for (const j of piece) this.st.insJob.run(clusterId, j.proc, owner, j.status, j.prio, JSON.stringify(j.attrs));
+        })();
+        for (const j of piece) jobs.push(j);
+      }
+      if (pieces) this.st.donePending.run(clusterId);
     } catch (e) {
+      if (pieces) this.dropPending(clusterId);
+      this.reserved.set(clusterId, owner);
       throw storeError(e, `cannot queue cluster ${clusterId}`);
     }
     this.reserved.delete(clusterId);
-    this.clusters.set(clusterId, cluster);
+    this.clusters.set(clusterId, { id: clusterId, owner, attrs: clusterAttrs, procs: jobs.length });
     for (const j of jobs) this.addJob(j);
     return jobs;
+  }
+
+  /** Take back the pieces of a submission that failed half-way (else the next start does). */
+  private dropPending(clusterId: number): void {
+    try {
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM jobs WHERE cluster_id = ?').run(clusterId);
+        this.st.delCluster.run(clusterId);
+      })();
+    } catch {
+      /* still marked pending: dropped when the schedd starts again */
+    }
   }
 
   // ---- ads ----
@@ -411,7 +509,10 @@ export class JobQueue {
     }
     // an autocluster's jobs share their queue (Queue is significant): one check for all of them
     if (best && this.canStart && !this.canStart(best)) return undefined;
-    if (best) best.matching = true;
+    if (best) {
+      best.matching = true;
+      this.engagedJobs.add(best);
+    }
     return best;
   }
 
@@ -430,6 +531,9 @@ export class JobQueue {
   update(job: Job, changes: Record<string, string | null>, status?: number): void {
     this.remember(job);
     const wasIdle = job.status === JobStatus.Idle;
+    // an admin's edit of AccountingGroup moves the job to another submitter's counts
+    const regroups = this.jobs.get(jobKey(job.cluster, job.proc)) === job && Object.keys(changes).some((k) => k.toLowerCase() === 'accountinggroup');
+    if (regroups) this.count(job, job.status, -1);
     for (const [k, v] of Object.entries(changes)) {
       if (v === null) {
         delete job.attrs[k];
@@ -437,6 +541,7 @@ export class JobQueue {
         if (this.clusters.get(job.cluster)?.attrs[k] !== undefined) job.attrs[k] = 'undefined';
       } else job.attrs[k] = v;
     }
+    if (regroups) this.count(job, job.status, 1);
     if (status !== undefined && status !== job.status) {
       this.count(job, job.status, -1);
       this.count(job, status, 1);
@@ -480,10 +585,68 @@ export class JobQueue {
     this.scheduleFlush();
   }
 
+  /**
+   * Remove queued procs of one cluster (the caller has checked they are queued and need nothing but their
+   * removal recorded: no claim, no DAG) with one set-based statement per table, all or nothing: a drm of
+   * many held jobs is a few statements in SQLite and a walk over the procs here, instead of a row written,
+   * a row deleted and a change tracked per job.
+   * Earlier pending changes are committed first. The caller writes their events once this returns; if the
+   * write fails, nothing changed and the typed error is thrown.
+   */
+  removeProcs(clusterId: number, jobs: Job[], reason: string): void {
+    if (this.flushScheduled) {
+      this.flush();
+      if (this.failing !== undefined) throw this.failing;
+    }
+    const c = this.clusters.get(clusterId);
+    if (!c || !jobs.length) return;
+    const t = String(Math.floor(Date.now() / 1000));
+    const reasonText = lit(reason);
+    const which = 'cluster_id = ? AND proc_id IN (SELECT value FROM json_each(?))';
+    const procs = JSON.stringify(jobs.map((j) => j.proc));
+    const all = jobs.length === c.procs;
+    try {
+      this.db.transaction(() => {
+        this.st.insHistoryCluster.run(c.id, JSON.stringify(c.attrs));
+        // what finish() writes per job, as SQL: the proc's own attributes with the removal's, into history
+        this.db
+          .prepare(
+            'INSERT OR REPLACE INTO history (cluster_id, proc_id, owner, status, completion_date, ad) ' +
+              `SELECT cluster_id, proc_id, owner, ${JobStatus.Removed}, ?, json_set(ad, '$.RemoveReason', ?, '$.CompletionDate', COALESCE(json_extract(ad, '$.CompletionDate'), '0'), ` +
+              `'$.JobStatus', '${JobStatus.Removed}', '$.EnteredCurrentStatus', ?) FROM jobs WHERE ${which}`,
+          )
+          .run(Number(t), reasonText, t, clusterId, procs);
+        this.db.prepare(`DELETE FROM jobs WHERE ${which}`).run(clusterId, procs);
+        if (all) this.st.delCluster.run(clusterId);
+      })();
+    } catch (e) {
+      throw storeError(e, `cannot remove the jobs of cluster ${clusterId}`);
+    }
+    this.commits.count++;
+    for (const j of jobs) {
+      if (j.ac) this.leaveIdle(j);
+      this.count(j, j.status, -1);
+      j.status = JobStatus.Removed;
+      const a = j.attrs;
+      a.RemoveReason = reasonText;
+      a.CompletionDate ??= '0';
+      a.JobStatus = String(JobStatus.Removed);
+      a.EnteredCurrentStatus = t;
+      j.ad = undefined;
+    }
+    if (all) this.jobs.deleteCluster(clusterId);
+    else for (const j of jobs) this.jobs.deleteProc(j.cluster, j.proc);
+    c.procs -= jobs.length;
+    // watchers read the removed jobs' cluster attributes: an emptied cluster goes after them
+    this.onFlushed(jobs);
+    if (c.procs <= 0) this.clusters.delete(clusterId);
+  }
+
   private scheduleFlush() {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    // a flush made meanwhile (atomically, a caller that needs it now) leaves nothing to do
+    setImmediate(() => this.flushScheduled && this.flush());
   }
 
   /** Resolves once every change made so far is committed (rejects with the typed error if it cannot be). */
@@ -618,8 +781,12 @@ export class JobQueue {
     for (const [job, was] of undo) {
       const key = jobKey(job.cluster, job.proc);
       if (job.ac) this.leaveIdle(job);
+      // the totals follow the job back (it may have left the queue, changed status or submitter)
+      const queued = this.jobs.get(key) === job;
+      if (queued) this.count(job, job.status, -1);
       Object.assign(job, { status: was.status, prio: was.prio, attrs: was.attrs, claim: was.claim, matching: was.matching, ad: undefined });
-      if (was.queued && this.jobs.get(key) !== job) {
+      if (was.queued) this.count(job, job.status, 1);
+      if (was.queued && !queued) {
         this.jobs.set(key, job);
         const c = this.clusters.get(job.cluster);
         if (c) c.procs++;
@@ -628,6 +795,7 @@ export class JobQueue {
         const matching = job.matching;
         this.enterIdle(job);
         job.matching = matching;
+        if (matching) this.engagedJobs.add(job);
       }
       this.dirty.delete(job);
     }

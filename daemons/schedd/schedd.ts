@@ -20,7 +20,7 @@ import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEven
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import { checkDagJob, type DagRunner } from './dag-runner.js';
 import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
-import { JobQueue, jobKey, lit, litValue, type Job } from './queue.js';
+import { JobQueue, SUBMIT_PIECE, jobKey, lit, litValue, type Job } from './queue.js';
 import type { Claim } from './claim.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
@@ -53,6 +53,9 @@ export interface ScheddOptions {
   /** Admit a submission to its batch queue (queue-policy.ts): fills Queue and defaults, or throws why not. */
   admit?: (owner: string, cluster: Record<string, string>, procs: Array<Record<string, string>>) => void;
 }
+
+/** Jobs a whole-cluster removal writes per transaction: the event loop runs between pieces. */
+const REMOVE_PIECE = 50_000;
 
 // A user hold on a job that waits for its dependency (dsubmit -h -W depend=…, or dhold): the reason and
 // code it is held with once the dependency is met.
@@ -230,20 +233,60 @@ export class Schedd {
 
   // ---- submission ----
 
+  /** Queue a submission at once (a DAG's node; small ones). */
   submit(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Job[] {
+    const steps = this.submission(identity, clusterId, clusterAttrs, procs);
+    for (;;) {
+      const n = steps.next();
+      if (n.done) return n.value;
+    }
+  }
+
+  /**
+   * Queue a submission a piece at a time, the event loop free between pieces: a million procs are checked,
+   * written and logged without holding up other clients, the job path, or the keepalive of the submitter's
+   * own connection. Acknowledged (resolved) once the whole submission is committed.
+   */
+  async submitPaced(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>> | number): Promise<Job[]> {
+    // a count: that many procs with nothing of their own (checked against the limit before any is made)
+    if (typeof procs === 'number') procs = this.plainProcs(procs);
+    const steps = this.submission(identity, clusterId, clusterAttrs, procs);
+    for (;;) {
+      const n = steps.next();
+      if (n.done) return n.value;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private tooMany(n: number): DschedError {
+    return new DschedError('SUBMIT_QUEUE', `the submission queues ${n} jobs; at most ${this.opts.maxProcs()} are allowed (MAX_JOBS_PER_SUBMISSION)`);
+  }
+
+  private plainProcs(count: number): Array<Record<string, string>> {
+    if (!Number.isSafeInteger(count) || count < 0 || count > this.opts.maxProcs()) throw this.tooMany(count);
+    return Array.from({ length: count }, (_, i) => ({ ProcId: String(i) }));
+  }
+
+  /** The work of a submission, yielding between pieces of SUBMIT_PIECE procs. */
+  private *submission(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Generator<void, Job[]> {
     if (procs.length === 0) throw new DschedError('SUBMIT_QUEUE', 'the submission queues no jobs');
-    if (procs.length > this.opts.maxProcs())
-      throw new DschedError('SUBMIT_QUEUE', `the submission queues ${procs.length} jobs; at most ${this.opts.maxProcs()} are allowed (MAX_JOBS_PER_SUBMISSION)`);
-    // an attribute no ClassAd parser could read back would break every later look at the queue
-    for (const attrs of [clusterAttrs, ...procs])
-      for (const [name, text] of Object.entries(attrs))
-        if (text.length > classadLimits.maxInputChars)
-          throw new DschedError('INPUT_TOO_LARGE', `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`);
+    if (procs.length > this.opts.maxProcs()) throw this.tooMany(procs.length);
     checkDagJob(clusterAttrs, procs);
     const owner = identity.name;
     const rights = runAsOwner(owner);
-    if (!identity.admin) checkJobFiles(clusterAttrs, procs, rights, this.opts.protectedDirs ?? []);
-    checkEventLogs([clusterAttrs, ...procs], rights);
+    const pieces = (function* () {
+      for (let start = 0; start < procs.length; start += SUBMIT_PIECE) yield { start, piece: procs.slice(start, start + SUBMIT_PIECE) };
+    })();
+    for (const { start, piece } of pieces) {
+      if (start > 0) yield;
+      // an attribute no ClassAd parser could read back would break every later look at the queue
+      for (const attrs of start === 0 ? [clusterAttrs, ...piece] : piece)
+        for (const [name, text] of Object.entries(attrs))
+          if (text.length > classadLimits.maxInputChars)
+            throw new DschedError('INPUT_TOO_LARGE', `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`);
+      if (!identity.admin) checkJobFiles(clusterAttrs, piece, rights, this.opts.protectedDirs ?? []);
+      checkEventLogs(start === 0 ? [clusterAttrs, ...piece] : piece, rights);
+    }
     const qdate = now();
     const attrs: Record<string, string> = {
       ...clusterAttrs,
@@ -263,14 +306,17 @@ export class Schedd {
     attrs.JobStatus ??= String(JobStatus.Idle);
     // Per-proc attributes may not override who owns the job or when it was queued.
     const fixed = new Set(['owner', 'user', 'clusterid', 'qdate']);
-    const procAttrs = procs.map((p, i) => {
+    const procAttrs: Array<Record<string, string>> = [];
+    for (let i = 0; i < procs.length; i++) {
+      if (i > 0 && i % SUBMIT_PIECE === 0) yield;
       const out: Record<string, string> = {};
-      for (const [k, v] of Object.entries(p)) if (!fixed.has(k.toLowerCase())) out[k] = v;
+      for (const [k, v] of Object.entries(procs[i]!)) if (!fixed.has(k.toLowerCase())) out[k] = v;
       const proc = Number(out.ProcId ?? i);
       out.ProcId = String(proc);
       out.GlobalJobId = lit(`${this.opts.name}#${clusterId}.${proc}#${qdate}`);
-      return out;
-    });
+      procAttrs.push(out);
+    }
+    if (procs.length > SUBMIT_PIECE) yield;
     this.opts.admit?.(owner, attrs, procAttrs);
     // -W depend=…: the named jobs must exist; the new jobs wait held until the condition holds
     const dependText = litValue(attrs.PbsDepend);
@@ -286,8 +332,10 @@ export class Schedd {
         [DEPENDENCY_HOLD]: 'true',
       });
     }
-    const jobs = this.queue.submit(clusterId, owner, attrs, procAttrs);
-    for (const j of jobs) {
+    const jobs = yield* this.queue.submission(clusterId, owner, attrs, procAttrs);
+    for (let i = 0; i < jobs.length; i++) {
+      if (i > 0 && i % SUBMIT_PIECE === 0) yield;
+      const j = jobs[i]!;
       this.logEvent(j, { type: 'submit', host: this.opts.address });
       if (j.status === JobStatus.Held && !dependText) {
         const reason = String(this.queue.value(j, 'HoldReason') ?? 'submitted on hold');
@@ -303,9 +351,14 @@ export class Schedd {
       for (const j of jobs) this.deps.note(j);
       this.settleWaiting(jobs);
     }
-    // a watcher of the whole queue (the web daemon) learns of new jobs too, not only of changes
-    for (const w of this.watchers) w(jobs);
-    for (const j of jobs) if (this.dags && j.status === JobStatus.Idle && this.queue.value(j, 'JobUniverse') === Universe.Scheduler) this.dags.start(j);
+    // a watcher of the whole queue (the web daemon) learns of new jobs too, not only of changes: a piece at
+    // a time, as it sends a message per job
+    for (let i = 0; i < jobs.length; i += SUBMIT_PIECE) {
+      if (i > 0) yield;
+      const piece = jobs.length > SUBMIT_PIECE ? jobs.slice(i, i + SUBMIT_PIECE) : jobs;
+      for (const w of this.watchers) w(piece);
+      for (const j of piece) if (this.dags && j.status === JobStatus.Idle && this.queue.value(j, 'JobUniverse') === Universe.Scheduler) this.dags.start(j);
+    }
     this.onQueueChanged();
     return jobs;
   }
@@ -896,7 +949,7 @@ export class Schedd {
     const t = now();
     const kills: Array<Promise<unknown>> = [];
     const active = (v: string | undefined) => v !== undefined && v !== 'false' && v !== 'FALSE' && v !== 'undefined';
-    for (const job of [...this.queue.jobs.values()]) {
+    for (const job of this.policyJobs(active)) {
       const attr = (n: string) => job.attrs[n] ?? this.queue.clusters.get(job.cluster)?.attrs[n];
       if (job.status === JobStatus.Removed) continue;
       if (active(attr('PeriodicRemove')) && isTrue(this.queue.ad(job).evaluate('PeriodicRemove'))) {
@@ -920,6 +973,23 @@ export class Schedd {
       if (attr('AllowedJobDuration') !== undefined) this.holdIfOverDuration(job, t, kills);
     }
     await this.commitThenStop(kills);
+  }
+
+  /**
+   * The jobs with a policy expression of their own or from their cluster: a cluster without any costs one
+   * look at each proc's own attributes, so a million held jobs without policies cost a few milliseconds.
+   */
+  private policyJobs(active: (v: string | undefined) => boolean): Job[] {
+    const out: Job[] = [];
+    for (const c of this.queue.clusters.values()) {
+      const a = c.attrs;
+      const shared = active(a.PeriodicRemove) || active(a.PeriodicHold) || active(a.PeriodicRelease) || a.AllowedJobDuration !== undefined;
+      for (const j of this.queue.byCluster(c.id)) {
+        const o = j.attrs;
+        if (shared || o.PeriodicRemove !== undefined || o.PeriodicHold !== undefined || o.PeriodicRelease !== undefined || o.AllowedJobDuration !== undefined) out.push(j);
+      }
+    }
+    return out;
   }
 
   /** Make state changes durable (and their events written), then stop the processes they ended. */
@@ -1020,7 +1090,7 @@ export class Schedd {
       try {
         this.queue.atomically(() => {
           for (const job of chunk) {
-            if (start > 0 && this.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) {
+            if (this.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) {
               results.push({ job, ok: false, error: `job ${job.cluster}.${job.proc} left the queue meanwhile`, code: 'JOB_NOT_FOUND' });
               continue;
             }
@@ -1052,6 +1122,66 @@ export class Schedd {
     await Promise.all(kills.map((k) => k()));
     this.onQueueChanged();
     return results;
+  }
+
+  /**
+   * drm of whole clusters: the procs that need nothing but their removal recorded (no claim, no DAG, not
+   * already being removed) go set-based (JobQueue.removeProcs), REMOVE_PIECE at a time with the event loop
+   * free in between, each piece all or nothing and its events written once it is committed; the others,
+   * and the clusters of another owner, take act()'s path, job by job. Returns the jobs removed that way
+   * (a list per piece) and act()'s results for the rest.
+   */
+  async removeClusters(identity: Identity, clusters: number[], reason: string): Promise<{ removed: Job[][]; results: Awaited<ReturnType<Schedd['act']>> }> {
+    const why = reason || `via drm (by user ${identity.name})`;
+    const removed: Job[][] = [];
+    const rest: Job[] = [];
+    const failed: Awaited<ReturnType<Schedd['act']>> = [];
+    const plain = (j: Job) => !j.claim && !j.matching && j.status !== JobStatus.Removed && this.queue.value(j, 'JobUniverse') !== 7;
+    for (const id of clusters) {
+      const c = this.queue.clusters.get(id);
+      if (!c) continue;
+      const all = Array.from(this.queue.byCluster(id));
+      if (!identity.admin && c.owner !== identity.name) {
+        for (const j of all) rest.push(j);
+        continue;
+      }
+      for (let start = 0; start < all.length; start += REMOVE_PIECE) {
+        if (start > 0) await new Promise((r) => setImmediate(r));
+        // looked at again now: between pieces a job may have started or left the queue
+        const piece: Job[] = [];
+        for (const j of all.slice(start, start + REMOVE_PIECE)) {
+          if (this.queue.jobs.get(jobKey(j.cluster, j.proc)) !== j) continue;
+          if (plain(j)) piece.push(j);
+          else rest.push(j);
+        }
+        // their events and mail, read now and sent once the removal is committed
+        const after: Array<() => void> = [];
+        this.deferred = after;
+        try {
+          for (const j of piece) {
+            this.logEvent(j, { type: 'aborted', reason: why });
+            this.mail('abort', j, { removeReason: why });
+          }
+        } finally {
+          this.deferred = undefined;
+        }
+        try {
+          this.queue.removeProcs(id, piece, why);
+        } catch (e) {
+          // nothing done yet: the whole action is refused; else what was done stays and the rest is refused
+          if (!removed.length) throw e;
+          for (const job of all.slice(start)) if (this.queue.jobs.get(jobKey(job.cluster, job.proc)) === job) failed.push({ job, ok: false, error: (e as Error).message, code: e instanceof DschedError ? e.code : 'INTERNAL' });
+          break;
+        }
+        removed.push(piece);
+        for (const f of after) f();
+        this.userLog.flush();
+      }
+    }
+    const results = rest.length ? await this.act(identity, 'remove', rest, reason) : [];
+    for (const f of failed) results.push(f);
+    this.onQueueChanged();
+    return { removed, results };
   }
 
   /** dprio: a job's priority among its owner's jobs (higher runs first); `+N`/`-N` change it. */

@@ -18,7 +18,7 @@ import { checkEdits, editJobs } from './edit.js';
 import type { FsAuth } from './fs-auth.js';
 import { jobKey, type Job } from './queue.js';
 import type { Schedd } from './schedd.js';
-import { forEachJob, privateSet, runJobQuery, seesPrivate, selectJobs, withoutPrivate, type QueryOptions } from './query.js';
+import { forEachJob, jobSource, privateSet, runJobQuery, seesPrivate, selectJobs, withoutPrivate, type QueryOptions } from './query.js';
 import { writePaced } from '../../lib/rpc/write-paced.js';
 
 const ids = (list: Array<{ cluster: number; proc: number }>) => list.map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
@@ -36,8 +36,8 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
       NewCluster(_req: object, ctx: CallContext) {
         return { cluster: queue.reserveCluster(ctx.identity.name) };
       },
-      Submit(req: SubmitRequest__Output, ctx: CallContext) {
-        const jobs = schedd.submit(ctx.identity, Number(req.cluster), req.cluster_attrs, req.procs.map((p) => p.attrs));
+      async Submit(req: SubmitRequest__Output, ctx: CallContext) {
+        const jobs = await schedd.submitPaced(ctx.identity, Number(req.cluster), req.cluster_attrs, req.procs.length ? req.procs.map((p) => p.attrs) : Number(req.count));
         return { cluster: Number(req.cluster), procs: jobs.length };
       },
       async Query(req: JobQuery__Output, ctx: CallContext) {
@@ -50,15 +50,24 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
         const wanted = ids(req.ids);
         if (!wanted.length && !req.owners.length && !req.constraint.trim() && !req.all)
           throw new DschedError('USAGE', 'say which jobs: cluster, cluster.proc, a user, -constraint or -all');
+        const notQueued = (m: { cluster: number; proc: number }) => ({ id: m, ok: false, error: `job ${m.cluster}${m.proc >= 0 ? '.' + m.proc : ''} is not in the queue`, code: 'JOB_NOT_FOUND' });
+        const result = (r: { job: Job; ok: boolean; error?: string; code?: string }) => ({ id: { cluster: r.job.cluster, proc: r.job.proc }, ok: r.ok, error: r.error ?? '', code: r.code ?? '' });
+        if (req.action === 'remove' && wanted.length && wanted.every((w) => w.proc < 0) && !req.owners.length && !req.constraint.trim() && !req.all) {
+          // whole clusters: removed set-based, no per-job selection
+          const missing = wanted.filter((w) => !queue.jobs.clusterSize(w.cluster));
+          const { removed, results } = await schedd.removeClusters(ctx.identity, [...new Set(wanted.map((w) => w.cluster))], req.reason);
+          const done = removed.reduce((n, r) => n + r.length, 0) + results.filter((r) => r.ok).length;
+          const out = req.failures_only ? [] : removed.flatMap((r) => r.map((job) => result({ job, ok: true })));
+          for (const r of results) if (!req.failures_only || !r.ok) out.push(result(r));
+          for (const m of missing) out.push(notQueued(m));
+          return { matched: done + results.filter((r) => !r.ok).length, done, results: out };
+        }
         const { jobs, missing } = await selectJobs(queue, { ids: wanted, owners: req.owners, constraint: req.constraint, all: req.all }, ctx.identity, query, ctx.cancelled);
         const results = await schedd.act(ctx.identity, req.action, jobs, req.reason, req.value);
-        return {
-          matched: jobs.length,
-          results: [
-            ...results.map((r) => ({ id: { cluster: r.job.cluster, proc: r.job.proc }, ok: r.ok, error: r.error ?? '', code: r.code ?? '' })),
-            ...missing.map((m) => ({ id: m, ok: false, error: `job ${m.cluster}${m.proc >= 0 ? '.' + m.proc : ''} is not in the queue`, code: 'JOB_NOT_FOUND' })),
-          ],
-        };
+        const out = [];
+        for (const r of results) if (!req.failures_only || !r.ok) out.push(result(r));
+        for (const m of missing) out.push(notQueued(m));
+        return { matched: jobs.length, done: results.filter((r) => r.ok).length, results: out };
       },
       async Edit(req: EditRequest__Output, ctx: CallContext) {
         // the request is checked whole (names, values, protected attributes) before any job is selected
@@ -114,8 +123,19 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
         const matches = (j: Job) => (!wanted.length || whole.has(j.cluster) || single.has(jobKey(j.cluster, j.proc))) && (!owners.size || owners.has(j.owner));
         // a watcher of many jobs (dwait, dq -watch, the web daemon) asks only for the attributes it shows
         const only = req.projection?.length ? new Set(req.projection.map((a) => a.toLowerCase())) : undefined;
-        const pick = (rec: Record<string, string>) => (only ? Object.fromEntries(Object.entries(rec).filter(([k]) => only.has(k.toLowerCase()))) : rec);
-        const attrs = (j: Job) => pick(seesPrivate(ctx.identity, j.owner) ? queue.merged(j) : withoutPrivate(queue.merged(j), privateSet(query)));
+        // with a projection, only those attributes are looked up (own over the cluster's, in place): a merged
+        // copy of every job's ad, filtered, cost more than the rest of a million-job removal
+        const attrs = (j: Job) => {
+          const hidden = seesPrivate(ctx.identity, j.owner) ? undefined : privateSet(query);
+          if (!only) return hidden ? withoutPrivate(queue.merged(j), hidden) : queue.merged(j);
+          const src = jobSource(j.attrs, queue.clusters.get(j.cluster)?.attrs, hidden);
+          const out: Record<string, string> = {};
+          for (const n of only) {
+            const found = src.find(n);
+            if (found) out[found[0]] = found[1];
+          }
+          return out;
+        };
         const change = (j: Job, gone: boolean) => ({ id: { cluster: j.cluster, proc: j.proc }, status: j.status, gone, ad: { attrs: attrs(j) } });
         const gone = (j: Job) => !queue.jobs.has(jobKey(j.cluster, j.proc));
         // changes made while the initial state goes out wait (once per job) and follow it, as they are then;

@@ -39,9 +39,11 @@ export class ScheddClient {
     return this.rpc.unary<NewClusterReply__Output>('NewCluster', {});
   }
   submit(cluster: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>) {
+    // procs that differ in their ProcId (0, 1, …) alone go as a count
+    const plain = procs.every((p, i) => p.ProcId === String(i) && Object.keys(p).length === 1);
     return this.rpc.unary<SubmitReply__Output>(
       'Submit',
-      { cluster, cluster_attrs: clusterAttrs, procs: procs.map((attrs) => ({ attrs })) },
+      plain ? { cluster, cluster_attrs: clusterAttrs, count: procs.length } : { cluster, cluster_attrs: clusterAttrs, procs: procs.map((attrs) => ({ attrs })) },
       { deadlineMs: 300_000 },
     );
   }
