@@ -182,7 +182,7 @@ async function main() {
       await sleep(2000);
     }
     const queue = run('dq', ['-allusers', '-af', 'ClusterId', 'ProcId', 'JobStatus']).stdout ?? '';
-    const inQueue = new Map(queue.trim().split('\n').filter(Boolean).map((l) => {
+    const inQueue = new Map<string, number>(queue.trim().split('\n').filter(Boolean).map((l) => {
       const [c, p, s] = l.trim().split(/\s+/);
       return [`${c}.${p}`, Number(s)] as const;
     }));

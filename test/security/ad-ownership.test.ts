@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { AdStore } from '../../daemons/collector/ad-store.js';
 import { collectorService } from '../../daemons/collector/service.js';
+import type { Admission } from '../../daemons/collector/admission.js';
 import type { DaemonRole, Identity } from '../../lib/rpc/auth.js';
 import type { CallContext } from '../../lib/rpc/server.js';
 
@@ -19,7 +20,7 @@ const machineAd = (name: string, machine: string) => ({ type: 'Machine', name, i
 
 function setup() {
   const store = new AdStore();
-  const svc = collectorService(store, pino({ level: 'silent' }), () => 60);
+  const svc = collectorService(store, pino({ level: 'silent' }), () => 60, {} as Admission);
   const advertise = (ctx: CallContext, updates: object[]) => svc.unary.Advertise!({ updates }, ctx) as { accepted: number };
   const invalidate = (ctx: CallContext, type: string, names: string[]) => svc.unary.Invalidate!({ type, names, instance: '' }, ctx);
   const names = (type: string) => store.query(type, '', []).map((a) => JSON.parse(a.Name!) as string).sort();

@@ -17,6 +17,7 @@ import type { EventReporter } from '../../daemons/startd/reporter.js';
 import type { Starter } from '../../daemons/startd/starter.js';
 import { JobQueue } from '../../daemons/schedd/queue.js';
 import { Schedd } from '../../daemons/schedd/schedd.js';
+import type { ClientCredentials } from '../../lib/rpc/tls.js';
 import { scheddService } from '../../daemons/schedd/service.js';
 import type { FsAuth } from '../../daemons/schedd/fs-auth.js';
 import { openQueueDb } from '../../daemons/schedd/store/db.js';
@@ -68,8 +69,8 @@ describe('schedd – job events and input only from a startd on the claim\'s hos
   after(() => rmSync(dir, { recursive: true, force: true }));
   const db = openQueueDb(join(dir, 'job_queue.db'));
   const queue = new JobQueue(db);
-  const schedd = new Schedd(queue, log, { name: 'central', address: 'central:2', hostName: 'central', lease: () => 60, isAdmin: () => false, token: () => '', maxProcs: () => 100, mailCommand: () => '', spool: dir });
-  const svc = scheddService(schedd, {} as FsAuth);
+  const schedd = new Schedd(queue, log, { name: 'central', address: 'central:2', hostName: 'central', lease: () => 60, isAdmin: () => false, creds: {} as ClientCredentials, maxProcs: () => 100, mailCommand: () => '', spool: dir });
+  const svc = scheddService(schedd, {} as FsAuth, { cpuLimitSec: () => 0, privateAttrs: () => [] });
 
   test('schedd – a startd of another host is refused, the right one is heard', async () => {
     const cluster = queue.reserveCluster('alice');

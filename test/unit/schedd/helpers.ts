@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createLogger } from '../../../lib/log.js';
 import type { JobQueue } from '../../../daemons/schedd/queue.js';
 import { Schedd } from '../../../daemons/schedd/schedd.js';
+import type { ClientCredentials } from '../../../lib/rpc/tls.js';
 
 const spool = mkdtempSync(join(tmpdir(), 'dsched-unit-spool-'));
 process.on('exit', () => rmSync(spool, { recursive: true, force: true }));
@@ -20,5 +21,6 @@ export function makeSchedd(queue: JobQueue, lease = 0): Schedd {
     mailCommand: () => '',
     spool,
     findStartd: async () => [],
+    creds: {} as ClientCredentials,
   });
 }

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { JobQueue, JobStatus, SUBMIT_PIECE } from '../../../daemons/schedd/queue.js';
+import { JobQueue, SUBMIT_PIECE } from '../../../daemons/schedd/queue.js';
+import { JobStatus } from '../../../lib/job-status.js';
 import { openQueueDb } from '../../../daemons/schedd/store/db.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dsched-large-'));
