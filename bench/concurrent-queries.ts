@@ -1,5 +1,5 @@
 // Many readers of one queue, run on demand:
-//   node --import tsx bench/concurrent-queries.ts [--jobs 10000] [--clients 50] [--alone 5] [--cpu-prof DIR] [--schedd-only]
+//   node --import tsx bench/concurrent-queries.ts [--jobs 10000] [--clients 50] [--alone 5] [--cpu-prof DIR] [--schedd-only] [--window BYTES]
 // (--cpu-prof: every daemon writes a CPU profile into DIR when the pool stops)
 // On a personal pool holding --jobs held jobs it prints, end to end (real `dq -json` processes, each under
 // /usr/bin/time for its own CPU):
@@ -28,6 +28,8 @@ function flag(name: string, def: number): number {
 const JOBS = flag('jobs', 10_000);
 const CLIENTS = flag('clients', 50);
 const ALONE = flag('alone', 5);
+/** --window BYTES: the raw clients' HTTP/2 receive window (grpc-js's default is 64 KiB) */
+const WINDOW = flag('window', 0) ? { 'grpc-node.flow_control_window': flag('window', 0) } : {};
 
 /** CPU seconds (user + system) a process has used so far. */
 function cpuSec(pid: number): number {
@@ -82,7 +84,7 @@ class RawSchedd {
   }
   /** A client of its own (its own connection, as each dq has). */
   private client(): grpc.Client {
-    return new grpc.Client(this.pool.daemonAddress('schedd'), this.creds, { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': 'dsched-schedd', 'grpc.use_local_subchannel_pool': 1 });
+    return new grpc.Client(this.pool.daemonAddress('schedd'), this.creds, { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': 'dsched-schedd', 'grpc.use_local_subchannel_pool': 1, ...WINDOW });
   }
   private method(name: string) {
     return (proto().Schedd as unknown as { service: Record<string, grpc.MethodDefinition<object, unknown>> }).service[name]!;

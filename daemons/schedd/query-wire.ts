@@ -25,9 +25,14 @@ const visible = (k: string, hidden: Set<string> | undefined) => !hidden?.size ||
 
 /** A growing buffer of one page: ads are appended until the page is full, then taken whole. */
 export class WirePage {
-  private buf = Buffer.allocUnsafe(64 * 1024);
+  private buf: Buffer;
   private off = 0;
   ads = 0;
+
+  constructor(size = 64 * 1024) {
+    // never a slice of the shared pool: a cluster's kept bytes would hold a whole pool slab
+    this.buf = Buffer.allocUnsafeSlow(size);
+  }
 
   get bytes(): number {
     return this.off;
@@ -68,12 +73,11 @@ export class WirePage {
 
   /** Only the map entries of a record: a cluster's shared part. */
   static entriesOf(rec: Record<string, string>, hidden: Set<string> | undefined): Buffer {
-    const page = new WirePage();
     let n = 0;
     for (const k in rec) if (visible(k, hidden)) n += entryLen(k, rec[k]!);
-    page.room(n);
+    const page = new WirePage(n);
     page.entries(rec, hidden);
-    return page.take();
+    return page.buf;
   }
 
   /** One ad: `shared` (already encoded map entries) then the proc's own attributes, those in `hidden` left out. */
@@ -98,15 +102,23 @@ export class WirePage {
   }
 }
 
+/** Clusters of fewer jobs are encoded for each query: kept, their bytes could outweigh their jobs. */
+const KEEP_FROM_PROCS = 8;
+
 /**
  * A cluster's shared attributes as map entries, once per cluster and caller's view (whole, or without the
  * private attributes named now). A cluster's attributes are set when it is submitted and never changed in
- * place (a change to one job goes into that job's own attributes), so the record object is the key.
+ * place (a change to one job goes into that job's own attributes), so the record object is the key; the
+ * bytes go with it. Kept only for clusters of several jobs, so they add at most a few hundred bytes a job.
  */
 const sharedBytes = new WeakMap<Record<string, string>, { whole?: Buffer; hiddenKey?: string; hidden?: Buffer }>();
-export function clusterEntries(rec: Record<string, string>, hidden: Set<string> | undefined): Buffer {
+export function clusterEntries(cluster: { attrs: Record<string, string>; procs: number }, hidden: Set<string> | undefined): Buffer {
+  const rec = cluster.attrs;
   let c = sharedBytes.get(rec);
-  if (!c) sharedBytes.set(rec, (c = {}));
+  if (!c) {
+    if (cluster.procs < KEEP_FROM_PROCS) return WirePage.entriesOf(rec, hidden);
+    sharedBytes.set(rec, (c = {}));
+  }
   if (!hidden?.size) return (c.whole ??= WirePage.entriesOf(rec, undefined));
   const key = [...hidden].join('\n');
   if (c.hiddenKey !== key) {

@@ -30,6 +30,7 @@ const PAGE_ADS = 1000;
 const PAGE_BYTES = 128 * 1024;
 const SLICE_MS = 10;
 const PAGE_MIN_ROWS = 250;
+const NO_ENTRIES = Buffer.alloc(0);
 
 /** Jobs by status: the proto's JobCounts, which dq prints. */
 export type Counts = JobCounts__Output;
@@ -375,14 +376,14 @@ export async function runJobQuery(
         const j = n.value;
         if (owners.size && !owners.has(j.owner)) continue;
         const open = seesPrivate(identity, j.owner);
-        const shared = queue.clusters.get(j.cluster)?.attrs;
-        const src = jobSource(j.attrs, shared, open ? undefined : hidden);
+        const cluster = queue.clusters.get(j.cluster);
+        const src = jobSource(j.attrs, cluster?.attrs, open ? undefined : hidden);
         const whole = () => (open ? queue.merged(j) : withoutPrivate(queue.merged(j), hidden));
         if (passes(src, whole, open ? j.ad : undefined)) {
           addStatus(matched, j.status);
           sent++;
           if (onWire) {
-            onWire.add(shared ? clusterEntries(shared, open ? undefined : hidden) : Buffer.alloc(0), j.attrs, open ? undefined : hidden);
+            onWire.add(cluster ? clusterEntries(cluster, open ? undefined : hidden) : NO_ENTRIES, j.attrs, open ? undefined : hidden);
             bytes = onWire.bytes;
           } else if (!countsOnly) {
             const attrs = q.projection ? project(src, q.projection) : whole();
