@@ -86,15 +86,15 @@ export function jsonElements(records: ReadonlyArray<Record<string, string>>): st
   let out = '';
   for (const rec of records) {
     const names = Object.keys(rec);
-    const order = sortedOrder(names);
+    const sorted = sortedNames(names);
     let el: string;
-    if (!order) el = JSON.stringify([adToJSON(adOfRecord(rec))], null, 2).slice(2, -2);
+    if (!sorted) el = JSON.stringify([adToJSON(adOfRecord(rec))], null, 2).slice(2, -2);
     else if (!names.length) el = '  {}';
     else {
       el = '  {\n';
-      for (let i = 0; i < order.length; i++) {
-        const n = names[order[i]!]!;
-        el += `${i ? ',\n' : ''}    ${JSON.stringify(n)}: ${jsonValue(n, rec[n]!)}`;
+      for (let i = 0; i < sorted.names.length; i++) {
+        const n = sorted.names[i]!;
+        el += sorted.keys[i]! + jsonValue(n, rec[n]!);
       }
       el += '\n  }';
     }
@@ -119,29 +119,28 @@ function jsonValue(name: string, text: string): string {
 }
 
 /**
- * The order sortKeys puts names in, per set of names (jobs of a cluster share theirs); undefined when the
- * ad would not be a plain copy of the record (two names alike but for case are one ClassAd attribute, and
- * `__proto__` is no ordinary key): those jobs take the ClassAd's own way.
+ * The names in the order sortKeys puts them, each with its key's text (`,\n` between members), per set of
+ * names (jobs of a cluster share theirs); undefined when the ad would not be a plain copy of the record (two
+ * names alike but for case are one ClassAd attribute, and `__proto__` is no ordinary key): those jobs take
+ * the ClassAd's own way.
  */
-const orders = new Map<string, number[] | undefined>();
-function sortedOrder(names: string[]): number[] | undefined {
-  const key = names.join('\n');
-  if (orders.has(key)) return orders.get(key);
-  const lower = names.map((n) => n.toLowerCase());
-  let order: number[] | undefined;
-  if (new Set(lower).size === names.length && !lower.includes('__proto__')) {
-    order = names.map((_, i) => i);
-    order.sort((i, j) => {
-      const la = lower[i]!;
-      const lb = lower[j]!;
-      const a = names[i]!;
-      const b = names[j]!;
+const orders = new Map<string, { names: string[]; keys: string[] } | undefined>();
+function sortedNames(names: string[]): { names: string[]; keys: string[] } | undefined {
+  const id = names.join('\n');
+  if (orders.has(id)) return orders.get(id);
+  const lower = new Map(names.map((n) => [n, n.toLowerCase()]));
+  let out: { names: string[]; keys: string[] } | undefined;
+  if (new Set(lower.values()).size === names.length && ![...lower.values()].includes('__proto__')) {
+    const sorted = [...names].sort((a, b) => {
+      const la = lower.get(a)!;
+      const lb = lower.get(b)!;
       return la < lb ? -1 : la > lb ? 1 : a < b ? -1 : a > b ? 1 : 0;
     });
+    out = { names: sorted, keys: sorted.map((n, i) => `${i ? ',\n' : ''}    ${JSON.stringify(n)}: `) };
   }
   if (orders.size >= 1000) orders.clear();
-  orders.set(key, order);
-  return order;
+  orders.set(id, out);
+  return out;
 }
 
 /**
