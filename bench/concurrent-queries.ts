@@ -60,7 +60,9 @@ function cli(pool: TestPool, cmd: string, args: string[], input = ''): Promise<R
       const ms = performance.now() - t0;
       const at = stderr.lastIndexOf(MARK);
       const [user, sys] = at >= 0 ? stderr.slice(at + MARK.length).trim().split(/\s+/).map(Number) : [0, 0];
-      resolve({ code: code ?? -1, ms, cpu: user! + sys!, stdout: Buffer.concat(out), stderr: at >= 0 ? stderr.slice(0, at) : stderr });
+      // /usr/bin/time says "Command exited with non-zero status N" before its line
+      stderr = (at >= 0 ? stderr.slice(0, at) : stderr).replace(/Command exited with non-zero status \d+\n?$/, '');
+      resolve({ code: code ?? -1, ms, cpu: user! + sys!, stdout: Buffer.concat(out), stderr });
     });
     child.stdin.end(input);
   });
