@@ -65,15 +65,82 @@ export function writeOut(text: string): Promise<void> | void {
 /** A JSON array written a page at a time, byte for byte what JSON.stringify(all, null, 2) gives. */
 export class JsonArrayWriter {
   private first = true;
-  async page(items: readonly unknown[]): Promise<void> {
-    if (!items.length) return;
-    const body = JSON.stringify(items, null, 2).slice(2, -2); // without "[\n" and "\n]"
+  /** Elements as JSON.stringify(items, null, 2) writes them, without "[\n" and "\n]" (see jsonElements). */
+  async text(body: string): Promise<void> {
+    if (!body) return;
     await writeOut((this.first ? '[\n' : ',\n') + body);
     this.first = false;
   }
   async end(): Promise<void> {
     await writeOut(this.first ? '[]\n' : '\n]\n');
   }
+}
+
+/**
+ * Job ads as the elements of `dq -json`'s array, byte for byte what JSON.stringify(ads.map((r) =>
+ * adToJSON(adOfRecord(r))), null, 2) writes between its brackets, without a ClassAd or a sorted object per
+ * job: fifty dq -json at once over 10,000 jobs spent most of their CPU sorting and copying every job's keys.
+ * An attribute text's JSON is made once (texts repeat from job to job), the sorted order once per set of names.
+ */
+export function jsonElements(records: ReadonlyArray<Record<string, string>>): string {
+  let out = '';
+  for (const rec of records) {
+    const names = Object.keys(rec);
+    const sorted = sortedNames(names);
+    let el: string;
+    if (!sorted) el = JSON.stringify([adToJSON(adOfRecord(rec))], null, 2).slice(2, -2);
+    else if (!names.length) el = '  {}';
+    else {
+      el = '  {\n';
+      for (let i = 0; i < sorted.names.length; i++) {
+        const n = sorted.names[i]!;
+        el += sorted.keys[i]! + jsonValue(n, rec[n]!);
+      }
+      el += '\n  }';
+    }
+    out += (out ? ',\n' : '') + el;
+  }
+  return out;
+}
+
+/** Attribute texts → their JSON value as written inside a job's object (bounded, like parsedTexts). */
+const jsonTexts = new Map<string, string>();
+function jsonValue(name: string, text: string): string {
+  let v = jsonTexts.get(text);
+  if (v === undefined) {
+    // the same conversion as the whole ad's, indented for its place two levels down
+    v = JSON.stringify(adToJSON(adOfRecord({ [name]: text }))[name], null, 2).replace(/\n/g, '\n    ');
+    if (text.length <= 4096) {
+      if (jsonTexts.size >= 20_000) jsonTexts.clear();
+      jsonTexts.set(text, v);
+    }
+  }
+  return v;
+}
+
+/**
+ * The names in the order sortKeys puts them, each with its key's text (`,\n` between members), per set of
+ * names (jobs of a cluster share theirs); undefined when the ad would not be a plain copy of the record (two
+ * names alike but for case are one ClassAd attribute, and `__proto__` is no ordinary key): those jobs take
+ * the ClassAd's own way.
+ */
+const orders = new Map<string, { names: string[]; keys: string[] } | undefined>();
+function sortedNames(names: string[]): { names: string[]; keys: string[] } | undefined {
+  const id = names.join('\n');
+  if (orders.has(id)) return orders.get(id);
+  const lower = new Map(names.map((n) => [n, n.toLowerCase()]));
+  let out: { names: string[]; keys: string[] } | undefined;
+  if (new Set(lower.values()).size === names.length && ![...lower.values()].includes('__proto__')) {
+    const sorted = [...names].sort((a, b) => {
+      const la = lower.get(a)!;
+      const lb = lower.get(b)!;
+      return la < lb ? -1 : la > lb ? 1 : a < b ? -1 : a > b ? 1 : 0;
+    });
+    out = { names: sorted, keys: sorted.map((n, i) => `${i ? ',\n' : ''}    ${JSON.stringify(n)}: `) };
+  }
+  if (orders.size >= 1000) orders.clear();
+  orders.set(id, out);
+  return out;
 }
 
 /**
@@ -146,6 +213,11 @@ export async function printJobPages(pages: AsyncIterable<JobQueryPage__Output>, 
       for (const r of page.ads) rows.push(ViewRow.of(r.attrs));
       continue;
     }
+    if (json) {
+      await json.text(jsonElements(page.ads.map((r) => r.attrs)));
+      printed += page.ads.length;
+      continue;
+    }
     const ads = page.ads.map((r) => adOfRecord(r.attrs));
     if (v.af && v.afOpts.headings) {
       for (const ad of ads) afRows.push(ad);
@@ -153,7 +225,6 @@ export async function printJobPages(pages: AsyncIterable<JobQueryPage__Output>, 
     }
     if (v.af) await writeOut((v.afOpts.group && printed ? '\n' : '') + autoformat(ads, v.af, v.afOpts));
     else if (v.format) await writeOut(formatPrintf(ads, v.format, { utc: v.utc }));
-    else if (json) await json.page(ads.map(adToJSON));
     else if (v.jsonl) await writeOut(formatJobsJsonl(ads));
     else if (v.long) await writeOut((printed ? '\n' : '') + formatJobsLong(ads));
     printed += ads.length;

@@ -10,6 +10,7 @@ import { DschedError } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import type { JobQuery__Output } from '../../lib/rpc/generated/dsched/v1/JobQuery.js';
 import { jobKey, litValue, type HistoryKey, type Job, type JobQueue } from './queue.js';
+import { clusterEntries, WirePage } from './query-wire.js';
 
 export interface QueryOptions {
   /** QUERY_CPU_LIMIT: seconds of the schedd's time one query may take */
@@ -29,12 +30,15 @@ const PAGE_ADS = 1000;
 const PAGE_BYTES = 128 * 1024;
 const SLICE_MS = 10;
 const PAGE_MIN_ROWS = 250;
+const NO_ENTRIES = Buffer.alloc(0);
 
 /** Jobs by status: the proto's JobCounts, which dq prints. */
 export type Counts = JobCounts__Output;
 
 export interface QueryPage {
   ads: Array<{ attrs: Record<string, string> }>;
+  /** whole ads already as JobQueryPage wire bytes (field 1), when the caller asked for them so */
+  wire?: Buffer;
   last: boolean;
   matched?: Counts;
   mine?: Counts;
@@ -326,6 +330,8 @@ export async function runJobQuery(
   opts: QueryOptions,
   send: (page: QueryPage) => Promise<void> | void,
   cancelled: () => boolean = () => false,
+  /** whole queued ads as wire bytes (QueryJobs): no merged record per job, the clusters' part shared */
+  wire = false,
 ): Promise<void> {
   const q = prepare(req);
   const hidden = privateSet(opts);
@@ -359,6 +365,7 @@ export async function runJobQuery(
       return;
     }
     const it = queueJobs(queue, wanted);
+    const onWire = wire && !q.projection && !countsOnly ? new WirePage() : undefined;
     let done = false;
     while (!done) {
       if (cancelled()) return;
@@ -374,12 +381,16 @@ export async function runJobQuery(
         const j = n.value;
         if (owners.size && !owners.has(j.owner)) continue;
         const open = seesPrivate(identity, j.owner);
-        const src = jobSource(j.attrs, queue.clusters.get(j.cluster)?.attrs, open ? undefined : hidden);
+        const cluster = queue.clusters.get(j.cluster);
+        const src = jobSource(j.attrs, cluster?.attrs, open ? undefined : hidden);
         const whole = () => (open ? queue.merged(j) : withoutPrivate(queue.merged(j), hidden));
         if (passes(src, whole, open ? j.ad : undefined)) {
           addStatus(matched, j.status);
           sent++;
-          if (!countsOnly) {
+          if (onWire) {
+            onWire.add(cluster ? clusterEntries(cluster, open ? undefined : hidden) : NO_ENTRIES, j.attrs, open ? undefined : hidden);
+            bytes = onWire.bytes;
+          } else if (!countsOnly) {
             const attrs = q.projection ? project(src, q.projection) : whole();
             page.ads.push({ attrs });
             bytes += textSize(attrs);
@@ -387,10 +398,11 @@ export async function runJobQuery(
         }
         const now = performance.now();
         if (spent + (now - t0) > limitMs) throw overBudget();
-        if (page.ads.length >= PAGE_ADS || bytes >= PAGE_BYTES || now - t0 > SLICE_MS) break;
+        if (page.ads.length + (onWire?.ads ?? 0) >= PAGE_ADS || bytes >= PAGE_BYTES || now - t0 > SLICE_MS) break;
       }
       spent += performance.now() - t0;
-      if (page.ads.length) await send(page);
+      if (onWire?.ads) page.wire = onWire.take();
+      if (page.ads.length || page.wire) await send(page);
       if (!done) await turn();
     }
     await send({ ads: [], last: true, matched, mine: fromArray(queue.ownerCounts(identity.name)), all: fromArray(queue.allCounts) });

@@ -5,7 +5,8 @@ import { DschedError } from '../../lib/errors.js';
 import { daemonHost } from '../../lib/rpc/authz.js';
 import { streamSink } from '../../lib/transfer.js';
 import type { FetchInputRequest__Output } from '../../lib/rpc/generated/dsched/v1/FetchInputRequest.js';
-import type { CallContext, ServiceImpl } from '../../lib/rpc/server.js';
+import { EncodedReply, type CallContext, type ServiceImpl } from '../../lib/rpc/server.js';
+import { proto } from '../../lib/rpc/proto.js';
 import type { ActRequest__Output } from '../../lib/rpc/generated/dsched/v1/ActRequest.js';
 import type { IdleRequest__Output } from '../../lib/rpc/generated/dsched/v1/IdleRequest.js';
 import type { JobEventsRequest__Output } from '../../lib/rpc/generated/dsched/v1/JobEventsRequest.js';
@@ -18,7 +19,7 @@ import { checkEdits, editJobs } from './edit.js';
 import type { FsAuth } from './fs-auth.js';
 import { jobKey, type Job } from './queue.js';
 import type { Schedd } from './schedd.js';
-import { forEachJob, jobSource, privateSet, runJobQuery, seesPrivate, selectJobs, withoutPrivate, type QueryOptions } from './query.js';
+import { forEachJob, jobSource, privateSet, runJobQuery, seesPrivate, selectJobs, withoutPrivate, type QueryOptions, type QueryPage } from './query.js';
 import { writePaced } from '../../lib/rpc/write-paced.js';
 
 const ids = (list: Array<{ cluster: number; proc: number }>) => list.map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
@@ -112,7 +113,10 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
         call.end();
       },
       async QueryJobs(req: JobQuery__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
-        await runJobQuery(queue, req, ctx.identity, query, (page) => writePaced(call, page), ctx.cancelled);
+        // whole ads come as wire bytes; the rest of the page (its counts) is encoded as usual behind them
+        const encode = (proto().Schedd as unknown as { service: Record<string, grpc.MethodDefinition<unknown, unknown>> }).service.QueryJobs!.responseSerialize;
+        const send = (page: QueryPage) => writePaced(call, page.wire ? new EncodedReply(Buffer.concat([page.wire, encode({ ...page, wire: undefined })])) : page);
+        await runJobQuery(queue, req, ctx.identity, query, send, ctx.cancelled, true);
         call.end();
       },
       async WatchJobs(req: WatchJobsRequest__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {

@@ -89,11 +89,17 @@ function identify(call: { metadata: grpc.Metadata; getAuthContext(): { sslPeerCe
 // so the caller is authenticated first and then told INVALID_ARGUMENT (RPC_MALFORMED).
 const MALFORMED = Symbol('malformed request');
 
+/** A reply a handler has already encoded (a page of job ads written straight to wire bytes): sent as is. */
+export class EncodedReply {
+  constructor(readonly bytes: Buffer) {}
+}
+
 function tolerantDefinition(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
   const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, m] of Object.entries(definition)) {
     out[name] = {
       ...m,
+      responseSerialize: (v: unknown) => (v instanceof EncodedReply ? v.bytes : m.responseSerialize(v)),
       requestDeserialize: (buf: Buffer) => {
         try {
           return m.requestDeserialize(buf);

@@ -11,6 +11,7 @@ import { runJobQuery, selectJobs, type QueryPage } from '../../../daemons/schedd
 import { openQueueDb } from '../../../daemons/schedd/store/db.js';
 import type { Identity } from '../../../lib/rpc/auth.js';
 import { DschedError } from '../../../lib/errors.js';
+import { proto } from '../../../lib/rpc/proto.js';
 
 const ROOT = { kind: 'user', name: 'root', admin: true } as Identity;
 const ALICE = { kind: 'user', name: 'alice', admin: false } as Identity;
@@ -130,6 +131,27 @@ describe('schedd job query', () => {
     const j = submit(q, 'carol', 1, { RequestMemory: 'ifThenElse(MemoryUsage > 0, MemoryUsage, 128)', MemoryUsage: '64' });
     const { ads } = await run(q, { ids: [{ cluster: j[0]!.cluster, proc: 0 }], projection: ['requestmemory'] });
     assert.deepEqual(Object.keys(ads[0]!).sort(), ['MemoryUsage', 'RequestMemory']);
+  });
+
+  test('whole ads sent as wire bytes decode to exactly the merged ads: same keys in the same order, the proc\'s values, private attributes left out', async () => {
+    const [j] = submit(q, 'dora', 1, { Note: '"naïve ✓"', Big: `"${'x'.repeat(300)}"` });
+    q.update(j!, { Cmd: '"/bin/false"', Extra: '7', Secret: null });
+    const codec = (proto().Schedd as unknown as { service: Record<string, { responseSerialize(v: unknown): Buffer; responseDeserialize(b: Buffer): { ads: Array<{ attrs: Record<string, string> }> } }> }).service.QueryJobs!;
+    for (const who of [ROOT, BOB]) {
+      const plain = await run(q, {}, who);
+      const wire: QueryPage[] = [];
+      await runJobQuery(q, req({}), who, OPTS, (p) => void wire.push(p), () => false, true);
+      const decoded = wire.flatMap((p) => codec.responseDeserialize(Buffer.concat([p.wire ?? Buffer.alloc(0), codec.responseSerialize({ ...p, wire: undefined })])).ads.map((a) => a.attrs));
+      assert.equal(decoded.length, plain.ads.length);
+      for (let i = 0; i < decoded.length; i++) {
+        assert.deepEqual(Object.entries(decoded[i]!), Object.entries(plain.ads[i]!));
+      }
+      const mine = decoded.find((a) => a.Owner === '"dora"')!;
+      assert.equal(mine.Cmd, '"/bin/false"');
+      assert.equal(mine.Secret, who === ROOT ? 'undefined' : undefined);
+      assert.equal(mine.Note, '"naïve ✓"');
+      assert.equal(mine.Environment, who === ROOT ? '"TOKEN=abc"' : undefined);
+    }
   });
 
   test('a query past its time budget ends with QUERY_TOO_EXPENSIVE naming the constraint', async () => {
