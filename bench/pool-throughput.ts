@@ -113,7 +113,7 @@ async function main() {
     }
 
     // 3. submit-to-start latency on an idle pool
-    {
+    if (N_LAT > 0) {
       const fromStart: number[] = [];
       const fromReply: number[] = [];
       for (let i = 0; i < N_LAT; i++) {
