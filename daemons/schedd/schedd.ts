@@ -61,6 +61,10 @@ const REMOVE_PIECE = 50_000;
 // code it is held with once the dependency is met.
 const THEN_HOLD = 'HoldAfterDependency';
 const THEN_HOLD_CODE = 'HoldAfterDependencyCode';
+// A release asked for while the run the job was held from is still stopping (its claim not yet given back):
+// the reason, kept until the run has stopped and the job can go back to idle (as HTCondor's schedd takes a
+// release while the job's shadow exits).
+const RELEASE_WHEN_STOPPED = 'ReleaseWhenStopped';
 
 export class Schedd {
   readonly claims = new Map<string, Claim>();
@@ -827,6 +831,7 @@ export class Schedd {
     }
     if (job.status === JobStatus.Held) {
       this.queue.update(job, changes);
+      this.releaseIfAsked(job);
       return;
     }
     // the ad with the exit status in place is what the policy expressions see
@@ -930,12 +935,21 @@ export class Schedd {
     this.queue.update(job, { ...this.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()), [WALLTIME_KILLED]: null }, job.status === JobStatus.Running || job.status === JobStatus.Suspended ? JobStatus.Idle : undefined);
     this.logEvent(job, { type: 'evicted', reason });
     this.log.info({ cluster: job.cluster, proc: job.proc, reason }, 'job evicted: back to idle');
+    this.releaseIfAsked(job);
+  }
+
+  /** A held job whose run has now stopped goes back to idle if a release came while it stopped. */
+  private releaseIfAsked(job: Job): void {
+    const reason = this.queue.value(job, RELEASE_WHEN_STOPPED);
+    if (reason === undefined || job.status !== JobStatus.Held || job.claim) return;
+    this.queue.update(job, { [RELEASE_WHEN_STOPPED]: null });
+    if (this.actOne(job, 'release', String(reason)) === undefined) this.log.info({ cluster: job.cluster, proc: job.proc }, 'job released now that its run has stopped');
   }
 
   // ---- user actions ----
 
   private hold(job: Job, reason: string, code: number, sub: number) {
-    this.queue.update(job, { HoldReason: lit(reason), HoldReasonCode: String(code), HoldReasonSubCode: String(sub) }, JobStatus.Held);
+    this.queue.update(job, { HoldReason: lit(reason), HoldReasonCode: String(code), HoldReasonSubCode: String(sub), [RELEASE_WHEN_STOPPED]: null }, JobStatus.Held);
     this.logEvent(job, { type: 'held', reason, code, subCode: sub });
     this.log.info({ cluster: job.cluster, proc: job.proc, holdReason: reason }, 'job held');
   }
@@ -952,6 +966,10 @@ export class Schedd {
     for (const job of this.policyJobs(active)) {
       const attr = (n: string) => job.attrs[n] ?? this.queue.clusters.get(job.cluster)?.attrs[n];
       if (job.status === JobStatus.Removed) continue;
+      if (job.attrs[RELEASE_WHEN_STOPPED] !== undefined) {
+        if (!job.claim) this.releaseIfAsked(job);
+        continue;
+      }
       if (active(attr('PeriodicRemove')) && isTrue(this.queue.ad(job).evaluate('PeriodicRemove'))) {
         const r = this.actOne(job, 'remove', `The job attribute PeriodicRemove expression '${attr('PeriodicRemove')}' evaluated to TRUE`);
         if (r && typeof r !== 'string') kills.push(r());
@@ -986,7 +1004,7 @@ export class Schedd {
       const shared = active(a.PeriodicRemove) || active(a.PeriodicHold) || active(a.PeriodicRelease) || a.AllowedJobDuration !== undefined;
       for (const j of this.queue.byCluster(c.id)) {
         const o = j.attrs;
-        if (shared || o.PeriodicRemove !== undefined || o.PeriodicHold !== undefined || o.PeriodicRelease !== undefined || o.AllowedJobDuration !== undefined) out.push(j);
+        if (shared || o.PeriodicRemove !== undefined || o.PeriodicHold !== undefined || o.PeriodicRelease !== undefined || o.AllowedJobDuration !== undefined || o[RELEASE_WHEN_STOPPED] !== undefined) out.push(j);
       }
     }
     return out;
@@ -1210,7 +1228,7 @@ export class Schedd {
           if (job.status === JobStatus.Removed) {
             this.logEvent(job, { type: 'aborted', reason });
             this.queue.finish(job, JobStatus.Removed, this.wallClock(job));
-          }
+          } else this.releaseIfAsked(job);
         });
     };
     switch (action) {
@@ -1236,6 +1254,11 @@ export class Schedd {
           this.queue.update(job, { [THEN_HOLD]: lit(reason), [THEN_HOLD_CODE]: String(HoldCode.UserRequest) });
           return undefined;
         }
+        if (job.status === JobStatus.Held && this.queue.value(job, RELEASE_WHEN_STOPPED) !== undefined) {
+          // the release asked for while it stopped is withdrawn: the job stays held
+          this.queue.update(job, { [RELEASE_WHEN_STOPPED]: null });
+          return undefined;
+        }
         if (job.status === JobStatus.Held) return `job ${job.cluster}.${job.proc} is already held`;
         if (this.queue.value(job, 'JobUniverse') === Universe.Scheduler && job.status === JobStatus.Running) return `job ${job.cluster}.${job.proc} is a running DAG; remove it instead (its rescue DAG resumes it)`;
         if (job.status === JobStatus.Removed) return `job ${job.cluster}.${job.proc} is being removed`;
@@ -1250,8 +1273,12 @@ export class Schedd {
           return undefined;
         }
         if (this.queue.value(job, DEPENDENCY_HOLD) === true) return `job ${job.cluster}.${job.proc} waits for its dependency (${String(this.queue.value(job, 'PbsDepend'))}); it is released when that holds`;
-        if (job.claim) return `job ${job.cluster}.${job.proc} is still stopping; try again`;
-        this.queue.update(job, { HoldReason: null, HoldReasonCode: null, HoldReasonSubCode: null, LastHoldReason: lit(String(this.queue.value(job, 'HoldReason') ?? '')), ReleaseReason: lit(reason) }, JobStatus.Idle);
+        if (job.claim) {
+          if (this.queue.value(job, RELEASE_WHEN_STOPPED) !== undefined) return `job ${job.cluster}.${job.proc} is already being released`;
+          this.queue.update(job, { [RELEASE_WHEN_STOPPED]: lit(reason) });
+          return undefined;
+        }
+        this.queue.update(job, { [RELEASE_WHEN_STOPPED]: null, HoldReason: null, HoldReasonCode: null, HoldReasonSubCode: null, LastHoldReason: lit(String(this.queue.value(job, 'HoldReason') ?? '')), ReleaseReason: lit(reason) }, JobStatus.Idle);
         this.logEvent(job, { type: 'released', reason });
         return undefined;
       }

@@ -36,6 +36,25 @@ describe('job control', () => {
     assert.match(pool.read('sleep.log'), /^009 /m);
   });
 
+  test('drelease – a job released while the run it was held from is still stopping goes back to idle once that run has stopped', async () => {
+    // the job takes its time to stop: on SIGTERM it waits for go.flag, so the release surely comes while it stops
+    pool.file('stopper.sh', '#!/bin/sh\ntrap \'touch term.flag; while [ ! -e go.flag ]; do sleep 0.1; done; exit 0\' TERM\ntouch started.flag\nwhile :; do sleep 1 & wait $!; done\n', 0o755);
+    pool.file('stopper.sub', 'executable = stopper.sh\njob_max_vacate_time = 600\nlog = stopper.log\nqueue\n');
+    const cluster = await pool.submit('stopper.sub');
+    await pool.waitFor('the job to run', () => pool.exists('started.flag'));
+    assert.equal((await pool.run('dhold', [`${cluster}.0`])).code, 0);
+    await pool.waitFor('the job to be told to stop', () => pool.exists('term.flag'));
+    const rel = await pool.run('drelease', [`${cluster}.0`]);
+    assert.equal(rel.code, 0, `a release while the job stops is taken: ${rel.stderr}`);
+    const [held] = await pool.json('dq', [`${cluster}.0`]);
+    assert.equal(held!.JobStatus, 5, 'held until its run has stopped');
+    pool.file('go.flag', '');
+    await pool.waitFor('the job to be idle or running again', async () => [1, 2].includes(Number((await pool.json('dq', [`${cluster}.0`]))[0]?.JobStatus)));
+    assert.match(pool.read('stopper.log'), /^012 [\s\S]*^013 /m, 'held, then released, in the user log');
+    assert.equal((await pool.run('drm', [String(cluster)])).code, 0);
+    await pool.waitForHistory(cluster, 1);
+  });
+
   test('drm – an unknown job id is an error', async () => {
     const r = await pool.run('drm', ['99999.0']);
     assert.equal(r.code, 1);
