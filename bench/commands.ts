@@ -11,7 +11,7 @@
 // latency submit, each 1000-job run; the chains as A B B A), so the machine's load falls on both alike.
 // Every command's CPU time (user + sys, from /usr/bin/time when it is there) is printed beside its wall time.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { ScheddClient } from '../lib/rpc/clients/schedd.js';
 import { join } from 'node:path';

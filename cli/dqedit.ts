@@ -39,7 +39,10 @@ function parseArgs(argv: string[]): Parsed {
       const v = argv[++i];
       if (v === undefined) throw new DschedError('USAGE', `-constraint needs an expression\n${USAGE}`);
       p.constraint.push(v);
-    } else if (a === '--') p.words.push(...argv.slice(i + 1)), (i = argv.length);
+    } else if (a === '--') {
+      p.words.push(...argv.slice(i + 1));
+      i = argv.length;
+    }
     else p.words.push(a);
   }
   return p;

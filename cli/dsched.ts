@@ -2,7 +2,7 @@
 // dsched: start, stop and inspect a pool on this host; run one daemon in the foreground; evaluate ClassAd
 // expressions; show configuration.
 import { spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -84,7 +84,7 @@ function runningDaemons(config: Config): Array<{ name: string; pid: number }> {
   for (const name of DAEMONS.filter((d) => d !== 'master')) {
     const rec = readPidFile(join(config.paths.run, `${name}.pid`));
     if (!isRunning(rec) || (master && parentPid(rec.pid) === master)) continue;
-    let cmdline = '';
+    let cmdline: string;
     try {
       cmdline = readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8');
     } catch {

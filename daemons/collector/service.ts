@@ -100,7 +100,7 @@ export function collectorService(store: AdStore, log: Logger, defaultLifetime: (
       },
     },
     stream: {
-      Watch(req: WatchRequest__Output, call: grpc.ServerWritableStream<any, any>) {
+      Watch(req: WatchRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>) {
         const types = new Set(req.types.map((t) => t.toLowerCase()));
         const wanted = (type: string) => !types.size || types.has(type.toLowerCase());
         // The listener goes on before the current ads are sent, in the same turn: no change falls between.

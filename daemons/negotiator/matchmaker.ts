@@ -748,7 +748,10 @@ export class Matchmaker {
     let verdict: true | string | undefined;
     if (!r.dynamic) {
       let count = 0;
-      for (const n of r.slot) if (!this.keySet.has(n)) (verdict = n), count++;
+      for (const n of r.slot) if (!this.keySet.has(n)) {
+          verdict = n;
+          count++;
+        }
       verdict = count === 0 ? true : count === 1 ? verdict : undefined;
     }
     const states = [...r.job].map((n) => [n, jobAttrState(job, n)] as const);

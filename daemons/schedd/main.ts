@@ -103,13 +103,18 @@ async function advertise(): Promise<void> {
   for (const [acct, c] of queue.submitterCounts()) {
     const [i, r, h] = [c.byStatus[JobStatus.Idle]!, c.byStatus[JobStatus.Running]!, c.byStatus[JobStatus.Held]!];
     per.set(acct, { owner: c.owner, idle: i, running: r, held: h, weighted: 0 });
-    (idle += i), (running += r), (held += h);
+    idle += i;
+    running += r;
+    held += h;
   }
   for (const j of queue.engaged()) {
     const p = per.get(queue.accountingName(j));
     if (!p) continue;
     // a job being started is no longer idle for the negotiator
-    if (j.status === JobStatus.Idle) (p.idle--, idle--);
+    if (j.status === JobStatus.Idle) {
+      p.idle--;
+      idle--;
+    }
     if (j.status === JobStatus.Running || j.status === JobStatus.Idle) {
       const cpus = Number(queue.value(j, 'RequestCpus'));
       p.weighted += Number.isFinite(cpus) && cpus >= 1 ? Math.ceil(cpus) : 1;

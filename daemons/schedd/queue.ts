@@ -521,7 +521,11 @@ export class JobQueue {
     if (!ac) return 0;
     let n = 0;
     let rep: Job | undefined;
-    for (const j of ac.idle) if (!j.matching) (n++, (rep ??= j));
+    for (const j of ac.idle) {
+      if (j.matching) continue;
+      n++;
+      rep ??= j;
+    }
     return rep && this.canStart && !this.canStart(rep) ? 0 : n;
   }
 
@@ -754,8 +758,8 @@ export class JobQueue {
     }
     this.undo = new Map();
     let result: T;
-    let dirty: Job[] = [];
-    let finished: typeof this.finished = [];
+    let dirty: Job[];
+    let finished: typeof this.finished;
     try {
       result = fn();
       dirty = [...this.dirty];

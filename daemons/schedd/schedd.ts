@@ -9,7 +9,7 @@ import { runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { inputEntries, outputDest, RunBytes } from './transfer.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
-import { compile, isTrue, limits as classadLimits, parseExpr, ClassAd } from '../../grammar/classad/index.js';
+import { isTrue, limits as classadLimits, ClassAd } from '../../grammar/classad/index.js';
 import { DschedError, type ErrorCode } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Identity } from '../../lib/rpc/auth.js';
@@ -29,7 +29,7 @@ import { Mailer, type JobFacts, type MailEvent } from './notify.js';
 import { appendToErrorFile, killsOnWalltime, walltimeExit, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
 import { GangClaims } from './gang.js';
 
-type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** An event before the job's id and the time are filled in. */
 type EventBody = DistributiveOmit<UserLogEvent, 'cluster' | 'proc' | 'time'>;
 

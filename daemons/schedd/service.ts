@@ -108,18 +108,18 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
       },
     },
     stream: {
-      async FetchInput(req: FetchInputRequest__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
+      async FetchInput(req: FetchInputRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) {
         await schedd.sendInput(req.claim, { cluster: Number(req.id?.cluster), proc: Number(req.id?.proc) }, streamSink(call), daemonHost(ctx.identity));
         call.end();
       },
-      async QueryJobs(req: JobQuery__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
+      async QueryJobs(req: JobQuery__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) {
         // whole ads come as wire bytes; the rest of the page (its counts) is encoded as usual behind them
         const encode = (proto().Schedd as unknown as { service: Record<string, grpc.MethodDefinition<unknown, unknown>> }).service.QueryJobs!.responseSerialize;
         const send = (page: QueryPage) => writePaced(call, page.wire ? new EncodedReply(Buffer.concat([page.wire, encode({ ...page, wire: undefined })])) : page);
         await runJobQuery(queue, req, ctx.identity, query, send, ctx.cancelled, true);
         call.end();
       },
-      async WatchJobs(req: WatchJobsRequest__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
+      async WatchJobs(req: WatchJobsRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) {
         const wanted = ids(req.ids);
         const whole = new Set(wanted.filter((w) => w.proc < 0).map((w) => w.cluster));
         const single = new Set(wanted.filter((w) => w.proc >= 0).map((w) => jobKey(w.cluster, w.proc)));

@@ -285,8 +285,7 @@ interface Watched {
   ended?: boolean;
 }
 
-const POLICY_KNOBS = ['WANT_SUSPEND', 'SUSPEND', 'CONTINUE', 'PREEMPT', 'WANT_VACATE', 'KILL'] as const;
-type PolicyKnob = (typeof POLICY_KNOBS)[number];
+type PolicyKnob = 'WANT_SUSPEND' | 'SUSPEND' | 'CONTINUE' | 'PREEMPT' | 'WANT_VACATE' | 'KILL';
 
 /**
  * Watches the startd's running jobs. The startd tells it when a job starts and ends (Startd.hooks); it

@@ -186,7 +186,11 @@ export function scanTagged(families: Array<{ tag: string; pid?: number }>): numb
   for (const set of out) {
     const todo = [...set];
     while (todo.length) {
-      for (const c of children.get(todo.pop()!) ?? []) if (!set.has(c) && c !== self) (set.add(c), todo.push(c));
+      for (const c of children.get(todo.pop()!) ?? []) {
+        if (set.has(c) || c === self) continue;
+        set.add(c);
+        todo.push(c);
+      }
     }
   }
   return out.map((s) => [...s]);

@@ -51,7 +51,10 @@ export async function runRank(req: RunRankRequest__Output, deps: RankDeps): Prom
   let rank: RankClaim | undefined;
   for (const s of deps.slots) {
     const r = deps.rankOf(s.claim);
-    if (r && r.node === req.procno && r.key.length === key.length && timingSafeEqual(r.key, key)) (d = s), (rank = r);
+    if (r && r.node === req.procno && r.key.length === key.length && timingSafeEqual(r.key, key)) {
+      d = s;
+      rank = r;
+    }
   }
   if (!d || !rank) throw new DschedError('PERMISSION_DENIED', 'dsched-rank: no chunk of a parallel job here answers to that key and number (run it from inside the job)');
   if (!args.length || args.length > MAX_ARGS || args.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0) > MAX_ARG_BYTES || args.some((a) => a.includes('\0')))

@@ -46,7 +46,7 @@ export class EventReporter {
   }
 
   private replay(file: string): void {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch {

@@ -27,7 +27,7 @@ export function startdService(startd: Startd, monitor?: JobMonitor, tail?: JobTa
   const holder = (ctx: CallContext, claim: string) => startd.checkHolder(claim, daemonHost(ctx.identity));
   return {
     stream: {
-      async FetchOutput(req: FetchOutputRequest__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
+      async FetchOutput(req: FetchOutputRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) {
         const id = { cluster: Number(req.id?.cluster), proc: Number(req.id?.proc) };
         const r = startd.outputFor(req.claim, id, daemonHost(ctx.identity));
         await sendFiles(r.output.entries, streamSink(call), { within: r.sandbox, owner: r.owner });
@@ -36,12 +36,12 @@ export function startdService(startd: Startd, monitor?: JobMonitor, tail?: JobTa
         call.end();
       },
       // dtail: the job's owner (or an admin) reads its stdout/stderr as it grows (tail.ts says how safely)
-      async TailJob(req: TailRequest__Output, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) {
+      async TailJob(req: TailRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) {
         if (!tail) throw new DschedError('NOT_IMPLEMENTED', 'this startd does not serve dtail');
         await tail.stream(req, call, ctx.identity);
       },
       // dsched-rank: a parallel job proves itself with its rank key, not a pool credential (rank.ts)
-      async RunRank(req: RunRankRequest__Output, call: grpc.ServerWritableStream<any, any>) {
+      async RunRank(req: RunRankRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>) {
         call.write(await startd.runRank(req));
         call.end();
       },

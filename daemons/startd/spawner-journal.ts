@@ -52,7 +52,7 @@ export function spawnerJournals(dir: string, exceptPid?: number): Array<{ file: 
 
 /** The ends a journal holds that the startd has not taken over (no `done` line). */
 export function readSpawnerJournal(file: string): SpawnerExit[] {
-  let text = '';
+  let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {

@@ -56,7 +56,7 @@ export class JobTail {
     return mine[0]!.job!;
   }
 
-  async stream(req: TailRequest__Output, call: grpc.ServerWritableStream<any, any>, who: Identity): Promise<void> {
+  async stream(req: TailRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, who: Identity): Promise<void> {
     if (who.kind !== 'user') throw new DschedError('PERMISSION_DENIED', 'dtail is for users');
     const job = this.find(req, who);
     const id = `${job.cluster}.${job.proc}`;

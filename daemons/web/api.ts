@@ -60,7 +60,6 @@ function parseId(text: string): { cluster: number; proc: number } {
   return { cluster: Number(c), proc: p === undefined ? -1 : Number(p) };
 }
 
-const lit = (s: string) => JSON.stringify(s);
 
 function and(...parts: Array<string | undefined>): string {
   return parts
@@ -235,7 +234,10 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
         else if (j.status === 1) b.idle++;
         else if (j.status === 5) b.held++;
         const p = Number(j.attrs.Progress);
-        if (Number.isFinite(p)) (b.progressSum += p, b.progressN++);
+        if (Number.isFinite(p)) {
+          b.progressSum += p;
+          b.progressN++;
+        }
       }
       const all = [...batches.values()].sort((a, b) => a.clusters[0]! - b.clusters[0]!);
       const page = all.slice(q.offset, q.offset + q.limit).map(({ progressSum, progressN, ...b }) => ({ ...b, clusters: b.clusters.slice(0, 50), progress: progressN ? progressSum / progressN : null }));

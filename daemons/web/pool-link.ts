@@ -116,7 +116,7 @@ export class PoolLink {
   }
 
   /** Unary calls timed for /metrics (streams are timed where they are read). */
-  private timed<T extends { rpc: { unary: Function } }>(client: T): T {
+  private timed<T extends { rpc: { unary: (...args: never[]) => unknown } }>(client: T): T {
     const rpc = client.rpc as unknown as { unary: (m: string, ...rest: unknown[]) => Promise<unknown> };
     const unary = rpc.unary.bind(rpc);
     rpc.unary = (method: string, ...rest: unknown[]) => {

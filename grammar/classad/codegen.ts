@@ -271,7 +271,6 @@ export function generate(e: Expr, closure: (e: Expr) => CompiledFn): CompiledFn 
   const result = g.emit(e);
   const decl = g.temps ? `let ${Array.from({ length: g.temps }, (_, i) => `v${i}`).join(', ')};` : '';
   const src = `return function classadExpr(c) {\n${decl}\n${g.body.join('\n')}\nreturn ${result};\n};`;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const make = new Function('rt', 'K', 'S', 'F', src) as (rt: unknown, K: unknown[], S: LookupSite[], F: CompiledFn[]) => CompiledFn;
   return make(rt, g.K, g.S, g.F);
 }

@@ -37,7 +37,7 @@ export function gmFields(secs: number): Tm {
 /** localtime(): the local fields of epoch second `secs`, with the zone's offset and short name. */
 export function localFields(secs: number): Tm {
   const off = localOffset(secs);
-  let zone = '';
+  let zone: string;
   try {
     const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' })
       .formatToParts(new Date(secs * 1000))

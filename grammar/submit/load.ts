@@ -114,7 +114,7 @@ export class SubmitLoader {
     const main = new SourceText(this.input.file, this.input.text);
     const stmts = parseSubmitText(main);
 
-    let appendQueues: Array<{ stmt: QueueStmt; src: SourceText }> = [];
+    const appendQueues: Array<{ stmt: QueueStmt; src: SourceText }> = [];
     if (this.input.append && this.input.append.length) {
       const asrc = new SourceText('<-a>', this.input.append.join('\n'));
       for (const s of parseSubmitText(asrc)) {
@@ -135,7 +135,6 @@ export class SubmitLoader {
       }
       this.inAppend = true;
       for (const q of appendQueues) this.queue(q.stmt, q.src);
-      appendQueues = [];
     }
     if (!this.sawQueue) {
       const lines = main.text.split('\n').length;
@@ -205,6 +204,7 @@ export class SubmitLoader {
             `expected 'name = value', '+Attr = value', 'queue …', 'include : file' or 'if/else/endif', but found '${(s.text ?? '').slice(0, 60)}'`,
             Math.min((s.text ?? '').trimEnd().length, 200),
           );
+          break; // not reached: fail() throws
         case 'directive':
           if (!active()) break;
           {

@@ -40,7 +40,7 @@ export class RpcClient {
 
   unary<Res>(method: string, req: object, opts: CallOptions = {}): Promise<Res> {
     const deadline = new Date(Date.now() + (opts.deadlineMs ?? 30_000));
-    const fn = (this.client as unknown as Record<string, Function>)[method];
+    const fn = (this.client as unknown as Record<string, (...args: unknown[]) => unknown>)[method];
     if (typeof fn !== 'function') throw new Error(`no RPC method ${method}`);
     return new Promise<Res>((resolve, reject) => {
       fn.call(this.client, req, this.metadata(), { deadline, waitForReady: opts.waitForReady ?? false }, (err: grpc.ServiceError | null, res: Res) =>
@@ -50,7 +50,7 @@ export class RpcClient {
   }
 
   stream<Res>(method: string, req: object): grpc.ClientReadableStream<Res> {
-    const fn = (this.client as unknown as Record<string, Function>)[method];
+    const fn = (this.client as unknown as Record<string, (...args: unknown[]) => unknown>)[method];
     return fn.call(this.client, req, this.metadata()) as grpc.ClientReadableStream<Res>;
   }
 

@@ -31,8 +31,11 @@ export interface CallContext {
   cancelled: () => boolean;
 }
 
+// Each handler declares its own request type; a table of them is typed by what they have in common.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type UnaryHandler = (req: any, ctx: CallContext) => Promise<unknown> | unknown;
-export type StreamHandler = (req: any, call: grpc.ServerWritableStream<any, any>, ctx: CallContext) => void | Promise<void>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type StreamHandler = (req: any, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) => void | Promise<void>;
 
 export interface ServiceImpl {
   unary: Record<string, UnaryHandler>;
@@ -159,11 +162,11 @@ function serviceName(definition: grpc.ServiceDefinition): string | undefined {
 function healthService(names: string[], initial: ServingStatus, log: Logger): { impl: ServiceImpl; health: Health; close(): void } {
   let status = initial;
   const known = new Set(['', ...names]);
-  const watchers = new Set<{ call: grpc.ServerWritableStream<any, any>; last: string }>();
+  const watchers = new Set<{ call: grpc.ServerWritableStream<unknown, unknown>; service: string; last: string }>();
   const reply = (service: string) => ({ status: known.has(service) ? status : 'SERVICE_UNKNOWN' });
   const notify = () => {
     for (const w of watchers) {
-      const r = reply(w.call.request?.service ?? '');
+      const r = reply(w.service);
       // the protocol sends a status only when it changed
       if (r.status !== w.last) w.call.write(r);
       w.last = r.status;
@@ -187,8 +190,8 @@ function healthService(names: string[], initial: ServingStatus, log: Logger): { 
         },
       },
       stream: {
-        Watch(req: { service: string }, call: grpc.ServerWritableStream<any, any>) {
-          const w = { call, last: reply(req.service).status };
+        Watch(req: { service: string }, call: grpc.ServerWritableStream<unknown, unknown>) {
+          const w = { call, service: req.service ?? '', last: reply(req.service).status };
           call.write(reply(req.service));
           watchers.add(w);
           const off = () => watchers.delete(w);
@@ -219,7 +222,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
     for (const [name, fn] of Object.entries(impl.unary)) {
       const method = methodName(definition[name]?.path ?? name);
-      handlers[name] = (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
+      handlers[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         let identity: Identity;
         try {
           identity = admit(method, call);
@@ -244,7 +247,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     for (const [name, fn] of Object.entries(impl.stream ?? {})) {
       const method = methodName(definition[name]?.path ?? name);
-      handlers[name] = (call: grpc.ServerWritableStream<any, any>) => {
+      handlers[name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
         let identity: Identity;
         try {
           identity = admit(method, call);

@@ -72,7 +72,7 @@ export function certificateSubject(cert: { subject: string | Record<string, stri
   host: string;
   roles: Set<DaemonRole>;
 } {
-  let host = '';
+  let host: string;
   if (typeof cert.subject === 'string') host = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? '';
   else {
     const cn = cert.subject?.CN;

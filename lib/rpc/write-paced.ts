@@ -3,7 +3,7 @@
 import type * as grpc from '@grpc/grpc-js';
 
 /** Write a message; when the stream's buffer is full, resolve once it drains (or the call ends). */
-export function writePaced(call: grpc.ServerWritableStream<any, any>, msg: object): Promise<void> | void {
+export function writePaced(call: grpc.ServerWritableStream<unknown, unknown>, msg: object): Promise<void> | void {
   if (call.write(msg) || call.cancelled) return;
   return new Promise((resolve) => {
     const done = () => {

@@ -1,7 +1,7 @@
 // Users act on jobs: drm kills a running job's processes; nobody acts on another user's jobs; the daemons
 // refuse calls that carry no pool token.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';

@@ -58,7 +58,7 @@ describe('pbs jobs', () => {
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.split('\n');
     assert.match(lines[0]!, /^Job id\s+Name\s+User\s+Time Use S Queue$/);
-    assert.match(lines[1]!, /^-{16}  -{16} -{16}  -{8} - -{5}$/);
+    assert.match(lines[1]!, /^-{16} {2}-{16} -{16} {2}-{8} - -{5}$/);
     assert.ok(lines.some((l) => new RegExp(`^${id.replace(/\./g, '\\.').slice(0, 16)}\\s+hello\\s+${userInfo().username}\\s+00:00:00 H workq$`).test(l)), table.stdout);
     const full = await pool.run('dq', ['-pbs', '-f', id]);
     assert.equal(full.code, 0, full.stderr);

@@ -44,7 +44,7 @@ describe('transport', () => {
   });
 
   test('transport – a plaintext client is refused', async () => {
-    const Schedd = proto().Schedd as unknown as new (a: string, c: grpc.ChannelCredentials) => grpc.Client & Record<string, Function>;
+    const Schedd = proto().Schedd as unknown as new (a: string, c: grpc.ChannelCredentials) => grpc.Client & Record<string, (...args: unknown[]) => unknown>;
     const c = new Schedd(pool.daemonAddress('schedd'), grpc.credentials.createInsecure());
     try {
       const err = await new Promise<grpc.ServiceError | null>((resolve) =>

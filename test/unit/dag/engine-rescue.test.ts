@@ -38,8 +38,8 @@ describe('dagman rescue DAGs', () => {
     assert.equal(first.exitCode, 1);
     assert.equal(first.rescueFile, rescueDagName(join(dir, 'diamond.dag'), 1));
     const text = readFileSync(first.rescueFile!, 'utf8');
-    assert.match(text, /^# Rescue DAG file, created after running\n#   the .*diamond\.dag DAG file\n# Created \d+\/\d+\/\d{4} \d\d:\d\d:\d\d UTC\n# Rescue DAG version: 2\.0\.1 \(partial\)\n#\n/);
-    assert.match(text, /# Total number of Nodes: 6\n# Nodes premarked DONE: 3\n# Nodes that failed: 2\n#   C,F,<ENDLIST>\n/);
+    assert.match(text, /^# Rescue DAG file, created after running\n# {3}the .*diamond\.dag DAG file\n# Created \d+\/\d+\/\d{4} \d\d:\d\d:\d\d UTC\n# Rescue DAG version: 2\.0\.1 \(partial\)\n#\n/);
+    assert.match(text, /# Total number of Nodes: 6\n# Nodes premarked DONE: 3\n# Nodes that failed: 2\n# {3}C,F,<ENDLIST>\n/);
     assert.deepEqual(text.split('\n').filter((l) => l && !l.startsWith('#')), ['DONE A', 'DONE B', 'RETRY C 1', 'DONE X']);
 
     // 2nd run: resumed from rescue001; only C, D (and FINAL) run; C fails again → rescue002
