@@ -2,7 +2,7 @@
 // collector and the negotiator with jobs queued.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { sleep, TestPool } from './harness/pool.js';
+import { TestPool } from './harness/pool.js';
 
 describe('crash recovery', () => {
   let pool: TestPool;
@@ -36,7 +36,6 @@ describe('crash recovery', () => {
     await pool.waitFor('the job to start', () => pool.exists('runs.txt'));
     const pid = pool.daemonPid('schedd');
     process.kill(pid, 'SIGKILL');
-    await sleep(200);
     const [ad] = await pool.waitForHistory(cluster, 1);
     assert.equal(ad!.JobStatus, 4);
     assert.equal(ad!.ExitCode, 0);

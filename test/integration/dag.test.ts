@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT, sleep, TestPool } from './harness/pool.js';
+import { ROOT, TestPool } from './harness/pool.js';
 
 /** A node job that appends "start X" / "end X" to order.txt around `work` (shell). */
 const nodeJob = (name: string, work = 'sleep 1', extra = '') =>
@@ -215,7 +215,6 @@ describe('dag', () => {
     const dag = Number(/cluster (\d+)/.exec(r.stdout)![1]);
     await pool.waitFor('node B or C to start', () => pool.exists(`${d}/order.txt`) && /start [BC]/.test(pool.read(`${d}/order.txt`)));
     process.kill(pool.daemonPid('schedd'), 'SIGKILL');
-    await sleep(500);
     const [ad] = await pool.waitForHistory(dag, 1, 120_000);
     assert.equal(ad!.ExitCode, 0, JSON.stringify(ad));
     const order = pool.read(`${d}/order.txt`).trim().split('\n');

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DAEMON_ROLES } from '../../lib/daemons.js';
 import { HealthClient } from '../../lib/rpc/clients/health.js';
 import type { TestPool } from './harness/pool.js';
 import { fill, startOnSmallSpool } from './harness/small-spool.js';
 
 const isRoot = process.getuid?.() === 0;
-const DAEMONS = ['master', 'collector', 'negotiator', 'schedd', 'startd'];
 
 describe('health', { skip: !isRoot && 'needs root to mount a small file system' }, () => {
   let pool: TestPool;
@@ -28,7 +28,7 @@ describe('health', { skip: !isRoot && 'needs root to mount a small file system' 
   test('dsched status – every daemon SERVING, exit 0; a user without a token reads it too', async () => {
     const st = await pool.run('dsched', ['status']);
     assert.equal(st.code, 0, st.stdout + st.stderr);
-    for (const d of DAEMONS) assert.equal(healthOf(st.stdout, d), 'SERVING', st.stdout);
+    for (const d of DAEMON_ROLES) assert.equal(healthOf(st.stdout, d), 'SERVING', st.stdout);
     // Check is open to anyone (probes carry no credential); the standard protocol answers
     const c = new HealthClient(pool.daemonAddress('schedd'), pool.creds(), 'schedd');
     try {

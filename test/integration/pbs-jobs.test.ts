@@ -1,7 +1,7 @@
 // PBS jobs as a PBS user drives them: walltime enforced when it runs out, PBS's way (killed) or HTCondor's (held) (with the default, slow periodic
 // evaluation), and the job ids dsubmit prints accepted by the other tools.
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -38,8 +38,7 @@ describe('pbs jobs', () => {
   });
 
   test('pbs jobs – PBS_WALLTIME_HOLD = true keeps HTCondor\'s hold (code 46) for #PBS jobs', async () => {
-    appendFileSync(join(pool.home, 'config'), 'PBS_WALLTIME_HOLD = true\n');
-    await pool.waitFor('the schedd to read the knob', () => /"changed":\[[^\]]*"PBS_WALLTIME_HOLD"/.test(readFileSync(join(pool.home, 'log', 'schedd.log'), 'utf8')));
+    await pool.reconfigure('PBS_WALLTIME_HOLD = true\n', ['schedd']);
     pool.file('held.sh', '#!/bin/sh\n#PBS -N held\n#PBS -l walltime=00:00:02\nsleep 60\necho finished\n', 0o755);
     const c = await pool.submit('held.sh');
     const ad = await pool.waitFor('the job to be held', async () => (await pool.json('dq', [String(c)])).find((a) => a.JobStatus === 5), 20_000);

@@ -1,14 +1,8 @@
 // Policies and holds: periodic_hold, on_exit_hold, PBS walltime (AllowedJobDuration), dhold/drelease with
 // reasons; held jobs show why in dq and in the event log (012/013).
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { alive, TestPool } from './harness/pool.js';
-
-function appendConfig(pool: TestPool, text: string) {
-  appendFileSync(join(pool.home, 'config'), text);
-}
 
 describe('policies', () => {
   let pool: TestPool;
@@ -75,8 +69,7 @@ describe('policies', () => {
   test('mail – notification = Error mails once about a failing job; PBS -m e -M mails at the end', async () => {
     // the mail command is the external edge: a script that records what it was asked to send
     const mail = pool.file('fake-mail.sh', '#!/bin/sh\n{ echo "ARGS: $*"; cat; echo "--"; } >> "$(dirname "$0")/mail.txt"\n', 0o755);
-    appendConfig(pool, `MAIL = ${mail}\n`);
-    await new Promise((r) => setTimeout(r, 1500)); // the schedd picks the new MAIL up live
+    await pool.reconfigure(`MAIL = ${mail}\n`, ['schedd']);
     pool.file('ok.sub', `executable = /bin/true\nnotification = Error\nnotify_user = alice@example.org\nqueue\n`);
     pool.file('bad.sub', `executable = /bin/sh\narguments = "-c 'exit 4'"\nnotification = Error\nnotify_user = alice@example.org\nqueue\n`);
     const ok = await submit('ok.sub');
@@ -94,8 +87,7 @@ describe('policies', () => {
   });
 
   test('limits – concurrency_limits = LICENSE with LICENSE_LIMIT = 2 never runs 3 at once', async () => {
-    appendConfig(pool, 'LICENSE_LIMIT = 2\n');
-    await new Promise((r) => setTimeout(r, 1500)); // the negotiator picks the limit up live
+    await pool.reconfigure('LICENSE_LIMIT = 2\n', ['negotiator']);
     pool.file('lic.sub', `executable = /bin/sleep\narguments = 1\nconcurrency_limits = LICENSE\nlog = lic.log\nqueue 5\n`);
     const c = await submit('lic.sub');
     await pool.waitForHistory(c, 5);

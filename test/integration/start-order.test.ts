@@ -1,7 +1,7 @@
 // Any start order works: a startd started before the collector joins the pool once the collector is up.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { sleep, TestPool } from './harness/pool.js';
+import { TestPool } from './harness/pool.js';
 
 describe('start order', () => {
   let pool: TestPool | undefined;
@@ -15,7 +15,8 @@ describe('start order', () => {
     assert.equal(init.stdout.trim(), '30');
     // a home needs its CA and host credential before a daemon runs alone; `dsched <daemon>` makes them
     pool.startDaemon('startd');
-    await sleep(1500);
+    // serving, so it is already advertising to a collector that is not there
+    await pool.waitFor('the startd to serve', () => pool!.daemonPid('startd') > 0);
     pool.startDaemon('collector');
     const slots = await pool.waitFor('the startd to appear in dstatus', async () => {
       const s = await pool!.json('dstatus', []);

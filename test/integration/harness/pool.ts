@@ -1,10 +1,11 @@
 // A real personal pool in a temporary $DSCHED_HOME for one test: started with the real `dsched start`,
 // driven with the real CLIs as child processes, stopped (and its processes checked gone) at the end.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_ROLES } from '../../../lib/daemons.js';
 import { loadTokenKey, signToken } from '../../../lib/rpc/auth.js';
 import type { ClientCredentials } from '../../../lib/rpc/tls.js';
 
@@ -211,9 +212,33 @@ export class TestPool {
     );
   }
 
+  /**
+   * Add settings to the pool's config file and wait until each of `daemons` has reloaded them (its
+   * 'configuration reloaded' log entry names every knob set here): a live change is in force, not merely written.
+   */
+  async reconfigure(text: string, daemons: string[]): Promise<void> {
+    const knobs = [...text.matchAll(/^\s*([A-Za-z_][\w.]*)\s*=/gm)].map((m) => m[1]!.toUpperCase());
+    const reloads = (daemon: string): Array<{ changed?: string[] }> => {
+      const p = join(this.home, 'log', `${daemon}.log`);
+      if (!existsSync(p)) return [];
+      return readFileSync(p, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"configuration reloaded"'))
+        .map((l) => JSON.parse(l) as { changed?: string[] });
+    };
+    const before = new Map(daemons.map((d) => [d, reloads(d).length]));
+    appendFileSync(join(this.home, 'config'), text);
+    for (const d of daemons) {
+      await this.waitFor(`the ${d} to reload ${knobs.join(', ')}`, () => {
+        const seen = new Set(reloads(d).slice(before.get(d)).flatMap((e) => (e.changed ?? []).map((k) => k.toUpperCase())));
+        return knobs.every((k) => seen.has(k));
+      });
+    }
+  }
+
   logs(): string {
     const out: string[] = [];
-    for (const d of ['master', 'collector', 'negotiator', 'schedd', 'startd']) {
+    for (const d of DAEMON_ROLES) {
       for (const f of [`${d}.log`, `${d}.out`]) {
         const p = join(this.home, 'log', f);
         if (!existsSync(p)) continue;
