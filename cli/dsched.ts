@@ -555,7 +555,8 @@ async function main(argv: string[]): Promise<number> {
           .positional('ADDRESS', { type: 'string', describe: "the central host's collector, HOST:PORT" })
           .positional('TOKEN', { type: 'string', describe: 'the token dsched token create --join printed there (- reads it from stdin)' })
           .example('dsched join central:9618 eyJ...', 'then: dsched start'),
-      (a) => void (run = () => joinPool(String(a.ADDRESS), String(a.TOKEN))),
+      // yargs reads a lone `-` as an empty string (a string option) or true
+      (a) => void (run = () => joinPool(String(a.ADDRESS), (a.TOKEN as unknown) === true || a.TOKEN === '' ? '-' : String(a.TOKEN))),
     )
     .command(
       'revoke <HOST>',

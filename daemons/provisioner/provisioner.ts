@@ -55,6 +55,10 @@ export class Provisioner {
   private readonly policy: Policy;
   private readonly stateFile: string;
   private addresses = new Map<string, string>();
+  /** Hosts that never joined, in a row: starting again waits 5 s, 10 s, … up to 5 min (a broken pilot
+   *  script must not flood the batch system). */
+  private failures = 0;
+  private holdUntil = 0;
 
   constructor(private d: ProvisionerDeps) {
     this.policy = new Policy(() => limitsOf(d.config));
@@ -105,15 +109,21 @@ export class Provisioner {
     for (const m of [...this.managed]) {
       if (have.has(m.handle.id)) continue;
       log.info({ event: 'gone', host: m.handle.host, id: m.handle.id, provider: provider.name, was: m.state }, 'provisioned host is gone');
+      if (m.state === 'starting') this.failed(obs.now);
       this.managed = this.managed.filter((x) => x !== m);
       await this.revoke(c, m.handle.host);
     }
     const before = new Map(this.managed.map((m) => [m.handle.host, m.state]));
     const actions = this.policy.decide(obs, this.managed);
-    for (const m of this.managed)
-      if (before.get(m.handle.host) === 'starting' && m.state === 'up') log.info({ event: 'joined', host: m.handle.host, provider: provider.name, waitedS: obs.now - m.handle.started }, 'provisioned host joined the pool');
+    for (const m of this.managed) {
+      if (before.get(m.handle.host) !== 'starting' || m.state !== 'up') continue;
+      this.failures = 0;
+      log.info({ event: 'joined', host: m.handle.host, provider: provider.name, waitedS: obs.now - m.handle.started }, 'provisioned host joined the pool');
+    }
     for (const a of actions) {
-      if (a.kind === 'start') await this.start(c, a.count, a.reason, obs.idleJobs);
+      if (a.kind === 'start') {
+        if (obs.now >= this.holdUntil) await this.start(c, a.count, a.reason, obs.idleJobs);
+      }
       else if (a.kind === 'drain') await this.drain(a.host, a.reason);
       else await this.retire(c, a.host, a.reason);
     }
@@ -131,12 +141,21 @@ export class Provisioner {
       handles = await provider.start(joins);
     } catch (e) {
       log.warn({ event: 'failed', provider: provider.name, count, err: (e as Error).message }, 'provider could not start hosts');
+      this.failed(nowSeconds());
     }
     for (const h of handles) {
       this.managed.push({ handle: h, state: 'starting' });
       log.info({ event: 'start', host: h.host, id: h.id, provider: provider.name, reason, idleJobs }, 'starting an execute host');
     }
     this.save();
+  }
+
+  /** A host that never joined: wait longer before the next start. */
+  private failed(now: number) {
+    this.failures++;
+    const wait = Math.min(300, 5 * 2 ** (this.failures - 1));
+    this.holdUntil = now + wait;
+    this.d.log.warn({ event: 'backoff', failures: this.failures, waitS: wait }, 'a provisioned host never joined: waiting before starting another');
   }
 
   private async drain(host: string, reason: string) {
