@@ -67,11 +67,14 @@ export class SlurmProvider implements Provider {
       'unset token',
       `${dsched} startd &`,
       'pid=$!',
-      // Slurm's SIGTERM at the end of the allocation (or scancel): the startd evicts its jobs back to the
-      // schedd's queue and withdraws its ads; the script waits for that before it removes the home
-      'trap \'kill -TERM "$pid" 2>/dev/null\' TERM INT',
+      // Slurm's SIGTERM at the end of the allocation (or scancel) goes to every process of the job, the
+      // startd too, which then evicts its jobs back to the schedd's queue and withdraws its ads. The shell
+      // must not pass it on: a second signal makes a daemon exit at once, before it has evicted anything.
+      // It waits for the startd, keeps its log beside the job's output and removes the home.
+      "trap ':' TERM INT",
       'wait "$pid"; status=$?',
       'while kill -0 "$pid" 2>/dev/null; do wait "$pid"; status=$?; done',
+      `cp "$home/log/startd.log" ${sq(`${this.o.pilotDir}/${host}.startd.log`)} 2>/dev/null`,
       'rm -rf "$home"',
       'exit "$status"',
       '',

@@ -62,6 +62,9 @@ describe('elastic pool – Slurm pilots', { skip }, () => {
 
   test('elastic pool – a pool with no execute host runs a queue on two Slurm pilots, then shrinks to zero', async () => {
     assert.deepEqual(await pool.json('dstatus', []), [], 'the pool starts with no execute host');
+    const status = await pool.run('dsched', ['status']);
+    assert.equal(status.code, 0, `dsched status: every daemon up, the provisioner too\n${status.stdout}${status.stderr}`);
+    assert.match(status.stdout, /provisioner/);
     pool.file('four.sub', `executable = /bin/sh\ntransfer_executable = false\narguments = "-c 'sleep 2; exit $(Process)'"\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nqueue 4\n`);
     const cluster = await pool.submit('four.sub');
     const hist = await pool.waitForHistory(cluster, 4, 240_000).catch((e: Error) => assert.fail(`${e.message}\n${diag()}`));
