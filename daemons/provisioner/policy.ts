@@ -38,6 +38,8 @@ export interface Managed {
   state: HostState;
   /** Epoch seconds since when the host has held no claim. */
   idleSince?: number;
+  /** Epoch seconds its slot ad was last seen. */
+  lastSeen?: number;
 }
 
 export type Action =
@@ -61,6 +63,7 @@ export class Policy {
         if (ad) {
           m.state = 'up';
           m.idleSince = obs.now;
+          m.lastSeen = obs.now;
         } else if (obs.now - m.handle.started >= lim.startTimeout) {
           actions.push({ kind: 'stop', host: m.handle.host, reason: `its slot did not show within ${lim.startTimeout} s` });
         }
@@ -72,9 +75,13 @@ export class Policy {
       }
       // up
       if (!ad) {
-        // its ad expired or it left (a Slurm allocation that ended): the provider's list says whether it is gone
+        // its ad expired or it left (a Slurm allocation that ended): the provider's list says whether it is
+        // gone; one the provider still has but whose slot stays away (a crashed startd) is stopped
+        const away = obs.now - (m.lastSeen ?? obs.now);
+        if (away >= lim.startTimeout) actions.push({ kind: 'stop', host: m.handle.host, reason: `its slot has been gone for ${away} s` });
         continue;
       }
+      m.lastSeen = obs.now;
       if (ad.children > 0) m.idleSince = undefined;
       else m.idleSince ??= obs.now;
     }

@@ -72,6 +72,14 @@ describe('provisioner policy', () => {
     assert.deepEqual(c.decide(obs(100, 3, { d: idle }), [d]), [], 'not retired while jobs wait');
   });
 
+  test('provisioner policy – a host whose slot stays away past the start timeout is stopped', () => {
+    const p = new Policy(() => LIMITS);
+    const a = host('a', 0, 'up');
+    p.decide(obs(10, 0, { a: busy }), [a]);
+    assert.deepEqual(p.decide(obs(309, 0), [a]), []);
+    assert.deepEqual(p.decide(obs(310, 0), [a]), [{ kind: 'stop', host: 'a', reason: 'its slot has been gone for 300 s' }]);
+  });
+
   test('provisioner policy – below the minimum, hosts are started with no job waiting', () => {
     const p = new Policy(() => ({ ...LIMITS, min: 2 }));
     assert.deepEqual(p.decide(obs(0, 0), []), [{ kind: 'start', count: 2, reason: 'below the minimum of 2 host(s)' }]);
