@@ -16,7 +16,8 @@ export interface SlurmOptions {
   sbatchArgs: string[];
   /** slurm.conf for the commands (SLURM_CONF); empty = Slurm's default. */
   slurmConf: string;
-  /** A directory on the compute nodes for the pilots' homes and output (node-local is enough). */
+  /** A directory on the compute nodes, writable by no one else, for the pilots' output and startd logs;
+   *  empty = none kept. */
   pilotDir: string;
   /** Host names (and job names) start with it. */
   prefix: string;
@@ -46,16 +47,16 @@ export class SlurmProvider implements Provider {
   /** The batch script of one pilot. */
   script(host: string, j: JoinSpec): string {
     const dsched = this.o.dsched.map(sq).join(' ');
-    const home = `${this.o.pilotDir}/${host}`;
     const cfg = [`HOSTNAME = ${host}`, `STARTD_NAME = ${host}`, `COLLECTOR_HOST = ${j.collector}`, 'DAEMON_LIST = STARTD', ...hostConfigLines(this.o.hostConfig)];
     const setsCpus = cfg.some((l) => l.startsWith('NUM_CPUS '));
     return [
       '#!/bin/sh',
       `# dsched pilot: join the pool as execute host ${host} and run a startd until the allocation ends`,
       'set -u',
-      'umask 077',
-      `home=${sq(home)}`,
-      'rm -rf "$home" && mkdir -p "$home" || exit 1',
+      'umask 022',
+      // a fresh directory (mktemp -d: no name another user of the node can plant first), open like any
+      // pool home so jobs running as their owners reach their sandboxes; the host key in it is 0600
+      'home=$(mktemp -d "${TMPDIR:-/tmp}/dsched-pilot.XXXXXXXX") && chmod 755 "$home" || exit 1',
       'export DSCHED_HOME="$home" DSCHED_CONFIG=/dev/null',
       `cat > "$home/config" <<'DSCHED_PILOT_CONFIG'`,
       ...cfg,
@@ -74,7 +75,7 @@ export class SlurmProvider implements Provider {
       "trap ':' TERM INT",
       'wait "$pid"; status=$?',
       'while kill -0 "$pid" 2>/dev/null; do wait "$pid"; status=$?; done',
-      `cp "$home/log/startd.log" ${sq(`${this.o.pilotDir}/${host}.startd.log`)} 2>/dev/null`,
+      ...(this.o.pilotDir ? [`cp "$home/log/startd.log" ${sq(`${this.o.pilotDir}/${host}.startd.log`)} 2>/dev/null`] : []),
       'rm -rf "$home"',
       'exit "$status"',
       '',
@@ -82,15 +83,17 @@ export class SlurmProvider implements Provider {
   }
 
   async start(joins: JoinSpec[]): Promise<HostHandle[]> {
-    const out: HostHandle[] = [];
+    const handles: HostHandle[] = [];
     for (const j of joins) {
       const host = `${this.o.prefix}${randomBytes(3).toString('hex')}`;
-      const args = ['--parsable', `--job-name=${JOB_NAME}:${host}`, `--chdir=${this.o.pilotDir}`, `--output=${this.o.pilotDir}/${host}.out`, ...this.o.sbatchArgs];
+      const dir = this.o.pilotDir;
+      const out = dir ? [`--chdir=${dir}`, `--output=${dir}/${host}.out`] : ['--chdir=/', '--output=/dev/null'];
+      const args = ['--parsable', `--job-name=${JOB_NAME}:${host}`, ...out, ...this.o.sbatchArgs];
       const id = this.run('sbatch', args, this.script(host, j)).trim().split(';')[0]!;
       if (!/^\d+$/.test(id)) throw new Error(`sbatch printed no job id: ${id}`);
-      out.push({ id, host, provider: this.name, started: nowSeconds() });
+      handles.push({ id, host, provider: this.name, started: nowSeconds() });
     }
-    return out;
+    return handles;
   }
 
   async stop(handle: HostHandle): Promise<void> {
