@@ -15,6 +15,7 @@ import { cliTls, type ClientCredentials } from '../../lib/rpc/tls.js';
 import { NetnsProvider } from './netns.js';
 import type { Provider } from './provider.js';
 import { Provisioner } from './provisioner.js';
+import { KubernetesProvider } from './kubernetes.js';
 import { SlurmProvider } from './slurm.js';
 
 const ctx = daemonContext('provisioner');
@@ -58,7 +59,19 @@ function provider(): Provider | undefined {
         return config.str('PROVISIONER_HOST_CONFIG');
       },
     });
-  if (name) log.error({ provider: name }, 'unknown PROVISIONER_PROVIDER (netns or slurm): provisioning nothing');
+  if (name === 'kubernetes')
+    return new KubernetesProvider({
+      api: config.str('PROVISIONER_K8S_API'),
+      namespace: config.str('PROVISIONER_K8S_NAMESPACE'),
+      tokenFile: config.str('PROVISIONER_K8S_TOKEN_FILE'),
+      caFile: config.str('PROVISIONER_K8S_CA_FILE'),
+      image: config.str('PROVISIONER_K8S_IMAGE'),
+      prefix: config.str('PROVISIONER_K8S_PREFIX'),
+      get hostConfig() {
+        return config.str('PROVISIONER_HOST_CONFIG');
+      },
+    });
+  if (name) log.error({ provider: name }, 'unknown PROVISIONER_PROVIDER (netns, slurm or kubernetes): provisioning nothing');
   else log.info('PROVISIONER_PROVIDER is empty: provisioning nothing');
   return undefined;
 }

@@ -39,3 +39,6 @@ export function hostConfigLines(spec: string): string[] {
   }
   return out;
 }
+
+/** Single-quote a word for sh (pilot scripts, pod commands). */
+export const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

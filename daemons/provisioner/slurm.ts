@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { nowSeconds } from '../../lib/time.js';
-import { hostConfigLines, type HostHandle, type JoinSpec, type Provider } from './provider.js';
+import { hostConfigLines, sq, type HostHandle, type JoinSpec, type Provider } from './provider.js';
 
 export interface SlurmOptions {
   /** Extra sbatch options (--partition, --time, --cpus-per-task, --account …). */
@@ -28,8 +28,6 @@ export interface SlurmOptions {
 
 const JOB_NAME = 'dsched-pilot';
 
-/** Single-quote a word for sh. */
-const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export class SlurmProvider implements Provider {
   readonly name = 'slurm';
