@@ -17,7 +17,7 @@ const skip = unavailable ? `no Slurm here: ${unavailable}` : false;
 
 function logRecords(pool: TestPool, daemon: string): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
-  let text = '';
+  let text: string;
   try {
     text = readFileSync(join(pool.home, 'log', `${daemon}.log`), 'utf8');
   } catch {
