@@ -276,6 +276,8 @@ async function daemonHealth(config: Config, name: string): Promise<string> {
   const a = readAddressFile(addressFile(config.paths, name));
   if (!a || !pidAlive(a.pid) || !DAEMONS.includes(name)) return 'unreachable';
   if (name === 'web') return webHealth(a.address);
+  // the provisioner serves nothing: it is up while its process is
+  if (name === 'provisioner') return 'SERVING';
   const { HealthClient } = await import('../lib/rpc/clients/health.js');
   const c = new HealthClient(a.address, { tls: cliTls(config.paths) }, name as DaemonRole, hostName(config));
   try {
@@ -432,6 +434,8 @@ async function token(join: boolean, ttlText: string | undefined): Promise<number
 
 /** dsched join HOST:PORT TOKEN: this host's key is made here and never leaves it; the collector signs it. */
 async function joinPool(address: string, tok: string): Promise<number> {
+  // `-`: the token on stdin, so it is not in the process list (a Slurm pilot joins this way)
+  if (tok === '-') tok = readFileSync(0, 'utf8').trim();
   const fingerprint = tok.split('.')[2] ?? '';
   if (!/^[0-9a-f]{64}$/i.test(fingerprint)) throw new DschedError('USAGE', 'that is not a join token (dsched token create --join makes one)');
   const config = loadConfig();
@@ -549,9 +553,10 @@ async function main(argv: string[]): Promise<number> {
       (c) =>
         c
           .positional('ADDRESS', { type: 'string', describe: "the central host's collector, HOST:PORT" })
-          .positional('TOKEN', { type: 'string', describe: 'the token dsched token create --join printed there' })
+          .positional('TOKEN', { type: 'string', describe: 'the token dsched token create --join printed there (- reads it from stdin)' })
           .example('dsched join central:9618 eyJ...', 'then: dsched start'),
-      (a) => void (run = () => joinPool(String(a.ADDRESS), String(a.TOKEN))),
+      // yargs reads a lone `-` as an empty string (a string option) or true
+      (a) => void (run = () => joinPool(String(a.ADDRESS), (a.TOKEN as unknown) === true || a.TOKEN === '' ? '-' : String(a.TOKEN))),
     )
     .command(
       'revoke <HOST>',

@@ -5,8 +5,9 @@
 export const DAEMON_ROLES = ['collector', 'negotiator', 'schedd', 'startd', 'master'] as const;
 export type DaemonRole = (typeof DAEMON_ROLES)[number];
 
-/** Every daemon program (daemons/<name>/main.js): the gRPC daemons and the web daemon, a client of them. */
-export const DAEMON_NAMES = [...DAEMON_ROLES, 'web'] as const;
+/** Every daemon program (daemons/<name>/main.js): the gRPC daemons, and the web daemon and the provisioner,
+ *  clients of them. */
+export const DAEMON_NAMES = [...DAEMON_ROLES, 'web', 'provisioner'] as const;
 export type DaemonName = (typeof DAEMON_NAMES)[number];
 
 /**

@@ -180,7 +180,8 @@ export class NetnsPool {
   /** The submit side's working directory (on central). */
   readonly work: string;
   readonly hosts: Host[] = [];
-  private readonly switchNs: string;
+  /** The namespace of the bridge every host is plugged into (a provisioner plugs new hosts there). */
+  readonly switchNs: string;
   private readonly namespaces: string[] = [];
   private destroyed = false;
 
