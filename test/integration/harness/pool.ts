@@ -5,7 +5,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFile
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DAEMON_ROLES } from '../../../lib/daemons.js';
+import { DAEMON_NAMES } from '../../../lib/daemons.js';
 import { loadTokenKey, signToken } from '../../../lib/rpc/auth.js';
 import type { ClientCredentials } from '../../../lib/rpc/tls.js';
 
@@ -238,7 +238,7 @@ export class TestPool {
 
   logs(): string {
     const out: string[] = [];
-    for (const d of DAEMON_ROLES) {
+    for (const d of DAEMON_NAMES) {
       for (const f of [`${d}.log`, `${d}.out`]) {
         const p = join(this.home, 'log', f);
         if (!existsSync(p)) continue;
