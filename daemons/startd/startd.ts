@@ -505,6 +505,7 @@ export class Startd {
       if (!this.holds(c, callerHost) || (!d && !this.reporter.endOf(c))) unknown.push(c);
       else if (d) {
         d.leaseExpires = until;
+        if (scheddAddress && d.scheddAddress !== scheddAddress) this.reporter.readdress(c, scheddAddress);
         if (scheddAddress) d.scheddAddress = scheddAddress;
       }
     }
@@ -515,6 +516,7 @@ export class Startd {
     return claims.map((c) => {
       // another schedd's claim is not the caller's to see (nor to move its events to another address)
       if (!this.holds(c, callerHost)) return { claim: c, state: 'unknown' };
+      if (scheddAddress) this.reporter.readdress(c, scheddAddress);
       // "exited" names the job whose end is being delivered: with claim reuse, a claim's earlier job may
       // have ended while the schedd's current one never started on it
       const ended = this.reporter.endOf(c);
