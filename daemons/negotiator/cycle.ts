@@ -80,6 +80,8 @@ export class Negotiator {
   private startds = new Map<string, StartdClient>();
   private pendingPreemptions = new Map<string, PendingPreemption>();
   private reservations: Array<Reservation & { at: number }> = [];
+  /** schedds told of a parallel job's reservation last cycle: told again, or told that it ended */
+  private reservationTold = new Set<string>();
   private pendingUsage = new Map<string, PendingUsage>();
   /** ads of jobs running on claimed slots, by schedd name and job id (they do not change while they run) */
   private runningJobs = new Map<string, { ad: ClassAd | undefined; cycle: number }>();
@@ -206,11 +208,17 @@ export class Negotiator {
       const s = submitters.find((x) => x.name === g.submitter)!;
       this.addPendingUsage(g.submitter, s.usage ?? 0, g.chunks.length * Math.max(1, Number(gangs.candidates.find((c) => c.autocluster === g.autocluster && c.schedd === g.schedd)?.ad.lookupJS('RequestCpus')) || 1));
     }
+    // a parallel job's reservation goes to every schedd with idle jobs (none reuses a claim on a reserved
+    // slot for its next job), and its end to those told of it
+    const reserved = [...(gangRound?.reserved ?? [])];
+    const told = new Set(reserved.length ? idleSubmitters.map((s) => s.schedd) : []);
+    for (const addr of [...told, ...this.reservationTold]) if (!bySchedd.has(addr)) bySchedd.set(addr, []);
+    this.reservationTold = told;
     const now = Date.now();
     await Promise.all([
       ...[...bySchedd].map(([addr, ms]) =>
         this.schedd(addr)
-          .matched(ms)
+          .matched(ms, reserved)
           .catch((e) => this.log.warn({ schedd: addr, err: (e as Error).message }, 'could not hand matches to the schedd')),
       ),
       ...result.preemptions.map((p) => {

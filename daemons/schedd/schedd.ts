@@ -21,7 +21,7 @@ import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import { checkDagJob, type DagRunner } from './dag-runner.js';
 import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
 import { JobQueue, SUBMIT_PIECE, jobKey, lit, litValue, type Job } from './queue.js';
-import type { Claim } from './claim.js';
+import { ReservedSlots, type Claim } from './claim.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
 import { loggedEnd, terminationUsage, UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
@@ -113,6 +113,13 @@ export class Schedd {
   private mailer: Mailer;
   /** parallel jobs: all their slots claimed before the first chunk starts (gang.ts) */
   private gangs: GangClaims;
+  /** the slots the negotiator keeps for a parallel job: their claims are not reused */
+  private reserved = new ReservedSlots();
+
+  /** The negotiator's reservation for this cycle (Matched). */
+  reserve(slots: string[]): void {
+    this.reserved.set(slots);
+  }
 
   /** Mail the job's owner (or notify_user) if the job asked to be told about this event. */
   private mail(ev: MailEvent, job: Job, extra: Partial<JobFacts> = {}) {
@@ -524,7 +531,7 @@ export class Schedd {
   /** The next idle job of the claim's autocluster, marked as being started on it (not yet committed). */
   private pickNext(claim: Claim): Job | undefined {
     claim.job = undefined;
-    const next = claim.lastAc ? this.queue.takeIdle(claim.lastAc) : undefined;
+    const next = claim.lastAc && !this.reserved.holds(claim.slot) ? this.queue.takeIdle(claim.lastAc) : undefined;
     if (next) {
       next.claim = { id: claim.id, startd: claim.startd, slot: claim.slot };
       this.queue.update(next, {});
