@@ -12,7 +12,7 @@ import type { FairShare } from './fair-share.js';
 import type { AccountingGroups, GroupNode } from './groups.js';
 import type { ConcurrencyLimits } from './limits.js';
 import { gangSlots } from '../../grammar/classad/gang-placement.js';
-import { matchGangs, slotsLeft, splitGangs, type GangRound } from './gang.js';
+import { matchGangs, reservationStart, slotsLeft, splitGangs, type GangRound } from './gang.js';
 import { accountingName, Matchmaker, type AutoclusterInput, type ClaimedSlotInput, type Reservation, type SubmitterInput } from './matchmaker.js';
 
 /** What the cycle reads from the configuration (again before every cycle: the knobs are live). */
@@ -149,6 +149,9 @@ export class Negotiator {
     if (!slots.length && !claimed.length) return done(0, 0);
 
     const significant = jobAttributesOfSlots(machineAds);
+    // while a parallel job holds a reservation, jobs are told apart by their run-time bound: backfill
+    // offers the reserved slots to those sure to end before it starts
+    if (this.reservationTold.size && !significant.includes('AllowedJobDuration')) significant.push('AllowedJobDuration');
     await Promise.all(
       idleSubmitters.map(async (s) => {
         try {
@@ -163,11 +166,13 @@ export class Negotiator {
     // parallel jobs first, all chunks or none (gang.ts); without any, the slots go to the matchmaker as they are
     const gangs = splitGangs(submitters);
     let gangRound: GangRound | undefined;
+    let reservedStart: number | undefined;
     let slotAds = slots;
     if (gangs.candidates.length) {
       const tracked = gangSlots(slots);
       gangRound = matchGangs(gangs.candidates, tracked, gangs.best);
-      slotAds = slotsLeft(slots, tracked, gangRound.reserved);
+      reservedStart = reservationStart(machineAds, gangRound.reserved, Math.floor(Date.now() / 1000));
+      slotAds = slotsLeft(slots, tracked, gangRound.reserved, reservedStart === undefined ? undefined : reservedStart - Date.now() / 1000);
       if (gangRound.reserved.size) this.log.debug({ slots: [...gangRound.reserved] }, 'slots reserved for a parallel job');
     }
     const poolCpus = policy.groups.enabled ? machineAds.reduce((n, ad) => (ad.lookupJS('DynamicSlot') === true ? n : n + num(ad, 'TotalSlotCpus', num(ad, 'Cpus', 0))), 0) : 0;
@@ -218,7 +223,7 @@ export class Negotiator {
     await Promise.all([
       ...[...bySchedd].map(([addr, ms]) =>
         this.schedd(addr)
-          .matched(ms, reserved)
+          .matched(ms, reserved, reservedStart ?? 0)
           .catch((e) => this.log.warn({ schedd: addr, err: (e as Error).message }, 'could not hand matches to the schedd')),
       ),
       ...result.preemptions.map((p) => {

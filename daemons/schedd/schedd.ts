@@ -118,9 +118,9 @@ export class Schedd {
   /** the slots the negotiator keeps for a parallel job: their claims are not reused */
   private reserved = new ReservedSlots();
 
-  /** The negotiator's reservation for this cycle (Matched). */
-  reserve(slots: string[]): void {
-    this.reserved.set(slots);
+  /** The negotiator's reservation for this cycle (Matched), and when it is expected to start (0: unknown). */
+  reserve(slots: string[], start: number): void {
+    if (this.reserved.set(slots, start)) this.log.info({ slots: slots.slice(0, 20), start: start || undefined }, slots.length ? 'slots reserved for a parallel job' : 'reservation for a parallel job ended');
   }
 
   /** Mail the job's owner (or notify_user) if the job asked to be told about this event. */
@@ -533,7 +533,12 @@ export class Schedd {
   /** The next idle job of the claim's autocluster, marked as being started on it (not yet committed). */
   private pickNext(claim: Claim): Job | undefined {
     claim.job = undefined;
-    const next = claim.lastAc && !this.reserved.holds(claim.slot) ? this.queue.takeIdle(claim.lastAc) : undefined;
+    let next = claim.lastAc && this.reserved.mayReuse(claim.slot) ? this.queue.takeIdle(claim.lastAc) : undefined;
+    // on a reserved slot, only a job sure to end before the reservation starts (backfill)
+    if (next && !this.reserved.mayRun(claim.slot, this.queue.value(next, 'AllowedJobDuration'))) {
+      this.dropStartingClaim(next);
+      next = undefined;
+    }
     if (next) {
       next.claim = { id: claim.id, startd: claim.startd, slot: claim.slot };
       this.queue.update(next, {});

@@ -369,7 +369,9 @@ export class Startd {
     });
     const vacate = job.lookupJS('JobMaxVacateTime');
     const limits = job.lookupJS('ConcurrencyLimits');
+    const duration = job.lookupJS('AllowedJobDuration');
     d.job = { cluster, proc, owner, started, limits: typeof limits === 'string' && limits ? limits : undefined, killSig: job.lookupJS('KillSig'), vacateSeconds: typeof vacate === 'number' ? vacate : undefined };
+    if (typeof duration === 'number' && duration > 0) d.job.endsBy = Math.ceil(Date.now() / 1000 + duration);
     d.enteredActivity = Math.floor(Date.now() / 1000);
     this.hooks?.started(d, job);
     const ex = this.extra.get(claim) ?? {};

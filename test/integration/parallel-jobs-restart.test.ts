@@ -1,7 +1,8 @@
 // Parallel jobs and the schedd's claims, on the network-namespace pool (harness/netns.ts, one cpu per execute
 // host): a schedd killed -9 while a 3-host job runs finds all its chunks again, or, when one of them is gone,
-// stops the job, kills its ranks and runs it again whole; and the slots reserved for a waiting 3-host job
-// are not taken by the schedd reusing its claims for a stream of small jobs.
+// stops the job, kills its ranks and runs it again whole; the slots reserved for a waiting 3-host job are
+// not taken by the schedd reusing its claims for a stream of small jobs, and are backfilled only by jobs
+// whose walltime ends before the reservation can start.
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -125,5 +126,33 @@ describe('parallel jobs and the schedd', () => {
     assert.ok(waiting > 0, 'small jobs were still idle when the parallel job had run');
     const r = await p.run('drm', [String(small)]);
     assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('parallel jobs and the schedd – backfill: on the slots reserved for a 3-host job, jobs whose walltime ends before it can start run; a job without one waits', { skip, timeout: 300_000 }, async () => {
+    pool = await NetnsPool.start({ execHosts: 3, execConfig: { NUM_CPUS: '2', MEMORY: '2048' } });
+    const p = pool;
+    const d = marks(p);
+    // one cpu of each host busy for up to ten minutes (a bound the reservation counts on) until the go-ahead
+    writeFileSync(join(p.work, 'blocker.sh'), `#!/bin/sh\n${untilGo(d)}\n`, { mode: 0o755 });
+    const blockers = await p.submit('blockers.sub', 'executable = blocker.sh\noutput = /dev/null\nerror = /dev/null\nrequest_memory = 128\nallowed_job_duration = 600\nqueue 3\n');
+    await p.waitFor('the blockers to run', async () => (await p.json('dq', [String(blockers)])).filter((j) => j.JobStatus === 2).length === 3, 120_000);
+    const gang = await p.submit('gang.sh', '#!/bin/sh\n#PBS -l select=3:ncpus=2\n#PBS -l place=scatter\n#PBS -o gang.out\n#PBS -e gang.err\ncat "$PBS_NODEFILE"\n');
+    await p.waitFor('the reservation', () => p.logRecords('central', 'schedd').some((r) => r.msg === 'slots reserved for a parallel job' && typeof r.start === 'number'), 120_000);
+
+    // short jobs (a 2-minute walltime) and one without a walltime, told apart by their memory too
+    const short = await p.submit('short.sub', 'executable = /bin/true\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nrequest_memory = 100\nallowed_job_duration = 120\nqueue 4\n');
+    const unbounded = await p.submit('unbounded.sub', 'executable = /bin/true\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nrequest_memory = 101\nqueue\n');
+    await p.waitForHistory(short, 4, 120_000);
+    const [g] = await p.json('dq', [String(gang)]);
+    assert.equal(g!.JobStatus, 1, 'the parallel job still waits for its slots');
+    const [u] = await p.json('dq', [String(unbounded)]);
+    assert.equal(u!.JobStatus, 1, 'the job without a walltime waits');
+    assert.equal(u!.NumJobStarts ?? 0, 0);
+
+    writeFileSync(join(d, 'go'), '');
+    const [ad] = await p.waitForHistory(gang, 1, 120_000);
+    assert.equal(ad!.ExitCode, 0, readFileSync(join(p.work, 'gang.err'), 'utf8'));
+    assert.deepEqual(readFileSync(join(p.work, 'gang.out'), 'utf8').trim().split('\n').sort(), ['exec1', 'exec2', 'exec3']);
+    await p.waitForHistory(unbounded, 1, 120_000);
   });
 });

@@ -129,7 +129,19 @@ describe('schedd reservations', () => {
     assert.equal(r.holds('slot1_12@exec2'), true);
     assert.equal(r.holds('slot1_3@exec3'), false);
     assert.equal(r.holds('slot1_3@exec10'), false);
+    assert.equal(r.mayReuse('slot1_3@exec1'), false, 'its start unknown: no backfill');
+    assert.equal(r.mayReuse('slot1_3@exec3'), true);
     r.set([]);
     assert.equal(r.holds('slot1_3@exec1'), false, 'the reservation ended');
+  });
+
+  test('schedd reservations – backfill: a claim on a reserved slot takes a job sure to end before the reservation starts, and no other', () => {
+    const r = new ReservedSlots();
+    r.set(['slot1@exec1'], Math.floor(Date.now() / 1000) + 3600);
+    assert.equal(r.mayReuse('slot1_3@exec1'), true);
+    assert.equal(r.mayRun('slot1_3@exec1', 600), true);
+    assert.equal(r.mayRun('slot1_3@exec1', 7200), false);
+    assert.equal(r.mayRun('slot1_3@exec1', undefined), false, 'a job without a bound waits');
+    assert.equal(r.mayRun('slot1_3@exec2', undefined), true, 'not reserved');
   });
 });
