@@ -188,7 +188,9 @@ export class GangClaims {
     if (!job.claim || this.gangs.has(job.claim.id)) return;
     const slots = strings(s.queue.value(job, GANG_SLOTS));
     const startds = strings(s.queue.value(job, GANG_STARTDS));
-    if (slots.length < 2 || slots.length !== startds.length) return;
+    // (written by claim() with the first chunk's claim; edits of them are refused: edit.ts)
+    if (slots.length < 2 || slots.length !== startds.length || s.queue.value(job, 'MachineCount') !== slots.length || typeof s.queue.value(job, 'GangPlacement') !== 'string') return;
+    if (!sameHost(hostOfName(slots[0]!), hostOfName(job.claim.slot))) return;
     const leader: Claim = { id: job.claim.id, startd: job.claim.startd, slot: job.claim.slot, lastAc: 0 };
     const followers = slots.slice(1).map((slot, i): Claim => ({ id: followerClaimId(leader.id, i + 1), startd: startds[i + 1]!, slot, lastAc: 0 }));
     const cpu = (n: string) => Number(s.queue.value(job, n)) || 0;

@@ -112,6 +112,21 @@ describe('schedd gangs across a restart', () => {
     assert.deepEqual(calls.slice(1), [`kill+release ${STARTDS[1]} ${f1}`]);
   });
 
+  test('schedd gangs across a restart – only a parallel job\'s own record is trusted: a job that is no gang, or whose first slot is not its claim\'s host, is not taken for one', async () => {
+    const { queue, job } = gangJob(JobStatus.Running);
+    const { s, calls } = fakeSchedd(queue, new Map());
+    const gangs = new GangClaims(s);
+    queue.update(job, { MachineCount: '2' });
+    gangs.restore(job);
+    assert.equal(gangs.isFollower(followerClaimId(job.claim!.id, 1)), false, 'MachineCount is not the number of slots');
+    queue.update(job, { MachineCount: '3' });
+    job.claim = { ...job.claim!, slot: 'slot1_1@elsewhere' };
+    gangs.restore(job);
+    assert.equal(gangs.isFollower(followerClaimId(job.claim!.id, 1)), false, 'the first slot is on another host');
+    await gangs.settle(job, job.claim!.id);
+    assert.deepEqual(calls, []);
+  });
+
   test('schedd gangs across a restart – the other claims\' ids are derived from the first one\'s, distinct and not guessable from the ad', () => {
     const ids = followers('leader-claim-id-0123456789');
     assert.equal(new Set(ids).size, 2);
