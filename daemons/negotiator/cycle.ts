@@ -12,7 +12,7 @@ import type { FairShare } from './fair-share.js';
 import type { AccountingGroups, GroupNode } from './groups.js';
 import type { ConcurrencyLimits } from './limits.js';
 import { gangSlots } from '../../grammar/classad/gang-placement.js';
-import { matchGangs, slotsLeft, splitGangs, type GangRound } from './gang.js';
+import { matchGangs, reservationStart, slotsLeft, splitGangs, type GangRound } from './gang.js';
 import { accountingName, Matchmaker, type AutoclusterInput, type ClaimedSlotInput, type Reservation, type SubmitterInput } from './matchmaker.js';
 
 /** What the cycle reads from the configuration (again before every cycle: the knobs are live). */
@@ -80,6 +80,8 @@ export class Negotiator {
   private startds = new Map<string, StartdClient>();
   private pendingPreemptions = new Map<string, PendingPreemption>();
   private reservations: Array<Reservation & { at: number }> = [];
+  /** schedds told of a parallel job's reservation last cycle: told again, or told that it ended */
+  private reservationTold = new Set<string>();
   private pendingUsage = new Map<string, PendingUsage>();
   /** ads of jobs running on claimed slots, by schedd name and job id (they do not change while they run) */
   private runningJobs = new Map<string, { ad: ClassAd | undefined; cycle: number }>();
@@ -147,6 +149,9 @@ export class Negotiator {
     if (!slots.length && !claimed.length) return done(0, 0);
 
     const significant = jobAttributesOfSlots(machineAds);
+    // while a parallel job holds a reservation, jobs are told apart by their run-time bound: backfill
+    // offers the reserved slots to those sure to end before it starts
+    if (this.reservationTold.size && !significant.includes('AllowedJobDuration')) significant.push('AllowedJobDuration');
     await Promise.all(
       idleSubmitters.map(async (s) => {
         try {
@@ -161,11 +166,13 @@ export class Negotiator {
     // parallel jobs first, all chunks or none (gang.ts); without any, the slots go to the matchmaker as they are
     const gangs = splitGangs(submitters);
     let gangRound: GangRound | undefined;
+    let reservedStart: number | undefined;
     let slotAds = slots;
     if (gangs.candidates.length) {
       const tracked = gangSlots(slots);
       gangRound = matchGangs(gangs.candidates, tracked, gangs.best);
-      slotAds = slotsLeft(slots, tracked, gangRound.reserved);
+      reservedStart = reservationStart(machineAds, gangRound.reserved, Math.floor(Date.now() / 1000));
+      slotAds = slotsLeft(slots, tracked, gangRound.reserved, reservedStart === undefined ? undefined : reservedStart - Date.now() / 1000);
       if (gangRound.reserved.size) this.log.debug({ slots: [...gangRound.reserved] }, 'slots reserved for a parallel job');
     }
     const poolCpus = policy.groups.enabled ? machineAds.reduce((n, ad) => (ad.lookupJS('DynamicSlot') === true ? n : n + num(ad, 'TotalSlotCpus', num(ad, 'Cpus', 0))), 0) : 0;
@@ -206,11 +213,17 @@ export class Negotiator {
       const s = submitters.find((x) => x.name === g.submitter)!;
       this.addPendingUsage(g.submitter, s.usage ?? 0, g.chunks.length * Math.max(1, Number(gangs.candidates.find((c) => c.autocluster === g.autocluster && c.schedd === g.schedd)?.ad.lookupJS('RequestCpus')) || 1));
     }
+    // a parallel job's reservation goes to every schedd with idle jobs (none reuses a claim on a reserved
+    // slot for its next job), and its end to those told of it
+    const reserved = [...(gangRound?.reserved ?? [])];
+    const told = new Set(reserved.length ? idleSubmitters.map((s) => s.schedd) : []);
+    for (const addr of [...told, ...this.reservationTold]) if (!bySchedd.has(addr)) bySchedd.set(addr, []);
+    this.reservationTold = told;
     const now = Date.now();
     await Promise.all([
       ...[...bySchedd].map(([addr, ms]) =>
         this.schedd(addr)
-          .matched(ms)
+          .matched(ms, reserved, reservedStart ?? 0)
           .catch((e) => this.log.warn({ schedd: addr, err: (e as Error).message }, 'could not hand matches to the schedd')),
       ),
       ...result.preemptions.map((p) => {

@@ -6,8 +6,10 @@
 //
 // Starvation: when the submitter first in fair-share order has a gang that cannot be placed now but could be
 // on an emptied pool, the slots it would take are reserved for this cycle: nobody else is matched there, so
-// they drain until the gang fits (a reservation without backfill; see docs/parallel.md).
-import { literal, type ClassAd } from '../../grammar/classad/index.js';
+// they drain until the gang fits. Backfill: a job whose run-time bound (AllowedJobDuration, PBS's walltime)
+// ends before the reservation can hold its slots (every job running there has reached its own bound) may
+// still use what is free on them; a job without a bound waits (see docs/parallel.md).
+import { literal, parseExpr, unparse, type ClassAd } from '../../grammar/classad/index.js';
 import { gangShape, placeGang, takeGang, type GangShape, type GangSlot } from '../../grammar/classad/gang-placement.js';
 
 export interface GangChunkOut {
@@ -69,25 +71,57 @@ export function matchGangs(candidates: GangCandidate[], slots: GangSlot[], reser
   return { matches, reserved };
 }
 
+/** Seconds allowed past a job's bound for it to be gone (the schedd's stop, the startd's kill grace). */
+const END_MARGIN = 60;
+
 /**
- * The slot ads the ordinary matchmaker gets after the gangs: reserved slots left out, and partitionable
- * slots shrunk by what the gangs took (a copy; the ad mirror's own ads are not changed).
+ * When a reservation holds every slot it keeps, at the latest (epoch seconds): once each job running there
+ * has reached its run-time bound (the startd's JobEndsBy, from AllowedJobDuration or PBS's walltime), with
+ * a margin. Undefined when one of them has no bound: nothing can be backfilled then.
  */
-export function slotsLeft(ads: ClassAd[], slots: GangSlot[], reserved: ReadonlySet<string>): ClassAd[] {
+export function reservationStart(machineAds: ClassAd[], reserved: ReadonlySet<string>, now: number): number | undefined {
+  if (!reserved.size) return undefined;
+  let start = now;
+  for (const ad of machineAds) {
+    if (ad.lookupJS('DynamicSlot') !== true) continue;
+    // a dynamic slot slot1_3@host of the partitionable slot1@host, running a job
+    if (!reserved.has(String(ad.lookupJS('Name') ?? '').replace(/_\d+@/, '@')) || ad.lookupJS('JobId') === undefined) continue;
+    const end = ad.lookupJS('JobEndsBy');
+    if (typeof end !== 'number' || !Number.isFinite(end)) return undefined;
+    start = Math.max(start, end + END_MARGIN);
+  }
+  return start;
+}
+
+/**
+ * The slot ads the ordinary matchmaker gets after the gangs: partitionable slots shrunk by what the gangs
+ * took (a copy; the ad mirror's own ads are not changed), and reserved slots left out, or, with `backfill`
+ * (the seconds until the reservation holds them), offered only to jobs sure to end by then.
+ */
+export function slotsLeft(ads: ClassAd[], slots: GangSlot[], reserved: ReadonlySet<string>, backfill?: number): ClassAd[] {
   const byName = new Map(slots.map((s) => [s.name, s]));
   const out: ClassAd[] = [];
   for (const ad of ads) {
     const name = String(ad.lookupJS('Name') ?? '');
-    if (reserved.has(name)) continue;
+    const held = reserved.has(name);
+    if (held && !(backfill !== undefined && backfill > 0)) continue;
     const s = byName.get(name);
-    if (!s || (s.free.cpus === num(ad, 'Cpus', 0) && s.free.memory === num(ad, 'Memory', 0) && s.free.disk === num(ad, 'Disk', 0))) {
+    const shrunk = s && !(s.free.cpus === num(ad, 'Cpus', 0) && s.free.memory === num(ad, 'Memory', 0) && s.free.disk === num(ad, 'Disk', 0)) ? s : undefined;
+    if (shrunk && shrunk.free.cpus <= 0) continue;
+    if (!held && !shrunk) {
       out.push(ad);
       continue;
     }
-    if (s.free.cpus <= 0) continue;
     const copy = ad.clone();
-    copy.set('Cpus', literal(s.free.cpus)).set('Memory', literal(s.free.memory)).set('Disk', literal(s.free.disk));
-    for (const [k, v] of Object.entries(s.free.custom ?? {})) copy.set(k, literal(v));
+    if (held) {
+      const req = copy.get('Requirements');
+      const bound = `TARGET.AllowedJobDuration isnt undefined && TARGET.AllowedJobDuration > 0 && TARGET.AllowedJobDuration <= ${Math.floor(backfill!)}`;
+      copy.set('Requirements', parseExpr(req ? `(${unparse(req)}) && ${bound}` : bound, { file: '<backfill>', line: 1, column: 1 }));
+    }
+    if (shrunk) {
+      copy.set('Cpus', literal(shrunk.free.cpus)).set('Memory', literal(shrunk.free.memory)).set('Disk', literal(shrunk.free.disk));
+      for (const [k, v] of Object.entries(shrunk.free.custom ?? {})) copy.set(k, literal(v));
+    }
     out.push(copy);
   }
   return out;

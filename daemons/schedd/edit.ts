@@ -26,6 +26,8 @@ const PROTECTED = new Set(
     'RemoveReason', 'ReleaseReason', 'LastVacateTime', 'TotalSubmitProcs', 'JobUniverse', 'DependencyHold',
     'HoldAfterDependency', 'HoldAfterDependencyCode', 'PbsDepend', 'PbsJobId', 'PbsArrayId', 'PbsArrayIndex', 'IsPbsJob',
     'PbsWalltimeUsed', 'Queue', 'BatchQueue', 'DAGManJobId', 'DAGNodeName', 'DAGNodeRetry', 'DAGManDagFile',
+    // a parallel job's slots, where a restarted schedd looks for its claims (gang.ts)
+    'GangSlots', 'GangStartds', 'RemoteHosts',
     // files: checked with the owner's rights at submit
     'Cmd', 'Iwd', 'In', 'Out', 'Err', 'UserLog', 'TransferInput', 'TransferOutput', 'TransferOutputRemaps',
     'TransferExecutable', 'PbsScript', 'PbsScriptPath', 'SpoolDir',

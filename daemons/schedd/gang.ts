@@ -4,7 +4,12 @@
 // others are released and the job stays idle: no partial start. The other claims (the followers) are held
 // for the job while it runs (their leases renewed with every other claim) and released when the leader's
 // claim goes, whatever the reason.
-import { randomBytes } from 'node:crypto';
+//
+// A restart of the schedd finds them all again: the queue keeps the first chunk's claim (as any job's) and
+// each chunk's slot and startd (GangSlots, GangStartds); the other claims' ids are derived from the first's,
+// so no secret goes into the job ad. The job goes on only if every claim is still held; else it is stopped
+// and every other claim released (their ranks killed), and it runs again whole.
+import { createHmac, randomBytes } from 'node:crypto';
 import { hostOfName, sameHost } from '../../lib/rpc/authz.js';
 import type { StartdClient } from '../../lib/rpc/clients/startd.js';
 import type { ClaimRequest } from '../../lib/rpc/generated/dsched/v1/ClaimRequest.js';
@@ -27,6 +32,10 @@ export interface GangSchedd {
   recordStarting(job: Job, claim: { id: string; startd: string; slot: string } | undefined): Promise<void>;
   startMayHaveHappened(jobs: Job[], startdAddr: string, e: unknown): boolean;
   markRunning(job: Job, claim: Claim): void;
+  /** the schedd's address (where the startds send their events) */
+  address(): string;
+  /** where a startd is now (a restarted one has a new address), then where the claim was made */
+  startdAddresses(recorded: string, slot: string): Promise<string[]>;
   releaseClaim(claim: Claim, kill: boolean): Promise<void>;
   pinStartdHost(address: string, host: string): void;
   onQueueChanged(): void;
@@ -38,14 +47,34 @@ interface Gang {
   followers: Claim[];
   /** a rank that failed: the whole job ends with its status */
   failed?: { code: number; bySignal: boolean; signal: number; message: string };
+  /** one of its claims was lost: the job was stopped to run again whole (why) */
+  lost?: string;
   /** the job's cpu seconds when its claims were made (a rank's usage counts from there) */
   base: { user: number; sys: number };
   /** per follower claim: the rank's cpu seconds last reported */
   usage: Map<string, { user: number; sys: number }>;
+  /** rebuilt from the queue after a restart: its claims not yet confirmed by their startds */
+  restoring?: boolean;
 }
 
 /** The host names of a gang's chunks, leader first: what the job's $PBS_NODEFILE lists. */
 export const GANG_HOSTS = 'GangHosts';
+/** Each chunk's slot and startd address, first chunk first, kept in the queue to find the claims after a restart. */
+const GANG_SLOTS = 'GangSlots';
+const GANG_STARTDS = 'GangStartds';
+
+/**
+ * The claim id of chunk `node` (≥ 1) of a gang: derived from the first chunk's, which the queue keeps (as
+ * for any job, never in the ad), so a restarted schedd can name every claim of the gang to its startd.
+ */
+export function followerClaimId(leader: string, node: number): string {
+  return createHmac('sha256', leader).update(`dsched gang chunk ${node}`).digest('base64url');
+}
+
+/** A ClassAd list of strings as the queue keeps it, or [] when it is not one. */
+function strings(v: unknown): string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : [];
+}
 
 export class GangClaims {
   /** running gangs by their leader's claim id */
@@ -69,7 +98,10 @@ export class GangClaims {
       s.onQueueChanged();
     };
     try {
-      const ids = chunks.map(() => randomBytes(24).toString('base64url'));
+      const first = randomBytes(24).toString('base64url');
+      const ids = chunks.map((_, i) => (i ? followerClaimId(first, i) : first));
+      // recorded with the first chunk's claim, in the same commit, before any startd is asked
+      s.queue.update(job, { [GANG_SLOTS]: `{${chunks.map((c) => lit(c.slot)).join(', ')}}`, [GANG_STARTDS]: `{${chunks.map((c) => lit(c.startd)).join(', ')}}` });
       // what every chunk is told: the hosts (for $PBS_NODEFILE) and the key dsched-rank proves the job with
       // (sent with the claims and the first chunk's start, never written to the queue)
       const hosts = `{${chunks.map((c) => lit(c.host || hostOfName(c.slot))).join(', ')}}`;
@@ -142,6 +174,83 @@ export class GangClaims {
     return this.gangOf(claimId) !== undefined;
   }
 
+  /** Whether a claim is a follower of a gang still being found again after a restart (its events wait). */
+  isRestoring(claimId: string): boolean {
+    return !!this.gangOf(claimId)?.restoring;
+  }
+
+  /**
+   * After a restart: the gang of a parallel job whose first chunk's claim the queue records, rebuilt from
+   * the queue before its startds are asked (settle), so its ranks' events are known meanwhile.
+   */
+  restore(job: Job): void {
+    const s = this.s;
+    if (!job.claim || this.gangs.has(job.claim.id)) return;
+    const slots = strings(s.queue.value(job, GANG_SLOTS));
+    const startds = strings(s.queue.value(job, GANG_STARTDS));
+    // (written by claim() with the first chunk's claim; edits of them are refused: edit.ts)
+    if (slots.length < 2 || slots.length !== startds.length || s.queue.value(job, 'MachineCount') !== slots.length || typeof s.queue.value(job, 'GangPlacement') !== 'string') return;
+    if (!sameHost(hostOfName(slots[0]!), hostOfName(job.claim.slot))) return;
+    const leader: Claim = { id: job.claim.id, startd: job.claim.startd, slot: job.claim.slot, lastAc: 0 };
+    const followers = slots.slice(1).map((slot, i): Claim => ({ id: followerClaimId(leader.id, i + 1), startd: startds[i + 1]!, slot, lastAc: 0 }));
+    const cpu = (n: string) => Number(s.queue.value(job, n)) || 0;
+    this.gangs.set(leader.id, { job, leader, followers, base: { user: cpu('RemoteUserCpu'), sys: cpu('RemoteSysCpu') }, usage: new Map(), restoring: true });
+  }
+
+  /**
+   * A restored gang once its first chunk is settled (reconnected, or found gone): if the job runs, every
+   * other claim is asked about at its startd and held again; one that is gone stops the job (sweep), which
+   * then runs again whole. If the job does not run, every other claim is released and its rank killed.
+   */
+  async settle(job: Job, leaderId: string): Promise<void> {
+    const s = this.s;
+    const g = this.gangs.get(leaderId);
+    if (!g) return;
+    if (!g.restoring || g.job !== job) return this.sweep();
+    if (!s.claims.has(leaderId) || job.claim?.id !== leaderId) {
+      this.gangs.delete(leaderId);
+      s.log.info({ cluster: job.cluster, proc: job.proc, chunks: g.followers.length + 1 }, 'parallel job not running after the restart: releasing its other slots');
+      await Promise.all(g.followers.map((c) => s.releaseClaim(c, true)));
+      return;
+    }
+    const byStartd = new Map<string, Claim[]>();
+    for (const c of g.followers) byStartd.set(c.startd, [...(byStartd.get(c.startd) ?? []), c]);
+    const lost: Claim[] = [];
+    await Promise.all(
+      [...byStartd].map(async ([recorded, claims]) => {
+        let err: unknown;
+        for (const addr of await s.startdAddresses(recorded, claims[0]!.slot).catch(() => [recorded])) {
+          let r;
+          try {
+            r = await s.startd(addr).claimStatus(claims.map((c) => c.id), s.address());
+          } catch (e) {
+            err = e;
+            continue;
+          }
+          // held there (with or without a rank running); a claim whose end is being reported ("exited") is
+          // gone all the same
+          const state = new Map(r.claims.map((c) => [c.claim, c.state]));
+          for (const c of claims) {
+            const st = state.get(c.id);
+            if (st === 'idle' || st === 'running') s.claims.set(c.id, { ...c, startd: addr, renewedAt: Date.now() });
+            else lost.push(c);
+          }
+          return;
+        }
+        // not reachable now: held as any claim whose startd is silent, lost once its lease has passed
+        s.log.warn({ startd: recorded, err: (err as Error | undefined)?.message }, 'could not ask about the other slots of a parallel job');
+        for (const c of claims) s.claims.set(c.id, { ...c, renewedAt: Date.now() });
+      }),
+    );
+    g.followers = g.followers.map((c) => s.claims.get(c.id) ?? c);
+    g.restoring = false;
+    if (job.status === JobStatus.Running && s.queue.value(job, 'RemoteHosts') === undefined)
+      s.queue.update(job, { RemoteHosts: lit([g.leader, ...g.followers].map((c) => c.slot).join(',')), CurrentHosts: String(g.followers.length + 1) });
+    if (lost.length) s.log.warn({ cluster: job.cluster, proc: job.proc, slots: lost.map((c) => c.slot) }, 'parallel job lost some of its slots while the schedd was down');
+    else s.log.info({ cluster: job.cluster, proc: job.proc, chunks: g.followers.length + 1 }, 'reconnected to every chunk of the parallel job');
+    this.sweep();
+  }
+
   private gangOf(followerClaim: string): Gang | undefined {
     for (const g of this.gangs.values()) if (g.followers.some((c) => c.id === followerClaim)) return g;
     return undefined;
@@ -190,9 +299,14 @@ export class GangClaims {
     this.s.queue.update(g.job, { GangRankUserCpu: (had('GangRankUserCpu') + du).toFixed(2), GangRankSysCpu: (had('GangRankSysCpu') + ds).toFixed(2) });
   }
 
-  /** The first chunk's event, as the job's: after a rank failed, its end is the rank's exit status. */
+  /**
+   * The first chunk's event, as the job's: after a rank failed, its end is the rank's exit status; after a
+   * claim was lost, it is an eviction (the job runs again, whole).
+   */
   leaderEvent(ev: JobEvent__Output): JobEvent__Output {
-    const f = this.gangs.get(ev.claim)?.failed;
+    const g = this.gangs.get(ev.claim);
+    if (g?.lost && !g.failed && ev.type === 'exited') return { ...ev, type: 'evicted', message: g.lost };
+    const f = g?.failed;
     if (!f || (ev.type !== 'exited' && ev.type !== 'evicted')) return ev;
     return { ...ev, type: 'exited', exit_code: f.code, exit_by_signal: f.bySignal, exit_signal: f.signal, message: f.message };
   }
@@ -209,17 +323,21 @@ export class GangClaims {
    */
   sweep(): void {
     for (const [id, g] of this.gangs) {
+      if (g.restoring) continue;
       if (!this.s.claims.has(id)) {
         this.gangs.delete(id);
         for (const c of g.followers) if (this.s.claims.has(c.id)) void this.s.releaseClaim(c, true);
         continue;
       }
       const lost = g.followers.find((c) => !this.s.claims.has(c.id));
-      if (lost && g.job.claim?.id === id) {
+      if (lost && g.job.claim?.id === id && !g.lost) {
+        // the first chunk's claim is released (its job killed first, its end still reported): that end is
+        // taken for an eviction (leaderEvent), and the other claims go with it
+        g.lost = `the parallel job lost its slot ${lost.slot}`;
         this.s.log.warn({ cluster: g.job.cluster, proc: g.job.proc, slot: lost.slot }, 'a parallel job lost one of its slots: stopping it');
         void this.s
           .startd(g.leader.startd)
-          .deactivate(g.leader.id, true, `the parallel job lost its slot ${lost.slot}`)
+          .release(g.leader.id)
           .catch((e) => this.s.log.warn({ slot: g.leader.slot, err: (e as Error).message }, 'could not stop the parallel job'));
       }
     }

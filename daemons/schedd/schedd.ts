@@ -20,8 +20,8 @@ import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEven
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import { checkDagJob, type DagRunner } from './dag-runner.js';
 import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
-import { JobQueue, SUBMIT_PIECE, jobKey, lit, litValue, type Job } from './queue.js';
-import type { Claim } from './claim.js';
+import { JobQueue, SUBMIT_PIECE, jobKey, lit, litValue, type ClaimRef, type Job } from './queue.js';
+import { ReservedSlots, type Claim } from './claim.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
 import { loggedEnd, terminationUsage, UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
@@ -94,6 +94,8 @@ export class Schedd {
       recordStarting: (j, c) => this.recordStarting(j, c),
       startMayHaveHappened: (jobs, a, e) => this.startMayHaveHappened(jobs, a, e),
       markRunning: (j, c) => this.markRunning(j, c),
+      address: () => this.opts.address,
+      startdAddresses: (a, slot) => this.startdAddresses(a, slot),
       releaseClaim: (c, kill) => this.releaseClaim(c, kill),
       pinStartdHost: (a, h) => this.pinStartdHost(a, h),
       onQueueChanged: () => this.onQueueChanged(),
@@ -113,6 +115,13 @@ export class Schedd {
   private mailer: Mailer;
   /** parallel jobs: all their slots claimed before the first chunk starts (gang.ts) */
   private gangs: GangClaims;
+  /** the slots the negotiator keeps for a parallel job: their claims are not reused */
+  private reserved = new ReservedSlots();
+
+  /** The negotiator's reservation for this cycle (Matched), and when it is expected to start (0: unknown). */
+  reserve(slots: string[], start: number): void {
+    if (this.reserved.set(slots, start)) this.log.info({ slots: slots.slice(0, 20), start: start || undefined }, slots.length ? 'slots reserved for a parallel job' : 'reservation for a parallel job ended');
+  }
 
   /** Mail the job's owner (or notify_user) if the job asked to be told about this event. */
   private mail(ev: MailEvent, job: Job, extra: Partial<JobFacts> = {}) {
@@ -524,7 +533,12 @@ export class Schedd {
   /** The next idle job of the claim's autocluster, marked as being started on it (not yet committed). */
   private pickNext(claim: Claim): Job | undefined {
     claim.job = undefined;
-    const next = claim.lastAc ? this.queue.takeIdle(claim.lastAc) : undefined;
+    let next = claim.lastAc && this.reserved.mayReuse(claim.slot) ? this.queue.takeIdle(claim.lastAc) : undefined;
+    // on a reserved slot, only a job sure to end before the reservation starts (backfill)
+    if (next && !this.reserved.mayRun(claim.slot, this.queue.value(next, 'AllowedJobDuration'))) {
+      this.dropStartingClaim(next);
+      next = undefined;
+    }
     if (next) {
       next.claim = { id: claim.id, startd: claim.startd, slot: claim.slot };
       this.queue.update(next, {});
@@ -610,6 +624,8 @@ export class Schedd {
       // A redelivered or stale event (the job already moved on) is acknowledged and ignored, as is one
       // about a parallel job's other slots; the exit of a run given up on may still count (takeBackLostRun).
       if (!job || !job.claim || job.claim.id !== ev.claim || this.gangs.isFollower(ev.claim)) {
+        // (a rank's event while its gang is being found again after a restart: reported again later)
+        if (this.gangs.isRestoring(ev.claim)) continue;
         if (this.gangs.isFollower(ev.claim)) {
           if (job && this.claims.get(ev.claim) && sameHost(hostOfName(this.claims.get(ev.claim)!.slot), callerHost)) this.gangs.rankEvent(ev);
           acked.push(ev.seq);
@@ -1376,6 +1392,7 @@ export class Schedd {
       }
       if (j.status !== JobStatus.Running && j.status !== JobStatus.Suspended && j.status !== JobStatus.Idle && j.status !== JobStatus.Removed && j.status !== JobStatus.Held) continue;
       this.unsure.add(jobKey(j.cluster, j.proc));
+      this.gangs.restore(j);
       let l = byStartd.get(j.claim.startd);
       if (!l) byStartd.set(j.claim.startd, (l = []));
       l.push(j);
@@ -1386,8 +1403,17 @@ export class Schedd {
   }
 
   private async reconnectStartd(recorded: string, all: Job[]): Promise<void> {
-    const deadline = Date.now() + this.opts.lease() * 1000;
     const claimOf = new Map(all.map((j) => [j, j.claim!]));
+    // then a parallel job's other claims: held again if its first chunk runs, released if not
+    try {
+      await this.settleStartd(recorded, all, claimOf);
+    } finally {
+      for (const [j, c] of claimOf) await this.gangs.settle(j, c.id);
+    }
+  }
+
+  private async settleStartd(recorded: string, all: Job[], claimOf: Map<Job, ClaimRef>): Promise<void> {
+    const deadline = Date.now() + this.opts.lease() * 1000;
     // a job whose claim changed meanwhile (removed, held, its startd reported) is no longer ours to settle
     const pending = () => all.filter((j) => this.queue.jobs.get(jobKey(j.cluster, j.proc)) === j && j.claim?.id === claimOf.get(j)!.id);
     for (let attempt = 0; ; attempt++) {

@@ -100,6 +100,7 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
       },
       async Matched(req: MatchedRequest__Output) {
         // Claiming runs in the background: the negotiator need not wait for the startds.
+        schedd.reserve(req.reserved ?? [], Number(req.reserved_start) || 0);
         void schedd.matched(req.matches);
         return {};
       },

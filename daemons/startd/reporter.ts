@@ -163,6 +163,29 @@ export class EventReporter {
     if (!this.inflight.has(scheddAddress)) setImmediate(() => void this.flush(scheddAddress));
   }
 
+  /**
+   * The claim's schedd answers at `to` now (restarted on another port; it said so with ClaimStatus or a
+   * renewal): the claim's events still waiting for its old address go there, or a job that ended while the
+   * schedd was down would never be recorded. Only to another port of the same host: whoever asks cannot
+   * take the events of a claim that has ended (and so has no holder to check) elsewhere.
+   */
+  readdress(claim: string, to: string): void {
+    const host = (a: string) => a.slice(0, a.lastIndexOf(':'));
+    let moved = false;
+    for (const [addr, m] of this.pending) {
+      if (addr === to || host(addr) !== host(to)) continue;
+      for (const [seq, ev] of m) {
+        if (ev.claim !== claim) continue;
+        m.delete(seq);
+        let dest = this.pending.get(to);
+        if (!dest) this.pending.set(to, (dest = new Map()));
+        dest.set(seq, ev);
+        moved = true;
+      }
+    }
+    if (moved && !this.inflight.has(to)) setImmediate(() => void this.flush(to));
+  }
+
   /** The job of the latest end (exit, failure, eviction) not yet acknowledged on a claim (ClaimStatus says "exited"). */
   endOf(claim: string): { cluster: number; proc: number } | undefined {
     let job: { cluster: number; proc: number } | undefined;

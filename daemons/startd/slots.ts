@@ -34,6 +34,8 @@ export interface DynamicSlot {
     started: StartedJob;
     killSig?: unknown;
     limits?: string;
+    /** When it is stopped at the latest (epoch seconds: its start plus AllowedJobDuration, PBS's walltime) */
+    endsBy?: number;
     vacateSeconds?: number;
     killTimer?: NodeJS.Timeout;
     softKilled?: boolean;
@@ -308,6 +310,8 @@ export class Machine {
       attrs.JobId = lit(`${d.job.cluster}.${d.job.proc}`);
       // the negotiator counts pool-wide concurrency limits from the claimed slots
       if (d.job.limits) attrs.ConcurrencyLimits = lit(d.job.limits);
+      // a parallel job's reservation starts once the jobs on its slots have surely ended (backfill)
+      if (d.job.endsBy) attrs.JobEndsBy = String(d.job.endsBy);
     }
     return attrs;
   }

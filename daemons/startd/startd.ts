@@ -369,7 +369,9 @@ export class Startd {
     });
     const vacate = job.lookupJS('JobMaxVacateTime');
     const limits = job.lookupJS('ConcurrencyLimits');
+    const duration = job.lookupJS('AllowedJobDuration');
     d.job = { cluster, proc, owner, started, limits: typeof limits === 'string' && limits ? limits : undefined, killSig: job.lookupJS('KillSig'), vacateSeconds: typeof vacate === 'number' ? vacate : undefined };
+    if (typeof duration === 'number' && duration > 0) d.job.endsBy = Math.ceil(Date.now() / 1000 + duration);
     d.enteredActivity = Math.floor(Date.now() / 1000);
     this.hooks?.started(d, job);
     const ex = this.extra.get(claim) ?? {};
@@ -505,6 +507,7 @@ export class Startd {
       if (!this.holds(c, callerHost) || (!d && !this.reporter.endOf(c))) unknown.push(c);
       else if (d) {
         d.leaseExpires = until;
+        if (scheddAddress && d.scheddAddress !== scheddAddress) this.reporter.readdress(c, scheddAddress);
         if (scheddAddress) d.scheddAddress = scheddAddress;
       }
     }
@@ -515,6 +518,7 @@ export class Startd {
     return claims.map((c) => {
       // another schedd's claim is not the caller's to see (nor to move its events to another address)
       if (!this.holds(c, callerHost)) return { claim: c, state: 'unknown' };
+      if (scheddAddress) this.reporter.readdress(c, scheddAddress);
       // "exited" names the job whose end is being delivered: with claim reuse, a claim's earlier job may
       // have ended while the schedd's current one never started on it
       const ended = this.reporter.endOf(c);

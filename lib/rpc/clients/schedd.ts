@@ -73,8 +73,8 @@ export class ScheddClient {
   idleAutoclusters(submitter: string, significant: string[] = []) {
     return this.rpc.unary<IdleReply__Output>('GetIdleAutoclusters', { submitter, significant }, { deadlineMs: 30_000 });
   }
-  matched(matches: Match[]) {
-    return this.rpc.unary<object>('Matched', { matches }, { deadlineMs: 30_000 });
+  matched(matches: Match[], reserved: string[] = [], reservedStart = 0) {
+    return this.rpc.unary<object>('Matched', { matches, reserved, reserved_start: reservedStart }, { deadlineMs: 30_000 });
   }
   jobEvents(events: JobEvent[]) {
     return this.rpc.unary<JobEventsReply__Output>('JobEvents', { events }, { deadlineMs: 30_000 });

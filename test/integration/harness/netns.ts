@@ -411,12 +411,13 @@ export class NetnsPool {
     return r.stdout.trim() ? (JSON.parse(r.stdout) as Array<Record<string, unknown>>) : [];
   }
 
-  /** Write a submit file into the submit directory, submit it, return the cluster id. */
+  /** Write a submit file or a #PBS script (executable) into the submit directory, submit it, return the
+   *  cluster id (a submit file prints "submitted to cluster N.", a script qsub's "N.central"). */
   async submit(name: string, text: string): Promise<number> {
-    writeFileSync(join(this.work, name), text);
+    writeFileSync(join(this.work, name), text, { mode: text.startsWith('#!') ? 0o755 : 0o644 });
     const r = await this.run('dsubmit', [name]);
     if (r.code !== 0) throw new Error(`dsubmit ${name} failed (${r.code}): ${r.stderr}${r.stdout}`);
-    const m = /cluster (\d+)/.exec(r.stdout);
+    const m = /cluster (\d+)/.exec(r.stdout) ?? /^(\d+)\.\S+$/m.exec(r.stdout.trim());
     if (!m) throw new Error(`dsubmit printed no cluster id: ${r.stdout}`);
     return Number(m[1]);
   }

@@ -2,7 +2,8 @@
 // the reservation that keeps a big job from starving behind small ones.
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { matchGangs, slotsLeft, splitGangs } from '../../../daemons/negotiator/gang.js';
+import { matchGangs, reservationStart, slotsLeft, splitGangs } from '../../../daemons/negotiator/gang.js';
+import { symmetricMatch } from '../../../grammar/classad/index.js';
 import { gangShape, gangSlots } from '../../../grammar/classad/gang-placement.js';
 import { gangWhy } from '../../../cli/shared/analyze-gang.js';
 import { job, lit, slot, submitter } from './helpers.js';
@@ -74,6 +75,33 @@ describe('negotiator – gang matching', () => {
     const r2 = run([pslot('a', 2, { TotalSlotCpus: '4' }), pslot('b', 2, { TotalSlotCpus: '4' })], [alice2, submitter('bob', [{ id: 7, idle: 10, ad: job({ owner: 'bob' }) }], 10)]);
     assert.equal(r2.reserved.size, 0);
     assert.equal(r2.left.length, 2);
+  });
+
+  test('negotiator – backfill: a reserved slot is offered only to jobs whose run-time bound ends before the reservation starts', () => {
+    const now = 1_000_000;
+    const busyA = pslot('a', 2, { TotalSlotCpus: '4' });
+    const busyB = pslot('b', 2, { TotalSlotCpus: '4' });
+    const running = (name: string, attrs: Record<string, string>) => slot({ name, cpus: 2, attrs: { DynamicSlot: 'true', State: lit('Claimed'), Activity: lit('Busy'), JobId: lit('3.0'), ...attrs } });
+    const alice = submitter('alice', [{ id: 1, idle: 1, ad: gang(2, 'scatter', 4) }], 0.5);
+    const split = splitGangs([alice]);
+    const tracked = gangSlots([busyA, busyB]);
+    const round = matchGangs(split.candidates, tracked, split.best);
+    assert.deepEqual([...round.reserved].sort(), ['slot1@a', 'slot1@b']);
+
+    // the jobs on the reserved slots end by now + 3600 at the latest: the reservation starts a margin later
+    const ads = [busyA, busyB, running('slot1_1@a', { JobEndsBy: String(now + 3600) }), running('slot1_1@b', { JobEndsBy: String(now + 1800) }), running('slot1_1@c', {})];
+    const start = reservationStart(ads, round.reserved, now)!;
+    assert.ok(start >= now + 3600, `after the last bound: ${start - now}`);
+    const left = slotsLeft([busyA, busyB], tracked, round.reserved, start - now);
+    assert.deepEqual(left.map((ad) => ad.lookupJS('Name')), ['slot1@a', 'slot1@b']);
+    const fits = (attrs: Record<string, string>) => symmetricMatch(job({ attrs }), left[0]!);
+    assert.equal(fits({ AllowedJobDuration: '600' }), true, 'a job sure to end before it backfills');
+    assert.equal(fits({ AllowedJobDuration: String(start - now + 1) }), false, 'one that could run past its start does not');
+    assert.equal(fits({}), false, 'nor one without a bound');
+
+    // a job on a reserved slot without a bound: the start is unknown, nothing is backfilled
+    assert.equal(reservationStart([...ads, running('slot1_2@a', {})], round.reserved, now), undefined);
+    assert.deepEqual(slotsLeft([busyA, busyB], tracked, round.reserved, undefined), []);
   });
 
   test('dq -analyze – an idle gang is told apart: fits now, fits once jobs end, or waits for more hosts', () => {

@@ -14,7 +14,7 @@ describe('schedd – job edit rules', () => {
   test('schedd – immutable attributes are refused for everyone, protected ones for users', () => {
     for (const name of ['Owner', 'clusterid', 'ProcId', 'JobStatus', 'QDate', 'GlobalJobId'])
       for (const who of [alice, admin]) assert.throws(() => checkEdits([{ name, value: '1' }], who), /cannot be changed/, name);
-    for (const name of ['RemoteHost', 'Cmd', 'Out', 'AccountingGroup', 'DAGManJobId', 'ExitCode']) {
+    for (const name of ['RemoteHost', 'Cmd', 'Out', 'AccountingGroup', 'DAGManJobId', 'ExitCode', 'GangSlots', 'GangStartds', 'RemoteHosts']) {
       assert.throws(() => checkEdits([{ name, value: '1' }], alice), /is protected: only a pool admin/, name);
       assert.doesNotThrow(() => checkEdits([{ name, value: '1' }], admin), name);
     }
