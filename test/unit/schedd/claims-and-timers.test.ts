@@ -1,6 +1,10 @@
 // The schedd's claim bookkeeping and walltime timer, on an in-memory queue: a job whose starting claim is
-// dropped is offered for matching again, and a walltime timer that fires early is armed again.
+// dropped is offered for matching again, a walltime timer that fires early is armed again, and a run given
+// up on is remembered across a restart.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, mock, test } from 'node:test';
 import { JobQueue, jobKey, lit } from '../../../daemons/schedd/queue.js';
 import { JobStatus } from '../../../lib/job-status.js';
@@ -57,5 +61,32 @@ describe('schedd claims', () => {
     assert.equal(job.status, JobStatus.Held);
     assert.match(String(queue.value(job, 'HoldReason')), /exceeded allowed job duration of 3600 seconds/);
     schedd.close();
+  });
+});
+
+describe('schedd lost runs', () => {
+  test('schedd lost runs – a run given up on is kept in the queue with the job’s return to idle, and read back after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dsched-lost-'));
+    try {
+      const file = join(dir, 'queue.db');
+      const first = new JobQueue(openQueueDb(file));
+      const job = queueOne(first);
+      job.claim = { id: 'claim-1', startd: '127.0.0.1:1', slot: 'slot1_1@unit' };
+      first.update(job, { JobCurrentStartDate: String(Math.floor(Date.now() / 1000)) }, JobStatus.Running);
+      first.flush();
+      const schedd = makeSchedd(first);
+      (schedd as unknown as { lostRun(j: typeof job, reason: string): void }).lostRun(job, 'the startd could not be reached');
+      await first.commit();
+      schedd.close();
+      assert.equal(job.status, JobStatus.Idle);
+
+      const again = new JobQueue(openQueueDb(file));
+      assert.deepEqual(again.lostRuns.get('claim-1'), { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' });
+      again.forgetLostRun('claim-1');
+      await again.commit();
+      assert.equal(new JobQueue(openQueueDb(file)).lostRuns.size, 0, 'a settled run is forgotten for good');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
