@@ -44,6 +44,12 @@ interface Retained {
   owner?: RunAs;
 }
 
+/** A hold the job monitor decided for a running job: HoldReasonCode and HoldReason. */
+export interface PolicyHold {
+  code: number;
+  message: string;
+}
+
 /** Attributes a job may not change about itself through chirp. */
 const CHIRP_PROTECTED = new Set(
   ['Owner', 'User', 'ClusterId', 'ProcId', 'JobStatus', 'GlobalJobId', 'QDate', 'Requirements', 'RequestCpus', 'RequestMemory', 'RequestDisk', 'HoldReason', 'HoldReasonCode', 'JobUniverse', 'Cmd', 'Iwd', 'AcctGroup', 'AccountingGroup', 'JobPrio', 'ConcurrencyLimits'].map((a) => a.toLowerCase()),
@@ -95,13 +101,20 @@ export class Startd {
     const until = Date.now() + 10_000;
     for (const f of files) while (isSpawner(f.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     const known = new Set(this.reporter.kept().map((k) => (k as { run?: string } | undefined)?.run));
+    const holds = this.previousHolds();
     let recovered = 0;
     let stopped = 0;
     for (const f of files)
       for (const e of readSpawnerJournal(f.file)) {
         if (known.has(e.run)) continue;
         known.add(e.run);
-        if (e.stopped) stopped++;
+        const hold = holds.get(e.run);
+        // the end of a job the monitor was stopping for its policy (memory) is that hold, as it would have been
+        if (hold) {
+          const n = e.note;
+          this.reporter.send(n.addr, { claim: n.claim, id: { cluster: n.cluster, proc: n.proc }, type: 'failed', exit_code: hold.code, hold_subcode: 0, message: hold.message, time: e.time }, undefined, { run: e.run });
+          recovered++;
+        } else if (e.stopped) stopped++;
         else if (this.redeliver(e)) recovered++;
       }
     // on disk in the startd's own journal before the spawners' journals go
@@ -186,14 +199,47 @@ export class Startd {
     this.saveScheduled = true;
     setImmediate(() => {
       this.saveScheduled = false;
-      const list: Array<{ pid: number; sandbox: string; tag?: string }> = [...this.machine.dslots.values()]
-        .filter((d) => d.job)
-        .map((d) => ({ pid: d.job!.started.pid, sandbox: d.job!.started.sandbox, tag: d.job!.started.family?.ref.tag }));
-      for (const r of this.retained.values()) list.push({ pid: 0, sandbox: r.sandbox });
-      const tmp = `${this.stateFile()}.tmp`;
-      writeFileSync(tmp, JSON.stringify(list));
-      renameSync(tmp, this.stateFile());
+      this.writeState();
     });
+  }
+
+  private writeState() {
+    const list: Array<{ pid: number; sandbox: string; tag?: string; hold?: PolicyHold }> = [...this.machine.dslots.values()]
+      .filter((d) => d.job)
+      .map((d) => ({ pid: d.job!.started.pid, sandbox: d.job!.started.sandbox, tag: d.job!.started.family?.ref.tag, hold: this.policyHolds.get(d.job!.started.sandbox) }));
+    for (const r of this.retained.values()) list.push({ pid: 0, sandbox: r.sandbox });
+    const tmp = `${this.stateFile()}.tmp`;
+    writeFileSync(tmp, JSON.stringify(list));
+    renameSync(tmp, this.stateFile());
+  }
+
+  /** Holds the job monitor decided on running jobs, by sandbox (the run), until the job's end is reported. */
+  private policyHolds = new Map<string, PolicyHold>();
+
+  /**
+   * The job monitor holds a running job (over its memory limit) and is about to kill it: recorded at once,
+   * so that a startd killed before it hears of the end reports that end, from the spawner's journal, as
+   * the same hold instead of a lost run (which would run the job again).
+   */
+  recordHold(d: DynamicSlot, hold: PolicyHold): void {
+    if (!d.job) return;
+    this.policyHolds.set(d.job.started.sandbox, hold);
+    this.writeState();
+  }
+
+  /** The holds a previous run of this startd recorded, by run (its sandbox's name, as its journal names it). */
+  private previousHolds(): Map<string, PolicyHold> {
+    const holds = new Map<string, PolicyHold>();
+    try {
+      const list = JSON.parse(readFileSync(this.stateFile(), 'utf8')) as Array<{ sandbox?: unknown; hold?: Partial<PolicyHold> }>;
+      for (const j of list) {
+        const h = j.hold;
+        if (typeof j.sandbox === 'string' && h && typeof h.code === 'number' && typeof h.message === 'string') holds.set(basename(j.sandbox), { code: h.code, message: h.message });
+      }
+    } catch {
+      /* no list: no holds */
+    }
+    return holds;
   }
 
   /** The output a finished job left for its schedd (FetchOutput). */
@@ -390,6 +436,7 @@ export class Startd {
   private jobDone(d: DynamicSlot, o: JobOutcome) {
     const job = d.job;
     if (!job) return;
+    this.policyHolds.delete(job.started.sandbox);
     if (this.hooks) o = this.hooks.ended(d, o);
     void job.started.family?.remove(); // its processes are gone (the spawner waited for that)
     if (job.killTimer) clearTimeout(job.killTimer);
