@@ -1,4 +1,5 @@
-// The schedd's spool on a small file system that fills up: submit, dhold, drelease, drm and dprio are refused
+// The schedd's spool on a small file system that fills up: submit, dhold, drelease, drm, dprio, dqedit and
+// dsubmit-dag are refused
 // with DISK_FULL, the queue and the event log stay as they were, the schedd keeps running, and everything
 // works again once space is freed. Needs root (mount -t tmpfs).
 import assert from 'node:assert/strict';
@@ -21,9 +22,11 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
     await stop?.();
   });
 
-  test('schedd – a full disk refuses submit, dhold, drelease, drm and dprio with DISK_FULL, keeps the queue, and recovers', async () => {
+  test('schedd – a full disk refuses submit, dhold, drelease, drm, dprio, dqedit and dsubmit-dag with DISK_FULL, keeps the queue, and recovers', async () => {
     pool.file('held.sub', 'executable = /bin/echo\narguments = ran $(Process)\noutput = held.$(Process).out\nlog = held.log\nhold = true\nqueue 2\n');
     pool.file('idle.sub', 'executable = /bin/true\nrequirements = false\nlog = idle.log\nqueue\n');
+    pool.file('node.sub', 'executable = /bin/true\nlog = node.log\nqueue\n');
+    pool.file('one.dag', 'JOB A node.sub\n');
     const held = await pool.submit('held.sub');
     const idle = await pool.submit('idle.sub');
     const state = async () => (await pool.json('dq', [])).map((a) => `${a.ClusterId}.${a.ProcId}:${a.JobStatus}`).sort();
@@ -41,6 +44,8 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
       ['drm', [String(held)]],
       ['drm', [String(idle)]],
       ['dprio', ['-p', '5', String(idle)]],
+      ['dqedit', [String(idle), 'Edited', '1']],
+      ['dsubmit-dag', ['one.dag']],
     ] as const) {
       const r = await pool.run(cmd, [...args]);
       assert.equal(r.code, 1, `${cmd} ${args.join(' ')}: ${r.stdout}${r.stderr}`);
@@ -50,6 +55,7 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
     assert.deepEqual(await state(), before, 'the queue is as it was');
     assert.deepEqual([pool.read('held.log'), pool.read('idle.log')], logsBefore, 'no event was logged for a refused action');
     assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd kept running');
+    assert.equal((await pool.json('dq', [String(idle)]))[0]?.Edited, undefined, 'the refused edit changed nothing');
 
     rmSync(filler);
     for (const [cmd, args] of [
@@ -65,6 +71,11 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
     assert.equal(pool.read('held.0.out'), 'ran 0\n');
     const again = await pool.submit('held.sub', ['-a', 'hold=false']);
     assert.ok(again > idle);
+    const dag = await pool.run('dsubmit-dag', ['one.dag']);
+    assert.equal(dag.code, 0, dag.stdout + dag.stderr);
+    const dagCluster = Number(/submitted to cluster (\d+)/.exec(dag.stdout)?.[1]);
+    const [dagAd] = await pool.waitForHistory(dagCluster, 1);
+    assert.equal(dagAd!.ExitCode, 0, 'the DAG submitted once space was freed runs to its end');
     assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd never restarted');
   });
 });
