@@ -615,9 +615,6 @@ export class Schedd {
           acked.push(ev.seq);
           continue;
         }
-        // its job is being started again meanwhile: reported again once that start is settled (the new
-        // run is then stopped), rather than dropped and the job run to completion a second time
-        if (job?.status === JobStatus.Idle && job.claim && ev.type === 'exited' && this.isLostRunOf(job, ev.claim)) continue;
         if (!this.takeBackLostRun(job, ev, callerHost) || !job?.claim) {
           acked.push(ev.seq);
           continue;
@@ -906,25 +903,22 @@ export class Schedd {
   /**
    * The exit of a run given up on (`lostRun`) arrives: the job completed there, and that counts. A job back
    * to idle takes the claim again (its exit is then recorded as usual); a job running again elsewhere has
-   * that run stopped. False when it cannot be taken (held, removed): the exit is dropped.
+   * that run stopped, as is a start of it in progress. False when it cannot be taken (held, removed): the exit
+   * is dropped.
    */
   private takeBackLostRun(job: Job | undefined, ev: JobEvent__Output, callerHost: string): job is Job {
     const was = this.queue.lostRuns.get(ev.claim);
-    if (!job || ev.type !== 'exited' || !was || !this.isLostRunOf(job, ev.claim) || !sameHost(hostOfName(was.slot), callerHost)) return false;
-    if (job.status === JobStatus.Running && job.claim) {
-      const other = this.claims.get(job.claim.id);
-      this.log.warn({ cluster: job.cluster, proc: job.proc, slot: job.claim.slot }, 'a run given up on completed after all: the job’s new run is stopped');
-      if (other) void this.releaseClaim(other, true);
-    } else if (job.status !== JobStatus.Idle || job.claim) return false;
+    if (!job || ev.type !== 'exited' || !was || was.cluster !== job.cluster || was.proc !== job.proc || !sameHost(hostOfName(was.slot), callerHost)) return false;
+    if ((job.status === JobStatus.Running || job.status === JobStatus.Idle) && job.claim) {
+      // running again, or being started again (maybe still waiting to hear from its startd after a restart)
+      const c = job.claim;
+      this.log.warn({ cluster: job.cluster, proc: job.proc, slot: c.slot }, 'a run given up on completed after all: the job’s new run is stopped');
+      void this.releaseClaim(this.claims.get(c.id) ?? { id: c.id, startd: c.startd, slot: c.slot, lastAc: 0 }, true);
+    } else if (job.status !== JobStatus.Idle) return false;
     this.queue.forgetLostRun(ev.claim);
     job.claim = { id: ev.claim, startd: was.startd, slot: was.slot };
     this.log.info({ cluster: job.cluster, proc: job.proc, slot: was.slot }, 'the exit of a run given up on arrived: recorded as the job’s completion');
     return true;
-  }
-
-  private isLostRunOf(job: Job, claimId: string): boolean {
-    const was = this.queue.lostRuns.get(claimId);
-    return !!was && was.cluster === job.cluster && was.proc === job.proc;
   }
 
   private jobEvicted(job: Job, reason: string) {

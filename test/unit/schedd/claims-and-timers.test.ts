@@ -89,4 +89,30 @@ describe('schedd lost runs', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('schedd lost runs – the late exit of a run given up on completes a job that is being started again, once', async () => {
+    const queue = new JobQueue(openQueueDb(':memory:'));
+    const job = queueOne(queue);
+    queue.loseRun('claim-old', { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' });
+    // matched again and being started on another claim (or still asking its startd after a restart)
+    job.claim = { id: 'claim-new', startd: '127.0.0.1:1', slot: 'slot1_2@unit' };
+    job.matching = true;
+    queue.update(job, {});
+    await queue.commit();
+    const schedd = makeSchedd(queue);
+    // the startd, as the schedd's client sees it: what it is asked to stop and release
+    const asked: string[] = [];
+    const startd = { deactivate: async (id: string) => void asked.push(`stop ${id}`), release: async (id: string) => void asked.push(`release ${id}`) };
+    (schedd as unknown as { startd: () => typeof startd }).startd = () => startd;
+    try {
+      const acked = await schedd.jobEvents([{ seq: '1', claim: 'claim-old', id: { cluster: job.cluster, proc: job.proc }, type: 'exited', exit_code: 0, exit_by_signal: false, exit_signal: 0, time: Math.floor(Date.now() / 1000) } as never], 'unit');
+      assert.deepEqual(acked, ['1']);
+      assert.equal(queue.jobs.get(jobKey(job.cluster, job.proc)), undefined, 'the job left the queue');
+      assert.equal(job.status, JobStatus.Completed);
+      assert.equal(queue.lostRuns.size, 0);
+      assert.ok(asked.includes('stop claim-new'), `the new start is stopped: ${asked.join(', ')}`);
+    } finally {
+      schedd.close();
+    }
+  });
 });
