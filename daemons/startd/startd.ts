@@ -209,8 +209,13 @@ export class Startd {
       .map((d) => ({ pid: d.job!.started.pid, sandbox: d.job!.started.sandbox, tag: d.job!.started.family?.ref.tag, hold: this.policyHolds.get(d.job!.started.sandbox) }));
     for (const r of this.retained.values()) list.push({ pid: 0, sandbox: r.sandbox });
     const tmp = `${this.stateFile()}.tmp`;
-    writeFileSync(tmp, JSON.stringify(list));
-    renameSync(tmp, this.stateFile());
+    try {
+      writeFileSync(tmp, JSON.stringify(list));
+      renameSync(tmp, this.stateFile());
+    } catch (e) {
+      // a full disk: the previous list stays (the next change writes it again); the startd keeps running
+      this.log.warn({ file: this.stateFile(), err: (e as Error).message }, 'cannot record the running jobs');
+    }
   }
 
   /** Holds the job monitor decided on running jobs, by sandbox (the run), until the job's end is reported. */
