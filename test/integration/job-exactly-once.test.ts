@@ -228,7 +228,7 @@ describe('exactly once, short lease', () => {
 
   test('exactly once – the late exit of a run given up on is its completion also when the schedd was killed between the give-up and the exit', async () => {
     // the give-up is in the queue's database, not only in the schedd's memory
-    await lateExit('lost', async () => {
+    await lateExit('givenup', async () => {
       const schedd = pool.daemonPid('schedd');
       process.kill(schedd, 'SIGKILL');
       await pool.waitForRestart('schedd', schedd);

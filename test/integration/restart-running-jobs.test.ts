@@ -4,10 +4,11 @@
 // here: a pass within the test's bounds shows that nothing waited for it (the schedd used to retry the
 // startd's old address for the whole lease before it advertised or started anything).
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
+import { spawnerOf } from './harness/processes.js';
 
 describe('restart with running jobs', () => {
   let pool: TestPool;
@@ -87,5 +88,37 @@ describe('restart with running jobs', () => {
     await pool.waitForRestart('schedd', schedd);
     await pool.waitForRestart('startd', startd);
     await finishesOnce('kill9', cluster);
+  });
+
+  test('kill -9 of the schedd and the startd while a job is being started – the job is offered again, runs and completes once', async () => {
+    const startdLog = join(pool.home, 'log', 'startd.log');
+    const claims = () => (existsSync(startdLog) ? readFileSync(startdLog, 'utf8').split('\n').filter((l) => l.includes('"msg":"claimed"')).length : 0);
+    const before = claims();
+    const go = join(pool.work, 'starting.go');
+    pool.file('starting.sub', `executable = /bin/sh\narguments = "-c 'echo run >> starting.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done'"\nlog = starting.log\nqueue\n`);
+    // the spawner stopped: the startd takes the claim and waits for the job's process, so the schedd holds
+    // the job idle with its starting claim recorded when both are killed
+    const spawner = spawnerOf(pool);
+    const schedd = pool.daemonPid('schedd');
+    const startd = pool.daemonPid('startd');
+    let cluster: number;
+    process.kill(spawner, 'SIGSTOP');
+    try {
+      cluster = await pool.submit('starting.sub');
+      await pool.waitFor('the startd to take the claim', () => claims() > before);
+      process.kill(schedd, 'SIGKILL');
+      process.kill(startd, 'SIGKILL');
+    } finally {
+      process.kill(spawner, 'SIGCONT');
+    }
+    await pool.waitForRestart('schedd', schedd);
+    await pool.waitForRestart('startd', startd);
+    await pool.waitFor('the job to run', async () => pool.exists('starting.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2, 60_000);
+    await pool.waitFor('the Submitter ad to count the job running, none idle', async () => (await pool.run('dstatus', ['-submitters', '-af', 'IdleJobs', 'RunningJobs'])).stdout.trim() === '0 1');
+    writeFileSync(go, '');
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.ExitCode, 0);
+    const log = pool.read('starting.log');
+    assert.equal(log.split('\n').filter((l) => l.startsWith('005 ')).length, 1, log);
   });
 });
