@@ -1,9 +1,10 @@
 // The schedd's spool on a small file system that fills up: submit, dhold, drelease, drm, dprio, dqedit and
 // dsubmit-dag are refused
 // with DISK_FULL, the queue and the event log stay as they were, the schedd keeps running, and everything
-// works again once space is freed. Needs root (mount -t tmpfs).
+// works again once space is freed; a running DAG whose progress cannot be recorded waits for room instead of
+// crashing the schedd. Needs root (mount -t tmpfs).
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestPool } from './harness/pool.js';
@@ -76,6 +77,33 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
     const dagCluster = Number(/submitted to cluster (\d+)/.exec(dag.stdout)?.[1]);
     const [dagAd] = await pool.waitForHistory(dagCluster, 1);
     assert.equal(dagAd!.ExitCode, 0, 'the DAG submitted once space was freed runs to its end');
+    assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd never restarted');
+  });
+
+  test('schedd – a running DAG whose progress cannot be recorded keeps it until there is room, and the schedd keeps running', async () => {
+    // the PRE script ends while the disk is full: the DAG's record of it cannot be written
+    pool.file('pre.sh', `#!/bin/sh\ntouch pre.started\ni=0; while [ ! -e pre.go ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done\n`);
+    chmodSync(join(pool.work, 'pre.sh'), 0o755);
+    pool.file('dagnode.sub', 'executable = /bin/true\nlog = dagnode.log\nqueue\n');
+    pool.file('pre.dag', 'JOB A dagnode.sub\nSCRIPT PRE A pre.sh\n');
+    const r = await pool.run('dsubmit-dag', ['pre.dag']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const cluster = Number(/submitted to cluster (\d+)/.exec(r.stdout)?.[1]);
+    await pool.waitFor('the PRE script to run', () => pool.exists('pre.started'));
+    const schedd = pool.daemonPid('schedd');
+    const scheddLog = join(pool.home, 'log', 'schedd.log');
+    const filler = join(spool, 'filler');
+    fill(filler);
+    try {
+      writeFileSync(join(pool.work, 'pre.go'), '');
+      await pool.waitFor('the schedd to find it cannot record the DAG', () => existsSync(scheddLog) && readFileSync(scheddLog, 'utf8').includes('cannot record the progress of the DAGs'));
+      assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd kept running');
+    } finally {
+      rmSync(filler, { force: true });
+    }
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.ExitCode, 0, 'the DAG ran to its end once there was room');
+    assert.match(pool.read('dagnode.log'), /^005 /m);
     assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd never restarted');
   });
 });
