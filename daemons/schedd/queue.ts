@@ -264,7 +264,9 @@ export class JobQueue {
       this.addJob(job);
     }
     for (const r of this.db.prepare('SELECT claim_id, cluster_id, proc_id, startd_addr, slot_name FROM lost_runs ORDER BY seq').iterate() as Iterable<{ claim_id: string; cluster_id: number; proc_id: number; startd_addr: string; slot_name: string }>)
-      this.lostRuns.set(r.claim_id, { cluster: r.cluster_id, proc: r.proc_id, startd: r.startd_addr, slot: r.slot_name });
+      // a job that left the queue meanwhile (completed by another run, removed) has no use for it
+      if (this.jobs.has(jobKey(r.cluster_id, r.proc_id))) this.lostRuns.set(r.claim_id, { cluster: r.cluster_id, proc: r.proc_id, startd: r.startd_addr, slot: r.slot_name });
+      else this.lostWrites.set(r.claim_id, undefined);
   }
 
   /** Remember a run given up on (durable after `commit()`, with the job's other changes); the oldest goes past 10,000. */

@@ -85,6 +85,15 @@ describe('schedd lost runs', () => {
       again.forgetLostRun('claim-1');
       await again.commit();
       assert.equal(new JobQueue(openQueueDb(file)).lostRuns.size, 0, 'a settled run is forgotten for good');
+
+      // the run of a job that has left the queue since is dropped when the queue is read
+      again.loseRun('claim-2', { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' });
+      again.finish(again.jobs.get(jobKey(job.cluster, job.proc))!, JobStatus.Removed);
+      await again.commit();
+      const third = new JobQueue(openQueueDb(file));
+      assert.equal(third.lostRuns.size, 0);
+      third.flush();
+      assert.deepEqual(openQueueDb(file).prepare('SELECT COUNT(*) AS n FROM lost_runs').get(), { n: 0 }, 'and its row with the next commit');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
