@@ -50,6 +50,16 @@ export interface PolicyHold {
   message: string;
 }
 
+/** A hold recorded for a running job, with what its end is reported with (the schedd, the claim, the job). */
+interface RecordedHold extends PolicyHold {
+  addr: string;
+  claim: string;
+  cluster: number;
+  proc: number;
+  /** when it was decided (epoch seconds) */
+  time: number;
+}
+
 /** Attributes a job may not change about itself through chirp. */
 const CHIRP_PROTECTED = new Set(
   ['Owner', 'User', 'ClusterId', 'ProcId', 'JobStatus', 'GlobalJobId', 'QDate', 'Requirements', 'RequestCpus', 'RequestMemory', 'RequestDisk', 'HoldReason', 'HoldReasonCode', 'JobUniverse', 'Cmd', 'Iwd', 'AcctGroup', 'AccountingGroup', 'JobPrio', 'ConcurrencyLimits'].map((a) => a.toLowerCase()),
@@ -96,27 +106,31 @@ export class Startd {
    */
   async recoverSpawnerExits(): Promise<void> {
     const files = spawnerJournals(this.config.paths.run, this.starter.spawnerPid);
-    if (!files.length) return;
+    const holds = this.previousHolds();
+    if (!files.length && !holds.size) return;
     // the previous spawner stops when it sees its startd gone, and journals what it reaps until then
     const until = Date.now() + 10_000;
     for (const f of files) while (isSpawner(f.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     const known = new Set(this.reporter.kept().map((k) => (k as { run?: string } | undefined)?.run));
-    const holds = this.previousHolds();
     let recovered = 0;
     let stopped = 0;
     for (const f of files)
       for (const e of readSpawnerJournal(f.file)) {
         if (known.has(e.run)) continue;
+        // the end of a job the monitor was stopping for its policy (memory) is that hold, as it would have
+        // been (reported below)
+        if (holds.has(e.run)) continue;
         known.add(e.run);
-        const hold = holds.get(e.run);
-        // the end of a job the monitor was stopping for its policy (memory) is that hold, as it would have been
-        if (hold) {
-          const n = e.note;
-          this.reporter.send(n.addr, { claim: n.claim, id: { cluster: n.cluster, proc: n.proc }, type: 'failed', exit_code: hold.code, hold_subcode: 0, message: hold.message, time: e.time }, undefined, { run: e.run });
-          recovered++;
-        } else if (e.stopped) stopped++;
+        if (e.stopped) stopped++;
         else if (this.redeliver(e)) recovered++;
       }
+    // such a job is held also when its end never reached the journal (its spawner, orphaned, killed it and
+    // exited first): it was being killed, and what is left of it is killed before any job starts
+    for (const [run, h] of holds) {
+      if (known.has(run)) continue;
+      this.reporter.send(h.addr, { claim: h.claim, id: { cluster: h.cluster, proc: h.proc }, type: 'failed', exit_code: h.code, hold_subcode: 0, message: h.message, time: h.time }, undefined, { run });
+      recovered++;
+    }
     // on disk in the startd's own journal before the spawners' journals go
     this.reporter.sync();
     for (const f of files) removeSpawnerJournal(f.file);
@@ -204,7 +218,7 @@ export class Startd {
   }
 
   private writeState() {
-    const list: Array<{ pid: number; sandbox: string; tag?: string; hold?: PolicyHold }> = [...this.machine.dslots.values()]
+    const list: Array<{ pid: number; sandbox: string; tag?: string; hold?: RecordedHold }> = [...this.machine.dslots.values()]
       .filter((d) => d.job)
       .map((d) => ({ pid: d.job!.started.pid, sandbox: d.job!.started.sandbox, tag: d.job!.started.family?.ref.tag, hold: this.policyHolds.get(d.job!.started.sandbox) }));
     for (const r of this.retained.values()) list.push({ pid: 0, sandbox: r.sandbox });
@@ -219,7 +233,7 @@ export class Startd {
   }
 
   /** Holds the job monitor decided on running jobs, by sandbox (the run), until the job's end is reported. */
-  private policyHolds = new Map<string, PolicyHold>();
+  private policyHolds = new Map<string, RecordedHold>();
 
   /**
    * The job monitor holds a running job (over its memory limit) and is about to kill it: recorded at once,
@@ -228,18 +242,19 @@ export class Startd {
    */
   recordHold(d: DynamicSlot, hold: PolicyHold): void {
     if (!d.job) return;
-    this.policyHolds.set(d.job.started.sandbox, hold);
+    this.policyHolds.set(d.job.started.sandbox, { ...hold, addr: d.scheddAddress, claim: d.claim, cluster: d.job.cluster, proc: d.job.proc, time: Math.floor(Date.now() / 1000) });
     this.writeState();
   }
 
   /** The holds a previous run of this startd recorded, by run (its sandbox's name, as its journal names it). */
-  private previousHolds(): Map<string, PolicyHold> {
-    const holds = new Map<string, PolicyHold>();
+  private previousHolds(): Map<string, RecordedHold> {
+    const holds = new Map<string, RecordedHold>();
     try {
-      const list = JSON.parse(readFileSync(this.stateFile(), 'utf8')) as Array<{ sandbox?: unknown; hold?: Partial<PolicyHold> }>;
+      const list = JSON.parse(readFileSync(this.stateFile(), 'utf8')) as Array<{ sandbox?: unknown; hold?: Partial<RecordedHold> }>;
       for (const j of list) {
         const h = j.hold;
-        if (typeof j.sandbox === 'string' && h && typeof h.code === 'number' && typeof h.message === 'string') holds.set(basename(j.sandbox), { code: h.code, message: h.message });
+        const complete = h && typeof h.code === 'number' && typeof h.message === 'string' && typeof h.addr === 'string' && typeof h.claim === 'string' && typeof h.cluster === 'number' && typeof h.proc === 'number';
+        if (typeof j.sandbox === 'string' && complete) holds.set(basename(j.sandbox), { ...(h as RecordedHold), time: Number(h.time) || Math.floor(Date.now() / 1000) });
       }
     } catch {
       /* no list: no holds */
