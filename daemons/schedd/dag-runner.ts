@@ -19,7 +19,7 @@ import { ownerFileWriter } from './dagman/outputs.js';
 import { lit, litValue, type Job, type JobQueue } from './queue.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
-import type { DB } from './store/db.js';
+import { storeError, type DB } from './store/db.js';
 
 /**
  * What the DAG runner needs of the schedd, which hands itself in as this: the runner submits and removes node
@@ -74,18 +74,51 @@ export class DagRunner {
     for (const job of this.queue.jobs.values()) if (DagRunner.isDag(this.queue, job) && job.status !== JobStatus.Held) this.start(job);
   }
 
-  /** Durably write the recorded events (before anything irreversible, and at the end of each turn). */
+  /**
+   * Durably write the recorded events (before anything irreversible, and at the end of each turn). When
+   * they cannot be written (disk full) they stay, in order, and are tried again every second; the caller
+   * gets the typed error and does not take its irreversible step.
+   */
   flushEvents(): void {
     if (!this.pendingEvents.length) return;
     const batch = this.pendingEvents;
-    this.pendingEvents = [];
-    this.db.transaction(() => {
-      for (const { dag, event } of batch) {
-        const seq = (this.seqs.get(dag) ?? 0) + 1;
-        this.seqs.set(dag, seq);
-        this.st.insert.run(dag, seq, JSON.stringify(event));
+    const seqs = new Map<number, number>();
+    try {
+      this.db.transaction(() => {
+        for (const { dag, event } of batch) {
+          const seq = (seqs.get(dag) ?? this.seqs.get(dag) ?? 0) + 1;
+          seqs.set(dag, seq);
+          this.st.insert.run(dag, seq, JSON.stringify(event));
+        }
+      })();
+    } catch (e) {
+      const err = storeError(e, 'cannot record the progress of a DAG');
+      if (!this.failing) this.log.warn({ err: (err as Error).message }, 'cannot record the progress of the DAGs; trying again every second');
+      this.failing = true;
+      if (!this.retryTimer) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.flushLater();
+        }, 1000);
       }
-    })();
+      throw err;
+    }
+    this.pendingEvents = [];
+    for (const [dag, seq] of seqs) this.seqs.set(dag, seq);
+    if (this.failing) this.log.info({}, 'the progress of the DAGs is recorded again');
+    this.failing = false;
+  }
+
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failing = false;
+
+  /** Write the events where nobody waits on them (a timer): a failure leaves them for the retry. */
+  private flushLater(): void {
+    try {
+      this.flushEvents();
+    } catch {
+      /* kept, and tried again (flushEvents) */
+    }
   }
 
   start(job: Job): void {
@@ -209,7 +242,7 @@ export class DagRunner {
       },
       record: (event: DagEvent) => {
         this.pendingEvents.push({ dag: dagCluster, event });
-        if (this.pendingEvents.length === 1) setImmediate(() => this.flushEvents());
+        if (this.pendingEvents.length === 1) setImmediate(() => this.flushLater());
       },
       now: () => Date.now(),
       log: (level, msg, fields) => {
@@ -355,7 +388,8 @@ export class DagRunner {
 
   private finished(r: Running, res: DagResult): void {
     const { job } = r;
-    this.flushEvents();
+    // events that cannot be written now are moot once the DAG's end is recorded with its job (below)
+    this.flushLater();
     if (r.summaryTimer) clearTimeout(r.summaryTimer);
     r.summaryTimer = undefined;
     r.lastSummary = '';
@@ -371,12 +405,19 @@ export class DagRunner {
     };
     if (res.rescueFile) changes.DAG_RescueFile = lit(basename(res.rescueFile));
     if (this.queue.jobs.has(`${job.cluster}.${job.proc}`)) this.schedd.finishLocalJob(job, job.status === JobStatus.Removed ? JobStatus.Removed : JobStatus.Completed, changes, res.exitCode);
-    this.st.drop.run(job.cluster);
+    this.pendingEvents = this.pendingEvents.filter((p) => p.dag !== job.cluster);
+    try {
+      this.st.drop.run(job.cluster);
+    } catch (e) {
+      // rows of a finished DAG are never read again (its cluster id is not reused)
+      this.log.warn({ cluster: job.cluster, err: (e as Error).message }, 'cannot drop the finished DAG’s recorded events');
+    }
     this.seqs.delete(job.cluster);
   }
 
   close(): void {
-    this.flushEvents();
+    clearTimeout(this.retryTimer);
+    this.flushLater();
     for (const r of this.running.values()) r.engine.dispose();
   }
 }

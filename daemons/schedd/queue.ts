@@ -30,6 +30,14 @@ export interface Job {
   ad?: ClassAd;
 }
 
+/** A run the schedd gave up on (its startd silent past the lease, or back without the claim). */
+export interface LostRun {
+  cluster: number;
+  proc: number;
+  startd: string;
+  slot: string;
+}
+
 export interface Cluster {
   id: number;
   owner: string;
@@ -187,6 +195,13 @@ export class JobQueue {
   /** Called after every flush with the jobs whose state changed (for watchers and ads). */
   onFlushed: (changed: Job[]) => void = () => {};
 
+  /**
+   * Runs the schedd gave up on without hearing of their end, by claim id (migration 0005): the latest
+   * 10,000, loaded at start; a change is written with the next commit.
+   */
+  readonly lostRuns = new Map<string, LostRun>();
+  private lostWrites = new Map<string, LostRun | undefined>();
+
   private st;
 
   constructor(private db: DB) {
@@ -206,6 +221,8 @@ export class JobQueue {
       ),
       // a cluster's shared attributes go to history once, its procs' rows hold only their own
       insHistoryCluster: db.prepare('INSERT OR IGNORE INTO history_clusters (cluster_id, ad) VALUES (?, ?)'),
+      insLost: db.prepare('INSERT OR REPLACE INTO lost_runs (claim_id, cluster_id, proc_id, startd_addr, slot_name, seq) VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM lost_runs))'),
+      delLost: db.prepare('DELETE FROM lost_runs WHERE claim_id = ?'),
     };
     this.load();
   }
@@ -246,6 +263,25 @@ export class JobQueue {
       }
       this.addJob(job);
     }
+    for (const r of this.db.prepare('SELECT claim_id, cluster_id, proc_id, startd_addr, slot_name FROM lost_runs ORDER BY seq').iterate() as Iterable<{ claim_id: string; cluster_id: number; proc_id: number; startd_addr: string; slot_name: string }>)
+      // a job that left the queue meanwhile (completed by another run, removed) has no use for it
+      if (this.jobs.has(jobKey(r.cluster_id, r.proc_id))) this.lostRuns.set(r.claim_id, { cluster: r.cluster_id, proc: r.proc_id, startd: r.startd_addr, slot: r.slot_name });
+      else this.lostWrites.set(r.claim_id, undefined);
+  }
+
+  /** Remember a run given up on (durable after `commit()`, with the job's other changes); the oldest goes past 10,000. */
+  loseRun(claimId: string, run: LostRun): void {
+    this.lostRuns.set(claimId, run);
+    this.lostWrites.set(claimId, run);
+    if (this.lostRuns.size > 10_000) this.forgetLostRun(this.lostRuns.keys().next().value!);
+    this.scheduleFlush();
+  }
+
+  /** A run given up on is settled (its late exit was recorded): forgotten with the next commit. */
+  forgetLostRun(claimId: string): void {
+    if (!this.lostRuns.delete(claimId)) return;
+    this.lostWrites.set(claimId, undefined);
+    this.scheduleFlush();
   }
 
   /**
@@ -728,7 +764,12 @@ export class JobQueue {
       }
       // only once every proc row of the batch is gone may its cluster row go
       for (const c of emptied) this.st.delCluster.run(c);
+      for (const [id, r] of this.lostWrites) {
+        if (r) this.st.insLost.run(id, r.cluster, r.proc, r.startd, r.slot);
+        else this.st.delLost.run(id);
+      }
     })();
+    this.lostWrites.clear();
   }
 
   private flushed(dirty: Job[], finished: Array<{ job: Job }>): void {

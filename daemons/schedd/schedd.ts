@@ -905,35 +905,33 @@ export class Schedd {
   }
 
   /**
-   * Claims whose job the schedd gave up on without hearing of its end (its startd silent past the lease, or
-   * back without the claim), by claim id: an exit that its startd reports later (from its journal) is
-   * still the job's completion. Kept in memory, the latest 10,000.
+   * A claim whose job the schedd gives up on without hearing of its end (its startd silent past the lease,
+   * or back without the claim) is remembered in the queue, in the same commit as the job's return to idle:
+   * an exit its startd reports later (from its journal) is still the job's completion, also after a
+   * restart of the schedd.
    */
-  private lost = new Map<string, { key: string; startd: string; slot: string }>();
-
   private lostRun(job: Job, reason: string) {
     const c = job.claim;
-    if (c && job.status !== JobStatus.Idle) {
-      this.lost.set(c.id, { key: jobKey(job.cluster, job.proc), startd: c.startd, slot: c.slot });
-      if (this.lost.size > 10_000) this.lost.delete(this.lost.keys().next().value!);
-    }
+    if (c && job.status !== JobStatus.Idle) this.queue.loseRun(c.id, { cluster: job.cluster, proc: job.proc, startd: c.startd, slot: c.slot });
     this.jobEvicted(job, reason);
   }
 
   /**
-   * The exit of a run given up on (`lost`) arrives: the job completed there, and that counts. A job back
+   * The exit of a run given up on (`lostRun`) arrives: the job completed there, and that counts. A job back
    * to idle takes the claim again (its exit is then recorded as usual); a job running again elsewhere has
-   * that run stopped. False when it cannot be taken (held, removed, being started): the exit is dropped.
+   * that run stopped, as is a start of it in progress. False when it cannot be taken (held, removed): the exit
+   * is dropped.
    */
   private takeBackLostRun(job: Job | undefined, ev: JobEvent__Output, callerHost: string): job is Job {
-    const was = this.lost.get(ev.claim);
-    if (!job || ev.type !== 'exited' || !was || was.key !== jobKey(job.cluster, job.proc) || !sameHost(hostOfName(was.slot), callerHost)) return false;
-    if (job.status === JobStatus.Running && job.claim) {
-      const other = this.claims.get(job.claim.id);
-      this.log.warn({ cluster: job.cluster, proc: job.proc, slot: job.claim.slot }, 'a run given up on completed after all: the job’s new run is stopped');
-      if (other) void this.releaseClaim(other, true);
-    } else if (job.status !== JobStatus.Idle || job.claim) return false;
-    this.lost.delete(ev.claim);
+    const was = this.queue.lostRuns.get(ev.claim);
+    if (!job || ev.type !== 'exited' || !was || was.cluster !== job.cluster || was.proc !== job.proc || !sameHost(hostOfName(was.slot), callerHost)) return false;
+    if ((job.status === JobStatus.Running || job.status === JobStatus.Idle) && job.claim) {
+      // running again, or being started again (maybe still waiting to hear from its startd after a restart)
+      const c = job.claim;
+      this.log.warn({ cluster: job.cluster, proc: job.proc, slot: c.slot }, 'a run given up on completed after all: the job’s new run is stopped');
+      void this.releaseClaim(this.claims.get(c.id) ?? { id: c.id, startd: c.startd, slot: c.slot, lastAc: 0 }, true);
+    } else if (job.status !== JobStatus.Idle) return false;
+    this.queue.forgetLostRun(ev.claim);
     job.claim = { id: ev.claim, startd: was.startd, slot: was.slot };
     this.log.info({ cluster: job.cluster, proc: job.proc, slot: was.slot }, 'the exit of a run given up on arrived: recorded as the job’s completion');
     return true;

@@ -26,7 +26,7 @@ import { nowSeconds as now } from '../../lib/time.js';
 import type { EventReporter } from './reporter.js';
 import type { DynamicSlot } from './slots.js';
 import { signalByName, signalGroup, type JobOutcome } from './starter.js';
-import type { Startd } from './startd.js';
+import type { PolicyHold, Startd } from './startd.js';
 import type { ProcTracker } from './proc-family.js';
 
 /** HTCondor's HoldReasonCode JobOutOfResources. */
@@ -285,6 +285,11 @@ interface Watched {
   ended?: boolean;
 }
 
+/** HTCondor's hold of a job over its memory: JobOutOfResources, with the limit and the peak. */
+function overMemoryHold(o: { limitMb: number; peakMb: number }): PolicyHold {
+  return { code: HOLD_OUT_OF_RESOURCES, message: `Job has gone over memory limit of ${o.limitMb} megabytes. Peak usage: ${o.peakMb} megabytes.` };
+}
+
 type PolicyKnob = 'WANT_SUSPEND' | 'SUSPEND' | 'CONTINUE' | 'PREEMPT' | 'WANT_VACATE' | 'KILL';
 
 /**
@@ -426,8 +431,8 @@ export class JobMonitor {
       // the last measurements reach the schedd before the exit does (events to a schedd keep their order)
       this.sendUsage(w);
       if (w.overMemory && !w.evicting) {
-        const message = `Job has gone over memory limit of ${w.overMemory.limitMb} megabytes. Peak usage: ${w.overMemory.peakMb} megabytes.`;
-        out = { kind: 'failed', exitCode: HOLD_OUT_OF_RESOURCES, holdCode: HOLD_OUT_OF_RESOURCES, message };
+        const { code, message } = overMemoryHold(w.overMemory);
+        out = { kind: 'failed', exitCode: code, holdCode: code, message };
       }
     }
     // an evicted job's claim ends with it: its resources return to the partitionable slot
@@ -630,6 +635,7 @@ export class JobMonitor {
       const limitMb = w.d.res.memory;
       const peakKb = Math.max(cgroupMemoryKb(w.cgroup, 'memory.peak') ?? 0, w.peakRssKb, limitMb * 1024);
       w.overMemory = { limitMb, peakMb: Math.ceil(peakKb / 1024) };
+      this.startd.recordHold(w.d, overMemoryHold(w.overMemory));
       this.log.info({ cluster: w.job.cluster, proc: w.job.proc, slot: w.d.name, limitMb, peakMb: w.overMemory.peakMb }, 'the kernel killed the job for its memory use (cgroup memory.max)');
       signalGroup(w.job.started.pid, 'SIGKILL');
     }
@@ -652,6 +658,7 @@ export class JobMonitor {
       // also with a cgroup: memory the job touched before it was moved in is charged outside it
       if (this.enforcement !== 'none' && limitMb > 0 && u.rssKb > limitMb * 1024 && !w.overMemory && !w.evicting) {
         w.overMemory = { limitMb, peakMb: Math.ceil(w.peakRssKb / 1024) };
+        this.startd.recordHold(w.d, overMemoryHold(w.overMemory));
         this.log.info({ cluster: w.job.cluster, proc: w.job.proc, slot: w.d.name, limitMb, rssKb: u.rssKb }, 'job over its memory limit: killing it');
         if (w.job.activity === 'Suspended') signalGroup(w.job.started.pid, 'SIGCONT');
         this.startd.deactivate(w.d.claim, true, 'over its memory limit');

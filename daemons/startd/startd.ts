@@ -44,6 +44,22 @@ interface Retained {
   owner?: RunAs;
 }
 
+/** A hold the job monitor decided for a running job: HoldReasonCode and HoldReason. */
+export interface PolicyHold {
+  code: number;
+  message: string;
+}
+
+/** A hold recorded for a running job, with what its end is reported with (the schedd, the claim, the job). */
+interface RecordedHold extends PolicyHold {
+  addr: string;
+  claim: string;
+  cluster: number;
+  proc: number;
+  /** when it was decided (epoch seconds) */
+  time: number;
+}
+
 /** Attributes a job may not change about itself through chirp. */
 const CHIRP_PROTECTED = new Set(
   ['Owner', 'User', 'ClusterId', 'ProcId', 'JobStatus', 'GlobalJobId', 'QDate', 'Requirements', 'RequestCpus', 'RequestMemory', 'RequestDisk', 'HoldReason', 'HoldReasonCode', 'JobUniverse', 'Cmd', 'Iwd', 'AcctGroup', 'AccountingGroup', 'JobPrio', 'ConcurrencyLimits'].map((a) => a.toLowerCase()),
@@ -90,7 +106,8 @@ export class Startd {
    */
   async recoverSpawnerExits(): Promise<void> {
     const files = spawnerJournals(this.config.paths.run, this.starter.spawnerPid);
-    if (!files.length) return;
+    const holds = this.previousHolds();
+    if (!files.length && !holds.size) return;
     // the previous spawner stops when it sees its startd gone, and journals what it reaps until then
     const until = Date.now() + 10_000;
     for (const f of files) while (isSpawner(f.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
@@ -100,10 +117,20 @@ export class Startd {
     for (const f of files)
       for (const e of readSpawnerJournal(f.file)) {
         if (known.has(e.run)) continue;
+        // the end of a job the monitor was stopping for its policy (memory) is that hold, as it would have
+        // been (reported below)
+        if (holds.has(e.run)) continue;
         known.add(e.run);
         if (e.stopped) stopped++;
         else if (this.redeliver(e)) recovered++;
       }
+    // such a job is held also when its end never reached the journal (its spawner, orphaned, killed it and
+    // exited first): it was being killed, and what is left of it is killed before any job starts
+    for (const [run, h] of holds) {
+      if (known.has(run)) continue;
+      this.reporter.send(h.addr, { claim: h.claim, id: { cluster: h.cluster, proc: h.proc }, type: 'failed', exit_code: h.code, hold_subcode: 0, message: h.message, time: h.time }, undefined, { run });
+      recovered++;
+    }
     // on disk in the startd's own journal before the spawners' journals go
     this.reporter.sync();
     for (const f of files) removeSpawnerJournal(f.file);
@@ -186,14 +213,53 @@ export class Startd {
     this.saveScheduled = true;
     setImmediate(() => {
       this.saveScheduled = false;
-      const list: Array<{ pid: number; sandbox: string; tag?: string }> = [...this.machine.dslots.values()]
-        .filter((d) => d.job)
-        .map((d) => ({ pid: d.job!.started.pid, sandbox: d.job!.started.sandbox, tag: d.job!.started.family?.ref.tag }));
-      for (const r of this.retained.values()) list.push({ pid: 0, sandbox: r.sandbox });
-      const tmp = `${this.stateFile()}.tmp`;
+      this.writeState();
+    });
+  }
+
+  private writeState() {
+    const list: Array<{ pid: number; sandbox: string; tag?: string; hold?: RecordedHold }> = [...this.machine.dslots.values()]
+      .filter((d) => d.job)
+      .map((d) => ({ pid: d.job!.started.pid, sandbox: d.job!.started.sandbox, tag: d.job!.started.family?.ref.tag, hold: this.policyHolds.get(d.job!.started.sandbox) }));
+    for (const r of this.retained.values()) list.push({ pid: 0, sandbox: r.sandbox });
+    const tmp = `${this.stateFile()}.tmp`;
+    try {
       writeFileSync(tmp, JSON.stringify(list));
       renameSync(tmp, this.stateFile());
-    });
+    } catch (e) {
+      // a full disk: the previous list stays (the next change writes it again); the startd keeps running
+      this.log.warn({ file: this.stateFile(), err: (e as Error).message }, 'cannot record the running jobs');
+    }
+  }
+
+  /** Holds the job monitor decided on running jobs, by sandbox (the run), until the job's end is reported. */
+  private policyHolds = new Map<string, RecordedHold>();
+
+  /**
+   * The job monitor holds a running job (over its memory limit) and is about to kill it: recorded at once,
+   * so that a startd killed before it hears of the end reports that end, from the spawner's journal, as
+   * the same hold instead of a lost run (which would run the job again).
+   */
+  recordHold(d: DynamicSlot, hold: PolicyHold): void {
+    if (!d.job) return;
+    this.policyHolds.set(d.job.started.sandbox, { ...hold, addr: d.scheddAddress, claim: d.claim, cluster: d.job.cluster, proc: d.job.proc, time: Math.floor(Date.now() / 1000) });
+    this.writeState();
+  }
+
+  /** The holds a previous run of this startd recorded, by run (its sandbox's name, as its journal names it). */
+  private previousHolds(): Map<string, RecordedHold> {
+    const holds = new Map<string, RecordedHold>();
+    try {
+      const list = JSON.parse(readFileSync(this.stateFile(), 'utf8')) as Array<{ sandbox?: unknown; hold?: Partial<RecordedHold> }>;
+      for (const j of list) {
+        const h = j.hold;
+        const complete = h && typeof h.code === 'number' && typeof h.message === 'string' && typeof h.addr === 'string' && typeof h.claim === 'string' && typeof h.cluster === 'number' && typeof h.proc === 'number';
+        if (typeof j.sandbox === 'string' && complete) holds.set(basename(j.sandbox), { ...(h as RecordedHold), time: Number(h.time) || Math.floor(Date.now() / 1000) });
+      }
+    } catch {
+      /* no list: no holds */
+    }
+    return holds;
   }
 
   /** The output a finished job left for its schedd (FetchOutput). */
@@ -392,6 +458,7 @@ export class Startd {
   private jobDone(d: DynamicSlot, o: JobOutcome) {
     const job = d.job;
     if (!job) return;
+    this.policyHolds.delete(job.started.sandbox);
     if (this.hooks) o = this.hooks.ended(d, o);
     void job.started.family?.remove(); // its processes are gone (the spawner waited for that)
     if (job.killTimer) clearTimeout(job.killTimer);

@@ -1,8 +1,10 @@
-// The schedd's spool on a small file system that fills up: submit, dhold, drelease, drm and dprio are refused
+// The schedd's spool on a small file system that fills up: submit, dhold, drelease, drm, dprio, dqedit and
+// dsubmit-dag are refused
 // with DISK_FULL, the queue and the event log stay as they were, the schedd keeps running, and everything
-// works again once space is freed. Needs root (mount -t tmpfs).
+// works again once space is freed; a running DAG whose progress cannot be recorded waits for room instead of
+// crashing the schedd. Needs root (mount -t tmpfs).
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestPool } from './harness/pool.js';
@@ -21,9 +23,11 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
     await stop?.();
   });
 
-  test('schedd – a full disk refuses submit, dhold, drelease, drm and dprio with DISK_FULL, keeps the queue, and recovers', async () => {
+  test('schedd – a full disk refuses submit, dhold, drelease, drm, dprio, dqedit and dsubmit-dag with DISK_FULL, keeps the queue, and recovers', async () => {
     pool.file('held.sub', 'executable = /bin/echo\narguments = ran $(Process)\noutput = held.$(Process).out\nlog = held.log\nhold = true\nqueue 2\n');
     pool.file('idle.sub', 'executable = /bin/true\nrequirements = false\nlog = idle.log\nqueue\n');
+    pool.file('node.sub', 'executable = /bin/true\nlog = node.log\nqueue\n');
+    pool.file('one.dag', 'JOB A node.sub\n');
     const held = await pool.submit('held.sub');
     const idle = await pool.submit('idle.sub');
     const state = async () => (await pool.json('dq', [])).map((a) => `${a.ClusterId}.${a.ProcId}:${a.JobStatus}`).sort();
@@ -41,6 +45,8 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
       ['drm', [String(held)]],
       ['drm', [String(idle)]],
       ['dprio', ['-p', '5', String(idle)]],
+      ['dqedit', [String(idle), 'Edited', '1']],
+      ['dsubmit-dag', ['one.dag']],
     ] as const) {
       const r = await pool.run(cmd, [...args]);
       assert.equal(r.code, 1, `${cmd} ${args.join(' ')}: ${r.stdout}${r.stderr}`);
@@ -50,6 +56,7 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
     assert.deepEqual(await state(), before, 'the queue is as it was');
     assert.deepEqual([pool.read('held.log'), pool.read('idle.log')], logsBefore, 'no event was logged for a refused action');
     assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd kept running');
+    assert.equal((await pool.json('dq', [String(idle)]))[0]?.Edited, undefined, 'the refused edit changed nothing');
 
     rmSync(filler);
     for (const [cmd, args] of [
@@ -65,6 +72,38 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
     assert.equal(pool.read('held.0.out'), 'ran 0\n');
     const again = await pool.submit('held.sub', ['-a', 'hold=false']);
     assert.ok(again > idle);
+    const dag = await pool.run('dsubmit-dag', ['one.dag']);
+    assert.equal(dag.code, 0, dag.stdout + dag.stderr);
+    const dagCluster = Number(/submitted to cluster (\d+)/.exec(dag.stdout)?.[1]);
+    const [dagAd] = await pool.waitForHistory(dagCluster, 1);
+    assert.equal(dagAd!.ExitCode, 0, 'the DAG submitted once space was freed runs to its end');
+    assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd never restarted');
+  });
+
+  test('schedd – a running DAG whose progress cannot be recorded keeps it until there is room, and the schedd keeps running', async () => {
+    // the PRE script ends while the disk is full: the DAG's record of it cannot be written
+    pool.file('pre.sh', `#!/bin/sh\ntouch pre.started\ni=0; while [ ! -e pre.go ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done\n`);
+    chmodSync(join(pool.work, 'pre.sh'), 0o755);
+    pool.file('dagnode.sub', 'executable = /bin/true\nlog = dagnode.log\nqueue\n');
+    pool.file('pre.dag', 'JOB A dagnode.sub\nSCRIPT PRE A pre.sh\n');
+    const r = await pool.run('dsubmit-dag', ['pre.dag']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const cluster = Number(/submitted to cluster (\d+)/.exec(r.stdout)?.[1]);
+    await pool.waitFor('the PRE script to run', () => pool.exists('pre.started'));
+    const schedd = pool.daemonPid('schedd');
+    const scheddLog = join(pool.home, 'log', 'schedd.log');
+    const filler = join(spool, 'filler');
+    fill(filler);
+    try {
+      writeFileSync(join(pool.work, 'pre.go'), '');
+      await pool.waitFor('the schedd to find it cannot record the DAG', () => existsSync(scheddLog) && readFileSync(scheddLog, 'utf8').includes('cannot record the progress of the DAGs'));
+      assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd kept running');
+    } finally {
+      rmSync(filler, { force: true });
+    }
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.ExitCode, 0, 'the DAG ran to its end once there was room');
+    assert.match(pool.read('dagnode.log'), /^005 /m);
     assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd never restarted');
   });
 });

@@ -4,35 +4,11 @@
 // (the spawner's exit journal), and a host crash while a job's output waits in its sandbox. Each fault is made at a chosen point (a process
 // stopped with SIGSTOP, kill -9), and the test waits for events, never for a time.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { alive, TestPool } from './harness/pool.js';
-
-/** pid, state and parent of every process (from /proc). */
-function processes(): Array<{ pid: number; state: string; ppid: number; cmdline: string }> {
-  const out: Array<{ pid: number; state: string; ppid: number; cmdline: string }> = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      // pid (comm) state ppid …; comm may hold spaces and parentheses
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.push({ pid: Number(e), state: state!, ppid: Number(ppid), cmdline: readFileSync(`/proc/${e}/cmdline`, 'utf8') });
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
-}
-
-/** The startd's job spawner. */
-function spawnerOf(pool: TestPool): number {
-  const startd = pool.daemonPid('startd');
-  const s = processes().find((p) => p.ppid === startd && p.cmdline.includes('spawner'));
-  if (!s) throw new Error('the startd has no spawner');
-  return s.pid;
-}
+import { processes, spawnerOf } from './harness/processes.js';
 
 /** A job that records each run in `name.runs` and ends once `name.go` exists. */
 function waitingJob(pool: TestPool, name: string, extra = ''): string {
@@ -215,18 +191,24 @@ describe('exactly once, short lease', () => {
     await pool?.stop();
   });
 
-  test('exactly once – the exit of a job the schedd gave up on (its startd silent past the lease) is its completion when the startd reports it after a restart', async () => {
-    const go = join(pool.work, 'late.go');
+  /**
+   * A job ends while its startd is stopped; the schedd gives its run up at the lease (the job back to idle,
+   * nothing to run it on); `meanwhile` runs; then the startd is killed, and its successor reports the end
+   * from the spawner's journal: that end is the job's one completion.
+   */
+  async function lateExit(name: string, meanwhile: () => Promise<void>) {
+    const go = join(pool.work, `${name}.go`);
     // a line at the start of each run and one at its end: a second run may start, never end
-    pool.file('late.sub', `executable = /bin/sh\narguments = "-c 'echo run >> late.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done; echo done >> late.done'"\nlog = late.log\nqueue\n`);
-    const cluster = await pool.submit('late.sub');
-    await pool.waitFor('the job to run', async () => pool.exists('late.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    pool.file(`${name}.sub`, `executable = /bin/sh\narguments = "-c 'echo run >> ${name}.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done; echo done >> ${name}.done'"\nlog = ${name}.log\nqueue\n`);
+    const cluster = await pool.submit(`${name}.sub`);
+    await pool.waitFor('the job to run', async () => pool.exists(`${name}.runs`) && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
     const startd = pool.daemonPid('startd');
     process.kill(startd, 'SIGSTOP');
     try {
       writeFileSync(go, '');
-      await pool.waitFor('the job to end', () => pool.exists('late.done'));
-      await pool.waitFor('the schedd to give the job up', () => logged(pool, 'schedd', 'could not be reached for longer than the job lease'), 120_000);
+      await pool.waitFor('the job to end', () => pool.exists(`${name}.done`));
+      await pool.waitFor('the schedd to give the job up', async () => (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 1, 120_000);
+      await meanwhile();
       process.kill(startd, 'SIGKILL');
     } finally {
       if (alive(startd)) process.kill(startd, 'SIGCONT');
@@ -235,8 +217,22 @@ describe('exactly once, short lease', () => {
     const [ad] = await pool.waitForHistory(cluster, 1);
     assert.equal(ad!.JobStatus, 4);
     assert.equal(ad!.ExitCode, 0);
-    assert.equal(pool.read('late.done'), 'done\n', 'the job ran to its end once');
-    const log = pool.read('late.log');
+    assert.equal(pool.read(`${name}.done`), 'done\n', 'the job ran to its end once');
+    const log = pool.read(`${name}.log`);
     assert.equal(log.split('\n').filter((l) => l.startsWith('005 ')).length, 1, log);
+  }
+
+  test('exactly once – the exit of a job the schedd gave up on (its startd silent past the lease) is its completion when the startd reports it after a restart', async () => {
+    await lateExit('late', async () => {});
+  });
+
+  test('exactly once – the late exit of a run given up on is its completion also when the schedd was killed between the give-up and the exit', async () => {
+    // the give-up is in the queue's database, not only in the schedd's memory
+    await lateExit('givenup', async () => {
+      const schedd = pool.daemonPid('schedd');
+      process.kill(schedd, 'SIGKILL');
+      await pool.waitForRestart('schedd', schedd);
+      await pool.waitFor('the restarted schedd to answer', async () => (await pool.json('dq', [])).length > 0);
+    });
   });
 });

@@ -1,9 +1,13 @@
 // Memory: the startd measures each running job (ResidentSetSize, MemoryUsage, ImageSize, CPU) and the schedd
 // folds it into the job ad; a job whose memory goes over its request_memory is killed and held with
-// HoldReasonCode 34 (HTCondor's JobOutOfResources). The jobs are real node processes that fill a Buffer.
+// HoldReasonCode 34 (HTCondor's JobOutOfResources), also when its startd dies before it hears of the
+// job's end. The jobs are real node processes that fill a Buffer.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { alive, TestPool } from './harness/pool.js';
+import { spawnerOf } from './harness/processes.js';
 
 describe('memory limit', () => {
   let pool: TestPool;
@@ -37,6 +41,47 @@ describe('memory limit', () => {
     assert.equal(q.code, 0, q.stderr);
     assert.match(q.stdout, /Job has gone over memory limit of 100 megabytes/);
     assert.match(pool.read('hog.log'), /^012 [\s\S]*Job has gone over memory limit of 100 megabytes[\s\S]*Code 34/m);
+    await pool.run('drm', [String(c)]);
+  });
+
+  test('memory – a job killed over its limit whose startd dies before it hears of the end is held the same way, not run again', async () => {
+    // the job fills 300 MB (against 100) once `hog2.go` exists, so the test can stop the spawner first
+    pool.file(
+      'hog2.cjs',
+      `const fs = require('fs');\nfs.appendFileSync('hog2.runs', process.pid + '\\n');\nconst t = setInterval(() => { if (!fs.existsSync('hog2.go')) return; clearInterval(t); const b = Buffer.alloc(300 * 1024 * 1024, 1); setTimeout(() => console.log(b.length), 600000); }, 100);\n`,
+    );
+    pool.file('hog2.sub', `executable = ${process.execPath}\narguments = hog2.cjs\nrequest_memory = 100\nlog = hog2.log\nqueue\n`);
+    const c = await submit('hog2.sub');
+    await pool.waitFor('the job to run', async () => pool.exists('hog2.runs') && (await ad(c))?.JobStatus === 2);
+    const pid = Number(pool.read('hog2.runs').trim());
+    const startd = pool.daemonPid('startd');
+    const spawner = spawnerOf(pool);
+    // the startd decides to kill the job, but its spawner (stopped) cannot tell it of the end before the
+    // startd is killed: the end is in the spawner's journal only
+    process.kill(spawner, 'SIGSTOP');
+    try {
+      pool.file('hog2.go', '');
+      const startdLog = join(pool.home, 'log', 'startd.log');
+      await pool.waitFor('the startd to kill the job for its memory', () =>
+        existsSync(startdLog) && readFileSync(startdLog, 'utf8').split('\n').some((l) => l.includes('job over its memory limit') && l.includes(`"cluster":${c},`)),
+      );
+      process.kill(startd, 'SIGKILL');
+    } finally {
+      process.kill(spawner, 'SIGCONT');
+    }
+    await pool.waitForRestart('startd', startd);
+    const held = await pool.waitFor(`job ${c} to be held`, async () => {
+      const a = await ad(c);
+      return a?.JobStatus === 5 ? a : undefined;
+    });
+    assert.equal(held.HoldReasonCode, 34, String(held.HoldReason));
+    assert.match(String(held.HoldReason), /^Job has gone over memory limit of 100 megabytes\. Peak usage: \d+ megabytes\.$/);
+    assert.match(String(held.LastRemoteHost), /^slot\d+_\d+@/, 'where it ran is recorded');
+    assert.equal(held.NumJobStarts, 1);
+    await pool.waitFor('the job to be gone', () => !alive(pid));
+    assert.equal(pool.read('hog2.runs').trim().split('\n').length, 1, 'the job did not run again');
+    assert.match(pool.read('hog2.log'), /^012 [\s\S]*Job has gone over memory limit of 100 megabytes[\s\S]*Code 34/m);
+    assert.doesNotMatch(pool.read('hog2.log'), /^004 /m, 'no eviction: the end was the hold');
     await pool.run('drm', [String(c)]);
   });
 

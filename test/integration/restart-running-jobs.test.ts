@@ -1,12 +1,14 @@
 // A pool restarted while jobs run (dsched stop + dsched start, or kill -9 of the schedd and the startd
-// together) gets its jobs running again promptly, and each completes exactly once. The job lease is 300 s
+// together) gets its jobs running again promptly, counts its idle jobs as idle (none stays marked as
+// matched), and each job completes exactly once. The job lease is 300 s
 // here: a pass within the test's bounds shows that nothing waited for it (the schedd used to retry the
 // startd's old address for the whole lease before it advertised or started anything).
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
+import { spawnerOf } from './harness/processes.js';
 
 describe('restart with running jobs', () => {
   let pool: TestPool;
@@ -17,35 +19,54 @@ describe('restart with running jobs', () => {
     await pool?.stop();
   });
 
-  /** Two jobs that record each run and finish once `name.go` exists. */
+  // more jobs than the pool's 4 cpus: some wait idle, and must not be left marked as matched by the restart
+  const JOBS = 6;
+  const SLOTS = 4;
+
+  /** Six jobs that record each run and finish once `name.go` exists; four of them run. */
   async function submitWaiting(name: string): Promise<number> {
     const go = join(pool.work, `${name}.go`);
     pool.file(
       `${name}.sub`,
       `executable = /bin/sh\narguments = "-c 'echo run >> ${name}.runs.$(Process); i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done'"\n` +
-        `log = ${name}.log\nqueue 2\n`,
+        `log = ${name}.log\nqueue ${JOBS}\n`,
     );
     const cluster = await pool.submit(`${name}.sub`);
-    await pool.waitFor(`both ${name} jobs to run`, async () => (await pool.json('dq', [String(cluster)])).filter((a) => a.JobStatus === 2).length === 2 && pool.exists(`${name}.runs.0`) && pool.exists(`${name}.runs.1`));
+    await pool.waitFor(`${SLOTS} ${name} jobs to run`, async () => (await pool.json('dq', [String(cluster)])).filter((a) => a.JobStatus === 2).length === SLOTS && runs(name) === SLOTS);
     return cluster;
   }
 
-  /** Both jobs run again (or ran again), then finish: each completes exactly once. */
+  /** How many runs of the cluster's jobs started. */
+  function runs(name: string): number {
+    let n = 0;
+    for (let p = 0; p < JOBS; p++) if (pool.exists(`${name}.runs.${p}`)) n += pool.read(`${name}.runs.${p}`).split('\n').filter(Boolean).length;
+    return n;
+  }
+
+  /**
+   * The pool runs four jobs again after the restart (their first runs were lost with the startd), with the
+   * other two idle and counted so in the Submitter ad; then every job finishes, each exactly once.
+   */
   async function finishesOnce(name: string, cluster: number) {
-    // each job is started again after the restart (its first run was lost with the startd)
-    await pool.waitFor(`both ${name} jobs to run again`, () => [0, 1].every((p) => pool.read(`${name}.runs.${p}`).split('\n').filter(Boolean).length >= 2), 60_000);
+    await pool.waitFor(`${SLOTS} ${name} jobs to run again`, async () => runs(name) === 2 * SLOTS && (await pool.json('dq', [String(cluster)])).filter((a) => a.JobStatus === 2).length === SLOTS, 60_000);
+    // no idle job stays marked as matched: the Submitter ad counts them all (it travels through the collector)
+    await pool.waitFor(`the Submitter ad to count ${JOBS - SLOTS} idle and ${SLOTS} running jobs`, async () => {
+      const r = await pool.run('dstatus', ['-submitters', '-af', 'IdleJobs', 'RunningJobs']);
+      return r.stdout.trim() === `${JOBS - SLOTS} ${SLOTS}`;
+    });
     writeFileSync(join(pool.work, `${name}.go`), '');
-    const hist = await pool.waitForHistory(cluster, 2, 60_000);
-    assert.deepEqual(hist.map((a) => [a.JobStatus, a.ExitCode]), [[4, 0], [4, 0]]);
+    const hist = await pool.waitForHistory(cluster, JOBS, 120_000);
+    assert.deepEqual(hist.map((a) => [a.JobStatus, a.ExitCode]), new Array(JOBS).fill([4, 0]));
     const log = pool.read(`${name}.log`);
-    for (const p of [0, 1]) {
+    for (let p = 0; p < JOBS; p++) {
       const id = `(${String(cluster).padStart(3, '0')}.${String(p).padStart(3, '0')}.000)`;
-      const events = log.split('\n').filter((l) => l.includes(id)).map((l) => l.slice(0, 3));
+      const events = log.split('\n').filter((l) => l.includes(id)).map((l) => l.slice(0, 3)).filter((e) => e !== '006');
       assert.equal(events.filter((e) => e === '005').length, 1, `job ${cluster}.${p} terminated exactly once:\n${log}`);
-      assert.ok(events.includes('004'), `job ${cluster}.${p} has its eviction logged:\n${log}`);
-      // the whole story, in order: submitted, ran, evicted, ran again, terminated
       assert.deepEqual([events[0], events.at(-1)], ['000', '005'], log);
-      assert.ok(events.indexOf('001') < events.indexOf('004') && events.lastIndexOf('001') > events.indexOf('004'), `job ${cluster}.${p} runs again after its eviction:\n${log}`);
+      // a job that ran before the restart has its eviction logged, and runs again after it
+      if (events.indexOf('004') >= 0) assert.ok(events.lastIndexOf('001') > events.indexOf('004'), `job ${cluster}.${p} runs again after its eviction:\n${log}`);
+      const started = pool.read(`${name}.runs.${p}`).split('\n').filter(Boolean).length;
+      assert.equal(events.filter((e) => e === '001').length, started, `job ${cluster}.${p}: one execute event per run:\n${log}`);
     }
   }
 
@@ -67,5 +88,37 @@ describe('restart with running jobs', () => {
     await pool.waitForRestart('schedd', schedd);
     await pool.waitForRestart('startd', startd);
     await finishesOnce('kill9', cluster);
+  });
+
+  test('kill -9 of the schedd and the startd while a job is being started – the job is offered again, runs and completes once', async () => {
+    const startdLog = join(pool.home, 'log', 'startd.log');
+    const claims = () => (existsSync(startdLog) ? readFileSync(startdLog, 'utf8').split('\n').filter((l) => l.includes('"msg":"claimed"')).length : 0);
+    const before = claims();
+    const go = join(pool.work, 'starting.go');
+    pool.file('starting.sub', `executable = /bin/sh\narguments = "-c 'echo run >> starting.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done'"\nlog = starting.log\nqueue\n`);
+    // the spawner stopped: the startd takes the claim and waits for the job's process, so the schedd holds
+    // the job idle with its starting claim recorded when both are killed
+    const spawner = spawnerOf(pool);
+    const schedd = pool.daemonPid('schedd');
+    const startd = pool.daemonPid('startd');
+    let cluster: number;
+    process.kill(spawner, 'SIGSTOP');
+    try {
+      cluster = await pool.submit('starting.sub');
+      await pool.waitFor('the startd to take the claim', () => claims() > before);
+      process.kill(schedd, 'SIGKILL');
+      process.kill(startd, 'SIGKILL');
+    } finally {
+      process.kill(spawner, 'SIGCONT');
+    }
+    await pool.waitForRestart('schedd', schedd);
+    await pool.waitForRestart('startd', startd);
+    await pool.waitFor('the job to run', async () => pool.exists('starting.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2, 60_000);
+    await pool.waitFor('the Submitter ad to count the job running, none idle', async () => (await pool.run('dstatus', ['-submitters', '-af', 'IdleJobs', 'RunningJobs'])).stdout.trim() === '0 1');
+    writeFileSync(go, '');
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.ExitCode, 0);
+    const log = pool.read('starting.log');
+    assert.equal(log.split('\n').filter((l) => l.startsWith('005 ')).length, 1, log);
   });
 });

@@ -1,6 +1,10 @@
 // The schedd's claim bookkeeping and walltime timer, on an in-memory queue: a job whose starting claim is
-// dropped is offered for matching again, and a walltime timer that fires early is armed again.
+// dropped is offered for matching again, a walltime timer that fires early is armed again, and a run given
+// up on is remembered across a restart.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, mock, test } from 'node:test';
 import { JobQueue, jobKey, lit } from '../../../daemons/schedd/queue.js';
 import { JobStatus } from '../../../lib/job-status.js';
@@ -57,5 +61,67 @@ describe('schedd claims', () => {
     assert.equal(job.status, JobStatus.Held);
     assert.match(String(queue.value(job, 'HoldReason')), /exceeded allowed job duration of 3600 seconds/);
     schedd.close();
+  });
+});
+
+describe('schedd lost runs', () => {
+  test('schedd lost runs – a run given up on is kept in the queue with the job’s return to idle, and read back after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dsched-lost-'));
+    try {
+      const file = join(dir, 'queue.db');
+      const first = new JobQueue(openQueueDb(file));
+      const job = queueOne(first);
+      job.claim = { id: 'claim-1', startd: '127.0.0.1:1', slot: 'slot1_1@unit' };
+      first.update(job, { JobCurrentStartDate: String(Math.floor(Date.now() / 1000)) }, JobStatus.Running);
+      first.flush();
+      const schedd = makeSchedd(first);
+      (schedd as unknown as { lostRun(j: typeof job, reason: string): void }).lostRun(job, 'the startd could not be reached');
+      await first.commit();
+      schedd.close();
+      assert.equal(job.status, JobStatus.Idle);
+
+      const again = new JobQueue(openQueueDb(file));
+      assert.deepEqual(again.lostRuns.get('claim-1'), { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' });
+      again.forgetLostRun('claim-1');
+      await again.commit();
+      assert.equal(new JobQueue(openQueueDb(file)).lostRuns.size, 0, 'a settled run is forgotten for good');
+
+      // the run of a job that has left the queue since is dropped when the queue is read
+      again.loseRun('claim-2', { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' });
+      again.finish(again.jobs.get(jobKey(job.cluster, job.proc))!, JobStatus.Removed);
+      await again.commit();
+      const third = new JobQueue(openQueueDb(file));
+      assert.equal(third.lostRuns.size, 0);
+      third.flush();
+      assert.deepEqual(openQueueDb(file).prepare('SELECT COUNT(*) AS n FROM lost_runs').get(), { n: 0 }, 'and its row with the next commit');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('schedd lost runs – the late exit of a run given up on completes a job that is being started again, once', async () => {
+    const queue = new JobQueue(openQueueDb(':memory:'));
+    const job = queueOne(queue);
+    queue.loseRun('claim-old', { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' });
+    // matched again and being started on another claim (or still asking its startd after a restart)
+    job.claim = { id: 'claim-new', startd: '127.0.0.1:1', slot: 'slot1_2@unit' };
+    job.matching = true;
+    queue.update(job, {});
+    await queue.commit();
+    const schedd = makeSchedd(queue);
+    // the startd, as the schedd's client sees it: what it is asked to stop and release
+    const asked: string[] = [];
+    const startd = { deactivate: async (id: string) => void asked.push(`stop ${id}`), release: async (id: string) => void asked.push(`release ${id}`) };
+    (schedd as unknown as { startd: () => typeof startd }).startd = () => startd;
+    try {
+      const acked = await schedd.jobEvents([{ seq: '1', claim: 'claim-old', id: { cluster: job.cluster, proc: job.proc }, type: 'exited', exit_code: 0, exit_by_signal: false, exit_signal: 0, time: Math.floor(Date.now() / 1000) } as never], 'unit');
+      assert.deepEqual(acked, ['1']);
+      assert.equal(queue.jobs.get(jobKey(job.cluster, job.proc)), undefined, 'the job left the queue');
+      assert.equal(job.status, JobStatus.Completed);
+      assert.equal(queue.lostRuns.size, 0);
+      assert.ok(asked.includes('stop claim-new'), `the new start is stopped: ${asked.join(', ')}`);
+    } finally {
+      schedd.close();
+    }
   });
 });
