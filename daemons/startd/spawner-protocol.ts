@@ -61,6 +61,8 @@ export type SpawnerReply =
 
 /** The largest request the spawner takes (its MAX_FRAME): a job's ClassAd and sandbox files are far smaller. */
 export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
+/** The most keys and values one request may hold (its MAX_FIELDS): arguments and variables are one each. */
+export const MAX_REQUEST_FIELDS = 1 << 20;
 
 /** The spawner program: beside the bundled startd (dist/daemons/startd), or in dist/ when run from the sources. */
 export const SPAWNER_PATH = ((here) => [join(here, 'dsched-spawner'), resolve(here, '..', '..', 'dist', 'daemons', 'startd', 'dsched-spawner')].find(existsSync) ?? join(here, 'dsched-spawner'))(
@@ -72,7 +74,7 @@ const SIGNALS = constants.signals as Record<string, number>;
 const netstring = (b: Buffer): Buffer[] => [Buffer.from(`${b.length}:`), b, Buffer.from(',')];
 
 /** One request as the spawner reads it. */
-export function encodeRequest(r: SpawnerRequest): Buffer {
+export function encodeRequest(r: SpawnerRequest): Buffer & { fields?: number } {
   const f: Array<[string, string]> = [['op', r.op]];
   if (r.op === 'signal') f.push(['id', r.id], ['signal', String(SIGNALS[r.signal] ?? SIGNALS.SIGKILL)]);
   else if (r.op === 'journaled') for (const run of r.runs) f.push(['run', run]);
@@ -92,5 +94,5 @@ export function encodeRequest(r: SpawnerRequest): Buffer {
     if (r.journal) f.push(['run', r.journal.run], ['journal', `{"run":${JSON.stringify(r.journal.run)},"note":${JSON.stringify(r.journal.note)}`]);
   }
   const body = Buffer.concat(f.flatMap(([k, v]) => [...netstring(Buffer.from(k)), ...netstring(Buffer.from(v))]));
-  return Buffer.concat(netstring(body));
+  return Object.assign(Buffer.concat(netstring(body)), { fields: f.length });
 }

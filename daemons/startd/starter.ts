@@ -12,7 +12,7 @@ import type { ClassAd } from '../../grammar/classad/index.js';
 import { parseEnv, splitArgs } from '../../grammar/submit/args-env.js';
 import { STDERR_NAME, STDOUT_NAME } from '../../lib/transfer.js';
 import type { ProcFamily, ProcTracker } from './proc-family.js';
-import { encodeRequest, MAX_REQUEST_BYTES, SPAWNER_PATH, type JobFiles, type SpawnerReply, type SpawnerRequest, type StartRequest } from './spawner-protocol.js';
+import { encodeRequest, MAX_REQUEST_BYTES, MAX_REQUEST_FIELDS, SPAWNER_PATH, type JobFiles, type SpawnerReply, type SpawnerRequest, type StartRequest } from './spawner-protocol.js';
 import { readSpawnerJournal, removeSpawnerJournal, spawnerJournalFile, type ExitNote } from './spawner-journal.js';
 
 /** The package's libexec/ (dchirp for jobs): two levels up from the sources (daemons/startd), three from the bundle (dist/daemons/startd). */
@@ -334,10 +334,10 @@ export class Starter {
       }
       // the spawner bounds what it reads: a job too large for it is held here rather than break the pipe
       const line = encodeRequest(request);
-      if (line.length > MAX_REQUEST_BYTES) {
+      if (line.length > MAX_REQUEST_BYTES || (line.fields ?? 0) > MAX_REQUEST_FIELDS) {
         removeSandbox(sandbox);
         void job.family?.remove();
-        return fail(6, `The job's ClassAd and sandbox files exceed the ${MAX_REQUEST_BYTES >> 20} MiB a job may be started with`);
+        return fail(6, line.length > MAX_REQUEST_BYTES ? `The job's ClassAd and sandbox files exceed the ${MAX_REQUEST_BYTES >> 20} MiB a job may be started with` : 'The job has too many arguments or environment variables');
       }
       job.sent = true;
       this.pending.set(id, { job, resolve, onRunning: opts.onRunning });

@@ -42,7 +42,8 @@
 
 /* a start request carries the job's ClassAd and its sandbox files: far below this; the startd checks it too */
 #define MAX_FRAME (64u << 20)
-#define MAX_FIELDS 65536
+/* keys and values of one request (arguments, environment variables): the startd holds a job with more */
+#define MAX_FIELDS (1 << 20)
 #define MAX_GROUPS 65536
 #define MAX_TREE_DEPTH 256
 /* an environ-tracked family: how much of a process's environment is searched for the tag */
@@ -349,16 +350,23 @@ static int parse_pid(const char *s, pid_t *out) {
   return 0;
 }
 
-/* The cgroup of this process in the hierarchy mounted at `mount` (v2: the "0::" line; v1: its controller). */
-static int own_cgroup(enum method m, int freezer, char *out, size_t n) {
-  struct buf mounts = {0}, cg = {0};
-  int found = 0;
-  if (read_file("/proc/self/mounts", &mounts, 1 << 20) || read_file("/proc/self/cgroup", &cg, 1 << 20)) goto done;
+/* Where a cgroup hierarchy is mounted (v2, or v1 with the freezer or pids controller); "" when it is not. */
+static const char *cgroup_mount(enum method m, int freezer) {
+  static char found[3][PATH_MAX];
+  static int looked[3];
+  int k = m == FAM_CGROUP2 ? 0 : freezer ? 1 : 2;
+  if (looked[k]) return found[k];
+  struct buf mounts = {0};
+  if (read_file("/proc/self/mounts", &mounts, 1 << 20) || !mounts.p) {
+    free(mounts.p);
+    return "";
+  }
+  looked[k] = 1;
   const char *ctl = freezer ? "freezer" : "pids";
-  char mount[PATH_MAX] = "";
-  for (char *line = mounts.p, *next; line && *line; line = next) {
+  for (char *line = mounts.p, *next; *line; line = next) {
     next = strchr(line, '\n');
     if (next) *next++ = 0;
+    else next = line + strlen(line);
     char dev[256], dir[PATH_MAX], type[64], opts[1024];
     if (sscanf(line, "%255s %4095s %63s %1023s", dev, dir, type, opts) != 4) continue;
     int hit = 0;
@@ -366,15 +374,26 @@ static int own_cgroup(enum method m, int freezer, char *out, size_t n) {
     else if (!strcmp(type, "cgroup")) {
       for (char *o = strtok(opts, ","); o; o = strtok(NULL, ",")) hit |= !strcmp(o, ctl);
     }
-    if (hit && !strstr(dir, "\\")) {
-      snprintf(mount, sizeof mount, "%s", dir);
+    if (hit && !strchr(dir, '\\')) {
+      snprintf(found[k], sizeof found[k], "%s", dir);
       break;
     }
   }
-  if (!*mount) goto done;
-  for (char *line = cg.p, *next; line && *line; line = next) {
+  free(mounts.p);
+  return found[k];
+}
+
+/* This process's own cgroup in the hierarchy (v2: the "0::" line of /proc/self/cgroup; v1: its controller's). */
+static int own_cgroup(enum method m, int freezer, char *out, size_t n) {
+  const char *mount = cgroup_mount(m, freezer);
+  struct buf cg = {0};
+  int found = 0;
+  if (!*mount || read_file("/proc/self/cgroup", &cg, 1 << 20) || !cg.p) goto done;
+  const char *ctl = freezer ? "freezer" : "pids";
+  for (char *line = cg.p, *next; *line; line = next) {
     next = strchr(line, '\n');
     if (next) *next++ = 0;
+    else next = line + strlen(line);
     char *c1 = strchr(line, ':');
     char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     if (!c2) continue;
@@ -391,7 +410,6 @@ static int own_cgroup(enum method m, int freezer, char *out, size_t n) {
     }
   }
 done:
-  free(mounts.p);
   free(cg.p);
   return found ? 0 : -1;
 }
@@ -1072,19 +1090,32 @@ static int netstring(char *p, size_t n, size_t *used, char **val, size_t *vlen) 
 }
 
 static void request(char *p, size_t n) {
-  static struct field fields[MAX_FIELDS];
+  static struct field *fields;
+  static int cap;
   struct req r = {fields, 0};
+  int too_many = 0;
   while (n) {
     char *k, *v;
     size_t kl, vl, u1, u2;
-    if (r.n == MAX_FIELDS || netstring(p, n, &u1, &k, &kl) != 1 || netstring(p + u1, n - u1, &u2, &v, &vl) != 1) die("a malformed request");
-    fields[r.n++] = (struct field){k, v, kl, vl};
+    if (netstring(p, n, &u1, &k, &kl) != 1 || netstring(p + u1, n - u1, &u2, &v, &vl) != 1) die("a malformed request");
     p += u1 + u2;
     n -= u1 + u2;
+    if (r.n == MAX_FIELDS) {
+      too_many = 1;
+      continue;
+    }
+    if (r.n == cap) {
+      cap = cap ? cap * 2 : 256;
+      r.f = fields = xrealloc(fields, sizeof *fields * (size_t)cap);
+    }
+    fields[r.n++] = (struct field){k, v, kl, vl};
   }
   const char *op = get(&r, "op");
   if (!op) die("a request without an op");
-  if (!strcmp(op, "start")) start(&r);
+  /* the startd holds such a job itself; the id comes first, so it is known here */
+  if (too_many && !strcmp(op, "start") && get(&r, "id")) reply_failed(get(&r, "id"), 6, 0, "The job has too many arguments or environment variables");
+  else if (too_many) warn("a %s request with too many fields", op);
+  else if (!strcmp(op, "start")) start(&r);
   else if (!strcmp(op, "signal")) signal_job(&r);
   else if (!strcmp(op, "journaled")) journaled(&r);
   else warn("unknown request %s", op);
