@@ -71,8 +71,6 @@ export const SPAWNER_PATH = ((here) => [join(here, 'dsched-spawner'), resolve(he
 
 const SIGNALS = constants.signals as Record<string, number>;
 
-const netstring = (b: Buffer): Buffer[] => [Buffer.from(`${b.length}:`), b, Buffer.from(',')];
-
 /** One request as the spawner reads it. */
 export function encodeRequest(r: SpawnerRequest): Buffer & { fields?: number } {
   const f: Array<[string, string]> = [['op', r.op]];
@@ -93,6 +91,8 @@ export function encodeRequest(r: SpawnerRequest): Buffer & { fields?: number } {
     // the journal line's start, written by the spawner as it is: {"run":…,"note":{…}
     if (r.journal) f.push(['run', r.journal.run], ['journal', `{"run":${JSON.stringify(r.journal.run)},"note":${JSON.stringify(r.journal.note)}`]);
   }
-  const body = Buffer.concat(f.flatMap(([k, v]) => [...netstring(Buffer.from(k)), ...netstring(Buffer.from(v))]));
-  return Object.assign(Buffer.concat(netstring(body)), { fields: f.length });
+  // one string, one buffer: lengths are in bytes (UTF-8), as the spawner reads them
+  let body = '';
+  for (const [k, v] of f) body += `${Buffer.byteLength(k)}:${k},${Buffer.byteLength(v)}:${v},`;
+  return Object.assign(Buffer.from(`${Buffer.byteLength(body)}:${body},`), { fields: f.length });
 }

@@ -35,6 +35,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -315,6 +316,9 @@ static int make_dirs(const char *path) {
     errno = ENAMETOOLONG;
     return -1;
   }
+  /* the usual case: the parent exists (the startd's execute directory) */
+  if (mkdir(path, 0700) == 0 || errno == EEXIST) return 0;
+  if (errno != ENOENT) return -1;
   memcpy(p, path, n + 1);
   for (char *s = p + 1; *s; s++) {
     if (*s != '/') continue;
@@ -542,9 +546,13 @@ static int has_cgroup_kill(const struct family *f) {
   return f->method == FAM_CGROUP2 && snprintf(path, sizeof path, "%s/cgroup.kill", f->cgroup) < (int)sizeof path && access(path, F_OK) == 0;
 }
 
-/* One round of killing a family: frozen (where there is a freezer) so that nothing forks meanwhile. */
-static void family_kill_round(const struct family *f, pid_t main_pid) {
-  if (main_pid > 0) kill(-main_pid, SIGKILL);
+/*
+ * One round of killing a family: frozen (where there is a freezer) so that nothing forks meanwhile. The main
+ * process's group is killed only while that process is not reaped (`group`): after that its number may be
+ * another process's.
+ */
+static void family_kill_round(const struct family *f, pid_t main_pid, int group) {
+  if (group && main_pid > 0) kill(-main_pid, SIGKILL);
   if (f->method == FAM_NONE) return;
   if (f->method == FAM_CGROUP2 && cgroup_write(f->cgroup, "cgroup.kill", "1") == 0) return;
   const char *freeze = NULL, *on = NULL, *off = NULL;
@@ -664,10 +672,16 @@ static void reap(void) {
   int n = 0;
   for (;;) {
     int st;
-    pid_t p = waitpid(-1, &st, WNOHANG);
-    if (p <= 0) break;
+    siginfo_t si;
+    si.si_pid = 0;
+    /* looked at before it is reaped: its process group is killed while its number cannot be reused */
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid <= 0) break;
+    pid_t p = si.si_pid;
     struct job *j = jobs;
     while (j && (j->pid != p || j->ended)) j = j->next;
+    if (j) kill(-p, SIGKILL);
+    while (waitpid(p, &st, 0) < 0 && errno == EINTR) {
+    }
     if (!j) continue;
     j->ended = 1;
     j->status = st;
@@ -699,14 +713,13 @@ static void reap(void) {
   int64_t now = now_ms();
   for (int i = 0; i < n; i++) {
     struct job *j = ended[i];
-    if (j->pid > 0) kill(-j->pid, SIGKILL);
     if (family_empty(&j->fam, j->pid)) {
       finish(j);
       continue;
     }
     j->deadline = now + KILL_TIMEOUT_MS;
     j->wait_ms = 2;
-    family_kill_round(&j->fam, j->pid);
+    family_kill_round(&j->fam, j->pid, 0);
     j->next_round = now + j->wait_ms;
   }
   if (n == (int)(sizeof ended / sizeof *ended)) reap();
@@ -732,7 +745,7 @@ static int64_t kill_rounds(void) {
       finish(j);
       continue;
     }
-    family_kill_round(&j->fam, j->pid);
+    family_kill_round(&j->fam, j->pid, 0);
     j->wait_ms = j->wait_ms * 2 > 100 ? 100 : j->wait_ms * 2;
     j->next_round = now + j->wait_ms;
     if (next < 0 || j->next_round < next) next = j->next_round;
@@ -808,6 +821,38 @@ static int open_job_file(const char *path, int write) {
   return fd;
 }
 
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+/* the kernel's struct clone_args (linux/sched.h, which clashes with glibc's sched.h) */
+struct clone3_args {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+/*
+ * Fork with the child born in the cgroup v2 directory open on `cgfd` (clone3 with CLONE_INTO_CGROUP, Linux
+ * 5.7+): no moving of this process in and out, which costs more than the fork. -1 with errno where it cannot.
+ */
+static pid_t fork_into(int cgfd) {
+#ifdef SYS_clone3
+  static int unsupported;
+  if (!unsupported) {
+    struct clone3_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = CLONE_INTO_CGROUP;
+    a.exit_signal = SIGCHLD;
+    a.cgroup = (uint64_t)cgfd;
+    long pid = syscall(SYS_clone3, &a, sizeof a);
+    if (pid >= 0 || (errno != ENOSYS && errno != E2BIG)) return (pid_t)pid;
+    unsupported = 1;
+  }
+#else
+  (void)cgfd;
+#endif
+  errno = ENOSYS;
+  return -1;
+}
+
 struct start_fail {
   int code, err;
   char message[PATH_MAX + 256];
@@ -838,7 +883,7 @@ static void child(int err_fd, pid_t parent, const int *stdio, int owner, uid_t u
   }
   /* after the id change, which clears it: the job dies with its spawner, so no end goes unobserved */
   if (!e && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) e = errno;
-  if (!e && getppid() != parent) raise(SIGKILL); /* the spawner died before the line above */
+  if (!e && getppid() != parent) kill(getpid(), SIGKILL); /* the spawner died before the line above */
   if (!e) {
     execve(exe, argv, envp);
     e = errno;
@@ -981,15 +1026,30 @@ static void start(const struct req *r) {
   if (pipe2(pipefd, O_CLOEXEC)) FAIL(6, errno, "Failed to execute '%s': %s", exe, why(errno, e1, sizeof e1));
 
   /* born inside its cgroup: it cannot fork or setsid before it is tracked */
-  if (fam.cgroup) {
-    if (own_cgroup(fam.method, fam.freezer, home, sizeof home))
-      FAIL(6, 0, "Failed to place the job in its process tracking cgroup %s: cannot find this process's own cgroup", fam.cgroup);
-    if (write_pid(fam.cgroup, self)) FAIL(6, errno, "Failed to place the job in its process tracking cgroup %s: %s", fam.cgroup, why(errno, e1, sizeof e1));
+  pid_t pid = -1;
+  int fork_errno = ENOSYS;
+  if (fam.method == FAM_CGROUP2) {
+    int cgfd = open(fam.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cgfd >= 0) {
+      pid = fork_into(cgfd);
+      fork_errno = errno;
+      close(cgfd);
+    }
   }
-  pid_t pid = fork();
-  int fork_errno = errno;
-  /* should this fail, killing the job's family would kill this process too: say so loudly */
-  if (fam.cgroup && write_pid(home, self)) warn("cannot move process %d back to %s: %s", (int)self, home, strerror(errno));
+  if (pid < 0 && fork_errno == ENOSYS) {
+    /* else this process moves into the job's cgroup, forks, and moves back */
+    if (fam.cgroup) {
+      if (own_cgroup(fam.method, fam.freezer, home, sizeof home))
+        FAIL(6, 0, "Failed to place the job in its process tracking cgroup %s: cannot find this process's own cgroup", fam.cgroup);
+      if (write_pid(fam.cgroup, self)) FAIL(6, errno, "Failed to place the job in its process tracking cgroup %s: %s", fam.cgroup, why(errno, e1, sizeof e1));
+    }
+    pid = fork();
+    fork_errno = errno;
+    /* should this fail, killing the job's family would kill this process too: say so loudly */
+    if (pid != 0 && fam.cgroup && write_pid(home, self)) warn("cannot move process %d back to %s: %s", (int)self, home, strerror(errno));
+  } else if (pid < 0) {
+    FAIL(6, fork_errno, "Failed to place the job in its process tracking cgroup %s: %s", fam.cgroup, why(fork_errno, e1, sizeof e1));
+  }
   if (pid == 0) child(pipefd[1], self, fds, owner, uid, gid, groups, ngroups, exe, argv, envp);
   if (pid < 0) FAIL(6, fork_errno, "Failed to execute '%s': %s", exe, why(fork_errno, e1, sizeof e1));
   close(pipefd[1]);
@@ -1124,7 +1184,7 @@ static void request(char *p, size_t n) {
 /* The startd is gone: nobody can report on the jobs, so they go too (the ends reaped so far stay journaled). */
 static void orphaned(void) {
   reap();
-  for (struct job *j = jobs; j; j = j->next) family_kill_round(&j->fam, j->pid);
+  for (struct job *j = jobs; j; j = j->next) family_kill_round(&j->fam, j->pid, !j->ended);
   exit(0);
 }
 
