@@ -2,7 +2,7 @@
 // their files and sandbox, a missing program is a hold with its errno, a stop reaches the job, every end is
 // journaled in the format the startd reads back (spawner-journal.ts), and a job dies with its spawner.
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -99,6 +99,18 @@ describe('spawner', { timeout: 60_000 }, () => {
     assert.ok(r.event === 'failed' && r.holdCode === 14 && r.holdSubCode === 13, JSON.stringify(r));
     const nul = s.start('/bin/echo', ['a\0b']);
     assert.equal(((await s.reply(nul.id, 'ended')) as { holdCode?: number }).holdCode, 6);
+    await s.stop();
+  });
+
+  test('spawner – a FIFO named as input or output never blocks the spawner (nor every other job of the host)', async () => {
+    const s = new Spawner();
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const input = s.start('/bin/cat', [], { stdin: fifo });
+    assert.deepEqual(await s.reply(input.id, 'ended'), { id: input.id, event: 'exited', exitCode: 0, stopped: false }, 'no writer: the job reads its end');
+    const output = s.start('/bin/true', [], { stdout: fifo });
+    const r = await s.reply(output.id, 'ended');
+    assert.ok(r.event === 'failed' && r.holdCode === 7 && r.holdSubCode === 6, JSON.stringify(r)); // ENXIO: no reader
     await s.stop();
   });
 
