@@ -36,7 +36,7 @@ function poolProcesses(home: string): Array<{ pid: number; daemon: string }> {
       const script = cmd.find((a) => a.includes(`${DIST}/daemons/`));
       if (!script) continue;
       if (!readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`DSCHED_HOME=${home}`)) continue;
-      const daemon = script.endsWith('spawner.js') ? 'spawner' : script.split('/daemons/')[1]!.split('/')[0]!;
+      const daemon = script.endsWith('dsched-spawner') ? 'spawner' : script.split('/daemons/')[1]!.split('/')[0]!;
       out.push({ pid: Number(d), daemon });
     } catch {
       /* gone meanwhile */

@@ -38,7 +38,7 @@ export function daemonMemory(home: string, scripts: string[]): Map<string, Memor
   return out;
 }
 
-export const EXECUTE_HOST = ['master/main.js', 'startd/main.js', 'startd/spawner.js'];
+export const EXECUTE_HOST = ['master/main.js', 'startd/main.js', 'startd/dsched-spawner'];
 export const ALL_DAEMONS = [...EXECUTE_HOST, 'collector/main.js', 'negotiator/main.js', 'schedd/main.js'];
 
 /** Totals over processes: RSS summed, private summed, shared pages once (the largest set of them). */
@@ -81,7 +81,7 @@ async function main() {
     const idle = await settled(pool.home, ALL_DAEMONS);
     for (const s of EXECUTE_HOST) {
       const m = idle.get(s);
-      if (m) row(`memory: ${s.replace('/main.js', '').replace('startd/spawner.js', 'spawner')}, idle`, `${mb(m.rss)} RSS, ${mb(m.private)} private`, '—');
+      if (m) row(`memory: ${s.replace('/main.js', '').replace('startd/dsched-spawner', 'spawner')}, idle`, `${mb(m.rss)} RSS, ${mb(m.private)} private`, '—');
     }
     const host = total(EXECUTE_HOST.flatMap((s) => idle.get(s) ?? []));
     row('memory: master + startd + spawner, idle (RSS summed)', `${mb(host.rss)} (host: ${mb(host.host)})`, '≤ 60 MB');

@@ -19,7 +19,6 @@ const daemons = [];
 for (const d of readdirSync(join(root, 'daemons'))) {
   if (existsSync(join(root, 'daemons', d, 'main.ts'))) daemons.push(`daemons/${d}/main.ts`);
 }
-daemons.push('daemons/startd/spawner.ts');
 
 // a fresh dist/: nothing left from an older layout can be loaded by mistake
 rmSync(join(root, 'dist'), { recursive: true, force: true });

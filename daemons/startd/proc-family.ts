@@ -11,8 +11,8 @@
 //   descendants by parent pid. A process that clears its environment and leaves both escapes: the limit of
 //   this method.
 //
-// The job's first process is born in its cgroup: the spawner moves itself into the job's cgroup, forks, and
-// moves back (spawnInside), all in one synchronous step, so there is no moment at which the job runs outside.
+// The job's first process is born in its cgroup: the spawner (spawner/spawner.c) moves itself into the job's
+// cgroup, forks, and moves back, all in one step, so there is no moment at which the job runs outside.
 // Both the startd (signals: removal, suspension) and its spawner (the kill when the job's main process ends)
 // use a family through its FamilyRef, which is plain data.
 import { randomBytes } from 'node:crypto';
@@ -208,25 +208,6 @@ export class ProcFamily {
     return { [FAMILY_VAR]: this.ref.tag };
   }
 
-  /**
-   * Run `fork` (a synchronous spawn) with this process inside the job's cgroup, so the child is born there;
-   * then move back. Throws when this process cannot be moved in (the job would run untracked).
-   */
-  spawnInside<T>(fork: () => T): T {
-    const { cgroup } = this.ref;
-    if (!cgroup) return fork();
-    const kind = this.ref.method === 'cgroup-v2' ? 'v2' : this.ref.v1!;
-    const home = ownCgroup(mountOf(kind) ?? '', kind);
-    if (!home) throw new Error(`cannot find this process's own ${kind} cgroup`);
-    writeFileSync(join(cgroup, 'cgroup.procs'), String(process.pid));
-    try {
-      return fork();
-    } finally {
-      // should this fail, killing the job's family would kill this process too: say so loudly
-      if (!write(join(home, 'cgroup.procs'), String(process.pid))) process.stderr.write(`proc-family: cannot move process ${process.pid} back to ${home}\n`);
-    }
-  }
-
   /** The live processes of the job now. */
   pids(): number[] {
     const { cgroup } = this.ref;
@@ -239,11 +220,6 @@ export class ProcFamily {
     let n = 0;
     for (const p of this.pids()) if (signalPid(p, sig)) n++;
     return n;
-  }
-
-  /** SIGKILL everything at once (no waiting): for a process that is about to exit. */
-  killNow(): void {
-    this.killRound();
   }
 
   private killRound(): void {

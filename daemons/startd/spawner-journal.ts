@@ -7,8 +7,10 @@
 //
 // One file per spawner process (`spawner-<pid>.exits` in the startd's run directory), one JSON object a
 // line: {run, note, exitCode, signal?, stopped?, time} for an end, {done: run} once the startd has it. Only
-// its spawner appends to a file; a line cut short by a crash is skipped when read.
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+// its spawner appends to a file (spawner/spawner.c writes it; this module reads it); a line cut short by a
+// crash is skipped when read. The spawner empties the file when nothing is owed, and rewrites it with only
+// what is owed once it passes 1 MiB.
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What the startd needs to report a job's end without remembering the job (it may be a later run of it). */
@@ -74,78 +76,6 @@ export function readSpawnerJournal(file: string): SpawnerExit[] {
 
 export function removeSpawnerJournal(file: string): void {
   rmSync(file, { force: true });
-}
-
-/** The spawner's side: appends ends (fsynced, in batches) and `done` marks; starts afresh when nothing is owed. */
-export class SpawnerJournalWriter {
-  private fd: number;
-  private live = new Map<string, string>(); // run → its line
-  private queued: Array<{ line: string; written: () => void }> = [];
-  private scheduled = false;
-
-  constructor(private readonly file: string) {
-    this.fd = openSync(file, 'a', 0o600);
-  }
-
-  /** Journal an end; resolves once it is on disk. */
-  record(e: SpawnerExit): Promise<void> {
-    const line = JSON.stringify(e) + '\n';
-    this.live.set(e.run, line);
-    return new Promise((written) => {
-      this.queued.push({ line, written });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // the ends reaped in one turn of the event loop share one fsync
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
-  /** Write and fsync what is queued (also called before the spawner exits). */
-  flush(): void {
-    this.scheduled = false;
-    const batch = this.queued.splice(0);
-    if (!batch.length) return;
-    try {
-      writeSync(this.fd, batch.map((b) => b.line).join(''));
-      fsyncSync(this.fd);
-    } catch (e) {
-      // reported all the same: the startd journals it too once it reads it
-      process.stderr.write(`spawner: cannot journal job exits in ${this.file}: ${(e as Error).message}\n`);
-    }
-    for (const b of batch) b.written();
-  }
-
-  /** The startd has journaled these ends itself. No fsync: a lost mark only means an end the startd skips as known. */
-  done(runs: string[]): void {
-    for (const r of runs) this.live.delete(r);
-    try {
-      if (!this.live.size && !this.queued.length) {
-        ftruncateSync(this.fd, 0);
-        return;
-      }
-      writeSync(this.fd, runs.map((r) => JSON.stringify({ done: r }) + '\n').join(''));
-      // keep the file small under a steady stream of ends (the owed set is rarely empty then)
-      if (statSync(this.file).size > 1 << 20 && !this.queued.length) this.compact();
-    } catch (e) {
-      process.stderr.write(`spawner: cannot update ${this.file}: ${(e as Error).message}\n`);
-    }
-  }
-
-  /** Rewrite the file with only what is owed, atomically (a crash leaves the old file or the new one). */
-  private compact(): void {
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, [...this.live.values()].join(''));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file);
-    closeSync(this.fd);
-    this.fd = openSync(this.file, 'a', 0o600);
-  }
 }
 
 /** Whether a process still runs (a zombie counts as gone). */

@@ -1,19 +1,18 @@
 // Runs jobs as real processes: each in its own process group (so removal kills the whole tree), with its
 // stdin/stdout/stderr files, environment, working directory and a fresh scratch sandbox; reports exit code
-// or signal. The fork itself happens in the spawner process.
+// or signal. The fork itself happens in the spawner process (spawner/spawner.c).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
-import { basename, dirname, extname, isAbsolute, join, resolve as resolve_ } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve as resolve_ } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ClassAd } from '../../grammar/classad/index.js';
 // The startd needs only the argument/environment syntaxes, not the whole submit language.
 import { parseEnv, splitArgs } from '../../grammar/submit/args-env.js';
 import { STDERR_NAME, STDOUT_NAME } from '../../lib/transfer.js';
-import { daemonNodeFlags } from '../../lib/node-flags.js';
 import type { ProcFamily, ProcTracker } from './proc-family.js';
-import type { JobFiles, JournaledRequest, SignalRequest, SpawnerReply, StartRequest } from './spawner.js';
+import { encodeRequest, MAX_REQUEST_BYTES, MAX_REQUEST_FIELDS, SPAWNER_PATH, type JobFiles, type SpawnerReply, type SpawnerRequest, type StartRequest } from './spawner-protocol.js';
 import { readSpawnerJournal, removeSpawnerJournal, spawnerJournalFile, type ExitNote } from './spawner-journal.js';
 
 /** The package's libexec/ (dchirp for jobs): two levels up from the sources (daemons/startd), three from the bundle (dist/daemons/startd). */
@@ -112,8 +111,9 @@ interface Pending {
 }
 
 /**
- * Starts jobs through the spawner process (spawner.ts) and follows them. The startd keeps a large heap;
- * the spawner does not, which makes every fork cheap.
+ * Starts jobs through the spawner process (spawner/spawner.c, a small native program) and follows them.
+ * The startd keeps a large heap; the spawner does not, which makes every fork cheap, and it reaps each job
+ * the moment it ends.
  */
 export class Starter {
   private child: ChildProcess | undefined;
@@ -145,15 +145,13 @@ export class Starter {
   }
 
   /** Requests made while the spawner is down (killed, not yet started again): sent once it is back. */
-  private waiting: Array<{ id: string; line: string }> = [];
+  private waiting: Array<{ id: string; line: Buffer }> = [];
 
   private launch() {
-    const script = join(dirname(fileURLToPath(import.meta.url)), `spawner${extname(fileURLToPath(import.meta.url))}`);
-    // the loaders this process runs with (`--import tsx` from the sources), in either spelling
-    const loaders = process.execArgv.flatMap((a, i, all) => (a.startsWith('--import=') ? [a] : a === '--import' && all[i + 1] ? [a, all[i + 1]!] : []));
-    const child = spawn(process.execPath, [...daemonNodeFlags('spawner'), ...loaders, script, ...(this.journalDir ? [this.journalDir] : [])], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const child = spawn(SPAWNER_PATH, this.journalDir ? [this.journalDir] : [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // a spawner that cannot start (not built) is restarted like one that died; the error says why
+    child.on('error', (e) => this.onError(`cannot start the job spawner ${SPAWNER_PATH}: ${e.message}`));
+    child.stdin!.on('error', () => {}); // a dead spawner: its 'close' handles the jobs
     this.child = child;
     child.once('spawn', () => {
       this.spawnerUp = true;
@@ -243,8 +241,7 @@ export class Starter {
     removeSpawnerJournal(spawnerJournalFile(this.journalDir, pid));
   }
 
-  private send(msg: StartRequest | SignalRequest | JournaledRequest) {
-    const line = JSON.stringify(msg) + '\n';
+  private send(msg: SpawnerRequest, line = encodeRequest(msg)) {
     if (this.child?.stdin?.writable) this.child.stdin.write(line);
     else if (msg.op === 'start' && !this.stopping) this.waiting.push({ id: msg.id, line });
   }
@@ -335,9 +332,16 @@ export class Starter {
         request.family = job.family.ref;
         request.env = { ...request.env, ...job.family.env() };
       }
+      // the spawner bounds what it reads: a job too large for it is held here rather than break the pipe
+      const line = encodeRequest(request);
+      if (line.length > MAX_REQUEST_BYTES || (line.fields ?? 0) > MAX_REQUEST_FIELDS) {
+        removeSandbox(sandbox);
+        void job.family?.remove();
+        return fail(6, line.length > MAX_REQUEST_BYTES ? `The job's ClassAd and sandbox files exceed the ${MAX_REQUEST_BYTES >> 20} MiB a job may be started with` : 'The job has too many arguments or environment variables');
+      }
       job.sent = true;
       this.pending.set(id, { job, resolve, onRunning: opts.onRunning });
-      this.send(request);
+      this.send(request, line);
     };
     if (opts.prepare) opts.prepare().then(go, (e: Error) => fail(transfer ? 13 : 6, e.message));
     else go();

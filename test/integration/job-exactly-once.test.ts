@@ -158,6 +158,27 @@ describe('exactly once', () => {
     assert.deepEqual(events(pool, 'unreaped.log', cluster), ['000', '001', '005']);
   });
 
+  test('exactly once – a job whose spawner is killed dies with it, runs again, and completes once', async () => {
+    const go = join(pool.work, 'orphan.go');
+    // a line at the start of each run and one at its end: the killed run never ends, the next one ends once
+    pool.file('orphan.sub', `executable = /bin/sh\narguments = "-c 'echo run >> orphan.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done; echo done >> orphan.done'"\nlog = orphan.log\nqueue\n`);
+    const cluster = await pool.submit('orphan.sub');
+    await pool.waitFor('the job to run', async () => pool.exists('orphan.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    const spawner = spawnerOf(pool);
+    const job = processes().find((p) => p.ppid === spawner)!.pid;
+    process.kill(spawner, 'SIGKILL');
+    // no process of the job is left to end unobserved: its main process goes with the spawner
+    await pool.waitFor('the job to die with its spawner', () => !alive(job));
+    await pool.waitFor('the job to run again', async () => pool.read('orphan.runs') === 'run\nrun\n' && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    assert.ok(!pool.exists('orphan.done'), 'the first run never reached its end');
+    writeFileSync(go, '');
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.JobStatus, 4);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(pool.read('orphan.done'), 'done\n', 'the job ran to its end once');
+    assert.equal(events(pool, 'orphan.log', cluster).filter((e) => e === '005').length, 1);
+  });
+
   test('exactly once – a host crash while a finished job’s output waits in its sandbox: the output comes back and the job completes once', async () => {
     // it runs in a sandbox (should_transfer_files): what it prints comes back when the schedd fetches it
     const cluster = await pool.submit(waitingJob(pool, 'out', 'should_transfer_files = YES\ntransfer_executable = false\noutput = out.stdout\n'));

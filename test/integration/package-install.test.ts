@@ -39,7 +39,7 @@ describe('npm package', () => {
     const files = new Set(packed.files.map((f) => f.path));
     for (const target of Object.values(pkg.bin)) assert.ok(files.has(target), `${target} is shipped`);
     for (const d of ['collector', 'negotiator', 'schedd', 'startd', 'master']) assert.ok(files.has(`dist/daemons/${d}/main.js`), `the ${d}`);
-    for (const f of ['dist/daemons/startd/spawner.js', 'dist/cli/dshim.js', 'libexec/dchirp', 'proto/dsched/v1/schedd.proto', 'daemons/schedd/store/migrations/0001-init.sql', 'README.md', 'docs/submit.md', 'examples/hello.sub'])
+    for (const f of ['dist/daemons/startd/dsched-spawner', 'dist/cli/dshim.js', 'libexec/dchirp', 'proto/dsched/v1/schedd.proto', 'daemons/schedd/store/migrations/0001-init.sql', 'README.md', 'docs/submit.md', 'examples/hello.sub'])
       assert.ok(files.has(f), `${f} is shipped`);
     const stray = [...files].filter((f) => /^(test|bench|scripts|lib|grammar|cli)\//.test(f) || /\.(ts|map)$/.test(f) || (f.startsWith('daemons/') && !f.includes('/migrations/')));
     assert.deepEqual(stray, [], 'no tests, sources or source maps');

@@ -1,12 +1,16 @@
 // Process families (proc-family.ts) on their own, for each way this host can track processes: a process
 // born in its family is found with the children that left its process group (setsid), signals reach them
-// all, kill() returns once none remains, and the forking process is back in its own cgroup afterwards.
+// all, kill() returns once none remains, and the forking process (the job spawner, spawner/spawner.c) is back
+// in its own cgroup afterwards.
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { FAMILY_VAR, ProcFamily, ProcTracker } from '../../../daemons/startd/proc-family.js';
+import { encodeRequest, SPAWNER_PATH, type SpawnerReply } from '../../../daemons/startd/spawner-protocol.js';
 
 const isRoot = process.getuid?.() === 0;
 let seq = 0;
@@ -78,13 +82,18 @@ describe('proc family', () => {
     test(`proc family – ${name}: finds, stops and kills a job's processes, setsid ones too`, { skip }, async () => {
       const f = family as ProcFamily;
       const mark = String(800_000_000 + ((process.pid * 100 + ++seq) % 100_000_000));
-      const before = readFileSync('/proc/self/cgroup', 'utf8');
-      const child = f.spawnInside(() =>
-        spawn('/bin/sh', ['-c', `setsid sleep ${mark} & exec sleep ${mark}`], { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...f.env() } }),
-      );
-      child.unref();
-      assert.equal(readFileSync('/proc/self/cgroup', 'utf8'), before, 'the forking process is back in its own cgroups');
-      f.pid = child.pid!;
+      // born in its family by the job spawner, as the startd has it done
+      const spawner = spawn(SPAWNER_PATH, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const replies = createInterface({ input: spawner.stdout! });
+      const before = readFileSync(`/proc/${spawner.pid}/cgroup`, 'utf8');
+      const sandbox = join('/tmp', `dsched-unit-family-${process.pid}-${seq}`);
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...f.env() };
+      spawner.stdin!.write(encodeRequest({ op: 'start', id: '1', exe: '/bin/sh', argv: ['-c', `setsid sleep ${mark} & exec sleep ${mark}`], cwd: '/', env, stdin: '/dev/null', stdout: '/dev/null', stderr: '/dev/null', sandbox, adText: '', family: f.ref }));
+      const [line] = (await once(replies, 'line')) as [string];
+      const started = JSON.parse(line) as SpawnerReply;
+      assert.equal(started.event, 'started', line);
+      assert.equal(readFileSync(`/proc/${spawner.pid}/cgroup`, 'utf8'), before, 'the forking process is back in its own cgroups');
+      f.pid = (started as { pid: number }).pid;
       const pids = await until('both sleeps', () => (withMark(mark).length === 2 ? withMark(mark) : undefined));
       assert.deepEqual(f.pids().filter((p) => pids.includes(p)).sort(), [...pids].sort(), 'the family holds both, the setsid one too');
       assert.ok(!f.pids().includes(process.pid), 'the forking process is not in the family');
@@ -94,6 +103,8 @@ describe('proc family', () => {
       await until('both running again', () => pids.every((p) => state(p) !== 'T'));
       assert.deepEqual(await f.kill(), []);
       assert.deepEqual(withMark(mark), [], 'nothing of the family remains');
+      spawner.stdin!.end();
+      await once(spawner, 'close');
       await f.remove();
       if (f.ref.cgroup) assert.throws(() => readdirSync(f.ref.cgroup!), /ENOENT/);
     });
