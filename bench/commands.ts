@@ -165,13 +165,14 @@ async function main() {
     rmSync(cpuFile, { force: true });
   }
 
-  if (spawnSync('sh', ['-c', 'command -v sbatch'], { encoding: 'utf8' }).status === 0) {
+  // an sbatch without a Slurm that answers (no slurm.conf, no controller) gives no column rather than a crash
+  if (spawnSync('sh', ['-c', 'command -v sbatch && squeue -h -o %i'], { encoding: 'utf8' }).status === 0) {
     const bare = medianOf(() => timed('squeue', ['--help']));
     row('slurm: cold start of squeue --help', ms(bare), '—');
     row('slurm: list the queue (squeue -h -o %i)', ms(medianOf(() => timed('squeue', ['-h', '-o', '%i']))), '—');
     await slurmJobPath(e2eRate);
   } else {
-    console.log('(sbatch is not on PATH: no Slurm column)');
+    console.log('(no sbatch on PATH, or no Slurm answers squeue: no Slurm column)');
   }
 }
 

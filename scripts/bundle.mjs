@@ -23,12 +23,16 @@ for (const d of readdirSync(join(root, 'daemons'))) {
 // a fresh dist/: nothing left from an older layout can be loaded by mistake
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 
-// Lighter stand-ins for two modules yargs loads at every start (see each shim for why): string-width, whose
-// module makes an Intl.Segmenter as it loads (about a third of a bare yargs start), and node:assert for yargs.
+// Lighter stand-ins for modules that would load at every start (see each shim for why): string-width, whose
+// module makes an Intl.Segmenter as it loads (about a third of a bare yargs start), node:assert for yargs,
+// node:net for grpc-js, whose first isIPv6 compiles a large regular expression, and node:zlib for grpc-js,
+// which it needs only for compressed messages.
 const shim = (name) => resolve(root, 'scripts/shims', name);
 const SHIMS = [
   { filter: /^string-width$/, path: shim('string-width.cjs'), from: /./ },
   { filter: /^assert$/, path: shim('assert.cjs'), from: /node_modules[\\/]yargs[\\/]/ },
+  { filter: /^net$/, path: shim('net.cjs'), from: /node_modules[\\/]@grpc[\\/]grpc-js[\\/]/ },
+  { filter: /^zlib$/, path: shim('zlib.cjs'), from: /node_modules[\\/]@grpc[\\/]grpc-js[\\/]/ },
 ];
 // A package loaded with import() lands in a chunk of its own, and a CommonJS chunk offers only a default
 // export there: such packages are bundled from their ES module build, whose named exports stay.

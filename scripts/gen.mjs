@@ -62,8 +62,50 @@ if (existsSync(protoDir)) {
     protoRoot.resolvePath = (_origin, target) => join(root, 'proto', target);
     protoRoot.loadSync(protos, { keepCase: true });
     writeFileSync(join(outDir, 'descriptor.json'), `${JSON.stringify(protoRoot.toJSON())}\n`);
+    writeFileSync(join(outDir, 'services.json'), `${JSON.stringify(serviceDescriptors(protobuf, protoRoot))}\n`);
     // The generated files import without extensions, which only CommonJS resolution accepts;
     // they hold types only, so marking the folder CommonJS costs nothing at run time.
     writeFileSync(join(outDir, 'package.json'), '{ "type": "commonjs" }\n');
   }
+}
+
+/**
+ * Each service with only the messages and enums its methods reach, keyed by the service's full name: a
+ * program builds the services it uses from these (lib/rpc/proto.ts), so a command that talks to the schedd
+ * does not build the reflection of every message of every daemon at each start. A reached type nested in
+ * a message comes with the message that holds it.
+ */
+function serviceDescriptors(protobuf, protoRoot) {
+  protoRoot.resolveAll();
+  const out = {};
+  const services = [];
+  const walk = (ns) => {
+    for (const n of ns.nestedArray) {
+      if (n instanceof protobuf.Service) services.push(n);
+      else if (n instanceof protobuf.Namespace && !(n instanceof protobuf.Type)) walk(n);
+    }
+  };
+  walk(protoRoot);
+  for (const s of services) {
+    const reached = new Set();
+    const reach = (t) => {
+      if (!t || reached.has(t)) return;
+      reached.add(t);
+      if (t instanceof protobuf.Type) for (const f of t.fieldsArray) reach(f.resolvedType);
+    };
+    for (const m of s.methodsArray) {
+      reach(m.resolvedRequestType);
+      reach(m.resolvedResponseType);
+    }
+    // the outermost definition of each reached type, in the namespace (package) that holds it
+    const tops = new Set([s]);
+    for (let t of reached) {
+      while (t.parent instanceof protobuf.Type) t = t.parent;
+      tops.add(t);
+    }
+    const sub = new protobuf.Root();
+    for (const t of tops) sub.define(t.parent.fullName.slice(1)).add(t.constructor.fromJSON(t.name, t.toJSON()));
+    out[s.fullName.slice(1)] = sub.toJSON();
+  }
+  return out;
 }

@@ -1,11 +1,13 @@
-// Loads the dsched.v1 services once, with the message shapes proto-loader-gen-types typed them with
-// (--keepCase --longs Number --enums String --defaults --oneofs). They come from the JSON descriptor
-// `npm run gen` writes (no .proto text is parsed at run time), and only the services are built: grpc-js needs
-// each method's path and codecs, not the reflection descriptors proto-loader makes for every message, which
-// cost every command and daemon CPU at start and heap for as long as it runs.
+// Loads the dsched.v1 services, each once and only when first used, with the message shapes
+// proto-loader-gen-types typed them with (--keepCase --longs Number --enums String --defaults --oneofs).
+// They come from the JSON descriptors `npm run gen` writes (no .proto text is parsed at run time), one per
+// service with only the messages its methods reach, and only the services are built: grpc-js needs each
+// method's path and codecs, not the reflection descriptors proto-loader makes for every message, which cost
+// every command and daemon CPU at start and heap for as long as it runs (a command that asks the schedd
+// builds a third of the messages, not all of them).
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import descriptor from './generated/descriptor.json' with { type: 'json' };
+import serviceDescriptors from './generated/services.json' with { type: 'json' };
 import type { ProtoGrpcType as CollectorProto } from './generated/collector.js';
 import type { ProtoGrpcType as NegotiatorProto } from './generated/negotiator.js';
 import type { ProtoGrpcType as ScheddProto } from './generated/schedd.js';
@@ -42,32 +44,39 @@ function methodDefinition(pkg: string, service: protobuf.Service, m: protobuf.Me
   };
 }
 
-let root: protobuf.Root | undefined;
-/** The services of one package of the descriptor (dsched.v1, grpc.health.v1) as grpc-js client constructors. */
-function services(pkg: string): Record<string, grpc.ServiceClientConstructor> {
-  if (!root) {
-    root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
-    root.resolveAll();
-  }
+/** One service (its full name, as in the descriptors) as a grpc-js client constructor. */
+function service(fullName: string): grpc.ServiceClientConstructor {
+  const json = (serviceDescriptors as Record<string, protobuf.INamespace>)[fullName];
+  if (!json) throw new Error(`no service ${fullName} in the descriptors`);
+  const root = protobuf.Root.fromJSON(json);
+  root.resolveAll();
+  const s = root.lookupService(fullName);
+  const pkg = fullName.slice(0, fullName.lastIndexOf('.'));
+  const def = Object.fromEntries(s.methodsArray.map((m) => [m.name, methodDefinition(pkg, s, m)]));
+  return grpc.makeClientConstructor(def, s.name);
+}
+
+/** The services of one package (dsched.v1, grpc.health.v1), each built when first read. */
+function lazyServices<T>(pkg: string): T {
   const out: Record<string, grpc.ServiceClientConstructor> = {};
-  for (const s of (root.lookup(pkg) as protobuf.Namespace).nestedArray) {
-    if (!(s instanceof protobuf.Service)) continue;
-    const def = Object.fromEntries(s.methodsArray.map((m) => [m.name, methodDefinition(pkg, s, m)]));
-    out[s.name] = grpc.makeClientConstructor(def, s.name);
+  for (const fullName of Object.keys(serviceDescriptors)) {
+    if (!fullName.startsWith(`${pkg}.`) || fullName.slice(pkg.length + 1).includes('.')) continue;
+    let built: grpc.ServiceClientConstructor | undefined;
+    Object.defineProperty(out, fullName.slice(pkg.length + 1), { enumerable: true, get: () => (built ??= service(fullName)) });
   }
-  return out;
+  return out as T;
 }
 
 let cached: V1 | undefined;
 export function proto(): V1 {
-  cached ??= services('dsched.v1') as unknown as V1;
+  cached ??= lazyServices<V1>('dsched.v1');
   return cached;
 }
 
 let health: HealthProto['grpc']['health']['v1'] | undefined;
 /** grpc.health.v1: the standard health service every daemon serves. */
 export function healthProto(): HealthProto['grpc']['health']['v1'] {
-  health ??= services('grpc.health.v1') as unknown as HealthProto['grpc']['health']['v1'];
+  health ??= lazyServices<HealthProto['grpc']['health']['v1']>('grpc.health.v1');
   return health;
 }
 
@@ -76,7 +85,7 @@ export function healthProto(): HealthProto['grpc']['health']['v1'] {
  * message's): for tools that build messages from the protos (the RPC fuzzer), never for the daemons.
  */
 export async function protoWithDescriptors(): Promise<V1> {
-  const protoLoader = await import('@grpc/proto-loader');
+  const [protoLoader, { default: descriptor }] = await Promise.all([import('@grpc/proto-loader'), import('./generated/descriptor.json', { with: { type: 'json' } })]);
   const def = protoLoader.fromJSON(descriptor as protobuf.INamespace, { keepCase: true, ...TO_OBJECT });
   return (grpc.loadPackageDefinition(def) as unknown as { dsched: { v1: V1 } }).dsched.v1;
 }

@@ -109,6 +109,31 @@ describe('command code cache', () => {
     }
   });
 
+  test('code cache – --help and --version keep a cache of their own, beside the one real runs make', () => {
+    const home = freshHome();
+    const run = (args: string[]) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, DSCHED_HOME: work, XDG_CACHE_HOME: home };
+      delete env.DSCHED_CODE_CACHE;
+      const r = spawnSync(process.execPath, [join(DIST, 'cli', 'dsubmit.js'), ...args], { cwd: work, env, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    assert.match(run(['--help']), /^usage: dsubmit/);
+    const [helpFile, ...none] = cacheFiles(home);
+    assert.match(helpFile!, /dsubmit-[0-9a-f]{8}-[0-9a-f]{20}-.*-help\.bin$/);
+    assert.deepEqual(none, []);
+    const helpCache = readFileSync(helpFile!);
+    dryRun(home);
+    const files = cacheFiles(home);
+    assert.equal(files.length, 2, 'the real run made its own cache and kept the other');
+    const runFile = files.find((f) => f !== helpFile)!;
+    const runCache = readFileSync(runFile);
+    run(['--version']);
+    dryRun(home);
+    assert.deepEqual(readFileSync(helpFile!), helpCache, 'each kind of run reads its own cache and leaves it');
+    assert.deepEqual(readFileSync(runFile), runCache);
+  });
+
   test('code cache – DSCHED_CODE_CACHE=off runs without one', () => {
     const home = freshHome();
     dryRun(home, { DSCHED_CODE_CACHE: 'off' });
