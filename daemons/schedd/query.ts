@@ -6,6 +6,7 @@
 import type { JobCounts__Output } from '../../lib/rpc/generated/dsched/v1/JobCounts.js';
 import { performance } from 'node:perf_hooks';
 import { ClassAd, compile, exprChildren as exprChildrenOf, isTrue, parseExpr, referencedAttrs, type Expr } from '../../grammar/classad/index.js';
+import { jsonElements } from '../../grammar/classad/json-text.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import type { JobQuery__Output } from '../../lib/rpc/generated/dsched/v1/JobQuery.js';
@@ -39,6 +40,8 @@ export interface QueryPage {
   ads: Array<{ attrs: Record<string, string> }>;
   /** whole ads already as JobQueryPage wire bytes (field 1), when the caller asked for them so */
   wire?: Buffer;
+  /** JobQuery.format: the next piece of the listing as the CLI prints it */
+  text?: Buffer;
   last: boolean;
   matched?: Counts;
   mine?: Counts;
@@ -57,7 +60,7 @@ function addStatus(c: Counts, status: number, n = 1) {
   else if (status === 7) c.suspended += n;
 }
 
-function fromArray(byStatus: readonly number[]): Counts {
+export function fromArray(byStatus: readonly number[]): Counts {
   const c = zero();
   byStatus.forEach((n, s) => n && addStatus(c, s, n));
   return c;
@@ -365,7 +368,11 @@ export async function runJobQuery(
       return;
     }
     const it = queueJobs(queue, wanted);
-    const onWire = wire && !q.projection && !countsOnly ? new WirePage() : undefined;
+    // dq -json's text, rendered here once for every reader of this view (query-share.ts): `[`, the
+    // elements, `]`, exactly as the CLI writes them from ads
+    const asJson = req.format === 'json' && !countsOnly;
+    let text = '';
+    const onWire = wire && !q.projection && !countsOnly && !asJson ? new WirePage() : undefined;
     let done = false;
     while (!done) {
       if (cancelled()) return;
@@ -390,6 +397,9 @@ export async function runJobQuery(
           if (onWire) {
             onWire.add(cluster ? clusterEntries(cluster, open ? undefined : hidden) : NO_ENTRIES, j.attrs, open ? undefined : hidden);
             bytes = onWire.bytes;
+          } else if (asJson) {
+            text += (sent > 1 ? ',\n' : '[\n') + jsonElements([q.projection ? project(src, q.projection) : whole()]);
+            bytes = text.length;
           } else if (!countsOnly) {
             const attrs = q.projection ? project(src, q.projection) : whole();
             page.ads.push({ attrs });
@@ -400,9 +410,14 @@ export async function runJobQuery(
         if (spent + (now - t0) > limitMs) throw overBudget();
         if (page.ads.length + (onWire?.ads ?? 0) >= PAGE_ADS || bytes >= PAGE_BYTES || now - t0 > SLICE_MS) break;
       }
+      if (asJson && done) text += sent ? '\n]\n' : '[]\n';
       spent += performance.now() - t0;
       if (onWire?.ads) page.wire = onWire.take();
-      if (page.ads.length || page.wire) await send(page);
+      if (text) {
+        page.text = Buffer.from(text);
+        text = '';
+      }
+      if (page.ads.length || page.wire || page.text) await send(page);
       if (!done) await turn();
     }
     await send({ ads: [], last: true, matched, mine: fromArray(queue.ownerCounts(identity.name)), all: fromArray(queue.allCounts) });
