@@ -433,6 +433,11 @@ export async function runJobQuery(
   }
   const clusters = wanted.length ? [...new Set(wanted.map((w) => w.cluster))] : undefined;
   let after: HistoryKey | undefined;
+  if (req.history_after) {
+    const { cluster, proc } = { cluster: Number(req.history_after.cluster), proc: Number(req.history_after.proc) };
+    after = queue.historyKey(cluster, proc);
+    if (!after) throw new DschedError('JOB_NOT_FOUND', `job ${cluster}.${proc} is not in the history: a page cannot go on after it`);
+  }
   for (;;) {
     if (cancelled()) return;
     const page: QueryPage = { ads: [], last: false };
