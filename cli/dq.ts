@@ -131,7 +131,7 @@ async function main(argv: string[]): Promise<number> {
       history: false,
       limit: (a.limit as number) ?? 0,
       counts_only: table && !!a.totals,
-      format: viewFormat(listing),
+      ...viewFormat(listing),
     });
     // the schedd's counts come with the last page
     let last: JobQueryPage__Output | undefined;

@@ -3,6 +3,7 @@
 // JSON array written as its pages come.
 import { parseExpr, referencedAttrs, type ClassAd } from '../../grammar/classad/index.js';
 import { adOfRecord, jsonElements } from '../../grammar/classad/json-text.js';
+import { gunzipSync } from 'node:zlib';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import type { OutputAd } from './output/ad.js';
 import { autoformat, formatPairs, formatPrintf, parseAfQualifiers, type AutoformatOptions, type FormatItem } from './output/autoformat.js';
@@ -110,8 +111,11 @@ export function viewProjection(v: ListingView): string[] {
   return v.af ? projectionFor(v.af) : v.format ? projectionFor(v.format.map((f) => f.expr)) : isTable(v) ? VIEW_ATTRS : [];
 }
 
-/** The listing the schedd renders itself for a view, so the CLI only copies it out ("" = ads). */
-export const viewFormat = (v: ListingView) => (v.json ? 'json' : '');
+/** The listing the schedd renders itself for a view, so the CLI only copies it out ("" = ads); compressed. */
+export const viewFormat = (v: ListingView) => (v.json ? { format: 'json', gzip: true } : { format: '' });
+
+/** A gzip member (JobQuery.gzip) by its magic bytes: no rendered listing starts with them. */
+const isGzip = (b: Uint8Array) => b[0] === 0x1f && b[1] === 0x8b;
 
 /**
  * Print a paged job query as it comes: -af, -format, -json, -jsonl and -long a page at a time; a table's rows
@@ -130,7 +134,7 @@ export async function printJobPages(pages: AsyncIterable<JobQueryPage__Output>, 
     // the listing as the schedd rendered it (viewFormat): copied out as it comes, nothing parsed
     if (page.text?.length) {
       rendered = true;
-      await writeOut(page.text);
+      await writeOut(isGzip(page.text) ? gunzipSync(page.text) : page.text);
       continue;
     }
     if (!page.ads.length) continue;

@@ -3,12 +3,15 @@
 // JobQueryPage bytes) and every query of the same view made meanwhile, or later while the queue has not
 // changed, is sent those same bytes. A view is what decides the bytes: who may see private attributes (the
 // admins and daemons all, a user those of their own jobs: never shared across users), the private attributes
-// now, the ids, owners, constraint, projection, limit and format. Any committed change to the queue starts
+// now, the ids, owners, constraint, projection, limit, format and compression (a rendered listing is
+// compressed once, for all its readers). Any committed change to the queue starts
 // new answers (a reader already on an answer goes on with it, as it would with its own query).
 //
 // Memory stays bounded: the pages are made as the fastest reader takes them (a few pages ahead of it), an
 // answer is kept whole only up to ANSWER_BYTES and all kept answers only up to KEPT_BYTES; past that an
 // answer is no longer shared and keeps only the pages between its slowest and its fastest reader.
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Identity } from '../../lib/rpc/auth.js';
 import type { JobQuery__Output } from '../../lib/rpc/generated/dsched/v1/JobQuery.js';
 import type { JobQueue } from './queue.js';
@@ -22,6 +25,9 @@ const ANSWER_BYTES = 32 * 1024 * 1024;
 const KEPT_BYTES = 96 * 1024 * 1024;
 /** A finished answer nobody read for this long is let go. */
 const IDLE_MS = 60_000;
+
+/** Compression off the event loop (libuv's threads): a submission is not kept waiting behind it. */
+const gzipped = promisify(gzip);
 
 interface Reader {
   /** the index of the next page it takes */
@@ -187,11 +193,12 @@ export class QueryShare {
 
   private make(a: Answer, req: JobQuery__Output, identity: Identity) {
     // pages are made while someone reads them; the counts of the last page go to each reader's own last page
-    const send = (page: QueryPage) => {
+    const send = async (page: QueryPage) => {
       if (page.last) {
         a.matched = page.matched;
         return;
       }
+      if (req.gzip && page.text) page = { ...page, text: await gzipped(page.text, { level: 1 }) };
       return a.push(this.encode(page));
     };
     runJobQuery(this.queue, req, identity, this.opts, send, () => a.idle, true).then(
@@ -232,5 +239,6 @@ function viewKey(req: JobQuery__Output, identity: Identity, hidden: Set<string>)
     req.projection,
     req.limit,
     req.format,
+    req.gzip,
   ]);
 }
