@@ -112,7 +112,12 @@ export function viewProjection(v: ListingView): string[] {
 }
 
 /** The listing the schedd renders itself for a view, so the CLI only copies it out ("" = ads); compressed. */
-export const viewFormat = (v: ListingView) => (v.json ? { format: 'json', gzip: true } : { format: '' });
+export function viewFormat(v: ListingView): { format: string; gzip?: boolean } {
+  // the same precedence as printJobPages: -json before -af, -format and -jsonl, those before -long
+  if (v.json) return { format: 'json', gzip: true };
+  if (v.long && !v.af && !v.format && !v.jsonl) return { format: 'long', gzip: true };
+  return { format: '' };
+}
 
 /** A gzip member (JobQuery.gzip) by its magic bytes: no rendered listing starts with them. */
 const isGzip = (b: Uint8Array) => b[0] === 0x1f && b[1] === 0x8b;

@@ -6,7 +6,7 @@
 import type { JobCounts__Output } from '../../lib/rpc/generated/dsched/v1/JobCounts.js';
 import { performance } from 'node:perf_hooks';
 import { ClassAd, compile, exprChildren as exprChildrenOf, isTrue, parseExpr, referencedAttrs, type Expr } from '../../grammar/classad/index.js';
-import { jsonElements } from '../../grammar/classad/json-text.js';
+import { adOfRecord, jsonElements } from '../../grammar/classad/json-text.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import type { JobQuery__Output } from '../../lib/rpc/generated/dsched/v1/JobQuery.js';
@@ -32,6 +32,23 @@ const PAGE_BYTES = 128 * 1024;
 const SLICE_MS = 10;
 const PAGE_MIN_ROWS = 250;
 const NO_ENTRIES = Buffer.alloc(0);
+
+/**
+ * The listings the schedd renders itself (JobQuery.format), byte for byte as dq prints them from ads: each
+ * job's text (`first`: the listing's first job) and the text that ends a listing of `sent` jobs.
+ */
+const LISTINGS: Record<string, { job(rec: Record<string, string>, first: boolean): string; end(sent: number): string }> = {
+  // dq -json: an array, as JSON.stringify(ads, null, 2)
+  json: { job: (rec, first) => (first ? '[\n' : ',\n') + jsonElements([rec]), end: (sent) => (sent ? '\n]\n' : '[]\n') },
+  // dq -long: each ad's `Name = expr` lines, a blank line between ads
+  long: {
+    job(rec, first) {
+      const t = adOfRecord(rec).toLong();
+      return (first ? '' : '\n') + (t.endsWith('\n') ? t : t + '\n');
+    },
+    end: () => '',
+  },
+};
 
 /** Jobs by status: the proto's JobCounts, which dq prints. */
 export type Counts = JobCounts__Output;
@@ -368,11 +385,10 @@ export async function runJobQuery(
       return;
     }
     const it = queueJobs(queue, wanted);
-    // dq -json's text, rendered here once for every reader of this view (query-share.ts): `[`, the
-    // elements, `]`, exactly as the CLI writes them from ads
-    const asJson = req.format === 'json' && !countsOnly;
+    // dq -json's or -long's text, rendered here once for every reader of this view (query-share.ts)
+    const listing = countsOnly ? undefined : LISTINGS[req.format];
     let text = '';
-    const onWire = wire && !q.projection && !countsOnly && !asJson ? new WirePage() : undefined;
+    const onWire = wire && !q.projection && !countsOnly && !listing ? new WirePage() : undefined;
     let done = false;
     while (!done) {
       if (cancelled()) return;
@@ -397,8 +413,8 @@ export async function runJobQuery(
           if (onWire) {
             onWire.add(cluster ? clusterEntries(cluster, open ? undefined : hidden) : NO_ENTRIES, j.attrs, open ? undefined : hidden);
             bytes = onWire.bytes;
-          } else if (asJson) {
-            text += (sent > 1 ? ',\n' : '[\n') + jsonElements([q.projection ? project(src, q.projection) : whole()]);
+          } else if (listing) {
+            text += listing.job(q.projection ? project(src, q.projection) : whole(), sent === 1);
             bytes = text.length;
           } else if (!countsOnly) {
             const attrs = q.projection ? project(src, q.projection) : whole();
@@ -410,7 +426,7 @@ export async function runJobQuery(
         if (spent + (now - t0) > limitMs) throw overBudget();
         if (page.ads.length + (onWire?.ads ?? 0) >= PAGE_ADS || bytes >= PAGE_BYTES || now - t0 > SLICE_MS) break;
       }
-      if (asJson && done) text += sent ? '\n]\n' : '[]\n';
+      if (listing && done) text += listing.end(sent);
       spent += performance.now() - t0;
       if (onWire?.ads) page.wire = onWire.take();
       if (text) {

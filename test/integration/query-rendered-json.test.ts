@@ -1,4 +1,4 @@
-// dq -json rendered by the schedd (JobQuery.format = "json", one rendering shared by every reader of the same
+// dq -json and -long rendered by the schedd (JobQuery.format, one rendering shared by every reader of the same
 // view) and only copied out by dq: byte for byte what dq wrote when it rendered the ads itself, for every
 // kind of value and for the views that select, limit or match nothing; the same bytes again while the queue
 // stays the same, and a new answer as soon as it changes.
@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { adOfRecord } from '../../grammar/classad/json-text.js';
 import { adToJSON } from '../../cli/shared/output/ad.js';
+import { formatJobsLong } from '../../cli/shared/output/jobs.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import { TestPool } from './harness/pool.js';
 
@@ -41,23 +42,24 @@ describe('rendered queries', () => {
   });
 
   /** What dq wrote before the schedd rendered it: the ads of the same query, each through the ClassAd path. */
-  async function reference(q: { ids?: Array<{ cluster: number; proc: number }>; constraint?: string; limit?: number }): Promise<string> {
+  async function reference(q: { ids?: Array<{ cluster: number; proc: number }>; constraint?: string; limit?: number }, long = false): Promise<string> {
     const client = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('root', true)));
     try {
       const ads = await client.query({ ids: q.ids ?? [], owners: [], constraint: q.constraint ?? '', projection: [], history: false, limit: q.limit ?? 0 });
+      if (long) return formatJobsLong(ads.map(adOfRecord));
       return JSON.stringify(ads.map((r) => adToJSON(adOfRecord(r))), null, 2) + '\n';
     } finally {
       client.close();
     }
   }
 
-  const dqJson = async (args: string[]) => {
-    const r = await pool.run('dq', ['-json', ...args]);
+  const dqJson = async (args: string[], view = '-json') => {
+    const r = await pool.run('dq', [view, ...args]);
     assert.equal(r.code, 0, r.stderr);
     return r.stdout;
   };
 
-  test('rendered queries – dq -json is byte for byte the ads rendered by the CLI, for every view', async () => {
+  test('rendered queries – dq -json and -long are byte for byte the ads rendered by the CLI, for every view', async () => {
     const views: Array<[string[], Parameters<typeof reference>[0]]> = [
       [[], {}],
       [[String(odd)], { ids: [{ cluster: odd, proc: -1 }] }],
@@ -67,10 +69,11 @@ describe('rendered queries', () => {
       [['-constraint', 'false'], { constraint: 'false' }],
     ];
     for (const [args, q] of views) {
-      const got = await dqJson(args);
-      assert.equal(got, await reference(q), `dq -json ${args.join(' ')}`);
+      assert.equal(await dqJson(args), await reference(q), `dq -json ${args.join(' ')}`);
+      assert.equal(await dqJson(args, '-long'), await reference(q, true), `dq -long ${args.join(' ')}`);
     }
     assert.equal(await dqJson(['-constraint', 'false']), '[]\n');
+    assert.equal(await dqJson(['-constraint', 'false'], '-long'), '');
   });
 
   test('rendered queries – the same bytes again while the queue is unchanged, the change as soon as there is one', async () => {
