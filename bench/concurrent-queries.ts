@@ -1,5 +1,5 @@
 // Many readers of one queue, run on demand:
-//   node --import tsx bench/concurrent-queries.ts [--jobs 10000] [--clients 50] [--alone 5] [--cpu-prof DIR] [--schedd-only] [--window BYTES]
+//   node --import tsx bench/concurrent-queries.ts [--jobs 10000] [--clients 50] [--alone 5] [--cpu-prof DIR] [--schedd-only] [--window BYTES] [--raw-as-dq]
 // (--cpu-prof: every daemon writes a CPU profile into DIR when the pool stops)
 // On a personal pool holding --jobs held jobs it prints, end to end (real `dq -json` processes, each under
 // /usr/bin/time for its own CPU):
@@ -172,7 +172,9 @@ async function main() {
 
     // the schedd's side: no CLI processes
     const raw = new RawSchedd(pool);
-    const req = { ids: [], owners: [], constraint: '', projection: [], history: false, limit: 0, counts_only: false };
+    // --raw-as-dq: ask as dq -json does (the listing rendered by the schedd, gzip-compressed); else whole ads
+    const asDq = process.argv.includes('--raw-as-dq') ? { format: 'json', gzip: true } : {};
+    const req = { ids: [], owners: [], constraint: '', projection: [], history: false, limit: 0, counts_only: false, ...asDq };
     const rawAlone: number[] = [];
     let rawBytes = 0;
     let rawSchedd = 0;

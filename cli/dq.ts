@@ -100,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
     .example("dq -constraint 'RequestMemory > 1024'", 'only jobs that match')
     .example('dq -analyze 12.0', 'why job 12.0 does not start')
     .parse();
-  const [{ parseSelection }, { isTable, listingViewOf, printJobPages, viewProjection, writeOut }] = await Promise.all([
+  const [{ parseSelection }, { isTable, listingViewOf, printJobPages, viewFormat, viewProjection, writeOut }] = await Promise.all([
     import('./shared/job-selection.js'),
     import('./shared/job-query.js'),
   ]);
@@ -131,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
       history: false,
       limit: (a.limit as number) ?? 0,
       counts_only: table && !!a.totals,
+      ...viewFormat(listing),
     });
     // the schedd's counts come with the last page
     let last: JobQueryPage__Output | undefined;

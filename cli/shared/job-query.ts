@@ -1,11 +1,15 @@
 // What dq and dhistory share for the schedd's paged job query: the attributes a view needs (so the schedd
 // sends only those), output written a page at a time (a 200,000-job answer is never one string), and the
 // JSON array written as its pages come.
-import { ClassAd, parseExpr, referencedAttrs, type Expr } from '../../grammar/classad/index.js';
+import { parseExpr, referencedAttrs, type ClassAd } from '../../grammar/classad/index.js';
+import { adOfRecord, jsonElements } from '../../grammar/classad/json-text.js';
+import { gunzipSync } from 'node:zlib';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
-import { adToJSON, type OutputAd } from './output/ad.js';
+import type { OutputAd } from './output/ad.js';
 import { autoformat, formatPairs, formatPrintf, parseAfQualifiers, type AutoformatOptions, type FormatItem } from './output/autoformat.js';
 import { formatJobsJsonl, formatJobsLong } from './output/jobs.js';
+
+export { adOfRecord, jsonElements };
 
 /** Attributes the queue and history tables read (the schedd adds those their expressions refer to). */
 export const VIEW_ATTRS = [
@@ -35,30 +39,9 @@ export function projectionFor(exprs: readonly string[]): string[] {
   return [...names];
 }
 
-/** Expressions by text (bounded): the ads of a listing repeat their cluster's forty texts, each parsed once. */
-const parsedTexts = new Map<string, Expr>();
-
-/** A job's ClassAd from its attribute texts, a text seen before not parsed again (expressions are never changed). */
-export function adOfRecord(attrs: Record<string, string>): ClassAd {
-  const ad = new ClassAd();
-  for (const name of Object.keys(attrs)) {
-    const text = attrs[name]!;
-    let e = parsedTexts.get(text);
-    if (!e) {
-      e = parseExpr(text, { file: `<attribute ${name}>`, line: 1, column: 1 });
-      if (text.length <= 4096) {
-        if (parsedTexts.size >= 20_000) parsedTexts.clear();
-        parsedTexts.set(text, e);
-      }
-    }
-    ad.set(name, e);
-  }
-  return ad;
-}
-
 /** Write to stdout, waiting while the pipe is full (a slow reader must not make dq buffer everything). */
-export function writeOut(text: string): Promise<void> | void {
-  if (!text || process.stdout.write(text)) return;
+export function writeOut(text: string | Uint8Array): Promise<void> | void {
+  if (!text.length || process.stdout.write(text)) return;
   return new Promise((resolve) => process.stdout.once('drain', resolve));
 }
 
@@ -74,73 +57,6 @@ export class JsonArrayWriter {
   async end(): Promise<void> {
     await writeOut(this.first ? '[]\n' : '\n]\n');
   }
-}
-
-/**
- * Job ads as the elements of `dq -json`'s array, byte for byte what JSON.stringify(ads.map((r) =>
- * adToJSON(adOfRecord(r))), null, 2) writes between its brackets, without a ClassAd or a sorted object per
- * job: fifty dq -json at once over 10,000 jobs spent most of their CPU sorting and copying every job's keys.
- * An attribute text's JSON is made once (texts repeat from job to job), the sorted order once per set of names.
- */
-export function jsonElements(records: ReadonlyArray<Record<string, string>>): string {
-  let out = '';
-  for (const rec of records) {
-    const names = Object.keys(rec);
-    const sorted = sortedNames(names);
-    let el: string;
-    if (!sorted) el = JSON.stringify([adToJSON(adOfRecord(rec))], null, 2).slice(2, -2);
-    else if (!names.length) el = '  {}';
-    else {
-      el = '  {\n';
-      for (let i = 0; i < sorted.names.length; i++) {
-        const n = sorted.names[i]!;
-        el += sorted.keys[i]! + jsonValue(n, rec[n]!);
-      }
-      el += '\n  }';
-    }
-    out += (out ? ',\n' : '') + el;
-  }
-  return out;
-}
-
-/** Attribute texts → their JSON value as written inside a job's object (bounded, like parsedTexts). */
-const jsonTexts = new Map<string, string>();
-function jsonValue(name: string, text: string): string {
-  let v = jsonTexts.get(text);
-  if (v === undefined) {
-    // the same conversion as the whole ad's, indented for its place two levels down
-    v = JSON.stringify(adToJSON(adOfRecord({ [name]: text }))[name], null, 2).replace(/\n/g, '\n    ');
-    if (text.length <= 4096) {
-      if (jsonTexts.size >= 20_000) jsonTexts.clear();
-      jsonTexts.set(text, v);
-    }
-  }
-  return v;
-}
-
-/**
- * The names in the order sortKeys puts them, each with its key's text (`,\n` between members), per set of
- * names (jobs of a cluster share theirs); undefined when the ad would not be a plain copy of the record (two
- * names alike but for case are one ClassAd attribute, and `__proto__` is no ordinary key): those jobs take
- * the ClassAd's own way.
- */
-const orders = new Map<string, { names: string[]; keys: string[] } | undefined>();
-function sortedNames(names: string[]): { names: string[]; keys: string[] } | undefined {
-  const id = names.join('\n');
-  if (orders.has(id)) return orders.get(id);
-  const lower = new Map(names.map((n) => [n, n.toLowerCase()]));
-  let out: { names: string[]; keys: string[] } | undefined;
-  if (new Set(lower.values()).size === names.length && ![...lower.values()].includes('__proto__')) {
-    const sorted = [...names].sort((a, b) => {
-      const la = lower.get(a)!;
-      const lb = lower.get(b)!;
-      return la < lb ? -1 : la > lb ? 1 : a < b ? -1 : a > b ? 1 : 0;
-    });
-    out = { names: sorted, keys: sorted.map((n, i) => `${i ? ',\n' : ''}    ${JSON.stringify(n)}: `) };
-  }
-  if (orders.size >= 1000) orders.clear();
-  orders.set(id, out);
-  return out;
 }
 
 /**
@@ -195,6 +111,17 @@ export function viewProjection(v: ListingView): string[] {
   return v.af ? projectionFor(v.af) : v.format ? projectionFor(v.format.map((f) => f.expr)) : isTable(v) ? VIEW_ATTRS : [];
 }
 
+/** The listing the schedd renders itself for a view, so the CLI only copies it out ("" = ads); compressed. */
+export function viewFormat(v: ListingView): { format: string; gzip?: boolean } {
+  // the same precedence as printJobPages: -json before -af, -format and -jsonl, those before -long
+  if (v.json) return { format: 'json', gzip: true };
+  if (v.long && !v.af && !v.format && !v.jsonl) return { format: 'long', gzip: true };
+  return { format: '' };
+}
+
+/** A gzip member (JobQuery.gzip) by its magic bytes: no rendered listing starts with them. */
+const isGzip = (b: Uint8Array) => b[0] === 0x1f && b[1] === 0x8b;
+
 /**
  * Print a paged job query as it comes: -af, -format, -json, -jsonl and -long a page at a time; a table's rows
  * (and -af with headings, whose column widths need every row) are gathered and the table's rows returned for
@@ -206,8 +133,15 @@ export async function printJobPages(pages: AsyncIterable<JobQueryPage__Output>, 
   const afRows: ClassAd[] = [];
   const json = v.json ? new JsonArrayWriter() : undefined;
   let printed = 0;
+  let rendered = false;
   for await (const page of pages) {
     onPage?.(page);
+    // the listing as the schedd rendered it (viewFormat): copied out as it comes, nothing parsed
+    if (page.text?.length) {
+      rendered = true;
+      await writeOut(isGzip(page.text) ? gunzipSync(page.text) : page.text);
+      continue;
+    }
     if (!page.ads.length) continue;
     if (table) {
       for (const r of page.ads) rows.push(ViewRow.of(r.attrs));
@@ -230,6 +164,6 @@ export async function printJobPages(pages: AsyncIterable<JobQueryPage__Output>, 
     printed += ads.length;
   }
   if (v.af && (v.afOpts.headings || !printed)) await writeOut(autoformat(afRows, v.af, v.afOpts));
-  if (json) await json.end();
+  if (json && !rendered) await json.end();
   return rows;
 }

@@ -6,6 +6,7 @@
 import type { JobCounts__Output } from '../../lib/rpc/generated/dsched/v1/JobCounts.js';
 import { performance } from 'node:perf_hooks';
 import { ClassAd, compile, exprChildren as exprChildrenOf, isTrue, parseExpr, referencedAttrs, type Expr } from '../../grammar/classad/index.js';
+import { adOfRecord, jsonElements } from '../../grammar/classad/json-text.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import type { JobQuery__Output } from '../../lib/rpc/generated/dsched/v1/JobQuery.js';
@@ -32,6 +33,23 @@ const SLICE_MS = 10;
 const PAGE_MIN_ROWS = 250;
 const NO_ENTRIES = Buffer.alloc(0);
 
+/**
+ * The listings the schedd renders itself (JobQuery.format), byte for byte as dq prints them from ads: each
+ * job's text (`first`: the listing's first job) and the text that ends a listing of `sent` jobs.
+ */
+const LISTINGS: Record<string, { job(rec: Record<string, string>, first: boolean): string; end(sent: number): string }> = {
+  // dq -json: an array, as JSON.stringify(ads, null, 2)
+  json: { job: (rec, first) => (first ? '[\n' : ',\n') + jsonElements([rec]), end: (sent) => (sent ? '\n]\n' : '[]\n') },
+  // dq -long: each ad's `Name = expr` lines, a blank line between ads
+  long: {
+    job(rec, first) {
+      const t = adOfRecord(rec).toLong();
+      return (first ? '' : '\n') + (t.endsWith('\n') ? t : t + '\n');
+    },
+    end: () => '',
+  },
+};
+
 /** Jobs by status: the proto's JobCounts, which dq prints. */
 export type Counts = JobCounts__Output;
 
@@ -39,6 +57,8 @@ export interface QueryPage {
   ads: Array<{ attrs: Record<string, string> }>;
   /** whole ads already as JobQueryPage wire bytes (field 1), when the caller asked for them so */
   wire?: Buffer;
+  /** JobQuery.format: the next piece of the listing as the CLI prints it */
+  text?: Buffer;
   last: boolean;
   matched?: Counts;
   mine?: Counts;
@@ -57,7 +77,7 @@ function addStatus(c: Counts, status: number, n = 1) {
   else if (status === 7) c.suspended += n;
 }
 
-function fromArray(byStatus: readonly number[]): Counts {
+export function fromArray(byStatus: readonly number[]): Counts {
   const c = zero();
   byStatus.forEach((n, s) => n && addStatus(c, s, n));
   return c;
@@ -365,7 +385,10 @@ export async function runJobQuery(
       return;
     }
     const it = queueJobs(queue, wanted);
-    const onWire = wire && !q.projection && !countsOnly ? new WirePage() : undefined;
+    // dq -json's or -long's text, rendered here once for every reader of this view (query-share.ts)
+    const listing = countsOnly ? undefined : LISTINGS[req.format];
+    let text = '';
+    const onWire = wire && !q.projection && !countsOnly && !listing ? new WirePage() : undefined;
     let done = false;
     while (!done) {
       if (cancelled()) return;
@@ -390,6 +413,9 @@ export async function runJobQuery(
           if (onWire) {
             onWire.add(cluster ? clusterEntries(cluster, open ? undefined : hidden) : NO_ENTRIES, j.attrs, open ? undefined : hidden);
             bytes = onWire.bytes;
+          } else if (listing) {
+            text += listing.job(q.projection ? project(src, q.projection) : whole(), sent === 1);
+            bytes = text.length;
           } else if (!countsOnly) {
             const attrs = q.projection ? project(src, q.projection) : whole();
             page.ads.push({ attrs });
@@ -400,9 +426,14 @@ export async function runJobQuery(
         if (spent + (now - t0) > limitMs) throw overBudget();
         if (page.ads.length + (onWire?.ads ?? 0) >= PAGE_ADS || bytes >= PAGE_BYTES || now - t0 > SLICE_MS) break;
       }
+      if (listing && done) text += listing.end(sent);
       spent += performance.now() - t0;
       if (onWire?.ads) page.wire = onWire.take();
-      if (page.ads.length || page.wire) await send(page);
+      if (text) {
+        page.text = Buffer.from(text);
+        text = '';
+      }
+      if (page.ads.length || page.wire || page.text) await send(page);
       if (!done) await turn();
     }
     await send({ ads: [], last: true, matched, mine: fromArray(queue.ownerCounts(identity.name)), all: fromArray(queue.allCounts) });
@@ -418,6 +449,11 @@ export async function runJobQuery(
   }
   const clusters = wanted.length ? [...new Set(wanted.map((w) => w.cluster))] : undefined;
   let after: HistoryKey | undefined;
+  if (req.history_after) {
+    const { cluster, proc } = { cluster: Number(req.history_after.cluster), proc: Number(req.history_after.proc) };
+    after = queue.historyKey(cluster, proc);
+    if (!after) throw new DschedError('JOB_NOT_FOUND', `job ${cluster}.${proc} is not in the history: a page cannot go on after it`);
+  }
   for (;;) {
     if (cancelled()) return;
     const page: QueryPage = { ads: [], last: false };

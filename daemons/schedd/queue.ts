@@ -856,6 +856,12 @@ export class JobQueue {
    * the history_newest index from `after` on, so paging through a million rows costs one pass, not a sort of
    * them all per page; only clusters with few rows are looked up by their key and sorted.
    */
+  /** Where a finished job stands in history's reading order (a page that ended with it goes on from there). */
+  historyKey(cluster: number, proc: number): HistoryKey | undefined {
+    const r = this.db.prepare('SELECT completion_date FROM history WHERE cluster_id = ? AND proc_id = ?').get(cluster, proc) as { completion_date: number } | undefined;
+    return r && { completion: r.completion_date, cluster, proc };
+  }
+
   *historyPage(opts: { owners?: string[]; clusters?: number[]; after?: HistoryKey; max: number }): Generator<HistoryRow> {
     const where: string[] = [];
     const args: unknown[] = [];

@@ -19,13 +19,20 @@ import { checkEdits, editJobs } from './edit.js';
 import type { FsAuth } from './fs-auth.js';
 import { jobKey, type Job } from './queue.js';
 import type { Schedd } from './schedd.js';
-import { forEachJob, jobSource, privateSet, runJobQuery, seesPrivate, selectJobs, withoutPrivate, type QueryOptions, type QueryPage } from './query.js';
+import { forEachJob, fromArray, jobSource, privateSet, runJobQuery, seesPrivate, selectJobs, withoutPrivate, type QueryOptions, type QueryPage } from './query.js';
+import { QueryShare } from './query-share.js';
 import { writePaced } from '../../lib/rpc/write-paced.js';
 
 const ids = (list: Array<{ cluster: number; proc: number }>) => list.map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
 
 export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions): ServiceImpl {
   const queue = schedd.queue;
+  // whole ads come as wire bytes; the rest of the page (its counts, a rendered listing) is encoded as usual
+  const encode = (proto().Schedd as unknown as { service: Record<string, grpc.MethodDefinition<unknown, unknown>> }).service.QueryJobs!.responseSerialize;
+  const encodePage = (page: QueryPage) => (page.wire ? Buffer.concat([page.wire, encode({ ...page, wire: undefined })]) : encode(page));
+  // queries of the same view share one answer while the queue stays the same
+  const shared = new QueryShare(queue, query, encodePage);
+  schedd.watch(() => shared.invalidate());
   return {
     unary: {
       BeginAuth(req: { user: string }) {
@@ -114,10 +121,15 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
         call.end();
       },
       async QueryJobs(req: JobQuery__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) {
-        // whole ads come as wire bytes; the rest of the page (its counts) is encoded as usual behind them
-        const encode = (proto().Schedd as unknown as { service: Record<string, grpc.MethodDefinition<unknown, unknown>> }).service.QueryJobs!.responseSerialize;
-        const send = (page: QueryPage) => writePaced(call, page.wire ? new EncodedReply(Buffer.concat([page.wire, encode({ ...page, wire: undefined })])) : page);
-        await runJobQuery(queue, req, ctx.identity, query, send, ctx.cancelled, true);
+        if (req.history || req.counts_only) {
+          // history reads the database a page at a time, and a summary costs nothing: neither is shared
+          await runJobQuery(queue, req, ctx.identity, query, (page) => writePaced(call, new EncodedReply(encodePage(page))), ctx.cancelled, true);
+        } else {
+          const matched = await shared.query(req, ctx.identity, (page) => writePaced(call, new EncodedReply(page)), ctx.cancelled);
+          if (ctx.cancelled()) return;
+          // the last page is the caller's own: its jobs among the queue's
+          await writePaced(call, { ads: [], last: true, matched, mine: fromArray(queue.ownerCounts(ctx.identity.name)), all: fromArray(queue.allCounts) });
+        }
         call.end();
       },
       async WatchJobs(req: WatchJobsRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) {

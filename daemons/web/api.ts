@@ -154,6 +154,17 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
     }
   }
 
+  /** A `projection` parameter as the schedd takes it (the job id always in; none: every attribute). */
+  const projectionOf = (p: string | undefined) => (p ? [...new Set(['ClusterId', 'ProcId', ...p.split(',').filter(Boolean)])] : []);
+
+  /** A page of at most `limit` of `ads` (asked for one more), and the `after` of the next page when there is one. */
+  function pageOf(ads: Array<Record<string, string>>, limit: number) {
+    const page = ads.slice(0, limit);
+    const lastAd = page.at(-1);
+    const next = ads.length > limit && lastAd ? `${literalValue(lastAd.ClusterId ?? '0')}.${literalValue(lastAd.ProcId ?? '0')}` : null;
+    return { jobs: page.map(toJson), next };
+  }
+
   /** The queue's jobs by state, as dq -totals counts them, from the mirror. */
   function mirrorCounts() {
     const jobs = { total: 0, idle: 0, running: 0, held: 0, completed: 0, removed: 0, suspended: 0 };
@@ -194,15 +205,11 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
         q.cluster ? `ClusterId == ${Number(q.cluster)}` : undefined,
         after ? `ClusterId > ${after.cluster} || (ClusterId == ${after.cluster} && ProcId > ${after.proc})` : undefined,
       );
-      const projection = q.projection ? [...new Set(['ClusterId', 'ProcId', ...q.projection.split(',').filter(Boolean)])] : [];
+      const projection = projectionOf(q.projection);
       if (d.mirror.jobsReady) return c.json({ ...(await as(c, () => pageFromMirror(q, after, projection))), counts: mirrorCounts() }, 200);
       // before the mirror has the queue: the schedd pages by the constraint itself (slower on a big queue)
       const r = await as(c, () => query({ ids: [], owners: q.owner ? [q.owner] : [], constraint, projection, history: false, limit: q.limit + 1 }));
-      const more = r.ads.length > q.limit;
-      const page = r.ads.slice(0, q.limit);
-      const lastAd = page.at(-1);
-      const next = more && lastAd ? `${literalValue(lastAd.ClusterId ?? '0')}.${literalValue(lastAd.ProcId ?? '0')}` : null;
-      return c.json({ jobs: page.map(toJson), next, counts: r.last?.all ? countsOf(r.last.all) : undefined }, 200);
+      return c.json({ ...pageOf(r.ads, q.limit), counts: r.last?.all ? countsOf(r.last.all) : undefined }, 200);
     },
   );
 
@@ -321,8 +328,12 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
     async (c) => {
       const q = c.req.valid('query');
       checkConstraint(q.constraint);
-      const r = await as(c, () => query({ ids: [], owners: q.owner ? [q.owner] : [], constraint: q.constraint ?? '', projection: [], history: true, limit: q.limit }));
-      return c.json({ jobs: r.ads.map(toJson), next: null }, 200);
+      // newest first; a page goes on after the last job of the one before, as /v1/jobs pages
+      const history_after = q.after ? parseId(q.after) : undefined;
+      const r = await as(c, () =>
+        query({ ids: [], owners: q.owner ? [q.owner] : [], constraint: q.constraint ?? '', projection: projectionOf(q.projection), history: true, limit: q.limit + 1, history_after }),
+      );
+      return c.json(pageOf(r.ads, q.limit), 200);
     },
   );
 

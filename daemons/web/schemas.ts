@@ -42,6 +42,8 @@ export const JobsReply = z
 export const HistoryQuery = z.object({
   constraint: Expr.optional(),
   owner: Owner.optional(),
+  projection: JobsQuery.shape.projection,
+  after: z.string().regex(/^\d{1,15}\.\d{1,9}$/).optional().openapi({ description: 'paging: the jobs that finished before this one (the `next` of the previous page)' }),
   limit: z.coerce.number().int().min(1).max(5000).default(100),
 });
 

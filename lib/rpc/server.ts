@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { KeyObject } from 'node:crypto';
 import { ANONYMOUS, userIdentity, verifyToken, type Identity } from './auth.js';
 import { authorize, isAnonymous, methodName } from './authz.js';
-import { CHANNEL_OPTIONS } from './channel-options.js';
+import { SERVER_CHANNEL_OPTIONS } from './channel-options.js';
 import { daemonIdentity, serverCredentials, type Revocations, type TlsMaterial } from './tls.js';
 import { toServiceError } from './status.js';
 import { healthProto } from './proto.js';
@@ -209,7 +209,7 @@ function healthService(names: string[], initial: ServingStatus, log: Logger): { 
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const server = new grpc.Server(CHANNEL_OPTIONS);
+  const server = new grpc.Server(SERVER_CHANNEL_OPTIONS);
   const healthDefinition = healthProto().Health.service as unknown as grpc.ServiceDefinition;
   const hs = healthService(opts.services.map((s) => serviceName(s.definition)).filter((n): n is string => !!n), opts.initialHealth ?? 'SERVING', opts.log);
   for (const { definition, impl } of [...opts.services, { definition: healthDefinition, impl: hs.impl }]) {

@@ -92,6 +92,35 @@ describe('web – API', () => {
     assert.equal(history.json.jobs[0].ClusterId, r.json.cluster);
   });
 
+  test('web – /v1/history pages newest first with after and next, and projects with projection', async () => {
+    pool.file('gone.sub', 'executable = /bin/true\nhold = true\n+Note = "gone"\nqueue 5\n');
+    const cluster = await pool.submit('gone.sub');
+    const rm = await pool.run('drm', [String(cluster)]);
+    assert.equal(rm.code, 0, rm.stderr);
+    const only = encodeURIComponent(`ClusterId == ${cluster}`);
+    const dhistory = (await pool.json('dhistory', [String(cluster)])).map((a) => a.ProcId);
+    assert.equal(dhistory.length, 5);
+    // three pages of two, in dhistory's order, each going on after the last job of the one before
+    const procs: unknown[] = [];
+    let next: string | null = null;
+    for (let i = 0; i < 3; i++) {
+      const page = await web(pool, `/v1/history?constraint=${only}&limit=2&projection=Note,JobStatus${next ? `&after=${next}` : ''}`);
+      assert.equal(page.status, 200, page.text);
+      for (const ad of page.json.jobs) {
+        assert.deepEqual(Object.keys(ad).sort(), ['ClusterId', 'JobStatus', 'Note', 'ProcId']);
+        assert.equal(ad.JobStatus, 3);
+        procs.push(ad.ProcId);
+      }
+      next = page.json.next;
+      assert.equal(next === null, i === 2, `page ${i}: next ${next}`);
+      if (next) assert.equal(next, `${cluster}.${page.json.jobs.at(-1).ProcId}`);
+    }
+    assert.deepEqual(procs, dhistory);
+    const unknown = await web(pool, `/v1/history?after=999999.0`);
+    assert.notEqual(unknown.status, 200);
+    assert.equal(unknown.json.error.code, 'JOB_NOT_FOUND');
+  });
+
   test('web – a DAG\'s nodes, their states and the graph', async () => {
     pool.file('node.sub', 'executable = /bin/true\nqueue\n');
     pool.file('d.dag', 'JOB A node.sub\nJOB B node.sub\nPARENT A CHILD B\n');

@@ -2,6 +2,7 @@
 // callers may pass anything with the same methods. Views read attributes only through `lookupJS` (the evaluated
 // value as plain JS: numbers, strings, booleans, null for undefined/error), so they never depend on the
 // evaluator's value representation.
+import { sortKeys } from '../../../grammar/classad/json-keys.js';
 
 export interface OutputAd {
   /** The attribute's evaluated value as JS (null when undefined or error, undefined when absent). */
@@ -37,21 +38,7 @@ export function bool(ad: OutputAd, name: string): boolean | undefined {
   return undefined;
 }
 
-/** Sorts object keys case-insensitively (then by code unit), recursively for nested objects; arrays keep order. */
-export function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => {
-      const la = a.toLowerCase();
-      const lb = b.toLowerCase();
-      return la < lb ? -1 : la > lb ? 1 : a < b ? -1 : a > b ? 1 : 0;
-    });
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of entries) out[k] = sortKeys(v);
-    return out;
-  }
-  return value;
-}
+export { sortKeys };
 
 /** The JSON form of an ad: `toJSON()` when it has one, else nothing can be said. */
 export function adToJSON(ad: OutputAd): Record<string, unknown> {
