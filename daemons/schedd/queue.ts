@@ -642,6 +642,71 @@ export class JobQueue {
     if (c.procs <= 0) this.clusters.delete(clusterId);
   }
 
+  /**
+   * Change queued procs of one cluster from one status to another (dhold, drelease of whole clusters; the
+   * caller has checked they need nothing but the change recorded: no claim, no DAG) with one UPDATE per group,
+   * all groups in one transaction, all or nothing. Each group's jobs get the same `changes`, as update() makes
+   * them (null removes an attribute, or hides the cluster's with undefined), with JobStatus and
+   * EnteredCurrentStatus. Earlier pending changes are committed first. The caller writes the events once
+   * this returns; if the write fails, nothing changed and the typed error is thrown.
+   */
+  changeProcs(clusterId: number, groups: Array<{ jobs: Job[]; changes: Record<string, string | null> }>, status: number): void {
+    if (this.flushScheduled) {
+      this.flush();
+      if (this.failing !== undefined) throw this.failing;
+    }
+    const c = this.clusters.get(clusterId);
+    if (!c || !groups.some((g) => g.jobs.length)) return;
+    const t = String(nowSeconds());
+    const path = (k: string) => `$."${k.replace(/["\\]/g, '')}"`;
+    const planned = groups.map((g) => {
+      const set: Record<string, string> = {};
+      const removed: string[] = [];
+      for (const [k, v] of Object.entries(g.changes)) {
+        if (v !== null) set[k] = v;
+        else if (c.attrs[k] !== undefined) set[k] = 'undefined';
+        else removed.push(k);
+      }
+      set.JobStatus = String(status);
+      set.EnteredCurrentStatus = t;
+      return { jobs: g.jobs, set, removed };
+    });
+    try {
+      this.db.transaction(() => {
+        for (const g of planned) {
+          if (!g.jobs.length) continue;
+          const names = Object.keys(g.set);
+          const ad = g.removed.length ? `json_remove(ad, ${g.removed.map(() => '?').join(', ')})` : 'ad';
+          this.db
+            .prepare(`UPDATE jobs SET status = ?, ad = json_set(${ad}, ${names.map(() => '?, ?').join(', ')}) WHERE cluster_id = ? AND proc_id IN (SELECT value FROM json_each(?))`)
+            .run(status, ...g.removed.map(path), ...names.flatMap((k) => [path(k), g.set[k]!]), clusterId, JSON.stringify(g.jobs.map((j) => j.proc)));
+        }
+      })();
+    } catch (e) {
+      throw storeError(e, `cannot change the jobs of cluster ${clusterId}`);
+    }
+    this.commits.count++;
+    const changed: Job[] = [];
+    for (const g of planned) {
+      for (const j of g.jobs) {
+        const wasIdle = j.status === JobStatus.Idle;
+        this.count(j, j.status, -1);
+        for (const k of g.removed) delete j.attrs[k];
+        Object.assign(j.attrs, g.set);
+        j.status = status;
+        this.count(j, status, 1);
+        j.ad = undefined;
+        if (wasIdle && status !== JobStatus.Idle) this.leaveIdle(j);
+        else if (!wasIdle && status === JobStatus.Idle) {
+          j.matching = false;
+          this.enterIdle(j);
+        }
+        changed.push(j);
+      }
+    }
+    this.onFlushed(changed);
+  }
+
   private scheduleFlush() {
     if (this.flushScheduled) return;
     this.flushScheduled = true;

@@ -53,12 +53,13 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
           throw new DschedError('USAGE', 'say which jobs: cluster, cluster.proc, a user, -constraint or -all');
         const notQueued = (m: { cluster: number; proc: number }) => ({ id: m, ok: false, error: `job ${m.cluster}${m.proc >= 0 ? '.' + m.proc : ''} is not in the queue`, code: 'JOB_NOT_FOUND' });
         const result = (r: { job: Job; ok: boolean; error?: string; code?: string }) => ({ id: { cluster: r.job.cluster, proc: r.job.proc }, ok: r.ok, error: r.error ?? '', code: r.code ?? '' });
-        if (req.action === 'remove' && wanted.length && wanted.every((w) => w.proc < 0) && !req.owners.length && !req.constraint.trim() && !req.all) {
-          // whole clusters: removed set-based, no per-job selection
+        const action = req.action;
+        if ((action === 'remove' || action === 'hold' || action === 'release') && wanted.length && wanted.every((w) => w.proc < 0) && !req.owners.length && !req.constraint.trim() && !req.all) {
+          // whole clusters: changed set-based, no per-job selection
           const missing = wanted.filter((w) => !queue.jobs.clusterSize(w.cluster));
-          const { removed, results } = await schedd.removeClusters(ctx.identity, [...new Set(wanted.map((w) => w.cluster))], req.reason);
-          const done = removed.reduce((n, r) => n + r.length, 0) + results.filter((r) => r.ok).length;
-          const out = req.failures_only ? [] : removed.flatMap((r) => r.map((job) => result({ job, ok: true })));
+          const { done: acted, results } = await schedd.actOnClusters(ctx.identity, action, [...new Set(wanted.map((w) => w.cluster))], req.reason);
+          const done = acted.reduce((n, r) => n + r.length, 0) + results.filter((r) => r.ok).length;
+          const out = req.failures_only ? [] : acted.flatMap((r) => r.map((job) => result({ job, ok: true })));
           for (const r of results) if (!req.failures_only || !r.ok) out.push(result(r));
           for (const m of missing) out.push(notQueued(m));
           return { matched: done + results.filter((r) => !r.ok).length, done, results: out };
