@@ -28,6 +28,7 @@ import { loggedEnd, terminationUsage, UserLogWriter, type UserLogEvent } from '.
 import { Mailer, type JobFacts, type MailEvent } from './notify.js';
 import { appendToErrorFile, killsOnWalltime, walltimeExit, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
 import { GangClaims } from './gang.js';
+import { forEachJob } from './query.js';
 
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
 /** An event before the job's id and the time are filled in. */
@@ -960,10 +961,25 @@ export class Schedd {
    * running jobs. Jobs without such expressions cost one attribute lookup.
    */
   async periodicPolicies(): Promise<void> {
+    // a walk of a big queue outlasting the interval is not started again over it
+    if (this.policyWalk) return;
+    this.policyWalk = true;
+    try {
+      await this.evaluatePolicies();
+    } finally {
+      this.policyWalk = false;
+    }
+  }
+  private policyWalk = false;
+
+  private async evaluatePolicies(): Promise<void> {
+    const active = (v: string | undefined) => v !== undefined && v !== 'false' && v !== 'FALSE' && v !== 'undefined';
+    const found = await this.policyJobs(active);
     const t = now();
     const kills: Array<Promise<unknown>> = [];
-    const active = (v: string | undefined) => v !== undefined && v !== 'false' && v !== 'FALSE' && v !== 'undefined';
-    for (const job of this.policyJobs(active)) {
+    for (const job of found) {
+      // found over several turns: a job may have left the queue since
+      if (this.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) continue;
       const attr = (n: string) => job.attrs[n] ?? this.queue.clusters.get(job.cluster)?.attrs[n];
       if (job.status === JobStatus.Removed) continue;
       if (job.attrs[RELEASE_WHEN_STOPPED] !== undefined) {
@@ -995,18 +1011,27 @@ export class Schedd {
 
   /**
    * The jobs with a policy expression of their own or from their cluster: a cluster without any costs one
-   * look at each proc's own attributes, so a million held jobs without policies cost a few milliseconds.
+   * look at each proc's own attributes, a slice of the queue per turn of the event loop (a million held jobs
+   * took a quarter of a second at a time, and every query that came meanwhile waited for it).
    */
-  private policyJobs(active: (v: string | undefined) => boolean): Job[] {
+  private async policyJobs(active: (v: string | undefined) => boolean): Promise<Job[]> {
     const out: Job[] = [];
-    for (const c of this.queue.clusters.values()) {
-      const a = c.attrs;
-      const shared = active(a.PeriodicRemove) || active(a.PeriodicHold) || active(a.PeriodicRelease) || a.AllowedJobDuration !== undefined;
-      for (const j of this.queue.byCluster(c.id)) {
+    let cluster = -1;
+    let shared = false;
+    await forEachJob(
+      this.queue,
+      [],
+      (j) => {
+        if (j.cluster !== cluster) {
+          cluster = j.cluster;
+          const a = this.queue.clusters.get(cluster)?.attrs ?? {};
+          shared = active(a.PeriodicRemove) || active(a.PeriodicHold) || active(a.PeriodicRelease) || a.AllowedJobDuration !== undefined;
+        }
         const o = j.attrs;
         if (shared || o.PeriodicRemove !== undefined || o.PeriodicHold !== undefined || o.PeriodicRelease !== undefined || o.AllowedJobDuration !== undefined || o[RELEASE_WHEN_STOPPED] !== undefined) out.push(j);
-      }
-    }
+      },
+      () => false,
+    );
     return out;
   }
 
