@@ -102,6 +102,16 @@ export interface Autocluster {
  * The queued jobs by "cluster.proc" (the Map calls the schedd makes), kept as cluster → proc → job: no key
  * string and no second table per job, which with a million held jobs was a tenth of the schedd's memory.
  */
+/**
+ * The WHERE of a statement over these procs of one cluster (its cluster id is the first parameter): a range
+ * when they are consecutive (a whole cluster, a piece of one), which SQLite walks on the key, else a list.
+ */
+function procFilter(jobs: Job[]): { which: string; procs: Array<number | string> } {
+  const first = jobs[0]!.proc;
+  if (jobs.every((j, i) => j.proc === first + i)) return { which: 'cluster_id = ? AND proc_id BETWEEN ? AND ?', procs: [first, first + jobs.length - 1] };
+  return { which: 'cluster_id = ? AND proc_id IN (SELECT value FROM json_each(?))', procs: [JSON.stringify(jobs.map((j) => j.proc))] };
+}
+
 export class JobIndex {
   private byCluster = new Map<number, Map<number, Job>>();
   private count = 0;
@@ -131,6 +141,10 @@ export class JobIndex {
   delete(key: string): boolean {
     const [c, p] = JobIndex.split(key);
     return this.deleteProc(c, p);
+  }
+  /** get() without the key text (a walk over many procs). */
+  at(c: number, p: number): Job | undefined {
+    return this.byCluster.get(c)?.get(p);
   }
   /** delete() without the key text (a removal of many procs). */
   deleteProc(c: number, p: number): boolean {
@@ -602,8 +616,7 @@ export class JobQueue {
     if (!c || !jobs.length) return;
     const t = String(Math.floor(Date.now() / 1000));
     const reasonText = lit(reason);
-    const which = 'cluster_id = ? AND proc_id IN (SELECT value FROM json_each(?))';
-    const procs = JSON.stringify(jobs.map((j) => j.proc));
+    const { which, procs } = procFilter(jobs);
     const all = jobs.length === c.procs;
     try {
       this.db.transaction(() => {
@@ -615,8 +628,8 @@ export class JobQueue {
               `SELECT cluster_id, proc_id, owner, ${JobStatus.Removed}, ?, json_set(ad, '$.RemoveReason', ?, '$.CompletionDate', COALESCE(json_extract(ad, '$.CompletionDate'), '0'), ` +
               `'$.JobStatus', '${JobStatus.Removed}', '$.EnteredCurrentStatus', ?) FROM jobs WHERE ${which}`,
           )
-          .run(Number(t), reasonText, t, clusterId, procs);
-        this.db.prepare(`DELETE FROM jobs WHERE ${which}`).run(clusterId, procs);
+          .run(Number(t), reasonText, t, clusterId, ...procs);
+        this.db.prepare(`DELETE FROM jobs WHERE ${which}`).run(clusterId, ...procs);
         if (all) this.st.delCluster.run(clusterId);
       })();
     } catch (e) {
@@ -677,9 +690,10 @@ export class JobQueue {
           if (!g.jobs.length) continue;
           const names = Object.keys(g.set);
           const ad = g.removed.length ? `json_remove(ad, ${g.removed.map(() => '?').join(', ')})` : 'ad';
+          const { which, procs } = procFilter(g.jobs);
           this.db
-            .prepare(`UPDATE jobs SET status = ?, ad = json_set(${ad}, ${names.map(() => '?, ?').join(', ')}) WHERE cluster_id = ? AND proc_id IN (SELECT value FROM json_each(?))`)
-            .run(status, ...g.removed.map(path), ...names.flatMap((k) => [path(k), g.set[k]!]), clusterId, JSON.stringify(g.jobs.map((j) => j.proc)));
+            .prepare(`UPDATE jobs SET status = ?, ad = json_set(${ad}, ${names.map(() => '?, ?').join(', ')}) WHERE ${which}`)
+            .run(status, ...g.removed.map(path), ...names.flatMap((k) => [path(k), g.set[k]!]), clusterId, ...procs);
         }
       })();
     } catch (e) {

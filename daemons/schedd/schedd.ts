@@ -1193,7 +1193,7 @@ export class Schedd {
         // looked at again now: between pieces a job may have started or left the queue
         const piece: Job[] = [];
         for (const j of all.slice(start, start + REMOVE_PIECE)) {
-          if (this.queue.jobs.get(jobKey(j.cluster, j.proc)) !== j) continue;
+          if (this.queue.jobs.at(j.cluster, j.proc) !== j) continue;
           if (how.plain(j)) piece.push(j);
           else rest.push(j);
         }

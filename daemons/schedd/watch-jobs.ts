@@ -59,7 +59,7 @@ export async function watchJobs(schedd: Schedd, query: QueryOptions, req: WatchJ
     return out;
   };
   const change = (j: Job, gone: boolean, hidden?: Set<string>): Change => ({ id: { cluster: j.cluster, proc: j.proc }, status: j.status, gone, ad: { attrs: attrs(j, hidden) } });
-  const gone = (j: Job) => !queue.jobs.has(jobKey(j.cluster, j.proc));
+  const gone = (j: Job) => !queue.jobs.at(j.cluster, j.proc);
 
   // What of a job's own attributes the watcher sees, ProcId aside: procs of one cluster with the same (and the
   // same status) have the same ad but for their ProcId, as the rest comes from the cluster.
