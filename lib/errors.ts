@@ -87,6 +87,7 @@ export const ERROR_CODES = {
     exit: 1,
     hint: "dtail reads only the file the job's standard output (or error) was opened as when it started, with the owner's rights; a link or another file in its place is not followed",
   },
+  WATCHER_TOO_SLOW: { status: GrpcStatus.UNAVAILABLE, exit: 1, hint: 'the job-change stream fell too far behind the queue and was ended; watching again starts from the queue as it is' },
   TOO_MANY_STREAMS: { status: GrpcStatus.RESOURCE_EXHAUSTED, exit: 1, hint: 'end some of your other dtail -f (or watches) first' },
   SERVICE_UNKNOWN: { status: GrpcStatus.NOT_FOUND, exit: 1, hint: 'the health service knows "" (the daemon) and the daemon\'s own service (dsched.v1.Schedd, ...)' },
   INTERNAL: { status: GrpcStatus.INTERNAL, exit: 1 },

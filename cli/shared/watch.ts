@@ -7,6 +7,7 @@ import { DschedError, type ErrorCode } from '../../lib/errors.js';
 import { Universe } from '../../lib/job-status.js';
 import type { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import type { JobChange__Output } from '../../lib/rpc/generated/dsched/v1/JobChange.js';
+import { procsOf } from '../../lib/rpc/job-changes.js';
 import type { Selection } from './job-selection.js';
 import type { Session } from './session.js';
 
@@ -45,6 +46,17 @@ function stateOf(c: JobChange__Output): JobState {
   return { cluster: Number(c.id?.cluster), proc: Number(c.id?.proc), status: c.status, attrs: c.ad?.attrs ?? {}, gone: c.gone };
 }
 
+/** The jobs a change tells of: one, or each proc of its spans (procs of a cluster that changed alike). */
+function* statesOf(c: JobChange__Output): Generator<JobState> {
+  const first = stateOf(c);
+  if (!c.procs?.length) {
+    yield first;
+    return;
+  }
+  const withId = 'ProcId' in first.attrs;
+  for (const p of procsOf(c)) yield { ...first, proc: p, attrs: withId ? { ...first.attrs, ProcId: String(p) } : first.attrs };
+}
+
 /** Follow the jobs until `update` says so ('done') or the deadline passes ('timeout'). */
 export async function followJobs(schedd: ScheddClient, f: Follow): Promise<'done' | 'timeout'> {
   const jobs = new Map<string, JobState>();
@@ -54,7 +66,7 @@ export async function followJobs(schedd: ScheddClient, f: Follow): Promise<'done
   let backoff = 250;
   for (;;) {
     const r = await new Promise<{ stop?: 'done' | 'timeout'; err?: DschedError; fatal?: unknown }>((resolve) => {
-      const stream = schedd.jobChanges({ ids: f.ids, owners: f.owners ?? [], projection });
+      const stream = schedd.jobChanges({ ids: f.ids, owners: f.owners ?? [], projection, spans: true });
       let synced = false;
       const fresh = new Map<string, JobState>();
       let timer: NodeJS.Timeout | undefined;
@@ -88,18 +100,34 @@ export async function followJobs(schedd: ScheddClient, f: Follow): Promise<'done
           decide(f.update(jobs, left));
           return;
         }
-        const j = stateOf(c);
-        const k = jobKey(j);
         if (!synced) {
-          if (!j.gone) fresh.set(k, j);
+          for (const j of statesOf(c)) if (!j.gone) fresh.set(jobKey(j), j);
           return;
         }
-        if (j.gone) {
-          jobs.delete(k);
-          left.set(k, j);
-        } else jobs.set(k, j);
-        decide(f.update(jobs, left, j));
+        apply(statesOf(c), false);
       });
+      // each job of a change in turn; an update that waits pauses the stream until it is done
+      const apply = (it: Iterator<JobState>, paused: boolean): void => {
+        for (let n = it.next(); !n.done; n = it.next()) {
+          const j = n.value;
+          const k = jobKey(j);
+          if (j.gone) {
+            jobs.delete(k);
+            left.set(k, j);
+          } else jobs.set(k, j);
+          const r = f.update(jobs, left, j);
+          if (r === true) return finish({ stop: 'done' });
+          if (r !== false) {
+            if (!paused) stream.pause();
+            r.then(
+              (stop) => (stop ? finish({ stop: 'done' }) : apply(it, true)),
+              (e) => finish({ fatal: e }),
+            );
+            return;
+          }
+        }
+        if (paused) stream.resume();
+      };
       stream.on('error', (e) => finish({ err: schedd.rpc.streamError(e as Parameters<ScheddClient['rpc']['streamError']>[0]) }));
       stream.on('end', () => finish({}));
     });

@@ -110,6 +110,16 @@ export interface Autocluster {
  * The queued jobs by "cluster.proc" (the Map calls the schedd makes), kept as cluster → proc → job: no key
  * string and no second table per job, which with a million held jobs was a tenth of the schedd's memory.
  */
+/**
+ * The WHERE of a statement over these procs of one cluster (its cluster id is the first parameter): a range
+ * when they are consecutive (a whole cluster, a piece of one), which SQLite walks on the key, else a list.
+ */
+function procFilter(jobs: Job[]): { which: string; procs: Array<number | string> } {
+  const first = jobs[0]!.proc;
+  if (jobs.every((j, i) => j.proc === first + i)) return { which: 'cluster_id = ? AND proc_id BETWEEN ? AND ?', procs: [first, first + jobs.length - 1] };
+  return { which: 'cluster_id = ? AND proc_id IN (SELECT value FROM json_each(?))', procs: [JSON.stringify(jobs.map((j) => j.proc))] };
+}
+
 export class JobIndex {
   private byCluster = new Map<number, Map<number, Job>>();
   private count = 0;
@@ -139,6 +149,10 @@ export class JobIndex {
   delete(key: string): boolean {
     const [c, p] = JobIndex.split(key);
     return this.deleteProc(c, p);
+  }
+  /** get() without the key text (a walk over many procs). */
+  at(c: number, p: number): Job | undefined {
+    return this.byCluster.get(c)?.get(p);
   }
   /** delete() without the key text (a removal of many procs). */
   deleteProc(c: number, p: number): boolean {
@@ -642,8 +656,7 @@ export class JobQueue {
     if (!c || !jobs.length) return;
     const t = String(Math.floor(Date.now() / 1000));
     const reasonText = lit(reason);
-    const which = 'cluster_id = ? AND proc_id IN (SELECT value FROM json_each(?))';
-    const procs = JSON.stringify(jobs.map((j) => j.proc));
+    const { which, procs } = procFilter(jobs);
     const all = jobs.length === c.procs;
     try {
       this.db.transaction(() => {
@@ -655,8 +668,8 @@ export class JobQueue {
               `SELECT cluster_id, proc_id, owner, ${JobStatus.Removed}, ?, json_set(ad, '$.RemoveReason', ?, '$.CompletionDate', COALESCE(json_extract(ad, '$.CompletionDate'), '0'), ` +
               `'$.JobStatus', '${JobStatus.Removed}', '$.EnteredCurrentStatus', ?) FROM jobs WHERE ${which}`,
           )
-          .run(Number(t), reasonText, t, clusterId, procs);
-        this.db.prepare(`DELETE FROM jobs WHERE ${which}`).run(clusterId, procs);
+          .run(Number(t), reasonText, t, clusterId, ...procs);
+        this.db.prepare(`DELETE FROM jobs WHERE ${which}`).run(clusterId, ...procs);
         if (all) this.st.delCluster.run(clusterId);
       })();
     } catch (e) {
@@ -680,6 +693,72 @@ export class JobQueue {
     // watchers read the removed jobs' cluster attributes: an emptied cluster goes after them
     this.onFlushed(jobs);
     if (c.procs <= 0) this.clusters.delete(clusterId);
+  }
+
+  /**
+   * Change queued procs of one cluster from one status to another (dhold, drelease of whole clusters; the
+   * caller has checked they need nothing but the change recorded: no claim, no DAG) with one UPDATE per group,
+   * all groups in one transaction, all or nothing. Each group's jobs get the same `changes`, as update() makes
+   * them (null removes an attribute, or hides the cluster's with undefined), with JobStatus and
+   * EnteredCurrentStatus. Earlier pending changes are committed first. The caller writes the events once
+   * this returns; if the write fails, nothing changed and the typed error is thrown.
+   */
+  changeProcs(clusterId: number, groups: Array<{ jobs: Job[]; changes: Record<string, string | null> }>, status: number): void {
+    if (this.flushScheduled) {
+      this.flush();
+      if (this.failing !== undefined) throw this.failing;
+    }
+    const c = this.clusters.get(clusterId);
+    if (!c || !groups.some((g) => g.jobs.length)) return;
+    const t = String(nowSeconds());
+    const path = (k: string) => `$."${k.replace(/["\\]/g, '')}"`;
+    const planned = groups.map((g) => {
+      const set: Record<string, string> = {};
+      const removed: string[] = [];
+      for (const [k, v] of Object.entries(g.changes)) {
+        if (v !== null) set[k] = v;
+        else if (c.attrs[k] !== undefined) set[k] = 'undefined';
+        else removed.push(k);
+      }
+      set.JobStatus = String(status);
+      set.EnteredCurrentStatus = t;
+      return { jobs: g.jobs, set, removed };
+    });
+    try {
+      this.db.transaction(() => {
+        for (const g of planned) {
+          if (!g.jobs.length) continue;
+          const names = Object.keys(g.set);
+          const ad = g.removed.length ? `json_remove(ad, ${g.removed.map(() => '?').join(', ')})` : 'ad';
+          const { which, procs } = procFilter(g.jobs);
+          this.db
+            .prepare(`UPDATE jobs SET status = ?, ad = json_set(${ad}, ${names.map(() => '?, ?').join(', ')}) WHERE ${which}`)
+            .run(status, ...g.removed.map(path), ...names.flatMap((k) => [path(k), g.set[k]!]), clusterId, ...procs);
+        }
+      })();
+    } catch (e) {
+      throw storeError(e, `cannot change the jobs of cluster ${clusterId}`);
+    }
+    this.commits.count++;
+    const changed: Job[] = [];
+    for (const g of planned) {
+      for (const j of g.jobs) {
+        const wasIdle = j.status === JobStatus.Idle;
+        this.count(j, j.status, -1);
+        for (const k of g.removed) delete j.attrs[k];
+        Object.assign(j.attrs, g.set);
+        j.status = status;
+        this.count(j, status, 1);
+        j.ad = undefined;
+        if (wasIdle && status !== JobStatus.Idle) this.leaveIdle(j);
+        else if (!wasIdle && status === JobStatus.Idle) {
+          j.matching = false;
+          this.enterIdle(j);
+        }
+        changed.push(j);
+      }
+    }
+    this.onFlushed(changed);
   }
 
   private scheduleFlush() {

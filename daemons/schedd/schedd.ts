@@ -28,6 +28,7 @@ import { loggedEnd, terminationUsage, UserLogWriter, type UserLogEvent } from '.
 import { Mailer, type JobFacts, type MailEvent } from './notify.js';
 import { appendToErrorFile, killsOnWalltime, walltimeExit, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
 import { GangClaims } from './gang.js';
+import { forEachJob } from './query.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** An event before the job's id and the time are filled in. */
@@ -974,10 +975,25 @@ export class Schedd {
    * running jobs. Jobs without such expressions cost one attribute lookup.
    */
   async periodicPolicies(): Promise<void> {
+    // a walk of a big queue outlasting the interval is not started again over it
+    if (this.policyWalk) return;
+    this.policyWalk = true;
+    try {
+      await this.evaluatePolicies();
+    } finally {
+      this.policyWalk = false;
+    }
+  }
+  private policyWalk = false;
+
+  private async evaluatePolicies(): Promise<void> {
+    const active = (v: string | undefined) => v !== undefined && v !== 'false' && v !== 'FALSE' && v !== 'undefined';
+    const found = await this.policyJobs(active);
     const t = now();
     const kills: Array<Promise<unknown>> = [];
-    const active = (v: string | undefined) => v !== undefined && v !== 'false' && v !== 'FALSE' && v !== 'undefined';
-    for (const job of this.policyJobs(active)) {
+    for (const job of found) {
+      // found over several turns: a job may have left the queue since
+      if (this.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) continue;
       const attr = (n: string) => job.attrs[n] ?? this.queue.clusters.get(job.cluster)?.attrs[n];
       if (job.status === JobStatus.Removed) continue;
       if (job.attrs[RELEASE_WHEN_STOPPED] !== undefined) {
@@ -1009,18 +1025,27 @@ export class Schedd {
 
   /**
    * The jobs with a policy expression of their own or from their cluster: a cluster without any costs one
-   * look at each proc's own attributes, so a million held jobs without policies cost a few milliseconds.
+   * look at each proc's own attributes, a slice of the queue per turn of the event loop (a million held jobs
+   * took a quarter of a second at a time, and every query that came meanwhile waited for it).
    */
-  private policyJobs(active: (v: string | undefined) => boolean): Job[] {
+  private async policyJobs(active: (v: string | undefined) => boolean): Promise<Job[]> {
     const out: Job[] = [];
-    for (const c of this.queue.clusters.values()) {
-      const a = c.attrs;
-      const shared = active(a.PeriodicRemove) || active(a.PeriodicHold) || active(a.PeriodicRelease) || a.AllowedJobDuration !== undefined;
-      for (const j of this.queue.byCluster(c.id)) {
+    let cluster = -1;
+    let shared = false;
+    await forEachJob(
+      this.queue,
+      [],
+      (j) => {
+        if (j.cluster !== cluster) {
+          cluster = j.cluster;
+          const a = this.queue.clusters.get(cluster)?.attrs ?? {};
+          shared = active(a.PeriodicRemove) || active(a.PeriodicHold) || active(a.PeriodicRelease) || a.AllowedJobDuration !== undefined;
+        }
         const o = j.attrs;
         if (shared || o.PeriodicRemove !== undefined || o.PeriodicHold !== undefined || o.PeriodicRelease !== undefined || o.AllowedJobDuration !== undefined || o[RELEASE_WHEN_STOPPED] !== undefined) out.push(j);
-      }
-    }
+      },
+      () => false,
+    );
     return out;
   }
 
@@ -1157,18 +1182,18 @@ export class Schedd {
   }
 
   /**
-   * drm of whole clusters: the procs that need nothing but their removal recorded (no claim, no DAG, not
-   * already being removed) go set-based (JobQueue.removeProcs), REMOVE_PIECE at a time with the event loop
-   * free in between, each piece all or nothing and its events written once it is committed; the others,
-   * and the clusters of another owner, take act()'s path, job by job. Returns the jobs removed that way
-   * (a list per piece) and act()'s results for the rest.
+   * drm, dhold, drelease of whole clusters: the procs that need nothing but the change recorded (no claim, no
+   * DAG, no dependency; see setBased) go set-based (JobQueue.removeProcs, changeProcs), REMOVE_PIECE at a
+   * time with the event loop free in between, each piece all or nothing and its events written once it is
+   * committed; the others, and the clusters of another owner, take act()'s path, job by job (with its
+   * errors). Returns the jobs acted on set-based (a list per piece) and act()'s results for the rest.
    */
-  async removeClusters(identity: Identity, clusters: number[], reason: string): Promise<{ removed: Job[][]; results: Awaited<ReturnType<Schedd['act']>> }> {
-    const why = reason || `via drm (by user ${identity.name})`;
-    const removed: Job[][] = [];
+  async actOnClusters(identity: Identity, action: 'remove' | 'hold' | 'release', clusters: number[], reason: string): Promise<{ done: Job[][]; results: Awaited<ReturnType<Schedd['act']>> }> {
+    const why = reason || `via d${action === 'remove' ? 'rm' : action} (by user ${identity.name})`;
+    const how = this.setBased(action, why);
+    const done: Job[][] = [];
     const rest: Job[] = [];
     const failed: Awaited<ReturnType<Schedd['act']>> = [];
-    const plain = (j: Job) => !j.claim && !j.matching && j.status !== JobStatus.Removed && this.queue.value(j, 'JobUniverse') !== 7;
     for (const id of clusters) {
       const c = this.queue.clusters.get(id);
       if (!c) continue;
@@ -1182,38 +1207,80 @@ export class Schedd {
         // looked at again now: between pieces a job may have started or left the queue
         const piece: Job[] = [];
         for (const j of all.slice(start, start + REMOVE_PIECE)) {
-          if (this.queue.jobs.get(jobKey(j.cluster, j.proc)) !== j) continue;
-          if (plain(j)) piece.push(j);
+          if (this.queue.jobs.at(j.cluster, j.proc) !== j) continue;
+          if (how.plain(j)) piece.push(j);
           else rest.push(j);
         }
-        // their events and mail, read now and sent once the removal is committed
+        if (!piece.length) continue;
+        // their events and mail, read now and sent once the change is committed
         const after: Array<() => void> = [];
         this.deferred = after;
         try {
-          for (const j of piece) {
-            this.logEvent(j, { type: 'aborted', reason: why });
-            this.mail('abort', j, { removeReason: why });
-          }
+          for (const j of piece) how.events(j);
         } finally {
           this.deferred = undefined;
         }
         try {
-          this.queue.removeProcs(id, piece, why);
+          how.write(id, piece);
         } catch (e) {
           // nothing done yet: the whole action is refused; else what was done stays and the rest is refused
-          if (!removed.length) throw e;
-          for (const job of all.slice(start)) if (this.queue.jobs.get(jobKey(job.cluster, job.proc)) === job) failed.push({ job, ok: false, error: (e as Error).message, code: e instanceof DschedError ? e.code : 'INTERNAL' });
+          if (!done.length) throw e;
+          // (this piece's other jobs are in `rest`, act()'s to answer for)
+          const refuse = (job: Job) => this.queue.jobs.get(jobKey(job.cluster, job.proc)) === job && failed.push({ job, ok: false, error: (e as Error).message, code: e instanceof DschedError ? e.code : 'INTERNAL' });
+          for (const job of piece) refuse(job);
+          for (const job of all.slice(start + REMOVE_PIECE)) refuse(job);
           break;
         }
-        removed.push(piece);
+        done.push(piece);
+        if (action !== 'remove') this.log.info({ cluster: id, procs: piece.length, reason: why }, action === 'hold' ? 'jobs held' : 'jobs released');
         for (const f of after) f();
         this.userLog.flush();
       }
     }
-    const results = rest.length ? await this.act(identity, 'remove', rest, reason) : [];
+    const results = rest.length ? await this.act(identity, action, rest, reason) : [];
     for (const f of failed) results.push(f);
     this.onQueueChanged();
-    return { removed, results };
+    return { done, results };
+  }
+
+  /**
+   * How an action goes set-based: which jobs qualify (those act() would change with nothing but their
+   * attributes and an event: no claim to stop, no DAG, no dependency hold), their events, and the write.
+   */
+  private setBased(action: 'remove' | 'hold' | 'release', why: string): { plain: (j: Job) => boolean; events: (j: Job) => void; write: (cluster: number, piece: Job[]) => void } {
+    const noRun = (j: Job) => !j.claim && !j.matching && this.queue.value(j, 'JobUniverse') !== Universe.Scheduler;
+    if (action === 'remove')
+      return {
+        plain: (j) => noRun(j) && j.status !== JobStatus.Removed,
+        events: (j) => {
+          this.logEvent(j, { type: 'aborted', reason: why });
+          this.mail('abort', j, { removeReason: why });
+        },
+        write: (cluster, piece) => this.queue.removeProcs(cluster, piece, why),
+      };
+    if (action === 'hold')
+      return {
+        plain: (j) => noRun(j) && j.status === JobStatus.Idle && this.queue.value(j, DEPENDENCY_HOLD) !== true,
+        events: (j) => this.logEvent(j, { type: 'held', reason: why, code: HoldCode.UserRequest, subCode: 0 }),
+        write: (cluster, piece) =>
+          this.queue.changeProcs(cluster, [{ jobs: piece, changes: { HoldReason: lit(why), HoldReasonCode: String(HoldCode.UserRequest), HoldReasonSubCode: '0', [RELEASE_WHEN_STOPPED]: null } }], JobStatus.Held),
+      };
+    return {
+      plain: (j) => noRun(j) && j.status === JobStatus.Held && this.queue.value(j, DEPENDENCY_HOLD) !== true,
+      events: (j) => this.logEvent(j, { type: 'released', reason: why }),
+      write: (cluster, piece) => {
+        // each job keeps the reason it was held for as LastHoldReason: one group per reason (most often one)
+        const byReason = new Map<string, Job[]>();
+        for (const j of piece) {
+          const last = lit(String(this.queue.value(j, 'HoldReason') ?? ''));
+          let g = byReason.get(last);
+          if (!g) byReason.set(last, (g = []));
+          g.push(j);
+        }
+        const changes = (last: string) => ({ [RELEASE_WHEN_STOPPED]: null, HoldReason: null, HoldReasonCode: null, HoldReasonSubCode: null, LastHoldReason: last, ReleaseReason: lit(why) });
+        this.queue.changeProcs(cluster, [...byReason].map(([last, jobs]) => ({ jobs, changes: changes(last) })), JobStatus.Idle);
+      },
+    };
   }
 
   /** dprio: a job's priority among its owner's jobs (higher runs first); `+N`/`-N` change it. */

@@ -17,11 +17,12 @@ import type { WatchJobsRequest__Output } from '../../lib/rpc/generated/dsched/v1
 import type { EditRequest__Output } from '../../lib/rpc/generated/dsched/v1/EditRequest.js';
 import { checkEdits, editJobs } from './edit.js';
 import type { FsAuth } from './fs-auth.js';
-import { jobKey, type Job } from './queue.js';
+import type { Job } from './queue.js';
 import type { Schedd } from './schedd.js';
-import { forEachJob, fromArray, jobSource, privateSet, runJobQuery, seesPrivate, selectJobs, withoutPrivate, type QueryOptions, type QueryPage } from './query.js';
+import { fromArray, runJobQuery, selectJobs, type QueryOptions, type QueryPage } from './query.js';
 import { QueryShare } from './query-share.js';
 import { writePaced } from '../../lib/rpc/write-paced.js';
+import { watchJobs } from './watch-jobs.js';
 
 const ids = (list: Array<{ cluster: number; proc: number }>) => list.map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
 
@@ -60,12 +61,13 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
           throw new DschedError('USAGE', 'say which jobs: cluster, cluster.proc, a user, -constraint or -all');
         const notQueued = (m: { cluster: number; proc: number }) => ({ id: m, ok: false, error: `job ${m.cluster}${m.proc >= 0 ? '.' + m.proc : ''} is not in the queue`, code: 'JOB_NOT_FOUND' });
         const result = (r: { job: Job; ok: boolean; error?: string; code?: string }) => ({ id: { cluster: r.job.cluster, proc: r.job.proc }, ok: r.ok, error: r.error ?? '', code: r.code ?? '' });
-        if (req.action === 'remove' && wanted.length && wanted.every((w) => w.proc < 0) && !req.owners.length && !req.constraint.trim() && !req.all) {
-          // whole clusters: removed set-based, no per-job selection
+        const action = req.action;
+        if ((action === 'remove' || action === 'hold' || action === 'release') && wanted.length && wanted.every((w) => w.proc < 0) && !req.owners.length && !req.constraint.trim() && !req.all) {
+          // whole clusters: changed set-based, no per-job selection
           const missing = wanted.filter((w) => !queue.jobs.clusterSize(w.cluster));
-          const { removed, results } = await schedd.removeClusters(ctx.identity, [...new Set(wanted.map((w) => w.cluster))], req.reason);
-          const done = removed.reduce((n, r) => n + r.length, 0) + results.filter((r) => r.ok).length;
-          const out = req.failures_only ? [] : removed.flatMap((r) => r.map((job) => result({ job, ok: true })));
+          const { done: acted, results } = await schedd.actOnClusters(ctx.identity, action, [...new Set(wanted.map((w) => w.cluster))], req.reason);
+          const done = acted.reduce((n, r) => n + r.length, 0) + results.filter((r) => r.ok).length;
+          const out = req.failures_only ? [] : acted.flatMap((r) => r.map((job) => result({ job, ok: true })));
           for (const r of results) if (!req.failures_only || !r.ok) out.push(result(r));
           for (const m of missing) out.push(notQueued(m));
           return { matched: done + results.filter((r) => !r.ok).length, done, results: out };
@@ -132,55 +134,8 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
         }
         call.end();
       },
-      async WatchJobs(req: WatchJobsRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) {
-        const wanted = ids(req.ids);
-        const whole = new Set(wanted.filter((w) => w.proc < 0).map((w) => w.cluster));
-        const single = new Set(wanted.filter((w) => w.proc >= 0).map((w) => jobKey(w.cluster, w.proc)));
-        const owners = new Set(req.owners ?? []);
-        const matches = (j: Job) => (!wanted.length || whole.has(j.cluster) || single.has(jobKey(j.cluster, j.proc))) && (!owners.size || owners.has(j.owner));
-        // a watcher of many jobs (dwait, dq -watch, the web daemon) asks only for the attributes it shows
-        const only = req.projection?.length ? new Set(req.projection.map((a) => a.toLowerCase())) : undefined;
-        // with a projection, only those attributes are looked up (own over the cluster's, in place): a merged
-        // copy of every job's ad, filtered, cost more than the rest of a million-job removal
-        const attrs = (j: Job) => {
-          const hidden = seesPrivate(ctx.identity, j.owner) ? undefined : privateSet(query);
-          if (!only) return hidden ? withoutPrivate(queue.merged(j), hidden) : queue.merged(j);
-          const src = jobSource(j.attrs, queue.clusters.get(j.cluster)?.attrs, hidden);
-          const out: Record<string, string> = {};
-          for (const n of only) {
-            const found = src.find(n);
-            if (found) out[found[0]] = found[1];
-          }
-          return out;
-        };
-        const change = (j: Job, gone: boolean) => ({ id: { cluster: j.cluster, proc: j.proc }, status: j.status, gone, ad: { attrs: attrs(j) } });
-        const gone = (j: Job) => !queue.jobs.has(jobKey(j.cluster, j.proc));
-        // changes made while the initial state goes out wait (once per job) and follow it, as they are then;
-        // a job that left the queue is told now, while its cluster's attributes are still there
-        let pending: Map<Job, object | undefined> | undefined = new Map();
-        const off = schedd.watch((changed) => {
-          for (const j of changed) {
-            if (!matches(j)) continue;
-            if (!pending) call.write(change(j, gone(j)));
-            else pending.set(j, gone(j) ? change(j, true) : undefined);
-          }
-        });
-        let closed = false;
-        const stop = () => {
-          closed = true;
-          off();
-        };
-        call.on('cancelled', stop);
-        call.on('close', stop);
-        call.on('error', stop);
-        // the initial state a slice at a time, at the reader's pace: a watch over a big queue neither holds
-        // the event loop nor makes the schedd buffer the queue
-        await forEachJob(queue, wanted, (j) => (matches(j) ? writePaced(call, change(j, false)) : undefined), () => closed || call.cancelled);
-        if (closed || call.cancelled) return;
-        call.write({ id: { cluster: 0, proc: -1 }, status: 0, gone: false });
-        const later = pending;
-        pending = undefined;
-        for (const [j, told] of later) call.write(told ?? change(j, gone(j)));
+      WatchJobs(req: WatchJobsRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) {
+        return watchJobs(schedd, query, req, call, ctx);
       },
     },
   };

@@ -7,10 +7,15 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../lib/log.js';
 import type { AdChange__Output } from '../../lib/rpc/generated/dsched/v1/AdChange.js';
 import type { JobChange__Output } from '../../lib/rpc/generated/dsched/v1/JobChange.js';
+import { procsOf } from '../../lib/rpc/job-changes.js';
 import type { PoolLink } from './pool-link.js';
 import { nowSeconds } from '../../lib/time.js';
 
-/** The job attributes the mirror keeps (besides the id): what the batch view, events and metrics need. */
+/**
+ * The job attributes the mirror asks for: what the batch view, events and metrics need. It keeps the ids,
+ * Owner and JobStatus as fields of the job and the others in `attrs`, one object shared by the procs that
+ * changed alike (a cluster of a million jobs holds one).
+ */
 export const MIRROR_ATTRS = [
   'ClusterId', 'ProcId', 'Owner', 'JobStatus', 'JobBatchName', 'QDate', 'Cmd', 'DAGManJobId', 'DAGNodeName', 'JobUniverse',
   'EnteredCurrentStatus', 'Progress', 'HoldReason',
@@ -23,7 +28,8 @@ export interface MirrorJob {
   proc: number;
   owner: string;
   status: number;
-  attrs: Record<string, string | number>;
+  /** shared with other jobs: never changed in place */
+  attrs: Readonly<Record<string, string | number>>;
 }
 
 export interface JobEvent {
@@ -99,7 +105,7 @@ export class JobMirror {
     if (!client) return;
     const fresh = new Map<string, MirrorJob>();
     let hello = false;
-    const stream = (this.jobStream = client.rpc.stream<JobChange__Output>('WatchJobs', { ids: [], projection: this.projection() }));
+    const stream = (this.jobStream = client.rpc.stream<JobChange__Output>('WatchJobs', { ids: [], projection: this.projection(), spans: true }));
     stream.on('data', (ch: JobChange__Output) => {
       const cluster = Number(ch.id?.cluster ?? 0);
       const proc = Number(ch.id?.proc ?? 0);
@@ -116,23 +122,31 @@ export class JobMirror {
         this.emitPool();
         return;
       }
-      const key = `${cluster}.${proc}`;
-      let job: MirrorJob | undefined;
+      // the ids, owner and status are the job's fields; the rest is one object for every proc of the change
+      let shared: Record<string, string | number> | undefined;
+      let owner = '';
       if (!ch.gone) {
-        const attrs: Record<string, string | number> = {};
-        for (const [k, v] of Object.entries(ch.ad?.attrs ?? {})) attrs[k] = literalValue(v);
-        job = { cluster, proc, owner: String(attrs.Owner ?? ''), status: ch.status, attrs };
+        shared = {};
+        for (const [k, v] of Object.entries(ch.ad?.attrs ?? {})) {
+          if (k === 'Owner') owner = String(literalValue(v));
+          else if (k !== 'ClusterId' && k !== 'ProcId' && k !== 'JobStatus') shared[k] = literalValue(v);
+        }
       }
-      if (!hello) {
-        if (job) fresh.set(key, job);
-        else fresh.delete(key);
-        return;
+      // one job, or the procs of a cluster that changed alike
+      for (const p of procsOf(ch)) {
+        const key = `${cluster}.${p}`;
+        const job: MirrorJob | undefined = shared && { cluster, proc: p, owner, status: ch.status, attrs: shared };
+        if (!hello) {
+          if (job) fresh.set(key, job);
+          else fresh.delete(key);
+          continue;
+        }
+        // a changed job keeps its place: the map stays in (cluster, proc) order for paging
+        this.untally(key);
+        if (job) this.put(key, job);
+        else this.jobs.delete(key);
+        this.queueEvent({ id: key, status: ch.status, owner: job?.owner ?? '', gone: ch.gone, progress: job?.attrs.Progress });
       }
-      // a changed job keeps its place: the map stays in (cluster, proc) order for paging
-      this.untally(key);
-      if (job) this.put(key, job);
-      else this.jobs.delete(key);
-      this.queueEvent({ id: key, status: ch.status, owner: job?.owner ?? '', gone: ch.gone, progress: job?.attrs.Progress });
     });
     const retry = () => {
       stream.removeAllListeners();

@@ -90,4 +90,37 @@ describe('schedd large submissions', () => {
     }
     b.close();
   });
+
+  test('whole-cluster hold and release – set-based, the same rows and counts as update() job by job', () => {
+    const a = open();
+    const [c, d] = [a.q.reserveCluster('dave'), a.q.reserveCluster('dave')];
+    // LastHoldReason hides the cluster's with undefined when removed, as update() does
+    const shared = { ...clusterAd('dave', c, JobStatus.Idle), Requirements: 'false', LastHoldReason: '"before"' };
+    const sets = a.q.submit(c, 'dave', shared, procs(500));
+    const each = a.q.submit(d, 'dave', { ...shared, ClusterId: String(d) }, procs(500));
+    const hold = { HoldReason: '"via dhold"', HoldReasonCode: '1', HoldReasonSubCode: '0', ReleaseWhenStopped: null };
+    const changed: number[] = [];
+    a.q.onFlushed = (js) => changed.push(js.length);
+    a.q.changeProcs(c, [{ jobs: sets, changes: hold }], JobStatus.Held);
+    assert.deepEqual(changed, [500], 'watchers hear of the changed jobs');
+    a.q.atomically(() => each.forEach((j) => a.q.update(j, hold, JobStatus.Held)));
+    assert.equal(a.q.ownerCounts('dave')[JobStatus.Held], 1000);
+    assert.equal(a.q.ownerCounts('dave')[JobStatus.Idle], 0);
+    const release = { HoldReason: null, HoldReasonCode: null, LastHoldReason: null, ReleaseReason: '"via drelease"' };
+    a.q.changeProcs(c, [{ jobs: sets.slice(0, 200), changes: release }, { jobs: sets.slice(200, 300), changes: { ...release, ReleaseReason: '"other"' } }], JobStatus.Idle);
+    a.q.atomically(() => each.slice(0, 200).forEach((j) => a.q.update(j, release, JobStatus.Idle)));
+    a.q.atomically(() => each.slice(200, 300).forEach((j) => a.q.update(j, { ...release, ReleaseReason: '"other"' }, JobStatus.Idle)));
+    assert.equal(a.q.ownerCounts('dave')[JobStatus.Idle], 600);
+    assert.equal([...a.q.autoclusters.values()].filter((ac) => ac.owner === 'dave').reduce((n, ac) => n + ac.idle.size, 0), 600, 'released jobs are idle for matching again');
+    const inMemory = (js: typeof sets) => js.map((j) => ({ status: j.status, attrs: { ...j.attrs, EnteredCurrentStatus: 't' } }));
+    const sorted = (r: { attrs: Record<string, string> }) => Object.fromEntries(Object.entries(r.attrs).sort());
+    assert.deepEqual(inMemory(sets).map(sorted), inMemory(each).map(sorted));
+    a.close();
+    const b = open();
+    const row = (cl: number) => [...b.q.byCluster(cl)].map((j) => ({ status: j.status, attrs: sorted({ attrs: { ...j.attrs, EnteredCurrentStatus: 't' } }) }));
+    assert.deepEqual(row(c), row(d), 'the rows written set-based read back as those written job by job');
+    assert.deepEqual(row(c).slice(0, 3).map((r) => r.attrs.LastHoldReason), ['undefined', 'undefined', 'undefined']);
+    assert.equal(b.q.ownerCounts('dave')[JobStatus.Held], 400);
+    b.close();
+  });
 });

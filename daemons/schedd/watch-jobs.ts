@@ -1,0 +1,191 @@
+// Schedd.WatchJobs: the job-change stream that dwait, dq -watch, dtail and the web daemon follow. Two things
+// keep it cheap with a million jobs:
+//  - a watcher that says it reads spans (WatchJobsRequest.spans) is told of the procs of a cluster that
+//    changed alike in one message (JobChange.procs): a drm or a `queue 1000000` is a few messages, not one
+//    per job;
+//  - changes are written at the reader's pace: they wait in a backlog while the reader is behind, and a
+//    reader so far behind that the backlog passes WATCH_BACKLOG messages (or WATCH_BACKLOG_BYTES) is cut off with WATCHER_TOO_SLOW
+//    (watching again starts from the queue as it is), so a stalled watcher never grows the schedd's memory
+//    without bound.
+import type * as grpc from '@grpc/grpc-js';
+import { DschedError } from '../../lib/errors.js';
+import type { CallContext } from '../../lib/rpc/server.js';
+import type { WatchJobsRequest__Output } from '../../lib/rpc/generated/dsched/v1/WatchJobsRequest.js';
+import { writePaced } from '../../lib/rpc/write-paced.js';
+import { jobKey, type Job } from './queue.js';
+import type { Schedd } from './schedd.js';
+import { forEachJob, jobSource, privateSet, seesPrivate, withoutPrivate, type QueryOptions } from './query.js';
+
+/**
+ * Messages a watcher may fall behind by before it is cut off: above two pieces of a large submission or
+ * removal told a message per job (a watcher that does not read spans), far above what one that does meets.
+ */
+export const WATCH_BACKLOG = 120_000;
+/** The same bound in bytes of attribute text (whole ads, to a watcher without a projection, are large). */
+const WATCH_BACKLOG_BYTES = 64 << 20;
+/** Spans in one message at most (procs left out here and there make many): a message stays far below gRPC's limit. */
+const MAX_SPANS = 10_000;
+
+interface Change {
+  id: { cluster: number; proc: number };
+  status: number;
+  gone: boolean;
+  ad?: { attrs: Record<string, string> };
+  procs?: Array<{ first: number; last: number }>;
+}
+
+export async function watchJobs(schedd: Schedd, query: QueryOptions, req: WatchJobsRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext): Promise<void> {
+  const queue = schedd.queue;
+  const wanted = (req.ids ?? []).map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
+  const whole = new Set(wanted.filter((w) => w.proc < 0).map((w) => w.cluster));
+  const single = new Set(wanted.filter((w) => w.proc >= 0).map((w) => jobKey(w.cluster, w.proc)));
+  const owners = new Set(req.owners ?? []);
+  const matches = (j: Job) => (!wanted.length || whole.has(j.cluster) || single.has(jobKey(j.cluster, j.proc))) && (!owners.size || owners.has(j.owner));
+  // a watcher of many jobs (dwait, dq -watch, the web daemon) asks only for the attributes it shows
+  const only = req.projection?.length ? new Set(req.projection.map((a) => a.toLowerCase())) : undefined;
+  // the private names as configured, read again at each batch of changes (not for each job)
+  let privateNames: Set<string> | undefined;
+  const hiddenFor = (j: Job) => (seesPrivate(ctx.identity, j.owner) ? undefined : (privateNames ??= privateSet(query)));
+  // with a projection, only those attributes are looked up (own over the cluster's, in place): a merged
+  // copy of every job's ad, filtered, cost more than the rest of a million-job removal
+  const attrs = (j: Job, hidden = hiddenFor(j)) => {
+    if (!only) return hidden ? withoutPrivate(queue.merged(j), hidden) : queue.merged(j);
+    const src = jobSource(j.attrs, queue.clusters.get(j.cluster)?.attrs, hidden);
+    const out: Record<string, string> = {};
+    for (const n of only) {
+      const found = src.find(n);
+      if (found) out[found[0]] = found[1];
+    }
+    return out;
+  };
+  const change = (j: Job, gone: boolean, hidden?: Set<string>): Change => ({ id: { cluster: j.cluster, proc: j.proc }, status: j.status, gone, ad: { attrs: attrs(j, hidden) } });
+  const gone = (j: Job) => !queue.jobs.at(j.cluster, j.proc);
+
+  // What of a job's own attributes the watcher sees, ProcId aside: procs of one cluster with the same (and the
+  // same status) have the same ad but for their ProcId, as the rest comes from the cluster.
+  const ownText = (j: Job, hidden: Set<string> | undefined) => {
+    let s = '';
+    for (const k in j.attrs) {
+      if (k === 'ProcId' || k === 'ClusterId') continue;
+      const lower = k.toLowerCase();
+      if ((only && !only.has(lower)) || hidden?.has(lower)) continue;
+      s += `${k}\0${j.attrs[k]}\0`;
+    }
+    return s;
+  };
+  /**
+   * Changes as this watcher reads them: with spans, consecutive procs of a cluster that changed alike are
+   * gathered into one message, sent (`push`) once a job that differs comes or `close` is called. `add` and
+   * `close` return what `push` returned for a message they completed (a write to wait for).
+   */
+  const grouper = (push: (c: Change) => Promise<void> | void) => {
+    let group: { msg: Change; procs: Array<{ first: number; last: number }>; text: string; span: { first: number; last: number } } | undefined;
+    const close = () => {
+      if (!group) return undefined;
+      const { msg, procs, span } = group;
+      group = undefined;
+      if (procs.length > 1 || span.first !== span.last) msg.procs = procs;
+      return push(msg);
+    };
+    const add = (j: Job, g: boolean) => {
+      if (!req.spans) return push(change(j, g));
+      const hidden = hiddenFor(j);
+      const text = ownText(j, hidden);
+      const m = group?.msg;
+      if (group && m!.id.cluster === j.cluster && m!.status === j.status && m!.gone === g && group.text === text && group.procs.length < MAX_SPANS) {
+        if (j.proc === group.span.last + 1) group.span.last = j.proc;
+        else group.procs.push((group.span = { first: j.proc, last: j.proc }));
+        return undefined;
+      }
+      const sent = close();
+      const span = { first: j.proc, last: j.proc };
+      group = { msg: change(j, g, hidden), procs: [span], text, span };
+      return sent;
+    };
+    return { add, close };
+  };
+  /** The changes of `changed` this watcher sees, into the backlog. */
+  const changesOf = (changed: Iterable<Job>) => {
+    const g = grouper(push);
+    for (const j of changed) if (matches(j)) g.add(j, gone(j));
+    g.close();
+  };
+
+  // the backlog: written in order at the reader's pace
+  const backlog: Array<Change | undefined> = [];
+  let head = 0;
+  let wake: (() => void) | undefined;
+  let tooSlow = false;
+  let closed = false;
+  let bytes = 0;
+  const sizeOf = (c: Change) => {
+    let n = 64 + 16 * (c.procs?.length ?? 0);
+    for (const k in c.ad?.attrs) n += k.length + c.ad.attrs[k]!.length;
+    return n;
+  };
+  const push = (c: Change) => {
+    backlog.push(c);
+    bytes += sizeOf(c);
+    if (backlog.length - head > WATCH_BACKLOG || bytes > WATCH_BACKLOG_BYTES) tooSlow = true;
+    wake?.();
+  };
+  // changes made while the initial state goes out wait (once per job) and follow it, as they are then;
+  // a job that left the queue is told now, while its cluster's attributes are still there
+  let pending: Map<Job, Change | undefined> | undefined = new Map();
+  const off = schedd.watch((changed) => {
+    privateNames = undefined;
+    if (!pending) changesOf(changed);
+    else for (const j of changed) if (matches(j)) pending.set(j, gone(j) ? change(j, true) : undefined);
+  });
+  const stop = () => {
+    closed = true;
+    off();
+    wake?.();
+  };
+  call.on('cancelled', stop);
+  call.on('close', stop);
+  call.on('error', stop);
+  const ended = () => closed || call.cancelled;
+  try {
+    // the initial state a slice at a time, at the reader's pace: a watch over a big queue neither holds
+    // the event loop nor makes the schedd buffer the queue
+    const initial = grouper((c) => writePaced(call, c));
+    await forEachJob(queue, wanted, (j) => (matches(j) ? initial.add(j, false) : undefined), ended);
+    if (ended()) return;
+    await initial.close();
+    call.write({ id: { cluster: 0, proc: -1 }, status: 0, gone: false });
+    const later = pending;
+    pending = undefined;
+    let run: Job[] = [];
+    for (const [j, told] of later) {
+      if (!told) {
+        run.push(j);
+        continue;
+      }
+      changesOf(run);
+      run = [];
+      push(told);
+    }
+    changesOf(run);
+    while (!ended()) {
+      if (tooSlow) throw new DschedError('WATCHER_TOO_SLOW', `the job-change stream fell more than ${WATCH_BACKLOG} changes (or ${WATCH_BACKLOG_BYTES >> 20} MB) behind`);
+      if (head === backlog.length) {
+        backlog.length = head = 0;
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+        continue;
+      }
+      const c = backlog[head]!;
+      backlog[head++] = undefined;
+      bytes -= sizeOf(c);
+      // a reader that keeps up, but never quite to the end, does not grow the array of written slots
+      if (head >= 4096 && head * 2 >= backlog.length) {
+        backlog.splice(0, head);
+        head = 0;
+      }
+      await writePaced(call, c);
+    }
+  } finally {
+    off();
+  }
+}
