@@ -871,6 +871,9 @@ static void child(int err_fd, pid_t parent, const int *stdio, int owner, uid_t u
   sigset_t none;
   sigemptyset(&none);
   signal(SIGPIPE, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGHUP, SIG_DFL);
   sigprocmask(SIG_SETMASK, &none, NULL);
   int e = 0;
   if (setsid() < 0) e = errno;
@@ -1207,6 +1210,12 @@ int main(int argc, char **argv) {
     if (journal_fd < 0) die("cannot open %s: %s", journal_path, strerror(errno));
   }
   signal(SIGPIPE, SIG_IGN);
+  /* It ends with its startd (the end of its input), not with the signals a batch system or a terminal sends a
+     whole process group: Slurm's SIGTERM to a pilot would otherwise take the jobs down before the startd
+     has put them back in the queue. */
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);

@@ -158,4 +158,20 @@ describe('spawner', { timeout: 60_000 }, () => {
     assert.ok(!alive(pid), `job ${pid} outlived its spawner`);
     rmSync(s.journal, { force: true });
   });
+
+  test("spawner – a process group signal (Slurm's SIGTERM to a pilot, a terminal's ^C) leaves the spawner and its jobs to the startd", async () => {
+    const s = new Spawner();
+    const r = s.start('/bin/sleep', ['100']);
+    const pid = ((await s.reply(r.id, 'started')) as { pid: number }).pid;
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) s.child.kill(sig);
+    // still answering after the signals: a job started now runs and its end is told
+    const t = s.start('/bin/sh', ['-c', 'exit 5']);
+    assert.deepEqual(await s.reply(t.id, 'ended'), { id: t.id, event: 'exited', exitCode: 5, stopped: false });
+    assert.ok(alive(pid), 'the running job was left alone');
+    // and the job itself still takes SIGTERM as the signal that stops it
+    s.send({ op: 'signal', id: r.id, signal: 'SIGTERM' });
+    assert.deepEqual(await s.reply(r.id, 'ended'), { id: r.id, event: 'exited', exitCode: 0, signal: 15, stopped: true });
+    await s.stop();
+    rmSync(s.journal, { force: true });
+  });
 });
