@@ -77,7 +77,11 @@ function cli(pool: TestPool, cmd: string, args: string[], input?: string): Promi
     const t0 = performance.now();
     const argv = [join(DIST, 'cli', `${cmd}.js`), ...args];
     const child = TIME
-      ? spawn(TIME, ['-f', `${MARK}%U %S %M`, process.execPath, ...argv], { cwd: pool.work, env: pool.env, stdio: ['pipe', 'pipe', 'pipe'] })
+      ? spawn(TIME, ['-f', `${MARK}%U %S %M`, process.execPath, ...argv], {
+          cwd: pool.work,
+          env: pool.env,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        })
       : spawn(process.execPath, argv, { cwd: pool.work, env: pool.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let bytes = 0;
     let lines = 0;
@@ -93,18 +97,36 @@ function cli(pool: TestPool, cmd: string, args: string[], input?: string): Promi
     child.on('close', (code) => {
       const ms = performance.now() - t0;
       const at = stderr.lastIndexOf(MARK);
-      const [user, sys, peak] = at >= 0 ? stderr.slice(at + MARK.length).trim().split(/\s+/).map(Number) : [0, 0, 0];
+      const [user, sys, peak] =
+        at >= 0
+          ? stderr
+              .slice(at + MARK.length)
+              .trim()
+              .split(/\s+/)
+              .map(Number)
+          : [0, 0, 0];
       if (at >= 0) stderr = stderr.slice(0, at);
       // /usr/bin/time says "Command exited with non-zero status N" before its line
       stderr = stderr.replace(/Command exited with non-zero status \d+\n?$/, '');
-      resolve({ code: code ?? -1, ms, stdoutBytes: bytes, lines, user: user!, sys: sys!, peakKb: peak!, stderr, stdout: head });
+      resolve({
+        code: code ?? -1,
+        ms,
+        stdoutBytes: bytes,
+        lines,
+        user: user!,
+        sys: sys!,
+        peakKb: peak!,
+        stderr,
+        stdout: head,
+      });
     });
     child.stdin.end(input ?? '');
   });
 }
 
 const cpu = (r: Run) => `${(r.user + r.sys).toFixed(2)} s CPU`;
-const failure = (r: Run) => (r.code ? ` [exit ${r.code}: ${r.stderr.trim().split('\n').slice(0, 3).join(' | ').slice(0, 300)}]` : '');
+const failure = (r: Run) =>
+  r.code ? ` [exit ${r.code}: ${r.stderr.trim().split('\n').slice(0, 3).join(' | ').slice(0, 300)}]` : '';
 
 async function submitHeld(pool: TestPool, n: number): Promise<{ cluster: number; run: Run }> {
   const r = await cli(pool, 'dsubmit', ['-a', 'hold = true', '-'], `executable = /bin/true\nqueue ${n}\n`);
@@ -146,7 +168,9 @@ async function scheddCpu<T>(pid: number, f: () => Promise<T>): Promise<{ r: T; c
 }
 
 async function main() {
-  console.log(`big-queue: ${JOBS} held jobs, ${IDS} ids, ${CLIENTS} × dq -json over ${JSON_JOBS}, issue 11 rows at ${SMALL} and ${MID}`);
+  console.log(
+    `big-queue: ${JOBS} held jobs, ${IDS} ids, ${CLIENTS} × dq -json over ${JSON_JOBS}, issue 11 rows at ${SMALL} and ${MID}`,
+  );
   const pool = await TestPool.start({ UPDATE_INTERVAL: '30', NEGOTIATOR_INTERVAL: '60' });
   try {
     const schedd = pool.daemonPid('schedd');
@@ -157,12 +181,14 @@ async function main() {
     const big = { clusters: [] as number[], run: undefined as Run | undefined, ms: 0, cpu: 0 };
     let piece = PIECE;
     const submitCpu0 = cpuSec(schedd);
-    for (let left = JOBS; left > 0; ) {
+    for (let left = JOBS; left > 0;) {
       const n = Math.min(piece, left);
       const r = await submitHeld(pool, n).catch((e: Error) => e);
       if (r instanceof Error) {
         if (piece <= 100_000) throw r;
-        console.log(`one submission of ${n} jobs refused: ${r.message.trim().split('\n')[0]!.slice(0, 300)}; in pieces of 100000 instead`);
+        console.log(
+          `one submission of ${n} jobs refused: ${r.message.trim().split('\n')[0]!.slice(0, 300)}; in pieces of 100000 instead`,
+        );
         piece = 100_000;
         continue;
       }
@@ -181,8 +207,12 @@ async function main() {
     );
 
     resetPeak(schedd);
-    const { r: totals, cpu: totalsCpu } = await scheddCpu(schedd, () => medianOf(3, () => cli(pool, 'dq', ['-totals'])));
-    console.log(`dq -totals at ${JOBS}: ${totals.ms.toFixed(0)} ms median of 3 (CLI ${cpu(totals.last)}, ${totalsCpu} for the 3, goal ≤ 200 ms)${failure(totals.last)}`);
+    const { r: totals, cpu: totalsCpu } = await scheddCpu(schedd, () =>
+      medianOf(3, () => cli(pool, 'dq', ['-totals'])),
+    );
+    console.log(
+      `dq -totals at ${JOBS}: ${totals.ms.toFixed(0)} ms median of 3 (CLI ${cpu(totals.last)}, ${totalsCpu} for the 3, goal ≤ 200 ms)${failure(totals.last)}`,
+    );
     resetPeak(schedd);
     const { r: af, cpu: afCpu } = await scheddCpu(schedd, () => cli(pool, 'dq', ['-af', 'ClusterId', 'ProcId']));
     console.log(
@@ -191,31 +221,43 @@ async function main() {
 
     resetPeak(schedd);
     const { r: rm, cpu: rmCpu } = await scheddCpu(schedd, () => cli(pool, 'drm', big.clusters.map(String)));
-    console.log(`drm ${big.clusters.join(' ')} (${JOBS} jobs): ${rm.ms.toFixed(0)} ms (goal ≤ 5000), ${rmCpu}, schedd peak ${mb(memory(schedd).peak)}${failure(rm)}`);
+    console.log(
+      `drm ${big.clusters.join(' ')} (${JOBS} jobs): ${rm.ms.toFixed(0)} ms (goal ≤ 5000), ${rmCpu}, schedd peak ${mb(memory(schedd).peak)}${failure(rm)}`,
+    );
 
     const ids = Array.from({ length: IDS }, (_, i) => `${big.clusters[Math.floor(i / piece)]}.${i % piece}`);
     const wait = await cli(pool, 'dwait', [...ids, '-wait', '120']);
     const removed = wait.stdout.length ? (await cli(pool, 'dwait', [...ids, '-wait', '120', '-quiet'])).code : -1;
-    console.log(`dwait with ${IDS} ids: ${wait.ms.toFixed(0)} ms, ${wait.lines} lines (exit ${wait.code}: 1 = they were removed; quiet again: ${removed})${/too large|stack/i.test(wait.stderr) ? ` FAILED ${wait.stderr.slice(0, 200)}` : ''}`);
+    console.log(
+      `dwait with ${IDS} ids: ${wait.ms.toFixed(0)} ms, ${wait.lines} lines (exit ${wait.code}: 1 = they were removed; quiet again: ${removed})${/too large|stack/i.test(wait.stderr) ? ` FAILED ${wait.stderr.slice(0, 200)}` : ''}`,
+    );
     const hist = await cli(pool, 'dhistory', [...ids, '-af', 'ProcId', 'JobStatus']);
     console.log(`dhistory with ${IDS} ids: ${hist.ms.toFixed(0)} ms, ${hist.lines} lines${failure(hist)}`);
 
     // 2. issue 11's rows
     const small = await submitHeld(pool, SMALL);
     const ids10 = await medianOf(5, () => cli(pool, 'dq', ['-af', 'ClusterId']));
-    console.log(`dq -af ClusterId over ${SMALL} jobs: ${ids10.ms.toFixed(0)} ms median of 5, ${ids10.last.lines} lines (${cpu(ids10.last)}, goal ≤ 100 ms)${failure(ids10.last)}`);
+    console.log(
+      `dq -af ClusterId over ${SMALL} jobs: ${ids10.ms.toFixed(0)} ms median of 5, ${ids10.last.lines} lines (${cpu(ids10.last)}, goal ≤ 100 ms)${failure(ids10.last)}`,
+    );
     const { r: rmSmall, cpu: rmSmallCpu } = await scheddCpu(schedd, () => cli(pool, 'drm', [String(small.cluster)]));
-    console.log(`drm of ${SMALL} jobs: ${rmSmall.ms.toFixed(0)} ms (CLI ${cpu(rmSmall)}, ${rmSmallCpu}, goal ≤ 500 ms)${failure(rmSmall)}`);
+    console.log(
+      `drm of ${SMALL} jobs: ${rmSmall.ms.toFixed(0)} ms (CLI ${cpu(rmSmall)}, ${rmSmallCpu}, goal ≤ 500 ms)${failure(rmSmall)}`,
+    );
     const mid = await submitHeld(pool, MID);
     const totalsMid = await medianOf(5, () => cli(pool, 'dq', ['-totals']));
-    console.log(`dq -totals at ${MID}: ${totalsMid.ms.toFixed(0)} ms median of 5 (${cpu(totalsMid.last)}, goal ≤ 200 ms)${failure(totalsMid.last)}`);
+    console.log(
+      `dq -totals at ${MID}: ${totalsMid.ms.toFixed(0)} ms median of 5 (${cpu(totalsMid.last)}, goal ≤ 200 ms)${failure(totalsMid.last)}`,
+    );
     await cli(pool, 'drm', [String(mid.cluster)]);
 
     // 3. concurrent dq -json, and a dsubmit meanwhile
     if (CLIENTS <= 0) return;
     await submitHeld(pool, JSON_JOBS);
     const { r: alone, cpu: aloneCpu } = await scheddCpu(schedd, () => cli(pool, 'dq', ['-json']));
-    const submitAlone = await medianOf(3, () => cli(pool, 'dsubmit', ['-a', 'hold = true', '-'], 'executable = /bin/true\nqueue\n'));
+    const submitAlone = await medianOf(3, () =>
+      cli(pool, 'dsubmit', ['-a', 'hold = true', '-'], 'executable = /bin/true\nqueue\n'),
+    );
     resetPeak(schedd);
     const c0 = cpuSec(schedd);
     const many = Array.from({ length: CLIENTS }, () => cli(pool, 'dq', ['-json']));
@@ -228,7 +270,9 @@ async function main() {
       `${CLIENTS} concurrent dq -json over ${JSON_JOBS} jobs (${(alone.stdoutBytes / 1e6).toFixed(1)} MB each): one alone ${alone.ms.toFixed(0)} ms (CLI ${cpu(alone)}, ${aloneCpu}); ` +
         `median ${median(times).toFixed(0)} ms, slowest ${Math.max(...times).toFixed(0)} ms = ${(Math.max(...times) / alone.ms).toFixed(1)}× alone (goal ≤ 3×), ${failed} failed; schedd ${manyCpu.toFixed(1)} s CPU for all, peak ${mb(memory(schedd).peak)}`,
     );
-    console.log(`dsubmit of one job: alone ${submitAlone.ms.toFixed(0)} ms, during the ${CLIENTS} queries ${during.ms.toFixed(0)} ms: delayed ${(during.ms - submitAlone.ms).toFixed(0)} ms (goal ≤ 100)${failure(during)}`);
+    console.log(
+      `dsubmit of one job: alone ${submitAlone.ms.toFixed(0)} ms, during the ${CLIENTS} queries ${during.ms.toFixed(0)} ms: delayed ${(during.ms - submitAlone.ms).toFixed(0)} ms (goal ≤ 100)${failure(during)}`,
+    );
   } finally {
     await pool.stop();
   }

@@ -93,15 +93,30 @@ async function main() {
   const marker = `chaos-${process.pid}-${Math.floor(random() * 1e9)}`;
   const cli = (c: string) => join(DIST, 'cli', `${c}.js`);
   const run = (c: string, args: string[], input?: string) =>
-    spawnSync(process.execPath, [cli(c), ...args], { env: pool.env, cwd: pool.work, input, encoding: 'utf8', timeout: 60_000 });
+    spawnSync(process.execPath, [cli(c), ...args], {
+      env: pool.env,
+      cwd: pool.work,
+      input,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
   // each job appends its id to done.txt as its very last act: a line twice is a job that ran to completion
   // twice (starts.txt and the time on each line tell which kill came between the runs)
-  pool.file('job.sh', `#!/bin/sh\necho "$1 $(date +%s.%N) $$" >> starts.txt\nsleep "$2"\necho "$1 $(date +%s.%N)" >> done.txt\n`, 0o755);
-  const timeline = (what: string) => appendFileSync(join(pool.work, 'timeline.txt'), `${(Date.now() / 1000).toFixed(3)} ${what}\n`);
+  pool.file(
+    'job.sh',
+    `#!/bin/sh\necho "$1 $(date +%s.%N) $$" >> starts.txt\nsleep "$2"\necho "$1 $(date +%s.%N)" >> done.txt\n`,
+    0o755,
+  );
+  const timeline = (what: string) =>
+    appendFileSync(join(pool.work, 'timeline.txt'), `${(Date.now() / 1000).toFixed(3)} ${what}\n`);
   const acknowledged = new Set<string>();
   let submitted = 0;
   const submitBatch = () => {
-    const r = run('dsubmit', ['-'], `executable = job.sh\narguments = $(Cluster).$(Process) 0.$(Process)\nenvironment = CHAOS_MARKER=${marker}\nlog = chaos.log\nrequest_memory = 16\nqueue ${BATCH}\n`);
+    const r = run(
+      'dsubmit',
+      ['-'],
+      `executable = job.sh\narguments = $(Cluster).$(Process) 0.$(Process)\nenvironment = CHAOS_MARKER=${marker}\nlog = chaos.log\nrequest_memory = 16\nqueue ${BATCH}\n`,
+    );
     const m = /cluster (\d+)/.exec(r.stdout ?? '');
     if (r.status === 0 && m) {
       for (let p = 0; p < BATCH; p++) acknowledged.add(`${m[1]}.${p}`);
@@ -113,12 +128,14 @@ async function main() {
       const r = run('dsched', ['start']);
       timeline(`dsched start: ${r.status}`);
       if (r.status === 0) return;
-      if (i === 19) throw new Error(`the pool does not start again after a kill: ${r.stderr}${r.stdout}\n${pool.logs()}`);
+      if (i === 19)
+        throw new Error(`the pool does not start again after a kill: ${r.stderr}${r.stdout}\n${pool.logs()}`);
       spawnSync('sleep', ['1']);
     }
   };
 
-  const lines = (name: string) => (existsSync(join(pool.work, name)) ? pool.read(name).trim().split('\n').filter(Boolean) : []);
+  const lines = (name: string) =>
+    existsSync(join(pool.work, name)) ? pool.read(name).trim().split('\n').filter(Boolean) : [];
   /** Seconds from each restart of the pool (`dsched start` done) until a job runs again. */
   const restartToRunning: number[] = [];
   const runningAgain = async () => {
@@ -166,7 +183,11 @@ async function main() {
         }
       }
     }
-    console.log(`chaos: ${kills} kills (${Object.entries(killed).map(([d, n]) => `${d} ${n}`).join(', ')}), ${crashes} host crashes, ${acknowledged.size} jobs acknowledged`);
+    console.log(
+      `chaos: ${kills} kills (${Object.entries(killed)
+        .map(([d, n]) => `${d} ${n}`)
+        .join(', ')}), ${crashes} host crashes, ${acknowledged.size} jobs acknowledged`,
+    );
 
     // let the pool finish: every acknowledged job in history, or the deadline
     let history = new Set<string>();
@@ -174,7 +195,13 @@ async function main() {
     for (;;) {
       const r = run('dhistory', ['-af', 'ClusterId', 'ProcId']);
       if (r.status !== 0) console.log(`dhistory failed (${r.status}): ${r.stderr}`);
-      const now = new Set((r.stdout ?? '').trim().split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/).join('.')));
+      const now = new Set(
+        (r.stdout ?? '')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.trim().split(/\s+/).join('.')),
+      );
       if (now.size !== history.size) lastChange = Date.now();
       history = now;
       if ([...acknowledged].every((id) => history.has(id))) break;
@@ -182,10 +209,16 @@ async function main() {
       await sleep(2000);
     }
     const queue = run('dq', ['-allusers', '-af', 'ClusterId', 'ProcId', 'JobStatus']).stdout ?? '';
-    const inQueue = new Map<string, number>(queue.trim().split('\n').filter(Boolean).map((l) => {
-      const [c, p, s] = l.trim().split(/\s+/);
-      return [`${c}.${p}`, Number(s)] as const;
-    }));
+    const inQueue = new Map<string, number>(
+      queue
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const [c, p, s] = l.trim().split(/\s+/);
+          return [`${c}.${p}`, Number(s)] as const;
+        }),
+    );
     const lost = [...acknowledged].filter((id) => !history.has(id) && !inQueue.has(id));
     const stranded = [...inQueue].filter(([, s]) => s === 1).map(([id]) => id);
     const doneLines = existsSync(join(pool.work, 'done.txt')) ? pool.read('done.txt').trim().split('\n') : [];
@@ -197,32 +230,45 @@ async function main() {
     const twice = [...count].filter(([, n]) => n > 1).map(([id]) => id);
     const log = existsSync(join(pool.work, 'chaos.log')) ? pool.read('chaos.log') : '';
     const terminated = new Map<string, number>();
-    for (const m of log.matchAll(/^005 \((\d+)\.(\d+)\.\d+\)/gm)) terminated.set(`${Number(m[1])}.${Number(m[2])}`, (terminated.get(`${Number(m[1])}.${Number(m[2])}`) ?? 0) + 1);
+    for (const m of log.matchAll(/^005 \((\d+)\.(\d+)\.\d+\)/gm))
+      terminated.set(`${Number(m[1])}.${Number(m[2])}`, (terminated.get(`${Number(m[1])}.${Number(m[2])}`) ?? 0) + 1);
     const terminatedTwice = [...terminated].filter(([, n]) => n > 1).map(([id]) => id);
     const noTerminate = [...history].filter((id) => acknowledged.has(id) && !terminated.has(id));
 
     // which fault came just before each job's second run (from the timeline)
     const faults = existsSync(join(pool.work, 'timeline.txt'))
-      ? pool.read('timeline.txt').trim().split('\n').map((l) => ({ t: Number(l.split(' ')[0]), what: l.split(' ').slice(1).join(' ') })).filter((f) => !f.what.startsWith('dsched start'))
+      ? pool
+          .read('timeline.txt')
+          .trim()
+          .split('\n')
+          .map((l) => ({ t: Number(l.split(' ')[0]), what: l.split(' ').slice(1).join(' ') }))
+          .filter((f) => !f.what.startsWith('dsched start'))
       : [];
     const cause = new Map<string, number>();
     for (const id of twice) {
-      const starts = lines('starts.txt').filter((l) => l.split(' ')[0] === id).map((l) => Number(l.split(' ')[1]));
+      const starts = lines('starts.txt')
+        .filter((l) => l.split(' ')[0] === id)
+        .map((l) => Number(l.split(' ')[1]));
       const second = starts.sort((a, b) => a - b)[1] ?? Infinity;
       const f = faults.filter((x) => x.t <= second).at(-1)?.what ?? 'none';
       cause.set(f, (cause.get(f) ?? 0) + 1);
     }
     const show = (xs: string[]) => (xs.length ? ` (${xs.slice(0, 10).join(' ')}${xs.length > 10 ? ' …' : ''})` : '');
     console.log(`acknowledged jobs lost: ${lost.length}${show(lost)}`);
-    console.log(`jobs run to completion twice: ${twice.length}${show(twice)}${twice.length ? `; the fault before the second run: ${[...cause].map(([f, n]) => `${f} ${n}`).join(', ')}` : ''}`);
+    console.log(
+      `jobs run to completion twice: ${twice.length}${show(twice)}${twice.length ? `; the fault before the second run: ${[...cause].map(([f, n]) => `${f} ${n}`).join(', ')}` : ''}`,
+    );
     console.log(`finished jobs without a terminate event: ${noTerminate.length}${show(noTerminate)}`);
     console.log(`jobs with more than one terminate event: ${terminatedTwice.length}${show(terminatedTwice)}`);
     console.log(`idle jobs stranded at the end: ${stranded.length}${show(stranded)}`);
     console.log(`finished ${history.size} of ${acknowledged.size}; still queued ${inQueue.size}`);
     const sorted = [...restartToRunning].sort((a, b) => a - b);
     if (sorted.length)
-      console.log(`restart to running (dsched start done → a job runs again), ${sorted.length} restarts: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} s, max ${sorted.at(-1)!.toFixed(1)} s`);
-    process.exitCode = lost.length || twice.length || noTerminate.length || terminatedTwice.length || stranded.length ? 1 : 0;
+      console.log(
+        `restart to running (dsched start done → a job runs again), ${sorted.length} restarts: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} s, max ${sorted.at(-1)!.toFixed(1)} s`,
+      );
+    process.exitCode =
+      lost.length || twice.length || noTerminate.length || terminatedTwice.length || stranded.length ? 1 : 0;
     if (process.exitCode) console.log(pool.logs());
   } finally {
     const keep = process.env.CHAOS_KEEP;

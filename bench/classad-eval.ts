@@ -6,7 +6,8 @@ const REQUIREMENTS =
   '(TARGET.Arch == "X86_64") && (TARGET.OpSys == "LINUX") && (TARGET.Disk >= RequestDisk) && ' +
   '(TARGET.Memory >= RequestMemory) && (TARGET.Cpus >= RequestCpus)';
 
-const job = parseClassAd(`
+const job = parseClassAd(
+  `
 ClusterId = 1234
 ProcId = 0
 Owner = "alice"
@@ -26,18 +27,51 @@ ShouldTransferFiles = "YES"
 WhenToTransferOutput = "ON_EXIT"
 Rank = TARGET.KFlops / 1000
 Requirements = ${REQUIREMENTS}
-`, 'job.ad');
+`,
+  'job.ad',
+);
 
 const slot = new ClassAd();
 const slotAttrs: Record<string, unknown> = {
-  Name: 'slot1@node01.example.org', Machine: 'node01.example.org', Arch: 'X86_64', OpSys: 'LINUX',
-  OpSysAndVer: 'AlmaLinux9', OpSysMajorVer: 9, Cpus: 8, TotalCpus: 32, Memory: 32768, TotalMemory: 131072,
-  Disk: 104857600, TotalDisk: 419430400, KFlops: 2500000, Mips: 40000, LoadAvg: 0.25, CondorLoadAvg: 0.0,
-  State: 'Unclaimed', Activity: 'Idle', EnteredCurrentState: 1700000000, EnteredCurrentActivity: 1700000000,
-  SlotID: 1, SlotType: 'Partitionable', HasFileTransfer: true, HasPerFileEncryption: true, FileSystemDomain: 'example.org',
-  UidDomain: 'example.org', StartdIpAddr: '<10.0.0.1:9618>', CondorVersion: '$CondorVersion: 23.0.0 $',
-  IsWakeAble: false, KeyboardIdle: 12345, ConsoleIdle: 12345, NumPids: 0, TotalSlots: 1, DetectedCpus: 32,
-  DetectedMemory: 131072, VirtualMemory: 8388608, GPUs: 0, HasDocker: true, DaemonStartTime: 1690000000,
+  Name: 'slot1@node01.example.org',
+  Machine: 'node01.example.org',
+  Arch: 'X86_64',
+  OpSys: 'LINUX',
+  OpSysAndVer: 'AlmaLinux9',
+  OpSysMajorVer: 9,
+  Cpus: 8,
+  TotalCpus: 32,
+  Memory: 32768,
+  TotalMemory: 131072,
+  Disk: 104857600,
+  TotalDisk: 419430400,
+  KFlops: 2500000,
+  Mips: 40000,
+  LoadAvg: 0.25,
+  CondorLoadAvg: 0.0,
+  State: 'Unclaimed',
+  Activity: 'Idle',
+  EnteredCurrentState: 1700000000,
+  EnteredCurrentActivity: 1700000000,
+  SlotID: 1,
+  SlotType: 'Partitionable',
+  HasFileTransfer: true,
+  HasPerFileEncryption: true,
+  FileSystemDomain: 'example.org',
+  UidDomain: 'example.org',
+  StartdIpAddr: '<10.0.0.1:9618>',
+  CondorVersion: '$CondorVersion: 23.0.0 $',
+  IsWakeAble: false,
+  KeyboardIdle: 12345,
+  ConsoleIdle: 12345,
+  NumPids: 0,
+  TotalSlots: 1,
+  DetectedCpus: 32,
+  DetectedMemory: 131072,
+  VirtualMemory: 8388608,
+  GPUs: 0,
+  HasDocker: true,
+  DaemonStartTime: 1690000000,
 };
 for (const [k, v] of Object.entries(slotAttrs)) slot.setValue(k, v);
 slot.setExprText('Requirements', 'START');
@@ -75,8 +109,17 @@ function measure(name: string, fn: () => unknown, seconds: number): number {
 
 // Calibration: the same test written by hand in JS over Maps of bigints, measured the same way. On a busy
 // shared machine both figures drop together; the ratio says how close the compiled form is to hand-written code.
-const jobMap = new Map<string, unknown>([['requestdisk', 1048576n], ['requestmemory', 2048n], ['requestcpus', 1n]]);
-const slotMap = new Map<string, unknown>(Object.entries(slotAttrs).map(([k, v]) => [k.toLowerCase(), typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : v]));
+const jobMap = new Map<string, unknown>([
+  ['requestdisk', 1048576n],
+  ['requestmemory', 2048n],
+  ['requestcpus', 1n],
+]);
+const slotMap = new Map<string, unknown>(
+  Object.entries(slotAttrs).map(([k, v]) => [
+    k.toLowerCase(),
+    typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : v,
+  ]),
+);
 function handWritten(my: Map<string, unknown>, t: Map<string, unknown>): boolean {
   return (
     t.get('arch') === 'X86_64' &&
@@ -93,7 +136,12 @@ const rate = measure('compiled Requirements (MY=job, TARGET=slot)', () => requir
 measure('job.evaluate("Requirements", slot)', () => job.evaluate('Requirements', slot), seconds);
 measure('symmetricMatch(job, slot)', () => symmetricMatch(job, slot), seconds);
 // The negotiator's loop: one job against every slot of a pool (1000 distinct ads of the same shape).
-const pool = Array.from({ length: 1000 }, (_, i) => slot.clone().setValue('Memory', 1024 + i * 64).setValue('Name', `slot${i}@node`));
+const pool = Array.from({ length: 1000 }, (_, i) =>
+  slot
+    .clone()
+    .setValue('Memory', 1024 + i * 64)
+    .setValue('Name', `slot${i}@node`),
+);
 let next = 0;
 measure('compiled Requirements over 1000 distinct slots', () => requirements(job, pool[next++ % 1000]!), seconds);
 measure('calibration: the same test hand-written in JS', () => handWritten(jobMap, slotMap), seconds);

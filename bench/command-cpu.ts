@@ -17,7 +17,10 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 31);
 const dir = mkdtempSync(join(tmpdir(), 'bench-command-cpu-'));
 const preload = join(dir, 'cpu.cjs');
 const out = join(dir, 'cpu');
-writeFileSync(preload, `process.on('exit', () => { const c = process.cpuUsage(); require('fs').writeFileSync(${JSON.stringify(out)}, String((c.user + c.system) / 1000)); });\n`);
+writeFileSync(
+  preload,
+  `process.on('exit', () => { const c = process.cpuUsage(); require('fs').writeFileSync(${JSON.stringify(out)}, String((c.user + c.system) / 1000)); });\n`,
+);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const lowerHalf = (xs: number[]) => {
@@ -30,19 +33,32 @@ try {
   pool.file('job.sub', 'executable = /bin/true\nhold = true\nqueue\n');
   pool.file('job.sh', '#!/bin/sh\n#PBS -N chained\n/bin/true\n', 0o755);
   const first = await pool.submit('job.sub');
-  const builds = process.env.BENCH_BASE ? [{ label: 'base', dist: process.env.BENCH_BASE }, { label: 'this', dist: DIST }] : [{ label: 'this', dist: DIST }];
+  const builds = process.env.BENCH_BASE
+    ? [
+        { label: 'base', dist: process.env.BENCH_BASE },
+        { label: 'this', dist: DIST },
+      ]
+    : [{ label: 'this', dist: DIST }];
   const caches = builds.map(() => mkdtempSync(join(dir, 'cache-')));
   const commands: Array<{ what: string; cli?: string; args: string[] }> = [
     { what: 'node -e 0', args: ['-e', '0'] },
     { what: 'dsubmit job.sub', cli: 'dsubmit', args: ['job.sub'] },
-    { what: `dsubmit -W depend=afterok:${first} job.sh`, cli: 'dsubmit', args: ['-W', `depend=afterok:${first}`, 'job.sh'] },
+    {
+      what: `dsubmit -W depend=afterok:${first} job.sh`,
+      cli: 'dsubmit',
+      args: ['-W', `depend=afterok:${first}`, 'job.sh'],
+    },
     { what: 'dq --help', cli: 'dq', args: ['--help'] },
     { what: 'dq', cli: 'dq', args: [] },
   ];
   const cpu = new Map<string, number[]>();
   const run = (k: number, c: (typeof commands)[number]) => {
     const args = c.cli ? [join(builds[k]!.dist, 'cli', `${c.cli}.js`), ...c.args] : c.args;
-    const r = spawnSync(process.execPath, ['-r', preload, ...args], { cwd: pool.work, env: { ...pool.env, XDG_CACHE_HOME: caches[k] }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-r', preload, ...args], {
+      cwd: pool.work,
+      env: { ...pool.env, XDG_CACHE_HOME: caches[k] },
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`${c.what} failed (${r.status}): ${r.stderr}`);
     return Number(readFileSync(out, 'utf8'));
   };
@@ -57,7 +73,10 @@ try {
     }
   }
   console.log(`CPU time (user + sys) of whole commands, ${RUNS} runs each, alternating`);
-  for (const [key, xs] of cpu) console.log(`${key.padEnd(52)} median ${median(xs).toFixed(1).padStart(6)} ms   lower half ${lowerHalf(xs).toFixed(1).padStart(6)} ms`);
+  for (const [key, xs] of cpu)
+    console.log(
+      `${key.padEnd(52)} median ${median(xs).toFixed(1).padStart(6)} ms   lower half ${lowerHalf(xs).toFixed(1).padStart(6)} ms`,
+    );
 } finally {
   await pool.stop();
   rmSync(dir, { recursive: true, force: true });

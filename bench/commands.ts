@@ -31,14 +31,29 @@ const cpuFile = join(tmpdir(), `bench-commands-cpu-${process.pid}`);
 function measured(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}) {
   const [file, argv] = TIME ? [TIME, ['-f', '%U %S', '-o', cpuFile, cmd, ...args]] : [cmd, args];
   const t0 = performance.now();
-  const r = spawnSync(file, argv, { env: opts.env, cwd: opts.cwd, input: opts.input, stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 30 });
+  const r = spawnSync(file, argv, {
+    env: opts.env,
+    cwd: opts.cwd,
+    input: opts.input,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
   const wall = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const cpu = TIME ? readFileSync(cpuFile, 'utf8').trim().split('\n').pop()!.split(' ').reduce((a, x) => a + Number(x) * 1000, 0) : NaN;
+  const cpu = TIME
+    ? readFileSync(cpuFile, 'utf8')
+        .trim()
+        .split('\n')
+        .pop()!
+        .split(' ')
+        .reduce((a, x) => a + Number(x) * 1000, 0)
+    : NaN;
   return { wall, cpu, stdout: r.stdout };
 }
 /** Wall time of a whole command, in ms. */
-const timed = (cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}) => measured(cmd, args, opts).wall;
+const timed = (cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}) =>
+  measured(cmd, args, opts).wall;
 const medianOf = (f: () => number, runs = RUNS) => median(Array.from({ length: runs }, f));
 const cpuText = (xs: number[]) => (xs.every((x) => Number.isNaN(x)) ? '' : `, CPU ${ms(median(xs))}`);
 
@@ -47,10 +62,20 @@ function row(what: string, figure: string, target: string) {
 }
 
 async function main() {
-  const pool = await TestPool.start({ NUM_CPUS: '128', MEMORY: '262144', UPDATE_INTERVAL: '5', NEGOTIATOR_INTERVAL: '10' });
+  const pool = await TestPool.start({
+    NUM_CPUS: '128',
+    MEMORY: '262144',
+    UPDATE_INTERVAL: '5',
+    NEGOTIATOR_INTERVAL: '10',
+  });
   const base = process.env.BENCH_BASE;
   /** The builds measured: this one, and with BENCH_BASE the other, labelled in each row. */
-  const builds = base ? [{ label: 'base: ', dist: base }, { label: 'this: ', dist: DIST }] : [{ label: '', dist: DIST }];
+  const builds = base
+    ? [
+        { label: 'base: ', dist: base },
+        { label: 'this: ', dist: DIST },
+      ]
+    : [{ label: '', dist: DIST }];
   const cli = (name: string, dist = DIST) => join(dist, 'cli', `${name}.js`);
   const node = process.execPath;
   const env = pool.env;
@@ -63,20 +88,30 @@ async function main() {
   };
   const dsubmit = (text: string, extra: string[] = [], dist = DIST) => submitted(text, extra, dist).cluster;
   try {
-    console.log(`dsched on ${process.execPath} ${process.version}; ${RUNS} runs per short command, medians${base ? `; A/B with ${base}` : ''}`);
+    console.log(
+      `dsched on ${process.execPath} ${process.version}; ${RUNS} runs per short command, medians${base ? `; A/B with ${base}` : ''}`,
+    );
 
     // cold start of a command against node itself
     const bare = medianOf(() => timed(node, ['-e', '0']));
     for (const b of builds) {
       const help = medianOf(() => timed(node, [cli('dq', b.dist), '--help']));
-      row(`${b.label}cold start: dq --help (node -e 0)`, `${ms(help)} (${ms(bare)}): ${(help / bare).toFixed(2)}×`, '≤ 1.7× node -e 0');
+      row(
+        `${b.label}cold start: dq --help (node -e 0)`,
+        `${ms(help)} (${ms(bare)}): ${(help / bare).toFixed(2)}×`,
+        '≤ 1.7× node -e 0',
+      );
     }
 
     // memory of the execute host's daemons, idle (master, startd and spawner of this personal pool)
     await sleep(2000);
     // (per running job: bench/memory.ts)
     const execHost = total(daemonMemory(pool.home, EXECUTE_HOST).values());
-    row('memory: master + startd + spawner, idle', `${(execHost.rss / 1024).toFixed(0)} MB (host: ${(execHost.host / 1024).toFixed(0)} MB)`, '≤ 60 MB');
+    row(
+      'memory: master + startd + spawner, idle',
+      `${(execHost.rss / 1024).toFixed(0)} MB (host: ${(execHost.host / 1024).toFixed(0)} MB)`,
+      '≤ 60 MB',
+    );
 
     // submit → start on an idle pool, the submit command included: the job writes the time it started
     const lat = builds.map(() => ({ start: [] as number[], wall: [] as number[], cpu: [] as number[] }));
@@ -99,7 +134,11 @@ async function main() {
       }
     }
     for (const [k, b] of builds.entries())
-      row(`${b.label}submit → job start, dsubmit included, idle pool`, `median ${ms(median(lat[k]!.start))} (dsubmit ${ms(median(lat[k]!.wall))}${cpuText(lat[k]!.cpu)})`, 'median ≤ 100 ms');
+      row(
+        `${b.label}submit → job start, dsubmit included, idle pool`,
+        `median ${ms(median(lat[k]!.start))} (dsubmit ${ms(median(lat[k]!.wall))}${cpuText(lat[k]!.cpu)})`,
+        'median ≤ 100 ms',
+      );
 
     // end to end: 1000 × /bin/true in one submission on 128 slots, the submit command included
     {
@@ -107,17 +146,29 @@ async function main() {
       // the end is seen over gRPC (a count the schedd keeps): a dq command every few ms would load the machine
       const schedd = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token(userInfo().username)));
       const left = async () => {
-        for await (const page of schedd.queryPages({ ids: [], owners: [], constraint: '', projection: [], history: false, limit: 0, counts_only: true }))
+        for await (const page of schedd.queryPages({
+          ids: [],
+          owners: [],
+          constraint: '',
+          projection: [],
+          history: false,
+          limit: 0,
+          counts_only: true,
+        }))
           if (page.last && page.matched) return page.matched.idle + page.matched.running;
         return -1;
       };
       for (const b of builds) {
         const t0 = performance.now();
         dsubmit(`executable = /bin/true\nqueue ${n}\n`, [], b.dist);
-        for (const deadline = Date.now() + 600_000; Date.now() < deadline && (await left()) !== 0; ) await sleep(10);
+        for (const deadline = Date.now() + 600_000; Date.now() < deadline && (await left()) !== 0;) await sleep(10);
         const t = performance.now() - t0;
         e2eRate = n / (t / 1000);
-        row(`${b.label}end to end: ${n} × /bin/true in one submission, 128 slots`, `${e2eRate.toFixed(0)} jobs/s (${ms(t)})`, '≥ 6× Slurm (≥ 380 jobs/s)');
+        row(
+          `${b.label}end to end: ${n} × /bin/true in one submission, 128 slots`,
+          `${e2eRate.toFixed(0)} jobs/s (${ms(t)})`,
+          '≥ 6× Slurm (≥ 380 jobs/s)',
+        );
       }
       schedd.close();
     }
@@ -137,7 +188,11 @@ async function main() {
           prev = r.cluster;
           cpu += r.cpu;
         }
-        row(`${b.label}${n} chained submit commands (-W depend=afterok)`, `${ms(performance.now() - t0)}${Number.isNaN(cpu) ? '' : ` (CPU ${ms(cpu)})`}`, '≤ 8 s');
+        row(
+          `${b.label}${n} chained submit commands (-W depend=afterok)`,
+          `${ms(performance.now() - t0)}${Number.isNaN(cpu) ? '' : ` (CPU ${ms(cpu)})`}`,
+          '≤ 8 s',
+        );
         execFileSync(node, [cli('drm'), '-all'], { env, cwd });
       }
     }
@@ -181,15 +236,23 @@ await main();
 /** The job-path rows for Slurm (a configured, running Slurm; the jobs run in a temporary directory). */
 async function slurmJobPath(dschedRate: number) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-slurm-'));
-  const sbatch = (args: string[]) => execFileSync('sbatch', ['--parsable', '--chdir', dir, '--output', '/dev/null', ...args], { encoding: 'utf8' }).trim().split(';')[0]!;
-  const queued = (id: string) => execFileSync('squeue', ['-h', '-j', id, '-o', '%i'], { encoding: 'utf8' }).trim() !== '';
+  const sbatch = (args: string[]) =>
+    execFileSync('sbatch', ['--parsable', '--chdir', dir, '--output', '/dev/null', ...args], { encoding: 'utf8' })
+      .trim()
+      .split(';')[0]!;
+  const queued = (id: string) =>
+    execFileSync('squeue', ['-h', '-j', id, '-o', '%i'], { encoding: 'utf8' }).trim() !== '';
   try {
     const n = N('BENCH_E2E', 1000);
     const t0 = performance.now();
     const id = sbatch([`--array=1-${n}`, '--wrap', '/bin/true']);
-    for (const deadline = Date.now() + 600_000; Date.now() < deadline && queued(id); ) await sleep(20);
+    for (const deadline = Date.now() + 600_000; Date.now() < deadline && queued(id);) await sleep(20);
     const rate = n / ((performance.now() - t0) / 1000);
-    row(`slurm: end to end, ${n} × /bin/true (sbatch --array)`, `${rate.toFixed(0)} jobs/s`, dschedRate ? `dsched ${(dschedRate / rate).toFixed(1)}× (goal ≥ 6×)` : '—');
+    row(
+      `slurm: end to end, ${n} × /bin/true (sbatch --array)`,
+      `${rate.toFixed(0)} jobs/s`,
+      dschedRate ? `dsched ${(dschedRate / rate).toFixed(1)}× (goal ≥ 6×)` : '—',
+    );
 
     const lat: number[] = [];
     for (let i = 0; i < N('BENCH_LAT', 20); i++) {

@@ -59,7 +59,14 @@ function cli(pool: TestPool, cmd: string, args: string[], input = ''): Promise<R
     child.on('close', (code) => {
       const ms = performance.now() - t0;
       const at = stderr.lastIndexOf(MARK);
-      const [user, sys] = at >= 0 ? stderr.slice(at + MARK.length).trim().split(/\s+/).map(Number) : [0, 0];
+      const [user, sys] =
+        at >= 0
+          ? stderr
+              .slice(at + MARK.length)
+              .trim()
+              .split(/\s+/)
+              .map(Number)
+          : [0, 0];
       // /usr/bin/time says "Command exited with non-zero status N" before its line
       stderr = (at >= 0 ? stderr.slice(0, at) : stderr).replace(/Command exited with non-zero status \d+\n?$/, '');
       resolve({ code: code ?? -1, ms, cpu: user! + sys!, stdout: Buffer.concat(out), stderr });
@@ -86,10 +93,17 @@ class RawSchedd {
   }
   /** A client of its own (its own connection, as each dq has). */
   private client(): grpc.Client {
-    return new grpc.Client(this.pool.daemonAddress('schedd'), this.creds, { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': 'dsched-schedd', 'grpc.use_local_subchannel_pool': 1, ...WINDOW });
+    return new grpc.Client(this.pool.daemonAddress('schedd'), this.creds, {
+      ...CHANNEL_OPTIONS,
+      'grpc.ssl_target_name_override': 'dsched-schedd',
+      'grpc.use_local_subchannel_pool': 1,
+      ...WINDOW,
+    });
   }
   private method(name: string) {
-    return (proto().Schedd as unknown as { service: Record<string, grpc.MethodDefinition<object, unknown>> }).service[name]!;
+    return (proto().Schedd as unknown as { service: Record<string, grpc.MethodDefinition<object, unknown>> }).service[
+      name
+    ]!;
   }
   /** A QueryJobs stream to its end: wall ms and bytes of pages received. */
   query(req: object): Promise<{ ms: number; bytes: number }> {
@@ -110,12 +124,25 @@ class RawSchedd {
     const call = <T>(name: string, req: object) =>
       new Promise<T>((resolve, reject) => {
         const m = this.method(name);
-        c.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize as (b: Buffer) => T, req, this.md, (e, r) => (e ? reject(e) : resolve(r!)));
+        c.makeUnaryRequest(
+          m.path,
+          m.requestSerialize,
+          m.responseDeserialize as (b: Buffer) => T,
+          req,
+          this.md,
+          (e, r) => (e ? reject(e) : resolve(r!)),
+        );
       });
-    await new Promise<void>((resolve, reject) => c.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      c.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())),
+    );
     const t0 = performance.now();
     const { cluster } = await call<{ cluster: number }>('NewCluster', {});
-    await call('Submit', { cluster, cluster_attrs: { Cmd: '"/bin/true"', JobStatus: '5', Iwd: '"/tmp"', Owner: '"root"' }, procs: [{ attrs: {} }] });
+    await call('Submit', {
+      cluster,
+      cluster_attrs: { Cmd: '"/bin/true"', JobStatus: '5', Iwd: '"/tmp"', Owner: '"root"' },
+      procs: [{ attrs: {} }],
+    });
     const t = performance.now() - t0;
     c.close();
     return t;
@@ -151,16 +178,20 @@ async function endToEnd(pool: TestPool, schedd: number) {
       `CLI ${median(done.map((r) => r.cpu)).toFixed(2)} s CPU each (median), schedd ${manyCpu.toFixed(2)} s CPU for all; ` +
       `${done.filter((r) => r.code).length} failed, ${answers} distinct answers (≤ 2: with and without the job submitted meanwhile)`,
   );
-  for (const r of done.filter((r) => r.code).slice(0, 3)) console.log(`  a dq failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`);
-  console.log(`dsubmit of one job: alone ${ms(submitAlone)}, started with the ${CLIENTS} queries ${ms(during.ms)}: delayed ${ms(during.ms - submitAlone)} (goal ≤ 100 ms)`);
-
+  for (const r of done.filter((r) => r.code).slice(0, 3))
+    console.log(`  a dq failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`);
+  console.log(
+    `dsubmit of one job: alone ${ms(submitAlone)}, started with the ${CLIENTS} queries ${ms(during.ms)}: delayed ${ms(during.ms - submitAlone)} (goal ≤ 100 ms)`,
+  );
 }
 
 async function main() {
   console.log(`concurrent-queries: ${JOBS} held jobs, ${CLIENTS} × dq -json`);
   const pool = TestPool.create({ UPDATE_INTERVAL: '30', NEGOTIATOR_INTERVAL: '60' });
   const prof = process.argv.indexOf('--cpu-prof');
-  const started = await pool.run('dsched', ['start'], { env: prof > 0 ? { DSCHED_DAEMON_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${process.argv[prof + 1]}` } : {} });
+  const started = await pool.run('dsched', ['start'], {
+    env: prof > 0 ? { DSCHED_DAEMON_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${process.argv[prof + 1]}` } : {},
+  });
   if (started.code) throw new Error(`dsched start failed: ${started.stderr}`);
   try {
     const schedd = pool.daemonPid('schedd');
@@ -174,7 +205,16 @@ async function main() {
     const raw = new RawSchedd(pool);
     // --raw-as-dq: ask as dq -json does (the listing rendered by the schedd, gzip-compressed); else whole ads
     const asDq = process.argv.includes('--raw-as-dq') ? { format: 'json', gzip: true } : {};
-    const req = { ids: [], owners: [], constraint: '', projection: [], history: false, limit: 0, counts_only: false, ...asDq };
+    const req = {
+      ids: [],
+      owners: [],
+      constraint: '',
+      projection: [],
+      history: false,
+      limit: 0,
+      counts_only: false,
+      ...asDq,
+    };
     const rawAlone: number[] = [];
     let rawBytes = 0;
     let rawSchedd = 0;
@@ -198,7 +238,9 @@ async function main() {
       `schedd side, QueryJobs as raw streams: alone ${ms(rawOne)} median of ${ALONE} (${(rawBytes / 1e6).toFixed(1)} MB of pages, schedd ${(rawSchedd / ALONE).toFixed(2)} s CPU); ` +
         `${CLIENTS} at once: median ${ms(median(rawTimes))}, slowest ${ms(Math.max(...rawTimes))} = ${(Math.max(...rawTimes) / rawOne).toFixed(1)}× alone, schedd ${rawCpu.toFixed(2)} s CPU for all`,
     );
-    console.log(`schedd side, Submit RPC: alone ${ms(rpcSubmitAlone)}, during the ${CLIENTS} streams ${ms(rpcDuring)}: delayed ${ms(rpcDuring - rpcSubmitAlone)}`);
+    console.log(
+      `schedd side, Submit RPC: alone ${ms(rpcSubmitAlone)}, during the ${CLIENTS} streams ${ms(rpcDuring)}: delayed ${ms(rpcDuring - rpcSubmitAlone)}`,
+    );
   } finally {
     await pool.stop();
   }

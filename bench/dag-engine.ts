@@ -59,7 +59,11 @@ const plain = layered(N);
 await run('jobs only, no throttle', plain);
 await run('jobs only, -maxjobs 100', plain, { maxJobs: 100 });
 await run('category MAXJOBS 50 + -maxidle 200', layered(N, 'CATEGORY ALL_NODES c\nMAXJOBS c 50\n'), { maxIdle: 200 });
-await run('PRE and POST scripts on every node', layered(N, 'SCRIPT PRE ALL_NODES pre.sh $JOB\nSCRIPT POST ALL_NODES post.sh $RETURN\n'), { maxPre: 20, maxPost: 20 });
+await run(
+  'PRE and POST scripts on every node',
+  layered(N, 'SCRIPT PRE ALL_NODES pre.sh $JOB\nSCRIPT POST ALL_NODES post.sh $RETURN\n'),
+  { maxPre: 20, maxPost: 20 },
+);
 {
   // restore cost: replaying every event of a finished run
   const host = new InstantHost();
@@ -70,5 +74,7 @@ await run('PRE and POST scripts on every node', layered(N, 'SCRIPT PRE ALL_NODES
   const t0 = performance.now();
   DagEngine.restore(plain, host.events, new InstantHost());
   const ms = performance.now() - t0;
-  console.log(`${'restore from the events of a finished run'.padEnd(44)} ${host.events.length} events in ${ms.toFixed(0)} ms = ${((ms * 1000) / plain.nodes.length).toFixed(1)} µs/node`);
+  console.log(
+    `${'restore from the events of a finished run'.padEnd(44)} ${host.events.length} events in ${ms.toFixed(0)} ms = ${((ms * 1000) / plain.nodes.length).toFixed(1)} µs/node`,
+  );
 }

@@ -7,7 +7,12 @@ import { TestPool } from '../test/integration/harness/pool.js';
 
 const N = Number(process.env.BENCH_DAG_NODES ?? 5000);
 
-const pool = await TestPool.start({ NUM_CPUS: '128', MEMORY: '262144', UPDATE_INTERVAL: '5', NEGOTIATOR_INTERVAL: '10' });
+const pool = await TestPool.start({
+  NUM_CPUS: '128',
+  MEMORY: '262144',
+  UPDATE_INTERVAL: '5',
+  NEGOTIATOR_INTERVAL: '10',
+});
 try {
   writeFileSync(join(pool.work, 'node.sub'), 'executable = /bin/true\nqueue\n');
   const lines: string[] = [];
@@ -17,7 +22,9 @@ try {
   const r = await pool.run('dsubmit-dag', ['--wait', 'big.dag'], { timeoutMs: 3_600_000 });
   const t1 = performance.now();
   if (r.code !== 0) throw new Error(`the DAG failed: ${r.stdout}${r.stderr}`);
-  console.log(`dag: ${N} independent /bin/true nodes on 128 slots — ${((t1 - t0) / 1000).toFixed(1)} s → ${(N / ((t1 - t0) / 1000)).toFixed(1)} nodes/s (${r.stdout.trim().split('\n').pop()})`);
+  console.log(
+    `dag: ${N} independent /bin/true nodes on 128 slots — ${((t1 - t0) / 1000).toFixed(1)} s → ${(N / ((t1 - t0) / 1000)).toFixed(1)} nodes/s (${r.stdout.trim().split('\n').pop()})`,
+  );
 } finally {
   await pool.stop();
 }

@@ -23,7 +23,8 @@ export function daemonMemory(home: string, scripts: string[]): Map<string, Memor
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       const script = scripts.find((s) => argv.includes(join(DIST, 'daemons', s)));
-      if (!script || !readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DSCHED_HOME=${home}`)) continue;
+      if (!script || !readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DSCHED_HOME=${home}`))
+        continue;
       const field = (re: RegExp, text: string) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
       const m = out.get(script) ?? { rss: 0, private: 0, shared: 0 };
@@ -70,18 +71,30 @@ function row(what: string, figure: string, target: string) {
 
 async function main() {
   const jobs = Number(process.env.BENCH_JOBS ?? 128);
-  const pool = await TestPool.start({ NUM_CPUS: String(jobs), MEMORY: String(jobs * 64), UPDATE_INTERVAL: '5', NEGOTIATOR_INTERVAL: '2' });
+  const pool = await TestPool.start({
+    NUM_CPUS: String(jobs),
+    MEMORY: String(jobs * 64),
+    UPDATE_INTERVAL: '5',
+    NEGOTIATOR_INTERVAL: '2',
+  });
   const cli = (name: string) => join(DIST, 'cli', `${name}.js`);
-  const run = (name: string, args: string[], input?: string) => execFileSync(process.execPath, [cli(name), ...args], { env: pool.env, cwd: pool.work, input, encoding: 'utf8' });
+  const run = (name: string, args: string[], input?: string) =>
+    execFileSync(process.execPath, [cli(name), ...args], { env: pool.env, cwd: pool.work, input, encoding: 'utf8' });
   try {
     console.log(`dsched on ${process.execPath} ${process.version}; a startd with ${jobs} cpus`);
     // idle: the startd has advertised its slot and nothing runs
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline && !run('dstatus', ['-af', 'Name']).trim(); ) await sleep(200);
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline && !run('dstatus', ['-af', 'Name']).trim();)
+      await sleep(200);
     await sleep(3000);
     const idle = await settled(pool.home, ALL_DAEMONS);
     for (const s of EXECUTE_HOST) {
       const m = idle.get(s);
-      if (m) row(`memory: ${s.replace('/main.js', '').replace('startd/dsched-spawner', 'spawner')}, idle`, `${mb(m.rss)} RSS, ${mb(m.private)} private`, '—');
+      if (m)
+        row(
+          `memory: ${s.replace('/main.js', '').replace('startd/dsched-spawner', 'spawner')}, idle`,
+          `${mb(m.rss)} RSS, ${mb(m.private)} private`,
+          '—',
+        );
     }
     const host = total(EXECUTE_HOST.flatMap((s) => idle.get(s) ?? []));
     row('memory: master + startd + spawner, idle (RSS summed)', `${mb(host.rss)} (host: ${mb(host.host)})`, '≤ 60 MB');
@@ -90,12 +103,16 @@ async function main() {
     run('dsubmit', ['-'], `executable = /bin/sleep\narguments = 600\nrequest_memory = 32\nqueue ${jobs}\n`);
     let running = 0;
     for (const deadline = Date.now() + 300_000; Date.now() < deadline && running < jobs; await sleep(500)) {
-      running = run('dq', ['-allusers', '-af', 'JobStatus']).split('\n').filter((l) => l.trim() === '2').length;
+      running = run('dq', ['-allusers', '-af', 'JobStatus'])
+        .split('\n')
+        .filter((l) => l.trim() === '2').length;
     }
     if (running < jobs) console.log(`(only ${running} of ${jobs} jobs started)`);
     await sleep(3000);
     const busy = await settled(pool.home, ALL_DAEMONS);
-    const grow = (scripts: string[]) => (total(scripts.flatMap((s) => busy.get(s) ?? [])).rss - total(scripts.flatMap((s) => idle.get(s) ?? [])).rss) / Math.max(1, running);
+    const grow = (scripts: string[]) =>
+      (total(scripts.flatMap((s) => busy.get(s) ?? [])).rss - total(scripts.flatMap((s) => idle.get(s) ?? [])).rss) /
+      Math.max(1, running);
     row(`memory per running job, all daemons (${running} jobs)`, `${grow(ALL_DAEMONS).toFixed(0)} KiB`, '≤ 50 KiB');
     row(`memory per running job, master + startd + spawner`, `${grow(EXECUTE_HOST).toFixed(0)} KiB`, '—');
     run('drm', ['-all']);

@@ -39,12 +39,62 @@ interface MachineType {
   slots?: number; // static slots per machine
 }
 const TYPES: MachineType[] = [
-  { kind: 'p', count: 600, cpus: 64, memory: 262144, arch: 'X86_64', os: 'AlmaLinux9', extra: { HasDocker: 'true', Datacenter: lit('dc1') } },
-  { kind: 'p', count: 800, cpus: 32, memory: 131072, arch: 'X86_64', os: 'Ubuntu22', extra: { HasDocker: 'true', HasSingularity: 'true', Datacenter: lit('dc2') } },
-  { kind: 'p', count: 200, cpus: 32, memory: 393216, arch: 'X86_64', os: 'AlmaLinux9', extra: { GPUs: '4', CUDACapability: '8.0', Datacenter: lit('dc1') } },
-  { kind: 'p', count: 400, cpus: 80, memory: 262144, arch: 'aarch64', os: 'AlmaLinux9', extra: { Datacenter: lit('dc2') } },
-  { kind: 's', count: 500, slots: 8, cpus: 1, memory: 2048, arch: 'X86_64', os: 'CentOS7', extra: { HasDocker: 'false', Datacenter: lit('dc3') } },
-  { kind: 's', count: 500, slots: 8, cpus: 2, memory: 8192, arch: 'X86_64', os: 'AlmaLinux9', extra: { HasDocker: 'true', Datacenter: lit('dc3') } },
+  {
+    kind: 'p',
+    count: 600,
+    cpus: 64,
+    memory: 262144,
+    arch: 'X86_64',
+    os: 'AlmaLinux9',
+    extra: { HasDocker: 'true', Datacenter: lit('dc1') },
+  },
+  {
+    kind: 'p',
+    count: 800,
+    cpus: 32,
+    memory: 131072,
+    arch: 'X86_64',
+    os: 'Ubuntu22',
+    extra: { HasDocker: 'true', HasSingularity: 'true', Datacenter: lit('dc2') },
+  },
+  {
+    kind: 'p',
+    count: 200,
+    cpus: 32,
+    memory: 393216,
+    arch: 'X86_64',
+    os: 'AlmaLinux9',
+    extra: { GPUs: '4', CUDACapability: '8.0', Datacenter: lit('dc1') },
+  },
+  {
+    kind: 'p',
+    count: 400,
+    cpus: 80,
+    memory: 262144,
+    arch: 'aarch64',
+    os: 'AlmaLinux9',
+    extra: { Datacenter: lit('dc2') },
+  },
+  {
+    kind: 's',
+    count: 500,
+    slots: 8,
+    cpus: 1,
+    memory: 2048,
+    arch: 'X86_64',
+    os: 'CentOS7',
+    extra: { HasDocker: 'false', Datacenter: lit('dc3') },
+  },
+  {
+    kind: 's',
+    count: 500,
+    slots: 8,
+    cpus: 2,
+    memory: 8192,
+    arch: 'X86_64',
+    os: 'AlmaLinux9',
+    extra: { HasDocker: 'true', Datacenter: lit('dc3') },
+  },
 ];
 const STARTS = [
   'TRUE',
@@ -149,7 +199,18 @@ const USER_CLAUSES: Array<{ req: string; weight: number; gpus?: boolean; arch?: 
   { req: 'TARGET.KFlops > 2000000', weight: 4 },
   { req: '(TARGET.OpSysAndVer == "CentOS7") && (TARGET.HasDocker =!= true)', weight: 4 },
 ];
-const JOB_RANKS = ['', '', '', '', '', '', 'TARGET.HasDocker =?= true', 'TARGET.Mips', 'TARGET.Memory', 'TARGET.KFlops'];
+const JOB_RANKS = [
+  '',
+  '',
+  '',
+  '',
+  '',
+  '',
+  'TARGET.HasDocker =?= true',
+  'TARGET.Mips',
+  'TARGET.Memory',
+  'TARGET.KFlops',
+];
 function weighted<T extends { weight: number }>(xs: T[]): T {
   let r = rand() * xs.reduce((n, x) => n + x.weight, 0);
   for (const x of xs) if ((r -= x.weight) < 0) return x;
@@ -233,8 +294,15 @@ function buildInput(): { input: NegotiationInput; slotAdsMs: number; jobAdsMs: n
   const t0 = performance.now();
   const slots = mirror.ads('Machine');
   const t1 = performance.now();
-  const submitters = SUBMITTERS.map((u, k) => ({ name: `${u}@submit.example.org`, schedd: 'submit.example.org:9618', priority: PRIORITIES[k]!, usage: 0, autoclusters: [] as Array<{ id: number; idle: number; ad: ClassAd }> }));
-  for (const a of acRecs) submitters[a.submitter]!.autoclusters.push({ id: a.id, idle: a.idle, ad: ClassAd.fromRecord(a.ad) });
+  const submitters = SUBMITTERS.map((u, k) => ({
+    name: `${u}@submit.example.org`,
+    schedd: 'submit.example.org:9618',
+    priority: PRIORITIES[k]!,
+    usage: 0,
+    autoclusters: [] as Array<{ id: number; idle: number; ad: ClassAd }>,
+  }));
+  for (const a of acRecs)
+    submitters[a.submitter]!.autoclusters.push({ id: a.id, idle: a.idle, ad: ClassAd.fromRecord(a.ad) });
   const limits = new ConcurrencyLimits(limitOf);
   limits.reset([]);
   return { input: { slots, submitters, limits }, slotAdsMs: t1 - t0, jobAdsMs: performance.now() - t1 };
@@ -265,7 +333,9 @@ for (let run = -WARMUP; run < RUNS; run++) {
   match.push(ms);
   matchCpu.push(cpuMs);
   total.push(ms + slotAdsMs + jobAdsMs);
-  console.log(`  run ${run + 1}: matching ${ms.toFixed(0)} ms (${cpuMs.toFixed(0)} ms of CPU time); slot ads (kept) ${slotAdsMs.toFixed(0)} ms, autocluster ads ${jobAdsMs.toFixed(0)} ms`);
+  console.log(
+    `  run ${run + 1}: matching ${ms.toFixed(0)} ms (${cpuMs.toFixed(0)} ms of CPU time); slot ads (kept) ${slotAdsMs.toFixed(0)} ms, autocluster ads ${jobAdsMs.toFixed(0)} ms`,
+  );
 }
 const s = last!.stats;
 console.log(
@@ -278,4 +348,6 @@ console.log(
 );
 console.log(`first sight of the ${slotRecs.length} slot ads (all parsed): ${firstSightMs.toFixed(0)} ms, once`);
 console.log(`machine: load ${loadavg()[0]!.toFixed(1)}`);
-console.log(median(match) < 1000 ? 'target of 1 s for the negotiation: met' : 'target of 1 s for the negotiation: NOT met');
+console.log(
+  median(match) < 1000 ? 'target of 1 s for the negotiation: met' : 'target of 1 s for the negotiation: NOT met',
+);

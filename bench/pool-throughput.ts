@@ -41,7 +41,11 @@ function cpuMs(pid: number, children = false): number {
 function poolCpu(pool: TestPool): Record<string, number> {
   const out: Record<string, number> = {};
   for (const d of DAEMONS) out[d] = cpuMs(pool.daemonPid(d));
-  const spawner = Number(execFileSync('pgrep', ['-P', String(pool.daemonPid('startd'))], { encoding: 'utf8' }).trim().split('\n')[0]);
+  const spawner = Number(
+    execFileSync('pgrep', ['-P', String(pool.daemonPid('startd'))], { encoding: 'utf8' })
+      .trim()
+      .split('\n')[0],
+  );
   out.spawner = cpuMs(spawner);
   out.jobs = cpuMs(spawner, true) - out.spawner;
   return out;
@@ -49,12 +53,22 @@ function poolCpu(pool: TestPool): Record<string, number> {
 
 async function main() {
   const pool = TestPool.create({ NUM_CPUS: '128', MEMORY: '262144', UPDATE_INTERVAL: '5', NEGOTIATOR_INTERVAL: '10' });
-  const started = await pool.run('dsched', ['start'], { env: PROFILE ? { DSCHED_DAEMON_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${PROFILE}` } : {} });
+  const started = await pool.run('dsched', ['start'], {
+    env: PROFILE ? { DSCHED_DAEMON_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${PROFILE}` } : {},
+  });
   if (started.code !== 0) throw new Error(`dsched start failed: ${started.stderr}`);
   try {
     const schedd = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('bench')));
     const plan = (text: string) =>
-      loadSubmit({ file: 'bench.sub', text, cwd: pool.work, env: {}, owner: 'bench', hostname: hostname(), maxProcs: 1_000_000 }); // this host: no file transfer, as dsubmit here
+      loadSubmit({
+        file: 'bench.sub',
+        text,
+        cwd: pool.work,
+        env: {},
+        owner: 'bench',
+        hostname: hostname(),
+        maxProcs: 1_000_000,
+      }); // this host: no file transfer, as dsubmit here
     const submit = async (text: string) => {
       const { cluster } = await schedd.newCluster();
       const { jobs } = expandSubmit(plan(text), Number(cluster));
@@ -63,7 +77,15 @@ async function main() {
     };
     /** The bench user's jobs in the queue: a count the schedd keeps, so asking often costs it nothing. */
     const queued = async () => {
-      for await (const page of schedd.queryPages({ ids: [], owners: ['bench'], constraint: '', projection: [], history: false, limit: 0, counts_only: true }))
+      for await (const page of schedd.queryPages({
+        ids: [],
+        owners: ['bench'],
+        constraint: '',
+        projection: [],
+        history: false,
+        limit: 0,
+        counts_only: true,
+      }))
         if (page.last && page.matched) return page.matched.total;
       return -1;
     };
@@ -77,7 +99,9 @@ async function main() {
       const t1 = performance.now();
       await schedd.submit(Number(cluster), jobs.cluster, jobs.procs);
       const t2 = performance.now();
-      console.log(`submit: queue ${N_SUBMIT} — expand ${(t1 - t0).toFixed(0)} ms, Submit RPC + commit ${(t2 - t1).toFixed(0)} ms → ${Math.round(N_SUBMIT / ((t2 - t0) / 1000))} jobs/s into the queue (${Math.round(N_SUBMIT / ((t2 - t1) / 1000))} jobs/s for the RPC + transaction alone)`);
+      console.log(
+        `submit: queue ${N_SUBMIT} — expand ${(t1 - t0).toFixed(0)} ms, Submit RPC + commit ${(t2 - t1).toFixed(0)} ms → ${Math.round(N_SUBMIT / ((t2 - t0) / 1000))} jobs/s into the queue (${Math.round(N_SUBMIT / ((t2 - t1) / 1000))} jobs/s for the RPC + transaction alone)`,
+      );
       const cli0 = performance.now();
       execFileSync(process.execPath, [join(DIST, 'cli', 'dsubmit.js'), '-a', 'hold = true', '-'], {
         input: `executable = /bin/true\nqueue ${N_SUBMIT}\n`,
@@ -85,9 +109,18 @@ async function main() {
         cwd: pool.work,
       });
       const cli1 = performance.now();
-      console.log(`submit: dsubmit CLI, queue ${N_SUBMIT}, whole command — ${(cli1 - cli0).toFixed(0)} ms → ${Math.round(N_SUBMIT / ((cli1 - cli0) / 1000))} jobs/s`);
-      await schedd.act({ action: 'remove', ids: [], owners: [], constraint: 'JobStatus == 5', all: true, reason: 'bench' });
-      for (const deadline = Date.now() + 120_000; (await queued()) > 0 && Date.now() < deadline; ) await sleep(100);
+      console.log(
+        `submit: dsubmit CLI, queue ${N_SUBMIT}, whole command — ${(cli1 - cli0).toFixed(0)} ms → ${Math.round(N_SUBMIT / ((cli1 - cli0) / 1000))} jobs/s`,
+      );
+      await schedd.act({
+        action: 'remove',
+        ids: [],
+        owners: [],
+        constraint: 'JobStatus == 5',
+        all: true,
+        reason: 'bench',
+      });
+      for (const deadline = Date.now() + 120_000; (await queued()) > 0 && Date.now() < deadline;) await sleep(100);
     }
 
     // 2. end-to-end throughput, and what it cost each process
@@ -104,12 +137,30 @@ async function main() {
       }
       const t1 = performance.now();
       const cpu1 = poolCpu(pool);
-      const hist = await schedd.query({ ids: [{ cluster, proc: -1 }], owners: [], constraint: 'ExitCode == 0', projection: ['ProcId'], history: true, limit: 0 });
-      const runs = await schedd.query({ ids: [{ cluster, proc: -1 }], owners: [], constraint: 'NumJobStarts != 1', projection: ['ProcId'], history: true, limit: 0 });
-      console.log(`end-to-end: ${N_E2E} × /bin/true in one submission on 128 slots — ${(t1 - t0).toFixed(0)} ms → ${Math.round(N_E2E / ((t1 - t0) / 1000))} jobs/s (${hist.length} completed with exit 0, ${runs.length} started other than once)`);
+      const hist = await schedd.query({
+        ids: [{ cluster, proc: -1 }],
+        owners: [],
+        constraint: 'ExitCode == 0',
+        projection: ['ProcId'],
+        history: true,
+        limit: 0,
+      });
+      const runs = await schedd.query({
+        ids: [{ cluster, proc: -1 }],
+        owners: [],
+        constraint: 'NumJobStarts != 1',
+        projection: ['ProcId'],
+        history: true,
+        limit: 0,
+      });
+      console.log(
+        `end-to-end: ${N_E2E} × /bin/true in one submission on 128 slots — ${(t1 - t0).toFixed(0)} ms → ${Math.round(N_E2E / ((t1 - t0) / 1000))} jobs/s (${hist.length} completed with exit 0, ${runs.length} started other than once)`,
+      );
       const per = Object.keys(cpu1).map((k) => `${k} ${((cpu1[k]! - cpu0[k]!) / N_E2E).toFixed(2)}`);
       const total = Object.keys(cpu1).reduce((n, k) => n + cpu1[k]! - cpu0[k]!, 0) / N_E2E;
-      console.log(`end-to-end: CPU ms per job — ${per.join(', ')}; all ${total.toFixed(2)} (2 cores: at most ${Math.round(2000 / total)} jobs/s)`);
+      console.log(
+        `end-to-end: CPU ms per job — ${per.join(', ')}; all ${total.toFixed(2)} (2 cores: at most ${Math.round(2000 / total)} jobs/s)`,
+      );
     }
 
     // 3. submit-to-start latency on an idle pool
@@ -139,16 +190,21 @@ async function main() {
         fromStart.push(started - wall0);
         fromReply.push(started - replied);
       }
-      console.log(`latency: submit-to-start on an idle pool over ${N_LAT} jobs — median ${pct(fromStart, 50).toFixed(1)} ms, p95 ${pct(fromStart, 95).toFixed(1)} ms; from the Submit reply: median ${pct(fromReply, 50).toFixed(1)} ms, p95 ${pct(fromReply, 95).toFixed(1)} ms`);
+      console.log(
+        `latency: submit-to-start on an idle pool over ${N_LAT} jobs — median ${pct(fromStart, 50).toFixed(1)} ms, p95 ${pct(fromStart, 95).toFixed(1)} ms; from the Submit reply: median ${pct(fromReply, 50).toFixed(1)} ms, p95 ${pct(fromReply, 95).toFixed(1)} ms`,
+      );
     }
 
     // 4. chained submissions over gRPC (the schedd's share of `dsubmit -W depend=afterok:ID`)
     if (N_CHAIN > 0) {
       const t0 = performance.now();
       let prev = await submit('executable = /bin/true\nhold = true\nqueue\n');
-      for (let i = 1; i < N_CHAIN; i++) prev = await submit(`executable = /bin/true\n+PbsDepend = "afterok:${prev}"\nqueue\n`);
+      for (let i = 1; i < N_CHAIN; i++)
+        prev = await submit(`executable = /bin/true\n+PbsDepend = "afterok:${prev}"\nqueue\n`);
       const t = performance.now() - t0;
-      console.log(`chain: ${N_CHAIN} submissions each depending on the one before (afterok), over gRPC — ${t.toFixed(0)} ms (${(t / N_CHAIN).toFixed(1)} ms each: NewCluster + Submit)`);
+      console.log(
+        `chain: ${N_CHAIN} submissions each depending on the one before (afterok), over gRPC — ${t.toFixed(0)} ms (${(t / N_CHAIN).toFixed(1)} ms each: NewCluster + Submit)`,
+      );
       await schedd.act({ action: 'remove', ids: [], owners: [], constraint: '', all: true, reason: 'bench' });
     }
     schedd.close();

@@ -36,7 +36,21 @@ async function main() {
     families.set(id, family);
     const note = { addr: 'localhost:1', claim: `claim${id}`, cluster: 1, proc: sent };
     child.stdin!.write(
-      encodeRequest({ op: 'start', id, exe: '/bin/true', argv: [], cwd: dir, env: { PATH: '/usr/bin:/bin', ...family.env() }, stdin: '/dev/null', stdout: join(dir, 'out'), stderr: join(dir, 'out'), sandbox: join(dir, `sandbox${id}`), adText: 'ClusterId = 1\nProcId = 0\n', family: family.ref, journal: { run: `run${id}`, note } }),
+      encodeRequest({
+        op: 'start',
+        id,
+        exe: '/bin/true',
+        argv: [],
+        cwd: dir,
+        env: { PATH: '/usr/bin:/bin', ...family.env() },
+        stdin: '/dev/null',
+        stdout: join(dir, 'out'),
+        stderr: join(dir, 'out'),
+        sandbox: join(dir, `sandbox${id}`),
+        adText: 'ClusterId = 1\nProcId = 0\n',
+        family: family.ref,
+        journal: { run: `run${id}`, note },
+      }),
     );
   };
   const done = new Promise<void>((resolve) => {
@@ -55,7 +69,9 @@ async function main() {
   await done;
   const wall = Date.now() - t0;
   const u = usage(child.pid!);
-  console.log(`spawner ${path} (${tracker.method}): ${N} × /bin/true, ${PARALLEL} at once — CPU ${(u.cpu / N).toFixed(3)} ms per job, peak RSS ${(u.peakKiB / 1024).toFixed(1)} MB, ${Math.round((N * 1000) / wall)} jobs/s`);
+  console.log(
+    `spawner ${path} (${tracker.method}): ${N} × /bin/true, ${PARALLEL} at once — CPU ${(u.cpu / N).toFixed(3)} ms per job, peak RSS ${(u.peakKiB / 1024).toFixed(1)} MB, ${Math.round((N * 1000) / wall)} jobs/s`,
+  );
   child.stdin!.end();
   await new Promise((r) => child.once('close', r));
   tracker.close();

@@ -59,6 +59,8 @@ for (const c of cases) {
       bestCpu = Math.min(bestCpu, (cpu.user + cpu.system) / 1000);
     }
   }
-  console.log(`${c.name}: ${procs} procs parsed and expanded in ${best.toFixed(0)} ms wall, ${bestCpu.toFixed(0)} ms CPU (best of 3; target < 1000 ms)`);
+  console.log(
+    `${c.name}: ${procs} procs parsed and expanded in ${best.toFixed(0)} ms wall, ${bestCpu.toFixed(0)} ms CPU (best of 3; target < 1000 ms)`,
+  );
 }
 rmSync(dir, { recursive: true, force: true });

@@ -35,8 +35,16 @@ try {
   let t0 = performance.now();
   await pool.submit('held.sub', [], { timeoutMs: 600_000 });
   console.log(`submitted ${JOBS} held jobs in ${ms(performance.now() - t0)}`);
-  const total = (text: string) => text.split('\n').filter((l) => l.startsWith('dsched_jobs{')).reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
-  await pool.waitFor('the web daemon to see the queue', async () => total((await web(pool, '/metrics')).text) === JOBS, 600_000);
+  const total = (text: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('dsched_jobs{'))
+      .reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
+  await pool.waitFor(
+    'the web daemon to see the queue',
+    async () => total((await web(pool, '/metrics')).text) === JOBS,
+    600_000,
+  );
 
   // ---- the queue page in a browser
   if (existsSync(CHROMIUM)) {
@@ -45,19 +53,40 @@ try {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = context.pages()[0] ?? (await context.newPage());
-    for (const hash of ['#/queue', '#/queue?view=jobs&state=held&after=1.50000', `#/queue?view=jobs&constraint=${encodeURIComponent('ProcId >= 50000')}`]) {
+    for (const hash of [
+      '#/queue',
+      '#/queue?view=jobs&state=held&after=1.50000',
+      `#/queue?view=jobs&constraint=${encodeURIComponent('ProcId >= 50000')}`,
+    ]) {
       const times: number[] = [];
       for (let i = 0; i < 5; i++) {
         await page.goto('about:blank');
         const start = performance.now();
         await page.goto(`http://${webAddress(pool)}/${hash}`);
-        await page.waitForFunction((h) => document.getElementById('main')?.dataset.route === h && document.getElementById('main')?.dataset.ready === 'true', hash, { timeout: 60_000 });
+        await page.waitForFunction(
+          (h) =>
+            document.getElementById('main')?.dataset.route === h &&
+            document.getElementById('main')?.dataset.ready === 'true',
+          hash,
+          { timeout: 60_000 },
+        );
         times.push(performance.now() - start);
       }
-      console.log(`queue page ${decodeURIComponent(hash)} over ${JOBS} jobs: median ${ms(median(times))}, worst ${ms(Math.max(...times))}`);
+      console.log(
+        `queue page ${decodeURIComponent(hash)} over ${JOBS} jobs: median ${ms(median(times))}, worst ${ms(Math.max(...times))}`,
+      );
     }
     await context.close();
     rmSync(profile, { recursive: true, force: true });
@@ -73,7 +102,9 @@ try {
     times.push(performance.now() - t0);
     if (total(r.text) !== JOBS) throw new Error('metrics lost jobs');
   }
-  console.log(`/metrics at ${JOBS} jobs: median ${ms(median(times))}, worst ${ms(Math.max(...times))}, web daemon CPU ${ms(((cpuSeconds(webPid) - cpu0) / 20) * 1000)} per scrape`);
+  console.log(
+    `/metrics at ${JOBS} jobs: median ${ms(median(times))}, worst ${ms(Math.max(...times))}, web daemon CPU ${ms(((cpuSeconds(webPid) - cpu0) / 20) * 1000)} per scrape`,
+  );
 
   // ---- SSE clients against the schedd's CPU, A/B
   const schedd = pool.daemonPid('schedd');
@@ -98,7 +129,9 @@ try {
   for (let round = 1; round <= 2; round++) {
     const a = await window(0);
     const b = await window(SSE);
-    console.log(`schedd CPU on the idle pool, round ${round}: ${(a * 100).toFixed(2)} % of a core with no SSE client, ${(b * 100).toFixed(2)} % with ${SSE}`);
+    console.log(
+      `schedd CPU on the idle pool, round ${round}: ${(a * 100).toFixed(2)} % of a core with no SSE client, ${(b * 100).toFixed(2)} % with ${SSE}`,
+    );
   }
 } finally {
   await pool.stop();

@@ -23,14 +23,20 @@ function run(pool: TestPool, cmd: string, args: string[], input = ''): Promise<s
   const c0 = cpuSec(schedd);
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(DIST, 'cli', `${cmd}.js`), ...args], { cwd: pool.work, env: pool.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(DIST, 'cli', `${cmd}.js`), ...args], {
+      cwd: pool.work,
+      env: pool.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out.length < 200 ? (out += d) : undefined));
     child.stderr.on('data', (d) => (out.length < 200 ? (out += d) : undefined));
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - t0;
-      resolve(`${cmd} ${args.join(' ')}: ${ms.toFixed(0)} ms, schedd ${(cpuSec(schedd) - c0).toFixed(2)} s CPU (exit ${code}: ${out.trim().split('\n')[0]})`);
+      resolve(
+        `${cmd} ${args.join(' ')}: ${ms.toFixed(0)} ms, schedd ${(cpuSec(schedd) - c0).toFixed(2)} s CPU (exit ${code}: ${out.trim().split('\n')[0]})`,
+      );
     });
     child.stdin.end(input);
   });
@@ -39,7 +45,12 @@ function run(pool: TestPool, cmd: string, args: string[], input = ''): Promise<s
 const pool = await TestPool.start({ UPDATE_INTERVAL: '30', NEGOTIATOR_INTERVAL: '60' });
 try {
   console.log(`whole-cluster actions over ${JOBS} jobs`);
-  const submitted = await run(pool, 'dsubmit', ['-a', 'hold = true', '-a', 'requirements = false', '-'], `executable = /bin/true\nqueue ${JOBS}\n`);
+  const submitted = await run(
+    pool,
+    'dsubmit',
+    ['-a', 'hold = true', '-a', 'requirements = false', '-'],
+    `executable = /bin/true\nqueue ${JOBS}\n`,
+  );
   console.log(submitted);
   const cluster = /cluster (\d+)/.exec(submitted)?.[1] ?? '1';
   for (const cmd of ['drelease', 'dhold', 'drm']) console.log(await run(pool, cmd, [cluster]));

@@ -11,7 +11,11 @@ import { readPoolCa } from './shared/pool-ca.js';
 const OPS = ['set_job_attr', 'set_job_attr_delayed', 'get_job_attr'];
 
 async function main(argv: string[]): Promise<number> {
-  const a = await cli('dchirp', argv, 'usage: dchirp set_job_attr NAME VALUE | set_job_attr_delayed NAME VALUE | get_job_attr NAME')
+  const a = await cli(
+    'dchirp',
+    argv,
+    'usage: dchirp set_job_attr NAME VALUE | set_job_attr_delayed NAME VALUE | get_job_attr NAME',
+  )
     .example('dchirp set_job_attr Progress 0.42', 'inside a job: set an attribute of its ad (dq -af Progress shows it)')
     .example('dchirp get_job_attr RequestMemory', "print one attribute of the job's ad")
     .parse();
@@ -19,9 +23,11 @@ async function main(argv: string[]): Promise<number> {
   if (!op || !OPS.includes(op)) throw new DschedError('USAGE', `say what to do: ${OPS.join(', ')}`);
   if (!name) throw new DschedError('USAGE', `${op} needs an attribute name`);
   const value = rest.join(' ');
-  if (op !== 'get_job_attr' && !value) throw new DschedError('USAGE', `${op} needs a value (a ClassAd expression: 0.42, "text", true)`);
+  if (op !== 'get_job_attr' && !value)
+    throw new DschedError('USAGE', `${op} needs a value (a ClassAd expression: 0.42, "text", true)`);
   const configPath = process.env._CONDOR_CHIRP_CONFIG;
-  if (!configPath) throw new DschedError('USAGE', 'dchirp works inside a running job (_CONDOR_CHIRP_CONFIG is not set)');
+  if (!configPath)
+    throw new DschedError('USAGE', 'dchirp works inside a running job (_CONDOR_CHIRP_CONFIG is not set)');
   let address: string;
   let secret: string;
   let caPath: string;

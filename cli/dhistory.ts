@@ -6,14 +6,27 @@ import { openSession } from './shared/session.js';
 import { cli, splitAfQualifiers } from './shared/yargs.js';
 
 async function main(argv: string[]): Promise<number> {
-  const a = await cli('dhistory', splitAfQualifiers(argv), 'usage: dhistory [cluster | cluster.proc | user]... [options]')
-    .option('constraint', { type: 'string', array: true, describe: 'only jobs for which this ClassAd expression is true' })
+  const a = await cli(
+    'dhistory',
+    splitAfQualifiers(argv),
+    'usage: dhistory [cluster | cluster.proc | user]... [options]',
+  )
+    .option('constraint', {
+      type: 'string',
+      array: true,
+      describe: 'only jobs for which this ClassAd expression is true',
+    })
     .option('limit', { type: 'number', alias: 'match', describe: 'at most this many jobs' })
     .option('long', { type: 'boolean', alias: 'l', describe: 'every attribute of each job ad' })
     .option('json', { type: 'boolean', describe: 'job ads as a JSON array' })
     .option('jsonl', { type: 'boolean', describe: 'one JSON job ad per line' })
     .option('utc', { type: 'boolean', describe: 'times in UTC' })
-    .option('af', { type: 'string', array: true, alias: 'autoformat', describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)' })
+    .option('af', {
+      type: 'string',
+      array: true,
+      alias: 'autoformat',
+      describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)',
+    })
     .option('af-opts', { type: 'string', hidden: true })
     .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
     .example('dhistory', 'your finished jobs, newest first')
@@ -33,9 +46,19 @@ async function main(argv: string[]): Promise<number> {
     const table = isTable(view);
     const projection = viewProjection(view);
     // ids travel as a list (the schedd matches them by set), whatever their number
-    const pages = schedd.queryPages({ ids: sel.ids, owners: sel.owners, constraint: sel.constraint, projection, history: true, limit: (a.limit as number) ?? 0 });
+    const pages = schedd.queryPages({
+      ids: sel.ids,
+      owners: sel.owners,
+      constraint: sel.constraint,
+      projection,
+      history: true,
+      limit: (a.limit as number) ?? 0,
+    });
     const rows = await printJobPages(pages, view);
-    if (table) await writeOut(renderHistory(rows, { exitColumn: true, time: { utc: !!a.utc }, color: process.stdout.hasColors?.() ?? false }));
+    if (table)
+      await writeOut(
+        renderHistory(rows, { exitColumn: true, time: { utc: !!a.utc }, color: process.stdout.hasColors?.() ?? false }),
+      );
     return EXIT.ok;
   } finally {
     session.close();

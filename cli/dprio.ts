@@ -21,10 +21,21 @@ async function main(argv: string[]): Promise<number> {
   if (prio === undefined) throw new DschedError('USAGE', 'say the priority: dprio -p N (or +N / -N) JOB...');
   const { parseSelection } = await import('./shared/job-selection.js');
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
-  if (!sel.ids.length && !sel.owners.length && !sel.constraint && !a.all) throw new DschedError('USAGE', 'say which jobs: dprio -p N CLUSTER[.PROC] | USER | -constraint EXPR | -all');
+  if (!sel.ids.length && !sel.owners.length && !sel.constraint && !a.all)
+    throw new DschedError('USAGE', 'say which jobs: dprio -p N CLUSTER[.PROC] | USER | -constraint EXPR | -all');
   const session = openSession();
   try {
-    const r = await (await session.schedd()).act({ action: 'prio', ids: sel.ids, owners: sel.owners, constraint: sel.constraint, all: !!a.all, reason: '', value: String(prio) });
+    const r = await (
+      await session.schedd()
+    ).act({
+      action: 'prio',
+      ids: sel.ids,
+      owners: sel.owners,
+      constraint: sel.constraint,
+      all: !!a.all,
+      reason: '',
+      value: String(prio),
+    });
     const failed = reportActFailures('dprio', r.results);
     const ok = r.results.length - failed;
     if (ok) process.stdout.write(`${ok} job(s) now have priority ${prio}.\n`);

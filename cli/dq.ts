@@ -18,7 +18,11 @@ import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQue
  * -analyze / -better-analyze: why each selected job is idle (or held). Job ids select those jobs whatever their
  * state; otherwise the selection (yours by default, -allusers, users, -constraint) is narrowed to idle jobs.
  */
-async function analyze(session: Session, sel: Selection, opts: { allusers: boolean; reverse: boolean; limit: number }): Promise<number> {
+async function analyze(
+  session: Session,
+  sel: Selection,
+  opts: { allusers: boolean; reverse: boolean; limit: number },
+): Promise<number> {
   const [{ ClassAd }, { idText }, { analyzeJobs }, { fetchPoolForAnalysis }] = await Promise.all([
     import('../grammar/classad/index.js'),
     import('./shared/job-selection.js'),
@@ -29,11 +33,20 @@ async function analyze(session: Session, sel: Selection, opts: { allusers: boole
   const mine = !opts.allusers && !sel.ids.length && !sel.owners.length;
   let constraint = sel.constraint;
   if (!sel.ids.length) constraint = constraint ? `(${constraint}) && JobStatus == 1` : 'JobStatus == 1';
-  const recs = await schedd.query({ ids: sel.ids, owners: mine ? [session.user] : sel.owners, constraint, projection: [], history: false, limit: opts.limit });
+  const recs = await schedd.query({
+    ids: sel.ids,
+    owners: mine ? [session.user] : sel.owners,
+    constraint,
+    projection: [],
+    history: false,
+    limit: opts.limit,
+  });
   const jobs = recs.map((r) => ClassAd.fromRecord(r));
   let failed = false;
   for (const id of sel.ids) {
-    const found = jobs.some((j) => j.lookupJS('ClusterId') === id.cluster && (id.proc < 0 || j.lookupJS('ProcId') === id.proc));
+    const found = jobs.some(
+      (j) => j.lookupJS('ClusterId') === id.cluster && (id.proc < 0 || j.lookupJS('ProcId') === id.proc),
+    );
     if (!found) {
       process.stderr.write(`dq: job ${idText(id)} is not in the queue (finished jobs are in dhistory)\n`);
       failed = true;
@@ -44,7 +57,10 @@ async function analyze(session: Session, sel: Selection, opts: { allusers: boole
     return failed ? EXIT.failed : EXIT.ok;
   }
   const pool = await fetchPoolForAnalysis(session);
-  const name = qualifiedName(session.config.str('SCHEDD_NAME'), session.config.str('HOSTNAME') || (await import('node:os')).hostname());
+  const name = qualifiedName(
+    session.config.str('SCHEDD_NAME'),
+    session.config.str('HOSTNAME') || (await import('node:os')).hostname(),
+  );
   const byOwner = new Map<string, ClassAd[]>();
   for (const j of jobs) {
     const owner = String(j.lookupJS('Owner') ?? '');
@@ -67,8 +83,12 @@ async function main(argv: string[]): Promise<number> {
   const a = await cli('dq', splitAfQualifiers(argv), 'usage: dq [cluster | cluster.proc | user]... [options]')
     .option('nobatch', { type: 'boolean', describe: 'one line per job' })
     .option('batch', { type: 'boolean', describe: 'jobs grouped in batches (the default)' })
-    .option('allusers', { type: 'boolean', describe: 'every user\'s jobs, not only yours' })
-    .option('constraint', { type: 'string', array: true, describe: 'only jobs for which this ClassAd expression is true' })
+    .option('allusers', { type: 'boolean', describe: "every user's jobs, not only yours" })
+    .option('constraint', {
+      type: 'string',
+      array: true,
+      describe: 'only jobs for which this ClassAd expression is true',
+    })
     .option('long', { type: 'boolean', alias: 'l', describe: 'every attribute of each job ad' })
     .option('json', { type: 'boolean', describe: 'job ads as a JSON array (HTCondor attribute names)' })
     .option('jsonl', { type: 'boolean', describe: 'one JSON job ad per line' })
@@ -78,44 +98,81 @@ async function main(argv: string[]): Promise<number> {
     .option('wide', { type: 'boolean', describe: 'do not cut long lines' })
     .option('utc', { type: 'boolean', describe: 'times in UTC' })
     .option('limit', { type: 'number', describe: 'at most this many jobs' })
-    .option('af', { type: 'string', array: true, alias: 'autoformat', describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)' })
+    .option('af', {
+      type: 'string',
+      array: true,
+      alias: 'autoformat',
+      describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)',
+    })
     .option('af-opts', { type: 'string', hidden: true })
     .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
     .option('analyze', {
       type: 'boolean',
       alias: 'better-analyze',
-      describe: 'why the jobs are idle: Requirements clause by clause against the pool, START, resources, fair share (no id: your idle jobs)',
+      describe:
+        'why the jobs are idle: Requirements clause by clause against the pool, START, resources, fair share (no id: your idle jobs)',
     })
-    .option('reverse', { type: 'boolean', describe: 'with -analyze: also each slot\'s START against the job, clause by clause' })
+    .option('reverse', {
+      type: 'boolean',
+      describe: "with -analyze: also each slot's START against the job, clause by clause",
+    })
     .option('queue', { type: 'string', describe: 'only jobs of this batch queue (PBS queue, Slurm partition)' })
-    .option('pbs', { type: 'boolean', describe: 'qstat\'s table (Job id, Name, User, Time Use, S, Queue), every user\'s jobs' })
-    .option('f', { type: 'boolean', describe: 'with -pbs: qstat -f\'s long form, attribute = value with PBS\'s names' })
-    .option('watch', { type: 'boolean', describe: 'follow the jobs live, a progress bar per batch (cluster or DAG), until they are done (condor_watch_q); exit 1 if any was held, removed or failed' })
-    .option('exit', { type: 'string', array: true, describe: 'with -watch: GROUPER,JOB_STATUS[,EXIT_CODE] (all|any|none, active|done|idle|held): exit when it holds, e.g. -exit all,done,0 -exit any,held,1' })
+    .option('pbs', {
+      type: 'boolean',
+      describe: "qstat's table (Job id, Name, User, Time Use, S, Queue), every user's jobs",
+    })
+    .option('f', { type: 'boolean', describe: "with -pbs: qstat -f's long form, attribute = value with PBS's names" })
+    .option('watch', {
+      type: 'boolean',
+      describe:
+        'follow the jobs live, a progress bar per batch (cluster or DAG), until they are done (condor_watch_q); exit 1 if any was held, removed or failed',
+    })
+    .option('exit', {
+      type: 'string',
+      array: true,
+      describe:
+        'with -watch: GROUPER,JOB_STATUS[,EXIT_CODE] (all|any|none, active|done|idle|held): exit when it holds, e.g. -exit all,done,0 -exit any,held,1',
+    })
     .example('dq -watch', 'your jobs, live, until all are done')
-    .example('dq -watch 12 -exit any,held,3', 'cluster 12 until it is done, or exit 3 as soon as one of its jobs is held')
+    .example(
+      'dq -watch 12 -exit any,held,3',
+      'cluster 12 until it is done, or exit 3 as soon as one of its jobs is held',
+    )
     .example('dq', 'your jobs, in batches')
     .example('dq -nobatch -allusers', "everyone's jobs, one line each")
     .example('dq -af:j Owner JobStatus', 'job id and attributes, one line per job')
     .example("dq -constraint 'RequestMemory > 1024'", 'only jobs that match')
     .example('dq -analyze 12.0', 'why job 12.0 does not start')
     .parse();
-  const [{ parseSelection }, { isTable, listingViewOf, printJobPages, viewFormat, viewProjection, writeOut }] = await Promise.all([
-    import('./shared/job-selection.js'),
-    import('./shared/job-query.js'),
-  ]);
+  const [{ parseSelection }, { isTable, listingViewOf, printJobPages, viewFormat, viewProjection, writeOut }] =
+    await Promise.all([import('./shared/job-selection.js'), import('./shared/job-query.js')]);
   // PBS's views and queue filter only when asked for
   const pbsView = a.pbs || a.queue !== undefined ? await import('./shared/pbs-view.js') : undefined;
-  const sel = parseSelection(a._, [...((a.constraint as string[] | undefined) ?? []), ...(pbsView?.queueConstraint(a.queue as string | undefined) ?? [])]);
+  const sel = parseSelection(a._, [
+    ...((a.constraint as string[] | undefined) ?? []),
+    ...(pbsView?.queueConstraint(a.queue as string | undefined) ?? []),
+  ]);
   if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');
   if (a.f && !a.pbs) throw new DschedError('USAGE', '-f goes with -pbs (dq -pbs -f JOB)');
   if (a.exit && !a.watch) throw new DschedError('USAGE', '-exit goes with -watch');
   const session = openSession();
   try {
-    if (a.watch) return await (await import('./shared/watch.js')).watchCommand(session, sel, { allusers: !!a.allusers, exit: (a.exit as string[] | undefined) ?? [] });
-    if (pbsView && a.pbs) return await pbsView.showPbsQueue(session, sel, { full: !!a.f, limit: (a.limit as number) ?? 0, server: session.config.str('HOSTNAME') || (await import('node:os')).hostname() });
+    if (a.watch)
+      return await (
+        await import('./shared/watch.js')
+      ).watchCommand(session, sel, { allusers: !!a.allusers, exit: (a.exit as string[] | undefined) ?? [] });
+    if (pbsView && a.pbs)
+      return await pbsView.showPbsQueue(session, sel, {
+        full: !!a.f,
+        limit: (a.limit as number) ?? 0,
+        server: session.config.str('HOSTNAME') || (await import('node:os')).hostname(),
+      });
     if (a.analyze)
-      return await analyze(session, sel, { allusers: !!a.allusers, reverse: !!a.reverse, limit: (a.limit as number) ?? 0 });
+      return await analyze(session, sel, {
+        allusers: !!a.allusers,
+        reverse: !!a.reverse,
+        limit: (a.limit as number) ?? 0,
+      });
     const schedd = await session.schedd();
     const mine = !a.allusers && !sel.ids.length && !sel.owners.length;
     let constraint = sel.constraint;
@@ -140,7 +197,10 @@ async function main(argv: string[]): Promise<number> {
     });
     if (table) {
       const view: QueueView = a.hold ? 'hold' : a.run ? 'run' : a.nobatch ? 'nobatch' : 'batch';
-      const name = qualifiedName(session.config.str('SCHEDD_NAME'), session.config.str('HOSTNAME') || (await import('node:os')).hostname());
+      const name = qualifiedName(
+        session.config.str('SCHEDD_NAME'),
+        session.config.str('HOSTNAME') || (await import('node:os')).hostname(),
+      );
       const addr = readAddressFile(addressFile(session.config.paths, 'schedd'))?.address ?? '';
       const counts = (c: JobQueryPage__Output['matched'] | undefined) => (c ? { ...c } : undefined);
       await writeOut(
@@ -150,7 +210,10 @@ async function main(argv: string[]): Promise<number> {
           totalsOnly: !!a.totals,
           // the counts the schedd keeps: a summary costs nothing whatever the queue's size
           queryCounts: counts(last?.matched),
-          totals: last?.mine && last.all ? { user: { name: session.user, counts: counts(last.mine)! }, all: counts(last.all) } : undefined,
+          totals:
+            last?.mine && last.all
+              ? { user: { name: session.user, counts: counts(last.mine)! }, all: counts(last.all) }
+              : undefined,
           color: process.stdout.hasColors?.() ?? false,
           width: a.wide || !process.stdout.isTTY ? undefined : process.stdout.columns,
           time: { utc: !!a.utc },

@@ -42,8 +42,7 @@ function parseArgs(argv: string[]): Parsed {
     } else if (a === '--') {
       p.words.push(...argv.slice(i + 1));
       i = argv.length;
-    }
-    else p.words.push(a);
+    } else p.words.push(a);
   }
   return p;
 }
@@ -54,7 +53,8 @@ async function main(argv: string[]): Promise<number> {
   // without -constraint the first word names the jobs; the rest are ATTR VALUE pairs
   const spec = args.constraint.length ? [] : words.splice(0, 1);
   if (!args.constraint.length && !spec.length) throw new DschedError('USAGE', `say which jobs\n${USAGE}`);
-  if (!words.length || words.length % 2) throw new DschedError('USAGE', `give attributes and values in pairs (ATTR VALUE ...)\n${USAGE}`);
+  if (!words.length || words.length % 2)
+    throw new DschedError('USAGE', `give attributes and values in pairs (ATTR VALUE ...)\n${USAGE}`);
   const attrs: Record<string, string> = {};
   for (let i = 0; i < words.length; i += 2) attrs[words[i]!] = words[i + 1]!;
   // the ClassAd library (for -constraint) only once the arguments are good
@@ -67,7 +67,9 @@ async function main(argv: string[]): Promise<number> {
     const failed = reportActFailures('dqedit', r.results);
     const ok = r.results.length - failed;
     if (!r.results.length) return EXIT.failed;
-    if (ok) for (const name of Object.keys(attrs)) process.stdout.write(`Set attribute "${name}" for ${ok} matching job(s).\n`);
+    if (ok)
+      for (const name of Object.keys(attrs))
+        process.stdout.write(`Set attribute "${name}" for ${ok} matching job(s).\n`);
     return failed ? EXIT.failed : EXIT.ok;
   } finally {
     session.close();

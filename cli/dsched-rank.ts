@@ -19,7 +19,11 @@ async function main(argv: string[]): Promise<number> {
   const args = a._.map(String);
   if (!args.length) throw new DschedError('USAGE', 'name the program to run on the other chunks');
   const file = process.env.DSCHED_RANKS;
-  if (!file) throw new DschedError('USAGE', 'dsched-rank works inside the first chunk of a parallel job (DSCHED_RANKS is not set)');
+  if (!file)
+    throw new DschedError(
+      'USAGE',
+      'dsched-rank works inside the first chunk of a parallel job (DSCHED_RANKS is not set)',
+    );
   let lines: string[];
   try {
     lines = readFileSync(file, 'utf8').trim().split('\n');
@@ -27,9 +31,14 @@ async function main(argv: string[]): Promise<number> {
     throw new DschedError('USAGE', `cannot read ${file}: ${(e as Error).message}`);
   }
   const [key = '', caPath = ''] = lines[0]!.split(' ');
-  const chunks = lines.slice(1).map((l) => l.split(' ')).map(([n, host, address]) => ({ n: Number(n), host: host ?? '', address: address ?? '' })).filter((c) => c.n > 0);
+  const chunks = lines
+    .slice(1)
+    .map((l) => l.split(' '))
+    .map(([n, host, address]) => ({ n: Number(n), host: host ?? '', address: address ?? '' }))
+    .filter((c) => c.n > 0);
   const chosen = a.n === undefined ? chunks : chunks.filter((c) => c.n === a.n);
-  if (!chosen.length) throw new DschedError('USAGE', a.n === undefined ? 'this job has no other chunk' : `this job has no chunk ${a.n}`);
+  if (!chosen.length)
+    throw new DschedError('USAGE', a.n === undefined ? 'this job has no other chunk' : `this job has no chunk ${a.n}`);
   const ca = readPoolCa(caPath);
   const { StartdClient } = await import('../lib/rpc/clients/startd.js');
   const results = await Promise.all(
@@ -51,7 +60,8 @@ async function main(argv: string[]): Promise<number> {
     if (r?.stderr?.length) process.stderr.write(r.stderr);
     const code = !r ? 1 : r.exit_by_signal ? 128 + r.exit_signal : r.message ? 1 : r.exit_code;
     if (!r || r.message) process.stderr.write(`dsched-rank: chunk ${c.n} (${c.host}): ${err ?? r!.message}\n`);
-    else if (r.exit_by_signal) process.stderr.write(`dsched-rank: chunk ${c.n} (${c.host}) was killed by signal ${r.exit_signal}\n`);
+    else if (r.exit_by_signal)
+      process.stderr.write(`dsched-rank: chunk ${c.n} (${c.host}) was killed by signal ${r.exit_signal}\n`);
     if (code !== 0 && status === 0) status = code;
   }
   return status;

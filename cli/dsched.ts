@@ -109,13 +109,20 @@ async function stopOrphans(config: Config): Promise<Array<{ name: string; pid: n
     }
   };
   signal('SIGTERM');
-  for (const [sig, waitMs] of [[undefined, 20_000], ['SIGKILL', 5_000]] as const) {
+  for (const [sig, waitMs] of [
+    [undefined, 20_000],
+    ['SIGKILL', 5_000],
+  ] as const) {
     if (sig) signal(sig);
     const deadline = Date.now() + waitMs;
     while (runningDaemons(config).length && Date.now() < deadline) await sleep(50);
   }
   const left = runningDaemons(config);
-  if (left.length) throw new DschedError('TIMEOUT', `daemons of ${config.paths.home} did not stop: ${left.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}`);
+  if (left.length)
+    throw new DschedError(
+      'TIMEOUT',
+      `daemons of ${config.paths.home} did not stop: ${left.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}`,
+    );
   for (const d of orphans) rmSync(join(config.paths.run, `${d.name}.pid`), { force: true });
   return orphans;
 }
@@ -138,7 +145,8 @@ function tryPort(host: string, port: number): Promise<number | undefined> {
 async function freePort(host: string): Promise<number> {
   let ephemeralLow = 32768;
   try {
-    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLow;
+    ephemeralLow =
+      Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLow;
   } catch {
     /* not Linux: the usual range */
   }
@@ -158,7 +166,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function recordPorts(config: Config): Promise<Config> {
   const lines: string[] = [];
   const host = config.str('BIND_ADDRESS');
-  if (!config.str('COLLECTOR_HOST') && config.int('COLLECTOR_PORT') === 0) lines.push(`COLLECTOR_PORT = ${await freePort(host)}`);
+  if (!config.str('COLLECTOR_HOST') && config.int('COLLECTOR_PORT') === 0)
+    lines.push(`COLLECTOR_PORT = ${await freePort(host)}`);
   if (config.int('SCHEDD_PORT') === 0 && config.list('DAEMON_LIST').some((d) => d.toLowerCase() === 'schedd'))
     lines.push(`SCHEDD_PORT = ${await freePort(host)}`);
   if (!lines.length) return config;
@@ -180,11 +189,19 @@ async function start(): Promise<number> {
   }
   // daemons of a master that died would hold the pool's ports against the new ones
   const orphans = await stopOrphans(config);
-  if (orphans.length) process.stdout.write(`dsched: stopped daemons left by a master that died: ${orphans.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}\n`);
-  if (!existsSync(paths.config)) appendFileSync(paths.config, `# dsched configuration of this pool (NAME = value); see docs/config.md\n`);
+  if (orphans.length)
+    process.stdout.write(
+      `dsched: stopped daemons left by a master that died: ${orphans.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}\n`,
+    );
+  if (!existsSync(paths.config))
+    appendFileSync(paths.config, `# dsched configuration of this pool (NAME = value); see docs/config.md\n`);
   config = await recordPorts(config);
   const out = openSync(join(paths.log, 'master.out'), 'a');
-  const child = spawn(process.execPath, [...daemonNodeFlags('master'), daemonMain('master')], { detached: true, stdio: ['ignore', out, out], env: process.env });
+  const child = spawn(process.execPath, [...daemonNodeFlags('master'), daemonMain('master')], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: process.env,
+  });
   closeSync(out);
   child.unref();
   const want = ['master', ...config.list('DAEMON_LIST').map((d) => d.toLowerCase())];
@@ -209,7 +226,9 @@ async function start(): Promise<number> {
   }
   const coll = readAddressFile(addressFile(paths, 'collector'))?.address;
   const schedd = readAddressFile(addressFile(paths, 'schedd'))?.address;
-  process.stdout.write(`dsched: pool started in ${paths.home}${coll ? ` (collector ${coll}` : ''}${schedd ? `, schedd ${schedd})` : coll ? ')' : ''}\n`);
+  process.stdout.write(
+    `dsched: pool started in ${paths.home}${coll ? ` (collector ${coll}` : ''}${schedd ? `, schedd ${schedd})` : coll ? ')' : ''}\n`,
+  );
   const web = readAddressFile(addressFile(paths, 'web'))?.address;
   if (web) process.stdout.write(`dsched: dashboard and HTTP API at http://${web}/\n`);
   return EXIT.ok;
@@ -248,7 +267,10 @@ async function stop(): Promise<number> {
     process.stdout.write(`dsched: no pool is running for ${config.paths.home}\n`);
     return EXIT.ok;
   }
-  if (orphans.length) process.stdout.write(`dsched: stopped daemons left by a master that died: ${orphans.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}\n`);
+  if (orphans.length)
+    process.stdout.write(
+      `dsched: stopped daemons left by a master that died: ${orphans.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}\n`,
+    );
   process.stdout.write(`dsched: pool stopped (${config.paths.home})\n`);
   return EXIT.ok;
 }
@@ -260,9 +282,13 @@ function masterOf(session: Session) {
   if (!a || !pidAlive(a.pid) || !masterPid(config)) {
     const orphans = runningDaemons(config);
     if (orphans.length)
-      throw new DschedError('POOL_NOT_RUNNING', `no master is running for ${config.paths.home}, but its daemons still run: ${orphans.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}`, {
-        hint: 'dsched stop stops them; dsched start stops them and starts the pool again',
-      });
+      throw new DschedError(
+        'POOL_NOT_RUNNING',
+        `no master is running for ${config.paths.home}, but its daemons still run: ${orphans.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}`,
+        {
+          hint: 'dsched stop stops them; dsched start stops them and starts the pool again',
+        },
+      );
     throw new DschedError('POOL_NOT_RUNNING', `no pool is running for ${config.paths.home}`);
   }
   return session.master();
@@ -323,10 +349,22 @@ async function status(): Promise<number> {
     }
     const rows = s
       ? [{ name: 'master', state: 'running', pid: s.pid, restarts: 0, last_exit: '' }, ...s.daemons]
-      : ['master', ...config.list('DAEMON_LIST').map((d) => d.toLowerCase())].map((name) => ({ name, state: '?', pid: 0, restarts: 0, last_exit: '' }));
+      : ['master', ...config.list('DAEMON_LIST').map((d) => d.toLowerCase())].map((name) => ({
+          name,
+          state: '?',
+          pid: 0,
+          restarts: 0,
+          last_exit: '',
+        }));
     const health = await Promise.all(rows.map((d) => daemonHealth(config, d.name)));
-    process.stdout.write(s ? `pool ${s.home}  master pid ${s.pid}\n` : `pool ${config.paths.home}  (the master's view is unavailable: ${why})\n`);
-    process.stdout.write(`${'DAEMON'.padEnd(12)} ${'STATE'.padEnd(9)} ${'PID'.padStart(7)} ${'RESTARTS'.padStart(8)}  ${'HEALTH'.padEnd(11)}  ADDRESS / LAST EXIT\n`);
+    process.stdout.write(
+      s
+        ? `pool ${s.home}  master pid ${s.pid}\n`
+        : `pool ${config.paths.home}  (the master's view is unavailable: ${why})\n`,
+    );
+    process.stdout.write(
+      `${'DAEMON'.padEnd(12)} ${'STATE'.padEnd(9)} ${'PID'.padStart(7)} ${'RESTARTS'.padStart(8)}  ${'HEALTH'.padEnd(11)}  ADDRESS / LAST EXIT\n`,
+    );
     rows.forEach((d, i) => {
       const addr = readAddressFile(addressFile(config.paths, d.name))?.address ?? '';
       process.stdout.write(
@@ -347,7 +385,9 @@ async function status(): Promise<number> {
 async function reconfig(): Promise<number> {
   const session = openSession();
   try {
-    await asAdmin(session, `reconfigure the pool of ${session.config.paths.home}`, async () => (await masterOf(session)).reconfig());
+    await asAdmin(session, `reconfigure the pool of ${session.config.paths.home}`, async () =>
+      (await masterOf(session)).reconfig(),
+    );
     process.stdout.write('dsched: sent reconfig to every daemon\n');
     return EXIT.ok;
   } finally {
@@ -367,7 +407,10 @@ function config(names: string[], verbose: boolean): number {
       continue;
     }
     if (names.length === 1 && !verbose) process.stdout.write(`${v.raw}\n`);
-    else process.stdout.write(`${n.toUpperCase()} = ${v.raw}${verbose ? `\n  # from ${v.source}${n.toUpperCase() in PARAMS ? ` — ${(PARAMS as Record<string, { description: string }>)[n.toUpperCase()]!.description}` : ''}` : ''}\n`);
+    else
+      process.stdout.write(
+        `${n.toUpperCase()} = ${v.raw}${verbose ? `\n  # from ${v.source}${n.toUpperCase() in PARAMS ? ` — ${(PARAMS as Record<string, { description: string }>)[n.toUpperCase()]!.description}` : ''}` : ''}\n`,
+      );
   }
   return code;
 }
@@ -376,12 +419,23 @@ function config(names: string[], verbose: boolean): number {
 async function drain(name: string, cancel: boolean, reason: string): Promise<number> {
   const session = openSession();
   try {
-    const ads = await (await session.collector()).query('Machine', `StartdName == ${JSON.stringify(name)} || Machine == ${JSON.stringify(name)}`);
-    const addr = [...new Set(ads.map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress')).filter((v): v is string => typeof v === 'string'))];
-    if (!addr.length) throw new DschedError('JOB_NOT_FOUND', `no machine named ${name} is in the pool`, { hint: 'dstatus lists the machines' });
+    const ads = await (
+      await session.collector()
+    ).query('Machine', `StartdName == ${JSON.stringify(name)} || Machine == ${JSON.stringify(name)}`);
+    const addr = [
+      ...new Set(
+        ads.map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress')).filter((v): v is string => typeof v === 'string'),
+      ),
+    ];
+    if (!addr.length)
+      throw new DschedError('JOB_NOT_FOUND', `no machine named ${name} is in the pool`, {
+        hint: 'dstatus lists the machines',
+      });
     for (const a of addr) {
       const r = await asAdmin(session, `drain a machine`, async () => (await session.startd(a)).drain(cancel, reason));
-      process.stdout.write(cancel ? `${name}: drain cancelled\n` : `${name}: draining (${r.running} job(s) still running will finish)\n`);
+      process.stdout.write(
+        cancel ? `${name}: drain cancelled\n` : `${name}: draining (${r.running} job(s) still running will finish)\n`,
+      );
     }
     return EXIT.ok;
   } finally {
@@ -425,7 +479,9 @@ async function token(join: boolean, ttlText: string | undefined): Promise<number
   try {
     const r = await c.createJoinToken(ttl);
     process.stdout.write(`${r.token}\n`);
-    process.stderr.write(`dsched: join token valid once, until ${new Date(Number(r.expires) * 1000).toISOString()}; on the new host: dsched join ${c.rpc.address} TOKEN\n`);
+    process.stderr.write(
+      `dsched: join token valid once, until ${new Date(Number(r.expires) * 1000).toISOString()}; on the new host: dsched join ${c.rpc.address} TOKEN\n`,
+    );
     return EXIT.ok;
   } finally {
     c.close();
@@ -437,10 +493,14 @@ async function joinPool(address: string, tok: string): Promise<number> {
   // `-`: the token on stdin, so it is not in the process list (a Slurm pilot joins this way)
   if (tok === '-') tok = readFileSync(0, 'utf8').trim();
   const fingerprint = tok.split('.')[2] ?? '';
-  if (!/^[0-9a-f]{64}$/i.test(fingerprint)) throw new DschedError('USAGE', 'that is not a join token (dsched token create --join makes one)');
+  if (!/^[0-9a-f]{64}$/i.test(fingerprint))
+    throw new DschedError('USAGE', 'that is not a join token (dsched token create --join makes one)');
   const config = loadConfig();
   const { paths } = config;
-  if (existsSync(paths.host.cert)) throw new DschedError('POOL_ALREADY_RUNNING', `${paths.home} already has a host credential (${paths.host.cert})`, { hint: 'join from a new DSCHED_HOME, or remove host/ first' });
+  if (existsSync(paths.host.cert))
+    throw new DschedError('POOL_ALREADY_RUNNING', `${paths.home} already has a host credential (${paths.host.cert})`, {
+      hint: 'join from a new DSCHED_HOME, or remove host/ first',
+    });
   const ca = await pinnedCa(address, fingerprint);
   const key = makeHostKey();
   const host = hostName(config);
@@ -452,12 +512,19 @@ async function joinPool(address: string, tok: string): Promise<number> {
     c.close();
   }
   mkdirSync(paths.home, { recursive: true, mode: 0o755 });
-  installHostCredential(paths, { key: key.privateKey, cert: r.certificate, ca: r.ca_certificate, tokenPub: r.token_public_key });
+  installHostCredential(paths, {
+    key: key.privateKey,
+    cert: r.certificate,
+    ca: r.ca_certificate,
+    tokenPub: r.token_public_key,
+  });
   const lines = [`COLLECTOR_HOST = ${address}`];
   if (config.lookup('DAEMON_LIST')?.source === 'default') lines.push('DAEMON_LIST = STARTD');
   appendFileSync(paths.config, `# set by dsched join on ${new Date().toISOString()}\n${lines.join('\n')}\n`);
   const d = describeCertificate(r.certificate);
-  process.stdout.write(`dsched: joined the pool of ${address} as host ${d.host} (roles ${d.roles.join(', ')}); start it with: dsched start\n`);
+  process.stdout.write(
+    `dsched: joined the pool of ${address} as host ${d.host} (roles ${d.roles.join(', ')}); start it with: dsched start\n`,
+  );
   return EXIT.ok;
 }
 
@@ -466,7 +533,9 @@ async function revoke(host: string): Promise<number> {
   const c = await adminCollector(loadConfig());
   try {
     const r = await c.revoke(host);
-    process.stdout.write(`dsched: revoked host ${host} (${r.serials.length} certificate(s)); ${r.ads_removed} ad(s) removed\n`);
+    process.stdout.write(
+      `dsched: revoked host ${host} (${r.serials.length} certificate(s)); ${r.ads_removed} ad(s) removed\n`,
+    );
     return EXIT.ok;
   } finally {
     c.close();
@@ -492,9 +561,19 @@ async function main(argv: string[]): Promise<number> {
   // each command's handler leaves what to run here; yargs only parses (its handlers cannot return an exit code)
   let run: (() => Promise<number> | number) | undefined;
   const y = cli('dsched', argv, USAGE)
-    .command('start', 'start the pool of $DSCHED_HOME (default ~/.dsched) in the background', {}, () => void (run = start))
+    .command(
+      'start',
+      'start the pool of $DSCHED_HOME (default ~/.dsched) in the background',
+      {},
+      () => void (run = start),
+    )
     .command('stop', 'stop it', {}, () => void (run = stop))
-    .command('status', "show its daemons and their health (exit 1 unless every one is SERVING)", {}, () => void (run = status))
+    .command(
+      'status',
+      'show its daemons and their health (exit 1 unless every one is SERVING)',
+      {},
+      () => void (run = status),
+    )
     .command('reconfig', 'make every daemon re-read its configuration (admins)', {}, () => void (run = reconfig))
     .command(
       'eval [exprs..]',
@@ -542,7 +621,10 @@ async function main(argv: string[]): Promise<number> {
         c
           .positional('action', { choices: ['create'], describe: 'create' })
           .option('join', { type: 'boolean', describe: 'a one-time join token for a new execute host (admins)' })
-          .option('ttl', { type: 'string', describe: 'with --join: how long it is valid: seconds, or 30m, 1h, 2d (default 1h)' })
+          .option('ttl', {
+            type: 'string',
+            describe: 'with --join: how long it is valid: seconds, or 30m, 1h, 2d (default 1h)',
+          })
           .example('curl -H "Authorization: Bearer $(dsched token create)" URL/v1/jobs', 'your token for the HTTP API')
           .example('dsched token create --join --ttl 30m', 'then on the new host: dsched join HOST:PORT TOKEN'),
       (a) => void (run = () => token(!!a.join, str(a.ttl))),
@@ -553,15 +635,23 @@ async function main(argv: string[]): Promise<number> {
       (c) =>
         c
           .positional('ADDRESS', { type: 'string', describe: "the central host's collector, HOST:PORT" })
-          .positional('TOKEN', { type: 'string', describe: 'the token dsched token create --join printed there (- reads it from stdin)' })
+          .positional('TOKEN', {
+            type: 'string',
+            describe: 'the token dsched token create --join printed there (- reads it from stdin)',
+          })
           .example('dsched join central:9618 eyJ...', 'then: dsched start'),
       // yargs reads a lone `-` as an empty string (a string option) or true
-      (a) => void (run = () => joinPool(String(a.ADDRESS), (a.TOKEN as unknown) === true || a.TOKEN === '' ? '-' : String(a.TOKEN))),
+      (a) =>
+        void (run = () =>
+          joinPool(String(a.ADDRESS), (a.TOKEN as unknown) === true || a.TOKEN === '' ? '-' : String(a.TOKEN))),
     )
     .command(
       'revoke <HOST>',
       "revoke a host's certificates: its ads go, no daemon accepts it again (admins)",
-      (c) => c.positional('HOST', { type: 'string', describe: 'the host name its certificate carries' }).example('dsched revoke node7', 'node7 is out of the pool at once'),
+      (c) =>
+        c
+          .positional('HOST', { type: 'string', describe: 'the host name its certificate carries' })
+          .example('dsched revoke node7', 'node7 is out of the pool at once'),
       (a) => void (run = () => revoke(String(a.HOST))),
     )
     .command(

@@ -16,7 +16,8 @@ const NAME = 'ifThenElse(isUndefined(PbsJobName), split(Cmd, "/")[size(split(Cmd
 const SECS = 'int(ifThenElse(isUndefined(RemoteUserCpu), 0, RemoteUserCpu))';
 const two = (n: string) => `ifThenElse(${n} < 10, "0", ""), ${n}`;
 const CPU = `strcat(${two(`(${SECS} / 3600)`)}, ":", ${two(`((${SECS} % 3600) / 60)`)}, ":", ${two(`(${SECS} % 60)`)})`;
-const STATE = 'ifThenElse(JobStatus == 1, "Q", ifThenElse(JobStatus == 2, "R", ifThenElse(JobStatus == 5, "H", ifThenElse(JobStatus == 3, "E", "F"))))';
+const STATE =
+  'ifThenElse(JobStatus == 1, "Q", ifThenElse(JobStatus == 2, "R", ifThenElse(JobStatus == 5, "H", ifThenElse(JobStatus == 3, "E", "F"))))';
 const QUEUE = 'ifThenElse(isUndefined(PbsQueue), "workq", PbsQueue)';
 const HEADER =
   'Job id            Name             User              Time Use S Queue\n' +
@@ -38,10 +39,19 @@ export function qstatArgs(argv: string[]): { cmd: 'dq' | 'dhistory'; args: strin
     else if (a === '-u') {
       const v = argv[++i];
       if (!v) throw new DschedError('USAGE', `-u needs a user name\n${QSTAT_USAGE}`);
-      users.push(...v.split(',').map((u) => u.replace(/@.*$/, '')).filter(Boolean));
+      users.push(
+        ...v
+          .split(',')
+          .map((u) => u.replace(/@.*$/, ''))
+          .filter(Boolean),
+      );
     } else if (a === '-a' || a === '-w' || a === '-1' || a === '-n' || a === '-s') {
       /* other layouts of the same listing: the standard one serves */
-    } else if (a === '-Q' || a === '-q' || a === '-B') throw new DschedError('USAGE', `qstat ${a}: queue and server status are not shown in qstat's form (dq -pbs -queue NAME lists a queue's jobs; dstatus shows the machines)`);
+    } else if (a === '-Q' || a === '-q' || a === '-B')
+      throw new DschedError(
+        'USAGE',
+        `qstat ${a}: queue and server status are not shown in qstat's form (dq -pbs -queue NAME lists a queue's jobs; dstatus shows the machines)`,
+      );
     else if (a === '--help' || a === '-help') throw new DschedError('USAGE', QSTAT_USAGE);
     else if (a.startsWith('-')) throw new DschedError('USAGE', `qstat: unknown option ${a}\n${QSTAT_USAGE}`);
     else ids.push(a);
@@ -53,7 +63,26 @@ export function qstatArgs(argv: string[]): { cmd: 'dq' | 'dhistory'; args: strin
   // the queue: dq's own qstat views (its table, and -f's long form with PBS's names)
   if (!history) return { cmd: 'dq', args: [...args, '-pbs', ...(long ? ['-f'] : [])], header: false };
   if (long) return { cmd: 'dhistory', args: [...args, '-long'], header: false };
-  args.push('-format', '%-17.17s ', ID, '-format', '%-16.16s ', NAME, '-format', '%-17.17s ', 'Owner', '-format', '%8s ', CPU, '-format', '%s ', STATE, '-format', '%s\n', QUEUE);
+  args.push(
+    '-format',
+    '%-17.17s ',
+    ID,
+    '-format',
+    '%-16.16s ',
+    NAME,
+    '-format',
+    '%-17.17s ',
+    'Owner',
+    '-format',
+    '%8s ',
+    CPU,
+    '-format',
+    '%s ',
+    STATE,
+    '-format',
+    '%s\n',
+    QUEUE,
+  );
   return { cmd: history ? 'dhistory' : 'dq', args, header: true };
 }
 

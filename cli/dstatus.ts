@@ -16,7 +16,12 @@ async function main(argv: string[]): Promise<number> {
     .option('submitters', { type: 'boolean', describe: 'submitter ads instead of slots' })
     .option('avail', { type: 'boolean', describe: 'only slots that are unclaimed and idle' })
     .option('claimed', { type: 'boolean', describe: 'only claimed slots' })
-    .option('af', { type: 'string', array: true, alias: 'autoformat', describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)' })
+    .option('af', {
+      type: 'string',
+      array: true,
+      alias: 'autoformat',
+      describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)',
+    })
     .option('af-opts', { type: 'string', hidden: true })
     .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
     .example('dstatus', 'the slots of every machine')
@@ -24,11 +29,12 @@ async function main(argv: string[]): Promise<number> {
     .example('dstatus -af Name Cpus Memory', 'one line per slot')
     .parse();
   // the ClassAd library only once the arguments are good: --help and usage errors load none of it
-  const [{ ClassAd, parseExpr }, { autoformat, formatPairs: pairs, formatPrintf, parseAfQualifiers }, { lit }] = await Promise.all([
-    import('../grammar/classad/index.js'),
-    import('./shared/output/autoformat.js'),
-    import('./shared/classad-literal.js'),
-  ]);
+  const [{ ClassAd, parseExpr }, { autoformat, formatPairs: pairs, formatPrintf, parseAfQualifiers }, { lit }] =
+    await Promise.all([
+      import('../grammar/classad/index.js'),
+      import('./shared/output/autoformat.js'),
+      import('./shared/classad-literal.js'),
+    ]);
   const given = (a.constraint as string | undefined) ?? '';
   if (given) parseExpr(given, { file: '<-constraint>', line: 1, column: 1 });
   // as condor_status: names on the command line select the ads of those slots or machines
@@ -50,11 +56,18 @@ async function main(argv: string[]): Promise<number> {
     const ads = recs
       .map((r) => ClassAd.fromRecord(r))
       .sort((x, y) => String(x.lookupJS('Name')).localeCompare(String(y.lookupJS('Name')), 'en', { numeric: true }));
-    if (a.af) process.stdout.write(autoformat(ads, a.af as string[], parseAfQualifiers((a['af-opts'] as string) ?? '')));
+    if (a.af)
+      process.stdout.write(autoformat(ads, a.af as string[], parseAfQualifiers((a['af-opts'] as string) ?? '')));
     else if (a.format) process.stdout.write(formatPrintf(ads, pairs(a.format as string[])));
     else if (a.json) process.stdout.write(formatSlotsJson(ads));
     else if (a.long || type !== 'Machine') process.stdout.write(formatSlotsLong(ads));
-    else process.stdout.write(renderSlots(ads, { view: a.total ? 'total' : a.compact ? 'compact' : 'default', color: process.stdout.hasColors?.() ?? false }));
+    else
+      process.stdout.write(
+        renderSlots(ads, {
+          view: a.total ? 'total' : a.compact ? 'compact' : 'default',
+          color: process.stdout.hasColors?.() ?? false,
+        }),
+      );
     return EXIT.ok;
   } finally {
     session.close();

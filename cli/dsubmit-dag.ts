@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
     .option('maxpre', { type: 'number', describe: 'most PRE scripts running at once' })
     .option('maxpost', { type: 'number', describe: 'most POST scripts running at once' })
     .option('force', { type: 'boolean', alias: 'f', describe: 'start over: ignore (and retire) rescue DAGs' })
-    .option('usedagdir', { type: 'boolean', describe: 'node files are relative to the DAG file\'s folder' })
+    .option('usedagdir', { type: 'boolean', describe: "node files are relative to the DAG file's folder" })
     .option('batch-name', { type: 'string', describe: 'JobBatchName of the DAG (default: the file name)' })
     .option('wait', { type: 'boolean', describe: 'follow the DAG until it ends and exit with its status' })
     .example('dsubmit-dag diamond.dag', 'run a workflow')
@@ -51,7 +51,13 @@ async function main(argv: string[]): Promise<number> {
     DAGManUseDagDir: a.usedagdir ? 'true' : 'false',
     JobBatchName: lit((a['batch-name'] as string | undefined) ?? basename(dagFile)),
     // node submit files with getenv see the environment dsubmit-dag ran in, as with condor_submit_dag
-    Environment: lit(joinV2Env(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('DSCHED_')))),
+    Environment: lit(
+      joinV2Env(
+        Object.entries(process.env).filter(
+          (e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('DSCHED_'),
+        ),
+      ),
+    ),
     In: lit('/dev/null'),
     Out: lit(`${dagFile}.dagman.out`),
     Err: lit(`${dagFile}.dagman.out`),
@@ -65,7 +71,9 @@ async function main(argv: string[]): Promise<number> {
     const schedd = await session.schedd();
     const { cluster } = await schedd.newCluster();
     await schedd.submit(Number(cluster), attrs, [{ ProcId: '0' }]);
-    process.stdout.write(`Submitting DAG ${basename(dagFile)}: ${dag.nodes.length} node(s)\n1 job(s) submitted to cluster ${cluster}.\n`);
+    process.stdout.write(
+      `Submitting DAG ${basename(dagFile)}: ${dag.nodes.length} node(s)\n1 job(s) submitted to cluster ${cluster}.\n`,
+    );
     if (!a.wait) return EXIT.ok;
     const res = await waitForJobs(schedd, [{ cluster: Number(cluster), proc: -1 }]);
     process.stdout.write(describeOutcome(res));

@@ -33,7 +33,29 @@ Examples:
   dsubmit -W depend=afterok:$A job.sh  run after job A succeeds
   dsubmit job.sub -queue 10            a file without a queue statement, 10 times`;
 
-const PBS_WITH_VALUE = new Set(['-N', '-q', '-l', '-J', '-t', '-p', '-C', '-v', '-o', '-e', '-j', '-m', '-M', '-W', '-r', '-A', '-P', '-S', '-u', '-c', '-k']);
+const PBS_WITH_VALUE = new Set([
+  '-N',
+  '-q',
+  '-l',
+  '-J',
+  '-t',
+  '-p',
+  '-C',
+  '-v',
+  '-o',
+  '-e',
+  '-j',
+  '-m',
+  '-M',
+  '-W',
+  '-r',
+  '-A',
+  '-P',
+  '-S',
+  '-u',
+  '-c',
+  '-k',
+]);
 const PBS_FLAGS = new Set(['-V', '-h', '-z', '-I', '-X']);
 
 interface Parsed {
@@ -73,8 +95,7 @@ function parseArgs(argv: string[]): Parsed {
       // condor_submit's -queue: the rest of the command line is the queue statement (the file has none)
       appendRaw.push(`queue ${argv.slice(i + 1).join(' ')}`);
       break;
-    }
-    else if (a === '-dry-run' || a === '--dry-run' || a === '-dry') p.dryRun = true;
+    } else if (a === '-dry-run' || a === '--dry-run' || a === '-dry') p.dryRun = true;
     else if (a === '--json' || a === '-json') p.json = true;
     else if (a === '-terse' || a === '--terse') p.terse = true;
     else if (a === '--') {
@@ -138,7 +159,8 @@ function printLong(jobs: JobSet): string {
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
-  if (args.command && args.file !== undefined) throw new DschedError('USAGE', `give either a file (${args.file}) or -- program args…, not both\n${USAGE}`);
+  if (args.command && args.file !== undefined)
+    throw new DschedError('USAGE', `give either a file (${args.file}) or -- program args…, not both\n${USAGE}`);
   // the grammars once the options are good: --help and usage errors load none of them
   const [{ expandSubmit, isPbsScript, loadSubmit }, { ClassAd, compile, parseExpr, valueToJS }] = await Promise.all([
     import('../grammar/submit/index.js'),
@@ -150,8 +172,17 @@ async function main(argv: string[]): Promise<number> {
     text = args.command ? '' : file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(file), 'utf8');
   } catch (e) {
     const c = (e as NodeJS.ErrnoException).code;
-    const why = c === 'ENOENT' ? 'no such file' : c === 'EISDIR' ? 'it is a directory' : c === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new DschedError('SUBMIT_FILE', `cannot read ${file === '-' ? 'standard input' : `'${file}'`}: ${why}`, { cause: e });
+    const why =
+      c === 'ENOENT'
+        ? 'no such file'
+        : c === 'EISDIR'
+          ? 'it is a directory'
+          : c === 'EACCES'
+            ? 'permission denied'
+            : (e as Error).message;
+    throw new DschedError('SUBMIT_FILE', `cannot read ${file === '-' ? 'standard input' : `'${file}'`}: ${why}`, {
+      cause: e,
+    });
   }
   const pbs = args.command || isPbsScript(file, text);
   if (!pbs) {
@@ -161,7 +192,11 @@ async function main(argv: string[]): Promise<number> {
       if (opt === '-W' && val.startsWith('depend=')) {
         args.append.push(`+PbsDepend = "${val.slice('depend='.length).replace(/["\\]/g, '')}"`);
         i++;
-      } else throw new DschedError('USAGE', `PBS option ${opt} applies only to #PBS scripts; ${file} is a submit description`);
+      } else
+        throw new DschedError(
+          'USAGE',
+          `PBS option ${opt} applies only to #PBS scripts; ${file} is a submit description`,
+        );
     }
   }
   const pbsArgs = pbs ? [...args.pbs, ...args.append.flatMap((v) => ['-a', v])] : undefined;
@@ -182,9 +217,16 @@ async function main(argv: string[]): Promise<number> {
 
   if (args.dryRun) {
     const { jobs, warnings } = expandSubmit(plan, 1);
-    for (const w of [...warnings.map((w) => w.message), ...(await requestWarnings(jobs))]) process.stderr.write(`dsubmit: warning: ${w}\n`);
+    for (const w of [...warnings.map((w) => w.message), ...(await requestWarnings(jobs))])
+      process.stderr.write(`dsubmit: warning: ${w}\n`);
     if (args.json) {
-      process.stdout.write(JSON.stringify(jobs.procs.map((p) => ({ ...jobs.cluster, ...p })), null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          jobs.procs.map((p) => ({ ...jobs.cluster, ...p })),
+          null,
+          2,
+        ) + '\n',
+      );
     } else process.stdout.write(printLong(jobs));
     return EXIT.ok;
   }
@@ -194,14 +236,17 @@ async function main(argv: string[]): Promise<number> {
     const schedd = await session.schedd();
     const { cluster } = await schedd.newCluster();
     const { jobs, warnings } = expandSubmit(plan, Number(cluster));
-    for (const w of [...warnings.map((w) => w.message), ...(await requestWarnings(jobs))]) process.stderr.write(`dsubmit: warning: ${w}\n`);
+    for (const w of [...warnings.map((w) => w.message), ...(await requestWarnings(jobs))])
+      process.stderr.write(`dsubmit: warning: ${w}\n`);
     const r = await schedd.submit(Number(cluster), jobs.cluster, jobs.procs);
     const n = r.procs;
     if (args.terse) process.stdout.write(`${cluster}.0 - ${cluster}.${n - 1}\n`);
     else if (pbs) {
       // qsub prints only the job id, so scripts can capture it: A=$(dsubmit job.sh)
       const id = jobs.cluster.PbsJobId ?? jobs.procs[0]?.PbsJobId;
-      process.stdout.write(`${id ? String(valueToJS(compile(parseExpr(id))(new ClassAd()))) : `${cluster}.${input.hostname}`}\n`);
+      process.stdout.write(
+        `${id ? String(valueToJS(compile(parseExpr(id))(new ClassAd()))) : `${cluster}.${input.hostname}`}\n`,
+      );
     } else process.stdout.write(`${n} job(s) submitted to cluster ${cluster}.\n`);
     return EXIT.ok;
   } finally {

@@ -14,7 +14,10 @@ async function main(argv: string[]): Promise<number> {
   const a = await cli('dtail', argv, USAGE)
     .option('follow', { type: 'boolean', alias: 'f', describe: 'keep printing what the job writes, until it ends' })
     .option('stderr', { type: 'boolean', describe: 'standard error instead of standard output' })
-    .option('maxbytes', { type: 'number', describe: 'at most this many bytes per read of the file (default 1024; 1 MiB at most)' })
+    .option('maxbytes', {
+      type: 'number',
+      describe: 'at most this many bytes per read of the file (default 1024; 1 MiB at most)',
+    })
     .example('dtail 12.0', 'the last 1024 bytes job 12.0 wrote to its output')
     .example('dtail -f -stderr 12.3', 'its standard error as it is written, until the job ends')
     .example('dtail -maxbytes 65536 12', 'the last 64 KiB of job 12.0')
@@ -24,7 +27,8 @@ async function main(argv: string[]): Promise<number> {
   if (!m) throw new DschedError('USAGE', `dtail takes one job id (cluster.proc)\n${USAGE}`);
   const id = { cluster: Number(m[1]), proc: Number(m[2] ?? 0) };
   const maxBytes = a.maxbytes as number | undefined;
-  if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes > 0)) throw new DschedError('USAGE', '-maxbytes needs a positive whole number');
+  if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes > 0))
+    throw new DschedError('USAGE', '-maxbytes needs a positive whole number');
   return tailJob(id, { follow: !!a.follow, stderr: !!a.stderr, maxBytes: maxBytes ?? 0 });
 }
 
@@ -32,7 +36,11 @@ type Id = { cluster: number; proc: number };
 const STATES: Record<number, string> = { 1: 'idle', 3: 'removed', 4: 'completed', 5: 'held' };
 
 async function tailJob(id: Id, o: { follow: boolean; stderr: boolean; maxBytes: number }): Promise<number> {
-  const [{ openSession }, { qualifiedName }, { hostname }] = await Promise.all([import('./shared/session.js'), import('../lib/rpc/authz.js'), import('node:os')]);
+  const [{ openSession }, { qualifiedName }, { hostname }] = await Promise.all([
+    import('./shared/session.js'),
+    import('../lib/rpc/authz.js'),
+    import('node:os'),
+  ]);
   const session = openSession();
   try {
     const schedd = await session.schedd();
@@ -43,7 +51,8 @@ async function tailJob(id: Id, o: { follow: boolean; stderr: boolean; maxBytes: 
     const stream = startd.tail({ id, schedd: name, stderr: o.stderr, follow: o.follow, max_bytes: o.maxBytes });
     await new Promise<void>((resolve, reject) => {
       stream.on('data', (c: { data: Buffer; skipped: number; truncated: boolean }) => {
-        if (Number(c.skipped)) process.stderr.write(`dtail: ${c.skipped} bytes left out (more than -maxbytes arrived at once)\n`);
+        if (Number(c.skipped))
+          process.stderr.write(`dtail: ${c.skipped} bytes left out (more than -maxbytes arrived at once)\n`);
         if (c.truncated) process.stderr.write('dtail: the file was truncated; from its start again\n');
         if (!process.stdout.write(c.data)) {
           stream.pause();
@@ -60,11 +69,19 @@ async function tailJob(id: Id, o: { follow: boolean; stderr: boolean; maxBytes: 
 }
 
 /** The address of the startd running the job; with -f, a job not running yet is waited for. */
-async function whereItRuns(schedd: import('../lib/rpc/clients/schedd.js').ScheddClient, id: Id, follow: boolean): Promise<string> {
-  const [{ ClassAd }, { followJobs }] = await Promise.all([import('../grammar/classad/index.js'), import('./shared/watch.js')]);
+async function whereItRuns(
+  schedd: import('../lib/rpc/clients/schedd.js').ScheddClient,
+  id: Id,
+  follow: boolean,
+): Promise<string> {
+  const [{ ClassAd }, { followJobs }] = await Promise.all([
+    import('../grammar/classad/index.js'),
+    import('./shared/watch.js'),
+  ]);
   const text = `${id.cluster}.${id.proc}`;
   let found: { status: number; address: unknown } | undefined;
-  const look = (attrs: Record<string, string>, status: number) => (found = { status, address: ClassAd.fromRecord(attrs).lookupJS('StartdAddress') });
+  const look = (attrs: Record<string, string>, status: number) =>
+    (found = { status, address: ClassAd.fromRecord(attrs).lookupJS('StartdAddress') });
   await followJobs(schedd, {
     ids: [id],
     projection: ['StartdAddress'],
@@ -83,7 +100,10 @@ async function whereItRuns(schedd: import('../lib/rpc/clients/schedd.js').Schedd
   });
   if (!found) throw new DschedError('JOB_NOT_FOUND', `job ${text} is not in the queue (dhistory shows finished jobs)`);
   if (typeof found.address === 'string' && found.address && [2, 6, 7].includes(found.status)) return found.address;
-  throw new DschedError('JOB_STATE', `job ${text} is ${STATES[found.status] ?? 'not running'}: only a running job's output can be read${found.status === 1 && !follow ? ' (dtail -f waits for it to start)' : ''}`);
+  throw new DschedError(
+    'JOB_STATE',
+    `job ${text} is ${STATES[found.status] ?? 'not running'}: only a running job's output can be read${found.status === 1 && !follow ? ' (dtail -f waits for it to start)' : ''}`,
+  );
 }
 
 runCli('dtail', main);

@@ -22,7 +22,8 @@ async function main(argv: string[]): Promise<number> {
     const neg = await session.negotiator();
     if (a.setfactor) {
       const [who, f] = a.setfactor as string[];
-      if (!who || f === undefined || !Number.isFinite(Number(f))) throw new DschedError('USAGE', 'usage: duserprio -setfactor SUBMITTER FACTOR');
+      if (!who || f === undefined || !Number.isFinite(Number(f)))
+        throw new DschedError('USAGE', 'usage: duserprio -setfactor SUBMITTER FACTOR');
       await asAdmin(session, 'set priority factors', () => neg.setFactor(who, Number(f)));
       process.stdout.write(`The priority factor of ${who} was set to ${Number(f)}\n`);
       return EXIT.ok;
@@ -38,7 +39,14 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write('No accounting groups are configured (GROUP_NAMES).\n');
         return EXIT.ok;
       }
-      const rows = gl.map((g) => [g.name, g.quota.toFixed(2), g.dynamic ? `${g.config_quota.toFixed(2)} (dynamic)` : g.config_quota.toFixed(2), g.accept_surplus ? 'yes' : 'no', g.usage.toFixed(0), g.requested.toFixed(0)]);
+      const rows = gl.map((g) => [
+        g.name,
+        g.quota.toFixed(2),
+        g.dynamic ? `${g.config_quota.toFixed(2)} (dynamic)` : g.config_quota.toFixed(2),
+        g.accept_surplus ? 'yes' : 'no',
+        g.usage.toFixed(0),
+        g.requested.toFixed(0),
+      ]);
       const lines = renderTable(
         [
           { header: 'Group' },
@@ -53,7 +61,9 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(lines.join('\n') + `\nNumber of groups: ${gl.length}\n`);
       return EXIT.ok;
     }
-    const list = submitters.filter((s) => a.allusers || s.resources_in_use > 0 || s.accumulated_usage > 0).sort((x, y) => x.effective_priority - y.effective_priority);
+    const list = submitters
+      .filter((s) => a.allusers || s.resources_in_use > 0 || s.accumulated_usage > 0)
+      .sort((x, y) => x.effective_priority - y.effective_priority);
     if (a.json) {
       process.stdout.write(JSON.stringify(list, null, 2) + '\n');
       return EXIT.ok;

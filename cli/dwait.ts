@@ -17,15 +17,22 @@ async function main(argv: string[]): Promise<number> {
     .parse();
   const words = a._.map(String);
   const logs = words.filter((w) => !/^\d+(\.\d+)?$/.test(w));
-  if (logs.length > 1) throw new DschedError('USAGE', 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...]: one log file at most');
+  if (logs.length > 1)
+    throw new DschedError('USAGE', 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...]: one log file at most');
   // the ClassAd library only once the arguments are good: --help and usage errors load none of it
-  const [{ parseSelection }, { describeOutcome, waitForJobs }] = await Promise.all([import('./shared/job-selection.js'), import('./shared/wait.js')]);
+  const [{ parseSelection }, { describeOutcome, waitForJobs }] = await Promise.all([
+    import('./shared/job-selection.js'),
+    import('./shared/wait.js'),
+  ]);
   const sel = parseSelection(words.filter((w) => !logs.includes(w)));
   if (logs.length) sel.ids = jobsInLog(logs[0]!, sel.ids);
   else if (!sel.ids.length) throw new DschedError('USAGE', 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...]');
   const session = openSession();
   try {
-    const res = await waitForJobs(await session.schedd(), sel.ids, { timeoutSec: a.wait as number | undefined, progress: !a.quiet });
+    const res = await waitForJobs(await session.schedd(), sel.ids, {
+      timeoutSec: a.wait as number | undefined,
+      progress: !a.quiet,
+    });
     if (!a.quiet) process.stdout.write(describeOutcome(res));
     return res.exitCode === 0 ? EXIT.ok : res.exitCode > 0 && res.exitCode < 256 ? res.exitCode : EXIT.failed;
   } finally {
@@ -34,18 +41,29 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** The jobs a user log records (their submit events), or those of them that `only` names. */
-function jobsInLog(path: string, only: Array<{ cluster: number; proc: number }>): Array<{ cluster: number; proc: number }> {
+function jobsInLog(
+  path: string,
+  only: Array<{ cluster: number; proc: number }>,
+): Array<{ cluster: number; proc: number }> {
   let isFile = false;
   try {
     isFile = statSync(path).isFile();
   } catch {
     /* reported below */
   }
-  if (!isFile) throw new DschedError('USAGE', `'${path}' is neither a job id (cluster or cluster.proc) nor a job event log file`);
+  if (!isFile)
+    throw new DschedError('USAGE', `'${path}' is neither a job id (cluster or cluster.proc) nor a job event log file`);
   const seen = new Map<string, { cluster: number; proc: number }>();
-  for (const e of readUserLogSync(path).events) seen.set(`${e.cluster}.${e.proc}`, { cluster: e.cluster, proc: e.proc });
-  const ids = [...seen.values()].filter((j) => !only.length || only.some((o) => o.cluster === j.cluster && (o.proc < 0 || o.proc === j.proc)));
-  if (!ids.length) throw new DschedError('JOB_NOT_FOUND', only.length ? `${path} records none of the jobs named` : `${path} records no jobs`);
+  for (const e of readUserLogSync(path).events)
+    seen.set(`${e.cluster}.${e.proc}`, { cluster: e.cluster, proc: e.proc });
+  const ids = [...seen.values()].filter(
+    (j) => !only.length || only.some((o) => o.cluster === j.cluster && (o.proc < 0 || o.proc === j.proc)),
+  );
+  if (!ids.length)
+    throw new DschedError(
+      'JOB_NOT_FOUND',
+      only.length ? `${path} records none of the jobs named` : `${path} records no jobs`,
+    );
   return ids;
 }
 

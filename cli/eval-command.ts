@@ -18,7 +18,9 @@ export function evalCommand(opts: EvalOptions): string[] {
   const target = opts.target === undefined ? undefined : loadAd(opts.target, '--target');
   // parse everything first, so a syntax error in any expression prints nothing
   const compiled = opts.exprs.map((text, i) =>
-    compile(parseExpr(text, { file: opts.exprs.length > 1 ? `<expression ${i + 1}>` : '<expression>', line: 1, column: 1 })),
+    compile(
+      parseExpr(text, { file: opts.exprs.length > 1 ? `<expression ${i + 1}>` : '<expression>', line: 1, column: 1 }),
+    ),
   );
   return compiled.map((f) => printValue(f(my, target)));
 }

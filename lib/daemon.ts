@@ -156,7 +156,10 @@ export function reconfigure(ctx: DaemonContext, why: string): void {
   try {
     changed = ctx.config.reload();
   } catch (e) {
-    ctx.log.error({ err: (e as Error).message, why }, 'configuration not reloaded: it has an error (the old values stay)');
+    ctx.log.error(
+      { err: (e as Error).message, why },
+      'configuration not reloaded: it has an error (the old values stay)',
+    );
     return;
   }
   if (!changed.length) return;
@@ -169,7 +172,10 @@ export function reconfigure(ctx: DaemonContext, why: string): void {
 /** Watch the configuration files (an editor's rename-on-save included) and reload on change. */
 export function watchConfig(ctx: DaemonContext): void {
   let timer: NodeJS.Timeout | undefined;
-  const w = chokidar.watch(ctx.config.files(), { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 50 } });
+  const w = chokidar.watch(ctx.config.files(), {
+    ignoreInitial: true,
+    awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 50 },
+  });
   w.on('all', () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => reconfigure(ctx, 'config file changed'), 50);

@@ -16,4 +16,8 @@ export type DaemonName = (typeof DAEMON_NAMES)[number];
  * nothing half-way while the startds go down; then the startds, which evict their jobs back to idle; the
  * collector last. A daemon named in no stage stops in the first.
  */
-export const STOP_STAGES: ReadonlyArray<readonly DaemonName[]> = [['web', 'negotiator', 'schedd'], ['startd'], ['collector']];
+export const STOP_STAGES: ReadonlyArray<readonly DaemonName[]> = [
+  ['web', 'negotiator', 'schedd'],
+  ['startd'],
+  ['collector'],
+];

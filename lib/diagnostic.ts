@@ -28,6 +28,7 @@ export function formatDiagnostic(loc: Location, sourceLine?: string): string {
   const shown = sourceLine.replace(/\t/g, ' ');
   const width =
     loc.endLine === loc.line && loc.endColumn && loc.endColumn > loc.column ? loc.endColumn - loc.column : 1;
-  const caret = ' '.repeat(Math.max(0, loc.column - 1)) + '^'.repeat(Math.min(width, Math.max(1, shown.length - loc.column + 1)));
+  const caret =
+    ' '.repeat(Math.max(0, loc.column - 1)) + '^'.repeat(Math.min(width, Math.max(1, shown.length - loc.column + 1)));
   return `${head}\n${pad} |\n${num} | ${shown}\n${pad} | ${caret}`;
 }

@@ -73,6 +73,8 @@ export function giveResources(free: Resources, req: Resources): void {
 
 /** "cpus=1 memory=128MB disk=1024KB GPUs=1", for messages. */
 export function describeResources(r: Resources): string {
-  const custom = Object.entries(r.custom ?? {}).map(([k, v]) => ` ${k}=${v}`).join('');
+  const custom = Object.entries(r.custom ?? {})
+    .map(([k, v]) => ` ${k}=${v}`)
+    .join('');
   return `cpus=${r.cpus} memory=${r.memory}MB disk=${r.disk}KB${custom}`;
 }

@@ -32,4 +32,9 @@ export const HoldCode = {
 export const Universe = { Vanilla: 5, Scheduler: 7, Parallel: 11, Local: 12 } as const;
 
 /** JobUniverse numbers by the `universe =` name of a submit file. */
-export const UNIVERSES: Record<string, number> = { vanilla: Universe.Vanilla, scheduler: Universe.Scheduler, parallel: Universe.Parallel, local: Universe.Local };
+export const UNIVERSES: Record<string, number> = {
+  vanilla: Universe.Vanilla,
+  scheduler: Universe.Scheduler,
+  parallel: Universe.Parallel,
+  local: Universe.Local,
+};

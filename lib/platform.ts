@@ -29,10 +29,15 @@ export function condorArch(machine: string = os.machine()): string {
 /** HTCondor's name for an operating system (the OpSys machine attribute), from Node's `os.platform()`. */
 export function condorOpSys(platform: string = os.platform()): string {
   switch (platform) {
-    case 'linux': return 'LINUX';
-    case 'darwin': return 'OSX';
-    case 'win32': return 'WINDOWS';
-    case 'freebsd': return 'FREEBSD';
-    default: return platform.toUpperCase();
+    case 'linux':
+      return 'LINUX';
+    case 'darwin':
+      return 'OSX';
+    case 'win32':
+      return 'WINDOWS';
+    case 'freebsd':
+      return 'FREEBSD';
+    default:
+      return platform.toUpperCase();
   }
 }

@@ -5,7 +5,21 @@
 // running as root reads and writes a job's files with the owner's rights (as-user.ts), so the kernel decides
 // what the owner may read and where it may write, and what is created belongs to the owner.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, openSync, fstatSync, lstatSync, mkdirSync, readdirSync, readSync, realpathSync, renameSync, rmSync, writeSync, constants as fsc } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  openSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeSync,
+  constants as fsc,
+} from 'node:fs';
 import { basename, dirname, join, posix, sep } from 'node:path';
 import { asUser, openAs, type Owner } from './as-user.js';
 import { DschedError } from './errors.js';
@@ -19,8 +33,19 @@ const CHUNK = 256 * 1024;
  */
 export function checkName(name: string, what = 'file name'): string {
   const n = posix.normalize(name.replace(/\/+$/, ''));
-  if (!name || name.includes('\0') || n.startsWith('/') || n === '.' || n === '..' || n.startsWith('../') || n.split('/').includes('..'))
-    throw new DschedError('TRANSFER_REFUSED', `${what} '${name}' is not a plain relative name inside the job's sandbox (absolute paths and '..' are refused)`);
+  if (
+    !name ||
+    name.includes('\0') ||
+    n.startsWith('/') ||
+    n === '.' ||
+    n === '..' ||
+    n.startsWith('../') ||
+    n.split('/').includes('..')
+  )
+    throw new DschedError(
+      'TRANSFER_REFUSED',
+      `${what} '${name}' is not a plain relative name inside the job's sandbox (absolute paths and '..' are refused)`,
+    );
   return n;
 }
 
@@ -58,7 +83,8 @@ type Sink = (chunk: FileChunk) => Promise<void>;
 
 /** Stream files and directories (recursively) into `sink`. */
 export async function sendFiles(entries: SendEntry[], sink: Sink, opts: SendOptions = {}): Promise<void> {
-  for (const e of entries) await sendOne(e.path, checkName(e.name), sink, e.daemons ? { ...opts, owner: undefined } : opts);
+  for (const e of entries)
+    await sendOne(e.path, checkName(e.name), sink, e.daemons ? { ...opts, owner: undefined } : opts);
 }
 
 async function sendOne(path: string, name: string, sink: Sink, opts: SendOptions): Promise<void> {
@@ -70,7 +96,10 @@ async function sendOne(path: string, name: string, sink: Sink, opts: SendOptions
     throw new DschedError('TRANSFER_FAILED', `reading from file ${path}: ${errnoText(e)}`);
   }
   if (opts.within && !inside(realpathSync(opts.within), real))
-    throw new DschedError('TRANSFER_REFUSED', `${path} is a link to ${real}, outside the job's sandbox; it is not sent`);
+    throw new DschedError(
+      'TRANSFER_REFUSED',
+      `${path} is a link to ${real}, outside the job's sandbox; it is not sent`,
+    );
   let fd: number;
   try {
     // as the owner; O_NOFOLLOW: the resolved path must not have been swapped for a link since it was
@@ -244,11 +273,19 @@ export const transferBytes = { sent: 0, received: 0 };
 
 /** A comma- (or newline-) separated file list as transfer_input_files / transfer_output_files give it. */
 export function fileList(text: unknown): string[] {
-  return typeof text === 'string' ? text.split(/[,\n]/).map((s) => s.trim()).filter(Boolean) : [];
+  return typeof text === 'string'
+    ? text
+        .split(/[,\n]/)
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 }
 
 /** A sink over a gRPC server stream that waits when the stream's buffer is full. */
-export function streamSink(call: { write(chunk: FileChunk): boolean; once(ev: 'drain', fn: () => void): unknown }): (chunk: FileChunk) => Promise<void> {
+export function streamSink(call: {
+  write(chunk: FileChunk): boolean;
+  once(ev: 'drain', fn: () => void): unknown;
+}): (chunk: FileChunk) => Promise<void> {
   return async (chunk) => {
     transferBytes.sent += chunk.data?.length ?? 0;
     if (!call.write(chunk)) await new Promise<void>((r) => call.once('drain', r));

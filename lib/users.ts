@@ -36,7 +36,9 @@ export function userNameOf(uid: number): string {
 export function runAsOwner(owner: string): { uid: number; gid: number; groups: number[]; name: string } | undefined {
   if (process.getuid?.() !== 0 || !owner || owner === 'root') return undefined;
   const u = lookupUser(owner);
-  return u ? { ...u, groups: groupsOf(owner, u.gid), name: owner } : { uid: 65534, gid: 65534, groups: [65534], name: owner };
+  return u
+    ? { ...u, groups: groupsOf(owner, u.gid), name: owner }
+    : { uid: 65534, gid: 65534, groups: [65534], name: owner };
 }
 
 const recentOwners = new Map<string, { at: number; owner: ReturnType<typeof runAsOwner> }>();

@@ -44,10 +44,13 @@ const IMPORTED_LAZILY = ['@peculiar/x509'];
 const startupShims = {
   name: 'startup-shims',
   setup(b) {
-    for (const pkg of IMPORTED_LAZILY) b.onResolve({ filter: new RegExp(`^${pkg}$`) }, () => ({ path: esmBuildOf(pkg) }));
+    for (const pkg of IMPORTED_LAZILY)
+      b.onResolve({ filter: new RegExp(`^${pkg}$`) }, () => ({ path: esmBuildOf(pkg) }));
     for (const s of SHIMS) {
       // the shim itself reaches the real module
-      b.onResolve({ filter: s.filter }, (args) => (args.importer === s.path || !s.from.test(args.importer) ? undefined : { path: s.path }));
+      b.onResolve({ filter: s.filter }, (args) =>
+        args.importer === s.path || !s.from.test(args.importer) ? undefined : { path: s.path },
+      );
     }
   },
 };
@@ -72,7 +75,9 @@ await build({
   entryPoints: daemons.map((e) => ({ in: e, out: e.replace(/\.ts$/, '') })),
   format: 'esm',
   // CommonJS dependencies bundled into ES modules still call require() for node's built-ins
-  banner: { js: "import { createRequire as __dschedRequire } from 'node:module'; const require = __dschedRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __dschedRequire } from 'node:module'; const require = __dschedRequire(import.meta.url);",
+  },
 });
 
 // Commands: each one script (dist/cli/bundles/X.cjs, what it imports lazily inside, evaluated only when used)
@@ -93,7 +98,12 @@ await build({
   // ASCII only (comments included), so the launcher reads it as latin1, with no UTF-8 decoding
   charset: 'ascii',
 });
-await build({ ...COMMON, entryPoints: [{ in: 'cli/shared/launch.ts', out: 'cli/bundles/launch' }], outExtension: { '.js': '.cjs' }, format: 'cjs' });
+await build({
+  ...COMMON,
+  entryPoints: [{ in: 'cli/shared/launch.ts', out: 'cli/bundles/launch' }],
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+});
 // dist/cli/X.js are CommonJS: a stub then starts without node's ES module loader
 writeFileSync(join(root, 'dist', 'cli', 'package.json'), '{ "type": "commonjs" }\n');
 for (const e of commands) {
@@ -102,11 +112,17 @@ for (const e of commands) {
   // the launcher wraps the bundle in a function, where a #! line is a syntax error (// keeps lines and columns);
   // with charset ascii only comments can still hold other characters: ? keeps the columns, and the launcher
   // reads the file as latin1, several ms faster than decoding UTF-8
-  const code = readFileSync(file, 'utf8').replace(/^#!/, '//').replace(/[^\x00-\x7f]/g, '?');
+  const code = readFileSync(file, 'utf8')
+    .replace(/^#!/, '//')
+    .replace(/[^\x00-\x7f]/g, '?');
   writeFileSync(file, code);
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 20);
   const stub = join(root, 'dist', 'cli', `${name}.js`);
-  writeFileSync(stub, `#!/usr/bin/env node\nrequire('./bundles/launch.cjs').launch(__filename, ${JSON.stringify(name)}, '${hash}');\n`, { mode: 0o755 });
+  writeFileSync(
+    stub,
+    `#!/usr/bin/env node\nrequire('./bundles/launch.cjs').launch(__filename, ${JSON.stringify(name)}, '${hash}');\n`,
+    { mode: 0o755 },
+  );
 }
 
 // the web daemon's dashboard (plain HTML, CSS and JS, no CDN) goes beside its bundle

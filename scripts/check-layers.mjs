@@ -30,15 +30,21 @@ for (const f of files) {
     deps.push(target);
     const [top, sub] = rel.split('/');
     const [ttop, tsub] = target.split('/');
-    if (top === 'lib' && (ttop === 'grammar' || ttop === 'daemons' || ttop === 'cli')) problems.push(`${rel} imports ${target}: lib/ must not depend on ${ttop}/`);
+    if (top === 'lib' && (ttop === 'grammar' || ttop === 'daemons' || ttop === 'cli'))
+      problems.push(`${rel} imports ${target}: lib/ must not depend on ${ttop}/`);
     if (top === 'grammar' && (ttop === 'daemons' || ttop === 'cli' || target.startsWith('lib/rpc')))
       problems.push(`${rel} imports ${target}: grammar/ must stay free of daemons, CLIs and RPC`);
-    if (top === 'daemons' && ttop === 'daemons' && sub !== tsub) problems.push(`${rel} imports ${target}: daemons talk over gRPC, not imports`);
+    if (top === 'daemons' && ttop === 'daemons' && sub !== tsub)
+      problems.push(`${rel} imports ${target}: daemons talk over gRPC, not imports`);
     // the web daemon is a client that shows the CLIs' views (dq -json, dq -analyze, dstatus -total) over HTTP
     const webView = sub === 'web' && target.startsWith('cli/shared/') && !target.startsWith('cli/shared/session');
-    if (top === 'daemons' && ttop === 'cli' && !webView) problems.push(`${rel} imports ${target}: daemons must not depend on cli/`);
+    if (top === 'daemons' && ttop === 'cli' && !webView)
+      problems.push(`${rel} imports ${target}: daemons must not depend on cli/`);
   }
-  graph.set(rel, deps.filter((d) => d.includes('/') && !d.includes('generated/')));
+  graph.set(
+    rel,
+    deps.filter((d) => d.includes('/') && !d.includes('generated/')),
+  );
 }
 
 // cycles (depth-first search with colours)
@@ -54,8 +60,7 @@ function visit(n) {
       // cycle, even inside one folder, is a layering mistake.
       const cyc = [...stack.slice(stack.indexOf(d)), d];
       if (!cyc.every((c) => dirname(c) === 'grammar/classad')) problems.push(`import cycle: ${cyc.join(' -> ')}`);
-    }
-    else if (!colour.get(d)) visit(d);
+    } else if (!colour.get(d)) visit(d);
   }
   stack.pop();
   colour.set(n, 2);

@@ -15,17 +15,35 @@ const cfg = [
   '',
   'Generated from `lib/config/params.ts` by `node scripts/gen-docs.mjs`. Layers, lowest first: these defaults,',
   '`/etc/dsched/config` (or `$DSCHED_CONFIG`), `$DSCHED_HOME/config`, `DSCHED_<NAME>` environment variables.',
-  'Files use HTCondor\'s syntax: `NAME = value`, `#` comments, `\\` continuation, `$(NAME)` expansion.',
+  "Files use HTCondor's syntax: `NAME = value`, `#` comments, `\\` continuation, `$(NAME)` expansion.",
   '`dsched config NAME -v` shows a value and where it came from.',
   '',
   '| name | type | default | read by | applies | meaning |',
   '| --- | --- | --- | --- | --- | --- |',
-  ...Object.entries(PARAMS).map(([n, p]) => `| \`${n}\` | ${p.type} | \`${esc(p.default) || ' '}\` | ${p.daemons.join(', ')} | ${p.reload} | ${esc(p.description)} |`),
+  ...Object.entries(PARAMS).map(
+    ([n, p]) =>
+      `| \`${n}\` | ${p.type} | \`${esc(p.default) || ' '}\` | ${p.daemons.join(', ')} | ${p.reload} | ${esc(p.description)} |`,
+  ),
   '',
 ].join('\n');
 writeFileSync(join(root, 'docs', 'config.md'), cfg);
 
-const GRPC = Object.fromEntries(Object.entries({ 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND', 6: 'ALREADY_EXISTS', 7: 'PERMISSION_DENIED', 8: 'RESOURCE_EXHAUSTED', 9: 'FAILED_PRECONDITION', 12: 'UNIMPLEMENTED', 13: 'INTERNAL', 14: 'UNAVAILABLE', 15: 'DATA_LOSS', 16: 'UNAUTHENTICATED' }));
+const GRPC = Object.fromEntries(
+  Object.entries({
+    3: 'INVALID_ARGUMENT',
+    4: 'DEADLINE_EXCEEDED',
+    5: 'NOT_FOUND',
+    6: 'ALREADY_EXISTS',
+    7: 'PERMISSION_DENIED',
+    8: 'RESOURCE_EXHAUSTED',
+    9: 'FAILED_PRECONDITION',
+    12: 'UNIMPLEMENTED',
+    13: 'INTERNAL',
+    14: 'UNAVAILABLE',
+    15: 'DATA_LOSS',
+    16: 'UNAUTHENTICATED',
+  }),
+);
 const errs = [
   '# Errors',
   '',
@@ -36,7 +54,9 @@ const errs = [
   '',
   '| code | exit | gRPC status | hint |',
   '| --- | --- | --- | --- |',
-  ...Object.entries(ERROR_CODES).map(([c, i]) => `| \`${c}\` | ${i.exit} | ${GRPC[i.status] ?? i.status} | ${esc(i.hint ?? '')} |`),
+  ...Object.entries(ERROR_CODES).map(
+    ([c, i]) => `| \`${c}\` | ${i.exit} | ${GRPC[i.status] ?? i.status} | ${esc(i.hint ?? '')} |`,
+  ),
   '',
 ].join('\n');
 writeFileSync(join(root, 'docs', 'errors.md'), errs);

@@ -15,7 +15,9 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 
 // `npm install -g .` in a fresh clone builds before it has installed anything: say what to do
 if (!existsSync(bin('peggy'))) {
-  console.error(`gen: ${join(root, 'node_modules')} has no peggy: install the dependencies first (npm ci), then npm install -g . (or npm run build)`);
+  console.error(
+    `gen: ${join(root, 'node_modules')} has no peggy: install the dependencies first (npm ci), then npm install -g . (or npm run build)`,
+  );
   process.exit(1);
 }
 
@@ -36,14 +38,24 @@ for (const file of walk(join(root, 'grammar'))) {
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, basename(file, '.peggy') + '.js');
   const args = ['--format', 'es', '--dts', '-o', out];
-  if (m) args.push('--allowed-start-rules', m[1].split(',').map((s) => s.trim()).filter(Boolean).join(','));
+  if (m)
+    args.push(
+      '--allowed-start-rules',
+      m[1]
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .join(','),
+    );
   args.push(file);
   execFileSync(bin('peggy'), args, { stdio: 'inherit' });
 }
 
 const protoDir = join(root, 'proto', 'dsched', 'v1');
 if (existsSync(protoDir)) {
-  const protos = readdirSync(protoDir).filter((f) => f.endsWith('.proto')).map((f) => join('dsched', 'v1', f));
+  const protos = readdirSync(protoDir)
+    .filter((f) => f.endsWith('.proto'))
+    .map((f) => join('dsched', 'v1', f));
   // the standard health service every daemon serves
   protos.push(join('grpc', 'health', 'v1', 'health.proto'));
   if (protos.length) {
@@ -51,8 +63,22 @@ if (existsSync(protoDir)) {
     mkdirSync(outDir, { recursive: true });
     execFileSync(
       bin('proto-loader-gen-types'),
-      ['--keepCase', '--longs', 'Number', '--enums', 'String', '--defaults', '--oneofs', '--grpcLib', '@grpc/grpc-js',
-        '-I', join(root, 'proto'), '-O', outDir, ...protos],
+      [
+        '--keepCase',
+        '--longs',
+        'Number',
+        '--enums',
+        'String',
+        '--defaults',
+        '--oneofs',
+        '--grpcLib',
+        '@grpc/grpc-js',
+        '-I',
+        join(root, 'proto'),
+        '-O',
+        outDir,
+        ...protos,
+      ],
       { stdio: 'inherit', cwd: root },
     );
     // The protos as protobufjs's JSON descriptor, which lib/rpc/proto.ts loads (bundled into the programs):

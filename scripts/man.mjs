@@ -24,7 +24,10 @@ const roff = (text) =>
 function help(cmd, args = []) {
   const js = join(root, 'dist', 'cli', `${cmd}.js`);
   if (!existsSync(js)) throw new Error(`${js} is missing: run npm run build first`);
-  return execFileSync(process.execPath, [js, ...args, '--help'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '80' } }).trimEnd();
+  return execFileSync(process.execPath, [js, ...args, '--help'], {
+    encoding: 'utf8',
+    env: { ...process.env, COLUMNS: '80' },
+  }).trimEnd();
 }
 
 /** The summary after `// cmd:` on the source's second line, up to the first sentence's end. */
@@ -56,7 +59,14 @@ for (const cmd of commands) {
   if (cmd === 'dsched') {
     for (const sub of subcommands(text)) page.push(`.SS dsched ${sub}`, '.nf', roff(help(cmd, [sub])), '.fi');
   }
-  page.push('.SH SEE ALSO', commands.filter((c) => c !== cmd).map((c) => `.BR ${c} (1)`).join(',\n'), '');
+  page.push(
+    '.SH SEE ALSO',
+    commands
+      .filter((c) => c !== cmd)
+      .map((c) => `.BR ${c} (1)`)
+      .join(',\n'),
+    '',
+  );
   writeFileSync(join(out, 'man1', `${cmd}.1`), page.join('\n'));
 }
 process.stdout.write(`man pages for ${commands.length} commands in ${join(out, 'man1')}\n`);

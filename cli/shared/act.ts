@@ -21,7 +21,10 @@ function codeOf(code: string | undefined, message: string): ErrorCode {
  * Print `cmd: error[CODE]: message` for each job not acted on (a hint only once per code); returns how many
  * there were. No result at all (a constraint or user matching nothing) is JOB_NOT_FOUND too.
  */
-export function reportActFailures(cmd: string, results: ReadonlyArray<{ ok: boolean; error: string; code?: string }>): number {
+export function reportActFailures(
+  cmd: string,
+  results: ReadonlyArray<{ ok: boolean; error: string; code?: string }>,
+): number {
   const hinted = new Set<ErrorCode>();
   let failed = 0;
   for (const res of results) {
@@ -37,14 +40,21 @@ export function reportActFailures(cmd: string, results: ReadonlyArray<{ ok: bool
 }
 
 export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'release', argv: string[]): Promise<number> {
-  const a = await cli(cmd, argv, `usage: ${cmd} [cluster | cluster.proc | user]... [-constraint EXPR] [-all] [-reason TEXT]`)
+  const a = await cli(
+    cmd,
+    argv,
+    `usage: ${cmd} [cluster | cluster.proc | user]... [-constraint EXPR] [-all] [-reason TEXT]`,
+  )
     .option('constraint', { type: 'string', array: true, describe: 'ClassAd expression selecting jobs' })
-    .option('all', { type: 'boolean', describe: 'all jobs (yours, or everyone\'s for an admin)' })
+    .option('all', { type: 'boolean', describe: "all jobs (yours, or everyone's for an admin)" })
     .option('reason', { type: 'string', describe: 'reason recorded with the action' })
     .option('forcex', { type: 'boolean', hidden: true })
     .example(`${cmd} 12`, `every job of cluster 12`)
     .example(`${cmd} 12.3 alice`, `job 12.3 and all of alice's jobs`)
-    .example(`${cmd} -constraint 'JobStatus == 1'${action === 'hold' ? ' -reason "input not ready"' : ''}`, 'the jobs that match')
+    .example(
+      `${cmd} -constraint 'JobStatus == 1'${action === 'hold' ? ' -reason "input not ready"' : ''}`,
+      'the jobs that match',
+    )
     .parse();
   // the ClassAd library (for -constraint) only once the arguments are good
   const { parseSelection } = await import('./job-selection.js');
@@ -56,7 +66,15 @@ export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'relea
     const schedd = await session.schedd();
     const owners = a.all && !sel.owners.length && !sel.ids.length && !sel.constraint ? [] : sel.owners;
     // the schedd sends results only for the jobs it did not act on, and counts the others
-    const r = await schedd.act({ action, ids: sel.ids, owners, constraint: sel.constraint, all: !!a.all, reason: (a.reason as string) ?? '', failures_only: true });
+    const r = await schedd.act({
+      action,
+      ids: sel.ids,
+      owners,
+      constraint: sel.constraint,
+      all: !!a.all,
+      reason: (a.reason as string) ?? '',
+      failures_only: true,
+    });
     const failures = r.results.filter((x) => !x.ok);
     const failed = failures.length || !r.done ? reportActFailures(cmd, failures) : 0;
     const ok = r.done;

@@ -11,9 +11,13 @@ export function gangWhy(job: ClassAd, slots: readonly ClassAd[]): string | undef
   if (!shape) return undefined;
   const what = `it is a parallel job of ${shape.chunks} chunks (place=${shape.placement}${shape.placement === 'scatter' ? ': each on its own host' : shape.placement === 'pack' ? ': all on one host' : ''}), started all at once or not at all`;
   const unclaimed = gangSlots(slots.filter((s) => s.lookupJS('State') === 'Unclaimed'));
-  if (placeGang(job, shape, unclaimed)) return `${what}; the free slots can take every chunk now, so the negotiator should match it at its next cycle.`;
+  if (placeGang(job, shape, unclaimed))
+    return `${what}; the free slots can take every chunk now, so the negotiator should match it at its next cycle.`;
   const whole = gangSlots(slots.filter((s) => s.lookupJS('DynamicSlot') !== true));
-  if (placeGang(job, shape, whole, true)) return `${what}; the pool can hold it only once running jobs end. While it is first in fair-share order the slots it needs are kept from other jobs.`;
-  const hosts = new Set(whole.filter((s) => placeGang(job, { chunks: 1, placement: 'free' }, [s], true)).map((s) => s.host));
+  if (placeGang(job, shape, whole, true))
+    return `${what}; the pool can hold it only once running jobs end. While it is first in fair-share order the slots it needs are kept from other jobs.`;
+  const hosts = new Set(
+    whole.filter((s) => placeGang(job, { chunks: 1, placement: 'free' }, [s], true)).map((s) => s.host),
+  );
   return `${what}; the pool cannot hold it even when idle: ${plural(hosts.size, 'host')} can take a chunk (${[...hosts].sort().join(', ') || 'none'}). It waits until more hosts join; no chunk starts before all can.`;
 }

@@ -12,7 +12,9 @@ export interface PoolForAnalysis {
   prioritiesError?: string;
 }
 
-async function priorities(session: Pick<Session, 'negotiator'>): Promise<Pick<PoolForAnalysis, 'priorities' | 'prioritiesError'>> {
+async function priorities(
+  session: Pick<Session, 'negotiator'>,
+): Promise<Pick<PoolForAnalysis, 'priorities' | 'prioritiesError'>> {
   let client;
   try {
     client = await session.negotiator();
@@ -36,7 +38,9 @@ async function priorities(session: Pick<Session, 'negotiator'>): Promise<Pick<Po
   }
 }
 
-export async function fetchPoolForAnalysis(session: Pick<Session, 'collector' | 'negotiator'>): Promise<PoolForAnalysis> {
+export async function fetchPoolForAnalysis(
+  session: Pick<Session, 'collector' | 'negotiator'>,
+): Promise<PoolForAnalysis> {
   const collector = await session.collector();
   const slotRecs = await collector.query('Machine');
   const slots = slotRecs

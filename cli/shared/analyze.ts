@@ -14,7 +14,16 @@
 // - A missing request counts as the startd counts it (1 cpu, 1024 MB, 1024 KB); dsubmit always writes all three.
 // - Custom resources (GPUs, MACHINE_RESOURCE_<name>: the names a slot lists in MachineResources beyond the three)
 //   are counted the same way: Request<name> against Total<name> for "ever", against <name> for "now".
-import { isTrue, isUndefined, printValue, referencedAttrs, unparse, type ClassAd, type Expr, type Value } from '../../grammar/classad/index.js';
+import {
+  isTrue,
+  isUndefined,
+  printValue,
+  referencedAttrs,
+  unparse,
+  type ClassAd,
+  type Expr,
+  type Value,
+} from '../../grammar/classad/index.js';
 import { customResourceNames, DEFAULT_REQUESTS } from '../../lib/job-requests.js';
 import { bool, num, str } from './output/ad.js';
 import { renderTable } from './output/columns.js';
@@ -55,7 +64,11 @@ type Resource = 'cpus' | 'memory' | 'disk';
 const RESOURCES: readonly Resource[] = ['cpus', 'memory', 'disk'];
 const SLOT_ATTR: Record<Resource, string> = { cpus: 'Cpus', memory: 'Memory', disk: 'Disk' };
 const REQUEST_ATTR: Record<Resource, string> = { cpus: 'RequestCpus', memory: 'RequestMemory', disk: 'RequestDisk' };
-const SUBMIT_COMMAND: Record<Resource, string> = { cpus: 'request_cpus', memory: 'request_memory', disk: 'request_disk' };
+const SUBMIT_COMMAND: Record<Resource, string> = {
+  cpus: 'request_cpus',
+  memory: 'request_memory',
+  disk: 'request_disk',
+};
 
 type Amounts = Record<Resource, number>;
 
@@ -214,7 +227,9 @@ export function diagnoseJob(job: ClassAd, slots: readonly ClassAd[]): JobDiagnos
   const others = slots.filter((s) => !isDynamic(s));
   // custom resources: the names the slots list, spelled as the first slot that has them spells them
   const customNames = new Map<string, string>();
-  for (const s of others) for (const n of customResourceNames(s.lookupJS('MachineResources'))) if (!customNames.has(n.toLowerCase())) customNames.set(n.toLowerCase(), n);
+  for (const s of others)
+    for (const n of customResourceNames(s.lookupJS('MachineResources')))
+      if (!customNames.has(n.toLowerCase())) customNames.set(n.toLowerCase(), n);
   const customRequests: Record<string, number> = {};
   for (const n of customNames.values()) {
     const v = num(job, `Request${n}`);
@@ -242,10 +257,28 @@ export function diagnoseJob(job: ClassAd, slots: readonly ClassAd[]): JobDiagnos
     const customSize = partitionable ? customTotal : customFree;
     const requirements = job.has('Requirements') && isTrue(job.evaluate('Requirements', view));
     const start = slotAccepts(view, job);
-    const bigEnough = RESOURCES.every((r) => size[r] >= requests[r]) && asked.every((n) => (customSize[n] ?? 0) >= customRequests[n]!);
+    const bigEnough =
+      RESOURCES.every((r) => size[r] >= requests[r]) && asked.every((n) => (customSize[n] ?? 0) >= customRequests[n]!);
     const unclaimed = str(ad, 'State') === 'Unclaimed';
-    const freeEnough = unclaimed && RESOURCES.every((r) => free[r] >= requests[r]) && asked.every((n) => (customFree[n] ?? 0) >= customRequests[n]!);
-    return { name: slotName(ad), partitionable, ad, view, total, free, customTotal, customFree, unclaimed, requirements, start, bigEnough, freeEnough };
+    const freeEnough =
+      unclaimed &&
+      RESOURCES.every((r) => free[r] >= requests[r]) &&
+      asked.every((n) => (customFree[n] ?? 0) >= customRequests[n]!);
+    return {
+      name: slotName(ad),
+      partitionable,
+      ad,
+      view,
+      total,
+      free,
+      customTotal,
+      customFree,
+      unclaimed,
+      requirements,
+      start,
+      bigEnough,
+      freeEnough,
+    };
   });
 
   const req = job.get('Requirements');
@@ -287,7 +320,9 @@ export function diagnoseJob(job: ClassAd, slots: readonly ClassAd[]): JobDiagnos
 
   // who keeps the machines that could run the job busy
   const owner = str(job, 'Owner') ?? '';
-  const busyMachines = new Set(machines.filter((m) => m.requirements && m.start && m.bigEnough && !m.freeEnough).map((m) => machineKey(m.ad)));
+  const busyMachines = new Set(
+    machines.filter((m) => m.requirements && m.start && m.bigEnough && !m.freeEnough).map((m) => machineKey(m.ad)),
+  );
   const busy = { mine: 0, others: new Map<string, number>() };
   for (const d of dynamic) {
     if (!busyMachines.has(machineKey(d))) continue;
@@ -306,9 +341,11 @@ export function diagnoseJob(job: ClassAd, slots: readonly ClassAd[]): JobDiagnos
   }
 
   const largest = { cpus: 0, memory: 0, disk: 0 };
-  for (const m of machines) for (const r of RESOURCES) largest[r] = Math.max(largest[r], m.partitionable ? m.total[r] : m.free[r]);
+  for (const m of machines)
+    for (const r of RESOURCES) largest[r] = Math.max(largest[r], m.partitionable ? m.total[r] : m.free[r]);
   const largestCustom: Record<string, number> = {};
-  for (const n of asked) largestCustom[n] = Math.max(0, ...machines.map((m) => (m.partitionable ? m.customTotal[n] : m.customFree[n]) ?? 0));
+  for (const n of asked)
+    largestCustom[n] = Math.max(0, ...machines.map((m) => (m.partitionable ? m.customTotal[n] : m.customFree[n]) ?? 0));
 
   return {
     id: jobIdText(job),
@@ -352,9 +389,16 @@ function poolValues(attr: string, machines: readonly MachineSlot[]): string {
     const shown = showValue(m.view.evaluate(attr));
     counts.set(shown, (counts.get(shown) ?? 0) + 1);
   }
-  const name = machines.find((m) => m.view.has(attr))?.view.names().find((n) => n.toLowerCase() === attr.toLowerCase()) ?? attr;
+  const name =
+    machines
+      .find((m) => m.view.has(attr))
+      ?.view.names()
+      .find((n) => n.toLowerCase() === attr.toLowerCase()) ?? attr;
   if (counts.size === 1 && counts.has('undefined')) return `no slot defines ${name}`;
-  const parts = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([v, n]) => `${v} (${plural(n, 'slot')})`);
+  const parts = [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([v, n]) => `${v} (${plural(n, 'slot')})`);
   if (counts.size > 5) parts.push('…');
   return `the pool has ${name} = ${parts.join(', ')}`;
 }
@@ -362,7 +406,9 @@ function poolValues(attr: string, machines: readonly MachineSlot[]): string {
 function suggestions(d: JobDiagnosis, job: ClassAd): string[] {
   const out: string[] = [];
   if (!d.hasRequirements) {
-    out.push('The job has no Requirements expression, so it matches no slot: give it one (dsubmit writes one by default).');
+    out.push(
+      'The job has no Requirements expression, so it matches no slot: give it one (dsubmit writes one by default).',
+    );
     return out;
   }
   if (!d.counts.slots) {
@@ -399,7 +445,9 @@ function suggestions(d: JobDiagnosis, job: ClassAd): string[] {
     if (resource && tooBig.has(resource)) return; // said above
     if (attrs.some((a) => tooBigCustom.has(a.toLowerCase()))) return; // said above
     const about = attrs.slice(0, 3).map((a) => poolValues(a, d.machines));
-    out.push(`Clause [${i}] ${c.text} is true for no slot${about.length ? `: ${about.join('; ')}` : ''}. Change or remove it.`);
+    out.push(
+      `Clause [${i}] ${c.text} is true for no slot${about.length ? `: ${about.join('; ')}` : ''}. Change or remove it.`,
+    );
   });
   if (d.counts.requirements === 0 && d.clauses.length > 1 && d.clauses.every((c) => c.matched > 0)) {
     const near = d.clauses.map((c, i) => [c.onlyFailure, i] as const).sort((a, b) => b[0] - a[0])[0]!;
@@ -418,7 +466,9 @@ function suggestions(d: JobDiagnosis, job: ClassAd): string[] {
       starts.set(text, [...(starts.get(text) ?? []), m.name]);
     }
     for (const [text, names] of [...starts].slice(0, 3))
-      out.push(`The START expression of ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''} refuses the job: START = ${text}. Ask the pool's admin, or use -reverse to see which part refuses it.`);
+      out.push(
+        `The START expression of ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''} refuses the job: START = ${text}. Ask the pool's admin, or use -reverse to see which part refuses it.`,
+      );
   }
   if (d.counts.start > 0 && d.counts.bigEnough === 0) {
     const fits = d.machines.filter((m) => m.requirements && m.start);
@@ -426,7 +476,9 @@ function suggestions(d: JobDiagnosis, job: ClassAd): string[] {
       if (tooBig.has(r)) continue;
       const most = Math.max(...fits.map((m) => (m.partitionable ? m.total[r] : m.free[r])));
       if (d.requests[r] > most)
-        out.push(`${REQUEST_ATTR[r]} ${d.requests[r]} is more than any slot that accepts the job has (${formatAmount(r, most)}): lower ${SUBMIT_COMMAND[r]}.`);
+        out.push(
+          `${REQUEST_ATTR[r]} ${d.requests[r]} is more than any slot that accepts the job has (${formatAmount(r, most)}): lower ${SUBMIT_COMMAND[r]}.`,
+        );
     }
     for (const [n, want] of Object.entries(d.customRequests)) {
       if (tooBigCustom.has(n.toLowerCase())) continue;
@@ -444,7 +496,8 @@ function why(d: JobDiagnosis, job: ClassAd): string {
   switch (d.status) {
     case 5: {
       const reason = str(job, 'HoldReason') ?? 'no reason recorded';
-      if (bool(job, 'DependencyHold')) return `it is held until its dependency is satisfied (${reason}); the schedd releases it by itself.`;
+      if (bool(job, 'DependencyHold'))
+        return `it is held until its dependency is satisfied (${reason}); the schedd releases it by itself.`;
       const code = num(job, 'HoldReasonCode');
       return `it is held: ${reason}${code !== undefined ? ` (HoldReasonCode ${code})` : ''}. Fix the cause, then drelease ${d.id}.`;
     }
@@ -468,9 +521,13 @@ function why(d: JobDiagnosis, job: ClassAd): string {
     const w = d.worst >= 0 ? d.clauses[d.worst] : undefined;
     return `no slot matches its Requirements${w ? `; clause [${d.worst}] ${w.text} rules out the most` : ''}.`;
   }
-  if (!c.start) return c.requirements === 1 ? 'the 1 slot its Requirements match refuses it (its START).' : `the ${c.requirements} slots its Requirements match refuse it (their START).`;
+  if (!c.start)
+    return c.requirements === 1
+      ? 'the 1 slot its Requirements match refuses it (its START).'
+      : `the ${c.requirements} slots its Requirements match refuse it (their START).`;
   if (!c.bigEnough) return 'no slot that accepts it is big enough for its requests.';
-  if (!c.available) return `every slot that can run it is busy: it waits for resources to free up, and fair share decides who gets them first.`;
+  if (!c.available)
+    return `every slot that can run it is busy: it waits for resources to free up, and fair share decides who gets them first.`;
   const limits = str(job, 'ConcurrencyLimits');
   return `${plural(c.available, 'slot')} can run it now; the negotiator should match it at its next cycle${limits ? `, unless its concurrency limits (${limits}) are in use` : ''}.`;
 }
@@ -510,9 +567,13 @@ function priorityLines(d: JobDiagnosis, extra: AnalyzeExtra): string[] {
   if (!extra.priorities) return [`Fair share: unknown (${extra.prioritiesError ?? 'the negotiator was not asked'}).`];
   const prios = extra.priorities;
   const mine =
-    prios.find((p) => p.name === extra.submitter) ?? (extra.submitter ? undefined : prios.find((p) => p.name.split('@')[0] === d.owner));
+    prios.find((p) => p.name === extra.submitter) ??
+    (extra.submitter ? undefined : prios.find((p) => p.name.split('@')[0] === d.owner));
   const who = extra.submitter ?? `${d.owner}@…`;
-  if (!mine) return [`Fair share: the negotiator has no account for ${who} yet (it opens one at the first cycle that sees its idle jobs).`];
+  if (!mine)
+    return [
+      `Fair share: the negotiator has no account for ${who} yet (it opens one at the first cycle that sees its idle jobs).`,
+    ];
   const lines = [
     `Fair share: submitter ${mine.name} has effective priority ${mine.effectivePriority.toFixed(2)} (real ${mine.realPriority.toFixed(2)} × factor ${mine.priorityFactor.toFixed(2)}; lower is better), ${plural(mine.resourcesInUse, 'job')} running.`,
   ];
@@ -539,7 +600,10 @@ function reverseLines(d: JobDiagnosis, job: ClassAd): string[] {
   }
   for (const [text, ms] of groups) {
     const names = ms.map((m) => m.name);
-    out.push(`The START expression of ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''} is`, '');
+    out.push(
+      `The START expression of ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''} is`,
+      '',
+    );
     if (!text) {
       out.push('    (none: the slot accepts no job)', '');
       continue;
@@ -567,7 +631,9 @@ export function analyzeJob(job: ClassAd, slots: readonly ClassAd[], extra: Analy
   const now = extra.now ?? nowSeconds();
   const out: string[] = [];
   const since = num(job, 'EnteredCurrentStatus') ?? num(job, 'QDate');
-  out.push(`-- Job ${d.id} (${d.owner || 'unknown owner'}): ${statusName(d.status)}${since !== undefined ? ` for ${formatDuration(now - since)}` : ''}`);
+  out.push(
+    `-- Job ${d.id} (${d.owner || 'unknown owner'}): ${statusName(d.status)}${since !== undefined ? ` for ${formatDuration(now - since)}` : ''}`,
+  );
   out.push(`Why: ${(d.status === 1 && gangWhy(job, slots)) || why(d, job)}`);
   // a request the job cannot evaluate is counted at the default below: say so before anything else
   for (const u of undefinedRequests(job, slots)) out.push(`Undefined request: ${undefinedRequestText(u, true)}.`);
@@ -585,14 +651,23 @@ export function analyzeJob(job: ClassAd, slots: readonly ClassAd[], extra: Analy
       out.push('');
     }
     if (d.counts.slots) {
-      out.push(`Each clause against the ${plural(d.counts.slots, 'slot')} of the pool (partitionable slots at full size):`, '');
+      out.push(
+        `Each clause against the ${plural(d.counts.slots, 'slot')} of the pool (partitionable slots at full size):`,
+        '',
+      );
       const rows = d.clauses.map((c, i) => {
         const notes: string[] = [];
         if (i === d.worst) notes.push(`<- rules out the most (${d.counts.slots - c.matched})`);
         if (c.undefinedFor) notes.push(`undefined for ${c.undefinedFor}`);
         return [`[${i}]`, String(c.matched), notes.length ? `${c.text}   ${notes.join('; ')}` : c.text];
       });
-      out.push(...renderTable([{ header: 'CLAUSE', align: 'right' }, { header: 'SLOTS', align: 'right' }, { header: 'CONDITION' }], rows).map((l) => `  ${l}`), '');
+      out.push(
+        ...renderTable(
+          [{ header: 'CLAUSE', align: 'right' }, { header: 'SLOTS', align: 'right' }, { header: 'CONDITION' }],
+          rows,
+        ).map((l) => `  ${l}`),
+        '',
+      );
     }
   }
 
@@ -603,8 +678,12 @@ export function analyzeJob(job: ClassAd, slots: readonly ClassAd[], extra: Analy
   out.push(`Slots in the pool: ${p.ads} (${kinds.join(', ')})`);
   const shown = d.machines.filter((m) => m.partitionable).slice(0, 8);
   for (const m of shown) {
-    const custom = Object.keys(m.customTotal).map((k) => `, ${m.customFree[k] ?? 0} of ${m.customTotal[k]} ${k}`).join('');
-    out.push(`    ${m.name}: free ${freeOfTotal(m)}${custom}${m.unclaimed ? '' : ` (${str(m.ad, 'State') ?? 'not Unclaimed'})`}`);
+    const custom = Object.keys(m.customTotal)
+      .map((k) => `, ${m.customFree[k] ?? 0} of ${m.customTotal[k]} ${k}`)
+      .join('');
+    out.push(
+      `    ${m.name}: free ${freeOfTotal(m)}${custom}${m.unclaimed ? '' : ` (${str(m.ad, 'State') ?? 'not Unclaimed'})`}`,
+    );
   }
   const hidden = d.pool.partitionable - shown.length;
   if (hidden > 0) out.push(`    … and ${plural(hidden, 'more partitionable slot')}`);
@@ -615,13 +694,20 @@ export function analyzeJob(job: ClassAd, slots: readonly ClassAd[], extra: Analy
     `Of ${plural(c.slots, 'slot')} (a dynamic slot counts as part of its partitionable slot):`,
     `  ${n(c.requirements)} match the job's Requirements`,
     `  ${n(c.start)} of those accept the job (their START)`,
-    `  ${n(c.bigEnough)} of those are big enough for RequestCpus ${d.requests.cpus}, RequestMemory ${d.requests.memory} MB, RequestDisk ${d.requests.disk} KB${Object.entries(d.customRequests).map(([k, v]) => `, Request${k} ${v}`).join('')}`,
+    `  ${n(c.bigEnough)} of those are big enough for RequestCpus ${d.requests.cpus}, RequestMemory ${d.requests.memory} MB, RequestDisk ${d.requests.disk} KB${Object.entries(
+      d.customRequests,
+    )
+      .map(([k, v]) => `, Request${k} ${v}`)
+      .join('')}`,
     `  ${n(c.available)} of those are Unclaimed with that much free now`,
   );
   const busyOthers = [...d.busy.others].sort((a, b) => b[1] - a[1]);
   if (c.bigEnough > c.available && (d.busy.mine || busyOthers.length)) {
     const othersCount = busyOthers.reduce((s, [, k]) => s + k, 0);
-    const who = busyOthers.slice(0, 5).map(([u, k]) => `${u} ${k}`).join(', ');
+    const who = busyOthers
+      .slice(0, 5)
+      .map(([u, k]) => `${u} ${k}`)
+      .join(', ');
     out.push(
       `  The busy ones run ${plural(d.busy.mine + othersCount, 'job')}: ${d.busy.mine} of yours, ${othersCount} of other users${who ? ` (${who})` : ''}.`,
     );
@@ -631,7 +717,10 @@ export function analyzeJob(job: ClassAd, slots: readonly ClassAd[], extra: Analy
   if (d.status === 1 || d.status === 5) {
     out.push(...priorityLines(d, extra));
     const limits = str(job, 'ConcurrencyLimits');
-    if (limits) out.push(`Concurrency limits: the job needs ${limits} (reported only: the pool does not publish how much of each limit is in use).`);
+    if (limits)
+      out.push(
+        `Concurrency limits: the job needs ${limits} (reported only: the pool does not publish how much of each limit is in use).`,
+      );
     out.push('');
   }
 
@@ -646,9 +735,17 @@ export function analyzeJob(job: ClassAd, slots: readonly ClassAd[], extra: Analy
 
 /** What makes two jobs analyse the same: owner, status, hold reason, Requirements, requests and limits. */
 function signature(job: ClassAd): string {
-  const parts = ['Owner', 'JobStatus', 'HoldReason', 'DependencyHold', 'ConcurrencyLimits', 'RequestCpus', 'RequestMemory', 'RequestDisk', 'NumJobStarts'].map((n) =>
-    JSON.stringify(job.lookupJS(n) ?? null),
-  );
+  const parts = [
+    'Owner',
+    'JobStatus',
+    'HoldReason',
+    'DependencyHold',
+    'ConcurrencyLimits',
+    'RequestCpus',
+    'RequestMemory',
+    'RequestDisk',
+    'NumJobStarts',
+  ].map((n) => JSON.stringify(job.lookupJS(n) ?? null));
   const req = job.get('Requirements');
   // the values of the job attributes the Requirements use count too
   const refs = req ? referencedJobAttrs(job, req).map((a) => `${a}=${JSON.stringify(job.lookupJS(a) ?? null)}`) : [];

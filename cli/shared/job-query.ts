@@ -6,18 +6,53 @@ import { adOfRecord, jsonElements } from '../../grammar/classad/json-text.js';
 import { gunzipSync } from 'node:zlib';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import type { OutputAd } from './output/ad.js';
-import { autoformat, formatPairs, formatPrintf, parseAfQualifiers, type AutoformatOptions, type FormatItem } from './output/autoformat.js';
+import {
+  autoformat,
+  formatPairs,
+  formatPrintf,
+  parseAfQualifiers,
+  type AutoformatOptions,
+  type FormatItem,
+} from './output/autoformat.js';
 import { formatJobsJsonl, formatJobsLong } from './output/jobs.js';
 
 export { adOfRecord, jsonElements };
 
 /** Attributes the queue and history tables read (the schedd adds those their expressions refer to). */
 export const VIEW_ATTRS = [
-  'ClusterId', 'ProcId', 'Owner', 'JobStatus', 'QDate', 'Cmd', 'Args', 'Arguments', 'JobBatchName', 'JobDescription',
-  'DAGManJobId', 'DAG_NodesDone', 'DAG_NodesTotal', 'EnteredCurrentStatus', 'ExitBySignal', 'ExitCode', 'ExitSignal',
-  'HoldReason', 'HoldReasonCode', 'HoldReasonSubCode', 'ImageSize', 'JobCurrentStartDate', 'JobPrio', 'JobStartDate',
-  'LastRemoteHost', 'MemoryUsage', 'RemoteHost', 'RemoteWallClockTime', 'TotalSubmitProcs', 'TransferringInput',
-  'TransferringOutput', 'CompletionDate', 'JobUniverse',
+  'ClusterId',
+  'ProcId',
+  'Owner',
+  'JobStatus',
+  'QDate',
+  'Cmd',
+  'Args',
+  'Arguments',
+  'JobBatchName',
+  'JobDescription',
+  'DAGManJobId',
+  'DAG_NodesDone',
+  'DAG_NodesTotal',
+  'EnteredCurrentStatus',
+  'ExitBySignal',
+  'ExitCode',
+  'ExitSignal',
+  'HoldReason',
+  'HoldReasonCode',
+  'HoldReasonSubCode',
+  'ImageSize',
+  'JobCurrentStartDate',
+  'JobPrio',
+  'JobStartDate',
+  'LastRemoteHost',
+  'MemoryUsage',
+  'RemoteHost',
+  'RemoteWallClockTime',
+  'TotalSubmitProcs',
+  'TransferringInput',
+  'TransferringOutput',
+  'CompletionDate',
+  'JobUniverse',
 ];
 
 /**
@@ -108,7 +143,13 @@ export const isTable = (v: ListingView) => !v.af && !v.format && !v.json && !v.j
 
 /** What the schedd sends for a view: -af/-format's attributes, a table's columns; -long and JSON want all. */
 export function viewProjection(v: ListingView): string[] {
-  return v.af ? projectionFor(v.af) : v.format ? projectionFor(v.format.map((f) => f.expr)) : isTable(v) ? VIEW_ATTRS : [];
+  return v.af
+    ? projectionFor(v.af)
+    : v.format
+      ? projectionFor(v.format.map((f) => f.expr))
+      : isTable(v)
+        ? VIEW_ATTRS
+        : [];
 }
 
 /** The listing the schedd renders itself for a view, so the CLI only copies it out ("" = ads); compressed. */
@@ -127,7 +168,11 @@ const isGzip = (b: Uint8Array) => b[0] === 0x1f && b[1] === 0x8b;
  * (and -af with headings, whose column widths need every row) are gathered and the table's rows returned for
  * the caller to lay out. `onPage` sees every page (dq reads the schedd's counts from the last one).
  */
-export async function printJobPages(pages: AsyncIterable<JobQueryPage__Output>, v: ListingView, onPage?: (page: JobQueryPage__Output) => void): Promise<ViewRow[]> {
+export async function printJobPages(
+  pages: AsyncIterable<JobQueryPage__Output>,
+  v: ListingView,
+  onPage?: (page: JobQueryPage__Output) => void,
+): Promise<ViewRow[]> {
   const table = isTable(v);
   const rows: ViewRow[] = [];
   const afRows: ClassAd[] = [];

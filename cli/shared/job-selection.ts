@@ -23,7 +23,11 @@ export function parseSelection(words: Array<string | number>, constraint?: strin
     else if (pbs && pbs[2]) subjobs.set(Number(pbs[1]), [...(subjobs.get(Number(pbs[1])) ?? []), Number(pbs[2])]);
     else if (pbs) whole.add(Number(pbs[1]));
     else if (/^[A-Za-z_][\w.@-]*$/.test(w)) sel.owners.push(w);
-    else throw new DschedError('USAGE', `"${w}" is neither a job id (cluster, cluster.proc or PBS's cluster[index].host) nor a user name`);
+    else
+      throw new DschedError(
+        'USAGE',
+        `"${w}" is neither a job id (cluster, cluster.proc or PBS's cluster[index].host) nor a user name`,
+      );
   }
   for (const c of whole) sel.ids.push({ cluster: c, proc: -1 });
   const cs = (Array.isArray(constraint) ? constraint : constraint ? [constraint] : []).filter(Boolean);
@@ -38,4 +42,5 @@ export function parseSelection(words: Array<string | number>, constraint?: strin
   return sel;
 }
 
-export const idText = (id: { cluster: number; proc: number }) => (id.proc >= 0 ? `${id.cluster}.${id.proc}` : `${id.cluster}`);
+export const idText = (id: { cluster: number; proc: number }) =>
+  id.proc >= 0 ? `${id.cluster}.${id.proc}` : `${id.cluster}`;

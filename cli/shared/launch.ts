@@ -8,7 +8,20 @@
 // with `sudo -E`, uses no cache), and a file is read only for the bundle it was made from (the bundle's hash,
 // computed at build time, its size and path are in the file's name and header; node checks its own version and
 // flags). Anything unexpected means running without the cache, never failing the command.
-import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  constants,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -83,7 +96,15 @@ function readCache(file: string, expect: string): Buffer | undefined {
  * longer serve: older builds of this copy (`copy`), and copies whose bundle is gone (a removed install).
  * `sibling` is this build's other cache (see HELP_ARGS), which stays.
  */
-function writeCache(dir: string, name: string, copy: string, file: string, sibling: string, header: string, data: Buffer): void {
+function writeCache(
+  dir: string,
+  name: string,
+  copy: string,
+  file: string,
+  sibling: string,
+  header: string,
+  data: Buffer,
+): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, Buffer.concat([Buffer.from(`${header}\n`, 'latin1'), data]), { flag: 'wx', mode: 0o600 });
@@ -96,7 +117,9 @@ function writeCache(dir: string, name: string, copy: string, file: string, sibli
     const path = join(dir, f);
     if (!f.startsWith(`${name}-`) || path === file || path === sibling || f.endsWith('.tmp')) continue;
     try {
-      const bundle = f.startsWith(`${name}-${copy}-`) ? undefined : headerOf(readFileSync(path))?.split(' ').slice(3).join(' ');
+      const bundle = f.startsWith(`${name}-${copy}-`)
+        ? undefined
+        : headerOf(readFileSync(path))?.split(' ').slice(3).join(' ');
       if (bundle === undefined || !existsSync(bundle)) rmSync(path, { force: true });
     } catch {
       /* another command's write or removal: it is theirs to finish */
@@ -123,16 +146,20 @@ export function launch(stub: string, name: string, hash: string): void {
   const header = `dsched-code-cache ${hash} ${source.length} ${bundle}`;
   // one file per installed copy of the command (a checkout and an npm install -g keep theirs apart)
   const copy = fnv1a(bundle);
-  const cacheFile = (help: boolean) => `${name}-${copy}-${hash}-${process.arch}-${process.version}${help ? '-help' : ''}.bin`;
+  const cacheFile = (help: boolean) =>
+    `${name}-${copy}-${hash}-${process.arch}-${process.version}${help ? '-help' : ''}.bin`;
   const help = process.argv.slice(2).some((a) => HELP_ARGS.has(a));
   const file = dir && join(dir, cacheFile(help));
   const cachedData = file ? readCache(file, header) : undefined;
   // the same wrapper CommonJS gives a module, plus the program's URL for import.meta.url and an import() that
   // works (the bundle's own cannot: cli/shared/import-module.ts)
-  const script = new Script(`(function (exports, require, module, __filename, __dirname, __dschedUrl, __dschedImport) {${source}\n})`, {
-    filename: bundle,
-    cachedData,
-  });
+  const script = new Script(
+    `(function (exports, require, module, __filename, __dirname, __dschedUrl, __dschedImport) {${source}\n})`,
+    {
+      filename: bundle,
+      cachedData,
+    },
+  );
   if (dir && file && (!cachedData || script.cachedDataRejected)) {
     // made when the command ends, so that it holds the functions this run compiled too (not only the top level);
     // a command that failed may have stopped early: the next one makes it
@@ -143,5 +170,14 @@ export function launch(stub: string, name: string, hash: string): void {
   const module = { exports: {} };
   const fn = script.runInThisContext() as (...args: unknown[]) => void;
   const importModule = (specifier: string) => import(specifier);
-  fn.call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle), pathToFileURL(stub).href, importModule);
+  fn.call(
+    module.exports,
+    module.exports,
+    createRequire(bundle),
+    module,
+    bundle,
+    dirname(bundle),
+    pathToFileURL(stub).href,
+    importModule,
+  );
 }

@@ -82,7 +82,9 @@ export function renderPbsTable(ads: Ad[]): string {
     '----------------  ---------------- ----------------  -------- - -----',
   ];
   for (const ad of ads) {
-    lines.push(`${cut(pbsJobId(ad), 16)}  ${cut(jobName(ad), 16)} ${cut(str(ad, 'Owner') ?? '', 16)}  ${hms(cpuTime(ad)).padStart(8)} ${pbsState(ad)} ${queueOf(ad)}`);
+    lines.push(
+      `${cut(pbsJobId(ad), 16)}  ${cut(jobName(ad), 16)} ${cut(str(ad, 'Owner') ?? '', 16)}  ${hms(cpuTime(ad)).padStart(8)} ${pbsState(ad)} ${queueOf(ad)}`,
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -104,9 +106,11 @@ export function renderPbsFull(ads: Ad[], server: string): string {
     const owner = str(ad, 'Owner') ?? '';
     const running = num(ad, 'JobStatus') === 2;
     const start = num(ad, 'JobCurrentStartDate');
-    const wall = (num(ad, 'RemoteWallClockTime') ?? 0) + (running && start ? Math.max(0, Date.now() / 1000 - start) : 0);
+    const wall =
+      (num(ad, 'RemoteWallClockTime') ?? 0) + (running && start ? Math.max(0, Date.now() / 1000 - start) : 0);
     const iwd = str(ad, 'Iwd') ?? '';
-    const path = (p: string | undefined) => (p === undefined ? undefined : `${host}:${p.startsWith('/') ? p : `${iwd}/${p}`}`);
+    const path = (p: string | undefined) =>
+      p === undefined ? undefined : `${host}:${p.startsWith('/') ? p : `${iwd}/${p}`}`;
     const walltime = num(ad, 'AllowedJobDuration');
     const mem = num(ad, 'RequestMemory');
     rows.push(
@@ -142,7 +146,9 @@ export function renderPbsFull(ads: Ad[], server: string): string {
       ['Variable_List', environmentList(str(ad, 'Environment'))],
       ['project', str(ad, 'AcctGroup')],
     );
-    const body = rows.filter((r): r is [string, string] => r[1] !== undefined && r[1] !== '').map(([k, v]) => `    ${k} = ${v}`);
+    const body = rows
+      .filter((r): r is [string, string] => r[1] !== undefined && r[1] !== '')
+      .map(([k, v]) => `    ${k} = ${v}`);
     blocks.push(`Job Id: ${pbsJobId(ad)}\n${body.join('\n')}\n`);
   }
   return blocks.join('\n');
@@ -160,9 +166,20 @@ function environmentList(env: string | undefined): string | undefined {
  * dq -pbs [-f]: every user's jobs (as qstat lists them) unless users or ids are named. Returns the exit code:
  * 1 when a named job is not in the queue ("Unknown Job Id", as qstat says).
  */
-export async function showPbsQueue(session: Session, sel: Selection, opts: { full: boolean; limit: number; server: string }): Promise<number> {
+export async function showPbsQueue(
+  session: Session,
+  sel: Selection,
+  opts: { full: boolean; limit: number; server: string },
+): Promise<number> {
   const schedd = await session.schedd();
-  const recs = await schedd.query({ ids: sel.ids, owners: sel.owners, constraint: sel.constraint, projection: [], history: false, limit: opts.limit });
+  const recs = await schedd.query({
+    ids: sel.ids,
+    owners: sel.owners,
+    constraint: sel.constraint,
+    projection: [],
+    history: false,
+    limit: opts.limit,
+  });
   const ads = recs.map((r) => ClassAd.fromRecord(r));
   let code = 0;
   for (const id of sel.ids) {

@@ -46,7 +46,8 @@ export function openSession(config: Config = loadConfig()): Session {
     tls ??= (await import('../../lib/rpc/tls.js')).cliTls(config.paths);
     return { tls, token: () => token };
   };
-  const newSchedd = async () => new (await import('../../lib/rpc/clients/schedd.js')).ScheddClient(scheddAddress(), await creds());
+  const newSchedd = async () =>
+    new (await import('../../lib/rpc/clients/schedd.js')).ScheddClient(scheddAddress(), await creds());
 
   const scheddAddress = () => {
     const a = readAddressFile(addressFile(config.paths, 'schedd'))?.address;
@@ -73,7 +74,10 @@ export function openSession(config: Config = loadConfig()): Session {
     try {
       closeSync(openSync(path, 'wx', 0o600));
     } catch (e) {
-      throw new DschedError('UNAUTHENTICATED', `cannot create the authentication file ${path}: ${(e as Error).message}`);
+      throw new DschedError(
+        'UNAUTHENTICATED',
+        `cannot create the authentication file ${path}: ${(e as Error).message}`,
+      );
     }
     try {
       token = (await c.finishAuth(nonce)).token;
@@ -105,9 +109,14 @@ export function openSession(config: Config = loadConfig()): Session {
       if (!negotiatorClient) {
         const ads = await (await this.collector()).query('Negotiator');
         const { ClassAd } = await import('../../grammar/classad/index.js');
-        const addr = ads.map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress')).find((v): v is string => typeof v === 'string' && v !== '');
+        const addr = ads
+          .map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress'))
+          .find((v): v is string => typeof v === 'string' && v !== '');
         if (!addr) throw new DschedError('DAEMON_UNREACHABLE', 'no negotiator is advertised in the collector');
-        negotiatorClient = new (await import('../../lib/rpc/clients/negotiator.js')).NegotiatorClient(addr, await creds());
+        negotiatorClient = new (await import('../../lib/rpc/clients/negotiator.js')).NegotiatorClient(
+          addr,
+          await creds(),
+        );
       }
       return negotiatorClient;
     },

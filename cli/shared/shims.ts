@@ -23,7 +23,7 @@ export const SHIMS: Record<string, [string, string]> = {
   condor_userprio: ['duserprio', 'HTCondor: user priorities'],
   condor_chirp: ['dchirp', 'HTCondor: a job updates its own ad'],
   qsub: ['dsubmit', 'PBS: queue a script (prints the job id)'],
-  qstat: ['dshim.js qstat', 'PBS: the job queue in qstat\'s columns'],
+  qstat: ['dshim.js qstat', "PBS: the job queue in qstat's columns"],
   qdel: ['drm', 'PBS: remove jobs'],
   qhold: ['dhold', 'PBS: hold jobs'],
   qrls: ['drelease', 'PBS: release held jobs'],
@@ -67,7 +67,9 @@ export function installShims(dir: string, force: boolean): number {
   });
   // a real HTCondor or PBS installation's command must not be replaced by accident
   if (clash.length && !force)
-    throw new DschedError('USAGE', `${target} already has ${clash.join(', ')}`, { hint: 'dsched shims install DIR --force replaces them' });
+    throw new DschedError('USAGE', `${target} already has ${clash.join(', ')}`, {
+      hint: 'dsched shims install DIR --force replaces them',
+    });
   for (const name of Object.keys(SHIMS)) {
     const p = join(target, name);
     // written beside and renamed over: a script running the old one never reads half a file

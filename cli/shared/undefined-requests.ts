@@ -5,7 +5,12 @@
 import { ClassAd, referencedAttrs } from '../../grammar/classad/index.js';
 
 /** RequestX → the submit command that sets it. */
-const REQUESTS: Record<string, string> = { RequestCpus: 'request_cpus', RequestMemory: 'request_memory', RequestDisk: 'request_disk', RequestGPUs: 'request_gpus' };
+const REQUESTS: Record<string, string> = {
+  RequestCpus: 'request_cpus',
+  RequestMemory: 'request_memory',
+  RequestDisk: 'request_disk',
+  RequestGPUs: 'request_gpus',
+};
 
 export interface UndefinedRequest {
   attr: string;
@@ -24,7 +29,9 @@ export function undefinedRequests(job: ClassAd, slots?: readonly ClassAd[]): Und
     if (typeof job.lookupJS(attr) === 'number') continue;
     const refs = referencedAttrs(e);
     // an unscoped name the job lacks is looked up in the machine's ad
-    const missing = [...refs.my, ...[...refs.unscoped].filter((n) => !slots?.some((s) => s.has(n)))].filter((n) => !job.has(n));
+    const missing = [...refs.my, ...[...refs.unscoped].filter((n) => !slots?.some((s) => s.has(n)))].filter(
+      (n) => !job.has(n),
+    );
     if (missing.length) out.push({ attr, command, text: job.toRecord()[attr] ?? '', missing });
   }
   return out;

@@ -53,7 +53,16 @@ export async function waitForJobs(
     clearLine(process.stderr, 0);
     process.stderr.write(progressLine(latest.values()));
   };
-  const projection = ['JobUniverse', 'DAG_NodesTotal', 'DAG_NodesDone', 'DAG_NodesRunning', 'DAG_NodesIdle', 'DAG_NodesFailed', 'DAG_NodesReady', 'DAG_NodesUnready'];
+  const projection = [
+    'JobUniverse',
+    'DAG_NodesTotal',
+    'DAG_NodesDone',
+    'DAG_NodesRunning',
+    'DAG_NodesIdle',
+    'DAG_NodesFailed',
+    'DAG_NodesReady',
+    'DAG_NodesUnready',
+  ];
   const outcome = await followJobs(schedd, {
     ids,
     projection,
@@ -71,15 +80,48 @@ export async function waitForJobs(
     throw new DschedError('TIMEOUT', `${latest.size} job(s) still in the queue after ${opts.timeoutSec} s`);
   }
   if (drawn) process.stderr.write('\n');
-  const histProjection = ['ClusterId', 'ProcId', 'JobStatus', 'JobUniverse', 'ExitCode', 'ExitBySignal', 'ExitSignal', 'RemoveReason', 'DAG_NodesDone', 'DAG_NodesTotal', 'DAG_NodesFailed', 'DAG_RescueFile', 'Out'];
+  const histProjection = [
+    'ClusterId',
+    'ProcId',
+    'JobStatus',
+    'JobUniverse',
+    'ExitCode',
+    'ExitBySignal',
+    'ExitSignal',
+    'RemoveReason',
+    'DAG_NodesDone',
+    'DAG_NodesTotal',
+    'DAG_NodesFailed',
+    'DAG_RescueFile',
+    'Out',
+  ];
   const hist: ClassAd[] = [];
-  for await (const page of schedd.queryPages({ ids, owners: [], constraint: '', projection: histProjection, history: true, limit: 0 }))
+  for await (const page of schedd.queryPages({
+    ids,
+    owners: [],
+    constraint: '',
+    projection: histProjection,
+    history: true,
+    limit: 0,
+  }))
     for (const a of page.ads) hist.push(ClassAd.fromRecord(a.attrs));
-  if (!hist.length) throw new DschedError('JOB_NOT_FOUND', `no such job: ${ids.slice(0, 10).map((i) => (i.proc >= 0 ? `${i.cluster}.${i.proc}` : i.cluster)).join(', ')}${ids.length > 10 ? ', …' : ''}`);
+  if (!hist.length)
+    throw new DschedError(
+      'JOB_NOT_FOUND',
+      `no such job: ${ids
+        .slice(0, 10)
+        .map((i) => (i.proc >= 0 ? `${i.cluster}.${i.proc}` : i.cluster))
+        .join(', ')}${ids.length > 10 ? ', …' : ''}`,
+    );
   const dag = hist.find((a) => a.lookupJS('JobUniverse') === Universe.Scheduler);
   let exitCode = 0;
   if (dag) exitCode = Number(dag.lookupJS('ExitCode') ?? 1);
-  else if (hist.some((a) => a.lookupJS('JobStatus') !== 4 || a.lookupJS('ExitBySignal') === true || a.lookupJS('ExitCode') !== 0)) exitCode = 1;
+  else if (
+    hist.some(
+      (a) => a.lookupJS('JobStatus') !== 4 || a.lookupJS('ExitBySignal') === true || a.lookupJS('ExitCode') !== 0,
+    )
+  )
+    exitCode = 1;
   return { ads: hist, exitCode };
 }
 
@@ -90,12 +132,16 @@ export function describeOutcome(res: WaitResult): string {
     const st = a.lookupJS('JobStatus');
     if (a.lookupJS('JobUniverse') === Universe.Scheduler) {
       const rescue = a.lookupJS('DAG_RescueFile');
-      lines.push(`DAG ${id} ${st === 3 ? 'was removed' : Number(a.lookupJS('ExitCode')) === 0 ? 'succeeded' : 'failed'}: ${a.lookupJS('DAG_NodesDone')}/${a.lookupJS('DAG_NodesTotal')} nodes done, ${a.lookupJS('DAG_NodesFailed')} failed (exit code ${a.lookupJS('ExitCode')})${rescue ? `; rescue DAG ${rescue}` : ''}`);
+      lines.push(
+        `DAG ${id} ${st === 3 ? 'was removed' : Number(a.lookupJS('ExitCode')) === 0 ? 'succeeded' : 'failed'}: ${a.lookupJS('DAG_NodesDone')}/${a.lookupJS('DAG_NodesTotal')} nodes done, ${a.lookupJS('DAG_NodesFailed')} failed (exit code ${a.lookupJS('ExitCode')})${rescue ? `; rescue DAG ${rescue}` : ''}`,
+      );
       // the DAG's own log says which node failed and why
       const out = a.lookupJS('Out');
-      if (Number(a.lookupJS('ExitCode')) !== 0 && typeof out === 'string' && out !== '/dev/null') lines.push(`  why: ${out}`);
+      if (Number(a.lookupJS('ExitCode')) !== 0 && typeof out === 'string' && out !== '/dev/null')
+        lines.push(`  why: ${out}`);
     } else if (st === 3) lines.push(`job ${id} was removed: ${a.lookupJS('RemoveReason') ?? ''}`);
-    else if (a.lookupJS('ExitBySignal') === true) lines.push(`job ${id} was killed by signal ${a.lookupJS('ExitSignal')}`);
+    else if (a.lookupJS('ExitBySignal') === true)
+      lines.push(`job ${id} was killed by signal ${a.lookupJS('ExitSignal')}`);
     else lines.push(`job ${id} exited with code ${a.lookupJS('ExitCode')}`);
   }
   return lines.join('\n') + '\n';

@@ -28,7 +28,11 @@ export interface Follow {
   projection: string[];
   /** After the queue was read (again) and after each change; true ends the watch. While a promise it
    *  returns is pending, the stream is paused (later changes wait). */
-  update(jobs: ReadonlyMap<string, JobState>, left: ReadonlyMap<string, JobState | undefined>, changed?: JobState): boolean | Promise<boolean>;
+  update(
+    jobs: ReadonlyMap<string, JobState>,
+    left: ReadonlyMap<string, JobState | undefined>,
+    changed?: JobState,
+  ): boolean | Promise<boolean>;
   /** Give up at this time (epoch ms): followJobs resolves 'timeout'. */
   deadline?: number;
   /** How long a schedd that cannot be reached is waited for (default two minutes). */
@@ -38,12 +42,27 @@ export interface Follow {
 }
 
 // refusals are final; anything else (the schedd restarting, the stream cut) is waited out
-const FINAL = new Set<ErrorCode>(['PERMISSION_DENIED', 'UNAUTHENTICATED', 'USAGE', 'RPC_MALFORMED', 'INPUT_TOO_LARGE', 'NOT_IMPLEMENTED', 'JOB_NOT_FOUND', 'QUERY_TOO_EXPENSIVE']);
+const FINAL = new Set<ErrorCode>([
+  'PERMISSION_DENIED',
+  'UNAUTHENTICATED',
+  'USAGE',
+  'RPC_MALFORMED',
+  'INPUT_TOO_LARGE',
+  'NOT_IMPLEMENTED',
+  'JOB_NOT_FOUND',
+  'QUERY_TOO_EXPENSIVE',
+]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const jobKey = (j: { cluster: number; proc: number }) => `${j.cluster}.${j.proc}`;
 
 function stateOf(c: JobChange__Output): JobState {
-  return { cluster: Number(c.id?.cluster), proc: Number(c.id?.proc), status: c.status, attrs: c.ad?.attrs ?? {}, gone: c.gone };
+  return {
+    cluster: Number(c.id?.cluster),
+    proc: Number(c.id?.proc),
+    status: c.status,
+    attrs: c.ad?.attrs ?? {},
+    gone: c.gone,
+  };
 }
 
 /** The jobs a change tells of: one, or each proc of its spans (procs of a cluster that changed alike). */
@@ -54,7 +73,8 @@ function* statesOf(c: JobChange__Output): Generator<JobState> {
     return;
   }
   const withId = 'ProcId' in first.attrs;
-  for (const p of procsOf(c)) yield { ...first, proc: p, attrs: withId ? { ...first.attrs, ProcId: String(p) } : first.attrs };
+  for (const p of procsOf(c))
+    yield { ...first, proc: p, attrs: withId ? { ...first.attrs, ProcId: String(p) } : first.attrs };
 }
 
 /** Follow the jobs until `update` says so ('done') or the deadline passes ('timeout'). */
@@ -77,7 +97,8 @@ export async function followJobs(schedd: ScheddClient, f: Follow): Promise<'done
         stream.cancel();
         resolve(out);
       };
-      if (f.deadline !== undefined) timer = setTimeout(() => finish({ stop: 'timeout' }), Math.max(0, f.deadline - Date.now()));
+      if (f.deadline !== undefined)
+        timer = setTimeout(() => finish({ stop: 'timeout' }), Math.max(0, f.deadline - Date.now()));
       const decide = (r: boolean | Promise<boolean>) => {
         if (r === true) finish({ stop: 'done' });
         else if (r !== false) {
@@ -128,7 +149,9 @@ export async function followJobs(schedd: ScheddClient, f: Follow): Promise<'done
         }
         if (paused) stream.resume();
       };
-      stream.on('error', (e) => finish({ err: schedd.rpc.streamError(e as Parameters<ScheddClient['rpc']['streamError']>[0]) }));
+      stream.on('error', (e) =>
+        finish({ err: schedd.rpc.streamError(e as Parameters<ScheddClient['rpc']['streamError']>[0]) }),
+      );
       stream.on('end', () => finish({}));
     });
     if (r.stop) return r.stop;
@@ -155,10 +178,15 @@ export interface ExitCondition {
 
 export function parseExitCondition(text: string): ExitCondition {
   const [grouper, status, code, ...rest] = text.split(',').map((s) => s.trim().toLowerCase());
-  const bad = (why: string) => new DschedError('USAGE', `-exit ${text}: ${why} (GROUPER,JOB_STATUS[,EXIT_CODE], e.g. -exit all,done,0 -exit any,held,1)`);
+  const bad = (why: string) =>
+    new DschedError(
+      'USAGE',
+      `-exit ${text}: ${why} (GROUPER,JOB_STATUS[,EXIT_CODE], e.g. -exit all,done,0 -exit any,held,1)`,
+    );
   if (rest.length) throw bad('too many parts');
   if (grouper !== 'all' && grouper !== 'any' && grouper !== 'none') throw bad('GROUPER is all, any or none');
-  if (status !== 'active' && status !== 'done' && status !== 'idle' && status !== 'held') throw bad('JOB_STATUS is active, done, idle or held');
+  if (status !== 'active' && status !== 'done' && status !== 'idle' && status !== 'held')
+    throw bad('JOB_STATUS is active, done, idle or held');
   const n = code === undefined || code === '' ? 0 : Number(code);
   if (!Number.isInteger(n) || n < 0 || n > 255) throw bad('EXIT_CODE is a number from 0 to 255');
   return { grouper, status, code: n };
@@ -189,7 +217,17 @@ interface Batch {
   dag?: Record<string, string>;
 }
 
-const WATCH_PROJECTION = ['Owner', 'JobUniverse', 'DAGManJobId', 'JobBatchName', 'ExitCode', 'ExitBySignal', 'DAG_NodesTotal', 'DAG_NodesDone', 'DAG_NodesFailed'];
+const WATCH_PROJECTION = [
+  'Owner',
+  'JobUniverse',
+  'DAGManJobId',
+  'JobBatchName',
+  'ExitCode',
+  'ExitBySignal',
+  'DAG_NodesTotal',
+  'DAG_NodesDone',
+  'DAG_NodesFailed',
+];
 
 function literal(v: string | undefined): unknown {
   if (v === undefined) return undefined;
@@ -205,7 +243,8 @@ function batchOf(j: JobState): { key: string; label: string } {
   const dag = Number(j.attrs.DAGManJobId);
   const name = literal(j.attrs.JobBatchName);
   if (Number.isInteger(dag) && dag > 0) return { key: `dag ${dag}`, label: `DAG ${dag}` };
-  if (j.attrs.JobUniverse === String(Universe.Scheduler)) return { key: `dag ${j.cluster}`, label: typeof name === 'string' && name ? name : `DAG ${j.cluster}` };
+  if (j.attrs.JobUniverse === String(Universe.Scheduler))
+    return { key: `dag ${j.cluster}`, label: typeof name === 'string' && name ? name : `DAG ${j.cluster}` };
   return { key: `cluster ${j.cluster}`, label: typeof name === 'string' && name ? name : `cluster ${j.cluster}` };
 }
 
@@ -312,7 +351,8 @@ export async function watchQueue(schedd: ScheddClient, o: WatchQueueOptions): Pr
     const stamp = new Date().toISOString().slice(11, 19);
     if (!changed) for (const l of lines()) o.out.write(`${stamp} ${l}\n`);
     // a line when a job moves in its bar (not for every attribute update)
-    else if (n?.moved) o.out.write(`${stamp} ${jobKey(changed)} ${categoryOf(changed)}: ${batchLine(n.batch, n.batch.label.length)}\n`);
+    else if (n?.moved)
+      o.out.write(`${stamp} ${jobKey(changed)} ${categoryOf(changed)}: ${batchLine(n.batch, n.batch.label.length)}\n`);
   };
 
   const decide = (): boolean => {
@@ -341,7 +381,8 @@ export async function watchQueue(schedd: ScheddClient, o: WatchQueueOptions): Pr
       if (!changed) {
         // (re)read: every job in the queue, and those that left while the stream was down
         for (const [k, j] of jobs) note(k, j);
-        for (const [k, j] of left) if (j === undefined && category.get(k) !== 'done' && category.get(k) !== 'failed') note(k, undefined);
+        for (const [k, j] of left)
+          if (j === undefined && category.get(k) !== 'done' && category.get(k) !== 'failed') note(k, undefined);
         if (!first) {
           show();
           return decide();
@@ -350,13 +391,34 @@ export async function watchQueue(schedd: ScheddClient, o: WatchQueueOptions): Pr
         // jobs named that have already finished are part of their batch (and of the exit code)
         return (async () => {
           if (o.ids.length)
-            for await (const page of schedd.queryPages({ ids: o.ids, owners: [], constraint: '', projection: ['ClusterId', 'ProcId', 'JobStatus', ...WATCH_PROJECTION], history: true, limit: 0 }))
+            for await (const page of schedd.queryPages({
+              ids: o.ids,
+              owners: [],
+              constraint: '',
+              projection: ['ClusterId', 'ProcId', 'JobStatus', ...WATCH_PROJECTION],
+              history: true,
+              limit: 0,
+            }))
               for (const a of page.ads) {
-                const j: JobState = { cluster: Number(a.attrs.ClusterId), proc: Number(a.attrs.ProcId), status: Number(a.attrs.JobStatus), attrs: a.attrs, gone: true };
+                const j: JobState = {
+                  cluster: Number(a.attrs.ClusterId),
+                  proc: Number(a.attrs.ProcId),
+                  status: Number(a.attrs.JobStatus),
+                  attrs: a.attrs,
+                  gone: true,
+                };
                 if (!category.has(jobKey(j))) note(jobKey(j), j);
               }
           if (!category.size) {
-            if (o.ids.length) throw new DschedError('JOB_NOT_FOUND', `no such job: ${o.ids.slice(0, 10).map(jobKey).join(', ').replace(/\.-1\b/g, '')}${o.ids.length > 10 ? ', …' : ''}`);
+            if (o.ids.length)
+              throw new DschedError(
+                'JOB_NOT_FOUND',
+                `no such job: ${o.ids
+                  .slice(0, 10)
+                  .map(jobKey)
+                  .join(', ')
+                  .replace(/\.-1\b/g, '')}${o.ids.length > 10 ? ', …' : ''}`,
+              );
             o.out.write('dq: no jobs to watch\n');
             return true;
           }
@@ -368,7 +430,8 @@ export async function watchQueue(schedd: ScheddClient, o: WatchQueueOptions): Pr
       return decide();
     },
     onReconnect: () => {
-      if (!o.tty) o.out.write(`${new Date().toISOString().slice(11, 19)} the schedd is not answering: waiting for it\n`);
+      if (!o.tty)
+        o.out.write(`${new Date().toISOString().slice(11, 19)} the schedd is not answering: waiting for it\n`);
     },
   });
   if (o.tty) {
@@ -383,15 +446,35 @@ export async function watchQueue(schedd: ScheddClient, o: WatchQueueOptions): Pr
 async function allSucceeded(schedd: ScheddClient, keys: string[]): Promise<boolean> {
   const ids = keys.map((k) => ({ cluster: Number(k.split('.')[0]), proc: Number(k.split('.')[1]) }));
   let ok = 0;
-  for await (const page of schedd.queryPages({ ids, owners: [], constraint: '', projection: ['JobStatus', 'ExitCode', 'ExitBySignal'], history: true, limit: 0 }))
-    for (const a of page.ads) if (categoryOf({ cluster: 0, proc: 0, status: Number(a.attrs.JobStatus), attrs: a.attrs, gone: true }) === 'done') ok++;
+  for await (const page of schedd.queryPages({
+    ids,
+    owners: [],
+    constraint: '',
+    projection: ['JobStatus', 'ExitCode', 'ExitBySignal'],
+    history: true,
+    limit: 0,
+  }))
+    for (const a of page.ads)
+      if (categoryOf({ cluster: 0, proc: 0, status: Number(a.attrs.JobStatus), attrs: a.attrs, gone: true }) === 'done')
+        ok++;
   return ok === ids.length;
 }
 
 /** dq -watch: the selection as dq reads it (ids, users, or your jobs), without a constraint. */
-export async function watchCommand(session: Session, sel: Selection, o: { allusers: boolean; exit: string[] }): Promise<number> {
-  if (sel.constraint) throw new DschedError('USAGE', '-watch follows jobs by id or user; -constraint does not go with it');
+export async function watchCommand(
+  session: Session,
+  sel: Selection,
+  o: { allusers: boolean; exit: string[] },
+): Promise<number> {
+  if (sel.constraint)
+    throw new DschedError('USAGE', '-watch follows jobs by id or user; -constraint does not go with it');
   const exit = o.exit.map(parseExitCondition);
   const mine = !o.allusers && !sel.ids.length && !sel.owners.length;
-  return watchQueue(await session.schedd(), { ids: sel.ids, owners: mine ? [session.user] : sel.owners, exit, tty: !!process.stdout.isTTY, out: process.stdout });
+  return watchQueue(await session.schedd(), {
+    ids: sel.ids,
+    owners: mine ? [session.user] : sel.owners,
+    exit,
+    tty: !!process.stdout.isTTY,
+    out: process.stdout,
+  });
 }

@@ -103,11 +103,14 @@ export class AdStore {
   /** Every live ad, with the type it was stored under (as first advertised). */
   *current(): Generator<{ type: string; name: string; attrs: Record<string, string> }> {
     const at = now();
-    for (const t of this.byType.values()) for (const ad of t.values()) if (ad.expiresAt > at) yield { type: ad.type, name: ad.name, attrs: ad.attrs };
+    for (const t of this.byType.values())
+      for (const ad of t.values()) if (ad.expiresAt > at) yield { type: ad.type, name: ad.name, attrs: ad.attrs };
   }
 
   query(type: string, constraint: string, projection: string[]): Array<Record<string, string>> {
-    const pred = constraint.trim() ? compile(parseExpr(constraint, { file: '<constraint>', line: 1, column: 1 })) : undefined;
+    const pred = constraint.trim()
+      ? compile(parseExpr(constraint, { file: '<constraint>', line: 1, column: 1 }))
+      : undefined;
     const types = type ? [type.toLowerCase()] : [...this.byType.keys()];
     const out: Array<Record<string, string>> = [];
     const at = now();

@@ -54,7 +54,10 @@ export class Admission {
     try {
       ca = readFileSync(this.paths.ca.cert, 'utf8');
     } catch {
-      throw new DschedError('PERMISSION_DENIED', 'this collector\'s host does not keep the pool CA: make join tokens on the central host');
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        "this collector's host does not keep the pool CA: make join tokens on the central host",
+      );
     }
     const id = randomBytes(4).toString('hex');
     const secret = randomBytes(24).toString('base64url');
@@ -70,7 +73,9 @@ export class Admission {
     const t = all.find((x) => x.id === id);
     const given = Buffer.from(sha256(secret), 'hex');
     if (!t || !timingSafeEqual(Buffer.from(t.hash, 'hex'), given))
-      throw new DschedError('UNAUTHENTICATED', 'the join token is unknown, already used or expired', { hint: 'an administrator makes a new one with: dsched token create --join' });
+      throw new DschedError('UNAUTHENTICATED', 'the join token is unknown, already used or expired', {
+        hint: 'an administrator makes a new one with: dsched token create --join',
+      });
     this.saveTokens(all.filter((x) => x !== t));
   }
 
@@ -86,19 +91,33 @@ export class Admission {
       .map((c) => c.serial);
   }
 
-  async join(token: string, host: string, publicKey: string): Promise<{ certificate: string; ca_certificate: string; token_public_key: string }> {
+  async join(
+    token: string,
+    host: string,
+    publicKey: string,
+  ): Promise<{ certificate: string; ca_certificate: string; token_public_key: string }> {
     this.consume(token);
     if (host.toLowerCase() === this.selfHost.toLowerCase() || this.liveSerials(host).length)
-      throw new DschedError('NAME_IN_USE', `host ${host} already has a certificate in this pool`, { hint: 'revoke it first (dsched revoke HOST), or join under another HOSTNAME' });
+      throw new DschedError('NAME_IN_USE', `host ${host} already has a certificate in this pool`, {
+        hint: 'revoke it first (dsched revoke HOST), or join under another HOSTNAME',
+      });
     const certificate = await issueHostCertificate(this.paths, host, ['startd', 'master'], publicKey);
-    return { certificate, ca_certificate: readFileSync(this.paths.ca.cert, 'utf8'), token_public_key: readFileSync(this.paths.ca.tokenPub, 'utf8') };
+    return {
+      certificate,
+      ca_certificate: readFileSync(this.paths.ca.cert, 'utf8'),
+      token_public_key: readFileSync(this.paths.ca.tokenPub, 'utf8'),
+    };
   }
 
   /** Record every live certificate of `host` as revoked; returns the serials. */
   revoke(host: string): string[] {
     const serials = this.liveSerials(host);
     if (!serials.length) throw new DschedError('HOST_NOT_FOUND', `no certificate of host ${host} is live in this pool`);
-    writeFileAtomic(this.paths.revoked, JSON.stringify({ hosts: [...this.revokedHosts(), { host, serials, at: nowSec() }] }, null, 1) + '\n', 0o644);
+    writeFileAtomic(
+      this.paths.revoked,
+      JSON.stringify({ hosts: [...this.revokedHosts(), { host, serials, at: nowSec() }] }, null, 1) + '\n',
+      0o644,
+    );
     return serials;
   }
 }

@@ -9,7 +9,10 @@ const ctx = daemonContext('collector');
 const store = new AdStore();
 const lifetime = () => ctx.config.int('CLASSAD_LIFETIME') || 3 * ctx.config.int('UPDATE_INTERVAL');
 const server = await serveDaemon(ctx, ctx.config.int('COLLECTOR_PORT'), [
-  { definition: proto().Collector.service, impl: collectorService(store, ctx.log, lifetime, new Admission(ctx.config.paths, ctx.hostName)) },
+  {
+    definition: proto().Collector.service,
+    impl: collectorService(store, ctx.log, lifetime, new Admission(ctx.config.paths, ctx.hostName)),
+  },
 ]);
 const sweep = setInterval(() => {
   const n = store.expire();

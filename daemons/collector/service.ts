@@ -20,13 +20,20 @@ import type { RevokeRequest__Output } from '../../lib/rpc/generated/dsched/v1/Re
 /** The daemon may act on ads of this type (by its roles) named for its own host. */
 function checkAdName(identity: Identity, type: string, name: string): string {
   const role = advertiserRole(type);
-  if (identity.kind !== 'daemon') throw new DschedError('PERMISSION_DENIED', `only pool daemons may advertise ${type} ads`);
-  if (!role) throw new DschedError('PERMISSION_DENIED', `${type} is not an ad type of the pool: refused from ${identity.name}`);
-  if (!identity.roles.has(role)) throw new DschedError('PERMISSION_DENIED', `${type} ads come from a ${role}; ${identity.name} is not one`);
+  if (identity.kind !== 'daemon')
+    throw new DschedError('PERMISSION_DENIED', `only pool daemons may advertise ${type} ads`);
+  if (!role)
+    throw new DschedError('PERMISSION_DENIED', `${type} is not an ad type of the pool: refused from ${identity.name}`);
+  if (!identity.roles.has(role))
+    throw new DschedError('PERMISSION_DENIED', `${type} ads come from a ${role}; ${identity.name} is not one`);
   if (!sameHost(hostOfName(name), identity.host))
-    throw new DschedError('PERMISSION_DENIED', `the ${type} ad "${name}" belongs to host ${hostOfName(name)}; ${identity.name} may advertise only its own host's ads`, {
-      hint: 'a daemon\'s name must end in its host name (STARTD_NAME / SCHEDD_NAME = NAME becomes NAME@host)',
-    });
+    throw new DschedError(
+      'PERMISSION_DENIED',
+      `the ${type} ad "${name}" belongs to host ${hostOfName(name)}; ${identity.name} may advertise only its own host's ads`,
+      {
+        hint: "a daemon's name must end in its host name (STARTD_NAME / SCHEDD_NAME = NAME becomes NAME@host)",
+      },
+    );
   return role;
 }
 
@@ -37,14 +44,25 @@ function checkAd(identity: Identity, type: string, name: string, attrs: Record<s
   const ad = ClassAd.fromRecord(attrs);
   const adName = ad.lookupJS('Name');
   if (adName != null && (typeof adName !== 'string' || adName.toLowerCase() !== name.toLowerCase()))
-    throw new DschedError('PERMISSION_DENIED', `the ${type} ad "${name}" says its Name is ${JSON.stringify(adName)}: refused`);
+    throw new DschedError(
+      'PERMISSION_DENIED',
+      `the ${type} ad "${name}" says its Name is ${JSON.stringify(adName)}: refused`,
+    );
   const machine = ad.lookupJS('Machine');
   const needsMachine = ['machine', 'scheduler'].includes(type.toLowerCase());
   if ((needsMachine || machine != null) && (typeof machine !== 'string' || !sameHost(machine, host)))
-    throw new DschedError('PERMISSION_DENIED', `the ${type} ad "${name}" names Machine ${JSON.stringify(machine ?? null)}; ${identity.name} may advertise only its own host`);
+    throw new DschedError(
+      'PERMISSION_DENIED',
+      `the ${type} ad "${name}" names Machine ${JSON.stringify(machine ?? null)}; ${identity.name} may advertise only its own host`,
+    );
 }
 
-export function collectorService(store: AdStore, log: Logger, defaultLifetime: () => number, admission: Admission): ServiceImpl {
+export function collectorService(
+  store: AdStore,
+  log: Logger,
+  defaultLifetime: () => number,
+  admission: Admission,
+): ServiceImpl {
   return {
     unary: {
       CreateJoinToken(req: CreateJoinTokenRequest__Output, ctx: CallContext) {
@@ -81,7 +99,13 @@ export function collectorService(store: AdStore, log: Logger, defaultLifetime: (
         let accepted = 0;
         for (const u of req.updates) {
           try {
-            store.update(u.type, u.name, u.instance, u.ad?.attrs ?? {}, u.lifetime > 0 ? u.lifetime : defaultLifetime());
+            store.update(
+              u.type,
+              u.name,
+              u.instance,
+              u.ad?.attrs ?? {},
+              u.lifetime > 0 ? u.lifetime : defaultLifetime(),
+            );
             accepted++;
           } catch (e) {
             log.error({ type: u.type, name: u.name, err: (e as Error).message }, 'refused ad');
@@ -110,7 +134,8 @@ export function collectorService(store: AdStore, log: Logger, defaultLifetime: (
         call.on('cancelled', off);
         call.on('close', off);
         call.on('error', off);
-        for (const a of store.current()) if (wanted(a.type)) call.write({ type: a.type, name: a.name, kind: 'added', ad: { attrs: a.attrs } });
+        for (const a of store.current())
+          if (wanted(a.type)) call.write({ type: a.type, name: a.name, kind: 'added', ad: { attrs: a.attrs } });
         call.write({ type: '', name: '', kind: 'hello' });
       },
     },

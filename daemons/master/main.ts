@@ -25,7 +25,10 @@ async function takeMasterLock(): Promise<void> {
       const holder = readPidFile(pidFile);
       reject(
         e.code === 'EADDRINUSE'
-          ? new DschedError('POOL_ALREADY_RUNNING', `a master${holder ? ` (pid ${holder.pid})` : ''} already runs for ${config.paths.home}`)
+          ? new DschedError(
+              'POOL_ALREADY_RUNNING',
+              `a master${holder ? ` (pid ${holder.pid})` : ''} already runs for ${config.paths.home}`,
+            )
           : e,
       );
     });
@@ -49,17 +52,26 @@ const server = await serveDaemon(ctx, config.int('MASTER_PORT'), [
           return {
             pid: process.pid,
             home: config.paths.home,
-            daemons: [...supervisor.daemons.values()].map((d) => ({ name: d.name, pid: d.pid, state: d.state, restarts: d.restarts, last_exit: d.lastExit, address: '' })),
+            daemons: [...supervisor.daemons.values()].map((d) => ({
+              name: d.name,
+              pid: d.pid,
+              state: d.state,
+              restarts: d.restarts,
+              last_exit: d.lastExit,
+              address: '',
+            })),
           };
         },
         async Shutdown(_req: unknown, ctx: CallContext) {
           // stopping the pool is the pool's owner's (or root's) decision, not any user's with a token
-          if (ctx.identity.kind !== 'daemon' && !ctx.identity.admin) throw new DschedError('PERMISSION_DENIED', 'only an admin may stop the pool');
+          if (ctx.identity.kind !== 'daemon' && !ctx.identity.admin)
+            throw new DschedError('PERMISSION_DENIED', 'only an admin may stop the pool');
           setImmediate(() => process.kill(process.pid, 'SIGTERM'));
           return {};
         },
         Reconfig(_req: unknown, ctx: CallContext) {
-          if (ctx.identity.kind !== 'daemon' && !ctx.identity.admin) throw new DschedError('PERMISSION_DENIED', 'only an admin may reconfigure the pool');
+          if (ctx.identity.kind !== 'daemon' && !ctx.identity.admin)
+            throw new DschedError('PERMISSION_DENIED', 'only an admin may reconfigure the pool');
           supervisor.signalAll('SIGHUP');
           return {};
         },

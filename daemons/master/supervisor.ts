@@ -43,7 +43,15 @@ export class Supervisor {
     for (const n of names) {
       const name = n.toLowerCase();
       if (this.daemons.has(name)) continue;
-      const d: DaemonState = { name, pid: 0, state: 'starting', restarts: 0, lastExit: '', startedAt: 0, backoffMs: 1000 };
+      const d: DaemonState = {
+        name,
+        pid: 0,
+        state: 'starting',
+        restarts: 0,
+        lastExit: '',
+        startedAt: 0,
+        backoffMs: 1000,
+      };
       this.daemons.set(name, d);
       this.spawn(d);
     }
@@ -106,7 +114,11 @@ export class Supervisor {
     for (const d of this.daemons.values()) if (d.timer) clearTimeout(d.timer);
     const deadline = Date.now() + graceMs;
     const floorMs = Math.min(5_000, graceMs / 4);
-    const stageOf = (name: string) => Math.max(0, STOP_STAGES.findIndex((s) => (s as readonly string[]).includes(name)));
+    const stageOf = (name: string) =>
+      Math.max(
+        0,
+        STOP_STAGES.findIndex((s) => (s as readonly string[]).includes(name)),
+      );
     for (let stage = 0; stage < STOP_STAGES.length; stage++) {
       const members = [...this.daemons.values()].filter((d) => stageOf(d.name) === stage);
       const exits = members.map(
@@ -117,9 +129,12 @@ export class Supervisor {
             d.child.kill('SIGTERM');
           }),
       );
-      const t = setTimeout(() => {
-        for (const d of members) d.child?.kill('SIGKILL');
-      }, Math.max(floorMs, deadline - Date.now()));
+      const t = setTimeout(
+        () => {
+          for (const d of members) d.child?.kill('SIGKILL');
+        },
+        Math.max(floorMs, deadline - Date.now()),
+      );
       await Promise.all(exits);
       clearTimeout(t);
     }

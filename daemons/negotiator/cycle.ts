@@ -1,7 +1,15 @@
 // One negotiation cycle: fetch (slots and submitters from the copy of the collector's ads, idle autoclusters from each schedd,
 // and, when preemption can happen, the claimed slots and the jobs running on them), match in process
 // (matchmaker.ts), hand out (matches to the schedds, Vacate to the startds of preempted slots).
-import { ClassAd, compile, isTrue, parseExpr, referencedAttrs, toNumber, type Expr } from '../../grammar/classad/index.js';
+import {
+  ClassAd,
+  compile,
+  isTrue,
+  parseExpr,
+  referencedAttrs,
+  toNumber,
+  type Expr,
+} from '../../grammar/classad/index.js';
 import type { AdMirror } from './ad-mirror.js';
 import type { Logger } from '../../lib/log.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
@@ -13,7 +21,14 @@ import type { AccountingGroups, GroupNode } from './groups.js';
 import type { ConcurrencyLimits } from './limits.js';
 import { gangSlots } from '../../grammar/classad/gang-placement.js';
 import { matchGangs, reservationStart, slotsLeft, splitGangs, type GangRound } from './gang.js';
-import { accountingName, Matchmaker, type AutoclusterInput, type ClaimedSlotInput, type Reservation, type SubmitterInput } from './matchmaker.js';
+import {
+  accountingName,
+  Matchmaker,
+  type AutoclusterInput,
+  type ClaimedSlotInput,
+  type Reservation,
+  type SubmitterInput,
+} from './matchmaker.js';
 
 /** What the cycle reads from the configuration (again before every cycle: the knobs are live). */
 export interface CyclePolicy {
@@ -70,10 +85,13 @@ function str(ad: ClassAd, name: string): string {
 
 const where = (text: string) => compile(parseExpr(text, { file: '<negotiator>', line: 1, column: 1 }));
 /** Slots running a job (preemption candidates), and those being vacated (so a pending preemption is seen through). */
-const busyOrPreempting = (andBusy = '') => where(`(State == "Claimed" && Activity == "Busy"${andBusy}) || State == "Preempting"`);
+const busyOrPreempting = (andBusy = '') =>
+  where(`(State == "Claimed" && Activity == "Busy"${andBusy}) || State == "Preempting"`);
 const BUSY_OR_PREEMPTING = busyOrPreempting();
 /** The same, of the busy ones only those whose machine Rank is not the constant 0 (RANK preemption alone). */
-const RANKED_BUSY_OR_PREEMPTING = busyOrPreempting(' && unparse(Rank) != "" && unparse(Rank) != "0" && unparse(Rank) != "0.0" && unparse(Rank) != "false"');
+const RANKED_BUSY_OR_PREEMPTING = busyOrPreempting(
+  ' && unparse(Rank) != "" && unparse(Rank) != "0" && unparse(Rank) != "0.0" && unparse(Rank) != "false"',
+);
 
 export class Negotiator {
   private schedds = new Map<string, ScheddClient>();
@@ -124,11 +142,26 @@ export class Negotiator {
       const schedd = str(ad, 'MyAddress');
       if (!name || !schedd) continue;
       const running = num(ad, 'WeightedRunningJobs', num(ad, 'RunningJobs', 0));
-      submitters.push({ name, acct: accountingName(name), schedd, priority: this.fairShare.effectivePriority(name), usage: this.usageOf(name, running), idle: num(ad, 'IdleJobs', 0), autoclusters: [] });
+      submitters.push({
+        name,
+        acct: accountingName(name),
+        schedd,
+        priority: this.fairShare.effectivePriority(name),
+        usage: this.usageOf(name, running),
+        idle: num(ad, 'IdleJobs', 0),
+        autoclusters: [],
+      });
     }
     const slots = machineAds.filter((ad) => str(ad, 'State') === 'Unclaimed');
     const idleSubmitters = submitters.filter((s) => s.idle > 0);
-    const done = (matches: number, preemptions: number, classes = 0, autoclusters = 0, fetchMs = performance.now() - t0, matchMs = 0): CycleResult => ({
+    const done = (
+      matches: number,
+      preemptions: number,
+      classes = 0,
+      autoclusters = 0,
+      fetchMs = performance.now() - t0,
+      matchMs = 0,
+    ): CycleResult => ({
       matches,
       preemptions,
       submitters: idleSubmitters.length,
@@ -145,18 +178,30 @@ export class Negotiator {
       this.pendingPreemptions.clear();
       this.reservations = [];
     }
-    const claimed = preempting ? await this.claimedSlots(machineAds.filter((ad) => isTrue((policy.preemptionRequirements ? BUSY_OR_PREEMPTING : RANKED_BUSY_OR_PREEMPTING)(ad))), pool.ads('Scheduler')) : [];
+    const claimed = preempting
+      ? await this.claimedSlots(
+          machineAds.filter((ad) =>
+            isTrue((policy.preemptionRequirements ? BUSY_OR_PREEMPTING : RANKED_BUSY_OR_PREEMPTING)(ad)),
+          ),
+          pool.ads('Scheduler'),
+        )
+      : [];
     if (!slots.length && !claimed.length) return done(0, 0);
 
     const significant = jobAttributesOfSlots(machineAds);
     // while a parallel job holds a reservation, jobs are told apart by their run-time bound: backfill
     // offers the reserved slots to those sure to end before it starts
-    if (this.reservationTold.size && !significant.includes('AllowedJobDuration')) significant.push('AllowedJobDuration');
+    if (this.reservationTold.size && !significant.includes('AllowedJobDuration'))
+      significant.push('AllowedJobDuration');
     await Promise.all(
       idleSubmitters.map(async (s) => {
         try {
           const r = await this.schedd(s.schedd).idleAutoclusters(s.acct, significant);
-          s.autoclusters = r.autoclusters.map((a): AutoclusterInput => ({ id: Number(a.id), idle: a.idle - this.reserved(s.schedd, Number(a.id)), ad: ClassAd.fromRecord(a.job?.attrs ?? {}) }));
+          s.autoclusters = r.autoclusters.map((a): AutoclusterInput => ({
+            id: Number(a.id),
+            idle: a.idle - this.reserved(s.schedd, Number(a.id)),
+            ad: ClassAd.fromRecord(a.job?.attrs ?? {}),
+          }));
         } catch (e) {
           this.log.warn({ submitter: s.name, err: (e as Error).message }, 'schedd did not give its idle jobs');
         }
@@ -172,10 +217,21 @@ export class Negotiator {
       const tracked = gangSlots(slots);
       gangRound = matchGangs(gangs.candidates, tracked, gangs.best);
       reservedStart = reservationStart(machineAds, gangRound.reserved, Math.floor(Date.now() / 1000));
-      slotAds = slotsLeft(slots, tracked, gangRound.reserved, reservedStart === undefined ? undefined : reservedStart - Date.now() / 1000);
-      if (gangRound.reserved.size) this.log.debug({ slots: [...gangRound.reserved] }, 'slots reserved for a parallel job');
+      slotAds = slotsLeft(
+        slots,
+        tracked,
+        gangRound.reserved,
+        reservedStart === undefined ? undefined : reservedStart - Date.now() / 1000,
+      );
+      if (gangRound.reserved.size)
+        this.log.debug({ slots: [...gangRound.reserved] }, 'slots reserved for a parallel job');
     }
-    const poolCpus = policy.groups.enabled ? machineAds.reduce((n, ad) => (ad.lookupJS('DynamicSlot') === true ? n : n + num(ad, 'TotalSlotCpus', num(ad, 'Cpus', 0))), 0) : 0;
+    const poolCpus = policy.groups.enabled
+      ? machineAds.reduce(
+          (n, ad) => (ad.lookupJS('DynamicSlot') === true ? n : n + num(ad, 'TotalSlotCpus', num(ad, 'Cpus', 0))),
+          0,
+        )
+      : 0;
     const result = new Matchmaker({
       slots: slotAds,
       submitters,
@@ -183,7 +239,9 @@ export class Negotiator {
       groups: policy.groups,
       poolCpus,
       claimed,
-      preemption: claimed.length ? { requirements: policy.preemptionRequirements, rank: policy.preemptionRank } : undefined,
+      preemption: claimed.length
+        ? { requirements: policy.preemptionRequirements, rank: policy.preemptionRank }
+        : undefined,
       reservations: this.reservations,
     }).negotiate();
     const placedNow = new Set(result.reservationsPlaced);
@@ -203,7 +261,13 @@ export class Negotiator {
       let list = bySchedd.get(m.schedd);
       if (!list) bySchedd.set(m.schedd, (list = []));
       const host = hostOf.get(m.slot);
-      list.push({ autocluster: m.autocluster, slot: m.slot, startd: m.startd, count: m.count, host: typeof host === 'string' ? host : '' });
+      list.push({
+        autocluster: m.autocluster,
+        slot: m.slot,
+        startd: m.startd,
+        count: m.count,
+        host: typeof host === 'string' ? host : '',
+      });
     }
     for (const g of gangRound?.matches ?? []) {
       let list = bySchedd.get(g.schedd);
@@ -211,7 +275,19 @@ export class Negotiator {
       list.push({ autocluster: g.autocluster, slot: '', startd: '', count: 1, host: '', gang: g.chunks });
       this.fairShare.charge(g.submitter, 1);
       const s = submitters.find((x) => x.name === g.submitter)!;
-      this.addPendingUsage(g.submitter, s.usage ?? 0, g.chunks.length * Math.max(1, Number(gangs.candidates.find((c) => c.autocluster === g.autocluster && c.schedd === g.schedd)?.ad.lookupJS('RequestCpus')) || 1));
+      this.addPendingUsage(
+        g.submitter,
+        s.usage ?? 0,
+        g.chunks.length *
+          Math.max(
+            1,
+            Number(
+              gangs.candidates
+                .find((c) => c.autocluster === g.autocluster && c.schedd === g.schedd)
+                ?.ad.lookupJS('RequestCpus'),
+            ) || 1,
+          ),
+      );
     }
     // a parallel job's reservation goes to every schedd with idle jobs (none reuses a claim on a reserved
     // slot for its next job), and its end to those told of it
@@ -224,19 +300,42 @@ export class Negotiator {
       ...[...bySchedd].map(([addr, ms]) =>
         this.schedd(addr)
           .matched(ms, reserved, reservedStart ?? 0)
-          .catch((e) => this.log.warn({ schedd: addr, err: (e as Error).message }, 'could not hand matches to the schedd')),
+          .catch((e) =>
+            this.log.warn({ schedd: addr, err: (e as Error).message }, 'could not hand matches to the schedd'),
+          ),
       ),
       ...result.preemptions.map((p) => {
         const victim = claimed.find((c) => String(c.ad.lookupJS('Name')) === p.slot)!;
-        this.pendingPreemptions.set(p.slot, { jobId: str(victim.ad, 'JobId'), schedd: p.schedd, autocluster: p.autocluster, startd: p.startd, at: now });
-        const reason = p.reason === 'rank' ? `preempted: the machine prefers a job of ${p.submitter} (RANK)` : `preempted by ${p.submitter}, whose priority is better (PREEMPTION_REQUIREMENTS)`;
-        this.log.info({ slot: p.slot, startd: p.startd, victim: p.victim, submitter: p.submitter, reason: p.reason }, 'preempting a job');
+        this.pendingPreemptions.set(p.slot, {
+          jobId: str(victim.ad, 'JobId'),
+          schedd: p.schedd,
+          autocluster: p.autocluster,
+          startd: p.startd,
+          at: now,
+        });
+        const reason =
+          p.reason === 'rank'
+            ? `preempted: the machine prefers a job of ${p.submitter} (RANK)`
+            : `preempted by ${p.submitter}, whose priority is better (PREEMPTION_REQUIREMENTS)`;
+        this.log.info(
+          { slot: p.slot, startd: p.startd, victim: p.victim, submitter: p.submitter, reason: p.reason },
+          'preempting a job',
+        );
         return this.startd(p.startd)
           .vacate(p.slot, reason, false)
-          .catch((e) => this.log.warn({ slot: p.slot, startd: p.startd, err: (e as Error).message }, 'could not vacate the slot'));
+          .catch((e) =>
+            this.log.warn({ slot: p.slot, startd: p.startd, err: (e as Error).message }, 'could not vacate the slot'),
+          );
       }),
     ]);
-    const r = done(result.stats.jobs - result.preemptions.length + (gangRound?.matches.length ?? 0), result.preemptions.length, result.stats.classes, result.stats.autoclusters, t1 - t0, t2 - t1);
+    const r = done(
+      result.stats.jobs - result.preemptions.length + (gangRound?.matches.length ?? 0),
+      result.preemptions.length,
+      result.stats.classes,
+      result.stats.autoclusters,
+      t1 - t0,
+      t2 - t1,
+    );
     if (r.matches || r.preemptions) this.log.info(r, 'negotiation cycle');
     return r;
   }
@@ -288,7 +387,9 @@ export class Negotiator {
       this.pendingPreemptions.delete(slot);
       if (!ad) this.reservations.push({ schedd: p.schedd, autocluster: p.autocluster, startd: p.startd, at: now });
     }
-    const busy = ads.filter((ad) => str(ad, 'State') === 'Claimed' && !this.pendingPreemptions.has(str(ad, 'Name')) && str(ad, 'JobId'));
+    const busy = ads.filter(
+      (ad) => str(ad, 'State') === 'Claimed' && !this.pendingPreemptions.has(str(ad, 'Name')) && str(ad, 'JobId'),
+    );
     if (!busy.length) return [];
     const scheddAddr = new Map<string, string>();
     for (const ad of schedulerAds) scheddAddr.set(str(ad, 'Name'), str(ad, 'MyAddress'));
@@ -310,7 +411,14 @@ export class Negotiator {
     await Promise.all(
       [...want].map(async ([schedd, ids]) => {
         try {
-          const jobs = await this.schedd(scheddAddr.get(schedd)!).query({ ids, owners: [], constraint: '', projection: [], history: false, limit: 0 });
+          const jobs = await this.schedd(scheddAddr.get(schedd)!).query({
+            ids,
+            owners: [],
+            constraint: '',
+            projection: [],
+            history: false,
+            limit: 0,
+          });
           const found = new Set<string>();
           for (const rec of jobs) {
             const ad = ClassAd.fromRecord(rec);
@@ -318,7 +426,9 @@ export class Negotiator {
             found.add(id);
             this.runningJobs.set(`${schedd}/${id}`, { ad, cycle: this.cycleNo });
           }
-          for (const i of ids) if (!found.has(`${i.cluster}.${i.proc}`)) this.runningJobs.set(`${schedd}/${i.cluster}.${i.proc}`, { ad: undefined, cycle: this.cycleNo });
+          for (const i of ids)
+            if (!found.has(`${i.cluster}.${i.proc}`))
+              this.runningJobs.set(`${schedd}/${i.cluster}.${i.proc}`, { ad: undefined, cycle: this.cycleNo });
         } catch (e) {
           this.log.warn({ schedd, err: (e as Error).message }, 'could not read the running jobs of a schedd');
         }

@@ -12,7 +12,6 @@ export interface ExprRefs {
 
 const refCache = new WeakMap<Expr, ExprRefs>();
 
-
 function callsEval(e: Expr): boolean {
   const stack: Expr[] = [e];
   while (stack.length) {
@@ -104,7 +103,8 @@ export function conjuncts(e: Expr, inline?: (name: string) => Expr | undefined):
     }
     if (inline && depth < 8 && x.kind === 'attr' && !x.absolute) {
       const s = x.scope;
-      const mine = !s || (s.kind === 'attr' && !s.scope && !s.absolute && ['my', 'self'].includes(s.name.toLowerCase()));
+      const mine =
+        !s || (s.kind === 'attr' && !s.scope && !s.absolute && ['my', 'self'].includes(s.name.toLowerCase()));
       const key = x.name.toLowerCase();
       if (mine && !seen.has(key)) {
         const def = inline(key);

@@ -69,7 +69,12 @@ export class FairShare {
   save(): SavedAccounts {
     return {
       at: Date.now() - (performance.now() - this.last),
-      accounts: [...this.accounts].map(([name, a]) => ({ name, real: a.real, factor: a.factor, accumulated: a.accumulated })),
+      accounts: [...this.accounts].map(([name, a]) => ({
+        name,
+        real: a.real,
+        factor: a.factor,
+        accumulated: a.accumulated,
+      })),
     };
   }
 

@@ -52,7 +52,12 @@ export interface GangRound {
  * uses. `reserveFor` is the best priority of any submitter with idle work: a gang of that submitter that
  * does not fit now reserves the slots it would take on an emptied pool (the first such gang only).
  */
-export function matchGangs(candidates: GangCandidate[], slots: GangSlot[], reserveFor: number | undefined, reserved = new Set<string>()): GangRound {
+export function matchGangs(
+  candidates: GangCandidate[],
+  slots: GangSlot[],
+  reserveFor: number | undefined,
+  reserved = new Set<string>(),
+): GangRound {
   const matches: GangMatchOut[] = [];
   for (const c of candidates) {
     for (let i = 0; i < c.idle; i++) {
@@ -65,7 +70,12 @@ export function matchGangs(candidates: GangCandidate[], slots: GangSlot[], reser
         break;
       }
       takeGang(c.ad, chosen);
-      matches.push({ submitter: c.submitter, schedd: c.schedd, autocluster: c.autocluster, chunks: chosen.map((s) => ({ slot: s.name, startd: s.startd, host: s.host })) });
+      matches.push({
+        submitter: c.submitter,
+        schedd: c.schedd,
+        autocluster: c.autocluster,
+        chunks: chosen.map((s) => ({ slot: s.name, startd: s.startd, host: s.host })),
+      });
     }
   }
   return { matches, reserved };
@@ -79,13 +89,18 @@ const END_MARGIN = 60;
  * has reached its run-time bound (the startd's JobEndsBy, from AllowedJobDuration or PBS's walltime), with
  * a margin. Undefined when one of them has no bound: nothing can be backfilled then.
  */
-export function reservationStart(machineAds: ClassAd[], reserved: ReadonlySet<string>, now: number): number | undefined {
+export function reservationStart(
+  machineAds: ClassAd[],
+  reserved: ReadonlySet<string>,
+  now: number,
+): number | undefined {
   if (!reserved.size) return undefined;
   let start = now;
   for (const ad of machineAds) {
     if (ad.lookupJS('DynamicSlot') !== true) continue;
     // a dynamic slot slot1_3@host of the partitionable slot1@host, running a job
-    if (!reserved.has(String(ad.lookupJS('Name') ?? '').replace(/_\d+@/, '@')) || ad.lookupJS('JobId') === undefined) continue;
+    if (!reserved.has(String(ad.lookupJS('Name') ?? '').replace(/_\d+@/, '@')) || ad.lookupJS('JobId') === undefined)
+      continue;
     const end = ad.lookupJS('JobEndsBy');
     if (typeof end !== 'number' || !Number.isFinite(end)) return undefined;
     start = Math.max(start, end + END_MARGIN);
@@ -98,7 +113,12 @@ export function reservationStart(machineAds: ClassAd[], reserved: ReadonlySet<st
  * took (a copy; the ad mirror's own ads are not changed), and reserved slots left out, or, with `backfill`
  * (the seconds until the reservation holds them), offered only to jobs sure to end by then.
  */
-export function slotsLeft(ads: ClassAd[], slots: GangSlot[], reserved: ReadonlySet<string>, backfill?: number): ClassAd[] {
+export function slotsLeft(
+  ads: ClassAd[],
+  slots: GangSlot[],
+  reserved: ReadonlySet<string>,
+  backfill?: number,
+): ClassAd[] {
   const byName = new Map(slots.map((s) => [s.name, s]));
   const out: ClassAd[] = [];
   for (const ad of ads) {
@@ -106,7 +126,15 @@ export function slotsLeft(ads: ClassAd[], slots: GangSlot[], reserved: ReadonlyS
     const held = reserved.has(name);
     if (held && !(backfill !== undefined && backfill > 0)) continue;
     const s = byName.get(name);
-    const shrunk = s && !(s.free.cpus === num(ad, 'Cpus', 0) && s.free.memory === num(ad, 'Memory', 0) && s.free.disk === num(ad, 'Disk', 0)) ? s : undefined;
+    const shrunk =
+      s &&
+      !(
+        s.free.cpus === num(ad, 'Cpus', 0) &&
+        s.free.memory === num(ad, 'Memory', 0) &&
+        s.free.disk === num(ad, 'Disk', 0)
+      )
+        ? s
+        : undefined;
     if (shrunk && shrunk.free.cpus <= 0) continue;
     if (!held && !shrunk) {
       out.push(ad);
@@ -116,10 +144,16 @@ export function slotsLeft(ads: ClassAd[], slots: GangSlot[], reserved: ReadonlyS
     if (held) {
       const req = copy.get('Requirements');
       const bound = `TARGET.AllowedJobDuration isnt undefined && TARGET.AllowedJobDuration > 0 && TARGET.AllowedJobDuration <= ${Math.floor(backfill!)}`;
-      copy.set('Requirements', parseExpr(req ? `(${unparse(req)}) && ${bound}` : bound, { file: '<backfill>', line: 1, column: 1 }));
+      copy.set(
+        'Requirements',
+        parseExpr(req ? `(${unparse(req)}) && ${bound}` : bound, { file: '<backfill>', line: 1, column: 1 }),
+      );
     }
     if (shrunk) {
-      copy.set('Cpus', literal(shrunk.free.cpus)).set('Memory', literal(shrunk.free.memory)).set('Disk', literal(shrunk.free.disk));
+      copy
+        .set('Cpus', literal(shrunk.free.cpus))
+        .set('Memory', literal(shrunk.free.memory))
+        .set('Disk', literal(shrunk.free.disk));
       for (const [k, v] of Object.entries(shrunk.free.custom ?? {})) copy.set(k, literal(v));
     }
     out.push(copy);
@@ -131,7 +165,14 @@ export function slotsLeft(ads: ClassAd[], slots: GangSlot[], reserved: ReadonlyS
  * Take the parallel jobs' autoclusters out of the submitters' (the ordinary matchmaker never sees them) and
  * return them in fair-share order, with the best priority among submitters that have idle work.
  */
-export function splitGangs(submitters: Array<{ name: string; schedd: string; priority: number; autoclusters: Array<{ id: number; idle: number; ad: ClassAd }> }>): { candidates: GangCandidate[]; best: number | undefined } {
+export function splitGangs(
+  submitters: Array<{
+    name: string;
+    schedd: string;
+    priority: number;
+    autoclusters: Array<{ id: number; idle: number; ad: ClassAd }>;
+  }>,
+): { candidates: GangCandidate[]; best: number | undefined } {
   const candidates: GangCandidate[] = [];
   let best: number | undefined;
   for (const s of submitters) {
@@ -141,10 +182,25 @@ export function splitGangs(submitters: Array<{ name: string; schedd: string; pri
     for (const a of s.autoclusters) {
       const shape = gangShape(a.ad);
       if (!shape) keep.push(a);
-      else if (a.idle > 0) candidates.push({ submitter: s.name, schedd: s.schedd, autocluster: a.id, idle: a.idle, ad: a.ad, shape, priority: s.priority });
+      else if (a.idle > 0)
+        candidates.push({
+          submitter: s.name,
+          schedd: s.schedd,
+          autocluster: a.id,
+          idle: a.idle,
+          ad: a.ad,
+          shape,
+          priority: s.priority,
+        });
     }
     s.autoclusters = keep;
   }
-  candidates.sort((a, b) => a.priority - b.priority || (a.submitter < b.submitter ? -1 : a.submitter > b.submitter ? 1 : 0) || num(b.ad, 'JobPrio', 0) - num(a.ad, 'JobPrio', 0) || a.autocluster - b.autocluster);
+  candidates.sort(
+    (a, b) =>
+      a.priority - b.priority ||
+      (a.submitter < b.submitter ? -1 : a.submitter > b.submitter ? 1 : 0) ||
+      num(b.ad, 'JobPrio', 0) - num(a.ad, 'JobPrio', 0) ||
+      a.autocluster - b.autocluster,
+  );
   return { candidates, best };
 }

@@ -68,9 +68,23 @@ export class AccountingGroups {
    * The group tree with quotas for a pool of `poolCpus` cpus, and each group's usage (cpus, from its
    * submitters). Parents are found by name: "a.b" is a child of "a" when "a" is configured, else of the root.
    */
-  tree(poolCpus: number, usageByGroup: ReadonlyMap<string, number> = new Map(), requestedByGroup: ReadonlyMap<string, number> = new Map()): Map<string, GroupNode> {
+  tree(
+    poolCpus: number,
+    usageByGroup: ReadonlyMap<string, number> = new Map(),
+    requestedByGroup: ReadonlyMap<string, number> = new Map(),
+  ): Map<string, GroupNode> {
     const s = this.settings;
-    const root: GroupNode = { name: ROOT_GROUP, children: [], configQuota: poolCpus, quota: poolCpus, dynamic: false, acceptSurplus: true, usage: 0, subtreeUsage: 0, requested: 0 };
+    const root: GroupNode = {
+      name: ROOT_GROUP,
+      children: [],
+      configQuota: poolCpus,
+      quota: poolCpus,
+      dynamic: false,
+      acceptSurplus: true,
+      usage: 0,
+      subtreeUsage: 0,
+      requested: 0,
+    };
     const nodes = new Map<string, GroupNode>([[ROOT_GROUP, root]]);
     // parents before children: sort by name (a parent's name is a prefix of its children's)
     for (const name of [...this.byLower.values()].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()))) {
@@ -82,7 +96,18 @@ export class AccountingGroups {
           break;
         }
       }
-      const node: GroupNode = { name, parent, children: [], configQuota: 0, quota: 0, dynamic: false, acceptSurplus: s.acceptSurplus(name), usage: 0, subtreeUsage: 0, requested: 0 };
+      const node: GroupNode = {
+        name,
+        parent,
+        children: [],
+        configQuota: 0,
+        quota: 0,
+        dynamic: false,
+        acceptSurplus: s.acceptSurplus(name),
+        usage: 0,
+        subtreeUsage: 0,
+        requested: 0,
+      };
       parent.children.push(node);
       nodes.set(name, node);
     }
@@ -144,7 +169,8 @@ export function allowance(n: GroupNode, phase: 'quota' | 'surplus'): number {
     if (n.name !== ROOT_GROUP) room = Math.min(room, n.quota - n.subtreeUsage);
   } else {
     if (!n.acceptSurplus) return 0;
-    for (let a = n.parent; a && a.name !== ROOT_GROUP; a = a.parent) if (!a.acceptSurplus) room = Math.min(room, a.quota - a.subtreeUsage);
+    for (let a = n.parent; a && a.name !== ROOT_GROUP; a = a.parent)
+      if (!a.acceptSurplus) room = Math.min(room, a.quota - a.subtreeUsage);
   }
   return Math.max(0, room);
 }

@@ -11,7 +11,10 @@ export function parseLimits(text: unknown): Map<string, number> {
     if (!t) continue;
     const [name, amount] = t.split(':');
     const n = amount === undefined ? 1 : Number(amount);
-    out.set(name!.trim().toLowerCase(), (out.get(name!.trim().toLowerCase()) ?? 0) + (Number.isFinite(n) && n > 0 ? n : 1));
+    out.set(
+      name!.trim().toLowerCase(),
+      (out.get(name!.trim().toLowerCase()) ?? 0) + (Number.isFinite(n) && n > 0 ? n : 1),
+    );
   }
   return out;
 }

@@ -23,7 +23,8 @@ const accountsFile = join(config.paths.spool, 'accountant.json');
 try {
   fairShare.restore(JSON.parse(readFileSync(accountsFile, 'utf8')) as SavedAccounts);
 } catch (e) {
-  if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ file: accountsFile, err: (e as Error).message }, 'fair-share accounts not read: everyone starts equal');
+  if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+    log.warn({ file: accountsFile, err: (e as Error).message }, 'fair-share accounts not read: everyone starts equal');
 }
 let lastSave = 0;
 function saveAccounts(now = false) {
@@ -71,15 +72,23 @@ function cyclePolicy(): CyclePolicy {
   let rank;
   try {
     requirements = preemptionRequirements(config.str('PREEMPTION_REQUIREMENTS'));
-    rank = config.str('PREEMPTION_RANK') ? parseExpr(config.str('PREEMPTION_RANK'), { file: 'PREEMPTION_RANK', line: 1, column: 1 }) : undefined;
+    rank = config.str('PREEMPTION_RANK')
+      ? parseExpr(config.str('PREEMPTION_RANK'), { file: 'PREEMPTION_RANK', line: 1, column: 1 })
+      : undefined;
     policyError = '';
   } catch (e) {
     // a broken expression must not stop matchmaking: no priority preemption until it is fixed
     const msg = (e as Error).message;
-    if (msg !== policyError) log.error({ err: msg }, 'PREEMPTION_REQUIREMENTS or PREEMPTION_RANK does not parse: no priority preemption');
+    if (msg !== policyError)
+      log.error({ err: msg }, 'PREEMPTION_REQUIREMENTS or PREEMPTION_RANK does not parse: no priority preemption');
     policyError = msg;
   }
-  return { groups, considerPreemption: config.bool('NEGOTIATOR_CONSIDER_PREEMPTION'), preemptionRequirements: requirements, preemptionRank: rank };
+  return {
+    groups,
+    considerPreemption: config.bool('NEGOTIATOR_CONSIDER_PREEMPTION'),
+    preemptionRequirements: requirements,
+    preemptionRank: rank,
+  };
 }
 
 const negotiator = new Negotiator(log, ctx.creds, fairShare, limits, cyclePolicy);
@@ -88,7 +97,12 @@ const pool = new AdMirror();
 
 let running = false;
 /** Cycle statistics for the Negotiator ad (HTCondor's LastNegotiationCycle*0), totals for /metrics. */
-const cycles = { count: 0, seconds: 0, matches: 0, last: undefined as { durationMs: number; matches: number } | undefined };
+const cycles = {
+  count: 0,
+  seconds: 0,
+  matches: 0,
+  last: undefined as { durationMs: number; matches: number } | undefined,
+};
 let again = false;
 let queued = false;
 let lastCycleEnd = 0;
@@ -149,7 +163,9 @@ const server = await serveDaemon(ctx, config.int('NEGOTIATOR_PORT'), [
         },
         GetPriorities() {
           const groups = cyclePolicy().groups;
-          const submitters = fairShare.list().map((s) => ({ ...s, accounting_group: groups.enabled ? groups.groupOf(accountingName(s.name)) : '' }));
+          const submitters = fairShare
+            .list()
+            .map((s) => ({ ...s, accounting_group: groups.enabled ? groups.groupOf(accountingName(s.name)) : '' }));
           const tree = negotiator.lastGroups;
           return {
             submitters,
@@ -201,9 +217,13 @@ function watch() {
       // a collector just reached (started after us, or restarted) has no Negotiator ad yet: without it
       // dq -analyze cannot tell a user's fair share until the next periodic update (a minute by default)
       void advertise();
-    }
-    else if (!pool.ready || ch.kind === 'removed') return;
-    else if (ch.type === 'Machine' ? attrs.State === '"Unclaimed"' : ch.type === 'Submitter' && Number(attrs.IdleJobs) > Number(before?.IdleJobs ?? 0)) schedule();
+    } else if (!pool.ready || ch.kind === 'removed') return;
+    else if (
+      ch.type === 'Machine'
+        ? attrs.State === '"Unclaimed"'
+        : ch.type === 'Submitter' && Number(attrs.IdleJobs) > Number(before?.IdleJobs ?? 0)
+    )
+      schedule();
   });
   const retry = () => {
     stream.removeAllListeners();
@@ -235,7 +255,10 @@ async function advertise() {
             NegotiationCycleSecondsTotal: String(cycles.seconds),
             NegotiationMatchesTotal: String(cycles.matches),
             ...(cycles.last
-              ? { LastNegotiationCycleDuration0: String(cycles.last.durationMs / 1000), LastNegotiationCycleMatches0: String(cycles.last.matches) }
+              ? {
+                  LastNegotiationCycleDuration0: String(cycles.last.durationMs / 1000),
+                  LastNegotiationCycleMatches0: String(cycles.last.matches),
+                }
               : {}),
           },
         },
@@ -244,10 +267,13 @@ async function advertise() {
     .catch(() => {});
 }
 void advertise();
-const periodic = setInterval(() => {
-  void advertise();
-  schedule(0);
-}, config.int('NEGOTIATOR_INTERVAL') * 1000);
+const periodic = setInterval(
+  () => {
+    void advertise();
+    schedule(0);
+  },
+  config.int('NEGOTIATOR_INTERVAL') * 1000,
+);
 const ads = setInterval(() => void advertise(), config.int('UPDATE_INTERVAL') * 1000);
 
 onShutdown(ctx, async () => {

@@ -16,10 +16,35 @@
 // once per slot visited, lazily, in rank order, only until the autocluster's jobs are placed. Rank is
 // evaluated per class when it reads no per-slot attribute. So a cycle costs about autoclusters × classes
 // evaluations plus the slots actually handed out, not autoclusters × slots.
-import { ClassAd, ERROR, UNDEFINED, compile, isTrue, symmetricMatch, toNumber, unparse, type Expr, type Value } from '../../grammar/classad/index.js';
-import { customResourceNames, fitCount, giveResources, jobRequests, takeResources, type Resources } from '../../lib/job-requests.js';
+import {
+  ClassAd,
+  ERROR,
+  UNDEFINED,
+  compile,
+  isTrue,
+  symmetricMatch,
+  toNumber,
+  unparse,
+  type Expr,
+  type Value,
+} from '../../grammar/classad/index.js';
+import {
+  customResourceNames,
+  fitCount,
+  giveResources,
+  jobRequests,
+  takeResources,
+  type Resources,
+} from '../../lib/job-requests.js';
 import { conjuncts, reach, refsOf, type Reach } from './expr-analysis.js';
-import { allowance, chargeGroup, starvationOrder, ROOT_GROUP, type AccountingGroups, type GroupNode } from './groups.js';
+import {
+  allowance,
+  chargeGroup,
+  starvationOrder,
+  ROOT_GROUP,
+  type AccountingGroups,
+  type GroupNode,
+} from './groups.js';
 import { parseLimits, type ConcurrencyLimits } from './limits.js';
 
 export interface AutoclusterInput {
@@ -217,7 +242,14 @@ interface Entry {
 type Walk =
   | { kind: 'class'; checks: Array<ClassCheck | undefined>; entries: Entry[] }
   | { kind: 'shared'; checks: Array<ClassCheck | undefined>; rank: SharedRank; mr: Float64Array; uniformMr: boolean }
-  | { kind: 'slot'; checks: Array<ClassCheck | undefined>; classes: SlotClass[]; mr: Float64Array; jr: SlotValue; machineRank?: boolean };
+  | {
+      kind: 'slot';
+      checks: Array<ClassCheck | undefined>;
+      classes: SlotClass[];
+      mr: Float64Array;
+      jr: SlotValue;
+      machineRank?: boolean;
+    };
 
 /** A rank evaluated per slot; remembered per (class, value) when it reads one per-slot attribute only. */
 interface SlotValue {
@@ -523,15 +555,23 @@ export class Matchmaker {
     const input = this.input;
     this.indexSlots(input.slots);
     for (const s of input.submitters) this.subs.push({ input: s, acs: [], jobs: 0, cpus: 0 });
-    for (const sub of this.subs) for (const a of sub.input.autoclusters) if (a.idle > 0) sub.acs.push(this.analyze(sub, a));
-    for (const sub of this.subs) sub.acs.sort((a, b) => num(b.ad, 'JobPrio', 0) - num(a.ad, 'JobPrio', 0) || a.id - b.id);
+    for (const sub of this.subs)
+      for (const a of sub.input.autoclusters) if (a.idle > 0) sub.acs.push(this.analyze(sub, a));
+    for (const sub of this.subs)
+      sub.acs.sort((a, b) => num(b.ad, 'JobPrio', 0) - num(a.ad, 'JobPrio', 0) || a.id - b.id);
     this.stats.autoclusters = this.subs.reduce((n, s) => n + s.acs.length, 0);
     this.buildClasses();
     if (input.claimed?.length && input.preemption) this.indexClaimed(input.claimed, input.preemption);
     const reservationsPlaced = (input.reservations ?? []).flatMap((r, i) => (this.placeReserved(r) ? [i] : []));
 
     // submitters in fair-share order (lower effective priority first; name for a stable order)
-    const subs = this.subs.slice().sort((a, b) => a.input.priority - b.input.priority || (a.input.name < b.input.name ? -1 : a.input.name > b.input.name ? 1 : 0));
+    const subs = this.subs
+      .slice()
+      .sort(
+        (a, b) =>
+          a.input.priority - b.input.priority ||
+          (a.input.name < b.input.name ? -1 : a.input.name > b.input.name ? 1 : 0),
+      );
     let groups: Map<string, GroupNode> | undefined;
     if (input.groups?.enabled) {
       const usage = new Map<string, number>();
@@ -556,7 +596,14 @@ export class Matchmaker {
 
     const placed = new Map<string, { jobs: number; cpus: number }>();
     for (const s of this.subs) if (s.jobs) placed.set(s.input.name, { jobs: s.jobs, cpus: s.cpus });
-    return { matches: [...this.matches.values()], preemptions: this.preemptions, placed, reservationsPlaced, stats: this.stats, groups };
+    return {
+      matches: [...this.matches.values()],
+      preemptions: this.preemptions,
+      placed,
+      reservationsPlaced,
+      stats: this.stats,
+      groups,
+    };
   }
 
   // ---- slots and classes --------------------------------------------------------------------------------
@@ -602,7 +649,15 @@ export class Matchmaker {
    */
   private scanMany(names: string[]): AttrScan[] {
     const todo = [...new Set(names)].filter((n) => !this.scans.has(n));
-    const state = todo.map(() => ({ ids: new Int32Array(this.slots.length), byValue: new Map<unknown, number>(), byText: new Map<string, number>(), exprs: [] as Expr[], next: 1, missing: 0, many: false }));
+    const state = todo.map(() => ({
+      ids: new Int32Array(this.slots.length),
+      byValue: new Map<unknown, number>(),
+      byText: new Map<string, number>(),
+      exprs: [] as Expr[],
+      next: 1,
+      missing: 0,
+      many: false,
+    }));
     for (let i = 0; i < this.slots.length; i++) {
       const ad = this.slots[i]!.ad;
       for (let k = 0; k < todo.length; k++) {
@@ -642,7 +697,12 @@ export class Matchmaker {
     }
     todo.forEach((n, k) => {
       const st = state[k]!;
-      this.scans.set(n, { ids: st.many ? undefined : st.ids, distinct: st.many ? Infinity : st.next - 1 + st.missing, exprs: st.exprs, missing: st.missing > 0 });
+      this.scans.set(n, {
+        ids: st.many ? undefined : st.ids,
+        distinct: st.many ? Infinity : st.next - 1 + st.missing,
+        exprs: st.exprs,
+        missing: st.missing > 0,
+      });
     });
     return names.map((n) => this.scans.get(n)!);
   }
@@ -670,8 +730,11 @@ export class Matchmaker {
         }
     this.scanMany([...first]);
     for (const sub of this.subs) for (const ac of sub.acs) for (const n of this.acReach(ac).slot) read.add(n);
-    for (const p of Matchmaker.POLICY) for (const e of this.slotExprSource(p)) for (const n of reach(e, 'slot', EMPTY_AD, this.slotExprSource).slot) read.add(n);
-    for (const n of read) if (!Matchmaker.POLICY.includes(n) && this.scan(n).distinct > MAX_CLASS_VALUES) this.perSlotAttrs.add(n);
+    for (const p of Matchmaker.POLICY)
+      for (const e of this.slotExprSource(p))
+        for (const n of reach(e, 'slot', EMPTY_AD, this.slotExprSource).slot) read.add(n);
+    for (const n of read)
+      if (!Matchmaker.POLICY.includes(n) && this.scan(n).distinct > MAX_CLASS_VALUES) this.perSlotAttrs.add(n);
     const keyAttrs = [...read].filter((n) => !this.perSlotAttrs.has(n)).sort();
     this.keySet = new Set(keyAttrs);
     const inline = (ad: ClassAd) => (n: string) => (this.keySet.has(n) ? ad.get(n) : undefined);
@@ -743,19 +806,22 @@ export class Matchmaker {
     // unscoped name the job lacks is looked up in the slot)
     const key = `${side}\u0000${textOf(e)}`;
     const hit = this.classified.get(key);
-    if (hit && hit.jobNames.every(([n, present]) => jobAttrState(job, n) === (present ? 'literal' : 'missing'))) return hit.verdict;
+    if (hit && hit.jobNames.every(([n, present]) => jobAttrState(job, n) === (present ? 'literal' : 'missing')))
+      return hit.verdict;
     const r = reach(e, side, job, this.slotExprSource);
     let verdict: true | string | undefined;
     if (!r.dynamic) {
       let count = 0;
-      for (const n of r.slot) if (!this.keySet.has(n)) {
+      for (const n of r.slot)
+        if (!this.keySet.has(n)) {
           verdict = n;
           count++;
         }
       verdict = count === 0 ? true : count === 1 ? verdict : undefined;
     }
     const states = [...r.job].map((n) => [n, jobAttrState(job, n)] as const);
-    if (!hit && states.every(([, st]) => st !== 'expr')) this.classified.set(key, { verdict, jobNames: states.map(([n, st]) => [n, st === 'literal']) });
+    if (!hit && states.every(([, st]) => st !== 'expr'))
+      this.classified.set(key, { verdict, jobNames: states.map(([n, st]) => [n, st === 'literal']) });
     return verdict;
   }
 
@@ -836,7 +902,11 @@ export class Matchmaker {
   private verdicts(e: Expr, side: 'job' | 'slot'): SlotVerdicts {
     const key = `${side}\u0000${textOf(e)}`;
     let v = this.verdictCache.get(key);
-    if (!v) this.verdictCache.set(key, (v = { ok: new Uint8Array(this.slots.length), version: new Int32Array(this.slots.length) }));
+    if (!v)
+      this.verdictCache.set(
+        key,
+        (v = { ok: new Uint8Array(this.slots.length), version: new Int32Array(this.slots.length) }),
+      );
     return v;
   }
 
@@ -891,7 +961,8 @@ export class Matchmaker {
         return { fn, perClass: true, shared: this.jobFree(e, 'job') ? this.classVerdicts(e, 'job') : undefined };
       });
     if (ac.rank) ac.rank.perClass = this.perClassExpr(ac.ad.get('Rank')!, 'job', ac.ad);
-    for (const e of this.slotExprSource('rank')) if (!this.perClassExpr(e, 'slot', ac.ad)) ac.machineRankPerClass = false;
+    for (const e of this.slotExprSource('rank'))
+      if (!this.perClassExpr(e, 'slot', ac.ad)) ac.machineRankPerClass = false;
   }
 
   /** null: the slot's policy conjunct `e` is evaluated per class for this job; else how per slot. */
@@ -946,7 +1017,11 @@ export class Matchmaker {
         for (const p of c.policy) {
           const t = this.policyTest(ac, p.expr, p.fn);
           if (t) check.tests.push(t);
-          else if (!this.classVerdict(this.jobFree(p.expr, 'slot') ? this.classVerdicts(p.expr, 'slot') : undefined, c, () => p.fn(rep, ac.ad))) {
+          else if (
+            !this.classVerdict(this.jobFree(p.expr, 'slot') ? this.classVerdicts(p.expr, 'slot') : undefined, c, () =>
+              p.fn(rep, ac.ad),
+            )
+          ) {
             ok = false;
             break;
           }
@@ -1017,7 +1092,10 @@ export class Matchmaker {
       if (!active.length || room < 1) return;
       const preempting = this.claimed.some((c) => !c.taken);
       if (this.freeCpus <= 0 && !preempting) return;
-      const pieSize = Math.min(room, this.freeCpus + (preempting ? this.claimed.reduce((n, c) => n + (c.taken ? 0 : c.res.cpus), 0) : 0));
+      const pieSize = Math.min(
+        room,
+        this.freeCpus + (preempting ? this.claimed.reduce((n, c) => n + (c.taken ? 0 : c.res.cpus), 0) : 0),
+      );
       const weight = (s: Sub) => 1 / Math.max(s.input.priority, 1e-9);
       const total = active.reduce((n, s) => n + weight(s), 0);
       let progress = false;
@@ -1130,7 +1208,7 @@ export class Matchmaker {
     for (const c of this.classes) if (checks[c.id] && (!c.live || noRoom(c, this.reqFor(ac, c.rep)))) skip[c.id] = 1;
     if (walk.kind === 'class') {
       const order = walk.entries;
-      for (let i = 0; i < order.length && !why; ) {
+      for (let i = 0; i < order.length && !why;) {
         // a tie group: equal job Rank and machine Rank, merged by slot name
         let j = i + 1;
         while (j < order.length && order[j]!.jr === order[i]!.jr && order[j]!.mr === order[i]!.mr) j++;
@@ -1145,7 +1223,8 @@ export class Matchmaker {
         } else {
           const heap = new MergeHeap();
           for (let k = i; k < j; k++) if (!skip[order[k]!.cls.id]) heap.push(this.liveMembers(order[k]!.cls));
-          for (let slot = heap.pop(); slot; slot = heap.pop()) if (!slot.dead && visit(slot, checks[slot.cls.id]!) && (why = stop())) break;
+          for (let slot = heap.pop(); slot; slot = heap.pop())
+            if (!slot.dead && visit(slot, checks[slot.cls.id]!) && (why = stop())) break;
         }
         i = j;
       }
@@ -1157,7 +1236,7 @@ export class Matchmaker {
         sr.deadAt = this.deadSlots;
       }
       const { values, order: ords } = sr;
-      for (let i = 0; i < ords.length && !why; ) {
+      for (let i = 0; i < ords.length && !why;) {
         const v = values[ords[i]!]!;
         let j = i + 1;
         while (j < ords.length && values[ords[j]!] === v) j++;
@@ -1193,15 +1272,30 @@ export class Matchmaker {
           n++;
         }
       }
-      const heap = new IndexHeap(n, (a, b) => scratch.jr[a]! - scratch.jr[b]! || scratch.mr[a]! - scratch.mr[b]! || scratch.slots[b]!.ord - scratch.slots[a]!.ord);
+      const heap = new IndexHeap(
+        n,
+        (a, b) =>
+          scratch.jr[a]! - scratch.jr[b]! ||
+          scratch.mr[a]! - scratch.mr[b]! ||
+          scratch.slots[b]!.ord - scratch.slots[a]!.ord,
+      );
       for (let i = heap.pop(); i >= 0; i = heap.pop()) {
         const slot = scratch.slots[i]!;
         if (visit(slot, checks[slot.cls.id]!) && (why = stop())) break;
       }
       scratch.slots.fill(undefined as unknown as Slot, 0, n);
     }
-    if (!why) for (const c of this.classes) if (checks[c.id] && !skip[c.id] && !roomSeen[c.id]) noteNoRoom(c, this.reqFor(ac, c.rep));
-    if (!why && this.claimed.length) why = this.preempt(ac, () => budget, () => hard, (n) => ((budget -= n * cpus), (hard -= n * cpus), (jobs += n)), stop);
+    if (!why)
+      for (const c of this.classes)
+        if (checks[c.id] && !skip[c.id] && !roomSeen[c.id]) noteNoRoom(c, this.reqFor(ac, c.rep));
+    if (!why && this.claimed.length)
+      why = this.preempt(
+        ac,
+        () => budget,
+        () => hard,
+        (n) => ((budget -= n * cpus), (hard -= n * cpus), (jobs += n)),
+        stop,
+      );
     return { jobs, cpus: jobs * cpus, finished: why !== 'budget' };
   }
 
@@ -1249,7 +1343,15 @@ export class Matchmaker {
     const key = `${ac.sub.input.schedd}\u0000${ac.id}\u0000${slot}`;
     const m = this.matches.get(key);
     if (m) m.count += n;
-    else this.matches.set(key, { submitter: ac.sub.input.name, schedd: ac.sub.input.schedd, autocluster: ac.id, slot, startd, count: n });
+    else
+      this.matches.set(key, {
+        submitter: ac.sub.input.name,
+        schedd: ac.sub.input.schedd,
+        autocluster: ac.id,
+        slot,
+        startd,
+        count: n,
+      });
     this.stats.jobs += n;
   }
 
@@ -1261,13 +1363,21 @@ export class Matchmaker {
    */
   private placeReserved(r: Reservation): boolean {
     // autocluster ids are the schedd's: any of its submitters may hold it
-    const ac = this.subs.flatMap((s) => (s.input.schedd === r.schedd ? s.acs : [])).find((a) => a.id === r.autocluster && a.idle > 0);
+    const ac = this.subs
+      .flatMap((s) => (s.input.schedd === r.schedd ? s.acs : []))
+      .find((a) => a.id === r.autocluster && a.idle > 0);
     if (!ac) return false;
     const sub = ac.sub;
     const slot = this.slots.find((s) => s.partitionable && !s.dead && s.address === r.startd);
     const req = slot && this.reqFor(ac, slot);
     const limits = ac.wants.size ? this.input.limits : undefined;
-    if (!slot || !req || fits(req, slot.free) < 1 || (limits && limits.room(ac.wants) < 1) || !symmetricMatch(ac.ad, slot.ad)) {
+    if (
+      !slot ||
+      !req ||
+      fits(req, slot.free) < 1 ||
+      (limits && limits.room(ac.wants) < 1) ||
+      !symmetricMatch(ac.ad, slot.ad)
+    ) {
       ac.idle -= 1;
       return false;
     }
@@ -1293,10 +1403,21 @@ export class Matchmaker {
       overlay.setValue('TotalJobRunTime', c.runSeconds);
       const remote = this.subs.find((s) => s.input.name === c.remoteSubmitter);
       overlay.setValue('RemoteUserResourcesInUse', remote?.input.usage ?? 0);
-      if (this.input.groups?.enabled) overlay.setValue('RemoteGroup', this.input.groups.groupOf(accountingName(c.remoteSubmitter)));
+      if (this.input.groups?.enabled)
+        overlay.setValue('RemoteGroup', this.input.groups.groupOf(accountingName(c.remoteSubmitter)));
       const cur = overlay.get('Rank') ? rankValue(overlay.evaluate('Rank', c.currentJob ?? EMPTY_AD)) : 0;
       const pslot = this.slots.find((s) => s.partitionable && s.address === address);
-      this.claimed.push({ input: c, name, address, res: resourcesOf(c.ad, custom), pslot, custom, overlay, currentRank: cur, taken: false });
+      this.claimed.push({
+        input: c,
+        name,
+        address,
+        res: resourcesOf(c.ad, custom),
+        pslot,
+        custom,
+        overlay,
+        currentRank: cur,
+        taken: false,
+      });
     }
   }
 
@@ -1315,7 +1436,16 @@ export class Matchmaker {
       if (c.taken || c.input.retirementLeft > 0) continue;
       const room: Resources = { ...c.res, custom: { ...c.res.custom } };
       if (c.pslot && !c.pslot.dead) giveResources(room, c.pslot.free);
-      if (fits(this.reqFor(ac, c.custom.length ? { customKey: c.custom.join(' '), custom: c.custom } : { customKey: '', custom: [] }), room) < 1) continue;
+      if (
+        fits(
+          this.reqFor(
+            ac,
+            c.custom.length ? { customKey: c.custom.join(' '), custom: c.custom } : { customKey: '', custom: [] },
+          ),
+          room,
+        ) < 1
+      )
+        continue;
       const o = c.overlay;
       o.setValue('SubmitterUserPrio', sub.priority);
       o.setValue('SubmitterUserResourcesInUse', sub.usage ?? 0);
@@ -1331,19 +1461,37 @@ export class Matchmaker {
       const newRank = o.get('Rank') ? rankValue(o.evaluate('Rank', ac.ad)) : 0;
       let reason: 'rank' | 'priority' | undefined;
       if (newRank > c.currentRank) reason = 'rank';
-      else if (newRank >= c.currentRank && c.input.remoteSubmitter !== sub.name && sub.priority < c.input.remotePriority && this.preemptReq && isTrue(this.preemptReq(o, ac.ad)))
+      else if (
+        newRank >= c.currentRank &&
+        c.input.remoteSubmitter !== sub.name &&
+        sub.priority < c.input.remotePriority &&
+        this.preemptReq &&
+        isTrue(this.preemptReq(o, ac.ad))
+      )
         reason = 'priority';
       if (!reason) continue;
       const jr = ac.rank ? rankValue(ac.rank.fn(ac.ad, o)) : 0;
       const pr = this.preemptRank ? rankValue(this.preemptRank(o, ac.ad)) : 0;
       out.push({ c, jr, reason, pr });
     }
-    out.sort((a, b) => b.jr - a.jr || (a.reason === b.reason ? 0 : a.reason === 'rank' ? -1 : 1) || b.pr - a.pr || (a.c.name < b.c.name ? -1 : a.c.name > b.c.name ? 1 : 0));
+    out.sort(
+      (a, b) =>
+        b.jr - a.jr ||
+        (a.reason === b.reason ? 0 : a.reason === 'rank' ? -1 : 1) ||
+        b.pr - a.pr ||
+        (a.c.name < b.c.name ? -1 : a.c.name > b.c.name ? 1 : 0),
+    );
     ac.preemptOrder = out;
     return out;
   }
 
-  private preempt(ac: Ac, budget: () => number, hard: () => number, took: (n: number) => void, stop: () => 'budget' | 'finished' | undefined): 'budget' | 'finished' | undefined {
+  private preempt(
+    ac: Ac,
+    budget: () => number,
+    hard: () => number,
+    took: (n: number) => void,
+    stop: () => 'budget' | 'finished' | undefined,
+  ): 'budget' | 'finished' | undefined {
     const limits = ac.wants.size ? this.input.limits : undefined;
     for (const cand of this.preemptCandidates(ac)) {
       if (cand.c.taken) continue;

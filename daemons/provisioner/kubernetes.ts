@@ -27,12 +27,15 @@ export interface KubernetesOptions {
 
 const LABEL = 'dsched.io/execute-host';
 
-
 export class KubernetesProvider implements Provider {
   readonly name = 'kubernetes';
   constructor(private o: KubernetesOptions) {}
 
-  private call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  private call(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
     const url = new URL(path, this.o.api);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.o.tokenFile) headers.authorization = `Bearer ${readFileSync(this.o.tokenFile, 'utf8').trim()}`;
@@ -40,20 +43,29 @@ export class KubernetesProvider implements Provider {
     if (data) headers['content-type'] = 'application/json';
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = send(url, { method, headers, timeout: 30_000, ...(this.o.caFile && url.protocol === 'https:' ? { ca: readFileSync(this.o.caFile) } : {}) }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (text += d));
-        res.on('end', () => {
-          let json: Record<string, unknown> = {};
-          try {
-            json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-          } catch {
-            /* not JSON: the status says enough */
-          }
-          resolve({ status: res.statusCode ?? 0, json });
-        });
-      });
+      const req = send(
+        url,
+        {
+          method,
+          headers,
+          timeout: 30_000,
+          ...(this.o.caFile && url.protocol === 'https:' ? { ca: readFileSync(this.o.caFile) } : {}),
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (text += d));
+          res.on('end', () => {
+            let json: Record<string, unknown> = {};
+            try {
+              json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+            } catch {
+              /* not JSON: the status says enough */
+            }
+            resolve({ status: res.statusCode ?? 0, json });
+          });
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname}: no answer within 30 s`)));
       req.on('error', reject);
       req.end(data);
@@ -62,7 +74,8 @@ export class KubernetesProvider implements Provider {
 
   private async must(method: string, path: string, body?: unknown) {
     const r = await this.call(method, path, body);
-    if (r.status < 200 || r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${String(r.json.message ?? '')}`.trim());
+    if (r.status < 200 || r.status >= 300)
+      throw new Error(`${method} ${path}: ${r.status} ${String(r.json.message ?? '')}`.trim());
     return r.json;
   }
 
@@ -72,7 +85,13 @@ export class KubernetesProvider implements Provider {
 
   /** The pod of one execute host (exported for tests through start). */
   podSpec(host: string, j: JoinSpec): Record<string, unknown> {
-    const cfg = [`HOSTNAME = ${host}`, `STARTD_NAME = ${host}`, `COLLECTOR_HOST = ${j.collector}`, 'DAEMON_LIST = STARTD', ...hostConfigLines(this.o.hostConfig)];
+    const cfg = [
+      `HOSTNAME = ${host}`,
+      `STARTD_NAME = ${host}`,
+      `COLLECTOR_HOST = ${j.collector}`,
+      'DAEMON_LIST = STARTD',
+      ...hostConfigLines(this.o.hostConfig),
+    ];
     const script = [
       'set -eu',
       'mkdir -p "$DSCHED_HOME"',
@@ -135,23 +154,33 @@ export class KubernetesProvider implements Provider {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(handle.id)) throw new Error(`not a pod name: ${handle.id}`);
     for (const kind of ['pods', 'secrets']) {
       const r = await this.call('DELETE', `${this.base()}/${kind}/${handle.id}`);
-      if (r.status !== 404 && (r.status < 200 || r.status >= 300)) throw new Error(`DELETE ${kind}/${handle.id}: ${r.status} ${String(r.json.message ?? '')}`);
+      if (r.status !== 404 && (r.status < 200 || r.status >= 300))
+        throw new Error(`DELETE ${kind}/${handle.id}: ${r.status} ${String(r.json.message ?? '')}`);
     }
   }
 
   async list(): Promise<HostHandle[]> {
     const r = await this.must('GET', `${this.base()}/pods?labelSelector=${encodeURIComponent(`${LABEL}=true`)}`);
-    const items = (r.items ?? []) as Array<{ metadata?: { name?: string; creationTimestamp?: string }; status?: { phase?: string } }>;
+    const items = (r.items ?? []) as Array<{
+      metadata?: { name?: string; creationTimestamp?: string };
+      status?: { phase?: string };
+    }>;
     const ended = (p: (typeof items)[number]) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
     // a pod that ended by itself (its startd stopped, a join refused) is gone: remove it and its secret
-    for (const p of items) if (p.metadata?.name && ended(p)) await this.stop({ id: p.metadata.name, host: p.metadata.name, provider: this.name, started: 0 }).catch(() => undefined);
+    for (const p of items)
+      if (p.metadata?.name && ended(p))
+        await this.stop({ id: p.metadata.name, host: p.metadata.name, provider: this.name, started: 0 }).catch(
+          () => undefined,
+        );
     return items
       .filter((p) => p.metadata?.name && !ended(p))
       .map((p) => ({
         id: p.metadata!.name!,
         host: p.metadata!.name!,
         provider: this.name,
-        started: p.metadata!.creationTimestamp ? Math.floor(Date.parse(p.metadata!.creationTimestamp) / 1000) : nowSeconds(),
+        started: p.metadata!.creationTimestamp
+          ? Math.floor(Date.parse(p.metadata!.creationTimestamp) / 1000)
+          : nowSeconds(),
       }));
   }
 }

@@ -71,7 +71,8 @@ function provider(): Provider | undefined {
         return config.str('PROVISIONER_HOST_CONFIG');
       },
     });
-  if (name) log.error({ provider: name }, 'unknown PROVISIONER_PROVIDER (netns, slurm or kubernetes): provisioning nothing');
+  if (name)
+    log.error({ provider: name }, 'unknown PROVISIONER_PROVIDER (netns, slurm or kubernetes): provisioning nothing');
   else log.info('PROVISIONER_PROVIDER is empty: provisioning nothing');
   return undefined;
 }
@@ -126,7 +127,10 @@ async function loop() {
 }
 
 writeAddressFile(addressFile(config.paths, 'provisioner'), '-');
-log.info({ provider: p?.name ?? '', min: config.int('PROVISIONER_MIN_HOSTS'), max: config.int('PROVISIONER_MAX_HOSTS') }, 'provisioner running');
+log.info(
+  { provider: p?.name ?? '', min: config.int('PROVISIONER_MIN_HOSTS'), max: config.int('PROVISIONER_MAX_HOSTS') },
+  'provisioner running',
+);
 void loop();
 
 onShutdown(ctx, async () => {

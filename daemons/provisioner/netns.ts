@@ -85,7 +85,14 @@ export class NetnsProvider implements Provider {
     const ns = host;
     const port = `v${tag}`;
     const home = join(this.o.dir, host);
-    const h: NetnsHandle = { id: ns, host, provider: this.name, started: nowSeconds(), address: this.freeAddress(), home };
+    const h: NetnsHandle = {
+      id: ns,
+      host,
+      provider: this.name,
+      started: nowSeconds(),
+      address: this.freeAddress(),
+      home,
+    };
     mkdirSync(home, { mode: 0o755 });
     // the handle first: a half-made host is found and removed by stop()
     writeFileSync(join(home, 'handle.json'), JSON.stringify(h));
@@ -107,14 +114,28 @@ export class NetnsProvider implements Provider {
       ];
       writeFileSync(join(home, 'config'), cfg.join('\n') + '\n');
       const env: NodeJS.ProcessEnv = { ...process.env, DSCHED_HOME: home, DSCHED_CONFIG: '/dev/null' };
-      for (const k of Object.keys(env)) if (k.startsWith('DSCHED_') && k !== 'DSCHED_HOME' && k !== 'DSCHED_CONFIG') delete env[k];
+      for (const k of Object.keys(env))
+        if (k.startsWith('DSCHED_') && k !== 'DSCHED_HOME' && k !== 'DSCHED_CONFIG') delete env[k];
       const [node, ...script] = this.o.dsched;
-      const joined = spawnSync('ip', ['netns', 'exec', ns, node!, ...script, 'join', j.collector, j.token], { env, cwd: home, encoding: 'utf8', timeout: 60_000 });
-      if (joined.status !== 0) throw new Error(`dsched join failed (${joined.status ?? joined.signal}): ${(joined.stderr || joined.stdout || '').trim()}`);
+      const joined = spawnSync('ip', ['netns', 'exec', ns, node!, ...script, 'join', j.collector, j.token], {
+        env,
+        cwd: home,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      if (joined.status !== 0)
+        throw new Error(
+          `dsched join failed (${joined.status ?? joined.signal}): ${(joined.stderr || joined.stdout || '').trim()}`,
+        );
       mkdirSync(join(home, 'log'), { recursive: true });
       const out = openSync(join(home, 'log', 'startd.out'), 'a');
       // detached: the host outlives a restart of the provisioner, which finds it again by its handle
-      const child = spawn('ip', ['netns', 'exec', ns, node!, ...script, 'startd'], { env, cwd: home, stdio: ['ignore', out, out], detached: true });
+      const child = spawn('ip', ['netns', 'exec', ns, node!, ...script, 'startd'], {
+        env,
+        cwd: home,
+        stdio: ['ignore', out, out],
+        detached: true,
+      });
       closeSync(out);
       child.on('error', () => {});
       child.unref();
@@ -127,7 +148,9 @@ export class NetnsProvider implements Provider {
 
   async stop(handle: HostHandle): Promise<void> {
     const h = this.handles().find((x) => x.id === handle.id) ?? (handle as NetnsHandle);
-    const exists = ip(['netns', 'list']).out.split('\n').some((l) => l.split(/\s+/)[0] === h.id);
+    const exists = ip(['netns', 'list'])
+      .out.split('\n')
+      .some((l) => l.split(/\s+/)[0] === h.id);
     if (exists) {
       // SIGTERM: the startd evicts what still runs (the schedd runs it again) and withdraws its ads
       for (const p of nsPids(h.id)) signal(p, 'SIGTERM');
@@ -143,7 +166,11 @@ export class NetnsProvider implements Provider {
   }
 
   async list(): Promise<HostHandle[]> {
-    const names = new Set(ip(['netns', 'list']).out.split('\n').map((l) => l.split(/\s+/)[0]));
+    const names = new Set(
+      ip(['netns', 'list'])
+        .out.split('\n')
+        .map((l) => l.split(/\s+/)[0]),
+    );
     return this.handles().filter((h) => names.has(h.id) && existsSync(h.home));
   }
 }

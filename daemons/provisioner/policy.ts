@@ -65,12 +65,21 @@ export class Policy {
           m.idleSince = obs.now;
           m.lastSeen = obs.now;
         } else if (obs.now - m.handle.started >= lim.startTimeout) {
-          actions.push({ kind: 'stop', host: m.handle.host, reason: `its slot did not show within ${lim.startTimeout} s` });
+          actions.push({
+            kind: 'stop',
+            host: m.handle.host,
+            reason: `its slot did not show within ${lim.startTimeout} s`,
+          });
         }
         continue;
       }
       if (m.state === 'draining') {
-        if (!ad || ad.children === 0) actions.push({ kind: 'stop', host: m.handle.host, reason: ad ? 'drained: nothing runs there' : 'its slot is gone' });
+        if (!ad || ad.children === 0)
+          actions.push({
+            kind: 'stop',
+            host: m.handle.host,
+            reason: ad ? 'drained: nothing runs there' : 'its slot is gone',
+          });
         continue;
       }
       // up
@@ -78,7 +87,8 @@ export class Policy {
         // its ad expired or it left (a Slurm allocation that ended): the provider's list says whether it is
         // gone; one the provider still has but whose slot stays away (a crashed startd) is stopped
         const away = obs.now - (m.lastSeen ?? obs.now);
-        if (away >= lim.startTimeout) actions.push({ kind: 'stop', host: m.handle.host, reason: `its slot has been gone for ${away} s` });
+        if (away >= lim.startTimeout)
+          actions.push({ kind: 'stop', host: m.handle.host, reason: `its slot has been gone for ${away} s` });
         continue;
       }
       m.lastSeen = obs.now;
@@ -97,7 +107,11 @@ export class Policy {
     let keep = active.length;
     for (const m of idle) {
       if (keep <= lim.min || obs.idleJobs > 0) break;
-      actions.push({ kind: 'drain', host: m.handle.host, reason: `no claim for ${obs.now - m.idleSince!} s (timeout ${lim.idleTimeout} s)` });
+      actions.push({
+        kind: 'drain',
+        host: m.handle.host,
+        reason: `no claim for ${obs.now - m.idleSince!} s (timeout ${lim.idleTimeout} s)`,
+      });
       keep--;
     }
 

@@ -64,7 +64,9 @@ export class Provisioner {
     this.policy = new Policy(() => limitsOf(d.config));
     this.stateFile = join(d.config.paths.spool, 'provisioner.json');
     try {
-      this.managed = (JSON.parse(readFileSync(this.stateFile, 'utf8')) as { hosts: Managed[] }).hosts.filter((m) => m.handle.provider === d.provider.name);
+      this.managed = (JSON.parse(readFileSync(this.stateFile, 'utf8')) as { hosts: Managed[] }).hosts.filter(
+        (m) => m.handle.provider === d.provider.name,
+      );
     } catch {
       this.managed = [];
     }
@@ -87,7 +89,11 @@ export class Provisioner {
     const view = new Map<string, MachineView>();
     for (const m of machines) {
       const host = plain(m.Machine).toLowerCase();
-      view.set(host, { freeCpus: Number(m.Cpus) || 0, children: Number(m.ChildCount) || 0, draining: plain(m.State) === 'Drained' });
+      view.set(host, {
+        freeCpus: Number(m.Cpus) || 0,
+        children: Number(m.ChildCount) || 0,
+        draining: plain(m.State) === 'Drained',
+      });
       this.addresses.set(host, plain(m.MyAddress));
     }
     return {
@@ -108,7 +114,10 @@ export class Provisioner {
     const have = new Set((await provider.list()).map((h) => h.id));
     for (const m of [...this.managed]) {
       if (have.has(m.handle.id)) continue;
-      log.info({ event: 'gone', host: m.handle.host, id: m.handle.id, provider: provider.name, was: m.state }, 'provisioned host is gone');
+      log.info(
+        { event: 'gone', host: m.handle.host, id: m.handle.id, provider: provider.name, was: m.state },
+        'provisioned host is gone',
+      );
       if (m.state === 'starting') this.failed(obs.now);
       this.managed = this.managed.filter((x) => x !== m);
       await this.revoke(c, m.handle.host);
@@ -118,13 +127,15 @@ export class Provisioner {
     for (const m of this.managed) {
       if (before.get(m.handle.host) !== 'starting' || m.state !== 'up') continue;
       this.failures = 0;
-      log.info({ event: 'joined', host: m.handle.host, provider: provider.name, waitedS: obs.now - m.handle.started }, 'provisioned host joined the pool');
+      log.info(
+        { event: 'joined', host: m.handle.host, provider: provider.name, waitedS: obs.now - m.handle.started },
+        'provisioned host joined the pool',
+      );
     }
     for (const a of actions) {
       if (a.kind === 'start') {
         if (obs.now >= this.holdUntil) await this.start(c, a.count, a.reason, obs.idleJobs);
-      }
-      else if (a.kind === 'drain') await this.drain(a.host, a.reason);
+      } else if (a.kind === 'drain') await this.drain(a.host, a.reason);
       else await this.retire(c, a.host, a.reason);
     }
     this.save();
@@ -140,12 +151,18 @@ export class Provisioner {
     try {
       handles = await provider.start(joins);
     } catch (e) {
-      log.warn({ event: 'failed', provider: provider.name, count, err: (e as Error).message }, 'provider could not start hosts');
+      log.warn(
+        { event: 'failed', provider: provider.name, count, err: (e as Error).message },
+        'provider could not start hosts',
+      );
       this.failed(nowSeconds());
     }
     for (const h of handles) {
       this.managed.push({ handle: h, state: 'starting' });
-      log.info({ event: 'start', host: h.host, id: h.id, provider: provider.name, reason, idleJobs }, 'starting an execute host');
+      log.info(
+        { event: 'start', host: h.host, id: h.id, provider: provider.name, reason, idleJobs },
+        'starting an execute host',
+      );
     }
     this.save();
   }
@@ -155,7 +172,10 @@ export class Provisioner {
     this.failures++;
     const wait = Math.min(300, 5 * 2 ** (this.failures - 1));
     this.holdUntil = now + wait;
-    this.d.log.warn({ event: 'backoff', failures: this.failures, waitS: wait }, 'a provisioned host never joined: waiting before starting another');
+    this.d.log.warn(
+      { event: 'backoff', failures: this.failures, waitS: wait },
+      'a provisioned host never joined: waiting before starting another',
+    );
   }
 
   private async drain(host: string, reason: string) {
@@ -166,7 +186,10 @@ export class Provisioner {
     try {
       const r = await s.drain(false, `retired by the provisioner: ${reason}`);
       m.state = 'draining';
-      this.d.log.info({ event: 'drain', host, provider: this.d.provider.name, reason, running: r.running }, 'draining an idle execute host');
+      this.d.log.info(
+        { event: 'drain', host, provider: this.d.provider.name, reason, running: r.running },
+        'draining an idle execute host',
+      );
     } catch (e) {
       this.d.log.warn({ event: 'failed', host, err: (e as Error).message }, 'could not drain an execute host');
     } finally {
@@ -184,7 +207,10 @@ export class Provisioner {
       return;
     }
     this.managed = this.managed.filter((x) => x !== m);
-    this.d.log.info({ event: 'retire', host, id: m.handle.id, provider: this.d.provider.name, reason }, 'retired an execute host');
+    this.d.log.info(
+      { event: 'retire', host, id: m.handle.id, provider: this.d.provider.name, reason },
+      'retired an execute host',
+    );
     await this.revoke(c, host);
   }
 

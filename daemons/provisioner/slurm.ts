@@ -28,7 +28,6 @@ export interface SlurmOptions {
 
 const JOB_NAME = 'dsched-pilot';
 
-
 export class SlurmProvider implements Provider {
   readonly name = 'slurm';
   constructor(private o: SlurmOptions) {}
@@ -38,14 +37,21 @@ export class SlurmProvider implements Provider {
     if (this.o.slurmConf) env.SLURM_CONF = this.o.slurmConf;
     const r = spawnSync(cmd, args, { env, input, encoding: 'utf8', timeout: 30_000 });
     if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout).trim()}`);
+    if (r.status !== 0)
+      throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout).trim()}`);
     return r.stdout;
   }
 
   /** The batch script of one pilot. */
   script(host: string, j: JoinSpec): string {
     const dsched = this.o.dsched.map(sq).join(' ');
-    const cfg = [`HOSTNAME = ${host}`, `STARTD_NAME = ${host}`, `COLLECTOR_HOST = ${j.collector}`, 'DAEMON_LIST = STARTD', ...hostConfigLines(this.o.hostConfig)];
+    const cfg = [
+      `HOSTNAME = ${host}`,
+      `STARTD_NAME = ${host}`,
+      `COLLECTOR_HOST = ${j.collector}`,
+      'DAEMON_LIST = STARTD',
+      ...hostConfigLines(this.o.hostConfig),
+    ];
     const setsCpus = cfg.some((l) => l.startsWith('NUM_CPUS '));
     return [
       '#!/bin/sh',
@@ -73,7 +79,9 @@ export class SlurmProvider implements Provider {
       "trap ':' TERM INT",
       'wait "$pid"; status=$?',
       'while kill -0 "$pid" 2>/dev/null; do wait "$pid"; status=$?; done',
-      ...(this.o.pilotDir ? [`cp "$home/log/startd.log" ${sq(`${this.o.pilotDir}/${host}.startd.log`)} 2>/dev/null`] : []),
+      ...(this.o.pilotDir
+        ? [`cp "$home/log/startd.log" ${sq(`${this.o.pilotDir}/${host}.startd.log`)} 2>/dev/null`]
+        : []),
       'rm -rf "$home"',
       'exit "$status"',
       '',
@@ -101,7 +109,15 @@ export class SlurmProvider implements Provider {
   }
 
   async list(): Promise<HostHandle[]> {
-    const out = this.run('squeue', ['-h', '-u', userInfo().username, '-t', 'PENDING,RUNNING,CONFIGURING,COMPLETING,SUSPENDED', '-o', '%i|%j']);
+    const out = this.run('squeue', [
+      '-h',
+      '-u',
+      userInfo().username,
+      '-t',
+      'PENDING,RUNNING,CONFIGURING,COMPLETING,SUSPENDED',
+      '-o',
+      '%i|%j',
+    ]);
     const now = nowSeconds();
     const handles: HostHandle[] = [];
     for (const line of out.split('\n')) {

@@ -14,7 +14,16 @@ import type { Logger } from '../../lib/log.js';
 import { runAsOwner } from '../../lib/users.js';
 import { asUser, openAs } from '../../lib/as-user.js';
 import type { Identity } from '../../lib/rpc/auth.js';
-import { clusterOutcome, DagEngine, loadDagForResume, type DagEvent, type DagHost, type DagResult, type NodeSubmitVars, type ScriptResult } from './dagman/engine.js';
+import {
+  clusterOutcome,
+  DagEngine,
+  loadDagForResume,
+  type DagEvent,
+  type DagHost,
+  type DagResult,
+  type NodeSubmitVars,
+  type ScriptResult,
+} from './dagman/engine.js';
 import { ownerFileWriter } from './dagman/outputs.js';
 import { lit, litValue, type Job, type JobQueue } from './queue.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
@@ -27,7 +36,12 @@ import { storeError, type DB } from './store/db.js';
  * nothing of the schedd, so the two do not depend on each other.
  */
 export interface DagScheddPort {
-  submit(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Job[];
+  submit(
+    identity: Identity,
+    clusterId: number,
+    clusterAttrs: Record<string, string>,
+    procs: Array<Record<string, string>>,
+  ): Job[];
   act(identity: Identity, action: 'remove', jobs: Job[], reason: string): Promise<unknown>;
   holdJob(job: Job, reason: string, code: number): void;
   finishLocalJob(job: Job, status: number, changes: Record<string, string | null>, exitCode: number): void;
@@ -42,8 +56,6 @@ interface Running {
   summaryTimer?: NodeJS.Timeout;
   lastSummary: string;
 }
-
-
 
 export class DagRunner {
   private running = new Map<number, Running>();
@@ -66,12 +78,15 @@ export class DagRunner {
   }
 
   static isDag(queue: JobQueue, job: Job): boolean {
-    return queue.value(job, 'JobUniverse') === Universe.Scheduler && typeof queue.value(job, 'DAGManDagFile') === 'string';
+    return (
+      queue.value(job, 'JobUniverse') === Universe.Scheduler && typeof queue.value(job, 'DAGManDagFile') === 'string'
+    );
   }
 
   /** Start (or resume after a restart) every DAG job in the queue. */
   resumeAll(): void {
-    for (const job of this.queue.jobs.values()) if (DagRunner.isDag(this.queue, job) && job.status !== JobStatus.Held) this.start(job);
+    for (const job of this.queue.jobs.values())
+      if (DagRunner.isDag(this.queue, job) && job.status !== JobStatus.Held) this.start(job);
   }
 
   /**
@@ -93,7 +108,11 @@ export class DagRunner {
       })();
     } catch (e) {
       const err = storeError(e, 'cannot record the progress of a DAG');
-      if (!this.failing) this.log.warn({ err: (err as Error).message }, 'cannot record the progress of the DAGs; trying again every second');
+      if (!this.failing)
+        this.log.warn(
+          { err: (err as Error).message },
+          'cannot record the progress of the DAGs; trying again every second',
+        );
       this.failing = true;
       if (!this.retryTimer) {
         this.retryTimer = setTimeout(() => {
@@ -139,11 +158,16 @@ export class DagRunner {
     try {
       // a fresh start honours -force and picks up the newest rescue DAG; a resume reads the same DAG again
       const iwd = this.queue.value(job, 'Iwd');
-      const where = { cwd: typeof iwd === 'string' ? iwd : undefined, useDagDir: this.queue.value(job, 'DAGManUseDagDir') === true };
+      const where = {
+        cwd: typeof iwd === 'string' ? iwd : undefined,
+        useDagDir: this.queue.value(job, 'DAGManUseDagDir') === true,
+      };
       // a resume reads the DAG with the rescue file the run started from (not one this run may have written);
       // the DAG, its includes and rescue files are read (and -force renames them) with the owner's rights
       dag = asUser(runAsOwner(job.owner), () =>
-        events.length ? loadDagForResume(file, events, where) : loadDagForRun(file, { ...where, force: this.queue.value(job, 'DAGManForce') === true }),
+        events.length
+          ? loadDagForResume(file, events, where)
+          : loadDagForRun(file, { ...where, force: this.queue.value(job, 'DAGManForce') === true }),
       );
       const host = this.host(job);
       engine = events.length ? DagEngine.restore(dag, events, host, opts) : new DagEngine(dag, host, opts);
@@ -156,7 +180,11 @@ export class DagRunner {
     this.running.set(cluster, r);
     if (job.status === JobStatus.Idle) {
       const t = String(now());
-      this.queue.update(job, { JobStartDate: t, JobCurrentStartDate: t, NumJobStarts: '1', RemoteHost: lit(`dagman@${hostname()}`) }, JobStatus.Running);
+      this.queue.update(
+        job,
+        { JobStartDate: t, JobCurrentStartDate: t, NumJobStarts: '1', RemoteHost: lit(`dagman@${hostname()}`) },
+        JobStatus.Running,
+      );
     }
     void engine.result.then(
       (res) => this.finished(r, res),
@@ -197,7 +225,12 @@ export class DagRunner {
             owner,
             hostname: hostname(),
             macros: vars.macros,
-            append: [...vars.append, `+DAGManJobId = ${dagCluster}`, `+DAGNodeName = ${lit(node.name)}`, `+DAGNodeRetry = ${retry}`],
+            append: [
+              ...vars.append,
+              `+DAGManJobId = ${dagCluster}`,
+              `+DAGNodeName = ${lit(node.name)}`,
+              `+DAGNodeRetry = ${retry}`,
+            ],
           }),
         );
         const cluster = this.queue.reserveCluster(owner);
@@ -214,26 +247,44 @@ export class DagRunner {
         this.flushEvents();
         return new Promise<ScriptResult>((resolveScript) => {
           // a script named without a path is looked for in the node's directory first, as DAGMan does
-          const cmd = !argv[0]!.includes('/') && asUser(runAs, () => existsSync(resolve(cwd, argv[0]!))) ? resolve(cwd, argv[0]!) : argv[0]!;
+          const cmd =
+            !argv[0]!.includes('/') && asUser(runAs, () => existsSync(resolve(cwd, argv[0]!)))
+              ? resolve(cwd, argv[0]!)
+              : argv[0]!;
           // The script's directory is opened as the owner and entered through that descriptor: the spawn's own
           // chdir runs as root before it drops privileges, and a path checked first could be swapped meanwhile.
           let dirFd: number;
           try {
             dirFd = openAs(runAs, resolve(cwd, '.') + '/.', fsc.O_RDONLY | fsc.O_DIRECTORY);
           } catch (e) {
-            this.dagmanOut(job, 'error', `cannot enter the ${kind} script's directory ${cwd}: ${(e as Error).message}`, { node: node.name });
+            this.dagmanOut(
+              job,
+              'error',
+              `cannot enter the ${kind} script's directory ${cwd}: ${(e as Error).message}`,
+              { node: node.name },
+            );
             return resolveScript({ exitCode: 127 });
           }
           let child;
           try {
-            child = spawn(cmd, argv.slice(1), { cwd: `/proc/self/fd/${dirFd}`, env: { ...env, _DAG_NODE: node.name, _DAG_SCRIPT: kind }, stdio: 'ignore', ...(runAs ?? {}) });
+            child = spawn(cmd, argv.slice(1), {
+              cwd: `/proc/self/fd/${dirFd}`,
+              env: { ...env, _DAG_NODE: node.name, _DAG_SCRIPT: kind },
+              stdio: 'ignore',
+              ...(runAs ?? {}),
+            });
           } finally {
             closeSync(dirFd);
           }
           const abort = () => child.kill('SIGTERM');
           opts.signal.addEventListener('abort', abort, { once: true });
           // a script that cannot be run exits 127 as a shell's would; dagman.out says why
-          child.once('error', (e) => resolveScript({ exitCode: 127, error: `${resolve(cwd, cmd)}: ${errnoText(e).replace(/^\(errno \d+\) /, '')}` }));
+          child.once('error', (e) =>
+            resolveScript({
+              exitCode: 127,
+              error: `${resolve(cwd, cmd)}: ${errnoText(e).replace(/^\(errno \d+\) /, '')}`,
+            }),
+          );
           child.once('exit', (code, signal) => {
             opts.signal.removeEventListener('abort', abort);
             resolveScript(signal ? { exitCode: null, signal } : { exitCode: code ?? 0 });
@@ -395,7 +446,10 @@ export class DagRunner {
     r.lastSummary = '';
     this.publish(r, true);
     this.running.delete(job.cluster);
-    this.log.info({ cluster: job.cluster, status: res.status, exitCode: res.exitCode, rescue: res.rescueFile }, 'DAG finished');
+    this.log.info(
+      { cluster: job.cluster, status: res.status, exitCode: res.exitCode, rescue: res.rescueFile },
+      'DAG finished',
+    );
     const changes: Record<string, string | null> = {
       DAG_Status: String(res.status),
       ExitCode: String(res.exitCode),
@@ -404,13 +458,22 @@ export class DagRunner {
       LastRemoteHost: lit(`dagman@${hostname()}`),
     };
     if (res.rescueFile) changes.DAG_RescueFile = lit(basename(res.rescueFile));
-    if (this.queue.jobs.has(`${job.cluster}.${job.proc}`)) this.schedd.finishLocalJob(job, job.status === JobStatus.Removed ? JobStatus.Removed : JobStatus.Completed, changes, res.exitCode);
+    if (this.queue.jobs.has(`${job.cluster}.${job.proc}`))
+      this.schedd.finishLocalJob(
+        job,
+        job.status === JobStatus.Removed ? JobStatus.Removed : JobStatus.Completed,
+        changes,
+        res.exitCode,
+      );
     this.pendingEvents = this.pendingEvents.filter((p) => p.dag !== job.cluster);
     try {
       this.st.drop.run(job.cluster);
     } catch (e) {
       // rows of a finished DAG are never read again (its cluster id is not reused)
-      this.log.warn({ cluster: job.cluster, err: (e as Error).message }, 'cannot drop the finished DAG’s recorded events');
+      this.log.warn(
+        { cluster: job.cluster, err: (e as Error).message },
+        'cannot drop the finished DAG’s recorded events',
+      );
     }
     this.seqs.delete(job.cluster);
   }
@@ -428,12 +491,16 @@ export class DagRunner {
  */
 export function checkDagJob(cluster: Record<string, string>, procs: ReadonlyArray<Record<string, string>>): void {
   // attribute names are case-insensitive in a ClassAd, so a client may spell them any way
-  const text = (attrs: Record<string, string>, name: string) => Object.entries(attrs).find(([k]) => k.toLowerCase() === name)?.[1];
+  const text = (attrs: Record<string, string>, name: string) =>
+    Object.entries(attrs).find(([k]) => k.toLowerCase() === name)?.[1];
   const universe = text(cluster, 'jobuniverse');
   const dagFile = text(cluster, 'dagmandagfile');
   for (const p of procs) {
     if (litValue(text(p, 'jobuniverse') ?? universe) !== Universe.Scheduler) continue;
     if (typeof litValue(text(p, 'dagmandagfile') ?? dagFile) !== 'string')
-      throw new DschedError('SUBMIT_INVALID', 'a scheduler-universe job must be a DAG, and this one names no DAG file (DAGManDagFile): submit DAGs with dsubmit-dag');
+      throw new DschedError(
+        'SUBMIT_INVALID',
+        'a scheduler-universe job must be a DAG, and this one names no DAG file (DAGManDagFile): submit DAGs with dsubmit-dag',
+      );
   }
 }

@@ -14,11 +14,17 @@ export interface Dependency {
 /** Parse `afterok:12.host:13[].host,afterany:14` into typed clauses. */
 export function parseDepend(text: string): Dependency[] {
   const out: Dependency[] = [];
-  for (const clause of text.split(',').map((c) => c.trim()).filter(Boolean)) {
+  for (const clause of text
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean)) {
     const [type, ...ids] = clause.split(':');
     const t = type!.toLowerCase();
     if (t !== 'after' && t !== 'afterok' && t !== 'afternotok' && t !== 'afterany')
-      throw new DschedError('USAGE', `dependency type '${type}' is not supported (after, afterok, afternotok, afterany)`);
+      throw new DschedError(
+        'USAGE',
+        `dependency type '${type}' is not supported (after, afterok, afternotok, afterany)`,
+      );
     if (!ids.length) throw new DschedError('USAGE', `dependency '${clause}' names no job`);
     const clusters = ids.map((id) => {
       const m = /^(\d+)(?:\[\d*\])?(?:\.\d+)?(?:\.[A-Za-z][\w.-]*)?$/.exec(id.trim());
@@ -71,7 +77,9 @@ export class Dependencies {
   /** Check at submit time that every named job exists. */
   validate(deps: Dependency[]): void {
     for (const d of deps)
-      for (const c of d.clusters) if (!this.state(c).exists) throw new DschedError('JOB_NOT_FOUND', `dependency on job ${c}: no such job in the queue or its history`);
+      for (const c of d.clusters)
+        if (!this.state(c).exists)
+          throw new DschedError('JOB_NOT_FOUND', `dependency on job ${c}: no such job in the queue or its history`);
   }
 
   /** ready: run now; wait: keep waiting (with why); never: can never run (with why). */
@@ -89,17 +97,24 @@ export class Dependencies {
             if (!done) waiting.push(`afterany:${c}`);
             break;
           case 'afterok':
-            if (s.failed) return { verdict: 'never', why: `dependency afterok:${c} can never be satisfied: ${s.firstFailure}` };
+            if (s.failed)
+              return { verdict: 'never', why: `dependency afterok:${c} can never be satisfied: ${s.firstFailure}` };
             if (!done) waiting.push(`afterok:${c}`);
             break;
           case 'afternotok':
-            if (done && !s.failed) return { verdict: 'never', why: `dependency afternotok:${c} can never be satisfied: every job of ${c} succeeded` };
+            if (done && !s.failed)
+              return {
+                verdict: 'never',
+                why: `dependency afternotok:${c} can never be satisfied: every job of ${c} succeeded`,
+              };
             if (!done) waiting.push(`afternotok:${c}`);
             break;
         }
       }
     }
-    return waiting.length ? { verdict: 'wait', why: `waiting for dependency ${waiting.join(', ')}` } : { verdict: 'ready', why: '' };
+    return waiting.length
+      ? { verdict: 'wait', why: `waiting for dependency ${waiting.join(', ')}` }
+      : { verdict: 'ready', why: '' };
   }
 
   /** depended-on cluster → the jobs that were held waiting on it (an index: the queue is not scanned per change) */

@@ -16,23 +16,82 @@ import type { Identity } from '../../lib/rpc/auth.js';
 import { type Job, type JobQueue } from './queue.js';
 import { JobStatus } from '../../lib/job-status.js';
 
-const IMMUTABLE = new Set(['owner', 'user', 'clusterid', 'procid', 'globaljobid', 'qdate', 'mytype', 'targettype', 'jobstatus']);
+const IMMUTABLE = new Set([
+  'owner',
+  'user',
+  'clusterid',
+  'procid',
+  'globaljobid',
+  'qdate',
+  'mytype',
+  'targettype',
+  'jobstatus',
+]);
 
 const PROTECTED = new Set(
   [
-    'EnteredCurrentStatus', 'NumJobStarts', 'NumJobCompletions', 'JobStartDate', 'JobCurrentStartDate', 'LastMatchTime',
-    'RemoteHost', 'LastRemoteHost', 'StartdAddress', 'CurrentHosts', 'RemoteWallClockTime', 'RemoteUserCpu', 'RemoteSysCpu',
-    'ExitCode', 'ExitBySignal', 'ExitSignal', 'HoldReason', 'HoldReasonCode', 'HoldReasonSubCode', 'LastHoldReason',
-    'RemoveReason', 'ReleaseReason', 'LastVacateTime', 'TotalSubmitProcs', 'JobUniverse', 'DependencyHold',
-    'HoldAfterDependency', 'HoldAfterDependencyCode', 'PbsDepend', 'PbsJobId', 'PbsArrayId', 'PbsArrayIndex', 'IsPbsJob',
-    'PbsWalltimeUsed', 'Queue', 'BatchQueue', 'DAGManJobId', 'DAGNodeName', 'DAGNodeRetry', 'DAGManDagFile',
+    'EnteredCurrentStatus',
+    'NumJobStarts',
+    'NumJobCompletions',
+    'JobStartDate',
+    'JobCurrentStartDate',
+    'LastMatchTime',
+    'RemoteHost',
+    'LastRemoteHost',
+    'StartdAddress',
+    'CurrentHosts',
+    'RemoteWallClockTime',
+    'RemoteUserCpu',
+    'RemoteSysCpu',
+    'ExitCode',
+    'ExitBySignal',
+    'ExitSignal',
+    'HoldReason',
+    'HoldReasonCode',
+    'HoldReasonSubCode',
+    'LastHoldReason',
+    'RemoveReason',
+    'ReleaseReason',
+    'LastVacateTime',
+    'TotalSubmitProcs',
+    'JobUniverse',
+    'DependencyHold',
+    'HoldAfterDependency',
+    'HoldAfterDependencyCode',
+    'PbsDepend',
+    'PbsJobId',
+    'PbsArrayId',
+    'PbsArrayIndex',
+    'IsPbsJob',
+    'PbsWalltimeUsed',
+    'Queue',
+    'BatchQueue',
+    'DAGManJobId',
+    'DAGNodeName',
+    'DAGNodeRetry',
+    'DAGManDagFile',
     // a parallel job's slots, where a restarted schedd looks for its claims (gang.ts)
-    'GangSlots', 'GangStartds', 'RemoteHosts',
+    'GangSlots',
+    'GangStartds',
+    'RemoteHosts',
     // files: checked with the owner's rights at submit
-    'Cmd', 'Iwd', 'In', 'Out', 'Err', 'UserLog', 'TransferInput', 'TransferOutput', 'TransferOutputRemaps',
-    'TransferExecutable', 'PbsScript', 'PbsScriptPath', 'SpoolDir',
+    'Cmd',
+    'Iwd',
+    'In',
+    'Out',
+    'Err',
+    'UserLog',
+    'TransferInput',
+    'TransferOutput',
+    'TransferOutputRemaps',
+    'TransferExecutable',
+    'PbsScript',
+    'PbsScriptPath',
+    'SpoolDir',
     // fair share: the group a job is charged to
-    'AccountingGroup', 'AcctGroup', 'AcctGroupUser',
+    'AccountingGroup',
+    'AcctGroup',
+    'AcctGroupUser',
     // the walltime the job's queue admitted it with (its MAX_WALLTIME)
     'AllowedJobDuration',
   ].map((n) => n.toLowerCase()),
@@ -55,19 +114,32 @@ export function checkEdits(edits: Edit[], identity: Identity): Edit[] {
   if (!edits.length) throw new DschedError('USAGE', 'name at least one attribute and its value');
   const out: Edit[] = [];
   for (const e of edits) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name)) throw new DschedError('USAGE', `'${e.name}' is not an attribute name`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name))
+      throw new DschedError('USAGE', `'${e.name}' is not an attribute name`);
     const n = e.name.toLowerCase();
     if (IMMUTABLE.has(n))
-      throw new DschedError('PERMISSION_DENIED', `attribute ${e.name} cannot be changed${n === 'jobstatus' ? ' (dhold, drelease and drm change a job\'s status)' : ''}`);
-    if (PROTECTED.has(n) && !identity.admin) throw new DschedError('PERMISSION_DENIED', `attribute ${e.name} is protected: only a pool admin may change it`);
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        `attribute ${e.name} cannot be changed${n === 'jobstatus' ? " (dhold, drelease and drm change a job's status)" : ''}`,
+      );
+    if (PROTECTED.has(n) && !identity.admin)
+      throw new DschedError('PERMISSION_DENIED', `attribute ${e.name} is protected: only a pool admin may change it`);
     const text = e.value.trim();
-    if (text.length > classadLimits.maxInputChars) throw new DschedError('INPUT_TOO_LARGE', `the value of ${e.name} is ${text.length} characters long; at most ${classadLimits.maxInputChars}`);
+    if (text.length > classadLimits.maxInputChars)
+      throw new DschedError(
+        'INPUT_TOO_LARGE',
+        `the value of ${e.name} is ${text.length} characters long; at most ${classadLimits.maxInputChars}`,
+      );
     try {
       parseExpr(text, { file: `<value of ${e.name}>`, line: 1, column: 1 });
     } catch (err) {
-      throw new DschedError('CLASSAD_SYNTAX', `the value of ${e.name} is not a ClassAd expression: ${(err as Error).message}`, {
-        hint: 'strings need double quotes inside the shell\'s quotes, e.g. dqedit 12 Label \'"fast"\'',
-      });
+      throw new DschedError(
+        'CLASSAD_SYNTAX',
+        `the value of ${e.name} is not a ClassAd expression: ${(err as Error).message}`,
+        {
+          hint: "strings need double quotes inside the shell's quotes, e.g. dqedit 12 Label '\"fast\"'",
+        },
+      );
     }
     out.push({ name: e.name, value: text });
   }
@@ -75,12 +147,20 @@ export function checkEdits(edits: Edit[], identity: Identity): Edit[] {
 }
 
 /** Why this caller may not apply these edits to this job (its code and text), or undefined when it may. */
-export function editRefusal(job: Job, edits: Edit[], identity: Identity): { code: ErrorCode; error: string } | undefined {
+export function editRefusal(
+  job: Job,
+  edits: Edit[],
+  identity: Identity,
+): { code: ErrorCode; error: string } | undefined {
   const id = `${job.cluster}.${job.proc}`;
-  if (!identity.admin && job.owner !== identity.name) return { code: 'PERMISSION_DENIED', error: `permission denied: job ${id} belongs to ${job.owner}` };
+  if (!identity.admin && job.owner !== identity.name)
+    return { code: 'PERMISSION_DENIED', error: `permission denied: job ${id} belongs to ${job.owner}` };
   const requests = edits.filter((e) => isResourceRequest(e.name)).map((e) => e.name);
   if (requests.length && ((job.status !== JobStatus.Idle && job.status !== JobStatus.Held) || job.claim))
-    return { code: 'JOB_STATE', error: `job ${id} is not idle or held: ${requests.join(', ')} can change only before it runs` };
+    return {
+      code: 'JOB_STATE',
+      error: `job ${id} is not idle or held: ${requests.join(', ')} can change only before it runs`,
+    };
   return undefined;
 }
 
@@ -94,7 +174,13 @@ export function applyEdits(queue: JobQueue, job: Job, edits: Edit[]): void {
  * Edit the selected jobs: one transaction (a change that cannot be written leaves every job as it was), a
  * result per job. The negotiator is told, since an idle job's requests may have changed.
  */
-export function editJobs(queue: JobQueue, identity: Identity, jobs: Job[], edits: Edit[], changed: () => void): Array<{ job: Job; ok: boolean; error?: string; code?: ErrorCode }> {
+export function editJobs(
+  queue: JobQueue,
+  identity: Identity,
+  jobs: Job[],
+  edits: Edit[],
+  changed: () => void,
+): Array<{ job: Job; ok: boolean; error?: string; code?: ErrorCode }> {
   const results: Array<{ job: Job; ok: boolean; error?: string; code?: ErrorCode }> = [];
   queue.atomically(() => {
     for (const job of jobs) {

@@ -15,7 +15,6 @@ interface Challenge {
   issued: number;
 }
 
-
 export class FsAuth {
   private challenges = new Map<string, Challenge>();
   constructor(

@@ -101,7 +101,10 @@ export class GangClaims {
       const first = randomBytes(24).toString('base64url');
       const ids = chunks.map((_, i) => (i ? followerClaimId(first, i) : first));
       // recorded with the first chunk's claim, in the same commit, before any startd is asked
-      s.queue.update(job, { [GANG_SLOTS]: `{${chunks.map((c) => lit(c.slot)).join(', ')}}`, [GANG_STARTDS]: `{${chunks.map((c) => lit(c.startd)).join(', ')}}` });
+      s.queue.update(job, {
+        [GANG_SLOTS]: `{${chunks.map((c) => lit(c.slot)).join(', ')}}`,
+        [GANG_STARTDS]: `{${chunks.map((c) => lit(c.startd)).join(', ')}}`,
+      });
       // what every chunk is told: the hosts (for $PBS_NODEFILE) and the key dsched-rank proves the job with
       // (sent with the claims and the first chunk's start, never written to the queue)
       const hosts = `{${chunks.map((c) => lit(c.host || hostOfName(c.slot))).join(', ')}}`;
@@ -116,7 +119,13 @@ export class GangClaims {
       }
       // every chunk claimed, none started: a refusal anywhere gives all of them back
       const replies = await Promise.allSettled(
-        chunks.map((c, i) => s.startd(c.startd).requestClaim(s.claimRequest(job, c.slot, ids[i]!, { [GANG_HOSTS]: hosts, GangRankKey: key, GangNodeNum: String(i) }))),
+        chunks.map((c, i) =>
+          s
+            .startd(c.startd)
+            .requestClaim(
+              s.claimRequest(job, c.slot, ids[i]!, { [GANG_HOSTS]: hosts, GangRankKey: key, GangNodeNum: String(i) }),
+            ),
+        ),
       );
       let refusal: string | undefined;
       replies.forEach((r, i) => {
@@ -127,9 +136,16 @@ export class GangClaims {
           held.push({ id: ids[i]!, startd: c.startd, slot: c.slot, lastAc: 0 });
           return;
         }
-        const claim: Claim = { id: r.value.claim, startd: c.startd, slot: r.value.slot, lastAc: 0, renewedAt: Date.now() };
+        const claim: Claim = {
+          id: r.value.claim,
+          startd: c.startd,
+          slot: r.value.slot,
+          lastAc: 0,
+          renewedAt: Date.now(),
+        };
         held.push(claim);
-        if (!sameHost(hostOfName(r.value.slot), hostOfName(c.slot))) refusal ??= `${c.slot}: the startd named a slot of another host (${r.value.slot})`;
+        if (!sameHost(hostOfName(r.value.slot), hostOfName(c.slot)))
+          refusal ??= `${c.slot}: the startd named a slot of another host (${r.value.slot})`;
       });
       if (refusal) return await giveBack('parallel job not started: a claim was refused, all released', refusal);
       if (job.status !== JobStatus.Idle || !s.queue.jobs.has(jobKey(job.cluster, job.proc))) {
@@ -142,7 +158,13 @@ export class GangClaims {
       const cpu = (n: string) => Number(s.queue.value(job, n)) || 0;
       const base = { user: cpu('RemoteUserCpu'), sys: cpu('RemoteSysCpu') };
       for (const c of held) s.claims.set(c.id, c);
-      const ad = { ...s.queue.merged(job), [GANG_HOSTS]: hosts, GangRankKey: key, GangNodeNum: '0', GangStartds: `{${held.map((c) => lit(c.startd)).join(', ')}}` };
+      const ad = {
+        ...s.queue.merged(job),
+        [GANG_HOSTS]: hosts,
+        GangRankKey: key,
+        GangNodeNum: '0',
+        GangStartds: `{${held.map((c) => lit(c.startd)).join(', ')}}`,
+      };
       let error: string | undefined;
       try {
         const r = await s.startd(leader.startd).activateMany([{ claim: leader.id, job: ad }]);
@@ -189,12 +211,27 @@ export class GangClaims {
     const slots = strings(s.queue.value(job, GANG_SLOTS));
     const startds = strings(s.queue.value(job, GANG_STARTDS));
     // (written by claim() with the first chunk's claim; edits of them are refused: edit.ts)
-    if (slots.length < 2 || slots.length !== startds.length || s.queue.value(job, 'MachineCount') !== slots.length || typeof s.queue.value(job, 'GangPlacement') !== 'string') return;
+    if (
+      slots.length < 2 ||
+      slots.length !== startds.length ||
+      s.queue.value(job, 'MachineCount') !== slots.length ||
+      typeof s.queue.value(job, 'GangPlacement') !== 'string'
+    )
+      return;
     if (!sameHost(hostOfName(slots[0]!), hostOfName(job.claim.slot))) return;
     const leader: Claim = { id: job.claim.id, startd: job.claim.startd, slot: job.claim.slot, lastAc: 0 };
-    const followers = slots.slice(1).map((slot, i): Claim => ({ id: followerClaimId(leader.id, i + 1), startd: startds[i + 1]!, slot, lastAc: 0 }));
+    const followers = slots
+      .slice(1)
+      .map((slot, i): Claim => ({ id: followerClaimId(leader.id, i + 1), startd: startds[i + 1]!, slot, lastAc: 0 }));
     const cpu = (n: string) => Number(s.queue.value(job, n)) || 0;
-    this.gangs.set(leader.id, { job, leader, followers, base: { user: cpu('RemoteUserCpu'), sys: cpu('RemoteSysCpu') }, usage: new Map(), restoring: true });
+    this.gangs.set(leader.id, {
+      job,
+      leader,
+      followers,
+      base: { user: cpu('RemoteUserCpu'), sys: cpu('RemoteSysCpu') },
+      usage: new Map(),
+      restoring: true,
+    });
   }
 
   /**
@@ -209,7 +246,10 @@ export class GangClaims {
     if (!g.restoring || g.job !== job) return this.sweep();
     if (!s.claims.has(leaderId) || job.claim?.id !== leaderId) {
       this.gangs.delete(leaderId);
-      s.log.info({ cluster: job.cluster, proc: job.proc, chunks: g.followers.length + 1 }, 'parallel job not running after the restart: releasing its other slots');
+      s.log.info(
+        { cluster: job.cluster, proc: job.proc, chunks: g.followers.length + 1 },
+        'parallel job not running after the restart: releasing its other slots',
+      );
       await Promise.all(g.followers.map((c) => s.releaseClaim(c, true)));
       return;
     }
@@ -222,7 +262,10 @@ export class GangClaims {
         for (const addr of await s.startdAddresses(recorded, claims[0]!.slot).catch(() => [recorded])) {
           let r;
           try {
-            r = await s.startd(addr).claimStatus(claims.map((c) => c.id), s.address());
+            r = await s.startd(addr).claimStatus(
+              claims.map((c) => c.id),
+              s.address(),
+            );
           } catch (e) {
             err = e;
             continue;
@@ -238,16 +281,30 @@ export class GangClaims {
           return;
         }
         // not reachable now: held as any claim whose startd is silent, lost once its lease has passed
-        s.log.warn({ startd: recorded, err: (err as Error | undefined)?.message }, 'could not ask about the other slots of a parallel job');
+        s.log.warn(
+          { startd: recorded, err: (err as Error | undefined)?.message },
+          'could not ask about the other slots of a parallel job',
+        );
         for (const c of claims) s.claims.set(c.id, { ...c, renewedAt: Date.now() });
       }),
     );
     g.followers = g.followers.map((c) => s.claims.get(c.id) ?? c);
     g.restoring = false;
     if (job.status === JobStatus.Running && s.queue.value(job, 'RemoteHosts') === undefined)
-      s.queue.update(job, { RemoteHosts: lit([g.leader, ...g.followers].map((c) => c.slot).join(',')), CurrentHosts: String(g.followers.length + 1) });
-    if (lost.length) s.log.warn({ cluster: job.cluster, proc: job.proc, slots: lost.map((c) => c.slot) }, 'parallel job lost some of its slots while the schedd was down');
-    else s.log.info({ cluster: job.cluster, proc: job.proc, chunks: g.followers.length + 1 }, 'reconnected to every chunk of the parallel job');
+      s.queue.update(job, {
+        RemoteHosts: lit([g.leader, ...g.followers].map((c) => c.slot).join(',')),
+        CurrentHosts: String(g.followers.length + 1),
+      });
+    if (lost.length)
+      s.log.warn(
+        { cluster: job.cluster, proc: job.proc, slots: lost.map((c) => c.slot) },
+        'parallel job lost some of its slots while the schedd was down',
+      );
+    else
+      s.log.info(
+        { cluster: job.cluster, proc: job.proc, chunks: g.followers.length + 1 },
+        'reconnected to every chunk of the parallel job',
+      );
     this.sweep();
   }
 
@@ -266,17 +323,35 @@ export class GangClaims {
     if (!g || g.job.claim?.id !== g.leader.id) return;
     this.countUsage(g, ev);
     if (g.failed) return;
-    const failed = ev.type === 'failed' || ev.type === 'evicted' || (ev.type === 'exited' && (ev.exit_by_signal || ev.exit_code !== 0));
+    const failed =
+      ev.type === 'failed' ||
+      ev.type === 'evicted' ||
+      (ev.type === 'exited' && (ev.exit_by_signal || ev.exit_code !== 0));
     if (!failed) return;
     const node = g.followers.findIndex((c) => c.id === ev.claim) + 1;
-    const what = ev.type === 'exited' ? (ev.exit_by_signal ? `was killed by signal ${ev.exit_signal}` : `exited with ${ev.exit_code}`) : `${ev.type === 'failed' ? 'could not start' : 'was evicted'}${ev.message ? `: ${ev.message}` : ''}`;
+    const what =
+      ev.type === 'exited'
+        ? ev.exit_by_signal
+          ? `was killed by signal ${ev.exit_signal}`
+          : `exited with ${ev.exit_code}`
+        : `${ev.type === 'failed' ? 'could not start' : 'was evicted'}${ev.message ? `: ${ev.message}` : ''}`;
     const message = `rank ${node} of the parallel job ${what}`;
-    g.failed = { code: ev.type === 'exited' ? ev.exit_code : 1, bySignal: ev.type === 'exited' && ev.exit_by_signal, signal: ev.exit_signal, message };
-    this.s.log.info({ cluster: g.job.cluster, proc: g.job.proc, node, type: ev.type, code: ev.exit_code, signal: ev.exit_signal }, 'a rank failed: ending the parallel job');
+    g.failed = {
+      code: ev.type === 'exited' ? ev.exit_code : 1,
+      bySignal: ev.type === 'exited' && ev.exit_by_signal,
+      signal: ev.exit_signal,
+      message,
+    };
+    this.s.log.info(
+      { cluster: g.job.cluster, proc: g.job.proc, node, type: ev.type, code: ev.exit_code, signal: ev.exit_signal },
+      'a rank failed: ending the parallel job',
+    );
     void this.s
       .startd(g.leader.startd)
       .deactivate(g.leader.id, true, message)
-      .catch((e) => this.s.log.warn({ slot: g.leader.slot, err: (e as Error).message }, 'could not stop the parallel job'));
+      .catch((e) =>
+        this.s.log.warn({ slot: g.leader.slot, err: (e as Error).message }, 'could not stop the parallel job'),
+      );
   }
 
   /**
@@ -289,14 +364,21 @@ export class GangClaims {
     const sys = Number(a.RemoteSysCpu);
     if (!Number.isFinite(user) && !Number.isFinite(sys)) return;
     const last = g.usage.get(ev.claim) ?? g.base;
-    const add = (now: number, before: number, base: number) => (!Number.isFinite(now) ? 0 : now >= before ? now - before : Math.max(0, now - base));
+    const add = (now: number, before: number, base: number) =>
+      !Number.isFinite(now) ? 0 : now >= before ? now - before : Math.max(0, now - base);
     const du = add(user, last.user, g.base.user);
     const ds = add(sys, last.sys, g.base.sys);
-    g.usage.set(ev.claim, { user: Number.isFinite(user) ? user : last.user, sys: Number.isFinite(sys) ? sys : last.sys });
+    g.usage.set(ev.claim, {
+      user: Number.isFinite(user) ? user : last.user,
+      sys: Number.isFinite(sys) ? sys : last.sys,
+    });
     if (ev.type === 'exited' || ev.type === 'failed' || ev.type === 'evicted') g.usage.delete(ev.claim); // the next rank starts from the base again
     if (!du && !ds) return;
     const had = (n: string) => Number(this.s.queue.value(g.job, n)) || 0;
-    this.s.queue.update(g.job, { GangRankUserCpu: (had('GangRankUserCpu') + du).toFixed(2), GangRankSysCpu: (had('GangRankSysCpu') + ds).toFixed(2) });
+    this.s.queue.update(g.job, {
+      GangRankUserCpu: (had('GangRankUserCpu') + du).toFixed(2),
+      GangRankSysCpu: (had('GangRankSysCpu') + ds).toFixed(2),
+    });
   }
 
   /**
@@ -308,7 +390,14 @@ export class GangClaims {
     if (g?.lost && !g.failed && ev.type === 'exited') return { ...ev, type: 'evicted', message: g.lost };
     const f = g?.failed;
     if (!f || (ev.type !== 'exited' && ev.type !== 'evicted')) return ev;
-    return { ...ev, type: 'exited', exit_code: f.code, exit_by_signal: f.bySignal, exit_signal: f.signal, message: f.message };
+    return {
+      ...ev,
+      type: 'exited',
+      exit_code: f.code,
+      exit_by_signal: f.bySignal,
+      exit_signal: f.signal,
+      message: f.message,
+    };
   }
 
   /** Input for a rank: none (dsched-rank's processes run on no transferred file, as pbsdsh's tasks). */
@@ -334,11 +423,16 @@ export class GangClaims {
         // the first chunk's claim is released (its job killed first, its end still reported): that end is
         // taken for an eviction (leaderEvent), and the other claims go with it
         g.lost = `the parallel job lost its slot ${lost.slot}`;
-        this.s.log.warn({ cluster: g.job.cluster, proc: g.job.proc, slot: lost.slot }, 'a parallel job lost one of its slots: stopping it');
+        this.s.log.warn(
+          { cluster: g.job.cluster, proc: g.job.proc, slot: lost.slot },
+          'a parallel job lost one of its slots: stopping it',
+        );
         void this.s
           .startd(g.leader.startd)
           .release(g.leader.id)
-          .catch((e) => this.s.log.warn({ slot: g.leader.slot, err: (e as Error).message }, 'could not stop the parallel job'));
+          .catch((e) =>
+            this.s.log.warn({ slot: g.leader.slot, err: (e as Error).message }, 'could not stop the parallel job'),
+          );
       }
     }
   }

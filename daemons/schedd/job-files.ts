@@ -66,7 +66,8 @@ export function checkJobFiles(
       return typeof v === 'string' && v !== '' ? v : undefined;
     };
     const iwd = str('Iwd');
-    if (iwd !== undefined && !isAbsolute(iwd)) throw new DschedError('JOB_FILE_REFUSED', `initialdir ${iwd} is not an absolute path`);
+    if (iwd !== undefined && !isAbsolute(iwd))
+      throw new DschedError('JOB_FILE_REFUSED', `initialdir ${iwd} is not an absolute path`);
     const add = (what: string, path: string) => {
       const full = resolve(iwd ?? '/', path);
       if (!named.has(full)) named.set(full, `${what} ${path}`);
@@ -84,7 +85,11 @@ export function checkJobFiles(
   const reals = asUser(owner, () => paths.map(real));
   paths.forEach((full, i) => {
     const root = roots.find((r) => r.forms.some((f) => inside(f, full) || inside(f, reals[i]!)));
-    if (root) throw new DschedError('JOB_FILE_REFUSED', `${named.get(full)} lies inside the pool's own directory ${root.dir}; jobs may not name files there`);
+    if (root)
+      throw new DschedError(
+        'JOB_FILE_REFUSED',
+        `${named.get(full)} lies inside the pool's own directory ${root.dir}; jobs may not name files there`,
+      );
   });
 }
 

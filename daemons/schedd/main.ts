@@ -51,7 +51,9 @@ const opts = {
     const c = collector.get();
     if (!c) return [];
     const ads = await c.query('Machine', `StartdName == ${lit(startdName)}`, ['MyAddress'], { deadlineMs: 5000 });
-    return [...new Set(ads.map((a) => litValue(a.MyAddress)).filter((v): v is string => typeof v === 'string' && v !== ''))];
+    return [
+      ...new Set(ads.map((a) => litValue(a.MyAddress)).filter((v): v is string => typeof v === 'string' && v !== '')),
+    ];
   },
 };
 // batch queues: read once, and again when the configuration changes
@@ -66,9 +68,22 @@ onReconfig(() => {
 const queuePolicy = new QueuePolicy(queue, () => queues, isAdmin);
 queue.canStart = (job) => queuePolicy.canStart(job);
 // (the same object: its address is filled in once the server is bound)
-const schedd = new Schedd(queue, log, Object.assign(opts, { admit: (owner: string, cluster: Record<string, string>, procs: Array<Record<string, string>>) => queuePolicy.admit(owner, cluster, procs) }));
+const schedd = new Schedd(
+  queue,
+  log,
+  Object.assign(opts, {
+    admit: (owner: string, cluster: Record<string, string>, procs: Array<Record<string, string>>) =>
+      queuePolicy.admit(owner, cluster, procs),
+  }),
+);
 const server = await serveDaemon(ctx, config.int('SCHEDD_PORT'), [
-  { definition: proto().Schedd.service, impl: scheddService(schedd, auth, { cpuLimitSec: () => config.int('QUERY_CPU_LIMIT'), privateAttrs: () => config.list('PRIVATE_JOB_ATTRS') }) },
+  {
+    definition: proto().Schedd.service,
+    impl: scheddService(schedd, auth, {
+      cpuLimitSec: () => config.int('QUERY_CPU_LIMIT'),
+      privateAttrs: () => config.list('PRIVATE_JOB_ATTRS'),
+    }),
+  },
 ]);
 opts.address = server.address;
 // the health service says whether the queue takes changes: NOT_SERVING while it cannot be written (the
@@ -76,7 +91,10 @@ opts.address = server.address;
 const logStoreError = queue.onStoreError;
 queue.onStoreError = (e) => {
   logStoreError(e);
-  server.health.set(e === undefined ? 'SERVING' : 'NOT_SERVING', e === undefined ? 'the job queue is written again' : `the job queue cannot be written: ${(e as Error).message}`);
+  server.health.set(
+    e === undefined ? 'SERVING' : 'NOT_SERVING',
+    e === undefined ? 'the job queue is written again' : `the job queue cannot be written: ${(e as Error).message}`,
+  );
 };
 log.info({ jobs: queue.jobs.size, clusters: queue.clusters.size, name }, 'queue loaded');
 
@@ -167,7 +185,12 @@ async function advertise(): Promise<void> {
     await c.advertise(updates);
     const names = new Set(per.keys());
     const gone = [...advertised].filter((u) => !names.has(u));
-    if (gone.length) await c.invalidate('Submitter', gone.map((u) => `${u}@${name}`), ctx.instance);
+    if (gone.length)
+      await c.invalidate(
+        'Submitter',
+        gone.map((u) => `${u}@${name}`),
+        ctx.instance,
+      );
     advertised = names;
   } catch (e) {
     log.debug({ err: (e as Error).message }, 'collector update failed (will retry)');
@@ -223,8 +246,17 @@ schedd.dags = dags;
 dags.resumeAll();
 scheduleAdvertise(0);
 const periodic = setInterval(() => scheduleAdvertise(0), config.int('UPDATE_INTERVAL') * 1000);
-const leases = setInterval(() => void schedd.renewLeases().catch((e) => log.error({ err: (e as Error).message }, 'lease renewal could not be recorded')), Math.max(1000, (config.int('JOB_LEASE_DURATION') * 1000) / 3));
-const policies = setInterval(() => void schedd.periodicPolicies().catch((e) => log.error({ err: e }, 'periodic policy evaluation failed')), config.int('PERIODIC_EXPR_INTERVAL') * 1000);
+const leases = setInterval(
+  () =>
+    void schedd
+      .renewLeases()
+      .catch((e) => log.error({ err: (e as Error).message }, 'lease renewal could not be recorded')),
+  Math.max(1000, (config.int('JOB_LEASE_DURATION') * 1000) / 3),
+);
+const policies = setInterval(
+  () => void schedd.periodicPolicies().catch((e) => log.error({ err: e }, 'periodic policy evaluation failed')),
+  config.int('PERIODIC_EXPR_INTERVAL') * 1000,
+);
 const trim = setInterval(() => {
   try {
     queue.trimHistory(config.int('MAX_HISTORY_JOBS'));
@@ -237,7 +269,13 @@ onShutdown(ctx, async () => {
   for (const t of [periodic, leases, trim, policies]) clearInterval(t);
   const c = collector.get();
   await c?.invalidate('Scheduler', [name], ctx.instance).catch(() => {});
-  await c?.invalidate('Submitter', [...advertised].map((u) => `${u}@${name}`), ctx.instance).catch(() => {});
+  await c
+    ?.invalidate(
+      'Submitter',
+      [...advertised].map((u) => `${u}@${name}`),
+      ctx.instance,
+    )
+    .catch(() => {});
   await server.shutdown();
   dags.close();
   queue.flush();

@@ -23,7 +23,11 @@ export interface JobFacts {
 export function wantsMail(ev: MailEvent, f: JobFacts): boolean {
   if (f.mailPoints !== undefined) {
     if (f.mailPoints.includes('n')) return false;
-    return (ev === 'begin' && f.mailPoints.includes('b')) || (ev === 'end' && f.mailPoints.includes('e')) || (ev === 'abort' && f.mailPoints.includes('a'));
+    return (
+      (ev === 'begin' && f.mailPoints.includes('b')) ||
+      (ev === 'end' && f.mailPoints.includes('e')) ||
+      (ev === 'abort' && f.mailPoints.includes('a'))
+    );
   }
   const failed = f.signal !== undefined || (f.exitCode !== undefined && f.exitCode !== 0);
   switch (f.notification) {
@@ -38,7 +42,8 @@ export function wantsMail(ev: MailEvent, f: JobFacts): boolean {
   }
 }
 
-const dur = (s: number) => `${Math.floor(s / 86400)}+${String(Math.floor(s / 3600) % 24).padStart(2, '0')}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+const dur = (s: number) =>
+  `${Math.floor(s / 86400)}+${String(Math.floor(s / 3600) % 24).padStart(2, '0')}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 
 export function mailText(ev: MailEvent, f: JobFacts): { subject: string; body: string } {
   const outcome =

@@ -30,7 +30,11 @@ export function walltimeMessage(used: number, limit: number): string {
  * The exit of a job killed for its walltime, as PBS records it, and the line for its error file; undefined
  * for any other job. `signal` is what ended the process (SIGTERM when it did not catch it).
  */
-export function walltimeExit(queue: JobQueue, job: Job, signal: number | undefined): { exitCode: number; message: string } | undefined {
+export function walltimeExit(
+  queue: JobQueue,
+  job: Job,
+  signal: number | undefined,
+): { exitCode: number; message: string } | undefined {
   const used = queue.value(job, WALLTIME_KILLED);
   if (typeof used !== 'number') return undefined;
   const limit = Number(queue.value(job, 'AllowedJobDuration'));
@@ -38,7 +42,12 @@ export function walltimeExit(queue: JobQueue, job: Job, signal: number | undefin
 }
 
 /** Append PBS's line to the job's error file, with its owner's rights (as the job's own output). */
-export function appendToErrorFile(queue: JobQueue, job: Job, owner: ReturnType<typeof runAsOwner>, text: string): string | undefined {
+export function appendToErrorFile(
+  queue: JobQueue,
+  job: Job,
+  owner: ReturnType<typeof runAsOwner>,
+  text: string,
+): string | undefined {
   const err = queue.value(job, 'Err');
   if (typeof err !== 'string' || err === '' || err === '/dev/null') return undefined;
   const iwd = queue.value(job, 'Iwd');

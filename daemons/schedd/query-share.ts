@@ -175,7 +175,12 @@ export class QueryShare {
    * Answer a queue query through `write` (which may wait, for a slow reader), from the answer of its view
    * when there is one; resolves with the counts of the jobs it matched (undefined when cancelled).
    */
-  async query(req: JobQuery__Output, identity: Identity, write: (page: Buffer) => Promise<void> | void, cancelled: () => boolean): Promise<Counts | undefined> {
+  async query(
+    req: JobQuery__Output,
+    identity: Identity,
+    write: (page: Buffer) => Promise<void> | void,
+    cancelled: () => boolean,
+  ): Promise<Counts | undefined> {
     const key = viewKey(req, identity, privateSet(this.opts));
     const found = this.answers.get(key);
     const a = found ?? new Answer(this);
@@ -212,7 +217,8 @@ export class QueryShare {
     if (this.sweeper) return;
     this.sweeper = setInterval(() => {
       const now = Date.now();
-      for (const a of [...this.answers.values()]) if (a.idle && (a.done || a.error) && now - a.usedAt > IDLE_MS) this.unshare(a);
+      for (const a of [...this.answers.values()])
+        if (a.idle && (a.done || a.error) && now - a.usedAt > IDLE_MS) this.unshare(a);
       // and the oldest while kept bytes are over the bound (answers that stopped sharing gave theirs back)
       for (const a of [...this.answers.values()]) if (this.kept > KEPT_BYTES && a.idle) this.unshare(a);
       if (!this.answers.size) {
@@ -229,7 +235,10 @@ export class QueryShare {
  * their own jobs only, so a user's view is theirs alone.
  */
 function viewKey(req: JobQuery__Output, identity: Identity, hidden: Set<string>): string {
-  const who = identity.kind === 'daemon' || (identity.kind === 'user' && identity.admin) ? '*' : `${identity.kind}:${identity.name}`;
+  const who =
+    identity.kind === 'daemon' || (identity.kind === 'user' && identity.admin)
+      ? '*'
+      : `${identity.kind}:${identity.name}`;
   return JSON.stringify([
     who,
     [...hidden].sort(),

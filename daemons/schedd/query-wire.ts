@@ -112,7 +112,10 @@ const KEEP_FROM_PROCS = 8;
  * bytes go with it. Kept only for clusters of several jobs, so they add at most a few hundred bytes a job.
  */
 const sharedBytes = new WeakMap<Record<string, string>, { whole?: Buffer; hiddenKey?: string; hidden?: Buffer }>();
-export function clusterEntries(cluster: { attrs: Record<string, string>; procs: number }, hidden: Set<string> | undefined): Buffer {
+export function clusterEntries(
+  cluster: { attrs: Record<string, string>; procs: number },
+  hidden: Set<string> | undefined,
+): Buffer {
   const rec = cluster.attrs;
   let c = sharedBytes.get(rec);
   if (!c) {

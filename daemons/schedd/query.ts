@@ -5,7 +5,15 @@
 // who are neither the job's owner nor an admin, from the ads and from what the constraint can see.
 import type { JobCounts__Output } from '../../lib/rpc/generated/dsched/v1/JobCounts.js';
 import { performance } from 'node:perf_hooks';
-import { ClassAd, compile, exprChildren as exprChildrenOf, isTrue, parseExpr, referencedAttrs, type Expr } from '../../grammar/classad/index.js';
+import {
+  ClassAd,
+  compile,
+  exprChildren as exprChildrenOf,
+  isTrue,
+  parseExpr,
+  referencedAttrs,
+  type Expr,
+} from '../../grammar/classad/index.js';
 import { adOfRecord, jsonElements } from '../../grammar/classad/json-text.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
@@ -37,9 +45,15 @@ const NO_ENTRIES = Buffer.alloc(0);
  * The listings the schedd renders itself (JobQuery.format), byte for byte as dq prints them from ads: each
  * job's text (`first`: the listing's first job) and the text that ends a listing of `sent` jobs.
  */
-const LISTINGS: Record<string, { job(rec: Record<string, string>, first: boolean): string; end(sent: number): string }> = {
+const LISTINGS: Record<
+  string,
+  { job(rec: Record<string, string>, first: boolean): string; end(sent: number): string }
+> = {
   // dq -json: an array, as JSON.stringify(ads, null, 2)
-  json: { job: (rec, first) => (first ? '[\n' : ',\n') + jsonElements([rec]), end: (sent) => (sent ? '\n]\n' : '[]\n') },
+  json: {
+    job: (rec, first) => (first ? '[\n' : ',\n') + jsonElements([rec]),
+    end: (sent) => (sent ? '\n]\n' : '[]\n'),
+  },
   // dq -long: each ad's `Name = expr` lines, a blank line between ads
   long: {
     job(rec, first) {
@@ -185,7 +199,11 @@ export function recordSource(rec: Record<string, string>): AttrSource {
 }
 
 /** A queued job's attributes without a merged copy: its own (a few) over its cluster's; `hidden` (lower case) left out. */
-export function jobSource(attrs: Record<string, string>, shared: Record<string, string> | undefined, hidden?: Set<string>): AttrSource {
+export function jobSource(
+  attrs: Record<string, string>,
+  shared: Record<string, string> | undefined,
+  hidden?: Set<string>,
+): AttrSource {
   return {
     find(n) {
       if (hidden?.size && hidden.has(n.toLowerCase())) return undefined;
@@ -324,7 +342,12 @@ export function turn(): Promise<void> {
  * Hand `fn` each queued job the ids name (every job, if none) in (cluster, proc) order, a slice per turn of
  * the event loop; `fn` may return a promise to wait on (a slow reader).
  */
-export async function forEachJob(queue: JobQueue, ids: Array<{ cluster: number; proc: number }>, fn: (j: Job) => Promise<void> | void, cancelled: () => boolean): Promise<void> {
+export async function forEachJob(
+  queue: JobQueue,
+  ids: Array<{ cluster: number; proc: number }>,
+  fn: (j: Job) => Promise<void> | void,
+  cancelled: () => boolean,
+): Promise<void> {
   const it = queueJobs(queue, ids);
   for (;;) {
     const t0 = performance.now();
@@ -381,7 +404,13 @@ export async function runJobQuery(
         for (const o of owners) queue.ownerCounts(o).forEach((n, s) => (sum[s]! += n));
         byStatus = sum;
       }
-      await send({ ads: [], last: true, matched: fromArray(byStatus), mine: fromArray(queue.ownerCounts(identity.name)), all: fromArray(queue.allCounts) });
+      await send({
+        ads: [],
+        last: true,
+        matched: fromArray(byStatus),
+        mine: fromArray(queue.ownerCounts(identity.name)),
+        all: fromArray(queue.allCounts),
+      });
       return;
     }
     const it = queueJobs(queue, wanted);
@@ -411,7 +440,11 @@ export async function runJobQuery(
           addStatus(matched, j.status);
           sent++;
           if (onWire) {
-            onWire.add(cluster ? clusterEntries(cluster, open ? undefined : hidden) : NO_ENTRIES, j.attrs, open ? undefined : hidden);
+            onWire.add(
+              cluster ? clusterEntries(cluster, open ? undefined : hidden) : NO_ENTRIES,
+              j.attrs,
+              open ? undefined : hidden,
+            );
             bytes = onWire.bytes;
           } else if (listing) {
             text += listing.job(q.projection ? project(src, q.projection) : whole(), sent === 1);
@@ -436,7 +469,13 @@ export async function runJobQuery(
       if (page.ads.length || page.wire || page.text) await send(page);
       if (!done) await turn();
     }
-    await send({ ads: [], last: true, matched, mine: fromArray(queue.ownerCounts(identity.name)), all: fromArray(queue.allCounts) });
+    await send({
+      ads: [],
+      last: true,
+      matched,
+      mine: fromArray(queue.ownerCounts(identity.name)),
+      all: fromArray(queue.allCounts),
+    });
     return;
   }
 
@@ -452,7 +491,11 @@ export async function runJobQuery(
   if (req.history_after) {
     const { cluster, proc } = { cluster: Number(req.history_after.cluster), proc: Number(req.history_after.proc) };
     after = queue.historyKey(cluster, proc);
-    if (!after) throw new DschedError('JOB_NOT_FOUND', `job ${cluster}.${proc} is not in the history: a page cannot go on after it`);
+    if (!after)
+      throw new DschedError(
+        'JOB_NOT_FOUND',
+        `job ${cluster}.${proc} is not in the history: a page cannot go on after it`,
+      );
   }
   for (;;) {
     if (cancelled()) return;
@@ -510,7 +553,11 @@ export async function selectJobs(
   opts: QueryOptions,
   cancelled: () => boolean = () => false,
 ): Promise<{ jobs: Job[]; missing: Array<{ cluster: number; proc: number }> }> {
-  const missing = sel.ids.filter((id) => (id.proc >= 0 ? !queue.jobs.has(jobKey(id.cluster, id.proc)) : queue.byCluster(id.cluster)[Symbol.iterator]().next().done));
+  const missing = sel.ids.filter((id) =>
+    id.proc >= 0
+      ? !queue.jobs.has(jobKey(id.cluster, id.proc))
+      : queue.byCluster(id.cluster)[Symbol.iterator]().next().done,
+  );
   const jobs: Job[] = [];
   const q = prepare({ constraint: sel.constraint, projection: [] } as unknown as JobQuery__Output);
   if (!sel.ids.length && !sel.owners.length && !q.pred && !sel.all) return { jobs, missing };
@@ -534,7 +581,10 @@ export async function selectJobs(
       if (q.pred) {
         const open = seesPrivate(identity, j.owner);
         let ad = open ? j.ad : undefined;
-        if (!ad && q.needs) ad = adOf(closure(jobSource(j.attrs, queue.clusters.get(j.cluster)?.attrs, open ? undefined : hidden), q.needs));
+        if (!ad && q.needs)
+          ad = adOf(
+            closure(jobSource(j.attrs, queue.clusters.get(j.cluster)?.attrs, open ? undefined : hidden), q.needs),
+          );
         ad ??= ClassAd.fromRecord(open ? queue.merged(j) : withoutPrivate(queue.merged(j), hidden));
         if (!q.pred(ad)) continue;
       }
@@ -552,5 +602,8 @@ export async function selectJobs(
 
 function tooExpensive(constraint: string, opts: QueryOptions): DschedError {
   const c = constraint.length > 200 ? constraint.slice(0, 200) + '…' : constraint;
-  return new DschedError('QUERY_TOO_EXPENSIVE', `the query${c ? ` with constraint ${c}` : ''} used more than ${opts.cpuLimitSec()} s of the schedd's time and was stopped`);
+  return new DschedError(
+    'QUERY_TOO_EXPENSIVE',
+    `the query${c ? ` with constraint ${c}` : ''} used more than ${opts.cpuLimitSec()} s of the schedd's time and was stopped`,
+  );
 }

@@ -44,14 +44,19 @@ export function readQueues(config: Config): { queues: Map<string, BatchQueue>; d
     const v = knob(q, what);
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new DschedError('CONFIG_INVALID', `QUEUE_${q}_${what} = ${v} is not a whole number`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new DschedError('CONFIG_INVALID', `QUEUE_${q}_${what} = ${v} is not a whole number`);
     return n;
   };
   const duration = (q: string, what: string) => {
     const v = knob(q, what);
     if (v === undefined) return undefined;
     const s = pbsDurationSeconds(v);
-    if (s === undefined) throw new DschedError('CONFIG_INVALID', `QUEUE_${q}_${what} = ${v} is not a duration ([[hours:]minutes:]seconds)`);
+    if (s === undefined)
+      throw new DschedError(
+        'CONFIG_INVALID',
+        `QUEUE_${q}_${what} = ${v} is not a duration ([[hours:]minutes:]seconds)`,
+      );
     return s;
   };
   const words = (q: string, what: string) => (knob(q, what) ?? '').split(/[\s,]+/).filter(Boolean);
@@ -86,7 +91,8 @@ function groupNames(user: string): Set<string> {
   return out;
 }
 
-const fmt = (s: number) => `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+const fmt = (s: number) =>
+  `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 
 export class QueuePolicy {
   constructor(
@@ -110,7 +116,10 @@ export class QueuePolicy {
     for (const p of procs)
       for (const k of Object.keys(p))
         if (['queue', 'batchqueue', 'allowedjobduration'].includes(k.toLowerCase()))
-          throw new DschedError('SUBMIT_INVALID', `${k} must be the same for every job of a submission (one queue, one walltime)`);
+          throw new DschedError(
+            'SUBMIT_INVALID',
+            `${k} must be the same for every job of a submission (one queue, one walltime)`,
+          );
     // HTCondor's batch_queue (BatchQueue) names it too
     const text = cluster.Queue ?? cluster.BatchQueue;
     const asked = litValue(text ?? '');
@@ -120,13 +129,22 @@ export class QueuePolicy {
     const name = typeof asked === 'string' && asked ? asked.replace(/@.*$/, '') : defaultQueue;
     const q = queues.get(name);
     if (!q)
-      throw new DschedError('QUEUE_UNKNOWN', `queue '${name}' does not exist${queues.size ? ` (queues: ${[...queues.keys()].join(', ')})` : ''}`, {
-        hint: queues.size ? 'name one of the queues with -q NAME (or batch_queue = NAME)' : 'the pool declares no queues: set QUEUES and DEFAULT_QUEUE',
-      });
+      throw new DschedError(
+        'QUEUE_UNKNOWN',
+        `queue '${name}' does not exist${queues.size ? ` (queues: ${[...queues.keys()].join(', ')})` : ''}`,
+        {
+          hint: queues.size
+            ? 'name one of the queues with -q NAME (or batch_queue = NAME)'
+            : 'the pool declares no queues: set QUEUES and DEFAULT_QUEUE',
+        },
+      );
     if ((q.allowedUsers.length || q.allowedGroups.length) && !this.isAdmin(owner) && !q.allowedUsers.includes(owner)) {
       const groups = groupNames(owner);
       if (!q.allowedGroups.some((g) => groups.has(g)))
-        throw new DschedError('PERMISSION_DENIED', `user ${owner} may not submit to queue '${name}' (it takes ${[q.allowedUsers.length ? `users ${q.allowedUsers.join(', ')}` : '', q.allowedGroups.length ? `groups ${q.allowedGroups.join(', ')}` : ''].filter(Boolean).join(' and ')})`);
+        throw new DschedError(
+          'PERMISSION_DENIED',
+          `user ${owner} may not submit to queue '${name}' (it takes ${[q.allowedUsers.length ? `users ${q.allowedUsers.join(', ')}` : '', q.allowedGroups.length ? `groups ${q.allowedGroups.join(', ')}` : ''].filter(Boolean).join(' and ')})`,
+        );
     }
     const changes: Record<string, string | null> = { Queue: lit(name) };
     // walltime: the job's, else the queue's default, else its limit (so the limit holds for every job)
@@ -134,20 +152,37 @@ export class QueuePolicy {
     if (wallText !== undefined) {
       const wall = litValue(wallText);
       if (q.maxWalltime !== undefined) {
-        if (typeof wall !== 'number') throw new DschedError('QUEUE_LIMIT', `queue '${name}' has a walltime limit: the job's walltime (${wallText}) must be a number of seconds`);
-        if (wall > q.maxWalltime) throw new DschedError('QUEUE_LIMIT', `walltime ${fmt(wall)} exceeds queue '${name}'s limit of ${fmt(q.maxWalltime)}`);
+        if (typeof wall !== 'number')
+          throw new DschedError(
+            'QUEUE_LIMIT',
+            `queue '${name}' has a walltime limit: the job's walltime (${wallText}) must be a number of seconds`,
+          );
+        if (wall > q.maxWalltime)
+          throw new DschedError(
+            'QUEUE_LIMIT',
+            `walltime ${fmt(wall)} exceeds queue '${name}'s limit of ${fmt(q.maxWalltime)}`,
+          );
       }
-    } else if (q.defaultWalltime ?? q.maxWalltime) changes.AllowedJobDuration = String(Math.min(q.defaultWalltime ?? Infinity, q.maxWalltime ?? Infinity));
+    } else if (q.defaultWalltime ?? q.maxWalltime)
+      changes.AllowedJobDuration = String(Math.min(q.defaultWalltime ?? Infinity, q.maxWalltime ?? Infinity));
     // the #PBS script's unrequested resources take the queue's defaults (PBS's resources_default)
-    const defaulted = new Set(String(litValue(cluster[PBS_DEFAULTED] ?? '""') ?? '').split(',').filter(Boolean));
+    const defaulted = new Set(
+      String(litValue(cluster[PBS_DEFAULTED] ?? '""') ?? '')
+        .split(',')
+        .filter(Boolean),
+    );
     if (defaulted.has('mem') && q.defaultMemoryMB) changes.RequestMemory = String(q.defaultMemoryMB);
     if (defaulted.has('ncpus') && q.defaultCpus) changes.RequestCpus = String(q.defaultCpus);
     changes[PBS_DEFAULTED] = null;
     if (q.maxJobsPerUser !== undefined) {
       let mine = 0;
-      for (const j of this.queue.jobs.values()) if (j.owner === owner && j.status !== JobStatus.Removed && this.queueOf(j) === name) mine++;
+      for (const j of this.queue.jobs.values())
+        if (j.owner === owner && j.status !== JobStatus.Removed && this.queueOf(j) === name) mine++;
       if (mine + procs.length > q.maxJobsPerUser)
-        throw new DschedError('QUEUE_LIMIT', `queue '${name}' takes at most ${q.maxJobsPerUser} jobs per user; ${owner} has ${mine} there and this submission adds ${procs.length}`);
+        throw new DschedError(
+          'QUEUE_LIMIT',
+          `queue '${name}' takes at most ${q.maxJobsPerUser} jobs per user; ${owner} has ${mine} there and this submission adds ${procs.length}`,
+        );
     }
     if (cluster.IsPbsJob === 'true') changes.PbsQueue = lit(name);
     for (const [k, v] of Object.entries(changes)) {
@@ -165,7 +200,8 @@ export class QueuePolicy {
     const limit = name === undefined ? undefined : this.config().queues.get(name)?.maxRunning;
     if (limit === undefined) return true;
     let n = 0;
-    for (const j of this.queue.jobs.values()) if ((j.status === JobStatus.Running || j.matching || j.claim) && j !== job && this.queueOf(j) === name) n++;
+    for (const j of this.queue.jobs.values())
+      if ((j.status === JobStatus.Running || j.matching || j.claim) && j !== job && this.queueOf(j) === name) n++;
     return n < limit;
   }
 }

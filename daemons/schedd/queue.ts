@@ -2,7 +2,15 @@
 // A submission is one synchronous transaction committed before the cluster id is returned; job state
 // changes are grouped into one transaction per event-loop turn, and whoever needs them durable (an
 // acknowledgement to a startd) awaits `commit()`.
-import { ClassAd, literal, parseExpr, referencedAttrs, unparse, valueToJS, compile } from '../../grammar/classad/index.js';
+import {
+  ClassAd,
+  literal,
+  parseExpr,
+  referencedAttrs,
+  unparse,
+  valueToJS,
+  compile,
+} from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import { JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds } from '../../lib/time.js';
@@ -94,7 +102,22 @@ export function litValue(text: string | undefined): unknown {
 }
 
 // Attributes whose values decide where a job can run: identical values ⇒ one autocluster.
-const SIGNIFICANT = ['Owner', 'AccountingGroup', 'Requirements', 'Rank', 'RequestCpus', 'RequestMemory', 'RequestDisk', 'RequestGpus', 'JobUniverse', 'ConcurrencyLimits', 'JobPrio', 'Queue', 'MachineCount', 'GangPlacement'];
+const SIGNIFICANT = [
+  'Owner',
+  'AccountingGroup',
+  'Requirements',
+  'Rank',
+  'RequestCpus',
+  'RequestMemory',
+  'RequestDisk',
+  'RequestGpus',
+  'JobUniverse',
+  'ConcurrencyLimits',
+  'JobPrio',
+  'Queue',
+  'MachineCount',
+  'GangPlacement',
+];
 
 export interface Autocluster {
   id: number;
@@ -116,8 +139,12 @@ export interface Autocluster {
  */
 function procFilter(jobs: Job[]): { which: string; procs: Array<number | string> } {
   const first = jobs[0]!.proc;
-  if (jobs.every((j, i) => j.proc === first + i)) return { which: 'cluster_id = ? AND proc_id BETWEEN ? AND ?', procs: [first, first + jobs.length - 1] };
-  return { which: 'cluster_id = ? AND proc_id IN (SELECT value FROM json_each(?))', procs: [JSON.stringify(jobs.map((j) => j.proc))] };
+  if (jobs.every((j, i) => j.proc === first + i))
+    return { which: 'cluster_id = ? AND proc_id BETWEEN ? AND ?', procs: [first, first + jobs.length - 1] };
+  return {
+    which: 'cluster_id = ? AND proc_id IN (SELECT value FROM json_each(?))',
+    procs: [JSON.stringify(jobs.map((j) => j.proc))],
+  };
 }
 
 export class JobIndex {
@@ -235,7 +262,9 @@ export class JobQueue {
       ),
       // a cluster's shared attributes go to history once, its procs' rows hold only their own
       insHistoryCluster: db.prepare('INSERT OR IGNORE INTO history_clusters (cluster_id, ad) VALUES (?, ?)'),
-      insLost: db.prepare('INSERT OR REPLACE INTO lost_runs (claim_id, cluster_id, proc_id, startd_addr, slot_name, seq) VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM lost_runs))'),
+      insLost: db.prepare(
+        'INSERT OR REPLACE INTO lost_runs (claim_id, cluster_id, proc_id, startd_addr, slot_name, seq) VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM lost_runs))',
+      ),
       delLost: db.prepare('DELETE FROM lost_runs WHERE claim_id = ?'),
     };
     this.load();
@@ -247,11 +276,17 @@ export class JobQueue {
       this.db.prepare('DELETE FROM jobs WHERE cluster_id IN (SELECT cluster_id FROM clusters WHERE pending)').run();
       this.db.prepare('DELETE FROM clusters WHERE pending').run();
     })();
-    for (const row of this.db.prepare('SELECT cluster_id, owner, ad FROM clusters').iterate() as Iterable<{ cluster_id: number; owner: string; ad: string }>) {
+    for (const row of this.db.prepare('SELECT cluster_id, owner, ad FROM clusters').iterate() as Iterable<{
+      cluster_id: number;
+      owner: string;
+      ad: string;
+    }>) {
       this.clusters.set(row.cluster_id, { id: row.cluster_id, owner: row.owner, attrs: JSON.parse(row.ad), procs: 0 });
     }
     const rows = this.db
-      .prepare('SELECT cluster_id, proc_id, owner, status, prio, ad, claim_id, startd_addr, slot_name FROM jobs ORDER BY cluster_id, proc_id')
+      .prepare(
+        'SELECT cluster_id, proc_id, owner, status, prio, ad, claim_id, startd_addr, slot_name FROM jobs ORDER BY cluster_id, proc_id',
+      )
       .iterate() as Iterable<{
       cluster_id: number;
       proc_id: number;
@@ -267,7 +302,15 @@ export class JobQueue {
       const c = this.clusters.get(r.cluster_id);
       if (!c) continue;
       c.procs++;
-      const job: Job = { cluster: r.cluster_id, proc: r.proc_id, owner: r.owner, status: r.status, prio: r.prio, attrs: JSON.parse(r.ad), ac: 0 };
+      const job: Job = {
+        cluster: r.cluster_id,
+        proc: r.proc_id,
+        owner: r.owner,
+        status: r.status,
+        prio: r.prio,
+        attrs: JSON.parse(r.ad),
+        ac: 0,
+      };
       if (r.claim_id && r.startd_addr) {
         job.claim = { id: r.claim_id, startd: r.startd_addr, slot: r.slot_name ?? '' };
         // an idle job with a claim was being started when the schedd stopped: not offered for matching
@@ -277,9 +320,23 @@ export class JobQueue {
       }
       this.addJob(job);
     }
-    for (const r of this.db.prepare('SELECT claim_id, cluster_id, proc_id, startd_addr, slot_name FROM lost_runs ORDER BY seq').iterate() as Iterable<{ claim_id: string; cluster_id: number; proc_id: number; startd_addr: string; slot_name: string }>)
+    for (const r of this.db
+      .prepare('SELECT claim_id, cluster_id, proc_id, startd_addr, slot_name FROM lost_runs ORDER BY seq')
+      .iterate() as Iterable<{
+      claim_id: string;
+      cluster_id: number;
+      proc_id: number;
+      startd_addr: string;
+      slot_name: string;
+    }>)
       // a job that left the queue meanwhile (completed by another run, removed) has no use for it
-      if (this.jobs.has(jobKey(r.cluster_id, r.proc_id))) this.lostRuns.set(r.claim_id, { cluster: r.cluster_id, proc: r.proc_id, startd: r.startd_addr, slot: r.slot_name });
+      if (this.jobs.has(jobKey(r.cluster_id, r.proc_id)))
+        this.lostRuns.set(r.claim_id, {
+          cluster: r.cluster_id,
+          proc: r.proc_id,
+          startd: r.startd_addr,
+          slot: r.slot_name,
+        });
       else this.lostWrites.set(r.claim_id, undefined);
   }
 
@@ -324,7 +381,11 @@ export class JobQueue {
     if (!a) this.acctCounts.set(acct, (a = { owner: job.owner, byStatus: new Array(8).fill(0) }));
     a.byStatus[i]! += d;
     if (d < 0 && a.byStatus.every((n) => n === 0)) this.acctCounts.delete(acct);
-    if (d > 0 && (status === JobStatus.Running || status === JobStatus.TransferringOutput || status === JobStatus.Suspended)) this.engagedJobs.add(job);
+    if (
+      d > 0 &&
+      (status === JobStatus.Running || status === JobStatus.TransferringOutput || status === JobStatus.Suspended)
+    )
+      this.engagedJobs.add(job);
   }
 
   /** Queued jobs by status (index = JobStatus) per accounting name, and its owner. */
@@ -336,7 +397,14 @@ export class JobQueue {
   *engaged(): Generator<Job> {
     for (const j of this.engagedJobs) {
       const live = this.jobs.get(jobKey(j.cluster, j.proc)) === j;
-      if (live && (j.status === JobStatus.Running || j.status === JobStatus.TransferringOutput || j.status === JobStatus.Suspended || (j.status === JobStatus.Idle && j.matching))) yield j;
+      if (
+        live &&
+        (j.status === JobStatus.Running ||
+          j.status === JobStatus.TransferringOutput ||
+          j.status === JobStatus.Suspended ||
+          (j.status === JobStatus.Idle && j.matching))
+      )
+        yield j;
       else this.engagedJobs.delete(j);
     }
   }
@@ -380,7 +448,12 @@ export class JobQueue {
   }
 
   /** Queue a whole submission in one transaction. Returns the jobs created. */
-  submit(clusterId: number, owner: string, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Job[] {
+  submit(
+    clusterId: number,
+    owner: string,
+    clusterAttrs: Record<string, string>,
+    procs: Array<Record<string, string>>,
+  ): Job[] {
     const steps = this.submission(clusterId, owner, clusterAttrs, procs);
     for (;;) {
       const n = steps.next();
@@ -395,12 +468,21 @@ export class JobQueue {
    * last transaction is the one the submission stands on, and a schedd that stops before it drops the pending
    * cluster when it starts again. The jobs enter the queue in memory only after it, all at once.
    */
-  *submission(clusterId: number, owner: string, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Generator<void, Job[]> {
+  *submission(
+    clusterId: number,
+    owner: string,
+    clusterAttrs: Record<string, string>,
+    procs: Array<Record<string, string>>,
+  ): Generator<void, Job[]> {
     const reservedBy = this.reserved.get(clusterId);
     const next = this.nextId || (this.st.peekCluster.get() as { value: number }).value;
     if (this.clusters.has(clusterId) || clusterId >= next || clusterId < 1)
-      throw new DschedError('USAGE', `cluster ${clusterId} was not reserved for this submission (ask NewCluster first)`);
-    if (reservedBy === WRITING) throw new DschedError('USAGE', `cluster ${clusterId} is being queued by another submission`);
+      throw new DschedError(
+        'USAGE',
+        `cluster ${clusterId} was not reserved for this submission (ask NewCluster first)`,
+      );
+    if (reservedBy === WRITING)
+      throw new DschedError('USAGE', `cluster ${clusterId} is being queued by another submission`);
     if (reservedBy !== undefined && reservedBy !== owner)
       throw new DschedError('PERMISSION_DENIED', `cluster ${clusterId} was reserved by another user`);
     // no other submission may queue this id while this one is written
@@ -425,7 +507,8 @@ export class JobQueue {
             this.st.insCluster.run(clusterId, owner, JSON.stringify(clusterAttrs), pieces ? 1 : 0);
             this.st.bumpCounter.run(clusterId + 1);
           }
-          for (const j of piece) this.st.insJob.run(clusterId, j.proc, owner, j.status, j.prio, JSON.stringify(j.attrs));
+          for (const j of piece)
+            this.st.insJob.run(clusterId, j.proc, owner, j.status, j.prio, JSON.stringify(j.attrs));
         })();
         for (const j of piece) jobs.push(j);
       }
@@ -490,7 +573,9 @@ export class JobQueue {
   private static readonly BASE_SIGNIFICANT = new Set(SIGNIFICANT.map((n) => n.toLowerCase()));
 
   addSignificant(names: string[]): void {
-    const fresh = names.map((n) => n.toLowerCase()).filter((n) => !JobQueue.BASE_SIGNIFICANT.has(n) && !this.machineSignificant.has(n));
+    const fresh = names
+      .map((n) => n.toLowerCase())
+      .filter((n) => !JobQueue.BASE_SIGNIFICANT.has(n) && !this.machineSignificant.has(n));
     if (!fresh.length) return;
     for (const n of fresh) this.machineSignificant.add(n);
     const idle = [...this.autoclusters.values()].flatMap((ac) => [...ac.idle]);
@@ -502,7 +587,8 @@ export class JobQueue {
   private acKey(job: Job): string {
     const m = this.merged(job);
     const names = new Set(SIGNIFICANT);
-    if (this.machineSignificant.size) for (const k of Object.keys(m)) if (this.machineSignificant.has(k.toLowerCase())) names.add(k);
+    if (this.machineSignificant.size)
+      for (const k of Object.keys(m)) if (this.machineSignificant.has(k.toLowerCase())) names.add(k);
     for (const attr of ['Requirements', 'Rank']) {
       const text = m[attr];
       if (!text) continue;
@@ -555,7 +641,12 @@ export class JobQueue {
     let best: Job | undefined;
     for (const j of ac.idle) {
       if (j.matching) continue;
-      if (!best || j.prio > best.prio || (j.prio === best.prio && (j.cluster < best.cluster || (j.cluster === best.cluster && j.proc < best.proc)))) best = j;
+      if (
+        !best ||
+        j.prio > best.prio ||
+        (j.prio === best.prio && (j.cluster < best.cluster || (j.cluster === best.cluster && j.proc < best.proc)))
+      )
+        best = j;
     }
     // an autocluster's jobs share their queue (Queue is significant): one check for all of them
     if (best && this.canStart && !this.canStart(best)) return undefined;
@@ -586,7 +677,9 @@ export class JobQueue {
     this.remember(job);
     const wasIdle = job.status === JobStatus.Idle;
     // an admin's edit of AccountingGroup moves the job to another submitter's counts
-    const regroups = this.jobs.get(jobKey(job.cluster, job.proc)) === job && Object.keys(changes).some((k) => k.toLowerCase() === 'accountinggroup');
+    const regroups =
+      this.jobs.get(jobKey(job.cluster, job.proc)) === job &&
+      Object.keys(changes).some((k) => k.toLowerCase() === 'accountinggroup');
     if (regroups) this.count(job, job.status, -1);
     for (const [k, v] of Object.entries(changes)) {
       if (v === null) {
@@ -627,7 +720,11 @@ export class JobQueue {
   finish(job: Job, status: number, changes: Record<string, string | null> = {}): void {
     this.remember(job);
     const now = nowSeconds();
-    this.update(job, { ...changes, CompletionDate: status === JobStatus.Completed ? String(now) : (job.attrs.CompletionDate ?? '0') }, status);
+    this.update(
+      job,
+      { ...changes, CompletionDate: status === JobStatus.Completed ? String(now) : (job.attrs.CompletionDate ?? '0') },
+      status,
+    );
     if (job.ac) this.leaveIdle(job);
     this.jobs.delete(jobKey(job.cluster, job.proc));
     this.count(job, job.status, -1);
@@ -703,7 +800,11 @@ export class JobQueue {
    * EnteredCurrentStatus. Earlier pending changes are committed first. The caller writes the events once
    * this returns; if the write fails, nothing changed and the typed error is thrown.
    */
-  changeProcs(clusterId: number, groups: Array<{ jobs: Job[]; changes: Record<string, string | null> }>, status: number): void {
+  changeProcs(
+    clusterId: number,
+    groups: Array<{ jobs: Job[]; changes: Record<string, string | null> }>,
+    status: number,
+  ): void {
     if (this.flushScheduled) {
       this.flush();
       if (this.failing !== undefined) throw this.failing;
@@ -732,7 +833,9 @@ export class JobQueue {
           const ad = g.removed.length ? `json_remove(ad, ${g.removed.map(() => '?').join(', ')})` : 'ad';
           const { which, procs } = procFilter(g.jobs);
           this.db
-            .prepare(`UPDATE jobs SET status = ?, ad = json_set(${ad}, ${names.map(() => '?, ?').join(', ')}) WHERE ${which}`)
+            .prepare(
+              `UPDATE jobs SET status = ?, ad = json_set(${ad}, ${names.map(() => '?, ?').join(', ')}) WHERE ${which}`,
+            )
             .run(status, ...g.removed.map(path), ...names.flatMap((k) => [path(k), g.set[k]!]), clusterId, ...procs);
         }
       })();
@@ -827,7 +930,16 @@ export class JobQueue {
   private write(dirty: Job[], finished: Array<{ job: Job; completion: number }>): void {
     this.db.transaction(() => {
       for (const j of dirty) {
-        this.st.updJob.run(j.status, j.prio, JSON.stringify(j.attrs), j.claim?.id ?? null, j.claim?.startd ?? null, j.claim?.slot ?? null, j.cluster, j.proc);
+        this.st.updJob.run(
+          j.status,
+          j.prio,
+          JSON.stringify(j.attrs),
+          j.claim?.id ?? null,
+          j.claim?.startd ?? null,
+          j.claim?.slot ?? null,
+          j.cluster,
+          j.proc,
+        );
       }
       const emptied = new Set<number>();
       let sharedOf = -1;
@@ -837,7 +949,14 @@ export class JobQueue {
           if (c) this.st.insHistoryCluster.run(c.id, JSON.stringify(c.attrs));
           sharedOf = f.job.cluster;
         }
-        this.st.insHistory.run(f.job.cluster, f.job.proc, f.job.owner, f.job.status, f.completion, JSON.stringify(f.job.attrs));
+        this.st.insHistory.run(
+          f.job.cluster,
+          f.job.proc,
+          f.job.owner,
+          f.job.status,
+          f.completion,
+          JSON.stringify(f.job.attrs),
+        );
         this.st.delJob.run(f.job.cluster, f.job.proc);
         if ((this.clusters.get(f.job.cluster)?.procs ?? 0) <= 0) emptied.add(f.job.cluster);
       }
@@ -854,15 +973,35 @@ export class JobQueue {
   private flushed(dirty: Job[], finished: Array<{ job: Job }>): void {
     // watchers may still read a finished job's cluster attributes; empty clusters go after them
     this.onFlushed([...dirty, ...finished.map((f) => f.job)]);
-    for (const f of finished) if ((this.clusters.get(f.job.cluster)?.procs ?? 1) <= 0) this.clusters.delete(f.job.cluster);
+    for (const f of finished)
+      if ((this.clusters.get(f.job.cluster)?.procs ?? 1) <= 0) this.clusters.delete(f.job.cluster);
   }
 
   /** While `atomically` runs: each touched job as it was before (to put back if the write fails). */
-  private undo: Map<Job, { status: number; prio: number; attrs: Record<string, string>; claim?: ClaimRef; matching?: boolean; queued: boolean }> | undefined;
+  private undo:
+    | Map<
+        Job,
+        {
+          status: number;
+          prio: number;
+          attrs: Record<string, string>;
+          claim?: ClaimRef;
+          matching?: boolean;
+          queued: boolean;
+        }
+      >
+    | undefined;
 
   private remember(job: Job): void {
     if (!this.undo || this.undo.has(job)) return;
-    this.undo.set(job, { status: job.status, prio: job.prio, attrs: { ...job.attrs }, claim: job.claim, matching: job.matching, queued: this.jobs.get(jobKey(job.cluster, job.proc)) === job });
+    this.undo.set(job, {
+      status: job.status,
+      prio: job.prio,
+      attrs: { ...job.attrs },
+      claim: job.claim,
+      matching: job.matching,
+      queued: this.jobs.get(jobKey(job.cluster, job.proc)) === job,
+    });
   }
 
   /**
@@ -908,7 +1047,14 @@ export class JobQueue {
       // the totals follow the job back (it may have left the queue, changed status or submitter)
       const queued = this.jobs.get(key) === job;
       if (queued) this.count(job, job.status, -1);
-      Object.assign(job, { status: was.status, prio: was.prio, attrs: was.attrs, claim: was.claim, matching: was.matching, ad: undefined });
+      Object.assign(job, {
+        status: was.status,
+        prio: was.prio,
+        attrs: was.attrs,
+        claim: was.claim,
+        matching: was.matching,
+        ad: undefined,
+      });
       if (was.queued) this.count(job, job.status, 1);
       if (was.queued && !queued) {
         this.jobs.set(key, job);
@@ -937,11 +1083,18 @@ export class JobQueue {
    */
   /** Where a finished job stands in history's reading order (a page that ended with it goes on from there). */
   historyKey(cluster: number, proc: number): HistoryKey | undefined {
-    const r = this.db.prepare('SELECT completion_date FROM history WHERE cluster_id = ? AND proc_id = ?').get(cluster, proc) as { completion_date: number } | undefined;
+    const r = this.db
+      .prepare('SELECT completion_date FROM history WHERE cluster_id = ? AND proc_id = ?')
+      .get(cluster, proc) as { completion_date: number } | undefined;
     return r && { completion: r.completion_date, cluster, proc };
   }
 
-  *historyPage(opts: { owners?: string[]; clusters?: number[]; after?: HistoryKey; max: number }): Generator<HistoryRow> {
+  *historyPage(opts: {
+    owners?: string[];
+    clusters?: number[];
+    after?: HistoryKey;
+    max: number;
+  }): Generator<HistoryRow> {
     const where: string[] = [];
     const args: unknown[] = [];
     let byKey = false;
@@ -949,7 +1102,11 @@ export class JobQueue {
       const list = JSON.stringify(opts.clusters);
       where.push('h.cluster_id IN (SELECT value FROM json_each(?))');
       args.push(list);
-      const few = this.db.prepare('SELECT COUNT(*) AS n FROM (SELECT 1 FROM history WHERE cluster_id IN (SELECT value FROM json_each(?)) LIMIT 5001)').get(list) as { n: number };
+      const few = this.db
+        .prepare(
+          'SELECT COUNT(*) AS n FROM (SELECT 1 FROM history WHERE cluster_id IN (SELECT value FROM json_each(?)) LIMIT 5001)',
+        )
+        .get(list) as { n: number };
       byKey = few.n <= 5000;
     }
     if (opts.owners?.length) {
@@ -965,7 +1122,14 @@ export class JobQueue {
       `SELECT h.cluster_id, h.proc_id, h.owner, h.completion_date, h.ad, c.ad AS shared FROM history h ${byKey ? '' : 'INDEXED BY history_newest'} ` +
       `LEFT JOIN history_clusters c ON c.cluster_id = h.cluster_id ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ` +
       'ORDER BY h.completion_date DESC, h.cluster_id DESC, h.proc_id DESC LIMIT ?';
-    const rows = this.db.prepare(sql).all(...args, opts.max) as Array<{ cluster_id: number; proc_id: number; owner: string; completion_date: number; ad: string; shared: string | null }>;
+    const rows = this.db.prepare(sql).all(...args, opts.max) as Array<{
+      cluster_id: number;
+      proc_id: number;
+      owner: string;
+      completion_date: number;
+      ad: string;
+      shared: string | null;
+    }>;
     // a cluster's shared attributes are read once per page, and every row of it points at the same object
     const shared = new Map<number, Record<string, string>>();
     for (const r of rows) {
@@ -974,18 +1138,32 @@ export class JobQueue {
         s = shared.get(r.cluster_id);
         if (!s) shared.set(r.cluster_id, (s = JSON.parse(r.shared) as Record<string, string>));
       }
-      yield { cluster: r.cluster_id, proc: r.proc_id, owner: r.owner, completion: r.completion_date, attrs: JSON.parse(r.ad), shared: s };
+      yield {
+        cluster: r.cluster_id,
+        proc: r.proc_id,
+        owner: r.owner,
+        completion: r.completion_date,
+        attrs: JSON.parse(r.ad),
+        shared: s,
+      };
     }
   }
 
   /** The finished procs of a cluster (status and ad), committed ones plus those awaiting the flush. */
   historyOfCluster(cluster: number): Array<{ proc: number; status: number; ad: Record<string, string> }> {
-    const out = (this.db.prepare('SELECT proc_id, status, ad FROM history_ads WHERE cluster_id = ?').all(cluster) as Array<{ proc_id: number; status: number; ad: string }>).map((r) => ({
+    const out = (
+      this.db.prepare('SELECT proc_id, status, ad FROM history_ads WHERE cluster_id = ?').all(cluster) as Array<{
+        proc_id: number;
+        status: number;
+        ad: string;
+      }>
+    ).map((r) => ({
       proc: r.proc_id,
       status: r.status,
       ad: JSON.parse(r.ad) as Record<string, string>,
     }));
-    for (const f of this.finished) if (f.job.cluster === cluster) out.push({ proc: f.job.proc, status: f.job.status, ad: this.merged(f.job) });
+    for (const f of this.finished)
+      if (f.job.cluster === cluster) out.push({ proc: f.job.proc, status: f.job.status, ad: this.merged(f.job) });
     return out;
   }
 
@@ -996,7 +1174,11 @@ export class JobQueue {
           'DELETE FROM history WHERE (cluster_id, proc_id) IN (SELECT cluster_id, proc_id FROM history ORDER BY completion_date DESC LIMIT -1 OFFSET ?)',
         )
         .run(max);
-      this.db.prepare('DELETE FROM history_clusters WHERE NOT EXISTS (SELECT 1 FROM history h WHERE h.cluster_id = history_clusters.cluster_id)').run();
+      this.db
+        .prepare(
+          'DELETE FROM history_clusters WHERE NOT EXISTS (SELECT 1 FROM history h WHERE h.cluster_id = history_clusters.cluster_id)',
+        )
+        .run();
     })();
   }
 }

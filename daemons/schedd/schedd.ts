@@ -83,14 +83,24 @@ export class Schedd {
     private opts: ScheddOptions,
   ) {
     this.mailer = new Mailer(opts.mailCommand, log);
-    this.userLog = new UserLogWriter({ onError: (path, err) => log.warn({ path, err: err.message }, 'cannot write the job event log') });
+    this.userLog = new UserLogWriter({
+      onError: (path, err) => log.warn({ path, err: err.message }, 'cannot write the job event log'),
+    });
     this.deps = new Dependencies(queue);
     this.gangs = new GangClaims({
       queue: this.queue,
       log: this.log,
       claims: this.claims,
       startd: (a) => this.startd(a),
-      claimRequest: (job, slot, id, extra) => ({ slot, job: { attrs: { ...this.queue.merged(job), ...extra } }, schedd: this.opts.name, schedd_address: this.opts.address, lease: this.opts.lease(), activate: false, claim: id }),
+      claimRequest: (job, slot, id, extra) => ({
+        slot,
+        job: { attrs: { ...this.queue.merged(job), ...extra } },
+        schedd: this.opts.name,
+        schedd_address: this.opts.address,
+        lease: this.opts.lease(),
+        activate: false,
+        claim: id,
+      }),
       beginStart: (j) => this.beginStart(j),
       recordStarting: (j, c) => this.recordStarting(j, c),
       startMayHaveHappened: (jobs, a, e) => this.startMayHaveHappened(jobs, a, e),
@@ -121,7 +131,11 @@ export class Schedd {
 
   /** The negotiator's reservation for this cycle (Matched), and when it is expected to start (0: unknown). */
   reserve(slots: string[], start: number): void {
-    if (this.reserved.set(slots, start)) this.log.info({ slots: slots.slice(0, 20), start: start || undefined }, slots.length ? 'slots reserved for a parallel job' : 'reservation for a parallel job ended');
+    if (this.reserved.set(slots, start))
+      this.log.info(
+        { slots: slots.slice(0, 20), start: start || undefined },
+        slots.length ? 'slots reserved for a parallel job' : 'reservation for a parallel job ended',
+      );
   }
 
   /** Mail the job's owner (or notify_user) if the job asked to be told about this event. */
@@ -147,7 +161,10 @@ export class Schedd {
       host: String(this.queue.value(job, 'RemoteHost') ?? this.queue.value(job, 'LastRemoteHost') ?? ''),
       notification,
       mailPoints: typeof points === 'string' ? points : undefined,
-      notifyUser: typeof this.queue.value(job, 'NotifyUser') === 'string' ? String(this.queue.value(job, 'NotifyUser')) : undefined,
+      notifyUser:
+        typeof this.queue.value(job, 'NotifyUser') === 'string'
+          ? String(this.queue.value(job, 'NotifyUser'))
+          : undefined,
       runSeconds: start ? Math.max(0, now() - start) : undefined,
       ...extra,
     };
@@ -164,7 +181,8 @@ export class Schedd {
 
   /** A job that ran inside the schedd (a DAG) has ended. */
   finishLocalJob(job: Job, status: number, changes: Record<string, string | null>, exitCode: number): void {
-    if (status === JobStatus.Removed) this.logEvent(job, { type: 'aborted', reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
+    if (status === JobStatus.Removed)
+      this.logEvent(job, { type: 'aborted', reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
     else this.logEvent(job, { type: 'terminated', normal: true, returnValue: exitCode });
     this.queue.finish(job, status, { ...this.wallClock(job), ...changes, JobCurrentStartDate: null });
     this.onQueueChanged();
@@ -176,7 +194,9 @@ export class Schedd {
       this.settleWaiting([...new Set([...clusters].flatMap((c) => this.deps.dependents(c)))]);
       return;
     }
-    const waiting = [...this.queue.jobs.values()].filter((j) => j.status === JobStatus.Held && this.queue.value(j, DEPENDENCY_HOLD) === true);
+    const waiting = [...this.queue.jobs.values()].filter(
+      (j) => j.status === JobStatus.Held && this.queue.value(j, DEPENDENCY_HOLD) === true,
+    );
     for (const j of waiting) this.deps.note(j);
     this.settleWaiting(waiting);
   }
@@ -191,10 +211,21 @@ export class Schedd {
       if (verdict === 'ready' && typeof thenHold === 'string') {
         // the dependency is met, the user's hold (dsubmit -h, dhold) remains: drelease starts the job
         const code = Number(this.queue.value(job, THEN_HOLD_CODE)) || HoldCode.UserRequest;
-        this.queue.update(job, { HoldReason: lit(thenHold), HoldReasonCode: String(code), HoldReasonSubCode: '0', [DEPENDENCY_HOLD]: null, [THEN_HOLD]: null, [THEN_HOLD_CODE]: null });
+        this.queue.update(job, {
+          HoldReason: lit(thenHold),
+          HoldReasonCode: String(code),
+          HoldReasonSubCode: '0',
+          [DEPENDENCY_HOLD]: null,
+          [THEN_HOLD]: null,
+          [THEN_HOLD_CODE]: null,
+        });
         this.log.info({ cluster: job.cluster, proc: job.proc }, 'dependency satisfied: job stays held by its user');
       } else if (verdict === 'ready') {
-        this.queue.update(job, { HoldReason: null, HoldReasonCode: null, HoldReasonSubCode: null, [DEPENDENCY_HOLD]: null }, JobStatus.Idle);
+        this.queue.update(
+          job,
+          { HoldReason: null, HoldReasonCode: null, HoldReasonSubCode: null, [DEPENDENCY_HOLD]: null },
+          JobStatus.Idle,
+        );
         this.logEvent(job, { type: 'released', reason: 'dependency satisfied' });
         this.log.info({ cluster: job.cluster, proc: job.proc }, 'dependency satisfied: job released');
       } else if (verdict === 'never') {
@@ -248,7 +279,12 @@ export class Schedd {
   // ---- submission ----
 
   /** Queue a submission at once (a DAG's node; small ones). */
-  submit(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Job[] {
+  submit(
+    identity: Identity,
+    clusterId: number,
+    clusterAttrs: Record<string, string>,
+    procs: Array<Record<string, string>>,
+  ): Job[] {
     const steps = this.submission(identity, clusterId, clusterAttrs, procs);
     for (;;) {
       const n = steps.next();
@@ -261,7 +297,12 @@ export class Schedd {
    * written and logged without holding up other clients, the job path, or the keepalive of the submitter's
    * own connection. Acknowledged (resolved) once the whole submission is committed.
    */
-  async submitPaced(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>> | number): Promise<Job[]> {
+  async submitPaced(
+    identity: Identity,
+    clusterId: number,
+    clusterAttrs: Record<string, string>,
+    procs: Array<Record<string, string>> | number,
+  ): Promise<Job[]> {
     // a count: that many procs with nothing of their own (checked against the limit before any is made)
     if (typeof procs === 'number') procs = this.plainProcs(procs);
     const steps = this.submission(identity, clusterId, clusterAttrs, procs);
@@ -273,7 +314,10 @@ export class Schedd {
   }
 
   private tooMany(n: number): DschedError {
-    return new DschedError('SUBMIT_QUEUE', `the submission queues ${n} jobs; at most ${this.opts.maxProcs()} are allowed (MAX_JOBS_PER_SUBMISSION)`);
+    return new DschedError(
+      'SUBMIT_QUEUE',
+      `the submission queues ${n} jobs; at most ${this.opts.maxProcs()} are allowed (MAX_JOBS_PER_SUBMISSION)`,
+    );
   }
 
   private plainProcs(count: number): Array<Record<string, string>> {
@@ -282,14 +326,20 @@ export class Schedd {
   }
 
   /** The work of a submission, yielding between pieces of SUBMIT_PIECE procs. */
-  private *submission(identity: Identity, clusterId: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>): Generator<void, Job[]> {
+  private *submission(
+    identity: Identity,
+    clusterId: number,
+    clusterAttrs: Record<string, string>,
+    procs: Array<Record<string, string>>,
+  ): Generator<void, Job[]> {
     if (procs.length === 0) throw new DschedError('SUBMIT_QUEUE', 'the submission queues no jobs');
     if (procs.length > this.opts.maxProcs()) throw this.tooMany(procs.length);
     checkDagJob(clusterAttrs, procs);
     const owner = identity.name;
     const rights = runAsOwner(owner);
     const pieces = (function* () {
-      for (let start = 0; start < procs.length; start += SUBMIT_PIECE) yield { start, piece: procs.slice(start, start + SUBMIT_PIECE) };
+      for (let start = 0; start < procs.length; start += SUBMIT_PIECE)
+        yield { start, piece: procs.slice(start, start + SUBMIT_PIECE) };
     })();
     for (const { start, piece } of pieces) {
       if (start > 0) yield;
@@ -297,7 +347,10 @@ export class Schedd {
       for (const attrs of start === 0 ? [clusterAttrs, ...piece] : piece)
         for (const [name, text] of Object.entries(attrs))
           if (text.length > classadLimits.maxInputChars)
-            throw new DschedError('INPUT_TOO_LARGE', `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`);
+            throw new DschedError(
+              'INPUT_TOO_LARGE',
+              `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`,
+            );
       if (!identity.admin) checkJobFiles(clusterAttrs, piece, rights, this.opts.protectedDirs ?? []);
       checkEventLogs(start === 0 ? [clusterAttrs, ...piece] : piece, rights);
     }
@@ -337,7 +390,11 @@ export class Schedd {
     if (typeof dependText === 'string' && dependText) {
       this.deps.validate(parseDepend(dependText));
       // held at submit too (qsub -h -W depend=…): PBS keeps the user hold once the dependency is met
-      if (attrs.JobStatus === String(JobStatus.Held)) Object.assign(attrs, { [THEN_HOLD]: attrs.HoldReason ?? lit('submitted on hold'), [THEN_HOLD_CODE]: attrs.HoldReasonCode ?? String(HoldCode.SubmittedOnHold) });
+      if (attrs.JobStatus === String(JobStatus.Held))
+        Object.assign(attrs, {
+          [THEN_HOLD]: attrs.HoldReason ?? lit('submitted on hold'),
+          [THEN_HOLD_CODE]: attrs.HoldReasonCode ?? String(HoldCode.SubmittedOnHold),
+        });
       Object.assign(attrs, {
         JobStatus: String(JobStatus.Held),
         HoldReason: lit(`waiting for dependency ${dependText}`),
@@ -371,7 +428,9 @@ export class Schedd {
       if (i > 0) yield;
       const piece = jobs.length > SUBMIT_PIECE ? jobs.slice(i, i + SUBMIT_PIECE) : jobs;
       for (const w of this.watchers) w(piece);
-      for (const j of piece) if (this.dags && j.status === JobStatus.Idle && this.queue.value(j, 'JobUniverse') === Universe.Scheduler) this.dags.start(j);
+      for (const j of piece)
+        if (this.dags && j.status === JobStatus.Idle && this.queue.value(j, 'JobUniverse') === Universe.Scheduler)
+          this.dags.start(j);
     }
     this.onQueueChanged();
     return jobs;
@@ -383,7 +442,16 @@ export class Schedd {
     const work: Promise<void>[] = [];
     for (const m of matches) {
       if (m.gang?.length) {
-        work.push(this.gangs.claim(Number(m.autocluster), m.gang).catch((e) => this.log.error({ autocluster: m.autocluster, err: (e as Error).message }, 'could not start the parallel job')));
+        work.push(
+          this.gangs
+            .claim(Number(m.autocluster), m.gang)
+            .catch((e) =>
+              this.log.error(
+                { autocluster: m.autocluster, err: (e as Error).message },
+                'could not start the parallel job',
+              ),
+            ),
+        );
         continue;
       }
       for (let i = 0; i < Math.max(1, m.count); i++) {
@@ -394,7 +462,10 @@ export class Schedd {
           this.claimAndStart(job, m.slot, m.startd).catch((e) => {
             // the queue could not be written (disk full): the job waits for another match
             if (job.status === JobStatus.Idle && !job.claim) job.matching = false;
-            this.log.error({ cluster: job.cluster, proc: job.proc, err: (e as Error).message }, 'could not start the job');
+            this.log.error(
+              { cluster: job.cluster, proc: job.proc, err: (e as Error).message },
+              'could not start the job',
+            );
           }),
         );
       }
@@ -450,12 +521,21 @@ export class Schedd {
         this.onQueueChanged();
         return;
       }
-      const claim: Claim = { id: reply.claim, startd: startdAddr, slot: reply.slot, lastAc: job.ac, renewedAt: Date.now() };
+      const claim: Claim = {
+        id: reply.claim,
+        startd: startdAddr,
+        slot: reply.slot,
+        lastAc: job.ac,
+        renewedAt: Date.now(),
+      };
       this.claims.set(claim.id, claim);
       // the slot's host (from its ad, which the collector checked against its startd) is who may report on
       // the claim: a dynamic slot said to be on another host is not taken
       if (!sameHost(hostOfName(reply.slot), hostOfName(slot))) {
-        this.log.warn({ cluster: job.cluster, proc: job.proc, slot, replied: reply.slot }, 'claim refused: the startd named a slot of another host');
+        this.log.warn(
+          { cluster: job.cluster, proc: job.proc, slot, replied: reply.slot },
+          'claim refused: the startd named a slot of another host',
+        );
         job.matching = false;
         await this.releaseClaim(claim, true);
         await this.recordStarting(job, undefined);
@@ -485,8 +565,17 @@ export class Schedd {
     if (code !== undefined && code !== 'DAEMON_UNREACHABLE' && code !== 'TIMEOUT' && code !== 'INTERNAL') return false;
     // no connection at all (grpc-js's words for it): the request never left
     if (code === 'DAEMON_UNREACHABLE' && /No connection established/.test((e as Error).message)) return false;
-    for (const job of jobs) this.log.warn({ cluster: job.cluster, proc: job.proc, startd: startdAddr, err: (e as Error).message }, 'no answer to the start request: asking the startd whether the job runs');
-    void this.reconnectStartd(startdAddr, jobs).catch((err) => this.log.error({ startd: startdAddr, jobs: jobs.length, err: (err as Error).message }, 'could not settle the jobs'));
+    for (const job of jobs)
+      this.log.warn(
+        { cluster: job.cluster, proc: job.proc, startd: startdAddr, err: (e as Error).message },
+        'no answer to the start request: asking the startd whether the job runs',
+      );
+    void this.reconnectStartd(startdAddr, jobs).catch((err) =>
+      this.log.error(
+        { startd: startdAddr, jobs: jobs.length, err: (err as Error).message },
+        'could not settle the jobs',
+      ),
+    );
     return true;
   }
 
@@ -501,7 +590,10 @@ export class Schedd {
   }
 
   /** Record (or forget) the claim an idle job is being started on, and wait until that is on disk. */
-  private async recordStarting(job: Job, claim: { id: string; startd: string; slot: string } | undefined): Promise<void> {
+  private async recordStarting(
+    job: Job,
+    claim: { id: string; startd: string; slot: string } | undefined,
+  ): Promise<void> {
     job.claim = claim;
     if (!claim) job.matching = false;
     this.queue.update(job, {});
@@ -557,11 +649,20 @@ export class Schedd {
     try {
       let errors: string[];
       try {
-        const r = await this.startd(startdAddr).activateMany(items.map(({ claim, next }) => ({ claim: claim.id, job: this.queue.merged(next) })));
+        const r = await this.startd(startdAddr).activateMany(
+          items.map(({ claim, next }) => ({ claim: claim.id, job: this.queue.merged(next) })),
+        );
         errors = items.map((_, i) => r.errors[i] ?? 'the startd did not answer for this claim');
       } catch (e) {
         // no answer is no refusal: the startd may have started them (asked with ClaimStatus)
-        if (this.startMayHaveHappened(items.map(({ next }) => next), startdAddr, e)) return;
+        if (
+          this.startMayHaveHappened(
+            items.map(({ next }) => next),
+            startdAddr,
+            e,
+          )
+        )
+          return;
         errors = items.map(() => (e as Error).message);
       }
       let failed = false;
@@ -605,7 +706,10 @@ export class Schedd {
   private checkClaimHost(claim: { slot: string }, callerHost: string): void {
     const host = hostOfName(claim.slot);
     if (!sameHost(host, callerHost))
-      throw new DschedError('PERMISSION_DENIED', `that claim was given to the startd on ${host}, not to one on ${callerHost}`);
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        `that claim was given to the startd on ${host}, not to one on ${callerHost}`,
+      );
   }
 
   /** The events a startd on `callerHost` reports; each must be about a claim given to a startd on that host. */
@@ -628,7 +732,8 @@ export class Schedd {
         // (a rank's event while its gang is being found again after a restart: reported again later)
         if (this.gangs.isRestoring(ev.claim)) continue;
         if (this.gangs.isFollower(ev.claim)) {
-          if (job && this.claims.get(ev.claim) && sameHost(hostOfName(this.claims.get(ev.claim)!.slot), callerHost)) this.gangs.rankEvent(ev);
+          if (job && this.claims.get(ev.claim) && sameHost(hostOfName(this.claims.get(ev.claim)!.slot), callerHost))
+            this.gangs.rankEvent(ev);
           acked.push(ev.seq);
           continue;
         }
@@ -643,11 +748,18 @@ export class Schedd {
       // cannot reach gets no acknowledgement and reports again.
       let transferError: string | undefined;
       // (a held or removed job's output stays behind, as in HTCondor)
-      if (ev.output && ((ev.type === 'exited' && (job.status === JobStatus.Running || job.status === JobStatus.Idle)) || ev.type === 'evicted')) {
+      if (
+        ev.output &&
+        ((ev.type === 'exited' && (job.status === JobStatus.Running || job.status === JobStatus.Idle)) ||
+          ev.type === 'evicted')
+      ) {
         try {
           transferError = await this.fetchOutput(job, ev.type === 'evicted');
         } catch (e) {
-          this.log.warn({ cluster: job.cluster, proc: job.proc, err: (e as Error).message }, 'could not fetch the output yet; the startd will report again');
+          this.log.warn(
+            { cluster: job.cluster, proc: job.proc, err: (e as Error).message },
+            'could not fetch the output yet; the startd will report again',
+          );
           continue;
         }
       }
@@ -655,8 +767,16 @@ export class Schedd {
       // the exit of a job running when the schedd started: its events go to the log once (a previous run
       // may have logged them and been killed before it recorded the exit; the startd then reports it again)
       const path = this.queue.value(job, 'UserLog');
-      if (ev.type === 'exited' && this.unsure.delete(key) && typeof path === 'string' && loggedEnd(path, job.cluster, job.proc, this.fileOwner(job))) {
-        this.log.info({ cluster: job.cluster, proc: job.proc }, 'exit recorded again after a restart: its events are in the log already');
+      if (
+        ev.type === 'exited' &&
+        this.unsure.delete(key) &&
+        typeof path === 'string' &&
+        loggedEnd(path, job.cluster, job.proc, this.fileOwner(job))
+      ) {
+        this.log.info(
+          { cluster: job.cluster, proc: job.proc },
+          'exit recorded again after a restart: its events are in the log already',
+        );
         this.quiet.add(key);
       }
       // a job that ends while the schedd is still reconnecting to it has no claim object yet: its claim is
@@ -678,7 +798,13 @@ export class Schedd {
         case 'update': {
           // attributes only (usage, chirp): folded in above; a grown image size is event 006
           const image = Number(ev.update?.attrs?.ImageSize);
-          if (image > imageBefore) this.logEvent(job, { type: 'image_size', imageSizeKb: image, memoryUsageMb: Number(this.queue.value(job, 'MemoryUsage')) || undefined, residentSetSizeKb: Number(this.queue.value(job, 'ResidentSetSize')) || 0 });
+          if (image > imageBefore)
+            this.logEvent(job, {
+              type: 'image_size',
+              imageSizeKb: image,
+              memoryUsageMb: Number(this.queue.value(job, 'MemoryUsage')) || undefined,
+              residentSetSizeKb: Number(this.queue.value(job, 'ResidentSetSize')) || 0,
+            });
           break;
         }
         case 'suspended': // the startd's SUSPEND policy stopped the job (exit_code: how many processes)
@@ -734,7 +860,9 @@ export class Schedd {
       list.push({ claim, next });
     }
     for (const [addr, items] of byStartd)
-      void this.startOnClaims(addr, items).catch((e) => this.log.error({ startd: addr, err: (e as Error).message }, 'could not reuse the claims'));
+      void this.startOnClaims(addr, items).catch((e) =>
+        this.log.error({ startd: addr, err: (e as Error).message }, 'could not reuse the claims'),
+      );
     this.onQueueChanged();
     return acked;
   }
@@ -743,7 +871,13 @@ export class Schedd {
     const start = Number(this.queue.value(job, 'JobCurrentStartDate') ?? now());
     const prev = Number(this.queue.value(job, 'RemoteWallClockTime') ?? 0);
     const run = Math.max(0, now() - start);
-    return { RemoteWallClockTime: (prev + run).toFixed(1), LastRemoteHost: lit(job.claim?.slot ?? ''), RemoteHost: null, StartdAddress: null, CurrentHosts: '0' };
+    return {
+      RemoteWallClockTime: (prev + run).toFixed(1),
+      LastRemoteHost: lit(job.claim?.slot ?? ''),
+      RemoteHost: null,
+      StartdAddress: null,
+      CurrentHosts: '0',
+    };
   }
 
   private spoolDir(job: Job): string {
@@ -756,11 +890,18 @@ export class Schedd {
   }
 
   /** FetchInput: the input files of a job starting on a claim, read with its owner's permissions. */
-  async sendInput(claimId: string, id: { cluster: number; proc: number }, sink: (c: FileChunk) => Promise<void>, callerHost: string): Promise<void> {
+  async sendInput(
+    claimId: string,
+    id: { cluster: number; proc: number },
+    sink: (c: FileChunk) => Promise<void>,
+    callerHost: string,
+  ): Promise<void> {
     const job = this.queue.jobs.get(jobKey(id.cluster, id.proc));
     // a parallel job's rank on another of its claims gets no input files
-    if (job?.claim && this.gangs.rankInput(claimId, id)) return this.checkClaimHost(this.claims.get(claimId) ?? job.claim, callerHost);
-    if (!job || job.claim?.id !== claimId) throw new DschedError('CLAIM_NOT_FOUND', `job ${id.cluster}.${id.proc} is not starting on that claim`);
+    if (job?.claim && this.gangs.rankInput(claimId, id))
+      return this.checkClaimHost(this.claims.get(claimId) ?? job.claim, callerHost);
+    if (!job || job.claim?.id !== claimId)
+      throw new DschedError('CLAIM_NOT_FOUND', `job ${id.cluster}.${id.proc} is not starting on that claim`);
     this.checkClaimHost(job.claim, callerHost);
     const v = (n: string) => this.queue.value(job, n);
     const evictOutput = String(v('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT';
@@ -809,7 +950,8 @@ export class Schedd {
       return undefined;
     } catch (e) {
       if (e instanceof DschedError && (e.code === 'DAEMON_UNREACHABLE' || e.code === 'TIMEOUT')) throw e;
-      const details = e instanceof DschedError ? e.message : `writing output into ${String(v('Iwd') ?? '')}: ${errnoText(e)}`;
+      const details =
+        e instanceof DschedError ? e.message : `writing output into ${String(v('Iwd') ?? '')}: ${errnoText(e)}`;
       const reason = `Transfer output files failure at access point ${this.opts.name} while receiving files from the execution point ${c.slot}. Details: ${details}`;
       this.log.warn({ cluster: job.cluster, proc: job.proc, reason }, 'output transfer failed');
       return reason;
@@ -818,18 +960,26 @@ export class Schedd {
 
   private jobExited(job: Job, ev: JobEvent__Output, transferError?: string) {
     this.disarmDuration(jobKey(job.cluster, job.proc));
-    const walltime = job.status === JobStatus.Running ? walltimeExit(this.queue, job, ev.exit_by_signal ? ev.exit_signal : undefined) : undefined;
+    const walltime =
+      job.status === JobStatus.Running
+        ? walltimeExit(this.queue, job, ev.exit_by_signal ? ev.exit_signal : undefined)
+        : undefined;
     if (walltime) {
       // killed for its walltime: it ends with PBS's exit status, and PBS's line closes its error file
       ev = { ...ev, exit_by_signal: false, exit_signal: 0, exit_code: walltime.exitCode };
       const err = appendToErrorFile(this.queue, job, this.fileOwner(job), walltime.message);
-      if (err) this.log.warn({ cluster: job.cluster, proc: job.proc, err }, 'cannot write the walltime message to the error file');
+      if (err)
+        this.log.warn(
+          { cluster: job.cluster, proc: job.proc, err },
+          'cannot write the walltime message to the error file',
+        );
     }
     const exit: Record<string, string | null> = ev.exit_by_signal
       ? { ExitBySignal: 'true', ExitSignal: String(ev.exit_signal), ExitCode: null }
       : { ExitBySignal: 'false', ExitCode: String(ev.exit_code), ExitSignal: null };
     const facts: Partial<JobFacts> = ev.exit_by_signal ? { signal: ev.exit_signal } : { exitCode: ev.exit_code };
-    if (job.status === JobStatus.Removed) this.mail('abort', job, { removeReason: String(this.queue.value(job, 'RemoveReason') ?? '') });
+    if (job.status === JobStatus.Removed)
+      this.mail('abort', job, { removeReason: String(this.queue.value(job, 'RemoveReason') ?? '') });
     // the end is mailed once the policy has decided the job is done with (completed or held), never for a
     // run that on_exit_remove/max_retries sends back to the queue; host and run time are read before the
     // exit clears them
@@ -838,7 +988,12 @@ export class Schedd {
     // ends because it was held or removed did not exit of its own accord and is not counted
     const stopped = job.status === JobStatus.Removed || job.status === JobStatus.Held;
     const completions = Number(this.queue.value(job, 'NumJobCompletions') ?? 0) + (stopped ? 0 : 1);
-    const changes = { ...this.wallClock(job), ...exit, JobCurrentStartDate: null, NumJobCompletions: String(completions) };
+    const changes = {
+      ...this.wallClock(job),
+      ...exit,
+      JobCurrentStartDate: null,
+      NumJobCompletions: String(completions),
+    };
     job.claim = undefined;
     job.matching = false;
     if (job.status === JobStatus.Removed) {
@@ -853,7 +1008,8 @@ export class Schedd {
     }
     // the ad with the exit status in place is what the policy expressions see
     this.queue.update(job, changes);
-    if (String(this.queue.value(job, 'WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT') rmSync(this.spoolDir(job), { recursive: true, force: true });
+    if (String(this.queue.value(job, 'WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT')
+      rmSync(this.spoolDir(job), { recursive: true, force: true });
     if (transferError) {
       // as HTCondor: output that did not come back holds the job (code 12) instead of completing it
       this.hold(job, transferError, HoldCode.TransferOutputError, 0);
@@ -861,7 +1017,12 @@ export class Schedd {
       return;
     }
     const usage = terminationUsage((n) => this.queue.value(job, n), this.runBytes.take(jobKey(job.cluster, job.proc)));
-    this.logEvent(job, ev.exit_by_signal ? { type: 'terminated', normal: false, signal: ev.exit_signal, ...usage } : { type: 'terminated', normal: true, returnValue: ev.exit_code, ...usage });
+    this.logEvent(
+      job,
+      ev.exit_by_signal
+        ? { type: 'terminated', normal: false, signal: ev.exit_signal, ...usage }
+        : { type: 'terminated', normal: true, returnValue: ev.exit_code, ...usage },
+    );
     const ad = this.queue.ad(job);
     const hold = this.evalPolicy(ad, 'OnExitHold', false);
     if (hold) {
@@ -879,7 +1040,15 @@ export class Schedd {
     }
     this.queue.finish(job, JobStatus.Completed);
     mailEnd();
-    this.log.info({ cluster: job.cluster, proc: job.proc, exitCode: ev.exit_by_signal ? undefined : ev.exit_code, signal: ev.exit_by_signal ? ev.exit_signal : undefined }, 'job completed');
+    this.log.info(
+      {
+        cluster: job.cluster,
+        proc: job.proc,
+        exitCode: ev.exit_by_signal ? undefined : ev.exit_code,
+        signal: ev.exit_by_signal ? ev.exit_signal : undefined,
+      },
+      'job completed',
+    );
   }
 
   private evalPolicy(ad: ClassAd, attr: string, dflt: boolean): boolean {
@@ -913,7 +1082,8 @@ export class Schedd {
    */
   private lostRun(job: Job, reason: string) {
     const c = job.claim;
-    if (c && job.status !== JobStatus.Idle) this.queue.loseRun(c.id, { cluster: job.cluster, proc: job.proc, startd: c.startd, slot: c.slot });
+    if (c && job.status !== JobStatus.Idle)
+      this.queue.loseRun(c.id, { cluster: job.cluster, proc: job.proc, startd: c.startd, slot: c.slot });
     this.jobEvicted(job, reason);
   }
 
@@ -925,16 +1095,30 @@ export class Schedd {
    */
   private takeBackLostRun(job: Job | undefined, ev: JobEvent__Output, callerHost: string): job is Job {
     const was = this.queue.lostRuns.get(ev.claim);
-    if (!job || ev.type !== 'exited' || !was || was.cluster !== job.cluster || was.proc !== job.proc || !sameHost(hostOfName(was.slot), callerHost)) return false;
+    if (
+      !job ||
+      ev.type !== 'exited' ||
+      !was ||
+      was.cluster !== job.cluster ||
+      was.proc !== job.proc ||
+      !sameHost(hostOfName(was.slot), callerHost)
+    )
+      return false;
     if ((job.status === JobStatus.Running || job.status === JobStatus.Idle) && job.claim) {
       // running again, or being started again (maybe still waiting to hear from its startd after a restart)
       const c = job.claim;
-      this.log.warn({ cluster: job.cluster, proc: job.proc, slot: c.slot }, 'a run given up on completed after all: the job’s new run is stopped');
+      this.log.warn(
+        { cluster: job.cluster, proc: job.proc, slot: c.slot },
+        'a run given up on completed after all: the job’s new run is stopped',
+      );
       void this.releaseClaim(this.claims.get(c.id) ?? { id: c.id, startd: c.startd, slot: c.slot, lastAc: 0 }, true);
     } else if (job.status !== JobStatus.Idle) return false;
     this.queue.forgetLostRun(ev.claim);
     job.claim = { id: ev.claim, startd: was.startd, slot: was.slot };
-    this.log.info({ cluster: job.cluster, proc: job.proc, slot: was.slot }, 'the exit of a run given up on arrived: recorded as the job’s completion');
+    this.log.info(
+      { cluster: job.cluster, proc: job.proc, slot: was.slot },
+      'the exit of a run given up on arrived: recorded as the job’s completion',
+    );
     return true;
   }
 
@@ -947,7 +1131,11 @@ export class Schedd {
     }
     job.claim = undefined;
     job.matching = false;
-    this.queue.update(job, { ...this.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()), [WALLTIME_KILLED]: null }, job.status === JobStatus.Running || job.status === JobStatus.Suspended ? JobStatus.Idle : undefined);
+    this.queue.update(
+      job,
+      { ...this.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()), [WALLTIME_KILLED]: null },
+      job.status === JobStatus.Running || job.status === JobStatus.Suspended ? JobStatus.Idle : undefined,
+    );
     this.logEvent(job, { type: 'evicted', reason });
     this.log.info({ cluster: job.cluster, proc: job.proc, reason }, 'job evicted: back to idle');
     this.releaseIfAsked(job);
@@ -958,13 +1146,23 @@ export class Schedd {
     const reason = this.queue.value(job, RELEASE_WHEN_STOPPED);
     if (reason === undefined || job.status !== JobStatus.Held || job.claim) return;
     this.queue.update(job, { [RELEASE_WHEN_STOPPED]: null });
-    if (this.actOne(job, 'release', String(reason)) === undefined) this.log.info({ cluster: job.cluster, proc: job.proc }, 'job released now that its run has stopped');
+    if (this.actOne(job, 'release', String(reason)) === undefined)
+      this.log.info({ cluster: job.cluster, proc: job.proc }, 'job released now that its run has stopped');
   }
 
   // ---- user actions ----
 
   private hold(job: Job, reason: string, code: number, sub: number) {
-    this.queue.update(job, { HoldReason: lit(reason), HoldReasonCode: String(code), HoldReasonSubCode: String(sub), [RELEASE_WHEN_STOPPED]: null }, JobStatus.Held);
+    this.queue.update(
+      job,
+      {
+        HoldReason: lit(reason),
+        HoldReasonCode: String(code),
+        HoldReasonSubCode: String(sub),
+        [RELEASE_WHEN_STOPPED]: null,
+      },
+      JobStatus.Held,
+    );
     this.logEvent(job, { type: 'held', reason, code, subCode: sub });
     this.log.info({ cluster: job.cluster, proc: job.proc, holdReason: reason }, 'job held');
   }
@@ -1001,21 +1199,42 @@ export class Schedd {
         continue;
       }
       if (active(attr('PeriodicRemove')) && isTrue(this.queue.ad(job).evaluate('PeriodicRemove'))) {
-        const r = this.actOne(job, 'remove', `The job attribute PeriodicRemove expression '${attr('PeriodicRemove')}' evaluated to TRUE`);
+        const r = this.actOne(
+          job,
+          'remove',
+          `The job attribute PeriodicRemove expression '${attr('PeriodicRemove')}' evaluated to TRUE`,
+        );
         if (r && typeof r !== 'string') kills.push(r());
         continue;
       }
-      if ((job.status === JobStatus.Idle || job.status === JobStatus.Running) && active(attr('PeriodicHold')) && isTrue(this.queue.ad(job).evaluate('PeriodicHold'))) {
+      if (
+        (job.status === JobStatus.Idle || job.status === JobStatus.Running) &&
+        active(attr('PeriodicHold')) &&
+        isTrue(this.queue.ad(job).evaluate('PeriodicHold'))
+      ) {
         const ad = this.queue.ad(job);
         const custom = ad.lookupJS('PeriodicHoldReason');
-        const reason = typeof custom === 'string' && custom ? custom : `The job attribute PeriodicHold expression '${attr('PeriodicHold')}' evaluated to TRUE`;
+        const reason =
+          typeof custom === 'string' && custom
+            ? custom
+            : `The job attribute PeriodicHold expression '${attr('PeriodicHold')}' evaluated to TRUE`;
         this.hold(job, reason, HoldCode.JobPolicy, Number(ad.lookupJS('PeriodicHoldSubCode') ?? 0) || 0);
         const k = this.stopJob(job, reason);
         if (k) kills.push(k);
         continue;
       }
-      if (job.status === JobStatus.Held && this.queue.value(job, DEPENDENCY_HOLD) !== true && active(attr('PeriodicRelease')) && isTrue(this.queue.ad(job).evaluate('PeriodicRelease'))) {
-        if (!job.claim) this.actOne(job, 'release', `The job attribute PeriodicRelease expression '${attr('PeriodicRelease')}' evaluated to TRUE`);
+      if (
+        job.status === JobStatus.Held &&
+        this.queue.value(job, DEPENDENCY_HOLD) !== true &&
+        active(attr('PeriodicRelease')) &&
+        isTrue(this.queue.ad(job).evaluate('PeriodicRelease'))
+      ) {
+        if (!job.claim)
+          this.actOne(
+            job,
+            'release',
+            `The job attribute PeriodicRelease expression '${attr('PeriodicRelease')}' evaluated to TRUE`,
+          );
         continue;
       }
       if (attr('AllowedJobDuration') !== undefined) this.holdIfOverDuration(job, t, kills);
@@ -1039,10 +1258,22 @@ export class Schedd {
         if (j.cluster !== cluster) {
           cluster = j.cluster;
           const a = this.queue.clusters.get(cluster)?.attrs ?? {};
-          shared = active(a.PeriodicRemove) || active(a.PeriodicHold) || active(a.PeriodicRelease) || a.AllowedJobDuration !== undefined;
+          shared =
+            active(a.PeriodicRemove) ||
+            active(a.PeriodicHold) ||
+            active(a.PeriodicRelease) ||
+            a.AllowedJobDuration !== undefined;
         }
         const o = j.attrs;
-        if (shared || o.PeriodicRemove !== undefined || o.PeriodicHold !== undefined || o.PeriodicRelease !== undefined || o.AllowedJobDuration !== undefined || o[RELEASE_WHEN_STOPPED] !== undefined) out.push(j);
+        if (
+          shared ||
+          o.PeriodicRemove !== undefined ||
+          o.PeriodicHold !== undefined ||
+          o.PeriodicRelease !== undefined ||
+          o.AllowedJobDuration !== undefined ||
+          o[RELEASE_WHEN_STOPPED] !== undefined
+        )
+          out.push(j);
       },
       () => false,
     );
@@ -1093,19 +1324,27 @@ export class Schedd {
     const limit = Number(this.queue.value(job, 'AllowedJobDuration'));
     const started = Number(this.queue.value(job, 'JobCurrentStartDate'));
     if (!Number.isFinite(limit) || limit <= 0 || !Number.isFinite(started)) return;
-    const timer = setTimeout(() => {
-      this.durationTimers.delete(key);
-      const j = this.queue.jobs.get(key);
-      if (!j) return;
-      const kills: Array<Promise<unknown>> = [];
-      if (!this.holdIfOverDuration(j, now(), kills)) {
-        // a timer may fire a little early (timer slack, a busy loop): the limit has not run out yet, so
-        // the timer is armed again instead of letting the job overrun its walltime unchecked
-        if (j.status === JobStatus.Running) this.armDuration(j);
-        return;
-      }
-      this.commitThenStop(kills).catch((e) => this.log.error({ cluster: j.cluster, proc: j.proc, err: (e as Error).message }, 'walltime enforcement failed'));
-    }, Math.max(0, (started + limit + 1) * 1000 - Date.now()));
+    const timer = setTimeout(
+      () => {
+        this.durationTimers.delete(key);
+        const j = this.queue.jobs.get(key);
+        if (!j) return;
+        const kills: Array<Promise<unknown>> = [];
+        if (!this.holdIfOverDuration(j, now(), kills)) {
+          // a timer may fire a little early (timer slack, a busy loop): the limit has not run out yet, so
+          // the timer is armed again instead of letting the job overrun its walltime unchecked
+          if (j.status === JobStatus.Running) this.armDuration(j);
+          return;
+        }
+        this.commitThenStop(kills).catch((e) =>
+          this.log.error(
+            { cluster: j.cluster, proc: j.proc, err: (e as Error).message },
+            'walltime enforcement failed',
+          ),
+        );
+      },
+      Math.max(0, (started + limit + 1) * 1000 - Date.now()),
+    );
     timer.unref();
     this.durationTimers.set(key, timer);
   }
@@ -1121,7 +1360,12 @@ export class Schedd {
     if (!c) return undefined;
     return this.startd(c.startd)
       .deactivate(c.id, false, reason)
-      .catch((e) => this.log.warn({ cluster: job.cluster, proc: job.proc, err: (e as Error).message }, 'could not reach the startd to stop the job'));
+      .catch((e) =>
+        this.log.warn(
+          { cluster: job.cluster, proc: job.proc, err: (e as Error).message },
+          'could not reach the startd to stop the job',
+        ),
+      );
   }
 
   async act(
@@ -1148,16 +1392,30 @@ export class Schedd {
         this.queue.atomically(() => {
           for (const job of chunk) {
             if (this.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) {
-              results.push({ job, ok: false, error: `job ${job.cluster}.${job.proc} left the queue meanwhile`, code: 'JOB_NOT_FOUND' });
+              results.push({
+                job,
+                ok: false,
+                error: `job ${job.cluster}.${job.proc} left the queue meanwhile`,
+                code: 'JOB_NOT_FOUND',
+              });
               continue;
             }
             if (!identity.admin && job.owner !== identity.name) {
-              results.push({ job, ok: false, error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}`, code: 'PERMISSION_DENIED' });
+              results.push({
+                job,
+                ok: false,
+                error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}`,
+                code: 'PERMISSION_DENIED',
+              });
               continue;
             }
-            const r = action === 'prio' ? this.setPrio(job, value) : this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
+            const r =
+              action === 'prio'
+                ? this.setPrio(job, value)
+                : this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
             // a priority that is not a number is the request's fault; any other refusal is the job's state
-            if (typeof r === 'string') results.push({ job, ok: false, error: r, code: action === 'prio' ? 'USAGE' : 'JOB_STATE' });
+            if (typeof r === 'string')
+              results.push({ job, ok: false, error: r, code: action === 'prio' ? 'USAGE' : 'JOB_STATE' });
             else {
               results.push({ job, ok: true });
               if (r) kills.push(r);
@@ -1168,7 +1426,13 @@ export class Schedd {
         // nothing done yet: the whole action is refused; else what was done stays and the rest is refused
         if (start === 0) throw e;
         results.length = done;
-        for (const job of jobs.slice(start)) results.push({ job, ok: false, error: (e as Error).message, code: e instanceof DschedError ? e.code : 'INTERNAL' });
+        for (const job of jobs.slice(start))
+          results.push({
+            job,
+            ok: false,
+            error: (e as Error).message,
+            code: e instanceof DschedError ? e.code : 'INTERNAL',
+          });
         break;
       } finally {
         this.deferred = undefined;
@@ -1188,7 +1452,12 @@ export class Schedd {
    * committed; the others, and the clusters of another owner, take act()'s path, job by job (with its
    * errors). Returns the jobs acted on set-based (a list per piece) and act()'s results for the rest.
    */
-  async actOnClusters(identity: Identity, action: 'remove' | 'hold' | 'release', clusters: number[], reason: string): Promise<{ done: Job[][]; results: Awaited<ReturnType<Schedd['act']>> }> {
+  async actOnClusters(
+    identity: Identity,
+    action: 'remove' | 'hold' | 'release',
+    clusters: number[],
+    reason: string,
+  ): Promise<{ done: Job[][]; results: Awaited<ReturnType<Schedd['act']>> }> {
     const why = reason || `via d${action === 'remove' ? 'rm' : action} (by user ${identity.name})`;
     const how = this.setBased(action, why);
     const done: Job[][] = [];
@@ -1226,13 +1495,24 @@ export class Schedd {
           // nothing done yet: the whole action is refused; else what was done stays and the rest is refused
           if (!done.length) throw e;
           // (this piece's other jobs are in `rest`, act()'s to answer for)
-          const refuse = (job: Job) => this.queue.jobs.get(jobKey(job.cluster, job.proc)) === job && failed.push({ job, ok: false, error: (e as Error).message, code: e instanceof DschedError ? e.code : 'INTERNAL' });
+          const refuse = (job: Job) =>
+            this.queue.jobs.get(jobKey(job.cluster, job.proc)) === job &&
+            failed.push({
+              job,
+              ok: false,
+              error: (e as Error).message,
+              code: e instanceof DschedError ? e.code : 'INTERNAL',
+            });
           for (const job of piece) refuse(job);
           for (const job of all.slice(start + REMOVE_PIECE)) refuse(job);
           break;
         }
         done.push(piece);
-        if (action !== 'remove') this.log.info({ cluster: id, procs: piece.length, reason: why }, action === 'hold' ? 'jobs held' : 'jobs released');
+        if (action !== 'remove')
+          this.log.info(
+            { cluster: id, procs: piece.length, reason: why },
+            action === 'hold' ? 'jobs held' : 'jobs released',
+          );
         for (const f of after) f();
         this.userLog.flush();
       }
@@ -1247,7 +1527,10 @@ export class Schedd {
    * How an action goes set-based: which jobs qualify (those act() would change with nothing but their
    * attributes and an event: no claim to stop, no DAG, no dependency hold), their events, and the write.
    */
-  private setBased(action: 'remove' | 'hold' | 'release', why: string): { plain: (j: Job) => boolean; events: (j: Job) => void; write: (cluster: number, piece: Job[]) => void } {
+  private setBased(
+    action: 'remove' | 'hold' | 'release',
+    why: string,
+  ): { plain: (j: Job) => boolean; events: (j: Job) => void; write: (cluster: number, piece: Job[]) => void } {
     const noRun = (j: Job) => !j.claim && !j.matching && this.queue.value(j, 'JobUniverse') !== Universe.Scheduler;
     if (action === 'remove')
       return {
@@ -1263,7 +1546,21 @@ export class Schedd {
         plain: (j) => noRun(j) && j.status === JobStatus.Idle && this.queue.value(j, DEPENDENCY_HOLD) !== true,
         events: (j) => this.logEvent(j, { type: 'held', reason: why, code: HoldCode.UserRequest, subCode: 0 }),
         write: (cluster, piece) =>
-          this.queue.changeProcs(cluster, [{ jobs: piece, changes: { HoldReason: lit(why), HoldReasonCode: String(HoldCode.UserRequest), HoldReasonSubCode: '0', [RELEASE_WHEN_STOPPED]: null } }], JobStatus.Held),
+          this.queue.changeProcs(
+            cluster,
+            [
+              {
+                jobs: piece,
+                changes: {
+                  HoldReason: lit(why),
+                  HoldReasonCode: String(HoldCode.UserRequest),
+                  HoldReasonSubCode: '0',
+                  [RELEASE_WHEN_STOPPED]: null,
+                },
+              },
+            ],
+            JobStatus.Held,
+          ),
       };
     return {
       plain: (j) => noRun(j) && j.status === JobStatus.Held && this.queue.value(j, DEPENDENCY_HOLD) !== true,
@@ -1277,8 +1574,19 @@ export class Schedd {
           if (!g) byReason.set(last, (g = []));
           g.push(j);
         }
-        const changes = (last: string) => ({ [RELEASE_WHEN_STOPPED]: null, HoldReason: null, HoldReasonCode: null, HoldReasonSubCode: null, LastHoldReason: last, ReleaseReason: lit(why) });
-        this.queue.changeProcs(cluster, [...byReason].map(([last, jobs]) => ({ jobs, changes: changes(last) })), JobStatus.Idle);
+        const changes = (last: string) => ({
+          [RELEASE_WHEN_STOPPED]: null,
+          HoldReason: null,
+          HoldReasonCode: null,
+          HoldReasonSubCode: null,
+          LastHoldReason: last,
+          ReleaseReason: lit(why),
+        });
+        this.queue.changeProcs(
+          cluster,
+          [...byReason].map(([last, jobs]) => ({ jobs, changes: changes(last) })),
+          JobStatus.Idle,
+        );
       },
     };
   }
@@ -1298,19 +1606,23 @@ export class Schedd {
     const kill = () => {
       const c = job.claim;
       if (!c) return undefined;
-      return () => this.startd(c.startd)
-        .deactivate(c.id, false, reason)
-        .catch((e) => {
-          // The startd is gone: nothing runs the job any more that we can reach; settle it now.
-          this.log.warn({ cluster: job.cluster, proc: job.proc, err: (e as Error).message }, 'could not reach the startd to stop the job');
-          this.claims.delete(c.id);
-          job.claim = undefined;
-          job.matching = false;
-          if (job.status === JobStatus.Removed) {
-            this.logEvent(job, { type: 'aborted', reason });
-            this.queue.finish(job, JobStatus.Removed, this.wallClock(job));
-          } else this.releaseIfAsked(job);
-        });
+      return () =>
+        this.startd(c.startd)
+          .deactivate(c.id, false, reason)
+          .catch((e) => {
+            // The startd is gone: nothing runs the job any more that we can reach; settle it now.
+            this.log.warn(
+              { cluster: job.cluster, proc: job.proc, err: (e as Error).message },
+              'could not reach the startd to stop the job',
+            );
+            this.claims.delete(c.id);
+            job.claim = undefined;
+            job.matching = false;
+            if (job.status === JobStatus.Removed) {
+              this.logEvent(job, { type: 'aborted', reason });
+              this.queue.finish(job, JobStatus.Removed, this.wallClock(job));
+            } else this.releaseIfAsked(job);
+          });
     };
     switch (action) {
       case 'remove': {
@@ -1341,7 +1653,8 @@ export class Schedd {
           return undefined;
         }
         if (job.status === JobStatus.Held) return `job ${job.cluster}.${job.proc} is already held`;
-        if (this.queue.value(job, 'JobUniverse') === Universe.Scheduler && job.status === JobStatus.Running) return `job ${job.cluster}.${job.proc} is a running DAG; remove it instead (its rescue DAG resumes it)`;
+        if (this.queue.value(job, 'JobUniverse') === Universe.Scheduler && job.status === JobStatus.Running)
+          return `job ${job.cluster}.${job.proc} is a running DAG; remove it instead (its rescue DAG resumes it)`;
         if (job.status === JobStatus.Removed) return `job ${job.cluster}.${job.proc} is being removed`;
         this.hold(job, reason, HoldCode.UserRequest, 0);
         return kill();
@@ -1353,13 +1666,26 @@ export class Schedd {
           this.queue.update(job, { [THEN_HOLD]: null, [THEN_HOLD_CODE]: null });
           return undefined;
         }
-        if (this.queue.value(job, DEPENDENCY_HOLD) === true) return `job ${job.cluster}.${job.proc} waits for its dependency (${String(this.queue.value(job, 'PbsDepend'))}); it is released when that holds`;
+        if (this.queue.value(job, DEPENDENCY_HOLD) === true)
+          return `job ${job.cluster}.${job.proc} waits for its dependency (${String(this.queue.value(job, 'PbsDepend'))}); it is released when that holds`;
         if (job.claim) {
-          if (this.queue.value(job, RELEASE_WHEN_STOPPED) !== undefined) return `job ${job.cluster}.${job.proc} is already being released`;
+          if (this.queue.value(job, RELEASE_WHEN_STOPPED) !== undefined)
+            return `job ${job.cluster}.${job.proc} is already being released`;
           this.queue.update(job, { [RELEASE_WHEN_STOPPED]: lit(reason) });
           return undefined;
         }
-        this.queue.update(job, { [RELEASE_WHEN_STOPPED]: null, HoldReason: null, HoldReasonCode: null, HoldReasonSubCode: null, LastHoldReason: lit(String(this.queue.value(job, 'HoldReason') ?? '')), ReleaseReason: lit(reason) }, JobStatus.Idle);
+        this.queue.update(
+          job,
+          {
+            [RELEASE_WHEN_STOPPED]: null,
+            HoldReason: null,
+            HoldReasonCode: null,
+            HoldReasonSubCode: null,
+            LastHoldReason: lit(String(this.queue.value(job, 'HoldReason') ?? '')),
+            ReleaseReason: lit(reason),
+          },
+          JobStatus.Idle,
+        );
         this.logEvent(job, { type: 'released', reason });
         return undefined;
       }
@@ -1387,13 +1713,21 @@ export class Schedd {
         try {
           let r;
           try {
-            r = await this.startd(addr).renew(claims.map((c) => c.id), this.opts.lease(), this.opts.address);
+            r = await this.startd(addr).renew(
+              claims.map((c) => c.id),
+              this.opts.lease(),
+              this.opts.address,
+            );
           } catch (e) {
             // a startd restarted since has a new address (and none of these claims): ask it there, so the
             // jobs go back to idle at once instead of after the lease
             const moved = (await this.startdAddresses(addr, claims[0]!.slot)).filter((a) => a !== addr);
             if (!moved.length) throw e;
-            r = await this.startd(moved[0]!).renew(claims.map((c) => c.id), this.opts.lease(), this.opts.address);
+            r = await this.startd(moved[0]!).renew(
+              claims.map((c) => c.id),
+              this.opts.lease(),
+              this.opts.address,
+            );
             for (const c of claims) c.startd = moved[0]!;
           }
           const unknown = new Set(r.unknown);
@@ -1413,7 +1747,8 @@ export class Schedd {
             c.renewedAt ??= asked;
             if (Date.now() - c.renewedAt <= this.opts.lease() * 1000) continue;
             this.claims.delete(c.id);
-            if (c.job && c.job.claim?.id === c.id) this.lostRun(c.job, `the startd of ${c.slot} could not be reached for longer than the job lease`);
+            if (c.job && c.job.claim?.id === c.id)
+              this.lostRun(c.job, `the startd of ${c.slot} could not be reached for longer than the job lease`);
           }
         } finally {
           this.renewing.delete(addr);
@@ -1452,10 +1787,18 @@ export class Schedd {
     const byStartd = new Map<string, Job[]>();
     for (const j of this.queue.jobs.values()) {
       if (!j.claim) {
-        if (j.status === JobStatus.Running) this.queue.update(j, { RemoteHost: null, CurrentHosts: '0' }, JobStatus.Idle);
+        if (j.status === JobStatus.Running)
+          this.queue.update(j, { RemoteHost: null, CurrentHosts: '0' }, JobStatus.Idle);
         continue;
       }
-      if (j.status !== JobStatus.Running && j.status !== JobStatus.Suspended && j.status !== JobStatus.Idle && j.status !== JobStatus.Removed && j.status !== JobStatus.Held) continue;
+      if (
+        j.status !== JobStatus.Running &&
+        j.status !== JobStatus.Suspended &&
+        j.status !== JobStatus.Idle &&
+        j.status !== JobStatus.Removed &&
+        j.status !== JobStatus.Held
+      )
+        continue;
       this.unsure.add(jobKey(j.cluster, j.proc));
       this.gangs.restore(j);
       let l = byStartd.get(j.claim.startd);
@@ -1480,14 +1823,18 @@ export class Schedd {
   private async settleStartd(recorded: string, all: Job[], claimOf: Map<Job, ClaimRef>): Promise<void> {
     const deadline = Date.now() + this.opts.lease() * 1000;
     // a job whose claim changed meanwhile (removed, held, its startd reported) is no longer ours to settle
-    const pending = () => all.filter((j) => this.queue.jobs.get(jobKey(j.cluster, j.proc)) === j && j.claim?.id === claimOf.get(j)!.id);
+    const pending = () =>
+      all.filter((j) => this.queue.jobs.get(jobKey(j.cluster, j.proc)) === j && j.claim?.id === claimOf.get(j)!.id);
     for (let attempt = 0; ; attempt++) {
       for (const addr of await this.startdAddresses(recorded, all[0]!.claim?.slot ?? claimOf.get(all[0]!)!.slot)) {
         const jobs = pending();
         if (!jobs.length) return;
         let r;
         try {
-          r = await this.startd(addr).claimStatus(jobs.map((j) => j.claim!.id), this.opts.address);
+          r = await this.startd(addr).claimStatus(
+            jobs.map((j) => j.claim!.id),
+            this.opts.address,
+          );
         } catch {
           continue;
         }
@@ -1523,12 +1870,21 @@ export class Schedd {
     const claimRef = j.claim!;
     if (claimRef.startd !== addr) {
       j.claim = { ...claimRef, startd: addr };
-      this.queue.update(j, j.status === JobStatus.Running || j.status === JobStatus.Suspended ? { StartdAddress: lit(addr) } : {});
+      this.queue.update(
+        j,
+        j.status === JobStatus.Running || j.status === JobStatus.Suspended ? { StartdAddress: lit(addr) } : {},
+      );
     }
     if (j.status === JobStatus.Idle) {
       // it was being started when the schedd stopped: running (or finished) there, or never started
       if (s === 'running' || s === 'exited') {
-        const claim: Claim = { id: claimRef.id, startd: addr, slot: claimRef.slot, lastAc: j.ac, renewedAt: Date.now() };
+        const claim: Claim = {
+          id: claimRef.id,
+          startd: addr,
+          slot: claimRef.slot,
+          lastAc: j.ac,
+          renewedAt: Date.now(),
+        };
         this.claims.set(claim.id, claim);
         j.matching = false;
         this.markRunning(j, claim);
@@ -1536,7 +1892,9 @@ export class Schedd {
         this.dropStartingClaim(j);
         if (s === 'idle') {
           this.claims.delete(claimRef.id);
-          void this.startd(addr).release(claimRef.id).catch(() => {});
+          void this.startd(addr)
+            .release(claimRef.id)
+            .catch(() => {});
         }
       }
       return;
@@ -1546,11 +1904,21 @@ export class Schedd {
       else this.lostRun(j, 'the job was lost while the schedd was down (its startd no longer has the claim)');
       return;
     }
-    const claim: Claim = { id: claimRef.id, startd: addr, slot: claimRef.slot, job: j, lastAc: 0, renewedAt: Date.now() };
+    const claim: Claim = {
+      id: claimRef.id,
+      startd: addr,
+      slot: claimRef.slot,
+      job: j,
+      lastAc: 0,
+      renewedAt: Date.now(),
+    };
     this.claims.set(claim.id, claim);
     if (s === 'running') this.unsure.delete(jobKey(j.cluster, j.proc));
     if (j.status === JobStatus.Running) this.armDuration(j);
-    if (j.status === JobStatus.Removed) void this.startd(addr).deactivate(claim.id, false, 'removed').catch(() => {});
+    if (j.status === JobStatus.Removed)
+      void this.startd(addr)
+        .deactivate(claim.id, false, 'removed')
+        .catch(() => {});
     this.log.info({ cluster: j.cluster, proc: j.proc, slot: claim.slot, state: s }, 'reconnected to running job');
   }
 

@@ -24,13 +24,16 @@ import { QueryShare } from './query-share.js';
 import { writePaced } from '../../lib/rpc/write-paced.js';
 import { watchJobs } from './watch-jobs.js';
 
-const ids = (list: Array<{ cluster: number; proc: number }>) => list.map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
+const ids = (list: Array<{ cluster: number; proc: number }>) =>
+  list.map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
 
 export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions): ServiceImpl {
   const queue = schedd.queue;
   // whole ads come as wire bytes; the rest of the page (its counts, a rendered listing) is encoded as usual
-  const encode = (proto().Schedd as unknown as { service: Record<string, grpc.MethodDefinition<unknown, unknown>> }).service.QueryJobs!.responseSerialize;
-  const encodePage = (page: QueryPage) => (page.wire ? Buffer.concat([page.wire, encode({ ...page, wire: undefined })]) : encode(page));
+  const encode = (proto().Schedd as unknown as { service: Record<string, grpc.MethodDefinition<unknown, unknown>> })
+    .service.QueryJobs!.responseSerialize;
+  const encodePage = (page: QueryPage) =>
+    page.wire ? Buffer.concat([page.wire, encode({ ...page, wire: undefined })]) : encode(page);
   // queries of the same view share one answer while the queue stays the same
   const shared = new QueryShare(queue, query, encodePage);
   schedd.watch(() => shared.invalidate());
@@ -46,7 +49,12 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
         return { cluster: queue.reserveCluster(ctx.identity.name) };
       },
       async Submit(req: SubmitRequest__Output, ctx: CallContext) {
-        const jobs = await schedd.submitPaced(ctx.identity, Number(req.cluster), req.cluster_attrs, req.procs.length ? req.procs.map((p) => p.attrs) : Number(req.count));
+        const jobs = await schedd.submitPaced(
+          ctx.identity,
+          Number(req.cluster),
+          req.cluster_attrs,
+          req.procs.length ? req.procs.map((p) => p.attrs) : Number(req.count),
+        );
         return { cluster: Number(req.cluster), procs: jobs.length };
       },
       async Query(req: JobQuery__Output, ctx: CallContext) {
@@ -59,20 +67,48 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
         const wanted = ids(req.ids);
         if (!wanted.length && !req.owners.length && !req.constraint.trim() && !req.all)
           throw new DschedError('USAGE', 'say which jobs: cluster, cluster.proc, a user, -constraint or -all');
-        const notQueued = (m: { cluster: number; proc: number }) => ({ id: m, ok: false, error: `job ${m.cluster}${m.proc >= 0 ? '.' + m.proc : ''} is not in the queue`, code: 'JOB_NOT_FOUND' });
-        const result = (r: { job: Job; ok: boolean; error?: string; code?: string }) => ({ id: { cluster: r.job.cluster, proc: r.job.proc }, ok: r.ok, error: r.error ?? '', code: r.code ?? '' });
+        const notQueued = (m: { cluster: number; proc: number }) => ({
+          id: m,
+          ok: false,
+          error: `job ${m.cluster}${m.proc >= 0 ? '.' + m.proc : ''} is not in the queue`,
+          code: 'JOB_NOT_FOUND',
+        });
+        const result = (r: { job: Job; ok: boolean; error?: string; code?: string }) => ({
+          id: { cluster: r.job.cluster, proc: r.job.proc },
+          ok: r.ok,
+          error: r.error ?? '',
+          code: r.code ?? '',
+        });
         const action = req.action;
-        if ((action === 'remove' || action === 'hold' || action === 'release') && wanted.length && wanted.every((w) => w.proc < 0) && !req.owners.length && !req.constraint.trim() && !req.all) {
+        if (
+          (action === 'remove' || action === 'hold' || action === 'release') &&
+          wanted.length &&
+          wanted.every((w) => w.proc < 0) &&
+          !req.owners.length &&
+          !req.constraint.trim() &&
+          !req.all
+        ) {
           // whole clusters: changed set-based, no per-job selection
           const missing = wanted.filter((w) => !queue.jobs.clusterSize(w.cluster));
-          const { done: acted, results } = await schedd.actOnClusters(ctx.identity, action, [...new Set(wanted.map((w) => w.cluster))], req.reason);
+          const { done: acted, results } = await schedd.actOnClusters(
+            ctx.identity,
+            action,
+            [...new Set(wanted.map((w) => w.cluster))],
+            req.reason,
+          );
           const done = acted.reduce((n, r) => n + r.length, 0) + results.filter((r) => r.ok).length;
           const out = req.failures_only ? [] : acted.flatMap((r) => r.map((job) => result({ job, ok: true })));
           for (const r of results) if (!req.failures_only || !r.ok) out.push(result(r));
           for (const m of missing) out.push(notQueued(m));
           return { matched: done + results.filter((r) => !r.ok).length, done, results: out };
         }
-        const { jobs, missing } = await selectJobs(queue, { ids: wanted, owners: req.owners, constraint: req.constraint, all: req.all }, ctx.identity, query, ctx.cancelled);
+        const { jobs, missing } = await selectJobs(
+          queue,
+          { ids: wanted, owners: req.owners, constraint: req.constraint, all: req.all },
+          ctx.identity,
+          query,
+          ctx.cancelled,
+        );
         const results = await schedd.act(ctx.identity, req.action, jobs, req.reason, req.value);
         const out = [];
         for (const r of results) if (!req.failures_only || !r.ok) out.push(result(r));
@@ -81,16 +117,36 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
       },
       async Edit(req: EditRequest__Output, ctx: CallContext) {
         // the request is checked whole (names, values, protected attributes) before any job is selected
-        const edits = checkEdits(Object.entries(req.attrs).map(([name, value]) => ({ name, value })), ctx.identity);
+        const edits = checkEdits(
+          Object.entries(req.attrs).map(([name, value]) => ({ name, value })),
+          ctx.identity,
+        );
         const wanted = ids(req.ids);
-        if (!wanted.length && !req.owners.length && !req.constraint.trim()) throw new DschedError('USAGE', 'say which jobs: cluster, cluster.proc, a user or -constraint');
-        const { jobs, missing } = await selectJobs(queue, { ids: wanted, owners: req.owners, constraint: req.constraint, all: false }, ctx.identity, query, ctx.cancelled);
+        if (!wanted.length && !req.owners.length && !req.constraint.trim())
+          throw new DschedError('USAGE', 'say which jobs: cluster, cluster.proc, a user or -constraint');
+        const { jobs, missing } = await selectJobs(
+          queue,
+          { ids: wanted, owners: req.owners, constraint: req.constraint, all: false },
+          ctx.identity,
+          query,
+          ctx.cancelled,
+        );
         const results = editJobs(queue, ctx.identity, jobs, edits, () => schedd.onQueueChanged());
         return {
           matched: jobs.length,
           results: [
-            ...results.map((r) => ({ id: { cluster: r.job.cluster, proc: r.job.proc }, ok: r.ok, error: r.error ?? '', code: r.code ?? '' })),
-            ...missing.map((m) => ({ id: m, ok: false, error: `job ${m.cluster}${m.proc >= 0 ? '.' + m.proc : ''} is not in the queue`, code: 'JOB_NOT_FOUND' })),
+            ...results.map((r) => ({
+              id: { cluster: r.job.cluster, proc: r.job.proc },
+              ok: r.ok,
+              error: r.error ?? '',
+              code: r.code ?? '',
+            })),
+            ...missing.map((m) => ({
+              id: m,
+              ok: false,
+              error: `job ${m.cluster}${m.proc >= 0 ? '.' + m.proc : ''} is not in the queue`,
+              code: 'JOB_NOT_FOUND',
+            })),
           ],
         };
       },
@@ -118,19 +174,47 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
       },
     },
     stream: {
-      async FetchInput(req: FetchInputRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) {
-        await schedd.sendInput(req.claim, { cluster: Number(req.id?.cluster), proc: Number(req.id?.proc) }, streamSink(call), daemonHost(ctx.identity));
+      async FetchInput(
+        req: FetchInputRequest__Output,
+        call: grpc.ServerWritableStream<unknown, unknown>,
+        ctx: CallContext,
+      ) {
+        await schedd.sendInput(
+          req.claim,
+          { cluster: Number(req.id?.cluster), proc: Number(req.id?.proc) },
+          streamSink(call),
+          daemonHost(ctx.identity),
+        );
         call.end();
       },
       async QueryJobs(req: JobQuery__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) {
         if (req.history || req.counts_only) {
           // history reads the database a page at a time, and a summary costs nothing: neither is shared
-          await runJobQuery(queue, req, ctx.identity, query, (page) => writePaced(call, new EncodedReply(encodePage(page))), ctx.cancelled, true);
+          await runJobQuery(
+            queue,
+            req,
+            ctx.identity,
+            query,
+            (page) => writePaced(call, new EncodedReply(encodePage(page))),
+            ctx.cancelled,
+            true,
+          );
         } else {
-          const matched = await shared.query(req, ctx.identity, (page) => writePaced(call, new EncodedReply(page)), ctx.cancelled);
+          const matched = await shared.query(
+            req,
+            ctx.identity,
+            (page) => writePaced(call, new EncodedReply(page)),
+            ctx.cancelled,
+          );
           if (ctx.cancelled()) return;
           // the last page is the caller's own: its jobs among the queue's
-          await writePaced(call, { ads: [], last: true, matched, mine: fromArray(queue.ownerCounts(ctx.identity.name)), all: fromArray(queue.allCounts) });
+          await writePaced(call, {
+            ads: [],
+            last: true,
+            matched,
+            mine: fromArray(queue.ownerCounts(ctx.identity.name)),
+            all: fromArray(queue.allCounts),
+          });
         }
         call.end();
       },

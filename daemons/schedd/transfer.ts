@@ -19,7 +19,11 @@ export function inputEntries(value: Lookup, spoolDir: string | undefined, owner?
   const input = str(value('In'));
   if (input && input !== '/dev/null') out.push({ path: resolve(iwd, input), name: basename(input) });
   for (const item of fileList(value('TransferInput'))) {
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(item)) throw new DschedError('TRANSFER_REFUSED', `transfer_input_files: '${item}' is a URL; dsched transfers files and directories only`);
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(item))
+      throw new DschedError(
+        'TRANSFER_REFUSED',
+        `transfer_input_files: '${item}' is a URL; dsched transfers files and directories only`,
+      );
     const path = resolve(iwd, item);
     // "dir/" sends what is in the directory, "dir" the directory itself (as HTCondor does)
     if (item.endsWith('/')) {
@@ -52,7 +56,10 @@ export function parseRemaps(text: unknown): Map<string, string> {
     const eq = part.indexOf('=');
     if (eq < 0) continue;
     const from = part.slice(0, eq).trim().replace(/\\;/g, ';');
-    const to = part.slice(eq + 1).trim().replace(/\\;/g, ';');
+    const to = part
+      .slice(eq + 1)
+      .trim()
+      .replace(/\\;/g, ';');
     if (from && to) m.set(from, to);
   }
   return m;
@@ -86,7 +93,10 @@ export class RunBytes {
   private runs = new Map<string, { toJob: number; fromJob: number }>();
 
   /** Count the data of the chunks that pass through, then report the sum. */
-  static async *counted<T extends { data?: Uint8Array | Buffer | null }>(source: AsyncIterable<T>, done: (bytes: number) => void): AsyncIterable<T> {
+  static async *counted<T extends { data?: Uint8Array | Buffer | null }>(
+    source: AsyncIterable<T>,
+    done: (bytes: number) => void,
+  ): AsyncIterable<T> {
     let n = 0;
     for await (const c of source) {
       n += c.data?.length ?? 0;

@@ -34,13 +34,21 @@ interface Change {
   procs?: Array<{ first: number; last: number }>;
 }
 
-export async function watchJobs(schedd: Schedd, query: QueryOptions, req: WatchJobsRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext): Promise<void> {
+export async function watchJobs(
+  schedd: Schedd,
+  query: QueryOptions,
+  req: WatchJobsRequest__Output,
+  call: grpc.ServerWritableStream<unknown, unknown>,
+  ctx: CallContext,
+): Promise<void> {
   const queue = schedd.queue;
   const wanted = (req.ids ?? []).map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
   const whole = new Set(wanted.filter((w) => w.proc < 0).map((w) => w.cluster));
   const single = new Set(wanted.filter((w) => w.proc >= 0).map((w) => jobKey(w.cluster, w.proc)));
   const owners = new Set(req.owners ?? []);
-  const matches = (j: Job) => (!wanted.length || whole.has(j.cluster) || single.has(jobKey(j.cluster, j.proc))) && (!owners.size || owners.has(j.owner));
+  const matches = (j: Job) =>
+    (!wanted.length || whole.has(j.cluster) || single.has(jobKey(j.cluster, j.proc))) &&
+    (!owners.size || owners.has(j.owner));
   // a watcher of many jobs (dwait, dq -watch, the web daemon) asks only for the attributes it shows
   const only = req.projection?.length ? new Set(req.projection.map((a) => a.toLowerCase())) : undefined;
   // the private names as configured, read again at each batch of changes (not for each job)
@@ -58,7 +66,12 @@ export async function watchJobs(schedd: Schedd, query: QueryOptions, req: WatchJ
     }
     return out;
   };
-  const change = (j: Job, gone: boolean, hidden?: Set<string>): Change => ({ id: { cluster: j.cluster, proc: j.proc }, status: j.status, gone, ad: { attrs: attrs(j, hidden) } });
+  const change = (j: Job, gone: boolean, hidden?: Set<string>): Change => ({
+    id: { cluster: j.cluster, proc: j.proc },
+    status: j.status,
+    gone,
+    ad: { attrs: attrs(j, hidden) },
+  });
   const gone = (j: Job) => !queue.jobs.at(j.cluster, j.proc);
 
   // What of a job's own attributes the watcher sees, ProcId aside: procs of one cluster with the same (and the
@@ -79,7 +92,14 @@ export async function watchJobs(schedd: Schedd, query: QueryOptions, req: WatchJ
    * `close` return what `push` returned for a message they completed (a write to wait for).
    */
   const grouper = (push: (c: Change) => Promise<void> | void) => {
-    let group: { msg: Change; procs: Array<{ first: number; last: number }>; text: string; span: { first: number; last: number } } | undefined;
+    let group:
+      | {
+          msg: Change;
+          procs: Array<{ first: number; last: number }>;
+          text: string;
+          span: { first: number; last: number };
+        }
+      | undefined;
     const close = () => {
       if (!group) return undefined;
       const { msg, procs, span } = group;
@@ -92,7 +112,14 @@ export async function watchJobs(schedd: Schedd, query: QueryOptions, req: WatchJ
       const hidden = hiddenFor(j);
       const text = ownText(j, hidden);
       const m = group?.msg;
-      if (group && m!.id.cluster === j.cluster && m!.status === j.status && m!.gone === g && group.text === text && group.procs.length < MAX_SPANS) {
+      if (
+        group &&
+        m!.id.cluster === j.cluster &&
+        m!.status === j.status &&
+        m!.gone === g &&
+        group.text === text &&
+        group.procs.length < MAX_SPANS
+      ) {
         if (j.proc === group.span.last + 1) group.span.last = j.proc;
         else group.procs.push((group.span = { first: j.proc, last: j.proc }));
         return undefined;
@@ -168,7 +195,11 @@ export async function watchJobs(schedd: Schedd, query: QueryOptions, req: WatchJ
     }
     changesOf(run);
     while (!ended()) {
-      if (tooSlow) throw new DschedError('WATCHER_TOO_SLOW', `the job-change stream fell more than ${WATCH_BACKLOG} changes (or ${WATCH_BACKLOG_BYTES >> 20} MB) behind`);
+      if (tooSlow)
+        throw new DschedError(
+          'WATCHER_TOO_SLOW',
+          `the job-change stream fell more than ${WATCH_BACKLOG} changes (or ${WATCH_BACKLOG_BYTES >> 20} MB) behind`,
+        );
       if (head === backlog.length) {
         backlog.length = head = 0;
         await new Promise<void>((r) => (wake = r));

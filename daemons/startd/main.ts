@@ -26,7 +26,10 @@ async function describeMachine(): Promise<Machine> {
     return new Machine(name, ctx.hostName, config, detectResources(config, custom), '', { custom, benchmarks });
   } catch (e) {
     if (!(e instanceof DschedError)) throw e;
-    log.fatal({ code: e.code, err: e.message, hint: e.hint }, 'the startd cannot start: its configuration has an error');
+    log.fatal(
+      { code: e.code, err: e.message, hint: e.hint },
+      'the startd cannot start: its configuration has an error',
+    );
     process.exit(e.exitCode);
   }
 }
@@ -36,8 +39,15 @@ const reporter = new EventReporter(log, ctx.creds, join(config.paths.run, 'start
 async function setupTracking(): Promise<ProcTracker> {
   const want = config.str('STARTD_PROCESS_TRACKING').toLowerCase() || 'auto';
   try {
-    const t = ProcTracker.setup(want, config.str('BASE_CGROUP') || 'dsched', startdInstance(machine.name, config.paths.execute));
-    log.info({ processTracking: t.method, cgroup: t.dir, unavailable: t.why.length ? t.why : undefined }, `job processes are tracked by ${t.method}`);
+    const t = ProcTracker.setup(
+      want,
+      config.str('BASE_CGROUP') || 'dsched',
+      startdInstance(machine.name, config.paths.execute),
+    );
+    log.info(
+      { processTracking: t.method, cgroup: t.dir, unavailable: t.why.length ? t.why : undefined },
+      `job processes are tracked by ${t.method}`,
+    );
     return t;
   } catch (e) {
     const err = new DschedError('CONFIG_INVALID', (e as Error).message);
@@ -60,13 +70,28 @@ if (reaped) log.warn({ processes: reaped }, 'killed processes left by jobs of a 
 startd.restoreOwed();
 startd.reapOrphans();
 
-const server = await serveDaemon(ctx, config.int('STARTD_PORT'), [{ definition: proto().Startd.service, impl: startdService(startd, monitor, new JobTail(machine, log)) }]);
+const server = await serveDaemon(ctx, config.int('STARTD_PORT'), [
+  { definition: proto().Startd.service, impl: startdService(startd, monitor, new JobTail(machine, log)) },
+]);
 machine.address = server.address;
 // healthy while it can start jobs: NOT_SERVING while its job spawner is down (it is restarted at once)
-const spawnerHealth = (up: boolean) => server.health.set(up ? 'SERVING' : 'NOT_SERVING', up ? 'the job spawner runs' : 'the job spawner is down: no job can start');
+const spawnerHealth = (up: boolean) =>
+  server.health.set(
+    up ? 'SERVING' : 'NOT_SERVING',
+    up ? 'the job spawner runs' : 'the job spawner is down: no job can start',
+  );
 spawnerHealth(starter.spawnerUp);
 starter.onSpawnerState = spawnerHealth;
-log.info({ name, cpus: machine.total.cpus, memory: machine.total.memory, disk: machine.total.disk, custom: machine.total.custom }, 'startd ready');
+log.info(
+  {
+    name,
+    cpus: machine.total.cpus,
+    memory: machine.total.memory,
+    disk: machine.total.disk,
+    custom: machine.total.custom,
+  },
+  'startd ready',
+);
 
 const collector = new CollectorLink(config, ctx.creds);
 let advertisedDslots = new Set<string>();
@@ -92,9 +117,16 @@ async function advertise(everything = false): Promise<void> {
   ];
   dirty.clear();
   // the load average moves all the time: it alone is no reason to send an ad
-  const key = (a: Record<string, string>) => JSON.stringify({ ...a, LoadAvg: '', TotalLoadAvg: '', CondorLoadAvg: '', TotalCondorLoadAvg: '' });
+  const key = (a: Record<string, string>) =>
+    JSON.stringify({ ...a, LoadAvg: '', TotalLoadAvg: '', CondorLoadAvg: '', TotalCondorLoadAvg: '' });
   const changed = everything ? ads : ads.filter((a) => lastSent.get(a.name) !== key(a.attrs));
-  const updates = changed.map((a) => ({ type: 'Machine', name: a.name, instance: ctx.instance, lifetime, ad: { attrs: a.attrs } }));
+  const updates = changed.map((a) => ({
+    type: 'Machine',
+    name: a.name,
+    instance: ctx.instance,
+    lifetime,
+    ad: { attrs: a.attrs },
+  }));
   try {
     // A released slot leaves the collector before the resources it held show as free in the partitionable
     // slot's ad: the negotiator never sees both (it would count them twice, and hand a preempted slot's
@@ -111,11 +143,13 @@ async function advertise(everything = false): Promise<void> {
     lastSent.clear();
     const err = e as { code?: string; message: string };
     if (err.code === 'NAME_IN_USE') {
-      if (!nameRefusedLogged) log.error({ name }, `the collector refused this startd: ${err.message}. Set STARTD_NAME to a unique name.`);
+      if (!nameRefusedLogged)
+        log.error({ name }, `the collector refused this startd: ${err.message}. Set STARTD_NAME to a unique name.`);
       nameRefusedLogged = true;
     } else if (err.code === 'UNAUTHENTICATED' || err.code === 'PERMISSION_DENIED') {
       // a credential problem (a revoked host, a certificate of another pool) does not cure itself: say so once
-      if (!nameRefusedLogged) log.error({ err: err.message }, `the collector refused this startd's credential: ${err.message}`);
+      if (!nameRefusedLogged)
+        log.error({ err: err.message }, `the collector refused this startd's credential: ${err.message}`);
       nameRefusedLogged = true;
     } else log.debug({ err: err.message }, 'collector update failed (will retry)');
     // Until the collector has our ads, retry every second: any start order works.

@@ -15,7 +15,17 @@
 //   MACHINE_MAX_VACATE_TIME. The job is reported evicted (back to idle at its schedd) and the claim released,
 //   so the resources return to the partitionable slot.
 import { createHash } from 'node:crypto';
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants as fsConstants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { ClassAd, isTrue, literal, parseExpr, type Expr } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
@@ -138,8 +148,10 @@ export class Cgroups {
    */
   static setup(base: string, instance: string): Cgroups | string {
     try {
-      if (statfsSync(CGROUP_ROOT).type !== CGROUP2_SUPER_MAGIC) return `${CGROUP_ROOT} is not a cgroup v2 (unified) hierarchy`;
-      if (!readFileSync(join(CGROUP_ROOT, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('memory')) return `the cgroup v2 memory controller is not available in ${CGROUP_ROOT}`;
+      if (statfsSync(CGROUP_ROOT).type !== CGROUP2_SUPER_MAGIC)
+        return `${CGROUP_ROOT} is not a cgroup v2 (unified) hierarchy`;
+      if (!readFileSync(join(CGROUP_ROOT, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('memory'))
+        return `the cgroup v2 memory controller is not available in ${CGROUP_ROOT}`;
       accessSync(CGROUP_ROOT, fsConstants.W_OK);
       let parent = CGROUP_ROOT;
       for (const part of [...base.split('/').filter(Boolean), instance]) {
@@ -287,7 +299,10 @@ interface Watched {
 
 /** HTCondor's hold of a job over its memory: JobOutOfResources, with the limit and the peak. */
 function overMemoryHold(o: { limitMb: number; peakMb: number }): PolicyHold {
-  return { code: HOLD_OUT_OF_RESOURCES, message: `Job has gone over memory limit of ${o.limitMb} megabytes. Peak usage: ${o.peakMb} megabytes.` };
+  return {
+    code: HOLD_OUT_OF_RESOURCES,
+    message: `Job has gone over memory limit of ${o.limitMb} megabytes. Peak usage: ${o.peakMb} megabytes.`,
+  };
 }
 
 type PolicyKnob = 'WANT_SUSPEND' | 'SUSPEND' | 'CONTINUE' | 'PREEMPT' | 'WANT_VACATE' | 'KILL';
@@ -316,7 +331,10 @@ export class JobMonitor {
   ) {
     const wanted = config.str('STARTER_MEMORY_ENFORCEMENT').toLowerCase() || 'auto';
     if (!['auto', 'cgroup', 'rss', 'none'].includes(wanted)) {
-      const err = new DschedError('CONFIG_INVALID', `STARTER_MEMORY_ENFORCEMENT = ${wanted}: expected auto, cgroup, rss or none; using auto`);
+      const err = new DschedError(
+        'CONFIG_INVALID',
+        `STARTER_MEMORY_ENFORCEMENT = ${wanted}: expected auto, cgroup, rss or none; using auto`,
+      );
       log.error({ code: err.code, err: err.message }, 'bad memory enforcement setting');
     }
     let mode: MemoryEnforcement = wanted === 'none' ? 'none' : 'rss';
@@ -325,14 +343,18 @@ export class JobMonitor {
       const cg = Cgroups.setup(config.str('BASE_CGROUP') || 'dsched', instance);
       if (typeof cg === 'string') {
         if (wanted === 'cgroup') {
-          const err = new DschedError('CONFIG_INVALID', `STARTER_MEMORY_ENFORCEMENT = cgroup, but ${cg}; memory limits are enforced by watching RSS instead`);
+          const err = new DschedError(
+            'CONFIG_INVALID',
+            `STARTER_MEMORY_ENFORCEMENT = cgroup, but ${cg}; memory limits are enforced by watching RSS instead`,
+          );
           log.error({ code: err.code, err: err.message }, 'cgroups unavailable');
         } else log.info({ why: cg }, 'memory limits are enforced by watching RSS (no cgroup v2)');
       } else {
         this.cgroups = cg;
         mode = 'cgroup';
         // a job's tracking cgroup in the same directory is its memory cgroup too (a process is in one v2 cgroup)
-        if (this.sharesTracker()) this.log.info({ cgroup: cg.dir }, 'memory limits are set on the process tracking cgroups');
+        if (this.sharesTracker())
+          this.log.info({ cgroup: cg.dir }, 'memory limits are set on the process tracking cgroups');
         else cg.cleanLeftovers();
       }
     }
@@ -400,13 +422,17 @@ export class JobMonitor {
       cumulativeSuspension: num('CumulativeSuspensionTime'),
     };
     this.jobs.set(d.claim, w);
-    if (this.cgroups && this.sharesTracker()) this.placeSoon(w); // adopts the job's tracking cgroup
+    if (this.cgroups && this.sharesTracker())
+      this.placeSoon(w); // adopts the job's tracking cgroup
     else if (this.cgroups) {
       try {
         w.cgroup = this.cgroups.create(`${d.id}_${process.pid}_${++this.jobSeq}`, d.res.memory);
         this.placeSoon(w);
       } catch (e) {
-        this.log.warn({ slot: d.name, err: (e as Error).message }, 'cannot make the job a cgroup; watching its RSS instead');
+        this.log.warn(
+          { slot: d.name, err: (e as Error).message },
+          'cannot make the job a cgroup; watching its RSS instead',
+        );
         w.cgroup = undefined;
       }
     }
@@ -473,7 +499,17 @@ export class JobMonitor {
       job.vacateSeconds = Math.min(job.vacateSeconds ?? cap, cap);
     }
     this.setActivity(w, fast ? 'Killing' : 'Vacating');
-    this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, reason, signal: fast ? 'SIGKILL' : signalByName(job.killSig, 'SIGTERM'), graceSec: fast ? 0 : job.vacateSeconds }, 'vacating job');
+    this.log.info(
+      {
+        cluster: job.cluster,
+        proc: job.proc,
+        slot: d.name,
+        reason,
+        signal: fast ? 'SIGKILL' : signalByName(job.killSig, 'SIGTERM'),
+        graceSec: fast ? 0 : job.vacateSeconds,
+      },
+      'vacating job',
+    );
     this.startd.deactivate(d.claim, fast, reason, reason);
   }
 
@@ -498,7 +534,15 @@ export class JobMonitor {
     const attrs = { TotalSuspensions: String(w.totalSuspensions), LastSuspensionTime: String(t) };
     for (const [k, v] of Object.entries(attrs)) w.ad.set(k, parseExpr(v));
     // exit_code carries how many processes were stopped (the 010 event's "Number of processes" line)
-    this.reporter.send(d.scheddAddress, { claim: d.claim, id: { cluster: job.cluster, proc: job.proc }, type: 'suspended', exit_code: pids.length, message: reason, update: { attrs }, time: t });
+    this.reporter.send(d.scheddAddress, {
+      claim: d.claim,
+      id: { cluster: job.cluster, proc: job.proc },
+      type: 'suspended',
+      exit_code: pids.length,
+      message: reason,
+      update: { attrs },
+      time: t,
+    });
     this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, pids: pids.length, reason }, 'job suspended');
   }
 
@@ -513,7 +557,14 @@ export class JobMonitor {
     this.setActivity(w, 'Busy');
     const attrs = { CumulativeSuspensionTime: String(w.cumulativeSuspension) };
     w.ad.set('CumulativeSuspensionTime', parseExpr(attrs.CumulativeSuspensionTime));
-    this.reporter.send(d.scheddAddress, { claim: d.claim, id: { cluster: job.cluster, proc: job.proc }, type: 'unsuspended', message: reason, update: { attrs }, time: t });
+    this.reporter.send(d.scheddAddress, {
+      claim: d.claim,
+      id: { cluster: job.cluster, proc: job.proc },
+      type: 'unsuspended',
+      message: reason,
+      update: { attrs },
+      time: t,
+    });
     this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, reason }, 'job resumed');
   }
 
@@ -536,7 +587,10 @@ export class JobMonitor {
         e = parseExpr(text, { file: knob, line: 1, column: 1 });
       } catch (err) {
         e = err instanceof DschedError ? err : new DschedError('CLASSAD_SYNTAX', (err as Error).message);
-        this.log.error({ knob, code: e.code, err: e.message }, 'machine policy expression has an error; it counts as false');
+        this.log.error(
+          { knob, code: e.code, err: e.message },
+          'machine policy expression has an error; it counts as false',
+        );
       }
       this.exprs.set(text, e);
     }
@@ -612,7 +666,10 @@ export class JobMonitor {
           Cgroups.limit(tracking, w.d.res.memory);
           w.cgroup = tracking;
         } catch (e) {
-          this.log.warn({ slot: w.d.name, err: (e as Error).message }, "cannot limit the job's cgroup; watching its RSS instead");
+          this.log.warn(
+            { slot: w.d.name, err: (e as Error).message },
+            "cannot limit the job's cgroup; watching its RSS instead",
+          );
         }
         return;
       }
@@ -636,7 +693,10 @@ export class JobMonitor {
       const peakKb = Math.max(cgroupMemoryKb(w.cgroup, 'memory.peak') ?? 0, w.peakRssKb, limitMb * 1024);
       w.overMemory = { limitMb, peakMb: Math.ceil(peakKb / 1024) };
       this.startd.recordHold(w.d, overMemoryHold(w.overMemory));
-      this.log.info({ cluster: w.job.cluster, proc: w.job.proc, slot: w.d.name, limitMb, peakMb: w.overMemory.peakMb }, 'the kernel killed the job for its memory use (cgroup memory.max)');
+      this.log.info(
+        { cluster: w.job.cluster, proc: w.job.proc, slot: w.d.name, limitMb, peakMb: w.overMemory.peakMb },
+        'the kernel killed the job for its memory use (cgroup memory.max)',
+      );
       signalGroup(w.job.started.pid, 'SIGKILL');
     }
   }
@@ -659,7 +719,10 @@ export class JobMonitor {
       if (this.enforcement !== 'none' && limitMb > 0 && u.rssKb > limitMb * 1024 && !w.overMemory && !w.evicting) {
         w.overMemory = { limitMb, peakMb: Math.ceil(w.peakRssKb / 1024) };
         this.startd.recordHold(w.d, overMemoryHold(w.overMemory));
-        this.log.info({ cluster: w.job.cluster, proc: w.job.proc, slot: w.d.name, limitMb, rssKb: u.rssKb }, 'job over its memory limit: killing it');
+        this.log.info(
+          { cluster: w.job.cluster, proc: w.job.proc, slot: w.d.name, limitMb, rssKb: u.rssKb },
+          'job over its memory limit: killing it',
+        );
         if (w.job.activity === 'Suspended') signalGroup(w.job.started.pid, 'SIGCONT');
         this.startd.deactivate(w.d.claim, true, 'over its memory limit');
       }
@@ -683,7 +746,13 @@ export class JobMonitor {
     Object.assign(w.sent, changed);
     for (const [k, v] of Object.entries(changed)) w.ad.set(k, parseExpr(v));
     const { d, job } = w;
-    this.reporter.send(d.scheddAddress, { claim: d.claim, id: { cluster: job.cluster, proc: job.proc }, type: 'update', update: { attrs: changed }, time: now() });
+    this.reporter.send(d.scheddAddress, {
+      claim: d.claim,
+      id: { cluster: job.cluster, proc: job.proc },
+      type: 'update',
+      update: { attrs: changed },
+      time: now(),
+    });
   }
 }
 

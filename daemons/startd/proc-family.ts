@@ -16,7 +16,17 @@
 // Both the startd (signals: removal, suspension) and its spawner (the kill when the job's main process ends)
 // use a family through its FamilyRef, which is plain data.
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants as fsConstants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export type TrackingMethod = 'cgroup-v2' | 'cgroup-v1' | 'environ';
@@ -60,7 +70,10 @@ function mounts(): Mount[] {
 /** Where the hierarchy is mounted: the v2 one, or the v1 one with `controller`. */
 function mountOf(kind: 'v2' | 'freezer' | 'pids'): string | undefined {
   const all = mounts();
-  const m = kind === 'v2' ? all.find((x) => x.type === 'cgroup2') : all.find((x) => x.type === 'cgroup' && x.options.includes(kind));
+  const m =
+    kind === 'v2'
+      ? all.find((x) => x.type === 'cgroup2')
+      : all.find((x) => x.type === 'cgroup' && x.options.includes(kind));
   if (!m) return undefined;
   if (kind === 'v2') {
     try {
@@ -245,7 +258,8 @@ export class ProcFamily {
       write(freeze.file, freeze.on);
       // freezing takes a moment (FREEZING): wait, bounded (a task stuck in the kernel never freezes)
       const until = Math.min(deadline, Date.now() + 1000);
-      for (let wait = 1; Date.now() < until && freeze.frozen && !freeze.frozen(); wait = Math.min(wait * 2, 50)) await sleep(wait);
+      for (let wait = 1; Date.now() < until && freeze.frozen && !freeze.frozen(); wait = Math.min(wait * 2, 50))
+        await sleep(wait);
       left = this.pids();
     }
     for (let wait = 2; left.length && Date.now() < deadline; wait = Math.min(wait * 2, 100)) {
@@ -264,10 +278,20 @@ export class ProcFamily {
     if (!cgroup) return undefined;
     if (this.ref.method === 'cgroup-v2') {
       if (existsSync(join(cgroup, 'cgroup.kill')) || !existsSync(join(cgroup, 'cgroup.freeze'))) return undefined;
-      return { file: join(cgroup, 'cgroup.freeze'), on: '1', off: '0', frozen: () => /^frozen 1$/m.test(readText(join(cgroup, 'cgroup.events'))) };
+      return {
+        file: join(cgroup, 'cgroup.freeze'),
+        on: '1',
+        off: '0',
+        frozen: () => /^frozen 1$/m.test(readText(join(cgroup, 'cgroup.events'))),
+      };
     }
     if (this.ref.v1 !== 'freezer') return undefined;
-    return { file: join(cgroup, 'freezer.state'), on: 'FROZEN', off: 'THAWED', frozen: () => readText(join(cgroup, 'freezer.state')).trim() === 'FROZEN' };
+    return {
+      file: join(cgroup, 'freezer.state'),
+      on: 'FROZEN',
+      off: 'THAWED',
+      frozen: () => readText(join(cgroup, 'freezer.state')).trim() === 'FROZEN',
+    };
   }
 
   /** Remove the job's cgroup once its last process is gone (bounded); nothing to do for environ. */
@@ -324,8 +348,14 @@ export class ProcTracker {
    */
   static setup(want: string, base: string, instance: string): ProcTracker {
     const why: string[] = [];
-    const order: TrackingMethod[] = want === 'auto' ? [...TRACKING_METHODS] : TRACKING_METHODS.includes(want as TrackingMethod) ? [want as TrackingMethod] : [];
-    if (!order.length) throw new Error(`STARTD_PROCESS_TRACKING = ${want}: expected auto, ${TRACKING_METHODS.join(', ')}`);
+    const order: TrackingMethod[] =
+      want === 'auto'
+        ? [...TRACKING_METHODS]
+        : TRACKING_METHODS.includes(want as TrackingMethod)
+          ? [want as TrackingMethod]
+          : [];
+    if (!order.length)
+      throw new Error(`STARTD_PROCESS_TRACKING = ${want}: expected auto, ${TRACKING_METHODS.join(', ')}`);
     for (const m of order) {
       if (m === 'environ') return new ProcTracker('environ', undefined, undefined, instance, why);
       const kinds = m === 'cgroup-v2' ? (['v2'] as const) : (['freezer', 'pids'] as const);
@@ -358,13 +388,15 @@ export class ProcTracker {
     const families: ProcFamily[] = [];
     if (this.dir) {
       for (const name of readdirSync(this.dir)) {
-        if (name.startsWith('job_')) families.push(new ProcFamily({ method: this.method, cgroup: join(this.dir, name), v1: this.v1, tag: '' }));
+        if (name.startsWith('job_'))
+          families.push(new ProcFamily({ method: this.method, cgroup: join(this.dir, name), v1: this.v1, tag: '' }));
       }
     }
     // the tags of the earlier run's jobs: families tracked by their environment (or by a cgroup of a
     // method since changed)
     const prefix = `${this.instance}.`;
-    for (const tag of new Set(knownTags)) if (tag.startsWith(prefix)) families.push(new ProcFamily({ method: 'environ', tag }));
+    for (const tag of new Set(knownTags))
+      if (tag.startsWith(prefix)) families.push(new ProcFamily({ method: 'environ', tag }));
     for (const f of families) {
       killed += f.pids().length;
       await f.kill();

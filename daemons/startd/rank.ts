@@ -32,7 +32,8 @@ const MAX_OUTPUT = 1 << 20;
 export function rankClaim(job: ClassAd): RankClaim | undefined {
   const key = job.lookupJS('GangRankKey');
   const node = job.lookupJS('GangNodeNum');
-  if (typeof key !== 'string' || key.length < 16 || typeof node !== 'number' || !Number.isInteger(node) || node < 1) return undefined;
+  if (typeof key !== 'string' || key.length < 16 || typeof node !== 'number' || !Number.isInteger(node) || node < 1)
+    return undefined;
   return { key: Buffer.from(key), node, ad: job };
 }
 
@@ -56,10 +57,26 @@ export async function runRank(req: RunRankRequest__Output, deps: RankDeps): Prom
       rank = r;
     }
   }
-  if (!d || !rank) throw new DschedError('PERMISSION_DENIED', 'dsched-rank: no chunk of a parallel job here answers to that key and number (run it from inside the job)');
-  if (!args.length || args.length > MAX_ARGS || args.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0) > MAX_ARG_BYTES || args.some((a) => a.includes('\0')))
-    throw new DschedError('USAGE', `dsched-rank: give a program and at most ${MAX_ARGS} arguments (${MAX_ARG_BYTES} bytes)`);
-  if (d.job) throw new DschedError('JOB_STATE', `dsched-rank: chunk ${rank.node} already runs a process of job ${d.job.cluster}.${d.job.proc}`);
+  if (!d || !rank)
+    throw new DschedError(
+      'PERMISSION_DENIED',
+      'dsched-rank: no chunk of a parallel job here answers to that key and number (run it from inside the job)',
+    );
+  if (
+    !args.length ||
+    args.length > MAX_ARGS ||
+    args.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0) > MAX_ARG_BYTES ||
+    args.some((a) => a.includes('\0'))
+  )
+    throw new DschedError(
+      'USAGE',
+      `dsched-rank: give a program and at most ${MAX_ARGS} arguments (${MAX_ARG_BYTES} bytes)`,
+    );
+  if (d.job)
+    throw new DschedError(
+      'JOB_STATE',
+      `dsched-rank: chunk ${rank.node} already runs a process of job ${d.job.cluster}.${d.job.proc}`,
+    );
   // the job's own ad, running another program: no input files (a rank gets none, as pbsdsh's tasks), its
   // output in its sandbox for this call
   const ad = rank.ad.clone();
@@ -77,7 +94,13 @@ export async function runRank(req: RunRankRequest__Output, deps: RankDeps): Prom
   const o = await job.started.done;
   // read now: the sandbox goes once the schedd has the exit, which cannot happen before this turn ends
   const id = `${job.cluster}.${job.proc} (chunk ${rank.node})`;
-  const out: RankOutput = { done: true, exit_code: o.exitCode, exit_by_signal: o.signal !== undefined, exit_signal: o.signal ?? 0, message: o.kind === 'exited' ? '' : o.message ?? o.kind };
+  const out: RankOutput = {
+    done: true,
+    exit_code: o.exitCode,
+    exit_by_signal: o.signal !== undefined,
+    exit_signal: o.signal ?? 0,
+    message: o.kind === 'exited' ? '' : (o.message ?? o.kind),
+  };
   if (job.started.pid) {
     out.stdout = tailOf(job, false, id, deps.log);
     out.stderr = tailOf(job, true, id, deps.log);

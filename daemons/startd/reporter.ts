@@ -143,7 +143,13 @@ export class EventReporter {
    * (JSON) for the startd that redelivers it after a restart; `journaled` runs once it is on disk (at once
    * for an event that is not journaled).
    */
-  send(scheddAddress: string, ev: Omit<JobEvent, 'seq'>, acked?: () => void, keep?: unknown, journaled?: () => void): void {
+  send(
+    scheddAddress: string,
+    ev: Omit<JobEvent, 'seq'>,
+    acked?: () => void,
+    keep?: unknown,
+    journaled?: () => void,
+  ): void {
     const seq = `${process.pid}-${Date.now()}-${++this.seq}`;
     if (acked) this.onAcked.set(seq, acked);
     let m = this.pending.get(scheddAddress);
@@ -221,7 +227,10 @@ export class EventReporter {
     } catch (e) {
       const b = Math.min(5000, (this.backoff.get(addr) ?? 100) * 2);
       this.backoff.set(addr, b);
-      this.log.warn({ schedd: addr, events: batch.length, retryMs: b, err: (e as Error).message }, 'could not deliver job events; will retry');
+      this.log.warn(
+        { schedd: addr, events: batch.length, retryMs: b, err: (e as Error).message },
+        'could not deliver job events; will retry',
+      );
       this.inflight.delete(addr);
       setTimeout(() => void this.flush(addr), b).unref();
       return;

@@ -56,12 +56,18 @@ export function parseResourceValue(knob: string, raw: string, source: string): {
     return { count };
   }
   if (NUMBERISH.test(text))
-    throw configError(`${where}: a count must be a whole number of 0 or more`, 'write a count (MACHINE_RESOURCE_Licenses = 4) or a list of ids (MACHINE_RESOURCE_GPUs = GPU-0a1b, GPU-2c3d)');
+    throw configError(
+      `${where}: a count must be a whole number of 0 or more`,
+      'write a count (MACHINE_RESOURCE_Licenses = 4) or a list of ids (MACHINE_RESOURCE_GPUs = GPU-0a1b, GPU-2c3d)',
+    );
   const ids = text.split(/[\s,]+/).filter(Boolean);
   const seen = new Set<string>();
   for (const id of ids) {
     if (!ID.test(id))
-      throw configError(`${where}: ${JSON.stringify(id)} is not a resource id (letters, digits and . _ - : / + @ only)`, 'ids are separated by commas or spaces and carry no quotes');
+      throw configError(
+        `${where}: ${JSON.stringify(id)} is not a resource id (letters, digits and . _ - : / + @ only)`,
+        'ids are separated by commas or spaces and carry no quotes',
+      );
     if (seen.has(id)) throw configError(`${where}: the id ${id} is listed twice`);
     seen.add(id);
   }
@@ -70,7 +76,9 @@ export function parseResourceValue(knob: string, raw: string, source: string): {
 
 function checkName(name: string, knob: string, source: string): void {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-    throw configError(`${knob} (from ${source}): "${name}" is not a resource name (a letter or _, then letters, digits or _)`);
+    throw configError(
+      `${knob} (from ${source}): "${name}" is not a resource name (a letter or _, then letters, digits or _)`,
+    );
   if (RESERVED.has(name.toLowerCase()))
     throw configError(`${knob} (from ${source}): ${name} is a standard resource; set it with NUM_CPUS, MEMORY or DISK`);
 }
@@ -131,13 +139,20 @@ export function findOnPath(cmd: string, path = process.env.PATH ?? ''): string |
 
 function run(file: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) {
-        const e = err as NodeJS.ErrnoException & { killed?: boolean };
-        const why = e.killed ? `did not finish in ${timeoutMs} ms` : `${e.message.split('\n')[0]}${stderr ? `: ${String(stderr).trim().split('\n')[0]}` : ''}`;
-        reject(new Error(why));
-      } else resolve(stdout);
-    });
+    execFile(
+      file,
+      args,
+      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err) {
+          const e = err as NodeJS.ErrnoException & { killed?: boolean };
+          const why = e.killed
+            ? `did not finish in ${timeoutMs} ms`
+            : `${e.message.split('\n')[0]}${stderr ? `: ${String(stderr).trim().split('\n')[0]}` : ''}`;
+          reject(new Error(why));
+        } else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -157,13 +172,22 @@ export function parseNvidiaSmi(text: string): CustomResource | undefined {
     const f = line.split(',').map((s) => s.trim());
     if (f.length < 4 || !/^\d+$/.test(f[0]!) || !/^GPU-/i.test(f[1]!)) continue;
     const mem = /^(\d+)\s*MiB$/i.exec(f[f.length - 1]!);
-    gpus.push({ index: Number(f[0]), id: shortGpuId(f[1]!), name: f.slice(2, -1).join(', '), memoryMb: mem ? Number(mem[1]) : undefined });
+    gpus.push({
+      index: Number(f[0]),
+      id: shortGpuId(f[1]!),
+      name: f.slice(2, -1).join(', '),
+      memoryMb: mem ? Number(mem[1]) : undefined,
+    });
   }
   if (!gpus.length) return undefined;
   gpus.sort((a, b) => a.index - b.index);
   let ids = gpus.map((g) => g.id);
   // two uuids sharing their first 8 digits: fall back to the full uuids
-  if (new Set(ids).size !== ids.length) ids = text.split('\n').map((l) => l.split(',')[1]?.trim() ?? '').filter((u) => /^GPU-/i.test(u));
+  if (new Set(ids).size !== ids.length)
+    ids = text
+      .split('\n')
+      .map((l) => l.split(',')[1]?.trim() ?? '')
+      .filter((u) => /^GPU-/i.test(u));
   const properties: Record<string, string> = {};
   if (gpus.every((g) => g.name === gpus[0]!.name)) properties.GPUs_DeviceName = JSON.stringify(gpus[0]!.name);
   const mems = gpus.map((g) => g.memoryMb);
@@ -181,7 +205,10 @@ export async function detectGpus(log: Logger, timeoutMs = 5_000): Promise<Custom
   const t0 = performance.now();
   try {
     const gpus = parseNvidiaSmi(await run(smi, NVIDIA_SMI_ARGS, timeoutMs));
-    log.info({ command: smi, gpus: gpus?.ids ?? [], durationMs: Math.round(performance.now() - t0) }, gpus ? 'GPUs detected' : 'nvidia-smi found no GPUs');
+    log.info(
+      { command: smi, gpus: gpus?.ids ?? [], durationMs: Math.round(performance.now() - t0) },
+      gpus ? 'GPUs detected' : 'nvidia-smi found no GPUs',
+    );
     return gpus;
   } catch (e) {
     log.warn({ command: smi, err: (e as Error).message }, 'GPU detection failed: no GPUs advertised');
@@ -199,14 +226,21 @@ export function parseInventoryOutput(name: string, text: string, source: string)
     if (/^".*"$/.test(value)) value = value.slice(1, -1);
     return parseResourceValue(`Detected${name}`, value, source);
   }
-  throw configError(`${source} printed no Detected${name} = … line`, `the command must print Detected${name}=N or Detected${name}="id1, id2"`);
+  throw configError(
+    `${source} printed no Detected${name} = … line`,
+    `the command must print Detected${name}=N or Detected${name}="id1, id2"`,
+  );
 }
 
 /**
  * Every custom resource of this machine: the configured ones, the inventory commands' (run once, bounded),
  * and GPUs from nvidia-smi when the configuration does not name GPUs and STARTD_DETECT_GPUS is true.
  */
-export async function detectCustomResources(config: Config, log: Logger, timeoutMs = 10_000): Promise<CustomResource[]> {
+export async function detectCustomResources(
+  config: Config,
+  log: Logger,
+  timeoutMs = 10_000,
+): Promise<CustomResource[]> {
   const c = configuredResources(config);
   const out = [...c.resources];
   for (const inv of c.inventories) {
@@ -236,7 +270,10 @@ export class IdInventory {
   private readonly order: Map<string, number>;
   private readonly free: Set<string>;
 
-  constructor(readonly name: string, readonly ids: readonly string[]) {
+  constructor(
+    readonly name: string,
+    readonly ids: readonly string[],
+  ) {
     this.order = new Map(ids.map((id, i) => [id, i]));
     this.free = new Set(ids);
   }
@@ -252,7 +289,11 @@ export class IdInventory {
 
   /** Take `n` ids (the caller checked the count); throws when fewer are free. */
   take(n: number): string[] {
-    if (n > this.free.size) throw new DschedError('CLAIM_REFUSED', `only ${this.free.size} of ${this.ids.length} ${this.name} free, asked ${n}`);
+    if (n > this.free.size)
+      throw new DschedError(
+        'CLAIM_REFUSED',
+        `only ${this.free.size} of ${this.ids.length} ${this.name} free, asked ${n}`,
+      );
     const got = this.freeIds().slice(0, n);
     for (const id of got) this.free.delete(id);
     return got;
@@ -261,7 +302,8 @@ export class IdInventory {
   /** Give ids back; an id this inventory does not have, or that is already free, is a bug and throws. */
   give(ids: readonly string[]): void {
     for (const id of ids) {
-      if (!this.order.has(id)) throw new DschedError('INTERNAL', `${id} is not one of the ${this.name} of this machine`);
+      if (!this.order.has(id))
+        throw new DschedError('INTERNAL', `${id} is not one of the ${this.name} of this machine`);
       if (this.free.has(id)) throw new DschedError('INTERNAL', `${this.name} ${id} was given back twice`);
     }
     for (const id of ids) this.free.add(id);

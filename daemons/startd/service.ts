@@ -27,7 +27,11 @@ export function startdService(startd: Startd, monitor?: JobMonitor, tail?: JobTa
   const holder = (ctx: CallContext, claim: string) => startd.checkHolder(claim, daemonHost(ctx.identity));
   return {
     stream: {
-      async FetchOutput(req: FetchOutputRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) {
+      async FetchOutput(
+        req: FetchOutputRequest__Output,
+        call: grpc.ServerWritableStream<unknown, unknown>,
+        ctx: CallContext,
+      ) {
         const id = { cluster: Number(req.id?.cluster), proc: Number(req.id?.proc) };
         const r = startd.outputFor(req.claim, id, daemonHost(ctx.identity));
         await sendFiles(r.output.entries, streamSink(call), { within: r.sandbox, owner: r.owner });
@@ -96,7 +100,8 @@ export function startdService(startd: Startd, monitor?: JobMonitor, tail?: JobTa
       Vacate(req: VacateRequest__Output, ctx: CallContext) {
         if (!monitor) throw new DschedError('NOT_IMPLEMENTED', 'this startd has no job monitor');
         if (!req.slot) throw new DschedError('USAGE', 'Vacate needs the name of a dynamic slot');
-        const who = ctx.identity.kind === 'daemon' ? `the ${ctx.identity.name || 'pool'} daemon` : `admin ${ctx.identity.name}`;
+        const who =
+          ctx.identity.kind === 'daemon' ? `the ${ctx.identity.name || 'pool'} daemon` : `admin ${ctx.identity.name}`;
         return { vacated: monitor.vacate(req.slot, req.reason || `vacated by ${who}`, req.fast) };
       },
       ClaimStatus(req: ClaimStatusRequest__Output, ctx: CallContext) {

@@ -7,7 +7,14 @@ import { availableParallelism, loadavg, totalmem, release } from 'node:os';
 import { ClassAd, literal, parseExpr, unparse } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
-import { describeResources, fitCount, giveResources, jobRequests, takeResources, type Resources } from '../../lib/job-requests.js';
+import {
+  describeResources,
+  fitCount,
+  giveResources,
+  jobRequests,
+  takeResources,
+  type Resources,
+} from '../../lib/job-requests.js';
 import { condorArch, condorOpSys } from '../../lib/platform.js';
 import { nowSeconds as now } from '../../lib/time.js';
 import { cudaVisibleDevices, IdInventory, JobLoad, type Benchmarks, type CustomResource } from './resources.js';
@@ -96,7 +103,8 @@ export class Machine {
     this.free = { ...resources, custom: { ...resources.custom } };
     this.pslotName = `slot1@${name}`;
     for (const c of opts.custom ?? []) {
-      if (c.ids && c.ids.length === this.total.custom![c.name]) this.inventories.set(c.name, new IdInventory(c.name, c.ids));
+      if (c.ids && c.ids.length === this.total.custom![c.name])
+        this.inventories.set(c.name, new IdInventory(c.name, c.ids));
     }
     this.reloadAttrs();
   }
@@ -157,7 +165,10 @@ export class Machine {
 
   carve(req: Resources, claim: string, schedd: string, scheddAddress: string, leaseSec: number): DynamicSlot {
     if (fitCount(req, this.free) < 1)
-      throw new DschedError('CLAIM_REFUSED', `not enough resources left on ${this.pslotName}: asked ${describeResources(req)}, free ${describeResources(this.free)}`);
+      throw new DschedError(
+        'CLAIM_REFUSED',
+        `not enough resources left on ${this.pslotName}: asked ${describeResources(req)}, free ${describeResources(this.free)}`,
+      );
     const assigned: Record<string, string[]> = {};
     try {
       for (const [name, n] of Object.entries(req.custom ?? {})) {
@@ -258,7 +269,9 @@ export class Machine {
     // the machine's preference among jobs (RANK preemption) and the run time a job is guaranteed before
     // preemption may evict it; the negotiator reads both from the slot ads
     attrs.Rank = unparse(parseExpr(this.config.str('RANK') || '0', { file: 'RANK', line: 1, column: 1 }));
-    attrs.MaxJobRetirementTime = unparse(parseExpr(this.config.str('MAXJOBRETIREMENTTIME') || '0', { file: 'MAXJOBRETIREMENTTIME', line: 1, column: 1 }));
+    attrs.MaxJobRetirementTime = unparse(
+      parseExpr(this.config.str('MAXJOBRETIREMENTTIME') || '0', { file: 'MAXJOBRETIREMENTTIME', line: 1, column: 1 }),
+    );
     Object.assign(attrs, this.extraAttrs);
     return attrs;
   }
@@ -317,7 +330,10 @@ export class Machine {
   }
 
   /** `<name>` (how many) and `Assigned<name>` (which ids, "GPU-0a1b,GPU-2c3d") for each custom resource. */
-  private customAttrs(counts: Record<string, number> | undefined, ids: (name: string) => string[] | undefined): Record<string, string> {
+  private customAttrs(
+    counts: Record<string, number> | undefined,
+    ids: (name: string) => string[] | undefined,
+  ): Record<string, string> {
     const attrs: Record<string, string> = {};
     for (const name of this.customNames()) {
       attrs[name] = String(counts?.[name] ?? 0);
@@ -348,10 +364,15 @@ export function startdAttrs(config: Config): Record<string, string> {
     }
     for (const name of part.split(/[\s,]+/).filter(Boolean)) {
       if (!/^[A-Za-z_]\w*$/.test(name))
-        throw new DschedError('CONFIG_INVALID', `STARTD_ATTRS: ${JSON.stringify(name)} is neither \`Name = expression\` nor an attribute name`);
+        throw new DschedError(
+          'CONFIG_INVALID',
+          `STARTD_ATTRS: ${JSON.stringify(name)} is neither \`Name = expression\` nor an attribute name`,
+        );
       const v = config.lookup(name);
       if (!v || !v.raw.trim()) continue;
-      attrs[name] = unparse(parseExpr(v.raw.trim(), { file: `${v.name ?? name} (from ${v.source})`, line: 1, column: 1 }));
+      attrs[name] = unparse(
+        parseExpr(v.raw.trim(), { file: `${v.name ?? name} (from ${v.source})`, line: 1, column: 1 }),
+      );
     }
   }
   return attrs;

@@ -21,7 +21,14 @@ export interface ExitNote {
   cluster: number;
   proc: number;
   /** the job ran on transferred files: its sandbox stays, and its output is served from it */
-  transfer?: { sandbox: string; scheddHost?: string; owner?: { uid: number; gid: number; groups?: number[] }; inputs: Array<[string, number]>; whenToTransferOutput?: string; transferOutput?: string };
+  transfer?: {
+    sandbox: string;
+    scheddHost?: string;
+    owner?: { uid: number; gid: number; groups?: number[] };
+    inputs: Array<[string, number]>;
+    whenToTransferOutput?: string;
+    transferOutput?: string;
+  };
 }
 
 export interface SpawnerExit {

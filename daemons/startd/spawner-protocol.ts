@@ -65,9 +65,10 @@ export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 export const MAX_REQUEST_FIELDS = 1 << 20;
 
 /** The spawner program: beside the bundled startd (dist/daemons/startd), or in dist/ when run from the sources. */
-export const SPAWNER_PATH = ((here) => [join(here, 'dsched-spawner'), resolve(here, '..', '..', 'dist', 'daemons', 'startd', 'dsched-spawner')].find(existsSync) ?? join(here, 'dsched-spawner'))(
-  dirname(fileURLToPath(import.meta.url)),
-);
+export const SPAWNER_PATH = ((here) =>
+  [join(here, 'dsched-spawner'), resolve(here, '..', '..', 'dist', 'daemons', 'startd', 'dsched-spawner')].find(
+    existsSync,
+  ) ?? join(here, 'dsched-spawner'))(dirname(fileURLToPath(import.meta.url)));
 
 const SIGNALS = constants.signals as Record<string, number>;
 
@@ -80,16 +81,29 @@ export function encodeRequest(r: SpawnerRequest): Buffer & { fields?: number } {
     f.push(['id', r.id], ['exe', r.exe], ...r.argv.map((a): [string, string] => ['arg', a]), ['cwd', r.cwd]);
     for (const [k, v] of Object.entries(r.env)) f.push(['env', `${k}=${v}`]);
     f.push(['stdin', r.stdin], ['stdout', r.stdout], ['stderr', r.stderr], ['sandbox', r.sandbox], ['ad', r.adText]);
-    for (const [key, list] of [['file', r.files], ['xfile', r.execFiles]] as const) for (const [name, text] of Object.entries(list ?? {})) f.push([key, `${name}\0${text}`]);
+    for (const [key, list] of [
+      ['file', r.files],
+      ['xfile', r.execFiles],
+    ] as const)
+      for (const [name, text] of Object.entries(list ?? {})) f.push([key, `${name}\0${text}`]);
     if (r.keepSandbox) f.push(['keep', '1']);
-    if (r.uid !== undefined) f.push(['uid', String(r.uid)], ['gid', String(r.gid ?? r.uid)], ...(r.groups ?? []).map((g): [string, string] => ['group', String(g)]));
+    if (r.uid !== undefined)
+      f.push(
+        ['uid', String(r.uid)],
+        ['gid', String(r.gid ?? r.uid)],
+        ...(r.groups ?? []).map((g): [string, string] => ['group', String(g)]),
+      );
     if (r.family) {
       f.push(['family', r.family.method], ['tag', r.family.tag]);
       if (r.family.cgroup) f.push(['cgroup', r.family.cgroup]);
       if (r.family.v1) f.push(['v1', r.family.v1]);
     }
     // the journal line's start, written by the spawner as it is: {"run":…,"note":{…}
-    if (r.journal) f.push(['run', r.journal.run], ['journal', `{"run":${JSON.stringify(r.journal.run)},"note":${JSON.stringify(r.journal.note)}`]);
+    if (r.journal)
+      f.push(
+        ['run', r.journal.run],
+        ['journal', `{"run":${JSON.stringify(r.journal.run)},"note":${JSON.stringify(r.journal.note)}`],
+      );
   }
   // one string, one buffer: lengths are in bytes (UTF-8), as the spawner reads them
   let body = '';

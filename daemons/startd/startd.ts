@@ -15,7 +15,13 @@ import type { EventReporter } from './reporter.js';
 import { Machine, type DynamicSlot } from './slots.js';
 import { fetchInput, inputFailure, outputFiles, wantsTransfer, type OutputList } from './transfer.js';
 import { removeSandbox, signalByName, signalGroup, type JobOutcome, type RunAs, type Starter } from './starter.js';
-import { processAlive, readSpawnerJournal, removeSpawnerJournal, spawnerJournals, type SpawnerExit } from './spawner-journal.js';
+import {
+  processAlive,
+  readSpawnerJournal,
+  removeSpawnerJournal,
+  spawnerJournals,
+  type SpawnerExit,
+} from './spawner-journal.js';
 import { gangLaunch } from './gang-env.js';
 import { rankClaim, runRank, type RankClaim } from './rank.js';
 import type { RunRankRequest__Output } from '../../lib/rpc/generated/dsched/v1/RunRankRequest.js';
@@ -62,9 +68,29 @@ interface RecordedHold extends PolicyHold {
 
 /** Attributes a job may not change about itself through chirp. */
 const CHIRP_PROTECTED = new Set(
-  ['Owner', 'User', 'ClusterId', 'ProcId', 'JobStatus', 'GlobalJobId', 'QDate', 'Requirements', 'RequestCpus', 'RequestMemory', 'RequestDisk', 'HoldReason', 'HoldReasonCode', 'JobUniverse', 'Cmd', 'Iwd', 'AcctGroup', 'AccountingGroup', 'JobPrio', 'ConcurrencyLimits'].map((a) => a.toLowerCase()),
+  [
+    'Owner',
+    'User',
+    'ClusterId',
+    'ProcId',
+    'JobStatus',
+    'GlobalJobId',
+    'QDate',
+    'Requirements',
+    'RequestCpus',
+    'RequestMemory',
+    'RequestDisk',
+    'HoldReason',
+    'HoldReasonCode',
+    'JobUniverse',
+    'Cmd',
+    'Iwd',
+    'AcctGroup',
+    'AccountingGroup',
+    'JobPrio',
+    'ConcurrencyLimits',
+  ].map((a) => a.toLowerCase()),
 );
-
 
 export class Startd {
   private extra = new Map<string, SlotExtra>();
@@ -128,19 +154,45 @@ export class Startd {
     // exited first): it was being killed, and what is left of it is killed before any job starts
     for (const [run, h] of holds) {
       if (known.has(run)) continue;
-      this.reporter.send(h.addr, { claim: h.claim, id: { cluster: h.cluster, proc: h.proc }, type: 'failed', exit_code: h.code, hold_subcode: 0, message: h.message, time: h.time }, undefined, { run });
+      this.reporter.send(
+        h.addr,
+        {
+          claim: h.claim,
+          id: { cluster: h.cluster, proc: h.proc },
+          type: 'failed',
+          exit_code: h.code,
+          hold_subcode: 0,
+          message: h.message,
+          time: h.time,
+        },
+        undefined,
+        { run },
+      );
       recovered++;
     }
     // on disk in the startd's own journal before the spawners' journals go
     this.reporter.sync();
     for (const f of files) removeSpawnerJournal(f.file);
-    if (recovered || stopped) this.log.info({ exits: recovered, stopped }, 'reporting job exits the previous job spawner journaled before the startd read them');
+    if (recovered || stopped)
+      this.log.info(
+        { exits: recovered, stopped },
+        'reporting job exits the previous job spawner journaled before the startd read them',
+      );
   }
 
   /** Report an end from a spawner's journal as an exit (with its sandbox's output); false if it cannot be. */
   private redeliver(e: SpawnerExit): boolean {
     const n = e.note;
-    const ev = { claim: n.claim, id: { cluster: n.cluster, proc: n.proc }, type: 'exited', exit_code: e.signal === undefined ? e.exitCode : 0, exit_by_signal: e.signal !== undefined, exit_signal: e.signal ?? 0, time: e.time, output: false };
+    const ev = {
+      claim: n.claim,
+      id: { cluster: n.cluster, proc: n.proc },
+      type: 'exited',
+      exit_code: e.signal === undefined ? e.exitCode : 0,
+      exit_by_signal: e.signal !== undefined,
+      exit_signal: e.signal ?? 0,
+      time: e.time,
+      output: false,
+    };
     const keep: { run: string; retained?: Retained & { key: string } } = { run: e.run };
     let acked: (() => void) | undefined;
     const t = n.transfer;
@@ -151,7 +203,12 @@ export class Startd {
       if (t.whenToTransferOutput !== undefined) ad.set('WhenToTransferOutput', literal(t.whenToTransferOutput));
       if (t.transferOutput !== undefined) ad.set('TransferOutput', literal(t.transferOutput));
       const key = `${n.claim}/${n.cluster}.${n.proc}`;
-      const r: Retained = { sandbox: t.sandbox, output: outputFiles(ad, t.sandbox, new Map(t.inputs), e.signal === undefined && e.exitCode === 0), scheddHost: t.scheddHost, owner: t.owner };
+      const r: Retained = {
+        sandbox: t.sandbox,
+        output: outputFiles(ad, t.sandbox, new Map(t.inputs), e.signal === undefined && e.exitCode === 0),
+        scheddHost: t.scheddHost,
+        owner: t.owner,
+      };
       this.retained.set(key, r);
       keep.retained = { key, ...r };
       ev.output = true;
@@ -174,7 +231,11 @@ export class Startd {
       this.retained.set(key, kept);
       o.acked(() => this.dropRetained(key));
     }
-    if (this.retained.size) this.log.info({ sandboxes: this.retained.size }, 'keeping the output of jobs that ended before a restart until their schedd fetches it');
+    if (this.retained.size)
+      this.log.info(
+        { sandboxes: this.retained.size },
+        'keeping the output of jobs that ended before a restart until their schedd fetches it',
+      );
   }
 
   private dropRetained(key: string): void {
@@ -194,7 +255,8 @@ export class Startd {
       const kept = new Set([...this.retained.values()].map((r) => r.sandbox));
       for (const j of list) {
         // a tracked job was reaped by its cgroup or tag (proc-family.ts); its pid may name another process by now
-        if (!j.tag && signalGroup(j.pid, 'SIGKILL')) this.log.warn({ pid: j.pid }, 'killed a job left by a previous startd');
+        if (!j.tag && signalGroup(j.pid, 'SIGKILL'))
+          this.log.warn({ pid: j.pid }, 'killed a job left by a previous startd');
         if (!kept.has(j.sandbox)) removeSandbox(j.sandbox);
       }
     } catch (e) {
@@ -218,9 +280,16 @@ export class Startd {
   }
 
   private writeState() {
-    const list: Array<{ pid: number; sandbox: string; tag?: string; hold?: RecordedHold }> = [...this.machine.dslots.values()]
+    const list: Array<{ pid: number; sandbox: string; tag?: string; hold?: RecordedHold }> = [
+      ...this.machine.dslots.values(),
+    ]
       .filter((d) => d.job)
-      .map((d) => ({ pid: d.job!.started.pid, sandbox: d.job!.started.sandbox, tag: d.job!.started.family?.ref.tag, hold: this.policyHolds.get(d.job!.started.sandbox) }));
+      .map((d) => ({
+        pid: d.job!.started.pid,
+        sandbox: d.job!.started.sandbox,
+        tag: d.job!.started.family?.ref.tag,
+        hold: this.policyHolds.get(d.job!.started.sandbox),
+      }));
     for (const r of this.retained.values()) list.push({ pid: 0, sandbox: r.sandbox });
     const tmp = `${this.stateFile()}.tmp`;
     try {
@@ -242,7 +311,14 @@ export class Startd {
    */
   recordHold(d: DynamicSlot, hold: PolicyHold): void {
     if (!d.job) return;
-    this.policyHolds.set(d.job.started.sandbox, { ...hold, addr: d.scheddAddress, claim: d.claim, cluster: d.job.cluster, proc: d.job.proc, time: Math.floor(Date.now() / 1000) });
+    this.policyHolds.set(d.job.started.sandbox, {
+      ...hold,
+      addr: d.scheddAddress,
+      claim: d.claim,
+      cluster: d.job.cluster,
+      proc: d.job.proc,
+      time: Math.floor(Date.now() / 1000),
+    });
     this.writeState();
   }
 
@@ -250,11 +326,25 @@ export class Startd {
   private previousHolds(): Map<string, RecordedHold> {
     const holds = new Map<string, RecordedHold>();
     try {
-      const list = JSON.parse(readFileSync(this.stateFile(), 'utf8')) as Array<{ sandbox?: unknown; hold?: Partial<RecordedHold> }>;
+      const list = JSON.parse(readFileSync(this.stateFile(), 'utf8')) as Array<{
+        sandbox?: unknown;
+        hold?: Partial<RecordedHold>;
+      }>;
       for (const j of list) {
         const h = j.hold;
-        const complete = h && typeof h.code === 'number' && typeof h.message === 'string' && typeof h.addr === 'string' && typeof h.claim === 'string' && typeof h.cluster === 'number' && typeof h.proc === 'number';
-        if (typeof j.sandbox === 'string' && complete) holds.set(basename(j.sandbox), { ...(h as RecordedHold), time: Number(h.time) || Math.floor(Date.now() / 1000) });
+        const complete =
+          h &&
+          typeof h.code === 'number' &&
+          typeof h.message === 'string' &&
+          typeof h.addr === 'string' &&
+          typeof h.claim === 'string' &&
+          typeof h.cluster === 'number' &&
+          typeof h.proc === 'number';
+        if (typeof j.sandbox === 'string' && complete)
+          holds.set(basename(j.sandbox), {
+            ...(h as RecordedHold),
+            time: Number(h.time) || Math.floor(Date.now() / 1000),
+          });
       }
     } catch {
       /* no list: no holds */
@@ -266,31 +356,58 @@ export class Startd {
   outputFor(claim: string, id: { cluster: number; proc: number }, callerHost: string): Retained {
     const r = this.retained.get(`${claim}/${id.cluster}.${id.proc}`);
     if (r?.scheddHost && !sameHost(r.scheddHost, callerHost))
-      throw new DschedError('PERMISSION_DENIED', `the output of job ${id.cluster}.${id.proc} is for the schedd on ${r.scheddHost}, not one on ${callerHost}`);
-    if (!r) throw new DschedError('CLAIM_NOT_FOUND', `no output waits here for job ${id.cluster}.${id.proc} on that claim`);
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        `the output of job ${id.cluster}.${id.proc} is for the schedd on ${r.scheddHost}, not one on ${callerHost}`,
+      );
+    if (!r)
+      throw new DschedError('CLAIM_NOT_FOUND', `no output waits here for job ${id.cluster}.${id.proc} on that claim`);
     return r;
   }
 
   /** dsched-rank: start a process of a parallel job on a claim held for it here, and wait for its end. */
   runRank(req: RunRankRequest__Output): Promise<RankOutput> {
-    return runRank(req, { slots: this.machine.dslots.values(), rankOf: (claim) => this.extra.get(claim)?.rank, activate: (claim, job) => this.activate(claim, job), log: this.log });
+    return runRank(req, {
+      slots: this.machine.dslots.values(),
+      rankOf: (claim) => this.extra.get(claim)?.rank,
+      activate: (claim, job) => this.activate(claim, job),
+      log: this.log,
+    });
   }
 
   /** dchirp: a running job reads or sets an attribute of its own ad; the schedd hears of it at once. */
   chirp(secret: string, op: string, name: string, value: string): string {
-    const d = secret ? [...this.machine.dslots.values()].find((s) => s.job && this.extra.get(s.claim)?.chirp === secret) : undefined;
+    const d = secret
+      ? [...this.machine.dslots.values()].find((s) => s.job && this.extra.get(s.claim)?.chirp === secret)
+      : undefined;
     const ex = d && this.extra.get(d.claim);
-    if (!d || !d.job || !ex?.ad) throw new DschedError('PERMISSION_DENIED', 'chirp: no running job has that secret (is this call made from inside a running job?)');
-    if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(name)) throw new DschedError('USAGE', `chirp: '${name}' is not an attribute name`);
+    if (!d || !d.job || !ex?.ad)
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        'chirp: no running job has that secret (is this call made from inside a running job?)',
+      );
+    if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(name))
+      throw new DschedError('USAGE', `chirp: '${name}' is not an attribute name`);
     if (op === 'get_job_attr') {
       const e = ex.ad.get(name);
       return e ? unparse(e) : 'UNDEFINED';
     }
-    if (op !== 'set_job_attr' && op !== 'set_job_attr_delayed') throw new DschedError('USAGE', `chirp: unknown operation '${op}' (set_job_attr, set_job_attr_delayed, get_job_attr)`);
-    if (CHIRP_PROTECTED.has(name.toLowerCase())) throw new DschedError('PERMISSION_DENIED', `chirp: a job may not change its ${name}`);
+    if (op !== 'set_job_attr' && op !== 'set_job_attr_delayed')
+      throw new DschedError(
+        'USAGE',
+        `chirp: unknown operation '${op}' (set_job_attr, set_job_attr_delayed, get_job_attr)`,
+      );
+    if (CHIRP_PROTECTED.has(name.toLowerCase()))
+      throw new DschedError('PERMISSION_DENIED', `chirp: a job may not change its ${name}`);
     const expr = parseExpr(value, { file: '<chirp value>', line: 1, column: 1 });
     ex.ad.set(name, expr);
-    this.reporter.send(d.scheddAddress, { claim: d.claim, id: { cluster: d.job.cluster, proc: d.job.proc }, type: 'update', update: { attrs: { [name]: unparse(expr) } }, time: Math.floor(Date.now() / 1000) });
+    this.reporter.send(d.scheddAddress, {
+      claim: d.claim,
+      id: { cluster: d.job.cluster, proc: d.job.proc },
+      type: 'update',
+      update: { attrs: { [name]: unparse(expr) } },
+      time: Math.floor(Date.now() / 1000),
+    });
     this.log.info({ cluster: d.job.cluster, proc: d.job.proc, attr: name }, 'job updated its ad (chirp)');
     return '';
   }
@@ -308,7 +425,10 @@ export class Startd {
   checkHolder(claim: string, callerHost: string): void {
     const d = this.machine.dslots.get(claim);
     if (d?.scheddHost && !sameHost(d.scheddHost, callerHost))
-      throw new DschedError('PERMISSION_DENIED', `${d.name} is claimed by the schedd on ${d.scheddHost}, not by one on ${callerHost}`);
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        `${d.name} is claimed by the schedd on ${d.scheddHost}, not by one on ${callerHost}`,
+      );
   }
 
   private holds(claim: string, callerHost: string): boolean {
@@ -316,13 +436,21 @@ export class Startd {
     return !d?.scheddHost || sameHost(d.scheddHost, callerHost);
   }
 
-  async requestClaim(req: ClaimRequest__Output, callerHost: string): Promise<{ claim: string; slot: string; slot_ad: { attrs: Record<string, string> } }> {
-    if (this.machine.draining) throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is draining: ${this.machine.draining}`);
+  async requestClaim(
+    req: ClaimRequest__Output,
+    callerHost: string,
+  ): Promise<{ claim: string; slot: string; slot_ad: { attrs: Record<string, string> } }> {
+    if (this.machine.draining)
+      throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is draining: ${this.machine.draining}`);
     if (req.slot && req.slot.toLowerCase() !== this.machine.pslotName.toLowerCase())
       throw new DschedError('CLAIM_REFUSED', `this startd has no slot ${req.slot}`);
     const job = ClassAd.fromRecord(req.job?.attrs ?? {});
     const slotAd = this.machine.slotAd();
-    if (!symmetricMatch(job, slotAd)) throw new DschedError('CLAIM_REFUSED', `the job does not match ${this.machine.pslotName} (Requirements or START)`);
+    if (!symmetricMatch(job, slotAd))
+      throw new DschedError(
+        'CLAIM_REFUSED',
+        `the job does not match ${this.machine.pslotName} (Requirements or START)`,
+      );
     const claim = req.claim || randomBytes(24).toString('base64url');
     if (this.machine.dslots.has(claim)) throw new DschedError('CLAIM_REFUSED', 'that claim id is already in use');
     const lease = req.lease > 0 ? req.lease : this.config.int('JOB_LEASE_DURATION');
@@ -350,8 +478,10 @@ export class Startd {
    */
   activate(claim: string, job: ClassAd): Promise<void> {
     const d = this.slot(claim);
-    if (d.job) throw new DschedError('CLAIM_REFUSED', `${d.name} is already running job ${d.job.cluster}.${d.job.proc}`);
-    if (this.machine.draining) throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is draining: ${this.machine.draining}`);
+    if (d.job)
+      throw new DschedError('CLAIM_REFUSED', `${d.name} is already running job ${d.job.cluster}.${d.job.proc}`);
+    if (this.machine.draining)
+      throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is draining: ${this.machine.draining}`);
     const cluster = Number(job.lookupJS('ClusterId'));
     const proc = Number(job.lookupJS('ProcId'));
     const owner = String(job.lookupJS('Owner') ?? '');
@@ -362,7 +492,9 @@ export class Startd {
     // dchirp inside the job finds this startd and proves it is this job with the secret in its sandbox
     const chirp = randomBytes(18).toString('base64url');
     extraEnv._CONDOR_CHIRP_CONFIG = join(sandbox, '.chirp.config');
-    const files: Record<string, string> = { '.chirp.config': `${this.machine.address} ${chirp} ${this.config.paths.host.ca}\n` };
+    const files: Record<string, string> = {
+      '.chirp.config': `${this.machine.address} ${chirp} ${this.config.paths.host.ca}\n`,
+    };
     const defaultEnv: Record<string, string> = {};
     if (job.lookupJS('IsPbsJob') === true) {
       // what PBS's MoM sets for every job: the owner's login variables, and the cpus for OpenMP
@@ -371,7 +503,9 @@ export class Startd {
       const cpus = String(Math.max(1, Number(job.lookupJS('RequestCpus')) || 1));
       Object.assign(defaultEnv, { LOGNAME: owner, USER: owner, NCPUS: cpus, OMP_NUM_THREADS: cpus });
       // PBS's host list: this host once per MPI process (mpirun -machinefile $PBS_NODEFILE)
-      files['.pbs_nodefile'] = `${this.machine.hostName}\n`.repeat(Math.max(1, Number(job.lookupJS('PbsMpiProcs')) || 1));
+      files['.pbs_nodefile'] = `${this.machine.hostName}\n`.repeat(
+        Math.max(1, Number(job.lookupJS('PbsMpiProcs')) || 1),
+      );
       extraEnv.PBS_NODEFILE = join(sandbox, '.pbs_nodefile');
     }
     const gang = gangLaunch(job, sandbox, this.config.paths.host.ca); // a parallel job: every chunk's host, this chunk's number
@@ -414,15 +548,23 @@ export class Startd {
             scheddHost: d.scheddHost,
             owner: runAsOwner(owner),
             inputs: [...transfer.inputs],
-            whenToTransferOutput: job.lookupJS('WhenToTransferOutput') === undefined ? undefined : String(job.lookupJS('WhenToTransferOutput')),
-            transferOutput: typeof job.lookupJS('TransferOutput') === 'string' ? String(job.lookupJS('TransferOutput')) : undefined,
+            whenToTransferOutput:
+              job.lookupJS('WhenToTransferOutput') === undefined
+                ? undefined
+                : String(job.lookupJS('WhenToTransferOutput')),
+            transferOutput:
+              typeof job.lookupJS('TransferOutput') === 'string' ? String(job.lookupJS('TransferOutput')) : undefined,
           },
         }),
       },
       prepare: transfer
         ? async () => {
             try {
-              const names = await fetchInput(this.reporter.client(scheddAddress).fetchInput(claim, { cluster, proc }), sandbox, runAs);
+              const names = await fetchInput(
+                this.reporter.client(scheddAddress).fetchInput(claim, { cluster, proc }),
+                sandbox,
+                runAs,
+              );
               // an input goes back as output only if the job changed it
               for (const n of names) if (!n.includes('/')) transfer.inputs.set(n, statSync(join(sandbox, n)).mtimeMs);
             } catch (e) {
@@ -436,7 +578,15 @@ export class Startd {
     const vacate = job.lookupJS('JobMaxVacateTime');
     const limits = job.lookupJS('ConcurrencyLimits');
     const duration = job.lookupJS('AllowedJobDuration');
-    d.job = { cluster, proc, owner, started, limits: typeof limits === 'string' && limits ? limits : undefined, killSig: job.lookupJS('KillSig'), vacateSeconds: typeof vacate === 'number' ? vacate : undefined };
+    d.job = {
+      cluster,
+      proc,
+      owner,
+      started,
+      limits: typeof limits === 'string' && limits ? limits : undefined,
+      killSig: job.lookupJS('KillSig'),
+      vacateSeconds: typeof vacate === 'number' ? vacate : undefined,
+    };
     if (typeof duration === 'number' && duration > 0) d.job.endsBy = Math.ceil(Date.now() / 1000 + duration);
     d.enteredActivity = Math.floor(Date.now() / 1000);
     this.hooks?.started(d, job);
@@ -477,10 +627,20 @@ export class Startd {
     // the run's key goes with the journaled exit: a restarted startd skips the spawner's entry for it
     const keep: { run?: string; retained?: Retained & { key: string } } = { run: job.started.run };
     const journaled = () => this.starter.journaled(job.started);
-    if (ex.transfer && o.kind === 'exited' && ex.ad && (!evicted || String(ex.ad.lookupJS('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT')) {
+    if (
+      ex.transfer &&
+      o.kind === 'exited' &&
+      ex.ad &&
+      (!evicted || String(ex.ad.lookupJS('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT')
+    ) {
       const key = `${d.claim}/${job.cluster}.${job.proc}`;
       const sandbox = job.started.sandbox;
-      const r: Retained = { sandbox, output: outputFiles(ex.ad, sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0), scheddHost: d.scheddHost, owner: runAsOwner(job.owner) };
+      const r: Retained = {
+        sandbox,
+        output: outputFiles(ex.ad, sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0),
+        scheddHost: d.scheddHost,
+        owner: runAsOwner(job.owner),
+      };
       this.retained.set(key, r);
       output = true;
       acked = () => this.dropRetained(key);
@@ -491,9 +651,36 @@ export class Startd {
     ex.chirp = undefined;
     ex.transfer = undefined;
     if (evicted) {
-      this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'evicted', message: ex.evictReason ?? o.message ?? 'the job was lost', time, output }, acked, undefined, journaled);
+      this.reporter.send(
+        d.scheddAddress,
+        {
+          claim: d.claim,
+          id,
+          type: 'evicted',
+          message: ex.evictReason ?? o.message ?? 'the job was lost',
+          time,
+          output,
+        },
+        acked,
+        undefined,
+        journaled,
+      );
     } else if (o.kind === 'failed') {
-      this.reporter.send(d.scheddAddress, { claim: d.claim, id, type: 'failed', exit_code: o.holdCode ?? 6, hold_subcode: o.holdSubCode ?? 0, message: o.message ?? '', time }, undefined, keep, journaled);
+      this.reporter.send(
+        d.scheddAddress,
+        {
+          claim: d.claim,
+          id,
+          type: 'failed',
+          exit_code: o.holdCode ?? 6,
+          hold_subcode: o.holdSubCode ?? 0,
+          message: o.message ?? '',
+          time,
+        },
+        undefined,
+        keep,
+        journaled,
+      );
     } else {
       this.reporter.send(
         d.scheddAddress,
@@ -512,7 +699,17 @@ export class Startd {
         journaled,
       );
     }
-    this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, exitCode: o.exitCode, signal: o.signal, outcome: evicted ? 'evicted' : o.kind }, 'job ended');
+    this.log.info(
+      {
+        cluster: job.cluster,
+        proc: job.proc,
+        slot: d.name,
+        exitCode: o.exitCode,
+        signal: o.signal,
+        outcome: evicted ? 'evicted' : o.kind,
+      },
+      'job ended',
+    );
     if (ex.releaseAfterExit) this.releaseNow(d.claim);
     this.saveState();
     this.onChange(d.claim);
@@ -525,7 +722,8 @@ export class Startd {
     if (!job) return;
     // a job whose main process already ended finished by itself (its exit is on its way from the spawner):
     // it is reported as an exit, not as an eviction, or it would run a second time
-    if (evict && !this.starter.hasEnded(job.started)) (this.extra.get(claim) ?? this.extra.set(claim, {}).get(claim)!).evictReason = evict;
+    if (evict && !this.starter.hasEnded(job.started))
+      (this.extra.get(claim) ?? this.extra.set(claim, {}).get(claim)!).evictReason = evict;
     if (fast) {
       this.starter.signal(job.started, 'SIGKILL');
       return;
@@ -581,7 +779,11 @@ export class Startd {
     return unknown;
   }
 
-  claimStatus(claims: string[], scheddAddress: string, callerHost: string): Array<{ claim: string; state: string; job?: { cluster: number; proc: number } }> {
+  claimStatus(
+    claims: string[],
+    scheddAddress: string,
+    callerHost: string,
+  ): Array<{ claim: string; state: string; job?: { cluster: number; proc: number } }> {
     return claims.map((c) => {
       // another schedd's claim is not the caller's to see (nor to move its events to another address)
       if (!this.holds(c, callerHost)) return { claim: c, state: 'unknown' };
@@ -619,7 +821,8 @@ export class Startd {
     const running = [...this.machine.dslots.values()].filter((d) => d.job);
     for (const d of running) this.deactivate(d.claim, false, 'startd shutting down', 'the startd was shut down');
     const until = Date.now() + graceMs;
-    while (Date.now() < until && [...this.machine.dslots.values()].some((d) => d.job)) await new Promise((r) => setTimeout(r, 50));
+    while (Date.now() < until && [...this.machine.dslots.values()].some((d) => d.job))
+      await new Promise((r) => setTimeout(r, 50));
     for (const d of this.machine.dslots.values()) if (d.job) this.starter.signal(d.job.started, 'SIGKILL');
     this.starter.stop();
     // output not fetched yet stays: its exit is journaled, and the next run of this startd serves it

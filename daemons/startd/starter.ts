@@ -12,13 +12,23 @@ import type { ClassAd } from '../../grammar/classad/index.js';
 import { parseEnv, splitArgs } from '../../grammar/submit/args-env.js';
 import { STDERR_NAME, STDOUT_NAME } from '../../lib/transfer.js';
 import type { ProcFamily, ProcTracker } from './proc-family.js';
-import { encodeRequest, MAX_REQUEST_BYTES, MAX_REQUEST_FIELDS, SPAWNER_PATH, type JobFiles, type SpawnerReply, type SpawnerRequest, type StartRequest } from './spawner-protocol.js';
+import {
+  encodeRequest,
+  MAX_REQUEST_BYTES,
+  MAX_REQUEST_FIELDS,
+  SPAWNER_PATH,
+  type JobFiles,
+  type SpawnerReply,
+  type SpawnerRequest,
+  type StartRequest,
+} from './spawner-protocol.js';
 import { readSpawnerJournal, removeSpawnerJournal, spawnerJournalFile, type ExitNote } from './spawner-journal.js';
 
 /** The package's libexec/ (dchirp for jobs): two levels up from the sources (daemons/startd), three from the bundle (dist/daemons/startd). */
-const JOB_BIN = ((here) => (existsSync(join(here, '..', '..', 'libexec', 'dchirp')) ? resolve_(here, '..', '..', 'libexec') : resolve_(here, '..', '..', '..', 'libexec')))(
-  dirname(fileURLToPath(import.meta.url)),
-);
+const JOB_BIN = ((here) =>
+  existsSync(join(here, '..', '..', 'libexec', 'dchirp'))
+    ? resolve_(here, '..', '..', 'libexec')
+    : resolve_(here, '..', '..', '..', 'libexec'))(dirname(fileURLToPath(import.meta.url)));
 
 /** A PBS job's copy of its script in the sandbox (transfer.ts leaves it out of the output). */
 const PBS_SCRIPT_NAME = '.pbs_script';
@@ -173,8 +183,19 @@ export class Starter {
         if (r.event === 'exited' && p.job.run && child.pid) this.unjournaled.set(p.job.run, child.pid);
         p.resolve(
           r.event === 'failed'
-            ? { kind: 'failed', exitCode: r.holdCode, holdCode: r.holdCode, holdSubCode: r.holdSubCode, message: r.message }
-            : { kind: 'exited', exitCode: r.exitCode, signal: r.signal, stopped: p.job.signalledHere || !p.job.run ? undefined : r.stopped },
+            ? {
+                kind: 'failed',
+                exitCode: r.holdCode,
+                holdCode: r.holdCode,
+                holdSubCode: r.holdSubCode,
+                message: r.message,
+              }
+            : {
+                kind: 'exited',
+                exitCode: r.exitCode,
+                signal: r.signal,
+                stopped: p.job.signalledHere || !p.job.run ? undefined : r.stopped,
+              },
         );
       }
     });
@@ -189,13 +210,22 @@ export class Starter {
       this.onSpawnerState(false);
       // ends it journaled but did not report (killed in between) are exits; the jobs still running cannot
       // be followed any more: kill what is left and report them lost
-      const ended = new Map(child.pid && this.journalDir ? readSpawnerJournal(spawnerJournalFile(this.journalDir, child.pid)).map((e) => [e.run, e]) : []);
+      const ended = new Map(
+        child.pid && this.journalDir
+          ? readSpawnerJournal(spawnerJournalFile(this.journalDir, child.pid)).map((e) => [e.run, e])
+          : [],
+      );
       for (const [id, p] of this.pending) {
         const e = p.job.run ? ended.get(p.job.run) : undefined;
         if (e && child.pid) {
           this.pending.delete(id);
           this.unjournaled.set(e.run, child.pid);
-          p.resolve({ kind: 'exited', exitCode: e.exitCode, signal: e.signal, stopped: p.job.signalledHere ? undefined : !!e.stopped });
+          p.resolve({
+            kind: 'exited',
+            exitCode: e.exitCode,
+            signal: e.signal,
+            stopped: p.job.signalledHere ? undefined : !!e.stopped,
+          });
           continue;
         }
         if (p.job.pid) signalGroup(p.job.pid, 'SIGKILL');
@@ -231,7 +261,8 @@ export class Starter {
       return;
     }
     if (pid !== this.child?.pid) return;
-    if (!this.journaledRuns.length) setImmediate(() => this.send({ op: 'journaled', runs: this.journaledRuns.splice(0) }));
+    if (!this.journaledRuns.length)
+      setImmediate(() => this.send({ op: 'journaled', runs: this.journaledRuns.splice(0) }));
     this.journaledRuns.push(run);
   }
 
@@ -261,7 +292,12 @@ export class Starter {
     const cwd = transfer ? sandbox : iwd;
     const cmd = str(ad, 'Cmd');
     if (!cmd) return fail(6, 'The job has no executable (Cmd)');
-    let exe = transfer && ad.lookupJS('TransferExecutable') !== false ? join(sandbox, basename(cmd)) : isAbsolute(cmd) ? cmd : resolve_(iwd, cmd);
+    let exe =
+      transfer && ad.lookupJS('TransferExecutable') !== false
+        ? join(sandbox, basename(cmd))
+        : isAbsolute(cmd)
+          ? cmd
+          : resolve_(iwd, cmd);
     let argv: string[];
     let env: Record<string, string>;
     try {
@@ -270,7 +306,15 @@ export class Starter {
     } catch (e) {
       return fail(6, `Invalid job arguments or environment: ${(e as Error).message}`);
     }
-    env = { ...opts.defaultEnv, ...env, ...opts.extraEnv, _CONDOR_SCRATCH_DIR: sandbox, TMPDIR: sandbox, _CONDOR_SLOT: opts.slotName, _CONDOR_JOB_AD: join(sandbox, '.job.ad') };
+    env = {
+      ...opts.defaultEnv,
+      ...env,
+      ...opts.extraEnv,
+      _CONDOR_SCRATCH_DIR: sandbox,
+      TMPDIR: sandbox,
+      _CONDOR_SLOT: opts.slotName,
+      _CONDOR_JOB_AD: join(sandbox, '.job.ad'),
+    };
     // dchirp on the job's PATH, as HTCondor gives jobs condor_chirp (the job's own PATH, or the usual one)
     env.PATH = `${JOB_BIN}:${env.PATH || '/usr/local/bin:/usr/bin:/bin'}`;
     let execFiles: Record<string, string> | undefined;
@@ -291,7 +335,8 @@ export class Starter {
       return v && v !== '/dev/null' ? v : undefined;
     };
     // with file transfer stdin arrives in the sandbox and stdout/stderr are written there, then sent back
-    const file = (name: string | undefined, inSandbox: string) => (!name ? '/dev/null' : transfer ? join(sandbox, inSandbox) : isAbsolute(name) ? name : resolve_(cwd, name));
+    const file = (name: string | undefined, inSandbox: string) =>
+      !name ? '/dev/null' : transfer ? join(sandbox, inSandbox) : isAbsolute(name) ? name : resolve_(cwd, name);
     const inName = given('In');
     const outName = given('Out');
     const errName = given('Err');
@@ -327,7 +372,10 @@ export class Starter {
           job.family = this.tracker.create(basename(sandbox));
         } catch (e) {
           removeSandbox(sandbox);
-          return fail(6, `Failed to create the job's process tracking ${this.tracker.method} cgroup: ${(e as Error).message}`);
+          return fail(
+            6,
+            `Failed to create the job's process tracking ${this.tracker.method} cgroup: ${(e as Error).message}`,
+          );
         }
         request.family = job.family.ref;
         request.env = { ...request.env, ...job.family.env() };
@@ -337,7 +385,12 @@ export class Starter {
       if (line.length > MAX_REQUEST_BYTES || (line.fields ?? 0) > MAX_REQUEST_FIELDS) {
         removeSandbox(sandbox);
         void job.family?.remove();
-        return fail(6, line.length > MAX_REQUEST_BYTES ? `The job's ClassAd and sandbox files exceed the ${MAX_REQUEST_BYTES >> 20} MiB a job may be started with` : 'The job has too many arguments or environment variables');
+        return fail(
+          6,
+          line.length > MAX_REQUEST_BYTES
+            ? `The job's ClassAd and sandbox files exceed the ${MAX_REQUEST_BYTES >> 20} MiB a job may be started with`
+            : 'The job has too many arguments or environment variables',
+        );
       }
       job.sent = true;
       this.pending.set(id, { job, resolve, onRunning: opts.onRunning });
@@ -362,7 +415,8 @@ export class Starter {
     if (!job.sent) job.cancelled = true;
     // a stop goes through the spawner, which notes it in its journal should the job end of it: a restarted
     // startd must not take an eviction for a completion
-    else if (this.journalDir && job.run && this.child && sig !== 'SIGSTOP' && sig !== 'SIGCONT') this.send({ op: 'signal', id: job.id, signal: sig });
+    else if (this.journalDir && job.run && this.child && sig !== 'SIGSTOP' && sig !== 'SIGCONT')
+      this.send({ op: 'signal', id: job.id, signal: sig });
     else if (job.pid) {
       job.signalledHere = true;
       if (job.family) job.family.signal(sig);

@@ -33,7 +33,6 @@ type Running = NonNullable<DynamicSlot['job']>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
-
 export class JobTail {
   private streams = new Map<string, number>();
 
@@ -46,24 +45,38 @@ export class JobTail {
   private find(req: TailRequest__Output, who: Identity): Running {
     const cluster = Number(req.id?.cluster);
     const proc = Number(req.id?.proc);
-    if (!Number.isInteger(cluster) || !Number.isInteger(proc) || cluster < 1 || proc < 0) throw new DschedError('USAGE', 'dtail needs a job id: cluster.proc');
+    if (!Number.isInteger(cluster) || !Number.isInteger(proc) || cluster < 1 || proc < 0)
+      throw new DschedError('USAGE', 'dtail needs a job id: cluster.proc');
     const id = `${cluster}.${proc}`;
-    const here = [...this.machine.dslots.values()].filter((d) => d.job?.cluster === cluster && d.job.proc === proc && (!req.schedd || d.schedd === req.schedd));
+    const here = [...this.machine.dslots.values()].filter(
+      (d) => d.job?.cluster === cluster && d.job.proc === proc && (!req.schedd || d.schedd === req.schedd),
+    );
     if (!here.length) throw new DschedError('JOB_STATE', `job ${id} is not running on ${this.machine.name}`);
     const mine = here.filter((d) => who.admin || d.job!.owner === who.name);
-    if (!mine.length) throw new DschedError('PERMISSION_DENIED', `only the owner of job ${id} or an admin may read its output, not ${who.name}`);
+    if (!mine.length)
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        `only the owner of job ${id} or an admin may read its output, not ${who.name}`,
+      );
     if (mine.length > 1) throw new DschedError('USAGE', `more than one schedd runs a job ${id} here: name the schedd`);
     return mine[0]!.job!;
   }
 
-  async stream(req: TailRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, who: Identity): Promise<void> {
+  async stream(
+    req: TailRequest__Output,
+    call: grpc.ServerWritableStream<unknown, unknown>,
+    who: Identity,
+  ): Promise<void> {
     if (who.kind !== 'user') throw new DschedError('PERMISSION_DENIED', 'dtail is for users');
     const job = this.find(req, who);
     const id = `${job.cluster}.${job.proc}`;
     const maxBytes = Math.min(MAX_BYTES, Math.max(1, Number(req.max_bytes) || DEFAULT_BYTES));
     const total = [...this.streams.values()].reduce((a, b) => a + b, 0);
     if ((this.streams.get(who.name) ?? 0) >= PER_USER || total >= TOTAL)
-      throw new DschedError('TOO_MANY_STREAMS', `too many dtail streams on ${this.machine.name} (${PER_USER} per user, ${TOTAL} in all)`);
+      throw new DschedError(
+        'TOO_MANY_STREAMS',
+        `too many dtail streams on ${this.machine.name} (${PER_USER} per user, ${TOTAL} in all)`,
+      );
     this.streams.set(who.name, (this.streams.get(who.name) ?? 0) + 1);
     let ended = false;
     void job.started.done.then(() => (ended = true));
@@ -75,7 +88,10 @@ export class JobTail {
       if (gone()) return;
       if (!job.started.pid) throw new DschedError('JOB_STATE', `job ${id} ended before it started`);
       fd = this.open(job, req.stderr, id);
-      this.log.info({ cluster: job.cluster, proc: job.proc, user: who.name, stderr: req.stderr, follow: req.follow }, 'dtail: streaming the job\'s output');
+      this.log.info(
+        { cluster: job.cluster, proc: job.proc, user: who.name, stderr: req.stderr, follow: req.follow },
+        "dtail: streaming the job's output",
+      );
       let pos = -1;
       for (;;) {
         // the job's end first, then one last read: everything it wrote is in the file by then
@@ -126,20 +142,36 @@ export function openJobOutput(job: Running, stderr: boolean, id: string, log: Lo
   const what = stderr ? 'standard error' : 'standard output';
   const path = stderr ? job.started.stderr : job.started.stdout;
   const expected = stderr ? job.started.files?.stderr : job.started.files?.stdout;
-  if (!path || !expected) throw new DschedError('OUTPUT_REFUSED', `job ${id} has no ${what} file (it goes to /dev/null or is not a plain file)`);
+  if (!path || !expected)
+    throw new DschedError(
+      'OUTPUT_REFUSED',
+      `job ${id} has no ${what} file (it goes to /dev/null or is not a plain file)`,
+    );
   let fd: number;
   try {
-    fd = asUser(runAsOwner(job.owner), () => openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY));
+    fd = asUser(runAsOwner(job.owner), () =>
+      openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY),
+    );
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ELOOP' ? 'a symbolic link stands in its place' : code === 'ENOENT' ? 'it was removed' : code === 'EACCES' ? "its owner may not read it" : code ?? String(e);
+    const why =
+      code === 'ELOOP'
+        ? 'a symbolic link stands in its place'
+        : code === 'ENOENT'
+          ? 'it was removed'
+          : code === 'EACCES'
+            ? 'its owner may not read it'
+            : (code ?? String(e));
     throw new DschedError('OUTPUT_REFUSED', `the ${what} of job ${id} cannot be read: ${why}`);
   }
   const st = fstatSync(fd, { bigint: true });
   if (!st.isFile() || `${st.dev}:${st.ino}` !== expected) {
     closeSync(fd);
     log.warn({ job: id, path }, "dtail refused: the job's output file was replaced");
-    throw new DschedError('OUTPUT_REFUSED', `the ${what} of job ${id} was replaced by another file since the job started: nothing is read from it`);
+    throw new DschedError(
+      'OUTPUT_REFUSED',
+      `the ${what} of job ${id} was replaced by another file since the job started: nothing is read from it`,
+    );
   }
   return fd;
 }

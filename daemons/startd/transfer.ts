@@ -4,7 +4,15 @@ import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync } from 'node:f
 import { basename, join } from 'node:path';
 import type { ClassAd } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
-import { checkName, errnoText, fileList, receiveFiles, STDERR_NAME, STDOUT_NAME, type SendEntry } from '../../lib/transfer.js';
+import {
+  checkName,
+  errnoText,
+  fileList,
+  receiveFiles,
+  STDERR_NAME,
+  STDOUT_NAME,
+  type SendEntry,
+} from '../../lib/transfer.js';
 import type { FileChunk__Output } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 
 const str = (ad: ClassAd, n: string) => {
@@ -47,9 +55,15 @@ export interface OutputList {
  * them at the top of the initial directory), or without that list every top-level file the job created or
  * changed. Names that climb out of the sandbox are refused, never followed.
  */
-export function outputFiles(job: ClassAd, sandbox: string, inputs: ReadonlyMap<string, number>, exitedOk: boolean): OutputList {
+export function outputFiles(
+  job: ClassAd,
+  sandbox: string,
+  inputs: ReadonlyMap<string, number>,
+  exitedOk: boolean,
+): OutputList {
   const entries: SendEntry[] = [];
-  for (const n of [STDOUT_NAME, STDERR_NAME]) if (existsSync(join(sandbox, n))) entries.push({ path: join(sandbox, n), name: n });
+  for (const n of [STDOUT_NAME, STDERR_NAME])
+    if (existsSync(join(sandbox, n))) entries.push({ path: join(sandbox, n), name: n });
   // ON_SUCCESS: files come back only when the job succeeded
   if ((str(job, 'WhenToTransferOutput') ?? '').toUpperCase() === 'ON_SUCCESS' && !exitedOk) return { entries };
   const listed = job.lookupJS('TransferOutput');
@@ -74,7 +88,15 @@ export function outputFiles(job: ClassAd, sandbox: string, inputs: ReadonlyMap<s
     }
     return { entries, error: problems.length ? problems.join('; ') : undefined };
   }
-  const skip = new Set([STDOUT_NAME, STDERR_NAME, '.job.ad', '.chirp.config', '.machine.ad', '.pbs_nodefile', '.pbs_script']);
+  const skip = new Set([
+    STDOUT_NAME,
+    STDERR_NAME,
+    '.job.ad',
+    '.chirp.config',
+    '.machine.ad',
+    '.pbs_nodefile',
+    '.pbs_script',
+  ]);
   for (const name of readdirSync(sandbox).sort()) {
     if (skip.has(name)) continue;
     const st = lstatSync(join(sandbox, name));

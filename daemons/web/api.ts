@@ -60,7 +60,6 @@ function parseId(text: string): { cluster: number; proc: number } {
   return { cluster: Number(c), proc: p === undefined ? -1 : Number(p) };
 }
 
-
 function and(...parts: Array<string | undefined>): string {
   return parts
     .filter((p): p is string => !!p && p.trim() !== '')
@@ -88,7 +87,11 @@ function countsOf(c: JobCounts__Output | null | undefined) {
 }
 
 function userOf(caller: Caller): string {
-  if (caller.kind !== 'user') throw new DschedError('UNAUTHENTICATED', 'reading a job\'s files needs a user token: they are read with that user\'s rights');
+  if (caller.kind !== 'user')
+    throw new DschedError(
+      'UNAUTHENTICATED',
+      "reading a job's files needs a user token: they are read with that user's rights",
+    );
   return caller.name;
 }
 
@@ -109,7 +112,8 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
     bearerFormat: 'JWT',
     description: 'a pool user token (`dsched token create`); without one, reads only (on a loopback address)',
   });
-  const as = <T>(c: { get(k: 'caller'): Caller }, fn: () => Promise<T>, write = false) => d.link.as(c.get('caller'), fn, { write });
+  const as = <T>(c: { get(k: 'caller'): Caller }, fn: () => Promise<T>, write = false) =>
+    d.link.as(c.get('caller'), fn, { write });
 
   /** Every ad of a query as the caller, gathered with the counts of the last page. */
   async function query(q: JobQuery) {
@@ -128,10 +132,16 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
    * constraint is evaluated by the schedd (as the caller) over windows of ids until the page is full or a
    * second has passed; `next` then says where to go on, so no request is unbounded however rare the matches.
    */
-  async function pageFromMirror(q: z.infer<typeof S.JobsQuery>, after: { cluster: number; proc: number } | undefined, projection: string[]) {
+  async function pageFromMirror(
+    q: z.infer<typeof S.JobsQuery>,
+    after: { cluster: number; proc: number } | undefined,
+    projection: string[],
+  ) {
     const cluster = q.cluster ? Number(q.cluster) : undefined;
     const keep = (j: { owner: string; status: number; cluster: number }) =>
-      (!q.owner || j.owner === q.owner) && (!q.state || STATE_OF[j.status] === q.state) && (cluster === undefined || j.cluster === cluster);
+      (!q.owner || j.owner === q.owner) &&
+      (!q.state || STATE_OF[j.status] === q.state) &&
+      (cluster === undefined || j.cluster === cluster);
     const jobs: Array<Record<string, string>> = [];
     const deadline = performance.now() + 1000;
     let from = after;
@@ -139,29 +149,43 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       const want = q.constraint ? Math.max(q.limit, 2000) : q.limit;
       const { ids, more } = d.mirror.idsAfter(from, keep, want);
       if (!ids.length) return { jobs: jobs.map(toJson), next: null };
-      const { ads } = await query({ ids: ids.map((j) => ({ cluster: j.cluster, proc: j.proc })), constraint: q.constraint ?? '', projection, history: false, limit: 0 });
+      const { ads } = await query({
+        ids: ids.map((j) => ({ cluster: j.cluster, proc: j.proc })),
+        constraint: q.constraint ?? '',
+        projection,
+        history: false,
+        limit: 0,
+      });
       for (const a of ads) {
         if (jobs.length === q.limit) {
           const last = jobs.at(-1)!;
-          return { jobs: jobs.map(toJson), next: `${literalValue(last.ClusterId ?? '0')}.${literalValue(last.ProcId ?? '0')}` };
+          return {
+            jobs: jobs.map(toJson),
+            next: `${literalValue(last.ClusterId ?? '0')}.${literalValue(last.ProcId ?? '0')}`,
+          };
         }
         jobs.push(a);
       }
       const lastId = ids.at(-1)!;
       from = { cluster: lastId.cluster, proc: lastId.proc };
       if (!more) return { jobs: jobs.map(toJson), next: null };
-      if (jobs.length === q.limit || performance.now() > deadline) return { jobs: jobs.map(toJson), next: `${from.cluster}.${from.proc}` };
+      if (jobs.length === q.limit || performance.now() > deadline)
+        return { jobs: jobs.map(toJson), next: `${from.cluster}.${from.proc}` };
     }
   }
 
   /** A `projection` parameter as the schedd takes it (the job id always in; none: every attribute). */
-  const projectionOf = (p: string | undefined) => (p ? [...new Set(['ClusterId', 'ProcId', ...p.split(',').filter(Boolean)])] : []);
+  const projectionOf = (p: string | undefined) =>
+    p ? [...new Set(['ClusterId', 'ProcId', ...p.split(',').filter(Boolean)])] : [];
 
   /** A page of at most `limit` of `ads` (asked for one more), and the `after` of the next page when there is one. */
   function pageOf(ads: Array<Record<string, string>>, limit: number) {
     const page = ads.slice(0, limit);
     const lastAd = page.at(-1);
-    const next = ads.length > limit && lastAd ? `${literalValue(lastAd.ClusterId ?? '0')}.${literalValue(lastAd.ProcId ?? '0')}` : null;
+    const next =
+      ads.length > limit && lastAd
+        ? `${literalValue(lastAd.ClusterId ?? '0')}.${literalValue(lastAd.ProcId ?? '0')}`
+        : null;
     return { jobs: page.map(toJson), next };
   }
 
@@ -181,7 +205,11 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
     const ids = [{ cluster: id.cluster, proc: id.proc < 0 ? 0 : id.proc }];
     let { ads } = await query({ ids, projection, history: false, limit: 1 });
     if (!ads.length) ({ ads } = await query({ ids, projection, history: true, limit: 1 }));
-    if (!ads.length) throw new DschedError('JOB_NOT_FOUND', `job ${id.cluster}.${ids[0]!.proc} is neither in the queue nor in the history`);
+    if (!ads.length)
+      throw new DschedError(
+        'JOB_NOT_FOUND',
+        `job ${id.cluster}.${ids[0]!.proc} is neither in the queue nor in the history`,
+      );
     return ClassAd.fromRecord(ads[0]!);
   }
 
@@ -189,12 +217,24 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
     route({ method: 'get', path: '/whoami', security: [], responses: { 200: json(S.WhoAmI, 'who this request is') } }),
     (c) => {
       const who = c.get('caller');
-      return c.json({ user: who.kind === 'user' ? who.name : null, admin: who.kind === 'user' && who.admin, anonymousReads: d.anonymousReads() }, 200);
+      return c.json(
+        {
+          user: who.kind === 'user' ? who.name : null,
+          admin: who.kind === 'user' && who.admin,
+          anonymousReads: d.anonymousReads(),
+        },
+        200,
+      );
     },
   );
 
   app.openapi(
-    route({ method: 'get', path: '/jobs', request: { query: S.JobsQuery }, responses: { 200: json(S.JobsReply, 'a page of jobs in id order, as dq -json') } }),
+    route({
+      method: 'get',
+      path: '/jobs',
+      request: { query: S.JobsQuery },
+      responses: { 200: json(S.JobsReply, 'a page of jobs in id order, as dq -json') },
+    }),
     async (c) => {
       const q = c.req.valid('query');
       checkConstraint(q.constraint);
@@ -206,15 +246,30 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
         after ? `ClusterId > ${after.cluster} || (ClusterId == ${after.cluster} && ProcId > ${after.proc})` : undefined,
       );
       const projection = projectionOf(q.projection);
-      if (d.mirror.jobsReady) return c.json({ ...(await as(c, () => pageFromMirror(q, after, projection))), counts: mirrorCounts() }, 200);
+      if (d.mirror.jobsReady)
+        return c.json({ ...(await as(c, () => pageFromMirror(q, after, projection))), counts: mirrorCounts() }, 200);
       // before the mirror has the queue: the schedd pages by the constraint itself (slower on a big queue)
-      const r = await as(c, () => query({ ids: [], owners: q.owner ? [q.owner] : [], constraint, projection, history: false, limit: q.limit + 1 }));
+      const r = await as(c, () =>
+        query({
+          ids: [],
+          owners: q.owner ? [q.owner] : [],
+          constraint,
+          projection,
+          history: false,
+          limit: q.limit + 1,
+        }),
+      );
       return c.json({ ...pageOf(r.ads, q.limit), counts: r.last?.all ? countsOf(r.last.all) : undefined }, 200);
     },
   );
 
   app.openapi(
-    route({ method: 'get', path: '/batches', request: { query: S.BatchesQuery }, responses: { 200: json(S.BatchesReply, 'the queue in batches, as dq shows it') } }),
+    route({
+      method: 'get',
+      path: '/batches',
+      request: { query: S.BatchesQuery },
+      responses: { 200: json(S.BatchesReply, 'the queue in batches, as dq shows it') },
+    }),
     (c) => {
       const q = c.req.valid('query');
       const batches = new Map<string, z.infer<typeof S.Batch> & { progressSum: number; progressN: number }>();
@@ -227,11 +282,29 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
         if (q.state && state !== q.state) continue;
         // as dq's batch view: the batch name, else the DAG the job belongs to, else its cluster
         const dag = j.attrs.DAGManJobId;
-        const name = typeof j.attrs.JobBatchName === 'string' ? j.attrs.JobBatchName : dag !== undefined ? `DAG: ${dag}` : `ID: ${j.cluster}`;
+        const name =
+          typeof j.attrs.JobBatchName === 'string'
+            ? j.attrs.JobBatchName
+            : dag !== undefined
+              ? `DAG: ${dag}`
+              : `ID: ${j.cluster}`;
         const key = `${j.owner}\0${name}`;
         let b = batches.get(key);
         if (!b) {
-          b = { owner: j.owner, name, clusters: [], submitted: Number(j.attrs.QDate ?? 0), done: 0, running: 0, idle: 0, held: 0, total: 0, progress: null, progressSum: 0, progressN: 0 };
+          b = {
+            owner: j.owner,
+            name,
+            clusters: [],
+            submitted: Number(j.attrs.QDate ?? 0),
+            done: 0,
+            running: 0,
+            idle: 0,
+            held: 0,
+            total: 0,
+            progress: null,
+            progressSum: 0,
+            progressN: 0,
+          };
           batches.set(key, b);
         }
         if (b.clusters.at(-1) !== j.cluster && !b.clusters.includes(j.cluster)) b.clusters.push(j.cluster);
@@ -247,13 +320,22 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
         }
       }
       const all = [...batches.values()].sort((a, b) => a.clusters[0]! - b.clusters[0]!);
-      const page = all.slice(q.offset, q.offset + q.limit).map(({ progressSum, progressN, ...b }) => ({ ...b, clusters: b.clusters.slice(0, 50), progress: progressN ? progressSum / progressN : null }));
+      const page = all.slice(q.offset, q.offset + q.limit).map(({ progressSum, progressN, ...b }) => ({
+        ...b,
+        clusters: b.clusters.slice(0, 50),
+        progress: progressN ? progressSum / progressN : null,
+      }));
       return c.json({ batches: page, total: all.length, counts, ready: d.mirror.jobsReady }, 200);
     },
   );
 
   app.openapi(
-    route({ method: 'get', path: '/jobs/{id}', request: { params: S.JobIdParams }, responses: { 200: json(S.Ad, 'the job ad (queue, else history), as dq -json') } }),
+    route({
+      method: 'get',
+      path: '/jobs/{id}',
+      request: { params: S.JobIdParams },
+      responses: { 200: json(S.Ad, 'the job ad (queue, else history), as dq -json') },
+    }),
     async (c) => {
       const id = parseId(c.req.valid('param').id);
       const ad = await as(c, () => oneJob(id));
@@ -262,12 +344,20 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
   );
 
   app.openapi(
-    route({ method: 'get', path: '/jobs/{id}/analyze', request: { params: S.JobIdParams }, responses: { 200: json(S.AnalyzeReply, 'why the job is idle or held, as dq -analyze') } }),
+    route({
+      method: 'get',
+      path: '/jobs/{id}/analyze',
+      request: { params: S.JobIdParams },
+      responses: { 200: json(S.AnalyzeReply, 'why the job is idle or held, as dq -analyze') },
+    }),
     async (c) => {
       const id = parseId(c.req.valid('param').id);
       const text = await as(c, async () => {
         const job = await oneJob(id);
-        const pool = await fetchPoolForAnalysis({ collector: async () => d.link.collector(), negotiator: () => d.link.negotiator() });
+        const pool = await fetchPoolForAnalysis({
+          collector: async () => d.link.collector(),
+          negotiator: () => d.link.negotiator(),
+        });
         const name = qualifiedName(d.config.str('SCHEDD_NAME'), d.config.str('HOSTNAME') || hostname());
         return analyzeJobs([job], pool.slots, {
           submitter: `${String(job.lookupJS('Owner') ?? '')}@${name}`,
@@ -298,12 +388,14 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       const running = job.lookupJS('JobStatus') === 2;
       const transfer = String(job.lookupJS('ShouldTransferFiles') ?? 'IF_NEEDED').toUpperCase();
       // the startd offers no output stream yet: a job whose files travel back shows its output after transfer
-      const note = 'the job runs with file transfer: its output is shown here once it has come back from the execute host';
+      const note =
+        'the job runs with file transfer: its output is shown here once it has come back from the execute host';
       let t;
       try {
         t = tailFile(user, path, q.tail, q.from);
       } catch (e) {
-        if (running && transfer !== 'NO' && e instanceof DschedError && e.code === 'JOB_NOT_FOUND') return c.json({ path, size: 0, offset: 0, text: '', source: 'file' as const, note }, 200);
+        if (running && transfer !== 'NO' && e instanceof DschedError && e.code === 'JOB_NOT_FOUND')
+          return c.json({ path, size: 0, offset: 0, text: '', source: 'file' as const, note }, 200);
         throw e;
       }
       return c.json({ ...t, source: 'file' as const, ...(running && transfer === 'YES' ? { note } : {}) }, 200);
@@ -311,49 +403,85 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
   );
 
   app.openapi(
-    route({ method: 'get', path: '/jobs/{id}/events', request: { params: S.JobIdParams }, responses: { 200: json(S.EventsReply, "the job's events from its event log (log =)") } }),
+    route({
+      method: 'get',
+      path: '/jobs/{id}/events',
+      request: { params: S.JobIdParams },
+      responses: { 200: json(S.EventsReply, "the job's events from its event log (log =)") },
+    }),
     async (c) => {
       const id = parseId(c.req.valid('param').id);
       const user = userOf(c.get('caller'));
       const job = await as(c, () => oneJob(id, ['Iwd', 'UserLog']));
       const log = jobPath(job.lookupJS('Iwd'), job.lookupJS('UserLog'));
       if (!log) return c.json({ events: [], log: '' }, 200);
-      const events = jobEvents(user, log, id.cluster, id.proc < 0 ? 0 : id.proc) as unknown as Array<Record<string, unknown>>;
+      const events = jobEvents(user, log, id.cluster, id.proc < 0 ? 0 : id.proc) as unknown as Array<
+        Record<string, unknown>
+      >;
       return c.json({ events, log }, 200);
     },
   );
 
   app.openapi(
-    route({ method: 'get', path: '/history', request: { query: S.HistoryQuery }, responses: { 200: json(S.JobsReply, 'finished jobs, newest first, as dhistory -json') } }),
+    route({
+      method: 'get',
+      path: '/history',
+      request: { query: S.HistoryQuery },
+      responses: { 200: json(S.JobsReply, 'finished jobs, newest first, as dhistory -json') },
+    }),
     async (c) => {
       const q = c.req.valid('query');
       checkConstraint(q.constraint);
       // newest first; a page goes on after the last job of the one before, as /v1/jobs pages
       const history_after = q.after ? parseId(q.after) : undefined;
       const r = await as(c, () =>
-        query({ ids: [], owners: q.owner ? [q.owner] : [], constraint: q.constraint ?? '', projection: projectionOf(q.projection), history: true, limit: q.limit + 1, history_after }),
+        query({
+          ids: [],
+          owners: q.owner ? [q.owner] : [],
+          constraint: q.constraint ?? '',
+          projection: projectionOf(q.projection),
+          history: true,
+          limit: q.limit + 1,
+          history_after,
+        }),
       );
       return c.json(pageOf(r.ads, q.limit), 200);
     },
   );
 
   app.openapi(
-    route({ method: 'get', path: '/slots', request: { query: S.SlotsQuery }, responses: { 200: json(S.SlotsReply, 'slot ads and their counts by state, as dstatus -json and -total') } }),
+    route({
+      method: 'get',
+      path: '/slots',
+      request: { query: S.SlotsQuery },
+      responses: { 200: json(S.SlotsReply, 'slot ads and their counts by state, as dstatus -json and -total') },
+    }),
     async (c) => {
       const q = c.req.valid('query');
       checkConstraint(q.constraint);
       const recs = await as(c, () => d.link.collector().query('Machine', q.constraint ?? ''));
-      const ads = recs.map((r) => ClassAd.fromRecord(r)).sort((x, y) => String(x.lookupJS('Name')).localeCompare(String(y.lookupJS('Name')), 'en', { numeric: true }));
+      const ads = recs
+        .map((r) => ClassAd.fromRecord(r))
+        .sort((x, y) => String(x.lookupJS('Name')).localeCompare(String(y.lookupJS('Name')), 'en', { numeric: true }));
       return c.json({ slots: ads.map((a) => adToJSON(a)), totals: { ...countSlots(ads).total } }, 200);
     },
   );
 
   app.openapi(
-    route({ method: 'get', path: '/submitters', responses: { 200: json(S.SubmittersReply, 'submitters with their jobs and fair-share standing') } }),
+    route({
+      method: 'get',
+      path: '/submitters',
+      responses: { 200: json(S.SubmittersReply, 'submitters with their jobs and fair-share standing') },
+    }),
     async (c) => {
       const out = await as(c, async () => {
         const ads = await d.link.collector().query('Submitter');
-        let prios: Map<string, { effective_priority: number; real_priority: number; priority_factor: number; resources_in_use: number }> | undefined;
+        let prios:
+          | Map<
+              string,
+              { effective_priority: number; real_priority: number; priority_factor: number; resources_in_use: number }
+            >
+          | undefined;
         let prioritiesError: string | undefined;
         try {
           const r = await (await d.link.negotiator()).priorities();
@@ -381,17 +509,37 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
         // accounts the negotiator remembers without jobs now (duserprio shows them too)
         for (const [name, p] of prios ?? [])
           if (!names.has(name))
-            rows.push({ name, idle: 0, running: 0, held: 0, effectivePriority: Number(p.effective_priority), realPriority: Number(p.real_priority), priorityFactor: Number(p.priority_factor), resourcesInUse: Number(p.resources_in_use) });
-        return { submitters: rows.sort((a, b) => a.name.localeCompare(b.name)), ...(prioritiesError ? { prioritiesError } : {}) };
+            rows.push({
+              name,
+              idle: 0,
+              running: 0,
+              held: 0,
+              effectivePriority: Number(p.effective_priority),
+              realPriority: Number(p.real_priority),
+              priorityFactor: Number(p.priority_factor),
+              resourcesInUse: Number(p.resources_in_use),
+            });
+        return {
+          submitters: rows.sort((a, b) => a.name.localeCompare(b.name)),
+          ...(prioritiesError ? { prioritiesError } : {}),
+        };
       });
       return c.json(out, 200);
     },
   );
 
   app.openapi(
-    route({ method: 'get', path: '/pool', responses: { 200: json(S.PoolReply, 'the overview: slots by state, jobs by state, utilisation, submitters') } }),
+    route({
+      method: 'get',
+      path: '/pool',
+      responses: { 200: json(S.PoolReply, 'the overview: slots by state, jobs by state, utilisation, submitters') },
+    }),
     (c) => {
-      const { total } = countSlots(d.mirror.adsOf('Machine').map((a) => ({ lookupJS: (n: string) => (a[n] === undefined ? undefined : literalValue(a[n]!)) })));
+      const { total } = countSlots(
+        d.mirror
+          .adsOf('Machine')
+          .map((a) => ({ lookupJS: (n: string) => (a[n] === undefined ? undefined : literalValue(a[n]!)) })),
+      );
       const jobs = mirrorCounts();
       const submitters = d.mirror.adsOf('Submitter').map((a) => ({
         name: String(literalValue(a.Name ?? '""')),
@@ -404,21 +552,39 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
   );
 
   app.openapi(
-    route({ method: 'get', path: '/dags', responses: { 200: json(S.DagsReply, 'the DAGs in the queue (their DAGMan jobs)') } }),
+    route({
+      method: 'get',
+      path: '/dags',
+      responses: { 200: json(S.DagsReply, 'the DAGs in the queue (their DAGMan jobs)') },
+    }),
     async (c) => {
-      const r = await as(c, () => query({ ids: [], constraint: `JobUniverse == ${Universe.Scheduler}`, projection: [], history: false, limit: 1000 }));
+      const r = await as(c, () =>
+        query({
+          ids: [],
+          constraint: `JobUniverse == ${Universe.Scheduler}`,
+          projection: [],
+          history: false,
+          limit: 1000,
+        }),
+      );
       return c.json({ dags: r.ads.map(toJson) }, 200);
     },
   );
 
   app.openapi(
-    route({ method: 'get', path: '/dags/{id}', request: { params: S.JobIdParams }, responses: { 200: json(S.DagReply, 'a DAG: its nodes and their states, counts, rescue files') } }),
+    route({
+      method: 'get',
+      path: '/dags/{id}',
+      request: { params: S.JobIdParams },
+      responses: { 200: json(S.DagReply, 'a DAG: its nodes and their states, counts, rescue files') },
+    }),
     async (c) => {
       const id = parseId(c.req.valid('param').id);
       const caller = c.get('caller');
       const out = await as(c, async () => {
         const dag = await oneJob(id);
-        if (dag.lookupJS('JobUniverse') !== Universe.Scheduler) throw new DschedError('USAGE', `job ${id.cluster} is not a DAG`);
+        if (dag.lookupJS('JobUniverse') !== Universe.Scheduler)
+          throw new DschedError('USAGE', `job ${id.cluster} is not a DAG`);
         const file = String(dag.lookupJS('DAGManDagFile') ?? '');
         const projection = ['ClusterId', 'ProcId', 'DAGNodeName', 'JobStatus', 'ExitCode', 'ExitBySignal'];
         const constraint = `DAGManJobId == ${id.cluster}`;
@@ -448,27 +614,51 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
         try {
           const iwd = out.dag.lookupJS('Iwd');
           const parsed = asCaller(caller.name, () =>
-            parseDagFile(out.file, { cwd: typeof iwd === 'string' ? iwd : undefined, useDagDir: out.dag.lookupJS('DAGManUseDagDir') === true }),
+            parseDagFile(out.file, {
+              cwd: typeof iwd === 'string' ? iwd : undefined,
+              useDagDir: out.dag.lookupJS('DAGManUseDagDir') === true,
+            }),
           );
           nodes = parsed.nodes.map((n) => {
             const j = byNode.get(n.name);
-            return { name: n.name, state: stateOf(j, n.done), parents: n.parents.map((p) => parsed.nodes[p]!.name), job: j ? `${j.lookupJS('ClusterId')}.${j.lookupJS('ProcId')}` : null };
+            return {
+              name: n.name,
+              state: stateOf(j, n.done),
+              parents: n.parents.map((p) => parsed.nodes[p]!.name),
+              job: j ? `${j.lookupJS('ClusterId')}.${j.lookupJS('ProcId')}` : null,
+            };
           });
-          rescue = rescueFiles(caller.name, parsed.file).map((f) => ({ file: f, text: readText(caller.name, f, 1 << 20) }));
+          rescue = rescueFiles(caller.name, parsed.file).map((f) => ({
+            file: f,
+            text: readText(caller.name, f, 1 << 20),
+          }));
         } catch (e) {
           error = `cannot read the DAG file: ${(e as Error).message}`;
         }
-      } else error = 'the DAG file is read with the caller\'s rights: sign in to see the graph';
+      } else error = "the DAG file is read with the caller's rights: sign in to see the graph";
       if (!nodes.length)
-        nodes = [...byNode].map(([name, j]) => ({ name, state: stateOf(j, false), parents: [], job: `${j.lookupJS('ClusterId')}.${j.lookupJS('ProcId')}` }));
+        nodes = [...byNode].map(([name, j]) => ({
+          name,
+          state: stateOf(j, false),
+          parents: [],
+          job: `${j.lookupJS('ClusterId')}.${j.lookupJS('ProcId')}`,
+        }));
       const counts: Record<string, number> = {};
       for (const n of nodes) counts[n.state] = (counts[n.state] ?? 0) + 1;
-      return c.json({ dag: adToJSON(out.dag), file: out.file, nodes, counts, rescue, ...(error ? { error } : {}) }, 200);
+      return c.json(
+        { dag: adToJSON(out.dag), file: out.file, nodes, counts, rescue, ...(error ? { error } : {}) },
+        200,
+      );
     },
   );
 
   app.openapi(
-    route({ method: 'post', path: '/jobs/actions', request: { body: { content: { 'application/json': { schema: S.ActionBody } } } }, responses: { 200: json(S.ActionReply, 'what happened to each job') } }),
+    route({
+      method: 'post',
+      path: '/jobs/actions',
+      request: { body: { content: { 'application/json': { schema: S.ActionBody } } } },
+      responses: { 200: json(S.ActionReply, 'what happened to each job') },
+    }),
     async (c) => {
       const b = c.req.valid('json');
       checkConstraint(b.constraint);
@@ -476,15 +666,40 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       if (b.action === 'prio' && b.value === undefined) throw new DschedError('USAGE', 'prio needs a value');
       const r = await as(
         c,
-        () => d.link.schedd().act({ action: b.action, ids: b.ids.map(parseId), owners: [], constraint: b.constraint ?? '', all: false, reason: b.reason ?? '', value: b.value ?? '' }),
+        () =>
+          d.link.schedd().act({
+            action: b.action,
+            ids: b.ids.map(parseId),
+            owners: [],
+            constraint: b.constraint ?? '',
+            all: false,
+            reason: b.reason ?? '',
+            value: b.value ?? '',
+          }),
         true,
       );
-      return c.json({ matched: r.matched, results: r.results.map((x) => ({ id: `${x.id?.cluster}.${x.id?.proc}`, ok: x.ok, error: x.error, ...(x.code ? { code: x.code } : {}) })) }, 200);
+      return c.json(
+        {
+          matched: r.matched,
+          results: r.results.map((x) => ({
+            id: `${x.id?.cluster}.${x.id?.proc}`,
+            ok: x.ok,
+            error: x.error,
+            ...(x.code ? { code: x.code } : {}),
+          })),
+        },
+        200,
+      );
     },
   );
 
   app.openapi(
-    route({ method: 'post', path: '/submit', request: { body: { content: { 'application/json': { schema: S.SubmitBody } } } }, responses: { 200: json(S.SubmitReply, 'the cluster queued') } }),
+    route({
+      method: 'post',
+      path: '/submit',
+      request: { body: { content: { 'application/json': { schema: S.SubmitBody } } } },
+      responses: { 200: json(S.SubmitReply, 'the cluster queued') },
+    }),
     async (c) => {
       const b = c.req.valid('json');
       const caller = c.get('caller');
@@ -522,8 +737,12 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'dsched', version: '1', description: 'The HTTP API of a dsched pool (docs/http-api.md). Server-sent events at /v1/events; Prometheus metrics at /metrics.' },
+    info: {
+      title: 'dsched',
+      version: '1',
+      description:
+        'The HTTP API of a dsched pool (docs/http-api.md). Server-sent events at /v1/events; Prometheus metrics at /metrics.',
+    },
   });
   return app;
 }
-

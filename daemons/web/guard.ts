@@ -30,10 +30,12 @@ const HTTP_OF_GRPC: Record<number, number> = {
 /** An error as the API answers it: `{error: {code, message, hint}}` and the HTTP status of its code. */
 export function errorResponse(c: Context, e: unknown, log: Logger): Response {
   // hono's own refusals (a body that is not JSON) carry their status
-  if (e instanceof HTTPException) return c.json({ error: { code: 'USAGE', message: e.message.slice(0, 200) || 'malformed request' } }, e.status);
+  if (e instanceof HTTPException)
+    return c.json({ error: { code: 'USAGE', message: e.message.slice(0, 200) || 'malformed request' } }, e.status);
   if (e instanceof DschedError) {
     const status = HTTP_OF_GRPC[ERROR_CODES[e.code].status] ?? 500;
-    if (e.code === 'QUERY_TOO_EXPENSIVE' || e.code === 'TOO_MANY_CLIENTS') return c.json({ error: { code: e.code, message: e.message, hint: e.hint } }, 429);
+    if (e.code === 'QUERY_TOO_EXPENSIVE' || e.code === 'TOO_MANY_CLIENTS')
+      return c.json({ error: { code: e.code, message: e.message, hint: e.hint } }, 429);
     return c.json({ error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } }, status as 400);
   }
   // the stack goes to the log, never to the caller
@@ -57,7 +59,13 @@ export function guard(opts: GuardOptions): MiddlewareHandler<WebEnv> {
   return async (c, next) => {
     // DNS rebinding: a page on evil.example resolved to 127.0.0.1 would be same-origin with us
     const host = (c.req.header('host') ?? '').toLowerCase();
-    if (!opts.hosts().has(host)) return c.json({ error: { code: 'PERMISSION_DENIED', message: `this daemon does not answer for host "${host.slice(0, 100)}"` } }, 421 as 400);
+    if (!opts.hosts().has(host))
+      return c.json(
+        {
+          error: { code: 'PERMISSION_DENIED', message: `this daemon does not answer for host "${host.slice(0, 100)}"` },
+        },
+        421 as 400,
+      );
 
     const origin = c.req.header('origin');
     const self = `http://${host}`;
@@ -75,21 +83,40 @@ export function guard(opts: GuardOptions): MiddlewareHandler<WebEnv> {
     }
     // CSRF: a state change from a page of another origin is refused whatever it carries
     if (UNSAFE.has(c.req.method) && origin !== undefined && !allowed)
-      return c.json({ error: { code: 'PERMISSION_DENIED', message: `requests from ${origin.slice(0, 200)} may not change anything here` } }, 403);
+      return c.json(
+        {
+          error: {
+            code: 'PERMISSION_DENIED',
+            message: `requests from ${origin.slice(0, 200)} may not change anything here`,
+          },
+        },
+        403,
+      );
     // a body must be JSON (a form post from another site cannot be), and bounded
     if (UNSAFE.has(c.req.method)) {
       if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json'))
         return c.json({ error: { code: 'USAGE', message: 'the body must be application/json' } }, 415 as 400);
       const len = Number(c.req.header('content-length') ?? NaN);
-      if (!Number.isFinite(len)) return c.json({ error: { code: 'USAGE', message: 'a body needs a Content-Length' } }, 411 as 400);
-      if (len > opts.maxBody()) return c.json({ error: { code: 'INPUT_TOO_LARGE', message: `the body is ${len} bytes; at most ${opts.maxBody()} are accepted (WEB_MAX_BODY)` } }, 413);
+      if (!Number.isFinite(len))
+        return c.json({ error: { code: 'USAGE', message: 'a body needs a Content-Length' } }, 411 as 400);
+      if (len > opts.maxBody())
+        return c.json(
+          {
+            error: {
+              code: 'INPUT_TOO_LARGE',
+              message: `the body is ${len} bytes; at most ${opts.maxBody()} are accepted (WEB_MAX_BODY)`,
+            },
+          },
+          413,
+        );
     }
 
     // who is calling: a pool user token, verified here and forwarded as it came; else anonymous
     const auth = c.req.header('authorization');
     if (auth !== undefined) {
       const m = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/.exec(auth);
-      if (!m) return c.json({ error: { code: 'UNAUTHENTICATED', message: 'Authorization must be "Bearer TOKEN"' } }, 401);
+      if (!m)
+        return c.json({ error: { code: 'UNAUTHENTICATED', message: 'Authorization must be "Bearer TOKEN"' } }, 401);
       let id;
       try {
         id = userIdentity(verifyToken(opts.tokenPub, m[1]!));
@@ -99,16 +126,32 @@ export function guard(opts: GuardOptions): MiddlewareHandler<WebEnv> {
       c.set('caller', { kind: 'user', name: id.name, admin: id.admin, token: m[1]! });
     } else {
       c.set('caller', { kind: 'anonymous' });
-      const open = c.req.path === '/' || c.req.path.startsWith('/ui/') || c.req.path === '/v1/openapi.json' || c.req.path === '/v1/whoami';
+      const open =
+        c.req.path === '/' ||
+        c.req.path.startsWith('/ui/') ||
+        c.req.path === '/v1/openapi.json' ||
+        c.req.path === '/v1/whoami';
       if (!open && !opts.anonymousReads())
-        return c.json({ error: { code: 'UNAUTHENTICATED', message: 'this web daemon serves only requests with a user token (Authorization: Bearer …)', hint: 'make one with: dsched token create' } }, 401);
+        return c.json(
+          {
+            error: {
+              code: 'UNAUTHENTICATED',
+              message: 'this web daemon serves only requests with a user token (Authorization: Bearer …)',
+              hint: 'make one with: dsched token create',
+            },
+          },
+          401,
+        );
     }
 
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'no-referrer');
     c.header('Cache-Control', 'no-store');
     c.header('X-Frame-Options', 'DENY');
-    c.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
+    c.header(
+      'Content-Security-Policy',
+      "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    );
     await next();
   };
 }

@@ -17,10 +17,31 @@ import { nowSeconds } from '../../lib/time.js';
  * changed alike (a cluster of a million jobs holds one).
  */
 export const MIRROR_ATTRS = [
-  'ClusterId', 'ProcId', 'Owner', 'JobStatus', 'JobBatchName', 'QDate', 'Cmd', 'DAGManJobId', 'DAGNodeName', 'JobUniverse',
-  'EnteredCurrentStatus', 'Progress', 'HoldReason',
-  'DAG_NodesTotal', 'DAG_NodesDone', 'DAG_NodesFailed', 'DAG_NodesFutile', 'DAG_NodesQueued', 'DAG_NodesRunning', 'DAG_NodesIdle',
-  'DAG_NodesReady', 'DAG_NodesUnready', 'DAG_NodesPre', 'DAG_NodesPost', 'DAG_State',
+  'ClusterId',
+  'ProcId',
+  'Owner',
+  'JobStatus',
+  'JobBatchName',
+  'QDate',
+  'Cmd',
+  'DAGManJobId',
+  'DAGNodeName',
+  'JobUniverse',
+  'EnteredCurrentStatus',
+  'Progress',
+  'HoldReason',
+  'DAG_NodesTotal',
+  'DAG_NodesDone',
+  'DAG_NodesFailed',
+  'DAG_NodesFutile',
+  'DAG_NodesQueued',
+  'DAG_NodesRunning',
+  'DAG_NodesIdle',
+  'DAG_NodesReady',
+  'DAG_NodesUnready',
+  'DAG_NodesPre',
+  'DAG_NodesPost',
+  'DAG_State',
 ];
 
 export interface MirrorJob {
@@ -101,11 +122,19 @@ export class JobMirror {
   }
 
   private watchJobs(backoff: number): void {
-    const client = this.clientOr(() => this.link.daemonSchedd(), (b) => this.watchJobs(b), backoff);
+    const client = this.clientOr(
+      () => this.link.daemonSchedd(),
+      (b) => this.watchJobs(b),
+      backoff,
+    );
     if (!client) return;
     const fresh = new Map<string, MirrorJob>();
     let hello = false;
-    const stream = (this.jobStream = client.rpc.stream<JobChange__Output>('WatchJobs', { ids: [], projection: this.projection(), spans: true }));
+    const stream = (this.jobStream = client.rpc.stream<JobChange__Output>('WatchJobs', {
+      ids: [],
+      projection: this.projection(),
+      spans: true,
+    }));
     stream.on('data', (ch: JobChange__Output) => {
       const cluster = Number(ch.id?.cluster ?? 0);
       const proc = Number(ch.id?.proc ?? 0);
@@ -145,7 +174,13 @@ export class JobMirror {
         this.untally(key);
         if (job) this.put(key, job);
         else this.jobs.delete(key);
-        this.queueEvent({ id: key, status: ch.status, owner: job?.owner ?? '', gone: ch.gone, progress: job?.attrs.Progress });
+        this.queueEvent({
+          id: key,
+          status: ch.status,
+          owner: job?.owner ?? '',
+          gone: ch.gone,
+          progress: job?.attrs.Progress,
+        });
       }
     });
     const retry = () => {
@@ -163,7 +198,11 @@ export class JobMirror {
   }
 
   private watchAds(backoff: number): void {
-    const client = this.clientOr(() => this.link.daemonCollector(), (b) => this.watchAds(b), backoff);
+    const client = this.clientOr(
+      () => this.link.daemonCollector(),
+      (b) => this.watchAds(b),
+      backoff,
+    );
     if (!client) return;
     const stream = (this.adStream = client.watch(['Machine', 'Submitter', 'Negotiator', 'Scheduler']));
     const fresh = new Map<string, Map<string, Record<string, string>>>();
@@ -198,7 +237,11 @@ export class JobMirror {
   }
 
   /** The ids of the jobs after `after` (in id order) that pass `keep`, `max` of them at most, and whether more follow. */
-  idsAfter(after: { cluster: number; proc: number } | undefined, keep: (j: MirrorJob) => boolean, max: number): { ids: MirrorJob[]; more: boolean } {
+  idsAfter(
+    after: { cluster: number; proc: number } | undefined,
+    keep: (j: MirrorJob) => boolean,
+    max: number,
+  ): { ids: MirrorJob[]; more: boolean } {
     const ids: MirrorJob[] = [];
     for (const j of this.jobs.values()) {
       if (after && (j.cluster < after.cluster || (j.cluster === after.cluster && j.proc <= after.proc))) continue;

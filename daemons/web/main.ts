@@ -32,7 +32,8 @@ let port = 0;
 const hostPart = bind.includes(':') ? `[${bind}]` : bind;
 const names = () => {
   const out = new Set<string>();
-  for (const h of ['localhost', '127.0.0.1', '[::1]', hostPart, ...config.list('WEB_ALLOWED_HOSTS')]) out.add(`${h.toLowerCase()}:${port}`);
+  for (const h of ['localhost', '127.0.0.1', '[::1]', hostPart, ...config.list('WEB_ALLOWED_HOSTS')])
+    out.add(`${h.toLowerCase()}:${port}`);
   return out;
 };
 const app = webApp({

@@ -7,11 +7,21 @@ import { countSlots } from '../../cli/shared/output/slots.js';
 import { literalValue, type JobMirror } from './job-mirror.js';
 
 /** JobStatus → the state dq -totals counts it in (transferring output counts as running). */
-export const STATE_OF: Record<number, string> = { 1: 'idle', 2: 'running', 3: 'removed', 4: 'completed', 5: 'held', 6: 'running', 7: 'suspended' };
+export const STATE_OF: Record<number, string> = {
+  1: 'idle',
+  2: 'running',
+  3: 'removed',
+  4: 'completed',
+  5: 'held',
+  6: 'running',
+  7: 'suspended',
+};
 const DAG_STATES = ['Done', 'Failed', 'Futile', 'Running', 'Idle', 'Ready', 'Unready', 'Pre', 'Post'] as const;
 
 /** An ad's attributes as the JS values they spell (the mirror keeps ClassAd expression text). */
-const lookup = (ad: Record<string, string>) => ({ lookupJS: (n: string) => (ad[n] === undefined ? undefined : literalValue(ad[n]!)) });
+const lookup = (ad: Record<string, string>) => ({
+  lookupJS: (n: string) => (ad[n] === undefined ? undefined : literalValue(ad[n]!)),
+});
 
 function num(ad: Record<string, string> | undefined, name: string): number {
   const v = ad?.[name] === undefined ? NaN : Number(literalValue(ad[name]!));
@@ -57,7 +67,11 @@ export class Metrics {
         for (const key of mirror.dagJobs) {
           const j = mirror.jobs.get(key);
           if (!j) continue;
-          for (const s of DAG_STATES) this.set({ dag: `${j.cluster}.${j.proc}`, state: s.toLowerCase() }, Number(j.attrs[`DAG_Nodes${s}`] ?? 0) || 0);
+          for (const s of DAG_STATES)
+            this.set(
+              { dag: `${j.cluster}.${j.proc}`, state: s.toLowerCase() },
+              Number(j.attrs[`DAG_Nodes${s}`] ?? 0) || 0,
+            );
         }
       },
     });
@@ -73,9 +87,24 @@ export class Metrics {
           this.inc(num(ad(), attr));
         },
       });
-    fromAd('dsched_negotiation_cycles_total', 'Negotiation cycles run (Negotiator ad)', negotiator, 'NegotiationCycles');
-    fromAd('dsched_negotiation_cycle_seconds_total', 'Seconds spent in negotiation cycles (Negotiator ad)', negotiator, 'NegotiationCycleSecondsTotal');
-    fromAd('dsched_negotiation_matches_total', 'Matches made by the negotiator (Negotiator ad)', negotiator, 'NegotiationMatchesTotal');
+    fromAd(
+      'dsched_negotiation_cycles_total',
+      'Negotiation cycles run (Negotiator ad)',
+      negotiator,
+      'NegotiationCycles',
+    );
+    fromAd(
+      'dsched_negotiation_cycle_seconds_total',
+      'Seconds spent in negotiation cycles (Negotiator ad)',
+      negotiator,
+      'NegotiationCycleSecondsTotal',
+    );
+    fromAd(
+      'dsched_negotiation_matches_total',
+      'Matches made by the negotiator (Negotiator ad)',
+      negotiator,
+      'NegotiationMatchesTotal',
+    );
     new Gauge({
       name: 'dsched_negotiation_last_cycle_seconds',
       help: 'Duration of the last negotiation cycle (LastNegotiationCycleDuration0)',
@@ -84,8 +113,18 @@ export class Metrics {
         this.set(num(negotiator(), 'LastNegotiationCycleDuration0'));
       },
     });
-    fromAd('dsched_queue_commits_total', 'Transactions of job state changes the schedd wrote (Scheduler ad)', schedd, 'QueueCommits');
-    fromAd('dsched_queue_commit_seconds_total', 'Seconds the schedd spent writing them (Scheduler ad)', schedd, 'QueueCommitSecondsTotal');
+    fromAd(
+      'dsched_queue_commits_total',
+      'Transactions of job state changes the schedd wrote (Scheduler ad)',
+      schedd,
+      'QueueCommits',
+    );
+    fromAd(
+      'dsched_queue_commit_seconds_total',
+      'Seconds the schedd spent writing them (Scheduler ad)',
+      schedd,
+      'QueueCommitSecondsTotal',
+    );
     new Counter({
       name: 'dsched_transfer_bytes_total',
       help: 'File transfer bytes of the schedd: upload = input sent to startds, download = output fetched (Scheduler ad)',
@@ -106,8 +145,20 @@ export class Metrics {
           if (m && m[2] === suffix) this.inc({ method: m[1]! }, num(ad, k));
         }
       };
-    new Counter({ name: 'dsched_schedd_rpc_calls_total', help: 'Calls the schedd served, by method (Scheduler ad)', labelNames: ['method'], registers: [r], collect: perMethod('Count') });
-    new Counter({ name: 'dsched_schedd_rpc_seconds_total', help: 'Seconds the schedd spent serving them, by method (Scheduler ad)', labelNames: ['method'], registers: [r], collect: perMethod('SecondsTotal') });
+    new Counter({
+      name: 'dsched_schedd_rpc_calls_total',
+      help: 'Calls the schedd served, by method (Scheduler ad)',
+      labelNames: ['method'],
+      registers: [r],
+      collect: perMethod('Count'),
+    });
+    new Counter({
+      name: 'dsched_schedd_rpc_seconds_total',
+      help: 'Seconds the schedd spent serving them, by method (Scheduler ad)',
+      labelNames: ['method'],
+      registers: [r],
+      collect: perMethod('SecondsTotal'),
+    });
     this.webRpc = new Histogram({
       name: 'dsched_web_rpc_seconds',
       help: 'Latency of the RPCs the web daemon made, by method',

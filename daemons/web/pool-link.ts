@@ -53,7 +53,11 @@ export class PoolLink {
   as<T>(caller: Caller, fn: () => Promise<T>, opts: { write?: boolean } = {}): Promise<T> {
     if (caller.kind === 'user') return this.tokenOfCall.run(caller.token, fn);
     if (opts.write)
-      throw new DschedError('UNAUTHENTICATED', 'this needs a user token (Authorization: Bearer …): anonymous requests only read', { hint: 'make one with: dsched token create' });
+      throw new DschedError(
+        'UNAUTHENTICATED',
+        'this needs a user token (Authorization: Bearer …): anonymous requests only read',
+        { hint: 'make one with: dsched token create' },
+      );
     return this.tokenOfCall.run(this.anonymousToken(), fn);
   }
 
@@ -64,9 +68,13 @@ export class PoolLink {
     try {
       key = loadTokenKey(this.config.paths.ca.tokenKey);
     } catch {
-      throw new DschedError('UNAUTHENTICATED', 'this web daemon cannot serve readers without a token (it is not on the pool CA host): send a user token', {
-        hint: 'make one with: dsched token create',
-      });
+      throw new DschedError(
+        'UNAUTHENTICATED',
+        'this web daemon cannot serve readers without a token (it is not on the pool CA host): send a user token',
+        {
+          hint: 'make one with: dsched token create',
+        },
+      );
     }
     const token = signToken(key, { user: ANONYMOUS_READER, ttl: 3600 });
     this.anonymous = { token, renewAt: now + 1800_000 };
@@ -96,7 +104,9 @@ export class PoolLink {
   /** The negotiator at the address of its ad (as the caller). */
   async negotiator(): Promise<NegotiatorClient> {
     const ads = await this.collector().query('Negotiator', '', ['MyAddress']);
-    const addr = ads.map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress')).find((v): v is string => typeof v === 'string' && v !== '');
+    const addr = ads
+      .map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress'))
+      .find((v): v is string => typeof v === 'string' && v !== '');
     if (!addr) throw new DschedError('DAEMON_UNREACHABLE', 'no negotiator is advertised in the collector');
     if (this.negotiatorClient?.rpc.address !== addr) {
       this.negotiatorClient?.close();

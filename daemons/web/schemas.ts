@@ -13,10 +13,21 @@ export const JobIdParams = z.object({ id: JobIdText });
 const Expr = z.string().max(4096);
 const Owner = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'a user name');
 
-export const Ad = z.record(z.string(), z.unknown()).openapi('Ad', { description: 'A ClassAd as `dq -json` prints it: HTCondor attribute names, literal values, other expressions as "/Expr(…)/"' });
+export const Ad = z.record(z.string(), z.unknown()).openapi('Ad', {
+  description:
+    'A ClassAd as `dq -json` prints it: HTCondor attribute names, literal values, other expressions as "/Expr(…)/"',
+});
 
 export const Counts = z
-  .object({ total: z.number(), idle: z.number(), running: z.number(), held: z.number(), completed: z.number(), removed: z.number(), suspended: z.number() })
+  .object({
+    total: z.number(),
+    idle: z.number(),
+    running: z.number(),
+    held: z.number(),
+    completed: z.number(),
+    removed: z.number(),
+    suspended: z.number(),
+  })
   .openapi('JobCounts');
 
 export const ErrorBody = z
@@ -26,12 +37,28 @@ export const ErrorBody = z
 export const STATES = ['idle', 'running', 'held', 'completed', 'removed', 'suspended'] as const;
 
 export const JobsQuery = z.object({
-  constraint: Expr.optional().openapi({ description: 'a ClassAd expression every job returned satisfies', example: 'RequestCpus > 1' }),
+  constraint: Expr.optional().openapi({
+    description: 'a ClassAd expression every job returned satisfies',
+    example: 'RequestCpus > 1',
+  }),
   owner: Owner.optional(),
   state: z.enum(STATES).optional(),
-  cluster: z.string().regex(/^\d{1,15}$/).optional().openapi({ description: 'only the jobs of this cluster' }),
-  projection: z.string().max(2048).regex(/^[A-Za-z0-9_,]*$/).optional().openapi({ description: 'comma-separated attribute names (default: all)' }),
-  after: z.string().regex(/^\d{1,15}\.\d{1,9}$/).optional().openapi({ description: 'paging: jobs after this id (the `next` of the previous page)' }),
+  cluster: z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .optional()
+    .openapi({ description: 'only the jobs of this cluster' }),
+  projection: z
+    .string()
+    .max(2048)
+    .regex(/^[A-Za-z0-9_,]*$/)
+    .optional()
+    .openapi({ description: 'comma-separated attribute names (default: all)' }),
+  after: z
+    .string()
+    .regex(/^\d{1,15}\.\d{1,9}$/)
+    .optional()
+    .openapi({ description: 'paging: jobs after this id (the `next` of the previous page)' }),
   limit: z.coerce.number().int().min(1).max(5000).default(100),
 });
 
@@ -43,7 +70,11 @@ export const HistoryQuery = z.object({
   constraint: Expr.optional(),
   owner: Owner.optional(),
   projection: JobsQuery.shape.projection,
-  after: z.string().regex(/^\d{1,15}\.\d{1,9}$/).optional().openapi({ description: 'paging: the jobs that finished before this one (the `next` of the previous page)' }),
+  after: z
+    .string()
+    .regex(/^\d{1,15}\.\d{1,9}$/)
+    .optional()
+    .openapi({ description: 'paging: the jobs that finished before this one (the `next` of the previous page)' }),
   limit: z.coerce.number().int().min(1).max(5000).default(100),
 });
 
@@ -69,12 +100,12 @@ export const Batch = z
   })
   .openapi('Batch');
 
-export const BatchesReply = z.object({ batches: z.array(Batch), total: z.number(), counts: Counts, ready: z.boolean() }).openapi('Batches');
+export const BatchesReply = z
+  .object({ batches: z.array(Batch), total: z.number(), counts: Counts, ready: z.boolean() })
+  .openapi('Batches');
 
 export const SlotsQuery = z.object({ constraint: Expr.optional() });
-export const SlotsReply = z
-  .object({ slots: z.array(Ad), totals: z.record(z.string(), z.number()) })
-  .openapi('Slots');
+export const SlotsReply = z.object({ slots: z.array(Ad), totals: z.record(z.string(), z.number()) }).openapi('Slots');
 
 export const Submitter = z
   .object({
@@ -88,13 +119,17 @@ export const Submitter = z
     resourcesInUse: z.number().nullable(),
   })
   .openapi('Submitter');
-export const SubmittersReply = z.object({ submitters: z.array(Submitter), prioritiesError: z.string().optional() }).openapi('Submitters');
+export const SubmittersReply = z
+  .object({ submitters: z.array(Submitter), prioritiesError: z.string().optional() })
+  .openapi('Submitters');
 
 export const PoolReply = z
   .object({
     slots: z.record(z.string(), z.number()),
     jobs: Counts,
-    utilisation: z.array(z.tuple([z.number(), z.number(), z.number()])).openapi({ description: '[epoch seconds, busy cpus, total cpus] every 10 s' }),
+    utilisation: z
+      .array(z.tuple([z.number(), z.number(), z.number()]))
+      .openapi({ description: '[epoch seconds, busy cpus, total cpus] every 10 s' }),
     submitters: z.array(z.object({ name: z.string(), idle: z.number(), running: z.number(), held: z.number() })),
   })
   .openapi('Pool');
@@ -105,7 +140,11 @@ export const ActionBody = z
     ids: z.array(JobIdText).max(10_000).default([]),
     constraint: Expr.optional(),
     reason: z.string().max(1024).optional(),
-    value: z.string().regex(/^[+-]?\d{1,9}$/).optional().openapi({ description: 'prio: the new priority, or +N / -N' }),
+    value: z
+      .string()
+      .regex(/^[+-]?\d{1,9}$/)
+      .optional()
+      .openapi({ description: 'prio: the new priority, or +N / -N' }),
   })
   .openapi('Action');
 
@@ -117,7 +156,10 @@ export const ActionReply = z
         id: z.string(),
         ok: z.boolean(),
         error: z.string(),
-        code: z.string().optional().openapi({ description: 'a job not acted on: its error code (JOB_NOT_FOUND, PERMISSION_DENIED, JOB_STATE, ...; docs/errors.md)' }),
+        code: z.string().optional().openapi({
+          description:
+            'a job not acted on: its error code (JOB_NOT_FOUND, PERMISSION_DENIED, JOB_STATE, ...; docs/errors.md)',
+        }),
       }),
     ),
   })
@@ -125,19 +167,39 @@ export const ActionReply = z
 
 export const SubmitBody = z
   .object({
-    text: z.string().min(1).max(1 << 20).openapi({ description: 'a submit description, or a script whose first lines are #PBS directives' }),
-    cwd: z.string().max(4096).optional().openapi({ description: 'absolute submit directory (default: the user\'s home)' }),
+    text: z
+      .string()
+      .min(1)
+      .max(1 << 20)
+      .openapi({ description: 'a submit description, or a script whose first lines are #PBS directives' }),
+    cwd: z
+      .string()
+      .max(4096)
+      .optional()
+      .openapi({ description: "absolute submit directory (default: the user's home)" }),
     pbs: z.boolean().optional().openapi({ description: 'treat the text as a #PBS script (default: detected)' }),
   })
   .openapi('Submission');
-export const SubmitReply = z.object({ cluster: z.number(), procs: z.number(), warnings: z.array(z.string()) }).openapi('Submitted');
+export const SubmitReply = z
+  .object({ cluster: z.number(), procs: z.number(), warnings: z.array(z.string()) })
+  .openapi('Submitted');
 
 export const AnalyzeReply = z.object({ text: z.string() }).openapi('Analysis');
 
 export const OutputQuery = z.object({
   stream: z.enum(['stdout', 'stderr']).default('stdout'),
-  tail: z.coerce.number().int().min(1).max(1 << 20).default(64 * 1024),
-  from: z.coerce.number().int().min(0).optional().openapi({ description: 'read from this byte offset (the `size` of the previous answer) to follow the file' }),
+  tail: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .default(64 * 1024),
+  from: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .openapi({ description: 'read from this byte offset (the `size` of the previous answer) to follow the file' }),
 });
 export const OutputReply = z
   .object({
@@ -150,7 +212,9 @@ export const OutputReply = z
   })
   .openapi('JobOutput');
 
-export const EventsReply = z.object({ events: z.array(z.record(z.string(), z.unknown())), log: z.string() }).openapi('JobEventLog');
+export const EventsReply = z
+  .object({ events: z.array(z.record(z.string(), z.unknown())), log: z.string() })
+  .openapi('JobEventLog');
 
 export const DagNode = z
   .object({ name: z.string(), state: z.string(), parents: z.array(z.string()), job: z.string().nullable() })
@@ -167,4 +231,6 @@ export const DagReply = z
   .openapi('Dag');
 export const DagsReply = z.object({ dags: z.array(Ad) }).openapi('Dags');
 
-export const WhoAmI = z.object({ user: z.string().nullable(), admin: z.boolean(), anonymousReads: z.boolean() }).openapi('WhoAmI');
+export const WhoAmI = z
+  .object({ user: z.string().nullable(), admin: z.boolean(), anonymousReads: z.boolean() })
+  .openapi('WhoAmI');

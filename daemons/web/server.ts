@@ -11,7 +11,12 @@ import type { Metrics } from './metrics.js';
 
 const MAX_SSE_CLIENTS = 2000;
 
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
 
 /** The dashboard's files, read once at start: the set is fixed, so no request names a path on disk. */
 function loadUi(dir: string): Map<string, { body: string; type: string }> {
@@ -32,7 +37,11 @@ export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiD
   app.get('/v1/events', (c) => {
     // each stream holds a socket and a small queue: bounded, so a flood of them cannot exhaust the daemon
     if (d.mirror.subscribers >= MAX_SSE_CLIENTS)
-      return errorResponse(c, new DschedError('TOO_MANY_CLIENTS', `${MAX_SSE_CLIENTS} event streams are open already`), d.log);
+      return errorResponse(
+        c,
+        new DschedError('TOO_MANY_CLIENTS', `${MAX_SSE_CLIENTS} event streams are open already`),
+        d.log,
+      );
     return streamSSE(c, async (stream) => {
       let closed = false;
       const queue: Array<{ event: string; data: string }> = [];
@@ -77,6 +86,8 @@ export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiD
     const f = ui.get(c.req.param('name'));
     return f ? c.body(f.body, 200, { 'Content-Type': f.type }) : c.notFound();
   });
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no such page: ${c.req.path.slice(0, 200)}` } }, 404));
+  app.notFound((c) =>
+    c.json({ error: { code: 'NOT_FOUND', message: `no such page: ${c.req.path.slice(0, 200)}` } }, 404),
+  );
   return app;
 }

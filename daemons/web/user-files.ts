@@ -14,14 +14,24 @@ import type { UserLogEvent } from '../../lib/user-log/events.js';
 /** Run the synchronous `fn` as `user` (see lib/as-user.ts). */
 export function asCaller<T>(user: string, fn: () => T): T {
   if (process.getuid?.() !== 0 && user !== userInfo().username)
-    throw new DschedError('PERMISSION_DENIED', `this web daemon runs as ${userInfo().username} and cannot read files as ${user}`);
+    throw new DschedError(
+      'PERMISSION_DENIED',
+      `this web daemon runs as ${userInfo().username} and cannot read files as ${user}`,
+    );
   try {
     return asUser(runAsOwner(user), fn);
   } catch (e) {
     if (e instanceof DschedError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DschedError('JOB_NOT_FOUND', `no such file: ${(e as NodeJS.ErrnoException).path ?? ''}`, { hint: 'it may not have been written yet' });
-    if (code === 'EACCES' || code === 'EPERM') throw new DschedError('PERMISSION_DENIED', `${user} may not read ${(e as NodeJS.ErrnoException).path ?? 'that file'}`);
+    if (code === 'ENOENT')
+      throw new DschedError('JOB_NOT_FOUND', `no such file: ${(e as NodeJS.ErrnoException).path ?? ''}`, {
+        hint: 'it may not have been written yet',
+      });
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        `${user} may not read ${(e as NodeJS.ErrnoException).path ?? 'that file'}`,
+      );
     throw new DschedError('INTERNAL', `cannot read the file: ${code ?? (e as Error).message}`);
   }
 }
@@ -46,7 +56,8 @@ export function tailFile(user: string, path: string, max: number, from?: number)
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new DschedError('USAGE', `${path} is not a regular file`);
-    const offset = from !== undefined && from >= 0 && from <= st.size ? Math.max(from, st.size - max) : Math.max(0, st.size - max);
+    const offset =
+      from !== undefined && from >= 0 && from <= st.size ? Math.max(from, st.size - max) : Math.max(0, st.size - max);
     const len = Math.min(max, st.size - offset);
     const buf = Buffer.alloc(len);
     const n = len ? readSync(fd, buf, 0, len, offset) : 0;
@@ -63,7 +74,11 @@ export function jobEvents(user: string, path: string, cluster: number, proc: num
   const { events } = asCaller(user, () => {
     // a missing log is an error here, not an empty one; a huge one is not read into memory
     const size = statSync(path).size;
-    if (size > MAX_LOG) throw new DschedError('INPUT_TOO_LARGE', `${path} is ${size} bytes; logs over ${MAX_LOG} are not read here (dwait and the file itself are)`);
+    if (size > MAX_LOG)
+      throw new DschedError(
+        'INPUT_TOO_LARGE',
+        `${path} is ${size} bytes; logs over ${MAX_LOG} are not read here (dwait and the file itself are)`,
+      );
     return readUserLogSync(path);
   });
   return events.filter((e) => e.cluster === cluster && (proc < 0 || e.proc === proc)).slice(-500);
@@ -73,7 +88,8 @@ export function jobEvents(user: string, path: string, cluster: number, proc: num
 export function readText(user: string, path: string, max = 4 << 20): string {
   return asCaller(user, () => {
     const st = statSync(path);
-    if (st.size > max) throw new DschedError('INPUT_TOO_LARGE', `${path} is ${st.size} bytes (more than ${max} are not shown)`);
+    if (st.size > max)
+      throw new DschedError('INPUT_TOO_LARGE', `${path} is ${st.size} bytes (more than ${max} are not shown)`);
     return readFileSync(path, 'utf8');
   });
 }

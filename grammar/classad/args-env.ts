@@ -84,10 +84,12 @@ class Env {
 
   toV2(): string {
     const names = [...this.table.keys()].sort((p, q) => (p < q ? -1 : p > q ? 1 : 0));
-    return joinArgsV2(names.map((n) => {
-      const v = this.table.get(n)!;
-      return v === NO_VALUE ? n : `${n}=${v}`;
-    }));
+    return joinArgsV2(
+      names.map((n) => {
+        const v = this.table.get(n)!;
+        return v === NO_VALUE ? n : `${n}=${v}`;
+      }),
+    );
   }
 }
 

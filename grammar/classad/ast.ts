@@ -2,38 +2,107 @@
 // Trees are plain immutable objects, so deepStrictEqual compares them and `parse(unparse(e))` can be checked.
 import { parseAbsTime, parseRelTime } from './time.js';
 import {
-  ERROR, UNDEFINED, INT64_MAX, INT64_MIN, type AbsTime, type ErrorValue, type RelTime, type UndefinedValue,
+  ERROR,
+  UNDEFINED,
+  INT64_MAX,
+  INT64_MIN,
+  type AbsTime,
+  type ErrorValue,
+  type RelTime,
+  type UndefinedValue,
 } from './value.js';
 
 export type LiteralValue = UndefinedValue | ErrorValue | boolean | bigint | number | string | AbsTime | RelTime;
 
 export type UnaryOp = '-' | '+' | '!' | '~';
 export type BinaryOp =
-  | '*' | '/' | '%'
-  | '+' | '-'
-  | '<<' | '>>' | '>>>'
-  | '<' | '<=' | '>' | '>='
-  | '==' | '!=' | '=?=' | '=!='
-  | '&' | '^' | '|'
-  | '&&' | '||';
+  | '*'
+  | '/'
+  | '%'
+  | '+'
+  | '-'
+  | '<<'
+  | '>>'
+  | '>>>'
+  | '<'
+  | '<='
+  | '>'
+  | '>='
+  | '=='
+  | '!='
+  | '=?='
+  | '=!='
+  | '&'
+  | '^'
+  | '|'
+  | '&&'
+  | '||';
 
-export interface LiteralExpr { readonly kind: 'literal'; readonly value: LiteralValue }
+export interface LiteralExpr {
+  readonly kind: 'literal';
+  readonly value: LiteralValue;
+}
 /** `name` (scope absent), `.name` (absolute), `scope.name` (selection). */
-export interface AttrExpr { readonly kind: 'attr'; readonly name: string; readonly scope?: Expr; readonly absolute?: true }
-export interface UnaryExpr { readonly kind: 'unary'; readonly op: UnaryOp; readonly operand: Expr }
-export interface BinaryExpr { readonly kind: 'binary'; readonly op: BinaryOp; readonly left: Expr; readonly right: Expr }
+export interface AttrExpr {
+  readonly kind: 'attr';
+  readonly name: string;
+  readonly scope?: Expr;
+  readonly absolute?: true;
+}
+export interface UnaryExpr {
+  readonly kind: 'unary';
+  readonly op: UnaryOp;
+  readonly operand: Expr;
+}
+export interface BinaryExpr {
+  readonly kind: 'binary';
+  readonly op: BinaryOp;
+  readonly left: Expr;
+  readonly right: Expr;
+}
 /** `test ? then : else`; `then` absent for the elvis form `test ?: else`. */
-export interface CondExpr { readonly kind: 'cond'; readonly test: Expr; readonly then?: Expr; readonly else: Expr }
-export interface SubscriptExpr { readonly kind: 'subscript'; readonly base: Expr; readonly index: Expr }
-export interface CallExpr { readonly kind: 'call'; readonly name: string; readonly args: readonly Expr[] }
-export interface ListExpr { readonly kind: 'list'; readonly items: readonly Expr[] }
+export interface CondExpr {
+  readonly kind: 'cond';
+  readonly test: Expr;
+  readonly then?: Expr;
+  readonly else: Expr;
+}
+export interface SubscriptExpr {
+  readonly kind: 'subscript';
+  readonly base: Expr;
+  readonly index: Expr;
+}
+export interface CallExpr {
+  readonly kind: 'call';
+  readonly name: string;
+  readonly args: readonly Expr[];
+}
+export interface ListExpr {
+  readonly kind: 'list';
+  readonly items: readonly Expr[];
+}
 /** A nested ClassAd literal `[ a = 1; b = 2 ]`; names keep their case, lookups ignore it. */
-export interface RecordExpr { readonly kind: 'record'; readonly attrs: readonly (readonly [string, Expr])[] }
+export interface RecordExpr {
+  readonly kind: 'record';
+  readonly attrs: readonly (readonly [string, Expr])[];
+}
 /** Parentheses are kept, as HTCondor keeps them, so printed expressions look as written. */
-export interface ParenExpr { readonly kind: 'paren'; readonly expr: Expr }
+export interface ParenExpr {
+  readonly kind: 'paren';
+  readonly expr: Expr;
+}
 
 export type Expr =
-  | LiteralExpr | AttrExpr | UnaryExpr | BinaryExpr | CondExpr | SubscriptExpr | CallExpr | ListExpr | RecordExpr | ParenExpr;
+  | LiteralExpr
+  | AttrExpr
+  | UnaryExpr
+  | BinaryExpr
+  | CondExpr
+  | SubscriptExpr
+  | CallExpr
+  | ListExpr
+  | RecordExpr
+  | ParenExpr;
 
 // ---- builders -------------------------------------------------------------------------------------------
 
@@ -97,11 +166,27 @@ export function paren(expr: Expr): ParenExpr {
 
 /** Binding strength of the binary operators (higher binds tighter), as HTCondor's grammar levels give it. */
 export const BINARY_PRECEDENCE: Readonly<Record<BinaryOp, number>> = {
-  '||': 2, '&&': 3, '|': 4, '^': 5, '&': 6,
-  '==': 7, '!=': 7, '=?=': 7, '=!=': 7,
-  '<': 8, '<=': 8, '>': 8, '>=': 8,
-  '<<': 9, '>>': 9, '>>>': 9,
-  '+': 10, '-': 10, '*': 11, '/': 11, '%': 11,
+  '||': 2,
+  '&&': 3,
+  '|': 4,
+  '^': 5,
+  '&': 6,
+  '==': 7,
+  '!=': 7,
+  '=?=': 7,
+  '=!=': 7,
+  '<': 8,
+  '<=': 8,
+  '>': 8,
+  '>=': 8,
+  '<<': 9,
+  '>>': 9,
+  '>>>': 9,
+  '+': 10,
+  '-': 10,
+  '*': 11,
+  '/': 11,
+  '%': 11,
 };
 
 /** Arrange `head (op operand)*` by precedence, each level left-associative (precedence climbing). */
@@ -152,7 +237,8 @@ export function postfix(head: Expr, ops: readonly ({ index: Expr } | { name: str
 export function intToken(text: string): LiteralExpr | string {
   const neg = text.startsWith('-');
   const digits = neg ? text.slice(1) : text;
-  if (digits.length > 1 && digits[0] === '0') return `invalid integer literal ${text} (octal and hexadecimal are not ClassAd syntax)`;
+  if (digits.length > 1 && digits[0] === '0')
+    return `invalid integer literal ${text} (octal and hexadecimal are not ClassAd syntax)`;
   if (!/^[0-9]+$/.test(digits)) return `invalid integer literal ${text}`;
   const v = BigInt(text);
   if (v < INT64_MIN || v > INT64_MAX) return `integer literal ${text} does not fit in 64 bits`;
@@ -206,19 +292,34 @@ export function unescape(raw: string): string | undefined {
     if (ch === '\\' && i < n - 1) {
       ch = raw[++i]!;
       switch (ch) {
-        case 'a': ch = '\x07'; break;
-        case 'b': ch = '\b'; break;
-        case 'f': ch = '\f'; break;
-        case 'n': ch = '\n'; break;
-        case 'r': ch = '\r'; break;
-        case 't': ch = '\t'; break;
-        case 'v': ch = '\v'; break;
+        case 'a':
+          ch = '\x07';
+          break;
+        case 'b':
+          ch = '\b';
+          break;
+        case 'f':
+          ch = '\f';
+          break;
+        case 'n':
+          ch = '\n';
+          break;
+        case 'r':
+          ch = '\r';
+          break;
+        case 't':
+          ch = '\t';
+          break;
+        case 'v':
+          ch = '\v';
+          break;
         default:
           if (ch >= '0' && ch <= '7') {
             let num = ch.charCodeAt(0) - 48;
             if (i + 1 < n && raw[i + 1]! >= '0' && raw[i + 1]! <= '7') {
               num = num * 8 + raw.charCodeAt(++i) - 48;
-              if (num < 0x20 && i + 1 < n && raw[i + 1]! >= '0' && raw[i + 1]! <= '7') num = num * 8 + raw.charCodeAt(++i) - 48;
+              if (num < 0x20 && i + 1 < n && raw[i + 1]! >= '0' && raw[i + 1]! <= '7')
+                num = num * 8 + raw.charCodeAt(++i) - 48;
             }
             ch = String.fromCharCode(num & 0xff);
           }
@@ -232,8 +333,27 @@ export function unescape(raw: string): string | undefined {
 
 /** Builders handed to the generated parser (through its options), so grammar actions stay one-liners. */
 export const builders = {
-  lit, attr, absAttr, unary, binary, cond, subscript, call, list, record, paren, leftAssoc, climb, postfix,
-  intToken, realToken, keyword, unescape, isLiteralWord, isMetaWord, isReservedWord,
+  lit,
+  attr,
+  absAttr,
+  unary,
+  binary,
+  cond,
+  subscript,
+  call,
+  list,
+  record,
+  paren,
+  leftAssoc,
+  climb,
+  postfix,
+  intToken,
+  realToken,
+  keyword,
+  unescape,
+  isLiteralWord,
+  isMetaWord,
+  isReservedWord,
 };
 export type Builders = typeof builders;
 

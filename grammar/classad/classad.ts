@@ -206,7 +206,15 @@ export function parseClassAd(text: string, where: string | Origin = '<classad>')
     const m = SIMPLE_ASSIGNMENT.exec(line);
     if (m && !isReservedWord(m[1]!)) {
       // `Name = expr`: parse the expression alone (fast paths, shared trees)
-      ad.set(m[1]!, parseExpr(line.slice(m[0].length), { file: origin.file, line: lineNo, column: col0 + m[0].length + 1, sourceLine }));
+      ad.set(
+        m[1]!,
+        parseExpr(line.slice(m[0].length), {
+          file: origin.file,
+          line: lineNo,
+          column: col0 + m[0].length + 1,
+          sourceLine,
+        }),
+      );
       continue;
     }
     const [name, e] = parseAssignment(line, { file: origin.file, line: lineNo, column: col0 + 1, sourceLine });

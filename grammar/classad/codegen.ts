@@ -145,7 +145,9 @@ class Gen {
           return v;
         }
         const br = this.tmp();
-        this.line(`if (${t} === true) ${br} = 1; else if (${t} === false) ${br} = 0; else { ${br} = rt.boolEquiv(${t}); ${br} = ${br} === undefined ? -1 : ${br} ? 1 : 0; }`);
+        this.line(
+          `if (${t} === true) ${br} = 1; else if (${t} === false) ${br} = 0; else { ${br} = rt.boolEquiv(${t}); ${br} = ${br} === undefined ? -1 : ${br} ? 1 : 0; }`,
+        );
         this.line(`if (${br} === 1) {`);
         const x = this.emit(e.then);
         this.line(`${v} = ${x}; } else if (${br} === 0) {`);
@@ -237,7 +239,9 @@ class Gen {
 
   private relational(op: string, a: string, b: string, v: string, q: string): string {
     const js = op === '==' ? '===' : op === '!=' ? '!==' : op;
-    this.line(`${v} = typeof ${a} === 'bigint' && typeof ${b} === 'bigint' ? ${a} ${js} ${b} : rt.compare(${q}, ${a}, ${b});`);
+    this.line(
+      `${v} = typeof ${a} === 'bigint' && typeof ${b} === 'bigint' ? ${a} ${js} ${b} : rt.compare(${q}, ${a}, ${b});`,
+    );
     return v;
   }
 
@@ -257,9 +261,13 @@ class Gen {
     const stop = op === '&&' ? 'false' : 'true';
     const rest = op === '&&' ? 'rt.andRest' : 'rt.orRest';
     for (let i = 1; i < terms.length; i++) {
-      this.line(`if (${r} !== ${stop} && (${r} === ${!(op === '&&') ? 'false' : 'true'} || rt.boolEquiv(${r}) !== ${stop})) {`);
+      this.line(
+        `if (${r} !== ${stop} && (${r} === ${!(op === '&&') ? 'false' : 'true'} || rt.boolEquiv(${r}) !== ${stop})) {`,
+      );
       const b = this.emit(terms[i]!);
-      this.line(`${r} = ${r} === ${op === '&&' ? 'true' : 'false'} && typeof ${b} === 'boolean' ? ${b} : ${rest}(${r}, ${b}); } else ${r} = ${stop};`);
+      this.line(
+        `${r} = ${r} === ${op === '&&' ? 'true' : 'false'} && typeof ${b} === 'boolean' ? ${b} : ${rest}(${r}, ${b}); } else ${r} = ${stop};`,
+      );
     }
     return r;
   }
@@ -271,6 +279,11 @@ export function generate(e: Expr, closure: (e: Expr) => CompiledFn): CompiledFn 
   const result = g.emit(e);
   const decl = g.temps ? `let ${Array.from({ length: g.temps }, (_, i) => `v${i}`).join(', ')};` : '';
   const src = `return function classadExpr(c) {\n${decl}\n${g.body.join('\n')}\nreturn ${result};\n};`;
-  const make = new Function('rt', 'K', 'S', 'F', src) as (rt: unknown, K: unknown[], S: LookupSite[], F: CompiledFn[]) => CompiledFn;
+  const make = new Function('rt', 'K', 'S', 'F', src) as (
+    rt: unknown,
+    K: unknown[],
+    S: LookupSite[],
+    F: CompiledFn[],
+  ) => CompiledFn;
   return make(rt, g.K, g.S, g.F);
 }

@@ -12,9 +12,32 @@ import type { BinaryExpr, Expr } from './ast.js';
 import { ClassAd } from './classad.js';
 import { LookupSite, NOT_CONST } from './slots.js';
 import {
-  Ctx, SPECIAL_NAMES, andRest, arith, bitNot, bitwise, compare, evalEntry, intArith, logicalNot, lookup, lookupRest,
-  metaEqual, metaNotEqual, orRest, rootOf, runTop, select, strcasecmp, subscriptValue, targetOf, unaryMinus, unaryPlus,
-  type ArithOp, type BitOp, type CompareOp,
+  Ctx,
+  SPECIAL_NAMES,
+  andRest,
+  arith,
+  bitNot,
+  bitwise,
+  compare,
+  evalEntry,
+  intArith,
+  logicalNot,
+  lookup,
+  lookupRest,
+  metaEqual,
+  metaNotEqual,
+  orRest,
+  rootOf,
+  runTop,
+  select,
+  strcasecmp,
+  subscriptValue,
+  targetOf,
+  unaryMinus,
+  unaryPlus,
+  type ArithOp,
+  type BitOp,
+  type CompareOp,
 } from './eval.js';
 import { generate, worthGenerating } from './codegen.js';
 import { callFunction, lookupFunction } from './functions.js';

@@ -7,7 +7,17 @@ import { ClassAd } from './classad.js';
 import { NOT_CONST, type AttrEntry, type LookupSite } from './slots.js';
 import { compileFn, type CompiledFn } from './compile.js';
 import {
-  AbsTime, ERROR, RelTime, UNDEFINED, INT64_MAX, INT64_MIN, ListValue, boolEquiv, wrap64, typeOf, type Value,
+  AbsTime,
+  ERROR,
+  RelTime,
+  UNDEFINED,
+  INT64_MAX,
+  INT64_MIN,
+  ListValue,
+  boolEquiv,
+  wrap64,
+  typeOf,
+  type Value,
 } from './value.js';
 import { nowSeconds } from '../../lib/time.js';
 
@@ -228,7 +238,8 @@ export function unaryMinus(v: Value): Value {
 }
 
 export function unaryPlus(v: Value): Value {
-  if (typeof v === 'bigint' || typeof v === 'number' || v === UNDEFINED || v === ERROR || v instanceof RelTime) return v;
+  if (typeof v === 'bigint' || typeof v === 'number' || v === UNDEFINED || v === ERROR || v instanceof RelTime)
+    return v;
   return ERROR;
 }
 
@@ -308,7 +319,8 @@ function timeArith(op: ArithOp, a: Value, b: Value): Value {
     const sign = op === '+' ? 1 : -1;
     if (a instanceof AbsTime && b instanceof RelTime) return new AbsTime(a.secs + sign * toCInt(b.secs), a.offset);
     if (a instanceof RelTime && b instanceof RelTime) return new RelTime(a.secs + sign * b.secs);
-    if (op === '+' && a instanceof RelTime && b instanceof AbsTime) return new AbsTime(b.secs + toCInt(a.secs), b.offset);
+    if (op === '+' && a instanceof RelTime && b instanceof AbsTime)
+      return new AbsTime(b.secs + toCInt(a.secs), b.offset);
     if (op === '-' && a instanceof AbsTime && b instanceof AbsTime) return new RelTime(a.secs - b.secs);
     return ERROR;
   }
@@ -345,11 +357,20 @@ export function intArith(op: ArithOp, a: bigint, b: bigint): Value {
 export function realArith(op: ArithOp, a: number, b: number): Value {
   let r: number;
   switch (op) {
-    case '+': r = a + b; break;
-    case '-': r = a - b; break;
-    case '*': r = a * b; break;
-    case '/': r = a / b; break;
-    case '%': return ERROR; // HTCondor has no real modulus
+    case '+':
+      r = a + b;
+      break;
+    case '-':
+      r = a - b;
+      break;
+    case '*':
+      r = a * b;
+      break;
+    case '/':
+      r = a / b;
+      break;
+    case '%':
+      return ERROR; // HTCondor has no real modulus
   }
   return r === Infinity ? ERROR : r; // HTCondor treats HUGE_VAL as an error
 }
@@ -377,12 +398,18 @@ export function strcmp(a: string, b: string): number {
 
 function cmpResult(op: CompareOp, c: number): boolean {
   switch (op) {
-    case '<': return c < 0;
-    case '<=': return c <= 0;
-    case '>': return c > 0;
-    case '>=': return c >= 0;
-    case '==': return c === 0;
-    case '!=': return c !== 0;
+    case '<':
+      return c < 0;
+    case '<=':
+      return c <= 0;
+    case '>':
+      return c > 0;
+    case '>=':
+      return c >= 0;
+    case '==':
+      return c === 0;
+    case '!=':
+      return c !== 0;
   }
 }
 
@@ -405,12 +432,18 @@ export function compare(op: CompareOp, a: Value, b: Value): Value {
   if (tb === 'boolean') b = b ? 1n : 0n;
   if (typeof a === 'bigint' && typeof b === 'bigint') {
     switch (op) {
-      case '<': return a < b;
-      case '<=': return a <= b;
-      case '>': return a > b;
-      case '>=': return a >= b;
-      case '==': return a === b;
-      case '!=': return a !== b;
+      case '<':
+        return a < b;
+      case '<=':
+        return a <= b;
+      case '>':
+        return a > b;
+      case '>=':
+        return a >= b;
+      case '==':
+        return a === b;
+      case '!=':
+        return a !== b;
     }
   }
   return cmpNumbers(op, Number(a), Number(b));
@@ -419,12 +452,18 @@ export function compare(op: CompareOp, a: Value, b: Value): Value {
 /** A comparison of doubles (NaN compares false except with !=). */
 function cmpNumbers(op: CompareOp, x: number, y: number): boolean {
   switch (op) {
-    case '<': return x < y;
-    case '<=': return x <= y;
-    case '>': return x > y;
-    case '>=': return x >= y;
-    case '==': return x === y;
-    case '!=': return x !== y;
+    case '<':
+      return x < y;
+    case '<=':
+      return x <= y;
+    case '>':
+      return x > y;
+    case '>=':
+      return x >= y;
+    case '==':
+      return x === y;
+    case '!=':
+      return x !== y;
   }
 }
 
@@ -462,10 +501,14 @@ export function bitwise(op: BitOp, a: Value, b: Value): Value {
   if (a === UNDEFINED || b === UNDEFINED) return UNDEFINED;
   if (typeof a !== 'bigint' || typeof b !== 'bigint') return ERROR;
   switch (op) {
-    case '&': return a & b;
-    case '|': return a | b;
-    case '^': return a ^ b;
-    case '<<': return BigInt.asIntN(64, a << (b & 63n)); // x86-64 masks the count to 6 bits
+    case '&':
+      return a & b;
+    case '|':
+      return a | b;
+    case '^':
+      return a ^ b;
+    case '<<':
+      return BigInt.asIntN(64, a << (b & 63n)); // x86-64 masks the count to 6 bits
     case '>>':
       if (a >= 0n) return a >> (b & 63n);
       return b <= 0n ? a : a >> (b < 64n ? b : 64n); // sign-extending, at most 64 steps

@@ -7,14 +7,33 @@ import { ClassAd } from './classad.js';
 import type { CompiledFn } from './compile.js';
 import { compileFn } from './compile.js';
 import {
-  Ctx, MAX_EVAL_DEPTH, arith, toCInt, compare, evalIn, listItem, listValues, metaEqual, metaNotEqual, strcasecmp, strcmp,
+  Ctx,
+  MAX_EVAL_DEPTH,
+  arith,
+  toCInt,
+  compare,
+  evalIn,
+  listItem,
+  listValues,
+  metaEqual,
+  metaNotEqual,
+  strcasecmp,
+  strcmp,
   type CompareOp,
 } from './eval.js';
 import { parseExpr } from './parse.js';
 import { compilePcre, substitute, type Pcre } from './pcre.js';
 import { printValueNew, unparseNew } from './unparse.js';
 import {
-  absTimeToString, dayNumbers, gmFields, localFields, localOffset, parseAbsTime, parseRelTime, relTimeToString, strftime,
+  absTimeToString,
+  dayNumbers,
+  gmFields,
+  localFields,
+  localOffset,
+  parseAbsTime,
+  parseRelTime,
+  relTimeToString,
+  strftime,
   type Tm,
 } from './time.js';
 import { AbsTime, ERROR, INT64_MIN, RelTime, UNDEFINED, ListValue, boolEquiv, type Value } from './value.js';
@@ -53,7 +72,10 @@ export function callFunction(d: FnDef, c: Ctx, args: readonly CompiledFn[], expr
 
 /** C strtod on the start of s: [value, index after the number] (index 0 when nothing was read). */
 export function strtod(s: string): [number, number] {
-  const m = /^[ \t\n\v\f\r]*([+-]?)(?:(inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?)|(0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?)|((?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?))/i.exec(s);
+  const m =
+    /^[ \t\n\v\f\r]*([+-]?)(?:(inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?)|(0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?)|((?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?))/i.exec(
+      s,
+    );
   if (!m) return [0, 0];
   const neg = m[1] === '-';
   let v: number;
@@ -496,13 +518,50 @@ function versionOp(x: Value, y: Value, f: (r: number) => Value): Value {
 
 /** glibc strverscmp: numbers compare by value, leading zeros mark a fractional part. Returns -1, 0 or 1. */
 export function verscmp(a: string, b: string): number {
-  const S_N = 0, S_I = 3, S_F = 6, S_Z = 9, CMP = 2, LEN = 3;
+  const S_N = 0,
+    S_I = 3,
+    S_F = 6,
+    S_Z = 9,
+    CMP = 2,
+    LEN = 3;
   const next = [S_N, S_I, S_Z, S_N, S_I, S_I, S_N, S_F, S_F, S_N, S_F, S_Z];
   const res = [
-    CMP, CMP, CMP, CMP, LEN, CMP, CMP, CMP, CMP,
-    CMP, -1, -1, +1, LEN, LEN, +1, LEN, LEN,
-    CMP, CMP, CMP, CMP, CMP, CMP, CMP, CMP, CMP,
-    CMP, +1, +1, -1, CMP, CMP, -1, CMP, CMP,
+    CMP,
+    CMP,
+    CMP,
+    CMP,
+    LEN,
+    CMP,
+    CMP,
+    CMP,
+    CMP,
+    CMP,
+    -1,
+    -1,
+    +1,
+    LEN,
+    LEN,
+    +1,
+    LEN,
+    LEN,
+    CMP,
+    CMP,
+    CMP,
+    CMP,
+    CMP,
+    CMP,
+    CMP,
+    CMP,
+    CMP,
+    CMP,
+    +1,
+    +1,
+    -1,
+    CMP,
+    CMP,
+    -1,
+    CMP,
+    CMP,
   ];
   const at = (s: string, i: number): number => (i < s.length ? s.charCodeAt(i) : 0);
   const isd = (ch: number): number => (ch >= 48 && ch <= 57 ? 1 : 0);
@@ -658,7 +717,9 @@ function tokens(s: string, delims: string): string[] {
 
 /** Items of a string list, trimmed of whitespace, empty ones dropped. */
 function trimmedTokens(s: string, delims: string): string[] {
-  return tokens(s, delims).map((t) => t.trim()).filter((t) => t !== '');
+  return tokens(s, delims)
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
 }
 
 def('stringListSize', 1, 2, (c, a) => {
@@ -824,7 +885,7 @@ def('listToArgs', 1, 2, (c, a) => {
 def('envV1ToV2', 1, 1, (c, a) => {
   const v = a[0]!(c);
   if (v === UNDEFINED) return UNDEFINED;
-  return typeof v === 'string' ? envV1ToV2(v) ?? ERROR : ERROR;
+  return typeof v === 'string' ? (envV1ToV2(v) ?? ERROR) : ERROR;
 });
 
 def('mergeEnvironment', 0, Infinity, (c, a) => {
@@ -969,8 +1030,16 @@ def('formatTime', 0, 2, (c, a) => {
   const month = num('Month');
   const year = num('Year');
   const tm: Tm = {
-    sec: num('Seconds') ?? 0, min: num('Minutes') ?? 0, hour: num('Hours') ?? 0, mday: num('Day') ?? 0,
-    mon: month === undefined ? 0 : month - 1, year: year ?? 1900, wday: 0, yday: 0, gmtoff: 0, zone: '',
+    sec: num('Seconds') ?? 0,
+    min: num('Minutes') ?? 0,
+    hour: num('Hours') ?? 0,
+    mday: num('Day') ?? 0,
+    mon: month === undefined ? 0 : month - 1,
+    year: year ?? 1900,
+    wday: 0,
+    yday: 0,
+    gmtoff: 0,
+    zone: '',
   };
   const d = dayNumbers(tm.year, tm.mon + 1, tm.mday);
   tm.wday = d.wday;
@@ -982,12 +1051,20 @@ def('formatTime', 0, 2, (c, a) => {
 
 /** getYear() … getSeconds(): fields of an absolute time (local zone) or a relative time (getField). */
 const ABS_FIELDS: Record<string, (f: Tm) => number> = {
-  getYear: (f) => f.year, getMonth: (f) => f.mon + 1, getDayOfYear: (f) => f.yday, getDayOfMonth: (f) => f.mday,
-  getDayOfWeek: (f) => f.wday, getHours: (f) => f.hour, getMinutes: (f) => f.min, getSeconds: (f) => f.sec,
+  getYear: (f) => f.year,
+  getMonth: (f) => f.mon + 1,
+  getDayOfYear: (f) => f.yday,
+  getDayOfMonth: (f) => f.mday,
+  getDayOfWeek: (f) => f.wday,
+  getHours: (f) => f.hour,
+  getMinutes: (f) => f.min,
+  getSeconds: (f) => f.sec,
 };
 const REL_FIELDS: Record<string, (r: number) => number> = {
-  getDays: (r) => Math.trunc(r / 86400), getHours: (r) => Math.trunc((r % 86400) / 3600),
-  getMinutes: (r) => Math.trunc((r % 3600) / 60), getSeconds: (r) => r % 60,
+  getDays: (r) => Math.trunc(r / 86400),
+  getHours: (r) => Math.trunc((r % 86400) / 3600),
+  getMinutes: (r) => Math.trunc((r % 3600) / 60),
+  getSeconds: (r) => r % 60,
 };
 for (const name of new Set([...Object.keys(ABS_FIELDS), ...Object.keys(REL_FIELDS)])) {
   def(name, 1, 1, (c, a) => {

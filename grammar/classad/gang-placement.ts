@@ -56,10 +56,23 @@ export function gangSlots(ads: ClassAd[]): GangSlot[] {
     for (const c of custom) (free.custom ??= {})[c] = num(ad, c, 0);
     const partitionable = ad.lookupJS('PartitionableSlot') === true;
     const total: Resources = partitionable
-      ? { cpus: num(ad, 'TotalSlotCpus', free.cpus), memory: num(ad, 'TotalSlotMemory', num(ad, 'TotalMemory', free.memory)), disk: num(ad, 'TotalSlotDisk', num(ad, 'TotalDisk', free.disk)), custom: free.custom && { ...free.custom } }
+      ? {
+          cpus: num(ad, 'TotalSlotCpus', free.cpus),
+          memory: num(ad, 'TotalSlotMemory', num(ad, 'TotalMemory', free.memory)),
+          disk: num(ad, 'TotalSlotDisk', num(ad, 'TotalDisk', free.disk)),
+          custom: free.custom && { ...free.custom },
+        }
       : { ...free, custom: free.custom && { ...free.custom } };
     const host = ad.lookupJS('Machine');
-    out.push({ ad, name, startd, host: typeof host === 'string' && host ? host : name.slice(name.indexOf('@') + 1), partitionable, free, total });
+    out.push({
+      ad,
+      name,
+      startd,
+      host: typeof host === 'string' && host ? host : name.slice(name.indexOf('@') + 1),
+      partitionable,
+      free,
+      total,
+    });
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -71,7 +84,7 @@ function accepts(job: ClassAd, s: GangSlot, size: Resources): boolean {
   try {
     return symmetricMatch(job, s.ad);
   } finally {
-    for (const [n, e] of saved) (e ? s.ad.set(n, e) : s.ad.delete(n));
+    for (const [n, e] of saved) e ? s.ad.set(n, e) : s.ad.delete(n);
   }
 }
 
@@ -79,7 +92,13 @@ function accepts(job: ClassAd, s: GangSlot, size: Resources): boolean {
  * Where the job's chunks go, from what is `free` (or, with `ofTotal`, from the slots as if nothing ran there),
  * or undefined when not all of them fit. Nothing is taken: the caller takes the chunks it keeps (takeGang).
  */
-export function placeGang(job: ClassAd, shape: GangShape, slots: GangSlot[], ofTotal = false, skip?: ReadonlySet<string>): GangSlot[] | undefined {
+export function placeGang(
+  job: ClassAd,
+  shape: GangShape,
+  slots: GangSlot[],
+  ofTotal = false,
+  skip?: ReadonlySet<string>,
+): GangSlot[] | undefined {
   const custom = [...new Set(slots.flatMap((s) => Object.keys(s.total.custom ?? {})))];
   const req = jobRequests((n) => job.lookupJS(n), custom);
   const room = (s: GangSlot): Resources => (ofTotal ? s.total : s.free);
@@ -95,7 +114,8 @@ export function placeGang(job: ClassAd, shape: GangShape, slots: GangSlot[], ofT
     for (const s of slots) byHost.set(s.host, [...(byHost.get(s.host) ?? []), s]);
     for (const list of byHost.values()) {
       const chosen: GangSlot[] = [];
-      for (const s of list) for (let i = capacity(s, room(s)); i > 0 && chosen.length < shape.chunks; i--) chosen.push(s);
+      for (const s of list)
+        for (let i = capacity(s, room(s)); i > 0 && chosen.length < shape.chunks; i--) chosen.push(s);
       if (chosen.length === shape.chunks) return chosen;
     }
     return undefined;

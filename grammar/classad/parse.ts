@@ -81,7 +81,13 @@ export function parseAssignment(text: string, origin?: Origin): [string, Expr] {
 function run(text: string, startRule: StartRule, origin: Origin = DEFAULT_ORIGIN): unknown {
   const src = new SourceText(origin.file, text);
   if (text.length > limits.maxInputChars) {
-    throw makeError('INPUT_TOO_LARGE', `input of ${text.length} characters is larger than the limit of ${limits.maxInputChars}`, src, origin, 0);
+    throw makeError(
+      'INPUT_TOO_LARGE',
+      `input of ${text.length} characters is larger than the limit of ${limits.maxInputChars}`,
+      src,
+      origin,
+      0,
+    );
   }
   const deepAt = nestingOverflow(text, limits.maxNesting);
   if (deepAt >= 0) {
@@ -92,10 +98,19 @@ function run(text: string, startRule: StartRule, origin: Origin = DEFAULT_ORIGIN
     result = peggyParse(text, { startRule, builders });
   } catch (err) {
     if (err instanceof PeggySyntaxError) {
-      const e = makeError('CLASSAD_SYNTAX', describe(err, text), src, origin, err.location.start.offset, err.location.end.offset, err);
+      const e = makeError(
+        'CLASSAD_SYNTAX',
+        describe(err, text),
+        src,
+        origin,
+        err.location.start.offset,
+        err.location.end.offset,
+        err,
+      );
       throw e;
     }
-    if (err instanceof RangeError) throw makeError('INPUT_TOO_LARGE', 'expression nested too deeply', src, origin, 0, undefined, err);
+    if (err instanceof RangeError)
+      throw makeError('INPUT_TOO_LARGE', 'expression nested too deeply', src, origin, 0, undefined, err);
     throw err;
   }
   const tree = startRule === 'Assignment' ? (result as [string, Expr])[1] : (result as Expr);
@@ -130,7 +145,18 @@ function nestingOverflow(text: string, max: number): number {
 
 // Expectations that together mean "an expression could start here" (a lone name means "an attribute name").
 const OPERAND_MARKERS = new Set(['number', 'string']);
-const OPERAND_STARTS = new Set([...OPERAND_MARKERS, 'unary operator', '"("', '"["', '"{"', '"."', '"true"', '"false"', '"undefined"', '"error"']);
+const OPERAND_STARTS = new Set([
+  ...OPERAND_MARKERS,
+  'unary operator',
+  '"("',
+  '"["',
+  '"{"',
+  '"."',
+  '"true"',
+  '"false"',
+  '"undefined"',
+  '"error"',
+]);
 
 function describeExpectation(e: Expectation): string {
   switch (e.type) {
@@ -159,11 +185,16 @@ function describe(err: InstanceType<typeof PeggySyntaxError>, text: string): str
   else if (wanted.has('attribute name')) parts.push('an attribute name');
   if (wanted.has('operator')) parts.push('an operator');
   const rest = [...wanted]
-    .filter((w) => !(operand && OPERAND_STARTS.has(w)) && w !== 'operator' && w !== 'attribute name' && w !== 'end of input')
+    .filter(
+      (w) => !(operand && OPERAND_STARTS.has(w)) && w !== 'operator' && w !== 'attribute name' && w !== 'end of input',
+    )
     .sort();
   parts.push(...rest);
   if (wanted.has('end of input')) parts.push('end of input');
-  const list = parts.length <= 1 ? (parts[0] ?? 'something else') : `${parts.slice(0, -1).join(', ')} or ${parts[parts.length - 1]}`;
+  const list =
+    parts.length <= 1
+      ? (parts[0] ?? 'something else')
+      : `${parts.slice(0, -1).join(', ')} or ${parts[parts.length - 1]}`;
   return `expected ${list} but found ${foundToken(text, err.location.start.offset)}`;
 }
 

@@ -99,7 +99,8 @@ function build(pattern: string, o: string): Pcre | null {
     }
     if (ch === '(') {
       const rest = pattern.slice(i + 1, i + 4);
-      const capturing = rest[0] !== '?' || rest.startsWith('?P<') || (rest.startsWith('?<') && rest[2] !== '=' && rest[2] !== '!');
+      const capturing =
+        rest[0] !== '?' || rest.startsWith('?P<') || (rest.startsWith('?<') && rest[2] !== '=' && rest[2] !== '!');
       if (capturing) real.push(++groups);
     }
     src += ch;
@@ -134,7 +135,8 @@ function build(pattern: string, o: string): Pcre | null {
         index: m.start(),
         end,
         count,
-        group: (g) => (g === 0 ? target.slice(m.start(), end) : g < real.length ? (m.group(real[g]!) ?? undefined) : undefined),
+        group: (g) =>
+          g === 0 ? target.slice(m.start(), end) : g < real.length ? (m.group(real[g]!) ?? undefined) : undefined,
       };
     },
   };

@@ -46,4 +46,3 @@ export class LookupSite {
   index = -1;
   constructor(readonly key: string) {}
 }
-

@@ -29,8 +29,16 @@ export function gmFields(secs: number): Tm {
   const year = d.getUTCFullYear();
   const yday = Math.round((Date.UTC(year, d.getUTCMonth(), d.getUTCDate()) - Date.UTC(year, 0, 1)) / 86400000);
   return {
-    year, mon: d.getUTCMonth(), mday: d.getUTCDate(), hour: d.getUTCHours(), min: d.getUTCMinutes(),
-    sec: d.getUTCSeconds(), wday: d.getUTCDay(), yday, gmtoff: 0, zone: '',
+    year,
+    mon: d.getUTCMonth(),
+    mday: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    min: d.getUTCMinutes(),
+    sec: d.getUTCSeconds(),
+    wday: d.getUTCDay(),
+    yday,
+    gmtoff: 0,
+    zone: '',
   };
 }
 
@@ -66,7 +74,15 @@ export function dayNumbers(year: number, month: number, day: number): { wday: nu
 function fixedFromGregorian(year: number, month: number, day: number): number {
   const y = year - 1;
   const adjust = month <= 2 ? 0 : isLeapYear(year) ? -1 : -2;
-  return 365 * y + Math.trunc(y / 4) - Math.trunc(y / 100) + Math.trunc(y / 400) + Math.trunc((367 * month - 362) / 12) + adjust + day;
+  return (
+    365 * y +
+    Math.trunc(y / 4) -
+    Math.trunc(y / 100) +
+    Math.trunc(y / 400) +
+    Math.trunc((367 * month - 362) / 12) +
+    adjust +
+    day
+  );
 }
 
 function isLeapYear(year: number): boolean {
@@ -84,8 +100,10 @@ export function absTimeToString(t: AbsTime): string {
   // years before 1000 are padded to four digits: the parser reads the year as four characters, so "1-12-31"
   // read back as another date (HTCondor prints it unpadded and has that bug)
   const year = f.year >= 0 && f.year < 1000 ? String(f.year).padStart(4, '0') : String(f.year);
-  return `${year}-${p2(f.mon + 1)}-${p2(f.mday)}T${p2(f.hour)}:${p2(f.min)}:${p2(f.sec)}` +
-    `${sign}${p2(Math.trunc(tz / 3600))}:${p2(Math.trunc(tz / 60) % 60)}`;
+  return (
+    `${year}-${p2(f.mon + 1)}-${p2(f.mday)}T${p2(f.hour)}:${p2(f.min)}:${p2(f.sec)}` +
+    `${sign}${p2(Math.trunc(tz / 3600))}:${p2(Math.trunc(tz / 60) % 60)}`
+  );
 }
 
 /** "[-][days+]hh:mm:ss" with leading parts left out while they are zero: 5 → "05", 90061 → "1+01:01:01". */
@@ -233,7 +251,20 @@ export function parseRelTime(s: string): RelTime | undefined {
 }
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 
 /** strftime in the C locale, of broken-down time (%z and %Z from its gmtoff and zone, %s as mktime reads it). */
 export function strftime(fmt: string, tm: Tm): string {
@@ -247,44 +278,83 @@ export function strftime(fmt: string, tm: Tm): string {
   };
   const conv = (ch: string): string | undefined => {
     switch (ch) {
-      case 'a': return DAYS[w]!.slice(0, 3);
-      case 'A': return DAYS[w]!;
-      case 'b': case 'h': return MONTHS[m]!.slice(0, 3);
-      case 'B': return MONTHS[m]!;
-      case 'c': return `${conv('a')} ${conv('b')} ${p(day, 2, ' ')} ${p(H)}:${p(M)}:${p(S)} ${Y}`;
-      case 'C': return p(Math.floor(Y / 100));
-      case 'd': return p(day);
-      case 'D': return `${p(m + 1)}/${p(day)}/${p(Y % 100)}`;
-      case 'e': return p(day, 2, ' ');
-      case 'F': return `${Y}-${p(m + 1)}-${p(day)}`;
-      case 'H': return p(H);
-      case 'I': return p(H % 12 === 0 ? 12 : H % 12);
-      case 'j': return p(yday + 1, 3);
-      case 'k': return p(H, 2, ' ');
-      case 'l': return p(H % 12 === 0 ? 12 : H % 12, 2, ' ');
-      case 'm': return p(m + 1);
-      case 'M': return p(M);
-      case 'n': return '\n';
-      case 'p': return H < 12 ? 'AM' : 'PM';
-      case 'P': return H < 12 ? 'am' : 'pm';
-      case 'r': return `${conv('I')}:${p(M)}:${p(S)} ${conv('p')}`;
-      case 'R': return `${p(H)}:${p(M)}`;
-      case 's': return String(epoch());
-      case 'S': return p(S);
-      case 't': return '\t';
-      case 'T': return `${p(H)}:${p(M)}:${p(S)}`;
-      case 'u': return String(w === 0 ? 7 : w);
-      case 'U': return p(Math.floor((yday + 7 - w) / 7));
-      case 'w': return String(w);
-      case 'W': return p(Math.floor((yday + 7 - ((w + 6) % 7)) / 7));
-      case 'x': return `${p(m + 1)}/${p(day)}/${p(Y % 100)}`;
-      case 'X': return `${p(H)}:${p(M)}:${p(S)}`;
-      case 'y': return p(Y % 100);
-      case 'Y': return String(Y);
-      case 'z': return `${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
-      case 'Z': return tzName;
-      case '%': return '%';
-      default: return undefined;
+      case 'a':
+        return DAYS[w]!.slice(0, 3);
+      case 'A':
+        return DAYS[w]!;
+      case 'b':
+      case 'h':
+        return MONTHS[m]!.slice(0, 3);
+      case 'B':
+        return MONTHS[m]!;
+      case 'c':
+        return `${conv('a')} ${conv('b')} ${p(day, 2, ' ')} ${p(H)}:${p(M)}:${p(S)} ${Y}`;
+      case 'C':
+        return p(Math.floor(Y / 100));
+      case 'd':
+        return p(day);
+      case 'D':
+        return `${p(m + 1)}/${p(day)}/${p(Y % 100)}`;
+      case 'e':
+        return p(day, 2, ' ');
+      case 'F':
+        return `${Y}-${p(m + 1)}-${p(day)}`;
+      case 'H':
+        return p(H);
+      case 'I':
+        return p(H % 12 === 0 ? 12 : H % 12);
+      case 'j':
+        return p(yday + 1, 3);
+      case 'k':
+        return p(H, 2, ' ');
+      case 'l':
+        return p(H % 12 === 0 ? 12 : H % 12, 2, ' ');
+      case 'm':
+        return p(m + 1);
+      case 'M':
+        return p(M);
+      case 'n':
+        return '\n';
+      case 'p':
+        return H < 12 ? 'AM' : 'PM';
+      case 'P':
+        return H < 12 ? 'am' : 'pm';
+      case 'r':
+        return `${conv('I')}:${p(M)}:${p(S)} ${conv('p')}`;
+      case 'R':
+        return `${p(H)}:${p(M)}`;
+      case 's':
+        return String(epoch());
+      case 'S':
+        return p(S);
+      case 't':
+        return '\t';
+      case 'T':
+        return `${p(H)}:${p(M)}:${p(S)}`;
+      case 'u':
+        return String(w === 0 ? 7 : w);
+      case 'U':
+        return p(Math.floor((yday + 7 - w) / 7));
+      case 'w':
+        return String(w);
+      case 'W':
+        return p(Math.floor((yday + 7 - ((w + 6) % 7)) / 7));
+      case 'x':
+        return `${p(m + 1)}/${p(day)}/${p(Y % 100)}`;
+      case 'X':
+        return `${p(H)}:${p(M)}:${p(S)}`;
+      case 'y':
+        return p(Y % 100);
+      case 'Y':
+        return String(Y);
+      case 'z':
+        return `${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
+      case 'Z':
+        return tzName;
+      case '%':
+        return '%';
+      default:
+        return undefined;
     }
   };
   let out = '';
@@ -299,4 +369,3 @@ export function strftime(fmt: string, tm: Tm): string {
   }
   return out;
 }
-

@@ -48,14 +48,30 @@ export function quoteString(s: string, delim: '"' | "'" = '"'): string {
       continue;
     }
     switch (ch) {
-      case '\x07': out += '\\a'; continue;
-      case '\b': out += '\\b'; continue;
-      case '\f': out += '\\f'; continue;
-      case '\n': out += '\\n'; continue;
-      case '\r': out += '\\r'; continue;
-      case '\t': out += '\\t'; continue;
-      case '\v': out += '\\v'; continue;
-      case '\\': out += '\\\\'; continue;
+      case '\x07':
+        out += '\\a';
+        continue;
+      case '\b':
+        out += '\\b';
+        continue;
+      case '\f':
+        out += '\\f';
+        continue;
+      case '\n':
+        out += '\\n';
+        continue;
+      case '\r':
+        out += '\\r';
+        continue;
+      case '\t':
+        out += '\\t';
+        continue;
+      case '\v':
+        out += '\\v';
+        continue;
+      case '\\':
+        out += '\\\\';
+        continue;
     }
     if (code < 0x20 || code === 0x7f) {
       out += '\\' + code.toString(8).padStart(3, '0');
@@ -76,11 +92,27 @@ export function quoteName(name: string): string {
 
 // precedence: higher binds tighter
 const PREC: Record<string, number> = {
-  '||': 2, '&&': 3, '|': 4, '^': 5, '&': 6,
-  '==': 7, '!=': 7, '=?=': 7, '=!=': 7,
-  '<': 8, '<=': 8, '>': 8, '>=': 8,
-  '<<': 9, '>>': 9, '>>>': 9,
-  '+': 10, '-': 10, '*': 11, '/': 11, '%': 11,
+  '||': 2,
+  '&&': 3,
+  '|': 4,
+  '^': 5,
+  '&': 6,
+  '==': 7,
+  '!=': 7,
+  '=?=': 7,
+  '=!=': 7,
+  '<': 8,
+  '<=': 8,
+  '>': 8,
+  '>=': 8,
+  '<<': 9,
+  '>>': 9,
+  '>>>': 9,
+  '+': 10,
+  '-': 10,
+  '*': 11,
+  '/': 11,
+  '%': 11,
 };
 const P_COND = 1;
 const P_UNARY = 12;

@@ -49,7 +49,7 @@ export class RelTime {
 }
 
 export type Value =
-  | UndefinedValue | ErrorValue | boolean | bigint | number | string | ListValue | ClassAd | AbsTime | RelTime;
+  UndefinedValue | ErrorValue | boolean | bigint | number | string | ListValue | ClassAd | AbsTime | RelTime;
 
 export const INT64_MIN = -(1n << 63n);
 export const INT64_MAX = (1n << 63n) - 1n;
@@ -72,7 +72,7 @@ export function isExceptional(v: Value): v is UndefinedValue | ErrorValue {
 
 /** Type name as HTCondor's Value::GetType would name it (used in messages and by =?=). */
 export type ValueType =
-  | 'undefined' | 'error' | 'boolean' | 'integer' | 'real' | 'string' | 'list' | 'classad' | 'abstime' | 'reltime';
+  'undefined' | 'error' | 'boolean' | 'integer' | 'real' | 'string' | 'list' | 'classad' | 'abstime' | 'reltime';
 
 export function typeOf(v: Value): ValueType {
   switch (typeof v) {

@@ -178,7 +178,18 @@ interface FileStatements {
 const PASS1 = new Set<Statement['type']>(['node', 'splice', 'submit-description', 'include']);
 /** the plain keywords (scan.ts) of pass-1 statements, and of the others (pass 1 has checked the JOB lines) */
 const PASS1_PLAIN: ReadonlySet<string> = new Set(['JOB']);
-const PASS2_PLAIN: ReadonlySet<string> = new Set(['PARENT', 'VARS', 'SCRIPT', 'RETRY', 'ABORT-DAG-ON', 'PRIORITY', 'CATEGORY', 'MAXJOBS', 'PRE_SKIP', 'DONE']);
+const PASS2_PLAIN: ReadonlySet<string> = new Set([
+  'PARENT',
+  'VARS',
+  'SCRIPT',
+  'RETRY',
+  'ABORT-DAG-ON',
+  'PRIORITY',
+  'CATEGORY',
+  'MAXJOBS',
+  'PRE_SKIP',
+  'DONE',
+]);
 
 interface SpliceInfo {
   initial: number[];
@@ -254,7 +265,8 @@ class GraphBuilder {
     } catch (e) {
       // The scanner's passes skip lines they do not need, so a syntax error may come to light after another
       // error: report the one the grammar would (the first syntax error, in the order the files were read).
-      if (e instanceof SourceError && !this.opts.grammarOnly) for (const src of this.sources) parseDagTextWithGrammar(src);
+      if (e instanceof SourceError && !this.opts.grammarOnly)
+        for (const src of this.sources) parseDagTextWithGrammar(src);
       throw e;
     }
     this.checkCategories();
@@ -315,14 +327,20 @@ class GraphBuilder {
     this.files.push(file);
     const f: FileStatements = { src, file, pass1: [], includes: new Map() };
     // Pass 1 reads only JOB lines among the plain ones; pass 2 checks the others (or the grammar reports them).
-    if (this.opts.grammarOnly || !scanDagStatements(source, (st) => PASS1.has(st.type) && f.pass1.push(st), { only: PASS1_PLAIN })) {
+    if (
+      this.opts.grammarOnly ||
+      !scanDagStatements(source, (st) => PASS1.has(st.type) && f.pass1.push(st), { only: PASS1_PLAIN })
+    ) {
       f.all = parseDagTextWithGrammar(source); // throws the syntax error, if that is why
       f.pass1 = f.all.filter((st) => PASS1.has(st.type));
     }
     const stack = [...includeStack, file];
     for (const st of f.pass1) {
       if (st.type === 'include') {
-        f.includes.set(st.offset, this.readFile(resolve(cwd, st.file.text), cwd, undefined, { src, tok: st.file }, stack));
+        f.includes.set(
+          st.offset,
+          this.readFile(resolve(cwd, st.file.text), cwd, undefined, { src, tok: st.file }, stack),
+        );
       }
     }
     return f;
@@ -385,7 +403,12 @@ class GraphBuilder {
     if (s.keyword === 'FINAL') {
       if (scope.isSplice) throw this.err('DAG_SYNTAX', 'a splice cannot have a FINAL node', src, s.name);
       if (this.final) {
-        throw this.err('DAG_SYNTAX', `a DAG has at most one FINAL node (${this.final.name} is at ${where(this.finalDecl!)})`, src, s.name);
+        throw this.err(
+          'DAG_SYNTAX',
+          `a DAG has at most one FINAL node (${this.final.name} is at ${where(this.finalDecl!)})`,
+          src,
+          s.name,
+        );
       }
     }
     if (this.nodes.length >= MAX_DAG_NODES) {
@@ -431,7 +454,12 @@ class GraphBuilder {
     this.checkNodeName(s.name, src, 'splice');
     const name = s.name.text;
     if (scope.splices.has(name)) {
-      throw this.err('DAG_SYNTAX', `splice name ${name} is used twice; splice names must be unique per DAG file`, src, s.name);
+      throw this.err(
+        'DAG_SYNTAX',
+        `splice name ${name} is used twice; splice names must be unique per DAG file`,
+        src,
+        s.name,
+      );
     }
     if (this.byName.has(scope.prefix + name)) {
       throw this.err('DAG_SYNTAX', `splice name ${name} is also a node name`, src, s.name);
@@ -479,19 +507,35 @@ class GraphBuilder {
         for (const p of s.pairs) {
           let name = p.name.text;
           if (name.startsWith('+')) {
-            if (name.length === 1) throw this.err('DAG_SYNTAX', 'a VARS macro name needs at least one character after +', src, p.name);
+            if (name.length === 1)
+              throw this.err('DAG_SYNTAX', 'a VARS macro name needs at least one character after +', src, p.name);
             name = `My.${name.slice(1)}`;
           }
-          if (name.includes('+')) throw this.err('DAG_SYNTAX', `'+' can only be the first character of a VARS macro name (${name})`, src, p.name);
+          if (name.includes('+'))
+            throw this.err(
+              'DAG_SYNTAX',
+              `'+' can only be the first character of a VARS macro name (${name})`,
+              src,
+              p.name,
+            );
           if (name.toLowerCase().startsWith('queue')) {
-            throw this.err('DAG_SYNTAX', `illegal VARS macro name ${name}: macro names cannot begin with "queue"`, src, p.name);
+            throw this.err(
+              'DAG_SYNTAX',
+              `illegal VARS macro name ${name}: macro names cannot begin with "queue"`,
+              src,
+              p.name,
+            );
           }
           vars.push({ name, value: p.value.text, prepend });
         }
         this.each(scope, s.node, src, 'VARS', 'skip', (node) => {
           for (const v of vars) {
             if (node.vars.length > 0 && node.vars.some((o) => o.name === v.name)) {
-              this.warn(`VARS ${v.name} is already defined for node ${node.name}; the last definition is used`, src, s.node);
+              this.warn(
+                `VARS ${v.name} is already defined for node ${node.name}; the last definition is used`,
+                src,
+                s.node,
+              );
               node.vars = node.vars.filter((o) => o.name !== v.name);
             }
             node.vars.push(v);
@@ -501,8 +545,20 @@ class GraphBuilder {
       }
       case 'script': {
         if (s.defer) {
-          if (s.defer.status.value <= 0) throw this.err('DAG_SYNTAX', `invalid DEFER status ${s.defer.status.text} (must be positive)`, src, s.defer.status);
-          if (s.defer.time.value < 0) throw this.err('DAG_SYNTAX', `invalid DEFER time ${s.defer.time.text} (cannot be negative)`, src, s.defer.time);
+          if (s.defer.status.value <= 0)
+            throw this.err(
+              'DAG_SYNTAX',
+              `invalid DEFER status ${s.defer.status.text} (must be positive)`,
+              src,
+              s.defer.status,
+            );
+          if (s.defer.time.value < 0)
+            throw this.err(
+              'DAG_SYNTAX',
+              `invalid DEFER time ${s.defer.time.text} (cannot be negative)`,
+              src,
+              s.defer.time,
+            );
         }
         const script: DagScript = {
           kind: s.kind,
@@ -517,7 +573,8 @@ class GraphBuilder {
         return;
       }
       case 'retry': {
-        if (s.count.value < 0) throw this.err('DAG_SYNTAX', `invalid RETRY value ${s.count.text} (cannot be negative)`, src, s.count);
+        if (s.count.value < 0)
+          throw this.err('DAG_SYNTAX', `invalid RETRY value ${s.count.text} (cannot be negative)`, src, s.count);
         this.each(scope, s.node, src, 'RETRY', 'error', (node) => {
           node.retries = s.count.value;
           node.unlessExit = s.unlessExit?.value;
@@ -527,7 +584,12 @@ class GraphBuilder {
       case 'abort-dag-on': {
         const rv = s.returnValue;
         if (rv && (rv.value < 0 || rv.value > 255)) {
-          throw this.err('DAG_SYNTAX', `invalid ABORT-DAG-ON RETURN value ${rv.text} (must be between 0 and 255)`, src, rv);
+          throw this.err(
+            'DAG_SYNTAX',
+            `invalid ABORT-DAG-ON RETURN value ${rv.text} (must be between 0 and 255)`,
+            src,
+            rv,
+          );
         }
         this.each(scope, s.node, src, 'ABORT-DAG-ON', 'error', (node) => {
           node.abortDagOn = rv ? { value: s.value.value, returnValue: rv.value } : { value: s.value.value };
@@ -547,21 +609,29 @@ class GraphBuilder {
         return;
       }
       case 'maxjobs': {
-        if (s.value.value < 0) throw this.err('DAG_SYNTAX', `invalid MAXJOBS value ${s.value.text} (cannot be negative)`, src, s.value);
+        if (s.value.value < 0)
+          throw this.err('DAG_SYNTAX', `invalid MAXJOBS value ${s.value.text} (cannot be negative)`, src, s.value);
         this.maxJobs.set(this.categoryName(scope, s.category.text), s.value.value);
         return;
       }
       case 'pre-skip': {
         if (s.code.value < 1 || s.code.value > 255) {
-          throw this.err('DAG_SYNTAX', `invalid PRE_SKIP exit code ${s.code.text} (must be between 1 and 255)`, src, s.code);
+          throw this.err(
+            'DAG_SYNTAX',
+            `invalid PRE_SKIP exit code ${s.code.text} (must be between 1 and 255)`,
+            src,
+            s.code,
+          );
         }
         this.each(scope, s.node, src, 'PRE_SKIP', 'skip', (node) => (node.preSkip = s.code.value));
         return;
       }
       case 'done': {
-        if (s.node.text.toUpperCase() === ALL_NODES) throw this.err('DAG_SYNTAX', 'DONE does not accept ALL_NODES', src, s.node);
+        if (s.node.text.toUpperCase() === ALL_NODES)
+          throw this.err('DAG_SYNTAX', 'DONE does not accept ALL_NODES', src, s.node);
         const node = this.lookupNode(scope, s.node, src);
-        if (node.type === 'FINAL') throw this.err('DAG_SYNTAX', `the FINAL node ${node.name} cannot be marked DONE`, src, s.node);
+        if (node.type === 'FINAL')
+          throw this.err('DAG_SYNTAX', `the FINAL node ${node.name} cannot be marked DONE`, src, s.node);
         node.done = true;
         return;
       }
@@ -569,22 +639,33 @@ class GraphBuilder {
         if (scope.isSplice) return this.warn('CONFIG in a splice has no effect', src, s.file);
         const file = resolve(scope.cwd, s.file.text);
         if (this.config && this.config.file !== file) {
-          throw this.err('DAG_SYNTAX', `only one CONFIG file is allowed (${this.config.file} is given at ${where(this.config.at)})`, src, s.file);
+          throw this.err(
+            'DAG_SYNTAX',
+            `only one CONFIG file is allowed (${this.config.file} is given at ${where(this.config.at)})`,
+            src,
+            s.file,
+          );
         }
         this.config = { file, at: locate(this.sources[src]!, s.file.offset) };
         return;
       }
       case 'dot': {
         if (scope.isSplice) return;
-        const dot: DotSettings = { file: resolve(scope.cwd, s.file.text), update: s.update ?? false, overwrite: s.overwrite ?? true };
+        const dot: DotSettings = {
+          file: resolve(scope.cwd, s.file.text),
+          update: s.update ?? false,
+          overwrite: s.overwrite ?? true,
+        };
         if (s.include) dot.include = resolve(scope.cwd, s.include.text);
         this.dot = dot;
         return;
       }
       case 'node-status-file': {
         if (scope.isSplice) return this.warn('NODE_STATUS_FILE in a splice is ignored', src, s.file);
-        if (this.nodeStatusFile) return this.warn(`NODE_STATUS_FILE is already ${this.nodeStatusFile.file}; this one is ignored`, src, s.file);
-        if (s.interval && s.interval.value < 0) throw this.err('DAG_SYNTAX', `invalid NODE_STATUS_FILE update time ${s.interval.text}`, src, s.interval);
+        if (this.nodeStatusFile)
+          return this.warn(`NODE_STATUS_FILE is already ${this.nodeStatusFile.file}; this one is ignored`, src, s.file);
+        if (s.interval && s.interval.value < 0)
+          throw this.err('DAG_SYNTAX', `invalid NODE_STATUS_FILE update time ${s.interval.text}`, src, s.interval);
         this.nodeStatusFile = {
           file: resolve(scope.cwd, s.file.text),
           minUpdateSeconds: s.interval ? s.interval.value : 60,
@@ -594,7 +675,8 @@ class GraphBuilder {
       }
       case 'jobstate-log': {
         const file = resolve(scope.cwd, s.file.text);
-        if (this.jobstateLog && this.jobstateLog !== file) return this.warn(`JOBSTATE_LOG is already ${this.jobstateLog}; this one is ignored`, src, s.file);
+        if (this.jobstateLog && this.jobstateLog !== file)
+          return this.warn(`JOBSTATE_LOG is already ${this.jobstateLog}; this one is ignored`, src, s.file);
         this.jobstateLog = file;
         return;
       }
@@ -610,9 +692,12 @@ class GraphBuilder {
         this.reject ??= locate(this.sources[src]!, s.offset);
         return;
       case 'save-point-file': {
-        if (s.node.text.toUpperCase() === ALL_NODES) throw this.err('DAG_SYNTAX', 'SAVE_POINT_FILE does not accept ALL_NODES', src, s.node);
+        if (s.node.text.toUpperCase() === ALL_NODES)
+          throw this.err('DAG_SYNTAX', 'SAVE_POINT_FILE does not accept ALL_NODES', src, s.node);
         const node = this.lookupNode(scope, s.node, src);
-        node.savePointFile = s.file ? resolve(scope.cwd, s.file.text) : resolve(scope.cwd, `${s.node.text}-${basenameOf(this.sources[src]!.file)}.save`);
+        node.savePointFile = s.file
+          ? resolve(scope.cwd, s.file.text)
+          : resolve(scope.cwd, `${s.node.text}-${basenameOf(this.sources[src]!.file)}.save`);
         this.warn('SAVE_POINT_FILE is accepted but save points are not written by dsched', src, s.node);
         return;
       }
@@ -637,7 +722,12 @@ class GraphBuilder {
       for (const c of children) {
         if (p === c) {
           const n = this.nodes[p]!.name;
-          throw this.err('DAG_CYCLE', `cycle in the DAG: ${n} -> ${n} (a node cannot be its own parent)`, src, s.children.find((t) => scope.prefix + t.text === n) ?? s.children[0]!);
+          throw this.err(
+            'DAG_CYCLE',
+            `cycle in the DAG: ${n} -> ${n} (a node cannot be its own parent)`,
+            src,
+            s.children.find((t) => scope.prefix + t.text === n) ?? s.children[0]!,
+          );
         }
         if (this.hasEdge(p, c)) continue;
         this.nodes[p]!.children.push(c);
@@ -671,7 +761,8 @@ class GraphBuilder {
       }
       if (isAllNodes(t.text)) throw this.err('DAG_SYNTAX', 'PARENT/CHILD does not accept ALL_NODES', src, t);
       const node = this.lookupNode(scope, t, src);
-      if (node.type === 'FINAL') throw this.err('DAG_SYNTAX', `the FINAL node ${node.name} cannot be a parent or a child`, src, t);
+      if (node.type === 'FINAL')
+        throw this.err('DAG_SYNTAX', `the FINAL node ${node.name} cannot be a parent or a child`, src, t);
       out.push(node.index);
     }
     return out;
@@ -681,7 +772,14 @@ class GraphBuilder {
    * The nodes a per-node statement applies to: one node, or with ALL_NODES every node of this file except the
    * FINAL node. Naming the FINAL node explicitly is an error for RETRY, ABORT-DAG-ON, PRIORITY and CATEGORY.
    */
-  private each(scope: Scope, tok: Tok, src: number, what: string, finalRule: 'skip' | 'error', fn: (n: DagNode) => void): void {
+  private each(
+    scope: Scope,
+    tok: Tok,
+    src: number,
+    what: string,
+    finalRule: 'skip' | 'error',
+    fn: (n: DagNode) => void,
+  ): void {
     if (isAllNodes(tok.text)) {
       for (const n of scope.own) if (n.type !== 'FINAL') fn(n);
       return;
@@ -697,7 +795,9 @@ class GraphBuilder {
     const node = this.byName.get(scope.prefix + tok.text);
     if (node) return node;
     const isSplice = scope.splices.has(tok.text);
-    const hint = isSplice ? `${tok.text} is a splice; name one of its nodes as ${tok.text}+<node>` : this.suggest(scope, tok.text);
+    const hint = isSplice
+      ? `${tok.text} is a splice; name one of its nodes as ${tok.text}+<node>`
+      : this.suggest(scope, tok.text);
     throw this.err('DAG_UNKNOWN_NODE', `unknown node ${tok.text}`, src, tok, hint);
   }
 
@@ -724,9 +824,15 @@ class GraphBuilder {
 
   private checkNodeName(tok: Tok, src: number, what: 'node' | 'splice'): void {
     const t = tok.text;
-    if ((t.length === 5 || t.length === 6 || t.length === 9) && RESERVED.has(t.toUpperCase())) throw this.err('DAG_SYNTAX', `${tok.text} is a reserved word and cannot name a ${what}`, src, tok);
+    if ((t.length === 5 || t.length === 6 || t.length === 9) && RESERVED.has(t.toUpperCase()))
+      throw this.err('DAG_SYNTAX', `${tok.text} is a reserved word and cannot name a ${what}`, src, tok);
     if (tok.text.includes('+')) {
-      throw this.err('DAG_SYNTAX', `${what} name ${tok.text} contains '+', which is reserved for spliced node names`, src, tok);
+      throw this.err(
+        'DAG_SYNTAX',
+        `${what} name ${tok.text} contains '+', which is reserved for spliced node names`,
+        src,
+        tok,
+      );
     }
   }
 
@@ -741,7 +847,8 @@ class GraphBuilder {
 
   private checkCategories(): void {
     for (const [cat, max] of this.maxJobs) {
-      if (!this.categoryUse.get(cat)) this.warnings.push({ message: `MAXJOBS ${cat} ${max}: no node is in category ${cat}` });
+      if (!this.categoryUse.get(cat))
+        this.warnings.push({ message: `MAXJOBS ${cat} ${max}: no node is in category ${cat}` });
     }
   }
 
@@ -808,12 +915,24 @@ class GraphBuilder {
     const childLocal = cycle[cycle.length - 1]!.slice(cycle[cycle.length - 1]!.lastIndexOf('+') + 1);
     const col = findWord(line, childLocal, line.toUpperCase().indexOf('CHILD'));
     const offset = col >= 0 ? stmtOffset - source.position(stmtOffset).column + 1 + col : stmtOffset;
-    return dagError('DAG_CYCLE', `cycle in the DAG: ${cycle.join(' -> ')}`, source, offset, col >= 0 ? childLocal.length : undefined);
+    return dagError(
+      'DAG_CYCLE',
+      `cycle in the DAG: ${cycle.join(' -> ')}`,
+      source,
+      offset,
+      col >= 0 ? childLocal.length : undefined,
+    );
   }
 
   // ------------------------------------------------------------------------------------------ diagnostics
 
-  private err(code: 'DAG_SYNTAX' | 'DAG_CYCLE' | 'DAG_UNKNOWN_NODE', message: string, src: number, tok: Tok, hint?: string): SourceError {
+  private err(
+    code: 'DAG_SYNTAX' | 'DAG_CYCLE' | 'DAG_UNKNOWN_NODE',
+    message: string,
+    src: number,
+    tok: Tok,
+    hint?: string,
+  ): SourceError {
     return dagError(code, message, this.sources[src]!, tok.offset, tok.text.length || undefined, hint);
   }
 

@@ -113,7 +113,9 @@ export function formatRescueDag(dag: Dag, info: (node: DagNode) => RescueNodeInf
       body.push(`DONE ${node.name}`);
     }
     if (node.retries > 0 && !i.done) {
-      body.push(`RETRY ${node.name} ${node.retries}${node.unlessExit !== undefined ? ` UNLESS-EXIT ${node.unlessExit}` : ''}`);
+      body.push(
+        `RETRY ${node.name} ${node.retries}${node.unlessExit !== undefined ? ` UNLESS-EXIT ${node.unlessExit}` : ''}`,
+      );
     }
   }
   const d = now;

@@ -95,7 +95,8 @@ function step(st: ScanState, pos: number): number {
   const end = nextNewline(text, pos);
   let lineEnd = end;
   if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === CR) lineEnd--;
-  if (st.only && skippable(text, pos, lineEnd, st.only) && !(st.hasCR && hasChar(text, pos, lineEnd, CR))) return end + 1;
+  if (st.only && skippable(text, pos, lineEnd, st.only) && !(st.hasCR && hasChar(text, pos, lineEnd, CR)))
+    return end + 1;
   const s = st.hasCR && hasChar(text, pos, lineEnd, CR) ? NOT_PLAIN : plainLine(text, pos, lineEnd, st.toks);
   if (s === NOT_PLAIN) return grammarStep(st, pos, end);
   if (s !== null) st.emit(s);
@@ -223,7 +224,19 @@ function shift<T>(x: T, base: number): T {
   return x;
 }
 
-const KEYWORDS = ['JOB', 'PARENT', 'VARS', 'SCRIPT', 'RETRY', 'ABORT-DAG-ON', 'PRIORITY', 'CATEGORY', 'MAXJOBS', 'PRE_SKIP', 'DONE'];
+const KEYWORDS = [
+  'JOB',
+  'PARENT',
+  'VARS',
+  'SCRIPT',
+  'RETRY',
+  'ABORT-DAG-ON',
+  'PRIORITY',
+  'CATEGORY',
+  'MAXJOBS',
+  'PRE_SKIP',
+  'DONE',
+];
 const VARS_MODES = ['PREPEND', 'APPEND'];
 
 /** The plain keyword text[from, to) spells in any case, without making strings (a 100,000-node DAG has 300,000 lines). */

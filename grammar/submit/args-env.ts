@@ -30,13 +30,19 @@ export function isV2Quoted(value: string): boolean {
 export function v2QuotedToRaw(value: string): { raw: string; rawOffset: number } {
   const lead = value.length - value.trimStart().length;
   // fast path: "…" with no inner double quote
-  if (lead === 0 && value.length >= 2 && value.charCodeAt(value.length - 1) === 34 && value.indexOf('"', 1) === value.length - 1) {
+  if (
+    lead === 0 &&
+    value.length >= 2 &&
+    value.charCodeAt(value.length - 1) === 34 &&
+    value.indexOf('"', 1) === value.length - 1
+  ) {
     return { raw: value.slice(1, -1), rawOffset: 1 };
   }
   let i = lead + 1;
   let raw = '';
   for (;;) {
-    if (i >= value.length) throw new ArgSyntaxError('unterminated double quote: a value in the new syntax must end with "', lead);
+    if (i >= value.length)
+      throw new ArgSyntaxError('unterminated double quote: a value in the new syntax must end with "', lead);
     const c = value[i]!;
     if (c === '"') {
       if (value[i + 1] === '"') {
@@ -51,7 +57,10 @@ export function v2QuotedToRaw(value: string): { raw: string; rawOffset: number }
   }
   const tail = value.slice(i + 1);
   if (tail.trim() !== '') {
-    throw new ArgSyntaxError(`unexpected text after the closing double quote: '${tail.trim()}' (write "" for a literal double quote)`, i + 1 + (tail.length - tail.trimStart().length));
+    throw new ArgSyntaxError(
+      `unexpected text after the closing double quote: '${tail.trim()}' (write "" for a literal double quote)`,
+      i + 1 + (tail.length - tail.trimStart().length),
+    );
   }
   return { raw, rawOffset: lead + 1 };
 }
@@ -75,7 +84,7 @@ export function splitV2Raw(raw: string): string[] {
         const open = i;
         i++;
         for (;;) {
-          if (i >= n) throw new ArgSyntaxError("unterminated single quote", open);
+          if (i >= n) throw new ArgSyntaxError('unterminated single quote', open);
           if (raw[i] === "'") {
             if (raw[i + 1] === "'") {
               word += "'";
@@ -107,7 +116,8 @@ export function quoteV2Word(w: string): string {
   if (w === '') return "''";
   for (let i = 0; i < w.length; i++) {
     const c = w.charCodeAt(i);
-    if (c === 39 || c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12) return "'" + w.replace(/'/g, "''") + "'";
+    if (c === 39 || c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12)
+      return "'" + w.replace(/'/g, "''") + "'";
   }
   return w;
 }
@@ -220,7 +230,8 @@ export function parseEnv(envV1: string | undefined, environmentV2: string | unde
   const out: Record<string, string> = {};
   // a variable named __proto__ is just a variable
   const set = (k: string, v: string) => {
-    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
     else out[k] = v;
   };
   if (environmentV2 !== undefined && environmentV2 !== null) {

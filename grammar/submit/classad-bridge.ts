@@ -23,11 +23,21 @@ export function quoteString(s: string): string {
   let out = '"';
   for (const ch of s) {
     switch (ch) {
-      case '"': out += '\\"'; break;
-      case '\\': out += '\\\\'; break;
-      case '\n': out += '\\n'; break;
-      case '\t': out += '\\t'; break;
-      case '\r': out += '\\r'; break;
+      case '"':
+        out += '\\"';
+        break;
+      case '\\':
+        out += '\\\\';
+        break;
+      case '\n':
+        out += '\\n';
+        break;
+      case '\t':
+        out += '\\t';
+        break;
+      case '\r':
+        out += '\\r';
+        break;
       default: {
         const c = ch.charCodeAt(0);
         out += c < 32 ? '\\' + c.toString(8).padStart(3, '0') : ch;
@@ -49,12 +59,20 @@ export interface CheckedExpr {
  * Check `text` as a ClassAd expression. `origin` is where it starts in the submit file when the text is
  * exactly what the file says (so columns are right); otherwise errors point at `fallback`.
  */
-export function checkExpr(text: string, origin: Origin | undefined, fallback: Location, fallbackLine: string | undefined, what: string): CheckedExpr {
+export function checkExpr(
+  text: string,
+  origin: Origin | undefined,
+  fallback: Location,
+  fallbackLine: string | undefined,
+  what: string,
+): CheckedExpr {
   try {
     return { attrs: referencedAttrs(parseExpr(text, origin)) };
   } catch (err) {
     if (!(err instanceof SourceError) || origin) throw err;
-    throw new SourceError('SUBMIT_INVALID', `${what}: ${err.bareMessage} in '${text}'`, fallback, fallbackLine, { cause: err });
+    throw new SourceError('SUBMIT_INVALID', `${what}: ${err.bareMessage} in '${text}'`, fallback, fallbackLine, {
+      cause: err,
+    });
   }
 }
 

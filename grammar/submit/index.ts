@@ -64,7 +64,14 @@ function automaticMacros(input: SubmitInput): Map<string, string> {
 export function loadSubmit(input: SubmitInput): SubmitPlan {
   if (isPbsScript(input.file, input.text) || (input.pbsArgs && input.pbsArgs.length > 0)) {
     const pbs = loadPbs(input);
-    const plan: SubmitPlanImpl = { [PLAN]: true, kind: 'pbs', procCount: pbs.procCount, warnings: pbs.warnings, input, pbs };
+    const plan: SubmitPlanImpl = {
+      [PLAN]: true,
+      kind: 'pbs',
+      procCount: pbs.procCount,
+      warnings: pbs.warnings,
+      input,
+      pbs,
+    };
     return plan;
   }
   const loaded = new SubmitLoader(input, automaticMacros(input)).load();

@@ -48,7 +48,10 @@ interface CondFrame {
 /** Join a value's pieces; returns the text and, for one-piece values, where it starts. */
 function joinValue(stmt: AssignStmt): { text: string; lead: number } {
   if (stmt.tag !== undefined) {
-    const text = stmt.segments.map((s) => s.text).join('').replace(/\n$/, '');
+    const text = stmt.segments
+      .map((s) => s.text)
+      .join('')
+      .replace(/\n$/, '');
     return { text, lead: 0 };
   }
   const raw = stmt.segments.map((s) => s.text).join('');
@@ -105,7 +108,13 @@ export class SubmitLoader {
     return { loc, sourceLine: src.lineText(loc.line) };
   }
 
-  private fail(code: 'SUBMIT_SYNTAX' | 'SUBMIT_QUEUE' | 'SUBMIT_FILE' | 'SUBMIT_INVALID', src: SourceText, offset: number, message: string, length = 0): never {
+  private fail(
+    code: 'SUBMIT_SYNTAX' | 'SUBMIT_QUEUE' | 'SUBMIT_FILE' | 'SUBMIT_INVALID',
+    src: SourceText,
+    offset: number,
+    message: string,
+    length = 0,
+  ): never {
     const s = this.site(src, offset, length);
     throw new SourceError(code, message, s.loc, s.sourceLine);
   }
@@ -120,8 +129,20 @@ export class SubmitLoader {
       for (const s of parseSubmitText(asrc)) {
         if (s.kind === 'assign') this.appendAssigns.push({ stmt: s, src: asrc });
         else if (s.kind === 'queue') appendQueues.push({ stmt: s, src: asrc });
-        else if (s.kind === 'bad') this.fail('SUBMIT_SYNTAX', asrc, s.offset, `-a '${s.text ?? ''}': expected 'name = value' or a queue statement`);
-        else this.fail('SUBMIT_SYNTAX', asrc, s.offset, `-a accepts 'name = value' lines and a queue statement, not '${s.kind}'`);
+        else if (s.kind === 'bad')
+          this.fail(
+            'SUBMIT_SYNTAX',
+            asrc,
+            s.offset,
+            `-a '${s.text ?? ''}': expected 'name = value' or a queue statement`,
+          );
+        else
+          this.fail(
+            'SUBMIT_SYNTAX',
+            asrc,
+            s.offset,
+            `-a accepts 'name = value' lines and a queue statement, not '${s.kind}'`,
+          );
       }
     }
 
@@ -131,7 +152,12 @@ export class SubmitLoader {
     if (appendQueues.length) {
       if (fileQueued) {
         const q = appendQueues[0]!;
-        this.fail('SUBMIT_QUEUE', q.src, q.stmt.offset, `a queue statement given with -a or -queue cannot be used: ${this.input.file} has its own queue statement`);
+        this.fail(
+          'SUBMIT_QUEUE',
+          q.src,
+          q.stmt.offset,
+          `a queue statement given with -a or -queue cannot be used: ${this.input.file} has its own queue statement`,
+        );
       }
       this.inAppend = true;
       for (const q of appendQueues) this.queue(q.stmt, q.src);
@@ -139,14 +165,22 @@ export class SubmitLoader {
     if (!this.sawQueue) {
       const lines = main.text.split('\n').length;
       const loc: Location = { file: main.file, line: Math.max(1, lines), column: 1 };
-      throw new SourceError('SUBMIT_QUEUE', `${main.file} has no queue statement, so no jobs would be submitted (add 'queue' at the end)`, loc, main.lineText(loc.line));
+      throw new SourceError(
+        'SUBMIT_QUEUE',
+        `${main.file} has no queue statement, so no jobs would be submitted (add 'queue' at the end)`,
+        loc,
+        main.lineText(loc.line),
+      );
     }
 
     // Lines that set something which is neither a submit command nor a macro used anywhere.
     for (const [lower, d] of this.firstDefs) {
       if (this.referenced.has(lower) || isSubmitCommand(lower)) continue;
       const hint = closestCommand(lower);
-      this.warn(`line ${d.site.loc.line}: '${d.name}' is not a submit command${hint ? `; did you mean '${hint}'?` : ' (nor a macro used by one)'}`, d.site);
+      this.warn(
+        `line ${d.site.loc.line}: '${d.name}' is not a submit command${hint ? `; did you mean '${hint}'?` : ' (nor a macro used by one)'}`,
+        d.site,
+      );
     }
     return { groups: this.groups, warnings: this.warnings, autos: this.autos, total: this.total };
   }
@@ -183,19 +217,31 @@ export class SubmitLoader {
           f.sawElse = true;
           f.active = f.parentActive && !f.taken;
           f.taken = true;
-          if (s.tail.trim() !== '') this.fail('SUBMIT_SYNTAX', src, s.tailOffset, `unexpected '${s.tail.trim()}' after 'else' (write 'elif <condition>')`);
+          if (s.tail.trim() !== '')
+            this.fail(
+              'SUBMIT_SYNTAX',
+              src,
+              s.tailOffset,
+              `unexpected '${s.tail.trim()}' after 'else' (write 'elif <condition>')`,
+            );
           break;
         }
         case 'endif': {
           if (!conds.length) this.fail('SUBMIT_SYNTAX', src, s.offset, "'endif' without a matching 'if'", 5);
           conds.pop();
-          if (s.tail.trim() !== '') this.fail('SUBMIT_SYNTAX', src, s.tailOffset, `unexpected '${s.tail.trim()}' after 'endif'`);
+          if (s.tail.trim() !== '')
+            this.fail('SUBMIT_SYNTAX', src, s.tailOffset, `unexpected '${s.tail.trim()}' after 'endif'`);
           break;
         }
         case 'bad':
           if (!active()) break;
           if (s.reason === 'unclosed-list') {
-            this.fail('SUBMIT_QUEUE', src, s.listOffset ?? s.offset, "queue: the item list opened with '(' is never closed: end it with a line that begins with ')'");
+            this.fail(
+              'SUBMIT_QUEUE',
+              src,
+              s.listOffset ?? s.offset,
+              "queue: the item list opened with '(' is never closed: end it with a line that begins with ')'",
+            );
           }
           this.fail(
             'SUBMIT_SYNTAX',
@@ -209,7 +255,8 @@ export class SubmitLoader {
           if (!active()) break;
           {
             const msg = expandMacros(s.message, this.env(), this.site(src, s.offset));
-            if (s.level === 'error') this.fail('SUBMIT_INVALID', src, s.offset, msg.trim() || 'error statement in submit file');
+            if (s.level === 'error')
+              this.fail('SUBMIT_INVALID', src, s.offset, msg.trim() || 'error statement in submit file');
             this.warn(msg.trim(), this.site(src, s.offset));
           }
           break;
@@ -254,7 +301,18 @@ export class SubmitLoader {
       let cmp = 0;
       for (let i = 0; i < want.length && cmp === 0; i++) cmp = Math.sign(have[i]! - want[i]!);
       const op = version[2]!;
-      const r = op === '==' ? cmp === 0 : op === '!=' ? cmp !== 0 : op === '>=' ? cmp >= 0 : op === '<=' ? cmp <= 0 : op === '>' ? cmp > 0 : cmp < 0;
+      const r =
+        op === '=='
+          ? cmp === 0
+          : op === '!='
+            ? cmp !== 0
+            : op === '>='
+              ? cmp >= 0
+              : op === '<='
+                ? cmp <= 0
+                : op === '>'
+                  ? cmp > 0
+                  : cmp < 0;
       return version[1] ? !r : r;
     }
     text = expandMacros(text, this.env(), site).trim();
@@ -274,7 +332,12 @@ export class SubmitLoader {
       else if (typeof r === 'number') v = r !== 0;
     }
     if (v === undefined) {
-      throw new SourceError('SUBMIT_SYNTAX', `if: '${raw.trim()}' is not a condition (expected true/false, a number, defined NAME, version >= X.Y, or a boolean expression)`, site.loc, site.sourceLine);
+      throw new SourceError(
+        'SUBMIT_SYNTAX',
+        `if: '${raw.trim()}' is not a condition (expected true/false, a number, defined NAME, version >= X.Y, or a boolean expression)`,
+        site.loc,
+        site.sourceLine,
+      );
     }
     return negate ? !v : v;
   }
@@ -283,13 +346,37 @@ export class SubmitLoader {
     const site = this.site(src, pathOffset);
     const opts = options.toLowerCase().split(/\s+/).filter(Boolean);
     for (const o of opts) {
-      if (o === 'command' || o === 'into') this.fail('SUBMIT_SYNTAX', src, pathOffset, `include ${o}: running a command from a submit file is not supported; include a file instead`);
-      if (o !== 'ifexist') this.fail('SUBMIT_SYNTAX', src, pathOffset, `include: unknown option '${o}' (expected 'include [ifexist] : file')`);
+      if (o === 'command' || o === 'into')
+        this.fail(
+          'SUBMIT_SYNTAX',
+          src,
+          pathOffset,
+          `include ${o}: running a command from a submit file is not supported; include a file instead`,
+        );
+      if (o !== 'ifexist')
+        this.fail(
+          'SUBMIT_SYNTAX',
+          src,
+          pathOffset,
+          `include: unknown option '${o}' (expected 'include [ifexist] : file')`,
+        );
     }
     const path = expandMacros(rawPath, this.env(), site).trim();
     if (path === '') this.fail('SUBMIT_SYNTAX', src, pathOffset, "include: expected a file name after ':'");
-    if (path.endsWith('|')) this.fail('SUBMIT_SYNTAX', src, pathOffset, `include: running a command ('${path}') is not supported; include a file instead`);
-    if (depth >= MAX_INCLUDE_DEPTH) this.fail('SUBMIT_FILE', src, pathOffset, `include: nested more than ${MAX_INCLUDE_DEPTH} levels deep (does '${path}' include itself?)`);
+    if (path.endsWith('|'))
+      this.fail(
+        'SUBMIT_SYNTAX',
+        src,
+        pathOffset,
+        `include: running a command ('${path}') is not supported; include a file instead`,
+      );
+    if (depth >= MAX_INCLUDE_DEPTH)
+      this.fail(
+        'SUBMIT_FILE',
+        src,
+        pathOffset,
+        `include: nested more than ${MAX_INCLUDE_DEPTH} levels deep (does '${path}' include itself?)`,
+      );
     const full = isAbsolute(path) ? path : join(this.input.cwd, path);
     let text: string;
     try {
@@ -305,18 +392,26 @@ export class SubmitLoader {
 
   private assign(s: AssignStmt, src: SourceText): void {
     if (s.tag !== undefined && s.closed === false) {
-      this.fail('SUBMIT_SYNTAX', src, s.offset, `'${s.key} @=${s.tag}': the value is never closed with '@${s.tag}'`, s.key.length);
+      this.fail(
+        'SUBMIT_SYNTAX',
+        src,
+        s.offset,
+        `'${s.key} @=${s.tag}': the value is never closed with '@${s.tag}'`,
+        s.key.length,
+      );
     }
     let name = s.key;
     let lower = name.toLowerCase();
     if (lower.startsWith('+')) {
       name = name.slice(1);
       lower = 'my.' + name.toLowerCase();
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) this.fail('SUBMIT_SYNTAX', src, s.keyOffset, `'+${name}' is not a valid attribute name`, s.key.length);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+        this.fail('SUBMIT_SYNTAX', src, s.keyOffset, `'+${name}' is not a valid attribute name`, s.key.length);
     } else if (lower.startsWith('my.')) {
       name = name.slice(3);
       lower = 'my.' + name.toLowerCase();
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) this.fail('SUBMIT_SYNTAX', src, s.keyOffset, `'${s.key}' is not a valid attribute name`, s.key.length);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+        this.fail('SUBMIT_SYNTAX', src, s.keyOffset, `'${s.key}' is not a valid attribute name`, s.key.length);
     }
     const { text, lead } = joinValue(s);
     let value = text;
@@ -326,7 +421,13 @@ export class SubmitLoader {
     if (value.indexOf('$(') >= 0) {
       const replaced = replaceSelfReferences(value, lower, () => this.table.get(lower)?.value ?? '');
       if (replaced === null) {
-        this.fail('SUBMIT_INVALID', src, s.keyOffset, `'${s.key.slice(0, 60)}' grows past ${MAX_MACRO_VALUE_CHARS} characters by referring to itself`, s.key.length);
+        this.fail(
+          'SUBMIT_INVALID',
+          src,
+          s.keyOffset,
+          `'${s.key.slice(0, 60)}' grows past ${MAX_MACRO_VALUE_CHARS} characters by referring to itself`,
+          s.key.length,
+        );
       }
       if (replaced !== undefined) {
         value = replaced;
@@ -341,13 +442,16 @@ export class SubmitLoader {
       def.exact = { file: site.loc.file, line: site.loc.line, column: site.loc.column, sourceLine: site.sourceLine };
     }
     this.table.set(lower, def);
-    if (!this.firstDefs.has(lower) && !this.inAppend) this.firstDefs.set(lower, { name: s.key, site: this.site(src, s.keyOffset, s.key.length) });
+    if (!this.firstDefs.has(lower) && !this.inAppend)
+      this.firstDefs.set(lower, { name: s.key, site: this.site(src, s.keyOffset, s.key.length) });
   }
 
   private queue(s: QueueStmt, src: SourceText): void {
     this.sawQueue = true;
     for (const n of referencedNames(s.args).names) this.referenced.add(n);
-    const items = readQueue(s, src, this.env(), this.maxProcs - this.total, this.maxProcs, (m, site) => this.warn(m, site));
+    const items = readQueue(s, src, this.env(), this.maxProcs - this.total, this.maxProcs, (m, site) =>
+      this.warn(m, site),
+    );
     // loop variables are used by name in values; they are not misspelt commands
     for (const v of items.vars) this.referenced.add(v.toLowerCase());
     this.total += items.total;

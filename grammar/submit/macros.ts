@@ -116,8 +116,10 @@ class Expander {
 
   expand(s: string, stack: string[]): string {
     if (s.indexOf('$') < 0) return s;
-    if (stack.length > MAX_MACRO_DEPTH) this.fail(`macro expansion nested deeper than ${MAX_MACRO_DEPTH} levels (${stack.slice(-5).join(' → ')} …)`);
-    if (this.depth > 4 * MAX_MACRO_DEPTH) this.fail(`macro references nested deeper than ${4 * MAX_MACRO_DEPTH} levels`);
+    if (stack.length > MAX_MACRO_DEPTH)
+      this.fail(`macro expansion nested deeper than ${MAX_MACRO_DEPTH} levels (${stack.slice(-5).join(' → ')} …)`);
+    if (this.depth > 4 * MAX_MACRO_DEPTH)
+      this.fail(`macro references nested deeper than ${4 * MAX_MACRO_DEPTH} levels`);
     this.depth++;
     try {
       return this.expandFlat(s, stack);
@@ -161,7 +163,8 @@ class Expander {
           i = j + 1;
         }
       }
-      if (out.length > MAX_EXPANSION_CHARS) this.fail(`macro expansion is larger than ${MAX_EXPANSION_CHARS} characters`);
+      if (out.length > MAX_EXPANSION_CHARS)
+        this.fail(`macro expansion is larger than ${MAX_EXPANSION_CHARS} characters`);
     }
     return out;
   }
@@ -173,7 +176,10 @@ class Expander {
     let name = rawName;
     if (name.indexOf('$') >= 0) name = this.expand(name, stack).trim();
     if (!NAME_RE.test(name)) {
-      this.env.warn(`'$(${body})' is not a macro reference (a name is letters, digits, '_' and '.'); kept as written`, this.site);
+      this.env.warn(
+        `'$(${body})' is not a macro reference (a name is letters, digits, '_' and '.'); kept as written`,
+        this.site,
+      );
       return '$(' + body + ')';
     }
     const lower = name.toLowerCase();
@@ -273,12 +279,17 @@ class Expander {
         if (parts.length < 2) this.fail(`$CHOICE(${body}): expected an index and a list`);
         const idx = Math.trunc(this.evalNumber(name, parts[0]!, stack));
         let items: string[];
-        if (parts.length === 2 && NAME_RE.test(parts[1]!.trim()) && this.lookup(parts[1]!.trim().toLowerCase()) !== undefined) {
+        if (
+          parts.length === 2 &&
+          NAME_RE.test(parts[1]!.trim()) &&
+          this.lookup(parts[1]!.trim().toLowerCase()) !== undefined
+        ) {
           items = this.valueOfNameOrText(parts[1]!, stack)
             .split(/[,\s]+/)
             .filter((x) => x !== '');
         } else items = parts.slice(1).map((x) => this.expand(x.trim(), stack));
-        if (idx < 0 || idx >= items.length) this.fail(`$CHOICE(${body}): index ${idx} is outside the list of ${items.length} item(s)`);
+        if (idx < 0 || idx >= items.length)
+          this.fail(`$CHOICE(${body}): index ${idx} is outside the list of ${items.length} item(s)`);
         return items[idx]!;
       }
       case 'SUBSTR': {
@@ -302,7 +313,8 @@ class Expander {
       case 'BASENAME':
         return fileParts('nx', this.valueOfNameOrText(body, stack), this.env.cwd);
       default:
-        if (/^F[fpduwnxbqa]+$/.test(name)) return fileParts(name.slice(1), this.valueOfNameOrText(body, stack), this.env.cwd);
+        if (/^F[fpduwnxbqa]+$/.test(name))
+          return fileParts(name.slice(1), this.valueOfNameOrText(body, stack), this.env.cwd);
         // not a function macro: keep the text (a lone `$` followed by a word and parens)
         return '$' + name + '(' + this.expand(body, stack) + ')';
     }
@@ -348,49 +360,78 @@ export const MAX_FORMAT_WIDTH = 4096;
 /** A small printf for $INT/$REAL/$STRING formats: %[flags][width][.prec](d|i|u|x|X|o|c|e|E|f|F|g|G|s) and %%. */
 export function sprintf(fmt: string, v: number | string): string {
   let used = false;
-  return fmt.replace(/%([-+ 0#]*)(\d+)?(?:\.(\d+))?([diuxXocseEfFgG%])/g, (_all, flags: string, width?: string, prec?: string, conv?: string) => {
-    if (conv === '%') return '%';
-    if (used) return '';
-    used = true;
-    const n = typeof v === 'number' ? v : Number(v);
-    let s: string;
-    switch (conv) {
-      case 'd': case 'i': case 'u': s = String(Math.trunc(n)); break;
-      case 'x': s = Math.trunc(n).toString(16); break;
-      case 'X': s = Math.trunc(n).toString(16).toUpperCase(); break;
-      case 'o': s = Math.trunc(n).toString(8); break;
-      case 'c': s = String.fromCharCode(Math.trunc(n)); break;
-      case 's': s = typeof v === 'string' ? v : String(v); if (prec !== undefined) s = s.slice(0, Number(prec)); break;
-      case 'e': case 'E': s = n.toExponential(prec === undefined ? 6 : Number(prec)).replace(/e([+-])(\d)$/, 'e$10$2'); if (conv === 'E') s = s.toUpperCase(); break;
-      case 'f': case 'F': s = n.toFixed(prec === undefined ? 6 : Number(prec)); break;
-      default: {
-        // %g: shortest of %e/%f with `prec` significant digits, trailing zeros removed
-        const p = prec === undefined ? 6 : Math.max(1, Number(prec));
-        if (!Number.isFinite(n)) s = String(n);
-        else if (n === 0) s = '0';
-        else {
-          const exp = Math.floor(Math.log10(Math.abs(n)));
-          if (exp < -4 || exp >= p) s = n.toExponential(p - 1).replace(/\.?0+e/, 'e').replace(/e([+-])(\d)$/, 'e$10$2');
-          else s = n.toFixed(Math.max(0, p - 1 - exp));
-          if (!flags.includes('#') && s.includes('.') && !s.includes('e')) s = s.replace(/\.?0+$/, '');
+  return fmt.replace(
+    /%([-+ 0#]*)(\d+)?(?:\.(\d+))?([diuxXocseEfFgG%])/g,
+    (_all, flags: string, width?: string, prec?: string, conv?: string) => {
+      if (conv === '%') return '%';
+      if (used) return '';
+      used = true;
+      const n = typeof v === 'number' ? v : Number(v);
+      let s: string;
+      switch (conv) {
+        case 'd':
+        case 'i':
+        case 'u':
+          s = String(Math.trunc(n));
+          break;
+        case 'x':
+          s = Math.trunc(n).toString(16);
+          break;
+        case 'X':
+          s = Math.trunc(n).toString(16).toUpperCase();
+          break;
+        case 'o':
+          s = Math.trunc(n).toString(8);
+          break;
+        case 'c':
+          s = String.fromCharCode(Math.trunc(n));
+          break;
+        case 's':
+          s = typeof v === 'string' ? v : String(v);
+          if (prec !== undefined) s = s.slice(0, Number(prec));
+          break;
+        case 'e':
+        case 'E':
+          s = n.toExponential(prec === undefined ? 6 : Number(prec)).replace(/e([+-])(\d)$/, 'e$10$2');
+          if (conv === 'E') s = s.toUpperCase();
+          break;
+        case 'f':
+        case 'F':
+          s = n.toFixed(prec === undefined ? 6 : Number(prec));
+          break;
+        default: {
+          // %g: shortest of %e/%f with `prec` significant digits, trailing zeros removed
+          const p = prec === undefined ? 6 : Math.max(1, Number(prec));
+          if (!Number.isFinite(n)) s = String(n);
+          else if (n === 0) s = '0';
+          else {
+            const exp = Math.floor(Math.log10(Math.abs(n)));
+            if (exp < -4 || exp >= p)
+              s = n
+                .toExponential(p - 1)
+                .replace(/\.?0+e/, 'e')
+                .replace(/e([+-])(\d)$/, 'e$10$2');
+            else s = n.toFixed(Math.max(0, p - 1 - exp));
+            if (!flags.includes('#') && s.includes('.') && !s.includes('e')) s = s.replace(/\.?0+$/, '');
+          }
+          if (conv === 'G') s = s.toUpperCase();
         }
-        if (conv === 'G') s = s.toUpperCase();
       }
-    }
-    if (conv !== 's' && conv !== 'c') {
-      if (flags.includes('+') && n >= 0) s = '+' + s;
-      else if (flags.includes(' ') && n >= 0) s = ' ' + s;
-    }
-    const w = width ? Number(width) : 0;
-    if (s.length < w) {
-      if (flags.includes('-')) s = s.padEnd(w);
-      else if (flags.includes('0') && conv !== 's') {
-        const sign = /^[+\- ]/.test(s) ? s[0]! : '';
-        s = sign + s.slice(sign.length).padStart(w - sign.length, '0');
-      } else s = s.padStart(w);
-    }
-    return s;
-  });
+      if (conv !== 's' && conv !== 'c') {
+        if (flags.includes('+') && n >= 0) s = '+' + s;
+        else if (flags.includes(' ') && n >= 0) s = ' ' + s;
+      }
+      const w = width ? Number(width) : 0;
+      if (s.length < w) {
+        if (flags.includes('-')) s = s.padEnd(w);
+        else if (flags.includes('0') && conv !== 's') {
+          const sign = /^[+\- ]/.test(s) ? s[0]! : '';
+          s = sign + s.slice(sign.length).padStart(w - sign.length, '0');
+        } else s = s.padStart(w);
+      }
+      return s;
+    },
+  );
 }
 
 /** Expand all macros in `text`; errors are reported at `site`. */
@@ -452,10 +493,12 @@ export class DependenceOracle {
     if (hit) return hit;
     let d: Dependence;
     if (lower === 'cluster' || lower === 'clusterid') d = { perProc: false, cluster: true };
-    else if (this.loopVars.has(lower) || lower === 'process' || lower === 'procid') d = { perProc: true, cluster: false };
+    else if (this.loopVars.has(lower) || lower === 'process' || lower === 'procid')
+      d = { perProc: true, cluster: false };
     else {
       const def = this.table.get(lower);
-      if (def === undefined) d = lower === 'jobid' ? { perProc: true, cluster: true } : { perProc: PER_PROC.has(lower), cluster: false };
+      if (def === undefined)
+        d = lower === 'jobid' ? { perProc: true, cluster: true } : { perProc: PER_PROC.has(lower), cluster: false };
       else if (visiting.has(lower)) return { perProc: false, cluster: false };
       // too deep to follow: assume the worst (expanded per proc, the expander reports the depth)
       else if (visiting.size > MAX_MACRO_DEPTH) return { perProc: true, cluster: true };

@@ -19,7 +19,12 @@ function isPeggyError(e: unknown): e is PeggyError {
 
 export function checkSize(src: SourceText): void {
   if (src.text.length > MAX_INPUT_CHARS) {
-    throw new SourceError('INPUT_TOO_LARGE', `${src.file} is larger than ${MAX_INPUT_CHARS} characters`, { file: src.file, line: 1, column: 1 }, undefined);
+    throw new SourceError(
+      'INPUT_TOO_LARGE',
+      `${src.file} is larger than ${MAX_INPUT_CHARS} characters`,
+      { file: src.file, line: 1, column: 1 },
+      undefined,
+    );
   }
 }
 
@@ -44,7 +49,9 @@ export function parseSubmitText(src: SourceText): Statement[] {
   } catch (e) {
     if (isPeggyError(e) && e.location) {
       const loc = locate(src, e.location.start.offset);
-      throw new SourceError('SUBMIT_SYNTAX', `not a submit statement: ${e.message}`, loc, src.lineText(loc.line), { cause: e });
+      throw new SourceError('SUBMIT_SYNTAX', `not a submit statement: ${e.message}`, loc, src.lineText(loc.line), {
+        cause: e,
+      });
     }
     throw e;
   }

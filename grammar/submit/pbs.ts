@@ -32,7 +32,10 @@ export function isPbsScript(file: string, text: string): boolean {
   // qsub takes a script without #! or #PBS lines too: no queue statement, and a first command that is
   // not a submit command (`name = value`, `+Attr = value`, `include : file`)
   if (/^[ \t]*queue([ \t]|\r?$)/im.test(text)) return false;
-  const first = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
+  const first = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '' && !l.startsWith('#'));
   return first !== undefined && !/^(\+?[A-Za-z_][\w.]*\s*[=:]|include\b)/i.test(first);
 }
 
@@ -92,7 +95,7 @@ function shellWords(s: string, base = 0): Word[] {
       const c = s[i]!;
       if (c === "'") {
         const close = s.indexOf("'", i + 1);
-        if (close < 0) throw new PbsSyntax("unterminated single quote", base + i);
+        if (close < 0) throw new PbsSyntax('unterminated single quote', base + i);
         w += s.slice(i + 1, close);
         i = close + 1;
       } else if (c === '"') {
@@ -123,7 +126,32 @@ function shellWords(s: string, base = 0): Word[] {
 }
 
 const FLAGS = new Set(['V', 'h', 'I', 'X', 'z', 'f']);
-const WITH_ARG = new Set(['N', 'q', 'l', 'J', 't', 'v', 'o', 'e', 'j', 'm', 'M', 'W', 'a', 'r', 'A', 'p', 'S', 'C', 'P', 'u', 'c', 'k', 'G', 'R']);
+const WITH_ARG = new Set([
+  'N',
+  'q',
+  'l',
+  'J',
+  't',
+  'v',
+  'o',
+  'e',
+  'j',
+  'm',
+  'M',
+  'W',
+  'a',
+  'r',
+  'A',
+  'p',
+  'S',
+  'C',
+  'P',
+  'u',
+  'c',
+  'k',
+  'G',
+  'R',
+]);
 
 interface Opt {
   letter: string;
@@ -139,7 +167,12 @@ interface Diag {
   fail(offset: number, message: string): never;
 }
 
-function parseOptions(words: Word[], src: 'script' | 'cli', diag: Diag, stopAtOperand: boolean): { opts: Opt[]; rest: Word[] } {
+function parseOptions(
+  words: Word[],
+  src: 'script' | 'cli',
+  diag: Diag,
+  stopAtOperand: boolean,
+): { opts: Opt[]; rest: Word[] } {
   const opts: Opt[] = [];
   let i = 0;
   for (; i < words.length; i++) {
@@ -150,7 +183,10 @@ function parseOptions(words: Word[], src: 'script' | 'cli', diag: Diag, stopAtOp
     }
     if (!w.text.startsWith('-') || w.text === '-') {
       if (stopAtOperand) break;
-      diag.fail(w.offset, `unexpected '${w.text}': expected an option such as -N name or -l resource=value (quote values with spaces)`);
+      diag.fail(
+        w.offset,
+        `unexpected '${w.text}': expected an option such as -N name or -l resource=value (quote values with spaces)`,
+      );
     }
     let k = 1;
     while (k < w.text.length) {
@@ -286,7 +322,9 @@ export function loadPbs(input: SubmitInput): PbsPlan {
   const script = new SourceText(input.file, input.text);
   checkSize(script);
   const warnings: SubmitWarning[] = [];
-  const cliText = (input.pbsArgs ?? []).map((a) => (/[\s'"\\]/.test(a) || a === '' ? `'${a.replace(/'/g, `'\\''`)}'` : a)).join(' ');
+  const cliText = (input.pbsArgs ?? [])
+    .map((a) => (/[\s'"\\]/.test(a) || a === '' ? `'${a.replace(/'/g, `'\\''`)}'` : a))
+    .join(' ');
   const cli = new SourceText('<command line>', cliText);
   const mk = (src: SourceText): Diag => ({
     src,
@@ -329,7 +367,8 @@ export function loadPbs(input: SubmitInput): PbsPlan {
   }
   const all = [...scriptOpts, ...cliParsed.opts]; // later wins
 
-  const fail: (o: Opt, message: string) => never = (o, message) => (o.src === 'cli' ? cdiag : sdiag).fail(o.at.offset, message);
+  const fail: (o: Opt, message: string) => never = (o, message) =>
+    (o.src === 'cli' ? cdiag : sdiag).fail(o.at.offset, message);
 
   const plan: PbsPlan = {
     name: '',
@@ -372,7 +411,8 @@ export function loadPbs(input: SubmitInput): PbsPlan {
   for (const o of all) {
     switch (o.letter) {
       case 'N':
-        if (o.value === '' || /[\s/]/.test(o.value) || o.value.length > 236) fail(o, `-N: '${o.value}' is not a job name (up to 236 characters, no spaces or '/')`);
+        if (o.value === '' || /[\s/]/.test(o.value) || o.value.length > 236)
+          fail(o, `-N: '${o.value}' is not a job name (up to 236 characters, no spaces or '/')`);
         name = o.value;
         break;
       case 'q':
@@ -392,11 +432,20 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         const end = Number(m[2]);
         const step = m[3] ? Number(m[3]) : 1;
         // past 2^53 a double cannot count by one (i += 1 leaves i unchanged): refuse before expanding
-        for (const [what, v] of [['start index', start], ['end index', end], ['step', step]] as const)
-          if (!Number.isSafeInteger(v)) fail(o, `-J: the ${what} ${m[what === 'step' ? 3 : what === 'end index' ? 2 : 1]} is too large`);
+        for (const [what, v] of [
+          ['start index', start],
+          ['end index', end],
+          ['step', step],
+        ] as const)
+          if (!Number.isSafeInteger(v))
+            fail(o, `-J: the ${what} ${m[what === 'step' ? 3 : what === 'end index' ? 2 : 1]} is too large`);
         if (end < start) fail(o, `-J: the end index ${end} is below the start index ${start}`);
         if (step <= 0) fail(o, '-J: the step must be positive');
-        if (m[4]) warnings.push({ message: `-J ${o.value}: the %${m[4]} limit on running subjobs is not enforced`, location: optLoc(o, script, cli) });
+        if (m[4])
+          warnings.push({
+            message: `-J ${o.value}: the %${m[4]} limit on running subjobs is not enforced`,
+            location: optLoc(o, script, cli),
+          });
         if (plan.array?.style === 'torque') fail(o, '-J cannot be used with -t: give the array once');
         plan.array = { start, end, step, style: 'pro' };
         break;
@@ -404,16 +453,31 @@ export function loadPbs(input: SubmitInput): PbsPlan {
       case 't': {
         // Torque: -t 0-99, -t 1,4,10-20, with an optional %slot limit
         const m = /^([0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*)(?:%(\d+))?$/.exec(o.value.replace(/\s+/g, ''));
-        if (!m) fail(o, `-t: '${o.value}' is not an array request (a list of indexes and ranges, e.g. 0-99 or 1,4,10-20, optionally %limit)`);
+        if (!m)
+          fail(
+            o,
+            `-t: '${o.value}' is not an array request (a list of indexes and ranges, e.g. 0-99 or 1,4,10-20, optionally %limit)`,
+          );
         if (plan.array?.style === 'pro') fail(o, '-t cannot be used with -J: give the array once');
         const ranges: Array<[number, number]> = m[1]!.split(',').map((r) => {
           const [a, b] = r.split('-').map(Number) as [number, number | undefined];
-          if (!Number.isSafeInteger(a) || (b !== undefined && !Number.isSafeInteger(b))) fail(o, `-t: the index range ${r} is too large`);
+          if (!Number.isSafeInteger(a) || (b !== undefined && !Number.isSafeInteger(b)))
+            fail(o, `-t: the index range ${r} is too large`);
           if (b !== undefined && b < a) fail(o, `-t: the range ${r} ends below its start`);
           return [a, b ?? a];
         });
-        if (m[2]) warnings.push({ message: `-t ${o.value}: the %${m[2]} limit on running subjobs is not enforced`, location: optLoc(o, script, cli) });
-        plan.array = { start: Math.min(...ranges.map((r) => r[0])), end: Math.max(...ranges.map((r) => r[1])), step: 1, style: 'torque', ranges };
+        if (m[2])
+          warnings.push({
+            message: `-t ${o.value}: the %${m[2]} limit on running subjobs is not enforced`,
+            location: optLoc(o, script, cli),
+          });
+        plan.array = {
+          start: Math.min(...ranges.map((r) => r[0])),
+          end: Math.max(...ranges.map((r) => r[1])),
+          step: 1,
+          style: 'torque',
+          ranges,
+        };
         break;
       }
       case 'V':
@@ -427,7 +491,11 @@ export function loadPbs(input: SubmitInput): PbsPlan {
           if (eq === 0) fail(o, `-v: '${p}' has no variable name`);
           if (eq < 0) {
             const v = input.env[p];
-            if (v === undefined) warnings.push({ message: `-v ${p}: ${p} is not set in your environment; the job gets it empty`, location: optLoc(o, script, cli) });
+            if (v === undefined)
+              warnings.push({
+                message: `-v ${p}: ${p} is not set in your environment; the job gets it empty`,
+                location: optLoc(o, script, cli),
+              });
             plan.vars.push([p, v ?? '']);
           } else plan.vars.push([p.slice(0, eq).trim(), unquoteValue(p.slice(eq + 1).trim())]);
         }
@@ -445,7 +513,8 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         break;
       }
       case 'm':
-        if (!/^(n|[abej]+)$/.test(o.value.trim())) fail(o, `-m: expected n or a combination of a, b, e (and j), found '${o.value}'`);
+        if (!/^(n|[abej]+)$/.test(o.value.trim()))
+          fail(o, `-m: expected n or a combination of a, b, e (and j), found '${o.value}'`);
         plan.mailPoints = o.value.trim();
         break;
       case 'M':
@@ -461,10 +530,20 @@ export function loadPbs(input: SubmitInput): PbsPlan {
           const val = eq < 0 ? '' : part.slice(eq + 1).trim();
           if (key === 'depend') {
             if (!/^(after|afterok|afternotok|afterany|before|beforeok|beforenotok|beforeany|on):\S+/.test(val)) {
-              fail(o, `-W depend: '${val}' is not type:jobid[:jobid…] (type after, afterok, afternotok, afterany, before…, on)`);
+              fail(
+                o,
+                `-W depend: '${val}' is not type:jobid[:jobid…] (type after, afterok, afternotok, afterany, before…, on)`,
+              );
             }
             plan.depend = val;
-          } else if (key === 'block' || key === 'sandbox' || key === 'umask' || key === 'group_list' || key === 'stagein' || key === 'stageout') {
+          } else if (
+            key === 'block' ||
+            key === 'sandbox' ||
+            key === 'umask' ||
+            key === 'group_list' ||
+            key === 'stagein' ||
+            key === 'stageout'
+          ) {
             warnings.push({ message: `-W ${key}: not supported by dsched; ignored`, location: optLoc(o, script, cli) });
           } else fail(o, `-W: unknown attribute '${key}' (dsched understands depend=…)`);
         }
@@ -486,7 +565,8 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         break;
       case 'p': {
         const v = o.value.trim();
-        if (!/^[+-]?\d+$/.test(v) || Number(v) < -1024 || Number(v) > 1023) fail(o, `-p: the priority must be an integer from -1024 to 1023, found '${o.value}'`);
+        if (!/^[+-]?\d+$/.test(v) || Number(v) < -1024 || Number(v) > 1023)
+          fail(o, `-p: the priority must be an integer from -1024 to 1023, found '${o.value}'`);
         plan.priority = Number(v);
         break;
       }
@@ -504,7 +584,10 @@ export function loadPbs(input: SubmitInput): PbsPlan {
       case 'f':
         break;
       default:
-        warnings.push({ message: `-${o.letter} ${o.value}: not supported by dsched; ignored`, location: optLoc(o, script, cli) });
+        warnings.push({
+          message: `-${o.letter} ${o.value}: not supported by dsched; ignored`,
+          location: optLoc(o, script, cli),
+        });
     }
   }
 
@@ -564,7 +647,10 @@ export function loadPbs(input: SubmitInput): PbsPlan {
           gpus /= chunksTotal;
           mpiprocs /= chunksTotal;
         } else if (chunksTotal > 1) {
-          warnings.push({ message: `-l select=${value}: chunks of different sizes are run as one job on one host, with ${cpus} cpus in total (give one kind of chunk, select=N:…, for a parallel job)`, location: optLoc(opt, script, cli) });
+          warnings.push({
+            message: `-l select=${value}: chunks of different sizes are run as one job on one host, with ${cpus} cpus in total (give one kind of chunk, select=N:…, for a parallel job)`,
+            location: optLoc(opt, script, cli),
+          });
         }
         plan.cpus = Math.max(1, cpus);
         plan.cpusAsked = true;
@@ -574,7 +660,8 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         break;
       }
       case 'ncpus':
-        if (!/^\d+$/.test(value) || Number(value) < 1) fail(opt, `-l ncpus: expected a whole number of cpus, found '${value}'`);
+        if (!/^\d+$/.test(value) || Number(value) < 1)
+          fail(opt, `-l ncpus: expected a whole number of cpus, found '${value}'`);
         plan.cpus = Number(value);
         plan.cpusAsked = true;
         break;
@@ -598,7 +685,8 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         // arrangement[:sharing][:group=…]: only the arrangement matters here (one job per slot already)
         const words = value.toLowerCase().split(':');
         const arrangement = words.find((w) => w === 'free' || w === 'pack' || w === 'scatter' || w === 'vscatter');
-        if (!arrangement && !words.every((w) => /^(excl|exclhost|shared|group=.*)$/.test(w))) fail(opt, `-l place: '${value}' is not free, pack or scatter (optionally :excl, :shared, :exclhost)`);
+        if (!arrangement && !words.every((w) => /^(excl|exclhost|shared|group=.*)$/.test(w)))
+          fail(opt, `-l place: '${value}' is not free, pack or scatter (optionally :excl, :shared, :exclhost)`);
         plan.place = arrangement === 'vscatter' ? 'scatter' : (arrangement as PbsPlan['place']);
         break;
       }
@@ -609,7 +697,11 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         plan.cpus = Number(m[1]) * (m[2] ? Number(m[2]) : 1);
         plan.cpusAsked = true;
         plan.mpiprocs = plan.cpus;
-        if (Number(m[1]) > 1) warnings.push({ message: `-l nodes=${value}: run as one job on one host`, location: optLoc(opt, script, cli) });
+        if (Number(m[1]) > 1)
+          warnings.push({
+            message: `-l nodes=${value}: run as one job on one host`,
+            location: optLoc(opt, script, cli),
+          });
         break;
       }
       default:
@@ -623,13 +715,21 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     const prog = cliParsed.rest;
     if (!prog.length) cdiag.fail(cliText.length, "expected a program after '--'");
     const p = prog[0]!.text;
-    const abs = isAbsolute(p) ? p : p.includes('/') ? resolve(cwd, p) : findInPath(p, input.env.PATH) ?? resolve(cwd, p);
+    const abs = isAbsolute(p)
+      ? p
+      : p.includes('/')
+        ? resolve(cwd, p)
+        : (findInPath(p, input.env.PATH) ?? resolve(cwd, p));
     plan.script = abs;
     plan.cmd = abs;
     plan.args = prog.slice(1).map((w) => w.text);
     name ??= 'STDIN';
   } else {
-    if (cliParsed.rest.length) cdiag.fail(cliParsed.rest[0]!.offset, `unexpected '${cliParsed.rest[0]!.text}': the script is given as the file to submit`);
+    if (cliParsed.rest.length)
+      cdiag.fail(
+        cliParsed.rest[0]!.offset,
+        `unexpected '${cliParsed.rest[0]!.text}': the script is given as the file to submit`,
+      );
     // a script read from standard input (`echo cmd | qsub`) is named STDIN, as PBS names it; it runs from its copy
     const stdin = input.file === '-' || input.file === '<stdin>';
     const abs = stdin ? join(cwd, 'STDIN') : isAbsolute(input.file) ? input.file : resolve(cwd, input.file);
@@ -638,7 +738,11 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     // the copy travels as one ClassAd string, whose text the ClassAd parser takes up to 1 MiB
     const quoted = quoteString(input.text).length;
     if (quoted > MAX_SCRIPT_CHARS) {
-      throw new SourceError('INPUT_TOO_LARGE', `the script is too large to be copied into the job (${quoted} characters quoted, at most ${MAX_SCRIPT_CHARS}): keep data in a file the script reads`, { file: input.file, line: 1, column: 1 });
+      throw new SourceError(
+        'INPUT_TOO_LARGE',
+        `the script is too large to be copied into the job (${quoted} characters quoted, at most ${MAX_SCRIPT_CHARS}): keep data in a file the script reads`,
+        { file: input.file, line: 1, column: 1 },
+      );
     }
     name ??= basename(abs);
     let st;
@@ -653,7 +757,12 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     const crlf = input.text.indexOf('\r\n');
     if (crlf >= 0) {
       const loc = locate(script, crlf);
-      throw new SourceError('PBS_SYNTAX', `the script has Windows line endings (line ${loc.line} ends with a carriage return); it cannot run: convert it with dos2unix`, loc, script.lineText(loc.line));
+      throw new SourceError(
+        'PBS_SYNTAX',
+        `the script has Windows line endings (line ${loc.line} ends with a carriage return); it cannot run: convert it with dos2unix`,
+        loc,
+        script.lineText(loc.line),
+      );
     }
     if (plan.cmd !== '') {
       // -S shell: run the script with it
@@ -698,7 +807,8 @@ function stripHost(p: string): string {
 }
 
 function unquoteValue(v: string): string {
-  if (v.length >= 2 && ((v.startsWith("'") && v.endsWith("'")) || (v.startsWith('"') && v.endsWith('"')))) return v.slice(1, -1);
+  if (v.length >= 2 && ((v.startsWith("'") && v.endsWith("'")) || (v.startsWith('"') && v.endsWith('"'))))
+    return v.slice(1, -1);
   return v;
 }
 
@@ -753,7 +863,11 @@ function outputPath(given: string | undefined, cwd: string, defaultName: string,
   return isDir ? join(p, defaultName) : p;
 }
 
-export function expandPbs(plan: PbsPlan, input: SubmitInput, clusterId: number): { jobs: JobSet; warnings: SubmitWarning[] } {
+export function expandPbs(
+  plan: PbsPlan,
+  input: SubmitInput,
+  clusterId: number,
+): { jobs: JobSet; warnings: SubmitWarning[] } {
   const host = input.hostname;
   const cwd = input.cwd;
   const env = input.env;
@@ -843,7 +957,8 @@ export function expandPbs(plan: PbsPlan, input: SubmitInput, clusterId: number):
 
   // the environment: -V, then -v, then PBS's own variables
   const base = new Map<string, string>();
-  if (plan.exportAll) for (const [k, v] of Object.entries(env)) if (v !== undefined && k !== '' && !k.includes('=')) base.set(k, v);
+  if (plan.exportAll)
+    for (const [k, v] of Object.entries(env)) if (v !== undefined && k !== '' && !k.includes('=')) base.set(k, v);
   for (const [k, v] of plan.vars) base.set(k, v);
   const o = (k: string, v: string | undefined) => {
     if (v !== undefined) base.set(k, v);

@@ -24,7 +24,12 @@ export interface QueueItems {
 
 const VAR_RE = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 
-function fail(src: SourceText, offset: number, message: string, code: 'SUBMIT_QUEUE' | 'SUBMIT_FILE' = 'SUBMIT_QUEUE'): never {
+function fail(
+  src: SourceText,
+  offset: number,
+  message: string,
+  code: 'SUBMIT_QUEUE' | 'SUBMIT_FILE' = 'SUBMIT_QUEUE',
+): never {
   const loc = locate(src, offset);
   throw new SourceError(code, message, loc, src.lineText(loc.line));
 }
@@ -47,7 +52,10 @@ export function splitRow(line: string, nvars: number): string[] {
   return out;
 }
 
-function applySlice<T>(list: T[], slice: { start: number | null; end: number | null; step: number | null } | null): { items: T[]; indexes: number[] } {
+function applySlice<T>(
+  list: T[],
+  slice: { start: number | null; end: number | null; step: number | null } | null,
+): { items: T[]; indexes: number[] } {
   const indexes: number[] = [];
   if (!slice) {
     for (let i = 0; i < list.length; i++) indexes.push(i);
@@ -150,30 +158,53 @@ export function glob(pattern: string, cwd: string, kind: 'files' | 'dirs' | null
  * Read a queue statement. `env` expands macros in its text (the table as it stands at this statement).
  * `remaining` is how many procs may still be queued (maxProcs less those queued before).
  */
-export function readQueue(stmt: QueueStmt, src: SourceText, env: ExpandEnv, remaining: number, maxProcs: number, warn: (m: string, s?: Site) => void): QueueItems {
+export function readQueue(
+  stmt: QueueStmt,
+  src: SourceText,
+  env: ExpandEnv,
+  remaining: number,
+  maxProcs: number,
+  warn: (m: string, s?: Site) => void,
+): QueueItems {
   const argsLoc = locate(src, stmt.argsOffset);
   const site: Site = { loc: argsLoc, sourceLine: src.lineText(argsLoc.line) };
   const rawHead = stmt.args;
   const head = expandMacros(rawHead, env, site);
   const exact = head === rawHead;
   const parsed = parseQueueArgs(head);
-  if ('error' in parsed) fail(src, exact ? stmt.argsOffset + parsed.offset : stmt.argsOffset, `queue: cannot read '${head.trim()}': ${parsed.error}`);
+  if ('error' in parsed)
+    fail(
+      src,
+      exact ? stmt.argsOffset + parsed.offset : stmt.argsOffset,
+      `queue: cannot read '${head.trim()}': ${parsed.error}`,
+    );
 
   let countText = parsed.head.trim();
   let vars: string[] = [];
   const fe = parsed.foreach;
   if (fe) {
     // a trailing list of names before the keyword is the variable list: `queue 3 a, b from …`
-    const m = /(?:^|[\s])((?:[A-Za-z_][A-Za-z0-9_.]*)(?:(?:\s*,\s*|\s+)[A-Za-z_][A-Za-z0-9_.]*)*)\s*$/.exec(' ' + countText);
+    const m = /(?:^|[\s])((?:[A-Za-z_][A-Za-z0-9_.]*)(?:(?:\s*,\s*|\s+)[A-Za-z_][A-Za-z0-9_.]*)*)\s*$/.exec(
+      ' ' + countText,
+    );
     if (m && !/^[0-9]/.test(m[1]!)) {
       vars = m[1]!.split(/\s*,\s*|\s+/).map((v) => v.trim());
       countText = (' ' + countText).slice(0, m.index + 1).trim();
     }
     for (const v of vars) if (!VAR_RE.test(v)) fail(src, stmt.argsOffset, `queue: '${v}' is not a valid variable name`);
     if (vars.length === 0) vars = ['Item'];
-    if (fe.mode !== 'from' && vars.length > 1) fail(src, stmt.argsOffset, `queue … ${fe.mode} sets one variable, not ${vars.length} (${vars.join(', ')}); use 'from' for several`);
+    if (fe.mode !== 'from' && vars.length > 1)
+      fail(
+        src,
+        stmt.argsOffset,
+        `queue … ${fe.mode} sets one variable, not ${vars.length} (${vars.join(', ')}); use 'from' for several`,
+      );
   } else if (countText.includes(',') && /[A-Za-z]/.test(countText)) {
-    fail(src, stmt.argsOffset, `queue: '${countText}' is not a number of jobs; to loop over items write 'queue ${countText} in (…)', 'from …' or 'matching …'`);
+    fail(
+      src,
+      stmt.argsOffset,
+      `queue: '${countText}' is not a number of jobs; to loop over items write 'queue ${countText} in (…)', 'from …' or 'matching …'`,
+    );
   }
 
   // count
@@ -182,15 +213,22 @@ export function readQueue(stmt: QueueStmt, src: SourceText, env: ExpandEnv, rema
     let v: unknown;
     if (/^[+-]?\d+$/.test(countText)) v = Number(countText);
     else v = evalConstant(countText);
-    if (typeof v !== 'number' || !Number.isFinite(v)) fail(src, stmt.argsOffset, `queue: '${countText}' is not a number of jobs (an integer expression)`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      fail(src, stmt.argsOffset, `queue: '${countText}' is not a number of jobs (an integer expression)`);
     if (!Number.isInteger(v)) fail(src, stmt.argsOffset, `queue: the number of jobs must be a whole number, not ${v}`);
     if (v < 0) fail(src, stmt.argsOffset, `queue: the number of jobs cannot be negative (${v})`);
-    if (v > maxProcs) fail(src, stmt.argsOffset, `queue: ${v} jobs is more than the limit of ${maxProcs} per submission (maxProcs)`);
+    if (v > maxProcs)
+      fail(src, stmt.argsOffset, `queue: ${v} jobs is more than the limit of ${maxProcs} per submission (maxProcs)`);
     count = v;
   }
 
   if (!fe) {
-    if (count > remaining) fail(src, stmt.argsOffset, `queue: ${count} more jobs would pass the limit of ${maxProcs} per submission (maxProcs)`);
+    if (count > remaining)
+      fail(
+        src,
+        stmt.argsOffset,
+        `queue: ${count} more jobs would pass the limit of ${maxProcs} per submission (maxProcs)`,
+      );
     return { count, vars: [], rows: null, indexes: [], total: count };
   }
 
@@ -198,27 +236,48 @@ export function readQueue(stmt: QueueStmt, src: SourceText, env: ExpandEnv, rema
   let lines: Array<{ text: string }>;
   let fromInline = false;
   if (stmt.rows) {
-    if (fe.items.trim() !== '') fail(src, stmt.argsOffset + (exact ? fe.itemsOffset : 0), `queue: unexpected '${fe.items.trim()}' before the '(' of the item list`);
+    if (fe.items.trim() !== '')
+      fail(
+        src,
+        stmt.argsOffset + (exact ? fe.itemsOffset : 0),
+        `queue: unexpected '${fe.items.trim()}' before the '(' of the item list`,
+      );
     const open = stmt.open?.text.trim() ?? '';
     lines = [...(open ? [{ text: open }] : []), ...stmt.rows];
-    if (stmt.close && stmt.close.text.trim() !== '') warn(`queue: text after ')' is ignored: '${stmt.close.text.trim()}'`, site);
+    if (stmt.close && stmt.close.text.trim() !== '')
+      warn(`queue: text after ')' is ignored: '${stmt.close.text.trim()}'`, site);
     fromInline = true;
   } else {
     const t = fe.items.trim();
     if (t.startsWith('(')) {
-      if (!t.endsWith(')')) fail(src, stmt.argsOffset + (exact ? fe.itemsOffset : 0), `queue: the item list '(' is not closed with ')' on this line (a list across lines needs ')' at the start of its last line)`);
+      if (!t.endsWith(')'))
+        fail(
+          src,
+          stmt.argsOffset + (exact ? fe.itemsOffset : 0),
+          `queue: the item list '(' is not closed with ')' on this line (a list across lines needs ')' at the start of its last line)`,
+        );
       lines = [{ text: t.slice(1, -1) }];
       fromInline = true;
     } else if (fe.mode === 'from') {
       if (t === '') fail(src, stmt.argsOffset, `queue … from: expected a file name or '(' rows ')'`);
-      if (t.endsWith('|')) fail(src, stmt.argsOffset + (exact ? fe.itemsOffset : 0), `queue … from a command ('${t}') is not supported; write its output to a file and queue from that`);
+      if (t.endsWith('|'))
+        fail(
+          src,
+          stmt.argsOffset + (exact ? fe.itemsOffset : 0),
+          `queue … from a command ('${t}') is not supported; write its output to a file and queue from that`,
+        );
       const path = isAbsolute(t) ? t : join(env.cwd, t);
       let content: string;
       try {
         content = readFileSync(path, 'utf8');
       } catch (e) {
         const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-        fail(src, stmt.argsOffset + (exact ? fe.itemsOffset : 0), `queue … from: cannot read '${t}': ${why}`, 'SUBMIT_FILE');
+        fail(
+          src,
+          stmt.argsOffset + (exact ? fe.itemsOffset : 0),
+          `queue … from: cannot read '${t}': ${why}`,
+          'SUBMIT_FILE',
+        );
       }
       lines = content.split(/\r?\n/).map((text) => ({ text }));
     } else {
@@ -248,7 +307,8 @@ export function readQueue(stmt: QueueStmt, src: SourceText, env: ExpandEnv, rema
         } catch (e) {
           fail(src, stmt.argsOffset, `queue … matching: ${(e as Error).message}`);
         }
-        if (found.length === 0) warn(`queue … matching: '${pat}' matches no ${fe.what ?? 'files or directories'}`, site);
+        if (found.length === 0)
+          warn(`queue … matching: '${pat}' matches no ${fe.what ?? 'files or directories'}`, site);
         for (const f of found) {
           if (seen.has(f)) continue;
           seen.add(f);
@@ -258,11 +318,14 @@ export function readQueue(stmt: QueueStmt, src: SourceText, env: ExpandEnv, rema
     }
   }
 
-  if (fe.slice && fe.slice.step !== null && fe.slice.step <= 0) fail(src, stmt.argsOffset, `queue: a slice step must be positive (negative steps are not supported)`);
+  if (fe.slice && fe.slice.step !== null && fe.slice.step <= 0)
+    fail(src, stmt.argsOffset, `queue: a slice step must be positive (negative steps are not supported)`);
   const sliced = applySlice(values, fe.slice);
   values = sliced.items;
   const total = count * values.length;
-  if (total > remaining) fail(src, stmt.argsOffset, `queue: ${total} jobs would pass the limit of ${maxProcs} per submission (maxProcs)`);
-  if (values.length === 0 && fe.mode !== 'matching') warn(`queue … ${fe.mode}: the item list is empty, no jobs are queued by this statement`, site);
+  if (total > remaining)
+    fail(src, stmt.argsOffset, `queue: ${total} jobs would pass the limit of ${maxProcs} per submission (maxProcs)`);
+  if (values.length === 0 && fe.mode !== 'matching')
+    warn(`queue … ${fe.mode}: the item list is empty, no jobs are queued by this statement`, site);
   return { count, vars, rows: values, indexes: sliced.indexes, total };
 }

@@ -26,7 +26,15 @@ import {
 import { checkExpr, quoteString, type CheckedExpr, type Origin } from './classad-bridge.js';
 import { SIMPLE_COMMANDS } from './commands.js';
 import type { LoadedSubmit, QueueGroup } from './load.js';
-import { DependenceOracle, expandMacros, matchParen, MAX_MACRO_DEPTH, type ExpandEnv, type MacroDef, type Site } from './macros.js';
+import {
+  DependenceOracle,
+  expandMacros,
+  matchParen,
+  MAX_MACRO_DEPTH,
+  type ExpandEnv,
+  type MacroDef,
+  type Site,
+} from './macros.js';
 import type { JobSet, SubmitInput, SubmitWarning } from './types.js';
 
 type Attrs = Record<string, string>;
@@ -351,17 +359,25 @@ const universeHandler: Handler = {
     const name = (u?.value || 'vanilla').toLowerCase();
     const n = UNIVERSES[name];
     if (n === undefined) {
-      if (UNSUPPORTED_UNIVERSES.includes(name)) g.fail(u!.site, `universe '${u!.value}' is not supported by dsched (use vanilla, parallel, local or scheduler)`);
+      if (UNSUPPORTED_UNIVERSES.includes(name))
+        g.fail(
+          u!.site,
+          `universe '${u!.value}' is not supported by dsched (use vanilla, parallel, local or scheduler)`,
+        );
       g.fail(u!.site, `universe: unknown universe '${u!.value}' (expected vanilla, parallel, scheduler or local)`);
     }
     // the schedd runs a scheduler-universe job only as a DAG; any other would stay idle for ever
     if (n === Universe.Scheduler && !g.get('my.dagmandagfile'))
-      g.fail(u!.site, 'universe = scheduler runs DAGs only, and this file names no DAG (+DAGManDagFile): submit a DAG with dsubmit-dag, or use universe = vanilla');
+      g.fail(
+        u!.site,
+        'universe = scheduler runs DAGs only, and this file names no DAG (+DAGManDagFile): submit a DAG with dsubmit-dag, or use universe = vanilla',
+      );
     out.JobUniverse = String(n);
     // a parallel job's machines, all at once (docs/parallel.md); several may be on one host, as in HTCondor
     if (n === Universe.Parallel) {
       const mc = g.get('machine_count');
-      if (!mc || !/^\s*[1-9]\d*\s*$/.test(mc.value)) g.fail(mc?.site ?? u!.site, 'universe = parallel needs machine_count = N (how many machines the job runs on)');
+      if (!mc || !/^\s*[1-9]\d*\s*$/.test(mc.value))
+        g.fail(mc?.site ?? u!.site, 'universe = parallel needs machine_count = N (how many machines the job runs on)');
       out.GangPlacement = '"free"';
     }
   },
@@ -372,7 +388,12 @@ const executableHandler: Handler = {
   run(g: GroupExpander, out: Attrs) {
     const e = g.get('executable');
     if (!e || e.value === '') {
-      g.fail(e?.site ?? g.group.site, e ? 'executable: expected a program path, found nothing' : "no executable given: add 'executable = /path/to/program' before the queue statement");
+      g.fail(
+        e?.site ?? g.group.site,
+        e
+          ? 'executable: expected a program path, found nothing'
+          : "no executable given: add 'executable = /path/to/program' before the queue statement",
+      );
     }
     const path = e.value;
     const te = g.get('transfer_executable');
@@ -384,7 +405,12 @@ const executableHandler: Handler = {
       out.Cmd = quoteString(abs);
       if (transfer !== false) {
         const st = g.stat(abs);
-        if (!st) g.fail(e.site, `executable '${path}' does not exist${isAbsolute(path) ? '' : ` (looked for ${abs})`}`, 'SUBMIT_FILE');
+        if (!st)
+          g.fail(
+            e.site,
+            `executable '${path}' does not exist${isAbsolute(path) ? '' : ` (looked for ${abs})`}`,
+            'SUBMIT_FILE',
+          );
         if (st.isDirectory()) g.fail(e.site, `executable '${path}' is a directory`, 'SUBMIT_FILE');
         if ((st.mode & 0o111) === 0) g.warn(`executable '${path}' is not marked executable (chmod +x ${path})`, e.site);
       }
@@ -394,7 +420,8 @@ const executableHandler: Handler = {
     const is = g.get('image_size');
     if (is && is.value !== '') {
       const q = parseQuantity(is.value, 1, 1);
-      if (q === undefined) g.fail(is.site, `image_size: '${is.value}' is not a size (a number of KiB, or with a unit: 28 MB)`);
+      if (q === undefined)
+        g.fail(is.site, `image_size: '${is.value}' is not a size (a number of KiB, or with a unit: 28 MB)`);
       out.ImageSize = String(q);
     } else out.ImageSize = String(kb);
   },
@@ -426,7 +453,11 @@ const argumentsHandler: Handler = {
           words = splitV2Raw(raw);
         } catch (e) {
           if (e instanceof ArgSyntaxError) {
-            g.failAt(a, rawToQuotedOffset(raw, rawOffset, e.offset), `arguments: ${e.message} (inside single quotes, write '' for a literal ')`);
+            g.failAt(
+              a,
+              rawToQuotedOffset(raw, rawOffset, e.offset),
+              `arguments: ${e.message} (inside single quotes, write '' for a literal ')`,
+            );
           }
           throw e;
         }
@@ -439,7 +470,11 @@ const argumentsHandler: Handler = {
       // old syntax: a double quote must be written \" (condor_submit refuses a bare one)
       const bare = /(?<!\\)"/.exec(a.value);
       if (bare) {
-        g.failAt(a, bare.index, `arguments: a double quote in the old syntax must be written \\" (or put the whole value in double quotes for the new syntax, where '' groups words)`);
+        g.failAt(
+          a,
+          bare.index,
+          `arguments: a double quote in the old syntax must be written \\" (or put the whole value in double quotes for the new syntax, where '' groups words)`,
+        );
       }
       out.Args = quoteString(normalizeV1Args(a.value));
     }
@@ -511,14 +546,23 @@ const environmentHandler: Handler = {
           try {
             p = parseV2Env(raw);
           } catch (err) {
-            if (err instanceof ArgSyntaxError) g.failAt(e, rawToQuotedOffset(raw, rawOffset, err.offset), `environment: ${err.message} (inside single quotes, write '' for a literal ')`);
+            if (err instanceof ArgSyntaxError)
+              g.failAt(
+                e,
+                rawToQuotedOffset(raw, rawOffset, err.offset),
+                `environment: ${err.message} (inside single quotes, write '' for a literal ')`,
+              );
             throw err;
           }
           if (p.bad.length) g.fail(e.site, `environment: '${p.bad[0]}' is not NAME=value`);
           explicit = p.entries;
         } else {
           const p = parseV1Env(e.value);
-          if (p.bad.length) g.fail(e.site, `environment: '${p.bad[0]!.trim()}' is not NAME=value (old syntax: NAME=value;NAME2=value2, new syntax: "NAME=value NAME2=value2")`);
+          if (p.bad.length)
+            g.fail(
+              e.site,
+              `environment: '${p.bad[0]!.trim()}' is not NAME=value (old syntax: NAME=value;NAME2=value2, new syntax: "NAME=value NAME2=value2")`,
+            );
           explicit = p.entries;
         }
       } catch (err) {
@@ -528,7 +572,8 @@ const environmentHandler: Handler = {
     }
     if (filter) {
       const merged = new Map<string, string>();
-      for (const [k, v] of Object.entries(g.input.env)) if (v !== undefined && k !== '' && !k.includes('=') && filter(k)) merged.set(k, v);
+      for (const [k, v] of Object.entries(g.input.env))
+        if (v !== undefined && k !== '' && !k.includes('=') && filter(k)) merged.set(k, v);
       for (const [k, v] of explicit) merged.set(k, v);
       out.Environment = quoteString(joinV2Env(merged));
     } else if (e && e.value !== '') {
@@ -540,7 +585,11 @@ const environmentHandler: Handler = {
 
 function stdioHandler(cmd: 'input' | 'output' | 'error', attr: 'In' | 'Out' | 'Err'): Handler {
   const write: (out: Attrs, v: string) => void =
-    attr === 'In' ? (out, v) => void (out.In = v) : attr === 'Out' ? (out, v) => void (out.Out = v) : (out, v) => void (out.Err = v);
+    attr === 'In'
+      ? (out, v) => void (out.In = v)
+      : attr === 'Out'
+        ? (out, v) => void (out.Out = v)
+        : (out, v) => void (out.Err = v);
   return {
     reads: [cmd, 'initialdir', 'initial_dir', 'skip_filechecks'],
     run(g: GroupExpander, out: Attrs) {
@@ -622,7 +671,9 @@ function integerOrExpr(g: GroupExpander, c: Cmd, what: string): string {
 }
 
 function requestsHandler(table: Map<string, MacroDef>): Handler {
-  const custom = requestNames(table).filter((k) => !['request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'request_gpu_memory'].includes(k));
+  const custom = requestNames(table).filter(
+    (k) => !['request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'request_gpu_memory'].includes(k),
+  );
   return {
     reads: ['request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'executable', ...custom],
     run(g: GroupExpander, out: Attrs) {
@@ -662,9 +713,20 @@ function requestsHandler(table: Map<string, MacroDef>): Handler {
 
 /** The clauses condor_submit adds to Requirements, each left out when the user's expression names it. */
 function requirementsHandler(table: Map<string, MacroDef>): Handler {
-  const custom = requestNames(table).filter((k) => !['request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'request_gpu_memory'].includes(k));
+  const custom = requestNames(table).filter(
+    (k) => !['request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'request_gpu_memory'].includes(k),
+  );
   return {
-    reads: ['requirements', 'request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'should_transfer_files', 'universe', ...custom],
+    reads: [
+      'requirements',
+      'request_cpus',
+      'request_memory',
+      'request_disk',
+      'request_gpus',
+      'should_transfer_files',
+      'universe',
+      ...custom,
+    ],
     run(g: GroupExpander, out: Attrs) {
       const r = g.get('requirements');
       let attrs: CheckedExpr['attrs'] | undefined;
@@ -690,7 +752,8 @@ function requirementsHandler(table: Map<string, MacroDef>): Handler {
         if (!(Number.isFinite(n) && n <= 1)) clauses.push('(TARGET.Cpus >= RequestCpus)');
       }
       const gpus = g.get('request_gpus');
-      if (gpus && gpus.value !== '' && Number(gpus.value) !== 0 && !mentions(attrs, 'GPUs')) clauses.push('(TARGET.GPUs >= RequestGPUs)');
+      if (gpus && gpus.value !== '' && Number(gpus.value) !== 0 && !mentions(attrs, 'GPUs'))
+        clauses.push('(TARGET.GPUs >= RequestGPUs)');
       for (const k of custom) {
         const c = g.get(k)!;
         if (c.value === '' || Number(c.value) === 0) continue;
@@ -778,8 +841,9 @@ const transferHandler: Handler = {
     const w = g.get('when_to_transfer_output');
     if (w && w.value !== '') {
       const v = w.value.toUpperCase();
-      if (!['ON_EXIT', 'ON_EXIT_OR_EVICT', 'ON_SUCCESS'].includes(v)) g.fail(w.site, `when_to_transfer_output: expected ON_EXIT, ON_EXIT_OR_EVICT or ON_SUCCESS, found '${w.value}'`);
-      if (stf === 'NO') g.fail(w.site, "when_to_transfer_output cannot be used with should_transfer_files = NO");
+      if (!['ON_EXIT', 'ON_EXIT_OR_EVICT', 'ON_SUCCESS'].includes(v))
+        g.fail(w.site, `when_to_transfer_output: expected ON_EXIT, ON_EXIT_OR_EVICT or ON_SUCCESS, found '${w.value}'`);
+      if (stf === 'NO') g.fail(w.site, 'when_to_transfer_output cannot be used with should_transfer_files = NO');
       out.WhenToTransferOutput = quoteString(v);
     } else if (stf !== 'NO') out.WhenToTransferOutput = quoteString('ON_EXIT');
     const te = g.get('transfer_executable');
@@ -794,7 +858,10 @@ const transferHandler: Handler = {
 /** A comma-separated file list as condor_submit stores it: items trimmed, joined by ','; `""` is the empty list. */
 function fileList(value: string): string[] {
   if (value.trim() === '""') return [];
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /**
@@ -819,7 +886,8 @@ const inputFilesHandler: Handler = {
         } catch {
           /* EACCES, ENOTDIR…: the transfer decides with the owner's rights */
         }
-        if (missing) g.fail(files.site, `transfer_input_files: '${item}' does not exist (looked for ${p})`, 'SUBMIT_FILE');
+        if (missing)
+          g.fail(files.site, `transfer_input_files: '${item}' does not exist (looked for ${p})`, 'SUBMIT_FILE');
       }
     }
     if (items.length) out.TransferInput = quoteString(items.join(','));
@@ -840,7 +908,10 @@ const outputFilesHandler: Handler = {
       for (const item of items) {
         const parts = item.split('/');
         if (item.startsWith('/') || parts.includes('..'))
-          g.fail(files.site, `transfer_output_files: '${item}' is outside the job's sandbox (output names are relative to the job's working directory and may not use '..'); use transfer_output_remaps to choose where it lands`);
+          g.fail(
+            files.site,
+            `transfer_output_files: '${item}' is outside the job's sandbox (output names are relative to the job's working directory and may not use '..'); use transfer_output_remaps to choose where it lands`,
+          );
       }
       // transfer_output_files = "" is an empty list: nothing is transferred back
       out.TransferOutput = quoteString(items.join(','));
@@ -851,7 +922,8 @@ const outputFilesHandler: Handler = {
       const m = /^"(.*)"$/s.exec(remaps.value.trim());
       const text = m ? m[1]! : remaps.value;
       for (const part of text.split(/(?<!\\);/).filter((p) => p.trim())) {
-        if (!part.includes('=')) g.fail(remaps.site, `transfer_output_remaps: '${part.trim()}' is not of the form name = new_name`);
+        if (!part.includes('='))
+          g.fail(remaps.site, `transfer_output_remaps: '${part.trim()}' is not of the form name = new_name`);
       }
       out.TransferOutputRemaps = quoteString(text);
     }
@@ -883,7 +955,8 @@ const policyHandler: Handler = {
     }
     let code = 0;
     if (sec && sec.value !== '') {
-      if (!/^[+-]?\d+$/.test(sec.value)) g.fail(sec.site, `success_exit_code: expected an integer, found '${sec.value}'`);
+      if (!/^[+-]?\d+$/.test(sec.value))
+        g.fail(sec.site, `success_exit_code: expected an integer, found '${sec.value}'`);
       code = Number(sec.value);
     }
     // as condor_submit: the shadow counts NumJobCompletions before the policy is evaluated, so a job runs
@@ -957,9 +1030,11 @@ function killSigHandler(cmd: string, attr: string): Handler {
       const v = c.value.trim();
       const signals = os.constants.signals as Record<string, number>;
       let name: string | undefined;
-      if (/^[0-9]+$/.test(v)) name = Object.keys(signals).find((k) => signals[k] === Number(v) && k !== 'SIGIOT' && k !== 'SIGPOLL');
+      if (/^[0-9]+$/.test(v))
+        name = Object.keys(signals).find((k) => signals[k] === Number(v) && k !== 'SIGIOT' && k !== 'SIGPOLL');
       else if (/^SIG[A-Z0-9]+$/i.test(v) && v.toUpperCase() in signals) name = v.toUpperCase();
-      if (!name) g.fail(c.site, `${cmd}: '${v}' is not a signal (a name such as SIGTERM or SIGUSR1, or a signal number)`);
+      if (!name)
+        g.fail(c.site, `${cmd}: '${v}' is not a signal (a name such as SIGTERM or SIGUSR1, or a signal number)`);
       out[attr] = quoteString(name);
     },
   };
@@ -973,9 +1048,13 @@ const concurrencyHandler: Handler = {
     if (!c || c.value === '') return;
     const e = g.get('concurrency_limits_expr');
     if (e && e.value !== '') g.fail(e.site, 'concurrency_limits and concurrency_limits_expr cannot be used together');
-    const limits = c.value.toLowerCase().split(/[\s,]+/).filter(Boolean);
+    const limits = c.value
+      .toLowerCase()
+      .split(/[\s,]+/)
+      .filter(Boolean);
     for (const l of limits) {
-      if (!/^[a-z_][a-z0-9_.]*(?::[0-9]*\.?[0-9]+)?$/.test(l)) g.fail(c.site, `concurrency_limits: '${l}' is not a limit (name or name:increment, e.g. licence_a:2)`);
+      if (!/^[a-z_][a-z0-9_.]*(?::[0-9]*\.?[0-9]+)?$/.test(l))
+        g.fail(c.site, `concurrency_limits: '${l}' is not a limit (name or name:increment, e.g. licence_a:2)`);
     }
     out.ConcurrencyLimits = quoteString(limits.sort().join(','));
   },
@@ -1012,7 +1091,9 @@ const batchNameHandler: Handler = {
 
 /** condor_submit trims one pair of double or single quotes around a batch name. */
 function unquote(s: string): string {
-  return s.length >= 2 && ((s.startsWith('"') && s.endsWith('"')) || (s.startsWith("'") && s.endsWith("'"))) ? s.slice(1, -1) : s;
+  return s.length >= 2 && ((s.startsWith('"') && s.endsWith('"')) || (s.startsWith("'") && s.endsWith("'")))
+    ? s.slice(1, -1)
+    : s;
 }
 
 function customAttrHandler(key: string): Handler {
@@ -1021,7 +1102,8 @@ function customAttrHandler(key: string): Handler {
     run(g: GroupExpander, out: Attrs) {
       const c = g.get(key)!;
       const name = c.def.name;
-      if (c.value === '') g.fail(c.site, `+${name}: expected a ClassAd expression, found nothing (write "" for an empty string)`);
+      if (c.value === '')
+        g.fail(c.site, `+${name}: expected a ClassAd expression, found nothing (write "" for an empty string)`);
       g.expr(c, `+${name}`);
       out[name] = c.value;
     },
@@ -1115,7 +1197,13 @@ export interface Expansion {
 }
 
 /** Visit every proc of a group, setting the per-proc macros (Process, Step, Item, loop variables…). */
-function forEachProc(state: GroupState, group: QueueGroup, firstProcId: number, onlyFirstStep: boolean, fn: (index: number, procId: number, row: string[] | null) => void): void {
+function forEachProc(
+  state: GroupState,
+  group: QueueGroup,
+  firstProcId: number,
+  onlyFirstStep: boolean,
+  fn: (index: number, procId: number, row: string[] | null) => void,
+): void {
   const g = state.g;
   const { count, rows, indexes, vars } = group.items;
   const nItems = rows ? rows.length : 1;
@@ -1149,7 +1237,9 @@ function forEachProc(state: GroupState, group: QueueGroup, firstProcId: number, 
   } catch (e) {
     if (e instanceof SourceError && curProc >= 0) {
       const r = curRow;
-      const where = r ? ` (job ${curProc}: ${vars.map((v, i) => `${v}=${r[i] ?? ''}`).join(', ')})` : ` (job ${curProc})`;
+      const where = r
+        ? ` (job ${curProc}: ${vars.map((v, i) => `${v}=${r[i] ?? ''}`).join(', ')})`
+        : ` (job ${curProc})`;
       throw new SourceError(e.code, e.bareMessage + where, e.location, e.sourceLine, { cause: e });
     }
     throw e;
@@ -1182,7 +1272,15 @@ export function checkLoaded(loaded: LoadedSubmit, input: SubmitInput): Checked {
     g.autos.set('itemindex', '0');
     g.autos.set('row', '0');
     const oracle = new DependenceOracle(group.table, new Set(group.items.vars.map((v) => v.toLowerCase())));
-    const state: GroupState = { g, staticOut: {}, clusterStatic: [], clusterDynamic: [], recs: [], hasDynamic: false, plainDynamicCount: 0 };
+    const state: GroupState = {
+      g,
+      staticOut: {},
+      clusterStatic: [],
+      clusterDynamic: [],
+      recs: [],
+      hasDynamic: false,
+      plainDynamicCount: 0,
+    };
     const plainStatic: Handler[] = [];
     const plainDynamic: Handler[] = [];
     for (const h of buildHandlers(input, group.table)) {

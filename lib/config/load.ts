@@ -29,7 +29,8 @@ export class Config {
   private apply(layers: Array<{ source: string; entries: Map<string, string> }>) {
     const values = new Map<string, ConfigValue>();
     for (const [name, info] of Object.entries(PARAMS)) values.set(name, { raw: info.default, source: 'default' });
-    for (const layer of layers) for (const [k, v] of layer.entries) values.set(k.toUpperCase(), { raw: v, source: layer.source, name: k });
+    for (const layer of layers)
+      for (const [k, v] of layer.entries) values.set(k.toUpperCase(), { raw: v, source: layer.source, name: k });
     this.values = values;
   }
 
@@ -84,7 +85,10 @@ export class Config {
     if (!Number.isFinite(n) || !Number.isInteger(n))
       throw new DschedError('CONFIG_INVALID', `${name} = ${v.raw} (from ${v.source}) is not a whole number`);
     if ((info.min !== undefined && n < info.min) || (info.max !== undefined && n > info.max))
-      throw new DschedError('CONFIG_INVALID', `${name} = ${n} (from ${v.source}) is outside ${info.min ?? '-∞'}..${info.max ?? '∞'}`);
+      throw new DschedError(
+        'CONFIG_INVALID',
+        `${name} = ${n} (from ${v.source}) is outside ${info.min ?? '-∞'}..${info.max ?? '∞'}`,
+      );
     return n;
   }
 

@@ -33,8 +33,20 @@ export function poolPaths(home: string = resolveHome()): PoolPaths {
   return {
     home,
     config: join(home, 'config'),
-    ca: { dir: ca, cert: join(ca, 'ca.crt'), key: join(ca, 'ca.key'), tokenKey: join(ca, 'token.key'), tokenPub: join(ca, 'token.pub') },
-    host: { dir: host, cert: join(host, 'host.crt'), key: join(host, 'host.key'), ca: join(host, 'ca.crt'), tokenPub: join(host, 'token.pub') },
+    ca: {
+      dir: ca,
+      cert: join(ca, 'ca.crt'),
+      key: join(ca, 'ca.key'),
+      tokenKey: join(ca, 'token.key'),
+      tokenPub: join(ca, 'token.pub'),
+    },
+    host: {
+      dir: host,
+      cert: join(host, 'host.crt'),
+      key: join(host, 'host.key'),
+      ca: join(host, 'ca.crt'),
+      tokenPub: join(host, 'token.pub'),
+    },
     joinTokens: join(spool, 'join-tokens.json'),
     issued: join(spool, 'issued.json'),
     revoked: join(spool, 'revoked.json'),

@@ -98,7 +98,11 @@ export async function ensureCa(paths: PoolPaths): Promise<void> {
   });
   installDir(paths.ca.dir, [
     { name: 'ca.crt', text: ca.toString('pem') + '\n', mode: 0o644 },
-    { name: 'ca.key', text: `-----BEGIN PRIVATE KEY-----\n${caKey.replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`, mode: 0o600 },
+    {
+      name: 'ca.key',
+      text: `-----BEGIN PRIVATE KEY-----\n${caKey.replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`,
+      mode: 0o600,
+    },
     { name: 'token.key', text: token.privateKey, mode: 0o600 },
     { name: 'token.pub', text: token.publicKey, mode: 0o644 },
   ]);
@@ -122,9 +126,15 @@ export function readIssued(paths: PoolPaths): IssuedRecord[] {
 
 /** Sign a host certificate for `publicKeyPem` with the pool CA (needs `ca/ca.key`); recorded in spool/issued.json
  *  so `dsched revoke HOST` finds its serials. */
-export async function issueHostCertificate(paths: PoolPaths, host: string, roles: string[], publicKeyPem: string): Promise<string> {
+export async function issueHostCertificate(
+  paths: PoolPaths,
+  host: string,
+  roles: string[],
+  publicKeyPem: string,
+): Promise<string> {
   if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(host)) throw new DschedError('USAGE', `"${host}" is not a host name`);
-  for (const r of roles) if (!(DAEMON_ROLES as readonly string[]).includes(r)) throw new DschedError('USAGE', `unknown daemon role ${r}`);
+  for (const r of roles)
+    if (!(DAEMON_ROLES as readonly string[]).includes(r)) throw new DschedError('USAGE', `unknown daemon role ${r}`);
   let caKeyPem: string;
   try {
     caKeyPem = readFileSync(paths.ca.key, 'utf8');
@@ -139,7 +149,9 @@ export async function issueHostCertificate(paths: PoolPaths, host: string, roles
   const pub = createPublicKey(publicKeyPem);
   if (pub.asymmetricKeyType !== 'ec' || pub.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
     throw new DschedError('USAGE', 'a host key must be an ECDSA P-256 public key');
-  const publicKey = await webcrypto.subtle.importKey('spki', pub.export({ type: 'spki', format: 'der' }), EC, true, ['verify']);
+  const publicKey = await webcrypto.subtle.importKey('spki', pub.export({ type: 'spki', format: 'der' }), EC, true, [
+    'verify',
+  ]);
   const now = new Date(Date.now() - 5 * 60_000);
   const sn = serial();
   const cert = await x509.X509CertificateGenerator.create({
@@ -155,19 +167,30 @@ export async function issueHostCertificate(paths: PoolPaths, host: string, roles
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: host }, ...roles.map((r) => ({ type: 'url' as const, value: `${ROLE_URI}${r}` }))]),
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'dns', value: host },
+        ...roles.map((r) => ({ type: 'url' as const, value: `${ROLE_URI}${r}` })),
+      ]),
       await x509.AuthorityKeyIdentifierExtension.create(ca),
     ],
   });
   const issued = readIssued(paths);
-  issued.push({ host, serial: new X509Certificate(cert.toString('pem')).serialNumber.toLowerCase(), roles, issued: nowSeconds() });
+  issued.push({
+    host,
+    serial: new X509Certificate(cert.toString('pem')).serialNumber.toLowerCase(),
+    roles,
+    issued: nowSeconds(),
+  });
   mkdirSync(dirname(paths.issued), { recursive: true, mode: 0o700 });
   writeFileAtomic(paths.issued, JSON.stringify({ certificates: issued }, null, 1) + '\n', 0o600);
   return cert.toString('pem') + '\n';
 }
 
 /** Install a host credential in `host/` (key, certificate, CA certificate, token public key). */
-export function installHostCredential(paths: PoolPaths, c: { key: string; cert: string; ca: string; tokenPub: string }): boolean {
+export function installHostCredential(
+  paths: PoolPaths,
+  c: { key: string; cert: string; ca: string; tokenPub: string },
+): boolean {
   return installDir(paths.host.dir, [
     { name: 'host.key', text: c.key, mode: 0o600 },
     { name: 'host.crt', text: c.cert, mode: 0o644 },
@@ -184,9 +207,15 @@ export function installHostCredential(paths: PoolPaths, c: { key: string; cert: 
 export async function ensurePoolCredentials(paths: PoolPaths, host: string, daemonList: string[]): Promise<void> {
   if (existsSync(paths.host.cert)) return;
   await ensureCa(paths);
-  const roles = [...new Set([...daemonList.map((d) => d.toLowerCase()), 'master'])].filter((r) => (DAEMON_ROLES as readonly string[]).includes(r));
+  const roles = [...new Set([...daemonList.map((d) => d.toLowerCase()), 'master'])].filter((r) =>
+    (DAEMON_ROLES as readonly string[]).includes(r),
+  );
   const key = makeHostKey();
   const cert = await issueHostCertificate(paths, host, roles, key.publicKey);
-  installHostCredential(paths, { key: key.privateKey, cert, ca: readFileSync(paths.ca.cert, 'utf8'), tokenPub: readFileSync(paths.ca.tokenPub, 'utf8') });
+  installHostCredential(paths, {
+    key: key.privateKey,
+    cert,
+    ca: readFileSync(paths.ca.cert, 'utf8'),
+    tokenPub: readFileSync(paths.ca.tokenPub, 'utf8'),
+  });
 }
-

@@ -34,7 +34,10 @@ export function loadTokenKey(file: string): KeyObject {
   try {
     text = readFileSync(file);
   } catch (e) {
-    throw new DschedError('PERMISSION_DENIED', `cannot read the pool's token key ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new DschedError(
+      'PERMISSION_DENIED',
+      `cannot read the pool's token key ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   const k = createPrivateKey(text);
   if (k.asymmetricKeyType !== 'ed25519') throw new DschedError('UNAUTHENTICATED', `${file} is not an Ed25519 key`);
@@ -70,7 +73,8 @@ export function verifyToken(pub: KeyObject, token: string): TokenClaims {
   } catch {
     throw new DschedError('UNAUTHENTICATED', 'malformed token');
   }
-  if (head.alg !== 'EdDSA') throw new DschedError('UNAUTHENTICATED', 'token is not signed with this pool\'s token key (EdDSA)');
+  if (head.alg !== 'EdDSA')
+    throw new DschedError('UNAUTHENTICATED', "token is not signed with this pool's token key (EdDSA)");
   if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), pub, Buffer.from(parts[2]!, 'base64url')))
     throw new DschedError('UNAUTHENTICATED', 'token signature does not match this pool');
   try {
@@ -78,10 +82,14 @@ export function verifyToken(pub: KeyObject, token: string): TokenClaims {
   } catch {
     throw new DschedError('UNAUTHENTICATED', 'malformed token');
   }
-  if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number') throw new DschedError('UNAUTHENTICATED', 'malformed token');
+  if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number')
+    throw new DschedError('UNAUTHENTICATED', 'malformed token');
   if (claims.exp < Date.now() / 1000) throw new DschedError('UNAUTHENTICATED', 'token expired');
   if (!claims.sub.startsWith('user:') || claims.sub.length <= 'user:'.length)
-    throw new DschedError('UNAUTHENTICATED', 'a token can only name a user: daemons are known by their host certificate');
+    throw new DschedError(
+      'UNAUTHENTICATED',
+      'a token can only name a user: daemons are known by their host certificate',
+    );
   return claims;
 }
 

@@ -137,7 +137,8 @@ export function authorize(method: string, identity: Identity): void {
   if (!levels) throw new DschedError('PERMISSION_DENIED', `${method} is not in the authorization table: refused`);
   if (levels.some((l) => hasLevel(identity, l))) return;
   const who = levels.map((l) => LEVEL_WORDS[l]).join(' or ');
-  if (identity.kind === 'anonymous') throw new DschedError('UNAUTHENTICATED', `${method} needs ${who}, and the call carried no credential`);
+  if (identity.kind === 'anonymous')
+    throw new DschedError('UNAUTHENTICATED', `${method} needs ${who}, and the call carried no credential`);
   const admin = levels.includes('ADMINISTRATOR');
   throw new DschedError('PERMISSION_DENIED', `${method} may be called only by ${who}, not by ${describe(identity)}`, {
     hint: admin

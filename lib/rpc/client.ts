@@ -28,7 +28,10 @@ export class RpcClient {
     private unreachable: ErrorCode,
   ) {
     // the name the TLS layer checks is ours (checkServer), not the dialled address: no SNI with an IP literal
-    this.client = new ctor(address, channelCredentials(creds, expect), { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': `dsched-${expect.role}` });
+    this.client = new ctor(address, channelCredentials(creds, expect), {
+      ...CHANNEL_OPTIONS,
+      'grpc.ssl_target_name_override': `dsched-${expect.role}`,
+    });
   }
 
   private metadata(): grpc.Metadata {
@@ -43,8 +46,13 @@ export class RpcClient {
     const fn = (this.client as unknown as Record<string, (...args: unknown[]) => unknown>)[method];
     if (typeof fn !== 'function') throw new Error(`no RPC method ${method}`);
     return new Promise<Res>((resolve, reject) => {
-      fn.call(this.client, req, this.metadata(), { deadline, waitForReady: opts.waitForReady ?? false }, (err: grpc.ServiceError | null, res: Res) =>
-        err ? reject(fromServiceError(err, this.what, this.unreachable)) : resolve(res),
+      fn.call(
+        this.client,
+        req,
+        this.metadata(),
+        { deadline, waitForReady: opts.waitForReady ?? false },
+        (err: grpc.ServiceError | null, res: Res) =>
+          err ? reject(fromServiceError(err, this.what, this.unreachable)) : resolve(res),
       );
     });
   }

@@ -23,7 +23,11 @@ type V1 = CollectorProto['dsched']['v1'] &
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
 
-function methodDefinition(pkg: string, service: protobuf.Service, m: protobuf.Method): grpc.MethodDefinition<object, object> {
+function methodDefinition(
+  pkg: string,
+  service: protobuf.Service,
+  m: protobuf.Method,
+): grpc.MethodDefinition<object, object> {
   const req = m.resolvedRequestType!;
   const res = m.resolvedResponseType!;
   const serialize = (t: protobuf.Type) => (value: object) => {
@@ -62,7 +66,10 @@ function lazyServices<T>(pkg: string): T {
   for (const fullName of Object.keys(serviceDescriptors)) {
     if (!fullName.startsWith(`${pkg}.`) || fullName.slice(pkg.length + 1).includes('.')) continue;
     let built: grpc.ServiceClientConstructor | undefined;
-    Object.defineProperty(out, fullName.slice(pkg.length + 1), { enumerable: true, get: () => (built ??= service(fullName)) });
+    Object.defineProperty(out, fullName.slice(pkg.length + 1), {
+      enumerable: true,
+      get: () => (built ??= service(fullName)),
+    });
   }
   return out as T;
 }
@@ -85,7 +92,10 @@ export function healthProto(): HealthProto['grpc']['health']['v1'] {
  * message's): for tools that build messages from the protos (the RPC fuzzer), never for the daemons.
  */
 export async function protoWithDescriptors(): Promise<V1> {
-  const [protoLoader, { default: descriptor }] = await Promise.all([import('@grpc/proto-loader'), import('./generated/descriptor.json', { with: { type: 'json' } })]);
+  const [protoLoader, { default: descriptor }] = await Promise.all([
+    import('@grpc/proto-loader'),
+    import('./generated/descriptor.json', { with: { type: 'json' } }),
+  ]);
   const def = protoLoader.fromJSON(descriptor as protobuf.INamespace, { keepCase: true, ...TO_OBJECT });
   return (grpc.loadPackageDefinition(def) as unknown as { dsched: { v1: V1 } }).dsched.v1;
 }

@@ -34,8 +34,12 @@ export interface CallContext {
 // Each handler declares its own request type; a table of them is typed by what they have in common.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type UnaryHandler = (req: any, ctx: CallContext) => Promise<unknown> | unknown;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type StreamHandler = (req: any, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) => void | Promise<void>;
+export type StreamHandler = (
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  req: any,
+  call: grpc.ServerWritableStream<unknown, unknown>,
+  ctx: CallContext,
+) => void | Promise<void>;
 
 export interface ServiceImpl {
   unary: Record<string, UnaryHandler>;
@@ -78,12 +82,16 @@ export interface RunningServer {
 
 /** A verified, unrevoked host certificate with roles; else a valid user token; else anonymous. A token is
  *  never looked at when a certificate names a daemon. */
-function identify(call: { metadata: grpc.Metadata; getAuthContext(): { sslPeerCertificate?: import('node:tls').PeerCertificate } }, opts: ServerOptions): Identity {
+function identify(
+  call: { metadata: grpc.Metadata; getAuthContext(): { sslPeerCertificate?: import('node:tls').PeerCertificate } },
+  opts: ServerOptions,
+): Identity {
   const cert = call.getAuthContext().sslPeerCertificate; // set by grpc-js only when it chains to the pool CA
   const daemon = cert ? daemonIdentity(cert, opts.revoked) : undefined;
   if (daemon) return daemon;
   const h = call.metadata.get('authorization')[0];
-  if (typeof h === 'string' && h.startsWith('Bearer ')) return userIdentity(verifyToken(opts.tokenPub, h.slice('Bearer '.length)));
+  if (typeof h === 'string' && h.startsWith('Bearer '))
+    return userIdentity(verifyToken(opts.tokenPub, h.slice('Bearer '.length)));
   return ANONYMOUS;
 }
 
@@ -117,7 +125,8 @@ function tolerantDefinition(definition: grpc.ServiceDefinition): grpc.ServiceDef
 
 function checkWellFormed(req: unknown): void {
   const why = (req as { [MALFORMED]?: string } | null)?.[MALFORMED];
-  if (why !== undefined) throw new DschedError('RPC_MALFORMED', `the request is not a valid protobuf message: ${String(why).slice(0, 200)}`);
+  if (why !== undefined)
+    throw new DschedError('RPC_MALFORMED', `the request is not a valid protobuf message: ${String(why).slice(0, 200)}`);
 }
 
 function authenticate(call: Parameters<typeof identify>[0], opts: ServerOptions, isPublic: boolean): Identity {
@@ -130,7 +139,10 @@ function authenticate(call: Parameters<typeof identify>[0], opts: ServerOptions,
   }
   const id = identify(call, opts);
   if (id.kind === 'anonymous')
-    throw new DschedError('UNAUTHENTICATED', 'this call needs a pool credential (a host certificate or a user token) and none was sent');
+    throw new DschedError(
+      'UNAUTHENTICATED',
+      'this call needs a pool credential (a host certificate or a user token) and none was sent',
+    );
   return id;
 }
 
@@ -142,7 +154,9 @@ export function advertisedHost(bind: string): string {
   let host = bind;
   if (bind === '0.0.0.0' || bind === '::' || bind === '') {
     const want = bind === '::' ? 'IPv6' : 'IPv4';
-    const addrs = Object.values(networkInterfaces()).flat().filter((a) => a && !a.internal && a.family === want);
+    const addrs = Object.values(networkInterfaces())
+      .flat()
+      .filter((a) => a && !a.internal && a.family === want);
     host = addrs[0]?.address ?? (bind === '::' ? '::1' : '127.0.0.1');
   }
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
@@ -159,7 +173,11 @@ function serviceName(definition: grpc.ServiceDefinition): string | undefined {
  * they move together). Check is open to anyone, as load balancers and probes call it; Watch holds a stream
  * and is for the pool's users and daemons (lib/rpc/authz.ts).
  */
-function healthService(names: string[], initial: ServingStatus, log: Logger): { impl: ServiceImpl; health: Health; close(): void } {
+function healthService(
+  names: string[],
+  initial: ServingStatus,
+  log: Logger,
+): { impl: ServiceImpl; health: Health; close(): void } {
   let status = initial;
   const known = new Set(['', ...names]);
   const watchers = new Set<{ call: grpc.ServerWritableStream<unknown, unknown>; service: string; last: string }>();
@@ -185,7 +203,11 @@ function healthService(names: string[], initial: ServingStatus, log: Logger): { 
     impl: {
       unary: {
         Check(req: { service: string }) {
-          if (!known.has(req.service)) throw new DschedError('SERVICE_UNKNOWN', `this server has no service named '${String(req.service).slice(0, 100)}'`);
+          if (!known.has(req.service))
+            throw new DschedError(
+              'SERVICE_UNKNOWN',
+              `this server has no service named '${String(req.service).slice(0, 100)}'`,
+            );
           return { status };
         },
       },
@@ -211,7 +233,11 @@ function healthService(names: string[], initial: ServingStatus, log: Logger): { 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const server = new grpc.Server(SERVER_CHANNEL_OPTIONS);
   const healthDefinition = healthProto().Health.service as unknown as grpc.ServiceDefinition;
-  const hs = healthService(opts.services.map((s) => serviceName(s.definition)).filter((n): n is string => !!n), opts.initialHealth ?? 'SERVING', opts.log);
+  const hs = healthService(
+    opts.services.map((s) => serviceName(s.definition)).filter((n): n is string => !!n),
+    opts.initialHealth ?? 'SERVING',
+    opts.log,
+  );
   for (const { definition, impl } of [...opts.services, { definition: healthDefinition, impl: hs.impl }]) {
     const handlers: grpc.UntypedServiceImplementation = {};
     // who the caller is, and whether the table lets them call this method at all
@@ -270,8 +296,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.addService(tolerantDefinition(definition), handlers);
   }
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host}:${opts.port}`, serverCredentials(opts.tls), (err, p) =>
-      err ? reject(new DschedError('DAEMON_UNREACHABLE', `${opts.daemon} cannot listen on ${opts.host}:${opts.port}: ${err.message}`)) : resolve(p),
+    server.bindAsync(
+      `${opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host}:${opts.port}`,
+      serverCredentials(opts.tls),
+      (err, p) =>
+        err
+          ? reject(
+              new DschedError(
+                'DAEMON_UNREACHABLE',
+                `${opts.daemon} cannot listen on ${opts.host}:${opts.port}: ${err.message}`,
+              ),
+            )
+          : resolve(p),
     ),
   );
   const address = `${advertisedHost(opts.host)}:${port}`;

@@ -12,7 +12,8 @@ export function toServiceError(err: unknown, daemon: string): Partial<grpc.Statu
     if (err.hint) metadata.set(ERROR_HINT_KEY, err.hint);
     return { code: err.grpcStatus, details: err.message, metadata };
   }
-  if ((err as { name?: string })?.name === 'AbortError') return { code: grpc.status.CANCELLED, details: 'cancelled', metadata };
+  if ((err as { name?: string })?.name === 'AbortError')
+    return { code: grpc.status.CANCELLED, details: 'cancelled', metadata };
   return { code: grpc.status.INTERNAL, details: `internal error (see the ${daemon} log)`, metadata };
 }
 
@@ -21,7 +22,10 @@ export function fromServiceError(err: grpc.ServiceError, what: string, unreachab
   const code = err.metadata?.get(ERROR_CODE_KEY)?.[0];
   const hint = err.metadata?.get(ERROR_HINT_KEY)?.[0];
   if (typeof code === 'string' && isErrorCode(code))
-    return new DschedError(code, err.details || err.message, { hint: typeof hint === 'string' ? hint : undefined, cause: err });
+    return new DschedError(code, err.details || err.message, {
+      hint: typeof hint === 'string' ? hint : undefined,
+      cause: err,
+    });
   switch (err.code) {
     case grpc.status.UNAVAILABLE:
       return new DschedError(unreachable, `cannot reach the ${what} (${err.details})`, { cause: err });

@@ -11,7 +11,6 @@ import { DAEMON_ROLES } from '../daemons.js';
 import { DschedError } from '../errors.js';
 import type { DaemonRole, Identity } from './auth.js';
 
-
 /** What a channel needs: the pool CA, and for a daemon its host certificate and key. */
 export interface TlsMaterial {
   ca: Buffer;
@@ -39,15 +38,23 @@ function read(file: string, what: string): Buffer {
   try {
     return readFileSync(file);
   } catch (e) {
-    throw new DschedError('UNAUTHENTICATED', `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
-      hint: 'a new pool makes it with `dsched start`; a new host gets it with `dsched join HOST:PORT TOKEN`',
-    });
+    throw new DschedError(
+      'UNAUTHENTICATED',
+      `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      {
+        hint: 'a new pool makes it with `dsched start`; a new host gets it with `dsched join HOST:PORT TOKEN`',
+      },
+    );
   }
 }
 
 /** A daemon's material: this host's credential in host/. */
 export function hostTls(paths: PoolPaths): Required<TlsMaterial> {
-  return { ca: read(paths.host.ca, 'the pool CA certificate'), cert: read(paths.host.cert, "this host's certificate"), key: read(paths.host.key, "this host's key") };
+  return {
+    ca: read(paths.host.ca, 'the pool CA certificate'),
+    cert: read(paths.host.cert, "this host's certificate"),
+    key: read(paths.host.key, "this host's key"),
+  };
 }
 
 /** A CLI's material: the pool CA only (host/ca.crt, else ca/ca.crt; both world-readable). */
@@ -68,7 +75,11 @@ export function tokenPublicKey(paths: PoolPaths): KeyObject {
 }
 
 /** Host name and roles a certificate names (from CN and the dsched:role:* URIs of its SubjectAltName). */
-export function certificateSubject(cert: { subject: string | Record<string, string | string[]>; subjectaltname?: string; subjectAltName?: string }): {
+export function certificateSubject(cert: {
+  subject: string | Record<string, string | string[]>;
+  subjectaltname?: string;
+  subjectAltName?: string;
+}): {
   host: string;
   roles: Set<DaemonRole>;
 } {
@@ -150,7 +161,9 @@ class StaticProvider implements grpc.experimental.CertificateProvider {
   removeCaCertificateListener() {}
   addIdentityCertificateListener(l: grpc.experimental.IdentityCertificateUpdateListener) {
     // the CA certificate goes with the host's, so a joining host can pin it by its hash on first contact
-    queueMicrotask(() => l({ certificate: Buffer.concat([this.tls.cert, Buffer.from('\n'), this.tls.ca]), privateKey: this.tls.key }));
+    queueMicrotask(() =>
+      l({ certificate: Buffer.concat([this.tls.cert, Buffer.from('\n'), this.tls.ca]), privateKey: this.tls.key }),
+    );
   }
   removeIdentityCertificateListener() {}
 }
@@ -165,7 +178,8 @@ export function serverCredentials(tls: Required<TlsMaterial>): grpc.ServerCreden
 export function checkServer(expect: Expect, revoked?: Revocations) {
   return (_name: string, cert: PeerCertificate): Error | undefined => {
     const s = certificateSubject(cert as unknown as Parameters<typeof certificateSubject>[0]);
-    if (!s.roles.has(expect.role)) return new Error(`the server's certificate (host ${s.host || '?'}) is not a ${expect.role}'s`);
+    if (!s.roles.has(expect.role))
+      return new Error(`the server's certificate (host ${s.host || '?'}) is not a ${expect.role}'s`);
     if (expect.host && s.host.toLowerCase() !== expect.host.toLowerCase())
       return new Error(`the server's certificate is for host ${s.host || '?'}, not ${expect.host}`);
     const r = revoked?.revoked(cert.serialNumber);
@@ -176,11 +190,18 @@ export function checkServer(expect: Expect, revoked?: Revocations) {
 
 export function channelCredentials(creds: ClientCredentials, expect: Expect): grpc.ChannelCredentials {
   const { ca, cert, key } = creds.tls;
-  return grpc.credentials.createSsl(ca, key ?? null, cert ?? null, { checkServerIdentity: checkServer(expect, creds.revoked) });
+  return grpc.credentials.createSsl(ca, key ?? null, cert ?? null, {
+    checkServerIdentity: checkServer(expect, creds.revoked),
+  });
 }
 
 /** The host certificate's own serial, host and roles (for logs and for `dsched join`). */
-export function describeCertificate(pem: Buffer | string): { serial: string; host: string; roles: DaemonRole[]; notAfter: string } {
+export function describeCertificate(pem: Buffer | string): {
+  serial: string;
+  host: string;
+  roles: DaemonRole[];
+  notAfter: string;
+} {
   const c = new X509Certificate(pem);
   const s = certificateSubject({ subject: c.subject, subjectaltname: c.subjectAltName });
   return { serial: normSerial(c.serialNumber), host: s.host, roles: [...s.roles], notAfter: c.validTo };
@@ -198,26 +219,47 @@ export async function pinnedCa(address: string, fingerprint: string, timeoutMs =
   if (!m) throw new DschedError('USAGE', `"${address}" is not HOST:PORT`);
   const [, host, port] = m;
   const chain = await new Promise<PeerCertificate>((resolve, reject) => {
-    const s = connect({ host, port: Number(port), rejectUnauthorized: false, ALPNProtocols: ['h2'], servername: 'dsched-collector' }, () => {
-      const c = s.getPeerCertificate(true);
-      s.destroy();
-      resolve(c);
-    });
+    const s = connect(
+      { host, port: Number(port), rejectUnauthorized: false, ALPNProtocols: ['h2'], servername: 'dsched-collector' },
+      () => {
+        const c = s.getPeerCertificate(true);
+        s.destroy();
+        resolve(c);
+      },
+    );
     s.setTimeout(timeoutMs, () => {
       s.destroy();
       reject(new DschedError('COLLECTOR_UNREACHABLE', `no TLS answer from ${address} in ${timeoutMs / 1000} s`));
     });
-    s.on('error', (e) => reject(new DschedError('COLLECTOR_UNREACHABLE', `cannot reach the collector at ${address}: ${e.message}`)));
+    s.on('error', (e) =>
+      reject(new DschedError('COLLECTOR_UNREACHABLE', `cannot reach the collector at ${address}: ${e.message}`)),
+    );
   });
   const seen = new Set<PeerCertificate>();
   let ca: X509Certificate | undefined;
-  for (let c: PeerCertificate | undefined = chain; c && !seen.has(c); c = (c as { issuerCertificate?: PeerCertificate }).issuerCertificate) {
+  for (
+    let c: PeerCertificate | undefined = chain;
+    c && !seen.has(c);
+    c = (c as { issuerCertificate?: PeerCertificate }).issuerCertificate
+  ) {
     seen.add(c);
-    if (c.raw && createHash('sha256').update(c.raw).digest('hex') === fingerprint.toLowerCase()) ca = new X509Certificate(c.raw);
+    if (c.raw && createHash('sha256').update(c.raw).digest('hex') === fingerprint.toLowerCase())
+      ca = new X509Certificate(c.raw);
   }
-  if (!ca) throw new DschedError('UNAUTHENTICATED', `the server at ${address} does not present the pool CA the join token names`, { hint: 'is HOST:PORT the collector of the pool that made the token?' });
+  if (!ca)
+    throw new DschedError(
+      'UNAUTHENTICATED',
+      `the server at ${address} does not present the pool CA the join token names`,
+      { hint: 'is HOST:PORT the collector of the pool that made the token?' },
+    );
   const leaf = new X509Certificate(chain.raw);
-  if (!leaf.verify(ca.publicKey) || !certificateSubject({ subject: leaf.subject, subjectaltname: leaf.subjectAltName }).roles.has('collector'))
-    throw new DschedError('UNAUTHENTICATED', `the server at ${address} is not a collector of the pool the join token names`);
+  if (
+    !leaf.verify(ca.publicKey) ||
+    !certificateSubject({ subject: leaf.subject, subjectaltname: leaf.subjectAltName }).roles.has('collector')
+  )
+    throw new DschedError(
+      'UNAUTHENTICATED',
+      `the server at ${address} is not a collector of the pool the join token names`,
+    );
   return ca.toString();
 }

@@ -262,7 +262,12 @@ export function normalizeEvent(e: UserLogEvent): UserLogEvent {
         warnings: txt(e.warnings),
       });
     case 'execute':
-      return clean({ ...base, type: e.type, host: stripBrackets(oneLine(e.host)), slotName: e.slotName ? oneLine(e.slotName) : undefined });
+      return clean({
+        ...base,
+        type: e.type,
+        host: stripBrackets(oneLine(e.host)),
+        slotName: e.slotName ? oneLine(e.slotName) : undefined,
+      });
     case 'evicted': {
       const requeued = e.terminatedAndRequeued === true;
       return clean({
@@ -316,7 +321,13 @@ export function normalizeEvent(e: UserLogEvent): UserLogEvent {
       return clean({ ...base, type: e.type, reason: txt(e.reason) });
     case 'held': {
       const reason = txt(e.reason);
-      return clean({ ...base, type: e.type, reason: reason !== 'Reason unspecified' ? reason : undefined, code: e.code, subCode: e.subCode });
+      return clean({
+        ...base,
+        type: e.type,
+        reason: reason !== 'Reason unspecified' ? reason : undefined,
+        code: e.code,
+        subCode: e.subCode,
+      });
     }
     case 'suspended':
       return { ...base, type: e.type, numPids: e.numPids };
@@ -328,7 +339,13 @@ export function normalizeEvent(e: UserLogEvent): UserLogEvent {
       return { ...base, type: e.type, attributes };
     }
     case 'other':
-      return { ...base, type: e.type, code: e.code, text: oneLine(e.text), body: e.body.map((l) => oneLine(l)).filter((l) => l !== '...') };
+      return {
+        ...base,
+        type: e.type,
+        code: e.code,
+        text: oneLine(e.text),
+        body: e.body.map((l) => oneLine(l)).filter((l) => l !== '...'),
+      };
   }
 }
 

@@ -27,7 +27,11 @@ function render(events: readonly UserLogEvent[], opts: AppendOptions): string {
 }
 
 /** Appends events to a log file (created if missing) in one write. */
-export async function appendEvents(path: string, events: readonly UserLogEvent[], opts: AppendOptions = {}): Promise<void> {
+export async function appendEvents(
+  path: string,
+  events: readonly UserLogEvent[],
+  opts: AppendOptions = {},
+): Promise<void> {
   if (events.length === 0) return;
   const fh = await open(path, 'a', opts.mode ?? 0o644);
   try {

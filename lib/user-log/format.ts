@@ -114,9 +114,17 @@ export function formatResources(rows: readonly ResourceRow[]): string {
 
 const bytes = (n: number | undefined): string => String(Math.round(n ?? 0));
 
-function terminationLines(normal: boolean, returnValue: number | undefined, signal: number | undefined, coreFile: string | undefined): string {
+function terminationLines(
+  normal: boolean,
+  returnValue: number | undefined,
+  signal: number | undefined,
+  coreFile: string | undefined,
+): string {
   if (normal) return `\t(1) Normal termination (return value ${returnValue ?? 0})\n`;
-  return `\t(0) Abnormal termination (signal ${signal ?? 0})\n` + (coreFile ? `\t(1) Corefile in: ${coreFile}\n` : `\t(0) No core file\n`);
+  return (
+    `\t(0) Abnormal termination (signal ${signal ?? 0})\n` +
+    (coreFile ? `\t(1) Corefile in: ${coreFile}\n` : `\t(0) No core file\n`)
+  );
 }
 
 function terminatedBody(e: TerminatedEvent): string {
@@ -136,7 +144,9 @@ function terminatedBody(e: TerminatedEvent): string {
 
 function evictedBody(e: EvictedEvent): string {
   const zero = { user: 0, sys: 0 };
-  let out = e.reasonCode ? `Job was evicted. Code ${e.reasonCode} Subcode ${e.reasonSubCode ?? 0}\n` : 'Job was evicted.\n';
+  let out = e.reasonCode
+    ? `Job was evicted. Code ${e.reasonCode} Subcode ${e.reasonSubCode ?? 0}\n`
+    : 'Job was evicted.\n';
   if (e.terminatedAndRequeued) out += '\t(0) Job terminated and was requeued\n';
   else if (e.checkpointed) out += '\t(1) Job was checkpointed.\n';
   else out += '\t(0) CPU times\n';
@@ -159,7 +169,8 @@ export function formatEvent(event: UserLogEvent, opts: LogTimeOptions = {}): str
       body = `Job submitted from host: <${e.host}>\n`;
       if (e.logNotes) body += `    ${e.logNotes}\n`;
       if (e.userNotes) body += `${e.logNotes ? '' : '    \n'}    ${e.userNotes}\n`;
-      if (e.warnings) body += `    WARNING: Committed job submission into the queue with the following warning(s): ${e.warnings}\n`;
+      if (e.warnings)
+        body += `    WARNING: Committed job submission into the queue with the following warning(s): ${e.warnings}\n`;
       break;
     case 'execute':
       body = `Job executing on host: <${e.host}>\n`;
@@ -173,8 +184,10 @@ export function formatEvent(event: UserLogEvent, opts: LogTimeOptions = {}): str
       break;
     case 'image_size':
       body = `Image size of job updated: ${Math.round(e.imageSizeKb)}\n`;
-      if (e.memoryUsageMb !== undefined && e.memoryUsageMb >= 0) body += `\t${Math.round(e.memoryUsageMb)}  -  MemoryUsage of job (MB)\n`;
-      if (e.residentSetSizeKb !== undefined && e.residentSetSizeKb >= 0) body += `\t${Math.round(e.residentSetSizeKb)}  -  ResidentSetSize of job (KB)\n`;
+      if (e.memoryUsageMb !== undefined && e.memoryUsageMb >= 0)
+        body += `\t${Math.round(e.memoryUsageMb)}  -  MemoryUsage of job (MB)\n`;
+      if (e.residentSetSizeKb !== undefined && e.residentSetSizeKb >= 0)
+        body += `\t${Math.round(e.residentSetSizeKb)}  -  ResidentSetSize of job (KB)\n`;
       if (e.proportionalSetSizeKb !== undefined && e.proportionalSetSizeKb >= 0) {
         body += `\t${Math.round(e.proportionalSetSizeKb)}  -  ProportionalSetSize of job (KB)\n`;
       }
@@ -214,7 +227,9 @@ export function formatEvents(events: readonly UserLogEvent[], opts: LogTimeOptio
  * A 028 event built from attribute values: numbers, booleans and strings become ClassAd literals (strings quoted
  * and escaped); anything else must already be expression text wrapped as `{ expr: '…' }`.
  */
-export function jobAdAttributes(values: Record<string, number | boolean | string | null | { expr: string }>): Record<string, string> {
+export function jobAdAttributes(
+  values: Record<string, number | boolean | string | null | { expr: string }>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) {
     if (v === null) out[k] = 'undefined';
@@ -228,7 +243,11 @@ export function jobAdAttributes(values: Record<string, number | boolean | string
 
 /** A ClassAd string literal. */
 export function classAdString(s: string): string {
-  return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\t/g, '\\t').replace(/\r/g, '\\r') + '"';
+  return (
+    '"' +
+    s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\t/g, '\\t').replace(/\r/g, '\\r') +
+    '"'
+  );
 }
 
 function classAdReal(n: number): string {

@@ -32,7 +32,10 @@ function parseRusageText(s: unknown): Rusage | undefined {
   const m = /^\s*Usr (\d+) (\d+):(\d+):(\d+), Sys (\d+) (\d+):(\d+):(\d+)/.exec(s);
   if (!m) return undefined;
   const n = m.slice(1).map(Number) as number[];
-  return { user: n[0]! * 86400 + n[1]! * 3600 + n[2]! * 60 + n[3]!, sys: n[4]! * 86400 + n[5]! * 3600 + n[6]! * 60 + n[7]! };
+  return {
+    user: n[0]! * 86400 + n[1]! * 3600 + n[2]! * 60 + n[3]!,
+    sys: n[4]! * 86400 + n[5]! * 3600 + n[6]! * 60 + n[7]!,
+  };
 }
 
 /** Resource rows as HTCondor merges the usage ad into the event ad: `<Res>Usage`, `Request<Res>`, `<Res>`, `Assigned<Res>`. */
@@ -55,7 +58,8 @@ function readResources(o: Record<string, unknown>): ResourceRow[] | undefined {
     if (u && typeof v === 'number' && !/^(Run|Total)(Local|Remote)$/.test(u[1]!)) names.add(u[1]!);
   }
   if (names.size === 0) return undefined;
-  const val = (v: unknown): number | string | undefined => (typeof v === 'number' || typeof v === 'string' ? v : undefined);
+  const val = (v: unknown): number | string | undefined =>
+    typeof v === 'number' || typeof v === 'string' ? v : undefined;
   const rows: ResourceRow[] = [];
   for (const name of [...names].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1))) {
     const row: ResourceRow = { name };
@@ -214,7 +218,14 @@ export function eventFromJson(o: Record<string, unknown>): UserLogEvent {
   };
   switch (type) {
     case 'submit':
-      return drop({ ...base, type, host: host(o.SubmitHost), logNotes: optStr(o.LogNotes), userNotes: optStr(o.UserNotes), warnings: optStr(o.Warnings) });
+      return drop({
+        ...base,
+        type,
+        host: host(o.SubmitHost),
+        logNotes: optStr(o.LogNotes),
+        userNotes: optStr(o.UserNotes),
+        warnings: optStr(o.Warnings),
+      });
     case 'execute':
       return drop({ ...base, type, host: host(o.ExecuteHost), slotName: optStr(o.SlotName) });
     case 'evicted': {
@@ -277,7 +288,13 @@ export function eventFromJson(o: Record<string, unknown>): UserLogEvent {
     case 'unsuspended':
       return { ...base, type };
     case 'held':
-      return drop({ ...base, type, reason: optStr(o.HoldReason), code: int(o.HoldReasonCode), subCode: int(o.HoldReasonSubCode) });
+      return drop({
+        ...base,
+        type,
+        reason: optStr(o.HoldReason),
+        code: int(o.HoldReasonCode),
+        subCode: int(o.HoldReasonSubCode),
+      });
     case 'job_ad': {
       const attributes: Record<string, string> = {};
       for (const [k, v] of Object.entries(o)) if (!BASE_KEYS.has(k)) attributes[k] = jsonToExpr(v);
@@ -325,5 +342,3 @@ export function parseUserLogJsonl(text: string): {
   }
   return { events, problems, rest };
 }
-
-

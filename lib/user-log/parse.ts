@@ -72,7 +72,8 @@ export function parseHeader(
 
 const RUSAGE = /^\s*Usr (\d+) (\d+):(\d+):(\d+), Sys (\d+) (\d+):(\d+):(\d+)\s+-\s+(.+?)\s*$/;
 const BYTES = /^\s*(-?\d+(?:\.\d+)?)\s+-\s+(Run|Total) Bytes (Sent|Received) By Job\s*$/;
-const TERMINATION = /^\s*\((\d)\) (?:Normal termination \(return value (-?\d+)\)|Abnormal termination \(signal (-?\d+)\))\s*$/;
+const TERMINATION =
+  /^\s*\((\d)\) (?:Normal termination \(return value (-?\d+)\)|Abnormal termination \(signal (-?\d+)\))\s*$/;
 
 function rusage(m: RegExpExecArray): Rusage {
   const n = m.slice(1, 9).map(Number) as [number, number, number, number, number, number, number, number];
@@ -176,7 +177,8 @@ export function parseEventLines(lines: readonly string[], opts: ParseOptions = {
   const base = { cluster: h.cluster, proc: h.proc, subproc: h.subproc, time: h.time };
   const type = eventTypeOf(h.code);
   const expect = (prefix: string): string => {
-    if (!h.text.startsWith(prefix)) throw new Error(`event ${String(h.code).padStart(3, '0')} should start with "${prefix}"`);
+    if (!h.text.startsWith(prefix))
+      throw new Error(`event ${String(h.code).padStart(3, '0')} should start with "${prefix}"`);
     return h.text.slice(prefix.length);
   };
   const unbracket = (s: string): string => {
@@ -195,7 +197,10 @@ export function parseEventLines(lines: readonly string[], opts: ParseOptions = {
       for (const raw of body) {
         const l = raw.trim();
         if (l.startsWith('WARNING: ')) {
-          e.warnings = l.replace(/^WARNING: (Committed job submission into the queue with the following warning\(s\): )?/, '');
+          e.warnings = l.replace(
+            /^WARNING: (Committed job submission into the queue with the following warning\(s\): )?/,
+            '',
+          );
           continue;
         }
         n++;
@@ -217,7 +222,9 @@ export function parseEventLines(lines: readonly string[], opts: ParseOptions = {
       const m = TERMINATION.exec(body[0] ?? '');
       if (!m) throw new Error('005 event without "(1) Normal termination" or "(0) Abnormal termination" line');
       const normal = m[1] === '1';
-      const e: TerminatedEvent = normal ? { ...base, type, normal, returnValue: Number(m[2]) } : { ...base, type, normal, signal: Number(m[3]) };
+      const e: TerminatedEvent = normal
+        ? { ...base, type, normal, returnValue: Number(m[2]) }
+        : { ...base, type, normal, signal: Number(m[3]) };
       parseRunDetails(body, 1, e);
       return e;
     }

@@ -4,7 +4,16 @@
 // (usage, request, allocated).
 import type { ResourceRow, TerminatedEvent } from './events.js';
 
-type Usage = Pick<TerminatedEvent, 'runRemoteUsage' | 'totalRemoteUsage' | 'sentBytes' | 'receivedBytes' | 'totalSentBytes' | 'totalReceivedBytes' | 'resources'>;
+type Usage = Pick<
+  TerminatedEvent,
+  | 'runRemoteUsage'
+  | 'totalRemoteUsage'
+  | 'sentBytes'
+  | 'receivedBytes'
+  | 'totalSentBytes'
+  | 'totalReceivedBytes'
+  | 'resources'
+>;
 
 /**
  * `value` reads a job attribute. `run`: the bytes of this run alone (the attributes count every run); without
@@ -20,14 +29,24 @@ export function terminationUsage(value: (name: string) => unknown, run?: { toJob
   const fromJob = num('BytesRecvd') ?? 0;
   const wall = num('RemoteWallClockTime') ?? 0;
   // a dynamic slot is carved to the job's request: what it was allocated, unless the ad says otherwise
-  const row = (name: string, usage: number | undefined, request: number | undefined, allocated: number | undefined): ResourceRow => ({
+  const row = (
+    name: string,
+    usage: number | undefined,
+    request: number | undefined,
+    allocated: number | undefined,
+  ): ResourceRow => ({
     name,
     usage: usage ?? 0,
     request: request ?? 0,
     allocated: allocated ?? request ?? 0,
   });
   const resources: ResourceRow[] = [
-    row('Cpus', num('CpusUsage') ?? (wall > 0 ? Math.round(((cpu.user + cpu.sys) / wall) * 100) / 100 : 0), num('RequestCpus'), num('Cpus')),
+    row(
+      'Cpus',
+      num('CpusUsage') ?? (wall > 0 ? Math.round(((cpu.user + cpu.sys) / wall) * 100) / 100 : 0),
+      num('RequestCpus'),
+      num('Cpus'),
+    ),
     row('Disk', num('DiskUsage'), num('RequestDisk'), num('Disk')),
     row('Memory', num('MemoryUsage'), num('RequestMemory'), num('Memory')),
   ];

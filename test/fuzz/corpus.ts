@@ -74,7 +74,10 @@ export function loadCorpus(): Corpus {
   const read = (f: string) => readFileSync(f, 'utf8');
   const pbs = [
     ...submitLits.filter((s) => s.includes('#PBS')),
-    ...examples.filter((f) => f.endsWith('.sh')).map(read).filter((s) => s.includes('#PBS')),
+    ...examples
+      .filter((f) => f.endsWith('.sh'))
+      .map(read)
+      .filter((s) => s.includes('#PBS')),
     '#!/bin/bash\n#PBS -N job\n#PBS -l select=1:ncpus=2:mem=1gb\n#PBS -l walltime=00:10:00\n#PBS -J 1-4\necho $PBS_ARRAY_INDEX\n',
   ];
   cached = {

@@ -70,7 +70,7 @@ export function minimize(t: Target, input: FuzzInput, sig: string, budgetMs = 5_
     let chunk = Math.max(1, Math.floor(parts.length / 2));
     while (chunk >= 1 && performance.now() < deadline) {
       let removed = false;
-      for (let i = 0; i < parts.length && performance.now() < deadline; ) {
+      for (let i = 0; i < parts.length && performance.now() < deadline;) {
         const cand = [...parts.slice(0, i), ...parts.slice(i + chunk)];
         const x = { ...best, text: cand.join(unit) };
         if (cand.length < parts.length && same(x)) {
@@ -111,7 +111,11 @@ export interface TargetReport {
   restarts?: number;
 }
 
-export function writeFinding(t: { name: string; ext: string }, input: FuzzInput | Buffer, info: Omit<CrashReport, 'file'>): string {
+export function writeFinding(
+  t: { name: string; ext: string },
+  input: FuzzInput | Buffer,
+  info: Omit<CrashReport, 'file'>,
+): string {
   mkdirSync(FINDINGS_DIR, { recursive: true });
   const id = createHash('sha256').update(info.signature).digest('hex').slice(0, 10);
   const base = join(FINDINGS_DIR, `${t.name}-${info.kind}-${id}`);
@@ -122,7 +126,8 @@ export function writeFinding(t: { name: string; ext: string }, input: FuzzInput 
   return `${base}.${t.ext}`;
 }
 
-export const preview = (s: string, n = 100) => JSON.stringify(s.length > n ? s.slice(0, n) + '…' : s) + (s.length > n ? ` (${s.length} chars)` : '');
+export const preview = (s: string, n = 100) =>
+  JSON.stringify(s.length > n ? s.slice(0, n) + '…' : s) + (s.length > n ? ` (${s.length} chars)` : '');
 
 export interface RunOptions {
   count: number;
@@ -153,7 +158,15 @@ export async function runTarget(name: string, opts: RunOptions): Promise<TargetR
   const t = GRAMMAR_TARGETS[name]!;
   const t0 = performance.now();
   const end = (opts.start ?? 0) + opts.count;
-  const report: TargetReport = { target: name, ran: 0, crashes: 0, distinct: [], slowest: { ms: 0, index: -1, preview: '' }, slowCount: 0, wallMs: 0 };
+  const report: TargetReport = {
+    target: name,
+    ran: 0,
+    crashes: 0,
+    distinct: [],
+    slowest: { ms: 0, index: -1, preview: '' },
+    slowCount: 0,
+    wallMs: 0,
+  };
   const seen = new Set<string>();
   let next = opts.start ?? 0;
   const record = (c: CrashReport, input?: FuzzInput) => {
@@ -179,7 +192,18 @@ export async function runTarget(name: string, opts: RunOptions): Promise<TargetR
       const child = fork(fileURLToPath(new URL('./worker.ts', import.meta.url)), [], {
         // the CLIs' and daemons' stack; a heap cap so that a blow-up is a finding rather than the machine's problem
         execArgv: ['--import', 'tsx', '--max-old-space-size=2048'],
-        env: { ...process.env, DSCHED_FUZZ_JOB: JSON.stringify({ target: name, seed: opts.seed, start: next, end, slowMs: opts.slowMs, current: currentFile, known: [...seen] }) },
+        env: {
+          ...process.env,
+          DSCHED_FUZZ_JOB: JSON.stringify({
+            target: name,
+            seed: opts.seed,
+            start: next,
+            end,
+            slowMs: opts.slowMs,
+            current: currentFile,
+            known: [...seen],
+          }),
+        },
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       });
       let stderr = '';
@@ -198,13 +222,36 @@ export async function runTarget(name: string, opts: RunOptions): Promise<TargetR
         }, 100);
         child.on('message', (m: WorkerMsg) => {
           if (m.type === 'crash') {
-            record({ target: name, seed: opts.seed, index: m.index, signature: m.signature, message: m.message, stack: m.stack, kind: 'throw' }, m.input);
+            record(
+              {
+                target: name,
+                seed: opts.seed,
+                index: m.index,
+                signature: m.signature,
+                message: m.message,
+                stack: m.stack,
+                kind: 'throw',
+              },
+              m.input,
+            );
           } else if (m.type === 'slow') {
             report.slowCount++;
-            record({ target: name, seed: opts.seed, index: m.index, signature: `slow input (${name}) #${m.index}`, message: `took ${m.ms.toFixed(0)} ms`, kind: 'slow', ms: m.ms }, inputAt(t, opts.seed, m.index));
+            record(
+              {
+                target: name,
+                seed: opts.seed,
+                index: m.index,
+                signature: `slow input (${name}) #${m.index}`,
+                message: `took ${m.ms.toFixed(0)} ms`,
+                kind: 'slow',
+                ms: m.ms,
+              },
+              inputAt(t, opts.seed, m.index),
+            );
           } else {
             done = m.done;
-            if (m.slowest.ms > report.slowest.ms) report.slowest = { ms: m.slowest.ms, index: m.slowest.index, preview: '' };
+            if (m.slowest.ms > report.slowest.ms)
+              report.slowest = { ms: m.slowest.ms, index: m.slowest.index, preview: '' };
             opts.onProgress?.(done - (opts.start ?? 0));
             if (m.type === 'done') finished = true;
           }
@@ -213,14 +260,30 @@ export async function runTarget(name: string, opts: RunOptions): Promise<TargetR
           clearInterval(watch);
           if (finished) return resolve({ done });
           const c = current();
-          resolve({ stoppedAt: c.index >= 0 ? c.index : done, why: `the process died (${signal ?? `exit ${code}`}): ${stderr.split('\n').find((l) => /error/i.test(l)) ?? stderr.slice(0, 200)}`, done });
+          resolve({
+            stoppedAt: c.index >= 0 ? c.index : done,
+            why: `the process died (${signal ?? `exit ${code}`}): ${stderr.split('\n').find((l) => /error/i.test(l)) ?? stderr.slice(0, 200)}`,
+            done,
+          });
         });
       });
       if (result.stoppedAt !== undefined) {
         const input = inputAt(t, opts.seed, result.stoppedAt);
         const hang = result.why!.startsWith('still');
-        record({ target: name, seed: opts.seed, index: result.stoppedAt, signature: `${hang ? 'hang' : 'process died'} (${name}) #${result.stoppedAt}`, message: result.why!, kind: hang ? 'hang' : 'died', ms: hang ? opts.hangMs : undefined }, input);
-        if (hang && opts.hangMs > report.slowest.ms) report.slowest = { ms: opts.hangMs, index: result.stoppedAt, preview: '' };
+        record(
+          {
+            target: name,
+            seed: opts.seed,
+            index: result.stoppedAt,
+            signature: `${hang ? 'hang' : 'process died'} (${name}) #${result.stoppedAt}`,
+            message: result.why!,
+            kind: hang ? 'hang' : 'died',
+            ms: hang ? opts.hangMs : undefined,
+          },
+          input,
+        );
+        if (hang && opts.hangMs > report.slowest.ms)
+          report.slowest = { ms: opts.hangMs, index: result.stoppedAt, preview: '' };
         next = result.stoppedAt + 1;
       } else next = result.done;
     }

@@ -20,7 +20,13 @@ import { ROOT } from './corpus.js';
 import { FINDINGS_DIR, preview, writeFinding, type CrashReport, type TargetReport } from './engine.js';
 import { bodyArb, messageTypes, skipKnownIssues, type MessageDesc } from './protobuf.js';
 
-const DAEMONS = { collector: 'Collector', negotiator: 'Negotiator', schedd: 'Schedd', startd: 'Startd', master: 'Master' } as const;
+const DAEMONS = {
+  collector: 'Collector',
+  negotiator: 'Negotiator',
+  schedd: 'Schedd',
+  startd: 'Startd',
+  master: 'Master',
+} as const;
 type Daemon = keyof typeof DAEMONS;
 const AUTHS = ['none', 'garbage', 'user', 'admin'] as const;
 type Auth = (typeof AUTHS)[number];
@@ -59,7 +65,10 @@ export interface GrpcOptions {
 
 function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'dsched.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'dsched.js'), ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -92,7 +101,14 @@ function alive(pid: number): boolean {
 /** The grpc-js client inside an RpcClient: the channel and credentials are RpcClient's own. */
 function channelFor(address: string, role: Daemon, home: string): { client: grpc.Client; rpc: RpcClient } {
   // TLS with the pool's CA, as any local user can; no client certificate (tokens are sent per call)
-  const rpc = new RpcClient(address, grpc.Client as never, { tls: { ca: readFileSync(join(home, 'host', 'ca.crt')) } }, { role }, `fuzz at ${address}`, 'DAEMON_UNREACHABLE');
+  const rpc = new RpcClient(
+    address,
+    grpc.Client as never,
+    { tls: { ca: readFileSync(join(home, 'host', 'ca.crt')) } },
+    { role },
+    `fuzz at ${address}`,
+    'DAEMON_UNREACHABLE',
+  );
   return { rpc, client: (rpc as unknown as { client: grpc.Client }).client };
 }
 
@@ -103,7 +119,13 @@ interface CallResult {
   details: string;
 }
 
-function call(client: grpc.Client, m: { path: string; stream: boolean }, body: Buffer, md: grpc.Metadata, deadlineMs: number): Promise<CallResult> {
+function call(
+  client: grpc.Client,
+  m: { path: string; stream: boolean },
+  body: Buffer,
+  md: grpc.Metadata,
+  deadlineMs: number,
+): Promise<CallResult> {
   const deadline = new Date(Date.now() + deadlineMs);
   return new Promise((resolve) => {
     if (!m.stream) {
@@ -129,23 +151,43 @@ function call(client: grpc.Client, m: { path: string; stream: boolean }, body: B
       s.cancel();
       finish({ code: 0, details: 'data' });
     });
-    s.on('error', (e: grpc.ServiceError) => finish({ code: e.code === grpc.status.CANCELLED ? 0 : e.code, details: e.details }));
+    s.on('error', (e: grpc.ServiceError) =>
+      finish({ code: e.code === grpc.status.CANCELLED ? 0 : e.code, details: e.details }),
+    );
     s.on('end', () => finish({ code: 0, details: 'end' }));
   });
 }
 
 const GARBAGE_TOKENS = [
-  'Bearer ', 'Bearer x', 'bearer abc', 'Basic dXNlcjpwYXNz', 'Bearer a.b.c', 'Bearer ...', 'Bearer ' + 'A'.repeat(20_000),
+  'Bearer ',
+  'Bearer x',
+  'bearer abc',
+  'Basic dXNlcjpwYXNz',
+  'Bearer a.b.c',
+  'Bearer ...',
+  'Bearer ' + 'A'.repeat(20_000),
   'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c2VyOnJvb3QiLCJleHAiOjk5OTk5OTk5OTksImFkbWluIjp0cnVlfQ.',
-  'Bearer eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln', 'Bearer a.b.c.d.e', 'Bearer e30.e30.', 'Bearer e30.eyJzdWIiOjF9.AAAA',
+  'Bearer eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln',
+  'Bearer a.b.c.d.e',
+  'Bearer e30.e30.',
+  'Bearer e30.eyJzdWIiOjF9.AAAA',
 ];
 
 /** Run `count` malformed calls against a pool; the report counts crashes the way the grammar targets do. */
 export async function runGrpc(opts: GrpcOptions): Promise<TargetReport> {
   const log = opts.log ?? (() => {});
   const t0 = performance.now();
-  const report: TargetReport = { target: 'grpc', ran: 0, crashes: 0, distinct: [], slowest: { ms: 0, index: -1, preview: '' }, slowCount: 0, wallMs: 0 };
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'dsched.js'))) throw new Error('the gRPC target starts the built daemons: run npm run build first');
+  const report: TargetReport = {
+    target: 'grpc',
+    ran: 0,
+    crashes: 0,
+    distinct: [],
+    slowest: { ms: 0, index: -1, preview: '' },
+    slowCount: 0,
+    wallMs: 0,
+  };
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'dsched.js')))
+    throw new Error('the gRPC target starts the built daemons: run npm run build first');
 
   const own = !opts.home;
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'dsched-fuzz-home-'));
@@ -157,7 +199,12 @@ export async function runGrpc(opts: GrpcOptions): Promise<TargetReport> {
   try {
     if (own) {
       chmodSync(home, 0o755);
-      writeFileSync(join(home, 'config'), Object.entries(POOL_CONFIG).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+      writeFileSync(
+        join(home, 'config'),
+        Object.entries(POOL_CONFIG)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join('\n') + '\n',
+      );
       const r = await run(['start'], env);
       if (r.code !== 0) throw new Error(`dsched start failed (${r.code}): ${r.out}`);
     }
@@ -181,9 +228,13 @@ export async function runGrpc(opts: GrpcOptions): Promise<TargetReport> {
     };
     // every daemon's address file is written once it serves; the negotiator's may come a moment later
     const until = Date.now() + 60_000;
-    while ((Object.keys(DAEMONS) as Daemon[]).some((d) => !readAddress(home, d)) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    while ((Object.keys(DAEMONS) as Daemon[]).some((d) => !readAddress(home, d)) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 200));
 
-    const pkg = (await protoWithDescriptors()) as unknown as Record<string, { service: Record<string, { path: string; responseStream: boolean; requestType: { type: MessageDesc } }> }>;
+    const pkg = (await protoWithDescriptors()) as unknown as Record<
+      string,
+      { service: Record<string, { path: string; responseStream: boolean; requestType: { type: MessageDesc } }> }
+    >;
     const types = messageTypes(pkg as unknown as Record<string, unknown>);
     const methods: MethodInfo[] = [];
     for (const [d, svc] of Object.entries(DAEMONS) as Array<[Daemon, string]>) {
@@ -192,7 +243,13 @@ export async function runGrpc(opts: GrpcOptions): Promise<TargetReport> {
         continue;
       }
       for (const [name, def] of Object.entries(pkg[svc]!.service)) {
-        methods.push({ daemon: d, name: `${svc}.${name}`, path: def.path, stream: def.responseStream, request: def.requestType.type });
+        methods.push({
+          daemon: d,
+          name: `${svc}.${name}`,
+          path: def.path,
+          stream: def.responseStream,
+          request: def.requestType.type,
+        });
       }
     }
     log(`  grpc: ${methods.length} methods on ${new Set(methods.map((m) => m.daemon)).size} daemons, 4 kinds of token`);
@@ -218,13 +275,20 @@ export async function runGrpc(opts: GrpcOptions): Promise<TargetReport> {
       const c = clients.get(d);
       if (!c) return 'not connected';
       if (!alive(c.pid)) return `the ${d} (pid ${c.pid}) exited`;
-      const r = await call(c.client, { path: `/dsched.v1.${DAEMONS[d]}/NoSuchMethod`, stream: false }, Buffer.alloc(0), new grpc.Metadata(), 10_000);
-      if (r.code !== grpc.status.UNIMPLEMENTED) return `the ${d} did not answer a probe (${grpc.status[r.code]} ${r.details})`;
+      const r = await call(
+        c.client,
+        { path: `/dsched.v1.${DAEMONS[d]}/NoSuchMethod`, stream: false },
+        Buffer.alloc(0),
+        new grpc.Metadata(),
+        10_000,
+      );
+      if (r.code !== grpc.status.UNIMPLEMENTED)
+        return `the ${d} did not answer a probe (${grpc.status[r.code]} ${r.details})`;
       return undefined;
     };
 
     const BATCH = 200;
-    for (let i = 0; i < opts.count; ) {
+    for (let i = 0; i < opts.count;) {
       const batch = fc.sample(plan, { seed: (opts.seed * 1_000_003 + Math.floor(i / BATCH)) | 0, numRuns: BATCH });
       for (let k = i % BATCH; k < BATCH && i < opts.count; k++, i++) {
         const { mi, auth, gi, body } = batch[k]!;
@@ -244,23 +308,62 @@ export async function runGrpc(opts: GrpcOptions): Promise<TargetReport> {
         const r = await call(c.client, m, body, md, 20_000);
         const ms = performance.now() - s;
         report.ran++;
-        if (ms > report.slowest.ms) report.slowest = { ms, index: i, preview: `${m.name} (${auth} token) ${preview(body.toString('hex'), 60)}` };
+        if (ms > report.slowest.ms)
+          report.slowest = { ms, index: i, preview: `${m.name} (${auth} token) ${preview(body.toString('hex'), 60)}` };
         const where = `${m.name} with ${auth === 'none' ? 'no' : auth === 'admin' ? 'an admin' : `a ${auth}`} token`;
         if (r.code === grpc.status.INTERNAL || r.code === grpc.status.UNKNOWN) {
           // one root cause shows in many methods when it is in the shared server code (e.g. decoding), so that groups by message
           const shared = /deserializ/i.test(r.details);
-          record({ target: 'grpc', seed: opts.seed, index: i, kind: 'throw', signature: `${grpc.status[r.code]}${shared ? '' : ` from ${m.name}`}: ${r.details.replace(/\d+/g, 'N').slice(0, 80)}`, message: `${where}: ${r.details}` }, body);
+          record(
+            {
+              target: 'grpc',
+              seed: opts.seed,
+              index: i,
+              kind: 'throw',
+              signature: `${grpc.status[r.code]}${shared ? '' : ` from ${m.name}`}: ${r.details.replace(/\d+/g, 'N').slice(0, 80)}`,
+              message: `${where}: ${r.details}`,
+            },
+            body,
+          );
         } else if (r.code === grpc.status.DEADLINE_EXCEEDED) {
-          record({ target: 'grpc', seed: opts.seed, index: i, kind: 'hang', signature: `no answer from ${m.name}`, message: `${where}: no answer in 20 s` }, body);
+          record(
+            {
+              target: 'grpc',
+              seed: opts.seed,
+              index: i,
+              kind: 'hang',
+              signature: `no answer from ${m.name}`,
+              message: `${where}: no answer in 20 s`,
+            },
+            body,
+          );
         }
         // a daemon that died or stopped answering: blame the calls since the last good probe
         if (!alive(c.pid) || i % 25 === 0) {
           const why = await probe(m.daemon);
           if (why) {
             const last = list[list.length - 1]!;
-            record({ target: 'grpc', seed: opts.seed, index: last.index, kind: 'hang', signature: `${m.daemon} died or stopped answering after ${last.method}`, message: `${why}; the last ${list.length} calls to it are in the finding (the newest written)` }, last.body);
+            record(
+              {
+                target: 'grpc',
+                seed: opts.seed,
+                index: last.index,
+                kind: 'hang',
+                signature: `${m.daemon} died or stopped answering after ${last.method}`,
+                message: `${why}; the last ${list.length} calls to it are in the finding (the newest written)`,
+              },
+              last.body,
+            );
             if (opts.write) mkdirSync(FINDINGS_DIR, { recursive: true });
-            if (opts.write) writeFileSync(join(FINDINGS_DIR, `grpc-${m.daemon}-recent-${i}.json`), JSON.stringify(list.map((x) => ({ ...x, body: x.body.toString('hex') })), null, 1));
+            if (opts.write)
+              writeFileSync(
+                join(FINDINGS_DIR, `grpc-${m.daemon}-recent-${i}.json`),
+                JSON.stringify(
+                  list.map((x) => ({ ...x, body: x.body.toString('hex') })),
+                  null,
+                  1,
+                ),
+              );
             const master = readAddress(home, 'master');
             if (own && !(master && alive(master.pid))) {
               // the whole pool is down (a Shutdown got through, or something outside stopped it): start it again
@@ -290,10 +393,32 @@ export async function runGrpc(opts: GrpcOptions): Promise<TargetReport> {
     // the pool as a user sees it, at the end
     for (const d of clients.keys()) {
       const why = await probe(d);
-      if (why) record({ target: 'grpc', seed: opts.seed, index: opts.count, kind: 'hang', signature: `${d} down at the end`, message: why }, Buffer.alloc(0));
+      if (why)
+        record(
+          {
+            target: 'grpc',
+            seed: opts.seed,
+            index: opts.count,
+            kind: 'hang',
+            signature: `${d} down at the end`,
+            message: why,
+          },
+          Buffer.alloc(0),
+        );
     }
     const st = await run(['status'], env, 60_000);
-    if (st.code !== 0) record({ target: 'grpc', seed: opts.seed, index: opts.count, kind: 'hang', signature: 'dsched status fails at the end', message: st.out.slice(0, 500) }, Buffer.alloc(0));
+    if (st.code !== 0)
+      record(
+        {
+          target: 'grpc',
+          seed: opts.seed,
+          index: opts.count,
+          kind: 'hang',
+          signature: 'dsched status fails at the end',
+          message: st.out.slice(0, 500),
+        },
+        Buffer.alloc(0),
+      );
   } finally {
     for (const c of clients.values()) c.rpc.close();
     if (own) {

@@ -12,19 +12,25 @@ function opt(name: string): string | undefined {
   return argv[i]!.includes('=') ? argv[i]!.slice(argv[i]!.indexOf('=') + 1) : argv[i + 1];
 }
 if (argv.includes('--help') || argv.includes('-h')) {
-  console.log('usage: npm run fuzz -- [--count N] [--seed S] [--only classad,submit,pbs,dag,grpc] [--start I] [--slow-ms MS] [--hang-ms MS]');
+  console.log(
+    'usage: npm run fuzz -- [--count N] [--seed S] [--only classad,submit,pbs,dag,grpc] [--start I] [--slow-ms MS] [--hang-ms MS]',
+  );
   process.exit(0);
 }
 const total = Number(opt('count') ?? 1_000_000);
 const seed = Number(opt('seed') ?? Math.floor(Math.random() * 2 ** 31));
-const only = (opt('only') ?? 'classad,submit,pbs,dag,grpc').split(',').map((s) => s.trim()).filter(Boolean);
+const only = (opt('only') ?? 'classad,submit,pbs,dag,grpc')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const start = Number(opt('start') ?? 0);
 const slowMs = Number(opt('slow-ms') ?? 1000);
 const hangMs = Number(opt('hang-ms') ?? 20_000);
-for (const t of only) if (!(t in GRAMMAR_TARGETS) && t !== 'grpc') {
-  console.error(`fuzz: unknown target '${t}' (expected classad, submit, pbs, dag, grpc)`);
-  process.exit(2);
-}
+for (const t of only)
+  if (!(t in GRAMMAR_TARGETS) && t !== 'grpc') {
+    console.error(`fuzz: unknown target '${t}' (expected classad, submit, pbs, dag, grpc)`);
+    process.exit(2);
+  }
 if (!Number.isInteger(total) || total < 1 || !Number.isInteger(seed)) {
   console.error('fuzz: --count and --seed take whole numbers');
   process.exit(2);
@@ -65,8 +71,10 @@ for (const name of only) {
 }
 
 function print(r: TargetReport) {
-  console.log(`\n${r.target}: ${r.ran} inputs in ${(r.wallMs / 1000).toFixed(1)} s, ${r.crashes} crash${r.crashes === 1 ? '' : 'es'}` +
-    (r.slowCount ? ` (${r.slowCount} over ${slowMs} ms)` : ''));
+  console.log(
+    `\n${r.target}: ${r.ran} inputs in ${(r.wallMs / 1000).toFixed(1)} s, ${r.crashes} crash${r.crashes === 1 ? '' : 'es'}` +
+      (r.slowCount ? ` (${r.slowCount} over ${slowMs} ms)` : ''),
+  );
   console.log(`  slowest: ${r.slowest.ms.toFixed(1)} ms, input #${r.slowest.index}: ${r.slowest.preview}`);
   for (const c of r.distinct) console.log(`  ${describe(c)}`);
 }
@@ -78,6 +86,8 @@ function describe(c: CrashReport): string {
 const crashes = reports.reduce((a, r) => a + r.crashes, 0);
 const ran = reports.reduce((a, r) => a + r.ran, 0);
 const slowest = reports.reduce((a, r) => (r.slowest.ms > a.slowest.ms ? r : a), reports[0]!);
-console.log(`\nfuzz: ${ran} inputs, ${crashes} crash${crashes === 1 ? '' : 'es'}, slowest ${slowest.slowest.ms.toFixed(1)} ms (${slowest.target} #${slowest.slowest.index}), ${((performance.now() - t0) / 1000).toFixed(0)} s, seed ${seed}`);
+console.log(
+  `\nfuzz: ${ran} inputs, ${crashes} crash${crashes === 1 ? '' : 'es'}, slowest ${slowest.slowest.ms.toFixed(1)} ms (${slowest.target} #${slowest.slowest.index}), ${((performance.now() - t0) / 1000).toFixed(0)} s, seed ${seed}`,
+);
 if (crashes) console.log(`fuzz: reproducers in ${FINDINGS_DIR}`);
 process.exit(crashes ? 1 : 0);

@@ -4,11 +4,75 @@ import fc from 'fast-check';
 
 /** Tokens every language finds awkward. */
 export const COMMON_TOKENS = [
-  '\0', '\\', '\\\n', '"', "'", '`', '$', '$(', ')', '(', '{', '}', '[', ']', '\n', '\r\n', '\r', '\t', ' ', '#', '=', ':',
-  ';', ',', '.', '..', '/', '*', '%', '-', '+', '!', '?', '|', '&', '<', '>', '@', '~', '^', '0', '-1', '1e309', '-0',
-  '9223372036854775807', '9223372036854775808', '-9223372036854775809', '18446744073709551616', '1e-400', 'NaN',
-  'Infinity', '0x7fffffff', '4294967296', '99999999999999999999999999999999999999', 'é', '\u00ff', '\u{1F600}', '\ud800',
-  '\uFEFF', '\u2028', 'undefined', 'error', 'true', 'false', '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty',
+  '\0',
+  '\\',
+  '\\\n',
+  '"',
+  "'",
+  '`',
+  '$',
+  '$(',
+  ')',
+  '(',
+  '{',
+  '}',
+  '[',
+  ']',
+  '\n',
+  '\r\n',
+  '\r',
+  '\t',
+  ' ',
+  '#',
+  '=',
+  ':',
+  ';',
+  ',',
+  '.',
+  '..',
+  '/',
+  '*',
+  '%',
+  '-',
+  '+',
+  '!',
+  '?',
+  '|',
+  '&',
+  '<',
+  '>',
+  '@',
+  '~',
+  '^',
+  '0',
+  '-1',
+  '1e309',
+  '-0',
+  '9223372036854775807',
+  '9223372036854775808',
+  '-9223372036854775809',
+  '18446744073709551616',
+  '1e-400',
+  'NaN',
+  'Infinity',
+  '0x7fffffff',
+  '4294967296',
+  '99999999999999999999999999999999999999',
+  'é',
+  '\u00ff',
+  '\u{1F600}',
+  '\ud800',
+  '\uFEFF',
+  '\u2028',
+  'undefined',
+  'error',
+  'true',
+  'false',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
 ];
 
 export interface Mutation {
@@ -51,11 +115,13 @@ export function applyMutation(s: string, m: Mutation, other: string): string {
       return lines.join('\n');
     }
     case 6: // splice another input in
-      return s.slice(0, i) + other.slice(m.b % (other.length + 1)) ;
+      return s.slice(0, i) + other.slice(m.b % (other.length + 1));
     case 7: // truncate
       return s.slice(0, i);
     case 8: // a token repeated n times (deep nesting of one bracket, a huge number)
-      return s.slice(0, i) + m.token.repeat(Math.min(m.n, Math.floor(100_000 / Math.max(1, m.token.length)))) + s.slice(i);
+      return (
+        s.slice(0, i) + m.token.repeat(Math.min(m.n, Math.floor(100_000 / Math.max(1, m.token.length)))) + s.slice(i)
+      );
     default: {
       // flip one character
       if (len === 0) return m.token;
@@ -68,6 +134,10 @@ export function applyMutation(s: string, m: Mutation, other: string): string {
 /** A corpus entry (or a generated input) with 1–4 mutations. */
 export function mutated(base: fc.Arbitrary<string>, corpus: string[], tokens: string[]): fc.Arbitrary<string> {
   return fc
-    .tuple(base, fc.array(mutation(tokens), { minLength: 1, maxLength: 4 }), fc.constantFrom(...(corpus.length ? corpus : [''])))
+    .tuple(
+      base,
+      fc.array(mutation(tokens), { minLength: 1, maxLength: 4 }),
+      fc.constantFrom(...(corpus.length ? corpus : [''])),
+    )
     .map(([s, ms, other]) => ms.reduce((acc, m) => applyMutation(acc, m, other), s));
 }

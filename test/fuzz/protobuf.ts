@@ -32,15 +32,57 @@ function varint(v: bigint): number[] {
   return out;
 }
 const tag = (num: number, wt: number) => varint((BigInt(num) << 3n) | BigInt(wt));
-const lenDelimited = (num: number, body: Uint8Array | number[]) => [...tag(num, 2), ...varint(BigInt(body.length)), ...body];
+const lenDelimited = (num: number, body: Uint8Array | number[]) => [
+  ...tag(num, 2),
+  ...varint(BigInt(body.length)),
+  ...body,
+];
 
 // --------------------------------------------------------------------------------------------- generation
 
 const HOSTILE_STRINGS = [
-  '', 'x', 'alice', 'root', 'nobody', 'user:root', 'daemon:schedd', '../../../etc/passwd', '/etc/shadow', '/', '.', '..', '-',
-  'TRUE', 'true || false', 'Owner == "root"', 'JobStatus = 4', '[ Owner = "root" ]', 'strcat(', '"', '\\', '\0', 'a\nb', '1.0', '-1',
-  'Machine', 'Submitter', 'Negotiator', 'Scheduler', 'Slot', 'Schedd', 'Collector', 'slot1@host', '1.0', '4294967296.0',
-  '$(ENV)', '%s%s%n', '__proto__', 'constructor', 'x'.repeat(70_000), '{'.repeat(5000), '('.repeat(300) + '1' + ')'.repeat(300),
+  '',
+  'x',
+  'alice',
+  'root',
+  'nobody',
+  'user:root',
+  'daemon:schedd',
+  '../../../etc/passwd',
+  '/etc/shadow',
+  '/',
+  '.',
+  '..',
+  '-',
+  'TRUE',
+  'true || false',
+  'Owner == "root"',
+  'JobStatus = 4',
+  '[ Owner = "root" ]',
+  'strcat(',
+  '"',
+  '\\',
+  '\0',
+  'a\nb',
+  '1.0',
+  '-1',
+  'Machine',
+  'Submitter',
+  'Negotiator',
+  'Scheduler',
+  'Slot',
+  'Schedd',
+  'Collector',
+  'slot1@host',
+  '1.0',
+  '4294967296.0',
+  '$(ENV)',
+  '%s%s%n',
+  '__proto__',
+  'constructor',
+  'x'.repeat(70_000),
+  '{'.repeat(5000),
+  '('.repeat(300) + '1' + ')'.repeat(300),
 ];
 
 /**
@@ -52,7 +94,16 @@ export const REDOS_CONSTRAINT = 'regexp("(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 
 const int64s = fc.oneof(
   fc.integer({ min: -3, max: 20 }).map(BigInt),
-  fc.constantFrom(-1n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n, 2n ** 53n + 1n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 64n - 1n),
+  fc.constantFrom(
+    -1n,
+    2n ** 31n - 1n,
+    2n ** 31n,
+    2n ** 32n,
+    2n ** 53n + 1n,
+    2n ** 63n - 1n,
+    -(2n ** 63n),
+    2n ** 64n - 1n,
+  ),
   fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
 );
 let hostile = [...HOSTILE_STRINGS, REDOS_CONSTRAINT];
@@ -60,12 +111,16 @@ let hostile = [...HOSTILE_STRINGS, REDOS_CONSTRAINT];
 export function skipKnownIssues(skip: boolean): void {
   hostile = skip ? [...HOSTILE_STRINGS] : [...HOSTILE_STRINGS, REDOS_CONSTRAINT];
 }
-const stringBytes = () => fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom(...hostile).map((s) => [...Buffer.from(s)]) },
-  { weight: 2, arbitrary: fc.string({ maxLength: 20 }).map((s) => [...Buffer.from(s)]) },
-  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 20 }).map((b) => [...b]) }, // invalid UTF-8
-  { weight: 1, arbitrary: fc.constantFrom([0xc3], [0xff, 0xfe], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80]).map((b) => [...b]) },
-);
+const stringBytes = () =>
+  fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...hostile).map((s) => [...Buffer.from(s)]) },
+    { weight: 2, arbitrary: fc.string({ maxLength: 20 }).map((s) => [...Buffer.from(s)]) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 20 }).map((b) => [...b]) }, // invalid UTF-8
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom([0xc3], [0xff, 0xfe], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80]).map((b) => [...b]),
+    },
+  );
 
 /** One field's encoding with a value of its declared type (or of no type: a random wire type). */
 function fieldArb(f: FieldDesc, types: Map<string, MessageDesc>, depth: number): fc.Arbitrary<number[]> {
@@ -108,15 +163,30 @@ function fieldArb(f: FieldDesc, types: Map<string, MessageDesc>, depth: number):
       break;
     case 'TYPE_MESSAGE': {
       const sub = types.get(f.typeName);
-      value = (depth > 0 && sub ? messageArb(sub, types, depth - 1) : fc.constant([] as number[])).map((b) => lenDelimited(n, b));
+      value = (depth > 0 && sub ? messageArb(sub, types, depth - 1) : fc.constant([] as number[])).map((b) =>
+        lenDelimited(n, b),
+      );
       break;
     }
     default:
       value = fc.constant([]);
   }
   // packed repeated numbers: one length-delimited run
-  if (f.label === 'LABEL_REPEATED' && f.type !== 'TYPE_STRING' && f.type !== 'TYPE_BYTES' && f.type !== 'TYPE_MESSAGE') {
-    value = fc.oneof(value, fc.array(int64s, { maxLength: 8 }).map((vs) => lenDelimited(n, vs.flatMap((v) => varint(v)))));
+  if (
+    f.label === 'LABEL_REPEATED' &&
+    f.type !== 'TYPE_STRING' &&
+    f.type !== 'TYPE_BYTES' &&
+    f.type !== 'TYPE_MESSAGE'
+  ) {
+    value = fc.oneof(
+      value,
+      fc.array(int64s, { maxLength: 8 }).map((vs) =>
+        lenDelimited(
+          n,
+          vs.flatMap((v) => varint(v)),
+        ),
+      ),
+    );
   }
   return fc.oneof({ weight: 8, arbitrary: value }, { weight: 1, arbitrary: wrongType(n) });
 }
@@ -139,7 +209,10 @@ export function messageArb(m: MessageDesc, types: Map<string, MessageDesc>, dept
     const count = f.label === 'LABEL_REPEATED' ? fc.integer({ min: 0, max: 4 }) : fc.integer({ min: 0, max: 1 });
     return fc.tuple(count, fc.array(one, { minLength: 4, maxLength: 4 })).map(([c, xs]) => xs.slice(0, c).flat());
   });
-  const unknown = fc.array(fc.tuple(fc.constantFrom(15, 16, 100, 2 ** 29 - 1, 19000), fc.nat()).chain(([n]) => wrongType(n)), { maxLength: 2 });
+  const unknown = fc.array(
+    fc.tuple(fc.constantFrom(15, 16, 100, 2 ** 29 - 1, 19000), fc.nat()).chain(([n]) => wrongType(n)),
+    { maxLength: 2 },
+  );
   return fc.tuple(fc.tuple(...fields), unknown, fc.boolean()).map(([fs, u, shuffle]) => {
     const parts = [...fs, ...u];
     if (shuffle) parts.reverse();
@@ -151,15 +224,17 @@ export function messageArb(m: MessageDesc, types: Map<string, MessageDesc>, dept
 const structural = fc.oneof(
   fc.uint8Array({ maxLength: 256 }).map((b) => [...b]),
   fc.integer({ min: 1, max: 15 }).chain((n) =>
-    fc.constantFrom(
-      [...tag(n, 2), ...varint(2n ** 31n - 1n), 1, 2, 3], // a length far past the end
-      [...tag(n, 2), ...varint(2n ** 64n - 1n)], // a length that is not a number JS can hold
-      [...tag(n, 2), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // an overlong varint
-      [...tag(n, 0), 0x80], // a varint that never ends
-      [...tag(n, 3)], // a group that never ends
-      [...tag(n, 4)], // an end-group with no start
-      [0], // field 0
-    ).map((b) => [...b]),
+    fc
+      .constantFrom(
+        [...tag(n, 2), ...varint(2n ** 31n - 1n), 1, 2, 3], // a length far past the end
+        [...tag(n, 2), ...varint(2n ** 64n - 1n)], // a length that is not a number JS can hold
+        [...tag(n, 2), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // an overlong varint
+        [...tag(n, 0), 0x80], // a varint that never ends
+        [...tag(n, 3)], // a group that never ends
+        [...tag(n, 4)], // an end-group with no start
+        [0], // field 0
+      )
+      .map((b) => [...b]),
   ),
   // deep nesting: sub-messages inside field 1, or groups, thousands deep
   fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 50, max: 20_000 })).map(([n, d]) => {
@@ -167,12 +242,16 @@ const structural = fc.oneof(
     for (let i = 0; i < Math.min(d, 2000); i++) body = lenDelimited(n, body);
     return body;
   }),
-  fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 100, max: 100_000 })).map(([n, d]) => [
-    ...Array.from({ length: d }, () => tag(n, 3)).flat(),
-    ...Array.from({ length: d }, () => tag(n, 4)).flat(),
-  ]),
+  fc
+    .tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 100, max: 100_000 }))
+    .map(([n, d]) => [
+      ...Array.from({ length: d }, () => tag(n, 3)).flat(),
+      ...Array.from({ length: d }, () => tag(n, 4)).flat(),
+    ]),
   // many repeats of one field
-  fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1000, max: 100_000 })).map(([n, k]) => Array.from({ length: k }, () => lenDelimited(n, [0x61])).flat()),
+  fc
+    .tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1000, max: 100_000 }))
+    .map(([n, k]) => Array.from({ length: k }, () => lenDelimited(n, [0x61])).flat()),
 );
 
 /** Bodies for one method: plausible, structural, and mutations (truncation, flips, splices) of plausible ones. */
@@ -187,7 +266,11 @@ export function bodyArb(m: MessageDesc, types: Map<string, MessageDesc>): fc.Arb
     return [...b, ...b.slice(at)];
   });
   return fc
-    .oneof({ weight: 5, arbitrary: plausible }, { weight: 2, arbitrary: structural }, { weight: 3, arbitrary: mutatedBody })
+    .oneof(
+      { weight: 5, arbitrary: plausible },
+      { weight: 2, arbitrary: structural },
+      { weight: 3, arbitrary: mutatedBody },
+    )
     .map((b) => Buffer.from(b));
 }
 
@@ -200,7 +283,8 @@ export function messageTypes(pkg: Record<string, unknown>, prefix = '.dsched.v1'
   };
   for (const [k, v] of Object.entries(pkg)) {
     const def = v as { format?: string; type?: MessageDesc };
-    if (def && typeof def === 'object' && def.format?.startsWith('Protocol Buffer') && def.type) add(`${prefix}.${k}`, def.type);
+    if (def && typeof def === 'object' && def.format?.startsWith('Protocol Buffer') && def.type)
+      add(`${prefix}.${k}`, def.type);
   }
   return out;
 }

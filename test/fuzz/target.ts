@@ -47,6 +47,12 @@ export function signature(e: unknown): string {
     .split('\n')
     .slice(1)
     .find((l) => /grammar\/|lib\/|daemons\//.test(l) && !l.includes('node_modules'));
-  const where = frame ? frame.trim().replace(/^at /, '').replace(/:\d+\)?$/, '').replace(/.*\/(grammar|lib|daemons)\//, '$1/') : '';
+  const where = frame
+    ? frame
+        .trim()
+        .replace(/^at /, '')
+        .replace(/:\d+\)?$/, '')
+        .replace(/.*\/(grammar|lib|daemons)\//, '$1/')
+    : '';
   return `${e.name}: ${msg}${where ? ` @ ${where}` : ''}`;
 }

@@ -45,7 +45,14 @@ while (i < job.end) {
     if (!o.ok) {
       const first = !seen.has(o.signature);
       seen.add(o.signature);
-      await send({ type: 'crash', index: i, signature: o.signature, message: o.message, stack: first ? o.stack : undefined, input: first ? minimize(t, input, o.signature) : undefined });
+      await send({
+        type: 'crash',
+        index: i,
+        signature: o.signature,
+        message: o.message,
+        stack: first ? o.stack : undefined,
+        input: first ? minimize(t, input, o.signature) : undefined,
+      });
     }
   }
   mark.writeDoubleLE(-1, 0);

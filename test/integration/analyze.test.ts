@@ -16,7 +16,10 @@ describe('analyze', () => {
     const submit = (f: string) => pool.submit(f);
     big = await submit('big.sub');
     fits = await submit('fits.sub');
-    await pool.waitFor('the fitting job to run', async () => (await pool.json('dq', [String(fits)]))[0]?.JobStatus === 2);
+    await pool.waitFor(
+      'the fitting job to run',
+      async () => (await pool.json('dq', [String(fits)]))[0]?.JobStatus === 2,
+    );
   });
   after(async () => {
     await pool?.stop();
@@ -26,13 +29,16 @@ describe('analyze', () => {
     const [ad] = await pool.json('dq', [String(big)]);
     assert.equal(ad!.JobStatus, 1);
     // the negotiator advertises itself a moment after the pool starts: asked again until it has
-    const r = await pool.waitFor('dq -analyze to find the negotiator and the running job\'s slot', async () => {
+    const r = await pool.waitFor("dq -analyze to find the negotiator and the running job's slot", async () => {
       const x = await pool.run('dq', ['-analyze', `${big}.0`]);
       return /^Fair share: submitter /m.test(x.stdout) && /^Slots in the pool: 2 /m.test(x.stdout) ? x : undefined;
     });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^-- Job ${big}\\.0 \\(\\S+\\): Idle for `, 'm'));
-    assert.match(r.stdout, /^Why: no slot matches its Requirements; clause \[\d\] TARGET\.Memory >= RequestMemory rules out the most\.$/m);
+    assert.match(
+      r.stdout,
+      /^Why: no slot matches its Requirements; clause \[\d\] TARGET\.Memory >= RequestMemory rules out the most\.$/m,
+    );
     assert.match(r.stdout, /^ +\[\d\] +0 TARGET\.Memory >= RequestMemory +<- rules out the most \(1\)$/m);
     assert.match(r.stdout, /^ +0 match the job's Requirements$/m);
     assert.match(r.stdout, /RequestMemory 64000 exceeds the largest slot \(TotalMemory 4096\)/);

@@ -34,7 +34,10 @@ describe('a queue of twenty thousand jobs', () => {
     assert.equal(nobatch.code, 0, nobatch.stderr);
     assert.equal(nobatch.stdout.split('\n').filter((l) => l.startsWith(`${cluster}.`)).length, JOBS);
     const totals = await pool.run('dq', ['-totals']);
-    assert.match(totals.stdout, new RegExp(`Total for query: ${JOBS} jobs; 0 completed, 0 removed, 0 idle, 0 running, ${JOBS} held, 0 suspended`));
+    assert.match(
+      totals.stdout,
+      new RegExp(`Total for query: ${JOBS} jobs; 0 completed, 0 removed, 0 idle, 0 running, ${JOBS} held, 0 suspended`),
+    );
     assert.match(totals.stdout, new RegExp(`Total for all users: ${JOBS} jobs;`));
   });
 
@@ -81,12 +84,21 @@ describe('a queue of twenty thousand jobs', () => {
       const lines = r.stdout.trim().split('\n');
       return lines.length === JOBS ? lines : undefined;
     });
-    assert.ok(hist.every((l) => / 3$/.test(l)), 'every job was removed');
+    assert.ok(
+      hist.every((l) => / 3$/.test(l)),
+      'every job was removed',
+    );
 
     // removed jobs did not succeed: dwait says so for each one, and exits 1
     const wait = await pool.run('dwait', [...ids, '-wait', '60']);
     assert.equal(wait.code, 1, wait.stderr);
-    assert.equal(wait.stdout.trim().split('\n').filter((l) => /was removed/.test(l)).length, JOBS);
+    assert.equal(
+      wait.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => /was removed/.test(l)).length,
+      JOBS,
+    );
     const byLog = await pool.run('dwait', ['held.log', '-wait', '60']);
     assert.equal(byLog.code, 1, byLog.stderr);
     assert.doesNotMatch(byLog.stderr, /too large/i);

@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DIST, ROOT } from './harness/pool.js';
 
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  bin: Record<string, string>;
+};
 // a home with no pool: a command that gets past its options says the pool is not running
 const home = mkdtempSync(join(tmpdir(), 'dsched-cli-'));
 
@@ -82,7 +85,19 @@ describe('command line', () => {
     const join_ = run('dsched', ['join', 'central:9618', 'not-a-token']);
     assert.equal(join_.code, 2);
     assert.match(join_.stderr, /that is not a join token/);
-    for (const sub of ['start', 'stop', 'status', 'reconfig', 'config', 'token', 'join', 'revoke', 'completion', 'shims', 'schedd']) {
+    for (const sub of [
+      'start',
+      'stop',
+      'status',
+      'reconfig',
+      'config',
+      'token',
+      'join',
+      'revoke',
+      'completion',
+      'shims',
+      'schedd',
+    ]) {
       const h = run('dsched', [sub, '--help']);
       assert.equal(h.code, 0, `dsched ${sub} --help: ${h.stderr}`);
       assert.match(h.stdout, new RegExp(`^dsched ${sub}\\b`, 'm'));
@@ -104,11 +119,18 @@ describe('command line', () => {
     mkdirSync(bin);
     for (const cmd of Object.keys(pkg.bin)) symlinkSync(join(DIST, 'cli', `${cmd}.js`), join(bin, cmd));
     const complete = (words: string) =>
-      spawnSync('bash', ['-c', `eval "$COMPLETION"; COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _dsched_complete; printf '%s\\n' "\${COMPREPLY[@]}"`], {
-        env: { ...process.env, COMPLETION: c.stdout, DSCHED_HOME: home, PATH: `${bin}:${process.env.PATH}` },
-        encoding: 'utf8',
-        timeout: 30_000,
-      }).stdout.split('\n');
+      spawnSync(
+        'bash',
+        [
+          '-c',
+          `eval "$COMPLETION"; COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _dsched_complete; printf '%s\\n' "\${COMPREPLY[@]}"`,
+        ],
+        {
+          env: { ...process.env, COMPLETION: c.stdout, DSCHED_HOME: home, PATH: `${bin}:${process.env.PATH}` },
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      ).stdout.split('\n');
     assert.deepEqual(complete('dq -nob'), ['-nobatch', ''], 'HTCondor spelling for a single dash');
     assert.ok(complete('dq --con').includes('--constraint'));
     assert.ok(complete('dsched dr').includes('drain'));
@@ -119,7 +141,10 @@ describe('command line', () => {
 
   test('cli – dsubmit warns when a request names an attribute the job does not define', () => {
     writeFileSync(join(home, 'lots.sub'), 'executable = /bin/true\nrequest_memory = lots\nqueue\n');
-    writeFileSync(join(home, 'fine.sub'), 'executable = /bin/true\nrequest_memory = ifThenElse(MemoryUsage =!= undefined, MemoryUsage * 2, 2048)\nqueue\n');
+    writeFileSync(
+      join(home, 'fine.sub'),
+      'executable = /bin/true\nrequest_memory = ifThenElse(MemoryUsage =!= undefined, MemoryUsage * 2, 2048)\nqueue\n',
+    );
     const r = run('dsubmit', ['--dry-run', 'lots.sub']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /warning: request_memory = lots: RequestMemory uses lots, which the job does not define/);
@@ -127,12 +152,19 @@ describe('command line', () => {
     assert.doesNotMatch(f.stderr, /warning/);
     assert.match(run('dsubmit', ['--dry-run', 'fine.sub']).stdout, /^RequestMemory = ifThenElse/m);
     writeFileSync(join(home, 'plain.sub'), 'executable = /bin/true\nqueue\n');
-    assert.match(run('dsubmit', ['--dry-run', 'plain.sub']).stdout, /^RequestMemory = 1024$/m, 'the documented default (docs/submit.md)');
+    assert.match(
+      run('dsubmit', ['--dry-run', 'plain.sub']).stdout,
+      /^RequestMemory = 1024$/m,
+      'the documented default (docs/submit.md)',
+    );
   });
 
   test('cli – scripts/man.mjs makes a man page per command from its --help', () => {
     const dir = join(home, 'man');
-    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'man.mjs'), dir], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'man.mjs'), dir], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     for (const cmd of Object.keys(pkg.bin)) assert.ok(existsSync(join(dir, 'man1', `${cmd}.1`)), cmd);
     const dq = readFileSync(join(dir, 'man1', 'dq.1'), 'utf8');

@@ -2,7 +2,16 @@
 // next ones, made again when it does not fit, and never needed for a command to work.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -17,7 +26,12 @@ function dryRun(cacheHome: string, extra: NodeJS.ProcessEnv = {}) {
   const env: NodeJS.ProcessEnv = { ...process.env, DSCHED_HOME: work, XDG_CACHE_HOME: cacheHome, ...extra };
   delete env.DSCHED_CODE_CACHE;
   Object.assign(env, extra);
-  const r = spawnSync(process.execPath, [join(DIST, 'cli', 'dsubmit.js'), '--dry-run', 'job.sub'], { cwd: work, env, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [join(DIST, 'cli', 'dsubmit.js'), '--dry-run', 'job.sub'], {
+    cwd: work,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^Cmd = "\/bin\/true"$/m);
 }
@@ -55,7 +69,10 @@ describe('command code cache', () => {
     const [file] = cacheFiles(home);
     const data = readFileSync(file!);
     const headerEnd = data.indexOf(10) + 1;
-    assert.match(data.subarray(0, headerEnd).toString('latin1'), /^dsched-code-cache [0-9a-f]{20} \d+ \/.*\/dist\/cli\/bundles\/dsubmit\.cjs\n$/);
+    assert.match(
+      data.subarray(0, headerEnd).toString('latin1'),
+      /^dsched-code-cache [0-9a-f]{20} \d+ \/.*\/dist\/cli\/bundles\/dsubmit\.cjs\n$/,
+    );
     // V8's data garbled after our header: node refuses it, the command compiles its bundle and writes a new one
     data.fill(7, headerEnd);
     writeFileSync(file!, data);
@@ -75,15 +92,17 @@ describe('command code cache', () => {
     const v8 = readFileSync(file!).subarray(readFileSync(file!).indexOf(10) + 1);
     const other = (tag: string, bundle: string) => {
       const f = join(dir, `dsubmit-${tag}-00000000000000000000-x64-v0.bin`);
-      writeFileSync(f, Buffer.concat([Buffer.from(`dsched-code-cache 00000000000000000000 1 ${bundle}\n`), v8]), { mode: 0o600 });
+      writeFileSync(f, Buffer.concat([Buffer.from(`dsched-code-cache 00000000000000000000 1 ${bundle}\n`), v8]), {
+        mode: 0o600,
+      });
       return f;
     };
     const gone = other('0000dead', join(work, 'removed-install', 'dist', 'cli', 'bundles', 'dsubmit.cjs'));
     const kept = other('0000beef', join(work, 'job.sub')); // any file that exists stands for another install
     rmSync(file!); // the next run writes its cache again, and looks at the others then
     dryRun(home);
-    assert.equal(existsSync(gone), false, 'the removed copy\'s cache is dropped');
-    assert.equal(existsSync(kept), true, 'another copy\'s cache is kept');
+    assert.equal(existsSync(gone), false, "the removed copy's cache is dropped");
+    assert.equal(existsSync(kept), true, "another copy's cache is kept");
   });
 
   test('code cache – commands that talk to a pool work the same from their cache (import() of built-ins, held jobs, totals)', async () => {
@@ -114,7 +133,12 @@ describe('command code cache', () => {
     const run = (args: string[]) => {
       const env: NodeJS.ProcessEnv = { ...process.env, DSCHED_HOME: work, XDG_CACHE_HOME: home };
       delete env.DSCHED_CODE_CACHE;
-      const r = spawnSync(process.execPath, [join(DIST, 'cli', 'dsubmit.js'), ...args], { cwd: work, env, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(process.execPath, [join(DIST, 'cli', 'dsubmit.js'), ...args], {
+        cwd: work,
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       assert.equal(r.status, 0, r.stderr);
       return r.stdout;
     };

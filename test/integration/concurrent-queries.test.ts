@@ -44,18 +44,25 @@ describe('concurrent queries', () => {
     assert.equal(later[0]!.ClusterId, added);
   });
 
-  test('another user reading the same ads at once sees them without their private attributes', { skip: !asRoot && 'needs root (runs dq as uid 65534)' }, async () => {
-    const [owner, other] = await Promise.all([pool.run('dq', ['-json', String(cluster)]), pool.run('dq', ['-json', String(cluster)], NOBODY)]);
-    assert.equal(owner.code, 0, owner.stderr);
-    assert.equal(other.code, 0, other.stderr);
-    const mine = JSON.parse(owner.stdout) as Array<Record<string, unknown>>;
-    const theirs = JSON.parse(other.stdout) as Array<Record<string, unknown>>;
-    assert.equal(theirs.length, JOBS);
-    assert.equal(mine[0]!.Environment, 'TOKEN=secret');
-    for (const [i, ad] of theirs.entries()) {
-      assert.equal(ad.Environment, undefined);
-      const { Environment: _, ...rest } = mine[i]!;
-      assert.deepEqual(ad, rest);
-    }
-  });
+  test(
+    'another user reading the same ads at once sees them without their private attributes',
+    { skip: !asRoot && 'needs root (runs dq as uid 65534)' },
+    async () => {
+      const [owner, other] = await Promise.all([
+        pool.run('dq', ['-json', String(cluster)]),
+        pool.run('dq', ['-json', String(cluster)], NOBODY),
+      ]);
+      assert.equal(owner.code, 0, owner.stderr);
+      assert.equal(other.code, 0, other.stderr);
+      const mine = JSON.parse(owner.stdout) as Array<Record<string, unknown>>;
+      const theirs = JSON.parse(other.stdout) as Array<Record<string, unknown>>;
+      assert.equal(theirs.length, JOBS);
+      assert.equal(mine[0]!.Environment, 'TOKEN=secret');
+      for (const [i, ad] of theirs.entries()) {
+        assert.equal(ad.Environment, undefined);
+        const { Environment: _, ...rest } = mine[i]!;
+        assert.deepEqual(ad, rest);
+      }
+    },
+  );
 });

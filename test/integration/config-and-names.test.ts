@@ -18,13 +18,26 @@ describe('config and names', () => {
   });
 
   test('config – a new START expression and a label show in dstatus after an edit, without a restart', async () => {
-    appendFileSync(join(pool.home, 'config'), 'STARTD_ATTRS = Labels = "gpu,learner"\nSTART = (TARGET.Owner =!= "nobody")\n');
-    const slot = await pool.waitFor('the label to appear', async () => {
-      const s = await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']);
-      return s[0]?.Labels === 'gpu,learner' ? s[0] : undefined;
-    }, 60_000);
+    appendFileSync(
+      join(pool.home, 'config'),
+      'STARTD_ATTRS = Labels = "gpu,learner"\nSTART = (TARGET.Owner =!= "nobody")\n',
+    );
+    const slot = await pool.waitFor(
+      'the label to appear',
+      async () => {
+        const s = await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']);
+        return s[0]?.Labels === 'gpu,learner' ? s[0] : undefined;
+      },
+      60_000,
+    );
     assert.match(String(slot.Start), /nobody/);
-    const r = await pool.run('dstatus', ['-af', 'Name', 'Labels', '-constraint', 'stringListMember("learner", Labels)']);
+    const r = await pool.run('dstatus', [
+      '-af',
+      'Name',
+      'Labels',
+      '-constraint',
+      'stringListMember("learner", Labels)',
+    ]);
     assert.match(r.stdout, /gpu,learner/);
   });
 
@@ -37,7 +50,9 @@ describe('config and names', () => {
     assert.equal(none.stdout.trim(), '', 'an unknown name selects nothing (it used to list the whole pool)');
     pool.file('busy.sub', 'executable = /bin/sleep\narguments = 300\nqueue\n');
     const c = await pool.submit('busy.sub');
-    const running = await pool.waitFor('the job to run', async () => (await pool.json('dq', [String(c)])).find((j) => j.JobStatus === 2));
+    const running = await pool.waitFor('the job to run', async () =>
+      (await pool.json('dq', [String(c)])).find((j) => j.JobStatus === 2),
+    );
     const claimed = (await pool.run('dstatus', ['-claimed', '-af', 'Name'])).stdout.trim().split('\n');
     assert.deepEqual(claimed, [String(running.RemoteHost)]);
     const avail = (await pool.run('dstatus', [String(pslot.Machine), '-avail', '-af', 'Name'])).stdout;
@@ -59,7 +74,10 @@ describe('config and names', () => {
     const name = String(slot.StartdName);
     const d = await pool.run('dsched', ['drain', name, '-reason', 'kernel upgrade']);
     assert.equal(d.code, 0, d.stderr);
-    await pool.waitFor('the slot to show Drained', async () => (await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']))[0]?.State === 'Drained');
+    await pool.waitFor(
+      'the slot to show Drained',
+      async () => (await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']))[0]?.State === 'Drained',
+    );
     pool.file('drain.sub', 'executable = /bin/echo\narguments = after drain\noutput = drain.out\nqueue\n');
     const r = await pool.run('dsubmit', ['drain.sub']);
     const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
@@ -77,11 +95,21 @@ describe('config and names', () => {
     cpSync(join(pool.home, 'host'), join(other, 'host'), { recursive: true });
     const collector = pool.daemonAddress('collector');
     const first = (await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']))[0]!;
-    writeFileSync(join(other, 'config'), `COLLECTOR_HOST = ${collector}\nSTARTD_NAME = ${String(first.StartdName)}\nNUM_CPUS = 1\nUPDATE_INTERVAL = 1\n`);
-    const child = spawn(process.execPath, [join(DIST, 'cli', 'dsched.js'), 'startd'], { env: { ...pool.env, DSCHED_HOME: other }, stdio: 'ignore' });
+    writeFileSync(
+      join(other, 'config'),
+      `COLLECTOR_HOST = ${collector}\nSTARTD_NAME = ${String(first.StartdName)}\nNUM_CPUS = 1\nUPDATE_INTERVAL = 1\n`,
+    );
+    const child = spawn(process.execPath, [join(DIST, 'cli', 'dsched.js'), 'startd'], {
+      env: { ...pool.env, DSCHED_HOME: other },
+      stdio: 'ignore',
+    });
     try {
       const log = join(other, 'log', 'startd.log');
-      await pool.waitFor('the duplicate to be refused', () => existsSync(log) && /already in the pool/.test(readFileSync(log, 'utf8')), 20_000);
+      await pool.waitFor(
+        'the duplicate to be refused',
+        () => existsSync(log) && /already in the pool/.test(readFileSync(log, 'utf8')),
+        20_000,
+      );
       await sleep(1500);
       const slots = await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']);
       assert.equal(slots.length, 1, 'the pool still has one machine of that name');

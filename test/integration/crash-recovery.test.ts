@@ -14,7 +14,10 @@ describe('crash recovery', () => {
   });
 
   test('schedd – kill -9 right after a submit is acknowledged loses no job', async () => {
-    pool.file('ten.sub', `executable = /bin/sh\narguments = "-c 'echo done $(Process)'"\noutput = ten.$(Process).out\nqueue 10\n`);
+    pool.file(
+      'ten.sub',
+      `executable = /bin/sh\narguments = "-c 'echo done $(Process)'"\noutput = ten.$(Process).out\nqueue 10\n`,
+    );
     const before = pool.daemonPid('schedd');
     const r = await pool.run('dsubmit', ['ten.sub']);
     assert.equal(r.code, 0, r.stderr);
@@ -30,7 +33,10 @@ describe('crash recovery', () => {
   });
 
   test('schedd – kill -9 while a job runs: the job is reconnected, not run twice', async () => {
-    pool.file('long.sub', `executable = /bin/sh\narguments = "-c 'echo start >> runs.txt; sleep 4'"\nlog = long.log\nqueue\n`);
+    pool.file(
+      'long.sub',
+      `executable = /bin/sh\narguments = "-c 'echo start >> runs.txt; sleep 4'"\nlog = long.log\nqueue\n`,
+    );
     const r = await pool.run('dsubmit', ['long.sub']);
     const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
     await pool.waitFor('the job to start', () => pool.exists('runs.txt'));
@@ -44,7 +50,10 @@ describe('crash recovery', () => {
   });
 
   test('collector and negotiator – kill -9 of each with jobs queued: they come back and every job runs once', async () => {
-    pool.file('four.sub', `executable = /bin/sh\narguments = "-c 'echo ran $(Process) >> four.txt'"\nhold = true\nqueue 4\n`);
+    pool.file(
+      'four.sub',
+      `executable = /bin/sh\narguments = "-c 'echo ran $(Process) >> four.txt'"\nhold = true\nqueue 4\n`,
+    );
     const cluster = await pool.submit('four.sub');
     for (const daemon of ['collector', 'negotiator']) {
       const pid = pool.daemonPid(daemon);
@@ -54,7 +63,10 @@ describe('crash recovery', () => {
     const r = await pool.run('drelease', [String(cluster)]);
     assert.equal(r.code, 0, r.stderr);
     const hist = await pool.waitForHistory(cluster, 4);
-    assert.deepEqual(hist.map((a) => a.ExitCode), [0, 0, 0, 0]);
+    assert.deepEqual(
+      hist.map((a) => a.ExitCode),
+      [0, 0, 0, 0],
+    );
     assert.deepEqual(pool.read('four.txt').trim().split('\n').sort(), ['ran 0', 'ran 1', 'ran 2', 'ran 3']);
   });
 
@@ -67,7 +79,10 @@ describe('crash recovery', () => {
     const factor = await pool.waitFor('the restarted negotiator to answer', async () => {
       const r = await pool.run('duserprio', ['-allusers', '-json']);
       if (r.code !== 0) return undefined;
-      return (JSON.parse(r.stdout) as Array<{ name: string; priority_factor: number }>).find((s) => s.name === 'heavy@pool')?.priority_factor ?? -1;
+      return (
+        (JSON.parse(r.stdout) as Array<{ name: string; priority_factor: number }>).find((s) => s.name === 'heavy@pool')
+          ?.priority_factor ?? -1
+      );
     });
     assert.equal(factor, 25);
   });

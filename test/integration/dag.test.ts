@@ -20,7 +20,10 @@ describe('dag', () => {
   });
 
   async function runDag(dir: string, dag: string, args: string[] = []) {
-    const r = await pool.run('dsubmit-dag', [...args, '--wait', dag], { cwd: join(pool.work, dir), timeoutMs: 120_000 });
+    const r = await pool.run('dsubmit-dag', [...args, '--wait', dag], {
+      cwd: join(pool.work, dir),
+      timeoutMs: 120_000,
+    });
     return r;
   }
   function sub(dir: string, name: string, text: string, mode = 0o644) {
@@ -34,21 +37,36 @@ describe('dag', () => {
     const d = 'diamond';
     // the seed's DAG file, verbatim
     pool.file('diamond/.keep', '');
-    sub(d, 'simple.dag', '# Simple Condor DAG file\nJOB A a.job\nJOB B b.job\nJOB C c.job\nJOB D d.job\n\nPARENT A CHILD B C\nPARENT B C CHILD D \n');
+    sub(
+      d,
+      'simple.dag',
+      '# Simple Condor DAG file\nJOB A a.job\nJOB B b.job\nJOB C c.job\nJOB D d.job\n\nPARENT A CHILD B C\nPARENT B C CHILD D \n',
+    );
     for (const n of ['a', 'b', 'c', 'd']) sub(d, `${n}.job`, nodeJob(n.toUpperCase()));
     const r = await runDag(d, 'simple.dag');
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /succeeded: 4\/4 nodes done/);
     const lines = pool.read(`${d}/order.txt`).trim().split('\n');
     const at = (l: string) => lines.indexOf(l);
-    assert.ok(at('end A') < at('start B') && at('end A') < at('start C') && at('end B') < at('start D') && at('end C') < at('start D'), lines.join(' | '));
+    assert.ok(
+      at('end A') < at('start B') &&
+        at('end A') < at('start C') &&
+        at('end B') < at('start D') &&
+        at('end C') < at('start D'),
+      lines.join(' | '),
+    );
   });
 
   test('dag – a failing node is retried (RETRY 2) and its POST script decides; descendants of a failure never run', async () => {
     const d = 'retry';
     mkdir(d);
     // fails twice, succeeds on the third try (the attempt count lives in a file)
-    sub(d, 'flaky.sh', '#!/bin/sh\nn=$(cat tries 2>/dev/null || echo 0); n=$((n+1)); echo $n > tries\n[ $n -ge 3 ]\n', 0o755);
+    sub(
+      d,
+      'flaky.sh',
+      '#!/bin/sh\nn=$(cat tries 2>/dev/null || echo 0); n=$((n+1)); echo $n > tries\n[ $n -ge 3 ]\n',
+      0o755,
+    );
     sub(d, 'post.sh', '#!/bin/sh\necho "post $1 retry=$2 return=$3" >> post.txt\nexit $3\n', 0o755);
     sub(d, 'flaky.sub', `executable = flaky.sh\nlog = nodes.log\nqueue\n`);
     sub(d, 'never.sub', nodeJob('NEVER'));
@@ -62,7 +80,10 @@ describe('dag', () => {
     const r = await runDag(d, 'retry.dag');
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.equal(pool.read(`${d}/tries`).trim(), '3');
-    assert.equal(pool.read(`${d}/post.txt`), 'post F retry=0 return=1\npost F retry=1 return=1\npost F retry=2 return=0\n');
+    assert.equal(
+      pool.read(`${d}/post.txt`),
+      'post F retry=0 return=1\npost F retry=1 return=1\npost F retry=2 return=0\n',
+    );
     const order = pool.read(`${d}/order.txt`);
     assert.match(order, /end INDEP/);
     assert.doesNotMatch(order, /NEVER/);
@@ -94,7 +115,11 @@ describe('dag', () => {
     sub(d, 'm.dag', 'JOB A a.sub\nSCRIPT PRE A no-such-pre.sh $JOB\n');
     const r = await runDag(d, 'm.dag');
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /0\/1 nodes done, 1 failed .*\n {2}why: \S*m\.dag\.dagman\.out$/m, 'the summary points at the log that says why');
+    assert.match(
+      r.stdout,
+      /0\/1 nodes done, 1 failed .*\n {2}why: \S*m\.dag\.dagman\.out$/m,
+      'the summary points at the log that says why',
+    );
     const out = pool.read(`${d}/m.dag.dagman.out`);
     const path = join(pool.work, d, 'no-such-pre.sh');
     assert.ok(out.includes(`PRE script of node A failed: ${path}: No such file or directory (exit status 127)`), out);
@@ -132,7 +157,11 @@ describe('dag', () => {
     sub(d, 'finder.sub', nodeJob('FINDER', 'sleep 1; exit 3'));
     sub(d, 'slow.sub', nodeJob('SLOW', 'sleep 60'));
     sub(d, 'after.sub', nodeJob('AFTER'));
-    sub(d, 'a.dag', 'JOB FINDER finder.sub\nJOB SLOW slow.sub\nJOB AFTER after.sub\nPARENT FINDER CHILD AFTER\nABORT-DAG-ON FINDER 3 RETURN 0\n');
+    sub(
+      d,
+      'a.dag',
+      'JOB FINDER finder.sub\nJOB SLOW slow.sub\nJOB AFTER after.sub\nPARENT FINDER CHILD AFTER\nABORT-DAG-ON FINDER 3 RETURN 0\n',
+    );
     const r = await runDag(d, 'a.dag');
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const order = pool.read(`${d}/order.txt`);
@@ -145,9 +174,17 @@ describe('dag', () => {
   test('dag – VARS reach the node submit file; PRE_SKIP skips a node whose PRE script says so', async () => {
     const d = 'vars';
     mkdir(d);
-    sub(d, 'echo.sub', 'executable = /bin/echo\narguments = "$(greeting) from $(JOB)"\noutput = $(JOB).out\nlog = nodes.log\nqueue\n');
+    sub(
+      d,
+      'echo.sub',
+      'executable = /bin/echo\narguments = "$(greeting) from $(JOB)"\noutput = $(JOB).out\nlog = nodes.log\nqueue\n',
+    );
     sub(d, 'skip.sh', '#!/bin/sh\nexit 5\n', 0o755);
-    sub(d, 'v.dag', 'JOB X echo.sub\nVARS X greeting="hello world"\nJOB S echo.sub\nVARS S greeting="should not run"\nSCRIPT PRE S skip.sh\nPRE_SKIP S 5\nJOB Y echo.sub\nVARS Y greeting="after skip"\nPARENT S CHILD Y\n');
+    sub(
+      d,
+      'v.dag',
+      'JOB X echo.sub\nVARS X greeting="hello world"\nJOB S echo.sub\nVARS S greeting="should not run"\nSCRIPT PRE S skip.sh\nPRE_SKIP S 5\nJOB Y echo.sub\nVARS Y greeting="after skip"\nPARENT S CHILD Y\n',
+    );
     const r = await runDag(d, 'v.dag');
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(pool.read(`${d}/X.out`), 'hello world from X\n');
@@ -183,16 +220,28 @@ describe('dag', () => {
     const r = await pool.run('dsubmit-dag', ['l.dag'], { cwd: join(pool.work, d) });
     assert.equal(r.code, 0, r.stderr);
     const dag = Number(/cluster (\d+)/.exec(r.stdout)![1]);
-    await pool.waitFor('both nodes to run', async () => (await pool.json('dq', ['-allusers', '-constraint', `DAGManJobId == ${dag} && JobStatus == 2`])).length === 2 || undefined);
+    await pool.waitFor(
+      'both nodes to run',
+      async () =>
+        (await pool.json('dq', ['-allusers', '-constraint', `DAGManJobId == ${dag} && JobStatus == 2`])).length === 2 ||
+        undefined,
+    );
     const rm = await pool.run('drm', [String(dag)]);
     assert.equal(rm.code, 0, rm.stderr);
-    await pool.waitFor('the DAG and its nodes to leave the queue', async () => (await pool.json('dq', ['-allusers'])).length === 0 || undefined);
+    await pool.waitFor(
+      'the DAG and its nodes to leave the queue',
+      async () => (await pool.json('dq', ['-allusers'])).length === 0 || undefined,
+    );
     const hist = await pool.json('dhistory', ['-constraint', `DAGManJobId == ${dag} || ClusterId == ${dag}`]);
-    assert.ok(hist.length >= 3 && hist.every((a) => a.JobStatus === 3), JSON.stringify(hist.map((a) => [a.ClusterId, a.JobStatus])));
+    assert.ok(
+      hist.length >= 3 && hist.every((a) => a.JobStatus === 3),
+      JSON.stringify(hist.map((a) => [a.ClusterId, a.JobStatus])),
+    );
   });
 
   test('dag – the examples: split / run many / merge, and first success wins', async () => {
-    for (const ex of ['split-merge', 'first-success']) cpSync(join(ROOT, 'examples', ex), join(pool.work, ex), { recursive: true });
+    for (const ex of ['split-merge', 'first-success'])
+      cpSync(join(ROOT, 'examples', ex), join(pool.work, ex), { recursive: true });
     const sm = await runDag('split-merge', 'split-merge.dag');
     assert.equal(sm.code, 0, sm.stdout + sm.stderr);
     assert.equal(pool.read('split-merge/total.txt'), 'total 820\n');
@@ -209,15 +258,23 @@ describe('dag', () => {
     mkdir(d);
     const names = ['A', 'B', 'C', 'D', 'E', 'F'];
     for (const n of names) sub(d, `${n}.sub`, nodeJob(n, 'sleep 1'));
-    sub(d, 'c.dag', names.map((n) => `JOB ${n} ${n}.sub\n`).join('') + 'PARENT A CHILD B C\nPARENT B C CHILD D\nPARENT D CHILD E F\n');
+    sub(
+      d,
+      'c.dag',
+      names.map((n) => `JOB ${n} ${n}.sub\n`).join('') + 'PARENT A CHILD B C\nPARENT B C CHILD D\nPARENT D CHILD E F\n',
+    );
     const r = await pool.run('dsubmit-dag', ['c.dag'], { cwd: join(pool.work, d) });
     assert.equal(r.code, 0, r.stderr);
     const dag = Number(/cluster (\d+)/.exec(r.stdout)![1]);
-    await pool.waitFor('node B or C to start', () => pool.exists(`${d}/order.txt`) && /start [BC]/.test(pool.read(`${d}/order.txt`)));
+    await pool.waitFor(
+      'node B or C to start',
+      () => pool.exists(`${d}/order.txt`) && /start [BC]/.test(pool.read(`${d}/order.txt`)),
+    );
     process.kill(pool.daemonPid('schedd'), 'SIGKILL');
     const [ad] = await pool.waitForHistory(dag, 1, 120_000);
     assert.equal(ad!.ExitCode, 0, JSON.stringify(ad));
     const order = pool.read(`${d}/order.txt`).trim().split('\n');
-    for (const n of names) assert.equal(order.filter((l) => l === `start ${n}`).length, 1, `${n} ran once: ${order.join(' | ')}`);
+    for (const n of names)
+      assert.equal(order.filter((l) => l === `start ${n}`).length, 1, `${n} ran once: ${order.join(' | ')}`);
   });
 });

@@ -18,16 +18,31 @@ describe('dependencies', () => {
 
   test('depend – the seed diamond (dag.sh with qsub -W depend=afterok) runs A, then B and C, then D', async () => {
     // the seed's job.sh, recording when each node starts and ends
-    pool.file('job.sh', '#!/bin/bash\necho "start $PBS_JOBNAME" >> "$PBS_O_WORKDIR/order.txt"\nsleep 1\necho "end $PBS_JOBNAME" >> "$PBS_O_WORKDIR/order.txt"\n', 0o755);
+    pool.file(
+      'job.sh',
+      '#!/bin/bash\necho "start $PBS_JOBNAME" >> "$PBS_O_WORKDIR/order.txt"\nsleep 1\necho "end $PBS_JOBNAME" >> "$PBS_O_WORKDIR/order.txt"\n',
+      0o755,
+    );
     pool.file('dag.sh', readFileSync(join(ROOT, 'test', 'fixtures', 'submit', 'dag.sh'), 'utf8'), 0o755);
     const bin = join(pool.work, 'bin');
     mkdirSync(bin);
-    writeFileSync(join(bin, 'qsub'), `#!/bin/sh\nexec "${process.execPath}" "${join(DIST, 'cli', 'dsubmit.js')}" "$@"\n`);
+    writeFileSync(
+      join(bin, 'qsub'),
+      `#!/bin/sh\nexec "${process.execPath}" "${join(DIST, 'cli', 'dsubmit.js')}" "$@"\n`,
+    );
     chmodSync(join(bin, 'qsub'), 0o755);
-    const r = spawnSync('bash', ['dag.sh'], { cwd: pool.work, env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
+    const r = spawnSync('bash', ['dag.sh'], {
+      cwd: pool.work,
+      env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` },
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Submitted job D as \d+\.\S+/);
-    await pool.waitFor('all four jobs to finish', async () => (await pool.json('dhistory', [])).length >= 4 || undefined, 120_000);
+    await pool.waitFor(
+      'all four jobs to finish',
+      async () => (await pool.json('dhistory', [])).length >= 4 || undefined,
+      120_000,
+    );
     const lines = pool.read('order.txt').trim().split('\n');
     const at = (l: string) => lines.indexOf(l);
     assert.ok(at('end A') < at('start B') && at('end A') < at('start C'), lines.join(' | '));
@@ -56,7 +71,10 @@ describe('dependencies', () => {
     }
     const [okAd] = await pool.waitForHistory(ok, 1);
     assert.equal(okAd!.JobStatus, 3);
-    assert.match(String(okAd!.RemoveReason), new RegExp(`afterok:${failed} can never be satisfied: job ${failed}\\.0 exited with 3`));
+    assert.match(
+      String(okAd!.RemoveReason),
+      new RegExp(`afterok:${failed} can never be satisfied: job ${failed}\\.0 exited with 3`),
+    );
     await pool.waitForHistory(notok, 1);
     await pool.waitForHistory(any, 1);
     assert.equal(pool.read('notok.out'), 'notok\n');

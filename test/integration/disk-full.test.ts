@@ -24,13 +24,17 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
   });
 
   test('schedd – a full disk refuses submit, dhold, drelease, drm, dprio, dqedit and dsubmit-dag with DISK_FULL, keeps the queue, and recovers', async () => {
-    pool.file('held.sub', 'executable = /bin/echo\narguments = ran $(Process)\noutput = held.$(Process).out\nlog = held.log\nhold = true\nqueue 2\n');
+    pool.file(
+      'held.sub',
+      'executable = /bin/echo\narguments = ran $(Process)\noutput = held.$(Process).out\nlog = held.log\nhold = true\nqueue 2\n',
+    );
     pool.file('idle.sub', 'executable = /bin/true\nrequirements = false\nlog = idle.log\nqueue\n');
     pool.file('node.sub', 'executable = /bin/true\nlog = node.log\nqueue\n');
     pool.file('one.dag', 'JOB A node.sub\n');
     const held = await pool.submit('held.sub');
     const idle = await pool.submit('idle.sub');
-    const state = async () => (await pool.json('dq', [])).map((a) => `${a.ClusterId}.${a.ProcId}:${a.JobStatus}`).sort();
+    const state = async () =>
+      (await pool.json('dq', [])).map((a) => `${a.ClusterId}.${a.ProcId}:${a.JobStatus}`).sort();
     const before = await state();
     assert.deepEqual(before, [`${held}.0:5`, `${held}.1:5`, `${idle}.0:1`]);
     const logsBefore = [pool.read('held.log'), pool.read('idle.log')];
@@ -54,7 +58,11 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
       assert.doesNotMatch(r.stderr, /INTERNAL/);
     }
     assert.deepEqual(await state(), before, 'the queue is as it was');
-    assert.deepEqual([pool.read('held.log'), pool.read('idle.log')], logsBefore, 'no event was logged for a refused action');
+    assert.deepEqual(
+      [pool.read('held.log'), pool.read('idle.log')],
+      logsBefore,
+      'no event was logged for a refused action',
+    );
     assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd kept running');
     assert.equal((await pool.json('dq', [String(idle)]))[0]?.Edited, undefined, 'the refused edit changed nothing');
 
@@ -68,7 +76,10 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
       assert.equal(r.code, 0, `${cmd} ${args.join(' ')} after space was freed: ${r.stdout}${r.stderr}`);
     }
     const hist = await pool.waitForHistory(held, 2);
-    assert.deepEqual(hist.map((a) => a.ExitCode), [0, 0]);
+    assert.deepEqual(
+      hist.map((a) => a.ExitCode),
+      [0, 0],
+    );
     assert.equal(pool.read('held.0.out'), 'ran 0\n');
     const again = await pool.submit('held.sub', ['-a', 'hold=false']);
     assert.ok(again > idle);
@@ -82,7 +93,10 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
 
   test('schedd – a running DAG whose progress cannot be recorded keeps it until there is room, and the schedd keeps running', async () => {
     // the PRE script ends while the disk is full: the DAG's record of it cannot be written
-    pool.file('pre.sh', `#!/bin/sh\ntouch pre.started\ni=0; while [ ! -e pre.go ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done\n`);
+    pool.file(
+      'pre.sh',
+      `#!/bin/sh\ntouch pre.started\ni=0; while [ ! -e pre.go ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done\n`,
+    );
     chmodSync(join(pool.work, 'pre.sh'), 0o755);
     pool.file('dagnode.sub', 'executable = /bin/true\nlog = dagnode.log\nqueue\n');
     pool.file('pre.dag', 'JOB A dagnode.sub\nSCRIPT PRE A pre.sh\n');
@@ -96,7 +110,11 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
     fill(filler);
     try {
       writeFileSync(join(pool.work, 'pre.go'), '');
-      await pool.waitFor('the schedd to find it cannot record the DAG', () => existsSync(scheddLog) && readFileSync(scheddLog, 'utf8').includes('cannot record the progress of the DAGs'));
+      await pool.waitFor(
+        'the schedd to find it cannot record the DAG',
+        () =>
+          existsSync(scheddLog) && readFileSync(scheddLog, 'utf8').includes('cannot record the progress of the DAGs'),
+      );
       assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd kept running');
     } finally {
       rmSync(filler, { force: true });

@@ -48,15 +48,22 @@ describe('dtail', () => {
 
   test('dtail -maxbytes – the last bytes of a 20 GB sparse output, without reading the rest', async () => {
     const out = join(pool.work, 'big.out');
-    pool.file('big.sh', `#!/bin/sh\necho first\ntruncate -s 20G ${out}\necho last-line >> ${out}\ntouch ${join(pool.work, 'big-ready')}\nwhile [ ! -e ${step(3)} ]; do sleep 0.1; done\n`, 0o755);
+    pool.file(
+      'big.sh',
+      `#!/bin/sh\necho first\ntruncate -s 20G ${out}\necho last-line >> ${out}\ntouch ${join(pool.work, 'big-ready')}\nwhile [ ! -e ${step(3)} ]; do sleep 0.1; done\n`,
+      0o755,
+    );
     pool.file('big.sub', `executable = big.sh\noutput = ${out}\nqueue\n`);
     const cluster = await pool.submit('big.sub');
-    await pool.waitFor('the big output', async () => pool.exists('big-ready') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    await pool.waitFor(
+      'the big output',
+      async () => pool.exists('big-ready') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2,
+    );
     const r = await pool.run('dtail', ['-maxbytes', '10', `${cluster}.0`]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'last-line\n');
     const dflt = await pool.run('dtail', [`${cluster}.0`]);
-    assert.equal(dflt.stdout.length, 1024, 'condor_tail\'s 1024 bytes by default');
+    assert.equal(dflt.stdout.length, 1024, "condor_tail's 1024 bytes by default");
     mkdirSync(step(3));
   });
 

@@ -63,37 +63,70 @@ describe('elastic pool – Slurm pilots', { skip }, () => {
   test('elastic pool – a pool with no execute host runs a queue on two Slurm pilots, then shrinks to zero', async () => {
     assert.deepEqual(await pool.json('dstatus', []), [], 'the pool starts with no execute host');
     const status = await pool.run('dsched', ['status']);
-    assert.equal(status.code, 0, `dsched status: every daemon up, the provisioner too\n${status.stdout}${status.stderr}`);
+    assert.equal(
+      status.code,
+      0,
+      `dsched status: every daemon up, the provisioner too\n${status.stdout}${status.stderr}`,
+    );
     assert.match(status.stdout, /provisioner/);
-    pool.file('four.sub', `executable = /bin/sh\ntransfer_executable = false\narguments = "-c 'sleep 2; exit $(Process)'"\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nqueue 4\n`);
+    pool.file(
+      'four.sub',
+      `executable = /bin/sh\ntransfer_executable = false\narguments = "-c 'sleep 2; exit $(Process)'"\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nqueue 4\n`,
+    );
     const cluster = await pool.submit('four.sub');
-    const hist = await pool.waitForHistory(cluster, 4, 240_000).catch((e: Error) => assert.fail(`${e.message}\n${diag()}`));
+    const hist = await pool
+      .waitForHistory(cluster, 4, 240_000)
+      .catch((e: Error) => assert.fail(`${e.message}\n${diag()}`));
     const starts = events('start');
     assert.equal(starts.length, 2, `two pilots submitted, no more (PROVISIONER_MAX_HOSTS): ${JSON.stringify(starts)}`);
     const pilots = new Set(starts.map((s) => String(s.host)));
-    assert.deepEqual(hist.map((j) => [j.ProcId, j.ExitCode]).sort(), [[0, 0], [1, 1], [2, 2], [3, 3]], 'every job completed once, with its exit code');
-    for (const j of hist) assert.ok(pilots.has(String(j.LastRemoteHost).split('@').pop()!), `job ${j.ProcId} ran on a pilot (${j.LastRemoteHost})`);
+    assert.deepEqual(
+      hist.map((j) => [j.ProcId, j.ExitCode]).sort(),
+      [
+        [0, 0],
+        [1, 1],
+        [2, 2],
+        [3, 3],
+      ],
+      'every job completed once, with its exit code',
+    );
+    for (const j of hist)
+      assert.ok(
+        pilots.has(String(j.LastRemoteHost).split('@').pop()!),
+        `job ${j.ProcId} ran on a pilot (${j.LastRemoteHost})`,
+      );
 
     await pool.waitFor('both pilots retired', () => events('retire').length === 2, 120_000);
     assert.equal(events('drain').length, 2, 'each pilot was drained before it was cancelled');
     await pool.waitFor('the pilot jobs to leave the Slurm queue', () => slurm.jobs().length === 0, 90_000);
     await pool.waitFor('no slot left in dstatus', async () => (await pool.json('dstatus', [])).length === 0, 60_000);
-    const revoked = JSON.parse(readFileSync(join(pool.home, 'spool', 'revoked.json'), 'utf8')) as { hosts: Array<{ host: string }> };
+    const revoked = JSON.parse(readFileSync(join(pool.home, 'spool', 'revoked.json'), 'utf8')) as {
+      hosts: Array<{ host: string }>;
+    };
     assert.deepEqual(new Set(revoked.hosts.map((h) => h.host)), pilots, "the pilots' certificates are revoked");
   });
 
   test('elastic pool – a pilot whose allocation ends gives its running job back; it runs again on a new pilot', async () => {
     const before = events('start').length;
     const marker = join(pool.work, 'first-run');
-    pool.file('long.sub', `executable = /bin/sh\ntransfer_executable = false\narguments = "-c 'test -e ${marker} && exit 5; touch ${marker}; sleep 600'"\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nqueue\n`);
+    pool.file(
+      'long.sub',
+      `executable = /bin/sh\ntransfer_executable = false\narguments = "-c 'test -e ${marker} && exit 5; touch ${marker}; sleep 600'"\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nqueue\n`,
+    );
     const cluster = await pool.submit('long.sub');
-    const running = await pool.waitFor('the job to run on a pilot', async () => (await pool.json('dq', [String(cluster)])).find((j) => j.JobStatus === 2), 180_000);
+    const running = await pool.waitFor(
+      'the job to run on a pilot',
+      async () => (await pool.json('dq', [String(cluster)])).find((j) => j.JobStatus === 2),
+      180_000,
+    );
     const host = String(running.RemoteHost).split('@').pop();
     const pilot = events('start').find((s) => s.host === host);
     assert.ok(pilot, `the job runs on a pilot this provisioner started (${host})`);
     // the end of the allocation: Slurm sends the pilot SIGTERM (as at its time limit)
     assert.equal(slurm.cmd('scancel', [String(pilot.id)]).code, 0);
-    const hist = await pool.waitForHistory(cluster, 1, 240_000).catch((e: Error) => assert.fail(`${e.message}\n${diag()}`));
+    const hist = await pool
+      .waitForHistory(cluster, 1, 240_000)
+      .catch((e: Error) => assert.fail(`${e.message}\n${diag()}`));
     assert.equal(hist[0]!.ExitCode, 5, 'the job ran again after its pilot left and completed there');
     assert.ok(Number(hist[0]!.NumJobStarts) >= 2, `the job started twice (NumJobStarts ${hist[0]!.NumJobStarts})`);
     assert.ok(events('start').length >= before + 2, 'a new pilot was started for the job given back');

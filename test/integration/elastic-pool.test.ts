@@ -24,7 +24,9 @@ const namespaces = () =>
 /** Remove what a failed run left (the hosts outlive the provisioner by design). */
 function sweep() {
   for (const ns of namespaces()) {
-    const pids = (spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '').split(/\s+/).filter(Boolean);
+    const pids = (spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '')
+      .split(/\s+/)
+      .filter(Boolean);
     for (const p of pids) {
       try {
         process.kill(Number(p), 'SIGKILL');
@@ -52,9 +54,15 @@ describe('elastic pool – netns provider', { skip }, () => {
       PROVISIONER_IDLE_TIMEOUT: '4',
       PROVISIONER_INTERVAL: '1',
       PROVISIONER_START_TIMEOUT: '120',
-      PROVISIONER_HOST_CONFIG: 'NUM_CPUS = 1; MEMORY = 1024; UPDATE_INTERVAL = 2; JOB_LEASE_DURATION = 10; KILL_GRACE = 2',
+      PROVISIONER_HOST_CONFIG:
+        'NUM_CPUS = 1; MEMORY = 1024; UPDATE_INTERVAL = 2; JOB_LEASE_DURATION = 10; KILL_GRACE = 2',
     };
-    appendFileSync(join(c.home, 'config'), Object.entries(cfg).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+    appendFileSync(
+      join(c.home, 'config'),
+      Object.entries(cfg)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join('\n') + '\n',
+    );
     c.daemons.push('provisioner');
     await pool.startDaemon(c, 'provisioner');
   });
@@ -79,10 +87,23 @@ describe('elastic pool – netns provider', { skip }, () => {
     const provisioned = new Set(starts.map((s) => String(s.host)));
     assert.deepEqual(
       hist.map((j) => [j.ProcId, j.ExitCode]).sort(),
-      [[0, 0], [1, 1], [2, 2], [3, 3]],
+      [
+        [0, 0],
+        [1, 1],
+        [2, 2],
+        [3, 3],
+      ],
       'every job completed once, with its own exit code',
     );
-    for (const j of hist) assert.ok(provisioned.has(String(j.LastRemoteHost ?? j.RemoteHost).split('@').pop()!), `job ${j.ProcId} ran on a provisioned host (${j.LastRemoteHost})`);
+    for (const j of hist)
+      assert.ok(
+        provisioned.has(
+          String(j.LastRemoteHost ?? j.RemoteHost)
+            .split('@')
+            .pop()!,
+        ),
+        `job ${j.ProcId} ran on a provisioned host (${j.LastRemoteHost})`,
+      );
     assert.deepEqual(await pool.json('dq', []), [], 'nothing left in the queue');
 
     // idle past PROVISIONER_IDLE_TIMEOUT: drained, stopped, revoked
@@ -90,11 +111,22 @@ describe('elastic pool – netns provider', { skip }, () => {
     assert.equal(events('drain').length, 2, 'each host was drained before it was stopped');
     await pool.waitFor('no slot left in dstatus', async () => (await pool.json('dstatus', [])).length === 0, 60_000);
     assert.deepEqual(namespaces(), [], "the hosts' namespaces are gone");
-    const state = JSON.parse(readFileSync(join(pool.central.home, 'spool', 'provisioner.json'), 'utf8')) as { hosts: unknown[] };
+    const state = JSON.parse(readFileSync(join(pool.central.home, 'spool', 'provisioner.json'), 'utf8')) as {
+      hosts: unknown[];
+    };
     assert.deepEqual(state.hosts, [], 'the provisioner keeps no host');
-    const revoked = JSON.parse(readFileSync(join(pool.central.home, 'spool', 'revoked.json'), 'utf8')) as { hosts: Array<{ host: string }> };
-    assert.deepEqual(new Set(revoked.hosts.map((h) => h.host)), provisioned, "the retired hosts' certificates are revoked");
-    assert.ok(!existsSync(join(pool.central.home, 'spool', 'provisioned', [...provisioned][0]!)), "a retired host's home is removed");
+    const revoked = JSON.parse(readFileSync(join(pool.central.home, 'spool', 'revoked.json'), 'utf8')) as {
+      hosts: Array<{ host: string }>;
+    };
+    assert.deepEqual(
+      new Set(revoked.hosts.map((h) => h.host)),
+      provisioned,
+      "the retired hosts' certificates are revoked",
+    );
+    assert.ok(
+      !existsSync(join(pool.central.home, 'spool', 'provisioned', [...provisioned][0]!)),
+      "a retired host's home is removed",
+    );
     assert.equal(events('start').length, 2, 'no host started after the queue emptied');
   });
 });

@@ -22,13 +22,19 @@ describe('file transfer', () => {
     await pool?.stop();
   });
 
-  const submit = (name: string, text: string, opts: { uid?: number; gid?: number; env?: Record<string, string> } = {}) => {
+  const submit = (
+    name: string,
+    text: string,
+    opts: { uid?: number; gid?: number; env?: Record<string, string> } = {},
+  ) => {
     const path = pool.file(name, text);
     // dsubmit runs where the submit file is: that directory is the job's initial directory
     return pool.submit(path, [], { ...opts, cwd: dirname(path) });
   };
   const held = (cluster: number) =>
-    pool.waitFor(`job ${cluster} to be held`, async () => (await pool.json('dq', [String(cluster), '-allusers'])).find((a) => a.JobStatus === 5));
+    pool.waitFor(`job ${cluster} to be held`, async () =>
+      (await pool.json('dq', [String(cluster), '-allusers'])).find((a) => a.JobStatus === 5),
+    );
 
   test('inputs (file, directory, directory contents, stdin, executable) arrive; new output files come back', async () => {
     mkdirSync(join(pool.work, 'ft1/data/inner'), { recursive: true });
@@ -73,7 +79,11 @@ describe('file transfer', () => {
 
   test('transfer_output_files with remaps: listed files and directories land where the remaps say', async () => {
     mkdirSync(join(pool.work, 'ft2/results'), { recursive: true });
-    pool.file('ft2/job.sh', '#!/bin/sh\necho r > result.txt\nmkdir -p d && echo deep > d/deep.txt\necho extra > extra.txt\n', 0o755);
+    pool.file(
+      'ft2/job.sh',
+      '#!/bin/sh\necho r > result.txt\nmkdir -p d && echo deep > d/deep.txt\necho extra > extra.txt\n',
+      0o755,
+    );
     const c = await submit(
       'ft2/ft2.sub',
       'executable = job.sh\nshould_transfer_files = YES\ntransfer_output_files = result.txt, d\ntransfer_output_remaps = "result.txt = results/final.txt; d = dcopy"\nqueue\n',
@@ -86,7 +96,10 @@ describe('file transfer', () => {
   });
 
   test('a missing input file is refused at submit with its place in the file, as condor_submit refuses it', async () => {
-    pool.file('ft3r.sub', 'executable = /bin/true\nshould_transfer_files = YES\ntransfer_input_files = no-such-input.txt\nqueue\n');
+    pool.file(
+      'ft3r.sub',
+      'executable = /bin/true\nshould_transfer_files = YES\ntransfer_input_files = no-such-input.txt\nqueue\n',
+    );
     const r = await pool.run('dsubmit', ['ft3r.sub']);
     assert.equal(r.code, 2, r.stdout);
     assert.match(r.stderr, /error\[SUBMIT_FILE\]: transfer_input_files: 'no-such-input\.txt' does not exist/);
@@ -95,20 +108,32 @@ describe('file transfer', () => {
 
   test('an input file missing when the job starts holds it with code 13 and says which file', async () => {
     // skip_filechecks: the file may appear before the job runs; here it never does
-    const c = await submit('ft3.sub', 'executable = /bin/true\nshould_transfer_files = YES\nskip_filechecks = true\ntransfer_input_files = no-such-input.txt\nqueue\n');
+    const c = await submit(
+      'ft3.sub',
+      'executable = /bin/true\nshould_transfer_files = YES\nskip_filechecks = true\ntransfer_input_files = no-such-input.txt\nqueue\n',
+    );
     const ad = await held(c);
     assert.equal(ad.HoldReasonCode, 13);
-    assert.match(String(ad.HoldReason), /Transfer input files failure.*no-such-input\.txt: \(errno 2\) No such file or directory/);
+    assert.match(
+      String(ad.HoldReason),
+      /Transfer input files failure.*no-such-input\.txt: \(errno 2\) No such file or directory/,
+    );
     const hold = await pool.run('dq', ['-hold', String(c)]);
     assert.match(hold.stdout, /no-such-input\.txt/);
     await pool.run('drm', [String(c)]);
   });
 
   test('a listed output the job did not write holds it with code 12; its stdout still comes back', async () => {
-    const c = await submit('ft4.sub', 'executable = /bin/echo\narguments = printed\nshould_transfer_files = YES\noutput = ft4.out\ntransfer_output_files = never-written.txt\nqueue\n');
+    const c = await submit(
+      'ft4.sub',
+      'executable = /bin/echo\narguments = printed\nshould_transfer_files = YES\noutput = ft4.out\ntransfer_output_files = never-written.txt\nqueue\n',
+    );
     const ad = await held(c);
     assert.equal(ad.HoldReasonCode, 12);
-    assert.match(String(ad.HoldReason), /Transfer output files failure.*never-written\.txt: \(errno 2\) No such file or directory/);
+    assert.match(
+      String(ad.HoldReason),
+      /Transfer output files failure.*never-written\.txt: \(errno 2\) No such file or directory/,
+    );
     assert.equal(ad.ExitCode, 0, 'the exit status is recorded all the same');
     assert.equal(pool.read('ft4.out'), 'printed\n');
     await pool.run('drm', [String(c)]);
@@ -116,18 +141,30 @@ describe('file transfer', () => {
 
   test('escapes are refused: a link out of the sandbox, a name with .. in the ad, and at submit time', async () => {
     pool.file('ft5.sh', '#!/bin/sh\nln -s /etc/passwd leak.txt\n', 0o755);
-    const link = await submit('ft5.sub', 'executable = ft5.sh\nshould_transfer_files = YES\ntransfer_output_files = leak.txt\nqueue\n');
+    const link = await submit(
+      'ft5.sub',
+      'executable = ft5.sh\nshould_transfer_files = YES\ntransfer_output_files = leak.txt\nqueue\n',
+    );
     const a = await held(link);
     assert.equal(a.HoldReasonCode, 12);
     assert.match(String(a.HoldReason), /leak\.txt is a link to \/etc\/passwd, outside the job's sandbox/);
     assert.ok(!pool.exists('leak.txt'));
     // an ad that bypasses the submit checks (+Attr) is stopped by the startd
-    const dotdot = await submit('ft6.sub', 'executable = /bin/true\nshould_transfer_files = YES\n+TransferOutput = "../../../../etc/hostname"\nqueue\n');
+    const dotdot = await submit(
+      'ft6.sub',
+      'executable = /bin/true\nshould_transfer_files = YES\n+TransferOutput = "../../../../etc/hostname"\nqueue\n',
+    );
     const b = await held(dotdot);
     assert.equal(b.HoldReasonCode, 12);
-    assert.match(String(b.HoldReason), /'\.\.\/\.\.\/\.\.\/\.\.\/etc\/hostname' is not a plain relative name inside the job's sandbox/);
+    assert.match(
+      String(b.HoldReason),
+      /'\.\.\/\.\.\/\.\.\/\.\.\/etc\/hostname' is not a plain relative name inside the job's sandbox/,
+    );
     // dsubmit refuses it with the place in the file, and queues nothing
-    pool.file('ft7.sub', 'executable = /bin/true\nshould_transfer_files = YES\ntransfer_output_files = ok.txt, /etc/shadow\nqueue\n');
+    pool.file(
+      'ft7.sub',
+      'executable = /bin/true\nshould_transfer_files = YES\ntransfer_output_files = ok.txt, /etc/shadow\nqueue\n',
+    );
     const before = (await pool.json('dq', ['-allusers'])).length;
     const r = await pool.run('dsubmit', ['ft7.sub']);
     assert.equal(r.code, 2);
@@ -137,21 +174,29 @@ describe('file transfer', () => {
     await pool.run('drm', [String(link), String(dotdot)]);
   });
 
-  test('another user cannot have the schedd read a file they may not read', { skip: process.getuid?.() !== 0 && 'needs root to run a command as another user' }, async () => {
-    const dir = join(pool.work, 'ft8');
-    mkdirSync(dir, { recursive: true });
-    chmodSync(dir, 0o777);
-    writeFileSync(join(dir, 'secret.txt'), 'root only\n', { mode: 0o600 });
-    const c = await submit('ft8/ft8.sub', 'executable = /bin/true\nshould_transfer_files = YES\ntransfer_input_files = secret.txt\nqueue\n', {
-      uid: 65534,
-      gid: 65534,
-      env: { USER: 'nobody', HOME: '/tmp' },
-    });
-    const ad = await held(c);
-    assert.equal(ad.HoldReasonCode, 13);
-    assert.match(String(ad.HoldReason), /secret\.txt: \(errno 13\) Permission denied/);
-    await pool.run('drm', [String(c)]);
-  });
+  test(
+    'another user cannot have the schedd read a file they may not read',
+    { skip: process.getuid?.() !== 0 && 'needs root to run a command as another user' },
+    async () => {
+      const dir = join(pool.work, 'ft8');
+      mkdirSync(dir, { recursive: true });
+      chmodSync(dir, 0o777);
+      writeFileSync(join(dir, 'secret.txt'), 'root only\n', { mode: 0o600 });
+      const c = await submit(
+        'ft8/ft8.sub',
+        'executable = /bin/true\nshould_transfer_files = YES\ntransfer_input_files = secret.txt\nqueue\n',
+        {
+          uid: 65534,
+          gid: 65534,
+          env: { USER: 'nobody', HOME: '/tmp' },
+        },
+      );
+      const ad = await held(c);
+      assert.equal(ad.HoldReasonCode, 13);
+      assert.match(String(ad.HoldReason), /secret\.txt: \(errno 13\) Permission denied/);
+      await pool.run('drm', [String(c)]);
+    },
+  );
 
   test('when_to_transfer_output = ON_EXIT_OR_EVICT: the checkpoint of an evicted job comes back as input for its next run', async () => {
     pool.file(
@@ -160,7 +205,7 @@ describe('file transfer', () => {
         '#!/bin/sh',
         'if [ -f ckpt.txt ]; then echo "resumed from $(cat ckpt.txt)"; echo done > final.txt; exit 0; fi',
         // kill_sig: the job saves its state when the machine evicts it
-        'trap \'echo step-7 > ckpt.txt; exit 0\' QUIT',
+        "trap 'echo step-7 > ckpt.txt; exit 0' QUIT",
         'i=0; while [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done',
         'exit 9',
       ].join('\n') + '\n',
@@ -195,7 +240,10 @@ describe('file transfer', () => {
       0o755,
     );
     const go = join(pool.work, 'chirp.go');
-    const c = await submit('chirp.sub', `executable = chirp.sh\nenvironment = "GO=${go}"\noutput = chirp.out\nerror = chirp.err\nqueue\n`);
+    const c = await submit(
+      'chirp.sub',
+      `executable = chirp.sh\nenvironment = "GO=${go}"\noutput = chirp.out\nerror = chirp.err\nqueue\n`,
+    );
     const seen = await pool.waitFor('Progress in dq', async () => {
       const r = await pool.run('dq', [String(c), '-af', 'Progress', 'Stage', 'JobStatus']);
       return /^0\.42 analysis 2$/m.test(r.stdout) ? r.stdout : undefined;

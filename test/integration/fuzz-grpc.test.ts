@@ -13,16 +13,20 @@ describe('fuzz – gRPC', () => {
     await pool?.stop();
   });
 
-  test('fuzz – 400 malformed calls at every daemon leave the pool up and answer with typed errors', { timeout: 600_000 }, async () => {
-    pool = await TestPool.start();
-    const r = await runGrpc({ count: 400, seed: 20261206, write: false, home: pool.home, skipKnownIssues: true });
-    assert.deepEqual(
-      r.distinct.map((c) => `${c.signature}: ${c.message}`),
-      [],
-      `${r.crashes} crashes (npm run fuzz -- --only grpc --seed 20261206 writes reproducers)`,
-    );
-    assert.ok(r.ran > 0);
-    const st = await pool.run('dsched', ['status']);
-    assert.equal(st.code, 0, st.stderr);
-  });
+  test(
+    'fuzz – 400 malformed calls at every daemon leave the pool up and answer with typed errors',
+    { timeout: 600_000 },
+    async () => {
+      pool = await TestPool.start();
+      const r = await runGrpc({ count: 400, seed: 20261206, write: false, home: pool.home, skipKnownIssues: true });
+      assert.deepEqual(
+        r.distinct.map((c) => `${c.signature}: ${c.message}`),
+        [],
+        `${r.crashes} crashes (npm run fuzz -- --only grpc --seed 20261206 writes reproducers)`,
+      );
+      assert.ok(r.ran > 0);
+      const st = await pool.run('dsched', ['status']);
+      assert.equal(st.code, 0, st.stderr);
+    },
+  );
 });

@@ -26,7 +26,12 @@ function peakRunning(log: string): { peak: number; starts: number; ends: number 
 describe('groups', () => {
   let pool: TestPool;
   before(async () => {
-    pool = await TestPool.start({ GROUP_NAMES: 'group_a, group_b', GROUP_QUOTA_group_a: '1', GROUP_QUOTA_group_b: '2', GROUP_ACCEPT_SURPLUS_group_b: 'true' });
+    pool = await TestPool.start({
+      GROUP_NAMES: 'group_a, group_b',
+      GROUP_QUOTA_group_a: '1',
+      GROUP_QUOTA_group_b: '2',
+      GROUP_ACCEPT_SURPLUS_group_b: 'true',
+    });
   });
   after(async () => {
     await pool?.stop();

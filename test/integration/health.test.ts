@@ -23,7 +23,8 @@ describe('health', { skip: !isRoot && 'needs root to mount a small file system' 
     await stop?.();
   });
 
-  const healthOf = (out: string, d: string) => new RegExp(`^${d} .*?  (SERVING|NOT_SERVING|unreachable) `, 'm').exec(out)?.[1];
+  const healthOf = (out: string, d: string) =>
+    new RegExp(`^${d} .*?  (SERVING|NOT_SERVING|unreachable) `, 'm').exec(out)?.[1];
 
   test('dsched status – every daemon SERVING, exit 0; a user without a token reads it too', async () => {
     const st = await pool.run('dsched', ['status']);

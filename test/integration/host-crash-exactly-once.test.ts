@@ -21,17 +21,27 @@ describe('host crash', () => {
   /** `name`'s job has exited and the exit is journaled at its startd, but every daemon is killed before the schedd records it. */
   async function crashAfterExit(name: string): Promise<number> {
     const go = join(pool.work, `${name}.go`);
-    pool.file(`${name}.sub`, `executable = /bin/sh\narguments = "-c 'echo run >> ${name}.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done'"\nlog = ${name}.log\nqueue\n`);
+    pool.file(
+      `${name}.sub`,
+      `executable = /bin/sh\narguments = "-c 'echo run >> ${name}.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done'"\nlog = ${name}.log\nqueue\n`,
+    );
     const cluster = await pool.submit(`${name}.sub`);
-    await pool.waitFor('the job to run', async () => pool.exists(`${name}.runs`) && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    await pool.waitFor(
+      'the job to run',
+      async () => pool.exists(`${name}.runs`) && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2,
+    );
     // the schedd cannot record the exit: it is stopped when the job ends
     const schedd = pool.daemonPid('schedd');
     process.kill(schedd, 'SIGSTOP');
     writeFileSync(go, '');
     const journal = join(pool.home, 'run', 'startd-exits.journal');
-    await pool.waitFor('the startd to journal the exit', () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"exited"'));
+    await pool.waitFor(
+      'the startd to journal the exit',
+      () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"exited"'),
+    );
     const master = Number(readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8').split(/\s+/)[0]);
-    for (const pid of [...['collector', 'negotiator', 'schedd', 'startd'].map((d) => pool.daemonPid(d)), master]) process.kill(pid, 'SIGKILL');
+    for (const pid of [...['collector', 'negotiator', 'schedd', 'startd'].map((d) => pool.daemonPid(d)), master])
+      process.kill(pid, 'SIGKILL');
     return cluster;
   }
 
@@ -42,7 +52,10 @@ describe('host crash', () => {
     assert.equal(ad!.JobStatus, 4);
     assert.equal(ad!.ExitCode, 0);
     assert.equal(pool.read(`${name}.runs`), 'run\n', 'the job ran once');
-    const terminated = pool.read(`${name}.log`).split('\n').filter((l) => l.startsWith('005 ')).length;
+    const terminated = pool
+      .read(`${name}.log`)
+      .split('\n')
+      .filter((l) => l.startsWith('005 ')).length;
     assert.equal(terminated, 1, pool.read(`${name}.log`));
   }
 
@@ -53,7 +66,17 @@ describe('host crash', () => {
   test('host crash – a terminate event the schedd logged just before the crash, without recording the exit, is not logged again', async () => {
     const cluster = await crashAfterExit('logged');
     // what the schedd writes before it commits the exit (the crash came in between)
-    appendFileSync(join(pool.work, 'logged.log'), formatEvent({ type: 'terminated', normal: true, returnValue: 0, cluster, proc: 0, time: Math.floor(Date.now() / 1000) }));
+    appendFileSync(
+      join(pool.work, 'logged.log'),
+      formatEvent({
+        type: 'terminated',
+        normal: true,
+        returnValue: 0,
+        cluster,
+        proc: 0,
+        time: Math.floor(Date.now() / 1000),
+      }),
+    );
     await completesOnce('logged', cluster);
   });
 });

@@ -11,7 +11,17 @@ import { after, before, describe, test } from 'node:test';
 import { ROOT, TestPool } from './harness/pool.js';
 
 const fixture = (name: string) => readFileSync(join(ROOT, 'test', 'fixtures', 'submit', name), 'utf8');
-const NAMES = ['condor_submit', 'condor_q', 'condor_rm', 'condor_status', 'condor_wait', 'condor_history', 'qsub', 'qstat', 'qdel'];
+const NAMES = [
+  'condor_submit',
+  'condor_q',
+  'condor_rm',
+  'condor_status',
+  'condor_wait',
+  'condor_history',
+  'qsub',
+  'qstat',
+  'qdel',
+];
 
 describe('HTCondor and PBS command names', () => {
   let pool: TestPool;
@@ -26,7 +36,12 @@ describe('HTCondor and PBS command names', () => {
 
   /** Run a shell command line in the work folder with the shims first on PATH, as a user's script would. */
   const sh = (line: string) => {
-    const r = spawnSync('sh', ['-c', line], { cwd: pool.work, env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8', timeout: 150_000 });
+    const r = spawnSync('sh', ['-c', line], {
+      cwd: pool.work,
+      env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` },
+      encoding: 'utf8',
+      timeout: 150_000,
+    });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
 
@@ -69,7 +84,8 @@ describe('HTCondor and PBS command names', () => {
     await pool.waitForHistory(cluster, 1, 120_000);
     const x = sh('qstat -x');
     assert.equal(x.code, 0, x.stderr);
-    for (const name of ['A', 'B', 'C', 'D']) assert.match(x.stdout, new RegExp(`^\\S+ +${name} +\\S+ +\\d+:\\d\\d:\\d\\d F workq$`, 'm'), x.stdout);
+    for (const name of ['A', 'B', 'C', 'D'])
+      assert.match(x.stdout, new RegExp(`^\\S+ +${name} +\\S+ +\\d+:\\d\\d:\\d\\d F workq$`, 'm'), x.stdout);
     // a finished job is shown with -x, as PBS's qstat; without it PBS says the id is unknown
     const f = sh(`qstat -x -f ${ids[0]}`);
     assert.equal(f.code, 0, f.stderr);
@@ -87,7 +103,11 @@ describe('HTCondor and PBS command names', () => {
     const q = sh('qstat');
     assert.equal(q.code, 0, q.stderr);
     assert.match(q.stdout, /^Job id +Name +User +Time Use S Queue$/m);
-    assert.match(q.stdout, new RegExp(`^${id.replace(/\./g, '\\.')} +long\\.sh +root +00:00:\\d\\d [QR] workq$`, 'm'), q.stdout);
+    assert.match(
+      q.stdout,
+      new RegExp(`^${id.replace(/\./g, '\\.')} +long\\.sh +root +00:00:\\d\\d [QR] workq$`, 'm'),
+      q.stdout,
+    );
     assert.match(sh(`qstat -u root`).stdout, new RegExp(`^${id.replace(/\./g, '\\.')} `, 'm'));
     const d = sh(`qdel ${id}`);
     assert.equal(d.code, 0, d.stderr);

@@ -17,13 +17,21 @@ describe('job control', () => {
   });
 
   test('drm – removing a running job kills its process', async () => {
-    pool.file('sleep.sub', `executable = /bin/sh\narguments = "-c 'echo $$ > pid.txt; exec sleep 300'"\nlog = sleep.log\nqueue\n`);
+    pool.file(
+      'sleep.sub',
+      `executable = /bin/sh\narguments = "-c 'echo $$ > pid.txt; exec sleep 300'"\nlog = sleep.log\nqueue\n`,
+    );
     const r = await pool.run('dsubmit', ['sleep.sub']);
     assert.equal(r.code, 0, r.stderr);
     const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
-    const pid = await pool.waitFor('the job to start', () => (pool.exists('pid.txt') && Number(pool.read('pid.txt').trim())) || undefined);
+    const pid = await pool.waitFor(
+      'the job to start',
+      () => (pool.exists('pid.txt') && Number(pool.read('pid.txt').trim())) || undefined,
+    );
     assert.ok(alive(pid));
-    const running = await pool.waitFor('the job to be running', async () => (await pool.json('dq', [String(cluster)])).find((j) => j.JobStatus === 2));
+    const running = await pool.waitFor('the job to be running', async () =>
+      (await pool.json('dq', [String(cluster)])).find((j) => j.JobStatus === 2),
+    );
     assert.equal(running.CurrentHosts, 1, 'a running job occupies one host');
     const rm = await pool.run('drm', [String(cluster)]);
     assert.equal(rm.code, 0, rm.stderr);
@@ -38,7 +46,11 @@ describe('job control', () => {
 
   test('drelease – a job released while the run it was held from is still stopping goes back to idle once that run has stopped', async () => {
     // the job takes its time to stop: on SIGTERM it waits for go.flag, so the release surely comes while it stops
-    pool.file('stopper.sh', '#!/bin/sh\ntrap \'touch term.flag; while [ ! -e go.flag ]; do sleep 0.1; done; exit 0\' TERM\ntouch started.flag\nwhile :; do sleep 1 & wait $!; done\n', 0o755);
+    pool.file(
+      'stopper.sh',
+      "#!/bin/sh\ntrap 'touch term.flag; while [ ! -e go.flag ]; do sleep 0.1; done; exit 0' TERM\ntouch started.flag\nwhile :; do sleep 1 & wait $!; done\n",
+      0o755,
+    );
     pool.file('stopper.sub', 'executable = stopper.sh\njob_max_vacate_time = 600\nlog = stopper.log\nqueue\n');
     const cluster = await pool.submit('stopper.sub');
     await pool.waitFor('the job to run', () => pool.exists('started.flag'));
@@ -49,7 +61,9 @@ describe('job control', () => {
     const [held] = await pool.json('dq', [`${cluster}.0`]);
     assert.equal(held!.JobStatus, 5, 'held until its run has stopped');
     pool.file('go.flag', '');
-    await pool.waitFor('the job to be idle or running again', async () => [1, 2].includes(Number((await pool.json('dq', [`${cluster}.0`]))[0]?.JobStatus)));
+    await pool.waitFor('the job to be idle or running again', async () =>
+      [1, 2].includes(Number((await pool.json('dq', [`${cluster}.0`]))[0]?.JobStatus)),
+    );
     assert.match(pool.read('stopper.log'), /^012 [\s\S]*^013 /m, 'held, then released, in the user log');
     assert.equal((await pool.run('drm', [String(cluster)])).code, 0);
     await pool.waitForHistory(cluster, 1);
@@ -73,32 +87,50 @@ describe('job control', () => {
   });
 
   test('usage – a number option given a word is a usage error, not "no limit"', async () => {
-    for (const [cmd, args] of [['dhistory', ['-limit', 'abc']], ['dq', ['-limit', 'ten']], ['dwait', ['1', '-wait', 'soon']]] as const) {
+    for (const [cmd, args] of [
+      ['dhistory', ['-limit', 'abc']],
+      ['dq', ['-limit', 'ten']],
+      ['dwait', ['1', '-wait', 'soon']],
+    ] as const) {
       const r = await pool.run(cmd, [...args]);
       assert.equal(r.code, 2, `${cmd} ${args.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, /error\[USAGE\]: -(limit|wait) needs a number/);
     }
   });
 
-  test('drm – another user may not remove my job', { skip: process.getuid?.() !== 0 && 'needs root to run a command as another user' }, async () => {
-    pool.file('mine.sub', `executable = /bin/sleep\narguments = 300\nqueue\n`);
-    const r = await pool.run('dsubmit', ['mine.sub']);
-    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
-    const rm = await pool.run('drm', [String(cluster)], { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } });
-    assert.equal(rm.code, 1, rm.stdout + rm.stderr);
-    assert.match(rm.stderr, new RegExp(`^drm: error\\[PERMISSION_DENIED\\]: permission denied: job ${cluster}\\.0 belongs to root$`, 'm'));
-    const q = await pool.json('dq', [String(cluster)]);
-    assert.equal(q.length, 1, 'the job must still be queued');
-    assert.notEqual(q[0]!.JobStatus, 3);
-    const own = await pool.run('drm', [String(cluster)]);
-    assert.equal(own.code, 0, own.stderr);
-  });
+  test(
+    'drm – another user may not remove my job',
+    { skip: process.getuid?.() !== 0 && 'needs root to run a command as another user' },
+    async () => {
+      pool.file('mine.sub', `executable = /bin/sleep\narguments = 300\nqueue\n`);
+      const r = await pool.run('dsubmit', ['mine.sub']);
+      const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+      const rm = await pool.run('drm', [String(cluster)], {
+        uid: 65534,
+        gid: 65534,
+        env: { USER: 'nobody', HOME: '/tmp' },
+      });
+      assert.equal(rm.code, 1, rm.stdout + rm.stderr);
+      assert.match(
+        rm.stderr,
+        new RegExp(`^drm: error\\[PERMISSION_DENIED\\]: permission denied: job ${cluster}\\.0 belongs to root$`, 'm'),
+      );
+      const q = await pool.json('dq', [String(cluster)]);
+      assert.equal(q.length, 1, 'the job must still be queued');
+      assert.notEqual(q[0]!.JobStatus, 3);
+      const own = await pool.run('drm', [String(cluster)]);
+      assert.equal(own.code, 0, own.stderr);
+    },
+  );
 
-  test('hold – a job whose executable, input or output cannot be opened is held with HTCondor\'s code, the errno as subcode, and the file named', async () => {
+  test("hold – a job whose executable, input or output cannot be opened is held with HTCondor's code, the errno as subcode, and the file named", async () => {
     pool.file('gone.sh', '#!/bin/sh\n', 0o755);
     pool.file('gone.in', 'x\n');
     pool.file('outdir/keep', '');
-    pool.file('cant.sub', `executable = /bin/cat\ninput = gone.in\nhold = true\nqueue\nexecutable = gone.sh\ninput =\nqueue\nexecutable = /bin/true\noutput = outdir/job.out\nqueue\n`);
+    pool.file(
+      'cant.sub',
+      `executable = /bin/cat\ninput = gone.in\nhold = true\nqueue\nexecutable = gone.sh\ninput =\nqueue\nexecutable = /bin/true\noutput = outdir/job.out\nqueue\n`,
+    );
     const r = await pool.run('dsubmit', ['cant.sub']);
     assert.equal(r.code, 0, r.stderr);
     const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
@@ -113,7 +145,10 @@ describe('job control', () => {
     const [input, exe, output] = [0, 1, 2].map((p) => held.find((a) => a.ProcId === p)!);
     assert.equal(input!.HoldReasonCode, 8);
     assert.equal(input!.HoldReasonSubCode, 2);
-    assert.match(String(input!.HoldReason), /Failed to open '.*gone\.in' as standard input: No such file or directory \(errno 2\)/);
+    assert.match(
+      String(input!.HoldReason),
+      /Failed to open '.*gone\.in' as standard input: No such file or directory \(errno 2\)/,
+    );
     assert.equal(exe!.HoldReasonCode, 6);
     assert.equal(exe!.HoldReasonSubCode, 2);
     assert.match(String(exe!.HoldReason), /gone\.sh/);
@@ -123,7 +158,7 @@ describe('job control', () => {
     await pool.run('drm', [String(cluster)]);
   });
 
-  test('dprio and duserprio – job priority and the submitters\' fair share', async () => {
+  test("dprio and duserprio – job priority and the submitters' fair share", async () => {
     pool.file('prio.sub', `executable = /bin/sleep\narguments = 30\nhold = true\nqueue 2\n`);
     const r = await pool.run('dsubmit', ['prio.sub']);
     const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
@@ -145,15 +180,25 @@ describe('job control', () => {
     const set = await pool.run('duserprio', ['-setfactor', 'someone@pool', '10']);
     assert.equal(set.code, 0, set.stderr);
     const after = await pool.run('duserprio', ['-allusers', '-json']);
-    assert.ok((JSON.parse(after.stdout) as Array<{ name: string; priority_factor: number }>).some((s) => s.name === 'someone@pool' && s.priority_factor === 10));
+    assert.ok(
+      (JSON.parse(after.stdout) as Array<{ name: string; priority_factor: number }>).some(
+        (s) => s.name === 'someone@pool' && s.priority_factor === 10,
+      ),
+    );
     await pool.run('drm', [String(cluster)]);
   });
 
   test('auth – an RPC without a pool token is refused', async () => {
     const client = new ScheddClient(pool.daemonAddress('schedd'), pool.creds());
     try {
-      await assert.rejects(client.query({ ids: [], owners: [], constraint: '', projection: [], history: false, limit: 0 }), (e: { code?: string }) => e.code === 'UNAUTHENTICATED');
-      const forged = new ScheddClient(pool.daemonAddress('schedd'), pool.creds('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkYWVtb246eCIsImV4cCI6OTk5OTk5OTk5OX0.AAAA'));
+      await assert.rejects(
+        client.query({ ids: [], owners: [], constraint: '', projection: [], history: false, limit: 0 }),
+        (e: { code?: string }) => e.code === 'UNAUTHENTICATED',
+      );
+      const forged = new ScheddClient(
+        pool.daemonAddress('schedd'),
+        pool.creds('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkYWVtb246eCIsImV4cCI6OTk5OTk5OTk5OX0.AAAA'),
+      );
       await assert.rejects(forged.jobEvents([]), (e: { code?: string }) => e.code === 'UNAUTHENTICATED');
       forged.close();
     } finally {

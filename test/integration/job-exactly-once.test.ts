@@ -23,7 +23,12 @@ function waitingJob(pool: TestPool, name: string, extra = ''): string {
 /** The codes of the events of job cluster.0 in a user log, in order (image size updates, 006, left out). */
 function events(pool: TestPool, log: string, cluster: number): string[] {
   const id = `(${String(cluster).padStart(3, '0')}.000.000)`;
-  return pool.read(log).split('\n').filter((l) => l.includes(id)).map((l) => l.slice(0, 3)).filter((e) => e !== '006');
+  return pool
+    .read(log)
+    .split('\n')
+    .filter((l) => l.includes(id))
+    .map((l) => l.slice(0, 3))
+    .filter((e) => e !== '006');
 }
 
 function logged(pool: TestPool, daemon: string, text: string): boolean {
@@ -49,11 +54,18 @@ describe('exactly once', () => {
     let cluster: number;
     try {
       cluster = await pool.submit(waitingJob(pool, 'lost'));
-      await pool.waitFor('the schedd to give up waiting for the answer', () => logged(pool, 'schedd', 'did not answer in time'), 90_000);
+      await pool.waitFor(
+        'the schedd to give up waiting for the answer',
+        () => logged(pool, 'schedd', 'did not answer in time'),
+        90_000,
+      );
     } finally {
       process.kill(spawner, 'SIGCONT');
     }
-    await pool.waitFor('the job to run', async () => pool.exists('lost.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    await pool.waitFor(
+      'the job to run',
+      async () => pool.exists('lost.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2,
+    );
     writeFileSync(join(pool.work, 'lost.go'), '');
     const [ad] = await pool.waitForHistory(cluster, 1);
     assert.equal(ad!.ExitCode, 0);
@@ -63,7 +75,10 @@ describe('exactly once', () => {
 
   test('exactly once – a job that ended just before its startd was stopped completes, rather than being evicted and run again', async () => {
     const cluster = await pool.submit(waitingJob(pool, 'ended'));
-    await pool.waitFor('the job to run', async () => pool.exists('ended.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    await pool.waitFor(
+      'the job to run',
+      async () => pool.exists('ended.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2,
+    );
     // the job ends while its spawner is stopped: the startd cannot hear of it yet
     const spawner = spawnerOf(pool);
     const job = processes().find((p) => p.ppid === spawner)!.pid;
@@ -93,16 +108,26 @@ describe('exactly once', () => {
    * the job end (the spawner reaps it and journals its end), then `kill` what the case kills and bring the
    * pool back with `restart`. The job must complete exactly once.
    */
-  async function endsWhileStartdStopped(name: string, kill: (startd: number, spawner: number) => void, restart: (startd: number) => Promise<void>) {
+  async function endsWhileStartdStopped(
+    name: string,
+    kill: (startd: number, spawner: number) => void,
+    restart: (startd: number) => Promise<void>,
+  ) {
     const cluster = await pool.submit(waitingJob(pool, name));
-    await pool.waitFor('the job to run', async () => pool.exists(`${name}.runs`) && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    await pool.waitFor(
+      'the job to run',
+      async () => pool.exists(`${name}.runs`) && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2,
+    );
     const startd = pool.daemonPid('startd');
     const spawner = spawnerOf(pool);
     const journal = join(pool.home, 'run', `spawner-${spawner}.exits`);
     process.kill(startd, 'SIGSTOP');
     try {
       writeFileSync(join(pool.work, `${name}.go`), '');
-      await pool.waitFor('the spawner to journal the end', () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"exitCode"'));
+      await pool.waitFor(
+        'the spawner to journal the end',
+        () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"exitCode"'),
+      );
       kill(startd, spawner);
     } finally {
       if (alive(startd)) process.kill(startd, 'SIGCONT');
@@ -118,7 +143,11 @@ describe('exactly once', () => {
 
   test('exactly once – a job that ended while its startd was stopped completes once after the startd is killed', async () => {
     // the master starts the startd again
-    await endsWhileStartdStopped('unread', (startd) => process.kill(startd, 'SIGKILL'), async (startd) => void (await pool.waitForRestart('startd', startd)));
+    await endsWhileStartdStopped(
+      'unread',
+      (startd) => process.kill(startd, 'SIGKILL'),
+      async (startd) => void (await pool.waitForRestart('startd', startd)),
+    );
   });
 
   test('exactly once – a job that ended while its startd was stopped completes once after a host crash', async () => {
@@ -126,7 +155,13 @@ describe('exactly once', () => {
       'unread-crash',
       (startd, spawner) => {
         const master = Number(readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8').split(/\s+/)[0]);
-        for (const pid of [...['collector', 'negotiator', 'schedd'].map((d) => pool.daemonPid(d)), startd, spawner, master]) process.kill(pid, 'SIGKILL');
+        for (const pid of [
+          ...['collector', 'negotiator', 'schedd'].map((d) => pool.daemonPid(d)),
+          startd,
+          spawner,
+          master,
+        ])
+          process.kill(pid, 'SIGKILL');
       },
       async () => {
         const r = await pool.run('dsched', ['start']);
@@ -137,7 +172,10 @@ describe('exactly once', () => {
 
   test('exactly once – a job that ended while its spawner was behind completes once after the startd is killed', async () => {
     const cluster = await pool.submit(waitingJob(pool, 'unreaped'));
-    await pool.waitFor('the job to run', async () => pool.exists('unreaped.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    await pool.waitFor(
+      'the job to run',
+      async () => pool.exists('unreaped.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2,
+    );
     const startd = pool.daemonPid('startd');
     const spawner = spawnerOf(pool);
     const job = processes().find((p) => p.ppid === spawner)!.pid;
@@ -161,15 +199,25 @@ describe('exactly once', () => {
   test('exactly once – a job whose spawner is killed dies with it, runs again, and completes once', async () => {
     const go = join(pool.work, 'orphan.go');
     // a line at the start of each run and one at its end: the killed run never ends, the next one ends once
-    pool.file('orphan.sub', `executable = /bin/sh\narguments = "-c 'echo run >> orphan.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done; echo done >> orphan.done'"\nlog = orphan.log\nqueue\n`);
+    pool.file(
+      'orphan.sub',
+      `executable = /bin/sh\narguments = "-c 'echo run >> orphan.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done; echo done >> orphan.done'"\nlog = orphan.log\nqueue\n`,
+    );
     const cluster = await pool.submit('orphan.sub');
-    await pool.waitFor('the job to run', async () => pool.exists('orphan.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    await pool.waitFor(
+      'the job to run',
+      async () => pool.exists('orphan.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2,
+    );
     const spawner = spawnerOf(pool);
     const job = processes().find((p) => p.ppid === spawner)!.pid;
     process.kill(spawner, 'SIGKILL');
     // no process of the job is left to end unobserved: its main process goes with the spawner
     await pool.waitFor('the job to die with its spawner', () => !alive(job));
-    await pool.waitFor('the job to run again', async () => pool.read('orphan.runs') === 'run\nrun\n' && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    await pool.waitFor(
+      'the job to run again',
+      async () =>
+        pool.read('orphan.runs') === 'run\nrun\n' && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2,
+    );
     assert.ok(!pool.exists('orphan.done'), 'the first run never reached its end');
     writeFileSync(go, '');
     const [ad] = await pool.waitForHistory(cluster, 1);
@@ -181,16 +229,29 @@ describe('exactly once', () => {
 
   test('exactly once – a host crash while a finished job’s output waits in its sandbox: the output comes back and the job completes once', async () => {
     // it runs in a sandbox (should_transfer_files): what it prints comes back when the schedd fetches it
-    const cluster = await pool.submit(waitingJob(pool, 'out', 'should_transfer_files = YES\ntransfer_executable = false\noutput = out.stdout\n'));
-    await pool.waitFor('the job to run', async () => pool.exists('out.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    const cluster = await pool.submit(
+      waitingJob(pool, 'out', 'should_transfer_files = YES\ntransfer_executable = false\noutput = out.stdout\n'),
+    );
+    await pool.waitFor(
+      'the job to run',
+      async () => pool.exists('out.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2,
+    );
     // the schedd cannot fetch the output nor record the exit: it is stopped when the job ends
     const schedd = pool.daemonPid('schedd');
     process.kill(schedd, 'SIGSTOP');
     writeFileSync(join(pool.work, 'out.go'), '');
     const journal = join(pool.home, 'run', 'startd-exits.journal');
-    await pool.waitFor('the startd to journal the exit', () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"exited"'));
+    await pool.waitFor(
+      'the startd to journal the exit',
+      () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"exited"'),
+    );
     const master = Number(readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8').split(/\s+/)[0]);
-    for (const pid of [...['collector', 'negotiator', 'schedd', 'startd'].map((d) => pool.daemonPid(d)), spawnerOf(pool), master]) process.kill(pid, 'SIGKILL');
+    for (const pid of [
+      ...['collector', 'negotiator', 'schedd', 'startd'].map((d) => pool.daemonPid(d)),
+      spawnerOf(pool),
+      master,
+    ])
+      process.kill(pid, 'SIGKILL');
 
     const r = await pool.run('dsched', ['start']);
     assert.equal(r.code, 0, r.stderr);
@@ -220,15 +281,25 @@ describe('exactly once, short lease', () => {
   async function lateExit(name: string, meanwhile: () => Promise<void>) {
     const go = join(pool.work, `${name}.go`);
     // a line at the start of each run and one at its end: a second run may start, never end
-    pool.file(`${name}.sub`, `executable = /bin/sh\narguments = "-c 'echo run >> ${name}.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done; echo done >> ${name}.done'"\nlog = ${name}.log\nqueue\n`);
+    pool.file(
+      `${name}.sub`,
+      `executable = /bin/sh\narguments = "-c 'echo run >> ${name}.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done; echo done >> ${name}.done'"\nlog = ${name}.log\nqueue\n`,
+    );
     const cluster = await pool.submit(`${name}.sub`);
-    await pool.waitFor('the job to run', async () => pool.exists(`${name}.runs`) && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    await pool.waitFor(
+      'the job to run',
+      async () => pool.exists(`${name}.runs`) && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2,
+    );
     const startd = pool.daemonPid('startd');
     process.kill(startd, 'SIGSTOP');
     try {
       writeFileSync(go, '');
       await pool.waitFor('the job to end', () => pool.exists(`${name}.done`));
-      await pool.waitFor('the schedd to give the job up', async () => (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 1, 120_000);
+      await pool.waitFor(
+        'the schedd to give the job up',
+        async () => (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 1,
+        120_000,
+      );
       await meanwhile();
       process.kill(startd, 'SIGKILL');
     } finally {

@@ -22,7 +22,11 @@ describe('live views', () => {
   /** A cluster of `count` jobs that each print a line and then wait until the returned `go()` is called. */
   const waitingCluster = async (count: number) => {
     const trigger = join(pool.work, `go${++n}`);
-    pool.file(`wait${n}.sh`, `#!/bin/sh\necho started\nwhile [ ! -e ${trigger} ]; do sleep 0.1; done\necho finished\n`, 0o755);
+    pool.file(
+      `wait${n}.sh`,
+      `#!/bin/sh\necho started\nwhile [ ! -e ${trigger} ]; do sleep 0.1; done\necho finished\n`,
+      0o755,
+    );
     pool.file(`wait${n}.sub`, `executable = wait${n}.sh\noutput = wait${n}.$(Process).out\nqueue ${count}\n`);
     const cluster = await pool.submit(`wait${n}.sub`);
     return { cluster, go: () => mkdirSync(trigger) };
@@ -77,13 +81,17 @@ describe('live views', () => {
 
   test('dwait – on the job-change stream: waits through a schedd that dies, then reports the jobs', async () => {
     const { cluster, go } = await waitingCluster(2);
-    await pool.waitFor('the jobs to run', async () => (await pool.json('dq', [String(cluster)])).every((a) => a.JobStatus === 2));
+    await pool.waitFor('the jobs to run', async () =>
+      (await pool.json('dq', [String(cluster)])).every((a) => a.JobStatus === 2),
+    );
     // the schedd stops answering, dwait connects to it (and waits), the schedd dies and comes back
     const schedd = pool.daemonPid('schedd');
     process.kill(schedd, 'SIGSTOP');
     const wait = new LiveCli(pool, 'dwait', [String(cluster)]);
     try {
-      await pool.waitFor('dwait to connect to the stopped schedd', () => connectedTo(wait.child.pid!, pool.daemonAddress('schedd')));
+      await pool.waitFor('dwait to connect to the stopped schedd', () =>
+        connectedTo(wait.child.pid!, pool.daemonAddress('schedd')),
+      );
       process.kill(schedd, 'SIGKILL');
       await pool.waitForRestart('schedd', schedd);
       go();

@@ -18,7 +18,8 @@ describe('machine policy', () => {
       STARTER_UPDATE_INTERVAL: '1',
       MACHINE_MAX_VACATE_TIME: '30',
       // only the first run of a job that asks for it (the schedd sets LastVacateTime when it is evicted)
-      PREEMPT: 'TARGET.PreemptMe =?= true && TARGET.LastVacateTime =?= undefined && (CurrentTime - EnteredCurrentActivity) > 1',
+      PREEMPT:
+        'TARGET.PreemptMe =?= true && TARGET.LastVacateTime =?= undefined && (CurrentTime - EnteredCurrentActivity) > 1',
       WANT_SUSPEND: 'TARGET.SuspendMe =?= true',
       SUSPEND: 'TARGET.TotalSuspensions =?= undefined && (CurrentTime - EnteredCurrentActivity) > 1',
       // the suspend test turns CONTINUE on itself
@@ -34,11 +35,16 @@ describe('machine policy', () => {
   const submit = (file: string) => pool.submit(file);
   const ad = async (cluster: number) => (await pool.json('dq', [String(cluster)]))[0];
   /** Event numbers of a user log, in order, without the image-size updates (006) that come when they come. */
-  const events = (name: string) => [...pool.read(name).matchAll(/^(\d{3}) \(/gm)].map((m) => m[1]).filter((n) => n !== '006');
+  const events = (name: string) =>
+    [...pool.read(name).matchAll(/^(\d{3}) \(/gm)].map((m) => m[1]).filter((n) => n !== '006');
 
   test('policy – PREEMPT evicts the job (004), it goes back to idle and runs again', async () => {
     // the second run ends at once; the first waits to be preempted
-    pool.file('twice.sh', '#!/bin/sh\necho run >> runs.txt\n[ "$(wc -l < runs.txt)" -ge 2 ] && exit 0\nexec sleep 600\n', 0o755);
+    pool.file(
+      'twice.sh',
+      '#!/bin/sh\necho run >> runs.txt\n[ "$(wc -l < runs.txt)" -ge 2 ] && exit 0\nexec sleep 600\n',
+      0o755,
+    );
     pool.file('pre.sub', `executable = twice.sh\n+PreemptMe = true\nlog = pre.log\nqueue\n`);
     const c = await submit('pre.sub');
     const [h] = await pool.waitForHistory(c, 1);
@@ -54,13 +60,20 @@ describe('machine policy', () => {
     const lines = readFileSync(join(pool.home, 'log', 'startd.log'), 'utf8')
       .split('\n')
       .filter((l) => l.includes(`"slot":"${first}"`));
-    assert.ok(lines.some((l) => l.includes('"msg":"claim released"')), `no release of ${first}:\n${lines.join('\n')}`);
+    assert.ok(
+      lines.some((l) => l.includes('"msg":"claim released"')),
+      `no release of ${first}:\n${lines.join('\n')}`,
+    );
     assert.ok(!lines.some((l) => l.includes('claim lease expired')), lines.join('\n'));
   });
 
   test('policy – SUSPEND stops the job (status S, 010) until CONTINUE resumes it (011); it then finishes', async () => {
     // a counter written every 0.2 s (renamed into place, so a read never sees half a write) until `done` exists
-    pool.file('count.sh', '#!/bin/sh\ni=0\nwhile [ ! -f done ]; do i=$((i+1)); echo $i > count.tmp; mv count.tmp count; sleep 0.2; done\nexit 0\n', 0o755);
+    pool.file(
+      'count.sh',
+      '#!/bin/sh\ni=0\nwhile [ ! -f done ]; do i=$((i+1)); echo $i > count.tmp; mv count.tmp count; sleep 0.2; done\nexit 0\n',
+      0o755,
+    );
     pool.file('sus.sub', `executable = count.sh\n+SuspendMe = true\nlog = sus.log\nqueue\n`);
     const c = await submit('sus.sub');
     await pool.waitFor(`job ${c} to be suspended`, async () => (await ad(c))?.JobStatus === 7);
@@ -92,7 +105,11 @@ describe('machine policy', () => {
 
   test('policy – kill_sig = SIGQUIT: a vacated job catches it and writes its checkpoint, then resumes from it', async () => {
     // a background job of a non-interactive shell ignores SIGQUIT: only the trap in the shell acts on it
-    pool.file('ckpt.sh', "#!/bin/sh\nif [ -f ckpt.txt ]; then echo \"resumed from $(cat ckpt.txt)\" > resumed.txt; exit 0; fi\ntrap 'echo step-7 > ckpt.txt; exit 0' QUIT\nsleep 600 &\nwait $!\n", 0o755);
+    pool.file(
+      'ckpt.sh',
+      '#!/bin/sh\nif [ -f ckpt.txt ]; then echo "resumed from $(cat ckpt.txt)" > resumed.txt; exit 0; fi\ntrap \'echo step-7 > ckpt.txt; exit 0\' QUIT\nsleep 600 &\nwait $!\n',
+      0o755,
+    );
     pool.file('ckpt.sub', `executable = ckpt.sh\nkill_sig = SIGQUIT\n+PreemptMe = true\nlog = ckpt.log\nqueue\n`);
     const c = await submit('ckpt.sub');
     const [h] = await pool.waitForHistory(c, 1);
@@ -105,7 +122,11 @@ describe('machine policy', () => {
 
   test('policy – KILL during vacating kills at once a job that ignores its kill signal', async () => {
     // SIGTERM ignored by the shell and (inherited) by its children; the grace would be 30 s
-    pool.file('stubborn.sh', '#!/bin/sh\necho run >> sruns.txt\n[ "$(wc -l < sruns.txt)" -ge 2 ] && exit 0\ntrap "" TERM\nwhile true; do sleep 1; done\n', 0o755);
+    pool.file(
+      'stubborn.sh',
+      '#!/bin/sh\necho run >> sruns.txt\n[ "$(wc -l < sruns.txt)" -ge 2 ] && exit 0\ntrap "" TERM\nwhile true; do sleep 1; done\n',
+      0o755,
+    );
     pool.file('kill.sub', `executable = stubborn.sh\n+PreemptMe = true\n+KillMe = true\nlog = kill.log\nqueue\n`);
     const c = await submit('kill.sub');
     const [h] = await pool.waitForHistory(c, 1);
@@ -118,7 +139,11 @@ describe('machine policy', () => {
   });
 
   test('vacate – an admin evicts the job on a slot through the Vacate RPC; a plain user may not', async () => {
-    pool.file('vac.sh', '#!/bin/sh\necho run >> vruns.txt\n[ "$(wc -l < vruns.txt)" -ge 2 ] && exit 0\nexec sleep 600\n', 0o755);
+    pool.file(
+      'vac.sh',
+      '#!/bin/sh\necho run >> vruns.txt\n[ "$(wc -l < vruns.txt)" -ge 2 ] && exit 0\nexec sleep 600\n',
+      0o755,
+    );
     pool.file('vac.sub', `executable = vac.sh\nlog = vac.log\nqueue\n`);
     const c = await submit('vac.sub');
     const running = await pool.waitFor(`job ${c} to run`, async () => {
@@ -129,8 +154,14 @@ describe('machine policy', () => {
     const user = new StartdClient(addr, pool.creds(pool.token('mallory')));
     const admin = new StartdClient(addr, pool.creds(pool.token('root', true)));
     try {
-      await assert.rejects(user.vacate(String(running.RemoteHost), 'not allowed'), (e: Error & { code?: string }) => e.code === 'PERMISSION_DENIED');
-      await assert.rejects(admin.vacate('slot1_999@nowhere', 'no such slot'), (e: Error & { code?: string }) => e.code === 'CLAIM_NOT_FOUND');
+      await assert.rejects(
+        user.vacate(String(running.RemoteHost), 'not allowed'),
+        (e: Error & { code?: string }) => e.code === 'PERMISSION_DENIED',
+      );
+      await assert.rejects(
+        admin.vacate('slot1_999@nowhere', 'no such slot'),
+        (e: Error & { code?: string }) => e.code === 'CLAIM_NOT_FOUND',
+      );
       const r = await admin.vacate(String(running.RemoteHost), 'making room for a bigger job');
       assert.equal(r.vacated, true);
     } finally {

@@ -60,7 +60,10 @@ describe('machine resources', () => {
   test('GPUs – three jobs asking one GPU each: two at a time, with different ids; the third gets a freed one', async () => {
     // long enough for dstatus to see both GPUs in use on a loaded machine
     pool.file('gpu.sh', '#!/bin/sh\necho "$CUDA_VISIBLE_DEVICES|$_CONDOR_AssignedGPUs"\nsleep 8\n', 0o755);
-    pool.file('gpu.sub', 'executable = gpu.sh\nrequest_gpus = 1\noutput = gpu.$(Process).out\nlog = gpu.log\nqueue 3\n');
+    pool.file(
+      'gpu.sub',
+      'executable = gpu.sh\nrequest_gpus = 1\noutput = gpu.$(Process).out\nlog = gpu.log\nqueue 3\n',
+    );
     const c = await submit('gpu.sub');
     // while two run, the partitionable slot has no GPU left and each dynamic slot shows its own
     await pool.waitFor('both GPUs in use', async () => (await af(['GPUs', 'TotalGPUs'])) === '0 2');
@@ -82,11 +85,17 @@ describe('machine resources', () => {
     // the two that ran together saw different ids; the one that started after an end waited for a freed GPU
     const events = startsAndEnds(log);
     const firstEnd = events.findIndex(([code]) => code === '005');
-    const together = events.slice(0, firstEnd).filter(([code]) => code === '001').map(([, p]) => p);
+    const together = events
+      .slice(0, firstEnd)
+      .filter(([code]) => code === '001')
+      .map(([, p]) => p);
     assert.equal(together.length, 2, log);
     assert.notEqual(seen[together[0]!]!, seen[together[1]!]!);
     const waited = [0, 1, 2].find((p) => !together.includes(p))!;
-    assert.ok(events.findIndex(([code, p]) => code === '001' && p === waited) > firstEnd, 'the third job started only after one ended');
+    assert.ok(
+      events.findIndex(([code, p]) => code === '001' && p === waited) > firstEnd,
+      'the third job started only after one ended',
+    );
     await pool.waitFor('both GPUs free again', async () => (await af(['GPUs', 'TotalGPUs'])) === '2 2');
   });
 
@@ -103,15 +112,24 @@ describe('machine resources', () => {
     await pool.waitFor('both GPUs free', async () => (await af(['GPUs', 'TotalGPUs'])) === '2 2');
     const r = await pool.run('dq', ['-analyze', String(c)]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /Why: no slot matches its Requirements; clause \[\d+\] TARGET\.GPUs >= RequestGPUs rules out the most/);
+    assert.match(
+      r.stdout,
+      /Why: no slot matches its Requirements; clause \[\d+\] TARGET\.GPUs >= RequestGPUs rules out the most/,
+    );
     assert.match(r.stdout, /free .*, 2 of 2 GPUs, 1 of 1 Licenses/);
-    assert.match(r.stdout, /RequestGPUs 3 exceeds the largest slot \(TotalGPUs 2\): ask for 2 or less \(request_gpus\)\./);
+    assert.match(
+      r.stdout,
+      /RequestGPUs 3 exceeds the largest slot \(TotalGPUs 2\): ask for 2 or less \(request_gpus\)\./,
+    );
     await pool.run('drm', [String(c)]);
   });
 
   test('custom resources – two jobs asking the only license never overlap; a job without GPUs sees none', async () => {
     pool.file('lic.sh', '#!/bin/sh\necho "[$CUDA_VISIBLE_DEVICES]"\nsleep 2\n', 0o755);
-    pool.file('lic.sub', 'executable = lic.sh\nrequest_Licenses = 1\noutput = lic.$(Process).out\nlog = lic.log\nqueue 2\n');
+    pool.file(
+      'lic.sub',
+      'executable = lic.sh\nrequest_Licenses = 1\noutput = lic.$(Process).out\nlog = lic.log\nqueue 2\n',
+    );
     const c = await submit('lic.sub');
     await pool.waitForHistory(c, 2);
     const log = pool.read('lic.log');
@@ -129,9 +147,16 @@ describe('machine resources – configuration errors', () => {
   test('machine resources – a bad MACHINE_RESOURCE_ value stops the startd with a clear error in its log', async () => {
     pool = TestPool.create({ MACHINE_RESOURCE_GPUs: '1.5' });
     const startd = pool.startDaemon('startd');
-    const { code } = await pool.waitFor('the startd to exit', () => (startd.exitCode !== null ? { code: startd.exitCode } : undefined), 30_000);
+    const { code } = await pool.waitFor(
+      'the startd to exit',
+      () => (startd.exitCode !== null ? { code: startd.exitCode } : undefined),
+      30_000,
+    );
     assert.equal(code, 2);
-    const lines = readFileSync(join(pool.home, 'log', 'startd.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(join(pool.home, 'log', 'startd.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const fatal = lines.find((l) => l.level === 60);
     assert.ok(fatal, lines.map((l) => l.msg).join('\n'));
     assert.equal(fatal.code, 'CONFIG_INVALID');

@@ -21,7 +21,11 @@ function alive(pid: number): boolean {
 const DAEMONS = ['collector', 'negotiator', 'schedd', 'startd'];
 
 function masterPid(pool: TestPool): number {
-  return Number(readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8').trim().split(/\s+/)[0]);
+  return Number(
+    readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8')
+      .trim()
+      .split(/\s+/)[0],
+  );
 }
 
 describe('master death', () => {
@@ -48,7 +52,8 @@ describe('master death', () => {
     assert.match(again.stdout, /already running/);
     const s = await pool.run('dsched', ['status']);
     assert.equal(s.code, 0, s.stderr);
-    for (const d of DAEMONS) assert.match(s.stdout, new RegExp(`^${d} +running +\\d+ +0 `, 'm'), `${d} runs, never restarted:\n${s.stdout}`);
+    for (const d of DAEMONS)
+      assert.match(s.stdout, new RegExp(`^${d} +running +\\d+ +0 `, 'm'), `${d} runs, never restarted:\n${s.stdout}`);
 
     pool.file('hello.sub', 'executable = /bin/echo\narguments = after the restart\noutput = hello.out\nqueue\n');
     const cluster = await pool.submit('hello.sub');

@@ -24,15 +24,23 @@ describe('memory limit', () => {
   test('memory – a job over its request_memory is killed and held with code 34 and the reason', async () => {
     // 300 MB, touched (filled), against a request of 100 MB (node itself starts under 100 MB, so the job
     // writes its pid before it can be caught over the limit)
-    pool.file('hog.cjs', `require('fs').writeFileSync('hog.pid', String(process.pid));\nconst b = Buffer.alloc(300 * 1024 * 1024, 1);\nsetTimeout(() => console.log(b.length), 600000);\n`);
-    pool.file('hog.sub', `executable = ${process.execPath}\narguments = hog.cjs\nrequest_memory = 100\nlog = hog.log\nqueue\n`);
+    pool.file(
+      'hog.cjs',
+      `require('fs').writeFileSync('hog.pid', String(process.pid));\nconst b = Buffer.alloc(300 * 1024 * 1024, 1);\nsetTimeout(() => console.log(b.length), 600000);\n`,
+    );
+    pool.file(
+      'hog.sub',
+      `executable = ${process.execPath}\narguments = hog.cjs\nrequest_memory = 100\nlog = hog.log\nqueue\n`,
+    );
     const c = await submit('hog.sub');
     const held = await pool.waitFor(`job ${c} to be held`, async () => {
       const a = await ad(c);
       return a?.JobStatus === 5 ? a : undefined;
     });
     assert.equal(held.HoldReasonCode, 34, String(held.HoldReason));
-    const m = /^Job has gone over memory limit of 100 megabytes\. Peak usage: (\d+) megabytes\.$/.exec(String(held.HoldReason));
+    const m = /^Job has gone over memory limit of 100 megabytes\. Peak usage: (\d+) megabytes\.$/.exec(
+      String(held.HoldReason),
+    );
     assert.ok(m, `hold reason: ${String(held.HoldReason)}`);
     assert.ok(Number(m[1]) > 100, `peak ${m[1]} MB`);
     const pid = Number(pool.read('hog.pid').trim());
@@ -50,7 +58,10 @@ describe('memory limit', () => {
       'hog2.cjs',
       `const fs = require('fs');\nfs.appendFileSync('hog2.runs', process.pid + '\\n');\nconst t = setInterval(() => { if (!fs.existsSync('hog2.go')) return; clearInterval(t); const b = Buffer.alloc(300 * 1024 * 1024, 1); setTimeout(() => console.log(b.length), 600000); }, 100);\n`,
     );
-    pool.file('hog2.sub', `executable = ${process.execPath}\narguments = hog2.cjs\nrequest_memory = 100\nlog = hog2.log\nqueue\n`);
+    pool.file(
+      'hog2.sub',
+      `executable = ${process.execPath}\narguments = hog2.cjs\nrequest_memory = 100\nlog = hog2.log\nqueue\n`,
+    );
     const c = await submit('hog2.sub');
     await pool.waitFor('the job to run', async () => pool.exists('hog2.runs') && (await ad(c))?.JobStatus === 2);
     const pid = Number(pool.read('hog2.runs').trim());
@@ -62,8 +73,13 @@ describe('memory limit', () => {
     try {
       pool.file('hog2.go', '');
       const startdLog = join(pool.home, 'log', 'startd.log');
-      await pool.waitFor('the startd to kill the job for its memory', () =>
-        existsSync(startdLog) && readFileSync(startdLog, 'utf8').split('\n').some((l) => l.includes('job over its memory limit') && l.includes(`"cluster":${c},`)),
+      await pool.waitFor(
+        'the startd to kill the job for its memory',
+        () =>
+          existsSync(startdLog) &&
+          readFileSync(startdLog, 'utf8')
+            .split('\n')
+            .some((l) => l.includes('job over its memory limit') && l.includes(`"cluster":${c},`)),
       );
       process.kill(startd, 'SIGKILL');
     } finally {
@@ -75,7 +91,10 @@ describe('memory limit', () => {
       return a?.JobStatus === 5 ? a : undefined;
     });
     assert.equal(held.HoldReasonCode, 34, String(held.HoldReason));
-    assert.match(String(held.HoldReason), /^Job has gone over memory limit of 100 megabytes\. Peak usage: \d+ megabytes\.$/);
+    assert.match(
+      String(held.HoldReason),
+      /^Job has gone over memory limit of 100 megabytes\. Peak usage: \d+ megabytes\.$/,
+    );
     assert.match(String(held.LastRemoteHost), /^slot\d+_\d+@/, 'where it ran is recorded');
     assert.equal(held.NumJobStarts, 1);
     await pool.waitFor('the job to be gone', () => !alive(pid));
@@ -91,11 +110,21 @@ describe('memory limit', () => {
       'fits.cjs',
       `const fs = require('fs');\nconst b = Buffer.alloc(100 * 1024 * 1024, 1);\nconst t = setInterval(() => { if (fs.existsSync('go')) { clearInterval(t); console.log(b.length); } }, 100);\n`,
     );
-    pool.file('fits.sub', `executable = ${process.execPath}\narguments = fits.cjs\nrequest_memory = 400\nlog = fits.log\nqueue\n`);
+    pool.file(
+      'fits.sub',
+      `executable = ${process.execPath}\narguments = fits.cjs\nrequest_memory = 400\nlog = fits.log\nqueue\n`,
+    );
     const c = await submit('fits.sub');
     // dq -af MemoryUsage shows the peak (MB) while the job runs
     const usage = await pool.waitFor('MemoryUsage of at least 100 MB', async () => {
-      const r = await pool.run('dq', [String(c), '-af', 'MemoryUsage', 'ResidentSetSize', 'ImageSize', 'RemoteUserCpu']);
+      const r = await pool.run('dq', [
+        String(c),
+        '-af',
+        'MemoryUsage',
+        'ResidentSetSize',
+        'ImageSize',
+        'RemoteUserCpu',
+      ]);
       const [mem, rss, image, cpu] = r.stdout.trim().split(/\s+/).map(Number);
       return mem! >= 100 ? { mem: mem!, rss: rss!, image: image!, cpu: cpu! } : undefined;
     });

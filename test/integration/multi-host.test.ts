@@ -39,10 +39,14 @@ describe('multi-host pool', () => {
 
   /** The job's ad while it runs (JobStatus 2 and a RemoteHost). */
   async function runningAd(cluster: number): Promise<Record<string, unknown>> {
-    return pool!.waitFor(`job ${cluster}.0 to run`, async () => {
-      const [ad] = await pool!.json('dq', [String(cluster)]);
-      return ad?.JobStatus === 2 && typeof ad.RemoteHost === 'string' ? ad : undefined;
-    }, 30_000);
+    return pool!.waitFor(
+      `job ${cluster}.0 to run`,
+      async () => {
+        const [ad] = await pool!.json('dq', [String(cluster)]);
+        return ad?.JobStatus === 2 && typeof ad.RemoteHost === 'string' ? ad : undefined;
+      },
+      30_000,
+    );
   }
 
   /** For a few seconds the job stays finished exactly once: one history entry, nothing in the queue. */
@@ -54,76 +58,107 @@ describe('multi-host pool', () => {
     }
   }
 
-  test('multi-host pool – jobs run on both execute hosts, each slot advertising its own host address', { skip, timeout: 120_000 }, async () => {
-    const slots = await pool!.json('dstatus', []);
-    for (const h of pool!.execs) {
-      // each execute host joined with a token: its own certificate (CN = its name, roles startd and master),
-      // its own key, and no pool CA key or token key of its own
-      const cert = new X509Certificate(readFileSync(join(h.home, 'host', 'host.crt')));
-      assert.equal(cert.subject, `CN=${h.name}`);
-      assert.equal(cert.subjectAltName, `DNS:${h.name}, URI:dsched:role:startd, URI:dsched:role:master`);
-      assert.ok(cert.checkIssued(new X509Certificate(readFileSync(join(pool!.central.home, 'ca', 'ca.crt')))));
-      assert.equal(existsSync(join(h.home, 'ca')), false);
-      assert.equal(statSync(join(h.home, 'host', 'host.key')).mode & 0o777, 0o600);
-      const slot = slots.find((a) => a.Name === `slot1@${h.name}`);
-      assert.ok(slot, `dstatus lists slot1@${h.name}`);
-      assert.match(String(slot.MyAddress), new RegExp(`^${h.address.replaceAll('.', '\\.')}:\\d+$`), `slot1@${h.name} is reached at its own host`);
-    }
-    writeFileSync(join(pool!.work, 'in.txt'), 'from central\n');
-    writeFileSync(join(pool!.work, 'job.sh'), '#!/bin/sh\necho "ran in $PWD"\ncat in.txt\necho "result $1" > "result.$1.txt"\nsleep 2\n', { mode: 0o755 });
-    const cluster = await pool!.submit('both.sub', 'executable = job.sh\narguments = $(Process)\ntransfer_input_files = in.txt\noutput = out.$(Process).txt\nerror = err.$(Process).txt\nqueue 4\n');
-    const hist = await pool!.waitForHistory(cluster, 4);
-    for (const ad of hist) {
-      assert.equal(ad.JobStatus, 4, `job ${ad.ClusterId}.${ad.ProcId} completed`);
-      assert.equal(ad.ExitCode, 0);
-      assert.match(String(ad.LastRemoteHost), /^slot1_\d+@exec[12]$/);
-    }
-    assert.deepEqual([...new Set(hist.map((a) => hostOf(a.LastRemoteHost)))].sort(), ['exec1', 'exec2']);
-    for (const ad of hist) {
-      const p = Number(ad.ProcId);
-      const out = readFileSync(join(pool!.work, `out.${p}.txt`), 'utf8');
-      // the job ran in a sandbox under its execute host's own home, with the input sent there
-      assert.match(out, new RegExp(`^ran in .*/${hostOf(ad.LastRemoteHost)}/.*execute/dir_`, 'm'), out);
-      assert.match(out, /^from central$/m);
-      assert.equal(readFileSync(join(pool!.work, `result.${p}.txt`), 'utf8'), `result ${p}\n`);
-      assert.equal(ad.ShouldTransferFiles, 'IF_NEEDED');
-    }
-  });
+  test(
+    'multi-host pool – jobs run on both execute hosts, each slot advertising its own host address',
+    { skip, timeout: 120_000 },
+    async () => {
+      const slots = await pool!.json('dstatus', []);
+      for (const h of pool!.execs) {
+        // each execute host joined with a token: its own certificate (CN = its name, roles startd and master),
+        // its own key, and no pool CA key or token key of its own
+        const cert = new X509Certificate(readFileSync(join(h.home, 'host', 'host.crt')));
+        assert.equal(cert.subject, `CN=${h.name}`);
+        assert.equal(cert.subjectAltName, `DNS:${h.name}, URI:dsched:role:startd, URI:dsched:role:master`);
+        assert.ok(cert.checkIssued(new X509Certificate(readFileSync(join(pool!.central.home, 'ca', 'ca.crt')))));
+        assert.equal(existsSync(join(h.home, 'ca')), false);
+        assert.equal(statSync(join(h.home, 'host', 'host.key')).mode & 0o777, 0o600);
+        const slot = slots.find((a) => a.Name === `slot1@${h.name}`);
+        assert.ok(slot, `dstatus lists slot1@${h.name}`);
+        assert.match(
+          String(slot.MyAddress),
+          new RegExp(`^${h.address.replaceAll('.', '\\.')}:\\d+$`),
+          `slot1@${h.name} is reached at its own host`,
+        );
+      }
+      writeFileSync(join(pool!.work, 'in.txt'), 'from central\n');
+      writeFileSync(
+        join(pool!.work, 'job.sh'),
+        '#!/bin/sh\necho "ran in $PWD"\ncat in.txt\necho "result $1" > "result.$1.txt"\nsleep 2\n',
+        { mode: 0o755 },
+      );
+      const cluster = await pool!.submit(
+        'both.sub',
+        'executable = job.sh\narguments = $(Process)\ntransfer_input_files = in.txt\noutput = out.$(Process).txt\nerror = err.$(Process).txt\nqueue 4\n',
+      );
+      const hist = await pool!.waitForHistory(cluster, 4);
+      for (const ad of hist) {
+        assert.equal(ad.JobStatus, 4, `job ${ad.ClusterId}.${ad.ProcId} completed`);
+        assert.equal(ad.ExitCode, 0);
+        assert.match(String(ad.LastRemoteHost), /^slot1_\d+@exec[12]$/);
+      }
+      assert.deepEqual([...new Set(hist.map((a) => hostOf(a.LastRemoteHost)))].sort(), ['exec1', 'exec2']);
+      for (const ad of hist) {
+        const p = Number(ad.ProcId);
+        const out = readFileSync(join(pool!.work, `out.${p}.txt`), 'utf8');
+        // the job ran in a sandbox under its execute host's own home, with the input sent there
+        assert.match(out, new RegExp(`^ran in .*/${hostOf(ad.LastRemoteHost)}/.*execute/dir_`, 'm'), out);
+        assert.match(out, /^from central$/m);
+        assert.equal(readFileSync(join(pool!.work, `result.${p}.txt`), 'utf8'), `result ${p}\n`);
+        assert.equal(ad.ShouldTransferFiles, 'IF_NEEDED');
+      }
+    },
+  );
 
-  test('multi-host pool – a startd killed with -9 mid-job: the job runs again on the other host, one completion', { skip, timeout: 120_000 }, async () => {
-    const cluster = await pool!.submit('crash.sub', sleepJob(6));
-    const first = hostOf((await runningAd(cluster)).RemoteHost);
-    const other = pool!.execs.map((h) => h.name).find((n) => n !== first)!;
-    await pool!.kill9(first, 'startd'); // and its job spawner: nobody on `first` will report the job
-    const [ad] = await pool!.waitForHistory(cluster, 1, 60_000);
-    assert.equal(ad!.JobStatus, 4);
-    assert.equal(ad!.ExitCode, 0);
-    assert.equal(ad!.NumJobStarts, 2, 'the job started once on each host');
-    assert.equal(hostOf(ad!.LastRemoteHost), other, `the job finished on ${other}`);
-    await staysFinishedOnce(cluster);
-  });
+  test(
+    'multi-host pool – a startd killed with -9 mid-job: the job runs again on the other host, one completion',
+    { skip, timeout: 120_000 },
+    async () => {
+      const cluster = await pool!.submit('crash.sub', sleepJob(6));
+      const first = hostOf((await runningAd(cluster)).RemoteHost);
+      const other = pool!.execs.map((h) => h.name).find((n) => n !== first)!;
+      await pool!.kill9(first, 'startd'); // and its job spawner: nobody on `first` will report the job
+      const [ad] = await pool!.waitForHistory(cluster, 1, 60_000);
+      assert.equal(ad!.JobStatus, 4);
+      assert.equal(ad!.ExitCode, 0);
+      assert.equal(ad!.NumJobStarts, 2, 'the job started once on each host');
+      assert.equal(hostOf(ad!.LastRemoteHost), other, `the job finished on ${other}`);
+      await staysFinishedOnce(cluster);
+    },
+  );
 
-  test('multi-host pool – a startd cut off for longer than the lease: the job ends exactly once', { skip, timeout: 150_000 }, async () => {
-    const cluster = await pool!.submit('cut.sub', sleepJob(20));
-    const cut = hostOf((await runningAd(cluster)).RemoteHost);
-    pool!.cutNetwork(cut);
-    const cutAt = Date.now();
-    // Nothing can reach `cut` now: its own log says when its lease ran out and it stopped the job.
-    await pool!.waitFor(`the claim lease to expire on ${cut}`, () => pool!.logRecords(cut, 'startd').some((r) => r.msg === 'claim lease expired'), (LEASE + 10) * 1000);
-    await sleep(Math.max(0, cutAt + (LEASE + 2) * 1000 - Date.now()));
-    pool!.restoreNetwork(cut);
-    const [ad] = await pool!.waitForHistory(cluster, 1, 90_000);
-    assert.equal(ad!.JobStatus, 4);
-    assert.equal(ad!.ExitCode, 0);
-    assert.equal(ad!.NumJobStarts, 2, 'stopped by the lease on the cut-off host, then run again');
-    await staysFinishedOnce(cluster);
-    // Every startd's own account: the job ran to its end exactly once, and the cut-off run was evicted.
-    const ended = pool!.execs.flatMap((h) =>
-      pool!.logRecords(h.name, 'startd')
-        .filter((r) => r.msg === 'job ended' && r.cluster === cluster)
-        .map((r) => ({ host: h.name, outcome: r.outcome })),
-    );
-    assert.equal(ended.filter((e) => e.outcome === 'exited').length, 1, `one run exited: ${JSON.stringify(ended)}`);
-    assert.ok(ended.some((e) => e.host === cut && e.outcome === 'evicted'), `the run on ${cut} was evicted: ${JSON.stringify(ended)}`);
-  });
+  test(
+    'multi-host pool – a startd cut off for longer than the lease: the job ends exactly once',
+    { skip, timeout: 150_000 },
+    async () => {
+      const cluster = await pool!.submit('cut.sub', sleepJob(20));
+      const cut = hostOf((await runningAd(cluster)).RemoteHost);
+      pool!.cutNetwork(cut);
+      const cutAt = Date.now();
+      // Nothing can reach `cut` now: its own log says when its lease ran out and it stopped the job.
+      await pool!.waitFor(
+        `the claim lease to expire on ${cut}`,
+        () => pool!.logRecords(cut, 'startd').some((r) => r.msg === 'claim lease expired'),
+        (LEASE + 10) * 1000,
+      );
+      await sleep(Math.max(0, cutAt + (LEASE + 2) * 1000 - Date.now()));
+      pool!.restoreNetwork(cut);
+      const [ad] = await pool!.waitForHistory(cluster, 1, 90_000);
+      assert.equal(ad!.JobStatus, 4);
+      assert.equal(ad!.ExitCode, 0);
+      assert.equal(ad!.NumJobStarts, 2, 'stopped by the lease on the cut-off host, then run again');
+      await staysFinishedOnce(cluster);
+      // Every startd's own account: the job ran to its end exactly once, and the cut-off run was evicted.
+      const ended = pool!.execs.flatMap((h) =>
+        pool!
+          .logRecords(h.name, 'startd')
+          .filter((r) => r.msg === 'job ended' && r.cluster === cluster)
+          .map((r) => ({ host: h.name, outcome: r.outcome })),
+      );
+      assert.equal(ended.filter((e) => e.outcome === 'exited').length, 1, `one run exited: ${JSON.stringify(ended)}`);
+      assert.ok(
+        ended.some((e) => e.host === cut && e.outcome === 'evicted'),
+        `the run on ${cut} was evicted: ${JSON.stringify(ended)}`,
+      );
+    },
+  );
 });

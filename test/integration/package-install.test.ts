@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT } from './harness/pool.js';
 
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; bin: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  bin: Record<string, string>;
+};
 const tmp = mkdtempSync(join(tmpdir(), 'dsched-pack-'));
 
 function npm(args: string[], cwd = ROOT) {
@@ -38,10 +42,25 @@ describe('npm package', () => {
   test('package – npm pack ships the built commands and what they read, not tests or sources', () => {
     const files = new Set(packed.files.map((f) => f.path));
     for (const target of Object.values(pkg.bin)) assert.ok(files.has(target), `${target} is shipped`);
-    for (const d of ['collector', 'negotiator', 'schedd', 'startd', 'master']) assert.ok(files.has(`dist/daemons/${d}/main.js`), `the ${d}`);
-    for (const f of ['dist/daemons/startd/dsched-spawner', 'dist/cli/dshim.js', 'libexec/dchirp', 'proto/dsched/v1/schedd.proto', 'daemons/schedd/store/migrations/0001-init.sql', 'README.md', 'docs/submit.md', 'examples/hello.sub'])
+    for (const d of ['collector', 'negotiator', 'schedd', 'startd', 'master'])
+      assert.ok(files.has(`dist/daemons/${d}/main.js`), `the ${d}`);
+    for (const f of [
+      'dist/daemons/startd/dsched-spawner',
+      'dist/cli/dshim.js',
+      'libexec/dchirp',
+      'proto/dsched/v1/schedd.proto',
+      'daemons/schedd/store/migrations/0001-init.sql',
+      'README.md',
+      'docs/submit.md',
+      'examples/hello.sub',
+    ])
       assert.ok(files.has(f), `${f} is shipped`);
-    const stray = [...files].filter((f) => /^(test|bench|scripts|lib|grammar|cli)\//.test(f) || /\.(ts|map)$/.test(f) || (f.startsWith('daemons/') && !f.includes('/migrations/')));
+    const stray = [...files].filter(
+      (f) =>
+        /^(test|bench|scripts|lib|grammar|cli)\//.test(f) ||
+        /\.(ts|map)$/.test(f) ||
+        (f.startsWith('daemons/') && !f.includes('/migrations/')),
+    );
     assert.deepEqual(stray, [], 'no tests, sources or source maps');
   });
 
@@ -50,7 +69,8 @@ describe('npm package', () => {
     const prefix = join(tmp, 'prefix');
     let inst = npm(['install', '-g', '--prefix', prefix, '--offline', tarball], tmp);
     // the first install on a machine fetches the dependencies' metadata once
-    if (inst.code !== 0 && /ENOTCACHED/.test(inst.stderr)) inst = npm(['install', '-g', '--prefix', prefix, '--prefer-offline', tarball], tmp);
+    if (inst.code !== 0 && /ENOTCACHED/.test(inst.stderr))
+      inst = npm(['install', '-g', '--prefix', prefix, '--prefer-offline', tarball], tmp);
     if (inst.code !== 0 && /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ENETUNREACH|ENOTCACHED/.test(inst.stderr)) {
       t.skip('no npm cache and no registry to install the dependencies from');
       return;
@@ -59,7 +79,11 @@ describe('npm package', () => {
     const bin = join(prefix, 'bin');
     for (const cmd of Object.keys(pkg.bin)) {
       // run as a user would: by name, from PATH, in a folder that is not the repository
-      const r = spawnSync(cmd, ['--version'], { cwd: tmp, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
+      const r = spawnSync(cmd, ['--version'], {
+        cwd: tmp,
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+        encoding: 'utf8',
+      });
       assert.equal(r.status, 0, `${cmd}: ${r.stderr}`);
       assert.equal(r.stdout.trim(), `${cmd} (dsched) ${pkg.version}`);
     }
@@ -69,7 +93,10 @@ describe('npm package', () => {
     const shims = join(tmp, 'shims');
     const s = spawnSync(join(bin, 'dsched'), ['shims', 'install', shims], { cwd: tmp, encoding: 'utf8' });
     assert.equal(s.status, 0, s.stderr);
-    assert.match(readFileSync(join(shims, 'condor_q'), 'utf8'), new RegExp(`${installed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/dist/cli/dq\\.js`));
+    assert.match(
+      readFileSync(join(shims, 'condor_q'), 'utf8'),
+      new RegExp(`${installed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/dist/cli/dq\\.js`),
+    );
     const q = spawnSync(join(shims, 'qsub'), ['--version'], { cwd: tmp, encoding: 'utf8' });
     assert.equal(q.stdout.trim(), `dsubmit (dsched) ${pkg.version}`);
   });

@@ -53,106 +53,187 @@ describe('parallel jobs and the schedd', () => {
     await p.startDaemon(p.central, 'schedd');
   }
 
-  test('parallel jobs and the schedd – a schedd killed -9 while a 3-host job runs reconnects to every chunk: the ranks go on and the job ends once, whole', { skip, timeout: 300_000 }, async () => {
-    // a lease long enough to outlast the schedd's restart on a loaded machine
-    pool = await NetnsPool.start({ execHosts: 3, config: { JOB_LEASE_DURATION: '120' }, execConfig: { NUM_CPUS: '1', MEMORY: '1024' } });
-    const p = pool;
-    const d = marks(p);
-    const c = await p.submit('gang.sh', `${HEAD}dsched-rank /bin/sh -c 'echo $$ > ${d}/rank$DSCHED_PROCNO; ${untilGo(d)}; echo "rank $DSCHED_PROCNO $PWD"'\necho "ranks done: $?"\n`);
-    await p.waitFor('both ranks to run', () => existsSync(join(d, 'rank1')) && existsSync(join(d, 'rank2')), 120_000);
-    const pids = [1, 2].map((n) => Number(readFileSync(join(d, `rank${n}`), 'utf8')));
+  test(
+    'parallel jobs and the schedd – a schedd killed -9 while a 3-host job runs reconnects to every chunk: the ranks go on and the job ends once, whole',
+    { skip, timeout: 300_000 },
+    async () => {
+      // a lease long enough to outlast the schedd's restart on a loaded machine
+      pool = await NetnsPool.start({
+        execHosts: 3,
+        config: { JOB_LEASE_DURATION: '120' },
+        execConfig: { NUM_CPUS: '1', MEMORY: '1024' },
+      });
+      const p = pool;
+      const d = marks(p);
+      const c = await p.submit(
+        'gang.sh',
+        `${HEAD}dsched-rank /bin/sh -c 'echo $$ > ${d}/rank$DSCHED_PROCNO; ${untilGo(d)}; echo "rank $DSCHED_PROCNO $PWD"'\necho "ranks done: $?"\n`,
+      );
+      await p.waitFor('both ranks to run', () => existsSync(join(d, 'rank1')) && existsSync(join(d, 'rank2')), 120_000);
+      const pids = [1, 2].map((n) => Number(readFileSync(join(d, `rank${n}`), 'utf8')));
 
-    await restartSchedd(p);
-    await p.waitFor('the schedd to find every chunk again', () => p.logRecords('central', 'schedd').some((r) => r.msg === 'reconnected to every chunk of the parallel job'), 90_000);
-    assert.ok(pids.every(alive), 'no rank was killed');
-    const [running] = await p.json('dq', [String(c)]);
-    assert.equal(running!.JobStatus, 2, 'the job runs on');
+      await restartSchedd(p);
+      await p.waitFor(
+        'the schedd to find every chunk again',
+        () => p.logRecords('central', 'schedd').some((r) => r.msg === 'reconnected to every chunk of the parallel job'),
+        90_000,
+      );
+      assert.ok(pids.every(alive), 'no rank was killed');
+      const [running] = await p.json('dq', [String(c)]);
+      assert.equal(running!.JobStatus, 2, 'the job runs on');
 
-    writeFileSync(join(d, 'go'), '');
-    const [ad] = await p.waitForHistory(c, 1, 90_000);
-    assert.equal(ad!.JobStatus, 4);
-    assert.equal(ad!.ExitCode, 0, readFileSync(join(p.work, 'gang.err'), 'utf8'));
-    assert.equal(ad!.NumJobStarts, 1, 'started once');
-    const out = readFileSync(join(p.work, 'gang.out'), 'utf8');
-    assert.match(out, /^rank 1 .*\/exec\d\/execute\//m);
-    assert.match(out, /^rank 2 .*\/exec\d\/execute\//m);
-    assert.match(out, /^ranks done: 0$/m);
-    await p.waitFor('every slot to be unclaimed again', async () => (await p.json('dstatus', [])).every((s) => s.State !== 'Claimed'));
-  });
+      writeFileSync(join(d, 'go'), '');
+      const [ad] = await p.waitForHistory(c, 1, 90_000);
+      assert.equal(ad!.JobStatus, 4);
+      assert.equal(ad!.ExitCode, 0, readFileSync(join(p.work, 'gang.err'), 'utf8'));
+      assert.equal(ad!.NumJobStarts, 1, 'started once');
+      const out = readFileSync(join(p.work, 'gang.out'), 'utf8');
+      assert.match(out, /^rank 1 .*\/exec\d\/execute\//m);
+      assert.match(out, /^rank 2 .*\/exec\d\/execute\//m);
+      assert.match(out, /^ranks done: 0$/m);
+      await p.waitFor('every slot to be unclaimed again', async () =>
+        (await p.json('dstatus', [])).every((s) => s.State !== 'Claimed'),
+      );
+    },
+  );
 
-  test('parallel jobs and the schedd – a chunk lost while the schedd was down: the job is stopped, its rank killed, and it runs again whole', { skip, timeout: 300_000 }, async () => {
-    pool = await NetnsPool.start({ execHosts: 3, config: { JOB_LEASE_DURATION: '120' }, execConfig: { NUM_CPUS: '1', MEMORY: '1024' } });
-    const p = pool;
-    const d = marks(p);
-    // chunk 1 runs a rank; chunk 2's slot is only claimed. Each run leaves its first chunk's and its rank's
-    // pids and the hosts.
-    const c = await p.submit(
-      'gang.sh',
-      `${HEAD}echo $$ >> ${d}/first\ncp "$PBS_NODEFILE" ${d}/nodes\ndsched-rank -n 1 /bin/sh -c 'echo $$ >> ${d}/rank1; ${untilGo(d)}' &\n${untilGo(d)}\nwait\necho finished\n`,
-    );
-    await p.waitFor('the first run and its rank', () => lines(join(d, 'rank1')).length === 1, 120_000);
-    const firstRun = [...lines(join(d, 'first')), ...lines(join(d, 'rank1'))].map(Number);
-    const chunk2 = lines(join(d, 'nodes'))[2]!;
+  test(
+    'parallel jobs and the schedd – a chunk lost while the schedd was down: the job is stopped, its rank killed, and it runs again whole',
+    { skip, timeout: 300_000 },
+    async () => {
+      pool = await NetnsPool.start({
+        execHosts: 3,
+        config: { JOB_LEASE_DURATION: '120' },
+        execConfig: { NUM_CPUS: '1', MEMORY: '1024' },
+      });
+      const p = pool;
+      const d = marks(p);
+      // chunk 1 runs a rank; chunk 2's slot is only claimed. Each run leaves its first chunk's and its rank's
+      // pids and the hosts.
+      const c = await p.submit(
+        'gang.sh',
+        `${HEAD}echo $$ >> ${d}/first\ncp "$PBS_NODEFILE" ${d}/nodes\ndsched-rank -n 1 /bin/sh -c 'echo $$ >> ${d}/rank1; ${untilGo(d)}' &\n${untilGo(d)}\nwait\necho finished\n`,
+      );
+      await p.waitFor('the first run and its rank', () => lines(join(d, 'rank1')).length === 1, 120_000);
+      const firstRun = [...lines(join(d, 'first')), ...lines(join(d, 'rank1'))].map(Number);
+      const chunk2 = lines(join(d, 'nodes'))[2]!;
 
-    // while the schedd is down, the startd of chunk 2 dies and comes back: it no longer has the claim
-    await p.kill9('central', 'schedd');
-    await p.kill9(chunk2, 'startd');
-    await p.startDaemon(p.host(chunk2), 'startd');
-    await p.startDaemon(p.central, 'schedd');
+      // while the schedd is down, the startd of chunk 2 dies and comes back: it no longer has the claim
+      await p.kill9('central', 'schedd');
+      await p.kill9(chunk2, 'startd');
+      await p.startDaemon(p.host(chunk2), 'startd');
+      await p.startDaemon(p.central, 'schedd');
 
-    await p.waitFor('the job to run again, whole', () => lines(join(d, 'rank1')).length === 2 && lines(join(d, 'first')).length === 2, 180_000);
-    assert.deepEqual(firstRun.filter(alive), [], 'the first run and its rank were killed');
-    writeFileSync(join(d, 'go'), '');
-    const [ad] = await p.waitForHistory(c, 1, 90_000);
-    assert.equal(ad!.ExitCode, 0, readFileSync(join(p.work, 'gang.err'), 'utf8'));
-    assert.equal(ad!.NumJobStarts, 2, 'run again once, whole');
-    assert.match(readFileSync(join(p.work, 'gang.out'), 'utf8'), /^finished$/m);
-    assert.ok(p.logRecords('central', 'schedd').some((r) => r.msg === 'parallel job lost some of its slots while the schedd was down'));
-    await p.waitFor('every slot to be unclaimed again', async () => (await p.json('dstatus', [])).every((s) => s.State !== 'Claimed'));
-  });
+      await p.waitFor(
+        'the job to run again, whole',
+        () => lines(join(d, 'rank1')).length === 2 && lines(join(d, 'first')).length === 2,
+        180_000,
+      );
+      assert.deepEqual(firstRun.filter(alive), [], 'the first run and its rank were killed');
+      writeFileSync(join(d, 'go'), '');
+      const [ad] = await p.waitForHistory(c, 1, 90_000);
+      assert.equal(ad!.ExitCode, 0, readFileSync(join(p.work, 'gang.err'), 'utf8'));
+      assert.equal(ad!.NumJobStarts, 2, 'run again once, whole');
+      assert.match(readFileSync(join(p.work, 'gang.out'), 'utf8'), /^finished$/m);
+      assert.ok(
+        p
+          .logRecords('central', 'schedd')
+          .some((r) => r.msg === 'parallel job lost some of its slots while the schedd was down'),
+      );
+      await p.waitFor('every slot to be unclaimed again', async () =>
+        (await p.json('dstatus', [])).every((s) => s.State !== 'Claimed'),
+      );
+    },
+  );
 
-  test('parallel jobs and the schedd – a stream of small jobs reusing their claims does not starve a 3-host job: the reserved slots drain', { skip, timeout: 300_000 }, async () => {
-    pool = await NetnsPool.start({ execHosts: 3, execConfig: { NUM_CPUS: '1', MEMORY: '1024' } });
-    const p = pool;
-    // one autocluster of small jobs, enough to keep every host busy for minutes by reusing its claims
-    const small = await p.submit('small.sub', 'executable = /bin/sleep\narguments = 3\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nrequest_memory = 128\nqueue 60\n');
-    await p.waitFor('a small job on every host', async () => (await p.json('dq', [String(small)])).filter((j) => j.JobStatus === 2).length === 3, 120_000);
-    const gang = await p.submit('gang.sh', `${HEAD}cat "$PBS_NODEFILE"\n`);
-    const [ad] = await p.waitForHistory(gang, 1, 180_000);
-    assert.equal(ad!.ExitCode, 0, readFileSync(join(p.work, 'gang.err'), 'utf8'));
-    assert.deepEqual(readFileSync(join(p.work, 'gang.out'), 'utf8').trim().split('\n').sort(), ['exec1', 'exec2', 'exec3']);
-    // it ran while small jobs still waited: their claims were not reused on its slots
-    const waiting = (await p.json('dq', [String(small)])).filter((j) => j.JobStatus === 1).length;
-    assert.ok(waiting > 0, 'small jobs were still idle when the parallel job had run');
-    const r = await p.run('drm', [String(small)]);
-    assert.equal(r.code, 0, r.stderr);
-  });
+  test(
+    'parallel jobs and the schedd – a stream of small jobs reusing their claims does not starve a 3-host job: the reserved slots drain',
+    { skip, timeout: 300_000 },
+    async () => {
+      pool = await NetnsPool.start({ execHosts: 3, execConfig: { NUM_CPUS: '1', MEMORY: '1024' } });
+      const p = pool;
+      // one autocluster of small jobs, enough to keep every host busy for minutes by reusing its claims
+      const small = await p.submit(
+        'small.sub',
+        'executable = /bin/sleep\narguments = 3\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nrequest_memory = 128\nqueue 60\n',
+      );
+      await p.waitFor(
+        'a small job on every host',
+        async () => (await p.json('dq', [String(small)])).filter((j) => j.JobStatus === 2).length === 3,
+        120_000,
+      );
+      const gang = await p.submit('gang.sh', `${HEAD}cat "$PBS_NODEFILE"\n`);
+      const [ad] = await p.waitForHistory(gang, 1, 180_000);
+      assert.equal(ad!.ExitCode, 0, readFileSync(join(p.work, 'gang.err'), 'utf8'));
+      assert.deepEqual(readFileSync(join(p.work, 'gang.out'), 'utf8').trim().split('\n').sort(), [
+        'exec1',
+        'exec2',
+        'exec3',
+      ]);
+      // it ran while small jobs still waited: their claims were not reused on its slots
+      const waiting = (await p.json('dq', [String(small)])).filter((j) => j.JobStatus === 1).length;
+      assert.ok(waiting > 0, 'small jobs were still idle when the parallel job had run');
+      const r = await p.run('drm', [String(small)]);
+      assert.equal(r.code, 0, r.stderr);
+    },
+  );
 
-  test('parallel jobs and the schedd – backfill: on the slots reserved for a 3-host job, jobs whose walltime ends before it can start run; a job without one waits', { skip, timeout: 300_000 }, async () => {
-    pool = await NetnsPool.start({ execHosts: 3, execConfig: { NUM_CPUS: '2', MEMORY: '2048' } });
-    const p = pool;
-    const d = marks(p);
-    // one cpu of each host busy for up to ten minutes (a bound the reservation counts on) until the go-ahead
-    writeFileSync(join(p.work, 'blocker.sh'), `#!/bin/sh\n${untilGo(d)}\n`, { mode: 0o755 });
-    const blockers = await p.submit('blockers.sub', 'executable = blocker.sh\noutput = /dev/null\nerror = /dev/null\nrequest_memory = 128\nallowed_job_duration = 600\nqueue 3\n');
-    await p.waitFor('the blockers to run', async () => (await p.json('dq', [String(blockers)])).filter((j) => j.JobStatus === 2).length === 3, 120_000);
-    const gang = await p.submit('gang.sh', '#!/bin/sh\n#PBS -l select=3:ncpus=2\n#PBS -l place=scatter\n#PBS -o gang.out\n#PBS -e gang.err\ncat "$PBS_NODEFILE"\n');
-    await p.waitFor('the reservation', () => p.logRecords('central', 'schedd').some((r) => r.msg === 'slots reserved for a parallel job' && typeof r.start === 'number'), 120_000);
+  test(
+    'parallel jobs and the schedd – backfill: on the slots reserved for a 3-host job, jobs whose walltime ends before it can start run; a job without one waits',
+    { skip, timeout: 300_000 },
+    async () => {
+      pool = await NetnsPool.start({ execHosts: 3, execConfig: { NUM_CPUS: '2', MEMORY: '2048' } });
+      const p = pool;
+      const d = marks(p);
+      // one cpu of each host busy for up to ten minutes (a bound the reservation counts on) until the go-ahead
+      writeFileSync(join(p.work, 'blocker.sh'), `#!/bin/sh\n${untilGo(d)}\n`, { mode: 0o755 });
+      const blockers = await p.submit(
+        'blockers.sub',
+        'executable = blocker.sh\noutput = /dev/null\nerror = /dev/null\nrequest_memory = 128\nallowed_job_duration = 600\nqueue 3\n',
+      );
+      await p.waitFor(
+        'the blockers to run',
+        async () => (await p.json('dq', [String(blockers)])).filter((j) => j.JobStatus === 2).length === 3,
+        120_000,
+      );
+      const gang = await p.submit(
+        'gang.sh',
+        '#!/bin/sh\n#PBS -l select=3:ncpus=2\n#PBS -l place=scatter\n#PBS -o gang.out\n#PBS -e gang.err\ncat "$PBS_NODEFILE"\n',
+      );
+      await p.waitFor(
+        'the reservation',
+        () =>
+          p
+            .logRecords('central', 'schedd')
+            .some((r) => r.msg === 'slots reserved for a parallel job' && typeof r.start === 'number'),
+        120_000,
+      );
 
-    // short jobs (a 2-minute walltime) and one without a walltime, told apart by their memory too
-    const short = await p.submit('short.sub', 'executable = /bin/true\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nrequest_memory = 100\nallowed_job_duration = 120\nqueue 4\n');
-    const unbounded = await p.submit('unbounded.sub', 'executable = /bin/true\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nrequest_memory = 101\nqueue\n');
-    await p.waitForHistory(short, 4, 120_000);
-    const [g] = await p.json('dq', [String(gang)]);
-    assert.equal(g!.JobStatus, 1, 'the parallel job still waits for its slots');
-    const [u] = await p.json('dq', [String(unbounded)]);
-    assert.equal(u!.JobStatus, 1, 'the job without a walltime waits');
-    assert.equal(u!.NumJobStarts ?? 0, 0);
+      // short jobs (a 2-minute walltime) and one without a walltime, told apart by their memory too
+      const short = await p.submit(
+        'short.sub',
+        'executable = /bin/true\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nrequest_memory = 100\nallowed_job_duration = 120\nqueue 4\n',
+      );
+      const unbounded = await p.submit(
+        'unbounded.sub',
+        'executable = /bin/true\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nrequest_memory = 101\nqueue\n',
+      );
+      await p.waitForHistory(short, 4, 120_000);
+      const [g] = await p.json('dq', [String(gang)]);
+      assert.equal(g!.JobStatus, 1, 'the parallel job still waits for its slots');
+      const [u] = await p.json('dq', [String(unbounded)]);
+      assert.equal(u!.JobStatus, 1, 'the job without a walltime waits');
+      assert.equal(u!.NumJobStarts ?? 0, 0);
 
-    writeFileSync(join(d, 'go'), '');
-    const [ad] = await p.waitForHistory(gang, 1, 120_000);
-    assert.equal(ad!.ExitCode, 0, readFileSync(join(p.work, 'gang.err'), 'utf8'));
-    assert.deepEqual(readFileSync(join(p.work, 'gang.out'), 'utf8').trim().split('\n').sort(), ['exec1', 'exec2', 'exec3']);
-    await p.waitForHistory(unbounded, 1, 120_000);
-  });
+      writeFileSync(join(d, 'go'), '');
+      const [ad] = await p.waitForHistory(gang, 1, 120_000);
+      assert.equal(ad!.ExitCode, 0, readFileSync(join(p.work, 'gang.err'), 'utf8'));
+      assert.deepEqual(readFileSync(join(p.work, 'gang.out'), 'utf8').trim().split('\n').sort(), [
+        'exec1',
+        'exec2',
+        'exec3',
+      ]);
+      await p.waitForHistory(unbounded, 1, 120_000);
+    },
+  );
 });

@@ -17,7 +17,11 @@ describe('parallel jobs', () => {
   });
 
   test('parallel jobs – select=3 chunks run as one job: the first chunk runs the script and $PBS_NODEFILE lists every chunk', async () => {
-    pool.file('gang.sh', '#!/bin/sh\n#PBS -N gang\n#PBS -l select=3:ncpus=1:mem=256mb:mpiprocs=2\ncat "$PBS_NODEFILE"\necho "procno=$DSCHED_PROCNO nprocs=$DSCHED_NPROCS"\n', 0o755);
+    pool.file(
+      'gang.sh',
+      '#!/bin/sh\n#PBS -N gang\n#PBS -l select=3:ncpus=1:mem=256mb:mpiprocs=2\ncat "$PBS_NODEFILE"\necho "procno=$DSCHED_PROCNO nprocs=$DSCHED_NPROCS"\n',
+      0o755,
+    );
     const c = await pool.submit('gang.sh');
     const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.ExitCode, 0, pool.read(`gang.e${c}`));
@@ -31,12 +35,21 @@ describe('parallel jobs', () => {
     assert.ok(host === hostname() || host.length > 0);
     assert.ok(lines.every((l) => l === host));
     // every claim of the gang, the first chunk's and the others', is given back once it ends
-    await pool.waitFor('every slot to be unclaimed again', async () => (await pool.json('dstatus', [])).every((s) => s.State !== 'Claimed'));
+    await pool.waitFor('every slot to be unclaimed again', async () =>
+      (await pool.json('dstatus', [])).every((s) => s.State !== 'Claimed'),
+    );
   });
 
   test('parallel jobs – universe = parallel with machine_count = 2 runs once with both machines', async () => {
-    pool.file('par.sh', '#!/bin/sh\necho "procno=$DSCHED_PROCNO nprocs=$DSCHED_NPROCS"\nwc -l < "$DSCHED_NODEFILE"\n', 0o755);
-    pool.file('par.sub', 'universe = parallel\nmachine_count = 2\nexecutable = par.sh\nrequest_memory = 256\noutput = par.out\nerror = par.err\nqueue\n');
+    pool.file(
+      'par.sh',
+      '#!/bin/sh\necho "procno=$DSCHED_PROCNO nprocs=$DSCHED_NPROCS"\nwc -l < "$DSCHED_NODEFILE"\n',
+      0o755,
+    );
+    pool.file(
+      'par.sub',
+      'universe = parallel\nmachine_count = 2\nexecutable = par.sh\nrequest_memory = 256\noutput = par.out\nerror = par.err\nqueue\n',
+    );
     const c = await pool.submit('par.sub');
     const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.ExitCode, 0, pool.read('par.err'));
@@ -44,24 +57,36 @@ describe('parallel jobs', () => {
   });
 
   test('parallel jobs – dsched-rank runs a program on each other chunk, waits for them, and prints what each wrote', async () => {
-    pool.file('ranks.sh', '#!/bin/sh\n#PBS -N ranks\n#PBS -l select=3:ncpus=1:mem=256mb\necho "first $DSCHED_PROCNO"\ndsched-rank /bin/sh -c \'echo "rank $DSCHED_PROCNO of $DSCHED_NPROCS"; echo "to stderr $DSCHED_PROCNO" >&2\'\necho "ranks ended with $?"\n', 0o755);
+    pool.file(
+      'ranks.sh',
+      '#!/bin/sh\n#PBS -N ranks\n#PBS -l select=3:ncpus=1:mem=256mb\necho "first $DSCHED_PROCNO"\ndsched-rank /bin/sh -c \'echo "rank $DSCHED_PROCNO of $DSCHED_NPROCS"; echo "to stderr $DSCHED_PROCNO" >&2\'\necho "ranks ended with $?"\n',
+      0o755,
+    );
     const c = await pool.submit('ranks.sh');
     const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.ExitCode, 0, pool.read(`ranks.e${c}`));
     assert.equal(pool.read(`ranks.o${c}`), 'first 0\nrank 1 of 3\nrank 2 of 3\nranks ended with 0\n');
     assert.equal(pool.read(`ranks.e${c}`), 'to stderr 1\nto stderr 2\n');
-    await pool.waitFor('every slot to be unclaimed again', async () => (await pool.json('dstatus', [])).every((s) => s.State !== 'Claimed'));
+    await pool.waitFor('every slot to be unclaimed again', async () =>
+      (await pool.json('dstatus', [])).every((s) => s.State !== 'Claimed'),
+    );
   });
 
   test('parallel jobs – a rank that exits non-zero ends the whole job with its status, and every rank is stopped', async () => {
-    pool.file('fail.sh', '#!/bin/sh\n#PBS -N fail\n#PBS -l select=3:ncpus=1:mem=256mb\ndsched-rank /bin/sh -c \'if [ "$DSCHED_PROCNO" = 2 ]; then exit 3; fi; exec sleep 600\' &\nexec sleep 600\n', 0o755);
+    pool.file(
+      'fail.sh',
+      '#!/bin/sh\n#PBS -N fail\n#PBS -l select=3:ncpus=1:mem=256mb\ndsched-rank /bin/sh -c \'if [ "$DSCHED_PROCNO" = 2 ]; then exit 3; fi; exec sleep 600\' &\nexec sleep 600\n',
+      0o755,
+    );
     const c = await pool.submit('fail.sh');
     const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.JobStatus, 4, 'completed, not requeued');
     assert.equal(ad!.ExitBySignal, false);
     assert.equal(ad!.ExitCode, 3, 'the status of the rank that failed');
     assert.equal(ad!.NumJobStarts, 1);
-    await pool.waitFor('every slot to be unclaimed again', async () => (await pool.json('dstatus', [])).every((s) => s.State !== 'Claimed'));
+    await pool.waitFor('every slot to be unclaimed again', async () =>
+      (await pool.json('dstatus', [])).every((s) => s.State !== 'Claimed'),
+    );
   });
 
   test('parallel jobs – dsched-rank outside a parallel job says so and starts nothing', async () => {
@@ -74,11 +99,16 @@ describe('parallel jobs', () => {
     // five scattered chunks, one host: never
     pool.file('big.sh', '#!/bin/sh\n#PBS -l select=5:ncpus=1:mem=128mb\n#PBS -l place=scatter\ntrue\n', 0o755);
     const big = await pool.submit('big.sh');
-    pool.file('small.sub', 'executable = /bin/true\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nrequest_memory = 128\nqueue 2\n');
+    pool.file(
+      'small.sub',
+      'executable = /bin/true\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nrequest_memory = 128\nqueue 2\n',
+    );
     const small = await pool.submit('small.sub');
     await pool.waitForHistory(small, 2);
     // the small jobs' claims go back once they end; none is taken for the gang meanwhile
-    await pool.waitFor('every slot to be unclaimed again', async () => (await pool.json('dstatus', [])).every((s) => s.State !== 'Claimed'));
+    await pool.waitFor('every slot to be unclaimed again', async () =>
+      (await pool.json('dstatus', [])).every((s) => s.State !== 'Claimed'),
+    );
     const [ad] = await pool.json('dq', [String(big)]);
     assert.equal(ad!.JobStatus, 1, 'still idle');
     assert.equal(ad!.NumJobStarts ?? 0, 0, 'never started, not even in part');

@@ -37,18 +37,32 @@ describe('pbs jobs', () => {
     assert.equal(never!.JobStatus, 3, 'afterok on a killed job can never hold: removed');
   });
 
-  test('pbs jobs – PBS_WALLTIME_HOLD = true keeps HTCondor\'s hold (code 46) for #PBS jobs', async () => {
+  test("pbs jobs – PBS_WALLTIME_HOLD = true keeps HTCondor's hold (code 46) for #PBS jobs", async () => {
     await pool.reconfigure('PBS_WALLTIME_HOLD = true\n', ['schedd']);
     pool.file('held.sh', '#!/bin/sh\n#PBS -N held\n#PBS -l walltime=00:00:02\nsleep 60\necho finished\n', 0o755);
     const c = await pool.submit('held.sh');
-    const ad = await pool.waitFor('the job to be held', async () => (await pool.json('dq', [String(c)])).find((a) => a.JobStatus === 5), 20_000);
+    const ad = await pool.waitFor(
+      'the job to be held',
+      async () => (await pool.json('dq', [String(c)])).find((a) => a.JobStatus === 5),
+      20_000,
+    );
     assert.equal(ad.HoldReasonCode, 46);
     assert.match(String(ad.HoldReason), /exceeded allowed job duration of 2 seconds/);
     await pool.run('drm', [String(c)]);
   });
 
-  test('pbs jobs – dsubmit -- PROGRAM ARGS runs the command as a job (qsub\'s form); dq -pbs and dq -pbs -f show it as qstat does', async () => {
-    const r = await pool.run('dsubmit', ['-h', '-N', 'hello', '-l', 'walltime=1:00', '--', '/usr/bin/python3', '-c', "print('Hello, dsched!')"]);
+  test("pbs jobs – dsubmit -- PROGRAM ARGS runs the command as a job (qsub's form); dq -pbs and dq -pbs -f show it as qstat does", async () => {
+    const r = await pool.run('dsubmit', [
+      '-h',
+      '-N',
+      'hello',
+      '-l',
+      'walltime=1:00',
+      '--',
+      '/usr/bin/python3',
+      '-c',
+      "print('Hello, dsched!')",
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const id = r.stdout.trim();
     assert.match(id, /^\d+\.\S+$/);
@@ -58,11 +72,25 @@ describe('pbs jobs', () => {
     const lines = table.stdout.split('\n');
     assert.match(lines[0]!, /^Job id\s+Name\s+User\s+Time Use S Queue$/);
     assert.match(lines[1]!, /^-{16} {2}-{16} -{16} {2}-{8} - -{5}$/);
-    assert.ok(lines.some((l) => new RegExp(`^${id.replace(/\./g, '\\.').slice(0, 16)}\\s+hello\\s+${userInfo().username}\\s+00:00:00 H workq$`).test(l)), table.stdout);
+    assert.ok(
+      lines.some((l) =>
+        new RegExp(
+          `^${id.replace(/\./g, '\\.').slice(0, 16)}\\s+hello\\s+${userInfo().username}\\s+00:00:00 H workq$`,
+        ).test(l),
+      ),
+      table.stdout,
+    );
     const full = await pool.run('dq', ['-pbs', '-f', id]);
     assert.equal(full.code, 0, full.stderr);
     assert.match(full.stdout, new RegExp(`^Job Id: ${id.replace(/\./g, '\\.')}$`, 'm'));
-    for (const re of [/^ {4}Job_Name = hello$/m, /^ {4}job_state = H$/m, /^ {4}queue = workq$/m, /^ {4}Resource_List\.walltime = 00:01:00$/m, /^ {4}Hold_Types = u$/m, /^ {4}Output_Path = \S+:\/\S+\/hello\.o\d+$/m])
+    for (const re of [
+      /^ {4}Job_Name = hello$/m,
+      /^ {4}job_state = H$/m,
+      /^ {4}queue = workq$/m,
+      /^ {4}Resource_List\.walltime = 00:01:00$/m,
+      /^ {4}Hold_Types = u$/m,
+      /^ {4}Output_Path = \S+:\/\S+\/hello\.o\d+$/m,
+    ])
       assert.match(full.stdout, re);
     const unknown = await pool.run('dq', ['-pbs', '-f', '99999']);
     assert.equal(unknown.code, 1);
@@ -116,11 +144,19 @@ describe('pbs jobs', () => {
     assert.equal(ads[0]!.JobPrio, '5');
     const i = await pool.run('dsubmit', ['-I', 't.sh']);
     assert.equal(i.code, 2);
-    assert.match(i.stderr, /-I: interactive jobs are not supported by dsched/, 'a known qsub option, not an unknown one');
+    assert.match(
+      i.stderr,
+      /-I: interactive jobs are not supported by dsched/,
+      'a known qsub option, not an unknown one',
+    );
   });
 
   test('pbs jobs – $PBS_NODEFILE names this host once per MPI process; HOME, USER, NCPUS and OMP_NUM_THREADS are set as MoM sets them', async () => {
-    pool.file('mpi.sh', '#!/bin/sh\n#PBS -N mpi\n#PBS -l select=1:ncpus=2:mpiprocs=2\ncat "$PBS_NODEFILE"\necho "$USER $LOGNAME $HOME $NCPUS $OMP_NUM_THREADS"\n', 0o755);
+    pool.file(
+      'mpi.sh',
+      '#!/bin/sh\n#PBS -N mpi\n#PBS -l select=1:ncpus=2:mpiprocs=2\ncat "$PBS_NODEFILE"\necho "$USER $LOGNAME $HOME $NCPUS $OMP_NUM_THREADS"\n',
+      0o755,
+    );
     const c = await pool.submit('mpi.sh');
     const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.ExitCode, 0, pool.read(`mpi.e${c}`));
@@ -155,18 +191,30 @@ describe('pbs jobs', () => {
     rmSync(join(pool.work, 'gone.sh'));
     await pool.run('drelease', [String(g)]);
     await pool.waitForHistory(g, 1);
-    assert.equal(pool.read(`gone.o${g}`), 'case 3\n', 'a script that is not executable runs through its #! interpreter, from the copy');
+    assert.equal(
+      pool.read(`gone.o${g}`),
+      'case 3\n',
+      'a script that is not executable runs through its #! interpreter, from the copy',
+    );
   });
 
   test('pbs jobs – an -o or -e file that cannot be opened holds the job naming the file', async () => {
     pool.file('nodir.sh', '#!/bin/sh\necho hi\n', 0o755);
     const o = await pool.submit('nodir.sh', ['-o', 'missing/out.txt']);
     const e = await pool.submit('nodir.sh', ['-e', 'missing/err.txt']);
-    for (const [c, what] of [[o, 'output'], [e, 'error']] as const) {
-      const ad = await pool.waitFor(`job ${c} to be held`, async () => (await pool.json('dq', [String(c)])).find((a) => a.JobStatus === 5));
+    for (const [c, what] of [
+      [o, 'output'],
+      [e, 'error'],
+    ] as const) {
+      const ad = await pool.waitFor(`job ${c} to be held`, async () =>
+        (await pool.json('dq', [String(c)])).find((a) => a.JobStatus === 5),
+      );
       assert.equal(ad.HoldReasonCode, 7);
       assert.equal(ad.HoldReasonSubCode, 2, 'the errno, as HTCondor');
-      assert.equal(ad.HoldReason, `Failed to open '${join(pool.work, `missing/${what === 'output' ? 'out' : 'err'}.txt`)}' as standard ${what}: No such file or directory (errno 2)`);
+      assert.equal(
+        ad.HoldReason,
+        `Failed to open '${join(pool.work, `missing/${what === 'output' ? 'out' : 'err'}.txt`)}' as standard ${what}: No such file or directory (errno 2)`,
+      );
     }
     await pool.run('drm', [String(o), String(e)]);
   });
@@ -191,7 +239,9 @@ describe('pbs jobs', () => {
     pool.file('dep.gate', '');
     await pool.waitForHistory(a, 1);
     const held = async (c: number) =>
-      pool.waitFor(`job ${c} to be held by its user`, async () => (await pool.json('dq', [String(c)])).find((x) => x.JobStatus === 5 && x.DependencyHold !== true));
+      pool.waitFor(`job ${c} to be held by its user`, async () =>
+        (await pool.json('dq', [String(c)])).find((x) => x.JobStatus === 5 && x.DependencyHold !== true),
+      );
     const hAd = await held(h);
     assert.equal(hAd.HoldReasonCode, 15);
     assert.match(String(hAd.HoldReason), /submitted on hold/);

@@ -15,10 +15,15 @@ describe('policies', () => {
 
   const submit = (file: string, args: string[] = []) => pool.submit(file, args);
   const heldAd = (cluster: number) =>
-    pool.waitFor(`job ${cluster} to be held`, async () => (await pool.json('dq', [String(cluster)])).find((a) => a.JobStatus === 5));
+    pool.waitFor(`job ${cluster} to be held`, async () =>
+      (await pool.json('dq', [String(cluster)])).find((a) => a.JobStatus === 5),
+    );
 
   test('policy – periodic_hold holds a running job with its reason and stops it', async () => {
-    pool.file('ph.sub', `executable = /bin/sh\narguments = "-c 'echo $$ > ph.pid; exec sleep 120'"\nperiodic_hold = (time() - JobCurrentStartDate) > 1\nperiodic_hold_reason = "ran too long for this test"\nlog = ph.log\nqueue\n`);
+    pool.file(
+      'ph.sub',
+      `executable = /bin/sh\narguments = "-c 'echo $$ > ph.pid; exec sleep 120'"\nperiodic_hold = (time() - JobCurrentStartDate) > 1\nperiodic_hold_reason = "ran too long for this test"\nlog = ph.log\nqueue\n`,
+    );
     const c = await submit('ph.sub');
     const ad = await heldAd(c);
     assert.equal(ad.HoldReason, 'ran too long for this test');
@@ -28,13 +33,18 @@ describe('policies', () => {
     assert.match(pool.read('ph.log'), /^012 [\s\S]*ran too long for this test/m);
     const hold = await pool.run('dq', ['-hold', String(c)]);
     assert.match(hold.stdout, /ran too long for this test/);
-    const stopped = await pool.waitFor('the schedd to record the stop', async () => (await pool.json('dq', [String(c)])).find((a) => a.RemoteHost === undefined));
+    const stopped = await pool.waitFor('the schedd to record the stop', async () =>
+      (await pool.json('dq', [String(c)])).find((a) => a.RemoteHost === undefined),
+    );
     assert.equal(stopped.NumJobCompletions, 0, 'a job stopped by a hold did not exit of its own accord');
     await pool.run('drm', [String(c)]);
   });
 
   test('policy – on_exit_hold holds a job that exited 3', async () => {
-    pool.file('oeh.sub', `executable = /bin/sh\narguments = "-c 'exit 3'"\non_exit_hold = ExitCode == 3\non_exit_hold_reason = "exit 3 means the input was bad"\nqueue\n`);
+    pool.file(
+      'oeh.sub',
+      `executable = /bin/sh\narguments = "-c 'exit 3'"\non_exit_hold = ExitCode == 3\non_exit_hold_reason = "exit 3 means the input was bad"\nqueue\n`,
+    );
     const c = await submit('oeh.sub');
     const ad = await heldAd(c);
     assert.equal(ad.HoldReason, 'exit 3 means the input was bad');
@@ -42,14 +52,20 @@ describe('policies', () => {
   });
 
   test('policy – max_retries = 2 runs a failing job three times; retry_until stops it early', async () => {
-    pool.file('mr.sub', `executable = /bin/sh\narguments = "-c 'echo run >> mr.runs; exit 1'"\nmax_retries = 2\nlog = mr.log\nqueue\n`);
+    pool.file(
+      'mr.sub',
+      `executable = /bin/sh\narguments = "-c 'echo run >> mr.runs; exit 1'"\nmax_retries = 2\nlog = mr.log\nqueue\n`,
+    );
     const c = await submit('mr.sub');
     const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.ExitCode, 1);
     assert.equal(ad!.NumJobStarts, 3, 'one run and two retries, as HTCondor counts them');
     assert.equal(ad!.NumJobCompletions, 3);
     assert.equal(pool.read('mr.runs'), 'run\nrun\nrun\n');
-    pool.file('ru.sub', `executable = /bin/sh\narguments = "-c 'echo run >> ru.runs; exit 3'"\nmax_retries = 5\nretry_until = 3\nqueue\n`);
+    pool.file(
+      'ru.sub',
+      `executable = /bin/sh\narguments = "-c 'echo run >> ru.runs; exit 3'"\nmax_retries = 5\nretry_until = 3\nqueue\n`,
+    );
     const r = await submit('ru.sub');
     const [rad] = await pool.waitForHistory(r, 1);
     assert.equal(rad!.ExitCode, 3);
@@ -68,10 +84,17 @@ describe('policies', () => {
 
   test('mail – notification = Error mails once about a failing job; PBS -m e -M mails at the end', async () => {
     // the mail command is the external edge: a script that records what it was asked to send
-    const mail = pool.file('fake-mail.sh', '#!/bin/sh\n{ echo "ARGS: $*"; cat; echo "--"; } >> "$(dirname "$0")/mail.txt"\n', 0o755);
+    const mail = pool.file(
+      'fake-mail.sh',
+      '#!/bin/sh\n{ echo "ARGS: $*"; cat; echo "--"; } >> "$(dirname "$0")/mail.txt"\n',
+      0o755,
+    );
     await pool.reconfigure(`MAIL = ${mail}\n`, ['schedd']);
     pool.file('ok.sub', `executable = /bin/true\nnotification = Error\nnotify_user = alice@example.org\nqueue\n`);
-    pool.file('bad.sub', `executable = /bin/sh\narguments = "-c 'exit 4'"\nnotification = Error\nnotify_user = alice@example.org\nqueue\n`);
+    pool.file(
+      'bad.sub',
+      `executable = /bin/sh\narguments = "-c 'exit 4'"\nnotification = Error\nnotify_user = alice@example.org\nqueue\n`,
+    );
     const ok = await submit('ok.sub');
     const bad = await submit('bad.sub');
     await pool.waitForHistory(ok, 1);
@@ -83,12 +106,17 @@ describe('policies', () => {
     assert.match(text, /Exit code: 4/);
     pool.file('m.sh', '#!/bin/sh\n#PBS -m e\n#PBS -M bob@example.org\ntrue\n', 0o755);
     const m = await submit('m.sh');
-    await pool.waitFor('the PBS end mail', () => new RegExp(`job ${m}\\.0 exited with status 0 bob@example.org`).test(pool.read('mail.txt')));
+    await pool.waitFor('the PBS end mail', () =>
+      new RegExp(`job ${m}\\.0 exited with status 0 bob@example.org`).test(pool.read('mail.txt')),
+    );
   });
 
   test('limits – concurrency_limits = LICENSE with LICENSE_LIMIT = 2 never runs 3 at once', async () => {
     await pool.reconfigure('LICENSE_LIMIT = 2\n', ['negotiator']);
-    pool.file('lic.sub', `executable = /bin/sleep\narguments = 1\nconcurrency_limits = LICENSE\nlog = lic.log\nqueue 5\n`);
+    pool.file(
+      'lic.sub',
+      `executable = /bin/sleep\narguments = 1\nconcurrency_limits = LICENSE\nlog = lic.log\nqueue 5\n`,
+    );
     const c = await submit('lic.sub');
     await pool.waitForHistory(c, 5);
     let running = 0;

@@ -36,10 +36,16 @@ describe('preemption', { skip: !asRoot && 'needs root to submit as a second user
     // nobody (a new submitter, priority 0.5) submits a job that runs long enough to be seen running
     pool.file('short.sub', 'executable = /bin/sleep\narguments = 6\nlog = short.log\nqueue\n');
     const b = await submit('short.sub', NOBODY);
-    await pool.waitFor('the long job to be evicted (event 004)', () => pool.exists('long.log') && /^004 /m.test(pool.read('long.log')));
+    await pool.waitFor(
+      'the long job to be evicted (event 004)',
+      () => pool.exists('long.log') && /^004 /m.test(pool.read('long.log')),
+    );
     assert.match(pool.read('long.log'), /^004 [\s\S]*Job was evicted/m);
     // while the better user's job runs on the only cpu, the evicted one waits in the queue
-    await pool.waitFor('the short job to run while the long one is idle', async () => (await status(b)) === 2 && (await status(a)) === 1);
+    await pool.waitFor(
+      'the short job to run while the long one is idle',
+      async () => (await status(b)) === 2 && (await status(a)) === 1,
+    );
     assert.match(pool.read('short.log'), /^001 /m);
     const [done] = await pool.waitForHistory(b, 1);
     assert.equal(done!.ExitCode, 0);

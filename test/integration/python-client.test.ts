@@ -13,12 +13,22 @@ import { ROOT, DIST, TestPool } from './harness/pool.js';
 const CLIENT = join(ROOT, 'clients', 'python');
 const python = spawnSync('python3', ['--version']).status === 0;
 
-function py(pool: TestPool, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function py(
+  pool: TestPool,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('python3', args, {
       cwd: pool.work,
       // the client finds the pool and the user's token itself, as the CLIs do
-      env: { ...pool.env, PYTHONPATH: CLIENT, PYTHONDONTWRITEBYTECODE: '1', DSCHED_CLI: `${process.execPath} ${join(DIST, 'cli', 'dsched.js')}`, ...env },
+      env: {
+        ...pool.env,
+        PYTHONPATH: CLIENT,
+        PYTHONDONTWRITEBYTECODE: '1',
+        DSCHED_CLI: `${process.execPath} ${join(DIST, 'cli', 'dsched.js')}`,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -57,7 +67,7 @@ describe('python client', { skip: python ? false : 'python3 is not installed' },
     assert.equal(seen.unauthenticated, 401);
   });
 
-  test('python client – the event-log parser reads dsched\'s text and JSON-lines forms alike (unittest)', async () => {
+  test("python client – the event-log parser reads dsched's text and JSON-lines forms alike (unittest)", async () => {
     // the pool's own log of the scenario, and events of every kind dsched writes, in both forms
     const real = parseUserLog(readFileSync(join(pool.work, 'py.log'), 'utf8')).events;
     assert.ok(real.length >= 9);
@@ -65,14 +75,48 @@ describe('python client', { skip: python ? false : 'python3 is not installed' },
     const made: UserLogEvent[] = [
       { type: 'submit', cluster: 7, proc: 0, time: t, host: '127.0.0.1:9618', logNotes: 'DAG Node: a' },
       { type: 'execute', cluster: 7, proc: 0, time: t + 1, host: '10.0.0.2:4000', slotName: 'slot1_1@n2' },
-      { type: 'image_size', cluster: 7, proc: 0, time: t + 2, imageSizeKb: 2048, memoryUsageMb: 2, residentSetSizeKb: 1800 },
+      {
+        type: 'image_size',
+        cluster: 7,
+        proc: 0,
+        time: t + 2,
+        imageSizeKb: 2048,
+        memoryUsageMb: 2,
+        residentSetSizeKb: 1800,
+      },
       { type: 'suspended', cluster: 7, proc: 0, time: t + 3, numPids: 2 },
       { type: 'unsuspended', cluster: 7, proc: 0, time: t + 4 },
-      { type: 'evicted', cluster: 7, proc: 0, time: t + 5, reason: 'the owner came back', sentBytes: 5, receivedBytes: 6 },
+      {
+        type: 'evicted',
+        cluster: 7,
+        proc: 0,
+        time: t + 5,
+        reason: 'the owner came back',
+        sentBytes: 5,
+        receivedBytes: 6,
+      },
       { type: 'held', cluster: 7, proc: 0, time: t + 6, reason: 'over its walltime', code: 3, subCode: 0 },
       { type: 'released', cluster: 7, proc: 0, time: t + 7, reason: 'via drelease' },
-      { type: 'terminated', cluster: 7, proc: 0, time: t + 8, normal: false, signal: 9, runRemoteUsage: { user: 61, sys: 2 }, resources: [{ name: 'Cpus', usage: 0.5, request: 1, allocated: 1 }, { name: 'Memory', usage: 20, request: 128, allocated: 128 }] },
-      { type: 'job_ad', cluster: 7, proc: 0, time: t + 9, attributes: { Owner: '"alice"', ExitCode: '3', Done: 'true' } },
+      {
+        type: 'terminated',
+        cluster: 7,
+        proc: 0,
+        time: t + 8,
+        normal: false,
+        signal: 9,
+        runRemoteUsage: { user: 61, sys: 2 },
+        resources: [
+          { name: 'Cpus', usage: 0.5, request: 1, allocated: 1 },
+          { name: 'Memory', usage: 20, request: 128, allocated: 128 },
+        ],
+      },
+      {
+        type: 'job_ad',
+        cluster: 7,
+        proc: 0,
+        time: t + 9,
+        attributes: { Owner: '"alice"', ExitCode: '3', Done: 'true' },
+      },
       { type: 'aborted', cluster: 7, proc: 1, time: t + 10, reason: 'via drm' },
     ];
     const events = [...real, ...made];
@@ -80,7 +124,10 @@ describe('python client', { skip: python ? false : 'python3 is not installed' },
     const jsonl = join(pool.work, 'both.jsonl');
     writeFileSync(text, formatEvents(events));
     writeFileSync(jsonl, events.map(formatEventJson).join(''));
-    const r = await py(pool, ['-m', 'unittest', 'discover', '-v', '-s', join(CLIENT, 'tests'), '-p', 'test_*.py'], { DSCHED_TEST_TEXT_LOG: text, DSCHED_TEST_JSONL_LOG: jsonl });
+    const r = await py(pool, ['-m', 'unittest', 'discover', '-v', '-s', join(CLIENT, 'tests'), '-p', 'test_*.py'], {
+      DSCHED_TEST_TEXT_LOG: text,
+      DSCHED_TEST_JSONL_LOG: jsonl,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /test_the_same_events_in_both_forms \S+ \.\.\. ok/);
   });

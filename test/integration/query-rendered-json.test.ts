@@ -16,7 +16,10 @@ describe('rendered queries', () => {
   let odd: number;
   before(async () => {
     pool = await TestPool.start();
-    pool.file('big.sub', 'executable = /bin/true\nhold = true\narguments = "one $(Process) \'two words\'"\n+Step = $(Process) * 2\nqueue 40\n');
+    pool.file(
+      'big.sub',
+      'executable = /bin/true\nhold = true\narguments = "one $(Process) \'two words\'"\n+Step = $(Process) * 2\nqueue 40\n',
+    );
     big = await pool.submit('big.sub');
     pool.file(
       'odd.sub',
@@ -42,12 +45,28 @@ describe('rendered queries', () => {
   });
 
   /** What dq wrote before the schedd rendered it: the ads of the same query, each through the ClassAd path. */
-  async function reference(q: { ids?: Array<{ cluster: number; proc: number }>; constraint?: string; limit?: number }, long = false): Promise<string> {
+  async function reference(
+    q: { ids?: Array<{ cluster: number; proc: number }>; constraint?: string; limit?: number },
+    long = false,
+  ): Promise<string> {
     const client = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('root', true)));
     try {
-      const ads = await client.query({ ids: q.ids ?? [], owners: [], constraint: q.constraint ?? '', projection: [], history: false, limit: q.limit ?? 0 });
+      const ads = await client.query({
+        ids: q.ids ?? [],
+        owners: [],
+        constraint: q.constraint ?? '',
+        projection: [],
+        history: false,
+        limit: q.limit ?? 0,
+      });
       if (long) return formatJobsLong(ads.map(adOfRecord));
-      return JSON.stringify(ads.map((r) => adToJSON(adOfRecord(r))), null, 2) + '\n';
+      return (
+        JSON.stringify(
+          ads.map((r) => adToJSON(adOfRecord(r))),
+          null,
+          2,
+        ) + '\n'
+      );
     } finally {
       client.close();
     }

@@ -23,14 +23,21 @@ describe('queue totals – kept as jobs change', () => {
     const r = await pool.run('dq', ['-allusers', '-af', 'JobStatus']);
     assert.equal(r.code, 0, r.stderr);
     const st = r.stdout.split('\n').filter(Boolean).map(Number);
-    return { idle: st.filter((s) => s === 1).length, running: st.filter((s) => s === 2).length, held: st.filter((s) => s === 5).length, total: st.length };
+    return {
+      idle: st.filter((s) => s === 1).length,
+      running: st.filter((s) => s === 2).length,
+      held: st.filter((s) => s === 5).length,
+      total: st.length,
+    };
   }
 
   /** dq -totals' line for all users. */
   async function totals(): Promise<Counts> {
     const r = await pool.run('dq', ['-totals', '-allusers']);
     assert.equal(r.code, 0, r.stderr);
-    const m = /Total for all users: (\d+) jobs; \d+ completed, \d+ removed, (\d+) idle, (\d+) running, (\d+) held/.exec(r.stdout);
+    const m = /Total for all users: (\d+) jobs; \d+ completed, \d+ removed, (\d+) idle, (\d+) running, (\d+) held/.exec(
+      r.stdout,
+    );
     assert.ok(m, r.stdout);
     return { total: Number(m[1]), idle: Number(m[2]), running: Number(m[3]), held: Number(m[4]) };
   }
@@ -96,7 +103,9 @@ describe('queue totals – kept as jobs change', () => {
 
   test('drm of a whole cluster removes every job and writes each one its abort event', async () => {
     const queued = (await real()).total;
-    const left = Number((await pool.run('dq', [String(held), '-totals'])).stdout.match(/Total for query: (\d+) jobs/)?.[1]);
+    const left = Number(
+      (await pool.run('dq', [String(held), '-totals'])).stdout.match(/Total for query: (\d+) jobs/)?.[1],
+    );
     assert.ok(left > 0);
     const rm = await pool.run('drm', [String(held)]);
     assert.equal(rm.code, 0, rm.stderr);
@@ -104,7 +113,10 @@ describe('queue totals – kept as jobs change', () => {
     assert.equal((await pool.run('dq', [String(held), '-af', 'ProcId'])).stdout, '', 'nothing of the cluster is left');
     await agree('cluster removed', { total: queued - left, held: 1000 });
     // every job of the cluster has left: its log says so once per job (300 removed before, the rest now)
-    const aborted = pool.read('held.log').split('\n').filter((l) => l.startsWith('009 ')).length;
+    const aborted = pool
+      .read('held.log')
+      .split('\n')
+      .filter((l) => l.startsWith('009 ')).length;
     assert.equal(aborted, 300 + left);
     const hist = await pool.run('dhistory', [String(held), '-af', 'ProcId', 'JobStatus', 'RemoveReason']);
     const removed = hist.stdout.split('\n').filter((l) => / 3 via drm/.test(l));

@@ -34,7 +34,10 @@ describe('queues', () => {
     const before_ = (await allJobs()).length;
     const unknown = await pool.run('dsubmit', ['-q', 'nosuch', 'j.sh']);
     assert.equal(unknown.code, 2, unknown.stdout + unknown.stderr);
-    assert.match(unknown.stderr, /error\[QUEUE_UNKNOWN\]: queue 'nosuch' does not exist \(queues: workq, short, one, restricted\)/);
+    assert.match(
+      unknown.stderr,
+      /error\[QUEUE_UNKNOWN\]: queue 'nosuch' does not exist \(queues: workq, short, one, restricted\)/,
+    );
     const long = await pool.run('dsubmit', ['-q', 'short', '-l', 'walltime=1:00', 'j.sh']);
     assert.equal(long.code, 1, long.stdout + long.stderr);
     assert.match(long.stderr, /error\[QUEUE_LIMIT\]: walltime 0:01:00 exceeds queue 'short's limit of 0:00:10/);
@@ -45,7 +48,7 @@ describe('queues', () => {
     assert.equal((await allJobs()).length, before_, 'no job was queued');
   });
 
-  test('queues – -q routes the job; the queue\'s defaults fill walltime and memory; dq -queue and dq -pbs show it', async () => {
+  test("queues – -q routes the job; the queue's defaults fill walltime and memory; dq -queue and dq -pbs show it", async () => {
     const r = await pool.run('dsubmit', ['-h', '-q', 'short@server', 'j.sh']);
     assert.equal(r.code, 0, r.stderr);
     const c = Number(r.stdout.split('.')[0]);
@@ -57,7 +60,10 @@ describe('queues', () => {
     const d = await pool.submit('j.sh', ['-h']);
     assert.equal((await pool.json('dq', [String(d)]))[0]!.Queue, 'workq', 'DEFAULT_QUEUE');
     const only = await pool.json('dq', ['-queue', 'short']);
-    assert.deepEqual(only.map((a) => a.ClusterId), [c]);
+    assert.deepEqual(
+      only.map((a) => a.ClusterId),
+      [c],
+    );
     const table = await pool.run('dq', ['-pbs']);
     assert.match(table.stdout, new RegExp(`^${c}\\.\\S*\\s+j\\s+\\S+\\s+00:00:00 H short$`, 'm'));
     await pool.run('drm', [String(c), String(d)]);
@@ -69,7 +75,10 @@ describe('queues', () => {
     pool.file('h3.sub', 'executable = /bin/true\nbatch_queue = short\nhold = true\nqueue 2\n');
     const over = await pool.run('dsubmit', ['h3.sub']);
     assert.equal(over.code, 1, over.stdout + over.stderr);
-    assert.match(over.stderr, /error\[QUEUE_LIMIT\]: queue 'short' takes at most 2 jobs per user; \S+ has 1 there and this submission adds 2/);
+    assert.match(
+      over.stderr,
+      /error\[QUEUE_LIMIT\]: queue 'short' takes at most 2 jobs per user; \S+ has 1 there and this submission adds 2/,
+    );
     assert.equal((await pool.json('dq', ['-queue', 'short'])).length, 1, 'none of the two was queued');
     await pool.run('drm', [String(a)]);
   });
@@ -83,12 +92,18 @@ describe('queues', () => {
     chownSync(f, 65534, 65534);
     const r = await pool.run('dsubmit', [f], { ...NOBODY, cwd: dir });
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stderr, /error\[PERMISSION_DENIED\]: user nobody may not submit to queue 'restricted' \(it takes users root\)/);
+    assert.match(
+      r.stderr,
+      /error\[PERMISSION_DENIED\]: user nobody may not submit to queue 'restricted' \(it takes users root\)/,
+    );
     assert.deepEqual(await pool.json('dq', ['-allusers', '-queue', 'restricted']), []);
   });
 
-  test('queues – MAX_RUNNING 1: the queue\'s jobs run one at a time although the pool has room', async () => {
-    pool.file('one.sub', `executable = /bin/sh\narguments = "-c 'echo start >> one.runs; sleep 1; echo end >> one.runs'"\nbatch_queue = one\nqueue 3\n`);
+  test("queues – MAX_RUNNING 1: the queue's jobs run one at a time although the pool has room", async () => {
+    pool.file(
+      'one.sub',
+      `executable = /bin/sh\narguments = "-c 'echo start >> one.runs; sleep 1; echo end >> one.runs'"\nbatch_queue = one\nqueue 3\n`,
+    );
     const c = await pool.submit('one.sub');
     await pool.waitForHistory(c, 3);
     assert.equal(pool.read('one.runs'), 'start\nend\n'.repeat(3), 'never two at once');

@@ -32,14 +32,20 @@ describe('restart with running jobs', () => {
         `log = ${name}.log\nqueue ${JOBS}\n`,
     );
     const cluster = await pool.submit(`${name}.sub`);
-    await pool.waitFor(`${SLOTS} ${name} jobs to run`, async () => (await pool.json('dq', [String(cluster)])).filter((a) => a.JobStatus === 2).length === SLOTS && runs(name) === SLOTS);
+    await pool.waitFor(
+      `${SLOTS} ${name} jobs to run`,
+      async () =>
+        (await pool.json('dq', [String(cluster)])).filter((a) => a.JobStatus === 2).length === SLOTS &&
+        runs(name) === SLOTS,
+    );
     return cluster;
   }
 
   /** How many runs of the cluster's jobs started. */
   function runs(name: string): number {
     let n = 0;
-    for (let p = 0; p < JOBS; p++) if (pool.exists(`${name}.runs.${p}`)) n += pool.read(`${name}.runs.${p}`).split('\n').filter(Boolean).length;
+    for (let p = 0; p < JOBS; p++)
+      if (pool.exists(`${name}.runs.${p}`)) n += pool.read(`${name}.runs.${p}`).split('\n').filter(Boolean).length;
     return n;
   }
 
@@ -48,7 +54,13 @@ describe('restart with running jobs', () => {
    * other two idle and counted so in the Submitter ad; then every job finishes, each exactly once.
    */
   async function finishesOnce(name: string, cluster: number) {
-    await pool.waitFor(`${SLOTS} ${name} jobs to run again`, async () => runs(name) === 2 * SLOTS && (await pool.json('dq', [String(cluster)])).filter((a) => a.JobStatus === 2).length === SLOTS, 60_000);
+    await pool.waitFor(
+      `${SLOTS} ${name} jobs to run again`,
+      async () =>
+        runs(name) === 2 * SLOTS &&
+        (await pool.json('dq', [String(cluster)])).filter((a) => a.JobStatus === 2).length === SLOTS,
+      60_000,
+    );
     // no idle job stays marked as matched: the Submitter ad counts them all (it travels through the collector)
     await pool.waitFor(`the Submitter ad to count ${JOBS - SLOTS} idle and ${SLOTS} running jobs`, async () => {
       const r = await pool.run('dstatus', ['-submitters', '-af', 'IdleJobs', 'RunningJobs']);
@@ -56,17 +68,32 @@ describe('restart with running jobs', () => {
     });
     writeFileSync(join(pool.work, `${name}.go`), '');
     const hist = await pool.waitForHistory(cluster, JOBS, 120_000);
-    assert.deepEqual(hist.map((a) => [a.JobStatus, a.ExitCode]), new Array(JOBS).fill([4, 0]));
+    assert.deepEqual(
+      hist.map((a) => [a.JobStatus, a.ExitCode]),
+      new Array(JOBS).fill([4, 0]),
+    );
     const log = pool.read(`${name}.log`);
     for (let p = 0; p < JOBS; p++) {
       const id = `(${String(cluster).padStart(3, '0')}.${String(p).padStart(3, '0')}.000)`;
-      const events = log.split('\n').filter((l) => l.includes(id)).map((l) => l.slice(0, 3)).filter((e) => e !== '006');
+      const events = log
+        .split('\n')
+        .filter((l) => l.includes(id))
+        .map((l) => l.slice(0, 3))
+        .filter((e) => e !== '006');
       assert.equal(events.filter((e) => e === '005').length, 1, `job ${cluster}.${p} terminated exactly once:\n${log}`);
       assert.deepEqual([events[0], events.at(-1)], ['000', '005'], log);
       // a job that ran before the restart has its eviction logged, and runs again after it
-      if (events.indexOf('004') >= 0) assert.ok(events.lastIndexOf('001') > events.indexOf('004'), `job ${cluster}.${p} runs again after its eviction:\n${log}`);
+      if (events.indexOf('004') >= 0)
+        assert.ok(
+          events.lastIndexOf('001') > events.indexOf('004'),
+          `job ${cluster}.${p} runs again after its eviction:\n${log}`,
+        );
       const started = pool.read(`${name}.runs.${p}`).split('\n').filter(Boolean).length;
-      assert.equal(events.filter((e) => e === '001').length, started, `job ${cluster}.${p}: one execute event per run:\n${log}`);
+      assert.equal(
+        events.filter((e) => e === '001').length,
+        started,
+        `job ${cluster}.${p}: one execute event per run:\n${log}`,
+      );
     }
   }
 
@@ -92,10 +119,18 @@ describe('restart with running jobs', () => {
 
   test('kill -9 of the schedd and the startd while a job is being started – the job is offered again, runs and completes once', async () => {
     const startdLog = join(pool.home, 'log', 'startd.log');
-    const claims = () => (existsSync(startdLog) ? readFileSync(startdLog, 'utf8').split('\n').filter((l) => l.includes('"msg":"claimed"')).length : 0);
+    const claims = () =>
+      existsSync(startdLog)
+        ? readFileSync(startdLog, 'utf8')
+            .split('\n')
+            .filter((l) => l.includes('"msg":"claimed"')).length
+        : 0;
     const before = claims();
     const go = join(pool.work, 'starting.go');
-    pool.file('starting.sub', `executable = /bin/sh\narguments = "-c 'echo run >> starting.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done'"\nlog = starting.log\nqueue\n`);
+    pool.file(
+      'starting.sub',
+      `executable = /bin/sh\narguments = "-c 'echo run >> starting.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done'"\nlog = starting.log\nqueue\n`,
+    );
     // the spawner stopped: the startd takes the claim and waits for the job's process, so the schedd holds
     // the job idle with its starting claim recorded when both are killed
     const spawner = spawnerOf(pool);
@@ -113,8 +148,16 @@ describe('restart with running jobs', () => {
     }
     await pool.waitForRestart('schedd', schedd);
     await pool.waitForRestart('startd', startd);
-    await pool.waitFor('the job to run', async () => pool.exists('starting.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2, 60_000);
-    await pool.waitFor('the Submitter ad to count the job running, none idle', async () => (await pool.run('dstatus', ['-submitters', '-af', 'IdleJobs', 'RunningJobs'])).stdout.trim() === '0 1');
+    await pool.waitFor(
+      'the job to run',
+      async () => pool.exists('starting.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2,
+      60_000,
+    );
+    await pool.waitFor(
+      'the Submitter ad to count the job running, none idle',
+      async () =>
+        (await pool.run('dstatus', ['-submitters', '-af', 'IdleJobs', 'RunningJobs'])).stdout.trim() === '0 1',
+    );
     writeFileSync(go, '');
     const [ad] = await pool.waitForHistory(cluster, 1);
     assert.equal(ad!.ExitCode, 0);

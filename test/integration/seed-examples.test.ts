@@ -8,7 +8,8 @@ import { ROOT, TestPool } from './harness/pool.js';
 
 const fixture = (name: string) => readFileSync(join(ROOT, 'test', 'fixtures', 'submit', name), 'utf8');
 const PYTHON = '/usr/bin/python3';
-const py = (text: string) => text.replace(/^#!\/usr\/bin\/env python3\.5/, `#!${PYTHON}`).replace('/usr/local/bin/python3.5', PYTHON);
+const py = (text: string) =>
+  text.replace(/^#!\/usr\/bin\/env python3\.5/, `#!${PYTHON}`).replace('/usr/local/bin/python3.5', PYTHON);
 
 describe('seed examples', () => {
   let pool: TestPool;
@@ -57,7 +58,10 @@ describe('seed examples', () => {
     assert.ok(m, `qsub prints the array id: ${r.stdout}`);
     const cluster = Number(m[1]);
     const hist = await pool.waitForHistory(cluster, 100, 180_000);
-    assert.ok(hist.every((a) => a.ExitCode === 0), JSON.stringify(hist.find((a) => a.ExitCode !== 0)));
+    assert.ok(
+      hist.every((a) => a.ExitCode === 0),
+      JSON.stringify(hist.find((a) => a.ExitCode !== 0)),
+    );
     const outs = hist.map((a) => String(a.Out));
     const five = outs.find((o) => o.endsWith(`.${cluster}.5`) || o.endsWith(`.o${cluster}.5`)) ?? outs[0]!;
     const text = readFileSync(five, 'utf8');

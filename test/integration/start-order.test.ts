@@ -18,10 +18,14 @@ describe('start order', () => {
     // serving, so it is already advertising to a collector that is not there
     await pool.waitFor('the startd to serve', () => pool!.daemonPid('startd') > 0);
     pool.startDaemon('collector');
-    const slots = await pool.waitFor('the startd to appear in dstatus', async () => {
-      const s = await pool!.json('dstatus', []);
-      return s.length ? s : undefined;
-    }, 20_000);
+    const slots = await pool.waitFor(
+      'the startd to appear in dstatus',
+      async () => {
+        const s = await pool!.json('dstatus', []);
+        return s.length ? s : undefined;
+      },
+      20_000,
+    );
     assert.equal(slots[0]!.SlotType, 'Partitionable');
     pool.startDaemon('negotiator');
     pool.startDaemon('schedd');

@@ -123,7 +123,10 @@ queue
     pool.file('noq.sub', 'executable = /bin/echo\narguments = $(Item)\n');
     const r = await pool.run('dsubmit', ['--dry-run', '--json', 'noq.sub', '-queue', 'in', '(x', 'y)']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((JSON.parse(r.stdout) as Array<Record<string, string>>).map((a) => a.Args), ['"x"', '"y"']);
+    assert.deepEqual(
+      (JSON.parse(r.stdout) as Array<Record<string, string>>).map((a) => a.Args),
+      ['"x"', '"y"'],
+    );
     pool.file('hasq.sub', 'executable = /bin/true\nqueue\n');
     const both = await pool.run('dsubmit', ['hasq.sub', '-queue', '2']);
     assert.equal(both.code, 2);

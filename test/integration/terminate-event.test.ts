@@ -26,7 +26,11 @@ describe('terminate event', () => {
         'transfer_executable = false\nshould_transfer_files = YES\ntransfer_input_files = in.dat\nrequest_memory = 64\nlog = cpu.log\nqueue\n',
     );
     const c = await pool.submit('cpu.sub');
-    await pool.waitFor('CPU time to be measured', async () => Number((await pool.json('dq', [String(c)]))[0]?.RemoteUserCpu ?? 0) >= 1, 60_000);
+    await pool.waitFor(
+      'CPU time to be measured',
+      async () => Number((await pool.json('dq', [String(c)]))[0]?.RemoteUserCpu ?? 0) >= 1,
+      60_000,
+    );
     writeFileSync(stop, '');
     const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.BytesSent, 1000, 'the input sent to the job');
@@ -35,7 +39,10 @@ describe('terminate event', () => {
     const term = log.slice(log.indexOf('Job terminated.'));
     const usr = /Usr 0 (\d\d):(\d\d):(\d\d), Sys 0 \d\d:\d\d:\d\d {2}- {2}Run Remote Usage/.exec(term);
     assert.ok(usr && Number(usr[1]) * 3600 + Number(usr[2]) * 60 + Number(usr[3]) >= 1, term);
-    assert.match(term, /\t500 {2}- {2}Run Bytes Sent By Job\n\t1000 {2}- {2}Run Bytes Received By Job\n\t500 {2}- {2}Total Bytes Sent By Job\n\t1000 {2}- {2}Total Bytes Received By Job\n/);
+    assert.match(
+      term,
+      /\t500 {2}- {2}Run Bytes Sent By Job\n\t1000 {2}- {2}Run Bytes Received By Job\n\t500 {2}- {2}Total Bytes Sent By Job\n\t1000 {2}- {2}Total Bytes Received By Job\n/,
+    );
     assert.match(term, /\tPartitionable Resources : +Usage +Request +Allocated/);
     assert.match(term, /\t {3}Cpus +: +[\d.]+ +1 +1 *\n/);
     assert.match(term, /\t {3}Memory \(MB\) +: +\d+ +64 +64 *\n/);

@@ -36,7 +36,8 @@ describe('web – API', () => {
     assert.equal(second.status, 200, second.text);
     const all = [...first.json.jobs, ...second.json.jobs];
     assert.equal(second.json.next, null);
-    const strip = (ads: Array<Record<string, unknown>>) => ads.map(({ EnteredCurrentStatus, ServerTime, ...rest }) => rest);
+    const strip = (ads: Array<Record<string, unknown>>) =>
+      ads.map(({ EnteredCurrentStatus, ServerTime, ...rest }) => rest);
     assert.deepEqual(strip(all), strip(dq as Array<Record<string, unknown>>));
     const projected = await web(pool, `/v1/jobs?state=held&projection=Note`);
     assert.deepEqual(projected.json.jobs[0], { ClusterId: held, Note: 'for the web', ProcId: 0 });
@@ -47,7 +48,17 @@ describe('web – API', () => {
     const r = await web(pool, '/v1/openapi.json');
     assert.equal(r.status, 200);
     assert.equal(r.json.openapi, '3.1.0');
-    for (const p of ['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/actions', '/v1/submit', '/v1/history', '/v1/slots', '/v1/submitters', '/v1/dags/{id}', '/v1/jobs/{id}/output'])
+    for (const p of [
+      '/v1/jobs',
+      '/v1/jobs/{id}',
+      '/v1/jobs/actions',
+      '/v1/submit',
+      '/v1/history',
+      '/v1/slots',
+      '/v1/submitters',
+      '/v1/dags/{id}',
+      '/v1/jobs/{id}/output',
+    ])
       assert.ok(r.json.paths[p.replace(/^\/v1/, '')] ?? r.json.paths[p], `documents ${p}`);
     // a job not acted on carries its error code
     assert.equal(r.json.components.schemas.ActionResults.properties.results.items.properties.code.type, 'string');
@@ -58,16 +69,28 @@ describe('web – API', () => {
 
   test('web – hold and release with a token, seen on the event stream', async () => {
     // the released job runs (sleep 600) until it is held again: a job that ended first could not be held
-    const events = webEvents(pool, (e, d) => e === 'jobs' && d.some((j: { id: string; status: number }) => j.id === `${held}.0` && j.status === 1), {
-      onOpen: () =>
-        void web(pool, '/v1/jobs/actions', { token, body: { action: 'release', ids: [`${held}.0`] } }).then((r) => assert.equal(r.status, 200, r.text)),
-    });
+    const events = webEvents(
+      pool,
+      (e, d) => e === 'jobs' && d.some((j: { id: string; status: number }) => j.id === `${held}.0` && j.status === 1),
+      {
+        onOpen: () =>
+          void web(pool, '/v1/jobs/actions', { token, body: { action: 'release', ids: [`${held}.0`] } }).then((r) =>
+            assert.equal(r.status, 200, r.text),
+          ),
+      },
+    );
     await events;
-    const again = await web(pool, '/v1/jobs/actions', { token, body: { action: 'hold', ids: [`${held}.0`], reason: 'from the web' } });
+    const again = await web(pool, '/v1/jobs/actions', {
+      token,
+      body: { action: 'hold', ids: [`${held}.0`], reason: 'from the web' },
+    });
     assert.equal(again.status, 200, again.text);
     assert.deepEqual(again.json.results, [{ id: `${held}.0`, ok: true, error: '' }]);
     // each job not acted on says why with its code: already held, and not in the queue
-    const refused = await web(pool, '/v1/jobs/actions', { token, body: { action: 'hold', ids: [`${held}.0`, '999999.0'] } });
+    const refused = await web(pool, '/v1/jobs/actions', {
+      token,
+      body: { action: 'hold', ids: [`${held}.0`, '999999.0'] },
+    });
     assert.equal(refused.status, 200, refused.text);
     assert.deepEqual(refused.json.results, [
       { id: `${held}.0`, ok: false, error: `job ${held}.0 is already held`, code: 'JOB_STATE' },
@@ -78,8 +101,14 @@ describe('web – API', () => {
     assert.match(ad.json.HoldReason, /from the web/);
   });
 
-  test('web – a submission runs as the token\'s user, and its output is read back', async () => {
-    const r = await web(pool, '/v1/submit', { token, body: { cwd: pool.work, text: 'executable = /bin/echo\narguments = hello from the web\noutput = web.out\nlog = web.log\nqueue\n' } });
+  test("web – a submission runs as the token's user, and its output is read back", async () => {
+    const r = await web(pool, '/v1/submit', {
+      token,
+      body: {
+        cwd: pool.work,
+        text: 'executable = /bin/echo\narguments = hello from the web\noutput = web.out\nlog = web.log\nqueue\n',
+      },
+    });
     assert.equal(r.status, 200, r.text);
     const hist = await pool.waitForHistory(r.json.cluster, 1);
     assert.equal(hist[0]!.Owner, 'root');
@@ -87,7 +116,10 @@ describe('web – API', () => {
     assert.equal(out.status, 200, out.text);
     assert.equal(out.json.text, 'hello from the web\n');
     const events = await web(pool, `/v1/jobs/${r.json.cluster}.0/events`, { token });
-    assert.ok(events.json.events.some((e: { type: string }) => e.type === 'terminated'), events.text);
+    assert.ok(
+      events.json.events.some((e: { type: string }) => e.type === 'terminated'),
+      events.text,
+    );
     const history = await web(pool, `/v1/history?constraint=${encodeURIComponent(`ClusterId == ${r.json.cluster}`)}`);
     assert.equal(history.json.jobs[0].ClusterId, r.json.cluster);
   });
@@ -104,7 +136,10 @@ describe('web – API', () => {
     const procs: unknown[] = [];
     let next: string | null = null;
     for (let i = 0; i < 3; i++) {
-      const page = await web(pool, `/v1/history?constraint=${only}&limit=2&projection=Note,JobStatus${next ? `&after=${next}` : ''}`);
+      const page = await web(
+        pool,
+        `/v1/history?constraint=${only}&limit=2&projection=Note,JobStatus${next ? `&after=${next}` : ''}`,
+      );
       assert.equal(page.status, 200, page.text);
       for (const ad of page.json.jobs) {
         assert.deepEqual(Object.keys(ad).sort(), ['ClusterId', 'JobStatus', 'Note', 'ProcId']);
@@ -121,7 +156,7 @@ describe('web – API', () => {
     assert.equal(unknown.json.error.code, 'JOB_NOT_FOUND');
   });
 
-  test('web – a DAG\'s nodes, their states and the graph', async () => {
+  test("web – a DAG's nodes, their states and the graph", async () => {
     pool.file('node.sub', 'executable = /bin/true\nqueue\n');
     pool.file('d.dag', 'JOB A node.sub\nJOB B node.sub\nPARENT A CHILD B\n');
     const r = await pool.run('dsubmit-dag', ['d.dag']);
@@ -129,9 +164,17 @@ describe('web – API', () => {
     const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
     const dag = await pool.waitFor('the DAG to run its first node', async () => {
       const d = await web(pool, `/v1/dags/${cluster}`, { token });
-      return d.status === 200 && d.json.nodes.some((n: { state: string }) => n.state !== 'waiting') ? d.json : undefined;
+      return d.status === 200 && d.json.nodes.some((n: { state: string }) => n.state !== 'waiting')
+        ? d.json
+        : undefined;
     });
-    assert.deepEqual(dag.nodes.map((n: { name: string; parents: string[] }) => [n.name, n.parents]), [['A', []], ['B', ['A']]]);
+    assert.deepEqual(
+      dag.nodes.map((n: { name: string; parents: string[] }) => [n.name, n.parents]),
+      [
+        ['A', []],
+        ['B', ['A']],
+      ],
+    );
     await pool.waitForHistory(cluster, 1);
   });
 
@@ -148,26 +191,37 @@ describe('web – API', () => {
     let last = '';
     // the pool settles (a slot freed by the DAG's last job goes back) and the daemon's copy follows the streams:
     // wait until the three agree on every figure
-    await pool.waitFor('/metrics to agree with dq -totals and dstatus -total', async () => {
-      const totals = await pool.run('dq', ['-totals', '-allusers']);
-      const slots = await pool.run('dstatus', ['-total']);
-      text = (await web(pool, '/metrics')).text;
-      const m = /Total for all users: (\d+) jobs; (\d+) completed, (\d+) removed, (\d+) idle, (\d+) running, (\d+) held, (\d+) suspended/.exec(totals.stdout);
-      const s = /^\s+Total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/m.exec(slots.stdout);
-      if (!m || !s) throw new Error(`unexpected output: ${totals.stdout}${slots.stdout}`);
-      const want = [m[1], ...m.slice(2), s[1], ...s.slice(2)].map(Number);
-      const got = [
-        metric(text, 'dsched_jobs'),
-        ...JOB_STATES.map((st) => metric(text, 'dsched_jobs', { state: st })),
-        metric(text, 'dsched_slots', { state: 'total' }),
-        ...SLOT_STATES.map((st) => metric(text, 'dsched_slots', { state: st })),
-      ];
-      last = `dq/dstatus ${want.join(' ')} vs /metrics ${got.join(' ')}`;
-      return want.join(' ') === got.join(' ') && want[0]! > 0;
-    }).catch((e) => {
-      throw new Error(`${last}\n${(e as Error).message.slice(0, 500)}`);
-    });
-    for (const name of ['dsched_negotiation_cycles_total', 'dsched_queue_commits_total', 'dsched_transfer_bytes_total', 'dsched_schedd_rpc_calls_total', 'dsched_dag_nodes'])
+    await pool
+      .waitFor('/metrics to agree with dq -totals and dstatus -total', async () => {
+        const totals = await pool.run('dq', ['-totals', '-allusers']);
+        const slots = await pool.run('dstatus', ['-total']);
+        text = (await web(pool, '/metrics')).text;
+        const m =
+          /Total for all users: (\d+) jobs; (\d+) completed, (\d+) removed, (\d+) idle, (\d+) running, (\d+) held, (\d+) suspended/.exec(
+            totals.stdout,
+          );
+        const s = /^\s+Total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/m.exec(slots.stdout);
+        if (!m || !s) throw new Error(`unexpected output: ${totals.stdout}${slots.stdout}`);
+        const want = [m[1], ...m.slice(2), s[1], ...s.slice(2)].map(Number);
+        const got = [
+          metric(text, 'dsched_jobs'),
+          ...JOB_STATES.map((st) => metric(text, 'dsched_jobs', { state: st })),
+          metric(text, 'dsched_slots', { state: 'total' }),
+          ...SLOT_STATES.map((st) => metric(text, 'dsched_slots', { state: st })),
+        ];
+        last = `dq/dstatus ${want.join(' ')} vs /metrics ${got.join(' ')}`;
+        return want.join(' ') === got.join(' ') && want[0]! > 0;
+      })
+      .catch((e) => {
+        throw new Error(`${last}\n${(e as Error).message.slice(0, 500)}`);
+      });
+    for (const name of [
+      'dsched_negotiation_cycles_total',
+      'dsched_queue_commits_total',
+      'dsched_transfer_bytes_total',
+      'dsched_schedd_rpc_calls_total',
+      'dsched_dag_nodes',
+    ])
       assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'));
   });
 });

@@ -18,7 +18,11 @@ describe('whole-cluster actions – set-based, as users saw them job by job', ()
   let mine: number;
   let theirs: number;
 
-  const events = (log: string, code: string) => pool.read(log).split('\n').filter((l) => l.startsWith(`${code} `)).length;
+  const events = (log: string, code: string) =>
+    pool
+      .read(log)
+      .split('\n')
+      .filter((l) => l.startsWith(`${code} `)).length;
   async function statuses(cluster: number, user?: typeof NOBODY): Promise<Map<number, number>> {
     const r = await pool.run('dq', [String(cluster), '-af', 'JobStatus'], user);
     assert.equal(r.code, 0, r.stderr);
@@ -50,7 +54,10 @@ describe('whole-cluster actions – set-based, as users saw them job by job', ()
     const ad = await pool.run('dq', [`${mine}.7`, '-af', 'HoldReason', 'HoldReasonCode', 'HoldReasonSubCode']);
     assert.equal(ad.stdout.trim(), 'via dhold (by user root) 1 0');
     const totals = await pool.run('dq', ['-totals', String(mine)]);
-    assert.match(totals.stdout, new RegExp(`Total for query: ${JOBS} jobs; 0 completed, 0 removed, 0 idle, 0 running, ${JOBS} held`));
+    assert.match(
+      totals.stdout,
+      new RegExp(`Total for query: ${JOBS} jobs; 0 completed, 0 removed, 0 idle, 0 running, ${JOBS} held`),
+    );
     // a second hold finds them held, each refused as before
     const again = await pool.run('dhold', [String(mine)]);
     assert.equal(again.code, 1);
@@ -98,13 +105,22 @@ describe('whole-cluster actions – set-based, as users saw them job by job', ()
   test('a watcher that reads spans hears of a removed cluster in a few messages; dq -watch and dwait of it return', async () => {
     const client = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('root')));
     // dq -watch prints its bars once it has read the queue: from then on it follows the stream
-    const watch = spawn(process.execPath, [join(DIST, 'cli', 'dq.js'), '-watch', String(mine)], { cwd: pool.work, env: pool.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const watch = spawn(process.execPath, [join(DIST, 'cli', 'dq.js'), '-watch', String(mine)], {
+      cwd: pool.work,
+      env: pool.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let watched = '';
     watch.stdout.on('data', (d) => (watched += d));
     const watchExit = new Promise<number>((resolve) => watch.on('close', (c) => resolve(c ?? -1)));
     const dwait = pool.run('dwait', [String(mine), '-wait', '120'], { timeoutMs: 150_000 });
     try {
-      const stream = client.jobChanges({ ids: [{ cluster: mine, proc: -1 }], owners: [], projection: ['JobStatus'], spans: true });
+      const stream = client.jobChanges({
+        ids: [{ cluster: mine, proc: -1 }],
+        owners: [],
+        projection: ['JobStatus'],
+        spans: true,
+      });
       const gone = new Set<number>();
       let messages = 0;
       const done = new Promise<void>((resolve, reject) => {

@@ -16,14 +16,26 @@ const daemon = (role: DaemonRole, host: string): CallContext => ({
   peer: 'test',
   cancelled: () => false,
 });
-const machineAd = (name: string, machine: string) => ({ type: 'Machine', name, instance: 'i1', lifetime: 60, ad: { attrs: { MyType: q('Machine'), Name: q(name), Machine: q(machine) } } });
+const machineAd = (name: string, machine: string) => ({
+  type: 'Machine',
+  name,
+  instance: 'i1',
+  lifetime: 60,
+  ad: { attrs: { MyType: q('Machine'), Name: q(name), Machine: q(machine) } },
+});
 
 function setup() {
   const store = new AdStore();
   const svc = collectorService(store, pino({ level: 'silent' }), () => 60, {} as Admission);
-  const advertise = (ctx: CallContext, updates: object[]) => svc.unary.Advertise!({ updates }, ctx) as { accepted: number };
-  const invalidate = (ctx: CallContext, type: string, names: string[]) => svc.unary.Invalidate!({ type, names, instance: '' }, ctx);
-  const names = (type: string) => store.query(type, '', []).map((a) => JSON.parse(a.Name!) as string).sort();
+  const advertise = (ctx: CallContext, updates: object[]) =>
+    svc.unary.Advertise!({ updates }, ctx) as { accepted: number };
+  const invalidate = (ctx: CallContext, type: string, names: string[]) =>
+    svc.unary.Invalidate!({ type, names, instance: '' }, ctx);
+  const names = (type: string) =>
+    store
+      .query(type, '', [])
+      .map((a) => JSON.parse(a.Name!) as string)
+      .sort();
   return { store, advertise, invalidate, names };
 }
 
@@ -32,14 +44,27 @@ const denied = (e: unknown) => (e as { code?: string }).code === 'PERMISSION_DEN
 describe('collector – a daemon advertises only its own ads', () => {
   test('collector – a startd advertises its own machine', () => {
     const c = setup();
-    assert.equal(c.advertise(daemon('startd', 'exec1'), [machineAd('slot1@exec1', 'exec1'), machineAd('slot1_1@EXEC1', 'Exec1')]).accepted, 2);
+    assert.equal(
+      c.advertise(daemon('startd', 'exec1'), [machineAd('slot1@exec1', 'exec1'), machineAd('slot1_1@EXEC1', 'Exec1')])
+        .accepted,
+      2,
+    );
     assert.deepEqual(c.names('Machine'), ['slot1@exec1', 'slot1_1@EXEC1']);
   });
 
   test('collector – a startd cannot advertise a Scheduler ad', () => {
     const c = setup();
-    const sched = { type: 'Scheduler', name: 'exec1', instance: 'i1', lifetime: 60, ad: { attrs: { Name: q('exec1'), Machine: q('exec1'), MyAddress: q('10.0.0.9:9618') } } };
-    assert.throws(() => c.advertise(daemon('startd', 'exec1'), [sched]), (e) => denied(e) && /Scheduler ads come from a schedd/.test((e as Error).message));
+    const sched = {
+      type: 'Scheduler',
+      name: 'exec1',
+      instance: 'i1',
+      lifetime: 60,
+      ad: { attrs: { Name: q('exec1'), Machine: q('exec1'), MyAddress: q('10.0.0.9:9618') } },
+    };
+    assert.throws(
+      () => c.advertise(daemon('startd', 'exec1'), [sched]),
+      (e) => denied(e) && /Scheduler ads come from a schedd/.test((e as Error).message),
+    );
     assert.deepEqual(c.names('Scheduler'), []);
   });
 
@@ -48,13 +73,29 @@ describe('collector – a daemon advertises only its own ads', () => {
     const me = daemon('startd', 'exec1');
     assert.throws(() => c.advertise(me, [machineAd('slot1@exec2', 'exec2')]), denied);
     assert.throws(() => c.advertise(me, [machineAd('slot1@exec2', 'exec1')]), denied, 'the name is of another host');
-    assert.throws(() => c.advertise(me, [machineAd('slot1@exec1', 'exec2')]), denied, 'the Machine attribute is of another host');
-    const noMachine = { type: 'Machine', name: 'slot1@exec1', instance: 'i1', lifetime: 60, ad: { attrs: { Name: q('slot1@exec1') } } };
+    assert.throws(
+      () => c.advertise(me, [machineAd('slot1@exec1', 'exec2')]),
+      denied,
+      'the Machine attribute is of another host',
+    );
+    const noMachine = {
+      type: 'Machine',
+      name: 'slot1@exec1',
+      instance: 'i1',
+      lifetime: 60,
+      ad: { attrs: { Name: q('slot1@exec1') } },
+    };
     assert.throws(() => c.advertise(me, [noMachine]), denied, 'a Machine ad names its Machine');
-    const lying = { ...machineAd('slot1@exec1', 'exec1'), ad: { attrs: { Name: q('slot1@exec2'), Machine: q('exec1') } } };
+    const lying = {
+      ...machineAd('slot1@exec1', 'exec1'),
+      ad: { attrs: { Name: q('slot1@exec2'), Machine: q('exec1') } },
+    };
     assert.throws(() => c.advertise(me, [lying]), denied, "the ad's Name attribute is the name it is stored under");
     // one bad ad refuses the whole update: nothing of it is stored
-    assert.throws(() => c.advertise(me, [machineAd('slot1@exec1', 'exec1'), machineAd('slot1@exec2', 'exec2')]), denied);
+    assert.throws(
+      () => c.advertise(me, [machineAd('slot1@exec1', 'exec1'), machineAd('slot1@exec2', 'exec2')]),
+      denied,
+    );
     assert.deepEqual(c.names('Machine'), []);
   });
 
@@ -63,7 +104,11 @@ describe('collector – a daemon advertises only its own ads', () => {
     c.advertise(daemon('startd', 'exec2'), [machineAd('slot1@exec2', 'exec2')]);
     c.advertise(daemon('startd', 'exec1'), [machineAd('slot1@exec1', 'exec1')]);
     assert.throws(() => c.invalidate(daemon('startd', 'exec1'), 'Machine', ['slot1@exec2']), denied);
-    assert.throws(() => c.invalidate(daemon('schedd', 'exec2'), 'Machine', ['slot1@exec2']), denied, 'a schedd withdraws no Machine ads');
+    assert.throws(
+      () => c.invalidate(daemon('schedd', 'exec2'), 'Machine', ['slot1@exec2']),
+      denied,
+      'a schedd withdraws no Machine ads',
+    );
     assert.deepEqual(c.names('Machine'), ['slot1@exec1', 'slot1@exec2']);
     c.invalidate(daemon('startd', 'exec1'), 'Machine', ['slot1@exec1']);
     assert.deepEqual(c.names('Machine'), ['slot1@exec2']);
@@ -72,18 +117,44 @@ describe('collector – a daemon advertises only its own ads', () => {
   test('collector – a schedd advertises its Scheduler and Submitter ads, and no Machine ad', () => {
     const c = setup();
     const s = daemon('schedd', 'central');
-    const sched = { type: 'Scheduler', name: 'central', instance: 'i1', lifetime: 60, ad: { attrs: { Name: q('central'), Machine: q('central') } } };
-    const sub = { type: 'Submitter', name: 'alice@central', instance: 'i1', lifetime: 60, ad: { attrs: { Name: q('alice@central'), ScheddName: q('central') } } };
+    const sched = {
+      type: 'Scheduler',
+      name: 'central',
+      instance: 'i1',
+      lifetime: 60,
+      ad: { attrs: { Name: q('central'), Machine: q('central') } },
+    };
+    const sub = {
+      type: 'Submitter',
+      name: 'alice@central',
+      instance: 'i1',
+      lifetime: 60,
+      ad: { attrs: { Name: q('alice@central'), ScheddName: q('central') } },
+    };
     assert.equal(c.advertise(s, [sched, sub]).accepted, 2);
     assert.throws(() => c.advertise(s, [machineAd('slot1@central', 'central')]), denied);
-    assert.throws(() => c.advertise(s, [{ ...sub, name: 'alice@other', ad: { attrs: { Name: q('alice@other') } } }]), denied);
-    assert.throws(() => c.advertise(s, [{ type: 'Negotiator', name: 'central', instance: 'i1', lifetime: 60, ad: { attrs: {} } }]), denied);
-    assert.throws(() => c.advertise(s, [{ type: 'Wizard', name: 'central', instance: 'i1', lifetime: 60, ad: { attrs: {} } }]), denied, 'an unknown ad type');
+    assert.throws(
+      () => c.advertise(s, [{ ...sub, name: 'alice@other', ad: { attrs: { Name: q('alice@other') } } }]),
+      denied,
+    );
+    assert.throws(
+      () => c.advertise(s, [{ type: 'Negotiator', name: 'central', instance: 'i1', lifetime: 60, ad: { attrs: {} } }]),
+      denied,
+    );
+    assert.throws(
+      () => c.advertise(s, [{ type: 'Wizard', name: 'central', instance: 'i1', lifetime: 60, ad: { attrs: {} } }]),
+      denied,
+      'an unknown ad type',
+    );
   });
 
   test('collector – a user cannot advertise at all', () => {
     const c = setup();
-    const user: CallContext = { identity: { kind: 'user', name: 'mallory', admin: true }, peer: 'test', cancelled: () => false };
+    const user: CallContext = {
+      identity: { kind: 'user', name: 'mallory', admin: true },
+      peer: 'test',
+      cancelled: () => false,
+    };
     assert.throws(() => c.advertise(user, [machineAd('slot1@exec1', 'exec1')]), denied);
   });
 });

@@ -14,13 +14,23 @@ const needsRoot = process.getuid?.() !== 0 && 'needs root to run a pool and act 
 
 function runHostile(pool: TestPool, targets: object): Promise<Record<string, string>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, join(ROOT, 'test', 'security', 'fixtures', 'hostile-client.mjs'), ROOT, JSON.stringify(targets)], {
-      cwd: pool.work,
-      env: { ...pool.env, ...NOBODY.env },
-      uid: NOBODY.uid,
-      gid: NOBODY.gid,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href,
+        join(ROOT, 'test', 'security', 'fixtures', 'hostile-client.mjs'),
+        ROOT,
+        JSON.stringify(targets),
+      ],
+      {
+        cwd: pool.work,
+        env: { ...pool.env, ...NOBODY.env },
+        uid: NOBODY.uid,
+        gid: NOBODY.gid,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -91,7 +101,10 @@ describe('security – a user cannot make daemon or admin calls', { skip: needsR
     assert.deepEqual((await pool.json('dstatus', [])).map((a) => String(a.Name)).sort(), adsBefore);
     const after = (await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']))[0]!;
     assert.notEqual(after.State, 'Drained');
-    assert.equal(((await pool.json('duserprio', ['-allusers'])).find((s) => s.name === victim.name) ?? {}).priority_factor, victim.priority_factor);
+    assert.equal(
+      ((await pool.json('duserprio', ['-allusers'])).find((s) => s.name === victim.name) ?? {}).priority_factor,
+      victim.priority_factor,
+    );
     const still = await running();
     assert.equal(still.RemoteHost, job.RemoteHost, 'the job was not vacated');
     assert.equal(still.NumJobStarts, job.NumJobStarts);
@@ -99,7 +112,7 @@ describe('security – a user cannot make daemon or admin calls', { skip: needsR
     await runsAJob('after-rpc');
   });
 
-  test("security – the admin commands, run by a user who is not an admin, say PERMISSION_DENIED and who may", async () => {
+  test('security – the admin commands, run by a user who is not an admin, say PERMISSION_DENIED and who may', async () => {
     const slot = String((await pool.json('dstatus', ['-constraint', 'SlotType == "Partitionable"']))[0]!.Name);
     const masterPid = pool.daemonPid('master');
     const cases: Array<[string, string[], RegExp]> = [

@@ -32,7 +32,10 @@ const denied = (e: unknown) => (e as { code?: string }).code === 'PERMISSION_DEN
 
 describe('startd – a claim is used only by the schedd host that made it', () => {
   const config = new Config('/nonexistent-dsched-home', [{ source: 'test', entries: parseConfigText('', 'test') }]);
-  const machine = new Machine('exec1', 'exec1', config, { cpus: 2, memory: 1024, disk: 10000, custom: {} }, 'exec1:9', { custom: [], benchmarks: { kflops: 1, mips: 1, durationMs: 1 } });
+  const machine = new Machine('exec1', 'exec1', config, { cpus: 2, memory: 1024, disk: 10000, custom: {} }, 'exec1:9', {
+    custom: [],
+    benchmarks: { kflops: 1, mips: 1, durationMs: 1 },
+  });
   const reporter = { endOf: () => undefined } as unknown as EventReporter;
   const startd = new Startd(machine, config, log, reporter, {} as Starter);
   const svc = startdService(startd);
@@ -41,11 +44,32 @@ describe('startd – a claim is used only by the schedd host that made it', () =
   const other = as('schedd', 'rogue');
 
   test('startd – another schedd host cannot activate, stop, release, renew or look at the claim', async () => {
-    const reply = (await call('RequestClaim', { slot: 'slot1@exec1', job: { attrs: { RequestCpus: '1', RequestMemory: '64', RequestDisk: '10', Requirements: 'true' } }, schedd: 'central', schedd_address: 'central:1', lease: 60, activate: false, claim: 'c1' }, owner)) as { claim: string };
+    const reply = (await call(
+      'RequestClaim',
+      {
+        slot: 'slot1@exec1',
+        job: { attrs: { RequestCpus: '1', RequestMemory: '64', RequestDisk: '10', Requirements: 'true' } },
+        schedd: 'central',
+        schedd_address: 'central:1',
+        lease: 60,
+        activate: false,
+        claim: 'c1',
+      },
+      owner,
+    )) as { claim: string };
     assert.equal(reply.claim, 'c1');
     await assert.rejects(async () => call('ActivateClaim', { claim: 'c1', job: { attrs: {} } }, other), denied);
     // batched, the claim it does not hold is refused alone (with why), and nothing starts
-    const batch = (await call('ActivateClaims', { claims: [{ claim: 'c1', job: { attrs: {} } }, { claim: 'nope', job: { attrs: {} } }] }, other)) as { errors: string[] };
+    const batch = (await call(
+      'ActivateClaims',
+      {
+        claims: [
+          { claim: 'c1', job: { attrs: {} } },
+          { claim: 'nope', job: { attrs: {} } },
+        ],
+      },
+      other,
+    )) as { errors: string[] };
     assert.match(batch.errors[0]!, /claimed by the schedd on central, not by one on rogue/);
     assert.match(batch.errors[1]!, /no such claim/);
     assert.equal(machine.dslots.get('c1')!.job, undefined, 'no job started on the claim');
@@ -53,31 +77,59 @@ describe('startd – a claim is used only by the schedd host that made it', () =
     assert.throws(() => call('ReleaseClaim', { claim: 'c1' }, other), denied);
     const d = machine.dslots.get('c1')!;
     const lease = d.leaseExpires;
-    assert.deepEqual(call('RenewLeases', { claims: ['c1'], lease: 9999, schedd_address: 'rogue:1' }, other), { unknown: ['c1'] });
-    assert.deepEqual(call('ClaimStatus', { claims: ['c1'], schedd_address: 'rogue:1' }, other), { claims: [{ claim: 'c1', state: 'unknown' }] });
+    assert.deepEqual(call('RenewLeases', { claims: ['c1'], lease: 9999, schedd_address: 'rogue:1' }, other), {
+      unknown: ['c1'],
+    });
+    assert.deepEqual(call('ClaimStatus', { claims: ['c1'], schedd_address: 'rogue:1' }, other), {
+      claims: [{ claim: 'c1', state: 'unknown' }],
+    });
     assert.equal(d.leaseExpires, lease, 'the lease was not renewed');
     assert.equal(d.scheddAddress, 'central:1', "the claim's events still go to its schedd");
     // the schedd that holds it can
-    assert.deepEqual(call('ClaimStatus', { claims: ['c1'], schedd_address: 'central:1' }, owner), { claims: [{ claim: 'c1', state: 'idle' }] });
+    assert.deepEqual(call('ClaimStatus', { claims: ['c1'], schedd_address: 'central:1' }, owner), {
+      claims: [{ claim: 'c1', state: 'idle' }],
+    });
     call('ReleaseClaim', { claim: 'c1' }, owner);
     assert.equal(machine.dslots.has('c1'), false);
   });
 });
 
-describe('schedd – job events and input only from a startd on the claim\'s host', () => {
+describe("schedd – job events and input only from a startd on the claim's host", () => {
   const dir = mkdtempSync(join(tmpdir(), 'dsched-claims-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const db = openQueueDb(join(dir, 'job_queue.db'));
   const queue = new JobQueue(db);
-  const schedd = new Schedd(queue, log, { name: 'central', address: 'central:2', hostName: 'central', lease: () => 60, isAdmin: () => false, creds: {} as ClientCredentials, maxProcs: () => 100, mailCommand: () => '', spool: dir });
+  const schedd = new Schedd(queue, log, {
+    name: 'central',
+    address: 'central:2',
+    hostName: 'central',
+    lease: () => 60,
+    isAdmin: () => false,
+    creds: {} as ClientCredentials,
+    maxProcs: () => 100,
+    mailCommand: () => '',
+    spool: dir,
+  });
   const svc = scheddService(schedd, {} as FsAuth, { cpuLimitSec: () => 0, privateAttrs: () => [] });
 
   test('schedd – a startd of another host is refused, the right one is heard', async () => {
     const cluster = queue.reserveCluster('alice');
-    const [job] = schedd.submit({ kind: 'user', name: 'alice', admin: false }, cluster, { Cmd: '"/bin/true"', Iwd: JSON.stringify(dir) }, [{}]);
+    const [job] = schedd.submit(
+      { kind: 'user', name: 'alice', admin: false },
+      cluster,
+      { Cmd: '"/bin/true"', Iwd: JSON.stringify(dir) },
+      [{}],
+    );
     // as if claimed on exec1's slot and running there
     job!.claim = { id: 'c1', startd: 'exec1:9', slot: 'slot1_1@exec1' };
-    const ev = { claim: 'c1', id: { cluster, proc: 0 }, type: 'update', update: { attrs: { Progress: '0.5' } }, seq: 's1', time: 0 };
+    const ev = {
+      claim: 'c1',
+      id: { cluster, proc: 0 },
+      type: 'update',
+      update: { attrs: { Progress: '0.5' } },
+      seq: 's1',
+      time: 0,
+    };
     await assert.rejects(async () => svc.unary.JobEvents!({ events: [ev] }, as('startd', 'exec2')), denied);
     assert.equal(queue.value(job!, 'Progress'), undefined, 'the refused event changed nothing');
     await assert.rejects(async () => schedd.sendInput('c1', { cluster, proc: 0 }, async () => {}, 'exec2'), denied);

@@ -4,7 +4,17 @@
 // not used.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -17,7 +27,12 @@ writeFileSync(join(work, 'job.sub'), 'executable = /bin/true\nqueue\n');
 function dryRun(cacheHome: string) {
   const env: NodeJS.ProcessEnv = { ...process.env, DSCHED_HOME: work, XDG_CACHE_HOME: cacheHome };
   delete env.DSCHED_CODE_CACHE;
-  const r = spawnSync(process.execPath, [join(DIST, 'cli', 'dsubmit.js'), '--dry-run', 'job.sub'], { cwd: work, env, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [join(DIST, 'cli', 'dsubmit.js'), '--dry-run', 'job.sub'], {
+    cwd: work,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^Cmd = "\/bin\/true"$/m);
 }
@@ -35,7 +50,7 @@ describe('command code cache trust', () => {
     }
     const before = listing(home);
     dryRun(home);
-    assert.deepEqual(listing(home), before, 'nothing written into the other user\'s folder');
+    assert.deepEqual(listing(home), before, "nothing written into the other user's folder");
   });
 
   test('code cache – a cache folder or file others may write is not used', () => {
@@ -53,7 +68,12 @@ describe('command code cache trust', () => {
     chmodSync(file, 0o666);
     dryRun(home);
     // it was replaced by the command's own, private cache
-    assert.equal(readFileSync(file).subarray(headerEnd).every((b) => b === 1), false);
+    assert.equal(
+      readFileSync(file)
+        .subarray(headerEnd)
+        .every((b) => b === 1),
+      false,
+    );
     // a folder anyone may write: no cache is read from it or written to it
     chmodSync(dir, 0o777);
     rmSync(file);

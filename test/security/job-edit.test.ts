@@ -35,23 +35,46 @@ describe('security – dqedit', { skip: needsRoot }, () => {
 
   const adOf = async (c: number) => (await pool.json('dq', ['-allusers', String(c)]))[0]!;
 
-  test('security – dqedit: another user\'s job cannot be edited', async () => {
+  test("security – dqedit: another user's job cannot be edited", async () => {
     const before = await adOf(rootJob);
-    for (const args of [[String(rootJob), 'JobPrio', '10'], ['root', 'Label', '"mine now"'], ['-constraint', `ClusterId == ${rootJob}`, 'RequestCpus', '64']]) {
+    for (const args of [
+      [String(rootJob), 'JobPrio', '10'],
+      ['root', 'Label', '"mine now"'],
+      ['-constraint', `ClusterId == ${rootJob}`, 'RequestCpus', '64'],
+    ]) {
       const r = await pool.run('dqedit', args, NOBODY);
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`error\\[PERMISSION_DENIED\\]: permission denied: job ${rootJob}\\.0 belongs to root|error\\[JOB_NOT_FOUND\\]: no jobs matched`), args.join(' '));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `error\\[PERMISSION_DENIED\\]: permission denied: job ${rootJob}\\.0 belongs to root|error\\[JOB_NOT_FOUND\\]: no jobs matched`,
+        ),
+        args.join(' '),
+      );
       assert.doesNotMatch(r.stdout, /Set attribute/);
     }
     assert.deepEqual(await adOf(rootJob), before, "root's job is unchanged");
   });
 
-  test('security – dqedit: Owner, ClusterId and JobStatus cannot be changed, even on one\'s own job', async () => {
+  test("security – dqedit: Owner, ClusterId and JobStatus cannot be changed, even on one's own job", async () => {
     const before = await adOf(userJob);
-    for (const [attr, value] of [['Owner', '"root"'], ['ClusterId', '1'], ['JobStatus', '1'], ['User', '"root@x"'], ['Cmd', '"/bin/sh"'], ['AccountingGroup', '"admins.nobody"']]) {
+    for (const [attr, value] of [
+      ['Owner', '"root"'],
+      ['ClusterId', '1'],
+      ['JobStatus', '1'],
+      ['User', '"root@x"'],
+      ['Cmd', '"/bin/sh"'],
+      ['AccountingGroup', '"admins.nobody"'],
+    ]) {
       const r = await pool.run('dqedit', [String(userJob), attr!, value!], NOBODY);
       assert.equal(r.code, 1, `${attr}: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`error\\[PERMISSION_DENIED\\]: attribute ${attr} (cannot be changed|is protected: only a pool admin may change it)`), attr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `error\\[PERMISSION_DENIED\\]: attribute ${attr} (cannot be changed|is protected: only a pool admin may change it)`,
+        ),
+        attr,
+      );
     }
     // a value that is not an expression: a usage error naming it
     const bad = await pool.run('dqedit', [String(userJob), 'Label', 'not an expression'], NOBODY);

@@ -4,7 +4,17 @@
 // Each attack is refused (the job held with HTCondor's code and a reason naming the file, or the submission
 // refused), root's files stay byte for byte as they were and root's, and nothing appears in root's folders.
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -12,7 +22,7 @@ import { ROOT, TestPool } from '../integration/harness/pool.js';
 
 const NOBODY = { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } };
 
-describe('job files are opened with the owner\'s rights', () => {
+describe("job files are opened with the owner's rights", () => {
   let pool: TestPool;
   let rootDir: string; // root's, 0755: owned.txt (0644), secret.txt (0600)
   let rootOnly: string; // root's, 0700
@@ -73,7 +83,9 @@ describe('job files are opened with the owner\'s rights', () => {
     return Number(/cluster (\d+)/.exec(r.stdout)![1]);
   };
   const held = (cluster: number) =>
-    pool.waitFor(`job ${cluster} to be held`, async () => (await pool.json('dq', [String(cluster), '-allusers'])).find((a) => a.JobStatus === 5));
+    pool.waitFor(`job ${cluster} to be held`, async () =>
+      (await pool.json('dq', [String(cluster), '-allusers'])).find((a) => a.JobStatus === 5),
+    );
   const heldWith = async (cluster: number, code: number, subCode: number, file: string) => {
     const ad = await held(cluster);
     assert.equal(ad.HoldReasonCode, code, String(ad.HoldReason));
@@ -91,7 +103,10 @@ describe('job files are opened with the owner\'s rights', () => {
 
   test('input = a root-only 0600 file with skip_filechecks: held with code 8 (errno 13), nothing read', async () => {
     const target = join(rootDir, 'secret.txt');
-    const c = await submitted('b.sub', `executable = /bin/cat\ninput = ${target}\noutput = ${join(userDir, 'b.out')}\nskip_filechecks = true\nqueue\n`);
+    const c = await submitted(
+      'b.sub',
+      `executable = /bin/cat\ninput = ${target}\noutput = ${join(userDir, 'b.out')}\nskip_filechecks = true\nqueue\n`,
+    );
     await heldWith(c, 8, 13, target);
     let leaked = '';
     try {
@@ -104,7 +119,10 @@ describe('job files are opened with the owner\'s rights', () => {
 
   test("output = a symlink in the user's folder to a root file: held with code 7, the root file untouched", async () => {
     const link = join(userDir, 'link');
-    const c = await submitted('c.sub', `executable = /bin/echo\narguments = through the link\noutput = ${link}\nqueue\n`);
+    const c = await submitted(
+      'c.sub',
+      `executable = /bin/echo\narguments = through the link\noutput = ${link}\nqueue\n`,
+    );
     await heldWith(c, 7, 13, link);
   });
 
@@ -125,7 +143,10 @@ describe('job files are opened with the owner\'s rights', () => {
 
   test('initialdir = a root-only 0700 folder: held with code 14 (errno 13), the job never runs there', async () => {
     const out = join(userDir, 'f.out');
-    const c = await submitted('f.sub', `executable = /bin/pwd\ninitialdir = ${rootOnly}\noutput = ${out}\nskip_filechecks = true\nqueue\n`);
+    const c = await submitted(
+      'f.sub',
+      `executable = /bin/pwd\ninitialdir = ${rootOnly}\noutput = ${out}\nskip_filechecks = true\nqueue\n`,
+    );
     await heldWith(c, 14, 13, rootOnly);
     let text = '';
     try {
@@ -138,18 +159,27 @@ describe('job files are opened with the owner\'s rights', () => {
 
   test('transferred output into a root file or a root folder: held with code 12, nothing written', async () => {
     const target = join(rootDir, 'owned.txt');
-    const c = await submitted('g.sub', `executable = /bin/echo\narguments = transferred\nshould_transfer_files = YES\noutput = ${target}\nqueue\n`);
+    const c = await submitted(
+      'g.sub',
+      `executable = /bin/echo\narguments = transferred\nshould_transfer_files = YES\noutput = ${target}\nqueue\n`,
+    );
     await heldWith(c, 12, 0, 'owned.txt');
     const made = join(rootDir, 'made.txt');
     writeFileSync(join(userDir, 'make.sh'), '#!/bin/sh\necho made > made.txt\n', { mode: 0o755 });
     chownSync(join(userDir, 'make.sh'), NOBODY.uid, NOBODY.gid);
-    const c2 = await submitted('g2.sub', `executable = make.sh\nshould_transfer_files = YES\ntransfer_output_remaps = "made.txt = ${made}"\nqueue\n`);
+    const c2 = await submitted(
+      'g2.sub',
+      `executable = make.sh\nshould_transfer_files = YES\ntransfer_output_remaps = "made.txt = ${made}"\nqueue\n`,
+    );
     await heldWith(c2, 12, 0, rootDir);
   });
 
   test('transferred input of a root-only file: held with code 13, nothing sent', async () => {
     const target = join(rootDir, 'secret.txt');
-    const c = await submitted('h.sub', `executable = /bin/cat\nshould_transfer_files = YES\ntransfer_input_files = ${target}\nqueue\n`);
+    const c = await submitted(
+      'h.sub',
+      `executable = /bin/cat\nshould_transfer_files = YES\ntransfer_input_files = ${target}\nqueue\n`,
+    );
     await heldWith(c, 13, 0, target);
   });
 
@@ -172,8 +202,18 @@ describe('job files are opened with the owner\'s rights', () => {
     const hostile = (args: string[]) =>
       new Promise<Record<string, unknown>>((resolve, reject) => {
         import('node:child_process').then(({ execFile }) =>
-          execFile(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, client, pool.daemonAddress('schedd'), ...args], { uid: NOBODY.uid, gid: NOBODY.gid, env: { ...pool.env, ...NOBODY.env } }, (err, stdout) =>
-            err ? reject(err) : resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>),
+          execFile(
+            process.execPath,
+            [
+              '--import',
+              pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href,
+              client,
+              pool.daemonAddress('schedd'),
+              ...args,
+            ],
+            { uid: NOBODY.uid, gid: NOBODY.gid, env: { ...pool.env, ...NOBODY.env } },
+            (err, stdout) =>
+              err ? reject(err) : resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>),
           ),
         );
       });
@@ -194,26 +234,41 @@ describe('job files are opened with the owner\'s rights', () => {
     };
     own('n.sub', 'executable = /bin/false\nlog = n.log\nqueue\n');
     own('pre.sh', '#!/bin/sh\npwd > pre.out\n', 0o755);
-    own('x.dag', `JOB N n.sub\nSCRIPT PRE N pre.sh\nNODE_STATUS_FILE ${join(rootDir, 'status.txt')}\nJOBSTATE_LOG ${join(rootDir, 'jobstate.log')}\n`);
+    own(
+      'x.dag',
+      `JOB N n.sub\nSCRIPT PRE N pre.sh\nNODE_STATUS_FILE ${join(rootDir, 'status.txt')}\nJOBSTATE_LOG ${join(rootDir, 'jobstate.log')}\n`,
+    );
     const r = await pool.run('dsubmit-dag', ['--wait', 'x.dag'], { ...NOBODY, cwd: userDir, timeoutMs: 120_000 });
     assert.notEqual(r.code, 0, 'the node fails, so does the DAG');
     for (const f of ['x.dag.dagman.out', 'x.dag.rescue001', 'pre.out', 'n.log'])
       assert.equal(statSync(join(userDir, f)).uid, NOBODY.uid, `${f} belongs to the user`);
-    assert.equal(readFileSync(join(userDir, 'pre.out'), 'utf8'), `${userDir}\n`, 'the PRE script ran in the DAG folder');
+    assert.equal(
+      readFileSync(join(userDir, 'pre.out'), 'utf8'),
+      `${userDir}\n`,
+      'the PRE script ran in the DAG folder',
+    );
     assert.match(readFileSync(join(userDir, 'x.dag.dagman.out'), 'utf8'), /cannot write the node status file/);
   });
 
   test("a normal job of the user: its output, error and log files are the user's", async () => {
-    const c = await submitted('ok.sub', `executable = /bin/sh\narguments = "-c 'echo out; echo err >&2'"\noutput = ok.out\nerror = ok.err\nlog = ok.log\nqueue\n`);
+    const c = await submitted(
+      'ok.sub',
+      `executable = /bin/sh\narguments = "-c 'echo out; echo err >&2'"\noutput = ok.out\nerror = ok.err\nlog = ok.log\nqueue\n`,
+    );
     const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.ExitCode, 0);
     assert.equal(readFileSync(join(userDir, 'ok.out'), 'utf8'), 'out\n');
     assert.equal(readFileSync(join(userDir, 'ok.err'), 'utf8'), 'err\n');
     assert.match(readFileSync(join(userDir, 'ok.log'), 'utf8'), /^005 /m);
-    for (const f of ['ok.out', 'ok.err', 'ok.log']) assert.equal(statSync(join(userDir, f)).uid, NOBODY.uid, `${f} belongs to the user`);
-    const t = await submitted('okt.sub', `executable = /bin/echo\narguments = moved\nshould_transfer_files = YES\noutput = okt.out\nlog = okt.log\nqueue\n`);
+    for (const f of ['ok.out', 'ok.err', 'ok.log'])
+      assert.equal(statSync(join(userDir, f)).uid, NOBODY.uid, `${f} belongs to the user`);
+    const t = await submitted(
+      'okt.sub',
+      `executable = /bin/echo\narguments = moved\nshould_transfer_files = YES\noutput = okt.out\nlog = okt.log\nqueue\n`,
+    );
     await pool.waitForHistory(t, 1);
     assert.equal(readFileSync(join(userDir, 'okt.out'), 'utf8'), 'moved\n');
-    for (const f of ['okt.out', 'okt.log']) assert.equal(statSync(join(userDir, f)).uid, NOBODY.uid, `${f} belongs to the user`);
+    for (const f of ['okt.out', 'okt.log'])
+      assert.equal(statSync(join(userDir, f)).uid, NOBODY.uid, `${f} belongs to the user`);
   });
 });

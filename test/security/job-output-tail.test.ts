@@ -10,7 +10,7 @@ import { TestPool } from '../integration/harness/pool.js';
 
 const NOBODY = { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } };
 
-describe('dtail – only the owner, only the job\'s own output', () => {
+describe("dtail – only the owner, only the job's own output", () => {
   let pool: TestPool;
   let userDir: string;
   let shadow = '';
@@ -44,19 +44,27 @@ describe('dtail – only the owner, only the job\'s own output', () => {
   /** No line of /etc/shadow (nor any shadow-like line) in what the attacker saw. */
   const noSecrets = (out: string) => {
     assert.doesNotMatch(out, /^root:[^:]*:\d+:/m, 'no shadow entry');
-    for (const line of shadow.split('\n').filter((l) => l.length > 8)) assert.ok(!out.includes(line), 'no line of /etc/shadow');
+    for (const line of shadow.split('\n').filter((l) => l.length > 8))
+      assert.ok(!out.includes(line), 'no line of /etc/shadow');
   };
 
   test("another user's job: dtail is refused with PERMISSION_DENIED, nothing of its output shown", async () => {
     const trigger = join(pool.work, 'root-go');
-    pool.file('root.sh', `#!/bin/sh\necho root secret line\ntouch ${join(pool.work, 'root-started')}\nwhile [ ! -e ${trigger} ]; do sleep 0.1; done\n`, 0o755);
+    pool.file(
+      'root.sh',
+      `#!/bin/sh\necho root secret line\ntouch ${join(pool.work, 'root-started')}\nwhile [ ! -e ${trigger} ]; do sleep 0.1; done\n`,
+      0o755,
+    );
     pool.file('root.sub', 'executable = root.sh\noutput = root.out\nqueue\n');
     const cluster = await pool.submit('root.sub');
     await runningJob(cluster, 'root-started');
     for (const args of [[`${cluster}.0`], ['-f', `${cluster}.0`], ['-stderr', `${cluster}.0`]]) {
       const r = await pool.run('dtail', args, { ...NOBODY, cwd: userDir });
       assert.equal(r.code, 1, r.stdout + r.stderr);
-      assert.match(r.stderr, /error\[PERMISSION_DENIED\]: only the owner of job \d+\.0 or an admin may read its output/);
+      assert.match(
+        r.stderr,
+        /error\[PERMISSION_DENIED\]: only the owner of job \d+\.0 or an admin may read its output/,
+      );
       assert.doesNotMatch(r.stdout + r.stderr, /root secret line/);
     }
     // its owner reads it
@@ -73,8 +81,15 @@ describe('dtail – only the owner, only the job\'s own output', () => {
       const started = join(userDir, `${tag}-started`);
       // the job's stdout is `out` (shared file system) or _condor_stdout in its sandbox (file transfer)
       const out = transfer ? '_condor_stdout' : join(userDir, `${tag}.out`);
-      asNobody(`${tag}.sh`, `#!/bin/sh\necho harmless\nln -sf /etc/shadow ${out}\ntouch ${started}\nwhile [ ! -e ${trigger} ]; do sleep 0.1; done\n`, 0o755);
-      asNobody(`${tag}.sub`, `executable = ${tag}.sh\noutput = ${transfer ? `${tag}.out` : out}\n${transfer ? 'should_transfer_files = YES\n' : ''}queue\n`);
+      asNobody(
+        `${tag}.sh`,
+        `#!/bin/sh\necho harmless\nln -sf /etc/shadow ${out}\ntouch ${started}\nwhile [ ! -e ${trigger} ]; do sleep 0.1; done\n`,
+        0o755,
+      );
+      asNobody(
+        `${tag}.sub`,
+        `executable = ${tag}.sh\noutput = ${transfer ? `${tag}.out` : out}\n${transfer ? 'should_transfer_files = YES\n' : ''}queue\n`,
+      );
       const cluster = await pool.submit(join(userDir, `${tag}.sub`), [], { ...NOBODY, cwd: userDir });
       await runningJob(cluster, join('user', `${tag}-started`));
       for (const args of [[`${cluster}.0`], ['-f', '-maxbytes', '1048576', `${cluster}.0`]]) {
@@ -101,7 +116,11 @@ describe('dtail – only the owner, only the job\'s own output', () => {
       chownSync(dir, NOBODY.uid, NOBODY.gid);
       const proc = target === 'self' ? '/proc/self' : `/proc/${pool.daemonPid('startd')}`;
       // stdout is <dir>/environ; the job puts a link into /proc where <dir> was
-      asNobody(`proc-${target}.sh`, `#!/bin/sh\necho harmless\nmv ${dir} ${dir}.old\nln -s ${proc} ${dir}\ntouch ${started}\nwhile [ ! -e ${trigger} ]; do sleep 0.1; done\n`, 0o755);
+      asNobody(
+        `proc-${target}.sh`,
+        `#!/bin/sh\necho harmless\nmv ${dir} ${dir}.old\nln -s ${proc} ${dir}\ntouch ${started}\nwhile [ ! -e ${trigger} ]; do sleep 0.1; done\n`,
+        0o755,
+      );
       asNobody(`proc-${target}.sub`, `executable = proc-${target}.sh\noutput = ${join(dir, 'environ')}\nqueue\n`);
       const cluster = await pool.submit(join(userDir, `proc-${target}.sub`), [], { ...NOBODY, cwd: userDir });
       await runningJob(cluster, join('user', `proc-${target}-started`));

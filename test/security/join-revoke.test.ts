@@ -42,7 +42,10 @@ describe('join and revoke', () => {
     const token = t.stdout.trim();
     assert.match(token, /^[0-9a-f]{8}\.[\w-]+\.[0-9a-f]{64}$/);
     // only a hash of the token is kept
-    assert.equal(readFileSync(join(pool.home, 'spool', 'join-tokens.json'), 'utf8').includes(token.split('.')[1]!), false);
+    assert.equal(
+      readFileSync(join(pool.home, 'spool', 'join-tokens.json'), 'utf8').includes(token.split('.')[1]!),
+      false,
+    );
     const collector = pool.daemonAddress('collector');
     const j = await pool.run('dsched', ['join', collector, token], { env: { DSCHED_HOME: nodeb } });
     assert.equal(j.code, 0, j.stderr);
@@ -77,17 +80,24 @@ describe('join and revoke', () => {
     await assert.rejects(fake.newCluster(), (e: { message: string }) => /not a schedd's/.test(e.message));
     fake.close();
 
-    pool.file('b.sub', 'executable = /bin/echo\narguments = on nodeb\ninitialdir = /\noutput = /dev/null\nrequirements = Machine == "nodeb"\nqueue\n');
+    pool.file(
+      'b.sub',
+      'executable = /bin/echo\narguments = on nodeb\ninitialdir = /\noutput = /dev/null\nrequirements = Machine == "nodeb"\nqueue\n',
+    );
     const c = await pool.submit('b.sub');
     const [h] = await pool.waitForHistory(c, 1);
     assert.equal(h!.ExitCode, 0);
     assert.match(String(h!.LastRemoteHost), /@nodeb$/);
   });
 
-  test('revoke – a revoked host\'s ads vanish, and the collector and the schedd refuse it', async () => {
+  test("revoke – a revoked host's ads vanish, and the collector and the schedd refuse it", async () => {
     assert.ok(started, 'the joined host runs (previous test)');
     const go = join(pool.work, 'go');
-    pool.file('wait.sh', `#!/bin/sh\nfor i in $(seq 1 1200); do [ -e ${go} ] && exit 0; sleep 0.1; done\nexit 1\n`, 0o755);
+    pool.file(
+      'wait.sh',
+      `#!/bin/sh\nfor i in $(seq 1 1200); do [ -e ${go} ] && exit 0; sleep 0.1; done\nexit 1\n`,
+      0o755,
+    );
     pool.file('w.sub', 'executable = wait.sh\noutput = /dev/null\nrequirements = Machine == "nodeb"\nqueue\n');
     const c = await pool.submit('w.sub');
     await pool.waitFor(`job ${c} running on nodeb`, async () => {
@@ -98,10 +108,21 @@ describe('join and revoke', () => {
     const r = await pool.run('dsched', ['revoke', 'nodeb']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /revoked host nodeb \(1 certificate\(s\)\)/);
-    assert.equal((await names()).some((n) => n.endsWith('@nodeb')), false, 'its ads are gone at once');
-    const revoked = JSON.parse(readFileSync(join(pool.home, 'spool', 'revoked.json'), 'utf8')) as { hosts: Array<{ host: string; serials: string[] }> };
-    const serial = new X509Certificate(readFileSync(join(nodeb, 'host', 'host.crt'))).serialNumber.toLowerCase().replace(/^0+/, '');
-    assert.deepEqual(revoked.hosts.map((x) => [x.host, x.serials.map((s) => s.replace(/^0+/, ''))]), [['nodeb', [serial]]]);
+    assert.equal(
+      (await names()).some((n) => n.endsWith('@nodeb')),
+      false,
+      'its ads are gone at once',
+    );
+    const revoked = JSON.parse(readFileSync(join(pool.home, 'spool', 'revoked.json'), 'utf8')) as {
+      hosts: Array<{ host: string; serials: string[] }>;
+    };
+    const serial = new X509Certificate(readFileSync(join(nodeb, 'host', 'host.crt'))).serialNumber
+      .toLowerCase()
+      .replace(/^0+/, '');
+    assert.deepEqual(
+      revoked.hosts.map((x) => [x.host, x.serials.map((s) => s.replace(/^0+/, ''))]),
+      [['nodeb', [serial]]],
+    );
 
     // the job ends: the startd's report is refused by the schedd, its next ad by the collector
     writeFileSync(go, '');
@@ -113,10 +134,18 @@ describe('join and revoke', () => {
       }
     };
     await pool.waitFor('the schedd to refuse the revoked startd', () =>
-      log(pool.home, 'schedd').split('\n').some((l) => l.includes('"msg":"refused call"') && l.includes('the certificate of host nodeb was revoked')),
+      log(pool.home, 'schedd')
+        .split('\n')
+        .some((l) => l.includes('"msg":"refused call"') && l.includes('the certificate of host nodeb was revoked')),
     );
-    await pool.waitFor('the collector to refuse the revoked startd', () => /refused this startd's credential.*the certificate of host nodeb was revoked/.test(log(nodeb, 'startd')));
-    assert.equal((await names()).some((n) => n.endsWith('@nodeb')), false, 'and its ads stay gone');
+    await pool.waitFor('the collector to refuse the revoked startd', () =>
+      /refused this startd's credential.*the certificate of host nodeb was revoked/.test(log(nodeb, 'startd')),
+    );
+    assert.equal(
+      (await names()).some((n) => n.endsWith('@nodeb')),
+      false,
+      'and its ads stay gone',
+    );
 
     // revoking it again: nothing live is left to revoke
     const twice = await pool.run('dsched', ['revoke', 'nodeb']);

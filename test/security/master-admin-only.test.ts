@@ -15,7 +15,9 @@ describe('master – admin only', () => {
 
   test('master – a user token cannot stop or reconfigure the pool', async () => {
     pool = await TestPool.start();
-    const [address] = (await import('node:fs')).readFileSync(join(pool.home, 'run', 'master.address'), 'utf8').split('\n');
+    const [address] = (await import('node:fs'))
+      .readFileSync(join(pool.home, 'run', 'master.address'), 'utf8')
+      .split('\n');
     const master = new MasterClient(address!.trim(), pool.creds(pool.token('nobody')));
     try {
       for (const call of [() => master.shutdown(), () => master.reconfig()]) {

@@ -17,25 +17,87 @@ const KEY = 'k'.repeat(32);
 
 describe('security – dsched-rank', () => {
   const config = new Config('/nonexistent-dsched-home', [{ source: 'test', entries: parseConfigText('', 'test') }]);
-  const machine = new Machine('exec1', 'exec1', config, { cpus: 4, memory: 4096, disk: 100000, custom: {} }, 'exec1:9', { custom: [], benchmarks: { kflops: 1, mips: 1, durationMs: 1 } });
+  const machine = new Machine(
+    'exec1',
+    'exec1',
+    config,
+    { cpus: 4, memory: 4096, disk: 100000, custom: {} },
+    'exec1:9',
+    { custom: [], benchmarks: { kflops: 1, mips: 1, durationMs: 1 } },
+  );
   const reporter = { endOf: () => undefined, send: () => {} } as unknown as EventReporter;
   // a starter that must never be asked to start anything here
   const starter = { start: () => assert.fail('nothing may be started') } as unknown as Starter;
   const startd = new Startd(machine, config, log, reporter, starter);
-  const job = (extra: Record<string, string>) => ({ attrs: { Owner: '"nobody"', ClusterId: '1', ProcId: '0', RequestCpus: '1', RequestMemory: '64', RequestDisk: '10', Requirements: 'true', ...extra } });
+  const job = (extra: Record<string, string>) => ({
+    attrs: {
+      Owner: '"nobody"',
+      ClusterId: '1',
+      ProcId: '0',
+      RequestCpus: '1',
+      RequestMemory: '64',
+      RequestDisk: '10',
+      Requirements: 'true',
+      ...extra,
+    },
+  });
 
-  test('security – dsched-rank: RunRank needs the job\'s key and its chunk\'s number; nothing else starts a process', async () => {
-    assert.doesNotThrow(() => authorize('Startd.RunRank', { kind: 'anonymous', name: '', admin: false } as never), 'a job calls it without a pool credential');
-    await startd.requestClaim({ slot: 'slot1@exec1', job: job({ GangRankKey: `"${KEY}"`, GangNodeNum: '1' }), schedd: 'central', schedd_address: 'central:1', lease: 60, activate: false, claim: 'follower' }, 'central');
-    await assert.rejects(startd.runRank({ key: 'x'.repeat(32), procno: 1, args: ['/bin/true'] }), denied, 'a guessed key');
-    await assert.rejects(startd.runRank({ key: KEY, procno: 2, args: ['/bin/true'] }), denied, "another chunk's number");
+  test("security – dsched-rank: RunRank needs the job's key and its chunk's number; nothing else starts a process", async () => {
+    assert.doesNotThrow(
+      () => authorize('Startd.RunRank', { kind: 'anonymous', name: '', admin: false } as never),
+      'a job calls it without a pool credential',
+    );
+    await startd.requestClaim(
+      {
+        slot: 'slot1@exec1',
+        job: job({ GangRankKey: `"${KEY}"`, GangNodeNum: '1' }),
+        schedd: 'central',
+        schedd_address: 'central:1',
+        lease: 60,
+        activate: false,
+        claim: 'follower',
+      },
+      'central',
+    );
+    await assert.rejects(
+      startd.runRank({ key: 'x'.repeat(32), procno: 1, args: ['/bin/true'] }),
+      denied,
+      'a guessed key',
+    );
+    await assert.rejects(
+      startd.runRank({ key: KEY, procno: 2, args: ['/bin/true'] }),
+      denied,
+      "another chunk's number",
+    );
     await assert.rejects(startd.runRank({ key: '', procno: 1, args: ['/bin/true'] }), denied, 'no key');
     assert.equal(machine.dslots.get('follower')!.job, undefined);
   });
 
-  test('security – dsched-rank: the first chunk\'s claim and a claim without the schedd\'s key run no rank', async () => {
-    await startd.requestClaim({ slot: 'slot1@exec1', job: job({ GangRankKey: `"${KEY}"`, GangNodeNum: '0' }), schedd: 'central', schedd_address: 'central:1', lease: 60, activate: false, claim: 'leader' }, 'central');
-    await startd.requestClaim({ slot: 'slot1@exec1', job: job({}), schedd: 'central', schedd_address: 'central:1', lease: 60, activate: false, claim: 'plain' }, 'central');
+  test("security – dsched-rank: the first chunk's claim and a claim without the schedd's key run no rank", async () => {
+    await startd.requestClaim(
+      {
+        slot: 'slot1@exec1',
+        job: job({ GangRankKey: `"${KEY}"`, GangNodeNum: '0' }),
+        schedd: 'central',
+        schedd_address: 'central:1',
+        lease: 60,
+        activate: false,
+        claim: 'leader',
+      },
+      'central',
+    );
+    await startd.requestClaim(
+      {
+        slot: 'slot1@exec1',
+        job: job({}),
+        schedd: 'central',
+        schedd_address: 'central:1',
+        lease: 60,
+        activate: false,
+        claim: 'plain',
+      },
+      'central',
+    );
     await assert.rejects(startd.runRank({ key: KEY, procno: 0, args: ['/bin/true'] }), denied);
     assert.equal(machine.dslots.get('leader')!.job, undefined);
     assert.equal(machine.dslots.get('plain')!.job, undefined);

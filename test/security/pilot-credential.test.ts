@@ -34,17 +34,29 @@ describe('pilot credential', () => {
     const t = await pool.run('dsched', ['token', 'create', '--join', '--ttl', '10m']);
     assert.equal(t.code, 0, t.stderr);
     token = t.stdout.trim();
-    const j = await pool.run('dsched', ['join', pool.daemonAddress('collector'), '-'], { env: { DSCHED_HOME: pilot }, input: `${token}\n` });
+    const j = await pool.run('dsched', ['join', pool.daemonAddress('collector'), '-'], {
+      env: { DSCHED_HOME: pilot },
+      input: `${token}\n`,
+    });
     assert.equal(j.code, 0, j.stderr);
     const host = join(pilot, 'host');
-    creds = { tls: { ca: readFileSync(join(host, 'ca.crt')), cert: readFileSync(join(host, 'host.crt')), key: readFileSync(join(host, 'host.key')) } };
+    creds = {
+      tls: {
+        ca: readFileSync(join(host, 'ca.crt')),
+        cert: readFileSync(join(host, 'host.crt')),
+        key: readFileSync(join(host, 'host.key')),
+      },
+    };
   });
   after(async () => {
     await pool?.stop();
     if (pilot) rmSync(pilot, { recursive: true, force: true });
   });
 
-  const files = () => ['join-tokens.json', 'issued.json', 'revoked.json'].map((f) => (existsSync(join(pool.home, 'spool', f)) ? readFileSync(join(pool.home, 'spool', f), 'utf8') : ''));
+  const files = () =>
+    ['join-tokens.json', 'issued.json', 'revoked.json'].map((f) =>
+      existsSync(join(pool.home, 'spool', f)) ? readFileSync(join(pool.home, 'spool', f), 'utf8') : '',
+    );
 
   test('pilot credential – the certificate names the pilot host with the startd and master roles only', () => {
     const cert = new X509Certificate(readFileSync(join(pilot, 'host', 'host.crt')));
@@ -64,8 +76,14 @@ describe('pilot credential', () => {
       await assert.rejects(schedd.newCluster(), refused('PERMISSION_DENIED'));
       await assert.rejects(schedd.submit(1, { Owner: '"root"', Cmd: '"/bin/id"' }, [{}]), refused('PERMISSION_DENIED'));
       const ad = { MyType: '"Scheduler"', Name: '"pilot-sec"' };
-      await assert.rejects(collector.advertise([{ type: 'Scheduler', name: 'pilot-sec', instance: 'x', lifetime: 60, ad: { attrs: ad } }]), refused('PERMISSION_DENIED'));
-      await assert.rejects(startd.requestClaim({ job: { attrs: { Owner: '"root"' } }, claim: 'c', activate: false } as never), refused('PERMISSION_DENIED'));
+      await assert.rejects(
+        collector.advertise([{ type: 'Scheduler', name: 'pilot-sec', instance: 'x', lifetime: 60, ad: { attrs: ad } }]),
+        refused('PERMISSION_DENIED'),
+      );
+      await assert.rejects(
+        startd.requestClaim({ job: { attrs: { Owner: '"root"' } }, claim: 'c', activate: false } as never),
+        refused('PERMISSION_DENIED'),
+      );
       // the negotiator's: reading idle jobs to match, handing out matches
       await assert.rejects(schedd.idleAutoclusters('root@x'), refused('PERMISSION_DENIED'));
       await assert.rejects(schedd.matched([]), refused('PERMISSION_DENIED'));
@@ -81,7 +99,10 @@ describe('pilot credential', () => {
     assert.deepEqual(await pool.json('dq', []), [], 'nothing was queued');
     const reader = new CollectorClient(pool.daemonAddress('collector'), pool.creds(pool.token('root')));
     const schedds = await reader.query('Scheduler').finally(() => reader.close());
-    assert.ok(schedds.length > 0 && !schedds.some((a) => a.Name!.includes('pilot-sec')), 'no Scheduler ad of the pilot');
+    assert.ok(
+      schedds.length > 0 && !schedds.some((a) => a.Name!.includes('pilot-sec')),
+      'no Scheduler ad of the pilot',
+    );
     const slot = (await pool.json('dstatus', [])).find((a) => String(a.Name).startsWith('slot1@'));
     assert.equal(slot?.State, 'Unclaimed', 'the pool startd was neither claimed nor drained');
     assert.equal((await pool.run('dsched', ['status'])).code, 0, 'the pool still runs');
@@ -102,7 +123,10 @@ describe('pilot credential', () => {
     const other = mkdtempSync(join(tmpdir(), 'dsched-pilot-'));
     try {
       writeFileSync(join(other, 'config'), 'HOSTNAME = pilot-two\n');
-      const again = await pool.run('dsched', ['join', pool.daemonAddress('collector'), '-'], { env: { DSCHED_HOME: other }, input: `${token}\n` });
+      const again = await pool.run('dsched', ['join', pool.daemonAddress('collector'), '-'], {
+        env: { DSCHED_HOME: other },
+        input: `${token}\n`,
+      });
       assert.equal(again.code, 1);
       assert.match(again.stderr, /error\[UNAUTHENTICATED\]: the join token is unknown, already used or expired/);
       assert.equal(existsSync(join(other, 'host')), false, 'nothing installed');

@@ -76,7 +76,10 @@ for (const method of ['cgroup-v2', 'cgroup-v1', 'environ'] as const) {
       const dir = `run${seq}`;
       pool.file(`${dir}/.keep`, '', 0o666);
       chmodSync(join(pool.work, dir), 0o777);
-      pool.file(`${dir}/job.sub`, `executable = ${join(pool.work, 'escape.sh')}\narguments = ${mark} ${mode} ${extra}\ninitialdir = ${join(pool.work, dir)}\nlog = job.log\nqueue\n`);
+      pool.file(
+        `${dir}/job.sub`,
+        `executable = ${join(pool.work, 'escape.sh')}\narguments = ${mark} ${mode} ${extra}\ninitialdir = ${join(pool.work, dir)}\nlog = job.log\nqueue\n`,
+      );
       const cluster = await pool.submit(join(pool.work, dir, 'job.sub'), [], { ...NOBODY, cwd: join(pool.work, dir) });
       return { cluster, mark, dir };
     }
@@ -84,7 +87,9 @@ for (const method of ['cgroup-v2', 'cgroup-v1', 'environ'] as const) {
     /** The escaped processes, once both exist (their pids, read from the files they wrote). */
     async function escaped(dir: string, mark: string): Promise<number[]> {
       return pool.waitFor(`the job's escaped processes (${mark})`, () => {
-        const pids = ['escaped-setsid.pid', 'escaped-orphan.pid'].map((f) => (pool.exists(`${dir}/${f}`) ? Number(pool.read(`${dir}/${f}`).trim()) : 0));
+        const pids = ['escaped-setsid.pid', 'escaped-orphan.pid'].map((f) =>
+          pool.exists(`${dir}/${f}`) ? Number(pool.read(`${dir}/${f}`).trim()) : 0,
+        );
         return pids.every((p) => p > 0) && withMark(mark).length >= 2 ? pids : undefined;
       });
     }
@@ -93,7 +98,10 @@ for (const method of ['cgroup-v2', 'cgroup-v1', 'environ'] as const) {
       const r = await pool.run('dstatus', ['-af', 'ProcessTracking']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`^${method}$`, 'm'));
-      assert.match(readFileSync(join(pool.home, 'log', 'startd.log'), 'utf8'), new RegExp(`job processes are tracked by ${method}`));
+      assert.match(
+        readFileSync(join(pool.home, 'log', 'startd.log'), 'utf8'),
+        new RegExp(`job processes are tracked by ${method}`),
+      );
     });
 
     test(`process escape – ${method}: setsid and double-forked children are gone once the job has exited`, async () => {
@@ -124,7 +132,10 @@ for (const method of ['cgroup-v2', 'cgroup-v1', 'environ'] as const) {
       await pool.waitFor(`every process of job ${cluster} to be gone`, () => withMark(mark).length === 0);
       for (const p of pids) assert.ok(!running(p), `escaped process ${p} still runs`);
       // they went by SIGKILL after KILL_GRACE, not by the SIGTERM they ignore
-      assert.match(readFileSync(join(pool.home, 'log', 'startd.log'), 'utf8'), new RegExp(`"cluster":${cluster},[^\\n]*"signal":"SIGTERM","graceSec":2[^\\n]*stopping job`));
+      assert.match(
+        readFileSync(join(pool.home, 'log', 'startd.log'), 'utf8'),
+        new RegExp(`"cluster":${cluster},[^\\n]*"signal":"SIGTERM","graceSec":2[^\\n]*stopping job`),
+      );
     });
 
     test(`process escape – ${method}: a startd killed with its spawner finds the job's processes when it starts again`, async () => {
@@ -141,7 +152,10 @@ for (const method of ['cgroup-v2', 'cgroup-v1', 'environ'] as const) {
       assert.ok(pids.every(running), 'the job outlived its startd and spawner');
       await pool.waitForRestart('startd', startd);
       await pool.waitFor(`every process of job ${cluster} to be gone`, () => withMark(mark).length === 0);
-      assert.match(readFileSync(join(pool.home, 'log', 'startd.log'), 'utf8'), /killed processes left by jobs of a previous startd/);
+      assert.match(
+        readFileSync(join(pool.home, 'log', 'startd.log'), 'utf8'),
+        /killed processes left by jobs of a previous startd/,
+      );
       await pool.run('drm', [String(cluster)], NOBODY);
     });
   });
@@ -149,12 +163,15 @@ for (const method of ['cgroup-v2', 'cgroup-v1', 'environ'] as const) {
 
 /** The children of a process (by the parent pid in /proc/<pid>/stat). */
 function childrenOf(parent: number): number[] {
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
-    } catch {
-      return false;
-    }
-  });
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+      } catch {
+        return false;
+      }
+    });
 }

@@ -15,14 +15,17 @@ describe('query abuse', { skip: !asRoot && 'needs root (runs the CLIs as uid 655
   before(async () => {
     // a budget of one second makes the expensive query end within the test; PrivateNote is private by config
     pool = await TestPool.start({ QUERY_CPU_LIMIT: '1', PRIVATE_JOB_ATTRS: 'PrivateNote' });
-    pool.file('held.sub', `executable = /bin/true\nhold = true\nenvironment = "API_TOKEN=s3cret-value"\n+PrivateNote = "root's note"\n+PublicNote = "hello"\nqueue ${JOBS}\n`);
+    pool.file(
+      'held.sub',
+      `executable = /bin/true\nhold = true\nenvironment = "API_TOKEN=s3cret-value"\n+PrivateNote = "root's note"\n+PublicNote = "hello"\nqueue ${JOBS}\n`,
+    );
     cluster = await pool.submit('held.sub');
   });
   after(async () => {
     await pool?.stop();
   });
 
-  test('a catastrophic regexp constraint answers (false for every job) and root\'s dq is answered meanwhile', async () => {
+  test("a catastrophic regexp constraint answers (false for every job) and root's dq is answered meanwhile", async () => {
     const evil = `regexp("^(a+)+$", "${'a'.repeat(40)}b")`;
     const [attack, mine] = await Promise.all([
       pool.run('dq', ['-allusers', '-af', 'ClusterId', '-constraint', evil], NOBODY),
@@ -34,7 +37,7 @@ describe('query abuse', { skip: !asRoot && 'needs root (runs the CLIs as uid 655
     assert.equal(mine.stdout.trim().split('\n').length, JOBS);
   });
 
-  test('a constraint over its time budget ends with QUERY_TOO_EXPENSIVE, and root\'s dq is answered meanwhile', async () => {
+  test("a constraint over its time budget ends with QUERY_TOO_EXPENSIVE, and root's dq is answered meanwhile", async () => {
     // a replacement over a 60,000-character string for each of the jobs: far more than a second in all
     const costly = `size(replaceAll("a", "${'a'.repeat(60_000)}", "bb")) < 0`;
     const [attack, mine] = await Promise.all([
@@ -47,7 +50,7 @@ describe('query abuse', { skip: !asRoot && 'needs root (runs the CLIs as uid 655
     assert.match(mine.stdout, new RegExp(`Total for query: ${JOBS} jobs;.* ${JOBS} held`));
   });
 
-  test('another user\'s Environment and PRIVATE_JOB_ATTRS are not shown to nobody; root sees them', async () => {
+  test("another user's Environment and PRIVATE_JOB_ATTRS are not shown to nobody; root sees them", async () => {
     const id = `${cluster}.0`;
     const theirs = await pool.run('dq', [id, '-af', 'Environment', 'PrivateNote', 'PublicNote'], NOBODY);
     assert.equal(theirs.code, 0, theirs.stderr);
@@ -62,7 +65,11 @@ describe('query abuse', { skip: !asRoot && 'needs root (runs the CLIs as uid 655
     assert.equal(ad.Environment, undefined);
     assert.equal(ad.PrivateNote, undefined);
     // nor can a constraint test the secret a character at a time
-    const probe = await pool.run('dq', ['-allusers', '-totals', '-constraint', 'regexp("API_TOKEN=s", Environment) || PrivateNote =!= undefined'], NOBODY);
+    const probe = await pool.run(
+      'dq',
+      ['-allusers', '-totals', '-constraint', 'regexp("API_TOKEN=s", Environment) || PrivateNote =!= undefined'],
+      NOBODY,
+    );
     assert.equal(probe.code, 0, probe.stderr);
     assert.match(probe.stdout, /Total for query: 0 jobs;/);
 

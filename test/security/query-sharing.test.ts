@@ -20,7 +20,10 @@ describe('query sharing', { skip: !asRoot && 'needs root (runs the CLIs as uid 6
   let pool: TestPool;
   before(async () => {
     pool = await TestPool.start({ PRIVATE_JOB_ATTRS: 'PrivateNote' });
-    pool.file('root.sub', `executable = /bin/true\nhold = true\nenvironment = "${ROOT_SECRET}"\n+PrivateNote = "${ROOT_NOTE}"\nqueue ${ROOT_JOBS}\n`);
+    pool.file(
+      'root.sub',
+      `executable = /bin/true\nhold = true\nenvironment = "${ROOT_SECRET}"\n+PrivateNote = "${ROOT_NOTE}"\nqueue ${ROOT_JOBS}\n`,
+    );
     await pool.submit('root.sub');
     const dir = join(pool.work, 'nobody');
     mkdirSync(dir, { mode: 0o755 });
@@ -43,7 +46,11 @@ describe('query sharing', { skip: !asRoot && 'needs root (runs the CLIs as uid 6
     return r.stdout;
   };
   const seesOnlyOwn = (text: string) => {
-    assert.doesNotMatch(text, /r00t-s3cret|root's private note|"PrivateNote"/, "another user's private attributes were sent to nobody");
+    assert.doesNotMatch(
+      text,
+      /r00t-s3cret|root's private note|"PrivateNote"/,
+      "another user's private attributes were sent to nobody",
+    );
     assert.match(text, /n0b0dy-s3cret/, "nobody's own Environment is missing");
   };
   const seesAll = (text: string) => {
@@ -54,11 +61,13 @@ describe('query sharing', { skip: !asRoot && 'needs root (runs the CLIs as uid 6
 
   test('query sharing – queries of root and of another user at the same moment each get their own view', async () => {
     // interleaved, so each user's queries arrive while the other's answer is being made
-    const runs = Array.from({ length: 8 }, (_, i) => (i % 2 ? listing(NOBODY) : listing()).then((text) => ({ nobody: i % 2 === 1, text })));
+    const runs = Array.from({ length: 8 }, (_, i) =>
+      (i % 2 ? listing(NOBODY) : listing()).then((text) => ({ nobody: i % 2 === 1, text })),
+    );
     for (const r of await Promise.all(runs)) (r.nobody ? seesOnlyOwn : seesAll)(r.text);
   });
 
-  test('query sharing – right after root, with the queue unchanged, another user is not given root\'s answer, nor root theirs', async () => {
+  test("query sharing – right after root, with the queue unchanged, another user is not given root's answer, nor root theirs", async () => {
     seesAll(await listing());
     seesOnlyOwn(await listing(NOBODY));
     seesAll(await listing());

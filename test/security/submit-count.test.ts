@@ -37,9 +37,16 @@ describe('submission counts', () => {
 
   test('a count within the limit queues that many procs, numbered from 0', async () => {
     const { cluster } = await client.newCluster();
-    const r = await client.submit(Number(cluster), { Cmd: '"/bin/true"', JobStatus: '5', Iwd: '"/tmp"' }, Array.from({ length: 1000 }, (_, i) => ({ ProcId: String(i) })));
+    const r = await client.submit(
+      Number(cluster),
+      { Cmd: '"/bin/true"', JobStatus: '5', Iwd: '"/tmp"' },
+      Array.from({ length: 1000 }, (_, i) => ({ ProcId: String(i) })),
+    );
     assert.equal(r.procs, 1000);
     const ids = await pool.run('dq', ['-allusers', String(cluster), '-af', 'ProcId']);
-    assert.deepEqual(ids.stdout.trim().split('\n').map(Number), Array.from({ length: 1000 }, (_, i) => i));
+    assert.deepEqual(
+      ids.stdout.trim().split('\n').map(Number),
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
   });
 });

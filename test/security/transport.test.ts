@@ -25,7 +25,13 @@ const code = (c: string) => (e: { code?: string }) => e.code === c;
 function forge(pool: TestPool, claims: Record<string, unknown>): string {
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const head = b64({ alg: 'EdDSA', typ: 'JWT' });
-  const body = b64({ iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600, jti: 'x', iss: 'dsched', ...claims });
+  const body = b64({
+    iat: Math.floor(Date.now() / 1000),
+    exp: Math.floor(Date.now() / 1000) + 3600,
+    jti: 'x',
+    iss: 'dsched',
+    ...claims,
+  });
   const key = createPrivateKey(readFileSync(join(pool.home, 'ca', 'token.key')));
   return `${head}.${body}.${sign(null, Buffer.from(`${head}.${body}`), key).toString('base64url')}`;
 }
@@ -44,15 +50,23 @@ describe('transport', () => {
   });
 
   test('transport – a plaintext client is refused', async () => {
-    const Schedd = proto().Schedd as unknown as new (a: string, c: grpc.ChannelCredentials) => grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+    const Schedd = proto().Schedd as unknown as new (
+      a: string,
+      c: grpc.ChannelCredentials,
+    ) => grpc.Client & Record<string, (...args: unknown[]) => unknown>;
     const c = new Schedd(pool.daemonAddress('schedd'), grpc.credentials.createInsecure());
     try {
       const err = await new Promise<grpc.ServiceError | null>((resolve) =>
-        c.Query(QUERY, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (e: grpc.ServiceError | null) => resolve(e)),
+        c.Query(QUERY, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (e: grpc.ServiceError | null) =>
+          resolve(e),
+        ),
       );
       assert.ok(err, 'the call failed');
       assert.notEqual(err.code, grpc.status.OK);
-      assert.ok([grpc.status.UNAVAILABLE, grpc.status.INTERNAL, grpc.status.DEADLINE_EXCEEDED].includes(err.code), `refused at the transport (${err.code}: ${err.details})`);
+      assert.ok(
+        [grpc.status.UNAVAILABLE, grpc.status.INTERNAL, grpc.status.DEADLINE_EXCEEDED].includes(err.code),
+        `refused at the transport (${err.code}: ${err.details})`,
+      );
     } finally {
       c.close();
     }
@@ -95,7 +109,9 @@ describe('transport', () => {
     // the schedd's certificate names this host: a client that expects the schedd of another host refuses it
     const c = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('root', true)), 'some-other-host');
     try {
-      await assert.rejects(c.query(QUERY, { deadlineMs: 10_000 }), (e: { code?: string; message: string }) => /not some-other-host/.test(e.message));
+      await assert.rejects(c.query(QUERY, { deadlineMs: 10_000 }), (e: { code?: string; message: string }) =>
+        /not some-other-host/.test(e.message),
+      );
     } finally {
       c.close();
     }
@@ -103,14 +119,24 @@ describe('transport', () => {
 
   test('transport – a daemon certificate from another CA counts as nothing', async () => {
     const impostor = hostTls(poolPaths(other));
-    const creds = { tls: { ca: readFileSync(join(pool.home, 'ca', 'ca.crt')), cert: impostor.cert, key: impostor.key } };
+    const creds = {
+      tls: { ca: readFileSync(join(pool.home, 'ca', 'ca.crt')), cert: impostor.cert, key: impostor.key },
+    };
     const schedd = new ScheddClient(pool.daemonAddress('schedd'), creds);
     const collector = new CollectorClient(pool.daemonAddress('collector'), creds);
     try {
       await assert.rejects(schedd.jobEvents([]), code('UNAUTHENTICATED'));
       await assert.rejects(schedd.query(QUERY), code('UNAUTHENTICATED'));
       await assert.rejects(
-        collector.advertise([{ type: 'Machine', name: 'slot1@impostor', instance: 'x', lifetime: 60, ad: { attrs: { Name: '"slot1@impostor"', Machine: '"impostor"', MyAddress: '"127.0.0.1:1"' } } }]),
+        collector.advertise([
+          {
+            type: 'Machine',
+            name: 'slot1@impostor',
+            instance: 'x',
+            lifetime: 60,
+            ad: { attrs: { Name: '"slot1@impostor"', Machine: '"impostor"', MyAddress: '"127.0.0.1:1"' } },
+          },
+        ]),
         code('UNAUTHENTICATED'),
       );
     } finally {
@@ -128,13 +154,24 @@ describe('transport', () => {
     const schedd = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(daemonTok));
     try {
       await assert.rejects(
-        collector.advertise([{ type: 'Machine', name: 'slot1@fake', instance: 'x', lifetime: 60, ad: { attrs: { Name: '"slot1@fake"', Machine: '"fake"' } } }]),
+        collector.advertise([
+          {
+            type: 'Machine',
+            name: 'slot1@fake',
+            instance: 'x',
+            lifetime: 60,
+            ad: { attrs: { Name: '"slot1@fake"', Machine: '"fake"' } },
+          },
+        ]),
         (e: { code?: string; message: string }) => e.code === 'UNAUTHENTICATED' && /only name a user/.test(e.message),
       );
       await assert.rejects(startd.release('nothing'), code('UNAUTHENTICATED'));
       await assert.rejects(schedd.jobEvents([]), code('UNAUTHENTICATED'));
       // an HS256 token of the old shared-secret kind is refused too (alg confusion)
-      const old = new ScheddClient(pool.daemonAddress('schedd'), pool.creds('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkYWVtb246eCIsImV4cCI6OTk5OTk5OTk5OX0.AAAA'));
+      const old = new ScheddClient(
+        pool.daemonAddress('schedd'),
+        pool.creds('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkYWVtb246eCIsImV4cCI6OTk5OTk5OTk5OX0.AAAA'),
+      );
       await assert.rejects(old.query(QUERY), code('UNAUTHENTICATED'));
       old.close();
       // a real user token reaches the startd as a user, not a daemon
@@ -158,7 +195,11 @@ describe('transport', () => {
     const [h] = await pool.waitForHistory(cluster, 1);
     assert.equal(h!.Owner, 'nobody');
     // and cannot read the pool's keys
-    const k = await pool.run('dsched', ['token', 'create', '--join'], { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } });
+    const k = await pool.run('dsched', ['token', 'create', '--join'], {
+      uid: 65534,
+      gid: 65534,
+      env: { USER: 'nobody', HOME: '/tmp' },
+    });
     assert.notEqual(k.code, 0);
     assert.match(k.stderr, /error\[PERMISSION_DENIED\]/);
   });

@@ -24,7 +24,10 @@ describe('web – attacks', { skip: !asRoot && 'needs root (acts as uid 65534)' 
   before(async () => {
     pool = await TestPool.start({ PRIVATE_JOB_ATTRS: 'PrivateNote', WEB_MAX_BODY: '4' });
     secret = pool.file('secret.txt', 'root only: s3cret-value\n', 0o600);
-    pool.file('held.sub', `executable = /bin/true\nhold = true\nenvironment = "API_TOKEN=s3cret-env"\n+PrivateNote = "root's note"\noutput = ${secret}\nqueue 2\n`);
+    pool.file(
+      'held.sub',
+      `executable = /bin/true\nhold = true\nenvironment = "API_TOKEN=s3cret-env"\n+PrivateNote = "root's note"\noutput = ${secret}\nqueue 2\n`,
+    );
     cluster = await pool.submit('held.sub');
     rootToken = (await pool.run('dsched', ['token', 'create'])).stdout.trim();
     const t = await pool.run('dsched', ['token', 'create'], NOBODY);
@@ -35,16 +38,25 @@ describe('web – attacks', { skip: !asRoot && 'needs root (acts as uid 65534)' 
     await pool?.stop();
   });
 
-  test('web – another user\'s token cannot release, remove or change the priority of root\'s jobs', async () => {
+  test("web – another user's token cannot release, remove or change the priority of root's jobs", async () => {
     for (const action of ['release', 'remove', 'prio']) {
-      const r = await web(pool, '/v1/jobs/actions', { token: nobodyToken, body: { action, ids: [`${cluster}.0`], value: action === 'prio' ? '5' : undefined } });
+      const r = await web(pool, '/v1/jobs/actions', {
+        token: nobodyToken,
+        body: { action, ids: [`${cluster}.0`], value: action === 'prio' ? '5' : undefined },
+      });
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json.results[0].ok, false, `${action} refused`);
       assert.match(r.json.results[0].error, /not yours|permission|may not|owner/i);
       assert.equal(r.json.results[0].code, 'PERMISSION_DENIED', `${action}: ${r.text}`);
     }
-    const byConstraint = await web(pool, '/v1/jobs/actions', { token: nobodyToken, body: { action: 'remove', constraint: 'true' } });
-    assert.ok(byConstraint.json.results.every((x: { ok: boolean }) => !x.ok), byConstraint.text);
+    const byConstraint = await web(pool, '/v1/jobs/actions', {
+      token: nobodyToken,
+      body: { action: 'remove', constraint: 'true' },
+    });
+    assert.ok(
+      byConstraint.json.results.every((x: { ok: boolean }) => !x.ok),
+      byConstraint.text,
+    );
     assert.deepEqual(await status(), [5, 5], 'the jobs are still held');
   });
 
@@ -65,7 +77,11 @@ describe('web – attacks', { skip: !asRoot && 'needs root (acts as uid 65534)' 
   });
 
   test('web – a page of another origin can neither act (CSRF) nor read through the browser (CORS, DNS rebinding)', async () => {
-    const csrf = await web(pool, '/v1/jobs/actions', { token: rootToken, headers: { Origin: 'http://evil.example' }, body: { action: 'remove', ids: [`${cluster}.0`] } });
+    const csrf = await web(pool, '/v1/jobs/actions', {
+      token: rootToken,
+      headers: { Origin: 'http://evil.example' },
+      body: { action: 'remove', ids: [`${cluster}.0`] },
+    });
     assert.equal(csrf.status, 403);
     const form = await web(pool, '/v1/jobs/actions', {
       token: rootToken,
@@ -73,12 +89,17 @@ describe('web – attacks', { skip: !asRoot && 'needs root (acts as uid 65534)' 
       body: JSON.stringify({ action: 'remove', ids: [`${cluster}.0`] }),
     });
     assert.equal(form.status, 415, 'a body a form could post is refused');
-    const preflight = await web(pool, '/v1/jobs/actions', { method: 'OPTIONS', headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
+    const preflight = await web(pool, '/v1/jobs/actions', {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' },
+    });
     assert.equal(preflight.status, 403);
     assert.equal(preflight.headers['access-control-allow-origin'], undefined);
     const read = await web(pool, '/v1/jobs', { headers: { Origin: 'http://evil.example' } });
     assert.equal(read.headers['access-control-allow-origin'], undefined, 'no CORS grant for another origin');
-    const rebound = await web(pool, '/v1/jobs', { headers: { Host: `evil.example:${webAddress(pool).split(':')[1]}` } });
+    const rebound = await web(pool, '/v1/jobs', {
+      headers: { Host: `evil.example:${webAddress(pool).split(':')[1]}` },
+    });
     assert.equal(rebound.status, 421);
     assert.deepEqual(await status(), [5, 5]);
   });
@@ -88,7 +109,9 @@ describe('web – attacks', { skip: !asRoot && 'needs root (acts as uid 65534)' 
       const r = await web(pool, `/v1/jobs/${cluster}.0`, { token });
       assert.equal(r.status, 200, r.text);
       assert.doesNotMatch(r.text, /s3cret-env|root's note/);
-      const probe = await web(pool, `/v1/jobs?constraint=${encodeURIComponent('PrivateNote =!= undefined')}`, { token });
+      const probe = await web(pool, `/v1/jobs?constraint=${encodeURIComponent('PrivateNote =!= undefined')}`, {
+        token,
+      });
       assert.equal(probe.json.jobs.length, 0, 'a constraint does not see them either');
       const events = await web(pool, '/metrics', { token });
       assert.doesNotMatch(events.text, /s3cret/);
@@ -97,7 +120,7 @@ describe('web – attacks', { skip: !asRoot && 'needs root (acts as uid 65534)' 
     assert.match(mine.text, /root's note/);
   });
 
-  test('web – a job\'s files are read with the caller\'s rights: nobody cannot read root\'s 0600 output', async () => {
+  test("web – a job's files are read with the caller's rights: nobody cannot read root's 0600 output", async () => {
     const r = await web(pool, `/v1/jobs/${cluster}.0/output`, { token: nobodyToken });
     assert.equal(r.status, 403, r.text);
     assert.doesNotMatch(r.text, /s3cret/);
@@ -109,10 +132,16 @@ describe('web – attacks', { skip: !asRoot && 'needs root (acts as uid 65534)' 
 
   test('web – a submission reads included files as its user, and gets no environment from the daemon', async () => {
     const before = readFileSync(secret, 'utf8');
-    const r = await web(pool, '/v1/submit', { token: nobodyToken, body: { cwd: '/tmp', text: `include : ${secret}\nexecutable = /bin/true\nqueue\n` } });
+    const r = await web(pool, '/v1/submit', {
+      token: nobodyToken,
+      body: { cwd: '/tmp', text: `include : ${secret}\nexecutable = /bin/true\nqueue\n` },
+    });
     assert.ok(r.status === 403 || r.status === 400, r.text);
     assert.doesNotMatch(r.text, /s3cret/);
-    const env = await web(pool, '/v1/submit', { token: nobodyToken, body: { cwd: '/tmp', text: 'executable = /bin/true\ngetenv = true\nhold = true\nqueue\n' } });
+    const env = await web(pool, '/v1/submit', {
+      token: nobodyToken,
+      body: { cwd: '/tmp', text: 'executable = /bin/true\ngetenv = true\nhold = true\nqueue\n' },
+    });
     assert.equal(env.status, 200, env.text);
     const ad = await web(pool, `/v1/jobs/${env.json.cluster}.0`, { token: nobodyToken });
     assert.equal(ad.json.Owner, 'nobody');
@@ -125,7 +154,14 @@ describe('web – attacks', { skip: !asRoot && 'needs root (acts as uid 65534)' 
     const big = await web(pool, '/v1/submit', { token: rootToken, body: { text: 'x'.repeat(8192) } });
     assert.equal(big.status, 413);
     assert.equal(big.json.error.code, 'INPUT_TOO_LARGE');
-    for (const path of ['/v1/jobs/..%2f..%2fetc%2fpasswd', '/v1/jobs/1.2.3', '/v1/jobs/1e5', '/v1/dags/-1', '/ui/..%2fapi.ts', '/v1/jobs/1/output?stream=../../etc/passwd']) {
+    for (const path of [
+      '/v1/jobs/..%2f..%2fetc%2fpasswd',
+      '/v1/jobs/1.2.3',
+      '/v1/jobs/1e5',
+      '/v1/dags/-1',
+      '/ui/..%2fapi.ts',
+      '/v1/jobs/1/output?stream=../../etc/passwd',
+    ]) {
       const r = await web(pool, path, { token: rootToken });
       assert.ok([400, 404].includes(r.status), `${path}: ${r.status} ${r.text}`);
       assert.doesNotMatch(r.text, /root:x:0|\bat .*\.(ts|js):\d+/);
@@ -137,9 +173,8 @@ describe('web – attacks', { skip: !asRoot && 'needs root (acts as uid 65534)' 
     assert.doesNotMatch(syntax.text, /\bat .*\.(ts|js):\d+/);
   });
 
-  test('web – the token is never written to the daemon\'s log', async () => {
+  test("web – the token is never written to the daemon's log", async () => {
     const log = readFileSync(join(pool.home, 'log', 'web.log'), 'utf8');
     assert.ok(!log.includes(rootToken.split('.')[2]!) && !log.includes(nobodyToken.split('.')[2]!));
   });
 });
-

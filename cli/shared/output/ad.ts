@@ -55,7 +55,10 @@ export function adToJSON(ad: OutputAd): Record<string, unknown> {
  * extra first key `"$schema"`. `$` cannot start a ClassAd attribute name, so the tag never collides with an
  * attribute. `schemaInArray` also adds it to each element of the array form, for callers that want it there.
  */
-export function formatAdsJson(ads: readonly OutputAd[], opts: { schema?: string; schemaInArray?: boolean } = {}): string {
+export function formatAdsJson(
+  ads: readonly OutputAd[],
+  opts: { schema?: string; schemaInArray?: boolean } = {},
+): string {
   const list = ads.map((ad) => {
     const j = adToJSON(ad);
     return opts.schemaInArray && opts.schema ? { $schema: opts.schema, ...j } : j;

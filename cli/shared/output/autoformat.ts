@@ -13,7 +13,16 @@
 // may not be combined, nor `l` and `h`. Where dsched differs (documented): no space is printed at the start of a
 // line that follows an `n` newline, and `g`'s blank line goes *between* ads rather than before every ad.
 import { DschedError } from '../../../lib/errors.js';
-import { parseExpr, printValue, unparse, valueToJS, isExceptional, type ClassAd, type Expr, type Value } from '../../../grammar/classad/index.js';
+import {
+  parseExpr,
+  printValue,
+  unparse,
+  valueToJS,
+  isExceptional,
+  type ClassAd,
+  type Expr,
+  type Value,
+} from '../../../grammar/classad/index.js';
 import { displayWidth, padEndWidth } from './columns.js';
 import { formatDate, formatDuration, type TimeOptions } from './time.js';
 
@@ -61,8 +70,10 @@ export function parseAfQualifiers(letters: string): AutoformatQualifiers {
     }
     q[key] = true;
   }
-  if (q.newline && q.comma) throw new DschedError('USAGE', `-af:${letters}: the n and , qualifiers cannot be used together`);
-  if (q.label && q.headings) throw new DschedError('USAGE', `-af:${letters}: the l and h qualifiers cannot be used together`);
+  if (q.newline && q.comma)
+    throw new DschedError('USAGE', `-af:${letters}: the n and , qualifiers cannot be used together`);
+  if (q.label && q.headings)
+    throw new DschedError('USAGE', `-af:${letters}: the l and h qualifiers cannot be used together`);
   return q;
 }
 
@@ -87,7 +98,8 @@ function rawText(ad: FormatAd, e: Expr): string {
   return unparse(e);
 }
 
-const asNumber = (v: Value): number | undefined => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : undefined);
+const asNumber = (v: Value): number | undefined =>
+  typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : undefined;
 
 /** %v / %V of a value: strings bare (quoted with V), everything else as ClassAd prints it. */
 function valueText(v: Value, quote: boolean): string {
@@ -138,9 +150,12 @@ export function autoformat(ads: readonly FormatAd[], args: readonly string[], op
   const prefix = opts.group ? '' : opts.tab ? '\t' : ' ';
   const suffix = opts.newline ? '\n' : opts.comma ? ',' : '';
   const rows = ads.map((ad) => fields.map((f) => f.text(ad)));
-  const label = (i: number, text: string): string => (opts.label ? `${i === 0 && opts.jobId ? 'ID' : fields[i]!.head} = ${text}` : text);
+  const label = (i: number, text: string): string =>
+    opts.label ? `${i === 0 && opts.jobId ? 'ID' : fields[i]!.head} = ${text}` : text;
 
-  const widths = opts.headings ? fields.map((f, i) => Math.max(displayWidth(f.head), ...rows.map((r) => displayWidth(r[i]!)))) : undefined;
+  const widths = opts.headings
+    ? fields.map((f, i) => Math.max(displayWidth(f.head), ...rows.map((r) => displayWidth(r[i]!))))
+    : undefined;
 
   const renderRow = (cells: readonly string[]): string => {
     let line = '';
@@ -201,7 +216,15 @@ function signed(text: string, n: number, flags: string): string {
  * Formats one value with one conversion. Returns undefined when the value does not fit the conversion
  * (undefined/error for %d %s %f, a string for %d…): HTCondor then prints nothing for the whole -format item.
  */
-function convert(v: Value, raw: () => string, conv: string, flags: string, width: number | undefined, prec: number | undefined, time: TimeOptions | undefined): string | undefined {
+function convert(
+  v: Value,
+  raw: () => string,
+  conv: string,
+  flags: string,
+  width: number | undefined,
+  prec: number | undefined,
+  time: TimeOptions | undefined,
+): string | undefined {
   const n = typeof v === 'boolean' ? (v ? 1 : 0) : asNumber(v);
   switch (conv) {
     case 'd':
@@ -233,7 +256,8 @@ function convert(v: Value, raw: () => string, conv: string, flags: string, width
       else if (conv === 'e' || conv === 'E') s = n.toExponential(p).replace(/e([+-])(\d)$/, 'e$10$2');
       else {
         s = n.toPrecision(p === 0 ? 1 : p);
-        if (!flags.includes('#')) s = s.includes('e') ? s.replace(/\.?0+e/, 'e') : s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+        if (!flags.includes('#'))
+          s = s.includes('e') ? s.replace(/\.?0+e/, 'e') : s.includes('.') ? s.replace(/\.?0+$/, '') : s;
         s = s.replace(/e([+-])(\d)$/, 'e$10$2');
       }
       if (conv === 'E' || conv === 'G') s = s.toUpperCase();
@@ -274,15 +298,18 @@ function compileItem(item: FormatItem): CompiledItem {
 function applyItem(ad: FormatAd, item: CompiledItem, time?: TimeOptions): string {
   let value: Value | undefined;
   let failed = false;
-  const out = item.fmt.replace(CONVERSION, (_m, flags: string, w: string | undefined, p: string | undefined, conv: string) => {
-    if (conv === '%') return '%';
-    value ??= ad.evalExpr(item.expr);
-    const width = w === undefined ? undefined : Number(w);
-    const prec = p === undefined ? undefined : Number(p);
-    const s = convert(value, () => rawText(ad, item.expr), conv, flags, width, prec, time);
-    if (s === undefined) failed = true;
-    return s ?? '';
-  });
+  const out = item.fmt.replace(
+    CONVERSION,
+    (_m, flags: string, w: string | undefined, p: string | undefined, conv: string) => {
+      if (conv === '%') return '%';
+      value ??= ad.evalExpr(item.expr);
+      const width = w === undefined ? undefined : Number(w);
+      const prec = p === undefined ? undefined : Number(p);
+      const s = convert(value, () => rawText(ad, item.expr), conv, flags, width, prec, time);
+      if (s === undefined) failed = true;
+      return s ?? '';
+    },
+  );
   return failed ? '' : out;
 }
 

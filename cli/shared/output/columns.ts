@@ -76,7 +76,11 @@ function graphemes(s: string): Iterable<string> {
 function graphemeWidth(g: string): number {
   const first = g.codePointAt(0)!;
   // Emoji sequences (ZWJ, skin tones, VS16, flags) occupy two cells.
-  if (g.length > 1 && PICTOGRAPHIC.test(g) && (g.includes('\u200d') || g.includes('\ufe0f') || /[\u{1f3fb}-\u{1f3ff}]/u.test(g))) {
+  if (
+    g.length > 1 &&
+    PICTOGRAPHIC.test(g) &&
+    (g.includes('\u200d') || g.includes('\ufe0f') || /[\u{1f3fb}-\u{1f3ff}]/u.test(g))
+  ) {
     return 2;
   }
   if (first >= 0x1f1e6 && first <= 0x1f1ff) return g.length > 2 ? 2 : 1; // a regional indicator pair is a flag
@@ -217,7 +221,11 @@ const cellStyle = (c: Cell): Style | readonly Style[] | undefined => (typeof c =
  * Lays out `rows` under `columns` and returns the lines (no trailing newline, no trailing spaces). Missing cells
  * are empty.
  */
-export function renderTable(columns: readonly Column[], rows: readonly (readonly Cell[])[], opts: TableOptions = {}): string[] {
+export function renderTable(
+  columns: readonly Column[],
+  rows: readonly (readonly Cell[])[],
+  opts: TableOptions = {},
+): string[] {
   const sep = opts.separator ?? ' ';
   const showHeader = opts.header ?? true;
   const texts = rows.map((r) =>
@@ -276,6 +284,13 @@ export function renderTable(columns: readonly Column[], rows: readonly (readonly
     );
     lines.push(h);
   }
-  texts.forEach((t, r) => lines.push(line(t, rows[r]!.map((c) => cellStyle(c)))));
+  texts.forEach((t, r) =>
+    lines.push(
+      line(
+        t,
+        rows[r]!.map((c) => cellStyle(c)),
+      ),
+    ),
+  );
   return lines;
 }

@@ -56,7 +56,15 @@ export function statusLetter(ad: OutputAd): string {
   }
 }
 
-const STATUS_STYLE: Record<string, Style | undefined> = { R: 'green', H: 'red', X: 'magenta', C: 'dim', S: 'yellow', '<': 'cyan', '>': 'cyan' };
+const STATUS_STYLE: Record<string, Style | undefined> = {
+  R: 'green',
+  H: 'red',
+  X: 'magenta',
+  C: 'dim',
+  S: 'yellow',
+  '<': 'cyan',
+  '>': 'cyan',
+};
 
 /** The status name HTCondor uses (`Idle`, `Running`, …). */
 export function statusName(status: number | undefined): string {
@@ -88,7 +96,8 @@ export function statusName(status: number | undefined): string {
 export function runTimeSeconds(ad: OutputAd, now: number, cumulative = false): number {
   const status = num(ad, 'JobStatus');
   const wall = num(ad, 'RemoteWallClockTime');
-  const running = status === JobStatus.Running || status === JobStatus.TransferringOutput || status === JobStatus.Suspended;
+  const running =
+    status === JobStatus.Running || status === JobStatus.TransferringOutput || status === JobStatus.Suspended;
   const start = num(ad, 'JobCurrentStartDate') ?? num(ad, 'JobStartDate');
   if (running && start !== undefined && start > 0) {
     const current = Math.max(0, now - start);
@@ -344,7 +353,9 @@ export function groupBatches(ads: readonly OutputAd[]): Batch[] {
     let total: number;
     if (dag) {
       // A DAG's TOTAL counts node clusters (a sub-DAG counts once), or DAGMan's own node totals when known.
-      const nodeClusters = new Set(jobs.filter((j) => num(j, 'ClusterId') !== g.dagRoot).map((j) => num(j, 'ClusterId')));
+      const nodeClusters = new Set(
+        jobs.filter((j) => num(j, 'ClusterId') !== g.dagRoot).map((j) => num(j, 'ClusterId')),
+      );
       total = (rootAd && num(rootAd, 'DAG_NodesTotal')) ?? nodeClusters.size;
       const nodesDone = rootAd ? num(rootAd, 'DAG_NodesDone') : undefined;
       if (nodesDone !== undefined) done = nodesDone;
@@ -366,7 +377,9 @@ export function groupBatches(ads: readonly OutputAd[]): Batch[] {
     }
     const qdates = jobs.map((j) => num(j, 'QDate')).filter((q): q is number => q !== undefined && q > 0);
     const name = dag
-      ? ((rootAd && str(rootAd, 'JobBatchName')) ?? members.map((m) => str(m, 'JobBatchName')).find(Boolean) ?? `DAG: ${g.dagRoot}`)
+      ? ((rootAd && str(rootAd, 'JobBatchName')) ??
+        members.map((m) => str(m, 'JobBatchName')).find(Boolean) ??
+        `DAG: ${g.dagRoot}`)
       : (str(first, 'JobBatchName') ?? `ID: ${num(first, 'ClusterId') ?? '?'}`);
     batches.push({
       owner: str(rootAd ?? first, 'Owner') ?? '',
@@ -504,7 +517,13 @@ export function formatRunView(ads: readonly OutputAd[], opts: JobViewOptions = {
     .sort(byId);
   const now = opts.now ?? nowSeconds();
   const ids = idCells(jobs);
-  const columns: Column[] = [{ header: 'ID' }, OWNER_COL, SUBMITTED_COL, RUN_TIME_COL, { header: 'HOST(S)', flex: true }];
+  const columns: Column[] = [
+    { header: 'ID' },
+    OWNER_COL,
+    SUBMITTED_COL,
+    RUN_TIME_COL,
+    { header: 'HOST(S)', flex: true },
+  ];
   const rows: Cell[][] = jobs.map((ad, i) => [
     ids[i]!,
     str(ad, 'Owner') ?? '',
@@ -521,7 +540,10 @@ export function formatRunView(ads: readonly OutputAd[], opts: JobViewOptions = {
  * unknown; CMD keeps the executable's path. `exitColumn` adds EXIT after ST (`0`, `2`, `SIG9`) so a failure
  * can be seen at a glance; C only means the job left the queue by completing, not that it succeeded.
  */
-export function formatHistoryView(ads: readonly OutputAd[], opts: JobViewOptions & { exitColumn?: boolean } = {}): string[] {
+export function formatHistoryView(
+  ads: readonly OutputAd[],
+  opts: JobViewOptions & { exitColumn?: boolean } = {},
+): string[] {
   const ids = idCells(ads);
   const columns: Column[] = [
     { header: 'ID' },
@@ -584,7 +606,8 @@ export interface QueueOutputOptions extends JobViewOptions {
 export function renderQueue(ads: readonly OutputAd[], opts: QueueOutputOptions = {}): string {
   const view = opts.view ?? 'batch';
   const out: string[] = [];
-  if (opts.banner) out.push('', formatScheddBanner(opts.banner.name, opts.banner.address, opts.now ?? nowSeconds(), opts.time));
+  if (opts.banner)
+    out.push('', formatScheddBanner(opts.banner.name, opts.banner.address, opts.now ?? nowSeconds(), opts.time));
   const totals = formatTotalsBlock({ query: opts.queryCounts ?? countJobs(ads), ...opts.totals });
   if (opts.totalsOnly) return [...out, ...totals].join('\n') + '\n';
   switch (view) {

@@ -19,7 +19,14 @@ export interface SlotViewOptions {
 export const SLOT_STATES = ['Owner', 'Claimed', 'Unclaimed', 'Matched', 'Preempting', 'Drained'] as const;
 export type SlotState = (typeof SLOT_STATES)[number];
 
-const STATE_STYLE: Record<string, Style | undefined> = { Claimed: 'green', Unclaimed: undefined, Owner: 'yellow', Matched: 'cyan', Preempting: 'magenta', Drained: 'red' };
+const STATE_STYLE: Record<string, Style | undefined> = {
+  Claimed: 'green',
+  Unclaimed: undefined,
+  Owner: 'yellow',
+  Matched: 'cyan',
+  Preempting: 'magenta',
+  Drained: 'red',
+};
 
 /** Orders slots by Machine, then by Name (slot1 before slot1_1 before slot2). */
 function bySlot(a: OutputAd, b: OutputAd): number {
@@ -27,7 +34,10 @@ function bySlot(a: OutputAd, b: OutputAd): number {
   const mb = str(b, 'Machine') ?? '';
   if (ma !== mb) return ma < mb ? -1 : 1;
   const slotPart = (ad: OutputAd): string => (str(ad, 'Name') ?? '').split('@')[0]!;
-  return slotPart(a).localeCompare(slotPart(b), 'en', { numeric: true }) || (str(a, 'Name') ?? '').localeCompare(str(b, 'Name') ?? '');
+  return (
+    slotPart(a).localeCompare(slotPart(b), 'en', { numeric: true }) ||
+    (str(a, 'Name') ?? '').localeCompare(str(b, 'Name') ?? '')
+  );
 }
 
 /** ActvtyTime in seconds: now − EnteredCurrentActivity. */
@@ -107,12 +117,21 @@ export function formatSlotSummary(ads: readonly OutputAd[]): string[] {
   const { byPlatform, total } = countSlots(ads);
   const columns: Column[] = [
     { header: '', align: 'right' },
-    ...['Total', 'Owner', 'Claimed', 'Unclaimed', 'Matched', 'Preempting', 'Drain'].map((h): Column => ({ header: h, align: 'right' })),
+    ...['Total', 'Owner', 'Claimed', 'Unclaimed', 'Matched', 'Preempting', 'Drain'].map((h): Column => ({
+      header: h,
+      align: 'right',
+    })),
   ];
-  const row = (label: string, c: StateCounts): Cell[] => [label, ...[c.total, ...SLOT_STATES.map((s) => c[s])].map(String)];
+  const row = (label: string, c: StateCounts): Cell[] => [
+    label,
+    ...[c.total, ...SLOT_STATES.map((s) => c[s])].map(String),
+  ];
   const rows = [...[...byPlatform].map(([k, c]) => row(k, c)), row('Total', total)];
   // Indent the labels two cells, as condor_status does.
-  const lines = renderTable(columns, rows.map((r) => [`  ${r[0] as string}`, ...r.slice(1)]));
+  const lines = renderTable(
+    columns,
+    rows.map((r) => [`  ${r[0] as string}`, ...r.slice(1)]),
+  );
   const [head, ...body] = lines;
   const out = [head!, ''];
   body.forEach((l, i) => {

@@ -153,7 +153,10 @@ export class DagEngine {
     opts: DagEngineOptions = {},
   ) {
     if (dag.reject) {
-      throw new DschedError('USAGE', `the DAG has a REJECT statement at ${dag.reject.file}:${dag.reject.line} and must not run`);
+      throw new DschedError(
+        'USAGE',
+        `the DAG has a REJECT statement at ${dag.reject.file}:${dag.reject.line} and must not run`,
+      );
     }
     this.opts = {
       maxJobs: 0,
@@ -236,7 +239,12 @@ export class DagEngine {
     this.begun = true;
     try {
       if (!this.started) {
-        const ev: Extract<DagEvent, { type: 'dag_started' }> = { type: 'dag_started', at: this.host.now(), fingerprint: this.fingerprint(), nodes: this.n };
+        const ev: Extract<DagEvent, { type: 'dag_started' }> = {
+          type: 'dag_started',
+          at: this.host.now(),
+          fingerprint: this.fingerprint(),
+          nodes: this.n,
+        };
         if (this.dag.rescueFile) ev.rescueFile = this.dag.rescueFile;
         this.emit(ev);
         this.outputs.started(false);
@@ -316,7 +324,8 @@ export class DagEngine {
   /** Clusters the engine waits on: after a restore the host reports each one's outcome (from its history if gone). */
   pendingClusters(): Array<{ cluster: number; node: string; retry: number }> {
     const out: Array<{ cluster: number; node: string; retry: number }> = [];
-    for (const [cluster, i] of this.clusterNode) out.push({ cluster, node: this.nodes[i]!.name, retry: this.retry[i]! });
+    for (const [cluster, i] of this.clusterNode)
+      out.push({ cluster, node: this.nodes[i]!.name, retry: this.retry[i]! });
     return out;
   }
 
@@ -620,7 +629,12 @@ export class DagEngine {
   /** A failed attempt: retry the whole node unless out of retries, UNLESS-EXIT matches, or the DAG is stopping. */
   private failNode(i: number, rc: number): void {
     const node = this.nodes[i]!;
-    if (!this.stopping() && i !== this.finalIndex && this.retry[i]! < node.retries && !(node.unlessExit !== undefined && rc === node.unlessExit)) {
+    if (
+      !this.stopping() &&
+      i !== this.finalIndex &&
+      this.retry[i]! < node.retries &&
+      !(node.unlessExit !== undefined && rc === node.unlessExit)
+    ) {
       this.retry[i]!++;
       this.startAttempt(i);
       return;
@@ -715,7 +729,15 @@ export class DagEngine {
     this.apply(ev);
     if (this.replaying) return;
     this.outputs.event(ev);
-    const change = node && before ? { before, after: this.nodeView(node.index), maxRetries: node.retries, scriptError: this.scriptError.get(node.index) } : undefined;
+    const change =
+      node && before
+        ? {
+            before,
+            after: this.nodeView(node.index),
+            maxRetries: node.retries,
+            scriptError: this.scriptError.get(node.index),
+          }
+        : undefined;
     for (const l of narrate(this.dag, ev, change)) this.host.log(l.level, l.msg);
   }
 
@@ -749,7 +771,11 @@ export class DagEngine {
         this.emit({ type: 'pre_started', at: now, node: this.nodes[i]!.name, retry: this.retry[i]! });
         this.launchScript(i, 'PRE');
       }
-      while (this.jobQ.size > 0 && (maxJobs <= 0 || this.jobsInQueue < maxJobs) && (maxIdle <= 0 || this.idleProcs < maxIdle)) {
+      while (
+        this.jobQ.size > 0 &&
+        (maxJobs <= 0 || this.jobsInQueue < maxJobs) &&
+        (maxIdle <= 0 || this.idleProcs < maxIdle)
+      ) {
         const i = this.jobQ.pop()!;
         this.queued[i]! &= ~QUEUED_JOB;
         if (this.phase[i] !== 'job_ready' || this.deferUntil[i]! > 0) continue;
@@ -837,7 +863,12 @@ export class DagEngine {
   /** The DAG's outcome, then the rescue DAG; recorded first so a crash in between writes the same file again. */
   private finish(): void {
     const { status, exitCode, rescue } = this.outcome();
-    const ev: Extract<DagEvent, { type: 'dag_finishing' }> = { type: 'dag_finishing', at: this.host.now(), status, exitCode };
+    const ev: Extract<DagEvent, { type: 'dag_finishing' }> = {
+      type: 'dag_finishing',
+      at: this.host.now(),
+      status,
+      exitCode,
+    };
     if (rescue) ev.rescueFile = nextRescueDagName(this.dag.file, this.opts.maxRescue);
     this.emit(ev);
     this.completeFinish();
@@ -857,13 +888,23 @@ export class DagEngine {
         this.host.log('error', 'cannot write the rescue DAG', { file: f.rescueFile, err: String(e) });
       }
     }
-    const done: Extract<DagEvent, { type: 'dag_finished' }> = { type: 'dag_finished', at: this.host.now(), status: f.status, exitCode: f.exitCode };
+    const done: Extract<DagEvent, { type: 'dag_finished' }> = {
+      type: 'dag_finished',
+      at: this.host.now(),
+      status: f.status,
+      exitCode: f.exitCode,
+    };
     if (f.rescueFile) done.rescueFile = f.rescueFile;
     this.emit(done);
     this.outputs.finished(f.status, f.exitCode);
     this.timer?.handle.cancel();
     this.timer = undefined;
-    this.host.log('info', 'DAG finished', { dag: this.dag.file, status: f.status, exitCode: f.exitCode, rescueFile: f.rescueFile });
+    this.host.log('info', 'DAG finished', {
+      dag: this.dag.file,
+      status: f.status,
+      exitCode: f.exitCode,
+      rescueFile: f.rescueFile,
+    });
     for (const l of summarize(this.dag, this.nodeViews(), this.summary(), f)) this.host.log(l.level, l.msg);
     this.resolveResult(this.finished!);
   }
@@ -941,7 +982,10 @@ export class DagEngine {
       },
       (e) => {
         this.scriptError.set(i, String(e));
-        this.host.log('error', `cannot run the ${kind} script of DAG node ${node.name}`, { node: node.name, err: String(e) });
+        this.host.log('error', `cannot run the ${kind} script of DAG node ${node.name}`, {
+          node: node.name,
+          err: String(e),
+        });
         return 127;
       },
     ).then((exitCode) => {
@@ -949,7 +993,13 @@ export class DagEngine {
       if (this.scriptsInFlight.get(i) === ac) this.scriptsInFlight.delete(i);
       if (this.finished || this.finishing) return;
       try {
-        this.emit({ type: kind === 'PRE' ? 'pre_finished' : 'post_finished', at: this.host.now(), node: node.name, retry: attempt, exitCode });
+        this.emit({
+          type: kind === 'PRE' ? 'pre_finished' : 'post_finished',
+          at: this.host.now(),
+          node: node.name,
+          retry: attempt,
+          exitCode,
+        });
       } catch (e) {
         return this.fail(e);
       }
@@ -972,7 +1022,14 @@ export class DagEngine {
         if (this.dead) return;
         this.submitsInFlight.delete(i);
         try {
-          this.emit({ type: 'submitted', at: this.host.now(), node: node.name, retry: attempt, cluster: r.cluster, procs: r.procs });
+          this.emit({
+            type: 'submitted',
+            at: this.host.now(),
+            node: node.name,
+            retry: attempt,
+            cluster: r.cluster,
+            procs: r.procs,
+          });
           // The DAG stopped while the submission was under way: the new cluster goes too.
           if (this.stopping() && i !== this.finalIndex) this.requestRemoval(r.cluster, this.stopReason());
         } catch (e) {
@@ -991,7 +1048,11 @@ export class DagEngine {
         const tries = this.submitAttempt[i]!;
         const badInput = err instanceof DschedError && err.exitCode === 2;
         const final = badInput || this.stopping() || tries >= this.opts.maxSubmitAttempts;
-        this.host.log(final ? 'error' : 'warn', `submitting DAG node ${node.name} failed`, { node: node.name, attempt: tries, err: String(err) });
+        this.host.log(final ? 'error' : 'warn', `submitting DAG node ${node.name} failed`, {
+          node: node.name,
+          attempt: tries,
+          err: String(err),
+        });
         try {
           this.emit({
             type: 'submit_failed',
@@ -1021,7 +1082,15 @@ export class DagEngine {
         this.submitsInFlight.delete(i);
         try {
           if (cluster === undefined) {
-            this.emit({ type: 'submit_failed', at: this.host.now(), node: node.name, retry: attempt, attempt: this.submitAttempt[i]!, error: 'DAG stopped', final: true });
+            this.emit({
+              type: 'submit_failed',
+              at: this.host.now(),
+              node: node.name,
+              retry: attempt,
+              attempt: this.submitAttempt[i]!,
+              error: 'DAG stopped',
+              final: true,
+            });
           } else {
             this.emit({ type: 'submitted', at: this.host.now(), node: node.name, retry: attempt, cluster, procs: 1 });
             this.requestRemoval(cluster, this.stopReason());
@@ -1045,7 +1114,8 @@ export class DagEngine {
     for (const [cluster, i] of this.clusterNode) {
       if (i !== this.finalIndex && !this.removalRequested.has(cluster)) this.requestRemoval(cluster, reason);
     }
-    for (const [i, ac] of this.scriptsInFlight) if (i !== this.finalIndex && !ac.signal.aborted) ac.abort(new Error(reason));
+    for (const [i, ac] of this.scriptsInFlight)
+      if (i !== this.finalIndex && !ac.signal.aborted) ac.abort(new Error(reason));
   }
 
   private stopReason(): string {
@@ -1099,7 +1169,8 @@ export class DagEngine {
 
   private armTimer(): void {
     let next = Infinity;
-    for (const i of this.deferred) if (this.deferUntil[i]! > 0 && this.deferUntil[i]! < next) next = this.deferUntil[i]!;
+    for (const i of this.deferred)
+      if (this.deferUntil[i]! > 0 && this.deferUntil[i]! < next) next = this.deferUntil[i]!;
     const f = this.finalIndex;
     if (f >= 0 && this.deferUntil[f]! > 0 && this.deferUntil[f]! < next) next = this.deferUntil[f]!;
     if (next === Infinity) return;

@@ -34,7 +34,9 @@ export function narrate(dag: Dag, ev: DagEvent, change: NodeChange | undefined):
   if (ev.type === 'dag_started') {
     if (dag.rescueFile) {
       const n = rescueNumber(dag.rescueFile);
-      info(`Running rescue DAG${n === undefined ? '' : ` ${n}`} (${dag.rescueFile}): nodes it marks DONE are not run again`);
+      info(
+        `Running rescue DAG${n === undefined ? '' : ` ${n}`} (${dag.rescueFile}): nodes it marks DONE are not run again`,
+      );
     }
     info(`DAG ${dag.file}: ${ev.nodes} nodes`);
     return out;
@@ -65,16 +67,24 @@ export function narrate(dag: Dag, ev: DagEvent, change: NodeChange | undefined):
       break;
   }
   const { before, after } = change;
-  if (after.retry > before.retry) info(`Retrying node ${name} (retry ${after.retry} of ${change.maxRetries}) after: ${before.detail ?? 'a failure'}`);
+  if (after.retry > before.retry)
+    info(`Retrying node ${name} (retry ${after.retry} of ${change.maxRetries}) after: ${before.detail ?? 'a failure'}`);
   else if (after.phase === 'failed' && before.phase !== 'failed') {
     const tries = after.retry + 1;
-    error(`Node ${name} failed${tries > 1 ? ` after ${tries} attempts` : ''}: ${after.detail ?? `return value ${after.returnCode}`}`);
+    error(
+      `Node ${name} failed${tries > 1 ? ` after ${tries} attempts` : ''}: ${after.detail ?? `return value ${after.returnCode}`}`,
+    );
   } else if (after.phase === 'done' && before.phase !== 'done') info(`Node ${name} succeeded`);
   return out;
 }
 
 /** The end of dagman.out: counts, the failed nodes and why, the rescue DAG and the exit status. */
-export function summarize(dag: Dag, views: NodeView[], summary: DagSummary, end: { exitCode: number; rescueFile?: string }): NarrationLine[] {
+export function summarize(
+  dag: Dag,
+  views: NodeView[],
+  summary: DagSummary,
+  end: { exitCode: number; rescueFile?: string },
+): NarrationLine[] {
   const out: NarrationLine[] = [];
   out.push({
     level: 'info',
@@ -82,16 +92,32 @@ export function summarize(dag: Dag, views: NodeView[], summary: DagSummary, end:
   });
   const failed = views.filter((v) => v.phase === 'failed');
   if (failed.length) {
-    const lines = failed.map((v) => `  ${v.name}${v.cluster !== undefined ? ` (cluster ${v.cluster})` : ''}: ${v.detail ?? `return value ${v.returnCode}`}`);
+    const lines = failed.map(
+      (v) =>
+        `  ${v.name}${v.cluster !== undefined ? ` (cluster ${v.cluster})` : ''}: ${v.detail ?? `return value ${v.returnCode}`}`,
+    );
     out.push({ level: 'error', msg: `the following node(s) failed:\n${lines.join('\n')}` });
   } else if (end.exitCode === 0) out.push({ level: 'info', msg: 'All nodes completed successfully' });
-  if (end.rescueFile) out.push({ level: 'info', msg: `Rescue DAG written to ${end.rescueFile}; submit ${dag.file} again to run what is left` });
+  if (end.rescueFile)
+    out.push({
+      level: 'info',
+      msg: `Rescue DAG written to ${end.rescueFile}; submit ${dag.file} again to run what is left`,
+    });
   out.push({ level: 'info', msg: `DAG manager exiting with status ${end.exitCode}` });
   return out;
 }
 
-function scriptFinished(kind: 'PRE' | 'POST', node: string, code: number, cannotRun: string | undefined): NarrationLine {
+function scriptFinished(
+  kind: 'PRE' | 'POST',
+  node: string,
+  code: number,
+  cannotRun: string | undefined,
+): NarrationLine {
   if (code === 0) return { level: 'info', msg: `${kind} script of node ${node} completed successfully` };
-  if (cannotRun) return { level: 'error', msg: `${kind} script of node ${node} failed: ${cannotRun} (exit status ${code})` };
-  return { level: 'error', msg: `${kind} script of node ${node} failed with status ${code < 0 ? `${code} (killed by signal ${-code})` : code}` };
+  if (cannotRun)
+    return { level: 'error', msg: `${kind} script of node ${node} failed: ${cannotRun} (exit status ${code})` };
+  return {
+    level: 'error',
+    msg: `${kind} script of node ${node} failed with status ${code < 0 ? `${code} (killed by signal ${-code})` : code}`,
+  };
 }

@@ -149,20 +149,22 @@ export class DagOutputs {
       const now = this.host.now();
       const due = this.statusLast + ns.minUpdateSeconds * 1000;
       if (now >= due) this.writeStatus();
-      else this.statusTimer ??= this.timer(due - now, () => {
-        this.statusTimer = undefined;
-        if (this.statusDirty || ns.alwaysUpdate) this.writeStatus();
-      });
+      else
+        this.statusTimer ??= this.timer(due - now, () => {
+          this.statusTimer = undefined;
+          if (this.statusDirty || ns.alwaysUpdate) this.writeStatus();
+        });
     }
     const dot = this.dag.dot;
     if (dot?.update) {
       const now = this.host.now();
       const due = this.dotLast + DOT_MIN_INTERVAL_MS;
       if (now >= due) this.writeDot(false);
-      else this.dotTimer ??= this.timer(due - now, () => {
-        this.dotTimer = undefined;
-        this.writeDot(false);
-      });
+      else
+        this.dotTimer ??= this.timer(due - now, () => {
+          this.dotTimer = undefined;
+          this.writeDot(false);
+        });
     }
   }
 
@@ -189,7 +191,10 @@ export class DagOutputs {
     this.statusLast = this.host.now();
     this.statusDirty = false;
     try {
-      this.files.writeFile(ns.file, nodeStatusText(this.dag, this.state, this.statusLast, ns.minUpdateSeconds, finalStatus));
+      this.files.writeFile(
+        ns.file,
+        nodeStatusText(this.dag, this.state, this.statusLast, ns.minUpdateSeconds, finalStatus),
+      );
     } catch (e) {
       this.host.log('warn', 'cannot write the node status file', { file: ns.file, err: String(e) });
     }
@@ -287,7 +292,13 @@ export function nodeStatusText(
     `  JobProcsIdle = ${procsIdle};`,
     ']',
   ];
-  const end = ['[', '  Type = "StatusEnd";', `  EndTime = ${t};`, `  NextUpdate = ${over ? 0 : t + minUpdateSeconds};`, ']'];
+  const end = [
+    '[',
+    '  Type = "StatusEnd";',
+    `  EndTime = ${t};`,
+    `  NextUpdate = ${over ? 0 : t + minUpdateSeconds};`,
+    ']',
+  ];
   return `${[...head, ...out, ...end].join('\n')}\n`;
 }
 
@@ -309,7 +320,12 @@ const DOT_LOOK: Record<NodePhase, { label: string; style?: string }> = {
 export function dotText(dag: Dag, state: DagStateView, now: Date, header?: string, headerFile?: string): string {
   const lines = ['digraph DAG {', `    label="DAGMan Job status at ${now.toUTCString()}";`, ''];
   if (header !== undefined) {
-    lines.push(`// Beginning of commands included from ${headerFile}.`, header.replace(/\n$/, ''), `// End of commands included from ${headerFile}.`, '');
+    lines.push(
+      `// Beginning of commands included from ${headerFile}.`,
+      header.replace(/\n$/, ''),
+      `// End of commands included from ${headerFile}.`,
+      '',
+    );
   }
   lines.push('    // Nodes');
   for (let i = 0; i < dag.nodes.length; i++) {

@@ -12,7 +12,11 @@ function migrationsDir(): string {
   // dist/ holds no .sql files: look beside the source when running from the build output (the schedd's
   // bundle, dist/daemons/schedd/main.js, or a test importing this file from the source tree).
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const d of [join(here, 'migrations'), join(here, 'store', 'migrations'), join(here, '..', '..', '..', 'daemons', 'schedd', 'store', 'migrations')]) {
+  for (const d of [
+    join(here, 'migrations'),
+    join(here, 'store', 'migrations'),
+    join(here, '..', '..', '..', 'daemons', 'schedd', 'store', 'migrations'),
+  ]) {
     if (existsSync(d)) return d;
   }
   throw new Error('schedd migrations folder not found');

@@ -13,7 +13,14 @@ export class CollectorClient {
   readonly rpc: RpcClient;
   /** `host`: the host the server must be (its certificate's CN), when the caller knows it. */
   constructor(address: string, creds: ClientCredentials, host?: string) {
-    this.rpc = new RpcClient(address, proto().Collector, creds, { role: 'collector', host }, `collector at ${address}`, 'COLLECTOR_UNREACHABLE');
+    this.rpc = new RpcClient(
+      address,
+      proto().Collector,
+      creds,
+      { role: 'collector', host },
+      `collector at ${address}`,
+      'COLLECTOR_UNREACHABLE',
+    );
   }
   advertise(updates: AdUpdate[], opts?: CallOptions) {
     return this.rpc.unary<AdvertiseReply__Output>('Advertise', { updates }, { deadlineMs: 10_000, ...opts });
@@ -21,7 +28,12 @@ export class CollectorClient {
   invalidate(type: string, names: string[], instance: string) {
     return this.rpc.unary<object>('Invalidate', { type, names, instance }, { deadlineMs: 5_000 });
   }
-  async query(type: string, constraint = '', projection: string[] = [], opts?: CallOptions): Promise<Array<Record<string, string>>> {
+  async query(
+    type: string,
+    constraint = '',
+    projection: string[] = [],
+    opts?: CallOptions,
+  ): Promise<Array<Record<string, string>>> {
     const r = await this.rpc.unary<CollectorQueryReply__Output>('Query', { type, constraint, projection }, opts);
     return r.ads.map((a) => a.attrs);
   }

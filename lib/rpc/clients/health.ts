@@ -8,7 +8,14 @@ export class HealthClient {
   readonly rpc: RpcClient;
   /** `role`: the daemon the server's certificate must say it is. */
   constructor(address: string, creds: ClientCredentials, role: DaemonRole, host?: string) {
-    this.rpc = new RpcClient(address, healthProto().Health, creds, { role, host }, `${role} at ${address}`, 'DAEMON_UNREACHABLE');
+    this.rpc = new RpcClient(
+      address,
+      healthProto().Health,
+      creds,
+      { role, host },
+      `${role} at ${address}`,
+      'DAEMON_UNREACHABLE',
+    );
   }
   /** The status of the daemon ("") or of one of its services. */
   async check(service = '', deadlineMs = 5_000): Promise<HealthCheckResponse__Output['status']> {

@@ -6,7 +6,14 @@ export class MasterClient {
   readonly rpc: RpcClient;
   /** `host`: the host the server must be (its certificate's CN), when the caller knows it. */
   constructor(address: string, creds: ClientCredentials, host?: string) {
-    this.rpc = new RpcClient(address, proto().Master, creds, { role: 'master', host }, `master at ${address}`, 'POOL_NOT_RUNNING');
+    this.rpc = new RpcClient(
+      address,
+      proto().Master,
+      creds,
+      { role: 'master', host },
+      `master at ${address}`,
+      'POOL_NOT_RUNNING',
+    );
   }
   status() {
     return this.rpc.unary<MasterStatus__Output>('Status', {}, { deadlineMs: 5_000 });

@@ -6,7 +6,14 @@ export class NegotiatorClient {
   readonly rpc: RpcClient;
   /** `host`: the host the server must be (its certificate's CN), when the caller knows it. */
   constructor(address: string, creds: ClientCredentials, host?: string) {
-    this.rpc = new RpcClient(address, proto().Negotiator, creds, { role: 'negotiator', host }, `negotiator at ${address}`, 'DAEMON_UNREACHABLE');
+    this.rpc = new RpcClient(
+      address,
+      proto().Negotiator,
+      creds,
+      { role: 'negotiator', host },
+      `negotiator at ${address}`,
+      'DAEMON_UNREACHABLE',
+    );
   }
   reschedule() {
     return this.rpc.unary<object>('Reschedule', {}, { deadlineMs: 5_000 });

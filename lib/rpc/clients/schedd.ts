@@ -23,7 +23,14 @@ export class ScheddClient {
   readonly rpc: RpcClient;
   /** `host`: the host the server must be (its certificate's CN), when the caller knows it. */
   constructor(address: string, creds: ClientCredentials, host?: string) {
-    this.rpc = new RpcClient(address, proto().Schedd, creds, { role: 'schedd', host }, `schedd at ${address}`, 'SCHEDD_UNREACHABLE');
+    this.rpc = new RpcClient(
+      address,
+      proto().Schedd,
+      creds,
+      { role: 'schedd', host },
+      `schedd at ${address}`,
+      'SCHEDD_UNREACHABLE',
+    );
   }
   /** The input files of the job starting on a claim. */
   fetchInput(claim: string, id: { cluster: number; proc: number }) {
@@ -43,7 +50,9 @@ export class ScheddClient {
     const plain = procs.every((p, i) => p.ProcId === String(i) && Object.keys(p).length === 1);
     return this.rpc.unary<SubmitReply__Output>(
       'Submit',
-      plain ? { cluster, cluster_attrs: clusterAttrs, count: procs.length } : { cluster, cluster_attrs: clusterAttrs, procs: procs.map((attrs) => ({ attrs })) },
+      plain
+        ? { cluster, cluster_attrs: clusterAttrs, count: procs.length }
+        : { cluster, cluster_attrs: clusterAttrs, procs: procs.map((attrs) => ({ attrs })) },
       { deadlineMs: 300_000 },
     );
   }
@@ -74,7 +83,11 @@ export class ScheddClient {
     return this.rpc.unary<IdleReply__Output>('GetIdleAutoclusters', { submitter, significant }, { deadlineMs: 30_000 });
   }
   matched(matches: Match[], reserved: string[] = [], reservedStart = 0) {
-    return this.rpc.unary<object>('Matched', { matches, reserved, reserved_start: reservedStart }, { deadlineMs: 30_000 });
+    return this.rpc.unary<object>(
+      'Matched',
+      { matches, reserved, reserved_start: reservedStart },
+      { deadlineMs: 30_000 },
+    );
   }
   jobEvents(events: JobEvent[]) {
     return this.rpc.unary<JobEventsReply__Output>('JobEvents', { events }, { deadlineMs: 30_000 });

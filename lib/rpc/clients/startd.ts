@@ -14,7 +14,14 @@ export class StartdClient {
   readonly rpc: RpcClient;
   /** `host`: the host the server must be (its certificate's CN), when the caller knows it. */
   constructor(address: string, creds: ClientCredentials, host?: string) {
-    this.rpc = new RpcClient(address, proto().Startd, creds, { role: 'startd', host }, `startd at ${address}`, 'DAEMON_UNREACHABLE');
+    this.rpc = new RpcClient(
+      address,
+      proto().Startd,
+      creds,
+      { role: 'startd', host },
+      `startd at ${address}`,
+      'DAEMON_UNREACHABLE',
+    );
   }
   requestClaim(req: ClaimRequest) {
     return this.rpc.unary<ClaimReply__Output>('RequestClaim', req, { deadlineMs: 30_000 });
@@ -24,7 +31,11 @@ export class StartdClient {
   }
   /** Start a job on each of several claims: one error text per claim ('' = started). */
   activateMany(items: Array<{ claim: string; job: Record<string, string> }>) {
-    return this.rpc.unary<ActivateClaimsReply__Output>('ActivateClaims', { claims: items.map((i) => ({ claim: i.claim, job: { attrs: i.job } })) }, { deadlineMs: 30_000 });
+    return this.rpc.unary<ActivateClaimsReply__Output>(
+      'ActivateClaims',
+      { claims: items.map((i) => ({ claim: i.claim, job: { attrs: i.job } })) },
+      { deadlineMs: 30_000 },
+    );
   }
   deactivate(claim: string, fast: boolean, reason: string) {
     return this.rpc.unary<object>('DeactivateClaim', { claim, fast, reason }, { deadlineMs: 30_000 });
@@ -33,10 +44,18 @@ export class StartdClient {
     return this.rpc.unary<object>('ReleaseClaim', { claim }, { deadlineMs: 10_000 });
   }
   renew(claims: string[], lease: number, scheddAddress: string) {
-    return this.rpc.unary<RenewReply__Output>('RenewLeases', { claims, lease, schedd_address: scheddAddress }, { deadlineMs: 10_000 });
+    return this.rpc.unary<RenewReply__Output>(
+      'RenewLeases',
+      { claims, lease, schedd_address: scheddAddress },
+      { deadlineMs: 10_000 },
+    );
   }
   claimStatus(claims: string[], scheddAddress: string) {
-    return this.rpc.unary<ClaimStatusReply__Output>('ClaimStatus', { claims, schedd_address: scheddAddress }, { deadlineMs: 10_000 });
+    return this.rpc.unary<ClaimStatusReply__Output>(
+      'ClaimStatus',
+      { claims, schedd_address: scheddAddress },
+      { deadlineMs: 10_000 },
+    );
   }
   /** A finished job's output files, from its sandbox. */
   fetchOutput(claim: string, id: { cluster: number; proc: number }) {

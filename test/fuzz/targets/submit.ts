@@ -27,53 +27,227 @@ export function submitDir(): string {
   return dir;
 }
 
-export const ENV: Record<string, string> = { HOME: '/home/alice', PATH: '/usr/bin:/bin', USER: 'alice', EMPTY: '', LONG: 'x'.repeat(5000) };
+export const ENV: Record<string, string> = {
+  HOME: '/home/alice',
+  PATH: '/usr/bin:/bin',
+  USER: 'alice',
+  EMPTY: '',
+  LONG: 'x'.repeat(5000),
+};
 
 export function submitInput(text: string, extra: Partial<SubmitInput> = {}): SubmitInput {
-  return { file: 'job.sub', text, cwd: submitDir(), env: ENV, owner: 'alice', hostname: 'submit.example.org', maxProcs: 5000, ...extra };
+  return {
+    file: 'job.sub',
+    text,
+    cwd: submitDir(),
+    env: ENV,
+    owner: 'alice',
+    hostname: 'submit.example.org',
+    maxProcs: 5000,
+    ...extra,
+  };
 }
 
 const COMMANDS = [...Object.keys(SIMPLE_COMMANDS), ...SPECIAL_COMMANDS.filter((c) => !c.endsWith('.'))];
-const MACRO_NAMES = ['X', 'Y', 'Z', 'Process', 'ProcId', 'Cluster', 'ClusterId', 'Item', 'Step', 'Row', 'Node', 'ItemIndex', 'name', 'n', 'A'];
+const MACRO_NAMES = [
+  'X',
+  'Y',
+  'Z',
+  'Process',
+  'ProcId',
+  'Cluster',
+  'ClusterId',
+  'Item',
+  'Step',
+  'Row',
+  'Node',
+  'ItemIndex',
+  'name',
+  'n',
+  'A',
+];
 
 const macroRef = fc.oneof(
   fc.constantFrom(...MACRO_NAMES).map((n) => `$(${n})`),
   fc.tuple(fc.constantFrom(...MACRO_NAMES), fc.constantFrom('', 'x', '$(Y)', '')).map(([n, d]) => `$(${n}:${d})`),
   fc.constantFrom(
-    '$ENV(HOME)', '$ENV(NOPE:dflt)', '$ENV(LONG)', '$(DOLLAR)', '$$(Memory)', '$$([Memory * 2])', '$INT(X)', '$INT(X,%05d)', '$REAL(X,%.3f)', '$REAL(X,%n)',
-    '$INT(Process,%999999d)', '$RANDOM_CHOICE(a,b,c)', '$RANDOM_INTEGER(1,10,2)', '$RANDOM_INTEGER(10,1)', '$CHOICE(Process,a,b)', '$CHOICE(X,)',
-    '$SUBSTR(X,1,2)', '$SUBSTR(X,-99)', '$F(in/a.txt)', '$Fpdnxq(X)', '$Fqa(X)', '$BASENAME(X)', '$DIRNAME(X)', '$EVAL(1+2)', '$EVAL(X)', '$STRING(X)',
-    '$(X', '$()', '$(:)', '$(X:$(X))', '$(X)$(X)$(X)$(X)', '$ENV()', '$F()', '$INT()', '$(=)',
+    '$ENV(HOME)',
+    '$ENV(NOPE:dflt)',
+    '$ENV(LONG)',
+    '$(DOLLAR)',
+    '$$(Memory)',
+    '$$([Memory * 2])',
+    '$INT(X)',
+    '$INT(X,%05d)',
+    '$REAL(X,%.3f)',
+    '$REAL(X,%n)',
+    '$INT(Process,%999999d)',
+    '$RANDOM_CHOICE(a,b,c)',
+    '$RANDOM_INTEGER(1,10,2)',
+    '$RANDOM_INTEGER(10,1)',
+    '$CHOICE(Process,a,b)',
+    '$CHOICE(X,)',
+    '$SUBSTR(X,1,2)',
+    '$SUBSTR(X,-99)',
+    '$F(in/a.txt)',
+    '$Fpdnxq(X)',
+    '$Fqa(X)',
+    '$BASENAME(X)',
+    '$DIRNAME(X)',
+    '$EVAL(1+2)',
+    '$EVAL(X)',
+    '$STRING(X)',
+    '$(X',
+    '$()',
+    '$(:)',
+    '$(X:$(X))',
+    '$(X)$(X)$(X)$(X)',
+    '$ENV()',
+    '$F()',
+    '$INT()',
+    '$(=)',
   ),
 );
 const word = fc.oneof(
-  fc.constantFrom('a', 'b c', '"quoted ""word"""', "'single word'", 'in/a.txt', '/bin/echo', 'job.sh', '1', '-1', '1GB', '2 GB', '100M', '1.5T', '0', 'true',
-    'YES', 'NO', 'IF_NEEDED', 'ON_EXIT', 'vanilla', 'local', 'docker', 'Memory > 1024', 'TARGET.Cpus >= 2 && MY.RequestMemory < 10', '"A=1 B=2"', 'A=1;B=2',
-    '9223372036854775808', '1e309', 'x'.repeat(300), ''),
+  fc.constantFrom(
+    'a',
+    'b c',
+    '"quoted ""word"""',
+    "'single word'",
+    'in/a.txt',
+    '/bin/echo',
+    'job.sh',
+    '1',
+    '-1',
+    '1GB',
+    '2 GB',
+    '100M',
+    '1.5T',
+    '0',
+    'true',
+    'YES',
+    'NO',
+    'IF_NEEDED',
+    'ON_EXIT',
+    'vanilla',
+    'local',
+    'docker',
+    'Memory > 1024',
+    'TARGET.Cpus >= 2 && MY.RequestMemory < 10',
+    '"A=1 B=2"',
+    'A=1;B=2',
+    '9223372036854775808',
+    '1e309',
+    'x'.repeat(300),
+    '',
+  ),
   macroRef,
   fc.string({ maxLength: 10 }),
 );
 const value = fc.array(word, { minLength: 0, maxLength: 4 }).map((ws) => ws.join(' '));
 
 const queueLine = fc.oneof(
-  fc.constantFrom('queue', 'Queue', 'QUEUE 0', 'queue 3', 'queue 100000', 'queue -1', 'queue $(X)', 'queue 2 in (a b)', 'queue name in (a, b, c)',
-    'queue name in (\n a\n b\n)', 'queue name from (\n1\n2\n)', 'queue a,b from (\n1 2\n3 4\n)', 'queue from rows.txt', 'queue a b from rows.txt',
-    'queue name from missing.txt', 'queue name matching in/*.txt', 'queue name matching files in/*', 'queue name matching dirs in/*',
-    'queue 2 name matching *', 'queue name in [1:3] (a b c d)', 'queue name in [::-1] (a b c)', 'queue name from [5:] big-rows.txt',
-    'queue name in [:2:0] (a b)', 'queue from (', 'queue x from', 'queue 1 x', 'queue 2 a, b, c from (\n1\n)', 'queue name from (\n)\n'),
-  fc.tuple(fc.integer({ min: 0, max: 40 }), fc.constantFrom(...MACRO_NAMES), fc.array(word, { maxLength: 4 })).map(
-    ([n, v, items]) => `queue ${n} ${v} in (${items.join(', ')})`,
+  fc.constantFrom(
+    'queue',
+    'Queue',
+    'QUEUE 0',
+    'queue 3',
+    'queue 100000',
+    'queue -1',
+    'queue $(X)',
+    'queue 2 in (a b)',
+    'queue name in (a, b, c)',
+    'queue name in (\n a\n b\n)',
+    'queue name from (\n1\n2\n)',
+    'queue a,b from (\n1 2\n3 4\n)',
+    'queue from rows.txt',
+    'queue a b from rows.txt',
+    'queue name from missing.txt',
+    'queue name matching in/*.txt',
+    'queue name matching files in/*',
+    'queue name matching dirs in/*',
+    'queue 2 name matching *',
+    'queue name in [1:3] (a b c d)',
+    'queue name in [::-1] (a b c)',
+    'queue name from [5:] big-rows.txt',
+    'queue name in [:2:0] (a b)',
+    'queue from (',
+    'queue x from',
+    'queue 1 x',
+    'queue 2 a, b, c from (\n1\n)',
+    'queue name from (\n)\n',
   ),
+  fc
+    .tuple(fc.integer({ min: 0, max: 40 }), fc.constantFrom(...MACRO_NAMES), fc.array(word, { maxLength: 4 }))
+    .map(([n, v, items]) => `queue ${n} ${v} in (${items.join(', ')})`),
 );
 
 const statement = fc.oneof(
   { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...COMMANDS), value).map(([c, v]) => `${c} = ${v}`) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom('+Foo', '+ProjectName', 'MY.Bar', '+a', '+Requirements', '+Owner', '+ClusterId', 'My.', '+'), value).map(([c, v]) => `${c} = ${v}`) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('+Foo', '+ProjectName', 'MY.Bar', '+a', '+Requirements', '+Owner', '+ClusterId', 'My.', '+'),
+        value,
+      )
+      .map(([c, v]) => `${c} = ${v}`),
+  },
   { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...MACRO_NAMES), value).map(([n, v]) => `${n} = ${v}`) },
   { weight: 1, arbitrary: fc.constantFrom('X = $(X)', 'X = $(Y)', 'Y = $(X)', 'X = $(X)$(X)', 'A = $(A:$(A))') },
-  { weight: 1, arbitrary: fc.constantFrom('include : common.inc', 'include : missing.inc', 'include ifexist : missing.inc', 'include : self.inc', 'include : loop-a.inc', 'include command : echo hi', 'include : echo hi |', 'include :', 'include : /nonexistent/dir/x', 'include : in', 'include : $(X)') },
-  { weight: 2, arbitrary: fc.constantFrom('if $(X)', 'if defined X', 'if !defined Y', 'if version >= 8.0', 'if $(X) == 1', 'elif true', 'elif defined Z', 'else', 'endif', 'if', 'if 0', 'if 1', 'if false', 'if true && false', 'error : stop here', 'warning : careful') },
-  { weight: 1, arbitrary: fc.constantFrom('# comment', '', '   ', 'executable = \\', '  job.sh', 'arguments = a \\\n b \\\n c', '[', 'garbage line', '=', 'x =', '= y') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'include : common.inc',
+      'include : missing.inc',
+      'include ifexist : missing.inc',
+      'include : self.inc',
+      'include : loop-a.inc',
+      'include command : echo hi',
+      'include : echo hi |',
+      'include :',
+      'include : /nonexistent/dir/x',
+      'include : in',
+      'include : $(X)',
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      'if $(X)',
+      'if defined X',
+      'if !defined Y',
+      'if version >= 8.0',
+      'if $(X) == 1',
+      'elif true',
+      'elif defined Z',
+      'else',
+      'endif',
+      'if',
+      'if 0',
+      'if 1',
+      'if false',
+      'if true && false',
+      'error : stop here',
+      'warning : careful',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '# comment',
+      '',
+      '   ',
+      'executable = \\',
+      '  job.sh',
+      'arguments = a \\\n b \\\n c',
+      '[',
+      'garbage line',
+      '=',
+      'x =',
+      '= y',
+    ),
+  },
   { weight: 1, arbitrary: queueLine },
 );
 
@@ -92,9 +266,27 @@ export const submitTarget: Target = {
   arbitrary() {
     const corpus = loadCorpus().submit;
     const seed = fc.constantFrom(...corpus);
-    const tokens = [...COMMANDS.slice(0, 30), 'queue', '$(', '$ENV(', '$INT(', 'include : ', 'if ', 'endif', 'else', ' from ', ' in ', ' matching ', ...COMMON_TOKENS];
+    const tokens = [
+      ...COMMANDS.slice(0, 30),
+      'queue',
+      '$(',
+      '$ENV(',
+      '$INT(',
+      'include : ',
+      'if ',
+      'endif',
+      'else',
+      ' from ',
+      ' in ',
+      ' matching ',
+      ...COMMON_TOKENS,
+    ];
     return fc
-      .oneof({ weight: 5, arbitrary: generated }, { weight: 1, arbitrary: seed }, { weight: 4, arbitrary: mutated(fc.oneof(seed, generated), corpus, tokens) })
+      .oneof(
+        { weight: 5, arbitrary: generated },
+        { weight: 1, arbitrary: seed },
+        { weight: 4, arbitrary: mutated(fc.oneof(seed, generated), corpus, tokens) },
+      )
       .map((text) => ({ text }));
   },
   run: runSubmit,

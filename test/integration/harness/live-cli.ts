@@ -25,7 +25,9 @@ export class LiveCli {
     const wake = () => this.waiters.forEach((w) => w());
     this.child.stdout!.on('data', (d) => ((this.stdout += d), wake()));
     this.child.stderr!.on('data', (d) => ((this.stderr += d), wake()));
-    this.exit = new Promise((resolve) => this.child.on('close', (code) => ((this.closed = true), wake(), resolve(code ?? -1))));
+    this.exit = new Promise((resolve) =>
+      this.child.on('close', (code) => ((this.closed = true), wake(), resolve(code ?? -1))),
+    );
   }
 
   private until<T>(what: string, check: () => T | undefined, timeoutMs: number): Promise<T> {
@@ -37,7 +39,11 @@ export class LiveCli {
           resolve(v);
         } else if (this.closed) {
           cleanup();
-          reject(new Error(`exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`));
+          reject(
+            new Error(
+              `exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
+            ),
+          );
         }
       };
       const t = setTimeout(() => {
@@ -64,7 +70,13 @@ export class LiveCli {
     try {
       return await Promise.race([
         this.exit,
-        new Promise<number>((_, reject) => (t = setTimeout(() => reject(new Error(`did not exit in time\nstdout: ${this.stdout}\nstderr: ${this.stderr}`)), timeoutMs))),
+        new Promise<number>(
+          (_, reject) =>
+            (t = setTimeout(
+              () => reject(new Error(`did not exit in time\nstdout: ${this.stdout}\nstderr: ${this.stderr}`)),
+              timeoutMs,
+            )),
+        ),
       ]);
     } finally {
       clearTimeout(t);

@@ -11,7 +11,18 @@
 // namespace, link and directory made here, and the same happens (synchronously) if the test process exits
 // or is interrupted first.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DIST, sleep, type RunOptions, type RunResult } from './pool.js';
@@ -56,7 +67,11 @@ export interface NetnsPoolOptions {
 
 function ip(args: string[], timeoutMs = 10_000): { ok: boolean; out: string; err: string } {
   const r = spawnSync('ip', args, { encoding: 'utf8', timeout: timeoutMs });
-  return { ok: r.status === 0, out: r.stdout ?? '', err: (r.stderr || r.error?.message || `exit ${r.status ?? r.signal}`).trim() };
+  return {
+    ok: r.status === 0,
+    out: r.stdout ?? '',
+    err: (r.stderr || r.error?.message || `exit ${r.status ?? r.signal}`).trim(),
+  };
 }
 
 function mustIp(args: string[]): string {
@@ -76,7 +91,13 @@ function pidAlive(pid: number): boolean {
 
 function nsPids(ns: string): number[] {
   const r = ip(['netns', 'pids', ns], 5000);
-  return r.ok ? r.out.split(/\s+/).filter(Boolean).map(Number).filter((p) => p > 0 && p !== process.pid) : [];
+  return r.ok
+    ? r.out
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number)
+        .filter((p) => p > 0 && p !== process.pid)
+    : [];
 }
 
 function cmdline(pid: number): string {
@@ -242,10 +263,14 @@ export class NetnsPool {
       const started = pool.hosts.filter((h) => !opts.notStarted?.includes(h.name));
       for (const h of started) for (const d of h.daemons) if (!h.procs.has(d)) pool.spawnDaemon(h, d);
       await Promise.all(started.flatMap((h) => h.daemons.map((d) => pool.waitServing(h, d))));
-      await pool.waitFor('every execute host to show its slot in dstatus', async () => {
-        const names = new Set((await pool.json('dstatus', [])).map((a) => String(a.Name)));
-        return pool.execs.every((h) => !started.includes(h) || names.has(`slot1@${h.name}`));
-      }, 30_000);
+      await pool.waitFor(
+        'every execute host to show its slot in dstatus',
+        async () => {
+          const names = new Set((await pool.json('dstatus', [])).map((a) => String(a.Name)));
+          return pool.execs.every((h) => !started.includes(h) || names.has(`slot1@${h.name}`));
+        },
+        30_000,
+      );
       return pool;
     } catch (e) {
       await pool.stop();
@@ -283,7 +308,12 @@ export class NetnsPool {
         ...(h === c ? { COLLECTOR_PORT: String(COLLECTOR_PORT) } : { STARTD_NAME: h.name, ...this.opts.execConfig }),
         ...this.opts.config,
       };
-      writeFileSync(join(h.home, 'config'), Object.entries(cfg).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+      writeFileSync(
+        join(h.home, 'config'),
+        Object.entries(cfg)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join('\n') + '\n',
+      );
     }
   }
 
@@ -331,7 +361,9 @@ export class NetnsPool {
         /* not written yet */
       }
       if (child.exitCode !== null || child.signalCode !== null)
-        throw new Error(`${daemon} on ${h.name} exited before serving (${child.exitCode ?? child.signalCode})\n${this.logs()}`);
+        throw new Error(
+          `${daemon} on ${h.name} exited before serving (${child.exitCode ?? child.signalCode})\n${this.logs()}`,
+        );
       if (Date.now() > deadline) throw new Error(`${daemon} on ${h.name} did not serve within 30 s\n${this.logs()}`);
       await sleep(50);
     }
@@ -371,8 +403,11 @@ export class NetnsPool {
   async join(h: Host): Promise<void> {
     const t = await this.run('dsched', ['token', 'create', '--join', '--ttl', '5m']);
     if (t.code !== 0) throw new Error(`dsched token create --join failed (${t.code}): ${t.stderr}`);
-    const r = await this.runOn(h, 'dsched', ['join', `${this.central.address}:${COLLECTOR_PORT}`, t.stdout.trim()], { cwd: h.home });
-    if (r.code !== 0) throw new Error(`dsched join on ${h.name} failed (${r.code}): ${r.stderr}${r.stdout}\n${this.logs()}`);
+    const r = await this.runOn(h, 'dsched', ['join', `${this.central.address}:${COLLECTOR_PORT}`, t.stdout.trim()], {
+      cwd: h.home,
+    });
+    if (r.code !== 0)
+      throw new Error(`dsched join on ${h.name} failed (${r.code}): ${r.stderr}${r.stdout}\n${this.logs()}`);
   }
 
   /** Run a CLI (dist/cli/<cmd>.js) on central, with central's home, in the submit directory. */
@@ -423,7 +458,11 @@ export class NetnsPool {
   }
 
   /** Wait (bounded) until `check` returns a truthy value; fail with `what` and every host's logs. */
-  async waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  async waitFor<T>(
+    what: string,
+    check: () => Promise<T | undefined | false> | T | undefined | false,
+    timeoutMs = 60_000,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     while (Date.now() < deadline) {
@@ -435,7 +474,9 @@ export class NetnsPool {
       }
       await sleep(250);
     }
-    throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}\n${this.logs()}`);
+    throw new Error(
+      `timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}\n${this.logs()}`,
+    );
   }
 
   /** Wait until `count` jobs of the cluster are in history; returns their history ads. */
@@ -522,7 +563,8 @@ export class NetnsPool {
     if (this.destroyed) return;
     this.destroyed = true;
     live.delete(this);
-    for (const h of this.hosts) for (const p of h.procs.values()) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    for (const h of this.hosts)
+      for (const p of h.procs.values()) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     for (const ns of [...this.namespaces].reverse()) {
       emptyNamespaceSync(ns);
       ip(['netns', 'del', ns]);

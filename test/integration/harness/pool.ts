@@ -1,7 +1,16 @@
 // A real personal pool in a temporary $DSCHED_HOME for one test: started with the real `dsched start`,
 // driven with the real CLIs as child processes, stopped (and its processes checked gone) at the end.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,7 +72,12 @@ export class TestPool {
     // other users (the permission tests) must reach the address files and the auth directory
     chmodSync(this.home, 0o755);
     chmodSync(this.work, 0o777);
-    writeFileSync(join(this.home, 'config'), Object.entries({ ...TEST_CONFIG, ...config }).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+    writeFileSync(
+      join(this.home, 'config'),
+      Object.entries({ ...TEST_CONFIG, ...config })
+        .map(([k, v]) => `${k} = ${v}`)
+        .join('\n') + '\n',
+    );
   }
 
   get env(): NodeJS.ProcessEnv {
@@ -185,7 +199,11 @@ export class TestPool {
   }
 
   /** Wait (bounded) until `check` returns a truthy value; fail with `what` and the daemon logs. */
-  async waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  async waitFor<T>(
+    what: string,
+    check: () => Promise<T | undefined | false> | T | undefined | false,
+    timeoutMs = 60_000,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     while (Date.now() < deadline) {
@@ -197,7 +215,9 @@ export class TestPool {
       }
       await sleep(200);
     }
-    throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}\n${this.logs()}`);
+    throw new Error(
+      `timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}\n${this.logs()}`,
+    );
   }
 
   /** Wait until the given jobs are all in history; returns their history ads. */
@@ -230,7 +250,11 @@ export class TestPool {
     appendFileSync(join(this.home, 'config'), text);
     for (const d of daemons) {
       await this.waitFor(`the ${d} to reload ${knobs.join(', ')}`, () => {
-        const seen = new Set(reloads(d).slice(before.get(d)).flatMap((e) => (e.changed ?? []).map((k) => k.toUpperCase())));
+        const seen = new Set(
+          reloads(d)
+            .slice(before.get(d))
+            .flatMap((e) => (e.changed ?? []).map((k) => k.toUpperCase())),
+        );
         return knobs.every((k) => seen.has(k));
       });
     }
@@ -251,7 +275,9 @@ export class TestPool {
 
   async stop(): Promise<void> {
     for (const c of this.foreground) if (c.exitCode === null) c.kill('SIGTERM');
-    await Promise.all(this.foreground.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await Promise.all(
+      this.foreground.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)),
+    );
     await this.run('dsched', ['stop']).catch(() => undefined);
     rmSync(this.home, { recursive: true, force: true });
     rmSync(this.work, { recursive: true, force: true });

@@ -12,7 +12,12 @@ export function processes(): Array<{ pid: number; state: string; ppid: number; c
       const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
       // pid (comm) state ppid …; comm may hold spaces and parentheses
       const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.push({ pid: Number(e), state: state!, ppid: Number(ppid), cmdline: readFileSync(`/proc/${e}/cmdline`, 'utf8') });
+      out.push({
+        pid: Number(e),
+        state: state!,
+        ppid: Number(ppid),
+        cmdline: readFileSync(`/proc/${e}/cmdline`, 'utf8'),
+      });
     } catch {
       /* gone meanwhile */
     }

@@ -3,7 +3,17 @@
 // logs all in a temp directory made here, on free loopback ports. Clients find it through SLURM_CONF. stop()
 // cancels every job, waits for them to end, stops the daemons and removes the directory.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +22,9 @@ import { sleep } from './pool.js';
 const BINARIES = ['munged', 'mungekey', 'slurmctld', 'slurmd', 'sbatch', 'squeue', 'scancel', 'sinfo'];
 
 function which(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0 || existsSync(`/usr/sbin/${cmd}`);
+  return (
+    spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0 || existsSync(`/usr/sbin/${cmd}`)
+  );
 }
 
 /** Why a Slurm cluster cannot be started here (a reason to print with the skip), or undefined. */
@@ -87,7 +99,16 @@ export class SlurmCluster {
     if (mk.status !== 0) throw new Error(`mungekey failed: ${mk.stderr}`);
     chmodSync(key, 0o600);
     const sock = join(d, 'munge.sock');
-    this.spawnDaemon('munged', ['-F', '-f', '-S', sock, `--key-file=${key}`, `--log-file=${join(d, 'log', 'munged.log')}`, `--pid-file=${join(d, 'munged.pid')}`, `--seed-file=${join(d, 'munged.seed')}`]);
+    this.spawnDaemon('munged', [
+      '-F',
+      '-f',
+      '-S',
+      sock,
+      `--key-file=${key}`,
+      `--log-file=${join(d, 'log', 'munged.log')}`,
+      `--pid-file=${join(d, 'munged.pid')}`,
+      `--seed-file=${join(d, 'munged.seed')}`,
+    ]);
     const [ctldPort, dPort] = [await freePort(), await freePort()];
     const host = hostname();
     writeFileSync(
@@ -134,7 +155,8 @@ export class SlurmCluster {
     for (;;) {
       const r = this.cmd('sinfo', ['-h', '-n', 'dsnode', '-o', '%t']);
       if (r.code === 0 && r.out.trim() === 'idle') return;
-      if (Date.now() > deadline) throw new Error(`the Slurm node did not become idle (${r.out.trim()} ${r.err.trim()})\n${this.logs()}`);
+      if (Date.now() > deadline)
+        throw new Error(`the Slurm node did not become idle (${r.out.trim()} ${r.err.trim()})\n${this.logs()}`);
       await sleep(250);
     }
   }

@@ -48,14 +48,23 @@ const cases: Case[] = [
     slots: [pslot({ host: 'a' }), pslot({ host: 'b' })],
     extra: PRIOS,
     why: /^Why: 2 slots can run it now; the negotiator should match it at its next cycle\.$/m,
-    has: [/^ +2 of those are Unclaimed with that much free now$/m, /Fair share: submitter alice@submit has effective priority 2\.50/],
+    has: [
+      /^ +2 of those are Unclaimed with that much free now$/m,
+      /Fair share: submitter alice@submit has effective priority 2\.50/,
+    ],
     lacks: ['Suggestions:', '<- rules out'],
     funnel: [2, 2, 2, 2],
   },
   {
     name: 'partitionable slots match at full size: a busy machine still matches, but has too little free now',
     job: job({ memory: 3000 }),
-    slots: [pslot({ host: 'a', free: { cpus: 0, memory: 96 } }), dslot('a', 1, 'bob', { memory: 2000 }), dslot('a', 2, 'bob'), dslot('a', 3, 'bob'), dslot('a', 4, 'alice')],
+    slots: [
+      pslot({ host: 'a', free: { cpus: 0, memory: 96 } }),
+      dslot('a', 1, 'bob', { memory: 2000 }),
+      dslot('a', 2, 'bob'),
+      dslot('a', 3, 'bob'),
+      dslot('a', 4, 'alice'),
+    ],
     extra: PRIOS,
     why: /^Why: every slot that can run it is busy: it waits for resources to free up, and fair share decides who gets them first\.$/m,
     has: [
@@ -73,7 +82,9 @@ const cases: Case[] = [
     job: job(),
     slots: [pslot({ host: 'a', start: 'TARGET.Owner == "bob"' })],
     why: /^Why: the 1 slot its Requirements match refuses it \(its START\)\.$/m,
-    has: ['  - The START expression of slot1@a refuses the job: START = TARGET.Owner == "bob". Ask the pool\'s admin, or use -reverse to see which part refuses it.'],
+    has: [
+      '  - The START expression of slot1@a refuses the job: START = TARGET.Owner == "bob". Ask the pool\'s admin, or use -reverse to see which part refuses it.',
+    ],
     funnel: [1, 0, 0, 0],
   },
   {
@@ -81,7 +92,9 @@ const cases: Case[] = [
     job: job({ requirements: 'TARGET.Arch == "ARM" && TARGET.Memory >= RequestMemory' }),
     slots: [pslot({ host: 'a' }), pslot({ host: 'b' }), pslot({ host: 'c', arch: 'aarch64' })],
     why: /clause \[0\] TARGET\.Arch == "ARM" rules out the most/,
-    has: ['  - Clause [0] TARGET.Arch == "ARM" is true for no slot: the pool has Arch = "X86_64" (2 slots), "aarch64" (1 slot). Change or remove it.'],
+    has: [
+      '  - Clause [0] TARGET.Arch == "ARM" is true for no slot: the pool has Arch = "X86_64" (2 slots), "aarch64" (1 slot). Change or remove it.',
+    ],
     funnel: [0, 0, 0, 0],
   },
   {
@@ -89,14 +102,19 @@ const cases: Case[] = [
     job: job({ requirements: '(TARGET.HasGPU) && (TARGET.Memory >= RequestMemory)' }),
     slots: [pslot({ host: 'a' }), pslot({ host: 'b' })],
     why: /clause \[0\] TARGET\.HasGPU rules out the most/,
-    has: [/^ +\[0\] +0 TARGET\.HasGPU +<- rules out the most \(2\); undefined for 2$/m, '  - Clause [0] TARGET.HasGPU is true for no slot: no slot defines HasGPU. Change or remove it.'],
+    has: [
+      /^ +\[0\] +0 TARGET\.HasGPU +<- rules out the most \(2\); undefined for 2$/m,
+      '  - Clause [0] TARGET.HasGPU is true for no slot: no slot defines HasGPU. Change or remove it.',
+    ],
   },
   {
     name: 'every clause matches some slot but none matches all: the nearest slots are named',
     job: job({ requirements: '(TARGET.Arch == "X86_64") && (TARGET.Memory >= RequestMemory)', memory: 4096 }),
     slots: [pslot({ host: 'small', memory: 1024 }), pslot({ host: 'arm', arch: 'aarch64', memory: 8192 })],
     why: /^Why: no slot matches its Requirements; clause \[0\] TARGET\.Arch == "X86_64" rules out the most\.$/m,
-    has: ['  - Each clause matches some slot, but no slot matches them all; 1 slot fails only clause [0] TARGET.Arch == "X86_64".'],
+    has: [
+      '  - Each clause matches some slot, but no slot matches them all; 1 slot fails only clause [0] TARGET.Arch == "X86_64".',
+    ],
     lacks: [/exceeds the largest slot/],
     funnel: [0, 0, 0, 0],
   },
@@ -105,13 +123,19 @@ const cases: Case[] = [
     job: job({ cpus: 8 }),
     slots: [pslot({ host: 'a' })],
     why: /^Why: no slot that accepts it is big enough for its requests\.$/m,
-    has: ['  - RequestCpus 8 exceeds the largest slot (TotalCpus 4): ask for 4 cpus or less (request_cpus).', /big enough for RequestCpus 8, RequestMemory 128 MB, RequestDisk 43 KB/],
+    has: [
+      '  - RequestCpus 8 exceeds the largest slot (TotalCpus 4): ask for 4 cpus or less (request_cpus).',
+      /big enough for RequestCpus 8, RequestMemory 128 MB, RequestDisk 43 KB/,
+    ],
     funnel: [1, 1, 0, 0],
   },
   {
     name: 'the only slot big enough refuses the job, the one that accepts it is too small',
     job: job({ requirements: 'TARGET.OpSys == "LINUX"', memory: 2048 }),
-    slots: [pslot({ host: 'big', memory: 8192, start: 'TARGET.Owner == "bob"' }), pslot({ host: 'small', memory: 1024 })],
+    slots: [
+      pslot({ host: 'big', memory: 8192, start: 'TARGET.Owner == "bob"' }),
+      pslot({ host: 'small', memory: 1024 }),
+    ],
     why: /^Why: no slot that accepts it is big enough for its requests\.$/m,
     has: ['  - RequestMemory 2048 is more than any slot that accepts the job has (1024 MB): lower request_memory.'],
     funnel: [2, 1, 0, 0],
@@ -126,7 +150,14 @@ const cases: Case[] = [
   },
   {
     name: 'a job waiting on a dependency is said to be released by the schedd',
-    job: job({ status: 5, values: { DependencyHold: true, HoldReason: 'waiting for dependency afterok:11 (job 11.0 is running)', HoldReasonCode: 1 } }),
+    job: job({
+      status: 5,
+      values: {
+        DependencyHold: true,
+        HoldReason: 'waiting for dependency afterok:11 (job 11.0 is running)',
+        HoldReasonCode: 1,
+      },
+    }),
     slots: [pslot({ host: 'a' })],
     why: /^Why: it is held until its dependency is satisfied \(waiting for dependency afterok:11 \(job 11\.0 is running\)\); the schedd releases it by itself\.$/m,
     lacks: [/drelease/],
@@ -144,7 +175,9 @@ const cases: Case[] = [
     job: job({ requirements: null }),
     slots: [pslot({ host: 'a' })],
     why: /^Why: it has no Requirements, so it matches no slot\.$/m,
-    has: ['  - The job has no Requirements expression, so it matches no slot: give it one (dsubmit writes one by default).'],
+    has: [
+      '  - The job has no Requirements expression, so it matches no slot: give it one (dsubmit writes one by default).',
+    ],
     lacks: ['The Requirements expression'],
     funnel: [0, 0, 0, 0],
   },
@@ -170,7 +203,9 @@ const cases: Case[] = [
     slots: [pslot({ host: 'a' })],
     extra: { submitter: 'alice@submit', priorities: [] },
     why: /can run it now/,
-    has: ['Fair share: the negotiator has no account for alice@submit yet (it opens one at the first cycle that sees its idle jobs).'],
+    has: [
+      'Fair share: the negotiator has no account for alice@submit yet (it opens one at the first cycle that sees its idle jobs).',
+    ],
   },
   {
     name: 'concurrency limits are reported',
@@ -189,10 +224,17 @@ const cases: Case[] = [
   {
     name: '-reverse: each START clause against the job',
     job: job(),
-    slots: [pslot({ host: 'a', start: '(TARGET.Owner == "bob") && (TARGET.RequestMemory < 100000)' }), pslot({ host: 'b', start: '(TARGET.Owner == "bob") && (TARGET.RequestMemory < 100000)' })],
+    slots: [
+      pslot({ host: 'a', start: '(TARGET.Owner == "bob") && (TARGET.RequestMemory < 100000)' }),
+      pslot({ host: 'b', start: '(TARGET.Owner == "bob") && (TARGET.RequestMemory < 100000)' }),
+    ],
     extra: { reverse: true },
     why: /^Why: the 2 slots its Requirements match refuse it \(their START\)\.$/m,
-    has: ['The START expression of slot1@a, slot1@b is', /^ +\[0\] +0\/2 TARGET\.Owner == "bob"$/m, /^ +\[1\] +2\/2 TARGET\.RequestMemory < 100000$/m],
+    has: [
+      'The START expression of slot1@a, slot1@b is',
+      /^ +\[0\] +0\/2 TARGET\.Owner == "bob"$/m,
+      /^ +\[1\] +2\/2 TARGET\.RequestMemory < 100000$/m,
+    ],
   },
 ];
 
@@ -243,7 +285,12 @@ describe('analyze – clauses', () => {
     const j = job({ values: { DiskUsage: 43 } });
     j.setExprText('RequestDisk', 'DiskUsage');
     const text = analyzeJob(j, [pslot({ host: 'a' })], { now: T });
-    assert.ok(text.includes('    DiskUsage = 43\n    FileSystemDomain = "submit.example"\n    RequestDisk = DiskUsage\n    RequestMemory = 128\n'), text);
+    assert.ok(
+      text.includes(
+        '    DiskUsage = 43\n    FileSystemDomain = "submit.example"\n    RequestDisk = DiskUsage\n    RequestMemory = 128\n',
+      ),
+      text,
+    );
   });
 });
 
@@ -266,7 +313,10 @@ describe('analyze – requests that cannot be evaluated', () => {
     const j = job();
     j.setExprText('RequestMemory', 'lots');
     const text = analyzeJob(j, [pslot({ host: 'a' })]);
-    assert.match(text, /^Undefined request: request_memory = lots: RequestMemory uses lots, which the job does not define nor any slot; it is undefined/m);
+    assert.match(
+      text,
+      /^Undefined request: request_memory = lots: RequestMemory uses lots, which the job does not define nor any slot; it is undefined/m,
+    );
   });
 
   test('analyze – a request that is a number at submit, or reads the slot, is not reported', () => {

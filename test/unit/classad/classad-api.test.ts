@@ -3,8 +3,20 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  ClassAd, ERROR, ListValue, UNDEFINED, isTrue, literal, parseClassAd, parseExpr, printValue, referencedAttrs, toNumber,
-  typeOf, unparse, valueToJS,
+  ClassAd,
+  ERROR,
+  ListValue,
+  UNDEFINED,
+  isTrue,
+  literal,
+  parseClassAd,
+  parseExpr,
+  printValue,
+  referencedAttrs,
+  toNumber,
+  typeOf,
+  unparse,
+  valueToJS,
 } from '../../../grammar/classad/index.js';
 
 describe('classad api – attributes', () => {
@@ -30,12 +42,17 @@ describe('classad api – attributes', () => {
   test('classad api – setValue makes literals of JS values', () => {
     const ad = new ClassAd();
     ad.setValue('I', 3).setValue('R', 2.5).setValue('S', 'x').setValue('B', true).setValue('N', null);
-    ad.setValue('L', [1, 'a']).setValue('O', { k: 1 }).setValue('Big', 2n ** 62n);
-    assert.equal(ad.toLong(), 'B = true\nBig = 4611686018427387904\nI = 3\nL = { 1,"a" }\nN = undefined\nO = [ k = 1 ]\nR = 2.5\nS = "x"\n');
+    ad.setValue('L', [1, 'a'])
+      .setValue('O', { k: 1 })
+      .setValue('Big', 2n ** 62n);
+    assert.equal(
+      ad.toLong(),
+      'B = true\nBig = 4611686018427387904\nI = 3\nL = { 1,"a" }\nN = undefined\nO = [ k = 1 ]\nR = 2.5\nS = "x"\n',
+    );
     assert.equal(typeOf(ad.evaluate('I')), 'integer');
     assert.equal(typeOf(ad.evaluate('R')), 'real');
   });
-  test('classad api – setExprText parses with the caller\'s origin', () => {
+  test("classad api – setExprText parses with the caller's origin", () => {
     const ad = new ClassAd();
     ad.setExprText('Requirements', 'Memory > 1024');
     assert.equal(unparse(ad.get('Requirements')!), 'Memory > 1024');
@@ -77,11 +94,16 @@ Err = error
 `;
   test('classad api – parseClassAd reads the long form and the [ ] form alike', () => {
     const a = parseClassAd(text, 'job.ad');
-    const b = parseClassAd(`[ ${a.names().map((n) => `${n} = ${unparse(a.get(n)!)}`).join('; ')} ]`);
+    const b = parseClassAd(
+      `[ ${a
+        .names()
+        .map((n) => `${n} = ${unparse(a.get(n)!)}`)
+        .join('; ')} ]`,
+    );
     assert.deepEqual(a.toRecord(), b.toRecord());
     assert.equal(a.evaluate('Args'), 'a "b"');
   });
-  test('classad api – toLong sorts by name and prints HTCondor\'s form', () => {
+  test("classad api – toLong sorts by name and prints HTCondor's form", () => {
     assert.equal(
       parseClassAd(text).toLong(),
       `Args = "a \\"b\\""
@@ -101,7 +123,10 @@ Undef = undefined
     const r = a.toRecord();
     assert.equal(r.Requirements, 'TARGET.Memory >= RequestMemory && Arch == "X86_64"');
     assert.deepEqual(ClassAd.fromRecord(r).toRecord(), r);
-    assert.throws(() => ClassAd.fromRecord({ Bad: '1 +' }), (e: Error & { code?: string }) => e.code === 'CLASSAD_SYNTAX');
+    assert.throws(
+      () => ClassAd.fromRecord({ Bad: '1 +' }),
+      (e: Error & { code?: string }) => e.code === 'CLASSAD_SYNTAX',
+    );
   });
   test('classad api – toJSON writes literals as JSON and other expressions as /Expr(...)/', () => {
     assert.deepEqual(parseClassAd(text).toJSON(), {
@@ -130,8 +155,18 @@ describe('classad api – values', () => {
     assert.equal(valueToJS(UNDEFINED), null);
     assert.equal(valueToJS(5n), 5);
   });
-  test('classad api – isTrue and toNumber follow HTCondor\'s EvalBool', () => {
-    assert.deepEqual([true, false, 1n, 0n, 2.5, 0, 'true', UNDEFINED, ERROR].map(isTrue), [true, false, true, false, true, false, false, false, false]);
+  test("classad api – isTrue and toNumber follow HTCondor's EvalBool", () => {
+    assert.deepEqual([true, false, 1n, 0n, 2.5, 0, 'true', UNDEFINED, ERROR].map(isTrue), [
+      true,
+      false,
+      true,
+      false,
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
     assert.deepEqual([3n, 1.5, true, false, 'x', UNDEFINED].map(toNumber), [3, 1.5, 1, 0, undefined, undefined]);
   });
   test('classad api – literal() of ads and lists', () => {
@@ -145,7 +180,9 @@ describe('classad api – values', () => {
 
 describe('classad api – referencedAttrs', () => {
   test('classad api – MY, TARGET and plain references, lower-cased', () => {
-    const r = referencedAttrs(parseExpr('TARGET.Memory >= RequestMemory && MY.Owner == "a" && target.ARCH == Arch && f(Disk, [x = Cpus].x)'));
+    const r = referencedAttrs(
+      parseExpr('TARGET.Memory >= RequestMemory && MY.Owner == "a" && target.ARCH == Arch && f(Disk, [x = Cpus].x)'),
+    );
     assert.deepEqual([...r.target].sort(), ['arch', 'memory']);
     assert.deepEqual([...r.my].sort(), ['owner']);
     assert.deepEqual([...r.unscoped].sort(), ['arch', 'cpus', 'disk', 'requestmemory']);

@@ -10,7 +10,13 @@ import { DschedError, SourceError } from '../../../lib/errors.js';
 describe('dsched eval – classad_eval behaviour', () => {
   test('dsched eval – expressions without an ad', () => {
     assert.deepEqual(evalCommand({ exprs: ['1 + 2', '7 / 2.0', '"x"', 'undefined', '1/0', '{1, 2}', '[a = 1]'] }), [
-      '3', '3.5', '"x"', 'undefined', 'error', '{ 1,2 }', '[ a = 1 ]',
+      '3',
+      '3.5',
+      '"x"',
+      'undefined',
+      'error',
+      '{ 1,2 }',
+      '[ a = 1 ]',
     ]);
   });
   test('dsched eval – inline MY and TARGET ads', () => {
@@ -34,7 +40,10 @@ describe('dsched eval – classad_eval behaviour', () => {
       () => evalCommand({ exprs: ['1', '2 +'] }),
       (e: unknown) => e instanceof SourceError && e.location.file === '<expression 2>' && e.location.column === 4,
     );
-    assert.throws(() => evalCommand({ my: '[ a = ]', exprs: ['a'] }), (e: unknown) => e instanceof SourceError && e.location.file === '<--my>');
+    assert.throws(
+      () => evalCommand({ my: '[ a = ]', exprs: ['a'] }),
+      (e: unknown) => e instanceof SourceError && e.location.file === '<--my>',
+    );
   });
   test('dsched eval – attributes without brackets, as classad_eval takes them', () => {
     assert.deepEqual(evalCommand({ my: 'a = 1; b = a + 1', exprs: ['b'] }), ['2']);
@@ -44,6 +53,9 @@ describe('dsched eval – classad_eval behaviour', () => {
     );
   });
   test('dsched eval – an AD that is neither inline nor a file is a usage error', () => {
-    assert.throws(() => evalCommand({ my: '/no/such/file.ad', exprs: ['1'] }), (e: unknown) => e instanceof DschedError && e.code === 'USAGE');
+    assert.throws(
+      () => evalCommand({ my: '/no/such/file.ad', exprs: ['1'] }),
+      (e: unknown) => e instanceof DschedError && e.code === 'USAGE',
+    );
   });
 });

@@ -4,11 +4,33 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
-  absAttr, attr, binary, call, cond, list, lit, paren, record, subscript, unary, type BinaryOp, type Expr, type UnaryOp,
+  absAttr,
+  attr,
+  binary,
+  call,
+  cond,
+  list,
+  lit,
+  paren,
+  record,
+  subscript,
+  unary,
+  type BinaryOp,
+  type Expr,
+  type UnaryOp,
 } from '../../../grammar/classad/ast.js';
 import { setCodegen } from '../../../grammar/classad/compile.js';
 import {
-  ClassAd, ERROR, UNDEFINED, compile, formatReal, parseClassAd, parseExpr, printValue, symmetricMatch, unparse,
+  ClassAd,
+  ERROR,
+  UNDEFINED,
+  compile,
+  formatReal,
+  parseClassAd,
+  parseExpr,
+  printValue,
+  symmetricMatch,
+  unparse,
 } from '../../../grammar/classad/index.js';
 import { SourceError } from '../../../lib/errors.js';
 
@@ -18,37 +40,60 @@ const INT64_MAX = 2n ** 63n - 1n;
 
 // precedence as the printer sees it (higher binds tighter)
 const PREC: Record<BinaryOp, number> = {
-  '||': 2, '&&': 3, '|': 4, '^': 5, '&': 6, '==': 7, '!=': 7, '=?=': 7, '=!=': 7,
-  '<': 8, '<=': 8, '>': 8, '>=': 8, '<<': 9, '>>': 9, '>>>': 9, '+': 10, '-': 10, '*': 11, '/': 11, '%': 11,
+  '||': 2,
+  '&&': 3,
+  '|': 4,
+  '^': 5,
+  '&': 6,
+  '==': 7,
+  '!=': 7,
+  '=?=': 7,
+  '=!=': 7,
+  '<': 8,
+  '<=': 8,
+  '>': 8,
+  '>=': 8,
+  '<<': 9,
+  '>>': 9,
+  '>>>': 9,
+  '+': 10,
+  '-': 10,
+  '*': 11,
+  '/': 11,
+  '%': 11,
 };
 function prec(e: Expr): number {
   switch (e.kind) {
-    case 'cond': return 1;
-    case 'binary': return PREC[e.op];
-    case 'unary': return 12;
-    case 'subscript': return 13;
-    case 'attr': return e.scope ? 13 : 14;
-    default: return 14;
+    case 'cond':
+      return 1;
+    case 'binary':
+      return PREC[e.op];
+    case 'unary':
+      return 12;
+    case 'subscript':
+      return 13;
+    case 'attr':
+      return e.scope ? 13 : 14;
+    default:
+      return 14;
   }
 }
 /** Parentheses where the grammar needs them, as a user would write them (so the parser keeps them). */
 const wrap = (e: Expr, min: number): Expr => (prec(e) < min ? paren(e) : e);
 
-const identifier = fc
-  .stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,7}$/)
-  .filter((s) => !RESERVED.has(s.toLowerCase()));
+const identifier = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,7}$/).filter((s) => !RESERVED.has(s.toLowerCase()));
 const anyName = fc.oneof(
   { weight: 4, arbitrary: identifier },
-  { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 6, unit: 'binary-ascii' }).filter((s) => !s.includes('\0')) },
+  {
+    weight: 1,
+    arbitrary: fc.string({ minLength: 1, maxLength: 6, unit: 'binary-ascii' }).filter((s) => !s.includes('\0')),
+  },
 );
-const text = fc.oneof(
-  fc.string({ maxLength: 8, unit: 'binary-ascii' }),
-  fc.string({ maxLength: 4, unit: 'grapheme' }),
-).filter((s) => !s.includes('\0'));
+const text = fc
+  .oneof(fc.string({ maxLength: 8, unit: 'binary-ascii' }), fc.string({ maxLength: 4, unit: 'grapheme' }))
+  .filter((s) => !s.includes('\0'));
 // reals that survive printing with %.16G unchanged (HTCondor's printed form is not exact beyond that)
-const real = fc
-  .double({ noNaN: true, noDefaultInfinity: true })
-  .filter((x) => Object.is(Number(formatReal(x)), x));
+const real = fc.double({ noNaN: true, noDefaultInfinity: true }).filter((x) => Object.is(Number(formatReal(x)), x));
 
 const literal = fc.oneof(
   fc.bigInt({ min: INT64_MIN, max: INT64_MAX }).map((v) => lit(v)),
@@ -69,13 +114,17 @@ const { expr } = fc.letrec<{ expr: Expr }>((tie) => ({
     anyName.map((n) => attr(n)),
     anyName.map((n) => absAttr(n)),
     fc.tuple(fc.constantFrom(...UNARY), tie('expr')).map(([op, e]) => unary(op, wrap(e, 12))),
-    fc.tuple(fc.constantFrom(...BINARY), tie('expr'), tie('expr')).map(([op, l, r]) =>
-      binary(op, wrap(l, PREC[op]), wrap(r, PREC[op] + 1)),
-    ),
-    fc.tuple(tie('expr'), fc.option(tie('expr'), { nil: null }), tie('expr')).map(([t, y, n]) => cond(wrap(t, 2), y, n)),
+    fc
+      .tuple(fc.constantFrom(...BINARY), tie('expr'), tie('expr'))
+      .map(([op, l, r]) => binary(op, wrap(l, PREC[op]), wrap(r, PREC[op] + 1))),
+    fc
+      .tuple(tie('expr'), fc.option(tie('expr'), { nil: null }), tie('expr'))
+      .map(([t, y, n]) => cond(wrap(t, 2), y, n)),
     fc.tuple(tie('expr'), tie('expr')).map(([b, i]) => subscript(wrap(b, 13), i)),
     fc.tuple(tie('expr'), anyName).map(([s, n]) => attr(n, wrap(s, 13))),
-    fc.tuple(fc.oneof(fc.constantFrom(...FUNCS), identifier), fc.array(tie('expr'), { maxLength: 3 })).map(([n, a]) => call(n, a)),
+    fc
+      .tuple(fc.oneof(fc.constantFrom(...FUNCS), identifier), fc.array(tie('expr'), { maxLength: 3 }))
+      .map(([n, a]) => call(n, a)),
     fc.array(tie('expr'), { maxLength: 3 }).map((items) => list(items)),
     fc
       .uniqueArray(fc.tuple(anyName, tie('expr')), { maxLength: 3, selector: ([n]) => n.toLowerCase() })
@@ -119,7 +168,9 @@ describe('classad properties', () => {
 
   test('classad properties – random bytes only ever parse or raise a SourceError', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => onlyParsesOrSourceError(Buffer.from(bytes).toString('latin1'))),
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) =>
+        onlyParsesOrSourceError(Buffer.from(bytes).toString('latin1')),
+      ),
       { numRuns: 3000 },
     );
     fc.assert(fc.property(fc.string({ maxLength: 64, unit: 'binary' }), onlyParsesOrSourceError), { numRuns: 2000 });
@@ -127,13 +178,20 @@ describe('classad properties', () => {
 
   test('classad properties – mutated expressions only ever parse or raise a SourceError', () => {
     const mutated = fc
-      .tuple(expr, fc.array(fc.tuple(fc.nat(), fc.nat(3), fc.constantFrom(...'()[]{}"\'.;,=!?:-+*/%&|^~<> \n\\0aZ_'.split(''))), { maxLength: 4 }))
+      .tuple(
+        expr,
+        fc.array(fc.tuple(fc.nat(), fc.nat(3), fc.constantFrom(...'()[]{}"\'.;,=!?:-+*/%&|^~<> \n\\0aZ_'.split(''))), {
+          maxLength: 4,
+        }),
+      )
       .map(([e, edits]) => {
         let s = unparse(e);
         for (const [at, kind, ch] of edits) {
           const i = s.length ? at % s.length : 0;
-          if (kind === 0) s = s.slice(0, i) + s.slice(i + 1); // delete
-          else if (kind === 1) s = s.slice(0, i) + ch + s.slice(i); // insert
+          if (kind === 0)
+            s = s.slice(0, i) + s.slice(i + 1); // delete
+          else if (kind === 1)
+            s = s.slice(0, i) + ch + s.slice(i); // insert
           else s = s.slice(0, i) + ch + s.slice(i + 1); // replace
         }
         return s;
@@ -161,8 +219,15 @@ describe('classad properties', () => {
 
   test('classad properties – matching is symmetric when both sides state Requirements', () => {
     const clause = fc.constantFrom(
-      'TARGET.Memory >= Memory', 'TARGET.Cpus > 1', 'Cpus <= TARGET.Cpus', 'TARGET.Kind == Kind', 'TARGET.Kind != "b"',
-      'isUndefined(TARGET.Nope)', 'TARGET.Memory * 2 > Memory', 'true', 'Memory > 100',
+      'TARGET.Memory >= Memory',
+      'TARGET.Cpus > 1',
+      'Cpus <= TARGET.Cpus',
+      'TARGET.Kind == Kind',
+      'TARGET.Kind != "b"',
+      'isUndefined(TARGET.Nope)',
+      'TARGET.Memory * 2 > Memory',
+      'true',
+      'Memory > 100',
     );
     const side = fc.record({
       memory: fc.integer({ min: 0, max: 4096 }),

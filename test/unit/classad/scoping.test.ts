@@ -3,7 +3,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  ClassAd, ERROR, UNDEFINED, compile, parseClassAd, parseExpr, printValue, rankOf, symmetricMatch,
+  ClassAd,
+  ERROR,
+  UNDEFINED,
+  compile,
+  parseClassAd,
+  parseExpr,
+  printValue,
+  rankOf,
+  symmetricMatch,
 } from '../../../grammar/classad/index.js';
 import { ad, caseTests, evalPrinted, type Case } from './helpers.js';
 

@@ -21,9 +21,21 @@ const CASES: ErrorCase[] = [
   { text: '(1 + 2', message: 'expected an operator or ")" but found end of input', at: ['<expr>', 1, 7] },
   { text: '"abc', message: 'unterminated string literal', at: ['<expr>', 1, 1] },
   { text: "x + 'abc", message: 'unterminated quoted attribute name', at: ['<expr>', 1, 5] },
-  { text: '010', message: 'invalid integer literal 010 (octal and hexadecimal are not ClassAd syntax)', at: ['<expr>', 1, 1] },
-  { text: '0x1F', message: 'invalid integer literal 0x1F (octal and hexadecimal are not ClassAd syntax)', at: ['<expr>', 1, 1] },
-  { text: 'x - 99999999999999999999', message: 'integer literal 99999999999999999999 does not fit in 64 bits', at: ['<expr>', 1, 5] },
+  {
+    text: '010',
+    message: 'invalid integer literal 010 (octal and hexadecimal are not ClassAd syntax)',
+    at: ['<expr>', 1, 1],
+  },
+  {
+    text: '0x1F',
+    message: 'invalid integer literal 0x1F (octal and hexadecimal are not ClassAd syntax)',
+    at: ['<expr>', 1, 1],
+  },
+  {
+    text: 'x - 99999999999999999999',
+    message: 'integer literal 99999999999999999999 does not fit in 64 bits',
+    at: ['<expr>', 1, 5],
+  },
   { text: 'a &&\n  b +\n  ', message: 'expected an expression but found end of input', at: ['<expr>', 3, 3] },
   { text: 'f(,)', message: 'expected an expression or ")" but found ","', at: ['<expr>', 1, 3] },
   { text: 'f(1 2)', message: 'expected an operator, ")", "," or ";" but found "2"', at: ['<expr>', 1, 5] },
@@ -48,12 +60,27 @@ const CASES: ErrorCase[] = [
     message: 'expected an expression but found ")"',
     at: ['job.sub', 4, 1],
   },
-  { text: 'A = 1\nB = 2 +\nC = 3', classad: 'ad.txt', message: 'expected an expression but found end of input', at: ['ad.txt', 2, 8] },
+  {
+    text: 'A = 1\nB = 2 +\nC = 3',
+    classad: 'ad.txt',
+    message: 'expected an expression but found end of input',
+    at: ['ad.txt', 2, 8],
+  },
   { text: '# comment\n\nA == 1', classad: 'ad.txt', message: 'expected "=" but found "="', at: ['ad.txt', 3, 3] },
   { text: 'JustAName', classad: 'ad.txt', message: 'expected "=" but found end of input', at: ['ad.txt', 1, 10] },
   { text: '[a = 1; b = ]', classad: 'r.ad', message: 'expected an expression but found "]"', at: ['r.ad', 1, 13] },
-  { text: '[a = 1 b = 2]', classad: 'r.ad', message: 'expected an operator, ";" or "]" but found "b"', at: ['r.ad', 1, 8] },
-  { text: '[\n  a = 1;\n  true = 1\n]', classad: 'r.ad', message: 'expected an attribute name, ";" or "]" but found "true"', at: ['r.ad', 3, 3] },
+  {
+    text: '[a = 1 b = 2]',
+    classad: 'r.ad',
+    message: 'expected an operator, ";" or "]" but found "b"',
+    at: ['r.ad', 1, 8],
+  },
+  {
+    text: '[\n  a = 1;\n  true = 1\n]',
+    classad: 'r.ad',
+    message: 'expected an attribute name, ";" or "]" but found "true"',
+    at: ['r.ad', 3, 3],
+  },
   { text: '[a = 1]  extra', classad: 'r.ad', message: 'expected end of input but found "extra"', at: ['r.ad', 1, 10] },
   {
     text: '('.repeat(300) + '1' + ')'.repeat(300),
@@ -61,7 +88,12 @@ const CASES: ErrorCase[] = [
     message: 'brackets nested more than 200 deep',
     at: ['<expr>', 1, 201],
   },
-  { text: '!'.repeat(5000) + 'x', code: 'INPUT_TOO_LARGE', message: 'expression is more than 1000 levels deep', at: ['<expr>', 1, 1] },
+  {
+    text: '!'.repeat(5000) + 'x',
+    code: 'INPUT_TOO_LARGE',
+    message: 'expression is more than 1000 levels deep',
+    at: ['<expr>', 1, 1],
+  },
 ];
 
 describe('classad syntax errors – exact location and message', () => {
@@ -84,7 +116,7 @@ describe('classad syntax errors – exact location and message', () => {
 });
 
 describe('classad syntax errors – the diagnostic shows the line and a caret', () => {
-  test('classad syntax errors – caret under the column, in the caller\'s file line', () => {
+  test("classad syntax errors – caret under the column, in the caller's file line", () => {
     try {
       parseExpr('x +', { file: 'job.sub', line: 12, column: 16, sourceLine: 'requirements = x +' });
       assert.fail('no error');

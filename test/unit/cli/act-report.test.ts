@@ -10,7 +10,13 @@ function report(results: Array<{ ok: boolean; error: string; code?: string }>): 
   process.stderr.write = ((s: string) => (out.push(s), true)) as typeof process.stderr.write;
   try {
     const failed = reportActFailures('drm', results);
-    return { failed, lines: out.join('').split('\n').filter((l) => l && !l.startsWith('  hint:')) };
+    return {
+      failed,
+      lines: out
+        .join('')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('  hint:')),
+    };
   } finally {
     process.stderr.write = write;
   }

@@ -15,18 +15,25 @@ describe('dagman outputs', () => {
   test('dagman outputs – JOBSTATE_LOG: one line per event, `time node EVENT id tag - sequence`', async () => {
     const host = new FakeHost((n) => (n.name === 'C' ? 2 : 0));
     await runDag(dag, host, { dagJobId: '41.0' });
-    const lines = host.mem.data.get('/w/js.log')!.trim().split('\n').map((l) => l.replace(/^\d+ /, ''));
+    const lines = host.mem.data
+      .get('/w/js.log')!
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^\d+ /, ''));
     assert.equal(lines[0], 'INTERNAL *** DAGMAN_STARTED 41.0 ***');
     assert.equal(lines.at(-1), 'INTERNAL *** DAGMAN_FINISHED 1 ***');
     const a = lines.filter((l) => l.startsWith('A '));
-    assert.deepEqual(a.map((l) => l.replace(/ \d+\.0 /, ' N.0 ')), [
-      'A PRE_SCRIPT_STARTED - - - 1',
-      'A PRE_SCRIPT_TERMINATED 0 - - 1',
-      'A PRE_SCRIPT_SUCCESS - - - 1',
-      'A SUBMIT N.0 - - 1',
-      'A JOB_TERMINATED N.0 - - 1',
-      'A JOB_SUCCESS 0 - - 1',
-    ]);
+    assert.deepEqual(
+      a.map((l) => l.replace(/ \d+\.0 /, ' N.0 ')),
+      [
+        'A PRE_SCRIPT_STARTED - - - 1',
+        'A PRE_SCRIPT_TERMINATED 0 - - 1',
+        'A PRE_SCRIPT_SUCCESS - - - 1',
+        'A SUBMIT N.0 - - 1',
+        'A JOB_TERMINATED N.0 - - 1',
+        'A JOB_SUCCESS 0 - - 1',
+      ],
+    );
     assert.ok(lines.some((l) => /^C JOB_FAILURE 2 - - \d$/.test(l)));
     assert.ok(lines.some((l) => /^B POST_SCRIPT_SUCCESS - - - \d$/.test(l)));
   });
@@ -35,13 +42,22 @@ describe('dagman outputs', () => {
     const host = new FakeHost((n) => (n.name === 'C' ? 2 : 0));
     await runDag(dag, host);
     const st = host.mem.data.get('/w/st.txt')!;
-    assert.match(st, /^\[\n {2}Type = "DagStatus";\n {2}DagFiles = \{\n {4}"\/w\/o\.dag"\n {2}\};\n {2}Timestamp = \d+;\n {2}DagStatus = 6;/);
-    assert.match(st, /NodesTotal = 3;\n {2}NodesDone = 2;\n {2}NodesPre = 0;\n {2}NodesQueued = 0;\n {2}NodesPost = 0;\n {2}NodesReady = 0;\n {2}NodesUnready = 0;\n {2}NodesFutile = 0;\n {2}NodesFailed = 1;/);
-    assert.match(st, /\[\n {2}Type = "NodeStatus";\n {2}Node = "C";\n {2}NodeStatus = 6;\n {2}StatusDetails = "job failed with return value 2";\n {2}RetryCount = 0;/);
+    assert.match(
+      st,
+      /^\[\n {2}Type = "DagStatus";\n {2}DagFiles = \{\n {4}"\/w\/o\.dag"\n {2}\};\n {2}Timestamp = \d+;\n {2}DagStatus = 6;/,
+    );
+    assert.match(
+      st,
+      /NodesTotal = 3;\n {2}NodesDone = 2;\n {2}NodesPre = 0;\n {2}NodesQueued = 0;\n {2}NodesPost = 0;\n {2}NodesReady = 0;\n {2}NodesUnready = 0;\n {2}NodesFutile = 0;\n {2}NodesFailed = 1;/,
+    );
+    assert.match(
+      st,
+      /\[\n {2}Type = "NodeStatus";\n {2}Node = "C";\n {2}NodeStatus = 6;\n {2}StatusDetails = "job failed with return value 2";\n {2}RetryCount = 0;/,
+    );
     assert.match(st, /\[\n {2}Type = "StatusEnd";\n {2}EndTime = \d+;\n {2}NextUpdate = 0;\n\]\n$/);
   });
 
-  test('dagman outputs – DOT: the graph with each node\'s state', async () => {
+  test("dagman outputs – DOT: the graph with each node's state", async () => {
     const host = new FakeHost((n) => (n.name === 'C' ? 2 : 0));
     const engine = new DagEngine(dag, host);
     host.engine = engine;
@@ -54,7 +70,9 @@ describe('dagman outputs', () => {
   });
 
   test('dagman outputs – the node counts dq shows as the DAG runs', async () => {
-    const d = parseDagString('JOB A a\nJOB B b\nJOB C c\nJOB D d\nPARENT A CHILD D\nSCRIPT PRE C pre.sh\n', 's.dag', { cwd: '/w' });
+    const d = parseDagString('JOB A a\nJOB B b\nJOB C c\nJOB D d\nPARENT A CHILD D\nSCRIPT PRE C pre.sh\n', 's.dag', {
+      cwd: '/w',
+    });
     const host = new FakeHost(() => 'never');
     host.runScript = () => new Promise(() => undefined); // C's PRE script runs for ever
     const engine = new DagEngine(d, host, { maxJobs: 1 });
@@ -63,7 +81,15 @@ describe('dagman outputs', () => {
     await settle(engine, host, 10);
     const s0 = engine.summary();
     assert.deepEqual(
-      { total: s0.total, idle: s0.idle, pre: s0.pre, ready: s0.ready, waiting: s0.waiting, done: s0.done, state: s0.state },
+      {
+        total: s0.total,
+        idle: s0.idle,
+        pre: s0.pre,
+        ready: s0.ready,
+        waiting: s0.waiting,
+        done: s0.done,
+        state: s0.state,
+      },
       { total: 4, idle: 1, pre: 1, ready: 1, waiting: 1, done: 0, state: 'running' },
     );
     const a = host.queued()[0]!;
@@ -73,17 +99,26 @@ describe('dagman outputs', () => {
     await settle(engine, host, 10);
     const s1 = engine.summary();
     assert.deepEqual([s1.done, s1.idle, s1.ready, s1.waiting], [1, 1, 1, 0]);
-    assert.deepEqual(engine.nodeViews().map((v) => v.phase), ['done', 'submitted', 'pre', 'job_ready']);
+    assert.deepEqual(
+      engine.nodeViews().map((v) => v.phase),
+      ['done', 'submitted', 'pre', 'job_ready'],
+    );
   });
 });
 
 describe('dagman config', () => {
   test('dagman config – a CONFIG file sets the DAGMAN_* knobs; the command line wins', async () => {
     const { readDagmanConfig, mergeDagmanOptions } = await import('../../../daemons/schedd/dagman/config.js');
-    const c = readDagmanConfig('# dagman.config\nDAGMAN_MAX_JOBS_IDLE = 10\nDAGMAN_MAX_JOBS_SUBMITTED=4\nDAGMAN_ALWAYS_RUN_POST = True\nDAGMAN_DEFAULT_APPEND_VARS = false\nDAGMAN_FROB = 1\n');
+    const c = readDagmanConfig(
+      '# dagman.config\nDAGMAN_MAX_JOBS_IDLE = 10\nDAGMAN_MAX_JOBS_SUBMITTED=4\nDAGMAN_ALWAYS_RUN_POST = True\nDAGMAN_DEFAULT_APPEND_VARS = false\nDAGMAN_FROB = 1\n',
+    );
     assert.deepEqual(c.engine, { maxIdle: 10, maxJobs: 4, alwaysRunPost: true });
     assert.equal(c.appendVarsByDefault, false);
     assert.deepEqual(c.ignored, [{ name: 'DAGMAN_FROB', line: 6 }]);
-    assert.deepEqual(mergeDagmanOptions(c.engine, { maxJobs: 2, maxIdle: undefined }), { maxIdle: 10, maxJobs: 2, alwaysRunPost: true });
+    assert.deepEqual(mergeDagmanOptions(c.engine, { maxJobs: 2, maxIdle: undefined }), {
+      maxIdle: 10,
+      maxJobs: 2,
+      alwaysRunPost: true,
+    });
   });
 });

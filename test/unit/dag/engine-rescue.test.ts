@@ -5,7 +5,13 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { findRescueDags, loadDagForRun, newestRescueDag, parseDagString, rescueDagName } from '../../../grammar/dag/index.js';
+import {
+  findRescueDags,
+  loadDagForRun,
+  newestRescueDag,
+  parseDagString,
+  rescueDagName,
+} from '../../../grammar/dag/index.js';
 import { fsFileWriter } from '../../../daemons/schedd/dagman/outputs.js';
 import { DagEngine, loadDagForResume } from '../../../daemons/schedd/dagman/engine.js';
 import { FakeHost, runDag, submitOrder, type JobBehavior } from './fake-host.js';
@@ -16,9 +22,13 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const DAG = 'JOB A a.sub\nJOB B b.sub\nJOB C c.sub\nJOB D d.sub\nJOB X x.sub\nPARENT A CHILD B C\nPARENT B C CHILD D\nRETRY C 1\nFINAL F f.sub\n';
+const DAG =
+  'JOB A a.sub\nJOB B b.sub\nJOB C c.sub\nJOB D d.sub\nJOB X x.sub\nPARENT A CHILD B C\nPARENT B C CHILD D\nRETRY C 1\nFINAL F f.sub\n';
 
-async function submit(job: JobBehavior, opts: { force?: boolean } = {}): Promise<{ host: FakeHost; rescueFile?: string; exitCode: number; used?: string }> {
+async function submit(
+  job: JobBehavior,
+  opts: { force?: boolean } = {},
+): Promise<{ host: FakeHost; rescueFile?: string; exitCode: number; used?: string }> {
   const dag = loadDagForRun('diamond.dag', { cwd: dir, ...opts });
   const host = new FakeHost(job);
   host.files = fsFileWriter;
@@ -38,9 +48,18 @@ describe('dagman rescue DAGs', () => {
     assert.equal(first.exitCode, 1);
     assert.equal(first.rescueFile, rescueDagName(join(dir, 'diamond.dag'), 1));
     const text = readFileSync(first.rescueFile!, 'utf8');
-    assert.match(text, /^# Rescue DAG file, created after running\n# {3}the .*diamond\.dag DAG file\n# Created \d+\/\d+\/\d{4} \d\d:\d\d:\d\d UTC\n# Rescue DAG version: 2\.0\.1 \(partial\)\n#\n/);
-    assert.match(text, /# Total number of Nodes: 6\n# Nodes premarked DONE: 3\n# Nodes that failed: 2\n# {3}C,F,<ENDLIST>\n/);
-    assert.deepEqual(text.split('\n').filter((l) => l && !l.startsWith('#')), ['DONE A', 'DONE B', 'RETRY C 1', 'DONE X']);
+    assert.match(
+      text,
+      /^# Rescue DAG file, created after running\n# {3}the .*diamond\.dag DAG file\n# Created \d+\/\d+\/\d{4} \d\d:\d\d:\d\d UTC\n# Rescue DAG version: 2\.0\.1 \(partial\)\n#\n/,
+    );
+    assert.match(
+      text,
+      /# Total number of Nodes: 6\n# Nodes premarked DONE: 3\n# Nodes that failed: 2\n# {3}C,F,<ENDLIST>\n/,
+    );
+    assert.deepEqual(
+      text.split('\n').filter((l) => l && !l.startsWith('#')),
+      ['DONE A', 'DONE B', 'RETRY C 1', 'DONE X'],
+    );
 
     // 2nd run: resumed from rescue001; only C, D (and FINAL) run; C fails again → rescue002
     const second = await submit((n) => (n.name === 'C' ? 1 : 0));
@@ -61,13 +80,21 @@ describe('dagman rescue DAGs', () => {
     assert.equal(forced.used, undefined);
     assert.deepEqual(submitOrder(forced.host).sort(), ['A', 'B', 'C', 'D', 'F', 'X']);
     assert.deepEqual(findRescueDags(join(dir, 'diamond.dag')), []);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.old')).sort(), ['diamond.dag.rescue001.old', 'diamond.dag.rescue002.old']);
+    assert.deepEqual(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.old'))
+        .sort(),
+      ['diamond.dag.rescue001.old', 'diamond.dag.rescue002.old'],
+    );
   });
 
   test('dagman rescue – a rescue DAG naming a node that is no longer in the DAG is an error', () => {
     writeFileSync(join(dir, 'diamond.dag'), 'JOB A a.sub\n');
     writeFileSync(join(dir, 'diamond.dag.rescue001'), '# Rescue DAG file\nDONE Gone\n');
-    assert.throws(() => loadDagForRun('diamond.dag', { cwd: dir }), (e: Error & { code?: string }) => e.code === 'DAG_UNKNOWN_NODE' && /rescue001:2:6/.test(e.message));
+    assert.throws(
+      () => loadDagForRun('diamond.dag', { cwd: dir }),
+      (e: Error & { code?: string }) => e.code === 'DAG_UNKNOWN_NODE' && /rescue001:2:6/.test(e.message),
+    );
   });
 
   test('dagman rescue – doRescueFrom picks an older rescue DAG and retires the newer ones', () => {
@@ -75,8 +102,14 @@ describe('dagman rescue DAGs', () => {
     writeFileSync(join(dir, 'diamond.dag.rescue001'), 'DONE A\n');
     writeFileSync(join(dir, 'diamond.dag.rescue002'), 'DONE A\nDONE B\n');
     const dag = loadDagForRun('diamond.dag', { cwd: dir, doRescueFrom: 1 });
-    assert.deepEqual(dag.nodes.map((n) => n.done), [true, false]);
-    assert.deepEqual(findRescueDags(join(dir, 'diamond.dag')).map((r) => r.n), [1]);
+    assert.deepEqual(
+      dag.nodes.map((n) => n.done),
+      [true, false],
+    );
+    assert.deepEqual(
+      findRescueDags(join(dir, 'diamond.dag')).map((r) => r.n),
+      [1],
+    );
   });
 
   test('dagman rescue – spliced nodes are recorded by their full names and found again', async () => {
@@ -104,7 +137,10 @@ describe('dagman rescue DAGs', () => {
     host.crashed = false;
     host.crashAt = undefined;
     // the newest rescue DAG is not the one this run started with
-    assert.throws(() => DagEngine.restore(loadDagForRun('diamond.dag', { cwd: dir }), host.events, host), /was started from .*rescue001 but is being resumed with .*rescue002/);
+    assert.throws(
+      () => DagEngine.restore(loadDagForRun('diamond.dag', { cwd: dir }), host.events, host),
+      /was started from .*rescue001 but is being resumed with .*rescue002/,
+    );
     const e2 = DagEngine.restore(loadDagForResume('diamond.dag', host.events, { cwd: dir }), host.events, host);
     e2.start();
     const r = await e2.result;
@@ -114,6 +150,9 @@ describe('dagman rescue DAGs', () => {
 
   test('dagman rescue – the node status in a parsed rescue DAG matches what a rescue DAG says', () => {
     const dag = parseDagString('JOB A a\nJOB B b\nDONE A\n', 'x.dag', { cwd: dir });
-    assert.deepEqual(dag.nodes.map((n) => n.done), [true, false]);
+    assert.deepEqual(
+      dag.nodes.map((n) => n.done),
+      [true, false],
+    );
   });
 });

@@ -18,17 +18,32 @@ interface Outcome {
   submits: string;
 }
 
-function outcomeOf(engine: DagEngine, host: FakeHost, r: { status: number; exitCode: number; rescueFile?: string }): Outcome {
+function outcomeOf(
+  engine: DagEngine,
+  host: FakeHost,
+  r: { status: number; exitCode: number; rescueFile?: string },
+): Outcome {
   return {
     status: r.status,
     exitCode: r.exitCode,
     rescue: r.rescueFile !== undefined,
-    phases: engine.nodeViews().map((v) => `${v.name}:${v.phase}:${v.retry}`).join(' '),
-    submits: [...host.submitCount.entries()].sort().map(([k, v]) => `${k}=${v}`).join(' '),
+    phases: engine
+      .nodeViews()
+      .map((v) => `${v.name}:${v.phase}:${v.retry}`)
+      .join(' '),
+    submits: [...host.submitCount.entries()]
+      .sort()
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
   };
 }
 
-async function cleanRun(dag: Dag, job: JobBehavior, script: ScriptBehavior, opts: DagEngineOptions): Promise<{ out: Outcome; events: number }> {
+async function cleanRun(
+  dag: Dag,
+  job: JobBehavior,
+  script: ScriptBehavior,
+  opts: DagEngineOptions,
+): Promise<{ out: Outcome; events: number }> {
   const host = new FakeHost(job, script);
   const engine = new DagEngine(dag, host, opts);
   host.engine = engine;
@@ -88,7 +103,8 @@ function checkSafety(host: FakeHost): void {
     seen.add(key);
   }
   const perKey = new Map<string, number>();
-  for (const c of host.clusters.values()) perKey.set(`${c.node}#${c.retry}`, (perKey.get(`${c.node}#${c.retry}`) ?? 0) + 1);
+  for (const c of host.clusters.values())
+    perKey.set(`${c.node}#${c.retry}`, (perKey.get(`${c.node}#${c.retry}`) ?? 0) + 1);
   for (const [k, n] of perKey) assert.equal(n, 1, `${k} has ${n} clusters`);
 }
 
@@ -150,7 +166,10 @@ describe('dagman restore – crash at every point', () => {
     e2.start();
     const r = await e2.result;
     assert.match(r.rescueFile ?? '', /r\.dag\.rescue001$/);
-    assert.deepEqual([...host.mem.data.keys()].filter((k) => k.includes('rescue')), [r.rescueFile]);
+    assert.deepEqual(
+      [...host.mem.data.keys()].filter((k) => k.includes('rescue')),
+      [r.rescueFile],
+    );
   });
 
   test('dagman restore – a DAG that changed since it started is refused', () => {
@@ -244,7 +263,10 @@ describe('dagman restore – property', () => {
     await fc.assert(
       fc.asyncProperty(
         spec,
-        fc.array(fc.record({ at: fc.integer({ min: 0, max: 999 }), persist: fc.boolean(), wait: fc.constantFrom(0, 0, 1, 4) }), { minLength: 1, maxLength: 3 }),
+        fc.array(
+          fc.record({ at: fc.integer({ min: 0, max: 999 }), persist: fc.boolean(), wait: fc.constantFrom(0, 0, 1, 4) }),
+          { minLength: 1, maxLength: 3 },
+        ),
         async (s, crashPoints) => {
           const dag = dagOf(dagText(s));
           const job: JobBehavior = (node, retry) => {
@@ -252,7 +274,8 @@ describe('dagman restore – property', () => {
             return h < 25 ? 1 : h < 30 ? 9 : 0;
           };
           const script: ScriptBehavior = (kind, node, argv) => {
-            if (kind === 'POST') return argv[3] === '0' ? 0 : hash(s.seed, 'post', node.name, argv[2]!) < 50 ? 0 : Number(argv[3]);
+            if (kind === 'POST')
+              return argv[3] === '0' ? 0 : hash(s.seed, 'post', node.name, argv[2]!) < 50 ? 0 : Number(argv[3]);
             return hash(s.seed, 'pre', node.name, argv[2] ?? '') < 10 ? 2 : 0;
           };
           const opts: DagEngineOptions = { maxJobs: s.maxJobs };

@@ -15,7 +15,8 @@ const DIAMOND = 'JOB A a.sub\nJOB B b.sub\nJOB C c.sub\nJOB D d.sub\nPARENT A CH
 function at(host: FakeHost, type: string, node: string): number {
   return host.events.findIndex((e) => e.type === type && 'node' in e && e.node === node);
 }
-const phases = (e: DagEngine): Record<string, string> => Object.fromEntries(e.nodeViews().map((v) => [v.name, v.phase]));
+const phases = (e: DagEngine): Record<string, string> =>
+  Object.fromEntries(e.nodeViews().map((v) => [v.name, v.phase]));
 
 describe('dagman engine – order', () => {
   test('dagman – the diamond runs A, then B and C, then D', async () => {
@@ -35,8 +36,10 @@ describe('dagman engine – order', () => {
     assert.deepEqual(submitOrder(host), ['C', 'A', 'B', 'D']);
   });
 
-  test('dagman – a failed node\'s descendants never run while independent branches go on', async () => {
-    const dag = dagOf('JOB A a\nJOB B b\nJOB C c\nJOB X x\nJOB Y y\nPARENT A CHILD B\nPARENT B CHILD C\nPARENT X CHILD Y\n');
+  test("dagman – a failed node's descendants never run while independent branches go on", async () => {
+    const dag = dagOf(
+      'JOB A a\nJOB B b\nJOB C c\nJOB X x\nJOB Y y\nPARENT A CHILD B\nPARENT B CHILD C\nPARENT X CHILD Y\n',
+    );
     const host = new FakeHost((n) => (n.name === 'A' ? 1 : 0));
     const { engine } = await runDag(dag, host);
     const r = await engine.result;
@@ -47,12 +50,17 @@ describe('dagman engine – order', () => {
   });
 
   test('dagman – DONE nodes are skipped, NOOP nodes submit nothing but run their scripts', async () => {
-    const dag = dagOf('JOB A a DONE\nJOB B b NOOP\nJOB C c\nSCRIPT PRE B pre.sh $JOB\nSCRIPT POST B post.sh $JOB\nPARENT A CHILD B\nPARENT B CHILD C\n');
+    const dag = dagOf(
+      'JOB A a DONE\nJOB B b NOOP\nJOB C c\nSCRIPT PRE B pre.sh $JOB\nSCRIPT POST B post.sh $JOB\nPARENT A CHILD B\nPARENT B CHILD C\n',
+    );
     const host = new FakeHost();
     const { engine } = await runDag(dag, host);
     assert.equal((await engine.result).exitCode, 0);
     assert.deepEqual(submitOrder(host), ['C']);
-    assert.deepEqual(host.scriptRuns.map((s) => s.argv.join(' ')), ['pre.sh B', 'post.sh B']);
+    assert.deepEqual(
+      host.scriptRuns.map((s) => s.argv.join(' ')),
+      ['pre.sh B', 'post.sh B'],
+    );
   });
 
   test('dagman – a SUBDAG EXTERNAL node is submitted through the host like a job', async () => {
@@ -64,7 +72,9 @@ describe('dagman engine – order', () => {
 
 describe('dagman engine – PRE, job, POST and RETRY', () => {
   test('dagman – a failing node with RETRY 2 and a POST script: the whole node reruns, POST decides', async () => {
-    const dag = dagOf('JOB A a\nJOB B b\nPARENT A CHILD B\nSCRIPT PRE A pre.sh $JOB $RETRY $MAX_RETRIES\nSCRIPT POST A post.sh $JOB $RETURN $RETRY $PRE_SCRIPT_RETURN $JOBID\nRETRY A 2\n');
+    const dag = dagOf(
+      'JOB A a\nJOB B b\nPARENT A CHILD B\nSCRIPT PRE A pre.sh $JOB $RETRY $MAX_RETRIES\nSCRIPT POST A post.sh $JOB $RETURN $RETRY $PRE_SCRIPT_RETURN $JOBID\nRETRY A 2\n',
+    );
     // the job fails on attempts 0 and 1 (exit 3), succeeds on attempt 2; POST passes the job's result through
     const host = new FakeHost(
       (n, retry) => (n.name === 'A' && retry < 2 ? 3 : 0),
@@ -74,7 +84,10 @@ describe('dagman engine – PRE, job, POST and RETRY', () => {
     assert.equal((await engine.result).exitCode, 0);
     const runs = host.scriptRuns.map((s) => s.argv.join(' '));
     assert.equal(runs.length, 6);
-    assert.deepEqual(runs.filter((r) => r.startsWith('pre.sh')), ['pre.sh A 0 2', 'pre.sh A 1 2', 'pre.sh A 2 2']);
+    assert.deepEqual(
+      runs.filter((r) => r.startsWith('pre.sh')),
+      ['pre.sh A 0 2', 'pre.sh A 1 2', 'pre.sh A 2 2'],
+    );
     const posts = runs.filter((r) => r.startsWith('post.sh'));
     assert.match(posts[0]!, /^post\.sh A 3 0 0 \d+\.0$/);
     assert.match(posts[1]!, /^post\.sh A 3 1 0 \d+\.0$/);
@@ -84,9 +97,12 @@ describe('dagman engine – PRE, job, POST and RETRY', () => {
     assert.equal(engine.nodeViews()[0]!.retry, 2);
   });
 
-  test('dagman – RETRY exhausted: the node fails with the POST script\'s exit code', async () => {
+  test("dagman – RETRY exhausted: the node fails with the POST script's exit code", async () => {
     const dag = dagOf('JOB A a\nSCRIPT POST A post.sh $RETURN\nRETRY A 2\n');
-    const host = new FakeHost(() => 1, () => 7);
+    const host = new FakeHost(
+      () => 1,
+      () => 7,
+    );
     const { engine } = await runDag(dag, host);
     assert.equal(host.submitCount.get('A'), 3);
     assert.deepEqual(engine.nodeViews()[0]!.returnCode, 7);
@@ -94,7 +110,10 @@ describe('dagman engine – PRE, job, POST and RETRY', () => {
   });
 
   test('dagman – a POST script can turn a failed job into a successful node', async () => {
-    const host = new FakeHost(() => 5, () => 0);
+    const host = new FakeHost(
+      () => 5,
+      () => 0,
+    );
     const { engine } = await runDag(dagOf('JOB A a\nSCRIPT POST A ok.sh $RETURN\n'), host);
     assert.equal((await engine.result).exitCode, 0);
     assert.deepEqual(host.scriptRuns[0]!.argv, ['ok.sh', '5']);
@@ -108,27 +127,46 @@ describe('dagman engine – PRE, job, POST and RETRY', () => {
   });
 
   test('dagman – a failed PRE script fails the node without its job or POST script', async () => {
-    const host = new FakeHost(() => 0, (kind) => (kind === 'PRE' ? 2 : 0));
+    const host = new FakeHost(
+      () => 0,
+      (kind) => (kind === 'PRE' ? 2 : 0),
+    );
     const { engine } = await runDag(dagOf('JOB A a\nSCRIPT PRE A pre.sh\nSCRIPT POST A post.sh\n'), host);
     assert.equal(host.submitCount.get('A'), undefined);
-    assert.deepEqual(host.scriptRuns.map((s) => s.kind), ['PRE']);
+    assert.deepEqual(
+      host.scriptRuns.map((s) => s.kind),
+      ['PRE'],
+    );
     assert.deepEqual(engine.nodeViews()[0]!.returnCode, 2);
   });
 
   test('dagman – alwaysRunPost: after a failed PRE, POST runs with $RETURN -1004 and decides', async () => {
-    const host = new FakeHost(() => 0, (kind) => (kind === 'PRE' ? 2 : 0));
-    const { engine } = await runDag(dagOf('JOB A a\nSCRIPT PRE A pre.sh\nSCRIPT POST A post.sh $RETURN $PRE_SCRIPT_RETURN\n'), host, { alwaysRunPost: true });
+    const host = new FakeHost(
+      () => 0,
+      (kind) => (kind === 'PRE' ? 2 : 0),
+    );
+    const { engine } = await runDag(
+      dagOf('JOB A a\nSCRIPT PRE A pre.sh\nSCRIPT POST A post.sh $RETURN $PRE_SCRIPT_RETURN\n'),
+      host,
+      { alwaysRunPost: true },
+    );
     assert.deepEqual(host.scriptRuns[1]!.argv, ['post.sh', '-1004', '2']);
     assert.equal((await engine.result).exitCode, 0);
   });
 
   test('dagman – PRE_SKIP: the PRE exit code skips job and POST, and the node succeeds', async () => {
     const dag = dagOf('JOB A a\nJOB B b\nPARENT A CHILD B\nSCRIPT PRE A pre.sh\nSCRIPT POST A post.sh\nPRE_SKIP A 3\n');
-    const host = new FakeHost(() => 0, (kind, n) => (kind === 'PRE' && n.name === 'A' ? 3 : 0));
+    const host = new FakeHost(
+      () => 0,
+      (kind, n) => (kind === 'PRE' && n.name === 'A' ? 3 : 0),
+    );
     const { engine } = await runDag(dag, host);
     assert.equal((await engine.result).exitCode, 0);
     assert.deepEqual(submitOrder(host), ['B']);
-    assert.deepEqual(host.scriptRuns.map((s) => `${s.kind} ${s.node}`), ['PRE A']);
+    assert.deepEqual(
+      host.scriptRuns.map((s) => `${s.kind} ${s.node}`),
+      ['PRE A'],
+    );
     assert.equal(phases(engine)['A'], 'done');
   });
 
@@ -141,7 +179,10 @@ describe('dagman engine – PRE, job, POST and RETRY', () => {
 
   test('dagman – SCRIPT DEFER reruns only the script, after the delay', async () => {
     let calls = 0;
-    const host = new FakeHost(() => 0, () => (++calls === 1 ? 4 : 0));
+    const host = new FakeHost(
+      () => 0,
+      () => (++calls === 1 ? 4 : 0),
+    );
     const engine = new DagEngine(dagOf('JOB A a\nSCRIPT DEFER 4 30 POST A p.sh\n'), host);
     host.engine = engine;
     engine.start();
@@ -159,7 +200,13 @@ describe('dagman engine – PRE, job, POST and RETRY', () => {
   });
 
   test('dagman – a multi-proc cluster fails as soon as one proc fails, and the rest is removed', async () => {
-    const host = new FakeHost(() => clusterOutcome([{ proc: 0, exitCode: 0 }, { proc: 1, signal: 'SIGSEGV' }, { proc: 2, exitCode: 1 }]));
+    const host = new FakeHost(() =>
+      clusterOutcome([
+        { proc: 0, exitCode: 0 },
+        { proc: 1, signal: 'SIGSEGV' },
+        { proc: 2, exitCode: 1 },
+      ]),
+    );
     host.procsOf = () => 3;
     const { engine } = await runDag(dagOf('JOB A a\n'), host);
     assert.equal(engine.nodeViews()[0]!.returnCode, -11);
@@ -169,7 +216,9 @@ describe('dagman engine – PRE, job, POST and RETRY', () => {
 
 describe('dagman engine – submitting', () => {
   test('dagman – VARS reach the node: prepended as macros, appended as lines, My. as attributes', async () => {
-    const dag = dagOf('JOB A a\nJOB B b\nPARENT A CHILD B\nVARS B state="Wisconsin" PREPEND_ME="x"\nVARS B APPEND late="1"\nVARS B My.Owner2="\\"bob\\""\nPRIORITY B 7\n');
+    const dag = dagOf(
+      'JOB A a\nJOB B b\nPARENT A CHILD B\nVARS B state="Wisconsin" PREPEND_ME="x"\nVARS B APPEND late="1"\nVARS B My.Owner2="\\"bob\\""\nPRIORITY B 7\n',
+    );
     const host = new FakeHost();
     await runDag(dag, host);
     const b = [...host.clusters.values()].find((c) => c.node === 'B')!;
@@ -182,14 +231,27 @@ describe('dagman engine – submitting', () => {
       state: 'Wisconsin',
       PREPEND_ME: 'x',
     });
-    assert.deepEqual(b.vars.append, ['late = 1', 'My.Owner2 = "bob"', 'My.DAGNodeName = "B"', 'My.DAGParentNodeNames = "A"', 'priority = 7']);
+    assert.deepEqual(b.vars.append, [
+      'late = 1',
+      'My.Owner2 = "bob"',
+      'My.DAGNodeName = "B"',
+      'My.DAGParentNodeNames = "A"',
+      'priority = 7',
+    ]);
   });
 
   test('dagman – a failed submission is retried after a back-off; bad input is not', async () => {
     let fails = 2;
     const host = new FakeHost();
-    host.failSubmit = (n) => (n.name === 'A' && fails-- > 0 ? new Error('schedd busy') : n.name === 'B' ? new DschedError('SUBMIT_SYNTAX', 'bad submit file') : undefined);
-    const engine = new DagEngine(dagOf('JOB A a\nJOB B b\nSCRIPT POST B p.sh $RETURN\n'), host, { submitRetryDelayMs: 1000 });
+    host.failSubmit = (n) =>
+      n.name === 'A' && fails-- > 0
+        ? new Error('schedd busy')
+        : n.name === 'B'
+          ? new DschedError('SUBMIT_SYNTAX', 'bad submit file')
+          : undefined;
+    const engine = new DagEngine(dagOf('JOB A a\nJOB B b\nSCRIPT POST B p.sh $RETURN\n'), host, {
+      submitRetryDelayMs: 1000,
+    });
     host.engine = engine;
     engine.start();
     await settle(engine, host, 50);
@@ -226,7 +288,10 @@ describe('dagman engine – throttles', () => {
   });
 
   test('dagman – -maxjobs, -maxpre and -maxpost are never exceeded', async () => {
-    const text = Array.from({ length: 12 }, (_, i) => `JOB N${i} n.sub\nSCRIPT PRE N${i} pre.sh\nSCRIPT POST N${i} post.sh\n`).join('');
+    const text = Array.from(
+      { length: 12 },
+      (_, i) => `JOB N${i} n.sub\nSCRIPT PRE N${i} pre.sh\nSCRIPT POST N${i} post.sh\n`,
+    ).join('');
     const host = new FakeHost();
     host.slowScripts = true;
     let pre = 0;
@@ -275,12 +340,15 @@ describe('dagman engine – ABORT-DAG-ON, FINAL and removal', () => {
     assert.equal(host.submitCount.get('D'), undefined);
     const b = [...host.clusters.values()].find((c) => c.node === 'B')!;
     assert.equal(b.state, 'removed');
-    assert.deepEqual(host.removals.map((r) => r.cluster), [b.cluster]);
+    assert.deepEqual(
+      host.removals.map((r) => r.cluster),
+      [b.cluster],
+    );
     assert.match(host.removals[0]!.reason, /ABORT-DAG-ON: node C returned 10/);
     assert.match(r.rescueFile ?? '', /rescue001$/);
   });
 
-  test('dagman – ABORT-DAG-ON without RETURN exits with the node\'s value', async () => {
+  test("dagman – ABORT-DAG-ON without RETURN exits with the node's value", async () => {
     const { engine } = await runDag(dagOf('JOB A a\nABORT-DAG-ON A 4\n'), new FakeHost(() => 4));
     assert.deepEqual([(await engine.result).exitCode, (await engine.result).status], [4, 3]);
   });
@@ -324,7 +392,12 @@ describe('dagman engine – ABORT-DAG-ON, FINAL and removal', () => {
     const host = new FakeHost((n) => (n.name === 'A' ? 'never' : 0));
     const aborted: boolean[] = [];
     host.runScript = (_k, _n, _a, _c, opts) =>
-      new Promise((resolve) => opts.signal.addEventListener('abort', () => (aborted.push(true), resolve({ exitCode: null, signal: 'SIGTERM' }))));
+      new Promise((resolve) =>
+        opts.signal.addEventListener(
+          'abort',
+          () => (aborted.push(true), resolve({ exitCode: null, signal: 'SIGTERM' })),
+        ),
+      );
     const engine = new DagEngine(dag, host);
     host.engine = engine;
     engine.start();
@@ -361,7 +434,10 @@ describe('dagman engine – ABORT-DAG-ON, FINAL and removal', () => {
     host.engine = engine;
     engine.start();
     await settle(engine, host, 10);
-    assert.deepEqual(host.scriptRuns.map((s) => [s.kind, ...s.argv]), [['HOLD', 'tell.sh', 'A']]);
+    assert.deepEqual(
+      host.scriptRuns.map((s) => [s.kind, ...s.argv]),
+      [['HOLD', 'tell.sh', 'A']],
+    );
     assert.equal(engine.summary().held, 1);
   });
 

@@ -24,7 +24,11 @@ export interface FakeCluster {
   outcome?: ClusterOutcome;
 }
 
-export type JobBehavior = (node: DagNode, retry: number, vars: NodeSubmitVars) => ClusterOutcome | number | 'hold' | 'never';
+export type JobBehavior = (
+  node: DagNode,
+  retry: number,
+  vars: NodeSubmitVars,
+) => ClusterOutcome | number | 'hold' | 'never';
 export type ScriptBehavior = (kind: 'PRE' | 'POST' | 'HOLD', node: DagNode, argv: string[]) => number;
 
 export class FakeHost implements DagHost {
@@ -99,7 +103,8 @@ export class FakeHost implements DagHost {
     if (this.autoComplete && behavior !== 'never' && behavior !== 'hold') {
       setImmediate(() => this.complete(cluster, behavior));
     }
-    if (behavior === 'hold') setImmediate(() => this.engine?.onClusterProgress(cluster, { idle: 0, running: 0, held: 1 }));
+    if (behavior === 'hold')
+      setImmediate(() => this.engine?.onClusterProgress(cluster, { idle: 0, running: 0, held: 1 }));
     return Promise.resolve({ cluster, procs });
   }
 
@@ -115,11 +120,18 @@ export class FakeHost implements DagHost {
     return Promise.resolve();
   }
 
-  runScript(kind: 'PRE' | 'POST' | 'HOLD', node: DagNode, argv: string[], cwd: string, opts: { signal: AbortSignal }): Promise<ScriptResult> {
+  runScript(
+    kind: 'PRE' | 'POST' | 'HOLD',
+    node: DagNode,
+    argv: string[],
+    cwd: string,
+    opts: { signal: AbortSignal },
+  ): Promise<ScriptResult> {
     this.scriptRuns.push({ kind, node: node.name, argv, cwd });
     const code = this.script(kind, node, argv);
     return new Promise((resolve) => {
-      const done = (): void => resolve(opts.signal.aborted ? { exitCode: null, signal: 'SIGTERM' } : { exitCode: code });
+      const done = (): void =>
+        resolve(opts.signal.aborted ? { exitCode: null, signal: 'SIGTERM' } : { exitCode: code });
       if (this.slowScripts) setImmediate(done);
       else queueMicrotask(done);
     });

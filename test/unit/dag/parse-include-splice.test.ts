@@ -9,7 +9,11 @@ import { parseDagFile, type Dag } from '../../../grammar/dag/index.js';
 const FIX = new URL('../../fixtures/dag/', import.meta.url).pathname.replace(/\/$/, '');
 const SPLICE = join(FIX, 'splice');
 
-const parents = (d: Dag, name: string): string[] => d.byName.get(name)!.parents.map((i) => d.nodes[i]!.name).sort();
+const parents = (d: Dag, name: string): string[] =>
+  d.byName
+    .get(name)!
+    .parents.map((i) => d.nodes[i]!.name)
+    .sort();
 
 function sourceError(fn: () => unknown): SourceError {
   try {
@@ -24,7 +28,10 @@ function sourceError(fn: () => unknown): SourceError {
 describe('dag parse – INCLUDE', () => {
   test('dag include – included statements take part in both passes, paths relative to the DAG working directory', () => {
     const d = parseDagFile('include/main.dag', { cwd: FIX });
-    assert.deepEqual(d.nodes.map((n) => n.name), ['A', 'B', 'C']);
+    assert.deepEqual(
+      d.nodes.map((n) => n.name),
+      ['A', 'B', 'C'],
+    );
     assert.deepEqual(parents(d, 'B'), ['A']);
     assert.deepEqual(parents(d, 'C'), ['B']);
     assert.equal(d.byName.get('B')!.vars[0]!.value, 'main');
@@ -54,7 +61,10 @@ describe('dag parse – INCLUDE', () => {
 describe('dag parse – SPLICE', () => {
   test('dag splice – nodes are named splice+node, the splice sits between its parents and children', () => {
     const d = parseDagFile('top.dag', { cwd: SPLICE });
-    assert.deepEqual(d.nodes.map((n) => n.name), ['X', 'Y', 'DIAMOND+A', 'DIAMOND+B', 'DIAMOND+C', 'DIAMOND+D']);
+    assert.deepEqual(
+      d.nodes.map((n) => n.name),
+      ['X', 'Y', 'DIAMOND+A', 'DIAMOND+B', 'DIAMOND+C', 'DIAMOND+D'],
+    );
     assert.deepEqual(parents(d, 'DIAMOND+A'), ['X']);
     assert.deepEqual(parents(d, 'DIAMOND+D'), ['DIAMOND+B', 'DIAMOND+C']);
     assert.deepEqual(parents(d, 'Y'), ['DIAMOND+D']);
@@ -86,7 +96,10 @@ describe('dag parse – SPLICE', () => {
 
   test('dag splice – DIR: the splice file, its INCLUDEs and its nodes resolve in that directory', () => {
     const d = parseDagFile('with-dir.dag', { cwd: SPLICE });
-    assert.deepEqual(d.nodes.map((n) => n.name), ['S+A', 'S+B']);
+    assert.deepEqual(
+      d.nodes.map((n) => n.name),
+      ['S+A', 'S+B'],
+    );
     assert.equal(d.byName.get('S+A')!.dir, join(SPLICE, 'sub'));
     assert.equal(d.byName.get('S+B')!.dir, join(SPLICE, 'sub/work'));
     assert.equal(d.byName.get('S+B')!.pre!.command, 'check.sh');

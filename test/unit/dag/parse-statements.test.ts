@@ -4,7 +4,8 @@ import { describe, test } from 'node:test';
 import { parseDagString, type Dag, type DagNode } from '../../../grammar/dag/index.js';
 
 const CWD = '/work/dags';
-const parse = (text: string, opts = {}): Dag => parseDagString(text, 'case.dag', { cwd: CWD, isDirectory: () => true, ...opts });
+const parse = (text: string, opts = {}): Dag =>
+  parseDagString(text, 'case.dag', { cwd: CWD, isDirectory: () => true, ...opts });
 const node = (dag: Dag, name: string): DagNode => {
   const n = dag.byName.get(name);
   assert.ok(n, `node ${name} exists`);
@@ -87,7 +88,10 @@ const cases: Case[] = [
     check: (d) => {
       const a = node(d, 'A');
       assert.deepEqual([a.pre?.command, a.pre?.args], ['pre.sh', ['$JOB', '.gz']]);
-      assert.deepEqual([a.post?.command, a.post?.args], ['post.sh', ['$RETURN', '$PRE_SCRIPT_RETURN', 'job_status=$RETURN']]);
+      assert.deepEqual(
+        [a.post?.command, a.post?.args],
+        ['post.sh', ['$RETURN', '$PRE_SCRIPT_RETURN', 'job_status=$RETURN']],
+      );
       assert.equal(a.post?.location.line, 3);
     },
   },
@@ -113,8 +117,8 @@ const cases: Case[] = [
     },
   },
   {
-    name: "VARS values keep single quotes, #, tabs and $(JOB)",
-    text: "JOB A a\nVARS A fourth=\"Vincenzo ''The Shark'' Nibali\" misc=\"!@#$%^&*()_-=+=[]{}?/\" t=\"a\tb\" n=\"$(JOB)-out\"\n",
+    name: 'VARS values keep single quotes, #, tabs and $(JOB)',
+    text: 'JOB A a\nVARS A fourth="Vincenzo \'\'The Shark\'\' Nibali" misc="!@#$%^&*()_-=+=[]{}?/" t="a\tb" n="$(JOB)-out"\n',
     check: (d) => {
       assert.deepEqual(
         node(d, 'A').vars.map((v) => v.value),

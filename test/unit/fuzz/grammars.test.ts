@@ -20,7 +20,11 @@ describe('fuzz – grammars', () => {
           if (!o.ok) crashes.push(`${o.signature}\n  input: ${JSON.stringify(input).slice(0, 300)}`);
         }
       }
-      assert.deepEqual(crashes, [], `${crashes.length} crashes (npm run fuzz -- --only ${name} --seed ${SEED} writes reproducers)`);
+      assert.deepEqual(
+        crashes,
+        [],
+        `${crashes.length} crashes (npm run fuzz -- --only ${name} --seed ${SEED} writes reproducers)`,
+      );
     });
   }
 });

@@ -36,10 +36,17 @@ describe('fuzz – regressions', () => {
   });
 
   test('pbs – array indexes past 2^53 are refused, not expanded forever', () => {
-    for (const args of [['-J', '99999999999999999999-99999999999999999999'], ['-t', '99999999999999999999-99999999999999999999%14'], ['-J', '1-10:99999999999999999999']]) {
+    for (const args of [
+      ['-J', '99999999999999999999-99999999999999999999'],
+      ['-t', '99999999999999999999-99999999999999999999%14'],
+      ['-J', '1-10:99999999999999999999'],
+    ]) {
       const o = runOne(pbsTarget, { text: '#!/bin/sh\n#PBS -N a\ntrue\n', args });
       assert.ok(o.ok, JSON.stringify(o));
-      assert.equal(typedOrOk(() => pbsTarget.run({ text: '#!/bin/sh\n#PBS -N a\ntrue\n', args })), 'PBS_SYNTAX');
+      assert.equal(
+        typedOrOk(() => pbsTarget.run({ text: '#!/bin/sh\n#PBS -N a\ntrue\n', args })),
+        'PBS_SYNTAX',
+      );
     }
   });
 
@@ -51,14 +58,20 @@ describe('fuzz – regressions', () => {
   });
 
   test('submit – a $INT/$REAL/$STRING field wider than 4096 characters is refused, not expanded per proc for minutes', () => {
-    const text = 'executable = job.sh\ncron_month = $(Item) $INT(Process,%999999d)\nX = a $(X)$(X)$(X)$(X)\nqueue 35 ClusterId in (a, b)\n';
+    const text =
+      'executable = job.sh\ncron_month = $(Item) $INT(Process,%999999d)\nX = a $(X)$(X)$(X)$(X)\nqueue 35 ClusterId in (a, b)\n';
     const o = runOne(submitTarget, { text });
     assert.ok(o.ok, JSON.stringify(o).slice(0, 300));
-    assert.match(typedOrOk(() => submitTarget.run({ text })), /^SUBMIT_/);
+    assert.match(
+      typedOrOk(() => submitTarget.run({ text })),
+      /^SUBMIT_/,
+    );
   });
 
   test('submit – self-references still take the previous value', () => {
-    const o = runOne(submitTarget, { text: 'executable = job.sh\nFoo = a\nFOO = $(foo) b $(Foo:x)\narguments = $(foo)\nqueue\n' });
+    const o = runOne(submitTarget, {
+      text: 'executable = job.sh\nFoo = a\nFOO = $(foo) b $(Foo:x)\narguments = $(foo)\nqueue\n',
+    });
     assert.ok(o.ok);
   });
 
@@ -70,9 +83,14 @@ describe('fuzz – regressions', () => {
   });
 
   test('dag – a long run of blanks inside a line is read (the trailing-blank trim)', () => {
-    for (const text of ['SU' + ' '.repeat(40_000) + 'BMIT-DESCRIPTION d {\nqueue\n}\n', 'JOB A a.sub' + ' '.repeat(40_000) + '\n']) {
+    for (const text of [
+      'SU' + ' '.repeat(40_000) + 'BMIT-DESCRIPTION d {\nqueue\n}\n',
+      'JOB A a.sub' + ' '.repeat(40_000) + '\n',
+    ]) {
       for (const grammarOnly of [false, true]) {
-        const r = typedOrOk(() => parseDagString(text, 'f.dag', { cwd: '/x', readFile: () => '', isDirectory: () => false, grammarOnly }));
+        const r = typedOrOk(() =>
+          parseDagString(text, 'f.dag', { cwd: '/x', readFile: () => '', isDirectory: () => false, grammarOnly }),
+        );
         assert.ok(r === 'ok' || r === 'DAG_SYNTAX', r);
       }
     }
@@ -80,15 +98,27 @@ describe('fuzz – regressions', () => {
 
   test('dag – a last line ending in a lone carriage return reads the same with the scanner and the grammar', () => {
     for (const grammarOnly of [false, true]) {
-      const d = parseDagString('JOB B. b\r', 'f.dag', { cwd: '/x', readFile: () => '', isDirectory: () => false, grammarOnly });
-      assert.deepEqual(d.nodes.map((n) => [n.name, n.file]), [['B.', 'b']]);
+      const d = parseDagString('JOB B. b\r', 'f.dag', {
+        cwd: '/x',
+        readFile: () => '',
+        isDirectory: () => false,
+        grammarOnly,
+      });
+      assert.deepEqual(
+        d.nodes.map((n) => [n.name, n.file]),
+        [['B.', 'b']],
+      );
     }
   });
 
   test('submit – a definition that doubles itself on every line stops with a typed error', () => {
-    const text = 'executable = job.sh\nX = $429496729642949672964294967296(X)\n' + 'X = $(X)$(X)$(X)$(X)\n'.repeat(14) + 'queue\n';
+    const text =
+      'executable = job.sh\nX = $429496729642949672964294967296(X)\n' + 'X = $(X)$(X)$(X)$(X)\n'.repeat(14) + 'queue\n';
     const o = runOne(submitTarget, { text });
     assert.ok(o.ok, JSON.stringify(o).slice(0, 300));
-    assert.equal(typedOrOk(() => submitTarget.run({ text })), 'SUBMIT_INVALID');
+    assert.equal(
+      typedOrOk(() => submitTarget.run({ text })),
+      'SUBMIT_INVALID',
+    );
   });
 });

@@ -31,7 +31,18 @@ function fakeDaemon(name: string, journal: string, ignoreTerm = false): Promise<
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.stdout!.once('data', () => resolve({ name, child, pid: child.pid!, state: 'running', restarts: 0, lastExit: '', startedAt: Date.now(), backoffMs: 1000 }));
+    child.stdout!.once('data', () =>
+      resolve({
+        name,
+        child,
+        pid: child.pid!,
+        state: 'running',
+        restarts: 0,
+        lastExit: '',
+        startedAt: Date.now(),
+        backoffMs: 1000,
+      }),
+    );
   });
 }
 
@@ -54,7 +65,8 @@ describe('master stop – stages', () => {
       assert.ok(i >= 0, `${l} in ${got.join(', ')}`);
       return i;
     };
-    for (const first of ['negotiator', 'schedd', 'web']) assert.ok(at(`exit ${first}`) < at('term startd'), got.join(', '));
+    for (const first of ['negotiator', 'schedd', 'web'])
+      assert.ok(at(`exit ${first}`) < at('term startd'), got.join(', '));
     assert.ok(at('exit startd') < at('term collector'), got.join(', '));
     assert.equal(got.length, 10, got.join(', '));
   });
@@ -63,10 +75,17 @@ describe('master stop – stages', () => {
     const journal = join(dir, 'stuck.log');
     const s = await supervisorWith(journal, ['collector', 'startd', 'schedd'], ['schedd']);
     const schedd = s.daemons.get('schedd')!.child!;
-    const killed = new Promise<NodeJS.Signals | null>((resolve) => schedd.once('exit', (_code, signal) => resolve(signal)));
+    const killed = new Promise<NodeJS.Signals | null>((resolve) =>
+      schedd.once('exit', (_code, signal) => resolve(signal)),
+    );
     await s.stop(500);
     assert.equal(await killed, 'SIGKILL');
-    for (const d of ['collector', 'startd']) assert.equal(s.daemons.get(d)!.child!.exitCode !== null || s.daemons.get(d)!.child!.signalCode !== null, true, `${d} exited`);
+    for (const d of ['collector', 'startd'])
+      assert.equal(
+        s.daemons.get(d)!.child!.exitCode !== null || s.daemons.get(d)!.child!.signalCode !== null,
+        true,
+        `${d} exited`,
+      );
     assert.ok(lines(journal).includes('term schedd'), 'the schedd was asked first');
   });
 });

@@ -5,7 +5,12 @@ import { ClassAd } from '../../../grammar/classad/index.js';
 import { AdMirror } from '../../../daemons/negotiator/ad-mirror.js';
 import { jobAttributesOfSlots } from '../../../daemons/negotiator/cycle.js';
 
-const slot = (name: string, cpus: number) => ({ type: 'Machine', name, kind: 'added', ad: { attrs: { Name: `"${name}"`, Cpus: String(cpus), State: '"Unclaimed"' } } });
+const slot = (name: string, cpus: number) => ({
+  type: 'Machine',
+  name,
+  kind: 'added',
+  ad: { attrs: { Name: `"${name}"`, Cpus: String(cpus), State: '"Unclaimed"' } },
+});
 
 describe('negotiator – ad mirror', () => {
   test('negotiator – the ads sent before hello make the copy; later changes update it; removed ads go', () => {
@@ -16,10 +21,16 @@ describe('negotiator – ad mirror', () => {
     assert.equal(m.ready, false);
     m.apply({ type: '', name: '', kind: 'hello' });
     assert.equal(m.ready, true);
-    assert.deepEqual(m.ads('machine').map((a) => a.lookupJS('Cpus')), [4, 2]);
+    assert.deepEqual(
+      m.ads('machine').map((a) => a.lookupJS('Cpus')),
+      [4, 2],
+    );
     m.apply({ ...slot('slot1@b', 1), kind: 'updated' });
     m.apply({ type: 'Machine', name: 'SLOT1@A', kind: 'removed' });
-    assert.deepEqual(m.ads('Machine').map((a) => a.lookupJS('Cpus')), [1]);
+    assert.deepEqual(
+      m.ads('Machine').map((a) => a.lookupJS('Cpus')),
+      [1],
+    );
     assert.deepEqual(m.ads('Submitter'), []);
   });
 
@@ -46,13 +57,17 @@ describe('negotiator – ad mirror', () => {
     // until the new stream's hello, cycles would see the old copy; they are not run (ready is false)
     assert.equal(m.ready, false);
     m.apply({ type: '', name: '', kind: 'hello' });
-    assert.deepEqual(m.ads('Machine').map((a) => a.lookupJS('Name')), ['slot1@c']);
+    assert.deepEqual(
+      m.ads('Machine').map((a) => a.lookupJS('Name')),
+      ['slot1@c'],
+    );
   });
 });
 
 describe('negotiator – job attributes the slots tell jobs apart by', () => {
   test('negotiator – TARGET.x and plain names the slot does not define, from Requirements, START and Rank', () => {
-    const ad = (attrs: Record<string, string>) => ClassAd.fromRecord({ Name: '"slot1@a"', Cpus: '4', KeyboardIdle: '0', ...attrs });
+    const ad = (attrs: Record<string, string>) =>
+      ClassAd.fromRecord({ Name: '"slot1@a"', Cpus: '4', KeyboardIdle: '0', ...attrs });
     const names = jobAttributesOfSlots([
       ad({ START: 'KeyboardIdle > 15 && Department == "physics"', Requirements: 'START' }),
       ad({ Rank: 'TARGET.IsUrgent =?= true', Requirements: 'MY.Cpus > 0 && TARGET.RequestCpus <= 4' }),

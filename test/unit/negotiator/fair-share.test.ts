@@ -5,7 +5,8 @@ import { describe, test } from 'node:test';
 import { ClassAd } from '../../../grammar/classad/index.js';
 import { FairShare } from '../../../daemons/negotiator/fair-share.js';
 
-const submitter = (name: string, running: number) => ClassAd.fromRecord({ Name: `"${name}"`, RunningJobs: String(running) });
+const submitter = (name: string, running: number) =>
+  ClassAd.fromRecord({ Name: `"${name}"`, RunningJobs: String(running) });
 
 describe('negotiator – fair share', () => {
   test('fair share – saved accounts come back with their factors; the time away decays the usage by the half-life', () => {
@@ -25,7 +26,13 @@ describe('negotiator – fair share', () => {
 
   test('fair share – broken saved records are skipped (a factor below 1, no name)', () => {
     const fs = new FairShare();
-    fs.restore({ at: Date.now(), accounts: [{ name: '', real: 3, factor: 1, accumulated: 0 }, { name: 'x@s', real: 3, factor: 0, accumulated: 0 }] });
+    fs.restore({
+      at: Date.now(),
+      accounts: [
+        { name: '', real: 3, factor: 1, accumulated: 0 },
+        { name: 'x@s', real: 3, factor: 0, accumulated: 0 },
+      ],
+    });
     assert.deepEqual(fs.list(), []);
   });
 });

@@ -9,8 +9,26 @@ import { gangWhy } from '../../../cli/shared/analyze-gang.js';
 import { job, lit, slot, submitter } from './helpers.js';
 
 const pslot = (host: string, cpus: number, extra: Record<string, string> = {}) =>
-  slot({ name: `slot1@${host}`, cpus, memory: cpus * 1024, partitionable: true, attrs: { TotalSlotCpus: String(extra.TotalSlotCpus ?? cpus), TotalSlotMemory: String(Number(extra.TotalSlotCpus ?? cpus) * 1024) } });
-const gang = (n: number, place: string, cpus = 1, owner = 'alice') => job({ owner, cpus, attrs: { MachineCount: String(n), GangPlacement: lit(place), Requirements: '(TARGET.Memory >= RequestMemory) && (TARGET.Cpus >= RequestCpus)' } });
+  slot({
+    name: `slot1@${host}`,
+    cpus,
+    memory: cpus * 1024,
+    partitionable: true,
+    attrs: {
+      TotalSlotCpus: String(extra.TotalSlotCpus ?? cpus),
+      TotalSlotMemory: String(Number(extra.TotalSlotCpus ?? cpus) * 1024),
+    },
+  });
+const gang = (n: number, place: string, cpus = 1, owner = 'alice') =>
+  job({
+    owner,
+    cpus,
+    attrs: {
+      MachineCount: String(n),
+      GangPlacement: lit(place),
+      Requirements: '(TARGET.Memory >= RequestMemory) && (TARGET.Cpus >= RequestCpus)',
+    },
+  });
 
 function run(slots: ReturnType<typeof pslot>[], subs: ReturnType<typeof submitter>[]) {
   const split = splitGangs(subs);
@@ -31,9 +49,15 @@ describe('negotiator – gang matching', () => {
     const slots = [pslot('a', 4), pslot('b', 4), pslot('c', 4)];
     const r = run(slots, [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'scatter', 2) }])]);
     assert.equal(r.matches.length, 1);
-    assert.deepEqual(r.matches[0]!.chunks.map((c) => c.host), ['a', 'b', 'c']);
+    assert.deepEqual(
+      r.matches[0]!.chunks.map((c) => c.host),
+      ['a', 'b', 'c'],
+    );
     // what the gang took is gone for the ordinary matchmaker
-    assert.deepEqual(r.left.map((ad) => ad.lookupJS('Cpus')), [2, 2, 2]);
+    assert.deepEqual(
+      r.left.map((ad) => ad.lookupJS('Cpus')),
+      [2, 2, 2],
+    );
 
     const two = run([pslot('a', 4), pslot('b', 4)], [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'scatter') }])]);
     assert.deepEqual(two.matches, [], 'three scattered chunks never go on two hosts');
@@ -43,18 +67,32 @@ describe('negotiator – gang matching', () => {
 
   test('negotiator – place=free (and the parallel universe) may put several chunks on one host; pack puts all on one', () => {
     const free = run([pslot('a', 4), pslot('b', 1)], [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'free') }])]);
-    assert.deepEqual(free.matches[0]!.chunks.map((c) => c.host), ['a', 'a', 'a']);
+    assert.deepEqual(
+      free.matches[0]!.chunks.map((c) => c.host),
+      ['a', 'a', 'a'],
+    );
     const pack = run([pslot('a', 2), pslot('b', 4)], [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'pack') }])]);
-    assert.deepEqual(pack.matches[0]!.chunks.map((c) => c.host), ['b', 'b', 'b']);
+    assert.deepEqual(
+      pack.matches[0]!.chunks.map((c) => c.host),
+      ['b', 'b', 'b'],
+    );
     const none = run([pslot('a', 2), pslot('b', 2)], [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'pack') }])]);
     assert.deepEqual(none.matches, []);
   });
 
   test('negotiator – ordinary autoclusters stay with the matchmaker, gangs leave it', () => {
-    const subs = [submitter('alice', [{ id: 1, idle: 1, ad: gang(2, 'scatter') }, { id: 2, idle: 5, ad: job() }])];
+    const subs = [
+      submitter('alice', [
+        { id: 1, idle: 1, ad: gang(2, 'scatter') },
+        { id: 2, idle: 5, ad: job() },
+      ]),
+    ];
     const r = run([pslot('a', 1), pslot('b', 1)], subs);
     assert.equal(r.matches.length, 1);
-    assert.deepEqual(subs[0]!.autoclusters.map((a) => a.id), [2]);
+    assert.deepEqual(
+      subs[0]!.autoclusters.map((a) => a.id),
+      [2],
+    );
     assert.deepEqual(r.left, [], 'both slots went to the gang');
   });
 
@@ -68,11 +106,18 @@ describe('negotiator – gang matching', () => {
     const r = run([busyA, busyB, idleC], [alice, bob]);
     assert.deepEqual(r.matches, []);
     assert.deepEqual([...r.reserved].sort(), ['slot1@a', 'slot1@b']);
-    assert.deepEqual(r.left.map((ad) => ad.lookupJS('Name')), ['slot1@c'], 'bob may only use the host the gang does not need');
+    assert.deepEqual(
+      r.left.map((ad) => ad.lookupJS('Name')),
+      ['slot1@c'],
+      'bob may only use the host the gang does not need',
+    );
 
     // the same gang behind a better-placed submitter reserves nothing
     const alice2 = submitter('alice', [{ id: 1, idle: 1, ad: gang(2, 'scatter', 4) }], 20);
-    const r2 = run([pslot('a', 2, { TotalSlotCpus: '4' }), pslot('b', 2, { TotalSlotCpus: '4' })], [alice2, submitter('bob', [{ id: 7, idle: 10, ad: job({ owner: 'bob' }) }], 10)]);
+    const r2 = run(
+      [pslot('a', 2, { TotalSlotCpus: '4' }), pslot('b', 2, { TotalSlotCpus: '4' })],
+      [alice2, submitter('bob', [{ id: 7, idle: 10, ad: job({ owner: 'bob' }) }], 10)],
+    );
     assert.equal(r2.reserved.size, 0);
     assert.equal(r2.left.length, 2);
   });
@@ -81,7 +126,12 @@ describe('negotiator – gang matching', () => {
     const now = 1_000_000;
     const busyA = pslot('a', 2, { TotalSlotCpus: '4' });
     const busyB = pslot('b', 2, { TotalSlotCpus: '4' });
-    const running = (name: string, attrs: Record<string, string>) => slot({ name, cpus: 2, attrs: { DynamicSlot: 'true', State: lit('Claimed'), Activity: lit('Busy'), JobId: lit('3.0'), ...attrs } });
+    const running = (name: string, attrs: Record<string, string>) =>
+      slot({
+        name,
+        cpus: 2,
+        attrs: { DynamicSlot: 'true', State: lit('Claimed'), Activity: lit('Busy'), JobId: lit('3.0'), ...attrs },
+      });
     const alice = submitter('alice', [{ id: 1, idle: 1, ad: gang(2, 'scatter', 4) }], 0.5);
     const split = splitGangs([alice]);
     const tracked = gangSlots([busyA, busyB]);
@@ -89,14 +139,27 @@ describe('negotiator – gang matching', () => {
     assert.deepEqual([...round.reserved].sort(), ['slot1@a', 'slot1@b']);
 
     // the jobs on the reserved slots end by now + 3600 at the latest: the reservation starts a margin later
-    const ads = [busyA, busyB, running('slot1_1@a', { JobEndsBy: String(now + 3600) }), running('slot1_1@b', { JobEndsBy: String(now + 1800) }), running('slot1_1@c', {})];
+    const ads = [
+      busyA,
+      busyB,
+      running('slot1_1@a', { JobEndsBy: String(now + 3600) }),
+      running('slot1_1@b', { JobEndsBy: String(now + 1800) }),
+      running('slot1_1@c', {}),
+    ];
     const start = reservationStart(ads, round.reserved, now)!;
     assert.ok(start >= now + 3600, `after the last bound: ${start - now}`);
     const left = slotsLeft([busyA, busyB], tracked, round.reserved, start - now);
-    assert.deepEqual(left.map((ad) => ad.lookupJS('Name')), ['slot1@a', 'slot1@b']);
+    assert.deepEqual(
+      left.map((ad) => ad.lookupJS('Name')),
+      ['slot1@a', 'slot1@b'],
+    );
     const fits = (attrs: Record<string, string>) => symmetricMatch(job({ attrs }), left[0]!);
     assert.equal(fits({ AllowedJobDuration: '600' }), true, 'a job sure to end before it backfills');
-    assert.equal(fits({ AllowedJobDuration: String(start - now + 1) }), false, 'one that could run past its start does not');
+    assert.equal(
+      fits({ AllowedJobDuration: String(start - now + 1) }),
+      false,
+      'one that could run past its start does not',
+    );
     assert.equal(fits({}), false, 'nor one without a bound');
 
     // a job on a reserved slot without a bound: the start is unknown, nothing is backfilled
@@ -107,8 +170,14 @@ describe('negotiator – gang matching', () => {
   test('dq -analyze – an idle gang is told apart: fits now, fits once jobs end, or waits for more hosts', () => {
     const g = gang(3, 'scatter', 2);
     assert.match(gangWhy(g, [pslot('a', 4), pslot('b', 4), pslot('c', 4)])!, /can take every chunk now/);
-    assert.match(gangWhy(g, [pslot('a', 1, { TotalSlotCpus: '4' }), pslot('b', 4), pslot('c', 4)])!, /only once running jobs end/);
-    assert.match(gangWhy(g, [pslot('a', 4), pslot('b', 4)])!, /cannot hold it even when idle: 2 hosts can take a chunk \(a, b\)\. It waits until more hosts join/);
+    assert.match(
+      gangWhy(g, [pslot('a', 1, { TotalSlotCpus: '4' }), pslot('b', 4), pslot('c', 4)])!,
+      /only once running jobs end/,
+    );
+    assert.match(
+      gangWhy(g, [pslot('a', 4), pslot('b', 4)])!,
+      /cannot hold it even when idle: 2 hosts can take a chunk \(a, b\)\. It waits until more hosts join/,
+    );
     assert.equal(gangWhy(job(), [pslot('a', 4)]), undefined);
   });
 });

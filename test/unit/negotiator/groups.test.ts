@@ -6,7 +6,13 @@ import { AccountingGroups, ownQuota, ROOT_GROUP, type GroupSettings } from '../.
 import { Matchmaker } from '../../../daemons/negotiator/matchmaker.js';
 import { job, slot, submitter } from './helpers.js';
 
-function groups(names: string[], quotas: Record<string, number> = {}, dynamic: Record<string, number> = {}, surplus: Record<string, boolean> = {}, extra: Partial<GroupSettings> = {}) {
+function groups(
+  names: string[],
+  quotas: Record<string, number> = {},
+  dynamic: Record<string, number> = {},
+  surplus: Record<string, boolean> = {},
+  extra: Partial<GroupSettings> = {},
+) {
   return new AccountingGroups({
     names,
     staticQuota: (g) => quotas[g],
@@ -50,7 +56,10 @@ describe('groups – negotiation', () => {
       slots: pool(4),
       groups: groups(['group_a'], { group_a: 1 }),
       poolCpus: 4,
-      submitters: [submitter('group_a.alice', [{ id: 1, idle: 3, ad: job() }]), submitter('bob', [{ id: 2, idle: 3, ad: job({ owner: 'bob' }) }], 5)],
+      submitters: [
+        submitter('group_a.alice', [{ id: 1, idle: 3, ad: job() }]),
+        submitter('bob', [{ id: 2, idle: 3, ad: job({ owner: 'bob' }) }], 5),
+      ],
     }).negotiate();
     assert.equal(r.placed.get('group_a.alice@schedd')?.jobs, 1);
     assert.equal(r.placed.get('bob@schedd')?.jobs, 3);
@@ -71,7 +80,10 @@ describe('groups – negotiation', () => {
       slots: [slot({ name: 'slot1@p', partitionable: true, cpus: 16, memory: 65536 })],
       groups: groups(['group_a'], { group_a: 5 }),
       poolCpus: 16,
-      submitters: [submitter('group_a.alice', [{ id: 1, idle: 10, ad: job({ cpus: 2 }) }]), submitter('group_a.bob', [{ id: 2, idle: 10, ad: job({ owner: 'bob', cpus: 2 }) }])],
+      submitters: [
+        submitter('group_a.alice', [{ id: 1, idle: 10, ad: job({ cpus: 2 }) }]),
+        submitter('group_a.bob', [{ id: 2, idle: 10, ad: job({ owner: 'bob', cpus: 2 }) }]),
+      ],
     }).negotiate();
     // 5 cpus of quota: two 2-cpu jobs, never a third
     assert.equal(r.stats.jobs, 2);
@@ -83,7 +95,10 @@ describe('groups – negotiation', () => {
         slots: pool(6),
         groups: groups(['group_a', 'group_b'], { group_a: 2, group_b: 2 }, {}, { group_a: surplus }),
         poolCpus: 6,
-        submitters: [submitter('group_a.alice', [{ id: 1, idle: 10, ad: job() }]), submitter('group_b.bob', [{ id: 2, idle: 1, ad: job({ owner: 'bob' }) }])],
+        submitters: [
+          submitter('group_a.alice', [{ id: 1, idle: 10, ad: job() }]),
+          submitter('group_b.bob', [{ id: 2, idle: 1, ad: job({ owner: 'bob' }) }]),
+        ],
       }).negotiate();
     assert.equal(mk(false).placed.get('group_a.alice@schedd')?.jobs, 2);
     assert.equal(mk(true).placed.get('group_a.alice@schedd')?.jobs, 5);
@@ -95,7 +110,10 @@ describe('groups – negotiation', () => {
       slots: pool(10),
       groups: groups(['p', 'p.x', 'p.y'], { p: 3, 'p.x': 1, 'p.y': 1 }, {}, { 'p.x': true, 'p.y': true }),
       poolCpus: 10,
-      submitters: [submitter('p.x.alice', [{ id: 1, idle: 10, ad: job() }]), submitter('p.y.bob', [{ id: 2, idle: 10, ad: job({ owner: 'bob' }) }])],
+      submitters: [
+        submitter('p.x.alice', [{ id: 1, idle: 10, ad: job() }]),
+        submitter('p.y.bob', [{ id: 2, idle: 10, ad: job({ owner: 'bob' }) }]),
+      ],
     }).negotiate();
     assert.equal(r.stats.jobs, 3);
   });
@@ -116,8 +134,14 @@ describe('groups – negotiation', () => {
       groups: groups(['group_a', 'group_b'], { group_a: 4, group_b: 4 }, {}, {}),
       poolCpus: 9,
       // b has the better priority but a uses less of its quota
-      submitters: [submitter('group_a.alice', [{ id: 1, idle: 1, ad: job() }], 10, 1), submitter('group_b.bob', [{ id: 2, idle: 1, ad: job({ owner: 'bob' }) }], 0.5, 3)],
+      submitters: [
+        submitter('group_a.alice', [{ id: 1, idle: 1, ad: job() }], 10, 1),
+        submitter('group_b.bob', [{ id: 2, idle: 1, ad: job({ owner: 'bob' }) }], 0.5, 3),
+      ],
     }).negotiate();
-    assert.deepEqual(r.matches.map((m) => m.submitter), ['group_a.alice@schedd']);
+    assert.deepEqual(
+      r.matches.map((m) => m.submitter),
+      ['group_a.alice@schedd'],
+    );
   });
 });

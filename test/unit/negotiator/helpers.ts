@@ -64,7 +64,8 @@ export function job(j: JobSpec = {}): ClassAd {
     RequestDisk: '1024',
     FileSystemDomain: lit('submit.example.org'),
     JobPrio: String(j.prio ?? 0),
-    Requirements: j.requirements ?? '(TARGET.Arch == "X86_64") && (TARGET.Memory >= RequestMemory) && (TARGET.Disk >= RequestDisk)',
+    Requirements:
+      j.requirements ?? '(TARGET.Arch == "X86_64") && (TARGET.Memory >= RequestMemory) && (TARGET.Disk >= RequestDisk)',
     ...(j.rank ? { Rank: j.rank } : {}),
     ...(j.limits ? { ConcurrencyLimits: lit(j.limits) } : {}),
     ...j.attrs,
@@ -81,13 +82,22 @@ export function submitter(name: string, autoclusters: AutoclusterInput[], priori
  * where both Requirements hold and the job fits, best job Rank first, then machine Rank, then name; a
  * partitionable slot takes as many jobs as fit. What the matchmaker must agree with for one submitter.
  */
-export function referenceMatches(slots: ClassAd[], acs: AutoclusterInput[]): Array<{ autocluster: number; slot: string; count: number }> {
+export function referenceMatches(
+  slots: ClassAd[],
+  acs: AutoclusterInput[],
+): Array<{ autocluster: number; slot: string; count: number }> {
   const num = (ad: ClassAd, n: string) => {
     const v = ad.lookupJS(n);
     return typeof v === 'number' ? v : 0;
   };
   const state = slots
-    .map((ad) => ({ ad, name: String(ad.lookupJS('Name')), free: { cpus: num(ad, 'Cpus'), memory: num(ad, 'Memory'), disk: num(ad, 'Disk') } as Resources, part: ad.lookupJS('PartitionableSlot') === true, dead: false }))
+    .map((ad) => ({
+      ad,
+      name: String(ad.lookupJS('Name')),
+      free: { cpus: num(ad, 'Cpus'), memory: num(ad, 'Memory'), disk: num(ad, 'Disk') } as Resources,
+      part: ad.lookupJS('PartitionableSlot') === true,
+      dead: false,
+    }))
     .filter((s) => s.free.cpus > 0);
   const out = new Map<string, { autocluster: number; slot: string; count: number }>();
   const order = acs.slice().sort((a, b) => num(b.ad, 'JobPrio') - num(a.ad, 'JobPrio') || a.id - b.id);
@@ -97,7 +107,12 @@ export function referenceMatches(slots: ClassAd[], acs: AutoclusterInput[]): Arr
     while (idle > 0) {
       const cands = state.filter((s) => !s.dead && fitCount(req, s.free) >= 1 && symmetricMatch(ac.ad, s.ad));
       if (!cands.length) break;
-      cands.sort((a, b) => rankOf(ac.ad, b.ad) - rankOf(ac.ad, a.ad) || rankOf(b.ad, ac.ad) - rankOf(a.ad, ac.ad) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      cands.sort(
+        (a, b) =>
+          rankOf(ac.ad, b.ad) - rankOf(ac.ad, a.ad) ||
+          rankOf(b.ad, ac.ad) - rankOf(a.ad, ac.ad) ||
+          (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+      );
       const s = cands[0]!;
       const n = Math.min(s.part ? fitCount(req, s.free) : 1, idle);
       idle -= n;

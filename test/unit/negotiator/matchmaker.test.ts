@@ -12,11 +12,17 @@ function negotiate(input: Partial<NegotiationInput> & Pick<NegotiationInput, 'sl
 }
 const ac = (id: number, idle: number, ad: ClassAd): AutoclusterInput => ({ id, idle, ad });
 const sorted = <T extends { autocluster: number; slot: string }>(xs: T[]) =>
-  xs.map((m) => ({ autocluster: m.autocluster, slot: m.slot, count: (m as unknown as { count: number }).count })).sort((a, b) => a.autocluster - b.autocluster || (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
+  xs
+    .map((m) => ({ autocluster: m.autocluster, slot: m.slot, count: (m as unknown as { count: number }).count }))
+    .sort((a, b) => a.autocluster - b.autocluster || (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
 
 describe('matchmaker – rank', () => {
   test('matchmaker – a job goes to the slot its Rank prefers', () => {
-    const slots = [slot({ name: 'slot1@a', memory: 2048 }), slot({ name: 'slot1@b', memory: 8192 }), slot({ name: 'slot1@c', memory: 4096 })];
+    const slots = [
+      slot({ name: 'slot1@a', memory: 2048 }),
+      slot({ name: 'slot1@b', memory: 8192 }),
+      slot({ name: 'slot1@c', memory: 4096 }),
+    ];
     const r = negotiate({ slots, submitters: [submitter('alice', [ac(1, 1, job({ rank: 'TARGET.Memory' }))])] });
     assert.deepEqual(sorted(r.matches), [{ autocluster: 1, slot: 'slot1@b', count: 1 }]);
   });
@@ -28,28 +34,50 @@ describe('matchmaker – rank', () => {
       slot({ name: 'slot1@c', attrs: { HasSSD: 'true' } }),
       slot({ name: 'slot1@b' }),
     ];
-    const r = negotiate({ slots, submitters: [submitter('alice', [ac(1, 3, job({ rank: 'TARGET.HasSSD =?= true' }))])] });
-    assert.deepEqual(sorted(r.matches).map((m) => m.slot), ['slot1@a', 'slot1@c', 'slot1@d']);
+    const r = negotiate({
+      slots,
+      submitters: [submitter('alice', [ac(1, 3, job({ rank: 'TARGET.HasSSD =?= true' }))])],
+    });
+    assert.deepEqual(
+      sorted(r.matches).map((m) => m.slot),
+      ['slot1@a', 'slot1@c', 'slot1@d'],
+    );
   });
 
   test('matchmaker – equal job Rank: the machine that ranks the job higher wins', () => {
     const slots = [slot({ name: 'slot1@a' }), slot({ name: 'slot1@b', rank: 'TARGET.Owner == "alice"' })];
     const r = negotiate({ slots, submitters: [submitter('alice', [ac(1, 1, job())])] });
-    assert.deepEqual(sorted(r.matches).map((m) => m.slot), ['slot1@b']);
+    assert.deepEqual(
+      sorted(r.matches).map((m) => m.slot),
+      ['slot1@b'],
+    );
   });
 });
 
 describe('matchmaker – requirements', () => {
   test('matchmaker – START refuses a job: it goes elsewhere or waits', () => {
     const slots = [slot({ name: 'slot1@a', start: 'TARGET.Owner != "bob"' })];
-    const r = negotiate({ slots, submitters: [submitter('bob', [ac(1, 1, job({ owner: 'bob' }))]), submitter('alice', [ac(2, 1, job())], 5)] });
-    assert.deepEqual(r.matches.map((m) => [m.submitter, m.slot]), [['alice@schedd', 'slot1@a']]);
+    const r = negotiate({
+      slots,
+      submitters: [submitter('bob', [ac(1, 1, job({ owner: 'bob' }))]), submitter('alice', [ac(2, 1, job())], 5)],
+    });
+    assert.deepEqual(
+      r.matches.map((m) => [m.submitter, m.slot]),
+      [['alice@schedd', 'slot1@a']],
+    );
   });
 
   test("matchmaker – the job's Requirements and its size both count", () => {
-    const slots = [slot({ name: 'slot1@arm', attrs: { Arch: lit('aarch64') }, memory: 65536 }), slot({ name: 'slot1@small', memory: 1024 }), slot({ name: 'slot1@big', memory: 8192 })];
+    const slots = [
+      slot({ name: 'slot1@arm', attrs: { Arch: lit('aarch64') }, memory: 65536 }),
+      slot({ name: 'slot1@small', memory: 1024 }),
+      slot({ name: 'slot1@big', memory: 8192 }),
+    ];
     const r = negotiate({ slots, submitters: [submitter('alice', [ac(1, 5, job({ memory: 4096 }))])] });
-    assert.deepEqual(sorted(r.matches).map((m) => m.slot), ['slot1@big']);
+    assert.deepEqual(
+      sorted(r.matches).map((m) => m.slot),
+      ['slot1@big'],
+    );
   });
 
   test('matchmaker – a job without Requirements, or a slot without START, never matches', () => {
@@ -58,19 +86,32 @@ describe('matchmaker – requirements', () => {
     const noStart = slot({ name: 'slot1@a' });
     noStart.delete('Start');
     noStart.delete('Requirements');
-    assert.equal(negotiate({ slots: [slot({ name: 'slot1@b' })], submitters: [submitter('alice', [ac(1, 1, noReq)])] }).matches.length, 0);
-    assert.equal(negotiate({ slots: [noStart], submitters: [submitter('alice', [ac(1, 1, job())])] }).matches.length, 0);
+    assert.equal(
+      negotiate({ slots: [slot({ name: 'slot1@b' })], submitters: [submitter('alice', [ac(1, 1, noReq)])] }).matches
+        .length,
+      0,
+    );
+    assert.equal(
+      negotiate({ slots: [noStart], submitters: [submitter('alice', [ac(1, 1, job())])] }).matches.length,
+      0,
+    );
   });
 });
 
 describe('matchmaker – partitionable slots', () => {
   test('matchmaker – one cycle fills a partitionable slot', () => {
-    const r = negotiate({ slots: [slot({ name: 'slot1@big', partitionable: true, cpus: 8, memory: 16384 })], submitters: [submitter('alice', [ac(1, 20, job())])] });
+    const r = negotiate({
+      slots: [slot({ name: 'slot1@big', partitionable: true, cpus: 8, memory: 16384 })],
+      submitters: [submitter('alice', [ac(1, 20, job())])],
+    });
     assert.deepEqual(sorted(r.matches), [{ autocluster: 1, slot: 'slot1@big', count: 8 }]);
   });
 
   test('matchmaker – memory can be what runs out first', () => {
-    const r = negotiate({ slots: [slot({ name: 'slot1@big', partitionable: true, cpus: 8, memory: 16384 })], submitters: [submitter('alice', [ac(1, 20, job({ memory: 4096 }))])] });
+    const r = negotiate({
+      slots: [slot({ name: 'slot1@big', partitionable: true, cpus: 8, memory: 16384 })],
+      submitters: [submitter('alice', [ac(1, 20, job({ memory: 4096 }))])],
+    });
     assert.deepEqual(sorted(r.matches), [{ autocluster: 1, slot: 'slot1@big', count: 4 }]);
   });
 
@@ -95,7 +136,10 @@ describe('matchmaker – partitionable slots', () => {
 
   test("matchmaker – START sees the partitionable slot's remaining resources", () => {
     // the machine takes jobs only while it has more than 4 cpus left
-    const r = negotiate({ slots: [slot({ name: 'slot1@p', partitionable: true, cpus: 8, memory: 32768, start: 'MY.Cpus > 4' })], submitters: [submitter('alice', [ac(1, 2, job()), ac(2, 10, job({ cpus: 3 }))])] });
+    const r = negotiate({
+      slots: [slot({ name: 'slot1@p', partitionable: true, cpus: 8, memory: 32768, start: 'MY.Cpus > 4' })],
+      submitters: [submitter('alice', [ac(1, 2, job()), ac(2, 10, job({ cpus: 3 }))])],
+    });
     assert.deepEqual(sorted(r.matches), [
       { autocluster: 1, slot: 'slot1@p', count: 2 },
       { autocluster: 2, slot: 'slot1@p', count: 2 },
@@ -106,20 +150,35 @@ describe('matchmaker – partitionable slots', () => {
 describe('matchmaker – fair share', () => {
   test('matchmaker – the better (lower) effective priority is served first', () => {
     const slots = [slot({ name: 'slot1@a' })];
-    const r = negotiate({ slots, submitters: [submitter('alice', [ac(1, 5, job())], 10), submitter('bob', [ac(2, 5, job({ owner: 'bob' }))], 0.5)] });
-    assert.deepEqual(r.matches.map((m) => m.submitter), ['bob@schedd']);
+    const r = negotiate({
+      slots,
+      submitters: [submitter('alice', [ac(1, 5, job())], 10), submitter('bob', [ac(2, 5, job({ owner: 'bob' }))], 0.5)],
+    });
+    assert.deepEqual(
+      r.matches.map((m) => m.submitter),
+      ['bob@schedd'],
+    );
   });
 
   test('matchmaker – the pie is cut in inverse proportion to the priorities', () => {
     const slots = Array.from({ length: 8 }, (_, i) => slot({ name: `slot1@n${i}` }));
-    const r = negotiate({ slots, submitters: [submitter('alice', [ac(1, 20, job())], 3), submitter('bob', [ac(2, 20, job({ owner: 'bob' }))], 1)] });
+    const r = negotiate({
+      slots,
+      submitters: [submitter('alice', [ac(1, 20, job())], 3), submitter('bob', [ac(2, 20, job({ owner: 'bob' }))], 1)],
+    });
     assert.equal(r.placed.get('bob@schedd')?.jobs, 6);
     assert.equal(r.placed.get('alice@schedd')?.jobs, 2);
   });
 
   test('matchmaker – what a submitter cannot use goes to the others in the next spin', () => {
     const slots = Array.from({ length: 6 }, (_, i) => slot({ name: `slot1@n${i}` }));
-    const r = negotiate({ slots, submitters: [submitter('alice', [ac(1, 1, job())], 0.5), submitter('bob', [ac(2, 20, job({ owner: 'bob' }))], 0.5)] });
+    const r = negotiate({
+      slots,
+      submitters: [
+        submitter('alice', [ac(1, 1, job())], 0.5),
+        submitter('bob', [ac(2, 20, job({ owner: 'bob' }))], 0.5),
+      ],
+    });
     assert.equal(r.placed.get('alice@schedd')?.jobs, 1);
     assert.equal(r.placed.get('bob@schedd')?.jobs, 5);
   });
@@ -127,7 +186,10 @@ describe('matchmaker – fair share', () => {
   test('matchmaker – within a submitter, higher JobPrio first', () => {
     const slots = [slot({ name: 'slot1@a' })];
     const r = negotiate({ slots, submitters: [submitter('alice', [ac(1, 1, job()), ac(2, 1, job({ prio: 5 }))])] });
-    assert.deepEqual(r.matches.map((m) => m.autocluster), [2]);
+    assert.deepEqual(
+      r.matches.map((m) => m.autocluster),
+      [2],
+    );
   });
 });
 
@@ -143,15 +205,28 @@ describe('matchmaker – concurrency limits', () => {
   test('matchmaker – running jobs and amounts count too, and a partitionable slot is not filled past the limit', () => {
     const limits = new ConcurrencyLimits((n) => (n === 'license' ? 5 : Infinity), 0);
     limits.reset(['LICENSE']); // one already running elsewhere
-    const r = negotiate({ slots: [slot({ name: 'slot1@p', partitionable: true, cpus: 16, memory: 65536 })], limits, submitters: [submitter('alice', [ac(1, 10, job({ limits: 'LICENSE:2' }))])] });
+    const r = negotiate({
+      slots: [slot({ name: 'slot1@p', partitionable: true, cpus: 16, memory: 65536 })],
+      limits,
+      submitters: [submitter('alice', [ac(1, 10, job({ limits: 'LICENSE:2' }))])],
+    });
     assert.deepEqual(sorted(r.matches), [{ autocluster: 1, slot: 'slot1@p', count: 2 }]);
   });
 });
 
 describe('matchmaker – slot classes', () => {
   test('matchmaker – identical machines form one class whatever their names', () => {
-    const slots = Array.from({ length: 200 }, (_, i) => slot({ name: `slot1@n${String(i).padStart(3, '0')}`, attrs: { Rack: lit(`r${i % 2}`) } }));
-    const r = negotiate({ slots, submitters: [submitter('alice', [ac(1, 300, job({ requirements: 'TARGET.Rack == "r1" && TARGET.Memory >= RequestMemory' }))])] });
+    const slots = Array.from({ length: 200 }, (_, i) =>
+      slot({ name: `slot1@n${String(i).padStart(3, '0')}`, attrs: { Rack: lit(`r${i % 2}`) } }),
+    );
+    const r = negotiate({
+      slots,
+      submitters: [
+        submitter('alice', [
+          ac(1, 300, job({ requirements: 'TARGET.Rack == "r1" && TARGET.Memory >= RequestMemory' })),
+        ]),
+      ],
+    });
     assert.equal(r.stats.classes, 2);
     assert.equal(r.stats.jobs, 100);
     assert.ok(r.stats.classEvaluations <= 10, `class evaluations ${r.stats.classEvaluations}`);
@@ -166,7 +241,14 @@ describe('matchmaker – slot classes', () => {
       for (let m = 0; m < machines; m++) {
         const host = `node${String(m).padStart(3, '0')}`;
         const common = {
-          start: pick(['TRUE', 'TRUE', 'TARGET.Owner != "bob"', 'LoadAvg < 0.8', 'MY.Memory >= 2048', 'TARGET.RequestCpus <= 2 || KFlops > 1500']),
+          start: pick([
+            'TRUE',
+            'TRUE',
+            'TARGET.Owner != "bob"',
+            'LoadAvg < 0.8',
+            'MY.Memory >= 2048',
+            'TARGET.RequestCpus <= 2 || KFlops > 1500',
+          ]),
           rank: pick(['0', '0', 'TARGET.Owner == "carol"', 'KFlops / 1000']),
           attrs: {
             Arch: lit(pick(['X86_64', 'X86_64', 'aarch64'])),
@@ -176,10 +258,20 @@ describe('matchmaker – slot classes', () => {
             HasDocker: pick(['true', 'false']),
           },
         };
-        if (rand() < 0.4) slots.push(slot({ name: `slot1@${host}`, partitionable: true, cpus: 1 + Math.floor(rand() * 16), memory: 1024 * (1 + Math.floor(rand() * 32)), ...common }));
+        if (rand() < 0.4)
+          slots.push(
+            slot({
+              name: `slot1@${host}`,
+              partitionable: true,
+              cpus: 1 + Math.floor(rand() * 16),
+              memory: 1024 * (1 + Math.floor(rand() * 32)),
+              ...common,
+            }),
+          );
         else {
           const n = 1 + Math.floor(rand() * 4);
-          for (let k = 1; k <= n; k++) slots.push(slot({ name: `slot${k}@${host}`, cpus: pick([1, 2]), memory: pick([2048, 4096]), ...common }));
+          for (let k = 1; k <= n; k++)
+            slots.push(slot({ name: `slot${k}@${host}`, cpus: pick([1, 2]), memory: pick([2048, 4096]), ...common }));
         }
       }
       const acs: AutoclusterInput[] = [];
@@ -196,16 +288,51 @@ describe('matchmaker – slot classes', () => {
           'TARGET.LoadAvg < 1.0',
         ]);
         const cpus = pick([1, 1, 2, 4]);
-        const requirements = [extra && `(${extra})`, '(TARGET.Arch == "X86_64" || TARGET.Arch == "aarch64")', '(TARGET.Memory >= RequestMemory)', cpus > 1 ? '(TARGET.Cpus >= RequestCpus)' : '']
+        const requirements = [
+          extra && `(${extra})`,
+          '(TARGET.Arch == "X86_64" || TARGET.Arch == "aarch64")',
+          '(TARGET.Memory >= RequestMemory)',
+          cpus > 1 ? '(TARGET.Cpus >= RequestCpus)' : '',
+        ]
           .filter(Boolean)
           .join(' && ');
         acs.push(
-          ac(i, 1 + Math.floor(rand() * 30), job({ owner: pick(['alice', 'bob', 'carol']), cpus, memory: pick([512, 1024, 2048, 4096]), prio: pick([0, 0, 1]), requirements, rank: pick(['', '', 'TARGET.Memory', 'TARGET.KFlops', 'TARGET.Rack == "r2"', '-TARGET.LoadAvg', 'TARGET.HasDocker =?= true']) })),
+          ac(
+            i,
+            1 + Math.floor(rand() * 30),
+            job({
+              owner: pick(['alice', 'bob', 'carol']),
+              cpus,
+              memory: pick([512, 1024, 2048, 4096]),
+              prio: pick([0, 0, 1]),
+              requirements,
+              rank: pick([
+                '',
+                '',
+                'TARGET.Memory',
+                'TARGET.KFlops',
+                'TARGET.Rack == "r2"',
+                '-TARGET.LoadAvg',
+                'TARGET.HasDocker =?= true',
+              ]),
+            }),
+          ),
         );
       }
       const clone = () => slots.map((s) => s.clone());
-      const want = referenceMatches(clone(), acs.map((a) => ({ ...a, ad: a.ad.clone() })));
-      const got = negotiate({ slots: clone(), submitters: [submitter('u', acs.map((a) => ({ ...a })))] });
+      const want = referenceMatches(
+        clone(),
+        acs.map((a) => ({ ...a, ad: a.ad.clone() })),
+      );
+      const got = negotiate({
+        slots: clone(),
+        submitters: [
+          submitter(
+            'u',
+            acs.map((a) => ({ ...a })),
+          ),
+        ],
+      });
       assert.deepEqual(sorted(got.matches), sorted(want), `seed ${seed}`);
     }
   });

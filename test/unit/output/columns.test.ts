@@ -32,7 +32,8 @@ describe('output/columns – display width', () => {
     ['\x1b[31mred\x1b[39m', 3], // colour codes take no cells
     ['½', 1],
   ];
-  for (const [s, w] of cases) test(`output/columns – ${JSON.stringify(s)} is ${w} cells`, () => assert.equal(displayWidth(s), w));
+  for (const [s, w] of cases)
+    test(`output/columns – ${JSON.stringify(s)} is ${w} cells`, () => assert.equal(displayWidth(s), w));
 
   test('output/columns – code point widths', () => {
     assert.equal(codePointWidth(0x41), 1);
@@ -96,7 +97,11 @@ describe('output/columns – tables', () => {
   });
   test('output/columns – minWidth, maxWidth and noSeparator', () => {
     const lines = renderTable(
-      [{ header: 'A', minWidth: 4 }, { header: 'B', maxWidth: 3, ellipsis: '…' }, { header: 'C', noSeparator: true }],
+      [
+        { header: 'A', minWidth: 4 },
+        { header: 'B', maxWidth: 3, ellipsis: '…' },
+        { header: 'C', noSeparator: true },
+      ],
       [['x', 'abcdef', '!']],
     );
     assert.deepEqual(lines, ['A    B  C', 'x    ab…!']);
@@ -123,7 +128,11 @@ describe('output/columns – tables', () => {
     assert.match(colored[1]!, /\x1b\[32mR\x1b\[39m/);
   });
   test('output/columns – colour and width come from the stream', () => {
-    const tty = { isTTY: true, columns: 100, hasColors: (_n?: number, env?: Record<string, string | undefined>) => env?.NO_COLOR === undefined };
+    const tty = {
+      isTTY: true,
+      columns: 100,
+      hasColors: (_n?: number, env?: Record<string, string | undefined>) => env?.NO_COLOR === undefined,
+    };
     assert.equal(colorEnabled(tty, {}), true);
     assert.equal(colorEnabled(tty, { NO_COLOR: '1' }), false);
     assert.equal(colorEnabled({}, {}), false, 'a pipe gets no colour');

@@ -4,7 +4,12 @@ import { describe, test } from 'node:test';
 import { adOfRecord, jsonElements } from '../../../cli/shared/job-query.js';
 import { adToJSON } from '../../../cli/shared/output/ad.js';
 
-const reference = (recs: Array<Record<string, string>>) => JSON.stringify(recs.map((r) => adToJSON(adOfRecord(r))), null, 2).slice(2, -2);
+const reference = (recs: Array<Record<string, string>>) =>
+  JSON.stringify(
+    recs.map((r) => adToJSON(adOfRecord(r))),
+    null,
+    2,
+  ).slice(2, -2);
 
 const job = (proc: number): Record<string, string> => ({
   ClusterId: '12',
@@ -38,7 +43,11 @@ describe('dq -json elements', () => {
   });
 
   test('names alike but for case are one attribute, and __proto__ is a name like any other', () => {
-    const recs = [{ Foo: '1', foo: '2', Bar: '3' }, { __proto__: '1', Other: '2' } as Record<string, string>, { ZZ: '1', zz: '"x"' }];
+    const recs = [
+      { Foo: '1', foo: '2', Bar: '3' },
+      { __proto__: '1', Other: '2' } as Record<string, string>,
+      { ZZ: '1', zz: '"x"' },
+    ];
     assert.equal(jsonElements(recs), reference(recs));
   });
 

@@ -37,7 +37,10 @@ describe('output/jobs – columns', () => {
   });
   test('output/jobs – RUN_TIME: current run while running, committed time otherwise', () => {
     assert.equal(runTimeSeconds(job(1, 0, { JobStatus: 2, JobCurrentStartDate: T + 10 }), now), 65);
-    assert.equal(runTimeSeconds(job(1, 0, { JobStatus: 2, JobStartDate: T, RemoteWallClockTime: 100 }), now, true), 175);
+    assert.equal(
+      runTimeSeconds(job(1, 0, { JobStatus: 2, JobStartDate: T, RemoteWallClockTime: 100 }), now, true),
+      175,
+    );
     assert.equal(runTimeSeconds(job(1, 0, { JobStatus: 1, RemoteWallClockTime: 42 }), now), 42);
     assert.equal(runTimeSeconds(job(1, 0, { JobStatus: 4, JobStartDate: T, CompletionDate: T + 5 }), now), 5);
     assert.equal(runTimeSeconds(job(1, 0), now), 0);
@@ -69,7 +72,15 @@ describe('output/jobs – columns', () => {
 describe('output/jobs – totals', () => {
   const jobs = [1, 2, 2, 3, 4, 5, 6, 7].map((s, i) => job(1, i, { JobStatus: s }));
   test('output/jobs – counts by state (transferring output counts as running)', () => {
-    assert.deepEqual(countJobs(jobs), { total: 8, completed: 1, removed: 1, idle: 1, running: 3, held: 1, suspended: 1 });
+    assert.deepEqual(countJobs(jobs), {
+      total: 8,
+      completed: 1,
+      removed: 1,
+      idle: 1,
+      running: 3,
+      held: 1,
+      suspended: 1,
+    });
   });
   test('output/jobs – the summary line, exactly', () => {
     assert.equal(
@@ -78,7 +89,10 @@ describe('output/jobs – totals', () => {
     );
   });
   test('output/jobs – the schedd banner', () => {
-    assert.equal(formatScheddBanner('node1', '127.0.0.1:9618', T), '-- Schedd: node1 : <127.0.0.1:9618> @ 11/23/25 14:05:00');
+    assert.equal(
+      formatScheddBanner('node1', '127.0.0.1:9618', T),
+      '-- Schedd: node1 : <127.0.0.1:9618> @ 11/23/25 14:05:00',
+    );
   });
 });
 
@@ -127,7 +141,13 @@ describe('output/jobs – batch view (condor_q default)', () => {
   });
   test('output/jobs – DAG node jobs are grouped under their DAG; the DAGMan jobs are not counted as nodes', () => {
     const jobs = [
-      job(100, 0, { Cmd: '/usr/bin/dsched-dagman', Args: '', JobBatchName: 'diamond.dag+100', JobStatus: 2, JobCurrentStartDate: T }),
+      job(100, 0, {
+        Cmd: '/usr/bin/dsched-dagman',
+        Args: '',
+        JobBatchName: 'diamond.dag+100',
+        JobStatus: 2,
+        JobCurrentStartDate: T,
+      }),
       job(101, 0, { DAGManJobId: 100, JobStatus: 4, Cmd: 'a.sh' }),
       job(102, 0, { DAGManJobId: 100, JobStatus: 2, Cmd: 'b.sh' }),
       job(102, 1, { DAGManJobId: 100, JobStatus: 2, Cmd: 'b.sh' }),
@@ -214,7 +234,11 @@ describe('output/jobs – per-job views', () => {
     ]);
   });
   test('output/jobs – renderQueue: table, blank line, totals; -run has none; -totals only totals', () => {
-    const out = renderQueue(jobs, { now, view: 'nobatch', totals: { user: { name: 'alice', counts: countJobs(jobs.slice(0, 2)) }, all: countJobs(jobs) } });
+    const out = renderQueue(jobs, {
+      now,
+      view: 'nobatch',
+      totals: { user: { name: 'alice', counts: countJobs(jobs.slice(0, 2)) }, all: countJobs(jobs) },
+    });
     const lines = out.split('\n');
     assert.equal(lines.at(-1), '');
     assert.deepEqual(lines.slice(-5, -1), [
@@ -224,7 +248,10 @@ describe('output/jobs – per-job views', () => {
       'Total for all users: 4 jobs; 0 completed, 0 removed, 1 idle, 1 running, 1 held, 1 suspended',
     ]);
     assert.ok(!renderQueue(jobs, { now, view: 'run' }).includes('Total for'));
-    assert.equal(renderQueue(jobs, { now, totalsOnly: true }), 'Total for query: 4 jobs; 0 completed, 0 removed, 1 idle, 1 running, 1 held, 1 suspended\n');
+    assert.equal(
+      renderQueue(jobs, { now, totalsOnly: true }),
+      'Total for query: 4 jobs; 0 completed, 0 removed, 1 idle, 1 running, 1 held, 1 suspended\n',
+    );
     const banner = renderQueue([], { now, banner: { name: 'node1', address: '<127.0.0.1:9618>' } });
     assert.ok(banner.startsWith('\n-- Schedd: node1 : <127.0.0.1:9618> @ 11/23/25 14:06:15\nOWNER'));
   });
@@ -232,8 +259,24 @@ describe('output/jobs – per-job views', () => {
 
 describe('output/jobs – history view (condor_history)', () => {
   const hist = [
-    job(7, 0, { JobStatus: 4, ExitCode: 2, ExitBySignal: false, CompletionDate: T + 65, RemoteWallClockTime: 60, Cmd: '/home/alice/exit2.sh', Args: '' }),
-    job(6, 0, { JobStatus: 4, ExitBySignal: true, ExitSignal: 11, CompletionDate: T + 30, RemoteWallClockTime: 3, Cmd: '/home/alice/segv.sh', Args: '' }),
+    job(7, 0, {
+      JobStatus: 4,
+      ExitCode: 2,
+      ExitBySignal: false,
+      CompletionDate: T + 65,
+      RemoteWallClockTime: 60,
+      Cmd: '/home/alice/exit2.sh',
+      Args: '',
+    }),
+    job(6, 0, {
+      JobStatus: 4,
+      ExitBySignal: true,
+      ExitSignal: 11,
+      CompletionDate: T + 30,
+      RemoteWallClockTime: 3,
+      Cmd: '/home/alice/segv.sh',
+      Args: '',
+    }),
     job(5, 0, { JobStatus: 3, EnteredCurrentStatus: T + 20, CompletionDate: 0 }),
     job(4, 0, { JobStatus: 4, ExitCode: 0, CompletionDate: T + 10, RemoteWallClockTime: 10 }),
   ];
@@ -261,7 +304,10 @@ describe('output/jobs – history view (condor_history)', () => {
 });
 
 describe('output/jobs – -long and JSON', () => {
-  const jobs = [ad({ ClusterId: 1, ProcId: 0, Owner: 'alice', ExitCode: 2 }, { Requirements: 'TARGET.Memory >= RequestMemory' }), ad({ ClusterId: 1, ProcId: 1, Owner: 'alice' })];
+  const jobs = [
+    ad({ ClusterId: 1, ProcId: 0, Owner: 'alice', ExitCode: 2 }, { Requirements: 'TARGET.Memory >= RequestMemory' }),
+    ad({ ClusterId: 1, ProcId: 1, Owner: 'alice' }),
+  ];
   test('output/jobs – -long: every attribute sorted, a blank line between ads', () => {
     assert.equal(
       formatJobsLong(jobs),

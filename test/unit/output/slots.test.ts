@@ -17,7 +17,13 @@ import { slot, T } from './fixtures.js';
 const now = T + 75;
 const slots = [
   slot('slot1_1@node1', { State: 'Claimed', Activity: 'Busy', LoadAvg: 1, Memory: 1024, SlotType: 'Dynamic', Cpus: 2 }),
-  slot('slot1@node1', { LoadAvg: 0.04, Memory: 999, EnteredCurrentActivity: T - 812, SlotType: 'Partitionable', Cpus: 6 }),
+  slot('slot1@node1', {
+    LoadAvg: 0.04,
+    Memory: 999,
+    EnteredCurrentActivity: T - 812,
+    SlotType: 'Partitionable',
+    Cpus: 6,
+  }),
   slot('slot1@node2', { Arch: 'aarch64', State: 'Drained', Activity: 'Retiring', Memory: 4096, Cpus: 4 }),
   slot('slot2@node2', { Arch: 'aarch64', State: 'Owner', Memory: 4096, Cpus: 4 }),
 ];

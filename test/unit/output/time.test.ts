@@ -1,7 +1,14 @@
 process.env.TZ = 'America/Chicago';
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { formatBannerTime, formatDate, formatDuration, formatIso, parseDuration, toSeconds } from '../../../cli/shared/output/time.js';
+import {
+  formatBannerTime,
+  formatDate,
+  formatDuration,
+  formatIso,
+  parseDuration,
+  toSeconds,
+} from '../../../cli/shared/output/time.js';
 
 const T = 1763906700; // 2025-11-23 14:05:00 UTC = 08:05 in Chicago (CST, UTC-6)
 
@@ -44,7 +51,8 @@ describe('output/time – dates as condor_q shows them', () => {
     assert.equal(formatDate(0), '');
     assert.equal(formatDate(0, {}, '???'), '???');
   });
-  test('output/time – the schedd banner time', () => assert.equal(formatBannerTime(T, { utc: true }), '11/23/25 14:05:00'));
+  test('output/time – the schedd banner time', () =>
+    assert.equal(formatBannerTime(T, { utc: true }), '11/23/25 14:05:00'));
   test('output/time – toSeconds accepts numbers and numeric strings only', () => {
     assert.equal(toSeconds(5), 5);
     assert.equal(toSeconds('7'), 7);

@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KubernetesProvider } from '../../../daemons/provisioner/kubernetes.js';
 
-type Obj = { metadata: { name: string; labels?: Record<string, string> }; status?: { phase: string } } & Record<string, unknown>;
+type Obj = { metadata: { name: string; labels?: Record<string, string> }; status?: { phase: string } } & Record<
+  string,
+  unknown
+>;
 
 /** The few API-server routes the provider uses, for one namespace, with a bearer token. */
 function standIn(token: string) {
@@ -24,7 +27,8 @@ function standIn(token: string) {
         res.end(JSON.stringify(json));
       };
       calls.push(`${req.method} ${req.url}`);
-      if (req.headers.authorization !== `Bearer ${token}`) return reply(401, { kind: 'Status', message: 'Unauthorized' });
+      if (req.headers.authorization !== `Bearer ${token}`)
+        return reply(401, { kind: 'Status', message: 'Unauthorized' });
       const url = new URL(req.url!, 'http://x');
       const m = /^\/api\/v1\/namespaces\/batch\/(pods|secrets)(?:\/([^/]+))?$/.exec(url.pathname);
       if (!m) return reply(404, { message: 'not found' });
@@ -63,7 +67,15 @@ describe('provisioner kubernetes provider', () => {
       const tokenFile = join(dir, `token-${token}`);
       writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
       const port = (api.server.address() as AddressInfo).port;
-      return new KubernetesProvider({ api: `http://127.0.0.1:${port}`, namespace: 'batch', tokenFile, caFile: '', image: 'registry.example/dsched:1', prefix: 'dsched-exec-', hostConfig: 'NUM_CPUS = 2' });
+      return new KubernetesProvider({
+        api: `http://127.0.0.1:${port}`,
+        namespace: 'batch',
+        tokenFile,
+        caFile: '',
+        image: 'registry.example/dsched:1',
+        prefix: 'dsched-exec-',
+        hostConfig: 'NUM_CPUS = 2',
+      });
     };
   });
   after(async () => {
@@ -84,7 +96,11 @@ describe('provisioner kubernetes provider', () => {
       const pod = api.store.pods.get(h.id)!;
       const text = JSON.stringify(pod);
       assert.ok(!text.includes('secret-one') && !text.includes('secret-two'), 'no join token in the pod spec');
-      const spec = pod.spec as { containers: Array<{ image: string; command: string[] }>; volumes: Array<{ secret: { secretName: string } }>; terminationGracePeriodSeconds: number };
+      const spec = pod.spec as {
+        containers: Array<{ image: string; command: string[] }>;
+        volumes: Array<{ secret: { secretName: string } }>;
+        terminationGracePeriodSeconds: number;
+      };
       assert.equal(spec.containers[0]!.image, 'registry.example/dsched:1');
       assert.equal(spec.volumes[0]!.secret.secretName, h.id);
       assert.ok(spec.terminationGracePeriodSeconds >= 30, 'time for the startd to evict its jobs');
@@ -100,7 +116,10 @@ describe('provisioner kubernetes provider', () => {
     const p = provider();
     const [ended, running] = [...api.store.pods.keys()];
     api.store.pods.get(ended!)!.status = { phase: 'Failed' };
-    assert.deepEqual((await p.list()).map((h) => h.id), [running]);
+    assert.deepEqual(
+      (await p.list()).map((h) => h.id),
+      [running],
+    );
     assert.equal(api.store.pods.has(ended!), false);
     assert.equal(api.store.secrets.has(ended!), false);
     await p.stop({ id: running!, host: running!, provider: 'kubernetes', started: 0 });
@@ -113,7 +132,10 @@ describe('provisioner kubernetes provider', () => {
     const p = provider();
     await p.start([{ collector: 'c:1', token: 't' }]);
     const before = api.calls.length;
-    await assert.rejects(p.stop({ id: '../secrets/other', host: 'x', provider: 'kubernetes', started: 0 }), /not a pod name/);
+    await assert.rejects(
+      p.stop({ id: '../secrets/other', host: 'x', provider: 'kubernetes', started: 0 }),
+      /not a pod name/,
+    );
     assert.equal(api.calls.length, before, 'no call was made');
     for (const h of await p.list()) await p.stop(h);
   });

@@ -1,7 +1,13 @@
 // provisioner policy – when hosts are started, drained and stopped, from the pool's ads alone.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Policy, type Limits, type MachineView, type Managed, type Observation } from '../../../daemons/provisioner/policy.js';
+import {
+  Policy,
+  type Limits,
+  type MachineView,
+  type Managed,
+  type Observation,
+} from '../../../daemons/provisioner/policy.js';
 import { hostConfigLines } from '../../../daemons/provisioner/provider.js';
 
 const LIMITS: Limits = { min: 0, max: 2, idleTimeout: 60, startTimeout: 300, jobsPerHost: 1 };
@@ -11,7 +17,10 @@ const obs = (now: number, idleJobs: number, machines: Record<string, MachineView
   cycles,
   machines: new Map(Object.entries(machines)),
 });
-const host = (name: string, started = 0, state: Managed['state'] = 'starting'): Managed => ({ handle: { id: name, host: name, provider: 'test', started }, state });
+const host = (name: string, started = 0, state: Managed['state'] = 'starting'): Managed => ({
+  handle: { id: name, host: name, provider: 'test', started },
+  state,
+});
 const busy: MachineView = { freeCpus: 0, children: 1, draining: false };
 const idle: MachineView = { freeCpus: 1, children: 0, draining: false };
 
@@ -25,7 +34,9 @@ describe('provisioner policy', () => {
   test('provisioner policy – hosts still starting count against what the jobs need and the maximum', () => {
     const p = new Policy(() => ({ ...LIMITS, max: 4 }));
     const managed = [host('a'), host('b')];
-    assert.deepEqual(p.decide(obs(10, 3), managed), [{ kind: 'start', count: 1, reason: '3 idle job(s) match no slot' }]);
+    assert.deepEqual(p.decide(obs(10, 3), managed), [
+      { kind: 'start', count: 1, reason: '3 idle job(s) match no slot' },
+    ]);
     assert.deepEqual(p.decide(obs(10, 2), managed), []);
   });
 
@@ -51,10 +62,14 @@ describe('provisioner policy', () => {
     const a = host('a', 0, 'up');
     assert.deepEqual(p.decide(obs(100, 0, { a: idle }), [a]), []);
     assert.deepEqual(p.decide(obs(159, 0, { a: idle }), [a]), []);
-    assert.deepEqual(p.decide(obs(160, 0, { a: idle }), [a]), [{ kind: 'drain', host: 'a', reason: 'no claim for 60 s (timeout 60 s)' }]);
+    assert.deepEqual(p.decide(obs(160, 0, { a: idle }), [a]), [
+      { kind: 'drain', host: 'a', reason: 'no claim for 60 s (timeout 60 s)' },
+    ]);
     a.state = 'draining';
     assert.deepEqual(p.decide(obs(161, 0, { a: { ...busy, draining: true } }), [a]), [], 'a claim still there: wait');
-    assert.deepEqual(p.decide(obs(162, 0, { a: { ...idle, draining: true } }), [a]), [{ kind: 'stop', host: 'a', reason: 'drained: nothing runs there' }]);
+    assert.deepEqual(p.decide(obs(162, 0, { a: { ...idle, draining: true } }), [a]), [
+      { kind: 'stop', host: 'a', reason: 'drained: nothing runs there' },
+    ]);
   });
 
   test('provisioner policy – a claim resets the idle time; the minimum is kept; idle jobs keep hosts', () => {
@@ -64,7 +79,9 @@ describe('provisioner policy', () => {
     p.decide(obs(0, 0, { a: idle, b: idle }), [a, b]);
     p.decide(obs(50, 0, { a: idle, b: busy }), [a, b]);
     assert.equal(b.idleSince, undefined);
-    assert.deepEqual(p.decide(obs(100, 0, { a: idle, b: idle }), [a, b]), [{ kind: 'drain', host: 'a', reason: 'no claim for 100 s (timeout 60 s)' }]);
+    assert.deepEqual(p.decide(obs(100, 0, { a: idle, b: idle }), [a, b]), [
+      { kind: 'drain', host: 'a', reason: 'no claim for 100 s (timeout 60 s)' },
+    ]);
     assert.deepEqual(p.decide(obs(500, 0, { b: idle }), [b]), [], 'the minimum of one host stays');
     const c = new Policy(() => LIMITS);
     const d = host('d', 0, 'up');
@@ -77,7 +94,9 @@ describe('provisioner policy', () => {
     const a = host('a', 0, 'up');
     p.decide(obs(10, 0, { a: busy }), [a]);
     assert.deepEqual(p.decide(obs(309, 0), [a]), []);
-    assert.deepEqual(p.decide(obs(310, 0), [a]), [{ kind: 'stop', host: 'a', reason: 'its slot has been gone for 300 s' }]);
+    assert.deepEqual(p.decide(obs(310, 0), [a]), [
+      { kind: 'stop', host: 'a', reason: 'its slot has been gone for 300 s' },
+    ]);
   });
 
   test('provisioner policy – below the minimum, hosts are started with no job waiting', () => {
@@ -86,7 +105,11 @@ describe('provisioner policy', () => {
   });
 
   test('provisioner policy – host config parts: NAME = value, no newline smuggled in', () => {
-    assert.deepEqual(hostConfigLines('NUM_CPUS = 1; START = TRUE;;bad part; X=a'), ['NUM_CPUS = 1', 'START = TRUE', 'X = a']);
+    assert.deepEqual(hostConfigLines('NUM_CPUS = 1; START = TRUE;;bad part; X=a'), [
+      'NUM_CPUS = 1',
+      'START = TRUE',
+      'X = a',
+    ]);
     assert.deepEqual(hostConfigLines('A = 1\nDAEMON_LIST = SCHEDD'), []);
   });
 });

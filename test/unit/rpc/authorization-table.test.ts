@@ -15,7 +15,11 @@ const PROTOS = [join(ROOT, 'proto', 'dsched', 'v1'), join(ROOT, 'proto', 'grpc',
 /** `Service.Method` for every rpc declared in proto/. */
 function protoRpcs(): string[] {
   const out: string[] = [];
-  for (const f of PROTOS.flatMap((dir) => readdirSync(dir).filter((n) => n.endsWith('.proto')).map((n) => join(dir, n)))) {
+  for (const f of PROTOS.flatMap((dir) =>
+    readdirSync(dir)
+      .filter((n) => n.endsWith('.proto'))
+      .map((n) => join(dir, n)),
+  )) {
     const text = readFileSync(f, 'utf8').replace(/\/\/.*$/gm, '');
     for (const svc of text.matchAll(/\bservice\s+(\w+)\s*\{([\s\S]*?)\n\}/g))
       for (const m of svc[2]!.matchAll(/\brpc\s+(\w+)\s*\(/g)) out.push(`${svc[1]}.${m[1]}`);
@@ -26,7 +30,13 @@ function protoRpcs(): string[] {
 // rpcs the certificate work adds to the collector; their rows are in the table ahead of them
 const ADDED_WITH_CERTIFICATES = new Set(['Collector.Join', 'Collector.Revoke', 'Collector.CreateJoinToken']);
 
-const daemon = (role: DaemonRole, host = 'exec1'): Identity => ({ kind: 'daemon', host, roles: new Set([role]), name: `${role}@${host}`, admin: false });
+const daemon = (role: DaemonRole, host = 'exec1'): Identity => ({
+  kind: 'daemon',
+  host,
+  roles: new Set([role]),
+  name: `${role}@${host}`,
+  admin: false,
+});
 const user: Identity = { kind: 'user', name: 'alice', admin: false };
 const admin: Identity = { kind: 'user', name: 'root', admin: true };
 
@@ -54,13 +64,15 @@ describe('authorization – the table', () => {
     const doc = readFileSync(join(ROOT, 'docs', 'security.md'), 'utf8');
     const section = doc.split(/^## Who may call what$/m)[1]!.split(/^## /m)[0]!;
     const rows: Record<string, string[]> = {};
-    for (const m of section.matchAll(/^\| `(\w+\.\w+)` \| ([A-Za-z_ ]+?) \|/gm)) rows[m[1]!] = m[2]!.split(' or ').map((l) => l.trim());
+    for (const m of section.matchAll(/^\| `(\w+\.\w+)` \| ([A-Za-z_ ]+?) \|/gm))
+      rows[m[1]!] = m[2]!.split(' or ').map((l) => l.trim());
     const table = Object.fromEntries(Object.entries(AUTHORIZATION).map(([k, v]) => [k, [...v]]));
     assert.deepEqual(rows, table);
   });
 
   test('authorization – a method not in the table is refused, whoever calls', () => {
-    for (const who of [user, admin, daemon('schedd'), ANONYMOUS]) assert.ok(refusal('Schedd.Unlisted', who), `refused for ${who.kind}`);
+    for (const who of [user, admin, daemon('schedd'), ANONYMOUS])
+      assert.ok(refusal('Schedd.Unlisted', who), `refused for ${who.kind}`);
     assert.equal(methodName('/dsched.v1.Collector/Advertise'), 'Collector.Advertise');
   });
 
@@ -75,7 +87,11 @@ describe('authorization – the table', () => {
     assert.equal(refusal('Master.Status', ANONYMOUS), 'UNAUTHENTICATED');
     assert.equal(refusal('Schedd.Submit', daemon('schedd')), 'PERMISSION_DENIED');
     assert.equal(refusal('Schedd.Submit', user), undefined);
-    assert.equal(refusal('Schedd.JobEvents', daemon('schedd')), 'PERMISSION_DENIED', 'a stolen schedd credential sends no job events');
+    assert.equal(
+      refusal('Schedd.JobEvents', daemon('schedd')),
+      'PERMISSION_DENIED',
+      'a stolen schedd credential sends no job events',
+    );
     assert.equal(refusal('Schedd.JobEvents', daemon('startd')), undefined);
     assert.equal(refusal('Schedd.Matched', daemon('startd')), 'PERMISSION_DENIED');
     assert.equal(refusal('Schedd.Matched', daemon('negotiator')), undefined);
@@ -105,7 +121,7 @@ describe('authorization – the table', () => {
 });
 
 describe('authorization – identities and names', () => {
-  test('identity – a user token gives its name and admin flag, never a daemon\'s rights', () => {
+  test("identity – a user token gives its name and admin flag, never a daemon's rights", () => {
     const u = userIdentity({ sub: 'user:alice', iat: 0, exp: 0, jti: '', iss: '', admin: true });
     assert.deepEqual(u, { kind: 'user', name: 'alice', admin: true });
     assert.throws(() => authorize('Schedd.JobEvents', u), /PERMISSION_DENIED|only/);

@@ -13,7 +13,12 @@ import { makeSchedd } from './helpers.js';
 
 function queueOne(queue: JobQueue, attrs: Record<string, string> = {}) {
   const cluster = queue.reserveCluster('alice');
-  const [job] = queue.submit(cluster, 'alice', { Owner: lit('alice'), JobStatus: String(JobStatus.Idle), Requirements: 'true', ...attrs }, [{}]);
+  const [job] = queue.submit(
+    cluster,
+    'alice',
+    { Owner: lit('alice'), JobStatus: String(JobStatus.Idle), Requirements: 'true', ...attrs },
+    [{}],
+  );
   return job!;
 }
 
@@ -75,13 +80,21 @@ describe('schedd lost runs', () => {
       first.update(job, { JobCurrentStartDate: String(Math.floor(Date.now() / 1000)) }, JobStatus.Running);
       first.flush();
       const schedd = makeSchedd(first);
-      (schedd as unknown as { lostRun(j: typeof job, reason: string): void }).lostRun(job, 'the startd could not be reached');
+      (schedd as unknown as { lostRun(j: typeof job, reason: string): void }).lostRun(
+        job,
+        'the startd could not be reached',
+      );
       await first.commit();
       schedd.close();
       assert.equal(job.status, JobStatus.Idle);
 
       const again = new JobQueue(openQueueDb(file));
-      assert.deepEqual(again.lostRuns.get('claim-1'), { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' });
+      assert.deepEqual(again.lostRuns.get('claim-1'), {
+        cluster: job.cluster,
+        proc: job.proc,
+        startd: '127.0.0.1:1',
+        slot: 'slot1_1@unit',
+      });
       again.forgetLostRun('claim-1');
       await again.commit();
       assert.equal(new JobQueue(openQueueDb(file)).lostRuns.size, 0, 'a settled run is forgotten for good');
@@ -93,7 +106,11 @@ describe('schedd lost runs', () => {
       const third = new JobQueue(openQueueDb(file));
       assert.equal(third.lostRuns.size, 0);
       third.flush();
-      assert.deepEqual(openQueueDb(file).prepare('SELECT COUNT(*) AS n FROM lost_runs').get(), { n: 0 }, 'and its row with the next commit');
+      assert.deepEqual(
+        openQueueDb(file).prepare('SELECT COUNT(*) AS n FROM lost_runs').get(),
+        { n: 0 },
+        'and its row with the next commit',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -111,10 +128,27 @@ describe('schedd lost runs', () => {
     const schedd = makeSchedd(queue);
     // the startd, as the schedd's client sees it: what it is asked to stop and release
     const asked: string[] = [];
-    const startd = { deactivate: async (id: string) => void asked.push(`stop ${id}`), release: async (id: string) => void asked.push(`release ${id}`) };
+    const startd = {
+      deactivate: async (id: string) => void asked.push(`stop ${id}`),
+      release: async (id: string) => void asked.push(`release ${id}`),
+    };
     (schedd as unknown as { startd: () => typeof startd }).startd = () => startd;
     try {
-      const acked = await schedd.jobEvents([{ seq: '1', claim: 'claim-old', id: { cluster: job.cluster, proc: job.proc }, type: 'exited', exit_code: 0, exit_by_signal: false, exit_signal: 0, time: Math.floor(Date.now() / 1000) } as never], 'unit');
+      const acked = await schedd.jobEvents(
+        [
+          {
+            seq: '1',
+            claim: 'claim-old',
+            id: { cluster: job.cluster, proc: job.proc },
+            type: 'exited',
+            exit_code: 0,
+            exit_by_signal: false,
+            exit_signal: 0,
+            time: Math.floor(Date.now() / 1000),
+          } as never,
+        ],
+        'unit',
+      );
       assert.deepEqual(acked, ['1']);
       assert.equal(queue.jobs.get(jobKey(job.cluster, job.proc)), undefined, 'the job left the queue');
       assert.equal(job.status, JobStatus.Completed);

@@ -18,7 +18,9 @@ function open() {
 
 function queueOne(q: JobQueue, owner = 'alice'): number {
   const c = q.reserveCluster(owner);
-  q.submit(c, owner, { Owner: JSON.stringify(owner), ClusterId: String(c), JobStatus: '1', Cmd: '"/bin/true"' }, [{ ProcId: '0' }]);
+  q.submit(c, owner, { Owner: JSON.stringify(owner), ClusterId: String(c), JobStatus: '1', Cmd: '"/bin/true"' }, [
+    { ProcId: '0' },
+  ]);
   return c;
 }
 
@@ -44,9 +46,15 @@ describe('schedd cluster ids', () => {
     const again = b.q.reserveCluster('bob');
     assert.equal(lost, queued + 1);
     assert.equal(again, lost);
-    b.q.submit(again, 'bob', { Owner: '"bob"', ClusterId: String(again), JobStatus: '1', Cmd: '"/bin/true"' }, [{ ProcId: '0' }]);
+    b.q.submit(again, 'bob', { Owner: '"bob"', ClusterId: String(again), JobStatus: '1', Cmd: '"/bin/true"' }, [
+      { ProcId: '0' },
+    ]);
     // the first submitter coming back with its old reservation cannot queue a second cluster of that id
-    assert.throws(() => b.q.submit(lost, 'alice', { Owner: '"alice"', ClusterId: String(lost), JobStatus: '1', Cmd: '"/bin/true"' }, [{ ProcId: '0' }]));
+    assert.throws(() =>
+      b.q.submit(lost, 'alice', { Owner: '"alice"', ClusterId: String(lost), JobStatus: '1', Cmd: '"/bin/true"' }, [
+        { ProcId: '0' },
+      ]),
+    );
     b.close();
   });
 });

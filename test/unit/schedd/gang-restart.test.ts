@@ -18,8 +18,23 @@ const SLOTS = ['slot1@exec1', 'slot1@exec2', 'slot1@exec3'];
 function gangJob(status: number): { queue: JobQueue; job: Job } {
   const queue = new JobQueue(openQueueDb(':memory:'));
   const cluster = queue.reserveCluster('alice');
-  const [job] = queue.submit(cluster, 'alice', { Owner: lit('alice'), JobStatus: String(JobStatus.Idle), Requirements: 'true', MachineCount: '3', GangPlacement: lit('scatter') }, [{}]);
-  queue.update(job!, { GangSlots: `{${SLOTS.map(lit).join(', ')}}`, GangStartds: `{${STARTDS.map(lit).join(', ')}}` }, status);
+  const [job] = queue.submit(
+    cluster,
+    'alice',
+    {
+      Owner: lit('alice'),
+      JobStatus: String(JobStatus.Idle),
+      Requirements: 'true',
+      MachineCount: '3',
+      GangPlacement: lit('scatter'),
+    },
+    [{}],
+  );
+  queue.update(
+    job!,
+    { GangSlots: `{${SLOTS.map(lit).join(', ')}}`, GangStartds: `{${STARTDS.map(lit).join(', ')}}` },
+    status,
+  );
   job!.claim = { id: 'leader-claim-id-0123456789', startd: STARTDS[0]!, slot: 'slot1_1@exec1' };
   return { queue, job: job! };
 }
@@ -34,7 +49,9 @@ function fakeSchedd(queue: JobQueue, held: Map<string, string>) {
     claims,
     startd: (addr) =>
       ({
-        claimStatus: async (ids: string[]) => ({ claims: ids.map((id) => ({ claim: id, state: held.get(id) ?? 'unknown' })) }),
+        claimStatus: async (ids: string[]) => ({
+          claims: ids.map((id) => ({ claim: id, state: held.get(id) ?? 'unknown' })),
+        }),
         deactivate: async (id: string) => void calls.push(`deactivate ${addr} ${id}`),
         release: async (id: string) => void calls.push(`release ${addr} ${id}`),
       }) as never,
@@ -100,9 +117,19 @@ describe('schedd gangs across a restart', () => {
     gangs.restore(job);
     claims.set(job.claim!.id, { ...job.claim!, lastAc: 0, job });
     await gangs.settle(job, job.claim!.id);
-    assert.deepEqual(calls, [`release ${STARTDS[0]} ${job.claim!.id}`], 'the first chunk is stopped, its claim released');
+    assert.deepEqual(
+      calls,
+      [`release ${STARTDS[0]} ${job.claim!.id}`],
+      'the first chunk is stopped, its claim released',
+    );
     // its end is an eviction: the job runs again, whole
-    const ended = { claim: job.claim!.id, type: 'exited', exit_code: 0, exit_by_signal: true, exit_signal: 9 } as Parameters<GangClaims['leaderEvent']>[0];
+    const ended = {
+      claim: job.claim!.id,
+      type: 'exited',
+      exit_code: 0,
+      exit_by_signal: true,
+      exit_signal: 9,
+    } as Parameters<GangClaims['leaderEvent']>[0];
     assert.equal(gangs.leaderEvent(ended).type, 'evicted');
     assert.match(gangs.leaderEvent(ended).message, /lost its slot slot1@exec3/);
     assert.equal(claims.has(f2!), false);
@@ -112,7 +139,7 @@ describe('schedd gangs across a restart', () => {
     assert.deepEqual(calls.slice(1), [`kill+release ${STARTDS[1]} ${f1}`]);
   });
 
-  test('schedd gangs across a restart – only a parallel job\'s own record is trusted: a job that is no gang, or whose first slot is not its claim\'s host, is not taken for one', async () => {
+  test("schedd gangs across a restart – only a parallel job's own record is trusted: a job that is no gang, or whose first slot is not its claim's host, is not taken for one", async () => {
     const { queue, job } = gangJob(JobStatus.Running);
     const { s, calls } = fakeSchedd(queue, new Map());
     const gangs = new GangClaims(s);
@@ -127,7 +154,7 @@ describe('schedd gangs across a restart', () => {
     assert.deepEqual(calls, []);
   });
 
-  test('schedd gangs across a restart – the other claims\' ids are derived from the first one\'s, distinct and not guessable from the ad', () => {
+  test("schedd gangs across a restart – the other claims' ids are derived from the first one's, distinct and not guessable from the ad", () => {
     const ids = followers('leader-claim-id-0123456789');
     assert.equal(new Set(ids).size, 2);
     assert.notEqual(ids[0], followerClaimId('another-leader-claim-id-xx', 1));

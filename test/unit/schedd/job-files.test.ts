@@ -19,7 +19,14 @@ const q = (s: string) => JSON.stringify(s);
 const check = (attrs: Record<string, string>) => checkJobFiles({ Iwd: q(user) }, [attrs], undefined, [home]);
 
 test('files outside the pool directory are accepted', () => {
-  check({ Cmd: q('/bin/echo'), Out: q('out.txt'), Err: q(join(user, 'err.txt')), In: q('/dev/null'), UserLog: q(join(user, 'x.log')), TransferInput: q('a, b/') });
+  check({
+    Cmd: q('/bin/echo'),
+    Out: q('out.txt'),
+    Err: q(join(user, 'err.txt')),
+    In: q('/dev/null'),
+    UserLog: q(join(user, 'x.log')),
+    TransferInput: q('a, b/'),
+  });
 });
 
 test('files inside the pool directory are refused: by name, with .., through a link, in lists and remaps', () => {
@@ -39,6 +46,9 @@ test('a relative initialdir is refused', () => {
 
 test('an event log that cannot be opened refuses the submission', () => {
   checkEventLogs([{ UserLog: q(join(user, 'ok.log')) }], undefined);
-  assert.throws(() => checkEventLogs([{ UserLog: q(join(user, 'missing', 'x.log')) }], undefined), /cannot open the event log .*No such file/);
+  assert.throws(
+    () => checkEventLogs([{ UserLog: q(join(user, 'missing', 'x.log')) }], undefined),
+    /cannot open the event log .*No such file/,
+  );
   assert.throws(() => checkEventLogs([{ UserLog: q('x.log') }], undefined), /not an absolute path/);
 });

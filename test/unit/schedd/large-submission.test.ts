@@ -19,7 +19,12 @@ function open() {
   return { db, q: new JobQueue(db), close: () => db.close() };
 }
 
-const clusterAd = (owner: string, c: number, status: number) => ({ Owner: JSON.stringify(owner), ClusterId: String(c), JobStatus: String(status), Cmd: '"/bin/true"' });
+const clusterAd = (owner: string, c: number, status: number) => ({
+  Owner: JSON.stringify(owner),
+  ClusterId: String(c),
+  JobStatus: String(status),
+  Cmd: '"/bin/true"',
+});
 const procs = (n: number) => Array.from({ length: n }, (_, i) => ({ ProcId: String(i) }));
 
 describe('schedd large submissions', () => {
@@ -42,7 +47,11 @@ describe('schedd large submissions', () => {
     const b = open();
     assert.equal(b.q.jobs.size, 1);
     assert.equal(b.q.jobs.get(`${small}.0`)?.prio, 7);
-    assert.equal((b.db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE cluster_id = ?').get(big) as { n: number }).n, 0, 'no row of it is left');
+    assert.equal(
+      (b.db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE cluster_id = ?').get(big) as { n: number }).n,
+      0,
+      'no row of it is left',
+    );
     assert.deepEqual([...b.q.allCounts], [0, 1, 0, 0, 0, 0, 0, 0]);
     b.close();
   });
@@ -107,19 +116,42 @@ describe('schedd large submissions', () => {
     assert.equal(a.q.ownerCounts('dave')[JobStatus.Held], 1000);
     assert.equal(a.q.ownerCounts('dave')[JobStatus.Idle], 0);
     const release = { HoldReason: null, HoldReasonCode: null, LastHoldReason: null, ReleaseReason: '"via drelease"' };
-    a.q.changeProcs(c, [{ jobs: sets.slice(0, 200), changes: release }, { jobs: sets.slice(200, 300), changes: { ...release, ReleaseReason: '"other"' } }], JobStatus.Idle);
+    a.q.changeProcs(
+      c,
+      [
+        { jobs: sets.slice(0, 200), changes: release },
+        { jobs: sets.slice(200, 300), changes: { ...release, ReleaseReason: '"other"' } },
+      ],
+      JobStatus.Idle,
+    );
     a.q.atomically(() => each.slice(0, 200).forEach((j) => a.q.update(j, release, JobStatus.Idle)));
-    a.q.atomically(() => each.slice(200, 300).forEach((j) => a.q.update(j, { ...release, ReleaseReason: '"other"' }, JobStatus.Idle)));
+    a.q.atomically(() =>
+      each.slice(200, 300).forEach((j) => a.q.update(j, { ...release, ReleaseReason: '"other"' }, JobStatus.Idle)),
+    );
     assert.equal(a.q.ownerCounts('dave')[JobStatus.Idle], 600);
-    assert.equal([...a.q.autoclusters.values()].filter((ac) => ac.owner === 'dave').reduce((n, ac) => n + ac.idle.size, 0), 600, 'released jobs are idle for matching again');
-    const inMemory = (js: typeof sets) => js.map((j) => ({ status: j.status, attrs: { ...j.attrs, EnteredCurrentStatus: 't' } }));
+    assert.equal(
+      [...a.q.autoclusters.values()].filter((ac) => ac.owner === 'dave').reduce((n, ac) => n + ac.idle.size, 0),
+      600,
+      'released jobs are idle for matching again',
+    );
+    const inMemory = (js: typeof sets) =>
+      js.map((j) => ({ status: j.status, attrs: { ...j.attrs, EnteredCurrentStatus: 't' } }));
     const sorted = (r: { attrs: Record<string, string> }) => Object.fromEntries(Object.entries(r.attrs).sort());
     assert.deepEqual(inMemory(sets).map(sorted), inMemory(each).map(sorted));
     a.close();
     const b = open();
-    const row = (cl: number) => [...b.q.byCluster(cl)].map((j) => ({ status: j.status, attrs: sorted({ attrs: { ...j.attrs, EnteredCurrentStatus: 't' } }) }));
+    const row = (cl: number) =>
+      [...b.q.byCluster(cl)].map((j) => ({
+        status: j.status,
+        attrs: sorted({ attrs: { ...j.attrs, EnteredCurrentStatus: 't' } }),
+      }));
     assert.deepEqual(row(c), row(d), 'the rows written set-based read back as those written job by job');
-    assert.deepEqual(row(c).slice(0, 3).map((r) => r.attrs.LastHoldReason), ['undefined', 'undefined', 'undefined']);
+    assert.deepEqual(
+      row(c)
+        .slice(0, 3)
+        .map((r) => r.attrs.LastHoldReason),
+      ['undefined', 'undefined', 'undefined'],
+    );
     assert.equal(b.q.ownerCounts('dave')[JobStatus.Held], 400);
     b.close();
   });

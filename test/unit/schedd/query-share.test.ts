@@ -19,7 +19,19 @@ const BOB = { kind: 'user', name: 'bob', admin: false } as Identity;
 const OPTS = { cpuLimitSec: () => 30, privateAttrs: () => ['Secret'] };
 
 type Req = Parameters<QueryShare['query']>[0];
-const req = (r: Partial<Req> = {}): Req => ({ ids: [], owners: [], constraint: '', projection: [], history: false, limit: 0, counts_only: false, format: 'json', gzip: false, ...r }) as Req;
+const req = (r: Partial<Req> = {}): Req =>
+  ({
+    ids: [],
+    owners: [],
+    constraint: '',
+    projection: [],
+    history: false,
+    limit: 0,
+    counts_only: false,
+    format: 'json',
+    gzip: false,
+    ...r,
+  }) as Req;
 
 describe('schedd shared query answers', () => {
   let dir: string;
@@ -29,10 +41,26 @@ describe('schedd shared query answers', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'dsched-share-'));
     q = new JobQueue(openQueueDb(join(dir, 'q.db')));
-    for (const [owner, n] of [['alice', 3000], ['bob', 2]] as const) {
+    for (const [owner, n] of [
+      ['alice', 3000],
+      ['bob', 2],
+    ] as const) {
       const c = q.reserveCluster(owner);
       const procs = Array.from({ length: n }, (_, i) => ({ ProcId: String(i) }));
-      q.submit(c, owner, { Owner: JSON.stringify(owner), ClusterId: String(c), JobStatus: '5', Environment: `"TOKEN=${owner}-secret"`, Secret: '"s"', Cmd: '"/bin/true"', Blob: `"${'x'.repeat(2000)}"` }, procs);
+      q.submit(
+        c,
+        owner,
+        {
+          Owner: JSON.stringify(owner),
+          ClusterId: String(c),
+          JobStatus: '5',
+          Environment: `"TOKEN=${owner}-secret"`,
+          Secret: '"s"',
+          Cmd: '"/bin/true"',
+          Blob: `"${'x'.repeat(2000)}"`,
+        },
+        procs,
+      );
     }
     // a page's bytes: its text; every page made is counted (a 2 KB attribute per job: the listing is many pages)
     share = new QueryShare(q, OPTS, (p: QueryPage) => (made++, Buffer.from(p.text ?? '')));
@@ -41,7 +69,12 @@ describe('schedd shared query answers', () => {
 
   const read = async (who: Identity, r = req()) => {
     const out: Buffer[] = [];
-    const matched = await share.query(r, who, (b) => void out.push(b), () => false);
+    const matched = await share.query(
+      r,
+      who,
+      (b) => void out.push(b),
+      () => false,
+    );
     return { text: Buffer.concat(out).toString(), matched };
   };
 
@@ -87,7 +120,12 @@ describe('schedd shared query answers', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     const out: Buffer[] = [];
-    const reading = share.query(req({ constraint: 'true' }), ROOT, (b) => (out.push(b), out.length === 1 ? held : undefined), () => false);
+    const reading = share.query(
+      req({ constraint: 'true' }),
+      ROOT,
+      (b) => (out.push(b), out.length === 1 ? held : undefined),
+      () => false,
+    );
     // many turns of the event loop: a maker that did not wait would make the whole listing meanwhile
     for (let i = 0; i < 500; i++) await new Promise((r) => setImmediate(r));
     const ahead = made;

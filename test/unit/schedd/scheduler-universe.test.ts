@@ -15,7 +15,11 @@ describe('schedd submit – the scheduler universe', () => {
     ['the universe spelt in lower case', { jobuniverse: '7', Cmd: '"/bin/true"' }, [{}]],
     ['the universe written as a real', { JobUniverse: '7.0', Cmd: '"/bin/true"' }, [{}]],
     ['a DAGManDagFile that is not a string', { JobUniverse: '7', DAGManDagFile: '42' }, [{}]],
-    ['one proc of a vanilla cluster made scheduler-universe', { JobUniverse: '5', Cmd: '"/bin/true"' }, [{}, { JobUniverse: '7' }]],
+    [
+      'one proc of a vanilla cluster made scheduler-universe',
+      { JobUniverse: '5', Cmd: '"/bin/true"' },
+      [{}, { JobUniverse: '7' }],
+    ],
   ];
   for (const [name, cluster, procs] of refused)
     test(`schedd submit – refused: ${name}`, () => {
@@ -24,7 +28,10 @@ describe('schedd submit – the scheduler universe', () => {
       const id = queue.reserveCluster('alice');
       assert.throws(
         () => schedd.submit(alice, id, cluster, procs),
-        (e: unknown) => e instanceof DschedError && e.code === 'SUBMIT_INVALID' && /must be a DAG, and this one names no DAG file \(DAGManDagFile\)/.test(e.message),
+        (e: unknown) =>
+          e instanceof DschedError &&
+          e.code === 'SUBMIT_INVALID' &&
+          /must be a DAG, and this one names no DAG file \(DAGManDagFile\)/.test(e.message),
       );
       assert.equal(queue.jobs.size, 0, 'nothing was queued');
     });

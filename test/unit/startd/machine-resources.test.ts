@@ -66,10 +66,15 @@ describe('machine resources – MACHINE_RESOURCE_<name> values', () => {
     ['99999999999999999999', /too large/],
   ];
   for (const [raw, message] of bad)
-    test(`machine resources – ${JSON.stringify(raw)} is a config error`, () => configError(() => parseResourceValue('MACHINE_RESOURCE_X', raw, 'test'), message));
+    test(`machine resources – ${JSON.stringify(raw)} is a config error`, () =>
+      configError(() => parseResourceValue('MACHINE_RESOURCE_X', raw, 'test'), message));
 
   test('machine resources – names keep their spelling; GPUs is spelled GPUs whatever the case', () => {
-    const c = configuredResources(config('MACHINE_RESOURCE_gpus = GPU-a, GPU-b\nMACHINE_RESOURCE_Licenses = 4\nMACHINE_RESOURCE_Fpga = fpga0, fpga1\nMACHINE_RESOURCE_Zero = 0\n'));
+    const c = configuredResources(
+      config(
+        'MACHINE_RESOURCE_gpus = GPU-a, GPU-b\nMACHINE_RESOURCE_Licenses = 4\nMACHINE_RESOURCE_Fpga = fpga0, fpga1\nMACHINE_RESOURCE_Zero = 0\n',
+      ),
+    );
     assert.deepEqual(
       c.resources.map((r) => [r.name, r.count, r.ids]),
       [
@@ -83,15 +88,26 @@ describe('machine resources – MACHINE_RESOURCE_<name> values', () => {
   });
 
   test('machine resources – MACHINE_RESOURCE_NAMES keeps only the resources it names', () => {
-    const c = configuredResources(config('MACHINE_RESOURCE_NAMES = Licenses\nMACHINE_RESOURCE_Licenses = 4\nMACHINE_RESOURCE_Fpga = fpga0\n'));
-    assert.deepEqual(c.resources.map((r) => r.name), ['Licenses']);
+    const c = configuredResources(
+      config('MACHINE_RESOURCE_NAMES = Licenses\nMACHINE_RESOURCE_Licenses = 4\nMACHINE_RESOURCE_Fpga = fpga0\n'),
+    );
+    assert.deepEqual(
+      c.resources.map((r) => r.name),
+      ['Licenses'],
+    );
   });
 
   test('machine resources – a bad value, a standard name or two definitions of one resource are config errors', () => {
-    configError(() => configuredResources(config('MACHINE_RESOURCE_GPUs = 1.5\n')), /MACHINE_RESOURCE_GPUs = 1\.5 \(from \/etc\/test-config\)/);
+    configError(
+      () => configuredResources(config('MACHINE_RESOURCE_GPUs = 1.5\n')),
+      /MACHINE_RESOURCE_GPUs = 1\.5 \(from \/etc\/test-config\)/,
+    );
     configError(() => configuredResources(config('MACHINE_RESOURCE_Cpus = 4\n')), /Cpus is a standard resource/);
     configError(
-      () => configuredResources(config('MACHINE_RESOURCE_GPUs = 2\nMACHINE_RESOURCE_INVENTORY_GPUs = echo DetectedGPUs=2\n')),
+      () =>
+        configuredResources(
+          config('MACHINE_RESOURCE_GPUs = 2\nMACHINE_RESOURCE_INVENTORY_GPUs = echo DetectedGPUs=2\n'),
+        ),
       /both define the resource GPUs/,
     );
   });
@@ -108,17 +124,31 @@ describe('machine resources – MACHINE_RESOURCE_<name> values', () => {
 
   test('machine resources – an inventory command is run and its Detected<name> line read', async () => {
     const got = await detectCustomResources(
-      config(`MACHINE_RESOURCE_INVENTORY_Fpga = echo 'OtherThing=1'; echo 'DetectedFpga="fpga0, fpga1"'\nSTARTD_DETECT_GPUS = false\n`),
+      config(
+        `MACHINE_RESOURCE_INVENTORY_Fpga = echo 'OtherThing=1'; echo 'DetectedFpga="fpga0, fpga1"'\nSTARTD_DETECT_GPUS = false\n`,
+      ),
       silent,
     );
-    assert.deepEqual(got.map((r) => [r.name, r.count, r.ids]), [['Fpga', 2, ['fpga0', 'fpga1']]]);
-    await assert.rejects(detectCustomResources(config('MACHINE_RESOURCE_INVENTORY_Fpga = exit 3\nSTARTD_DETECT_GPUS = false\n'), silent), /the command failed/);
+    assert.deepEqual(
+      got.map((r) => [r.name, r.count, r.ids]),
+      [['Fpga', 2, ['fpga0', 'fpga1']]],
+    );
+    await assert.rejects(
+      detectCustomResources(config('MACHINE_RESOURCE_INVENTORY_Fpga = exit 3\nSTARTD_DETECT_GPUS = false\n'), silent),
+      /the command failed/,
+    );
   });
 
   test('machine resources – inventory output: a count, a quoted list, or an error naming the missing line', () => {
     assert.deepEqual(parseInventoryOutput('Licenses', 'DetectedLicenses=3\n', 'inv'), { count: 3 });
-    assert.deepEqual(parseInventoryOutput('GPUs', 'detectedgpus = "GPU-1,GPU-2"\n', 'inv'), { count: 2, ids: ['GPU-1', 'GPU-2'] });
-    configError(() => parseInventoryOutput('GPUs', 'Something=1\n', 'MACHINE_RESOURCE_INVENTORY_GPUs'), /printed no DetectedGPUs = … line/);
+    assert.deepEqual(parseInventoryOutput('GPUs', 'detectedgpus = "GPU-1,GPU-2"\n', 'inv'), {
+      count: 2,
+      ids: ['GPU-1', 'GPU-2'],
+    });
+    configError(
+      () => parseInventoryOutput('GPUs', 'Something=1\n', 'MACHINE_RESOURCE_INVENTORY_GPUs'),
+      /printed no DetectedGPUs = … line/,
+    );
   });
 
   test('machine resources – nvidia-smi output becomes GPUs with HTCondor short ids, in index order', () => {
@@ -168,12 +198,20 @@ describe('machine resources – slots', () => {
   const licenses: CustomResource = { name: 'Licenses', count: 1, source: 'test' };
   function machine(text = '', custom: CustomResource[] = [gpus, licenses]) {
     const c = config(text);
-    return new Machine('node1', 'node1.example.org', c, { cpus: 4, memory: 4096, disk: 100000, custom: Object.fromEntries(custom.map((r) => [r.name, r.count])) }, 'addr:1', {
-      custom,
-      benchmarks: { kflops: 1234567, mips: 4321, durationMs: 100 },
-    });
+    return new Machine(
+      'node1',
+      'node1.example.org',
+      c,
+      { cpus: 4, memory: 4096, disk: 100000, custom: Object.fromEntries(custom.map((r) => [r.name, r.count])) },
+      'addr:1',
+      {
+        custom,
+        benchmarks: { kflops: 1234567, mips: 4321, durationMs: 100 },
+      },
+    );
   }
-  const job = (attrs: Record<string, string>) => ClassAd.fromRecord({ RequestCpus: '1', RequestMemory: '128', RequestDisk: '1024', ...attrs });
+  const job = (attrs: Record<string, string>) =>
+    ClassAd.fromRecord({ RequestCpus: '1', RequestMemory: '128', RequestDisk: '1024', ...attrs });
 
   test('slots – the partitionable slot advertises free, total and detected counts and the free ids', () => {
     const m = machine();
@@ -202,8 +240,14 @@ describe('machine resources – slots', () => {
     assert.equal(m.dslotAd(b).Licenses, '1');
     assert.equal(m.pslotAd().GPUs, '0');
     assert.equal(m.pslotAd().AssignedGPUs, undefined);
-    assert.throws(() => m.carve(m.requests(job({ RequestGPUs: '1' })), 'claim-c', 'schedd', 'addr', 60), /not enough resources left/);
-    assert.throws(() => m.carve(m.requests(job({ RequestLicenses: '1' })), 'claim-d', 'schedd', 'addr', 60), /not enough resources left/);
+    assert.throws(
+      () => m.carve(m.requests(job({ RequestGPUs: '1' })), 'claim-c', 'schedd', 'addr', 60),
+      /not enough resources left/,
+    );
+    assert.throws(
+      () => m.carve(m.requests(job({ RequestLicenses: '1' })), 'claim-d', 'schedd', 'addr', 60),
+      /not enough resources left/,
+    );
     m.release('claim-a');
     assert.equal(m.pslotAd().GPUs, '1');
     assert.equal(m.pslotAd().AssignedGPUs, '"GPU-aaaa"');
@@ -218,12 +262,19 @@ describe('machine resources – slots', () => {
   test('slots – the job environment: CUDA_VISIBLE_DEVICES and _CONDOR_AssignedGPUs; no GPU asked, none visible', () => {
     const m = machine();
     const two = m.carve(m.requests(job({ RequestGPUs: '2' })), 'claim-a', 'schedd', 'addr', 60);
-    assert.deepEqual(m.assignedEnv(two), { _CONDOR_AssignedGPUs: 'GPU-aaaa,GPU-bbbb', CUDA_VISIBLE_DEVICES: 'GPU-aaaa,GPU-bbbb' });
+    assert.deepEqual(m.assignedEnv(two), {
+      _CONDOR_AssignedGPUs: 'GPU-aaaa,GPU-bbbb',
+      CUDA_VISIBLE_DEVICES: 'GPU-aaaa,GPU-bbbb',
+    });
     const none = m.carve(m.requests(job({})), 'claim-b', 'schedd', 'addr', 60);
     assert.deepEqual(m.assignedEnv(none), { CUDA_VISIBLE_DEVICES: '' });
     const fpga = machine('', [{ name: 'Fpga', count: 2, ids: ['fpga0', 'fpga1'], source: 'test' }]);
     const f = fpga.carve(fpga.requests(job({ RequestFpga: '1' })), 'claim-f', 'schedd', 'addr', 60);
-    assert.deepEqual(fpga.assignedEnv(f), { _CONDOR_AssignedFpga: 'fpga0' }, 'no GPUs on the machine: CUDA_VISIBLE_DEVICES is left alone');
+    assert.deepEqual(
+      fpga.assignedEnv(f),
+      { _CONDOR_AssignedFpga: 'fpga0' },
+      'no GPUs on the machine: CUDA_VISIBLE_DEVICES is left alone',
+    );
   });
 
   test('slots – CondorLoadAvg: absent until a reading arrives, then per job and in total; a finished job counts no more', () => {
@@ -247,7 +298,12 @@ describe('machine resources – slots', () => {
     const home = mkdtempSync(join(tmpdir(), 'dsched-startd-test-'));
     try {
       const c = config('NUM_CPUS = 3\nMEMORY = 2048\nDISK = 5000\n', home);
-      assert.deepEqual(detectResources(c, [gpus, licenses]), { cpus: 3, memory: 2048, disk: 5000, custom: { GPUs: 2, Licenses: 1 } });
+      assert.deepEqual(detectResources(c, [gpus, licenses]), {
+        cpus: 3,
+        memory: 2048,
+        disk: 5000,
+        custom: { GPUs: 2, Licenses: 1 },
+      });
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
@@ -256,7 +312,10 @@ describe('machine resources – slots', () => {
 
 describe('machine resources – STARTD_ATTRS', () => {
   test('STARTD_ATTRS – `Name = expr` parts, e.g. Labels = "gpu,learner"', () => {
-    assert.deepEqual(startdAttrs(config('STARTD_ATTRS = Labels = "gpu,learner"; Rack = 12\n')), { Labels: '"gpu,learner"', Rack: '12' });
+    assert.deepEqual(startdAttrs(config('STARTD_ATTRS = Labels = "gpu,learner"; Rack = 12\n')), {
+      Labels: '"gpu,learner"',
+      Rack: '12',
+    });
   });
 
   test("STARTD_ATTRS – HTCondor's list of names whose values are config macros; undefined names are left out", () => {
@@ -265,7 +324,10 @@ describe('machine resources – STARTD_ATTRS', () => {
   });
 
   test('STARTD_ATTRS – something that is neither form is a config error', () => {
-    configError(() => startdAttrs(config('STARTD_ATTRS = Labels "x"\n')), /is neither `Name = expression` nor an attribute name/);
+    configError(
+      () => startdAttrs(config('STARTD_ATTRS = Labels "x"\n')),
+      /is neither `Name = expression` nor an attribute name/,
+    );
   });
 });
 

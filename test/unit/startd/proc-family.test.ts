@@ -23,7 +23,10 @@ function withMark(mark: string): number[] {
     .filter((pid) => {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2)) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(mark);
+        return (
+          !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2)) &&
+          readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(mark)
+        );
       } catch {
         return false;
       }
@@ -49,7 +52,12 @@ async function until<T>(what: string, check: () => T | undefined | false): Promi
 function v1Family(kind: 'freezer' | 'pids'): ProcFamily | string {
   const mount = `/sys/fs/cgroup/${kind}`;
   try {
-    if (!readFileSync('/proc/self/cgroup', 'utf8').split('\n').some((l) => l.split(':')[1]?.split(',').includes(kind))) return `no v1 ${kind} hierarchy`;
+    if (
+      !readFileSync('/proc/self/cgroup', 'utf8')
+        .split('\n')
+        .some((l) => l.split(':')[1]?.split(',').includes(kind))
+    )
+      return `no v1 ${kind} hierarchy`;
     const dir = join(mount, `dsched-unit-${process.pid}-${++seq}`);
     mkdirSync(dir);
     return new ProcFamily({ method: 'cgroup-v1', v1: kind, cgroup: dir, tag: `unit.${seq}` });
@@ -88,14 +96,40 @@ describe('proc family', () => {
       const before = readFileSync(`/proc/${spawner.pid}/cgroup`, 'utf8');
       const sandbox = join('/tmp', `dsched-unit-family-${process.pid}-${seq}`);
       const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...f.env() };
-      spawner.stdin!.write(encodeRequest({ op: 'start', id: '1', exe: '/bin/sh', argv: ['-c', `setsid sleep ${mark} & exec sleep ${mark}`], cwd: '/', env, stdin: '/dev/null', stdout: '/dev/null', stderr: '/dev/null', sandbox, adText: '', family: f.ref }));
+      spawner.stdin!.write(
+        encodeRequest({
+          op: 'start',
+          id: '1',
+          exe: '/bin/sh',
+          argv: ['-c', `setsid sleep ${mark} & exec sleep ${mark}`],
+          cwd: '/',
+          env,
+          stdin: '/dev/null',
+          stdout: '/dev/null',
+          stderr: '/dev/null',
+          sandbox,
+          adText: '',
+          family: f.ref,
+        }),
+      );
       const [line] = (await once(replies, 'line')) as [string];
       const started = JSON.parse(line) as SpawnerReply;
       assert.equal(started.event, 'started', line);
-      assert.equal(readFileSync(`/proc/${spawner.pid}/cgroup`, 'utf8'), before, 'the forking process is back in its own cgroups');
+      assert.equal(
+        readFileSync(`/proc/${spawner.pid}/cgroup`, 'utf8'),
+        before,
+        'the forking process is back in its own cgroups',
+      );
       f.pid = (started as { pid: number }).pid;
       const pids = await until('both sleeps', () => (withMark(mark).length === 2 ? withMark(mark) : undefined));
-      assert.deepEqual(f.pids().filter((p) => pids.includes(p)).sort(), [...pids].sort(), 'the family holds both, the setsid one too');
+      assert.deepEqual(
+        f
+          .pids()
+          .filter((p) => pids.includes(p))
+          .sort(),
+        [...pids].sort(),
+        'the family holds both, the setsid one too',
+      );
       assert.ok(!f.pids().includes(process.pid), 'the forking process is not in the family');
       assert.equal(f.signal('SIGSTOP'), 2);
       await until('both stopped', () => pids.every((p) => state(p) === 'T'));
@@ -110,35 +144,54 @@ describe('proc family', () => {
     });
   }
 
-  test('proc family – the environment carries the tag, with the startd instance before the secret', { skip: !isRoot && 'needs root' }, () => {
-    const f = tracked('environ');
-    assert.ok(typeof f !== 'string');
-    const tag = f.env()[FAMILY_VAR]!;
-    assert.match(tag, /^unit_\d+_\d+\.[A-Za-z0-9_-]{24}$/);
-    assert.notEqual((tracked('environ') as ProcFamily).env()[FAMILY_VAR]!.split('.')[1], tag.split('.')[1], 'a secret per job');
-  });
+  test(
+    'proc family – the environment carries the tag, with the startd instance before the secret',
+    { skip: !isRoot && 'needs root' },
+    () => {
+      const f = tracked('environ');
+      assert.ok(typeof f !== 'string');
+      const tag = f.env()[FAMILY_VAR]!;
+      assert.match(tag, /^unit_\d+_\d+\.[A-Za-z0-9_-]{24}$/);
+      assert.notEqual(
+        (tracked('environ') as ProcFamily).env()[FAMILY_VAR]!.split('.')[1],
+        tag.split('.')[1],
+        'a secret per job',
+      );
+    },
+  );
 
   test('proc family – a method the host lacks, or an unknown one, is an error that says why', () => {
-    assert.throws(() => ProcTracker.setup('cgroup-v3', 'dsched-unit', 'x'), /STARTD_PROCESS_TRACKING = cgroup-v3: expected auto, cgroup-v2, cgroup-v1, environ/);
+    assert.throws(
+      () => ProcTracker.setup('cgroup-v3', 'dsched-unit', 'x'),
+      /STARTD_PROCESS_TRACKING = cgroup-v3: expected auto, cgroup-v2, cgroup-v1, environ/,
+    );
   });
 
-  test('proc family – only recorded tags of this startd count as orphans', { skip: !isRoot && 'needs root' }, async () => {
-    const t = ProcTracker.setup('environ', 'dsched-unit', `unit_${process.pid}_orphans`);
-    const mark = String(900_000_000 + (process.pid % 100_000_000));
-    const forged = `unit_${process.pid}_orphans.forged`;
-    const child = spawn('/bin/sh', ['-c', `exec sleep ${mark}`], { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', [FAMILY_VAR]: forged } });
-    child.unref();
-    try {
-      await until('the sleep', () => withMark(mark).length === 1);
-      assert.equal(await t.reapOrphans(['other_instance.forged']), 0, 'a tag of another startd is not ours');
-      assert.equal(await t.reapOrphans([]), 0, 'an unrecorded tag is not ours');
-      assert.equal(withMark(mark).length, 1);
-      assert.equal(await t.reapOrphans([forged]), 1);
-      assert.deepEqual(withMark(mark), []);
-    } finally {
-      child.kill('SIGKILL');
-    }
-  });
+  test(
+    'proc family – only recorded tags of this startd count as orphans',
+    { skip: !isRoot && 'needs root' },
+    async () => {
+      const t = ProcTracker.setup('environ', 'dsched-unit', `unit_${process.pid}_orphans`);
+      const mark = String(900_000_000 + (process.pid % 100_000_000));
+      const forged = `unit_${process.pid}_orphans.forged`;
+      const child = spawn('/bin/sh', ['-c', `exec sleep ${mark}`], {
+        detached: true,
+        stdio: 'ignore',
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', [FAMILY_VAR]: forged },
+      });
+      child.unref();
+      try {
+        await until('the sleep', () => withMark(mark).length === 1);
+        assert.equal(await t.reapOrphans(['other_instance.forged']), 0, 'a tag of another startd is not ours');
+        assert.equal(await t.reapOrphans([]), 0, 'an unrecorded tag is not ours');
+        assert.equal(withMark(mark).length, 1);
+        assert.equal(await t.reapOrphans([forged]), 1);
+        assert.deepEqual(withMark(mark), []);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    },
+  );
 
   test('proc family – cleanup', () => {
     for (const t of trackers) t.close();

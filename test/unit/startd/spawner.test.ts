@@ -4,13 +4,29 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import { readSpawnerJournal, spawnerJournalFile } from '../../../daemons/startd/spawner-journal.js';
-import { encodeRequest, SPAWNER_PATH, type SpawnerReply, type SpawnerRequest, type StartRequest } from '../../../daemons/startd/spawner-protocol.js';
+import {
+  encodeRequest,
+  SPAWNER_PATH,
+  type SpawnerReply,
+  type SpawnerRequest,
+  type StartRequest,
+} from '../../../daemons/startd/spawner-protocol.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dsched-spawner-'));
 chmodSync(dir, 0o755);
@@ -40,7 +56,9 @@ class Spawner {
   /** The reply `event` for job `id` ('ended': exited or failed; 'first': whichever comes first). */
   async reply(id: string, event: SpawnerReply['event'] | 'ended' | 'first'): Promise<SpawnerReply> {
     for (;;) {
-      const r = this.replies.find((x) => x.id === id && (x.event === event || event === 'first' || (event === 'ended' && x.event !== 'started')));
+      const r = this.replies.find(
+        (x) => x.id === id && (x.event === event || event === 'first' || (event === 'ended' && x.event !== 'started')),
+      );
       if (r) return r;
       await new Promise<void>((w) => this.waiters.push(w));
     }
@@ -48,7 +66,20 @@ class Spawner {
 
   start(exe: string, argv: string[], more: Partial<StartRequest> = {}): StartRequest {
     const id = String(++seq);
-    const r: StartRequest = { op: 'start', id, exe, argv, cwd: dir, env: { PATH: '/usr/bin:/bin' }, stdin: '/dev/null', stdout: '/dev/null', stderr: '/dev/null', sandbox: join(dir, `sandbox${id}`), adText: 'ClusterId = 1\n', ...more };
+    const r: StartRequest = {
+      op: 'start',
+      id,
+      exe,
+      argv,
+      cwd: dir,
+      env: { PATH: '/usr/bin:/bin' },
+      stdin: '/dev/null',
+      stdout: '/dev/null',
+      stderr: '/dev/null',
+      sandbox: join(dir, `sandbox${id}`),
+      adText: 'ClusterId = 1\n',
+      ...more,
+    };
     this.send(r);
     return r;
   }
@@ -71,14 +102,32 @@ describe('spawner', { timeout: 60_000 }, () => {
     mkdirSync(home);
     chownSync(home, 65534, 65534);
     const out = join(home, 'owner.out');
-    const r = s.start('/bin/sh', ['-c', 'id -u; id -g; pwd; cat; cat "$_CONDOR_JOB_AD"'], { cwd: home, uid: 65534, gid: 65534, groups: [65534], stdin: '/etc/hostname', stdout: out, stderr: out, env: { PATH: '/usr/bin:/bin', _CONDOR_JOB_AD: join(dir, 'sandbox1/.job.ad') }, files: { '.chirp.config': 'x' }, execFiles: { '.pbs_script': '#!/bin/sh\n' }, keepSandbox: true });
+    const r = s.start('/bin/sh', ['-c', 'id -u; id -g; pwd; cat; cat "$_CONDOR_JOB_AD"'], {
+      cwd: home,
+      uid: 65534,
+      gid: 65534,
+      groups: [65534],
+      stdin: '/etc/hostname',
+      stdout: out,
+      stderr: out,
+      env: { PATH: '/usr/bin:/bin', _CONDOR_JOB_AD: join(dir, 'sandbox1/.job.ad') },
+      files: { '.chirp.config': 'x' },
+      execFiles: { '.pbs_script': '#!/bin/sh\n' },
+      keepSandbox: true,
+    });
     const started = await s.reply(r.id, 'first');
     assert.ok(started.event !== 'failed', JSON.stringify(started));
-    assert.ok(started.event === 'started' && started.files?.stdout && started.files.stdout === started.files.stderr, 'the output file is named by dev:ino');
+    assert.ok(
+      started.event === 'started' && started.files?.stdout && started.files.stdout === started.files.stderr,
+      'the output file is named by dev:ino',
+    );
     const end = await s.reply(r.id, 'ended');
     assert.deepEqual(end, { id: r.id, event: 'exited', exitCode: 0, stopped: false });
-    assert.equal(readFileSync(out, 'utf8'), `65534\n65534\n${home}\n${readFileSync('/etc/hostname', 'utf8')}ClusterId = 1\n`);
-    assert.equal(statSync(out).uid, 65534, 'the output file is the owner\'s');
+    assert.equal(
+      readFileSync(out, 'utf8'),
+      `65534\n65534\n${home}\n${readFileSync('/etc/hostname', 'utf8')}ClusterId = 1\n`,
+    );
+    assert.equal(statSync(out).uid, 65534, "the output file is the owner's");
     assert.equal(statSync(r.sandbox).uid, 65534);
     assert.equal(statSync(r.sandbox).mode & 0o777, 0o700);
     assert.equal(statSync(join(r.sandbox, '.chirp.config')).mode & 0o777, 0o600);
@@ -90,10 +139,22 @@ describe('spawner', { timeout: 60_000 }, () => {
   test('spawner – a missing program, input or initial directory is a hold with the errno, and the sandbox goes', async () => {
     const s = new Spawner();
     const missing = s.start(join(dir, 'no-such-program'), []);
-    assert.deepEqual(await s.reply(missing.id, 'ended'), { id: missing.id, event: 'failed', holdCode: 6, holdSubCode: 2, message: `Failed to execute '${join(dir, 'no-such-program')}': No such file or directory (errno 2)` });
+    assert.deepEqual(await s.reply(missing.id, 'ended'), {
+      id: missing.id,
+      event: 'failed',
+      holdCode: 6,
+      holdSubCode: 2,
+      message: `Failed to execute '${join(dir, 'no-such-program')}': No such file or directory (errno 2)`,
+    });
     assert.ok(!existsSync(missing.sandbox));
     const input = s.start('/bin/cat', [], { stdin: join(dir, 'gone.in') });
-    assert.deepEqual(await s.reply(input.id, 'ended'), { id: input.id, event: 'failed', holdCode: 8, holdSubCode: 2, message: `Failed to open '${join(dir, 'gone.in')}' as standard input: No such file or directory (errno 2)` });
+    assert.deepEqual(await s.reply(input.id, 'ended'), {
+      id: input.id,
+      event: 'failed',
+      holdCode: 8,
+      holdSubCode: 2,
+      message: `Failed to open '${join(dir, 'gone.in')}' as standard input: No such file or directory (errno 2)`,
+    });
     const cwd = s.start('/bin/true', [], { cwd: '/root', uid: 65534, gid: 65534 });
     const r = await s.reply(cwd.id, 'ended');
     assert.ok(r.event === 'failed' && r.holdCode === 14 && r.holdSubCode === 13, JSON.stringify(r));
@@ -107,7 +168,11 @@ describe('spawner', { timeout: 60_000 }, () => {
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
     const input = s.start('/bin/cat', [], { stdin: fifo });
-    assert.deepEqual(await s.reply(input.id, 'ended'), { id: input.id, event: 'exited', exitCode: 0, stopped: false }, 'no writer: the job reads its end');
+    assert.deepEqual(
+      await s.reply(input.id, 'ended'),
+      { id: input.id, event: 'exited', exitCode: 0, stopped: false },
+      'no writer: the job reads its end',
+    );
     const output = s.start('/bin/true', [], { stdout: fifo });
     const r = await s.reply(output.id, 'ended');
     assert.ok(r.event === 'failed' && r.holdCode === 7 && r.holdSubCode === 6, JSON.stringify(r)); // ENXIO: no reader
@@ -121,7 +186,13 @@ describe('spawner', { timeout: 60_000 }, () => {
     await s.reply(a.id, 'ended');
     await s.reply(b.id, 'started');
     s.send({ op: 'signal', id: b.id, signal: 'SIGTERM' });
-    assert.deepEqual(await s.reply(b.id, 'ended'), { id: b.id, event: 'exited', exitCode: 0, signal: 15, stopped: true });
+    assert.deepEqual(await s.reply(b.id, 'ended'), {
+      id: b.id,
+      event: 'exited',
+      exitCode: 0,
+      signal: 15,
+      stopped: true,
+    });
     const ends = readSpawnerJournal(s.journal).sort((x, y) => x.note.proc - y.note.proc);
     assert.deepEqual(
       ends.map(({ time: _, ...e }) => e),
@@ -133,10 +204,16 @@ describe('spawner', { timeout: 60_000 }, () => {
     s.send({ op: 'journaled', runs: ['r1'] });
     const c = s.start('/bin/true', []); // a request after the mark: once it is answered, the mark is made
     await s.reply(c.id, 'ended');
-    assert.deepEqual(readSpawnerJournal(s.journal).map((e) => e.run), ['r"2']);
+    assert.deepEqual(
+      readSpawnerJournal(s.journal).map((e) => e.run),
+      ['r"2'],
+    );
     // a line cut short by a crash is skipped, the ends before it kept
     appendFileSync(s.journal, JSON.stringify(ends[0]).slice(0, 20));
-    assert.deepEqual(readSpawnerJournal(s.journal).map((e) => e.run), ['r"2']);
+    assert.deepEqual(
+      readSpawnerJournal(s.journal).map((e) => e.run),
+      ['r"2'],
+    );
     s.send({ op: 'journaled', runs: ['r"2'] });
     const d = s.start('/bin/true', []);
     await s.reply(d.id, 'ended');
@@ -170,7 +247,13 @@ describe('spawner', { timeout: 60_000 }, () => {
     assert.ok(alive(pid), 'the running job was left alone');
     // and the job itself still takes SIGTERM as the signal that stops it
     s.send({ op: 'signal', id: r.id, signal: 'SIGTERM' });
-    assert.deepEqual(await s.reply(r.id, 'ended'), { id: r.id, event: 'exited', exitCode: 0, signal: 15, stopped: true });
+    assert.deepEqual(await s.reply(r.id, 'ended'), {
+      id: r.id,
+      event: 'exited',
+      exitCode: 0,
+      signal: 15,
+      stopped: true,
+    });
     await s.stop();
     rmSync(s.journal, { force: true });
   });

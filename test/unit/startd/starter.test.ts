@@ -25,7 +25,11 @@ async function killSpawner() {
 }
 
 function start(cmd: string, args: string) {
-  const ad = ClassAd.fromRecord({ Cmd: JSON.stringify(cmd), Arguments: JSON.stringify(args), Iwd: JSON.stringify(dir) });
+  const ad = ClassAd.fromRecord({
+    Cmd: JSON.stringify(cmd),
+    Arguments: JSON.stringify(args),
+    Iwd: JSON.stringify(dir),
+  });
   return starter.start({ ad, sandbox: join(dir, `sandbox${++seq}`), slotName: 'slot1', extraEnv: {} });
 }
 
@@ -36,13 +40,17 @@ describe('starter', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('starter – a job started while the spawner is down runs once the spawner is back', { timeout: 60_000 }, async () => {
-    await killSpawner();
-    const job = start('/bin/sh', "-c 'exit 3'");
-    const outcome = await job.done;
-    assert.deepEqual({ kind: outcome.kind, exitCode: outcome.exitCode }, { kind: 'exited', exitCode: 3 });
-    assert.match(errors.join('\n'), /spawner exited/);
-  });
+  test(
+    'starter – a job started while the spawner is down runs once the spawner is back',
+    { timeout: 60_000 },
+    async () => {
+      await killSpawner();
+      const job = start('/bin/sh', "-c 'exit 3'");
+      const outcome = await job.done;
+      assert.deepEqual({ kind: outcome.kind, exitCode: outcome.exitCode }, { kind: 'exited', exitCode: 3 });
+      assert.match(errors.join('\n'), /spawner exited/);
+    },
+  );
 
   test('starter – a job stopped before the spawner is back ends without running', { timeout: 60_000 }, async () => {
     await killSpawner();

@@ -24,7 +24,11 @@ const envCases: Array<[string | undefined, string | undefined, Record<string, st
   ['one=1;two=2', undefined, { one: '1', two: '2' }],
   ['three="quotes have no \'special\' meaning"', undefined, { three: `"quotes have no 'special' meaning"` }],
   ['a=1;;b=x=y', undefined, { a: '1', b: 'x=y' }],
-  [undefined, `one=1 two="2" three='spacey ''quoted'' value'`, { one: '1', two: '"2"', three: "spacey 'quoted' value" }],
+  [
+    undefined,
+    `one=1 two="2" three='spacey ''quoted'' value'`,
+    { one: '1', two: '"2"', three: "spacey 'quoted' value" },
+  ],
   [undefined, 'MYVAR1=foo MYVAR2=bar', { MYVAR1: 'foo', MYVAR2: 'bar' }],
   [undefined, 'EMPTY=', { EMPTY: '' }],
   ['v1=ignored', 'v2=wins', { v2: 'wins' }],
@@ -70,7 +74,12 @@ describe('args and env – round trips', () => {
     }
   });
   test('args and env – joinV2Env then parseEnv gives the variables back', () => {
-    const env: Array<[string, string]> = [['A', 'x y'], ['B', "it's"], ['C', ''], ['D', 'a=b']];
+    const env: Array<[string, string]> = [
+      ['A', 'x y'],
+      ['B', "it's"],
+      ['C', ''],
+      ['D', 'a=b'],
+    ];
     assert.deepEqual({ ...parseEnv(undefined, joinV2Env(env)) }, Object.fromEntries(env));
   });
 });

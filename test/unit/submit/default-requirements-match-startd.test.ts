@@ -13,7 +13,13 @@ describe('submit defaults – Arch and OpSys', () => {
   const s = scratch();
   after(() => s.cleanup());
   s.write('prog.sh', '#!/bin/sh\n', 0o755);
-  const slot = new Machine('node1', 'node1.example.org', new Config('/nonexistent-dsched-home', []), { cpus: 4, memory: 8192, disk: 10_000_000, custom: {} }, 'addr:1').pslotAd();
+  const slot = new Machine(
+    'node1',
+    'node1.example.org',
+    new Config('/nonexistent-dsched-home', []),
+    { cpus: 4, memory: 8192, disk: 10_000_000, custom: {} },
+    'addr:1',
+  ).pslotAd();
   const slotAd = ClassAd.fromRecord(slot);
 
   test('submit defaults – the startd advertises the Arch and OpSys a submit file on this host asks for', () => {
@@ -21,12 +27,18 @@ describe('submit defaults – Arch and OpSys', () => {
     const req = job.Requirements ?? '';
     assert.match(req, new RegExp(`\\(TARGET\\.Arch == "${str(slot.Arch)}"\\)`), `job Requirements: ${req}`);
     assert.match(req, new RegExp(`\\(TARGET\\.OpSys == "${str(slot.OpSys)}"\\)`), `job Requirements: ${req}`);
-    assert.ok(isTrue(ClassAd.fromRecord(job).evaluate('Requirements', slotAd)), `${req} must be true against the slot ad`);
+    assert.ok(
+      isTrue(ClassAd.fromRecord(job).evaluate('Requirements', slotAd)),
+      `${req} must be true against the slot ad`,
+    );
   });
 
   test('submit defaults – a #PBS script on this host asks for the same Arch and OpSys', () => {
     const job = run(s.dir, '#!/bin/sh\n#PBS -N t\necho hi\n', { file: 'job.sh' }).ad(0);
-    assert.ok(isTrue(ClassAd.fromRecord(job).evaluate('Requirements', slotAd)), `${job.Requirements} must be true against the slot ad`);
+    assert.ok(
+      isTrue(ClassAd.fromRecord(job).evaluate('Requirements', slotAd)),
+      `${job.Requirements} must be true against the slot ad`,
+    );
   });
 
   test('submit defaults – Arch and OpSys are spelled as HTCondor spells them', () => {

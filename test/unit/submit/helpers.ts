@@ -2,7 +2,13 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { expandSubmit, loadSubmit, type JobSet, type SubmitInput, type SubmitWarning } from '../../../grammar/submit/index.js';
+import {
+  expandSubmit,
+  loadSubmit,
+  type JobSet,
+  type SubmitInput,
+  type SubmitWarning,
+} from '../../../grammar/submit/index.js';
 
 export const FIXTURES = join(dirname(new URL(import.meta.url).pathname), '..', '..', 'fixtures', 'submit');
 
@@ -29,7 +35,13 @@ export function scratch(): Scratch {
   };
 }
 
-export const ENV = { HOME: '/home/alice', PATH: '/usr/bin:/bin', USER: 'alice', MYVAR1: 'from-env', SHELL: '/bin/bash' };
+export const ENV = {
+  HOME: '/home/alice',
+  PATH: '/usr/bin:/bin',
+  USER: 'alice',
+  MYVAR1: 'from-env',
+  SHELL: '/bin/bash',
+};
 
 export function input(dir: string, text: string, extra: Partial<SubmitInput> = {}): SubmitInput {
   return { file: 'job.sub', text, cwd: dir, env: ENV, owner: 'alice', hostname: 'submit.example.org', ...extra };

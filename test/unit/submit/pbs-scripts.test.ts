@@ -29,7 +29,11 @@ const cases: PbsCase[] = [
     check: (r, dir, script) => {
       assert.equal(r.jobs.cluster.IsPbsJob, 'true');
       assert.equal(str(r.jobs.cluster.Cmd), script, 'an executable script with #! runs as itself');
-      assert.equal(str(r.jobs.cluster.PbsScript), readFileSync(join(FIXTURES, 'test.py'), 'utf8'), 'the script travels in the ad, as qsub copies it');
+      assert.equal(
+        str(r.jobs.cluster.PbsScript),
+        readFileSync(join(FIXTURES, 'test.py'), 'utf8'),
+        'the script travels in the ad, as qsub copies it',
+      );
       assert.equal(str(r.jobs.cluster.PbsScriptPath), script);
       assert.equal(r.jobs.cluster.TransferExecutable, 'false');
       const e = env(r, 42);
@@ -110,8 +114,15 @@ const cases: PbsCase[] = [
       assert.deepEqual(r.warnings, []);
       const free = run(dir, '#!/bin/sh\n#PBS -l select=3:ncpus=1\ntrue\n', { file: 'x.sh' }).jobs.cluster;
       assert.equal(free.GangPlacement, '"free"', 'PBS places chunks freely unless told');
-      assert.equal(run(dir, '#!/bin/sh\n#PBS -l select=1:ncpus=2\ntrue\n', { file: 'x.sh' }).jobs.cluster.MachineCount, undefined, 'one chunk is an ordinary job');
-      assert.throws(() => run(dir, '#!/bin/sh\n#PBS -l select=2:ncpus=1\n#PBS -l place=everywhere\ntrue\n', { file: 'x.sh' }), /place: 'everywhere' is not free, pack or scatter/);
+      assert.equal(
+        run(dir, '#!/bin/sh\n#PBS -l select=1:ncpus=2\ntrue\n', { file: 'x.sh' }).jobs.cluster.MachineCount,
+        undefined,
+        'one chunk is an ordinary job',
+      );
+      assert.throws(
+        () => run(dir, '#!/bin/sh\n#PBS -l select=2:ncpus=1\n#PBS -l place=everywhere\ntrue\n', { file: 'x.sh' }),
+        /place: 'everywhere' is not free, pack or scatter/,
+      );
     },
   },
   {
@@ -128,8 +139,14 @@ const cases: PbsCase[] = [
     script: '#!/bin/sh\n#PBS -l select=2:ncpus=4:mpiprocs=4+1:ncpus=2\ntrue\n',
     check: (r, dir) => {
       assert.equal(r.jobs.cluster.PbsMpiProcs, '9');
-      assert.equal(run(dir, '#!/bin/sh\n#PBS -l nodes=1:ppn=3\ntrue\n', { file: 'x.sh' }).jobs.cluster.PbsMpiProcs, '3');
-      assert.equal(run(dir, '#!/bin/sh\n#PBS -l select=1:ncpus=8\ntrue\n', { file: 'x.sh' }).jobs.cluster.PbsMpiProcs, '1');
+      assert.equal(
+        run(dir, '#!/bin/sh\n#PBS -l nodes=1:ppn=3\ntrue\n', { file: 'x.sh' }).jobs.cluster.PbsMpiProcs,
+        '3',
+      );
+      assert.equal(
+        run(dir, '#!/bin/sh\n#PBS -l select=1:ncpus=8\ntrue\n', { file: 'x.sh' }).jobs.cluster.PbsMpiProcs,
+        '1',
+      );
     },
   },
   {
@@ -156,7 +173,8 @@ const cases: PbsCase[] = [
   },
   {
     name: '-m abe -M addr, -h, -r n, -q, -a, -p, -A',
-    script: '#!/bin/sh\n#PBS -m abe -M me@example.org\n#PBS -h\n#PBS -r n\n#PBS -q serial\n#PBS -a 2359\n#PBS -p 10\n#PBS -A proj1\ntrue\n',
+    script:
+      '#!/bin/sh\n#PBS -m abe -M me@example.org\n#PBS -h\n#PBS -r n\n#PBS -q serial\n#PBS -a 2359\n#PBS -p 10\n#PBS -A proj1\ntrue\n',
     check: (r) => {
       const c = r.jobs.cluster;
       assert.equal(c.JobNotification, '1');
@@ -291,19 +309,94 @@ interface PbsErr {
 }
 
 const errors: PbsErr[] = [
-  { name: 'a walltime that is not a duration', script: '#!/bin/sh\n#PBS -l walltime=abc\ntrue\n', line: 2, column: 9, message: /walltime: 'abc' is not a duration/ },
-  { name: 'an array range that runs backwards', script: '#!/bin/sh\n#PBS -J 5-1\n', line: 2, column: 9, message: /below the start index/ },
+  {
+    name: 'a walltime that is not a duration',
+    script: '#!/bin/sh\n#PBS -l walltime=abc\ntrue\n',
+    line: 2,
+    column: 9,
+    message: /walltime: 'abc' is not a duration/,
+  },
+  {
+    name: 'an array range that runs backwards',
+    script: '#!/bin/sh\n#PBS -J 5-1\n',
+    line: 2,
+    column: 9,
+    message: /below the start index/,
+  },
   { name: 'an unknown option', script: '#!/bin/sh\n#PBS -Y\n', line: 2, column: 7, message: /unknown qsub option -Y/ },
-  { name: 'an option without its value', script: '#!/bin/sh\n#PBS -N\n', line: 2, column: 6, message: /-N needs a value/ },
-  { name: 'an unterminated quote', script: '#!/bin/sh\n#PBS -v "A=1\n', line: 2, column: 9, message: /unterminated double quote/ },
-  { name: 'a bad -W depend', script: '#!/bin/sh\n#PBS -W depend=whenever\n', line: 2, column: 9, message: /is not type:jobid/ },
-  { name: 'a bad command-line option is reported on the command line', script: '#!/bin/sh\n', args: ['-j', 'xx'], line: 1, column: 4, message: /-j: expected oe, eo or n/, file: '<command line>' },
-  { name: 'a Torque -t request that is not a list of indexes', script: '#!/bin/sh\n#PBS -t 1-x\n', line: 2, column: 9, message: /not an array request/ },
-  { name: 'an array larger than maxProcs', script: '#!/bin/sh\n#PBS -J 0-2000000\n', line: 2, column: 9, message: /more than the limit/ },
-  { name: 'a script with Windows line endings and #!', script: '#!/bin/sh\r\necho hi\r\n', line: 1, column: 10, message: /Windows line endings \(line 1 ends/ },
-  { name: 'a script with Windows line endings after its #PBS lines', script: '#PBS -N w\ncd /data\r\necho hi\r\n', line: 2, column: 9, message: /Windows line endings \(line 2 ends/ },
-  { name: 'a script too large to be copied into the job', script: '#!/bin/sh\n' + '# padding\n'.repeat(60_000), line: 1, column: 1, message: /too large to be copied into the job/, code: 'INPUT_TOO_LARGE' },
-  { name: 'interactive jobs', script: '#!/bin/sh\n#PBS -I\n', line: 2, column: 6, message: /interactive jobs are not supported/ },
+  {
+    name: 'an option without its value',
+    script: '#!/bin/sh\n#PBS -N\n',
+    line: 2,
+    column: 6,
+    message: /-N needs a value/,
+  },
+  {
+    name: 'an unterminated quote',
+    script: '#!/bin/sh\n#PBS -v "A=1\n',
+    line: 2,
+    column: 9,
+    message: /unterminated double quote/,
+  },
+  {
+    name: 'a bad -W depend',
+    script: '#!/bin/sh\n#PBS -W depend=whenever\n',
+    line: 2,
+    column: 9,
+    message: /is not type:jobid/,
+  },
+  {
+    name: 'a bad command-line option is reported on the command line',
+    script: '#!/bin/sh\n',
+    args: ['-j', 'xx'],
+    line: 1,
+    column: 4,
+    message: /-j: expected oe, eo or n/,
+    file: '<command line>',
+  },
+  {
+    name: 'a Torque -t request that is not a list of indexes',
+    script: '#!/bin/sh\n#PBS -t 1-x\n',
+    line: 2,
+    column: 9,
+    message: /not an array request/,
+  },
+  {
+    name: 'an array larger than maxProcs',
+    script: '#!/bin/sh\n#PBS -J 0-2000000\n',
+    line: 2,
+    column: 9,
+    message: /more than the limit/,
+  },
+  {
+    name: 'a script with Windows line endings and #!',
+    script: '#!/bin/sh\r\necho hi\r\n',
+    line: 1,
+    column: 10,
+    message: /Windows line endings \(line 1 ends/,
+  },
+  {
+    name: 'a script with Windows line endings after its #PBS lines',
+    script: '#PBS -N w\ncd /data\r\necho hi\r\n',
+    line: 2,
+    column: 9,
+    message: /Windows line endings \(line 2 ends/,
+  },
+  {
+    name: 'a script too large to be copied into the job',
+    script: '#!/bin/sh\n' + '# padding\n'.repeat(60_000),
+    line: 1,
+    column: 1,
+    message: /too large to be copied into the job/,
+    code: 'INPUT_TOO_LARGE',
+  },
+  {
+    name: 'interactive jobs',
+    script: '#!/bin/sh\n#PBS -I\n',
+    line: 2,
+    column: 6,
+    message: /interactive jobs are not supported/,
+  },
 ];
 
 describe('pbs scripts – errors', () => {
@@ -338,7 +431,11 @@ describe('pbs scripts – detection', () => {
     assert.equal(isPbsScript('x.sub', '# job\nexecutable = /bin/true\nqueue\n'), false);
     assert.equal(isPbsScript('x.sub', 'executable = /bin/true\n#PBS -N a\nqueue\n'), false);
     assert.equal(isPbsScript('x.sh', '# no #! and no #PBS lines, as qsub takes it\ncd /data\necho hi\n'), true);
-    assert.equal(isPbsScript('x.sub', 'executable = /bin/true\n'), false, 'a submit description without queue stays one (its error says so)');
+    assert.equal(
+      isPbsScript('x.sub', 'executable = /bin/true\n'),
+      false,
+      'a submit description without queue stays one (its error says so)',
+    );
     assert.equal(isPbsScript('x.sub', '+Group = "a"\nqueue 2\n'), false);
   });
 });

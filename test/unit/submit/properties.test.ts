@@ -44,16 +44,51 @@ const SEEDS = [
   readFileSync(join(FIXTURES, 'simple.job'), 'utf8').replace('/usr/local/bin/python3.5', 'prog.sh'),
 ];
 
-const PBS_SEEDS = [readFileSync(join(FIXTURES, 'test.py'), 'utf8').replace('0-99', '0-9'), '#!/bin/sh\n#PBS -N x -l select=2:ncpus=2:mem=1gb\n#PBS -v "A=1,B=2" -j oe\n#PBS -W depend=afterok:1.h\necho\n'];
+const PBS_SEEDS = [
+  readFileSync(join(FIXTURES, 'test.py'), 'utf8').replace('0-99', '0-9'),
+  '#!/bin/sh\n#PBS -N x -l select=2:ncpus=2:mem=1gb\n#PBS -v "A=1,B=2" -j oe\n#PBS -W depend=afterok:1.h\necho\n',
+];
 
 /** A mutation: delete, duplicate, or insert a tricky fragment at a position. */
-const FRAGMENTS = ['$(', ')', '"', "'", '\\\n', '\n', '(', '$(Process)', '$(a)', 'queue', ' in ', ' from ', '[', ':', '=', '#', '$$(', '$INT(', '+', 'if ', 'endif\n', '@=x\n', '\r', '\u0000', '-J ', '#PBS -', ',', '9999999'];
+const FRAGMENTS = [
+  '$(',
+  ')',
+  '"',
+  "'",
+  '\\\n',
+  '\n',
+  '(',
+  '$(Process)',
+  '$(a)',
+  'queue',
+  ' in ',
+  ' from ',
+  '[',
+  ':',
+  '=',
+  '#',
+  '$$(',
+  '$INT(',
+  '+',
+  'if ',
+  'endif\n',
+  '@=x\n',
+  '\r',
+  '\u0000',
+  '-J ',
+  '#PBS -',
+  ',',
+  '9999999',
+];
 
 const mutated = (seeds: string[]) =>
   fc
     .tuple(
       fc.constantFrom(...seeds),
-      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 2 }), fc.constantFrom(...FRAGMENTS), fc.nat({ max: 8 })), { minLength: 1, maxLength: 6 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 2 }), fc.constantFrom(...FRAGMENTS), fc.nat({ max: 8 })), {
+        minLength: 1,
+        maxLength: 6,
+      }),
     )
     .map(([seed, muts]) => {
       let t = seed;
@@ -79,7 +114,19 @@ describe('submit properties', () => {
 
   test('submit properties – random text built from submit tokens gives a result or a SourceError', () => {
     const line = fc.oneof(
-      fc.constantFrom('executable = prog.sh', 'queue', 'queue 2', 'arguments = "x y"', 'if true', 'else', 'endif', 'a = $(b)', 'b = $(a)', 'output = $(a)', '+X = 1'),
+      fc.constantFrom(
+        'executable = prog.sh',
+        'queue',
+        'queue 2',
+        'arguments = "x y"',
+        'if true',
+        'else',
+        'endif',
+        'a = $(b)',
+        'b = $(a)',
+        'output = $(a)',
+        '+X = 1',
+      ),
       fc.string({ maxLength: 30 }),
     );
     fc.assert(
@@ -89,19 +136,49 @@ describe('submit properties', () => {
   });
 
   test('submit properties – mutated submit files give a result or a SourceError', () => {
-    fc.assert(fc.property(mutated(SEEDS), (text) => submitOrSourceError(text)), { numRuns: 400 });
+    fc.assert(
+      fc.property(mutated(SEEDS), (text) => submitOrSourceError(text)),
+      { numRuns: 400 },
+    );
   });
 
   test('submit properties – mutated #PBS scripts give a result or a SourceError', () => {
     s.write('job.pbs', '#!/bin/sh\n', 0o755);
-    fc.assert(fc.property(mutated(PBS_SEEDS), (text) => submitOrSourceError(text, { file: 'job.pbs' })), { numRuns: 300 });
+    fc.assert(
+      fc.property(mutated(PBS_SEEDS), (text) => submitOrSourceError(text, { file: 'job.pbs' })),
+      { numRuns: 300 },
+    );
   });
 
   test('submit properties – random qsub command lines give a result or a SourceError', () => {
     s.write('job.pbs', '#!/bin/sh\n', 0o755);
-    const arg = fc.oneof(fc.constantFrom('-N', 'x', '-l', 'ncpus=2', 'mem=1gb', '-J', '1-3', '-W', 'depend=afterok:1', '-v', 'A=1', '-j', 'oe', '-o', '-h', '-V', '--', '/bin/echo'), fc.string({ maxLength: 8 }));
+    const arg = fc.oneof(
+      fc.constantFrom(
+        '-N',
+        'x',
+        '-l',
+        'ncpus=2',
+        'mem=1gb',
+        '-J',
+        '1-3',
+        '-W',
+        'depend=afterok:1',
+        '-v',
+        'A=1',
+        '-j',
+        'oe',
+        '-o',
+        '-h',
+        '-V',
+        '--',
+        '/bin/echo',
+      ),
+      fc.string({ maxLength: 8 }),
+    );
     fc.assert(
-      fc.property(fc.array(arg, { maxLength: 8 }), (args) => submitOrSourceError('#!/bin/sh\necho\n', { file: 'job.pbs', pbsArgs: args })),
+      fc.property(fc.array(arg, { maxLength: 8 }), (args) =>
+        submitOrSourceError('#!/bin/sh\necho\n', { file: 'job.pbs', pbsArgs: args }),
+      ),
       { numRuns: 300 },
     );
   });
@@ -110,7 +187,13 @@ describe('submit properties', () => {
     const names = ['a', 'b', 'c', 'd', 'e'];
     const def = fc.tuple(
       fc.constantFrom(...names),
-      fc.array(fc.oneof(fc.constantFrom(...names.map((n) => `$(${n})`), '$(a)$(a)', '$(b:$(c))', 'x', ' '), fc.constantFrom('$INT(a)', '$SUBSTR(b,1)')), { maxLength: 4 }),
+      fc.array(
+        fc.oneof(
+          fc.constantFrom(...names.map((n) => `$(${n})`), '$(a)$(a)', '$(b:$(c))', 'x', ' '),
+          fc.constantFrom('$INT(a)', '$SUBSTR(b,1)'),
+        ),
+        { maxLength: 4 },
+      ),
     );
     fc.assert(
       fc.property(fc.array(def, { minLength: 1, maxLength: 8 }), (defs) => {

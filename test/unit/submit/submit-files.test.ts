@@ -135,7 +135,11 @@ const cases: Case[] = [
     text: `${EXE}arguments = "one ""two"" 'spacey ''quoted'' argument'"\nqueue\n`,
     check: (r) => {
       assert.equal(r.jobs.cluster.Args, undefined);
-      assert.deepEqual(splitArgs(undefined, str(r.jobs.cluster.Arguments)), ['one', '"two"', "spacey 'quoted' argument"]);
+      assert.deepEqual(splitArgs(undefined, str(r.jobs.cluster.Arguments)), [
+        'one',
+        '"two"',
+        "spacey 'quoted' argument",
+      ]);
     },
   },
   {
@@ -147,7 +151,11 @@ const cases: Case[] = [
     name: 'environment, old syntax: ; separated, stored in Env',
     text: `${EXE}environment = one=1;two=2;three="quotes have no 'special' meaning"\nqueue\n`,
     check: (r) => {
-      assert.deepEqual(parseEnv(str(r.jobs.cluster.Env), undefined), { one: '1', two: '2', three: `"quotes have no 'special' meaning"` });
+      assert.deepEqual(parseEnv(str(r.jobs.cluster.Env), undefined), {
+        one: '1',
+        two: '2',
+        three: `"quotes have no 'special' meaning"`,
+      });
     },
   },
   {
@@ -155,7 +163,11 @@ const cases: Case[] = [
     text: `${EXE}environment = "one=1 two=""2"" three='spacey ''quoted'' value'"\nqueue\n`,
     check: (r) => {
       assert.equal(r.jobs.cluster.Env, undefined);
-      assert.deepEqual(parseEnv(undefined, str(r.jobs.cluster.Environment)), { one: '1', two: '"2"', three: "spacey 'quoted' value" });
+      assert.deepEqual(parseEnv(undefined, str(r.jobs.cluster.Environment)), {
+        one: '1',
+        two: '"2"',
+        three: "spacey 'quoted' value",
+      });
     },
   },
   {
@@ -172,7 +184,10 @@ const cases: Case[] = [
     name: 'getenv with a list of names and wildcards',
     text: `${EXE}getenv = HOME, MY*\nqueue\n`,
     check: (r) => {
-      assert.deepEqual(parseEnv(undefined, str(r.jobs.cluster.Environment)), { HOME: '/home/alice', MYVAR1: 'from-env' });
+      assert.deepEqual(parseEnv(undefined, str(r.jobs.cluster.Environment)), {
+        HOME: '/home/alice',
+        MYVAR1: 'from-env',
+      });
     },
   },
   {
@@ -328,7 +343,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'a loop variable named like a command sets it (the manual\'s example 1b: queue Arguments From (…))',
+    name: "a loop variable named like a command sets it (the manual's example 1b: queue Arguments From (…))",
     text: `${EXE}Output  = foo.out$(Process)\nError   = foo.err$(Process)\nQueue Arguments From (\n  15 2000\n  30 2000\n  45 6000\n)\n`,
     procs: 3,
     check: (r) => {
@@ -480,7 +495,12 @@ const cases: Case[] = [
     name: 'file transfer commands',
     text: `${EXE}should_transfer_files = IF_NEEDED\ntransfer_input_files = a, b\ntransfer_output_files = out\ntransfer_executable = false\nqueue\n`,
     files: { a: '', b: '' },
-    cluster: { ShouldTransferFiles: '"IF_NEEDED"', TransferInput: '"a,b"', TransferOutput: '"out"', TransferExecutable: 'false' },
+    cluster: {
+      ShouldTransferFiles: '"IF_NEEDED"',
+      TransferInput: '"a,b"',
+      TransferOutput: '"out"',
+      TransferExecutable: 'false',
+    },
   },
   {
     name: 'file lists are stored trimmed and joined by commas; "" is the empty list',
@@ -547,11 +567,17 @@ describe('submit files – the seed examples', () => {
   after(() => s.cleanup());
 
   test('submit files – simple.job runs verbatim apart from the python path', () => {
-    const text = readFileSync(join(FIXTURES, 'simple.job'), 'utf8').replace('/usr/local/bin/python3.5', process.execPath);
+    const text = readFileSync(join(FIXTURES, 'simple.job'), 'utf8').replace(
+      '/usr/local/bin/python3.5',
+      process.execPath,
+    );
     const r = run(s.dir, text);
     assert.equal(r.jobs.procs.length, 1);
     assert.deepEqual(r.warnings, []);
-    assert.deepEqual(splitArgs(str(r.jobs.cluster.Args), str(r.jobs.cluster.Arguments)), ['-c', "print('Hello, HTCondor!')"]);
+    assert.deepEqual(splitArgs(str(r.jobs.cluster.Args), str(r.jobs.cluster.Arguments)), [
+      '-c',
+      "print('Hello, HTCondor!')",
+    ]);
     assert.equal(r.jobs.cluster.Out, '"simple_stdout.txt"');
     assert.equal(str(r.jobs.cluster.UserLog), join(s.dir, 'simple.log'));
   });
@@ -587,8 +613,13 @@ describe('submit files – table', () => {
         for (const [name, content] of Object.entries(c.files ?? {})) s.write(name, content);
         const r = run(s.dir, c.text, c.extra);
         if (c.procs !== undefined) assert.equal(r.jobs.procs.length, c.procs, 'number of procs');
-        for (const [k, v] of Object.entries(c.cluster ?? {})) assert.equal(r.jobs.cluster[k], v, `cluster attribute ${k}`);
-        if (c.warn) assert.ok(r.warnings.some((w) => c.warn!.test(w.message)), `expected a warning ${c.warn}, got ${JSON.stringify(r.warnings)}`);
+        for (const [k, v] of Object.entries(c.cluster ?? {}))
+          assert.equal(r.jobs.cluster[k], v, `cluster attribute ${k}`);
+        if (c.warn)
+          assert.ok(
+            r.warnings.some((w) => c.warn!.test(w.message)),
+            `expected a warning ${c.warn}, got ${JSON.stringify(r.warnings)}`,
+          );
         if (c.noWarnings) assert.deepEqual(r.warnings, []);
         for (const p of r.jobs.procs) assert.ok(p.ProcId !== undefined, 'every proc has ProcId');
         c.check?.(r, s.dir);

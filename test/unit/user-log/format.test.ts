@@ -19,7 +19,14 @@ describe('user-log/format – header', () => {
     assert.equal(text, '000 (007.000.000) 2025-11-23 14:05:00 Job submitted from host: <127.0.0.1:9618>\n...\n');
   });
   test('user-log/format – ids wider than three digits are not cut', () => {
-    const text = formatEvent({ type: 'execute', cluster: 123456, proc: 1000, subproc: 2, time: T, host: '<10.0.0.1:9618>' });
+    const text = formatEvent({
+      type: 'execute',
+      cluster: 123456,
+      proc: 1000,
+      subproc: 2,
+      time: T,
+      host: '<10.0.0.1:9618>',
+    });
     assert.ok(text.startsWith('001 (123456.1000.002) 2025-11-23 14:05:00 Job executing on host: <10.0.0.1:9618>\n'));
   });
   test('user-log/format – UTC and legacy dates', () => {
@@ -51,7 +58,15 @@ describe('user-log/format – every event as HTCondor writes it', () => {
     ],
     [
       '004 evicted, with code and reason',
-      { type: 'evicted', cluster: 12, proc: 0, time: T, reason: 'The startd went away', reasonCode: 21, reasonSubCode: 0 },
+      {
+        type: 'evicted',
+        cluster: 12,
+        proc: 0,
+        time: T,
+        reason: 'The startd went away',
+        reasonCode: 21,
+        reasonSubCode: 0,
+      },
       '004 (012.000.000) 2025-11-23 14:05:00 Job was evicted. Code 21 Subcode 0\n' +
         '\t(0) CPU times\n' +
         '\t\tUsr 0 00:00:00, Sys 0 00:00:00  -  Run Remote Usage\n' +
@@ -63,7 +78,20 @@ describe('user-log/format – every event as HTCondor writes it', () => {
     ],
     [
       '005 terminated normally with exit code 2',
-      { type: 'terminated', cluster: 12, proc: 0, time: T, normal: true, returnValue: 2, runRemoteUsage: { user: 81, sys: 2 }, totalRemoteUsage: { user: 90061, sys: 0 }, sentBytes: 306, receivedBytes: 683, totalSentBytes: 306, totalReceivedBytes: 683 },
+      {
+        type: 'terminated',
+        cluster: 12,
+        proc: 0,
+        time: T,
+        normal: true,
+        returnValue: 2,
+        runRemoteUsage: { user: 81, sys: 2 },
+        totalRemoteUsage: { user: 90061, sys: 0 },
+        sentBytes: 306,
+        receivedBytes: 683,
+        totalSentBytes: 306,
+        totalReceivedBytes: 683,
+      },
       '005 (012.000.000) 2025-11-23 14:05:00 Job terminated.\n' +
         '\t(1) Normal termination (return value 2)\n' +
         '\t\tUsr 0 00:01:21, Sys 0 00:00:02  -  Run Remote Usage\n' +
@@ -107,7 +135,11 @@ describe('user-log/format – every event as HTCondor writes it', () => {
       { type: 'suspended', cluster: 12, proc: 0, time: T, numPids: 3 },
       '010 (012.000.000) 2025-11-23 14:05:00 Job was suspended.\n\tNumber of processes actually suspended: 3\n...\n',
     ],
-    ['011 unsuspended', { type: 'unsuspended', cluster: 12, proc: 0, time: T }, '011 (012.000.000) 2025-11-23 14:05:00 Job was unsuspended.\n...\n'],
+    [
+      '011 unsuspended',
+      { type: 'unsuspended', cluster: 12, proc: 0, time: T },
+      '011 (012.000.000) 2025-11-23 14:05:00 Job was unsuspended.\n...\n',
+    ],
     [
       '012 held, reason and code/subcode',
       { type: 'held', cluster: 12, proc: 0, time: T, reason: 'via dhold (by user alice)', code: 1, subCode: 0 },
@@ -125,19 +157,42 @@ describe('user-log/format – every event as HTCondor writes it', () => {
     ],
     [
       '028 job ad information',
-      { type: 'job_ad', cluster: 12, proc: 0, time: T, attributes: jobAdAttributes({ ExitCode: 2, Owner: 'alice', Ratio: 1, Ok: false }) },
+      {
+        type: 'job_ad',
+        cluster: 12,
+        proc: 0,
+        time: T,
+        attributes: jobAdAttributes({ ExitCode: 2, Owner: 'alice', Ratio: 1, Ok: false }),
+      },
       '028 (012.000.000) 2025-11-23 14:05:00 Job ad information event triggered.\nExitCode = 2\nOwner = "alice"\nRatio = 1\nOk = false\n...\n',
     ],
     [
       'an unknown event kept verbatim',
-      { type: 'other', cluster: 12, proc: 0, time: T, code: 40, text: 'Started transferring input files', body: ['\tTransferring to host: <10.0.0.1:9618>'] },
+      {
+        type: 'other',
+        cluster: 12,
+        proc: 0,
+        time: T,
+        code: 40,
+        text: 'Started transferring input files',
+        body: ['\tTransferring to host: <10.0.0.1:9618>'],
+      },
       '040 (012.000.000) 2025-11-23 14:05:00 Started transferring input files\n\tTransferring to host: <10.0.0.1:9618>\n...\n',
     ],
   ];
-  for (const [name, event, text] of cases) test(`user-log/format – ${name}`, () => assert.equal(formatEvent(event), text));
+  for (const [name, event, text] of cases)
+    test(`user-log/format – ${name}`, () => assert.equal(formatEvent(event), text));
 
   test('user-log/format – a reason with newlines stays on one line', () => {
-    const text = formatEvent({ type: 'held', cluster: 1, proc: 0, time: T, reason: 'line one\nline two\r', code: 3, subCode: 0 });
+    const text = formatEvent({
+      type: 'held',
+      cluster: 1,
+      proc: 0,
+      time: T,
+      reason: 'line one\nline two\r',
+      code: 3,
+      subCode: 0,
+    });
     assert.ok(text.includes('\tline one|line two\n'));
   });
   test('user-log/format – a job that exits non-zero is never written as return value 0', () => {

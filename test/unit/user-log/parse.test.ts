@@ -33,8 +33,26 @@ const T = 1763906700; // 2025-11-23 14:05:00 UTC
 
 /** One event of every kind, with every field that the text form keeps. */
 const EVERY_EVENT: UserLogEvent[] = [
-  { type: 'submit', cluster: 12, proc: 0, subproc: 0, time: T, host: '127.0.0.1:9618?addrs=127.0.0.1-9618&sock=schedd_1', logNotes: 'DAG Node: A', userNotes: 'my note' },
-  { type: 'submit', cluster: 12, proc: 1, subproc: 0, time: T, host: 'node1', userNotes: 'only user notes', warnings: 'request_disk has no units' },
+  {
+    type: 'submit',
+    cluster: 12,
+    proc: 0,
+    subproc: 0,
+    time: T,
+    host: '127.0.0.1:9618?addrs=127.0.0.1-9618&sock=schedd_1',
+    logNotes: 'DAG Node: A',
+    userNotes: 'my note',
+  },
+  {
+    type: 'submit',
+    cluster: 12,
+    proc: 1,
+    subproc: 0,
+    time: T,
+    host: 'node1',
+    userNotes: 'only user notes',
+    warnings: 'request_disk has no units',
+  },
   { type: 'execute', cluster: 12, proc: 0, subproc: 0, time: T + 1, host: '10.0.0.2:40000', slotName: 'slot1_1@node2' },
   {
     type: 'evicted',
@@ -112,16 +130,51 @@ const EVERY_EVENT: UserLogEvent[] = [
     totalSentBytes: 0,
     totalReceivedBytes: 0,
   },
-  { type: 'image_size', cluster: 12, proc: 0, subproc: 0, time: T + 3, imageSizeKb: 2500, memoryUsageMb: 3, residentSetSizeKb: 2188, proportionalSetSizeKb: 2000 },
+  {
+    type: 'image_size',
+    cluster: 12,
+    proc: 0,
+    subproc: 0,
+    time: T + 3,
+    imageSizeKb: 2500,
+    memoryUsageMb: 3,
+    residentSetSizeKb: 2188,
+    proportionalSetSizeKb: 2000,
+  },
   { type: 'aborted', cluster: 12, proc: 3, subproc: 0, time: T + 6, reason: 'via drm (by user alice)' },
   { type: 'aborted', cluster: 12, proc: 4, subproc: 0, time: T + 6 },
   { type: 'suspended', cluster: 12, proc: 0, subproc: 0, time: T + 7, numPids: 2 },
   { type: 'unsuspended', cluster: 12, proc: 0, subproc: 0, time: T + 8 },
-  { type: 'held', cluster: 12, proc: 5, subproc: 0, time: T + 9, reason: 'memory usage exceeded request_memory', code: 34, subCode: 0 },
+  {
+    type: 'held',
+    cluster: 12,
+    proc: 5,
+    subproc: 0,
+    time: T + 9,
+    reason: 'memory usage exceeded request_memory',
+    code: 34,
+    subCode: 0,
+  },
   { type: 'held', cluster: 12, proc: 6, subproc: 0, time: T + 9, code: 1, subCode: 0 },
   { type: 'released', cluster: 12, proc: 5, subproc: 0, time: T + 10, reason: 'via drelease (by user alice)' },
-  { type: 'job_ad', cluster: 12, proc: 0, subproc: 0, time: T + 11, attributes: { ExitCode: '2', Owner: '"alice"', TriggerEventTypeNumber: '5', Expr: 'a + b' } },
-  { type: 'other', cluster: 12, proc: 0, subproc: 0, time: T + 12, code: 40, text: 'Started transferring input files', body: ['\tTransferring to host: <10.0.0.1:9618>'] },
+  {
+    type: 'job_ad',
+    cluster: 12,
+    proc: 0,
+    subproc: 0,
+    time: T + 11,
+    attributes: { ExitCode: '2', Owner: '"alice"', TriggerEventTypeNumber: '5', Expr: 'a + b' },
+  },
+  {
+    type: 'other',
+    cluster: 12,
+    proc: 0,
+    subproc: 0,
+    time: T + 12,
+    code: 40,
+    text: 'Started transferring input files',
+    body: ['\tTransferring to host: <10.0.0.1:9618>'],
+  },
 ];
 
 describe('user-log/parse – round trip format → parse of every event', () => {
@@ -135,7 +188,10 @@ describe('user-log/parse – round trip format → parse of every event', () => 
     test(`user-log/parse – ${String(e.type)} (${e.cluster}.${e.proc}) survives JSON lines`, () => {
       const line = formatEventJson(e);
       assert.ok(line.endsWith('\n') && !line.slice(0, -1).includes('\n'));
-      assert.deepEqual(normalizeEvent(parseEventJson(line)), e.type === 'job_ad' ? { ...e, attributes: { ...e.attributes } } : e);
+      assert.deepEqual(
+        normalizeEvent(parseEventJson(line)),
+        e.type === 'job_ad' ? { ...e, attributes: { ...e.attributes } } : e,
+      );
     });
   }
   test('user-log/parse – the same in UTC and legacy dates', () => {
@@ -151,14 +207,32 @@ describe('user-log/parse – round trip format → parse of every event', () => 
     assert.deepEqual((back as TerminatedEvent).runRemoteUsage, { user: 0, sys: 0 });
   });
   test('user-log/parse – round trip of generated events (property)', () => {
-    const text = fc.string({ maxLength: 30 }).map((s) => s.replace(/[\r\n]/g, ' ').trim()).filter((s) => s !== '' && s !== 'Reason unspecified');
-    const base = { cluster: fc.nat(1e6), proc: fc.nat(1e4), subproc: fc.constant(0), time: fc.integer({ min: 1e9, max: 2e9 }) };
+    const text = fc
+      .string({ maxLength: 30 })
+      .map((s) => s.replace(/[\r\n]/g, ' ').trim())
+      .filter((s) => s !== '' && s !== 'Reason unspecified');
+    const base = {
+      cluster: fc.nat(1e6),
+      proc: fc.nat(1e4),
+      subproc: fc.constant(0),
+      time: fc.integer({ min: 1e9, max: 2e9 }),
+    };
     const event = fc.oneof(
       fc.record({ ...base, type: fc.constant('held' as const), reason: text, code: fc.nat(60), subCode: fc.nat(300) }),
       fc.record({ ...base, type: fc.constant('aborted' as const), reason: text }),
       fc.record({ ...base, type: fc.constant('execute' as const), host: text.filter((s) => !/\s/.test(s)) }),
-      fc.record({ ...base, type: fc.constant('terminated' as const), normal: fc.constant(true), returnValue: fc.integer({ min: 0, max: 255 }) }),
-      fc.record({ ...base, type: fc.constant('terminated' as const), normal: fc.constant(false), signal: fc.integer({ min: 1, max: 64 }) }),
+      fc.record({
+        ...base,
+        type: fc.constant('terminated' as const),
+        normal: fc.constant(true),
+        returnValue: fc.integer({ min: 0, max: 255 }),
+      }),
+      fc.record({
+        ...base,
+        type: fc.constant('terminated' as const),
+        normal: fc.constant(false),
+        signal: fc.integer({ min: 1, max: 64 }),
+      }),
     );
     fc.assert(
       fc.property(fc.array(event, { maxLength: 8 }), (events) => {
@@ -211,8 +285,15 @@ describe('user-log/parse – reading HTCondor-written logs', () => {
       ['submit', 'other', 'execute', 'image_size', 'terminated'],
     );
     const submit = r.events[0]!;
-    assert.equal(submit.type === 'submit' && submit.host, '128.104.100.43:9618?addrs=128.104.100.43-9618&alias=ap40.uw.osg-htc.org&noUDP&sock=schedd_1_2');
-    assert.equal(submit.time, Math.floor(new Date(2025, 3, 28, 10, 44, 50).getTime() / 1000), 'header times are local time');
+    assert.equal(
+      submit.type === 'submit' && submit.host,
+      '128.104.100.43:9618?addrs=128.104.100.43-9618&alias=ap40.uw.osg-htc.org&noUDP&sock=schedd_1_2',
+    );
+    assert.equal(
+      submit.time,
+      Math.floor(new Date(2025, 3, 28, 10, 44, 50).getTime() / 1000),
+      'header times are local time',
+    );
     const exec = r.events[2]!;
     assert.equal(exec.type === 'execute' && exec.slotName, 'slot1_1@e001.chtc.wisc.edu');
     const term = r.events[4] as TerminatedEvent;
@@ -246,7 +327,10 @@ describe('user-log/parse – reading HTCondor-written logs', () => {
     assert.deepEqual(r.problems, []);
     assert.equal(r.events.length, 3);
     const term = r.events[2] as TerminatedEvent;
-    assert.deepEqual([term.normal, term.signal, term.coreFile, term.runRemoteUsage?.user, term.sentBytes], [false, 6, '/scratch/core.85.0', 1, 2681743]);
+    assert.deepEqual(
+      [term.normal, term.signal, term.coreFile, term.runRemoteUsage?.user, term.sentBytes],
+      [false, 6, '/scratch/core.85.0', 1, 2681743],
+    );
     assert.equal(r.events[0]!.time, Math.floor(new Date(2013, 7, 29, 8, 46, 15).getTime() / 1000));
     assert.equal(eventSucceeded(term), false);
   });
@@ -323,18 +407,38 @@ describe('user-log/parse – outcomes', () => {
     }
   });
   test('user-log/parse – termination described for messages', () => {
-    assert.equal(describeTermination({ type: 'terminated', cluster: 1, proc: 0, time: T, normal: true, returnValue: 2 }), 'exited with code 2');
-    assert.equal(describeTermination({ type: 'terminated', cluster: 1, proc: 0, time: T, normal: false, signal: 9 }), 'killed by signal 9');
+    assert.equal(
+      describeTermination({ type: 'terminated', cluster: 1, proc: 0, time: T, normal: true, returnValue: 2 }),
+      'exited with code 2',
+    );
+    assert.equal(
+      describeTermination({ type: 'terminated', cluster: 1, proc: 0, time: T, normal: false, signal: 9 }),
+      'killed by signal 9',
+    );
     assert.equal(isFinalEvent(EVERY_EVENT[5]!), true);
     assert.equal(isFinalEvent(EVERY_EVENT[2]!), false);
   });
   test('user-log/parse – JSON lines use HTCondor event attribute names', () => {
-    const o = JSON.parse(formatEventJson({ type: 'terminated', cluster: 3, proc: 1, time: T, normal: true, returnValue: 2 })) as Record<string, unknown>;
+    const o = JSON.parse(
+      formatEventJson({ type: 'terminated', cluster: 3, proc: 1, time: T, normal: true, returnValue: 2 }),
+    ) as Record<string, unknown>;
     assert.deepEqual(
-      [o.$schema, o.MyType, o.EventTypeNumber, o.EventTime, o.Cluster, o.Proc, o.Subproc, o.TerminatedNormally, o.ReturnValue],
+      [
+        o.$schema,
+        o.MyType,
+        o.EventTypeNumber,
+        o.EventTime,
+        o.Cluster,
+        o.Proc,
+        o.Subproc,
+        o.TerminatedNormally,
+        o.ReturnValue,
+      ],
       ['dsched.userlog.v1', 'JobTerminatedEvent', 5, '2025-11-23T14:05:00Z', 3, 1, 0, true, 2],
     );
-    const held = JSON.parse(formatEventJson({ type: 'held', cluster: 3, proc: 1, time: T, reason: 'r', code: 34, subCode: 2 })) as Record<string, unknown>;
+    const held = JSON.parse(
+      formatEventJson({ type: 'held', cluster: 3, proc: 1, time: T, reason: 'r', code: 34, subCode: 2 }),
+    ) as Record<string, unknown>;
     assert.deepEqual([held.HoldReason, held.HoldReasonCode, held.HoldReasonSubCode], ['r', 34, 2]);
   });
 });
@@ -364,7 +468,15 @@ describe('user-log/parse – files', () => {
     const path = join(dir, 'follow.log');
     const f = new UserLogFollower(path);
     assert.deepEqual(f.read(), []);
-    const e: UserLogEvent = { type: 'held', cluster: 1, proc: 0, time: T, reason: 'Fehler: Speicher überschritten 数据', code: 34, subCode: 0 };
+    const e: UserLogEvent = {
+      type: 'held',
+      cluster: 1,
+      proc: 0,
+      time: T,
+      reason: 'Fehler: Speicher überschritten 数据',
+      code: 34,
+      subCode: 0,
+    };
     const bytes = Buffer.from(formatEvent(e));
     const cut = bytes.indexOf(Buffer.from('数')) + 1; // in the middle of a 3-byte character
     writeFileSync(path, bytes.subarray(0, cut));
