@@ -36,7 +36,7 @@ describe('startd – a claim is used only by the schedd host that made it', () =
     custom: [],
     benchmarks: { kflops: 1, mips: 1, durationMs: 1 },
   });
-  const reporter = { endOf: () => undefined } as unknown as EventReporter;
+  const reporter = { endOf: () => undefined, readdress: () => undefined } as unknown as EventReporter;
   const startd = new Startd(machine, config, log, reporter, {} as Starter);
   const svc = startdService(startd);
   const call = (m: string, req: object, ctx: CallContext) => svc.unary[m]!(req, ctx);
