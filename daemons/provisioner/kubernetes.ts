@@ -22,6 +22,8 @@ export interface KubernetesOptions {
   /** Pod (and host) names start with it. */
   prefix: string;
   hostConfig: string;
+  /** Where the pod's service-account files are found under (tests); empty = at their place. */
+  inClusterRoot?: string;
 }
 
 const LABEL = 'dsched.io/execute-host';
@@ -61,7 +63,11 @@ export class KubernetesProvider implements Provider {
       const k8s = await import('@kubernetes/client-node');
       const kc = new k8s.KubeConfig();
       if (this.o.kubeconfig) kc.loadFromFile(this.o.kubeconfig);
-      else kc.loadFromCluster();
+      else if (!process.env.KUBERNETES_SERVICE_HOST || !process.env.KUBERNETES_SERVICE_PORT)
+        throw new Error(
+          'PROVISIONER_K8S_KUBECONFIG is empty and this is not a pod (no KUBERNETES_SERVICE_HOST): name a kubeconfig file',
+        );
+      else kc.loadFromCluster(this.o.inClusterRoot);
       return { k8s, core: kc.makeApiClient(k8s.CoreV1Api) };
     })();
     // a failed load is tried again at the next call (the file may be fixed meanwhile)

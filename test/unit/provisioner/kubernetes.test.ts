@@ -4,7 +4,7 @@
 // configured template, with what the provisioner relies on put over it.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -294,6 +294,34 @@ describe('provisioner kubernetes provider', () => {
     api.calls.length = 0;
     await assert.rejects(provider({ podTemplate: template }).start([{ collector: 'c:1', token: 't' }]), /not a Pod/);
     assert.equal(api.calls.length, 0);
+  });
+
+  test('provisioner kubernetes provider – with no kubeconfig, in a pod, it uses the service account', async () => {
+    const sa = join(dir, 'root', 'var/run/secrets/kubernetes.io/serviceaccount');
+    mkdirSync(sa, { recursive: true });
+    writeFileSync(join(sa, 'ca.crt'), readFileSync(join(dir, 'api.crt')));
+    // as the kubelet writes it, with no newline (the client sends the file as it is)
+    writeFileSync(join(sa, 'token'), 'sa-token');
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    try {
+      delete process.env.KUBERNETES_SERVICE_HOST;
+      await assert.rejects(provider({ kubeconfig: '' }).list(), /not a pod .*name a kubeconfig file/);
+      process.env.KUBERNETES_SERVICE_HOST = '127.0.0.1';
+      process.env.KUBERNETES_SERVICE_PORT = String((api.server.address() as AddressInfo).port);
+      api.calls.length = 0;
+      assert.deepEqual(await provider({ kubeconfig: '', inClusterRoot: join(dir, 'root') }).list(), []);
+      assert.deepEqual(
+        api.calls.map((c) => `${c.method} ${c.path} ${c.auth}`),
+        ['GET /api/v1/namespaces/batch/pods Bearer sa-token'],
+      );
+    } finally {
+      for (const [k, v] of [
+        ['KUBERNETES_SERVICE_HOST', saved.host],
+        ['KUBERNETES_SERVICE_PORT', saved.port],
+      ] as const)
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
   });
 
   test('provisioner kubernetes provider – a refused credential is an error; a handle that is no pod name deletes nothing', async () => {
