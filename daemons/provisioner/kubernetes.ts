@@ -159,27 +159,30 @@ export class KubernetesProvider implements Provider {
     const handles: HostHandle[] = [];
     for (const j of joins) {
       const host = `${this.o.prefix}${randomBytes(3).toString('hex')}`;
-      // made before the secret: a bad template leaves nothing behind
-      const pod = this.podSpec(k8s, host, j);
-      await core
-        .createNamespacedSecret({
+      const body = this.podSpec(k8s, host, j);
+      const pod = await core.createNamespacedPod({ namespace, body }).catch((e: unknown) => {
+        throw apiError(`create pod ${host}`, e);
+      });
+      // The secret is owned by its pod, so the cluster deletes the token with the pod, also when someone
+      // else deletes the pod; the kubelet waits for the secret before it starts the container.
+      try {
+        await core.createNamespacedSecret({
           namespace,
           body: {
             apiVersion: 'v1',
             kind: 'Secret',
-            metadata: { name: host, labels: { [LABEL]: 'true' } },
+            metadata: {
+              name: host,
+              labels: { [LABEL]: 'true' },
+              ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: host, uid: pod.metadata!.uid! }],
+            },
             type: 'Opaque',
             stringData: { 'join-token': j.token },
           },
-        })
-        .catch((e: unknown) => {
-          throw apiError(`create secret ${host}`, e);
         });
-      try {
-        await core.createNamespacedPod({ namespace, body: pod });
       } catch (e) {
-        await core.deleteNamespacedSecret({ namespace, name: host }).catch(() => undefined);
-        throw apiError(`create pod ${host}`, e);
+        await core.deleteNamespacedPod({ namespace, name: host }).catch(() => undefined);
+        throw apiError(`create secret ${host}`, e);
       }
       handles.push({ id: host, host, provider: this.name, started: nowSeconds() });
     }

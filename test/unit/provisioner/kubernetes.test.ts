@@ -28,6 +28,8 @@ interface Call {
 function standIn(token: string, key: Buffer, cert: Buffer) {
   const store = { pods: new Map<string, Obj>(), secrets: new Map<string, Obj>() };
   const calls: Call[] = [];
+  // a role that may make pods but not secrets
+  const refuse = { secrets: false };
   const server = createServer({ key, cert }, (req, res) => {
     let text = '';
     req.on('data', (d) => (text += d));
@@ -51,10 +53,17 @@ function standIn(token: string, key: Buffer, cert: Buffer) {
       if (!m) return reply(404, { kind: 'Status', message: 'not found', code: 404 });
       const kind = m[1] as 'pods' | 'secrets';
       const name = m[2];
+      if (kind === 'secrets' && refuse.secrets)
+        return reply(403, { kind: 'Status', message: 'secrets is forbidden: User "provisioner" cannot create' });
       if (req.method === 'POST' && !name && body) {
         if (req.headers['content-type'] !== 'application/json') return reply(415, { message: 'not JSON' });
         if (store[kind].has(body.metadata.name)) return reply(409, { kind: 'Status', message: 'AlreadyExists' });
-        const obj = { ...body, metadata: { ...body.metadata, creationTimestamp: '2026-01-02T03:04:05Z' } };
+        const metadata = {
+          ...body.metadata,
+          uid: `uid-${body.metadata.name}`,
+          creationTimestamp: '2026-01-02T03:04:05Z',
+        };
+        const obj = { ...body, metadata };
         if (kind === 'pods') obj.status = { phase: 'Pending' };
         store[kind].set(obj.metadata.name, obj);
         return reply(201, obj);
@@ -73,7 +82,7 @@ function standIn(token: string, key: Buffer, cert: Buffer) {
       return reply(405, { kind: 'Status', message: 'method not allowed' });
     });
   });
-  return { server, store, calls };
+  return { server, store, calls, refuse };
 }
 
 describe('provisioner kubernetes provider', () => {
@@ -138,8 +147,8 @@ describe('provisioner kubernetes provider', () => {
     assert.deepEqual(
       api.calls.map((c) => `${c.method} ${c.path} ${c.auth}`),
       handles.flatMap(() => [
-        'POST /api/v1/namespaces/batch/secrets Bearer sa-token',
         'POST /api/v1/namespaces/batch/pods Bearer sa-token',
+        'POST /api/v1/namespaces/batch/secrets Bearer sa-token',
       ]),
     );
     for (const [i, h] of handles.entries()) {
@@ -148,11 +157,17 @@ describe('provisioner kubernetes provider', () => {
       const sent = api.calls.filter((c) => c.body?.metadata.name === h.id);
       assert.deepEqual(
         sent.map((c) => c.body!.kind),
-        ['Secret', 'Pod'],
+        ['Pod', 'Secret'],
       );
-      assert.deepEqual(sent[0]!.body!.stringData, { 'join-token': tokens[i] });
-      assert.deepEqual(sent[0]!.body!.metadata.labels, { 'dsched.io/execute-host': 'true' });
-      const pod = sent[1]!.body!;
+      const secret = sent[1]!.body!;
+      assert.deepEqual(secret.stringData, { 'join-token': tokens[i] });
+      assert.deepEqual(secret.metadata, {
+        name: h.id,
+        labels: { 'dsched.io/execute-host': 'true' },
+        // deleted with its pod by the cluster, whoever deletes the pod
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: h.id, uid: `uid-${h.id}` }],
+      });
+      const pod = sent[0]!.body!;
       const text = JSON.stringify(pod);
       assert.ok(!text.includes('secret-one') && !text.includes('secret-two'), 'no join token in the pod spec');
       assert.deepEqual(pod.metadata.labels, { 'dsched.io/execute-host': 'true' });
@@ -333,6 +348,11 @@ describe('provisioner kubernetes provider', () => {
     );
     await assert.rejects(provider({ kubeconfig: join(dir, 'missing') }).list());
     const p = provider();
+    // a pod whose secret could not be made is deleted: it would wait for its token forever
+    api.refuse.secrets = true;
+    await assert.rejects(p.start([{ collector: 'c:1', token: 't' }]), /create secret .*: 403 secrets is forbidden/);
+    api.refuse.secrets = false;
+    assert.equal(api.store.pods.size + api.store.secrets.size, 0);
     await p.start([{ collector: 'c:1', token: 't' }]);
     const before = api.calls.length;
     await assert.rejects(
