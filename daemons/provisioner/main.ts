@@ -61,11 +61,14 @@ function provider(): Provider | undefined {
     });
   if (name === 'kubernetes')
     return new KubernetesProvider({
-      api: config.str('PROVISIONER_K8S_API'),
+      kubeconfig: config.str('PROVISIONER_K8S_KUBECONFIG'),
       namespace: config.str('PROVISIONER_K8S_NAMESPACE'),
-      tokenFile: config.str('PROVISIONER_K8S_TOKEN_FILE'),
-      caFile: config.str('PROVISIONER_K8S_CA_FILE'),
-      image: config.str('PROVISIONER_K8S_IMAGE'),
+      get image() {
+        return config.str('PROVISIONER_K8S_IMAGE');
+      },
+      get podTemplate() {
+        return config.str('PROVISIONER_K8S_POD_TEMPLATE');
+      },
       prefix: config.str('PROVISIONER_K8S_PREFIX'),
       get hostConfig() {
         return config.str('PROVISIONER_HOST_CONFIG');

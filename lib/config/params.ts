@@ -652,12 +652,13 @@ export const PARAMS = {
     reload: 'restart',
     description: 'slurm provider: host names of pilots start with this (then 6 random hex digits).',
   },
-  PROVISIONER_K8S_API: {
+  PROVISIONER_K8S_KUBECONFIG: {
     type: 'string',
-    default: 'https://kubernetes.default.svc',
+    default: '',
     daemons: ['provisioner'],
     reload: 'restart',
-    description: 'kubernetes provider: URL of the API server.',
+    description:
+      "kubernetes provider: kubeconfig file the provisioner reaches the API server with (its current context; a user allowed to create, list and delete pods and secrets in the namespace); empty = in-cluster, with the provisioner pod's service account.",
   },
   PROVISIONER_K8S_NAMESPACE: {
     type: 'string',
@@ -666,27 +667,21 @@ export const PARAMS = {
     reload: 'restart',
     description: 'kubernetes provider: namespace of the execute-host pods and their join-token secrets.',
   },
-  PROVISIONER_K8S_TOKEN_FILE: {
-    type: 'string',
-    default: '/var/run/secrets/kubernetes.io/serviceaccount/token',
-    daemons: ['provisioner'],
-    reload: 'restart',
-    description:
-      'kubernetes provider: file of the bearer token the provisioner calls the API server with (a service account allowed to create, list and delete pods and secrets); empty = none.',
-  },
-  PROVISIONER_K8S_CA_FILE: {
-    type: 'string',
-    default: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
-    daemons: ['provisioner'],
-    reload: 'restart',
-    description: "kubernetes provider: CA certificate of the API server; empty = the system's.",
-  },
   PROVISIONER_K8S_IMAGE: {
     type: 'string',
     default: '',
     daemons: ['provisioner'],
     reload: 'live',
-    description: 'kubernetes provider: container image with dsched on PATH that each execute-host pod runs.',
+    description:
+      "kubernetes provider: container image with dsched on PATH that each execute-host pod runs; empty = the pod template's.",
+  },
+  PROVISIONER_K8S_POD_TEMPLATE: {
+    type: 'string',
+    default: '',
+    daemons: ['provisioner'],
+    reload: 'live',
+    description:
+      'kubernetes provider: file of a Pod manifest (YAML or JSON) each execute-host pod is made from (resources, node selector, tolerations, security context, ...); its container named startd (or its first) runs the startd. The name, the command, the join-token volume, restartPolicy Never and no service-account token are set over it; empty = a pod of one container.',
   },
   PROVISIONER_K8S_PREFIX: {
     type: 'string',
