@@ -63,7 +63,9 @@ const COMMON = {
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',
-  external: ['better-sqlite3'],
+  // a native module, and a large client loaded only by the provisioner's Kubernetes provider: both are
+  // read from node_modules when used rather than copied into dist/
+  external: ['better-sqlite3', '@kubernetes/client-node'],
   logLevel: 'warning',
 };
 
