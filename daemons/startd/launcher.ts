@@ -1,11 +1,19 @@
 // The launcher seam: how the startd starts, signals, suspends, resumes, measures and cleans up a job, and
 // finds the jobs a previous run left. The startd, its claims and its policy hold only opaque handles; what
 // a job is (a process tree here; a container or a pod in another launcher) stays inside its launcher.
+import { readFileSync } from 'node:fs';
 import type { ClassAd } from '../../grammar/classad/index.js';
 import { HoldCode } from '../../lib/job-status.js';
 import { sandboxKindOf, type LaunchSpec } from './launch-spec.js';
 import { cgroupProcs, measureJobs, moveInto } from './proc-usage.js';
 import type { JobFiles } from './spawner-protocol.js';
+import {
+  processAlive,
+  readSpawnerJournal,
+  removeSpawnerJournal,
+  spawnerJournals,
+  type SpawnerExit,
+} from './spawner-journal.js';
 import { signalGroup, type JobOutcome, type StartedJob, type StartOptions, type Starter } from './starter.js';
 
 /** A launched job as the startd sees it: no pid, no process group. */
@@ -44,6 +52,13 @@ export interface LaunchRecord {
   ref: Record<string, unknown>;
 }
 
+/** The ends a previous run's launcher recorded (its spawner's journal), which that startd may never have heard. */
+export interface PreviousEnds {
+  ends: SpawnerExit[];
+  /** The startd has its own record of what it needed: the launcher's goes. */
+  drop(): void;
+}
+
 export interface Launcher {
   /** the `sandboxKind` it runs (launch-spec.ts) */
   readonly kind: LaunchSpec['sandboxKind'];
@@ -64,6 +79,8 @@ export interface Launcher {
   hasEnded(h: LaunchHandle): boolean;
   /** The running jobs, for the record a restarted startd recovers from. */
   list(hs: readonly LaunchHandle[]): LaunchRecord[];
+  /** The ends a previous run recorded (call once, before any job starts). */
+  previousEnds(): Promise<PreviousEnds>;
   /** Kill what a previous startd left running (from `list()`'s records); returns how many it killed. */
   recover(records: readonly LaunchRecord[]): number;
   /** Free what the job held once it has ended (its tracking cgroup). */
@@ -73,7 +90,11 @@ export interface Launcher {
 /** Jobs as process trees, through the spawner (starter.ts) and process tracking (proc-family.ts). */
 export class ProcessLauncher implements Launcher {
   readonly kind = 'process' as const;
-  constructor(readonly starter: Starter) {}
+  constructor(
+    readonly starter: Starter,
+    /** where the spawners journal the ends of jobs (the startd's run directory); none: no journal */
+    private runDir?: string,
+  ) {}
 
   private job(h: LaunchHandle): StartedJob {
     return h as StartedJob;
@@ -163,6 +184,17 @@ export class ProcessLauncher implements Launcher {
     });
   }
 
+  async previousEnds(): Promise<PreviousEnds> {
+    const files = this.runDir ? spawnerJournals(this.runDir, this.starter.spawnerPid) : [];
+    // the previous spawner stops when it sees its startd gone, and journals what it reaps until then
+    const until = Date.now() + 10_000;
+    for (const f of files) while (isSpawner(f.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return {
+      ends: files.flatMap((f) => readSpawnerJournal(f.file)),
+      drop: () => files.forEach((f) => removeSpawnerJournal(f.file)),
+    };
+  }
+
   recover(records: readonly LaunchRecord[]): number {
     let killed = 0;
     for (const r of records) {
@@ -219,6 +251,9 @@ class MissingLauncher implements Launcher {
   }
   recover(): number {
     return 0;
+  }
+  previousEnds(): Promise<PreviousEnds> {
+    return Promise.resolve({ ends: [], drop: () => {} });
   }
   kill(): void {}
   cgroupOf(): undefined {
@@ -292,6 +327,11 @@ export class Launchers {
     if (this.of(h) === this.process) this.process.journaled(h);
   }
 
+  /** The ends the process launcher's previous run recorded (the only launcher that keeps a journal today). */
+  previousEnds(): Promise<PreviousEnds> {
+    return this.process.previousEnds();
+  }
+
   stop(): void {
     this.process.starter.stop();
   }
@@ -302,5 +342,14 @@ function signalPid(pid: number, sig: NodeJS.Signals) {
     process.kill(pid, sig);
   } catch {
     /* gone */
+  }
+}
+
+/** Whether a previous run's spawner still runs (its pid not yet taken by another program). */
+function isSpawner(pid: number): boolean {
+  try {
+    return processAlive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('spawner');
+  } catch {
+    return false;
   }
 }

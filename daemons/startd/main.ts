@@ -59,7 +59,7 @@ async function setupTracking(): Promise<ProcTracker> {
 const tracker = await setupTracking();
 machine.processTracking = tracker.method;
 const starter = new Starter((msg) => log.error(msg), tracker, config.paths.run);
-const launchers = new Launchers(new ProcessLauncher(starter));
+const launchers = new Launchers(new ProcessLauncher(starter, config.paths.run));
 const startd = new Startd(machine, config, log, reporter, launchers);
 const monitor = new JobMonitor(startd, config, log, reporter, tracker, launchers);
 startd.hooks = monitor;

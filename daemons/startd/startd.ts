@@ -16,13 +16,7 @@ import { Machine, type DynamicSlot } from './slots.js';
 import { fetchInput, inputFailure, outputFiles, wantsTransfer, type OutputList } from './transfer.js';
 import { removeSandbox, signalByName, type JobOutcome, type RunAs } from './starter.js';
 import type { LaunchRecord, Launchers } from './launcher.js';
-import {
-  processAlive,
-  readSpawnerJournal,
-  removeSpawnerJournal,
-  spawnerJournals,
-  type SpawnerExit,
-} from './spawner-journal.js';
+import type { SpawnerExit } from './spawner-journal.js';
 import { gangLaunch } from './gang-env.js';
 import { rankClaim, runRank, type RankClaim } from './rank.js';
 import type { RunRankRequest__Output } from '../../lib/rpc/generated/dsched/v1/RunRankRequest.js';
@@ -143,25 +137,21 @@ export class Startd {
    * before serving (so ClaimStatus and RenewLeases know of these ends) and before `reapOrphans`.
    */
   async recoverSpawnerExits(): Promise<void> {
-    const files = spawnerJournals(this.config.paths.run, this.launchers.process.starter.spawnerPid);
+    const previous = await this.launchers.previousEnds();
     const holds = this.previousHolds();
-    if (!files.length && !holds.size) return;
-    // the previous spawner stops when it sees its startd gone, and journals what it reaps until then
-    const until = Date.now() + 10_000;
-    for (const f of files) while (isSpawner(f.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    if (!previous.ends.length && !holds.size) return previous.drop();
     const known = new Set(this.reporter.kept().map((k) => (k as { run?: string } | undefined)?.run));
     let recovered = 0;
     let stopped = 0;
-    for (const f of files)
-      for (const e of readSpawnerJournal(f.file)) {
-        if (known.has(e.run)) continue;
-        // the end of a job the monitor was stopping for its policy (memory) is that hold, as it would have
-        // been (reported below)
-        if (holds.has(e.run)) continue;
-        known.add(e.run);
-        if (e.stopped) stopped++;
-        else if (this.redeliver(e)) recovered++;
-      }
+    for (const e of previous.ends) {
+      if (known.has(e.run)) continue;
+      // the end of a job the monitor was stopping for its policy (memory) is that hold, as it would have
+      // been (reported below)
+      if (holds.has(e.run)) continue;
+      known.add(e.run);
+      if (e.stopped) stopped++;
+      else if (this.redeliver(e)) recovered++;
+    }
     // such a job is held also when its end never reached the journal (its spawner, orphaned, killed it and
     // exited first): it was being killed, and what is left of it is killed before any job starts
     for (const [run, h] of holds) {
@@ -182,9 +172,9 @@ export class Startd {
       );
       recovered++;
     }
-    // on disk in the startd's own journal before the spawners' journals go
+    // on disk in the startd's own journal before the launcher's record goes
     this.reporter.sync();
-    for (const f of files) removeSpawnerJournal(f.file);
+    previous.drop();
     if (recovered || stopped)
       this.log.info(
         { exits: recovered, stopped },
@@ -830,14 +820,5 @@ export class Startd {
     for (const d of this.machine.dslots.values()) if (d.job) this.launchers.signal(d.job.started, 'SIGKILL');
     this.launchers.stop();
     // output not fetched yet stays: its exit is journaled, and the next run of this startd serves it
-  }
-}
-
-/** Whether a previous run's spawner still runs (its pid not yet taken by another program). */
-function isSpawner(pid: number): boolean {
-  try {
-    return processAlive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('spawner');
-  } catch {
-    return false;
   }
 }
