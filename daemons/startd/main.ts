@@ -8,6 +8,7 @@ import { detectResources, Machine } from './slots.js';
 import { detectCustomResources, runBenchmarks } from './resources.js';
 import { DschedError } from '../../lib/errors.js';
 import { Starter } from './starter.js';
+import { Launchers, ProcessLauncher } from './launcher.js';
 import { ProcTracker } from './proc-family.js';
 import { Startd } from './startd.js';
 import { JobMonitor, startdInstance } from './policy.js';
@@ -58,14 +59,15 @@ async function setupTracking(): Promise<ProcTracker> {
 const tracker = await setupTracking();
 machine.processTracking = tracker.method;
 const starter = new Starter((msg) => log.error(msg), tracker, config.paths.run);
-const startd = new Startd(machine, config, log, reporter, starter);
-const monitor = new JobMonitor(startd, config, log, reporter, tracker);
+const launchers = new Launchers(new ProcessLauncher(starter, config.paths.run));
+const startd = new Startd(machine, config, log, reporter, launchers);
+const monitor = new JobMonitor(startd, config, log, reporter, tracker, launchers);
 startd.hooks = monitor;
 monitor.start();
 // ends the previous run's spawner journaled and that run never read are reported as exits (not run again)
 await startd.recoverSpawnerExits();
 // jobs an earlier run left (the startd and its spawner killed at once) go before any job of this run starts
-const reaped = await tracker.reapOrphans(startd.previousTags());
+const reaped = await tracker.reapOrphans(launchers.process.tags(startd.previousRecords()));
 if (reaped) log.warn({ processes: reaped }, 'killed processes left by jobs of a previous startd');
 startd.restoreOwed();
 startd.reapOrphans();

@@ -35,101 +35,17 @@ import type { Logger } from '../../lib/log.js';
 import { nowSeconds as now } from '../../lib/time.js';
 import type { EventReporter } from './reporter.js';
 import type { DynamicSlot } from './slots.js';
-import { signalByName, signalGroup, type JobOutcome } from './starter.js';
+import { signalByName, type JobOutcome } from './starter.js';
+import { cgroupProcs } from './proc-usage.js';
+import type { Launchers } from './launcher.js';
 import type { PolicyHold, Startd } from './startd.js';
 import type { ProcTracker } from './proc-family.js';
 
 /** HTCondor's HoldReasonCode JobOutOfResources. */
 const HOLD_OUT_OF_RESOURCES = HoldCode.JobOutOfResources;
 
-/** USER_HZ: the unit of the CPU times in /proc/<pid>/stat, fixed at 100 in Linux's user-space ABI. */
-const CLK_TCK = 100;
 const CGROUP_ROOT = '/sys/fs/cgroup';
 const CGROUP2_SUPER_MAGIC = 0x63677270;
-
-// ---- measuring processes ----
-
-export interface GroupUsage {
-  /** Resident set size of all the processes, KB. */
-  rssKb: number;
-  /** Virtual size of all the processes, KB. */
-  vsizeKb: number;
-  /** CPU seconds, including children the processes waited for. */
-  userCpu: number;
-  sysCpu: number;
-  pids: number[];
-}
-
-interface ProcStat {
-  pid: number;
-  pgrp: number;
-  user: number;
-  sys: number;
-}
-
-/** /proc/<pid>/stat: the command name may hold spaces and parentheses, so fields count from the last ')'. */
-function readStat(pid: number): ProcStat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined; // gone meanwhile
-  }
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // f[0] is field 3 (state): pgrp is field 5, utime 14, stime 15, cutime 16, cstime 17
-  const n = (i: number) => Number(f[i - 3]) || 0;
-  return { pid, pgrp: n(5), user: (n(14) + n(16)) / CLK_TCK, sys: (n(15) + n(17)) / CLK_TCK };
-}
-
-/** VmRSS and VmSize (KB) from /proc/<pid>/status; a zombie has neither. */
-function readMemory(pid: number): { rssKb: number; vsizeKb: number } {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return { rssKb: 0, vsizeKb: 0 };
-  }
-  const kb = (name: string) => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  return { rssKb: kb('VmRSS'), vsizeKb: kb('VmSize') };
-}
-
-/**
- * Measure jobs: each is its process group (`pgid`) plus any pids named in `also` (a cgroup's members that
- * left the group). One pass over /proc serves every job.
- */
-export function measureJobs(jobs: Array<{ pgid: number; also?: number[] }>): GroupUsage[] {
-  const byGroup = new Map<number, number>();
-  const byPid = new Map<number, number>();
-  jobs.forEach((j, i) => {
-    byGroup.set(j.pgid, i);
-    for (const p of j.also ?? []) byPid.set(p, i);
-  });
-  const out: GroupUsage[] = jobs.map(() => ({ rssKb: 0, vsizeKb: 0, userCpu: 0, sysCpu: 0, pids: [] }));
-  if (!jobs.length) return out;
-  let names: string[];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    const c = name.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    const pid = Number(name);
-    const st = readStat(pid);
-    if (!st) continue;
-    const i = byGroup.get(st.pgrp) ?? byPid.get(pid);
-    if (i === undefined) continue;
-    const u = out[i]!;
-    const m = readMemory(pid);
-    u.rssKb += m.rssKb;
-    u.vsizeKb += m.vsizeKb;
-    u.userCpu += st.user;
-    u.sysCpu += st.sys;
-    u.pids.push(pid);
-  }
-  return out;
-}
 
 // ---- cgroup v2 ----
 
@@ -195,23 +111,6 @@ export class Cgroups {
 function enableMemory(dir: string) {
   const f = join(dir, 'cgroup.subtree_control');
   if (!readFileSync(f, 'utf8').split(/\s+/).includes('memory')) writeFileSync(f, '+memory');
-}
-
-function cgroupProcs(p: string): number[] {
-  try {
-    return readFileSync(join(p, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function moveInto(p: string, pid: number): boolean {
-  try {
-    writeFileSync(join(p, 'cgroup.procs'), String(pid));
-    return true;
-  } catch {
-    return false; // it exited meanwhile
-  }
 }
 
 /** How many times the kernel's OOM killer acted in the cgroup (memory.events). */
@@ -328,6 +227,8 @@ export class JobMonitor {
     private log: Logger,
     private reporter: EventReporter,
     private tracker?: ProcTracker,
+    /** how jobs are suspended and resumed (launcher.ts) */
+    private launchers?: Launchers,
   ) {
     const wanted = config.str('STARTER_MEMORY_ENFORCEMENT').toLowerCase() || 'auto';
     if (!['auto', 'cgroup', 'rss', 'none'].includes(wanted)) {
@@ -523,10 +424,8 @@ export class JobMonitor {
 
   private suspend(w: Watched, reason: string) {
     const { d, job } = w;
-    if (!job.started.pid) return;
-    const pids = measureJobs([{ pgid: job.started.pid, also: this.members(w) }])[0]!.pids;
-    signalGroup(job.started.pid, 'SIGSTOP');
-    for (const p of pids) signalKill(p, 'SIGSTOP'); // members of its cgroup that left the group
+    if (!this.launchers || !job.started.running) return;
+    const stopped = this.launchers.of(job.started).suspend(job.started);
     const t = now();
     w.suspendedAt = t;
     w.totalSuspensions++;
@@ -538,19 +437,17 @@ export class JobMonitor {
       claim: d.claim,
       id: { cluster: job.cluster, proc: job.proc },
       type: 'suspended',
-      exit_code: pids.length,
+      exit_code: stopped,
       message: reason,
       update: { attrs },
       time: t,
     });
-    this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, pids: pids.length, reason }, 'job suspended');
+    this.log.info({ cluster: job.cluster, proc: job.proc, slot: d.name, processes: stopped, reason }, 'job suspended');
   }
 
   private resume(w: Watched, reason: string) {
     const { d, job } = w;
-    const pids = job.started.pid ? measureJobs([{ pgid: job.started.pid, also: this.members(w) }])[0]!.pids : [];
-    for (const p of pids) signalKill(p, 'SIGCONT');
-    signalGroup(job.started.pid, 'SIGCONT');
+    this.launchers?.of(job.started).resume(job.started);
     const t = now();
     w.cumulativeSuspension += t - (w.suspendedAt ?? t);
     w.suspendedAt = undefined;
@@ -603,7 +500,7 @@ export class JobMonitor {
     const get = (k: PolicyKnob) => (cache.has(k) ? cache.get(k) : (cache.set(k, this.expr(k)), cache.get(k)));
     for (const w of [...this.jobs.values()]) {
       const { d, job } = w;
-      if (w.ended || w.overMemory || d.job !== job || !job.started.pid) continue;
+      if (w.ended || w.overMemory || d.job !== job || !job.started.running) continue;
       if (job.softKilled && !w.evicting) {
         // the schedd is stopping it (removal, hold): a suspended job must run to act on its kill signal
         if (job.activity === 'Suspended') this.resume(w, 'the job is being stopped');
@@ -642,24 +539,16 @@ export class JobMonitor {
     return !!this.cgroups && this.tracker?.method === 'cgroup-v2' && this.tracker.dir === this.cgroups.dir;
   }
 
-  /** All the job's processes: its tracked family and its memory cgroup's members. */
-  private members(w: Watched): number[] {
-    const f = w.job.started.family;
-    const list = f ? f.pids() : [];
-    return w.cgroup && w.cgroup !== f?.ref.cgroup ? [...new Set([...list, ...cgroupProcs(w.cgroup)])] : list;
-  }
-
   /** Move the job's process into its cgroup as soon as it exists (or limit its tracking cgroup). */
   private placeSoon(w: Watched) {
     const place = () => {
       w.placeTimer = undefined;
       if (w.ended || (!w.cgroup && !this.sharesTracker())) return;
-      const pid = w.job.started.pid;
-      if (!pid) {
+      if (!w.job.started.running) {
         w.placeTimer = setTimeout(place, 5);
         return;
       }
-      const tracking = w.job.started.family?.ref.cgroup;
+      const tracking = this.launchers?.of(w.job.started).cgroupOf(w.job.started);
       if (this.sharesTracker() && tracking) {
         // born in it: nothing to move; the limit applies from now on
         try {
@@ -673,17 +562,9 @@ export class JobMonitor {
         }
         return;
       }
-      this.placeGroup(w);
+      if (w.cgroup) this.launchers?.of(w.job.started).confine(w.job.started, w.cgroup);
     };
     place();
-  }
-
-  /** Every process of the job's group that is not yet in its cgroup goes in. */
-  private placeGroup(w: Watched, known?: number[]) {
-    if (!w.cgroup || !w.job.started.pid) return;
-    const inside = new Set(cgroupProcs(w.cgroup));
-    const pids = known ?? measureJobs([{ pgid: w.job.started.pid }])[0]!.pids;
-    for (const p of pids) if (!inside.has(p)) moveInto(w.cgroup, p);
   }
 
   private checkOom(w: Watched) {
@@ -697,18 +578,22 @@ export class JobMonitor {
         { cluster: w.job.cluster, proc: w.job.proc, slot: w.d.name, limitMb, peakMb: w.overMemory.peakMb },
         'the kernel killed the job for its memory use (cgroup memory.max)',
       );
-      signalGroup(w.job.started.pid, 'SIGKILL');
+      this.launchers?.of(w.job.started).kill(w.job.started);
     }
   }
 
   /** Measure every running job; enforce memory limits; tell the schedds what changed. */
   measure(): void {
-    const list = [...this.jobs.values()].filter((w) => !w.ended && w.job.started.pid);
-    const usage = measureJobs(list.map((w) => ({ pgid: w.job.started.pid, also: this.members(w) })));
+    const launchers = this.launchers;
+    if (!launchers) return;
+    const list = [...this.jobs.values()].filter((w) => !w.ended && w.job.started.running);
+    const usage = launchers.usage(list.map((w) => w.job.started));
     list.forEach((w, i) => {
       const u = usage[i]!;
-      if (!u.pids.length) return; // not started yet, or already gone
-      if (w.cgroup && w.cgroup !== w.job.started.family?.ref.cgroup) this.placeGroup(w, u.pids);
+      if (!u.processes) return; // not started yet, or already gone
+      const launcher = launchers.of(w.job.started);
+      // processes the job made since it was last measured join its memory cgroup
+      if (w.cgroup && w.cgroup !== launcher.cgroupOf(w.job.started)) launcher.confine(w.job.started, w.cgroup);
       w.peakRssKb = Math.max(w.peakRssKb, u.rssKb);
       w.peakVsizeKb = Math.max(w.peakVsizeKb, u.vsizeKb);
       w.runUser = Math.max(w.runUser, u.userCpu);
@@ -723,7 +608,7 @@ export class JobMonitor {
           { cluster: w.job.cluster, proc: w.job.proc, slot: w.d.name, limitMb, rssKb: u.rssKb },
           'job over its memory limit: killing it',
         );
-        if (w.job.activity === 'Suspended') signalGroup(w.job.started.pid, 'SIGCONT');
+        if (w.job.activity === 'Suspended') this.launchers?.of(w.job.started).resume(w.job.started);
         this.startd.deactivate(w.d.claim, true, 'over its memory limit');
       }
       this.sendUsage(w);
@@ -753,13 +638,5 @@ export class JobMonitor {
       update: { attrs: changed },
       time: now(),
     });
-  }
-}
-
-function signalKill(pid: number, sig: NodeJS.Signals) {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    /* gone */
   }
 }

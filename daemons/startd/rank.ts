@@ -101,7 +101,7 @@ export async function runRank(req: RunRankRequest__Output, deps: RankDeps): Prom
     exit_signal: o.signal ?? 0,
     message: o.kind === 'exited' ? '' : (o.message ?? o.kind),
   };
-  if (job.started.pid) {
+  if (job.started.running) {
     out.stdout = tailOf(job, false, id, deps.log);
     out.stderr = tailOf(job, true, id, deps.log);
   }

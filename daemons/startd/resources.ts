@@ -381,10 +381,10 @@ export function runBenchmarks(targetMs = 60): Benchmarks {
 // (cumulative cpu seconds per job) come from whoever already measures the jobs' processes (policy.ts reads
 // /proc once per STARTER_UPDATE_INTERVAL for every job), so no second pass over /proc is made here.
 
-/** Per job (by process group): cpus in use, averaged over about a minute. */
-export class JobLoad {
-  private last = new Map<number, { cpu: number; at: number }>();
-  private avg = new Map<number, number>();
+/** Per job (keyed by its launcher handle): cpus in use, averaged over about a minute. */
+export class JobLoad<K = unknown> {
+  private last = new Map<K, { cpu: number; at: number }>();
+  private avg = new Map<K, number>();
   private recorded = false;
 
   /** Whether any reading ever arrived: until then the load is unknown (not advertised). */
@@ -393,30 +393,30 @@ export class JobLoad {
   }
 
   /** A reading: the job's cumulative user+system cpu seconds at `now` (ms, monotonic). */
-  record(pgid: number, cpuSeconds: number, now = performance.now()): void {
+  record(job: K, cpuSeconds: number, now = performance.now()): void {
     this.recorded = true;
-    const before = this.last.get(pgid);
-    this.last.set(pgid, { cpu: cpuSeconds, at: now });
+    const before = this.last.get(job);
+    this.last.set(job, { cpu: cpuSeconds, at: now });
     if (!before || now <= before.at) return; // first sight: no interval to divide by yet
     const dt = (now - before.at) / 1000;
     const load = Math.max(0, cpuSeconds - before.cpu) / dt;
     const decay = Math.exp(-dt / 60);
-    this.avg.set(pgid, (this.avg.get(pgid) ?? 0) * decay + load * (1 - decay));
+    this.avg.set(job, (this.avg.get(job) ?? 0) * decay + load * (1 - decay));
   }
 
   /** The job is gone. */
-  forget(pgid: number): void {
-    this.last.delete(pgid);
-    this.avg.delete(pgid);
+  forget(job: K): void {
+    this.last.delete(job);
+    this.avg.delete(job);
   }
 
   /** Forget every job but these (the running ones). */
-  retain(pgids: ReadonlySet<number>): void {
-    for (const g of [...this.last.keys(), ...this.avg.keys()]) if (!pgids.has(g)) this.forget(g);
+  retain(jobs: ReadonlySet<K>): void {
+    for (const g of [...this.last.keys(), ...this.avg.keys()]) if (!jobs.has(g)) this.forget(g);
   }
 
-  of(pgid: number): number {
-    return this.avg.get(pgid) ?? 0;
+  of(job: K): number {
+    return this.avg.get(job) ?? 0;
   }
 
   total(): number {

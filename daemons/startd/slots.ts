@@ -18,7 +18,7 @@ import {
 import { condorArch, condorOpSys } from '../../lib/platform.js';
 import { nowSeconds as now } from '../../lib/time.js';
 import { cudaVisibleDevices, IdInventory, JobLoad, type Benchmarks, type CustomResource } from './resources.js';
-import type { StartedJob } from './starter.js';
+import type { LaunchHandle } from './launcher.js';
 
 export type { Resources };
 
@@ -38,7 +38,7 @@ export interface DynamicSlot {
     cluster: number;
     proc: number;
     owner: string;
-    started: StartedJob;
+    started: LaunchHandle;
     killSig?: unknown;
     limits?: string;
     /** When it is stopped at the latest (epoch seconds: its start plus AllowedJobDuration, PBS's walltime) */
@@ -127,7 +127,7 @@ export class Machine {
   /** The ids of each custom resource given as ids. */
   private readonly inventories = new Map<string, IdInventory>();
   /** The cpus the jobs use (CondorLoadAvg), from readings given to noteJobCpu(). */
-  private readonly jobLoad = new JobLoad();
+  private readonly jobLoad = new JobLoad<LaunchHandle>();
 
   /** The free ids of a custom resource, in inventory order (undefined for a plain count). */
   freeIds(name: string): string[] | undefined {
@@ -146,12 +146,12 @@ export class Machine {
     return env;
   }
 
-  /** A reading of a running job's cumulative cpu seconds (its process group), for CondorLoadAvg. */
-  noteJobCpu(pgid: number, cpuSeconds: number, now = performance.now()): void {
-    const running = new Set<number>();
-    for (const d of this.dslots.values()) if (d.job) running.add(d.job.started.pid);
+  /** A reading of a running job's cumulative cpu seconds (`Launcher.usage`), for CondorLoadAvg. */
+  noteJobCpu(job: LaunchHandle, cpuSeconds: number, now = performance.now()): void {
+    const running = new Set<LaunchHandle>();
+    for (const d of this.dslots.values()) if (d.job) running.add(d.job.started);
     this.jobLoad.retain(running);
-    if (running.has(pgid)) this.jobLoad.record(pgid, cpuSeconds, now);
+    if (running.has(job)) this.jobLoad.record(job, cpuSeconds, now);
   }
 
   /** The custom resources (GPUs, MACHINE_RESOURCE_<name>) this machine has. */
@@ -249,7 +249,7 @@ export class Machine {
     if (this.processTracking) attrs.ProcessTracking = lit(this.processTracking);
     if (this.jobLoad.measured) {
       let load = 0;
-      for (const d of this.dslots.values()) if (d.job) load += this.jobLoad.of(d.job.started.pid);
+      for (const d of this.dslots.values()) if (d.job) load += this.jobLoad.of(d.job.started);
       attrs.TotalCondorLoadAvg = load.toFixed(2);
     }
     if (this.opts.benchmarks) {
@@ -310,7 +310,7 @@ export class Machine {
       Memory: String(d.res.memory),
       Disk: String(d.res.disk),
       ...this.customAttrs(d.res.custom, (name) => d.assigned[name]),
-      ...(this.jobLoad.measured ? { CondorLoadAvg: (d.job ? this.jobLoad.of(d.job.started.pid) : 0).toFixed(2) } : {}),
+      ...(this.jobLoad.measured ? { CondorLoadAvg: (d.job ? this.jobLoad.of(d.job.started) : 0).toFixed(2) } : {}),
       State: lit(d.job?.activity === 'Vacating' || d.job?.activity === 'Killing' ? 'Preempting' : 'Claimed'),
       Activity: lit(busy ? (d.job!.activity ?? 'Busy') : 'Idle'),
       EnteredCurrentState: String(d.enteredState),

@@ -14,14 +14,9 @@ import type { ClaimRequest__Output } from '../../lib/rpc/generated/dsched/v1/Cla
 import type { EventReporter } from './reporter.js';
 import { Machine, type DynamicSlot } from './slots.js';
 import { fetchInput, inputFailure, outputFiles, wantsTransfer, type OutputList } from './transfer.js';
-import { removeSandbox, signalByName, signalGroup, type JobOutcome, type RunAs, type Starter } from './starter.js';
-import {
-  processAlive,
-  readSpawnerJournal,
-  removeSpawnerJournal,
-  spawnerJournals,
-  type SpawnerExit,
-} from './spawner-journal.js';
+import { removeSandbox, signalByName, type JobOutcome, type RunAs } from './starter.js';
+import type { LaunchRecord, Launchers } from './launcher.js';
+import type { SpawnerExit } from './spawner-journal.js';
 import { gangLaunch } from './gang-env.js';
 import { rankClaim, runRank, type RankClaim } from './rank.js';
 import type { RunRankRequest__Output } from '../../lib/rpc/generated/dsched/v1/RunRankRequest.js';
@@ -106,18 +101,29 @@ export class Startd {
     private config: Config,
     private log: Logger,
     private reporter: EventReporter,
-    private starter: Starter,
+    readonly launchers: Launchers,
   ) {}
 
   private stateFile() {
     return join(this.config.paths.run, `startd-jobs.json`);
   }
 
-  /** The process tracking tags of the jobs a previous run of this startd recorded (proc-family.ts). */
-  previousTags(): string[] {
+  /** The jobs a previous run of this startd recorded as running (`Launcher.list()`). */
+  previousRecords(): LaunchRecord[] {
     try {
-      const list = JSON.parse(readFileSync(this.stateFile(), 'utf8')) as Array<{ tag?: unknown }>;
-      return list.map((j) => j.tag).filter((t): t is string => typeof t === 'string');
+      const list = JSON.parse(readFileSync(this.stateFile(), 'utf8')) as Array<
+        Partial<LaunchRecord> & { pid?: unknown; tag?: unknown }
+      >;
+      return (
+        list
+          .filter((j) => typeof j.sandbox === 'string')
+          // a record of an earlier version names the process itself
+          .map((j) => ({
+            launcher: j.launcher ?? 'process',
+            sandbox: j.sandbox!,
+            ref: j.ref ?? { pid: j.pid, tag: j.tag },
+          }))
+      );
     } catch {
       return [];
     }
@@ -131,25 +137,21 @@ export class Startd {
    * before serving (so ClaimStatus and RenewLeases know of these ends) and before `reapOrphans`.
    */
   async recoverSpawnerExits(): Promise<void> {
-    const files = spawnerJournals(this.config.paths.run, this.starter.spawnerPid);
+    const previous = await this.launchers.previousEnds();
     const holds = this.previousHolds();
-    if (!files.length && !holds.size) return;
-    // the previous spawner stops when it sees its startd gone, and journals what it reaps until then
-    const until = Date.now() + 10_000;
-    for (const f of files) while (isSpawner(f.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    if (!previous.ends.length && !holds.size) return previous.drop();
     const known = new Set(this.reporter.kept().map((k) => (k as { run?: string } | undefined)?.run));
     let recovered = 0;
     let stopped = 0;
-    for (const f of files)
-      for (const e of readSpawnerJournal(f.file)) {
-        if (known.has(e.run)) continue;
-        // the end of a job the monitor was stopping for its policy (memory) is that hold, as it would have
-        // been (reported below)
-        if (holds.has(e.run)) continue;
-        known.add(e.run);
-        if (e.stopped) stopped++;
-        else if (this.redeliver(e)) recovered++;
-      }
+    for (const e of previous.ends) {
+      if (known.has(e.run)) continue;
+      // the end of a job the monitor was stopping for its policy (memory) is that hold, as it would have
+      // been (reported below)
+      if (holds.has(e.run)) continue;
+      known.add(e.run);
+      if (e.stopped) stopped++;
+      else if (this.redeliver(e)) recovered++;
+    }
     // such a job is held also when its end never reached the journal (its spawner, orphaned, killed it and
     // exited first): it was being killed, and what is left of it is killed before any job starts
     for (const [run, h] of holds) {
@@ -170,9 +172,9 @@ export class Startd {
       );
       recovered++;
     }
-    // on disk in the startd's own journal before the spawners' journals go
+    // on disk in the startd's own journal before the launcher's record goes
     this.reporter.sync();
-    for (const f of files) removeSpawnerJournal(f.file);
+    previous.drop();
     if (recovered || stopped)
       this.log.info(
         { exits: recovered, stopped },
@@ -251,14 +253,11 @@ export class Startd {
     const f = this.stateFile();
     if (!existsSync(f)) return;
     try {
-      const list = JSON.parse(readFileSync(f, 'utf8')) as Array<{ pid: number; sandbox: string; tag?: string }>;
+      const list = this.previousRecords();
+      const killed = this.launchers.recover(list);
+      if (killed) this.log.warn({ jobs: killed }, 'killed jobs left by a previous startd');
       const kept = new Set([...this.retained.values()].map((r) => r.sandbox));
-      for (const j of list) {
-        // a tracked job was reaped by its cgroup or tag (proc-family.ts); its pid may name another process by now
-        if (!j.tag && signalGroup(j.pid, 'SIGKILL'))
-          this.log.warn({ pid: j.pid }, 'killed a job left by a previous startd');
-        if (!kept.has(j.sandbox)) removeSandbox(j.sandbox);
-      }
+      for (const j of list) if (!kept.has(j.sandbox)) removeSandbox(j.sandbox);
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'could not read the previous job list');
     }
@@ -280,17 +279,11 @@ export class Startd {
   }
 
   private writeState() {
-    const list: Array<{ pid: number; sandbox: string; tag?: string; hold?: RecordedHold }> = [
-      ...this.machine.dslots.values(),
-    ]
-      .filter((d) => d.job)
-      .map((d) => ({
-        pid: d.job!.started.pid,
-        sandbox: d.job!.started.sandbox,
-        tag: d.job!.started.family?.ref.tag,
-        hold: this.policyHolds.get(d.job!.started.sandbox),
-      }));
-    for (const r of this.retained.values()) list.push({ pid: 0, sandbox: r.sandbox });
+    const running = [...this.machine.dslots.values()].filter((d) => d.job).map((d) => d.job!.started);
+    const list: Array<Partial<LaunchRecord> & { sandbox: string; hold?: RecordedHold }> = this.launchers
+      .list(running)
+      .map((r) => ({ ...r, hold: this.policyHolds.get(r.sandbox) }));
+    for (const r of this.retained.values()) list.push({ sandbox: r.sandbox });
     const tmp = `${this.stateFile()}.tmp`;
     try {
       writeFileSync(tmp, JSON.stringify(list));
@@ -520,16 +513,17 @@ export class Startd {
     let exists!: () => void;
     const spawned = new Promise<void>((r) => (exists = r));
     const running = () => {
-      this.log.info({ cluster, proc, slot: d.name, jobPid: started.pid }, 'job started');
+      this.log.info({ cluster, proc, slot: d.name }, 'job started');
       this.saveState();
       this.onChange(claim);
       exists();
     };
-    const started = this.starter.start({
+    const started = this.launchers.start({
       onRunning: running,
       ad: job,
       sandbox,
       slotName: d.name.split('@')[0]!,
+      slot: { memoryMb: d.res.memory, cpus: d.res.cpus },
       runAs,
       extraEnv,
       defaultEnv,
@@ -610,7 +604,7 @@ export class Startd {
     if (!job) return;
     this.policyHolds.delete(job.started.sandbox);
     if (this.hooks) o = this.hooks.ended(d, o);
-    void job.started.family?.remove(); // its processes are gone (the spawner waited for that)
+    void this.launchers.of(job.started).cleanUp(job.started); // its processes are gone (the spawner waited for that)
     if (job.killTimer) clearTimeout(job.killTimer);
     d.job = undefined;
     d.enteredActivity = Math.floor(Date.now() / 1000);
@@ -626,7 +620,7 @@ export class Startd {
     let acked: (() => void) | undefined;
     // the run's key goes with the journaled exit: a restarted startd skips the spawner's entry for it
     const keep: { run?: string; retained?: Retained & { key: string } } = { run: job.started.run };
-    const journaled = () => this.starter.journaled(job.started);
+    const journaled = () => this.launchers.journaled(job.started);
     if (
       ex.transfer &&
       o.kind === 'exited' &&
@@ -722,23 +716,23 @@ export class Startd {
     if (!job) return;
     // a job whose main process already ended finished by itself (its exit is on its way from the spawner):
     // it is reported as an exit, not as an eviction, or it would run a second time
-    if (evict && !this.starter.hasEnded(job.started))
+    if (evict && !this.launchers.of(job.started).hasEnded(job.started))
       (this.extra.get(claim) ?? this.extra.set(claim, {}).get(claim)!).evictReason = evict;
     if (fast) {
-      this.starter.signal(job.started, 'SIGKILL');
+      this.launchers.signal(job.started, 'SIGKILL');
       return;
     }
     if (job.softKilled) return;
     job.softKilled = true;
     const kill = signalByName(job.killSig, 'SIGTERM');
-    this.starter.signal(job.started, kill);
+    this.launchers.signal(job.started, kill);
     const grace = job.vacateSeconds ?? this.config.int('KILL_GRACE');
     // the job is promised its whole grace time: a timer that fires early is armed again for the rest
     const killAt = performance.now() + grace * 1000;
     const hardKill = () => {
       const left = killAt - performance.now();
       if (left > 0) job.killTimer = setTimeout(hardKill, left);
-      else this.starter.signal(job.started, 'SIGKILL');
+      else this.launchers.signal(job.started, 'SIGKILL');
     };
     job.killTimer = setTimeout(hardKill, grace * 1000);
     this.log.info({ cluster: job.cluster, proc: job.proc, signal: kill, graceSec: grace, reason }, 'stopping job');
@@ -823,17 +817,8 @@ export class Startd {
     const until = Date.now() + graceMs;
     while (Date.now() < until && [...this.machine.dslots.values()].some((d) => d.job))
       await new Promise((r) => setTimeout(r, 50));
-    for (const d of this.machine.dslots.values()) if (d.job) this.starter.signal(d.job.started, 'SIGKILL');
-    this.starter.stop();
+    for (const d of this.machine.dslots.values()) if (d.job) this.launchers.signal(d.job.started, 'SIGKILL');
+    this.launchers.stop();
     // output not fetched yet stays: its exit is journaled, and the next run of this startd serves it
-  }
-}
-
-/** Whether a previous run's spawner still runs (its pid not yet taken by another program). */
-function isSpawner(pid: number): boolean {
-  try {
-    return processAlive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('spawner');
-  } catch {
-    return false;
   }
 }

@@ -4,13 +4,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
-import { basename, dirname, isAbsolute, join, resolve as resolve_ } from 'node:path';
+import { basename, dirname, join, resolve as resolve_ } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ClassAd } from '../../grammar/classad/index.js';
-// The startd needs only the argument/environment syntaxes, not the whole submit language.
-import { parseEnv, splitArgs } from '../../grammar/submit/args-env.js';
-import { STDERR_NAME, STDOUT_NAME } from '../../lib/transfer.js';
+import { isRefusal, launchSpec, type LaunchContext } from './launch-spec.js';
 import type { ProcFamily, ProcTracker } from './proc-family.js';
 import {
   encodeRequest,
@@ -30,9 +28,6 @@ const JOB_BIN = ((here) =>
     ? resolve_(here, '..', '..', 'libexec')
     : resolve_(here, '..', '..', '..', 'libexec'))(dirname(fileURLToPath(import.meta.url)));
 
-/** A PBS job's copy of its script in the sandbox (transfer.ts leaves it out of the output). */
-const PBS_SCRIPT_NAME = '.pbs_script';
-
 export interface JobOutcome {
   /** lost: the spawner died under the job (it is treated as evicted, never as an exit) */
   kind: 'exited' | 'failed' | 'lost';
@@ -46,14 +41,13 @@ export interface JobOutcome {
   message?: string;
 }
 
-export interface RunAs {
-  uid: number;
-  gid: number;
-  groups?: number[];
-}
+export type { RunAs } from './launch-spec.js';
 
+/** The process launcher's handle on a job (launcher.ts): nothing outside it reads the pid. */
 export interface StartedJob {
   id: string;
+  /** true once the process exists */
+  running?: boolean;
   /** 0 until the process exists */
   pid: number;
   sandbox: string;
@@ -89,25 +83,11 @@ export function signalByName(s: unknown, dflt: NodeJS.Signals): NodeJS.Signals {
   return dflt;
 }
 
-function str(ad: ClassAd, name: string): string | undefined {
-  const v = ad.lookupJS(name);
-  return typeof v === 'string' ? v : undefined;
-}
-
-export interface StartOptions {
+/** The job and what the startd adds to it (launch-spec.ts), and how the start goes. */
+export interface StartOptions extends Omit<LaunchContext, 'jobBin'> {
   ad: ClassAd;
-  sandbox: string;
-  slotName: string;
-  runAs?: RunAs;
-  extraEnv: Record<string, string>;
-  /** variables the job gets unless its own environment sets them */
-  defaultEnv?: Record<string, string>;
-  /** The job runs on transferred files: its executable, stdin and output live in the sandbox. */
-  transfer?: boolean;
   /** Work before the process starts (fetching input files); a rejection fails the start with its message. */
   prepare?: () => Promise<void>;
-  /** more files for the sandbox */
-  files?: Record<string, string>;
   /** The process exists (its pid is in the StartedJob). */
   onRunning?: () => void;
   /** Have the spawner journal the job's end under this key, with what a restarted startd reports it with. */
@@ -175,6 +155,7 @@ export class Starter {
       if (!p) return;
       if (r.event === 'started') {
         p.job.pid = r.pid;
+        p.job.running = true;
         p.job.files = r.files;
         if (p.job.family) p.job.family.pid = r.pid;
         p.onRunning?.();
@@ -288,77 +269,26 @@ export class Starter {
       return job;
     };
     const transfer = opts.transfer === true;
-    const iwd = str(ad, 'Iwd') ?? sandbox;
-    const cwd = transfer ? sandbox : iwd;
-    const cmd = str(ad, 'Cmd');
-    if (!cmd) return fail(6, 'The job has no executable (Cmd)');
-    let exe =
-      transfer && ad.lookupJS('TransferExecutable') !== false
-        ? join(sandbox, basename(cmd))
-        : isAbsolute(cmd)
-          ? cmd
-          : resolve_(iwd, cmd);
-    let argv: string[];
-    let env: Record<string, string>;
-    try {
-      argv = splitArgs(str(ad, 'Args'), str(ad, 'Arguments'));
-      env = parseEnv(str(ad, 'Env'), str(ad, 'Environment'));
-    } catch (e) {
-      return fail(6, `Invalid job arguments or environment: ${(e as Error).message}`);
-    }
-    env = {
-      ...opts.defaultEnv,
-      ...env,
-      ...opts.extraEnv,
-      _CONDOR_SCRATCH_DIR: sandbox,
-      TMPDIR: sandbox,
-      _CONDOR_SLOT: opts.slotName,
-      _CONDOR_JOB_AD: join(sandbox, '.job.ad'),
-    };
-    // dchirp on the job's PATH, as HTCondor gives jobs condor_chirp (the job's own PATH, or the usual one)
-    env.PATH = `${JOB_BIN}:${env.PATH || '/usr/local/bin:/usr/bin:/bin'}`;
-    let execFiles: Record<string, string> | undefined;
-    if (ad.lookupJS('IsPbsJob') === true) {
-      env.PBS_TMPDIR = sandbox;
-      // the script as it was submitted runs, from the sandbox (as PBS runs its spooled copy)
-      const text = str(ad, 'PbsScript');
-      const path = str(ad, 'PbsScriptPath');
-      if (text !== undefined && path) {
-        const copy = join(sandbox, PBS_SCRIPT_NAME);
-        execFiles = { [PBS_SCRIPT_NAME]: text };
-        if (exe === path) exe = copy;
-        argv = argv.map((a) => (a === path ? copy : a));
-      }
-    }
-    const given = (n: string) => {
-      const v = str(ad, n);
-      return v && v !== '/dev/null' ? v : undefined;
-    };
-    // with file transfer stdin arrives in the sandbox and stdout/stderr are written there, then sent back
-    const file = (name: string | undefined, inSandbox: string) =>
-      !name ? '/dev/null' : transfer ? join(sandbox, inSandbox) : isAbsolute(name) ? name : resolve_(cwd, name);
-    const inName = given('In');
-    const outName = given('Out');
-    const errName = given('Err');
-    const out = file(outName, STDOUT_NAME);
-    job.stdout = out;
-    job.stderr = errName && errName === outName ? out : file(errName, STDERR_NAME);
+    const spec = launchSpec(ad, { ...opts, jobBin: JOB_BIN });
+    if (isRefusal(spec)) return fail(spec.holdCode, spec.message);
+    job.stdout = spec.stdout;
+    job.stderr = spec.stderr;
     const request: StartRequest = {
       op: 'start',
       id,
-      exe,
-      argv,
-      cwd,
-      env,
-      stdin: file(inName, inName ? basename(inName) : ''),
-      stdout: out,
-      stderr: job.stderr,
+      exe: spec.executable,
+      argv: spec.argv,
+      cwd: spec.cwd,
+      env: spec.env,
+      stdin: spec.stdin,
+      stdout: spec.stdout,
+      stderr: spec.stderr,
       sandbox,
-      adText: ad.toLong(),
-      files: opts.files,
-      execFiles,
-      keepSandbox: transfer,
-      ...(opts.runAs ?? {}),
+      adText: spec.adText,
+      files: spec.files,
+      execFiles: spec.execFiles,
+      keepSandbox: spec.keepSandbox,
+      ...(spec.owner ?? {}),
     };
     const go = () => {
       if (job.cancelled) return resolve({ kind: 'exited', exitCode: 0, signal: SIGNALS.SIGKILL });

@@ -84,9 +84,9 @@ export class JobTail {
     let fd: number | undefined;
     try {
       // a job whose input files are still arriving has no output yet
-      while (!job.started.pid && !ended && !gone()) await sleep(POLL_MS);
+      while (!job.started.running && !ended && !gone()) await sleep(POLL_MS);
       if (gone()) return;
-      if (!job.started.pid) throw new DschedError('JOB_STATE', `job ${id} ended before it started`);
+      if (!job.started.running) throw new DschedError('JOB_STATE', `job ${id} ended before it started`);
       fd = this.open(job, req.stderr, id);
       this.log.info(
         { cluster: job.cluster, proc: job.proc, user: who.name, stderr: req.stderr, follow: req.follow },

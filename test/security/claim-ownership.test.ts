@@ -14,7 +14,7 @@ import { Machine } from '../../daemons/startd/slots.js';
 import { Startd } from '../../daemons/startd/startd.js';
 import { startdService } from '../../daemons/startd/service.js';
 import type { EventReporter } from '../../daemons/startd/reporter.js';
-import type { Starter } from '../../daemons/startd/starter.js';
+import type { Launchers } from '../../daemons/startd/launcher.js';
 import { JobQueue } from '../../daemons/schedd/queue.js';
 import { Schedd } from '../../daemons/schedd/schedd.js';
 import type { ClientCredentials } from '../../lib/rpc/tls.js';
@@ -37,7 +37,7 @@ describe('startd – a claim is used only by the schedd host that made it', () =
     benchmarks: { kflops: 1, mips: 1, durationMs: 1 },
   });
   const reporter = { endOf: () => undefined, readdress: () => undefined } as unknown as EventReporter;
-  const startd = new Startd(machine, config, log, reporter, {} as Starter);
+  const startd = new Startd(machine, config, log, reporter, {} as Launchers);
   const svc = startdService(startd);
   const call = (m: string, req: object, ctx: CallContext) => svc.unary[m]!(req, ctx);
   const owner = as('schedd', 'central');

@@ -10,6 +10,7 @@ import { Machine } from '../../daemons/startd/slots.js';
 import { Startd } from '../../daemons/startd/startd.js';
 import type { EventReporter } from '../../daemons/startd/reporter.js';
 import type { Starter } from '../../daemons/startd/starter.js';
+import { Launchers, ProcessLauncher } from '../../daemons/startd/launcher.js';
 
 const log = pino({ level: 'silent' });
 const denied = (e: unknown) => (e as { code?: string }).code === 'PERMISSION_DENIED';
@@ -28,7 +29,7 @@ describe('security – dsched-rank', () => {
   const reporter = { endOf: () => undefined, send: () => {} } as unknown as EventReporter;
   // a starter that must never be asked to start anything here
   const starter = { start: () => assert.fail('nothing may be started') } as unknown as Starter;
-  const startd = new Startd(machine, config, log, reporter, starter);
+  const startd = new Startd(machine, config, log, reporter, new Launchers(new ProcessLauncher(starter)));
   const job = (extra: Record<string, string>) => ({
     attrs: {
       Owner: '"nobody"',

@@ -282,9 +282,10 @@ describe('machine resources – slots', () => {
     const d = m.carve(m.requests(job({})), 'claim-a', 'schedd', 'addr', 60);
     assert.equal(m.dslotAd(d).CondorLoadAvg, undefined);
     assert.equal(m.pslotAd().TotalCondorLoadAvg, undefined);
-    d.job = { cluster: 1, proc: 0, owner: 'alice', started: { pid: 4242 } as NonNullable<typeof d.job>['started'] };
-    m.noteJobCpu(4242, 0, 1000);
-    m.noteJobCpu(4242, 5, 6000); // one cpu busy for 5 s
+    const started = { sandbox: '/nonexistent', done: new Promise(() => {}) } as NonNullable<typeof d.job>['started'];
+    d.job = { cluster: 1, proc: 0, owner: 'alice', started };
+    m.noteJobCpu(started, 0, 1000);
+    m.noteJobCpu(started, 5, 6000); // one cpu busy for 5 s
     m.invalidate();
     assert.ok(Number(m.dslotAd(d).CondorLoadAvg) > 0, m.dslotAd(d).CondorLoadAvg);
     assert.equal(m.pslotAd().TotalCondorLoadAvg, m.dslotAd(d).CondorLoadAvg);

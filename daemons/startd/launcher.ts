@@ -1,0 +1,355 @@
+// The launcher seam: how the startd starts, signals, suspends, resumes, measures and cleans up a job, and
+// finds the jobs a previous run left. The startd, its claims and its policy hold only opaque handles; what
+// a job is (a process tree here; a container or a pod in another launcher) stays inside its launcher.
+import { readFileSync } from 'node:fs';
+import type { ClassAd } from '../../grammar/classad/index.js';
+import { HoldCode } from '../../lib/job-status.js';
+import { sandboxKindOf, type LaunchSpec } from './launch-spec.js';
+import { cgroupProcs, measureJobs, moveInto } from './proc-usage.js';
+import type { JobFiles } from './spawner-protocol.js';
+import {
+  processAlive,
+  readSpawnerJournal,
+  removeSpawnerJournal,
+  spawnerJournals,
+  type SpawnerExit,
+} from './spawner-journal.js';
+import { signalGroup, type JobOutcome, type StartedJob, type StartOptions, type Starter } from './starter.js';
+
+/** A launched job as the startd sees it: no pid, no process group. */
+export interface LaunchHandle {
+  readonly sandbox: string;
+  /** Resolves once the job ended (or could not start). */
+  readonly done: Promise<JobOutcome>;
+  /** true once the job runs (and after it ended) */
+  readonly running?: boolean;
+  /** the paths of the job's stdout and stderr, and (once it runs) those files' `dev:ino` (dtail) */
+  readonly stdout?: string;
+  readonly stderr?: string;
+  readonly files?: JobFiles;
+  /** the key its end is journaled under (StartOptions.journal), once that journal is kept */
+  readonly run?: string;
+}
+
+/** A job's resource use, summed over all its processes. */
+export interface JobUsage {
+  /** KB */
+  rssKb: number;
+  vsizeKb: number;
+  /** CPU seconds, including children the job waited for */
+  userCpu: number;
+  sysCpu: number;
+  /** how many processes were measured (0: not running, or gone) */
+  processes: number;
+}
+
+/** A job recorded as running, as a restarted startd finds it (`list()`, `run/startd-jobs.json`). */
+export interface LaunchRecord {
+  /** which launcher started it */
+  launcher: string;
+  sandbox: string;
+  /** the launcher's own reference (for the process launcher: the process group and the tracking tag) */
+  ref: Record<string, unknown>;
+}
+
+/** The ends a previous run's launcher recorded (its spawner's journal), which that startd may never have heard. */
+export interface PreviousEnds {
+  ends: SpawnerExit[];
+  /** The startd has its own record of what it needed: the launcher's goes. */
+  drop(): void;
+}
+
+export interface Launcher {
+  /** the `sandboxKind` it runs (launch-spec.ts) */
+  readonly kind: LaunchSpec['sandboxKind'];
+  /** Start a job. Never throws: a job that cannot start resolves `done` as failed. */
+  start(opts: StartOptions): LaunchHandle;
+  signal(h: LaunchHandle, sig: NodeJS.Signals): void;
+  /** Stop every process of the job; returns how many were stopped. */
+  suspend(h: LaunchHandle): number;
+  resume(h: LaunchHandle): void;
+  usage(hs: readonly LaunchHandle[]): JobUsage[];
+  /** SIGKILL to every process of the job at once, not a stop (the kernel's OOM killer already acted). */
+  kill(h: LaunchHandle): void;
+  /** The cgroup the job was born in, if any (its memory limit may go there). */
+  cgroupOf(h: LaunchHandle): string | undefined;
+  /** Keep every process of the job in this memory cgroup (those made since the last call move in). */
+  confine(h: LaunchHandle, cgroup: string): void;
+  /** Whether the job's main part has already ended, though its end may not be reported yet. */
+  hasEnded(h: LaunchHandle): boolean;
+  /** The running jobs, for the record a restarted startd recovers from. */
+  list(hs: readonly LaunchHandle[]): LaunchRecord[];
+  /** The ends a previous run recorded (call once, before any job starts). */
+  previousEnds(): Promise<PreviousEnds>;
+  /** Kill what a previous startd left running (from `list()`'s records); returns how many it killed. */
+  recover(records: readonly LaunchRecord[]): number;
+  /** Free what the job held once it has ended (its tracking cgroup). */
+  cleanUp(h: LaunchHandle): Promise<void>;
+}
+
+/** Jobs as process trees, through the spawner (starter.ts) and process tracking (proc-family.ts). */
+export class ProcessLauncher implements Launcher {
+  readonly kind = 'process' as const;
+  constructor(
+    readonly starter: Starter,
+    /** where the spawners journal the ends of jobs (the startd's run directory); none: no journal */
+    private runDir?: string,
+  ) {}
+
+  private job(h: LaunchHandle): StartedJob {
+    return h as StartedJob;
+  }
+
+  start(opts: StartOptions): LaunchHandle {
+    return this.starter.start(opts);
+  }
+
+  signal(h: LaunchHandle, sig: NodeJS.Signals): void {
+    this.starter.signal(this.job(h), sig);
+  }
+
+  /** The memory cgroup each job is kept in (`confine`), when it is not its tracking cgroup. */
+  private confined = new WeakMap<StartedJob, string>();
+  /** The processes each job had when last measured (`usage`), for `confine` to move without another pass. */
+  private measured = new WeakMap<StartedJob, number[]>();
+
+  /** Beside its process group: the members of its family and of its memory cgroup that left the group. */
+  private also(j: StartedJob): number[] {
+    const list = j.family?.pids() ?? [];
+    const cg = this.confined.get(j);
+    return cg ? [...new Set([...list, ...cgroupProcs(cg)])] : list;
+  }
+
+  /** The job's processes: its group, and the members of its family or memory cgroup that left it. */
+  private pids(j: StartedJob): number[] {
+    return j.pid ? measureJobs([{ pgid: j.pid, also: this.also(j) }])[0]!.pids : [];
+  }
+
+  suspend(h: LaunchHandle): number {
+    const j = this.job(h);
+    if (!j.pid) return 0;
+    const pids = this.pids(j);
+    signalGroup(j.pid, 'SIGSTOP');
+    for (const p of pids) signalPid(p, 'SIGSTOP');
+    return pids.length;
+  }
+
+  resume(h: LaunchHandle): void {
+    const j = this.job(h);
+    for (const p of this.pids(j)) signalPid(p, 'SIGCONT');
+    signalGroup(j.pid, 'SIGCONT');
+  }
+
+  usage(hs: readonly LaunchHandle[]): JobUsage[] {
+    const jobs = hs.map((h) => this.job(h));
+    const live = jobs.filter((j) => j.pid);
+    const measured = measureJobs(live.map((j) => ({ pgid: j.pid, also: this.also(j) })));
+    const by = new Map(live.map((j, i) => [j, measured[i]!]));
+    for (const [j, u] of by) this.measured.set(j, u.pids);
+    return jobs.map((j) => {
+      const u = by.get(j);
+      return u
+        ? { rssKb: u.rssKb, vsizeKb: u.vsizeKb, userCpu: u.userCpu, sysCpu: u.sysCpu, processes: u.pids.length }
+        : { rssKb: 0, vsizeKb: 0, userCpu: 0, sysCpu: 0, processes: 0 };
+    });
+  }
+
+  hasEnded(h: LaunchHandle): boolean {
+    return this.starter.hasEnded(this.job(h));
+  }
+
+  kill(h: LaunchHandle): void {
+    signalGroup(this.job(h).pid, 'SIGKILL');
+  }
+
+  cgroupOf(h: LaunchHandle): string | undefined {
+    return this.job(h).family?.ref.cgroup;
+  }
+
+  confine(h: LaunchHandle, cgroup: string): void {
+    const j = this.job(h);
+    if (!j.pid) return;
+    const known = this.measured.get(j);
+    this.measured.delete(j);
+    const pids = known ?? measureJobs([{ pgid: j.pid }])[0]!.pids;
+    this.confined.set(j, cgroup);
+    const inside = new Set(cgroupProcs(cgroup));
+    for (const p of pids) if (!inside.has(p)) moveInto(cgroup, p);
+  }
+
+  list(hs: readonly LaunchHandle[]): LaunchRecord[] {
+    return hs.map((h) => {
+      const j = this.job(h);
+      return { launcher: this.kind, sandbox: j.sandbox, ref: { pid: j.pid, tag: j.family?.ref.tag } };
+    });
+  }
+
+  async previousEnds(): Promise<PreviousEnds> {
+    const files = this.runDir ? spawnerJournals(this.runDir, this.starter.spawnerPid) : [];
+    // the previous spawner stops when it sees its startd gone, and journals what it reaps until then
+    const until = Date.now() + 10_000;
+    for (const f of files) while (isSpawner(f.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return {
+      ends: files.flatMap((f) => readSpawnerJournal(f.file)),
+      drop: () => files.forEach((f) => removeSpawnerJournal(f.file)),
+    };
+  }
+
+  recover(records: readonly LaunchRecord[]): number {
+    let killed = 0;
+    for (const r of records) {
+      if (r.launcher !== this.kind) continue;
+      const pid = Number(r.ref.pid);
+      // a tracked job was reaped by its cgroup or tag (proc-family.ts); its pid may name another process by now
+      if (!r.ref.tag && Number.isInteger(pid) && pid > 1 && signalGroup(pid, 'SIGKILL')) killed++;
+    }
+    return killed;
+  }
+
+  cleanUp(h: LaunchHandle): Promise<void> {
+    return this.job(h).family?.remove() ?? Promise.resolve();
+  }
+
+  /** The process tracking tags in a previous run's records (proc-family.ts reaps what carries them). */
+  tags(records: readonly LaunchRecord[]): string[] {
+    return records
+      .filter((r) => r.launcher === this.kind)
+      .map((r) => r.ref.tag)
+      .filter((t): t is string => typeof t === 'string');
+  }
+
+  /** The spawner has journaled this end and the startd has too (spawner-journal.ts). */
+  journaled(h: LaunchHandle): void {
+    this.starter.journaled(this.job(h));
+  }
+}
+
+/** A job that asks for a sandbox this execute host has no launcher for: held, with the reason. */
+class MissingLauncher implements Launcher {
+  constructor(readonly kind: LaunchSpec['sandboxKind']) {}
+  start(opts: StartOptions): LaunchHandle {
+    const message = `The job asks for a ${this.kind} (universe = ${this.kind}), and this execute host has no ${this.kind} launcher`;
+    const code = HoldCode.FailedToCreateProcess;
+    return {
+      sandbox: opts.sandbox,
+      done: Promise.resolve({ kind: 'failed', exitCode: code, holdCode: code, message }),
+    };
+  }
+  signal(): void {}
+  suspend(): number {
+    return 0;
+  }
+  resume(): void {}
+  usage(hs: readonly LaunchHandle[]): JobUsage[] {
+    return hs.map(() => ({ rssKb: 0, vsizeKb: 0, userCpu: 0, sysCpu: 0, processes: 0 }));
+  }
+  hasEnded(): boolean {
+    return true;
+  }
+  list(): LaunchRecord[] {
+    return [];
+  }
+  recover(): number {
+    return 0;
+  }
+  previousEnds(): Promise<PreviousEnds> {
+    return Promise.resolve({ ends: [], drop: () => {} });
+  }
+  kill(): void {}
+  cgroupOf(): undefined {
+    return undefined;
+  }
+  confine(): void {}
+  cleanUp(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * The launchers of this execute host, picked per job by what it asks to run in (launch-spec.ts). Today only
+ * the process launcher exists; a container job is held until a container launcher is registered.
+ */
+export class Launchers {
+  private byKind = new Map<LaunchSpec['sandboxKind'], Launcher>();
+  /** which launcher started each handle */
+  private owner = new WeakMap<LaunchHandle, Launcher>();
+
+  constructor(readonly process: ProcessLauncher) {
+    this.register(process);
+  }
+
+  register(l: Launcher): void {
+    this.byKind.set(l.kind, l);
+  }
+
+  /** The launcher for a job ad. */
+  pick(ad: ClassAd): Launcher {
+    const kind = sandboxKindOf(ad);
+    return this.byKind.get(kind) ?? new MissingLauncher(kind);
+  }
+
+  start(opts: StartOptions): LaunchHandle {
+    const l = this.pick(opts.ad);
+    const h = l.start(opts);
+    this.owner.set(h, l);
+    return h;
+  }
+
+  /** The launcher that started a handle. */
+  of(h: LaunchHandle): Launcher {
+    return this.owner.get(h) ?? this.process;
+  }
+
+  signal(h: LaunchHandle, sig: NodeJS.Signals): void {
+    this.of(h).signal(h, sig);
+  }
+
+  /** Each job's usage, measured by its own launcher (one pass per launcher). */
+  usage(hs: readonly LaunchHandle[]): JobUsage[] {
+    const out: JobUsage[] = new Array<JobUsage>(hs.length);
+    for (const l of new Set(hs.map((h) => this.of(h)))) {
+      const mine = hs.flatMap((h, i) => (this.of(h) === l ? [i] : []));
+      l.usage(mine.map((i) => hs[i]!)).forEach((u, k) => (out[mine[k]!] = u));
+    }
+    return out;
+  }
+
+  /** Every launcher's records of the running jobs. */
+  list(hs: readonly LaunchHandle[]): LaunchRecord[] {
+    return [...this.byKind.values()].flatMap((l) => l.list(hs.filter((h) => this.of(h) === l)));
+  }
+
+  recover(records: readonly LaunchRecord[]): number {
+    return [...this.byKind.values()].reduce((n, l) => n + l.recover(records), 0);
+  }
+
+  journaled(h: LaunchHandle): void {
+    if (this.of(h) === this.process) this.process.journaled(h);
+  }
+
+  /** The ends the process launcher's previous run recorded (the only launcher that keeps a journal today). */
+  previousEnds(): Promise<PreviousEnds> {
+    return this.process.previousEnds();
+  }
+
+  stop(): void {
+    this.process.starter.stop();
+  }
+}
+
+function signalPid(pid: number, sig: NodeJS.Signals) {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* gone */
+  }
+}
+
+/** Whether a previous run's spawner still runs (its pid not yet taken by another program). */
+function isSpawner(pid: number): boolean {
+  try {
+    return processAlive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('spawner');
+  } catch {
+    return false;
+  }
+}
