@@ -10,7 +10,7 @@ import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { inputEntries, outputDest, RunBytes } from './transfer.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
 import { isTrue, limits as classadLimits, ClassAd } from '../../grammar/classad/index.js';
-import { DschedError, type ErrorCode } from '../../lib/errors.js';
+import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { hostOfName, sameHost } from '../../lib/rpc/authz.js';
@@ -29,10 +29,14 @@ import { Mailer, type JobFacts, type MailEvent } from './notify.js';
 import { appendToErrorFile, killsOnWalltime, walltimeExit, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
 import { GangClaims } from './gang.js';
 import { forEachJob } from './query.js';
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-/** An event before the job's id and the time are filled in. */
-type EventBody = DistributiveOmit<UserLogEvent, 'cluster' | 'proc' | 'time'>;
+import {
+  RELEASE_WHEN_STOPPED,
+  THEN_HOLD,
+  THEN_HOLD_CODE,
+  UserActions,
+  type ActResult,
+  type EventBody,
+} from './user-actions.js';
 
 export interface ScheddOptions {
   name: string;
@@ -55,18 +59,6 @@ export interface ScheddOptions {
   admit?: (owner: string, cluster: Record<string, string>, procs: Array<Record<string, string>>) => void;
 }
 
-/** Jobs a whole-cluster removal writes per transaction: the event loop runs between pieces. */
-const REMOVE_PIECE = 50_000;
-
-// A user hold on a job that waits for its dependency (dsubmit -h -W depend=…, or dhold): the reason and
-// code it is held with once the dependency is met.
-const THEN_HOLD = 'HoldAfterDependency';
-const THEN_HOLD_CODE = 'HoldAfterDependencyCode';
-// A release asked for while the run the job was held from is still stopping (its claim not yet given back):
-// the reason, kept until the run has stopped and the job can go back to idle (as HTCondor's schedd takes a
-// release while the job's shadow exits).
-const RELEASE_WHEN_STOPPED = 'ReleaseWhenStopped';
-
 export class Schedd {
   readonly claims = new Map<string, Claim>();
   private renewing = new Set<string>();
@@ -87,6 +79,19 @@ export class Schedd {
       onError: (path, err) => log.warn({ path, err: err.message }, 'cannot write the job event log'),
     });
     this.deps = new Dependencies(queue);
+    this.actions = new UserActions({
+      queue: this.queue,
+      log: this.log,
+      userLog: this.userLog,
+      claims: this.claims,
+      startd: (a) => this.startd(a),
+      logEvent: (j, e) => this.logEvent(j, e),
+      mail: (ev, j, extra) => this.mail(ev, j, extra),
+      defer: (after) => (this.deferred = after),
+      wallClock: (j) => this.wallClock(j),
+      removeDag: (j, reason) => this.dags?.remove(j, reason) ?? false,
+      onQueueChanged: () => this.onQueueChanged(),
+    });
     this.gangs = new GangClaims({
       queue: this.queue,
       log: this.log,
@@ -123,6 +128,8 @@ export class Schedd {
   }
 
   private deps: Dependencies;
+  /** drm, dhold, drelease, dprio, and the holds and releases of policies and job events (user-actions.ts) */
+  private actions: UserActions;
   private mailer: Mailer;
   /** parallel jobs: all their slots claimed before the first chunk starts (gang.ts) */
   private gangs: GangClaims;
@@ -175,7 +182,7 @@ export class Schedd {
 
   /** Put a job on hold (policy or failure decided outside the normal job flow). */
   holdJob(job: Job, reason: string, code: number): void {
-    this.hold(job, reason, code, 0);
+    this.actions.hold(job, reason, code, 0);
     this.onQueueChanged();
   }
 
@@ -1003,7 +1010,7 @@ export class Schedd {
     }
     if (job.status === JobStatus.Held) {
       this.queue.update(job, changes);
-      this.releaseIfAsked(job);
+      this.actions.releaseIfAsked(job);
       return;
     }
     // the ad with the exit status in place is what the policy expressions see
@@ -1012,7 +1019,7 @@ export class Schedd {
       rmSync(this.spoolDir(job), { recursive: true, force: true });
     if (transferError) {
       // as HTCondor: output that did not come back holds the job (code 12) instead of completing it
-      this.hold(job, transferError, HoldCode.TransferOutputError, 0);
+      this.actions.hold(job, transferError, HoldCode.TransferOutputError, 0);
       mailEnd();
       return;
     }
@@ -1028,7 +1035,7 @@ export class Schedd {
     if (hold) {
       const reason = String(ad.lookupJS('OnExitHoldReason') ?? 'The on_exit_hold expression evaluated to true.');
       const sub = Number(ad.lookupJS('OnExitHoldSubCode') ?? 0) || 0;
-      this.hold(job, reason, HoldCode.JobPolicy, sub);
+      this.actions.hold(job, reason, HoldCode.JobPolicy, sub);
       mailEnd();
       return;
     }
@@ -1071,7 +1078,7 @@ export class Schedd {
     }
     this.queue.update(job, changes);
     const code = ev.exit_code > 0 ? ev.exit_code : HoldCode.FailedToCreateProcess;
-    this.hold(job, ev.message || 'the job could not be started', code, ev.hold_subcode ?? 0);
+    this.actions.hold(job, ev.message || 'the job could not be started', code, ev.hold_subcode ?? 0);
   }
 
   /**
@@ -1138,33 +1145,7 @@ export class Schedd {
     );
     this.logEvent(job, { type: 'evicted', reason });
     this.log.info({ cluster: job.cluster, proc: job.proc, reason }, 'job evicted: back to idle');
-    this.releaseIfAsked(job);
-  }
-
-  /** A held job whose run has now stopped goes back to idle if a release came while it stopped. */
-  private releaseIfAsked(job: Job): void {
-    const reason = this.queue.value(job, RELEASE_WHEN_STOPPED);
-    if (reason === undefined || job.status !== JobStatus.Held || job.claim) return;
-    this.queue.update(job, { [RELEASE_WHEN_STOPPED]: null });
-    if (this.actOne(job, 'release', String(reason)) === undefined)
-      this.log.info({ cluster: job.cluster, proc: job.proc }, 'job released now that its run has stopped');
-  }
-
-  // ---- user actions ----
-
-  private hold(job: Job, reason: string, code: number, sub: number) {
-    this.queue.update(
-      job,
-      {
-        HoldReason: lit(reason),
-        HoldReasonCode: String(code),
-        HoldReasonSubCode: String(sub),
-        [RELEASE_WHEN_STOPPED]: null,
-      },
-      JobStatus.Held,
-    );
-    this.logEvent(job, { type: 'held', reason, code, subCode: sub });
-    this.log.info({ cluster: job.cluster, proc: job.proc, holdReason: reason }, 'job held');
+    this.actions.releaseIfAsked(job);
   }
 
   /**
@@ -1195,11 +1176,11 @@ export class Schedd {
       const attr = (n: string) => job.attrs[n] ?? this.queue.clusters.get(job.cluster)?.attrs[n];
       if (job.status === JobStatus.Removed) continue;
       if (job.attrs[RELEASE_WHEN_STOPPED] !== undefined) {
-        if (!job.claim) this.releaseIfAsked(job);
+        if (!job.claim) this.actions.releaseIfAsked(job);
         continue;
       }
       if (active(attr('PeriodicRemove')) && isTrue(this.queue.ad(job).evaluate('PeriodicRemove'))) {
-        const r = this.actOne(
+        const r = this.actions.actOne(
           job,
           'remove',
           `The job attribute PeriodicRemove expression '${attr('PeriodicRemove')}' evaluated to TRUE`,
@@ -1218,7 +1199,7 @@ export class Schedd {
           typeof custom === 'string' && custom
             ? custom
             : `The job attribute PeriodicHold expression '${attr('PeriodicHold')}' evaluated to TRUE`;
-        this.hold(job, reason, HoldCode.JobPolicy, Number(ad.lookupJS('PeriodicHoldSubCode') ?? 0) || 0);
+        this.actions.hold(job, reason, HoldCode.JobPolicy, Number(ad.lookupJS('PeriodicHoldSubCode') ?? 0) || 0);
         const k = this.stopJob(job, reason);
         if (k) kills.push(k);
         continue;
@@ -1230,7 +1211,7 @@ export class Schedd {
         isTrue(this.queue.ad(job).evaluate('PeriodicRelease'))
       ) {
         if (!job.claim)
-          this.actOne(
+          this.actions.actOne(
             job,
             'release',
             `The job attribute PeriodicRelease expression '${attr('PeriodicRelease')}' evaluated to TRUE`,
@@ -1305,7 +1286,7 @@ export class Schedd {
         return true;
       }
       const reason = `The job exceeded allowed job duration of ${limit} seconds`;
-      this.hold(job, reason, HoldCode.JobDurationExceeded, 0);
+      this.actions.hold(job, reason, HoldCode.JobDurationExceeded, 0);
       const k = this.stopJob(job, reason);
       if (k) kills.push(k);
       return true;
@@ -1368,330 +1349,19 @@ export class Schedd {
       );
   }
 
-  async act(
-    identity: Identity,
-    action: string,
-    jobs: Job[],
-    reason: string,
-    value = '',
-  ): Promise<Array<{ job: Job; ok: boolean; error?: string; code?: ErrorCode }>> {
-    const results: Array<{ job: Job; ok: boolean; error?: string; code?: ErrorCode }> = [];
-    const kills: Array<() => Promise<unknown>> = [];
-    const who = identity.name;
-    // A thousand jobs at a time, each thousand all or nothing: its changes are committed before any event is
-    // written, mail sent or job stopped, and a change that cannot be written (disk full) leaves those jobs
-    // as they were. Between thousands other clients and the job path run.
-    const after: Array<() => void> = [];
-    const CHUNK = 1000;
-    for (let start = 0; start < jobs.length; start += CHUNK) {
-      if (start > 0) await new Promise((r) => setImmediate(r));
-      const chunk = jobs.slice(start, start + CHUNK);
-      const done = results.length;
-      this.deferred = after;
-      try {
-        this.queue.atomically(() => {
-          for (const job of chunk) {
-            if (this.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) {
-              results.push({
-                job,
-                ok: false,
-                error: `job ${job.cluster}.${job.proc} left the queue meanwhile`,
-                code: 'JOB_NOT_FOUND',
-              });
-              continue;
-            }
-            if (!identity.admin && job.owner !== identity.name) {
-              results.push({
-                job,
-                ok: false,
-                error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}`,
-                code: 'PERMISSION_DENIED',
-              });
-              continue;
-            }
-            const r =
-              action === 'prio'
-                ? this.setPrio(job, value)
-                : this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
-            // a priority that is not a number is the request's fault; any other refusal is the job's state
-            if (typeof r === 'string')
-              results.push({ job, ok: false, error: r, code: action === 'prio' ? 'USAGE' : 'JOB_STATE' });
-            else {
-              results.push({ job, ok: true });
-              if (r) kills.push(r);
-            }
-          }
-        });
-      } catch (e) {
-        // nothing done yet: the whole action is refused; else what was done stays and the rest is refused
-        if (start === 0) throw e;
-        results.length = done;
-        for (const job of jobs.slice(start))
-          results.push({
-            job,
-            ok: false,
-            error: (e as Error).message,
-            code: e instanceof DschedError ? e.code : 'INTERNAL',
-          });
-        break;
-      } finally {
-        this.deferred = undefined;
-      }
-    }
-    for (const f of after) f();
-    this.userLog.flush();
-    await Promise.all(kills.map((k) => k()));
-    this.onQueueChanged();
-    return results;
+  /** drm, dhold, drelease, dprio of these jobs, job by job (UserActions.act). */
+  act(identity: Identity, action: string, jobs: Job[], reason: string, value = ''): Promise<ActResult[]> {
+    return this.actions.act(identity, action, jobs, reason, value);
   }
 
-  /**
-   * drm, dhold, drelease of whole clusters: the procs that need nothing but the change recorded (no claim, no
-   * DAG, no dependency; see setBased) go set-based (JobQueue.removeProcs, changeProcs), REMOVE_PIECE at a
-   * time with the event loop free in between, each piece all or nothing and its events written once it is
-   * committed; the others, and the clusters of another owner, take act()'s path, job by job (with its
-   * errors). Returns the jobs acted on set-based (a list per piece) and act()'s results for the rest.
-   */
-  async actOnClusters(
+  /** drm, dhold, drelease of whole clusters, set-based where it can (UserActions.actOnClusters). */
+  actOnClusters(
     identity: Identity,
     action: 'remove' | 'hold' | 'release',
     clusters: number[],
     reason: string,
-  ): Promise<{ done: Job[][]; results: Awaited<ReturnType<Schedd['act']>> }> {
-    const why = reason || `via d${action === 'remove' ? 'rm' : action} (by user ${identity.name})`;
-    const how = this.setBased(action, why);
-    const done: Job[][] = [];
-    const rest: Job[] = [];
-    const failed: Awaited<ReturnType<Schedd['act']>> = [];
-    for (const id of clusters) {
-      const c = this.queue.clusters.get(id);
-      if (!c) continue;
-      const all = Array.from(this.queue.byCluster(id));
-      if (!identity.admin && c.owner !== identity.name) {
-        for (const j of all) rest.push(j);
-        continue;
-      }
-      for (let start = 0; start < all.length; start += REMOVE_PIECE) {
-        if (start > 0) await new Promise((r) => setImmediate(r));
-        // looked at again now: between pieces a job may have started or left the queue
-        const piece: Job[] = [];
-        for (const j of all.slice(start, start + REMOVE_PIECE)) {
-          if (this.queue.jobs.at(j.cluster, j.proc) !== j) continue;
-          if (how.plain(j)) piece.push(j);
-          else rest.push(j);
-        }
-        if (!piece.length) continue;
-        // their events and mail, read now and sent once the change is committed
-        const after: Array<() => void> = [];
-        this.deferred = after;
-        try {
-          for (const j of piece) how.events(j);
-        } finally {
-          this.deferred = undefined;
-        }
-        try {
-          how.write(id, piece);
-        } catch (e) {
-          // nothing done yet: the whole action is refused; else what was done stays and the rest is refused
-          if (!done.length) throw e;
-          // (this piece's other jobs are in `rest`, act()'s to answer for)
-          const refuse = (job: Job) =>
-            this.queue.jobs.get(jobKey(job.cluster, job.proc)) === job &&
-            failed.push({
-              job,
-              ok: false,
-              error: (e as Error).message,
-              code: e instanceof DschedError ? e.code : 'INTERNAL',
-            });
-          for (const job of piece) refuse(job);
-          for (const job of all.slice(start + REMOVE_PIECE)) refuse(job);
-          break;
-        }
-        done.push(piece);
-        if (action !== 'remove')
-          this.log.info(
-            { cluster: id, procs: piece.length, reason: why },
-            action === 'hold' ? 'jobs held' : 'jobs released',
-          );
-        for (const f of after) f();
-        this.userLog.flush();
-      }
-    }
-    const results = rest.length ? await this.act(identity, action, rest, reason) : [];
-    for (const f of failed) results.push(f);
-    this.onQueueChanged();
-    return { done, results };
-  }
-
-  /**
-   * How an action goes set-based: which jobs qualify (those act() would change with nothing but their
-   * attributes and an event: no claim to stop, no DAG, no dependency hold), their events, and the write.
-   */
-  private setBased(
-    action: 'remove' | 'hold' | 'release',
-    why: string,
-  ): { plain: (j: Job) => boolean; events: (j: Job) => void; write: (cluster: number, piece: Job[]) => void } {
-    const noRun = (j: Job) => !j.claim && !j.matching && this.queue.value(j, 'JobUniverse') !== Universe.Scheduler;
-    if (action === 'remove')
-      return {
-        plain: (j) => noRun(j) && j.status !== JobStatus.Removed,
-        events: (j) => {
-          this.logEvent(j, { type: 'aborted', reason: why });
-          this.mail('abort', j, { removeReason: why });
-        },
-        write: (cluster, piece) => this.queue.removeProcs(cluster, piece, why),
-      };
-    if (action === 'hold')
-      return {
-        plain: (j) => noRun(j) && j.status === JobStatus.Idle && this.queue.value(j, DEPENDENCY_HOLD) !== true,
-        events: (j) => this.logEvent(j, { type: 'held', reason: why, code: HoldCode.UserRequest, subCode: 0 }),
-        write: (cluster, piece) =>
-          this.queue.changeProcs(
-            cluster,
-            [
-              {
-                jobs: piece,
-                changes: {
-                  HoldReason: lit(why),
-                  HoldReasonCode: String(HoldCode.UserRequest),
-                  HoldReasonSubCode: '0',
-                  [RELEASE_WHEN_STOPPED]: null,
-                },
-              },
-            ],
-            JobStatus.Held,
-          ),
-      };
-    return {
-      plain: (j) => noRun(j) && j.status === JobStatus.Held && this.queue.value(j, DEPENDENCY_HOLD) !== true,
-      events: (j) => this.logEvent(j, { type: 'released', reason: why }),
-      write: (cluster, piece) => {
-        // each job keeps the reason it was held for as LastHoldReason: one group per reason (most often one)
-        const byReason = new Map<string, Job[]>();
-        for (const j of piece) {
-          const last = lit(String(this.queue.value(j, 'HoldReason') ?? ''));
-          let g = byReason.get(last);
-          if (!g) byReason.set(last, (g = []));
-          g.push(j);
-        }
-        const changes = (last: string) => ({
-          [RELEASE_WHEN_STOPPED]: null,
-          HoldReason: null,
-          HoldReasonCode: null,
-          HoldReasonSubCode: null,
-          LastHoldReason: last,
-          ReleaseReason: lit(why),
-        });
-        this.queue.changeProcs(
-          cluster,
-          [...byReason].map(([last, jobs]) => ({ jobs, changes: changes(last) })),
-          JobStatus.Idle,
-        );
-      },
-    };
-  }
-
-  /** dprio: a job's priority among its owner's jobs (higher runs first); `+N`/`-N` change it. */
-  private setPrio(job: Job, value: string): string | undefined {
-    const m = /^([+-]?)(\d+)$/.exec(value.trim());
-    if (!m) return `job ${job.cluster}.${job.proc}: priority '${value}' is not a whole number (or +N / -N)`;
-    const n = Number(m[2]);
-    const prio = m[1] === '+' ? job.prio + n : m[1] === '-' ? job.prio - n : n;
-    this.queue.update(job, { JobPrio: String(prio) });
-    return undefined;
-  }
-
-  /** One action on one job: an error text, or the kill to start once it is committed (or undefined). */
-  private actOne(job: Job, action: string, reason: string): string | (() => Promise<unknown>) | undefined {
-    const kill = () => {
-      const c = job.claim;
-      if (!c) return undefined;
-      return () =>
-        this.startd(c.startd)
-          .deactivate(c.id, false, reason)
-          .catch((e) => {
-            // The startd is gone: nothing runs the job any more that we can reach; settle it now.
-            this.log.warn(
-              { cluster: job.cluster, proc: job.proc, err: (e as Error).message },
-              'could not reach the startd to stop the job',
-            );
-            this.claims.delete(c.id);
-            job.claim = undefined;
-            job.matching = false;
-            if (job.status === JobStatus.Removed) {
-              this.logEvent(job, { type: 'aborted', reason });
-              this.queue.finish(job, JobStatus.Removed, this.wallClock(job));
-            } else this.releaseIfAsked(job);
-          });
-    };
-    switch (action) {
-      case 'remove': {
-        if (job.status === JobStatus.Removed) return `job ${job.cluster}.${job.proc} is already being removed`;
-        if (this.queue.value(job, 'JobUniverse') === Universe.Scheduler) {
-          // a running DAG: its node jobs go, its FINAL node runs, a rescue DAG is written, then it leaves
-          this.queue.update(job, { RemoveReason: lit(reason) }, JobStatus.Removed);
-          if (this.dags?.remove(job, reason)) return undefined;
-        }
-        if (job.claim) {
-          this.queue.update(job, { RemoveReason: lit(reason) }, JobStatus.Removed);
-          return kill();
-        }
-        this.logEvent(job, { type: 'aborted', reason });
-        this.mail('abort', job, { removeReason: reason });
-        this.queue.finish(job, JobStatus.Removed, { RemoveReason: lit(reason) });
-        return undefined;
-      }
-      case 'hold': {
-        if (this.queue.value(job, DEPENDENCY_HOLD) === true) {
-          if (this.queue.value(job, THEN_HOLD) !== undefined) return `job ${job.cluster}.${job.proc} is already held`;
-          this.queue.update(job, { [THEN_HOLD]: lit(reason), [THEN_HOLD_CODE]: String(HoldCode.UserRequest) });
-          return undefined;
-        }
-        if (job.status === JobStatus.Held && this.queue.value(job, RELEASE_WHEN_STOPPED) !== undefined) {
-          // the release asked for while it stopped is withdrawn: the job stays held
-          this.queue.update(job, { [RELEASE_WHEN_STOPPED]: null });
-          return undefined;
-        }
-        if (job.status === JobStatus.Held) return `job ${job.cluster}.${job.proc} is already held`;
-        if (this.queue.value(job, 'JobUniverse') === Universe.Scheduler && job.status === JobStatus.Running)
-          return `job ${job.cluster}.${job.proc} is a running DAG; remove it instead (its rescue DAG resumes it)`;
-        if (job.status === JobStatus.Removed) return `job ${job.cluster}.${job.proc} is being removed`;
-        this.hold(job, reason, HoldCode.UserRequest, 0);
-        return kill();
-      }
-      case 'release': {
-        if (job.status !== JobStatus.Held) return `job ${job.cluster}.${job.proc} is not held`;
-        if (this.queue.value(job, DEPENDENCY_HOLD) === true && this.queue.value(job, THEN_HOLD) !== undefined) {
-          // the user's hold is lifted; the dependency hold stays until its condition holds
-          this.queue.update(job, { [THEN_HOLD]: null, [THEN_HOLD_CODE]: null });
-          return undefined;
-        }
-        if (this.queue.value(job, DEPENDENCY_HOLD) === true)
-          return `job ${job.cluster}.${job.proc} waits for its dependency (${String(this.queue.value(job, 'PbsDepend'))}); it is released when that holds`;
-        if (job.claim) {
-          if (this.queue.value(job, RELEASE_WHEN_STOPPED) !== undefined)
-            return `job ${job.cluster}.${job.proc} is already being released`;
-          this.queue.update(job, { [RELEASE_WHEN_STOPPED]: lit(reason) });
-          return undefined;
-        }
-        this.queue.update(
-          job,
-          {
-            [RELEASE_WHEN_STOPPED]: null,
-            HoldReason: null,
-            HoldReasonCode: null,
-            HoldReasonSubCode: null,
-            LastHoldReason: lit(String(this.queue.value(job, 'HoldReason') ?? '')),
-            ReleaseReason: lit(reason),
-          },
-          JobStatus.Idle,
-        );
-        this.logEvent(job, { type: 'released', reason });
-        return undefined;
-      }
-      default:
-        return `unknown action ${action}`;
-    }
+  ): Promise<{ done: Job[][]; results: ActResult[] }> {
+    return this.actions.actOnClusters(identity, action, clusters, reason);
   }
 
   // ---- leases and reconnection ----
