@@ -26,17 +26,10 @@ import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
 import { loggedEnd, terminationUsage, UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
 import { Mailer, type JobFacts, type MailEvent } from './notify.js';
-import { appendToErrorFile, killsOnWalltime, walltimeExit, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
+import { appendToErrorFile, walltimeExit, WALLTIME_KILLED } from './pbs-walltime.js';
 import { GangClaims } from './gang.js';
-import { forEachJob } from './query.js';
-import {
-  RELEASE_WHEN_STOPPED,
-  THEN_HOLD,
-  THEN_HOLD_CODE,
-  UserActions,
-  type ActResult,
-  type EventBody,
-} from './user-actions.js';
+import { THEN_HOLD, THEN_HOLD_CODE, UserActions, type ActResult, type EventBody } from './user-actions.js';
+import { Policies } from './policies.js';
 
 export interface ScheddOptions {
   name: string;
@@ -62,7 +55,6 @@ export interface ScheddOptions {
 export class Schedd {
   readonly claims = new Map<string, Claim>();
   private renewing = new Set<string>();
-  private durationTimers = new Map<string, NodeJS.Timeout>();
   private runBytes = new RunBytes();
   private startds = new Map<string, StartdClient>();
   readonly userLog: UserLogWriter;
@@ -90,6 +82,15 @@ export class Schedd {
       defer: (after) => (this.deferred = after),
       wallClock: (j) => this.wallClock(j),
       removeDag: (j, reason) => this.dags?.remove(j, reason) ?? false,
+      onQueueChanged: () => this.onQueueChanged(),
+    });
+    this.policies = new Policies({
+      queue: this.queue,
+      log: this.log,
+      userLog: this.userLog,
+      startd: (a) => this.startd(a),
+      actions: this.actions,
+      pbsWalltimeHold: () => this.opts.pbsWalltimeHold?.() ?? false,
       onQueueChanged: () => this.onQueueChanged(),
     });
     this.gangs = new GangClaims({
@@ -130,6 +131,8 @@ export class Schedd {
   private deps: Dependencies;
   /** drm, dhold, drelease, dprio, and the holds and releases of policies and job events (user-actions.ts) */
   private actions: UserActions;
+  /** PeriodicRemove/Hold/Release and walltime (policies.ts) */
+  private policies: Policies;
   private mailer: Mailer;
   /** parallel jobs: all their slots claimed before the first chunk starts (gang.ts) */
   private gangs: GangClaims;
@@ -623,7 +626,7 @@ export class Schedd {
     };
     if (this.queue.value(job, 'JobStartDate') === undefined) changes.JobStartDate = t;
     this.queue.update(job, changes, JobStatus.Running);
-    this.armDuration(job);
+    this.policies.armDuration(job);
     this.logEvent(job, { type: 'execute', host: claim.startd, slotName: claim.slot });
     this.mail('begin', job);
     this.log.info({ cluster: job.cluster, proc: job.proc, slot: claim.slot }, 'job started');
@@ -966,7 +969,7 @@ export class Schedd {
   }
 
   private jobExited(job: Job, ev: JobEvent__Output, transferError?: string) {
-    this.disarmDuration(jobKey(job.cluster, job.proc));
+    this.policies.disarmDuration(jobKey(job.cluster, job.proc));
     const walltime =
       job.status === JobStatus.Running
         ? walltimeExit(this.queue, job, ev.exit_by_signal ? ev.exit_signal : undefined)
@@ -1067,7 +1070,7 @@ export class Schedd {
   }
 
   private jobFailed(job: Job, ev: JobEvent__Output) {
-    this.disarmDuration(jobKey(job.cluster, job.proc));
+    this.policies.disarmDuration(jobKey(job.cluster, job.proc));
     const changes = { ...this.wallClock(job), JobCurrentStartDate: null };
     job.claim = undefined;
     job.matching = false;
@@ -1130,7 +1133,7 @@ export class Schedd {
   }
 
   private jobEvicted(job: Job, reason: string) {
-    this.disarmDuration(jobKey(job.cluster, job.proc));
+    this.policies.disarmDuration(jobKey(job.cluster, job.proc));
     if (job.status === JobStatus.Idle) {
       // it was only being started on the claim: nothing ran, so no eviction to log
       this.dropStartingClaim(job);
@@ -1148,205 +1151,9 @@ export class Schedd {
     this.actions.releaseIfAsked(job);
   }
 
-  /**
-   * The periodic policy expressions, as HTCondor's schedd evaluates them: PeriodicRemove (any job),
-   * PeriodicHold (idle or running), PeriodicRelease (held), and AllowedJobDuration (PBS walltime) for
-   * running jobs. Jobs without such expressions cost one attribute lookup.
-   */
-  async periodicPolicies(): Promise<void> {
-    // a walk of a big queue outlasting the interval is not started again over it
-    if (this.policyWalk) return;
-    this.policyWalk = true;
-    try {
-      await this.evaluatePolicies();
-    } finally {
-      this.policyWalk = false;
-    }
-  }
-  private policyWalk = false;
-
-  private async evaluatePolicies(): Promise<void> {
-    const active = (v: string | undefined) => v !== undefined && v !== 'false' && v !== 'FALSE' && v !== 'undefined';
-    const found = await this.policyJobs(active);
-    const t = now();
-    const kills: Array<Promise<unknown>> = [];
-    for (const job of found) {
-      // found over several turns: a job may have left the queue since
-      if (this.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) continue;
-      const attr = (n: string) => job.attrs[n] ?? this.queue.clusters.get(job.cluster)?.attrs[n];
-      if (job.status === JobStatus.Removed) continue;
-      if (job.attrs[RELEASE_WHEN_STOPPED] !== undefined) {
-        if (!job.claim) this.actions.releaseIfAsked(job);
-        continue;
-      }
-      if (active(attr('PeriodicRemove')) && isTrue(this.queue.ad(job).evaluate('PeriodicRemove'))) {
-        const r = this.actions.actOne(
-          job,
-          'remove',
-          `The job attribute PeriodicRemove expression '${attr('PeriodicRemove')}' evaluated to TRUE`,
-        );
-        if (r && typeof r !== 'string') kills.push(r());
-        continue;
-      }
-      if (
-        (job.status === JobStatus.Idle || job.status === JobStatus.Running) &&
-        active(attr('PeriodicHold')) &&
-        isTrue(this.queue.ad(job).evaluate('PeriodicHold'))
-      ) {
-        const ad = this.queue.ad(job);
-        const custom = ad.lookupJS('PeriodicHoldReason');
-        const reason =
-          typeof custom === 'string' && custom
-            ? custom
-            : `The job attribute PeriodicHold expression '${attr('PeriodicHold')}' evaluated to TRUE`;
-        this.actions.hold(job, reason, HoldCode.JobPolicy, Number(ad.lookupJS('PeriodicHoldSubCode') ?? 0) || 0);
-        const k = this.stopJob(job, reason);
-        if (k) kills.push(k);
-        continue;
-      }
-      if (
-        job.status === JobStatus.Held &&
-        this.queue.value(job, DEPENDENCY_HOLD) !== true &&
-        active(attr('PeriodicRelease')) &&
-        isTrue(this.queue.ad(job).evaluate('PeriodicRelease'))
-      ) {
-        if (!job.claim)
-          this.actions.actOne(
-            job,
-            'release',
-            `The job attribute PeriodicRelease expression '${attr('PeriodicRelease')}' evaluated to TRUE`,
-          );
-        continue;
-      }
-      if (attr('AllowedJobDuration') !== undefined) this.holdIfOverDuration(job, t, kills);
-    }
-    await this.commitThenStop(kills);
-  }
-
-  /**
-   * The jobs with a policy expression of their own or from their cluster: a cluster without any costs one
-   * look at each proc's own attributes, a slice of the queue per turn of the event loop (a million held jobs
-   * took a quarter of a second at a time, and every query that came meanwhile waited for it).
-   */
-  private async policyJobs(active: (v: string | undefined) => boolean): Promise<Job[]> {
-    const out: Job[] = [];
-    let cluster = -1;
-    let shared = false;
-    await forEachJob(
-      this.queue,
-      [],
-      (j) => {
-        if (j.cluster !== cluster) {
-          cluster = j.cluster;
-          const a = this.queue.clusters.get(cluster)?.attrs ?? {};
-          shared =
-            active(a.PeriodicRemove) ||
-            active(a.PeriodicHold) ||
-            active(a.PeriodicRelease) ||
-            a.AllowedJobDuration !== undefined;
-        }
-        const o = j.attrs;
-        if (
-          shared ||
-          o.PeriodicRemove !== undefined ||
-          o.PeriodicHold !== undefined ||
-          o.PeriodicRelease !== undefined ||
-          o.AllowedJobDuration !== undefined ||
-          o[RELEASE_WHEN_STOPPED] !== undefined
-        )
-          out.push(j);
-      },
-      () => false,
-    );
-    return out;
-  }
-
-  /** Make state changes durable (and their events written), then stop the processes they ended. */
-  private async commitThenStop(kills: Array<Promise<unknown>>): Promise<void> {
-    await this.queue.commit();
-    this.userLog.flush();
-    await Promise.all(kills);
-    this.onQueueChanged();
-  }
-
-  /**
-   * Hold (and stop) a running job that has run longer than its AllowedJobDuration; a #PBS job is killed
-   * instead (pbs-walltime.ts). True when it acted.
-   */
-  private holdIfOverDuration(job: Job, t: number, kills: Array<Promise<unknown>>): boolean {
-    if (job.status !== JobStatus.Running || this.queue.value(job, WALLTIME_KILLED) !== undefined) return false;
-    const limit = Number(this.queue.value(job, 'AllowedJobDuration'));
-    const started = Number(this.queue.value(job, 'JobCurrentStartDate') ?? t);
-    if (Number.isFinite(limit) && limit > 0 && t - started > limit) {
-      if (killsOnWalltime(this.queue, job, this.opts.pbsWalltimeHold?.() ?? false)) {
-        this.queue.update(job, { [WALLTIME_KILLED]: String(t - started) });
-        const k = this.stopJob(job, walltimeMessage(t - started, limit));
-        if (k) kills.push(k);
-        this.log.info({ cluster: job.cluster, proc: job.proc, limit }, 'walltime exceeded: job killed');
-        return true;
-      }
-      const reason = `The job exceeded allowed job duration of ${limit} seconds`;
-      this.actions.hold(job, reason, HoldCode.JobDurationExceeded, 0);
-      const k = this.stopJob(job, reason);
-      if (k) kills.push(k);
-      return true;
-    }
-    return false;
-  }
-
-  /**
-   * A running job's AllowedJobDuration is checked when it runs out, as HTCondor's shadow times it: the
-   * periodic evaluation alone (every PERIODIC_EXPR_INTERVAL) lets a job that exits before it overrun its
-   * walltime and complete as a success.
-   */
-  private armDuration(job: Job) {
-    const key = jobKey(job.cluster, job.proc);
-    this.disarmDuration(key);
-    const limit = Number(this.queue.value(job, 'AllowedJobDuration'));
-    const started = Number(this.queue.value(job, 'JobCurrentStartDate'));
-    if (!Number.isFinite(limit) || limit <= 0 || !Number.isFinite(started)) return;
-    const timer = setTimeout(
-      () => {
-        this.durationTimers.delete(key);
-        const j = this.queue.jobs.get(key);
-        if (!j) return;
-        const kills: Array<Promise<unknown>> = [];
-        if (!this.holdIfOverDuration(j, now(), kills)) {
-          // a timer may fire a little early (timer slack, a busy loop): the limit has not run out yet, so
-          // the timer is armed again instead of letting the job overrun its walltime unchecked
-          if (j.status === JobStatus.Running) this.armDuration(j);
-          return;
-        }
-        this.commitThenStop(kills).catch((e) =>
-          this.log.error(
-            { cluster: j.cluster, proc: j.proc, err: (e as Error).message },
-            'walltime enforcement failed',
-          ),
-        );
-      },
-      Math.max(0, (started + limit + 1) * 1000 - Date.now()),
-    );
-    timer.unref();
-    this.durationTimers.set(key, timer);
-  }
-
-  private disarmDuration(key: string) {
-    clearTimeout(this.durationTimers.get(key));
-    this.durationTimers.delete(key);
-  }
-
-  /** Stop a held job's process if it runs (its claim is then reused or released when it exits). */
-  private stopJob(job: Job, reason: string): Promise<unknown> | undefined {
-    const c = job.claim;
-    if (!c) return undefined;
-    return this.startd(c.startd)
-      .deactivate(c.id, false, reason)
-      .catch((e) =>
-        this.log.warn(
-          { cluster: job.cluster, proc: job.proc, err: (e as Error).message },
-          'could not reach the startd to stop the job',
-        ),
-      );
+  /** The periodic policy expressions of every job that has one (Policies.periodicPolicies). */
+  periodicPolicies(): Promise<void> {
+    return this.policies.periodicPolicies();
   }
 
   /** drm, dhold, drelease, dprio of these jobs, job by job (UserActions.act). */
@@ -1584,7 +1391,7 @@ export class Schedd {
     };
     this.claims.set(claim.id, claim);
     if (s === 'running') this.unsure.delete(jobKey(j.cluster, j.proc));
-    if (j.status === JobStatus.Running) this.armDuration(j);
+    if (j.status === JobStatus.Running) this.policies.armDuration(j);
     if (j.status === JobStatus.Removed)
       void this.startd(addr)
         .deactivate(claim.id, false, 'removed')
