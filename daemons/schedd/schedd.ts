@@ -20,7 +20,7 @@ import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEven
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import { checkDagJob, type DagRunner } from './dag-runner.js';
 import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
-import { JobQueue, SUBMIT_PIECE, jobKey, lit, litValue, type ClaimRef, type Job } from './queue.js';
+import { JobQueue, SUBMIT_PIECE, jobKey, lit, litValue, type Job } from './queue.js';
 import { ReservedSlots, type Claim } from './claim.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
@@ -30,6 +30,7 @@ import { appendToErrorFile, walltimeExit, WALLTIME_KILLED } from './pbs-walltime
 import { GangClaims } from './gang.js';
 import { THEN_HOLD, THEN_HOLD_CODE, UserActions, type ActResult, type EventBody } from './user-actions.js';
 import { Policies } from './policies.js';
+import { Leases } from './leases.js';
 
 export interface ScheddOptions {
   name: string;
@@ -54,7 +55,6 @@ export interface ScheddOptions {
 
 export class Schedd {
   readonly claims = new Map<string, Claim>();
-  private renewing = new Set<string>();
   private runBytes = new RunBytes();
   private startds = new Map<string, StartdClient>();
   readonly userLog: UserLogWriter;
@@ -71,27 +71,27 @@ export class Schedd {
       onError: (path, err) => log.warn({ path, err: err.message }, 'cannot write the job event log'),
     });
     this.deps = new Dependencies(queue);
-    this.actions = new UserActions({
+    // what the parts below share of the schedd
+    const core = {
       queue: this.queue,
       log: this.log,
       userLog: this.userLog,
       claims: this.claims,
-      startd: (a) => this.startd(a),
+      startd: (a: string) => this.startd(a),
+      onQueueChanged: () => this.onQueueChanged(),
+    };
+    this.actions = new UserActions({
+      ...core,
       logEvent: (j, e) => this.logEvent(j, e),
       mail: (ev, j, extra) => this.mail(ev, j, extra),
       defer: (after) => (this.deferred = after),
       wallClock: (j) => this.wallClock(j),
       removeDag: (j, reason) => this.dags?.remove(j, reason) ?? false,
-      onQueueChanged: () => this.onQueueChanged(),
     });
     this.policies = new Policies({
-      queue: this.queue,
-      log: this.log,
-      userLog: this.userLog,
-      startd: (a) => this.startd(a),
+      ...core,
       actions: this.actions,
       pbsWalltimeHold: () => this.opts.pbsWalltimeHold?.() ?? false,
-      onQueueChanged: () => this.onQueueChanged(),
     });
     this.gangs = new GangClaims({
       queue: this.queue,
@@ -112,10 +112,23 @@ export class Schedd {
       startMayHaveHappened: (jobs, a, e) => this.startMayHaveHappened(jobs, a, e),
       markRunning: (j, c) => this.markRunning(j, c),
       address: () => this.opts.address,
-      startdAddresses: (a, slot) => this.startdAddresses(a, slot),
+      startdAddresses: (a, slot) => this.leases.startdAddresses(a, slot),
       releaseClaim: (c, kill) => this.releaseClaim(c, kill),
       pinStartdHost: (a, h) => this.pinStartdHost(a, h),
       onQueueChanged: () => this.onQueueChanged(),
+    });
+    this.leases = new Leases({
+      ...core,
+      lease: () => this.opts.lease(),
+      address: () => this.opts.address,
+      findStartd: (name) => this.opts.findStartd?.(name) ?? Promise.resolve([]),
+      gangs: this.gangs,
+      unsure: this.unsure,
+      lostRun: (j, reason) => this.lostRun(j, reason),
+      markRunning: (j, c) => this.markRunning(j, c),
+      dropStartingClaim: (j) => this.dropStartingClaim(j),
+      wallClock: (j) => this.wallClock(j),
+      armDuration: (j) => this.policies.armDuration(j),
     });
     // a job's events reach its log before the queue records the change they describe: a crash in between
     // leaves the change unrecorded (the startd reports it again), never a completed job without its
@@ -133,6 +146,8 @@ export class Schedd {
   private actions: UserActions;
   /** PeriodicRemove/Hold/Release and walltime (policies.ts) */
   private policies: Policies;
+  /** lease renewal and reconnection after a restart (leases.ts) */
+  private leases: Leases;
   private mailer: Mailer;
   /** parallel jobs: all their slots claimed before the first chunk starts (gang.ts) */
   private gangs: GangClaims;
@@ -580,12 +595,14 @@ export class Schedd {
         { cluster: job.cluster, proc: job.proc, startd: startdAddr, err: (e as Error).message },
         'no answer to the start request: asking the startd whether the job runs',
       );
-    void this.reconnectStartd(startdAddr, jobs).catch((err) =>
-      this.log.error(
-        { startd: startdAddr, jobs: jobs.length, err: (err as Error).message },
-        'could not settle the jobs',
-      ),
-    );
+    void this.leases
+      .reconnectStartd(startdAddr, jobs)
+      .catch((err) =>
+        this.log.error(
+          { startd: startdAddr, jobs: jobs.length, err: (err as Error).message },
+          'could not settle the jobs',
+        ),
+      );
     return true;
   }
 
@@ -952,7 +969,7 @@ export class Schedd {
         got = await fetch(first);
       } catch (e) {
         // a startd restarted since the job started (its exit redelivered from its journal) has a new port
-        const moved = (await this.startdAddresses(c.startd, c.slot)).filter((a) => a !== first);
+        const moved = (await this.leases.startdAddresses(c.startd, c.slot)).filter((a) => a !== first);
         if (!(e instanceof DschedError && e.code === 'DAEMON_UNREACHABLE') || !moved.length) throw e;
         got = await fetch(moved[0]!);
       }
@@ -1171,232 +1188,16 @@ export class Schedd {
     return this.actions.actOnClusters(identity, action, clusters, reason);
   }
 
-  // ---- leases and reconnection ----
+  // ---- leases and reconnection (leases.ts) ----
 
-  /** Renew the leases of every claim, per startd; a startd that forgot a claim lost its job. */
-  async renewLeases(): Promise<void> {
-    this.gangs.sweep();
-    const byStartd = new Map<string, Claim[]>();
-    for (const c of this.claims.values()) {
-      let l = byStartd.get(c.startd);
-      if (!l) byStartd.set(c.startd, (l = []));
-      l.push(c);
-    }
-    await Promise.all(
-      [...byStartd].map(async ([addr, claims]) => {
-        if (this.renewing.has(addr)) return;
-        this.renewing.add(addr);
-        const asked = Date.now();
-        try {
-          let r;
-          try {
-            r = await this.startd(addr).renew(
-              claims.map((c) => c.id),
-              this.opts.lease(),
-              this.opts.address,
-            );
-          } catch (e) {
-            // a startd restarted since has a new address (and none of these claims): ask it there, so the
-            // jobs go back to idle at once instead of after the lease
-            const moved = (await this.startdAddresses(addr, claims[0]!.slot)).filter((a) => a !== addr);
-            if (!moved.length) throw e;
-            r = await this.startd(moved[0]!).renew(
-              claims.map((c) => c.id),
-              this.opts.lease(),
-              this.opts.address,
-            );
-            for (const c of claims) c.startd = moved[0]!;
-          }
-          const unknown = new Set(r.unknown);
-          for (const c of claims) {
-            if (!unknown.has(c.id)) {
-              c.renewedAt = asked;
-              continue;
-            }
-            this.claims.delete(c.id);
-            if (c.job && c.job.claim?.id === c.id) this.lostRun(c.job, `the startd ${c.slot} no longer has the claim`);
-          }
-        } catch (e) {
-          this.log.warn({ startd: addr, err: (e as Error).message }, 'lease renewal failed');
-          // The startd kills a job whose lease ran out (counted from when it last heard from us): once that
-          // time has surely passed, the job is run elsewhere. Never earlier, so there are never two live runs.
-          for (const c of claims) {
-            c.renewedAt ??= asked;
-            if (Date.now() - c.renewedAt <= this.opts.lease() * 1000) continue;
-            this.claims.delete(c.id);
-            if (c.job && c.job.claim?.id === c.id)
-              this.lostRun(c.job, `the startd of ${c.slot} could not be reached for longer than the job lease`);
-          }
-        } finally {
-          this.renewing.delete(addr);
-        }
-      }),
-    );
-    await this.queue.commit();
-    this.userLog.flush();
-    this.onQueueChanged();
+  /** Renew the leases of every claim, per startd (Leases.renewLeases). */
+  renewLeases(): Promise<void> {
+    return this.leases.renewLeases();
   }
 
-  /** The startd a claim's slot belongs to: slot names are `slotN[_M]@<startd name>`. */
-  private static startdName(slot: string): string {
-    const at = slot.indexOf('@');
-    return at >= 0 ? slot.slice(at + 1) : '';
-  }
-
-  /**
-   * Where a startd can be reached now: its current address in the collector (found by its name; a
-   * restarted startd has a new port) first, then the address the claim was made at.
-   */
-  private async startdAddresses(recorded: string, slot: string): Promise<string[]> {
-    const name = Schedd.startdName(slot);
-    const current = name && this.opts.findStartd ? await this.opts.findStartd(name).catch(() => [] as string[]) : [];
-    return [...new Set([...current, recorded])];
-  }
-
-  /**
-   * After a restart: every job the queue says is running is asked about at its startd. Still running →
-   * the claim is rebuilt and the job keeps going; unknown there (a restarted startd knows none of the old
-   * claims) → the job goes back to idle. This runs in the background: the schedd advertises and serves
-   * meanwhile, and only the jobs of a startd that cannot be found wait, at most until the lease would
-   * have ended.
-   */
-  async reconnect(): Promise<void> {
-    const byStartd = new Map<string, Job[]>();
-    for (const j of this.queue.jobs.values()) {
-      if (!j.claim) {
-        if (j.status === JobStatus.Running)
-          this.queue.update(j, { RemoteHost: null, CurrentHosts: '0' }, JobStatus.Idle);
-        continue;
-      }
-      if (
-        j.status !== JobStatus.Running &&
-        j.status !== JobStatus.Suspended &&
-        j.status !== JobStatus.Idle &&
-        j.status !== JobStatus.Removed &&
-        j.status !== JobStatus.Held
-      )
-        continue;
-      this.unsure.add(jobKey(j.cluster, j.proc));
-      this.gangs.restore(j);
-      let l = byStartd.get(j.claim.startd);
-      if (!l) byStartd.set(j.claim.startd, (l = []));
-      l.push(j);
-    }
-    await this.queue.commit();
-    this.onQueueChanged();
-    await Promise.all([...byStartd].map(([addr, jobs]) => this.reconnectStartd(addr, jobs)));
-  }
-
-  private async reconnectStartd(recorded: string, all: Job[]): Promise<void> {
-    const claimOf = new Map(all.map((j) => [j, j.claim!]));
-    // then a parallel job's other claims: held again if its first chunk runs, released if not
-    try {
-      await this.settleStartd(recorded, all, claimOf);
-    } finally {
-      for (const [j, c] of claimOf) await this.gangs.settle(j, c.id);
-    }
-  }
-
-  private async settleStartd(recorded: string, all: Job[], claimOf: Map<Job, ClaimRef>): Promise<void> {
-    const deadline = Date.now() + this.opts.lease() * 1000;
-    // a job whose claim changed meanwhile (removed, held, its startd reported) is no longer ours to settle
-    const pending = () =>
-      all.filter((j) => this.queue.jobs.get(jobKey(j.cluster, j.proc)) === j && j.claim?.id === claimOf.get(j)!.id);
-    for (let attempt = 0; ; attempt++) {
-      for (const addr of await this.startdAddresses(recorded, all[0]!.claim?.slot ?? claimOf.get(all[0]!)!.slot)) {
-        const jobs = pending();
-        if (!jobs.length) return;
-        let r;
-        try {
-          r = await this.startd(addr).claimStatus(
-            jobs.map((j) => j.claim!.id),
-            this.opts.address,
-          );
-        } catch {
-          continue;
-        }
-        const state = new Map(r.claims.map((c) => [c.claim, c]));
-        for (const j of pending()) {
-          const c = state.get(j.claim!.id);
-          // the startd's job on the claim is another one (an earlier job of a reused claim ended there): this
-          // job never ran on it
-          const other = c?.job && (Number(c.job.cluster) !== j.cluster || Number(c.job.proc) !== j.proc);
-          this.reconnectJob(j, addr, !c || other ? 'unknown' : c.state);
-        }
-        await this.settle();
-        return;
-      }
-      if (Date.now() > deadline) {
-        for (const j of pending()) this.lostRun(j, 'the startd could not be reached after the schedd restarted');
-        await this.settle();
-        return;
-      }
-      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
-    }
-  }
-
-  /** Commit, write the events, refresh the ads. */
-  private async settle(): Promise<void> {
-    await this.queue.commit();
-    this.userLog.flush();
-    this.onQueueChanged();
-  }
-
-  /** Rebuild (or drop) one job's claim from what its startd, found at `addr`, says about it. */
-  private reconnectJob(j: Job, addr: string, s: string) {
-    const claimRef = j.claim!;
-    if (claimRef.startd !== addr) {
-      j.claim = { ...claimRef, startd: addr };
-      this.queue.update(
-        j,
-        j.status === JobStatus.Running || j.status === JobStatus.Suspended ? { StartdAddress: lit(addr) } : {},
-      );
-    }
-    if (j.status === JobStatus.Idle) {
-      // it was being started when the schedd stopped: running (or finished) there, or never started
-      if (s === 'running' || s === 'exited') {
-        const claim: Claim = {
-          id: claimRef.id,
-          startd: addr,
-          slot: claimRef.slot,
-          lastAc: j.ac,
-          renewedAt: Date.now(),
-        };
-        this.claims.set(claim.id, claim);
-        j.matching = false;
-        this.markRunning(j, claim);
-      } else {
-        this.dropStartingClaim(j);
-        if (s === 'idle') {
-          this.claims.delete(claimRef.id);
-          void this.startd(addr)
-            .release(claimRef.id)
-            .catch(() => {});
-        }
-      }
-      return;
-    }
-    if (s === 'unknown') {
-      if (j.status === JobStatus.Removed) this.queue.finish(j, JobStatus.Removed, this.wallClock(j));
-      else this.lostRun(j, 'the job was lost while the schedd was down (its startd no longer has the claim)');
-      return;
-    }
-    const claim: Claim = {
-      id: claimRef.id,
-      startd: addr,
-      slot: claimRef.slot,
-      job: j,
-      lastAc: 0,
-      renewedAt: Date.now(),
-    };
-    this.claims.set(claim.id, claim);
-    if (s === 'running') this.unsure.delete(jobKey(j.cluster, j.proc));
-    if (j.status === JobStatus.Running) this.policies.armDuration(j);
-    if (j.status === JobStatus.Removed)
-      void this.startd(addr)
-        .deactivate(claim.id, false, 'removed')
-        .catch(() => {});
-    this.log.info({ cluster: j.cluster, proc: j.proc, slot: claim.slot, state: s }, 'reconnected to running job');
+  /** After a restart: reconnect to the jobs recorded as running (Leases.reconnect). */
+  reconnect(): Promise<void> {
+    return this.leases.reconnect();
   }
 
   close() {
