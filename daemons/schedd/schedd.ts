@@ -1,15 +1,13 @@
 // The schedd's behaviour: turning matches into claims, running jobs on them (and reusing a claim for the
 // next idle job of the same autocluster, so a busy pool skips renegotiation), recording what the startds
-// report, user actions, leases, and reconnecting to running jobs after a restart.
+// report, user actions, leases, and reconnecting to running jobs after a restart. The Schedd wires the parts
+// that do most of it (user-actions.ts, policies.ts, leases.ts, job-events.ts, gang.ts), each given a
+// narrow interface to the queue and the rest; it keeps the matches, claims and submissions.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { errnoText, receiveFiles, sendFiles } from '../../lib/transfer.js';
 import { runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
-import { inputEntries, outputDest, RunBytes } from './transfer.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
-import { isTrue, limits as classadLimits, ClassAd } from '../../grammar/classad/index.js';
+import { limits as classadLimits } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Identity } from '../../lib/rpc/auth.js';
@@ -24,13 +22,13 @@ import { JobQueue, SUBMIT_PIECE, jobKey, lit, litValue, type Job } from './queue
 import { ReservedSlots, type Claim } from './claim.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
-import { loggedEnd, terminationUsage, UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
+import { UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
 import { Mailer, type JobFacts, type MailEvent } from './notify.js';
-import { appendToErrorFile, walltimeExit, WALLTIME_KILLED } from './pbs-walltime.js';
 import { GangClaims } from './gang.js';
 import { THEN_HOLD, THEN_HOLD_CODE, UserActions, type ActResult, type EventBody } from './user-actions.js';
 import { Policies } from './policies.js';
 import { Leases } from './leases.js';
+import { JobEvents } from './job-events.js';
 
 export interface ScheddOptions {
   name: string;
@@ -55,7 +53,6 @@ export interface ScheddOptions {
 
 export class Schedd {
   readonly claims = new Map<string, Claim>();
-  private runBytes = new RunBytes();
   private startds = new Map<string, StartdClient>();
   readonly userLog: UserLogWriter;
   /** Called when idle/running counts may have changed (the submitter ads need refreshing). */
@@ -124,11 +121,33 @@ export class Schedd {
       findStartd: (name) => this.opts.findStartd?.(name) ?? Promise.resolve([]),
       gangs: this.gangs,
       unsure: this.unsure,
-      lostRun: (j, reason) => this.lostRun(j, reason),
+      lostRun: (j, reason) => this.events.lostRun(j, reason),
       markRunning: (j, c) => this.markRunning(j, c),
       dropStartingClaim: (j) => this.dropStartingClaim(j),
       wallClock: (j) => this.wallClock(j),
       armDuration: (j) => this.policies.armDuration(j),
+    });
+    this.events = new JobEvents({
+      ...core,
+      name: () => this.opts.name,
+      spool: () => this.opts.spool,
+      starting: (key) => this.starting.get(key),
+      gangs: this.gangs,
+      unsure: this.unsure,
+      quiet: this.quiet,
+      actions: this.actions,
+      fileOwner: (j) => this.fileOwner(j),
+      logEvent: (j, e) => this.logEvent(j, e),
+      mail: (ev, j, extra) => this.mail(ev, j, extra),
+      mailLater: (ev, j, extra) => this.mailLater(ev, j, extra),
+      wallClock: (j) => this.wallClock(j),
+      markRunning: (j, c) => this.markRunning(j, c),
+      pickNext: (c) => this.pickNext(c),
+      dropStartingClaim: (j) => this.dropStartingClaim(j),
+      releaseClaim: (c, kill) => this.releaseClaim(c, kill),
+      startOnClaims: (a, items) => this.startOnClaims(a, items),
+      disarmDuration: (key) => this.policies.disarmDuration(key),
+      startdAddresses: (a, slot) => this.leases.startdAddresses(a, slot),
     });
     // a job's events reach its log before the queue records the change they describe: a crash in between
     // leaves the change unrecorded (the startd reports it again), never a completed job without its
@@ -148,6 +167,8 @@ export class Schedd {
   private policies: Policies;
   /** lease renewal and reconnection after a restart (leases.ts) */
   private leases: Leases;
+  /** what the startds report, and the files they move (job-events.ts) */
+  private events: JobEvents;
   private mailer: Mailer;
   /** parallel jobs: all their slots claimed before the first chunk starts (gang.ts) */
   private gangs: GangClaims;
@@ -727,173 +748,6 @@ export class Schedd {
     }
   }
 
-  // ---- what the startds report ----
-
-  /** A claim is reported on (and its input fetched) only by a startd on the host of the slot it was given. */
-  private checkClaimHost(claim: { slot: string }, callerHost: string): void {
-    const host = hostOfName(claim.slot);
-    if (!sameHost(host, callerHost))
-      throw new DschedError(
-        'PERMISSION_DENIED',
-        `that claim was given to the startd on ${host}, not to one on ${callerHost}`,
-      );
-  }
-
-  /** The events a startd on `callerHost` reports; each must be about a claim given to a startd on that host. */
-  async jobEvents(events: JobEvent__Output[], callerHost: string): Promise<string[]> {
-    for (const ev of events) {
-      const job = this.queue.jobs.get(jobKey(Number(ev.id?.cluster), Number(ev.id?.proc)));
-      if (job?.claim && job.claim.id === ev.claim) this.checkClaimHost(job.claim, callerHost);
-    }
-    const acked: string[] = [];
-    const after: Claim[] = [];
-    for (let ev of events) {
-      const key = jobKey(Number(ev.id?.cluster), Number(ev.id?.proc));
-      const pending = this.starting.get(key);
-      if (pending) await pending;
-      const job = this.queue.jobs.get(key);
-      const claim = this.claims.get(ev.claim);
-      // A redelivered or stale event (the job already moved on) is acknowledged and ignored, as is one
-      // about a parallel job's other slots; the exit of a run given up on may still count (takeBackLostRun).
-      if (!job || !job.claim || job.claim.id !== ev.claim || this.gangs.isFollower(ev.claim)) {
-        // (a rank's event while its gang is being found again after a restart: reported again later)
-        if (this.gangs.isRestoring(ev.claim)) continue;
-        if (this.gangs.isFollower(ev.claim)) {
-          if (job && this.claims.get(ev.claim) && sameHost(hostOfName(this.claims.get(ev.claim)!.slot), callerHost))
-            this.gangs.rankEvent(ev);
-          acked.push(ev.seq);
-          continue;
-        }
-        if (!this.takeBackLostRun(job, ev, callerHost) || !job?.claim) {
-          acked.push(ev.seq);
-          continue;
-        }
-      }
-      ev = this.gangs.leaderEvent(ev);
-      if (!sameHost(hostOfName(job.claim.slot), callerHost)) continue;
-      // Output first: the exit is recorded (and acknowledged) only once the files are in place. A startd we
-      // cannot reach gets no acknowledgement and reports again.
-      let transferError: string | undefined;
-      // (a held or removed job's output stays behind, as in HTCondor)
-      if (
-        ev.output &&
-        ((ev.type === 'exited' && (job.status === JobStatus.Running || job.status === JobStatus.Idle)) ||
-          ev.type === 'evicted')
-      ) {
-        try {
-          transferError = await this.fetchOutput(job, ev.type === 'evicted');
-        } catch (e) {
-          this.log.warn(
-            { cluster: job.cluster, proc: job.proc, err: (e as Error).message },
-            'could not fetch the output yet; the startd will report again',
-          );
-          continue;
-        }
-      }
-      acked.push(ev.seq);
-      // the exit of a job running when the schedd started: its events go to the log once (a previous run
-      // may have logged them and been killed before it recorded the exit; the startd then reports it again)
-      const path = this.queue.value(job, 'UserLog');
-      if (
-        ev.type === 'exited' &&
-        this.unsure.delete(key) &&
-        typeof path === 'string' &&
-        loggedEnd(path, job.cluster, job.proc, this.fileOwner(job))
-      ) {
-        this.log.info(
-          { cluster: job.cluster, proc: job.proc },
-          'exit recorded again after a restart: its events are in the log already',
-        );
-        this.quiet.add(key);
-      }
-      // a job that ends while the schedd is still reconnecting to it has no claim object yet: its claim is
-      // released all the same (else the startd would hold the slot until the lease ran out)
-      const freed = claim ?? { id: job.claim.id, startd: job.claim.startd, slot: job.claim.slot, lastAc: 0 };
-      const imageBefore = ev.type === 'update' ? Number(this.queue.value(job, 'ImageSize') ?? 0) || 0 : 0;
-      if (ev.update?.attrs && Object.keys(ev.update.attrs).length) this.queue.update(job, ev.update.attrs);
-      // the exit of a job still counted as being started on this claim (the schedd restarted, or the answer
-      // to its start request was lost, before it knew the job ran): it is recorded as started first
-      // (execute event, NumJobStarts), and its claim is the schedd's again
-      if (ev.type === 'exited' && job.status === JobStatus.Idle) {
-        this.claims.set(freed.id, freed);
-        job.matching = false;
-        this.markRunning(job, freed);
-      }
-      switch (ev.type) {
-        case 'started':
-          break;
-        case 'update': {
-          // attributes only (usage, chirp): folded in above; a grown image size is event 006
-          const image = Number(ev.update?.attrs?.ImageSize);
-          if (image > imageBefore)
-            this.logEvent(job, {
-              type: 'image_size',
-              imageSizeKb: image,
-              memoryUsageMb: Number(this.queue.value(job, 'MemoryUsage')) || undefined,
-              residentSetSizeKb: Number(this.queue.value(job, 'ResidentSetSize')) || 0,
-            });
-          break;
-        }
-        case 'suspended': // the startd's SUSPEND policy stopped the job (exit_code: how many processes)
-          if (job.status === JobStatus.Running) {
-            this.queue.update(job, {}, JobStatus.Suspended);
-            this.logEvent(job, { type: 'suspended', numPids: ev.exit_code });
-          }
-          break;
-        case 'unsuspended':
-          if (job.status === JobStatus.Suspended) {
-            this.queue.update(job, {}, JobStatus.Running);
-            this.logEvent(job, { type: 'unsuspended' });
-          }
-          break;
-        case 'exited':
-          this.jobExited(job, ev, transferError);
-          this.quiet.delete(key);
-          after.push(freed);
-          break;
-        case 'failed':
-          this.jobFailed(job, ev);
-          after.push(freed);
-          break;
-        case 'evicted':
-          this.jobEvicted(job, ev.message || 'the startd evicted the job');
-          if (claim) this.claims.delete(claim.id);
-          break;
-      }
-    }
-    // the next job of each freed claim is chosen now, so its claim is recorded in the same commit as the exit
-    const reuse = after.map((c) => ({ claim: c, next: this.pickNext(c) }));
-    try {
-      await this.queue.commit();
-    } catch (e) {
-      // not recorded (disk full): nothing is acknowledged, so the startd reports again; the freed claims
-      // go back rather than start jobs whose start could not be recorded
-      for (const { claim, next } of reuse) {
-        if (next) this.dropStartingClaim(next);
-        void this.releaseClaim(claim, false);
-      }
-      throw e;
-    }
-    this.userLog.flush();
-    this.gangs.sweep();
-    const byStartd = new Map<string, Array<{ claim: Claim; next: Job }>>();
-    for (const { claim, next } of reuse) {
-      if (!next) {
-        void this.releaseClaim(claim, false);
-        continue;
-      }
-      let list = byStartd.get(claim.startd);
-      if (!list) byStartd.set(claim.startd, (list = []));
-      list.push({ claim, next });
-    }
-    for (const [addr, items] of byStartd)
-      void this.startOnClaims(addr, items).catch((e) =>
-        this.log.error({ startd: addr, err: (e as Error).message }, 'could not reuse the claims'),
-      );
-    this.onQueueChanged();
-    return acked;
-  }
-
   private wallClock(job: Job): Record<string, string | null> {
     const start = Number(this.queue.value(job, 'JobCurrentStartDate') ?? now());
     const prev = Number(this.queue.value(job, 'RemoteWallClockTime') ?? 0);
@@ -907,265 +761,24 @@ export class Schedd {
     };
   }
 
-  private spoolDir(job: Job): string {
-    return join(this.opts.spool, `${job.cluster}.${job.proc}`);
-  }
-
   /** Who the schedd reads and writes a job's files as (undefined: as itself, when it is not root). */
   fileOwner(job: Job): ReturnType<typeof runAsOwner> {
     return runAsOwnerCached(job.owner);
   }
 
-  /** FetchInput: the input files of a job starting on a claim, read with its owner's permissions. */
-  async sendInput(
+  /** JobEvents from a startd on `callerHost` (JobEvents.jobEvents). */
+  jobEvents(events: JobEvent__Output[], callerHost: string): Promise<string[]> {
+    return this.events.jobEvents(events, callerHost);
+  }
+
+  /** FetchInput: the input files of a job starting on a claim (JobEvents.sendInput). */
+  sendInput(
     claimId: string,
     id: { cluster: number; proc: number },
     sink: (c: FileChunk) => Promise<void>,
     callerHost: string,
   ): Promise<void> {
-    const job = this.queue.jobs.get(jobKey(id.cluster, id.proc));
-    // a parallel job's rank on another of its claims gets no input files
-    if (job?.claim && this.gangs.rankInput(claimId, id))
-      return this.checkClaimHost(this.claims.get(claimId) ?? job.claim, callerHost);
-    if (!job || job.claim?.id !== claimId)
-      throw new DschedError('CLAIM_NOT_FOUND', `job ${id.cluster}.${id.proc} is not starting on that claim`);
-    this.checkClaimHost(job.claim, callerHost);
-    const v = (n: string) => this.queue.value(job, n);
-    const evictOutput = String(v('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT';
-    const owner = this.fileOwner(job);
-    let bytes = 0;
-    const counting = (c: FileChunk) => ((bytes += c.data?.length ?? 0), sink(c));
-    await sendFiles(inputEntries(v, evictOutput ? this.spoolDir(job) : undefined, owner), counting, { owner });
-    this.runBytes.sentToJob(jobKey(job.cluster, job.proc), bytes);
-    this.queue.update(job, { BytesSent: String((Number(v('BytesSent')) || 0) + bytes) });
-  }
-
-  /**
-   * Fetch a finished (or, ON_EXIT_OR_EVICT, evicted) job's output from its startd into its initial
-   * directory (or the spool). Returns the hold reason when files are missing or cannot be written; throws
-   * when the startd cannot be reached (the event is then not acknowledged and comes again).
-   */
-  private async fetchOutput(job: Job, evicted: boolean): Promise<string | undefined> {
-    const c = job.claim!;
-    const v = (n: string) => this.queue.value(job, n);
-    const spool = evicted ? this.spoolDir(job) : undefined;
-    if (spool) {
-      rmSync(spool, { recursive: true, force: true });
-      mkdirSync(spool, { recursive: true, mode: 0o700 });
-    }
-    const who = spool ? undefined : this.fileOwner(job);
-    try {
-      const fetch = (addr: string) =>
-        receiveFiles(
-          RunBytes.counted(this.startd(addr).fetchOutput(c.id, { cluster: job.cluster, proc: job.proc }), (n) => {
-            this.runBytes.receivedFromJob(jobKey(job.cluster, job.proc), n);
-            this.queue.update(job, { BytesRecvd: String((Number(v('BytesRecvd')) || 0) + n) });
-          }),
-          { dest: outputDest(v, spool), owner: who },
-        );
-      const first = this.claims.get(c.id)?.startd ?? c.startd;
-      let got: string[];
-      try {
-        got = await fetch(first);
-      } catch (e) {
-        // a startd restarted since the job started (its exit redelivered from its journal) has a new port
-        const moved = (await this.leases.startdAddresses(c.startd, c.slot)).filter((a) => a !== first);
-        if (!(e instanceof DschedError && e.code === 'DAEMON_UNREACHABLE') || !moved.length) throw e;
-        got = await fetch(moved[0]!);
-      }
-      this.log.info({ cluster: job.cluster, proc: job.proc, files: got.length, spool: !!spool }, 'output transferred');
-      return undefined;
-    } catch (e) {
-      if (e instanceof DschedError && (e.code === 'DAEMON_UNREACHABLE' || e.code === 'TIMEOUT')) throw e;
-      const details =
-        e instanceof DschedError ? e.message : `writing output into ${String(v('Iwd') ?? '')}: ${errnoText(e)}`;
-      const reason = `Transfer output files failure at access point ${this.opts.name} while receiving files from the execution point ${c.slot}. Details: ${details}`;
-      this.log.warn({ cluster: job.cluster, proc: job.proc, reason }, 'output transfer failed');
-      return reason;
-    }
-  }
-
-  private jobExited(job: Job, ev: JobEvent__Output, transferError?: string) {
-    this.policies.disarmDuration(jobKey(job.cluster, job.proc));
-    const walltime =
-      job.status === JobStatus.Running
-        ? walltimeExit(this.queue, job, ev.exit_by_signal ? ev.exit_signal : undefined)
-        : undefined;
-    if (walltime) {
-      // killed for its walltime: it ends with PBS's exit status, and PBS's line closes its error file
-      ev = { ...ev, exit_by_signal: false, exit_signal: 0, exit_code: walltime.exitCode };
-      const err = appendToErrorFile(this.queue, job, this.fileOwner(job), walltime.message);
-      if (err)
-        this.log.warn(
-          { cluster: job.cluster, proc: job.proc, err },
-          'cannot write the walltime message to the error file',
-        );
-    }
-    const exit: Record<string, string | null> = ev.exit_by_signal
-      ? { ExitBySignal: 'true', ExitSignal: String(ev.exit_signal), ExitCode: null }
-      : { ExitBySignal: 'false', ExitCode: String(ev.exit_code), ExitSignal: null };
-    const facts: Partial<JobFacts> = ev.exit_by_signal ? { signal: ev.exit_signal } : { exitCode: ev.exit_code };
-    if (job.status === JobStatus.Removed)
-      this.mail('abort', job, { removeReason: String(this.queue.value(job, 'RemoveReason') ?? '') });
-    // the end is mailed once the policy has decided the job is done with (completed or held), never for a
-    // run that on_exit_remove/max_retries sends back to the queue; host and run time are read before the
-    // exit clears them
-    const mailEnd = job.status === JobStatus.Held ? () => {} : this.mailLater('end', job, facts);
-    // counted before the policy is evaluated, as HTCondor's shadow does (max_retries reads it); a job that
-    // ends because it was held or removed did not exit of its own accord and is not counted
-    const stopped = job.status === JobStatus.Removed || job.status === JobStatus.Held;
-    const completions = Number(this.queue.value(job, 'NumJobCompletions') ?? 0) + (stopped ? 0 : 1);
-    const changes = {
-      ...this.wallClock(job),
-      ...exit,
-      JobCurrentStartDate: null,
-      NumJobCompletions: String(completions),
-    };
-    job.claim = undefined;
-    job.matching = false;
-    if (job.status === JobStatus.Removed) {
-      this.logEvent(job, { type: 'aborted', reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
-      this.queue.finish(job, JobStatus.Removed, changes);
-      return;
-    }
-    if (job.status === JobStatus.Held) {
-      this.queue.update(job, changes);
-      this.actions.releaseIfAsked(job);
-      return;
-    }
-    // the ad with the exit status in place is what the policy expressions see
-    this.queue.update(job, changes);
-    if (String(this.queue.value(job, 'WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT')
-      rmSync(this.spoolDir(job), { recursive: true, force: true });
-    if (transferError) {
-      // as HTCondor: output that did not come back holds the job (code 12) instead of completing it
-      this.actions.hold(job, transferError, HoldCode.TransferOutputError, 0);
-      mailEnd();
-      return;
-    }
-    const usage = terminationUsage((n) => this.queue.value(job, n), this.runBytes.take(jobKey(job.cluster, job.proc)));
-    this.logEvent(
-      job,
-      ev.exit_by_signal
-        ? { type: 'terminated', normal: false, signal: ev.exit_signal, ...usage }
-        : { type: 'terminated', normal: true, returnValue: ev.exit_code, ...usage },
-    );
-    const ad = this.queue.ad(job);
-    const hold = this.evalPolicy(ad, 'OnExitHold', false);
-    if (hold) {
-      const reason = String(ad.lookupJS('OnExitHoldReason') ?? 'The on_exit_hold expression evaluated to true.');
-      const sub = Number(ad.lookupJS('OnExitHoldSubCode') ?? 0) || 0;
-      this.actions.hold(job, reason, HoldCode.JobPolicy, sub);
-      mailEnd();
-      return;
-    }
-    const remove = this.evalPolicy(ad, 'OnExitRemove', true);
-    if (!remove) {
-      this.queue.update(job, {}, JobStatus.Idle);
-      this.log.info({ cluster: job.cluster, proc: job.proc }, 'on_exit_remove is false: job requeued');
-      return;
-    }
-    this.queue.finish(job, JobStatus.Completed);
-    mailEnd();
-    this.log.info(
-      {
-        cluster: job.cluster,
-        proc: job.proc,
-        exitCode: ev.exit_by_signal ? undefined : ev.exit_code,
-        signal: ev.exit_by_signal ? ev.exit_signal : undefined,
-      },
-      'job completed',
-    );
-  }
-
-  private evalPolicy(ad: ClassAd, attr: string, dflt: boolean): boolean {
-    if (!ad.has(attr)) return dflt;
-    const v = ad.evaluate(attr);
-    const js = ad.lookupJS(attr);
-    if (js === null || js === undefined) return dflt;
-    return isTrue(v);
-  }
-
-  private jobFailed(job: Job, ev: JobEvent__Output) {
-    this.policies.disarmDuration(jobKey(job.cluster, job.proc));
-    const changes = { ...this.wallClock(job), JobCurrentStartDate: null };
-    job.claim = undefined;
-    job.matching = false;
-    if (job.status === JobStatus.Removed) {
-      this.logEvent(job, { type: 'aborted', reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
-      this.queue.finish(job, JobStatus.Removed, changes);
-      return;
-    }
-    this.queue.update(job, changes);
-    const code = ev.exit_code > 0 ? ev.exit_code : HoldCode.FailedToCreateProcess;
-    this.actions.hold(job, ev.message || 'the job could not be started', code, ev.hold_subcode ?? 0);
-  }
-
-  /**
-   * A claim whose job the schedd gives up on without hearing of its end (its startd silent past the lease,
-   * or back without the claim) is remembered in the queue, in the same commit as the job's return to idle:
-   * an exit its startd reports later (from its journal) is still the job's completion, also after a
-   * restart of the schedd.
-   */
-  private lostRun(job: Job, reason: string) {
-    const c = job.claim;
-    if (c && job.status !== JobStatus.Idle)
-      this.queue.loseRun(c.id, { cluster: job.cluster, proc: job.proc, startd: c.startd, slot: c.slot });
-    this.jobEvicted(job, reason);
-  }
-
-  /**
-   * The exit of a run given up on (`lostRun`) arrives: the job completed there, and that counts. A job back
-   * to idle takes the claim again (its exit is then recorded as usual); a job running again elsewhere has
-   * that run stopped, as is a start of it in progress. False when it cannot be taken (held, removed): the exit
-   * is dropped.
-   */
-  private takeBackLostRun(job: Job | undefined, ev: JobEvent__Output, callerHost: string): job is Job {
-    const was = this.queue.lostRuns.get(ev.claim);
-    if (
-      !job ||
-      ev.type !== 'exited' ||
-      !was ||
-      was.cluster !== job.cluster ||
-      was.proc !== job.proc ||
-      !sameHost(hostOfName(was.slot), callerHost)
-    )
-      return false;
-    if ((job.status === JobStatus.Running || job.status === JobStatus.Idle) && job.claim) {
-      // running again, or being started again (maybe still waiting to hear from its startd after a restart)
-      const c = job.claim;
-      this.log.warn(
-        { cluster: job.cluster, proc: job.proc, slot: c.slot },
-        'a run given up on completed after all: the job’s new run is stopped',
-      );
-      void this.releaseClaim(this.claims.get(c.id) ?? { id: c.id, startd: c.startd, slot: c.slot, lastAc: 0 }, true);
-    } else if (job.status !== JobStatus.Idle) return false;
-    this.queue.forgetLostRun(ev.claim);
-    job.claim = { id: ev.claim, startd: was.startd, slot: was.slot };
-    this.log.info(
-      { cluster: job.cluster, proc: job.proc, slot: was.slot },
-      'the exit of a run given up on arrived: recorded as the job’s completion',
-    );
-    return true;
-  }
-
-  private jobEvicted(job: Job, reason: string) {
-    this.policies.disarmDuration(jobKey(job.cluster, job.proc));
-    if (job.status === JobStatus.Idle) {
-      // it was only being started on the claim: nothing ran, so no eviction to log
-      this.dropStartingClaim(job);
-      return;
-    }
-    job.claim = undefined;
-    job.matching = false;
-    this.queue.update(
-      job,
-      { ...this.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()), [WALLTIME_KILLED]: null },
-      job.status === JobStatus.Running || job.status === JobStatus.Suspended ? JobStatus.Idle : undefined,
-    );
-    this.logEvent(job, { type: 'evicted', reason });
-    this.log.info({ cluster: job.cluster, proc: job.proc, reason }, 'job evicted: back to idle');
-    this.actions.releaseIfAsked(job);
+    return this.events.sendInput(claimId, id, sink, callerHost);
   }
 
   /** The periodic policy expressions of every job that has one (Policies.periodicPolicies). */

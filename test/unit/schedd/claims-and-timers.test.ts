@@ -80,7 +80,7 @@ describe('schedd lost runs', () => {
       first.update(job, { JobCurrentStartDate: String(Math.floor(Date.now() / 1000)) }, JobStatus.Running);
       first.flush();
       const schedd = makeSchedd(first);
-      (schedd as unknown as { lostRun(j: typeof job, reason: string): void }).lostRun(
+      (schedd as unknown as { events: { lostRun(j: typeof job, reason: string): void } }).events.lostRun(
         job,
         'the startd could not be reached',
       );
