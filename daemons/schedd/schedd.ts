@@ -1,16 +1,14 @@
 // The schedd's behaviour: turning matches into claims, running jobs on them (and reusing a claim for the
 // next idle job of the same autocluster, so a busy pool skips renegotiation), recording what the startds
-// report, user actions, leases, and reconnecting to running jobs after a restart.
+// report, user actions, leases, and reconnecting to running jobs after a restart. The Schedd wires the parts
+// that do most of it (user-actions.ts, policies.ts, leases.ts, job-events.ts, gang.ts), each given a
+// narrow interface to the queue and the rest; it keeps the matches, claims and submissions.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { errnoText, receiveFiles, sendFiles } from '../../lib/transfer.js';
 import { runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
-import { inputEntries, outputDest, RunBytes } from './transfer.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
-import { isTrue, limits as classadLimits, ClassAd } from '../../grammar/classad/index.js';
-import { DschedError, type ErrorCode } from '../../lib/errors.js';
+import { limits as classadLimits } from '../../grammar/classad/index.js';
+import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { hostOfName, sameHost } from '../../lib/rpc/authz.js';
@@ -20,19 +18,17 @@ import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEven
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import { checkDagJob, type DagRunner } from './dag-runner.js';
 import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
-import { JobQueue, SUBMIT_PIECE, jobKey, lit, litValue, type ClaimRef, type Job } from './queue.js';
+import { JobQueue, SUBMIT_PIECE, jobKey, lit, litValue, type Job } from './queue.js';
 import { ReservedSlots, type Claim } from './claim.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
-import { loggedEnd, terminationUsage, UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
+import { UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
 import { Mailer, type JobFacts, type MailEvent } from './notify.js';
-import { appendToErrorFile, killsOnWalltime, walltimeExit, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
 import { GangClaims } from './gang.js';
-import { forEachJob } from './query.js';
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-/** An event before the job's id and the time are filled in. */
-type EventBody = DistributiveOmit<UserLogEvent, 'cluster' | 'proc' | 'time'>;
+import { THEN_HOLD, THEN_HOLD_CODE, UserActions, type ActResult, type EventBody } from './user-actions.js';
+import { Policies } from './policies.js';
+import { Leases } from './leases.js';
+import { JobEvents } from './job-events.js';
 
 export interface ScheddOptions {
   name: string;
@@ -55,23 +51,8 @@ export interface ScheddOptions {
   admit?: (owner: string, cluster: Record<string, string>, procs: Array<Record<string, string>>) => void;
 }
 
-/** Jobs a whole-cluster removal writes per transaction: the event loop runs between pieces. */
-const REMOVE_PIECE = 50_000;
-
-// A user hold on a job that waits for its dependency (dsubmit -h -W depend=…, or dhold): the reason and
-// code it is held with once the dependency is met.
-const THEN_HOLD = 'HoldAfterDependency';
-const THEN_HOLD_CODE = 'HoldAfterDependencyCode';
-// A release asked for while the run the job was held from is still stopping (its claim not yet given back):
-// the reason, kept until the run has stopped and the job can go back to idle (as HTCondor's schedd takes a
-// release while the job's shadow exits).
-const RELEASE_WHEN_STOPPED = 'ReleaseWhenStopped';
-
 export class Schedd {
   readonly claims = new Map<string, Claim>();
-  private renewing = new Set<string>();
-  private durationTimers = new Map<string, NodeJS.Timeout>();
-  private runBytes = new RunBytes();
   private startds = new Map<string, StartdClient>();
   readonly userLog: UserLogWriter;
   /** Called when idle/running counts may have changed (the submitter ads need refreshing). */
@@ -87,6 +68,28 @@ export class Schedd {
       onError: (path, err) => log.warn({ path, err: err.message }, 'cannot write the job event log'),
     });
     this.deps = new Dependencies(queue);
+    // what the parts below share of the schedd
+    const core = {
+      queue: this.queue,
+      log: this.log,
+      userLog: this.userLog,
+      claims: this.claims,
+      startd: (a: string) => this.startd(a),
+      onQueueChanged: () => this.onQueueChanged(),
+    };
+    this.actions = new UserActions({
+      ...core,
+      logEvent: (j, e) => this.logEvent(j, e),
+      mail: (ev, j, extra) => this.mail(ev, j, extra),
+      defer: (after) => (this.deferred = after),
+      wallClock: (j) => this.wallClock(j),
+      removeDag: (j, reason) => this.dags?.remove(j, reason) ?? false,
+    });
+    this.policies = new Policies({
+      ...core,
+      actions: this.actions,
+      pbsWalltimeHold: () => this.opts.pbsWalltimeHold?.() ?? false,
+    });
     this.gangs = new GangClaims({
       queue: this.queue,
       log: this.log,
@@ -106,10 +109,45 @@ export class Schedd {
       startMayHaveHappened: (jobs, a, e) => this.startMayHaveHappened(jobs, a, e),
       markRunning: (j, c) => this.markRunning(j, c),
       address: () => this.opts.address,
-      startdAddresses: (a, slot) => this.startdAddresses(a, slot),
+      startdAddresses: (a, slot) => this.leases.startdAddresses(a, slot),
       releaseClaim: (c, kill) => this.releaseClaim(c, kill),
       pinStartdHost: (a, h) => this.pinStartdHost(a, h),
       onQueueChanged: () => this.onQueueChanged(),
+    });
+    this.leases = new Leases({
+      ...core,
+      lease: () => this.opts.lease(),
+      address: () => this.opts.address,
+      findStartd: (name) => this.opts.findStartd?.(name) ?? Promise.resolve([]),
+      gangs: this.gangs,
+      unsure: this.unsure,
+      lostRun: (j, reason) => this.events.lostRun(j, reason),
+      markRunning: (j, c) => this.markRunning(j, c),
+      dropStartingClaim: (j) => this.dropStartingClaim(j),
+      wallClock: (j) => this.wallClock(j),
+      armDuration: (j) => this.policies.armDuration(j),
+    });
+    this.events = new JobEvents({
+      ...core,
+      name: () => this.opts.name,
+      spool: () => this.opts.spool,
+      starting: (key) => this.starting.get(key),
+      gangs: this.gangs,
+      unsure: this.unsure,
+      quiet: this.quiet,
+      actions: this.actions,
+      fileOwner: (j) => this.fileOwner(j),
+      logEvent: (j, e) => this.logEvent(j, e),
+      mail: (ev, j, extra) => this.mail(ev, j, extra),
+      mailLater: (ev, j, extra) => this.mailLater(ev, j, extra),
+      wallClock: (j) => this.wallClock(j),
+      markRunning: (j, c) => this.markRunning(j, c),
+      pickNext: (c) => this.pickNext(c),
+      dropStartingClaim: (j) => this.dropStartingClaim(j),
+      releaseClaim: (c, kill) => this.releaseClaim(c, kill),
+      startOnClaims: (a, items) => this.startOnClaims(a, items),
+      disarmDuration: (key) => this.policies.disarmDuration(key),
+      startdAddresses: (a, slot) => this.leases.startdAddresses(a, slot),
     });
     // a job's events reach its log before the queue records the change they describe: a crash in between
     // leaves the change unrecorded (the startd reports it again), never a completed job without its
@@ -123,6 +161,14 @@ export class Schedd {
   }
 
   private deps: Dependencies;
+  /** drm, dhold, drelease, dprio, and the holds and releases of policies and job events (user-actions.ts) */
+  private actions: UserActions;
+  /** PeriodicRemove/Hold/Release and walltime (policies.ts) */
+  private policies: Policies;
+  /** lease renewal and reconnection after a restart (leases.ts) */
+  private leases: Leases;
+  /** what the startds report, and the files they move (job-events.ts) */
+  private events: JobEvents;
   private mailer: Mailer;
   /** parallel jobs: all their slots claimed before the first chunk starts (gang.ts) */
   private gangs: GangClaims;
@@ -175,7 +221,7 @@ export class Schedd {
 
   /** Put a job on hold (policy or failure decided outside the normal job flow). */
   holdJob(job: Job, reason: string, code: number): void {
-    this.hold(job, reason, code, 0);
+    this.actions.hold(job, reason, code, 0);
     this.onQueueChanged();
   }
 
@@ -570,12 +616,14 @@ export class Schedd {
         { cluster: job.cluster, proc: job.proc, startd: startdAddr, err: (e as Error).message },
         'no answer to the start request: asking the startd whether the job runs',
       );
-    void this.reconnectStartd(startdAddr, jobs).catch((err) =>
-      this.log.error(
-        { startd: startdAddr, jobs: jobs.length, err: (err as Error).message },
-        'could not settle the jobs',
-      ),
-    );
+    void this.leases
+      .reconnectStartd(startdAddr, jobs)
+      .catch((err) =>
+        this.log.error(
+          { startd: startdAddr, jobs: jobs.length, err: (err as Error).message },
+          'could not settle the jobs',
+        ),
+      );
     return true;
   }
 
@@ -616,7 +664,7 @@ export class Schedd {
     };
     if (this.queue.value(job, 'JobStartDate') === undefined) changes.JobStartDate = t;
     this.queue.update(job, changes, JobStatus.Running);
-    this.armDuration(job);
+    this.policies.armDuration(job);
     this.logEvent(job, { type: 'execute', host: claim.startd, slotName: claim.slot });
     this.mail('begin', job);
     this.log.info({ cluster: job.cluster, proc: job.proc, slot: claim.slot }, 'job started');
@@ -700,173 +748,6 @@ export class Schedd {
     }
   }
 
-  // ---- what the startds report ----
-
-  /** A claim is reported on (and its input fetched) only by a startd on the host of the slot it was given. */
-  private checkClaimHost(claim: { slot: string }, callerHost: string): void {
-    const host = hostOfName(claim.slot);
-    if (!sameHost(host, callerHost))
-      throw new DschedError(
-        'PERMISSION_DENIED',
-        `that claim was given to the startd on ${host}, not to one on ${callerHost}`,
-      );
-  }
-
-  /** The events a startd on `callerHost` reports; each must be about a claim given to a startd on that host. */
-  async jobEvents(events: JobEvent__Output[], callerHost: string): Promise<string[]> {
-    for (const ev of events) {
-      const job = this.queue.jobs.get(jobKey(Number(ev.id?.cluster), Number(ev.id?.proc)));
-      if (job?.claim && job.claim.id === ev.claim) this.checkClaimHost(job.claim, callerHost);
-    }
-    const acked: string[] = [];
-    const after: Claim[] = [];
-    for (let ev of events) {
-      const key = jobKey(Number(ev.id?.cluster), Number(ev.id?.proc));
-      const pending = this.starting.get(key);
-      if (pending) await pending;
-      const job = this.queue.jobs.get(key);
-      const claim = this.claims.get(ev.claim);
-      // A redelivered or stale event (the job already moved on) is acknowledged and ignored, as is one
-      // about a parallel job's other slots; the exit of a run given up on may still count (takeBackLostRun).
-      if (!job || !job.claim || job.claim.id !== ev.claim || this.gangs.isFollower(ev.claim)) {
-        // (a rank's event while its gang is being found again after a restart: reported again later)
-        if (this.gangs.isRestoring(ev.claim)) continue;
-        if (this.gangs.isFollower(ev.claim)) {
-          if (job && this.claims.get(ev.claim) && sameHost(hostOfName(this.claims.get(ev.claim)!.slot), callerHost))
-            this.gangs.rankEvent(ev);
-          acked.push(ev.seq);
-          continue;
-        }
-        if (!this.takeBackLostRun(job, ev, callerHost) || !job?.claim) {
-          acked.push(ev.seq);
-          continue;
-        }
-      }
-      ev = this.gangs.leaderEvent(ev);
-      if (!sameHost(hostOfName(job.claim.slot), callerHost)) continue;
-      // Output first: the exit is recorded (and acknowledged) only once the files are in place. A startd we
-      // cannot reach gets no acknowledgement and reports again.
-      let transferError: string | undefined;
-      // (a held or removed job's output stays behind, as in HTCondor)
-      if (
-        ev.output &&
-        ((ev.type === 'exited' && (job.status === JobStatus.Running || job.status === JobStatus.Idle)) ||
-          ev.type === 'evicted')
-      ) {
-        try {
-          transferError = await this.fetchOutput(job, ev.type === 'evicted');
-        } catch (e) {
-          this.log.warn(
-            { cluster: job.cluster, proc: job.proc, err: (e as Error).message },
-            'could not fetch the output yet; the startd will report again',
-          );
-          continue;
-        }
-      }
-      acked.push(ev.seq);
-      // the exit of a job running when the schedd started: its events go to the log once (a previous run
-      // may have logged them and been killed before it recorded the exit; the startd then reports it again)
-      const path = this.queue.value(job, 'UserLog');
-      if (
-        ev.type === 'exited' &&
-        this.unsure.delete(key) &&
-        typeof path === 'string' &&
-        loggedEnd(path, job.cluster, job.proc, this.fileOwner(job))
-      ) {
-        this.log.info(
-          { cluster: job.cluster, proc: job.proc },
-          'exit recorded again after a restart: its events are in the log already',
-        );
-        this.quiet.add(key);
-      }
-      // a job that ends while the schedd is still reconnecting to it has no claim object yet: its claim is
-      // released all the same (else the startd would hold the slot until the lease ran out)
-      const freed = claim ?? { id: job.claim.id, startd: job.claim.startd, slot: job.claim.slot, lastAc: 0 };
-      const imageBefore = ev.type === 'update' ? Number(this.queue.value(job, 'ImageSize') ?? 0) || 0 : 0;
-      if (ev.update?.attrs && Object.keys(ev.update.attrs).length) this.queue.update(job, ev.update.attrs);
-      // the exit of a job still counted as being started on this claim (the schedd restarted, or the answer
-      // to its start request was lost, before it knew the job ran): it is recorded as started first
-      // (execute event, NumJobStarts), and its claim is the schedd's again
-      if (ev.type === 'exited' && job.status === JobStatus.Idle) {
-        this.claims.set(freed.id, freed);
-        job.matching = false;
-        this.markRunning(job, freed);
-      }
-      switch (ev.type) {
-        case 'started':
-          break;
-        case 'update': {
-          // attributes only (usage, chirp): folded in above; a grown image size is event 006
-          const image = Number(ev.update?.attrs?.ImageSize);
-          if (image > imageBefore)
-            this.logEvent(job, {
-              type: 'image_size',
-              imageSizeKb: image,
-              memoryUsageMb: Number(this.queue.value(job, 'MemoryUsage')) || undefined,
-              residentSetSizeKb: Number(this.queue.value(job, 'ResidentSetSize')) || 0,
-            });
-          break;
-        }
-        case 'suspended': // the startd's SUSPEND policy stopped the job (exit_code: how many processes)
-          if (job.status === JobStatus.Running) {
-            this.queue.update(job, {}, JobStatus.Suspended);
-            this.logEvent(job, { type: 'suspended', numPids: ev.exit_code });
-          }
-          break;
-        case 'unsuspended':
-          if (job.status === JobStatus.Suspended) {
-            this.queue.update(job, {}, JobStatus.Running);
-            this.logEvent(job, { type: 'unsuspended' });
-          }
-          break;
-        case 'exited':
-          this.jobExited(job, ev, transferError);
-          this.quiet.delete(key);
-          after.push(freed);
-          break;
-        case 'failed':
-          this.jobFailed(job, ev);
-          after.push(freed);
-          break;
-        case 'evicted':
-          this.jobEvicted(job, ev.message || 'the startd evicted the job');
-          if (claim) this.claims.delete(claim.id);
-          break;
-      }
-    }
-    // the next job of each freed claim is chosen now, so its claim is recorded in the same commit as the exit
-    const reuse = after.map((c) => ({ claim: c, next: this.pickNext(c) }));
-    try {
-      await this.queue.commit();
-    } catch (e) {
-      // not recorded (disk full): nothing is acknowledged, so the startd reports again; the freed claims
-      // go back rather than start jobs whose start could not be recorded
-      for (const { claim, next } of reuse) {
-        if (next) this.dropStartingClaim(next);
-        void this.releaseClaim(claim, false);
-      }
-      throw e;
-    }
-    this.userLog.flush();
-    this.gangs.sweep();
-    const byStartd = new Map<string, Array<{ claim: Claim; next: Job }>>();
-    for (const { claim, next } of reuse) {
-      if (!next) {
-        void this.releaseClaim(claim, false);
-        continue;
-      }
-      let list = byStartd.get(claim.startd);
-      if (!list) byStartd.set(claim.startd, (list = []));
-      list.push({ claim, next });
-    }
-    for (const [addr, items] of byStartd)
-      void this.startOnClaims(addr, items).catch((e) =>
-        this.log.error({ startd: addr, err: (e as Error).message }, 'could not reuse the claims'),
-      );
-    this.onQueueChanged();
-    return acked;
-  }
-
   private wallClock(job: Job): Record<string, string | null> {
     const start = Number(this.queue.value(job, 'JobCurrentStartDate') ?? now());
     const prev = Number(this.queue.value(job, 'RemoteWallClockTime') ?? 0);
@@ -880,1046 +761,56 @@ export class Schedd {
     };
   }
 
-  private spoolDir(job: Job): string {
-    return join(this.opts.spool, `${job.cluster}.${job.proc}`);
-  }
-
   /** Who the schedd reads and writes a job's files as (undefined: as itself, when it is not root). */
   fileOwner(job: Job): ReturnType<typeof runAsOwner> {
     return runAsOwnerCached(job.owner);
   }
 
-  /** FetchInput: the input files of a job starting on a claim, read with its owner's permissions. */
-  async sendInput(
+  /** JobEvents from a startd on `callerHost` (JobEvents.jobEvents). */
+  jobEvents(events: JobEvent__Output[], callerHost: string): Promise<string[]> {
+    return this.events.jobEvents(events, callerHost);
+  }
+
+  /** FetchInput: the input files of a job starting on a claim (JobEvents.sendInput). */
+  sendInput(
     claimId: string,
     id: { cluster: number; proc: number },
     sink: (c: FileChunk) => Promise<void>,
     callerHost: string,
   ): Promise<void> {
-    const job = this.queue.jobs.get(jobKey(id.cluster, id.proc));
-    // a parallel job's rank on another of its claims gets no input files
-    if (job?.claim && this.gangs.rankInput(claimId, id))
-      return this.checkClaimHost(this.claims.get(claimId) ?? job.claim, callerHost);
-    if (!job || job.claim?.id !== claimId)
-      throw new DschedError('CLAIM_NOT_FOUND', `job ${id.cluster}.${id.proc} is not starting on that claim`);
-    this.checkClaimHost(job.claim, callerHost);
-    const v = (n: string) => this.queue.value(job, n);
-    const evictOutput = String(v('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT';
-    const owner = this.fileOwner(job);
-    let bytes = 0;
-    const counting = (c: FileChunk) => ((bytes += c.data?.length ?? 0), sink(c));
-    await sendFiles(inputEntries(v, evictOutput ? this.spoolDir(job) : undefined, owner), counting, { owner });
-    this.runBytes.sentToJob(jobKey(job.cluster, job.proc), bytes);
-    this.queue.update(job, { BytesSent: String((Number(v('BytesSent')) || 0) + bytes) });
+    return this.events.sendInput(claimId, id, sink, callerHost);
   }
 
-  /**
-   * Fetch a finished (or, ON_EXIT_OR_EVICT, evicted) job's output from its startd into its initial
-   * directory (or the spool). Returns the hold reason when files are missing or cannot be written; throws
-   * when the startd cannot be reached (the event is then not acknowledged and comes again).
-   */
-  private async fetchOutput(job: Job, evicted: boolean): Promise<string | undefined> {
-    const c = job.claim!;
-    const v = (n: string) => this.queue.value(job, n);
-    const spool = evicted ? this.spoolDir(job) : undefined;
-    if (spool) {
-      rmSync(spool, { recursive: true, force: true });
-      mkdirSync(spool, { recursive: true, mode: 0o700 });
-    }
-    const who = spool ? undefined : this.fileOwner(job);
-    try {
-      const fetch = (addr: string) =>
-        receiveFiles(
-          RunBytes.counted(this.startd(addr).fetchOutput(c.id, { cluster: job.cluster, proc: job.proc }), (n) => {
-            this.runBytes.receivedFromJob(jobKey(job.cluster, job.proc), n);
-            this.queue.update(job, { BytesRecvd: String((Number(v('BytesRecvd')) || 0) + n) });
-          }),
-          { dest: outputDest(v, spool), owner: who },
-        );
-      const first = this.claims.get(c.id)?.startd ?? c.startd;
-      let got: string[];
-      try {
-        got = await fetch(first);
-      } catch (e) {
-        // a startd restarted since the job started (its exit redelivered from its journal) has a new port
-        const moved = (await this.startdAddresses(c.startd, c.slot)).filter((a) => a !== first);
-        if (!(e instanceof DschedError && e.code === 'DAEMON_UNREACHABLE') || !moved.length) throw e;
-        got = await fetch(moved[0]!);
-      }
-      this.log.info({ cluster: job.cluster, proc: job.proc, files: got.length, spool: !!spool }, 'output transferred');
-      return undefined;
-    } catch (e) {
-      if (e instanceof DschedError && (e.code === 'DAEMON_UNREACHABLE' || e.code === 'TIMEOUT')) throw e;
-      const details =
-        e instanceof DschedError ? e.message : `writing output into ${String(v('Iwd') ?? '')}: ${errnoText(e)}`;
-      const reason = `Transfer output files failure at access point ${this.opts.name} while receiving files from the execution point ${c.slot}. Details: ${details}`;
-      this.log.warn({ cluster: job.cluster, proc: job.proc, reason }, 'output transfer failed');
-      return reason;
-    }
+  /** The periodic policy expressions of every job that has one (Policies.periodicPolicies). */
+  periodicPolicies(): Promise<void> {
+    return this.policies.periodicPolicies();
   }
 
-  private jobExited(job: Job, ev: JobEvent__Output, transferError?: string) {
-    this.disarmDuration(jobKey(job.cluster, job.proc));
-    const walltime =
-      job.status === JobStatus.Running
-        ? walltimeExit(this.queue, job, ev.exit_by_signal ? ev.exit_signal : undefined)
-        : undefined;
-    if (walltime) {
-      // killed for its walltime: it ends with PBS's exit status, and PBS's line closes its error file
-      ev = { ...ev, exit_by_signal: false, exit_signal: 0, exit_code: walltime.exitCode };
-      const err = appendToErrorFile(this.queue, job, this.fileOwner(job), walltime.message);
-      if (err)
-        this.log.warn(
-          { cluster: job.cluster, proc: job.proc, err },
-          'cannot write the walltime message to the error file',
-        );
-    }
-    const exit: Record<string, string | null> = ev.exit_by_signal
-      ? { ExitBySignal: 'true', ExitSignal: String(ev.exit_signal), ExitCode: null }
-      : { ExitBySignal: 'false', ExitCode: String(ev.exit_code), ExitSignal: null };
-    const facts: Partial<JobFacts> = ev.exit_by_signal ? { signal: ev.exit_signal } : { exitCode: ev.exit_code };
-    if (job.status === JobStatus.Removed)
-      this.mail('abort', job, { removeReason: String(this.queue.value(job, 'RemoveReason') ?? '') });
-    // the end is mailed once the policy has decided the job is done with (completed or held), never for a
-    // run that on_exit_remove/max_retries sends back to the queue; host and run time are read before the
-    // exit clears them
-    const mailEnd = job.status === JobStatus.Held ? () => {} : this.mailLater('end', job, facts);
-    // counted before the policy is evaluated, as HTCondor's shadow does (max_retries reads it); a job that
-    // ends because it was held or removed did not exit of its own accord and is not counted
-    const stopped = job.status === JobStatus.Removed || job.status === JobStatus.Held;
-    const completions = Number(this.queue.value(job, 'NumJobCompletions') ?? 0) + (stopped ? 0 : 1);
-    const changes = {
-      ...this.wallClock(job),
-      ...exit,
-      JobCurrentStartDate: null,
-      NumJobCompletions: String(completions),
-    };
-    job.claim = undefined;
-    job.matching = false;
-    if (job.status === JobStatus.Removed) {
-      this.logEvent(job, { type: 'aborted', reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
-      this.queue.finish(job, JobStatus.Removed, changes);
-      return;
-    }
-    if (job.status === JobStatus.Held) {
-      this.queue.update(job, changes);
-      this.releaseIfAsked(job);
-      return;
-    }
-    // the ad with the exit status in place is what the policy expressions see
-    this.queue.update(job, changes);
-    if (String(this.queue.value(job, 'WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT')
-      rmSync(this.spoolDir(job), { recursive: true, force: true });
-    if (transferError) {
-      // as HTCondor: output that did not come back holds the job (code 12) instead of completing it
-      this.hold(job, transferError, HoldCode.TransferOutputError, 0);
-      mailEnd();
-      return;
-    }
-    const usage = terminationUsage((n) => this.queue.value(job, n), this.runBytes.take(jobKey(job.cluster, job.proc)));
-    this.logEvent(
-      job,
-      ev.exit_by_signal
-        ? { type: 'terminated', normal: false, signal: ev.exit_signal, ...usage }
-        : { type: 'terminated', normal: true, returnValue: ev.exit_code, ...usage },
-    );
-    const ad = this.queue.ad(job);
-    const hold = this.evalPolicy(ad, 'OnExitHold', false);
-    if (hold) {
-      const reason = String(ad.lookupJS('OnExitHoldReason') ?? 'The on_exit_hold expression evaluated to true.');
-      const sub = Number(ad.lookupJS('OnExitHoldSubCode') ?? 0) || 0;
-      this.hold(job, reason, HoldCode.JobPolicy, sub);
-      mailEnd();
-      return;
-    }
-    const remove = this.evalPolicy(ad, 'OnExitRemove', true);
-    if (!remove) {
-      this.queue.update(job, {}, JobStatus.Idle);
-      this.log.info({ cluster: job.cluster, proc: job.proc }, 'on_exit_remove is false: job requeued');
-      return;
-    }
-    this.queue.finish(job, JobStatus.Completed);
-    mailEnd();
-    this.log.info(
-      {
-        cluster: job.cluster,
-        proc: job.proc,
-        exitCode: ev.exit_by_signal ? undefined : ev.exit_code,
-        signal: ev.exit_by_signal ? ev.exit_signal : undefined,
-      },
-      'job completed',
-    );
+  /** drm, dhold, drelease, dprio of these jobs, job by job (UserActions.act). */
+  act(identity: Identity, action: string, jobs: Job[], reason: string, value = ''): Promise<ActResult[]> {
+    return this.actions.act(identity, action, jobs, reason, value);
   }
 
-  private evalPolicy(ad: ClassAd, attr: string, dflt: boolean): boolean {
-    if (!ad.has(attr)) return dflt;
-    const v = ad.evaluate(attr);
-    const js = ad.lookupJS(attr);
-    if (js === null || js === undefined) return dflt;
-    return isTrue(v);
-  }
-
-  private jobFailed(job: Job, ev: JobEvent__Output) {
-    this.disarmDuration(jobKey(job.cluster, job.proc));
-    const changes = { ...this.wallClock(job), JobCurrentStartDate: null };
-    job.claim = undefined;
-    job.matching = false;
-    if (job.status === JobStatus.Removed) {
-      this.logEvent(job, { type: 'aborted', reason: String(this.queue.value(job, 'RemoveReason') ?? 'removed') });
-      this.queue.finish(job, JobStatus.Removed, changes);
-      return;
-    }
-    this.queue.update(job, changes);
-    const code = ev.exit_code > 0 ? ev.exit_code : HoldCode.FailedToCreateProcess;
-    this.hold(job, ev.message || 'the job could not be started', code, ev.hold_subcode ?? 0);
-  }
-
-  /**
-   * A claim whose job the schedd gives up on without hearing of its end (its startd silent past the lease,
-   * or back without the claim) is remembered in the queue, in the same commit as the job's return to idle:
-   * an exit its startd reports later (from its journal) is still the job's completion, also after a
-   * restart of the schedd.
-   */
-  private lostRun(job: Job, reason: string) {
-    const c = job.claim;
-    if (c && job.status !== JobStatus.Idle)
-      this.queue.loseRun(c.id, { cluster: job.cluster, proc: job.proc, startd: c.startd, slot: c.slot });
-    this.jobEvicted(job, reason);
-  }
-
-  /**
-   * The exit of a run given up on (`lostRun`) arrives: the job completed there, and that counts. A job back
-   * to idle takes the claim again (its exit is then recorded as usual); a job running again elsewhere has
-   * that run stopped, as is a start of it in progress. False when it cannot be taken (held, removed): the exit
-   * is dropped.
-   */
-  private takeBackLostRun(job: Job | undefined, ev: JobEvent__Output, callerHost: string): job is Job {
-    const was = this.queue.lostRuns.get(ev.claim);
-    if (
-      !job ||
-      ev.type !== 'exited' ||
-      !was ||
-      was.cluster !== job.cluster ||
-      was.proc !== job.proc ||
-      !sameHost(hostOfName(was.slot), callerHost)
-    )
-      return false;
-    if ((job.status === JobStatus.Running || job.status === JobStatus.Idle) && job.claim) {
-      // running again, or being started again (maybe still waiting to hear from its startd after a restart)
-      const c = job.claim;
-      this.log.warn(
-        { cluster: job.cluster, proc: job.proc, slot: c.slot },
-        'a run given up on completed after all: the job’s new run is stopped',
-      );
-      void this.releaseClaim(this.claims.get(c.id) ?? { id: c.id, startd: c.startd, slot: c.slot, lastAc: 0 }, true);
-    } else if (job.status !== JobStatus.Idle) return false;
-    this.queue.forgetLostRun(ev.claim);
-    job.claim = { id: ev.claim, startd: was.startd, slot: was.slot };
-    this.log.info(
-      { cluster: job.cluster, proc: job.proc, slot: was.slot },
-      'the exit of a run given up on arrived: recorded as the job’s completion',
-    );
-    return true;
-  }
-
-  private jobEvicted(job: Job, reason: string) {
-    this.disarmDuration(jobKey(job.cluster, job.proc));
-    if (job.status === JobStatus.Idle) {
-      // it was only being started on the claim: nothing ran, so no eviction to log
-      this.dropStartingClaim(job);
-      return;
-    }
-    job.claim = undefined;
-    job.matching = false;
-    this.queue.update(
-      job,
-      { ...this.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()), [WALLTIME_KILLED]: null },
-      job.status === JobStatus.Running || job.status === JobStatus.Suspended ? JobStatus.Idle : undefined,
-    );
-    this.logEvent(job, { type: 'evicted', reason });
-    this.log.info({ cluster: job.cluster, proc: job.proc, reason }, 'job evicted: back to idle');
-    this.releaseIfAsked(job);
-  }
-
-  /** A held job whose run has now stopped goes back to idle if a release came while it stopped. */
-  private releaseIfAsked(job: Job): void {
-    const reason = this.queue.value(job, RELEASE_WHEN_STOPPED);
-    if (reason === undefined || job.status !== JobStatus.Held || job.claim) return;
-    this.queue.update(job, { [RELEASE_WHEN_STOPPED]: null });
-    if (this.actOne(job, 'release', String(reason)) === undefined)
-      this.log.info({ cluster: job.cluster, proc: job.proc }, 'job released now that its run has stopped');
-  }
-
-  // ---- user actions ----
-
-  private hold(job: Job, reason: string, code: number, sub: number) {
-    this.queue.update(
-      job,
-      {
-        HoldReason: lit(reason),
-        HoldReasonCode: String(code),
-        HoldReasonSubCode: String(sub),
-        [RELEASE_WHEN_STOPPED]: null,
-      },
-      JobStatus.Held,
-    );
-    this.logEvent(job, { type: 'held', reason, code, subCode: sub });
-    this.log.info({ cluster: job.cluster, proc: job.proc, holdReason: reason }, 'job held');
-  }
-
-  /**
-   * The periodic policy expressions, as HTCondor's schedd evaluates them: PeriodicRemove (any job),
-   * PeriodicHold (idle or running), PeriodicRelease (held), and AllowedJobDuration (PBS walltime) for
-   * running jobs. Jobs without such expressions cost one attribute lookup.
-   */
-  async periodicPolicies(): Promise<void> {
-    // a walk of a big queue outlasting the interval is not started again over it
-    if (this.policyWalk) return;
-    this.policyWalk = true;
-    try {
-      await this.evaluatePolicies();
-    } finally {
-      this.policyWalk = false;
-    }
-  }
-  private policyWalk = false;
-
-  private async evaluatePolicies(): Promise<void> {
-    const active = (v: string | undefined) => v !== undefined && v !== 'false' && v !== 'FALSE' && v !== 'undefined';
-    const found = await this.policyJobs(active);
-    const t = now();
-    const kills: Array<Promise<unknown>> = [];
-    for (const job of found) {
-      // found over several turns: a job may have left the queue since
-      if (this.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) continue;
-      const attr = (n: string) => job.attrs[n] ?? this.queue.clusters.get(job.cluster)?.attrs[n];
-      if (job.status === JobStatus.Removed) continue;
-      if (job.attrs[RELEASE_WHEN_STOPPED] !== undefined) {
-        if (!job.claim) this.releaseIfAsked(job);
-        continue;
-      }
-      if (active(attr('PeriodicRemove')) && isTrue(this.queue.ad(job).evaluate('PeriodicRemove'))) {
-        const r = this.actOne(
-          job,
-          'remove',
-          `The job attribute PeriodicRemove expression '${attr('PeriodicRemove')}' evaluated to TRUE`,
-        );
-        if (r && typeof r !== 'string') kills.push(r());
-        continue;
-      }
-      if (
-        (job.status === JobStatus.Idle || job.status === JobStatus.Running) &&
-        active(attr('PeriodicHold')) &&
-        isTrue(this.queue.ad(job).evaluate('PeriodicHold'))
-      ) {
-        const ad = this.queue.ad(job);
-        const custom = ad.lookupJS('PeriodicHoldReason');
-        const reason =
-          typeof custom === 'string' && custom
-            ? custom
-            : `The job attribute PeriodicHold expression '${attr('PeriodicHold')}' evaluated to TRUE`;
-        this.hold(job, reason, HoldCode.JobPolicy, Number(ad.lookupJS('PeriodicHoldSubCode') ?? 0) || 0);
-        const k = this.stopJob(job, reason);
-        if (k) kills.push(k);
-        continue;
-      }
-      if (
-        job.status === JobStatus.Held &&
-        this.queue.value(job, DEPENDENCY_HOLD) !== true &&
-        active(attr('PeriodicRelease')) &&
-        isTrue(this.queue.ad(job).evaluate('PeriodicRelease'))
-      ) {
-        if (!job.claim)
-          this.actOne(
-            job,
-            'release',
-            `The job attribute PeriodicRelease expression '${attr('PeriodicRelease')}' evaluated to TRUE`,
-          );
-        continue;
-      }
-      if (attr('AllowedJobDuration') !== undefined) this.holdIfOverDuration(job, t, kills);
-    }
-    await this.commitThenStop(kills);
-  }
-
-  /**
-   * The jobs with a policy expression of their own or from their cluster: a cluster without any costs one
-   * look at each proc's own attributes, a slice of the queue per turn of the event loop (a million held jobs
-   * took a quarter of a second at a time, and every query that came meanwhile waited for it).
-   */
-  private async policyJobs(active: (v: string | undefined) => boolean): Promise<Job[]> {
-    const out: Job[] = [];
-    let cluster = -1;
-    let shared = false;
-    await forEachJob(
-      this.queue,
-      [],
-      (j) => {
-        if (j.cluster !== cluster) {
-          cluster = j.cluster;
-          const a = this.queue.clusters.get(cluster)?.attrs ?? {};
-          shared =
-            active(a.PeriodicRemove) ||
-            active(a.PeriodicHold) ||
-            active(a.PeriodicRelease) ||
-            a.AllowedJobDuration !== undefined;
-        }
-        const o = j.attrs;
-        if (
-          shared ||
-          o.PeriodicRemove !== undefined ||
-          o.PeriodicHold !== undefined ||
-          o.PeriodicRelease !== undefined ||
-          o.AllowedJobDuration !== undefined ||
-          o[RELEASE_WHEN_STOPPED] !== undefined
-        )
-          out.push(j);
-      },
-      () => false,
-    );
-    return out;
-  }
-
-  /** Make state changes durable (and their events written), then stop the processes they ended. */
-  private async commitThenStop(kills: Array<Promise<unknown>>): Promise<void> {
-    await this.queue.commit();
-    this.userLog.flush();
-    await Promise.all(kills);
-    this.onQueueChanged();
-  }
-
-  /**
-   * Hold (and stop) a running job that has run longer than its AllowedJobDuration; a #PBS job is killed
-   * instead (pbs-walltime.ts). True when it acted.
-   */
-  private holdIfOverDuration(job: Job, t: number, kills: Array<Promise<unknown>>): boolean {
-    if (job.status !== JobStatus.Running || this.queue.value(job, WALLTIME_KILLED) !== undefined) return false;
-    const limit = Number(this.queue.value(job, 'AllowedJobDuration'));
-    const started = Number(this.queue.value(job, 'JobCurrentStartDate') ?? t);
-    if (Number.isFinite(limit) && limit > 0 && t - started > limit) {
-      if (killsOnWalltime(this.queue, job, this.opts.pbsWalltimeHold?.() ?? false)) {
-        this.queue.update(job, { [WALLTIME_KILLED]: String(t - started) });
-        const k = this.stopJob(job, walltimeMessage(t - started, limit));
-        if (k) kills.push(k);
-        this.log.info({ cluster: job.cluster, proc: job.proc, limit }, 'walltime exceeded: job killed');
-        return true;
-      }
-      const reason = `The job exceeded allowed job duration of ${limit} seconds`;
-      this.hold(job, reason, HoldCode.JobDurationExceeded, 0);
-      const k = this.stopJob(job, reason);
-      if (k) kills.push(k);
-      return true;
-    }
-    return false;
-  }
-
-  /**
-   * A running job's AllowedJobDuration is checked when it runs out, as HTCondor's shadow times it: the
-   * periodic evaluation alone (every PERIODIC_EXPR_INTERVAL) lets a job that exits before it overrun its
-   * walltime and complete as a success.
-   */
-  private armDuration(job: Job) {
-    const key = jobKey(job.cluster, job.proc);
-    this.disarmDuration(key);
-    const limit = Number(this.queue.value(job, 'AllowedJobDuration'));
-    const started = Number(this.queue.value(job, 'JobCurrentStartDate'));
-    if (!Number.isFinite(limit) || limit <= 0 || !Number.isFinite(started)) return;
-    const timer = setTimeout(
-      () => {
-        this.durationTimers.delete(key);
-        const j = this.queue.jobs.get(key);
-        if (!j) return;
-        const kills: Array<Promise<unknown>> = [];
-        if (!this.holdIfOverDuration(j, now(), kills)) {
-          // a timer may fire a little early (timer slack, a busy loop): the limit has not run out yet, so
-          // the timer is armed again instead of letting the job overrun its walltime unchecked
-          if (j.status === JobStatus.Running) this.armDuration(j);
-          return;
-        }
-        this.commitThenStop(kills).catch((e) =>
-          this.log.error(
-            { cluster: j.cluster, proc: j.proc, err: (e as Error).message },
-            'walltime enforcement failed',
-          ),
-        );
-      },
-      Math.max(0, (started + limit + 1) * 1000 - Date.now()),
-    );
-    timer.unref();
-    this.durationTimers.set(key, timer);
-  }
-
-  private disarmDuration(key: string) {
-    clearTimeout(this.durationTimers.get(key));
-    this.durationTimers.delete(key);
-  }
-
-  /** Stop a held job's process if it runs (its claim is then reused or released when it exits). */
-  private stopJob(job: Job, reason: string): Promise<unknown> | undefined {
-    const c = job.claim;
-    if (!c) return undefined;
-    return this.startd(c.startd)
-      .deactivate(c.id, false, reason)
-      .catch((e) =>
-        this.log.warn(
-          { cluster: job.cluster, proc: job.proc, err: (e as Error).message },
-          'could not reach the startd to stop the job',
-        ),
-      );
-  }
-
-  async act(
-    identity: Identity,
-    action: string,
-    jobs: Job[],
-    reason: string,
-    value = '',
-  ): Promise<Array<{ job: Job; ok: boolean; error?: string; code?: ErrorCode }>> {
-    const results: Array<{ job: Job; ok: boolean; error?: string; code?: ErrorCode }> = [];
-    const kills: Array<() => Promise<unknown>> = [];
-    const who = identity.name;
-    // A thousand jobs at a time, each thousand all or nothing: its changes are committed before any event is
-    // written, mail sent or job stopped, and a change that cannot be written (disk full) leaves those jobs
-    // as they were. Between thousands other clients and the job path run.
-    const after: Array<() => void> = [];
-    const CHUNK = 1000;
-    for (let start = 0; start < jobs.length; start += CHUNK) {
-      if (start > 0) await new Promise((r) => setImmediate(r));
-      const chunk = jobs.slice(start, start + CHUNK);
-      const done = results.length;
-      this.deferred = after;
-      try {
-        this.queue.atomically(() => {
-          for (const job of chunk) {
-            if (this.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) {
-              results.push({
-                job,
-                ok: false,
-                error: `job ${job.cluster}.${job.proc} left the queue meanwhile`,
-                code: 'JOB_NOT_FOUND',
-              });
-              continue;
-            }
-            if (!identity.admin && job.owner !== identity.name) {
-              results.push({
-                job,
-                ok: false,
-                error: `permission denied: job ${job.cluster}.${job.proc} belongs to ${job.owner}`,
-                code: 'PERMISSION_DENIED',
-              });
-              continue;
-            }
-            const r =
-              action === 'prio'
-                ? this.setPrio(job, value)
-                : this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
-            // a priority that is not a number is the request's fault; any other refusal is the job's state
-            if (typeof r === 'string')
-              results.push({ job, ok: false, error: r, code: action === 'prio' ? 'USAGE' : 'JOB_STATE' });
-            else {
-              results.push({ job, ok: true });
-              if (r) kills.push(r);
-            }
-          }
-        });
-      } catch (e) {
-        // nothing done yet: the whole action is refused; else what was done stays and the rest is refused
-        if (start === 0) throw e;
-        results.length = done;
-        for (const job of jobs.slice(start))
-          results.push({
-            job,
-            ok: false,
-            error: (e as Error).message,
-            code: e instanceof DschedError ? e.code : 'INTERNAL',
-          });
-        break;
-      } finally {
-        this.deferred = undefined;
-      }
-    }
-    for (const f of after) f();
-    this.userLog.flush();
-    await Promise.all(kills.map((k) => k()));
-    this.onQueueChanged();
-    return results;
-  }
-
-  /**
-   * drm, dhold, drelease of whole clusters: the procs that need nothing but the change recorded (no claim, no
-   * DAG, no dependency; see setBased) go set-based (JobQueue.removeProcs, changeProcs), REMOVE_PIECE at a
-   * time with the event loop free in between, each piece all or nothing and its events written once it is
-   * committed; the others, and the clusters of another owner, take act()'s path, job by job (with its
-   * errors). Returns the jobs acted on set-based (a list per piece) and act()'s results for the rest.
-   */
-  async actOnClusters(
+  /** drm, dhold, drelease of whole clusters, set-based where it can (UserActions.actOnClusters). */
+  actOnClusters(
     identity: Identity,
     action: 'remove' | 'hold' | 'release',
     clusters: number[],
     reason: string,
-  ): Promise<{ done: Job[][]; results: Awaited<ReturnType<Schedd['act']>> }> {
-    const why = reason || `via d${action === 'remove' ? 'rm' : action} (by user ${identity.name})`;
-    const how = this.setBased(action, why);
-    const done: Job[][] = [];
-    const rest: Job[] = [];
-    const failed: Awaited<ReturnType<Schedd['act']>> = [];
-    for (const id of clusters) {
-      const c = this.queue.clusters.get(id);
-      if (!c) continue;
-      const all = Array.from(this.queue.byCluster(id));
-      if (!identity.admin && c.owner !== identity.name) {
-        for (const j of all) rest.push(j);
-        continue;
-      }
-      for (let start = 0; start < all.length; start += REMOVE_PIECE) {
-        if (start > 0) await new Promise((r) => setImmediate(r));
-        // looked at again now: between pieces a job may have started or left the queue
-        const piece: Job[] = [];
-        for (const j of all.slice(start, start + REMOVE_PIECE)) {
-          if (this.queue.jobs.at(j.cluster, j.proc) !== j) continue;
-          if (how.plain(j)) piece.push(j);
-          else rest.push(j);
-        }
-        if (!piece.length) continue;
-        // their events and mail, read now and sent once the change is committed
-        const after: Array<() => void> = [];
-        this.deferred = after;
-        try {
-          for (const j of piece) how.events(j);
-        } finally {
-          this.deferred = undefined;
-        }
-        try {
-          how.write(id, piece);
-        } catch (e) {
-          // nothing done yet: the whole action is refused; else what was done stays and the rest is refused
-          if (!done.length) throw e;
-          // (this piece's other jobs are in `rest`, act()'s to answer for)
-          const refuse = (job: Job) =>
-            this.queue.jobs.get(jobKey(job.cluster, job.proc)) === job &&
-            failed.push({
-              job,
-              ok: false,
-              error: (e as Error).message,
-              code: e instanceof DschedError ? e.code : 'INTERNAL',
-            });
-          for (const job of piece) refuse(job);
-          for (const job of all.slice(start + REMOVE_PIECE)) refuse(job);
-          break;
-        }
-        done.push(piece);
-        if (action !== 'remove')
-          this.log.info(
-            { cluster: id, procs: piece.length, reason: why },
-            action === 'hold' ? 'jobs held' : 'jobs released',
-          );
-        for (const f of after) f();
-        this.userLog.flush();
-      }
-    }
-    const results = rest.length ? await this.act(identity, action, rest, reason) : [];
-    for (const f of failed) results.push(f);
-    this.onQueueChanged();
-    return { done, results };
+  ): Promise<{ done: Job[][]; results: ActResult[] }> {
+    return this.actions.actOnClusters(identity, action, clusters, reason);
   }
 
-  /**
-   * How an action goes set-based: which jobs qualify (those act() would change with nothing but their
-   * attributes and an event: no claim to stop, no DAG, no dependency hold), their events, and the write.
-   */
-  private setBased(
-    action: 'remove' | 'hold' | 'release',
-    why: string,
-  ): { plain: (j: Job) => boolean; events: (j: Job) => void; write: (cluster: number, piece: Job[]) => void } {
-    const noRun = (j: Job) => !j.claim && !j.matching && this.queue.value(j, 'JobUniverse') !== Universe.Scheduler;
-    if (action === 'remove')
-      return {
-        plain: (j) => noRun(j) && j.status !== JobStatus.Removed,
-        events: (j) => {
-          this.logEvent(j, { type: 'aborted', reason: why });
-          this.mail('abort', j, { removeReason: why });
-        },
-        write: (cluster, piece) => this.queue.removeProcs(cluster, piece, why),
-      };
-    if (action === 'hold')
-      return {
-        plain: (j) => noRun(j) && j.status === JobStatus.Idle && this.queue.value(j, DEPENDENCY_HOLD) !== true,
-        events: (j) => this.logEvent(j, { type: 'held', reason: why, code: HoldCode.UserRequest, subCode: 0 }),
-        write: (cluster, piece) =>
-          this.queue.changeProcs(
-            cluster,
-            [
-              {
-                jobs: piece,
-                changes: {
-                  HoldReason: lit(why),
-                  HoldReasonCode: String(HoldCode.UserRequest),
-                  HoldReasonSubCode: '0',
-                  [RELEASE_WHEN_STOPPED]: null,
-                },
-              },
-            ],
-            JobStatus.Held,
-          ),
-      };
-    return {
-      plain: (j) => noRun(j) && j.status === JobStatus.Held && this.queue.value(j, DEPENDENCY_HOLD) !== true,
-      events: (j) => this.logEvent(j, { type: 'released', reason: why }),
-      write: (cluster, piece) => {
-        // each job keeps the reason it was held for as LastHoldReason: one group per reason (most often one)
-        const byReason = new Map<string, Job[]>();
-        for (const j of piece) {
-          const last = lit(String(this.queue.value(j, 'HoldReason') ?? ''));
-          let g = byReason.get(last);
-          if (!g) byReason.set(last, (g = []));
-          g.push(j);
-        }
-        const changes = (last: string) => ({
-          [RELEASE_WHEN_STOPPED]: null,
-          HoldReason: null,
-          HoldReasonCode: null,
-          HoldReasonSubCode: null,
-          LastHoldReason: last,
-          ReleaseReason: lit(why),
-        });
-        this.queue.changeProcs(
-          cluster,
-          [...byReason].map(([last, jobs]) => ({ jobs, changes: changes(last) })),
-          JobStatus.Idle,
-        );
-      },
-    };
+  // ---- leases and reconnection (leases.ts) ----
+
+  /** Renew the leases of every claim, per startd (Leases.renewLeases). */
+  renewLeases(): Promise<void> {
+    return this.leases.renewLeases();
   }
 
-  /** dprio: a job's priority among its owner's jobs (higher runs first); `+N`/`-N` change it. */
-  private setPrio(job: Job, value: string): string | undefined {
-    const m = /^([+-]?)(\d+)$/.exec(value.trim());
-    if (!m) return `job ${job.cluster}.${job.proc}: priority '${value}' is not a whole number (or +N / -N)`;
-    const n = Number(m[2]);
-    const prio = m[1] === '+' ? job.prio + n : m[1] === '-' ? job.prio - n : n;
-    this.queue.update(job, { JobPrio: String(prio) });
-    return undefined;
-  }
-
-  /** One action on one job: an error text, or the kill to start once it is committed (or undefined). */
-  private actOne(job: Job, action: string, reason: string): string | (() => Promise<unknown>) | undefined {
-    const kill = () => {
-      const c = job.claim;
-      if (!c) return undefined;
-      return () =>
-        this.startd(c.startd)
-          .deactivate(c.id, false, reason)
-          .catch((e) => {
-            // The startd is gone: nothing runs the job any more that we can reach; settle it now.
-            this.log.warn(
-              { cluster: job.cluster, proc: job.proc, err: (e as Error).message },
-              'could not reach the startd to stop the job',
-            );
-            this.claims.delete(c.id);
-            job.claim = undefined;
-            job.matching = false;
-            if (job.status === JobStatus.Removed) {
-              this.logEvent(job, { type: 'aborted', reason });
-              this.queue.finish(job, JobStatus.Removed, this.wallClock(job));
-            } else this.releaseIfAsked(job);
-          });
-    };
-    switch (action) {
-      case 'remove': {
-        if (job.status === JobStatus.Removed) return `job ${job.cluster}.${job.proc} is already being removed`;
-        if (this.queue.value(job, 'JobUniverse') === Universe.Scheduler) {
-          // a running DAG: its node jobs go, its FINAL node runs, a rescue DAG is written, then it leaves
-          this.queue.update(job, { RemoveReason: lit(reason) }, JobStatus.Removed);
-          if (this.dags?.remove(job, reason)) return undefined;
-        }
-        if (job.claim) {
-          this.queue.update(job, { RemoveReason: lit(reason) }, JobStatus.Removed);
-          return kill();
-        }
-        this.logEvent(job, { type: 'aborted', reason });
-        this.mail('abort', job, { removeReason: reason });
-        this.queue.finish(job, JobStatus.Removed, { RemoveReason: lit(reason) });
-        return undefined;
-      }
-      case 'hold': {
-        if (this.queue.value(job, DEPENDENCY_HOLD) === true) {
-          if (this.queue.value(job, THEN_HOLD) !== undefined) return `job ${job.cluster}.${job.proc} is already held`;
-          this.queue.update(job, { [THEN_HOLD]: lit(reason), [THEN_HOLD_CODE]: String(HoldCode.UserRequest) });
-          return undefined;
-        }
-        if (job.status === JobStatus.Held && this.queue.value(job, RELEASE_WHEN_STOPPED) !== undefined) {
-          // the release asked for while it stopped is withdrawn: the job stays held
-          this.queue.update(job, { [RELEASE_WHEN_STOPPED]: null });
-          return undefined;
-        }
-        if (job.status === JobStatus.Held) return `job ${job.cluster}.${job.proc} is already held`;
-        if (this.queue.value(job, 'JobUniverse') === Universe.Scheduler && job.status === JobStatus.Running)
-          return `job ${job.cluster}.${job.proc} is a running DAG; remove it instead (its rescue DAG resumes it)`;
-        if (job.status === JobStatus.Removed) return `job ${job.cluster}.${job.proc} is being removed`;
-        this.hold(job, reason, HoldCode.UserRequest, 0);
-        return kill();
-      }
-      case 'release': {
-        if (job.status !== JobStatus.Held) return `job ${job.cluster}.${job.proc} is not held`;
-        if (this.queue.value(job, DEPENDENCY_HOLD) === true && this.queue.value(job, THEN_HOLD) !== undefined) {
-          // the user's hold is lifted; the dependency hold stays until its condition holds
-          this.queue.update(job, { [THEN_HOLD]: null, [THEN_HOLD_CODE]: null });
-          return undefined;
-        }
-        if (this.queue.value(job, DEPENDENCY_HOLD) === true)
-          return `job ${job.cluster}.${job.proc} waits for its dependency (${String(this.queue.value(job, 'PbsDepend'))}); it is released when that holds`;
-        if (job.claim) {
-          if (this.queue.value(job, RELEASE_WHEN_STOPPED) !== undefined)
-            return `job ${job.cluster}.${job.proc} is already being released`;
-          this.queue.update(job, { [RELEASE_WHEN_STOPPED]: lit(reason) });
-          return undefined;
-        }
-        this.queue.update(
-          job,
-          {
-            [RELEASE_WHEN_STOPPED]: null,
-            HoldReason: null,
-            HoldReasonCode: null,
-            HoldReasonSubCode: null,
-            LastHoldReason: lit(String(this.queue.value(job, 'HoldReason') ?? '')),
-            ReleaseReason: lit(reason),
-          },
-          JobStatus.Idle,
-        );
-        this.logEvent(job, { type: 'released', reason });
-        return undefined;
-      }
-      default:
-        return `unknown action ${action}`;
-    }
-  }
-
-  // ---- leases and reconnection ----
-
-  /** Renew the leases of every claim, per startd; a startd that forgot a claim lost its job. */
-  async renewLeases(): Promise<void> {
-    this.gangs.sweep();
-    const byStartd = new Map<string, Claim[]>();
-    for (const c of this.claims.values()) {
-      let l = byStartd.get(c.startd);
-      if (!l) byStartd.set(c.startd, (l = []));
-      l.push(c);
-    }
-    await Promise.all(
-      [...byStartd].map(async ([addr, claims]) => {
-        if (this.renewing.has(addr)) return;
-        this.renewing.add(addr);
-        const asked = Date.now();
-        try {
-          let r;
-          try {
-            r = await this.startd(addr).renew(
-              claims.map((c) => c.id),
-              this.opts.lease(),
-              this.opts.address,
-            );
-          } catch (e) {
-            // a startd restarted since has a new address (and none of these claims): ask it there, so the
-            // jobs go back to idle at once instead of after the lease
-            const moved = (await this.startdAddresses(addr, claims[0]!.slot)).filter((a) => a !== addr);
-            if (!moved.length) throw e;
-            r = await this.startd(moved[0]!).renew(
-              claims.map((c) => c.id),
-              this.opts.lease(),
-              this.opts.address,
-            );
-            for (const c of claims) c.startd = moved[0]!;
-          }
-          const unknown = new Set(r.unknown);
-          for (const c of claims) {
-            if (!unknown.has(c.id)) {
-              c.renewedAt = asked;
-              continue;
-            }
-            this.claims.delete(c.id);
-            if (c.job && c.job.claim?.id === c.id) this.lostRun(c.job, `the startd ${c.slot} no longer has the claim`);
-          }
-        } catch (e) {
-          this.log.warn({ startd: addr, err: (e as Error).message }, 'lease renewal failed');
-          // The startd kills a job whose lease ran out (counted from when it last heard from us): once that
-          // time has surely passed, the job is run elsewhere. Never earlier, so there are never two live runs.
-          for (const c of claims) {
-            c.renewedAt ??= asked;
-            if (Date.now() - c.renewedAt <= this.opts.lease() * 1000) continue;
-            this.claims.delete(c.id);
-            if (c.job && c.job.claim?.id === c.id)
-              this.lostRun(c.job, `the startd of ${c.slot} could not be reached for longer than the job lease`);
-          }
-        } finally {
-          this.renewing.delete(addr);
-        }
-      }),
-    );
-    await this.queue.commit();
-    this.userLog.flush();
-    this.onQueueChanged();
-  }
-
-  /** The startd a claim's slot belongs to: slot names are `slotN[_M]@<startd name>`. */
-  private static startdName(slot: string): string {
-    const at = slot.indexOf('@');
-    return at >= 0 ? slot.slice(at + 1) : '';
-  }
-
-  /**
-   * Where a startd can be reached now: its current address in the collector (found by its name; a
-   * restarted startd has a new port) first, then the address the claim was made at.
-   */
-  private async startdAddresses(recorded: string, slot: string): Promise<string[]> {
-    const name = Schedd.startdName(slot);
-    const current = name && this.opts.findStartd ? await this.opts.findStartd(name).catch(() => [] as string[]) : [];
-    return [...new Set([...current, recorded])];
-  }
-
-  /**
-   * After a restart: every job the queue says is running is asked about at its startd. Still running →
-   * the claim is rebuilt and the job keeps going; unknown there (a restarted startd knows none of the old
-   * claims) → the job goes back to idle. This runs in the background: the schedd advertises and serves
-   * meanwhile, and only the jobs of a startd that cannot be found wait, at most until the lease would
-   * have ended.
-   */
-  async reconnect(): Promise<void> {
-    const byStartd = new Map<string, Job[]>();
-    for (const j of this.queue.jobs.values()) {
-      if (!j.claim) {
-        if (j.status === JobStatus.Running)
-          this.queue.update(j, { RemoteHost: null, CurrentHosts: '0' }, JobStatus.Idle);
-        continue;
-      }
-      if (
-        j.status !== JobStatus.Running &&
-        j.status !== JobStatus.Suspended &&
-        j.status !== JobStatus.Idle &&
-        j.status !== JobStatus.Removed &&
-        j.status !== JobStatus.Held
-      )
-        continue;
-      this.unsure.add(jobKey(j.cluster, j.proc));
-      this.gangs.restore(j);
-      let l = byStartd.get(j.claim.startd);
-      if (!l) byStartd.set(j.claim.startd, (l = []));
-      l.push(j);
-    }
-    await this.queue.commit();
-    this.onQueueChanged();
-    await Promise.all([...byStartd].map(([addr, jobs]) => this.reconnectStartd(addr, jobs)));
-  }
-
-  private async reconnectStartd(recorded: string, all: Job[]): Promise<void> {
-    const claimOf = new Map(all.map((j) => [j, j.claim!]));
-    // then a parallel job's other claims: held again if its first chunk runs, released if not
-    try {
-      await this.settleStartd(recorded, all, claimOf);
-    } finally {
-      for (const [j, c] of claimOf) await this.gangs.settle(j, c.id);
-    }
-  }
-
-  private async settleStartd(recorded: string, all: Job[], claimOf: Map<Job, ClaimRef>): Promise<void> {
-    const deadline = Date.now() + this.opts.lease() * 1000;
-    // a job whose claim changed meanwhile (removed, held, its startd reported) is no longer ours to settle
-    const pending = () =>
-      all.filter((j) => this.queue.jobs.get(jobKey(j.cluster, j.proc)) === j && j.claim?.id === claimOf.get(j)!.id);
-    for (let attempt = 0; ; attempt++) {
-      for (const addr of await this.startdAddresses(recorded, all[0]!.claim?.slot ?? claimOf.get(all[0]!)!.slot)) {
-        const jobs = pending();
-        if (!jobs.length) return;
-        let r;
-        try {
-          r = await this.startd(addr).claimStatus(
-            jobs.map((j) => j.claim!.id),
-            this.opts.address,
-          );
-        } catch {
-          continue;
-        }
-        const state = new Map(r.claims.map((c) => [c.claim, c]));
-        for (const j of pending()) {
-          const c = state.get(j.claim!.id);
-          // the startd's job on the claim is another one (an earlier job of a reused claim ended there): this
-          // job never ran on it
-          const other = c?.job && (Number(c.job.cluster) !== j.cluster || Number(c.job.proc) !== j.proc);
-          this.reconnectJob(j, addr, !c || other ? 'unknown' : c.state);
-        }
-        await this.settle();
-        return;
-      }
-      if (Date.now() > deadline) {
-        for (const j of pending()) this.lostRun(j, 'the startd could not be reached after the schedd restarted');
-        await this.settle();
-        return;
-      }
-      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
-    }
-  }
-
-  /** Commit, write the events, refresh the ads. */
-  private async settle(): Promise<void> {
-    await this.queue.commit();
-    this.userLog.flush();
-    this.onQueueChanged();
-  }
-
-  /** Rebuild (or drop) one job's claim from what its startd, found at `addr`, says about it. */
-  private reconnectJob(j: Job, addr: string, s: string) {
-    const claimRef = j.claim!;
-    if (claimRef.startd !== addr) {
-      j.claim = { ...claimRef, startd: addr };
-      this.queue.update(
-        j,
-        j.status === JobStatus.Running || j.status === JobStatus.Suspended ? { StartdAddress: lit(addr) } : {},
-      );
-    }
-    if (j.status === JobStatus.Idle) {
-      // it was being started when the schedd stopped: running (or finished) there, or never started
-      if (s === 'running' || s === 'exited') {
-        const claim: Claim = {
-          id: claimRef.id,
-          startd: addr,
-          slot: claimRef.slot,
-          lastAc: j.ac,
-          renewedAt: Date.now(),
-        };
-        this.claims.set(claim.id, claim);
-        j.matching = false;
-        this.markRunning(j, claim);
-      } else {
-        this.dropStartingClaim(j);
-        if (s === 'idle') {
-          this.claims.delete(claimRef.id);
-          void this.startd(addr)
-            .release(claimRef.id)
-            .catch(() => {});
-        }
-      }
-      return;
-    }
-    if (s === 'unknown') {
-      if (j.status === JobStatus.Removed) this.queue.finish(j, JobStatus.Removed, this.wallClock(j));
-      else this.lostRun(j, 'the job was lost while the schedd was down (its startd no longer has the claim)');
-      return;
-    }
-    const claim: Claim = {
-      id: claimRef.id,
-      startd: addr,
-      slot: claimRef.slot,
-      job: j,
-      lastAc: 0,
-      renewedAt: Date.now(),
-    };
-    this.claims.set(claim.id, claim);
-    if (s === 'running') this.unsure.delete(jobKey(j.cluster, j.proc));
-    if (j.status === JobStatus.Running) this.armDuration(j);
-    if (j.status === JobStatus.Removed)
-      void this.startd(addr)
-        .deactivate(claim.id, false, 'removed')
-        .catch(() => {});
-    this.log.info({ cluster: j.cluster, proc: j.proc, slot: claim.slot, state: s }, 'reconnected to running job');
+  /** After a restart: reconnect to the jobs recorded as running (Leases.reconnect). */
+  reconnect(): Promise<void> {
+    return this.leases.reconnect();
   }
 
   close() {

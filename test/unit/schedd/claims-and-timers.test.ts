@@ -56,7 +56,7 @@ describe('schedd claims', () => {
     const job = queueOne(queue, { AllowedJobDuration: '3600' });
     queue.update(job, { JobCurrentStartDate: String(start) }, JobStatus.Running);
     const schedd = makeSchedd(queue, 300);
-    (schedd as unknown as { armDuration(j: typeof job): void }).armDuration(job);
+    (schedd as unknown as { policies: { armDuration(j: typeof job): void } }).policies.armDuration(job);
     // the timer fires while the clock says the hour has not passed (as a timer firing early does)
     mock.timers.tick(3601_000);
     assert.equal(job.status, JobStatus.Running, 'not held before its time');
@@ -80,7 +80,7 @@ describe('schedd lost runs', () => {
       first.update(job, { JobCurrentStartDate: String(Math.floor(Date.now() / 1000)) }, JobStatus.Running);
       first.flush();
       const schedd = makeSchedd(first);
-      (schedd as unknown as { lostRun(j: typeof job, reason: string): void }).lostRun(
+      (schedd as unknown as { events: { lostRun(j: typeof job, reason: string): void } }).events.lostRun(
         job,
         'the startd could not be reached',
       );

@@ -1,0 +1,271 @@
+// Leases and reconnection: the claims' leases renewed at their startds (a startd that forgot a claim, or
+// cannot be reached for longer than the lease, lost its job), and after a restart every job recorded as
+// running looked up at its startd and reconnected or given up. Reaches the schedd only through
+// `LeasesSchedd` (it imports nothing of schedd.ts).
+import type { Logger } from '../../lib/log.js';
+import type { StartdClient } from '../../lib/rpc/clients/startd.js';
+import { JobStatus } from '../../lib/job-status.js';
+import type { UserLogWriter } from '../../lib/user-log/index.js';
+import { jobKey, lit, type ClaimRef, type Job, type JobQueue } from './queue.js';
+import type { Claim } from './claim.js';
+import type { GangClaims } from './gang.js';
+
+/** What lease renewal and reconnection need of the schedd. */
+export interface LeasesSchedd {
+  queue: JobQueue;
+  log: Logger;
+  userLog: UserLogWriter;
+  claims: Map<string, Claim>;
+  startd(address: string): StartdClient;
+  /** JOB_LEASE_DURATION, seconds */
+  lease(): number;
+  /** the schedd's address (where the startds send their events) */
+  address(): string;
+  /** A startd's current addresses, by its name (from the collector's Machine ads; none when not known). */
+  findStartd(startdName: string): Promise<string[]>;
+  gangs: Pick<GangClaims, 'sweep' | 'restore' | 'settle'>;
+  /** jobs whose exit a previous run of the schedd may have logged and not recorded */
+  unsure: Set<string>;
+  lostRun(job: Job, reason: string): void;
+  markRunning(job: Job, claim: Claim): void;
+  dropStartingClaim(job: Job): void;
+  wallClock(job: Job): Record<string, string | null>;
+  armDuration(job: Job): void;
+  onQueueChanged(): void;
+}
+
+export class Leases {
+  private renewing = new Set<string>();
+
+  constructor(private s: LeasesSchedd) {}
+
+  /** Renew the leases of every claim, per startd; a startd that forgot a claim lost its job. */
+  async renewLeases(): Promise<void> {
+    this.s.gangs.sweep();
+    const byStartd = new Map<string, Claim[]>();
+    for (const c of this.s.claims.values()) {
+      let l = byStartd.get(c.startd);
+      if (!l) byStartd.set(c.startd, (l = []));
+      l.push(c);
+    }
+    await Promise.all(
+      [...byStartd].map(async ([addr, claims]) => {
+        if (this.renewing.has(addr)) return;
+        this.renewing.add(addr);
+        const asked = Date.now();
+        try {
+          let r;
+          try {
+            r = await this.s.startd(addr).renew(
+              claims.map((c) => c.id),
+              this.s.lease(),
+              this.s.address(),
+            );
+          } catch (e) {
+            // a startd restarted since has a new address (and none of these claims): ask it there, so the
+            // jobs go back to idle at once instead of after the lease
+            const moved = (await this.startdAddresses(addr, claims[0]!.slot)).filter((a) => a !== addr);
+            if (!moved.length) throw e;
+            r = await this.s.startd(moved[0]!).renew(
+              claims.map((c) => c.id),
+              this.s.lease(),
+              this.s.address(),
+            );
+            for (const c of claims) c.startd = moved[0]!;
+          }
+          const unknown = new Set(r.unknown);
+          for (const c of claims) {
+            if (!unknown.has(c.id)) {
+              c.renewedAt = asked;
+              continue;
+            }
+            this.s.claims.delete(c.id);
+            if (c.job && c.job.claim?.id === c.id)
+              this.s.lostRun(c.job, `the startd ${c.slot} no longer has the claim`);
+          }
+        } catch (e) {
+          this.s.log.warn({ startd: addr, err: (e as Error).message }, 'lease renewal failed');
+          // The startd kills a job whose lease ran out (counted from when it last heard from us): once that
+          // time has surely passed, the job is run elsewhere. Never earlier, so there are never two live runs.
+          for (const c of claims) {
+            c.renewedAt ??= asked;
+            if (Date.now() - c.renewedAt <= this.s.lease() * 1000) continue;
+            this.s.claims.delete(c.id);
+            if (c.job && c.job.claim?.id === c.id)
+              this.s.lostRun(c.job, `the startd of ${c.slot} could not be reached for longer than the job lease`);
+          }
+        } finally {
+          this.renewing.delete(addr);
+        }
+      }),
+    );
+    await this.s.queue.commit();
+    this.s.userLog.flush();
+    this.s.onQueueChanged();
+  }
+
+  /** The startd a claim's slot belongs to: slot names are `slotN[_M]@<startd name>`. */
+  static startdName(slot: string): string {
+    const at = slot.indexOf('@');
+    return at >= 0 ? slot.slice(at + 1) : '';
+  }
+
+  /**
+   * Where a startd can be reached now: its current address in the collector (found by its name; a
+   * restarted startd has a new port) first, then the address the claim was made at.
+   */
+  async startdAddresses(recorded: string, slot: string): Promise<string[]> {
+    const name = Leases.startdName(slot);
+    const current = name ? await this.s.findStartd(name).catch(() => [] as string[]) : [];
+    return [...new Set([...current, recorded])];
+  }
+
+  /**
+   * After a restart: every job the queue says is running is asked about at its startd. Still running →
+   * the claim is rebuilt and the job keeps going; unknown there (a restarted startd knows none of the old
+   * claims) → the job goes back to idle. This runs in the background: the schedd advertises and serves
+   * meanwhile, and only the jobs of a startd that cannot be found wait, at most until the lease would
+   * have ended.
+   */
+  async reconnect(): Promise<void> {
+    const byStartd = new Map<string, Job[]>();
+    for (const j of this.s.queue.jobs.values()) {
+      if (!j.claim) {
+        if (j.status === JobStatus.Running)
+          this.s.queue.update(j, { RemoteHost: null, CurrentHosts: '0' }, JobStatus.Idle);
+        continue;
+      }
+      if (
+        j.status !== JobStatus.Running &&
+        j.status !== JobStatus.Suspended &&
+        j.status !== JobStatus.Idle &&
+        j.status !== JobStatus.Removed &&
+        j.status !== JobStatus.Held
+      )
+        continue;
+      this.s.unsure.add(jobKey(j.cluster, j.proc));
+      this.s.gangs.restore(j);
+      let l = byStartd.get(j.claim.startd);
+      if (!l) byStartd.set(j.claim.startd, (l = []));
+      l.push(j);
+    }
+    await this.s.queue.commit();
+    this.s.onQueueChanged();
+    await Promise.all([...byStartd].map(([addr, jobs]) => this.reconnectStartd(addr, jobs)));
+  }
+
+  /** Look these jobs up at their startd and reconnect or give them up (after a restart, or an unanswered start). */
+  async reconnectStartd(recorded: string, all: Job[]): Promise<void> {
+    const claimOf = new Map(all.map((j) => [j, j.claim!]));
+    // then a parallel job's other claims: held again if its first chunk runs, released if not
+    try {
+      await this.settleStartd(recorded, all, claimOf);
+    } finally {
+      for (const [j, c] of claimOf) await this.s.gangs.settle(j, c.id);
+    }
+  }
+
+  private async settleStartd(recorded: string, all: Job[], claimOf: Map<Job, ClaimRef>): Promise<void> {
+    const deadline = Date.now() + this.s.lease() * 1000;
+    // a job whose claim changed meanwhile (removed, held, its startd reported) is no longer ours to settle
+    const pending = () =>
+      all.filter((j) => this.s.queue.jobs.get(jobKey(j.cluster, j.proc)) === j && j.claim?.id === claimOf.get(j)!.id);
+    for (let attempt = 0; ; attempt++) {
+      for (const addr of await this.startdAddresses(recorded, all[0]!.claim?.slot ?? claimOf.get(all[0]!)!.slot)) {
+        const jobs = pending();
+        if (!jobs.length) return;
+        let r;
+        try {
+          r = await this.s.startd(addr).claimStatus(
+            jobs.map((j) => j.claim!.id),
+            this.s.address(),
+          );
+        } catch {
+          continue;
+        }
+        const state = new Map(r.claims.map((c) => [c.claim, c]));
+        for (const j of pending()) {
+          const c = state.get(j.claim!.id);
+          // the startd's job on the claim is another one (an earlier job of a reused claim ended there): this
+          // job never ran on it
+          const other = c?.job && (Number(c.job.cluster) !== j.cluster || Number(c.job.proc) !== j.proc);
+          this.reconnectJob(j, addr, !c || other ? 'unknown' : c.state);
+        }
+        await this.settle();
+        return;
+      }
+      if (Date.now() > deadline) {
+        for (const j of pending()) this.s.lostRun(j, 'the startd could not be reached after the schedd restarted');
+        await this.settle();
+        return;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
+    }
+  }
+
+  /** Commit, write the events, refresh the ads. */
+  private async settle(): Promise<void> {
+    await this.s.queue.commit();
+    this.s.userLog.flush();
+    this.s.onQueueChanged();
+  }
+
+  /** Rebuild (or drop) one job's claim from what its startd, found at `addr`, says about it. */
+  private reconnectJob(j: Job, addr: string, s: string) {
+    const claimRef = j.claim!;
+    if (claimRef.startd !== addr) {
+      j.claim = { ...claimRef, startd: addr };
+      this.s.queue.update(
+        j,
+        j.status === JobStatus.Running || j.status === JobStatus.Suspended ? { StartdAddress: lit(addr) } : {},
+      );
+    }
+    if (j.status === JobStatus.Idle) {
+      // it was being started when the schedd stopped: running (or finished) there, or never started
+      if (s === 'running' || s === 'exited') {
+        const claim: Claim = {
+          id: claimRef.id,
+          startd: addr,
+          slot: claimRef.slot,
+          lastAc: j.ac,
+          renewedAt: Date.now(),
+        };
+        this.s.claims.set(claim.id, claim);
+        j.matching = false;
+        this.s.markRunning(j, claim);
+      } else {
+        this.s.dropStartingClaim(j);
+        if (s === 'idle') {
+          this.s.claims.delete(claimRef.id);
+          void this.s
+            .startd(addr)
+            .release(claimRef.id)
+            .catch(() => {});
+        }
+      }
+      return;
+    }
+    if (s === 'unknown') {
+      if (j.status === JobStatus.Removed) this.s.queue.finish(j, JobStatus.Removed, this.s.wallClock(j));
+      else this.s.lostRun(j, 'the job was lost while the schedd was down (its startd no longer has the claim)');
+      return;
+    }
+    const claim: Claim = {
+      id: claimRef.id,
+      startd: addr,
+      slot: claimRef.slot,
+      job: j,
+      lastAc: 0,
+      renewedAt: Date.now(),
+    };
+    this.s.claims.set(claim.id, claim);
+    if (s === 'running') this.s.unsure.delete(jobKey(j.cluster, j.proc));
+    if (j.status === JobStatus.Running) this.s.armDuration(j);
+    if (j.status === JobStatus.Removed)
+      void this.s
+        .startd(addr)
+        .deactivate(claim.id, false, 'removed')
+        .catch(() => {});
+    this.s.log.info({ cluster: j.cluster, proc: j.proc, slot: claim.slot, state: s }, 'reconnected to running job');
+  }
+}

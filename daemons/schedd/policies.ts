@@ -1,0 +1,234 @@
+// The periodic policies of the jobs in the queue (PeriodicRemove, PeriodicHold, PeriodicRelease) and their
+// walltime (AllowedJobDuration), checked every PERIODIC_EXPR_INTERVAL and by a timer per running job. Reaches
+// the schedd only through `PoliciesSchedd` (it imports nothing of schedd.ts).
+import { isTrue } from '../../grammar/classad/index.js';
+import type { Logger } from '../../lib/log.js';
+import type { StartdClient } from '../../lib/rpc/clients/startd.js';
+import { HoldCode, JobStatus } from '../../lib/job-status.js';
+import { nowSeconds as now } from '../../lib/time.js';
+import type { UserLogWriter } from '../../lib/user-log/index.js';
+import { DEPENDENCY_HOLD } from './dependencies.js';
+import { jobKey, type Job, type JobQueue } from './queue.js';
+import { killsOnWalltime, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
+import { forEachJob } from './query.js';
+import { RELEASE_WHEN_STOPPED, type UserActions } from './user-actions.js';
+
+/** What the policies need of the schedd. */
+export interface PoliciesSchedd {
+  queue: JobQueue;
+  log: Logger;
+  userLog: UserLogWriter;
+  startd(address: string): StartdClient;
+  /** holds, removals and releases, by the users' rules */
+  actions: Pick<UserActions, 'hold' | 'actOne' | 'releaseIfAsked'>;
+  /** PBS_WALLTIME_HOLD: hold #PBS jobs over their walltime instead of killing them */
+  pbsWalltimeHold(): boolean;
+  onQueueChanged(): void;
+}
+
+export class Policies {
+  constructor(private s: PoliciesSchedd) {}
+
+  /**
+   * The periodic policy expressions, as HTCondor's schedd evaluates them: PeriodicRemove (any job),
+   * PeriodicHold (idle or running), PeriodicRelease (held), and AllowedJobDuration (PBS walltime) for
+   * running jobs. Jobs without such expressions cost one attribute lookup.
+   */
+  async periodicPolicies(): Promise<void> {
+    // a walk of a big queue outlasting the interval is not started again over it
+    if (this.policyWalk) return;
+    this.policyWalk = true;
+    try {
+      await this.evaluatePolicies();
+    } finally {
+      this.policyWalk = false;
+    }
+  }
+  private policyWalk = false;
+  private durationTimers = new Map<string, NodeJS.Timeout>();
+
+  private async evaluatePolicies(): Promise<void> {
+    const active = (v: string | undefined) => v !== undefined && v !== 'false' && v !== 'FALSE' && v !== 'undefined';
+    const found = await this.policyJobs(active);
+    const t = now();
+    const kills: Array<Promise<unknown>> = [];
+    for (const job of found) {
+      // found over several turns: a job may have left the queue since
+      if (this.s.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) continue;
+      const attr = (n: string) => job.attrs[n] ?? this.s.queue.clusters.get(job.cluster)?.attrs[n];
+      if (job.status === JobStatus.Removed) continue;
+      if (job.attrs[RELEASE_WHEN_STOPPED] !== undefined) {
+        if (!job.claim) this.s.actions.releaseIfAsked(job);
+        continue;
+      }
+      if (active(attr('PeriodicRemove')) && isTrue(this.s.queue.ad(job).evaluate('PeriodicRemove'))) {
+        const r = this.s.actions.actOne(
+          job,
+          'remove',
+          `The job attribute PeriodicRemove expression '${attr('PeriodicRemove')}' evaluated to TRUE`,
+        );
+        if (r && typeof r !== 'string') kills.push(r());
+        continue;
+      }
+      if (
+        (job.status === JobStatus.Idle || job.status === JobStatus.Running) &&
+        active(attr('PeriodicHold')) &&
+        isTrue(this.s.queue.ad(job).evaluate('PeriodicHold'))
+      ) {
+        const ad = this.s.queue.ad(job);
+        const custom = ad.lookupJS('PeriodicHoldReason');
+        const reason =
+          typeof custom === 'string' && custom
+            ? custom
+            : `The job attribute PeriodicHold expression '${attr('PeriodicHold')}' evaluated to TRUE`;
+        this.s.actions.hold(job, reason, HoldCode.JobPolicy, Number(ad.lookupJS('PeriodicHoldSubCode') ?? 0) || 0);
+        const k = this.stopJob(job, reason);
+        if (k) kills.push(k);
+        continue;
+      }
+      if (
+        job.status === JobStatus.Held &&
+        this.s.queue.value(job, DEPENDENCY_HOLD) !== true &&
+        active(attr('PeriodicRelease')) &&
+        isTrue(this.s.queue.ad(job).evaluate('PeriodicRelease'))
+      ) {
+        if (!job.claim)
+          this.s.actions.actOne(
+            job,
+            'release',
+            `The job attribute PeriodicRelease expression '${attr('PeriodicRelease')}' evaluated to TRUE`,
+          );
+        continue;
+      }
+      if (attr('AllowedJobDuration') !== undefined) this.holdIfOverDuration(job, t, kills);
+    }
+    await this.commitThenStop(kills);
+  }
+
+  /**
+   * The jobs with a policy expression of their own or from their cluster: a cluster without any costs one
+   * look at each proc's own attributes, a slice of the queue per turn of the event loop (a million held jobs
+   * took a quarter of a second at a time, and every query that came meanwhile waited for it).
+   */
+  private async policyJobs(active: (v: string | undefined) => boolean): Promise<Job[]> {
+    const out: Job[] = [];
+    let cluster = -1;
+    let shared = false;
+    await forEachJob(
+      this.s.queue,
+      [],
+      (j) => {
+        if (j.cluster !== cluster) {
+          cluster = j.cluster;
+          const a = this.s.queue.clusters.get(cluster)?.attrs ?? {};
+          shared =
+            active(a.PeriodicRemove) ||
+            active(a.PeriodicHold) ||
+            active(a.PeriodicRelease) ||
+            a.AllowedJobDuration !== undefined;
+        }
+        const o = j.attrs;
+        if (
+          shared ||
+          o.PeriodicRemove !== undefined ||
+          o.PeriodicHold !== undefined ||
+          o.PeriodicRelease !== undefined ||
+          o.AllowedJobDuration !== undefined ||
+          o[RELEASE_WHEN_STOPPED] !== undefined
+        )
+          out.push(j);
+      },
+      () => false,
+    );
+    return out;
+  }
+
+  /** Make state changes durable (and their events written), then stop the processes they ended. */
+  private async commitThenStop(kills: Array<Promise<unknown>>): Promise<void> {
+    await this.s.queue.commit();
+    this.s.userLog.flush();
+    await Promise.all(kills);
+    this.s.onQueueChanged();
+  }
+
+  /**
+   * Hold (and stop) a running job that has run longer than its AllowedJobDuration; a #PBS job is killed
+   * instead (pbs-walltime.ts). True when it acted.
+   */
+  private holdIfOverDuration(job: Job, t: number, kills: Array<Promise<unknown>>): boolean {
+    if (job.status !== JobStatus.Running || this.s.queue.value(job, WALLTIME_KILLED) !== undefined) return false;
+    const limit = Number(this.s.queue.value(job, 'AllowedJobDuration'));
+    const started = Number(this.s.queue.value(job, 'JobCurrentStartDate') ?? t);
+    if (Number.isFinite(limit) && limit > 0 && t - started > limit) {
+      if (killsOnWalltime(this.s.queue, job, this.s.pbsWalltimeHold())) {
+        this.s.queue.update(job, { [WALLTIME_KILLED]: String(t - started) });
+        const k = this.stopJob(job, walltimeMessage(t - started, limit));
+        if (k) kills.push(k);
+        this.s.log.info({ cluster: job.cluster, proc: job.proc, limit }, 'walltime exceeded: job killed');
+        return true;
+      }
+      const reason = `The job exceeded allowed job duration of ${limit} seconds`;
+      this.s.actions.hold(job, reason, HoldCode.JobDurationExceeded, 0);
+      const k = this.stopJob(job, reason);
+      if (k) kills.push(k);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * A running job's AllowedJobDuration is checked when it runs out, as HTCondor's shadow times it: the
+   * periodic evaluation alone (every PERIODIC_EXPR_INTERVAL) lets a job that exits before it overrun its
+   * walltime and complete as a success.
+   */
+  armDuration(job: Job) {
+    const key = jobKey(job.cluster, job.proc);
+    this.disarmDuration(key);
+    const limit = Number(this.s.queue.value(job, 'AllowedJobDuration'));
+    const started = Number(this.s.queue.value(job, 'JobCurrentStartDate'));
+    if (!Number.isFinite(limit) || limit <= 0 || !Number.isFinite(started)) return;
+    const timer = setTimeout(
+      () => {
+        this.durationTimers.delete(key);
+        const j = this.s.queue.jobs.get(key);
+        if (!j) return;
+        const kills: Array<Promise<unknown>> = [];
+        if (!this.holdIfOverDuration(j, now(), kills)) {
+          // a timer may fire a little early (timer slack, a busy loop): the limit has not run out yet, so
+          // the timer is armed again instead of letting the job overrun its walltime unchecked
+          if (j.status === JobStatus.Running) this.armDuration(j);
+          return;
+        }
+        this.commitThenStop(kills).catch((e) =>
+          this.s.log.error(
+            { cluster: j.cluster, proc: j.proc, err: (e as Error).message },
+            'walltime enforcement failed',
+          ),
+        );
+      },
+      Math.max(0, (started + limit + 1) * 1000 - Date.now()),
+    );
+    timer.unref();
+    this.durationTimers.set(key, timer);
+  }
+
+  disarmDuration(key: string) {
+    clearTimeout(this.durationTimers.get(key));
+    this.durationTimers.delete(key);
+  }
+
+  /** Stop a held job's process if it runs (its claim is then reused or released when it exits). */
+  private stopJob(job: Job, reason: string): Promise<unknown> | undefined {
+    const c = job.claim;
+    if (!c) return undefined;
+    return this.s
+      .startd(c.startd)
+      .deactivate(c.id, false, reason)
+      .catch((e) =>
+        this.s.log.warn(
+          { cluster: job.cluster, proc: job.proc, err: (e as Error).message },
+          'could not reach the startd to stop the job',
+        ),
+      );
+  }
+}
