@@ -62,6 +62,11 @@ interface RecordedHold extends PolicyHold {
 }
 
 /** Attributes a job may not change about itself through chirp. */
+/** The signals with which a batch system, init or an operator ends every process of a host or allocation. */
+const HOST_STOP_SIGNALS = new Set([1, 2, 9, 15]);
+/** How long the end of a job killed by one of them waits to learn whether the startd is being stopped too. */
+const HOST_STOP_GRACE_MS = 500;
+
 const CHIRP_PROTECTED = new Set(
   [
     'Owner',
@@ -589,7 +594,19 @@ export class Startd {
     this.extra.set(claim, ex);
     void started.done.then((o) => {
       exists();
-      this.jobDone(d, o);
+      // Killed by a signal the startd did not send, the job may have gone with its whole host or allocation
+      // (Slurm ending a pilot signals every process of it, the startd too): its end waits a moment, and if
+      // the startd is told to stop meanwhile the job is evicted and runs again instead of being recorded as
+      // finished by that signal (a shell whose command was killed exits with 128 + the signal).
+      const signal = o.signal ?? (o.exitCode > 128 ? o.exitCode - 128 : undefined);
+      const hostStop = o.kind === 'exited' && signal !== undefined && HOST_STOP_SIGNALS.has(signal);
+      const evicted = () => {
+        ex.evictReason ??= 'the job was killed with its execute host (the startd was stopped at the same time)';
+        this.jobDone(d, { ...o, stopped: true });
+      };
+      if (!hostStop || (ex.evictReason && !this.stopping)) this.jobDone(d, o);
+      else if (this.stopping) evicted();
+      else setTimeout(() => (this.stopping ? evicted() : this.jobDone(d, o)), HOST_STOP_GRACE_MS);
     });
     // input files may take a while to arrive: the slot shows as claimed meanwhile
     if (transfer) {
@@ -807,8 +824,12 @@ export class Startd {
     }
   }
 
+  /** Set once the startd is told to shut down. */
+  private stopping = false;
+
   /** On shutdown: every job is evicted (goes back to idle at its schedd), then the claims go. */
   async shutdown(graceMs: number): Promise<void> {
+    this.stopping = true;
     // what the spawner has already written (a job started, a job ended) is read first: a busy startd reads
     // it late, and a job that has ended is to be reported as exited, not evicted
     await new Promise((r) => setImmediate(r));

@@ -164,4 +164,27 @@ describe('restart with running jobs', () => {
     const log = pool.read('starting.log');
     assert.equal(log.split('\n').filter((l) => l.startsWith('005 ')).length, 1, log);
   });
+  test('a job killed with its whole host (SIGTERM to the job and the startd at once, as Slurm ends a pilot) runs again', async () => {
+    const marker = join(pool.work, 'hoststop.first');
+    const pidFile = join(pool.work, 'hoststop.pid');
+    pool.file(
+      'hoststop.sub',
+      `executable = /bin/sh\narguments = "-c 'test -e ${marker} && exit 0; touch ${marker}; echo $$ > ${pidFile}; exec sleep 600'"\nlog = hoststop.log\nqueue\n`,
+    );
+    const cluster = await pool.submit('hoststop.sub');
+    const job = await pool.waitFor('the job to run', () =>
+      existsSync(pidFile) && Number(readFileSync(pidFile, 'utf8')) > 0
+        ? Number(readFileSync(pidFile, 'utf8'))
+        : undefined,
+    );
+    const startd = pool.daemonPid('startd');
+    // the job first: its end reaches the startd before the startd's own signal does
+    process.kill(job, 'SIGTERM');
+    process.kill(startd, 'SIGTERM');
+    await pool.waitForRestart('startd', startd);
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.ExitCode, 0, `the job ran again and finished by itself: ${JSON.stringify(ad)}\n${pool.logs()}`);
+    assert.equal(ad!.NumJobStarts, 2);
+    assert.match(pool.read('hoststop.log'), /^004 /m, 'its first run is logged as evicted');
+  });
 });
