@@ -46,6 +46,8 @@ export interface DynamicSlot {
     vacateSeconds?: number;
     killTimer?: NodeJS.Timeout;
     softKilled?: boolean;
+    /** the startd has asked it to stop (a removal, hold, vacate, lease loss or shutdown) */
+    stopAsked?: boolean;
     /** Set by the machine policy (policy.ts) while the job is not simply Busy. */
     activity?: 'Suspended' | 'Vacating' | 'Killing';
   };

@@ -592,6 +592,7 @@ export class Startd {
     const ex = this.extra.get(claim) ?? {};
     Object.assign(ex, { evictReason: undefined, ad: job, chirp, transfer });
     this.extra.set(claim, ex);
+    const thisJob = d.job;
     void started.done.then((o) => {
       exists();
       // Killed by a signal the startd did not send, the job may have gone with its whole host or allocation
@@ -604,7 +605,7 @@ export class Startd {
         ex.evictReason ??= 'the job was killed with its execute host (the startd was stopped at the same time)';
         this.jobDone(d, { ...o, stopped: true });
       };
-      if (!hostStop || (ex.evictReason && !this.stopping)) this.jobDone(d, o);
+      if (!hostStop || (thisJob.stopAsked && !this.stopping)) this.jobDone(d, o);
       else if (this.stopping) evicted();
       else setTimeout(() => (this.stopping ? evicted() : this.jobDone(d, o)), HOST_STOP_GRACE_MS);
     });
@@ -731,6 +732,7 @@ export class Startd {
     const d = this.slot(claim);
     const job = d.job;
     if (!job) return;
+    job.stopAsked = true;
     // a job whose main process already ended finished by itself (its exit is on its way from the spawner):
     // it is reported as an exit, not as an eviction, or it would run a second time
     if (evict && !this.launchers.of(job.started).hasEnded(job.started))
