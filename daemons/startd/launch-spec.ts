@@ -45,8 +45,8 @@ export interface LaunchLimits {
   maxSeconds?: number;
 }
 
-export interface LaunchSpec {
-  executable: string;
+/** A job's process as a launcher hands it on; the spawner's start request carries the same fields. */
+export interface JobProcess {
   argv: string[];
   /** the working directory: the sandbox with file transfer, else Iwd */
   cwd: string;
@@ -57,9 +57,14 @@ export interface LaunchSpec {
   sandbox: string;
   /** the job ad as written to `.job.ad` in the sandbox */
   adText: string;
+  /** more files for the sandbox (name → content), written 0600 for the job's owner */
   files?: Record<string, string>;
-  /** files written to the sandbox with the execute bit (a PBS job's script) */
+  /** the same, written 0700 (a PBS job's copy of its script) */
   execFiles?: Record<string, string>;
+}
+
+export interface LaunchSpec extends JobProcess {
+  executable: string;
   /** the sandbox stays after the end (its output is fetched) */
   keepSandbox: boolean;
   owner?: RunAs;

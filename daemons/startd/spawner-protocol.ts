@@ -7,25 +7,14 @@ import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { JobProcess } from './launch-spec.js';
 import type { FamilyRef } from './proc-family.js';
 import type { ExitNote } from './spawner-journal.js';
 
-export interface StartRequest {
+export interface StartRequest extends JobProcess {
   op: 'start';
   id: string;
   exe: string;
-  argv: string[];
-  cwd: string;
-  env: Record<string, string>;
-  stdin: string;
-  stdout: string;
-  stderr: string;
-  sandbox: string;
-  adText: string;
-  /** more files for the sandbox (name → content), written 0600 for the job's owner */
-  files?: Record<string, string>;
-  /** the same, written 0700 (a PBS job's copy of its script) */
-  execFiles?: Record<string, string>;
   /** leave the sandbox when the job exits: its output is fetched from there (file transfer) */
   keepSandbox?: boolean;
   uid?: number;

@@ -273,23 +273,8 @@ export class Starter {
     if (isRefusal(spec)) return fail(spec.holdCode, spec.message);
     job.stdout = spec.stdout;
     job.stderr = spec.stderr;
-    const request: StartRequest = {
-      op: 'start',
-      id,
-      exe: spec.executable,
-      argv: spec.argv,
-      cwd: spec.cwd,
-      env: spec.env,
-      stdin: spec.stdin,
-      stdout: spec.stdout,
-      stderr: spec.stderr,
-      sandbox,
-      adText: spec.adText,
-      files: spec.files,
-      execFiles: spec.execFiles,
-      keepSandbox: spec.keepSandbox,
-      ...(spec.owner ?? {}),
-    };
+    const { executable, owner, limits: _limits, sandboxKind: _kind, image: _image, ...jobProcess } = spec;
+    const request: StartRequest = { op: 'start', id, exe: executable, ...jobProcess, sandbox, ...(owner ?? {}) };
     const go = () => {
       if (job.cancelled) return resolve({ kind: 'exited', exitCode: 0, signal: SIGNALS.SIGKILL });
       if (opts.journal && this.journalDir) {
