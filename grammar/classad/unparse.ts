@@ -3,7 +3,7 @@
 // `(x)` kept as written, `f(a,b)`, lists `{ 1,2 }`, ads `[ a = 1; b = 2 ]`, strings with C escapes.
 // Trees built by hand (not by the parser) get parentheses where precedence needs them, so that
 // parse(unparse(e)) always means e.
-import type { Expr } from './ast.js';
+import { BINARY_PRECEDENCE as PREC, type Expr } from './ast.js';
 import { ClassAd } from './classad.js';
 import { absTimeToString, relTimeToString } from './time.js';
 import { AbsTime, ERROR, RelTime, UNDEFINED, ListValue, type Value } from './value.js';
@@ -90,30 +90,7 @@ export function quoteName(name: string): string {
   return quoteString(name, "'");
 }
 
-// precedence: higher binds tighter
-const PREC: Record<string, number> = {
-  '||': 2,
-  '&&': 3,
-  '|': 4,
-  '^': 5,
-  '&': 6,
-  '==': 7,
-  '!=': 7,
-  '=?=': 7,
-  '=!=': 7,
-  '<': 8,
-  '<=': 8,
-  '>': 8,
-  '>=': 8,
-  '<<': 9,
-  '>>': 9,
-  '>>>': 9,
-  '+': 10,
-  '-': 10,
-  '*': 11,
-  '/': 11,
-  '%': 11,
-};
+// precedence: higher binds tighter (the binary operators' levels are the parser's)
 const P_COND = 1;
 const P_UNARY = 12;
 const P_POSTFIX = 13;
