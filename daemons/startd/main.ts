@@ -102,8 +102,28 @@ let nameRefusedLogged = false;
 const lastSent = new Map<string, string>();
 /** Dynamic slots whose ads may have changed since the last update. */
 const dirty = new Set<string>();
-/** Send the slot ads that changed since the last update (all of them when `everything`). */
-async function advertise(everything = false): Promise<void> {
+/** The update on the wire, if any, and whether another is wanted once it is done (and whether of everything). */
+let inFlight: Promise<void> | undefined;
+let again: { everything: boolean } | undefined;
+/**
+ * Send the slot ads that changed since the last update (all of them when `everything`). One update at a time:
+ * two overlapping ones could deliver a released slot's last ad after its invalidation, and the collector would
+ * show the slot Claimed until the ad expired.
+ */
+function advertise(everything = false): Promise<void> {
+  if (inFlight) {
+    again = { everything: everything || (again?.everything ?? false) };
+    return inFlight;
+  }
+  inFlight = sendAds(everything).finally(() => {
+    inFlight = undefined;
+    const next = again;
+    again = undefined;
+    if (next) void advertise(next.everything);
+  });
+  return inFlight;
+}
+async function sendAds(everything: boolean): Promise<void> {
   adTimer = undefined;
   lastAdvertise = performance.now();
   const c = collector.get();
