@@ -359,7 +359,8 @@ export class JobMonitor {
       this.sendUsage(w);
       if (w.overMemory && !w.evicting) {
         const { code, message } = overMemoryHold(w.overMemory);
-        out = { kind: 'failed', exitCode: code, holdCode: code, message };
+        // how it ended (the kill's signal) is recorded with the hold, as HTCondor's shadow records it
+        out = { kind: 'failed', exitCode: code, holdCode: code, message, signal: o.signal };
       }
     }
     // an evicted job's claim ends with it: its resources return to the partitionable slot
