@@ -640,10 +640,7 @@ async function main(argv: string[]): Promise<number> {
             describe: 'the token dsched token create --join printed there (- reads it from stdin)',
           })
           .example('dsched join central:9618 eyJ...', 'then: dsched start'),
-      // yargs reads a lone `-` as an empty string (a string option) or true
-      (a) =>
-        void (run = () =>
-          joinPool(String(a.ADDRESS), (a.TOKEN as unknown) === true || a.TOKEN === '' ? '-' : String(a.TOKEN))),
+      (a) => void (run = () => joinPool(String(a.ADDRESS), String(a.TOKEN))),
     )
     .command(
       'revoke <HOST>',

@@ -5,9 +5,24 @@ import yargs, { type Argv } from 'yargs';
 import { DschedError } from '../../lib/errors.js';
 import { versionLine } from './version.js';
 
+/**
+ * A lone `-` (standard input, as in `dsched join ADDRESS -`) stands for itself: yargs would read it as an
+ * option with no name, leaving `''` or `true` in a positional and the `-` elsewhere. It goes through yargs as a
+ * word no command line can hold (a NUL ends every argv string) and comes back as `-` before any handler runs.
+ */
+const STDIN_WORD = '\0-';
+
+function restoreStdinWord(args: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(args)) {
+    if (v === STDIN_WORD) args[k] = '-';
+    else if (Array.isArray(v)) args[k] = v.map((x) => (x === STDIN_WORD ? '-' : x));
+  }
+}
+
 export function cli(cmd: string, argv: string[], usage: string): Argv {
   return (
-    yargs(argv)
+    yargs(argv.map((a) => (a === '-' ? STDIN_WORD : a)))
+      .middleware(restoreStdinWord, true)
       .scriptName(cmd)
       .usage(usage)
       // job ids like 12.0 must stay strings: numeric parsing would turn `12.0` into the cluster 12

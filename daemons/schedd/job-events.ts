@@ -322,9 +322,7 @@ export class JobEvents {
           'cannot write the walltime message to the error file',
         );
     }
-    const exit: Record<string, string | null> = ev.exit_by_signal
-      ? { ExitBySignal: 'true', ExitSignal: String(ev.exit_signal), ExitCode: null }
-      : { ExitBySignal: 'false', ExitCode: String(ev.exit_code), ExitSignal: null };
+    const exit = exitAttributes(ev);
     const facts: Partial<JobFacts> = ev.exit_by_signal ? { signal: ev.exit_signal } : { exitCode: ev.exit_code };
     if (job.status === JobStatus.Removed)
       this.s.mail('abort', job, { removeReason: String(this.s.queue.value(job, 'RemoveReason') ?? '') });
@@ -416,7 +414,12 @@ export class JobEvents {
 
   private jobFailed(job: Job, ev: JobEvent__Output) {
     this.s.disarmDuration(jobKey(job.cluster, job.proc));
-    const changes = { ...this.s.wallClock(job), JobCurrentStartDate: null };
+    // a job the startd killed (over its memory) keeps how its run ended, as an exit does
+    const changes = {
+      ...this.s.wallClock(job),
+      JobCurrentStartDate: null,
+      ...(ev.exit_by_signal ? exitAttributes(ev) : {}),
+    };
     if (this.endRun(job, changes)) return;
     this.s.queue.update(job, changes);
     const code = ev.exit_code > 0 ? ev.exit_code : HoldCode.FailedToCreateProcess;
@@ -492,4 +495,11 @@ export class JobEvents {
     this.s.log.info({ cluster: job.cluster, proc: job.proc, reason }, 'job evicted: back to idle');
     this.s.actions.releaseIfAsked(job);
   }
+}
+
+/** How a run ended, in the job ad: ExitBySignal with ExitSignal, or ExitCode. */
+function exitAttributes(ev: JobEvent__Output): Record<string, string | null> {
+  return ev.exit_by_signal
+    ? { ExitBySignal: 'true', ExitSignal: String(ev.exit_signal), ExitCode: null }
+    : { ExitBySignal: 'false', ExitCode: String(ev.exit_code), ExitSignal: null };
 }

@@ -257,13 +257,18 @@ const policies = setInterval(
   () => void schedd.periodicPolicies().catch((e) => log.error({ err: e }, 'periodic policy evaluation failed')),
   config.int('PERIODIC_EXPR_INTERVAL') * 1000,
 );
-const trim = setInterval(() => {
+const trimHistory = () => {
   try {
     queue.trimHistory(config.int('MAX_HISTORY_JOBS'));
   } catch (e) {
     log.warn({ err: (e as Error).message }, 'could not trim the history (tried again later)');
   }
-}, 600_000);
+};
+const trim = setInterval(trimHistory, 600_000);
+// a lowered limit applies at once, as a live knob should
+onReconfig((changed) => {
+  if (changed.includes('MAX_HISTORY_JOBS')) trimHistory();
+});
 
 onShutdown(ctx, async () => {
   for (const t of [periodic, leases, trim, policies]) clearInterval(t);

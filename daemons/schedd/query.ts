@@ -73,6 +73,8 @@ export interface QueryPage {
   wire?: Buffer;
   /** JobQuery.format: the next piece of the listing as the CLI prints it */
   text?: Buffer;
+  /** history: each ad's completion key, in order (JobQuery.history_after_completion goes on from one) */
+  completions?: number[];
   last: boolean;
   matched?: Counts;
   mine?: Counts;
@@ -490,7 +492,9 @@ export async function runJobQuery(
   let after: HistoryKey | undefined;
   if (req.history_after) {
     const { cluster, proc } = { cluster: Number(req.history_after.cluster), proc: Number(req.history_after.proc) };
-    after = queue.historyKey(cluster, proc);
+    // the key the previous page gave needs no look-up: the job may have been rotated out of the history since
+    const completion = Number(req.history_after_completion ?? 0);
+    after = completion > 0 ? { completion, cluster, proc } : queue.historyKey(cluster, proc);
     if (!after)
       throw new DschedError(
         'JOB_NOT_FOUND',
@@ -499,7 +503,7 @@ export async function runJobQuery(
   }
   for (;;) {
     if (cancelled()) return;
-    const page: QueryPage = { ads: [], last: false };
+    const page: QueryPage = { ads: [], completions: [], last: false };
     const t0 = performance.now();
     let rows = 0;
     let bytes = 0;
@@ -520,6 +524,7 @@ export async function runJobQuery(
         if (!countsOnly) {
           const attrs = q.projection ? project(src, q.projection) : whole();
           page.ads.push({ attrs });
+          page.completions!.push(r.completion);
           bytes += textSize(attrs);
         }
         if (limited()) break;

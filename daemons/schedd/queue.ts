@@ -1171,7 +1171,7 @@ export class JobQueue {
     this.db.transaction(() => {
       this.db
         .prepare(
-          'DELETE FROM history WHERE (cluster_id, proc_id) IN (SELECT cluster_id, proc_id FROM history ORDER BY completion_date DESC LIMIT -1 OFFSET ?)',
+          'DELETE FROM history WHERE (cluster_id, proc_id) IN (SELECT cluster_id, proc_id FROM history ORDER BY completion_date DESC, cluster_id DESC, proc_id DESC LIMIT -1 OFFSET ?)',
         )
         .run(max);
       this.db

@@ -359,7 +359,8 @@ export class JobMonitor {
       this.sendUsage(w);
       if (w.overMemory && !w.evicting) {
         const { code, message } = overMemoryHold(w.overMemory);
-        out = { kind: 'failed', exitCode: code, holdCode: code, message };
+        // how it ended (the kill's signal) is recorded with the hold, as HTCondor's shadow records it
+        out = { kind: 'failed', exitCode: code, holdCode: code, message, signal: o.signal };
       }
     }
     // an evicted job's claim ends with it: its resources return to the partitionable slot
@@ -598,6 +599,8 @@ export class JobMonitor {
       w.peakVsizeKb = Math.max(w.peakVsizeKb, u.vsizeKb);
       w.runUser = Math.max(w.runUser, u.userCpu);
       w.runSys = Math.max(w.runSys, u.sysCpu);
+      // the slot's CondorLoadAvg (and the machine's TotalCondorLoadAvg) from the same reading
+      this.startd.machine.noteJobCpu(w.job.started, u.userCpu + u.sysCpu);
       const limitMb = w.d.res.memory;
       if (w.cgroup) this.checkOom(w);
       // also with a cgroup: memory the job touched before it was moved in is charged outside it

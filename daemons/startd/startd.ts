@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { constants as osConstants } from 'node:os';
 import { ClassAd, literal, parseExpr, symmetricMatch, unparse } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
@@ -148,11 +149,15 @@ export class Startd {
     const known = new Set(this.reporter.kept().map((k) => (k as { run?: string } | undefined)?.run));
     let recovered = 0;
     let stopped = 0;
+    const heldEnds = new Map<string, SpawnerExit>();
     for (const e of previous.ends) {
       if (known.has(e.run)) continue;
       // the end of a job the monitor was stopping for its policy (memory) is that hold, as it would have
       // been (reported below)
-      if (holds.has(e.run)) continue;
+      if (holds.has(e.run)) {
+        heldEnds.set(e.run, e);
+        continue;
+      }
       known.add(e.run);
       if (e.stopped) stopped++;
       else if (this.redeliver(e)) recovered++;
@@ -161,6 +166,9 @@ export class Startd {
     // exited first): it was being killed, and what is left of it is killed before any job starts
     for (const [run, h] of holds) {
       if (known.has(run)) continue;
+      // killed as the live path would have; an end not journaled was the spawner's SIGKILL (or ours, below)
+      const end = heldEnds.get(run);
+      const signal = end ? end.signal : osConstants.signals.SIGKILL;
       this.reporter.send(
         h.addr,
         {
@@ -168,6 +176,8 @@ export class Startd {
           id: { cluster: h.cluster, proc: h.proc },
           type: 'failed',
           exit_code: h.code,
+          exit_by_signal: !!signal,
+          exit_signal: signal ?? 0,
           hold_subcode: 0,
           message: h.message,
           time: h.time,
@@ -685,6 +695,8 @@ export class Startd {
           id,
           type: 'failed',
           exit_code: o.holdCode ?? 6,
+          exit_by_signal: !!o.signal,
+          exit_signal: o.signal ?? 0,
           hold_subcode: o.holdSubCode ?? 0,
           message: o.message ?? '',
           time,

@@ -118,12 +118,14 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
   /** Every ad of a query as the caller, gathered with the counts of the last page. */
   async function query(q: JobQuery) {
     const ads: Array<Record<string, string>> = [];
+    const completions: number[] = [];
     let last;
     for await (const page of d.link.schedd().queryPages(q)) {
       for (const a of page.ads) ads.push(a.attrs);
+      completions.push(...(page.completions ?? []).map(Number));
       if (page.last) last = page;
     }
-    return { ads, last };
+    return { ads, completions, last };
   }
 
   /**
@@ -432,8 +434,10 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
     async (c) => {
       const q = c.req.valid('query');
       checkConstraint(q.constraint);
-      // newest first; a page goes on after the last job of the one before, as /v1/jobs pages
-      const history_after = q.after ? parseId(q.after) : undefined;
+      // newest first; a page goes on after the last job of the one before, as /v1/jobs pages, from where that
+      // job stood in history's order (`C.P@T`: T its completion key), so it need not be in the history still
+      const [id, completion] = (q.after ?? '').split('@');
+      const history_after = id ? parseId(id) : undefined;
       const r = await as(c, () =>
         query({
           ids: [],
@@ -443,9 +447,12 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
           history: true,
           limit: q.limit + 1,
           history_after,
+          history_after_completion: Number(completion ?? 0),
         }),
       );
-      return c.json(pageOf(r.ads, q.limit), 200);
+      const page = pageOf(r.ads, q.limit);
+      const key = r.completions[q.limit - 1];
+      return c.json({ ...page, next: page.next && key ? `${page.next}@${key}` : page.next }, 200);
     },
   );
 

@@ -72,9 +72,12 @@ export const HistoryQuery = z.object({
   projection: JobsQuery.shape.projection,
   after: z
     .string()
-    .regex(/^\d{1,15}\.\d{1,9}$/)
+    .regex(/^\d{1,15}\.\d{1,9}(@\d{1,15})?$/)
     .optional()
-    .openapi({ description: 'paging: the jobs that finished before this one (the `next` of the previous page)' }),
+    .openapi({
+      description:
+        'paging: the jobs that finished before this one (the `next` of the previous page: CLUSTER.PROC@KEY, the key saying where it stood, so paging goes on after the job has left the history)',
+    }),
   limit: z.coerce.number().int().min(1).max(5000).default(100),
 });
 

@@ -23,6 +23,25 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
     await stop?.();
   });
 
+  /**
+   * Queue a one-node DAG whose PRE script `NAME.sh` waits for the file `NAME.go`, its job logging to `NODE.log`;
+   * returns the DAG's cluster once the PRE script runs.
+   */
+  async function gatedDag(name: string, node: string): Promise<number> {
+    pool.file(
+      `${name}.sh`,
+      `#!/bin/sh\ntouch ${name}.started\ni=0; while [ ! -e ${name}.go ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done\n`,
+    );
+    chmodSync(join(pool.work, `${name}.sh`), 0o755);
+    pool.file(`${node}.sub`, `executable = /bin/true\nlog = ${node}.log\nqueue\n`);
+    pool.file(`${name}.dag`, `JOB A ${node}.sub\nSCRIPT PRE A ${name}.sh\n`);
+    const r = await pool.run('dsubmit-dag', [`${name}.dag`]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const cluster = Number(/submitted to cluster (\d+)/.exec(r.stdout)?.[1]);
+    await pool.waitFor('the PRE script to run', () => pool.exists(`${name}.started`));
+    return cluster;
+  }
+
   test('schedd – a full disk refuses submit, dhold, drelease, drm, dprio, dqedit and dsubmit-dag with DISK_FULL, keeps the queue, and recovers', async () => {
     pool.file(
       'held.sub',
@@ -93,17 +112,7 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
 
   test('schedd – a running DAG whose progress cannot be recorded keeps it until there is room, and the schedd keeps running', async () => {
     // the PRE script ends while the disk is full: the DAG's record of it cannot be written
-    pool.file(
-      'pre.sh',
-      `#!/bin/sh\ntouch pre.started\ni=0; while [ ! -e pre.go ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done\n`,
-    );
-    chmodSync(join(pool.work, 'pre.sh'), 0o755);
-    pool.file('dagnode.sub', 'executable = /bin/true\nlog = dagnode.log\nqueue\n');
-    pool.file('pre.dag', 'JOB A dagnode.sub\nSCRIPT PRE A pre.sh\n');
-    const r = await pool.run('dsubmit-dag', ['pre.dag']);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    const cluster = Number(/submitted to cluster (\d+)/.exec(r.stdout)?.[1]);
-    await pool.waitFor('the PRE script to run', () => pool.exists('pre.started'));
+    const cluster = await gatedDag('pre', 'dagnode');
     const schedd = pool.daemonPid('schedd');
     const scheddLog = join(pool.home, 'log', 'schedd.log');
     const filler = join(spool, 'filler');
@@ -123,5 +132,26 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
     assert.equal(ad!.ExitCode, 0, 'the DAG ran to its end once there was room');
     assert.match(pool.read('dagnode.log'), /^005 /m);
     assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd never restarted');
+  });
+
+  test('schedd – a DAG node refused again and again while the disk is full spends none of its submit attempts', async () => {
+    const cluster = await gatedDag('gate', 'outage');
+    const scheddLog = join(pool.home, 'log', 'schedd.log');
+    const refusals = () =>
+      readFileSync(scheddLog, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('submitting DAG node A failed') && l.includes(`"cluster":${cluster}`)).length;
+    const filler = join(spool, 'filler');
+    fill(filler);
+    try {
+      writeFileSync(join(pool.work, 'gate.go'), '');
+      // DAGMAN_MAX_SUBMIT_ATTEMPTS is 6: the sixth refusal would have failed the node
+      await pool.waitFor('six refused submissions of node A', () => refusals() >= 6, 120_000);
+    } finally {
+      rmSync(filler, { force: true });
+    }
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.ExitCode, 0, 'the node ran once there was room, and the DAG succeeded');
+    assert.match(pool.read('outage.log'), /^005 /m);
   });
 });

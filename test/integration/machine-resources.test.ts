@@ -136,6 +136,30 @@ describe('machine resources', () => {
     assert.equal(peak(log), 1, log);
     assert.equal(pool.read('lic.0.out'), '[]\n');
   });
+
+  test("machine resources – a busy job's slot advertises a non-zero CondorLoadAvg, and the machine TotalCondorLoadAvg", async () => {
+    const stop = `${pool.work}/busy.stop`;
+    pool.file('busy.sub', `executable = /bin/sh\narguments = "-c 'while [ ! -e ${stop} ]; do :; done'"\nqueue\n`);
+    const c = await submit('busy.sub');
+    try {
+      // the startd's usage readings of the job (every STARTER_UPDATE_INTERVAL) make its slot's load
+      const load = await pool.waitFor(
+        'the busy slot to advertise its load',
+        async () => {
+          const v = Number(await af(['CondorLoadAvg'], `JobId == "${c}.0"`));
+          return v > 0 ? v : undefined;
+        },
+        90_000,
+      );
+      assert.ok(load <= 1.05, `one busy cpu: CondorLoadAvg ${load}`);
+      const total = Number(await af(['TotalCondorLoadAvg']));
+      assert.ok(total > 0, `TotalCondorLoadAvg ${total}`);
+      assert.equal(Number(await af(['CondorLoadAvg'])), 0, 'the partitionable slot runs no job itself');
+    } finally {
+      pool.file('busy.stop', '');
+    }
+    await pool.waitForHistory(c, 1);
+  });
 });
 
 describe('machine resources – configuration errors', () => {

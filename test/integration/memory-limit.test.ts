@@ -43,13 +43,24 @@ describe('memory limit', () => {
     );
     assert.ok(m, `hold reason: ${String(held.HoldReason)}`);
     assert.ok(Number(m[1]) > 100, `peak ${m[1]} MB`);
+    // the kill is how the run ended, recorded as HTCondor records it (ExitBySignal, ExitSignal)
+    assert.equal(held.ExitBySignal, true);
+    assert.equal(held.ExitSignal, 9);
     const pid = Number(pool.read('hog.pid').trim());
     await pool.waitFor('the job to be gone', () => !alive(pid));
     const q = await pool.run('dq', ['-hold', String(c)]);
     assert.equal(q.code, 0, q.stderr);
-    assert.match(q.stdout, /Job has gone over memory limit of 100 megabytes/);
+    assert.match(
+      q.stdout,
+      /Job has gone over memory limit of 100 megabytes\. Peak usage: \d+ megabytes\. \(killed by signal 9\)/,
+    );
     assert.match(pool.read('hog.log'), /^012 [\s\S]*Job has gone over memory limit of 100 megabytes[\s\S]*Code 34/m);
     await pool.run('drm', [String(c)]);
+    await pool.waitForHistory(c, 1);
+    const h = await pool.run('dhistory', ['-l', String(c)]);
+    assert.equal(h.code, 0, h.stderr);
+    assert.match(h.stdout, /^ExitBySignal = true$/m);
+    assert.match(h.stdout, /^ExitSignal = 9$/m);
   });
 
   test('memory – a job killed over its limit whose startd dies before it hears of the end is held the same way, not run again', async () => {
@@ -96,6 +107,8 @@ describe('memory limit', () => {
       /^Job has gone over memory limit of 100 megabytes\. Peak usage: \d+ megabytes\.$/,
     );
     assert.match(String(held.LastRemoteHost), /^slot\d+_\d+@/, 'where it ran is recorded');
+    assert.equal(held.ExitBySignal, true, 'the kill is recorded as on the live path');
+    assert.equal(held.ExitSignal, 9);
     assert.equal(held.NumJobStarts, 1);
     await pool.waitFor('the job to be gone', () => !alive(pid));
     assert.equal(pool.read('hog2.runs').trim().split('\n').length, 1, 'the job did not run again');

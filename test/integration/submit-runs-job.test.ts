@@ -133,6 +133,17 @@ queue
     assert.match(both.stderr, /hasq\.sub has its own queue statement/);
   });
 
+  test('submit – `-` reads the submit description from standard input, as condor_submit -', async () => {
+    const r = await pool.run('dsubmit', ['-', '-a', 'output = stdin.$(Process).out'], {
+      input: 'executable = /bin/sh\narguments = "-c \'echo from stdin $(Process)\'"\nqueue 2\n',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const cluster = Number(/^2 job\(s\) submitted to cluster (\d+)\.$/m.exec(r.stdout)![1]);
+    await pool.waitForHistory(cluster, 2);
+    assert.equal(pool.read('stdin.0.out'), 'from stdin 0\n');
+    assert.equal(pool.read('stdin.1.out'), 'from stdin 1\n');
+  });
+
   test('submit – a submit file that does not exist is a bad-input error, not an internal one', async () => {
     const r = await pool.run('dsubmit', ['missing.sub']);
     assert.equal(r.code, 2);

@@ -148,7 +148,7 @@ describe('web – API', () => {
       }
       next = page.json.next;
       assert.equal(next === null, i === 2, `page ${i}: next ${next}`);
-      if (next) assert.equal(next, `${cluster}.${page.json.jobs.at(-1).ProcId}`);
+      if (next) assert.match(next, new RegExp(`^${cluster}\\.${page.json.jobs.at(-1).ProcId}@\\d+$`));
     }
     assert.deepEqual(procs, dhistory);
     const unknown = await web(pool, `/v1/history?after=999999.0`);
@@ -223,5 +223,26 @@ describe('web – API', () => {
       'dsched_dag_nodes',
     ])
       assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'));
+  });
+
+  test('web – /v1/history goes on after a job that was rotated out of the history between two pages', async () => {
+    pool.file('rotated.sub', 'executable = /bin/true\nhold = true\nqueue 3\n');
+    const cluster = await pool.submit('rotated.sub');
+    assert.equal((await pool.run('drm', [String(cluster)])).code, 0);
+    const ids = (ads: Array<Record<string, unknown>>) => ads.map((a) => `${a.ClusterId}.${a.ProcId}`);
+    const first = await web(pool, '/v1/history?limit=2');
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(ids(first.json.jobs), [`${cluster}.2`, `${cluster}.1`]);
+    // the history keeps only its newest job now: the page's last job (and all before it) rotated out
+    await pool.reconfigure('MAX_HISTORY_JOBS = 1\n', ['schedd']);
+    try {
+      assert.deepEqual(ids(await pool.json('dhistory', [])), [`${cluster}.2`]);
+      const second = await web(pool, `/v1/history?limit=2&after=${first.json.next}`);
+      assert.equal(second.status, 200, second.text);
+      assert.deepEqual(second.json.jobs, [], 'nothing finished before it is left');
+      assert.equal(second.json.next, null);
+    } finally {
+      await pool.reconfigure('MAX_HISTORY_JOBS = 100000\n', ['schedd']);
+    }
   });
 });

@@ -1,7 +1,7 @@
 // Job views as condor_q and condor_history print them: the default batch view, -nobatch, -hold, -run, the
 // history table, the totals lines, -long and JSON. Every function is pure: ads in, text out; `now` and the
 // time zone come in through the options so tests can pin them.
-import { JobStatus } from '../../../lib/job-status.js';
+import { HoldCode, JobStatus } from '../../../lib/job-status.js';
 import type { JobCounts__Output } from '../../../lib/rpc/generated/dsched/v1/JobCounts.js';
 import { formatAdsJson, formatAdsJsonl, formatAdsLong, num, str, bool, type OutputAd } from './ad.js';
 import { renderTable, type Cell, type Column, type Style } from './columns.js';
@@ -502,9 +502,15 @@ export function formatHoldView(ads: readonly OutputAd[], opts: JobViewOptions & 
     str(ad, 'Owner') ?? '',
     formatDate(num(ad, 'EnteredCurrentStatus'), opts.time),
     ...(codes ? [`${num(ad, 'HoldReasonCode') ?? 0}/${num(ad, 'HoldReasonSubCode') ?? 0}`] : []),
-    (str(ad, 'HoldReason') ?? '').replace(/[\r\n]+/g, ' '),
+    (str(ad, 'HoldReason') ?? '').replace(/[\r\n]+/g, ' ') + killedBy(ad),
   ]);
   return renderTable(columns, rows, { color: opts.color, width: opts.width });
+}
+
+/** ` (killed by signal 9)` for a job the startd killed over its resources (its run's end is that kill), else ''. */
+function killedBy(ad: OutputAd): string {
+  if (num(ad, 'HoldReasonCode') !== HoldCode.JobOutOfResources || !bool(ad, 'ExitBySignal')) return '';
+  return ` (killed by signal ${num(ad, 'ExitSignal') ?? '?'})`;
 }
 
 /** condor_q -run: `ID OWNER SUBMITTED RUN_TIME HOST(S)` for running jobs (other jobs are skipped). */

@@ -8,7 +8,7 @@
 // whose outcome is unknown is waited for (the host reports it, `pendingClusters()`). A node that finished never
 // runs again and a node's job is never submitted twice for the same attempt.
 import { createHash } from 'node:crypto';
-import { DschedError } from '../../../lib/errors.js';
+import { DschedError, GrpcStatus } from '../../../lib/errors.js';
 import type { Dag, DagNode, DagParseOptions, DagScript } from '../../../grammar/dag/index.js';
 import { formatRescueDag, MAX_RESCUE_NUM, nextRescueDagName, parseDagFile } from '../../../grammar/dag/index.js';
 import {
@@ -78,6 +78,18 @@ const QUEUED_PRE = 1;
 const QUEUED_JOB = 2;
 const QUEUED_POST = 4;
 
+/** Doublings of the wait after a refusal the node is not to blame for: at most 32 × the first wait (32 s). */
+const OUTAGE_MAX_DELAY_STEPS = 5;
+
+/**
+ * A submission refused by the pool rather than for the node: the queue's disk is full or the queue is
+ * unavailable. DAGMan spends its DAGMAN_MAX_SUBMIT_ATTEMPTS on submissions that fail; an outage that outlasts
+ * them would fail nodes that did nothing wrong, so these wait for the pool instead.
+ */
+function isPoolOutage(err: unknown): boolean {
+  return err instanceof DschedError && (err.code === 'DISK_FULL' || err.grpcStatus === GrpcStatus.UNAVAILABLE);
+}
+
 export class DagEngine {
   private readonly nodes: readonly DagNode[];
   private readonly n: number;
@@ -99,6 +111,8 @@ export class DagEngine {
   private readonly lastProc: Int32Array;
   private readonly deferUntil: Float64Array;
   private readonly submitAttempt: Int32Array;
+  /** submissions in a row the pool refused for its own reasons (disk full, queue unavailable): spend no attempt */
+  private readonly outageRefusals: Int32Array;
   private readonly returnCode: Int32Array;
   private readonly queued: Uint8Array;
   private readonly priority: Int32Array;
@@ -186,6 +200,7 @@ export class DagEngine {
     this.lastProc = new Int32Array(n).fill(-1);
     this.deferUntil = new Float64Array(n);
     this.submitAttempt = new Int32Array(n);
+    this.outageRefusals = new Int32Array(n);
     this.returnCode = new Int32Array(n);
     this.queued = new Uint8Array(n);
     this.priority = new Int32Array(n);
@@ -514,6 +529,7 @@ export class DagEngine {
         if (phase !== 'submitting') return;
         this.cluster[i] = ev.cluster;
         this.procs[i] = ev.procs;
+        this.outageRefusals[i] = 0;
         this.clusterNode.set(ev.cluster, i);
         this.setPhase(i, 'submitted', ev.procs);
         return;
@@ -523,6 +539,12 @@ export class DagEngine {
         if (ev.final) {
           this.setPhase(i, 'job_ready');
           this.jobFinished(i, false, RETURN_SUBMIT_FAILED);
+        } else if (ev.outage) {
+          // the attempt is given back; the wait still doubles, up to OUTAGE_MAX_DELAY_STEPS doublings
+          this.submitAttempt[i] = ev.attempt - 1;
+          const n = Math.min(this.outageRefusals[i]++, OUTAGE_MAX_DELAY_STEPS);
+          this.setPhase(i, 'job_ready');
+          this.defer(i, ev.at + this.opts.submitRetryDelayMs * 2 ** n);
         } else {
           this.setPhase(i, 'job_ready');
           this.defer(i, ev.at + this.opts.submitRetryDelayMs * 2 ** Math.max(0, ev.attempt - 1));
@@ -569,6 +591,7 @@ export class DagEngine {
     this.procs[i] = 0;
     this.lastProc[i] = -1;
     this.submitAttempt[i] = 0;
+    this.outageRefusals[i] = 0;
     this.seq[i] = 0;
     this.deferUntil[i] = 0;
     if (node.pre) {
@@ -1047,10 +1070,12 @@ export class DagEngine {
         this.submitsInFlight.delete(i);
         const tries = this.submitAttempt[i]!;
         const badInput = err instanceof DschedError && err.exitCode === 2;
-        const final = badInput || this.stopping() || tries >= this.opts.maxSubmitAttempts;
+        const outage = !badInput && isPoolOutage(err);
+        const final = badInput || this.stopping() || (!outage && tries >= this.opts.maxSubmitAttempts);
         this.host.log(final ? 'error' : 'warn', `submitting DAG node ${node.name} failed`, {
           node: node.name,
           attempt: tries,
+          ...(outage ? { outage: true } : {}),
           err: String(err),
         });
         try {
@@ -1062,6 +1087,7 @@ export class DagEngine {
             attempt: tries,
             error: err instanceof Error ? err.message : String(err),
             final,
+            ...(outage && !final ? { outage: true } : {}),
           });
         } catch (e) {
           return this.fail(e);

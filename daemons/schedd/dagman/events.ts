@@ -34,8 +34,20 @@ export type DagEvent =
   /** about to call DagHost.submitNode (which must be idempotent per node and retry) */
   | { type: 'submitting'; at: number; node: string; retry: number; attempt: number }
   | { type: 'submitted'; at: number; node: string; retry: number; cluster: number; procs: number }
-  /** final: no more submit attempts (the node's job fails with $RETURN -1001) */
-  | { type: 'submit_failed'; at: number; node: string; retry: number; attempt: number; error: string; final: boolean }
+  /**
+   * final: no more submit attempts (the node's job fails with $RETURN -1001); outage: the pool refused it for
+   * its own reasons (disk full, queue unavailable), so the attempt is not spent
+   */
+  | {
+      type: 'submit_failed';
+      at: number;
+      node: string;
+      retry: number;
+      attempt: number;
+      error: string;
+      final: boolean;
+      outage?: boolean;
+    }
   | {
       type: 'cluster_done';
       at: number;

@@ -264,6 +264,39 @@ describe('dagman engine – submitting', () => {
     assert.deepEqual(host.scriptRuns[0]!.argv, ['p.sh', '-1001']);
     assert.equal(host.events.filter((e) => e.type === 'submit_failed' && e.node === 'B').length, 1);
   });
+
+  test('dagman – submissions the pool refuses for its own reasons (disk full, queue unavailable) spend no attempt', async () => {
+    // twenty refusals in a row: more than DAGMAN_MAX_SUBMIT_ATTEMPTS, each waiting longer, up to 32 s
+    let refusals = 20;
+    const host = new FakeHost();
+    host.failSubmit = () =>
+      refusals-- > 0
+        ? refusals % 2
+          ? new DschedError('DISK_FULL', 'the disk holding the job queue is full')
+          : new DschedError('QUEUE_BUSY', 'the job queue is locked')
+        : undefined;
+    const engine = new DagEngine(dagOf('JOB A a\nSCRIPT POST A p.sh $RETURN\n'), host, {
+      maxSubmitAttempts: 2,
+      submitRetryDelayMs: 1000,
+    });
+    host.engine = engine;
+    engine.start();
+    for (let k = 0; k < 1000 && refusals >= 0; k++) {
+      await settle(engine, host, 5);
+      host.advance(1000);
+    }
+    await settle(engine, host);
+    assert.equal(host.submitCount.get('A'), 1, 'submitted once the pool took it');
+    assert.deepEqual(host.scriptRuns[0]!.argv, ['p.sh', '0']);
+    const refused = host.events.filter((e) => e.type === 'submit_failed');
+    assert.equal(refused.length, 20);
+    assert.ok(refused.every((e) => e.type === 'submit_failed' && e.outage && !e.final && e.attempt === 1));
+    // the waits double from 1 s and stop doubling at 32 s
+    const submitting = host.events.filter((e) => e.type === 'submitting').map((e) => e.at);
+    const waits = submitting.slice(1).map((t, k) => t - refused[k]!.at);
+    assert.deepEqual(waits.slice(0, 7), [1000, 2000, 4000, 8000, 16000, 32000, 32000]);
+    assert.equal((await engine.result).exitCode, 0);
+  });
 });
 
 describe('dagman engine – throttles', () => {
