@@ -51,8 +51,11 @@ export class RpcClient {
         req,
         this.metadata(),
         { deadline, waitForReady: opts.waitForReady ?? false },
-        (err: grpc.ServiceError | null, res: Res) =>
-          err ? reject(fromServiceError(err, this.what, this.unreachable)) : resolve(res),
+        (err: grpc.ServiceError | null, res: Res) => {
+          if (!err) return resolve(res);
+          if (err.code === grpc.status.UNAUTHENTICATED) this.creds.tokenRefused?.();
+          reject(fromServiceError(err, this.what, this.unreachable));
+        },
       );
     });
   }
@@ -76,6 +79,7 @@ export class RpcClient {
 
   /** Rebuild a stream error as a typed error. */
   streamError(err: grpc.ServiceError) {
+    if (err.code === grpc.status.UNAUTHENTICATED) this.creds.tokenRefused?.();
     return fromServiceError(err, this.what, this.unreachable);
   }
 
