@@ -2,9 +2,12 @@
 // by the schedd's file challenge (BeginAuth, a file created, FinishAuth): two round trips and the schedd's
 // work before every dq or dsubmit. The token it gets (hours long) is kept in the user's own cache
 // (user-cache.ts: a folder and file only this user could have written) and used again while it verifies
-// against the pool's token public key, names this user and has a while left: a token of another pool, a
-// forged or stale one is never sent, the challenge is made as before. Admin tokens (queue super users) are
-// not kept, so a user taken off QUEUE_SUPER_USERS has no admin rights at the next command.
+// against the pool's token public key, names this user and is at most ten minutes old: a token of another
+// pool, a forged or stale one is never sent, the challenge is made as before. A workflow's burst of commands
+// pays for one challenge, and what the schedd decides when it issues a token (admin or not) is at most ten
+// minutes old. Admin tokens (queue super users) are not kept at all, so a user taken off QUEUE_SUPER_USERS
+// has no admin rights at the next command, and a token the pool refuses (UNAUTHENTICATED, PERMISSION_DENIED:
+// say, a user just made an admin) is forgotten.
 import { createPublicKey } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,8 +15,8 @@ import type { PoolPaths } from '../../lib/config/paths.js';
 import { verifyToken } from '../../lib/rpc/auth.js';
 import { fnv1a, readOwnFile, userCacheDir, writeOwnFile } from './user-cache.js';
 
-/** A kept token is used only while it has at least this long left (seconds). */
-const MIN_LEFT = 600;
+/** A kept token is used for this long after it was issued (seconds), and only while it has as long left. */
+const MAX_AGE = 600;
 
 /** The pool's token public key (host/token.pub, else ca/token.pub; both world-readable), as text. */
 function publicKeyText(paths: PoolPaths): string | undefined {
@@ -33,11 +36,19 @@ function tokenFile(pub: string, user: string): string | undefined {
   return dir && join(dir, `${fnv1a(`${user}\n${pub}`)}.token`);
 }
 
-/** Whether `token` is this pool's, for `user`, not an admin's, and good for a while yet. */
+/** Whether `token` is this pool's, for `user`, not an admin's, recent and good for a while yet. */
 function usable(pub: string, token: string, user: string): boolean {
   try {
     const claims = verifyToken(createPublicKey(pub), token);
-    return claims.sub === `user:${user}` && claims.admin !== true && claims.exp - Date.now() / 1000 >= MIN_LEFT;
+    const now = Date.now() / 1000;
+    return (
+      claims.sub === `user:${user}` &&
+      claims.admin !== true &&
+      typeof claims.iat === 'number' &&
+      claims.iat <= now + 60 &&
+      now - claims.iat <= MAX_AGE &&
+      claims.exp - now >= MAX_AGE
+    );
   } catch {
     return false;
   }

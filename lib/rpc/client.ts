@@ -15,6 +15,10 @@ export interface CallOptions {
   waitForReady?: boolean;
 }
 
+/** The server refused who the caller is, or what it may do: a kept token is not sent again. */
+const refusal = (err: grpc.ServiceError) =>
+  err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.PERMISSION_DENIED;
+
 type ClientCtor = new (address: string, creds: grpc.ChannelCredentials, options?: object) => grpc.Client;
 
 export class RpcClient {
@@ -53,7 +57,7 @@ export class RpcClient {
         { deadline, waitForReady: opts.waitForReady ?? false },
         (err: grpc.ServiceError | null, res: Res) => {
           if (!err) return resolve(res);
-          if (err.code === grpc.status.UNAUTHENTICATED) this.creds.tokenRefused?.();
+          if (refusal(err)) this.creds.tokenRefused?.();
           reject(fromServiceError(err, this.what, this.unreachable));
         },
       );
@@ -79,7 +83,7 @@ export class RpcClient {
 
   /** Rebuild a stream error as a typed error. */
   streamError(err: grpc.ServiceError) {
-    if (err.code === grpc.status.UNAUTHENTICATED) this.creds.tokenRefused?.();
+    if (refusal(err)) this.creds.tokenRefused?.();
     return fromServiceError(err, this.what, this.unreachable);
   }
 

@@ -24,7 +24,7 @@ export type TokenSource = () => string | undefined;
 export interface ClientCredentials {
   tls: TlsMaterial;
   token?: TokenSource;
-  /** Told when a server refused the token (UNAUTHENTICATED): a kept one is not sent again. */
+  /** Told when a server refused the caller (UNAUTHENTICATED, PERMISSION_DENIED): a kept token is not sent again. */
   tokenRefused?: () => void;
   /** Serials this host knows are revoked: a server presenting one is refused too. */
   revoked?: Revocations;

@@ -1,7 +1,7 @@
 // A user's pool token kept between commands (cli/shared/token-cache.ts) is given back only when it is this
 // pool's, this user's, not an admin's and good for a while yet, and only from a cache this user alone writes.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,14 @@ after(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
+/** A token of the pool's shape issued `age` seconds ago (signToken always issues it now). */
+function issuedAgo(key: KeyObject, user: string, age: number): string {
+  const now = Math.floor(Date.now() / 1000);
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const body = `${b64({ alg: 'EdDSA', typ: 'JWT' })}.${b64({ sub: `user:${user}`, iat: now - age, exp: now - age + 8 * 3600, jti: 'x', iss: 'dsched' })}`;
+  return `${body}.${sign(null, Buffer.from(body), key).toString('base64url')}`;
+}
+
 describe('token cache', () => {
   beforeEach(() => {
     rmSync(cache, { recursive: true, force: true });
@@ -36,6 +44,9 @@ describe('token cache', () => {
     const t = signToken(pool.privateKey, { user: 'alice', ttl: 8 * 3600 });
     keepToken(paths, 'alice', t);
     assert.equal(keptToken(paths, 'alice'), t);
+    const older = issuedAgo(pool.privateKey, 'alice', 9 * 60);
+    keepToken(paths, 'alice', older);
+    assert.equal(keptToken(paths, 'alice'), older, 'nine minutes old');
     assert.equal(keptToken(paths, 'bob'), undefined, "not another user's");
     dropToken(paths, 'alice');
     assert.equal(keptToken(paths, 'alice'), undefined, 'forgotten once refused');
@@ -46,6 +57,8 @@ describe('token cache', () => {
       ['admin', signToken(pool.privateKey, { user: 'alice', admin: true, ttl: 8 * 3600 })],
       ['another pool', signToken(other.privateKey, { user: 'alice', ttl: 8 * 3600 })],
       ['about to expire', signToken(pool.privateKey, { user: 'alice', ttl: 60 })],
+      ['issued over ten minutes ago', issuedAgo(pool.privateKey, 'alice', 11 * 60)],
+      ['issued in the future', issuedAgo(pool.privateKey, 'alice', -3600)],
       ['another user', signToken(pool.privateKey, { user: 'bob', ttl: 8 * 3600 })],
       ['not a token', 'a.b.c'],
     ] as const) {
