@@ -7,8 +7,9 @@
 // (end to end, submit → start, the chain) are measured the same way for Slurm: a 1000-task array of
 // /bin/true, `sbatch --wrap` writing its start time, 100 `sbatch --dependency=afterok:ID`.
 // A/B: BENCH_BASE=DIR names the dist/ of another build (say main's, built in a copy of the repository): the
-// cold start and the job-path rows are then measured for both builds on the same pool, alternating (each
-// latency submit, each 1000-job run; the chains as A B B A), so the machine's load falls on both alike.
+// cold start, the job-path rows and the dq rows are then measured for both builds on the same pool,
+// alternating (each latency submit, each 1000-job run, each dq; the chains as A B B A), so the machine's
+// load falls on both alike.
 // Every command's CPU time (user + sys, from /usr/bin/time when it is there) is printed beside its wall time.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -87,6 +88,24 @@ async function main() {
     return { cluster: Number(/cluster (\d+)/.exec(r.stdout)?.[1]), wall: r.wall, cpu: r.cpu };
   };
   const dsubmit = (text: string, extra: string[] = [], dist = DIST) => submitted(text, extra, dist).cluster;
+  /** `dq ARGS` run by every build, alternating (once, when first asked); `b`'s median wall and CPU. */
+  const queries = new Map<string, Map<string, { wall: number[]; cpu: number[] }>>();
+  const alternated = (b: (typeof builds)[number], args: string[]) => {
+    const what = args.join(' ');
+    if (!queries.has(what)) {
+      const runs = new Map(builds.map((x) => [x.dist, { wall: [] as number[], cpu: [] as number[] }]));
+      for (let i = 0; i < RUNS; i++) {
+        for (const x of builds) {
+          const r = measured(node, [cli('dq', x.dist), ...args], { env, cwd });
+          runs.get(x.dist)!.wall.push(r.wall);
+          runs.get(x.dist)!.cpu.push(r.cpu);
+        }
+      }
+      queries.set(what, runs);
+    }
+    const r = queries.get(what)!.get(b.dist)!;
+    return `${ms(median(r.wall))}${cpuText(r.cpu)}`;
+  };
   try {
     console.log(
       `dsched on ${process.execPath} ${process.version}; ${RUNS} runs per short command, medians${base ? `; A/B with ${base}` : ''}`,
@@ -201,8 +220,10 @@ async function main() {
     {
       const n = N('BENCH_IDS', 10_000);
       const cluster = dsubmit(`executable = /bin/true\nhold = true\nqueue ${n}\n`);
-      const t = medianOf(() => timed(node, [cli('dq'), '-af', 'ClusterId'], { env, cwd }));
-      row(`list the ids of a ${n}-job queue (dq -af ClusterId)`, ms(t), '≤ 1.5× squeue');
+      for (const b of builds) {
+        const r = alternated(b, ['-af', 'ClusterId']);
+        row(`${b.label}list the ids of a ${n}-job queue (dq -af ClusterId)`, r, '≤ 1.5× squeue');
+      }
       const rm = timed(node, [cli('drm'), String(cluster)], { env, cwd });
       row(`remove ${n} jobs (drm CLUSTER)`, ms(rm), '≤ 0.5 s');
     }
@@ -211,8 +232,10 @@ async function main() {
     {
       const n = N('BENCH_TOTALS', 100_000);
       dsubmit(`executable = /bin/true\nhold = true\nqueue ${n}\n`);
-      const t = medianOf(() => timed(node, [cli('dq'), '-totals'], { env, cwd }));
-      row(`summary of ${n} queued jobs (dq -totals)`, ms(t), '≤ 200 ms');
+      for (const b of builds) {
+        const r = alternated(b, ['-totals']);
+        row(`${b.label}summary of ${n} queued jobs (dq -totals)`, r, '≤ 200 ms');
+      }
       execFileSync(node, [cli('drm'), '-all'], { env, cwd });
     }
   } finally {

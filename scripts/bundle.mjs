@@ -25,12 +25,13 @@ rmSync(join(root, 'dist'), { recursive: true, force: true });
 
 // Lighter stand-ins for modules that would load at every start (see each shim for why): string-width, whose
 // module makes an Intl.Segmenter as it loads (about a third of a bare yargs start), node:assert for yargs,
-// node:net for grpc-js, whose first isIPv6 compiles a large regular expression, and node:zlib for grpc-js,
-// which it needs only for compressed messages.
+// node:net for grpc-js, whose first isIPv6 compiles a large regular expression, node:zlib for grpc-js,
+// which it needs only for compressed messages, and cliui for yargs, needed only to print a usage text.
 const shim = (name) => resolve(root, 'scripts/shims', name);
 const SHIMS = [
   { filter: /^string-width$/, path: shim('string-width.cjs'), from: /./ },
   { filter: /^assert$/, path: shim('assert.cjs'), from: /node_modules[\\/]yargs[\\/]/ },
+  { filter: /^cliui$/, path: shim('cliui.cjs'), from: /node_modules[\\/]yargs[\\/]/ },
   { filter: /^net$/, path: shim('net.cjs'), from: /node_modules[\\/]@grpc[\\/]grpc-js[\\/]/ },
   { filter: /^zlib$/, path: shim('zlib.cjs'), from: /node_modules[\\/]@grpc[\\/]grpc-js[\\/]/ },
 ];

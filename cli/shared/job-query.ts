@@ -1,8 +1,9 @@
 // What dq and dhistory share for the schedd's paged job query: the attributes a view needs (so the schedd
 // sends only those), output written a page at a time (a 200,000-job answer is never one string), and the
 // JSON array written as its pages come.
-import { parseExpr, referencedAttrs, type ClassAd } from '../../grammar/classad/index.js';
+import { parseExpr, referencedAttrs } from '../../grammar/classad/index.js';
 import { adOfRecord, jsonElements } from '../../grammar/classad/json-text.js';
+import { RecordAd } from '../../grammar/classad/record-ad.js';
 import { gunzipSync } from 'node:zlib';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import type { OutputAd } from './output/ad.js';
@@ -101,7 +102,7 @@ export class JsonArrayWriter {
 export class ViewRow implements OutputAd {
   private constructor(private readonly values: Record<string, unknown>) {}
   static of(attrs: Record<string, string>, names: readonly string[] = VIEW_ATTRS): ViewRow {
-    const ad = adOfRecord(attrs);
+    const ad = new RecordAd(attrs);
     const values: Record<string, unknown> = Object.create(null);
     for (const n of names) {
       const v = ad.lookupJS(n);
@@ -175,7 +176,7 @@ export async function printJobPages(
 ): Promise<ViewRow[]> {
   const table = isTable(v);
   const rows: ViewRow[] = [];
-  const afRows: ClassAd[] = [];
+  const afRows: RecordAd[] = [];
   const json = v.json ? new JsonArrayWriter() : undefined;
   let printed = 0;
   let rendered = false;
@@ -197,14 +198,20 @@ export async function printJobPages(
       printed += page.ads.length;
       continue;
     }
-    const ads = page.ads.map((r) => adOfRecord(r.attrs));
-    if (v.af && v.afOpts.headings) {
-      for (const ad of ads) afRows.push(ad);
+    if (v.af || v.format) {
+      // -af and -format read a few attributes: from the texts, without a ClassAd per job (RecordAd)
+      const ads = page.ads.map((r) => new RecordAd(r.attrs));
+      if (v.af && v.afOpts.headings) {
+        for (const ad of ads) afRows.push(ad);
+        continue;
+      }
+      if (v.af) await writeOut((v.afOpts.group && printed ? '\n' : '') + autoformat(ads, v.af, v.afOpts));
+      else await writeOut(formatPrintf(ads, v.format!, { utc: v.utc }));
+      printed += ads.length;
       continue;
     }
-    if (v.af) await writeOut((v.afOpts.group && printed ? '\n' : '') + autoformat(ads, v.af, v.afOpts));
-    else if (v.format) await writeOut(formatPrintf(ads, v.format, { utc: v.utc }));
-    else if (v.jsonl) await writeOut(formatJobsJsonl(ads));
+    const ads = page.ads.map((r) => adOfRecord(r.attrs));
+    if (v.jsonl) await writeOut(formatJobsJsonl(ads));
     else if (v.long) await writeOut((printed ? '\n' : '') + formatJobsLong(ads));
     printed += ads.length;
   }

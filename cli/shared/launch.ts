@@ -8,60 +8,17 @@
 // with `sudo -E`, uses no cache), and a file is read only for the bundle it was made from (the bundle's hash,
 // computed at build time, its size and path are in the file's name and header; node checks its own version and
 // flags). Anything unexpected means running without the cache, never failing the command.
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-  constants,
-} from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
+import { fnv1a, readOwnFile, userCacheDir, writeOwnFile } from './user-cache.js';
 
-/** The folder for this user's caches, or undefined when there is none we can trust. */
+/** The folder for this user's caches, or undefined when there is none we can trust (or DSCHED_CODE_CACHE=off). */
 function cacheDir(): string | undefined {
   const env = process.env.DSCHED_CODE_CACHE;
-  if (env === 'off' || env === '0') return undefined;
-  const uid = process.geteuid?.();
-  if (uid === undefined) return undefined;
-  const base = process.env.XDG_CACHE_HOME || (process.env.HOME ? join(process.env.HOME, '.cache') : undefined);
-  if (!base || !base.startsWith('/')) return undefined;
-  // the home (or cache home) must be this user's: whoever owns it could swap anything below it
-  const owner = process.env.XDG_CACHE_HOME ? base : process.env.HOME!;
-  if (!ours(owner, uid)) return undefined;
-  const dir = join(base, 'dsched', 'code-cache');
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch {
-    return undefined;
-  }
-  return ours(dir, uid) ? dir : undefined;
-}
-
-/** A real folder (no link) owned by uid that no one else may write. */
-function ours(path: string, uid: number): boolean {
-  try {
-    const s = lstatSync(path);
-    return s.isDirectory() && s.uid === uid && (s.mode & 0o022) === 0;
-  } catch {
-    return false;
-  }
-}
-
-/** A short tag of a path (FNV-1a), not a secret: node:crypto would cost `--help` its load. */
-function fnv1a(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, '0');
+  return env === 'off' || env === '0' ? undefined : userCacheDir('code-cache');
 }
 
 /** The line before V8's data: "dsched-code-cache <hash> <size> <bundle path>\n" (at most this long). */
@@ -73,22 +30,8 @@ const headerOf = (data: Buffer): string | undefined => {
 
 /** The cached data for this bundle, when a trusted file holds it. */
 function readCache(file: string, expect: string): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch {
-    return undefined;
-  }
-  try {
-    const s = fstatSync(fd);
-    if (!s.isFile() || s.uid !== process.geteuid!() || (s.mode & 0o022) !== 0) return undefined;
-    const data = readFileSync(fd);
-    return headerOf(data) === expect ? data.subarray(Buffer.byteLength(expect, 'latin1') + 1) : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
+  const data = readOwnFile(file);
+  return data && headerOf(data) === expect ? data.subarray(Buffer.byteLength(expect, 'latin1') + 1) : undefined;
 }
 
 /**
@@ -105,14 +48,7 @@ function writeCache(
   header: string,
   data: Buffer,
 ): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, Buffer.concat([Buffer.from(`${header}\n`, 'latin1'), data]), { flag: 'wx', mode: 0o600 });
-    renameSync(tmp, file);
-  } catch {
-    rmSync(tmp, { force: true });
-    return;
-  }
+  if (!writeOwnFile(file, Buffer.concat([Buffer.from(`${header}\n`, 'latin1'), data]))) return;
   for (const f of readdirSync(dir)) {
     const path = join(dir, f);
     if (!f.startsWith(`${name}-`) || path === file || path === sibling || f.endsWith('.tmp')) continue;

@@ -42,9 +42,18 @@ export function openSession(config: Config = loadConfig()): Session {
   let masterClient: MasterClient | undefined;
   const startdClients: StartdClient[] = [];
   let tls: ClientCredentials['tls'] | undefined;
+  /** The token came from this user's cache (token-cache.ts): if the pool refuses it, it is forgotten. */
+  let kept: typeof import('./token-cache.js') | undefined;
   const creds = async (): Promise<ClientCredentials> => {
     tls ??= (await import('../../lib/rpc/tls.js')).cliTls(config.paths);
-    return { tls, token: () => token };
+    return {
+      tls,
+      token: () => token,
+      tokenRefused: () => {
+        kept?.dropToken(config.paths, user);
+        kept = undefined;
+      },
+    };
   };
   const newSchedd = async () =>
     new (await import('../../lib/rpc/clients/schedd.js')).ScheddClient(scheddAddress(), await creds());
@@ -55,9 +64,13 @@ export function openSession(config: Config = loadConfig()): Session {
     return a;
   };
 
-  async function ensureToken(client: ScheddClient | undefined): Promise<void> {
-    if (token) return;
-    const { loadTokenKey, signToken } = await import('../../lib/rpc/auth.js');
+  /** `fresh`: a token of its own (`dsched token create`), never the kept one. */
+  async function ensureToken(client: ScheddClient | undefined, fresh = false): Promise<void> {
+    if (token && !fresh) return;
+    const [{ loadTokenKey, signToken }, tokens] = await Promise.all([
+      import('../../lib/rpc/auth.js'),
+      import('./token-cache.js'),
+    ]);
     let key;
     try {
       key = loadTokenKey(config.paths.ca.tokenKey);
@@ -67,6 +80,11 @@ export function openSession(config: Config = loadConfig()): Session {
     if (key) {
       // whoever can read the pool's token key (its owner, root) is an admin of the pool anyway
       token = signToken(key, { user, ttl: 3600, admin: true });
+      return;
+    }
+    const k = fresh ? undefined : tokens.keptToken(config.paths, user);
+    if (k) {
+      [token, kept] = [k, tokens];
       return;
     }
     const c = client ?? (await newSchedd());
@@ -84,6 +102,8 @@ export function openSession(config: Config = loadConfig()): Session {
     } finally {
       rmSync(path, { force: true });
     }
+    kept = undefined;
+    if (!fresh) tokens.keepToken(config.paths, user, token);
   }
 
   return {
@@ -136,7 +156,7 @@ export function openSession(config: Config = loadConfig()): Session {
       return c;
     },
     async token() {
-      await ensureToken(undefined);
+      await ensureToken(undefined, true);
       return token!;
     },
     close() {

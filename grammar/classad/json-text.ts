@@ -10,21 +10,23 @@ import { sortKeys } from './json-keys.js';
 /** Expressions by text (bounded): the ads of a listing repeat their cluster's forty texts, each parsed once. */
 const parsedTexts = new Map<string, Expr>();
 
-/** A job's ClassAd from its attribute texts, a text seen before not parsed again (expressions are never changed). */
+/** The expression of attribute `name`'s text, a text seen before not parsed again (expressions are never changed). */
+export function parsedText(name: string, text: string): Expr {
+  let e = parsedTexts.get(text);
+  if (!e) {
+    e = parseExpr(text, { file: `<attribute ${name}>`, line: 1, column: 1 });
+    if (text.length <= 4096) {
+      if (parsedTexts.size >= 20_000) parsedTexts.clear();
+      parsedTexts.set(text, e);
+    }
+  }
+  return e;
+}
+
+/** A job's ClassAd from its attribute texts. */
 export function adOfRecord(attrs: Record<string, string>): ClassAd {
   const ad = new ClassAd();
-  for (const name of Object.keys(attrs)) {
-    const text = attrs[name]!;
-    let e = parsedTexts.get(text);
-    if (!e) {
-      e = parseExpr(text, { file: `<attribute ${name}>`, line: 1, column: 1 });
-      if (text.length <= 4096) {
-        if (parsedTexts.size >= 20_000) parsedTexts.clear();
-        parsedTexts.set(text, e);
-      }
-    }
-    ad.set(name, e);
-  }
+  for (const name of Object.keys(attrs)) ad.set(name, parsedText(name, attrs[name]!));
   return ad;
 }
 

@@ -15,6 +15,10 @@ export interface CallOptions {
   waitForReady?: boolean;
 }
 
+/** The server refused who the caller is, or what it may do: a kept token is not sent again. */
+const refusal = (err: grpc.ServiceError) =>
+  err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.PERMISSION_DENIED;
+
 type ClientCtor = new (address: string, creds: grpc.ChannelCredentials, options?: object) => grpc.Client;
 
 export class RpcClient {
@@ -51,8 +55,11 @@ export class RpcClient {
         req,
         this.metadata(),
         { deadline, waitForReady: opts.waitForReady ?? false },
-        (err: grpc.ServiceError | null, res: Res) =>
-          err ? reject(fromServiceError(err, this.what, this.unreachable)) : resolve(res),
+        (err: grpc.ServiceError | null, res: Res) => {
+          if (!err) return resolve(res);
+          if (refusal(err)) this.creds.tokenRefused?.();
+          reject(fromServiceError(err, this.what, this.unreachable));
+        },
       );
     });
   }
@@ -76,6 +83,7 @@ export class RpcClient {
 
   /** Rebuild a stream error as a typed error. */
   streamError(err: grpc.ServiceError) {
+    if (refusal(err)) this.creds.tokenRefused?.();
     return fromServiceError(err, this.what, this.unreachable);
   }
 

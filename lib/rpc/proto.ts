@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import serviceDescriptors from './generated/services.json' with { type: 'json' };
+import { decodeJobQueryPage } from './query-page-decode.js';
 import type { ProtoGrpcType as CollectorProto } from './generated/collector.js';
 import type { ProtoGrpcType as NegotiatorProto } from './generated/negotiator.js';
 import type { ProtoGrpcType as ScheddProto } from './generated/schedd.js';
@@ -23,6 +24,9 @@ type V1 = CollectorProto['dsched']['v1'] &
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
 
+/** Messages read by hand rather than by the generic codec (same objects): the pages of large answers. */
+const DECODERS: Record<string, (bytes: Buffer) => object> = { '.dsched.v1.JobQueryPage': decodeJobQueryPage };
+
 function methodDefinition(
   pkg: string,
   service: protobuf.Service,
@@ -34,7 +38,8 @@ function methodDefinition(
     if (Array.isArray(value)) throw new Error(`cannot serialize an array as ${t.name}`);
     return Buffer.from(t.encode(t.fromObject(value)).finish());
   };
-  const deserialize = (t: protobuf.Type) => (bytes: Buffer) => t.toObject(t.decode(bytes), TO_OBJECT);
+  const deserialize = (t: protobuf.Type) =>
+    DECODERS[t.fullName] ?? ((bytes: Buffer) => t.toObject(t.decode(bytes), TO_OBJECT));
   return {
     path: `/${pkg}.${service.name}/${m.name}`,
     requestStream: !!m.requestStream,

@@ -24,6 +24,8 @@ export type TokenSource = () => string | undefined;
 export interface ClientCredentials {
   tls: TlsMaterial;
   token?: TokenSource;
+  /** Told when a server refused the caller (UNAUTHENTICATED, PERMISSION_DENIED): a kept token is not sent again. */
+  tokenRefused?: () => void;
   /** Serials this host knows are revoked: a server presenting one is refused too. */
   revoked?: Revocations;
 }
