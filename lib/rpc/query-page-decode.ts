@@ -154,6 +154,7 @@ export function decodeJobQueryPage(bytes: Buffer): JobQueryPage__Output {
     mine: null,
     all: null,
     text: Buffer.alloc(0),
+    completions: [],
   };
   while (w.pos < w.end) {
     const tag = w.uint32();
@@ -182,6 +183,15 @@ export function decodeJobQueryPage(bytes: Buffer): JobQueryPage__Output {
         const end = w.span();
         page.text = bytes.subarray(w.pos, end);
         w.pos = end;
+        break;
+      }
+      case 0x38: // completions, one varint (unpacked)
+        page.completions.push(w.int64());
+        break;
+      case 0x3a: {
+        // completions, packed
+        const end = w.span();
+        while (w.pos < end) page.completions.push(w.int64());
         break;
       }
       default:

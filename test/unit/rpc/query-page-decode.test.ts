@@ -35,6 +35,7 @@ const page = fc.record(
     mine: counts,
     all: counts,
     text: fc.uint8Array({ maxLength: 40 }),
+    completions: fc.array(fc.integer({ min: -(2 ** 52), max: 2 ** 52 }), { maxLength: 5 }),
   },
   { requiredKeys: [] },
 );
