@@ -2,7 +2,8 @@
 // Known errors print `cmd: error[CODE]: message` and a hint, never a stack; --debug shows the stack.
 import { DschedError } from '../../lib/errors.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/** brokenPipe: 128 + SIGPIPE, what a shell reports for a command killed by a closed pipe. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, brokenPipe: 141 } as const;
 
 export function printError(cmd: string, e: unknown, debug: boolean): number {
   if (e instanceof DschedError) {
@@ -22,6 +23,12 @@ export function printError(cmd: string, e: unknown, debug: boolean): number {
 export function runCli(cmd: string, main: (argv: string[]) => Promise<number>): void {
   const argv = process.argv.slice(2);
   const debug = argv.includes('--debug') || !!process.env.DSCHED_DEBUG;
+  // `dq | head`: the reader has gone. Stop quietly with the status a command killed by SIGPIPE has (as
+  // condor_q would be), not with a stack trace; node ignores SIGPIPE, so the write fails with EPIPE instead.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(EXIT.brokenPipe);
+  });
   main(argv.filter((a) => a !== '--debug')).then(
     (code) => {
       process.exitCode = code;

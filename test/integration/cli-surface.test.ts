@@ -2,7 +2,7 @@
 // single-dash spellings, dsched's subcommands (each with its own --help; `--` ends eval's options), shell
 // completion, and dsubmit's warning for a request that cannot be evaluated.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +108,20 @@ describe('command line', () => {
     const unknown = run('dsched', ['bogus']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /error\[USAGE\]: Unknown command: bogus/);
+  });
+
+  test('cli – a reader that goes away (dq | head) stops a command quietly, with the status of a closed pipe', async () => {
+    // the read end is closed before the command writes: its first write fails with EPIPE
+    const child = spawn(process.execPath, [join(DIST, 'cli', 'dsched.js'), 'completion', 'bash'], {
+      env: { ...process.env, DSCHED_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(stderr, '', 'no stack trace, no message');
+    assert.equal(code, 141);
   });
 
   test('cli – dsched completion bash completes every command; completing never runs one', () => {
