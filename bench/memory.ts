@@ -1,10 +1,12 @@
-// Memory of the daemons on a real personal pool (`node dist/...`): the execute host's three processes
-// (master, startd, spawner) idle, and what each running job adds across all daemons. Run on demand with
-// `node --import tsx bench/memory.ts` (or `npm run bench memory`); nothing is asserted.
+// Memory of the daemons on a real personal pool (`node dist/...`), the performance issue's two rows: the
+// execute host's three processes (master, startd, spawner) idle, and what each running job adds across all
+// daemons (RSS, as the issue measured them; slurmd + munged beside them when they run here), each daemon's
+// share below, and what an idle node process takes (the floor of any daemon written for node). Run on demand
+// with `node --import tsx bench/memory.ts` (or `npm run bench memory`); nothing is asserted.
 // BENCH_JOBS (128): sleeping jobs for the per-job figure, on a startd with that many cpus.
 // RSS counts the node binary's shared pages in every process (about 35 MB each); "private" is what a process
 // has to itself, and "host" is the pages the processes take together (their private pages, the shared ones once).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,6 +18,17 @@ export interface Memory {
   shared: number;
 }
 
+/** KiB of one process (from its smaps_rollup). */
+function memoryOf(pid: number | string): Memory {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const field = (re: RegExp) => [...rollup.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+  return {
+    rss: field(/^Rss:\s+(\d+)/gm),
+    private: field(/^Private_(?:Clean|Dirty):\s+(\d+)/gm),
+    shared: field(/^Shared_(?:Clean|Dirty):\s+(\d+)/gm),
+  };
+}
+
 /** KiB of each process of the pool at `home` whose command line runs one of the scripts (dist/daemons/<script>). */
 export function daemonMemory(home: string, scripts: string[]): Map<string, Memory> {
   const out = new Map<string, Memory>();
@@ -25,12 +38,11 @@ export function daemonMemory(home: string, scripts: string[]): Map<string, Memor
       const script = scripts.find((s) => argv.includes(join(DIST, 'daemons', s)));
       if (!script || !readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DSCHED_HOME=${home}`))
         continue;
-      const field = (re: RegExp, text: string) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
-      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      const p = memoryOf(pid);
       const m = out.get(script) ?? { rss: 0, private: 0, shared: 0 };
-      m.rss += field(/^Rss:\s+(\d+)/gm, rollup);
-      m.private += field(/^Private_(?:Clean|Dirty):\s+(\d+)/gm, rollup);
-      m.shared = Math.max(m.shared, field(/^Shared_(?:Clean|Dirty):\s+(\d+)/gm, rollup));
+      m.rss += p.rss;
+      m.private += p.private;
+      m.shared = Math.max(m.shared, p.shared);
       out.set(script, m);
     } catch {
       /* gone meanwhile, or not ours to read */
@@ -65,8 +77,37 @@ async function settled(home: string, scripts: string[], samples = 5): Promise<Ma
 }
 
 const mb = (kib: number) => `${(kib / 1024).toFixed(1)} MB`;
+const short = (script: string) => script.replace('/main.js', '').replace('startd/dsched-spawner', 'spawner');
 function row(what: string, figure: string, target: string) {
-  console.log(`${what.padEnd(58)} ${figure.padEnd(40)} goal: ${target}`);
+  console.log(`${what.padEnd(72)} ${figure.padEnd(46)} goal: ${target}`);
+}
+
+/** RSS (KiB) of Slurm's execute-host daemons when they run here (the issue's column): slurmd and munged. */
+function slurmMemory(): number | undefined {
+  let rss = 0;
+  let found = false;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!['slurmd', 'munged'].includes(readFileSync(`/proc/${pid}/comm`, 'utf8').trim())) continue;
+      rss += memoryOf(pid).rss;
+      found = true;
+    } catch {
+      /* gone meanwhile, or not ours to read */
+    }
+  }
+  return found ? rss : undefined;
+}
+
+/** RSS and private KiB of an idle node process (a timer, nothing loaded). */
+async function idleNode(): Promise<Memory> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000); process.stdout.write("up")']);
+  try {
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    await sleep(500);
+    return memoryOf(child.pid!);
+  } finally {
+    child.kill();
+  }
 }
 
 async function main() {
@@ -87,17 +128,20 @@ async function main() {
       await sleep(200);
     await sleep(3000);
     const idle = await settled(pool.home, ALL_DAEMONS);
+    const host = total(EXECUTE_HOST.flatMap((s) => idle.get(s) ?? []));
+    const slurm = slurmMemory();
+    // the issue's row: RSS summed, as `ps` shows it (and slurmd + munged were measured)
+    row(
+      "memory of an execute host's daemons (master + startd + spawner), idle",
+      `${mb(host.rss)} (host: ${mb(host.host)})${slurm === undefined ? '' : `; slurmd + munged ${mb(slurm)}`}`,
+      '≤ 60 MB',
+    );
     for (const s of EXECUTE_HOST) {
       const m = idle.get(s);
-      if (m)
-        row(
-          `memory: ${s.replace('/main.js', '').replace('startd/dsched-spawner', 'spawner')}, idle`,
-          `${mb(m.rss)} RSS, ${mb(m.private)} private`,
-          '—',
-        );
+      if (m) row(`  ${short(s)}, idle`, `${mb(m.rss)} RSS, ${mb(m.private)} private`, '—');
     }
-    const host = total(EXECUTE_HOST.flatMap((s) => idle.get(s) ?? []));
-    row('memory: master + startd + spawner, idle (RSS summed)', `${mb(host.rss)} (host: ${mb(host.host)})`, '≤ 60 MB');
+    const bare = await idleNode();
+    row(`  for scale: node itself, idle (${process.version})`, `${mb(bare.rss)} RSS, ${mb(bare.private)} private`, '—');
 
     // per running job: the growth of every daemon's memory with `jobs` sleeping jobs running
     run('dsubmit', ['-'], `executable = /bin/sleep\narguments = 600\nrequest_memory = 32\nqueue ${jobs}\n`);
@@ -110,11 +154,12 @@ async function main() {
     if (running < jobs) console.log(`(only ${running} of ${jobs} jobs started)`);
     await sleep(3000);
     const busy = await settled(pool.home, ALL_DAEMONS);
-    const grow = (scripts: string[]) =>
-      (total(scripts.flatMap((s) => busy.get(s) ?? [])).rss - total(scripts.flatMap((s) => idle.get(s) ?? [])).rss) /
-      Math.max(1, running);
-    row(`memory per running job, all daemons (${running} jobs)`, `${grow(ALL_DAEMONS).toFixed(0)} KiB`, '≤ 50 KiB');
-    row(`memory per running job, master + startd + spawner`, `${grow(EXECUTE_HOST).toFixed(0)} KiB`, '—');
+    const grow = (scripts: string[], field: 'rss' | 'private' = 'rss') =>
+      scripts.reduce((n, s) => n + (busy.get(s)?.[field] ?? 0) - (idle.get(s)?.[field] ?? 0), 0) / Math.max(1, running);
+    const kib = (scripts: string[]) =>
+      `${grow(scripts).toFixed(0)} KiB (private ${grow(scripts, 'private').toFixed(0)} KiB)`;
+    row(`memory per running job, all daemons (${running} jobs)`, kib(ALL_DAEMONS), '≤ 50 KiB');
+    for (const s of ALL_DAEMONS) if (idle.has(s)) row(`  ${short(s)}`, kib([s]), '—');
     run('drm', ['-all']);
   } finally {
     await pool.stop();

@@ -4,9 +4,10 @@
 // service with only the messages its methods reach, and only the services are built: grpc-js needs each
 // method's path and codecs, not the reflection descriptors proto-loader makes for every message, which cost
 // every command and daemon CPU at start and heap for as long as it runs (a command that asks the schedd
-// builds a third of the messages, not all of them).
+// builds a third of the messages, not all of them). protobufjs's light build reads JSON descriptors; the full one
+// adds the .proto parser and Google's descriptors, which only the fuzzer's proto-loader needs.
 import * as grpc from '@grpc/grpc-js';
-import protobuf from 'protobufjs';
+import protobuf from 'protobufjs/light.js';
 import serviceDescriptors from './generated/services.json' with { type: 'json' };
 import { decodeJobQueryPage } from './query-page-decode.js';
 import type { ProtoGrpcType as CollectorProto } from './generated/collector.js';
