@@ -122,6 +122,7 @@ async function main(argv: string[]): Promise<number> {
       describe: "qstat's table (Job id, Name, User, Time Use, S, Queue), every user's jobs",
     })
     .option('f', { type: 'boolean', describe: "with -pbs: qstat -f's long form, attribute = value with PBS's names" })
+    .option('x', { type: 'boolean', describe: 'with -pbs: finished jobs too, all in job id order (qstat -x)' })
     .option('watch', {
       type: 'boolean',
       describe:
@@ -154,6 +155,7 @@ async function main(argv: string[]): Promise<number> {
   ]);
   if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');
   if (a.f && !a.pbs) throw new DschedError('USAGE', '-f goes with -pbs (dq -pbs -f JOB)');
+  if (a.x && !a.pbs) throw new DschedError('USAGE', '-x goes with -pbs (dq -pbs -x; dhistory lists finished jobs)');
   if (a.exit && !a.watch) throw new DschedError('USAGE', '-exit goes with -watch');
   const session = openSession();
   try {
@@ -164,6 +166,7 @@ async function main(argv: string[]): Promise<number> {
     if (pbsView && a.pbs)
       return await pbsView.showPbsQueue(session, sel, {
         full: !!a.f,
+        finished: !!a.x,
         limit: (a.limit as number) ?? 0,
         server: session.config.str('HOSTNAME') || (await import('node:os')).hostname(),
       });
