@@ -84,6 +84,11 @@ async function main(argv: string[]): Promise<number> {
     .option('nobatch', { type: 'boolean', describe: 'one line per job' })
     .option('batch', { type: 'boolean', describe: 'jobs grouped in batches (the default)' })
     .option('allusers', { type: 'boolean', describe: "every user's jobs, not only yours" })
+    .option('submitter', {
+      type: 'string',
+      array: true,
+      describe: "this user's jobs (condor_q -submitter NAME; NAME@domain is the user NAME)",
+    })
     .option('constraint', {
       type: 'string',
       array: true,
@@ -153,6 +158,12 @@ async function main(argv: string[]): Promise<number> {
     ...((a.constraint as string[] | undefined) ?? []),
     ...(pbsView?.queueConstraint(a.queue as string | undefined) ?? []),
   ]);
+  // condor_q -submitter names a submitter, user@uid-domain: its jobs are the user's
+  for (const name of (a.submitter as string[] | undefined) ?? []) {
+    const user = name.replace(/@.*$/, '');
+    if (!/^[A-Za-z_][\w.-]*$/.test(user)) throw new DschedError('USAGE', `-submitter: '${name}' is not a user name`);
+    sel.owners.push(user);
+  }
   if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');
   if (a.f && !a.pbs) throw new DschedError('USAGE', '-f goes with -pbs (dq -pbs -f JOB)');
   if (a.x && !a.pbs) throw new DschedError('USAGE', '-x goes with -pbs (dq -pbs -x; dhistory lists finished jobs)');
