@@ -84,6 +84,11 @@ async function main(argv: string[]): Promise<number> {
     .option('nobatch', { type: 'boolean', describe: 'one line per job' })
     .option('batch', { type: 'boolean', describe: 'jobs grouped in batches (the default)' })
     .option('allusers', { type: 'boolean', describe: "every user's jobs, not only yours" })
+    .option('submitter', {
+      type: 'string',
+      array: true,
+      describe: "this user's jobs (condor_q -submitter NAME; NAME@domain is the user NAME)",
+    })
     .option('constraint', {
       type: 'string',
       array: true,
@@ -122,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
       describe: "qstat's table (Job id, Name, User, Time Use, S, Queue), every user's jobs",
     })
     .option('f', { type: 'boolean', describe: "with -pbs: qstat -f's long form, attribute = value with PBS's names" })
+    .option('x', { type: 'boolean', describe: 'with -pbs: finished jobs too, all in job id order (qstat -x)' })
     .option('watch', {
       type: 'boolean',
       describe:
@@ -152,8 +158,15 @@ async function main(argv: string[]): Promise<number> {
     ...((a.constraint as string[] | undefined) ?? []),
     ...(pbsView?.queueConstraint(a.queue as string | undefined) ?? []),
   ]);
+  // condor_q -submitter names a submitter, user@uid-domain: its jobs are the user's
+  for (const name of (a.submitter as string[] | undefined) ?? []) {
+    const user = name.replace(/@.*$/, '');
+    if (!/^[A-Za-z_][\w.-]*$/.test(user)) throw new DschedError('USAGE', `-submitter: '${name}' is not a user name`);
+    sel.owners.push(user);
+  }
   if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');
   if (a.f && !a.pbs) throw new DschedError('USAGE', '-f goes with -pbs (dq -pbs -f JOB)');
+  if (a.x && !a.pbs) throw new DschedError('USAGE', '-x goes with -pbs (dq -pbs -x; dhistory lists finished jobs)');
   if (a.exit && !a.watch) throw new DschedError('USAGE', '-exit goes with -watch');
   const session = openSession();
   try {
@@ -164,6 +177,7 @@ async function main(argv: string[]): Promise<number> {
     if (pbsView && a.pbs)
       return await pbsView.showPbsQueue(session, sel, {
         full: !!a.f,
+        finished: !!a.x,
         limit: (a.limit as number) ?? 0,
         server: session.config.str('HOSTNAME') || (await import('node:os')).hostname(),
       });

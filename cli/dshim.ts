@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The PBS and HTCondor command names whose options differ from dsched's: `dshim.js qstat ARGS` maps qstat's
-// options onto dq -pbs (or dhistory for -x) and runs it in this process. Not a command of its own (not on PATH):
+// options onto dq -pbs and runs it in this process. Not a command of its own (not on PATH):
 // the scripts `dsched shims install DIR` writes call it.
 import { join } from 'node:path';
 import { DschedError } from '../lib/errors.js';
@@ -9,22 +9,8 @@ import { distCliDir } from './shared/shims.js';
 
 const QSTAT_USAGE = 'usage: qstat [-f] [-x] [-r | -i] [-u USER[,USER...]] [JOBID...]';
 
-// qstat's columns: Job id, Name, User, Time Use, S (Q R H E F), Queue
-const ID = 'ifThenElse(isUndefined(PbsJobId), strcat(ClusterId, ".", ProcId), PbsJobId)';
-const NAME = 'ifThenElse(isUndefined(PbsJobName), split(Cmd, "/")[size(split(Cmd, "/")) - 1], PbsJobName)';
-// CPU time as HH:MM:SS
-const SECS = 'int(ifThenElse(isUndefined(RemoteUserCpu), 0, RemoteUserCpu))';
-const two = (n: string) => `ifThenElse(${n} < 10, "0", ""), ${n}`;
-const CPU = `strcat(${two(`(${SECS} / 3600)`)}, ":", ${two(`((${SECS} % 3600) / 60)`)}, ":", ${two(`(${SECS} % 60)`)})`;
-const STATE =
-  'ifThenElse(JobStatus == 1, "Q", ifThenElse(JobStatus == 2, "R", ifThenElse(JobStatus == 5, "H", ifThenElse(JobStatus == 3, "E", "F"))))';
-const QUEUE = 'ifThenElse(isUndefined(PbsQueue), "workq", PbsQueue)';
-const HEADER =
-  'Job id            Name             User              Time Use S Queue\n' +
-  '----------------  ---------------- ----------------  -------- - -----\n';
-
-/** qstat's arguments as dq's (or dhistory's); `header` says whether to print qstat's column titles first. */
-export function qstatArgs(argv: string[]): { cmd: 'dq' | 'dhistory'; args: string[]; header: boolean } {
+/** qstat's arguments as dq's. */
+export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
   let long = false;
   let history = false;
   const users: string[] = [];
@@ -58,32 +44,10 @@ export function qstatArgs(argv: string[]): { cmd: 'dq' | 'dhistory'; args: strin
   }
   const args = [...ids, ...users];
   // PBS's qstat shows every user's jobs unless told otherwise
-  if (!ids.length && !users.length && !history) args.push('-allusers');
+  if (!ids.length && !users.length) args.push('-allusers');
   for (const c of constraints) args.push('-constraint', c);
-  // the queue: dq's own qstat views (its table, and -f's long form with PBS's names)
-  if (!history) return { cmd: 'dq', args: [...args, '-pbs', ...(long ? ['-f'] : [])], header: false };
-  if (long) return { cmd: 'dhistory', args: [...args, '-long'], header: false };
-  args.push(
-    '-format',
-    '%-17.17s ',
-    ID,
-    '-format',
-    '%-16.16s ',
-    NAME,
-    '-format',
-    '%-17.17s ',
-    'Owner',
-    '-format',
-    '%8s ',
-    CPU,
-    '-format',
-    '%s ',
-    STATE,
-    '-format',
-    '%s\n',
-    QUEUE,
-  );
-  return { cmd: history ? 'dhistory' : 'dq', args, header: true };
+  // dq's own qstat views (its table, and -f's long form with PBS's names); -x adds the finished jobs
+  return { cmd: 'dq', args: [...args, '-pbs', ...(long ? ['-f'] : []), ...(history ? ['-x'] : [])] };
 }
 
 async function main(): Promise<void> {
@@ -92,7 +56,6 @@ async function main(): Promise<void> {
     if (name !== 'qstat') throw new DschedError('USAGE', `dshim: no mapping for ${name ?? '(none)'}`);
     const m = qstatArgs(rest);
     const file = join(distCliDir(), `${m.cmd}.js`);
-    if (m.header) process.stdout.write(HEADER);
     // the command reads its arguments from process.argv when it loads
     process.argv = [process.argv[0]!, file, ...m.args];
     await import(file);

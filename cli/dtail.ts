@@ -3,6 +3,7 @@
 // startd there streams the file the job writes to, to its owner (or an admin) only. With -f it follows
 // the file as the job writes, until the job ends. gRPC is loaded only once the arguments are good.
 import { DschedError } from '../lib/errors.js';
+import { notAJobId, parseJobId, resolveSubjobs, type JobIdSpec } from './shared/job-id.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { cli } from './shared/yargs.js';
 
@@ -23,19 +24,24 @@ async function main(argv: string[]): Promise<number> {
     .example('dtail -maxbytes 65536 12', 'the last 64 KiB of job 12.0')
     .parse();
   const words = a._.map(String);
-  const m = words.length === 1 ? /^(\d+)(?:\.(\d+))?$/.exec(words[0]!) : null;
-  if (!m) throw new DschedError('USAGE', `dtail takes one job id (cluster.proc)\n${USAGE}`);
-  const id = { cluster: Number(m[1]), proc: Number(m[2] ?? 0) };
+  if (words.length !== 1) throw new DschedError('USAGE', `dtail takes one job id (cluster.proc)\n${USAGE}`);
+  const spec = parseJobId(words[0]!);
+  if (!spec) throw notAJobId(words[0]!);
   const maxBytes = a.maxbytes as number | undefined;
   if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes > 0))
     throw new DschedError('USAGE', '-maxbytes needs a positive whole number');
-  return tailJob(id, { follow: !!a.follow, stderr: !!a.stderr, maxBytes: maxBytes ?? 0 });
+  // a cluster is its first job (PBS's 12.host is its one job); a subjob 12[4] is found by its array index
+  return tailJob(spec.index === undefined ? { cluster: spec.cluster, proc: Math.max(0, spec.proc) } : spec, {
+    follow: !!a.follow,
+    stderr: !!a.stderr,
+    maxBytes: maxBytes ?? 0,
+  });
 }
 
 type Id = { cluster: number; proc: number };
 const STATES: Record<number, string> = { 1: 'idle', 3: 'removed', 4: 'completed', 5: 'held' };
 
-async function tailJob(id: Id, o: { follow: boolean; stderr: boolean; maxBytes: number }): Promise<number> {
+async function tailJob(spec: JobIdSpec, o: { follow: boolean; stderr: boolean; maxBytes: number }): Promise<number> {
   const [{ openSession }, { qualifiedName }, { hostname }] = await Promise.all([
     import('./shared/session.js'),
     import('../lib/rpc/authz.js'),
@@ -44,6 +50,7 @@ async function tailJob(id: Id, o: { follow: boolean; stderr: boolean; maxBytes: 
   const session = openSession();
   try {
     const schedd = await session.schedd();
+    const id = (await resolveSubjobs(schedd, [spec]))[0]!;
     const address = await whereItRuns(schedd, id, o.follow);
     const startd = await session.startd(address);
     // job ids are per schedd: the startd is told which schedd's job is meant

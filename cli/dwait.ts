@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { DschedError } from '../lib/errors.js';
 import { readUserLogSync } from '../lib/user-log/index.js';
+import { notAJobId, parseJobId, resolveSubjobs } from './shared/job-id.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { cli } from './shared/yargs.js';
@@ -16,20 +17,23 @@ async function main(argv: string[]): Promise<number> {
     .example('dwait job.log -wait 600', 'wait for the jobs of a log file, at most 10 minutes')
     .parse();
   const words = a._.map(String);
-  const logs = words.filter((w) => !/^\d+(\.\d+)?$/.test(w));
+  const specs = words.map(parseJobId);
+  const logs = words.filter((_, i) => !specs[i]);
   if (logs.length > 1)
     throw new DschedError('USAGE', 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...]: one log file at most');
+  if (!words.length) throw new DschedError('USAGE', 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...]');
+  if (logs.length && !isFile(logs[0]!)) throw notAJobId(logs[0]!, 'a job event log file');
   // the ClassAd library only once the arguments are good: --help and usage errors load none of it
-  const [{ parseSelection }, { describeOutcome, waitForJobs }] = await Promise.all([
-    import('./shared/job-selection.js'),
-    import('./shared/wait.js'),
-  ]);
-  const sel = parseSelection(words.filter((w) => !logs.includes(w)));
-  if (logs.length) sel.ids = jobsInLog(logs[0]!, sel.ids);
-  else if (!sel.ids.length) throw new DschedError('USAGE', 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...]');
+  const { describeOutcome, waitForJobs } = await import('./shared/wait.js');
   const session = openSession();
   try {
-    const res = await waitForJobs(await session.schedd(), sel.ids, {
+    const schedd = await session.schedd();
+    let ids = await resolveSubjobs(
+      schedd,
+      specs.filter((s) => s !== undefined),
+    );
+    if (logs.length) ids = jobsInLog(logs[0]!, ids);
+    const res = await waitForJobs(schedd, ids, {
       timeoutSec: a.wait as number | undefined,
       progress: !a.quiet,
     });
@@ -40,19 +44,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** The jobs a user log records (their submit events), or those of them that `only` names. */
 function jobsInLog(
   path: string,
   only: Array<{ cluster: number; proc: number }>,
 ): Array<{ cluster: number; proc: number }> {
-  let isFile = false;
-  try {
-    isFile = statSync(path).isFile();
-  } catch {
-    /* reported below */
-  }
-  if (!isFile)
-    throw new DschedError('USAGE', `'${path}' is neither a job id (cluster or cluster.proc) nor a job event log file`);
   const seen = new Map<string, { cluster: number; proc: number }>();
   for (const e of readUserLogSync(path).events)
     seen.set(`${e.cluster}.${e.proc}`, { cluster: e.cluster, proc: e.proc });

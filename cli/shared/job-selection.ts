@@ -2,7 +2,7 @@
 // `-constraint EXPR`, `-all`; and PBS's ids as dsubmit prints them (`123.host`, `123[].host`, `123[4].host`).
 // Shared by dq, dhistory, drm, dhold, drelease.
 import { parseExpr } from '../../grammar/classad/index.js';
-import { DschedError } from '../../lib/errors.js';
+import { notAJobId, parseJobId } from './job-id.js';
 
 export interface Selection {
   ids: Array<{ cluster: number; proc: number }>;
@@ -12,28 +12,20 @@ export interface Selection {
 
 export function parseSelection(words: Array<string | number>, constraint?: string | string[]): Selection {
   const sel: Selection = { ids: [], owners: [], constraint: '' };
-  // PBS ids as dsubmit prints them: C.host, C[].host (an array), C[I].host (one subjob; host optional)
-  const whole = new Set<number>();
+  // PBS ids as dsubmit prints them (job-id.ts): C.host and C[].host are the cluster, C[I].host one subjob
   const subjobs = new Map<number, number[]>();
   for (const w0 of words) {
     const w = String(w0);
-    const m = /^(\d+)(?:\.(\d+))?$/.exec(w);
-    const pbs = /^(\d+)(?:\[(\d*)\])?(?:\.[A-Za-z][\w.-]*)?$/.exec(w);
-    if (m) sel.ids.push({ cluster: Number(m[1]), proc: m[2] === undefined ? -1 : Number(m[2]) });
-    else if (pbs && pbs[2]) subjobs.set(Number(pbs[1]), [...(subjobs.get(Number(pbs[1])) ?? []), Number(pbs[2])]);
-    else if (pbs) whole.add(Number(pbs[1]));
+    const id = parseJobId(w);
+    if (id?.index !== undefined) subjobs.set(id.cluster, [...(subjobs.get(id.cluster) ?? []), id.index]);
+    else if (id) sel.ids.push(id);
     else if (/^[A-Za-z_][\w.@-]*$/.test(w)) sel.owners.push(w);
-    else
-      throw new DschedError(
-        'USAGE',
-        `"${w}" is neither a job id (cluster, cluster.proc or PBS's cluster[index].host) nor a user name`,
-      );
+    else throw notAJobId(w, 'a user name');
   }
-  for (const c of whole) sel.ids.push({ cluster: c, proc: -1 });
   const cs = (Array.isArray(constraint) ? constraint : constraint ? [constraint] : []).filter(Boolean);
   // a subjob is its cluster narrowed to the array index (unless the whole cluster is named too)
   for (const [c, indexes] of subjobs) {
-    if (whole.has(c) || sel.ids.some((id) => id.cluster === c && id.proc < 0)) continue;
+    if (sel.ids.some((id) => id.cluster === c && id.proc < 0)) continue;
     sel.ids.push({ cluster: c, proc: -1 });
     cs.push(`ClusterId != ${c} || ${indexes.map((i) => `PbsArrayIndex == ${i}`).join(' || ')}`);
   }

@@ -26,8 +26,12 @@ export function pbsJobId(ad: Ad): string {
   return pbs ?? `${num(ad, 'ClusterId')}.${num(ad, 'ProcId')}`;
 }
 
+/** The ads that come from the history (qstat -x): finished, whether they completed or were deleted. */
+const finished = new WeakSet<Ad>();
+
 /** qstat's one-letter state: Q queued, R running, H held, S suspended, E exiting, F finished. */
 export function pbsState(ad: Ad): string {
+  if (finished.has(ad)) return 'F';
   switch (num(ad, 'JobStatus')) {
     case 1:
       return 'Q';
@@ -163,24 +167,29 @@ function environmentList(env: string | undefined): string | undefined {
 }
 
 /**
- * dq -pbs [-f]: every user's jobs (as qstat lists them) unless users or ids are named. Returns the exit code:
- * 1 when a named job is not in the queue ("Unknown Job Id", as qstat says).
+ * dq -pbs [-f] [-x]: every user's jobs (as qstat lists them) unless users or ids are named; with -x the
+ * finished ones too, all in job id order as PBS's qstat -x lists them. Returns the exit code: 1 when a named
+ * job is not there ("Unknown Job Id", as qstat says).
  */
 export async function showPbsQueue(
   session: Session,
   sel: Selection,
-  opts: { full: boolean; limit: number; server: string },
+  opts: { full: boolean; limit: number; server: string; finished?: boolean },
 ): Promise<number> {
   const schedd = await session.schedd();
-  const recs = await schedd.query({
-    ids: sel.ids,
-    owners: sel.owners,
-    constraint: sel.constraint,
-    projection: [],
-    history: false,
-    limit: opts.limit,
-  });
-  const ads = recs.map((r) => ClassAd.fromRecord(r));
+  const q = { ids: sel.ids, owners: sel.owners, constraint: sel.constraint, projection: [], limit: opts.limit };
+  let ads = (await schedd.query({ ...q, history: false })).map((r) => ClassAd.fromRecord(r));
+  if (opts.finished) {
+    const done = (await schedd.query({ ...q, history: true })).map((r) => ClassAd.fromRecord(r));
+    for (const ad of done) finished.add(ad);
+    // a job that left the queue between the two queries is shown once, finished
+    const doneIds = new Set(done.map(idKey));
+    ads = [...ads.filter((a) => !doneIds.has(idKey(a))), ...done].sort(
+      (a, b) =>
+        (num(a, 'ClusterId') ?? 0) - (num(b, 'ClusterId') ?? 0) || (num(a, 'ProcId') ?? 0) - (num(b, 'ProcId') ?? 0),
+    );
+    if (opts.limit > 0) ads = ads.slice(0, opts.limit);
+  }
   let code = 0;
   for (const id of sel.ids) {
     if (!ads.some((a) => num(a, 'ClusterId') === id.cluster && (id.proc < 0 || num(a, 'ProcId') === id.proc))) {
@@ -191,3 +200,5 @@ export async function showPbsQueue(
   if (ads.length) process.stdout.write(opts.full ? renderPbsFull(ads, opts.server) : renderPbsTable(ads));
   return code;
 }
+
+const idKey = (ad: Ad) => `${num(ad, 'ClusterId')}.${num(ad, 'ProcId')}`;

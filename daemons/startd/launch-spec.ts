@@ -35,6 +35,8 @@ export interface LaunchContext {
   jobBin: string;
   /** the claimed slot's size (else the job's requests) */
   slot?: { memoryMb: number; cpus: number };
+  /** why the startd will not run the job on this slot after all (a `$$()` it could not fill in) */
+  refusal?: LaunchRefusal;
 }
 
 export interface LaunchLimits {
@@ -98,6 +100,7 @@ export function sandboxKindOf(ad: ClassAd): LaunchSpec['sandboxKind'] {
 
 /** Translate a job ad into a launch spec, or say why it cannot be launched (hold code 6: StartFailed). */
 export function launchSpec(ad: ClassAd, ctx: LaunchContext): LaunchSpec | LaunchRefusal {
+  if (ctx.refusal) return ctx.refusal;
   const { sandbox } = ctx;
   const transfer = ctx.transfer === true;
   const iwd = str(ad, 'Iwd') ?? sandbox;

@@ -19,6 +19,8 @@ import { removeSandbox, signalByName, type JobOutcome, type RunAs } from './star
 import type { LaunchRecord, Launchers } from './launcher.js';
 import type { SpawnerExit } from './spawner-journal.js';
 import { gangLaunch } from './gang-env.js';
+import { expandMatchRefs } from '../../grammar/submit/match-expand.js';
+import { HoldCode } from '../../lib/job-status.js';
 import { rankClaim, runRank, type RankClaim } from './rank.js';
 import type { RunRankRequest__Output } from '../../lib/rpc/generated/dsched/v1/RunRankRequest.js';
 import type { RankOutput } from '../../lib/rpc/generated/dsched/v1/RankOutput.js';
@@ -490,6 +492,11 @@ export class Startd {
       throw new DschedError('CLAIM_REFUSED', `${d.name} is already running job ${d.job.cluster}.${d.job.proc}`);
     if (this.machine.draining)
       throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is draining: ${this.machine.draining}`);
+    // $$(Attr) and $$([expr]) are filled in here, where the job meets its slot: a claim is requested and
+    // activated in one call, so only the startd knows the dynamic slot (its Name, its Cpus) before the job
+    // runs. The values go to the schedd as an update (MATCH_EXP_*); one that cannot be filled in holds the job.
+    const expanded = expandMatchRefs(job, () => ClassAd.fromRecord(this.machine.dslotAd(d)), d.name);
+    if (expanded && 'ad' in expanded) job = expanded.ad;
     const cluster = Number(job.lookupJS('ClusterId'));
     const proc = Number(job.lookupJS('ProcId'));
     const owner = String(job.lookupJS('Owner') ?? '');
@@ -544,6 +551,10 @@ export class Startd {
       defaultEnv,
       files,
       transfer: !!transfer,
+      refusal:
+        expanded && 'error' in expanded
+          ? { holdCode: HoldCode.FailedToCreateProcess, message: expanded.error }
+          : undefined,
       // the spawner journals the end before it reports it: found again should this startd die first
       journal: {
         run: basename(sandbox),
@@ -599,6 +610,14 @@ export class Startd {
     if (typeof duration === 'number' && duration > 0) d.job.endsBy = Math.ceil(Date.now() / 1000 + duration);
     d.enteredActivity = Math.floor(Date.now() / 1000);
     this.hooks?.started(d, job);
+    if (expanded && 'ad' in expanded)
+      this.reporter.send(d.scheddAddress, {
+        claim,
+        id: { cluster, proc },
+        type: 'update',
+        update: { attrs: expanded.attrs },
+        time: Math.floor(Date.now() / 1000),
+      });
     const ex = this.extra.get(claim) ?? {};
     Object.assign(ex, { evictReason: undefined, ad: job, chirp, transfer });
     this.extra.set(claim, ex);

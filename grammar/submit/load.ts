@@ -160,6 +160,8 @@ export class SubmitLoader {
         );
       }
       this.inAppend = true;
+      // the -a commands come just before the queue statement, also when -a gives that statement
+      for (const a of this.appendAssigns) this.assign(a.stmt, a.src);
       for (const q of appendQueues) this.queue(q.stmt, q.src);
     }
     if (!this.sawQueue) {

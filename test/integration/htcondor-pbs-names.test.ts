@@ -82,10 +82,26 @@ describe('HTCondor and PBS command names', () => {
     assert.match(r.stdout, /^Submitted job D as \d+\.\S+$/m);
     const cluster = Number(ids.at(-1)!.split('.')[0]);
     await pool.waitForHistory(cluster, 1, 120_000);
+    pool.file('later.sh', '#!/bin/sh\n#PBS -N later\n#PBS -h\ntrue\n', 0o755);
+    const later = sh('qsub later.sh').stdout.trim();
     const x = sh('qstat -x');
     assert.equal(x.code, 0, x.stderr);
     for (const name of ['A', 'B', 'C', 'D'])
       assert.match(x.stdout, new RegExp(`^\\S+ +${name} +\\S+ +\\d+:\\d\\d:\\d\\d F workq$`, 'm'), x.stdout);
+    // as PBS lists them: queued and finished jobs together, in job id order (oldest first)
+    assert.match(
+      x.stdout,
+      new RegExp(`^${later.replace(/\./g, '\\.')} +later +\\S+ +00:00:00 H workq$`, 'm'),
+      x.stdout,
+    );
+    const listed = [...x.stdout.matchAll(/^(\d+)\.\S+ /gm)].map((l) => Number(l[1]));
+    assert.deepEqual(
+      listed,
+      [...listed].sort((a, b) => a - b),
+      x.stdout,
+    );
+    assert.deepEqual(listed.slice(-5), [...ids.map((i) => Number(i.split('.')[0])), Number(later.split('.')[0])]);
+    assert.equal(sh(`qdel ${later}`).code, 0);
     // a finished job is shown with -x, as PBS's qstat; without it PBS says the id is unknown
     const f = sh(`qstat -x -f ${ids[0]}`);
     assert.equal(f.code, 0, f.stderr);

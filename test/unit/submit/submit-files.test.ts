@@ -542,6 +542,13 @@ const cases: Case[] = [
     procs: 3,
   },
   {
+    name: '-a lines win over the file also when -a gives the queue statement (condor_submit -a X -a queue)',
+    text: `${EXE}arguments = file\noutput = file.out\n`,
+    extra: { append: ['arguments = appended', 'queue 2'] },
+    procs: 2,
+    cluster: { Args: '"appended"', Out: '"file.out"' },
+  },
+  {
     name: 'multi-line values with @=tag',
     text: `${EXE}arguments @=end\n  one\n  two\n@end\nqueue\n`,
     cluster: { Args: '"one two"' },
