@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { ClassAd } from '../../grammar/classad/index.js';
 import { HoldCode } from '../../lib/job-status.js';
 import { sandboxKindOf, type LaunchSpec } from './launch-spec.js';
-import { cgroupProcs, measureJobs, moveInto } from './proc-usage.js';
+import { cgroupProcs, measureJobs, moveInto, type GroupUsage } from './proc-usage.js';
 import type { JobFiles } from './spawner-protocol.js';
 import {
   processAlive,
@@ -41,6 +41,13 @@ export interface JobUsage {
   sysCpu: number;
   /** how many processes were measured (0: not running, or gone) */
   processes: number;
+}
+
+/** A measurement of a job's processes as a launcher reports it (none: not running, or gone). */
+export function jobUsage(u: GroupUsage | undefined): JobUsage {
+  return u
+    ? { rssKb: u.rssKb, vsizeKb: u.vsizeKb, userCpu: u.userCpu, sysCpu: u.sysCpu, processes: u.pids.length }
+    : { rssKb: 0, vsizeKb: 0, userCpu: 0, sysCpu: 0, processes: 0 };
 }
 
 /** A job recorded as running, as a restarted startd finds it (`list()`, `run/startd-jobs.json`). */
@@ -85,6 +92,8 @@ export interface Launcher {
   recover(records: readonly LaunchRecord[]): number;
   /** Free what the job held once it has ended (its tracking cgroup). */
   cleanUp(h: LaunchHandle): Promise<void>;
+  /** The startd has journaled the job's end itself: the launcher's own record of it is done. */
+  journaled?(h: LaunchHandle): void;
 }
 
 /** Jobs as process trees, through the spawner (starter.ts) and process tracking (proc-family.ts). */
@@ -146,12 +155,7 @@ export class ProcessLauncher implements Launcher {
     const measured = measureJobs(live.map((j) => ({ pgid: j.pid, also: this.also(j) })));
     const by = new Map(live.map((j, i) => [j, measured[i]!]));
     for (const [j, u] of by) this.measured.set(j, u.pids);
-    return jobs.map((j) => {
-      const u = by.get(j);
-      return u
-        ? { rssKb: u.rssKb, vsizeKb: u.vsizeKb, userCpu: u.userCpu, sysCpu: u.sysCpu, processes: u.pids.length }
-        : { rssKb: 0, vsizeKb: 0, userCpu: 0, sysCpu: 0, processes: 0 };
-    });
+    return jobs.map((j) => jobUsage(by.get(j)));
   }
 
   hasEnded(h: LaunchHandle): boolean {
@@ -241,7 +245,7 @@ class MissingLauncher implements Launcher {
   }
   resume(): void {}
   usage(hs: readonly LaunchHandle[]): JobUsage[] {
-    return hs.map(() => ({ rssKb: 0, vsizeKb: 0, userCpu: 0, sysCpu: 0, processes: 0 }));
+    return hs.map(() => jobUsage(undefined));
   }
   hasEnded(): boolean {
     return true;
@@ -266,8 +270,9 @@ class MissingLauncher implements Launcher {
 }
 
 /**
- * The launchers of this execute host, picked per job by what it asks to run in (launch-spec.ts). Today only
- * the process launcher exists; a container job is held until a container launcher is registered.
+ * The launchers of this execute host, picked per job by what it asks to run in (launch-spec.ts): the process
+ * launcher always, the container launcher (container-launcher.ts) where STARTD_LAUNCHERS asks for it and
+ * podman runs containers; a job asking for a launcher this host has not is held.
  */
 export class Launchers {
   private byKind = new Map<LaunchSpec['sandboxKind'], Launcher>();
@@ -324,7 +329,12 @@ export class Launchers {
   }
 
   journaled(h: LaunchHandle): void {
-    if (this.of(h) === this.process) this.process.journaled(h);
+    this.of(h).journaled?.(h);
+  }
+
+  /** The launchers registered, by the `sandboxKind` each runs. */
+  kinds(): Array<LaunchSpec['sandboxKind']> {
+    return [...this.byKind.keys()];
   }
 
   /** The ends the process launcher's previous run recorded (the only launcher that keeps a journal today). */
