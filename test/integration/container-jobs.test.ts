@@ -141,4 +141,31 @@ describe('container jobs', () => {
     await pool.waitForHistory(c, 1);
     await pool.waitFor('no container of the pool to be left', () => containersOf('dsched.startd').length === 0);
   });
+
+  test('container jobs – a job killed by a signal inside its container is reported killed by it', async () => {
+    mkdirSync(join(pool.work, 'c5'), { recursive: true });
+    const c = await submit(
+      'c5/c5.sub',
+      `universe = container\ncontainer_image = ${IMAGE}\nexecutable = /bin/sh\narguments = "-c 'kill -SEGV $$'"\nqueue\n`,
+    );
+    const [ad] = await pool.waitForHistory(c, 1);
+    assert.equal(ad!.ExitBySignal, true, JSON.stringify(ad));
+    assert.equal(ad!.ExitSignal, 11);
+  });
+
+  test('container jobs – a restarted startd removes the container a killed one left', async () => {
+    mkdirSync(join(pool.work, 'c6'), { recursive: true });
+    const c = await submit(
+      'c6/c6.sub',
+      `universe = container\ncontainer_image = ${IMAGE}\nexecutable = /bin/sleep\narguments = 600\nqueue\n`,
+    );
+    await pool.waitFor('its container to run', () => containersOf('dsched.startd').length > 0);
+    const pid = pool.daemonPid('startd');
+    process.kill(pid, 'SIGKILL');
+    await pool.waitForRestart('startd', pid);
+    await pool.waitFor('the left container to be removed', () => containersOf('dsched.startd').length === 0);
+    await pool.run('drm', [String(c)]);
+    await pool.waitForHistory(c, 1);
+    await pool.waitFor('no container of the pool to be left', () => containersOf('dsched.startd').length === 0);
+  });
 });
