@@ -168,4 +168,18 @@ describe('container jobs', () => {
     await pool.waitForHistory(c, 1);
     await pool.waitFor('no container of the pool to be left', () => containersOf('dsched.startd').length === 0);
   });
+
+  test('container jobs – a #PBS script with -v CONTAINER_IMAGE runs in that image', async () => {
+    mkdirSync(join(pool.work, 'c7'), { recursive: true });
+    const path = pool.file(
+      'c7/boxed.sh',
+      `#PBS -N boxed\n#PBS -v CONTAINER_IMAGE=${IMAGE}\ncat /etc/os-release\nid -u\n`,
+    );
+    chmodSync(dirname(path), 0o777);
+    const c = await pool.submit(path, [], { ...asNobody, cwd: dirname(path) });
+    const [ad] = await pool.waitForHistory(c, 1);
+    assert.equal(ad!.ExitCode, 0, JSON.stringify(ad));
+    const out = pool.read(`c7/boxed.o${c}`);
+    assert.match(out, /NAME="dsched test image"\n[^]*^65534$/m);
+  });
 });
