@@ -390,12 +390,13 @@ export class ContainerLauncher implements Launcher {
     this.remove(j);
   }
 
-  /** podman keeps the container in a cgroup of its own, with the job's memory limit (`--memory`). */
-  cgroupOf(): undefined {
+  /** podman keeps the container in a cgroup of its own, with the slot's memory as its limit (`--memory`). */
+  limitMemory(): void {}
+
+  /** The container's cgroup is gone with it: an OOM kill shows as the job killed by SIGKILL. */
+  memoryKilled(): undefined {
     return undefined;
   }
-
-  confine(): void {}
 
   hasEnded(h: LaunchHandle): boolean {
     const j = this.job(h);

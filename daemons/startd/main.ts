@@ -12,7 +12,8 @@ import { Launchers, ProcessLauncher } from './launcher.js';
 import { ContainerLauncher, launcherAttrs, launcherNames, probePodman } from './container-launcher.js';
 import { ProcTracker } from './proc-family.js';
 import { Startd } from './startd.js';
-import { JobMonitor, startdInstance } from './policy.js';
+import { JobMonitor } from './policy.js';
+import { setupMemoryEnforcement, startdInstance } from './memory-cgroup.js';
 import { startdService } from './service.js';
 import { JobTail } from './tail.js';
 
@@ -60,7 +61,14 @@ async function setupTracking(): Promise<ProcTracker> {
 const tracker = await setupTracking();
 machine.processTracking = tracker.method;
 const starter = new Starter((msg) => log.error(msg), tracker, config.paths.run);
-const launchers = new Launchers(new ProcessLauncher(starter, config.paths.run));
+const memory = setupMemoryEnforcement(
+  config.str('STARTER_MEMORY_ENFORCEMENT'),
+  config.str('BASE_CGROUP') || 'dsched',
+  startdInstance(machine.name, config.paths.execute),
+  tracker,
+  log,
+);
+const launchers = new Launchers(new ProcessLauncher(starter, config.paths.run, memory.memory));
 const launcherKinds = launcherNames(config.str('STARTD_LAUNCHERS'));
 if (typeof launcherKinds === 'string') {
   const err = new DschedError('CONFIG_INVALID', launcherKinds);
@@ -69,7 +77,7 @@ if (typeof launcherKinds === 'string') {
 }
 machine.launcherAttrs = launcherAttrs(['process']);
 const startd = new Startd(machine, config, log, reporter, launchers);
-const monitor = new JobMonitor(startd, config, log, reporter, tracker, launchers);
+const monitor = new JobMonitor(startd, config, log, reporter, memory.mode, launchers);
 startd.hooks = monitor;
 monitor.start();
 // ends the previous run's spawner journaled and that run never read are reported as exits (not run again)
