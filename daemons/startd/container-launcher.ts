@@ -108,6 +108,8 @@ interface ContainerJob extends LaunchHandle {
   killed?: boolean;
   /** podman itself was killed (or its spawner died): its container may be left */
   clientGone?: boolean;
+  /** the startd signalled it: podman may have gone before its container ran (a stop during its start) */
+  signalled?: boolean;
   run?: string;
   pid?: number;
   cgroup?: string;
@@ -353,13 +355,14 @@ export class ContainerLauncher implements Launcher {
       return;
     }
     // podman passes every signal it gets on to the container, but for SIGKILL, which ends podman alone
+    if (sig !== 'SIGSTOP' && sig !== 'SIGCONT') j.signalled = true;
     this.starter.signal(j.podmanJob, sig);
     if (sig === 'SIGKILL') this.remove(j);
   }
 
-  /** Kill and remove the container (podman's own --rm may not have run). */
-  private remove(j: ContainerJob) {
-    if (j.killed) return;
+  /** Kill and remove the container (podman's own --rm may not have run); `again` even if asked before. */
+  private remove(j: ContainerJob, again = false) {
+    if (j.killed && !again) return;
     j.killed = true;
     this.runPodman(['rm', '--force', '--ignore', '--time=0', j.name]);
   }
@@ -449,7 +452,8 @@ export class ContainerLauncher implements Launcher {
 
   cleanUp(h: LaunchHandle): Promise<void> {
     const j = this.job(h);
-    if (j.clientGone) this.remove(j);
+    // once podman has ended: nothing can create the container any more
+    if (j.clientGone || j.signalled) this.remove(j, true);
     if (j.spec && !j.spec.keepSandbox) removeSandbox(j.sandbox);
     rmSync(j.control, { recursive: true, force: true });
     return Promise.resolve();

@@ -46,7 +46,7 @@ describe('container jobs', () => {
   let pool: TestPool;
   before(async () => {
     buildImage();
-    pool = await TestPool.start();
+    pool = await TestPool.start({ STARTD_LAUNCHERS: 'process, container' });
     // the container launcher comes once podman ran its test container
     await pool.waitFor('the slot ad to say HasContainer', async () =>
       (await pool.json('dstatus', [])).some((a) => a.HasContainer === true),
@@ -159,11 +159,15 @@ describe('container jobs', () => {
       'c6/c6.sub',
       `universe = container\ncontainer_image = ${IMAGE}\nexecutable = /bin/sleep\narguments = 600\nqueue\n`,
     );
-    await pool.waitFor('its container to run', () => containersOf('dsched.startd').length > 0);
+    const [left] = await pool.waitFor('its container to run', () => {
+      const names = containersOf('dsched.startd');
+      return names.length ? names : undefined;
+    });
     const pid = pool.daemonPid('startd');
     process.kill(pid, 'SIGKILL');
     await pool.waitForRestart('startd', pid);
-    await pool.waitFor('the left container to be removed', () => containersOf('dsched.startd').length === 0);
+    // the job may run again meanwhile, in a new container
+    await pool.waitFor('the left container to be removed', () => !containersOf('dsched.startd').includes(left!));
     await pool.run('drm', [String(c)]);
     await pool.waitForHistory(c, 1);
     await pool.waitFor('no container of the pool to be left', () => containersOf('dsched.startd').length === 0);
@@ -181,5 +185,33 @@ describe('container jobs', () => {
     assert.equal(ad!.ExitCode, 0, JSON.stringify(ad));
     const out = pool.read(`c7/boxed.o${c}`);
     assert.match(out, /NAME="dsched test image"\n[^]*^65534$/m);
+  });
+});
+
+describe('container jobs without a container launcher', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start({ STARTD_LAUNCHERS: 'process' });
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('container jobs – STARTD_LAUNCHERS = process: no HasContainer, and a container job is held with why', async () => {
+    const ad = await pool.waitFor('the slot ad', async () => (await pool.json('dstatus', []))[0]);
+    assert.equal(ad.HasContainer, false);
+    assert.equal(ad.StartdLaunchers, 'process');
+    assert.match(pool.logs(), /jobs are started by the launchers: process/);
+    // a job that does not ask for HasContainer itself still matches, and is held by the startd
+    const path = pool.file(
+      'n1/n1.sub',
+      'executable = /bin/true\n+ContainerImage = "busybox"\nshould_transfer_files = YES\nqueue\n',
+    );
+    const c = await pool.submit(path, [], { cwd: dirname(path) });
+    const held = await pool.waitFor('the job to be held', async () =>
+      (await pool.json('dq', [String(c)])).find((a) => a.JobStatus === 5),
+    );
+    assert.equal(held.HoldReasonCode, 6);
+    assert.match(String(held.HoldReason), /this execute host has no container launcher/);
   });
 });
