@@ -80,7 +80,7 @@ describe('container jobs', () => {
         'universe = container',
         `container_image = ${IMAGE}`,
         'executable = /bin/sh',
-        'arguments = "-c \'cat /etc/os-release; id -u; id -g; echo home=$GREETING; exit 3\'"',
+        'arguments = "-c \'cat /etc/os-release; id -u; id -g; echo home=$GREETING; grep -e ^CapEff -e ^NoNewPrivs /proc/self/status; exit 3\'"',
         'environment = "GREETING=hello"',
         'output = c1.out',
         'error = c1.err',
@@ -93,6 +93,9 @@ describe('container jobs', () => {
     const out = pool.read('c1/c1.out');
     assert.match(out, /NAME="dsched test image"/);
     assert.match(out, /^65534\n65534\nhome=hello$/m);
+    // no capabilities, and none to gain through a setuid program of the image
+    assert.match(out, /^CapEff:\s+0+$/m);
+    assert.match(out, /^NoNewPrivs:\s+1$/m);
     const st = statSync(join(pool.work, 'c1/c1.out'));
     assert.equal(st.uid, 65534);
     assert.equal(st.gid, 65534);
