@@ -29,7 +29,7 @@ export const HoldCode = {
 } as const;
 
 /** JobUniverse numbers (HTCondor's condor_universe.h) of the universes dsched runs. */
-export const Universe = { Vanilla: 5, Scheduler: 7, Parallel: 11, Local: 12 } as const;
+export const Universe = { Vanilla: 5, Scheduler: 7, Parallel: 11, Local: 12, Container: 14 } as const;
 
 /** JobUniverse numbers by the `universe =` name of a submit file. */
 export const UNIVERSES: Record<string, number> = {
@@ -37,4 +37,5 @@ export const UNIVERSES: Record<string, number> = {
   scheduler: Universe.Scheduler,
   parallel: Universe.Parallel,
   local: Universe.Local,
+  container: Universe.Container,
 };

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the startd's job spawner, a small C program (daemons/startd/spawner/spawner.c), into
-// dist/daemons/startd/dsched-spawner beside the bundled startd. Warnings are errors: it runs as root.
+// dist/daemons/startd/dsched-spawner beside the bundled startd, and the container launcher's init helper
+// (spawner/container-init.c) into dsched-container-init. Warnings are errors: they run as root.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -25,3 +26,14 @@ if (r.status !== 0) {
   console.error(`error: ${cc} could not build ${source}`);
   process.exit(1);
 }
+// The container launcher's init helper runs inside images that may have no C library: linked statically.
+// Without a static C library (Debian: libc6-dev has it; RHEL: glibc-static) the startd runs no container.
+const init = join(root, 'daemons/startd/spawner/container-init.c');
+const initTarget = join(root, 'dist/daemons/startd/dsched-container-init');
+const ri = spawnSync(cc, ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', initTarget, init], {
+  stdio: ['ignore', 'inherit', 'pipe'],
+});
+if (ri.status !== 0)
+  console.error(
+    `warning: ${cc} could not build ${init} statically (${String(ri.stderr).trim().split('\n').pop()}): this host's startd will run no container jobs`,
+  );

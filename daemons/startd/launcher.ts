@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import type { ClassAd } from '../../grammar/classad/index.js';
 import { HoldCode } from '../../lib/job-status.js';
 import { sandboxKindOf, type LaunchSpec } from './launch-spec.js';
-import { cgroupProcs, measureJobs, moveInto } from './proc-usage.js';
+import { Cgroups, removeCgroup, type JobMemory } from './memory-cgroup.js';
+import { cgroupProcs, measureJobs, moveInto, type GroupUsage } from './proc-usage.js';
 import type { JobFiles } from './spawner-protocol.js';
 import {
   processAlive,
@@ -43,6 +44,13 @@ export interface JobUsage {
   processes: number;
 }
 
+/** A measurement of a job's processes as a launcher reports it (none: not running, or gone). */
+export function jobUsage(u: GroupUsage | undefined): JobUsage {
+  return u
+    ? { rssKb: u.rssKb, vsizeKb: u.vsizeKb, userCpu: u.userCpu, sysCpu: u.sysCpu, processes: u.pids.length }
+    : { rssKb: 0, vsizeKb: 0, userCpu: 0, sysCpu: 0, processes: 0 };
+}
+
 /** A job recorded as running, as a restarted startd finds it (`list()`, `run/startd-jobs.json`). */
 export interface LaunchRecord {
   /** which launcher started it */
@@ -71,10 +79,13 @@ export interface Launcher {
   usage(hs: readonly LaunchHandle[]): JobUsage[];
   /** SIGKILL to every process of the job at once, not a stop (the kernel's OOM killer already acted). */
   kill(h: LaunchHandle): void;
-  /** The cgroup the job was born in, if any (its memory limit may go there). */
-  cgroupOf(h: LaunchHandle): string | undefined;
-  /** Keep every process of the job in this memory cgroup (those made since the last call move in). */
-  confine(h: LaunchHandle, cgroup: string): void;
+  /**
+   * Have the kernel hold the job to `memoryMb` from now on (STARTER_MEMORY_ENFORCEMENT = cgroup), by this
+   * launcher's means: for processes a memory cgroup made (and removed) here, named after `name`.
+   */
+  limitMemory(h: LaunchHandle, memoryMb: number, name: string): void;
+  /** Whether the kernel's OOM killer acted on the job: its peak memory use then, KB (else undefined). */
+  memoryKilled(h: LaunchHandle): number | undefined;
   /** Whether the job's main part has already ended, though its end may not be reported yet. */
   hasEnded(h: LaunchHandle): boolean;
   /** The running jobs, for the record a restarted startd recovers from. */
@@ -85,6 +96,8 @@ export interface Launcher {
   recover(records: readonly LaunchRecord[]): number;
   /** Free what the job held once it has ended (its tracking cgroup). */
   cleanUp(h: LaunchHandle): Promise<void>;
+  /** The startd has journaled the job's end itself: the launcher's own record of it is done. */
+  journaled?(h: LaunchHandle): void;
 }
 
 /** Jobs as process trees, through the spawner (starter.ts) and process tracking (proc-family.ts). */
@@ -94,6 +107,8 @@ export class ProcessLauncher implements Launcher {
     readonly starter: Starter,
     /** where the spawners journal the ends of jobs (the startd's run directory); none: no journal */
     private runDir?: string,
+    /** the jobs' memory cgroups (memory-cgroup.ts), when the kernel enforces memory limits */
+    private memory?: JobMemory,
   ) {}
 
   private job(h: LaunchHandle): StartedJob {
@@ -108,16 +123,14 @@ export class ProcessLauncher implements Launcher {
     this.starter.signal(this.job(h), sig);
   }
 
-  /** The memory cgroup each job is kept in (`confine`), when it is not its tracking cgroup. */
-  private confined = new WeakMap<StartedJob, string>();
-  /** The processes each job had when last measured (`usage`), for `confine` to move without another pass. */
-  private measured = new WeakMap<StartedJob, number[]>();
+  /** Each job's memory cgroup (`limitMemory`): its tracking cgroup, or one of its own it is moved into. */
+  private memoryCgroup = new WeakMap<StartedJob, { path: string; own: boolean }>();
 
-  /** Beside its process group: the members of its family and of its memory cgroup that left the group. */
+  /** Beside its process group: the members of its family and of its own memory cgroup that left the group. */
   private also(j: StartedJob): number[] {
     const list = j.family?.pids() ?? [];
-    const cg = this.confined.get(j);
-    return cg ? [...new Set([...list, ...cgroupProcs(cg)])] : list;
+    const m = this.memoryCgroup.get(j);
+    return m?.own ? [...new Set([...list, ...cgroupProcs(m.path)])] : list;
   }
 
   /** The job's processes: its group, and the members of its family or memory cgroup that left it. */
@@ -145,13 +158,12 @@ export class ProcessLauncher implements Launcher {
     const live = jobs.filter((j) => j.pid);
     const measured = measureJobs(live.map((j) => ({ pgid: j.pid, also: this.also(j) })));
     const by = new Map(live.map((j, i) => [j, measured[i]!]));
-    for (const [j, u] of by) this.measured.set(j, u.pids);
-    return jobs.map((j) => {
-      const u = by.get(j);
-      return u
-        ? { rssKb: u.rssKb, vsizeKb: u.vsizeKb, userCpu: u.userCpu, sysCpu: u.sysCpu, processes: u.pids.length }
-        : { rssKb: 0, vsizeKb: 0, userCpu: 0, sysCpu: 0, processes: 0 };
-    });
+    // processes a job made since it was last measured join its own memory cgroup
+    for (const [j, u] of by) {
+      const m = this.memoryCgroup.get(j);
+      if (m?.own) moveAllInto(m.path, u.pids);
+    }
+    return jobs.map((j) => jobUsage(by.get(j)));
   }
 
   hasEnded(h: LaunchHandle): boolean {
@@ -162,19 +174,44 @@ export class ProcessLauncher implements Launcher {
     signalGroup(this.job(h).pid, 'SIGKILL');
   }
 
-  cgroupOf(h: LaunchHandle): string | undefined {
-    return this.job(h).family?.ref.cgroup;
+  limitMemory(h: LaunchHandle, memoryMb: number, name: string): void {
+    const mem = this.memory;
+    const j = this.job(h);
+    if (!mem) return;
+    let own: string | undefined;
+    if (!mem.sharesTracker)
+      try {
+        own = mem.create(name, memoryMb);
+      } catch (e) {
+        mem.log.warn({ err: (e as Error).message }, 'cannot make the job a cgroup; watching its RSS instead');
+        return;
+      }
+    let ended = false;
+    void j.done.then(() => (ended = true));
+    // the job's process may not exist yet (its input files may be arriving)
+    const place = () => {
+      if (ended) return;
+      if (!j.running) return void setTimeout(place, 5);
+      if (own) {
+        this.memoryCgroup.set(j, { path: own, own: true });
+        return moveAllInto(own, measureJobs([{ pgid: j.pid }])[0]!.pids);
+      }
+      // born in its tracking cgroup: nothing to move; the limit applies from now on
+      const tracking = j.family?.ref.cgroup;
+      if (!tracking) return;
+      try {
+        Cgroups.limit(tracking, memoryMb);
+        this.memoryCgroup.set(j, { path: tracking, own: false });
+      } catch (e) {
+        mem.log.warn({ err: (e as Error).message }, "cannot limit the job's cgroup; watching its RSS instead");
+      }
+    };
+    place();
   }
 
-  confine(h: LaunchHandle, cgroup: string): void {
-    const j = this.job(h);
-    if (!j.pid) return;
-    const known = this.measured.get(j);
-    this.measured.delete(j);
-    const pids = known ?? measureJobs([{ pgid: j.pid }])[0]!.pids;
-    this.confined.set(j, cgroup);
-    const inside = new Set(cgroupProcs(cgroup));
-    for (const p of pids) if (!inside.has(p)) moveInto(cgroup, p);
+  memoryKilled(h: LaunchHandle): number | undefined {
+    const m = this.memoryCgroup.get(this.job(h));
+    return m && this.memory ? this.memory.oomPeakKb(m.path) : undefined;
   }
 
   list(hs: readonly LaunchHandle[]): LaunchRecord[] {
@@ -207,7 +244,10 @@ export class ProcessLauncher implements Launcher {
   }
 
   cleanUp(h: LaunchHandle): Promise<void> {
-    return this.job(h).family?.remove() ?? Promise.resolve();
+    const j = this.job(h);
+    const m = this.memoryCgroup.get(j);
+    if (m?.own) void removeCgroup(m.path);
+    return j.family?.remove() ?? Promise.resolve();
   }
 
   /** The process tracking tags in a previous run's records (proc-family.ts reaps what carries them). */
@@ -241,7 +281,7 @@ class MissingLauncher implements Launcher {
   }
   resume(): void {}
   usage(hs: readonly LaunchHandle[]): JobUsage[] {
-    return hs.map(() => ({ rssKb: 0, vsizeKb: 0, userCpu: 0, sysCpu: 0, processes: 0 }));
+    return hs.map(() => jobUsage(undefined));
   }
   hasEnded(): boolean {
     return true;
@@ -256,18 +296,19 @@ class MissingLauncher implements Launcher {
     return Promise.resolve({ ends: [], drop: () => {} });
   }
   kill(): void {}
-  cgroupOf(): undefined {
+  limitMemory(): void {}
+  memoryKilled(): undefined {
     return undefined;
   }
-  confine(): void {}
   cleanUp(): Promise<void> {
     return Promise.resolve();
   }
 }
 
 /**
- * The launchers of this execute host, picked per job by what it asks to run in (launch-spec.ts). Today only
- * the process launcher exists; a container job is held until a container launcher is registered.
+ * The launchers of this execute host, picked per job by what it asks to run in (launch-spec.ts): the process
+ * launcher always, the container launcher (container-launcher.ts) where STARTD_LAUNCHERS asks for it and
+ * podman runs containers; a job asking for a launcher this host has not is held.
  */
 export class Launchers {
   private byKind = new Map<LaunchSpec['sandboxKind'], Launcher>();
@@ -324,7 +365,12 @@ export class Launchers {
   }
 
   journaled(h: LaunchHandle): void {
-    if (this.of(h) === this.process) this.process.journaled(h);
+    this.of(h).journaled?.(h);
+  }
+
+  /** The launchers registered, by the `sandboxKind` each runs. */
+  kinds(): Array<LaunchSpec['sandboxKind']> {
+    return [...this.byKind.keys()];
   }
 
   /** The ends the process launcher's previous run recorded (the only launcher that keeps a journal today). */
@@ -352,4 +398,10 @@ function isSpawner(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Move into a cgroup those of `pids` not in it yet. */
+function moveAllInto(cgroup: string, pids: number[]) {
+  const inside = new Set(cgroupProcs(cgroup));
+  for (const p of pids) if (!inside.has(p)) moveInto(cgroup, p);
 }

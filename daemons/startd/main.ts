@@ -9,9 +9,11 @@ import { detectCustomResources, runBenchmarks } from './resources.js';
 import { DschedError } from '../../lib/errors.js';
 import { Starter } from './starter.js';
 import { Launchers, ProcessLauncher } from './launcher.js';
+import { ContainerLauncher, launcherAttrs, launcherNames, probePodman } from './container-launcher.js';
 import { ProcTracker } from './proc-family.js';
 import { Startd } from './startd.js';
-import { JobMonitor, startdInstance } from './policy.js';
+import { JobMonitor } from './policy.js';
+import { setupMemoryEnforcement, startdInstance } from './memory-cgroup.js';
 import { startdService } from './service.js';
 import { JobTail } from './tail.js';
 
@@ -59,9 +61,23 @@ async function setupTracking(): Promise<ProcTracker> {
 const tracker = await setupTracking();
 machine.processTracking = tracker.method;
 const starter = new Starter((msg) => log.error(msg), tracker, config.paths.run);
-const launchers = new Launchers(new ProcessLauncher(starter, config.paths.run));
+const memory = setupMemoryEnforcement(
+  config.str('STARTER_MEMORY_ENFORCEMENT'),
+  config.str('BASE_CGROUP') || 'dsched',
+  startdInstance(machine.name, config.paths.execute),
+  tracker,
+  log,
+);
+const launchers = new Launchers(new ProcessLauncher(starter, config.paths.run, memory.memory));
+const launcherKinds = launcherNames(config.str('STARTD_LAUNCHERS'));
+if (typeof launcherKinds === 'string') {
+  const err = new DschedError('CONFIG_INVALID', launcherKinds);
+  log.fatal({ code: err.code, err: err.message }, 'the startd cannot start: its configuration has an error');
+  process.exit(err.exitCode);
+}
+machine.launcherAttrs = launcherAttrs(['process']);
 const startd = new Startd(machine, config, log, reporter, launchers);
-const monitor = new JobMonitor(startd, config, log, reporter, tracker, launchers);
+const monitor = new JobMonitor(startd, config, log, reporter, memory.mode, launchers);
 startd.hooks = monitor;
 monitor.start();
 // ends the previous run's spawner journaled and that run never read are reported as exits (not run again)
@@ -71,6 +87,29 @@ const reaped = await tracker.reapOrphans(launchers.process.tags(startd.previousR
 if (reaped) log.warn({ processes: reaped }, 'killed processes left by jobs of a previous startd');
 startd.restoreOwed();
 startd.reapOrphans();
+log.info({ launchers: launcherKinds }, `jobs are started by the launchers: ${launcherKinds.join(', ')}`);
+// podman's test container takes a moment: the container launcher (and HasContainer) comes once it ran
+const containers = launcherKinds.includes('container')
+  ? probePodman({
+      podman: config.str('PODMAN'),
+      args: config.str('PODMAN_ARGS'),
+      pull: config.str('CONTAINER_PULL').toLowerCase(),
+      instance: startdInstance(machine.name, config.paths.execute),
+      controlDir: config.paths.execute,
+    }).then((setup) => {
+      if (typeof setup === 'string') return log.warn({ why: setup }, 'no container launcher: container jobs are held');
+      const c = new ContainerLauncher(starter, setup, (msg) => log.error(msg));
+      const left = c.recover(startd.previousRecords());
+      if (left) log.warn({ containers: left }, 'removed containers left by a previous startd');
+      launchers.register(c);
+      machine.launcherAttrs = launcherAttrs(launchers.kinds(), setup);
+      machine.invalidate();
+      log.info(
+        { podman: setup.podman, version: setup.version, args: setup.globalArgs, memoryLimit: setup.memoryLimit },
+        'container launcher ready',
+      );
+    })
+  : undefined;
 
 const server = await serveDaemon(ctx, config.int('STARTD_PORT'), [
   { definition: proto().Startd.service, impl: startdService(startd, monitor, new JobTail(machine, log)) },
@@ -189,6 +228,7 @@ startd.onChange = (claim) => {
   scheduleAdvertise();
 };
 void advertise(true);
+void containers?.then(() => advertise(true));
 const periodic = setInterval(() => void advertise(true), config.int('UPDATE_INTERVAL') * 1000);
 // a new START expression or label shows in the pool at once
 onReconfig(() => {

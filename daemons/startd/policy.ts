@@ -5,8 +5,9 @@
 //   (ResidentSetSize and ImageSize in KB and MemoryUsage in MB, all peaks as HTCondor keeps them;
 //   RemoteUserCpu and RemoteSysCpu in seconds, over all runs).
 // - Memory limit: a job over its dynamic slot's Memory is killed and held with HoldReasonCode 34
-//   (JobOutOfResources). With cgroup v2 the kernel enforces memory.max and the startd reads oom_kill from
-//   memory.events; otherwise the startd kills the job when the measured RSS is over.
+//   (JobOutOfResources). With cgroup v2 the kernel enforces memory.max in a cgroup the job's launcher makes
+//   and limits (memory-cgroup.ts), and the launcher says when the OOM killer acted; otherwise the startd
+//   kills the job when the measured RSS is over.
 // - Machine policy: every POLLING_INTERVAL, WANT_SUSPEND, SUSPEND, CONTINUE, PREEMPT, WANT_VACATE and KILL
 //   are evaluated with the dynamic slot's ad as MY and the job's ad as TARGET (HTCondor's state machine:
 //   Busy → Suspended by SUSPEND when WANT_SUSPEND, else Busy → Vacating/Killing by PREEMPT; Suspended → Busy
@@ -14,19 +15,6 @@
 // - Vacating (PREEMPT or the Vacate RPC): kill_sig, then SIGKILL after job_max_vacate_time capped by
 //   MACHINE_MAX_VACATE_TIME. The job is reported evicted (back to idle at its schedd) and the claim released,
 //   so the resources return to the partitionable slot.
-import { createHash } from 'node:crypto';
-import {
-  accessSync,
-  constants as fsConstants,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  statfsSync,
-  writeFileSync,
-} from 'node:fs';
-import { join } from 'node:path';
 import { ClassAd, isTrue, literal, parseExpr, type Expr } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
@@ -36,137 +24,15 @@ import { nowSeconds as now } from '../../lib/time.js';
 import type { EventReporter } from './reporter.js';
 import type { DynamicSlot } from './slots.js';
 import { signalByName, type JobOutcome } from './starter.js';
-import { cgroupProcs } from './proc-usage.js';
 import type { Launchers } from './launcher.js';
+import type { MemoryEnforcement } from './memory-cgroup.js';
 import type { PolicyHold, Startd } from './startd.js';
-import type { ProcTracker } from './proc-family.js';
 
 /** HTCondor's HoldReasonCode JobOutOfResources. */
 const HOLD_OUT_OF_RESOURCES = HoldCode.JobOutOfResources;
 
-const CGROUP_ROOT = '/sys/fs/cgroup';
-const CGROUP2_SUPER_MAGIC = 0x63677270;
-
-// ---- cgroup v2 ----
-
-/** Names one startd's cgroups and job tags: its name and its execute directory (several may share a host). */
-export function startdInstance(name: string, execute: string): string {
-  return `startd_${name.replace(/[^A-Za-z0-9_.-]/g, '_')}_${createHash('sha1').update(execute).digest('hex').slice(0, 8)}`;
-}
-
-/** Per-job cgroups under BASE_CGROUP/<startd instance>, with the memory controller. */
-export class Cgroups {
-  private constructor(readonly dir: string) {}
-
-  /**
-   * Set up the startd's cgroup directory, or say why it cannot be used: /sys/fs/cgroup must be cgroup v2
-   * with the memory controller, and writable (the startd runs as root with cgroups delegated to it).
-   */
-  static setup(base: string, instance: string): Cgroups | string {
-    try {
-      if (statfsSync(CGROUP_ROOT).type !== CGROUP2_SUPER_MAGIC)
-        return `${CGROUP_ROOT} is not a cgroup v2 (unified) hierarchy`;
-      if (!readFileSync(join(CGROUP_ROOT, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('memory'))
-        return `the cgroup v2 memory controller is not available in ${CGROUP_ROOT}`;
-      accessSync(CGROUP_ROOT, fsConstants.W_OK);
-      let parent = CGROUP_ROOT;
-      for (const part of [...base.split('/').filter(Boolean), instance]) {
-        enableMemory(parent);
-        parent = join(parent, part);
-        mkdirSync(parent, { recursive: true });
-      }
-      enableMemory(parent);
-      return new Cgroups(parent);
-    } catch (e) {
-      return `cannot set up cgroups in ${CGROUP_ROOT}: ${(e as Error).message}`;
-    }
-  }
-
-  /** Remove job cgroups a previous startd left (their processes are killed first). */
-  cleanLeftovers(): void {
-    for (const name of readdirSync(this.dir)) {
-      const p = join(this.dir, name);
-      if (!name.startsWith('job_')) continue;
-      killAll(p);
-      void removeCgroup(p);
-    }
-  }
-
-  /** A new cgroup for one job, limited to `memoryMb` (0: no limit) with no swap; OOM kills the whole job. */
-  create(name: string, memoryMb: number): string {
-    const p = join(this.dir, `job_${name}`);
-    mkdirSync(p, { recursive: true });
-    Cgroups.limit(p, memoryMb);
-    return p;
-  }
-
-  /** Limit a job's cgroup to `memoryMb` (0: no limit) with no swap; OOM kills the whole job. */
-  static limit(p: string, memoryMb: number): void {
-    if (memoryMb > 0) writeFileSync(join(p, 'memory.max'), String(memoryMb * 1024 * 1024));
-    if (existsSync(join(p, 'memory.swap.max'))) writeFileSync(join(p, 'memory.swap.max'), '0');
-    if (existsSync(join(p, 'memory.oom.group'))) writeFileSync(join(p, 'memory.oom.group'), '1');
-  }
-}
-
-function enableMemory(dir: string) {
-  const f = join(dir, 'cgroup.subtree_control');
-  if (!readFileSync(f, 'utf8').split(/\s+/).includes('memory')) writeFileSync(f, '+memory');
-}
-
-/** How many times the kernel's OOM killer acted in the cgroup (memory.events). */
-function oomKills(p: string): number {
-  try {
-    return Number(/^oom_kill (\d+)/m.exec(readFileSync(join(p, 'memory.events'), 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-/** memory.peak (kernel 5.19+) or memory.current, in KB. */
-function cgroupMemoryKb(p: string, file: 'memory.peak' | 'memory.current'): number | undefined {
-  try {
-    return Math.ceil(Number(readFileSync(join(p, file), 'utf8').trim()) / 1024);
-  } catch {
-    return undefined;
-  }
-}
-
-function killAll(p: string) {
-  if (existsSync(join(p, 'cgroup.kill'))) {
-    try {
-      writeFileSync(join(p, 'cgroup.kill'), '1');
-      return;
-    } catch {
-      /* fall back to signals */
-    }
-  }
-  for (const pid of cgroupProcs(p)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-}
-
-/** rmdir a cgroup once its last process is gone (a killed process takes a moment to leave): bounded. */
-async function removeCgroup(p: string): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    try {
-      rmdirSync(p);
-      return;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (i === 20) killAll(p);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
 // ---- the monitor ----
 
-export type MemoryEnforcement = 'cgroup' | 'rss' | 'none';
 type Activity = 'Busy' | 'Suspended' | 'Vacating' | 'Killing';
 type RunningJob = NonNullable<DynamicSlot['job']>;
 
@@ -184,8 +50,6 @@ interface Watched {
   baseSys: number;
   runUser: number;
   runSys: number;
-  cgroup?: string;
-  placeTimer?: NodeJS.Timeout;
   /** Set when the job went over its memory: the limit and the peak, MB. */
   overMemory?: { limitMb: number; peakMb: number };
   /** This monitor evicts the job (PREEMPT, Vacate): release the claim once the job is gone. */
@@ -215,9 +79,6 @@ export class JobMonitor {
   private usageTimer: NodeJS.Timeout | undefined;
   private policyTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  readonly enforcement: MemoryEnforcement;
-  private cgroups: Cgroups | undefined;
-  private jobSeq = 0;
   /** Parsed policy expressions by text; a bad one is logged once and counts as false. */
   private exprs = new Map<string, Expr | DschedError>();
 
@@ -226,41 +87,12 @@ export class JobMonitor {
     private config: Config,
     private log: Logger,
     private reporter: EventReporter,
-    private tracker?: ProcTracker,
-    /** how jobs are suspended and resumed (launcher.ts) */
+    /** how memory limits hold (memory-cgroup.ts): the kernel's, in the launcher's cgroups, or the measured RSS */
+    readonly enforcement: MemoryEnforcement,
+    /** how jobs are suspended, resumed, measured and held to their memory (launcher.ts) */
     private launchers?: Launchers,
   ) {
-    const wanted = config.str('STARTER_MEMORY_ENFORCEMENT').toLowerCase() || 'auto';
-    if (!['auto', 'cgroup', 'rss', 'none'].includes(wanted)) {
-      const err = new DschedError(
-        'CONFIG_INVALID',
-        `STARTER_MEMORY_ENFORCEMENT = ${wanted}: expected auto, cgroup, rss or none; using auto`,
-      );
-      log.error({ code: err.code, err: err.message }, 'bad memory enforcement setting');
-    }
-    let mode: MemoryEnforcement = wanted === 'none' ? 'none' : 'rss';
-    if (wanted === 'cgroup' || wanted === 'auto' || !['rss', 'none'].includes(wanted)) {
-      const instance = startdInstance(startd.machine.name, config.paths.execute);
-      const cg = Cgroups.setup(config.str('BASE_CGROUP') || 'dsched', instance);
-      if (typeof cg === 'string') {
-        if (wanted === 'cgroup') {
-          const err = new DschedError(
-            'CONFIG_INVALID',
-            `STARTER_MEMORY_ENFORCEMENT = cgroup, but ${cg}; memory limits are enforced by watching RSS instead`,
-          );
-          log.error({ code: err.code, err: err.message }, 'cgroups unavailable');
-        } else log.info({ why: cg }, 'memory limits are enforced by watching RSS (no cgroup v2)');
-      } else {
-        this.cgroups = cg;
-        mode = 'cgroup';
-        // a job's tracking cgroup in the same directory is its memory cgroup too (a process is in one v2 cgroup)
-        if (this.sharesTracker())
-          this.log.info({ cgroup: cg.dir }, 'memory limits are set on the process tracking cgroups');
-        else cg.cleanLeftovers();
-      }
-    }
-    this.enforcement = mode;
-    log.info({ memoryEnforcement: mode, cgroup: this.cgroups?.dir }, 'job monitor ready');
+    log.info({ memoryEnforcement: enforcement }, 'job monitor ready');
   }
 
   start(): void {
@@ -292,10 +124,8 @@ export class JobMonitor {
   stop(): void {
     this.stopped = true;
     for (const t of [this.usageTimer, this.policyTimer]) if (t) clearTimeout(t);
-    for (const w of this.jobs.values()) {
-      if (w.placeTimer) clearTimeout(w.placeTimer);
+    for (const w of this.jobs.values())
       if (w.job.activity === 'Suspended') this.resume(w, 'the startd is shutting down');
-    }
   }
 
   // ---- hooks the startd calls ----
@@ -323,20 +153,9 @@ export class JobMonitor {
       cumulativeSuspension: num('CumulativeSuspensionTime'),
     };
     this.jobs.set(d.claim, w);
-    if (this.cgroups && this.sharesTracker())
-      this.placeSoon(w); // adopts the job's tracking cgroup
-    else if (this.cgroups) {
-      try {
-        w.cgroup = this.cgroups.create(`${d.id}_${process.pid}_${++this.jobSeq}`, d.res.memory);
-        this.placeSoon(w);
-      } catch (e) {
-        this.log.warn(
-          { slot: d.name, err: (e as Error).message },
-          'cannot make the job a cgroup; watching its RSS instead',
-        );
-        w.cgroup = undefined;
-      }
-    }
+    // the kernel holds it to its slot's memory, by its launcher's means (a cgroup, podman's limit)
+    if (this.enforcement === 'cgroup')
+      this.launchers?.of(job.started).limitMemory(job.started, d.res.memory, String(d.id));
   }
 
   /**
@@ -348,12 +167,8 @@ export class JobMonitor {
     if (!w || w.job !== d.job) return o;
     this.jobs.delete(d.claim);
     w.ended = true;
-    if (w.placeTimer) clearTimeout(w.placeTimer);
     let out = o;
-    if (w.cgroup) {
-      this.checkOom(w);
-      void removeCgroup(w.cgroup);
-    }
+    this.checkOom(w);
     if (o.kind !== 'failed') {
       // the last measurements reach the schedd before the exit does (events to a schedd keep their order)
       this.sendUsage(w);
@@ -535,44 +350,13 @@ export class JobMonitor {
 
   // ---- usage and memory ----
 
-  /** The job's process tracking cgroups are cgroup v2 ones in this monitor's directory. */
-  private sharesTracker(): boolean {
-    return !!this.cgroups && this.tracker?.method === 'cgroup-v2' && this.tracker.dir === this.cgroups.dir;
-  }
-
-  /** Move the job's process into its cgroup as soon as it exists (or limit its tracking cgroup). */
-  private placeSoon(w: Watched) {
-    const place = () => {
-      w.placeTimer = undefined;
-      if (w.ended || (!w.cgroup && !this.sharesTracker())) return;
-      if (!w.job.started.running) {
-        w.placeTimer = setTimeout(place, 5);
-        return;
-      }
-      const tracking = this.launchers?.of(w.job.started).cgroupOf(w.job.started);
-      if (this.sharesTracker() && tracking) {
-        // born in it: nothing to move; the limit applies from now on
-        try {
-          Cgroups.limit(tracking, w.d.res.memory);
-          w.cgroup = tracking;
-        } catch (e) {
-          this.log.warn(
-            { slot: w.d.name, err: (e as Error).message },
-            "cannot limit the job's cgroup; watching its RSS instead",
-          );
-        }
-        return;
-      }
-      if (w.cgroup) this.launchers?.of(w.job.started).confine(w.job.started, w.cgroup);
-    };
-    place();
-  }
-
+  /** The kernel's OOM killer acted on the job (its launcher tells): it is held for its memory. */
   private checkOom(w: Watched) {
-    if (!w.cgroup || w.overMemory) return;
-    if (oomKills(w.cgroup) > 0) {
+    if (w.overMemory || this.enforcement !== 'cgroup') return;
+    const killedAt = this.launchers?.of(w.job.started).memoryKilled(w.job.started);
+    if (killedAt !== undefined) {
       const limitMb = w.d.res.memory;
-      const peakKb = Math.max(cgroupMemoryKb(w.cgroup, 'memory.peak') ?? 0, w.peakRssKb, limitMb * 1024);
+      const peakKb = Math.max(killedAt, w.peakRssKb, limitMb * 1024);
       w.overMemory = { limitMb, peakMb: Math.ceil(peakKb / 1024) };
       this.startd.recordHold(w.d, overMemoryHold(w.overMemory));
       this.log.info(
@@ -592,9 +376,6 @@ export class JobMonitor {
     list.forEach((w, i) => {
       const u = usage[i]!;
       if (!u.processes) return; // not started yet, or already gone
-      const launcher = launchers.of(w.job.started);
-      // processes the job made since it was last measured join its memory cgroup
-      if (w.cgroup && w.cgroup !== launcher.cgroupOf(w.job.started)) launcher.confine(w.job.started, w.cgroup);
       w.peakRssKb = Math.max(w.peakRssKb, u.rssKb);
       w.peakVsizeKb = Math.max(w.peakVsizeKb, u.vsizeKb);
       w.runUser = Math.max(w.runUser, u.userCpu);
@@ -602,7 +383,7 @@ export class JobMonitor {
       // the slot's CondorLoadAvg (and the machine's TotalCondorLoadAvg) from the same reading
       this.startd.machine.noteJobCpu(w.job.started, u.userCpu + u.sysCpu);
       const limitMb = w.d.res.memory;
-      if (w.cgroup) this.checkOom(w);
+      this.checkOom(w);
       // also with a cgroup: memory the job touched before it was moved in is charged outside it
       if (this.enforcement !== 'none' && limitMb > 0 && u.rssKb > limitMb * 1024 && !w.overMemory && !w.evicting) {
         w.overMemory = { limitMb, peakMb: Math.ceil(w.peakRssKb / 1024) };

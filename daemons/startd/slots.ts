@@ -113,6 +113,8 @@ export class Machine {
 
   /** How the startd tracks a job's processes (ProcessTracking in the slot ads). */
   processTracking: string | undefined;
+  /** What its launchers advertise (HasContainer, DockerVersion, StartdLaunchers: container-launcher.ts). */
+  launcherAttrs: Record<string, string> = {};
 
   /** The STARTD_ATTRS attributes, as last read without error. */
   private extraAttrs: Record<string, string> = {};
@@ -249,6 +251,7 @@ export class Machine {
       HasJobDeferral: 'false',
     };
     if (this.processTracking) attrs.ProcessTracking = lit(this.processTracking);
+    Object.assign(attrs, this.launcherAttrs);
     if (this.jobLoad.measured) {
       let load = 0;
       for (const d of this.dslots.values()) if (d.job) load += this.jobLoad.of(d.job.started);

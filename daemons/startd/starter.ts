@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve as resolve_ } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ClassAd } from '../../grammar/classad/index.js';
-import { isRefusal, launchSpec, type LaunchContext } from './launch-spec.js';
+import { isRefusal, launchSpec, type LaunchContext, type LaunchRefusal, type LaunchSpec } from './launch-spec.js';
 import type { ProcFamily, ProcTracker } from './proc-family.js';
 import {
   encodeRequest,
@@ -92,6 +92,8 @@ export interface StartOptions extends Omit<LaunchContext, 'jobBin'> {
   onRunning?: () => void;
   /** Have the spawner journal the job's end under this key, with what a restarted startd reports it with. */
   journal?: { run: string; note: () => ExitNote };
+  /** Run something else for this job (another launcher's tool, container-launcher.ts), or refuse it. */
+  rewrite?: (spec: LaunchSpec) => LaunchSpec | LaunchRefusal;
 }
 
 interface Pending {
@@ -269,7 +271,8 @@ export class Starter {
       return job;
     };
     const transfer = opts.transfer === true;
-    const spec = launchSpec(ad, { ...opts, jobBin: JOB_BIN });
+    const base = launchSpec(ad, { ...opts, jobBin: JOB_BIN });
+    const spec = opts.rewrite && !isRefusal(base) ? opts.rewrite(base) : base;
     if (isRefusal(spec)) return fail(spec.holdCode, spec.message);
     job.stdout = spec.stdout;
     job.stderr = spec.stderr;

@@ -954,6 +954,22 @@ export function expandPbs(
   if (plan.rerunnable !== undefined) c.PbsRerunable = String(plan.rerunnable);
   if (plan.account) c.PbsAccount = quoteString(plan.account);
   if (plan.resources.length) c.PbsResources = quoteString(plan.resources.join(','));
+  // PBS Professional's container hook: -v CONTAINER_IMAGE=IMAGE runs the job in that image (universe = container)
+  const image = plan.vars.filter(([k]) => k === 'CONTAINER_IMAGE').pop()?.[1];
+  if (image) {
+    c.ContainerImage = quoteString(image);
+    c.JobUniverse = String(Universe.Container);
+    c.ShouldTransferFiles = '"YES"';
+    const req = [
+      '(TARGET.HasContainer)',
+      ...(image.startsWith('docker://') ? ['(TARGET.HasDockerURL)'] : []),
+      '(TARGET.HasFileTransfer)',
+    ];
+    c.Requirements = c.Requirements!.replace(
+      '((TARGET.FileSystemDomain == MY.FileSystemDomain) || (TARGET.HasFileTransfer))',
+      req.join(' && '),
+    );
+  }
 
   // the environment: -V, then -v, then PBS's own variables
   const base = new Map<string, string>();

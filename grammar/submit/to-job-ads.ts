@@ -39,7 +39,12 @@ import type { JobSet, SubmitInput, SubmitWarning } from './types.js';
 
 type Attrs = Record<string, string>;
 
-const UNSUPPORTED_UNIVERSES = ['standard', 'grid', 'java', 'vm', 'docker', 'container', 'globus', 'mpi', 'pvm'];
+const UNSUPPORTED_UNIVERSES = ['standard', 'grid', 'java', 'vm', 'docker', 'globus', 'mpi', 'pvm'];
+
+/** A job that runs in a container: it names an image (HTCondor: container_image implies universe = container). */
+function isContainerJob(g: GroupExpander): boolean {
+  return !!g.get('container_image')?.value || (g.get('universe')?.value ?? '').toLowerCase() === 'container';
+}
 
 /**
  * RequestMemory when request_memory is not given, in MB (HTCondor's JOB_DEFAULT_REQUESTMEMORY, 128 there).
@@ -353,10 +358,15 @@ function diskUsageKB(g: GroupExpander): number {
 // ---- the handlers ------------------------------------------------------------------------------
 
 const universeHandler: Handler = {
-  reads: ['universe', 'my.dagmandagfile', 'machine_count'],
+  reads: ['universe', 'my.dagmandagfile', 'machine_count', 'container_image'],
   run(g: GroupExpander, out: Attrs) {
     const u = g.get('universe');
-    const name = (u?.value || 'vanilla').toLowerCase();
+    const image = g.get('container_image');
+    if (image?.value && u?.value && u.value.toLowerCase() !== 'container')
+      g.fail(image.site, `container_image needs universe = container (or no universe), not universe = ${u.value}`);
+    if (u?.value.toLowerCase() === 'container' && !image?.value)
+      g.fail(u.site, 'universe = container needs container_image = IMAGE (the image the job runs in)');
+    const name = image?.value ? 'container' : (u?.value || 'vanilla').toLowerCase();
     const n = UNIVERSES[name];
     if (n === undefined) {
       if (UNSUPPORTED_UNIVERSES.includes(name))
@@ -384,7 +394,7 @@ const universeHandler: Handler = {
 };
 
 const executableHandler: Handler = {
-  reads: ['executable', 'transfer_executable', 'image_size'],
+  reads: ['executable', 'transfer_executable', 'image_size', 'container_image', 'universe'],
   run(g: GroupExpander, out: Attrs) {
     const e = g.get('executable');
     if (!e || e.value === '') {
@@ -397,7 +407,10 @@ const executableHandler: Handler = {
     }
     const path = e.value;
     const te = g.get('transfer_executable');
-    const transfer = te ? parseBool(te.value) : true;
+    // a container job's absolute executable is the image's program, not one of this host's
+    const inImage = isContainerJob(g) && isAbsolute(path) && !te;
+    const transfer = te ? parseBool(te.value) : !inImage;
+    if (inImage) out.TransferExecutable = 'false';
     if (path.includes('$$(')) {
       out.Cmd = quoteString(path);
     } else {
@@ -725,6 +738,7 @@ function requirementsHandler(table: Map<string, MacroDef>): Handler {
       'request_gpus',
       'should_transfer_files',
       'universe',
+      'container_image',
       ...custom,
     ],
     run(g: GroupExpander, out: Attrs) {
@@ -760,7 +774,11 @@ function requirementsHandler(table: Map<string, MacroDef>): Handler {
         const name = c.def.name.slice('request_'.length);
         if (!mentions(attrs, name)) clauses.push(`(TARGET.${name} >= Request${name})`);
       }
-      const stf = (g.get('should_transfer_files')?.value || 'IF_NEEDED').toUpperCase();
+      // a container job needs a host that runs containers (and pulls from registries, for docker://)
+      const image = g.get('container_image')?.value;
+      if (image && !mentions(attrs, 'HasContainer')) clauses.push('(TARGET.HasContainer)');
+      if (image?.startsWith('docker://') && !mentions(attrs, 'HasDockerURL')) clauses.push('(TARGET.HasDockerURL)');
+      const stf = (g.get('should_transfer_files')?.value || (image ? 'YES' : 'IF_NEEDED')).toUpperCase();
       if (!mentions(attrs, 'HasFileTransfer') && !mentions(attrs, 'FileSystemDomain')) {
         if (stf === 'YES') clauses.push('(TARGET.HasFileTransfer)');
         else if (stf === 'NO') clauses.push('(TARGET.FileSystemDomain == MY.FileSystemDomain)');
@@ -827,15 +845,19 @@ const notificationHandler: Handler = {
 };
 
 const transferHandler: Handler = {
-  reads: ['should_transfer_files', 'when_to_transfer_output', 'transfer_executable'],
+  reads: ['should_transfer_files', 'when_to_transfer_output', 'transfer_executable', 'container_image', 'universe'],
   run(g: GroupExpander, out: Attrs) {
     const s = g.get('should_transfer_files');
-    let stf = 'IF_NEEDED';
+    // only its sandbox is mounted into a container: a container job runs on transferred files
+    const container = isContainerJob(g);
+    let stf = container ? 'YES' : 'IF_NEEDED';
     if (s && s.value !== '') {
       const v = s.value.toUpperCase();
       const b = parseBool(s.value);
       stf = v === 'IF_NEEDED' ? 'IF_NEEDED' : b === true ? 'YES' : b === false ? 'NO' : '';
       if (!stf) g.fail(s.site, `should_transfer_files: expected YES, NO or IF_NEEDED, found '${s.value}'`);
+      if (container && stf !== 'YES')
+        g.fail(s.site, 'a container job runs on transferred files: should_transfer_files must be YES (or left out)');
     }
     out.ShouldTransferFiles = quoteString(stf);
     const w = g.get('when_to_transfer_output');

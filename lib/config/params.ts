@@ -316,6 +316,38 @@ export const PARAMS = {
     description:
       "cgroup directory (under /sys/fs/cgroup, and under each hierarchy STARTD_PROCESS_TRACKING uses) holding the startd's per-job cgroups.",
   },
+  STARTD_LAUNCHERS: {
+    type: 'string',
+    default: 'process, container',
+    daemons: ['startd'],
+    reload: 'restart',
+    description:
+      "The launchers this startd runs jobs with: process (always) and container (universe = container jobs through podman, registered when PODMAN runs a test container at start). Logged at start; a registered container launcher is advertised as HasContainer, HasDocker and DockerVersion in the slot ads (HTCondor's names), and the launchers as StartdLaunchers.",
+  },
+  PODMAN: {
+    type: 'string',
+    default: 'podman',
+    daemons: ['startd'],
+    reload: 'restart',
+    description:
+      "The podman program the container launcher runs (as root; HTCondor's DOCKER knob may name podman too). A name without a slash is looked up in /usr/local/bin, /usr/bin and /bin.",
+  },
+  PODMAN_ARGS: {
+    type: 'string',
+    default: '',
+    daemons: ['startd'],
+    reload: 'restart',
+    description:
+      "Global options put before every podman command of the container launcher, split on spaces (e.g. --root /srv/containers --runtime runc). Without --runtime, the startd tries podman's default OCI runtime and then runc, and keeps the first that runs its test container.",
+  },
+  CONTAINER_PULL: {
+    type: 'string',
+    default: 'missing',
+    daemons: ['startd'],
+    reload: 'restart',
+    description:
+      "When podman pulls a container job's image: missing (only when this host lacks it), never (only images already here; advertised as HasDockerURL = false), always or newer (podman run --pull).",
+  },
   STARTD_PROCESS_TRACKING: {
     type: 'string',
     default: 'auto',

@@ -91,6 +91,22 @@ const cases: PbsCase[] = [
     },
   },
   {
+    name: "-v CONTAINER_IMAGE=IMAGE runs the job in that image (PBS Professional's container hook)",
+    file: 'boxed.sh',
+    script: '#PBS -N boxed\n#PBS -v CONTAINER_IMAGE=docker://busybox\necho hi\n',
+    mode: 0o644,
+    check: (r) => {
+      const c = r.jobs.cluster;
+      assert.equal(str(c.ContainerImage), 'docker://busybox');
+      assert.equal(c.JobUniverse, '14');
+      assert.equal(c.ShouldTransferFiles, '"YES"');
+      assert.match(
+        String(c.Requirements),
+        /\(TARGET\.HasContainer\) && \(TARGET\.HasDockerURL\) && \(TARGET\.HasFileTransfer\)$/,
+      );
+    },
+  },
+  {
     name: 'a script without #! runs with /bin/sh; -S picks another shell',
     file: 'plain.sh',
     script: '#PBS -N plain\necho hi\n',

@@ -52,6 +52,28 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'universe = container: the image, a host that runs containers, transferred files, the image’s program',
+    text: 'universe = container\ncontainer_image = docker://busybox:1.36\nexecutable = /bin/cat\nqueue\n',
+    cluster: {
+      JobUniverse: '14',
+      ContainerImage: '"docker://busybox:1.36"',
+      ShouldTransferFiles: '"YES"',
+      TransferExecutable: 'false',
+      Cmd: '"/bin/cat"',
+    },
+    check: (r) => {
+      const req = String(r.jobs.cluster.Requirements);
+      assert.match(req, /\(TARGET\.HasContainer\) && \(TARGET\.HasDockerURL\)/);
+      assert.match(req, /\(TARGET\.HasFileTransfer\)$/);
+    },
+  },
+  {
+    name: 'container_image without a universe is a container job (HTCondor); a transferred executable stays so',
+    text: `container_image = localhost/img\ntransfer_executable = true\n${EXE}queue\n`,
+    cluster: { JobUniverse: '14', ContainerImage: '"localhost/img"', TransferExecutable: 'true' },
+    check: (r) => assert.doesNotMatch(String(r.jobs.cluster.Requirements), /HasDockerURL/),
+  },
+  {
     name: 'keys are case-insensitive, values keep their case',
     text: `EXECUTABLE = prog.sh\nOutPut = Out.TXT\nQUEUE\n`,
     cluster: { Out: '"Out.TXT"' },
