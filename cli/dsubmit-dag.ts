@@ -3,7 +3,7 @@
 // the queue whose manager runs in the schedd; --wait follows it and exits with its status.
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { parseDagFile } from '../grammar/dag/index.js';
+import { parseDagFile, readDagmanConfigFile } from '../grammar/dag/index.js';
 import { joinV2Env } from '../grammar/submit/args-env.js';
 import { DschedError, SourceError } from '../lib/errors.js';
 import { Universe } from '../lib/job-status.js';
@@ -23,6 +23,10 @@ async function main(argv: string[]): Promise<number> {
     .option('usedagdir', { type: 'boolean', describe: "node files are relative to the DAG file's folder" })
     .option('batch-name', { type: 'string', describe: 'JobBatchName of the DAG (default: the file name)' })
     .option('wait', { type: 'boolean', describe: 'follow the DAG until it ends and exit with its status' })
+    .option('config', {
+      type: 'string',
+      describe: "the DAG's CONFIG file (DAGMAN_* = value lines); the DAG's own CONFIG line, if any, must name the same",
+    })
     .example('dsubmit-dag diamond.dag', 'run a workflow')
     .example('dsubmit-dag --wait diamond.dag', 'run it and follow it to the end')
     .parse();
@@ -31,6 +35,26 @@ async function main(argv: string[]): Promise<number> {
   const dagFile = resolve(files[0]!);
   // a broken DAG is refused here, with file:line:column, before anything is queued
   const dag = parseDagFile(dagFile, { cwd: process.cwd(), useDagDir: !!a.usedagdir });
+  // One CONFIG file per DAG, as in DAGMan: a --config that names another file than the DAG's CONFIG line is refused
+  const given = a.config as string | undefined;
+  const configFile = given !== undefined ? resolve(given) : dag.config;
+  if (given !== undefined && dag.config && dag.config !== configFile)
+    throw new DschedError(
+      'CONFIG_INVALID',
+      `--config ${configFile} differs from the DAG's CONFIG ${dag.config}: a DAG has only one CONFIG file`,
+    );
+  // its bad lines are refused here, at file:line; the schedd reads it again (as the owner) when the DAG starts
+  if (configFile !== undefined) {
+    let config;
+    try {
+      config = readDagmanConfigFile(configFile);
+    } catch (e) {
+      if (e instanceof DschedError) throw e;
+      throw new DschedError('CONFIG_INVALID', `cannot read the DAG CONFIG file ${configFile}: ${(e as Error).message}`);
+    }
+    for (const i of config.ignored)
+      process.stderr.write(`warning: ${configFile}:${i.line}: ${i.name} is not a DAGMan setting; ignored\n`);
+  }
   for (const node of dag.nodes) {
     if (node.noop || node.done || node.submitDescription || !node.file) continue;
     const f = resolve(node.dir, node.file);
@@ -43,10 +67,12 @@ async function main(argv: string[]): Promise<number> {
     Args: lit(`-Dag ${basename(dagFile)}`),
     Iwd: lit(process.cwd()),
     DAGManDagFile: lit(dagFile),
-    DAGManMaxJobs: String(a.maxjobs ?? 0),
-    DAGManMaxIdle: String(a.maxidle ?? 0),
-    DAGManMaxPre: String(a.maxpre ?? 0),
-    DAGManMaxPost: String(a.maxpost ?? 0),
+    // only the options given: the others come from the CONFIG file or DAGMan's defaults
+    ...(a.maxjobs !== undefined && { DAGManMaxJobs: String(a.maxjobs) }),
+    ...(a.maxidle !== undefined && { DAGManMaxIdle: String(a.maxidle) }),
+    ...(a.maxpre !== undefined && { DAGManMaxPre: String(a.maxpre) }),
+    ...(a.maxpost !== undefined && { DAGManMaxPost: String(a.maxpost) }),
+    ...(configFile !== undefined && { DAGManConfigFile: lit(configFile) }),
     DAGManForce: a.force ? 'true' : 'false',
     DAGManUseDagDir: a.usedagdir ? 'true' : 'false',
     JobBatchName: lit((a['batch-name'] as string | undefined) ?? basename(dagFile)),

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, constants as fsc, existsSync, readFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { loadDagForRun, type Dag, type DagNode } from '../../grammar/dag/index.js';
+import { loadDagForRun, readDagmanConfigFile, type Dag, type DagNode } from '../../grammar/dag/index.js';
 import { expandSubmit, loadSubmit, parseEnv } from '../../grammar/submit/index.js';
 import { DschedError } from '../../lib/errors.js';
 import { errnoText } from '../../lib/transfer.js';
@@ -18,12 +18,14 @@ import {
   clusterOutcome,
   DagEngine,
   loadDagForResume,
+  type DagEngineOptions,
   type DagEvent,
   type DagHost,
   type DagResult,
   type NodeSubmitVars,
   type ScriptResult,
 } from './dagman/engine.js';
+import { mergeDagmanOptions } from './dagman/config.js';
 import { ownerFileWriter } from './dagman/outputs.js';
 import { lit, litValue, type Job, type JobQueue } from './queue.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
@@ -148,23 +150,37 @@ export class DagRunner {
     this.seqs.set(cluster, (this.st.maxSeq.get(cluster) as { seq: number }).seq);
     let dag: Dag;
     let engine: DagEngine;
-    const opts = {
-      maxJobs: Number(this.queue.value(job, 'DAGManMaxJobs') ?? 0) || 0,
-      maxIdle: Number(this.queue.value(job, 'DAGManMaxIdle') ?? 0) || 0,
-      maxPre: Number(this.queue.value(job, 'DAGManMaxPre') ?? 0) || 0,
-      maxPost: Number(this.queue.value(job, 'DAGManMaxPost') ?? 0) || 0,
-      dagJobId: `${cluster}.${job.proc}`,
+    // dsubmit-dag options were given only when the ad has them: they win over the CONFIG file
+    const given = (attr: string) => {
+      const v = this.queue.value(job, attr);
+      return v === undefined || v === null ? undefined : Number(v) || 0;
+    };
+    const fromCommandLine: DagEngineOptions = {
+      maxJobs: given('DAGManMaxJobs'),
+      maxIdle: given('DAGManMaxIdle'),
+      maxPre: given('DAGManMaxPre'),
+      maxPost: given('DAGManMaxPost'),
     };
     try {
+      const owner = runAsOwner(job.owner);
+      // the CONFIG file is read as the owner each time the DAG starts or resumes (after kill -9 too), as DAGMan
+      // reads it at each start; a file that became unreadable or invalid holds the DAG with the reason
+      const configFile = this.queue.value(job, 'DAGManConfigFile');
+      const config =
+        typeof configFile === 'string' && configFile !== ''
+          ? asUser(owner, () => readDagmanConfigFile(configFile))
+          : undefined;
+      const opts = { ...mergeDagmanOptions(config?.engine ?? {}, fromCommandLine), dagJobId: `${cluster}.${job.proc}` };
       // a fresh start honours -force and picks up the newest rescue DAG; a resume reads the same DAG again
       const iwd = this.queue.value(job, 'Iwd');
       const where = {
         cwd: typeof iwd === 'string' ? iwd : undefined,
         useDagDir: this.queue.value(job, 'DAGManUseDagDir') === true,
+        appendVarsByDefault: config?.appendVarsByDefault,
       };
       // a resume reads the DAG with the rescue file the run started from (not one this run may have written);
       // the DAG, its includes and rescue files are read (and -force renames them) with the owner's rights
-      dag = asUser(runAsOwner(job.owner), () =>
+      dag = asUser(owner, () =>
         events.length
           ? loadDagForResume(file, events, where)
           : loadDagForRun(file, { ...where, force: this.queue.value(job, 'DAGManForce') === true }),

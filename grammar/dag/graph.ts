@@ -636,7 +636,7 @@ class GraphBuilder {
         return;
       }
       case 'config': {
-        if (scope.isSplice) return this.warn('CONFIG in a splice has no effect', src, s.file);
+        // a splice's CONFIG applies to the whole DAG, as DAGMan's: one file per DAG, a different one is an error
         const file = resolve(scope.cwd, s.file.text);
         if (this.config && this.config.file !== file) {
           throw this.err(

@@ -14,3 +14,5 @@ export {
   loadDagForRun,
   formatRescueDag,
 } from './rescue.js';
+export type { DagmanConfig, DagmanSettings } from './dagman-config.js';
+export { readDagmanConfig, readDagmanConfigFile, MAX_DAGMAN_CONFIG_BYTES } from './dagman-config.js';

@@ -212,6 +212,60 @@ describe('dag', () => {
     assert.equal(peak, 2);
   });
 
+  test("dag – a CONFIG file's DAGMAN_MAX_JOBS_SUBMITTED = 1 runs independent nodes one at a time, across a kill -9 of the schedd", async () => {
+    const d = 'config';
+    mkdir(d);
+    const names = ['P', 'Q', 'R', 'S'];
+    for (const n of names) sub(d, `${n}.sub`, nodeJob(n, 'sleep 1'));
+    sub(d, 'dagman.cfg', '# this DAG only\nDAGMAN_MAX_JOBS_SUBMITTED = 1\nDAGMAN_MAX_SUBMIT_ATTEMPTS = 3\n');
+    sub(d, 'c.dag', 'CONFIG dagman.cfg\n' + names.map((n) => `JOB ${n} ${n}.sub\n`).join(''));
+    const r = await pool.run('dsubmit-dag', ['c.dag'], { cwd: join(pool.work, d) });
+    assert.equal(r.code, 0, r.stderr);
+    const dag = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    await pool.waitFor(
+      'a node to start',
+      () => pool.exists(`${d}/order.txt`) && /start/.test(pool.read(`${d}/order.txt`)),
+    );
+    process.kill(pool.daemonPid('schedd'), 'SIGKILL');
+    const [ad] = await pool.waitForHistory(dag, 1, 120_000);
+    assert.equal(ad!.ExitCode, 0, JSON.stringify(ad));
+    // the nodes' own lines: never two started and not ended
+    const order = pool.read(`${d}/order.txt`).trim().split('\n');
+    let running = 0;
+    let peak = 0;
+    for (const l of order) {
+      running += l.startsWith('start ') ? 1 : -1;
+      peak = Math.max(peak, running);
+    }
+    assert.equal(order.filter((l) => l.startsWith('end ')).length, names.length, order.join(' | '));
+    assert.equal(peak, 1, order.join(' | '));
+  });
+
+  test('dag – a malformed CONFIG line is refused at submit with its file:line, and nothing is queued', async () => {
+    const d = 'badconfig';
+    mkdir(d);
+    sub(d, 'n.sub', nodeJob('N'));
+    sub(d, 'bad.cfg', 'DAGMAN_MAX_JOBS_IDLE = 10\nDAGMAN_MAX_JOBS_SUBMITTED 1\n');
+    sub(d, 'other.cfg', 'DAGMAN_MAX_JOBS_IDLE = 10\n');
+    sub(d, 'bad.dag', 'JOB N n.sub\nCONFIG bad.cfg\n');
+    sub(d, 'good.dag', 'JOB N n.sub\nCONFIG other.cfg\n');
+    const cwd = join(pool.work, d);
+    const bad = await pool.run('dsubmit-dag', ['bad.dag'], { cwd });
+    assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+    assert.match(bad.stderr, /error\[CONFIG_INVALID\]: expected `NAME = value`/);
+    assert.ok(bad.stderr.includes(`--> ${join(cwd, 'bad.cfg')}:2:1`), bad.stderr);
+    // --config naming another file than the DAG's CONFIG line: one CONFIG file per DAG, as in DAGMan
+    const two = await pool.run('dsubmit-dag', ['--config', 'bad.cfg', 'good.dag'], { cwd });
+    assert.equal(two.code, 2, two.stdout + two.stderr);
+    assert.match(two.stderr, /error\[CONFIG_INVALID\]: --config .*bad\.cfg differs from the DAG's CONFIG .*other\.cfg/);
+    const queued = await pool.json('dq', [
+      '-allusers',
+      '-constraint',
+      'JobBatchName == "bad.dag" || JobBatchName == "good.dag"',
+    ]);
+    assert.deepEqual(queued, []);
+  });
+
   test('dag – drm of the DAG removes its node jobs', async () => {
     const d = 'drm';
     mkdir(d);

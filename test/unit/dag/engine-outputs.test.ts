@@ -108,7 +108,8 @@ describe('dagman outputs', () => {
 
 describe('dagman config', () => {
   test('dagman config – a CONFIG file sets the DAGMAN_* knobs; the command line wins', async () => {
-    const { readDagmanConfig, mergeDagmanOptions } = await import('../../../daemons/schedd/dagman/config.js');
+    const { mergeDagmanOptions } = await import('../../../daemons/schedd/dagman/config.js');
+    const { readDagmanConfig } = await import('../../../grammar/dag/index.js');
     const c = readDagmanConfig(
       '# dagman.config\nDAGMAN_MAX_JOBS_IDLE = 10\nDAGMAN_MAX_JOBS_SUBMITTED=4\nDAGMAN_ALWAYS_RUN_POST = True\nDAGMAN_DEFAULT_APPEND_VARS = false\nDAGMAN_FROB = 1\n',
     );
@@ -120,5 +121,23 @@ describe('dagman config', () => {
       maxJobs: 2,
       alwaysRunPost: true,
     });
+  });
+
+  test('dagman config – a line that is not NAME = value, or a bad value, is an error at its file:line', async () => {
+    const { readDagmanConfig } = await import('../../../grammar/dag/index.js');
+    const cases: Array<[string, string, RegExp]> = [
+      ['# ok\nDAGMAN_MAX_JOBS_IDLE 10\n', 'd.cfg:2:1', /expected `NAME = value`/],
+      ['DAGMAN_MAX_JOBS_SUBMITTED = two\n', 'd.cfg:1:29', /DAGMAN_MAX_JOBS_SUBMITTED must be an integer/],
+      ['DAGMAN_MAX_SUBMIT_ATTEMPTS = 0\n', 'd.cfg:1:30', /of at least 1/],
+      ['\n  DAGMAN_ALWAYS_RUN_POST = maybe\n', 'd.cfg:2:28', /must be true or false/],
+    ];
+    for (const [text, at, message] of cases) {
+      assert.throws(
+        () => readDagmanConfig(text, 'd.cfg'),
+        (e: Error & { code?: string }) =>
+          e.code === 'CONFIG_INVALID' && e.message.includes(`--> ${at}`) && message.test(e.message),
+        text,
+      );
+    }
   });
 });

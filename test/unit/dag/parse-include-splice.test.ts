@@ -131,3 +131,26 @@ describe('dag parse – SPLICE', () => {
     assert.equal(e.location.line, 4);
   });
 });
+
+describe('dag parse – CONFIG in a splice', () => {
+  const files: Record<string, string> = {
+    '/d/top.dag': 'CONFIG dagman.cfg\nJOB A a.sub\nSPLICE S s.dag\n',
+    '/d/s.dag': 'CONFIG dagman.cfg\nJOB B b.sub\n',
+    '/d/other.dag': 'CONFIG dagman.cfg\nSPLICE S t.dag\n',
+    '/d/t.dag': 'JOB B b.sub\nCONFIG other.cfg\n',
+    '/d/only.dag': 'JOB A a.sub\nSPLICE S s.dag\n',
+  };
+  const parse = (f: string) => parseDagFile(f, { cwd: '/d', readFile: (p) => files[p] ?? assert.fail(p) });
+
+  test('dag splice – a CONFIG in a splice applies to the whole DAG when it names the same file', () => {
+    assert.equal(parse('/d/top.dag').config, '/d/dagman.cfg');
+    assert.equal(parse('/d/only.dag').config, '/d/dagman.cfg');
+  });
+
+  test('dag splice – a splice naming another CONFIG file is refused at its line (one CONFIG per DAG)', () => {
+    const e = sourceError(() => parse('/d/other.dag'));
+    // the splice is read first: the error is at the top DAG's CONFIG and names the splice's
+    assert.match(e.bareMessage, /only one CONFIG file is allowed \(\/d\/other\.cfg is given at \/d\/t\.dag:2/);
+    assert.deepEqual([e.location.file, e.location.line], ['/d/other.dag', 1]);
+  });
+});
