@@ -82,6 +82,7 @@ export class Schedd {
       logEvent: (j, e) => this.logEvent(j, e),
       mail: (ev, j, extra) => this.mail(ev, j, extra),
       defer: (after) => (this.deferred = after),
+      fileOwner: (j) => this.fileOwner(j),
       wallClock: (j) => this.wallClock(j),
       removeDag: (j, reason) => this.dags?.remove(j, reason) ?? false,
     });
