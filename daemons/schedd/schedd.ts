@@ -360,6 +360,11 @@ export class Schedd {
     }
   }
 
+  /** Refuse a submission of `n` procs before any of them is received (MAX_JOBS_PER_SUBMISSION). */
+  checkSubmissionSize(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0 || n > this.opts.maxProcs()) throw this.tooMany(n);
+  }
+
   private tooMany(n: number): DschedError {
     return new DschedError(
       'SUBMIT_QUEUE',
