@@ -174,7 +174,8 @@ export class UserActions {
    * time with the event loop free in between, each piece all or nothing and its events written once it is
    * committed (a removal of more than MOVE_PIECE procs is committed removed, and they move to history in the
    * background, their events written as they go: removals.ts); the others, and the clusters of another owner,
-   * take act()'s path, job by job (with its errors). Returns the jobs acted on set-based (a list per piece) and act()'s results for the rest.
+   * take act()'s path, job by job (with its errors). Returns the jobs acted on set-based (a list per piece)
+   * and act()'s results for the rest.
    */
   async actOnClusters(
     identity: Identity,
@@ -253,10 +254,15 @@ export class UserActions {
         this.s.userLog.flush();
       }
     }
-    const results = rest.length ? await this.act(identity, action, rest, reason) : [];
+    let results: ActResult[];
+    try {
+      results = rest.length ? await this.act(identity, action, rest, reason) : [];
+    } finally {
+      // committed: they move once this action is answered (or refused for the others)
+      for (const r of removals) this.mover.add(r);
+    }
     for (const f of failed) results.push(f);
     this.s.onQueueChanged();
-    for (const r of removals) this.mover.add(r);
     return { done, results };
   }
 
