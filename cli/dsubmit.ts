@@ -116,32 +116,45 @@ function parseArgs(argv: string[]): Parsed {
   return p;
 }
 
-/** Warnings of requests the job cannot evaluate (request_memory = lots), once per distinct expression. */
-async function requestWarnings(jobs: JobSet): Promise<string[]> {
-  const seen = new Set<string>();
-  const out: string[] = [];
-  for (const proc of jobs.procs) {
-    const merged = { ...jobs.cluster, ...proc };
-    const requests = [merged.RequestCpus, merged.RequestMemory, merged.RequestDisk, merged.RequestGPUs];
-    // plain numbers (the usual case) need no look at the rest of the ad
-    if (requests.every((r) => r === undefined || /^\d+(\.\d+)?$/.test(r))) continue;
-    const key = requests.join('\0');
-    if (seen.has(key)) continue;
-    seen.add(key);
-    if (seen.size > 20) break;
-    // loaded only for a request that is not a plain number
-    const [{ ClassAd }, { undefinedRequestText, undefinedRequests }] = await Promise.all([
-      import('../grammar/classad/index.js'),
-      import('./shared/undefined-requests.js'),
-    ]);
-    try {
-      for (const u of undefinedRequests(ClassAd.fromRecord(merged))) out.push(undefinedRequestText(u, false));
-    } catch {
-      /* an ad the schedd will refuse anyway (too large, say): its own error says why */
-    }
-  }
-  return [...new Set(out)];
+/**
+ * Warnings of requests a job cannot evaluate (request_memory = lots), once per distinct expression: `note`
+ * each proc as it goes by (a submission's procs are not kept), then ask for the warnings.
+ */
+function requestWarnings(cluster: Record<string, string>) {
+  // the merged ad of the first proc with each distinct set of requests that are not all plain numbers
+  const samples = new Map<string, Record<string, string>>();
+  return {
+    note(proc: Record<string, string>): void {
+      if (samples.size > 20) return;
+      const req = (n: string) => proc[n] ?? cluster[n];
+      const requests = [req('RequestCpus'), req('RequestMemory'), req('RequestDisk'), req('RequestGPUs')];
+      // plain numbers (the usual case) need no look at the rest of the ad
+      if (requests.every((r) => r === undefined || /^\d+(\.\d+)?$/.test(r))) return;
+      const key = requests.join('\0');
+      if (!samples.has(key)) samples.set(key, { ...cluster, ...proc });
+    },
+    async warnings(): Promise<string[]> {
+      if (!samples.size) return [];
+      // loaded only for a request that is not a plain number
+      const [{ ClassAd }, { undefinedRequestText, undefinedRequests }] = await Promise.all([
+        import('../grammar/classad/index.js'),
+        import('./shared/undefined-requests.js'),
+      ]);
+      const out: string[] = [];
+      for (const merged of [...samples.values()].slice(0, 20)) {
+        try {
+          for (const u of undefinedRequests(ClassAd.fromRecord(merged))) out.push(undefinedRequestText(u, false));
+        } catch {
+          /* an ad the schedd will refuse anyway (too large, say): its own error says why */
+        }
+      }
+      return [...new Set(out)];
+    },
+  };
 }
+
+/** Procs a submission sends in one Submit; a larger one goes in pieces (SubmitPieces) as they are made. */
+const WHOLE_SUBMIT = 10_000;
 
 function printLong(jobs: JobSet): string {
   const out: string[] = [];
@@ -162,10 +175,8 @@ async function main(argv: string[]): Promise<number> {
   if (args.command && args.file !== undefined)
     throw new DschedError('USAGE', `give either a file (${args.file}) or -- program args…, not both\n${USAGE}`);
   // the grammars once the options are good: --help and usage errors load none of them
-  const [{ expandSubmit, isPbsScript, loadSubmit }, { ClassAd, compile, parseExpr, valueToJS }] = await Promise.all([
-    import('../grammar/submit/index.js'),
-    import('../grammar/classad/index.js'),
-  ]);
+  const [{ expandSubmit, expandSubmitStream, isPbsScript, loadSubmit }, { ClassAd, compile, parseExpr, valueToJS }] =
+    await Promise.all([import('../grammar/submit/index.js'), import('../grammar/classad/index.js')]);
   const file = args.file ?? '-';
   let text: string;
   try {
@@ -217,7 +228,9 @@ async function main(argv: string[]): Promise<number> {
 
   if (args.dryRun) {
     const { jobs, warnings } = expandSubmit(plan, 1);
-    for (const w of [...warnings.map((w) => w.message), ...(await requestWarnings(jobs))])
+    const notes = requestWarnings(jobs.cluster);
+    for (const p of jobs.procs.length ? jobs.procs : [{}]) notes.note(p);
+    for (const w of [...warnings.map((w) => w.message), ...(await notes.warnings())])
       process.stderr.write(`dsubmit: warning: ${w}\n`);
     if (args.json) {
       process.stdout.write(
@@ -235,15 +248,37 @@ async function main(argv: string[]): Promise<number> {
   try {
     const schedd = await session.schedd();
     const { cluster } = await schedd.newCluster();
-    const { jobs, warnings } = expandSubmit(plan, Number(cluster));
-    for (const w of [...warnings.map((w) => w.message), ...(await requestWarnings(jobs))])
-      process.stderr.write(`dsubmit: warning: ${w}\n`);
-    const r = await schedd.submit(Number(cluster), jobs.cluster, jobs.procs);
+    const { jobs, warnings } = expandSubmitStream(plan, Number(cluster));
+    const notes = requestWarnings(jobs.cluster);
+    let firstProc: Record<string, string> | undefined;
+    // the procs as they are made, each looked at once on its way to the schedd
+    const procs = function* () {
+      for (const p of jobs.procs()) {
+        firstProc ??= p;
+        notes.note(p);
+        yield p;
+      }
+    };
+    const warn = (list: string[]) => {
+      for (const w of list) process.stderr.write(`dsubmit: warning: ${w}\n`);
+    };
+    warn(warnings.map((w) => w.message));
+    let r;
+    if (jobs.plain || jobs.count <= WHOLE_SUBMIT) {
+      const whole = jobs.plain ? jobs.count : [...procs()];
+      if (jobs.plain) notes.note({});
+      warn(await notes.warnings());
+      r = await schedd.submit(Number(cluster), jobs.cluster, whole);
+    } else {
+      // the requests of procs made on the way are told once they have all gone
+      r = await schedd.submitPieces(Number(cluster), jobs.cluster, jobs.count, procs());
+      warn(await notes.warnings());
+    }
     const n = r.procs;
     if (args.terse) process.stdout.write(`${cluster}.0 - ${cluster}.${n - 1}\n`);
     else if (pbs) {
       // qsub prints only the job id, so scripts can capture it: A=$(dsubmit job.sh)
-      const id = jobs.cluster.PbsJobId ?? jobs.procs[0]?.PbsJobId;
+      const id = jobs.cluster.PbsJobId ?? firstProc?.PbsJobId;
       process.stdout.write(
         `${id ? String(valueToJS(compile(parseExpr(id))(new ClassAd()))) : `${cluster}.${input.hostname}`}\n`,
       );

@@ -82,6 +82,7 @@ const server = await serveDaemon(ctx, config.int('SCHEDD_PORT'), [
     impl: scheddService(schedd, auth, {
       cpuLimitSec: () => config.int('QUERY_CPU_LIMIT'),
       privateAttrs: () => config.list('PRIVATE_JOB_ATTRS'),
+      watchBacklog: () => config.int('WATCH_BACKLOG'),
     }),
   },
 ]);

@@ -26,6 +26,8 @@ export interface QueryOptions {
   cpuLimitSec: () => number;
   /** PRIVATE_JOB_ATTRS */
   privateAttrs: () => string[];
+  /** WATCH_BACKLOG: changes a WatchJobs reader may fall behind by (watch-jobs.ts) */
+  watchBacklog?: () => number;
 }
 
 /** Always private: the job's environment holds tokens and passwords as often as not. */

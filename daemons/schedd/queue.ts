@@ -46,6 +46,23 @@ export interface LostRun {
   slot: string;
 }
 
+/**
+ * A removal committed as one row (`removals`, migration 0006) whose procs wait, shown removed, for their move
+ * to history a piece at a time (JobQueue.markRemoved, moveRemoved).
+ */
+export interface Removal {
+  id: number;
+  cluster: number;
+  /** RemoveReason (ClassAd literal text) */
+  reason: string;
+  /** when it was committed (epoch seconds) */
+  time: number;
+  /** its procs, in proc order; those already moved are no longer queued */
+  jobs: Job[];
+  /** jobs[0 … moved) are in history */
+  moved: number;
+}
+
 export interface Cluster {
   id: number;
   owner: string;
@@ -338,7 +355,34 @@ export class JobQueue {
           slot: r.slot_name,
         });
       else this.lostWrites.set(r.claim_id, undefined);
+    // removals committed whose move to history had not ended: their procs are removed from now on
+    for (const r of this.db
+      .prepare('SELECT id, cluster_id, procs, reason, time FROM removals ORDER BY id')
+      .iterate() as Iterable<{
+      id: number;
+      cluster_id: number;
+      procs: string;
+      reason: string;
+      time: number;
+    }>) {
+      const jobs: Job[] = [];
+      for (const [first, last] of JSON.parse(r.procs) as Array<[number, number]>)
+        for (let p = first; p <= last; p++) {
+          const j = this.jobs.at(r.cluster_id, p);
+          if (j) jobs.push(j);
+        }
+      this.markInMemory(jobs, r.reason, String(r.time));
+      this.removals.push({ id: r.id, cluster: r.cluster_id, reason: r.reason, time: r.time, jobs, moved: 0 });
+    }
   }
+
+  /** Whether the queue database is still open (false once the schedd closed it to stop). */
+  get open(): boolean {
+    return this.db.open;
+  }
+
+  /** Removals committed and not yet moved to history when the queue was opened (the schedd resumes them). */
+  readonly removals: Removal[] = [];
 
   /** Remember a run given up on (durable after `commit()`, with the job's other changes); the oldest goes past 10,000. */
   loseRun(claimId: string, run: LostRun): void {
@@ -745,38 +789,115 @@ export class JobQueue {
    * write fails, nothing changed and the typed error is thrown.
    */
   removeProcs(clusterId: number, jobs: Job[], reason: string): void {
-    if (this.flushScheduled) {
-      this.flush();
-      if (this.failing !== undefined) throw this.failing;
-    }
+    this.flushFirst();
     const c = this.clusters.get(clusterId);
     if (!c || !jobs.length) return;
-    const t = String(Math.floor(Date.now() / 1000));
+    const t = nowSeconds();
     const reasonText = lit(reason);
-    const { which, procs } = procFilter(jobs);
-    const all = jobs.length === c.procs;
     try {
-      this.db.transaction(() => {
-        this.st.insHistoryCluster.run(c.id, JSON.stringify(c.attrs));
-        // what finish() writes per job, as SQL: the proc's own attributes with the removal's, into history
-        this.db
-          .prepare(
-            'INSERT OR REPLACE INTO history (cluster_id, proc_id, owner, status, completion_date, ad) ' +
-              `SELECT cluster_id, proc_id, owner, ${JobStatus.Removed}, ?, json_set(ad, '$.RemoveReason', ?, '$.CompletionDate', COALESCE(json_extract(ad, '$.CompletionDate'), '0'), ` +
-              `'$.JobStatus', '${JobStatus.Removed}', '$.EnteredCurrentStatus', ?) FROM jobs WHERE ${which}`,
-          )
-          .run(Number(t), reasonText, t, clusterId, ...procs);
-        this.db.prepare(`DELETE FROM jobs WHERE ${which}`).run(clusterId, ...procs);
-        if (all) this.st.delCluster.run(clusterId);
-      })();
+      this.db.transaction(() => this.moveRows(c, jobs, reasonText, t))();
     } catch (e) {
       throw storeError(e, `cannot remove the jobs of cluster ${clusterId}`);
     }
     this.commits.count++;
+    this.markInMemory(jobs, reasonText, String(t));
+    this.dropMoved(c, jobs);
+  }
+
+  /**
+   * The first half of a large removal: its procs (queued, needing nothing but their removal recorded, as for
+   * removeProcs) are removed by one row committed in `removals`, and shown removed at once (JobStatus 3, the
+   * reason) while they wait for moveRemoved to take them to history a piece at a time. Earlier pending
+   * changes are committed first; if the write fails, nothing changed and the typed error is thrown.
+   */
+  markRemoved(clusterId: number, jobs: Job[], reason: string): Removal | undefined {
+    this.flushFirst();
+    if (!this.clusters.has(clusterId) || !jobs.length) return undefined;
+    const t = nowSeconds();
+    const reasonText = lit(reason);
+    // the procs as spans of consecutive ids: a whole cluster is one
+    const spans: Array<[number, number]> = [];
+    for (const j of jobs) {
+      const last = spans[spans.length - 1];
+      if (last && j.proc === last[1] + 1) last[1] = j.proc;
+      else spans.push([j.proc, j.proc]);
+    }
+    let id: number;
+    try {
+      id = Number(
+        this.db
+          .prepare('INSERT INTO removals (cluster_id, procs, reason, time) VALUES (?, ?, ?, ?)')
+          .run(clusterId, JSON.stringify(spans), reasonText, t).lastInsertRowid,
+      );
+    } catch (e) {
+      throw storeError(e, `cannot remove the jobs of cluster ${clusterId}`);
+    }
+    this.commits.count++;
+    this.markInMemory(jobs, reasonText, String(t));
+    this.onFlushed(jobs);
+    return { id, cluster: clusterId, reason: reasonText, time: t, jobs, moved: 0 };
+  }
+
+  /**
+   * The second half of a large removal: its next `n` procs go to history as removeProcs writes them (with the
+   * removal's reason and time), in one transaction that also drops the removal's row with its last piece.
+   * Earlier pending changes are committed first; if the write fails, nothing moved and the typed error is
+   * thrown (the procs stay removed, and the move can be tried again).
+   */
+  moveRemoved(r: Removal, n: number): Job[] {
+    this.flushFirst();
+    const end = Math.min(r.jobs.length, r.moved + n);
+    const piece = r.jobs.slice(r.moved, end).filter((j) => this.jobs.at(j.cluster, j.proc) === j);
+    const c = this.clusters.get(r.cluster);
+    const last = end === r.jobs.length;
+    // A piece before the last need not wait for the disk (no fsync holding the event loop): the removal's
+    // row stays until the last piece, written durably, and a piece a power cut takes back moves again.
+    if (!last) this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(() => {
+        if (c && piece.length) this.moveRows(c, piece, r.reason, r.time);
+        if (last) this.db.prepare('DELETE FROM removals WHERE id = ?').run(r.id);
+      })();
+    } catch (e) {
+      throw storeError(e, `cannot move the removed jobs of cluster ${r.cluster} to history`);
+    } finally {
+      if (!last) this.db.pragma('synchronous = FULL');
+    }
+    this.commits.count++;
+    r.moved = end;
+    if (c && piece.length) this.dropMoved(c, piece);
+    return piece;
+  }
+
+  /** Earlier pending changes are committed before a set-based write (which then fails alone, or not). */
+  private flushFirst(): void {
+    if (!this.flushScheduled) return;
+    this.flush();
+    if (this.failing !== undefined) throw this.failing;
+  }
+
+  /** What finish() writes per removed job, as SQL (inside the caller's transaction): history in, queue out. */
+  private moveRows(c: Cluster, jobs: Job[], reasonText: string, t: number): void {
+    const { which, procs } = procFilter(jobs);
+    this.st.insHistoryCluster.run(c.id, JSON.stringify(c.attrs));
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO history (cluster_id, proc_id, owner, status, completion_date, ad) ' +
+          `SELECT cluster_id, proc_id, owner, ${JobStatus.Removed}, ?, json_set(ad, '$.RemoveReason', ?, '$.CompletionDate', COALESCE(json_extract(ad, '$.CompletionDate'), '0'), ` +
+          `'$.JobStatus', '${JobStatus.Removed}', '$.EnteredCurrentStatus', ?) FROM jobs WHERE ${which}`,
+      )
+      .run(t, reasonText, String(t), c.id, ...procs);
+    this.db.prepare(`DELETE FROM jobs WHERE ${which}`).run(c.id, ...procs);
+    if (jobs.length === c.procs) this.st.delCluster.run(c.id);
+  }
+
+  /** Queued jobs become removed in memory (the totals follow); they stay queued until dropMoved. */
+  private markInMemory(jobs: Job[], reasonText: string, t: string): void {
     for (const j of jobs) {
       if (j.ac) this.leaveIdle(j);
       this.count(j, j.status, -1);
       j.status = JobStatus.Removed;
+      this.count(j, j.status, 1);
       const a = j.attrs;
       a.RemoveReason = reasonText;
       a.CompletionDate ??= '0';
@@ -784,12 +905,17 @@ export class JobQueue {
       a.EnteredCurrentStatus = t;
       j.ad = undefined;
     }
-    if (all) this.jobs.deleteCluster(clusterId);
+  }
+
+  /** Removed jobs whose rows went to history leave the queue in memory; watchers are told. */
+  private dropMoved(c: Cluster, jobs: Job[]): void {
+    for (const j of jobs) this.count(j, j.status, -1);
+    if (jobs.length === c.procs) this.jobs.deleteCluster(c.id);
     else for (const j of jobs) this.jobs.deleteProc(j.cluster, j.proc);
     c.procs -= jobs.length;
     // watchers read the removed jobs' cluster attributes: an emptied cluster goes after them
     this.onFlushed(jobs);
-    if (c.procs <= 0) this.clusters.delete(clusterId);
+    if (c.procs <= 0) this.clusters.delete(c.id);
   }
 
   /**
@@ -805,10 +931,7 @@ export class JobQueue {
     groups: Array<{ jobs: Job[]; changes: Record<string, string | null> }>,
     status: number,
   ): void {
-    if (this.flushScheduled) {
-      this.flush();
-      if (this.failing !== undefined) throw this.failing;
-    }
+    this.flushFirst();
     const c = this.clusters.get(clusterId);
     if (!c || !groups.some((g) => g.jobs.length)) return;
     const t = String(nowSeconds());

@@ -82,6 +82,7 @@ export class Schedd {
       logEvent: (j, e) => this.logEvent(j, e),
       mail: (ev, j, extra) => this.mail(ev, j, extra),
       defer: (after) => (this.deferred = after),
+      fileOwner: (j) => this.fileOwner(j),
       wallClock: (j) => this.wallClock(j),
       removeDag: (j, reason) => this.dags?.remove(j, reason) ?? false,
     });
@@ -357,6 +358,11 @@ export class Schedd {
       if (n.done) return n.value;
       await new Promise((r) => setImmediate(r));
     }
+  }
+
+  /** Refuse a submission of `n` procs before any of them is received (MAX_JOBS_PER_SUBMISSION). */
+  checkSubmissionSize(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0 || n > this.opts.maxProcs()) throw this.tooMany(n);
   }
 
   private tooMany(n: number): DschedError {

@@ -27,6 +27,9 @@ import { watchJobs } from './watch-jobs.js';
 const ids = (list: Array<{ cluster: number; proc: number }>) =>
   list.map((i) => ({ cluster: Number(i.cluster), proc: Number(i.proc) }));
 
+/** Attribute text a streamed submission's procs may carry in all (as much as one Submit message may). */
+const MAX_SUBMISSION_CHARS = 512 << 20;
+
 export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions): ServiceImpl {
   const queue = schedd.queue;
   // whole ads come as wire bytes; the rest of the page (its counts, a rendered listing) is encoded as usual
@@ -171,6 +174,42 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
       },
       async JobEvents(req: JobEventsRequest__Output, ctx: CallContext) {
         return { acked: await schedd.jobEvents(req.events, daemonHost(ctx.identity)) };
+      },
+    },
+    upload: {
+      async SubmitPieces(messages: AsyncIterable<SubmitRequest__Output>, ctx: CallContext) {
+        // the procs are gathered (as Submit's message holds them) and queued once the stream ended whole
+        let first: SubmitRequest__Output | undefined;
+        const procs: Array<Record<string, string>> = [];
+        let chars = 0;
+        for await (const m of messages) {
+          if (!first) {
+            first = m;
+            schedd.checkSubmissionSize(Number(m.total));
+          }
+          for (const p of m.procs) {
+            procs.push(p.attrs);
+            for (const k in p.attrs) chars += k.length + p.attrs[k]!.length;
+          }
+          if (procs.length > Number(first.total))
+            throw new DschedError(
+              'SUBMIT_QUEUE',
+              `the submission carries more procs than the ${first.total} it announced`,
+            );
+          if (chars > MAX_SUBMISSION_CHARS)
+            throw new DschedError(
+              'INPUT_TOO_LARGE',
+              `the procs' own attributes pass ${MAX_SUBMISSION_CHARS >> 20} MB; keep large data in files the jobs read`,
+            );
+        }
+        if (ctx.cancelled()) throw new DschedError('SUBMIT_QUEUE', 'the submitter went away: nothing was queued');
+        if (!first || procs.length !== Number(first.total))
+          throw new DschedError(
+            'SUBMIT_QUEUE',
+            `the submission ended after ${procs.length} of the ${first?.total ?? 0} procs it announced: nothing was queued`,
+          );
+        const jobs = await schedd.submitPaced(ctx.identity, Number(first.cluster), first.cluster_attrs, procs);
+        return { cluster: Number(first.cluster), procs: jobs.length };
       },
     },
     stream: {

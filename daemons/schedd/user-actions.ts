@@ -8,9 +8,10 @@ import type { StartdClient } from '../../lib/rpc/clients/startd.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import type { UserLogEvent, UserLogWriter } from '../../lib/user-log/index.js';
 import { DEPENDENCY_HOLD } from './dependencies.js';
-import { jobKey, lit, type Job, type JobQueue } from './queue.js';
+import { jobKey, lit, type Job, type JobQueue, type Removal } from './queue.js';
 import type { Claim } from './claim.js';
 import type { JobFacts, MailEvent } from './notify.js';
+import { MOVE_PIECE, RemovalMover, type MoverSchedd } from './removals.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** An event before the job's id and the time are filled in. */
@@ -37,7 +38,7 @@ export interface ActResult {
 }
 
 /** What the user actions need of the schedd. */
-export interface ActionsSchedd {
+export interface ActionsSchedd extends MoverSchedd {
   queue: JobQueue;
   log: Logger;
   userLog: UserLogWriter;
@@ -54,8 +55,22 @@ export interface ActionsSchedd {
   onQueueChanged(): void;
 }
 
+/** A job not acted on because the change could not be written. */
+const refusal = (job: Job, e: unknown): ActResult => ({
+  job,
+  ok: false,
+  error: (e as Error).message,
+  code: e instanceof DschedError ? e.code : 'INTERNAL',
+});
+
 export class UserActions {
-  constructor(private s: ActionsSchedd) {}
+  /** The moves to history of large removals, in the background (removals.ts). */
+  readonly mover: RemovalMover;
+
+  constructor(private s: ActionsSchedd) {
+    this.mover = new RemovalMover(s);
+    for (const r of s.queue.removals) this.mover.add(r, true);
+  }
 
   /** A held job whose run has now stopped goes back to idle if a release came while it stopped. */
   releaseIfAsked(job: Job): void {
@@ -140,13 +155,7 @@ export class UserActions {
         // nothing done yet: the whole action is refused; else what was done stays and the rest is refused
         if (start === 0) throw e;
         results.length = done;
-        for (const job of jobs.slice(start))
-          results.push({
-            job,
-            ok: false,
-            error: (e as Error).message,
-            code: e instanceof DschedError ? e.code : 'INTERNAL',
-          });
+        for (const job of jobs.slice(start)) results.push(refusal(job, e));
         break;
       } finally {
         this.s.defer(undefined);
@@ -163,8 +172,10 @@ export class UserActions {
    * drm, dhold, drelease of whole clusters: the procs that need nothing but the change recorded (no claim, no
    * DAG, no dependency; see setBased) go set-based (JobQueue.removeProcs, changeProcs), REMOVE_PIECE at a
    * time with the event loop free in between, each piece all or nothing and its events written once it is
-   * committed; the others, and the clusters of another owner, take act()'s path, job by job (with its
-   * errors). Returns the jobs acted on set-based (a list per piece) and act()'s results for the rest.
+   * committed (a removal of more than MOVE_PIECE procs is committed removed, and they move to history in the
+   * background, their events written as they go: removals.ts); the others, and the clusters of another owner,
+   * take act()'s path, job by job (with its errors). Returns the jobs acted on set-based (a list per piece)
+   * and act()'s results for the rest.
    */
   async actOnClusters(
     identity: Identity,
@@ -177,12 +188,30 @@ export class UserActions {
     const done: Job[][] = [];
     const rest: Job[] = [];
     const failed: ActResult[] = [];
+    const removals: Removal[] = [];
     for (const id of clusters) {
       const c = this.s.queue.clusters.get(id);
       if (!c) continue;
       const all = Array.from(this.s.queue.byCluster(id));
       if (!identity.admin && c.owner !== identity.name) {
         for (const j of all) rest.push(j);
+        continue;
+      }
+      if (action === 'remove' && all.length > MOVE_PIECE) {
+        // a large removal is committed in one row and answered; its procs go to history after (removals.ts)
+        const plain: Job[] = [];
+        for (const j of all) (how.plain(j) ? plain : rest).push(j);
+        try {
+          const r = this.s.queue.markRemoved(id, plain, why);
+          if (r) {
+            done.push(r.jobs);
+            removals.push(r);
+          }
+        } catch (e) {
+          // nothing done yet: the whole action is refused; else what was done stays and the rest is refused
+          if (!done.length) throw e;
+          for (const job of plain) failed.push(refusal(job, e));
+        }
         continue;
       }
       for (let start = 0; start < all.length; start += REMOVE_PIECE) {
@@ -210,13 +239,7 @@ export class UserActions {
           if (!done.length) throw e;
           // (this piece's other jobs are in `rest`, act()'s to answer for)
           const refuse = (job: Job) =>
-            this.s.queue.jobs.get(jobKey(job.cluster, job.proc)) === job &&
-            failed.push({
-              job,
-              ok: false,
-              error: (e as Error).message,
-              code: e instanceof DschedError ? e.code : 'INTERNAL',
-            });
+            this.s.queue.jobs.get(jobKey(job.cluster, job.proc)) === job && failed.push(refusal(job, e));
           for (const job of piece) refuse(job);
           for (const job of all.slice(start + REMOVE_PIECE)) refuse(job);
           break;
@@ -231,7 +254,13 @@ export class UserActions {
         this.s.userLog.flush();
       }
     }
-    const results = rest.length ? await this.act(identity, action, rest, reason) : [];
+    let results: ActResult[];
+    try {
+      results = rest.length ? await this.act(identity, action, rest, reason) : [];
+    } finally {
+      // committed: they move once this action is answered (or refused for the others)
+      for (const r of removals) this.mover.add(r);
+    }
     for (const f of failed) results.push(f);
     this.s.onQueueChanged();
     return { done, results };

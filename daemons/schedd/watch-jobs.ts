@@ -17,8 +17,9 @@ import type { Schedd } from './schedd.js';
 import { forEachJob, jobSource, privateSet, seesPrivate, withoutPrivate, type QueryOptions } from './query.js';
 
 /**
- * Messages a watcher may fall behind by before it is cut off: above two pieces of a large submission or
- * removal told a message per job (a watcher that does not read spans), far above what one that does meets.
+ * Messages a watcher may fall behind by before it is cut off (WATCH_BACKLOG's default): above two pieces of a
+ * large submission or removal told a message per job (a watcher that does not read spans), far above what
+ * one that does meets.
  */
 export const WATCH_BACKLOG = 120_000;
 /** The same bound in bytes of attribute text (whole ads, to a watcher without a projection, are large). */
@@ -150,10 +151,18 @@ export async function watchJobs(
     for (const k in c.ad?.attrs) n += k.length + c.ad.attrs[k]!.length;
     return n;
   };
+  const most = query.watchBacklog?.() ?? WATCH_BACKLOG;
+  // a reader that stopped reading holds the loop below in a write that never drains: the cut-off ends it
+  let cutOff!: () => void;
+  const cut = new Promise<void>((r) => (cutOff = r));
   const push = (c: Change) => {
+    if (tooSlow) return;
     backlog.push(c);
     bytes += sizeOf(c);
-    if (backlog.length - head > WATCH_BACKLOG || bytes > WATCH_BACKLOG_BYTES) tooSlow = true;
+    if (backlog.length - head > most || bytes > WATCH_BACKLOG_BYTES) {
+      tooSlow = true;
+      cutOff();
+    }
     wake?.();
   };
   // changes made while the initial state goes out wait (once per job) and follow it, as they are then;
@@ -198,7 +207,7 @@ export async function watchJobs(
       if (tooSlow)
         throw new DschedError(
           'WATCHER_TOO_SLOW',
-          `the job-change stream fell more than ${WATCH_BACKLOG} changes (or ${WATCH_BACKLOG_BYTES >> 20} MB) behind`,
+          `the job-change stream fell more than ${most} changes (or ${WATCH_BACKLOG_BYTES >> 20} MB) behind`,
         );
       if (head === backlog.length) {
         backlog.length = head = 0;
@@ -214,7 +223,7 @@ export async function watchJobs(
         backlog.splice(0, head);
         head = 0;
       }
-      await writePaced(call, c);
+      await Promise.race([writePaced(call, c), cut]);
     }
   } finally {
     off();

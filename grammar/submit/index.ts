@@ -1,7 +1,7 @@
 // grammar/submit — HTCondor submit descriptions and #PBS scripts → job ads. The public API (README.md).
 import { isAbsolute, resolve } from 'node:path';
 import { SubmitLoader, type LoadedSubmit } from './load.js';
-import { checkLoaded, finishLoaded, type Checked } from './to-job-ads.js';
+import { checkLoaded, finishLoaded, type Checked, type JobStream } from './to-job-ads.js';
 import { condorArch, condorOpSys } from '../../lib/platform.js';
 import { nowSeconds } from '../../lib/time.js';
 import { expandPbs, isPbsScript, loadPbs, type PbsPlan } from './pbs.js';
@@ -10,7 +10,7 @@ import type { JobSet, SubmitInput, SubmitWarning } from './types.js';
 export type { JobSet, SubmitInput, SubmitWarning } from './types.js';
 export { splitArgs, parseEnv } from './args-env.js';
 export { isPbsScript, pbsDurationSeconds } from './pbs.js';
-export { parseQuantity } from './to-job-ads.js';
+export { parseQuantity, type JobStream } from './to-job-ads.js';
 
 const PLAN = Symbol('SubmitPlan');
 
@@ -92,12 +92,33 @@ export function loadSubmit(input: SubmitInput): SubmitPlan {
 
 /** The job ads of a loaded plan for the cluster id the schedd assigned. */
 export function expandSubmit(plan: SubmitPlan, clusterId: number): { jobs: JobSet; warnings: SubmitWarning[] } {
+  const { jobs, warnings } = expandSubmitStream(plan, clusterId);
+  return { jobs: { cluster: jobs.cluster, procs: [...jobs.procs()] }, warnings };
+}
+
+/**
+ * The same, its procs made one at a time as they are read (`jobs.procs()`): what a large `queue N` is sent
+ * from, so that the submitter never holds them all.
+ */
+export function expandSubmitStream(
+  plan: SubmitPlan,
+  clusterId: number,
+): { jobs: JobStream; warnings: SubmitWarning[] } {
   const p = plan as SubmitPlanImpl;
   if (!p || p[PLAN] !== true) throw new TypeError('expandSubmit: not a plan returned by loadSubmit');
   if (!Number.isInteger(clusterId) || clusterId < 0) throw new RangeError(`expandSubmit: bad cluster id ${clusterId}`);
   if (p.kind === 'pbs') {
     const r = expandPbs(p.pbs!, p.input, clusterId);
-    return { jobs: r.jobs, warnings: [...p.warnings, ...r.warnings] };
+    const procs = r.jobs.procs;
+    const jobs: JobStream = {
+      cluster: r.jobs.cluster,
+      count: procs.length,
+      plain: procs.every((q, i) => q.ProcId === String(i) && Object.keys(q).length === 1),
+      procs: function* () {
+        yield* procs;
+      },
+    };
+    return { jobs, warnings: [...p.warnings, ...r.warnings] };
   }
   const e = finishLoaded(p.checked!, p.loaded!, clusterId);
   return { jobs: e.jobs, warnings: [...p.warnings, ...e.warnings] };

@@ -35,7 +35,7 @@ import {
   type MacroDef,
   type Site,
 } from './macros.js';
-import type { JobSet, SubmitInput, SubmitWarning } from './types.js';
+import type { SubmitInput, SubmitWarning } from './types.js';
 
 type Attrs = Record<string, string>;
 
@@ -1190,8 +1190,10 @@ function buildHandlers(input: SubmitInput, table: Map<string, MacroDef>): Handle
 //
 // Two steps, because the cluster id is assigned by the schedd after the submission has been checked:
 //  check:  every handler runs (so every error is found), with a stand-in cluster id. Handlers whose
-//          values use $(Cluster) run for the first proc of each item only; their output is not kept.
-//  finish: with the real cluster id, only the handlers that use it run again; everything else is reused.
+//          values use $(Cluster) run for the first proc of each item only; their output is not kept, nor
+//          is any proc's: only which attributes the procs set, and which of them every proc sets alike.
+//  finish: with the real cluster id, the cluster's attributes; the procs are made one at a time as they
+//          are read (JobStream.procs), so a `queue 1000000` never holds a million records.
 
 interface GroupState {
   g: GroupExpander;
@@ -1199,11 +1201,13 @@ interface GroupState {
   staticOut: Attrs;
   clusterStatic: Handler[];
   clusterDynamic: Handler[];
-  /** per proc: ProcId and the outputs of the per-proc handlers that do not use the cluster id */
-  recs: Attrs[];
+  /** per-proc handlers that do not use the cluster id */
+  plainDynamic: Handler[];
+  /** procs of this queue statement */
+  total: number;
+  /** attributes the per-proc handlers set, each with its value if every proc sets it alike (else null) */
+  dynamic: Map<string, string | null>;
   hasDynamic: boolean;
-  /** how many per-proc handlers do not use the cluster id (0: recs hold only ProcId) */
-  plainDynamicCount: number;
 }
 
 export interface Checked {
@@ -1213,62 +1217,73 @@ export interface Checked {
   warn: (message: string, site?: Site) => void;
 }
 
+/** A submission's jobs as they are made: the cluster's attributes, then each proc's when read. */
+export interface JobStream {
+  /** attributes every proc shares: name → ClassAd expression text */
+  cluster: Record<string, string>;
+  /** how many procs */
+  count: number;
+  /** every proc is only its ProcId, 0 to count - 1 (nothing of its own to send) */
+  plain: boolean;
+  /** the procs in order (attributes that differ from `cluster`, always ProcId), each made as it is read */
+  procs(): Generator<Record<string, string>>;
+}
+
 export interface Expansion {
-  jobs: JobSet;
+  jobs: JobStream;
   warnings: SubmitWarning[];
 }
 
-/** Visit every proc of a group, setting the per-proc macros (Process, Step, Item, loop variables…). */
-function forEachProc(
+/**
+ * Each proc of a group, in order, with the per-proc macros (Process, Step, Item, loop variables…) set
+ * while `fn` makes what is yielded for it; an error names the proc it happened in.
+ */
+function* mapProcs<T>(
   state: GroupState,
   group: QueueGroup,
   firstProcId: number,
   onlyFirstStep: boolean,
-  fn: (index: number, procId: number, row: string[] | null) => void,
-): void {
+  fn: (procId: number) => T,
+): Generator<T> {
   const g = state.g;
   const { count, rows, indexes, vars } = group.items;
   const nItems = rows ? rows.length : 1;
   const varNames = vars.map((v) => v.toLowerCase());
-  let index = 0;
-  let curProc = -1;
-  let curRow: string[] | null = null;
-  try {
-    for (let k = 0; k < nItems; k++) {
-      const row = rows ? rows[k]! : null;
-      if (row) {
-        for (let v = 0; v < varNames.length; v++) g.live.set(varNames[v]!, row[v] ?? '');
-        const ix = String(indexes[k]);
-        g.autos.set('itemindex', ix);
-        g.autos.set('row', ix);
-      }
-      const steps = onlyFirstStep ? Math.min(count, 1) : count;
-      for (let s = 0; s < steps; s++) {
-        const procId = firstProcId + k * count + s;
+  for (let k = 0; k < nItems; k++) {
+    const row = rows ? rows[k]! : null;
+    const steps = onlyFirstStep ? Math.min(count, 1) : count;
+    for (let s = 0; s < steps; s++) {
+      const procId = firstProcId + k * count + s;
+      let out: T;
+      try {
+        // set again for each proc: another group's or another pass's procs may have run in between
+        if (row) {
+          for (let v = 0; v < varNames.length; v++) g.live.set(varNames[v]!, row[v] ?? '');
+          const ix = String(indexes[k]);
+          g.autos.set('itemindex', ix);
+          g.autos.set('row', ix);
+        }
         const p = String(procId);
         g.live.set('process', p);
         g.live.set('procid', p);
         g.autos.set('step', String(s));
         g.autos.set('jobid', `${g.live.get('cluster') ?? ''}.${p}`);
-        curProc = procId;
-        curRow = row;
-        fn(k * count + s, procId, row);
-        index++;
+        out = fn(procId);
+      } catch (e) {
+        if (e instanceof SourceError) {
+          const where = row
+            ? ` (job ${procId}: ${vars.map((v, i) => `${v}=${row[i] ?? ''}`).join(', ')})`
+            : ` (job ${procId})`;
+          throw new SourceError(e.code, e.bareMessage + where, e.location, e.sourceLine, { cause: e });
+        }
+        throw e;
       }
+      yield out;
     }
-  } catch (e) {
-    if (e instanceof SourceError && curProc >= 0) {
-      const r = curRow;
-      const where = r
-        ? ` (job ${curProc}: ${vars.map((v, i) => `${v}=${r[i] ?? ''}`).join(', ')})`
-        : ` (job ${curProc})`;
-      throw new SourceError(e.code, e.bareMessage + where, e.location, e.sourceLine, { cause: e });
-    }
-    throw e;
   }
-  void index;
 }
 
+/** Run every handler once over the whole submission with a stand-in cluster id (see above). */
 export function checkLoaded(loaded: LoadedSubmit, input: SubmitInput): Checked {
   const warnings: SubmitWarning[] = [];
   const seen = new Set<string>();
@@ -1299,12 +1314,12 @@ export function checkLoaded(loaded: LoadedSubmit, input: SubmitInput): Checked {
       staticOut: {},
       clusterStatic: [],
       clusterDynamic: [],
-      recs: [],
+      plainDynamic: [],
+      total: group.items.total,
+      dynamic: new Map(),
       hasDynamic: false,
-      plainDynamicCount: 0,
     };
     const plainStatic: Handler[] = [];
-    const plainDynamic: Handler[] = [];
     for (const h of buildHandlers(input, group.table)) {
       let perProc = false;
       let cluster = false;
@@ -1318,69 +1333,62 @@ export function checkLoaded(loaded: LoadedSubmit, input: SubmitInput): Checked {
       if (cluster) usesCluster = true;
       if (perProc) state.hasDynamic = true;
       if (cluster) (perProc ? state.clusterDynamic : state.clusterStatic).push(h);
-      else (perProc ? plainDynamic : plainStatic).push(h);
+      else (perProc ? state.plainDynamic : plainStatic).push(h);
     }
-    state.plainDynamicCount = plainDynamic.length;
     for (const h of plainStatic) h.run(g, state.staticOut);
     // the cluster-dependent ones are checked once now (with the stand-in id); finish runs them for real
     const scratch: Attrs = {};
     for (const h of state.clusterStatic) h.run(g, scratch);
-    const recs = state.recs;
-    const total = group.items.total;
-    if (plainDynamic.length === 0) {
-      for (let i = 0; i < total; i++) recs.push({ ProcId: String(procBase + i) });
-    } else {
-      forEachProc(state, group, procBase, false, (_i, procId) => {
+    const dynamic = state.dynamic;
+    if (state.plainDynamic.length) {
+      let first = true;
+      for (const rec of mapProcs(state, group, procBase, false, (procId) => {
         const rec: Attrs = { ProcId: String(procId) };
-        for (let hi = 0; hi < plainDynamic.length; hi++) plainDynamic[hi]!.run(g, rec);
-        recs.push(rec);
-      });
+        for (let hi = 0; hi < state.plainDynamic.length; hi++) state.plainDynamic[hi]!.run(g, rec);
+        return rec;
+      })) {
+        // which attributes the procs set, and whether all alike: what finish may make the cluster's
+        for (const k in rec) {
+          if (k === 'ProcId') continue;
+          const was = dynamic.get(k);
+          if (was === undefined) dynamic.set(k, first ? rec[k]! : null);
+          else if (was !== null && was !== rec[k]) dynamic.set(k, null);
+        }
+        if (!first) for (const [k, v] of dynamic) if (v !== null && !(k in rec)) dynamic.set(k, null);
+        first = false;
+      }
     }
     if (state.clusterDynamic.length) {
-      forEachProc(state, group, procBase, true, () => {
+      // their values change with the cluster id: never the cluster's
+      for (const tmp of mapProcs(state, group, procBase, true, () => {
         const tmp: Attrs = {};
         for (const h of state.clusterDynamic) h.run(g, tmp);
-      });
+        return tmp;
+      }))
+        for (const k in tmp) dynamic.set(k, null);
     }
     groups.push(state);
-    procBase += total;
+    procBase += state.total;
   }
   return { groups, usesCluster, warnings, warn };
 }
 
-/** The final JobSet for the real cluster id. */
+/** The jobs for the real cluster id: the cluster's attributes now, the procs as they are read. */
 export function finishLoaded(checked: Checked, loaded: LoadedSubmit, clusterId: number): Expansion {
   const before = checked.warnings.length;
   const clusterText = String(clusterId);
-  const groupStatic: Attrs[] = [];
-  const procs: Attrs[] = [];
-  const groupOfProc: number[] = [];
-  const dynKeys = new Set<string>();
-  let procBase = 0;
-  checked.groups.forEach((state, gi) => {
-    const group = loaded.groups[gi]!;
+  const groupStatic: Attrs[] = checked.groups.map((state) => {
     const g = state.g;
     g.live.set('cluster', clusterText);
     g.live.set('clusterid', clusterText);
     g.resetRenders();
     const st: Attrs = { ...state.staticOut };
     for (const h of state.clusterStatic) h.run(g, st);
-    groupStatic.push(st);
-    if (state.clusterDynamic.length) {
-      const start = procs.length;
-      if (state.plainDynamicCount === 0) for (const r of state.recs) procs.push({ ProcId: r.ProcId! });
-      else for (const r of state.recs) procs.push({ ...r });
-      forEachProc(state, group, procBase, false, (i) => {
-        const rec = procs[start + i]!;
-        for (let hi = 0; hi < state.clusterDynamic.length; hi++) state.clusterDynamic[hi]!.run(g, rec);
-      });
-    } else {
-      for (const r of state.recs) procs.push({ ...r });
-    }
-    for (let i = 0; i < state.recs.length; i++) groupOfProc.push(gi);
-    procBase += state.recs.length;
+    return st;
   });
-  if (checked.groups.some((s) => s.hasDynamic)) for (const r of procs) for (const key in r) dynKeys.add(key);
+  const count = checked.groups.reduce((n, s) => n + s.total, 0);
+  const dynKeys = new Set<string>();
+  for (const s of checked.groups) if (s.hasDynamic) for (const k of s.dynamic.keys()) dynKeys.add(k);
 
   // Attributes equal in every queue statement and never set per proc are the cluster's.
   const cluster: Attrs = {};
@@ -1390,40 +1398,58 @@ export function finishLoaded(checked: Checked, loaded: LoadedSubmit, clusterId: 
     if (groupStatic.every((s) => s[k] === v)) cluster[k] = v;
   }
   // A per-proc handler may still give an attribute the same value everywhere: that is the cluster's too.
-  if (dynKeys.size && procs.length) {
-    const uniform: string[] = [];
-    for (const k of dynKeys) {
-      if (k === 'ProcId') continue;
-      const v = procs[0]![k];
-      if (v === undefined) continue;
-      let same = true;
-      for (let i = 1; i < procs.length && same; i++) if (procs[i]![k] !== v) same = false;
-      if (same && groupStatic.every((s) => s[k] === undefined)) {
-        cluster[k] = v;
-        uniform.push(k);
+  const uniform = new Map<string, string>();
+  for (const k of dynKeys) {
+    let v: string | undefined;
+    for (const s of checked.groups) {
+      if (!s.total) continue;
+      const u = s.dynamic.get(k);
+      if (u === undefined || u === null || (v !== undefined && u !== v)) {
+        v = undefined;
+        break;
       }
+      v = u;
     }
-    if (uniform.length) {
-      for (let i = 0; i < procs.length; i++) {
-        const r = procs[i]!;
-        const n: Attrs = {};
-        for (const k in r) if (!uniform.includes(k)) n[k] = r[k]!;
-        procs[i] = n;
-      }
+    if (v !== undefined && groupStatic.every((s) => s[k] === undefined)) {
+      cluster[k] = v;
+      uniform.set(k, v);
     }
   }
   cluster.ClusterId = clusterText;
-  if (groupStatic.length > 1) {
-    // the per-statement differences go to each proc of that statement
-    const diffs = groupStatic.map((s) => {
-      const d: Attrs = {};
-      for (const [k, v] of Object.entries(s)) if (cluster[k] !== v) d[k] = v;
-      return d;
-    });
-    for (let i = 0; i < procs.length; i++) {
-      const d = diffs[groupOfProc[i]!]!;
-      if (Object.keys(d).length) procs[i] = { ...d, ...procs[i]! };
+  // the per-statement differences go to each proc of that statement
+  const diffs = groupStatic.map((s) => {
+    const d: Attrs = {};
+    if (groupStatic.length > 1) for (const [k, v] of Object.entries(s)) if (cluster[k] !== v) d[k] = v;
+    return Object.keys(d).length ? d : undefined;
+  });
+  const plain = checked.groups.every(
+    (s, gi) => !s.total || (!s.plainDynamic.length && !s.clusterDynamic.length && !diffs[gi]),
+  );
+  const groups = checked.groups;
+  const loadedGroups = loaded.groups;
+  function* procs(): Generator<Attrs> {
+    let procBase = 0;
+    for (let gi = 0; gi < groups.length; gi++) {
+      const state = groups[gi]!;
+      const g = state.g;
+      const d = diffs[gi];
+      if (!state.plainDynamic.length && !state.clusterDynamic.length) {
+        for (let i = 0; i < state.total; i++) {
+          const p = String(procBase + i);
+          yield d ? { ...d, ProcId: p } : { ProcId: p };
+        }
+      } else {
+        yield* mapProcs(state, loadedGroups[gi]!, procBase, false, (procId) => {
+          const rec: Attrs = { ProcId: String(procId) };
+          for (let hi = 0; hi < state.plainDynamic.length; hi++) state.plainDynamic[hi]!.run(g, rec);
+          for (let hi = 0; hi < state.clusterDynamic.length; hi++) state.clusterDynamic[hi]!.run(g, rec);
+          // made again now, a value may differ from the check's ($RANDOM_INTEGER): the proc's own then wins
+          for (const [k, v] of uniform) if (rec[k] === v) delete rec[k];
+          return d ? { ...d, ...rec } : rec;
+        });
+      }
+      procBase += state.total;
     }
   }
-  return { jobs: { cluster, procs }, warnings: checked.warnings.slice(before) };
+  return { jobs: { cluster, count, plain, procs }, warnings: checked.warnings.slice(before) };
 }

@@ -471,6 +471,15 @@ export const PARAMS = {
     min: 1,
     description: 'Largest number of procs one submission may queue.',
   },
+  WATCH_BACKLOG: {
+    type: 'int',
+    default: '120000',
+    daemons: ['schedd'],
+    reload: 'live',
+    min: 1,
+    description:
+      'Most job changes a WatchJobs reader (dq -watch, dwait, the web daemon) may fall behind by; past it (or past 64 MB of them) its stream ends with WATCHER_TOO_SLOW and it watches again from the queue as it is.',
+  },
   QUERY_CPU_LIMIT: {
     type: 'int',
     default: '30',

@@ -49,6 +49,7 @@ export const AUTHORIZATION: Readonly<Record<string, readonly Level[]>> = {
   'Schedd.FinishAuth': ['ANONYMOUS'],
   'Schedd.NewCluster': ['WRITE'],
   'Schedd.Submit': ['WRITE'],
+  'Schedd.SubmitPieces': ['WRITE'],
   'Schedd.Act': ['WRITE'],
   'Schedd.Edit': ['WRITE'],
   'Schedd.Query': ['READ'],

@@ -64,6 +64,54 @@ export class RpcClient {
     });
   }
 
+  /**
+   * A client stream answered once: `messages` are written as the server takes them (each made only when
+   * the last one is on its way, so a long stream is never held whole). A failure of the source cancels the
+   * call, which the server sees as such, and is thrown.
+   */
+  upload<Res>(
+    method: string,
+    messages: Iterable<object> | AsyncIterable<object>,
+    opts: CallOptions = {},
+  ): Promise<Res> {
+    const deadline = new Date(Date.now() + (opts.deadlineMs ?? 30_000));
+    const fn = (this.client as unknown as Record<string, (...args: unknown[]) => unknown>)[method];
+    if (typeof fn !== 'function') throw new Error(`no RPC method ${method}`);
+    let call!: grpc.ClientWritableStream<object>;
+    const reply = new Promise<Res>((resolve, reject) => {
+      call = fn.call(
+        this.client,
+        this.metadata(),
+        { deadline, waitForReady: opts.waitForReady ?? false },
+        (err: grpc.ServiceError | null, res: Res) =>
+          err ? reject(fromServiceError(err, this.what, this.unreachable)) : resolve(res),
+      ) as grpc.ClientWritableStream<object>;
+    });
+    // a reply before the end (the server refused) stops the writing
+    let over = false;
+    const ended = reply.then(
+      () => void (over = true),
+      () => void (over = true),
+    );
+    const send = async () => {
+      try {
+        for await (const m of messages) {
+          if (over) break;
+          if (!call.write(m)) await Promise.race([new Promise<void>((r) => call.once('drain', () => r())), ended]);
+        }
+        if (!over) call.end();
+      } catch (e) {
+        call.cancel();
+        throw e;
+      }
+    };
+    // the source's own error wins over the CANCELLED it causes
+    return Promise.all([send(), reply.catch((e) => e as Error)]).then(([, r]) => {
+      if (r instanceof Error) throw r;
+      return r;
+    });
+  }
+
   stream<Res>(method: string, req: object): grpc.ClientReadableStream<Res> {
     const fn = (this.client as unknown as Record<string, (...args: unknown[]) => unknown>)[method];
     return fn.call(this.client, req, this.metadata()) as grpc.ClientReadableStream<Res>;

@@ -41,9 +41,14 @@ export type StreamHandler = (
   ctx: CallContext,
 ) => void | Promise<void>;
 
+/** A client stream answered once: the messages as they arrive (each checked well-formed), then the reply. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type UploadHandler = (messages: AsyncIterable<any>, ctx: CallContext) => Promise<unknown>;
+
 export interface ServiceImpl {
   unary: Record<string, UnaryHandler>;
   stream?: Record<string, StreamHandler>;
+  upload?: Record<string, UploadHandler>;
 }
 
 export interface ServerOptions {
@@ -246,31 +251,52 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       authorize(method, identity);
       return identity;
     };
-    for (const [name, fn] of Object.entries(impl.unary)) {
-      const method = methodName(definition[name]?.path ?? name);
-      handlers[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-        let identity: Identity;
-        try {
-          identity = admit(method, call);
-        } catch (e) {
-          opts.log.warn({ method: name, peer: call.getPeer(), err: (e as Error).message }, 'refused call');
-          cb(toServiceError(e, opts.daemon) as grpc.ServiceError);
-          return;
-        }
-        const ctx: CallContext = { identity, peer: call.getPeer(), cancelled: () => call.cancelled };
-        const t0 = performance.now();
-        Promise.resolve()
-          .then(() => (checkWellFormed(call.request), fn(call.request, ctx)))
-          .finally(() => recordCall(name, t0))
-          .then(
-            (res) => cb(null, res ?? {}),
-            (e) => {
-              if (!(e instanceof DschedError)) opts.log.error({ method: name, err: e }, 'internal error in handler');
-              cb(toServiceError(e, opts.daemon) as grpc.ServiceError);
-            },
-          );
-      };
-    }
+    // one reply to a call (unary, or a client stream): admitted, run, answered with the typed error if any
+    const answer = (
+      name: string,
+      call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>,
+      cb: grpc.sendUnaryData<unknown>,
+      run: (ctx: CallContext) => unknown,
+    ) => {
+      let identity: Identity;
+      try {
+        identity = admit(methodName(definition[name]?.path ?? name), call);
+      } catch (e) {
+        opts.log.warn({ method: name, peer: call.getPeer(), err: (e as Error).message }, 'refused call');
+        cb(toServiceError(e, opts.daemon) as grpc.ServiceError);
+        return;
+      }
+      const ctx: CallContext = { identity, peer: call.getPeer(), cancelled: () => call.cancelled };
+      const t0 = performance.now();
+      Promise.resolve()
+        .then(() => run(ctx))
+        .finally(() => recordCall(name, t0))
+        .then(
+          (res) => cb(null, res ?? {}),
+          (e) => {
+            // (a client stream the caller cancelled ends in an error of its own: no fault of the handler)
+            if (!(e instanceof DschedError) && !call.cancelled)
+              opts.log.error({ method: name, err: e }, 'internal error in handler');
+            cb(toServiceError(e, opts.daemon) as grpc.ServiceError);
+          },
+        );
+    };
+    for (const [name, fn] of Object.entries(impl.unary))
+      handlers[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) =>
+        answer(name, call, cb, (ctx) => (checkWellFormed(call.request), fn(call.request, ctx)));
+    for (const [name, fn] of Object.entries(impl.upload ?? {}))
+      handlers[name] = (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) =>
+        answer(name, call, cb, (ctx) =>
+          fn(
+            (async function* () {
+              for await (const m of call) {
+                checkWellFormed(m);
+                yield m;
+              }
+            })(),
+            ctx,
+          ),
+        );
     for (const [name, fn] of Object.entries(impl.stream ?? {})) {
       const method = methodName(definition[name]?.path ?? name);
       handlers[name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {

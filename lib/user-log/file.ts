@@ -214,11 +214,16 @@ export async function readUserLog(path: string, opts: ParseOptions & { format?: 
 }
 
 /**
- * Whether the log already tells of job cluster.proc's end (a terminate event, 005, after its last execute
- * event, 001), looking at the last `tailBytes` only. A schedd killed between writing a job's events and
- * recording the change they describe hears of the exit again: it must not log the end a second time.
+ * The events of `cluster` in the last `tailBytes` of a log, in order, as (event code, proc); nothing for a log
+ * that cannot be read.
  */
-export function loggedEnd(path: string, cluster: number, proc: number, owner?: Owner, tailBytes = 1 << 20): boolean {
+function tailEvents(
+  path: string,
+  cluster: number,
+  owner: Owner | undefined,
+  tailBytes: number,
+  fn: (code: number, proc: number) => void,
+): void {
   let text: string;
   try {
     const fd = openAs(owner, path, 'r');
@@ -232,23 +237,43 @@ export function loggedEnd(path: string, cluster: number, proc: number, owner?: O
       closeSync(fd);
     }
   } catch {
-    return false;
+    return;
   }
-  let last: number | undefined;
   for (const line of text.split('\n')) {
-    let code: number | undefined;
     const h = /^(\d{3}) \((\d+)\.(\d+)\.\d+\)/.exec(line);
     if (h) {
-      if (Number(h[2]) === cluster && Number(h[3]) === proc) code = Number(h[1]);
+      if (Number(h[2]) === cluster) fn(Number(h[1]), Number(h[3]));
     } else if (line.startsWith('{')) {
       try {
         const e = JSON.parse(line) as { EventTypeNumber?: number; Cluster?: number; Proc?: number };
-        if (e.Cluster === cluster && e.Proc === proc) code = e.EventTypeNumber;
+        if (e.Cluster === cluster && typeof e.EventTypeNumber === 'number' && typeof e.Proc === 'number')
+          fn(e.EventTypeNumber, e.Proc);
       } catch {
         /* the first line of the tail, cut */
       }
     }
-    if (code === 1 || code === 5) last = code;
   }
+}
+
+/**
+ * Whether the log already tells of job cluster.proc's end (a terminate event, 005, after its last execute
+ * event, 001), looking at the last `tailBytes` only. A schedd killed between writing a job's events and
+ * recording the change they describe hears of the exit again: it must not log the end a second time.
+ */
+export function loggedEnd(path: string, cluster: number, proc: number, owner?: Owner, tailBytes = 1 << 20): boolean {
+  let last: number | undefined;
+  tailEvents(path, cluster, owner, tailBytes, (code, p) => {
+    if (p === proc && (code === 1 || code === 5)) last = code;
+  });
   return last === 5;
+}
+
+/**
+ * The procs of `cluster` whose abort event (009) is in the last `tailBytes` of the log: a schedd killed
+ * between writing the abort events of removed jobs and moving them to history must not log them again.
+ */
+export function loggedAborts(path: string, cluster: number, owner?: Owner, tailBytes = 1 << 20): Set<number> {
+  const procs = new Set<number>();
+  tailEvents(path, cluster, owner, tailBytes, (code, p) => code === 9 && procs.add(p));
+  return procs;
 }

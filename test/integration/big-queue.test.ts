@@ -1,12 +1,17 @@
 // A queue of twenty thousand jobs (held, so nothing runs): dq lists them all, a watch sends each one's state
-// before it says it is up to date, drm of the cluster removes them all, and dhistory and dwait take every id
-// (they travel as lists, not as one expression). Behaviour only: bench/big-queue.ts measures the times.
+// before it says it is up to date, drm of the cluster removes them all (shown removed until they have moved to
+// history), and dhistory and dwait take every id (they travel as lists, not as one expression). A schedd killed
+// (-9) right after a drm resumes the move to history, each abort event logged once. Behaviour only:
+// bench/big-queue.ts measures the times.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
+import { MOVE_PIECE } from '../../daemons/schedd/removals.js';
 import { TestPool } from './harness/pool.js';
 
 const JOBS = 20_000;
+/** a cluster just larger than a piece of a removal's move to history */
+const LARGE = MOVE_PIECE + 1500;
 
 describe('a queue of twenty thousand jobs', () => {
   let pool: TestPool;
@@ -73,9 +78,13 @@ describe('a queue of twenty thousand jobs', () => {
     const rm = await pool.run('drm', [String(cluster)]);
     assert.equal(rm.code, 0, rm.stderr);
     assert.match(rm.stdout, new RegExp(`${JOBS} job\\(s\\) marked for removal`));
+    // the removal is committed at once; the jobs show as removed until they have moved to history
     const left = await pool.run('dq', ['-totals']);
-    assert.match(left.stdout, /Total for query: 0 jobs;/);
-    assert.equal((await pool.run('dq', ['-af', 'ClusterId'])).stdout, '', 'nothing is left in the queue');
+    assert.match(left.stdout, /Total for query: (\d+) jobs; 0 completed, \1 removed, 0 idle, 0 running, 0 held/);
+    await pool.waitFor(
+      'nothing left in the queue',
+      async () => (await pool.run('dq', ['-af', 'ClusterId'])).stdout === '',
+    );
 
     const ids = Array.from({ length: JOBS }, (_, i) => `${cluster}.${i}`);
     const hist = await pool.waitFor('every job in history', async () => {
@@ -103,5 +112,47 @@ describe('a queue of twenty thousand jobs', () => {
     assert.equal(byLog.code, 1, byLog.stderr);
     assert.doesNotMatch(byLog.stderr, /too large/i);
     assert.equal(byLog.stdout.trim().split('\n').length, JOBS);
+  });
+
+  test('drm, then kill -9 of the schedd: the jobs show removed, then each is in history with one abort event', async () => {
+    pool.file('large.sub', `executable = /bin/true\nhold = true\nlog = large.log\nqueue ${LARGE}\n`);
+    const cluster = await pool.submit('large.sub');
+    const rm = await pool.run('drm', [String(cluster)]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.match(rm.stdout, new RegExp(`${LARGE} job\\(s\\) marked for removal`));
+    const pid = pool.daemonPid('schedd');
+    process.kill(pid, 'SIGKILL');
+    await pool.waitForRestart('schedd', pid);
+    await pool.waitFor('the schedd to answer', async () => (await pool.run('dq', ['-totals'])).code === 0);
+    // whatever is still queued is shown removed, never held again
+    const status = await pool.run('dq', [String(cluster), '-af', 'JobStatus']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.ok(
+      status.stdout
+        .split('\n')
+        .filter(Boolean)
+        .every((s) => s === '3'),
+      'queued jobs of the cluster are removed (X)',
+    );
+    await pool.waitFor(
+      'every job to have moved to history',
+      async () => (await pool.run('dq', [String(cluster), '-af', 'ProcId'])).stdout === '',
+    );
+    const hist = await pool.run('dhistory', [String(cluster), '-af', 'ProcId', 'JobStatus', 'RemoveReason']);
+    assert.equal(hist.code, 0, hist.stderr);
+    const rows = hist.stdout.trim().split('\n');
+    assert.equal(rows.length, LARGE);
+    assert.equal(new Set(rows.map((r) => r.split(' ')[0])).size, LARGE, 'each job once');
+    assert.ok(
+      rows.every((r) => / 3 via drm \(by user root\)$/.test(r)),
+      'removed, with the reason',
+    );
+    const aborts = new Map<string, number>();
+    for (const line of pool.read('large.log').split('\n')) {
+      const m = /^009 \(\d+\.(\d+)\.\d+\)/.exec(line);
+      if (m) aborts.set(m[1]!, (aborts.get(m[1]!) ?? 0) + 1);
+    }
+    assert.equal(aborts.size, LARGE, 'every job has its abort event');
+    assert.deepEqual(new Set(aborts.values()), new Set([1]), 'each exactly once');
   });
 });

@@ -19,6 +19,10 @@ import type { NewClusterReply__Output } from '../generated/dsched/v1/NewClusterR
 import type { SubmitReply__Output } from '../generated/dsched/v1/SubmitReply.js';
 import type { WatchJobsRequest } from '../generated/dsched/v1/WatchJobsRequest.js';
 
+/** Procs, and characters of their attributes, per message of a submission sent in pieces. */
+const SUBMIT_PIECE_PROCS = 10_000;
+const SUBMIT_PIECE_CHARS = 4 << 20;
+
 export class ScheddClient {
   readonly rpc: RpcClient;
   /** `host`: the host the server must be (its certificate's CN), when the caller knows it. */
@@ -45,16 +49,48 @@ export class ScheddClient {
   newCluster() {
     return this.rpc.unary<NewClusterReply__Output>('NewCluster', {});
   }
-  submit(cluster: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>>) {
-    // procs that differ in their ProcId (0, 1, …) alone go as a count
-    const plain = procs.every((p, i) => p.ProcId === String(i) && Object.keys(p).length === 1);
+  /** A submission: its procs, or how many procs with nothing but their ProcId (0, 1, …) of their own. */
+  submit(cluster: number, clusterAttrs: Record<string, string>, procs: Array<Record<string, string>> | number) {
+    // procs that differ in their ProcId alone go as a count
+    const plain =
+      typeof procs === 'number' || procs.every((p, i) => p.ProcId === String(i) && Object.keys(p).length === 1);
     return this.rpc.unary<SubmitReply__Output>(
       'Submit',
-      plain
-        ? { cluster, cluster_attrs: clusterAttrs, count: procs.length }
+      typeof procs === 'number' || plain
+        ? { cluster, cluster_attrs: clusterAttrs, count: typeof procs === 'number' ? procs : procs.length }
         : { cluster, cluster_attrs: clusterAttrs, procs: procs.map((attrs) => ({ attrs })) },
       { deadlineMs: 300_000 },
     );
+  }
+  /**
+   * A submission of `total` procs sent in pieces as `procs` makes them (SubmitPieces): the submitter holds a
+   * few pieces at a time, whatever the total. Queued whole once all have arrived, or not at all.
+   */
+  submitPieces(
+    cluster: number,
+    clusterAttrs: Record<string, string>,
+    total: number,
+    procs: Iterable<Record<string, string>>,
+  ) {
+    function* messages() {
+      let piece: Array<{ attrs: Record<string, string> }> = [];
+      let chars = 0;
+      let first = true;
+      const message = () => {
+        const m = first ? { cluster, cluster_attrs: clusterAttrs, total, procs: piece } : { procs: piece };
+        first = false;
+        piece = [];
+        chars = 0;
+        return m;
+      };
+      for (const attrs of procs) {
+        piece.push({ attrs });
+        for (const k in attrs) chars += k.length + attrs[k]!.length;
+        if (piece.length >= SUBMIT_PIECE_PROCS || chars >= SUBMIT_PIECE_CHARS) yield message();
+      }
+      if (piece.length || first) yield message();
+    }
+    return this.rpc.upload<SubmitReply__Output>('SubmitPieces', messages(), { deadlineMs: 300_000 });
   }
   /** A job query as the schedd answers it, a page at a time; the last page carries the counts. */
   queryPages(q: JobQuery): AsyncGenerator<JobQueryPage__Output> {
