@@ -1,5 +1,5 @@
 // What every daemon's main does the same way: config, log, this host's credential (its certificate is the
-// daemon's identity, client and server), the gRPC server with its address file, and an orderly shutdown on SIGTERM/SIGINT (a second signal forces exit).
+// daemon's identity, client and server), the gRPC server with its address file, and an orderly shutdown on SIGTERM/SIGINT (SIGQUIT forces exit).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -112,13 +112,20 @@ function watchMaster(ctx: DaemonContext): void {
   pipe.unref();
 }
 
-/** Install SIGTERM/SIGINT handling: run `stop` once, then exit; a second signal exits at once. */
+/**
+ * The shutdown signals, as HTCondor's daemons take them: SIGTERM (or SIGINT, a terminal's ^C) runs `stop` once
+ * and exits (a graceful shutdown: the startd evicts its jobs back to their schedds); the same signals again
+ * while it runs are logged and ignored, since a wrapper or batch system that passes signals on (Slurm sends
+ * every process of a job SIGTERM, and a shell may forward it) must not turn a graceful stop into a hard one.
+ * SIGQUIT (Ctrl-\ on a terminal) exits at once, during a graceful stop too (HTCondor's fast shutdown: nothing is
+ * evicted; the jobs of a startd die with its spawner and run again). A graceful stop ends after 15 s anyway.
+ */
 export function onShutdown(ctx: DaemonContext, stop: () => Promise<void>): void {
   let stopping = false;
   const handler = (sig: NodeJS.Signals) => {
     if (stopping) {
-      ctx.log.warn({ signal: sig }, 'second signal: exiting now');
-      process.exit(1);
+      ctx.log.warn({ signal: sig }, 'already shutting down gracefully; SIGQUIT stops at once');
+      return;
     }
     stopping = true;
     ctx.log.info({ signal: sig }, `${ctx.name} shutting down`);
@@ -132,6 +139,10 @@ export function onShutdown(ctx: DaemonContext, stop: () => Promise<void>): void 
         process.exit(0);
       });
   };
+  process.on('SIGQUIT', (sig) => {
+    ctx.log.warn({ signal: sig }, `${ctx.name}: fast shutdown, exiting now`);
+    process.exit(1);
+  });
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
   watchMaster(ctx);

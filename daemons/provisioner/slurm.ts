@@ -74,8 +74,8 @@ export class SlurmProvider implements Provider {
       'pid=$!',
       // Slurm's SIGTERM at the end of the allocation (or scancel) goes to every process of the job, the
       // startd too, which then evicts its jobs back to the schedd's queue and withdraws its ads. The shell
-      // must not pass it on: a second signal makes a daemon exit at once, before it has evicted anything.
-      // It waits for the startd, keeps its log beside the job's output and removes the home.
+      // must not die of it (a daemon ignores a repeated SIGTERM; only SIGQUIT stops it at once): it waits
+      // for the startd, keeps its log beside the job's output and removes the home.
       "trap ':' TERM INT",
       'wait "$pid"; status=$?',
       'while kill -0 "$pid" 2>/dev/null; do wait "$pid"; status=$?; done',

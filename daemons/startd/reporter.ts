@@ -7,11 +7,24 @@ import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import type { ClientCredentials } from '../../lib/rpc/tls.js';
 import type { JobEvent } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
 
+/**
+ * An event a schedd did not take (it was unreachable, or answered without acknowledging it: its queue could
+ * not be written, a start of the job is being settled) goes again after a delay that doubles per schedd, from
+ * RETRY_FIRST_MS up to RETRY_MAX_MS, each drawn between half the step and the step (jitter: the startds of a
+ * pool do not come back at once), and back to the first once a batch is taken whole. New events go at once.
+ */
+export const RETRY_FIRST_MS = 200;
+export const RETRY_MAX_MS = 5000;
+
 export class EventReporter {
   private pending = new Map<string, Map<string, JobEvent>>(); // schedd address → seq → event
   private clients = new Map<string, ScheddClient>();
   private inflight = new Set<string>();
+  /** per schedd: the latest step of the retry delay */
   private backoff = new Map<string, number>();
+  /** events sent and not acknowledged: when each may go again */
+  private retryAt = new Map<string, number>();
+  private retryTimers = new Map<string, NodeJS.Timeout>();
   private seq = 0;
 
   constructor(
@@ -106,6 +119,7 @@ export class EventReporter {
 
   private forget(seq: string): void {
     this.replayed.delete(seq);
+    this.retryAt.delete(seq);
     if (!this.journaled.delete(seq) || !this.journalFile) return;
     try {
       // nothing owed any more: start the file afresh; else note the acknowledgement (no fsync needed: a
@@ -186,6 +200,7 @@ export class EventReporter {
         let dest = this.pending.get(to);
         if (!dest) this.pending.set(to, (dest = new Map()));
         dest.set(seq, ev);
+        this.retryAt.delete(seq); // the schedd's new address is tried at once
         moved = true;
       }
     }
@@ -208,11 +223,42 @@ export class EventReporter {
     return c;
   }
 
+  /** The next retry delay for a schedd (the step doubles, bounded; the delay is jittered within it). */
+  private retryDelay(addr: string): number {
+    const step = Math.min(RETRY_MAX_MS, (this.backoff.get(addr) ?? RETRY_FIRST_MS / 2) * 2);
+    this.backoff.set(addr, step);
+    return step / 2 + Math.random() * (step / 2);
+  }
+
+  /** Whether an event may go now: on disk if it must be, and not waiting for a retry. */
+  private ready(e: JobEvent, now: number): boolean {
+    return !this.unsynced.has(e.seq!) && (this.retryAt.get(e.seq!) ?? 0) <= now;
+  }
+
+  /** A flush when the first event waiting for a retry may go again. */
+  private armRetry(addr: string): void {
+    let at = Infinity;
+    for (const seq of this.pending.get(addr)?.keys() ?? []) at = Math.min(at, this.retryAt.get(seq) ?? Infinity);
+    clearTimeout(this.retryTimers.get(addr));
+    this.retryTimers.delete(addr);
+    if (at === Infinity) return;
+    const t = setTimeout(
+      () => {
+        this.retryTimers.delete(addr);
+        void this.flush(addr);
+      },
+      Math.max(0, at - Date.now()),
+    );
+    t.unref();
+    this.retryTimers.set(addr, t);
+  }
+
   private async flush(addr: string): Promise<void> {
     const m = this.pending.get(addr);
     if (!m || m.size === 0 || this.inflight.has(addr)) return;
-    const batch = [...m.values()].filter((e) => !this.unsynced.has(e.seq!)).slice(0, 1000);
-    if (!batch.length) return;
+    const now = Date.now();
+    const batch = [...m.values()].filter((e) => this.ready(e, now)).slice(0, 1000);
+    if (!batch.length) return this.armRetry(addr);
     this.inflight.add(addr);
     try {
       const r = await this.client(addr).jobEvents(batch);
@@ -223,23 +269,33 @@ export class EventReporter {
         this.onAcked.delete(s);
         fn?.();
       }
-      this.backoff.delete(addr);
+      // what the schedd answered for without taking it waits, as after a failure; a batch taken whole
+      // resets the delay
+      const left = batch.filter((e) => m.has(e.seq!));
+      if (left.length) {
+        const d = this.retryDelay(addr);
+        for (const e of left) this.retryAt.set(e.seq!, Date.now() + d);
+        this.log.debug(
+          { schedd: addr, events: left.length, retryMs: Math.round(d) },
+          'job events not acknowledged yet',
+        );
+      } else this.backoff.delete(addr);
     } catch (e) {
-      const b = Math.min(5000, (this.backoff.get(addr) ?? 100) * 2);
-      this.backoff.set(addr, b);
+      const d = this.retryDelay(addr);
+      for (const ev of batch) if (m.has(ev.seq!)) this.retryAt.set(ev.seq!, Date.now() + d);
       this.log.warn(
-        { schedd: addr, events: batch.length, retryMs: b, err: (e as Error).message },
+        { schedd: addr, events: batch.length, retryMs: Math.round(d), err: (e as Error).message },
         'could not deliver job events; will retry',
       );
-      this.inflight.delete(addr);
-      setTimeout(() => void this.flush(addr), b).unref();
-      return;
     }
     this.inflight.delete(addr);
-    if (m.size) setImmediate(() => void this.flush(addr));
+    const later = Date.now();
+    if ([...m.values()].some((e) => this.ready(e, later))) setImmediate(() => void this.flush(addr));
+    else this.armRetry(addr);
   }
 
   close() {
+    for (const t of this.retryTimers.values()) clearTimeout(t);
     for (const c of this.clients.values()) c.close();
   }
 }

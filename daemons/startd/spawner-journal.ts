@@ -5,13 +5,21 @@
 // reports those ends as exits; once the startd has journaled an end itself it tells the spawner, which
 // marks the entry done.
 //
-// One file per spawner process (`spawner-<pid>.exits` in the startd's run directory), one JSON object a
-// line: {run, note, exitCode, signal?, stopped?, time} for an end, {done: run} once the startd has it. Only
-// its spawner appends to a file (spawner/spawner.c writes it; this module reads it); a line cut short by a
-// crash is skipped when read. The spawner empties the file when nothing is owed, and rewrites it with only
-// what is owed once it passes 1 MiB.
+// One file per spawner (named by the pid of its keeper, the process the startd starts), one JSON object a
+// line: {pid, run, note} when a job starts (its process writes it just before its exec), {stop: run} when the
+// startd asks for it to stop, {run, note, exitCode, signal?, stopped?, time} for an end, {done: run} once the
+// startd has it (or the job never ran), and {adopted: pid, exitCode, signal?, time} for each process the
+// keeper reaped after the spawner died: a job that ended unreaped as its spawner was killed, one killed with
+// its spawner (SIGKILL), or what a job left behind. An adopted process is the job whose start line names its
+// pid (the latest, for a pid used again) and whose end the spawner had not journaled. Only the spawner, its
+// jobs and then its keeper append to a file (spawner/spawner.c writes it; this module reads it); a line cut
+// short by a crash is skipped when read. The spawner empties the file when nothing is owed and no job runs,
+// and rewrites it with only the running jobs' starts and what is owed once it grows.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
+
+const SIGKILL = constants.signals.SIGKILL;
 
 /** What the startd needs to report a job's end without remembering the job (it may be a later run of it). */
 export interface ExitNote {
@@ -59,7 +67,11 @@ export function spawnerJournals(dir: string, exceptPid?: number): Array<{ file: 
     .map((m) => ({ file: join(dir, m[0]), pid: Number(m[1]) }));
 }
 
-/** The ends a journal holds that the startd has not taken over (no `done` line). */
+/**
+ * The ends a journal holds that the startd has not taken over (no `done` line). An adopted end by SIGKILL is
+ * left out: that is how a job still running dies with its spawner (a job killed so by anyone else just then
+ * runs again, as every job killed with its spawner does).
+ */
 export function readSpawnerJournal(file: string): SpawnerExit[] {
   let text: string;
   try {
@@ -68,14 +80,45 @@ export function readSpawnerJournal(file: string): SpawnerExit[] {
     return [];
   }
   const live = new Map<string, SpawnerExit>();
+  /** the jobs started and not ended, by run, and the run each pid was last started as */
+  const running = new Map<string, { note: ExitNote; stopped?: boolean }>();
+  const byPid = new Map<number, string>();
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
+    let r: Partial<SpawnerExit> & { done?: unknown; stop?: unknown; pid?: unknown; adopted?: unknown };
     try {
-      const r = JSON.parse(line) as Partial<SpawnerExit> & { done?: string };
-      if (typeof r.done === 'string') live.delete(r.done);
-      else if (typeof r.run === 'string' && r.note && typeof r.exitCode === 'number') live.set(r.run, r as SpawnerExit);
+      r = JSON.parse(line) as typeof r;
     } catch {
       /* cut short by a crash: that end was never reported either, and its job was killed with the host */
+      continue;
+    }
+    if (typeof r.done === 'string') {
+      live.delete(r.done);
+      running.delete(r.done);
+    } else if (typeof r.stop === 'string') {
+      const j = running.get(r.stop);
+      if (j) j.stopped = true;
+    } else if (typeof r.adopted === 'number') {
+      const run = byPid.get(r.adopted);
+      const j = run === undefined ? undefined : running.get(run);
+      byPid.delete(r.adopted);
+      if (!j || run === undefined || typeof r.exitCode !== 'number') continue;
+      running.delete(run);
+      if (r.signal === SIGKILL) continue;
+      live.set(run, {
+        run,
+        note: j.note,
+        exitCode: r.exitCode,
+        ...(typeof r.signal === 'number' ? { signal: r.signal } : {}),
+        ...(j.stopped ? { stopped: true } : {}),
+        time: typeof r.time === 'number' ? r.time : Math.floor(Date.now() / 1000),
+      });
+    } else if (typeof r.run === 'string' && r.note && typeof r.exitCode === 'number') {
+      live.set(r.run, r as SpawnerExit);
+      running.delete(r.run);
+    } else if (typeof r.run === 'string' && r.note && typeof r.pid === 'number') {
+      running.set(r.run, { note: r.note });
+      byPid.set(r.pid, r.run);
     }
   }
   return [...live.values()];

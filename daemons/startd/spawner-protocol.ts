@@ -44,7 +44,7 @@ export interface JobFiles {
   stderr?: string;
 }
 export type SpawnerReply =
-  | { id: string; event: 'started'; pid: number; files?: JobFiles }
+  | { id: string; event: 'started'; pid: number; parent: number; files?: JobFiles }
   | { id: string; event: 'failed'; holdCode: number; holdSubCode: number; message: string }
   | { id: string; event: 'exited'; exitCode: number; signal?: number; stopped?: boolean };
 

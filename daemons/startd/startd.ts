@@ -450,6 +450,7 @@ export class Startd {
     req: ClaimRequest__Output,
     callerHost: string,
   ): Promise<{ claim: string; slot: string; slot_ad: { attrs: Record<string, string> } }> {
+    this.refuseWhileStopping();
     if (this.machine.draining)
       throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is draining: ${this.machine.draining}`);
     if (req.slot && req.slot.toLowerCase() !== this.machine.pslotName.toLowerCase())
@@ -490,6 +491,7 @@ export class Startd {
     const d = this.slot(claim);
     if (d.job)
       throw new DschedError('CLAIM_REFUSED', `${d.name} is already running job ${d.job.cluster}.${d.job.proc}`);
+    this.refuseWhileStopping();
     if (this.machine.draining)
       throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is draining: ${this.machine.draining}`);
     // $$(Attr) and $$([expr]) are filled in here, where the job meets its slot: a claim is requested and
@@ -859,6 +861,14 @@ export class Startd {
 
   /** Set once the startd is told to shut down. */
   private stopping = false;
+
+  /**
+   * No claim and no job once the startd is shutting down: a job evicted by the shutdown and matched here again
+   * at once would start while the job cgroups are being removed (and be held for it), or die with the startd.
+   */
+  private refuseWhileStopping(): void {
+    if (this.stopping) throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is shutting down`);
+  }
 
   /** On shutdown: every job is evicted (goes back to idle at its schedd), then the claims go. */
   async shutdown(graceMs: number): Promise<void> {

@@ -50,6 +50,8 @@ export interface StartedJob {
   running?: boolean;
   /** 0 until the process exists */
   pid: number;
+  /** the spawner that forked it (the startd's child is the spawner's keeper) */
+  parent?: number;
   sandbox: string;
   /** Resolves once the process ended (or could not start). */
   done: Promise<JobOutcome>;
@@ -157,6 +159,7 @@ export class Starter {
       if (!p) return;
       if (r.event === 'started') {
         p.job.pid = r.pid;
+        p.job.parent = r.parent;
         p.job.running = true;
         p.job.files = r.files;
         if (p.job.family) p.job.family.pid = r.pid;
@@ -183,7 +186,8 @@ export class Starter {
       }
     });
     // 'close', not 'exit': the ends the spawner reported just before it died are read first (a busy startd
-    // reads them late; taken for lost, those jobs ran again)
+    // reads them late; taken for lost, those jobs ran again). The child is the spawner's keeper, which exits
+    // after its spawner, once it has journaled the ends of the jobs the spawner died before reaping.
     child.on('close', (code, sig) => {
       // a write to a dead spawner would be lost: a job claimed meanwhile would never start nor end
       if (this.child === child) this.child = undefined;
@@ -191,7 +195,7 @@ export class Starter {
       this.onError(`the job spawner exited (${sig ?? code}); restarting it`);
       this.spawnerUp = false;
       this.onSpawnerState(false);
-      // ends it journaled but did not report (killed in between) are exits; the jobs still running cannot
+      // ends it (or its keeper) journaled but did not report (killed in between) are exits; the jobs still running cannot
       // be followed any more: kill what is left and report them lost
       const ended = new Map(
         child.pid && this.journalDir
@@ -355,7 +359,7 @@ export class Starter {
       return true;
     }
     const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return state === 'Z' || state === 'X' || Number(ppid) !== this.child?.pid;
+    return state === 'Z' || state === 'X' || Number(ppid) !== job.parent;
   }
 
   stop(): void {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { alive, TestPool } from './harness/pool.js';
-import { processes, spawnerOf } from './harness/processes.js';
+import { keeperOf, processes, spawnerOf } from './harness/processes.js';
 
 /** A job that records each run in `name.runs` and ends once `name.go` exists. */
 function waitingJob(pool: TestPool, name: string, extra = ''): string {
@@ -110,7 +110,7 @@ describe('exactly once', () => {
    */
   async function endsWhileStartdStopped(
     name: string,
-    kill: (startd: number, spawner: number) => void,
+    kill: (startd: number, spawner: number, keeper: number) => void,
     restart: (startd: number) => Promise<void>,
   ) {
     const cluster = await pool.submit(waitingJob(pool, name));
@@ -120,7 +120,9 @@ describe('exactly once', () => {
     );
     const startd = pool.daemonPid('startd');
     const spawner = spawnerOf(pool);
-    const journal = join(pool.home, 'run', `spawner-${spawner}.exits`);
+    const keeper = keeperOf(pool);
+    // named by the spawner's keeper, the process the startd started
+    const journal = join(pool.home, 'run', `spawner-${keeper}.exits`);
     process.kill(startd, 'SIGSTOP');
     try {
       writeFileSync(join(pool.work, `${name}.go`), '');
@@ -128,7 +130,7 @@ describe('exactly once', () => {
         'the spawner to journal the end',
         () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"exitCode"'),
       );
-      kill(startd, spawner);
+      kill(startd, spawner, keeper);
     } finally {
       if (alive(startd)) process.kill(startd, 'SIGCONT');
     }
@@ -153,12 +155,13 @@ describe('exactly once', () => {
   test('exactly once – a job that ended while its startd was stopped completes once after a host crash', async () => {
     await endsWhileStartdStopped(
       'unread-crash',
-      (startd, spawner) => {
+      (startd, spawner, keeper) => {
         const master = Number(readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8').split(/\s+/)[0]);
         for (const pid of [
           ...['collector', 'negotiator', 'schedd'].map((d) => pool.daemonPid(d)),
           startd,
           spawner,
+          keeper,
           master,
         ])
           process.kill(pid, 'SIGKILL');
@@ -170,30 +173,56 @@ describe('exactly once', () => {
     );
   });
 
-  test('exactly once – a job that ended while its spawner was behind completes once after the startd is killed', async () => {
-    const cluster = await pool.submit(waitingJob(pool, 'unreaped'));
+  /**
+   * Run a job, stop its spawner (SIGSTOP: a loaded spawner is late to reap), let the job end (a zombie, not
+   * reaped yet), then `kill` what the case kills, let the spawner run again if it lives, and wait for
+   * `restarted`. The job must complete exactly once.
+   */
+  async function endsUnreaped(
+    name: string,
+    kill: (startd: number, spawner: number) => void,
+    restarted: (startd: number) => Promise<unknown>,
+  ) {
+    const cluster = await pool.submit(waitingJob(pool, name));
     await pool.waitFor(
       'the job to run',
-      async () => pool.exists('unreaped.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2,
+      async () => pool.exists(`${name}.runs`) && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2,
     );
     const startd = pool.daemonPid('startd');
     const spawner = spawnerOf(pool);
     const job = processes().find((p) => p.ppid === spawner)!.pid;
-    // the job ends while its spawner is stopped (not reaped yet); the startd dies before the spawner runs
-    // again, so the spawner hears of both at once
     process.kill(spawner, 'SIGSTOP');
     try {
-      writeFileSync(join(pool.work, 'unreaped.go'), '');
+      writeFileSync(join(pool.work, `${name}.go`), '');
       await pool.waitFor('the job to end', () => processes().find((p) => p.pid === job)?.state === 'Z');
-      process.kill(startd, 'SIGKILL');
+      kill(startd, spawner);
     } finally {
-      process.kill(spawner, 'SIGCONT');
+      if (alive(spawner)) process.kill(spawner, 'SIGCONT');
     }
-    await pool.waitForRestart('startd', startd);
+    await restarted(startd);
     const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.JobStatus, 4);
     assert.equal(ad!.ExitCode, 0);
-    assert.equal(pool.read('unreaped.runs'), 'run\n', 'the job ran once');
-    assert.deepEqual(events(pool, 'unreaped.log', cluster), ['000', '001', '005']);
+    assert.equal(pool.read(`${name}.runs`), 'run\n', 'the job ran once');
+    assert.deepEqual(events(pool, `${name}.log`, cluster), ['000', '001', '005']);
+  }
+
+  test('exactly once – a job that ended while its spawner was behind completes once after the startd is killed', async () => {
+    // the spawner hears of the job's end and of its startd's death at once
+    await endsUnreaped(
+      'unreaped',
+      (startd) => process.kill(startd, 'SIGKILL'),
+      (startd) => pool.waitForRestart('startd', startd),
+    );
+  });
+
+  test('exactly once – a job that ended just before its spawner was killed, not yet reaped, completes once', async () => {
+    // its keeper reaps the job and journals its end; the startd takes it from there
+    await endsUnreaped(
+      'keeper',
+      (_, spawner) => process.kill(spawner, 'SIGKILL'),
+      async () => {},
+    );
   });
 
   test('exactly once – a job whose spawner is killed dies with it, runs again, and completes once', async () => {
@@ -249,6 +278,7 @@ describe('exactly once', () => {
     for (const pid of [
       ...['collector', 'negotiator', 'schedd', 'startd'].map((d) => pool.daemonPid(d)),
       spawnerOf(pool),
+      keeperOf(pool),
       master,
     ])
       process.kill(pid, 'SIGKILL');

@@ -9,14 +9,28 @@
  * (SIGCHLD through a signalfd), and a job dies with its spawner (PR_SET_PDEATHSIG), so no job can end
  * unobserved.
  *
+ * Two processes: the one the startd starts is the keeper, a child subreaper (PR_SET_CHILD_SUBREAPER) that
+ * forks the spawner and otherwise only waits. A job that ends while its spawner is killed (before the spawner
+ * reaped it) is not orphaned to init, where its status would be lost: its zombie comes to the keeper, which
+ * journals its end (an "adopted" line) before it exits, and the startd reads that journal when it sees the
+ * keeper gone. To tell which job a process was, each job writes a start line (its pid and journal note) into
+ * the journal just before its exec. The keeper also reaps, and at the end kills, what a job left behind. A
+ * spawner whose keeper dies (PR_SET_PDEATHSIG, SIGUSR1) stops as it does when its startd goes: it journals
+ * what has ended and kills and reaps the rest.
+ *
  * Protocol (docs/architecture.md). In, on stdin: one request per netstring (`<len>:<bytes>,`), whose bytes
  * are netstrings again, alternately a key and its value; a key may repeat (arg, env, file, xfile, group,
  * run). Out, on stdout: one JSON object per line, as the startd's starter.ts reads it:
- *   {"id","event":"started","pid","files":{"stdout","stderr"}}
+ *   {"id","event":"started","pid","parent","files":{"stdout","stderr"}}   (parent: the spawner, not its keeper)
  *   {"id","event":"failed","holdCode","holdSubCode","message"}
  *   {"id","event":"exited","exitCode","signal"?,"stopped"}
- * The single argument is the startd's run directory: ends are journaled in spawner-<pid>.exits there, one JSON
- * object a line, in the format spawner-journal.ts reads.
+ * The single argument is the startd's run directory: ends are journaled in spawner-<pid>.exits there (the
+ * keeper's pid, which the startd knows), one JSON object a line, in the format spawner-journal.ts reads:
+ *   {"pid","run","note"}                        a job started (written by the job's process before its exec)
+ *   {"stop":run}                                 the startd asked for the job to be stopped
+ *   {"run","note","exitCode","signal"?,"stopped"?,"time"}   a job ended (fsynced before it is reported)
+ *   {"done":run}                                 the startd has journaled that end itself
+ *   {"adopted":pid,"exitCode","signal"?,"time"}  the keeper reaped a process its dead spawner left
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -52,6 +66,10 @@
 #define FAMILY_VAR "_DSCHED_FAMILY="
 #define KILL_TIMEOUT_MS 10000
 #define JOURNAL_COMPACT_SIZE (1 << 20)
+/* with nothing owed, the start lines of running jobs alone: rewritten (no fsync) once past this */
+#define JOURNAL_STARTS_SIZE (64 << 10)
+/* what the keeper sends the spawner when it dies (PR_SET_PDEATHSIG): the spawner stops */
+#define KEEPER_GONE SIGUSR1
 
 enum method { FAM_NONE, FAM_CGROUP2, FAM_CGROUP1, FAM_ENVIRON };
 
@@ -73,6 +91,7 @@ struct job {
   char *journal; /* the journal line's start: {"run":…,"note":{…} */
   int stopped;   /* the startd signalled it to stop (not a pause) */
   int stopped_at_end;
+  int doomed;    /* killed by its orphaned spawner: an end by SIGKILL is that kill, not the job's own end */
   int ended;     /* reaped; its family being killed */
   int status;
   int64_t deadline, next_round;
@@ -89,7 +108,8 @@ static struct job *jobs;
 static struct live *live;
 static int journal_fd = -1;
 static char journal_path[PATH_MAX];
-static pid_t self;
+static pid_t self;   /* the spawner */
+static pid_t keeper; /* its parent, whose pid names the journal */
 static gid_t *root_groups;
 static int n_root_groups;
 
@@ -579,14 +599,38 @@ static void family_free(struct family *f) {
 
 /* ---- the exit journal (spawner-journal.ts) ---- */
 
+/* A job's start line: its pid and its journal note (`journal` is the end line's start, {"run":…,"note":{…}). */
+static void start_line(struct buf *b, pid_t pid, const char *journal) {
+  buf_fmt(b, "{\"pid\":%d,", (int)pid);
+  buf_str(b, journal + 1);
+  buf_str(b, "}\n");
+}
+
+static void stop_line(struct buf *b, const char *run) {
+  buf_str(b, "{\"stop\":");
+  buf_json(b, run);
+  buf_str(b, "}\n");
+}
+
+/*
+ * Rewrite the journal with only what it must hold: the start (and stop) lines of the running jobs, which the
+ * keeper needs should this process die, and the ends still owed. Those ends were fsynced: so is their copy.
+ */
 static void journal_compact(void) {
   char tmp[PATH_MAX + 8];
   snprintf(tmp, sizeof tmp, "%s.tmp", journal_path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return;
-  int ok = 1;
+  struct buf b = {0};
+  for (struct job *j = jobs; j; j = j->next) {
+    if (!j->journal || j->ended) continue;
+    start_line(&b, j->pid, j->journal);
+    if (j->stopped) stop_line(&b, j->run);
+  }
+  int ok = !b.len || write_all(fd, b.p, b.len) == 0;
+  free(b.p);
   for (struct live *l = live; l && ok; l = l->next) ok = write_all(fd, l->line, strlen(l->line)) == 0;
-  ok = ok && fsync(fd) == 0;
+  ok = ok && (!live || fsync(fd) == 0);
   close(fd);
   if (!ok || rename(tmp, journal_path)) {
     unlink(tmp);
@@ -616,14 +660,16 @@ static void journal_done(char **runs, int n) {
     buf_json(&b, runs[i]);
     buf_str(&b, "}\n");
   }
-  if (!live) {
+  int running = 0;
+  for (struct job *j = jobs; j && !running; j = j->next) running = j->journal && !j->ended;
+  struct stat st;
+  if (!live && !running) {
     if (ftruncate(journal_fd, 0)) warn("cannot truncate %s: %s", journal_path, strerror(errno));
   } else if (b.len && write_all(journal_fd, b.p, b.len)) {
     warn("cannot update %s: %s", journal_path, strerror(errno));
-  } else {
-    struct stat st;
-    /* keep the file small under a steady stream of ends (the owed set is rarely empty then) */
-    if (fstat(journal_fd, &st) == 0 && st.st_size > JOURNAL_COMPACT_SIZE) journal_compact();
+  } else if (fstat(journal_fd, &st) == 0 && st.st_size > (live ? JOURNAL_COMPACT_SIZE : JOURNAL_STARTS_SIZE)) {
+    /* keep the file small under a steady stream of jobs (the owed set is rarely empty then) */
+    journal_compact();
   }
   free(b.p);
 }
@@ -662,54 +708,74 @@ static void finish(struct job *j) {
   free_job(j);
 }
 
+/* a wait status (as waitpid gives it) from what waitid saw */
+static int wait_status(const siginfo_t *si) {
+  return si->si_code == CLD_EXITED ? (si->si_status & 0xff) << 8 : (si->si_status & 0x7f) | (si->si_code == CLD_DUMPED ? 0x80 : 0);
+}
+
 /*
- * Reap every job that has ended, journal those ends with one fsync, then kill what each left behind (HTCondor:
- * the job ends when its main process does); an end is reported once none of its processes remains.
+ * Journal the end of every job that has ended, with one fsync, then reap them, then kill what each left behind
+ * (HTCondor: the job ends when its main process does); an end is reported once none of its processes remains.
+ * An end is on disk before its process is reaped: killed in between, this process leaves the zombie to its
+ * keeper, which journals it too (the startd keeps the first), never an end that nobody recorded.
  */
 static void reap(void) {
   struct buf lines = {0};
   struct job *ended[256];
   int n = 0;
   for (;;) {
-    int st;
     siginfo_t si;
     si.si_pid = 0;
-    /* looked at before it is reaped: its process group is killed while its number cannot be reused */
     if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid <= 0) break;
-    pid_t p = si.si_pid;
     struct job *j = jobs;
-    while (j && (j->pid != p || j->ended)) j = j->next;
-    if (j) kill(-p, SIGKILL);
-    while (waitpid(p, &st, 0) < 0 && errno == EINTR) {
+    while (j && (j->pid != si.si_pid || j->ended)) j = j->next;
+    if (!j) {
+      /* not a job (none is but jobs): reaped so that it does not hide the others */
+      while (waitpid(si.si_pid, NULL, 0) < 0 && errno == EINTR) {
+      }
+      continue;
     }
-    if (!j) continue;
-    j->ended = 1;
-    j->status = st;
-    j->stopped_at_end = j->stopped;
-    if (j->journal && journal_fd >= 0) {
-      size_t at = lines.len;
-      buf_str(&lines, j->journal);
-      if (WIFSIGNALED(st)) buf_fmt(&lines, ",\"exitCode\":0,\"signal\":%d", WTERMSIG(st));
-      else buf_fmt(&lines, ",\"exitCode\":%d", WEXITSTATUS(st));
-      if (j->stopped) buf_str(&lines, ",\"stopped\":true");
-      buf_fmt(&lines, ",\"time\":%lld}\n", (long long)time(NULL));
-      struct live *l = xmalloc(sizeof *l);
-      l->run = xstrdup(j->run);
-      l->line = xmalloc(lines.len - at + 1);
-      memcpy(l->line, lines.p + at, lines.len - at);
-      l->line[lines.len - at] = 0;
-      l->next = live;
-      live = l;
+    /* every job that has ended, looked at without reaping it */
+    for (j = jobs; j && n < (int)(sizeof ended / sizeof *ended); j = j->next) {
+      si.si_pid = 0;
+      if (j->ended || waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != j->pid) continue;
+      int st = wait_status(&si);
+      j->ended = 1;
+      j->status = st;
+      j->stopped_at_end = j->stopped;
+      ended[n++] = j;
+      /* killed by its orphaned spawner: not an end of its own (the startd is gone; the next one runs it again) */
+      if (j->doomed && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) continue;
+      if (j->journal && journal_fd >= 0) {
+        size_t at = lines.len;
+        buf_str(&lines, j->journal);
+        if (WIFSIGNALED(st)) buf_fmt(&lines, ",\"exitCode\":0,\"signal\":%d", WTERMSIG(st));
+        else buf_fmt(&lines, ",\"exitCode\":%d", WEXITSTATUS(st));
+        if (j->stopped) buf_str(&lines, ",\"stopped\":true");
+        buf_fmt(&lines, ",\"time\":%lld}\n", (long long)time(NULL));
+        struct live *l = xmalloc(sizeof *l);
+        l->run = xstrdup(j->run);
+        l->line = xmalloc(lines.len - at + 1);
+        memcpy(l->line, lines.p + at, lines.len - at);
+        l->line[lines.len - at] = 0;
+        l->next = live;
+        live = l;
+      }
     }
-    ended[n++] = j;
-    if (n == (int)(sizeof ended / sizeof *ended)) break; /* the rest in the next pass */
+    break;
   }
   if (lines.len) {
-    /* on disk before it is reported: a startd (or host) that dies first finds the end here */
+    /* on disk before it is reaped and reported: a startd (or host) that dies first finds the end here */
     if (write_all(journal_fd, lines.p, lines.len) || fsync(journal_fd))
       warn("cannot journal job exits in %s: %s", journal_path, strerror(errno));
   }
   free(lines.p);
+  for (int i = 0; i < n; i++) {
+    /* its process group is killed while the zombie keeps its number from being reused */
+    kill(-ended[i]->pid, SIGKILL);
+    while (waitpid(ended[i]->pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+  }
   int64_t now = now_ms();
   for (int i = 0; i < n; i++) {
     struct job *j = ended[i];
@@ -866,8 +932,12 @@ struct start_fail {
     goto failed;                                                      \
   } while (0)
 
-/* The child: the job's stdio, its own session, its owner's ids, then the program (or its errno to the parent). */
-static void child(int err_fd, pid_t parent, const int *stdio, int owner, uid_t uid, gid_t gid, const gid_t *groups, int ngroups, const char *exe, char **argv, char **envp) {
+/*
+ * The child: the job's stdio, its own session, its owner's ids, its start line in the journal, then the program
+ * (or its errno to the parent). The start line comes from here, not from the parent after the fork: by the time
+ * the program runs, its keeper can tell its end from any other process's.
+ */
+static void child(int err_fd, pid_t parent, const int *stdio, int owner, uid_t uid, gid_t gid, const gid_t *groups, int ngroups, const char *exe, char **argv, char **envp, const char *journal, const char *run) {
   sigset_t none;
   sigemptyset(&none);
   signal(SIGPIPE, SIG_DFL);
@@ -887,9 +957,23 @@ static void child(int err_fd, pid_t parent, const int *stdio, int owner, uid_t u
   /* after the id change, which clears it: the job dies with its spawner, so no end goes unobserved */
   if (!e && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) e = errno;
   if (!e && getppid() != parent) kill(getpid(), SIGKILL); /* the spawner died before the line above */
+  struct buf line = {0};
+  if (!e && journal && journal_fd >= 0) {
+    start_line(&line, getpid(), journal);
+    /* without it, the job still runs: only its keeper could not name its end, as before there was one */
+    (void)write_all(journal_fd, line.p, line.len);
+  }
   if (!e) {
     execve(exe, argv, envp);
     e = errno;
+  }
+  if (line.len) {
+    /* it never ran: its start line is void before its end could be adopted */
+    line.len = 0;
+    buf_str(&line, "{\"done\":");
+    buf_json(&line, run);
+    buf_str(&line, "}\n");
+    (void)write_all(journal_fd, line.p, line.len);
   }
   while (write(err_fd, &e, sizeof e) < 0 && errno == EINTR) {
   }
@@ -936,7 +1020,7 @@ static void start(const struct req *r) {
   }
   if (!clean(r, "exe") || !clean(r, "arg") || !clean(r, "env") || !clean(r, "cwd") || !clean(r, "stdin") || !clean(r, "stdout") || !clean(r, "stderr"))
     FAIL(6, 0, "Failed to execute '%s': a path, argument or variable holds a NUL byte", exe);
-  if (journal && (!run || strchr(journal, '\n') || !clean(r, "journal") || !clean(r, "run")))
+  if (journal && (!run || journal[0] != '{' || strchr(journal, '\n') || !clean(r, "journal") || !clean(r, "run")))
     FAIL(6, 0, "Failed to execute '%s': an invalid journal note", exe);
   if (method) {
     const char *cg = get(r, "cgroup"), *tag = get(r, "tag");
@@ -1053,7 +1137,7 @@ static void start(const struct req *r) {
   } else if (pid < 0) {
     FAIL(6, fork_errno, "Failed to place the job in its process tracking cgroup %s: %s", fam.cgroup, why(fork_errno, e1, sizeof e1));
   }
-  if (pid == 0) child(pipefd[1], self, fds, owner, uid, gid, groups, ngroups, exe, argv, envp);
+  if (pid == 0) child(pipefd[1], self, fds, owner, uid, gid, groups, ngroups, exe, argv, envp, journal, run);
   if (pid < 0) FAIL(6, fork_errno, "Failed to execute '%s': %s", exe, why(fork_errno, e1, sizeof e1));
   close(pipefd[1]);
   pipefd[1] = -1;
@@ -1082,7 +1166,7 @@ static void start(const struct req *r) {
   jobs = j;
   buf_str(&out, "{\"id\":");
   buf_json(&out, id);
-  buf_fmt(&out, ",\"event\":\"started\",\"pid\":%d,\"files\":{", (int)pid);
+  buf_fmt(&out, ",\"event\":\"started\",\"pid\":%d,\"parent\":%d,\"files\":{", (int)pid, (int)self);
   if (*outid) buf_fmt(&out, "\"stdout\":\"%s\"%s", outid, *errid ? "," : "");
   if (*errid) buf_fmt(&out, "\"stderr\":\"%s\"", errid);
   buf_str(&out, "}}\n");
@@ -1116,7 +1200,16 @@ static void signal_job(const struct req *r) {
   }
   struct job *j = find_job(id);
   if (!j || j->ended) return; /* never started here, or already ended */
-  if (sig != SIGSTOP && sig != SIGCONT && sig != SIGTSTP) j->stopped = 1;
+  if (sig != SIGSTOP && sig != SIGCONT && sig != SIGTSTP && !j->stopped) {
+    j->stopped = 1;
+    /* before the signal: should this process die, its keeper must not take the end for the job's own */
+    if (j->run && journal_fd >= 0) {
+      struct buf b = {0};
+      stop_line(&b, j->run);
+      if (write_all(journal_fd, b.p, b.len)) warn("cannot update %s: %s", journal_path, strerror(errno));
+      free(b.p);
+    }
+  }
   if (j->fam.method != FAM_NONE) family_signal(&j->fam, j->pid, (int)sig);
   else kill(-j->pid, (int)sig);
 }
@@ -1184,15 +1277,102 @@ static void request(char *p, size_t n) {
   else warn("unknown request %s", op);
 }
 
-/* The startd is gone: nobody can report on the jobs, so they go too (the ends reaped so far stay journaled). */
-static void orphaned(void) {
+/*
+ * The startd (or the keeper) is gone: nobody can report on the jobs, so they go too. What has ended is journaled;
+ * the rest is killed and reaped here, so that a job that ends meanwhile by itself is journaled as well and
+ * nothing is left for init to reap unseen.
+ */
+static void orphaned(int sfd) {
   reap();
-  for (struct job *j = jobs; j; j = j->next) family_kill_round(&j->fam, j->pid, !j->ended);
+  for (struct job *j = jobs; j; j = j->next) {
+    if (j->ended) continue;
+    j->doomed = 1;
+    family_kill_round(&j->fam, j->pid, 1);
+  }
+  for (int64_t until = now_ms() + KILL_TIMEOUT_MS;;) {
+    reap();
+    int waiting = 0;
+    for (struct job *j = jobs; j && !waiting; j = j->next) waiting = !j->ended;
+    if (!waiting || now_ms() >= until) break;
+    struct pollfd p = {sfd, POLLIN, 0};
+    if (poll(&p, 1, 50) > 0) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) > 0) {
+      }
+    }
+  }
   exit(0);
 }
 
+/*
+ * The keeper: the startd's child, the spawner's parent, a subreaper for everything below. Until the spawner
+ * ends it only reaps what jobs left behind (their families are the spawner's to kill). Then it adopts what the
+ * spawner left: a job that ended unreaped, a job dying of its spawner's death (PR_SET_PDEATHSIG), what they
+ * left. It kills what still runs, reaps it all (bounded), journals every end it reaped (fsynced), and only
+ * then exits, as its spawner did: the startd reads the journal once it sees this process gone.
+ */
+static void keep(pid_t spawner) {
+  int st = 0;
+  for (;;) {
+    pid_t p = waitpid(-1, &st, 0);
+    if (p < 0 && errno == EINTR) continue;
+    if (p < 0) die("waitpid: %s", strerror(errno));
+    if (p == spawner) break;
+  }
+  struct buf lines = {0};
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  for (int64_t until = now_ms() + KILL_TIMEOUT_MS;;) {
+    int cst;
+    pid_t p;
+    while ((p = waitpid(-1, &cst, WNOHANG)) > 0) {
+      buf_fmt(&lines, "{\"adopted\":%d", (int)p);
+      if (WIFSIGNALED(cst)) buf_fmt(&lines, ",\"exitCode\":0,\"signal\":%d", WTERMSIG(cst));
+      else buf_fmt(&lines, ",\"exitCode\":%d", WEXITSTATUS(cst));
+      buf_fmt(&lines, ",\"time\":%lld}\n", (long long)time(NULL));
+    }
+    if (p < 0 && errno == ECHILD) break;
+    if (now_ms() >= until) {
+      warn("processes of jobs survived SIGKILL");
+      break;
+    }
+    /* its children now: what the dead spawner's jobs left running */
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+      pid_t pid;
+      char path[64];
+      struct buf stat = {0};
+      if (!isdigit((unsigned char)e->d_name[0]) || parse_pid(e->d_name, &pid)) continue;
+      snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+      char *rp;
+      int ppid;
+      if (read_file(path, &stat, 8192) == 0 && stat.p && (rp = strrchr(stat.p, ')')) && sscanf(rp + 1, " %*c %d", &ppid) == 1 && ppid == keeper)
+        kill(pid, SIGKILL);
+      free(stat.p);
+    }
+    if (d) closedir(d);
+    struct timespec wait = {0, 20 * 1000 * 1000};
+    sigtimedwait(&chld, NULL, &wait);
+  }
+  int fd = *journal_path ? open(journal_path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW) : -1;
+  if (fd >= 0 && lines.len && (write_all(fd, lines.p, lines.len) || fsync(fd))) warn("cannot journal job exits in %s: %s", journal_path, strerror(errno));
+  if (fd >= 0) close(fd);
+  free(lines.p);
+  /* the startd learns how its spawner ended */
+  if (WIFSIGNALED(st)) {
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_UNBLOCK, &all, NULL);
+    signal(WTERMSIG(st), SIG_DFL);
+    raise(WTERMSIG(st));
+  }
+  exit(WIFEXITED(st) ? WEXITSTATUS(st) : 2);
+}
+
 int main(int argc, char **argv) {
-  self = getpid();
+  keeper = getpid();
   if (argc > 2) die("usage: dsched-spawner [run directory]");
   int ng = getgroups(0, NULL);
   if (ng < 0) die("getgroups: %s", strerror(errno));
@@ -1204,11 +1384,8 @@ int main(int argc, char **argv) {
   if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
 #endif
     for (int fd = 3; fd < 1024; fd++) close(fd);
-  if (argc == 2) {
-    if (snprintf(journal_path, sizeof journal_path, "%s/spawner-%d.exits", argv[1], (int)self) >= (int)sizeof journal_path) die("run directory path too long");
-    journal_fd = open(journal_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (journal_fd < 0) die("cannot open %s: %s", journal_path, strerror(errno));
-  }
+  if (argc == 2 && snprintf(journal_path, sizeof journal_path, "%s/spawner-%d.exits", argv[1], (int)keeper) >= (int)sizeof journal_path)
+    die("run directory path too long");
   signal(SIGPIPE, SIG_IGN);
   /* It ends with its startd (the end of its input), not with the signals a batch system or a terminal sends a
      whole process group: Slurm's SIGTERM to a pilot would otherwise take the jobs down before the startd
@@ -1219,7 +1396,29 @@ int main(int argc, char **argv) {
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
+  sigaddset(&chld, KEEPER_GONE);
   if (sigprocmask(SIG_BLOCK, &chld, NULL)) die("sigprocmask: %s", strerror(errno));
+  if (chdir("/")) die("chdir /: %s", strerror(errno));
+  /* without it (an old kernel), a job that ends just as its spawner is killed may be run again */
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) warn("cannot be a child subreaper: %s", strerror(errno));
+  self = fork();
+  if (self < 0) die("fork: %s", strerror(errno));
+  if (self > 0) {
+    /* the keeper holds no end of the startd's pipes: the spawner's death closes them */
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0) die("cannot close the pipes: %s", strerror(errno));
+    close(null);
+    prctl(PR_SET_NAME, "dsched-keeper");
+    keep(self);
+  }
+  self = getpid();
+  /* a keeper killed takes its spawner down the orderly way (orphaned), so that nothing ends with no one above */
+  if (prctl(PR_SET_PDEATHSIG, KEEPER_GONE) < 0) die("prctl: %s", strerror(errno));
+  if (getppid() != keeper) exit(0);
+  if (*journal_path) {
+    journal_fd = open(journal_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (journal_fd < 0) die("cannot open %s: %s", journal_path, strerror(errno));
+  }
   int sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sfd < 0) die("signalfd: %s", strerror(errno));
   for (int fd = 0; fd < 2; fd++) {
@@ -1227,7 +1426,6 @@ int main(int argc, char **argv) {
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) die("fcntl: %s", strerror(errno));
     if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) die("fcntl: %s", strerror(errno));
   }
-  if (chdir("/")) die("chdir /: %s", strerror(errno));
 
   struct buf in = {0};
   int eof = 0;
@@ -1239,10 +1437,10 @@ int main(int argc, char **argv) {
       if (errno == EINTR) continue;
       die("poll: %s", strerror(errno));
     }
+    int gone = 0;
     if (p[0].revents) {
       struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof si) > 0) {
-      }
+      while (read(sfd, &si, sizeof si) > 0) gone |= si.ssi_signo == KEEPER_GONE && getppid() != keeper;
     }
     reap(); /* every turn: an end is journaled before anything else is done */
     if (p[2].revents & (POLLERR | POLLHUP)) out_broken = 1;
@@ -1276,6 +1474,6 @@ int main(int argc, char **argv) {
       }
     }
     flush_out();
-    if (eof || out_broken) orphaned();
+    if (eof || out_broken || gone) orphaned(sfd);
   }
 }

@@ -1,4 +1,4 @@
-// The processes of a test pool as /proc shows them: a daemon's children (the startd's job spawner) and
+// The processes of a test pool as /proc shows them: a daemon's children (the startd's job spawner and its keeper) and
 // the jobs they run, for tests that stop or kill one at a chosen point.
 import { readdirSync, readFileSync } from 'node:fs';
 import type { TestPool } from './pool.js';
@@ -25,10 +25,18 @@ export function processes(): Array<{ pid: number; state: string; ppid: number; c
   return out;
 }
 
-/** The startd's job spawner. */
-export function spawnerOf(pool: TestPool): number {
+/** The keeper of the startd's job spawner: the startd's child, the spawner's parent (spawner/spawner.c). */
+export function keeperOf(pool: TestPool): number {
   const startd = pool.daemonPid('startd');
-  const s = processes().find((p) => p.ppid === startd && p.cmdline.includes('spawner'));
+  const k = processes().find((p) => p.ppid === startd && p.cmdline.includes('spawner'));
+  if (!k) throw new Error('the startd has no job spawner');
+  return k.pid;
+}
+
+/** The startd's job spawner (the parent of its jobs). */
+export function spawnerOf(pool: TestPool): number {
+  const keeper = keeperOf(pool);
+  const s = processes().find((p) => p.ppid === keeper && p.cmdline.includes('spawner'));
   if (!s) throw new Error('the startd has no spawner');
   return s.pid;
 }

@@ -115,8 +115,9 @@ describe('proc family', () => {
       const [line] = (await once(replies, 'line')) as [string];
       const started = JSON.parse(line) as SpawnerReply;
       assert.equal(started.event, 'started', line);
+      // the forking process is the spawner, below its keeper (spawner.pid), in the same cgroups at first
       assert.equal(
-        readFileSync(`/proc/${spawner.pid}/cgroup`, 'utf8'),
+        readFileSync(`/proc/${(started as { parent: number }).parent}/cgroup`, 'utf8'),
         before,
         'the forking process is back in its own cgroups',
       );

@@ -14,6 +14,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,11 @@ class Spawner {
 }
 
 const note = (proc: number) => ({ addr: 'localhost:1', claim: 'c', cluster: 1, proc });
+/** The parent of a process (the spawner, for a job). */
+const parentOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+};
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
 describe('spawner', { timeout: 60_000 }, () => {
@@ -160,7 +166,13 @@ describe('spawner', { timeout: 60_000 }, () => {
     assert.ok(r.event === 'failed' && r.holdCode === 14 && r.holdSubCode === 13, JSON.stringify(r));
     const nul = s.start('/bin/echo', ['a\0b']);
     assert.equal(((await s.reply(nul.id, 'ended')) as { holdCode?: number }).holdCode, 6);
+    // a journaled job that never ran: its start line is void (its keeper must not take it for a job)
+    const never = s.start(join(dir, 'no-such-program'), [], { journal: { run: 'never', note: note(0) } });
+    assert.equal(((await s.reply(never.id, 'ended')) as { holdCode?: number }).holdCode, 6);
+    assert.match(readFileSync(s.journal, 'utf8'), /^\{"pid":\d+,"run":"never",.*\n\{"done":"never"\}\n$/);
+    assert.deepEqual(readSpawnerJournal(s.journal), []);
     await s.stop();
+    rmSync(s.journal, { force: true });
   });
 
   test('spawner – a FIFO named as input or output never blocks the spawner (nor every other job of the host)', async () => {
@@ -224,16 +236,114 @@ describe('spawner', { timeout: 60_000 }, () => {
 
   test('spawner – a job dies with its spawner (SIGKILL): nothing of it ends unobserved', async () => {
     const s = new Spawner();
-    const r = s.start('/bin/sleep', ['100']);
-    const started = await s.reply(r.id, 'started');
-    const pid = (started as { pid: number }).pid;
-    assert.ok(alive(pid));
-    s.child.kill('SIGKILL');
+    const r = s.start('/bin/sleep', ['100'], { journal: { run: 'k1', note: note(0) } });
+    const started = (await s.reply(r.id, 'started')) as { pid: number; parent: number };
+    assert.ok(alive(started.pid));
+    assert.notEqual(started.parent, s.child.pid, 'the spawner runs below its keeper');
+    process.kill(started.parent, 'SIGKILL');
+    // the keeper goes once it has reaped what its spawner left
     await once(s.child, 'close');
-    const until = Date.now() + 10_000;
-    while (alive(pid) && Date.now() < until) await new Promise((w) => setTimeout(w, 20));
-    assert.ok(!alive(pid), `job ${pid} outlived its spawner`);
+    assert.ok(!alive(started.pid), `job ${started.pid} outlived its spawner`);
+    assert.deepEqual(readSpawnerJournal(s.journal), [], 'a job killed with its spawner did not end by itself');
     rmSync(s.journal, { force: true });
+  });
+
+  test('spawner – a job that ended unreaped when its spawner is killed (SIGKILL) has its end journaled by the keeper', async () => {
+    const s = new Spawner();
+    const go = join(dir, 'unreaped.go');
+    const wait = `i=0; while [ ! -e ${go} ] && [ $i -lt 2000 ]; do sleep 0.05; i=$((i+1)); done`;
+    const ended = s.start('/bin/sh', ['-c', `${wait}; exit 3`], { journal: { run: 'u1', note: note(0) } });
+    // asked to stop, it goes on until told: its end may be an eviction's, and is journaled as stopped
+    const term = join(dir, 'unreaped.term');
+    const stopped = s.start('/bin/sh', ['-c', `trap 'touch ${term}' TERM; ${wait}; exit 0`], {
+      journal: { run: 'u2', note: note(1) },
+    });
+    const running = s.start('/bin/sleep', ['100'], { journal: { run: 'u3', note: note(2) } });
+    const pids = [] as number[];
+    for (const r of [ended, stopped, running]) pids.push(((await s.reply(r.id, 'started')) as { pid: number }).pid);
+    const spawner = parentOf(pids[0]!);
+    s.send({ op: 'signal', id: stopped.id, signal: 'SIGTERM' });
+    const until = Date.now() + 20_000;
+    while (!existsSync(term) && Date.now() < until) await new Promise((w) => setTimeout(w, 20));
+    assert.ok(existsSync(term), 'the stop reached the job');
+    // the spawner frozen, as a loaded one is slow to reap: two jobs end, and it is killed before it reaps them
+    process.kill(spawner, 'SIGSTOP');
+    try {
+      appendFileSync(go, '');
+      const zombie = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+      while (!(zombie(pids[0]!) && zombie(pids[1]!)) && Date.now() < until) await new Promise((w) => setTimeout(w, 20));
+      assert.ok(zombie(pids[0]!) && zombie(pids[1]!), 'both jobs ended, unreaped');
+      process.kill(spawner, 'SIGKILL');
+    } finally {
+      try {
+        process.kill(spawner, 'SIGCONT');
+      } catch {
+        /* gone */
+      }
+    }
+    await once(s.child, 'close');
+    assert.ok(!alive(pids[2]!), 'the running job died with its spawner');
+    assert.deepEqual(
+      readSpawnerJournal(s.journal)
+        .map(({ time: _, ...e }) => e)
+        .sort((x, y) => x.note.proc - y.note.proc),
+      [
+        { run: 'u1', note: note(0), exitCode: 3 },
+        { run: 'u2', note: note(1), exitCode: 0, stopped: true },
+      ],
+      'the two ends, and not the job killed with its spawner',
+    );
+    rmSync(s.journal, { force: true });
+  });
+
+  test('spawner – its keeper killed, the spawner journals what ended, kills and reaps its jobs, and goes', async () => {
+    const s = new Spawner();
+    const done = s.start('/bin/sh', ['-c', 'exit 4'], { journal: { run: 'k1', note: note(0) } });
+    const running = s.start('/bin/sleep', ['100'], { journal: { run: 'k2', note: note(1) } });
+    await s.reply(done.id, 'ended');
+    const pid = ((await s.reply(running.id, 'started')) as { pid: number }).pid;
+    s.child.kill('SIGKILL');
+    // its output closes once the spawner is gone too
+    await once(s.child, 'close');
+    assert.ok(!alive(pid), 'the running job went with its spawner');
+    assert.deepEqual(
+      readSpawnerJournal(s.journal).map(({ time: _, ...e }) => e),
+      [{ run: 'k1', note: note(0), exitCode: 4 }],
+    );
+    rmSync(s.journal, { force: true });
+  });
+
+  test('spawner – the journal reader: an adopted process is the job last started with its pid, unless that end is known or the job never ran', () => {
+    const file = join(dir, 'reader.exits');
+    const start = (pid: number, run: string, proc: number) => JSON.stringify({ pid, run, note: note(proc) });
+    writeFileSync(
+      file,
+      [
+        start(10, 'a', 0), // ended, journaled by the spawner; its pid used again by b
+        JSON.stringify({ run: 'a', note: note(0), exitCode: 0, time: 1 }),
+        start(10, 'b', 1),
+        start(11, 'c', 2), // never ran (its exec failed)
+        JSON.stringify({ done: 'c' }),
+        start(12, 'd', 3), // running, killed with its spawner
+        start(13, 'e', 4), // asked to stop, then ended by itself
+        JSON.stringify({ stop: 'e' }),
+        JSON.stringify({ adopted: 10, exitCode: 7, time: 2 }),
+        JSON.stringify({ adopted: 11, exitCode: 127, time: 2 }),
+        JSON.stringify({ adopted: 12, exitCode: 0, signal: 9, time: 2 }),
+        JSON.stringify({ adopted: 13, exitCode: 0, signal: 15, time: 2 }),
+        JSON.stringify({ adopted: 10, exitCode: 1, time: 3 }), // what b left behind, with b's number
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      readSpawnerJournal(file).sort((x, y) => x.note.proc - y.note.proc),
+      [
+        { run: 'a', note: note(0), exitCode: 0, time: 1 },
+        { run: 'b', note: note(1), exitCode: 7, time: 2 },
+        { run: 'e', note: note(4), exitCode: 0, signal: 15, stopped: true, time: 2 },
+      ],
+    );
+    rmSync(file);
   });
 
   test("spawner – a process group signal (Slurm's SIGTERM to a pilot, a terminal's ^C) leaves the spawner and its jobs to the startd", async () => {

@@ -1,0 +1,109 @@
+// The startd's event reporter (reporter.ts) against a fake schedd: an event the schedd answers for without
+// acknowledging it, or cannot be reached for, goes again after a delay that doubles (with jitter) up to a
+// bound, and the delay starts over once a batch is taken whole. The clock is mocked: nothing waits.
+import { strict as assert } from 'node:assert';
+import { afterEach, describe, mock, test } from 'node:test';
+import pino from 'pino';
+import { EventReporter, RETRY_FIRST_MS, RETRY_MAX_MS } from '../../../daemons/startd/reporter.js';
+import type { ScheddClient } from '../../../lib/rpc/clients/schedd.js';
+import type { JobEvent } from '../../../lib/rpc/generated/dsched/v1/JobEvent.js';
+import type { ClientCredentials } from '../../../lib/rpc/tls.js';
+
+/** A schedd that acknowledges an event only from its `takeFrom`-th delivery on, and records every batch. */
+function fakeSchedd(reporter: EventReporter, opts: { takeFrom?: number; fail?: boolean } = {}) {
+  const batches: string[][] = [];
+  const seen = new Map<string, number>();
+  reporter.client = () =>
+    ({
+      jobEvents: (events: JobEvent[]) => {
+        batches.push(events.map((e) => String(e.id?.proc)));
+        if (opts.fail) return Promise.reject(new Error('connection refused'));
+        const acked = events
+          .filter((e) => {
+            const n = (seen.get(e.seq!) ?? 0) + 1;
+            seen.set(e.seq!, n);
+            return n >= (opts.takeFrom ?? 1);
+          })
+          .map((e) => e.seq!);
+        return Promise.resolve({ acked });
+      },
+    }) as unknown as ScheddClient;
+  return batches;
+}
+
+/** Let the reporter's pending promises and immediates run (the timers are mocked; these are not). */
+async function settle() {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+const update = (proc: number) => ({ claim: 'c', id: { cluster: 1, proc }, type: 'update' });
+
+describe('startd event reporter', () => {
+  afterEach(() => mock.timers.reset());
+
+  test('event reporter – an event the schedd does not acknowledge goes again after a doubling delay, not at once; the delay starts over after a success', async (t) => {
+    mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    t.mock.method(Math, 'random', () => 1); // the longest delay of each step
+    const reporter = new EventReporter(pino({ level: 'silent' }), {} as ClientCredentials);
+    const batches = fakeSchedd(reporter, { takeFrom: 4 });
+    reporter.send('schedd:1', update(0));
+    await settle();
+    assert.equal(batches.length, 1);
+    for (const step of [RETRY_FIRST_MS, 2 * RETRY_FIRST_MS, 4 * RETRY_FIRST_MS]) {
+      const before: number = batches.length;
+      mock.timers.tick(step - 1);
+      await settle();
+      assert.equal(batches.length, before, `not again before ${step} ms`);
+      mock.timers.tick(1);
+      await settle();
+      assert.equal(batches.length, before + 1, `again after ${step} ms`);
+    }
+    // taken on the fourth delivery: nothing more goes
+    mock.timers.tick(RETRY_MAX_MS * 2);
+    await settle();
+    assert.equal(batches.length, 4);
+    // the delay started over
+    reporter.send('schedd:1', update(1));
+    await settle();
+    assert.equal(batches.length, 5);
+    mock.timers.tick(RETRY_FIRST_MS);
+    await settle();
+    assert.equal(batches.length, 6);
+    reporter.close();
+  });
+
+  test('event reporter – a new event goes at once while an unacknowledged one waits, without it', async () => {
+    mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    const reporter = new EventReporter(pino({ level: 'silent' }), {} as ClientCredentials);
+    const batches = fakeSchedd(reporter, { takeFrom: 2 });
+    reporter.send('schedd:1', update(0));
+    await settle();
+    reporter.send('schedd:1', update(1));
+    await settle();
+    assert.deepEqual(batches, [['0'], ['1']]);
+    mock.timers.tick(RETRY_MAX_MS);
+    await settle();
+    assert.deepEqual(batches.slice(2).flat().sort(), ['0', '1'], 'each once more, after its delay');
+    reporter.close();
+  });
+
+  test('event reporter – an unreachable schedd is retried with a jittered delay bounded by the maximum', async (t) => {
+    mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    let r = 0;
+    t.mock.method(Math, 'random', () => (r = (r + 0.37) % 1));
+    const reporter = new EventReporter(pino({ level: 'silent' }), {} as ClientCredentials);
+    const batches = fakeSchedd(reporter, { fail: true });
+    reporter.send('schedd:1', update(0));
+    await settle();
+    for (let i = 0; i < 12; i++) {
+      // never sooner than half the step, never later than the bound
+      mock.timers.tick(RETRY_FIRST_MS / 2 - 1);
+      await settle();
+      assert.equal(batches.length, i + 1, 'not sooner than half the first step');
+      mock.timers.tick(RETRY_MAX_MS - RETRY_FIRST_MS / 2 + 1);
+      await settle();
+      assert.equal(batches.length, i + 2, `try ${i + 2} within ${RETRY_MAX_MS} ms`);
+    }
+    reporter.close();
+  });
+});
