@@ -99,12 +99,30 @@ const collector = new CollectorLink(config, ctx.creds);
 let advertisedDslots = new Set<string>();
 let adTimer: NodeJS.Timeout | undefined;
 let nameRefusedLogged = false;
-const lastSent = new Map<string, string>();
+/** Each slot's ad as last sent: whole (`key`), and without what changes as a claim's jobs come and go. */
+const lastSent = new Map<string, { key: string; claim: string }>();
 /** Dynamic slots whose ads may have changed since the last update. */
 const dirty = new Set<string>();
+/**
+ * Dynamic slots whose ads changed only as their claim went from one job to the next (JobId, Activity):
+ * with claim reuse that is every job, and nothing decides on it at once (a released claim, a slot's
+ * resources or state go out at once), so those changes go out together, at most once a second.
+ */
+const churned = new Set<string>();
+let churnTimer: NodeJS.Timeout | undefined;
+/** the next update sends the churned ads too */
+let churnDue = false;
+const CHURN_AD_DELAY_MS = 1000;
+/** The attributes only a claim's next job changes (the load averages move all the time: never a reason alone). */
+const CHURN = { EnteredCurrentActivity: '', JobId: '', RemoteOwner: '', RemoteUser: '' };
+/** Busy and Idle are a claim between its jobs; Suspended, Vacating, Killing go out at once. */
+const churnActivity = (a: string | undefined) => (a === '"Busy"' || a === '"Idle"' ? '' : a);
+const LOAD = { LoadAvg: '', TotalLoadAvg: '', CondorLoadAvg: '', TotalCondorLoadAvg: '' };
 /** Send the slot ads that changed since the last update (all of them when `everything`). */
 async function advertise(everything = false): Promise<void> {
   adTimer = undefined;
+  const churn = churnDue;
+  churnDue = false;
   lastAdvertise = performance.now();
   const c = collector.get();
   if (!c) {
@@ -114,14 +132,34 @@ async function advertise(everything = false): Promise<void> {
   const lifetime = 3 * config.int('UPDATE_INTERVAL');
   const dslots = [...machine.dslots.values()];
   const ads = [
-    { name: machine.pslotName, attrs: machine.pslotAd() },
-    ...dslots.filter((d) => everything || dirty.has(d.claim)).map((d) => ({ name: d.name, attrs: machine.dslotAd(d) })),
+    { name: machine.pslotName, claim: '', attrs: machine.pslotAd() },
+    ...dslots
+      .filter((d) => everything || dirty.has(d.claim))
+      .map((d) => ({ name: d.name, claim: d.claim, attrs: machine.dslotAd(d) })),
   ];
   dirty.clear();
-  // the load average moves all the time: it alone is no reason to send an ad
-  const key = (a: Record<string, string>) =>
-    JSON.stringify({ ...a, LoadAvg: '', TotalLoadAvg: '', CondorLoadAvg: '', TotalCondorLoadAvg: '' });
-  const changed = everything ? ads : ads.filter((a) => lastSent.get(a.name) !== key(a.attrs));
+  const keyed = ads.map((a) => ({
+    ...a,
+    key: JSON.stringify({ ...a.attrs, ...LOAD }),
+    claimKey: JSON.stringify({ ...a.attrs, ...LOAD, ...CHURN, Activity: churnActivity(a.attrs.Activity) }),
+  }));
+  const changed = everything
+    ? keyed
+    : keyed.filter((a) => {
+        const last = lastSent.get(a.name);
+        if (last?.key === a.key) return false;
+        if (churn || last?.claim !== a.claimKey || !a.claim) return true;
+        churned.add(a.claim);
+        churnTimer ??= setTimeout(() => {
+          churnTimer = undefined;
+          for (const cl of churned) dirty.add(cl);
+          churned.clear();
+          churnDue = true;
+          scheduleAdvertise(0);
+        }, CHURN_AD_DELAY_MS);
+        return false;
+      });
+  for (const a of changed) if (a.claim) churned.delete(a.claim);
   const updates = changed.map((a) => ({
     type: 'Machine',
     name: a.name,
@@ -139,7 +177,7 @@ async function advertise(everything = false): Promise<void> {
     for (const n of gone) lastSent.delete(n);
     advertisedDslots = now;
     if (updates.length) await c.advertise(updates);
-    for (const a of changed) lastSent.set(a.name, key(a.attrs));
+    for (const a of changed) lastSent.set(a.name, { key: a.key, claim: a.claimKey });
     nameRefusedLogged = false;
   } catch (e) {
     lastSent.clear();
@@ -184,6 +222,7 @@ const leases = setInterval(() => startd.checkLeases(), 1000);
 
 onShutdown(ctx, async () => {
   for (const t of [periodic, leases]) clearInterval(t);
+  clearTimeout(churnTimer);
   monitor.stop();
   await startd.shutdown(config.int('KILL_GRACE') * 1000);
   tracker.close();
