@@ -438,6 +438,7 @@ export class Startd {
     req: ClaimRequest__Output,
     callerHost: string,
   ): Promise<{ claim: string; slot: string; slot_ad: { attrs: Record<string, string> } }> {
+    this.refuseIfStopping();
     if (this.machine.draining)
       throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is draining: ${this.machine.draining}`);
     if (req.slot && req.slot.toLowerCase() !== this.machine.pslotName.toLowerCase())
@@ -478,6 +479,7 @@ export class Startd {
     const d = this.slot(claim);
     if (d.job)
       throw new DschedError('CLAIM_REFUSED', `${d.name} is already running job ${d.job.cluster}.${d.job.proc}`);
+    this.refuseIfStopping();
     if (this.machine.draining)
       throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is draining: ${this.machine.draining}`);
     const cluster = Number(job.lookupJS('ClusterId'));
@@ -828,6 +830,12 @@ export class Startd {
 
   /** Set once the startd is told to shut down. */
   private stopping = false;
+
+  /** A startd shutting down starts nothing: a job it took now would fail (its tracking is being closed) or be evicted. */
+  private refuseIfStopping(): void {
+    if (this.stopping)
+      throw new DschedError('CLAIM_REFUSED', `${this.machine.pslotName} is shutting down: it starts no job now`);
+  }
 
   /** On shutdown: every job is evicted (goes back to idle at its schedd), then the claims go. */
   async shutdown(graceMs: number): Promise<void> {
