@@ -385,7 +385,8 @@ export class JobEvents {
     }
     this.s.queue.finish(job, JobStatus.Completed);
     mailEnd();
-    this.s.log.info(
+    // per job, and told by the event log and the history already: only when debugging
+    this.s.log.debug(
       {
         cluster: job.cluster,
         proc: job.proc,

@@ -520,7 +520,8 @@ export class Startd {
     let exists!: () => void;
     const spawned = new Promise<void>((r) => (exists = r));
     const running = () => {
-      this.log.info({ cluster, proc, slot: d.name }, 'job started');
+      // per job; its end ('job ended') says it ran: only when debugging
+      this.log.debug({ cluster, proc, slot: d.name }, 'job started');
       this.saveState(sandbox);
       this.onChange(claim);
       exists();
