@@ -9,12 +9,14 @@
 //    `dsubmit -W depend=afterok:ID` (bench/commands.ts times the whole commands)
 // Figures are printed; nothing is asserted (see the issue for the targets). BENCH_SUBMIT, BENCH_E2E,
 // BENCH_LATENCY, BENCH_CHAIN set the sizes; BENCH_CPU_PROF=DIR writes a CPU profile of every daemon there
-// (node --cpu-prof, one file per daemon when the pool stops).
+// (node --cpu-prof, one file per daemon when the pool stops); BENCH_DAEMON_NODE_ARGS adds node flags to every
+// daemon (after their own, e.g. `--max-semi-space-size=8`).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { expandSubmit, loadSubmit } from '../grammar/submit/index.js';
+import { CollectorClient } from '../lib/rpc/clients/collector.js';
 import { ScheddClient } from '../lib/rpc/clients/schedd.js';
 import { DIST, sleep, TestPool } from '../test/integration/harness/pool.js';
 
@@ -24,6 +26,8 @@ const N_LAT = Number(process.env.BENCH_LATENCY ?? 30);
 const N_CHAIN = Number(process.env.BENCH_CHAIN ?? 100);
 const PROFILE = process.env.BENCH_CPU_PROF;
 const DAEMONS = ['collector', 'negotiator', 'schedd', 'startd'] as const;
+/** Daemons counted when the pool runs them (the master has no address file: found as the startd's parent). */
+const OPTIONAL = ['web'] as const;
 
 function pct(xs: number[], p: number) {
   const s = [...xs].sort((a, b) => a - b);
@@ -41,6 +45,18 @@ function cpuMs(pid: number, children = false): number {
 function poolCpu(pool: TestPool): Record<string, number> {
   const out: Record<string, number> = {};
   for (const d of DAEMONS) out[d] = cpuMs(pool.daemonPid(d));
+  for (const d of OPTIONAL)
+    try {
+      out[d] = cpuMs(pool.daemonPid(d));
+    } catch {
+      /* not in DAEMON_LIST */
+    }
+  const master = Number(
+    readFileSync(`/proc/${pool.daemonPid('startd')}/stat`, 'utf8')
+      .split(') ')[1]!
+      .split(' ')[1],
+  );
+  out.master = cpuMs(master);
   const spawner = Number(
     execFileSync('pgrep', ['-P', String(pool.daemonPid('startd'))], { encoding: 'utf8' })
       .trim()
@@ -53,8 +69,11 @@ function poolCpu(pool: TestPool): Record<string, number> {
 
 async function main() {
   const pool = TestPool.create({ NUM_CPUS: '128', MEMORY: '262144', UPDATE_INTERVAL: '5', NEGOTIATOR_INTERVAL: '10' });
+  const nodeArgs = [process.env.BENCH_DAEMON_NODE_ARGS ?? '', PROFILE ? `--cpu-prof --cpu-prof-dir=${PROFILE}` : '']
+    .join(' ')
+    .trim();
   const started = await pool.run('dsched', ['start'], {
-    env: PROFILE ? { DSCHED_DAEMON_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${PROFILE}` } : {},
+    env: nodeArgs ? { DSCHED_DAEMON_NODE_ARGS: nodeArgs } : {},
   });
   if (started.code !== 0) throw new Error(`dsched start failed: ${started.stderr}`);
   try {
@@ -125,6 +144,15 @@ async function main() {
 
     // 2. end-to-end throughput, and what it cost each process
     {
+      const collector = new CollectorClient(pool.daemonAddress('collector'), pool.creds(pool.token('bench')));
+      /** The calls the schedd has served, by method (its Scheduler ad, sent after every change of the queue). */
+      const scheddCalls = async () => {
+        const [ad] = await collector.query('Scheduler');
+        const out: Record<string, number> = {};
+        for (const [k, v] of Object.entries(ad ?? {})) if (/^Rpc\w+Count$/.test(k)) out[k.slice(3, -5)] = Number(v);
+        return out;
+      };
+      const calls0 = await scheddCalls();
       const cpu0 = poolCpu(pool);
       const t0 = performance.now();
       const cluster = await submit(`executable = /bin/true\nqueue ${N_E2E}\n`);
@@ -161,6 +189,13 @@ async function main() {
       console.log(
         `end-to-end: CPU ms per job — ${per.join(', ')}; all ${total.toFixed(2)} (2 cores: at most ${Math.round(2000 / total)} jobs/s)`,
       );
+      await sleep(500); // the Scheduler ad after the last change
+      const calls1 = await scheddCalls();
+      const served = Object.keys(calls1)
+        .filter((m) => calls1[m]! > (calls0[m] ?? 0))
+        .map((m) => `${m} ${((calls1[m]! - (calls0[m] ?? 0)) / N_E2E).toFixed(3)}`);
+      console.log(`end-to-end: calls the schedd served per job — ${served.join(', ')}`);
+      collector.close();
     }
 
     // 3. submit-to-start latency on an idle pool

@@ -18,6 +18,17 @@ export type ChangeListener = (type: string, name: string, kind: ChangeKind, attr
 
 const now = () => performance.now();
 
+/** Whether an ad as sent has the attributes of one stored (which has LastHeardFrom besides). */
+function sameAd(stored: Record<string, string>, sent: Record<string, string>): boolean {
+  let n = 0;
+  for (const k of Object.keys(sent)) {
+    if (k === 'LastHeardFrom') continue;
+    if (stored[k] !== sent[k]) return false;
+    n++;
+  }
+  return Object.keys(stored).length === n + 1;
+}
+
 export class AdStore {
   private byType = new Map<string, Map<string, StoredAd>>();
   private listeners = new Set<ChangeListener>();
@@ -52,8 +63,11 @@ export class AdStore {
       );
     }
     const stamped = { ...attrs, LastHeardFrom: String(nowSeconds()) };
+    const live = !!old && old.expiresAt > at;
     t.set(key, { type, name, instance, attrs: stamped, expiresAt: at + lifetimeSec * 1000 });
-    this.emit(type, name, old && old.expiresAt > at ? 'updated' : 'added', stamped);
+    // an ad sent again as it was (a periodic update keeping it alive) is no news to those watching
+    if (live && sameAd(old.attrs, attrs)) return;
+    this.emit(type, name, live ? 'updated' : 'added', stamped);
   }
 
   invalidate(type: string, names: string[], instance: string): void {

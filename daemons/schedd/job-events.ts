@@ -383,6 +383,7 @@ export class JobEvents {
     }
     this.s.queue.finish(job, JobStatus.Completed);
     mailEnd();
+    // the schedd's log keeps each job's result (as HTCondor's SchedLog does); its start is debug only
     this.s.log.info(
       {
         cluster: job.cluster,

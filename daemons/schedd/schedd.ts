@@ -673,7 +673,8 @@ export class Schedd {
     this.policies.armDuration(job);
     this.logEvent(job, { type: 'execute', host: claim.startd, slotName: claim.slot });
     this.mail('begin', job);
-    this.log.info({ cluster: job.cluster, proc: job.proc, slot: claim.slot }, 'job started');
+    // per job, and told by the event log and the history already: only when debugging
+    this.log.debug({ cluster: job.cluster, proc: job.proc, slot: claim.slot }, 'job started');
   }
 
   /** Give the claim the next idle job of the same autocluster, or release it. */

@@ -138,9 +138,39 @@ const collector = new CollectorLink(config, ctx.creds);
 let advertisedDslots = new Set<string>();
 let adTimer: NodeJS.Timeout | undefined;
 let nameRefusedLogged = false;
-const lastSent = new Map<string, string>();
+/** Each slot's ad as last sent: whole (`key`), and without what changes as a claim's jobs come and go. */
+const lastSent = new Map<string, { key: string; claim: string }>();
 /** Dynamic slots whose ads may have changed since the last update. */
 const dirty = new Set<string>();
+/**
+ * Dynamic slots whose ads changed only as their claim went from one job to the next (JobId, Activity):
+ * with claim reuse that is every job, and nothing decides on it at once (a released claim, a slot's
+ * resources or state go out at once), so those changes go out together, at most once a second.
+ */
+const churned = new Set<string>();
+let churnTimer: NodeJS.Timeout | undefined;
+/** the next update sends the churned ads too */
+let churnDue = false;
+const CHURN_AD_DELAY_MS = 1000;
+/** The attributes only a claim's next job changes; the load averages move all the time: never a reason alone. */
+const CHURN = new Set(['EnteredCurrentActivity', 'JobId', 'RemoteOwner', 'RemoteUser']);
+const LOAD = new Set(['LoadAvg', 'TotalLoadAvg', 'CondorLoadAvg', 'TotalCondorLoadAvg']);
+/**
+ * An ad as compared with the one last sent: whole but for the load averages (`key`), and without what a
+ * claim's next job changes (`claimKey`; Busy and Idle are a claim between its jobs, while Suspended,
+ * Vacating or Killing go out at once). One pass and no copies: it runs for every slot that changed.
+ */
+function adKeys(attrs: Record<string, string>): { key: string; claimKey: string } {
+  let key = '';
+  let claimKey = '';
+  for (const [k, v] of Object.entries(attrs)) {
+    if (LOAD.has(k)) continue;
+    const part = `${k}\0${v}\0`;
+    key += part;
+    if (!CHURN.has(k) && !(k === 'Activity' && (v === '"Busy"' || v === '"Idle"'))) claimKey += part;
+  }
+  return { key, claimKey };
+}
 /** The update on the wire, if any, and whether another is wanted once it is done (and whether of everything). */
 let inFlight: Promise<void> | undefined;
 let again: { everything: boolean } | undefined;
@@ -164,6 +194,8 @@ function advertise(everything = false): Promise<void> {
 }
 async function sendAds(everything: boolean): Promise<void> {
   adTimer = undefined;
+  const churn = churnDue;
+  churnDue = false;
   lastAdvertise = performance.now();
   const c = collector.get();
   if (!c) {
@@ -173,14 +205,30 @@ async function sendAds(everything: boolean): Promise<void> {
   const lifetime = 3 * config.int('UPDATE_INTERVAL');
   const dslots = [...machine.dslots.values()];
   const ads = [
-    { name: machine.pslotName, attrs: machine.pslotAd() },
-    ...dslots.filter((d) => everything || dirty.has(d.claim)).map((d) => ({ name: d.name, attrs: machine.dslotAd(d) })),
+    { name: machine.pslotName, claim: '', attrs: machine.pslotAd() },
+    ...dslots
+      .filter((d) => everything || dirty.has(d.claim))
+      .map((d) => ({ name: d.name, claim: d.claim, attrs: machine.dslotAd(d) })),
   ];
   dirty.clear();
-  // the load average moves all the time: it alone is no reason to send an ad
-  const key = (a: Record<string, string>) =>
-    JSON.stringify({ ...a, LoadAvg: '', TotalLoadAvg: '', CondorLoadAvg: '', TotalCondorLoadAvg: '' });
-  const changed = everything ? ads : ads.filter((a) => lastSent.get(a.name) !== key(a.attrs));
+  const keyed = ads.map((a) => ({ ...a, ...adKeys(a.attrs) }));
+  const changed = everything
+    ? keyed
+    : keyed.filter((a) => {
+        const last = lastSent.get(a.name);
+        if (last?.key === a.key) return false;
+        if (churn || last?.claim !== a.claimKey || !a.claim) return true;
+        churned.add(a.claim);
+        churnTimer ??= setTimeout(() => {
+          churnTimer = undefined;
+          for (const cl of churned) dirty.add(cl);
+          churned.clear();
+          churnDue = true;
+          scheduleAdvertise(0);
+        }, CHURN_AD_DELAY_MS);
+        return false;
+      });
+  for (const a of changed) if (a.claim) churned.delete(a.claim);
   const updates = changed.map((a) => ({
     type: 'Machine',
     name: a.name,
@@ -198,7 +246,7 @@ async function sendAds(everything: boolean): Promise<void> {
     for (const n of gone) lastSent.delete(n);
     advertisedDslots = now;
     if (updates.length) await c.advertise(updates);
-    for (const a of changed) lastSent.set(a.name, key(a.attrs));
+    for (const a of changed) lastSent.set(a.name, { key: a.key, claim: a.claimKey });
     nameRefusedLogged = false;
   } catch (e) {
     lastSent.clear();
@@ -244,6 +292,7 @@ const leases = setInterval(() => startd.checkLeases(), 1000);
 
 onShutdown(ctx, async () => {
   for (const t of [periodic, leases]) clearInterval(t);
+  clearTimeout(churnTimer);
   monitor.stop();
   await startd.shutdown(config.int('KILL_GRACE') * 1000);
   tracker.close();

@@ -173,7 +173,9 @@ export class EventReporter {
     if (this.journalFile && EventReporter.durable(full)) {
       this.unsynced.set(seq, JSON.stringify({ addr: scheddAddress, ev: full, keep }) + '\n');
       if (journaled) this.onJournaled.set(seq, journaled);
-      if (!this.syncScheduled) {
+      // while a batch is out to that schedd, its exits gather and are journaled with one fsync when it is
+      // answered (flush): one write per batch rather than one per job
+      if (!this.syncScheduled && !this.inflight.has(scheddAddress)) {
         this.syncScheduled = true;
         setImmediate(() => this.sync());
       }
@@ -256,6 +258,7 @@ export class EventReporter {
   private async flush(addr: string): Promise<void> {
     const m = this.pending.get(addr);
     if (!m || m.size === 0 || this.inflight.has(addr)) return;
+    if (this.unsynced.size) return this.sync(); // on disk first; sync() sends
     const now = Date.now();
     const batch = [...m.values()].filter((e) => this.ready(e, now)).slice(0, 1000);
     if (!batch.length) return this.armRetry(addr);

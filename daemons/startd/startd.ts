@@ -2,7 +2,7 @@
 // schedd what happened. A job stopped by the startd itself (lease lost, shutdown) is reported as evicted,
 // never as an exit, so it is run again rather than recorded as finished.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { ClassAd, literal, parseExpr, symmetricMatch, unparse } from '../../grammar/classad/index.js';
@@ -21,6 +21,7 @@ import type { SpawnerExit } from './spawner-journal.js';
 import { gangLaunch } from './gang-env.js';
 import { expandMatchRefs } from '../../grammar/submit/match-expand.js';
 import { HoldCode } from '../../lib/job-status.js';
+import { JobRecordFile, type JobRecordEntry } from './job-record.js';
 import { rankClaim, runRank, type RankClaim } from './rank.js';
 import type { RunRankRequest__Output } from '../../lib/rpc/generated/dsched/v1/RunRankRequest.js';
 import type { RankOutput } from '../../lib/rpc/generated/dsched/v1/RankOutput.js';
@@ -99,6 +100,8 @@ export class Startd {
   private extra = new Map<string, SlotExtra>();
   private retained = new Map<string, Retained>(); // claim/cluster.proc → sandbox with output
   private seq = 0;
+  /** the running jobs as a restarted startd finds them (`run/startd-jobs.json`) */
+  private record: JobRecordFile;
   /** Something changed; `claim` names the dynamic slot whose ad changed. */
   onChange: (claim?: string) => void = () => {};
   /** The running-job monitor (policy.ts): told when a job starts; may turn its outcome into a hold (memory limit). */
@@ -110,31 +113,19 @@ export class Startd {
     private log: Logger,
     private reporter: EventReporter,
     readonly launchers: Launchers,
-  ) {}
-
-  private stateFile() {
-    return join(this.config.paths.run, `startd-jobs.json`);
+  ) {
+    this.record = new JobRecordFile(join(config.paths.run, 'startd-jobs.json'), () => this.recordEntries());
   }
 
   /** The jobs a previous run of this startd recorded as running (`Launcher.list()`). */
   previousRecords(): LaunchRecord[] {
-    try {
-      const list = JSON.parse(readFileSync(this.stateFile(), 'utf8')) as Array<
-        Partial<LaunchRecord> & { pid?: unknown; tag?: unknown }
-      >;
-      return (
-        list
-          .filter((j) => typeof j.sandbox === 'string')
-          // a record of an earlier version names the process itself
-          .map((j) => ({
-            launcher: j.launcher ?? 'process',
-            sandbox: j.sandbox!,
-            ref: j.ref ?? { pid: j.pid, tag: j.tag },
-          }))
-      );
-    } catch {
-      return [];
-    }
+    const list = this.record.read() as Array<Partial<LaunchRecord> & { sandbox: string; pid?: unknown; tag?: unknown }>;
+    // a record of an earlier version names the process itself
+    return list.map((j) => ({
+      launcher: j.launcher ?? 'process',
+      sandbox: j.sandbox,
+      ref: j.ref ?? { pid: j.pid, tag: j.tag },
+    }));
   }
 
   /**
@@ -262,13 +253,12 @@ export class Startd {
     if (!r) return;
     this.retained.delete(key);
     removeSandbox(r.sandbox);
-    this.saveState();
+    this.saveState(r.sandbox);
   }
 
   /** Jobs left running by a startd that died (kill -9) are killed: nobody can report on them now. */
   reapOrphans(): void {
-    const f = this.stateFile();
-    if (!existsSync(f)) return;
+    if (!existsSync(this.record.file)) return;
     try {
       const list = this.previousRecords();
       const killed = this.launchers.recover(list);
@@ -282,11 +272,16 @@ export class Startd {
   }
 
   private saveScheduled = false;
+  /** the sandboxes whose entries changed since the record was written; undefined: any may have */
+  private recordChanged: Set<string> | undefined = new Set();
   /**
    * Record the running jobs' pids (once per event-loop turn, without fsync: the list only serves to kill
-   * orphans after a crash of this daemon, and a machine crash takes the jobs with it anyway).
+   * orphans after a crash of this daemon, and a machine crash takes the jobs with it anyway): what changed
+   * of `sandbox`, or without it of every job.
    */
-  private saveState() {
+  private saveState(sandbox?: string) {
+    if (sandbox === undefined) this.recordChanged = undefined;
+    else this.recordChanged?.add(sandbox);
     if (this.saveScheduled) return;
     this.saveScheduled = true;
     setImmediate(() => {
@@ -296,19 +291,31 @@ export class Startd {
   }
 
   private writeState() {
-    const running = [...this.machine.dslots.values()].filter((d) => d.job).map((d) => d.job!.started);
-    const list: Array<Partial<LaunchRecord> & { sandbox: string; hold?: RecordedHold }> = this.launchers
-      .list(running)
-      .map((r) => ({ ...r, hold: this.policyHolds.get(r.sandbox) }));
-    for (const r of this.retained.values()) list.push({ sandbox: r.sandbox });
-    const tmp = `${this.stateFile()}.tmp`;
+    const changed = this.recordChanged;
+    this.recordChanged = new Set();
     try {
-      writeFileSync(tmp, JSON.stringify(list));
-      renameSync(tmp, this.stateFile());
+      this.record.save(changed && this.recordEntries(changed));
     } catch (e) {
       // a full disk: the previous list stays (the next change writes it again); the startd keeps running
-      this.log.warn({ file: this.stateFile(), err: (e as Error).message }, 'cannot record the running jobs');
+      this.log.warn({ file: this.record.file, err: (e as Error).message }, 'cannot record the running jobs');
     }
+  }
+
+  /** The record's entries: of the sandboxes in `only` (undefined for one that is gone), else all of them. */
+  private recordEntries(only: Set<string>): Map<string, JobRecordEntry | undefined>;
+  private recordEntries(): JobRecordEntry[];
+  private recordEntries(only?: Set<string>): Map<string, JobRecordEntry | undefined> | JobRecordEntry[] {
+    const running = [...this.machine.dslots.values()]
+      .filter((d) => d.job && (!only || only.has(d.job.started.sandbox)))
+      .map((d) => d.job!.started);
+    const list: JobRecordEntry[] = this.launchers
+      .list(running)
+      .map((r) => ({ ...r, hold: this.policyHolds.get(r.sandbox) }));
+    for (const r of this.retained.values()) if (!only || only.has(r.sandbox)) list.push({ sandbox: r.sandbox });
+    if (!only) return list;
+    const entries = new Map<string, JobRecordEntry | undefined>([...only].map((s) => [s, undefined]));
+    for (const e of list) entries.set(e.sandbox, e);
+    return entries;
   }
 
   /** Holds the job monitor decided on running jobs, by sandbox (the run), until the job's end is reported. */
@@ -329,35 +336,28 @@ export class Startd {
       proc: d.job.proc,
       time: Math.floor(Date.now() / 1000),
     });
+    this.recordChanged?.add(d.job.started.sandbox);
     this.writeState();
   }
 
   /** The holds a previous run of this startd recorded, by run (its sandbox's name, as its journal names it). */
   private previousHolds(): Map<string, RecordedHold> {
     const holds = new Map<string, RecordedHold>();
-    try {
-      const list = JSON.parse(readFileSync(this.stateFile(), 'utf8')) as Array<{
-        sandbox?: unknown;
-        hold?: Partial<RecordedHold>;
-      }>;
-      for (const j of list) {
-        const h = j.hold;
-        const complete =
-          h &&
-          typeof h.code === 'number' &&
-          typeof h.message === 'string' &&
-          typeof h.addr === 'string' &&
-          typeof h.claim === 'string' &&
-          typeof h.cluster === 'number' &&
-          typeof h.proc === 'number';
-        if (typeof j.sandbox === 'string' && complete)
-          holds.set(basename(j.sandbox), {
-            ...(h as RecordedHold),
-            time: Number(h.time) || Math.floor(Date.now() / 1000),
-          });
-      }
-    } catch {
-      /* no list: no holds */
+    for (const j of this.record.read() as Array<{ sandbox: string; hold?: Partial<RecordedHold> }>) {
+      const h = j.hold;
+      const complete =
+        h &&
+        typeof h.code === 'number' &&
+        typeof h.message === 'string' &&
+        typeof h.addr === 'string' &&
+        typeof h.claim === 'string' &&
+        typeof h.cluster === 'number' &&
+        typeof h.proc === 'number';
+      if (complete)
+        holds.set(basename(j.sandbox), {
+          ...(h as RecordedHold),
+          time: Number(h.time) || Math.floor(Date.now() / 1000),
+        });
     }
     return holds;
   }
@@ -537,8 +537,9 @@ export class Startd {
     let exists!: () => void;
     const spawned = new Promise<void>((r) => (exists = r));
     const running = () => {
-      this.log.info({ cluster, proc, slot: d.name }, 'job started');
-      this.saveState();
+      // per job; its end ('job ended') says it ran: only when debugging
+      this.log.debug({ cluster, proc, slot: d.name }, 'job started');
+      this.saveState(sandbox);
       this.onChange(claim);
       exists();
     };
@@ -756,7 +757,7 @@ export class Startd {
       'job ended',
     );
     if (ex.releaseAfterExit) this.releaseNow(d.claim);
-    this.saveState();
+    this.saveState(job.started.sandbox);
     this.onChange(d.claim);
   }
 

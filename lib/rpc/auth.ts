@@ -62,8 +62,30 @@ export function signToken(key: KeyObject, claims: { user: string; admin?: boolea
   return `${head}.${payload}.${sig}`;
 }
 
+/**
+ * Tokens whose signature a key has verified: a command polling the schedd, or a tool calling it thousands of
+ * times, sends the same token each time, and checking its signature again cost more than most calls. Only
+ * what verified is kept (expiry is checked on every use); bounded, emptied when full.
+ */
+const verified = new WeakMap<KeyObject, Map<string, TokenClaims>>();
+const VERIFIED_MAX = 1024;
+
 /** Verify a user token: EdDSA only (no `alg` games), unexpired, and naming a user. */
 export function verifyToken(pub: KeyObject, token: string): TokenClaims {
+  let known = verified.get(pub);
+  const hit = known?.get(token);
+  if (hit) {
+    if (hit.exp < Date.now() / 1000) throw new DschedError('UNAUTHENTICATED', 'token expired');
+    return hit;
+  }
+  const claims = checkToken(pub, token);
+  if (!known) verified.set(pub, (known = new Map()));
+  if (known.size >= VERIFIED_MAX) known.clear();
+  known.set(token, claims);
+  return claims;
+}
+
+function checkToken(pub: KeyObject, token: string): TokenClaims {
   const parts = token.split('.');
   if (parts.length !== 3) throw new DschedError('UNAUTHENTICATED', 'malformed token');
   let head: { alg?: unknown };
