@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // dsubmit-dag: run a DAG (DAGMan's language) inside the pool (condor_submit_dag). The DAG becomes a job in
 // the queue whose manager runs in the schedd; --wait follows it and exits with its status.
-import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { parseDagFile, readDagmanConfigFile } from '../grammar/dag/index.js';
+import { parseDagFile, readDagmanConfigFile, readNodeSubmitFile } from '../grammar/dag/index.js';
 import { joinV2Env } from '../grammar/submit/args-env.js';
 import { DschedError, SourceError } from '../lib/errors.js';
 import { Universe } from '../lib/job-status.js';
@@ -55,11 +54,24 @@ async function main(argv: string[]): Promise<number> {
     for (const i of config.ignored)
       process.stderr.write(`warning: ${configFile}:${i.line}: ${i.name} is not a DAGMan setting; ignored\n`);
   }
+  // node submit files are checked as the schedd will read them: present, regular and not too big
+  const checked = new Set<string>();
   for (const node of dag.nodes) {
     if (node.noop || node.done || node.submitDescription || !node.file) continue;
     const f = resolve(node.dir, node.file);
-    if (!existsSync(f))
-      throw new SourceError('DAG_SYNTAX', `node ${node.name}: its submit file ${f} does not exist`, node.location);
+    if (checked.has(f)) continue;
+    try {
+      readNodeSubmitFile(f);
+    } catch (e) {
+      const why =
+        e instanceof DschedError
+          ? e.message
+          : (e as NodeJS.ErrnoException).code === 'ENOENT'
+            ? `its submit file ${f} does not exist`
+            : `cannot read its submit file ${f}: ${(e as Error).message}`;
+      throw new SourceError('DAG_SYNTAX', `node ${node.name}: ${why}`, node.location);
+    }
+    checked.add(f);
   }
   const attrs: Record<string, string> = {
     JobUniverse: String(Universe.Scheduler),
