@@ -29,6 +29,15 @@ async function main(argv: string[]): Promise<number> {
     .example('dsubmit-dag diamond.dag', 'run a workflow')
     .example('dsubmit-dag --wait diamond.dag', 'run it and follow it to the end')
     .parse();
+  // yargs reads `--maxjobs abc` as NaN, which the schedd would store as 0 (no limit): only a whole number >= 0
+  const limits: Record<string, number | undefined> = {};
+  for (const name of ['maxjobs', 'maxidle', 'maxpre', 'maxpost']) {
+    const v: unknown = a[name];
+    if (v === undefined) continue;
+    if (!Number.isSafeInteger(v) || (v as number) < 0)
+      throw new DschedError('USAGE', `--${name} needs a whole number of at least 0, not '${String(v)}'`);
+    limits[name] = v as number;
+  }
   const files = a._.map(String);
   if (files.length !== 1) throw new DschedError('USAGE', 'usage: dsubmit-dag [options] FILE.dag');
   const dagFile = resolve(files[0]!);
@@ -80,10 +89,10 @@ async function main(argv: string[]): Promise<number> {
     Iwd: lit(process.cwd()),
     DAGManDagFile: lit(dagFile),
     // only the options given: the others come from the CONFIG file or DAGMan's defaults
-    ...(a.maxjobs !== undefined && { DAGManMaxJobs: String(a.maxjobs) }),
-    ...(a.maxidle !== undefined && { DAGManMaxIdle: String(a.maxidle) }),
-    ...(a.maxpre !== undefined && { DAGManMaxPre: String(a.maxpre) }),
-    ...(a.maxpost !== undefined && { DAGManMaxPost: String(a.maxpost) }),
+    ...(limits.maxjobs !== undefined && { DAGManMaxJobs: String(limits.maxjobs) }),
+    ...(limits.maxidle !== undefined && { DAGManMaxIdle: String(limits.maxidle) }),
+    ...(limits.maxpre !== undefined && { DAGManMaxPre: String(limits.maxpre) }),
+    ...(limits.maxpost !== undefined && { DAGManMaxPost: String(limits.maxpost) }),
     ...(configFile !== undefined && { DAGManConfigFile: lit(configFile) }),
     DAGManForce: a.force ? 'true' : 'false',
     DAGManUseDagDir: a.usedagdir ? 'true' : 'false',

@@ -59,6 +59,23 @@ describe('dag file – DAG, INCLUDE, SPLICE and node submit files must be regula
     assert.deepEqual(listing(), before_());
   });
 
+  // `abc` is refused by the shared check of every CLI (NaN); -1 and 1.5 were taken as given
+  test('dag file – dsubmit-dag refuses a limit that is not a whole number >= 0', async () => {
+    writeFileSync(join(userDir, 'ok.dag'), 'JOB N n.sub\n');
+    own(join(userDir, 'ok.dag'));
+    try {
+      for (const opt of ['--maxjobs', '--maxidle', '--maxpre', '--maxpost'])
+        for (const v of ['abc', '-1', '1.5']) {
+          const r = await pool.run('dsubmit-dag', [`${opt}=${v}`, 'ok.dag'], { ...NOBODY, cwd: userDir });
+          assert.equal(r.code, 2, `${opt} ${v}: ${r.stdout}${r.stderr}`);
+          assert.match(r.stderr, new RegExp(`error\\[USAGE\\]: --?${opt.slice(2)} needs a`), r.stderr);
+        }
+      assert.deepEqual(await pool.json('dq', ['-allusers']), []);
+    } finally {
+      execFileSync('rm', ['-f', join(userDir, 'ok.dag')]);
+    }
+  });
+
   test('dag file – a DAG job whose ad names a device, a FIFO, or INCLUDEs or SPLICEs one, is held', async () => {
     // past dsubmit-dag: the DAG job's ad as a hostile client would send it
     for (const dag of ['/dev/zero', fifo, join(userDir, 'include.dag'), join(userDir, 'splice.dag')]) {
