@@ -21,6 +21,11 @@ describe('dag file – DAG, INCLUDE, SPLICE and node submit files must be regula
     'include.dag': 'JOB N n.sub\nINCLUDE /dev/zero\n',
     'splice.dag': 'JOB N n.sub\nSPLICE S /dev/zero\n',
     'node.dag': 'JOB N /dev/zero\n',
+    // a node submit file that reads a device: `include :` and `queue … from`
+    'inc.sub': 'executable = /bin/true\ninclude : /dev/zero\nqueue\n',
+    'from.sub': 'executable = /bin/true\nqueue x from /dev/zero\n',
+    'subinc.dag': 'JOB N inc.sub\n',
+    'subfrom.dag': 'JOB N from.sub\n',
   };
   const own = (p: string) => chownSync(p, NOBODY.uid, NOBODY.gid);
   before(async () => {
@@ -100,27 +105,29 @@ describe('dag file – DAG, INCLUDE, SPLICE and node submit files must be regula
     assert.deepEqual(listing(), before_());
   });
 
-  test('dag file – a node whose submit file is a device fails without a node job; the schedd answers', async () => {
-    const sub = join(pool.work, 'dag.sub');
-    writeFileSync(
-      sub,
-      `universe = scheduler\nexecutable = /bin/true\n+DAGManDagFile = "${join(userDir, 'node.dag')}"\nqueue\n`,
-    );
-    own(sub);
-    const r = await pool.run('dsubmit', [sub], { ...NOBODY, cwd: userDir });
-    assert.equal(r.code, 0, r.stderr);
-    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
-    // the node's submission fails at once (bad input is not retried), so the DAG ends
-    await pool.waitFor(`DAG job ${cluster} to end`, async () =>
-      (await pool.json('dq', [String(cluster), '-allusers'])).every((a) => a.JobStatus === 4 || a.JobStatus === 5)
-        ? true
-        : undefined,
-    );
-    assert.deepEqual(
-      (await pool.json('dq', ['-allusers'])).filter((a) => a.ClusterId !== cluster),
-      [],
-      'no node job was queued',
-    );
-    assert.ok(!listing().includes('ran.txt'));
-  });
+  for (const dagName of ['node.dag', 'subinc.dag', 'subfrom.dag'])
+    test(`dag file – a node whose submit file is or reads a device (${dagName}) fails without a node job`, async () => {
+      const sub = join(pool.work, 'dag.sub');
+      writeFileSync(
+        sub,
+        `universe = scheduler\nexecutable = /bin/true\n+DAGManDagFile = "${join(userDir, dagName)}"\nqueue\n`,
+      );
+      own(sub);
+      const r = await pool.run('dsubmit', [sub], { ...NOBODY, cwd: userDir });
+      assert.equal(r.code, 0, r.stderr);
+      const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+      // the node's submission fails at once (bad input is not retried), so the DAG ends
+      await pool.waitFor(`DAG job ${cluster} to end`, async () =>
+        (await pool.json('dq', [String(cluster), '-allusers'])).every((a) => a.JobStatus === 4 || a.JobStatus === 5)
+          ? true
+          : undefined,
+      );
+      assert.deepEqual(
+        (await pool.json('dq', ['-allusers'])).filter((a) => a.ClusterId !== cluster),
+        [],
+        'no node job was queued',
+      );
+      assert.ok(!listing().includes('ran.txt'));
+      await pool.run('drm', [String(cluster)]);
+    });
 });
