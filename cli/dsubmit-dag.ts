@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // dsubmit-dag: run a DAG (DAGMan's language) inside the pool (condor_submit_dag). The DAG becomes a job in
 // the queue whose manager runs in the schedd; --wait follows it and exits with its status.
-import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { parseDagFile, readDagmanConfigFile } from '../grammar/dag/index.js';
+import { parseDagFile, readDagmanConfigFile, readNodeSubmitFile } from '../grammar/dag/index.js';
 import { joinV2Env } from '../grammar/submit/args-env.js';
 import { DschedError, SourceError } from '../lib/errors.js';
 import { Universe } from '../lib/job-status.js';
@@ -30,6 +29,15 @@ async function main(argv: string[]): Promise<number> {
     .example('dsubmit-dag diamond.dag', 'run a workflow')
     .example('dsubmit-dag --wait diamond.dag', 'run it and follow it to the end')
     .parse();
+  // yargs reads `--maxjobs abc` as NaN, which the schedd would store as 0 (no limit): only a whole number >= 0
+  const limits: Record<string, number | undefined> = {};
+  for (const name of ['maxjobs', 'maxidle', 'maxpre', 'maxpost']) {
+    const v: unknown = a[name];
+    if (v === undefined) continue;
+    if (!Number.isSafeInteger(v) || (v as number) < 0)
+      throw new DschedError('USAGE', `--${name} needs a whole number of at least 0, not '${String(v)}'`);
+    limits[name] = v as number;
+  }
   const files = a._.map(String);
   if (files.length !== 1) throw new DschedError('USAGE', 'usage: dsubmit-dag [options] FILE.dag');
   const dagFile = resolve(files[0]!);
@@ -55,11 +63,24 @@ async function main(argv: string[]): Promise<number> {
     for (const i of config.ignored)
       process.stderr.write(`warning: ${configFile}:${i.line}: ${i.name} is not a DAGMan setting; ignored\n`);
   }
+  // node submit files are checked as the schedd will read them: present, regular and not too big
+  const checked = new Set<string>();
   for (const node of dag.nodes) {
     if (node.noop || node.done || node.submitDescription || !node.file) continue;
     const f = resolve(node.dir, node.file);
-    if (!existsSync(f))
-      throw new SourceError('DAG_SYNTAX', `node ${node.name}: its submit file ${f} does not exist`, node.location);
+    if (checked.has(f)) continue;
+    try {
+      readNodeSubmitFile(f);
+    } catch (e) {
+      const why =
+        e instanceof DschedError
+          ? e.message
+          : (e as NodeJS.ErrnoException).code === 'ENOENT'
+            ? `its submit file ${f} does not exist`
+            : `cannot read its submit file ${f}: ${(e as Error).message}`;
+      throw new SourceError('DAG_SYNTAX', `node ${node.name}: ${why}`, node.location);
+    }
+    checked.add(f);
   }
   const attrs: Record<string, string> = {
     JobUniverse: String(Universe.Scheduler),
@@ -68,10 +89,10 @@ async function main(argv: string[]): Promise<number> {
     Iwd: lit(process.cwd()),
     DAGManDagFile: lit(dagFile),
     // only the options given: the others come from the CONFIG file or DAGMan's defaults
-    ...(a.maxjobs !== undefined && { DAGManMaxJobs: String(a.maxjobs) }),
-    ...(a.maxidle !== undefined && { DAGManMaxIdle: String(a.maxidle) }),
-    ...(a.maxpre !== undefined && { DAGManMaxPre: String(a.maxpre) }),
-    ...(a.maxpost !== undefined && { DAGManMaxPost: String(a.maxpost) }),
+    ...(limits.maxjobs !== undefined && { DAGManMaxJobs: String(limits.maxjobs) }),
+    ...(limits.maxidle !== undefined && { DAGManMaxIdle: String(limits.maxidle) }),
+    ...(limits.maxpre !== undefined && { DAGManMaxPre: String(limits.maxpre) }),
+    ...(limits.maxpost !== undefined && { DAGManMaxPost: String(limits.maxpost) }),
     ...(configFile !== undefined && { DAGManConfigFile: lit(configFile) }),
     DAGManForce: a.force ? 'true' : 'false',
     DAGManUseDagDir: a.usedagdir ? 'true' : 'false',

@@ -3,10 +3,16 @@
 // on it, so after a restart (even kill -9) the DAG resumes without re-running a finished node or running
 // one twice (node submissions are tagged DAGManJobId/DAGNodeName/DAGNodeRetry and found again).
 import { spawn } from 'node:child_process';
-import { closeSync, constants as fsc, existsSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { loadDagForRun, readDagmanConfigFile, type Dag, type DagNode } from '../../grammar/dag/index.js';
+import {
+  loadDagForRun,
+  readDagmanConfigFile,
+  readNodeSubmitFile,
+  type Dag,
+  type DagNode,
+} from '../../grammar/dag/index.js';
 import { expandSubmit, loadSubmit, parseEnv } from '../../grammar/submit/index.js';
 import { DschedError } from '../../lib/errors.js';
 import { errnoText } from '../../lib/transfer.js';
@@ -235,7 +241,7 @@ export class DagRunner {
         const plan = asUser(runAs, () =>
           loadSubmit({
             file,
-            text: node.submitDescription ?? readFileSync(file, 'utf8'),
+            text: node.submitDescription ?? readNodeSubmitFile(file),
             cwd: node.dir,
             env,
             owner,

@@ -2,7 +2,7 @@
 // syntax, `NAME = value` lines, of which only the DAGMAN_* knobs the DAG manager has take effect. Read at submit
 // (so a bad line is refused there, at its file:line, before anything is queued) and again by the schedd each
 // time it starts or resumes the DAG.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { readBoundedFile } from '../../lib/bounded-read.js';
 import { SourceError } from '../../lib/errors.js';
 import { MAX_RESCUE_NUM } from './rescue.js';
 
@@ -87,31 +87,8 @@ export function readDagmanConfig(text: string, file = 'CONFIG'): DagmanConfig {
  * file of at most MAX_DAGMAN_CONFIG_BYTES. Synchronous, so that it can run inside asUser.
  */
 export function readDagmanConfigFile(path: string): DagmanConfig {
-  const fd = openSync(path, 'r');
-  let text: string;
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new SourceError('CONFIG_INVALID', 'the DAG CONFIG file is not a regular file', at(path));
-    if (st.size > MAX_DAGMAN_CONFIG_BYTES)
-      throw new SourceError(
-        'CONFIG_INVALID',
-        `the DAG CONFIG file is larger than ${MAX_DAGMAN_CONFIG_BYTES} bytes`,
-        at(path),
-      );
-    const buf = Buffer.alloc(st.size);
-    let got = 0;
-    while (got < buf.length) {
-      const k = readSync(fd, buf, got, buf.length - got, got);
-      if (k === 0) break;
-      got += k;
-    }
-    text = buf.subarray(0, got).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-  return readDagmanConfig(text, path);
-}
-
-function at(file: string) {
-  return { file, line: 1, column: 1 };
+  return readDagmanConfig(
+    readBoundedFile(path, MAX_DAGMAN_CONFIG_BYTES, 'the DAG CONFIG file', 'CONFIG_INVALID'),
+    path,
+  );
 }

@@ -13,8 +13,9 @@
 //  - ALL_NODES applies to the nodes of its own file (and its INCLUDEs), never to a splice's or the FINAL node.
 //  - Errors are SourceErrors naming file:line:column: DAG_SYNTAX, DAG_UNKNOWN_NODE (with a suggestion), and
 //    DAG_CYCLE listing the nodes on the cycle.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { readBoundedFile } from '../../lib/bounded-read.js';
 import { DschedError, SourceError } from '../../lib/errors.js';
 import type { Location } from '../../lib/diagnostic.js';
 import { SourceText } from '../source.js';
@@ -137,6 +138,21 @@ export interface DagParseOptions {
 /** Limits kept in the wrapper, not the grammar. */
 export const MAX_INCLUDE_DEPTH = 64;
 export const MAX_DAG_NODES = 10_000_000;
+/**
+ * The largest DAG, INCLUDE, SPLICE or rescue file read: generous (about a million nodes of JOB and PARENT lines),
+ * yet a bound, since the schedd reads these files for every user and a device or a huge file must not hang it.
+ */
+export const MAX_DAG_FILE_BYTES = 64 * 1024 * 1024;
+
+/** Read a DAG-language file: a regular file of at most MAX_DAG_FILE_BYTES (DAG_SYNTAX otherwise). */
+export function readDagFile(path: string): string {
+  return readBoundedFile(path, MAX_DAG_FILE_BYTES, 'the DAG file', 'DAG_SYNTAX');
+}
+
+/** Read a DAG node's submit file, with the same bound (SUBMIT_FILE otherwise). */
+export function readNodeSubmitFile(path: string): string {
+  return readBoundedFile(path, MAX_DAG_FILE_BYTES, 'the node submit file', 'SUBMIT_FILE');
+}
 
 // --------------------------------------------------------------------------------------------- entry points
 
@@ -239,7 +255,7 @@ class GraphBuilder {
   private readonly isDirectory: (path: string) => boolean;
 
   constructor(private readonly opts: DagParseOptions) {
-    this.readFile_ = opts.readFile ?? ((p) => readFileSync(p, 'utf8'));
+    this.readFile_ = opts.readFile ?? readDagFile;
     this.isDirectory =
       opts.isDirectory ??
       ((p) => {
@@ -317,7 +333,8 @@ class GraphBuilder {
       try {
         text = this.readFile_(file);
       } catch (e) {
-        const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        // a file that is not regular, or too big, says so; an errno error gives its code (ENOENT, EACCES)
+        const why = e instanceof DschedError ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message);
         if (from) throw this.err('DAG_SYNTAX', `cannot read ${file}: ${why}`, from.src, from.tok);
         throw new DschedError('DAG_SYNTAX', `cannot read DAG file ${file}: ${why}`, { cause: e });
       }

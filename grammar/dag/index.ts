@@ -1,6 +1,14 @@
 // The DAG language (DAGMan's): the public API. Everything else imports from here.
 export type { Dag, DagNode, DagScript, DagVar, DagWarning, DotSettings, NodeType, DagParseOptions } from './graph.js';
-export { parseDagFile, parseDagString, MAX_DAG_NODES, MAX_INCLUDE_DEPTH } from './graph.js';
+export {
+  parseDagFile,
+  parseDagString,
+  readDagFile,
+  readNodeSubmitFile,
+  MAX_DAG_FILE_BYTES,
+  MAX_DAG_NODES,
+  MAX_INCLUDE_DEPTH,
+} from './graph.js';
 export type { Statement, ScriptKind } from './ast.js';
 export { parseDagText } from './parse.js';
 export type { LoadDagOptions, RescueNodeInfo } from './rescue.js';

@@ -1,8 +1,8 @@
 // Reading a submit description: the statements in order (with include, if/elif/else/endif, error/warning),
 // building the macro table as it stands at each queue statement, and reading each queue statement's items.
 // Nothing here depends on the cluster id; to-job-ads.ts turns the result into job ads.
-import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { readBoundedFile } from '../../lib/bounded-read.js';
 import { SourceError } from '../../lib/errors.js';
 import type { Location } from '../../lib/diagnostic.js';
 import { SourceText } from '../source.js';
@@ -11,7 +11,7 @@ import { evalConstant } from './classad-bridge.js';
 import { closestCommand, isSubmitCommand } from './commands.js';
 import { expandMacros, referencedNames, type ExpandEnv, type MacroDef, type Site } from './macros.js';
 import { locate, parseSubmitText } from './parse.js';
-import { readQueue, type QueueItems } from './queue.js';
+import { MAX_SUBMIT_FILE_BYTES, readQueue, type QueueItems } from './queue.js';
 import type { SubmitInput, SubmitWarning } from './types.js';
 
 export interface QueueGroup {
@@ -382,7 +382,7 @@ export class SubmitLoader {
     const full = isAbsolute(path) ? path : join(this.input.cwd, path);
     let text: string;
     try {
-      text = readFileSync(full, 'utf8');
+      text = readBoundedFile(full, MAX_SUBMIT_FILE_BYTES, 'the file', 'SUBMIT_FILE');
     } catch (e) {
       if (opts.includes('ifexist')) return;
       const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;

@@ -1,13 +1,20 @@
 // The queue statement: `queue [N] [vars] [in|from|matching [files|dirs]] [slice] items`, turned into the
 // list of procs it makes (how many per item, and each item's variable values).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { readBoundedFile } from '../../lib/bounded-read.js';
 import { SourceError } from '../../lib/errors.js';
 import type { SourceText } from '../source.js';
 import type { QueueStmt } from './ast.js';
 import { evalConstant } from './classad-bridge.js';
 import { expandMacros, type ExpandEnv, type Site } from './macros.js';
 import { locate, parseQueueArgs } from './parse.js';
+
+/**
+ * The largest file a submit description reads (`include :`, `queue … from`): generous, yet a bound, since the
+ * schedd reads DAG node submit files for every user and a device, a FIFO or a huge file must not hang it.
+ */
+export const MAX_SUBMIT_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface QueueItems {
   /** procs per item (queue N) */
@@ -269,7 +276,7 @@ export function readQueue(
       const path = isAbsolute(t) ? t : join(env.cwd, t);
       let content: string;
       try {
-        content = readFileSync(path, 'utf8');
+        content = readBoundedFile(path, MAX_SUBMIT_FILE_BYTES, 'the file', 'SUBMIT_FILE');
       } catch (e) {
         const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
         fail(

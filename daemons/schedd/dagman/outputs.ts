@@ -1,8 +1,8 @@
 // The DAG's own output files, in DAGMan's formats: JOBSTATE_LOG (an appended, machine-readable history),
 // NODE_STATUS_FILE (a snapshot in ClassAd form, rewritten at most every N seconds) and DOT (a graphviz picture).
-import { closeSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, renameSync, writeSync } from 'node:fs';
 import { asUser, openAs, type Owner } from '../../../lib/as-user.js';
-import type { Dag } from '../../../grammar/dag/index.js';
+import { readDagFile, type Dag } from '../../../grammar/dag/index.js';
 import type { DagEvent, DagFileWriter, DagHost, DagStatusCode } from './events.js';
 import type { DagSummary, NodePhase, NodeView } from './views.js';
 
@@ -43,12 +43,8 @@ export function ownerFileWriter(owner: Owner | undefined): DagFileWriter {
     },
     readFile(path) {
       try {
-        const fd = openAs(owner, path, 'r');
-        try {
-          return readFileSync(fd, 'utf8');
-        } finally {
-          closeSync(fd);
-        }
+        // bounded, and refused if not a regular file: a DOT INCLUDE of /dev/zero must not hang the schedd
+        return asUser(owner, () => readDagFile(path));
       } catch {
         return undefined;
       }
