@@ -1,9 +1,9 @@
 // The schedd's behaviour: turning matches into claims, running jobs on them (and reusing a claim for the
 // next idle job of the same autocluster, so a busy pool skips renegotiation), recording what the startds
-// report, user actions, leases, and reconnecting to running jobs after a restart. The Schedd wires the parts
-// that do most of it (user-actions.ts, policies.ts, leases.ts, job-events.ts, gang.ts), each given a
-// narrow interface to the queue and the rest; it keeps the matches, claims and submissions.
-import { randomBytes } from 'node:crypto';
+// report, user actions, leases, and reconnecting to running jobs after a restart. The Schedd is the
+// composition root: it wires the parts that do most of it (claims.ts, user-actions.ts, policies.ts,
+// leases.ts, job-events.ts, gang.ts), each given a narrow interface to the queue and the rest, and keeps
+// the submissions, job dependencies, mail and the job event log.
 import { runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
@@ -11,7 +11,6 @@ import { limits as classadLimits } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Identity } from '../../lib/rpc/auth.js';
-import { hostOfName, sameHost } from '../../lib/rpc/authz.js';
 import { StartdClient } from '../../lib/rpc/clients/startd.js';
 import type { ClientCredentials } from '../../lib/rpc/tls.js';
 import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
@@ -19,7 +18,7 @@ import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import { checkDagJob, type DagRunner } from './dag-runner.js';
 import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
 import { JobQueue, SUBMIT_PIECE, jobKey, lit, litValue, type Job } from './queue.js';
-import { ReservedSlots, type Claim } from './claim.js';
+import type { Claim } from './claim.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
 import { UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
@@ -29,6 +28,7 @@ import { THEN_HOLD, THEN_HOLD_CODE, UserActions, type ActResult, type EventBody 
 import { Policies } from './policies.js';
 import { Leases } from './leases.js';
 import { JobEvents } from './job-events.js';
+import { Claims } from './claims.js';
 
 export interface ScheddOptions {
   name: string;
@@ -105,14 +105,30 @@ export class Schedd {
         activate: false,
         claim: id,
       }),
-      beginStart: (j) => this.beginStart(j),
-      recordStarting: (j, c) => this.recordStarting(j, c),
-      startMayHaveHappened: (jobs, a, e) => this.startMayHaveHappened(jobs, a, e),
-      markRunning: (j, c) => this.markRunning(j, c),
+      beginStart: (j) => this.claimed.beginStart(j),
+      recordStarting: (j, c) => this.claimed.recordStarting(j, c),
+      startMayHaveHappened: (jobs, a, e) => this.claimed.startMayHaveHappened(jobs, a, e),
+      markRunning: (j, c) => this.claimed.markRunning(j, c),
       address: () => this.opts.address,
       startdAddresses: (a, slot) => this.leases.startdAddresses(a, slot),
-      releaseClaim: (c, kill) => this.releaseClaim(c, kill),
+      releaseClaim: (c, kill) => this.claimed.releaseClaim(c, kill),
       pinStartdHost: (a, h) => this.pinStartdHost(a, h),
+      onQueueChanged: () => this.onQueueChanged(),
+    });
+    this.claimed = new Claims({
+      queue: this.queue,
+      log: this.log,
+      claims: this.claims,
+      startd: (a) => this.startd(a),
+      pinStartdHost: (a, h) => this.pinStartdHost(a, h),
+      gangs: this.gangs,
+      name: () => this.opts.name,
+      address: () => this.opts.address,
+      lease: () => this.opts.lease(),
+      reconnectStartd: (a, jobs) => this.leases.reconnectStartd(a, jobs),
+      armDuration: (j) => this.policies.armDuration(j),
+      logEvent: (j, e) => this.logEvent(j, e),
+      mail: (ev, j) => this.mail(ev, j),
       onQueueChanged: () => this.onQueueChanged(),
     });
     this.leases = new Leases({
@@ -123,8 +139,8 @@ export class Schedd {
       gangs: this.gangs,
       unsure: this.unsure,
       lostRun: (j, reason) => this.events.lostRun(j, reason),
-      markRunning: (j, c) => this.markRunning(j, c),
-      dropStartingClaim: (j) => this.dropStartingClaim(j),
+      markRunning: (j, c) => this.claimed.markRunning(j, c),
+      dropStartingClaim: (j) => this.claimed.dropStartingClaim(j),
       wallClock: (j) => this.wallClock(j),
       armDuration: (j) => this.policies.armDuration(j),
     });
@@ -132,7 +148,7 @@ export class Schedd {
       ...core,
       name: () => this.opts.name,
       spool: () => this.opts.spool,
-      starting: (key) => this.starting.get(key),
+      starting: (key) => this.claimed.starting.get(key),
       gangs: this.gangs,
       unsure: this.unsure,
       quiet: this.quiet,
@@ -142,11 +158,11 @@ export class Schedd {
       mail: (ev, j, extra) => this.mail(ev, j, extra),
       mailLater: (ev, j, extra) => this.mailLater(ev, j, extra),
       wallClock: (j) => this.wallClock(j),
-      markRunning: (j, c) => this.markRunning(j, c),
-      pickNext: (c) => this.pickNext(c),
-      dropStartingClaim: (j) => this.dropStartingClaim(j),
-      releaseClaim: (c, kill) => this.releaseClaim(c, kill),
-      startOnClaims: (a, items) => this.startOnClaims(a, items),
+      markRunning: (j, c) => this.claimed.markRunning(j, c),
+      pickNext: (c) => this.claimed.pickNext(c),
+      dropStartingClaim: (j) => this.claimed.dropStartingClaim(j),
+      releaseClaim: (c, kill) => this.claimed.releaseClaim(c, kill),
+      startOnClaims: (a, items) => this.claimed.startOnClaims(a, items),
       disarmDuration: (key) => this.policies.disarmDuration(key),
       startdAddresses: (a, slot) => this.leases.startdAddresses(a, slot),
     });
@@ -173,18 +189,8 @@ export class Schedd {
   private mailer: Mailer;
   /** parallel jobs: all their slots claimed before the first chunk starts (gang.ts) */
   private gangs: GangClaims;
-  /** the slots the negotiator keeps for a parallel job: their claims are not reused */
-  private reserved = new ReservedSlots();
-
-  /** The negotiator's reservation for this cycle (Matched), and when it is expected to start (0: unknown). */
-  reserve(slots: string[], start: number): void {
-    if (this.reserved.set(slots, start))
-      this.log.info(
-        { slots: slots.slice(0, 20), start: start || undefined },
-        slots.length ? 'slots reserved for a parallel job' : 'reservation for a parallel job ended',
-      );
-  }
-
+  /** matches claimed, jobs started on claims, claims reused and released (claims.ts) */
+  private claimed: Claims;
   /** Mail the job's owner (or notify_user) if the job asked to be told about this event. */
   private mail(ev: MailEvent, job: Job, extra: Partial<JobFacts> = {}) {
     const send = this.mailLater(ev, job, extra);
@@ -488,271 +494,16 @@ export class Schedd {
     return jobs;
   }
 
-  // ---- matches and claims ----
+  // ---- matches and claims (claims.ts) ----
 
-  async matched(matches: Match__Output[]): Promise<void> {
-    const work: Promise<void>[] = [];
-    for (const m of matches) {
-      if (m.gang?.length) {
-        work.push(
-          this.gangs
-            .claim(Number(m.autocluster), m.gang)
-            .catch((e) =>
-              this.log.error(
-                { autocluster: m.autocluster, err: (e as Error).message },
-                'could not start the parallel job',
-              ),
-            ),
-        );
-        continue;
-      }
-      for (let i = 0; i < Math.max(1, m.count); i++) {
-        const job = this.queue.takeIdle(Number(m.autocluster));
-        if (!job) break;
-        if (m.host) this.pinStartdHost(m.startd, m.host);
-        work.push(
-          this.claimAndStart(job, m.slot, m.startd).catch((e) => {
-            // the queue could not be written (disk full): the job waits for another match
-            if (job.status === JobStatus.Idle && !job.claim) job.matching = false;
-            this.log.error(
-              { cluster: job.cluster, proc: job.proc, err: (e as Error).message },
-              'could not start the job',
-            );
-          }),
-        );
-      }
-    }
-    await Promise.all(work);
+  /** Claim and start the jobs the negotiator matched (Claims.matched). */
+  matched(matches: Match__Output[]): Promise<void> {
+    return this.claimed.matched(matches);
   }
 
-  /**
-   * Jobs whose start request is in flight. A short job can end, and its exit event arrive, before the
-   * startd's reply to the start request does: such an event waits for the reply instead of being lost.
-   */
-  private starting = new Map<string, Promise<void>>();
-
-  private beginStart(job: Job): () => void {
-    let done!: () => void;
-    const key = jobKey(job.cluster, job.proc);
-    const p = new Promise<void>((r) => (done = r));
-    this.starting.set(key, p);
-    return () => {
-      if (this.starting.get(key) === p) this.starting.delete(key);
-      done();
-    };
-  }
-
-  private async claimAndStart(job: Job, slot: string, startdAddr: string): Promise<void> {
-    const client = this.startd(startdAddr);
-    const started = this.beginStart(job);
-    try {
-      // the claim is recorded (durably) before the startd is asked, so a crash in between loses nothing
-      const id = randomBytes(24).toString('base64url');
-      try {
-        await this.recordStarting(job, { id, startd: startdAddr, slot });
-      } catch (e) {
-        this.dropStartingClaim(job);
-        throw e;
-      }
-      let reply;
-      try {
-        reply = await client.requestClaim({
-          slot,
-          job: { attrs: this.queue.merged(job) },
-          schedd: this.opts.name,
-          schedd_address: this.opts.address,
-          lease: this.opts.lease(),
-          activate: true,
-          claim: id,
-        });
-      } catch (e) {
-        if (this.startMayHaveHappened([job], startdAddr, e)) return;
-        job.matching = false;
-        await this.recordStarting(job, undefined);
-        this.log.info({ cluster: job.cluster, proc: job.proc, slot, err: (e as Error).message }, 'claim refused');
-        this.onQueueChanged();
-        return;
-      }
-      const claim: Claim = {
-        id: reply.claim,
-        startd: startdAddr,
-        slot: reply.slot,
-        lastAc: job.ac,
-        renewedAt: Date.now(),
-      };
-      this.claims.set(claim.id, claim);
-      // the slot's host (from its ad, which the collector checked against its startd) is who may report on
-      // the claim: a dynamic slot said to be on another host is not taken
-      if (!sameHost(hostOfName(reply.slot), hostOfName(slot))) {
-        this.log.warn(
-          { cluster: job.cluster, proc: job.proc, slot, replied: reply.slot },
-          'claim refused: the startd named a slot of another host',
-        );
-        job.matching = false;
-        await this.releaseClaim(claim, true);
-        await this.recordStarting(job, undefined);
-        this.onQueueChanged();
-        return;
-      }
-      job.matching = false;
-      if (job.status !== JobStatus.Idle || !this.queue.jobs.has(jobKey(job.cluster, job.proc))) {
-        // removed or held while the claim was being made: stop it again
-        await this.releaseClaim(claim, true);
-        return;
-      }
-      this.markRunning(job, claim);
-    } finally {
-      started();
-    }
-  }
-
-  /**
-   * A start request (RequestClaim with activation, ActivateClaim) that got no answer (a timeout, a broken
-   * connection, the startd killed meanwhile) may have started the job: taking it for a refusal would run
-   * the job again while its first run goes on or its exit is on its way. The claim stays recorded and the
-   * job is looked up at its startd, as after a restart of the schedd. Returns false for a real refusal.
-   */
-  private startMayHaveHappened(jobs: Job[], startdAddr: string, e: unknown): boolean {
-    const code = e instanceof DschedError ? e.code : undefined;
-    if (code !== undefined && code !== 'DAEMON_UNREACHABLE' && code !== 'TIMEOUT' && code !== 'INTERNAL') return false;
-    // no connection at all (grpc-js's words for it): the request never left
-    if (code === 'DAEMON_UNREACHABLE' && /No connection established/.test((e as Error).message)) return false;
-    for (const job of jobs)
-      this.log.warn(
-        { cluster: job.cluster, proc: job.proc, startd: startdAddr, err: (e as Error).message },
-        'no answer to the start request: asking the startd whether the job runs',
-      );
-    void this.leases
-      .reconnectStartd(startdAddr, jobs)
-      .catch((err) =>
-        this.log.error(
-          { startd: startdAddr, jobs: jobs.length, err: (err as Error).message },
-          'could not settle the jobs',
-        ),
-      );
-    return true;
-  }
-
-  /**
-   * Forget the claim an idle job was being started on. It is offered for matching again: a job left
-   * marked as matching without a claim is never counted idle nor matched again.
-   */
-  private dropStartingClaim(job: Job) {
-    job.claim = undefined;
-    job.matching = false;
-    this.queue.update(job, {});
-  }
-
-  /** Record (or forget) the claim an idle job is being started on, and wait until that is on disk. */
-  private async recordStarting(
-    job: Job,
-    claim: { id: string; startd: string; slot: string } | undefined,
-  ): Promise<void> {
-    job.claim = claim;
-    if (!claim) job.matching = false;
-    this.queue.update(job, {});
-    await this.queue.commit();
-  }
-
-  private markRunning(job: Job, claim: Claim) {
-    claim.job = job;
-    claim.lastAc = job.ac || claim.lastAc;
-    job.claim = { id: claim.id, startd: claim.startd, slot: claim.slot };
-    const t = String(now());
-    const starts = Number(this.queue.value(job, 'NumJobStarts') ?? 0) + 1;
-    const changes: Record<string, string | null> = {
-      RemoteHost: lit(claim.slot),
-      StartdAddress: lit(claim.startd),
-      CurrentHosts: '1',
-      JobCurrentStartDate: t,
-      NumJobStarts: String(starts),
-      LastMatchTime: t,
-    };
-    if (this.queue.value(job, 'JobStartDate') === undefined) changes.JobStartDate = t;
-    this.queue.update(job, changes, JobStatus.Running);
-    this.policies.armDuration(job);
-    this.logEvent(job, { type: 'execute', host: claim.startd, slotName: claim.slot });
-    this.mail('begin', job);
-    // per job, and told by the event log and the history already: only when debugging
-    this.log.debug({ cluster: job.cluster, proc: job.proc, slot: claim.slot }, 'job started');
-  }
-
-  /** Give the claim the next idle job of the same autocluster, or release it. */
-  /** The next idle job of the claim's autocluster, marked as being started on it (not yet committed). */
-  private pickNext(claim: Claim): Job | undefined {
-    claim.job = undefined;
-    let next = claim.lastAc && this.reserved.mayReuse(claim.slot) ? this.queue.takeIdle(claim.lastAc) : undefined;
-    // on a reserved slot, only a job sure to end before the reservation starts (backfill)
-    if (next && !this.reserved.mayRun(claim.slot, this.queue.value(next, 'AllowedJobDuration'))) {
-      this.dropStartingClaim(next);
-      next = undefined;
-    }
-    if (next) {
-      next.claim = { id: claim.id, startd: claim.startd, slot: claim.slot };
-      this.queue.update(next, {});
-    }
-    return next;
-  }
-
-  /**
-   * Start the jobs chosen (and recorded) for freed claims of one startd, with one request for all of them:
-   * the exits of a batch of job events free several claims of a startd at once. A job that cannot start
-   * goes back to idle and its claim is released; the others run.
-   */
-  private async startOnClaims(startdAddr: string, items: Array<{ claim: Claim; next: Job }>): Promise<void> {
-    const started = items.map(({ next }) => this.beginStart(next));
-    try {
-      let errors: string[];
-      try {
-        const r = await this.startd(startdAddr).activateMany(
-          items.map(({ claim, next }) => ({ claim: claim.id, job: this.queue.merged(next) })),
-        );
-        errors = items.map((_, i) => r.errors[i] ?? 'the startd did not answer for this claim');
-      } catch (e) {
-        // no answer is no refusal: the startd may have started them (asked with ClaimStatus)
-        if (
-          this.startMayHaveHappened(
-            items.map(({ next }) => next),
-            startdAddr,
-            e,
-          )
-        )
-          return;
-        errors = items.map(() => (e as Error).message);
-      }
-      let failed = false;
-      items.forEach(({ claim, next }, i) => {
-        next.matching = false;
-        if (errors[i]) {
-          failed = true;
-          next.claim = undefined;
-          this.queue.update(next, {});
-          this.log.info({ cluster: next.cluster, proc: next.proc, err: errors[i] }, 'claim reuse failed');
-          void this.releaseClaim(claim, false);
-        } else if (next.status !== JobStatus.Idle || !this.queue.jobs.has(jobKey(next.cluster, next.proc))) {
-          // removed or held while it was being started: stop it again
-          void this.releaseClaim(claim, true);
-        } else this.markRunning(next, claim);
-      });
-      if (failed) {
-        await this.queue.commit();
-        this.onQueueChanged();
-      }
-    } finally {
-      for (const done of started) done();
-    }
-  }
-
-  private async releaseClaim(claim: Claim, kill: boolean): Promise<void> {
-    this.claims.delete(claim.id);
-    this.gangs.sweep();
-    const c = this.startd(claim.startd);
-    try {
-      if (kill) await c.deactivate(claim.id, true, 'job left the queue');
-      await c.release(claim.id);
-    } catch (e) {
-      this.log.warn({ slot: claim.slot, err: (e as Error).message }, 'could not release claim (the lease will end it)');
-    }
+  /** The negotiator's reservation for a parallel job (Claims.reserve). */
+  reserve(slots: string[], start: number): void {
+    this.claimed.reserve(slots, start);
   }
 
   private wallClock(job: Job): Record<string, string | null> {
