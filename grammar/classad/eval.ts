@@ -52,6 +52,19 @@ export class Ctx {
   ) {}
 }
 
+/**
+ * Work done by operators on long strings (one per KiB compared), which have no context to charge it to; the next
+ * attribute or function evaluation moves it into its context's steps.
+ */
+export const stringWork = { steps: 0 };
+
+/** Charge the pending string work to c; true when c is over its budget. */
+export function chargeStringWork(c: Ctx): boolean {
+  c.steps += stringWork.steps;
+  stringWork.steps = 0;
+  return c.steps > MAX_EVAL_STEPS;
+}
+
 /** Mark the evaluation as over a bound: it goes on cheaply (every later step is ERROR) and its result is ERROR. */
 export function overBound(c: Ctx): Value {
   c.steps = MAX_EVAL_STEPS + 1;
@@ -72,7 +85,7 @@ export function runTop(fn: CompiledFn, ad: ClassAd | undefined, target: ClassAd 
     if (err instanceof RangeError) return ERROR; // runaway recursion
     throw err;
   }
-  if (c.steps > MAX_EVAL_STEPS) v = ERROR; // even where isError() or ?: caught the bound
+  if (c.steps + stringWork.steps > MAX_EVAL_STEPS) v = ERROR; // even where isError() or ?: caught the bound
   release(c);
   return v;
 }
@@ -90,7 +103,7 @@ export function evalAttrTop(ad: ClassAd, key: string, target: ClassAd | undefine
     if (err instanceof RangeError) return ERROR;
     throw err;
   }
-  if (c.steps > MAX_EVAL_STEPS) v = ERROR;
+  if (c.steps + stringWork.steps > MAX_EVAL_STEPS) v = ERROR;
   release(c);
   return v;
 }
@@ -104,6 +117,7 @@ function acquire(ad: ClassAd | undefined, target: ClassAd | undefined): Ctx {
   c.target = target;
   c.depth = 0;
   c.steps = 0;
+  stringWork.steps = 0;
   return c;
 }
 
@@ -138,6 +152,7 @@ export function evalEntry(c: Ctx, ad: ClassAd, e: AttrEntry): Value {
   if (k !== NOT_CONST) return k;
   if (e.busy) return UNDEFINED; // a self-reference cycle
   if (c.depth >= MAX_EVAL_DEPTH || ++c.steps > MAX_EVAL_STEPS) return ERROR;
+  if (stringWork.steps !== 0 && chargeStringWork(c)) return ERROR;
   const fn = e.fn ?? (e.fn = compileFn(e.expr));
   const saved = c.ad;
   e.busy = true;
@@ -405,6 +420,7 @@ export type CompareOp = '<' | '<=' | '>' | '>=' | '==' | '!=';
 export function strcasecmp(a: string, b: string): number {
   if (a === b) return 0;
   const n = Math.min(a.length, b.length);
+  stringWork.steps += n >>> 10;
   for (let i = 0; i < n; i++) {
     let x = a.charCodeAt(i);
     let y = b.charCodeAt(i);
@@ -417,6 +433,7 @@ export function strcasecmp(a: string, b: string): number {
 }
 
 export function strcmp(a: string, b: string): number {
+  stringWork.steps += Math.min(a.length, b.length) >>> 10;
   return a === b ? 0 : a < b ? -1 : 1;
 }
 
@@ -509,6 +526,7 @@ export function metaEqual(a: Value, b: Value): Value {
     case 'reltime':
       return (a as RelTime).secs === (b as RelTime).secs;
     default:
+      if (typeof a === 'string') stringWork.steps += (a.length + (b as string).length) >>> 11;
       return a === b;
   }
 }

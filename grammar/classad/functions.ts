@@ -13,7 +13,9 @@ import {
   MAX_LIST_LENGTH,
   MAX_STRING_LENGTH,
   arith,
+  chargeStringWork,
   overBound,
+  stringWork,
   toCInt,
   compare,
   evalIn,
@@ -77,7 +79,7 @@ function charge(c: Ctx, ...strings: Value[]): void {
 
 export function callFunction(d: FnDef, c: Ctx, args: readonly CompiledFn[], exprs: readonly Expr[]): Value {
   if (args.length < d.min || args.length > d.max) return ERROR;
-  if (++c.steps > MAX_EVAL_STEPS) return ERROR;
+  if (++c.steps > MAX_EVAL_STEPS || (stringWork.steps !== 0 && chargeStringWork(c))) return ERROR;
   const v = d.impl(c, args, exprs);
   // every string and list a function builds is bounded, and a big string costs work in proportion to its size
   if (typeof v === 'string') {

@@ -54,6 +54,15 @@ describe('string bound', () => {
     assert.equal(printValue(job.evaluate('a40')), 'error');
     assert.equal(printValue(job.evaluate('a2')), String(4 * (MAX_STRING_LENGTH / 2)));
   });
+
+  test('comparing long strings many times is bounded', () => {
+    const h = 'x'.repeat(MAX_STRING_LENGTH / 2);
+    const job = ad(
+      `L1 = "${h}a"\nL2 = "${h}A"\n` + doublingChain(40, 'ifThenElse(L1 == L2, 1, 0)', (p) => `${p} + ${p}`),
+    );
+    assert.equal(printValue(job.evaluate('a40')), 'error');
+    assert.equal(printValue(job.evaluate('a2')), '4');
+  });
 });
 
 describe('list bound', () => {
