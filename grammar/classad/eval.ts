@@ -236,6 +236,7 @@ export function select(c: Ctx, base: Value, key: string): Value {
   if (base === UNDEFINED) return UNDEFINED;
   if (base instanceof ListValue) {
     const out: Expr[] = [];
+    c.steps += base.items.length >>> 7;
     for (let i = 0; i < base.items.length; i++) {
       const v = select(c, listItem(c, base, i), key);
       out.push(valueToExpr(v));
@@ -254,6 +255,7 @@ export function listItem(c: Ctx, l: ListValue, i: number): Value {
 
 /** All elements of a list, evaluated. */
 export function listValues(c: Ctx, l: ListValue): Value[] {
+  c.steps += l.items.length >>> 7; // as functions charge a walk over a list
   const out = new Array<Value>(l.items.length);
   for (let i = 0; i < l.items.length; i++) out[i] = listItem(c, l, i);
   return out;

@@ -77,6 +77,11 @@ function charge(c: Ctx, ...strings: Value[]): void {
   for (const s of strings) if (typeof s === 'string') c.steps += s.length >>> 10;
 }
 
+/** Charge a walk over a list: one step per 128 items (literal items cost no step of their own). */
+function chargeList(c: Ctx, l: ListValue): void {
+  c.steps += l.items.length >>> 7;
+}
+
 export function callFunction(d: FnDef, c: Ctx, args: readonly CompiledFn[], exprs: readonly Expr[]): Value {
   if (args.length < d.min || args.length > d.max) return ERROR;
   if (++c.steps > MAX_EVAL_STEPS || (stringWork.steps !== 0 && chargeStringWork(c))) return ERROR;
@@ -287,6 +292,7 @@ function memberOf(c: Ctx, x: Value, l: Value, identical: boolean): Value {
   if (l === UNDEFINED || (!identical && x === UNDEFINED)) return UNDEFINED;
   if (!(l instanceof ListValue) || x instanceof ListValue || x instanceof ClassAd) return ERROR;
   if (!identical && x === ERROR) return ERROR;
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const v = listItem(c, l, i);
     const r = identical ? metaEqual(v, x) : compare('==', v, x);
@@ -324,6 +330,7 @@ function sumAvg(c: Ctx, l: Value, avg: boolean): Value {
   let result: Value = 0n;
   let first = true;
   let len = 0;
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const v = listItem(c, l, i);
     if (v === UNDEFINED) continue;
@@ -348,6 +355,7 @@ function minMax(c: Ctx, l: Value, op: CompareOp): Value {
   let first = true;
   // as HTCondor: a list that holds a real has a real minimum and maximum (max({1, 3, 2.0}) is 3.0)
   let real = false;
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const v = listItem(c, l, i);
     if (v === UNDEFINED) continue;
@@ -385,6 +393,7 @@ function listCompare(c: Ctx, a: readonly CompiledFn[], all: boolean): Value {
   if (l === UNDEFINED) return UNDEFINED;
   if (!(l instanceof ListValue)) return ERROR;
   const x = a[2]!(c);
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const r = op(listItem(c, l, i), x);
     if (typeof r !== 'boolean') {
@@ -401,6 +410,7 @@ def('evalInEachContext', 2, 2, (c, a) => {
   const l = a[1]!(c);
   if (!(l instanceof ListValue)) return ERROR;
   const out: Expr[] = [];
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const ad = listItem(c, l, i);
     if (!(ad instanceof ClassAd)) return ERROR;
@@ -414,6 +424,7 @@ def('countMatches', 2, 2, (c, a) => {
   if (l === ERROR) return ERROR;
   if (!(l instanceof ListValue)) return 0n;
   let n = 0n;
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const ad = listItem(c, l, i);
     if (ad instanceof ClassAd && evalIn(c, ad, a[0]!) === true) n++;
@@ -694,6 +705,7 @@ def('quantize', 2, 2, (c, a) => {
   if (b instanceof ListValue) {
     let base: Value = 0;
     rbase = 0;
+    chargeList(c, b);
     for (let i = 0; i < b.items.length; i++) {
       base = listItem(c, b, i);
       const r = toReal(base);
@@ -913,6 +925,7 @@ def('listToArgs', 1, 2, (c, a) => {
   const l = a[0]!(c);
   if (!(l instanceof ListValue)) return ERROR;
   const args: string[] = [];
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const v = listItem(c, l, i);
     if (typeof v !== 'string') return ERROR;
@@ -1181,6 +1194,7 @@ def('regexpMember', 2, 3, (c, a) => {
   const re = compilePcre(p, (o as string | undefined) ?? '');
   if (!re) return ERROR;
   let maybe = false;
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const v = listItem(c, l, i);
     if (typeof v !== 'string') {

@@ -78,6 +78,13 @@ describe('list bound', () => {
     assert.equal(evalPrinted(`size({${items}})`), '5000');
   });
 
+  test('walking a long list many times is bounded', () => {
+    const items = Array.from({ length: 50_000 }, (_, i) => i).join(',');
+    const job = ad(`L = {${items}}\n` + doublingChain(40, 'member(-1, L) + 1', (p) => `${p} + ${p}`));
+    assert.equal(printValue(job.evaluate('a40')), 'error');
+    assert.equal(printValue(job.evaluate('a3')), '8');
+  });
+
   test('long delimiter strings stay linear', () => {
     const job = ad(`L = "${'a,b,'.repeat(50_000)}"\nM = "${'b,a,'.repeat(20_000)}"`);
     assert.equal(evalPrinted('stringListSize(L, L)', job), '0');
