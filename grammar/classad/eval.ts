@@ -25,16 +25,50 @@ import { nowSeconds } from '../../lib/time.js';
 export const MAX_EVAL_DEPTH = 400;
 
 /**
+ * Bounds on one top-level evaluation, so that an expression any user can write (Requirements, Rank, policy
+ * expressions, $$([...])) cannot hold a daemon's CPU or memory: HTCondor's library has none of these. Going over a
+ * bound makes that evaluation ERROR, as a bad argument does.
+ *  - steps: attribute evaluations, list element and eval() evaluations and function calls, plus one step per KiB
+ *    of every string a function returns. References re-evaluate (nothing is cached), so a chain of attributes each
+ *    using the previous one twice costs 2^n steps; real expressions take tens to thousands.
+ *  - string length (UTF-16 code units) of any string a function builds, and the length of any list it builds.
+ */
+export const MAX_EVAL_STEPS = 100_000;
+export const MAX_STRING_LENGTH = 1024 * 1024;
+export const MAX_LIST_LENGTH = 100_000;
+
+/**
  * The state of one evaluation. `ad` is the current scope (the ad whose attribute is being evaluated);
  * `my`/`target` are the two top-level ads of a match (target may be absent).
  */
 export class Ctx {
   depth = 0;
+  /** work done so far in this top-level evaluation (see MAX_EVAL_STEPS) */
+  steps = 0;
   constructor(
     public ad: ClassAd | undefined,
     public my: ClassAd | undefined,
     public target: ClassAd | undefined,
   ) {}
+}
+
+/**
+ * Work done by operators on long strings (one per KiB compared), which have no context to charge it to; the next
+ * attribute or function evaluation moves it into its context's steps.
+ */
+export const stringWork = { steps: 0 };
+
+/** Charge the pending string work to c; true when c is over its budget. */
+export function chargeStringWork(c: Ctx): boolean {
+  c.steps += stringWork.steps;
+  stringWork.steps = 0;
+  return c.steps > MAX_EVAL_STEPS;
+}
+
+/** Mark the evaluation as over a bound: it goes on cheaply (every later step is ERROR) and its result is ERROR. */
+export function overBound(c: Ctx): Value {
+  c.steps = MAX_EVAL_STEPS + 1;
+  return ERROR;
 }
 
 // One context kept for reuse: top-level evaluations do not allocate (a nested top-level call makes its own).
@@ -51,6 +85,7 @@ export function runTop(fn: CompiledFn, ad: ClassAd | undefined, target: ClassAd 
     if (err instanceof RangeError) return ERROR; // runaway recursion
     throw err;
   }
+  if (c.steps + stringWork.steps > MAX_EVAL_STEPS) v = ERROR; // even where isError() or ?: caught the bound
   release(c);
   return v;
 }
@@ -68,6 +103,7 @@ export function evalAttrTop(ad: ClassAd, key: string, target: ClassAd | undefine
     if (err instanceof RangeError) return ERROR;
     throw err;
   }
+  if (c.steps + stringWork.steps > MAX_EVAL_STEPS) v = ERROR;
   release(c);
   return v;
 }
@@ -80,6 +116,8 @@ function acquire(ad: ClassAd | undefined, target: ClassAd | undefined): Ctx {
   c.my = ad;
   c.target = target;
   c.depth = 0;
+  c.steps = 0;
+  stringWork.steps = 0;
   return c;
 }
 
@@ -113,7 +151,8 @@ export function evalEntry(c: Ctx, ad: ClassAd, e: AttrEntry): Value {
   const k = e.konst;
   if (k !== NOT_CONST) return k;
   if (e.busy) return UNDEFINED; // a self-reference cycle
-  if (c.depth >= MAX_EVAL_DEPTH) return ERROR;
+  if (c.depth >= MAX_EVAL_DEPTH || ++c.steps > MAX_EVAL_STEPS) return ERROR;
+  if (stringWork.steps !== 0 && chargeStringWork(c)) return ERROR;
   const fn = e.fn ?? (e.fn = compileFn(e.expr));
   const saved = c.ad;
   e.busy = true;
@@ -130,7 +169,7 @@ export function evalEntry(c: Ctx, ad: ClassAd, e: AttrEntry): Value {
 
 /** Evaluate an expression in the scope of `ad` (list elements, eval()), counting depth. */
 export function evalIn(c: Ctx, ad: ClassAd | undefined, fn: CompiledFn): Value {
-  if (c.depth >= MAX_EVAL_DEPTH) return ERROR;
+  if (c.depth >= MAX_EVAL_DEPTH || ++c.steps > MAX_EVAL_STEPS) return ERROR;
   const saved = c.ad;
   c.ad = ad;
   c.depth++;
@@ -197,6 +236,7 @@ export function select(c: Ctx, base: Value, key: string): Value {
   if (base === UNDEFINED) return UNDEFINED;
   if (base instanceof ListValue) {
     const out: Expr[] = [];
+    c.steps += base.items.length >>> 7;
     for (let i = 0; i < base.items.length; i++) {
       const v = select(c, listItem(c, base, i), key);
       out.push(valueToExpr(v));
@@ -215,6 +255,7 @@ export function listItem(c: Ctx, l: ListValue, i: number): Value {
 
 /** All elements of a list, evaluated. */
 export function listValues(c: Ctx, l: ListValue): Value[] {
+  c.steps += l.items.length >>> 7; // as functions charge a walk over a list
   const out = new Array<Value>(l.items.length);
   for (let i = 0; i < l.items.length; i++) out[i] = listItem(c, l, i);
   return out;
@@ -381,6 +422,7 @@ export type CompareOp = '<' | '<=' | '>' | '>=' | '==' | '!=';
 export function strcasecmp(a: string, b: string): number {
   if (a === b) return 0;
   const n = Math.min(a.length, b.length);
+  stringWork.steps += n >>> 10;
   for (let i = 0; i < n; i++) {
     let x = a.charCodeAt(i);
     let y = b.charCodeAt(i);
@@ -393,6 +435,7 @@ export function strcasecmp(a: string, b: string): number {
 }
 
 export function strcmp(a: string, b: string): number {
+  stringWork.steps += Math.min(a.length, b.length) >>> 10;
   return a === b ? 0 : a < b ? -1 : 1;
 }
 
@@ -485,6 +528,7 @@ export function metaEqual(a: Value, b: Value): Value {
     case 'reltime':
       return (a as RelTime).secs === (b as RelTime).secs;
     default:
+      if (typeof a === 'string') stringWork.steps += (a.length + (b as string).length) >>> 11;
       return a === b;
   }
 }

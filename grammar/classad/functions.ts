@@ -9,7 +9,13 @@ import { compileFn } from './compile.js';
 import {
   Ctx,
   MAX_EVAL_DEPTH,
+  MAX_EVAL_STEPS,
+  MAX_LIST_LENGTH,
+  MAX_STRING_LENGTH,
   arith,
+  chargeStringWork,
+  overBound,
+  stringWork,
   toCInt,
   compare,
   evalIn,
@@ -63,9 +69,29 @@ export function functionNames(): string[] {
   return [...table.values()].map((d) => d.name);
 }
 
+/**
+ * Charge the work of reading strings (one step per KiB): a function that scans a long string returns something
+ * small, so its output does not show what it cost.
+ */
+function charge(c: Ctx, ...strings: Value[]): void {
+  for (const s of strings) if (typeof s === 'string') c.steps += s.length >>> 10;
+}
+
+/** Charge a walk over a list: one step per 128 items (literal items cost no step of their own). */
+function chargeList(c: Ctx, l: ListValue): void {
+  c.steps += l.items.length >>> 7;
+}
+
 export function callFunction(d: FnDef, c: Ctx, args: readonly CompiledFn[], exprs: readonly Expr[]): Value {
   if (args.length < d.min || args.length > d.max) return ERROR;
-  return d.impl(c, args, exprs);
+  if (++c.steps > MAX_EVAL_STEPS || (stringWork.steps !== 0 && chargeStringWork(c))) return ERROR;
+  const v = d.impl(c, args, exprs);
+  // every string and list a function builds is bounded, and a big string costs work in proportion to its size
+  if (typeof v === 'string') {
+    if (v.length > MAX_STRING_LENGTH) return overBound(c);
+    c.steps += v.length >>> 10;
+  } else if (v instanceof ListValue && v.items.length > MAX_LIST_LENGTH) return overBound(c);
+  return v;
 }
 
 // ---- conversions (value.cpp convertValueTo*) -------------------------------------------------------------
@@ -184,6 +210,8 @@ def('eval', 1, 1, (c, a) => {
   const s = toStr(a[0]!(c));
   if (typeof s !== 'string') return ERROR;
   if (c.depth >= MAX_EVAL_DEPTH) return ERROR;
+  c.steps += s.length >>> 4; // parsing costs far more per character than scanning
+  if (c.steps > MAX_EVAL_STEPS) return ERROR;
   let e: Expr;
   try {
     e = parseExpr(s);
@@ -264,6 +292,7 @@ function memberOf(c: Ctx, x: Value, l: Value, identical: boolean): Value {
   if (l === UNDEFINED || (!identical && x === UNDEFINED)) return UNDEFINED;
   if (!(l instanceof ListValue) || x instanceof ListValue || x instanceof ClassAd) return ERROR;
   if (!identical && x === ERROR) return ERROR;
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const v = listItem(c, l, i);
     const r = identical ? metaEqual(v, x) : compare('==', v, x);
@@ -277,7 +306,10 @@ def('size', 1, 1, (c, a) => {
   if (v === UNDEFINED) return UNDEFINED;
   if (v instanceof ListValue) return BigInt(v.items.length);
   if (v instanceof ClassAd) return BigInt(v.size);
-  if (typeof v === 'string') return BigInt(utf8Length(v));
+  if (typeof v === 'string') {
+    charge(c, v);
+    return BigInt(utf8Length(v));
+  }
   return ERROR;
 });
 
@@ -298,6 +330,7 @@ function sumAvg(c: Ctx, l: Value, avg: boolean): Value {
   let result: Value = 0n;
   let first = true;
   let len = 0;
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const v = listItem(c, l, i);
     if (v === UNDEFINED) continue;
@@ -322,6 +355,7 @@ function minMax(c: Ctx, l: Value, op: CompareOp): Value {
   let first = true;
   // as HTCondor: a list that holds a real has a real minimum and maximum (max({1, 3, 2.0}) is 3.0)
   let real = false;
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const v = listItem(c, l, i);
     if (v === UNDEFINED) continue;
@@ -359,6 +393,7 @@ function listCompare(c: Ctx, a: readonly CompiledFn[], all: boolean): Value {
   if (l === UNDEFINED) return UNDEFINED;
   if (!(l instanceof ListValue)) return ERROR;
   const x = a[2]!(c);
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const r = op(listItem(c, l, i), x);
     if (typeof r !== 'boolean') {
@@ -375,6 +410,7 @@ def('evalInEachContext', 2, 2, (c, a) => {
   const l = a[1]!(c);
   if (!(l instanceof ListValue)) return ERROR;
   const out: Expr[] = [];
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const ad = listItem(c, l, i);
     if (!(ad instanceof ClassAd)) return ERROR;
@@ -388,6 +424,7 @@ def('countMatches', 2, 2, (c, a) => {
   if (l === ERROR) return ERROR;
   if (!(l instanceof ListValue)) return 0n;
   let n = 0n;
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const ad = listItem(c, l, i);
     if (ad instanceof ClassAd && evalIn(c, ad, a[0]!) === true) n++;
@@ -410,6 +447,7 @@ def('strcat', 0, Infinity, (c, a) => {
     if (s === UNDEFINED) return UNDEFINED;
     if (typeof s !== 'string') return ERROR;
     out += s;
+    if (out.length > MAX_STRING_LENGTH) return overBound(c);
   }
   return out;
 });
@@ -440,6 +478,7 @@ def('join', 0, Infinity, (c, a) => {
     if (buf !== '') buf += sep;
     defined = true;
     buf += s;
+    if (buf.length > MAX_STRING_LENGTH) return overBound(c);
   }
   if (undef && !defined) return UNDEFINED;
   return buf;
@@ -460,6 +499,7 @@ def('substr', 2, 3, (c, a) => {
   const l = a.length > 2 ? a[2]!(c) : 0n;
   if (s === UNDEFINED || o === UNDEFINED || l === UNDEFINED) return UNDEFINED;
   if (typeof s !== 'string' || typeof o !== 'bigint' || typeof l !== 'bigint') return ERROR;
+  charge(c, s);
   const bytes = isAscii(s) ? undefined : utf8.encode(s);
   const alen = bytes ? bytes.length : s.length;
   let offset = clampInt(o);
@@ -478,14 +518,15 @@ function clampInt(v: bigint): number {
   return Number(BigInt.asIntN(32, v));
 }
 
-def('strcmp', 2, 2, (c, a) => compareStrings(a[0]!(c), a[1]!(c), false));
-def('stricmp', 2, 2, (c, a) => compareStrings(a[0]!(c), a[1]!(c), true));
+def('strcmp', 2, 2, (c, a) => compareStrings(c, a[0]!(c), a[1]!(c), false));
+def('stricmp', 2, 2, (c, a) => compareStrings(c, a[0]!(c), a[1]!(c), true));
 
-function compareStrings(x: Value, y: Value, ignoreCase: boolean): Value {
+function compareStrings(c: Ctx, x: Value, y: Value, ignoreCase: boolean): Value {
   if (x === UNDEFINED || y === UNDEFINED) return UNDEFINED;
   const s = toStr(x);
   const t = toStr(y);
   if (typeof s !== 'string' || typeof t !== 'string') return ERROR;
+  charge(c, s, t);
   const r = ignoreCase ? strcasecmp(s, t) : strcmp(s, t);
   return r < 0 ? -1n : r > 0 ? 1n : 0n;
 }
@@ -664,6 +705,7 @@ def('quantize', 2, 2, (c, a) => {
   if (b instanceof ListValue) {
     let base: Value = 0;
     rbase = 0;
+    chargeList(c, b);
     for (let i = 0; i < b.items.length; i++) {
       base = listItem(c, b, i);
       const r = toReal(base);
@@ -704,9 +746,10 @@ def('random', 0, 1, (c, a) => {
 /** StringTokenIterator: maximal runs of characters not in `delims` (so no empty items). */
 function tokens(s: string, delims: string): string[] {
   const out: string[] = [];
+  const isDelim = new Set(delims);
   let cur = '';
   for (const ch of s) {
-    if (delims.includes(ch)) {
+    if (isDelim.has(ch)) {
       if (cur) out.push(cur);
       cur = '';
     } else cur += ch;
@@ -726,6 +769,7 @@ def('stringListSize', 1, 2, (c, a) => {
   const l = a[0]!(c);
   const d = a.length === 2 ? a[1]!(c) : ', ';
   if (typeof l !== 'string' || typeof d !== 'string') return ERROR;
+  charge(c, l);
   return BigInt(tokens(l, d).length);
 });
 
@@ -734,6 +778,7 @@ function summarize(kind: 'sum' | 'avg' | 'min' | 'max'): Impl {
     const l = a[0]!(c);
     const d = a.length === 2 ? a[1]!(c) : ', ';
     if (typeof l !== 'string' || typeof d !== 'string') return ERROR;
+    charge(c, l);
     const FLT_MAX = 3.4028234663852886e38;
     const FLT_MIN = 1.1754943508222875e-38;
     let acc = kind === 'min' ? FLT_MAX : kind === 'max' ? FLT_MIN : 0;
@@ -769,11 +814,13 @@ function stringListMember(mode: 'member' | 'subset', ignoreCase: boolean): Impl 
     const item = typeof x === 'string' ? x : '';
     const list = typeof l === 'string' ? l : '';
     const delims = typeof d === 'string' ? d : ', \t\r\n';
-    const eq = ignoreCase ? (p: string, q: string) => strcasecmp(p, q) === 0 : (p: string, q: string) => p === q;
-    const items = trimmedTokens(list, delims);
-    if (mode === 'member') return items.some((t) => eq(t, item));
+    charge(c, item, list);
+    // strcasecmp equality is equality after folding ASCII letters; a Set keeps subset matching linear
+    const fold = ignoreCase ? (t: string) => t.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : (t: string) => t;
+    const items = new Set(trimmedTokens(list, delims).map(fold));
+    if (mode === 'member') return items.has(fold(item));
     if (item === '') return true;
-    return trimmedTokens(item, delims).every((t) => items.some((u) => eq(u, t)));
+    return trimmedTokens(item, delims).every((t) => items.has(fold(t)));
   };
 }
 def('stringListMember', 2, 3, stringListMember('member', false));
@@ -789,6 +836,7 @@ def('stringListsIntersect', 2, 3, (c, a) => {
   if (x === UNDEFINED || y === UNDEFINED || d === UNDEFINED) return UNDEFINED;
   if (typeof x !== 'string' || typeof y !== 'string' || typeof d !== 'string') return ERROR;
   const delims = d || ' ,';
+  charge(c, x, y);
   const set = new Set(tokens(y, delims));
   return tokens(x, delims).some((t) => set.has(t));
 });
@@ -801,6 +849,7 @@ def('stringList_regexpMember', 2, 4, (c, a) => {
   if (typeof p !== 'string' || typeof l !== 'string' || typeof d !== 'string' || typeof o !== 'string') return ERROR;
   const re = compilePcre(p, o);
   if (!re) return ERROR;
+  charge(c, l);
   const items = tokens(l, d);
   if (items.length === 0) return UNDEFINED;
   return items.some((t) => re.test(t));
@@ -826,13 +875,15 @@ def('split', 1, 2, (c, a) => {
   const v = a[0]!(c);
   const s = a.length === 2 ? a[1]!(c) : ', \t';
   if (typeof v !== 'string' || typeof s !== 'string') return ERROR;
+  charge(c, v);
   const out: string[] = [];
   let last = 0;
   if (s.length > 0) {
     let prev = -1; // the last non-space separator seen
+    const isSep = new Set(s.split('')); // UTF-16 units, as s.includes(ch) compared them
     for (let i = 0; i < v.length; i++) {
       const ch = v[i]!;
-      if (!s.includes(ch)) continue;
+      if (!isSep.has(ch)) continue;
       if (i - last > 0) out.push(v.slice(last, i));
       else if (!isSpace(prev) && prev === ch.charCodeAt(0)) out.push('');
       if (!isSpace(ch.charCodeAt(0))) prev = ch.charCodeAt(0);
@@ -874,6 +925,7 @@ def('listToArgs', 1, 2, (c, a) => {
   const l = a[0]!(c);
   if (!(l instanceof ListValue)) return ERROR;
   const args: string[] = [];
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const v = listItem(c, l, i);
     if (typeof v !== 'string') return ERROR;
@@ -1101,11 +1153,12 @@ function regexpHelper(pattern: string, target: string, replace: string | undefin
   if (!re) return ERROR;
   if (replace === undefined) return re.test(target);
   const o = options.toLowerCase();
-  return substitute(re, target, replace, o.includes('f'), o.includes('g')) ?? ERROR;
+  return substitute(re, target, replace, o.includes('f'), o.includes('g'), MAX_STRING_LENGTH) ?? ERROR;
 }
 
 function regexArgs(c: Ctx, a: readonly CompiledFn[], n: number): Value[] | Value {
   const vs = a.map((f) => f(c));
+  charge(c, ...vs);
   if (vs.some((v) => v === ERROR)) return ERROR;
   if (vs.some((v) => v === UNDEFINED)) return UNDEFINED;
   if (vs.length > n && typeof vs[n] !== 'string') return ERROR;
@@ -1141,6 +1194,7 @@ def('regexpMember', 2, 3, (c, a) => {
   const re = compilePcre(p, (o as string | undefined) ?? '');
   if (!re) return ERROR;
   let maybe = false;
+  chargeList(c, l);
   for (let i = 0; i < l.items.length; i++) {
     const v = listItem(c, l, i);
     if (typeof v !== 'string') {

@@ -7,6 +7,7 @@ export { parseExpr, parseAssignment, limits, type Origin } from './parse.js';
 export { ClassAd, parseClassAd } from './classad.js';
 export { unparse, printValue, formatReal, quoteName, quoteString } from './unparse.js';
 export { compile } from './compile.js';
+export { MAX_EVAL_STEPS, MAX_STRING_LENGTH, MAX_LIST_LENGTH, MAX_EVAL_DEPTH } from './eval.js';
 export { literal, valueToJS } from './literal.js';
 export { referencedAttrs } from './references.js';
 export { symmetricMatch, rankOf } from './match.js';

@@ -146,7 +146,15 @@ function build(pattern: string, o: string): Pcre | null {
  * regexps / replace / replaceAll: the target with the match (f: every part, g: every match) replaced by
  * `replace`, where \0..\9 name groups. A reference to a group past the last one that matched is ERROR (undefined).
  */
-export function substitute(re: Pcre, target: string, replace: string, full: boolean, all: boolean): string | undefined {
+/** undefined also when the result would be longer than maxLength (a replacement repeated per match grows fast). */
+export function substitute(
+  re: Pcre,
+  target: string,
+  replace: string,
+  full: boolean,
+  all: boolean,
+  maxLength = Infinity,
+): string | undefined {
   let out = '';
   let copied = 0; // target before this is in `out` (or dropped: without f only the replacements are kept)
   let from = 0;
@@ -164,11 +172,12 @@ export function substitute(re: Pcre, target: string, replace: string, full: bool
         out += m.group(g) ?? '';
       } else out += ch;
     }
+    if (out.length > maxLength) return undefined;
     copied = m.end;
     // an empty match moves the search on by one character, which is copied as it is
     from = m.end === m.index ? m.end + 1 : m.end;
     if (!all || from > target.length) break;
   }
   if (full) out += target.slice(Math.min(copied, target.length));
-  return out;
+  return out.length > maxLength ? undefined : out;
 }

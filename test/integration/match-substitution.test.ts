@@ -69,7 +69,7 @@ queue
       'huge.sub',
       `executable = /bin/echo
 +Blob = "${'x'.repeat(300_000)}"
-+Big = "$$([strcat(Blob, Blob, Blob, Blob)])"
++Big = "$$([strcat(Blob, Blob)])$$([strcat(Blob, Blob)])"
 queue
 `,
     );
