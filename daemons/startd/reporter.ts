@@ -292,6 +292,8 @@ export class EventReporter {
       );
     }
     this.inflight.delete(addr);
+    // the exits that ended while the batch was out: on disk with one fsync, then sent (sync flushes)
+    if (this.unsynced.size) return this.sync();
     const later = Date.now();
     if ([...m.values()].some((e) => this.ready(e, later))) setImmediate(() => void this.flush(addr));
     else this.armRetry(addr);
