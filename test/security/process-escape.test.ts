@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ProcTracker, type TrackingMethod } from '../../daemons/startd/proc-family.js';
 import { ROOT, TestPool, type RunOptions } from '../integration/harness/pool.js';
+import { keeperOf, spawnerOf } from '../integration/harness/processes.js';
 
 const NOBODY: RunOptions = { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } };
 const isRoot = process.getuid?.() === 0;
@@ -142,13 +143,13 @@ for (const method of ['cgroup-v2', 'cgroup-v1', 'environ'] as const) {
       const { cluster, mark, dir } = await submit('wait');
       const pids = await escaped(dir, mark);
       const startd = pool.daemonPid('startd');
-      const spawner = childrenOf(startd).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('spawner'));
-      assert.ok(spawner, 'the startd has a spawner process');
-      // neither may clean up: the spawner is stopped before the startd dies, then killed too
-      process.kill(spawner, 'SIGSTOP');
+      // none may clean up (as when the whole host's daemons die at once): the spawner and its keeper are
+      // stopped before the startd dies, then killed too
+      const chain = [keeperOf(pool), spawnerOf(pool)];
+      for (const p of chain) process.kill(p, 'SIGSTOP');
       process.kill(startd, 'SIGKILL');
-      process.kill(spawner, 'SIGKILL');
-      await pool.waitFor('the spawner to be gone', () => !running(spawner));
+      for (const p of chain) process.kill(p, 'SIGKILL');
+      await pool.waitFor('the spawner and its keeper to be gone', () => !chain.some(running));
       assert.ok(pids.every(running), 'the job outlived its startd and spawner');
       await pool.waitForRestart('startd', startd);
       await pool.waitFor(`every process of job ${cluster} to be gone`, () => withMark(mark).length === 0);
@@ -159,19 +160,4 @@ for (const method of ['cgroup-v2', 'cgroup-v1', 'environ'] as const) {
       await pool.run('drm', [String(cluster)], NOBODY);
     });
   });
-}
-
-/** The children of a process (by the parent pid in /proc/<pid>/stat). */
-function childrenOf(parent: number): number[] {
-  return readdirSync('/proc')
-    .filter((n) => /^\d+$/.test(n))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
-      } catch {
-        return false;
-      }
-    });
 }
