@@ -17,11 +17,10 @@ import {
 import { join } from 'node:path';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import type { ProcTracker } from './proc-family.js';
+import { CGROUP2_SUPER_MAGIC, type ProcTracker } from './proc-family.js';
 import { cgroupProcs } from './proc-usage.js';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
-const CGROUP2_SUPER_MAGIC = 0x63677270;
 
 // ---- cgroup v2 ----
 

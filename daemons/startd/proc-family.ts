@@ -46,7 +46,8 @@ export interface FamilyRef {
   tag: string;
 }
 
-const CGROUP2_SUPER_MAGIC = 0x63677270;
+/** statfs's f_type of a cgroup v2 (unified) hierarchy */
+export const CGROUP2_SUPER_MAGIC = 0x63677270;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Mount {

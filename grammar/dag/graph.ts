@@ -21,6 +21,7 @@ import type { Location } from '../../lib/diagnostic.js';
 import { SourceText } from '../source.js';
 import type { IntTok, NodeStatement, ScriptKind, Statement, Tok } from './ast.js';
 import { dagError, locate, parseDagTextWithGrammar, scanDagStatements } from './parse.js';
+import { KEYWORDS } from './scan.js';
 
 // ------------------------------------------------------------------------------------------------- the model
 
@@ -194,18 +195,7 @@ interface FileStatements {
 const PASS1 = new Set<Statement['type']>(['node', 'splice', 'submit-description', 'include']);
 /** the plain keywords (scan.ts) of pass-1 statements, and of the others (pass 1 has checked the JOB lines) */
 const PASS1_PLAIN: ReadonlySet<string> = new Set(['JOB']);
-const PASS2_PLAIN: ReadonlySet<string> = new Set([
-  'PARENT',
-  'VARS',
-  'SCRIPT',
-  'RETRY',
-  'ABORT-DAG-ON',
-  'PRIORITY',
-  'CATEGORY',
-  'MAXJOBS',
-  'PRE_SKIP',
-  'DONE',
-]);
+const PASS2_PLAIN: ReadonlySet<string> = new Set(KEYWORDS.filter((k) => !PASS1_PLAIN.has(k)));
 
 interface SpliceInfo {
   initial: number[];

@@ -224,7 +224,8 @@ function shift<T>(x: T, base: number): T {
   return x;
 }
 
-const KEYWORDS = [
+/** The keywords of the plain DAG statements this scanner reads itself (the rest go to the grammar). */
+export const KEYWORDS = [
   'JOB',
   'PARENT',
   'VARS',
