@@ -7,7 +7,7 @@
 // glibc applies seteuid/setegid/setgroups to every thread of the process, so nothing asynchronous may run in
 // between: `fn` must be synchronous (no await, no callbacks that run later). The pattern is to open file
 // descriptors inside and do the slow reads and writes outside, with the descriptors.
-import { openSync } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, openSync } from 'node:fs';
 
 /** The credentials a job's files are handled with (runAsOwner in users.ts gives them for an owner's name). */
 export interface Owner {
@@ -65,4 +65,30 @@ function restore(step: () => void): void {
 /** openSync as `owner` (see asUser); the descriptor is then used with the daemon's own rights. */
 export function openAs(owner: Owner | undefined, path: string, flags: string | number, mode?: number): number {
   return asUser(owner, () => openSync(path, flags, mode));
+}
+
+/** How openFileAs opens: to read, to append (created if missing), or to write afresh. */
+const OPEN_FLAGS = {
+  read: fsc.O_RDONLY,
+  append: fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT,
+  write: fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC,
+} as const;
+
+/**
+ * openAs for a file a user names that a daemon reads or writes for them (an event log, a DAG's output): a
+ * regular file only, opened without blocking. A daemon serves every user, and a FIFO named there would stop
+ * it (the open waits for the other end, a write for room); a device would take or give without end.
+ */
+export function openFileAs(owner: Owner | undefined, path: string, how: keyof typeof OPEN_FLAGS, mode = 0o644): number {
+  const notRegular = () => Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL' });
+  let fd: number;
+  try {
+    fd = openAs(owner, path, OPEN_FLAGS[how] | fsc.O_NONBLOCK | fsc.O_NOCTTY, mode);
+  } catch (e) {
+    // ENXIO: a FIFO that nobody reads
+    throw (e as NodeJS.ErrnoException).code === 'ENXIO' ? notRegular() : e;
+  }
+  if (fstatSync(fd).isFile()) return fd;
+  closeSync(fd);
+  throw notRegular();
 }

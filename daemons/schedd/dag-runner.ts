@@ -18,7 +18,7 @@ import { DschedError } from '../../lib/errors.js';
 import { errnoText } from '../../lib/transfer.js';
 import type { Logger } from '../../lib/log.js';
 import { runAsOwner } from '../../lib/users.js';
-import { asUser, openAs } from '../../lib/as-user.js';
+import { asUser, openAs, openFileAs } from '../../lib/as-user.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import {
   clusterOutcome,
@@ -344,7 +344,7 @@ export class DagRunner {
     const text = `${stamp} ${level === 'info' ? '' : `${level.toUpperCase()}: `}${msg}${extra.length ? ` (${extra.join(', ')})` : ''}`;
     try {
       // as the DAG's owner, as every file the DAG writes
-      const fd = openAs(this.schedd.fileOwner(job), resolve(typeof iwd === 'string' ? iwd : '/', out), 'a', 0o644);
+      const fd = openFileAs(this.schedd.fileOwner(job), resolve(typeof iwd === 'string' ? iwd : '/', out), 'append');
       try {
         writeSync(fd, text.replace(/\n/g, '\n    ') + '\n');
       } finally {

@@ -4,7 +4,7 @@
 // administrators, so that no daemon ever creates or writes a file there on a user's behalf.
 import { closeSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { asUser, openAs, type Owner } from '../../lib/as-user.js';
+import { asUser, openFileAs, type Owner } from '../../lib/as-user.js';
 import { DschedError } from '../../lib/errors.js';
 import { errnoText, fileList, inside } from '../../lib/transfer.js';
 import { litValue } from './queue.js';
@@ -105,7 +105,7 @@ export function checkEventLogs(attrSets: ReadonlyArray<Record<string, string>>, 
     seen.add(v);
     if (!isAbsolute(v)) throw new DschedError('JOB_FILE_REFUSED', `log ${v} is not an absolute path`);
     try {
-      closeSync(openAs(owner, v, 'a', 0o644));
+      closeSync(openFileAs(owner, v, 'append'));
     } catch (e) {
       throw new DschedError('JOB_FILE_REFUSED', `cannot open the event log ${v}: ${errnoText(e)}`);
     }

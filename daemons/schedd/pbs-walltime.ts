@@ -5,7 +5,7 @@
 // will). PBS_WALLTIME_HOLD = true keeps HTCondor's hold for #PBS jobs too.
 import { closeSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { openAs } from '../../lib/as-user.js';
+import { openFileAs } from '../../lib/as-user.js';
 import type { runAsOwner } from '../../lib/users.js';
 import type { Job, JobQueue } from './queue.js';
 
@@ -52,7 +52,7 @@ export function appendToErrorFile(
   if (typeof err !== 'string' || err === '' || err === '/dev/null') return undefined;
   const iwd = queue.value(job, 'Iwd');
   try {
-    const fd = openAs(owner, resolve(typeof iwd === 'string' ? iwd : '/', err), 'a', 0o644);
+    const fd = openFileAs(owner, resolve(typeof iwd === 'string' ? iwd : '/', err), 'append');
     try {
       writeSync(fd, text + '\n');
     } finally {

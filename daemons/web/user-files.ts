@@ -2,12 +2,13 @@
 // caller's rights: the web daemon runs as root, so it takes the caller's effective ids for each read (as the
 // schedd does for job files) and the kernel decides, links and groups included. A request can read exactly
 // the files its user could `cat`. Without root the daemon can act only as itself, so only its own user may read.
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { asUser } from '../../lib/as-user.js';
 import { DschedError } from '../../lib/errors.js';
 import { runAsOwner } from '../../lib/users.js';
+import { readBoundedFile } from '../../lib/bounded-read.js';
 import { readUserLogSync } from '../../lib/user-log/file.js';
 import type { UserLogEvent } from '../../lib/user-log/events.js';
 
@@ -86,12 +87,8 @@ export function jobEvents(user: string, path: string, cluster: number, proc: num
 
 /** A text file read whole as `user`, refused past `max` bytes. */
 export function readText(user: string, path: string, max = 4 << 20): string {
-  return asCaller(user, () => {
-    const st = statSync(path);
-    if (st.size > max)
-      throw new DschedError('INPUT_TOO_LARGE', `${path} is ${st.size} bytes (more than ${max} are not shown)`);
-    return readFileSync(path, 'utf8');
-  });
+  // a FIFO or a device named there must not stop the web daemon: a regular file only, read without blocking
+  return asCaller(user, () => readBoundedFile(path, max, 'the file', 'INPUT_TOO_LARGE'));
 }
 
 /** The rescue DAGs DAGMan wrote beside a DAG file (`x.dag.rescue001`, …), newest last, listed as `user`. */

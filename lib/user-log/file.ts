@@ -2,9 +2,18 @@
 // so events from several writers (the schedd writes a cluster's events, DAGMan reads them) never interleave
 // inside an event. Readers take only complete events and keep the tail for later, so a log can be followed while
 // it is written.
-import { appendFileSync, closeSync, fstatSync, openSync, readSync, writeSync, fsyncSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  constants as fsc,
+  fstatSync,
+  openSync,
+  readSync,
+  writeSync,
+  fsyncSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
-import { openAs, type Owner } from '../as-user.js';
+import { openFileAs, type Owner } from '../as-user.js';
 import { StringDecoder } from 'node:string_decoder';
 import { formatEvent, type LogTimeOptions } from './format.js';
 import { formatEventJson, parseUserLogJsonl } from './jsonl.js';
@@ -103,7 +112,7 @@ export class UserLogWriter {
     this.pending = new Map();
     for (const { path, owner, events } of batches.values()) {
       try {
-        const fd = openAs(owner, path, 'a', this.opts.mode ?? 0o644);
+        const fd = openFileAs(owner, path, 'append', this.opts.mode ?? 0o644);
         try {
           writeSync(fd, render(events, this.opts));
           if (this.opts.fsync) fsyncSync(fd);
@@ -166,7 +175,8 @@ export class UserLogFollower {
   read(): UserLogEvent[] {
     let fd: number;
     try {
-      fd = openSync(this.path, 'r');
+      // non-blocking: a FIFO named as a log must not stop the reader (the web daemon reads users' logs)
+      fd = openSync(this.path, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
@@ -174,6 +184,7 @@ export class UserLogFollower {
     let text = '';
     try {
       const st = fstatSync(fd);
+      if (!st.isFile()) throw new Error(`${this.path} is not a regular file`);
       if (st.size < this.offset || (this.ino !== undefined && st.ino !== this.ino)) this.reset();
       this.ino = st.ino;
       const buf = Buffer.alloc(64 * 1024);
@@ -226,7 +237,7 @@ function tailEvents(
 ): void {
   let text: string;
   try {
-    const fd = openAs(owner, path, 'r');
+    const fd = openFileAs(owner, path, 'read');
     try {
       const size = fstatSync(fd).size;
       const start = Math.max(0, size - tailBytes);

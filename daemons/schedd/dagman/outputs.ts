@@ -1,7 +1,7 @@
 // The DAG's own output files, in DAGMan's formats: JOBSTATE_LOG (an appended, machine-readable history),
 // NODE_STATUS_FILE (a snapshot in ClassAd form, rewritten at most every N seconds) and DOT (a graphviz picture).
 import { closeSync, renameSync, writeSync } from 'node:fs';
-import { asUser, openAs, type Owner } from '../../../lib/as-user.js';
+import { asUser, openFileAs, type Owner } from '../../../lib/as-user.js';
 import { readDagFile, type Dag } from '../../../grammar/dag/index.js';
 import type { DagEvent, DagFileWriter, DagHost, DagStatusCode } from './events.js';
 import type { DagSummary, NodePhase, NodeView } from './views.js';
@@ -25,7 +25,7 @@ export function ownerFileWriter(owner: Owner | undefined): DagFileWriter {
     writeFile(path, text) {
       // written beside the file and renamed over it, so a reader never sees half a file
       const tmp = `${path}.tmp`;
-      const fd = openAs(owner, tmp, 'w', 0o644);
+      const fd = openFileAs(owner, tmp, 'write');
       try {
         writeSync(fd, text);
       } finally {
@@ -34,7 +34,7 @@ export function ownerFileWriter(owner: Owner | undefined): DagFileWriter {
       asUser(owner, () => renameSync(tmp, path));
     },
     appendFile(path, text) {
-      const fd = openAs(owner, path, 'a', 0o644);
+      const fd = openFileAs(owner, path, 'append');
       try {
         writeSync(fd, text);
       } finally {
