@@ -29,30 +29,62 @@ async function main(argv: string[]): Promise<number> {
     })
     .option('af-opts', { type: 'string', hidden: true })
     .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
+    .option('attributes', {
+      type: 'string',
+      array: true,
+      describe: 'with -long, -json or -jsonl: only these attributes (-attributes ExitCode,RemoteWallClockTime)',
+    })
+    .option('forwards', { type: 'boolean', describe: 'oldest first (with -limit N: the N oldest)' })
+    .option('backwards', { type: 'boolean', describe: 'newest first (the default)' })
+    .option('since', {
+      type: 'string',
+      describe:
+        'stop at this job (cluster or cluster.proc) or at the first job, newest first, for which this expression is true; that job is not shown',
+    })
+    .option('completedsince', {
+      type: 'string',
+      describe: 'only jobs that completed at this time or later (epoch seconds or a date: 2026-12-06T10:00Z)',
+    })
+    .option('userlog', {
+      type: 'string',
+      describe: 'the finished jobs of this event log (log = in the submit file), not the schedd',
+    })
+    .option('file', {
+      type: 'string',
+      describe:
+        'read job ads from this file (saved dhistory -long output, an HTCondor history file), with your own rights',
+    })
+    .conflicts('userlog', 'file')
+    .conflicts('forwards', 'backwards')
     .example('dhistory', 'your finished jobs, newest first')
     .example('dhistory 12 -json', "cluster 12's ads as JSON")
     .example('dhistory -af ClusterId ProcId ExitCode', 'one line per job')
+    .example('dhistory -since 120', 'the jobs that finished after job 120')
+    .example('dhistory -completedsince 2026-12-06 -forwards', 'the jobs finished since that day, oldest first')
     .parse();
   // the ClassAd library only once the arguments are good: --help and usage errors load none of it
-  const [{ parseSelection }, { isTable, listingViewOf, printJobPages, viewProjection, writeOut }] = await Promise.all([
-    import('./shared/job-selection.js'),
-    import('./shared/job-query.js'),
-  ]);
+  const [{ parseSelection }, { isTable, listingViewOf, printJobPages, writeOut }, scan, { historyPages }] =
+    await Promise.all([
+      import('./shared/job-selection.js'),
+      import('./shared/job-query.js'),
+      import('./shared/job-scan.js'),
+      import('./shared/history-options.js'),
+    ]);
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
   const session = openSession();
   try {
-    const schedd = await session.schedd();
     const view = listingViewOf(a);
     const table = isTable(view);
-    const projection = viewProjection(view);
+    const attributes = a.attributes ? scan.attributeList(a.attributes as string[]) : undefined;
     // ids travel as a list (the schedd matches them by set), whatever their number
-    const pages = schedd.queryPages({
-      ids: sel.ids,
-      owners: sel.owners,
-      constraint: sel.constraint,
-      projection,
-      history: true,
+    const pages = historyPages(() => session.schedd(), sel, scan.projectionWithAttributes(view, attributes), {
+      since: a.since as string | undefined,
+      completedSince: a.completedsince as string | undefined,
+      forwards: !!a.forwards,
       limit: (a.limit as number) ?? 0,
+      attributes: attributes && scan.wholeAds(view) ? attributes : undefined,
+      userlog: a.userlog as string | undefined,
+      file: a.file as string | undefined,
     });
     const rows = await printJobPages(pages, view);
     if (table)

@@ -144,6 +144,11 @@ export const ERROR_CODES = {
     hint: "a job's files are opened with its owner's rights and may not lie in the pool's own directory ($DSCHED_HOME): name files in a folder of yours",
   },
   TRANSFER_FAILED: { status: GrpcStatus.FAILED_PRECONDITION, exit: 1 },
+  FILE_UNREADABLE: {
+    status: GrpcStatus.FAILED_PRECONDITION,
+    exit: 1,
+    hint: 'dq -userlog and dhistory -file/-userlog read the file with your own rights: it must be a regular file you may read, at most 256 MB',
+  },
   TIMEOUT: { status: GrpcStatus.DEADLINE_EXCEEDED, exit: 1 },
   NOT_IMPLEMENTED: { status: GrpcStatus.UNIMPLEMENTED, exit: 1 },
   OUTPUT_REFUSED: {
