@@ -13,6 +13,7 @@ import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession, type Session } from './shared/session.js';
 import { cli, splitAfQualifiers } from './shared/yargs.js';
 import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQueryPage.js';
+import type { ScheddTarget } from './shared/queue-options.js';
 
 /**
  * -analyze / -better-analyze: why each selected job is idle (or held). Job ids select those jobs whatever their
@@ -79,7 +80,8 @@ async function analyze(
   return failed ? EXIT.failed : EXIT.ok;
 }
 
-async function main(argv: string[]): Promise<number> {
+/** `target`: the schedd of -name, or one of -global's (main runs once for each); else this host's. */
+async function main(argv: string[], target?: ScheddTarget): Promise<number> {
   const a = await cli('dq', splitAfQualifiers(argv), 'usage: dq [cluster | cluster.proc | user]... [options]')
     .option('nobatch', { type: 'boolean', describe: 'one line per job' })
     .option('batch', { type: 'boolean', describe: 'jobs grouped in batches (the default)' })
@@ -97,12 +99,41 @@ async function main(argv: string[]): Promise<number> {
     .option('long', { type: 'boolean', alias: 'l', describe: 'every attribute of each job ad' })
     .option('json', { type: 'boolean', describe: 'job ads as a JSON array (HTCondor attribute names)' })
     .option('jsonl', { type: 'boolean', describe: 'one JSON job ad per line' })
-    .option('hold', { type: 'boolean', describe: 'held jobs and why' })
+    .option('hold', { type: 'boolean', alias: 'held', describe: 'held jobs and why' })
     .option('run', { type: 'boolean', describe: 'running jobs and where' })
     .option('totals', { type: 'boolean', describe: 'only the totals' })
     .option('wide', { type: 'boolean', describe: 'do not cut long lines' })
     .option('utc', { type: 'boolean', describe: 'times in UTC' })
     .option('limit', { type: 'number', describe: 'at most this many jobs' })
+    .option('attributes', {
+      type: 'string',
+      array: true,
+      describe: 'with -long, -json or -jsonl: only these attributes (-attributes Owner,JobStatus)',
+    })
+    .option('currentrun', { type: 'boolean', describe: "RUN_TIME: a running job's current run only (the default)" })
+    .option('cumulative-time', { type: 'boolean', describe: "RUN_TIME: a running job's earlier runs too" })
+    .option('dag', { type: 'boolean', describe: "one line per job, a DAG's node jobs under its DAGMan job (|-NODE)" })
+    .option('io', {
+      type: 'boolean',
+      describe: 'starts, bytes sent to and from each job, their rate, transfers under way',
+    })
+    .option('goodput', {
+      type: 'boolean',
+      describe: "the share of each job's run time that counted, its CPU use and its transfers' Mb/s",
+    })
+    .option('name', {
+      type: 'string',
+      describe: "this schedd's queue (its Name, or its host, as dstatus -schedd lists them)",
+    })
+    .option('global', { type: 'boolean', describe: 'the queue of every schedd the collector knows, one after another' })
+    .option('userlog', {
+      type: 'string',
+      describe: 'the jobs of this event log (log = in the submit file) still queued, as it tells; no schedd asked',
+    })
+    .conflicts('userlog', ['name', 'global', 'watch', 'analyze', 'pbs'])
+    .conflicts('currentrun', 'cumulative-time')
+    .conflicts('global', ['name', 'watch', 'analyze', 'pbs'])
+    .conflicts('name', ['watch', 'analyze', 'pbs'])
     .option('af', {
       type: 'string',
       array: true,
@@ -149,6 +180,8 @@ async function main(argv: string[]): Promise<number> {
     .example('dq -af:j Owner JobStatus', 'job id and attributes, one line per job')
     .example("dq -constraint 'RequestMemory > 1024'", 'only jobs that match')
     .example('dq -analyze 12.0', 'why job 12.0 does not start')
+    .example('dq -json -attributes ClusterId,JobStatus', 'two attributes of each job, as JSON')
+    .example('dq -global -allusers', 'every job of every schedd in the pool')
     .parse();
   const [{ parseSelection }, { isTable, listingViewOf, printJobPages, viewFormat, viewProjection, writeOut }] =
     await Promise.all([import('./shared/job-selection.js'), import('./shared/job-query.js')]);
@@ -170,6 +203,14 @@ async function main(argv: string[]): Promise<number> {
   if (a.exit && !a.watch) throw new DschedError('USAGE', '-exit goes with -watch');
   const session = openSession();
   try {
+    if (!target && (a.global || a.name)) {
+      const targets = await (
+        await import('./shared/queue-options.js')
+      ).scheddTargets(session, { name: a.name as string | undefined, global: !!a.global });
+      let code: number = EXIT.ok;
+      for (const t of targets) code = Math.max(code, await main(argv, t));
+      return code;
+    }
     if (a.watch)
       return await (
         await import('./shared/watch.js')
@@ -187,40 +228,53 @@ async function main(argv: string[]): Promise<number> {
         reverse: !!a.reverse,
         limit: (a.limit as number) ?? 0,
       });
-    const schedd = await session.schedd();
-    const mine = !a.allusers && !sel.ids.length && !sel.owners.length;
+    const mine = !a.allusers && !sel.ids.length && !sel.owners.length && !a.userlog;
     let constraint = sel.constraint;
     if (a.hold) constraint = constraint ? `(${constraint}) && JobStatus == 5` : 'JobStatus == 5';
     if (a.run) constraint = constraint ? `(${constraint}) && JobStatus == 2` : 'JobStatus == 2';
     const listing = listingViewOf(a);
     const table = isTable(listing);
-    const pages = schedd.queryPages({
+    const [scan, queueOptions] = await Promise.all([
+      import('./shared/job-scan.js'),
+      import('./shared/queue-options.js'),
+    ]);
+    // -attributes: exactly those, from ads (the schedd's rendered listings carry whole ads)
+    const narrow = a.attributes && scan.wholeAds(listing) ? scan.attributeList(a.attributes as string[]) : undefined;
+    const query = {
       ids: sel.ids,
       owners: mine ? [session.user] : sel.owners,
       constraint,
-      projection: viewProjection(listing),
+      projection: narrow ?? viewProjection(listing),
       history: false,
       limit: (a.limit as number) ?? 0,
       counts_only: table && !!a.totals,
-      ...viewFormat(listing),
-    });
+      ...(narrow ? { format: '' } : viewFormat(listing)),
+    };
+    let pages = a.userlog
+      ? queueOptions.userlogPages(a.userlog as string, { ...sel, constraint })
+      : (target?.client ?? (await session.schedd())).queryPages(query);
+    if (narrow) pages = scan.onlyAttributes(pages, narrow);
     // the schedd's counts come with the last page
     let last: JobQueryPage__Output | undefined;
     const rows = await printJobPages(pages, listing, (page) => {
       if (page.last) last = page;
     });
     if (table) {
-      const view: QueueView = a.hold ? 'hold' : a.run ? 'run' : a.nobatch ? 'nobatch' : 'batch';
+      const view: QueueView = a.hold ? 'hold' : a.run ? 'run' : a.nobatch || a.dag ? 'nobatch' : 'batch';
+      const views = await import('./shared/output/queue-views.js');
       const name = qualifiedName(
         session.config.str('SCHEDD_NAME'),
         session.config.str('HOSTNAME') || (await import('node:os')).hostname(),
       );
-      const addr = readAddressFile(addressFile(session.config.paths, 'schedd'))?.address ?? '';
+      const addr = target?.address ?? readAddressFile(addressFile(session.config.paths, 'schedd'))?.address ?? '';
       const counts = (c: JobQueryPage__Output['matched'] | undefined) => (c ? { ...c } : undefined);
       await writeOut(
-        renderQueue(rows, {
+        renderQueue(a.dag ? views.dagOrder(rows) : rows, {
           view,
-          banner: { name, address: addr },
+          ordered: !!a.dag,
+          table: a.io ? views.formatIoView : a.goodput ? views.formatGoodputView : undefined,
+          cumulativeTime: !!a['cumulative-time'],
+          banner: a.userlog ? undefined : { name: target?.name ?? name, address: addr },
           totalsOnly: !!a.totals,
           // the counts the schedd keeps: a summary costs nothing whatever the queue's size
           queryCounts: counts(last?.matched),

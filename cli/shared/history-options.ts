@@ -6,6 +6,7 @@ import type { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import { jobsOfAdFile, jobsOfUserLog, leftQueue } from './job-files.js';
 import type { Selection } from './job-selection.js';
 import {
+  adPages,
   attrsOf,
   completedSinceExpr,
   onlyAttributes,
@@ -26,11 +27,6 @@ export interface HistoryOptions {
   attributes?: string[];
   userlog?: string;
   file?: string;
-}
-
-/** Ads given as the pages a schedd would send them. */
-async function* pagesOf(ads: Array<Record<string, string>>): AsyncGenerator<Page> {
-  yield { ads: ads.map((attrs) => ({ attrs })), last: true } as unknown as Page;
 }
 
 /** The attributes `projection` needs plus those of `exprs` (a projection of [] is every attribute already). */
@@ -56,7 +52,7 @@ export function historyPages(
   if (o.userlog || o.file) {
     // a file holds its jobs oldest first; dhistory lists newest first
     const ads = o.userlog ? jobsOfUserLog(o.userlog).filter(leftQueue) : jobsOfAdFile(o.file!);
-    pages = pagesOf(ads.reverse());
+    pages = adPages(ads.reverse());
     keep = predicate(selText);
   } else if (stopText) {
     // the job the scan stops at need not be one of those selected: the schedd sends both, and the selection is

@@ -54,6 +54,14 @@ export const VIEW_ATTRS = [
   'TransferringOutput',
   'CompletionDate',
   'JobUniverse',
+  // dq -dag, -io, -goodput
+  'DAGNodeName',
+  'NumJobStarts',
+  'BytesSent',
+  'BytesRecvd',
+  'RemoteUserCpu',
+  'RemoteSysCpu',
+  'CommittedTime',
 ];
 
 /**

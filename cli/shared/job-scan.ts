@@ -27,6 +27,11 @@ export function attributeList(values: readonly string[]): string[] {
 /** A page a stream of pages ends with, carrying `ads`. */
 const pageOf = (ads: Attrs[], last = true): Page => ({ ads: ads.map((attrs) => ({ attrs })), last }) as unknown as Page;
 
+/** Ads read from a file, as the one page a schedd would send them in. */
+export async function* adPages(ads: Attrs[]): AsyncGenerator<Page> {
+  yield pageOf(ads);
+}
+
 /**
  * Only the named attributes of each ad (names as the user spelled them are matched without regard to case,
  * as ClassAd names are), the rest of every page as it came. The schedd's projection also sends what those

@@ -25,6 +25,8 @@ export interface Session {
   negotiator(): Promise<NegotiatorClient>;
   /** This home's master (stop, reconfig, status). */
   master(): Promise<MasterClient>;
+  /** Another schedd of the pool, at the address of its Scheduler ad (dq -name, -global); closed with the session. */
+  scheddAt(address: string): Promise<ScheddClient>;
   /** A startd at an address from its Machine ad (drain); closed with the session. */
   startd(address: string): Promise<StartdClient>;
   /** This user's bearer token (`dsched token create`, for the HTTP API). */
@@ -41,6 +43,7 @@ export function openSession(config: Config = loadConfig()): Session {
   let negotiatorClient: NegotiatorClient | undefined;
   let masterClient: MasterClient | undefined;
   const startdClients: StartdClient[] = [];
+  const otherSchedds: ScheddClient[] = [];
   let tls: ClientCredentials['tls'] | undefined;
   /** The token came from this user's cache (token-cache.ts): if the pool refuses it, it is forgotten. */
   let kept: typeof import('./token-cache.js') | undefined;
@@ -149,6 +152,12 @@ export function openSession(config: Config = loadConfig()): Session {
       }
       return masterClient;
     },
+    async scheddAt(address: string) {
+      if (!token) await ensureToken(undefined);
+      const c = new (await import('../../lib/rpc/clients/schedd.js')).ScheddClient(address, await creds());
+      otherSchedds.push(c);
+      return c;
+    },
     async startd(address: string) {
       if (!token) await ensureToken(undefined);
       const c = new (await import('../../lib/rpc/clients/startd.js')).StartdClient(address, await creds());
@@ -162,6 +171,7 @@ export function openSession(config: Config = loadConfig()): Session {
     close() {
       masterClient?.close();
       for (const c of startdClients) c.close();
+      for (const c of otherSchedds) c.close();
       scheddClient?.close();
       collectorClient?.close();
       negotiatorClient?.close();

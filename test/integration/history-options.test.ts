@@ -29,6 +29,18 @@ describe('history options – dhistory as condor_history scripts call it', () =>
     return r.stdout.split('\n').filter(Boolean).map(Number);
   };
 
+  test('history options – shell completion offers the new options', async () => {
+    for (const [word, option] of [
+      ['--forw', '--forwards'],
+      ['--sin', '--since'],
+      ['--completeds', '--completedsince'],
+      ['--fi', '--file'],
+    ]) {
+      const r = await pool.run('dhistory', ['--get-yargs-completions', 'dhistory', word!]);
+      assert.ok(r.stdout.split('\n').includes(option!), `${word}: ${r.stdout}`);
+    }
+  });
+
   test('history options – newest first by default, -forwards oldest first, -limit N of either end', async () => {
     const [a, b, c] = clusters as [number, number, number];
     assert.deepEqual(await ids([]), [c, b, a]);

@@ -21,6 +21,8 @@ export interface JobViewOptions {
   width?: number;
   /** RUN_TIME of a running job includes earlier runs (condor_q -cumulative-time). */
   cumulativeTime?: boolean;
+  /** -nobatch: the ads in the order given (condor_q -dag's tree order), not sorted by id. */
+  ordered?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -456,7 +458,7 @@ function statusCell(ad: OutputAd): Cell {
 
 /** condor_q -nobatch: `ID OWNER SUBMITTED RUN_TIME ST PRI SIZE CMD`, one line per job, ordered by id. */
 export function formatNobatchView(ads: readonly OutputAd[], opts: JobViewOptions = {}): string[] {
-  const jobs = [...ads].sort(byId);
+  const jobs = opts.ordered ? ads : [...ads].sort(byId);
   const now = opts.now ?? nowSeconds();
   const ids = idCells(jobs);
   const columns: Column[] = [
@@ -606,6 +608,8 @@ export interface QueueOutputOptions extends JobViewOptions {
   queryCounts?: JobCounts;
   /** For `hold`: show CODE/SUB (default true). */
   codes?: boolean;
+  /** A table of its own instead of the view's (condor_q -io, -goodput: output/queue-views.ts). */
+  table?: (ads: readonly OutputAd[], opts: JobViewOptions) => string[];
 }
 
 /** A whole condor_q screen: banner, table, a blank line, the totals. Ends with a newline. */
@@ -616,20 +620,22 @@ export function renderQueue(ads: readonly OutputAd[], opts: QueueOutputOptions =
     out.push('', formatScheddBanner(opts.banner.name, opts.banner.address, opts.now ?? nowSeconds(), opts.time));
   const totals = formatTotalsBlock({ query: opts.queryCounts ?? countJobs(ads), ...opts.totals });
   if (opts.totalsOnly) return [...out, ...totals].join('\n') + '\n';
-  switch (view) {
-    case 'batch':
-      for (const l of formatBatchView(ads, opts)) out.push(l); // not push(...): 200,000 lines overflow the stack
-      break;
-    case 'nobatch':
-      for (const l of formatNobatchView(ads, opts)) out.push(l);
-      break;
-    case 'hold':
-      for (const l of formatHoldView(ads, opts)) out.push(l);
-      break;
-    case 'run':
-      for (const l of formatRunView(ads, opts)) out.push(l);
-      break;
-  }
+  if (opts.table) for (const l of opts.table(ads, opts)) out.push(l);
+  else
+    switch (view) {
+      case 'batch':
+        for (const l of formatBatchView(ads, opts)) out.push(l); // not push(...): 200,000 lines overflow the stack
+        break;
+      case 'nobatch':
+        for (const l of formatNobatchView(ads, opts)) out.push(l);
+        break;
+      case 'hold':
+        for (const l of formatHoldView(ads, opts)) out.push(l);
+        break;
+      case 'run':
+        for (const l of formatRunView(ads, opts)) out.push(l);
+        break;
+    }
   if (opts.showTotals ?? view !== 'run') out.push('', ...totals);
   return out.join('\n') + '\n';
 }
