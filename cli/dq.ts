@@ -159,6 +159,12 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
     })
     .option('f', { type: 'boolean', describe: "with -pbs: qstat -f's long form, attribute = value with PBS's names" })
     .option('x', { type: 'boolean', describe: 'with -pbs: finished jobs too, all in job id order (qstat -x)' })
+    .option('pbs-alt', {
+      type: 'string',
+      describe:
+        "with -pbs: qstat -a's layout; 'n' adds each job's hosts under it (qstat -n), 's' its comment (qstat -s)",
+    })
+    .option('pbs-ids', { type: 'boolean', describe: 'with -pbs: the job ids only, one a line (qselect)' })
     .option('watch', {
       type: 'boolean',
       describe:
@@ -200,6 +206,8 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
   if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');
   if (a.f && !a.pbs) throw new DschedError('USAGE', '-f goes with -pbs (dq -pbs -f JOB)');
   if (a.x && !a.pbs) throw new DschedError('USAGE', '-x goes with -pbs (dq -pbs -x; dhistory lists finished jobs)');
+  if ((a['pbs-alt'] !== undefined || a['pbs-ids']) && !a.pbs)
+    throw new DschedError('USAGE', '-pbs-alt and -pbs-ids go with -pbs');
   if (a.exit && !a.watch) throw new DschedError('USAGE', '-exit goes with -watch');
   const session = openSession();
   try {
@@ -219,6 +227,11 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
       return await pbsView.showPbsQueue(session, sel, {
         full: !!a.f,
         finished: !!a.x,
+        alt:
+          a['pbs-alt'] === undefined
+            ? undefined
+            : { nodes: String(a['pbs-alt']).includes('n'), comments: String(a['pbs-alt']).includes('s') },
+        idsOnly: !!a['pbs-ids'],
         limit: (a.limit as number) ?? 0,
         server: session.config.str('HOSTNAME') || (await import('node:os')).hostname(),
       });

@@ -7,12 +7,24 @@ import { DschedError } from '../lib/errors.js';
 import { printError } from './shared/run-cli.js';
 import { distCliDir } from './shared/shims.js';
 
-const QSTAT_USAGE = 'usage: qstat [-f] [-x] [-r | -i] [-u USER[,USER...]] [JOBID...]';
+const QSTAT_USAGE = 'usage: qstat [-f | -a | -n | -s] [-x] [-r | -i] [-u USER[,USER...]] [JOBID...]';
+const QSELECT_USAGE =
+  'usage: qselect [-u USER[,USER...]] [-s STATES] [-N NAME] [-q QUEUE] [-A ACCOUNT] [-h HOLD_TYPES] [-x]';
+
+/** `-u alice,bob@host`: the user names, as dq takes them. */
+function userList(v: string | undefined, usage: string): string[] {
+  if (!v) throw new DschedError('USAGE', `-u needs a user name\n${usage}`);
+  return v
+    .split(',')
+    .map((u) => u.replace(/@.*$/, ''))
+    .filter(Boolean);
+}
 
 /** qstat's arguments as dq's. */
 export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
   let long = false;
   let history = false;
+  let alt = '';
   const users: string[] = [];
   const ids: string[] = [];
   const constraints: string[] = [];
@@ -22,17 +34,12 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
     else if (a === '-x' || a === '-H') history = true;
     else if (a === '-r') constraints.push('JobStatus == 2');
     else if (a === '-i') constraints.push('JobStatus == 1 || JobStatus == 5');
-    else if (a === '-u') {
-      const v = argv[++i];
-      if (!v) throw new DschedError('USAGE', `-u needs a user name\n${QSTAT_USAGE}`);
-      users.push(
-        ...v
-          .split(',')
-          .map((u) => u.replace(/@.*$/, ''))
-          .filter(Boolean),
-      );
-    } else if (a === '-a' || a === '-w' || a === '-1' || a === '-n' || a === '-s') {
-      /* other layouts of the same listing: the standard one serves */
+    else if (a === '-u') users.push(...userList(argv[++i], QSTAT_USAGE));
+    // -a is PBS's other layout, -n adds each job's hosts under it, -s its comment (-ns, -an: together)
+    else if (/^-[ans1w]+$/.test(a) && /[ans]/.test(a))
+      alt += `a${a.includes('n') ? 'n' : ''}${a.includes('s') ? 's' : ''}`;
+    else if (a === '-w' || a === '-1') {
+      /* wider columns, one line per job: the layouts are not cut in ways these change */
     } else if (a === '-Q' || a === '-q' || a === '-B')
       throw new DschedError(
         'USAGE',
@@ -47,14 +54,77 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
   if (!ids.length && !users.length) args.push('-allusers');
   for (const c of constraints) args.push('-constraint', c);
   // dq's own qstat views (its table, and -f's long form with PBS's names); -x adds the finished jobs
-  return { cmd: 'dq', args: [...args, '-pbs', ...(long ? ['-f'] : []), ...(history ? ['-x'] : [])] };
+  return {
+    cmd: 'dq',
+    args: [...args, '-pbs', ...(long ? ['-f'] : alt ? ['-pbs-alt', alt] : []), ...(history ? ['-x'] : [])],
+  };
+}
+
+/** qselect's job states (-s): the letters qstat shows, as constraints; F (finished) needs -x. */
+const QSELECT_STATES: Record<string, string> = {
+  Q: 'JobStatus == 1',
+  R: 'JobStatus == 2',
+  H: 'JobStatus == 5',
+  S: 'JobStatus == 7',
+  E: 'JobStatus == 3 || JobStatus == 6',
+  F: 'JobStatus == 3 || JobStatus == 4',
+  // waiting for a start time, in transit, moved, array parents: states dsched's jobs are never in
+  W: 'false',
+  T: 'false',
+  M: 'false',
+  B: 'false',
+};
+
+/** A value for a ClassAd string: no quotes, backslashes or line breaks, so that it needs no escaping. */
+function plainValue(option: string, v: string | undefined): string {
+  if (!v || /["\\\n\r]/.test(v)) throw new DschedError('USAGE', `${option} needs a plain value\n${QSELECT_USAGE}`);
+  return `"${v}"`;
+}
+
+/** qselect's arguments as dq's: the ids of the jobs that match, one a line (qdel $(qselect -u me)). */
+export function qselectArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
+  const users: string[] = [];
+  const constraints: string[] = [];
+  let queue: string | undefined;
+  let history = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-u') users.push(...userList(argv[++i], QSELECT_USAGE));
+    else if (a === '-s') {
+      const v = argv[++i] ?? '';
+      const bad = [...v].filter((c) => !QSELECT_STATES[c]);
+      if (!v || bad.length)
+        throw new DschedError(
+          'USAGE',
+          `-s takes job states among ${Object.keys(QSELECT_STATES).join('')}\n${QSELECT_USAGE}`,
+        );
+      constraints.push([...new Set(v)].map((c) => `(${QSELECT_STATES[c]})`).join(' || '));
+      if (v.includes('F')) history = true;
+    } else if (a === '-N') {
+      const name = plainValue('-N', argv[++i]);
+      constraints.push(`PbsJobName =?= ${name} || (PbsJobName =?= undefined && JobBatchName =?= ${name})`);
+    } else if (a === '-A') constraints.push(`PbsAccount =?= ${plainValue('-A', argv[++i])}`);
+    else if (a === '-q') queue = argv[++i] ?? '';
+    else if (a === '-h') {
+      const v = argv[++i] ?? '';
+      if (!/^[uosn]+$/.test(v))
+        throw new DschedError('USAGE', `-h takes hold types among u, o, s, n\n${QSELECT_USAGE}`);
+      constraints.push(v === 'n' ? 'JobStatus != 5' : 'JobStatus == 5');
+    } else if (a === '-x') history = true;
+    else if (a === '--help' || a === '-help') throw new DschedError('USAGE', QSELECT_USAGE);
+    else throw new DschedError('USAGE', `qselect: unknown option ${a}\n${QSELECT_USAGE}`);
+  }
+  const args = users.length ? [...users] : ['-allusers'];
+  for (const c of constraints) args.push('-constraint', c);
+  if (queue !== undefined) args.push('-queue', queue);
+  return { cmd: 'dq', args: [...args, '-pbs', '-pbs-ids', ...(history ? ['-x'] : [])] };
 }
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);
   try {
-    if (name !== 'qstat') throw new DschedError('USAGE', `dshim: no mapping for ${name ?? '(none)'}`);
-    const m = qstatArgs(rest);
+    const m = name === 'qstat' ? qstatArgs(rest) : name === 'qselect' ? qselectArgs(rest) : undefined;
+    if (!m) throw new DschedError('USAGE', `dshim: no mapping for ${name ?? '(none)'}`);
     const file = join(distCliDir(), `${m.cmd}.js`);
     // the command reads its arguments from process.argv when it loads
     process.argv = [process.argv[0]!, file, ...m.args];

@@ -4,6 +4,7 @@
 import { basename } from 'node:path';
 import { ClassAd } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
+import { io } from './io.js';
 import { idText, type Selection } from './job-selection.js';
 import type { Session } from './session.js';
 
@@ -145,7 +146,9 @@ export function renderPbsFull(ads: Ad[], server: string): string {
       ['Resource_List.walltime', walltime !== undefined ? hms(walltime) : undefined],
       ['stime', pbsDate(start ?? num(ad, 'JobStartDate'))],
       ['comment', str(ad, 'HoldReason')],
-      ['Exit_status', num(ad, 'ExitCode') !== undefined ? String(num(ad, 'ExitCode')) : undefined],
+      // PBS Professional's spelling, and Torque's, which scripts written for it grep for
+      ['Exit_status', pbsExitStatus(ad)],
+      ['exit_status', pbsExitStatus(ad)],
       ['array_index', num(ad, 'PbsArrayIndex') !== undefined ? String(num(ad, 'PbsArrayIndex')) : undefined],
       ['Variable_List', environmentList(str(ad, 'Environment'))],
       ['project', str(ad, 'AcctGroup')],
@@ -156,6 +159,85 @@ export function renderPbsFull(ads: Ad[], server: string): string {
     blocks.push(`Job Id: ${pbsJobId(ad)}\n${body.join('\n')}\n`);
   }
   return blocks.join('\n');
+}
+
+/** A job's exit status as PBS reports it: the exit code, or 256 + the signal that killed it; none while it runs. */
+export function pbsExitStatus(ad: Ad): string | undefined {
+  const signal = num(ad, 'ExitSignal');
+  if (ad.lookupJS('ExitBySignal') === true && signal !== undefined) return String(256 + signal);
+  const code = num(ad, 'ExitCode');
+  return code === undefined ? undefined : String(code);
+}
+
+/**
+ * The hosts of a running job as PBS's exec_host names them, `host/N` (slot N+1 of the host) joined by `+`:
+ * a parallel job's every slot (RemoteHosts), else its one (RemoteHost).
+ */
+export function pbsExecHosts(ad: Ad): string | undefined {
+  const slots = (str(ad, 'RemoteHosts') ?? str(ad, 'RemoteHost'))?.split(',').filter(Boolean);
+  if (!slots?.length) return undefined;
+  return slots
+    .map((s) => {
+      const m = /^slot(\d+)(?:_(\d+))?@(.+)$/.exec(s.trim());
+      return m ? `${m[3]}/${Number(m[2] ?? m[1]) - 1}` : s.trim();
+    })
+    .join('+');
+}
+
+/** HH:MM, as qstat -a prints requested and elapsed times; -- when there is none. */
+const hm = (seconds: number | undefined) => (seconds === undefined ? '--' : hms(seconds).slice(0, -3));
+
+/** What qstat -s shows under a job: why it is held, or where and since when it runs. */
+function pbsComment(ad: Ad): string | undefined {
+  const held = str(ad, 'HoldReason');
+  if (num(ad, 'JobStatus') === 5 && held) return `job held: ${held}`;
+  const hosts = pbsExecHosts(ad);
+  const start = num(ad, 'JobCurrentStartDate');
+  if (num(ad, 'JobStatus') === 2 && hosts) return `Job run at ${pbsDate(start) ?? '?'} on (${hosts})`;
+  return undefined;
+}
+
+/**
+ * qstat -a's layout (also -n and -s): Job ID, Username, Queue, Jobname, SessID, NDS, TSK, Req'd Memory, Req'd
+ * Time, S, Elap Time; with `nodes` each job's exec_host on the line after it (qstat -n), with `comments` its
+ * comment (qstat -s).
+ */
+export function renderPbsAlt(ads: Ad[], server: string, o: { nodes?: boolean; comments?: boolean } = {}): string {
+  const cut = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '*' : s.padEnd(w));
+  const right = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '*' : s.padStart(w));
+  const lines = [
+    '',
+    `${server}: `,
+    "                                                            Req'd  Req'd   Elap",
+    'Job ID          Username Queue    Jobname    SessID NDS TSK Memory Time  S Time',
+    '--------------- -------- -------- ---------- ------ --- --- ------ ----- - -----',
+  ];
+  const now = Date.now() / 1000;
+  for (const ad of ads) {
+    const mem = num(ad, 'RequestMemory');
+    const start = num(ad, 'JobCurrentStartDate');
+    const running = num(ad, 'JobStatus') === 2;
+    const elapsed =
+      running && start ? Math.max(0, now - start) : finished.has(ad) ? num(ad, 'RemoteWallClockTime') : undefined;
+    lines.push(
+      [
+        cut(pbsJobId(ad), 15),
+        cut(str(ad, 'Owner') ?? '', 8),
+        cut(queueOf(ad), 8),
+        cut(jobName(ad), 10),
+        right('--', 6),
+        right(String(num(ad, 'MachineCount') ?? 1), 3),
+        right(String(num(ad, 'RequestCpus') ?? 1), 3),
+        right(mem !== undefined ? `${mem}mb` : '--', 6),
+        right(hm(num(ad, 'AllowedJobDuration')), 5),
+        pbsState(ad),
+        right(hm(elapsed), 5),
+      ].join(' '),
+    );
+    if (o.nodes) lines.push(`   ${pbsExecHosts(ad) ?? '--'}`);
+    if (o.comments) lines.push(`   ${pbsComment(ad) ?? ''}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** qstat -f shows the job's environment as NAME=value pairs joined by commas. */
@@ -174,7 +256,16 @@ function environmentList(env: string | undefined): string | undefined {
 export async function showPbsQueue(
   session: Session,
   sel: Selection,
-  opts: { full: boolean; limit: number; server: string; finished?: boolean },
+  opts: {
+    full: boolean;
+    limit: number;
+    server: string;
+    finished?: boolean;
+    /** qstat -a, -n, -s: the alternate layout, with the hosts and/or the comment under each job */
+    alt?: { nodes?: boolean; comments?: boolean };
+    /** qselect: the job ids only, one a line */
+    idsOnly?: boolean;
+  },
 ): Promise<number> {
   const schedd = await session.schedd();
   const q = { ids: sel.ids, owners: sel.owners, constraint: sel.constraint, projection: [], limit: opts.limit };
@@ -193,11 +284,20 @@ export async function showPbsQueue(
   let code = 0;
   for (const id of sel.ids) {
     if (!ads.some((a) => num(a, 'ClusterId') === id.cluster && (id.proc < 0 || num(a, 'ProcId') === id.proc))) {
-      process.stderr.write(`dq: Unknown Job Id ${idText(id)}\n`);
+      io().stderr.write(`dq: Unknown Job Id ${idText(id)}\n`);
       code = 1;
     }
   }
-  if (ads.length) process.stdout.write(opts.full ? renderPbsFull(ads, opts.server) : renderPbsTable(ads));
+  if (ads.length)
+    io().stdout.write(
+      opts.idsOnly
+        ? ads.map((a) => pbsJobId(a) + '\n').join('')
+        : opts.full
+          ? renderPbsFull(ads, opts.server)
+          : opts.alt
+            ? renderPbsAlt(ads, opts.server, opts.alt)
+            : renderPbsTable(ads),
+    );
   return code;
 }
 

@@ -24,6 +24,7 @@ export const SHIMS: Record<string, [string, string]> = {
   condor_chirp: ['dchirp', 'HTCondor: a job updates its own ad'],
   qsub: ['dsubmit', 'PBS: queue a script (prints the job id)'],
   qstat: ['dshim.js qstat', "PBS: the job queue in qstat's columns"],
+  qselect: ['dshim.js qselect', 'PBS: the ids of the jobs that match (qdel $(qselect -u me))'],
   qdel: ['drm', 'PBS: remove jobs'],
   qhold: ['dhold', 'PBS: hold jobs'],
   qrls: ['drelease', 'PBS: release held jobs'],
