@@ -20,6 +20,7 @@ async function main(argv: string[]): Promise<number> {
     .option('long', { type: 'boolean', alias: 'l', describe: 'every attribute of each job ad' })
     .option('json', { type: 'boolean', describe: 'job ads as a JSON array' })
     .option('jsonl', { type: 'boolean', describe: 'one JSON job ad per line' })
+    .option('xml', { type: 'boolean', describe: "job ads in HTCondor's ClassAd XML" })
     .option('utc', { type: 'boolean', describe: 'times in UTC' })
     .option('af', {
       type: 'string',
@@ -73,11 +74,12 @@ async function main(argv: string[]): Promise<number> {
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
   const session = openSession();
   try {
-    const view = listingViewOf(a);
+    // -xml prints whole ads, as -long does
+    const view = { ...listingViewOf(a), long: !!a.long || !!a.xml };
     const table = isTable(view);
     const attributes = a.attributes ? scan.attributeList(a.attributes as string[]) : undefined;
     // ids travel as a list (the schedd matches them by set), whatever their number
-    const pages = historyPages(() => session.schedd(), sel, scan.projectionWithAttributes(view, attributes), {
+    let pages = historyPages(() => session.schedd(), sel, scan.projectionWithAttributes(view, attributes), {
       since: a.since as string | undefined,
       completedSince: a.completedsince as string | undefined,
       forwards: !!a.forwards,
@@ -86,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
       userlog: a.userlog as string | undefined,
       file: a.file as string | undefined,
     });
+    if (a.xml && !view.af && !view.format && !view.json && !view.jsonl) pages = scan.xmlPages(pages);
     const rows = await printJobPages(pages, view);
     if (table)
       await writeOut(

@@ -99,6 +99,7 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
     .option('long', { type: 'boolean', alias: 'l', describe: 'every attribute of each job ad' })
     .option('json', { type: 'boolean', describe: 'job ads as a JSON array (HTCondor attribute names)' })
     .option('jsonl', { type: 'boolean', describe: 'one JSON job ad per line' })
+    .option('xml', { type: 'boolean', describe: "job ads in HTCondor's ClassAd XML" })
     .option('hold', { type: 'boolean', alias: 'held', describe: 'held jobs and why' })
     .option('run', { type: 'boolean', describe: 'running jobs and where' })
     .option('totals', { type: 'boolean', describe: 'only the totals' })
@@ -245,7 +246,8 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
     let constraint = sel.constraint;
     if (a.hold) constraint = constraint ? `(${constraint}) && JobStatus == 5` : 'JobStatus == 5';
     if (a.run) constraint = constraint ? `(${constraint}) && JobStatus == 2` : 'JobStatus == 2';
-    const listing = listingViewOf(a);
+    // -xml prints whole ads, as -long does
+    const listing = { ...listingViewOf(a), long: !!a.long || !!a.xml };
     const table = isTable(listing);
     const [scan, queueOptions] = await Promise.all([
       import('./shared/job-scan.js'),
@@ -253,6 +255,7 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
     ]);
     // -attributes: exactly those, from ads (the schedd's rendered listings carry whole ads)
     const narrow = a.attributes && scan.wholeAds(listing) ? scan.attributeList(a.attributes as string[]) : undefined;
+    const xml = !!a.xml && !listing.af && !listing.format && !listing.json && !listing.jsonl;
     const query = {
       ids: sel.ids,
       owners: mine ? [session.user] : sel.owners,
@@ -261,12 +264,13 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
       history: false,
       limit: (a.limit as number) ?? 0,
       counts_only: table && !!a.totals,
-      ...(narrow ? { format: '' } : viewFormat(listing)),
+      ...(narrow || xml ? { format: '' } : viewFormat(listing)),
     };
     let pages = a.userlog
       ? queueOptions.userlogPages(a.userlog as string, { ...sel, constraint })
       : (target?.client ?? (await session.schedd())).queryPages(query);
     if (narrow) pages = scan.onlyAttributes(pages, narrow);
+    if (xml) pages = scan.xmlPages(pages);
     // the schedd's counts come with the last page
     let last: JobQueryPage__Output | undefined;
     const rows = await printJobPages(pages, listing, (page) => {

@@ -8,6 +8,7 @@ import { DschedError } from '../../lib/errors.js';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import { parseJobId } from './job-id.js';
 import { viewProjection, type ListingView } from './job-query.js';
+import { XML_HEAD, XML_TAIL, xmlAds } from './output/xml.js';
 import type { Selection } from './job-selection.js';
 
 type Page = JobQueryPage__Output;
@@ -175,3 +176,12 @@ export function projectionWithAttributes(v: ListingView, attributes: string[] | 
 
 /** The views that print every attribute of an ad, which -attributes narrows. */
 export const wholeAds = (v: ListingView) => !v.af && !v.format && (v.json || v.jsonl || v.long);
+
+/** -xml: the ads of the pages as HTCondor's ClassAd XML, written as each page comes (a text page each). */
+export async function* xmlPages(pages: AsyncIterable<Page>): AsyncGenerator<Page> {
+  const text = (t: string) => ({ ads: [], text: Buffer.from(t) }) as unknown as Page;
+  yield text(XML_HEAD);
+  for await (const page of pages)
+    yield { ...page, ads: [], text: Buffer.from(xmlAds(page.ads.map((r) => r.attrs))) } as Page;
+  yield text(XML_TAIL);
+}

@@ -77,7 +77,7 @@ describe('history options – dhistory as condor_history scripts call it', () =>
     assert.match(bad.stderr, /-completedsince: 'yesterday-ish' is neither epoch seconds nor a date/);
   });
 
-  test('history options – -attributes A,B with -json, -jsonl and -long prints exactly those', async () => {
+  test('history options – -attributes A,B with -json, -long and -xml prints exactly those', async () => {
     const c = clusters[0]!;
     const json = await pool.json('dhistory', [String(c), '-attributes', 'ExitCode,Owner']);
     assert.deepEqual(json, [{ ExitCode: 0, Owner: 'root' }]);
@@ -91,6 +91,11 @@ describe('history options – dhistory as condor_history scripts call it', () =>
     ]);
     assert.equal(long.code, 0, long.stderr);
     assert.deepEqual(long.stdout.trim().split('\n').sort(), ['ExitCode = 0', 'JobStatus = 4']);
+    const xml = await pool.run('dhistory', [String(c), '-xml', '-attributes', 'ExitCode']);
+    assert.match(
+      xml.stdout,
+      /^<\?xml version="1.0"\?>\n[^]*<c>\n {4}<a n="ExitCode"><i>0<\/i><\/a>\n<\/c>\n<\/classads>\n$/,
+    );
     const bad = await pool.run('dhistory', ['-json', '-attributes', 'Exit-Code']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /-attributes: 'Exit-Code' is not an attribute name/);

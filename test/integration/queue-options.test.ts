@@ -44,12 +44,18 @@ describe('queue options – dq as condor_q users call it', () => {
     }
   });
 
-  test('queue options – -attributes A,B with -json and -long: those attributes only', async () => {
+  test('queue options – -attributes A,B with -json, -long and -xml: those attributes only', async () => {
     assert.deepEqual(await pool.json('dq', [String(held), '-attributes', 'ClusterId,JobStatus']), [
       { ClusterId: held, JobStatus: 5 },
     ]);
     const long = await dq([String(held), '-l', '-attributes', 'JobStatus', '-attributes', 'Owner']);
     assert.deepEqual(long.trim().split('\n').sort(), ['JobStatus = 5', 'Owner = "root"']);
+    assert.equal(
+      await dq([String(held), '-xml', '-attributes', 'ClusterId,JobStatus,Owner']),
+      '<?xml version="1.0"?>\n<!DOCTYPE classads SYSTEM "classads.dtd">\n<classads>\n<c>\n' +
+        `    <a n="ClusterId"><i>${held}</i></a>\n    <a n="JobStatus"><i>5</i></a>\n    <a n="Owner"><s>root</s></a>\n` +
+        '</c>\n</classads>\n',
+    );
     // with a table or -af it changes nothing, as condor_q
     assert.equal(await dq([String(held), '-attributes', 'Owner', '-af', 'ClusterId']), `${held}\n`);
   });

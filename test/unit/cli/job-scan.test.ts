@@ -13,6 +13,7 @@ import {
   sinceExpr,
 } from '../../../cli/shared/job-scan.js';
 import { dagOrder } from '../../../cli/shared/output/queue-views.js';
+import { xmlAds } from '../../../cli/shared/output/xml.js';
 import type { JobQueryPage__Output } from '../../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 
 const job = (c: number, extra: Record<string, string> = {}) => ({ ClusterId: String(c), ProcId: '0', ...extra });
@@ -86,6 +87,22 @@ describe('job scan – condor_history -since, -completedsince, -forwards, -limit
     assert.deepEqual(
       rows.map((r) => `${r.lookupJS('ClusterId')} ${r.lookupJS('Owner')}`),
       ['1 ann', '3  |-A', '4    |-SUB', '5  |-B', '2 ann', '7 ann'],
+    );
+  });
+
+  test('job scan – -xml: each literal typed as HTCondor writes it, expressions as text, everything escaped', () => {
+    const xml = xmlAds([{ A: '1', B: '2.5', C: '"x<&>\\"y"', D: 'true', E: 'undefined', F: 'A + 1', G: 'error' }]);
+    assert.equal(
+      xml,
+      '<c>\n' +
+        '    <a n="A"><i>1</i></a>\n' +
+        '    <a n="B"><r>2.5</r></a>\n' +
+        '    <a n="C"><s>x&lt;&amp;&gt;&quot;y</s></a>\n' +
+        '    <a n="D"><b v="t"/></a>\n' +
+        '    <a n="E"><un/></a>\n' +
+        '    <a n="F"><e>A + 1</e></a>\n' +
+        '    <a n="G"><er/></a>\n' +
+        '</c>\n',
     );
   });
 });
