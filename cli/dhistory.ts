@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
     .option('attributes', {
       type: 'string',
       array: true,
-      describe: 'with -long, -json or -jsonl: only these attributes (-attributes ExitCode,RemoteWallClockTime)',
+      describe: 'with -long, -json, -jsonl or -xml: only these attributes (-attributes ExitCode,RemoteWallClockTime)',
     })
     .option('forwards', { type: 'boolean', describe: 'oldest first (with -limit N: the N oldest)' })
     .option('backwards', { type: 'boolean', describe: 'newest first (the default)' })

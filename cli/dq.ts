@@ -109,7 +109,7 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
     .option('attributes', {
       type: 'string',
       array: true,
-      describe: 'with -long, -json or -jsonl: only these attributes (-attributes Owner,JobStatus)',
+      describe: 'with -long, -json, -jsonl or -xml: only these attributes (-attributes Owner,JobStatus)',
     })
     .option('currentrun', { type: 'boolean', describe: "RUN_TIME: a running job's current run only (the default)" })
     .option('cumulative-time', { type: 'boolean', describe: "RUN_TIME: a running job's earlier runs too" })
