@@ -115,7 +115,8 @@ export function formatIoView(ads: readonly OutputAd[], opts: JobViewOptions = {}
 
 /**
  * condor_q -goodput: `ID OWNER SUBMITTED RUN_TIME GOODPUT CPU_UTIL Mb/s`. GOODPUT is the share of the job's run
- * time that counted (CommittedTime over all of it: runs that were evicted and started again did not);
+ * time that counted (CommittedTime, else a running job's current run, over all of it: runs that were evicted
+ * and started again did not);
  * CPU_UTIL its CPU time (RemoteUserCpu + RemoteSysCpu) over that run time; Mb/s its transfers over it.
  * `[?????]` where the job has not run.
  */
@@ -134,7 +135,9 @@ export function formatGoodputView(ads: readonly OutputAd[], opts: JobViewOptions
   ];
   const rows: Cell[][] = jobs.map((ad) => {
     const total = runTimeSeconds(ad, now, true);
-    const committed = num(ad, 'CommittedTime') ?? total;
+    // without CommittedTime: a running job's earlier runs were lost when it was evicted (no checkpoints), so
+    // what counts is its current run; a job that is not running is taken at its word (all of it)
+    const committed = num(ad, 'CommittedTime') ?? (total > 0 ? runTimeSeconds(ad, now, false) || total : 0);
     const cpu = (num(ad, 'RemoteUserCpu') ?? 0) + (num(ad, 'RemoteSysCpu') ?? 0);
     const bytes = (num(ad, 'BytesSent') ?? 0) + (num(ad, 'BytesRecvd') ?? 0);
     const pct = (x: number) => `${Math.min(100, x * 100).toFixed(1)}%`;

@@ -12,7 +12,7 @@ import {
   selectionExpr,
   sinceExpr,
 } from '../../../cli/shared/job-scan.js';
-import { dagOrder } from '../../../cli/shared/output/queue-views.js';
+import { dagOrder, formatGoodputView, formatIoView } from '../../../cli/shared/output/queue-views.js';
 import { xmlAds } from '../../../cli/shared/output/xml.js';
 import type { JobQueryPage__Output } from '../../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 
@@ -104,5 +104,29 @@ describe('job scan – condor_history -since, -completedsince, -forwards, -limit
         '    <a n="G"><er/></a>\n' +
         '</c>\n',
     );
+  });
+
+  test('job scan – -goodput: a running job evicted before counts its current run only; -io: bytes and rate', () => {
+    const ad = (v: Record<string, unknown>) => ({
+      lookupJS: (n: string) => v[Object.keys(v).find((k) => k.toLowerCase() === n.toLowerCase()) ?? ''],
+    });
+    const now = 10_000;
+    const evicted = ad({
+      ClusterId: 1,
+      ProcId: 0,
+      Owner: 'ann',
+      JobStatus: 2,
+      QDate: 1,
+      RemoteWallClockTime: 100,
+      JobCurrentStartDate: now - 100,
+      RemoteUserCpu: 50,
+      BytesSent: 1_000_000,
+      BytesRecvd: 250_000,
+      NumJobStarts: 2,
+    });
+    const [, row] = formatGoodputView([evicted], { now, time: { utc: true } });
+    assert.match(row!, /^1\.0 +ann +.* 0\+00:03:20 +50\.0% +50\.0% +0\.10$/);
+    const [, io] = formatIoView([evicted], { now });
+    assert.match(io!, /^1\.0 +ann +2 R +976\.6 KB +244\.1 KB +6\.1 KB\/s/);
   });
 });
