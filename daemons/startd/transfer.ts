@@ -37,8 +37,10 @@ export function wantsTransfer(job: ClassAd, fileSystemDomain: string): boolean {
 export function transferExpanded(expanded: MatchExpansion | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!expanded || !('ad' in expanded)) return out;
+  // attribute names are case-insensitive: the record is spelled as the job's ad spells the attribute
+  const filled = new Set(Object.keys(expanded.attrs).map((k) => k.toLowerCase()));
   for (const attr of TRANSFER_INPUT_ATTRS)
-    if (`MATCH_EXP_${attr}` in expanded.attrs) out[attr] = String(expanded.ad.lookupJS(attr));
+    if (filled.has(`match_exp_${attr.toLowerCase()}`)) out[attr] = String(expanded.ad.lookupJS(attr));
   return out;
 }
 

@@ -3,7 +3,9 @@
 // execute host cannot name other files of the job's owner.
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { fillsTemplate } from '../../../grammar/submit/match-expand.js';
+import { ClassAd } from '../../../grammar/classad/index.js';
+import { expandMatchRefs, fillsTemplate } from '../../../grammar/submit/match-expand.js';
+import { transferExpanded } from '../../../daemons/startd/transfer.js';
 import { DschedError } from '../../../lib/errors.js';
 import { filledInputs } from '../../../daemons/schedd/transfer.js';
 
@@ -41,4 +43,19 @@ describe('fetch input – filled-in transfer attributes', () => {
         () => filledInputs(lookup, expanded),
         (e) => e instanceof DschedError && e.code === 'TRANSFER_REFUSED',
       ));
+
+  test('fetch input – the startd sends the input attributes it filled in, whatever their spelling, and only those', () => {
+    const job = ClassAd.fromRecord({
+      cmd: '"prog-$$(Cpus).sh"',
+      In: '"in.txt"',
+      TransferInput: '"a-$$(Cpus).txt, b.txt"',
+      Arguments: '"$$(Cpus)"',
+    });
+    const slot = () => ClassAd.fromRecord({ Cpus: '4' });
+    assert.deepEqual(transferExpanded(expandMatchRefs(job, slot, 'slot1_1@h')), {
+      Cmd: 'prog-4.sh',
+      TransferInput: 'a-4.txt, b.txt',
+    });
+    assert.deepEqual(transferExpanded(undefined), {});
+  });
 });
