@@ -7,6 +7,7 @@ import { joinV2Env } from '../grammar/submit/args-env.js';
 import { DschedError, SourceError } from '../lib/errors.js';
 import { Universe } from '../lib/job-status.js';
 import { lit } from './shared/classad-literal.js';
+import { io } from './shared/io.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { describeOutcome, waitForJobs } from './shared/wait.js';
@@ -60,8 +61,7 @@ async function main(argv: string[]): Promise<number> {
       if (e instanceof DschedError) throw e;
       throw new DschedError('CONFIG_INVALID', `cannot read the DAG CONFIG file ${configFile}: ${(e as Error).message}`);
     }
-    for (const i of config.ignored)
-      process.stderr.write(`warning: ${configFile}:${i.line}: ${i.name} is not a DAGMan setting; ignored\n`);
+    for (const i of config.ignored) io().stderr.write(`warning: ${configFile}:${i.line}: ${i.why}\n`);
   }
   // node submit files are checked as the schedd will read them: present, regular and not too big
   const checked = new Set<string>();

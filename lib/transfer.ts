@@ -265,6 +265,9 @@ function existsDir(p: string): boolean {
 }
 
 /** The names a job's standard output and error have in its sandbox when it runs with file transfer. */
+/** The job attributes that name input files (executable, stdin, transfer_input_files). */
+export const TRANSFER_INPUT_ATTRS = ['Cmd', 'In', 'TransferInput'] as const;
+
 export const STDOUT_NAME = '_condor_stdout';
 export const STDERR_NAME = '_condor_stderr';
 

@@ -1,39 +1,77 @@
 #!/usr/bin/env node
-// Builds the startd's job spawner, a small C program (daemons/startd/spawner/spawner.c), into
-// dist/daemons/startd/dsched-spawner beside the bundled startd, and the container launcher's init helper
-// (spawner/container-init.c) into dsched-container-init. Warnings are errors: they run as root.
+// Builds the C programs of dsched (PROGRAMS below) from their sources into dist/, where their daemons look for
+// them: the startd's job spawner (daemons/startd/spawner/spawner.c) beside the bundled startd, and the
+// container launcher's init helper (spawner/container-init.c). Warnings are errors: they run as root.
+//
+// `--if-needed` is the package's install script: a tarball from `npm pack` carries programs built for the
+// packing machine's CPU and C library, and their sources. Each program is asked `--check` (it exits 0 at once);
+// one that does not run here, or is missing, is built from its source with this machine's compiler.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const source = join(root, 'daemons/startd/spawner/spawner.c');
-const target = join(root, 'dist/daemons/startd/dsched-spawner');
 const cc = process.env.CC || 'cc';
+const ifNeeded = process.argv.includes('--if-needed');
 
-if (spawnSync(cc, ['--version'], { stdio: 'ignore' }).error) {
-  console.error(
-    `error: building the job spawner needs a C compiler: '${cc}' was not found. Install one (Debian/Ubuntu: apt-get install gcc; RHEL: dnf install gcc) or set CC, then run npm run build again.`,
-  );
-  process.exit(1);
+/**
+ * What to build: source and target relative to the package, extra compiler flags, and for a program the
+ * pool can do without, what its absence costs (a warning instead of a failed build).
+ */
+const PROGRAMS = [
+  {
+    what: 'the job spawner',
+    source: 'daemons/startd/spawner/spawner.c',
+    target: 'dist/daemons/startd/dsched-spawner',
+    flags: ['-D_FORTIFY_SOURCE=2'],
+  },
+  {
+    // it runs inside images that may have no C library: linked statically. Without a static C library
+    // (Debian: libc6-dev has it; RHEL: glibc-static) the startd runs no container.
+    what: "the container launcher's init helper",
+    source: 'daemons/startd/spawner/container-init.c',
+    target: 'dist/daemons/startd/dsched-container-init',
+    flags: ['-static'],
+    optional: "this host's startd will run no container jobs",
+  },
+];
+
+/** Whether a built program runs on this machine (CPU, C library, loader): it answers `--check` with 0. */
+const runsHere = (target) => spawnSync(target, ['--check'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+
+let failed = false;
+let haveCc;
+for (const p of PROGRAMS) {
+  const source = join(root, p.source);
+  const target = join(root, p.target);
+  if (ifNeeded && existsSync(target) && runsHere(target)) continue;
+  const why = ifNeeded
+    ? existsSync(target)
+      ? `${p.target} does not run on this machine (built for another CPU or C library)`
+      : `${p.target} is missing`
+    : undefined;
+  haveCc ??= !spawnSync(cc, ['--version'], { stdio: 'ignore' }).error;
+  if (!haveCc) {
+    console.error(
+      `${p.optional ? 'warning' : 'error'}: ${why ? `${why}; ` : ''}building ${p.what} needs a C compiler: '${cc}' was not found. Install one (Debian/Ubuntu: apt-get install gcc; RHEL: dnf install gcc) or set CC, then ${ifNeeded ? 'install dsched again (npm rebuild -g dsched)' : 'run npm run build again'}.${p.optional ? ` Until then ${p.optional}.` : ''}`,
+    );
+    failed ||= !p.optional;
+    continue;
+  }
+  if (why) console.error(`${why}: building ${p.what} with ${cc}`);
+  mkdirSync(dirname(target), { recursive: true });
+  const r = spawnSync(cc, [...p.flags, '-O2', '-Wall', '-Wextra', '-Werror', '-o', target, source], {
+    stdio: ['ignore', 'inherit', p.optional ? 'pipe' : 'inherit'],
+  });
+  if (r.status === 0) continue;
+  if (p.optional)
+    console.error(
+      `warning: ${cc} could not build ${source} (${String(r.stderr).trim().split('\n').pop()}): ${p.optional}`,
+    );
+  else {
+    console.error(`error: ${cc} could not build ${source}`);
+    failed = true;
+  }
 }
-mkdirSync(dirname(target), { recursive: true });
-const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-D_FORTIFY_SOURCE=2', '-o', target, source], {
-  stdio: 'inherit',
-});
-if (r.status !== 0) {
-  console.error(`error: ${cc} could not build ${source}`);
-  process.exit(1);
-}
-// The container launcher's init helper runs inside images that may have no C library: linked statically.
-// Without a static C library (Debian: libc6-dev has it; RHEL: glibc-static) the startd runs no container.
-const init = join(root, 'daemons/startd/spawner/container-init.c');
-const initTarget = join(root, 'dist/daemons/startd/dsched-container-init');
-const ri = spawnSync(cc, ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', initTarget, init], {
-  stdio: ['ignore', 'inherit', 'pipe'],
-});
-if (ri.status !== 0)
-  console.error(
-    `warning: ${cc} could not build ${init} statically (${String(ri.stderr).trim().split('\n').pop()}): this host's startd will run no container jobs`,
-  );
+process.exitCode = failed ? 1 : 0;

@@ -15,6 +15,7 @@
 // - Custom resources (GPUs, MACHINE_RESOURCE_<name>: the names a slot lists in MachineResources beyond the three)
 //   are counted the same way: Request<name> against Total<name> for "ever", against <name> for "now".
 import {
+  ERROR,
   isTrue,
   isUndefined,
   printValue,
@@ -114,6 +115,11 @@ export interface JobDiagnosis {
   /** Request<name> of the custom resources some slot offers (GPUs…), when above 0. */
   customRequests: Record<string, number>;
   hasRequirements: boolean;
+  /**
+   * Its Requirements evaluated to error against a slot: the negotiator gives up on it for the cycle, so it
+   * matches nothing; the clause that did (its index), or -1 when none does alone.
+   */
+  requirementsError?: { clause: number };
   clauses: ClauseResult[];
   /** Index into clauses of the clause that rules out the most slots, or -1 (none rules any out). */
   worst: number;
@@ -236,6 +242,7 @@ export function diagnoseJob(job: ClassAd, slots: readonly ClassAd[]): JobDiagnos
     if (v !== undefined && v > 0) customRequests[n] = Math.ceil(v);
   }
   const asked = Object.keys(customRequests);
+  let reqError = false;
   const machines: MachineSlot[] = others.map((ad) => {
     const partitionable = isPartitionable(ad);
     const total = { cpus: totalOf(ad, 'cpus'), memory: totalOf(ad, 'memory'), disk: totalOf(ad, 'disk') };
@@ -255,7 +262,13 @@ export function diagnoseJob(job: ClassAd, slots: readonly ClassAd[]): JobDiagnos
     }
     const size = partitionable ? total : free;
     const customSize = partitionable ? customTotal : customFree;
-    const requirements = job.has('Requirements') && isTrue(job.evaluate('Requirements', view));
+    // as the negotiator does: one error and the Requirements is not evaluated again (a hostile one costs a second)
+    let requirements = false;
+    if (job.has('Requirements') && !reqError) {
+      const v = job.evaluate('Requirements', view);
+      reqError = v === ERROR;
+      requirements = isTrue(v);
+    }
     const start = slotAccepts(view, job);
     const bigEnough =
       RESOURCES.every((r) => size[r] >= requests[r]) && asked.every((n) => (customSize[n] ?? 0) >= customRequests[n]!);
@@ -285,10 +298,14 @@ export function diagnoseJob(job: ClassAd, slots: readonly ClassAd[]): JobDiagnos
   const clauses: ClauseResult[] = req
     ? splitClauses(req).map((expr) => ({ text: clauseText(expr), expr, matched: 0, undefinedFor: 0, onlyFailure: 0 }))
     : [];
+  // a clause that evaluated to error once is not evaluated again: it fails on every slot after
+  const erred = new Set<number>();
   for (const m of machines) {
     const failed: number[] = [];
     clauses.forEach((c, i) => {
+      if (erred.has(i)) return void failed.push(i);
       const v = job.evalExpr(c.expr, m.view);
+      if (v === ERROR) erred.add(i);
       if (isTrue(v)) c.matched++;
       else {
         if (isUndefined(v)) c.undefinedFor++;
@@ -354,6 +371,7 @@ export function diagnoseJob(job: ClassAd, slots: readonly ClassAd[]): JobDiagnos
     requests,
     customRequests,
     hasRequirements: !!req,
+    requirementsError: reqError ? { clause: erred.size ? Math.min(...erred) : -1 } : undefined,
     clauses,
     worst,
     pool: {
@@ -517,6 +535,10 @@ function why(d: JobDiagnosis, job: ClassAd): string {
   const c = d.counts;
   if (!d.hasRequirements) return 'it has no Requirements, so it matches no slot.';
   if (!c.slots) return 'the pool has no slots.';
+  if (d.requirementsError) {
+    const k = d.requirementsError.clause;
+    return `its Requirements is an error (a type mismatch, a bad argument, or more work than an evaluation may do${k >= 0 ? `: clause [${k}] ${d.clauses[k]!.text}` : ''}), so the negotiator matches it to no slot: fix the expression (dqedit ${d.id} Requirements '…').`;
+  }
   if (!c.requirements) {
     const w = d.worst >= 0 ? d.clauses[d.worst] : undefined;
     return `no slot matches its Requirements${w ? `; clause [${d.worst}] ${w.text} rules out the most` : ''}.`;
@@ -659,6 +681,7 @@ export function analyzeJob(job: ClassAd, slots: readonly ClassAd[], extra: Analy
         const notes: string[] = [];
         if (i === d.worst) notes.push(`<- rules out the most (${d.counts.slots - c.matched})`);
         if (c.undefinedFor) notes.push(`undefined for ${c.undefinedFor}`);
+        if (d.requirementsError?.clause === i) notes.push('an error: the job matches no slot');
         return [`[${i}]`, String(c.matched), notes.length ? `${c.text}   ${notes.join('; ')}` : c.text];
       });
       out.push(

@@ -8,7 +8,17 @@
 // with `sudo -E`, uses no cache), and a file is read only for the bundle it was made from (the bundle's hash,
 // computed at build time, its size and path are in the file's name and header; node checks its own version and
 // flags). Anything unexpected means running without the cache, never failing the command.
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  constants as fsc,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  readSync,
+  rmSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -34,10 +44,48 @@ function readCache(file: string, expect: string): Buffer | undefined {
   return data && headerOf(data) === expect ? data.subarray(Buffer.byteLength(expect, 'latin1') + 1) : undefined;
 }
 
+/** Most cache files kept in the folder, all commands and copies together: past it the least recently written go. */
+export const MAX_CACHE_FILES = 64;
+/** A temporary file older than this is a write that was killed; younger, another command may be writing it. */
+const STALE_WRITE_MS = 3_600_000;
+
+/** The first bytes of a regular file (never waiting on a FIFO), or undefined. */
+function head(path: string, max: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return undefined;
+    const buf = Buffer.alloc(max);
+    return buf.subarray(0, readSync(fd, buf, 0, max, 0));
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
- * Write the cache whole or not at all (a temporary file renamed), and drop this command's caches that no
- * longer serve: older builds of this copy (`copy`), and copies whose bundle is gone (a removed install).
- * `sibling` is this build's other cache (see HELP_ARGS), which stays.
+ * Whether a cache file still serves a build that exists: its bundle's stub (dist/cli/NAME.js, which names the
+ * build's hash) is there and launches that very build. A rebuilt or removed copy leaves caches that never will.
+ */
+function serves(path: string, f: string): boolean {
+  const m = /^([a-z][a-z0-9-]*?)-[0-9a-f]{8}-([0-9a-f]+)-/.exec(f);
+  const data = m && head(path, HEADER_MAX);
+  const bundle = data && headerOf(data)?.split(' ').slice(3).join(' ');
+  if (!m || !bundle) return false;
+  const stub = head(join(dirname(dirname(bundle)), `${m[1]}.js`), 4096);
+  return !!stub && stub.includes(`'${m[2]}'`);
+}
+
+/**
+ * Write the cache whole or not at all (a temporary file renamed), and drop the caches that no longer serve:
+ * older builds of this copy (`copy`), caches of builds that are gone (a copy rebuilt or removed), writes that
+ * were killed, and past MAX_CACHE_FILES the least recently written. `sibling` is this build's other cache (see
+ * HELP_ARGS), which stays. Without this the folder grew by a few megabytes with every build of every checkout.
  */
 function writeCache(
   dir: string,
@@ -49,18 +97,24 @@ function writeCache(
   data: Buffer,
 ): void {
   if (!writeOwnFile(file, Buffer.concat([Buffer.from(`${header}\n`, 'latin1'), data]))) return;
+  const kept: Array<{ path: string; mtime: number }> = [];
+  const now = Date.now();
+  let ours = 1;
   for (const f of readdirSync(dir)) {
     const path = join(dir, f);
-    if (!f.startsWith(`${name}-`) || path === file || path === sibling || f.endsWith('.tmp')) continue;
+    if (path === sibling) ours = 2;
+    if (path === file || path === sibling) continue;
     try {
-      const bundle = f.startsWith(`${name}-${copy}-`)
-        ? undefined
-        : headerOf(readFileSync(path))?.split(' ').slice(3).join(' ');
-      if (bundle === undefined || !existsSync(bundle)) rmSync(path, { force: true });
+      if (f.endsWith('.tmp')) {
+        if (now - lstatSync(path).mtimeMs > STALE_WRITE_MS) rmSync(path, { force: true });
+      } else if (f.startsWith(`${name}-${copy}-`) || !serves(path, f)) rmSync(path, { force: true });
+      else kept.push({ path, mtime: lstatSync(path).mtimeMs });
     } catch {
       /* another command's write or removal: it is theirs to finish */
     }
   }
+  kept.sort((a, b) => a.mtime - b.mtime);
+  for (const k of kept.slice(0, Math.max(0, kept.length + ours - MAX_CACHE_FILES))) rmSync(k.path, { force: true });
 }
 
 /**

@@ -153,6 +153,8 @@ export interface NegotiationResult {
     /** expressions evaluated per slot */
     slotEvaluations: number;
     jobs: number;
+    /** autoclusters whose Requirements evaluated to error this cycle (given up on at once) */
+    requirementsErrors: number;
   };
   /** the group tree (quotas and usage after this negotiation), when groups are configured */
   groups?: Map<string, GroupNode>;
@@ -300,6 +302,12 @@ interface Ac {
   walk?: Walk;
   rejected: Map<number, number>;
   done: boolean;
+  /**
+   * Its Requirements evaluated to error against a slot (a type mismatch, a bad argument, or more work than an
+   * evaluation may do: up to about a second each). It is not evaluated again in this cycle and matches nothing,
+   * so a hostile or broken expression costs one evaluation per cycle, not one per slot.
+   */
+  requirementsError?: boolean;
   preemptOrder?: Array<{ c: Claimed; jr: number; reason: 'rank' | 'priority'; pr: number }>;
 }
 
@@ -537,7 +545,15 @@ export class Matchmaker {
   private deadSlots = 0;
   private matches = new Map<string, MatchOut>();
   private preemptions: PreemptionOut[] = [];
-  private stats = { slots: 0, classes: 0, autoclusters: 0, classEvaluations: 0, slotEvaluations: 0, jobs: 0 };
+  private stats = {
+    slots: 0,
+    classes: 0,
+    autoclusters: 0,
+    classEvaluations: 0,
+    slotEvaluations: 0,
+    jobs: 0,
+    requirementsErrors: 0,
+  };
   private preemptReq?: Fn;
   private preemptRank?: Fn;
 
@@ -955,7 +971,15 @@ export class Matchmaker {
     const req = ac.ad.get('Requirements');
     if (req)
       ac.jobConjuncts = conjuncts(req).map((e) => {
-        const fn = fnOf(e);
+        const raw = fnOf(e);
+        const fn: Fn = (my, target) => {
+          const v = raw(my, target);
+          if (v === ERROR) {
+            ac.requirementsError = true;
+            this.stats.requirementsErrors++;
+          }
+          return v;
+        };
         const k = this.classify(e, 'job', ac.ad);
         if (k !== true) return { fn, perClass: false, test: this.slotTest(fn, true, k, e) };
         return { fn, perClass: true, shared: this.jobFree(e, 'job') ? this.classVerdicts(e, 'job') : undefined };
@@ -1001,6 +1025,7 @@ export class Matchmaker {
     let firstMr: number | undefined;
     if (ac.hasRequirements) {
       for (const c of this.classes) {
+        if (ac.requirementsError) break;
         if (!c.live || !c.policy) continue;
         if (fits(base, c.max) < 1) continue;
         const rep = c.rep.ad;
@@ -1139,7 +1164,7 @@ export class Matchmaker {
     const cpus = ac.cpus;
     const base = this.reqFor(ac, { customKey: '', custom: [] });
     const stop = (): 'budget' | 'finished' | undefined => {
-      if (ac.idle <= 0) return 'finished';
+      if (ac.idle <= 0 || ac.requirementsError) return 'finished';
       if (limits && limits.room(ac.wants) <= 0) return 'finished';
       if (budget <= 0 || hard < cpus) return 'budget';
       return undefined;
@@ -1148,7 +1173,7 @@ export class Matchmaker {
     const skip = new Uint8Array(this.classes.length);
     const roomSeen = new Uint8Array(this.classes.length);
     const visit = (slot: Slot, check: ClassCheck): boolean => {
-      if (slot.dead) return false;
+      if (slot.dead || ac.requirementsError) return false;
       const req = slot.customKey ? this.reqFor(ac, slot) : base;
       if (fits(req, slot.free) < 1) return false;
       roomSeen[slot.cls.id] = 1;
@@ -1455,7 +1480,13 @@ export class Matchmaker {
         o.setValue('SubmitterGroupResourcesInUse', group.subtreeUsage);
       }
       this.stats.slotEvaluations += 2;
-      if (!ac.hasRequirements || !isTrue(ac.ad.evaluate('Requirements', o))) continue;
+      if (!ac.hasRequirements || ac.requirementsError) continue;
+      const wants = ac.ad.evaluate('Requirements', o);
+      if (wants === ERROR) {
+        ac.requirementsError = true;
+        this.stats.requirementsErrors++;
+      }
+      if (!isTrue(wants)) continue;
       const policy = o.get('Requirements') ? o.evaluate('Requirements', ac.ad) : o.evaluate('START', ac.ad);
       if (!isTrue(policy)) continue;
       const newRank = o.get('Rank') ? rankValue(o.evaluate('Rank', ac.ad)) : 0;

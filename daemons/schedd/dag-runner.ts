@@ -156,6 +156,7 @@ export class DagRunner {
     this.seqs.set(cluster, (this.st.maxSeq.get(cluster) as { seq: number }).seq);
     let dag: Dag;
     let engine: DagEngine;
+    let configWarnings: string[];
     // dsubmit-dag options were given only when the ad has them: they win over the CONFIG file
     const given = (attr: string) => {
       const v = this.queue.value(job, attr);
@@ -176,6 +177,7 @@ export class DagRunner {
         typeof configFile === 'string' && configFile !== ''
           ? asUser(owner, () => readDagmanConfigFile(configFile))
           : undefined;
+      configWarnings = (config?.ignored ?? []).map((i) => `${String(configFile)}:${i.line}: ${i.why}`);
       const opts = { ...mergeDagmanOptions(config?.engine ?? {}, fromCommandLine), dagJobId: `${cluster}.${job.proc}` };
       // a fresh start honours -force and picks up the newest rescue DAG; a resume reads the same DAG again
       const iwd = this.queue.value(job, 'Iwd');
@@ -222,6 +224,8 @@ export class DagRunner {
     this.publish(r, true);
     this.log.info({ cluster, dag: file, nodes: dag.nodes.length, resumed: events.length > 0 }, 'DAG started');
     this.dagmanOut(job, 'info', events.length ? 'DAG resumed' : 'DAG started', { dag: file, nodes: dag.nodes.length });
+    // the CONFIG file's lines that change nothing, where the user reads what the DAG did
+    for (const w of configWarnings) this.dagmanOut(job, 'warn', w);
   }
 
   private host(job: Job): DagHost {

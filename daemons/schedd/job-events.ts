@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { errnoText, receiveFiles, sendFiles } from '../../lib/transfer.js';
 import type { runAsOwner } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
-import { inputEntries, outputDest, RunBytes } from './transfer.js';
+import { filledInputs, inputEntries, outputDest, RunBytes } from './transfer.js';
 import { isTrue, type ClassAd } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -240,6 +240,7 @@ export class JobEvents {
     id: { cluster: number; proc: number },
     sink: (c: FileChunk) => Promise<void>,
     callerHost: string,
+    expanded: Record<string, string> = {},
   ): Promise<void> {
     const job = this.s.queue.jobs.get(jobKey(id.cluster, id.proc));
     // a parallel job's rank on another of its claims gets no input files
@@ -248,7 +249,9 @@ export class JobEvents {
     if (!job || job.claim?.id !== claimId)
       throw new DschedError('CLAIM_NOT_FOUND', `job ${id.cluster}.${id.proc} is not starting on that claim`);
     this.checkClaimHost(job.claim, callerHost);
-    const v = (n: string) => this.s.queue.value(job, n);
+    const stored = (n: string) => this.s.queue.value(job, n);
+    const filled = filledInputs(stored, expanded);
+    const v = (n: string) => (filled.has(n) ? filled.get(n) : stored(n));
     const evictOutput = String(v('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT';
     const owner = this.s.fileOwner(job);
     let bytes = 0;

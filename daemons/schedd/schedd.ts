@@ -535,8 +535,9 @@ export class Schedd {
     id: { cluster: number; proc: number },
     sink: (c: FileChunk) => Promise<void>,
     callerHost: string,
+    expanded: Record<string, string> = {},
   ): Promise<void> {
-    return this.events.sendInput(claimId, id, sink, callerHost);
+    return this.events.sendInput(claimId, id, sink, callerHost, expanded);
   }
 
   /** The periodic policy expressions of every job that has one (Policies.periodicPolicies). */

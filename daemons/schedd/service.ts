@@ -223,6 +223,7 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
           { cluster: Number(req.id?.cluster), proc: Number(req.id?.proc) },
           streamSink(call),
           daemonHost(ctx.identity),
+          req.expanded ?? {},
         );
         call.end();
       },

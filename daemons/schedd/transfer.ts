@@ -5,10 +5,38 @@ import { readdirSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { asUser, type Owner } from '../../lib/as-user.js';
 import { DschedError } from '../../lib/errors.js';
-import { errnoText, fileList, STDERR_NAME, STDOUT_NAME, type SendEntry } from '../../lib/transfer.js';
+import { fillsTemplate } from '../../grammar/submit/match-expand.js';
+import {
+  errnoText,
+  fileList,
+  STDERR_NAME,
+  STDOUT_NAME,
+  TRANSFER_INPUT_ATTRS,
+  type SendEntry,
+} from '../../lib/transfer.js';
 
 type Lookup = (attr: string) => unknown;
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/**
+ * The input attributes as the startd filled in their `$$()` references (FetchInputRequest.expanded). Each must
+ * be an input attribute whose stored value has references, and a filling-in of them (the text around them kept):
+ * a startd can choose only what the job left to the slot, never name other files of the owner's. What it names
+ * is still read with the owner's rights.
+ */
+export function filledInputs(stored: Lookup, expanded: Record<string, string>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [attr, value] of Object.entries(expanded)) {
+    const template = (TRANSFER_INPUT_ATTRS as readonly string[]).includes(attr) ? str(stored(attr)) : undefined;
+    if (template === undefined || !template.includes('$$(') || !fillsTemplate(template, value))
+      throw new DschedError(
+        'TRANSFER_REFUSED',
+        `the execute host sent '${attr}' filled in as a value the job's ${attr} cannot take: no file is sent`,
+      );
+    out.set(attr, value);
+  }
+  return out;
+}
 
 /** The executable (unless transfer_executable = false), stdin, transfer_input_files, and a spooled checkpoint. */
 export function inputEntries(value: Lookup, spoolDir: string | undefined, owner?: Owner): SendEntry[] {

@@ -14,7 +14,7 @@ import { loginOf, runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { ClaimRequest__Output } from '../../lib/rpc/generated/dsched/v1/ClaimRequest.js';
 import type { EventReporter } from './reporter.js';
 import { Machine, type DynamicSlot } from './slots.js';
-import { fetchInput, inputFailure, outputFiles, wantsTransfer, type OutputList } from './transfer.js';
+import { fetchInput, inputFailure, outputFiles, transferExpanded, wantsTransfer, type OutputList } from './transfer.js';
 import { removeSandbox, signalByName, type JobOutcome, type RunAs } from './starter.js';
 import type { LaunchRecord, Launchers } from './launcher.js';
 import type { SpawnerExit } from './spawner-journal.js';
@@ -584,7 +584,7 @@ export class Startd {
         ? async () => {
             try {
               const names = await fetchInput(
-                this.reporter.client(scheddAddress).fetchInput(claim, { cluster, proc }),
+                this.reporter.client(scheddAddress).fetchInput(claim, { cluster, proc }, transferExpanded(expanded)),
                 sandbox,
                 runAs,
               );

@@ -3,6 +3,7 @@
 import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { ClassAd } from '../../grammar/classad/index.js';
+import type { MatchExpansion } from '../../grammar/submit/match-expand.js';
 import { DschedError } from '../../lib/errors.js';
 import {
   checkName,
@@ -11,6 +12,7 @@ import {
   receiveFiles,
   STDERR_NAME,
   STDOUT_NAME,
+  TRANSFER_INPUT_ATTRS,
   type SendEntry,
 } from '../../lib/transfer.js';
 import type { FileChunk__Output } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
@@ -26,6 +28,20 @@ export function wantsTransfer(job: ClassAd, fileSystemDomain: string): boolean {
   if (stf === 'YES') return true;
   if (stf === 'IF_NEEDED') return (str(job, 'FileSystemDomain') ?? '') !== fileSystemDomain;
   return false;
+}
+
+/**
+ * The input attributes (executable, stdin, transfer_input_files) whose `$$()` references were filled in for
+ * this slot: the schedd reads the files they name, and its copy of the job has only the references.
+ */
+export function transferExpanded(expanded: MatchExpansion | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!expanded || !('ad' in expanded)) return out;
+  // attribute names are case-insensitive: the record is spelled as the job's ad spells the attribute
+  const filled = new Set(Object.keys(expanded.attrs).map((k) => k.toLowerCase()));
+  for (const attr of TRANSFER_INPUT_ATTRS)
+    if (filled.has(`match_exp_${attr.toLowerCase()}`)) out[attr] = String(expanded.ad.lookupJS(attr));
+  return out;
 }
 
 /** Create the sandbox for the job's owner and fill it with the input files the schedd sends. */

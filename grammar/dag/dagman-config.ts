@@ -15,14 +15,19 @@ export interface DagmanSettings {
   maxSubmitAttempts?: number;
   maxRescue?: number;
   alwaysRunPost?: boolean;
+  retrySubmitFirst?: boolean;
+  retryNodeFirst?: boolean;
 }
 
 export interface DagmanConfig {
   engine: DagmanSettings;
   /** DAGMAN_DEFAULT_APPEND_VARS, for parsing the DAG (DagParseOptions.appendVarsByDefault) */
   appendVarsByDefault?: boolean;
-  /** settings that are not DAGMan knobs of dsched, with their line numbers: ignored, as DAGMan ignores them */
-  ignored: Array<{ name: string; line: number }>;
+  /**
+   * settings that are not DAGMan knobs of dsched, with their line numbers: ignored, as DAGMan ignores them, and
+   * warned of (at submit and in the DAG's dagman.out) with `why`
+   */
+  ignored: Array<{ name: string; line: number; why: string }>;
 }
 
 /** The integer knobs, with the least value each accepts. */
@@ -34,6 +39,17 @@ const INT_KNOBS: Record<string, { key: keyof DagmanSettings; min: number; max?: 
   DAGMAN_MAX_SUBMIT_ATTEMPTS: { key: 'maxSubmitAttempts', min: 1 },
   DAGMAN_MAX_RESCUE_NUM: { key: 'maxRescue', min: 0, max: MAX_RESCUE_NUM },
 };
+
+/** The true/false knobs: the engine's option, or the DAG reader's (DAGMAN_DEFAULT_APPEND_VARS). */
+const BOOL_KNOBS: Record<string, keyof DagmanSettings | 'appendVarsByDefault'> = {
+  DAGMAN_ALWAYS_RUN_POST: 'alwaysRunPost',
+  DAGMAN_RETRY_SUBMIT_FIRST: 'retrySubmitFirst',
+  DAGMAN_RETRY_NODE_FIRST: 'retryNodeFirst',
+  DAGMAN_DEFAULT_APPEND_VARS: 'appendVarsByDefault',
+};
+
+/** Every knob this file takes, for the warning about the others. */
+export const DAGMAN_KNOBS = [...Object.keys(INT_KNOBS), ...Object.keys(BOOL_KNOBS)].sort();
 
 /** A CONFIG file is a handful of lines; a bigger one (or a device) is a mistake or an attack on the schedd. */
 export const MAX_DAGMAN_CONFIG_BYTES = 64 * 1024;
@@ -69,14 +85,21 @@ export function readDagmanConfig(text: string, file = 'CONFIG'): DagmanConfig {
           `${name} must be an integer ${int.max !== undefined ? `from ${int.min} to ${int.max}` : `of at least ${int.min}`}, not '${value}'`,
         );
       out.engine[int.key] = v as never;
-    } else if (name === 'DAGMAN_ALWAYS_RUN_POST' || name === 'DAGMAN_DEFAULT_APPEND_VARS') {
+    } else if (BOOL_KNOBS[name]) {
       if (!/^(true|false|yes|no|t|f|1|0)$/i.test(value))
         fail(n, valueColumn, `${name} must be true or false, not '${value}'`);
       const b = /^(true|yes|t|1)$/i.test(value);
-      if (name === 'DAGMAN_ALWAYS_RUN_POST') out.engine.alwaysRunPost = b;
-      else out.appendVarsByDefault = b;
+      const key = BOOL_KNOBS[name];
+      if (key === 'appendVarsByDefault') out.appendVarsByDefault = b;
+      else out.engine[key] = b as never;
     } else {
-      out.ignored.push({ name, line: n + 1 });
+      out.ignored.push({
+        name,
+        line: n + 1,
+        why: name.startsWith('DAGMAN_')
+          ? `${name} is not a setting dsched's DAG manager has (it takes ${DAGMAN_KNOBS.join(', ')}); ignored`
+          : `${name} is not a DAGMan setting; ignored`,
+      });
     }
   }
   return out;

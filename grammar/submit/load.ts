@@ -384,7 +384,10 @@ export class SubmitLoader {
     try {
       text = readBoundedFile(full, MAX_SUBMIT_FILE_BYTES, 'the file', 'SUBMIT_FILE');
     } catch (e) {
-      if (opts.includes('ifexist')) return;
+      // ifexist skips only a file that is not there (HTCondor's "if the file exists"): a FIFO, a device or a
+      // folder named there is a mistake worth saying, not a file to pass over
+      const code = (e as NodeJS.ErrnoException).code;
+      if (opts.includes('ifexist') && (code === 'ENOENT' || code === 'ENOTDIR')) return;
       const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
       this.fail('SUBMIT_FILE', src, pathOffset, `include: cannot read '${path}': ${why}`, rawPath.trimEnd().length);
     }

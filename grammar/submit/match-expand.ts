@@ -195,3 +195,30 @@ export function expandMatchRefs(job: ClassAd, slotAd: () => ClassAd, slotName: s
   }
   return { ad, attrs };
 }
+
+/**
+ * Whether `value` is what filling in the `$$()` references of `template` can give: the text around the
+ * references kept, in order, and only the references replaced (by anything). The schedd checks so the values a
+ * startd says it filled in (Schedd.FetchInput) change only what the job left to the slot. No regular
+ * expression: the pieces are found left to right, which is exact for wildcards that match any text.
+ */
+export function fillsTemplate(template: string, value: string): boolean {
+  const pieces: string[] = [];
+  let i = 0;
+  for (let j = template.indexOf('$$('); j >= 0; j = template.indexOf('$$(', i)) {
+    const end = closeOf(template, j + 2);
+    if (end < 0) break;
+    pieces.push(template.slice(i, j));
+    i = end + 1;
+  }
+  if (!pieces.length) return template === value;
+  const last = template.slice(i);
+  if (!value.startsWith(pieces[0]!) || !value.endsWith(last)) return false;
+  let at = pieces[0]!.length;
+  for (const p of pieces.slice(1)) {
+    const k = value.indexOf(p, at);
+    if (k < 0) return false;
+    at = k + p.length;
+  }
+  return at <= value.length - last.length;
+}

@@ -5,16 +5,19 @@ import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { MAX_CACHE_FILES } from '../../cli/shared/launch.js';
 import { DIST, TestPool } from './harness/pool.js';
 
 const work = mkdtempSync(join(tmpdir(), 'dsched-code-cache-'));
@@ -44,6 +47,32 @@ const freshHome = () => {
   chmodSync(d, 0o700);
   return d;
 };
+
+/** A first run's cache in a fresh cache home: its folder, its file and V8's data in it. */
+function firstCache() {
+  const home = freshHome();
+  dryRun(home);
+  const [file] = cacheFiles(home);
+  const data = readFileSync(file!);
+  return { home, dir: join(home, 'dsched', 'code-cache'), file: file!, v8: data.subarray(data.indexOf(10) + 1) };
+}
+
+/** Another installed copy of dsubmit at `root` (dist/cli), built with `hash`: its stub names the build it launches. */
+function install(root: string, hash: string) {
+  mkdirSync(join(root, 'bundles'), { recursive: true });
+  writeFileSync(
+    join(root, 'dsubmit.js'),
+    `require('./bundles/launch.cjs').launch(__filename, "dsubmit", '${hash}');\n`,
+  );
+}
+
+/** A cache file of the copy at `root` (tagged `tag`) for the build `hash`. */
+function cacheOf(dir: string, v8: Buffer, tag: string, root: string, hash: string) {
+  const f = join(dir, `dsubmit-${tag}-${hash}-x64-v0.bin`);
+  const bundle = join(root, 'bundles', 'dsubmit.cjs');
+  writeFileSync(f, Buffer.concat([Buffer.from(`dsched-code-cache ${hash} 0 ${bundle}\n`), v8]), { mode: 0o600 });
+  return f;
+}
 
 describe('command code cache', () => {
   after(() => rmSync(work, { recursive: true, force: true }));
@@ -84,25 +113,50 @@ describe('command code cache', () => {
     assert.match(readFileSync(file!).toString('latin1'), /^dsched-code-cache [0-9a-f]{20} \d+ \//);
   });
 
-  test('code cache – caches of a removed copy of the command are dropped, those of another copy kept', () => {
-    const home = freshHome();
-    dryRun(home);
-    const dir = join(home, 'dsched', 'code-cache');
-    const [file] = cacheFiles(home);
-    const v8 = readFileSync(file!).subarray(readFileSync(file!).indexOf(10) + 1);
-    const other = (tag: string, bundle: string) => {
-      const f = join(dir, `dsubmit-${tag}-00000000000000000000-x64-v0.bin`);
-      writeFileSync(f, Buffer.concat([Buffer.from(`dsched-code-cache 00000000000000000000 1 ${bundle}\n`), v8]), {
-        mode: 0o600,
-      });
-      return f;
-    };
-    const gone = other('0000dead', join(work, 'removed-install', 'dist', 'cli', 'bundles', 'dsubmit.cjs'));
-    const kept = other('0000beef', join(work, 'job.sub')); // any file that exists stands for another install
-    rmSync(file!); // the next run writes its cache again, and looks at the others then
+  test('code cache – only the current build of each copy is kept: removed copies, rebuilt ones and killed writes go', () => {
+    const { home, dir, file, v8 } = firstCache();
+    const current = 'c'.repeat(20);
+    install(join(work, 'other-install'), current);
+    const gone = cacheOf(dir, v8, '0000dead', join(work, 'removed-install'), current);
+    const kept = cacheOf(dir, v8, '0000beef', join(work, 'other-install'), current);
+    const rebuilt = cacheOf(dir, v8, '0000beef', join(work, 'other-install'), 'a'.repeat(20));
+    const killed = join(dir, 'dsubmit-0000beef-x.bin.123.tmp');
+    const writing = join(dir, 'dsubmit-0000beef-y.bin.124.tmp');
+    writeFileSync(killed, 'half');
+    writeFileSync(writing, 'half');
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(killed, old, old);
+    rmSync(file); // the next run writes its cache again, and looks at the others then
     dryRun(home);
     assert.equal(existsSync(gone), false, "the removed copy's cache is dropped");
-    assert.equal(existsSync(kept), true, "another copy's cache is kept");
+    assert.equal(existsSync(rebuilt), false, 'an older build of another copy is dropped');
+    assert.equal(existsSync(killed), false, 'a write killed long ago is dropped');
+    assert.equal(existsSync(kept), true, "another copy's current build is kept");
+    assert.equal(existsSync(writing), true, 'a write that may be under way is left to its writer');
+  });
+
+  test('code cache – the folder holds at most MAX_CACHE_FILES, the least recently written going first', () => {
+    const { home, dir, file, v8 } = firstCache();
+    const made: string[] = [];
+    for (let i = 0; i < MAX_CACHE_FILES + 10; i++) {
+      const root = join(work, `copy-${i}`);
+      const hash = i.toString(16).padStart(20, '0');
+      install(root, hash);
+      const f = cacheOf(dir, v8, i.toString(16).padStart(8, '0'), root, hash);
+      const t = new Date(Date.now() - (MAX_CACHE_FILES + 10 - i) * 60_000);
+      utimesSync(f, t, t);
+      made.push(f);
+    }
+    rmSync(file);
+    dryRun(home);
+    const left = cacheFiles(home);
+    assert.equal(left.length, MAX_CACHE_FILES);
+    assert.ok(
+      left.some((f) => !made.includes(f)),
+      "this build's cache is there",
+    );
+    assert.equal(existsSync(made[0]!), false, 'the least recently written went');
+    assert.equal(existsSync(made.at(-1)!), true, 'the most recently written stayed');
   });
 
   test('code cache – commands that talk to a pool work the same from their cache (import() of built-ins, held jobs, totals)', async () => {

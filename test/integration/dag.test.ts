@@ -241,6 +241,26 @@ describe('dag', () => {
     assert.equal(peak, 1, order.join(' | '));
   });
 
+  test('dag – CONFIG settings dsched does not have are warned of with their file:line, at submit and in dagman.out', async () => {
+    const d = 'unknownconfig';
+    mkdir(d);
+    sub(d, 'n.sub', nodeJob('N'));
+    sub(d, 'u.cfg', 'DAGMAN_RETRY_SUBMIT_FIRST = false\nDAGMAN_SUBMIT_DELAY = 2\nMAX_JOBS = 3\n');
+    sub(d, 'u.dag', 'JOB N n.sub\nCONFIG u.cfg\n');
+    const cwd = join(pool.work, d);
+    const r = await pool.run('dsubmit-dag', ['u.dag'], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    const cfg = join(cwd, 'u.cfg');
+    const delay = `${cfg}:2: DAGMAN_SUBMIT_DELAY is not a setting dsched's DAG manager has`;
+    const other = `${cfg}:3: MAX_JOBS is not a DAGMan setting; ignored`;
+    assert.ok(r.stderr.includes(`warning: ${delay}`) && r.stderr.includes(`warning: ${other}`), r.stderr);
+    assert.ok(!r.stderr.includes('DAGMAN_RETRY_SUBMIT_FIRST is'), 'a knob dsched has is taken without a word');
+    const [ad] = await pool.waitForHistory(Number(/cluster (\d+)/.exec(r.stdout)![1]), 1);
+    assert.equal(ad!.ExitCode, 0, JSON.stringify(ad));
+    const out = pool.read(`${d}/u.dag.dagman.out`);
+    assert.ok(out.includes(delay) && out.includes(other), out);
+  });
+
   test('dag – a malformed CONFIG line is refused at submit with its file:line, and nothing is queued', async () => {
     const d = 'badconfig';
     mkdir(d);

@@ -3,6 +3,7 @@
 // reference the slot cannot fill in, or one that expands to something hostile, holds the job with a reason
 // naming it, and the startd runs the next job as before.
 import assert from 'node:assert/strict';
+import { dirname } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
 
@@ -48,6 +49,33 @@ queue
     assert.match(String(ad!.Arguments), /\$\$\(Name\)/);
     const long = await pool.run('dhistory', ['-l', String(cluster)]);
     assert.match(long.stdout, /^MATCH_EXP_Arguments = "-c echo/m);
+  });
+
+  test('match-time substitution – the executable, stdin and transferred files named with $$() are sent as filled in', async () => {
+    pool.file('tf/prog-2.sh', '#!/bin/sh\nread l; echo "stdin: $l"; cat data.txt extra-9.txt\n', 0o755);
+    pool.file('tf/in-2.txt', 'two cpus\n');
+    pool.file('tf/data.txt', 'data\n');
+    pool.file('tf/extra-9.txt', 'extra\n');
+    const path = pool.file(
+      'tf/tf.sub',
+      `executable = prog-$$(Cpus).sh
+input = in-$$(Cpus).txt
+transfer_input_files = $$([toLower("DATA")]).txt, extra-$$(NoSuchAttr:9).txt
+should_transfer_files = YES
+request_cpus = 2
+output = tf.out
+error = tf.err
+queue
+`,
+    );
+    const cluster = await pool.submit(path, [], { cwd: dirname(path) });
+    const w = await pool.run('dwait', [String(cluster)]);
+    assert.equal(w.code, 0, w.stderr + w.stdout);
+    const [ad] = await pool.json('dhistory', [String(cluster)]);
+    assert.equal(ad!.ExitCode, 0, pool.read('tf/tf.err'));
+    assert.equal(pool.read('tf/tf.out'), 'stdin: two cpus\ndata\nextra\n');
+    assert.equal(ad!.MATCH_EXP_Cmd, 'prog-2.sh');
+    assert.equal(ad!.MATCH_EXP_TransferInput, 'data.txt,extra-9.txt');
   });
 
   test('match-time substitution – a slot attribute that is missing holds the job, naming it', async () => {

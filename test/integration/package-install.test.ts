@@ -4,7 +4,7 @@
 // has the dependencies (it has after one install); with no cache and no registry the test is skipped.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,6 +14,7 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   name: string;
   version: string;
   bin: Record<string, string>;
+  scripts: Record<string, string>;
 };
 const tmp = mkdtempSync(join(tmpdir(), 'dsched-pack-'));
 
@@ -46,6 +47,9 @@ describe('npm package', () => {
       assert.ok(files.has(`dist/daemons/${d}/main.js`), `the ${d}`);
     for (const f of [
       'dist/daemons/startd/dsched-spawner',
+      'daemons/startd/spawner/spawner.c',
+      'daemons/startd/spawner/container-init.c',
+      'scripts/build-spawner.mjs',
       'dist/cli/dshim.js',
       'libexec/dchirp',
       'proto/dsched/v1/schedd.proto',
@@ -57,9 +61,9 @@ describe('npm package', () => {
       assert.ok(files.has(f), `${f} is shipped`);
     const stray = [...files].filter(
       (f) =>
-        /^(test|bench|scripts|lib|grammar|cli)\//.test(f) ||
+        (/^(test|bench|scripts|lib|grammar|cli)\//.test(f) && f !== 'scripts/build-spawner.mjs') ||
         /\.(ts|map)$/.test(f) ||
-        (f.startsWith('daemons/') && !f.includes('/migrations/')),
+        (f.startsWith('daemons/') && !f.includes('/migrations/') && !/^daemons\/startd\/spawner\/[\w-]+\.c$/.test(f)),
     );
     assert.deepEqual(stray, [], 'no tests, sources or source maps');
   });
@@ -99,5 +103,39 @@ describe('npm package', () => {
     );
     const q = spawnSync(join(shims, 'qsub'), ['--version'], { cwd: tmp, encoding: 'utf8' });
     assert.equal(q.stdout.trim(), `dsubmit (dsched) ${pkg.version}`);
+  });
+
+  test('package – installing builds the C programs again where the shipped ones do not run (another CPU or C library)', () => {
+    const unpacked = join(tmp, 'unpacked');
+    mkdirSync(unpacked);
+    const x = spawnSync('tar', ['-xzf', join(tmp, packed.filename), '-C', unpacked], { encoding: 'utf8' });
+    assert.equal(x.status, 0, x.stderr);
+    const dir = join(unpacked, 'package');
+    const spawner = join(dir, 'dist', 'daemons', 'startd', 'dsched-spawner');
+    const install = (env: NodeJS.ProcessEnv = {}) =>
+      spawnSync('sh', ['-c', pkg.scripts.install], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
+    const checks = () => spawnSync(spawner, ['--check']).status === 0;
+    // built here: it runs, and the install leaves it as it is
+    const before = statSync(spawner).mtimeMs;
+    let r = install();
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(statSync(spawner).mtimeMs, before, 'a program that runs here is not built again');
+    // an ELF header for another CPU stands for a tarball packed elsewhere: execve refuses it
+    const foreign = Buffer.alloc(64);
+    Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]).copy(foreign);
+    foreign.writeUInt16LE(2, 16);
+    foreign.writeUInt16LE(process.arch === 'arm64' ? 62 : 183, 18);
+    writeFileSync(spawner, foreign, { mode: 0o755 });
+    assert.equal(checks(), false);
+    // without a compiler the install fails, saying why and what to do
+    r = install({ CC: join(tmp, 'no-such-cc') });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /dsched-spawner does not run on this machine/);
+    assert.match(r.stderr, /needs a C compiler: '.*no-such-cc' was not found\. Install one/);
+    // with one, the spawner is built from the shipped source and runs
+    r = install();
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /building the job spawner with /);
+    assert.equal(checks(), true);
   });
 });

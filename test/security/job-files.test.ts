@@ -183,6 +183,16 @@ describe("job files are opened with the owner's rights", () => {
     await heldWith(c, 13, 0, target);
   });
 
+  test('transfer_input_files = $$([ "root\'s secret" ]): the filled-in name is read as the owner, held with code 13', async () => {
+    // the startd fills in $$() and the schedd fetches what it names: still with the job owner's rights
+    const target = join(rootDir, 'secret.txt');
+    const c = await submitted(
+      'h2.sub',
+      `executable = /bin/cat\nshould_transfer_files = YES\ntransfer_input_files = $$([ "${target}" ])\nqueue\n`,
+    );
+    await heldWith(c, 13, 0, target);
+  });
+
   test('log = the file of an authentication challenge for root: refused, and no token for root', async () => {
     const client = join(pool.work, 'challenge.mjs');
     writeFileSync(

@@ -60,6 +60,10 @@ export interface DagEngineOptions {
   submitRetryDelayMs?: number;
   /** highest rescue DAG number (DAGMAN_MAX_RESCUE_NUM, 100) */
   maxRescue?: number;
+  /** a node whose submission failed tries again before the other ready nodes of its priority (DAGMAN_RETRY_SUBMIT_FIRST, true), else after them */
+  retrySubmitFirst?: boolean;
+  /** a failed node with retries left starts again before the other ready nodes of its priority (DAGMAN_RETRY_NODE_FIRST, false), else after them */
+  retryNodeFirst?: boolean;
   /** the DAG job's id (cluster.proc), for JOBSTATE_LOG */
   dagJobId?: string;
   /** restore even if the DAG no longer matches the one the events were recorded for */
@@ -116,6 +120,8 @@ export class DagEngine {
   private readonly returnCode: Int32Array;
   private readonly queued: Uint8Array;
   private readonly priority: Int32Array;
+  /** among ready nodes of equal priority: 1 a retry that goes first, -1 one that goes last, 0 the DAG's order */
+  private readonly queueOrder: Int8Array;
   private readonly detail = new Map<number, string>();
   /** live only: why the node's last script could not be run (for dagman.out) */
   private readonly scriptError = new Map<number, string>();
@@ -181,7 +187,10 @@ export class DagEngine {
       maxSubmitAttempts: 6,
       submitRetryDelayMs: 1000,
       maxRescue: MAX_RESCUE_NUM,
-      ...opts,
+      retrySubmitFirst: true,
+      retryNodeFirst: false,
+      // an option given as undefined is not given: its default stays
+      ...(Object.fromEntries(Object.entries(opts).filter((e) => e[1] !== undefined)) as DagEngineOptions),
     };
     this.nodes = dag.nodes;
     const n = (this.n = dag.nodes.length);
@@ -204,12 +213,13 @@ export class DagEngine {
     this.returnCode = new Int32Array(n);
     this.queued = new Uint8Array(n);
     this.priority = new Int32Array(n);
+    this.queueOrder = new Int8Array(n);
     this.count = Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<NodePhase, number>;
     this.count.waiting = n;
     for (let i = 0; i < n; i++) this.priority[i] = dag.nodes[i]!.priority;
-    this.preQ = new NodeQueue(this.priority);
-    this.jobQ = new NodeQueue(this.priority);
-    this.postQ = new NodeQueue(this.priority);
+    this.preQ = new NodeQueue(this.priority, this.queueOrder);
+    this.jobQ = new NodeQueue(this.priority, this.queueOrder);
+    this.postQ = new NodeQueue(this.priority, this.queueOrder);
     this.files = host.files ?? fsFileWriter;
     this.outputs = new DagOutputs(dag, this, this.files, host, opts.dagJobId);
     this.result = new Promise<DagResult>((res, rej) => {
@@ -522,6 +532,7 @@ export class DagEngine {
         if (phase !== 'job_ready') return;
         this.deferUntil[i] = 0;
         this.submitAttempt[i] = ev.attempt;
+        this.queueOrder[i] = 0;
         this.assignSeq(i);
         this.setPhase(i, 'submitting');
         return;
@@ -547,6 +558,7 @@ export class DagEngine {
           this.defer(i, ev.at + this.opts.submitRetryDelayMs * 2 ** n);
         } else {
           this.setPhase(i, 'job_ready');
+          this.queueOrder[i] = this.opts.retrySubmitFirst ? 1 : -1;
           this.defer(i, ev.at + this.opts.submitRetryDelayMs * 2 ** Math.max(0, ev.attempt - 1));
         }
         return;
@@ -659,6 +671,7 @@ export class DagEngine {
       !(node.unlessExit !== undefined && rc === node.unlessExit)
     ) {
       this.retry[i]!++;
+      this.queueOrder[i] = this.opts.retryNodeFirst ? 1 : -1;
       this.startAttempt(i);
       return;
     }
@@ -807,7 +820,7 @@ export class DagEngine {
           const limit = this.dag.maxJobs.get(cat);
           if (limit && (this.categoryCount.get(cat) ?? 0) >= limit) {
             let p = this.parked.get(cat);
-            if (!p) this.parked.set(cat, (p = new NodeQueue(this.priority)));
+            if (!p) this.parked.set(cat, (p = new NodeQueue(this.priority, this.queueOrder)));
             p.push(i);
             continue;
           }

@@ -2,7 +2,11 @@
 // nodes in that order).
 export class NodeQueue {
   private readonly heap: number[] = [];
-  constructor(private readonly priority: ArrayLike<number>) {}
+  /** `order`, when given, ranks nodes of equal priority before the DAG's order: higher first (retries first or last). */
+  constructor(
+    private readonly priority: ArrayLike<number>,
+    private readonly order?: ArrayLike<number>,
+  ) {}
 
   get size(): number {
     return this.heap.length;
@@ -48,6 +52,9 @@ export class NodeQueue {
   private before(a: number, b: number): boolean {
     const pa = this.priority[a]!;
     const pb = this.priority[b]!;
-    return pa !== pb ? pa > pb : a < b;
+    if (pa !== pb) return pa > pb;
+    const oa = this.order?.[a] ?? 0;
+    const ob = this.order?.[b] ?? 0;
+    return oa !== ob ? oa > ob : a < b;
   }
 }

@@ -36,9 +36,9 @@ export class ScheddClient {
       'SCHEDD_UNREACHABLE',
     );
   }
-  /** The input files of the job starting on a claim. */
-  fetchInput(claim: string, id: { cluster: number; proc: number }) {
-    return this.rpc.iterate<FileChunk__Output>('FetchInput', { claim, id });
+  /** The input files of the job starting on a claim; `expanded`: its transfer attributes with $$() filled in. */
+  fetchInput(claim: string, id: { cluster: number; proc: number }, expanded: Record<string, string> = {}) {
+    return this.rpc.iterate<FileChunk__Output>('FetchInput', { claim, id, expanded });
   }
   beginAuth(user: string) {
     return this.rpc.unary<BeginAuthReply__Output>('BeginAuth', { user }, { deadlineMs: 10_000 });

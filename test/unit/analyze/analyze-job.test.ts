@@ -28,6 +28,14 @@ const PRIOS: AnalyzeExtra = {
 
 const cases: Case[] = [
   {
+    name: 'a Requirements that is an error: the negotiator matches it nowhere, and Why says so and names the clause',
+    job: job({ requirements: 'TARGET.Arch == "X86_64" && TARGET.Memory > "lots"' }),
+    slots: [pslot({ host: 'a' }), pslot({ host: 'b' })],
+    why: /^Why: its Requirements is an error \(a type mismatch, a bad argument, or more work than an evaluation may do: clause \[1\] TARGET\.Memory > "lots"\), so the negotiator matches it to no slot: fix the expression \(dqedit 12\.0 Requirements '…'\)\.$/m,
+    has: [/^ +\[1\] +0 TARGET\.Memory > "lots" +<- rules out the most \(2\); an error: the job matches no slot$/m],
+    funnel: [0, 0, 0, 0],
+  },
+  {
     name: 'request_memory above every slot: the memory clause rules out the most, and the suggestion names the largest slot',
     job: job({ memory: 64000 }),
     slots: [pslot({ host: 'a' })],

@@ -111,15 +111,35 @@ describe('dagman config', () => {
     const { mergeDagmanOptions } = await import('../../../daemons/schedd/dagman/config.js');
     const { readDagmanConfig } = await import('../../../grammar/dag/index.js');
     const c = readDagmanConfig(
-      '# dagman.config\nDAGMAN_MAX_JOBS_IDLE = 10\nDAGMAN_MAX_JOBS_SUBMITTED=4\nDAGMAN_ALWAYS_RUN_POST = True\nDAGMAN_DEFAULT_APPEND_VARS = false\nDAGMAN_FROB = 1\n',
+      '# dagman.config\nDAGMAN_MAX_JOBS_IDLE = 10\nDAGMAN_MAX_JOBS_SUBMITTED=4\nDAGMAN_ALWAYS_RUN_POST = True\nDAGMAN_DEFAULT_APPEND_VARS = false\nDAGMAN_FROB = 1\nDAGMAN_RETRY_SUBMIT_FIRST = false\nDAGMAN_RETRY_NODE_FIRST = yes\nMAX_JOBS = 3\n',
     );
-    assert.deepEqual(c.engine, { maxIdle: 10, maxJobs: 4, alwaysRunPost: true });
+    assert.deepEqual(c.engine, {
+      maxIdle: 10,
+      maxJobs: 4,
+      alwaysRunPost: true,
+      retrySubmitFirst: false,
+      retryNodeFirst: true,
+    });
     assert.equal(c.appendVarsByDefault, false);
-    assert.deepEqual(c.ignored, [{ name: 'DAGMAN_FROB', line: 6 }]);
+    // each setting that changes nothing is named with its line, and why
+    assert.deepEqual(
+      c.ignored.map((i) => [i.name, i.line]),
+      [
+        ['DAGMAN_FROB', 6],
+        ['MAX_JOBS', 9],
+      ],
+    );
+    assert.match(
+      c.ignored[0]!.why,
+      /^DAGMAN_FROB is not a setting dsched's DAG manager has \(it takes .*DAGMAN_RETRY_SUBMIT_FIRST.*\); ignored$/,
+    );
+    assert.equal(c.ignored[1]!.why, 'MAX_JOBS is not a DAGMan setting; ignored');
     assert.deepEqual(mergeDagmanOptions(c.engine, { maxJobs: 2, maxIdle: undefined }), {
       maxIdle: 10,
       maxJobs: 2,
       alwaysRunPost: true,
+      retrySubmitFirst: false,
+      retryNodeFirst: true,
     });
   });
 

@@ -30,6 +30,36 @@ describe('dagman engine – order', () => {
     assert.deepEqual([...host.submitCount.values()], [1, 1, 1, 1]);
   });
 
+  // one job at a time, so the order of the ready queue is the order of submission
+  for (const [first, order] of [
+    [undefined, ['A', 'B', 'C']],
+    [true, ['A', 'B', 'C']],
+    [false, ['B', 'C', 'A']],
+  ] as const)
+    test(`dagman – DAGMAN_RETRY_SUBMIT_FIRST = ${first ?? 'default (true)'}: a failed submission tries again ${first === false ? 'after' : 'before'} the other ready nodes`, async () => {
+      const host = new FakeHost();
+      let refused = false;
+      host.failSubmit = (node) =>
+        node.name === 'A' && !refused ? ((refused = true), new Error('the schedd said no')) : undefined;
+      await runDag(dagOf('JOB A a\nJOB B b\nJOB C c\n'), host, {
+        maxJobs: 1,
+        submitRetryDelayMs: 0,
+        retrySubmitFirst: first,
+      });
+      assert.deepEqual(submitOrder(host), order);
+    });
+
+  for (const [first, order] of [
+    [undefined, ['A', 'B', 'C', 'A']],
+    [true, ['A', 'A', 'B', 'C']],
+  ] as const)
+    test(`dagman – DAGMAN_RETRY_NODE_FIRST = ${first ?? 'default (false)'}: a failed node's retry goes ${first ? 'before' : 'after'} the other ready nodes`, async () => {
+      // A fails once and has a retry; B and C wait for the one job slot meanwhile
+      const host = new FakeHost((node, retry) => (node.name === 'A' && retry === 0 ? 1 : 0));
+      await runDag(dagOf('JOB A a\nJOB B b\nJOB C c\nRETRY A 1\n'), host, { maxJobs: 1, retryNodeFirst: first });
+      assert.deepEqual(submitOrder(host), order);
+    });
+
   test('dagman – ready nodes go in PRIORITY order, then file order', async () => {
     const host = new FakeHost();
     await runDag(dagOf('JOB A a\nJOB B b\nJOB C c\nJOB D d\nPRIORITY C 5\nPRIORITY D -1\n'), host, { maxJobs: 1 });

@@ -98,6 +98,35 @@ describe('matchmaker – requirements', () => {
   });
 });
 
+describe('matchmaker – a Requirements that evaluates to error', () => {
+  // 64 slots with their own names: a conjunct reading TARGET.Name is evaluated per slot
+  const slots = Array.from({ length: 64 }, (_, i) => slot({ name: `slot1@host${String(i).padStart(2, '0')}` }));
+  const attrs: Record<string, string> = { A0: lit('x') };
+  for (let i = 1; i <= 24; i++) attrs[`A${i}`] = `strcat(A${i - 1}, A${i - 1})`;
+  const cases: Array<[string, string, Record<string, string>]> = [
+    ['a type error', 'TARGET.Name > 3 && TARGET.Memory > 0', {}],
+    // 2^24 steps without the evaluation bounds: over them, each evaluation is cut off (and is an error)
+    ['an evaluation over the bounds', 'size(strcat(A24, TARGET.Name)) > 0', attrs],
+  ];
+  for (const [what, requirements, extra] of cases)
+    test(`matchmaker – ${what} costs one evaluation per cycle, and other jobs still match`, () => {
+      const r = negotiate({
+        slots,
+        submitters: [
+          submitter('mallory', [ac(1, 10, job({ owner: 'mallory', requirements, attrs: extra }))]),
+          submitter('alice', [ac(2, 1, job())], 5),
+        ],
+      });
+      assert.deepEqual(
+        r.matches.map((m) => m.submitter),
+        ['alice@schedd'],
+      );
+      // the erroring conjunct once, and alice's job on the slots it visited
+      assert.ok(r.stats.slotEvaluations + r.stats.classEvaluations <= 10, JSON.stringify(r.stats));
+      assert.equal(r.stats.requirementsErrors, 1);
+    });
+});
+
 describe('matchmaker – partitionable slots', () => {
   test('matchmaker – one cycle fills a partitionable slot', () => {
     const r = negotiate({

@@ -1,5 +1,8 @@
 // submit errors – a broken submit file is refused whole, at file:line:column, with a message.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { SourceError } from '../../../lib/errors.js';
 import { run, scratch } from './helpers.js';
@@ -516,6 +519,47 @@ describe('submit errors – warnings do not stop a submission', () => {
       const r = run(s.dir, `${EXE}queue matching *.nothing\nqueue\n`);
       assert.equal(r.jobs.procs.length, 1);
       assert.ok(r.warnings.some((w) => /'\*\.nothing' matches no files/.test(w.message) && w.location?.line === 2));
+    } finally {
+      s.cleanup();
+    }
+  });
+});
+
+describe('submit errors – include ifexist', () => {
+  // ifexist passes over a file that is not there; anything else that cannot be read as a submit file is an error
+  const nonRegular: Array<[string, (dir: string) => string]> = [
+    ['a folder', (dir) => (mkdirSync(join(dir, 'conf.d')), 'conf.d')],
+    ['a FIFO', (dir) => (execFileSync('mkfifo', [join(dir, 'pipe.inc')]), 'pipe.inc')],
+    ['a device', () => '/dev/zero'],
+  ];
+  for (const [what, make] of nonRegular)
+    test(`submit errors – include ifexist naming ${what} is refused at its line`, () => {
+      const s = scratch();
+      try {
+        s.write('prog.sh', '#!/bin/sh\n', 0o755);
+        const name = make(s.dir);
+        let err: unknown;
+        try {
+          run(s.dir, `${EXE}include ifexist : ${name}\nqueue\n`);
+        } catch (e) {
+          err = e;
+        }
+        assert.ok(err instanceof SourceError, `expected a SourceError, got ${String(err)}`);
+        assert.equal(err.code, 'SUBMIT_FILE');
+        assert.equal(err.location.line, 2);
+        assert.equal(err.location.file, 'job.sub');
+        assert.match(err.bareMessage, /include: cannot read '.*': .*is not a regular file/);
+      } finally {
+        s.cleanup();
+      }
+    });
+
+  test('submit errors – include ifexist of a missing file is skipped', () => {
+    const s = scratch();
+    try {
+      s.write('prog.sh', '#!/bin/sh\n', 0o755);
+      const r = run(s.dir, `${EXE}include ifexist : missing.inc\ninclude ifexist : prog.sh/x.inc\nqueue\n`);
+      assert.equal(r.jobs.procs.length, 1);
     } finally {
       s.cleanup();
     }
