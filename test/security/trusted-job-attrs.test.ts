@@ -1,0 +1,83 @@
+// Job attributes the pool trusts to say whose a job is and what it was admitted with, attacked by a local user
+// (uid 65534) of a root pool: a running job's chirp cannot change what its owner may not change with dqedit
+// (its queue's walltime, its files, its DAG, its fair-share name). Each attempt is refused with a clear error
+// and nothing is changed; what a user may do (chirp Progress) still works.
+import { strict as assert } from 'node:assert';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TestPool, type RunOptions } from '../integration/harness/pool.js';
+
+const NOBODY: RunOptions = { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } };
+const needsRoot = process.getuid?.() !== 0 && 'needs root to run a pool and act as another user';
+
+describe('security – trusted job attributes', { skip: needsRoot }, () => {
+  let pool: TestPool;
+  let dir: string; // nobody's
+  const put = (name: string, text: string, mode = 0o644) => {
+    const p = join(dir, name);
+    writeFileSync(p, text, { mode });
+    chmodSync(p, mode);
+    chownSync(p, 65534, 65534);
+    return p;
+  };
+  before(async () => {
+    pool = await TestPool.start({ QUEUES: 'short', DEFAULT_QUEUE: 'short', QUEUE_short_MAX_WALLTIME: '0:10:00' });
+    dir = join(pool.work, 'user');
+    mkdirSync(dir, { mode: 0o755 });
+    chownSync(dir, 65534, 65534);
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test("security – a job's chirp cannot change its walltime, files, DAG or fair-share name", async () => {
+    const attempts: Array<[string, string]> = [
+      ['AllowedJobDuration', '100000'],
+      ['Out', '"/tmp/elsewhere.out"'],
+      ['UserLog', '"/tmp/elsewhere.log"'],
+      ['TransferOutputRemaps', '"x = /tmp/x"'],
+      ['DAGManJobId', '1'],
+      ['AcctGroupUser', '"root"'],
+      ['BatchQueue', '"other"'],
+      ['NumJobStarts', '0'],
+      ['requestmemory', '1'],
+    ];
+    put(
+      'chirp.sh',
+      [
+        '#!/bin/sh',
+        ...attempts.map(
+          ([a, v]) => `dchirp set_job_attr ${a} '${v}' 2>> refused.txt && echo "${a} accepted" >> refused.txt`,
+        ),
+        'dchirp set_job_attr Progress 1',
+        'echo done > done.txt',
+        'sleep 600',
+        '',
+      ].join('\n'),
+      0o755,
+    );
+    const sub = put('chirp.sub', 'executable = chirp.sh\noutput = chirp.out\nlog = chirp.log\nqueue\n');
+    const r = await pool.run('dsubmit', [sub], { ...NOBODY, cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    const before = (await pool.json('dq', [String(cluster)]))[0]!;
+    // Progress is chirped after the refused ones, so once the schedd has it, it would have had them too
+    const ad = await pool.waitFor('the job to chirp its Progress', async () =>
+      existsSync(join(dir, 'done.txt'))
+        ? (await pool.json('dq', [String(cluster)])).find((a) => a.Progress === 1)
+        : undefined,
+    );
+    const said = readFileSync(join(dir, 'refused.txt'), 'utf8');
+    for (const [attr] of attempts) {
+      assert.doesNotMatch(said, new RegExp(`^${attr} accepted`, 'm'), said);
+      assert.match(said, new RegExp(`error\\[PERMISSION_DENIED\\]: chirp: a job may not change its ${attr}`), said);
+    }
+    for (const attr of ['AllowedJobDuration', 'Out', 'UserLog', 'TransferOutputRemaps', 'DAGManJobId', 'BatchQueue'])
+      assert.deepEqual(ad[attr], before[attr], attr);
+    assert.equal(ad.AllowedJobDuration, 600, "the queue's walltime stands");
+    assert.equal(ad.AcctGroupUser, undefined);
+    const rm = await pool.run('drm', [String(cluster)], NOBODY);
+    assert.equal(rm.code, 0, rm.stderr);
+  });
+});
