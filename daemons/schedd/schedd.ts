@@ -7,6 +7,7 @@
 import { runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
+import { checkNamedOwners } from './submit-names.js';
 import { limits as classadLimits } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -409,7 +410,14 @@ export class Schedd {
               'INPUT_TOO_LARGE',
               `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`,
             );
-      if (!identity.admin) checkJobFiles(clusterAttrs, piece, rights, this.opts.protectedDirs ?? []);
+      if (!identity.admin) {
+        checkJobFiles(clusterAttrs, piece, rights, this.opts.protectedDirs ?? []);
+        checkNamedOwners(
+          owner,
+          start === 0 ? [clusterAttrs, ...piece] : piece,
+          (c) => this.queue.clusters.get(c)?.owner,
+        );
+      }
       checkEventLogs(start === 0 ? [clusterAttrs, ...piece] : piece, rights);
     }
     const qdate = now();

@@ -1,7 +1,9 @@
 // Job attributes the pool trusts to say whose a job is and what it was admitted with, attacked by a local user
 // (uid 65534) of a root pool: a running job's chirp cannot change what its owner may not change with dqedit
-// (its queue's walltime, its files, its DAG, its fair-share name). Each attempt is refused with a clear error
-// and nothing is changed; what a user may do (chirp Progress) still works.
+// (its queue's walltime, its files, its DAG, its fair-share name), and a submission cannot account a job to
+// another user's fair share or make it a node of another user's DAG. Each attempt is refused with a clear
+// error and nothing is changed or queued; what a user may do (chirp Progress, their own group, their own DAG)
+// still works.
 import { strict as assert } from 'node:assert';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +23,7 @@ describe('security – trusted job attributes', { skip: needsRoot }, () => {
     chownSync(p, 65534, 65534);
     return p;
   };
+  const queued = async () => (await pool.json('dq', ['-allusers'])).map((a) => `${a.ClusterId}:${a.Owner}`).sort();
   before(async () => {
     pool = await TestPool.start({ QUEUES: 'short', DEFAULT_QUEUE: 'short', QUEUE_short_MAX_WALLTIME: '0:10:00' });
     dir = join(pool.work, 'user');
@@ -79,5 +82,74 @@ describe('security – trusted job attributes', { skip: needsRoot }, () => {
     assert.equal(ad.AcctGroupUser, undefined);
     const rm = await pool.run('drm', [String(cluster)], NOBODY);
     assert.equal(rm.code, 0, rm.stderr);
+  });
+
+  test("security – a submission cannot account a job to another user's fair share", async () => {
+    const before = await queued();
+    for (const [name, text] of [
+      ['user.sub', 'accounting_group_user = root\n'],
+      ['group-user.sub', 'accounting_group = group_a\naccounting_group_user = root\n'],
+      ['ad.sub', '+AccountingGroup = "root"\n'],
+      ['ad-group.sub', '+AccountingGroup = "group_a.root"\n'],
+      ['spelling.sub', 'accounting_group = group_a\n+accountinggroup = "group_a.root"\n'],
+      ['acct-user.sub', '+AcctGroupUser = "root"\n'],
+      ['expr.sub', '+AccountingGroup = strcat("ro", "ot")\n'],
+    ]) {
+      const sub = put(name!, `executable = /bin/true\nhold = true\n${text}queue\n`);
+      const r = await pool.run('dsubmit', [sub], { ...NOBODY, cwd: dir });
+      assert.equal(r.code, 1, `${name}: ${r.stdout}${r.stderr}`);
+      assert.match(
+        r.stderr,
+        /error\[PERMISSION_DENIED\]: \w+ = .* accounts the job to (user root|no user): a job is accounted to its owner \(nobody\)/,
+        `${name}: ${r.stderr}`,
+      );
+    }
+    assert.deepEqual(await queued(), before, 'nothing was queued');
+    // a group of one's own choosing, with oneself as its user, is accepted
+    const ok = put('own.sub', 'executable = /bin/true\nhold = true\naccounting_group = group_a\nqueue\n');
+    const r = await pool.run('dsubmit', [ok], { ...NOBODY, cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    assert.equal((await pool.json('dq', [String(cluster)]))[0]!.AccountingGroup, 'group_a.nobody');
+    await pool.run('drm', [String(cluster)], NOBODY);
+  });
+
+  test("security – a submission cannot make a job a node of another user's DAG", async () => {
+    // root's DAG job (its node stays held, so the DAG stays queued), and the cluster a next DAG would get
+    writeFileSync(join(pool.work, 'root-node.sub'), 'executable = /bin/true\nhold = true\nqueue\n');
+    writeFileSync(join(pool.work, 'root.dag'), 'JOB A root-node.sub\n');
+    const d = await pool.run('dsubmit-dag', [join(pool.work, 'root.dag')]);
+    assert.equal(d.code, 0, d.stderr);
+    const dag = Number(/cluster (\d+)/.exec(d.stdout)![1]);
+    const before = await pool.waitFor("root's DAG to queue its node", async () => {
+      const q = await queued();
+      return q.length >= 2 ? q : undefined;
+    });
+    for (const target of [dag, dag + 100]) {
+      const sub = put(
+        'squat.sub',
+        `executable = /bin/true\n+DAGManJobId = ${target}\n+DAGNodeName = "A"\n+DAGNodeRetry = 0\nqueue\n`,
+      );
+      const r = await pool.run('dsubmit', [sub], { ...NOBODY, cwd: dir });
+      assert.equal(r.code, 1, `${target}: ${r.stdout}${r.stderr}`);
+      assert.match(
+        r.stderr,
+        new RegExp(`error\\[PERMISSION_DENIED\\]: DAGManJobId = ${target} is not a DAG of nobody's`),
+        r.stderr,
+      );
+    }
+    assert.deepEqual(await queued(), before, 'nothing was queued');
+    await pool.run('drm', [String(dag)]);
+    // a user's own DAG still queues its nodes
+    put('node.sub', 'executable = /bin/true\nhold = true\nqueue\n');
+    const own = put('own.dag', 'JOB A node.sub\n');
+    const o = await pool.run('dsubmit-dag', [own], { ...NOBODY, cwd: dir });
+    assert.equal(o.code, 0, o.stderr);
+    const ownDag = Number(/cluster (\d+)/.exec(o.stdout)![1]);
+    const node = await pool.waitFor("nobody's DAG to queue its node", async () =>
+      (await pool.json('dq', ['-allusers'])).find((a) => a.DAGManJobId === ownDag),
+    );
+    assert.equal(node.Owner, 'nobody');
+    await pool.run('drm', [String(ownDag)], NOBODY);
   });
 });
