@@ -5,30 +5,22 @@
 // error and nothing is changed or queued; what a user may do (chirp Progress, their own group, their own DAG)
 // still works.
 import { strict as assert } from 'node:assert';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TestPool, type RunOptions } from '../integration/harness/pool.js';
+import { TestPool } from '../integration/harness/pool.js';
+import { NOBODY, nobodyFolder } from './nobody.js';
 
-const NOBODY: RunOptions = { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } };
 const needsRoot = process.getuid?.() !== 0 && 'needs root to run a pool and act as another user';
 
 describe('security – trusted job attributes', { skip: needsRoot }, () => {
   let pool: TestPool;
   let dir: string; // nobody's
-  const put = (name: string, text: string, mode = 0o644) => {
-    const p = join(dir, name);
-    writeFileSync(p, text, { mode });
-    chmodSync(p, mode);
-    chownSync(p, 65534, 65534);
-    return p;
-  };
+  let put: ReturnType<typeof nobodyFolder>['put'];
   const queued = async () => (await pool.json('dq', ['-allusers'])).map((a) => `${a.ClusterId}:${a.Owner}`).sort();
   before(async () => {
     pool = await TestPool.start({ QUEUES: 'short', DEFAULT_QUEUE: 'short', QUEUE_short_MAX_WALLTIME: '0:10:00' });
-    dir = join(pool.work, 'user');
-    mkdirSync(dir, { mode: 0o755 });
-    chownSync(dir, 65534, 65534);
+    ({ dir, put } = nobodyFolder(pool.work));
   });
   after(async () => {
     await pool?.stop();
