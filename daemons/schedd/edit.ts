@@ -15,6 +15,7 @@ import { limits as classadLimits, parseExpr } from '../../grammar/classad/index.
 import { DschedError, type ErrorCode } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { type Job, type JobQueue } from './queue.js';
+import { checkNotifyUser } from './notify.js';
 import { JobStatus } from '../../lib/job-status.js';
 import {
   IMMUTABLE_JOB_ATTRS as IMMUTABLE,
@@ -60,6 +61,7 @@ export function checkEdits(edits: Edit[], identity: Identity): Edit[] {
         },
       );
     }
+    checkNotifyUser(e.name, text, 'USAGE');
     out.push({ name: e.name, value: text });
   }
   return out;

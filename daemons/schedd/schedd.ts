@@ -23,7 +23,7 @@ import type { Claim } from './claim.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
 import { UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
-import { Mailer, type JobFacts, type MailEvent } from './notify.js';
+import { Mailer, checkNotifyUser, type JobFacts, type MailEvent } from './notify.js';
 import { GangClaims } from './gang.js';
 import { THEN_HOLD, THEN_HOLD_CODE, UserActions, type ActResult, type EventBody } from './user-actions.js';
 import { Policies } from './policies.js';
@@ -402,14 +402,17 @@ export class Schedd {
     })();
     for (const { start, piece } of pieces) {
       if (start > 0) yield;
-      // an attribute no ClassAd parser could read back would break every later look at the queue
+      // an attribute no ClassAd parser could read back would break every later look at the queue; a mail
+      // address is an argument of the MAIL command
       for (const attrs of start === 0 ? [clusterAttrs, ...piece] : piece)
-        for (const [name, text] of Object.entries(attrs))
+        for (const [name, text] of Object.entries(attrs)) {
           if (text.length > classadLimits.maxInputChars)
             throw new DschedError(
               'INPUT_TOO_LARGE',
               `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`,
             );
+          checkNotifyUser(name, text, 'SUBMIT_INVALID');
+        }
       if (!identity.admin) {
         checkJobFiles(clusterAttrs, piece, rights, this.opts.protectedDirs ?? []);
         checkNamedOwners(
