@@ -7,7 +7,7 @@
 import { runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
-import { checkNamedOwners } from './submit-names.js';
+import { checkNamedOwners, checkSubmittedStatus } from './submit-checks.js';
 import { limits as classadLimits } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -403,7 +403,7 @@ export class Schedd {
     for (const { start, piece } of pieces) {
       if (start > 0) yield;
       // an attribute no ClassAd parser could read back would break every later look at the queue; a mail
-      // address is an argument of the MAIL command
+      // address is an argument of the MAIL command; a job enters the queue idle or held
       for (const attrs of start === 0 ? [clusterAttrs, ...piece] : piece)
         for (const [name, text] of Object.entries(attrs)) {
           if (text.length > classadLimits.maxInputChars)
@@ -412,6 +412,7 @@ export class Schedd {
               `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`,
             );
           checkNotifyUser(name, text, 'SUBMIT_INVALID');
+          checkSubmittedStatus(name, text);
         }
       if (!identity.admin) {
         checkJobFiles(clusterAttrs, piece, rights, this.opts.protectedDirs ?? []);
