@@ -57,6 +57,15 @@ function checkAd(identity: Identity, type: string, name: string, attrs: Record<s
     );
 }
 
+/** How far (in bytes of ad text, about) a Watch reader may fall behind the changes before it is cut off. */
+const WATCH_BACKLOG_BYTES = 64 << 20;
+
+const sizeOf = (name: string, attrs: Record<string, string> | undefined) => {
+  let n = 64 + name.length;
+  for (const k in attrs) n += k.length + attrs[k]!.length;
+  return n;
+};
+
 export function collectorService(
   store: AdStore,
   log: Logger,
@@ -124,19 +133,47 @@ export function collectorService(
       },
     },
     stream: {
-      Watch(req: WatchRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>) {
+      Watch(req: WatchRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) {
         const types = new Set(req.types.map((t) => t.toLowerCase()));
         const wanted = (type: string) => !types.size || types.has(type.toLowerCase());
-        // The listener goes on before the current ads are sent, in the same turn: no change falls between.
-        const off = store.onChange((type, name, kind, attrs) => {
-          if (wanted(type)) call.write(kind === 'removed' ? { type, name, kind } : { type, name, kind, ad: { attrs } });
+        return new Promise<void>((resolve, reject) => {
+          // bytes (about) written but not yet taken by the transport: a reader that stops reading would
+          // make the collector keep every change of the pool for it
+          let waiting = 0;
+          let bound = WATCH_BACKLOG_BYTES;
+          const send = (msg: object, size: number) => {
+            waiting += size;
+            call.write(msg, () => (waiting -= size));
+          };
+          // The listener goes on before the current ads are sent, in the same turn: no change falls between.
+          const off = store.onChange((type, name, kind, attrs) => {
+            if (!wanted(type)) return;
+            send(kind === 'removed' ? { type, name, kind } : { type, name, kind, ad: { attrs } }, sizeOf(name, attrs));
+            if (waiting <= bound) return;
+            off();
+            log.warn({ by: ctx.identity.name, peer: ctx.peer, waiting }, 'watcher cut off: it reads too slowly');
+            reject(
+              new DschedError(
+                'WATCHER_TOO_SLOW',
+                `the ad-change stream fell more than ${WATCH_BACKLOG_BYTES >> 20} MB behind the pool`,
+                { hint: 'the stream was ended; watching again starts from the ads as they are' },
+              ),
+            );
+          });
+          const stop = () => {
+            off();
+            resolve();
+          };
+          call.on('cancelled', stop);
+          call.on('close', stop);
+          call.on('error', stop);
+          for (const a of store.current())
+            if (wanted(a.type))
+              send({ type: a.type, name: a.name, kind: 'added', ad: { attrs: a.attrs } }, sizeOf(a.name, a.attrs));
+          // the current ads go at once, however many: the bound is on the changes that follow them
+          bound += waiting;
+          call.write({ type: '', name: '', kind: 'hello' });
         });
-        call.on('cancelled', off);
-        call.on('close', off);
-        call.on('error', off);
-        for (const a of store.current())
-          if (wanted(a.type)) call.write({ type: a.type, name: a.name, kind: 'added', ad: { attrs: a.attrs } });
-        call.write({ type: '', name: '', kind: 'hello' });
       },
     },
   };

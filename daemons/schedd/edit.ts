@@ -9,99 +9,19 @@
 // - Resource requests (Request*, AllowedJobDuration) change only while the job is idle or held, as they are
 //   what it was matched and admitted with.
 // - Only the owner or an admin edits a job; every value must parse as a ClassAd expression.
-// Every change of one request is made in one transaction, or none is.
+// Every change of one request is made in one transaction, or none is. The lists are in lib/job-attrs.ts, which a
+// running job's chirp obeys too.
 import { limits as classadLimits, parseExpr } from '../../grammar/classad/index.js';
 import { DschedError, type ErrorCode } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { type Job, type JobQueue } from './queue.js';
+import { checkNotifyUser } from './notify.js';
 import { JobStatus } from '../../lib/job-status.js';
-
-const IMMUTABLE = new Set([
-  'owner',
-  'user',
-  'clusterid',
-  'procid',
-  'globaljobid',
-  'qdate',
-  'mytype',
-  'targettype',
-  'jobstatus',
-]);
-
-const PROTECTED = new Set(
-  [
-    'EnteredCurrentStatus',
-    'NumJobStarts',
-    'NumJobCompletions',
-    'JobStartDate',
-    'JobCurrentStartDate',
-    'LastMatchTime',
-    'RemoteHost',
-    'LastRemoteHost',
-    'StartdAddress',
-    'CurrentHosts',
-    'RemoteWallClockTime',
-    'RemoteUserCpu',
-    'RemoteSysCpu',
-    'ExitCode',
-    'ExitBySignal',
-    'ExitSignal',
-    'HoldReason',
-    'HoldReasonCode',
-    'HoldReasonSubCode',
-    'LastHoldReason',
-    'RemoveReason',
-    'ReleaseReason',
-    'LastVacateTime',
-    'TotalSubmitProcs',
-    'JobUniverse',
-    'DependencyHold',
-    'HoldAfterDependency',
-    'HoldAfterDependencyCode',
-    'PbsDepend',
-    'PbsJobId',
-    'PbsArrayId',
-    'PbsArrayIndex',
-    'IsPbsJob',
-    'PbsWalltimeUsed',
-    'Queue',
-    'BatchQueue',
-    'DAGManJobId',
-    'DAGNodeName',
-    'DAGNodeRetry',
-    'DAGManDagFile',
-    // a parallel job's slots, where a restarted schedd looks for its claims (gang.ts)
-    'GangSlots',
-    'GangStartds',
-    'RemoteHosts',
-    // files: checked with the owner's rights at submit
-    'Cmd',
-    'Iwd',
-    'In',
-    'Out',
-    'Err',
-    'UserLog',
-    'TransferInput',
-    'TransferOutput',
-    'TransferOutputRemaps',
-    'TransferExecutable',
-    'PbsScript',
-    'PbsScriptPath',
-    'SpoolDir',
-    // fair share: the group a job is charged to
-    'AccountingGroup',
-    'AcctGroup',
-    'AcctGroupUser',
-    // the walltime the job's queue admitted it with (its MAX_WALLTIME)
-    'AllowedJobDuration',
-  ].map((n) => n.toLowerCase()),
-);
-
-/** Attributes that change only while the job is idle or held. */
-function isResourceRequest(name: string): boolean {
-  const n = name.toLowerCase();
-  return n.startsWith('request') || n === 'allowedjobduration';
-}
+import {
+  IMMUTABLE_JOB_ATTRS as IMMUTABLE,
+  PROTECTED_JOB_ATTRS as PROTECTED,
+  isResourceRequest,
+} from '../../lib/job-attrs.js';
 
 export interface Edit {
   name: string;
@@ -141,6 +61,7 @@ export function checkEdits(edits: Edit[], identity: Identity): Edit[] {
         },
       );
     }
+    checkNotifyUser(e.name, text, 'USAGE');
     out.push({ name: e.name, value: text });
   }
   return out;

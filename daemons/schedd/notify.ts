@@ -1,7 +1,9 @@
 // Mail about jobs, as HTCondor's `notification`/`notify_user` and PBS's `-m abe -M addr` ask: one message per
 // event, sent through the MAIL command (`MAIL -s SUBJECT ADDRESS`, the body on stdin), never blocking the queue.
 import { spawn } from 'node:child_process';
+import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import { litValue } from './queue.js';
 
 export type MailEvent = 'begin' | 'end' | 'abort';
 
@@ -63,6 +65,28 @@ export function mailText(ev: MailEvent, f: JobFacts): { subject: string; body: s
   return { subject, body: lines.join('\n') + '\n' };
 }
 
+// One address, user or user@host, as notify_user and PBS's -M take them (a comma-separated list of these). The
+// address is an argument of the MAIL command, run as root: one that starts with '-' would be read as an option
+// (GNU mail's --exec runs commands), and mail programs deliver to a recipient that starts with '/' or '|' by
+// writing that file or running that command.
+const ADDRESS = /^[A-Za-z0-9_+=.%][A-Za-z0-9_+=.%-]*(@[A-Za-z0-9][A-Za-z0-9.-]*)?$/;
+
+/** Why `to` may not be handed to the MAIL command as its recipient, or undefined when it may. */
+export function mailAddressProblem(to: string): string | undefined {
+  const bad = to.split(',').find((a) => !ADDRESS.test(a.trim()));
+  return bad === undefined
+    ? undefined
+    : `'${bad.trim()}' is not a mail address (user or user@host, letters, digits and _+=.%- only, not starting with '-')`;
+}
+
+/** Refuse an attribute `name = text` that is a NotifyUser (any spelling) naming what is no mail address. */
+export function checkNotifyUser(name: string, text: string, code: 'SUBMIT_INVALID' | 'USAGE'): void {
+  if (name.toLowerCase() !== 'notifyuser') return;
+  const v = litValue(text);
+  const problem = typeof v === 'string' ? mailAddressProblem(v) : undefined;
+  if (problem) throw new DschedError(code, `${name}: ${problem}`, { hint: 'notify_user = you@example.org' });
+}
+
 export class Mailer {
   constructor(
     private mailCommand: () => string,
@@ -74,6 +98,11 @@ export class Mailer {
     const to = f.notifyUser || f.owner;
     const cmd = this.mailCommand();
     if (!cmd || !to) return;
+    const problem = mailAddressProblem(to);
+    if (problem) {
+      this.log.warn({ job: f.id, owner: f.owner, problem }, 'job mail not sent');
+      return;
+    }
     const { subject, body } = mailText(ev, f);
     try {
       const child = spawn(cmd, ['-s', subject, to], { stdio: ['pipe', 'ignore', 'ignore'] });

@@ -7,6 +7,7 @@
 import { runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
+import { checkNamedOwners, checkSubmittedStatus } from './submit-checks.js';
 import { limits as classadLimits } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -22,7 +23,7 @@ import type { Claim } from './claim.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
 import { UserLogWriter, type UserLogEvent } from '../../lib/user-log/index.js';
-import { Mailer, type JobFacts, type MailEvent } from './notify.js';
+import { Mailer, checkNotifyUser, type JobFacts, type MailEvent } from './notify.js';
 import { GangClaims } from './gang.js';
 import { THEN_HOLD, THEN_HOLD_CODE, UserActions, type ActResult, type EventBody } from './user-actions.js';
 import { Policies } from './policies.js';
@@ -401,15 +402,26 @@ export class Schedd {
     })();
     for (const { start, piece } of pieces) {
       if (start > 0) yield;
-      // an attribute no ClassAd parser could read back would break every later look at the queue
+      // an attribute no ClassAd parser could read back would break every later look at the queue; a mail
+      // address is an argument of the MAIL command; a job enters the queue idle or held
       for (const attrs of start === 0 ? [clusterAttrs, ...piece] : piece)
-        for (const [name, text] of Object.entries(attrs))
+        for (const [name, text] of Object.entries(attrs)) {
           if (text.length > classadLimits.maxInputChars)
             throw new DschedError(
               'INPUT_TOO_LARGE',
               `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`,
             );
-      if (!identity.admin) checkJobFiles(clusterAttrs, piece, rights, this.opts.protectedDirs ?? []);
+          checkNotifyUser(name, text, 'SUBMIT_INVALID');
+          checkSubmittedStatus(name, text);
+        }
+      if (!identity.admin) {
+        checkJobFiles(clusterAttrs, piece, rights, this.opts.protectedDirs ?? []);
+        checkNamedOwners(
+          owner,
+          start === 0 ? [clusterAttrs, ...piece] : piece,
+          (c) => this.queue.clusters.get(c)?.owner,
+        );
+      }
       checkEventLogs(start === 0 ? [clusterAttrs, ...piece] : piece, rights);
     }
     const qdate = now();

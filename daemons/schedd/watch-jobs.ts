@@ -27,6 +27,35 @@ const WATCH_BACKLOG_BYTES = 64 << 20;
 /** Spans in one message at most (procs left out here and there make many): a message stays far below gRPC's limit. */
 const MAX_SPANS = 10_000;
 
+/** One watcher's backlog as its caller's bound sees it: how much it holds, and how to cut it off. */
+interface Behind {
+  changes: number;
+  bytes: number;
+  cut(): void;
+}
+
+/** A caller's watchers, and what they hold together. */
+interface CallerBacklog {
+  watchers: Set<Behind>;
+  changes: number;
+  bytes: number;
+}
+
+/**
+ * Every caller's watchers share the bounds of one (WATCH_BACKLOG changes, WATCH_BACKLOG_BYTES): a user who
+ * opens a thousand watchers and reads none would otherwise make the schedd keep a thousand backlogs, and run
+ * out of memory for everyone. Past a bound, the caller's watcher furthest behind is cut off (a watcher that
+ * keeps up is not the one that pays).
+ */
+const backlogByCaller = new Map<string, CallerBacklog>();
+
+function furthestBehind(watchers: Set<Behind>): Behind | undefined {
+  let worst: Behind | undefined;
+  for (const w of watchers)
+    if (!worst || w.bytes > worst.bytes || (w.bytes === worst.bytes && w.changes > worst.changes)) worst = w;
+  return worst;
+}
+
 interface Change {
   id: { cluster: number; proc: number };
   status: number;
@@ -145,7 +174,6 @@ export async function watchJobs(
   let wake: (() => void) | undefined;
   let tooSlow = false;
   let closed = false;
-  let bytes = 0;
   const sizeOf = (c: Change) => {
     let n = 64 + 16 * (c.procs?.length ?? 0);
     for (const k in c.ad?.attrs) n += k.length + c.ad.attrs[k]!.length;
@@ -155,14 +183,39 @@ export async function watchJobs(
   // a reader that stopped reading holds the loop below in a write that never drains: the cut-off ends it
   let cutOff!: () => void;
   const cut = new Promise<void>((r) => (cutOff = r));
+  const caller = `${ctx.identity.kind}:${ctx.identity.name}`;
+  const all = backlogByCaller.get(caller) ?? { watchers: new Set<Behind>(), changes: 0, bytes: 0 };
+  backlogByCaller.set(caller, all);
+  const mine: Behind = {
+    changes: 0,
+    bytes: 0,
+    cut: () => {
+      tooSlow = true;
+      cutOff();
+      wake?.();
+      leave(); // what it held no longer counts against its caller (it is dropped once its loop ends)
+    },
+  };
+  all.watchers.add(mine);
+  const leave = () => {
+    if (!all.watchers.delete(mine)) return;
+    all.changes -= mine.changes;
+    all.bytes -= mine.bytes;
+    if (!all.watchers.size && backlogByCaller.get(caller) === all) backlogByCaller.delete(caller);
+  };
+  /** This watcher's backlog changed by `n` changes of `size` bytes. */
+  const held = (n: number, size: number) => {
+    if (!all.watchers.has(mine)) return;
+    mine.changes += n;
+    mine.bytes += size;
+    all.changes += n;
+    all.bytes += size;
+  };
   const push = (c: Change) => {
     if (tooSlow) return;
     backlog.push(c);
-    bytes += sizeOf(c);
-    if (backlog.length - head > most || bytes > WATCH_BACKLOG_BYTES) {
-      tooSlow = true;
-      cutOff();
-    }
+    held(1, sizeOf(c));
+    if (all.changes > most || all.bytes > WATCH_BACKLOG_BYTES) furthestBehind(all.watchers)?.cut();
     wake?.();
   };
   // changes made while the initial state goes out wait (once per job) and follow it, as they are then;
@@ -207,7 +260,7 @@ export async function watchJobs(
       if (tooSlow)
         throw new DschedError(
           'WATCHER_TOO_SLOW',
-          `the job-change stream fell more than ${most} changes (or ${WATCH_BACKLOG_BYTES >> 20} MB) behind`,
+          `the job-change stream fell more than ${most} changes (or ${WATCH_BACKLOG_BYTES >> 20} MB) behind (with the other streams ${ctx.identity.name || 'this caller'} watches that are behind)`,
         );
       if (head === backlog.length) {
         backlog.length = head = 0;
@@ -217,7 +270,7 @@ export async function watchJobs(
       }
       const c = backlog[head]!;
       backlog[head++] = undefined;
-      bytes -= sizeOf(c);
+      held(-1, -sizeOf(c));
       // a reader that keeps up, but never quite to the end, does not grow the array of written slots
       if (head >= 4096 && head * 2 >= backlog.length) {
         backlog.splice(0, head);
@@ -227,5 +280,6 @@ export async function watchJobs(
     }
   } finally {
     off();
+    leave();
   }
 }

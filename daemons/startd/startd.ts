@@ -21,6 +21,7 @@ import type { SpawnerExit } from './spawner-journal.js';
 import { gangLaunch } from './gang-env.js';
 import { expandMatchRefs } from '../../grammar/submit/match-expand.js';
 import { HoldCode } from '../../lib/job-status.js';
+import { IMMUTABLE_JOB_ATTRS, PROTECTED_JOB_ATTRS, isResourceRequest } from '../../lib/job-attrs.js';
 import { JobRecordFile, type JobRecordEntry } from './job-record.js';
 import { rankClaim, runRank, type RankClaim } from './rank.js';
 import type { RunRankRequest__Output } from '../../lib/rpc/generated/dsched/v1/RunRankRequest.js';
@@ -65,36 +66,22 @@ interface RecordedHold extends PolicyHold {
   time: number;
 }
 
-/** Attributes a job may not change about itself through chirp. */
 /** The signals with which a batch system, init or an operator ends every process of a host or allocation. */
 const HOST_STOP_SIGNALS = new Set([1, 2, 9, 15]);
 /** How long the end of a job killed by one of them waits to learn whether the startd is being stopped too. */
 const HOST_STOP_GRACE_MS = 500;
 
-const CHIRP_PROTECTED = new Set(
-  [
-    'Owner',
-    'User',
-    'ClusterId',
-    'ProcId',
-    'JobStatus',
-    'GlobalJobId',
-    'QDate',
-    'Requirements',
-    'RequestCpus',
-    'RequestMemory',
-    'RequestDisk',
-    'HoldReason',
-    'HoldReasonCode',
-    'JobUniverse',
-    'Cmd',
-    'Iwd',
-    'AcctGroup',
-    'AccountingGroup',
-    'JobPrio',
-    'ConcurrencyLimits',
-  ].map((a) => a.toLowerCase()),
-);
+/**
+ * Attributes a job may not change about itself through chirp: what its owner may not change with dqedit (who
+ * owns it, what the schedd records, its files, its queue's walltime), nor what it was matched with while it runs.
+ */
+const CHIRP_ALSO_PROTECTED = new Set(['requirements', 'jobprio', 'concurrencylimits']);
+const chirpMayNotSet = (name: string) => {
+  const n = name.toLowerCase();
+  return (
+    IMMUTABLE_JOB_ATTRS.has(n) || PROTECTED_JOB_ATTRS.has(n) || isResourceRequest(n) || CHIRP_ALSO_PROTECTED.has(n)
+  );
+};
 
 export class Startd {
   private extra = new Map<string, SlotExtra>();
@@ -407,8 +394,7 @@ export class Startd {
         'USAGE',
         `chirp: unknown operation '${op}' (set_job_attr, set_job_attr_delayed, get_job_attr)`,
       );
-    if (CHIRP_PROTECTED.has(name.toLowerCase()))
-      throw new DschedError('PERMISSION_DENIED', `chirp: a job may not change its ${name}`);
+    if (chirpMayNotSet(name)) throw new DschedError('PERMISSION_DENIED', `chirp: a job may not change its ${name}`);
     const expr = parseExpr(value, { file: '<chirp value>', line: 1, column: 1 });
     ex.ad.set(name, expr);
     this.reporter.send(d.scheddAddress, {

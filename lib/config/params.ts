@@ -478,7 +478,7 @@ export const PARAMS = {
     reload: 'live',
     min: 1,
     description:
-      'Most job changes a WatchJobs reader (dq -watch, dwait, the web daemon) may fall behind by; past it (or past 64 MB of them) its stream ends with WATCHER_TOO_SLOW and it watches again from the queue as it is.',
+      "Most job changes a WatchJobs reader (dq -watch, dwait, the web daemon) may fall behind by, and one caller's readers together; past it (or past 64 MB of them) the caller's stream furthest behind ends with WATCHER_TOO_SLOW and it watches again from the queue as it is.",
   },
   QUERY_CPU_LIMIT: {
     type: 'int',

@@ -1,0 +1,54 @@
+// What the schedd checks of a submission's attributes before it queues them, beyond their size and files.
+//
+// A user's submission may name only that user and that user's jobs where the schedd and the negotiator trust
+// the name: the accounting name (AccountingGroup "group.user", AcctGroupUser) decides whose fair share a job
+// spends and is charged to, and DAGManJobId makes a cluster a node of that DAG (the DAG takes such a cluster as
+// its node's submission, and its exit as the node's). Pool admins may name anyone (a service that submits for
+// its users). Attribute names are case-insensitive in a ClassAd, so every spelling is looked at.
+//
+// A job enters the queue idle or held, whoever submits it: a job queued as running, completed or removed had no
+// run, yet counted against its batch queue's MAX_RUNNING for every user, or never left the queue.
+import { DschedError } from '../../lib/errors.js';
+import { JobStatus } from '../../lib/job-status.js';
+import { litValue } from './queue.js';
+
+/** Refuse attributes of `attrs` that name a user other than `owner`, or a cluster `owner` does not own. */
+export function checkNamedOwners(
+  owner: string,
+  attrs: Iterable<Record<string, string>>,
+  clusterOwner: (cluster: number) => string | undefined,
+): void {
+  for (const a of attrs)
+    for (const [name, text] of Object.entries(a)) {
+      const n = name.toLowerCase();
+      if (n === 'accountinggroup' || n === 'acctgroupuser') {
+        const v = litValue(text);
+        const user = typeof v === 'string' ? (n === 'acctgroupuser' ? v : v.slice(v.lastIndexOf('.') + 1)) : undefined;
+        if (user !== owner)
+          throw new DschedError(
+            'PERMISSION_DENIED',
+            `${name} = ${text} accounts the job to ${user === undefined ? 'no user' : `user ${user}`}: a job is accounted to its owner (${owner}); only a pool admin may submit on another user's fair share`,
+            { hint: 'leave accounting_group_user out (it defaults to you); accounting_group = GROUP names a group' },
+          );
+      } else if (n === 'dagmanjobid') {
+        const v = litValue(text);
+        if (typeof v !== 'number' || clusterOwner(v) !== owner)
+          throw new DschedError(
+            'PERMISSION_DENIED',
+            `${name} = ${text} is not a DAG of ${owner}'s: a job may be a node only of its owner's own DAG`,
+          );
+      }
+    }
+}
+
+/** Refuse a JobStatus (any spelling) other than idle or held. */
+export function checkSubmittedStatus(name: string, text: string): void {
+  if (name.length !== 9 || name.toLowerCase() !== 'jobstatus') return;
+  const v = litValue(text);
+  if (v !== JobStatus.Idle && v !== JobStatus.Held)
+    throw new DschedError(
+      'SUBMIT_INVALID',
+      `${name} = ${text}: a job is queued idle (${JobStatus.Idle}) or held (${JobStatus.Held}); the schedd sets its status from then on`,
+      { hint: 'hold = true queues it held' },
+    );
+}

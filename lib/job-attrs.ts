@@ -1,0 +1,97 @@
+// Which job attributes a user may change once a job is queued (dqedit) or running (a job's own chirp). The
+// schedd's edit rules and the startd's chirp check read the same lists, so a job cannot change about itself
+// through chirp what its owner may not change with dqedit.
+
+/** Who owns the job and which job it is, and its status (dhold, drelease and drm change that): no one changes these. */
+export const IMMUTABLE_JOB_ATTRS: ReadonlySet<string> = new Set([
+  'owner',
+  'user',
+  'clusterid',
+  'procid',
+  'globaljobid',
+  'qdate',
+  'mytype',
+  'targettype',
+  'jobstatus',
+]);
+
+/**
+ * Only pool admins change these: what the schedd itself records (start and exit facts, hold and remove
+ * reasons, DAG bookkeeping, PBS ids and dependencies, the queue a job was admitted to), the job's files and
+ * fair-share group (paths are checked against the owner's rights at submit, and a changed path would skip that
+ * check), and the walltime its queue admitted it with.
+ */
+export const PROTECTED_JOB_ATTRS: ReadonlySet<string> = new Set(
+  [
+    'EnteredCurrentStatus',
+    'NumJobStarts',
+    'NumJobCompletions',
+    'JobStartDate',
+    'JobCurrentStartDate',
+    'LastMatchTime',
+    'RemoteHost',
+    'LastRemoteHost',
+    'StartdAddress',
+    'CurrentHosts',
+    'RemoteWallClockTime',
+    'RemoteUserCpu',
+    'RemoteSysCpu',
+    'ExitCode',
+    'ExitBySignal',
+    'ExitSignal',
+    'HoldReason',
+    'HoldReasonCode',
+    'HoldReasonSubCode',
+    'LastHoldReason',
+    'RemoveReason',
+    'ReleaseReason',
+    'LastVacateTime',
+    'TotalSubmitProcs',
+    'JobUniverse',
+    'DependencyHold',
+    'HoldAfterDependency',
+    'HoldAfterDependencyCode',
+    'PbsDepend',
+    'PbsJobId',
+    'PbsArrayId',
+    'PbsArrayIndex',
+    'IsPbsJob',
+    'PbsWalltimeUsed',
+    'Queue',
+    'BatchQueue',
+    'DAGManJobId',
+    'DAGNodeName',
+    'DAGNodeRetry',
+    'DAGManDagFile',
+    // a parallel job's slots, where a restarted schedd looks for its claims (gang.ts)
+    'GangSlots',
+    'GangStartds',
+    'RemoteHosts',
+    // files: checked with the owner's rights at submit
+    'Cmd',
+    'Iwd',
+    'In',
+    'Out',
+    'Err',
+    'UserLog',
+    'TransferInput',
+    'TransferOutput',
+    'TransferOutputRemaps',
+    'TransferExecutable',
+    'PbsScript',
+    'PbsScriptPath',
+    'SpoolDir',
+    // fair share: the group a job is charged to
+    'AccountingGroup',
+    'AcctGroup',
+    'AcctGroupUser',
+    // the walltime the job's queue admitted it with (its MAX_WALLTIME)
+    'AllowedJobDuration',
+  ].map((n) => n.toLowerCase()),
+);
+
+/** What a job was matched and admitted with (Request*, AllowedJobDuration): changed only while it is idle or held. */
+export function isResourceRequest(name: string): boolean {
+  const n = name.toLowerCase();
+  return n.startsWith('request') || n === 'allowedjobduration';
+}
