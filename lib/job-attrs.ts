@@ -3,17 +3,18 @@
 // through chirp what its owner may not change with dqedit.
 
 /** Who owns the job and which job it is, and its status (dhold, drelease and drm change that): no one changes these. */
-export const IMMUTABLE_JOB_ATTRS: ReadonlySet<string> = new Set([
-  'owner',
-  'user',
-  'clusterid',
-  'procid',
-  'globaljobid',
-  'qdate',
-  'mytype',
-  'targettype',
-  'jobstatus',
-]);
+const IMMUTABLE_NAMES = [
+  'Owner',
+  'User',
+  'ClusterId',
+  'ProcId',
+  'GlobalJobId',
+  'QDate',
+  'MyType',
+  'TargetType',
+  'JobStatus',
+];
+export const IMMUTABLE_JOB_ATTRS: ReadonlySet<string> = new Set(IMMUTABLE_NAMES.map((n) => n.toLowerCase()));
 
 /**
  * Only pool admins change these: what the schedd itself records (start and exit facts, hold and remove
@@ -21,73 +22,81 @@ export const IMMUTABLE_JOB_ATTRS: ReadonlySet<string> = new Set([
  * fair-share group (paths are checked against the owner's rights at submit, and a changed path would skip that
  * check), and the walltime its queue admitted it with.
  */
-export const PROTECTED_JOB_ATTRS: ReadonlySet<string> = new Set(
-  [
-    'EnteredCurrentStatus',
-    'NumJobStarts',
-    'NumJobCompletions',
-    'JobStartDate',
-    'JobCurrentStartDate',
-    'LastMatchTime',
-    'RemoteHost',
-    'LastRemoteHost',
-    'StartdAddress',
-    'CurrentHosts',
-    'RemoteWallClockTime',
-    'RemoteUserCpu',
-    'RemoteSysCpu',
-    'ExitCode',
-    'ExitBySignal',
-    'ExitSignal',
-    'HoldReason',
-    'HoldReasonCode',
-    'HoldReasonSubCode',
-    'LastHoldReason',
-    'RemoveReason',
-    'ReleaseReason',
-    'LastVacateTime',
-    'TotalSubmitProcs',
-    'JobUniverse',
-    'DependencyHold',
-    'HoldAfterDependency',
-    'HoldAfterDependencyCode',
-    'PbsDepend',
-    'PbsJobId',
-    'PbsArrayId',
-    'PbsArrayIndex',
-    'IsPbsJob',
-    'PbsWalltimeUsed',
-    'Queue',
-    'BatchQueue',
-    'DAGManJobId',
-    'DAGNodeName',
-    'DAGNodeRetry',
-    'DAGManDagFile',
-    // a parallel job's slots, where a restarted schedd looks for its claims (gang.ts)
-    'GangSlots',
-    'GangStartds',
-    'RemoteHosts',
-    // files: checked with the owner's rights at submit
-    'Cmd',
-    'Iwd',
-    'In',
-    'Out',
-    'Err',
-    'UserLog',
-    'TransferInput',
-    'TransferOutput',
-    'TransferOutputRemaps',
-    'TransferExecutable',
-    'PbsScript',
-    'PbsScriptPath',
-    'SpoolDir',
-    // fair share: the group a job is charged to
-    'AccountingGroup',
-    'AcctGroup',
-    'AcctGroupUser',
-    // the walltime the job's queue admitted it with (its MAX_WALLTIME)
-    'AllowedJobDuration',
-  ].map((n) => n.toLowerCase()),
+const PROTECTED_NAMES = [
+  'EnteredCurrentStatus',
+  'NumJobStarts',
+  'NumJobCompletions',
+  'JobStartDate',
+  'JobCurrentStartDate',
+  'LastMatchTime',
+  'RemoteHost',
+  'LastRemoteHost',
+  'StartdAddress',
+  'CurrentHosts',
+  'RemoteWallClockTime',
+  'RemoteUserCpu',
+  'RemoteSysCpu',
+  'ExitCode',
+  'ExitBySignal',
+  'ExitSignal',
+  'HoldReason',
+  'HoldReasonCode',
+  'HoldReasonSubCode',
+  'LastHoldReason',
+  'RemoveReason',
+  'ReleaseReason',
+  'LastVacateTime',
+  'TotalSubmitProcs',
+  'JobUniverse',
+  'DependencyHold',
+  'HoldAfterDependency',
+  'HoldAfterDependencyCode',
+  'PbsDepend',
+  'PbsJobId',
+  'PbsArrayId',
+  'PbsArrayIndex',
+  'IsPbsJob',
+  'PbsWalltimeUsed',
+  'Queue',
+  'BatchQueue',
+  'DAGManJobId',
+  'DAGNodeName',
+  'DAGNodeRetry',
+  'DAGManDagFile',
+  // a parallel job's slots, where a restarted schedd looks for its claims (gang.ts)
+  'GangSlots',
+  'GangStartds',
+  'RemoteHosts',
+  // files: checked with the owner's rights at submit
+  'Cmd',
+  'Iwd',
+  'In',
+  'Out',
+  'Err',
+  'UserLog',
+  'TransferInput',
+  'TransferOutput',
+  'TransferOutputRemaps',
+  'TransferExecutable',
+  'PbsScript',
+  'PbsScriptPath',
+  'SpoolDir',
+  // fair share: the group a job is charged to
+  'AccountingGroup',
+  'AcctGroup',
+  'AcctGroupUser',
+  // the walltime the job's queue admitted it with (its MAX_WALLTIME)
+  'AllowedJobDuration',
+];
+export const PROTECTED_JOB_ATTRS: ReadonlySet<string> = new Set(PROTECTED_NAMES.map((n) => n.toLowerCase()));
+
+/**
+ * The one spelling of each attribute the daemons read by name. ClassAd names are case-insensitive, but the queue
+ * keeps a job's attributes as submitted and the schedd's checks read them by these spellings: a submission's
+ * `+iwd` is stored as `Iwd`, so no check can be passed by spelling a name otherwise.
+ */
+export const CANONICAL_JOB_ATTR_NAMES: ReadonlyMap<string, string> = new Map(
+  [...IMMUTABLE_NAMES, ...PROTECTED_NAMES].map((n) => [n.toLowerCase(), n]),
 );
 
 /** What a job was matched and admitted with (Request*, AllowedJobDuration): changed only while it is idle or held. */

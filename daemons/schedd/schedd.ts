@@ -7,7 +7,7 @@
 import { runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
-import { checkNamedOwners, checkSubmittedStatus } from './submit-checks.js';
+import { canonicalizeNames, checkNamedOwners, checkSubmittedStatus } from './submit-checks.js';
 import { limits as classadLimits } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -404,7 +404,8 @@ export class Schedd {
       if (start > 0) yield;
       // an attribute no ClassAd parser could read back would break every later look at the queue; a mail
       // address is an argument of the MAIL command; a job enters the queue idle or held
-      for (const attrs of start === 0 ? [clusterAttrs, ...piece] : piece)
+      for (const attrs of start === 0 ? [clusterAttrs, ...piece] : piece) {
+        canonicalizeNames(attrs);
         for (const [name, text] of Object.entries(attrs)) {
           if (text.length > classadLimits.maxInputChars)
             throw new DschedError(
@@ -414,6 +415,7 @@ export class Schedd {
           checkNotifyUser(name, text, 'SUBMIT_INVALID');
           checkSubmittedStatus(name, text);
         }
+      }
       if (!identity.admin) {
         checkJobFiles(clusterAttrs, piece, rights, this.opts.protectedDirs ?? []);
         checkNamedOwners(

@@ -10,6 +10,7 @@
 // run, yet counted against its batch queue's MAX_RUNNING for every user, or never left the queue.
 import { DschedError } from '../../lib/errors.js';
 import { JobStatus } from '../../lib/job-status.js';
+import { CANONICAL_JOB_ATTR_NAMES } from '../../lib/job-attrs.js';
 import { litValue } from './queue.js';
 
 /** Refuse attributes of `attrs` that name a user other than `owner`, or a cluster `owner` does not own. */
@@ -51,4 +52,24 @@ export function checkSubmittedStatus(name: string, text: string): void {
       `${name} = ${text}: a job is queued idle (${JobStatus.Idle}) or held (${JobStatus.Held}); the schedd sets its status from then on`,
       { hint: 'hold = true queues it held' },
     );
+}
+
+/**
+ * Give the attributes the daemons read by name their one spelling (`+iwd` becomes `Iwd`), in place, and refuse a
+ * set that spells one name twice: a ClassAd keeps one of them, and the checks must see the one it keeps.
+ */
+export function canonicalizeNames(attrs: Record<string, string>): void {
+  const seen = new Map<string, string>();
+  for (const name of Object.keys(attrs)) {
+    const lower = name.toLowerCase();
+    const other = seen.get(lower);
+    if (other !== undefined)
+      throw new DschedError('SUBMIT_INVALID', `attribute ${name} is given twice (as ${other} and ${name})`);
+    seen.set(lower, name);
+    const canonical = CANONICAL_JOB_ATTR_NAMES.get(lower);
+    if (canonical !== undefined && canonical !== name) {
+      attrs[canonical] = attrs[name]!;
+      delete attrs[name];
+    }
+  }
 }

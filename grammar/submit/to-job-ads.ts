@@ -1127,7 +1127,16 @@ function customAttrHandler(key: string): Handler {
       if (c.value === '')
         g.fail(c.site, `+${name}: expected a ClassAd expression, found nothing (write "" for an empty string)`);
       g.expr(c, `+${name}`);
-      out[name] = c.value;
+      // ClassAd names are case-insensitive: `+iwd` replaces the Iwd this submission made, under that spelling,
+      // rather than sending the name twice (which the schedd refuses)
+      const lower = name.toLowerCase();
+      let spelled = name;
+      for (const k in out)
+        if (k.length === name.length && k !== name && k.toLowerCase() === lower) {
+          spelled = k;
+          break;
+        }
+      out[spelled] = c.value;
     },
   };
 }
