@@ -4,6 +4,7 @@
 import { basename } from 'node:path';
 import { ClassAd } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
+import { io } from './io.js';
 import { idText, type Selection } from './job-selection.js';
 import type { Session } from './session.js';
 
@@ -193,11 +194,11 @@ export async function showPbsQueue(
   let code = 0;
   for (const id of sel.ids) {
     if (!ads.some((a) => num(a, 'ClusterId') === id.cluster && (id.proc < 0 || num(a, 'ProcId') === id.proc))) {
-      process.stderr.write(`dq: Unknown Job Id ${idText(id)}\n`);
+      io().stderr.write(`dq: Unknown Job Id ${idText(id)}\n`);
       code = 1;
     }
   }
-  if (ads.length) process.stdout.write(opts.full ? renderPbsFull(ads, opts.server) : renderPbsTable(ads));
+  if (ads.length) io().stdout.write(opts.full ? renderPbsFull(ads, opts.server) : renderPbsTable(ads));
   return code;
 }
 
