@@ -3,7 +3,8 @@
 // dist/daemons/startd/dsched-spawner beside the bundled startd, and the container launcher's init helper
 // (spawner/container-init.c) into dsched-container-init. Warnings are errors: they run as root.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,3 +38,30 @@ if (ri.status !== 0)
   console.error(
     `warning: ${cc} could not build ${init} statically (${String(ri.stderr).trim().split('\n').pop()}): this host's startd will run no container jobs`,
   );
+
+// The commands' launcher (libexec/dcmd.c): package.json's "bin" entries point at it. Its build id is the hash
+// of the bundles it may reach through the command agent, so a new build never talks to an old agent.
+const bundles = join(root, 'dist/cli/bundles');
+const buildId = createHash('sha256');
+for (const f of readdirSync(bundles).sort())
+  if (f.endsWith('.cjs')) buildId.update(f).update(readFileSync(join(bundles, f)));
+const dcmd = join(root, 'dist/cli/dcmd');
+const rd = spawnSync(
+  cc,
+  [
+    '-O2',
+    '-Wall',
+    '-Wextra',
+    '-Werror',
+    '-D_FORTIFY_SOURCE=2',
+    `-DDSCHED_BUILD_ID="${buildId.digest('hex').slice(0, 20)}"`,
+    '-o',
+    dcmd,
+    join(root, 'libexec/dcmd.c'),
+  ],
+  { stdio: 'inherit' },
+);
+if (rd.status !== 0) {
+  console.error(`error: ${cc} could not build libexec/dcmd.c`);
+  process.exit(1);
+}

@@ -1,0 +1,320 @@
+#!/usr/bin/env node
+// The command agent: one per user, host, build and configuration, started (detached) by the commands'
+// launcher (libexec/dcmd.c) when a hot command finds none. It keeps the commands' code, the schedd's gRPC
+// channel and the user's token warm, and runs each command it is sent in-process with that command's
+// arguments, folder, environment and streams (cli/shared/io.ts): a dq or dsubmit then costs milliseconds
+// instead of node's start. Usage (by the launcher only): dsched-agent.js SOCKET LOCK_FD.
+//
+// Trust: the socket lives in a folder that only this user can enter (checked here too), the launcher checks
+// the agent's uid, and the agent serves only requests that say its own uid. It ends after DSCHED_AGENT_IDLE
+// seconds (default 300) without a command, or as soon as its socket file is gone or replaced.
+//
+// Frames (both ways): a 4-byte little-endian payload length, a type byte, the payload.
+//   launcher → agent: H hello (NUL-separated: protocol, command, uid, umask, tty bits, columns of stdout and
+//                     stderr, folder, argc, args…, envc, NAME=value…), I standard input (empty: its end),
+//                     S a signal (one byte)
+//   agent → launcher: A the command started, O stdout, E stderr, Q send standard input,
+//                     X exit code (int32), K killed by this signal (one byte)
+// A launcher that never saw A runs the command itself: it did not run here.
+import { lstatSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { WriteStream } from 'node:tty';
+import type { CommandIo, CommandOutput } from './shared/io.js';
+import { hostCommands, runCommand, type CommandMain } from './shared/run-cli.js';
+import { dropWarmOf, keepSessionsWarm } from './shared/session.js';
+
+const PROTOCOL = 'dsched-agent 1';
+/** The largest frame taken (a hello carries the whole environment). */
+const MAX_FRAME = 64 << 20;
+/** Output goes in frames of at most this many bytes, so one command's long output does not hold the others. */
+const OUT_CHUNK = 64 << 10;
+/** Commands waiting for their folder's turn; beyond this a launcher runs its command itself. */
+const MAX_WAITING = 256;
+
+const commands = new Map<string, CommandMain>();
+
+function log(msg: string): void {
+  process.stderr.write(`${new Date().toISOString()} dsched-agent[${process.pid}]: ${msg}\n`);
+}
+
+function frame(type: string, payload: Buffer | string = Buffer.alloc(0)): Buffer {
+  const data = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const head = Buffer.alloc(5);
+  head.writeUInt32LE(data.length, 0);
+  head[4] = type.charCodeAt(0);
+  return Buffer.concat([head, data]);
+}
+
+interface Hello {
+  name: string;
+  uid: number;
+  umask: number;
+  ttys: number;
+  columns: number;
+  errColumns: number;
+  cwd: string;
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+function parseHello(data: Buffer): Hello | undefined {
+  const f = data.toString('utf8').split('\0');
+  if (f[0] !== PROTOCOL) return undefined;
+  const argc = Number(f[8]);
+  const envAt = 9 + argc;
+  const envc = Number(f[envAt]);
+  if (!Number.isInteger(argc) || !Number.isInteger(envc) || f.length < envAt + 1 + envc) return undefined;
+  const env: NodeJS.ProcessEnv = {};
+  for (const e of f.slice(envAt + 1, envAt + 1 + envc)) {
+    const eq = e.indexOf('=');
+    if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  return {
+    name: f[1]!,
+    uid: Number(f[2]),
+    umask: Number(f[3]),
+    ttys: Number(f[4]),
+    columns: Number(f[5]),
+    errColumns: Number(f[6]),
+    cwd: f[7]!,
+    argv: f.slice(9, 9 + argc),
+    env,
+  };
+}
+
+/** One connection: one command, from hello to exit code. */
+class Request {
+  private buf: Buffer = Buffer.alloc(0);
+  private stdin?: Readable;
+  private asked = false;
+  /** The launcher has its answer (exit code or signal) or has gone: nothing more is sent. */
+  done = false;
+  readonly abort = new AbortController();
+  hello?: Hello;
+
+  constructor(readonly sock: Socket) {
+    sock.on('data', (d) => this.data(d));
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      this.done = true;
+      this.abort.abort(new Error('the command was left'));
+      unqueue(this);
+    });
+  }
+
+  send(type: string, payload?: Buffer | string): boolean {
+    if (this.done || this.sock.destroyed) return true;
+    return this.sock.write(frame(type, payload));
+  }
+
+  private data(d: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    while (this.buf.length >= 5) {
+      const n = this.buf.readUInt32LE(0);
+      if (n > MAX_FRAME) return void this.sock.destroy();
+      if (this.buf.length < 5 + n) return;
+      const type = String.fromCharCode(this.buf[4]!);
+      const payload = this.buf.subarray(5, 5 + n);
+      this.buf = this.buf.subarray(5 + n);
+      this.frame(type, payload);
+    }
+  }
+
+  private frame(type: string, payload: Buffer): void {
+    if (type === 'H' && !this.hello) {
+      const h = parseHello(payload);
+      // a launcher of another uid cannot reach this socket; one that says so anyway is not served
+      if (!h || h.uid !== process.geteuid?.() || !commands.has(h.name)) return void this.sock.destroy();
+      this.hello = h;
+      enqueue(this);
+    } else if (type === 'I') {
+      if (!payload.length) this.stdin?.push(null);
+      else this.stdin?.push(Buffer.from(payload));
+    } else if (type === 'S' && payload.length === 1) {
+      // as the signal ends a process: the launcher leaves now, the command's waits are aborted
+      const sig = payload[0]!;
+      this.send('K', Buffer.from([sig]));
+      this.done = true;
+      this.sock.end();
+      this.abort.abort(new Error(`signal ${sig}`));
+    }
+  }
+
+  /** The command's streams and surroundings, as io() gives them to its code. */
+  io(h: Hello): CommandIo {
+    const stdin = new Readable({
+      read: () => {
+        // asked for only when the command reads: input typed ahead at a terminal stays the shell's
+        if (!this.asked) this.send('Q');
+        this.asked = true;
+      },
+    });
+    this.stdin = stdin;
+    return {
+      argv: h.argv,
+      cwd: h.cwd,
+      env: h.env,
+      stdin,
+      stdout: output(this, 'O', (h.ttys & 2) !== 0, h.columns, h.env),
+      stderr: output(this, 'E', (h.ttys & 4) !== 0, h.errColumns, h.env),
+      signal: this.abort.signal,
+    };
+  }
+}
+
+/** A command's stdout or stderr: frames to its launcher, waiting while the socket is full. */
+function output(req: Request, type: string, tty: boolean, columns: number, env: NodeJS.ProcessEnv): CommandOutput {
+  const w = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      let ok = true;
+      for (let at = 0; at < chunk.length; at += OUT_CHUNK) ok = req.send(type, chunk.subarray(at, at + OUT_CHUNK));
+      if (ok || req.done) cb();
+      else req.sock.once('drain', () => cb());
+    },
+  }) as CommandOutput;
+  if (tty) {
+    w.isTTY = true;
+    w.columns = columns || 80;
+    // a terminal's colours as the command's environment sets them (NO_COLOR, FORCE_COLOR, TERM)
+    w.hasColors = (count?: number | Record<string, string | undefined>, e?: Record<string, string | undefined>) =>
+      typeof count === 'object'
+        ? WriteStream.prototype.hasColors.call(w, 16, count)
+        : WriteStream.prototype.hasColors.call(w, count ?? 16, e ?? env);
+  }
+  return w;
+}
+
+// ---- one folder and umask at a time: fs and path.resolve use the process's
+
+const waiting: Request[] = [];
+let running = 0;
+let lastEnd = Date.now();
+let current: { cwd: string; umask: number } | undefined;
+
+function enqueue(r: Request): void {
+  if (waiting.length >= MAX_WAITING) return void r.sock.destroy();
+  waiting.push(r);
+  pump();
+}
+
+function unqueue(r: Request): void {
+  const i = waiting.indexOf(r);
+  if (i >= 0) waiting.splice(i, 1);
+}
+
+function pump(): void {
+  while (waiting.length) {
+    const r = waiting[0]!;
+    const h = r.hello!;
+    if (running > 0 && (h.cwd !== current?.cwd || h.umask !== current.umask)) return;
+    waiting.shift();
+    if (running === 0) {
+      try {
+        process.chdir(h.cwd);
+        process.umask(h.umask);
+      } catch {
+        // a folder gone or not ours to enter: the launcher runs the command itself and says why
+        r.sock.destroy();
+        continue;
+      }
+      current = { cwd: h.cwd, umask: h.umask };
+    }
+    running++;
+    void run(r, h).finally(() => {
+      running--;
+      lastEnd = Date.now();
+      pump();
+    });
+  }
+}
+
+async function run(r: Request, h: Hello): Promise<void> {
+  r.send('A');
+  const ctx = r.io(h);
+  const code = await runCommand(h.name, commands.get(h.name)!, ctx);
+  // a failed command may have failed on the channel: the next one connects afresh
+  if (code !== 0) dropWarmOf(ctx);
+  const x = Buffer.alloc(4);
+  x.writeInt32LE(code, 0);
+  r.send('X', x);
+  r.done = true;
+  r.sock.end();
+}
+
+// ---- start, idle, end
+
+async function main(): Promise<void> {
+  const sockPath = process.argv[2];
+  if (!sockPath) {
+    process.stderr.write('usage: dsched-agent SOCKET LOCK_FD (started by the dsched commands)\n');
+    process.exitCode = 2;
+    return;
+  }
+  const dir = lstatSync(dirname(sockPath));
+  if (!dir.isDirectory() || dir.uid !== process.geteuid?.() || (dir.mode & 0o077) !== 0) {
+    log(`${dirname(sockPath)} is not a folder of this user's alone: not serving`);
+    process.exitCode = 1;
+    return;
+  }
+  hostCommands((name, m) => void commands.set(name, m));
+  keepSessionsWarm();
+  await import('./dsubmit.js');
+  await import('./dq.js');
+  await import('./drm.js');
+  await import('./dhold.js');
+  await import('./drelease.js');
+  await import('./dhistory.js');
+  await import('./dstatus.js');
+
+  // whoever started us holds the lock beside the socket (passed to us): no other agent serves this name, so a
+  // socket file left there is a dead agent's
+  rmSync(sockPath, { force: true });
+  const server = createServer((sock) => new Request(sock));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(sockPath, resolve);
+  });
+  const ino = statSync(sockPath).ino;
+  log(`serving ${sockPath}`);
+
+  const idleMs = Math.max(1, Number(process.env.DSCHED_AGENT_IDLE) || 300) * 1000;
+  let ending = false;
+  const end = (why: string) => {
+    if (ending) return;
+    ending = true;
+    log(`ending: ${why}`);
+    server.close();
+    try {
+      if (statSync(sockPath).ino === ino) rmSync(sockPath, { force: true });
+    } catch {
+      /* gone already */
+    }
+  };
+  const tick = setInterval(
+    () => {
+      let ours = false;
+      try {
+        ours = statSync(sockPath).ino === ino;
+      } catch {
+        /* removed */
+      }
+      if (!ours) end('the socket file is gone or replaced');
+      else if (!running && !waiting.length && Date.now() - lastEnd >= idleMs) end('idle');
+      if (ending && !running && !waiting.length) {
+        clearInterval(tick);
+        process.exit(0);
+      }
+    },
+    Math.min(1000, idleMs),
+  );
+}
+
+// one command's bug must not end the others (nor the agent): it is logged, its launcher gets its exit code
+process.on('uncaughtException', (e) => log(`uncaught: ${e.stack ?? e}`));
+process.on('unhandledRejection', (e) => log(`unhandled: ${(e as Error)?.stack ?? e}`));
+main().catch((e) => {
+  log(`cannot serve: ${(e as Error).stack ?? e}`);
+  process.exit(1);
+});
