@@ -346,7 +346,10 @@ static int through_agent(const char *sock, char **args, int nargs) {
       char type = (char)h[4];
       const char *data = in.p + off + 5;
       off += 5 + n;
-      if (type == 'A') accepted = 1;
+      if (type == 'A') {
+        accepted = 1;
+        note("the agent at %s runs the command", sock);
+      }
       else if (type == 'O') {
         // a reader that has gone (dq | head): end as the cold command does, with the status of SIGPIPE
         if (write_all(1, data, n) != 0) exit(errno == EPIPE ? 141 : 1);

@@ -27,14 +27,23 @@ function restoreStdinWord(args: Record<string, unknown>): void {
  * text back; it goes to the command's stdout and the command ends (CommandExit, 0).
  */
 function parseInCommand(args: string[], y: Argv): Argv {
-  const parse = y.parse.bind(y);
-  y.parse = (() => {
+  const parse = y.parse.bind(y) as (...a: unknown[]) => ReturnType<Argv['parse']>;
+  let inside = false;
+  y.parse = ((...again: unknown[]) => {
+    // yargs parses again inside itself (completions): that one is yargs' own
+    if (inside) return parse(...again);
+    inside = true;
     let failure: unknown;
     let text = '';
-    const parsed = parse(args, {}, (err: unknown, _argv: unknown, output: string) => {
-      failure = err;
-      text = output;
-    });
+    let parsed;
+    try {
+      parsed = parse(args, {}, (err: unknown, _argv: unknown, output: string) => {
+        failure = err;
+        text = output;
+      });
+    } finally {
+      inside = false;
+    }
     if (failure) throw failure instanceof DschedError ? failure : new DschedError('USAGE', String(failure));
     if (text) {
       io().stdout.write(`${text}\n`);
