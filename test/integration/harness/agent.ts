@@ -1,10 +1,9 @@
 // Running the installed commands (the launcher, dist/cli/dcmd) for the command agent's tests: each test gets
 // its own socket folder (XDG_RUNTIME_DIR) and kills the agents it started, so none outlives the suite.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DIST, type RunOptions, type RunResult, type TestPool } from './pool.js';
+import { DIST, runChild, type RunOptions, type RunResult, type TestPool } from './pool.js';
 
 export const HOT = ['dsubmit', 'dq', 'drm', 'dhold', 'drelease', 'dhistory', 'dstatus'];
 
@@ -46,47 +45,17 @@ export class Launcher {
     return join(this.runtime, 'dsched');
   }
 
-  /** Run `cmd` through the launcher; `onSpawn` gets the child (to signal it). */
-  run(
-    cmd: string,
-    args: string[],
-    opts: RunOptions & {
-      keepStdin?: boolean;
-      onSpawn?: (pid: number) => void;
-      /** Told the standard error so far at each piece of it. */
-      onStderr?: (text: string) => void;
-    } = {},
-  ): Promise<LauncherRun> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(join(this.bin, cmd), args, {
-        cwd: opts.cwd ?? this.pool.work,
+  /** Run `cmd` through the launcher. */
+  run(cmd: string, args: string[], opts: Parameters<typeof runChild>[2] = {}): Promise<LauncherRun> {
+    return runChild(
+      join(this.bin, cmd),
+      args,
+      {
+        ...opts,
         env: { ...this.pool.env, XDG_RUNTIME_DIR: this.runtime, DSCHED_AGENT_IDLE: '60', ...opts.env },
-        uid: opts.uid,
-        gid: opts.gid,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => {
-        stderr += d;
-        opts.onStderr?.(stderr);
-      });
-      const t = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`${cmd} ${args.join(' ')} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
-      }, opts.timeoutMs ?? 60_000);
-      child.on('error', reject);
-      child.on('close', (code, signal) => {
-        clearTimeout(t);
-        resolve({ code: code ?? -1, signal, stdout, stderr });
-      });
-      // a command that never reads its input (or ran with the agent, which asks for it) closes the pipe
-      child.stdin.on('error', () => undefined);
-      if (child.pid) opts.onSpawn?.(child.pid);
-      if (!opts.keepStdin) child.stdin.end(opts.input ?? '');
-      else if (opts.input) child.stdin.write(opts.input);
-    });
+      },
+      this.pool.work,
+    );
   }
 
   /** Wait until a command runs through an agent (the first ones start it and run without); bounded. */
