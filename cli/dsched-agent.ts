@@ -91,15 +91,16 @@ class Request {
   private asked = false;
   /** The launcher has its answer (exit code or signal) or has gone: nothing more is sent. */
   done = false;
-  readonly abort = new AbortController();
   hello?: Hello;
+  /** The run this request takes its output from (its own, or an identical query's it joined). */
+  run?: Run;
 
   constructor(readonly sock: Socket) {
     sock.on('data', (d) => this.data(d));
     sock.on('error', () => undefined);
     sock.on('close', () => {
       this.done = true;
-      this.abort.abort(new Error('the command was left'));
+      this.run?.leave(this);
       unqueue(this);
     });
   }
@@ -128,7 +129,7 @@ class Request {
       // a launcher of another uid cannot reach this socket; one that says so anyway is not served
       if (!h || h.uid !== process.geteuid?.() || !commands.has(h.name)) return void this.sock.destroy();
       this.hello = h;
-      enqueue(this);
+      if (!joinInFlight(this)) enqueue(this);
     } else if (type === 'I') {
       if (!payload.length) this.stdin?.push(null);
       else this.stdin?.push(Buffer.from(payload));
@@ -138,12 +139,12 @@ class Request {
       this.send('K', Buffer.from([sig]));
       this.done = true;
       this.sock.end();
-      this.abort.abort(new Error(`signal ${sig}`));
+      this.run?.leave(this);
     }
   }
 
-  /** The command's streams and surroundings, as io() gives them to its code. */
-  io(h: Hello): CommandIo {
+  /** The command's streams and surroundings, as io() gives them to its code; its output goes to `run`. */
+  io(h: Hello, run: Run): CommandIo {
     const stdin = new Readable({
       read: () => {
         // asked for only when the command reads: input typed ahead at a terminal stays the shell's
@@ -157,21 +158,118 @@ class Request {
       cwd: h.cwd,
       env: h.env,
       stdin,
-      stdout: output(this, 'O', (h.ttys & 2) !== 0, h.columns, h.env),
-      stderr: output(this, 'E', (h.ttys & 4) !== 0, h.errColumns, h.env),
-      signal: this.abort.signal,
+      stdout: output(run, 'O', (h.ttys & 2) !== 0, h.columns, h.env),
+      stderr: output(run, 'E', (h.ttys & 4) !== 0, h.errColumns, h.env),
+      signal: run.abort.signal,
     };
   }
 }
 
-/** A command's stdout or stderr: frames to its launcher, waiting while the socket is full. */
-function output(req: Request, type: string, tty: boolean, columns: number, env: NodeJS.ProcessEnv): CommandOutput {
+/**
+ * A command running, and the launchers its output goes to: its own, and those of identical read-only queries
+ * that arrived while it ran (the same command, arguments, folder, environment and terminal): one query to the
+ * schedd, its output written to each. Only while it runs: a finished answer is never given again.
+ */
+class Run {
+  readonly reqs = new Set<Request>();
+  readonly abort = new AbortController();
+  /** Every frame sent so far, for a launcher that joins late (kept only for a shared query). */
+  private frames: Array<[string, Buffer]> | undefined;
+
+  constructor(
+    first: Request,
+    readonly key?: string,
+  ) {
+    this.reqs.add(first);
+    first.run = this;
+    if (key) this.frames = [];
+  }
+
+  join(r: Request): void {
+    r.run = this;
+    this.reqs.add(r);
+    r.send('A');
+    for (const [type, payload] of this.frames ?? []) r.send(type, payload);
+  }
+
+  /** A launcher left (gone, or its signal): the command is aborted once none is left. */
+  leave(r: Request): void {
+    this.reqs.delete(r);
+    if (!this.reqs.size) this.abort.abort(new Error('the command was left'));
+  }
+
+  /** Sent to every launcher; false when one of their sockets is full. */
+  send(type: string, payload: Buffer): boolean {
+    this.frames?.push([type, Buffer.from(payload)]);
+    let ok = true;
+    for (const r of this.reqs) ok = r.send(type, payload) && ok;
+    return ok;
+  }
+
+  /** `cb` once every launcher's socket has room again. */
+  drained(cb: () => void): void {
+    const full = [...this.reqs].filter((r) => !r.done && r.sock.writableNeedDrain);
+    let left = full.length;
+    if (!left) return cb();
+    for (const r of full) {
+      const go = () => {
+        r.sock.off('drain', go);
+        r.sock.off('close', go);
+        if (--left === 0) cb();
+      };
+      r.sock.on('drain', go);
+      r.sock.on('close', go);
+    }
+  }
+
+  finish(code: number): void {
+    const x = Buffer.alloc(4);
+    x.writeInt32LE(code, 0);
+    for (const r of this.reqs) {
+      r.send('X', x);
+      r.done = true;
+      r.sock.end();
+    }
+    this.frames = undefined;
+  }
+}
+
+/** The commands whose identical runs in flight are shared: they only read. */
+const SHARED = new Set(['dq', 'dhistory', 'dstatus']);
+const inFlight = new Map<string, Run>();
+
+function shareKey(h: Hello): string | undefined {
+  if (!SHARED.has(h.name)) return undefined;
+  const env = Object.entries(h.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([h.name, h.argv, h.cwd, h.umask, h.ttys, h.columns, h.errColumns, env]);
+}
+
+/** Join an identical query already running; false when there is none. */
+function joinInFlight(r: Request): boolean {
+  const key = shareKey(r.hello!);
+  const run = key === undefined ? undefined : inFlight.get(key);
+  if (!run) return false;
+  run.join(r);
+  return true;
+}
+
+/**
+ * A command's stdout or stderr: frames to its launchers, waiting while a socket is full. A long output goes a
+ * piece at a time, yielding between pieces, so a dsubmit arriving meanwhile is served at once.
+ */
+function output(run: Run, type: string, tty: boolean, columns: number, env: NodeJS.ProcessEnv): CommandOutput {
   const w = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      let ok = true;
-      for (let at = 0; at < chunk.length; at += OUT_CHUNK) ok = req.send(type, chunk.subarray(at, at + OUT_CHUNK));
-      if (ok || req.done) cb();
-      else req.sock.once('drain', () => cb());
+      let at = 0;
+      const next = (): void => {
+        const piece = chunk.subarray(at, at + OUT_CHUNK);
+        at += piece.length;
+        const ok = run.send(type, piece);
+        if (at >= chunk.length) return ok ? cb() : run.drained(() => cb());
+        if (ok) setImmediate(next);
+        else run.drained(next);
+      };
+      next();
     },
   }) as CommandOutput;
   if (tty) {
@@ -231,16 +329,22 @@ function pump(): void {
 }
 
 async function run(r: Request, h: Hello): Promise<void> {
+  const key = shareKey(h);
+  const shared = new Run(r, key);
+  if (key !== undefined) inFlight.set(key, shared);
   r.send('A');
-  const ctx = r.io(h);
-  const code = await runCommand(h.name, commands.get(h.name)!, ctx);
+  const ctx = r.io(h, shared);
+  let code: number;
+  try {
+    code = await runCommand(h.name, commands.get(h.name)!, ctx);
+  } finally {
+    if (key !== undefined && inFlight.get(key) === shared) inFlight.delete(key);
+  }
   // a failed command may have failed on the channel: the next one connects afresh
   if (code !== 0) dropWarmOf(ctx);
-  const x = Buffer.alloc(4);
-  x.writeInt32LE(code, 0);
-  r.send('X', x);
-  r.done = true;
-  r.sock.end();
+  // what the command wrote is all sent before its exit code (the writes may still be yielding)
+  await new Promise<void>((res) => ctx.stdout.end(() => ctx.stderr.end(() => res())));
+  shared.finish(code);
 }
 
 // ---- start, idle, end

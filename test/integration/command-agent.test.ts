@@ -182,6 +182,22 @@ describe('command agent', () => {
     }
   });
 
+  test('agent – identical queries at once each get the whole answer; a dsubmit meanwhile is served', async () => {
+    pool.file('many.sub', 'executable = /bin/true\nhold = true\nqueue 300\n');
+    const s = await l.run('dsubmit', ['-terse', 'many.sub']);
+    assert.equal(s.code, 0, s.stderr);
+    const cluster = s.stdout.split('.')[0]!;
+    const alone = await pool.run('dq', [cluster, '-json']);
+    const [queries, submit] = await Promise.all([
+      Promise.all(Array.from({ length: 8 }, () => l.run('dq', [cluster, '-json']))),
+      l.run('dsubmit', ['-terse', 'held.sub']),
+    ]);
+    for (const q of queries) assert.deepEqual(seen(q), seen(alone));
+    assert.equal(submit.code, 0, submit.stderr);
+    await l.run('drm', [cluster]);
+    await l.run('drm', [submit.stdout.split('.')[0]!]);
+  });
+
   test('agent – DSCHED_AGENT=0 runs the command without the agent', async () => {
     const r = await l.run('dq', ['-af', 'ClusterId', '--debug'], { env: { DSCHED_AGENT: '0' } });
     assert.equal(r.code, 0, r.stderr);
