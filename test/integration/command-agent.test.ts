@@ -169,7 +169,7 @@ describe('command agent', () => {
       const mine = socks();
       assert.equal(mine.length, 1);
       const r = spawnSync(link, ['-af', 'ClusterId', '--debug'], {
-        env: { ...pool.env, XDG_RUNTIME_DIR: l.runtime, DSCHED_AGENT_IDLE: '60' },
+        env: l.env,
         cwd: pool.work,
         encoding: 'utf8',
       });

@@ -41,6 +41,11 @@ export class Launcher {
     for (const c of HOT) symlinkSync(launcher, join(this.bin, c));
   }
 
+  /** The commands' environment: the pool's, this socket folder, and an agent that ends a minute after its last command. */
+  get env(): NodeJS.ProcessEnv {
+    return { ...this.pool.env, XDG_RUNTIME_DIR: this.runtime, DSCHED_AGENT_IDLE: '60' };
+  }
+
   get socketDir(): string {
     return join(this.runtime, 'dsched');
   }
@@ -52,7 +57,7 @@ export class Launcher {
       args,
       {
         ...opts,
-        env: { ...this.pool.env, XDG_RUNTIME_DIR: this.runtime, DSCHED_AGENT_IDLE: '60', ...opts.env },
+        env: { ...this.env, ...opts.env },
       },
       this.pool.work,
     );
