@@ -32,6 +32,8 @@ const MAX_FRAME = 64 << 20;
 const OUT_CHUNK = 64 << 10;
 /** Commands waiting for their folder's turn; beyond this a launcher runs its command itself. */
 const MAX_WAITING = 256;
+/** How long a command waits for its folder's turn before its launcher runs it itself (ms). */
+const MAX_WAIT_MS = 2000;
 
 const commands = new Map<string, CommandMain>();
 
@@ -84,11 +86,20 @@ function parseHello(data: Buffer): Hello | undefined {
   };
 }
 
+/**
+ * A command that runs until jobs finish (dq -watch) would hold the agent's folder for as long, and commands
+ * from other folders would wait behind it: it runs as a process of its own (its start does not matter).
+ */
+function lasting(h: Hello): boolean {
+  return h.name === 'dq' && h.argv.some((a) => a === '-watch' || a === '--watch');
+}
+
 /** One connection: one command, from hello to exit code. */
 class Request {
   private buf: Buffer = Buffer.alloc(0);
   private stdin?: Readable;
   private asked = false;
+  private inputEnded = false;
   /** The launcher has its answer (exit code or signal) or has gone: nothing more is sent. */
   done = false;
   hello?: Hello;
@@ -127,11 +138,11 @@ class Request {
     if (type === 'H' && !this.hello) {
       const h = parseHello(payload);
       // a launcher of another uid cannot reach this socket; one that says so anyway is not served
-      if (!h || h.uid !== process.geteuid?.() || !commands.has(h.name)) return void this.sock.destroy();
+      if (!h || h.uid !== process.geteuid?.() || !commands.has(h.name) || lasting(h)) return void this.sock.destroy();
       this.hello = h;
       if (!joinInFlight(this)) enqueue(this);
-    } else if (type === 'I') {
-      if (!payload.length) this.stdin?.push(null);
+    } else if (type === 'I' && !this.inputEnded) {
+      if (!payload.length) this.endInput();
       else this.stdin?.push(Buffer.from(payload));
     } else if (type === 'S' && payload.length === 1) {
       // as the signal ends a process: the launcher leaves now, the command's waits are aborted
@@ -141,6 +152,11 @@ class Request {
       this.sock.end();
       this.run?.leave(this);
     }
+  }
+
+  endInput(): void {
+    if (!this.inputEnded) this.stdin?.push(null);
+    this.inputEnded = true;
   }
 
   /** The command's streams and surroundings, as io() gives them to its code; its output goes to `run`. */
@@ -194,6 +210,8 @@ class Run {
 
   /** A launcher left (gone, or its signal): the command is aborted once none is left. */
   leave(r: Request): void {
+    // a command still reading its input sees its end, as a process whose terminal went would
+    r.endInput();
     this.reqs.delete(r);
     if (!this.reqs.size) this.abort.abort(new Error('the command was left'));
   }
@@ -294,6 +312,14 @@ let current: { cwd: string; umask: number } | undefined;
 function enqueue(r: Request): void {
   if (waiting.length >= MAX_WAITING) return void r.sock.destroy();
   waiting.push(r);
+  // behind a long command of another folder (a huge query, a dsubmit reading a terminal): the launcher runs
+  // its command itself rather than wait
+  const t = setTimeout(() => {
+    if (!waiting.includes(r)) return;
+    unqueue(r);
+    r.sock.destroy();
+  }, MAX_WAIT_MS);
+  t.unref();
   pump();
 }
 

@@ -137,6 +137,30 @@ describe('command agent', () => {
     await l.waitForAgent();
   });
 
+  test('agent – a command from another folder is not held up behind a long one (nor is dq -watch run there)', async () => {
+    const other = join(pool.work, 'other-folder');
+    mkdirSync(other, { recursive: true });
+    let taken!: () => void;
+    const accepted = new Promise<void>((res) => (taken = res));
+    let pid = 0;
+    // a dsubmit reading a terminal that does not type: it holds the agent's folder for as long
+    const long = l.run('dsubmit', ['-', '--debug'], {
+      keepStdin: true,
+      onSpawn: (p) => (pid = p),
+      onStderr: (text) => {
+        if (/the agent at .* runs the command/.test(text)) taken();
+      },
+    });
+    await accepted;
+    const q = await l.run('dq', ['-af', 'ClusterId', '--debug'], { cwd: other });
+    assert.equal(q.code, 0, q.stderr);
+    assert.match(q.stderr, /did not take the command: running it without/);
+    process.kill(pid, 'SIGINT');
+    assert.equal((await long).signal, 'SIGINT');
+    const w = await l.run('dq', ['-watch', '99999', '--debug']);
+    assert.match(w.stderr, /did not take the command/);
+  });
+
   test('agent – a killed agent: the next command still works, and a new agent comes', async () => {
     await l.waitForAgent();
     const [pid] = l.agents();
