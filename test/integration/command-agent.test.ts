@@ -96,12 +96,16 @@ describe('command agent', () => {
   });
 
   test("agent – getenv = true takes the command's environment, not the agent's", async () => {
-    pool.file('getenv.sub', 'executable = /bin/true\ngetenv = true\nhold = true\nqueue\n');
+    pool.file(
+      'getenv.sub',
+      'executable = /bin/true\ngetenv = true\n+FromEnv = "$ENV(AGENT_TEST_VAR)"\nhold = true\nqueue\n',
+    );
     for (const v of ['first', 'second']) {
       const r = await l.run('dsubmit', ['-dry-run', '-json', 'getenv.sub'], { env: { AGENT_TEST_VAR: v } });
       assert.equal(r.code, 0, r.stderr);
       const [ad] = JSON.parse(r.stdout) as Array<Record<string, string>>;
       assert.match(ad!.Environment!, new RegExp(`\\bAGENT_TEST_VAR=${v}\\b`));
+      assert.equal(ad!.FromEnv, `"${v}"`);
     }
     const none = await l.run('dsubmit', ['-dry-run', '-json', 'getenv.sub']);
     assert.doesNotMatch(none.stdout, /AGENT_TEST_VAR/);
