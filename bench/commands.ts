@@ -11,11 +11,15 @@
 // alternating (each latency submit, each 1000-job run, each dq; the chains as A B B A), so the machine's
 // load falls on both alike.
 // Every command's CPU time (user + sys, from /usr/bin/time when it is there) is printed beside its wall time.
+// The installed commands (the launcher, dist/cli/dcmd, with this user's command agent warm) are measured too,
+// labelled "installed:", alternating with the others (BENCH_LAUNCHER=0 leaves them out); their CPU time is the
+// launcher's only, the agent's is not in it.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { ScheddClient } from '../lib/rpc/clients/schedd.js';
 import { join } from 'node:path';
+import { Launcher } from '../test/integration/harness/agent.js';
 import { DIST, sleep, TestPool } from '../test/integration/harness/pool.js';
 import { daemonMemory, EXECUTE_HOST, total } from './memory.js';
 
@@ -71,39 +75,52 @@ async function main() {
   });
   const base = process.env.BENCH_BASE;
   /** The builds measured: this one, and with BENCH_BASE the other, labelled in each row. */
-  const builds = base
+  const builds: Array<{ label: string; dist: string; launcher?: Launcher }> = base
     ? [
         { label: 'base: ', dist: base },
         { label: 'this: ', dist: DIST },
       ]
     : [{ label: '', dist: DIST }];
+  /** The launcher's runs (the job-path and dq rows), its agent started before they are measured. */
+  const launcher = process.env.BENCH_LAUNCHER === '0' ? undefined : new Launcher(pool);
+  if (launcher) {
+    await launcher.waitForAgent();
+    builds.push({ label: 'installed: ', dist: DIST, launcher });
+  }
   const cli = (name: string, dist = DIST) => join(dist, 'cli', `${name}.js`);
   const node = process.execPath;
   const env = pool.env;
   const cwd = pool.work;
+  /** The program and arguments that run command `name` of build `b`, and its environment. */
+  const commandLine = (b: (typeof builds)[number], name: string, args: string[]) =>
+    b.launcher
+      ? ([join(b.launcher.bin, name), args, b.launcher.env] as const)
+      : ([node, [cli(name, b.dist), ...args], env] as const);
   let e2eRate = 0;
   /** One dsubmit: its cluster, wall and CPU time. */
-  const submitted = (text: string, extra: string[] = [], dist = DIST) => {
-    const r = measured(node, [cli('dsubmit', dist), ...extra, '-'], { env, cwd, input: text });
+  const submitted = (text: string, extra: string[] = [], b = builds[0]!) => {
+    const [file, args, e] = commandLine(b, 'dsubmit', [...extra, '-']);
+    const r = measured(file, [...args], { env: e, cwd, input: text });
     return { cluster: Number(/cluster (\d+)/.exec(r.stdout)?.[1]), wall: r.wall, cpu: r.cpu };
   };
-  const dsubmit = (text: string, extra: string[] = [], dist = DIST) => submitted(text, extra, dist).cluster;
+  const dsubmit = (text: string, extra: string[] = [], b = builds[0]!) => submitted(text, extra, b).cluster;
   /** `dq ARGS` run by every build, alternating (once, when first asked); `b`'s median wall and CPU. */
   const queries = new Map<string, Map<string, { wall: number[]; cpu: number[] }>>();
   const alternated = (b: (typeof builds)[number], args: string[]) => {
     const what = args.join(' ');
     if (!queries.has(what)) {
-      const runs = new Map(builds.map((x) => [x.dist, { wall: [] as number[], cpu: [] as number[] }]));
+      const runs = new Map(builds.map((x) => [x.label, { wall: [] as number[], cpu: [] as number[] }]));
       for (let i = 0; i < RUNS; i++) {
         for (const x of builds) {
-          const r = measured(node, [cli('dq', x.dist), ...args], { env, cwd });
-          runs.get(x.dist)!.wall.push(r.wall);
-          runs.get(x.dist)!.cpu.push(r.cpu);
+          const [file, a, e] = commandLine(x, 'dq', args);
+          const r = measured(file, [...a], { env: e, cwd });
+          runs.get(x.label)!.wall.push(r.wall);
+          runs.get(x.label)!.cpu.push(r.cpu);
         }
       }
       queries.set(what, runs);
     }
-    const r = queries.get(what)!.get(b.dist)!;
+    const r = queries.get(what)!.get(b.label)!;
     return `${ms(median(r.wall))}${cpuText(r.cpu)}`;
   };
   try {
@@ -114,7 +131,8 @@ async function main() {
     // cold start of a command against node itself
     const bare = medianOf(() => timed(node, ['-e', '0']));
     for (const b of builds) {
-      const help = medianOf(() => timed(node, [cli('dq', b.dist), '--help']));
+      const [file, args, e] = commandLine(b, 'dq', ['--help']);
+      const help = medianOf(() => timed(file, [...args], { env: e }));
       row(
         `${b.label}cold start: dq --help (node -e 0)`,
         `${ms(help)} (${ms(bare)}): ${(help / bare).toFixed(2)}×`,
@@ -138,7 +156,7 @@ async function main() {
       for (const [k, b] of builds.entries()) {
         const out = `lat-${i}-${k}.out`;
         const t0 = Date.now() * 1e6;
-        const r = submitted(`executable = /bin/date\narguments = +%s%N\noutput = ${out}\nqueue\n`, [], b.dist);
+        const r = submitted(`executable = /bin/date\narguments = +%s%N\noutput = ${out}\nqueue\n`, [], b);
         let started = NaN;
         for (const deadline = Date.now() + 60_000; Date.now() < deadline && !(started > 0); await sleep(5)) {
           try {
@@ -179,7 +197,7 @@ async function main() {
       };
       for (const b of builds) {
         const t0 = performance.now();
-        dsubmit(`executable = /bin/true\nqueue ${n}\n`, [], b.dist);
+        dsubmit(`executable = /bin/true\nqueue ${n}\n`, [], b);
         for (const deadline = Date.now() + 600_000; Date.now() < deadline && (await left()) !== 0;) await sleep(10);
         const t = performance.now() - t0;
         e2eRate = n / (t / 1000);
@@ -196,14 +214,14 @@ async function main() {
     {
       const n = N('BENCH_CHAIN', 100);
       // A B B A: a load that grows or falls during the run weighs on both builds alike
-      for (const b of base ? [builds[0]!, builds[1]!, builds[1]!, builds[0]!] : builds) {
+      for (const b of builds.length > 1 ? [...builds, ...[...builds].reverse()] : builds) {
         const t0 = performance.now();
         let cpu = 0;
-        const first = submitted('executable = /bin/true\nhold = true\nqueue\n', [], b.dist);
+        const first = submitted('executable = /bin/true\nhold = true\nqueue\n', [], b);
         let prev = first.cluster;
         cpu += first.cpu;
         for (let i = 1; i < n; i++) {
-          const r = submitted('executable = /bin/true\nqueue\n', ['-W', `depend=afterok:${prev}`], b.dist);
+          const r = submitted('executable = /bin/true\nqueue\n', ['-W', `depend=afterok:${prev}`], b);
           prev = r.cluster;
           cpu += r.cpu;
         }
@@ -239,6 +257,7 @@ async function main() {
       execFileSync(node, [cli('drm'), '-all'], { env, cwd });
     }
   } finally {
+    launcher?.close();
     await pool.stop();
     rmSync(cpuFile, { force: true });
   }

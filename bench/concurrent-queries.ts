@@ -1,5 +1,5 @@
 // Many readers of one queue, run on demand:
-//   node --import tsx bench/concurrent-queries.ts [--jobs 10000] [--clients 50] [--alone 5] [--cpu-prof DIR] [--schedd-only] [--window BYTES] [--raw-as-dq]
+//   node --import tsx bench/concurrent-queries.ts [--jobs 10000] [--clients 50] [--alone 5] [--cpu-prof DIR] [--schedd-only] [--window BYTES] [--raw-as-dq] [--no-launcher]
 // (--cpu-prof: every daemon writes a CPU profile into DIR when the pool stops)
 // On a personal pool holding --jobs held jobs it prints, end to end (real `dq -json` processes, each under
 // /usr/bin/time for its own CPU):
@@ -10,6 +10,8 @@
 // and then the schedd's side alone, without 50 node processes fighting for the machine's cores: the same
 // queries as raw gRPC streams from this process (the pages counted, never decoded), one alone and --clients
 // at once, and a Submit RPC made meanwhile against one made alone.
+// The end-to-end part runs twice: the commands as node processes (node dist/cli/X.js), then as installed (the
+// launcher, dist/cli/dcmd, through this user's command agent, warm); --no-launcher leaves the second out.
 // For before/after figures, run it from a built checkout of each commit, alternating. Nothing is asserted.
 import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
@@ -19,6 +21,7 @@ import { join } from 'node:path';
 import { CHANNEL_OPTIONS } from '../lib/rpc/channel-options.js';
 import { proto } from '../lib/rpc/proto.js';
 import { channelCredentials } from '../lib/rpc/tls.js';
+import { Launcher } from '../test/integration/harness/agent.js';
 import { DIST, TestPool } from '../test/integration/harness/pool.js';
 
 function flag(name: string, def: number): number {
@@ -44,13 +47,18 @@ type Run = { code: number; ms: number; cpu: number; stdout: Buffer; stderr: stri
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const MARK = '@@time ';
 
+/** When set, commands run through the launcher (and the agent) instead of as node processes. */
+let launcher: Launcher | undefined;
+
 function cli(pool: TestPool, cmd: string, args: string[], input = ''): Promise<Run> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const argv = [join(DIST, 'cli', `${cmd}.js`), ...args];
+    const [file, argv, env] = launcher
+      ? [join(launcher.bin, cmd), args, launcher.env]
+      : [process.execPath, [join(DIST, 'cli', `${cmd}.js`), ...args], pool.env];
     const child = TIME
-      ? spawn(TIME, ['-f', `${MARK}%U %S`, process.execPath, ...argv], { cwd: pool.work, env: pool.env })
-      : spawn(process.execPath, argv, { cwd: pool.work, env: pool.env });
+      ? spawn(TIME, ['-f', `${MARK}%U %S`, file, ...argv], { cwd: pool.work, env })
+      : spawn(file, argv, { cwd: pool.work, env });
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -151,6 +159,7 @@ class RawSchedd {
 
 /** Real `dq -json` processes: alone, then many at once with a dsubmit. */
 async function endToEnd(pool: TestPool, schedd: number) {
+  console.log(launcher ? 'installed commands (launcher and agent):' : 'commands as node processes:');
   const alone: Run[] = [];
   let aloneSchedd = 0;
   for (let i = 0; i < ALONE; i++) {
@@ -199,7 +208,19 @@ async function main() {
     if (sub.code) throw new Error(`dsubmit failed: ${sub.stderr}`);
 
     // end to end: real CLIs
-    if (!process.argv.includes('--schedd-only')) await endToEnd(pool, schedd);
+    if (!process.argv.includes('--schedd-only')) {
+      await endToEnd(pool, schedd);
+      if (!process.argv.includes('--no-launcher')) {
+        launcher = new Launcher(pool);
+        try {
+          await launcher.waitForAgent();
+          await endToEnd(pool, schedd);
+        } finally {
+          launcher.close();
+          launcher = undefined;
+        }
+      }
+    }
 
     // the schedd's side: no CLI processes
     const raw = new RawSchedd(pool);

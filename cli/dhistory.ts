@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // dhistory: completed and removed jobs, newest first (condor_history).
 import { renderHistory } from './shared/output/jobs.js';
+import { io } from './shared/io.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { cli, splitAfQualifiers } from './shared/yargs.js';
@@ -92,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
     const rows = await printJobPages(pages, view);
     if (table)
       await writeOut(
-        renderHistory(rows, { exitColumn: true, time: { utc: !!a.utc }, color: process.stdout.hasColors?.() ?? false }),
+        renderHistory(rows, { exitColumn: true, time: { utc: !!a.utc }, color: io().stdout.hasColors?.() ?? false }),
       );
     return EXIT.ok;
   } finally {

@@ -10,6 +10,7 @@ import { renderQueue, type QueueView } from './shared/output/jobs.js';
 import type { Selection } from './shared/job-selection.js';
 import { qualifiedName } from '../lib/rpc/authz.js';
 import { EXIT, runCli } from './shared/run-cli.js';
+import { io } from './shared/io.js';
 import { openSession, type Session } from './shared/session.js';
 import { cli, splitAfQualifiers } from './shared/yargs.js';
 import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQueryPage.js';
@@ -49,12 +50,12 @@ async function analyze(
       (j) => j.lookupJS('ClusterId') === id.cluster && (id.proc < 0 || j.lookupJS('ProcId') === id.proc),
     );
     if (!found) {
-      process.stderr.write(`dq: job ${idText(id)} is not in the queue (finished jobs are in dhistory)\n`);
+      io().stderr.write(`dq: job ${idText(id)} is not in the queue (finished jobs are in dhistory)\n`);
       failed = true;
     }
   }
   if (!jobs.length) {
-    if (!sel.ids.length) process.stdout.write(`No idle jobs${mine ? ` of ${session.user}` : ''} to analyze.\n`);
+    if (!sel.ids.length) io().stdout.write(`No idle jobs${mine ? ` of ${session.user}` : ''} to analyze.\n`);
     return failed ? EXIT.failed : EXIT.ok;
   }
   const pool = await fetchPoolForAnalysis(session);
@@ -73,10 +74,10 @@ async function analyze(
       priorities: pool.priorities,
       prioritiesError: pool.prioritiesError,
       reverse: opts.reverse,
-      width: process.stdout.isTTY ? Math.max(60, process.stdout.columns ?? 100) : 100,
+      width: io().stdout.isTTY ? Math.max(60, io().stdout.columns ?? 100) : 100,
     }),
   );
-  process.stdout.write(texts.join('\n'));
+  io().stdout.write(texts.join('\n'));
   return failed ? EXIT.failed : EXIT.ok;
 }
 
@@ -299,8 +300,8 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
             last?.mine && last.all
               ? { user: { name: session.user, counts: counts(last.mine)! }, all: counts(last.all) }
               : undefined,
-          color: process.stdout.hasColors?.() ?? false,
-          width: a.wide || !process.stdout.isTTY ? undefined : process.stdout.columns,
+          color: io().stdout.hasColors?.() ?? false,
+          width: a.wide || !io().stdout.isTTY ? undefined : io().stdout.columns,
           time: { utc: !!a.utc },
         }),
       );

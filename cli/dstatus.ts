@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // dstatus: the pool's slots (condor_status).
 import { formatSlotsJson, formatSlotsLong, renderSlots } from './shared/output/slots.js';
+import { io } from './shared/io.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { cli, splitAfQualifiers } from './shared/yargs.js';
@@ -56,16 +57,15 @@ async function main(argv: string[]): Promise<number> {
     const ads = recs
       .map((r) => ClassAd.fromRecord(r))
       .sort((x, y) => String(x.lookupJS('Name')).localeCompare(String(y.lookupJS('Name')), 'en', { numeric: true }));
-    if (a.af)
-      process.stdout.write(autoformat(ads, a.af as string[], parseAfQualifiers((a['af-opts'] as string) ?? '')));
-    else if (a.format) process.stdout.write(formatPrintf(ads, pairs(a.format as string[])));
-    else if (a.json) process.stdout.write(formatSlotsJson(ads));
-    else if (a.long || type !== 'Machine') process.stdout.write(formatSlotsLong(ads));
+    if (a.af) io().stdout.write(autoformat(ads, a.af as string[], parseAfQualifiers((a['af-opts'] as string) ?? '')));
+    else if (a.format) io().stdout.write(formatPrintf(ads, pairs(a.format as string[])));
+    else if (a.json) io().stdout.write(formatSlotsJson(ads));
+    else if (a.long || type !== 'Machine') io().stdout.write(formatSlotsLong(ads));
     else
-      process.stdout.write(
+      io().stdout.write(
         renderSlots(ads, {
           view: a.total ? 'total' : a.compact ? 'compact' : 'default',
-          color: process.stdout.hasColors?.() ?? false,
+          color: io().stdout.hasColors?.() ?? false,
         }),
       );
     return EXIT.ok;

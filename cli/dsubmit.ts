@@ -6,7 +6,8 @@ import { resolve } from 'node:path';
 import type { JobSet } from '../grammar/submit/index.js';
 import { DschedError } from '../lib/errors.js';
 import { loadConfig } from '../lib/config/load.js';
-import { EXIT, runCli } from './shared/run-cli.js';
+import { io } from './shared/io.js';
+import { CommandExit, EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { versionLine } from './shared/version.js';
 
@@ -83,12 +84,12 @@ function parseArgs(argv: string[]): Parsed {
     };
     if (a === '-h' && p.file === undefined && argv.length === 1) throw new DschedError('USAGE', USAGE);
     if (a === '--help' || a === '-help') {
-      process.stdout.write(USAGE + '\n');
-      process.exit(0);
+      io().stdout.write(USAGE + '\n');
+      throw new CommandExit(EXIT.ok);
     }
     if (a === '--version' || a === '-version') {
-      process.stdout.write(versionLine('dsubmit') + '\n');
-      process.exit(0);
+      io().stdout.write(versionLine('dsubmit') + '\n');
+      throw new CommandExit(EXIT.ok);
     }
     if (a === '-a' || a === '-append' || a === '--append') appendRaw.push(need());
     else if (a === '-queue' || a === '--queue') {
@@ -170,6 +171,13 @@ function printLong(jobs: JobSet): string {
   return out.join('\n\n') + '\n';
 }
 
+/** All of standard input (a submit description piped in, `dsubmit -`). */
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args.command && args.file !== undefined)
@@ -180,7 +188,7 @@ async function main(argv: string[]): Promise<number> {
   const file = args.file ?? '-';
   let text: string;
   try {
-    text = args.command ? '' : file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(file), 'utf8');
+    text = args.command ? '' : file === '-' ? await readAll(io().stdin) : readFileSync(resolve(io().cwd, file), 'utf8');
   } catch (e) {
     const c = (e as NodeJS.ErrnoException).code;
     const why =
@@ -211,12 +219,12 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const pbsArgs = pbs ? [...args.pbs, ...args.append.flatMap((v) => ['-a', v])] : undefined;
-  const config = loadConfig();
+  const config = loadConfig({ env: io().env });
   const input = {
     file: file === '-' ? '<stdin>' : file,
     text,
-    cwd: process.cwd(),
-    env: process.env,
+    cwd: io().cwd,
+    env: io().env,
     owner: userInfo().username,
     hostname: config.str('HOSTNAME') || hostname(),
     macros: args.macros,
@@ -231,16 +239,16 @@ async function main(argv: string[]): Promise<number> {
     const notes = requestWarnings(jobs.cluster);
     for (const p of jobs.procs.length ? jobs.procs : [{}]) notes.note(p);
     for (const w of [...warnings.map((w) => w.message), ...(await notes.warnings())])
-      process.stderr.write(`dsubmit: warning: ${w}\n`);
+      io().stderr.write(`dsubmit: warning: ${w}\n`);
     if (args.json) {
-      process.stdout.write(
+      io().stdout.write(
         JSON.stringify(
           jobs.procs.map((p) => ({ ...jobs.cluster, ...p })),
           null,
           2,
         ) + '\n',
       );
-    } else process.stdout.write(printLong(jobs));
+    } else io().stdout.write(printLong(jobs));
     return EXIT.ok;
   }
 
@@ -260,10 +268,13 @@ async function main(argv: string[]): Promise<number> {
       }
     };
     const warn = (list: string[]) => {
-      for (const w of list) process.stderr.write(`dsubmit: warning: ${w}\n`);
+      for (const w of list) io().stderr.write(`dsubmit: warning: ${w}\n`);
     };
     warn(warnings.map((w) => w.message));
     let r;
+    // Ctrl-C before the jobs went: nothing is queued, as when the process was killed (the agent's command
+    // outlives its launcher's signal, so it must look)
+    if (io().signal.aborted) throw new DschedError('INTERRUPTED', 'interrupted before the jobs were sent');
     if (jobs.plain || jobs.count <= WHOLE_SUBMIT) {
       const whole = jobs.plain ? jobs.count : [...procs()];
       if (jobs.plain) notes.note({});
@@ -275,14 +286,14 @@ async function main(argv: string[]): Promise<number> {
       warn(await notes.warnings());
     }
     const n = r.procs;
-    if (args.terse) process.stdout.write(`${cluster}.0 - ${cluster}.${n - 1}\n`);
+    if (args.terse) io().stdout.write(`${cluster}.0 - ${cluster}.${n - 1}\n`);
     else if (pbs) {
       // qsub prints only the job id, so scripts can capture it: A=$(dsubmit job.sh)
       const id = jobs.cluster.PbsJobId ?? firstProc?.PbsJobId;
-      process.stdout.write(
+      io().stdout.write(
         `${id ? String(valueToJS(compile(parseExpr(id))(new ClassAd()))) : `${cluster}.${input.hostname}`}\n`,
       );
-    } else process.stdout.write(`${n} job(s) submitted to cluster ${cluster}.\n`);
+    } else io().stdout.write(`${n} job(s) submitted to cluster ${cluster}.\n`);
     return EXIT.ok;
   } finally {
     session.close();

@@ -171,6 +171,13 @@ export const ERROR_CODES = {
     exit: 1,
     hint: 'the health service knows "" (the daemon) and the daemon\'s own service (dsched.v1.Schedd, ...)',
   },
+  // the command agent (cli/dsched-agent.ts): a command stopped by a signal, or an agent gone mid-command
+  INTERRUPTED: { status: GrpcStatus.CANCELLED, exit: 130 },
+  AGENT_LOST: {
+    status: GrpcStatus.UNAVAILABLE,
+    exit: 1,
+    hint: 'set DSCHED_AGENT=0 to run commands without the agent',
+  },
   INTERNAL: { status: GrpcStatus.INTERNAL, exit: 1 },
 } satisfies Record<string, CodeInfo>;
 

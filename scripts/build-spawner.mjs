@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Builds the C programs of dsched (PROGRAMS below) from their sources into dist/, where their daemons look for
-// them: the startd's job spawner (daemons/startd/spawner/spawner.c) beside the bundled startd, and the
-// container launcher's init helper (spawner/container-init.c). Warnings are errors: they run as root.
+// them: the startd's job spawner (daemons/startd/spawner/spawner.c) beside the bundled startd, the
+// container launcher's init helper (spawner/container-init.c), and the commands' launcher (libexec/dcmd.c).
+// Warnings are errors: they run as root.
 //
 // `--if-needed` is the package's install script: a tarball from `npm pack` carries programs built for the
 // packing machine's CPU and C library, and their sources. Each program is asked `--check` (it exits 0 at once);
 // one that does not run here, or is missing, is built from its source with this machine's compiler.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,7 +37,23 @@ const PROGRAMS = [
     flags: ['-static'],
     optional: "this host's startd will run no container jobs",
   },
+  {
+    // package.json's "bin" entries point at it. Its build id is the hash of the bundles it may reach through
+    // the command agent, so a new build never talks to an old agent.
+    what: "the commands' launcher",
+    source: 'libexec/dcmd.c',
+    target: 'dist/cli/dcmd',
+    flags: ['-D_FORTIFY_SOURCE=2', `-DDSCHED_BUILD_ID="${bundlesHash()}"`],
+  },
 ];
+
+function bundlesHash() {
+  const bundles = join(root, 'dist/cli/bundles');
+  const id = createHash('sha256');
+  for (const f of readdirSync(bundles).sort())
+    if (f.endsWith('.cjs')) id.update(f).update(readFileSync(join(bundles, f)));
+  return id.digest('hex').slice(0, 20);
+}
 
 /** Whether a built program runs on this machine (CPU, C library, loader): it answers `--check` with 0. */
 const runsHere = (target) => spawnSync(target, ['--check'], { stdio: 'ignore', timeout: 10_000 }).status === 0;

@@ -1,6 +1,7 @@
 // drm, dhold and drelease: select jobs, ask the schedd to act, report per job; exit 1 if any job was not acted on.
 import { DschedError, isErrorCode, type ErrorCode } from '../../lib/errors.js';
 import { EXIT, printError } from './run-cli.js';
+import { io } from './io.js';
 import { openSession } from './session.js';
 import { cli } from './yargs.js';
 
@@ -31,7 +32,7 @@ export function reportActFailures(
     if (res.ok) continue;
     failed++;
     const e = new DschedError(codeOf(res.code, res.error), res.error);
-    if (hinted.has(e.code)) process.stderr.write(`${cmd}: error[${e.code}]: ${e.message}\n`);
+    if (hinted.has(e.code)) io().stderr.write(`${cmd}: error[${e.code}]: ${e.message}\n`);
     else printError(cmd, e, false);
     hinted.add(e.code);
   }
@@ -78,7 +79,7 @@ export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'relea
     const failures = r.results.filter((x) => !x.ok);
     const failed = failures.length || !r.done ? reportActFailures(cmd, failures) : 0;
     const ok = r.done;
-    if (ok) process.stdout.write(`${ok} job(s) ${PAST[action]}.\n`);
+    if (ok) io().stdout.write(`${ok} job(s) ${PAST[action]}.\n`);
     return failed || !ok ? EXIT.failed : EXIT.ok;
   } finally {
     session.close();

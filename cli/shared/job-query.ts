@@ -6,6 +6,7 @@ import { adOfRecord, jsonElements } from '../../grammar/classad/json-text.js';
 import { RecordAd } from '../../grammar/classad/record-ad.js';
 import { gunzipSync } from 'node:zlib';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
+import { io } from './io.js';
 import type { OutputAd } from './output/ad.js';
 import {
   autoformat,
@@ -85,8 +86,9 @@ export function projectionFor(exprs: readonly string[]): string[] {
 
 /** Write to stdout, waiting while the pipe is full (a slow reader must not make dq buffer everything). */
 export function writeOut(text: string | Uint8Array): Promise<void> | void {
-  if (!text.length || process.stdout.write(text)) return;
-  return new Promise((resolve) => process.stdout.once('drain', resolve));
+  const out = io().stdout;
+  if (!text.length || out.write(text)) return;
+  return new Promise((resolve) => out.once('drain', resolve));
 }
 
 /** A JSON array written a page at a time, byte for byte what JSON.stringify(all, null, 2) gives. */

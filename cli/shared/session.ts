@@ -15,6 +15,7 @@ import type { MasterClient } from '../../lib/rpc/clients/master.js';
 import type { StartdClient } from '../../lib/rpc/clients/startd.js';
 import type { NegotiatorClient } from '../../lib/rpc/clients/negotiator.js';
 import type { ScheddClient } from '../../lib/rpc/clients/schedd.js';
+import { io } from './io.js';
 
 export interface Session {
   config: Config;
@@ -34,8 +35,52 @@ export interface Session {
   close(): void;
 }
 
+/**
+ * A schedd client kept by the command agent between commands (keepSessionsWarm): its channel stays connected
+ * and its token is used again for a short while. Only the agent keeps any: it serves one user, one build and
+ * one configuration (the socket's name says which).
+ */
+interface Warm {
+  client?: Promise<ScheddClient>;
+  token?: string;
+  tokenAt: number;
+  /** Sessions using it now. */
+  users: number;
+  dropped: boolean;
+}
+let warm: Map<string, Warm> | undefined;
+/** The warm clients each running command used (by its io()), for dropWarmOf. */
+const usedBy = new WeakMap<object, Set<Warm>>();
+/** How long a kept token is sent again without asking for it anew (ms): what the pool decides stays fresh. */
+const WARM_TOKEN_MS = 60_000;
+
+/** Keep schedd clients and tokens between commands (the command agent calls this once). */
+export function keepSessionsWarm(): void {
+  warm ??= new Map();
+}
+
+function release(w: Warm): void {
+  w.users--;
+  if (w.dropped && w.users <= 0)
+    void w.client?.then(
+      (c) => c.close(),
+      () => undefined,
+    );
+}
+
+/** Forget the warm clients the command with this io() used (it failed: the next command connects afresh). */
+export function dropWarmOf(ctx: object): void {
+  for (const w of usedBy.get(ctx) ?? []) {
+    if (w.dropped) continue;
+    w.dropped = true;
+    for (const [k, v] of warm ?? []) if (v === w) warm!.delete(k);
+    w.users++;
+    release(w);
+  }
+}
+
 /** `config`: the command's own, when it loaded it already (reading the layers again costs its start). */
-export function openSession(config: Config = loadConfig()): Session {
+export function openSession(config: Config = loadConfig({ env: io().env })): Session {
   const user = userInfo().username;
   let token: string | undefined;
   let scheddClient: ScheddClient | undefined;
@@ -45,21 +90,46 @@ export function openSession(config: Config = loadConfig()): Session {
   const startdClients: StartdClient[] = [];
   const otherSchedds: ScheddClient[] = [];
   let tls: ClientCredentials['tls'] | undefined;
+  let borrowed: Warm | undefined;
   /** The token came from this user's cache (token-cache.ts): if the pool refuses it, it is forgotten. */
   let kept: typeof import('./token-cache.js') | undefined;
-  const creds = async (): Promise<ClientCredentials> => {
+  /** `w`: a warm client's, which sends the token kept with it (the session that made it may be long gone). */
+  const creds = async (w?: Warm): Promise<ClientCredentials> => {
     tls ??= (await import('../../lib/rpc/tls.js')).cliTls(config.paths);
     return {
       tls,
-      token: () => token,
+      token: () => (w ? w.token : token),
       tokenRefused: () => {
+        if (w) w.token = undefined;
         kept?.dropToken(config.paths, user);
         kept = undefined;
       },
     };
   };
-  const newSchedd = async () =>
-    new (await import('../../lib/rpc/clients/schedd.js')).ScheddClient(scheddAddress(), await creds());
+  const newSchedd = async (w?: Warm) =>
+    new (await import('../../lib/rpc/clients/schedd.js')).ScheddClient(scheddAddress(), await creds(w));
+
+  /** The agent's warm client for this schedd and user, made when missing; its token fresh enough to send. */
+  async function warmSchedd(pool: Map<string, Warm>): Promise<ScheddClient> {
+    const key = `${config.paths.home}\0${scheddAddress()}\0${user}`;
+    let w = pool.get(key);
+    if (!w) {
+      w = { tokenAt: 0, users: 0, dropped: false };
+      pool.set(key, w);
+    }
+    w.users++;
+    borrowed = w;
+    const ctx = io();
+    usedBy.set(ctx, (usedBy.get(ctx) ?? new Set()).add(w));
+    w.client ??= newSchedd(w);
+    const client = await w.client;
+    if (w.token && Date.now() - w.tokenAt < WARM_TOKEN_MS) token = w.token;
+    else {
+      await ensureToken(client);
+      [w.token, w.tokenAt] = [token, Date.now()];
+    }
+    return client;
+  }
 
   const scheddAddress = () => {
     const a = readAddressFile(addressFile(config.paths, 'schedd'))?.address;
@@ -113,6 +183,7 @@ export function openSession(config: Config = loadConfig()): Session {
     config,
     user,
     async schedd() {
+      if (!scheddClient && warm) scheddClient = await warmSchedd(warm);
       if (!scheddClient) {
         scheddClient = await newSchedd();
         await ensureToken(scheddClient);
@@ -172,7 +243,9 @@ export function openSession(config: Config = loadConfig()): Session {
       masterClient?.close();
       for (const c of startdClients) c.close();
       for (const c of otherSchedds) c.close();
-      scheddClient?.close();
+      if (borrowed) release(borrowed);
+      else scheddClient?.close();
+      borrowed = undefined;
       collectorClient?.close();
       negotiatorClient?.close();
     },

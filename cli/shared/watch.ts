@@ -5,6 +5,7 @@
 import { ClassAd } from '../../grammar/classad/index.js';
 import { DschedError, type ErrorCode } from '../../lib/errors.js';
 import { Universe } from '../../lib/job-status.js';
+import { io } from './io.js';
 import type { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import type { JobChange__Output } from '../../lib/rpc/generated/dsched/v1/JobChange.js';
 import { procsOf } from '../../lib/rpc/job-changes.js';
@@ -474,7 +475,7 @@ export async function watchCommand(
     ids: sel.ids,
     owners: mine ? [session.user] : sel.owners,
     exit,
-    tty: !!process.stdout.isTTY,
-    out: process.stdout,
+    tty: !!io().stdout.isTTY,
+    out: io().stdout,
   });
 }

@@ -3,6 +3,8 @@
 // (`dsched completion bash` asks each command through --get-yargs-completions).
 import yargs, { type Argv } from 'yargs';
 import { DschedError } from '../../lib/errors.js';
+import { io } from './io.js';
+import { CommandExit, EXIT } from './run-cli.js';
 import { versionLine } from './version.js';
 
 /**
@@ -19,9 +21,44 @@ function restoreStdinWord(args: Record<string, unknown>): void {
   }
 }
 
+/**
+ * yargs' own parse() prints --help, --version and completions through the console and exits the process: in
+ * a command agent that would be the agent's output and end. Parsed with a callback instead, yargs hands that
+ * text back; it goes to the command's stdout and the command ends (CommandExit, 0).
+ */
+function parseInCommand(args: string[], y: Argv): Argv {
+  const parse = y.parse.bind(y) as (...a: unknown[]) => ReturnType<Argv['parse']>;
+  let inside = false;
+  y.parse = ((...again: unknown[]) => {
+    // yargs parses again inside itself (completions): that one is yargs' own
+    if (inside) return parse(...again);
+    inside = true;
+    let failure: unknown;
+    let text = '';
+    let parsed;
+    try {
+      parsed = parse(args, {}, (err: unknown, _argv: unknown, output: string) => {
+        failure = err;
+        text = output;
+      });
+    } finally {
+      inside = false;
+    }
+    if (failure) throw failure instanceof DschedError ? failure : new DschedError('USAGE', String(failure));
+    if (text) {
+      io().stdout.write(`${text}\n`);
+      throw new CommandExit(EXIT.ok);
+    }
+    return parsed;
+  }) as Argv['parse'];
+  return y;
+}
+
 export function cli(cmd: string, argv: string[], usage: string): Argv {
-  return (
-    yargs(argv.map((a) => (a === '-' ? STDIN_WORD : a)))
+  const args = argv.map((a) => (a === '-' ? STDIN_WORD : a));
+  return parseInCommand(
+    args,
+    yargs(args)
       .middleware(restoreStdinWord, true)
       .scriptName(cmd)
       .usage(usage)
@@ -36,7 +73,8 @@ export function cli(cmd: string, argv: string[], usage: string): Argv {
       .alias('help', 'h')
       .version('version', 'print the version and exit', versionLine(cmd))
       .epilogue('Options take one dash or two, as HTCondor writes them: -nobatch is --nobatch.')
-      .wrap(Math.min(110, process.stdout.columns || 100))
+      .exitProcess(false)
+      .wrap(Math.min(110, io().stdout.columns || 100))
       .fail((msg, err) => {
         if (err) throw err;
         throw new DschedError('USAGE', msg);
@@ -47,7 +85,7 @@ export function cli(cmd: string, argv: string[], usage: string): Argv {
           if (typeof v === 'number' && Number.isNaN(v)) throw new DschedError('USAGE', `-${name} needs a number`);
         }
         return true;
-      })
+      }),
   );
 }
 

@@ -85,7 +85,8 @@ describe('npm package', () => {
       // run as a user would: by name, from PATH, in a folder that is not the repository
       const r = spawnSync(cmd, ['--version'], {
         cwd: tmp,
-        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+        // no command agent left behind by the test (the launcher's agent has tests of its own)
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, DSCHED_AGENT: '0' },
         encoding: 'utf8',
       });
       assert.equal(r.status, 0, `${cmd}: ${r.stderr}`);

@@ -63,6 +63,51 @@ export function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** A program run to its end, its output collected; `cwd` when opts has none. */
+export function runChild(
+  file: string,
+  args: string[],
+  opts: RunOptions & {
+    /** Leave standard input open (after opts.input). */
+    keepStdin?: boolean;
+    onSpawn?: (pid: number) => void;
+    /** Told the standard error so far at each piece of it. */
+    onStderr?: (text: string) => void;
+  },
+  cwd: string,
+): Promise<RunResult & { signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      cwd: opts.cwd ?? cwd,
+      env: opts.env,
+      uid: opts.uid,
+      gid: opts.gid,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      opts.onStderr?.(stderr);
+    });
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file} ${args.join(' ')} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(t);
+      resolve({ code: code ?? -1, signal, stdout, stderr });
+    });
+    // a command that never reads its input closes the pipe
+    child.stdin.on('error', () => undefined);
+    if (child.pid) opts.onSpawn?.(child.pid);
+    if (!opts.keepStdin) child.stdin.end(opts.input ?? '');
+    else if (opts.input) child.stdin.write(opts.input);
+  });
+}
+
 export class TestPool {
   readonly home: string;
   readonly work: string;
@@ -103,29 +148,12 @@ export class TestPool {
 
   /** Run a CLI (dist/cli/<cmd>.js) with this pool's environment. */
   run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(DIST, 'cli', `${cmd}.js`), ...args], {
-        cwd: opts.cwd ?? this.work,
-        env: { ...this.env, ...opts.env },
-        uid: opts.uid,
-        gid: opts.gid,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const t = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`${cmd} ${args.join(' ')} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
-      }, opts.timeoutMs ?? 60_000);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(t);
-        resolve({ code: code ?? -1, stdout, stderr });
-      });
-      child.stdin.end(opts.input ?? '');
-    });
+    return runChild(
+      process.execPath,
+      [join(DIST, 'cli', `${cmd}.js`), ...args],
+      { ...opts, env: { ...this.env, ...opts.env } },
+      this.work,
+    ).then(({ code, stdout, stderr }) => ({ code, stdout, stderr }));
   }
 
   /** Run one daemon in the foreground (`dsched <daemon>`), as a separate process this pool stops at the end. */
