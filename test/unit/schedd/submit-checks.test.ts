@@ -11,10 +11,11 @@ test('checked attributes get their one spelling; others keep theirs', () => {
 });
 
 test('one name in two spellings is refused', () => {
-  for (const attrs of [
+  const sets: Array<Record<string, string>> = [
     { Iwd: '"/a"', iwd: '"/b"' },
     { Secret: '1', SECRET: '2' },
-  ])
+  ];
+  for (const attrs of sets)
     assert.throws(
       () => canonicalizeNames(attrs),
       (e: Error & { code?: string }) => e.code === 'SUBMIT_INVALID' && /is given twice/.test(e.message),
