@@ -333,6 +333,12 @@ async function webHealth(address: string): Promise<string> {
 }
 
 /** dsched status: each daemon's state at its master and its health; exit 1 unless every one is SERVING. */
+/** condor_restart: the pool stopped (its running jobs evicted back to idle) and started again. */
+async function restart(): Promise<number> {
+  const code = await stop();
+  return code === EXIT.ok ? start() : code;
+}
+
 async function status(): Promise<number> {
   const session = openSession();
   const config = session.config;
@@ -568,6 +574,12 @@ async function main(argv: string[]): Promise<number> {
       () => void (run = start),
     )
     .command('stop', 'stop it', {}, () => void (run = stop))
+    .command(
+      'restart',
+      'stop it and start it again, with the dsched now installed (after an upgrade)',
+      {},
+      () => void (run = restart),
+    )
     .command(
       'status',
       'show its daemons and their health (exit 1 unless every one is SERVING)',
