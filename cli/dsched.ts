@@ -181,7 +181,11 @@ async function start(): Promise<number> {
   mkdirSync(paths.home, { recursive: true, mode: 0o755 });
   for (const d of [paths.run, paths.log, paths.execute]) mkdirSync(d, { recursive: true, mode: 0o755 });
   mkdirSync(paths.spool, { recursive: true, mode: 0o700 });
-  await ensurePoolCredentials(paths, hostName(config), config.list('DAEMON_LIST'));
+  const refused = await ensurePoolCredentials(paths, hostName(config), config.list('DAEMON_LIST'));
+  if (refused.length)
+    process.stderr.write(
+      `dsched: warning: this host's certificate does not allow the ${refused.join(', ')} of DAEMON_LIST, and the pool will refuse ${refused.length > 1 ? 'them' : 'it'}: only the owner of the pool's CA adds a role (dsched start on the central host), and a host that joined runs a startd only\n`,
+    );
   const running = masterPid(config);
   if (running) {
     process.stdout.write(`dsched: the pool of ${paths.home} is already running (master pid ${running})\n`);
@@ -556,7 +560,8 @@ function evalCmd(my: string | undefined, target: string | undefined, exprs: stri
 /** Run one daemon in the foreground until it is signalled. */
 async function foreground(name: string): Promise<number> {
   const cfg = loadConfig();
-  await ensurePoolCredentials(cfg.paths, hostName(cfg), cfg.list('DAEMON_LIST'));
+  // the daemon run here needs its role even when DAEMON_LIST (what the master runs) does not name it
+  await ensurePoolCredentials(cfg.paths, hostName(cfg), [...cfg.list('DAEMON_LIST'), name]);
   await importModule(daemonMain(name));
   return new Promise<number>(() => {});
 }

@@ -1,5 +1,7 @@
-// What an admin coming from HTCondor types to look after a pool: condor_restart's dsched restart.
+// What an admin coming from HTCondor types to look after a pool: condor_restart's dsched restart, and a
+// central manager that later runs jobs too.
 import assert from 'node:assert/strict';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { alive, TestPool } from './harness/pool.js';
@@ -37,5 +39,31 @@ describe('admin commands', () => {
     const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.ExitCode, 0);
     assert.equal(pool.read('wait.runs'), 'run\nrun\n');
+  });
+});
+
+describe('admin commands – a central manager that later runs jobs too', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start({ DAEMON_LIST: 'COLLECTOR, NEGOTIATOR, SCHEDD' });
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('admin commands – STARTD added to DAEMON_LIST of the central host: after dsched restart its slots are in the pool and run jobs', async () => {
+    const key = readFileSync(join(pool.home, 'host', 'host.key'), 'utf8');
+    appendFileSync(join(pool.home, 'config'), 'DAEMON_LIST = COLLECTOR, NEGOTIATOR, SCHEDD, STARTD\n');
+    const r = await pool.run('dsched', ['restart'], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '', 'no warning: the central host gives itself the new role');
+    // the collector refused the startd's ads for ever when the certificate lacked the startd role
+    pool.file('one.sub', 'executable = /bin/echo\narguments = ran\noutput = one.out\nqueue\n');
+    const c = await pool.submit('one.sub');
+    const [ad] = await pool.waitForHistory(c, 1, 60_000);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(pool.read('one.out'), 'ran\n');
+    assert.equal(readFileSync(join(pool.home, 'host', 'host.key'), 'utf8'), key, "the host's key is kept");
+    assert.doesNotMatch(pool.logs(), /Machine ads come from a startd/);
   });
 });
