@@ -33,4 +33,46 @@ describe('torque habits', () => {
     assert.equal(ad!.RequestCpus, 2);
     assert.equal(pool.read(`mpi.o${c}`), 'NCPUS=2\n4\n');
   });
+
+  test('pbs habits – -W depend=beforeok:A places afterok on A (submitted with depend=on:1): A runs after B succeeds, is removed after B fails', async () => {
+    pool.file('a.sh', '#!/bin/sh\n#PBS -N a\necho A ran\n', 0o755);
+    pool.file('ok.sh', '#!/bin/sh\n#PBS -N ok\necho B ok\n', 0o755);
+    pool.file('fail.sh', '#!/bin/sh\n#PBS -N fail\nexit 3\n', 0o755);
+
+    const a = await pool.submit('a.sh', ['-W', 'depend=on:1']);
+    const [waiting] = await pool.json('dq', [String(a)]);
+    assert.equal(waiting!.JobStatus, 5, 'waits for a before dependency to be placed on it');
+    const b = await pool.submit('ok.sh', ['-W', `depend=beforeok:${a}`]);
+    const [bAd] = await pool.waitForHistory(b, 1);
+    assert.equal(bAd!.ExitCode, 0);
+    const [aAd] = await pool.waitForHistory(a, 1);
+    assert.equal(aAd!.ExitCode, 0);
+    assert.ok(Number(aAd!.JobStartDate) >= Number(bAd!.CompletionDate), 'A started once B had finished');
+    assert.equal(pool.read(`a.o${a}`), 'A ran\n');
+
+    const a2 = await pool.submit('a.sh', ['-W', 'depend=on:1']);
+    const failing = await pool.submit('fail.sh', ['-W', `depend=beforeok:${a2}`]);
+    await pool.waitForHistory(failing, 1);
+    const [removed] = await pool.waitForHistory(a2, 1);
+    assert.equal(removed!.JobStatus, 3, 'PBS deletes the job whose dependency can never hold');
+    assert.match(String(removed!.RemoveReason), new RegExp(`afterok:${failing} can never be satisfied`));
+  });
+
+  test('pbs habits – a before dependency on a job not submitted with depend=on, or not in the queue, is refused and nothing is queued', async () => {
+    pool.file('held.sh', '#!/bin/sh\ntrue\n', 0o755);
+    const plain = await pool.submit('held.sh', ['-h']);
+    const before = (await pool.json('dq', [])).length;
+    const r = await pool.run('dsubmit', ['-W', `depend=beforeany:${plain}`, 'held.sh']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /error\[USAGE\]: dependency beforeany:\d+: job \d+\.0 was not submitted to wait for it \(qsub -W depend=on:1\)/,
+    );
+    const gone = await pool.run('dsubmit', ['-W', 'depend=beforeok:99999', 'held.sh']);
+    assert.equal(gone.code, 1, gone.stderr);
+    assert.match(gone.stderr, /error\[JOB_NOT_FOUND\]/);
+    assert.equal((await pool.json('dq', [])).length, before, 'nothing queued');
+    const [still] = await pool.json('dq', [String(plain)]);
+    assert.equal(still!.PbsDepend, undefined, 'the named job is untouched');
+  });
 });
