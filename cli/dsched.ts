@@ -437,10 +437,7 @@ async function drain(name: string, cancel: boolean, reason: string): Promise<num
         ads.map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress')).filter((v): v is string => typeof v === 'string'),
       ),
     ];
-    if (!addr.length)
-      throw new DschedError('JOB_NOT_FOUND', `no machine named ${name} is in the pool`, {
-        hint: 'dstatus lists the machines',
-      });
+    if (!addr.length) throw new DschedError('MACHINE_NOT_FOUND', `no machine named ${name} is in the pool`);
     for (const a of addr) {
       const r = await asAdmin(session, `drain a machine`, async () => (await session.startd(a)).drain(cancel, reason));
       process.stdout.write(

@@ -40,6 +40,15 @@ describe('admin commands', () => {
     assert.equal(ad!.ExitCode, 0);
     assert.equal(pool.read('wait.runs'), 'run\nrun\n');
   });
+
+  test('admin commands – dsched drain of a machine not in the pool is error[MACHINE_NOT_FOUND], exit 1', async () => {
+    const r = await pool.run('dsched', ['drain', 'no-such-host']);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^dsched: error\[MACHINE_NOT_FOUND\]: no machine named no-such-host is in the pool\n {2}hint: dstatus lists the machines\n$/,
+    );
+  });
 });
 
 describe('admin commands – a central manager that later runs jobs too', () => {
