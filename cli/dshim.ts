@@ -7,7 +7,7 @@ import { DschedError } from '../lib/errors.js';
 import { printError } from './shared/run-cli.js';
 import { distCliDir } from './shared/shims.js';
 
-const QSTAT_USAGE = 'usage: qstat [-f] [-x] [-r | -i] [-u USER[,USER...]] [JOBID...]';
+const QSTAT_USAGE = 'usage: qstat [-f] [-x] [-r | -i] [-t] [-J] [-u USER[,USER...]] [JOBID...]';
 
 /** qstat's arguments as dq's. */
 export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
@@ -22,6 +22,9 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
     else if (a === '-x' || a === '-H') history = true;
     else if (a === '-r') constraints.push('JobStatus == 2');
     else if (a === '-i') constraints.push('JobStatus == 1 || JobStatus == 5');
+    // -t (subjobs too): dq -pbs lists an array's subjobs anyway; -J: array jobs only
+    else if (a === '-t') continue;
+    else if (a === '-J') constraints.push('PbsArrayId =!= undefined');
     else if (a === '-u') {
       const v = argv[++i];
       if (!v) throw new DschedError('USAGE', `-u needs a user name\n${QSTAT_USAGE}`);

@@ -1,6 +1,8 @@
 // Torque and PBS scripts as users bring them from their old cluster: what a script asks for with the old
 // resource words must run as PBS Pro would run it.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
 
@@ -74,5 +76,31 @@ describe('torque habits', () => {
     assert.equal((await pool.json('dq', [])).length, before, 'nothing queued');
     const [still] = await pool.json('dq', [String(plain)]);
     assert.equal(still!.PbsDepend, undefined, 'the named job is untouched');
+  });
+
+  test('pbs habits – qstat -t (subjobs) and -J (array jobs only) are taken by the qstat shim', async () => {
+    const bin = join(pool.work, 'shims');
+    assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
+    pool.file('arr.sh', '#!/bin/sh\n#PBS -N arr\n#PBS -J 1-2\ntrue\n', 0o755);
+    pool.file('single.sh', '#!/bin/sh\n#PBS -N single\ntrue\n', 0o755);
+    const arr = await pool.submit('arr.sh', ['-h']);
+    const single = await pool.submit('single.sh', ['-h']);
+    const qstat = (args: string) =>
+      spawnSync('sh', ['-c', `qstat ${args}`], {
+        cwd: pool.work,
+        env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const t = qstat('-t');
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout, new RegExp(`^${arr}\\[1\\]\\.\\S+ +arr `, 'm'));
+    assert.match(t.stdout, new RegExp(`^${arr}\\[2\\]\\.\\S+ +arr `, 'm'));
+    assert.match(t.stdout, new RegExp(`^${single}\\.\\S+ +single `, 'm'));
+    const j = qstat('-J');
+    assert.equal(j.status, 0, j.stderr);
+    assert.match(j.stdout, new RegExp(`^${arr}\\[1\\]`, 'm'));
+    assert.doesNotMatch(j.stdout, /single/);
+    await pool.run('drm', [String(arr), String(single)]);
   });
 });
