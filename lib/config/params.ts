@@ -520,7 +520,7 @@ export const PARAMS = {
     reload: 'live',
     min: 0,
     description:
-      "Size in KB (or with a K/M/G suffix) past which a daemon's log (log/NAME.log) is renamed NAME.log.old and a new one begun, as HTCondor's MAX_<SUBSYS>_LOG; 0 = never rotate.",
+      "Size in KB (or with a K/M/G suffix) past which a daemon's log (log/NAME.log) is renamed NAME.log.old and a new one begun, as HTCondor's MAX_<SUBSYS>_LOG (its log/NAME.out, when the master starts it again, becomes NAME.out.old); 0 = never rotate.",
   },
   MAX_NUM_DAEMON_LOG: {
     type: 'int',

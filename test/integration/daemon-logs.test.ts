@@ -1,5 +1,5 @@
 // The daemons' logs as an admin keeps them: rotated past MAX_DAEMON_LOG into NAME.log.old (and .old.2 … up to
-// MAX_NUM_DAEMON_LOG), whole lines in each file, and the pool working on across the rotations.
+// MAX_NUM_DAEMON_LOG), whole lines in each file, and the pool working on across the rotations; NAME.out too.
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +34,17 @@ describe('daemon logs', () => {
     const next = await pool.submit('after.sub');
     const [ad] = await pool.waitForHistory(next, 1);
     assert.equal(ad!.ExitCode, 0);
+  });
+
+  test("daemon logs – a daemon's .out past MAX_DAEMON_LOG is renamed .out.old when the master starts it again", async () => {
+    const out = join(pool.home, 'log', 'schedd.out');
+    // what a daemon that kept dying would have left there
+    appendFileSync(out, 'Error: an old crash\n'.repeat(200));
+    const pid = pool.daemonPid('schedd');
+    process.kill(pid, 'SIGKILL');
+    await pool.waitForRestart('schedd', pid);
+    assert.match(readFileSync(`${out}.old`, 'utf8'), /an old crash/);
+    assert.doesNotMatch(readFileSync(out, 'utf8'), /an old crash/);
   });
 
   test('daemon logs – MAX_DAEMON_LOG = 0 stops the rotation at once, without a restart', async () => {
