@@ -31,6 +31,7 @@ import { importModule } from './shared/import-module.js';
 import { cli } from './shared/yargs.js';
 import { completion } from './shared/completion.js';
 import { installShims } from './shared/shims.js';
+import { io } from './shared/io.js';
 
 const USAGE = `usage: dsched <command> [options]
 
@@ -183,7 +184,7 @@ async function start(): Promise<number> {
   mkdirSync(paths.spool, { recursive: true, mode: 0o700 });
   const refused = await ensurePoolCredentials(paths, hostName(config), config.list('DAEMON_LIST'));
   if (refused.length)
-    process.stderr.write(
+    io().stderr.write(
       `dsched: warning: this host's certificate does not allow the ${refused.join(', ')} of DAEMON_LIST, and the pool will refuse ${refused.length > 1 ? 'them' : 'it'}: only the owner of the pool's CA adds a role (dsched start on the central host), and a host that joined runs a startd only\n`,
     );
   const running = masterPid(config);
