@@ -31,6 +31,7 @@ import { importModule } from './shared/import-module.js';
 import { cli } from './shared/yargs.js';
 import { completion } from './shared/completion.js';
 import { installShims } from './shared/shims.js';
+import { io } from './shared/io.js';
 
 const USAGE = `usage: dsched <command> [options]
 
@@ -181,7 +182,11 @@ async function start(): Promise<number> {
   mkdirSync(paths.home, { recursive: true, mode: 0o755 });
   for (const d of [paths.run, paths.log, paths.execute]) mkdirSync(d, { recursive: true, mode: 0o755 });
   mkdirSync(paths.spool, { recursive: true, mode: 0o700 });
-  await ensurePoolCredentials(paths, hostName(config), config.list('DAEMON_LIST'));
+  const refused = await ensurePoolCredentials(paths, hostName(config), config.list('DAEMON_LIST'));
+  if (refused.length)
+    io().stderr.write(
+      `dsched: warning: this host's certificate does not allow the ${refused.join(', ')} of DAEMON_LIST, and the pool will refuse ${refused.length > 1 ? 'them' : 'it'}: only the owner of the pool's CA adds a role (dsched start on the central host), and a host that joined runs a startd only\n`,
+    );
   const running = masterPid(config);
   if (running) {
     process.stdout.write(`dsched: the pool of ${paths.home} is already running (master pid ${running})\n`);
@@ -333,6 +338,12 @@ async function webHealth(address: string): Promise<string> {
 }
 
 /** dsched status: each daemon's state at its master and its health; exit 1 unless every one is SERVING. */
+/** condor_restart: the pool stopped (its running jobs evicted back to idle) and started again. */
+async function restart(): Promise<number> {
+  const code = await stop();
+  return code === EXIT.ok ? start() : code;
+}
+
 async function status(): Promise<number> {
   const session = openSession();
   const config = session.config;
@@ -427,10 +438,7 @@ async function drain(name: string, cancel: boolean, reason: string): Promise<num
         ads.map((a) => ClassAd.fromRecord(a).lookupJS('MyAddress')).filter((v): v is string => typeof v === 'string'),
       ),
     ];
-    if (!addr.length)
-      throw new DschedError('JOB_NOT_FOUND', `no machine named ${name} is in the pool`, {
-        hint: 'dstatus lists the machines',
-      });
+    if (!addr.length) throw new DschedError('MACHINE_NOT_FOUND', `no machine named ${name} is in the pool`);
     for (const a of addr) {
       const r = await asAdmin(session, `drain a machine`, async () => (await session.startd(a)).drain(cancel, reason));
       process.stdout.write(
@@ -550,7 +558,8 @@ function evalCmd(my: string | undefined, target: string | undefined, exprs: stri
 /** Run one daemon in the foreground until it is signalled. */
 async function foreground(name: string): Promise<number> {
   const cfg = loadConfig();
-  await ensurePoolCredentials(cfg.paths, hostName(cfg), cfg.list('DAEMON_LIST'));
+  // the daemon run here needs its role even when DAEMON_LIST (what the master runs) does not name it
+  await ensurePoolCredentials(cfg.paths, hostName(cfg), [...cfg.list('DAEMON_LIST'), name]);
   await importModule(daemonMain(name));
   return new Promise<number>(() => {});
 }
@@ -568,6 +577,12 @@ async function main(argv: string[]): Promise<number> {
       () => void (run = start),
     )
     .command('stop', 'stop it', {}, () => void (run = stop))
+    .command(
+      'restart',
+      'stop it and start it again, with the dsched now installed (after an upgrade)',
+      {},
+      () => void (run = restart),
+    )
     .command(
       'status',
       'show its daemons and their health (exit 1 unless every one is SERVING)',

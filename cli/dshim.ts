@@ -7,7 +7,7 @@ import { DschedError } from '../lib/errors.js';
 import { printError } from './shared/run-cli.js';
 import { distCliDir } from './shared/shims.js';
 
-const QSTAT_USAGE = 'usage: qstat [-f | -a | -n | -s] [-x] [-r | -i] [-u USER[,USER...]] [JOBID...]';
+const QSTAT_USAGE = 'usage: qstat [-f | -a | -n | -s] [-x] [-r | -i] [-t] [-J] [-u USER[,USER...]] [JOBID...]';
 const QSELECT_USAGE =
   'usage: qselect [-u USER[,USER...]] [-s STATES] [-N NAME] [-q QUEUE] [-A ACCOUNT] [-h HOLD_TYPES] [-x]';
 
@@ -34,6 +34,9 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
     else if (a === '-x' || a === '-H') history = true;
     else if (a === '-r') constraints.push('JobStatus == 2');
     else if (a === '-i') constraints.push('JobStatus == 1 || JobStatus == 5');
+    // -t (subjobs too): dq -pbs lists an array's subjobs anyway; -J: array jobs only
+    else if (a === '-t') continue;
+    else if (a === '-J') constraints.push('PbsArrayId =!= undefined');
     else if (a === '-u') users.push(...userList(argv[++i], QSTAT_USAGE));
     // -a is PBS's other layout, -n adds each job's hosts under it, -s its comment (-ns, -an: together)
     else if (/^-[ans1w]+$/.test(a) && /[ans]/.test(a))

@@ -10,7 +10,7 @@ import chokidar from 'chokidar';
 import { loadConfig, type Config } from './config/load.js';
 import { PARAMS, type ParamInfo } from './config/params.js';
 import { addressFile } from './config/paths.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type LogRotation, type Logger } from './log.js';
 import type { KeyObject } from 'node:crypto';
 import { hostTls, Revocations, tokenPublicKey, type ClientCredentials, type TlsMaterial } from './rpc/tls.js';
 import { collectorAddress, removeAddressFile, writeAddressFile, writeFileAtomic } from './rpc/address-file.js';
@@ -42,7 +42,15 @@ export function daemonContext(daemon: string): DaemonContext {
   delete process.env[MASTER_PIPE_ENV];
   const config = loadConfig();
   for (const d of [config.paths.run, config.paths.log, config.paths.spool]) mkdirSync(d, { recursive: true });
-  const log = createLogger(daemon, config.paths.log);
+  const rotation = logRotation(config);
+  const log = createLogger(daemon, config.paths.log, undefined, rotation);
+  onReconfig(() => {
+    try {
+      Object.assign(rotation, logRotation(config));
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'log rotation settings not changed');
+    }
+  });
   const tls = hostTls(config.paths);
   const tokenPub = tokenPublicKey(config.paths);
   const revoked = new Revocations(config.paths.revoked);
@@ -59,6 +67,10 @@ export function daemonContext(daemon: string): DaemonContext {
   const ctx = { name: daemon, config, log, tls, creds, tokenPub, revoked, instance, hostName };
   watchConfig(ctx);
   return ctx;
+}
+
+function logRotation(config: Config): LogRotation {
+  return { maxBytes: config.int('MAX_DAEMON_LOG') * 1024, keep: config.int('MAX_NUM_DAEMON_LOG') };
 }
 
 export async function serveDaemon(

@@ -129,6 +129,7 @@ export const ERROR_CODES = {
     exit: 1,
     hint: 'spool/issued.json on the central host lists the certificates issued',
   },
+  MACHINE_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, exit: 1, hint: 'dstatus lists the machines' },
   POOL_ALREADY_RUNNING: { status: GrpcStatus.ALREADY_EXISTS, exit: 1 },
   NAME_IN_USE: {
     status: GrpcStatus.ALREADY_EXISTS,

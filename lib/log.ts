@@ -1,17 +1,71 @@
 // Daemon logs: pino, one JSON object per line, ISO-8601 UTC time, base fields {daemon, host, pid}.
 // Written synchronously so the last lines before a crash are on disk.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(daemon: string, logDir?: string, level = process.env.DSCHED_LOG_LEVEL ?? 'info'): Logger {
-  let dest;
+/**
+ * When a daemon's log is rotated, as HTCondor's MAX_<SUBSYS>_LOG and MAX_NUM_<SUBSYS>_LOG: past maxBytes
+ * (0: never) NAME.log becomes NAME.log.old (older ones NAME.log.old.2 … up to `keep`) and a new one is begun,
+ * so that a pool left running for months does not fill its disk. Read at each write: the owner may change it.
+ */
+export interface LogRotation {
+  maxBytes: number;
+  keep: number;
+}
+
+/** NAME.log's rotated copies, newest first: NAME.log.old, NAME.log.old.2, … */
+export function rotatedLogName(file: string, n: number): string {
+  return n === 1 ? `${file}.old` : `${file}.old.${n}`;
+}
+
+function rotatingFile(file: string, rotation: LogRotation): DestinationStream {
+  const dest = pino.destination({ dest: file, sync: true, mkdir: true });
+  let size = 0;
+  try {
+    size = statSync(file).size;
+  } catch {
+    // a new file
+  }
+  const rotate = () => {
+    // counted from here whatever happens: a folder that refuses the renames is not retried at every line
+    size = 0;
+    for (let n = Math.max(1, rotation.keep); n >= 1; n--) {
+      try {
+        renameSync(n === 1 ? file : rotatedLogName(file, n - 1), rotatedLogName(file, n));
+      } catch {
+        // a copy not there yet
+      }
+    }
+    try {
+      dest.reopen();
+    } catch {
+      // the log goes on in the file it had open; logging never stops a daemon
+    }
+  };
+  return {
+    write(line: string) {
+      dest.write(line);
+      size += Buffer.byteLength(line);
+      if (rotation.maxBytes > 0 && size >= rotation.maxBytes) rotate();
+    },
+  };
+}
+
+export function createLogger(
+  daemon: string,
+  logDir?: string,
+  level = process.env.DSCHED_LOG_LEVEL ?? 'info',
+  rotation?: LogRotation,
+): Logger {
+  let dest: DestinationStream;
   if (logDir) {
     mkdirSync(logDir, { recursive: true });
-    dest = pino.destination({ dest: join(logDir, `${daemon}.log`), sync: true, mkdir: true });
+    const file = join(logDir, `${daemon}.log`);
+    dest = rotation ? rotatingFile(file, rotation) : pino.destination({ dest: file, sync: true, mkdir: true });
   } else {
     dest = pino.destination({ dest: 2, sync: true });
   }

@@ -39,7 +39,13 @@ async function takeMasterLock(): Promise<void> {
 }
 await takeMasterLock();
 
-const supervisor = new Supervisor(log, config.paths.log, () => config.int('RESTART_BACKOFF_MAX'), config.paths.run);
+const supervisor = new Supervisor(
+  log,
+  config.paths.log,
+  () => config.int('RESTART_BACKOFF_MAX'),
+  config.paths.run,
+  () => config.int('MAX_DAEMON_LOG') * 1024,
+);
 let shuttingDown: Promise<void> | undefined;
 const stopAll = () => (shuttingDown ??= supervisor.stop(20_000));
 

@@ -1,7 +1,7 @@
 // Starts the host's daemons and keeps them running: a daemon that dies is restarted with exponential
 // backoff (reset once it has stayed up for a minute), and why it died is logged.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MASTER_PIPE_ENV } from '../../lib/daemon.js';
@@ -37,6 +37,8 @@ export class Supervisor {
     private maxBackoffSec: () => number,
     /** where run/<daemon>.pid files go: `dsched stop` finds daemons a dead master left behind by them */
     private runDir: string,
+    /** MAX_DAEMON_LOG in bytes: a .out file past it is renamed .out.old when its daemon starts again */
+    private maxOutBytes: () => number = () => 0,
   ) {}
 
   start(names: string[]): void {
@@ -60,7 +62,15 @@ export class Supervisor {
   private spawn(d: DaemonState): void {
     if (this.stopping) return;
     // stdout/stderr of a daemon go to its own .out file: a crash before its logger exists is still seen.
-    const out = openSync(join(this.logDir, `${d.name}.out`), 'a');
+    const outFile = join(this.logDir, `${d.name}.out`);
+    // a daemon that keeps dying adds its last words at each start: kept to about the size of a log
+    try {
+      const max = this.maxOutBytes();
+      if (max > 0 && statSync(outFile).size >= max) renameSync(outFile, `${outFile}.old`);
+    } catch {
+      // none yet
+    }
+    const out = openSync(outFile, 'a');
     // DSCHED_DAEMON_NODE_ARGS passes flags node refuses in NODE_OPTIONS (e.g. --cpu-prof) to every daemon.
     const nodeArgs = (process.env.DSCHED_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
     // fd 3 is a pipe the daemon watches: when this master dies (even by SIGKILL) the daemon reads its end

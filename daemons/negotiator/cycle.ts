@@ -20,6 +20,7 @@ import type { FairShare } from './fair-share.js';
 import type { AccountingGroups, GroupNode } from './groups.js';
 import type { ConcurrencyLimits } from './limits.js';
 import { gangSlots } from '../../grammar/classad/gang-placement.js';
+import { onPoolClock } from '../../lib/time.js';
 import { matchGangs, reservationStart, slotsLeft, splitGangs, type GangRound } from './gang.js';
 import {
   accountingName,
@@ -444,7 +445,13 @@ export class Negotiator {
       const acct = (job && str(job, 'AccountingGroup')) || str(ad, 'RemoteUser') || str(ad, 'RemoteOwner');
       if (!acct) continue;
       const remoteSubmitter = `${acct}@${schedd}`;
-      const runSeconds = Math.max(0, nowSec - num(ad, 'EnteredCurrentActivity', nowSec));
+      // on this host's clock: a startd whose clock is out of step would make its jobs look older or younger
+      const entered = onPoolClock(
+        num(ad, 'EnteredCurrentActivity', nowSec),
+        num(ad, 'MyCurrentTime', NaN) || undefined,
+        num(ad, 'LastHeardFrom', NaN) || undefined,
+      );
+      const runSeconds = Math.max(0, nowSec - entered);
       const retirement = toNumber(ad.evaluate('MaxJobRetirementTime', job ?? EMPTY)) ?? 0;
       out.push({
         ad,

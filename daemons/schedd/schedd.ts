@@ -17,7 +17,7 @@ import type { ClientCredentials } from '../../lib/rpc/tls.js';
 import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import { checkDagJob, type DagRunner } from './dag-runner.js';
-import { DEPENDENCY_HOLD, Dependencies, parseDepend } from './dependencies.js';
+import { DEPENDENCY_HOLD, Dependencies, parseDepend, placeBefore } from './dependencies.js';
 import { JobQueue, SUBMIT_PIECE, jobKey, lit, litValue, type Job } from './queue.js';
 import type { Claim } from './claim.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
@@ -459,8 +459,13 @@ export class Schedd {
     this.opts.admit?.(owner, attrs, procAttrs);
     // -W depend=…: the named jobs must exist; the new jobs wait held until the condition holds
     const dependText = litValue(attrs.PbsDepend);
-    if (typeof dependText === 'string' && dependText) {
-      this.deps.validate(parseDepend(dependText));
+    const deps = typeof dependText === 'string' && dependText ? parseDepend(dependText) : [];
+    this.deps.validate(deps);
+    // -W depend=beforeok:12 places afterok:<this cluster> on job 12 (which waits with on:1) once this is queued
+    const before = this.deps.beforeTargets(deps, owner);
+    // a job whose clauses are all before ones waits for nothing itself
+    const waits = deps.some((d) => !d.type.startsWith('before'));
+    if (waits) {
       // held at submit too (qsub -h -W depend=…): PBS keeps the user hold once the dependency is met
       if (attrs.JobStatus === String(JobStatus.Held))
         Object.assign(attrs, {
@@ -480,7 +485,7 @@ export class Schedd {
       if (i > 0 && i % SUBMIT_PIECE === 0) yield;
       const j = jobs[i]!;
       this.logEvent(j, { type: 'submit', host: this.opts.address });
-      if (j.status === JobStatus.Held && !dependText) {
+      if (j.status === JobStatus.Held && !waits) {
         const reason = String(this.queue.value(j, 'HoldReason') ?? 'submitted on hold');
         this.logEvent(j, { type: 'held', reason, code: HoldCode.SubmittedOnHold, subCode: 0 });
       }
@@ -490,9 +495,19 @@ export class Schedd {
     this.userLog.flush();
     this.log.info({ cluster: clusterId, procs: jobs.length, user: owner }, 'cluster submitted');
     // only the new jobs can change with this submission (a dependency must name jobs that exist already)
-    if (dependText) {
+    if (waits) {
       for (const j of jobs) this.deps.note(j);
       this.settleWaiting(jobs);
+    }
+    for (const { type, jobs: targets } of before) {
+      for (const t of targets) {
+        const text = this.queue.value(t, 'PbsDepend');
+        const placed = typeof text === 'string' ? placeBefore(text, type, clusterId) : undefined;
+        if (placed === undefined) continue; // a second before dependency of this submission on the same job
+        this.queue.update(t, { PbsDepend: lit(placed) });
+        this.deps.note(t);
+      }
+      this.settleWaiting(targets);
     }
     // a watcher of the whole queue (the web daemon) learns of new jobs too, not only of changes: a piece at
     // a time, as it sends a message per job

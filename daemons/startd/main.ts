@@ -16,6 +16,7 @@ import { JobMonitor } from './policy.js';
 import { setupMemoryEnforcement, startdInstance } from './memory-cgroup.js';
 import { startdService } from './service.js';
 import { JobTail } from './tail.js';
+import { nowSeconds } from '../../lib/time.js';
 
 const ctx = daemonContext('startd');
 const { config, log } = ctx;
@@ -234,7 +235,8 @@ async function sendAds(everything: boolean): Promise<void> {
     name: a.name,
     instance: ctx.instance,
     lifetime,
-    ad: { attrs: a.attrs },
+    // its clock as it sends, so that readers can tell how far it is from the collector's (onPoolClock)
+    ad: { attrs: { ...a.attrs, MyCurrentTime: String(nowSeconds()) } },
   }));
   try {
     // A released slot leaves the collector before the resources it held show as free in the partitionable

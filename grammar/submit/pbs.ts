@@ -592,6 +592,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
   }
 
   // resources
+  let nodesPlace: PbsPlan['place'];
   for (const [res, { value, opt }] of resources) {
     switch (res) {
       case 'select': {
@@ -691,23 +692,27 @@ export function loadPbs(input: SubmitInput): PbsPlan {
         break;
       }
       case 'nodes': {
-        // Torque: nodes=N[:ppn=C]
+        // Torque: nodes=N[:ppn=C]. N hosts with C cpus each, as PBS Pro reads it (select=N:ncpus=C:mpiprocs=C,
+        // place=scatter): a parallel job when N > 1, so that it fits a pool of hosts smaller than N × C
         const m = /^(\d+)(?::ppn=(\d+))?/.exec(value);
         if (!m) fail(opt, `-l nodes: '${value}' is not N[:ppn=C]`);
-        plan.cpus = Number(m[1]) * (m[2] ? Number(m[2]) : 1);
+        const hosts = Number(m[1]);
+        plan.cpus = Math.max(1, m[2] ? Number(m[2]) : 1);
         plan.cpusAsked = true;
         plan.mpiprocs = plan.cpus;
-        if (Number(m[1]) > 1)
-          warnings.push({
-            message: `-l nodes=${value}: run as one job on one host`,
-            location: optLoc(opt, script, cli),
-          });
+        if (hosts > 1) {
+          plan.chunks = hosts;
+          nodesPlace = 'scatter';
+        }
         break;
       }
       default:
         plan.resources.push(`${res}=${value}`);
     }
   }
+
+  // an explicit -l place wins over the one -l nodes implies, whichever comes first
+  plan.place ??= nodesPlace;
 
   // the script (or the program after --)
   const cwd = input.cwd;

@@ -513,6 +513,25 @@ export const PARAMS = {
     min: 1,
     description: 'Most seconds the master waits before restarting a daemon that keeps dying.',
   },
+  MAX_DAEMON_LOG: {
+    type: 'size-kb',
+    default: '10MB',
+    daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master', 'web', 'provisioner'],
+    reload: 'live',
+    min: 0,
+    description:
+      "Size in KB (or with a K/M/G suffix) past which a daemon's log (log/NAME.log) is renamed NAME.log.old and a new one begun, as HTCondor's MAX_<SUBSYS>_LOG (its log/NAME.out, when the master starts it again, becomes NAME.out.old); 0 = never rotate.",
+  },
+  MAX_NUM_DAEMON_LOG: {
+    type: 'int',
+    default: '1',
+    daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master', 'web', 'provisioner'],
+    reload: 'live',
+    min: 1,
+    max: 100,
+    description:
+      "Rotated copies of each daemon's log kept: NAME.log.old, then NAME.log.old.2 … (HTCondor's MAX_NUM_<SUBSYS>_LOG).",
+  },
   WEB_ADDRESS: {
     type: 'string',
     default: '127.0.0.1',

@@ -2,7 +2,17 @@
 // every host's certificate (CN = host, DNS:<host>, one URI dsched:role:<role> per role) and keeps the Ed25519
 // key user tokens are signed with. @peculiar/x509 is loaded only here, only when a certificate is made.
 import { createHash, generateKeyPairSync, randomBytes, webcrypto, X509Certificate, createPublicKey } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import type { PoolPaths } from '../config/paths.js';
 import { DAEMON_ROLES } from '../daemons.js';
@@ -199,17 +209,40 @@ export function installHostCredential(
   ]);
 }
 
+/** The roles a host certificate names (its dsched:role:* URIs). */
+function certificateRoles(pem: string): string[] {
+  const san = new X509Certificate(pem).subjectAltName ?? '';
+  return [...san.matchAll(/URI:dsched:role:([a-z]+)/g)].map((m) => m[1]!);
+}
+
 /**
  * What `dsched start` (and a daemon started alone in a new home) does: the CA if this home has none, and this
  * host's credential with the roles of its DAEMON_LIST plus master. A home that joined a pool has a host
- * credential and no CA: nothing is made.
+ * credential and no CA: nothing is made. On the central host (it holds the CA key) a DAEMON_LIST that grew
+ * since (a central manager that now runs a startd too) gets its certificate again with the new roles, the
+ * key kept: the collector would refuse that daemon's ads for ever. Returns the roles DAEMON_LIST names that
+ * this host's certificate does not allow and cannot be given here (a host that joined holds startd and master).
  */
-export async function ensurePoolCredentials(paths: PoolPaths, host: string, daemonList: string[]): Promise<void> {
-  if (existsSync(paths.host.cert)) return;
-  await ensureCa(paths);
+export async function ensurePoolCredentials(paths: PoolPaths, host: string, daemonList: string[]): Promise<string[]> {
   const roles = [...new Set([...daemonList.map((d) => d.toLowerCase()), 'master'])].filter((r) =>
     (DAEMON_ROLES as readonly string[]).includes(r),
   );
+  if (existsSync(paths.host.cert)) {
+    const pem = readFileSync(paths.host.cert, 'utf8');
+    const have = certificateRoles(pem);
+    const missing = roles.filter((r) => !have.includes(r));
+    if (!missing.length) return [];
+    try {
+      accessSync(paths.ca.key, constants.R_OK);
+    } catch {
+      return missing; // a host that joined, or a user who does not own this pool's CA
+    }
+    const publicKey = createPublicKey(readFileSync(paths.host.key, 'utf8')).export({ type: 'spki', format: 'pem' });
+    const cert = await issueHostCertificate(paths, host, [...have, ...missing], publicKey.toString());
+    writeFileAtomic(paths.host.cert, cert);
+    return [];
+  }
+  await ensureCa(paths);
   const key = makeHostKey();
   const cert = await issueHostCertificate(paths, host, roles, key.publicKey);
   installHostCredential(paths, {
@@ -218,4 +251,5 @@ export async function ensurePoolCredentials(paths: PoolPaths, host: string, daem
     ca: readFileSync(paths.ca.cert, 'utf8'),
     tokenPub: readFileSync(paths.ca.tokenPub, 'utf8'),
   });
+  return [];
 }

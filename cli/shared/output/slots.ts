@@ -3,7 +3,7 @@
 import { formatAdsJson, formatAdsJsonl, formatAdsLong, num, str, type OutputAd } from './ad.js';
 import { renderTable, type Cell, type Column, type Style } from './columns.js';
 import { formatDuration } from './time.js';
-import { nowSeconds } from '../../../lib/time.js';
+import { nowSeconds, onPoolClock } from '../../../lib/time.js';
 
 export const SLOT_SCHEMA = 'dsched.slot.v1';
 
@@ -43,7 +43,9 @@ function bySlot(a: OutputAd, b: OutputAd): number {
 /** ActvtyTime in seconds: now − EnteredCurrentActivity. */
 export function activityTimeSeconds(ad: OutputAd, now: number): number | undefined {
   const entered = num(ad, 'EnteredCurrentActivity');
-  return entered === undefined ? undefined : Math.max(0, now - entered);
+  if (entered === undefined) return undefined;
+  // the startd's clock may be out of step with this host's
+  return Math.max(0, now - onPoolClock(entered, num(ad, 'MyCurrentTime'), num(ad, 'LastHeardFrom')));
 }
 
 /**

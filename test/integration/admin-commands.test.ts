@@ -1,0 +1,78 @@
+// What an admin coming from HTCondor types to look after a pool: condor_restart's dsched restart, and a
+// central manager that later runs jobs too.
+import assert from 'node:assert/strict';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { alive, TestPool } from './harness/pool.js';
+
+describe('admin commands', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start();
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('admin commands – dsched restart stops every daemon and starts new ones; a job running across it runs again and completes', async () => {
+    const go = join(pool.work, 'go');
+    pool.file(
+      'wait.sub',
+      `executable = /bin/sh\narguments = "-c 'echo run >> wait.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done'"\nqueue\n`,
+    );
+    const c = await pool.submit('wait.sub');
+    await pool.waitFor('the job to run', () => pool.exists('wait.runs'));
+    const before = Object.fromEntries(['master', 'schedd', 'startd'].map((d) => [d, pool.daemonPid(d)]));
+    const r = await pool.run('dsched', ['restart'], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /pool stopped[\s\S]*pool started/);
+    for (const [d, pid] of Object.entries(before)) {
+      assert.equal(alive(pid), false, `the old ${d} (pid ${pid}) is gone`);
+      assert.notEqual(pool.daemonPid(d), pid, `a new ${d}`);
+    }
+    const status = await pool.run('dsched', ['status']);
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+    // evicted by the stop, as condor_restart evicts: it runs again, then finishes once
+    await pool.waitFor('the job to run again', () => pool.read('wait.runs') === 'run\nrun\n');
+    pool.file('go', '');
+    const [ad] = await pool.waitForHistory(c, 1);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(pool.read('wait.runs'), 'run\nrun\n');
+  });
+
+  test('admin commands – dsched drain of a machine not in the pool is error[MACHINE_NOT_FOUND], exit 1', async () => {
+    const r = await pool.run('dsched', ['drain', 'no-such-host']);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^dsched: error\[MACHINE_NOT_FOUND\]: no machine named no-such-host is in the pool\n {2}hint: dstatus lists the machines\n$/,
+    );
+  });
+});
+
+describe('admin commands – a central manager that later runs jobs too', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start({ DAEMON_LIST: 'COLLECTOR, NEGOTIATOR, SCHEDD' });
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('admin commands – STARTD added to DAEMON_LIST of the central host: after dsched restart its slots are in the pool and run jobs', async () => {
+    const key = readFileSync(join(pool.home, 'host', 'host.key'), 'utf8');
+    appendFileSync(join(pool.home, 'config'), 'DAEMON_LIST = COLLECTOR, NEGOTIATOR, SCHEDD, STARTD\n');
+    const r = await pool.run('dsched', ['restart'], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '', 'no warning: the central host gives itself the new role');
+    // the collector refused the startd's ads for ever when the certificate lacked the startd role
+    pool.file('one.sub', 'executable = /bin/echo\narguments = ran\noutput = one.out\nqueue\n');
+    const c = await pool.submit('one.sub');
+    const [ad] = await pool.waitForHistory(c, 1, 60_000);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(pool.read('one.out'), 'ran\n');
+    assert.equal(readFileSync(join(pool.home, 'host', 'host.key'), 'utf8'), key, "the host's key is kept");
+    assert.doesNotMatch(pool.logs(), /Machine ads come from a startd/);
+  });
+});

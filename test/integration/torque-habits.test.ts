@@ -1,0 +1,106 @@
+// Torque and PBS scripts as users bring them from their old cluster: what a script asks for with the old
+// resource words must run as PBS Pro would run it.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TestPool } from './harness/pool.js';
+
+describe('torque habits', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start();
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('torque habits – -l nodes=2:ppn=2 is two chunks of 2 cpus (a parallel job, scattered unless -l place says otherwise), not one job of 4 cpus', async () => {
+    // the common MPI script: $PBS_NODEFILE has one line per process, ppn of them per host
+    const script = '#!/bin/sh\n#PBS -N mpi\n#PBS -l nodes=2:ppn=2\necho NCPUS=$NCPUS\nwc -l < $PBS_NODEFILE\n';
+    pool.file('scattered.sh', script, 0o755);
+    const dry = await pool.run('dsubmit', ['--dry-run', 'scattered.sh']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.doesNotMatch(dry.stderr, /one job on one host/, 'no warning: it is what the script asked for');
+    assert.match(dry.stdout, /MachineCount = 2\b/);
+    assert.match(dry.stdout, /RequestCpus = 2\b/);
+    assert.match(dry.stdout, /GangPlacement = "scatter"/);
+
+    // on this one-host pool the chunks may share the host only when the script says so
+    pool.file('free.sh', script.replace('#PBS -N mpi\n', '#PBS -N mpi\n#PBS -l place=free\n'), 0o755);
+    const c = await pool.submit('free.sh');
+    const [ad] = await pool.waitForHistory(c, 1, 60_000);
+    assert.equal(ad!.ExitCode, 0);
+    assert.equal(ad!.MachineCount, 2);
+    assert.equal(ad!.RequestCpus, 2);
+    assert.equal(pool.read(`mpi.o${c}`), 'NCPUS=2\n4\n');
+  });
+
+  test('pbs habits – -W depend=beforeok:A places afterok on A (submitted with depend=on:1): A runs after B succeeds, is removed after B fails', async () => {
+    pool.file('a.sh', '#!/bin/sh\n#PBS -N a\necho A ran\n', 0o755);
+    pool.file('ok.sh', '#!/bin/sh\n#PBS -N ok\necho B ok\n', 0o755);
+    pool.file('fail.sh', '#!/bin/sh\n#PBS -N fail\nexit 3\n', 0o755);
+
+    const a = await pool.submit('a.sh', ['-W', 'depend=on:1']);
+    const [waiting] = await pool.json('dq', [String(a)]);
+    assert.equal(waiting!.JobStatus, 5, 'waits for a before dependency to be placed on it');
+    const b = await pool.submit('ok.sh', ['-W', `depend=beforeok:${a}`]);
+    const [bAd] = await pool.waitForHistory(b, 1);
+    assert.equal(bAd!.ExitCode, 0);
+    const [aAd] = await pool.waitForHistory(a, 1);
+    assert.equal(aAd!.ExitCode, 0);
+    assert.ok(Number(aAd!.JobStartDate) >= Number(bAd!.CompletionDate), 'A started once B had finished');
+    assert.equal(pool.read(`a.o${a}`), 'A ran\n');
+
+    const a2 = await pool.submit('a.sh', ['-W', 'depend=on:1']);
+    const failing = await pool.submit('fail.sh', ['-W', `depend=beforeok:${a2}`]);
+    await pool.waitForHistory(failing, 1);
+    const [removed] = await pool.waitForHistory(a2, 1);
+    assert.equal(removed!.JobStatus, 3, 'PBS deletes the job whose dependency can never hold');
+    assert.match(String(removed!.RemoveReason), new RegExp(`afterok:${failing} can never be satisfied`));
+  });
+
+  test('pbs habits – a before dependency on a job not submitted with depend=on, or not in the queue, is refused and nothing is queued', async () => {
+    pool.file('held.sh', '#!/bin/sh\ntrue\n', 0o755);
+    const plain = await pool.submit('held.sh', ['-h']);
+    const before = (await pool.json('dq', [])).length;
+    const r = await pool.run('dsubmit', ['-W', `depend=beforeany:${plain}`, 'held.sh']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /error\[USAGE\]: dependency beforeany:\d+: job \d+\.0 was not submitted to wait for it \(qsub -W depend=on:1\)/,
+    );
+    const gone = await pool.run('dsubmit', ['-W', 'depend=beforeok:99999', 'held.sh']);
+    assert.equal(gone.code, 1, gone.stderr);
+    assert.match(gone.stderr, /error\[JOB_NOT_FOUND\]/);
+    assert.equal((await pool.json('dq', [])).length, before, 'nothing queued');
+    const [still] = await pool.json('dq', [String(plain)]);
+    assert.equal(still!.PbsDepend, undefined, 'the named job is untouched');
+  });
+
+  test('pbs habits – qstat -t (subjobs) and -J (array jobs only) are taken by the qstat shim', async () => {
+    const bin = join(pool.work, 'shims');
+    assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
+    pool.file('arr.sh', '#!/bin/sh\n#PBS -N arr\n#PBS -J 1-2\ntrue\n', 0o755);
+    pool.file('single.sh', '#!/bin/sh\n#PBS -N single\ntrue\n', 0o755);
+    const arr = await pool.submit('arr.sh', ['-h']);
+    const single = await pool.submit('single.sh', ['-h']);
+    const qstat = (args: string) =>
+      spawnSync('sh', ['-c', `qstat ${args}`], {
+        cwd: pool.work,
+        env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const t = qstat('-t');
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout, new RegExp(`^${arr}\\[1\\]\\.\\S+ +arr `, 'm'));
+    assert.match(t.stdout, new RegExp(`^${arr}\\[2\\]\\.\\S+ +arr `, 'm'));
+    assert.match(t.stdout, new RegExp(`^${single}\\.\\S+ +single `, 'm'));
+    const j = qstat('-J');
+    assert.equal(j.status, 0, j.stderr);
+    assert.match(j.stdout, new RegExp(`^${arr}\\[1\\]`, 'm'));
+    assert.doesNotMatch(j.stdout, /single/);
+    await pool.run('drm', [String(arr), String(single)]);
+  });
+});
