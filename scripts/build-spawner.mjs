@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the startd's job spawner, a small C program (daemons/startd/spawner/spawner.c), into
-// dist/daemons/startd/dsched-spawner beside the bundled startd, and the container launcher's init helper
-// (spawner/container-init.c) into dsched-container-init. Warnings are errors: they run as root.
+// dist/daemons/startd/dsched-spawner beside the bundled startd, the container launcher's init helper
+// (spawner/container-init.c) into dsched-container-init, and the execute hosts' native master
+// (daemons/master/native-master.c) into dist/daemons/master/dsched-master. Warnings are errors: they run as root.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,14 +19,20 @@ if (spawnSync(cc, ['--version'], { stdio: 'ignore' }).error) {
   );
   process.exit(1);
 }
-mkdirSync(dirname(target), { recursive: true });
-const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-D_FORTIFY_SOURCE=2', '-o', target, source], {
-  stdio: 'inherit',
-});
-if (r.status !== 0) {
-  console.error(`error: ${cc} could not build ${source}`);
-  process.exit(1);
+/** Compile one program that runs as root (warnings are errors); stop the build if it does not compile. */
+function build(source, target) {
+  mkdirSync(dirname(target), { recursive: true });
+  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-D_FORTIFY_SOURCE=2', '-o', target, source], {
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) {
+    console.error(`error: ${cc} could not build ${source}`);
+    process.exit(1);
+  }
 }
+build(source, target);
+// The native master of execute hosts whose only daemon is a startd (daemons/master/native-master.c).
+build(join(root, 'daemons/master/native-master.c'), join(root, 'dist/daemons/master/dsched-master'));
 // The container launcher's init helper runs inside images that may have no C library: linked statically.
 // Without a static C library (Debian: libc6-dev has it; RHEL: glibc-static) the startd runs no container.
 const init = join(root, 'daemons/startd/spawner/container-init.c');
