@@ -1,9 +1,12 @@
-// Memory of the daemons on a real personal pool (`node dist/...`), the performance issue's two rows: the
-// execute host's three processes (master, startd, spawner) idle, and what each running job adds across all
+// Memory of the daemons of an execute host (`node dist/...`), the performance issue's two rows: the execute
+// host's processes (master, startd, spawner and its keeper) idle, and what each running job adds across all
 // daemons (RSS, as the issue measured them; slurmd + munged beside them when they run here), each daemon's
-// share below, and what an idle node process takes (the floor of any daemon written for node). Run on demand
-// with `node --import tsx bench/memory.ts` (or `npm run bench memory`); nothing is asserted.
+// share below, and what an idle node process takes (the floor of any daemon written for node). The execute
+// host is a home of its own (DAEMON_LIST = STARTD, in the pool of a central home running the collector,
+// negotiator and schedd), as on a real pool, so its master is the native one unless told otherwise. Run on demand with
+// `node --import tsx bench/memory.ts` (or `npm run bench memory`); nothing is asserted.
 // BENCH_JOBS (128): sleeping jobs for the per-job figure, on a startd with that many cpus.
+// BENCH_MASTERS (native): `native,node` measures both masters, alternating, in BENCH_ROUNDS (1) rounds each.
 // RSS counts the node binary's shared pages in every process (about 35 MB each); "private" is what a process
 // has to itself, and "host" is the pages the processes take together (their private pages, the shared ones once).
 import { execFileSync, spawn } from 'node:child_process';
@@ -51,8 +54,10 @@ export function daemonMemory(home: string, scripts: string[]): Map<string, Memor
   return out;
 }
 
-export const EXECUTE_HOST = ['master/main.js', 'startd/main.js', 'startd/dsched-spawner'];
-export const ALL_DAEMONS = [...EXECUTE_HOST, 'collector/main.js', 'negotiator/main.js', 'schedd/main.js'];
+// the node master, or an execute host's native one (DAEMON_LIST = STARTD)
+export const EXECUTE_HOST = ['master/main.js', 'master/dsched-master', 'startd/main.js', 'startd/dsched-spawner'];
+const CENTRAL_HOST = ['collector/main.js', 'negotiator/main.js', 'schedd/main.js'];
+export const ALL_DAEMONS = [...EXECUTE_HOST, ...CENTRAL_HOST];
 
 /** Totals over processes: RSS summed, private summed, shared pages once (the largest set of them). */
 export function total(ms: Iterable<Memory>): Memory & { host: number } {
@@ -77,7 +82,11 @@ async function settled(home: string, scripts: string[], samples = 5): Promise<Ma
 }
 
 const mb = (kib: number) => `${(kib / 1024).toFixed(1)} MB`;
-const short = (script: string) => script.replace('/main.js', '').replace('startd/dsched-spawner', 'spawner');
+const short = (script: string) =>
+  script
+    .replace('/main.js', '')
+    .replace('startd/dsched-spawner', 'spawner')
+    .replace('master/dsched-master', 'native master');
 function row(what: string, figure: string, target: string) {
   console.log(`${what.padEnd(72)} ${figure.padEnd(46)} goal: ${target}`);
 }
@@ -110,39 +119,49 @@ async function idleNode(): Promise<Memory> {
   }
 }
 
-async function main() {
-  const jobs = Number(process.env.BENCH_JOBS ?? 128);
-  const pool = await TestPool.start({
-    NUM_CPUS: String(jobs),
-    MEMORY: String(jobs * 64),
+interface Round {
+  master: 'native' | 'node';
+  idle: Map<string, Memory>;
+  busy: Map<string, Memory>;
+  running: number;
+}
+
+/**
+ * One round: a central pool (collector, negotiator, schedd) and an execute host (master, startd, spawner) in
+ * homes of their own, as on two machines; the execute host idle, then with `jobs` sleeping jobs.
+ */
+async function round(master: Round['master'], jobs: number): Promise<Round> {
+  const central = await TestPool.start({
+    DAEMON_LIST: 'COLLECTOR, NEGOTIATOR, SCHEDD',
     UPDATE_INTERVAL: '5',
     NEGOTIATOR_INTERVAL: '2',
   });
+  let exec: TestPool | undefined;
   const cli = (name: string) => join(DIST, 'cli', `${name}.js`);
   const run = (name: string, args: string[], input?: string) =>
-    execFileSync(process.execPath, [cli(name), ...args], { env: pool.env, cwd: pool.work, input, encoding: 'utf8' });
+    execFileSync(process.execPath, [cli(name), ...args], {
+      env: central.env,
+      cwd: central.work,
+      input,
+      encoding: 'utf8',
+    });
   try {
-    console.log(`dsched on ${process.execPath} ${process.version}; a startd with ${jobs} cpus`);
+    exec = await central.startExecuteHost({
+      NUM_CPUS: String(jobs),
+      MEMORY: String(jobs * 64),
+      UPDATE_INTERVAL: '5',
+      MASTER_NATIVE: master === 'native' ? 'true' : 'false',
+    });
     // idle: the startd has advertised its slot and nothing runs
     for (const deadline = Date.now() + 60_000; Date.now() < deadline && !run('dstatus', ['-af', 'Name']).trim();)
       await sleep(200);
     await sleep(3000);
-    const idle = await settled(pool.home, ALL_DAEMONS);
-    const host = total(EXECUTE_HOST.flatMap((s) => idle.get(s) ?? []));
-    const slurm = slurmMemory();
-    // the issue's row: RSS summed, as `ps` shows it (and slurmd + munged were measured)
-    row(
-      "memory of an execute host's daemons (master + startd + spawner), idle",
-      `${mb(host.rss)} (host: ${mb(host.host)})${slurm === undefined ? '' : `; slurmd + munged ${mb(slurm)}`}`,
-      '≤ 60 MB',
-    );
-    for (const s of EXECUTE_HOST) {
-      const m = idle.get(s);
-      if (m) row(`  ${short(s)}, idle`, `${mb(m.rss)} RSS, ${mb(m.private)} private`, '—');
-    }
-    const bare = await idleNode();
-    row(`  for scale: node itself, idle (${process.version})`, `${mb(bare.rss)} RSS, ${mb(bare.private)} private`, '—');
-
+    const measure = async () => {
+      // the central host's master is not the execute host's: its other daemons only
+      const [c, e] = [await settled(central.home, CENTRAL_HOST), await settled(exec!.home, EXECUTE_HOST)];
+      return new Map([...c, ...e]);
+    };
+    const idle = await measure();
     // per running job: the growth of every daemon's memory with `jobs` sleeping jobs running
     run('dsubmit', ['-'], `executable = /bin/sleep\narguments = 600\nrequest_memory = 32\nqueue ${jobs}\n`);
     let running = 0;
@@ -153,17 +172,57 @@ async function main() {
     }
     if (running < jobs) console.log(`(only ${running} of ${jobs} jobs started)`);
     await sleep(3000);
-    const busy = await settled(pool.home, ALL_DAEMONS);
-    const grow = (scripts: string[], field: 'rss' | 'private' = 'rss') =>
-      scripts.reduce((n, s) => n + (busy.get(s)?.[field] ?? 0) - (idle.get(s)?.[field] ?? 0), 0) / Math.max(1, running);
-    const kib = (scripts: string[]) =>
-      `${grow(scripts).toFixed(0)} KiB (private ${grow(scripts, 'private').toFixed(0)} KiB)`;
-    row(`memory per running job, all daemons (${running} jobs)`, kib(ALL_DAEMONS), '≤ 50 KiB');
-    for (const s of ALL_DAEMONS) if (idle.has(s)) row(`  ${short(s)}`, kib([s]), '—');
+    const busy = await measure();
     run('drm', ['-all']);
+    return { master, idle, busy, running };
   } finally {
-    await pool.stop();
+    await exec?.stop();
+    await central.stop();
   }
+}
+
+/** The round whose figure is the median of its kind. */
+function median(rounds: Round[], figure: (r: Round) => number): Round {
+  return [...rounds].sort((a, b) => figure(a) - figure(b))[Math.floor(rounds.length / 2)]!;
+}
+
+async function main() {
+  const jobs = Number(process.env.BENCH_JOBS ?? 128);
+  // BENCH_MASTERS=native,node measures both masters of the execute host, alternating (an A/B in one run)
+  const masters = (process.env.BENCH_MASTERS ?? 'native').split(',') as Array<Round['master']>;
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
+  console.log(
+    `dsched on ${process.execPath} ${process.version}; an execute host (its own home) with ${jobs} cpus; ${rounds} round(s) of ${masters.join(', ')}`,
+  );
+  const all: Round[] = [];
+  for (let i = 0; i < rounds; i++) for (const m of masters) all.push(await round(m, jobs));
+  const bare = await idleNode();
+  const slurm = slurmMemory();
+  for (const m of masters) {
+    const mine = all.filter((r) => r.master === m);
+    const hostOf = (r: Round) => total(EXECUTE_HOST.flatMap((s) => r.idle.get(s) ?? []));
+    const idleRound = median(mine, (r) => hostOf(r).rss);
+    const host = hostOf(idleRound);
+    // the issue's row: RSS summed, as `ps` shows it (and slurmd + munged were measured)
+    row(
+      `memory of an execute host's daemons (${m} master + startd + spawner), idle`,
+      `${mb(host.rss)} (host: ${mb(host.host)})${slurm === undefined ? '' : `; slurmd + munged ${mb(slurm)}`}`,
+      '≤ 60 MB',
+    );
+    for (const s of EXECUTE_HOST) {
+      const mem = idleRound.idle.get(s);
+      if (mem) row(`  ${short(s)}, idle`, `${mb(mem.rss)} RSS, ${mb(mem.private)} private`, '—');
+    }
+    const grow = (r: Round, scripts: string[], field: 'rss' | 'private' = 'rss') =>
+      scripts.reduce((n, s) => n + (r.busy.get(s)?.[field] ?? 0) - (r.idle.get(s)?.[field] ?? 0), 0) /
+      Math.max(1, r.running);
+    const busyRound = median(mine, (r) => grow(r, ALL_DAEMONS));
+    const kib = (scripts: string[]) =>
+      `${grow(busyRound, scripts).toFixed(0)} KiB (private ${grow(busyRound, scripts, 'private').toFixed(0)} KiB)`;
+    row(`memory per running job, all daemons (${busyRound.running} jobs)`, kib(ALL_DAEMONS), '≤ 50 KiB');
+    for (const s of ALL_DAEMONS) if (busyRound.idle.has(s)) row(`  ${short(s)}`, kib([s]), '—');
+  }
+  row(`  for scale: node itself, idle (${process.version})`, `${mb(bare.rss)} RSS, ${mb(bare.private)} private`, '—');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

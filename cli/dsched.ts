@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../lib/config/load.js';
 import { addressFile } from '../lib/config/paths.js';
 import { PARAMS } from '../lib/config/params.js';
-import { DAEMON_NAMES } from '../lib/daemons.js';
+import { DAEMON_NAMES, masterLockName } from '../lib/daemons.js';
 import { daemonNodeFlags } from '../lib/node-flags.js';
 import { isRunning, parentPid, processStartTime, readPidFile } from '../lib/pid-file.js';
 import { DschedError } from '../lib/errors.js';
@@ -71,6 +71,73 @@ function maySignal(pid: number): boolean {
 function masterPid(config: Config): number {
   const rec = readPidFile(join(config.paths.run, 'master.pid'));
   return isRunning(rec) ? rec.pid : 0;
+}
+
+/** What the native master of an execute host says in run/master.state (daemons/master/native-master.c). */
+interface NativeMasterState {
+  pid: number;
+  daemons: Array<{ name: string; pid: number; state: string; restarts: number; last_exit: string; address: string }>;
+}
+
+/** The state of this home's master when it is the native one and runs, else undefined. */
+function nativeMasterState(config: Config): NativeMasterState | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(config.paths.run, 'master.state'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [head, ...lines] = text.split('\n');
+  const [kind, pid, start] = (head ?? '').split(' ');
+  // a file left by a native master that died names another process than the running master
+  if (kind !== 'master' || !isRunning({ pid: Number(pid), start: start ?? '' }) || masterPid(config) !== Number(pid))
+    return undefined;
+  const daemons = lines.flatMap((l) => {
+    const [what, name, p, state, restarts, ...lastExit] = l.split(' ');
+    return what === 'daemon' && name
+      ? [
+          {
+            name,
+            pid: Number(p),
+            state: state ?? '?',
+            restarts: Number(restarts),
+            last_exit: lastExit.join(' '),
+            address: '',
+          },
+        ]
+      : [];
+  });
+  return { pid: Number(pid), daemons };
+}
+
+/**
+ * The native master's program when this host's master should be it: DAEMON_LIST is STARTD alone (an
+ * execute host) and MASTER_NATIVE is on. It does there all a node master does but serve RPCs, without the
+ * node process (docs/architecture.md).
+ */
+function nativeMaster(config: Config): string | undefined {
+  const list = config.list('DAEMON_LIST').map((d) => d.toLowerCase());
+  const program = join(here, '..', 'daemons', 'master', 'dsched-master');
+  return config.bool('MASTER_NATIVE') && list.length === 1 && list[0] === 'startd' && existsSync(program)
+    ? program
+    : undefined;
+}
+
+/** The native master's command line: its lock, folders and backoff, then each daemon's name and node command. */
+function nativeMasterArgs(config: Config): string[] {
+  const { paths } = config;
+  // what the node master's supervisor adds for each daemon
+  const nodeArgs = (io().env.DSCHED_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return [
+    masterLockName(paths.home),
+    paths.run,
+    paths.log,
+    String(config.int('RESTART_BACKOFF_MAX')),
+    ...config.list('DAEMON_LIST').flatMap((d, i) => {
+      const name = d.toLowerCase();
+      return [...(i ? ['--'] : []), name, process.execPath, ...daemonNodeFlags(name), ...nodeArgs, daemonMain(name)];
+    }),
+  ];
 }
 
 /**
@@ -202,14 +269,18 @@ async function start(): Promise<number> {
     appendFileSync(paths.config, `# dsched configuration of this pool (NAME = value); see docs/config.md\n`);
   config = await recordPorts(config);
   const out = openSync(join(paths.log, 'master.out'), 'a');
-  const child = spawn(process.execPath, [...daemonNodeFlags('master'), daemonMain('master')], {
-    detached: true,
-    stdio: ['ignore', out, out],
-    env: process.env,
-  });
+  const native = nativeMaster(config);
+  const child = native
+    ? spawn(native, nativeMasterArgs(config), { detached: true, stdio: ['ignore', out, out], env: io().env })
+    : spawn(process.execPath, [...daemonNodeFlags('master'), daemonMain('master')], {
+        detached: true,
+        stdio: ['ignore', out, out],
+        env: process.env,
+      });
   closeSync(out);
   child.unref();
-  const want = ['master', ...config.list('DAEMON_LIST').map((d) => d.toLowerCase())];
+  // the native master serves no RPC and so writes no address file: its daemons' files say it is up
+  const want = [...(native ? [] : ['master']), ...config.list('DAEMON_LIST').map((d) => d.toLowerCase())];
   const deadline = Date.now() + 30_000;
   for (;;) {
     const missing = want.filter((d) => {
@@ -243,6 +314,8 @@ async function stop(): Promise<number> {
   const config = loadConfig();
   const pid = masterPid(config);
   if (pid && !maySignal(pid)) {
+    const native = nativeMasterState(config);
+    if (native) throw refuseNativeMaster(config, native);
     // another user's pool (root's): only its admins may stop it, and they ask its master
     const session = openSession();
     try {
@@ -283,6 +356,8 @@ async function stop(): Promise<number> {
 /** This home's master, reached with the session's token (an admin's for its owner and root). */
 function masterOf(session: Session) {
   const config = session.config;
+  const native = nativeMasterState(config);
+  if (native) throw refuseNativeMaster(config, native);
   const a = readAddressFile(addressFile(config.paths, 'master'));
   if (!a || !pidAlive(a.pid) || !masterPid(config)) {
     const orphans = runningDaemons(config);
@@ -297,6 +372,14 @@ function masterOf(session: Session) {
     throw new DschedError('POOL_NOT_RUNNING', `no pool is running for ${config.paths.home}`);
   }
   return session.master();
+}
+
+/** An execute host's native master takes no RPC: only who may signal it (root, the pool's owner) stops it. */
+function refuseNativeMaster(config: Config, native: NativeMasterState): DschedError {
+  return new DschedError(
+    'PERMISSION_DENIED',
+    `the master of ${config.paths.home} (pid ${native.pid}) is an execute host's native master, which takes no RPC: only root or the pool's owner may stop or reconfigure it`,
+  );
 }
 
 /**
@@ -352,8 +435,12 @@ async function status(): Promise<number> {
     // with the schedd down, the daemons of DAEMON_LIST are still asked for their health
     let s: Awaited<ReturnType<MasterClient['status']>> | undefined;
     let why = '';
+    // an execute host's native master tells its view in a file, and is serving while it runs
+    const native = nativeMasterState(config);
     try {
-      s = await (await masterOf(session)).status();
+      s = native
+        ? { pid: native.pid, home: config.paths.home, daemons: native.daemons }
+        : await (await masterOf(session)).status();
     } catch (e) {
       if (!(e instanceof DschedError) || e.code === 'POOL_NOT_RUNNING') throw e;
       why = e.message;
@@ -367,7 +454,9 @@ async function status(): Promise<number> {
           restarts: 0,
           last_exit: '',
         }));
-    const health = await Promise.all(rows.map((d) => daemonHealth(config, d.name)));
+    const health = await Promise.all(
+      rows.map((d) => (native && d.name === 'master' ? 'SERVING' : daemonHealth(config, d.name))),
+    );
     process.stdout.write(
       s
         ? `pool ${s.home}  master pid ${s.pid}\n`
@@ -394,6 +483,14 @@ async function status(): Promise<number> {
 }
 
 async function reconfig(): Promise<number> {
+  const config = loadConfig();
+  const native = nativeMasterState(config);
+  if (native) {
+    if (!maySignal(native.pid)) throw refuseNativeMaster(config, native);
+    process.kill(native.pid, 'SIGHUP');
+    io().stdout.write('dsched: sent reconfig to every daemon\n');
+    return EXIT.ok;
+  }
   const session = openSession();
   try {
     await asAdmin(session, `reconfigure the pool of ${session.config.paths.home}`, async () =>

@@ -1,5 +1,7 @@
 // The pool's daemons by name, in one list: the master starts and stops them, `dsched` runs and finds them, and
 // those that serve gRPC hold a certificate naming their role.
+import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 
 /** The daemons that serve gRPC, each holding its role in its host certificate. */
 export const DAEMON_ROLES = ['collector', 'negotiator', 'schedd', 'startd', 'master'] as const;
@@ -21,3 +23,11 @@ export const STOP_STAGES: ReadonlyArray<readonly DaemonName[]> = [
   ['startd'],
   ['collector'],
 ];
+
+/**
+ * The name of the lock of a home's master: an abstract Unix socket (this name after a NUL byte), which the
+ * kernel frees however the master dies. The node master and the native one take the same lock.
+ */
+export function masterLockName(home: string): string {
+  return `dsched-master-${createHash('sha256').update(realpathSync(home)).digest('hex').slice(0, 40)}`;
+}

@@ -10,10 +10,15 @@
 // encodes their slot ads and evaluates their policy every few seconds, and in lite mode (or with a 1 MB young
 // generation) it spent 10-20% more CPU per job and half as much again while they ran, all of it in more
 // frequent collections; and its KFlops/Mips benchmarks would measure the interpreter, not the machine.
+// The startd collects on its own thread (--single-threaded-gc), leaving the other cores to the jobs: an idle
+// startd alone (no collector) kept 14.4 MB private instead of 16-20 MB, which V8's GC threads left behind at
+// times; in bench/memory.ts's execute host the gain is small (58.0-58.2 against 58.3-58.4 MB RSS), and the
+// CPU per job is the same (bench/pool-throughput.ts A/B). --optimize-for-size held 128 running jobs in 78 MB instead of 95-115 but cost the startd
+// 20-25% more CPU per job start; --heap-growing-percent=50 (84 MB) 5-10%: neither is used.
 // DSCHED_DAEMON_NODE_ARGS comes after these and so overrides them.
 const FLAGS: Record<string, readonly string[]> = {
   master: ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1', '--max-old-space-size=128'],
-  startd: ['--max-semi-space-size=2'],
+  startd: ['--max-semi-space-size=2', '--single-threaded-gc'],
 };
 
 /** Node flags to start the daemon (master, startd, …) with. */

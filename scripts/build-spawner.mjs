@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the C programs of dsched (PROGRAMS below) from their sources into dist/, where their daemons look for
 // them: the startd's job spawner (daemons/startd/spawner/spawner.c) beside the bundled startd, the
-// container launcher's init helper (spawner/container-init.c), and the commands' launcher (libexec/dcmd.c).
+// container launcher's init helper (spawner/container-init.c), the execute hosts' native master
+// (daemons/master/native-master.c) and the commands' launcher (libexec/dcmd.c).
 // Warnings are errors: they run as root.
 //
 // `--if-needed` is the package's install script: a tarball from `npm pack` carries programs built for the
@@ -26,6 +27,13 @@ const PROGRAMS = [
     what: 'the job spawner',
     source: 'daemons/startd/spawner/spawner.c',
     target: 'dist/daemons/startd/dsched-spawner',
+    flags: ['-D_FORTIFY_SOURCE=2'],
+  },
+  {
+    // the master of execute hosts whose only daemon is a startd
+    what: 'the native master',
+    source: 'daemons/master/native-master.c',
+    target: 'dist/daemons/master/dsched-master',
     flags: ['-D_FORTIFY_SOURCE=2'],
   },
   {

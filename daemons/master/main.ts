@@ -1,9 +1,8 @@
 // dsched master: one per host. Starts the daemons of DAEMON_LIST, restarts any that dies, stops them all.
-import { createHash } from 'node:crypto';
-import { realpathSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
+import { masterLockName } from '../../lib/daemons.js';
 import { DschedError } from '../../lib/errors.js';
 import { readPidFile, removePidFile, writePidFile } from '../../lib/pid-file.js';
 import { proto } from '../../lib/rpc/proto.js';
@@ -18,7 +17,7 @@ const { config, log } = ctx;
 // at once cannot both take it. run/master.pid (pid and start time) tells `dsched` which process it is.
 const pidFile = join(config.paths.run, 'master.pid');
 async function takeMasterLock(): Promise<void> {
-  const name = `\0dsched-master-${createHash('sha256').update(realpathSync(config.paths.home)).digest('hex').slice(0, 40)}`;
+  const name = `\0${masterLockName(config.paths.home)}`;
   const lock = createServer();
   await new Promise<void>((resolve, reject) => {
     lock.once('error', (e: NodeJS.ErrnoException) => {

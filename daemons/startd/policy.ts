@@ -322,11 +322,18 @@ export class JobMonitor {
         if (job.activity === 'Suspended') this.resume(w, 'the job is being stopped');
         continue;
       }
-      const my = ClassAd.fromRecord(this.startd.machine.dslotAd(d));
-      my.set('CurrentTime', literal(now()));
+      // the slot's ad only when an expression needs it: the defaults are constants, and a pass over 128 jobs
+      // made 128 slot ads every POLLING_INTERVAL, garbage that kept the startd's heap large
+      let my: ClassAd | undefined;
       const is = (k: PolicyKnob): boolean => {
         const e = get(k);
-        return e !== undefined && isTrue(my.evalExpr(e, w.ad));
+        if (e === undefined) return false;
+        if (e.kind === 'literal') return isTrue(e.value);
+        if (!my) {
+          my = ClassAd.fromRecord(this.startd.machine.dslotAd(d));
+          my.set('CurrentTime', literal(now()));
+        }
+        return isTrue(my.evalExpr(e, w.ad));
       };
       const why = (k: PolicyKnob) => `The machine's ${k} expression (${this.config.str(k)}) became true`;
       switch (job.activity ?? 'Busy') {

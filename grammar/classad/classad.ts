@@ -49,9 +49,11 @@ export class ClassAd {
       const old = this.slots[i]!;
       this.slots[i] = { name: old.name, expr: e, konst, fn: undefined, busy: false };
     } else {
-      this.index.set(key, this.slots.length);
-      this.slots.push({ name, expr: e, konst, fn: undefined, busy: false });
-      this.shape = this.shape.with(key);
+      this.shape = this.shape.with(key, name);
+      // the shape's strings, shared by every ad of this shape, when spelled the same
+      const s = this.shape;
+      this.index.set(s.key, this.slots.length);
+      this.slots.push({ name: name === s.name ? s.name : name, expr: e, konst, fn: undefined, busy: false });
       if (SPECIAL_NAMES.has(key)) this.specialCount++;
     }
     return this;

@@ -27,13 +27,21 @@ export interface AttrEntry {
  */
 export class Shape {
   private readonly next = new Map<string, Shape>();
-  private constructor(readonly size: number) {}
-  static readonly EMPTY = new Shape(0);
-  /** The shape after adding `key` (lower-case) at the end. */
-  with(key: string): Shape {
+  /**
+   * `key`: the lower-case name added last, `name`: its first spelling. Ads of one shape keep these strings
+   * rather than their own copies (a daemon holds thousands of ads with the same names).
+   */
+  private constructor(
+    readonly size: number,
+    readonly key: string,
+    readonly name: string,
+  ) {}
+  static readonly EMPTY = new Shape(0, '', '');
+  /** The shape after adding `key` (lower-case; spelled `name`) at the end. */
+  with(key: string, name = key): Shape {
     let s = this.next.get(key);
     if (!s) {
-      s = new Shape(this.size + 1);
+      s = new Shape(this.size + 1, key, name);
       this.next.set(key, s);
     }
     return s;

@@ -505,6 +505,14 @@ export const PARAMS = {
     min: 0,
     description: 'Finished jobs kept in history.',
   },
+  MASTER_NATIVE: {
+    type: 'bool',
+    default: 'true',
+    daemons: ['master'],
+    reload: 'restart',
+    description:
+      'On a host whose DAEMON_LIST is STARTD alone, `dsched start` runs the small native master (no node process; it reads RESTART_BACKOFF_MAX at start and serves no RPC, so only root or the pool owner stops or reconfigures it); FALSE runs the node master.',
+  },
   RESTART_BACKOFF_MAX: {
     type: 'int',
     default: '30',

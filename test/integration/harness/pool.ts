@@ -2,6 +2,7 @@
 // driven with the real CLIs as child processes, stopped (and its processes checked gone) at the end.
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
+  cpSync,
   appendFileSync,
   chmodSync,
   existsSync,
@@ -144,6 +145,20 @@ export class TestPool {
     const r = await pool.run('dsched', ['start']);
     if (r.code !== 0) throw new Error(`dsched start failed (${r.code}): ${r.stderr}${r.stdout}\n${pool.logs()}`);
     return pool;
+  }
+
+  /**
+   * An execute host of this (central) pool in a home of its own on this machine: DAEMON_LIST = STARTD and
+   * COLLECTOR_HOST this pool's collector. It shares this pool's CA (a second host on one machine would be
+   * refused a join token: its host name already has a certificate), so its `dsched start` makes its host
+   * credential, then starts its master.
+   */
+  async startExecuteHost(config: Record<string, string> = {}): Promise<TestPool> {
+    const exec = new TestPool({ DAEMON_LIST: 'STARTD', COLLECTOR_HOST: this.daemonAddress('collector'), ...config });
+    cpSync(join(this.home, 'ca'), join(exec.home, 'ca'), { recursive: true });
+    const r = await exec.run('dsched', ['start']);
+    if (r.code !== 0) throw new Error(`dsched start failed (${r.code}): ${r.stderr}${r.stdout}\n${exec.logs()}`);
+    return exec;
   }
 
   /** Run a CLI (dist/cli/<cmd>.js) with this pool's environment. */

@@ -1,0 +1,397 @@
+/*
+ * dsched-master: the master of an execute host, whose only daemon is a startd (DAEMON_LIST = STARTD).
+ *
+ * A node master costs an execute host a whole node process (about 40 MB of RSS, 11 MB of it its own) to do
+ * what needs a few system calls: hold the home's lock, start its daemons, restart one that dies and stop
+ * them all. This program does the same as daemons/master/supervisor.ts, in the same files, so `dsched` and
+ * the daemons cannot tell them apart:
+ *   - the lock is the abstract Unix socket named by its first argument (lib/daemons.ts masterLockName): the
+ *     kernel frees it however this process dies, and a second master for the home is refused;
+ *   - run/master.pid and run/<daemon>.pid hold "pid start-time" (field 22 of /proc/PID/stat);
+ *   - each daemon gets stdin /dev/null, stdout and stderr appended to log/<daemon>.out, and on fd 3 the read
+ *     end of a pipe (DSCHED_MASTER_PIPE=3) whose end of file tells it this master died, so it shuts down;
+ *   - a daemon that dies is restarted after 1 s, doubling up to the backoff maximum, reset once it ran a minute;
+ *   - SIGTERM or SIGINT stops the daemons (SIGTERM, SIGKILL to any alive 20 s later) and exits; the same
+ *     signals again are ignored; SIGQUIT exits at once (the daemons see their pipe close); SIGHUP is passed on.
+ * It serves no RPC: `dsched status` reads run/master.state (rewritten at each change: "master PID START",
+ * then "daemon NAME PID STATE RESTARTS LAST-EXIT" per daemon) and `dsched stop`/`reconfig` signal it, which
+ * takes root or the pool's owner. Its log is log/master.log, JSON lines as the node daemons write them.
+ *
+ * Usage: dsched-master LOCK RUN-DIR LOG-DIR BACKOFF-MAX-SECONDS NAME PROGRAM ARGS... [-- NAME PROGRAM ARGS...]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_DAEMONS 8
+#define STOP_GRACE_MS 20000
+
+enum state { STARTING, RUNNING, BACKOFF, STOPPED };
+static const char *const STATE_NAMES[] = {"starting", "running", "backoff", "stopped"};
+
+struct daemon {
+  const char *name;
+  char **argv;
+  pid_t pid;
+  char start[32]; /* its start time, as written to its pid file */
+  int pipe_fd;    /* this end of its master pipe, open while it runs */
+  enum state state;
+  unsigned restarts;
+  char last_exit[48];
+  int64_t started_ms, restart_at_ms, backoff_ms;
+};
+
+static struct daemon daemons[MAX_DAEMONS];
+static int ndaemons;
+static const char *run_dir, *log_dir;
+static int64_t backoff_max_ms;
+static char my_start[32];
+static int log_fd = -1;
+static sigset_t handled;
+
+static int64_t now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* One JSON line in log/master.log; `fields` is JSON members to add (or ""), built from names and numbers only. */
+static void log_line(int level, const char *msg, const char *fields) {
+  if (log_fd < 0) return;
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  struct tm tm;
+  gmtime_r(&t.tv_sec, &tm);
+  char host[HOST_NAME_MAX + 1] = "";
+  gethostname(host, sizeof host - 1);
+  for (char *c = host; *c; c++)
+    if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = '?';
+  char line[1024];
+  int n = snprintf(line, sizeof line,
+                   "{\"level\":%d,\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"daemon\":\"master\",\"host\":\"%s\","
+                   "\"pid\":%d%s%s,\"msg\":\"%s\"}\n",
+                   level, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                   t.tv_nsec / 1000000, host, (int)getpid(), *fields ? "," : "", fields, msg);
+  if (n > 0 && n < (int)sizeof line && write(log_fd, line, (size_t)n) < 0) { /* nowhere left to say it */
+  }
+}
+
+/* Field 22 of /proc/PID/stat (the start time in clock ticks since boot), or "" when it cannot be read. */
+static void start_time(pid_t pid, char *out, size_t size) {
+  out[0] = 0;
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return;
+  buf[n] = 0;
+  /* the command name (field 2) is in parentheses and may hold spaces: count after its last ')' */
+  char *p = strrchr(buf, ')');
+  if (!p) return;
+  p += 2; /* field 3 */
+  for (int field = 3; field < 22 && p; field++) p = strchr(p, ' '), p = p ? p + 1 : p;
+  if (!p) return;
+  size_t len = strcspn(p, " ");
+  if (len >= size) return;
+  memcpy(out, p, len);
+  out[len] = 0;
+}
+
+/* Write `text` to DIR/NAME atomically (a temporary file renamed over it), as lib/rpc/address-file.ts does. */
+static void write_atomic(const char *dir, const char *name, const char *text) {
+  char path[PATH_MAX], tmp[PATH_MAX];
+  if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path ||
+      snprintf(tmp, sizeof tmp, "%s/.%s.%d.tmp", dir, name, (int)getpid()) >= (int)sizeof tmp)
+    return;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return;
+  size_t len = strlen(text);
+  int ok = write(fd, text, len) == (ssize_t)len;
+  close(fd);
+  if (!ok || rename(tmp, path) < 0) unlink(tmp);
+}
+
+/* Remove DIR/NAME only while it still holds `text` (a newer process's file is left alone). */
+static void remove_if(const char *dir, const char *name, const char *text) {
+  char path[PATH_MAX], buf[128];
+  if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n < 0) return;
+  buf[n] = 0;
+  if (strcmp(buf, text) == 0) unlink(path);
+}
+
+static void write_state(void) {
+  char text[2048];
+  size_t off = (size_t)snprintf(text, sizeof text, "master %d %s\n", (int)getpid(), my_start);
+  for (int i = 0; i < ndaemons && off < sizeof text; i++) {
+    struct daemon *d = &daemons[i];
+    off += (size_t)snprintf(text + off, sizeof text - off, "daemon %s %d %s %u %s\n", d->name, (int)d->pid,
+                            STATE_NAMES[d->state], d->restarts, d->last_exit);
+  }
+  if (off < sizeof text) write_atomic(run_dir, "master.state", text);
+}
+
+static const char *signal_name(int sig) {
+  static const struct {
+    int sig;
+    const char *name;
+  } names[] = {{SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
+               {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
+               {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+               {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGXCPU, "SIGXCPU"},
+               {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (names[i].sig == sig) return names[i].name;
+  return NULL;
+}
+
+static void pid_file_text(const struct daemon *d, char *out, size_t size) {
+  snprintf(out, size, "%d %s\n", (int)d->pid, d->start);
+}
+
+static void spawn_daemon(struct daemon *d) {
+  char out_path[PATH_MAX], fields[256];
+  snprintf(out_path, sizeof out_path, "%s/%s.out", log_dir, d->name);
+  int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int p[2];
+  if (out < 0 || null < 0 || pipe2(p, O_CLOEXEC) < 0) {
+    snprintf(fields, sizeof fields, "\"daemon\":\"%s\",\"errno\":%d", d->name, errno);
+    log_line(50, "could not start daemon", fields);
+    if (out >= 0) close(out);
+    if (null >= 0) close(null);
+    d->state = BACKOFF;
+    d->restart_at_ms = now_ms() + d->backoff_ms;
+    return;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    /* the daemon: signals as node sets them, stdio, and the master pipe on fd 3 (dup2 clears close-on-exec) */
+    sigprocmask(SIG_UNBLOCK, &handled, NULL);
+    if (dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 || dup2(p[0], 3) < 0) _exit(127);
+    setenv("DSCHED_MASTER_PIPE", "3", 1);
+    execv(d->argv[0], d->argv);
+    dprintf(2, "dsched-master: cannot run %s: %s\n", d->argv[0], strerror(errno));
+    _exit(127);
+  }
+  close(out);
+  close(null);
+  close(p[0]);
+  if (pid < 0) {
+    close(p[1]);
+    snprintf(fields, sizeof fields, "\"daemon\":\"%s\",\"errno\":%d", d->name, errno);
+    log_line(50, "could not start daemon", fields);
+    d->state = BACKOFF;
+    d->restart_at_ms = now_ms() + d->backoff_ms;
+    return;
+  }
+  d->pid = pid;
+  d->pipe_fd = p[1];
+  start_time(pid, d->start, sizeof d->start);
+  char name[64], text[64];
+  snprintf(name, sizeof name, "%s.pid", d->name);
+  pid_file_text(d, text, sizeof text);
+  write_atomic(run_dir, name, text);
+  d->state = RUNNING;
+  d->started_ms = now_ms();
+  snprintf(fields, sizeof fields, "\"daemon\":\"%s\",\"childPid\":%d", d->name, (int)pid);
+  log_line(30, "started daemon", fields);
+}
+
+/* A daemon exited: its pid file goes, and unless the master is stopping it is started again after its backoff. */
+static void daemon_exited(struct daemon *d, int status, int stopping) {
+  char name[64], text[64], fields[256];
+  snprintf(name, sizeof name, "%s.pid", d->name);
+  pid_file_text(d, text, sizeof text);
+  remove_if(run_dir, name, text);
+  close(d->pipe_fd);
+  d->pipe_fd = -1;
+  d->pid = 0;
+  if (WIFSIGNALED(status)) {
+    const char *s = signal_name(WTERMSIG(status));
+    if (s)
+      snprintf(d->last_exit, sizeof d->last_exit, "signal %s", s);
+    else
+      snprintf(d->last_exit, sizeof d->last_exit, "signal %d", WTERMSIG(status));
+  } else {
+    snprintf(d->last_exit, sizeof d->last_exit, "exit code %d", WEXITSTATUS(status));
+  }
+  if (stopping) {
+    d->state = STOPPED;
+    return;
+  }
+  int64_t now = now_ms();
+  if (now - d->started_ms > 60000) d->backoff_ms = 1000;
+  d->state = BACKOFF;
+  d->restarts++;
+  d->restart_at_ms = now + d->backoff_ms;
+  snprintf(fields, sizeof fields, "\"daemon\":\"%s\",\"exit\":\"%s\",\"restartInMs\":%lld", d->name, d->last_exit,
+           (long long)d->backoff_ms);
+  log_line(40, "daemon died; restarting", fields);
+  d->backoff_ms = d->backoff_ms * 2 > backoff_max_ms ? backoff_max_ms : d->backoff_ms * 2;
+}
+
+static void signal_all(int sig) {
+  for (int i = 0; i < ndaemons; i++)
+    if (daemons[i].pid > 0) kill(daemons[i].pid, sig);
+}
+
+static int any_running(void) {
+  for (int i = 0; i < ndaemons; i++)
+    if (daemons[i].pid > 0) return 1;
+  return 0;
+}
+
+/* The home's lock: an abstract Unix socket, bound for as long as this process lives. */
+static int take_lock(const char *lock) {
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  size_t len = strlen(lock);
+  if (len == 0 || len + 1 > sizeof a.sun_path) return -1;
+  memcpy(a.sun_path + 1, lock, len); /* sun_path[0] = 0: the abstract namespace */
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (bind(fd, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) < 0 ||
+      listen(fd, 1) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+int main(int argc, char **argv) {
+  /* the package's install asks each shipped program whether it runs on this machine */
+  if (argc == 2 && strcmp(argv[1], "--check") == 0) return 0;
+  if (argc < 7) {
+    fprintf(stderr, "usage: dsched-master LOCK RUN-DIR LOG-DIR BACKOFF-MAX-SECONDS NAME PROGRAM ARGS... [-- NAME ...]\n");
+    return 2;
+  }
+  run_dir = argv[2];
+  log_dir = argv[3];
+  char *end;
+  long max = strtol(argv[4], &end, 10);
+  backoff_max_ms = (*end || max < 1 || max > 86400) ? 300000 : max * 1000;
+  for (int i = 5; i < argc;) {
+    if (ndaemons == MAX_DAEMONS || i + 1 >= argc) {
+      fprintf(stderr, "dsched-master: too many daemons, or a daemon without a program\n");
+      return 2;
+    }
+    struct daemon *d = &daemons[ndaemons++];
+    d->name = argv[i];
+    d->argv = &argv[i + 1];
+    d->pipe_fd = -1;
+    d->backoff_ms = 1000;
+    int j = i + 1;
+    while (j < argc && strcmp(argv[j], "--") != 0) j++;
+    if (j < argc) argv[j] = NULL; /* ends this daemon's argv (argv[argc] ends the last one) */
+    i = j + 1;
+  }
+
+  if (take_lock(argv[1]) < 0) {
+    if (errno == EADDRINUSE)
+      fprintf(stderr, "dsched-master: error[POOL_ALREADY_RUNNING]: a master already runs for this home\n");
+    else
+      fprintf(stderr, "dsched-master: cannot take the master lock: %s\n", strerror(errno));
+    return 1;
+  }
+  char log_path[PATH_MAX];
+  snprintf(log_path, sizeof log_path, "%s/master.log", log_dir);
+  log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+  sigemptyset(&handled);
+  int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGPIPE};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&handled, sigs[i]);
+  sigprocmask(SIG_BLOCK, &handled, NULL);
+  int sfd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) {
+    fprintf(stderr, "dsched-master: signalfd: %s\n", strerror(errno));
+    return 1;
+  }
+
+  start_time(getpid(), my_start, sizeof my_start);
+  char text[64];
+  snprintf(text, sizeof text, "%d %s\n", (int)getpid(), my_start);
+  write_atomic(run_dir, "master.pid", text);
+  log_line(30, "master serving", "\"native\":true");
+  for (int i = 0; i < ndaemons; i++) spawn_daemon(&daemons[i]);
+  write_state();
+
+  int stopping = 0;
+  int64_t kill_at = 0;
+  for (;;) {
+    if (stopping && !any_running()) break;
+    /* sleep until a signal, or the next restart, or the end of the stop's grace */
+    int64_t next = -1, now = now_ms();
+    for (int i = 0; i < ndaemons && !stopping; i++)
+      if (daemons[i].state == BACKOFF && (next < 0 || daemons[i].restart_at_ms < next)) next = daemons[i].restart_at_ms;
+    if (stopping && kill_at) next = kill_at;
+    struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+    int timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
+    if (poll(&pfd, 1, timeout) < 0 && errno != EINTR) break;
+    int changed = 0;
+    struct signalfd_siginfo si;
+    while ((pfd.revents & POLLIN) && read(sfd, &si, sizeof si) == sizeof si) {
+      int sig = (int)si.ssi_signo;
+      if (sig == SIGCHLD) {
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+          for (int i = 0; i < ndaemons; i++)
+            if (daemons[i].pid == pid) daemon_exited(&daemons[i], status, stopping), changed = 1;
+      } else if (sig == SIGHUP) {
+        signal_all(SIGHUP);
+      } else if (sig == SIGQUIT) {
+        log_line(40, "master: fast shutdown, exiting now", "\"signal\":\"SIGQUIT\"");
+        _exit(1); /* the daemons read their pipe's end of file and shut down themselves */
+      } else if (sig == SIGTERM || sig == SIGINT) {
+        if (stopping) {
+          log_line(40, "already shutting down gracefully; SIGQUIT stops at once", "");
+          continue;
+        }
+        log_line(30, "master shutting down", sig == SIGTERM ? "\"signal\":\"SIGTERM\"" : "\"signal\":\"SIGINT\"");
+        stopping = 1;
+        kill_at = now_ms() + STOP_GRACE_MS;
+        for (int i = 0; i < ndaemons; i++)
+          if (daemons[i].state == BACKOFF) daemons[i].state = STOPPED;
+        signal_all(SIGTERM);
+        changed = 1;
+      }
+    }
+    now = now_ms();
+    if (stopping && kill_at && now >= kill_at) {
+      signal_all(SIGKILL);
+      kill_at = 0;
+    }
+    for (int i = 0; i < ndaemons && !stopping; i++)
+      if (daemons[i].state == BACKOFF && daemons[i].restart_at_ms <= now) spawn_daemon(&daemons[i]), changed = 1;
+    if (changed) write_state();
+  }
+  remove_if(run_dir, "master.pid", text);
+  char state_path[PATH_MAX];
+  snprintf(state_path, sizeof state_path, "%s/master.state", run_dir);
+  unlink(state_path);
+  log_line(30, "master stopped", "");
+  return 0;
+}
