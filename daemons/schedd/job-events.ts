@@ -431,12 +431,14 @@ export class JobEvents {
    * A claim whose job the schedd gives up on without hearing of its end (its startd silent past the lease,
    * or back without the claim) is remembered in the queue, in the same commit as the job's return to idle:
    * an exit its startd reports later (from its journal) is still the job's completion, also after a
-   * restart of the schedd.
+   * restart of the schedd. Unless its startd said the run is `gone` (no claim, no exit to report), the job
+   * does not run again until that run is settled (Leases.settleLostRuns): a second run could end before
+   * the first one's exit arrives, and the job would complete twice.
    */
-  lostRun(job: Job, reason: string) {
+  lostRun(job: Job, reason: string, gone: boolean) {
     const c = job.claim;
     if (c && job.status !== JobStatus.Idle)
-      this.s.queue.loseRun(c.id, { cluster: job.cluster, proc: job.proc, startd: c.startd, slot: c.slot });
+      this.s.queue.loseRun(c.id, { cluster: job.cluster, proc: job.proc, startd: c.startd, slot: c.slot }, gone);
     this.jobEvicted(job, reason);
   }
 

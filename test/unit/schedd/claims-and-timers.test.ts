@@ -80,13 +80,18 @@ describe('schedd lost runs', () => {
       first.update(job, { JobCurrentStartDate: String(Math.floor(Date.now() / 1000)) }, JobStatus.Running);
       first.flush();
       const schedd = makeSchedd(first);
-      (schedd as unknown as { events: { lostRun(j: typeof job, reason: string): void } }).events.lostRun(
+      (schedd as unknown as { events: { lostRun(j: typeof job, reason: string, gone: boolean): void } }).events.lostRun(
         job,
         'the startd could not be reached',
+        false,
       );
       await first.commit();
       schedd.close();
       assert.equal(job.status, JobStatus.Idle);
+      // its exit may still come: the job is not offered for matching until the run is settled
+      assert.equal(job.unsettled, 'claim-1');
+      assert.equal(first.idleCount(job.ac), 0);
+      assert.equal(first.takeIdle(job.ac), undefined);
 
       const again = new JobQueue(openQueueDb(file));
       assert.deepEqual(again.lostRuns.get('claim-1'), {
@@ -95,12 +100,26 @@ describe('schedd lost runs', () => {
         startd: '127.0.0.1:1',
         slot: 'slot1_1@unit',
       });
+      // nor after a restart, until its startd is asked again
+      const reread = again.jobs.get(jobKey(job.cluster, job.proc))!;
+      assert.equal(reread.unsettled, 'claim-1');
+      assert.deepEqual(
+        [...again.unsettledRuns()].map((u) => u.claim),
+        ['claim-1'],
+      );
+      assert.equal(again.takeIdle(reread.ac), undefined);
       again.forgetLostRun('claim-1');
+      assert.equal(reread.unsettled, undefined, 'settled: the job may run again');
+      assert.equal(again.takeIdle(reread.ac), reread);
       await again.commit();
       assert.equal(new JobQueue(openQueueDb(file)).lostRuns.size, 0, 'a settled run is forgotten for good');
 
       // the run of a job that has left the queue since is dropped when the queue is read
-      again.loseRun('claim-2', { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' });
+      again.loseRun(
+        'claim-2',
+        { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' },
+        false,
+      );
       again.finish(again.jobs.get(jobKey(job.cluster, job.proc))!, JobStatus.Removed);
       await again.commit();
       const third = new JobQueue(openQueueDb(file));
@@ -119,7 +138,12 @@ describe('schedd lost runs', () => {
   test('schedd lost runs – the late exit of a run given up on completes a job that is being started again, once', async () => {
     const queue = new JobQueue(openQueueDb(':memory:'));
     const job = queueOne(queue);
-    queue.loseRun('claim-old', { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' });
+    // its startd said the run was gone (or it was waited for long enough): it may run again
+    queue.loseRun(
+      'claim-old',
+      { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' },
+      true,
+    );
     // matched again and being started on another claim (or still asking its startd after a restart)
     job.claim = { id: 'claim-new', startd: '127.0.0.1:1', slot: 'slot1_2@unit' };
     job.matching = true;
