@@ -7,7 +7,7 @@ import type { StartdClient } from '../../lib/rpc/clients/startd.js';
 import { JobStatus } from '../../lib/job-status.js';
 import type { UserLogWriter } from '../../lib/user-log/index.js';
 import { jobKey, lit, type ClaimRef, type Job, type JobQueue, type LostRun } from './queue.js';
-import type { Claim } from './claim.js';
+import { leaseClock, type Claim } from './claim.js';
 import type { GangClaims } from './gang.js';
 
 /** What lease renewal and reconnection need of the schedd. */
@@ -56,7 +56,7 @@ export class Leases {
       [...byStartd].map(async ([addr, claims]) => {
         if (this.renewing.has(addr)) return;
         this.renewing.add(addr);
-        const asked = Date.now();
+        const asked = leaseClock();
         try {
           let r;
           try {
@@ -93,7 +93,7 @@ export class Leases {
           // time has surely passed, the job is run elsewhere. Never earlier, so there are never two live runs.
           for (const c of claims) {
             c.renewedAt ??= asked;
-            if (Date.now() - c.renewedAt <= this.s.lease() * 1000) continue;
+            if (leaseClock() - c.renewedAt <= this.s.lease() * 1000) continue;
             this.s.claims.delete(c.id);
             if (c.job && c.job.claim?.id === c.id)
               this.s.lostRun(
@@ -188,7 +188,7 @@ export class Leases {
       return changed;
     }
     const limit = this.s.lease() * 1000 * LOST_RUN_WAIT_LEASES;
-    const expired = runs.filter((u) => Date.now() - u.since > limit);
+    const expired = runs.filter((u) => leaseClock() - u.since > limit);
     for (const { claim, run } of expired) {
       this.s.log.warn(
         { cluster: run.cluster, proc: run.proc, slot: run.slot },
@@ -262,7 +262,7 @@ export class Leases {
   }
 
   private async settleStartd(recorded: string, all: Job[], claimOf: Map<Job, ClaimRef>): Promise<void> {
-    const deadline = Date.now() + this.s.lease() * 1000;
+    const deadline = leaseClock() + this.s.lease() * 1000;
     // a job whose claim changed meanwhile (removed, held, its startd reported) is no longer ours to settle
     const pending = () =>
       all.filter((j) => this.s.queue.jobs.get(jobKey(j.cluster, j.proc)) === j && j.claim?.id === claimOf.get(j)!.id);
@@ -290,7 +290,7 @@ export class Leases {
         await this.settle();
         return;
       }
-      if (Date.now() > deadline) {
+      if (leaseClock() > deadline) {
         for (const j of pending())
           this.s.lostRun(j, 'the startd could not be reached after the schedd restarted', false);
         await this.settle();
@@ -325,7 +325,7 @@ export class Leases {
           startd: addr,
           slot: claimRef.slot,
           lastAc: j.ac,
-          renewedAt: Date.now(),
+          renewedAt: leaseClock(),
         };
         this.s.claims.set(claim.id, claim);
         j.matching = false;
@@ -353,7 +353,7 @@ export class Leases {
       slot: claimRef.slot,
       job: j,
       lastAc: 0,
-      renewedAt: Date.now(),
+      renewedAt: leaseClock(),
     };
     this.s.claims.set(claim.id, claim);
     if (s === 'running') this.s.unsure.delete(jobKey(j.cluster, j.proc));

@@ -426,12 +426,12 @@ export class JobQueue {
     if (job?.unsettled === claimId) job.unsettled = undefined;
   }
 
-  /** Runs given up on whose exit may still come, by claim: since when (ms) their job waits for them. */
+  /** Runs given up on whose exit may still come, by claim: since when their job waits for them (ms, monotonic). */
   private unsettled = new Map<string, number>();
 
   private holdForLostRun(job: Job, claimId: string): void {
     job.unsettled = claimId;
-    this.unsettled.set(claimId, Date.now());
+    this.unsettled.set(claimId, performance.now());
   }
 
   /** The runs given up on that may still report an exit, with since when (ms) their job waits for them. */
