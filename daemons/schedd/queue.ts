@@ -43,7 +43,7 @@ export interface Job {
   ad?: ClassAd;
 }
 
-/** A run the schedd gave up on (its startd silent past the lease, or back without the claim). */
+/** A run the schedd gave up on while its startd was silent (past the lease, or after a restart of the schedd). */
 export interface LostRun {
   cluster: number;
   proc: number;
@@ -397,13 +397,12 @@ export class JobQueue {
 
   /**
    * Remember a run given up on (durable after `commit()`, with the job's other changes); the oldest goes past
-   * 10,000. `gone`: its startd said it has neither the claim nor an exit to report; else the job does not
-   * start again until the run is settled (`unsettledRuns`).
+   * 10,000. The job does not start again until the run is settled (`unsettledRuns`).
    */
-  loseRun(claimId: string, run: LostRun, gone: boolean): void {
+  loseRun(claimId: string, run: LostRun): void {
     this.lostRuns.set(claimId, run);
     this.lostWrites.set(claimId, run);
-    const job = gone ? undefined : this.jobs.get(jobKey(run.cluster, run.proc));
+    const job = this.jobs.get(jobKey(run.cluster, run.proc));
     if (job) this.holdForLostRun(job, claimId);
     if (this.lostRuns.size > 10_000) this.forgetLostRun(this.lostRuns.keys().next().value!);
     this.scheduleFlush();

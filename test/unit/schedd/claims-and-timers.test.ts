@@ -116,11 +116,7 @@ describe('schedd lost runs', () => {
       assert.equal(new JobQueue(openQueueDb(file)).lostRuns.size, 0, 'a settled run is forgotten for good');
 
       // the run of a job that has left the queue since is dropped when the queue is read
-      again.loseRun(
-        'claim-2',
-        { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' },
-        false,
-      );
+      again.loseRun('claim-2', { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' });
       again.finish(again.jobs.get(jobKey(job.cluster, job.proc))!, JobStatus.Removed);
       await again.commit();
       const third = new JobQueue(openQueueDb(file));
@@ -139,12 +135,9 @@ describe('schedd lost runs', () => {
   test('schedd lost runs – the late exit of a run given up on completes a job that is being started again, once', async () => {
     const queue = new JobQueue(openQueueDb(':memory:'));
     const job = queueOne(queue);
-    // its startd said the run was gone (or it was waited for long enough): it may run again
-    queue.loseRun(
-      'claim-old',
-      { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' },
-      true,
-    );
+    queue.loseRun('claim-old', { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' });
+    // its startd stayed out of reach for long enough: the job may run again
+    queue.stopWaitingFor('claim-old');
     // matched again and being started on another claim (or still asking its startd after a restart)
     job.claim = { id: 'claim-new', startd: '127.0.0.1:1', slot: 'slot1_2@unit' };
     job.matching = true;
