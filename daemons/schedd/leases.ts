@@ -127,7 +127,8 @@ export class Leases {
     if (this.settling) return;
     this.settling = true;
     try {
-      for (let attempt = 0; ; attempt++) {
+      // (a schedd that stops closes the queue: the next one asks again)
+      for (let attempt = 0; this.s.queue.open; attempt++) {
         const byStartd = new Map<string, Array<{ claim: string; run: LostRun; since: number }>>();
         for (const u of this.s.queue.unsettledRuns()) {
           const k = `${u.run.startd} ${u.run.slot}`;
@@ -139,7 +140,7 @@ export class Leases {
         let changed = false;
         for (const runs of byStartd.values()) changed = (await this.settleAt(runs)) || changed;
         if (changed) await this.settle();
-        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)).unref());
       }
     } catch (e) {
       this.s.log.warn({ err: (e as Error).message }, 'could not settle the runs given up on (tried again later)');

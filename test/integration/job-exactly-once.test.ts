@@ -426,7 +426,8 @@ describe('exactly once, a second machine', () => {
       // the older one (oldest first): once it has run there, the given-up job had every chance to run too
       second = startSecondStartd('second');
       const witness = await pool.submit(job('witness'));
-      const [w] = await pool.waitForHistory(witness, 1);
+      // (the second startd starts first: a node process on a loaded machine)
+      const [w] = await pool.waitForHistory(witness, 1, 180_000);
       assert.match(String(w!.LastRemoteHost), /@second/, 'the witness ran on the second machine');
       assert.equal(pool.read('frozen.runs'), 'run\n', 'the job given up on did not run again');
       assert.equal((await pool.json('dq', [String(cluster)]))[0]?.JobStatus, 1, 'it waits, idle');
