@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DschedError } from '../lib/errors.js';
+import type { ScheddClient } from '../lib/rpc/clients/schedd.js';
 import { UserLogFollower } from '../lib/user-log/index.js';
 import { io } from './shared/io.js';
 import { notAJobId, parseJobId, resolveSubjobs } from './shared/job-id.js';
@@ -36,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
       schedd,
       specs.filter((s) => s !== undefined),
     );
-    if (log) ids = jobsInLog(log, logs[0]!, ids);
+    if (log) ids = await wholeClusters(schedd, jobsInLog(log, logs[0]!, ids));
     // each job's outcome is printed as history returns it, none kept: a million of them cost a page
     const out = io().stdout;
     const res = await waitForJobs(schedd, ids, {
@@ -64,12 +65,46 @@ function isFile(path: string): boolean {
 /** Bytes of a log parsed at a time: the log of a million-job cluster (its submit and abort events, hundreds of MB) is never held whole. */
 const LOG_PIECE = 4 << 20;
 
+/** Procs of one cluster from which a log that records all of them from 0 is waited on as the whole cluster. */
+const WHOLE_CLUSTER = 10_000;
+
+/**
+ * The jobs of a log as ids, a cluster whose every proc from 0 the log records (as `queue N` with one log does)
+ * as the whole cluster when the schedd knows no later proc of it, queued or in history: the same jobs, and a
+ * request of a few ids instead of a million (each request holding every id in memory, twice).
+ */
+async function wholeClusters(
+  schedd: Pick<ScheddClient, 'query'>,
+  procs: Map<number, Set<number>>,
+): Promise<Array<{ cluster: number; proc: number }>> {
+  const ids: Array<{ cluster: number; proc: number }> = [];
+  for (const [cluster, seen] of procs) {
+    const n = seen.size;
+    // n distinct procs, none negative nor past n - 1: every one of 0 .. n - 1
+    let max = -1;
+    let min = 0;
+    for (const p of seen) {
+      max = Math.max(max, p);
+      min = Math.min(min, p);
+    }
+    if (n >= WHOLE_CLUSTER && min >= 0 && max === n - 1) {
+      const later = { ids: [{ cluster, proc: -1 }], constraint: `ProcId >= ${n}`, projection: ['ProcId'], limit: 1 };
+      if (!(await schedd.query(later)).length && !(await schedd.query({ ...later, history: true })).length) {
+        ids.push({ cluster, proc: -1 });
+        continue;
+      }
+    }
+    for (const proc of seen) ids.push({ cluster, proc });
+  }
+  return ids;
+}
+
 /** The jobs a user log records (their submit events), or those of them that `only` names; `shown` is the path as typed. */
 function jobsInLog(
   path: string,
   shown: string,
   only: Array<{ cluster: number; proc: number }>,
-): Array<{ cluster: number; proc: number }> {
+): Map<number, Set<number>> {
   const procs = new Map<number, Set<number>>();
   const log = new UserLogFollower(path);
   for (let before = -1; log.bytesRead !== before;) {
@@ -81,14 +116,12 @@ function jobsInLog(
       seen.add(e.proc);
     }
   }
-  const ids: Array<{ cluster: number; proc: number }> = [];
-  for (const [cluster, seen] of procs) for (const proc of seen) ids.push({ cluster, proc });
-  if (!ids.length)
+  if (!procs.size)
     throw new DschedError(
       'JOB_NOT_FOUND',
       only.length ? `${shown} records none of the jobs named` : `${shown} records no jobs`,
     );
-  return ids;
+  return procs;
 }
 
 runCli('dwait', main);
