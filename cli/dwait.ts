@@ -2,8 +2,11 @@
 // dwait: wait until jobs (or a DAG) leave the queue; exit 0 only if every one succeeded (condor_wait).
 // As condor_wait, it also takes a job event log (`log = …`): the jobs it records, or those of them named.
 import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { DschedError } from '../lib/errors.js';
-import { readUserLogSync } from '../lib/user-log/index.js';
+import type { ScheddClient } from '../lib/rpc/clients/schedd.js';
+import { UserLogFollower } from '../lib/user-log/index.js';
+import { io } from './shared/io.js';
 import { notAJobId, parseJobId, resolveSubjobs } from './shared/job-id.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
@@ -22,9 +25,11 @@ async function main(argv: string[]): Promise<number> {
   if (logs.length > 1)
     throw new DschedError('USAGE', 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...]: one log file at most');
   if (!words.length) throw new DschedError('USAGE', 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...]');
-  if (logs.length && !isFile(logs[0]!)) throw notAJobId(logs[0]!, 'a job event log file');
+  // a path the user typed is relative to the folder the command was started in
+  const log = logs.length ? resolve(io().cwd, logs[0]!) : undefined;
+  if (log && !isFile(log)) throw notAJobId(logs[0]!, 'a job event log file');
   // the ClassAd library only once the arguments are good: --help and usage errors load none of it
-  const { describeOutcome, waitForJobs } = await import('./shared/wait.js');
+  const { waitForJobs } = await import('./shared/wait.js');
   const session = openSession();
   try {
     const schedd = await session.schedd();
@@ -32,12 +37,17 @@ async function main(argv: string[]): Promise<number> {
       schedd,
       specs.filter((s) => s !== undefined),
     );
-    if (logs.length) ids = jobsInLog(logs[0]!, ids);
+    if (log) ids = await wholeClusters(schedd, jobsInLog(log, logs[0]!, ids));
+    // each job's outcome is printed as history returns it, none kept: a million of them cost a page
+    const out = io().stdout;
     const res = await waitForJobs(schedd, ids, {
       timeoutSec: a.wait as number | undefined,
       progress: !a.quiet,
+      // a slow reader of the output holds the next page back, not the CLI's memory
+      out: a.quiet
+        ? () => {}
+        : (text) => (out.write(text) ? undefined : new Promise<void>((r) => out.once('drain', () => r()))),
     });
-    if (!a.quiet) process.stdout.write(describeOutcome(res));
     return res.exitCode === 0 ? EXIT.ok : res.exitCode > 0 && res.exitCode < 256 ? res.exitCode : EXIT.failed;
   } finally {
     session.close();
@@ -52,23 +62,66 @@ function isFile(path: string): boolean {
   }
 }
 
-/** The jobs a user log records (their submit events), or those of them that `only` names. */
+/** Bytes of a log parsed at a time: the log of a million-job cluster (its submit and abort events, hundreds of MB) is never held whole. */
+const LOG_PIECE = 4 << 20;
+
+/** Procs of one cluster from which a log that records all of them from 0 is waited on as the whole cluster. */
+const WHOLE_CLUSTER = 10_000;
+
+/**
+ * The jobs of a log as ids, a cluster whose every proc from 0 the log records (as `queue N` with one log does)
+ * as the whole cluster when the schedd knows no later proc of it, queued or in history: the same jobs, and a
+ * request of a few ids instead of a million (each request holding every id in memory, twice).
+ */
+async function wholeClusters(
+  schedd: Pick<ScheddClient, 'query'>,
+  procs: Map<number, Set<number>>,
+): Promise<Array<{ cluster: number; proc: number }>> {
+  const ids: Array<{ cluster: number; proc: number }> = [];
+  for (const [cluster, seen] of procs) {
+    const n = seen.size;
+    // n distinct procs, none negative nor past n - 1: every one of 0 .. n - 1
+    let max = -1;
+    let min = 0;
+    for (const p of seen) {
+      max = Math.max(max, p);
+      min = Math.min(min, p);
+    }
+    if (n >= WHOLE_CLUSTER && min >= 0 && max === n - 1) {
+      const later = { ids: [{ cluster, proc: -1 }], constraint: `ProcId >= ${n}`, projection: ['ProcId'], limit: 1 };
+      if (!(await schedd.query(later)).length && !(await schedd.query({ ...later, history: true })).length) {
+        ids.push({ cluster, proc: -1 });
+        continue;
+      }
+    }
+    for (const proc of seen) ids.push({ cluster, proc });
+  }
+  return ids;
+}
+
+/** The jobs a user log records (their submit events), or those of them that `only` names; `shown` is the path as typed. */
 function jobsInLog(
   path: string,
+  shown: string,
   only: Array<{ cluster: number; proc: number }>,
-): Array<{ cluster: number; proc: number }> {
-  const seen = new Map<string, { cluster: number; proc: number }>();
-  for (const e of readUserLogSync(path).events)
-    seen.set(`${e.cluster}.${e.proc}`, { cluster: e.cluster, proc: e.proc });
-  const ids = [...seen.values()].filter(
-    (j) => !only.length || only.some((o) => o.cluster === j.cluster && (o.proc < 0 || o.proc === j.proc)),
-  );
-  if (!ids.length)
+): Map<number, Set<number>> {
+  const procs = new Map<number, Set<number>>();
+  const log = new UserLogFollower(path);
+  for (let before = -1; log.bytesRead !== before;) {
+    before = log.bytesRead;
+    for (const e of log.read(LOG_PIECE)) {
+      if (only.length && !only.some((o) => o.cluster === e.cluster && (o.proc < 0 || o.proc === e.proc))) continue;
+      let seen = procs.get(e.cluster);
+      if (!seen) procs.set(e.cluster, (seen = new Set()));
+      seen.add(e.proc);
+    }
+  }
+  if (!procs.size)
     throw new DschedError(
       'JOB_NOT_FOUND',
-      only.length ? `${path} records none of the jobs named` : `${path} records no jobs`,
+      only.length ? `${shown} records none of the jobs named` : `${shown} records no jobs`,
     );
-  return ids;
+  return procs;
 }
 
 runCli('dwait', main);

@@ -28,6 +28,9 @@ export const HoldCode = {
   JobDurationExceeded: 46,
 } as const;
 
+/** HoldReasonSubCode values of JobOutOfResources (34): which resource the job went over, as HTCondor numbers them. */
+export const OutOfResourcesSubCode = { Memory: 102 } as const;
+
 /** JobUniverse numbers (HTCondor's condor_universe.h) of the universes dsched runs. */
 export const Universe = { Vanilla: 5, Scheduler: 7, Parallel: 11, Local: 12, Container: 14 } as const;
 

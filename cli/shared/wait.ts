@@ -5,9 +5,11 @@ import { ClassAd } from '../../grammar/classad/index.js';
 import type { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import { DschedError } from '../../lib/errors.js';
 import { Universe } from '../../lib/job-status.js';
+import { io } from './io.js';
 import { followJobs, type JobState } from './watch.js';
 
 export interface WaitResult {
+  /** the jobs' ads from history (none when the caller took their outcome as it came: `out`) */
   ads: ClassAd[];
   /** 0 when every job completed with exit code 0 (a DAG: its own exit code) */
   exitCode: number;
@@ -34,12 +36,18 @@ function progressLine(jobs: Iterable<JobState>): string {
   return `${n.all} job(s) in the queue: ${n.idle} idle, ${n.running} running, ${n.held} held`;
 }
 
+/**
+ * Wait until the jobs left the queue and read how each ended from history. `out`: each page of outcome lines
+ * (describeOutcome's) is handed to it as it arrives (the next page waits for the promise it returns) and no ad
+ * is kept, so a million jobs cost a page of memory.
+ */
 export async function waitForJobs(
   schedd: ScheddClient,
   ids: Array<{ cluster: number; proc: number }>,
-  opts: { timeoutSec?: number; progress?: boolean } = {},
+  opts: { timeoutSec?: number; progress?: boolean; out?: (text: string) => void | Promise<void> } = {},
 ): Promise<WaitResult> {
-  const tty = opts.progress !== false && process.stderr.isTTY;
+  const stderr = io().stderr;
+  const tty = opts.progress !== false && !!stderr.isTTY;
   // The schedd's job-change stream tells of every change as it is committed: the jobs are read once, then
   // each change arrives by itself (a restarted schedd is waited for and the queue read again). The status
   // line is redrawn at most every 200 ms, however many jobs change.
@@ -49,9 +57,9 @@ export async function waitForJobs(
   const draw = () => {
     timer = undefined;
     drawn = true;
-    cursorTo(process.stderr, 0);
-    clearLine(process.stderr, 0);
-    process.stderr.write(progressLine(latest.values()));
+    cursorTo(stderr, 0);
+    clearLine(stderr, 0);
+    stderr.write(progressLine(latest.values()));
   };
   const projection = [
     'JobUniverse',
@@ -76,10 +84,10 @@ export async function waitForJobs(
   });
   clearTimeout(timer);
   if (outcome === 'timeout') {
-    if (drawn) process.stderr.write('\n');
+    if (drawn) stderr.write('\n');
     throw new DschedError('TIMEOUT', `${latest.size} job(s) still in the queue after ${opts.timeoutSec} s`);
   }
-  if (drawn) process.stderr.write('\n');
+  if (drawn) stderr.write('\n');
   const histProjection = [
     'ClusterId',
     'ProcId',
@@ -96,6 +104,9 @@ export async function waitForJobs(
     'Out',
   ];
   const hist: ClassAd[] = [];
+  let seen = 0;
+  let dagExit: number | undefined;
+  let failed = false;
   for await (const page of schedd.queryPages({
     ids,
     owners: [],
@@ -103,9 +114,20 @@ export async function waitForJobs(
     projection: histProjection,
     history: true,
     limit: 0,
-  }))
-    for (const a of page.ads) hist.push(ClassAd.fromRecord(a.attrs));
-  if (!hist.length)
+  })) {
+    const lines: string[] = [];
+    for (const a of page.ads) {
+      const ad = ClassAd.fromRecord(a.attrs);
+      seen++;
+      if (ad.lookupJS('JobUniverse') === Universe.Scheduler) dagExit ??= Number(ad.lookupJS('ExitCode') ?? 1);
+      else if (ad.lookupJS('JobStatus') !== 4 || ad.lookupJS('ExitBySignal') === true || ad.lookupJS('ExitCode') !== 0)
+        failed = true;
+      if (opts.out) lines.push(outcomeLine(ad));
+      else hist.push(ad);
+    }
+    if (opts.out && lines.length) await opts.out(lines.join('\n') + '\n');
+  }
+  if (!seen)
     throw new DschedError(
       'JOB_NOT_FOUND',
       `no such job: ${ids
@@ -113,36 +135,27 @@ export async function waitForJobs(
         .map((i) => (i.proc >= 0 ? `${i.cluster}.${i.proc}` : i.cluster))
         .join(', ')}${ids.length > 10 ? ', …' : ''}`,
     );
-  const dag = hist.find((a) => a.lookupJS('JobUniverse') === Universe.Scheduler);
-  let exitCode = 0;
-  if (dag) exitCode = Number(dag.lookupJS('ExitCode') ?? 1);
-  else if (
-    hist.some(
-      (a) => a.lookupJS('JobStatus') !== 4 || a.lookupJS('ExitBySignal') === true || a.lookupJS('ExitCode') !== 0,
-    )
-  )
-    exitCode = 1;
-  return { ads: hist, exitCode };
+  return { ads: hist, exitCode: dagExit ?? (failed ? 1 : 0) };
 }
 
 export function describeOutcome(res: WaitResult): string {
-  const lines: string[] = [];
-  for (const a of res.ads) {
-    const id = `${a.lookupJS('ClusterId')}.${a.lookupJS('ProcId')}`;
-    const st = a.lookupJS('JobStatus');
-    if (a.lookupJS('JobUniverse') === Universe.Scheduler) {
-      const rescue = a.lookupJS('DAG_RescueFile');
-      lines.push(
-        `DAG ${id} ${st === 3 ? 'was removed' : Number(a.lookupJS('ExitCode')) === 0 ? 'succeeded' : 'failed'}: ${a.lookupJS('DAG_NodesDone')}/${a.lookupJS('DAG_NodesTotal')} nodes done, ${a.lookupJS('DAG_NodesFailed')} failed (exit code ${a.lookupJS('ExitCode')})${rescue ? `; rescue DAG ${rescue}` : ''}`,
-      );
-      // the DAG's own log says which node failed and why
-      const out = a.lookupJS('Out');
-      if (Number(a.lookupJS('ExitCode')) !== 0 && typeof out === 'string' && out !== '/dev/null')
-        lines.push(`  why: ${out}`);
-    } else if (st === 3) lines.push(`job ${id} was removed: ${a.lookupJS('RemoveReason') ?? ''}`);
-    else if (a.lookupJS('ExitBySignal') === true)
-      lines.push(`job ${id} was killed by signal ${a.lookupJS('ExitSignal')}`);
-    else lines.push(`job ${id} exited with code ${a.lookupJS('ExitCode')}`);
+  return res.ads.map(outcomeLine).join('\n') + '\n';
+}
+
+/** How one job ended, in a line (a failed DAG: and a second line saying where to read why). */
+function outcomeLine(a: ClassAd): string {
+  const id = `${a.lookupJS('ClusterId')}.${a.lookupJS('ProcId')}`;
+  const st = a.lookupJS('JobStatus');
+  if (a.lookupJS('JobUniverse') === Universe.Scheduler) {
+    const rescue = a.lookupJS('DAG_RescueFile');
+    const line = `DAG ${id} ${st === 3 ? 'was removed' : Number(a.lookupJS('ExitCode')) === 0 ? 'succeeded' : 'failed'}: ${a.lookupJS('DAG_NodesDone')}/${a.lookupJS('DAG_NodesTotal')} nodes done, ${a.lookupJS('DAG_NodesFailed')} failed (exit code ${a.lookupJS('ExitCode')})${rescue ? `; rescue DAG ${rescue}` : ''}`;
+    // the DAG's own log says which node failed and why
+    const out = a.lookupJS('Out');
+    return Number(a.lookupJS('ExitCode')) !== 0 && typeof out === 'string' && out !== '/dev/null'
+      ? `${line}\n  why: ${out}`
+      : line;
   }
-  return lines.join('\n') + '\n';
+  if (st === 3) return `job ${id} was removed: ${a.lookupJS('RemoveReason') ?? ''}`;
+  if (a.lookupJS('ExitBySignal') === true) return `job ${id} was killed by signal ${a.lookupJS('ExitSignal')}`;
+  return `job ${id} exited with code ${a.lookupJS('ExitCode')}`;
 }

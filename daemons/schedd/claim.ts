@@ -9,8 +9,16 @@ export interface Claim {
   job?: Job;
   /** Autocluster of the job it last ran: the first place to look for the next one. */
   lastAc: number;
-  /** When the startd last confirmed the claim (ms): past the lease, a silent startd has lost it. */
+  /** When the startd last confirmed the claim (`leaseClock`, ms): past the lease, a silent startd has lost it. */
   renewedAt?: number;
+}
+
+/**
+ * The clock leases are measured on (ms): monotonic, as the startd's, so that a step of the wall clock (NTP, an
+ * admin's `date`) neither gives up every claim whose startd is silent for a moment nor keeps a lost one for ever.
+ */
+export function leaseClock(): number {
+  return performance.now();
 }
 
 /** How long a reservation the negotiator sent holds without being sent again (it sends one every cycle). */

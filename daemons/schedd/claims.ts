@@ -11,7 +11,7 @@ import type { StartdClient } from '../../lib/rpc/clients/startd.js';
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import { JobStatus } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
-import { ReservedSlots, type Claim } from './claim.js';
+import { leaseClock, ReservedSlots, type Claim } from './claim.js';
 import type { GangClaims } from './gang.js';
 import type { MailEvent } from './notify.js';
 import { jobKey, lit, type Job, type JobQueue } from './queue.js';
@@ -139,7 +139,7 @@ export class Claims {
         startd: startdAddr,
         slot: reply.slot,
         lastAc: job.ac,
-        renewedAt: Date.now(),
+        renewedAt: leaseClock(),
       };
       this.s.claims.set(claim.id, claim);
       // the slot's host (from its ad, which the collector checked against its startd) is who may report on

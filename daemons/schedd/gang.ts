@@ -18,7 +18,7 @@ import type { JobEvent__Output } from '../../lib/rpc/generated/dsched/v1/JobEven
 import type { Logger } from '../../lib/log.js';
 import { jobKey, lit, type Job, type JobQueue } from './queue.js';
 import { JobStatus } from '../../lib/job-status.js';
-import type { Claim } from './claim.js';
+import { leaseClock, type Claim } from './claim.js';
 
 /** What the schedd lends the gang claims: its own steps of a start, so a gang follows the same rules. */
 export interface GangSchedd {
@@ -141,7 +141,7 @@ export class GangClaims {
           startd: c.startd,
           slot: r.value.slot,
           lastAc: 0,
-          renewedAt: Date.now(),
+          renewedAt: leaseClock(),
         };
         held.push(claim);
         if (!sameHost(hostOfName(r.value.slot), hostOfName(c.slot)))
@@ -275,7 +275,7 @@ export class GangClaims {
           const state = new Map(r.claims.map((c) => [c.claim, c.state]));
           for (const c of claims) {
             const st = state.get(c.id);
-            if (st === 'idle' || st === 'running') s.claims.set(c.id, { ...c, startd: addr, renewedAt: Date.now() });
+            if (st === 'idle' || st === 'running') s.claims.set(c.id, { ...c, startd: addr, renewedAt: leaseClock() });
             else lost.push(c);
           }
           return;
@@ -285,7 +285,7 @@ export class GangClaims {
           { startd: recorded, err: (err as Error | undefined)?.message },
           'could not ask about the other slots of a parallel job',
         );
-        for (const c of claims) s.claims.set(c.id, { ...c, renewedAt: Date.now() });
+        for (const c of claims) s.claims.set(c.id, { ...c, renewedAt: leaseClock() });
       }),
     );
     g.followers = g.followers.map((c) => s.claims.get(c.id) ?? c);

@@ -431,14 +431,16 @@ export class JobEvents {
   }
 
   /**
-   * A claim whose job the schedd gives up on without hearing of its end (its startd silent past the lease,
-   * or back without the claim) is remembered in the queue, in the same commit as the job's return to idle:
-   * an exit its startd reports later (from its journal) is still the job's completion, also after a
-   * restart of the schedd.
+   * A claim whose job the schedd gives up on without hearing of its end (its startd silent past the lease)
+   * is remembered in the queue, in the same commit as the job's return to idle: an exit its startd reports
+   * later (from its journal) is still the job's completion, also after a restart of the schedd, and the job
+   * does not run again until that run is settled (Leases.settleLostRuns): a second run could end before the
+   * first one's exit arrives, and the job would complete twice. A run its startd said is `gone` (neither
+   * the claim nor an exit to report) has nothing left to come.
    */
-  lostRun(job: Job, reason: string) {
+  lostRun(job: Job, reason: string, gone: boolean) {
     const c = job.claim;
-    if (c && job.status !== JobStatus.Idle)
+    if (c && !gone && job.status !== JobStatus.Idle)
       this.s.queue.loseRun(c.id, { cluster: job.cluster, proc: job.proc, startd: c.startd, slot: c.slot });
     this.jobEvicted(job, reason);
   }

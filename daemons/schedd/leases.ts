@@ -6,8 +6,8 @@ import type { Logger } from '../../lib/log.js';
 import type { StartdClient } from '../../lib/rpc/clients/startd.js';
 import { JobStatus } from '../../lib/job-status.js';
 import type { UserLogWriter } from '../../lib/user-log/index.js';
-import { jobKey, lit, type ClaimRef, type Job, type JobQueue } from './queue.js';
-import type { Claim } from './claim.js';
+import { jobKey, lit, type ClaimRef, type Job, type JobQueue, type LostRun } from './queue.js';
+import { leaseClock, type Claim } from './claim.js';
 import type { GangClaims } from './gang.js';
 
 /** What lease renewal and reconnection need of the schedd. */
@@ -26,13 +26,17 @@ export interface LeasesSchedd {
   gangs: Pick<GangClaims, 'sweep' | 'restore' | 'settle'>;
   /** jobs whose exit a previous run of the schedd may have logged and not recorded */
   unsure: Set<string>;
-  lostRun(job: Job, reason: string): void;
+  /** give a run up (`gone`: its startd said it has neither the claim nor an exit to report) */
+  lostRun(job: Job, reason: string, gone: boolean): void;
   markRunning(job: Job, claim: Claim): void;
   dropStartingClaim(job: Job): void;
   wallClock(job: Job): Record<string, string | null>;
   armDuration(job: Job): void;
   onQueueChanged(): void;
 }
+
+/** How many job leases a job waits for the unreachable startd of a run given up on before it may run again. */
+const LOST_RUN_WAIT_LEASES = 10;
 
 export class Leases {
   private renewing = new Set<string>();
@@ -52,7 +56,7 @@ export class Leases {
       [...byStartd].map(async ([addr, claims]) => {
         if (this.renewing.has(addr)) return;
         this.renewing.add(addr);
-        const asked = Date.now();
+        const asked = leaseClock();
         try {
           let r;
           try {
@@ -81,7 +85,7 @@ export class Leases {
             }
             this.s.claims.delete(c.id);
             if (c.job && c.job.claim?.id === c.id)
-              this.s.lostRun(c.job, `the startd ${c.slot} no longer has the claim`);
+              this.s.lostRun(c.job, `the startd ${c.slot} no longer has the claim`, true);
           }
         } catch (e) {
           this.s.log.warn({ startd: addr, err: (e as Error).message }, 'lease renewal failed');
@@ -89,10 +93,14 @@ export class Leases {
           // time has surely passed, the job is run elsewhere. Never earlier, so there are never two live runs.
           for (const c of claims) {
             c.renewedAt ??= asked;
-            if (Date.now() - c.renewedAt <= this.s.lease() * 1000) continue;
+            if (leaseClock() - c.renewedAt <= this.s.lease() * 1000) continue;
             this.s.claims.delete(c.id);
             if (c.job && c.job.claim?.id === c.id)
-              this.s.lostRun(c.job, `the startd of ${c.slot} could not be reached for longer than the job lease`);
+              this.s.lostRun(
+                c.job,
+                `the startd of ${c.slot} could not be reached for longer than the job lease`,
+                false,
+              );
           }
         } finally {
           this.renewing.delete(addr);
@@ -102,6 +110,94 @@ export class Leases {
     await this.s.queue.commit();
     this.s.userLog.flush();
     this.s.onQueueChanged();
+    void this.settleLostRuns();
+  }
+
+  private settling = false;
+
+  /**
+   * The runs given up on whose exit may still come (`JobQueue.unsettledRuns`) are asked about at their
+   * startds, again and again while any is left: one whose startd has neither the claim nor an exit to report
+   * is gone, and its job may run again; one whose exit is on its way ("exited") waits for it, and one still
+   * running (its startd was cut off) is stopped and waits for its end. A startd that cannot be reached is
+   * waited for, at most LOST_RUN_WAIT_LEASES job leases: a host that never comes back must not keep its jobs
+   * for ever (an exit that still comes later is then taken back, stopping the new run: takeBackLostRun).
+   */
+  async settleLostRuns(): Promise<void> {
+    if (this.settling) return;
+    this.settling = true;
+    try {
+      // (a schedd that stops closes the queue: the next one asks again)
+      for (let attempt = 0; this.s.queue.open; attempt++) {
+        const byStartd = new Map<string, Array<{ claim: string; run: LostRun; since: number }>>();
+        for (const u of this.s.queue.unsettledRuns()) {
+          const k = `${u.run.startd} ${u.run.slot}`;
+          const l = byStartd.get(k);
+          if (l) l.push(u);
+          else byStartd.set(k, [u]);
+        }
+        if (!byStartd.size) return;
+        let changed = false;
+        for (const runs of byStartd.values()) changed = (await this.settleAt(runs)) || changed;
+        if (changed) await this.settle();
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)).unref());
+      }
+    } catch (e) {
+      this.s.log.warn({ err: (e as Error).message }, 'could not settle the runs given up on (tried again later)');
+    } finally {
+      this.settling = false;
+    }
+  }
+
+  /** Ask one startd about runs given up on there; true if any was settled. */
+  private async settleAt(runs: Array<{ claim: string; run: LostRun; since: number }>): Promise<boolean> {
+    const { startd, slot } = runs[0]!.run;
+    for (const addr of await this.startdAddresses(startd, slot)) {
+      let r;
+      try {
+        r = await this.s.startd(addr).claimStatus(
+          runs.map((u) => u.claim),
+          this.s.address(),
+        );
+      } catch {
+        continue;
+      }
+      const state = new Map(r.claims.map((c) => [c.claim, c.state]));
+      let changed = false;
+      for (const { claim, run } of runs) {
+        const s = state.get(claim) ?? 'unknown';
+        if (s === 'exited') continue;
+        if (s === 'running') {
+          void this.s
+            .startd(addr)
+            .deactivate(claim, true, 'the schedd gave this run up')
+            .catch(() => {});
+          continue;
+        }
+        if (s === 'idle')
+          void this.s
+            .startd(addr)
+            .release(claim)
+            .catch(() => {});
+        this.s.log.info(
+          { cluster: run.cluster, proc: run.proc, slot: run.slot },
+          'the run given up on is gone at its startd: the job may run again',
+        );
+        this.s.queue.forgetLostRun(claim);
+        changed = true;
+      }
+      return changed;
+    }
+    const limit = this.s.lease() * 1000 * LOST_RUN_WAIT_LEASES;
+    const expired = runs.filter((u) => leaseClock() - u.since > limit);
+    for (const { claim, run } of expired) {
+      this.s.log.warn(
+        { cluster: run.cluster, proc: run.proc, slot: run.slot },
+        'the startd of a run given up on stayed out of reach: the job may run again',
+      );
+      this.s.queue.stopWaitingFor(claim);
+    }
+    return expired.length > 0;
   }
 
   /** The startd a claim's slot belongs to: slot names are `slotN[_M]@<startd name>`. */
@@ -151,6 +247,7 @@ export class Leases {
     }
     await this.s.queue.commit();
     this.s.onQueueChanged();
+    void this.settleLostRuns();
     await Promise.all([...byStartd].map(([addr, jobs]) => this.reconnectStartd(addr, jobs)));
   }
 
@@ -166,7 +263,7 @@ export class Leases {
   }
 
   private async settleStartd(recorded: string, all: Job[], claimOf: Map<Job, ClaimRef>): Promise<void> {
-    const deadline = Date.now() + this.s.lease() * 1000;
+    const deadline = leaseClock() + this.s.lease() * 1000;
     // a job whose claim changed meanwhile (removed, held, its startd reported) is no longer ours to settle
     const pending = () =>
       all.filter((j) => this.s.queue.jobs.get(jobKey(j.cluster, j.proc)) === j && j.claim?.id === claimOf.get(j)!.id);
@@ -194,8 +291,9 @@ export class Leases {
         await this.settle();
         return;
       }
-      if (Date.now() > deadline) {
-        for (const j of pending()) this.s.lostRun(j, 'the startd could not be reached after the schedd restarted');
+      if (leaseClock() > deadline) {
+        for (const j of pending())
+          this.s.lostRun(j, 'the startd could not be reached after the schedd restarted', false);
         await this.settle();
         return;
       }
@@ -228,7 +326,7 @@ export class Leases {
           startd: addr,
           slot: claimRef.slot,
           lastAc: j.ac,
-          renewedAt: Date.now(),
+          renewedAt: leaseClock(),
         };
         this.s.claims.set(claim.id, claim);
         j.matching = false;
@@ -247,7 +345,7 @@ export class Leases {
     }
     if (s === 'unknown') {
       if (j.status === JobStatus.Removed) this.s.queue.finish(j, JobStatus.Removed, this.s.wallClock(j));
-      else this.s.lostRun(j, 'the job was lost while the schedd was down (its startd no longer has the claim)');
+      else this.s.lostRun(j, 'the job was lost while the schedd was down (its startd no longer has the claim)', true);
       return;
     }
     const claim: Claim = {
@@ -256,7 +354,7 @@ export class Leases {
       slot: claimRef.slot,
       job: j,
       lastAc: 0,
-      renewedAt: Date.now(),
+      renewedAt: leaseClock(),
     };
     this.s.claims.set(claim.id, claim);
     if (s === 'running') this.s.unsure.delete(jobKey(j.cluster, j.proc));

@@ -35,10 +35,15 @@ export interface Job {
   claim?: ClaimRef;
   /** A claim request for this job is in flight. */
   matching?: boolean;
+  /**
+   * The claim of an earlier run given up on whose exit may still come (its startd was silent): the job is
+   * not started again until that run is settled (its exit recorded, or its startd says it has none).
+   */
+  unsettled?: string;
   ad?: ClassAd;
 }
 
-/** A run the schedd gave up on (its startd silent past the lease, or back without the claim). */
+/** A run the schedd gave up on while its startd was silent (past the lease, or after a restart of the schedd). */
 export interface LostRun {
   cluster: number;
   proc: number;
@@ -355,6 +360,12 @@ export class JobQueue {
           slot: r.slot_name,
         });
       else this.lostWrites.set(r.claim_id, undefined);
+    // whether each was settled is not recorded: a job that waits to run again waits until its startd is
+    // asked once more (Leases.settleLostRuns)
+    for (const [claim, run] of this.lostRuns) {
+      const j = this.jobs.get(jobKey(run.cluster, run.proc));
+      if (j && j.status !== JobStatus.Running && j.status !== JobStatus.Suspended) this.holdForLostRun(j, claim);
+    }
     // removals committed whose move to history had not ended: their procs are removed from now on
     for (const r of this.db
       .prepare('SELECT id, cluster_id, procs, reason, time FROM removals ORDER BY id')
@@ -384,19 +395,52 @@ export class JobQueue {
   /** Removals committed and not yet moved to history when the queue was opened (the schedd resumes them). */
   readonly removals: Removal[] = [];
 
-  /** Remember a run given up on (durable after `commit()`, with the job's other changes); the oldest goes past 10,000. */
+  /**
+   * Remember a run given up on (durable after `commit()`, with the job's other changes); the oldest goes past
+   * 10,000. The job does not start again until the run is settled (`unsettledRuns`).
+   */
   loseRun(claimId: string, run: LostRun): void {
     this.lostRuns.set(claimId, run);
     this.lostWrites.set(claimId, run);
+    const job = this.jobs.get(jobKey(run.cluster, run.proc));
+    if (job) this.holdForLostRun(job, claimId);
     if (this.lostRuns.size > 10_000) this.forgetLostRun(this.lostRuns.keys().next().value!);
     this.scheduleFlush();
   }
 
-  /** A run given up on is settled (its late exit was recorded): forgotten with the next commit. */
+  /** A run given up on is settled (its late exit was recorded, or it is gone): forgotten with the next commit. */
   forgetLostRun(claimId: string): void {
-    if (!this.lostRuns.delete(claimId)) return;
+    if (!this.lostRuns.has(claimId)) return;
+    this.stopWaitingFor(claimId);
+    this.lostRuns.delete(claimId);
     this.lostWrites.set(claimId, undefined);
     this.scheduleFlush();
+  }
+
+  /** The job of a run given up on may run again, the run still remembered (its exit, should it come, counts). */
+  stopWaitingFor(claimId: string): void {
+    this.unsettled.delete(claimId);
+    const run = this.lostRuns.get(claimId);
+    const job = run && this.jobs.get(jobKey(run.cluster, run.proc));
+    if (job?.unsettled === claimId) job.unsettled = undefined;
+  }
+
+  /** Runs given up on whose exit may still come, by claim: since when their job waits for them (ms, monotonic). */
+  private unsettled = new Map<string, number>();
+
+  private holdForLostRun(job: Job, claimId: string): void {
+    job.unsettled = claimId;
+    this.unsettled.set(claimId, performance.now());
+  }
+
+  /** The runs given up on that may still report an exit, with since when (ms) their job waits for them. */
+  *unsettledRuns(): Generator<{ claim: string; run: LostRun; since: number }> {
+    for (const [claim, since] of this.unsettled) {
+      const run = this.lostRuns.get(claim);
+      const job = run && this.jobs.get(jobKey(run.cluster, run.proc));
+      if (run && job?.unsettled === claim) yield { claim, run, since };
+      else this.unsettled.delete(claim);
+    }
   }
 
   /**
@@ -684,7 +728,7 @@ export class JobQueue {
     if (!ac) return undefined;
     let best: Job | undefined;
     for (const j of ac.idle) {
-      if (j.matching) continue;
+      if (j.matching || j.unsettled) continue;
       if (
         !best ||
         j.prio > best.prio ||
@@ -707,7 +751,7 @@ export class JobQueue {
     let n = 0;
     let rep: Job | undefined;
     for (const j of ac.idle) {
-      if (j.matching) continue;
+      if (j.matching || j.unsettled) continue;
       n++;
       rep ??= j;
     }

@@ -139,7 +139,7 @@ export class Schedd {
       findStartd: (name) => this.opts.findStartd?.(name) ?? Promise.resolve([]),
       gangs: this.gangs,
       unsure: this.unsure,
-      lostRun: (j, reason) => this.events.lostRun(j, reason),
+      lostRun: (j, reason, gone) => this.events.lostRun(j, reason, gone),
       markRunning: (j, c) => this.claimed.markRunning(j, c),
       dropStartingClaim: (j) => this.claimed.dropStartingClaim(j),
       wallClock: (j) => this.wallClock(j),

@@ -18,7 +18,7 @@
 import { ClassAd, isTrue, literal, parseExpr, type Expr } from '../../grammar/classad/index.js';
 import type { Config } from '../../lib/config/load.js';
 import { DschedError } from '../../lib/errors.js';
-import { HoldCode } from '../../lib/job-status.js';
+import { HoldCode, OutOfResourcesSubCode } from '../../lib/job-status.js';
 import type { Logger } from '../../lib/log.js';
 import { nowSeconds as now } from '../../lib/time.js';
 import type { EventReporter } from './reporter.js';
@@ -60,10 +60,11 @@ interface Watched {
   ended?: boolean;
 }
 
-/** HTCondor's hold of a job over its memory: JobOutOfResources, with the limit and the peak. */
+/** HTCondor's hold of a job over its memory: JobOutOfResources with the subcode Memory, the limit and the peak. */
 function overMemoryHold(o: { limitMb: number; peakMb: number }): PolicyHold {
   return {
     code: HOLD_OUT_OF_RESOURCES,
+    subCode: OutOfResourcesSubCode.Memory,
     message: `Job has gone over memory limit of ${o.limitMb} megabytes. Peak usage: ${o.peakMb} megabytes.`,
   };
 }
@@ -173,9 +174,9 @@ export class JobMonitor {
       // the last measurements reach the schedd before the exit does (events to a schedd keep their order)
       this.sendUsage(w);
       if (w.overMemory && !w.evicting) {
-        const { code, message } = overMemoryHold(w.overMemory);
+        const { code, subCode, message } = overMemoryHold(w.overMemory);
         // how it ended (the kill's signal) is recorded with the hold, as HTCondor's shadow records it
-        out = { kind: 'failed', exitCode: code, holdCode: code, message, signal: o.signal };
+        out = { kind: 'failed', exitCode: code, holdCode: code, holdSubCode: subCode, message, signal: o.signal };
       }
     }
     // an evicted job's claim ends with it: its resources return to the partitionable slot

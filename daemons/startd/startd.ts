@@ -50,9 +50,10 @@ interface Retained {
   owner?: RunAs;
 }
 
-/** A hold the job monitor decided for a running job: HoldReasonCode and HoldReason. */
+/** A hold the job monitor decided for a running job: HoldReasonCode, HoldReasonSubCode and HoldReason. */
 export interface PolicyHold {
   code: number;
+  subCode?: number;
   message: string;
 }
 
@@ -158,7 +159,7 @@ export class Startd {
           exit_code: h.code,
           exit_by_signal: !!signal,
           exit_signal: signal ?? 0,
-          hold_subcode: 0,
+          hold_subcode: h.subCode ?? 0,
           message: h.message,
           time: h.time,
         },

@@ -171,8 +171,11 @@ export class UserLogFollower {
     return this.offset;
   }
 
-  /** Reads what was appended since the last call; returns the newly completed events. */
-  read(): UserLogEvent[] {
+  /**
+   * Reads what was appended since the last call (at most about `maxBytes` of it: a caller that only counts
+   * events reads a large log a piece at a time); returns the newly completed events.
+   */
+  read(maxBytes = Infinity): UserLogEvent[] {
     let fd: number;
     try {
       // non-blocking: a FIFO named as a log must not stop the reader (the web daemon reads users' logs)
@@ -188,8 +191,9 @@ export class UserLogFollower {
       if (st.size < this.offset || (this.ino !== undefined && st.ino !== this.ino)) this.reset();
       this.ino = st.ino;
       const buf = Buffer.alloc(64 * 1024);
-      for (;;) {
+      for (let got = 0; got < maxBytes;) {
         const n = readSync(fd, buf, 0, buf.length, this.offset);
+        got += n;
         if (n <= 0) break;
         this.offset += n;
         text += this.decoder.write(buf.subarray(0, n));

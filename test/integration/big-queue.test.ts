@@ -1,17 +1,30 @@
 // A queue of twenty thousand jobs (held, so nothing runs): dq lists them all, a watch sends each one's state
 // before it says it is up to date, drm of the cluster removes them all (shown removed until they have moved to
 // history), and dhistory and dwait take every id (they travel as lists, not as one expression). A schedd killed
-// (-9) right after a drm resumes the move to history, each abort event logged once. Behaviour only:
+// (-9) right after a drm resumes the move to history, each abort event logged once; dwait on the log of a
+// cluster just removed returns once every abort event is written. Behaviour only:
 // bench/big-queue.ts measures the times.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import { MOVE_PIECE } from '../../daemons/schedd/removals.js';
-import { TestPool } from './harness/pool.js';
+import { TestPool, type RunResult } from './harness/pool.js';
 
 const JOBS = 20_000;
 /** a cluster just larger than a piece of a removal's move to history */
 const LARGE = MOVE_PIECE + 1500;
+
+/** `dq -af JobStatus` of a cluster being removed: every job still queued shows removed. */
+function shownRemoved(r: RunResult, what: string) {
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(
+    r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .every((s) => s === '3'),
+    what,
+  );
+}
 
 describe('a queue of twenty thousand jobs', () => {
   let pool: TestPool;
@@ -114,6 +127,25 @@ describe('a queue of twenty thousand jobs', () => {
     assert.equal(byLog.stdout.trim().split('\n').length, JOBS);
   });
 
+  test('right after a drm, dq shows the jobs removed and dwait on their log returns once every abort event is written', async () => {
+    pool.file('gone.sub', `executable = /bin/true\nhold = true\nlog = gone.log\nqueue ${LARGE}\n`);
+    const cluster = await pool.submit('gone.sub');
+    const rm = await pool.run('drm', [String(cluster)]);
+    assert.equal(rm.code, 0, rm.stderr);
+    // while the removal moves them to history a piece at a time
+    const [wait, status] = await Promise.all([
+      pool.run('dwait', ['gone.log', '-wait', '120'], { timeoutMs: 150_000 }).then((r) => ({
+        ...r,
+        aborts: pool.read('gone.log').split('\n009 ').length - 1,
+      })),
+      pool.run('dq', [String(cluster), '-af', 'JobStatus']),
+    ]);
+    shownRemoved(status, 'what is still queued shows removed (X)');
+    assert.equal(wait.code, 1, `removed jobs did not succeed: ${wait.stderr}`);
+    assert.equal(wait.aborts, LARGE, 'every abort event was in the log when dwait returned');
+    assert.equal(wait.stdout.split('\n').filter((l) => /was removed/.test(l)).length, LARGE);
+  });
+
   test('drm, then kill -9 of the schedd: the jobs show removed, then each is in history with one abort event', async () => {
     pool.file('large.sub', `executable = /bin/true\nhold = true\nlog = large.log\nqueue ${LARGE}\n`);
     const cluster = await pool.submit('large.sub');
@@ -126,14 +158,7 @@ describe('a queue of twenty thousand jobs', () => {
     await pool.waitFor('the schedd to answer', async () => (await pool.run('dq', ['-totals'])).code === 0);
     // whatever is still queued is shown removed, never held again
     const status = await pool.run('dq', [String(cluster), '-af', 'JobStatus']);
-    assert.equal(status.code, 0, status.stderr);
-    assert.ok(
-      status.stdout
-        .split('\n')
-        .filter(Boolean)
-        .every((s) => s === '3'),
-      'queued jobs of the cluster are removed (X)',
-    );
+    shownRemoved(status, 'queued jobs of the cluster are removed (X)');
     await pool.waitFor(
       'every job to have moved to history',
       async () => (await pool.run('dq', [String(cluster), '-af', 'ProcId'])).stdout === '',

@@ -4,10 +4,12 @@
 // (the spawner's exit journal), and a host crash while a job's output waits in its sandbox. Each fault is made at a chosen point (a process
 // stopped with SIGSTOP, kill -9), and the test waits for events, never for a time.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { alive, TestPool } from './harness/pool.js';
+import { alive, DIST, TestPool } from './harness/pool.js';
 import { keeperOf, processes, spawnerOf } from './harness/processes.js';
 
 /** A job that records each run in `name.runs` and ends once `name.go` exists. */
@@ -29,6 +31,15 @@ function events(pool: TestPool, log: string, cluster: number): string[] {
     .filter((l) => l.includes(id))
     .map((l) => l.slice(0, 3))
     .filter((e) => e !== '006');
+}
+
+/** The daemon killed comes back and the job `name` (its ends counted in `name.done`) completes, once. */
+async function completesOnceAfterRestart(pool: TestPool, daemon: string, pid: number, cluster: number, name: string) {
+  await pool.waitForRestart(daemon, pid);
+  const [ad] = await pool.waitForHistory(cluster, 1);
+  assert.equal(ad!.JobStatus, 4);
+  assert.equal(ad!.ExitCode, 0);
+  assert.equal(pool.read(`${name}.done`), 'done\n', 'the job ran to its end once');
 }
 
 function logged(pool: TestPool, daemon: string, text: string): boolean {
@@ -335,11 +346,7 @@ describe('exactly once, short lease', () => {
     } finally {
       if (alive(startd)) process.kill(startd, 'SIGCONT');
     }
-    await pool.waitForRestart('startd', startd);
-    const [ad] = await pool.waitForHistory(cluster, 1);
-    assert.equal(ad!.JobStatus, 4);
-    assert.equal(ad!.ExitCode, 0);
-    assert.equal(pool.read(`${name}.done`), 'done\n', 'the job ran to its end once');
+    await completesOnceAfterRestart(pool, 'startd', startd, cluster, name);
     const log = pool.read(`${name}.log`);
     assert.equal(log.split('\n').filter((l) => l.startsWith('005 ')).length, 1, log);
   }
@@ -356,5 +363,85 @@ describe('exactly once, short lease', () => {
       await pool.waitForRestart('schedd', schedd);
       await pool.waitFor('the restarted schedd to answer', async () => (await pool.json('dq', [])).length > 0);
     });
+  });
+});
+
+describe('exactly once, a second machine', () => {
+  let pool: TestPool;
+  let other: string | undefined;
+  let second: ChildProcess | undefined;
+  before(async () => {
+    // one slot per machine: the frozen startd's last ad offers nothing, the second machine one slot
+    pool = await TestPool.start({ JOB_LEASE_DURATION: '6', NUM_CPUS: '1' });
+  });
+  after(async () => {
+    if (second && second.exitCode === null && second.signalCode === null) {
+      second.kill('SIGTERM');
+      await new Promise((r) => second!.once('exit', r));
+    }
+    await pool?.stop();
+    if (other) rmSync(other, { recursive: true, force: true });
+  });
+
+  /** Another startd of this host, in a home of its own, named `name`, reporting to the pool's collector. */
+  function startSecondStartd(name: string): ChildProcess {
+    other = mkdtempSync(join(tmpdir(), 'dsched-second-'));
+    cpSync(join(pool.home, 'host'), join(other, 'host'), { recursive: true });
+    writeFileSync(
+      join(other, 'config'),
+      `COLLECTOR_HOST = ${pool.daemonAddress('collector')}\nSTARTD_NAME = ${name}\nNUM_CPUS = 1\nUPDATE_INTERVAL = 1\n` +
+        'STARTD_LAUNCHERS = process\nKILL_GRACE = 2\n',
+    );
+    return spawn(process.execPath, [join(DIST, 'cli', 'dsched.js'), 'startd'], {
+      env: { ...pool.env, DSCHED_HOME: other },
+      stdio: 'ignore',
+    });
+  }
+
+  test('exactly once – a job whose run was given up on (its startd silent) waits for that run to be settled instead of running on a free machine, and its late exit is its one completion', async () => {
+    const go = join(pool.work, 'frozen.go');
+    // a line at the start of each run and one at its end: once `go` exists, any further run ends at once
+    const job = (name: string) =>
+      pool.file(
+        `${name}.sub`,
+        `executable = /bin/sh\narguments = "-c 'echo run >> ${name}.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done; echo done >> ${name}.done'"\nlog = ${name}.log\nqueue\n`,
+      );
+    const cluster = await pool.submit(job('frozen'));
+    await pool.waitFor(
+      'the job to run',
+      async () => pool.exists('frozen.runs') && (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2,
+    );
+    const startd = pool.daemonPid('startd');
+    process.kill(startd, 'SIGSTOP');
+    try {
+      // the job ends while its startd hears nothing: its spawner journals the end
+      writeFileSync(go, '');
+      await pool.waitFor('the job to end', () => pool.exists('frozen.done'));
+      await pool.waitFor(
+        'the schedd to give the run up',
+        async () => (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 1,
+        120_000,
+      );
+      // a machine with a free slot joins; a job of the same autocluster submitted now would come second to
+      // the older one (oldest first): once it has run there, the given-up job had every chance to run too
+      second = startSecondStartd('second');
+      const witness = await pool.submit(job('witness'));
+      // (the second startd starts first: a node process on a loaded machine)
+      const [w] = await pool.waitForHistory(witness, 1, 180_000);
+      assert.match(String(w!.LastRemoteHost), /@second/, 'the witness ran on the second machine');
+      assert.equal(pool.read('frozen.runs'), 'run\n', 'the job given up on did not run again');
+      assert.equal((await pool.json('dq', [String(cluster)]))[0]?.JobStatus, 1, 'it waits, idle');
+      // the silent startd dies; its successor reports the end it finds in the spawner's journal
+      process.kill(startd, 'SIGKILL');
+    } finally {
+      if (alive(startd)) process.kill(startd, 'SIGCONT');
+    }
+    await completesOnceAfterRestart(pool, 'startd', startd, cluster, 'frozen');
+    assert.equal(pool.read('frozen.runs'), 'run\n', 'the job ran once');
+    // the give-up (004), then the completion, once and last
+    const codes = events(pool, 'frozen.log', cluster);
+    assert.deepEqual(codes.slice(0, 3), ['000', '001', '004'], codes.join(' '));
+    assert.equal(codes.filter((e) => e === '005').length, 1, codes.join(' '));
+    assert.equal(codes.at(-1), '005', codes.join(' '));
   });
 });

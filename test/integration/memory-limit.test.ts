@@ -54,7 +54,12 @@ describe('memory limit', () => {
       q.stdout,
       /Job has gone over memory limit of 100 megabytes\. Peak usage: \d+ megabytes\. \(killed by signal 9\)/,
     );
-    assert.match(pool.read('hog.log'), /^012 [\s\S]*Job has gone over memory limit of 100 megabytes[\s\S]*Code 34/m);
+    // HTCondor's 012 for a memory hold: the reason, then JobOutOfResources with the subcode Memory (102)
+    assert.equal(held.HoldReasonSubCode, 102);
+    assert.match(
+      pool.read('hog.log'),
+      /^012 [^\n]*Job was held\.\n\tJob has gone over memory limit of 100 megabytes\. Peak usage: \d+ megabytes\.\n\tCode 34 Subcode 102\n/m,
+    );
     await pool.run('drm', [String(c)]);
     await pool.waitForHistory(c, 1);
     const h = await pool.run('dhistory', ['-l', String(c)]);
@@ -112,7 +117,11 @@ describe('memory limit', () => {
     assert.equal(held.NumJobStarts, 1);
     await pool.waitFor('the job to be gone', () => !alive(pid));
     assert.equal(pool.read('hog2.runs').trim().split('\n').length, 1, 'the job did not run again');
-    assert.match(pool.read('hog2.log'), /^012 [\s\S]*Job has gone over memory limit of 100 megabytes[\s\S]*Code 34/m);
+    assert.equal(held.HoldReasonSubCode, 102, 'the same subcode as on the live path');
+    assert.match(
+      pool.read('hog2.log'),
+      /^012 [\s\S]*Job has gone over memory limit of 100 megabytes[\s\S]*Code 34 Subcode 102$/m,
+    );
     assert.doesNotMatch(pool.read('hog2.log'), /^004 /m, 'no eviction: the end was the hold');
     await pool.run('drm', [String(c)]);
   });

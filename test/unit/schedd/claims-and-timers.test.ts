@@ -1,11 +1,12 @@
 // The schedd's claim bookkeeping and walltime timer, on an in-memory queue: a job whose starting claim is
-// dropped is offered for matching again, a walltime timer that fires early is armed again, and a run given
-// up on is remembered across a restart.
+// dropped is offered for matching again, a walltime timer that fires early is armed again, a run given up on
+// is remembered across a restart (its job waiting for it), and a step of the wall clock ends no lease.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, mock, test } from 'node:test';
+import { leaseClock, type Claim } from '../../../daemons/schedd/claim.js';
 import { JobQueue, jobKey, lit } from '../../../daemons/schedd/queue.js';
 import { JobStatus } from '../../../lib/job-status.js';
 import { openQueueDb } from '../../../daemons/schedd/store/db.js';
@@ -80,13 +81,18 @@ describe('schedd lost runs', () => {
       first.update(job, { JobCurrentStartDate: String(Math.floor(Date.now() / 1000)) }, JobStatus.Running);
       first.flush();
       const schedd = makeSchedd(first);
-      (schedd as unknown as { events: { lostRun(j: typeof job, reason: string): void } }).events.lostRun(
+      (schedd as unknown as { events: { lostRun(j: typeof job, reason: string, gone: boolean): void } }).events.lostRun(
         job,
         'the startd could not be reached',
+        false,
       );
       await first.commit();
       schedd.close();
       assert.equal(job.status, JobStatus.Idle);
+      // its exit may still come: the job is not offered for matching until the run is settled
+      assert.equal(job.unsettled, 'claim-1');
+      assert.equal(first.idleCount(job.ac), 0);
+      assert.equal(first.takeIdle(job.ac), undefined);
 
       const again = new JobQueue(openQueueDb(file));
       assert.deepEqual(again.lostRuns.get('claim-1'), {
@@ -95,7 +101,17 @@ describe('schedd lost runs', () => {
         startd: '127.0.0.1:1',
         slot: 'slot1_1@unit',
       });
+      // nor after a restart, until its startd is asked again
+      const reread = again.jobs.get(jobKey(job.cluster, job.proc))!;
+      assert.equal(reread.unsettled, 'claim-1');
+      assert.deepEqual(
+        [...again.unsettledRuns()].map((u) => u.claim),
+        ['claim-1'],
+      );
+      assert.equal(again.takeIdle(reread.ac), undefined);
       again.forgetLostRun('claim-1');
+      assert.equal(reread.unsettled, undefined, 'settled: the job may run again');
+      assert.equal(again.takeIdle(reread.ac), reread);
       await again.commit();
       assert.equal(new JobQueue(openQueueDb(file)).lostRuns.size, 0, 'a settled run is forgotten for good');
 
@@ -120,6 +136,8 @@ describe('schedd lost runs', () => {
     const queue = new JobQueue(openQueueDb(':memory:'));
     const job = queueOne(queue);
     queue.loseRun('claim-old', { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' });
+    // its startd stayed out of reach for long enough: the job may run again
+    queue.stopWaitingFor('claim-old');
     // matched again and being started on another claim (or still asking its startd after a restart)
     job.claim = { id: 'claim-new', startd: '127.0.0.1:1', slot: 'slot1_2@unit' };
     job.matching = true;
@@ -154,6 +172,48 @@ describe('schedd lost runs', () => {
       assert.equal(job.status, JobStatus.Completed);
       assert.equal(queue.lostRuns.size, 0);
       assert.ok(asked.includes('stop claim-new'), `the new start is stopped: ${asked.join(', ')}`);
+    } finally {
+      schedd.close();
+    }
+  });
+});
+
+describe('schedd leases', () => {
+  afterEach(() => mock.timers.reset());
+
+  test('schedd leases – a step of the wall clock does not give up a running job whose startd is silent for a moment', async () => {
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const queue = new JobQueue(openQueueDb(':memory:'));
+    const job = queueOne(queue);
+    const schedd = makeSchedd(queue, 300);
+    const claims = (schedd as unknown as { claims: Map<string, Claim> }).claims;
+    const claim: Claim = {
+      id: 'claim-1',
+      startd: '127.0.0.1:1',
+      slot: 'slot1_1@unit',
+      lastAc: 0,
+      renewedAt: leaseClock(),
+    };
+    claims.set(claim.id, claim);
+    (schedd as unknown as { claimed: { markRunning(j: typeof job, c: Claim): void } }).claimed.markRunning(job, claim);
+    await queue.commit();
+    // the startd does not answer this once (busy, a network blip)
+    const startd = {
+      renew: async () => {
+        throw new Error('deadline exceeded');
+      },
+      claimStatus: async () => {
+        throw new Error('deadline exceeded');
+      },
+    };
+    (schedd as unknown as { startd: () => typeof startd }).startd = () => startd;
+    try {
+      // the wall clock jumps an hour ahead (NTP, an admin's date): the lease, 300 s, has not passed
+      mock.timers.setTime(Date.now() + 3_600_000);
+      await schedd.renewLeases();
+      assert.equal(job.status, JobStatus.Running, 'not given up');
+      assert.ok(claims.has('claim-1'));
+      assert.equal(queue.lostRuns.size, 0);
     } finally {
       schedd.close();
     }

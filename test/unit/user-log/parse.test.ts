@@ -493,6 +493,20 @@ describe('user-log/parse – files', () => {
     renameSync(other, path);
     assert.deepEqual(f.read(), EVERY_EVENT.slice(0, 3));
   });
+  test('user-log/parse – a follower reads a large log a piece at a time, every event once', () => {
+    const path = join(dir, 'pieces.log');
+    const all = Array.from({ length: 300 }, () => EVERY_EVENT).flat();
+    writeFileSync(path, formatEvents(all));
+    const f = new UserLogFollower(path);
+    const got: UserLogEvent[] = [];
+    let reads = 0;
+    for (let before = -1; f.bytesRead !== before; reads++) {
+      before = f.bytesRead;
+      got.push(...f.read(64 * 1024));
+    }
+    assert.deepEqual(got, all);
+    assert.ok(reads > 3, `read in pieces (${reads} reads of ${f.bytesRead} bytes)`);
+  });
   test('user-log/parse – the batching writer groups events per file and reports write errors', async () => {
     const errors: string[] = [];
     const w = new UserLogWriter({ onError: (p) => errors.push(p) });
