@@ -249,6 +249,10 @@ export class JobQueue {
   private dirty = new Set<Job>();
   private finished: Array<{ job: Job; completion: number }> = [];
   private flushScheduled = false;
+  /** a pending change must reach the disk with the next commit (one made outside `lazily`) */
+  private mustSync = false;
+  /** inside `lazily` */
+  private lazy = false;
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   /** Called after every flush with the jobs whose state changed (for watchers and ads). */
   onFlushed: (changed: Job[]) => void = () => {};
@@ -750,7 +754,25 @@ export class JobQueue {
       this.enterIdle(job);
     }
     this.dirty.add(job);
+    if (!this.lazy) this.mustSync = true;
     this.scheduleFlush();
+  }
+
+  /**
+   * Make changes that no one waits for and that the schedd finds again after a power cut took them back:
+   * their commit (unless other changes ride with it) is written without an fsync holding the event loop
+   * (SQLite's WAL with synchronous = NORMAL: durable across a crash of the schedd, atomic, and made durable
+   * by the next synchronous commit). A job's start is one: the claim it is being started on was committed
+   * before the startd was asked, and a schedd that finds it there asks the startd (ClaimStatus).
+   */
+  lazily(fn: () => void): void {
+    const was = this.lazy;
+    this.lazy = true;
+    try {
+      fn();
+    } finally {
+      this.lazy = was;
+    }
   }
 
   /** Group an idle job again after its attributes were edited (dqedit): any of them may be significant. */
@@ -1022,18 +1044,21 @@ export class JobQueue {
     const dirty = [...this.dirty];
     const finished = this.finished;
     const waiters = this.waiters;
+    const sync = this.mustSync || waiters.length > 0 || finished.length > 0 || this.lostWrites.size > 0;
     this.dirty = new Set();
     this.finished = [];
     this.waiters = [];
+    this.mustSync = false;
     try {
       this.beforeWrite();
       const t0 = performance.now();
-      this.write(dirty, finished);
+      this.write(dirty, finished, sync);
       this.commits.count++;
       this.commits.seconds += (performance.now() - t0) / 1000;
     } catch (e) {
       for (const j of dirty) this.dirty.add(j);
       this.finished = [...finished, ...this.finished];
+      this.mustSync ||= sync;
       const err = storeError(e, 'cannot record job state changes');
       for (const w of waiters) w.reject(err);
       if (this.failing === undefined) this.onStoreError(err);
@@ -1050,7 +1075,16 @@ export class JobQueue {
     this.flushed(dirty, finished);
   }
 
-  private write(dirty: Job[], finished: Array<{ job: Job; completion: number }>): void {
+  private write(dirty: Job[], finished: Array<{ job: Job; completion: number }>, sync = true): void {
+    if (!sync) this.db.pragma('synchronous = NORMAL');
+    try {
+      this.writeRows(dirty, finished);
+    } finally {
+      if (!sync) this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  private writeRows(dirty: Job[], finished: Array<{ job: Job; completion: number }>): void {
     this.db.transaction(() => {
       for (const j of dirty) {
         this.st.updJob.run(
@@ -1156,6 +1190,7 @@ export class JobQueue {
     this.dirty = new Set();
     this.finished = [];
     this.flushScheduled = false;
+    this.mustSync = false;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.resolve();
