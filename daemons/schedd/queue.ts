@@ -596,6 +596,16 @@ export class JobQueue {
     return job.ad;
   }
 
+  /** An attribute's expression text as the job's ad has it, its name in any case (ads ignore case). */
+  textOf(job: Job, name: string): string | undefined {
+    const lower = name.toLowerCase();
+    let text: string | undefined;
+    // the proc's own attributes come after the cluster's in its ad, and the last one of a name wins
+    for (const attrs of [this.clusters.get(job.cluster)?.attrs ?? {}, job.attrs])
+      for (const k in attrs) if (k === name || k.toLowerCase() === lower) text = attrs[k];
+    return text;
+  }
+
   /** The JS value of a job attribute (per-proc first, then the cluster's). */
   value(job: Job, name: string): unknown {
     const text = job.attrs[name] ?? this.clusters.get(job.cluster)?.attrs[name];

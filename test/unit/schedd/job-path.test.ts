@@ -1,13 +1,15 @@
-// The job path's commits, on a real queue file: a job's start (made `lazily`) is committed without an fsync
-// unless other changes ride with it.
+// The job path's commits and exit policy, on a real queue file: a job's start (made `lazily`) is committed
+// without an fsync unless other changes ride with it, and the exit policy is read from plain true/false
+// texts (named in any case) without parsing the job's ad, and evaluated as before otherwise.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { JobQueue, jobKey, lit } from '../../../daemons/schedd/queue.js';
+import { JobQueue, jobKey, lit, type Job } from '../../../daemons/schedd/queue.js';
 import { JobStatus } from '../../../lib/job-status.js';
 import { openQueueDb } from '../../../daemons/schedd/store/db.js';
+import { makeSchedd } from './helpers.js';
 
 function queueOne(queue: JobQueue, cluster: Record<string, string> = {}, proc: Record<string, string> = {}) {
   const id = queue.reserveCluster('alice');
@@ -68,6 +70,64 @@ describe('schedd job path', () => {
       assert.equal(read.claim?.id, 'claim-1');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('schedd job path – the exit policy: plain texts in any case, expressions evaluated with the exit status', async () => {
+    const queue = new JobQueue(openQueueDb(':memory:'));
+    const schedd = makeSchedd(queue);
+    const exit = async (job: Job, code: number) => {
+      const acked = await schedd.jobEvents(
+        [
+          {
+            seq: String(job.cluster),
+            claim: job.claim!.id,
+            id: { cluster: job.cluster, proc: job.proc },
+            type: 'exited',
+            exit_code: code,
+            exit_by_signal: false,
+            exit_signal: 0,
+            time: Math.floor(Date.now() / 1000),
+          } as never,
+        ],
+        'unit',
+      );
+      assert.deepEqual(acked, [String(job.cluster)]);
+    };
+    const running = (cluster: Record<string, string>, proc: Record<string, string> = {}) => {
+      const job = queueOne(queue, cluster, proc);
+      const claim = { id: `claim-${job.cluster}`, startd: '127.0.0.1:1', slot: `slot1_${job.cluster}@unit`, lastAc: 0 };
+      job.claim = claim;
+      (schedd as unknown as { claims: Map<string, unknown> }).claims.set(claim.id, claim);
+      queue.update(job, {}, JobStatus.Running);
+      return job;
+    };
+    (schedd as unknown as { startd: () => unknown }).startd = () => ({
+      deactivate: async () => {},
+      release: async () => {},
+    });
+    try {
+      const done = running({ OnExitRemove: 'true', OnExitHold: 'false' });
+      await exit(done, 1);
+      assert.equal(done.status, JobStatus.Completed);
+
+      const lower = running({ OnExitRemove: 'true' }, { onexitremove: 'FALSE' });
+      await exit(lower, 0);
+      assert.equal(lower.status, JobStatus.Idle, 'the proc’s own onexitremove, in another case, is the one the ad has');
+
+      const expr = running({ OnExitRemove: '(ExitCode == 0)' });
+      await exit(expr, 1);
+      assert.equal(expr.status, JobStatus.Idle, 'an expression sees the exit code');
+      const expr0 = running({ OnExitRemove: '(ExitCode == 0)' });
+      await exit(expr0, 0);
+      assert.equal(expr0.status, JobStatus.Completed);
+
+      const held = running({ onexithold: 'TRUE', OnExitHoldReason: '"told to"' });
+      await exit(held, 0);
+      assert.equal(held.status, JobStatus.Held);
+      assert.equal(queue.value(held, 'HoldReason'), 'told to');
+    } finally {
+      schedd.close();
     }
   });
 });
