@@ -159,6 +159,16 @@ async function main() {
         out.commitMs = Number(ad?.QueueCommitSecondsTotal ?? 0) * 1000;
         return out;
       };
+      // BENCH_AD_WATCH=1: the ad changes the collector sends its watchers, by type (one more watcher: the
+      // collector's CPU per job then counts it too)
+      const adChanges = new Map<string, number>();
+      const adWatch = process.env.BENCH_AD_WATCH ? collector.watch(['Machine', 'Submitter', 'Scheduler']) : undefined;
+      adWatch?.on('data', (ch: { type: string; kind: string }) => {
+        if (ch.kind !== 'hello') adChanges.set(ch.type, (adChanges.get(ch.type) ?? 0) + 1);
+      });
+      adWatch?.on('error', () => {});
+      await sleep(adWatch ? 1000 : 0); // the current ads first
+      adChanges.clear();
       const calls0 = await scheddCalls();
       const cpu0 = poolCpu(pool);
       const t0 = performance.now();
@@ -172,6 +182,8 @@ async function main() {
       }
       const t1 = performance.now();
       const cpu1 = poolCpu(pool);
+      const changes = [...adChanges].map(([t, n]) => `${t} ${(n / N_E2E).toFixed(3)}`);
+      adWatch?.cancel();
       const hist = await schedd.query({
         ids: [{ cluster, proc: -1 }],
         owners: [],
@@ -201,6 +213,7 @@ async function main() {
       const served = Object.keys(calls1)
         .filter((m) => calls1[m]! > (calls0[m] ?? 0))
         .map((m) => `${m} ${((calls1[m]! - (calls0[m] ?? 0)) / N_E2E).toFixed(3)}`);
+      if (adWatch) console.log(`end-to-end: ad changes the collector's watchers got per job — ${changes.join(', ')}`);
       console.log(
         `end-to-end: calls the schedd served per job — ${served.filter((m) => !m.startsWith('commit')).join(', ')}; queue commits per job ${((calls1.commits! - calls0.commits!) / N_E2E).toFixed(3)}, ${((calls1.commitMs! - calls0.commitMs!) / N_E2E).toFixed(2)} ms each job`,
       );
