@@ -3,11 +3,13 @@
 // Each job is one `/bin/date +%s.%N` submitted over gRPC (no command's start-up); the daemons log at debug
 // level and their lines' times (ms) split the path into:
 //   reply → cycle     the Submit reply to the start of the negotiation cycle that matched the job (the schedd's
-//                     Submitter ad, the collector, the negotiator's watch stream and its wake-up)
-//   cycle             GetIdleAutoclusters (fetch), matching (match), and Matched answered
-//   → claimed         the schedd's RequestClaim reaching the startd (from the cycle's end)
-//   → spawned         the startd starting the job (the spawner's fork and exec)
-//   → running         the job's first instruction (its own clock, from `date`)
+//                     Submitter ad, the collector, the negotiator's watch stream and its wake-up); the first
+//                     cycle with a match that ends after the reply (the pool is idle before each job)
+//   fetch, match      the cycle's GetIdleAutoclusters and matching
+//   Matched → claimed the schedd's claim (recorded with an fsync first) reaching the startd, from the moment
+//                     the negotiator sends Matched (the cycle's start + fetch + match)
+//   → spawned         the startd starting the job, until it hears from the spawner that the process exists
+//   → running         the job's first instruction (its own clock, from `date`; before the startd hears of it)
 // The rows add up to "reply → job" (its median and p95 are printed too). Nothing is asserted.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -85,36 +87,34 @@ async function main() {
     const startd = lines(pool, 'startd');
     const rows: Record<string, number[]> = {
       'reply → cycle': [],
-      cycle: [],
-      '  fetch': [],
-      '  match': [],
-      '→ claimed': [],
+      fetch: [],
+      match: [],
+      'Matched → claimed': [],
       '→ spawned': [],
       '→ running': [],
       'reply → job': [],
     };
     for (const j of jobs) {
-      // the cycle that ended before the startd was claimed for this job, and the claim and start of it
+      // the job's cycle, and the claim and start of it
       const spawned = startd.find((l) => l.msg === 'job started' && l.cluster === j.cluster);
       const claimed = last(startd, (l) => l.msg === 'claimed' && at(l) <= at(spawned));
-      const cycle = last(cycles, (l) => at(l) <= at(claimed));
+      const cycle = cycles.find((l) => at(l) >= j.replied);
       if (!spawned || !claimed || !cycle) continue;
-      const cycleEnd = at(cycle);
-      const cycleStart = cycleEnd - (cycle.durationMs ?? 0);
+      const cycleStart = at(cycle) - (cycle.durationMs ?? 0);
+      const matchedSent = cycleStart + (cycle.fetchMs ?? 0) + (cycle.matchMs ?? 0);
       rows['reply → cycle']!.push(cycleStart - j.replied);
-      rows.cycle!.push(cycleEnd - cycleStart);
-      rows['  fetch']!.push(cycle.fetchMs ?? NaN);
-      rows['  match']!.push(cycle.matchMs ?? NaN);
-      rows['→ claimed']!.push(at(claimed) - cycleEnd);
+      rows.fetch!.push(cycle.fetchMs ?? NaN);
+      rows.match!.push(cycle.matchMs ?? NaN);
+      rows['Matched → claimed']!.push(at(claimed) - matchedSent);
       rows['→ spawned']!.push(at(spawned) - at(claimed));
       rows['→ running']!.push(j.running - at(spawned));
       rows['reply → job']!.push(j.running - j.replied);
     }
-    console.log(`latency inside the daemons, idle pool, ${rows.cycle!.length} of ${N} jobs (ms, log times):`);
+    console.log(`latency inside the daemons, idle pool, ${rows.fetch!.length} of ${N} jobs (ms, log times):`);
     for (const [k, xs] of Object.entries(rows))
       if (xs.length)
         console.log(
-          `  ${k.padEnd(14)} median ${pct(xs, 50).toFixed(1).padStart(6)}   p95 ${pct(xs, 95).toFixed(1).padStart(6)}`,
+          `  ${k.padEnd(18)} median ${pct(xs, 50).toFixed(1).padStart(6)}   p95 ${pct(xs, 95).toFixed(1).padStart(6)}`,
         );
   } finally {
     await pool.stop();
