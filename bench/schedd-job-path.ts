@@ -12,7 +12,7 @@ import { expandSubmit, loadSubmit } from '../grammar/submit/index.js';
 import { JobQueue, type Job } from '../daemons/schedd/queue.js';
 import { openQueueDb } from '../daemons/schedd/store/db.js';
 import { JobStatus } from '../lib/job-status.js';
-import { makeSchedd } from '../test/unit/schedd/helpers.js';
+import { exitedEvent, makeSchedd } from '../test/unit/schedd/helpers.js';
 
 const N = Number(process.env.BENCH_JOBS ?? 4000);
 const SLOTS = Number(process.env.BENCH_SLOTS ?? 128);
@@ -64,19 +64,7 @@ try {
     const batch = running().slice(0, BATCH);
     if (!batch.length) break;
     await schedd.jobEvents(
-      batch.map(
-        (j) =>
-          ({
-            seq: String(++seq),
-            claim: j.claim!.id,
-            id: { cluster: j.cluster, proc: j.proc },
-            type: 'exited',
-            exit_code: 0,
-            exit_by_signal: false,
-            exit_signal: 0,
-            time: Math.floor(Date.now() / 1000),
-          }) as never,
-      ),
+      batch.map((j) => exitedEvent(j, j.claim!.id, String(++seq))),
       'unit',
     );
     // the activations of the freed claims answered, and their starts recorded

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { JobQueue, jobKey, lit, type Job } from '../../../daemons/schedd/queue.js';
 import { JobStatus } from '../../../lib/job-status.js';
 import { openQueueDb } from '../../../daemons/schedd/store/db.js';
-import { makeSchedd } from './helpers.js';
+import { exitedEvent, makeSchedd } from './helpers.js';
 
 function queueOne(queue: JobQueue, cluster: Record<string, string> = {}, proc: Record<string, string> = {}) {
   const id = queue.reserveCluster('alice');
@@ -77,21 +77,7 @@ describe('schedd job path', () => {
     const queue = new JobQueue(openQueueDb(':memory:'));
     const schedd = makeSchedd(queue);
     const exit = async (job: Job, code: number) => {
-      const acked = await schedd.jobEvents(
-        [
-          {
-            seq: String(job.cluster),
-            claim: job.claim!.id,
-            id: { cluster: job.cluster, proc: job.proc },
-            type: 'exited',
-            exit_code: code,
-            exit_by_signal: false,
-            exit_signal: 0,
-            time: Math.floor(Date.now() / 1000),
-          } as never,
-        ],
-        'unit',
-      );
+      const acked = await schedd.jobEvents([exitedEvent(job, job.claim!.id, String(job.cluster), code)], 'unit');
       assert.deepEqual(acked, [String(job.cluster)]);
     };
     const running = (cluster: Record<string, string>, proc: Record<string, string> = {}) => {
