@@ -144,6 +144,20 @@ export interface Autocluster {
   acct: string;
   /** idle, unmatched jobs in priority order is computed on demand; this is the member set */
   idle: Set<Job>;
+  /**
+   * No job was added before a better one (a submission's procs come in order): the set's own order is the
+   * priority order, and takeIdle takes the first job not being matched instead of walking them all
+   */
+  ordered: boolean;
+  /** the job added last */
+  tail?: Job;
+}
+
+/** Whether idle job `a` goes before `b`: higher JobPrio, then older (cluster, then proc). */
+function before(a: Job, b: Job): boolean {
+  return (
+    a.prio > b.prio || (a.prio === b.prio && (a.cluster < b.cluster || (a.cluster === b.cluster && a.proc < b.proc)))
+  );
 }
 
 /**
@@ -669,12 +683,21 @@ export class JobQueue {
     const key = this.acKey(job);
     let ac = this.acByKey.get(key);
     if (!ac) {
-      ac = { id: this.nextAc++, key, owner: job.owner, acct: this.accountingName(job), idle: new Set() };
+      ac = {
+        id: this.nextAc++,
+        key,
+        owner: job.owner,
+        acct: this.accountingName(job),
+        idle: new Set(),
+        ordered: true,
+      };
       this.acByKey.set(key, ac);
       this.autoclusters.set(ac.id, ac);
     }
     job.ac = ac.id;
+    if (ac.tail && before(job, ac.tail)) ac.ordered = false;
     ac.idle.add(job);
+    ac.tail = job;
   }
 
   private leaveIdle(job: Job) {
@@ -699,12 +722,11 @@ export class JobQueue {
     let best: Job | undefined;
     for (const j of ac.idle) {
       if (j.matching) continue;
-      if (
-        !best ||
-        j.prio > best.prio ||
-        (j.prio === best.prio && (j.cluster < best.cluster || (j.cluster === best.cluster && j.proc < best.proc)))
-      )
+      if (ac.ordered) {
         best = j;
+        break;
+      }
+      if (!best || before(j, best)) best = j;
     }
     // an autocluster's jobs share their queue (Queue is significant): one check for all of them
     if (best && this.canStart && !this.canStart(best)) return undefined;

@@ -73,6 +73,35 @@ describe('schedd job path', () => {
     }
   });
 
+  test('schedd job path – the next idle job of an autocluster is the best one, also after one came back out of order', () => {
+    const queue = new JobQueue(openQueueDb(':memory:'));
+    const id = queue.reserveCluster('alice');
+    const jobs = queue.submit(
+      id,
+      'alice',
+      { Owner: lit('alice'), JobStatus: String(JobStatus.Idle), Requirements: 'true' },
+      [{}, {}, {}, {}, {}],
+    );
+    const ac = jobs[0]!.ac;
+    const take = (from = ac) => {
+      const j = queue.takeIdle(from)!;
+      queue.update(j, {}, JobStatus.Running);
+      return j.proc;
+    };
+    assert.deepEqual([take(), take()], [0, 1], 'a submission in order');
+    // proc 0 is evicted: back to idle after procs 2-4, and first again
+    queue.update(jobs[0]!, {}, JobStatus.Idle);
+    assert.equal(jobs[0]!.ac, ac);
+    assert.equal(take(), 0);
+    // JobPrio makes another autocluster; in it too, the older job first though it came back later
+    queue.update(jobs[4]!, { JobPrio: '5' });
+    queue.update(jobs[0]!, { JobPrio: '5' }, JobStatus.Idle);
+    const high = jobs[0]!.ac;
+    assert.equal(jobs[4]!.ac, high);
+    assert.notEqual(high, ac);
+    assert.deepEqual([take(high), take(high), take()], [0, 4, 2]);
+  });
+
   test('schedd job path – the exit policy: plain texts in any case, expressions evaluated with the exit status', async () => {
     const queue = new JobQueue(openQueueDb(':memory:'));
     const schedd = makeSchedd(queue);
