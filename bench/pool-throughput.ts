@@ -57,11 +57,16 @@ function poolCpu(pool: TestPool): Record<string, number> {
       .split(' ')[1],
   );
   out.master = cpuMs(master);
-  const spawner = Number(
-    execFileSync('pgrep', ['-P', String(pool.daemonPid('startd'))], { encoding: 'utf8' })
-      .trim()
-      .split('\n')[0],
-  );
+  // the startd's child is the spawner's keeper (a subreaper that only waits); the spawner is the keeper's child
+  const child = (pid: number) =>
+    Number(
+      execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+        .trim()
+        .split('\n')[0],
+    );
+  const keeper = child(pool.daemonPid('startd'));
+  const spawner = child(keeper);
+  out.keeper = cpuMs(keeper);
   out.spawner = cpuMs(spawner);
   out.jobs = cpuMs(spawner, true) - out.spawner;
   return out;
@@ -150,8 +155,21 @@ async function main() {
         const [ad] = await collector.query('Scheduler');
         const out: Record<string, number> = {};
         for (const [k, v] of Object.entries(ad ?? {})) if (/^Rpc\w+Count$/.test(k)) out[k.slice(3, -5)] = Number(v);
+        out.commits = Number(ad?.QueueCommits ?? 0);
+        out.commitMs = Number(ad?.QueueCommitSecondsTotal ?? 0) * 1000;
+        out.queryMs = Number(ad?.RpcQueryJobsSecondsTotal ?? 0) * 1000;
         return out;
       };
+      // BENCH_AD_WATCH=1: the ad changes the collector sends its watchers, by type (one more watcher: the
+      // collector's CPU per job then counts it too)
+      const adChanges = new Map<string, number>();
+      const adWatch = process.env.BENCH_AD_WATCH ? collector.watch(['Machine', 'Submitter', 'Scheduler']) : undefined;
+      adWatch?.on('data', (ch: { type: string; kind: string }) => {
+        if (ch.kind !== 'hello') adChanges.set(ch.type, (adChanges.get(ch.type) ?? 0) + 1);
+      });
+      adWatch?.on('error', () => {});
+      await sleep(adWatch ? 1000 : 0); // the current ads first
+      adChanges.clear();
       const calls0 = await scheddCalls();
       const cpu0 = poolCpu(pool);
       const t0 = performance.now();
@@ -161,10 +179,14 @@ async function main() {
         const left = await queued();
         if (left === 0) break;
         if (Date.now() > deadline) throw new Error(`${left} jobs still queued after 10 minutes`);
-        await sleep(10);
+        await sleep(50); // a count the schedd keeps; asked less often, it adds less to the CPU measured
       }
       const t1 = performance.now();
       const cpu1 = poolCpu(pool);
+      const changes = [...adChanges].map(([t, n]) => `${t} ${(n / N_E2E).toFixed(3)}`);
+      adWatch?.cancel();
+      await sleep(500); // the Scheduler ad after the last change, before the history is asked for below
+      const calls1 = await scheddCalls();
       const hist = await schedd.query({
         ids: [{ cluster, proc: -1 }],
         owners: [],
@@ -189,12 +211,16 @@ async function main() {
       console.log(
         `end-to-end: CPU ms per job — ${per.join(', ')}; all ${total.toFixed(2)} (2 cores: at most ${Math.round(2000 / total)} jobs/s)`,
       );
-      await sleep(500); // the Scheduler ad after the last change
-      const calls1 = await scheddCalls();
+      // the runner's own count queries (every 50 ms: more per job in a slower run) are the schedd's CPU too
+      const polled = (cpu1.schedd! - cpu0.schedd! - (calls1.queryMs! - calls0.queryMs!)) / N_E2E;
+      console.log(`end-to-end: schedd CPU ms per job without the runner's QueryJobs — ${polled.toFixed(2)}`);
       const served = Object.keys(calls1)
-        .filter((m) => calls1[m]! > (calls0[m] ?? 0))
+        .filter((m) => !['commits', 'commitMs', 'queryMs'].includes(m) && calls1[m]! > (calls0[m] ?? 0))
         .map((m) => `${m} ${((calls1[m]! - (calls0[m] ?? 0)) / N_E2E).toFixed(3)}`);
-      console.log(`end-to-end: calls the schedd served per job — ${served.join(', ')}`);
+      if (adWatch) console.log(`end-to-end: ad changes the collector's watchers got per job — ${changes.join(', ')}`);
+      console.log(
+        `end-to-end: calls the schedd served per job — ${served.join(', ')}; queue commits per job ${((calls1.commits! - calls0.commits!) / N_E2E).toFixed(3)}, ${((calls1.commitMs! - calls0.commitMs!) / N_E2E).toFixed(2)} ms each job`,
+      );
       collector.close();
     }
 

@@ -5,7 +5,8 @@ import { ClassAd } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { advertiserRole, hostOfName, sameHost } from '../../lib/rpc/authz.js';
-import type { CallContext, ServiceImpl } from '../../lib/rpc/server.js';
+import { EncodedReply, type CallContext, type ServiceImpl } from '../../lib/rpc/server.js';
+import { proto } from '../../lib/rpc/proto.js';
 import type { AdvertiseRequest__Output } from '../../lib/rpc/generated/dsched/v1/AdvertiseRequest.js';
 import type { CollectorQuery__Output } from '../../lib/rpc/generated/dsched/v1/CollectorQuery.js';
 import type { InvalidateRequest__Output } from '../../lib/rpc/generated/dsched/v1/InvalidateRequest.js';
@@ -72,6 +73,19 @@ export function collectorService(
   defaultLifetime: () => number,
   admission: Admission,
 ): ServiceImpl {
+  // A change goes to every watcher (the negotiator, the web daemon, dstatus -watch, …) as the same bytes:
+  // encoded once, for the first, rather than once per watcher.
+  const encodeChange = proto().Collector.service.Watch.responseSerialize;
+  let last:
+    { attrs: Record<string, string>; kind: string; name: string; type: string; reply: EncodedReply } | undefined;
+  const encoded = (type: string, name: string, kind: string, attrs: Record<string, string>): EncodedReply => {
+    if (last?.attrs === attrs && last.kind === kind && last.name === name && last.type === type) return last.reply;
+    const reply = new EncodedReply(
+      encodeChange(kind === 'removed' ? { type, name, kind } : { type, name, kind, ad: { attrs } }),
+    );
+    last = { attrs, kind, name, type, reply };
+    return reply;
+  };
   return {
     unary: {
       CreateJoinToken(req: CreateJoinTokenRequest__Output, ctx: CallContext) {
@@ -148,7 +162,7 @@ export function collectorService(
           // The listener goes on before the current ads are sent, in the same turn: no change falls between.
           const off = store.onChange((type, name, kind, attrs) => {
             if (!wanted(type)) return;
-            send(kind === 'removed' ? { type, name, kind } : { type, name, kind, ad: { attrs } }, sizeOf(name, attrs));
+            send(encoded(type, name, kind, attrs), sizeOf(name, attrs));
             if (waiting <= bound) return;
             off();
             log.warn({ by: ctx.identity.name, peer: ctx.peer, waiting }, 'watcher cut off: it reads too slowly');

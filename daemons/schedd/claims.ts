@@ -227,7 +227,8 @@ export class Claims {
       LastMatchTime: t,
     };
     if (this.s.queue.value(job, 'JobStartDate') === undefined) changes.JobStartDate = t;
-    this.s.queue.update(job, changes, JobStatus.Running);
+    // the claim it runs on is on disk already (recordStarting, pickNext's commit): no fsync for this
+    this.s.queue.lazily(() => this.s.queue.update(job, changes, JobStatus.Running));
     this.s.armDuration(job);
     this.s.logEvent(job, { type: 'execute', host: claim.startd, slotName: claim.slot });
     this.s.mail('begin', job);

@@ -369,16 +369,16 @@ export class JobEvents {
         ? { type: 'terminated', normal: false, signal: ev.exit_signal, ...usage }
         : { type: 'terminated', normal: true, returnValue: ev.exit_code, ...usage },
     );
-    const ad = this.s.queue.ad(job);
-    const hold = this.evalPolicy(ad, 'OnExitHold', false);
+    const hold = this.exitPolicy(job, 'OnExitHold', false);
     if (hold) {
+      const ad = this.s.queue.ad(job);
       const reason = String(ad.lookupJS('OnExitHoldReason') ?? 'The on_exit_hold expression evaluated to true.');
       const sub = Number(ad.lookupJS('OnExitHoldSubCode') ?? 0) || 0;
       this.s.actions.hold(job, reason, HoldCode.JobPolicy, sub);
       mailEnd();
       return;
     }
-    const remove = this.evalPolicy(ad, 'OnExitRemove', true);
+    const remove = this.exitPolicy(job, 'OnExitRemove', true);
     if (!remove) {
       this.s.queue.update(job, {}, JobStatus.Idle);
       this.s.log.info({ cluster: job.cluster, proc: job.proc }, 'on_exit_remove is false: job requeued');
@@ -396,6 +396,18 @@ export class JobEvents {
       },
       'job completed',
     );
+  }
+
+  /**
+   * An exit policy expression's value. Most jobs have `OnExitRemove = true` and no OnExitHold: a plain true
+   * or false is taken as it is, and only another expression has the job's ad parsed to evaluate it.
+   */
+  private exitPolicy(job: Job, attr: string, dflt: boolean): boolean {
+    const text = this.s.queue.textOf(job, attr);
+    if (text === undefined) return dflt;
+    if (/^true$/i.test(text)) return true;
+    if (/^false$/i.test(text)) return false;
+    return this.evalPolicy(this.s.queue.ad(job), attr, dflt);
   }
 
   private evalPolicy(ad: ClassAd, attr: string, dflt: boolean): boolean {

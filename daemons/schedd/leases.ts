@@ -152,6 +152,7 @@ export class Leases {
   /** Ask one startd about runs given up on there; true if any was settled. */
   private async settleAt(runs: Array<{ claim: string; run: LostRun; since: number }>): Promise<boolean> {
     const { startd, slot } = runs[0]!.run;
+    let refused = true;
     for (const addr of await this.startdAddresses(startd, slot)) {
       let r;
       try {
@@ -159,7 +160,8 @@ export class Leases {
           runs.map((u) => u.claim),
           this.s.address(),
         );
-      } catch {
+      } catch (e) {
+        refused &&= /ECONNREFUSED/.test(String((e as Error).message));
         continue;
       }
       const state = new Map(r.claims.map((c) => [c.claim, c.state]));
@@ -188,7 +190,11 @@ export class Leases {
       }
       return changed;
     }
-    const limit = this.s.lease() * 1000 * LOST_RUN_WAIT_LEASES;
+    // A host that answers with no startd listening at any address the startd had: it is not running (a
+    // restarted one would be in the collector at its new address), and its keeper and spawner, which journal
+    // the jobs' exits, went with it (a live one brings the startd back within seconds). Its run cannot report
+    // an exit any more; only a startd out of reach (a partition, a frozen host) is waited for longer.
+    const limit = this.s.lease() * 1000 * (refused ? 1 : LOST_RUN_WAIT_LEASES);
     const expired = runs.filter((u) => leaseClock() - u.since > limit);
     for (const { claim, run } of expired) {
       this.s.log.warn(

@@ -149,6 +149,20 @@ export interface Autocluster {
   acct: string;
   /** idle, unmatched jobs in priority order is computed on demand; this is the member set */
   idle: Set<Job>;
+  /**
+   * No job was added before a better one (a submission's procs come in order): the set's own order is the
+   * priority order, and takeIdle takes the first job not being matched instead of walking them all
+   */
+  ordered: boolean;
+  /** the job added last */
+  tail?: Job;
+}
+
+/** Whether idle job `a` goes before `b`: higher JobPrio, then older (cluster, then proc). */
+function before(a: Job, b: Job): boolean {
+  return (
+    a.prio > b.prio || (a.prio === b.prio && (a.cluster < b.cluster || (a.cluster === b.cluster && a.proc < b.proc)))
+  );
 }
 
 /**
@@ -254,6 +268,10 @@ export class JobQueue {
   private dirty = new Set<Job>();
   private finished: Array<{ job: Job; completion: number }> = [];
   private flushScheduled = false;
+  /** a pending change must reach the disk with the next commit (one made outside `lazily`) */
+  private mustSync = false;
+  /** inside `lazily` */
+  private lazy = false;
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   /** Called after every flush with the jobs whose state changed (for watchers and ads). */
   onFlushed: (changed: Job[]) => void = () => {};
@@ -636,6 +654,16 @@ export class JobQueue {
     return job.ad;
   }
 
+  /** An attribute's expression text as the job's ad has it, its name in any case (ads ignore case). */
+  textOf(job: Job, name: string): string | undefined {
+    const lower = name.toLowerCase();
+    let text: string | undefined;
+    // the proc's own attributes come after the cluster's in its ad, and the last one of a name wins
+    for (const attrs of [this.clusters.get(job.cluster)?.attrs ?? {}, job.attrs])
+      for (const k in attrs) if (k === name || k.toLowerCase() === lower) text = attrs[k];
+    return text;
+  }
+
   /** The JS value of a job attribute (per-proc first, then the cluster's). */
   value(job: Job, name: string): unknown {
     const text = job.attrs[name] ?? this.clusters.get(job.cluster)?.attrs[name];
@@ -699,12 +727,21 @@ export class JobQueue {
     const key = this.acKey(job);
     let ac = this.acByKey.get(key);
     if (!ac) {
-      ac = { id: this.nextAc++, key, owner: job.owner, acct: this.accountingName(job), idle: new Set() };
+      ac = {
+        id: this.nextAc++,
+        key,
+        owner: job.owner,
+        acct: this.accountingName(job),
+        idle: new Set(),
+        ordered: true,
+      };
       this.acByKey.set(key, ac);
       this.autoclusters.set(ac.id, ac);
     }
     job.ac = ac.id;
+    if (ac.tail && before(job, ac.tail)) ac.ordered = false;
     ac.idle.add(job);
+    ac.tail = job;
   }
 
   private leaveIdle(job: Job) {
@@ -729,12 +766,11 @@ export class JobQueue {
     let best: Job | undefined;
     for (const j of ac.idle) {
       if (j.matching || j.unsettled) continue;
-      if (
-        !best ||
-        j.prio > best.prio ||
-        (j.prio === best.prio && (j.cluster < best.cluster || (j.cluster === best.cluster && j.proc < best.proc)))
-      )
+      if (ac.ordered) {
         best = j;
+        break;
+      }
+      if (!best || before(j, best)) best = j;
     }
     // an autocluster's jobs share their queue (Queue is significant): one check for all of them
     if (best && this.canStart && !this.canStart(best)) return undefined;
@@ -794,7 +830,25 @@ export class JobQueue {
       this.enterIdle(job);
     }
     this.dirty.add(job);
+    if (!this.lazy) this.mustSync = true;
     this.scheduleFlush();
+  }
+
+  /**
+   * Make changes that no one waits for and that the schedd finds again after a power cut took them back:
+   * their commit (unless other changes ride with it) is written without an fsync holding the event loop
+   * (SQLite's WAL with synchronous = NORMAL: durable across a crash of the schedd, atomic, and made durable
+   * by the next synchronous commit). A job's start is one: the claim it is being started on was committed
+   * before the startd was asked, and a schedd that finds it there asks the startd (ClaimStatus).
+   */
+  lazily(fn: () => void): void {
+    const was = this.lazy;
+    this.lazy = true;
+    try {
+      fn();
+    } finally {
+      this.lazy = was;
+    }
   }
 
   /** Group an idle job again after its attributes were edited (dqedit): any of them may be significant. */
@@ -1066,18 +1120,21 @@ export class JobQueue {
     const dirty = [...this.dirty];
     const finished = this.finished;
     const waiters = this.waiters;
+    const sync = this.mustSync || waiters.length > 0 || finished.length > 0 || this.lostWrites.size > 0;
     this.dirty = new Set();
     this.finished = [];
     this.waiters = [];
+    this.mustSync = false;
     try {
       this.beforeWrite();
       const t0 = performance.now();
-      this.write(dirty, finished);
+      this.write(dirty, finished, sync);
       this.commits.count++;
       this.commits.seconds += (performance.now() - t0) / 1000;
     } catch (e) {
       for (const j of dirty) this.dirty.add(j);
       this.finished = [...finished, ...this.finished];
+      this.mustSync ||= sync;
       const err = storeError(e, 'cannot record job state changes');
       for (const w of waiters) w.reject(err);
       if (this.failing === undefined) this.onStoreError(err);
@@ -1094,7 +1151,16 @@ export class JobQueue {
     this.flushed(dirty, finished);
   }
 
-  private write(dirty: Job[], finished: Array<{ job: Job; completion: number }>): void {
+  private write(dirty: Job[], finished: Array<{ job: Job; completion: number }>, sync = true): void {
+    if (!sync) this.db.pragma('synchronous = NORMAL');
+    try {
+      this.writeRows(dirty, finished);
+    } finally {
+      if (!sync) this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  private writeRows(dirty: Job[], finished: Array<{ job: Job; completion: number }>): void {
     this.db.transaction(() => {
       for (const j of dirty) {
         this.st.updJob.run(
@@ -1200,6 +1266,7 @@ export class JobQueue {
     this.dirty = new Set();
     this.finished = [];
     this.flushScheduled = false;
+    this.mustSync = false;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.resolve();

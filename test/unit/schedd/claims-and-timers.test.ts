@@ -10,7 +10,7 @@ import { leaseClock, type Claim } from '../../../daemons/schedd/claim.js';
 import { JobQueue, jobKey, lit } from '../../../daemons/schedd/queue.js';
 import { JobStatus } from '../../../lib/job-status.js';
 import { openQueueDb } from '../../../daemons/schedd/store/db.js';
-import { makeSchedd } from './helpers.js';
+import { exitedEvent, makeSchedd } from './helpers.js';
 
 function queueOne(queue: JobQueue, attrs: Record<string, string> = {}) {
   const cluster = queue.reserveCluster('alice');
@@ -152,21 +152,7 @@ describe('schedd lost runs', () => {
     };
     (schedd as unknown as { startd: () => typeof startd }).startd = () => startd;
     try {
-      const acked = await schedd.jobEvents(
-        [
-          {
-            seq: '1',
-            claim: 'claim-old',
-            id: { cluster: job.cluster, proc: job.proc },
-            type: 'exited',
-            exit_code: 0,
-            exit_by_signal: false,
-            exit_signal: 0,
-            time: Math.floor(Date.now() / 1000),
-          } as never,
-        ],
-        'unit',
-      );
+      const acked = await schedd.jobEvents([exitedEvent(job, 'claim-old', '1')], 'unit');
       assert.deepEqual(acked, ['1']);
       assert.equal(queue.jobs.get(jobKey(job.cluster, job.proc)), undefined, 'the job left the queue');
       assert.equal(job.status, JobStatus.Completed);
