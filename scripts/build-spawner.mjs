@@ -51,7 +51,7 @@ const PROGRAMS = [
     what: "the commands' launcher",
     source: 'libexec/dcmd.c',
     target: 'dist/cli/dcmd',
-    flags: ['-D_FORTIFY_SOURCE=2', `-DDSCHED_BUILD_ID="${bundlesHash()}"`],
+    flags: () => ['-D_FORTIFY_SOURCE=2', `-DDSCHED_BUILD_ID="${bundlesHash()}"`],
   },
 ];
 
@@ -65,6 +65,10 @@ function bundlesHash() {
 
 /** Whether a built program runs on this machine (CPU, C library, loader): it answers `--check` with 0. */
 const runsHere = (target) => spawnSync(target, ['--check'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+
+// A source checkout's `npm ci` runs the install script before anything is built: the build (npm run build,
+// which `prepare` runs next) makes every program, so there is nothing to check yet.
+if (ifNeeded && !existsSync(join(root, 'dist/cli/bundles'))) process.exit(0);
 
 let failed = false;
 let haveCc;
@@ -87,9 +91,22 @@ for (const p of PROGRAMS) {
   }
   if (why) console.error(`${why}: building ${p.what} with ${cc}`);
   mkdirSync(dirname(target), { recursive: true });
-  const r = spawnSync(cc, [...p.flags, '-O2', '-Wall', '-Wextra', '-Werror', '-o', target, source], {
-    stdio: ['ignore', 'inherit', p.optional ? 'pipe' : 'inherit'],
-  });
+  const r = spawnSync(
+    cc,
+    [
+      ...(typeof p.flags === 'function' ? p.flags() : p.flags),
+      '-O2',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-o',
+      target,
+      source,
+    ],
+    {
+      stdio: ['ignore', 'inherit', p.optional ? 'pipe' : 'inherit'],
+    },
+  );
   if (r.status === 0) continue;
   if (p.optional)
     console.error(
