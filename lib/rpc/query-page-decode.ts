@@ -127,7 +127,10 @@ function attrs(w: Wire, end: number, out: Record<string, string>): void {
       else if (t === 0x12) v = w.string();
       else w.skip(t & 7);
     }
-    out[k] = v;
+    // `__proto__` is a name an ad may hold: an own property, as the generic codec makes it, never the prototype
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
   }
 }
 
