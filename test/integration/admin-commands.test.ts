@@ -28,7 +28,8 @@ describe('admin commands', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /pool stopped[\s\S]*pool started/);
     for (const [d, pid] of Object.entries(before)) {
-      assert.equal(alive(pid), false, `the old ${d} (pid ${pid}) is gone`);
+      // the old master gives up its pid file as the last thing it does: its process may take a moment more to end
+      await pool.waitFor(`the old ${d} (pid ${pid}) to be gone`, () => !alive(pid));
       assert.notEqual(pool.daemonPid(d), pid, `a new ${d}`);
     }
     const status = await pool.run('dsched', ['status']);
