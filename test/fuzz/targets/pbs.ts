@@ -2,6 +2,7 @@
 // mem), -J arrays, -W depend lists, with qsub-style command-line arguments that win over the script's lines.
 // Each goes through the PBS path of loadSubmit + expandSubmit.
 import fc from 'fast-check';
+import { DEPEND_TYPES } from '../../../daemons/schedd/dependencies.js';
 import { expandSubmit, loadSubmit } from '../../../grammar/submit/index.js';
 import { loadCorpus } from '../corpus.js';
 import { COMMON_TOKENS, mutated } from '../mutate.js';
@@ -74,21 +75,8 @@ const jobIds = fc.array(fc.oneof(num, fc.constantFrom('12.host', '12[].host', '1
 const depend = fc.oneof(
   fc
     .tuple(
-      fc.constantFrom(
-        'after',
-        'afterok',
-        'afternotok',
-        'afterany',
-        'before',
-        'beforeok',
-        'beforenotok',
-        'beforeany',
-        'on',
-        'synccount',
-        'syncwith',
-        'nosuch',
-        '',
-      ),
+      // the types the schedd takes, and some it does not
+      fc.constantFrom(...DEPEND_TYPES, 'synccount', 'syncwith', 'nosuch', ''),
       jobIds,
     )
     .map(([t, ids]) => `${t}:${ids.join(':')}`),
