@@ -19,7 +19,7 @@ import type { JobCounts__Output } from '../../lib/rpc/generated/dsched/v1/JobCou
 import type { JobQuery } from '../../lib/rpc/generated/dsched/v1/JobQuery.js';
 import { loginOf } from '../../lib/users.js';
 import { errorResponse, type WebEnv } from './guard.js';
-import { literalValue, type JobMirror } from './job-mirror.js';
+import { literalValue, MIRROR_WAIT_MS, type JobMirror } from './job-mirror.js';
 import { STATE_OF } from './metrics.js';
 import type { Caller, PoolLink } from './pool-link.js';
 import * as S from './schemas.js';
@@ -248,6 +248,7 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
         after ? `ClusterId > ${after.cluster} || (ClusterId == ${after.cluster} && ProcId > ${after.proc})` : undefined,
       );
       const projection = projectionOf(q.projection);
+      void d.mirror.use();
       if (d.mirror.jobsReady)
         return c.json({ ...(await as(c, () => pageFromMirror(q, after, projection))), counts: mirrorCounts() }, 200);
       // before the mirror has the queue: the schedd pages by the constraint itself (slower on a big queue)
@@ -272,7 +273,8 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       request: { query: S.BatchesQuery },
       responses: { 200: json(S.BatchesReply, 'the queue in batches, as dq shows it') },
     }),
-    (c) => {
+    async (c) => {
+      await d.mirror.use(MIRROR_WAIT_MS);
       const q = c.req.valid('query');
       const batches = new Map<string, z.infer<typeof S.Batch> & { progressSum: number; progressN: number }>();
       const counts = { total: 0, idle: 0, running: 0, held: 0, completed: 0, removed: 0, suspended: 0 };
@@ -541,7 +543,8 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       path: '/pool',
       responses: { 200: json(S.PoolReply, 'the overview: slots by state, jobs by state, utilisation, submitters') },
     }),
-    (c) => {
+    async (c) => {
+      await d.mirror.use(MIRROR_WAIT_MS);
       const { total } = countSlots(
         d.mirror
           .adsOf('Machine')

@@ -1,7 +1,9 @@
 // What the web daemon keeps in memory for everyone: one Schedd.WatchJobs stream (a few public attributes of
 // every job) and one Collector.Watch stream (Machine, Submitter, Negotiator and Scheduler ads). Every SSE
 // client, the batch view and /metrics read these copies, so a hundred browsers cost the schedd one stream and
-// a scrape costs no RPC at all. Both streams use the host certificate with a projection that leaves out the
+// a scrape costs no RPC at all. The streams are open only while someone uses them (WEB_JOBS_IDLE): a pool
+// nobody looks at over HTTP pays nothing per job for them (the utilisation history then asks the collector
+// every 10 s). Both streams use the host certificate with a projection that leaves out the
 // private attributes (Environment, Env, PRIVATE_JOB_ATTRS), so nothing here is anyone's secret.
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../lib/log.js';
@@ -44,6 +46,9 @@ export const MIRROR_ATTRS = [
   'DAG_State',
 ];
 
+/** How long a request that needs the jobs waits for a closed job stream to bring the queue in (ms). */
+export const MIRROR_WAIT_MS = 3000;
+
 export interface MirrorJob {
   cluster: number;
   proc: number;
@@ -85,24 +90,80 @@ export class JobMirror {
   /** Slot utilisation samples for the overview: [epoch seconds, busy cpus, total cpus]. */
   readonly utilisation: Array<[number, number, number]> = [];
   private sampler?: NodeJS.Timeout;
+  /** Someone used the mirror lately: its streams are (re)opened and kept. */
+  private wanted = false;
+  private lastUse = 0;
+  private idleTimer?: NodeJS.Timeout;
+  private readyWaiters: Array<() => void> = [];
 
+  /** `idleSeconds`: how long the streams stay open after their last use (0: always). */
   constructor(
     private link: PoolLink,
     private log: Logger,
     private hidden: () => Set<string>,
+    private idleSeconds: () => number = () => 0,
   ) {}
 
   start(): void {
-    this.watchJobs(500);
-    this.watchAds(500);
-    this.sampler = setInterval(() => this.sample(), 10_000);
+    if (this.idleSeconds() === 0) void this.use();
+    this.sampler = setInterval(() => void this.sample(), 10_000);
     this.sampler.unref();
+    this.idleTimer = setInterval(() => this.dropIfIdle(), 5_000);
+    this.idleTimer.unref();
+    void this.sample();
+  }
+
+  /**
+   * Say the jobs and ads are needed: opens the streams if they are closed. The promise resolves once the
+   * mirror holds the queue and the ads, or after `waitMs` (readers check jobsReady; /v1/jobs falls back to the
+   * schedd meanwhile).
+   */
+  use(waitMs = 0): Promise<void> {
+    this.lastUse = performance.now();
+    if (!this.wanted && !this.stopped) {
+      this.wanted = true;
+      this.watchJobs(500);
+      this.watchAds(500);
+    }
+    if ((this.jobsReady && this.adsReady) || waitMs <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, waitMs);
+      t.unref();
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.readyWaiters.push(done);
+    });
+  }
+
+  /** Close the streams and forget what they brought when nobody used them for WEB_JOBS_IDLE seconds. */
+  private dropIfIdle(): void {
+    const idle = this.idleSeconds();
+    if (!this.wanted || idle === 0 || this.listeners.size) return;
+    if (performance.now() - this.lastUse < idle * 1000) return;
+    this.wanted = false;
+    // their ends close their clients (retry sees they are no longer the mirror's streams)
+    const { jobStream, adStream } = this;
+    this.jobStream = this.adStream = undefined;
+    jobStream?.cancel();
+    adStream?.cancel();
+    this.jobsReady = this.adsReady = false;
+    this.jobs.clear();
+    this.tally.clear();
+    this.dagJobs.clear();
+    this.ads.clear();
+    this.log.info({ idle }, 'job watch stream closed: unused');
   }
 
   /** Be told of job changes (coalesced, at most 4 a second) and pool changes. */
   subscribe(fn: (kind: 'jobs' | 'pool', data: unknown) => void): () => void {
     this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    void this.use();
+    return () => {
+      this.listeners.delete(fn);
+      this.lastUse = performance.now();
+    };
   }
   get subscribers(): number {
     return this.listeners.size;
@@ -122,6 +183,7 @@ export class JobMirror {
   }
 
   private watchJobs(backoff: number): void {
+    if (!this.wanted) return;
     const client = this.clientOr(
       () => this.link.daemonSchedd(),
       (b) => this.watchJobs(b),
@@ -136,6 +198,7 @@ export class JobMirror {
       spans: true,
     }));
     stream.on('data', (ch: JobChange__Output) => {
+      if (this.jobStream !== stream) return; // closed as unused; what it still had buffered is stale
       const cluster = Number(ch.id?.cluster ?? 0);
       const proc = Number(ch.id?.proc ?? 0);
       if (!hello && cluster === 0 && proc === -1) {
@@ -148,6 +211,7 @@ export class JobMirror {
         fresh.clear();
         this.jobsReady = true;
         backoff = 500;
+        this.wakeReaders();
         this.emitPool();
         return;
       }
@@ -187,6 +251,7 @@ export class JobMirror {
       stream.removeAllListeners();
       stream.on('error', () => {});
       client.close();
+      if (this.jobStream !== stream) return; // closed as unused: nothing to reopen
       this.jobsReady = false;
       if (!this.stopped) setTimeout(() => this.watchJobs(Math.min(5000, backoff * 2)), backoff).unref();
     };
@@ -197,7 +262,12 @@ export class JobMirror {
     stream.on('end', retry);
   }
 
+  private wakeReaders(): void {
+    if (this.jobsReady && this.adsReady) for (const w of this.readyWaiters.splice(0)) w();
+  }
+
   private watchAds(backoff: number): void {
+    if (!this.wanted) return;
     const client = this.clientOr(
       () => this.link.daemonCollector(),
       (b) => this.watchAds(b),
@@ -208,13 +278,14 @@ export class JobMirror {
     const fresh = new Map<string, Map<string, Record<string, string>>>();
     let hello = false;
     stream.on('data', (ch: AdChange__Output) => {
+      if (this.adStream !== stream) return; // closed as unused
       if (ch.kind === 'hello') {
         hello = true;
         this.ads.clear();
         for (const [k, v] of fresh) this.ads.set(k, v);
         this.adsReady = true;
         backoff = 500;
-        if (!this.utilisation.length) this.sample();
+        this.wakeReaders();
         this.emitPool();
         return;
       }
@@ -229,6 +300,7 @@ export class JobMirror {
       stream.removeAllListeners();
       stream.on('error', () => {});
       client.close();
+      if (this.adStream !== stream) return; // closed as unused: nothing to reopen
       this.adsReady = false;
       if (!this.stopped) setTimeout(() => this.watchAds(Math.min(5000, backoff * 2)), backoff).unref();
     };
@@ -304,10 +376,25 @@ export class JobMirror {
     }, 250);
   }
 
-  private sample(): void {
+  /** One utilisation sample: from the mirror's ads while it has them, else from the collector. */
+  private async sample(): Promise<void> {
+    let machines = this.adsOf('Machine');
+    if (!this.adsReady) {
+      const client = this.link.daemonCollector();
+      if (!client) return;
+      try {
+        machines = await client.query('Machine', '', ['Cpus', 'SlotType', 'TotalSlotCpus', 'State'], {
+          deadlineMs: 5_000,
+        });
+      } catch {
+        return; // the collector is not up: no sample this time
+      } finally {
+        client.close();
+      }
+    }
     let busy = 0;
     let total = 0;
-    for (const ad of this.adsOf('Machine')) {
+    for (const ad of machines) {
       const cpus = Number(literalValue(ad.Cpus ?? '0')) || 0;
       const type = literalValue(ad.SlotType ?? '""');
       // a partitionable slot advertises what is left; its dynamic slots what they hold
@@ -325,6 +412,7 @@ export class JobMirror {
   stop(): void {
     this.stopped = true;
     clearInterval(this.sampler);
+    clearInterval(this.idleTimer);
     clearTimeout(this.flushTimer);
     this.jobStream?.cancel();
     this.adStream?.cancel();

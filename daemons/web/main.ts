@@ -20,7 +20,7 @@ const { config, log } = ctx;
 const bind = config.str('WEB_ADDRESS');
 const link = new PoolLink(ctx, config);
 const hidden = () => new Set(['environment', 'env', ...config.list('PRIVATE_JOB_ATTRS').map((n) => n.toLowerCase())]);
-const mirror = new JobMirror(link, log, hidden);
+const mirror = new JobMirror(link, log, hidden, () => config.int('WEB_JOBS_IDLE'));
 const metrics = new Metrics(mirror);
 link.observe = (method, seconds, ok) => metrics.webRpc.observe({ method, ok: String(ok) }, seconds);
 

@@ -8,6 +8,7 @@ import { api, type ApiDeps } from './api.js';
 import { DschedError } from '../../lib/errors.js';
 import { errorResponse, guard, type GuardOptions, type WebEnv } from './guard.js';
 import type { Metrics } from './metrics.js';
+import { MIRROR_WAIT_MS } from './job-mirror.js';
 
 const MAX_SSE_CLIENTS = 2000;
 
@@ -76,6 +77,7 @@ export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiD
   });
 
   app.get('/metrics', async (c) => {
+    await d.mirror.use(MIRROR_WAIT_MS);
     c.header('Content-Type', d.metrics.registry.contentType);
     return c.body(await d.metrics.text());
   });

@@ -581,6 +581,15 @@ export const PARAMS = {
     reload: 'live',
     description: 'Origins whose pages may call the API from a browser (CORS); empty = none but the dashboard itself.',
   },
+  WEB_JOBS_IDLE: {
+    type: 'int',
+    default: '300',
+    daemons: ['web'],
+    reload: 'live',
+    min: 0,
+    description:
+      'Seconds the web daemon keeps watching the job queue after the last request or event stream that needed it (the batch view, the overview, /metrics, /v1/events); it watches again on the next one. 0 watches always.',
+  },
   WEB_MAX_BODY: {
     type: 'size-kb',
     default: '1024',
