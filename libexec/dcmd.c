@@ -59,6 +59,17 @@ static int listed(const char *const *list, const char *s) {
   return 0;
 }
 
+/**
+ * The node to run: DSCHED_NODE when it names an executable by an absolute path (the scripts of `dsched shims
+ * install` set it, so a cron line or a job with a bare PATH still finds the node they were made with), else
+ * "node" from PATH. Never taken from the environment by a set-id launch.
+ */
+static const char *node_program(void) {
+  const char *n = getenv("DSCHED_NODE");
+  if (n && n[0] == '/' && getuid() == geteuid() && getgid() == getegid() && access(n, X_OK) == 0) return n;
+  return "node";
+}
+
 /** node dist/cli/NAME.js ARGS: the command as a process of its own. */
 static void cold(const char *cli, char **args, int nargs) {
   char script[PATH_MAX];
@@ -71,7 +82,7 @@ static void cold(const char *cli, char **args, int nargs) {
   av[0] = "node";
   av[1] = script;
   for (int i = 0; i < nargs; i++) av[i + 2] = args[i];
-  execvp("node", av);
+  execvp(node_program(), av);
   fprintf(stderr, "%s: error: cannot run node: %s (is node on your PATH?)\n", name, strerror(errno));
   exit(127);
 }
@@ -173,7 +184,7 @@ static void start_agent(const char *cli, const char *dir, const char *sock, cons
     snprintf(fdarg, sizeof fdarg, "%d", fd);
     umask(077);
     if (chdir("/") != 0) _exit(1);
-    execlp("node", "node", agent, sock, fdarg, (char *)NULL);
+    execlp(node_program(), "node", agent, sock, fdarg, (char *)NULL);
     _exit(127);
   }
   if (pid > 0) waitpid(pid, NULL, 0);

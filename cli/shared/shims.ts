@@ -1,7 +1,9 @@
 // `dsched shims install DIR`: the HTCondor and PBS command names, for scripts and workflow tools that call
 // them (condor_submit job.sub, A=`qsub job.sh`, qstat). Each is a small sh script that runs the dsched
 // command with this node and this installation's files, so it keeps working whatever PATH a job or a cron
-// line has. The options are the same except qstat's, which dshim maps (see dshim.ts).
+// line has: through the commands' launcher (dist/cli/dcmd, told the node by DSCHED_NODE), so a workflow tool's
+// thousands of qsub calls are served by the command agent as dsubmit's are. The options are the same except
+// qstat's and qselect's, which dshim maps (see dshim.ts) in a node process of their own.
 import { existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,11 +47,15 @@ const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 export function shimScript(name: string, cliDir: string, node = process.execPath): string {
   const [target, what] = SHIMS[name]!;
   const [file, ...fixed] = target.split(' ');
-  const js = file!.endsWith('.js') ? file! : `${file}.js`;
+  const launcher = join(cliDir, 'dcmd');
+  const run =
+    !file!.endsWith('.js') && existsSync(launcher)
+      ? `DSCHED_NODE=${shQuote(node)} exec ${shQuote(launcher)} ${file} "$@"`
+      : `exec ${shQuote(node)} ${shQuote(join(cliDir, file!.endsWith('.js') ? file! : `${file}.js`))} ${fixed.map(shQuote).join(' ')}${fixed.length ? ' ' : ''}"$@"`;
   return [
     '#!/bin/sh',
     `# ${name} (${what}) runs dsched's ${fixed.length ? fixed[0] : file}; written by dsched shims install`,
-    `exec ${shQuote(node)} ${shQuote(join(cliDir, js))} ${fixed.map(shQuote).join(' ')}${fixed.length ? ' ' : ''}"$@"`,
+    run,
     '',
   ].join('\n');
 }

@@ -43,7 +43,8 @@ export class Launcher {
 
   /** The commands' environment: the pool's, this socket folder, and an agent that ends a minute after its last command. */
   get env(): NodeJS.ProcessEnv {
-    return { ...this.pool.env, XDG_RUNTIME_DIR: this.runtime, DSCHED_AGENT_IDLE: '60' };
+    const { DSCHED_AGENT: _off, ...env } = this.pool.env;
+    return { ...env, XDG_RUNTIME_DIR: this.runtime, DSCHED_AGENT_IDLE: '60' };
   }
 
   get socketDir(): string {

@@ -132,6 +132,9 @@ export class TestPool {
     const env: NodeJS.ProcessEnv = { ...process.env, DSCHED_HOME: this.home };
     // the test's own DSCHED_* settings must not leak into the pool under test
     for (const k of Object.keys(env)) if (k.startsWith('DSCHED_') && k !== 'DSCHED_HOME') delete env[k];
+    // commands a test runs through the launcher (the shims, an installed package) leave no command agent
+    // behind; the agent's own tests turn it on (harness/agent.ts)
+    env.DSCHED_AGENT = '0';
     return env;
   }
 
