@@ -397,6 +397,11 @@ async function main(): Promise<void> {
   await import('./drelease.js');
   await import('./dhistory.js');
   await import('./dstatus.js');
+  // PBS's names (dsched shims install): dq with qstat's and qselect's options mapped, as dshim.js does
+  const { qstatArgs, qselectArgs } = await import('./dshim.js');
+  const dq = commands.get('dq')!;
+  commands.set('qstat', (argv) => dq(qstatArgs(argv).args));
+  commands.set('qselect', (argv) => dq(qselectArgs(argv).args));
 
   // whoever started us holds the lock beside the socket (passed to us): no other agent serves this name, so a
   // socket file left there is a dead agent's

@@ -4,7 +4,7 @@
 // the scripts `dsched shims install DIR` writes call it.
 import { join } from 'node:path';
 import { DschedError } from '../lib/errors.js';
-import { printError } from './shared/run-cli.js';
+import { hosted, printError } from './shared/run-cli.js';
 import { distCliDir } from './shared/shims.js';
 
 const QSTAT_USAGE = 'usage: qstat [-f | -a | -n | -s] [-x] [-r | -i] [-t] [-J] [-u USER[,USER...]] [JOBID...]';
@@ -137,4 +137,5 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// the command agent imports the mappings and runs qstat and qselect as dq itself (cli/dsched-agent.ts)
+if (!hosted()) void main();

@@ -39,9 +39,12 @@ extern char **environ;
 // every command this package installs (the cold path runs only these, from this build's dist/cli)
 static const char *const COMMANDS[] = {"dsched",   "dsubmit", "dq",    "drm",   "dstatus", "dhistory",
                                        "dsubmit-dag", "dhold", "drelease", "dwait", "dprio", "duserprio",
-                                       "dchirp",   "dqedit",  "dtail", NULL};
+                                       "dchirp",   "dqedit",  "dtail", "qstat", "qselect", NULL};
 // the commands the agent runs (cli/dsched-agent.ts hosts the same list)
-static const char *const HOT[] = {"dsubmit", "dq", "drm", "dhold", "drelease", "dhistory", "dstatus", NULL};
+static const char *const HOT[] = {"dsubmit", "dq",    "drm",     "dhold", "drelease",
+                                  "dhistory", "dstatus", "qstat", "qselect", NULL};
+// PBS's names whose options differ from dq's: dshim.js maps them (the names `dsched shims install` writes)
+static const char *const MAPPED[] = {"qstat", "qselect", NULL};
 
 static int debug;
 static const char *name;
@@ -70,18 +73,21 @@ static const char *node_program(void) {
   return "node";
 }
 
-/** node dist/cli/NAME.js ARGS: the command as a process of its own. */
+/** node dist/cli/NAME.js ARGS (node dist/cli/dshim.js NAME ARGS for qstat, qselect): the command as a process of its own. */
 static void cold(const char *cli, char **args, int nargs) {
   char script[PATH_MAX];
-  if (snprintf(script, sizeof script, "%s/%s.js", cli, name) >= (int)sizeof script) {
+  int mapped = listed(MAPPED, name);
+  if (snprintf(script, sizeof script, "%s/%s.js", cli, mapped ? "dshim" : name) >= (int)sizeof script) {
     fprintf(stderr, "%s: error: the path of this installation is too long\n", name);
     exit(1);
   }
-  char **av = calloc((size_t)nargs + 3, sizeof *av);
+  char **av = calloc((size_t)nargs + 4, sizeof *av);
   if (!av) exit(1);
-  av[0] = "node";
-  av[1] = script;
-  for (int i = 0; i < nargs; i++) av[i + 2] = args[i];
+  int k = 0;
+  av[k++] = "node";
+  av[k++] = script;
+  if (mapped) av[k++] = (char *)name;
+  for (int i = 0; i < nargs; i++) av[k++] = args[i];
   execvp(node_program(), av);
   fprintf(stderr, "%s: error: cannot run node: %s (is node on your PATH?)\n", name, strerror(errno));
   exit(127);

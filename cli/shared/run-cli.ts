@@ -36,6 +36,9 @@ export function printError(cmd: string, e: unknown, debug: boolean): number {
 /** Where runCli hands a command when a host (the command agent) has asked for them. */
 let host: ((cmd: string, main: CommandMain) => void) | undefined;
 
+/** Whether commands are hosted (the command agent's process): they register instead of running. */
+export const hosted = (): boolean => host !== undefined;
+
 /** Make runCli register commands with `h` instead of running them (the command agent, before it loads them). */
 export function hostCommands(h: (cmd: string, main: CommandMain) => void): void {
   host = h;

@@ -2,8 +2,8 @@
 // them (condor_submit job.sub, A=`qsub job.sh`, qstat). Each is a small sh script that runs the dsched
 // command with this node and this installation's files, so it keeps working whatever PATH a job or a cron
 // line has: through the commands' launcher (dist/cli/dcmd, told the node by DSCHED_NODE), so a workflow tool's
-// thousands of qsub calls are served by the command agent as dsubmit's are. The options are the same except
-// qstat's and qselect's, which dshim maps (see dshim.ts) in a node process of their own.
+// thousands of qsub and qstat calls are served by the command agent as dsubmit's are. The options are the same
+// except qstat's and qselect's, which dshim maps (see dshim.ts).
 import { existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,9 +48,11 @@ export function shimScript(name: string, cliDir: string, node = process.execPath
   const [target, what] = SHIMS[name]!;
   const [file, ...fixed] = target.split(' ');
   const launcher = join(cliDir, 'dcmd');
+  // the launcher runs dsched's commands and qstat, qselect (which it maps with dshim.js)
+  const launched = file === 'dshim.js' ? fixed[0] : file!.endsWith('.js') ? undefined : file;
   const run =
-    !file!.endsWith('.js') && existsSync(launcher)
-      ? `DSCHED_NODE=${shQuote(node)} exec ${shQuote(launcher)} ${file} "$@"`
+    launched && existsSync(launcher)
+      ? `DSCHED_NODE=${shQuote(node)} exec ${shQuote(launcher)} ${launched} "$@"`
       : `exec ${shQuote(node)} ${shQuote(join(cliDir, file!.endsWith('.js') ? file! : `${file}.js`))} ${fixed.map(shQuote).join(' ')}${fixed.length ? ' ' : ''}"$@"`;
   return [
     '#!/bin/sh',

@@ -94,16 +94,21 @@ describe('npm package', () => {
     }
     const installed = join(prefix, 'lib', 'node_modules', pkg.name);
     assert.ok(existsSync(join(installed, 'libexec', 'dchirp')), 'dchirp for jobs');
-    // the shims of an installed copy run the installed commands
+    // the shims of an installed copy run the installed commands, through its launcher
     const shims = join(tmp, 'shims');
     const s = spawnSync(join(bin, 'dsched'), ['shims', 'install', shims], { cwd: tmp, encoding: 'utf8' });
     assert.equal(s.status, 0, s.stderr);
     assert.match(
       readFileSync(join(shims, 'condor_q'), 'utf8'),
-      new RegExp(`${installed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/dist/cli/dq\\.js`),
+      new RegExp(`${installed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/dist/cli/dcmd' dq `),
     );
-    const q = spawnSync(join(shims, 'qsub'), ['--version'], { cwd: tmp, encoding: 'utf8' });
-    assert.equal(q.stdout.trim(), `dsubmit (dsched) ${pkg.version}`);
+    const run = (name: string, args: string[]) =>
+      spawnSync(join(shims, name), args, { cwd: tmp, encoding: 'utf8', env: { ...process.env, DSCHED_AGENT: '0' } });
+    assert.equal(run('qsub', ['--version']).stdout.trim(), `dsubmit (dsched) ${pkg.version}`);
+    // qstat's options are mapped onto dq's
+    const qstat = run('qstat', ['-Z']);
+    assert.equal(qstat.status, 2);
+    assert.match(qstat.stderr, /^qstat: error\[USAGE\]: qstat: unknown option -Z\nusage: qstat /);
   });
 
   test('package – installing builds the C programs again where the shipped ones do not run (another CPU or C library)', () => {

@@ -35,7 +35,7 @@ const sh = (line: string) => {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
-test('shims – qsub and condor_q run through the command agent with no node on PATH', async () => {
+test('shims – qsub, condor_q, qstat and qselect run through the command agent with no node on PATH', async () => {
   // the first command starts the agent and runs without it; later ones are served by it
   const first = sh('qsub job.sh');
   assert.equal(first.code, 0, first.stderr);
@@ -53,4 +53,13 @@ test('shims – qsub and condor_q run through the command agent with no node on 
   assert.equal(q.code, 0, q.stderr);
   assert.match(q.stdout, /^shimmed$/m);
   assert.ok(l.agents().length > 0);
+
+  // qstat and qselect: dq with their options mapped, in the agent as in a process of their own
+  for (const line of ['qstat', 'qselect']) assert.match(sh(`${line} --debug`).stderr, /the agent at .* runs/, line);
+  for (const line of ['qstat', 'qstat -f', 'qstat -u nosuchuser', 'qselect -s H', 'qstat -Z']) {
+    const warm = sh(line);
+    const cold = sh(`DSCHED_AGENT=0 ${line}`);
+    assert.deepEqual(warm, cold, line);
+  }
+  assert.match(sh('qstat').stdout, /shimmed/);
 });
