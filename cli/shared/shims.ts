@@ -48,11 +48,11 @@ export function shimScript(name: string, cliDir: string, node = process.execPath
   const [target, what] = SHIMS[name]!;
   const [file, ...fixed] = target.split(' ');
   const launcher = join(cliDir, 'dcmd');
-  // the launcher runs dsched's commands and qstat, qselect (which it maps with dshim.js)
-  const launched = file === 'dshim.js' ? fixed[0] : file!.endsWith('.js') ? undefined : file;
+  // the launcher runs dsched's commands, and qstat, qselect (which it maps with dshim.js)
+  const launched = file === 'dshim.js' ? fixed : file!.endsWith('.js') ? undefined : [file!, ...fixed];
   const run =
     launched && existsSync(launcher)
-      ? `DSCHED_NODE=${shQuote(node)} exec ${shQuote(launcher)} ${launched} "$@"`
+      ? `DSCHED_NODE=${shQuote(node)} exec ${shQuote(launcher)} ${launched.map(shQuote).join(' ')} "$@"`
       : `exec ${shQuote(node)} ${shQuote(join(cliDir, file!.endsWith('.js') ? file! : `${file}.js`))} ${fixed.map(shQuote).join(' ')}${fixed.length ? ' ' : ''}"$@"`;
   return [
     '#!/bin/sh',
