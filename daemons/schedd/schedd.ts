@@ -7,7 +7,7 @@
 import { runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
-import { canonicalizeNames, checkNamedOwners, checkSubmittedStatus } from './submit-checks.js';
+import { canonicalizeNames, checkLiteral, checkNamedOwners, checkSubmittedStatus } from './submit-checks.js';
 import { limits as classadLimits } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -412,6 +412,7 @@ export class Schedd {
               'INPUT_TOO_LARGE',
               `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`,
             );
+          checkLiteral(name, text);
           checkNotifyUser(name, text, 'SUBMIT_INVALID');
           checkSubmittedStatus(name, text);
         }
