@@ -159,7 +159,7 @@ export class Schedd {
       mail: (ev, j, extra) => this.mail(ev, j, extra),
       mailLater: (ev, j, extra) => this.mailLater(ev, j, extra),
       wallClock: (j) => this.wallClock(j),
-      markRunning: (j, c) => this.claimed.markRunning(j, c),
+      markRunning: (j, c, retaken) => this.claimed.markRunning(j, c, retaken),
       pickNext: (c) => this.claimed.pickNext(c),
       dropStartingClaim: (j) => this.claimed.dropStartingClaim(j),
       releaseClaim: (c, kill) => this.claimed.releaseClaim(c, kill),
