@@ -230,7 +230,7 @@ static void spawn_daemon(struct daemon *d) {
   int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
   int p[2];
   if (out < 0 || null < 0 || pipe2(p, O_CLOEXEC) < 0) {
-    snprintf(fields, sizeof fields, "\"daemon\":\"%s\",\"errno\":%d", d->name, errno);
+    snprintf(fields, sizeof fields, "\"child\":\"%s\",\"errno\":%d", d->name, errno);
     log_line(50, "could not start daemon", fields);
     if (out >= 0) close(out);
     if (null >= 0) close(null);
@@ -253,7 +253,7 @@ static void spawn_daemon(struct daemon *d) {
   close(p[0]);
   if (pid < 0) {
     close(p[1]);
-    snprintf(fields, sizeof fields, "\"daemon\":\"%s\",\"errno\":%d", d->name, errno);
+    snprintf(fields, sizeof fields, "\"child\":\"%s\",\"errno\":%d", d->name, errno);
     log_line(50, "could not start daemon", fields);
     d->state = BACKOFF;
     d->restart_at_ms = now_ms() + d->backoff_ms;
@@ -268,7 +268,7 @@ static void spawn_daemon(struct daemon *d) {
   write_atomic(run_dir, name, text);
   d->state = RUNNING;
   d->started_ms = now_ms();
-  snprintf(fields, sizeof fields, "\"daemon\":\"%s\",\"childPid\":%d", d->name, (int)pid);
+  snprintf(fields, sizeof fields, "\"child\":\"%s\",\"childPid\":%d", d->name, (int)pid);
   log_line(30, "started daemon", fields);
 }
 
@@ -299,7 +299,7 @@ static void daemon_exited(struct daemon *d, int status, int stopping) {
   d->state = BACKOFF;
   d->restarts++;
   d->restart_at_ms = now + d->backoff_ms;
-  snprintf(fields, sizeof fields, "\"daemon\":\"%s\",\"exit\":\"%s\",\"restartInMs\":%lld", d->name, d->last_exit,
+  snprintf(fields, sizeof fields, "\"child\":\"%s\",\"exit\":\"%s\",\"restartInMs\":%lld", d->name, d->last_exit,
            (long long)d->backoff_ms);
   log_line(40, "daemon died; restarting", fields);
   d->backoff_ms = d->backoff_ms * 2 > backoff_max_ms ? backoff_max_ms : d->backoff_ms * 2;
