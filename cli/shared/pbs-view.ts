@@ -339,7 +339,8 @@ export async function showPbsQueue(
       code = 1;
     }
   }
-  ads = arrayLines(ads, !!opts.subjobs);
+  // qselect lists the subjobs that match, each: `qdel $(qselect -s H)` must not remove an array's others
+  if (!opts.idsOnly) ads = arrayLines(ads, !!opts.subjobs);
   if (ads.length)
     io().stdout.write(
       opts.idsOnly
