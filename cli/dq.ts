@@ -167,6 +167,10 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
         "with -pbs: qstat -a's layout; 'n' adds each job's hosts under it (qstat -n), 's' its comment (qstat -s)",
     })
     .option('pbs-ids', { type: 'boolean', describe: 'with -pbs: the job ids only, one a line (qselect)' })
+    .option('pbs-subjobs', {
+      type: 'boolean',
+      describe: "with -pbs: an array job's subjobs after its one line C[] (qstat -t)",
+    })
     .option('watch', {
       type: 'boolean',
       describe:
@@ -208,8 +212,8 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
   if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');
   if (a.f && !a.pbs) throw new DschedError('USAGE', '-f goes with -pbs (dq -pbs -f JOB)');
   if (a.x && !a.pbs) throw new DschedError('USAGE', '-x goes with -pbs (dq -pbs -x; dhistory lists finished jobs)');
-  if ((a['pbs-alt'] !== undefined || a['pbs-ids']) && !a.pbs)
-    throw new DschedError('USAGE', '-pbs-alt and -pbs-ids go with -pbs');
+  if ((a['pbs-alt'] !== undefined || a['pbs-ids'] || a['pbs-subjobs']) && !a.pbs)
+    throw new DschedError('USAGE', '-pbs-alt, -pbs-ids and -pbs-subjobs go with -pbs');
   if (a.exit && !a.watch) throw new DschedError('USAGE', '-exit goes with -watch');
   const session = openSession();
   try {
@@ -234,6 +238,8 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
             ? undefined
             : { nodes: String(a['pbs-alt']).includes('n'), comments: String(a['pbs-alt']).includes('s') },
         idsOnly: !!a['pbs-ids'],
+        // a subjob named (C[I]) is shown as itself, as qstat shows it
+        subjobs: !!a['pbs-subjobs'] || a._.some((w) => /\[\d+\]/.test(String(w))),
         limit: (a.limit as number) ?? 0,
         server: session.config.str('HOSTNAME') || (await import('node:os')).hostname(),
       });

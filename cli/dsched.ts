@@ -12,7 +12,14 @@ import { addressFile } from '../lib/config/paths.js';
 import { PARAMS } from '../lib/config/params.js';
 import { DAEMON_NAMES, masterLockName } from '../lib/daemons.js';
 import { daemonNodeFlags } from '../lib/node-flags.js';
-import { isRunning, parentPid, processStartTime, readPidFile } from '../lib/pid-file.js';
+import {
+  isRunning,
+  otherHostMaster,
+  parentPid,
+  poolOnOtherHost,
+  processStartTime,
+  readPidFile,
+} from '../lib/pid-file.js';
 import { DschedError } from '../lib/errors.js';
 import { loadTokenKey, signToken } from '../lib/rpc/auth.js';
 import { cliTls, describeCertificate, pinnedCa } from '../lib/rpc/tls.js';
@@ -71,6 +78,15 @@ function maySignal(pid: number): boolean {
 function masterPid(config: Config): number {
   const rec = readPidFile(join(config.paths.run, 'master.pid'));
   return isRunning(rec) ? rec.pid : 0;
+}
+
+/**
+ * Refuse to act on a home whose pool another host runs (a DSCHED_HOME shared over NFS): its pids mean
+ * nothing here, and a second master would run a second pool on the same queue.
+ */
+function refuseOtherHost(config: Config): void {
+  const other = otherHostMaster(join(config.paths.run, 'master.pid'));
+  if (other?.live) throw poolOnOtherHost(config.paths.home, other);
 }
 
 /** What the native master of an execute host says in run/master.state (daemons/master/native-master.c). */
@@ -259,6 +275,7 @@ async function start(): Promise<number> {
     process.stdout.write(`dsched: the pool of ${paths.home} is already running (master pid ${running})\n`);
     return EXIT.ok;
   }
+  refuseOtherHost(config);
   // daemons of a master that died would hold the pool's ports against the new ones
   const orphans = await stopOrphans(config);
   if (orphans.length)
@@ -342,6 +359,7 @@ async function stop(): Promise<number> {
   // whatever a master that died left running (and anything a stopping master could not stop)
   const orphans = await stopOrphans(config);
   if (!pid && !orphans.length) {
+    refuseOtherHost(config);
     process.stdout.write(`dsched: no pool is running for ${config.paths.home}\n`);
     return EXIT.ok;
   }
@@ -360,6 +378,7 @@ function masterOf(session: Session) {
   if (native) throw refuseNativeMaster(config, native);
   const a = readAddressFile(addressFile(config.paths, 'master'));
   if (!a || !pidAlive(a.pid) || !masterPid(config)) {
+    refuseOtherHost(config);
     const orphans = runningDaemons(config);
     if (orphans.length)
       throw new DschedError(
@@ -442,7 +461,7 @@ async function status(): Promise<number> {
         ? { pid: native.pid, home: config.paths.home, daemons: native.daemons }
         : await (await masterOf(session)).status();
     } catch (e) {
-      if (!(e instanceof DschedError) || e.code === 'POOL_NOT_RUNNING') throw e;
+      if (!(e instanceof DschedError) || e.code === 'POOL_NOT_RUNNING' || e.code === 'POOL_ON_OTHER_HOST') throw e;
       why = e.message;
     }
     const rows = s

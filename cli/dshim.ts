@@ -25,6 +25,7 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
   let long = false;
   let history = false;
   let alt = '';
+  let subjobs = false;
   const users: string[] = [];
   const ids: string[] = [];
   const constraints: string[] = [];
@@ -34,8 +35,8 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
     else if (a === '-x' || a === '-H') history = true;
     else if (a === '-r') constraints.push('JobStatus == 2');
     else if (a === '-i') constraints.push('JobStatus == 1 || JobStatus == 5');
-    // -t (subjobs too): dq -pbs lists an array's subjobs anyway; -J: array jobs only
-    else if (a === '-t') continue;
+    // -t: an array's subjobs after its line; -J: array jobs only
+    else if (a === '-t') subjobs = true;
     else if (a === '-J') constraints.push('PbsArrayId =!= undefined');
     else if (a === '-u') users.push(...userList(argv[++i], QSTAT_USAGE));
     // -a is PBS's other layout, -n adds each job's hosts under it, -s its comment (-ns, -an: together)
@@ -59,7 +60,13 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
   // dq's own qstat views (its table, and -f's long form with PBS's names); -x adds the finished jobs
   return {
     cmd: 'dq',
-    args: [...args, '-pbs', ...(long ? ['-f'] : alt ? ['-pbs-alt', alt] : []), ...(history ? ['-x'] : [])],
+    args: [
+      ...args,
+      '-pbs',
+      ...(long ? ['-f'] : alt ? ['-pbs-alt', alt] : []),
+      ...(history ? ['-x'] : []),
+      ...(subjobs ? ['-pbs-subjobs'] : []),
+    ],
   };
 }
 

@@ -131,6 +131,11 @@ export const ERROR_CODES = {
   },
   MACHINE_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, exit: 1, hint: 'dstatus lists the machines' },
   POOL_ALREADY_RUNNING: { status: GrpcStatus.ALREADY_EXISTS, exit: 1 },
+  POOL_ON_OTHER_HOST: {
+    status: GrpcStatus.FAILED_PRECONDITION,
+    exit: 1,
+    hint: 'stop or inspect it on that host; a host of its own needs a DSCHED_HOME of its own',
+  },
   NAME_IN_USE: {
     status: GrpcStatus.ALREADY_EXISTS,
     exit: 1,

@@ -23,6 +23,7 @@ import {
 import { basename, dirname, join, posix, sep } from 'node:path';
 import { asUser, openAs, type Owner } from './as-user.js';
 import { DschedError } from './errors.js';
+import { splitFileList } from './file-list.js';
 import type { FileChunk, FileChunk__Output } from './rpc/generated/dsched/v1/FileChunk.js';
 
 const CHUNK = 256 * 1024;
@@ -274,14 +275,12 @@ export const STDERR_NAME = '_condor_stderr';
 /** Bytes of file data this process sent over a stream (streamSink) and received (receiveFiles), for its ads. */
 export const transferBytes = { sent: 0, received: 0 };
 
-/** A comma- (or newline-) separated file list as transfer_input_files / transfer_output_files give it. */
+/**
+ * A comma- (or newline-) separated file list as transfer_input_files / transfer_output_files give it; a `$$()`
+ * reference not yet filled in is one item, whatever commas it holds (lib/file-list.ts).
+ */
 export function fileList(text: unknown): string[] {
-  return typeof text === 'string'
-    ? text
-        .split(/[,\n]/)
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : [];
+  return typeof text === 'string' ? splitFileList(text, ',\n') : [];
 }
 
 /** A sink over a gRPC server stream that waits when the stream's buffer is full. */

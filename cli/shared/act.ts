@@ -50,6 +50,8 @@ export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'relea
     .option('all', { type: 'boolean', describe: "all jobs (yours, or everyone's for an admin)" })
     .option('reason', { type: 'string', describe: 'reason recorded with the action' })
     .option('forcex', { type: 'boolean', hidden: true })
+    // qdel, qhold and qrls (dsched shims): PBS's commands say nothing when they succeed
+    .option('pbs', { type: 'boolean', hidden: true })
     .example(`${cmd} 12`, `every job of cluster 12`)
     .example(`${cmd} 12.3 alice`, `job 12.3 and all of alice's jobs`)
     .example(
@@ -79,7 +81,7 @@ export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'relea
     const failures = r.results.filter((x) => !x.ok);
     const failed = failures.length || !r.done ? reportActFailures(cmd, failures) : 0;
     const ok = r.done;
-    if (ok) io().stdout.write(`${ok} job(s) ${PAST[action]}.\n`);
+    if (ok && !a.pbs) io().stdout.write(`${ok} job(s) ${PAST[action]}.\n`);
     return failed || !ok ? EXIT.failed : EXIT.ok;
   } finally {
     session.close();

@@ -30,8 +30,13 @@ export function pbsJobId(ad: Ad): string {
 /** The ads that come from the history (qstat -x): finished, whether they completed or were deleted. */
 const finished = new WeakSet<Ad>();
 
-/** qstat's one-letter state: Q queued, R running, H held, S suspended, E exiting, F finished. */
+/** The state of an array job's line (made by arrayLines), from its subjobs'. */
+const arrayStates = new WeakMap<Ad, string>();
+
+/** qstat's one-letter state: Q queued, R running, H held, S suspended, E exiting, F finished; B an array begun. */
 export function pbsState(ad: Ad): string {
+  const array = arrayStates.get(ad);
+  if (array) return array;
   if (finished.has(ad)) return 'F';
   switch (num(ad, 'JobStatus')) {
     case 1:
@@ -51,6 +56,50 @@ export function pbsState(ad: Ad): string {
     default:
       return '?';
   }
+}
+
+/**
+ * qstat's view of array jobs: an array is one line, `C[].host`, its subjobs left out, unless `subjobs` (qstat
+ * -t), which lists them after it. The array's state is Q until a subjob has begun, then B, F once all have
+ * finished (H while all are held); its time is its subjobs' together.
+ */
+export function arrayLines(ads: Ad[], subjobs: boolean): Ad[] {
+  const out: Ad[] = [];
+  const arrays = new Map<string, { ad: Ad; members: Ad[] }>();
+  for (const ad of ads) {
+    const pbs = str(ad, 'PbsJobId');
+    if (!pbs?.includes('[]') || num(ad, 'PbsArrayIndex') === undefined) {
+      out.push(ad);
+      continue;
+    }
+    let array = arrays.get(pbs);
+    if (!array) {
+      const r = ad.toRecord();
+      for (const k of Object.keys(r)) if (/^(pbsarrayindex|remoteusercpu|remotesyscpu)$/i.test(k)) delete r[k];
+      arrays.set(pbs, (array = { ad: ClassAd.fromRecord(r), members: [] }));
+      out.push(array.ad);
+    }
+    array.members.push(ad);
+    if (subjobs) out.push(ad);
+  }
+  for (const { ad, members } of arrays.values()) {
+    const states = members.map(pbsState);
+    arrayStates.set(
+      ad,
+      states.every((s) => s === 'F')
+        ? 'F'
+        : states.some((s) => s !== 'Q' && s !== 'H')
+          ? 'B'
+          : states.every((s) => s === 'H')
+            ? 'H'
+            : 'Q',
+    );
+    ad.setValue(
+      'RemoteUserCpu',
+      members.reduce((t, m) => t + cpuTime(m), 0),
+    );
+  }
+  return out;
 }
 
 /** HH:MM:SS, as qstat prints times (hours may pass 99). */
@@ -265,6 +314,8 @@ export async function showPbsQueue(
     alt?: { nodes?: boolean; comments?: boolean };
     /** qselect: the job ids only, one a line */
     idsOnly?: boolean;
+    /** qstat -t (or a subjob named): an array job's subjobs after its line */
+    subjobs?: boolean;
   },
 ): Promise<number> {
   const schedd = await session.schedd();
@@ -288,6 +339,8 @@ export async function showPbsQueue(
       code = 1;
     }
   }
+  // qselect lists the subjobs that match, each: `qdel $(qselect -s H)` must not remove an array's others
+  if (!opts.idsOnly) ads = arrayLines(ads, !!opts.subjobs);
   if (ads.length)
     io().stdout.write(
       opts.idsOnly

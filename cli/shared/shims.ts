@@ -27,9 +27,10 @@ export const SHIMS: Record<string, [string, string]> = {
   qsub: ['dsubmit', 'PBS: queue a script (prints the job id)'],
   qstat: ['dshim.js qstat', "PBS: the job queue in qstat's columns"],
   qselect: ['dshim.js qselect', 'PBS: the ids of the jobs that match (qdel $(qselect -u me))'],
-  qdel: ['drm', 'PBS: remove jobs'],
-  qhold: ['dhold', 'PBS: hold jobs'],
-  qrls: ['drelease', 'PBS: release held jobs'],
+  // PBS's qdel, qhold and qrls print nothing when they succeed (errors only)
+  qdel: ['drm -pbs', 'PBS: remove jobs'],
+  qhold: ['dhold -pbs', 'PBS: hold jobs'],
+  qrls: ['drelease -pbs', 'PBS: release held jobs'],
 };
 
 /** The folder of the built commands (dist/cli): where this file was bundled, or dist/cli beside the sources. */
@@ -56,7 +57,7 @@ export function shimScript(name: string, cliDir: string, node = process.execPath
       : `exec ${shQuote(node)} ${shQuote(join(cliDir, file!.endsWith('.js') ? file! : `${file}.js`))} ${fixed.map(shQuote).join(' ')}${fixed.length ? ' ' : ''}"$@"`;
   return [
     '#!/bin/sh',
-    `# ${name} (${what}) runs dsched's ${fixed.length ? fixed[0] : file}; written by dsched shims install`,
+    `# ${name} (${what}) runs dsched's ${file!.endsWith('.js') ? fixed[0] : file}; written by dsched shims install`,
     run,
     '',
   ].join('\n');

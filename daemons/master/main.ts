@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { masterLockName } from '../../lib/daemons.js';
 import { DschedError } from '../../lib/errors.js';
-import { readPidFile, removePidFile, writePidFile } from '../../lib/pid-file.js';
+import {
+  MASTER_HEARTBEAT_MS,
+  otherHostMaster,
+  poolOnOtherHost,
+  readPidFile,
+  removePidFile,
+  renewPidFile,
+  writePidFile,
+} from '../../lib/pid-file.js';
 import { proto } from '../../lib/rpc/proto.js';
 import type { CallContext } from '../../lib/rpc/server.js';
 import { Supervisor } from './supervisor.js';
@@ -14,7 +22,9 @@ const { config, log } = ctx;
 
 // One master per home. The lock is an abstract Unix socket named after the home: the kernel frees it
 // when the master dies, however it dies, so a stale lock never blocks a restart and two masters starting
-// at once cannot both take it. run/master.pid (pid and start time) tells `dsched` which process it is.
+// at once cannot both take it. run/master.pid (pid, start time and host) tells `dsched` which process it is.
+// That lock is this host's: a home shared with another host (NFS) is held by whichever host's master has
+// run/master.pid and keeps its time recent (MASTER_HEARTBEAT_MS), since two masters would share one queue.
 const pidFile = join(config.paths.run, 'master.pid');
 async function takeMasterLock(): Promise<void> {
   const name = `\0${masterLockName(config.paths.home)}`;
@@ -34,9 +44,28 @@ async function takeMasterLock(): Promise<void> {
     lock.listen(name, () => resolve());
   });
   lock.unref();
+  const other = otherHostMaster(pidFile);
+  if (other?.live) throw poolOnOtherHost(config.paths.home, other);
+  if (other)
+    log.warn(
+      { host: other.host, masterPid: other.rec.pid, heartbeatAgeS: Math.round(other.ageMs / 1000) },
+      'taking over the home from the master of another host, whose heartbeat has stopped',
+    );
   writePidFile(pidFile);
 }
 await takeMasterLock();
+const myRecord = readPidFile(pidFile)!;
+// the heartbeat; a master of another host that took the home over meanwhile (this one was stopped or cut
+// off longer than the heartbeat's staleness) keeps it, and this one stops
+setInterval(() => {
+  const taker = renewPidFile(pidFile, myRecord);
+  if (!taker) return;
+  log.error(
+    { host: taker.host?.host, masterPid: taker.pid },
+    'another master has taken this home over; stopping this pool',
+  );
+  process.kill(process.pid, 'SIGTERM');
+}, MASTER_HEARTBEAT_MS).unref();
 
 const supervisor = new Supervisor(
   log,

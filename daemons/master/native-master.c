@@ -7,7 +7,10 @@
  * the daemons cannot tell them apart:
  *   - the lock is the abstract Unix socket named by its first argument (lib/daemons.ts masterLockName): the
  *     kernel frees it however this process dies, and a second master for the home is refused;
- *   - run/master.pid and run/<daemon>.pid hold "pid start-time" (field 22 of /proc/PID/stat);
+ *   - run/master.pid and run/<daemon>.pid hold "pid start-time host machine-id boot-id" (field 22 of
+ *     /proc/PID/stat; lib/pid-file.ts): the lock is this host's, so a home shared with another host (NFS) is
+ *     refused while that host's master keeps the time of run/master.pid recent (its heartbeat, every 10 s,
+ *     stale after 60 s), and this master stops when another host's master has taken the home over;
  *   - each daemon gets stdin /dev/null, stdout and stderr appended to log/<daemon>.out, and on fd 3 the read
  *     end of a pipe (DSCHED_MASTER_PIPE=3) whose end of file tells it this master died, so it shuts down;
  *   - a daemon that dies is restarted after 1 s, doubling up to the backoff maximum, reset once it ran a minute;
@@ -40,6 +43,9 @@
 
 #define MAX_DAEMONS 8
 #define STOP_GRACE_MS 20000
+/* lib/pid-file.ts MASTER_HEARTBEAT_MS and MASTER_HEARTBEAT_STALE_MS */
+#define MASTER_HEARTBEAT_MS 10000
+#define MASTER_HEARTBEAT_STALE_S 60
 
 enum state { STARTING, RUNNING, BACKOFF, STOPPED };
 static const char *const STATE_NAMES[] = {"starting", "running", "backoff", "stopped"};
@@ -61,6 +67,7 @@ static int ndaemons;
 static const char *run_dir, *log_dir;
 static int64_t backoff_max_ms;
 static char my_start[32];
+static char my_host[400]; /* "host machine-id boot-id", as lib/pid-file.ts writes it */
 static int log_fd = -1;
 static sigset_t handled;
 
@@ -128,17 +135,63 @@ static void write_atomic(const char *dir, const char *name, const char *text) {
   if (!ok || rename(tmp, path) < 0) unlink(tmp);
 }
 
+/* Read the small file PATH into buf (NUL-terminated); -1 (errno set) when it cannot be read. */
+static ssize_t read_small(const char *path, char *buf, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, size - 1);
+  int e = errno;
+  close(fd);
+  errno = e;
+  if (n >= 0) buf[n] = 0;
+  return n;
+}
+
 /* Remove DIR/NAME only while it still holds `text` (a newer process's file is left alone). */
 static void remove_if(const char *dir, const char *name, const char *text) {
-  char path[PATH_MAX], buf[128];
+  char path[PATH_MAX], buf[512];
   if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return;
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n < 0) return;
-  buf[n] = 0;
-  if (strcmp(buf, text) == 0) unlink(path);
+  if (read_small(path, buf, sizeof buf) >= 0 && strcmp(buf, text) == 0) unlink(path);
+}
+
+/* Append the first line of PATH to out as one word of a pid file ([A-Za-z0-9_.:-], "-" when empty). */
+static void append_word(char *out, size_t size, const char *text) {
+  size_t off = strlen(out), start = off;
+  for (const char *c = text; *c && *c != '\n' && off + 1 < size; c++)
+    if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("_.:-", *c))
+      out[off++] = *c;
+  if (off == start && off + 1 < size) out[off++] = '-';
+  out[off] = 0;
+}
+
+static void host_identity(void) {
+  char host[HOST_NAME_MAX + 1] = "", buf[128] = "";
+  gethostname(host, sizeof host - 1);
+  append_word(my_host, sizeof my_host, host);
+  strcat(my_host, " ");
+  if (read_small("/etc/machine-id", buf, sizeof buf) < 0 && read_small("/var/lib/dbus/machine-id", buf, sizeof buf) < 0)
+    buf[0] = 0;
+  append_word(my_host, sizeof my_host, buf);
+  strcat(my_host, " ");
+  if (read_small("/proc/sys/kernel/random/boot_id", buf, sizeof buf) < 0) buf[0] = 0;
+  append_word(my_host, sizeof my_host, buf);
+}
+
+/*
+ * Whether run/master.pid names a master of another host whose heartbeat is recent: then *host and *pid name
+ * it and *age_s is how long ago it was heard from. A file of this host (or of an older dsched) is not.
+ */
+static int other_host_master(const char *path, char *host, size_t host_size, int *pid, long *age_s) {
+  char buf[512], start[64], h[256], machine[128], boot[128], me_h[256], me_machine[128];
+  struct stat st;
+  if (read_small(path, buf, sizeof buf) < 0 || stat(path, &st) < 0) return 0;
+  if (sscanf(buf, "%d %63s %255s %127s %127s", pid, start, h, machine, boot) != 5) return 0;
+  if (sscanf(my_host, "%255s %127s", me_h, me_machine) != 2) return 0;
+  if (strcmp(h, me_h) == 0 && strcmp(machine, me_machine) == 0) return 0;
+  snprintf(host, host_size, "%s", h);
+  long age = (long)(time(NULL) - st.st_mtime);
+  *age_s = age < 0 ? 0 : age; /* the other host's clock may be ahead */
+  return age < MASTER_HEARTBEAT_STALE_S;
 }
 
 static void write_state(void) {
@@ -166,8 +219,8 @@ static const char *signal_name(int sig) {
   return NULL;
 }
 
-static void pid_file_text(const struct daemon *d, char *out, size_t size) {
-  snprintf(out, size, "%d %s\n", (int)d->pid, d->start);
+static void pid_file_text(pid_t pid, const char *start, char *out, size_t size) {
+  snprintf(out, size, "%d %s %s\n", (int)pid, *start ? start : "-", my_host);
 }
 
 static void spawn_daemon(struct daemon *d) {
@@ -177,7 +230,7 @@ static void spawn_daemon(struct daemon *d) {
   int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
   int p[2];
   if (out < 0 || null < 0 || pipe2(p, O_CLOEXEC) < 0) {
-    snprintf(fields, sizeof fields, "\"daemon\":\"%s\",\"errno\":%d", d->name, errno);
+    snprintf(fields, sizeof fields, "\"child\":\"%s\",\"errno\":%d", d->name, errno);
     log_line(50, "could not start daemon", fields);
     if (out >= 0) close(out);
     if (null >= 0) close(null);
@@ -200,7 +253,7 @@ static void spawn_daemon(struct daemon *d) {
   close(p[0]);
   if (pid < 0) {
     close(p[1]);
-    snprintf(fields, sizeof fields, "\"daemon\":\"%s\",\"errno\":%d", d->name, errno);
+    snprintf(fields, sizeof fields, "\"child\":\"%s\",\"errno\":%d", d->name, errno);
     log_line(50, "could not start daemon", fields);
     d->state = BACKOFF;
     d->restart_at_ms = now_ms() + d->backoff_ms;
@@ -209,21 +262,21 @@ static void spawn_daemon(struct daemon *d) {
   d->pid = pid;
   d->pipe_fd = p[1];
   start_time(pid, d->start, sizeof d->start);
-  char name[64], text[64];
+  char name[64], text[512];
   snprintf(name, sizeof name, "%s.pid", d->name);
-  pid_file_text(d, text, sizeof text);
+  pid_file_text(d->pid, d->start, text, sizeof text);
   write_atomic(run_dir, name, text);
   d->state = RUNNING;
   d->started_ms = now_ms();
-  snprintf(fields, sizeof fields, "\"daemon\":\"%s\",\"childPid\":%d", d->name, (int)pid);
+  snprintf(fields, sizeof fields, "\"child\":\"%s\",\"childPid\":%d", d->name, (int)pid);
   log_line(30, "started daemon", fields);
 }
 
 /* A daemon exited: its pid file goes, and unless the master is stopping it is started again after its backoff. */
 static void daemon_exited(struct daemon *d, int status, int stopping) {
-  char name[64], text[64], fields[256];
+  char name[64], text[512], fields[256];
   snprintf(name, sizeof name, "%s.pid", d->name);
-  pid_file_text(d, text, sizeof text);
+  pid_file_text(d->pid, d->start, text, sizeof text);
   remove_if(run_dir, name, text);
   close(d->pipe_fd);
   d->pipe_fd = -1;
@@ -246,7 +299,7 @@ static void daemon_exited(struct daemon *d, int status, int stopping) {
   d->state = BACKOFF;
   d->restarts++;
   d->restart_at_ms = now + d->backoff_ms;
-  snprintf(fields, sizeof fields, "\"daemon\":\"%s\",\"exit\":\"%s\",\"restartInMs\":%lld", d->name, d->last_exit,
+  snprintf(fields, sizeof fields, "\"child\":\"%s\",\"exit\":\"%s\",\"restartInMs\":%lld", d->name, d->last_exit,
            (long long)d->backoff_ms);
   log_line(40, "daemon died; restarting", fields);
   d->backoff_ms = d->backoff_ms * 2 > backoff_max_ms ? backoff_max_ms : d->backoff_ms * 2;
@@ -261,6 +314,15 @@ static int any_running(void) {
   for (int i = 0; i < ndaemons; i++)
     if (daemons[i].pid > 0) return 1;
   return 0;
+}
+
+/* Stop the daemons: SIGTERM now, SIGKILL to any alive after the grace; none waiting for a restart starts. */
+static void begin_stop(int *stopping, int64_t *kill_at) {
+  *stopping = 1;
+  *kill_at = now_ms() + STOP_GRACE_MS;
+  for (int i = 0; i < ndaemons; i++)
+    if (daemons[i].state == BACKOFF) daemons[i].state = STOPPED;
+  signal_all(SIGTERM);
 }
 
 /* The home's lock: an abstract Unix socket, bound for as long as this process lives. */
@@ -316,9 +378,26 @@ int main(int argc, char **argv) {
       fprintf(stderr, "dsched-master: cannot take the master lock: %s\n", strerror(errno));
     return 1;
   }
-  char log_path[PATH_MAX];
+  char log_path[PATH_MAX], pid_path[PATH_MAX], other[256], fields[512];
   snprintf(log_path, sizeof log_path, "%s/master.log", log_dir);
   log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+  host_identity();
+  snprintf(pid_path, sizeof pid_path, "%s/master.pid", run_dir);
+  int other_pid = 0;
+  long other_age = 0;
+  other[0] = 0;
+  if (other_host_master(pid_path, other, sizeof other, &other_pid, &other_age)) {
+    fprintf(stderr,
+            "dsched-master: error[POOL_ON_OTHER_HOST]: the pool of this home runs on host %s (master pid %d, heard "
+            "from %ld s ago): its home is shared with this host, and one home has one pool\n",
+            other, other_pid, other_age);
+    return 1;
+  }
+  if (other_pid > 0 && other[0]) {
+    snprintf(fields, sizeof fields, "\"host\":\"%s\",\"masterPid\":%d,\"heartbeatAgeS\":%ld", other, other_pid,
+             other_age);
+    log_line(40, "taking over the home from the master of another host, whose heartbeat has stopped", fields);
+  }
 
   sigemptyset(&handled);
   int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGPIPE};
@@ -331,9 +410,10 @@ int main(int argc, char **argv) {
   }
 
   start_time(getpid(), my_start, sizeof my_start);
-  char text[64];
-  snprintf(text, sizeof text, "%d %s\n", (int)getpid(), my_start);
+  char text[512];
+  pid_file_text(getpid(), my_start, text, sizeof text);
   write_atomic(run_dir, "master.pid", text);
+  int64_t heartbeat_at = now_ms() + MASTER_HEARTBEAT_MS;
   log_line(30, "master serving", "\"native\":true");
   for (int i = 0; i < ndaemons; i++) spawn_daemon(&daemons[i]);
   write_state();
@@ -347,6 +427,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < ndaemons && !stopping; i++)
       if (daemons[i].state == BACKOFF && (next < 0 || daemons[i].restart_at_ms < next)) next = daemons[i].restart_at_ms;
     if (stopping && kill_at) next = kill_at;
+    if (!stopping && (next < 0 || heartbeat_at < next)) next = heartbeat_at;
     struct pollfd pfd = {.fd = sfd, .events = POLLIN};
     int timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
     if (poll(&pfd, 1, timeout) < 0 && errno != EINTR) break;
@@ -371,15 +452,30 @@ int main(int argc, char **argv) {
           continue;
         }
         log_line(30, "master shutting down", sig == SIGTERM ? "\"signal\":\"SIGTERM\"" : "\"signal\":\"SIGINT\"");
-        stopping = 1;
-        kill_at = now_ms() + STOP_GRACE_MS;
-        for (int i = 0; i < ndaemons; i++)
-          if (daemons[i].state == BACKOFF) daemons[i].state = STOPPED;
-        signal_all(SIGTERM);
+        begin_stop(&stopping, &kill_at);
         changed = 1;
       }
     }
     now = now_ms();
+    if (!stopping && now >= heartbeat_at) {
+      heartbeat_at = now + MASTER_HEARTBEAT_MS;
+      char held[512];
+      if (read_small(pid_path, held, sizeof held) < 0 && errno == ENOENT) {
+        write_atomic(run_dir, "master.pid", text);
+      } else if (strcmp(held, text) == 0) {
+        utimensat(AT_FDCWD, pid_path, NULL, 0);
+      } else {
+        other[0] = 0;
+        other_host_master(pid_path, other, sizeof other, &other_pid, &other_age);
+        if (other[0]) {
+          /* a master of another host took the home over (this one was stopped or cut off past the staleness) */
+          snprintf(fields, sizeof fields, "\"host\":\"%s\",\"masterPid\":%d", other, other_pid);
+          log_line(50, "another master has taken this home over; stopping this pool", fields);
+          begin_stop(&stopping, &kill_at);
+          changed = 1;
+        }
+      }
+    }
     if (stopping && kill_at && now >= kill_at) {
       signal_all(SIGKILL);
       kill_at = 0;

@@ -90,7 +90,7 @@ export class Supervisor {
     }
     d.state = 'running';
     d.startedAt = Date.now();
-    this.log.info({ daemon: d.name, childPid: d.pid }, 'started daemon');
+    this.log.info({ child: d.name, childPid: d.pid }, 'started daemon');
     child.on('exit', (code, signal) => {
       if (rec) removePidFile(pidFile, rec);
       d.child = undefined;
@@ -103,11 +103,11 @@ export class Supervisor {
       if (Date.now() - d.startedAt > 60_000) d.backoffMs = 1000;
       d.state = 'backoff';
       d.restarts++;
-      this.log.warn({ daemon: d.name, exit: d.lastExit, restartInMs: d.backoffMs }, 'daemon died; restarting');
+      this.log.warn({ child: d.name, exit: d.lastExit, restartInMs: d.backoffMs }, 'daemon died; restarting');
       d.timer = setTimeout(() => this.spawn(d), d.backoffMs);
       d.backoffMs = Math.min(this.maxBackoffSec() * 1000, d.backoffMs * 2);
     });
-    child.on('error', (e) => this.log.error({ daemon: d.name, err: e.message }, 'could not start daemon'));
+    child.on('error', (e) => this.log.error({ child: d.name, err: e.message }, 'could not start daemon'));
   }
 
   signalAll(sig: NodeJS.Signals): void {

@@ -212,12 +212,16 @@ export class Claims {
     await this.s.queue.commit();
   }
 
-  markRunning(job: Job, claim: Claim) {
+  /**
+   * The job runs on the claim. `retaken`: its run was given up on and its late exit has come; that run's start
+   * is in the event log and counted already, so one run has one execute event (and one begin mail).
+   */
+  markRunning(job: Job, claim: Claim, retaken = false) {
     claim.job = job;
     claim.lastAc = job.ac || claim.lastAc;
     job.claim = { id: claim.id, startd: claim.startd, slot: claim.slot };
     const t = String(now());
-    const starts = Number(this.s.queue.value(job, 'NumJobStarts') ?? 0) + 1;
+    const starts = Number(this.s.queue.value(job, 'NumJobStarts') ?? 0) + (retaken ? 0 : 1);
     const changes: Record<string, string | null> = {
       RemoteHost: lit(claim.slot),
       StartdAddress: lit(claim.startd),
@@ -230,6 +234,7 @@ export class Claims {
     // the claim it runs on is on disk already (recordStarting, pickNext's commit): no fsync for this
     this.s.queue.lazily(() => this.s.queue.update(job, changes, JobStatus.Running));
     this.s.armDuration(job);
+    if (retaken) return;
     this.s.logEvent(job, { type: 'execute', host: claim.startd, slotName: claim.slot });
     this.s.mail('begin', job);
     // per job, and told by the event log and the history already: only when debugging

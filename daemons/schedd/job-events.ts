@@ -49,7 +49,7 @@ export interface EventsSchedd {
   /** the mail of `mail`, its facts read now, sent when the returned function is called */
   mailLater(ev: MailEvent, job: Job, extra?: Partial<JobFacts>): () => void;
   wallClock(job: Job): Record<string, string | null>;
-  markRunning(job: Job, claim: Claim): void;
+  markRunning(job: Job, claim: Claim, retaken?: boolean): void;
   pickNext(claim: Claim): Job | undefined;
   dropStartingClaim(job: Job): void;
   releaseClaim(claim: Claim, kill: boolean): Promise<void>;
@@ -84,6 +84,7 @@ export class JobEvents {
     const acked: string[] = [];
     const after: Claim[] = [];
     for (let ev of events) {
+      let retaken = false;
       const key = jobKey(Number(ev.id?.cluster), Number(ev.id?.proc));
       const pending = this.s.starting(key);
       if (pending) await pending;
@@ -104,6 +105,7 @@ export class JobEvents {
           acked.push(ev.seq);
           continue;
         }
+        retaken = true;
       }
       ev = this.s.gangs.leaderEvent(ev);
       if (!sameHost(hostOfName(job.claim.slot), callerHost)) continue;
@@ -149,11 +151,12 @@ export class JobEvents {
       if (ev.update?.attrs && Object.keys(ev.update.attrs).length) this.s.queue.update(job, ev.update.attrs);
       // the exit of a job still counted as being started on this claim (the schedd restarted, or the answer
       // to its start request was lost, before it knew the job ran): it is recorded as started first
-      // (execute event, NumJobStarts), and its claim is the schedd's again
+      // (execute event, NumJobStarts), and its claim is the schedd's again; a run given up on whose exit came
+      // late was logged and counted when it started, and is not again
       if (ev.type === 'exited' && job.status === JobStatus.Idle) {
         this.s.claims.set(freed.id, freed);
         job.matching = false;
-        this.s.markRunning(job, freed);
+        this.s.markRunning(job, freed, retaken);
       }
       switch (ev.type) {
         case 'started':

@@ -7,7 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { asUser, openFileAs, type Owner } from '../../lib/as-user.js';
 import { DschedError } from '../../lib/errors.js';
 import { errnoText, fileList, inside } from '../../lib/transfer.js';
-import { litValue } from './queue.js';
+import { isExpressionText, litValue } from './queue.js';
 import { parseRemaps } from './transfer.js';
 
 /** Job attributes that name one file or directory, with the submit command that sets each. */
@@ -62,6 +62,9 @@ export function checkJobFiles(
     seen.add(key);
     const str = (name: string) => {
       const text = raw(name);
+      // an expression's file is known only in the job's ad, where this check would not see it
+      if (text !== undefined && isExpressionText(text))
+        throw new DschedError('JOB_FILE_REFUSED', `${name} = ${text} is not a file name (a string)`);
       const v = text === undefined ? undefined : litValue(text);
       return typeof v === 'string' && v !== '' ? v : undefined;
     };
@@ -100,6 +103,8 @@ export function checkJobFiles(
 export function checkEventLogs(attrSets: ReadonlyArray<Record<string, string>>, owner: Owner | undefined): void {
   const seen = new Set<string>();
   for (const attrs of attrSets) {
+    if (attrs.UserLog !== undefined && isExpressionText(attrs.UserLog))
+      throw new DschedError('JOB_FILE_REFUSED', `UserLog = ${attrs.UserLog} is not a file name (a string)`);
     const v = attrs.UserLog === undefined ? undefined : litValue(attrs.UserLog);
     if (typeof v !== 'string' || v === '' || seen.has(v)) continue;
     seen.add(v);

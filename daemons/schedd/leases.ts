@@ -65,6 +65,9 @@ export class Leases {
               this.s.lease(),
               this.s.address(),
             );
+            // another startd at the claims' address (theirs moved, or is gone): not theirs to answer for
+            if (!claims.some((c) => Leases.answersFor(r!.name, c.slot)))
+              throw new Error(`the startd ${r.name} answers at ${addr}`);
           } catch (e) {
             // a startd restarted since has a new address (and none of these claims): ask it there, so the
             // jobs go back to idle at once instead of after the lease
@@ -75,10 +78,15 @@ export class Leases {
               this.s.lease(),
               this.s.address(),
             );
-            for (const c of claims) c.startd = moved[0]!;
+            for (const c of claims) if (Leases.answersFor(r.name, c.slot)) c.startd = moved[0]!;
           }
           const unknown = new Set(r.unknown);
+          const unheard: Claim[] = [];
           for (const c of claims) {
+            if (!Leases.answersFor(r.name, c.slot)) {
+              unheard.push(c);
+              continue;
+            }
             if (!unknown.has(c.id)) {
               c.renewedAt = asked;
               continue;
@@ -87,21 +95,10 @@ export class Leases {
             if (c.job && c.job.claim?.id === c.id)
               this.s.lostRun(c.job, `the startd ${c.slot} no longer has the claim`, true);
           }
+          this.unheard(unheard, asked);
         } catch (e) {
           this.s.log.warn({ startd: addr, err: (e as Error).message }, 'lease renewal failed');
-          // The startd kills a job whose lease ran out (counted from when it last heard from us): once that
-          // time has surely passed, the job is run elsewhere. Never earlier, so there are never two live runs.
-          for (const c of claims) {
-            c.renewedAt ??= asked;
-            if (leaseClock() - c.renewedAt <= this.s.lease() * 1000) continue;
-            this.s.claims.delete(c.id);
-            if (c.job && c.job.claim?.id === c.id)
-              this.s.lostRun(
-                c.job,
-                `the startd of ${c.slot} could not be reached for longer than the job lease`,
-                false,
-              );
-          }
+          this.unheard(claims, asked);
         } finally {
           this.renewing.delete(addr);
         }
@@ -164,6 +161,11 @@ export class Leases {
         refused &&= /ECONNREFUSED/.test(String((e as Error).message));
         continue;
       }
+      // another startd at this address says nothing of the run (a startd is listening: the host is up)
+      if (!Leases.answersFor(r.name, slot)) {
+        refused = false;
+        continue;
+      }
       const state = new Map(r.claims.map((c) => [c.claim, c.state]));
       let changed = false;
       for (const { claim, run } of runs) {
@@ -204,6 +206,30 @@ export class Leases {
       this.s.queue.stopWaitingFor(claim);
     }
     return expired.length > 0;
+  }
+
+  /**
+   * Claims whose startd did not answer: the startd kills a job whose lease ran out (counted from when it last
+   * heard from us), so once that time has surely passed the job is run elsewhere. Never earlier, so there
+   * are never two live runs.
+   */
+  private unheard(claims: Claim[], asked: number): void {
+    for (const c of claims) {
+      c.renewedAt ??= asked;
+      if (leaseClock() - c.renewedAt <= this.s.lease() * 1000) continue;
+      this.s.claims.delete(c.id);
+      if (c.job && c.job.claim?.id === c.id)
+        this.s.lostRun(c.job, `the startd of ${c.slot} could not be reached for longer than the job lease`, false);
+    }
+  }
+
+  /**
+   * Whether a startd that answered with `name` speaks for the claims of `slot`: a startd gone from the collector
+   * may have left its port to another startd of its host, whose "no such claim" says nothing of this one's run
+   * (a startd of an older dsched sends no name, and is taken at its word).
+   */
+  static answersFor(name: string | undefined, slot: string): boolean {
+    return !name || name === Leases.startdName(slot);
   }
 
   /** The startd a claim's slot belongs to: slot names are `slotN[_M]@<startd name>`. */
@@ -270,9 +296,15 @@ export class Leases {
 
   private async settleStartd(recorded: string, all: Job[], claimOf: Map<Job, ClaimRef>): Promise<void> {
     const deadline = leaseClock() + this.s.lease() * 1000;
+    const answered = new Set<Job>();
     // a job whose claim changed meanwhile (removed, held, its startd reported) is no longer ours to settle
     const pending = () =>
-      all.filter((j) => this.s.queue.jobs.get(jobKey(j.cluster, j.proc)) === j && j.claim?.id === claimOf.get(j)!.id);
+      all.filter(
+        (j) =>
+          !answered.has(j) &&
+          this.s.queue.jobs.get(jobKey(j.cluster, j.proc)) === j &&
+          j.claim?.id === claimOf.get(j)!.id,
+      );
     for (let attempt = 0; ; attempt++) {
       for (const addr of await this.startdAddresses(recorded, all[0]!.claim?.slot ?? claimOf.get(all[0]!)!.slot)) {
         const jobs = pending();
@@ -287,7 +319,10 @@ export class Leases {
           continue;
         }
         const state = new Map(r.claims.map((c) => [c.claim, c]));
-        for (const j of pending()) {
+        for (const j of jobs) {
+          // another startd at this address knows nothing of this job's claim: not an answer
+          if (!Leases.answersFor(r.name, claimOf.get(j)!.slot)) continue;
+          answered.add(j);
           const c = state.get(j.claim!.id);
           // the startd's job on the claim is another one (an earlier job of a reused claim ended there): this
           // job never ran on it
@@ -295,7 +330,7 @@ export class Leases {
           this.reconnectJob(j, addr, !c || other ? 'unknown' : c.state);
         }
         await this.settle();
-        return;
+        if (!pending().length) return;
       }
       if (leaseClock() > deadline) {
         for (const j of pending())

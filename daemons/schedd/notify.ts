@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { litValue } from './queue.js';
+import { isExpressionText, litValue } from './queue.js';
 
 export type MailEvent = 'begin' | 'end' | 'abort';
 
@@ -83,7 +83,13 @@ export function mailAddressProblem(to: string): string | undefined {
 export function checkNotifyUser(name: string, text: string, code: 'SUBMIT_INVALID' | 'USAGE'): void {
   if (name.toLowerCase() !== 'notifyuser') return;
   const v = litValue(text);
-  const problem = typeof v === 'string' ? mailAddressProblem(v) : undefined;
+  // the address the mail goes to is the value in the job's ad: an expression's would pass unchecked
+  const problem =
+    typeof v === 'string'
+      ? mailAddressProblem(v)
+      : isExpressionText(text)
+        ? 'give the mail address as a string, not an expression'
+        : undefined;
   if (problem) throw new DschedError(code, `${name}: ${problem}`, { hint: 'notify_user = you@example.org' });
 }
 

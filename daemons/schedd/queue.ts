@@ -10,6 +10,7 @@ import {
   unparse,
   valueToJS,
   compile,
+  type Expr,
 } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import { JobStatus, Universe } from '../../lib/job-status.js';
@@ -105,15 +106,28 @@ export function lit(v: string | number | boolean | null): string {
 }
 let lastLit: [unknown, string] = [undefined, ''];
 
+/** Whether an expression is a constant as written: a literal, a signed number, in parentheses or not. */
+function isLiteral(e: Expr): boolean {
+  if (e.kind === 'literal') return true;
+  if (e.kind === 'paren') return isLiteral(e.expr);
+  return e.kind === 'unary' && (e.op === '-' || e.op === '+') && isLiteral(e.operand);
+}
+
 const EMPTY = new ClassAd();
 const litCache = new Map<string, unknown>();
-/** The JS value of a literal expression text (cached: ads repeat the same few texts). */
+/**
+ * The JS value of a literal's text (`5`, `-5`, `"x"`, `true`), cached: ads repeat the same few texts. Any other
+ * expression gives undefined, since its value depends on the ad it is evaluated in (`ifThenElse(isUndefined(X),
+ * 10, X)` is 10 only where X is undefined) or on when (`time()`): a check of a literal's value holds for the
+ * job, where a check of an expression evaluated without its ad would not.
+ */
 export function litValue(text: string | undefined): unknown {
   if (text === undefined) return undefined;
   let v = litCache.get(text);
   if (v === undefined && !litCache.has(text)) {
     try {
-      v = valueToJS(compile(parseExpr(text))(EMPTY));
+      const e = parseExpr(text);
+      v = isLiteral(e) ? valueToJS(compile(e)(EMPTY)) : undefined;
     } catch {
       v = undefined;
     }
@@ -121,6 +135,11 @@ export function litValue(text: string | undefined): unknown {
     litCache.set(text, v);
   }
   return v;
+}
+
+/** Whether a text is an expression rather than a literal (whose value litValue gives; `undefined` is one too). */
+export function isExpressionText(text: string): boolean {
+  return litValue(text) === undefined && text.trim().toLowerCase() !== 'undefined';
 }
 
 // Attributes whose values decide where a job can run: identical values ⇒ one autocluster.
@@ -664,7 +683,10 @@ export class JobQueue {
     return text;
   }
 
-  /** The JS value of a job attribute (per-proc first, then the cluster's). */
+  /**
+   * The JS value of a job attribute (per-proc first, then the cluster's): a literal as it is, an expression
+   * evaluated in the job's ad (its cluster's and its own attributes), as HTCondor's schedd evaluates them.
+   */
   value(job: Job, name: string): unknown {
     const text = job.attrs[name] ?? this.clusters.get(job.cluster)?.attrs[name];
     if (text === undefined) return undefined;

@@ -7,7 +7,7 @@
 import { runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
-import { canonicalizeNames, checkNamedOwners, checkSubmittedStatus } from './submit-checks.js';
+import { canonicalizeNames, checkLiteral, checkNamedOwners, checkSubmittedStatus } from './submit-checks.js';
 import { limits as classadLimits } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -159,7 +159,7 @@ export class Schedd {
       mail: (ev, j, extra) => this.mail(ev, j, extra),
       mailLater: (ev, j, extra) => this.mailLater(ev, j, extra),
       wallClock: (j) => this.wallClock(j),
-      markRunning: (j, c) => this.claimed.markRunning(j, c),
+      markRunning: (j, c, retaken) => this.claimed.markRunning(j, c, retaken),
       pickNext: (c) => this.claimed.pickNext(c),
       dropStartingClaim: (j) => this.claimed.dropStartingClaim(j),
       releaseClaim: (c, kill) => this.claimed.releaseClaim(c, kill),
@@ -412,6 +412,7 @@ export class Schedd {
               'INPUT_TOO_LARGE',
               `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`,
             );
+          checkLiteral(name, text);
           checkNotifyUser(name, text, 'SUBMIT_INVALID');
           checkSubmittedStatus(name, text);
         }

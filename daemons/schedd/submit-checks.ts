@@ -8,10 +8,13 @@
 //
 // A job enters the queue idle or held, whoever submits it: a job queued as running, completed or removed had no
 // run, yet counted against its batch queue's MAX_RUNNING for every user, or never left the queue.
+//
+// The attributes the schedd checks or acts on by value are literals: the schedd reads a job's attributes in its
+// ad (JobQueue.value), where an expression's value may differ from what a check saw without it.
 import { DschedError } from '../../lib/errors.js';
 import { JobStatus } from '../../lib/job-status.js';
 import { CANONICAL_JOB_ATTR_NAMES } from '../../lib/job-attrs.js';
-import { litValue } from './queue.js';
+import { isExpressionText, litValue } from './queue.js';
 
 /** Refuse attributes of `attrs` that name a user other than `owner`, or a cluster `owner` does not own. */
 export function checkNamedOwners(
@@ -40,6 +43,21 @@ export function checkNamedOwners(
           );
       }
     }
+}
+
+/**
+ * Attributes (lower case) the schedd acts on by their value. Those checked by name below (JobStatus, the
+ * accounting name, DAGManJobId) refuse an expression there, as their check sees no literal it allows.
+ */
+const LITERAL_ATTRS = new Set(['jobuniverse', 'queue', 'batchqueue', 'dagmandagfile', 'pbsdepend', 'notifyuser']);
+
+/** Refuse an expression for an attribute the schedd checks or acts on by value (any spelling). */
+export function checkLiteral(name: string, text: string): void {
+  if (LITERAL_ATTRS.has(name.toLowerCase()) && isExpressionText(text))
+    throw new DschedError(
+      'SUBMIT_INVALID',
+      `${name} = ${text}: the schedd acts on this attribute's value, which must be a literal (a number or a string), not an expression`,
+    );
 }
 
 /** Refuse a JobStatus (any spelling) other than idle or held. */

@@ -91,7 +91,10 @@ export function startdService(startd: Startd, monitor?: JobMonitor, tail?: JobTa
         return {};
       },
       RenewLeases(req: RenewRequest__Output, ctx: CallContext) {
-        return { unknown: startd.renew(req.claims, req.lease, req.schedd_address, daemonHost(ctx.identity)) };
+        return {
+          unknown: startd.renew(req.claims, req.lease, req.schedd_address, daemonHost(ctx.identity)),
+          name: startd.machine.name,
+        };
       },
       Drain(req: { cancel: boolean; reason: string }) {
         return { running: startd.drain(!req.cancel, req.reason) };
@@ -105,7 +108,10 @@ export function startdService(startd: Startd, monitor?: JobMonitor, tail?: JobTa
         return { vacated: monitor.vacate(req.slot, req.reason || `vacated by ${who}`, req.fast) };
       },
       ClaimStatus(req: ClaimStatusRequest__Output, ctx: CallContext) {
-        return { claims: startd.claimStatus(req.claims, req.schedd_address, daemonHost(ctx.identity)) };
+        return {
+          claims: startd.claimStatus(req.claims, req.schedd_address, daemonHost(ctx.identity)),
+          name: startd.machine.name,
+        };
       },
     },
   };

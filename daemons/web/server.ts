@@ -9,8 +9,11 @@ import { DschedError } from '../../lib/errors.js';
 import { errorResponse, guard, type GuardOptions, type WebEnv } from './guard.js';
 import type { Metrics } from './metrics.js';
 import { MIRROR_WAIT_MS } from './job-mirror.js';
+import { StreamBudget } from './stream-budget.js';
 
 const MAX_SSE_CLIENTS = 2000;
+/** A browser opens one stream per tab: a client with more than this many is holding them, not watching. */
+const MAX_SSE_PER_CLIENT = 16;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -35,14 +38,16 @@ export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiD
   app.route('/v1', api(d));
 
   // one event stream per browser, all fed from the mirror's single WatchJobs stream
+  const streams = new StreamBudget(MAX_SSE_CLIENTS, MAX_SSE_PER_CLIENT);
   app.get('/v1/events', (c) => {
-    // each stream holds a socket and a small queue: bounded, so a flood of them cannot exhaust the daemon
-    if (d.mirror.subscribers >= MAX_SSE_CLIENTS)
-      return errorResponse(
-        c,
-        new DschedError('TOO_MANY_CLIENTS', `${MAX_SSE_CLIENTS} event streams are open already`),
-        d.log,
-      );
+    // each stream holds a socket and a small queue: bounded, so a flood of them cannot exhaust the daemon, and
+    // per client (a user by name, anyone else by address), so one client cannot take them all
+    const caller = c.get('caller');
+    const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+    const client =
+      caller.kind === 'user' ? `user ${caller.name}` : `address ${env?.incoming?.socket?.remoteAddress ?? 'unknown'}`;
+    const release = streams.take(client);
+    if (release instanceof DschedError) return errorResponse(c, release, d.log);
     return streamSSE(c, async (stream) => {
       let closed = false;
       const queue: Array<{ event: string; data: string }> = [];
@@ -55,6 +60,7 @@ export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiD
       stream.onAbort(() => {
         closed = true;
         off();
+        release();
         wake?.();
       });
       await stream.writeSSE({ event: 'hello', data: JSON.stringify({ ready: d.mirror.jobsReady }) });
@@ -73,6 +79,7 @@ export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiD
         if (!queue.length && !closed) await stream.write(': keep-alive\n\n');
       }
       off();
+      release();
     });
   });
 

@@ -12,6 +12,7 @@
 // `Arguments` and `Environment` are filled in word by word (expandWords).
 import { ClassAd, parseExpr, printValue, unparse, type Expr, type Value } from '../classad/index.js';
 import { joinV2Raw, quoteV2Word, splitV2Raw } from './args-env.js';
+import { matchRefEnd } from '../../lib/file-list.js';
 
 /** An expanded attribute larger than this holds the job (nothing else bounds a slot's values or an expression's). */
 export const MAX_EXPANDED_CHARS = 1 << 20;
@@ -25,31 +26,6 @@ export type MatchExpansion =
   | { error: string };
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** The index of the `)` closing the `$$(` at `open` (the `(`), or -1; a `[expr]` body may hold any bracket or string. */
-function closeOf(s: string, open: number): number {
-  if (s.charCodeAt(open + 1) === 91 /* [ */) {
-    let depth = 0;
-    let quote = 0;
-    for (let i = open + 1; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (quote) {
-        if (c === 92 /* \ */) i++;
-        else if (c === quote) quote = 0;
-      } else if (c === 34 || c === 39) quote = c;
-      else if (c === 91) depth++;
-      else if (c === 93 && --depth === 0) return s.charCodeAt(i + 1) === 41 ? i + 1 : -1;
-    }
-    return -1;
-  }
-  let depth = 0;
-  for (let i = open; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 40) depth++;
-    else if (c === 41 && --depth === 0) return i;
-  }
-  return -1;
-}
 
 /** A reference as a hold reason quotes it: bounded, whatever the job wrote. */
 function shown(ref: string): string {
@@ -83,7 +59,7 @@ function expandText(s: string, attr: string, sc: Scope): string | undefined {
   let i = 0;
   let n = 0;
   for (; j >= 0; j = s.indexOf('$$(', i)) {
-    const end = closeOf(s, j + 2);
+    const end = matchRefEnd(s, j + 2);
     if (end < 0) break; // not a reference (the submit side refuses an unterminated one): kept as it is
     if (++sc.refs > MAX_MATCH_REFS) throw new Refused(`The job has more than ${MAX_MATCH_REFS} $$() references`);
     const ref = shown(s.slice(j, end + 1));
@@ -206,7 +182,7 @@ export function fillsTemplate(template: string, value: string): boolean {
   const pieces: string[] = [];
   let i = 0;
   for (let j = template.indexOf('$$('); j >= 0; j = template.indexOf('$$(', i)) {
-    const end = closeOf(template, j + 2);
+    const end = matchRefEnd(template, j + 2);
     if (end < 0) break;
     pieces.push(template.slice(i, j));
     i = end + 1;

@@ -10,6 +10,7 @@ import { dirname, isAbsolute, normalize, resolve } from 'node:path';
 import { SourceError, type ErrorCode } from '../../lib/errors.js';
 import { HoldCode, JobStatus, UNIVERSES, Universe } from '../../lib/job-status.js';
 import { condorArch, condorOpSys } from '../../lib/platform.js';
+import { splitFileList } from '../../lib/file-list.js';
 import {
   ArgSyntaxError,
   CANONICAL_V2,
@@ -877,13 +878,13 @@ const transferHandler: Handler = {
   },
 };
 
-/** A comma-separated file list as condor_submit stores it: items trimmed, joined by ','; `""` is the empty list. */
+/**
+ * A comma-separated file list as condor_submit stores it: items trimmed, joined by ','; `""` is the empty list.
+ * Commas inside a `$$([expr])` reference belong to it (lib/file-list.ts).
+ */
 function fileList(value: string): string[] {
   if (value.trim() === '""') return [];
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  return splitFileList(value, ',');
 }
 
 /**

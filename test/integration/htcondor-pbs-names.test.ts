@@ -127,7 +127,15 @@ describe('HTCondor and PBS command names', () => {
     assert.match(sh(`qstat -u root`).stdout, new RegExp(`^${id.replace(/\./g, '\\.')} `, 'm'));
     const d = sh(`qdel ${id}`);
     assert.equal(d.code, 0, d.stderr);
-    assert.match(d.stdout, /1 job\(s\) marked for removal/);
+    // PBS's qdel prints nothing when it succeeds; condor_rm (drm) says what it did
+    assert.equal(d.stdout, '');
+    const h = sh('qsub -h long.sh');
+    assert.equal(h.code, 0, h.stderr);
+    const rls = sh(`qrls ${h.stdout.trim()}`);
+    assert.equal(rls.code, 0, rls.stderr);
+    assert.equal(rls.stdout, '');
+    const rm = sh(`condor_rm ${h.stdout.trim().split('.')[0]}`);
+    assert.match(rm.stdout, /^1 job\(s\) marked for removal\.$/m, rm.stderr);
     const missing = sh('qdel 999999; echo "exit $?"; condor_rm 999999.3');
     assert.match(missing.stderr, /^drm: error\[JOB_NOT_FOUND\]: job 999999 is not in the queue$/m);
     assert.match(missing.stderr, /^drm: error\[JOB_NOT_FOUND\]: job 999999\.3 is not in the queue$/m);

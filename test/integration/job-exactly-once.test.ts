@@ -354,6 +354,8 @@ describe('exactly once, short lease', () => {
     await completesOnceAfterRestart(pool, 'startd', startd, cluster, name);
     const log = pool.read(`${name}.log`);
     assert.equal(log.split('\n').filter((l) => l.startsWith('005 ')).length, 1, log);
+    // one run: its start once, however late its end came
+    assert.equal(log.split('\n').filter((l) => l.startsWith('001 ')).length, 1, log);
   }
 
   test('exactly once – the exit of a job the schedd gave up on (its startd silent past the lease) is its completion when the startd reports it after a restart', async () => {
@@ -447,6 +449,7 @@ describe('exactly once, a second machine', () => {
     const codes = events(pool, 'frozen.log', cluster);
     assert.deepEqual(codes.slice(0, 3), ['000', '001', '004'], codes.join(' '));
     assert.equal(codes.filter((e) => e === '005').length, 1, codes.join(' '));
+    assert.equal(codes.filter((e) => e === '001').length, 1, codes.join(' '));
     assert.equal(codes.at(-1), '005', codes.join(' '));
   });
 });

@@ -119,6 +119,18 @@ describe('pbs jobs', () => {
     assert.equal(pool.read(`arr.o${c}.2`), 'index 2\n');
     const held = await pool.json('dq', [arrayId]);
     assert.deepEqual(held.map((a) => a.PbsArrayIndex).sort(), [1, 3]);
+    // qstat shows the array as one line, its subjobs only with -t (dq -pbs -pbs-subjobs) or when named
+    const esc = (id: string) => id.replace(/[.[\]]/g, '\\$&');
+    const table = (await pool.run('dq', ['-pbs'])).stdout;
+    assert.match(table, new RegExp(`^${esc(arrayId)} +arr +\\S+ +[\\d:]+ H `, 'm'), table);
+    assert.doesNotMatch(table, /^\d+\[\d+\]/m, table);
+    const t = (await pool.run('dq', ['-pbs', '-pbs-subjobs'])).stdout;
+    const listed = [...t.matchAll(/^(\S+) /gm)].map((m) => m[1]).filter((id) => id!.startsWith(`${c}[`));
+    assert.deepEqual(listed, [arrayId, arrayId.replace('[]', '[1]'), arrayId.replace('[]', '[3]')], t);
+    assert.match(
+      (await pool.run('dq', ['-pbs', arrayId.replace('[]', '[3]')])).stdout,
+      new RegExp(`^${esc(arrayId.replace('[]', '[3]'))} `, 'm'),
+    );
     const rm = await pool.run('drm', [arrayId]);
     assert.equal(rm.code, 0, rm.stderr);
     assert.match(rm.stdout, /^2 job\(s\) marked for removal/);

@@ -78,7 +78,7 @@ describe('torque habits', () => {
     assert.equal(still!.PbsDepend, undefined, 'the named job is untouched');
   });
 
-  test('pbs habits – qstat -t (subjobs) and -J (array jobs only) are taken by the qstat shim', async () => {
+  test('pbs habits – qstat shows an array as one line C[], -t adds its subjobs, -J shows array jobs only', async () => {
     const bin = join(pool.work, 'shims');
     assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
     pool.file('arr.sh', '#!/bin/sh\n#PBS -N arr\n#PBS -J 1-2\ntrue\n', 0o755);
@@ -92,14 +92,21 @@ describe('torque habits', () => {
         encoding: 'utf8',
         timeout: 60_000,
       });
+    // as PBS's qstat: the array is one line, C[], its subjobs after it only with -t
+    const plain = qstat('');
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.match(plain.stdout, new RegExp(`^${arr}\\[\\]\\.\\S+ +arr .* H `, 'm'), plain.stdout);
+    assert.doesNotMatch(plain.stdout, new RegExp(`^${arr}\\[\\d`, 'm'), plain.stdout);
     const t = qstat('-t');
     assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout, new RegExp(`^${arr}\\[\\]\\.\\S+ +arr `, 'm'));
     assert.match(t.stdout, new RegExp(`^${arr}\\[1\\]\\.\\S+ +arr `, 'm'));
     assert.match(t.stdout, new RegExp(`^${arr}\\[2\\]\\.\\S+ +arr `, 'm'));
     assert.match(t.stdout, new RegExp(`^${single}\\.\\S+ +single `, 'm'));
     const j = qstat('-J');
     assert.equal(j.status, 0, j.stderr);
-    assert.match(j.stdout, new RegExp(`^${arr}\\[1\\]`, 'm'));
+    assert.match(j.stdout, new RegExp(`^${arr}\\[\\]`, 'm'));
+    assert.doesNotMatch(j.stdout, new RegExp(`^${arr}\\[1\\]`, 'm'));
     assert.doesNotMatch(j.stdout, /single/);
     await pool.run('drm', [String(arr), String(single)]);
   });

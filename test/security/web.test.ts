@@ -3,6 +3,7 @@
 // tokens, oversized or odd requests. Each is refused with a clear error and leaves the queue and files as they were.
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
+import { request, type ClientRequest } from 'node:http';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -171,6 +172,41 @@ describe('web – attacks', { skip: !asRoot && 'needs root (acts as uid 65534)' 
     const syntax = await web(pool, `/v1/jobs?constraint=${encodeURIComponent('((( nope')}`);
     assert.equal(syntax.status, 400);
     assert.doesNotMatch(syntax.text, /\bat .*\.(ts|js):\d+/);
+  });
+
+  test('web – one client cannot take every event stream: anonymous ones are bounded per address, users keep theirs', async () => {
+    const [host, port] = [webAddress(pool).replace(/:\d+$/, ''), Number(/:(\d+)$/.exec(webAddress(pool))![1])];
+    const open: ClientRequest[] = [];
+    /** An event stream: its status once it answers (200 once its first event came). */
+    const stream = (token?: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = request(
+          { host, port, path: '/v1/events', headers: token ? { Authorization: `Bearer ${token}` } : {} },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => {
+              text += d;
+              if (res.statusCode === 200 && text.includes('event: hello')) resolve({ status: 200, text });
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          },
+        );
+        req.on('error', reject);
+        req.setTimeout(60_000, () => req.destroy(new Error('no answer in 60 s')));
+        req.end();
+        open.push(req);
+      });
+    try {
+      for (let i = 0; i < 16; i++) assert.equal((await stream()).status, 200, `anonymous stream ${i + 1}`);
+      const refused = await stream();
+      assert.equal(refused.status, 429, refused.text);
+      assert.match(refused.text, /TOO_MANY_CLIENTS.*event streams of this client/);
+      // a user with a token is another client: its stream opens
+      assert.equal((await stream(nobodyToken)).status, 200);
+    } finally {
+      for (const r of open) r.destroy();
+    }
   });
 
   test("web – the token is never written to the daemon's log", async () => {

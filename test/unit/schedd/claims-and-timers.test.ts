@@ -2,8 +2,8 @@
 // dropped is offered for matching again, a walltime timer that fires early is armed again, a run given up on
 // is remembered across a restart (its job waiting for it), and a step of the wall clock ends no lease.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, mock, test } from 'node:test';
 import { leaseClock, type Claim } from '../../../daemons/schedd/claim.js';
@@ -160,6 +160,53 @@ describe('schedd lost runs', () => {
       assert.ok(asked.includes('stop claim-new'), `the new start is stopped: ${asked.join(', ')}`);
     } finally {
       schedd.close();
+    }
+  });
+});
+
+describe('schedd lost runs, event log', () => {
+  test('schedd lost runs – a late exit taken back logs the run’s end, not a second start: one execute event per run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dsched-lost-log-'));
+    const log = join(dir, 'job.log');
+    const queue = new JobQueue(openQueueDb(':memory:'));
+    // the log is written with its owner's rights: the user running the test owns this job
+    const me = userInfo().username;
+    const [job] = queue.submit(
+      queue.reserveCluster(me),
+      me,
+      { Owner: lit(me), JobStatus: String(JobStatus.Idle), Requirements: 'true', UserLog: lit(log) },
+      [{}],
+    );
+    const schedd = makeSchedd(queue);
+    const s = schedd as unknown as {
+      claims: Map<string, Claim>;
+      claimed: { markRunning(j: NonNullable<typeof job>, c: Claim): void };
+      events: { lostRun(j: NonNullable<typeof job>, reason: string, gone: boolean): void };
+      startd: () => unknown;
+    };
+    s.startd = () => ({ release: async () => {}, deactivate: async () => {} });
+    try {
+      const claim: Claim = { id: 'claim-1', startd: '127.0.0.1:1', slot: 'slot1_1@unit', lastAc: 0 };
+      s.claims.set(claim.id, claim);
+      s.claimed.markRunning(job!, claim);
+      await queue.commit();
+      // its startd falls silent past the lease: the run is given up on, its exit may still come
+      s.claims.delete(claim.id);
+      s.events.lostRun(job!, 'the startd could not be reached', false);
+      await queue.commit();
+      assert.equal(job!.status, JobStatus.Idle);
+      const acked = await schedd.jobEvents([exitedEvent(job!, 'claim-1', '1')], 'unit');
+      assert.deepEqual(acked, ['1']);
+      assert.equal(job!.status, JobStatus.Completed);
+      const codes = readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => /^\d{3} \(/.test(l))
+        .map((l) => l.slice(0, 3));
+      assert.deepEqual(codes, ['001', '004', '005'], 'the run’s start once, its give-up, its end');
+      assert.equal(queue.value(job!, 'NumJobStarts'), 1, 'one run, counted once');
+    } finally {
+      schedd.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -531,6 +531,12 @@ const cases: Case[] = [
     cluster: { TransferInput: '"data/in 1.txt,lib/"', TransferOutput: '""' },
   },
   {
+    name: 'a $$([expr]) in a file list is one item, with the commas of its arguments and strings',
+    text: `${EXE}transfer_input_files = a, $$([ifThenElse(Arch == "X86_64", "x,1.bin", "y.bin")]), b\nqueue\n`,
+    files: { a: '', b: '' },
+    cluster: { TransferInput: '"a,$$([ifThenElse(Arch == \\"X86_64\\", \\"x,1.bin\\", \\"y.bin\\")]),b"' },
+  },
+  {
     name: 'universe local and scheduler',
     text: `universe = local\n${EXE}queue\n`,
     cluster: { JobUniverse: '12', Requirements: 'true' },
