@@ -20,6 +20,19 @@ function userList(v: string | undefined, usage: string): string[] {
     .filter(Boolean);
 }
 
+/** qstat's one-letter options that take no value, which PBS's qstat takes grouped (`qstat -fx 12`, `-xf`, `-an1`). */
+const QSTAT_FLAGS = 'fxHritJansw1';
+
+/** `-fx` as `-f -x`, and `-fu alice` as `-f -u alice` (a value-taking -u only last in the group); anything else as it is. */
+function splitQstatFlags(a: string): string[] {
+  const m = /^-([A-Za-z1]{2,})$/.exec(a);
+  if (!m) return [a];
+  const letters = [...m[1]!];
+  const last = letters.at(-1) === 'u' ? letters.pop() : undefined;
+  if (!letters.every((c) => QSTAT_FLAGS.includes(c))) return [a];
+  return [...letters, ...(last ? [last] : [])].map((c) => `-${c}`);
+}
+
 /** qstat's arguments as dq's. */
 export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
   let long = false;
@@ -28,6 +41,7 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
   const users: string[] = [];
   const ids: string[] = [];
   const constraints: string[] = [];
+  argv = argv.flatMap(splitQstatFlags);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-f') long = true;
@@ -39,8 +53,7 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
     else if (a === '-J') constraints.push('PbsArrayId =!= undefined');
     else if (a === '-u') users.push(...userList(argv[++i], QSTAT_USAGE));
     // -a is PBS's other layout, -n adds each job's hosts under it, -s its comment (-ns, -an: together)
-    else if (/^-[ans1w]+$/.test(a) && /[ans]/.test(a))
-      alt += `a${a.includes('n') ? 'n' : ''}${a.includes('s') ? 's' : ''}`;
+    else if (a === '-a' || a === '-n' || a === '-s') alt += a.slice(1);
     else if (a === '-w' || a === '-1') {
       /* wider columns, one line per job: the layouts are not cut in ways these change */
     } else if (a === '-Q' || a === '-q' || a === '-B')
@@ -52,6 +65,8 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
     else if (a.startsWith('-')) throw new DschedError('USAGE', `qstat: unknown option ${a}\n${QSTAT_USAGE}`);
     else ids.push(a);
   }
+  // one layout whatever the order and repetition of -a, -n, -s
+  alt = alt ? `a${alt.includes('n') ? 'n' : ''}${alt.includes('s') ? 's' : ''}` : '';
   const args = [...ids, ...users];
   // PBS's qstat shows every user's jobs unless told otherwise
   if (!ids.length && !users.length) args.push('-allusers');

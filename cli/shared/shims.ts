@@ -22,6 +22,8 @@ export const SHIMS: Record<string, [string, string]> = {
   condor_prio: ['dprio', 'HTCondor: job priority'],
   condor_userprio: ['duserprio', 'HTCondor: user priorities'],
   condor_chirp: ['dchirp', 'HTCondor: a job updates its own ad'],
+  condor_qedit: ['dqedit', 'HTCondor: change attributes of queued jobs'],
+  condor_tail: ['dtail', "HTCondor: a running job's output"],
   qsub: ['dsubmit', 'PBS: queue a script (prints the job id)'],
   qstat: ['dshim.js qstat', "PBS: the job queue in qstat's columns"],
   qselect: ['dshim.js qselect', 'PBS: the ids of the jobs that match (qdel $(qselect -u me))'],

@@ -1,0 +1,72 @@
+// Command lines HTCondor and PBS users bring from their manuals and old scripts, run through the names
+// `dsched shims install` writes, and the submit commands they take for granted: each does what those
+// systems document, or is refused with a usage error that changes nothing.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { shimShell, TestPool } from './harness/pool.js';
+
+describe('old command lines', () => {
+  let pool: TestPool;
+  let bin: string;
+  before(async () => {
+    pool = await TestPool.start();
+    bin = join(pool.work, 'shims');
+    const r = await pool.run('dsched', ['shims', 'install', bin]);
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  const sh = (line: string) => shimShell(pool, bin, line);
+
+  test('old command lines – qstat takes its letters grouped: -fx ID is -f -x ID, -xf too; an unknown letter is still refused', async () => {
+    pool.file('done.sh', '#!/bin/sh\n#PBS -N done\nexit 3\n', 0o755);
+    const id = sh('qsub done.sh').stdout.trim();
+    assert.match(id, /^\d+\.\S+$/);
+    await pool.waitForHistory(Number(id.split('.')[0]), 1);
+    for (const flags of ['-fx', '-xf']) {
+      const f = sh(`qstat ${flags} ${id}`);
+      assert.equal(f.code, 0, f.stderr);
+      assert.match(f.stdout, new RegExp(`^Job Id: ${id.replace(/\./g, '\\.')}$`, 'm'));
+      assert.match(f.stdout, /^ {4}job_state = F$/m);
+      assert.match(f.stdout, /^ {4}Exit_status = 3$/m);
+    }
+    const listed = sh(`qstat -x1 ${id}`);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, / done +\S+ +\S+ F workq$/m);
+    const bad = sh(`qstat -fz ${id}`);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown option -fz/);
+  });
+
+  test('old command lines – qdel -W force removes the job; another -W, or -W for qhold, is a usage error that changes nothing', async () => {
+    pool.file('long.sh', '#!/bin/sh\n#PBS -N long\nsleep 300\n', 0o755);
+    const id = sh('qsub long.sh').stdout.trim();
+    const cluster = Number(id.split('.')[0]);
+    const wrong = sh(`qdel -W nonsense ${id}; echo "exit $?"; qhold -W force ${id}; echo "exit $?"`);
+    assert.match(wrong.stdout, /^exit 2\nexit 2\n$/);
+    assert.match(wrong.stderr, /drm: error\[USAGE\]: -W nonsense: only -W force is taken/);
+    assert.match(wrong.stderr, /dhold: error\[USAGE\]: -W force: dhold takes no -W/);
+    const [still] = await pool.json('dq', [String(cluster)]);
+    assert.notEqual(still!.JobStatus, 5, 'not held');
+    const d = sh(`qdel -W force ${id}`);
+    assert.equal(d.code, 0, d.stderr);
+    const [gone] = await pool.waitForHistory(cluster, 1);
+    assert.equal(gone!.JobStatus, 3);
+  });
+
+  test('old command lines – condor_qedit and condor_tail are among the names; condor_qedit changes a queued job', async () => {
+    pool.file('held.sub', 'executable = /bin/true\nhold = true\nqueue\n');
+    const c = await pool.submit('held.sub');
+    const e = sh(`condor_qedit ${c} JobPrio 7`);
+    assert.equal(e.code, 0, e.stderr);
+    const [ad] = await pool.json('dq', [String(c)]);
+    assert.equal(ad!.JobPrio, 7);
+    const t = sh('condor_tail --help');
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /dtail/);
+    await pool.run('drm', [String(c)]);
+  });
+});
