@@ -69,4 +69,25 @@ describe('old command lines', () => {
     assert.match(t.stdout, /dtail/);
     await pool.run('drm', [String(c)]);
   });
+
+  test('old command lines – condor_submit -batch-name names the batch of every job; a #PBS script is told to use -N', async () => {
+    pool.file('two.sub', 'executable = /bin/true\nbatch_name = from_file\nqueue 2\n');
+    const s = sh('condor_submit -batch-name "nightly run" two.sub');
+    assert.equal(s.code, 0, s.stderr);
+    const c = Number(/submitted to cluster (\d+)\./.exec(s.stdout)![1]);
+    const ads = await pool.waitForHistory(c, 2);
+    assert.deepEqual(
+      ads.map((a) => a.JobBatchName),
+      ['nightly run', 'nightly run'],
+    );
+    pool.file('p.sh', '#!/bin/sh\n#PBS -N p\ntrue\n', 0o755);
+    const before = (await pool.json('dq', [])).length;
+    const p = sh('qsub -batch-name x p.sh');
+    assert.equal(p.code, 2);
+    assert.match(p.stderr, /error\[USAGE\]: -batch-name is for submit descriptions; a #PBS job is named with -N/);
+    const nl = sh(`condor_submit -batch-name "$(printf 'a\\nexecutable = /bin/false')" two.sub`);
+    assert.equal(nl.code, 2);
+    assert.match(nl.stderr, /-batch-name takes a name on one line/);
+    assert.equal((await pool.json('dq', [])).length, before, 'nothing queued');
+  });
 });
