@@ -90,4 +90,23 @@ describe('old command lines', () => {
     assert.match(nl.stderr, /-batch-name takes a name on one line/);
     assert.equal((await pool.json('dq', [])).length, before, 'nothing queued');
   });
+
+  test('old command lines – allowed_execute_duration holds a job that runs longer, with code 47 and the reason in the event log', async () => {
+    pool.file(
+      'slow.sub',
+      'executable = /bin/sleep\narguments = 300\nallowed_execute_duration = 2\nlog = slow.log\nqueue\n',
+    );
+    const c = await pool.submit('slow.sub');
+    const ad = await pool.waitFor('the job to be held', async () => {
+      const [j] = await pool.json('dq', [String(c)]);
+      return j?.JobStatus === 5 ? j : undefined;
+    });
+    assert.equal(ad.HoldReasonCode, 47);
+    assert.equal(ad.HoldReason, 'The job exceeded allowed execute duration of 2 seconds');
+    await pool.waitFor('the hold event', () =>
+      /Job was held\.\n\tThe job exceeded allowed execute duration/.test(pool.read('slow.log')),
+    );
+    assert.match(pool.read('slow.log'), /Code 47 Subcode 0/);
+    await pool.run('drm', [String(c)]);
+  });
 });
