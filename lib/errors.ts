@@ -131,6 +131,11 @@ export const ERROR_CODES = {
   },
   MACHINE_NOT_FOUND: { status: GrpcStatus.NOT_FOUND, exit: 1, hint: 'dstatus lists the machines' },
   POOL_ALREADY_RUNNING: { status: GrpcStatus.ALREADY_EXISTS, exit: 1 },
+  PORT_IN_USE: {
+    status: GrpcStatus.ALREADY_EXISTS,
+    exit: 1,
+    hint: 'stop what listens there (another pool?), or set the knob to another port (0 chooses a free one)',
+  },
   NAME_IN_USE: {
     status: GrpcStatus.ALREADY_EXISTS,
     exit: 1,
