@@ -32,7 +32,12 @@ describe('old command lines', () => {
       assert.match(f.stdout, new RegExp(`^Job Id: ${id.replace(/\./g, '\\.')}$`, 'm'));
       assert.match(f.stdout, /^ {4}job_state = F$/m);
       assert.match(f.stdout, /^ {4}Exit_status = 3$/m);
+      // where it ran, in exec_host's form, as PBS's qstat -x keeps it for a finished job
+      assert.match(f.stdout, /^ {4}exec_host = \S+\/\d+$/m);
     }
+    const without = sh(`qstat -f ${id}`);
+    assert.equal(without.code, 1);
+    assert.match(without.stderr, /Unknown Job Id \d+: the job has finished; qstat -x \(dq -pbs -x\) shows it$/m);
     const listed = sh(`qstat -x1 ${id}`);
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, / done +\S+ +\S+ F workq$/m);
