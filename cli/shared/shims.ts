@@ -16,7 +16,7 @@ export const SHIMS: Record<string, [string, string]> = {
   condor_hold: ['dhold', 'HTCondor: hold jobs'],
   condor_release: ['drelease', 'HTCondor: release held jobs'],
   condor_status: ['dstatus', 'HTCondor: the machines'],
-  condor_wait: ['dwait', 'HTCondor: wait for the jobs of a log file'],
+  condor_wait: ['dwait -any-end', 'HTCondor: wait for the jobs of a log file (exit 0 once all have ended)'],
   condor_history: ['dhistory', 'HTCondor: finished jobs'],
   condor_submit_dag: ['dsubmit-dag', 'HTCondor: run a DAG'],
   condor_prio: ['dprio', 'HTCondor: job priority'],
@@ -50,7 +50,7 @@ export function shimScript(name: string, cliDir: string, node = process.execPath
   const js = file!.endsWith('.js') ? file! : `${file}.js`;
   return [
     '#!/bin/sh',
-    `# ${name} (${what}) runs dsched's ${fixed.length ? fixed[0] : file}; written by dsched shims install`,
+    `# ${name} (${what}) runs dsched's ${file!.endsWith('.js') && fixed.length ? fixed[0] : file}; written by dsched shims install`,
     `exec ${shQuote(node)} ${shQuote(join(cliDir, js))} ${fixed.map(shQuote).join(' ')}${fixed.length ? ' ' : ''}"$@"`,
     '',
   ].join('\n');

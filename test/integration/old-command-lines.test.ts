@@ -75,6 +75,23 @@ describe('old command lines', () => {
     await pool.run('drm', [String(c)]);
   });
 
+  test("old command lines – condor_wait exits 0 once every job of its log has ended, however it ended, as HTCondor's does; dwait still says whether they succeeded", async () => {
+    pool.file('fails.sub', 'executable = /bin/sh\narguments = "-c \'exit 3\'"\nlog = fails.log\nqueue\n');
+    const c = await pool.submit('fails.sub');
+    const w = sh('condor_wait -wait 120 fails.log');
+    assert.equal(w.code, 0, w.stdout + w.stderr);
+    assert.match(w.stdout, new RegExp(`^job ${c}\\.0 exited with code 3$`, 'm'));
+    const d = await pool.run('dwait', ['fails.log']);
+    assert.equal(d.code, 1, d.stdout + d.stderr);
+    pool.file('never.sub', 'executable = /bin/true\nhold = true\nlog = never.log\nqueue\n');
+    await pool.submit('never.sub');
+    const t = sh('condor_wait -wait 1 never.log');
+    assert.equal(t.code, 1, 'gave up: 1, as condor_wait');
+    assert.match(t.stderr, /error\[TIMEOUT\]/);
+    await pool.run('drm', ['-all']);
+    assert.equal(sh('condor_wait -wait 60 never.log').code, 0, 'removed counts as ended');
+  });
+
   test('old command lines – condor_submit -batch-name names the batch of every job; a #PBS script is told to use -N', async () => {
     pool.file('two.sub', 'executable = /bin/true\nbatch_name = from_file\nqueue 2\n');
     const s = sh('condor_submit -batch-name "nightly run" two.sub');
