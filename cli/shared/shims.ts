@@ -27,6 +27,7 @@ export const SHIMS: Record<string, [string, string]> = {
   qsub: ['dsubmit', 'PBS: queue a script (prints the job id)'],
   qstat: ['dshim.js qstat', "PBS: the job queue in qstat's columns"],
   qselect: ['dshim.js qselect', 'PBS: the ids of the jobs that match (qdel $(qselect -u me))'],
+  qalter: ['dshim.js qalter', "PBS: change a queued job's resources or priority"],
   qdel: ['drm', 'PBS: remove jobs'],
   qhold: ['dhold', 'PBS: hold jobs'],
   qrls: ['drelease', 'PBS: release held jobs'],

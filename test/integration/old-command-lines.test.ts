@@ -62,6 +62,33 @@ describe('old command lines', () => {
     assert.equal(gone!.JobStatus, 3);
   });
 
+  test("old command lines – qalter changes a held job's walltime, memory, cpus and priority; what it cannot change is a usage error that changes nothing", async () => {
+    pool.file('wait.sh', '#!/bin/sh\n#PBS -N wait\n#PBS -h\n#PBS -l walltime=1:00:00\ntrue\n', 0o755);
+    const id = sh('qsub wait.sh').stdout.trim();
+    const a = sh(`qalter -l walltime=00:30:00,mem=2gb -p 5 ${id}`);
+    assert.equal(a.code, 0, a.stderr);
+    const s = sh(`qalter -l select=1:ncpus=2:mem=512mb ${id}`);
+    assert.equal(s.code, 0, s.stderr);
+    const f = sh(`qstat -f ${id}`).stdout;
+    assert.match(f, /^ {4}Resource_List\.walltime = 00:30:00$/m);
+    assert.match(f, /^ {4}Resource_List\.mem = 512mb$/m);
+    assert.match(f, /^ {4}Resource_List\.ncpus = 2$/m);
+    assert.match(f, /^ {4}Priority = 5$/m);
+    for (const [args, why] of [
+      ['-N other', /-N is not changed by qalter here/],
+      ['-l nodes=2', /nodes is not changed by qalter here/],
+      ['-l select=2:ncpus=1', /only a select of one chunk/],
+      ['-l walltime=soon', /walltime 'soon' is not a duration/],
+      ['', /say what to change/],
+    ] as const) {
+      const r = sh(`qalter ${args} ${id}`);
+      assert.equal(r.code, 2, `qalter ${args}: ${r.stderr}`);
+      assert.match(r.stderr, why);
+    }
+    assert.equal(sh(`qstat -f ${id}`).stdout, f, 'nothing changed');
+    await pool.run('drm', [id]);
+  });
+
   test('old command lines – condor_qedit and condor_tail are among the names; condor_qedit changes a queued job', async () => {
     pool.file('held.sub', 'executable = /bin/true\nhold = true\nqueue\n');
     const c = await pool.submit('held.sub');
