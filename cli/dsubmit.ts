@@ -20,6 +20,7 @@ const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
   --json              with --dry-run: print the ads as JSON
   -terse              print the job ids as "C.first - C.last"
   -batch-name NAME    the jobs' batch name (JobBatchName), as batch_name = NAME would set it
+  -allow-crlf-script  submit a script whose #! line ends in \r\n (refused otherwise: it cannot start)
   -queue ARGS...      the queue statement, for a file without one (last option: it takes the rest)
   PBS options (for #PBS scripts; they win over the script's directives):
   -N name -q queue -l resources -J start-end[:step] -t 1-3 (Torque) -V -v VARS -o path -e path -j oe -p prio
@@ -71,6 +72,7 @@ interface Parsed {
   terse: boolean;
   /** condor_submit's -batch-name */
   batchName?: string;
+  allowCrlfScript?: boolean;
   /** `-- program args…` (qsub's form): no file is read */
   command?: boolean;
 }
@@ -102,6 +104,7 @@ function parseArgs(argv: string[]): Parsed {
     } else if (a === '-dry-run' || a === '--dry-run' || a === '-dry') p.dryRun = true;
     else if (a === '--json' || a === '-json') p.json = true;
     else if (a === '-terse' || a === '--terse') p.terse = true;
+    else if (a === '-allow-crlf-script' || a === '--allow-crlf-script') p.allowCrlfScript = true;
     else if (a === '-batch-name' || a === '--batch-name') {
       p.batchName = need();
       // one submit command: a line break would start another
@@ -242,6 +245,7 @@ async function main(argv: string[]): Promise<number> {
     append: pbs ? [] : args.append,
     pbsArgs,
     maxProcs: config.int('MAX_JOBS_PER_SUBMISSION'),
+    allowCrlfScript: args.allowCrlfScript,
   };
   const plan = loadSubmit(input);
 

@@ -4,7 +4,7 @@
 // default Requirements) is a handler. A handler whose commands do not change from proc to proc runs once
 // per queue statement; the others run once per proc. Only attributes that differ between procs end up in
 // JobSet.procs, the rest in JobSet.cluster.
-import { statSync, type Stats } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import { dirname, isAbsolute, normalize, resolve } from 'node:path';
 import { SourceError, type ErrorCode } from '../../lib/errors.js';
@@ -278,6 +278,35 @@ class GroupExpander {
     this.env.warn(message, site);
   }
 
+  /**
+   * Whether a script's `#!` line ends with a carriage return (a file saved with DOS line ends): the kernel
+   * would look for an interpreter named `/bin/sh\r`, and the job fail with 'No such file or directory'.
+   * Read once per path (its first 256 bytes).
+   */
+  crlfScript(path: string): boolean {
+    let crlf = this.crlf.get(path);
+    if (crlf === undefined) {
+      crlf = false;
+      try {
+        const fd = openSync(path, 'r');
+        try {
+          const head = Buffer.alloc(256);
+          const n = readSync(fd, head, 0, head.length, 0);
+          const text = head.subarray(0, n).toString('latin1');
+          const eol = text.indexOf('\n');
+          crlf = text.startsWith('#!') && eol > 0 && text[eol - 1] === '\r';
+        } finally {
+          closeSync(fd);
+        }
+      } catch {
+        /* unreadable here: the job's start says why */
+      }
+      this.crlf.set(path, crlf);
+    }
+    return crlf;
+  }
+  private readonly crlf = new Map<string, boolean>();
+
   stat(path: string): Stats | null {
     let s = this.stats.get(path);
     if (s === undefined) {
@@ -426,6 +455,12 @@ const executableHandler: Handler = {
           );
         if (st.isDirectory()) g.fail(e.site, `executable '${path}' is a directory`, 'SUBMIT_FILE');
         if ((st.mode & 0o111) === 0) g.warn(`executable '${path}' is not marked executable (chmod +x ${path})`, e.site);
+        if (st.isFile() && g.crlfScript(abs)) {
+          // as condor_submit: refused, or with -allow-crlf-script only told
+          const why = `executable '${path}' is a script whose #! line ends in a DOS/Windows line end (\\r\\n): Linux would look for an interpreter whose name ends in \\r and the job would fail to start; convert it (dos2unix ${path}, or sed -i 's/\\r$//' ${path})`;
+          if (g.input.allowCrlfScript) g.warn(why, e.site);
+          else g.fail(e.site, why, 'SUBMIT_FILE');
+        }
       }
     }
     const kb = diskUsageKB(g);
