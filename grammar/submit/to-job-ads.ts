@@ -387,7 +387,7 @@ function diskUsageKB(g: GroupExpander): number {
 // ---- the handlers ------------------------------------------------------------------------------
 
 const universeHandler: Handler = {
-  reads: ['universe', 'my.dagmandagfile', 'machine_count', 'container_image'],
+  reads: ['universe', 'my.dagmandagfile', 'machine_count', 'container_image', 'docker_image'],
   run(g: GroupExpander, out: Attrs) {
     const u = g.get('universe');
     const image = g.get('container_image');
@@ -398,12 +398,21 @@ const universeHandler: Handler = {
     const name = image?.value ? 'container' : (u?.value || 'vanilla').toLowerCase();
     const n = UNIVERSES[name];
     if (n === undefined) {
+      // HTCondor's docker universe is its container universe with a docker:// image
+      if (name === 'docker')
+        g.fail(
+          u!.site,
+          `universe 'docker' is not supported by dsched: write universe = container and container_image = docker://${g.get('docker_image')?.value || 'IMAGE'} (HTCondor's container universe), which runs the job in that image`,
+        );
       if (UNSUPPORTED_UNIVERSES.includes(name))
         g.fail(
           u!.site,
-          `universe '${u!.value}' is not supported by dsched (use vanilla, parallel, local or scheduler)`,
+          `universe '${u!.value}' is not supported by dsched (use vanilla, container, parallel, local or scheduler)`,
         );
-      g.fail(u!.site, `universe: unknown universe '${u!.value}' (expected vanilla, parallel, scheduler or local)`);
+      g.fail(
+        u!.site,
+        `universe: unknown universe '${u!.value}' (expected vanilla, container, parallel, scheduler or local)`,
+      );
     }
     // the schedd runs a scheduler-universe job only as a DAG; any other would stay idle for ever
     if (n === Universe.Scheduler && !g.get('my.dagmandagfile'))

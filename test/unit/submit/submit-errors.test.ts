@@ -49,6 +49,14 @@ const cases: ErrCase[] = [
     message: /executable 'dos\.sh' is a script whose #! line ends in a DOS\/Windows line end .*dos2unix dos\.sh/,
   },
   {
+    name: "HTCondor's docker universe: the message says how to write it as the container universe with its image",
+    text: `universe = docker\ndocker_image = busybox:1.36\n${EXE}queue\n`,
+    code: 'SUBMIT_INVALID',
+    line: 1,
+    column: 12,
+    message: /universe = container and container_image = docker:\/\/busybox:1\.36/,
+  },
+  {
     name: 'an executable that does not exist',
     text: `universe = vanilla\nexecutable =   nosuch.sh\nqueue\n`,
     code: 'SUBMIT_FILE',
