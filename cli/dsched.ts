@@ -2,7 +2,17 @@
 // dsched: start, stop and inspect a pool on this host; run one daemon in the foreground; evaluate ClassAd
 // expressions; show configuration.
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -287,6 +297,52 @@ function makePoolFolders(paths: Config['paths']): void {
   }
 }
 
+/** The last 64 KiB of a file, if it was written at or after `since` (an ISO time). */
+function tailSince(path: string, since: string): string | undefined {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const st = fstatSync(fd);
+      if (st.mtime.toISOString() < since) return undefined;
+      const buf = Buffer.alloc(Math.min(st.size, 64 * 1024));
+      readSync(fd, buf, 0, buf.length, st.size - buf.length);
+      return buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why a daemon did not come up: the last fatal entry its log has from this start on ("startd: the startd
+ * cannot start: its configuration has an error: NUM_CPUS = four ... is not a whole number"), else the last
+ * error its standard error shows ("schedd: SqliteError: file is not a database"), or undefined.
+ */
+function startFailure(logDir: string, daemon: string, since: string): string | undefined {
+  // the end of the log is enough: a daemon that cannot start writes its reason last
+  const text = tailSince(join(logDir, `${daemon}.log`), since) ?? '';
+  for (const line of text.split('\n').reverse()) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const e = JSON.parse(line) as { level?: number; time?: string; msg?: string; err?: unknown };
+      if ((e.level ?? 0) < 50 || !e.time || e.time < since) continue;
+      const err = typeof e.err === 'string' ? e.err : (e.err as { message?: string } | undefined)?.message;
+      return `${daemon}: ${e.msg ?? 'failed'}${err ? `: ${err}` : ''}`;
+    } catch {
+      /* a line cut by the read: not an entry */
+    }
+  }
+  // an exception the daemon did not log: node printed it and its stack on standard error
+  const out = tailSince(join(logDir, `${daemon}.out`), since) ?? '';
+  const thrown = out
+    .split('\n')
+    .reverse()
+    .find((l) => /^[A-Za-z]*Error\b.*: /.test(l));
+  return thrown ? `${daemon}: ${thrown.slice(0, 500)}` : undefined;
+}
+
 function tryPort(host: string, port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const s = createServer();
@@ -362,6 +418,7 @@ async function start(): Promise<number> {
   const native = nativeMaster(config);
   await checkPorts(config, !!native);
   const out = openSync(join(paths.log, 'master.out'), 'a');
+  const startedAt = new Date().toISOString();
   const child = native
     ? spawn(native, nativeMasterArgs(config), { detached: true, stdio: ['ignore', out, out], env: io().env })
     : spawn(process.execPath, [...daemonNodeFlags('master'), daemonMain('master')], {
@@ -386,9 +443,14 @@ async function start(): Promise<number> {
       return EXIT.ok;
     }
     if (child.exitCode !== null || Date.now() > deadline) {
-      throw new DschedError('POOL_NOT_RUNNING', `the pool did not come up (${missing.join(', ')} not serving)`, {
-        hint: `see ${join(paths.log, 'master.out')} and the daemon logs in ${paths.log}`,
-      });
+      const why = missing.map((d) => startFailure(paths.log, d, startedAt)).filter(Boolean);
+      throw new DschedError(
+        'POOL_NOT_RUNNING',
+        `the pool did not come up (${missing.join(', ')} not serving)${why.map((w) => `\n${w}`).join('')}`,
+        {
+          hint: `see ${join(paths.log, 'master.out')} and the daemon logs in ${paths.log}${child.exitCode === null ? '; the master keeps restarting what failed until dsched stop' : ''}`,
+        },
+      );
     }
     await sleep(50);
   }

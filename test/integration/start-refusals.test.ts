@@ -1,8 +1,9 @@
 // What an admin gets from `dsched start` and `dsched restart` when the pool cannot come up as configured: a
 // fixed port something else listens on, a knob value the daemons would refuse, a home the user may not write.
-// Each is said at once with its cause, and nothing is started (a restart leaves the running pool running).
+// Each is said at once with its cause, and nothing is started (a restart leaves the running pool running). A
+// daemon that fails once started is named with its reason.
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +63,22 @@ describe('start refusals', () => {
       assert.match(s.stderr, /POOL_NOT_RUNNING/);
     } finally {
       busy.close();
+      await other.stop();
+    }
+  });
+
+  test('start refusals – a daemon that cannot start is named with its reason, from its log or its standard error', async () => {
+    const other = TestPool.create();
+    try {
+      // a job queue that is not a database: the schedd cannot open it, and exits
+      mkdirSync(join(other.home, 'spool'), { mode: 0o700 });
+      writeFileSync(join(other.home, 'spool', 'job_queue.db'), 'this is not a database, whatever its name says\n');
+      const r = await other.run('dsched', ['start'], { timeoutMs: 120_000 });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /^dsched: error\[POOL_NOT_RUNNING\]: the pool did not come up \(schedd not serving\)$/m);
+      assert.match(r.stderr, /^schedd: \w*Error: file is not a database$/m);
+      assert.match(r.stderr, /the master keeps restarting what failed until dsched stop/);
+    } finally {
       await other.stop();
     }
   });
