@@ -2,7 +2,17 @@
 // dsched: start, stop and inspect a pool on this host; run one daemon in the foreground; evaluate ClassAd
 // expressions; show configuration.
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -211,6 +221,144 @@ async function stopOrphans(config: Config): Promise<Array<{ name: string; pid: n
   return orphans;
 }
 
+/**
+ * Why `port` cannot be listened on (EADDRINUSE, EACCES for a privileged port, ...), or undefined: it can.
+ */
+function portRefusal(host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    s.listen(port, host, () => s.close(() => resolve(undefined)));
+  });
+}
+
+/** The daemons' fixed ports (a knob other than 0), with the address each listens on. */
+const PORT_KNOBS = [
+  ['COLLECTOR_PORT', 'collector'],
+  ['SCHEDD_PORT', 'schedd'],
+  ['NEGOTIATOR_PORT', 'negotiator'],
+  ['STARTD_PORT', 'startd'],
+  ['MASTER_PORT', 'master'],
+  ['WEB_PORT', 'web'],
+] as const;
+
+/**
+ * A fixed port of a daemon this start would run that something already listens on. Its daemon would fail
+ * to bind it and be restarted over and over by the master, and `dsched start` would wait 30 s and leave the
+ * rest of the pool running: refused before anything starts, naming the port and its knob.
+ */
+async function checkPorts(config: Config, native: boolean): Promise<void> {
+  const daemons = new Set([...config.list('DAEMON_LIST').map((d) => d.toLowerCase()), ...(native ? [] : ['master'])]);
+  for (const [knob, daemon] of PORT_KNOBS) {
+    const port = config.int(knob);
+    if (!port || !daemons.has(daemon)) continue;
+    const host = daemon === 'web' ? config.str('WEB_ADDRESS') : config.str('BIND_ADDRESS');
+    const why = await portRefusal(host, port);
+    if (why)
+      throw new DschedError(
+        'PORT_IN_USE',
+        `the ${daemon} cannot listen on ${host}:${port} (${knob}): ${why === 'EADDRINUSE' ? 'something already listens there' : why === 'EACCES' ? 'a privileged port, for root only' : why}`,
+      );
+  }
+}
+
+/**
+ * The knobs of this host's daemons whose values the daemon would refuse (`NUM_CPUS = four`): found before
+ * anything starts (or a restart stops the running pool), where the daemon would exit at once and the master
+ * restart it over and over.
+ */
+function checkConfigValues(config: Config): void {
+  const daemons = new Set(['master', 'tools', ...config.list('DAEMON_LIST').map((d) => d.toLowerCase())]);
+  const problems: string[] = [];
+  for (const [name, info] of Object.entries(PARAMS)) {
+    if (!['int', 'size-mb', 'size-kb'].includes(info.type)) continue;
+    if (!info.daemons.some((d) => daemons.has(d)) || config.lookup(name)?.source === 'default') continue;
+    try {
+      config.int(name as keyof typeof PARAMS);
+    } catch (e) {
+      problems.push(e instanceof DschedError ? e.message : String(e));
+    }
+  }
+  if (problems.length)
+    throw new DschedError('CONFIG_INVALID', problems.join('\n'), {
+      hint: '`dsched config NAME -v` shows where a value comes from; docs/config.md lists what each knob takes',
+    });
+}
+
+/** The pool's folders, or why they cannot be made (a home this user may not write, a full disk). */
+function makePoolFolders(paths: Config['paths']): void {
+  try {
+    mkdirSync(paths.home, { recursive: true, mode: 0o755 });
+    for (const d of [paths.run, paths.log, paths.execute]) mkdirSync(d, { recursive: true, mode: 0o755 });
+    mkdirSync(paths.spool, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const where = err.path ?? paths.home;
+    if (err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS')
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        `cannot make the pool's folder ${where}: ${err.code === 'EROFS' ? 'read-only file system' : 'permission denied'}`,
+        { hint: "DSCHED_HOME names the pool's home (~/.dsched when unset): choose a folder you may write", cause: e },
+      );
+    if (err.code === 'ENOSPC')
+      throw new DschedError('DISK_FULL', `cannot make the pool's folder ${where}: no space left on the device`, {
+        cause: e,
+      });
+    if (err.code === 'ENOTDIR' || err.code === 'EEXIST')
+      throw new DschedError('CONFIG_INVALID', `cannot make the pool's folder ${where}: a file is in the way`, {
+        hint: 'DSCHED_HOME must name a folder',
+        cause: e,
+      });
+    throw e;
+  }
+}
+
+/** The last 64 KiB of a file, if it was written at or after `since` (an ISO time). */
+function tailSince(path: string, since: string): string | undefined {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const st = fstatSync(fd);
+      if (st.mtime.toISOString() < since) return undefined;
+      const buf = Buffer.alloc(Math.min(st.size, 64 * 1024));
+      readSync(fd, buf, 0, buf.length, st.size - buf.length);
+      return buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why a daemon did not come up: the last fatal entry its log has from this start on ("startd: the startd
+ * cannot start: its configuration has an error: NUM_CPUS = four ... is not a whole number"), else the last
+ * error its standard error shows ("schedd: SqliteError: file is not a database"), or undefined.
+ */
+function startFailure(logDir: string, daemon: string, since: string): string | undefined {
+  // the end of the log is enough: a daemon that cannot start writes its reason last
+  const text = tailSince(join(logDir, `${daemon}.log`), since) ?? '';
+  for (const line of text.split('\n').reverse()) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const e = JSON.parse(line) as { level?: number; time?: string; msg?: string; err?: unknown };
+      if ((e.level ?? 0) < 50 || !e.time || e.time < since) continue;
+      const err = typeof e.err === 'string' ? e.err : (e.err as { message?: string } | undefined)?.message;
+      return `${daemon}: ${e.msg ?? 'failed'}${err ? `: ${err}` : ''}`;
+    } catch {
+      /* a line cut by the read: not an entry */
+    }
+  }
+  // an exception the daemon did not log: node printed it and its stack on standard error
+  const out = tailSince(join(logDir, `${daemon}.out`), since) ?? '';
+  const thrown = out
+    .split('\n')
+    .reverse()
+    .find((l) => /^[A-Za-z]*Error\b.*: /.test(l));
+  return thrown ? `${daemon}: ${thrown.slice(0, 500)}` : undefined;
+}
+
 function tryPort(host: string, port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const s = createServer();
@@ -262,9 +410,7 @@ async function recordPorts(config: Config): Promise<Config> {
 async function start(): Promise<number> {
   let config = loadConfig();
   const { paths } = config;
-  mkdirSync(paths.home, { recursive: true, mode: 0o755 });
-  for (const d of [paths.run, paths.log, paths.execute]) mkdirSync(d, { recursive: true, mode: 0o755 });
-  mkdirSync(paths.spool, { recursive: true, mode: 0o700 });
+  makePoolFolders(paths);
   const refused = await ensurePoolCredentials(paths, hostName(config), config.list('DAEMON_LIST'));
   if (refused.length)
     io().stderr.write(
@@ -284,9 +430,12 @@ async function start(): Promise<number> {
     );
   if (!existsSync(paths.config))
     appendFileSync(paths.config, `# dsched configuration of this pool (NAME = value); see docs/config.md\n`);
+  checkConfigValues(config);
   config = await recordPorts(config);
-  const out = openSync(join(paths.log, 'master.out'), 'a');
   const native = nativeMaster(config);
+  await checkPorts(config, !!native);
+  const out = openSync(join(paths.log, 'master.out'), 'a');
+  const startedAt = new Date().toISOString();
   const child = native
     ? spawn(native, nativeMasterArgs(config), { detached: true, stdio: ['ignore', out, out], env: io().env })
     : spawn(process.execPath, [...daemonNodeFlags('master'), daemonMain('master')], {
@@ -311,9 +460,14 @@ async function start(): Promise<number> {
       return EXIT.ok;
     }
     if (child.exitCode !== null || Date.now() > deadline) {
-      throw new DschedError('POOL_NOT_RUNNING', `the pool did not come up (${missing.join(', ')} not serving)`, {
-        hint: `see ${join(paths.log, 'master.out')} and the daemon logs in ${paths.log}`,
-      });
+      const why = missing.map((d) => startFailure(paths.log, d, startedAt)).filter(Boolean);
+      throw new DschedError(
+        'POOL_NOT_RUNNING',
+        `the pool did not come up (${missing.join(', ')} not serving)${why.map((w) => `\n${w}`).join('')}`,
+        {
+          hint: `see ${join(paths.log, 'master.out')} and the daemon logs in ${paths.log}${child.exitCode === null ? '; the master keeps restarting what failed until dsched stop' : ''}`,
+        },
+      );
     }
     await sleep(50);
   }
@@ -442,6 +596,8 @@ async function webHealth(address: string): Promise<string> {
 /** dsched status: each daemon's state at its master and its health; exit 1 unless every one is SERVING. */
 /** condor_restart: the pool stopped (its running jobs evicted back to idle) and started again. */
 async function restart(): Promise<number> {
+  // a configuration the new daemons would refuse leaves the running pool as it is
+  checkConfigValues(loadConfig());
   const code = await stop();
   return code === EXIT.ok ? start() : code;
 }

@@ -20,6 +20,19 @@ function userList(v: string | undefined, usage: string): string[] {
     .filter(Boolean);
 }
 
+/** qstat's one-letter options that take no value, which PBS's qstat takes grouped (`qstat -fx 12`, `-xf`, `-an1`). */
+const QSTAT_FLAGS = 'fxHritJansw1';
+
+/** `-fx` as `-f -x`, and `-fu alice` as `-f -u alice` (a value-taking -u only last in the group); anything else as it is. */
+function splitQstatFlags(a: string): string[] {
+  const m = /^-([A-Za-z1]{2,})$/.exec(a);
+  if (!m) return [a];
+  const letters = [...m[1]!];
+  const last = letters.at(-1) === 'u' ? letters.pop() : undefined;
+  if (!letters.every((c) => QSTAT_FLAGS.includes(c))) return [a];
+  return [...letters, ...(last ? [last] : [])].map((c) => `-${c}`);
+}
+
 /** qstat's arguments as dq's. */
 export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
   let long = false;
@@ -29,6 +42,7 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
   const users: string[] = [];
   const ids: string[] = [];
   const constraints: string[] = [];
+  argv = argv.flatMap(splitQstatFlags);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-f') long = true;
@@ -40,8 +54,7 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
     else if (a === '-J') constraints.push('PbsArrayId =!= undefined');
     else if (a === '-u') users.push(...userList(argv[++i], QSTAT_USAGE));
     // -a is PBS's other layout, -n adds each job's hosts under it, -s its comment (-ns, -an: together)
-    else if (/^-[ans1w]+$/.test(a) && /[ans]/.test(a))
-      alt += `a${a.includes('n') ? 'n' : ''}${a.includes('s') ? 's' : ''}`;
+    else if (a === '-a' || a === '-n' || a === '-s') alt += a.slice(1);
     else if (a === '-w' || a === '-1') {
       /* wider columns, one line per job: the layouts are not cut in ways these change */
     } else if (a === '-Q' || a === '-q' || a === '-B')
@@ -53,6 +66,8 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
     else if (a.startsWith('-')) throw new DschedError('USAGE', `qstat: unknown option ${a}\n${QSTAT_USAGE}`);
     else ids.push(a);
   }
+  // one layout whatever the order and repetition of -a, -n, -s
+  alt = alt ? `a${alt.includes('n') ? 'n' : ''}${alt.includes('s') ? 's' : ''}` : '';
   const args = [...ids, ...users];
   // PBS's qstat shows every user's jobs unless told otherwise
   if (!ids.length && !users.length) args.push('-allusers');
@@ -130,10 +145,88 @@ export function qselectArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
   return { cmd: 'dq', args: [...args, '-pbs', '-pbs-ids', ...(history ? ['-x'] : [])] };
 }
 
+type PbsValues = Pick<typeof import('../grammar/submit/pbs.js'), 'pbsSizeBytes' | 'pbsDurationSeconds'>;
+
+const QALTER_USAGE =
+  'usage: qalter [-l walltime=T,mem=M,ncpus=N | -l select=1:ncpus=N:mem=M] [-p PRIORITY] JOBID\n' +
+  '  other attributes: dqedit JOBID ATTR VALUE (docs/commands/pbs.md)';
+
+/** qalter -l: the job attributes of the resources it changes (a job's requests change while it is queued or held). */
+function qalterResources(list: string, attrs: Record<string, string>, pbs: PbsValues): void {
+  const bad = (why: string): never => {
+    throw new DschedError('USAGE', `qalter -l ${list}: ${why}\n${QALTER_USAGE}`);
+  };
+  const memory = (v: string) => {
+    const b = pbs.pbsSizeBytes(v);
+    if (b === undefined || b <= 0) bad(`mem=${v} is not a size (e.g. 16gb, 512mb)`);
+    return String(Math.ceil(b! / (1024 * 1024)));
+  };
+  const cpus = (v: string) => (/^[1-9]\d*$/.test(v) ? v : bad(`ncpus must be a whole number of cpus, found '${v}'`));
+  for (const item of list.split(',')) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) bad(`'${item}' is not resource=value`);
+    const [k, v] = [item.slice(0, eq).toLowerCase(), item.slice(eq + 1)];
+    if (k === 'walltime') {
+      const t = pbs.pbsDurationSeconds(v);
+      if (t === undefined) bad(`walltime '${v}' is not a duration ([[hours:]minutes:]seconds)`);
+      attrs.AllowedJobDuration = String(t);
+    } else if (k === 'mem') attrs.RequestMemory = memory(v);
+    else if (k === 'ncpus') attrs.RequestCpus = cpus(v);
+    else if (k === 'select') {
+      // one chunk: its cpus and memory; more chunks would make it another (parallel) job
+      const fields = v.split(':');
+      if (/^\d+$/.test(fields[0]!) && fields.shift() !== '1') bad('only a select of one chunk (select=1:…) is changed');
+      for (const f of fields) {
+        const [fk, fv] = [f.slice(0, f.indexOf('=')).toLowerCase(), f.slice(f.indexOf('=') + 1)];
+        if (fk === 'ncpus') attrs.RequestCpus = cpus(fv);
+        else if (fk === 'mem') attrs.RequestMemory = memory(fv);
+        else bad(`select's ${fk || f} is not changed by qalter here`);
+      }
+    } else bad(`${k} is not changed by qalter here (walltime, mem, ncpus, select are)`);
+  }
+}
+
+/** qalter's arguments as dqedit's: the resources and priority of one queued or held job. */
+export async function qalterArgs(argv: string[]): Promise<{ cmd: 'dqedit'; args: string[] }> {
+  // PBS's size and duration words, loaded only here: qstat and qselect need none of the #PBS grammar
+  const pbs = await import('../grammar/submit/pbs.js');
+  const attrs: Record<string, string> = {};
+  const ids: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const need = () => argv[++i] ?? bad(`${a} needs a value`);
+    const bad = (why: string): never => {
+      throw new DschedError('USAGE', `qalter: ${why}\n${QALTER_USAGE}`);
+    };
+    if (a === '-l') qalterResources(need(), attrs, pbs);
+    else if (a === '-p') {
+      const p = need();
+      if (!/^-?\d+$/.test(p) || Math.abs(Number(p)) > 1024)
+        bad(`-p ${p}: the priority is a whole number from -1024 to 1023`);
+      attrs.JobPrio = String(Number(p));
+    } else if (a === '--help' || a === '-help') throw new DschedError('USAGE', QALTER_USAGE);
+    else if (a.startsWith('-'))
+      bad(
+        `${a} is not changed by qalter here (qhold/qrls hold and release; dqedit JOBID ATTR VALUE sets other attributes)`,
+      );
+    else ids.push(a);
+  }
+  if (ids.length !== 1) throw new DschedError('USAGE', `qalter: name one job id\n${QALTER_USAGE}`);
+  if (!Object.keys(attrs).length) throw new DschedError('USAGE', `qalter: say what to change\n${QALTER_USAGE}`);
+  return { cmd: 'dqedit', args: [ids[0]!, ...Object.entries(attrs).flat()] };
+}
+
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);
   try {
-    const m = name === 'qstat' ? qstatArgs(rest) : name === 'qselect' ? qselectArgs(rest) : undefined;
+    const m =
+      name === 'qstat'
+        ? qstatArgs(rest)
+        : name === 'qselect'
+          ? qselectArgs(rest)
+          : name === 'qalter'
+            ? await qalterArgs(rest)
+            : undefined;
     if (!m) throw new DschedError('USAGE', `dshim: no mapping for ${name ?? '(none)'}`);
     const file = join(distCliDir(), `${m.cmd}.js`);
     // the command reads its arguments from process.argv when it loads

@@ -19,6 +19,8 @@ const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
   -dry-run, --dry-run print the job ads that would be queued, queue nothing
   --json              with --dry-run: print the ads as JSON
   -terse              print the job ids as "C.first - C.last"
+  -batch-name NAME    the jobs' batch name (JobBatchName), as batch_name = NAME would set it
+  -allow-crlf-script  submit a script whose #! line ends in \r\n (refused otherwise: it cannot start)
   -queue ARGS...      the queue statement, for a file without one (last option: it takes the rest)
   PBS options (for #PBS scripts; they win over the script's directives):
   -N name -q queue -l resources -J start-end[:step] -t 1-3 (Torque) -V -v VARS -o path -e path -j oe -p prio
@@ -68,6 +70,9 @@ interface Parsed {
   dryRun: boolean;
   json: boolean;
   terse: boolean;
+  /** condor_submit's -batch-name */
+  batchName?: string;
+  allowCrlfScript?: boolean;
   /** `-- program args…` (qsub's form): no file is read */
   command?: boolean;
 }
@@ -99,7 +104,12 @@ function parseArgs(argv: string[]): Parsed {
     } else if (a === '-dry-run' || a === '--dry-run' || a === '-dry') p.dryRun = true;
     else if (a === '--json' || a === '-json') p.json = true;
     else if (a === '-terse' || a === '--terse') p.terse = true;
-    else if (a === '--') {
+    else if (a === '-allow-crlf-script' || a === '--allow-crlf-script') p.allowCrlfScript = true;
+    else if (a === '-batch-name' || a === '--batch-name') {
+      p.batchName = need();
+      // one submit command: a line break would start another
+      if (/[\r\n]/.test(p.batchName)) throw new DschedError('USAGE', `-batch-name takes a name on one line\n${USAGE}`);
+    } else if (a === '--') {
       // qsub's `-- program args…`: the rest of the line is the job's command, not a script to read
       p.pbs.push('--', ...argv.slice(i + 1));
       p.command = true;
@@ -204,6 +214,10 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   const pbs = args.command || isPbsScript(file, text);
+  if (args.batchName !== undefined) {
+    if (pbs) throw new DschedError('USAGE', `-batch-name is for submit descriptions; a #PBS job is named with -N`);
+    args.append.push(`batch_name = ${args.batchName}`);
+  }
   if (!pbs) {
     // -W depend=… works for submit descriptions too; the other qsub options only for scripts
     for (let i = 0; i < args.pbs.length; i++) {
@@ -231,6 +245,7 @@ async function main(argv: string[]): Promise<number> {
     append: pbs ? [] : args.append,
     pbsArgs,
     maxProcs: config.int('MAX_JOBS_PER_SUBMISSION'),
+    allowCrlfScript: args.allowCrlfScript,
   };
   const plan = loadSubmit(input);
 

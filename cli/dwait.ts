@@ -16,6 +16,9 @@ async function main(argv: string[]): Promise<number> {
   const a = await cli('dwait', argv, 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...] [-wait SECONDS] [-quiet]')
     .option('wait', { type: 'number', describe: 'give up after this many seconds (exit 1)' })
     .option('quiet', { type: 'boolean', describe: 'print nothing, only the exit code' })
+    // condor_wait's exit status (the shim passes it): 0 once every job has completed or been removed,
+    // however it ended; 1 only when the wait gave up (or the log or a job is not there)
+    .option('any-end', { type: 'boolean', hidden: true })
     .example('dwait 12', 'wait for cluster 12; exit 0 when every job succeeded')
     .example('dwait job.log -wait 600', 'wait for the jobs of a log file, at most 10 minutes')
     .parse();
@@ -48,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
         ? () => {}
         : (text) => (out.write(text) ? undefined : new Promise<void>((r) => out.once('drain', () => r()))),
     });
+    if (a['any-end']) return EXIT.ok;
     return res.exitCode === 0 ? EXIT.ok : res.exitCode > 0 && res.exitCode < 256 ? res.exitCode : EXIT.failed;
   } finally {
     session.close();

@@ -136,6 +136,11 @@ export const ERROR_CODES = {
     exit: 1,
     hint: 'stop or inspect it on that host; a host of its own needs a DSCHED_HOME of its own',
   },
+  PORT_IN_USE: {
+    status: GrpcStatus.ALREADY_EXISTS,
+    exit: 1,
+    hint: 'stop what listens there (another pool?), or set the knob to another port (0 chooses a free one)',
+  },
   NAME_IN_USE: {
     status: GrpcStatus.ALREADY_EXISTS,
     exit: 1,

@@ -26,6 +26,7 @@ export const HoldCode = {
   SubmittedOnHold: 15,
   JobOutOfResources: 34,
   JobDurationExceeded: 46,
+  JobExecuteExceeded: 47,
 } as const;
 
 /** HoldReasonSubCode values of JobOutOfResources (34): which resource the job went over, as HTCondor numbers them. */

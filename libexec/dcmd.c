@@ -39,12 +39,12 @@ extern char **environ;
 // every command this package installs (the cold path runs only these, from this build's dist/cli)
 static const char *const COMMANDS[] = {"dsched",   "dsubmit", "dq",    "drm",   "dstatus", "dhistory",
                                        "dsubmit-dag", "dhold", "drelease", "dwait", "dprio", "duserprio",
-                                       "dchirp",   "dqedit",  "dtail", "qstat", "qselect", NULL};
+                                       "dchirp",   "dqedit",  "dtail", "qstat", "qselect", "qalter", NULL};
 // the commands the agent runs (cli/dsched-agent.ts hosts the same list)
 static const char *const HOT[] = {"dsubmit", "dq",    "drm",     "dhold", "drelease",
                                   "dhistory", "dstatus", "qstat", "qselect", NULL};
 // PBS's names whose options differ from dq's: dshim.js maps them (the names `dsched shims install` writes)
-static const char *const MAPPED[] = {"qstat", "qselect", NULL};
+static const char *const MAPPED[] = {"qstat", "qselect", "qalter", NULL};
 
 static int debug;
 static const char *name;

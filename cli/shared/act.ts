@@ -52,6 +52,9 @@ export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'relea
     .option('forcex', { type: 'boolean', hidden: true })
     // qdel, qhold and qrls (dsched shims): PBS's commands say nothing when they succeed
     .option('pbs', { type: 'boolean', hidden: true })
+    // PBS's qdel -W force: remove the job whatever its execute host answers, which a removal here always
+    // does (the queue forgets the job; the startd's kill follows); taken so that PBS users' qdel lines work
+    .option('W', { type: 'string', hidden: true })
     .example(`${cmd} 12`, `every job of cluster 12`)
     .example(`${cmd} 12.3 alice`, `job 12.3 and all of alice's jobs`)
     .example(
@@ -59,6 +62,9 @@ export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'relea
       'the jobs that match',
     )
     .parse();
+  const w = a.W as string | undefined;
+  if (w !== undefined && (action !== 'remove' || w !== 'force'))
+    throw new DschedError('USAGE', `-W ${w}: ${action === 'remove' ? 'only -W force is taken' : `${cmd} takes no -W`}`);
   // the ClassAd library (for -constraint) only once the arguments are good
   const { parseSelection } = await import('./job-selection.js');
   const sel = parseSelection(a._, a.constraint as string[] | undefined);

@@ -180,7 +180,7 @@ export function renderPbsFull(ads: Ad[], server: string): string {
       ['ctime', pbsDate(num(ad, 'QDate'))],
       ['depend', str(ad, 'PbsDepend')],
       ['Error_Path', path(str(ad, 'Err'))],
-      ['exec_host', str(ad, 'RemoteHost')],
+      ['exec_host', pbsExecHosts(ad)],
       ['Hold_Types', num(ad, 'JobStatus') === 5 ? 'u' : 'n'],
       ['Join_Path', str(ad, 'Out') !== undefined && str(ad, 'Out') === str(ad, 'Err') ? 'oe' : 'n'],
       ['Mail_Points', str(ad, 'PbsMailPoints')],
@@ -220,10 +220,13 @@ export function pbsExitStatus(ad: Ad): string | undefined {
 
 /**
  * The hosts of a running job as PBS's exec_host names them, `host/N` (slot N+1 of the host) joined by `+`:
- * a parallel job's every slot (RemoteHosts), else its one (RemoteHost).
+ * a parallel job's every slot (RemoteHosts), else its one (RemoteHost); a finished job's last one
+ * (LastRemoteHost), as PBS's qstat -x keeps exec_host.
  */
 export function pbsExecHosts(ad: Ad): string | undefined {
-  const slots = (str(ad, 'RemoteHosts') ?? str(ad, 'RemoteHost'))?.split(',').filter(Boolean);
+  const status = num(ad, 'JobStatus');
+  const last = status === 3 || status === 4 ? str(ad, 'LastRemoteHost') : undefined;
+  const slots = (str(ad, 'RemoteHosts') ?? str(ad, 'RemoteHost') ?? last)?.split(',').filter(Boolean);
   if (!slots?.length) return undefined;
   return slots
     .map((s) => {
@@ -335,7 +338,11 @@ export async function showPbsQueue(
   let code = 0;
   for (const id of sel.ids) {
     if (!ads.some((a) => num(a, 'ClusterId') === id.cluster && (id.proc < 0 || num(a, 'ProcId') === id.proc))) {
-      io().stderr.write(`dq: Unknown Job Id ${idText(id)}\n`);
+      // PBS Professional's qstat says a finished job is shown with -x; Torque's says only that it is unknown
+      const done = !opts.finished && (await schedd.query({ ...q, ids: [id], history: true, limit: 1 })).length;
+      io().stderr.write(
+        `dq: Unknown Job Id ${idText(id)}${done ? ': the job has finished; qstat -x (dq -pbs -x) shows it' : ''}\n`,
+      );
       code = 1;
     }
   }

@@ -18,15 +18,18 @@ export const SHIMS: Record<string, [string, string]> = {
   condor_hold: ['dhold', 'HTCondor: hold jobs'],
   condor_release: ['drelease', 'HTCondor: release held jobs'],
   condor_status: ['dstatus', 'HTCondor: the machines'],
-  condor_wait: ['dwait', 'HTCondor: wait for the jobs of a log file'],
+  condor_wait: ['dwait -any-end', 'HTCondor: wait for the jobs of a log file (exit 0 once all have ended)'],
   condor_history: ['dhistory', 'HTCondor: finished jobs'],
   condor_submit_dag: ['dsubmit-dag', 'HTCondor: run a DAG'],
   condor_prio: ['dprio', 'HTCondor: job priority'],
   condor_userprio: ['duserprio', 'HTCondor: user priorities'],
   condor_chirp: ['dchirp', 'HTCondor: a job updates its own ad'],
+  condor_qedit: ['dqedit', 'HTCondor: change attributes of queued jobs'],
+  condor_tail: ['dtail', "HTCondor: a running job's output"],
   qsub: ['dsubmit', 'PBS: queue a script (prints the job id)'],
   qstat: ['dshim.js qstat', "PBS: the job queue in qstat's columns"],
   qselect: ['dshim.js qselect', 'PBS: the ids of the jobs that match (qdel $(qselect -u me))'],
+  qalter: ['dshim.js qalter', "PBS: change a queued job's resources or priority"],
   // PBS's qdel, qhold and qrls print nothing when they succeed (errors only)
   qdel: ['drm -pbs', 'PBS: remove jobs'],
   qhold: ['dhold -pbs', 'PBS: hold jobs'],
@@ -57,7 +60,7 @@ export function shimScript(name: string, cliDir: string, node = process.execPath
       : `exec ${shQuote(node)} ${shQuote(join(cliDir, file!.endsWith('.js') ? file! : `${file}.js`))} ${fixed.map(shQuote).join(' ')}${fixed.length ? ' ' : ''}"$@"`;
   return [
     '#!/bin/sh',
-    `# ${name} (${what}) runs dsched's ${file!.endsWith('.js') ? fixed[0] : file}; written by dsched shims install`,
+    `# ${name} (${what}) runs dsched's ${file!.endsWith('.js') && fixed.length ? fixed[0] : file}; written by dsched shims install`,
     run,
     '',
   ].join('\n');

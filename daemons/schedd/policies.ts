@@ -100,7 +100,8 @@ export class Policies {
           );
         continue;
       }
-      if (attr('AllowedJobDuration') !== undefined) this.holdIfOverDuration(job, t, kills);
+      if (attr('AllowedJobDuration') !== undefined || attr('AllowedExecuteDuration') !== undefined)
+        this.holdIfOverDuration(job, t, kills);
     }
     await this.commitThenStop(kills);
   }
@@ -125,7 +126,8 @@ export class Policies {
             active(a.PeriodicRemove) ||
             active(a.PeriodicHold) ||
             active(a.PeriodicRelease) ||
-            a.AllowedJobDuration !== undefined;
+            a.AllowedJobDuration !== undefined ||
+            a.AllowedExecuteDuration !== undefined;
         }
         const o = j.attrs;
         if (
@@ -134,6 +136,7 @@ export class Policies {
           o.PeriodicHold !== undefined ||
           o.PeriodicRelease !== undefined ||
           o.AllowedJobDuration !== undefined ||
+          o.AllowedExecuteDuration !== undefined ||
           o[RELEASE_WHEN_STOPPED] !== undefined
         )
           out.push(j);
@@ -151,15 +154,30 @@ export class Policies {
     this.s.onQueueChanged();
   }
 
+  /** A run-time bound of a job in seconds (AllowedJobDuration, AllowedExecuteDuration), or undefined: none. */
+  private durationLimit(job: Job, attr: 'AllowedJobDuration' | 'AllowedExecuteDuration'): number | undefined {
+    const limit = Number(this.s.queue.value(job, attr));
+    return Number.isFinite(limit) && limit > 0 ? limit : undefined;
+  }
+
   /**
-   * Hold (and stop) a running job that has run longer than its AllowedJobDuration; a #PBS job is killed
-   * instead (pbs-walltime.ts). True when it acted.
+   * Hold (and stop) a running job that has run longer than its AllowedJobDuration (HTCondor's code 46; a
+   * #PBS job is killed instead, pbs-walltime.ts) or its AllowedExecuteDuration (code 47, as HTCondor holds
+   * it). Both are counted from the job's start here, its input transfer included. True when it acted.
    */
   private holdIfOverDuration(job: Job, t: number, kills: Array<Promise<unknown>>): boolean {
     if (job.status !== JobStatus.Running || this.s.queue.value(job, WALLTIME_KILLED) !== undefined) return false;
-    const limit = Number(this.s.queue.value(job, 'AllowedJobDuration'));
+    const limit = this.durationLimit(job, 'AllowedJobDuration');
     const started = Number(this.s.queue.value(job, 'JobCurrentStartDate') ?? t);
-    if (Number.isFinite(limit) && limit > 0 && t - started > limit) {
+    const execute = this.durationLimit(job, 'AllowedExecuteDuration');
+    if (execute !== undefined && t - started > execute && !(limit !== undefined && t - started > limit)) {
+      const reason = `The job exceeded allowed execute duration of ${execute} seconds`;
+      this.s.actions.hold(job, reason, HoldCode.JobExecuteExceeded, 0);
+      const k = this.stopJob(job, reason);
+      if (k) kills.push(k);
+      return true;
+    }
+    if (limit !== undefined && t - started > limit) {
       if (killsOnWalltime(this.s.queue, job, this.s.pbsWalltimeHold())) {
         this.s.queue.update(job, { [WALLTIME_KILLED]: String(t - started) });
         const k = this.stopJob(job, walltimeMessage(t - started, limit));
@@ -177,16 +195,20 @@ export class Policies {
   }
 
   /**
-   * A running job's AllowedJobDuration is checked when it runs out, as HTCondor's shadow times it: the
+   * A running job's AllowedJobDuration (or AllowedExecuteDuration) is checked when it runs out, as HTCondor's shadow times it: the
    * periodic evaluation alone (every PERIODIC_EXPR_INTERVAL) lets a job that exits before it overrun its
    * walltime and complete as a success.
    */
   armDuration(job: Job) {
     const key = jobKey(job.cluster, job.proc);
     this.disarmDuration(key);
-    const limit = Number(this.s.queue.value(job, 'AllowedJobDuration'));
+    // the nearer of its bounds, the one that stops it
+    const limit = Math.min(
+      this.durationLimit(job, 'AllowedJobDuration') ?? Infinity,
+      this.durationLimit(job, 'AllowedExecuteDuration') ?? Infinity,
+    );
     const started = Number(this.s.queue.value(job, 'JobCurrentStartDate'));
-    if (!Number.isFinite(limit) || limit <= 0 || !Number.isFinite(started)) return;
+    if (!Number.isFinite(limit) || !Number.isFinite(started)) return;
     const timer = setTimeout(
       () => {
         this.durationTimers.delete(key);

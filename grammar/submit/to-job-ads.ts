@@ -4,7 +4,7 @@
 // default Requirements) is a handler. A handler whose commands do not change from proc to proc runs once
 // per queue statement; the others run once per proc. Only attributes that differ between procs end up in
 // JobSet.procs, the rest in JobSet.cluster.
-import { statSync, type Stats } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import { dirname, isAbsolute, normalize, resolve } from 'node:path';
 import { SourceError, type ErrorCode } from '../../lib/errors.js';
@@ -279,6 +279,35 @@ class GroupExpander {
     this.env.warn(message, site);
   }
 
+  /**
+   * Whether a script's `#!` line ends with a carriage return (a file saved with DOS line ends): the kernel
+   * would look for an interpreter named `/bin/sh\r`, and the job fail with 'No such file or directory'.
+   * Read once per path (its first 256 bytes).
+   */
+  crlfScript(path: string): boolean {
+    let crlf = this.crlf.get(path);
+    if (crlf === undefined) {
+      crlf = false;
+      try {
+        const fd = openSync(path, 'r');
+        try {
+          const head = Buffer.alloc(256);
+          const n = readSync(fd, head, 0, head.length, 0);
+          const text = head.subarray(0, n).toString('latin1');
+          const eol = text.indexOf('\n');
+          crlf = text.startsWith('#!') && eol > 0 && text[eol - 1] === '\r';
+        } finally {
+          closeSync(fd);
+        }
+      } catch {
+        /* unreadable here: the job's start says why */
+      }
+      this.crlf.set(path, crlf);
+    }
+    return crlf;
+  }
+  private readonly crlf = new Map<string, boolean>();
+
   stat(path: string): Stats | null {
     let s = this.stats.get(path);
     if (s === undefined) {
@@ -359,7 +388,7 @@ function diskUsageKB(g: GroupExpander): number {
 // ---- the handlers ------------------------------------------------------------------------------
 
 const universeHandler: Handler = {
-  reads: ['universe', 'my.dagmandagfile', 'machine_count', 'container_image'],
+  reads: ['universe', 'my.dagmandagfile', 'machine_count', 'container_image', 'docker_image'],
   run(g: GroupExpander, out: Attrs) {
     const u = g.get('universe');
     const image = g.get('container_image');
@@ -370,12 +399,21 @@ const universeHandler: Handler = {
     const name = image?.value ? 'container' : (u?.value || 'vanilla').toLowerCase();
     const n = UNIVERSES[name];
     if (n === undefined) {
+      // HTCondor's docker universe is its container universe with a docker:// image
+      if (name === 'docker')
+        g.fail(
+          u!.site,
+          `universe 'docker' is not supported by dsched: write universe = container and container_image = docker://${g.get('docker_image')?.value || 'IMAGE'} (HTCondor's container universe), which runs the job in that image`,
+        );
       if (UNSUPPORTED_UNIVERSES.includes(name))
         g.fail(
           u!.site,
-          `universe '${u!.value}' is not supported by dsched (use vanilla, parallel, local or scheduler)`,
+          `universe '${u!.value}' is not supported by dsched (use vanilla, container, parallel, local or scheduler)`,
         );
-      g.fail(u!.site, `universe: unknown universe '${u!.value}' (expected vanilla, parallel, scheduler or local)`);
+      g.fail(
+        u!.site,
+        `universe: unknown universe '${u!.value}' (expected vanilla, container, parallel, scheduler or local)`,
+      );
     }
     // the schedd runs a scheduler-universe job only as a DAG; any other would stay idle for ever
     if (n === Universe.Scheduler && !g.get('my.dagmandagfile'))
@@ -427,6 +465,12 @@ const executableHandler: Handler = {
           );
         if (st.isDirectory()) g.fail(e.site, `executable '${path}' is a directory`, 'SUBMIT_FILE');
         if ((st.mode & 0o111) === 0) g.warn(`executable '${path}' is not marked executable (chmod +x ${path})`, e.site);
+        if (st.isFile() && g.crlfScript(abs)) {
+          // as condor_submit: refused, or with -allow-crlf-script only told
+          const why = `executable '${path}' is a script whose #! line ends in a DOS/Windows line end (\\r\\n): Linux would look for an interpreter whose name ends in \\r and the job would fail to start; convert it (dos2unix ${path}, or sed -i 's/\\r$//' ${path})`;
+          if (g.input.allowCrlfScript) g.warn(why, e.site);
+          else g.fail(e.site, why, 'SUBMIT_FILE');
+        }
       }
     }
     const kb = diskUsageKB(g);

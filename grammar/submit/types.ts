@@ -22,6 +22,8 @@ export interface SubmitInput {
   pbsArgs?: string[];
   /** refuse a submission with more procs (default 1_000_000) */
   maxProcs?: number;
+  /** condor_submit's -allow-crlf-script: a script with a DOS line end on its #! line is only warned of */
+  allowCrlfScript?: boolean;
 }
 
 export interface JobSet {

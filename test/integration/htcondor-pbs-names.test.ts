@@ -4,11 +4,10 @@
 // Python path is adapted to this machine. Also: drm of a job that is not there says error[JOB_NOT_FOUND],
 // and jobs find dchirp on their PATH.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT, TestPool } from './harness/pool.js';
+import { ROOT, shimShell, TestPool } from './harness/pool.js';
 
 const fixture = (name: string) => readFileSync(join(ROOT, 'test', 'fixtures', 'submit', name), 'utf8');
 const NAMES = [
@@ -34,16 +33,7 @@ describe('HTCondor and PBS command names', () => {
     await pool?.stop();
   });
 
-  /** Run a shell command line in the work folder with the shims first on PATH, as a user's script would. */
-  const sh = (line: string) => {
-    const r = spawnSync('sh', ['-c', line], {
-      cwd: pool.work,
-      env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` },
-      encoding: 'utf8',
-      timeout: 150_000,
-    });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const sh = (line: string) => shimShell(pool, bin, line);
 
   test('names – dsched shims install writes each name, and will not replace files without --force', async () => {
     const r = await pool.run('dsched', ['shims', 'install', bin]);

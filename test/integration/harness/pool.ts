@@ -1,6 +1,6 @@
 // A real personal pool in a temporary $DSCHED_HOME for one test: started with the real `dsched start`,
 // driven with the real CLIs as child processes, stopped (and its processes checked gone) at the end.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   cpSync,
   appendFileSync,
@@ -62,6 +62,24 @@ export function alive(pid: number): boolean {
 
 export function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * A shell command line run in the pool's work folder with `bin` (where `dsched shims install` wrote the
+ * HTCondor and PBS names) first on PATH, as a user's script runs it.
+ */
+export function shimShell(
+  pool: TestPool,
+  bin: string,
+  line: string,
+): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('sh', ['-c', line], {
+    cwd: pool.work,
+    env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` },
+    encoding: 'utf8',
+    timeout: 150_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** A program run to its end, its output collected; `cwd` when opts has none. */

@@ -40,6 +40,23 @@ const cases: ErrCase[] = [
     message: /found 'what is this'/,
   },
   {
+    name: 'a script whose #! line ends in \\r\\n (saved on Windows): it could not start, as condor_submit says',
+    text: `universe = vanilla\nexecutable = dos.sh\nqueue\n`,
+    files: { 'dos.sh': '#!/bin/sh\r\necho hi\r\n' },
+    code: 'SUBMIT_FILE',
+    line: 2,
+    column: 14,
+    message: /executable 'dos\.sh' is a script whose #! line ends in a DOS\/Windows line end .*dos2unix dos\.sh/,
+  },
+  {
+    name: "HTCondor's docker universe: the message says how to write it as the container universe with its image",
+    text: `universe = docker\ndocker_image = busybox:1.36\n${EXE}queue\n`,
+    code: 'SUBMIT_INVALID',
+    line: 1,
+    column: 12,
+    message: /universe = container and container_image = docker:\/\/busybox:1\.36/,
+  },
+  {
     name: 'an executable that does not exist',
     text: `universe = vanilla\nexecutable =   nosuch.sh\nqueue\n`,
     code: 'SUBMIT_FILE',
@@ -519,6 +536,24 @@ describe('submit errors – warnings do not stop a submission', () => {
       const r = run(s.dir, `${EXE}queue matching *.nothing\nqueue\n`);
       assert.equal(r.jobs.procs.length, 1);
       assert.ok(r.warnings.some((w) => /'\*\.nothing' matches no files/.test(w.message) && w.location?.line === 2));
+    } finally {
+      s.cleanup();
+    }
+  });
+});
+
+describe("submit errors – a DOS line end on a script's #! line", () => {
+  test('submit errors – with -allow-crlf-script it is a warning and the job is queued; \\r\\n after the #! line is not looked at', () => {
+    const s = scratch();
+    try {
+      s.write('dos.sh', '#!/bin/sh\r\necho hi\r\n', 0o755);
+      const r = run(s.dir, 'executable = dos.sh\nqueue\n', { allowCrlfScript: true });
+      assert.equal(r.jobs.procs.length, 1);
+      assert.ok(r.warnings.some((w) => /#! line ends in a DOS\/Windows line end/.test(w.message)));
+      s.write('later.sh', '#!/bin/sh\necho hi\r\n', 0o755);
+      s.write('binary', '\x7fELF\r\n', 0o755);
+      for (const exe of ['later.sh', 'binary'])
+        assert.equal(run(s.dir, `executable = ${exe}\nqueue\n`).warnings.length, 0, exe);
     } finally {
       s.cleanup();
     }

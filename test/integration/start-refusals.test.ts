@@ -1,0 +1,113 @@
+// What an admin gets from `dsched start` and `dsched restart` when the pool cannot come up as configured: a
+// fixed port something else listens on, a knob value the daemons would refuse, a home the user may not write.
+// Each is said at once with its cause, and nothing is started (a restart leaves the running pool running). A
+// daemon that fails once started is named with its reason.
+import assert from 'node:assert/strict';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TestPool } from './harness/pool.js';
+
+const asRoot = process.getuid?.() === 0;
+
+describe('start refusals', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start();
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('start refusals – dsched restart with a knob the daemons would refuse says which, and leaves the pool running', async () => {
+    const schedd = pool.daemonPid('schedd');
+    const config = readFileSync(join(pool.home, 'config'), 'utf8');
+    appendFileSync(join(pool.home, 'config'), 'NUM_CPUS = four\n');
+    try {
+      const r = await pool.run('dsched', ['restart']);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(
+        r.stderr,
+        /^dsched: error\[CONFIG_INVALID\]: NUM_CPUS = four \(from .*config\) is not a whole number$/m,
+      );
+      assert.doesNotMatch(r.stdout, /pool stopped/);
+      assert.equal(pool.daemonPid('schedd'), schedd, 'the same schedd still serves');
+      const s = await pool.run('dsched', ['status']);
+      assert.equal(s.code, 0, s.stdout + s.stderr);
+    } finally {
+      writeFileSync(join(pool.home, 'config'), config);
+    }
+  });
+
+  test('start refusals – a fixed port something listens on is refused before any daemon starts', async () => {
+    const other = TestPool.create();
+    const busy: Server = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      appendFileSync(join(other.home, 'config'), `COLLECTOR_PORT = ${port}\n`);
+      const r = await other.run('dsched', ['start']);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^dsched: error\\[PORT_IN_USE\\]: the collector cannot listen on 127\\.0\\.0\\.1:${port} \\(COLLECTOR_PORT\\): something already listens there$`,
+          'm',
+        ),
+      );
+      assert.ok(!existsSync(join(other.home, 'run', 'master.pid')), 'no master was started');
+      const s = await other.run('dsched', ['status']);
+      assert.equal(s.code, 1);
+      assert.match(s.stderr, /POOL_NOT_RUNNING/);
+    } finally {
+      busy.close();
+      await other.stop();
+    }
+  });
+
+  test('start refusals – a daemon that cannot start is named with its reason, from its log or its standard error', async () => {
+    const other = TestPool.create();
+    try {
+      // a job queue that is not a database: the schedd cannot open it, and exits
+      mkdirSync(join(other.home, 'spool'), { mode: 0o700 });
+      writeFileSync(join(other.home, 'spool', 'job_queue.db'), 'this is not a database, whatever its name says\n');
+      const r = await other.run('dsched', ['start'], { timeoutMs: 120_000 });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /^dsched: error\[POOL_NOT_RUNNING\]: the pool did not come up \(schedd not serving\)$/m);
+      assert.match(r.stderr, /^schedd: \w*Error: file is not a database$/m);
+      assert.match(r.stderr, /the master keeps restarting what failed until dsched stop/);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  test(
+    'start refusals – a home the user may not write is error[PERMISSION_DENIED] naming the folder, not an internal error',
+    { skip: !asRoot && 'needs root (runs dsched as uid 65534)' },
+    async () => {
+      const parent = mkdtempSync(join(tmpdir(), 'dsched-locked-'));
+      try {
+        const home = join(parent, 'home');
+        const r = await pool.run('dsched', ['start'], {
+          uid: 65534,
+          gid: 65534,
+          env: { USER: 'nobody', HOME: '/tmp', DSCHED_HOME: home },
+        });
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `^dsched: error\\[PERMISSION_DENIED\\]: cannot make the pool's folder ${home}: permission denied$`,
+            'm',
+          ),
+        );
+        assert.doesNotMatch(r.stderr, /internal error/);
+        assert.ok(!existsSync(home), 'nothing was made');
+      } finally {
+        rmSync(parent, { recursive: true, force: true });
+      }
+    },
+  );
+});
