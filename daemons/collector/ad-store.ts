@@ -71,6 +71,11 @@ export class AdStore {
     this.emit(type, name, live ? 'updated' : 'added', stamped);
   }
 
+  /** The attributes stored under a name (live or expired, as last sent and stamped), if any. */
+  stored(type: string, name: string): Record<string, string> | undefined {
+    return this.byType.get(type.toLowerCase())?.get(name.toLowerCase())?.attrs;
+  }
+
   invalidate(type: string, names: string[], instance: string): void {
     const t = this.table(type);
     for (const n of names) {

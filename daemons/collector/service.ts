@@ -1,7 +1,7 @@
 // The Collector gRPC service over the AdStore. Any daemon may advertise (lib/rpc/authz.ts); each ad is
 // checked here against the daemon's roles and host, so no host can advertise, replace or withdraw another's.
 import type * as grpc from '@grpc/grpc-js';
-import { ClassAd } from '../../grammar/classad/index.js';
+import { ClassAd, parseExpr } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { advertiserRole, hostOfName, sameHost } from '../../lib/rpc/authz.js';
@@ -38,18 +38,53 @@ function checkAdName(identity: Identity, type: string, name: string): string {
   return role;
 }
 
+/** A string literal without escapes (`"slot1@host"`, as daemons write Name and Machine). */
+const PLAIN_STRING = /^"[^"\\\x00-\x1f\x7f]*"$/;
+
+/**
+ * Every attribute of an update must parse (a watcher would choke on one that does not), and its Name and
+ * Machine are checked. A busy startd sends its slot ads again and again with a few attributes changed (a
+ * claim's next job): only the values that differ from the ad stored under that name are parsed (parsing
+ * depends on the text alone, and the stored ones parsed), no ClassAd is built, and Name and Machine are
+ * read from their text when they are plain strings, as daemons write them; any other spelling is evaluated
+ * in the whole ad.
+ */
+function nameAndMachine(
+  attrs: Record<string, string>,
+  stored: Record<string, string> | undefined,
+): { name: unknown; machine: unknown } {
+  let nameText: string | undefined;
+  let machineText: string | undefined;
+  for (const k in attrs) {
+    const text = attrs[k]!;
+    if (stored?.[k] !== text) parseExpr(text, { file: `<attribute ${k}>`, line: 1, column: 1 });
+    // names are case-insensitive; of two spellings the last wins, as in a parsed ad
+    if (k.length === 4 && k.toLowerCase() === 'name') nameText = text;
+    else if (k.length === 7 && k.toLowerCase() === 'machine') machineText = text;
+  }
+  const plain = (t: string | undefined) => t === undefined || PLAIN_STRING.test(t);
+  if (plain(nameText) && plain(machineText))
+    return { name: nameText?.slice(1, -1), machine: machineText?.slice(1, -1) };
+  const ad = ClassAd.fromRecord(attrs);
+  return { name: ad.lookupJS('Name'), machine: ad.lookupJS('Machine') };
+}
+
 /** Checked before any ad is stored: the type fits the daemon's role, the name and the Machine attribute its host. */
-function checkAd(identity: Identity, type: string, name: string, attrs: Record<string, string>): void {
+function checkAd(
+  identity: Identity,
+  type: string,
+  name: string,
+  attrs: Record<string, string>,
+  stored?: Record<string, string>,
+): void {
   checkAdName(identity, type, name);
   const host = (identity as { host: string }).host;
-  const ad = ClassAd.fromRecord(attrs);
-  const adName = ad.lookupJS('Name');
+  const { name: adName, machine } = nameAndMachine(attrs, stored);
   if (adName != null && (typeof adName !== 'string' || adName.toLowerCase() !== name.toLowerCase()))
     throw new DschedError(
       'PERMISSION_DENIED',
       `the ${type} ad "${name}" says its Name is ${JSON.stringify(adName)}: refused`,
     );
-  const machine = ad.lookupJS('Machine');
   const needsMachine = ['machine', 'scheduler'].includes(type.toLowerCase());
   if ((needsMachine || machine != null) && (typeof machine !== 'string' || !sameHost(machine, host)))
     throw new DschedError(
@@ -113,7 +148,7 @@ export function collectorService(
         // all or nothing: one ad that is not the caller's refuses the whole update
         for (const u of req.updates) {
           try {
-            checkAd(ctx.identity, u.type, u.name, u.ad?.attrs ?? {});
+            checkAd(ctx.identity, u.type, u.name, u.ad?.attrs ?? {}, store.stored(u.type, u.name));
           } catch (e) {
             log.warn({ type: u.type, name: u.name, from: ctx.identity.name, err: (e as Error).message }, 'refused ad');
             throw e;

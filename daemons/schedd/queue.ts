@@ -678,8 +678,11 @@ export class JobQueue {
     const lower = name.toLowerCase();
     let text: string | undefined;
     // the proc's own attributes come after the cluster's in its ad, and the last one of a name wins
-    for (const attrs of [this.clusters.get(job.cluster)?.attrs ?? {}, job.attrs])
-      for (const k in attrs) if (k === name || k.toLowerCase() === lower) text = attrs[k];
+    // (a name of another length is never the same: no lower-case copy of it for each job that ends)
+    const same = (k: string) => k === name || (k.length === name.length && k.toLowerCase() === lower);
+    const c = this.clusters.get(job.cluster)?.attrs;
+    if (c) for (const k in c) if (same(k)) text = c[k];
+    for (const k in job.attrs) if (same(k)) text = job.attrs[k];
     return text;
   }
 
@@ -733,7 +736,7 @@ export class JobQueue {
       try {
         const refs = referencedAttrs(parseExpr(text));
         for (const n of [...refs.my, ...refs.unscoped]) {
-          const real = Object.keys(m).find((k) => k.toLowerCase() === n);
+          const real = Object.keys(m).find((k) => k.length === n.length && k.toLowerCase() === n);
           if (real) names.add(real);
         }
       } catch {

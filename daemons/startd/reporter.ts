@@ -117,15 +117,20 @@ export class EventReporter {
     for (const addr of this.pending.keys()) if (!this.inflight.has(addr)) void this.flush(addr);
   }
 
-  private forget(seq: string): void {
-    this.replayed.delete(seq);
-    this.retryAt.delete(seq);
-    if (!this.journaled.delete(seq) || !this.journalFile) return;
+  /** Forget the events a schedd acknowledged, noting the journaled ones in the journal with one write. */
+  private forget(seqs: readonly string[]): void {
+    let notes = '';
+    for (const seq of seqs) {
+      this.replayed.delete(seq);
+      this.retryAt.delete(seq);
+      if (this.journaled.delete(seq)) notes += JSON.stringify({ acked: seq }) + '\n';
+    }
+    if (!notes || !this.journalFile) return;
     try {
-      // nothing owed any more: start the file afresh; else note the acknowledgement (no fsync needed: a
+      // nothing owed any more: start the file afresh; else note the acknowledgements (no fsync needed: a
       // lost note only means one harmless redelivery)
       if (!this.journaled.size && !this.unsynced.size) writeFileSync(this.journalFile, '', { mode: 0o600 });
-      else appendFileSync(this.journalFile, JSON.stringify({ acked: seq }) + '\n');
+      else appendFileSync(this.journalFile, notes);
     } catch (e) {
       this.log.warn({ file: this.journalFile, err: (e as Error).message }, 'cannot update the job exit journal');
     }
@@ -265,9 +270,10 @@ export class EventReporter {
     this.inflight.add(addr);
     try {
       const r = await this.client(addr).jobEvents(batch);
-      for (const s of r.acked) {
-        m.delete(s);
-        this.forget(s);
+      // only what this batch holds: an acknowledgement of anything else is ignored
+      const acked = r.acked.filter((s) => m.delete(s));
+      this.forget(acked);
+      for (const s of acked) {
         const fn = this.onAcked.get(s);
         this.onAcked.delete(s);
         fn?.();

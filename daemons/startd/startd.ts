@@ -16,7 +16,7 @@ import type { EventReporter } from './reporter.js';
 import { Machine, type DynamicSlot } from './slots.js';
 import { fetchInput, inputFailure, outputFiles, transferExpanded, wantsTransfer, type OutputList } from './transfer.js';
 import { removeSandbox, signalByName, type JobOutcome, type RunAs } from './starter.js';
-import type { LaunchRecord, Launchers } from './launcher.js';
+import type { LaunchHandle, LaunchRecord, Launchers } from './launcher.js';
 import type { SpawnerExit } from './spawner-journal.js';
 import { gangLaunch } from './gang-env.js';
 import { expandMatchRefs } from '../../grammar/submit/match-expand.js';
@@ -293,9 +293,10 @@ export class Startd {
   private recordEntries(only: Set<string>): Map<string, JobRecordEntry | undefined>;
   private recordEntries(): JobRecordEntry[];
   private recordEntries(only?: Set<string>): Map<string, JobRecordEntry | undefined> | JobRecordEntry[] {
-    const running = [...this.machine.dslots.values()]
-      .filter((d) => d.job && (!only || only.has(d.job.started.sandbox)))
-      .map((d) => d.job!.started);
+    // one pass over the slots without copies: a busy startd writes the record every turn
+    const running: LaunchHandle[] = [];
+    for (const d of this.machine.dslots.values())
+      if (d.job && (!only || only.has(d.job.started.sandbox))) running.push(d.job.started);
     const list: JobRecordEntry[] = this.launchers
       .list(running)
       .map((r) => ({ ...r, hold: this.policyHolds.get(r.sandbox) }));

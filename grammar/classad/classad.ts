@@ -135,8 +135,16 @@ export class ClassAd {
 
   static fromRecord(r: Record<string, string>): ClassAd {
     const ad = new ClassAd();
-    for (const [name, text] of Object.entries(r)) {
-      ad.set(name, parseExpr(text, { file: `<attribute ${name}>`, line: 1, column: 1 }));
+    for (const name of Object.keys(r)) {
+      const text = r[name]!;
+      let e: Expr;
+      try {
+        e = parseExpr(text);
+      } catch {
+        // the error names the attribute: its origin is made only then (daemons parse ads all the time)
+        e = parseExpr(text, { file: `<attribute ${name}>`, line: 1, column: 1 });
+      }
+      ad.set(name, e);
     }
     return ad;
   }
@@ -150,13 +158,13 @@ export class ClassAd {
 
   /** HTCondor's long form: `Attr = expr` lines sorted by name, each ending in a newline. */
   toLong(): string {
-    const es = this.slots.slice().sort((a, b) => {
-      const x = a.name.toLowerCase();
-      const y = b.name.toLowerCase();
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
+    // by the lower-case names the index holds (made once, not in every comparison)
+    const keys = [...this.index.keys()].sort();
     let s = '';
-    for (const e of es) s += `${quoteName(e.name)} = ${unparse(e.expr)}\n`;
+    for (const k of keys) {
+      const e = this.slots[this.index.get(k)!]!;
+      s += `${quoteName(e.name)} = ${unparse(e.expr)}\n`;
+    }
     return s;
   }
 

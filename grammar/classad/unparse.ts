@@ -115,10 +115,20 @@ function precOf(e: Expr): number {
 
 /** HTCondor's printed form of an expression (as condor_q -long prints attribute values). */
 export function unparse(e: Expr): string {
-  const out: string[] = [];
-  emit(e, out, false);
-  return out.join('');
+  // most attributes of an ad are literals; trees are immutable and shared by equal texts (parse.ts), so
+  // the form of a larger one is kept with it: daemons print the same job ads over and over
+  if (e.kind === 'literal') return printScalar(e.value, false);
+  let text = printed.get(e);
+  if (text === undefined) {
+    const out: string[] = [];
+    emit(e, out, false);
+    text = out.join('');
+    printed.set(e, text);
+  }
+  return text;
 }
+
+const printed = new WeakMap<Expr, string>();
 
 /**
  * The new-ClassAd printed form, which HTCondor uses when it converts a value to a string (string(), strcat(),

@@ -9,6 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs/light.js';
 import serviceDescriptors from './generated/services.json' with { type: 'json' };
+import { useAdCodec } from './ad-codec.js';
 import { decodeJobQueryPage } from './query-page-decode.js';
 import type { ProtoGrpcType as CollectorProto } from './generated/collector.js';
 import type { ProtoGrpcType as NegotiatorProto } from './generated/negotiator.js';
@@ -60,6 +61,8 @@ function service(fullName: string): grpc.ServiceClientConstructor {
   if (!json) throw new Error(`no service ${fullName} in the descriptors`);
   const root = protobuf.Root.fromJSON(json);
   root.resolveAll();
+  const ad = root.lookup('dsched.v1.Ad');
+  if (ad instanceof protobuf.Type) useAdCodec(ad, protobuf.Writer);
   const s = root.lookupService(fullName);
   const pkg = fullName.slice(0, fullName.lastIndexOf('.'));
   const def = Object.fromEntries(s.methodsArray.map((m) => [m.name, methodDefinition(pkg, s, m)]));

@@ -157,4 +157,48 @@ describe('collector – a daemon advertises only its own ads', () => {
     };
     assert.throws(() => c.advertise(user, [machineAd('slot1@exec1', 'exec1')]), denied);
   });
+
+  test('collector – Name and Machine are checked however they are spelled', () => {
+    const c = setup();
+    const me = daemon('startd', 'exec1');
+    const ad = (attrs: Record<string, string>) => ({
+      type: 'Machine',
+      name: 'slot1@exec1',
+      instance: 'i1',
+      lifetime: 60,
+      ad: { attrs },
+    });
+    // an expression, another case, an escape: evaluated in the whole ad, as any ClassAd reader would
+    for (const attrs of <Array<Record<string, string>>>[
+      { Name: q('slot1@exec1'), Machine: 'strcat("exec", "2")' },
+      { Name: q('slot1@exec1'), MACHINE: q('exec2') },
+      { Name: q('slot1@exec1'), Machine: q('exec1'), machine: q('exec2') },
+      { Name: q('slot1@exec1'), Machine: '"exec\\062"' }, // "exec2", its 2 an octal escape
+      { Name: 'strcat("slot1@", Machine)', Machine: 'Other', Other: q('exec2') },
+      { NAME: q('slot2@exec1'), Machine: q('exec1') },
+    ])
+      assert.throws(() => c.advertise(me, [ad(attrs)]), denied, JSON.stringify(attrs));
+    assert.deepEqual(c.names('Machine'), []);
+    assert.equal(
+      c.advertise(me, [ad({ Name: 'strcat("slot1@", Machine)', Machine: 'Other', Other: q('exec1') })]).accepted,
+      1,
+    );
+  });
+
+  test('collector – an attribute that does not parse refuses the update, also when the rest was sent before', () => {
+    const c = setup();
+    const me = daemon('startd', 'exec1');
+    const good = machineAd('slot1@exec1', 'exec1');
+    assert.equal(c.advertise(me, [good]).accepted, 1);
+    const broken = { ...good, ad: { attrs: { ...good.ad.attrs, Cpus: '(1 +' } } };
+    assert.throws(
+      () => c.advertise(me, [broken]),
+      (e) => (e as { code?: string }).code === 'CLASSAD_SYNTAX' && /Cpus/.test((e as Error).message),
+    );
+    assert.equal(c.store.stored('Machine', 'slot1@exec1')?.Cpus, undefined, 'the stored ad is as it was');
+    // the same values again, and a change that parses, are taken
+    const next = { ...good, ad: { attrs: { ...good.ad.attrs, Cpus: '2' } } };
+    assert.equal(c.advertise(me, [good, next]).accepted, 2);
+    assert.equal(c.store.stored('Machine', 'slot1@exec1')?.Cpus, '2');
+  });
 });

@@ -125,7 +125,7 @@ Undef = undefined
     assert.deepEqual(ClassAd.fromRecord(r).toRecord(), r);
     assert.throws(
       () => ClassAd.fromRecord({ Bad: '1 +' }),
-      (e: Error & { code?: string }) => e.code === 'CLASSAD_SYNTAX',
+      (e: Error & { code?: string }) => e.code === 'CLASSAD_SYNTAX' && e.message.includes('<attribute Bad>'),
     );
   });
   test('classad api – toJSON writes literals as JSON and other expressions as /Expr(...)/', () => {
