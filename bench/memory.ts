@@ -7,6 +7,9 @@
 // `node --import tsx bench/memory.ts` (or `npm run bench memory`); nothing is asserted.
 // BENCH_JOBS (128): sleeping jobs for the per-job figure, on a startd with that many cpus.
 // BENCH_MASTERS (native): `native,node` measures both masters, alternating, in BENCH_ROUNDS (1) rounds each.
+// Each figure is each daemon's median over BENCH_WINDOW_S (30) seconds, sampled every 2 s once the pool has run
+// BENCH_SETTLE_S (30) seconds idle, then as long with all the jobs running: not the moment the jobs started,
+// when every heap still held the garbage of their start.
 // RSS counts the node binary's shared pages in every process (about 35 MB each); "private" is what a process
 // has to itself, and "host" is the pages the processes take together (their private pages, the shared ones once).
 import { execFileSync, spawn } from 'node:child_process';
@@ -20,6 +23,16 @@ export interface Memory {
   private: number;
   shared: number;
 }
+
+/** How long the pool runs before its memory is sampled (idle, then with the jobs running), and for how long. */
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_S ?? 30) * 1000;
+const SAMPLE_WINDOW_MS = Number(process.env.BENCH_WINDOW_S ?? 30) * 1000;
+
+/**
+ * The daemons' periodic ad updates (s): 5 by default here, twelve times as often as a pool's default (60), so
+ * that the garbage of periodic work shows; BENCH_UPDATE_INTERVAL=60 measures a pool as configured by default.
+ */
+const UPDATE_INTERVAL = process.env.BENCH_UPDATE_INTERVAL ?? '5';
 
 /** KiB of one process (from its smaps_rollup). */
 function memoryOf(pid: number | string): Memory {
@@ -70,15 +83,31 @@ export function total(ms: Iterable<Memory>): Memory & { host: number } {
   return { ...t, host: t.private + t.shared };
 }
 
-/** The median of a few samples a second apart: an idle daemon's heap still moves with its timers and GC. */
-async function settled(home: string, scripts: string[], samples = 5): Promise<Map<string, Memory>> {
+/**
+ * Each daemon's memory over a while: the median of its samples, one every `everyMs` for `windowMs`, all homes
+ * sampled together. A daemon's heap swings with its periodic work (a busy startd between 65 and 88 MB RSS
+ * every ten seconds or so, as garbage piles up and V8 collects it): a figure taken at one moment says as much
+ * about when it was taken as about the daemon. Nothing is forced: the daemons run with their production flags.
+ */
+async function settled(
+  homes: Array<[string, string[]]>,
+  windowMs = SAMPLE_WINDOW_MS,
+  everyMs = 2000,
+): Promise<Map<string, Memory>> {
   const runs: Map<string, Memory>[] = [];
-  for (let i = 0; i < samples; i++) {
-    if (i) await sleep(1000);
-    runs.push(daemonMemory(home, scripts));
+  for (const start = Date.now(); !runs.length || Date.now() - start < windowMs; await sleep(everyMs))
+    runs.push(new Map(homes.flatMap(([home, scripts]) => [...daemonMemory(home, scripts)])));
+  const out = new Map<string, Memory>();
+  const mid = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  for (const script of new Set(runs.flatMap((r) => [...r.keys()]))) {
+    const seen = runs.map((r) => r.get(script)).filter((m): m is Memory => !!m);
+    out.set(script, {
+      rss: mid(seen.map((m) => m.rss)),
+      private: mid(seen.map((m) => m.private)),
+      shared: mid(seen.map((m) => m.shared)),
+    });
   }
-  const byTotal = [...runs].sort((a, b) => total(a.values()).rss - total(b.values()).rss);
-  return byTotal[Math.floor(byTotal.length / 2)]!;
+  return out;
 }
 
 const mb = (kib: number) => `${(kib / 1024).toFixed(1)} MB`;
@@ -133,7 +162,7 @@ interface Round {
 async function round(master: Round['master'], jobs: number): Promise<Round> {
   const central = await TestPool.start({
     DAEMON_LIST: 'COLLECTOR, NEGOTIATOR, SCHEDD',
-    UPDATE_INTERVAL: '5',
+    UPDATE_INTERVAL: UPDATE_INTERVAL,
     NEGOTIATOR_INTERVAL: '2',
   });
   let exec: TestPool | undefined;
@@ -149,17 +178,19 @@ async function round(master: Round['master'], jobs: number): Promise<Round> {
     exec = await central.startExecuteHost({
       NUM_CPUS: String(jobs),
       MEMORY: String(jobs * 64),
-      UPDATE_INTERVAL: '5',
+      UPDATE_INTERVAL: UPDATE_INTERVAL,
       MASTER_NATIVE: master === 'native' ? 'true' : 'false',
     });
     // idle: the startd has advertised its slot and nothing runs
     for (const deadline = Date.now() + 60_000; Date.now() < deadline && !run('dstatus', ['-af', 'Name']).trim();)
       await sleep(200);
-    await sleep(3000);
+    // the central host's master is not the execute host's: its other daemons only
     const measure = async () => {
-      // the central host's master is not the execute host's: its other daemons only
-      const [c, e] = [await settled(central.home, CENTRAL_HOST), await settled(exec!.home, EXECUTE_HOST)];
-      return new Map([...c, ...e]);
+      await sleep(SETTLE_MS);
+      return settled([
+        [central.home, CENTRAL_HOST],
+        [exec!.home, EXECUTE_HOST],
+      ]);
     };
     const idle = await measure();
     // per running job: the growth of every daemon's memory with `jobs` sleeping jobs running
@@ -171,7 +202,6 @@ async function round(master: Round['master'], jobs: number): Promise<Round> {
         .filter((l) => l.trim() === '2').length;
     }
     if (running < jobs) console.log(`(only ${running} of ${jobs} jobs started)`);
-    await sleep(3000);
     const busy = await measure();
     run('drm', ['-all']);
     return { master, idle, busy, running };

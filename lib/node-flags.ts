@@ -15,10 +15,20 @@
 // times; in bench/memory.ts's execute host the gain is small (58.0-58.2 against 58.3-58.4 MB RSS), and the
 // CPU per job is the same (bench/pool-throughput.ts A/B). --optimize-for-size held 128 running jobs in 78 MB instead of 95-115 but cost the startd
 // 20-25% more CPU per job start; --heap-growing-percent=50 (84 MB) 5-10%: neither is used.
+// The startd also keeps one V8 worker thread instead of node's four (--v8-pool-size=1): with its collections on
+// its own thread they only compile in the background, and each idle thread held its stack and malloc arena
+// (an idle startd 56.9 MB RSS, 14.0 private, instead of 57.9 and 15.0 in bench/memory.ts).
+// The central daemons (schedd, negotiator, collector) keep their young generation at 2 MB semi-spaces too: a
+// burst of job starts grew it to 4-8 MB semi-spaces (16 MB committed in the negotiator), kept for as long
+// as the daemon ran, while what survives a scavenge there is a few hundred KB.
 // DSCHED_DAEMON_NODE_ARGS comes after these and so overrides them.
+const CENTRAL = ['--max-semi-space-size=2'];
 const FLAGS: Record<string, readonly string[]> = {
   master: ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1', '--max-old-space-size=128'],
-  startd: ['--max-semi-space-size=2', '--single-threaded-gc'],
+  startd: ['--max-semi-space-size=2', '--single-threaded-gc', '--v8-pool-size=1'],
+  schedd: CENTRAL,
+  negotiator: CENTRAL,
+  collector: CENTRAL,
 };
 
 /** Node flags to start the daemon (master, startd, …) with. */

@@ -26,7 +26,8 @@ rmSync(join(root, 'dist'), { recursive: true, force: true });
 // Lighter stand-ins for modules that would load at every start (see each shim for why): string-width, whose
 // module makes an Intl.Segmenter as it loads (about a third of a bare yargs start), node:assert for yargs,
 // node:net for grpc-js, whose first isIPv6 compiles a large regular expression, node:zlib for grpc-js,
-// which it needs only for compressed messages, and cliui for yargs, needed only to print a usage text.
+// which it needs only for compressed messages, cliui for yargs, needed only to print a usage text, and
+// long.js for protobufjs (see the shim).
 const shim = (name) => resolve(root, 'scripts/shims', name);
 const SHIMS = [
   { filter: /^string-width$/, path: shim('string-width.cjs'), from: /./ },
@@ -34,6 +35,7 @@ const SHIMS = [
   { filter: /^cliui$/, path: shim('cliui.cjs'), from: /node_modules[\\/]yargs[\\/]/ },
   { filter: /^net$/, path: shim('net.cjs'), from: /node_modules[\\/]@grpc[\\/]grpc-js[\\/]/ },
   { filter: /^zlib$/, path: shim('zlib.cjs'), from: /node_modules[\\/]@grpc[\\/]grpc-js[\\/]/ },
+  { filter: /^long$/, path: shim('long.cjs'), from: /node_modules[\\/]protobufjs[\\/]/ },
 ];
 // A package loaded with import() lands in a chunk of its own, and a CommonJS chunk offers only a default
 // export there: such packages are bundled from their ES module build, whose named exports stay.
@@ -65,8 +67,10 @@ const COMMON = {
   target: 'node20',
   sourcemap: 'linked',
   // a native module, and a large client loaded only by the provisioner's Kubernetes provider: both are
-  // read from node_modules when used rather than copied into dist/
-  external: ['better-sqlite3', '@kubernetes/client-node'],
+  // read from node_modules when used rather than copied into dist/; and proto-loader, which grpc-js requires
+  // only to serve channelz or ORCA (never here): bundled, it brought protobufjs's full build (its .proto
+  // parser, Google's descriptors, long.js), about 200 KB of source every daemon held for as long as it ran
+  external: ['better-sqlite3', '@kubernetes/client-node', '@grpc/proto-loader'],
   logLevel: 'warning',
 };
 

@@ -156,7 +156,12 @@ export class ProcessLauncher implements Launcher {
   usage(hs: readonly LaunchHandle[]): JobUsage[] {
     const jobs = hs.map((h) => this.job(h));
     const live = jobs.filter((j) => j.pid);
-    const measured = measureJobs(live.map((j) => ({ pgid: j.pid, also: this.also(j) })));
+    // a job in a cgroup is its cgroups' members: born there, none of its processes can leave
+    const measured = measureJobs(
+      live.map((j) =>
+        j.family?.ref.cgroup ? { pgid: j.pid, only: this.also(j) } : { pgid: j.pid, also: this.also(j) },
+      ),
+    );
     const by = new Map(live.map((j, i) => [j, measured[i]!]));
     // processes a job made since it was last measured join its own memory cgroup
     for (const [j, u] of by) {

@@ -230,14 +230,13 @@ async function sendAds(everything: boolean): Promise<void> {
         return false;
       });
   for (const a of changed) if (a.claim) churned.delete(a.claim);
-  const updates = changed.map((a) => ({
-    type: 'Machine',
-    name: a.name,
-    instance: ctx.instance,
-    lifetime,
-    // its clock as it sends, so that readers can tell how far it is from the collector's (onPoolClock)
-    ad: { attrs: { ...a.attrs, MyCurrentTime: String(nowSeconds()) } },
-  }));
+  const sentAt = String(nowSeconds());
+  const updates = changed.map((a) => {
+    // its clock as it sends, so that readers can tell how far it is from the collector's (onPoolClock); set
+    // on the ad made for this update (its keys are taken), not on a copy of it
+    a.attrs.MyCurrentTime = sentAt;
+    return { type: 'Machine', name: a.name, instance: ctx.instance, lifetime, ad: { attrs: a.attrs } };
+  });
   try {
     // A released slot leaves the collector before the resources it held show as free in the partitionable
     // slot's ad: the negotiator never sees both (it would count them twice, and hand a preempted slot's

@@ -39,7 +39,10 @@ type RunningJob = NonNullable<DynamicSlot['job']>;
 interface Watched {
   d: DynamicSlot;
   job: RunningJob;
-  /** The job's ad as TARGET of the policy expressions, with what this monitor learnt folded in. */
+  /**
+   * The job's ad as TARGET of the policy expressions, with what this monitor learnt folded in: the startd's
+   * own (chirp's updates in it too), not a copy, which cost each running job another index of its attributes.
+   */
   ad: ClassAd;
   /** What the schedd was last told (attribute → expression text). */
   sent: Record<string, string>;
@@ -142,7 +145,7 @@ export class JobMonitor {
     const w: Watched = {
       d,
       job,
-      ad: ad.clone(),
+      ad,
       sent: {},
       peakRssKb: 0,
       peakVsizeKb: 0,
@@ -381,6 +384,12 @@ export class JobMonitor {
     if (!launchers) return;
     const list = [...this.jobs.values()].filter((w) => !w.ended && w.job.started.running);
     const usage = launchers.usage(list.map((w) => w.job.started));
+    // the slot's CondorLoadAvg (and the machine's TotalCondorLoadAvg) from the same reading
+    this.startd.machine.noteJobsCpu(
+      list.flatMap((w, i) =>
+        usage[i]!.processes ? [[w.job.started, usage[i]!.userCpu + usage[i]!.sysCpu] as const] : [],
+      ),
+    );
     list.forEach((w, i) => {
       const u = usage[i]!;
       if (!u.processes) return; // not started yet, or already gone
@@ -388,8 +397,6 @@ export class JobMonitor {
       w.peakVsizeKb = Math.max(w.peakVsizeKb, u.vsizeKb);
       w.runUser = Math.max(w.runUser, u.userCpu);
       w.runSys = Math.max(w.runSys, u.sysCpu);
-      // the slot's CondorLoadAvg (and the machine's TotalCondorLoadAvg) from the same reading
-      this.startd.machine.noteJobCpu(w.job.started, u.userCpu + u.sysCpu);
       const limitMb = w.d.res.memory;
       this.checkOom(w);
       // also with a cgroup: memory the job touched before it was moved in is charged outside it

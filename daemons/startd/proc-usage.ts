@@ -1,6 +1,6 @@
-// A job's processes: measured from /proc (its process group and the members of its family that left it, one
-// pass over /proc for every job), and a cgroup's members (the process launcher's usage, suspension and
-// memory cgroup, launcher.ts).
+// A job's processes: measured from /proc (a job in a cgroup: its members' entries only; otherwise its process
+// group and the members of its family that left it, one pass over /proc for every job), and a cgroup's
+// members (the process launcher's usage, suspension and memory cgroup, launcher.ts).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -39,6 +39,9 @@ function readStat(pid: number): ProcStat | undefined {
   return { pid, pgrp: n(5), user: (n(14) + n(16)) / CLK_TCK, sys: (n(15) + n(17)) / CLK_TCK };
 }
 
+const VM_RSS = /^VmRSS:\s*(\d+)/m;
+const VM_SIZE = /^VmSize:\s*(\d+)/m;
+
 /** VmRSS and VmSize (KB) from /proc/<pid>/status; a zombie has neither. */
 function readMemory(pid: number): { rssKb: number; vsizeKb: number } {
   let text: string;
@@ -47,23 +50,41 @@ function readMemory(pid: number): { rssKb: number; vsizeKb: number } {
   } catch {
     return { rssKb: 0, vsizeKb: 0 };
   }
-  const kb = (name: string) => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  return { rssKb: kb('VmRSS'), vsizeKb: kb('VmSize') };
+  return { rssKb: Number(VM_RSS.exec(text)?.[1] ?? 0), vsizeKb: Number(VM_SIZE.exec(text)?.[1] ?? 0) };
+}
+
+/** Add one process to a job's usage. */
+function add(u: GroupUsage, st: ProcStat): void {
+  const m = readMemory(st.pid);
+  u.rssKb += m.rssKb;
+  u.vsizeKb += m.vsizeKb;
+  u.userCpu += st.user;
+  u.sysCpu += st.sys;
+  u.pids.push(st.pid);
 }
 
 /**
  * Measure jobs: each is its process group (`pgid`) plus any pids named in `also` (a cgroup's members that
- * left the group). One pass over /proc serves every job.
+ * left the group), or exactly the processes in `only` (a job's cgroup members: none of its processes is
+ * elsewhere). One pass over /proc serves every job without `only`; the others cost their own entries only,
+ * not every process of the host every few seconds.
  */
-export function measureJobs(jobs: Array<{ pgid: number; also?: number[] }>): GroupUsage[] {
+export function measureJobs(jobs: Array<{ pgid: number; also?: number[]; only?: number[] }>): GroupUsage[] {
   const byGroup = new Map<number, number>();
   const byPid = new Map<number, number>();
+  const out: GroupUsage[] = jobs.map(() => ({ rssKb: 0, vsizeKb: 0, userCpu: 0, sysCpu: 0, pids: [] }));
   jobs.forEach((j, i) => {
+    if (j.only) {
+      for (const p of j.only) {
+        const st = readStat(p);
+        if (st) add(out[i]!, st);
+      }
+      return;
+    }
     byGroup.set(j.pgid, i);
     for (const p of j.also ?? []) byPid.set(p, i);
   });
-  const out: GroupUsage[] = jobs.map(() => ({ rssKb: 0, vsizeKb: 0, userCpu: 0, sysCpu: 0, pids: [] }));
-  if (!jobs.length) return out;
+  if (!byGroup.size) return out;
   let names: string[];
   try {
     names = readdirSync('/proc');
@@ -77,14 +98,7 @@ export function measureJobs(jobs: Array<{ pgid: number; also?: number[] }>): Gro
     const st = readStat(pid);
     if (!st) continue;
     const i = byGroup.get(st.pgrp) ?? byPid.get(pid);
-    if (i === undefined) continue;
-    const u = out[i]!;
-    const m = readMemory(pid);
-    u.rssKb += m.rssKb;
-    u.vsizeKb += m.vsizeKb;
-    u.userCpu += st.user;
-    u.sysCpu += st.sys;
-    u.pids.push(pid);
+    if (i !== undefined) add(out[i]!, st);
   }
   return out;
 }

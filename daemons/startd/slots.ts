@@ -152,10 +152,15 @@ export class Machine {
 
   /** A reading of a running job's cumulative cpu seconds (`Launcher.usage`), for CondorLoadAvg. */
   noteJobCpu(job: LaunchHandle, cpuSeconds: number, now = performance.now()): void {
+    this.noteJobsCpu([[job, cpuSeconds]], now);
+  }
+
+  /** The readings of a pass over the running jobs: the jobs that ended are forgotten once, not once a job. */
+  noteJobsCpu(readings: ReadonlyArray<readonly [LaunchHandle, number]>, now = performance.now()): void {
     const running = new Set<LaunchHandle>();
     for (const d of this.dslots.values()) if (d.job) running.add(d.job.started);
     this.jobLoad.retain(running);
-    if (running.has(job)) this.jobLoad.record(job, cpuSeconds, now);
+    for (const [job, cpuSeconds] of readings) if (running.has(job)) this.jobLoad.record(job, cpuSeconds, now);
   }
 
   /** The custom resources (GPUs, MACHINE_RESOURCE_<name>) this machine has. */
@@ -304,24 +309,28 @@ export class Machine {
 
   dslotAd(d: DynamicSlot): Record<string, string> {
     const busy = !!d.job;
-    const attrs: Record<string, string> = {
-      ...this.common(),
-      Name: lit(d.name),
-      SlotID: '1',
-      DSlotId: String(d.id),
-      SlotType: lit('Dynamic'),
-      DynamicSlot: 'true',
-      Cpus: String(d.res.cpus),
-      Memory: String(d.res.memory),
-      Disk: String(d.res.disk),
-      ...this.customAttrs(d.res.custom, (name) => d.assigned[name]),
-      ...(this.jobLoad.measured ? { CondorLoadAvg: (d.job ? this.jobLoad.of(d.job.started) : 0).toFixed(2) } : {}),
-      State: lit(d.job?.activity === 'Vacating' || d.job?.activity === 'Killing' ? 'Preempting' : 'Claimed'),
-      Activity: lit(busy ? (d.job!.activity ?? 'Busy') : 'Idle'),
-      EnteredCurrentState: String(d.enteredState),
-      EnteredCurrentActivity: String(d.enteredActivity),
-      RemoteScheddName: lit(d.schedd),
-    };
+    // the shared attributes copied by assignment, then each one of the slot set: spread into an object (this
+    // one, or a literal with more properties and spreads after it) they took V8's slow path, 0.13 ms and 17 KB
+    // of garbage per slot ad instead of 0.013 ms and 5 KB, and a busy startd makes one per job at each update
+    const attrs: Record<string, string> = Object.assign({}, this.common());
+    attrs.Name = lit(d.name);
+    attrs.SlotID = '1';
+    attrs.DSlotId = String(d.id);
+    attrs.SlotType = lit('Dynamic');
+    attrs.DynamicSlot = 'true';
+    attrs.Cpus = String(d.res.cpus);
+    attrs.Memory = String(d.res.memory);
+    attrs.Disk = String(d.res.disk);
+    Object.assign(
+      attrs,
+      this.customAttrs(d.res.custom, (name) => d.assigned[name]),
+    );
+    if (this.jobLoad.measured) attrs.CondorLoadAvg = (d.job ? this.jobLoad.of(d.job.started) : 0).toFixed(2);
+    attrs.State = lit(d.job?.activity === 'Vacating' || d.job?.activity === 'Killing' ? 'Preempting' : 'Claimed');
+    attrs.Activity = lit(busy ? (d.job!.activity ?? 'Busy') : 'Idle');
+    attrs.EnteredCurrentState = String(d.enteredState);
+    attrs.EnteredCurrentActivity = String(d.enteredActivity);
+    attrs.RemoteScheddName = lit(d.schedd);
     if (d.job) {
       attrs.RemoteOwner = lit(d.job.owner);
       attrs.RemoteUser = lit(d.job.owner);

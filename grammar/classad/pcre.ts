@@ -3,7 +3,18 @@
 // patterns like ^(a+)+$, and a constraint is written by any user and evaluated inside the schedd. RE2 (re2js)
 // matches in time linear in the input, so constructs that need backtracking (backreferences, lookaround) do
 // not compile: the ClassAd function then returns ERROR, as for any invalid pattern.
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
+
+let re2: typeof RE2JS | undefined;
+/**
+ * re2js, read from node_modules when the first pattern is compiled rather than bundled: few ads use a regular
+ * expression, and bundled it held 250 KB of source and its tables in every daemon that evaluates ClassAds
+ * (all of them, an idle startd too) from its start.
+ */
+function engine(): typeof RE2JS {
+  return (re2 ??= (createRequire(import.meta.url)('re2js') as typeof import('re2js')).RE2JS);
+}
 
 /** One match: where it is and its capture groups (numbered as the user wrote them). */
 export interface PcreMatch {
@@ -105,13 +116,14 @@ function build(pattern: string, o: string): Pcre | null {
     }
     src += ch;
   }
+  const RE2 = engine();
   let flags = 0;
-  if (o.includes('i')) flags |= RE2JS.CASE_INSENSITIVE;
-  if (multiline) flags |= RE2JS.MULTILINE;
-  if (o.includes('s')) flags |= RE2JS.DOTALL;
+  if (o.includes('i')) flags |= RE2.CASE_INSENSITIVE;
+  if (multiline) flags |= RE2.MULTILINE;
+  if (o.includes('s')) flags |= RE2.DOTALL;
   let re: RE2JS;
   try {
-    re = RE2JS.compile(src, flags);
+    re = RE2.compile(src, flags);
   } catch {
     return null;
   }
