@@ -1,6 +1,6 @@
 // The HTTP side assembled: the guard, the JSON API under /v1, server-sent events, /metrics and the dashboard's
 // files. Kept apart from main.ts so tests and the benchmark can build the same app around their own pool.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
@@ -10,6 +10,11 @@ import { errorResponse, guard, type GuardOptions, type WebEnv } from './guard.js
 import type { Metrics } from './metrics.js';
 
 const MAX_SSE_CLIENTS = 2000;
+/**
+ * Event streams one client may hold: a user (by their token), or callers without a token from one address. Else
+ * one client opened all of them (with no token at all), and no one else's dashboard got its events.
+ */
+export const MAX_SSE_PER_CLIENT = 64;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -28,12 +33,21 @@ function loadUi(dir: string): Map<string, { body: string; type: string }> {
   return files;
 }
 
+/** Who holds an event stream, for MAX_SSE_PER_CLIENT: the token's user, else the caller's address. */
+function clientOf(c: Context<WebEnv>): string {
+  const caller = c.get('caller');
+  if (caller.kind === 'user') return `user ${caller.name}`;
+  const socket = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket;
+  return `address ${socket?.remoteAddress ?? 'unknown'} (without a token)`;
+}
+
 export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiDir: string }): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.use('*', guard(d.guard));
   app.route('/v1', api(d));
 
   // one event stream per browser, all fed from the mirror's single WatchJobs stream
+  const open = new Map<string, number>(); // streams open per client (clientOf)
   app.get('/v1/events', (c) => {
     // each stream holds a socket and a small queue: bounded, so a flood of them cannot exhaust the daemon
     if (d.mirror.subscribers >= MAX_SSE_CLIENTS)
@@ -42,6 +56,23 @@ export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiD
         new DschedError('TOO_MANY_CLIENTS', `${MAX_SSE_CLIENTS} event streams are open already`),
         d.log,
       );
+    const client = clientOf(c);
+    const mine = open.get(client) ?? 0;
+    if (mine >= MAX_SSE_PER_CLIENT)
+      return errorResponse(
+        c,
+        new DschedError('TOO_MANY_CLIENTS', `${client} has ${mine} event streams open already`),
+        d.log,
+      );
+    open.set(client, mine + 1);
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      const n = (open.get(client) ?? 1) - 1;
+      if (n > 0) open.set(client, n);
+      else open.delete(client);
+    };
     return streamSSE(c, async (stream) => {
       let closed = false;
       const queue: Array<{ event: string; data: string }> = [];
@@ -54,6 +85,7 @@ export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiD
       stream.onAbort(() => {
         closed = true;
         off();
+        release();
         wake?.();
       });
       await stream.writeSSE({ event: 'hello', data: JSON.stringify({ ready: d.mirror.jobsReady }) });
@@ -72,6 +104,7 @@ export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiD
         if (!queue.length && !closed) await stream.write(': keep-alive\n\n');
       }
       off();
+      release();
     });
   });
 
