@@ -63,6 +63,11 @@ export const ERROR_CODES = {
     exit: 2,
     hint: 'QUEUES in the pool configuration names the queues (dsched config QUEUES)',
   },
+  TOO_MANY_JOBS: {
+    status: GrpcStatus.RESOURCE_EXHAUSTED,
+    exit: 1,
+    hint: 'a user may have at most MAX_JOBS_PER_OWNER jobs in the queue: wait for some to finish, or remove some (drm)',
+  },
   QUEUE_LIMIT: {
     status: GrpcStatus.FAILED_PRECONDITION,
     exit: 1,

@@ -104,3 +104,24 @@ export function isResourceRequest(name: string): boolean {
   const n = name.toLowerCase();
   return n.startsWith('request') || n === 'allowedjobduration';
 }
+
+/**
+ * The most characters (names and values) a job's attributes may grow to by its owner's dqedit or its own chirp.
+ * Each change is bounded (a ClassAd of 1 MiB), but repeated under new names a running job kept the startd's and
+ * the schedd's memory and the queue growing until they were full for every user. A change that does not make
+ * the attributes larger is always taken.
+ */
+export const MAX_JOB_ATTRS_CHARS = 4 << 20;
+
+/** Why `changes` may not be made to a job with these attributes (they would grow past MAX_JOB_ATTRS_CHARS), or undefined. */
+export function attrsGrowthRefusal(
+  attrs: Readonly<Record<string, string>>,
+  changes: Iterable<readonly [string, string]>,
+): string | undefined {
+  let size = 0;
+  for (const k in attrs) size += k.length + attrs[k]!.length;
+  let after = size;
+  for (const [k, v] of changes) after += v.length - (k in attrs ? attrs[k]!.length : -k.length);
+  if (after <= MAX_JOB_ATTRS_CHARS || after <= size) return undefined;
+  return `the job's attributes would hold ${after} characters; at most ${MAX_JOB_ATTRS_CHARS} (keep large data in a file the job reads)`;
+}

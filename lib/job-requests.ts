@@ -34,7 +34,9 @@ export function jobRequests(lookup: (attr: string) => unknown, custom: readonly 
   };
   const r: Resources = {
     cpus: Math.max(1, num('RequestCpus', DEFAULT_REQUESTS.cpus)),
-    memory: num('RequestMemory', DEFAULT_REQUESTS.memory),
+    // at least 1 MB: a slot's memory is its job's limit, and a slot of 0 MB had none (the job could take the
+    // whole machine's memory from the other slots' jobs, and any number of such slots fitted)
+    memory: Math.max(1, num('RequestMemory', DEFAULT_REQUESTS.memory)),
     disk: num('RequestDisk', DEFAULT_REQUESTS.disk),
   };
   for (const name of custom) {

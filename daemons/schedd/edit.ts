@@ -20,6 +20,7 @@ import { JobStatus } from '../../lib/job-status.js';
 import {
   IMMUTABLE_JOB_ATTRS as IMMUTABLE,
   PROTECTED_JOB_ATTRS as PROTECTED,
+  attrsGrowthRefusal,
   isResourceRequest,
 } from '../../lib/job-attrs.js';
 
@@ -82,6 +83,11 @@ export function editRefusal(
       code: 'JOB_STATE',
       error: `job ${id} is not idle or held: ${requests.join(', ')} can change only before it runs`,
     };
+  const tooLarge = attrsGrowthRefusal(
+    job.attrs,
+    edits.map((e) => [e.name, e.value]),
+  );
+  if (tooLarge) return { code: 'INPUT_TOO_LARGE', error: `job ${id}: ${tooLarge}` };
   return undefined;
 }
 

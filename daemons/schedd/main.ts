@@ -43,6 +43,7 @@ const opts = {
   isAdmin,
   creds: ctx.creds,
   maxProcs: () => config.int('MAX_JOBS_PER_SUBMISSION'),
+  maxJobsPerOwner: () => config.int('MAX_JOBS_PER_OWNER'),
   mailCommand: () => config.str('MAIL'),
   pbsWalltimeHold: () => config.bool('PBS_WALLTIME_HOLD'),
   spool: config.paths.spool,

@@ -91,6 +91,8 @@ export interface HistoryRow extends HistoryKey {
 
 /** Procs a submission writes per transaction; the event loop runs between pieces of a larger one. */
 export const SUBMIT_PIECE = 50_000;
+/** Cluster ids one owner may hold reserved and not queued; past it their oldest reservation lapses. */
+export const RESERVED_PER_OWNER = 10_000;
 /** A reserved cluster id whose submission is being written (no user name has a NUL). */
 const WRITING = '\0';
 
@@ -283,6 +285,8 @@ export class JobQueue {
   private acByKey = new Map<string, Autocluster>();
   private nextAc = 1;
   private reserved = new Map<number, string>();
+  /** Each owner's reserved ids, oldest first: a client that reserves without end cannot fill the schedd's memory. */
+  private reservedOf = new Map<string, Set<number>>();
 
   private dirty = new Set<Job>();
   private finished: Array<{ job: Job; completion: number }> = [];
@@ -569,6 +573,14 @@ export class JobQueue {
     if (!this.nextId) this.nextId = (this.st.peekCluster.get() as { value: number }).value;
     const id = this.nextId++;
     this.reserved.set(id, owner);
+    let mine = this.reservedOf.get(owner);
+    if (!mine) this.reservedOf.set(owner, (mine = new Set()));
+    mine.add(id);
+    if (mine.size > RESERVED_PER_OWNER) {
+      const oldest = mine.values().next().value!;
+      mine.delete(oldest);
+      if (this.reserved.get(oldest) === owner) this.reserved.delete(oldest);
+    }
     return id;
   }
 
@@ -601,7 +613,10 @@ export class JobQueue {
   ): Generator<void, Job[]> {
     const reservedBy = this.reserved.get(clusterId);
     const next = this.nextId || (this.st.peekCluster.get() as { value: number }).value;
-    if (this.clusters.has(clusterId) || clusterId >= next || clusterId < 1)
+    // only an id reserved for this owner (and not queued since): the id of a cluster that has left the queue,
+    // or one reserved before a restart, would otherwise be anyone's to fill, and the history rows of its jobs
+    // would replace the first cluster's (history is keyed by cluster and proc) and be read with its ad
+    if (this.clusters.has(clusterId) || clusterId >= next || clusterId < 1 || reservedBy === undefined)
       throw new DschedError(
         'USAGE',
         `cluster ${clusterId} was not reserved for this submission (ask NewCluster first)`,
@@ -644,6 +659,8 @@ export class JobQueue {
       throw storeError(e, `cannot queue cluster ${clusterId}`);
     }
     this.reserved.delete(clusterId);
+    const mine = this.reservedOf.get(owner);
+    if (mine?.delete(clusterId) && !mine.size) this.reservedOf.delete(owner);
     this.clusters.set(clusterId, { id: clusterId, owner, attrs: clusterAttrs, procs: jobs.length });
     for (const j of jobs) this.addJob(j);
     return jobs;

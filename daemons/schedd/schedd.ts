@@ -39,6 +39,8 @@ export interface ScheddOptions {
   isAdmin: (user: string) => boolean;
   creds: ClientCredentials;
   maxProcs: () => number;
+  /** MAX_JOBS_PER_OWNER: the most jobs one user may have in the queue (none: no limit) */
+  maxJobsPerOwner?: () => number;
   mailCommand: () => string;
   /** where an evicted job's checkpoint files wait for its next run (when_to_transfer_output = ON_EXIT_OR_EVICT) */
   spool: string;
@@ -339,6 +341,7 @@ export class Schedd {
     clusterAttrs: Record<string, string>,
     procs: Array<Record<string, string>>,
   ): Job[] {
+    this.checkOwnerRoom(identity.name, procs.length);
     const steps = this.submission(identity, clusterId, clusterAttrs, procs);
     for (;;) {
       const n = steps.next();
@@ -359,12 +362,42 @@ export class Schedd {
   ): Promise<Job[]> {
     // a count: that many procs with nothing of their own (checked against the limit before any is made)
     if (typeof procs === 'number') procs = this.plainProcs(procs);
-    const steps = this.submission(identity, clusterId, clusterAttrs, procs);
-    for (;;) {
-      const n = steps.next();
-      if (n.done) return n.value;
-      await new Promise((r) => setImmediate(r));
+    const owner = identity.name;
+    const n = procs.length;
+    this.checkOwnerRoom(owner, n);
+    // counted as queued while it is written, so that submissions running side by side cannot all pass
+    this.submitting.set(owner, (this.submitting.get(owner) ?? 0) + n);
+    try {
+      const steps = this.submission(identity, clusterId, clusterAttrs, procs);
+      for (;;) {
+        const step = steps.next();
+        if (step.done) return step.value;
+        await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      const left = this.submitting.get(owner)! - n;
+      if (left > 0) this.submitting.set(owner, left);
+      else this.submitting.delete(owner);
     }
+  }
+
+  /** Procs of each owner's paced submissions being written: counted with the owner's queued jobs. */
+  private submitting = new Map<string, number>();
+
+  /**
+   * Refuse a submission that would give its owner more than MAX_JOBS_PER_OWNER jobs in the queue: one user
+   * repeating the largest submission would otherwise fill the schedd's memory and disk for every user.
+   */
+  private checkOwnerRoom(owner: string, n: number): void {
+    const max = this.opts.maxJobsPerOwner?.();
+    if (max === undefined) return;
+    let queued = this.submitting.get(owner) ?? 0;
+    for (const c of this.queue.ownerCounts(owner)) queued += c;
+    if (queued + n > max)
+      throw new DschedError(
+        'TOO_MANY_JOBS',
+        `${owner} has ${queued} jobs in the queue and this submission adds ${n}; a user may have at most ${max} (MAX_JOBS_PER_OWNER)`,
+      );
   }
 
   /** Refuse a submission of `n` procs before any of them is received (MAX_JOBS_PER_SUBMISSION). */

@@ -7,7 +7,7 @@
 // the old one: on ext4 such a rename waits until the new file's blocks are on disk, about a millisecond
 // per job start and end. The file is written whole (new file, rename) the first time, after a failed
 // write, and once the appended lines outnumber the entries by far.
-import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 /** An entry of the record: one job's sandbox and what the startd keeps of it. */
 export interface JobRecordEntry {
@@ -76,7 +76,7 @@ export class JobRecordFile {
     if (!lines.length) return;
     // a write that fails may leave part of a line: the next write starts the file afresh
     this.written = undefined;
-    appendFileSync(this.file, lines.join('\n') + '\n');
+    appendFileSync(this.file, lines.join('\n') + '\n', { mode: 0o600 });
     for (const [sandbox, line] of next)
       if (line === undefined) written.delete(sandbox);
       else written.set(sandbox, line);
@@ -88,7 +88,10 @@ export class JobRecordFile {
     this.written = undefined;
     const lines = new Map(this.all().map((e) => [e.sandbox, JSON.stringify(e)]));
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, [...lines.values()].map((l) => l + '\n').join(''));
+    // root's alone: each job's process tag is in it, and a process of another user carrying that tag would be
+    // taken for one of the job's (its memory counted against the job's limit, its signals the job's)
+    writeFileSync(tmp, [...lines.values()].map((l) => l + '\n').join(''), { mode: 0o600 });
+    chmodSync(tmp, 0o600);
     renameSync(tmp, this.file);
     this.written = lines;
     this.appended = 0;

@@ -21,7 +21,12 @@ import type { SpawnerExit } from './spawner-journal.js';
 import { gangLaunch } from './gang-env.js';
 import { expandMatchRefs } from '../../grammar/submit/match-expand.js';
 import { HoldCode } from '../../lib/job-status.js';
-import { IMMUTABLE_JOB_ATTRS, PROTECTED_JOB_ATTRS, isResourceRequest } from '../../lib/job-attrs.js';
+import {
+  IMMUTABLE_JOB_ATTRS,
+  PROTECTED_JOB_ATTRS,
+  attrsGrowthRefusal,
+  isResourceRequest,
+} from '../../lib/job-attrs.js';
 import { JobRecordFile, type JobRecordEntry } from './job-record.js';
 import { rankClaim, runRank, type RankClaim } from './rank.js';
 import type { RunRankRequest__Output } from '../../lib/rpc/generated/dsched/v1/RunRankRequest.js';
@@ -398,6 +403,8 @@ export class Startd {
       );
     if (chirpMayNotSet(name)) throw new DschedError('PERMISSION_DENIED', `chirp: a job may not change its ${name}`);
     const expr = parseExpr(value, { file: '<chirp value>', line: 1, column: 1 });
+    const tooLarge = attrsGrowthRefusal(ex.ad.toRecord(), [[name, unparse(expr)]]);
+    if (tooLarge) throw new DschedError('INPUT_TOO_LARGE', `chirp: ${tooLarge}`);
     ex.ad.set(name, expr);
     this.reporter.send(d.scheddAddress, {
       claim: d.claim,

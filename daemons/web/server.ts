@@ -1,6 +1,6 @@
 // The HTTP side assembled: the guard, the JSON API under /v1, server-sent events, /metrics and the dashboard's
 // files. Kept apart from main.ts so tests and the benchmark can build the same app around their own pool.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
@@ -13,7 +13,7 @@ import { StreamBudget } from './stream-budget.js';
 
 const MAX_SSE_CLIENTS = 2000;
 /** A browser opens one stream per tab: a client with more than this many is holding them, not watching. */
-const MAX_SSE_PER_CLIENT = 16;
+export const MAX_SSE_PER_CLIENT = 16;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -32,6 +32,14 @@ function loadUi(dir: string): Map<string, { body: string; type: string }> {
   return files;
 }
 
+/** Who holds an event stream, for MAX_SSE_PER_CLIENT: the token's user, else the caller's address. */
+function clientOf(c: Context<WebEnv>): string {
+  const caller = c.get('caller');
+  if (caller.kind === 'user') return `user ${caller.name}`;
+  const socket = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket;
+  return `address ${socket?.remoteAddress ?? 'unknown'} (without a token)`;
+}
+
 export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiDir: string }): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.use('*', guard(d.guard));
@@ -42,11 +50,7 @@ export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiD
   app.get('/v1/events', (c) => {
     // each stream holds a socket and a small queue: bounded, so a flood of them cannot exhaust the daemon, and
     // per client (a user by name, anyone else by address), so one client cannot take them all
-    const caller = c.get('caller');
-    const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-    const client =
-      caller.kind === 'user' ? `user ${caller.name}` : `address ${env?.incoming?.socket?.remoteAddress ?? 'unknown'}`;
-    const release = streams.take(client);
+    const release = streams.take(clientOf(c));
     if (release instanceof DschedError) return errorResponse(c, release, d.log);
     return streamSSE(c, async (stream) => {
       let closed = false;

@@ -471,6 +471,15 @@ export const PARAMS = {
     min: 1,
     description: 'Largest number of procs one submission may queue.',
   },
+  MAX_JOBS_PER_OWNER: {
+    type: 'int',
+    default: '1000000',
+    daemons: ['schedd'],
+    reload: 'live',
+    min: 1,
+    description:
+      'Most jobs one user may have in the queue at once (all their jobs, whatever their status); a submission past it is refused whole.',
+  },
   WATCH_BACKLOG: {
     type: 'int',
     default: '120000',

@@ -235,8 +235,56 @@ function healthService(
   };
 }
 
+/** The largest request a method open to anyone reads (a chirp's value is a ClassAd of at most 1 MiB). */
+export const ANONYMOUS_REQUEST_BYTES = 2 * 1024 * 1024;
+
+/** A request a call reads is at most `bytes` long: grpc-js sets one limit per server, on the call's decoder. */
+function limitRequest(call: grpc.ServerInterceptingCallInterface, bytes: number): void {
+  const c = call as unknown as { decoder?: object; maxReceiveMessageSize?: number };
+  const Decoder = c.decoder?.constructor as (new (max: number) => object) | undefined;
+  if (!Decoder || typeof c.maxReceiveMessageSize !== 'number') return;
+  c.decoder = new Decoder(bytes);
+  c.maxReceiveMessageSize = bytes;
+}
+
+/**
+ * The caller is identified, and checked against the table, as soon as its call's headers arrive: grpc-js reads a
+ * whole request (up to the server's 512 MB limit) before a handler runs, so a caller with no credential made a
+ * daemon hold that much per call, as many calls as it opened. A refused call is answered before a byte of its
+ * request is read; a method open to anyone reads at most ANONYMOUS_REQUEST_BYTES. The identity found is kept
+ * for the handler (`admitted`), so a token is verified once.
+ */
+function admitFirst(opts: ServerOptions, admitted: WeakMap<grpc.Metadata, Identity>): grpc.ServerInterceptor {
+  return (descriptor, call) => {
+    const method = methodName(descriptor.path);
+    const open = isAnonymous(method);
+    if (open) limitRequest(call, ANONYMOUS_REQUEST_BYTES);
+    return new grpc.ServerInterceptingCall(call, {
+      start(next) {
+        next({
+          onReceiveMetadata(metadata, pass) {
+            let identity: Identity;
+            try {
+              identity = authenticate({ metadata, getAuthContext: () => call.getAuthContext() }, opts, open);
+              authorize(method, identity);
+            } catch (e) {
+              const name = descriptor.path.slice(descriptor.path.lastIndexOf('/') + 1);
+              opts.log.warn({ method: name, peer: call.getPeer(), err: (e as Error).message }, 'refused call');
+              call.sendStatus(toServiceError(e, opts.daemon) as grpc.StatusObject);
+              return;
+            }
+            admitted.set(metadata, identity);
+            pass(metadata);
+          },
+        });
+      },
+    });
+  };
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const server = new grpc.Server(SERVER_CHANNEL_OPTIONS);
+  const admitted = new WeakMap<grpc.Metadata, Identity>();
+  const server = new grpc.Server({ ...SERVER_CHANNEL_OPTIONS, interceptors: [admitFirst(opts, admitted)] });
   const healthDefinition = healthProto().Health.service as unknown as grpc.ServiceDefinition;
   const hs = healthService(
     opts.services.map((s) => serviceName(s.definition)).filter((n): n is string => !!n),
@@ -247,6 +295,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const handlers: grpc.UntypedServiceImplementation = {};
     // who the caller is, and whether the table lets them call this method at all
     const admit = (method: string, call: Parameters<typeof identify>[0]): Identity => {
+      const early = admitted.get(call.metadata);
+      if (early) return early;
       const identity = authenticate(call, opts, isAnonymous(method));
       authorize(method, identity);
       return identity;

@@ -23,7 +23,7 @@ import {
   type Expr,
   type Value,
 } from '../../../grammar/classad/index.js';
-import { displayWidth, padEndWidth } from './columns.js';
+import { displayWidth, padEndWidth, visible } from './columns.js';
 import { formatDate, formatDuration, type TimeOptions } from './time.js';
 
 /** What -af and -format need from an ad. */
@@ -149,7 +149,7 @@ export function autoformat(ads: readonly FormatAd[], args: readonly string[], op
 
   const prefix = opts.group ? '' : opts.tab ? '\t' : ' ';
   const suffix = opts.newline ? '\n' : opts.comma ? ',' : '';
-  const rows = ads.map((ad) => fields.map((f) => f.text(ad)));
+  const rows = ads.map((ad) => fields.map((f) => visible(f.text(ad))));
   const label = (i: number, text: string): string =>
     opts.label ? `${i === 0 && opts.jobId ? 'ID' : fields[i]!.head} = ${text}` : text;
 
@@ -307,7 +307,7 @@ function applyItem(ad: FormatAd, item: CompiledItem, time?: TimeOptions): string
       const prec = p === undefined ? undefined : Number(p);
       const s = convert(value, () => rawText(ad, item.expr), conv, flags, width, prec, time);
       if (s === undefined) failed = true;
-      return s ?? '';
+      return visible(s ?? '');
     },
   );
   return failed ? '' : out;

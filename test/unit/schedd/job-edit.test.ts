@@ -9,7 +9,7 @@ import type { Identity } from '../../../lib/rpc/auth.js';
 const alice: Identity = { kind: 'user', name: 'alice', admin: false };
 const admin: Identity = { kind: 'user', name: 'root', admin: true };
 const job = (status: number, owner = 'alice', claim?: object) =>
-  ({ cluster: 7, proc: 0, owner, status, claim }) as unknown as Job;
+  ({ cluster: 7, proc: 0, owner, status, claim, attrs: {} }) as unknown as Job;
 
 describe('schedd – job edit rules', () => {
   test('schedd – immutable attributes are refused for everyone, protected ones for users', () => {
