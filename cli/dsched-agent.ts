@@ -12,11 +12,13 @@
 // Frames (both ways): a 4-byte little-endian payload length, a type byte, the payload.
 //   launcher → agent: H hello (NUL-separated: protocol, command, uid, umask, tty bits, columns of stdout and
 //                     stderr, folder, argc, args…, envc, NAME=value…), I standard input (empty: its end),
-//                     S a signal (one byte); protocol 2 also F (the spool file is open) or N (refused)
+//                     S a signal (one byte); protocol 2 also F (the spool file is open) or N (refused),
+//                     and D (everything before the agent's D is copied)
 //   agent → launcher: A the command started, O stdout, E stderr, Q send standard input,
 //                     X exit code (int32), K killed by this signal (one byte); protocol 2 also
 //                     F the name of a spool file in the socket's folder, R a range of it for stdout
-//                     (offset and length, each uint64)
+//                     (offset and length, each uint64), D (a shared query's output is complete: say when
+//                     it is copied)
 // A launcher that never saw A runs the command itself: it did not run here.
 //
 // Spool (protocol 2): a large stdout is written once into a file of the socket's folder, and each launcher
@@ -57,6 +59,11 @@ const OUT_CHUNK = 64 << 10;
 const MAX_WAITING = 256;
 /** How long a command waits for its folder's turn before its launcher runs it itself (ms). */
 const MAX_WAIT_MS = 2000;
+/**
+ * How long a shared query whose command has ended waits for its launchers to copy its spool before they all
+ * get the exit code (ms): one that stops reading holds the others no longer.
+ */
+const SHARE_GRACE_MS = 1000;
 /** A command's stdout goes through a spool file once it has written this much (small ones stay frames). */
 const SPOOL_FROM = 64 << 10;
 /**
@@ -134,6 +141,7 @@ type Piece =
   | { type: 'O' | 'E'; data: Buffer }
   | { type: 'F' }
   | { type: 'R'; at: number; len: number }
+  | { type: 'D' }
   | { type: 'X'; code: number };
 
 /** One connection: one command, from hello to exit code. */
@@ -147,6 +155,8 @@ class Request {
   hello?: Hello;
   /** The run this request takes its output from (its own, or an identical query's it joined). */
   run?: Run;
+  /** It said (D) that it has copied its run's whole output. */
+  copied = false;
   /** Its run's spool file: not offered yet, offered (its pieces wait for the answer), taken, or refused. */
   spool: 'none' | 'offered' | 'taken' | 'refused' = 'none';
   /** The pieces that came while the spool file was offered. */
@@ -192,6 +202,8 @@ class Request {
         this.sock.end();
         return true;
       }
+      case 'D':
+        return this.send('D');
       default:
         return this.send(p.type, p.data);
     }
@@ -239,6 +251,9 @@ class Request {
       this.held = [];
       for (const p of held) this.deliver(p, this.run);
       this.run.settle();
+    } else if (type === 'D' && this.run && !this.copied) {
+      this.copied = true;
+      this.run.checkCopied();
     }
   }
 
@@ -362,7 +377,9 @@ class Spool {
 /**
  * A command running, and the launchers its output goes to: its own, and those of identical read-only queries
  * that arrived while it ran (the same command, arguments, folder, environment and terminal): one query to the
- * schedd, its output written to each. Only while it runs: a finished answer is never given again.
+ * schedd, its output written to each. It can be joined while it runs and, with protocol 2, until its launchers
+ * have copied its output (SHARE_GRACE_MS at most): as with protocol 1, whose sockets pace the command, none of
+ * its launchers ends before then, so a command started after one of them ended never gets this answer.
  */
 class Run {
   readonly reqs = new Set<Request>();
@@ -376,7 +393,12 @@ class Run {
   /** No (more) spool for this run: a protocol-1 launcher, no folder, the folder full or the bound reached. */
   private noSpool: boolean;
   private joinable: boolean;
-  private finished = false;
+  /** The command's exit code, once it has ended. */
+  private code?: number;
+  private grace?: NodeJS.Timeout;
+  /** The exit code is sent: the run is over. */
+  private closed = false;
+  readonly protocol: number;
 
   constructor(
     first: Request,
@@ -386,7 +408,8 @@ class Run {
     first.run = this;
     this.joinable = key !== undefined;
     if (this.joinable) this.pieces = [];
-    this.noSpool = first.hello!.protocol < 2;
+    this.protocol = first.hello!.protocol;
+    this.noSpool = this.protocol < 2;
   }
 
   join(r: Request): void {
@@ -403,16 +426,17 @@ class Run {
     this.reqs.delete(r);
     if (!this.reqs.size) {
       // an identical query arriving now starts afresh instead of joining an aborted one
-      if (this.key !== undefined && inFlight.get(this.key) === this) inFlight.delete(this.key);
       this.unlist();
       this.abort.abort(new Error('the command was left'));
     }
+    this.checkCopied();
     this.settle();
   }
 
   /** No launcher can join any more. */
   unlist(): void {
     this.joinable = false;
+    if (this.key !== undefined && inFlight.get(this.key) === this) inFlight.delete(this.key);
     this.pieces = undefined;
     this.settle();
   }
@@ -485,9 +509,27 @@ class Run {
     }
   }
 
+  /** The command has ended, its output is all sent (or in the spool). */
   finish(code: number): void {
-    this.finished = true;
-    this.send({ type: 'X', code });
+    this.code = code;
+    if (this.protocol < 2 || !this.joinable) return this.close();
+    this.send({ type: 'D' });
+    this.grace = setTimeout(() => this.close(), SHARE_GRACE_MS);
+    this.grace.unref();
+    this.checkCopied();
+  }
+
+  /** Every launcher has copied the whole output: they get the exit code. */
+  checkCopied(): void {
+    if (this.code !== undefined && !this.closed && [...this.reqs].every((r) => r.copied)) this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.grace);
+    this.unlist();
+    this.send({ type: 'X', code: this.code! });
     this.settle();
   }
 
@@ -499,7 +541,7 @@ class Run {
     const s = this.spool;
     if (!s || [...this.reqs].some((r) => r.spool === 'offered')) return;
     if (!this.joinable) s.unlink();
-    if (this.finished) s.close();
+    if (this.closed) s.close();
   }
 }
 
@@ -606,12 +648,12 @@ async function run(r: Request, h: Hello): Promise<void> {
   if (key !== undefined) inFlight.set(key, shared);
   r.send('A');
   const ctx = r.io(h, shared);
-  let code: number;
+  let code: number | undefined;
   try {
     code = await runCommand(h.name, commands.get(h.name)!, ctx);
   } finally {
-    if (key !== undefined && inFlight.get(key) === shared) inFlight.delete(key);
-    shared.unlist();
+    // a protocol-1 query can be joined only while its command runs (see Run); one that threw, no longer
+    if (shared.protocol < 2 || code === undefined) shared.unlist();
   }
   // a failed command may have failed on the channel: the next one connects afresh
   if (code !== 0) dropWarmOf(ctx);

@@ -339,6 +339,9 @@ static int copy_range(int in, off_t off, uint64_t len, int out) {
   return 0;
 }
 
+/** A write failed because the reader of stdout has gone (a pipe; a socket, as some programs give, resets). */
+static int reader_gone(int e) { return e == EPIPE || e == ECONNRESET; }
+
 static uint64_t le64(const char *p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; i--) v = v << 8 | (unsigned char)p[i];
@@ -451,7 +454,7 @@ static int through_agent(const char *sock, const char *dir, const char *base, ch
       }
       else if (type == 'O') {
         // a reader that has gone (dq | head): end as the cold command does, with the status of SIGPIPE
-        if (write_all(1, data, n) != 0) exit(errno == EPIPE ? 141 : 1);
+        if (write_all(1, data, n) != 0) exit(reader_gone(errno) ? 141 : 1);
       } else if (type == 'F') {
         // a spool file: opened (and checked) here, or refused, in which case the agent sends the bytes
         const char *why = NULL;
@@ -466,7 +469,11 @@ static int through_agent(const char *sock, const char *dir, const char *base, ch
           exit(1);
         }
         // as for 'O': a reader that has gone ends the command with the status of SIGPIPE
-        if (copy_range(spool, (off_t)le64(data), le64(data + 8), 1) != 0) exit(errno == EPIPE ? 141 : 1);
+        if (copy_range(spool, (off_t)le64(data), le64(data + 8), 1) != 0) exit(reader_gone(errno) ? 141 : 1);
+      } else if (type == 'D') {
+        // everything before it is copied (frames are handled in order): a shared query's launchers get the
+        // exit code once they all have
+        if (send_frame(fd, 'D', NULL, 0) != 0) break;
       } else if (type == 'E') {
         if (write_all(2, data, n) != 0) { /* nowhere to say it */
         }
