@@ -271,6 +271,21 @@ async function installed(pool: TestPool, schedd: number, builds: Build[]) {
       }
       rmSync(path, { force: true });
     }
+    // what starting that many processes at once costs on this machine now (under the same /usr/bin/time)
+    const floor = await Promise.all(
+      Array.from(
+        { length: CLIENTS },
+        () =>
+          new Promise<number>((resolve) => {
+            const t0 = performance.now();
+            const p = TIME ? spawn(TIME, ['-f', '', '/bin/true']) : spawn('/bin/true');
+            p.on('close', () => resolve(performance.now() - t0));
+          }),
+      ),
+    );
+    console.log(
+      `${ROUNDS > 1 ? `[round ${round + 1}] ` : ''}${CLIENTS} × /bin/true at once (the floor): median ${ms(median(floor))}, slowest ${ms(Math.max(...floor))}`,
+    );
     // at once, each to its own file: checked after the clock stopped
     for (const b of order) {
       const out = (i: number) => join(pool.work, `out.${i}.json`);

@@ -380,6 +380,9 @@ class Spool {
  * schedd, its output written to each. It can be joined while it runs and, with protocol 2, until its launchers
  * have copied its output (SHARE_GRACE_MS at most): as with protocol 1, whose sockets pace the command, none of
  * its launchers ends before then, so a command started after one of them ended never gets this answer.
+ * A query that others joined is likely one of a burst (a workflow's 50 polls): it stays open to the ones still
+ * coming for as long again as it ran, so they share it too, and none of its launchers waits longer than twice
+ * the query.
  */
 class Run {
   readonly reqs = new Set<Request>();
@@ -396,6 +399,10 @@ class Run {
   /** The command's exit code, once it has ended. */
   private code?: number;
   private grace?: NodeJS.Timeout;
+  /** While set, the ended command stays open to joiners (see above). */
+  private hold?: NodeJS.Timeout;
+  private joined = false;
+  private readonly started = performance.now();
   /** The exit code is sent: the run is over. */
   private closed = false;
   readonly protocol: number;
@@ -415,6 +422,7 @@ class Run {
   join(r: Request): void {
     r.run = this;
     this.reqs.add(r);
+    this.joined = true;
     r.send('A');
     for (const p of this.pieces ?? []) r.deliver(p, this);
   }
@@ -514,20 +522,30 @@ class Run {
     this.code = code;
     if (this.protocol < 2 || !this.joinable) return this.close();
     this.send({ type: 'D' });
-    this.grace = setTimeout(() => this.close(), SHARE_GRACE_MS);
+    const hold = this.joined ? Math.min(performance.now() - this.started, SHARE_GRACE_MS) : 0;
+    if (hold > 0) {
+      this.hold = setTimeout(() => {
+        this.hold = undefined;
+        this.checkCopied();
+      }, hold);
+      this.hold.unref();
+    }
+    this.grace = setTimeout(() => this.close(), hold + SHARE_GRACE_MS);
     this.grace.unref();
     this.checkCopied();
   }
 
-  /** Every launcher has copied the whole output: they get the exit code. */
+  /** Every launcher has copied the whole output (and the run is not held open): they get the exit code. */
   checkCopied(): void {
-    if (this.code !== undefined && !this.closed && [...this.reqs].every((r) => r.copied)) this.close();
+    if (this.code === undefined || this.closed || this.hold) return;
+    if ([...this.reqs].every((r) => r.copied)) this.close();
   }
 
   private close(): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.grace);
+    clearTimeout(this.hold);
     this.unlist();
     this.send({ type: 'X', code: this.code! });
     this.settle();

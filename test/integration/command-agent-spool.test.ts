@@ -86,6 +86,27 @@ describe('command agent – spool', () => {
     assert.equal(again.stdout, alone);
   });
 
+  test("spool – a query started after one of a shared run's launchers ended never gets that run's answer", async () => {
+    const first = await submitHeld(l);
+    const args = ['-json', '-constraint', `ClusterId >= ${first}`];
+    // a reader that never reads holds the shared run's spool for as long as it may
+    const stuck = spawn(join(l.bin, 'dq'), args, { cwd: pool.work, env: l.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    stuck.stdout.pause();
+    const ended = new Promise<void>((res) => stuck.on('close', () => res()));
+    const old = await l.run('dq', args);
+    assert.equal(old.code, 0, old.stderr);
+    // it has ended: what is submitted now is in the answer of the next identical query
+    const later = await submitHeld(l, 1);
+    const fresh = await l.run('dq', args);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.doesNotMatch(old.stdout, new RegExp(`"ClusterId": ${later},`));
+    assert.match(fresh.stdout, new RegExp(`"ClusterId": ${later},`));
+    stuck.stdout.destroy();
+    await ended;
+    await l.run('drm', [first]);
+    await l.run('drm', [later]);
+  });
+
   test('spool – a launcher of protocol 1 gets data frames only', async () => {
     const r = await rawDq(l, 'dsched-agent 1', [cluster, '-json']);
     assert.equal(r.types, 'AOX');
