@@ -88,6 +88,8 @@ function cli(pool: TestPool, cmd: string, args: string[], input = '', via?: Laun
       stderr = (at >= 0 ? stderr.slice(0, at) : stderr).replace(/Command exited with non-zero status \d+\n?$/, '');
       resolve({ code: code ?? -1, ms, cpu: user! + sys!, stdout: Buffer.concat(out), stderr });
     });
+    // a command that never reads its input (dq) may have ended before it is written
+    child.stdin!.on('error', () => undefined);
     child.stdin!.end(input);
   });
 }
