@@ -60,8 +60,9 @@ const MAX_WAITING = 256;
 /** How long a command waits for its folder's turn before its launcher runs it itself (ms). */
 const MAX_WAIT_MS = 2000;
 /**
- * How long a shared query whose command has ended waits for its launchers to copy its spool before they all
- * get the exit code (ms): one that stops reading holds the others no longer.
+ * How long a shared query whose command has ended may stay open to identical ones (see Run), and then wait for
+ * its launchers to copy its spool before they all get the exit code (ms; twice this in all at most): one that
+ * stops reading holds the others no longer.
  */
 const SHARE_GRACE_MS = 1000;
 /** A command's stdout goes through a spool file once it has written this much (small ones stay frames). */
@@ -380,9 +381,9 @@ class Spool {
  * schedd, its output written to each. It can be joined while it runs and, with protocol 2, until its launchers
  * have copied its output (SHARE_GRACE_MS at most): as with protocol 1, whose sockets pace the command, none of
  * its launchers ends before then, so a command started after one of them ended never gets this answer.
- * A query that others joined is likely one of a burst (a workflow's 50 polls): it stays open to the ones still
- * coming for as long again as it ran, so they share it too, and none of its launchers waits longer than twice
- * the query.
+ * A query that others joined is likely one of a burst (a workflow's 50 polls, started over as long as the
+ * machine takes to start them): once its command has ended it stays open while they keep coming, each within
+ * as long as the query ran of the one before (SHARE_GRACE_MS after its end at most), so they share it too.
  */
 class Run {
   readonly reqs = new Set<Request>();
@@ -403,6 +404,9 @@ class Run {
   private hold?: NodeJS.Timeout;
   private joined = false;
   private readonly started = performance.now();
+  /** When the command ended, and how long it ran (ms). */
+  private ended = 0;
+  private ran = 0;
   /** The exit code is sent: the run is over. */
   private closed = false;
   readonly protocol: number;
@@ -423,6 +427,7 @@ class Run {
     r.run = this;
     this.reqs.add(r);
     this.joined = true;
+    if (this.hold) this.holdOpen();
     r.send('A');
     for (const p of this.pieces ?? []) r.deliver(p, this);
   }
@@ -522,17 +527,25 @@ class Run {
     this.code = code;
     if (this.protocol < 2 || !this.joinable) return this.close();
     this.send({ type: 'D' });
-    const hold = this.joined ? Math.min(performance.now() - this.started, SHARE_GRACE_MS) : 0;
-    if (hold > 0) {
-      this.hold = setTimeout(() => {
-        this.hold = undefined;
-        this.checkCopied();
-      }, hold);
-      this.hold.unref();
-    }
-    this.grace = setTimeout(() => this.close(), hold + SHARE_GRACE_MS);
+    this.ended = performance.now();
+    this.ran = this.ended - this.started;
+    if (this.joined) this.holdOpen();
+    this.grace = setTimeout(() => this.close(), 2 * SHARE_GRACE_MS);
     this.grace.unref();
     this.checkCopied();
+  }
+
+  /** Open to joiners for as long again as the command ran, from now (SHARE_GRACE_MS after its end at most). */
+  private holdOpen(): void {
+    clearTimeout(this.hold);
+    this.hold = undefined;
+    const ms = Math.min(this.ran, this.ended + SHARE_GRACE_MS - performance.now());
+    if (ms <= 0) return;
+    this.hold = setTimeout(() => {
+      this.hold = undefined;
+      this.checkCopied();
+    }, ms);
+    this.hold.unref();
   }
 
   /** Every launcher has copied the whole output (and the run is not held open): they get the exit code. */
