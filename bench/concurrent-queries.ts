@@ -1,5 +1,5 @@
 // Many readers of one queue, run on demand:
-//   node --import tsx bench/concurrent-queries.ts [--jobs 10000] [--clients 50] [--alone 5] [--cpu-prof DIR] [--schedd-only] [--window BYTES] [--raw-as-dq] [--no-launcher]
+//   node --import tsx bench/concurrent-queries.ts [--jobs 10000] [--clients 50] [--alone 5] [--rounds 1] [--cpu-prof DIR] [--schedd-only] [--window BYTES] [--raw-as-dq] [--no-launcher] [--no-node]
 // (--cpu-prof: every daemon writes a CPU profile into DIR when the pool stops)
 // On a personal pool holding --jobs held jobs it prints, end to end (real `dq -json` processes, each under
 // /usr/bin/time for its own CPU):
@@ -10,13 +10,19 @@
 // and then the schedd's side alone, without 50 node processes fighting for the machine's cores: the same
 // queries as raw gRPC streams from this process (the pages counted, never decoded), one alone and --clients
 // at once, and a Submit RPC made meanwhile against one made alone.
-// The end-to-end part runs twice: the commands as node processes (node dist/cli/X.js), then as installed (the
-// launcher, dist/cli/dcmd, through this user's command agent, warm); --no-launcher leaves the second out.
-// For before/after figures, run it from a built checkout of each commit, alternating. Nothing is asserted.
+// The end-to-end part runs first with the commands as node processes (node dist/cli/X.js; --no-node leaves
+// it out), then as installed (the launcher, dist/cli/dcmd, through this user's command agent, warm;
+// --no-launcher leaves it out). The installed commands are measured two ways: as a user runs
+// `dq -json > out.N.json` (stdout a file the runner opens in the pool's folder, read and compared only after
+// the clock stops: what a user waits for), and with stdout a pipe this runner reads (as before); the agent's
+// CPU is printed beside the schedd's.
+// A/B: BENCH_BASE=DIR names the dist/ of another build (say main's): its launcher and agent are measured too,
+// on the same pool, alternating with this build's in each step (--rounds N repeats the steps, the order
+// reversed every other round).
 import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHANNEL_OPTIONS } from '../lib/rpc/channel-options.js';
 import { proto } from '../lib/rpc/proto.js';
@@ -31,6 +37,7 @@ function flag(name: string, def: number): number {
 const JOBS = flag('jobs', 10_000);
 const CLIENTS = flag('clients', 50);
 const ALONE = flag('alone', 5);
+const ROUNDS = flag('rounds', 1);
 /** --window BYTES: the raw clients' HTTP/2 receive window (grpc-js's default is 64 KiB) */
 const WINDOW = flag('window', 0) ? { 'grpc-node.flow_control_window': flag('window', 0) } : {};
 
@@ -47,22 +54,24 @@ type Run = { code: number; ms: number; cpu: number; stdout: Buffer; stderr: stri
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const MARK = '@@time ';
 
-/** When set, commands run through the launcher (and the agent) instead of as node processes. */
-let launcher: Launcher | undefined;
-
-function cli(pool: TestPool, cmd: string, args: string[], input = ''): Promise<Run> {
+/**
+ * `cmd args` through `via` (a launcher, else as a node process). With `toFile` its stdout is that file (as
+ * `> toFile`), opened here and read only after the command has ended (the returned stdout is then empty).
+ */
+function cli(pool: TestPool, cmd: string, args: string[], input = '', via?: Launcher, toFile?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const [file, argv, env] = launcher
-      ? [join(launcher.bin, cmd), args, launcher.env]
+    const [file, argv, env] = via
+      ? [join(via.bin, cmd), args, via.env]
       : [process.execPath, [join(DIST, 'cli', `${cmd}.js`), ...args], pool.env];
-    const child = TIME
-      ? spawn(TIME, ['-f', `${MARK}%U %S`, file, ...argv], { cwd: pool.work, env })
-      : spawn(file, argv, { cwd: pool.work, env });
+    const fd = toFile === undefined ? 'pipe' : openSync(toFile, 'w', 0o600);
+    const t0 = performance.now();
+    const opts = { cwd: pool.work, env, stdio: ['pipe', fd, 'pipe'] as Array<'pipe' | number> };
+    const child = TIME ? spawn(TIME, ['-f', `${MARK}%U %S`, file, ...argv], opts) : spawn(file, argv, opts);
+    if (typeof fd === 'number') closeSync(fd);
     const out: Buffer[] = [];
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - t0;
@@ -79,7 +88,9 @@ function cli(pool: TestPool, cmd: string, args: string[], input = ''): Promise<R
       stderr = (at >= 0 ? stderr.slice(0, at) : stderr).replace(/Command exited with non-zero status \d+\n?$/, '');
       resolve({ code: code ?? -1, ms, cpu: user! + sys!, stdout: Buffer.concat(out), stderr });
     });
-    child.stdin.end(input);
+    // a command that never reads its input (dq) may have ended before it is written
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(input);
   });
 }
 
@@ -159,7 +170,7 @@ class RawSchedd {
 
 /** Real `dq -json` processes: alone, then many at once with a dsubmit. */
 async function endToEnd(pool: TestPool, schedd: number) {
-  console.log(launcher ? 'installed commands (launcher and agent):' : 'commands as node processes:');
+  console.log('commands as node processes:');
   const alone: Run[] = [];
   let aloneSchedd = 0;
   for (let i = 0; i < ALONE; i++) {
@@ -194,6 +205,131 @@ async function endToEnd(pool: TestPool, schedd: number) {
   );
 }
 
+/** A build as installed: its launcher, with its own socket folder and agent. */
+interface Build {
+  label: string;
+  launcher: Launcher;
+}
+
+/** CPU seconds a build's agents have used so far. */
+function agentCpu(b: Build): number {
+  let sum = 0;
+  for (const pid of b.launcher.agents()) {
+    try {
+      sum += cpuSec(pid);
+    } catch {
+      /* ended meanwhile */
+    }
+  }
+  return sum;
+}
+
+/** `fn`'s result and the CPU seconds the schedd and the build's agent used meanwhile. */
+async function costOf<T>(schedd: number, b: Build, fn: () => Promise<T>) {
+  const s0 = cpuSec(schedd);
+  const a0 = agentCpu(b);
+  const r = await fn();
+  return { r, schedd: cpuSec(schedd) - s0, agent: agentCpu(b) - a0 };
+}
+
+const cpu = (x: number) => `${x.toFixed(2)} s`;
+
+/**
+ * The installed commands of each build, alternating step by step: one `dq -json` alone and --clients at once,
+ * first each to a file of its own (as `dq -json > out.N.json`: the files are read only after the clock stops),
+ * then through pipes this runner reads, with a dsubmit started among them.
+ */
+async function installed(pool: TestPool, schedd: number, builds: Build[]) {
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 ? [...builds].reverse() : builds;
+    const tag = (b: Build, how: string) => `${ROUNDS > 1 ? `[round ${round + 1}] ` : ''}installed, ${b.label}, ${how}:`;
+    const alone = new Map<Build, { file: number; pipe: number; answer: string }>();
+    // one alone, each way: the median of --alone runs
+    for (const how of ['> file', 'pipe'] as const) {
+      const runs = new Map(order.map((b) => [b, [] as Array<Awaited<ReturnType<typeof costOf<Run>>>>]));
+      const path = join(pool.work, 'out.alone.json');
+      for (let i = 0; i < ALONE; i++)
+        for (const b of order)
+          runs
+            .get(b)!
+            .push(
+              await costOf(schedd, b, () =>
+                cli(pool, 'dq', ['-json'], '', b.launcher, how === 'pipe' ? undefined : path),
+              ),
+            );
+      for (const b of builds) {
+        const rs = runs.get(b)!;
+        const one = median(rs.map((x) => x.r.ms));
+        const last = how === 'pipe' ? rs.at(-1)!.r.stdout : readFileSync(path);
+        const a = alone.get(b) ?? { file: 0, pipe: 0, answer: '' };
+        a[how === 'pipe' ? 'pipe' : 'file'] = one;
+        a.answer ||= digest(last);
+        alone.set(b, a);
+        console.log(
+          `${tag(b, how)} dq -json alone ${ms(one)} median of ${ALONE} (${(last.length / 1e6).toFixed(1)} MB; ` +
+            `launcher ${cpu(median(rs.map((x) => x.r.cpu)))} CPU, agent ${cpu(median(rs.map((x) => x.agent)))}, schedd ${cpu(median(rs.map((x) => x.schedd)))}; ` +
+            `${rs.filter((x) => x.r.code).length} failed)`,
+        );
+      }
+      rmSync(path, { force: true });
+    }
+    // what starting that many processes at once costs on this machine now (under the same /usr/bin/time)
+    const floor = await Promise.all(
+      Array.from(
+        { length: CLIENTS },
+        () =>
+          new Promise<number>((resolve) => {
+            const t0 = performance.now();
+            const p = TIME ? spawn(TIME, ['-f', '', '/bin/true']) : spawn('/bin/true');
+            p.on('close', () => resolve(performance.now() - t0));
+          }),
+      ),
+    );
+    console.log(
+      `${ROUNDS > 1 ? `[round ${round + 1}] ` : ''}${CLIENTS} × /bin/true at once (the floor): median ${ms(median(floor))}, slowest ${ms(Math.max(...floor))}`,
+    );
+    // at once, each to its own file: checked after the clock stopped
+    for (const b of order) {
+      const out = (i: number) => join(pool.work, `out.${i}.json`);
+      const { r: done, ...used } = await costOf(schedd, b, () =>
+        Promise.all(Array.from({ length: CLIENTS }, (_, i) => cli(pool, 'dq', ['-json'], '', b.launcher, out(i)))),
+      );
+      const times = done.map((r) => r.ms);
+      let same = 0;
+      for (let i = 0; i < CLIENTS; i++) {
+        if (digest(readFileSync(out(i))) === alone.get(b)!.answer) same++;
+        rmSync(out(i), { force: true });
+      }
+      const one = alone.get(b)!.file;
+      console.log(
+        `${tag(b, '> file')} ${CLIENTS} × dq -json at once: median ${ms(median(times))}, slowest ${ms(Math.max(...times))} = ${(Math.max(...times) / one).toFixed(1)}× alone (goal ≤ 3×); ` +
+          `launcher ${cpu(median(done.map((r) => r.cpu)))} CPU each (median), agent ${cpu(used.agent)} and schedd ${cpu(used.schedd)} for all; ` +
+          `${done.filter((r) => r.code).length} failed, ${same}/${CLIENTS} answers complete and identical to the one alone`,
+      );
+      for (const r of done.filter((r) => r.code).slice(0, 3))
+        console.log(`  a dq failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`);
+    }
+    // at once through pipes, a dsubmit among them
+    for (const b of order) {
+      const submits: number[] = [];
+      for (let i = 0; i < 3; i++) submits.push((await cli(pool, 'dsubmit', SUBMIT, ONE_JOB, b.launcher)).ms);
+      const { r, ...used } = await costOf(schedd, b, async () => {
+        const many = Array.from({ length: CLIENTS }, () => cli(pool, 'dq', ['-json'], '', b.launcher));
+        const during = await cli(pool, 'dsubmit', SUBMIT, ONE_JOB, b.launcher);
+        return { during, done: await Promise.all(many) };
+      });
+      const times = r.done.map((x) => x.ms);
+      const one = alone.get(b)!.pipe;
+      console.log(
+        `${tag(b, 'pipe')} ${CLIENTS} × dq -json at once: median ${ms(median(times))}, slowest ${ms(Math.max(...times))} = ${(Math.max(...times) / one).toFixed(1)}× alone (goal ≤ 3×); ` +
+          `launcher ${cpu(median(r.done.map((x) => x.cpu)))} CPU each (median), agent ${cpu(used.agent)} and schedd ${cpu(used.schedd)} for all; ` +
+          `${r.done.filter((x) => x.code).length} failed, ${new Set(r.done.map((x) => digest(x.stdout))).size} distinct answers (≤ 2: with and without the job submitted meanwhile); ` +
+          `dsubmit alone ${ms(median(submits))}, among them ${ms(r.during.ms)}: delayed ${ms(r.during.ms - median(submits))} (goal ≤ 100 ms)`,
+      );
+    }
+  }
+}
+
 async function main() {
   console.log(`concurrent-queries: ${JOBS} held jobs, ${CLIENTS} × dq -json`);
   const pool = TestPool.create({ UPDATE_INTERVAL: '30', NEGOTIATOR_INTERVAL: '60' });
@@ -209,15 +345,19 @@ async function main() {
 
     // end to end: real CLIs
     if (!process.argv.includes('--schedd-only')) {
-      await endToEnd(pool, schedd);
+      if (!process.argv.includes('--no-node')) await endToEnd(pool, schedd);
       if (!process.argv.includes('--no-launcher')) {
-        launcher = new Launcher(pool);
+        const base = process.env.BENCH_BASE;
+        const builds: Build[] = [
+          ...(base ? [{ label: 'base', launcher: new Launcher(pool, join(base, 'cli', 'dcmd')) }] : []),
+          { label: base ? 'this' : 'this build', launcher: new Launcher(pool) },
+        ];
+        if (base) console.log(`A/B: base ${base}, this ${DIST}, alternating`);
         try {
-          await launcher.waitForAgent();
-          await endToEnd(pool, schedd);
+          for (const b of builds) await b.launcher.waitForAgent();
+          await installed(pool, schedd, builds);
         } finally {
-          launcher.close();
-          launcher = undefined;
+          for (const b of builds) b.launcher.close();
         }
       }
     }

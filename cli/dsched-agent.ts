@@ -12,20 +12,45 @@
 // Frames (both ways): a 4-byte little-endian payload length, a type byte, the payload.
 //   launcher → agent: H hello (NUL-separated: protocol, command, uid, umask, tty bits, columns of stdout and
 //                     stderr, folder, argc, args…, envc, NAME=value…), I standard input (empty: its end),
-//                     S a signal (one byte)
+//                     S a signal (one byte); protocol 2 also F (the spool file is open) or N (refused),
+//                     and D (everything before the agent's D is copied)
 //   agent → launcher: A the command started, O stdout, E stderr, Q send standard input,
-//                     X exit code (int32), K killed by this signal (one byte)
+//                     X exit code (int32), K killed by this signal (one byte); protocol 2 also
+//                     F the name of a spool file in the socket's folder, R a range of it for stdout
+//                     (offset and length, each uint64), D (a shared query's output is complete: say when
+//                     it is copied)
 // A launcher that never saw A runs the command itself: it did not run here.
-import { lstatSync, rmSync, statSync } from 'node:fs';
+//
+// Spool (protocol 2): a large stdout is written once into a file of the socket's folder, and each launcher
+// copies ranges of it to its stdout in the kernel (copy_file_range, sendfile) as they are appended: one
+// answer shared by 50 identical queries is not copied 50 times through user space and 50 sockets. The
+// launcher opens the file itself (it checks that it is a regular file of its own); until it answers F or N
+// its frames wait, so the order of stdout, stderr and exit code is the command's. The file is unlinked as soon
+// as no launcher can still need its name, and the next agent removes what a killed one left. Whatever fails
+// (the folder full, the bound reached, a launcher that refuses the file, a protocol-1 launcher) goes back
+// to O frames.
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  write,
+} from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { WriteStream } from 'node:tty';
 import type { CommandIo, CommandOutput } from './shared/io.js';
 import { hostCommands, runCommand, type CommandMain } from './shared/run-cli.js';
 import { dropWarmOf, keepSessionsWarm } from './shared/session.js';
 
-const PROTOCOL = 'dsched-agent 1';
+/** The hellos served: 1 takes output only as O frames, 2 takes spool files too. */
+const PROTOCOLS = ['dsched-agent 1', 'dsched-agent 2'];
 /** The largest frame taken (a hello carries the whole environment). */
 const MAX_FRAME = 64 << 20;
 /** Output goes in frames of at most this many bytes, so one command's long output does not hold the others. */
@@ -34,6 +59,20 @@ const OUT_CHUNK = 64 << 10;
 const MAX_WAITING = 256;
 /** How long a command waits for its folder's turn before its launcher runs it itself (ms). */
 const MAX_WAIT_MS = 2000;
+/**
+ * How long a shared query whose command has ended may stay open to identical ones (see Run), and then wait for
+ * its launchers to copy its spool before they all get the exit code (ms; twice this in all at most): one that
+ * stops reading holds the others no longer.
+ */
+const SHARE_GRACE_MS = 1000;
+/** A command's stdout goes through a spool file once it has written this much (small ones stay frames). */
+const SPOOL_FROM = 64 << 10;
+/**
+ * The most bytes all spool files may hold at once (DSCHED_AGENT_SPOOL_MAX): beyond it output goes in frames,
+ * paced by the slowest reader, so a reader that never reads cannot fill the folder.
+ */
+const SPOOL_MAX =
+  Number(process.env.DSCHED_AGENT_SPOOL_MAX) >= 0 ? Number(process.env.DSCHED_AGENT_SPOOL_MAX) : 512 << 20;
 
 const commands = new Map<string, CommandMain>();
 
@@ -50,6 +89,8 @@ function frame(type: string, payload: Buffer | string = Buffer.alloc(0)): Buffer
 }
 
 interface Hello {
+  /** 1 or 2 (see PROTOCOLS). */
+  protocol: number;
   name: string;
   uid: number;
   umask: number;
@@ -63,7 +104,8 @@ interface Hello {
 
 function parseHello(data: Buffer): Hello | undefined {
   const f = data.toString('utf8').split('\0');
-  if (f[0] !== PROTOCOL) return undefined;
+  const protocol = PROTOCOLS.indexOf(f[0]!) + 1;
+  if (!protocol) return undefined;
   const argc = Number(f[8]);
   const envAt = 9 + argc;
   const envc = Number(f[envAt]);
@@ -74,6 +116,7 @@ function parseHello(data: Buffer): Hello | undefined {
     if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
   }
   return {
+    protocol,
     name: f[1]!,
     uid: Number(f[2]),
     umask: Number(f[3]),
@@ -94,6 +137,14 @@ function lasting(h: Hello): boolean {
   return h.name === 'dq' && h.argv.some((a) => a === '-watch' || a === '--watch');
 }
 
+/** What a run sends its launchers, in order (kept for a launcher that joins a shared run late). */
+type Piece =
+  | { type: 'O' | 'E'; data: Buffer }
+  | { type: 'F' }
+  | { type: 'R'; at: number; len: number }
+  | { type: 'D' }
+  | { type: 'X'; code: number };
+
 /** One connection: one command, from hello to exit code. */
 class Request {
   private buf: Buffer = Buffer.alloc(0);
@@ -105,6 +156,12 @@ class Request {
   hello?: Hello;
   /** The run this request takes its output from (its own, or an identical query's it joined). */
   run?: Run;
+  /** It said (D) that it has copied its run's whole output. */
+  copied = false;
+  /** Its run's spool file: not offered yet, offered (its pieces wait for the answer), taken, or refused. */
+  spool: 'none' | 'offered' | 'taken' | 'refused' = 'none';
+  /** The pieces that came while the spool file was offered. */
+  private held: Piece[] = [];
 
   constructor(readonly sock: Socket) {
     sock.on('data', (d) => this.data(d));
@@ -119,6 +176,43 @@ class Request {
   send(type: string, payload?: Buffer | string): boolean {
     if (this.done || this.sock.destroyed) return true;
     return this.sock.write(frame(type, payload));
+  }
+
+  /** A piece of its run's output, in the form this launcher takes it; false when its socket is full of data. */
+  deliver(p: Piece, run: Run): boolean {
+    if (this.done) return true;
+    if (this.spool === 'offered') return this.held.push(p) > 0;
+    switch (p.type) {
+      case 'F':
+        this.spool = 'offered';
+        return this.send('F', run.spool!.name);
+      case 'R': {
+        if (this.spool === 'refused') return run.spool!.read(p.at, p.len, (b) => this.send('O', b));
+        const range = Buffer.alloc(16);
+        range.writeBigUInt64LE(BigInt(p.at), 0);
+        range.writeBigUInt64LE(BigInt(p.len), 8);
+        this.send('R', range);
+        // a few bytes per range are never waited for: a launcher that stops reading holds no one up
+        return true;
+      }
+      case 'X': {
+        const x = Buffer.alloc(4);
+        x.writeInt32LE(p.code, 0);
+        this.send('X', x);
+        this.done = true;
+        this.sock.end();
+        return true;
+      }
+      case 'D':
+        return this.send('D');
+      default:
+        return this.send(p.type, p.data);
+    }
+  }
+
+  /** Whether this launcher's frames carry the output's bytes (the ones a full socket must wait for). */
+  get takesData(): boolean {
+    return this.spool !== 'taken';
   }
 
   private data(d: Buffer): void {
@@ -151,6 +245,16 @@ class Request {
       this.done = true;
       this.sock.end();
       this.run?.leave(this);
+    } else if ((type === 'F' || type === 'N') && this.spool === 'offered' && this.run) {
+      // the launcher opened the spool file (or refused it): what waited goes out in the form it takes
+      this.spool = type === 'F' ? 'taken' : 'refused';
+      const held = this.held;
+      this.held = [];
+      for (const p of held) this.deliver(p, this.run);
+      this.run.settle();
+    } else if (type === 'D' && this.run && !this.copied) {
+      this.copied = true;
+      this.run.checkCopied();
     }
   }
 
@@ -181,16 +285,131 @@ class Request {
   }
 }
 
+// ---- spool files, in the socket's folder (set by main)
+
+let spoolDir: string | undefined;
+/** The names of this agent's spool files start so: the next agent of this socket removes any left. */
+let spoolPrefix = '';
+let spoolSeq = 0;
+/** Bytes in spool files still open (SPOOL_MAX bounds it). */
+let spooled = 0;
+
+/** One run's stdout, appended once, read by each of its launchers. */
+class Spool {
+  size = 0;
+  private linked = true;
+  private fd?: number;
+
+  private constructor(
+    readonly name: string,
+    fd: number,
+  ) {
+    this.fd = fd;
+  }
+
+  /** A new spool file, or undefined (the folder full or gone: the output goes in frames). */
+  static create(): Spool | undefined {
+    if (!spoolDir) return undefined;
+    const name = `${spoolPrefix}${process.pid}.${++spoolSeq}`;
+    try {
+      const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+      return new Spool(name, openSync(join(spoolDir, name), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600));
+    } catch (e) {
+      log(`no spool file (${(e as Error).message}): output goes in frames`);
+      return undefined;
+    }
+  }
+
+  /** Append `data`: the bytes written, fewer when the folder is full. */
+  append(data: Buffer): Promise<number> {
+    return new Promise((resolve) => {
+      let done = 0;
+      const more = (): void => {
+        if (this.fd === undefined) return resolve(done);
+        write(this.fd, data, done, data.length - done, this.size, (e, n) => {
+          if (e || !n) {
+            log(`spool file ${this.name}: ${e?.message ?? 'nothing written'}: the rest goes in frames`);
+            return resolve(done);
+          }
+          done += n;
+          this.size += n;
+          spooled += n;
+          if (done < data.length) more();
+          else resolve(done);
+        });
+      };
+      more();
+    });
+  }
+
+  /** A range read back in frame-sized pieces (for a launcher that refused the file); false when `each` was. */
+  read(at: number, len: number, each: (b: Buffer) => boolean): boolean {
+    let ok = true;
+    for (let off = 0; off < len && this.fd !== undefined;) {
+      const b = Buffer.alloc(Math.min(OUT_CHUNK, len - off));
+      const n = readSync(this.fd, b, 0, b.length, at + off);
+      if (!n) break;
+      ok = each(b.subarray(0, n)) && ok;
+      off += n;
+    }
+    return ok;
+  }
+
+  /** Its name goes (the launchers that opened it read on). */
+  unlink(): void {
+    if (!this.linked || !spoolDir) return;
+    this.linked = false;
+    try {
+      unlinkSync(join(spoolDir, this.name));
+    } catch {
+      /* removed already */
+    }
+  }
+
+  close(): void {
+    this.unlink();
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+    spooled -= this.size;
+  }
+}
+
 /**
  * A command running, and the launchers its output goes to: its own, and those of identical read-only queries
  * that arrived while it ran (the same command, arguments, folder, environment and terminal): one query to the
- * schedd, its output written to each. Only while it runs: a finished answer is never given again.
+ * schedd, its output written to each. It can be joined while it runs and, with protocol 2, until its launchers
+ * have copied its output (SHARE_GRACE_MS at most): as with protocol 1, whose sockets pace the command, none of
+ * its launchers ends before then, so a command started after one of them ended never gets this answer.
+ * A query that others joined is likely one of a burst (a workflow's 50 polls, started over as long as the
+ * machine takes to start them): once its command has ended it stays open while they keep coming, each within
+ * as long as the query ran of the one before (SHARE_GRACE_MS after its end at most), so they share it too.
  */
 class Run {
   readonly reqs = new Set<Request>();
   readonly abort = new AbortController();
-  /** Every frame sent so far, for a launcher that joins late (kept only for a shared query). */
-  private frames: Array<[string, Buffer]> | undefined;
+  /** Every piece sent so far, for a launcher that joins late (kept only while a shared query can be joined). */
+  private pieces: Piece[] | undefined;
+  /** Output leaves in the order the command wrote it, stdout and stderr alike. */
+  private tail: Promise<void> = Promise.resolve();
+  private stdoutBytes = 0;
+  spool?: Spool;
+  /** No (more) spool for this run: a protocol-1 launcher, no folder, the folder full or the bound reached. */
+  private noSpool: boolean;
+  private joinable: boolean;
+  /** The command's exit code, once it has ended. */
+  private code?: number;
+  private grace?: NodeJS.Timeout;
+  /** While set, the ended command stays open to joiners (see above). */
+  private hold?: NodeJS.Timeout;
+  private joined = false;
+  private readonly started = performance.now();
+  /** When the command ended, and how long it ran (ms). */
+  private ended = 0;
+  private ran = 0;
+  /** The exit code is sent: the run is over. */
+  private closed = false;
+  readonly protocol: number;
 
   constructor(
     first: Request,
@@ -198,14 +417,19 @@ class Run {
   ) {
     this.reqs.add(first);
     first.run = this;
-    if (key) this.frames = [];
+    this.joinable = key !== undefined;
+    if (this.joinable) this.pieces = [];
+    this.protocol = first.hello!.protocol;
+    this.noSpool = this.protocol < 2;
   }
 
   join(r: Request): void {
     r.run = this;
     this.reqs.add(r);
+    this.joined = true;
+    if (this.hold) this.holdOpen();
     r.send('A');
-    for (const [type, payload] of this.frames ?? []) r.send(type, payload);
+    for (const p of this.pieces ?? []) r.deliver(p, this);
   }
 
   /** A launcher left (gone, or its signal): the command is aborted once none is left. */
@@ -213,20 +437,78 @@ class Run {
     // a command still reading its input sees its end, as a process whose terminal went would
     r.endInput();
     this.reqs.delete(r);
-    if (!this.reqs.size) this.abort.abort(new Error('the command was left'));
+    if (!this.reqs.size) {
+      // an identical query arriving now starts afresh instead of joining an aborted one
+      this.unlist();
+      this.abort.abort(new Error('the command was left'));
+    }
+    this.checkCopied();
+    this.settle();
   }
 
-  /** Sent to every launcher; false when one of their sockets is full. */
-  send(type: string, payload: Buffer): boolean {
-    this.frames?.push([type, Buffer.from(payload)]);
+  /** No launcher can join any more. */
+  unlist(): void {
+    this.joinable = false;
+    if (this.key !== undefined && inFlight.get(this.key) === this) inFlight.delete(this.key);
+    this.pieces = undefined;
+    this.settle();
+  }
+
+  /** Stdout ('O') or stderr ('E') bytes of the command; resolves once they are out (or have room). */
+  output(type: 'O' | 'E', data: Buffer): Promise<void> {
+    const done = this.tail.then(() => this.emit(type, data));
+    this.tail = done.catch(() => undefined);
+    return done;
+  }
+
+  private async emit(type: 'O' | 'E', data: Buffer): Promise<void> {
+    if (!this.reqs.size) return; // no one is left to read it
+    if (type === 'O') data = data.subarray(await this.toSpool(data));
+    // frames: a piece at a time, yielding between pieces, so a dsubmit arriving meanwhile is served at once
+    for (let at = 0; at < data.length;) {
+      const piece = Buffer.from(data.subarray(at, at + OUT_CHUNK));
+      at += piece.length;
+      if (!this.send({ type, data: piece })) await new Promise<void>((res) => this.drained(res));
+      else if (at < data.length) await new Promise((res) => setImmediate(res));
+    }
+  }
+
+  /** Stdout bytes through the spool file: how many of `data` went there (the rest goes in frames). */
+  private async toSpool(data: Buffer): Promise<number> {
+    this.stdoutBytes += data.length;
+    if (this.noSpool || (!this.spool && this.stdoutBytes <= SPOOL_FROM)) return 0;
+    if (spooled + data.length > SPOOL_MAX || !(this.spool ??= this.offer())) {
+      this.noSpool = true;
+      return 0;
+    }
+    const at = this.spool.size;
+    const n = await this.spool.append(data);
+    if (n) this.send({ type: 'R', at, len: n });
+    if (n < data.length) this.noSpool = true;
+    return n;
+  }
+
+  /** A spool file for this run, its name sent to the launchers. */
+  private offer(): Spool | undefined {
+    const s = Spool.create();
+    if (s) {
+      this.spool = s;
+      this.send({ type: 'F' });
+    }
+    return s;
+  }
+
+  /** Sent to every launcher; false when one of their sockets is full of data. */
+  private send(p: Piece): boolean {
+    this.pieces?.push(p);
     let ok = true;
-    for (const r of this.reqs) ok = r.send(type, payload) && ok;
+    for (const r of this.reqs) ok = r.deliver(p, this) && ok;
     return ok;
   }
 
-  /** `cb` once every launcher's socket has room again. */
-  drained(cb: () => void): void {
-    const full = [...this.reqs].filter((r) => !r.done && r.sock.writableNeedDrain);
+  /** `cb` once every launcher that takes data frames has room in its socket again. */
+  private drained(cb: () => void): void {
+    const full = [...this.reqs].filter((r) => !r.done && r.takesData && r.sock.writableNeedDrain);
     let left = full.length;
     if (!left) return cb();
     for (const r of full) {
@@ -240,15 +522,57 @@ class Run {
     }
   }
 
+  /** The command has ended, its output is all sent (or in the spool). */
   finish(code: number): void {
-    const x = Buffer.alloc(4);
-    x.writeInt32LE(code, 0);
-    for (const r of this.reqs) {
-      r.send('X', x);
-      r.done = true;
-      r.sock.end();
-    }
-    this.frames = undefined;
+    this.code = code;
+    if (this.protocol < 2 || !this.joinable) return this.close();
+    this.send({ type: 'D' });
+    this.ended = performance.now();
+    this.ran = this.ended - this.started;
+    if (this.joined) this.holdOpen();
+    this.grace = setTimeout(() => this.close(), 2 * SHARE_GRACE_MS);
+    this.grace.unref();
+    this.checkCopied();
+  }
+
+  /** Open to joiners for as long again as the command ran, from now (SHARE_GRACE_MS after its end at most). */
+  private holdOpen(): void {
+    clearTimeout(this.hold);
+    this.hold = undefined;
+    const ms = Math.min(this.ran, this.ended + SHARE_GRACE_MS - performance.now());
+    if (ms <= 0) return;
+    this.hold = setTimeout(() => {
+      this.hold = undefined;
+      this.checkCopied();
+    }, ms);
+    this.hold.unref();
+  }
+
+  /** Every launcher has copied the whole output (and the run is not held open): they get the exit code. */
+  checkCopied(): void {
+    if (this.code === undefined || this.closed || this.hold) return;
+    if ([...this.reqs].every((r) => r.copied)) this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.grace);
+    clearTimeout(this.hold);
+    this.unlist();
+    this.send({ type: 'X', code: this.code! });
+    this.settle();
+  }
+
+  /**
+   * The spool file's name goes once no launcher can still need it to open the file (none can join, none was
+   * offered it without answering); the file is closed once the command has ended too.
+   */
+  settle(): void {
+    const s = this.spool;
+    if (!s || [...this.reqs].some((r) => r.spool === 'offered')) return;
+    if (!this.joinable) s.unlink();
+    if (this.closed) s.close();
   }
 }
 
@@ -259,7 +583,8 @@ const inFlight = new Map<string, Run>();
 function shareKey(h: Hello): string | undefined {
   if (!SHARED.has(h.name)) return undefined;
   const env = Object.entries(h.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([h.name, h.argv, h.cwd, h.umask, h.ttys, h.columns, h.errColumns, env]);
+  // launchers of either protocol are not mixed: a run's output takes one form or the other
+  return JSON.stringify([h.protocol, h.name, h.argv, h.cwd, h.umask, h.ttys, h.columns, h.errColumns, env]);
 }
 
 /** Join an identical query already running; false when there is none. */
@@ -272,22 +597,16 @@ function joinInFlight(r: Request): boolean {
 }
 
 /**
- * A command's stdout or stderr: frames to its launchers, waiting while a socket is full. A long output goes a
- * piece at a time, yielding between pieces, so a dsubmit arriving meanwhile is served at once.
+ * A command's stdout or stderr, as the run's output (see Run.output); the pieces written while one is going
+ * out leave together.
  */
-function output(run: Run, type: string, tty: boolean, columns: number, env: NodeJS.ProcessEnv): CommandOutput {
+function output(run: Run, type: 'O' | 'E', tty: boolean, columns: number, env: NodeJS.ProcessEnv): CommandOutput {
   const w = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      let at = 0;
-      const next = (): void => {
-        const piece = chunk.subarray(at, at + OUT_CHUNK);
-        at += piece.length;
-        const ok = run.send(type, piece);
-        if (at >= chunk.length) return ok ? cb() : run.drained(() => cb());
-        if (ok) setImmediate(next);
-        else run.drained(next);
-      };
-      next();
+      run.output(type, chunk).then(() => cb(), cb);
+    },
+    writev(chunks, cb) {
+      run.output(type, Buffer.concat(chunks.map((c) => c.chunk as Buffer))).then(() => cb(), cb);
     },
   }) as CommandOutput;
   if (tty) {
@@ -360,11 +679,12 @@ async function run(r: Request, h: Hello): Promise<void> {
   if (key !== undefined) inFlight.set(key, shared);
   r.send('A');
   const ctx = r.io(h, shared);
-  let code: number;
+  let code: number | undefined;
   try {
     code = await runCommand(h.name, commands.get(h.name)!, ctx);
   } finally {
-    if (key !== undefined && inFlight.get(key) === shared) inFlight.delete(key);
+    // a protocol-1 query can be joined only while its command runs (see Run); one that threw, no longer
+    if (shared.protocol < 2 || code === undefined) shared.unlist();
   }
   // a failed command may have failed on the channel: the next one connects afresh
   if (code !== 0) dropWarmOf(ctx);
@@ -404,8 +724,11 @@ async function main(): Promise<void> {
   commands.set('qselect', (argv) => dq(qselectArgs(argv).args));
 
   // whoever started us holds the lock beside the socket (passed to us): no other agent serves this name, so a
-  // socket file left there is a dead agent's
+  // socket file or spool files left there are a dead agent's
   rmSync(sockPath, { force: true });
+  spoolDir = dirname(sockPath);
+  spoolPrefix = `${basename(sockPath, '.sock')}.spool.`;
+  for (const f of readdirSync(spoolDir)) if (f.startsWith(spoolPrefix)) rmSync(join(spoolDir, f), { force: true });
   const server = createServer((sock) => new Request(sock));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -32,7 +33,9 @@
 #define DSCHED_BUILD_ID "dev"
 #endif
 
-#define PROTOCOL "dsched-agent 1"
+// 2: the agent may send stdout as ranges of a spool file (cli/dsched-agent.ts); 1 (an older launcher) takes
+// only data frames
+#define PROTOCOL "dsched-agent 2"
 
 extern char **environ;
 
@@ -265,11 +268,108 @@ static void die_by(int sig) {
   exit(128 + sig);
 }
 
+// ---- spool files: the agent writes a large stdout once into a file of the socket's folder; the launcher copies
+// ranges of it to its own stdout in the kernel
+
+/**
+ * Open the spool file `name` (n bytes, from the agent) in the socket folder `dir`: only a name this agent
+ * makes (no '/', its prefix), opened without following a link, and kept only when it is a regular file of
+ * this effective uid that no one else may read, with no other name, in a folder still of this user's alone.
+ * Returns the descriptor, or -1 with the reason in `why`.
+ */
+static int open_spool(const char *dir, const char *prefix, const char *name, size_t n, const char **why) {
+  char file[256];
+  size_t pl = strlen(prefix);
+  *why = "not a spool file's name";
+  if (n >= sizeof file || n <= pl || memchr(name, '/', n) || memchr(name, '\0', n) || memcmp(name, prefix, pl) != 0)
+    return -1;
+  memcpy(file, name, n);
+  file[n] = '\0';
+  *why = "its folder is not this user's alone";
+  int d = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (d < 0) return -1;
+  if (fstat(d, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & 077) != 0) return close(d), -1;
+  // O_NONBLOCK: a FIFO planted there must not hold the open
+  int fd = openat(d, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  close(d);
+  *why = "it cannot be opened (a link?)";
+  if (fd < 0) return -1;
+  *why = "it is not a regular file of this user's alone";
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0 ||
+      st.st_nlink > 1)
+    return close(fd), -1;
+  return fd;
+}
+
+/** Whether `out` (non-blocking, full) has room again. */
+static int wait_out(int out) {
+  struct pollfd p = {out, POLLOUT, 0};
+  return poll(&p, 1, -1) >= 0 || errno == EINTR ? 0 : -1;
+}
+
+/**
+ * Copy `len` bytes at `off` of the spool file to `out` in the kernel: copy_file_range (a file: no copy at all
+ * where the file system shares extents), else sendfile (a pipe, a socket), else read and write (a terminal, a
+ * file opened to append). Returns -1 with errno on failure.
+ */
+static int copy_range(int in, off_t off, uint64_t len, int out) {
+  static int how; // 0 copy_file_range, 1 sendfile, 2 read and write: a way that fails once is not tried again
+  char buf[65536];
+  while (len) {
+    size_t want = len > (1u << 30) ? (1u << 30) : (size_t)len;
+    ssize_t w;
+    if (how == 0) {
+      w = copy_file_range(in, &off, out, NULL, want, 0);
+      if (w < 0 && (errno == EINVAL || errno == EXDEV || errno == ENOSYS || errno == EBADF || errno == EOPNOTSUPP)) {
+        how = 1;
+        continue;
+      }
+    } else if (how == 1) {
+      w = sendfile(out, in, &off, want);
+      if (w < 0 && (errno == EINVAL || errno == ENOSYS)) {
+        how = 2;
+        continue;
+      }
+    } else {
+      w = pread(in, buf, want < sizeof buf ? want : sizeof buf, off);
+      if (w > 0 && write_all(out, buf, (size_t)w) != 0) return -1;
+      if (w > 0) off += w;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN) {
+      if (wait_out(out) != 0) return -1;
+      continue;
+    }
+    if (w < 0) return -1;
+    if (w == 0) {
+      // the range is past the file's end: never from our agent (a kernel that copies nothing falls back)
+      if (how < 2) {
+        how++;
+        continue;
+      }
+      errno = EIO;
+      return -1;
+    }
+    len -= (uint64_t)w;
+  }
+  return 0;
+}
+
+/** A write failed because the reader of stdout has gone (a pipe; a socket, as some programs give, resets). */
+static int reader_gone(int e) { return e == EPIPE || e == ECONNRESET; }
+
+static uint64_t le64(const char *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = v << 8 | (unsigned char)p[i];
+  return v;
+}
+
 /**
  * Run the command through the agent at `sock`. Returns -1 when the agent did not take it (the caller runs it
  * cold); otherwise does not return.
  */
-static int through_agent(const char *sock, char **args, int nargs) {
+static int through_agent(const char *sock, const char *dir, const char *base, char **args, int nargs) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -325,7 +425,9 @@ static int through_agent(const char *sock, char **args, int nargs) {
   if (send_frame(fd, 'H', hello.p, hello.n) != 0) return close(fd), -1;
   free(hello.p);
 
-  int accepted = 0, want_stdin = 0, signalled = 0;
+  int accepted = 0, want_stdin = 0, signalled = 0, spool = -1;
+  char prefix[96];
+  snprintf(prefix, sizeof prefix, "%s.spool.", base);
   struct buf in = {0};
   char chunk[65536];
   for (;;) {
@@ -369,7 +471,26 @@ static int through_agent(const char *sock, char **args, int nargs) {
       }
       else if (type == 'O') {
         // a reader that has gone (dq | head): end as the cold command does, with the status of SIGPIPE
-        if (write_all(1, data, n) != 0) exit(errno == EPIPE ? 141 : 1);
+        if (write_all(1, data, n) != 0) exit(reader_gone(errno) ? 141 : 1);
+      } else if (type == 'F') {
+        // a spool file: opened (and checked) here, or refused, in which case the agent sends the bytes
+        const char *why = NULL;
+        if (spool >= 0) close(spool);
+        spool = open_spool(dir, prefix, data, n, &why);
+        if (spool < 0) note("the spool file the agent named is refused: %s", why);
+        else note("%s", "stdout comes from a spool file");
+        if (send_frame(fd, spool >= 0 ? 'F' : 'N', NULL, 0) != 0) break;
+      } else if (type == 'R' && n == 16) {
+        if (spool < 0) {
+          fprintf(stderr, "%s: error[AGENT_LOST]: the command agent sent output this launcher cannot read\n", name);
+          exit(1);
+        }
+        // as for 'O': a reader that has gone ends the command with the status of SIGPIPE
+        if (copy_range(spool, (off_t)le64(data), le64(data + 8), 1) != 0) exit(reader_gone(errno) ? 141 : 1);
+      } else if (type == 'D') {
+        // everything before it is copied (frames are handled in order): a shared query's launchers get the
+        // exit code once they all have
+        if (send_frame(fd, 'D', NULL, 0) != 0) break;
       } else if (type == 'E') {
         if (write_all(2, data, n) != 0) { /* nowhere to say it */
         }
@@ -446,7 +567,9 @@ int main(int argc, char **argv) {
   char dir[PATH_MAX / 2], sock[PATH_MAX], base[64];
   if (wanted && socket_dir(dir, sizeof dir) == 0) {
     snprintf(base, sizeof base, "agent-%016llx", (unsigned long long)config_hash(cli));
-    int r = snprintf(sock, sizeof sock, "%s/%s.sock", dir, base) < (int)sizeof sock ? through_agent(sock, args, nargs) : -1;
+    int r = snprintf(sock, sizeof sock, "%s/%s.sock", dir, base) < (int)sizeof sock
+                ? through_agent(sock, dir, base, args, nargs)
+                : -1;
     if (r == -2 && (errno == ENOENT || errno == ECONNREFUSED)) start_agent(cli, dir, sock, base);
     else if (r == -2) note("cannot reach %s", sock);
   }
