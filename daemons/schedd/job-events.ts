@@ -57,6 +57,8 @@ export interface EventsSchedd {
   disarmDuration(key: string): void;
   /** where a startd is now (a restarted one has a new address), then where the claim was made */
   startdAddresses(recorded: string, slot: string): Promise<string[]>;
+  /** its startd reported on the job: a disconnection in its user log is closed (023) first */
+  heardFrom(job: Job): void;
   onQueueChanged(): void;
 }
 
@@ -129,6 +131,7 @@ export class JobEvents {
         }
       }
       acked.push(ev.seq);
+      this.s.heardFrom(job);
       // the exit of a job running when the schedd started: its events go to the log once (a previous run
       // may have logged them and been killed before it recorded the exit; the startd then reports it again)
       const path = this.s.queue.value(job, 'UserLog');

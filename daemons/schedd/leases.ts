@@ -254,8 +254,18 @@ export class Leases {
 
   /** The startd of a claim answered again: 023 (`Job reconnected to <slot>`) if a 022 was written. */
   private reconnected(c: Claim, addr: string): void {
-    if (!this.disconnected.delete(c.id) || !c.job || c.job.claim?.id !== c.id) return;
-    this.s.logEvent(c.job, { type: 'reconnected', startdName: c.slot, startdAddress: addr });
+    if (c.job && c.job.claim?.id === c.id) this.heardFrom(c.job, addr);
+  }
+
+  /**
+   * The startd of a job reported on it (an exit, an eviction) or answered for its claim: after a 022, a 023
+   * comes first, so the log never leaves a disconnection open.
+   */
+  heardFrom(job: Job, addr = job.claim?.startd ?? ''): void {
+    const c = job.claim;
+    if (!c || this.disconnected.get(c.id) !== job) return;
+    this.disconnected.delete(c.id);
+    this.s.logEvent(job, { type: 'reconnected', startdName: c.slot, startdAddress: addr || undefined });
   }
 
   /**

@@ -167,6 +167,7 @@ export class Schedd {
       startOnClaims: (a, items) => this.claimed.startOnClaims(a, items),
       disarmDuration: (key) => this.policies.disarmDuration(key),
       startdAddresses: (a, slot) => this.leases.startdAddresses(a, slot),
+      heardFrom: (j) => this.leases.heardFrom(j),
     });
     // a job's events reach its log before the queue records the change they describe: a crash in between
     // leaves the change unrecorded (the startd reports it again), never a completed job without its

@@ -67,6 +67,21 @@ describe('user log – reconnection', () => {
     assert.deepEqual([r.code, r.stdout.trim()], [0, ''], r.stderr);
   });
 
+  test('user log – a job that ends while its startd is frozen: 022, then 023 when the resumed startd reports the end, then 005', async () => {
+    const cluster = await pool.submit(waitingJob(pool, 'ended'));
+    await running(pool, 'ended', cluster);
+    const startd = pool.daemonPid('startd');
+    process.kill(startd, 'SIGSTOP');
+    try {
+      await pool.waitFor('022 in the user log', () => eventCodes(pool, 'ended.log', cluster).includes('022'), 120_000);
+      writeFileSync(join(pool.work, 'ended.go'), '');
+    } finally {
+      if (alive(startd)) process.kill(startd, 'SIGCONT');
+    }
+    await pool.waitForHistory(cluster, 1, 180_000);
+    assert.deepEqual(eventCodes(pool, 'ended.log', cluster), ['000', '001', '022', '023', '005']);
+  });
+
   test('user log – a schedd killed while a job runs: its successor writes 022, then 023 when the startd answers', async () => {
     const cluster = await pool.submit(waitingJob(pool, 'restart'));
     await running(pool, 'restart', cluster);
