@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { alive, DIST, TestPool } from './harness/pool.js';
 import { keeperOf, processes, spawnerOf } from './harness/processes.js';
-import { eventCodes as events } from './harness/user-log.js';
+import { eventCodes } from './harness/user-log.js';
 
 /** A job that records each run in `name.runs` and ends once `name.go` exists. */
 function waitingJob(pool: TestPool, name: string, extra = ''): string {
@@ -21,6 +21,18 @@ function waitingJob(pool: TestPool, name: string, extra = ''): string {
     `executable = /bin/sh\narguments = "-c 'echo run >> ${join(pool.work, `${name}.runs`)}; echo hello; i=0; while [ ! -e ${go} ] && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done'"\n` +
       `log = ${name}.log\n${extra}queue\n`,
   );
+}
+
+/**
+ * The job's events, without a disconnection its startd recovered from (022 then 023, logged when a lease
+ * renewal falls while a daemon is stopped or restarting): these tests count the runs and the ends.
+ */
+function events(pool: TestPool, log: string, cluster: number): string[] {
+  return eventCodes(pool, log, cluster)
+    .join(' ')
+    .replace(/022 023 ?/g, '')
+    .split(' ')
+    .filter(Boolean);
 }
 
 /** The daemon killed comes back and the job `name` (its ends counted in `name.done`) completes, once. */
@@ -436,7 +448,7 @@ describe('exactly once, a second machine', () => {
     await completesOnceAfterRestart(pool, 'startd', startd, cluster, 'frozen');
     assert.equal(pool.read('frozen.runs'), 'run\n', 'the job ran once');
     // the give-up (022 disconnected, 024 reconnection failed), then the completion, once and last
-    const codes = events(pool, 'frozen.log', cluster);
+    const codes = eventCodes(pool, 'frozen.log', cluster);
     assert.deepEqual(codes.slice(0, 4), ['000', '001', '022', '024'], codes.join(' '));
     assert.equal(codes.filter((e) => e === '005').length, 1, codes.join(' '));
     assert.equal(codes.filter((e) => e === '001').length, 1, codes.join(' '));
