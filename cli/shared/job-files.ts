@@ -92,6 +92,7 @@ export function jobsOfUserLog(path: string): Attrs[] {
         ad.RemoteHost = lit(e.slotName || e.host);
         break;
       case 'evicted':
+      case 'reconnect_failed': // 024: the run was given up on, the job is idle again
         endRun();
         status(JobStatus.Idle);
         break;

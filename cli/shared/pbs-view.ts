@@ -33,11 +33,18 @@ const finished = new WeakSet<Ad>();
 /** The state of an array job's line (made by arrayLines), from its subjobs'. */
 const arrayStates = new WeakMap<Ad, string>();
 
-/** qstat's one-letter state: Q queued, R running, H held, S suspended, E exiting, F finished; B an array begun. */
+/** A subjob of an array (`C[I]`), not the array's own line nor a plain job. */
+const isSubjob = (ad: Ad): boolean =>
+  num(ad, 'PbsArrayIndex') !== undefined && (str(ad, 'PbsJobId')?.includes('[]') ?? false);
+
+/**
+ * qstat's one-letter state: Q queued, R running, H held, S suspended, E exiting, F finished; B an array begun;
+ * X a subjob finished (completed or deleted: PBS Pro keeps F for whole jobs).
+ */
 export function pbsState(ad: Ad): string {
   const array = arrayStates.get(ad);
   if (array) return array;
-  if (finished.has(ad)) return 'F';
+  if (finished.has(ad)) return isSubjob(ad) ? 'X' : 'F';
   switch (num(ad, 'JobStatus')) {
     case 1:
       return 'Q';
@@ -46,7 +53,7 @@ export function pbsState(ad: Ad): string {
     case 3:
       return 'E';
     case 4:
-      return 'F';
+      return isSubjob(ad) ? 'X' : 'F';
     case 5:
       return 'H';
     case 6:
@@ -86,7 +93,7 @@ export function arrayLines(ads: Ad[], subjobs: boolean): Ad[] {
     const states = members.map(pbsState);
     arrayStates.set(
       ad,
-      states.every((s) => s === 'F')
+      states.every((s) => s === 'X')
         ? 'F'
         : states.some((s) => s !== 'Q' && s !== 'H')
           ? 'B'

@@ -57,6 +57,8 @@ export interface EventsSchedd {
   disarmDuration(key: string): void;
   /** where a startd is now (a restarted one has a new address), then where the claim was made */
   startdAddresses(recorded: string, slot: string): Promise<string[]>;
+  /** its startd reported on the job: a disconnection in its user log is closed (023) first */
+  heardFrom(job: Job): void;
   onQueueChanged(): void;
 }
 
@@ -129,6 +131,7 @@ export class JobEvents {
         }
       }
       acked.push(ev.seq);
+      this.s.heardFrom(job);
       // the exit of a job running when the schedd started: its events go to the log once (a previous run
       // may have logged them and been killed before it recorded the exit; the startd then reports it again)
       const path = this.s.queue.value(job, 'UserLog');
@@ -453,11 +456,11 @@ export class JobEvents {
    * first one's exit arrives, and the job would complete twice. A run its startd said is `gone` (neither
    * the claim nor an exit to report) has nothing left to come.
    */
-  lostRun(job: Job, reason: string, gone: boolean) {
+  lostRun(job: Job, reason: string, gone: boolean, logged = false) {
     const c = job.claim;
     if (c && !gone && job.status !== JobStatus.Idle)
       this.s.queue.loseRun(c.id, { cluster: job.cluster, proc: job.proc, startd: c.startd, slot: c.slot });
-    this.jobEvicted(job, reason);
+    this.jobEvicted(job, reason, logged);
   }
 
   /**
@@ -498,7 +501,8 @@ export class JobEvents {
     return true;
   }
 
-  private jobEvicted(job: Job, reason: string) {
+  /** `logged`: the user log has the run's end already (a 024), so no 004. */
+  private jobEvicted(job: Job, reason: string, logged = false) {
     this.s.disarmDuration(jobKey(job.cluster, job.proc));
     if (job.status === JobStatus.Idle) {
       // it was only being started on the claim: nothing ran, so no eviction to log
@@ -512,7 +516,7 @@ export class JobEvents {
       { ...this.s.wallClock(job), JobCurrentStartDate: null, LastVacateTime: String(now()), [WALLTIME_KILLED]: null },
       job.status === JobStatus.Running || job.status === JobStatus.Suspended ? JobStatus.Idle : undefined,
     );
-    this.s.logEvent(job, { type: 'evicted', reason });
+    if (!logged) this.s.logEvent(job, { type: 'evicted', reason });
     this.s.log.info({ cluster: job.cluster, proc: job.proc, reason }, 'job evicted: back to idle');
     this.s.actions.releaseIfAsked(job);
   }

@@ -9,6 +9,7 @@ import type { UserLogWriter } from '../../lib/user-log/index.js';
 import { jobKey, lit, type ClaimRef, type Job, type JobQueue, type LostRun } from './queue.js';
 import { leaseClock, type Claim } from './claim.js';
 import type { GangClaims } from './gang.js';
+import type { EventBody } from './user-actions.js';
 
 /** What lease renewal and reconnection need of the schedd. */
 export interface LeasesSchedd {
@@ -26,8 +27,12 @@ export interface LeasesSchedd {
   gangs: Pick<GangClaims, 'sweep' | 'restore' | 'settle'>;
   /** jobs whose exit a previous run of the schedd may have logged and not recorded */
   unsure: Set<string>;
-  /** give a run up (`gone`: its startd said it has neither the claim nor an exit to report) */
-  lostRun(job: Job, reason: string, gone: boolean): void;
+  /**
+   * give a run up (`gone`: its startd said it has neither the claim nor an exit to report; `logged`: its 024
+   * is in the user log, so no 004)
+   */
+  lostRun(job: Job, reason: string, gone: boolean, logged?: boolean): void;
+  logEvent(job: Job, e: EventBody): void;
   markRunning(job: Job, claim: Claim): void;
   dropStartingClaim(job: Job): void;
   wallClock(job: Job): Record<string, string | null>;
@@ -40,6 +45,8 @@ const LOST_RUN_WAIT_LEASES = 10;
 
 export class Leases {
   private renewing = new Set<string>();
+  /** Claims whose job's user log has a 022 (disconnected) not yet followed by its 023 or 024. */
+  private disconnected = new Map<string, Job>();
 
   constructor(private s: LeasesSchedd) {}
 
@@ -89,11 +96,12 @@ export class Leases {
             }
             if (!unknown.has(c.id)) {
               c.renewedAt = asked;
+              this.reconnected(c, c.startd);
               continue;
             }
             this.s.claims.delete(c.id);
             if (c.job && c.job.claim?.id === c.id)
-              this.s.lostRun(c.job, `the startd ${c.slot} no longer has the claim`, true);
+              this.giveUp(c.job, c.id, c.slot, `the startd ${c.slot} no longer has the claim`, true);
           }
           this.unheard(unheard, asked);
         } catch (e) {
@@ -104,6 +112,8 @@ export class Leases {
         }
       }),
     );
+    // a claim that ended otherwise (its job's exit, a removal) needs no 023 any more
+    for (const [id, j] of this.disconnected) if (j.claim?.id !== id) this.disconnected.delete(id);
     await this.s.queue.commit();
     this.s.userLog.flush();
     this.s.onQueueChanged();
@@ -216,11 +226,56 @@ export class Leases {
   private unheard(claims: Claim[], asked: number): void {
     for (const c of claims) {
       c.renewedAt ??= asked;
+      if (c.job && c.job.claim?.id === c.id)
+        this.disconnect(c.job, c.id, c.slot, c.startd, 'the startd did not answer the renewal of the job lease');
       if (leaseClock() - c.renewedAt <= this.s.lease() * 1000) continue;
       this.s.claims.delete(c.id);
       if (c.job && c.job.claim?.id === c.id)
-        this.s.lostRun(c.job, `the startd of ${c.slot} could not be reached for longer than the job lease`, false);
+        this.giveUp(
+          c.job,
+          c.id,
+          c.slot,
+          `the startd of ${c.slot} could not be reached for longer than the job lease`,
+          false,
+        );
     }
+  }
+
+  /**
+   * The user log's 022 (`Job disconnected, attempting to reconnect`), once per loss of touch with a running
+   * job's startd, as HTCondor's shadow writes it; 023 or 024 closes it.
+   */
+  private disconnect(job: Job, claim: string, slot: string, startd: string, reason: string): void {
+    if (this.disconnected.has(claim) || (job.status !== JobStatus.Running && job.status !== JobStatus.Suspended))
+      return;
+    this.disconnected.set(claim, job);
+    this.s.logEvent(job, { type: 'disconnected', reason, startdName: slot, startdAddress: startd });
+  }
+
+  /** The startd of a claim answered again: 023 (`Job reconnected to <slot>`) if a 022 was written. */
+  private reconnected(c: Claim, addr: string): void {
+    if (c.job && c.job.claim?.id === c.id) this.heardFrom(c.job, addr);
+  }
+
+  /**
+   * The startd of a job reported on it (an exit, an eviction) or answered for its claim: after a 022, a 023
+   * comes first, so the log never leaves a disconnection open.
+   */
+  heardFrom(job: Job, addr = job.claim?.startd ?? ''): void {
+    const c = job.claim;
+    if (!c || this.disconnected.get(c.id) !== job) return;
+    this.disconnected.delete(c.id);
+    this.s.logEvent(job, { type: 'reconnected', startdName: c.slot, startdAddress: addr || undefined });
+  }
+
+  /**
+   * Give a run up. After a 022 its end is 024 (`Job reconnection failed`, the job rescheduled), as in
+   * HTCondor, instead of the 004 a run given up on otherwise has.
+   */
+  private giveUp(job: Job, claim: string, slot: string, reason: string, gone: boolean): void {
+    const logged = this.disconnected.delete(claim) && job.status !== JobStatus.Idle;
+    if (logged) this.s.logEvent(job, { type: 'reconnect_failed', reason, startdName: slot });
+    this.s.lostRun(job, reason, gone, logged);
   }
 
   /**
@@ -273,6 +328,8 @@ export class Leases {
         continue;
       this.s.unsure.add(jobKey(j.cluster, j.proc));
       this.s.gangs.restore(j);
+      // as HTCondor's schedd after a restart: 022, then 023 or 024 once its startd has answered
+      this.disconnect(j, j.claim.id, j.claim.slot, j.claim.startd, 'the schedd restarted while the job ran');
       let l = byStartd.get(j.claim.startd);
       if (!l) byStartd.set(j.claim.startd, (l = []));
       l.push(j);
@@ -334,7 +391,13 @@ export class Leases {
       }
       if (leaseClock() > deadline) {
         for (const j of pending())
-          this.s.lostRun(j, 'the startd could not be reached after the schedd restarted', false);
+          this.giveUp(
+            j,
+            j.claim!.id,
+            j.claim!.slot,
+            'the startd could not be reached after the schedd restarted',
+            false,
+          );
         await this.settle();
         return;
       }
@@ -386,7 +449,14 @@ export class Leases {
     }
     if (s === 'unknown') {
       if (j.status === JobStatus.Removed) this.s.queue.finish(j, JobStatus.Removed, this.s.wallClock(j));
-      else this.s.lostRun(j, 'the job was lost while the schedd was down (its startd no longer has the claim)', true);
+      else
+        this.giveUp(
+          j,
+          claimRef.id,
+          claimRef.slot,
+          'the job was lost while the schedd was down (its startd no longer has the claim)',
+          true,
+        );
       return;
     }
     const claim: Claim = {
@@ -398,6 +468,7 @@ export class Leases {
       renewedAt: leaseClock(),
     };
     this.s.claims.set(claim.id, claim);
+    this.reconnected(claim, addr);
     if (s === 'running') this.s.unsure.delete(jobKey(j.cluster, j.proc));
     if (j.status === JobStatus.Running) this.s.armDuration(j);
     if (j.status === JobStatus.Removed)

@@ -141,7 +141,8 @@ export class Schedd {
       findStartd: (name) => this.opts.findStartd?.(name) ?? Promise.resolve([]),
       gangs: this.gangs,
       unsure: this.unsure,
-      lostRun: (j, reason, gone) => this.events.lostRun(j, reason, gone),
+      lostRun: (j, reason, gone, logged) => this.events.lostRun(j, reason, gone, logged),
+      logEvent: (j, e) => this.logEvent(j, e),
       markRunning: (j, c) => this.claimed.markRunning(j, c),
       dropStartingClaim: (j) => this.claimed.dropStartingClaim(j),
       wallClock: (j) => this.wallClock(j),
@@ -168,6 +169,7 @@ export class Schedd {
       startOnClaims: (a, items) => this.claimed.startOnClaims(a, items),
       disarmDuration: (key) => this.policies.disarmDuration(key),
       startdAddresses: (a, slot) => this.leases.startdAddresses(a, slot),
+      heardFrom: (j) => this.leases.heardFrom(j),
     });
     // a job's events reach its log before the queue records the change they describe: a crash in between
     // leaves the change unrecorded (the startd reports it again), never a completed job without its

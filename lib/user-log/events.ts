@@ -130,6 +130,32 @@ export interface ReleasedEvent extends EventBase {
   reason?: string;
 }
 
+/** 022 `Job disconnected, attempting to reconnect`: the schedd lost touch with the startd running the job. */
+export interface DisconnectedEvent extends EventBase {
+  type: 'disconnected';
+  /** Why (`the startd did not answer the lease renewal`). */
+  reason: string;
+  /** The slot the job runs in (`slot1@host`). */
+  startdName: string;
+  /** The startd's address, without the `<>`. */
+  startdAddress?: string;
+}
+
+/** 023 `Job reconnected to <slot>`: the startd was found again with the job still on its claim. */
+export interface ReconnectedEvent extends EventBase {
+  type: 'reconnected';
+  startdName: string;
+  startdAddress?: string;
+  starterAddress?: string;
+}
+
+/** 024 `Job reconnection failed`: the schedd gave the run up; the job goes back to idle (001 again later). */
+export interface ReconnectFailedEvent extends EventBase {
+  type: 'reconnect_failed';
+  reason: string;
+  startdName: string;
+}
+
 /** 028 `Job ad information event triggered.` followed by `Attr = expr` lines. */
 export interface JobAdEvent extends EventBase {
   type: 'job_ad';
@@ -156,6 +182,9 @@ export type UserLogEvent =
   | UnsuspendedEvent
   | HeldEvent
   | ReleasedEvent
+  | DisconnectedEvent
+  | ReconnectedEvent
+  | ReconnectFailedEvent
   | JobAdEvent
   | OtherEvent;
 
@@ -173,6 +202,9 @@ export const EVENT_CODES = {
   unsuspended: 11,
   held: 12,
   released: 13,
+  disconnected: 22,
+  reconnected: 23,
+  reconnect_failed: 24,
   job_ad: 28,
 } as const satisfies Record<Exclude<UserLogEventType, 'other'>, number>;
 
@@ -188,6 +220,9 @@ export const EVENT_MYTYPES = {
   unsuspended: 'JobUnsuspendedEvent',
   held: 'JobHeldEvent',
   released: 'JobReleaseEvent',
+  disconnected: 'JobDisconnectedEvent',
+  reconnected: 'JobReconnectedEvent',
+  reconnect_failed: 'JobReconnectFailedEvent',
   job_ad: 'JobAdInformationEvent',
 } as const satisfies Record<Exclude<UserLogEventType, 'other'>, string>;
 
@@ -329,6 +364,24 @@ export function normalizeEvent(e: UserLogEvent): UserLogEvent {
         subCode: e.subCode,
       });
     }
+    case 'disconnected':
+      return clean({
+        ...base,
+        type: e.type,
+        reason: oneLine(e.reason).trim(),
+        startdName: oneLine(e.startdName).trim(),
+        startdAddress: e.startdAddress ? stripBrackets(oneLine(e.startdAddress)) : undefined,
+      });
+    case 'reconnected':
+      return clean({
+        ...base,
+        type: e.type,
+        startdName: oneLine(e.startdName).trim(),
+        startdAddress: e.startdAddress ? stripBrackets(oneLine(e.startdAddress)) : undefined,
+        starterAddress: e.starterAddress ? stripBrackets(oneLine(e.starterAddress)) : undefined,
+      });
+    case 'reconnect_failed':
+      return { ...base, type: e.type, reason: oneLine(e.reason).trim(), startdName: oneLine(e.startdName).trim() };
     case 'suspended':
       return { ...base, type: e.type, numPids: e.numPids };
     case 'unsuspended':

@@ -207,6 +207,20 @@ export function formatEvent(event: UserLogEvent, opts: LogTimeOptions = {}): str
     case 'released':
       body = 'Job was released.\n' + (e.reason ? `\t${e.reason}\n` : '');
       break;
+    // laid out as condor_event.cpp: four-space indents, the addresses in <>
+    case 'disconnected':
+      body =
+        `Job disconnected, attempting to reconnect\n    ${e.reason}\n` +
+        `    Trying to reconnect to ${e.startdName}${e.startdAddress ? ` <${e.startdAddress}>` : ''}\n`;
+      break;
+    case 'reconnected':
+      body = `Job reconnected to ${e.startdName}\n`;
+      if (e.startdAddress) body += `    startd address: <${e.startdAddress}>\n`;
+      if (e.starterAddress) body += `    starter address: <${e.starterAddress}>\n`;
+      break;
+    case 'reconnect_failed':
+      body = `Job reconnection failed\n    ${e.reason}\n    Can not reconnect to ${e.startdName}, rescheduling job\n`;
+      break;
     case 'job_ad':
       body = 'Job ad information event triggered.\n';
       for (const [k, v] of Object.entries(e.attributes)) body += `${k} = ${v}\n`;

@@ -170,6 +170,20 @@ export function eventToJson(event: UserLogEvent): Record<string, unknown> {
     case 'released':
       if (e.reason) o.Reason = e.reason;
       break;
+    case 'disconnected':
+      o.DisconnectReason = e.reason;
+      o.StartdName = e.startdName;
+      if (e.startdAddress) o.StartdAddr = `<${e.startdAddress}>`;
+      break;
+    case 'reconnected':
+      o.StartdName = e.startdName;
+      if (e.startdAddress) o.StartdAddr = `<${e.startdAddress}>`;
+      if (e.starterAddress) o.StarterAddr = `<${e.starterAddress}>`;
+      break;
+    case 'reconnect_failed':
+      o.Reason = e.reason;
+      o.StartdName = e.startdName;
+      break;
     case 'suspended':
       o.NumberOfPIDs = e.numPids;
       break;
@@ -283,6 +297,24 @@ export function eventFromJson(o: Record<string, unknown>): UserLogEvent {
     case 'aborted':
     case 'released':
       return drop({ ...base, type, reason: optStr(o.Reason) });
+    case 'disconnected':
+      return drop({
+        ...base,
+        type,
+        reason: optStr(o.DisconnectReason) ?? '',
+        startdName: optStr(o.StartdName) ?? '',
+        startdAddress: optStr(host(o.StartdAddr)),
+      });
+    case 'reconnected':
+      return drop({
+        ...base,
+        type,
+        startdName: optStr(o.StartdName) ?? '',
+        startdAddress: optStr(host(o.StartdAddr)),
+        starterAddress: optStr(host(o.StarterAddr)),
+      });
+    case 'reconnect_failed':
+      return { ...base, type, reason: optStr(o.Reason) ?? '', startdName: optStr(o.StartdName) ?? '' };
     case 'suspended':
       return { ...base, type, numPids: int(o.NumberOfPIDs, -1) };
     case 'unsuspended':

@@ -283,6 +283,27 @@ export function parseEventLines(lines: readonly string[], opts: ParseOptions = {
       const reason = tabbed(0)?.trim();
       return reason ? { ...base, type, reason } : { ...base, type };
     }
+    case 'disconnected': {
+      expect('Job disconnected, attempting to reconnect');
+      const m = /^\s*Trying to reconnect to (\S+)(?: <([^>]*)>)?\s*$/.exec(body[1] ?? '');
+      const e: UserLogEvent = { ...base, type, reason: body[0]?.trim() ?? '', startdName: m?.[1] ?? '' };
+      if (m?.[2]) e.startdAddress = m[2];
+      return e;
+    }
+    case 'reconnected': {
+      const e: UserLogEvent = { ...base, type, startdName: expect('Job reconnected to').trim() };
+      for (const l of body) {
+        const m = /^\s*(startd|starter) address: <([^>]*)>\s*$/.exec(l);
+        if (m?.[1] === 'startd') e.startdAddress = m[2];
+        else if (m) e.starterAddress = m[2];
+      }
+      return e;
+    }
+    case 'reconnect_failed': {
+      expect('Job reconnection failed');
+      const m = /^\s*Can not reconnect to (\S+), rescheduling job\s*$/.exec(body[1] ?? '');
+      return { ...base, type, reason: body[0]?.trim() ?? '', startdName: m?.[1] ?? '' };
+    }
     case 'job_ad': {
       expect('Job ad information event triggered.');
       const attributes: Record<string, string> = {};

@@ -127,6 +127,9 @@ describe('pbs jobs', () => {
     const t = (await pool.run('dq', ['-pbs', '-pbs-subjobs'])).stdout;
     const listed = [...t.matchAll(/^(\S+) /gm)].map((m) => m[1]).filter((id) => id!.startsWith(`${c}[`));
     assert.deepEqual(listed, [arrayId, arrayId.replace('[]', '[1]'), arrayId.replace('[]', '[3]')], t);
+    // with -x the finished subjob is listed too, as X (PBS Pro's state of a finished subjob; F is for jobs)
+    const tx = (await pool.run('dq', ['-pbs', '-pbs-subjobs', '-x'])).stdout;
+    assert.match(tx, new RegExp(`^${esc(arrayId.replace('[]', '[2]'))} +arr +\\S+ +[\\d:]+ X `, 'm'), tx);
     assert.match(
       (await pool.run('dq', ['-pbs', arrayId.replace('[]', '[3]')])).stdout,
       new RegExp(`^${esc(arrayId.replace('[]', '[3]'))} `, 'm'),

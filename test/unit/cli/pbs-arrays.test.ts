@@ -21,6 +21,20 @@ const plain = () =>
   ClassAd.fromRecord({ ClusterId: '11', ProcId: '0', Owner: '"bob"', PbsJobId: '"11.server"', JobStatus: '2' });
 
 describe('qstat – array jobs', () => {
+  test('qstat – a finished subjob is X, as PBS Pro shows it; a finished plain job stays F', () => {
+    const ads = [
+      subjob(1, 4),
+      subjob(2, 2),
+      ClassAd.fromRecord({ ClusterId: '11', ProcId: '0', PbsJobId: '"11.server"', JobStatus: '4' }),
+    ];
+    const all = arrayLines(ads, true);
+    assert.deepEqual(all.map(pbsJobId), ['12[].server', '12[1].server', '12[2].server', '11.server']);
+    assert.deepEqual(all.map(pbsState), ['B', 'X', 'R', 'F']);
+    assert.match(renderPbsTable(all), /^12\[1\]\.server +sweep +alice +00:00:00 X $/m);
+    const [done] = arrayLines([subjob(1, 4), subjob(2, 4)], false);
+    assert.equal(pbsState(done!), 'F', 'an array whose subjobs have all finished is F');
+  });
+
   test('qstat – an array is one line C[] without -t, its subjobs after it with -t', () => {
     const ads = [plain(), subjob(1, 2, 5), subjob(2, 1), subjob(3, 5, 7)];
     const lines = arrayLines(ads, false);

@@ -158,6 +158,34 @@ const EVERY_EVENT: UserLogEvent[] = [
   { type: 'held', cluster: 12, proc: 6, subproc: 0, time: T + 9, code: 1, subCode: 0 },
   { type: 'released', cluster: 12, proc: 5, subproc: 0, time: T + 10, reason: 'via drelease (by user alice)' },
   {
+    type: 'disconnected',
+    cluster: 12,
+    proc: 0,
+    subproc: 0,
+    time: T + 10,
+    reason: 'the startd did not answer the lease renewal',
+    startdName: 'slot1@node13',
+    startdAddress: '10.0.0.23:9618',
+  },
+  {
+    type: 'reconnected',
+    cluster: 12,
+    proc: 0,
+    subproc: 0,
+    time: T + 10,
+    startdName: 'slot1@node13',
+    startdAddress: '10.0.0.23:9618',
+  },
+  {
+    type: 'reconnect_failed',
+    cluster: 12,
+    proc: 0,
+    subproc: 0,
+    time: T + 10,
+    reason: 'the job lease ran out',
+    startdName: 'slot1@node13',
+  },
+  {
     type: 'job_ad',
     cluster: 12,
     proc: 0,
@@ -333,6 +361,34 @@ describe('user-log/parse – reading HTCondor-written logs', () => {
     );
     assert.equal(r.events[0]!.time, Math.floor(new Date(2013, 7, 29, 8, 46, 15).getTime() / 1000));
     assert.equal(eventSucceeded(term), false);
+  });
+  test('user-log/parse – disconnect, reconnect and reconnect-failed events as HTCondor writes them', () => {
+    const text =
+      '022 (058.000.000) 2025-11-24 14:42:56 Job disconnected, attempting to reconnect\n' +
+      '    Socket between submit and execute hosts closed unexpectedly\n' +
+      '    Trying to reconnect to slot1@node13.example.org <10.4.104.23:50176>\n...\n' +
+      '023 (058.000.000) 2025-11-24 14:43:10 Job reconnected to slot1@node13.example.org\n' +
+      '    startd address: <10.4.104.23:50176>\n    starter address: <10.4.104.23:50180>\n...\n' +
+      '024 (058.000.000) 2025-11-24 14:50:00 Job reconnection failed\n' +
+      '    Job not found at execution machine\n' +
+      '    Can not reconnect to slot1@node13.example.org, rescheduling job\n...\n';
+    const r = parseUserLog(text);
+    assert.deepEqual(r.problems, []);
+    const [d, c, f] = r.events;
+    assert.deepEqual(d, {
+      type: 'disconnected',
+      cluster: 58,
+      proc: 0,
+      subproc: 0,
+      time: new Date(2025, 10, 24, 14, 42, 56).getTime() / 1000,
+      reason: 'Socket between submit and execute hosts closed unexpectedly',
+      startdName: 'slot1@node13.example.org',
+      startdAddress: '10.4.104.23:50176',
+    });
+    assert.equal(c?.type === 'reconnected' && c.starterAddress, '10.4.104.23:50180');
+    assert.equal(c?.type === 'reconnected' && c.startdName, 'slot1@node13.example.org');
+    assert.equal(f?.type === 'reconnect_failed' && f.reason, 'Job not found at execution machine');
+    assert.equal(f?.type === 'reconnect_failed' && f.startdName, 'slot1@node13.example.org');
   });
   test('user-log/parse – header variants: Z, offsets, sub-seconds, T separator', () => {
     const utc = Date.UTC(2025, 10, 23, 14, 5, 0) / 1000;
