@@ -77,16 +77,20 @@ describe('startd – a claim is used only by the schedd host that made it', () =
     assert.throws(() => call('ReleaseClaim', { claim: 'c1' }, other), denied);
     const d = machine.dslots.get('c1')!;
     const lease = d.leaseExpires;
+    // the reply names the startd, so a schedd takes "no such claim" only from the claim's own startd
     assert.deepEqual(call('RenewLeases', { claims: ['c1'], lease: 9999, schedd_address: 'rogue:1' }, other), {
+      name: 'exec1',
       unknown: ['c1'],
     });
     assert.deepEqual(call('ClaimStatus', { claims: ['c1'], schedd_address: 'rogue:1' }, other), {
       claims: [{ claim: 'c1', state: 'unknown' }],
+      name: 'exec1',
     });
     assert.equal(d.leaseExpires, lease, 'the lease was not renewed');
     assert.equal(d.scheddAddress, 'central:1', "the claim's events still go to its schedd");
     // the schedd that holds it can
     assert.deepEqual(call('ClaimStatus', { claims: ['c1'], schedd_address: 'central:1' }, owner), {
+      name: 'exec1',
       claims: [{ claim: 'c1', state: 'idle' }],
     });
     call('ReleaseClaim', { claim: 'c1' }, owner);

@@ -243,7 +243,12 @@ describe('user-log/parse – round trip format → parse of every event', () => 
       cluster: fc.nat(1e6),
       proc: fc.nat(1e4),
       subproc: fc.constant(0),
-      time: fc.integer({ min: 1e9, max: 2e9 }),
+      // the text form writes local time, as HTCondor does: the hour a clock goes back is written twice and
+      // reads back as its first pass, so times within an hour of a change of offset cannot round-trip
+      time: fc.integer({ min: 1e9, max: 2e9 }).filter((t) => {
+        const offset = (s: number) => new Date(s * 1000).getTimezoneOffset();
+        return offset(t - 3600) === offset(t) && offset(t + 3600) === offset(t);
+      }),
     };
     const event = fc.oneof(
       fc.record({ ...base, type: fc.constant('held' as const), reason: text, code: fc.nat(60), subCode: fc.nat(300) }),
