@@ -3,7 +3,7 @@
 // token; anyone else proves who they are to the schedd by creating the file it names.
 // The RPC clients (gRPC, the protos), TLS and the ClassAd library are imported when a client is first asked
 // for, so a command's --help and its usage errors load none of them.
-import { closeSync, openSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { loadConfig, type Config } from '../../lib/config/load.js';
 import { addressFile } from '../../lib/config/paths.js';
@@ -163,17 +163,18 @@ export function openSession(config: Config = loadConfig({ env: io().env })): Ses
     const c = client ?? (await newSchedd());
     const { path, nonce } = await c.beginAuth(user);
     try {
-      closeSync(openSync(path, 'wx', 0o600));
+      // a directory only its owner may move (daemons/schedd/fs-auth.ts says why)
+      mkdirSync(path, 0o700);
     } catch (e) {
       throw new DschedError(
         'UNAUTHENTICATED',
-        `cannot create the authentication file ${path}: ${(e as Error).message}`,
+        `cannot create the authentication directory ${path}: ${(e as Error).message}`,
       );
     }
     try {
       token = (await c.finishAuth(nonce)).token;
     } finally {
-      rmSync(path, { force: true });
+      rmSync(path, { recursive: true, force: true });
     }
     kept = undefined;
     if (!fresh) tokens.keepToken(config.paths, user, token);

@@ -1,8 +1,15 @@
 // Who is calling? Node has no SO_PEERCRED, so local users prove their identity the way HTCondor's FS
-// method does: the schedd names a file in a sticky world-writable directory, the client creates it, and
-// the schedd reads the file's owner. The answer is a pool token for that user.
+// method does: the schedd names an entry in a sticky world-writable directory, the client creates it, and
+// the schedd reads its owner. The answer is a pool token for that user.
+//
+// The entry is a directory of mode 0700, not a file: a file of another user's can be renamed into place by
+// anyone who may write the folder it lies in (a shared scratch folder without the sticky bit), and its times
+// can be fresh (a file that user has just written). Moving a directory to another folder needs write
+// permission on the directory itself (its '..' changes), which no one but its owner (and root) has on a 0700
+// one, so only the caller's own mkdir can be there. Its birth time must be fresh too, where the file system
+// keeps one.
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { DschedError } from '../../lib/errors.js';
@@ -43,13 +50,27 @@ export class FsAuth {
     try {
       st = lstatSync(c.path);
     } catch {
-      throw new DschedError('UNAUTHENTICATED', `the challenge file ${c.path} was not created`);
+      throw new DschedError('UNAUTHENTICATED', `the challenge directory ${c.path} was not created`);
     } finally {
-      rmSync(c.path, { force: true });
+      try {
+        rmdirSync(c.path);
+      } catch {
+        /* gone, or not an empty directory: refused below; the sticky folder keeps what its owner left */
+      }
     }
-    // A symlink or hard link could borrow another user's file: only a fresh regular file counts.
-    if (!st.isFile() || st.nlink !== 1 || st.mtimeMs < c.issued - 2000)
-      throw new DschedError('UNAUTHENTICATED', 'the challenge file is not a fresh regular file');
+    // only an empty directory of its owner's alone, made after the challenge was given (see the top)
+    const fresh = (ms: number) => ms >= c.issued - 2000;
+    if (
+      !st.isDirectory() ||
+      (st.mode & 0o077) !== 0 ||
+      st.nlink !== 2 ||
+      !fresh(st.mtimeMs) ||
+      (st.birthtimeMs > 0 && !fresh(st.birthtimeMs))
+    )
+      throw new DschedError(
+        'UNAUTHENTICATED',
+        'the challenge is not a fresh directory of mode 0700 (dsched commands of an older version create a file: use the commands of this one)',
+      );
     const user = userNameOf(st.uid);
     const admin = this.isAdmin(user);
     return { token: signToken(this.tokenKey(), { user, admin, ttl: 8 * 3600 }), user, admin };
