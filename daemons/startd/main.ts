@@ -144,7 +144,13 @@ let nameRefusedLogged = false;
  * Each slot's ad as last sent: whole (`key`), without what changes as a claim's jobs come and go, and the
  * version the collector holds it as (renewals name it).
  */
-const lastSent = new Map<string, { key: string; claim: string; version: string }>();
+const lastSent = new Map<string, { key: string; claim: string; version: string; load: string }>();
+/**
+ * A dynamic slot's job load as a renewal compares it: to a tenth of a cpu, so that a job's load shows in the
+ * collector once measured (and as it moves by that much) while the readings' jitter does not undo renewals.
+ */
+const jobLoad = (attrs: Record<string, string>) =>
+  attrs.CondorLoadAvg === undefined ? '' : Number(attrs.CondorLoadAvg).toFixed(1);
 /** Bumped for each ad sent whole: a renewal of an ad the collector does not hold as that version is refused. */
 let adVersion = 0;
 /** The collector said it applies renewals: until it does (an older one, or not yet asked), ads go whole. */
@@ -241,12 +247,18 @@ async function sendAds(everything: boolean): Promise<void> {
   const sentAt = String(nowSeconds());
   // A dynamic slot's ad unchanged since the collector took it is renewed (name and version, no attributes)
   // rather than sent, encoded, decoded and compared again; the partitionable slot's goes whole, with the
-  // machine's load averages. Ads the collector cannot renew (restarted, invalidated) go whole at once.
+  // machine's load averages (a dynamic slot's copies of them are as last sent whole). Ads the collector cannot renew (restarted, invalidated) go whole at once.
   const whole: typeof changed = [];
   const renewals: AdUpdate[] = [];
   for (const a of changed) {
     const last = lastSent.get(a.name);
-    if (everything && collectorRenews && last?.key === a.key && a.name !== machine.pslotName)
+    if (
+      everything &&
+      collectorRenews &&
+      last?.key === a.key &&
+      last.load === jobLoad(a.attrs) &&
+      a.name !== machine.pslotName
+    )
       renewals.push({
         type: 'Machine',
         name: a.name,
@@ -267,7 +279,8 @@ async function sendAds(everything: boolean): Promise<void> {
     return { type: 'Machine', name: a.name, instance: ctx.instance, lifetime, version, ad: { attrs: a.attrs } };
   };
   const sent = (list: typeof changed) => {
-    for (const a of list) lastSent.set(a.name, { key: a.key, claim: a.claimKey, version: versions.get(a.name)! });
+    for (const a of list)
+      lastSent.set(a.name, { key: a.key, claim: a.claimKey, version: versions.get(a.name)!, load: jobLoad(a.attrs) });
   };
   const updates = [...whole.map(wholeUpdate), ...renewals];
   try {
