@@ -88,9 +88,18 @@ export class AdStore {
     const ad = this.byType.get(type.toLowerCase())?.get(name.toLowerCase());
     const at = now();
     if (!ad || !version || ad.version !== version || ad.instance !== instance || ad.expiresAt <= at) return false;
-    // The attributes stay as they came, LastHeardFrom too: with the sender's MyCurrentTime it tells how far
-    // that host's clock is from ours (lib/time.ts), and watchers keep that pair as it was sent.
     ad.expiresAt = at + lifetimeSec * 1000;
+    // LastHeardFrom says when the collector last heard from the daemon, as HTCondor's does (an admin reads
+    // it to find hosts gone quiet). With the sender's MyCurrentTime it tells how far that host's clock is from
+    // ours (lib/time.ts): the sender's clock moved as ours did since the ad came whole, so both move alike.
+    // Queries see the new pair; watchers, who are not told of a renewal, keep the old one, as consistent.
+    const heard = nowSeconds();
+    const sent = Number(ad.attrs.MyCurrentTime);
+    const was = Number(ad.attrs.LastHeardFrom);
+    const attrs: Record<string, string> = { ...ad.attrs, LastHeardFrom: String(heard) };
+    if (Number.isFinite(sent) && Number.isFinite(was)) attrs.MyCurrentTime = String(sent + (heard - was));
+    ad.attrs = attrs;
+    ad.parsed = undefined;
     return true;
   }
 

@@ -1,7 +1,7 @@
 // A startd renews its unchanged dynamic slot ads at each UPDATE_INTERVAL instead of sending them again: the
-// collector keeps them alive past their lifetime without new attributes (LastHeardFrom stays when they last
-// came whole); a collector killed and restarted holds none of them, says so, and gets them whole at once; an
-// ad that changed goes whole.
+// collector keeps them alive past their lifetime without new attributes (LastHeardFrom says when it last heard
+// from the startd, with MyCurrentTime moved alike so the clock offset they tell stays); a collector killed and
+// restarted holds none of them, says so, and gets them whole at once; an ad that changed goes whole.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
@@ -33,21 +33,19 @@ describe('slot ad renewals', () => {
     return ads.find((a) => a.DynamicSlot === true && a.Activity === 'Busy' && a.JobId === `${cluster}.0`);
   };
 
-  test('a renewed slot ad stays in dstatus past its lifetime, its attributes as they came', async () => {
+  test('a renewed slot ad stays in dstatus past its lifetime, heard from as it is renewed', async () => {
     const first = await pool.waitFor('the job to run', busySlot);
-    // each periodic update renews it: it outlives the 3 s lifetime since it last came whole (which moves only
-    // when the ad changes, as when the job's first usage reading adds CondorLoadAvg; sent whole every second,
-    // it would move every second and this would time out)
-    let heard = first.LastHeardFrom as number;
-    const later = await pool.waitFor('the busy slot ad to outlive its lifetime, renewed', async () => {
+    // each periodic update (every second) renews it or, when it changed, sends it whole: either way it
+    // outlives the 3 s lifetime, its LastHeardFrom moves on, and its clock offset stays what the startd's is
+    const later = await pool.waitFor('the busy slot ad to outlive its lifetime', async () => {
       const ad = await busySlot();
-      if (!ad) return undefined;
-      if (ad.LastHeardFrom !== heard) heard = ad.LastHeardFrom as number;
-      else if (nowSeconds() > heard + 4) return ad;
-      return undefined;
+      return ad && (ad.LastHeardFrom as number) > (first.LastHeardFrom as number) + 4 ? ad : undefined;
     });
     assert.equal(later.Name, first.Name);
     assert.equal(later.Cpus, first.Cpus);
+    const offset = (ad: Record<string, unknown>) => (ad.MyCurrentTime as number) - (ad.LastHeardFrom as number);
+    assert.ok(Math.abs(offset(later) - offset(first)) <= 1, `${offset(later)} against ${offset(first)}`);
+    assert.ok(Math.abs(nowSeconds() - (later.LastHeardFrom as number)) <= 3, 'heard from lately');
   });
 
   test('after a kill -9 of the collector the idle slot ads come back whole', async () => {
