@@ -10,6 +10,8 @@ interface StoredAd {
   instance: string;
   attrs: Record<string, string>;
   expiresAt: number;
+  /** The sender's version of these attributes (renewals name it), or ''. */
+  version: string;
   parsed?: ClassAd;
 }
 
@@ -51,7 +53,14 @@ export class AdStore {
   }
 
   /** Store an ad. A live ad of the same name from another daemon instance is refused: names are unique. */
-  update(type: string, name: string, instance: string, attrs: Record<string, string>, lifetimeSec: number): void {
+  update(
+    type: string,
+    name: string,
+    instance: string,
+    attrs: Record<string, string>,
+    lifetimeSec: number,
+    version = '',
+  ): void {
     if (!name) throw new DschedError('USAGE', `a ${type} ad needs a Name`);
     const t = this.table(type);
     const key = name.toLowerCase();
@@ -65,10 +74,33 @@ export class AdStore {
     }
     const stamped = { ...attrs, LastHeardFrom: String(nowSeconds()) };
     const live = !!old && old.expiresAt > at;
-    t.set(key, { type, name, instance, attrs: stamped, expiresAt: at + lifetimeSec * 1000 });
+    t.set(key, { type, name, instance, attrs: stamped, expiresAt: at + lifetimeSec * 1000, version });
     // an ad sent again as it was (a periodic update keeping it alive) is no news to those watching
     if (live && sameAd(old.attrs, attrs)) return;
     this.emit(type, name, live ? 'updated' : 'added', stamped);
+  }
+
+  /**
+   * Keep a live ad alive for `lifetimeSec` more without its attributes: only when it is the `version` the same
+   * daemon instance sent whole. False when it cannot (none held, expired, another version or instance).
+   */
+  renew(type: string, name: string, instance: string, version: string, lifetimeSec: number): boolean {
+    const ad = this.byType.get(type.toLowerCase())?.get(name.toLowerCase());
+    const at = now();
+    if (!ad || !version || ad.version !== version || ad.instance !== instance || ad.expiresAt <= at) return false;
+    ad.expiresAt = at + lifetimeSec * 1000;
+    // LastHeardFrom says when the collector last heard from the daemon, as HTCondor's does (an admin reads
+    // it to find hosts gone quiet). With the sender's MyCurrentTime it tells how far that host's clock is from
+    // ours (lib/time.ts): the sender's clock moved as ours did since the ad came whole, so both move alike.
+    // Queries see the new pair; watchers, who are not told of a renewal, keep the old one, as consistent.
+    const heard = nowSeconds();
+    const sent = Number(ad.attrs.MyCurrentTime);
+    const was = Number(ad.attrs.LastHeardFrom);
+    const attrs: Record<string, string> = { ...ad.attrs, LastHeardFrom: String(heard) };
+    if (Number.isFinite(sent) && Number.isFinite(was)) attrs.MyCurrentTime = String(sent + (heard - was));
+    ad.attrs = attrs;
+    ad.parsed = undefined;
+    return true;
   }
 
   /** The attributes stored under a name (live or expired, as last sent and stamped), if any. */

@@ -148,29 +148,32 @@ export function collectorService(
         // all or nothing: one ad that is not the caller's refuses the whole update
         for (const u of req.updates) {
           try {
-            checkAd(ctx.identity, u.type, u.name, u.ad?.attrs ?? {}, store.stored(u.type, u.name));
+            // a renewal is an update of that ad by its owner: the same checks of type and name
+            if (u.renew) checkAdName(ctx.identity, u.type, u.name);
+            else checkAd(ctx.identity, u.type, u.name, u.ad?.attrs ?? {}, store.stored(u.type, u.name));
           } catch (e) {
             log.warn({ type: u.type, name: u.name, from: ctx.identity.name, err: (e as Error).message }, 'refused ad');
             throw e;
           }
         }
         let accepted = 0;
+        const stale: string[] = [];
         for (const u of req.updates) {
+          const lifetime = u.lifetime > 0 ? u.lifetime : defaultLifetime();
+          if (u.renew) {
+            if (store.renew(u.type, u.name, u.instance, u.version, lifetime)) accepted++;
+            else stale.push(u.name);
+            continue;
+          }
           try {
-            store.update(
-              u.type,
-              u.name,
-              u.instance,
-              u.ad?.attrs ?? {},
-              u.lifetime > 0 ? u.lifetime : defaultLifetime(),
-            );
+            store.update(u.type, u.name, u.instance, u.ad?.attrs ?? {}, lifetime, u.version);
             accepted++;
           } catch (e) {
             log.error({ type: u.type, name: u.name, err: (e as Error).message }, 'refused ad');
             throw e;
           }
         }
-        return { accepted };
+        return { accepted, renewals: true, stale };
       },
       Invalidate(req: InvalidateRequest__Output, ctx: CallContext) {
         for (const n of req.names) checkAdName(ctx.identity, req.type, n);

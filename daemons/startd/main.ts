@@ -16,6 +16,7 @@ import { JobMonitor } from './policy.js';
 import { setupMemoryEnforcement, startdInstance } from './memory-cgroup.js';
 import { startdService } from './service.js';
 import { JobTail } from './tail.js';
+import type { AdUpdate } from '../../lib/rpc/generated/dsched/v1/AdUpdate.js';
 import { nowSeconds } from '../../lib/time.js';
 
 const ctx = daemonContext('startd');
@@ -139,8 +140,21 @@ const collector = new CollectorLink(config, ctx.creds);
 let advertisedDslots = new Set<string>();
 let adTimer: NodeJS.Timeout | undefined;
 let nameRefusedLogged = false;
-/** Each slot's ad as last sent: whole (`key`), and without what changes as a claim's jobs come and go. */
-const lastSent = new Map<string, { key: string; claim: string }>();
+/**
+ * Each slot's ad as last sent: whole (`key`), without what changes as a claim's jobs come and go, and the
+ * version the collector holds it as (renewals name it).
+ */
+const lastSent = new Map<string, { key: string; claim: string; version: string; load: string }>();
+/**
+ * A dynamic slot's job load as a renewal compares it: to a tenth of a cpu, so that a job's load shows in the
+ * collector once measured (and as it moves by that much) while the readings' jitter does not undo renewals.
+ */
+const jobLoad = (attrs: Record<string, string>) =>
+  attrs.CondorLoadAvg === undefined ? '' : Number(attrs.CondorLoadAvg).toFixed(1);
+/** Bumped for each ad sent whole: a renewal of an ad the collector does not hold as that version is refused. */
+let adVersion = 0;
+/** The collector said it applies renewals: until it does (an older one, or not yet asked), ads go whole. */
+let collectorRenews = false;
 /** Dynamic slots whose ads may have changed since the last update. */
 const dirty = new Set<string>();
 /**
@@ -231,12 +245,44 @@ async function sendAds(everything: boolean): Promise<void> {
       });
   for (const a of changed) if (a.claim) churned.delete(a.claim);
   const sentAt = String(nowSeconds());
-  const updates = changed.map((a) => {
+  // A dynamic slot's ad unchanged since the collector took it is renewed (name and version, no attributes)
+  // rather than sent, encoded, decoded and compared again; the partitionable slot's goes whole, with the
+  // machine's load averages (a dynamic slot's copies of them are as last sent whole). Ads the collector cannot renew (restarted, invalidated) go whole at once.
+  const whole: typeof changed = [];
+  const renewals: AdUpdate[] = [];
+  for (const a of changed) {
+    const last = lastSent.get(a.name);
+    if (
+      everything &&
+      collectorRenews &&
+      last?.key === a.key &&
+      last.load === jobLoad(a.attrs) &&
+      a.name !== machine.pslotName
+    )
+      renewals.push({
+        type: 'Machine',
+        name: a.name,
+        instance: ctx.instance,
+        lifetime,
+        version: last.version,
+        renew: true,
+      });
+    else whole.push(a);
+  }
+  const versions = new Map<string, string>();
+  const wholeUpdate = (a: (typeof changed)[number]): AdUpdate => {
     // its clock as it sends, so that readers can tell how far it is from the collector's (onPoolClock); set
     // on the ad made for this update (its keys are taken), not on a copy of it
     a.attrs.MyCurrentTime = sentAt;
-    return { type: 'Machine', name: a.name, instance: ctx.instance, lifetime, ad: { attrs: a.attrs } };
-  });
+    const version = String(++adVersion);
+    versions.set(a.name, version);
+    return { type: 'Machine', name: a.name, instance: ctx.instance, lifetime, version, ad: { attrs: a.attrs } };
+  };
+  const sent = (list: typeof changed) => {
+    for (const a of list)
+      lastSent.set(a.name, { key: a.key, claim: a.claimKey, version: versions.get(a.name)!, load: jobLoad(a.attrs) });
+  };
+  const updates = [...whole.map(wholeUpdate), ...renewals];
   try {
     // A released slot leaves the collector before the resources it held show as free in the partitionable
     // slot's ad: the negotiator never sees both (it would count them twice, and hand a preempted slot's
@@ -246,11 +292,24 @@ async function sendAds(everything: boolean): Promise<void> {
     if (gone.length) await c.invalidate('Machine', gone, ctx.instance);
     for (const n of gone) lastSent.delete(n);
     advertisedDslots = now;
-    if (updates.length) await c.advertise(updates);
-    for (const a of changed) lastSent.set(a.name, { key: a.key, claim: a.claimKey });
+    if (updates.length) {
+      const reply = await c.advertise(updates);
+      sent(whole);
+      // an older collector ignores renewals (and says nothing of them): then each was refused
+      const stale = new Set(
+        (reply.renewals ? (reply.stale ?? []) : renewals.map((r) => r.name!)).map((n) => n.toLowerCase()),
+      );
+      collectorRenews = !!reply.renewals;
+      const again = stale.size ? changed.filter((a) => stale.has(a.name.toLowerCase())) : [];
+      if (again.length) {
+        await c.advertise(again.map(wholeUpdate));
+        sent(again);
+      }
+    }
     nameRefusedLogged = false;
   } catch (e) {
     lastSent.clear();
+    collectorRenews = false;
     const err = e as { code?: string; message: string };
     if (err.code === 'NAME_IN_USE') {
       if (!nameRefusedLogged)
