@@ -3,13 +3,11 @@
 // bit that anyone may write, and its times are fresh because its owner has just written it) must not pass as
 // theirs: the challenge is a directory of mode 0700, which no one but its owner can move to another folder.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { ROOT, TestPool } from '../integration/harness/pool.js';
-import { NOBODY } from './nobody.js';
+import { NOBODY, scriptAsNobody } from './nobody.js';
 
 describe('security – the authentication challenge', () => {
   let pool: TestPool;
@@ -46,22 +44,7 @@ describe('security – the authentication challenge', () => {
     await pool?.stop();
   });
 
-  const steal = (entry: string) =>
-    new Promise<Record<string, unknown>>((resolve, reject) =>
-      execFile(
-        process.execPath,
-        [
-          '--import',
-          pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href,
-          client,
-          pool.daemonAddress('schedd'),
-          entry,
-        ],
-        { uid: NOBODY.uid, gid: NOBODY.gid, env: { ...pool.env, ...NOBODY.env } },
-        (err, stdout) =>
-          err ? reject(err) : resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>),
-      ),
-    );
+  const steal = (entry: string) => scriptAsNobody(pool, client, [pool.daemonAddress('schedd'), entry]);
 
   test("security – root's fresh file moved into nobody's challenge gives no token for root", async () => {
     const victim = join(shared, 'result.txt');

@@ -16,9 +16,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { ROOT, TestPool } from '../integration/harness/pool.js';
+import { scriptAsNobody } from './nobody.js';
 
 const NOBODY = { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } };
 
@@ -209,24 +209,7 @@ describe("job files are opened with the owner's rights", () => {
       ].join('\n'),
     );
     chmodSync(client, 0o644);
-    const hostile = (args: string[]) =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        import('node:child_process').then(({ execFile }) =>
-          execFile(
-            process.execPath,
-            [
-              '--import',
-              pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href,
-              client,
-              pool.daemonAddress('schedd'),
-              ...args,
-            ],
-            { uid: NOBODY.uid, gid: NOBODY.gid, env: { ...pool.env, ...NOBODY.env } },
-            (err, stdout) =>
-              err ? reject(err) : resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>),
-          ),
-        );
-      });
+    const hostile = (args: string[]) => scriptAsNobody(pool, client, [pool.daemonAddress('schedd'), ...args]);
     const begun = await hostile(['begin']);
     assert.equal(typeof begun.path, 'string', JSON.stringify(begun));
     const r = await submitAsNobody('i.sub', `executable = /bin/echo\nlog = ${String(begun.path)}\nqueue\n`);

@@ -1,7 +1,9 @@
 // The local user the security tests attack a root pool as (uid 65534), and a folder of that user's files.
+import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunOptions } from '../integration/harness/pool.js';
+import { pathToFileURL } from 'node:url';
+import { ROOT, type RunOptions, type TestPool } from '../integration/harness/pool.js';
 
 export const NOBODY: RunOptions = { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } };
 
@@ -18,4 +20,18 @@ export function nobodyFolder(parent: string, name = 'user') {
     return p;
   };
   return { dir, put };
+}
+
+/** Run a hostile script (TypeScript imports allowed) as nobody with `args`; its last line of output, as JSON. */
+export function scriptAsNobody(pool: TestPool, script: string, args: string[]): Promise<Record<string, unknown>> {
+  const loader = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['--import', loader, script, ...args],
+      { uid: NOBODY.uid, gid: NOBODY.gid, env: { ...pool.env, ...NOBODY.env } },
+      (err, stdout) =>
+        err ? reject(err) : resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>),
+    ),
+  );
 }
