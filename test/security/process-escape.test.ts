@@ -96,9 +96,13 @@ for (const method of ['cgroup-v2', 'cgroup-v1', 'environ'] as const) {
     }
 
     test(`process escape – ${method}: the slot ad and the startd log name the method`, async () => {
-      const r = await pool.run('dstatus', ['-af', 'ProcessTracking']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`^${method}$`, 'm'));
+      // dsched start returns once the daemons serve; the startd's first ad reaches the collector just after
+      const tracking = await pool.waitFor('the slot ad', async () => {
+        const r = await pool.run('dstatus', ['-af', 'ProcessTracking']);
+        assert.equal(r.code, 0, r.stderr);
+        return r.stdout.trim() && r.stdout;
+      });
+      assert.match(tracking, new RegExp(`^${method}$`, 'm'));
       assert.match(
         readFileSync(join(pool.home, 'log', 'startd.log'), 'utf8'),
         new RegExp(`job processes are tracked by ${method}`),
@@ -142,6 +146,8 @@ for (const method of ['cgroup-v2', 'cgroup-v1', 'environ'] as const) {
     test(`process escape – ${method}: a startd killed with its spawner finds the job's processes when it starts again`, async () => {
       const { cluster, mark, dir } = await submit('wait');
       const pids = await escaped(dir, mark);
+      // this run's processes: the job may run again once its startd is back (same arguments, same mark)
+      const run = withMark(mark);
       const startd = pool.daemonPid('startd');
       // none may clean up (as when the whole host's daemons die at once): the spawner and its keeper are
       // stopped before the startd dies, then killed too
@@ -152,7 +158,7 @@ for (const method of ['cgroup-v2', 'cgroup-v1', 'environ'] as const) {
       await pool.waitFor('the spawner and its keeper to be gone', () => !chain.some(running));
       assert.ok(pids.every(running), 'the job outlived its startd and spawner');
       await pool.waitForRestart('startd', startd);
-      await pool.waitFor(`every process of job ${cluster} to be gone`, () => withMark(mark).length === 0);
+      await pool.waitFor(`every process of job ${cluster}'s first run to be gone`, () => !run.some(running));
       assert.match(
         readFileSync(join(pool.home, 'log', 'startd.log'), 'utf8'),
         /killed processes left by jobs of a previous startd/,
