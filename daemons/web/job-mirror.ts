@@ -380,7 +380,7 @@ export class JobMirror {
   private async sample(): Promise<void> {
     let machines = this.adsOf('Machine');
     if (!this.adsReady) {
-      const client = this.link.daemonCollector();
+      const client = this.link.sharedDaemonCollector();
       if (!client) return;
       try {
         machines = await client.query('Machine', '', ['Cpus', 'SlotType', 'TotalSlotCpus', 'State'], {
@@ -388,8 +388,6 @@ export class JobMirror {
         });
       } catch {
         return; // the collector is not up: no sample this time
-      } finally {
-        client.close();
       }
     }
     let busy = 0;

@@ -32,6 +32,7 @@ export class PoolLink {
   private readonly userCreds: ClientCredentials;
   private scheddClient?: ScheddClient;
   private collectorClient?: CollectorClient;
+  private daemonCollectorClient?: CollectorClient;
   private negotiatorClient?: NegotiatorClient;
   private anonymous?: { token: string; renewAt: number };
   observe: RpcObserver = () => {};
@@ -124,6 +125,19 @@ export class PoolLink {
     const addr = collectorAddress(this.config);
     return addr ? new CollectorClient(addr, this.ctx.creds) : undefined;
   }
+  /**
+   * The daemon's own collector client for its periodic calls (the utilisation samples), kept while the
+   * collector's address stays: a new one each time would be a TLS handshake every 10 s on an idle pool.
+   */
+  sharedDaemonCollector(): CollectorClient | undefined {
+    const addr = collectorAddress(this.config);
+    if (!addr) return undefined;
+    if (this.daemonCollectorClient?.rpc.address !== addr) {
+      this.daemonCollectorClient?.close();
+      this.daemonCollectorClient = new CollectorClient(addr, this.ctx.creds);
+    }
+    return this.daemonCollectorClient;
+  }
 
   /** Unary calls timed for /metrics (streams are timed where they are read). */
   private timed<T extends { rpc: { unary: (...args: never[]) => unknown } }>(client: T): T {
@@ -146,6 +160,7 @@ export class PoolLink {
     this.scheddClient?.close();
     this.collectorClient?.close();
     this.negotiatorClient?.close();
+    this.daemonCollectorClient?.close();
   }
 }
 
