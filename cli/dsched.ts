@@ -12,13 +12,14 @@ import {
   readFileSync,
   readSync,
   rmSync,
+  statSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../lib/config/load.js';
-import { addressFile } from '../lib/config/paths.js';
+import { addressFile, adsTakenFile } from '../lib/config/paths.js';
 import { PARAMS } from '../lib/config/params.js';
 import { DAEMON_NAMES, masterLockName } from '../lib/daemons.js';
 import { daemonNodeFlags } from '../lib/node-flags.js';
@@ -478,7 +479,31 @@ async function start(): Promise<number> {
   );
   const web = readAddressFile(addressFile(paths, 'web'))?.address;
   if (web) process.stdout.write(`dsched: dashboard and HTTP API at http://${web}/\n`);
+  await waitForSlotAds(config, want, startedAt);
   return EXIT.ok;
+}
+
+/**
+ * Wait (bounded) until the collector has taken the startd's slot ads, so that the machine shows in `dstatus`
+ * when `dsched start` returns; a startd the collector refuses (a name in use, a credential it does not
+ * take) or cannot reach is said now, rather than found later as an empty pool.
+ */
+async function waitForSlotAds(config: Config, started: string[], startedAt: string): Promise<void> {
+  if (!started.includes('startd')) return;
+  const file = adsTakenFile(config.paths);
+  const taken = () => {
+    try {
+      return statSync(file).mtime.toISOString() >= startedAt.slice(0, 19);
+    } catch {
+      return false;
+    }
+  };
+  for (const until = Date.now() + 5_000; !taken() && Date.now() < until;) await sleep(20);
+  if (taken()) return;
+  const why = startFailure(config.paths.log, 'startd', startedAt);
+  io().stderr.write(
+    `dsched: warning: the collector${config.str('COLLECTOR_HOST') ? ` at ${config.str('COLLECTOR_HOST')}` : ''} has not taken this host's slot ads yet (the startd keeps trying)${why ? `: ${why}` : ''}\n`,
+  );
 }
 
 async function stop(): Promise<number> {

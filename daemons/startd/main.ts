@@ -1,5 +1,7 @@
 // dsched startd: one per execute node. Advertises its slots and runs the jobs schedds claim them for.
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { adsTakenFile } from '../../lib/config/paths.js';
 import { CollectorLink, daemonContext, onReconfig, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { proto } from '../../lib/rpc/proto.js';
 import { qualifiedName } from '../../lib/rpc/authz.js';
@@ -113,6 +115,9 @@ const containers = launcherKinds.includes('container')
     })
   : undefined;
 
+// before the address file says this startd serves: a file of an earlier run must not say its ads are taken
+const adsTaken = adsTakenFile(config.paths);
+rmSync(adsTaken, { force: true });
 const server = await serveDaemon(ctx, config.int('STARTD_PORT'), [
   { definition: proto().Startd.service, impl: startdService(startd, monitor, new JobTail(machine, log)) },
 ]);
@@ -137,6 +142,7 @@ log.info(
 );
 
 const collector = new CollectorLink(config, ctx.creds);
+let adsTakenWritten = false;
 let advertisedDslots = new Set<string>();
 let adTimer: NodeJS.Timeout | undefined;
 let nameRefusedLogged = false;
@@ -307,6 +313,10 @@ async function sendAds(everything: boolean): Promise<void> {
       }
     }
     nameRefusedLogged = false;
+    if (!adsTakenWritten) {
+      adsTakenWritten = true;
+      writeFileSync(adsTaken, `${new Date().toISOString()}\n`);
+    }
   } catch (e) {
     lastSent.clear();
     collectorRenews = false;

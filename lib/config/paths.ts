@@ -61,3 +61,11 @@ export function poolPaths(home: string = resolveHome()): PoolPaths {
 export function addressFile(paths: PoolPaths, daemon: string): string {
   return join(paths.run, `${daemon}.address`);
 }
+
+/**
+ * Written by the startd once the collector has taken its slot ads (removed when it starts): `dsched start`
+ * waits for it, so that the machine shows in `dstatus` when the command returns.
+ */
+export function adsTakenFile(paths: PoolPaths): string {
+  return join(paths.run, 'startd.ads-taken');
+}

@@ -110,4 +110,40 @@ describe('start refusals', () => {
       }
     },
   );
+  test("start refusals – dsched start returns once the collector has this host's slot ads", async () => {
+    const other = TestPool.create();
+    try {
+      const r = await other.run('dsched', ['start']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stderr, /warning/);
+      // no waiting here: the machine shows as soon as the command has returned
+      const s = await other.run('dstatus', ['-af', 'SlotType']);
+      assert.equal(s.code, 0, s.stderr);
+      assert.equal(s.stdout.trim(), 'Partitionable');
+    } finally {
+      await other.stop();
+    }
+  });
+
+  test('start refusals – an execute host whose collector does not answer starts, and says its slots are not in the pool yet', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((r) => closed.close(r));
+    const exec = TestPool.create({ DAEMON_LIST: 'STARTD', COLLECTOR_HOST: `127.0.0.1:${port}` });
+    try {
+      const r = await exec.run('dsched', ['start']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^dsched: warning: the collector at 127\\.0\\.0\\.1:${port} has not taken this host's slot ads yet \\(the startd keeps trying\\)`,
+          'm',
+        ),
+      );
+      assert.ok(exec.daemonPid('startd') > 0, 'the startd runs on');
+    } finally {
+      await exec.stop();
+    }
+  });
 });
