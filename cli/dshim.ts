@@ -85,20 +85,30 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
   };
 }
 
-/** qselect's job states (-s): the letters qstat shows, as constraints; F (finished) needs -x. */
+/** A subjob of a PBS array (`C[I]`), as qstat tells it from a plain job (cli/shared/pbs-view.ts). */
+const SUBJOB = 'PbsArrayIndex =!= undefined && isString(PbsJobId) && regexp("\\\\[\\\\]", PbsJobId)';
+
+/**
+ * qselect's job states (-s), every letter PBS Pro's qselect takes, as constraints that pick what qstat shows with
+ * that letter: F a finished job, X a finished subjob (both need -x, which they imply). A subjob is listed by its
+ * own state, never an array's, so B (an array begun) selects nothing, as do W (waiting for a start time), T (in
+ * transit), M (moved) and U (suspended for keyboard activity): states dsched's jobs are never in.
+ */
 const QSELECT_STATES: Record<string, string> = {
+  B: 'false',
+  E: 'JobStatus == 3 || JobStatus == 6',
+  F: `(JobStatus == 3 || JobStatus == 4) && !(${SUBJOB})`,
+  H: 'JobStatus == 5',
+  M: 'false',
   Q: 'JobStatus == 1',
   R: 'JobStatus == 2',
-  H: 'JobStatus == 5',
   S: 'JobStatus == 7',
-  E: 'JobStatus == 3 || JobStatus == 6',
-  F: 'JobStatus == 3 || JobStatus == 4',
-  // waiting for a start time, in transit, moved, array parents: states dsched's jobs are never in
-  W: 'false',
   T: 'false',
-  M: 'false',
-  B: 'false',
+  U: 'false',
+  W: 'false',
+  X: `(JobStatus == 3 || JobStatus == 4) && ${SUBJOB}`,
 };
+const QSELECT_FINISHED = /[FX]/;
 
 /** A value for a ClassAd string: no quotes, backslashes or line breaks, so that it needs no escaping. */
 function plainValue(option: string, v: string | undefined): string {
@@ -124,7 +134,7 @@ export function qselectArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
           `-s takes job states among ${Object.keys(QSELECT_STATES).join('')}\n${QSELECT_USAGE}`,
         );
       constraints.push([...new Set(v)].map((c) => `(${QSELECT_STATES[c]})`).join(' || '));
-      if (v.includes('F')) history = true;
+      if (QSELECT_FINISHED.test(v)) history = true;
     } else if (a === '-N') {
       const name = plainValue('-N', argv[++i]);
       constraints.push(`PbsJobName =?= ${name} || (PbsJobName =?= undefined && JobBatchName =?= ${name})`);
