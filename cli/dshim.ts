@@ -2,10 +2,9 @@
 // The PBS and HTCondor command names whose options differ from dsched's: `dshim.js qstat ARGS` maps qstat's
 // options onto dq -pbs and runs it in this process. Not a command of its own (not on PATH):
 // the scripts `dsched shims install DIR` writes call it.
-import { join } from 'node:path';
 import { DschedError } from '../lib/errors.js';
-import { hosted, printError } from './shared/run-cli.js';
-import { distCliDir } from './shared/shims.js';
+import { hostCommands, hosted, printError, runInProcess, type CommandMain } from './shared/run-cli.js';
+import { io } from './shared/io.js';
 
 const QSTAT_USAGE = 'usage: qstat [-f | -a | -n | -s] [-x] [-r | -i] [-t] [-J] [-u USER[,USER...]] [JOBID...]';
 const QSELECT_USAGE =
@@ -226,8 +225,14 @@ export async function qalterArgs(argv: string[]): Promise<{ cmd: 'dqedit'; args:
   return { cmd: 'dqedit', args: [ids[0]!, ...Object.entries(attrs).flat()] };
 }
 
+/** The commands dshim maps onto, loaded only when used (into this program, as the command agent loads them). */
+const COMMANDS = { dq: () => import('./dq.js'), dqedit: () => import('./dqedit.js') };
+
 async function main(): Promise<void> {
-  const [name, ...rest] = process.argv.slice(2);
+  const [name, ...words] = io().argv;
+  // --debug is the command's (runCommand reads it), not qstat's or qselect's: as the command agent runs them
+  const debug = words.includes('--debug') || !!io().env.DSCHED_DEBUG;
+  const rest = words.filter((a) => a !== '--debug');
   try {
     const m =
       name === 'qstat'
@@ -238,12 +243,15 @@ async function main(): Promise<void> {
             ? await qalterArgs(rest)
             : undefined;
     if (!m) throw new DschedError('USAGE', `dshim: no mapping for ${name ?? '(none)'}`);
-    const file = join(distCliDir(), `${m.cmd}.js`);
-    // the command reads its arguments from process.argv when it loads
-    process.argv = [process.argv[0]!, file, ...m.args];
-    await import(file);
+    // the command registers its main instead of running it, so that it runs, and reports, as the name the user
+    // typed (qstat: error[...], not dq: error[...])
+    let command: CommandMain | undefined;
+    hostCommands((_, loaded) => void (command = loaded));
+    await COMMANDS[m.cmd]();
+    if (!command) throw new Error(`${m.cmd} did not register its command`);
+    runInProcess(name!, command, { ...io(), argv: debug ? [...m.args, '--debug'] : m.args });
   } catch (e) {
-    process.exitCode = printError(name ?? 'dshim', e, !!process.env.DSCHED_DEBUG);
+    process.exitCode = printError(name ?? 'dshim', e, debug);
   }
 }
 
