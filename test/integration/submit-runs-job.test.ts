@@ -144,6 +144,39 @@ queue
     assert.equal(pool.read('stdin.1.out'), 'from stdin 1\n');
   });
 
+  test('submit – a changed executable starts a new cluster, one line each, as condor_submit prints them', async () => {
+    pool.file(
+      'two.sub',
+      'hold = true\nexecutable = /bin/true\nqueue 2\nexecutable = /bin/echo\narguments = hi\nqueue\n',
+    );
+    const r = await pool.run('dsubmit', ['two.sub']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = /^2 job\(s\) submitted to cluster (\d+)\.\n1 job\(s\) submitted to cluster (\d+)\.\n$/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    const [a, b] = [Number(m[1]), Number(m[2])];
+    assert.ok(b > a, `${b} after ${a}`);
+    const ads = (await pool.json('dq', ['-allusers', `${a}`, `${b}`])) as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      ads.map((ad) => [ad.ClusterId, ad.ProcId, ad.Cmd]).sort(),
+      [
+        [a, 0, '/bin/true'],
+        [a, 1, '/bin/true'],
+        [b, 0, '/bin/echo'],
+      ].sort(),
+    );
+    const dry = await pool.run('dsubmit', ['--dry-run', '--json', 'two.sub']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual(
+      (JSON.parse(dry.stdout) as Array<Record<string, string>>).map((ad) => [ad.ClusterId, ad.ProcId]),
+      [
+        ['1', '0'],
+        ['1', '1'],
+        ['2', '0'],
+      ],
+    );
+    await pool.run('drm', [String(a), String(b)]);
+  });
+
   test('submit – a submit file that does not exist is a bad-input error, not an internal one', async () => {
     const r = await pool.run('dsubmit', ['missing.sub']);
     assert.equal(r.code, 2);
