@@ -269,9 +269,48 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
 
+  // A description of several clusters is queued all or nothing, as condor_submit's one transaction: each
+  // is expanded through once before the first is sent, so an error in a later one (a bad item, a value
+  // that is no expression) queues nothing.
+  if (plans.length > 1)
+    for (const [i, plan] of plans.entries()) for (const _ of expandSubmitStream(plan, 1 + i).jobs.procs());
   const session = openSession(config);
+  /** the clusters this command queued, removed again if a later one is refused */
+  const queued: number[] = [];
+  /** what it prints once every cluster is queued */
+  const said: string[] = [];
   try {
     const schedd = await session.schedd();
+    try {
+      await queueClusters(schedd);
+    } catch (e) {
+      if (queued.length) await withdraw(schedd, e as Error);
+      throw e;
+    }
+    io().stdout.write(said.join(''));
+    return EXIT.ok;
+  } finally {
+    session.close();
+  }
+
+  async function withdraw(schedd: Awaited<ReturnType<typeof session.schedd>>, why: Error): Promise<void> {
+    const ids = queued.map((cluster) => ({ cluster, proc: -1 }));
+    const reason = `its submission failed at a later cluster: ${why.message}`;
+    let gone = false;
+    try {
+      const r = await schedd.act({ action: 'remove', ids, reason, failures_only: true });
+      gone = !r.results.some((x) => !x.ok);
+    } catch {
+      /* said below */
+    }
+    io().stderr.write(
+      gone
+        ? `dsubmit: cluster${queued.length > 1 ? 's' : ''} ${queued.join(', ')} of this submission ${queued.length > 1 ? 'were' : 'was'} queued before the error and removed again\n`
+        : `dsubmit: cluster${queued.length > 1 ? 's' : ''} ${queued.join(', ')} of this submission ${queued.length > 1 ? 'were' : 'was'} queued before the error and could not all be removed: drm ${queued.join(' ')}\n`,
+    );
+  }
+
+  async function queueClusters(schedd: Awaited<ReturnType<typeof session.schedd>>): Promise<void> {
     for (const plan of plans) {
       const { cluster } = await schedd.newCluster();
       const { jobs, warnings } = expandSubmitStream(plan, Number(cluster));
@@ -304,18 +343,16 @@ async function main(argv: string[]): Promise<number> {
         warn(await notes.warnings());
       }
       const n = r.procs;
-      if (args.terse) io().stdout.write(`${cluster}.0 - ${cluster}.${n - 1}\n`);
+      if (args.terse) said.push(`${cluster}.0 - ${cluster}.${n - 1}\n`);
       else if (pbs) {
         // qsub prints only the job id, so scripts can capture it: A=$(dsubmit job.sh)
         const id = jobs.cluster.PbsJobId ?? firstProc?.PbsJobId;
-        io().stdout.write(
+        said.push(
           `${id ? String(valueToJS(compile(parseExpr(id))(new ClassAd()))) : `${cluster}.${input.hostname}`}\n`,
         );
-      } else io().stdout.write(`${n} job(s) submitted to cluster ${cluster}.\n`);
+      } else said.push(`${n} job(s) submitted to cluster ${cluster}.\n`);
+      queued.push(Number(cluster));
     }
-    return EXIT.ok;
-  } finally {
-    session.close();
   }
 }
 
