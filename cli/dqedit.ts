@@ -3,7 +3,8 @@
 // `dqedit 12 JobPrio 5`, `dqedit 12.0 Label '"fast"'`, `dqedit -constraint 'Owner == "alice"' RequestMemory 2048`.
 import { DschedError } from '../lib/errors.js';
 import { reportActFailures } from './shared/act.js';
-import { EXIT, runCli } from './shared/run-cli.js';
+import { io } from './shared/io.js';
+import { CommandExit, EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { versionLine } from './shared/version.js';
 
@@ -28,12 +29,12 @@ function parseArgs(argv: string[]): Parsed {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-h' || a === '-help' || a === '--help') {
-      process.stdout.write(USAGE + '\n');
-      process.exit(0);
+      io().stdout.write(USAGE + '\n');
+      throw new CommandExit(EXIT.ok);
     }
     if (a === '-version' || a === '--version') {
-      process.stdout.write(versionLine('dqedit') + '\n');
-      process.exit(0);
+      io().stdout.write(versionLine('dqedit') + '\n');
+      throw new CommandExit(EXIT.ok);
     }
     if (a === '-constraint' || a === '--constraint') {
       const v = argv[++i];
@@ -68,8 +69,7 @@ async function main(argv: string[]): Promise<number> {
     const ok = r.results.length - failed;
     if (!r.results.length) return EXIT.failed;
     if (ok)
-      for (const name of Object.keys(attrs))
-        process.stdout.write(`Set attribute "${name}" for ${ok} matching job(s).\n`);
+      for (const name of Object.keys(attrs)) io().stdout.write(`Set attribute "${name}" for ${ok} matching job(s).\n`);
     return failed ? EXIT.failed : EXIT.ok;
   } finally {
     session.close();

@@ -2,10 +2,9 @@
 // The PBS and HTCondor command names whose options differ from dsched's: `dshim.js qstat ARGS` maps qstat's
 // options onto dq -pbs and runs it in this process. Not a command of its own (not on PATH):
 // the scripts `dsched shims install DIR` writes call it.
-import { join } from 'node:path';
 import { DschedError } from '../lib/errors.js';
-import { hosted, printError } from './shared/run-cli.js';
-import { distCliDir } from './shared/shims.js';
+import { hostCommands, hosted, printError, runInProcess, type CommandMain } from './shared/run-cli.js';
+import { io } from './shared/io.js';
 
 const QSTAT_USAGE = 'usage: qstat [-f | -a | -n | -s] [-x] [-r | -i] [-t] [-J] [-u USER[,USER...]] [JOBID...]';
 const QSELECT_USAGE =
@@ -85,20 +84,30 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
   };
 }
 
-/** qselect's job states (-s): the letters qstat shows, as constraints; F (finished) needs -x. */
+/** A subjob of a PBS array (`C[I]`), as qstat tells it from a plain job (cli/shared/pbs-view.ts). */
+const SUBJOB = 'PbsArrayIndex =!= undefined && isString(PbsJobId) && regexp("\\\\[\\\\]", PbsJobId)';
+
+/**
+ * qselect's job states (-s), every letter PBS Pro's qselect takes, as constraints that pick what qstat shows with
+ * that letter: F a finished job, X a finished subjob (both need -x, which they imply). A subjob is listed by its
+ * own state, never an array's, so B (an array begun) selects nothing, as do W (waiting for a start time), T (in
+ * transit), M (moved) and U (suspended for keyboard activity): states dsched's jobs are never in.
+ */
 const QSELECT_STATES: Record<string, string> = {
+  B: 'false',
+  E: 'JobStatus == 3 || JobStatus == 6',
+  F: `(JobStatus == 3 || JobStatus == 4) && !(${SUBJOB})`,
+  H: 'JobStatus == 5',
+  M: 'false',
   Q: 'JobStatus == 1',
   R: 'JobStatus == 2',
-  H: 'JobStatus == 5',
   S: 'JobStatus == 7',
-  E: 'JobStatus == 3 || JobStatus == 6',
-  F: 'JobStatus == 3 || JobStatus == 4',
-  // waiting for a start time, in transit, moved, array parents: states dsched's jobs are never in
-  W: 'false',
   T: 'false',
-  M: 'false',
-  B: 'false',
+  U: 'false',
+  W: 'false',
+  X: `(JobStatus == 3 || JobStatus == 4) && ${SUBJOB}`,
 };
+const QSELECT_FINISHED = /[FX]/;
 
 /** A value for a ClassAd string: no quotes, backslashes or line breaks, so that it needs no escaping. */
 function plainValue(option: string, v: string | undefined): string {
@@ -124,7 +133,7 @@ export function qselectArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
           `-s takes job states among ${Object.keys(QSELECT_STATES).join('')}\n${QSELECT_USAGE}`,
         );
       constraints.push([...new Set(v)].map((c) => `(${QSELECT_STATES[c]})`).join(' || '));
-      if (v.includes('F')) history = true;
+      if (QSELECT_FINISHED.test(v)) history = true;
     } else if (a === '-N') {
       const name = plainValue('-N', argv[++i]);
       constraints.push(`PbsJobName =?= ${name} || (PbsJobName =?= undefined && JobBatchName =?= ${name})`);
@@ -216,8 +225,14 @@ export async function qalterArgs(argv: string[]): Promise<{ cmd: 'dqedit'; args:
   return { cmd: 'dqedit', args: [ids[0]!, ...Object.entries(attrs).flat()] };
 }
 
+/** The commands dshim maps onto, loaded only when used (into this program, as the command agent loads them). */
+const COMMANDS = { dq: () => import('./dq.js'), dqedit: () => import('./dqedit.js') };
+
 async function main(): Promise<void> {
-  const [name, ...rest] = process.argv.slice(2);
+  const [name, ...words] = io().argv;
+  // --debug is the command's (runCommand reads it), not qstat's or qselect's: as the command agent runs them
+  const debug = words.includes('--debug') || !!io().env.DSCHED_DEBUG;
+  const rest = words.filter((a) => a !== '--debug');
   try {
     const m =
       name === 'qstat'
@@ -228,12 +243,15 @@ async function main(): Promise<void> {
             ? await qalterArgs(rest)
             : undefined;
     if (!m) throw new DschedError('USAGE', `dshim: no mapping for ${name ?? '(none)'}`);
-    const file = join(distCliDir(), `${m.cmd}.js`);
-    // the command reads its arguments from process.argv when it loads
-    process.argv = [process.argv[0]!, file, ...m.args];
-    await import(file);
+    // the command registers its main instead of running it, so that it runs, and reports, as the name the user
+    // typed (qstat: error[...], not dq: error[...])
+    let command: CommandMain | undefined;
+    hostCommands((_, loaded) => void (command = loaded));
+    await COMMANDS[m.cmd]();
+    if (!command) throw new Error(`${m.cmd} did not register its command`);
+    runInProcess(name!, command, { ...io(), argv: debug ? [...m.args, '--debug'] : m.args });
   } catch (e) {
-    process.exitCode = printError(name ?? 'dshim', e, !!process.env.DSCHED_DEBUG);
+    process.exitCode = printError(name ?? 'dshim', e, debug);
   }
 }
 

@@ -193,8 +193,10 @@ async function main(argv: string[]): Promise<number> {
   if (args.command && args.file !== undefined)
     throw new DschedError('USAGE', `give either a file (${args.file}) or -- program args…, not both\n${USAGE}`);
   // the grammars once the options are good: --help and usage errors load none of them
-  const [{ expandSubmit, expandSubmitStream, isPbsScript, loadSubmit }, { ClassAd, compile, parseExpr, valueToJS }] =
-    await Promise.all([import('../grammar/submit/index.js'), import('../grammar/classad/index.js')]);
+  const [
+    { clusterPlans, expandSubmit, expandSubmitStream, isPbsScript, loadSubmit },
+    { ClassAd, compile, parseExpr, valueToJS },
+  ] = await Promise.all([import('../grammar/submit/index.js'), import('../grammar/classad/index.js')]);
   const file = args.file ?? '-';
   let text: string;
   try {
@@ -247,71 +249,110 @@ async function main(argv: string[]): Promise<number> {
     maxProcs: config.int('MAX_JOBS_PER_SUBMISSION'),
     allowCrlfScript: args.allowCrlfScript,
   };
-  const plan = loadSubmit(input);
+  // condor_submit makes a cluster for each change of executable between queue statements
+  const plans = clusterPlans(loadSubmit(input));
 
   if (args.dryRun) {
-    const { jobs, warnings } = expandSubmit(plan, 1);
-    const notes = requestWarnings(jobs.cluster);
-    for (const p of jobs.procs.length ? jobs.procs : [{}]) notes.note(p);
-    for (const w of [...warnings.map((w) => w.message), ...(await notes.warnings())])
-      io().stderr.write(`dsubmit: warning: ${w}\n`);
-    if (args.json) {
-      io().stdout.write(
-        JSON.stringify(
-          jobs.procs.map((p) => ({ ...jobs.cluster, ...p })),
-          null,
-          2,
-        ) + '\n',
-      );
-    } else io().stdout.write(printLong(jobs));
+    // the clusters numbered from 1, as condor_submit -dry-run numbers them
+    const expanded = plans.map((plan, i) => expandSubmit(plan, 1 + i));
+    const out: string[] = [];
+    const all: Array<Record<string, string>> = [];
+    for (const { jobs, warnings } of expanded) {
+      const notes = requestWarnings(jobs.cluster);
+      for (const p of jobs.procs.length ? jobs.procs : [{}]) notes.note(p);
+      for (const w of [...warnings.map((w) => w.message), ...(await notes.warnings())])
+        io().stderr.write(`dsubmit: warning: ${w}\n`);
+      all.push(...jobs.procs.map((p) => ({ ...jobs.cluster, ...p })));
+      out.push(printLong(jobs));
+    }
+    io().stdout.write(args.json ? JSON.stringify(all, null, 2) + '\n' : out.join(''));
     return EXIT.ok;
   }
 
+  // A description of several clusters is queued all or nothing, as condor_submit's one transaction: each
+  // is expanded through once before the first is sent, so an error in a later one (a bad item, a value
+  // that is no expression) queues nothing.
+  if (plans.length > 1)
+    for (const [i, plan] of plans.entries()) for (const _ of expandSubmitStream(plan, 1 + i).jobs.procs());
   const session = openSession(config);
+  /** the clusters this command queued, removed again if a later one is refused */
+  const queued: number[] = [];
+  /** what it prints once every cluster is queued */
+  const said: string[] = [];
   try {
     const schedd = await session.schedd();
-    const { cluster } = await schedd.newCluster();
-    const { jobs, warnings } = expandSubmitStream(plan, Number(cluster));
-    const notes = requestWarnings(jobs.cluster);
-    let firstProc: Record<string, string> | undefined;
-    // the procs as they are made, each looked at once on its way to the schedd
-    const procs = function* () {
-      for (const p of jobs.procs()) {
-        firstProc ??= p;
-        notes.note(p);
-        yield p;
-      }
-    };
-    const warn = (list: string[]) => {
-      for (const w of list) io().stderr.write(`dsubmit: warning: ${w}\n`);
-    };
-    warn(warnings.map((w) => w.message));
-    let r;
-    // Ctrl-C before the jobs went: nothing is queued, as when the process was killed (the agent's command
-    // outlives its launcher's signal, so it must look)
-    if (io().signal.aborted) throw new DschedError('INTERRUPTED', 'interrupted before the jobs were sent');
-    if (jobs.plain || jobs.count <= WHOLE_SUBMIT) {
-      const whole = jobs.plain ? jobs.count : [...procs()];
-      if (jobs.plain) notes.note({});
-      warn(await notes.warnings());
-      r = await schedd.submit(Number(cluster), jobs.cluster, whole);
-    } else {
-      // the requests of procs made on the way are told once they have all gone
-      r = await schedd.submitPieces(Number(cluster), jobs.cluster, jobs.count, procs());
-      warn(await notes.warnings());
+    try {
+      await queueClusters(schedd);
+    } catch (e) {
+      if (queued.length) await withdraw(schedd, e as Error);
+      throw e;
     }
-    const n = r.procs;
-    if (args.terse) io().stdout.write(`${cluster}.0 - ${cluster}.${n - 1}\n`);
-    else if (pbs) {
-      // qsub prints only the job id, so scripts can capture it: A=$(dsubmit job.sh)
-      const id = jobs.cluster.PbsJobId ?? firstProc?.PbsJobId;
-      io().stdout.write(
-        `${id ? String(valueToJS(compile(parseExpr(id))(new ClassAd()))) : `${cluster}.${input.hostname}`}\n`,
-      );
-    } else io().stdout.write(`${n} job(s) submitted to cluster ${cluster}.\n`);
+    io().stdout.write(said.join(''));
     return EXIT.ok;
   } finally {
     session.close();
+  }
+
+  async function withdraw(schedd: Awaited<ReturnType<typeof session.schedd>>, why: Error): Promise<void> {
+    const ids = queued.map((cluster) => ({ cluster, proc: -1 }));
+    const reason = `its submission failed at a later cluster: ${why.message}`;
+    let gone = false;
+    try {
+      const r = await schedd.act({ action: 'remove', ids, reason, failures_only: true });
+      gone = !r.results.some((x) => !x.ok);
+    } catch {
+      /* said below */
+    }
+    io().stderr.write(
+      gone
+        ? `dsubmit: cluster${queued.length > 1 ? 's' : ''} ${queued.join(', ')} of this submission ${queued.length > 1 ? 'were' : 'was'} queued before the error and removed again\n`
+        : `dsubmit: cluster${queued.length > 1 ? 's' : ''} ${queued.join(', ')} of this submission ${queued.length > 1 ? 'were' : 'was'} queued before the error and could not all be removed: drm ${queued.join(' ')}\n`,
+    );
+  }
+
+  async function queueClusters(schedd: Awaited<ReturnType<typeof session.schedd>>): Promise<void> {
+    for (const plan of plans) {
+      const { cluster } = await schedd.newCluster();
+      const { jobs, warnings } = expandSubmitStream(plan, Number(cluster));
+      const notes = requestWarnings(jobs.cluster);
+      let firstProc: Record<string, string> | undefined;
+      // the procs as they are made, each looked at once on its way to the schedd
+      const procs = function* () {
+        for (const p of jobs.procs()) {
+          firstProc ??= p;
+          notes.note(p);
+          yield p;
+        }
+      };
+      const warn = (list: string[]) => {
+        for (const w of list) io().stderr.write(`dsubmit: warning: ${w}\n`);
+      };
+      warn(warnings.map((w) => w.message));
+      let r;
+      // Ctrl-C before the jobs went: nothing more is queued, as when the process was killed (the agent's
+      // command outlives its launcher's signal, so it must look)
+      if (io().signal.aborted) throw new DschedError('INTERRUPTED', 'interrupted before the jobs were sent');
+      if (jobs.plain || jobs.count <= WHOLE_SUBMIT) {
+        const whole = jobs.plain ? jobs.count : [...procs()];
+        if (jobs.plain) notes.note({});
+        warn(await notes.warnings());
+        r = await schedd.submit(Number(cluster), jobs.cluster, whole);
+      } else {
+        // the requests of procs made on the way are told once they have all gone
+        r = await schedd.submitPieces(Number(cluster), jobs.cluster, jobs.count, procs());
+        warn(await notes.warnings());
+      }
+      const n = r.procs;
+      if (args.terse) said.push(`${cluster}.0 - ${cluster}.${n - 1}\n`);
+      else if (pbs) {
+        // qsub prints only the job id, so scripts can capture it: A=$(dsubmit job.sh)
+        const id = jobs.cluster.PbsJobId ?? firstProc?.PbsJobId;
+        said.push(
+          `${id ? String(valueToJS(compile(parseExpr(id))(new ClassAd()))) : `${cluster}.${input.hostname}`}\n`,
+        );
+      } else said.push(`${n} job(s) submitted to cluster ${cluster}.\n`);
+      queued.push(Number(cluster));
+    }
   }
 }
 

@@ -59,13 +59,21 @@ export function runCommand(cmd: string, main: CommandMain, ctx: CommandIo): Prom
 /** Run a command's main; its resolved number is the exit code. */
 export function runCli(cmd: string, main: CommandMain): void {
   if (host) return host(cmd, main);
+  runInProcess(cmd, main, io());
+}
+
+/**
+ * Run `main` as this process's command, named `cmd` in its messages (the name the user typed: qstat for dq
+ * run by dshim), with `ctx`'s arguments; the process exits with its code.
+ */
+export function runInProcess(cmd: string, main: CommandMain, ctx: CommandIo): void {
   // `dq | head`: the reader has gone. Stop quietly with the status a command killed by SIGPIPE has (as
   // condor_q would be), not with a stack trace; node ignores SIGPIPE, so the write fails with EPIPE instead.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
     process.exit(EXIT.brokenPipe);
   });
-  void runCommand(cmd, main, io()).then((code) => {
+  void runCommand(cmd, main, ctx).then((code) => {
     process.exitCode = code;
   });
 }

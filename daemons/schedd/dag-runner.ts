@@ -13,7 +13,7 @@ import {
   type Dag,
   type DagNode,
 } from '../../grammar/dag/index.js';
-import { expandSubmit, loadSubmit, parseEnv } from '../../grammar/submit/index.js';
+import { expandSubmit, loadSubmit, parseEnv, singleCluster } from '../../grammar/submit/index.js';
 import { DschedError } from '../../lib/errors.js';
 import { errnoText } from '../../lib/transfer.js';
 import type { Logger } from '../../lib/log.js';
@@ -259,6 +259,7 @@ export class DagRunner {
             ],
           }),
         );
+        singleCluster(plan, 'a DAG node');
         const cluster = this.queue.reserveCluster(owner);
         const { jobs } = asUser(runAs, () => expandSubmit(plan, cluster));
         const queued = this.schedd.submit(identity, cluster, jobs.cluster, jobs.procs);

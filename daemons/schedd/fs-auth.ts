@@ -8,8 +8,17 @@
 // permission on the directory itself (its '..' changes), which no one but its owner (and root) has on a 0700
 // one, so only the caller's own mkdir can be there. Its birth time must be fresh too, where the file system
 // keeps one.
+//
+// A challenge left behind (a client killed between its mkdir and its finish, or a user who put files in it)
+// stays in the folder until the schedd sweeps it: at start and at most once a minute, an entry named as a
+// challenge (`auth-` and 24 characters) and older than two minutes goes. Never as root into a user's tree:
+// the owner fills it, links included, and can change it while it is removed, so root only removes names in
+// the folder itself (rmdir of an empty directory, unlink of anything that is no directory: neither follows a
+// link), and a directory with something in it is removed by `rm -rf` run with its owner's uid and gid alone,
+// which can take away nothing that owner could not. A root-owned one with something in it is left alone.
+import { execFile } from 'node:child_process';
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, rmdirSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, opendirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { DschedError } from '../../lib/errors.js';
@@ -22,12 +31,38 @@ interface Challenge {
   issued: number;
 }
 
+/** A name begin() gives: `auth-` and 18 random bytes in base64url. */
+const CHALLENGE_NAME = /^auth-[A-Za-z0-9_-]{24}$/;
+/** An entry this old is no challenge in flight (they expire after a minute). */
+const STALE_MS = 120_000;
+const SWEEP_EVERY_MS = 60_000;
+/** Bounds on one sweep: a folder anyone may fill must not hold the schedd up. */
+const SWEEP_MAX_ENTRIES = 10_000;
+const SWEEP_MAX_REMOVALS = 100;
+const RM_TIMEOUT_MS = 60_000;
+
+/** `rm -rf` of one path with `uid` and `gid` (and no other group): resolves to its error, if any. */
+function removeAs(path: string, uid: number, gid: number): Promise<Error | undefined> {
+  const ids = process.geteuid?.() === 0 ? { uid, gid } : {};
+  return new Promise((resolve) =>
+    execFile(
+      '/bin/rm',
+      ['-rf', '--one-file-system', '--', path],
+      { ...ids, env: {}, timeout: RM_TIMEOUT_MS, killSignal: 'SIGKILL' },
+      (err, _out, stderr) => resolve(err ? new Error(stderr.trim() || err.message) : undefined),
+    ),
+  );
+}
+
 export class FsAuth {
   private challenges = new Map<string, Challenge>();
+  private lastSweep = 0;
+  private sweeping = false;
   constructor(
     private dir: string,
     private tokenKey: () => KeyObject,
     private isAdmin: (user: string) => boolean,
+    private warn: (message: string) => void = () => {},
   ) {
     mkdirSync(dir, { recursive: true });
     chmodSync(dir, 0o1777);
@@ -35,6 +70,7 @@ export class FsAuth {
 
   begin(user: string): { path: string; nonce: string } {
     this.gc();
+    if (Date.now() - this.lastSweep >= SWEEP_EVERY_MS) void this.sweep();
     if (this.challenges.size > 10_000) throw new DschedError('INTERNAL', 'too many authentication attempts in flight');
     const nonce = randomBytes(18).toString('base64url');
     const path = join(this.dir, `auth-${nonce}`);
@@ -74,6 +110,66 @@ export class FsAuth {
     const user = userNameOf(st.uid);
     const admin = this.isAdmin(user);
     return { token: signToken(this.tokenKey(), { user, admin, ttl: 8 * 3600 }), user, admin };
+  }
+
+  /** Remove challenges left behind (see the top); resolves to how many went. One sweep at a time. */
+  async sweep(now = Date.now()): Promise<number> {
+    if (this.sweeping) return 0;
+    this.sweeping = true;
+    this.lastSweep = now;
+    let removed = 0;
+    try {
+      const stale: string[] = [];
+      const dir = opendirSync(this.dir);
+      try {
+        for (let seen = 0; seen < SWEEP_MAX_ENTRIES && stale.length < SWEEP_MAX_REMOVALS; seen++) {
+          const entry = dir.readSync();
+          if (!entry) break;
+          if (CHALLENGE_NAME.test(entry.name)) stale.push(entry.name);
+        }
+      } finally {
+        dir.closeSync();
+      }
+      const own = process.geteuid?.() ?? -1;
+      for (const name of stale) {
+        const path = join(this.dir, name);
+        let st;
+        try {
+          st = lstatSync(path);
+        } catch {
+          continue;
+        }
+        // a challenge in flight, or one of this process's own still to be finished
+        if (now - st.mtimeMs < STALE_MS || this.challenges.has(name.slice('auth-'.length))) continue;
+        if (!st.isDirectory()) {
+          try {
+            unlinkSync(path);
+            removed++;
+          } catch {
+            /* gone already */
+          }
+          continue;
+        }
+        try {
+          rmdirSync(path);
+          removed++;
+          continue;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (e as NodeJS.ErrnoException).code !== 'EEXIST')
+            continue;
+        }
+        // something in it: only its owner's rights may go in (root's own, or another user's while not root: left)
+        if (st.uid === 0 || (own !== 0 && st.uid !== own)) continue;
+        const err = await removeAs(path, st.uid, st.gid);
+        if (err) this.warn(`could not remove the leftover challenge ${path} as uid ${st.uid}: ${err.message}`);
+        else removed++;
+      }
+    } catch (e) {
+      this.warn(`could not sweep ${this.dir}: ${(e as Error).message}`);
+    } finally {
+      this.sweeping = false;
+    }
+    return removed;
   }
 
   private gc() {

@@ -29,7 +29,9 @@ const tokenKey = () => (key ??= loadTokenKey(config.paths.ca.tokenKey));
 const db = openQueueDb(join(config.paths.spool, 'job_queue.db'));
 const queue = new JobQueue(db);
 const authDir = config.str('AUTH_DIR') || config.paths.authDir;
-const auth = new FsAuth(authDir, tokenKey, isAdmin);
+const auth = new FsAuth(authDir, tokenKey, isAdmin, (m) => log.warn(m));
+// challenges left behind before this start (the sweep says why it is safe)
+void auth.sweep();
 queue.onStoreError = (e) =>
   e === undefined
     ? log.info('the job queue is written again: pending changes are recorded')

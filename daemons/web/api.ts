@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { ClassAd, parseExpr } from '../../grammar/classad/index.js';
 import { parseDagFile } from '../../grammar/dag/index.js';
-import { expandSubmit, isPbsScript, loadSubmit } from '../../grammar/submit/index.js';
+import { expandSubmit, isPbsScript, loadSubmit, singleCluster } from '../../grammar/submit/index.js';
 import { analyzeJobs } from '../../cli/shared/analyze.js';
 import { fetchPoolForAnalysis } from '../../cli/shared/analyze-pool.js';
 import { adToJSON } from '../../cli/shared/output/ad.js';
@@ -730,6 +730,7 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       };
       // include, queue from and matching read files: as the caller, never as root
       const plan = asCaller(user, () => loadSubmit(input));
+      singleCluster(plan, 'a submit request');
       const r = await as(
         c,
         async () => {

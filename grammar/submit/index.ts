@@ -4,6 +4,7 @@ import { SubmitLoader, type LoadedSubmit } from './load.js';
 import { checkLoaded, finishLoaded, type Checked, type JobStream } from './to-job-ads.js';
 import { condorArch, condorOpSys } from '../../lib/platform.js';
 import { nowSeconds } from '../../lib/time.js';
+import { SourceError } from '../../lib/errors.js';
 import { expandPbs, isPbsScript, loadPbs, type PbsPlan } from './pbs.js';
 import type { JobSet, SubmitInput, SubmitWarning } from './types.js';
 
@@ -31,6 +32,30 @@ interface SubmitPlanImpl extends SubmitPlan {
   /** the checked expansion; finishLoaded completes it for the real cluster id */
   checked?: Checked;
   pbs?: PbsPlan;
+  /** one plan per cluster when the executable changes between queue statements (see clusterPlans) */
+  clusters?: SubmitPlanImpl[];
+}
+
+/**
+ * The queue statements of each cluster, as [first, end) indexes: condor_submit starts a new cluster at a queue
+ * statement whose executable differs from the one before. An executable set per proc (from a loop variable)
+ * is no cluster's: it stays with the statement before.
+ */
+function clusterRuns(checked: Checked): Array<[number, number]> {
+  const runs: Array<[number, number]> = [];
+  let start = 0;
+  let cmd: string | undefined;
+  checked.groups.forEach((state, i) => {
+    const c = state.staticOut.Cmd;
+    if (c === undefined) return;
+    if (cmd !== undefined && c !== cmd) {
+      runs.push([start, i]);
+      start = i;
+    }
+    cmd = c;
+  });
+  runs.push([start, checked.groups.length]);
+  return runs;
 }
 
 /** The automatic submit variables condor_submit sets before reading the file. */
@@ -87,7 +112,53 @@ export function loadSubmit(input: SubmitInput): SubmitPlan {
     loaded,
     checked,
   };
+  const runs = clusterRuns(checked);
+  if (runs.length > 1) {
+    // each cluster checked on its own, its procs numbered from 0; the loader's warnings go with the first
+    plan.clusters = runs.map(([from, end], i) => {
+      const groups = loaded.groups.slice(from, end);
+      const part: LoadedSubmit = {
+        ...loaded,
+        groups,
+        warnings: i ? [] : loaded.warnings,
+        total: groups.reduce((n, g) => n + g.items.total, 0),
+      };
+      const partChecked = checkLoaded(part, input);
+      return {
+        [PLAN]: true,
+        kind: 'submit',
+        procCount: part.total,
+        warnings: [...part.warnings, ...partChecked.warnings],
+        input,
+        loaded: part,
+        checked: partChecked,
+      };
+    });
+  }
   return plan;
+}
+
+/**
+ * The clusters a plan makes, each to be expanded with its own cluster id, in order: one, unless a submit
+ * description changes its executable between queue statements, where condor_submit makes a cluster for each.
+ */
+export function clusterPlans(plan: SubmitPlan): SubmitPlan[] {
+  return (plan as SubmitPlanImpl).clusters ?? [plan];
+}
+
+/**
+ * Where only one cluster can be queued (a DAG node, as condor_dagman allows; one HTTP request), a description
+ * that changes its executable is refused at the queue statement that would start the second.
+ */
+export function singleCluster(plan: SubmitPlan, where: string): void {
+  const second = (plan as SubmitPlanImpl).clusters?.[1]?.loaded?.groups[0];
+  if (!second) return;
+  throw new SourceError(
+    'SUBMIT_QUEUE',
+    `the executable changes before this queue statement, which would start a second cluster: ${where} queues one (give each executable a submit description of its own)`,
+    second.site.loc,
+    second.site.sourceLine,
+  );
 }
 
 /** The job ads of a loaded plan for the cluster id the schedd assigned. */

@@ -299,11 +299,21 @@ export function readQueue(
       for (const it of splitItems(l.text)) values.push([it]);
     }
   } else if (fe.mode === 'from') {
+    let commentLike = 0;
     for (const l of lines) {
       if (l.text.trim() === '') continue;
-      if (fromInline && /^\s*#/.test(l.text)) continue;
+      if (/^\s*#/.test(l.text)) {
+        // condor_submit skips # lines only in an inline ( … ) list: a file's lines are all items
+        if (fromInline) continue;
+        commentLike++;
+      }
       values.push(splitRow(l.text, vars.length));
     }
+    if (commentLike)
+      warn(
+        `queue … from ${fe.items.trim()}: ${commentLike} line(s) beginning with '#' are items, as condor_submit takes them (only an inline ( … ) list skips them as comments)`,
+        site,
+      );
   } else {
     const seen = new Set<string>();
     for (const l of lines) {

@@ -118,6 +118,25 @@ describe('python client', { skip: python ? false : 'python3 is not installed' },
         attributes: { Owner: '"alice"', ExitCode: '3', Done: 'true' },
       },
       { type: 'aborted', cluster: 7, proc: 1, time: t + 10, reason: 'via drm' },
+      {
+        type: 'disconnected',
+        cluster: 7,
+        proc: 2,
+        time: t + 11,
+        reason: 'the startd did not answer',
+        startdName: 'slot1@n2',
+        startdAddress: '10.0.0.2:4000',
+      },
+      {
+        type: 'reconnected',
+        cluster: 7,
+        proc: 2,
+        time: t + 12,
+        startdName: 'slot1@n2',
+        startdAddress: '10.0.0.2:4000',
+        starterAddress: '10.0.0.2:4001',
+      },
+      { type: 'reconnect_failed', cluster: 7, proc: 2, time: t + 13, reason: 'lease expired', startdName: 'slot1@n2' },
     ];
     const events = [...real, ...made];
     const text = join(pool.work, 'both.log');

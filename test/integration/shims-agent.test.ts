@@ -61,5 +61,11 @@ test('shims – qsub, condor_q, qstat and qselect run through the command agent 
     const cold = sh(`DSCHED_AGENT=0 ${line}`);
     assert.deepEqual(warm, cold, line);
   }
+  // an error of dq's own (a queue name it refuses) is reported as the command the user typed, both ways
+  for (const agent of ['', 'DSCHED_AGENT=0 ']) {
+    const r = sh(`${agent}qselect -q 'a"b'`);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^qselect: error\[USAGE\]: -queue: /, agent);
+  }
   assert.match(sh('qstat').stdout, /shimmed/);
 });

@@ -144,6 +144,75 @@ queue
     assert.equal(pool.read('stdin.1.out'), 'from stdin 1\n');
   });
 
+  test('submit – a changed executable starts a new cluster, one line each, as condor_submit prints them', async () => {
+    pool.file(
+      'two.sub',
+      'hold = true\nexecutable = /bin/true\nqueue 2\nexecutable = /bin/echo\narguments = hi\nqueue\n',
+    );
+    const r = await pool.run('dsubmit', ['two.sub']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = /^2 job\(s\) submitted to cluster (\d+)\.\n1 job\(s\) submitted to cluster (\d+)\.\n$/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    const [a, b] = [Number(m[1]), Number(m[2])];
+    assert.ok(b > a, `${b} after ${a}`);
+    const ads = (await pool.json('dq', ['-allusers', `${a}`, `${b}`])) as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      ads.map((ad) => [ad.ClusterId, ad.ProcId, ad.Cmd]).sort(),
+      [
+        [a, 0, '/bin/true'],
+        [a, 1, '/bin/true'],
+        [b, 0, '/bin/echo'],
+      ].sort(),
+    );
+    const dry = await pool.run('dsubmit', ['--dry-run', '--json', 'two.sub']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual(
+      (JSON.parse(dry.stdout) as Array<Record<string, string>>).map((ad) => [ad.ClusterId, ad.ProcId]),
+      [
+        ['1', '0'],
+        ['1', '1'],
+        ['2', '0'],
+      ],
+    );
+    await pool.run('drm', [String(a), String(b)]);
+  });
+
+  test('submit – a description of several clusters is queued all or nothing: an error in a later one leaves none queued', async () => {
+    const none = async (mark: string) => {
+      const q = await pool.json('dq', ['-allusers', '-constraint', `Mark == "${mark}"`]);
+      assert.deepEqual(q, [], `jobs of ${mark} are still queued`);
+    };
+    // an error found as the later cluster's procs are made (an item that gives no expression)
+    pool.file(
+      'bad-item.sub',
+      'executable = /bin/true\n+Mark = "mc-item"\nqueue\nexecutable = /bin/echo\nrequirements = $(Item)\nqueue 1 in (TARGET.Memory >)\n',
+    );
+    const item = await pool.run('dsubmit', ['bad-item.sub']);
+    assert.equal(item.code, 2, item.stdout + item.stderr);
+    assert.match(item.stderr, /error\[SUBMIT_INVALID\]: requirements: .*\n--> bad-item\.sub:5:16/);
+    assert.equal(item.stdout, '', 'nothing said submitted');
+    await none('mc-item');
+    assert.deepEqual(
+      await pool.json('dhistory', ['-constraint', 'Mark == "mc-item"']),
+      [],
+      'nothing was queued at all',
+    );
+    // refused by the schedd once the first cluster was queued: that one is removed again, and said so
+    pool.file(
+      'refused.sub',
+      'executable = /bin/true\n+Mark = "mc-refused"\nhold = true\nqueue\nexecutable = /bin/echo\n+JobStatus = 4\nqueue\n',
+    );
+    const refused = await pool.run('dsubmit', ['refused.sub']);
+    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+    assert.equal(refused.stdout, '', 'nothing said submitted');
+    assert.match(
+      refused.stderr,
+      /^dsubmit: cluster \d+ of this submission was queued before the error and removed again$/m,
+    );
+    assert.match(refused.stderr, /error\[SUBMIT_INVALID\]: JobStatus = 4/);
+    await none('mc-refused');
+  });
+
   test('submit – a submit file that does not exist is a bad-input error, not an internal one', async () => {
     const r = await pool.run('dsubmit', ['missing.sub']);
     assert.equal(r.code, 2);

@@ -124,6 +124,16 @@ describe('web – API', () => {
     assert.equal(history.json.jobs[0].ClusterId, r.json.cluster);
   });
 
+  test('web – a description that changes its executable (two clusters) is refused whole at its second queue line', async () => {
+    const r = await web(pool, '/v1/submit', {
+      token,
+      body: { cwd: pool.work, text: 'executable = /bin/true\nqueue\nexecutable = /bin/echo\nqueue\n' },
+    });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error.code, 'SUBMIT_QUEUE', r.text);
+    assert.match(r.text, /second cluster/);
+  });
+
   test('web – /v1/history pages newest first with after and next, and projects with projection', async () => {
     pool.file('gone.sub', 'executable = /bin/true\nhold = true\n+Note = "gone"\nqueue 5\n');
     const cluster = await pool.submit('gone.sub');

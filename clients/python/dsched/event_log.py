@@ -52,7 +52,8 @@ class JobEventType(enum.IntEnum):
 _MYTYPES = {
     0: "SubmitEvent", 1: "ExecuteEvent", 4: "JobEvictedEvent", 5: "JobTerminatedEvent", 6: "JobImageSizeEvent",
     9: "JobAbortedEvent", 10: "JobSuspendedEvent", 11: "JobUnsuspendedEvent", 12: "JobHeldEvent",
-    13: "JobReleaseEvent", 28: "JobAdInformationEvent",
+    13: "JobReleaseEvent", 22: "JobDisconnectedEvent", 23: "JobReconnectedEvent", 24: "JobReconnectFailedEvent",
+    28: "JobAdInformationEvent",
 }
 
 
@@ -160,6 +161,28 @@ def _iso(epoch):
     return datetime.datetime.utcfromtimestamp(epoch).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _reconnect_fields(number, text, notes, a):
+    """022/023/024 (the schedd lost, found again or gave up a running job's startd): four-space-indented bodies."""
+    if number == 23:
+        a["StartdName"] = text[len("Job reconnected to "):].strip() if text.startswith("Job reconnected to ") else ""
+        for note in notes:
+            m = re.match(r"^\s*(startd|starter) address: (<[^>]*>)\s*$", note)
+            if m:
+                a["StartdAddr" if m.group(1) == "startd" else "StarterAddr"] = m.group(2)
+        return
+    reason = notes[0].strip() if notes else ""
+    if number == 22:
+        a["DisconnectReason"] = reason
+        m = re.match(r"^\s*Trying to reconnect to (\S+)(?: (<[^>]*>))?\s*$", notes[1] if len(notes) > 1 else "")
+        a["StartdName"] = m.group(1) if m else ""
+        if m and m.group(2):
+            a["StartdAddr"] = m.group(2)
+    else:
+        a["Reason"] = reason
+        m = re.match(r"^\s*Can not reconnect to (\S+), rescheduling job\s*$", notes[1] if len(notes) > 1 else "")
+        a["StartdName"] = m.group(1) if m else ""
+
+
 def _text_event(lines):
     m = _HEADER.match(lines[0])
     if not m:
@@ -191,6 +214,9 @@ def _text_event(lines):
             a["LogNotes"] = notes[0]
         if len(notes) > 1 and notes[1].strip() and not notes[1].startswith("WARNING"):
             a["UserNotes"] = notes[1]
+    if number in (22, 23, 24):
+        _reconnect_fields(number, text, notes, a)
+        return JobEvent(number, cluster, proc, ts, a)
     if number == 4:
         a.update(Checkpointed=False, TerminatedAndRequeued=False, TerminatedNormally=False)
     free = []  # body lines that are no labelled field: the reason of held/released/aborted/evicted events

@@ -96,6 +96,43 @@ class TextForm(unittest.TestCase):
         self.assertEqual(len(events), 7)
 
 
+RECONNECT = (
+    "022 (012.000.000) 2026-12-06 08:01:00Z Job disconnected, attempting to reconnect\n"
+    "    the startd did not answer the lease renewal\n"
+    "    Trying to reconnect to slot1_1@node2 <10.0.0.2:4000>\n"
+    "...\n"
+    "023 (012.000.000) 2026-12-06 08:01:05Z Job reconnected to slot1_1@node2\n"
+    "    startd address: <10.0.0.2:4000>\n"
+    "    starter address: <10.0.0.2:4001>\n"
+    "...\n"
+    "024 (012.000.000) 2026-12-06 08:02:00Z Job reconnection failed\n"
+    "    the job lease expired\n"
+    "    Can not reconnect to slot1_1@node2, rescheduling job\n"
+    "...\n"
+)
+
+
+class LostExecuteHost(unittest.TestCase):
+    def test_disconnected_reconnected_and_reconnect_failed_are_typed_with_their_fields(self):
+        disconnected, reconnected, failed = parse_events(RECONNECT)
+        self.assertEqual([e.type for e in (disconnected, reconnected, failed)],
+                         [JobEventType.JOB_DISCONNECTED, JobEventType.JOB_RECONNECTED, JobEventType.JOB_RECONNECT_FAILED])
+        self.assertEqual(disconnected["MyType"], "JobDisconnectedEvent")
+        self.assertEqual(disconnected["DisconnectReason"], "the startd did not answer the lease renewal")
+        self.assertEqual((disconnected["StartdName"], disconnected["StartdAddr"]), ("slot1_1@node2", "<10.0.0.2:4000>"))
+        self.assertEqual(reconnected["MyType"], "JobReconnectedEvent")
+        self.assertEqual((reconnected["StartdName"], reconnected["StartdAddr"], reconnected["StarterAddr"]),
+                         ("slot1_1@node2", "<10.0.0.2:4000>", "<10.0.0.2:4001>"))
+        self.assertEqual(failed["MyType"], "JobReconnectFailedEvent")
+        self.assertEqual((failed["Reason"], failed["StartdName"]), ("the job lease expired", "slot1_1@node2"))
+        self.assertNotIn("StartdAddr", failed)
+
+    def test_the_json_lines_form_has_the_same_names(self):
+        [e] = parse_events('{"MyType":"JobDisconnectedEvent","EventTypeNumber":22,"EventTime":"2026-12-06T08:01:00Z",'
+                           '"Cluster":12,"Proc":0,"DisconnectReason":"lost","StartdName":"slot1@n"}\n')
+        self.assertEqual((e.type, e["DisconnectReason"], e["StartdName"]), (JobEventType.JOB_DISCONNECTED, "lost", "slot1@n"))
+
+
 class JsonLines(unittest.TestCase):
     def test_reads_events(self):
         events = parse_events(JSONL)

@@ -24,6 +24,7 @@ import {
   statusLetter,
 } from '../../../cli/shared/output/jobs.js';
 import { stripAnsi } from '../../../cli/shared/output/columns.js';
+import { joinV2Raw, splitV2Raw } from '../../../grammar/submit/args-env.js';
 import { ad, job, T } from './fixtures.js';
 
 const now = T + 75;
@@ -55,6 +56,15 @@ describe('output/jobs – columns', () => {
     assert.equal(jobDescription(job(1, 0), true), '/bin/sleep 60');
     assert.equal(jobDescription(job(1, 0, { Args: '', Arguments: "'a b' c" })), "sleep 'a b' c");
     assert.equal(jobDescription(job(1, 0, { JobDescription: 'my analysis' })), 'my analysis');
+  });
+  test('output/jobs – CMD shows new-syntax arguments as condor_q does: the Arguments attribute as stored', () => {
+    // condor_submit stores `arguments = "sh -c 'exit 3'"` with each space quoted where it stands, and
+    // condor_q prints the attribute as it is: the same words, read back by the starter as sh, -c, exit 3
+    const words = ['-c', 'exit 3'];
+    const stored = joinV2Raw(words);
+    assert.equal(stored, "-c exit' '3");
+    assert.deepEqual(splitV2Raw(stored), words);
+    assert.equal(jobDescription(job(1, 0, { Cmd: '/bin/sh', Args: '', Arguments: stored })), "sh -c exit' '3");
   });
   test('output/jobs – a non-zero exit or a signal is never a success', () => {
     const ok = job(1, 0, { JobStatus: 4, ExitCode: 0, ExitBySignal: false });

@@ -365,6 +365,25 @@ const cases: Case[] = [
     },
   },
   {
+    name: "queue from file: a line beginning with '#' is an item, as condor_submit reads a file (with a warning)",
+    text: `${EXE}arguments = $(x)\nqueue x from rows.txt\n`,
+    files: { 'rows.txt': '# not a comment\none\n  #two\n\n' },
+    procs: 3,
+    warn: /2 line\(s\) beginning with '#' are items/,
+    check: (r) => {
+      assert.deepEqual(
+        r.jobs.procs.map((p) => p.Args),
+        ['"# not a comment"', '"one"', '"#two"'],
+      );
+    },
+  },
+  {
+    name: "queue from ( inline rows ): lines beginning with '#' are comments, skipped without a warning",
+    text: `${EXE}arguments = $(x)\nqueue x from (\n  # a comment\n  one\n\n  two\n)\n`,
+    procs: 2,
+    noWarnings: true,
+  },
+  {
     name: "a loop variable named like a command sets it (the manual's example 1b: queue Arguments From (…))",
     text: `${EXE}Output  = foo.out$(Process)\nError   = foo.err$(Process)\nQueue Arguments From (\n  15 2000\n  30 2000\n  45 6000\n)\n`,
     procs: 3,
