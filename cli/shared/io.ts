@@ -19,6 +19,8 @@ export interface CommandIo {
   stderr: CommandOutput;
   /** Aborted when whoever started the command has gone (its terminal closed, Ctrl-C): long waits stop. */
   signal: AbortSignal;
+  /** The name the user typed (qalter for dqedit run by dshim), once a command runs: its messages say it. */
+  command?: string;
 }
 
 const current = new AsyncLocalStorage<CommandIo>();

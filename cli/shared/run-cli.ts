@@ -47,6 +47,8 @@ export function hostCommands(h: (cmd: string, main: CommandMain) => void): void 
 /** Run `main` as the command `cmd` with `ctx`'s streams and folder; resolves to its exit code, never rejects. */
 export function runCommand(cmd: string, main: CommandMain, ctx: CommandIo): Promise<number> {
   const debug = ctx.argv.includes('--debug') || !!ctx.env.DSCHED_DEBUG;
+  // set on the context itself: the agent finds a command's warm clients by its io() object
+  ctx.command = cmd;
   return withIo(ctx, async () => {
     try {
       return await main(ctx.argv.filter((a) => a !== '--debug'));

@@ -86,6 +86,10 @@ describe('old command lines', () => {
       assert.match(r.stderr, why);
     }
     assert.equal(sh(`qstat -f ${id}`).stdout, f, 'nothing changed');
+    // a job that is not there is named as the command the user typed
+    const none = sh('qalter -p 6 99999');
+    assert.equal(none.code, 1, none.stderr);
+    assert.match(none.stderr, /^qalter: error\[JOB_NOT_FOUND\]: job 99999 is not in the queue/m);
     await pool.run('drm', [id]);
   });
 
