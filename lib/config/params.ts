@@ -530,6 +530,24 @@ export const PARAMS = {
     min: 1,
     description: 'Most seconds the master waits before restarting a daemon that keeps dying.',
   },
+  ANONYMOUS_REQUEST_BUDGET: {
+    type: 'size-kb',
+    default: '32MB',
+    daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master'],
+    reload: 'live',
+    min: 2048,
+    description:
+      "Bytes (in KB, or with a K/M/G suffix) of requests a daemon reads at once from calls without a credential (the authentication handshake, chirps, joins, health checks: at most 2 MiB each), counted from each message's declared length before its body is read; a call past it is refused with ANONYMOUS_LIMIT (RESOURCE_EXHAUSTED). Calls with a credential are not counted.",
+  },
+  ANONYMOUS_REQUEST_BUDGET_PER_HOST: {
+    type: 'size-kb',
+    default: '8MB',
+    daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master'],
+    reload: 'live',
+    min: 2048,
+    description:
+      'The part of ANONYMOUS_REQUEST_BUDGET the calls from one client host (an IPv4 address, an IPv6 /64) may hold at once, so that one host cannot take all of it.',
+  },
   MAX_DAEMON_LOG: {
     type: 'size-kb',
     default: '10MB',
