@@ -354,7 +354,7 @@ export const PARAMS = {
     daemons: ['startd'],
     reload: 'restart',
     description:
-      "How the startd finds all of a job's processes, so none outlives the job: cgroup-v2 (a cgroup per job in the unified hierarchy), cgroup-v1 (a cgroup per job in the v1 freezer or pids hierarchy), environ (a secret tag in the job's environment, its process group and their descendants), or auto (the first of these this host can do). Shown as ProcessTracking in the slot ad.",
+      "How the startd finds all of a job's processes, so none outlives the job: cgroup-v2 (a cgroup per job in the unified hierarchy), cgroup-v1 (a cgroup per job in the v1 freezer or pids hierarchy), environ (the processes of the job's uid with a secret tag in their environment, its process group and their descendants), or auto (the first of these this host can do). Shown as ProcessTracking in the slot ad.",
   },
   POLLING_INTERVAL: {
     type: 'int',
