@@ -74,6 +74,7 @@ function anonymousBudget(config: Config): AnonymousLimits {
   return {
     total: config.int('ANONYMOUS_REQUEST_BUDGET') * 1024,
     perHost: config.int('ANONYMOUS_REQUEST_BUDGET_PER_HOST') * 1024,
+    bodySeconds: config.int('ANONYMOUS_REQUEST_TIMEOUT'),
   };
 }
 

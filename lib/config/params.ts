@@ -548,6 +548,15 @@ export const PARAMS = {
     description:
       'The part of ANONYMOUS_REQUEST_BUDGET the calls from one client host (an IPv4 address, an IPv6 /64) may hold at once, so that one host cannot take all of it.',
   },
+  ANONYMOUS_REQUEST_TIMEOUT: {
+    type: 'int',
+    default: '60',
+    daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master'],
+    reload: 'live',
+    min: 1,
+    description:
+      'Seconds a request of a call without a credential may take to arrive once its header has; a call slower than that ends with TIMEOUT and gives back its part of ANONYMOUS_REQUEST_BUDGET.',
+  },
   MAX_DAEMON_LOG: {
     type: 'size-kb',
     default: '10MB',

@@ -14,6 +14,9 @@ export interface AnonymousLimits {
   total: number;
   /** bytes the anonymous calls from one host may hold at once */
   perHost: number;
+  /** seconds a message may take to arrive once its header has: a call that sends its body slowly, or
+   *  never, holds its share only that long */
+  bodySeconds: number;
 }
 
 const mib = (n: number) => `${Math.round((n / 1024 / 1024) * 10) / 10} MiB`;
@@ -98,6 +101,9 @@ export class AdmittingDecoder {
     private readonly refuse?: (e: unknown) => void,
   ) {}
 
+  /** Told when a message admitted has arrived whole. */
+  complete?: () => void;
+
   write(data: Buffer): Buffer[] {
     const out: Buffer[] = [];
     let at = 0;
@@ -128,6 +134,7 @@ export class AdmittingDecoder {
       at += n;
       if (this.bodyLeft === 0) {
         out.push(Buffer.concat([this.header, ...this.body]));
+        this.complete?.();
         this.header = Buffer.alloc(5);
         this.headerHave = 0;
         this.body = [];

@@ -243,7 +243,11 @@ function healthService(
 export const ANONYMOUS_REQUEST_BYTES = 2 * 1024 * 1024;
 
 /** The anonymous budget a server without `anonymousLimits` keeps (the defaults of the config knobs). */
-export const ANONYMOUS_LIMITS: AnonymousLimits = { total: 32 * 1024 * 1024, perHost: 8 * 1024 * 1024 };
+export const ANONYMOUS_LIMITS: AnonymousLimits = {
+  total: 32 * 1024 * 1024,
+  perHost: 8 * 1024 * 1024,
+  bodySeconds: 60,
+};
 
 export const MAX_STREAMS_PER_CONNECTION = 1000;
 
@@ -266,22 +270,39 @@ function limitRequest(
 }
 
 /**
- * Charge what an anonymous call's messages declare to `budget` (refused past it, before the body is read);
- * returns what gives it back, which the call's end runs (grpc-js tells a call's listener onCancel however
- * it ends: answered, cancelled, past its deadline, its stream reset or its connection lost).
+ * Charge what an anonymous call's messages declare to `budget` (refused past it, before the body is read),
+ * and end the call when a message does not arrive whole in time (`refuse`); returns what gives the charge
+ * back, which the call's end runs (grpc-js tells a call's listener onCancel however it ends: answered,
+ * cancelled, past its deadline, its stream reset or its connection lost).
  */
 function chargeAnonymous(
   call: grpc.ServerInterceptingCallInterface,
   decoder: AdmittingDecoder,
   budget: AnonymousBudget,
+  refuse: (e: unknown) => void,
 ): () => void {
   const host = budgetHost(call.getConnectionInfo().remoteAddress);
   let held = 0;
+  let slow: NodeJS.Timeout | undefined;
   decoder.admit = (length) => {
     budget.take(host, length);
     held += length;
+    const seconds = budget.limits.bodySeconds;
+    clearTimeout(slow);
+    slow = setTimeout(
+      () =>
+        refuse(
+          new DschedError(
+            'TIMEOUT',
+            `the request's body did not arrive within ${seconds} s of its header (ANONYMOUS_REQUEST_TIMEOUT, for calls without a credential)`,
+          ),
+        ),
+      seconds * 1000,
+    ).unref();
   };
+  decoder.complete = () => clearTimeout(slow);
   return () => {
+    clearTimeout(slow);
     decoder.admit = () => {
       throw new DschedError('RPC_MALFORMED', 'a message after the end of the call');
     };
@@ -325,7 +346,7 @@ function admitFirst(
               refuse(e);
               return;
             }
-            if (decoder && identity.kind === 'anonymous') release = chargeAnonymous(call, decoder, budget);
+            if (decoder && identity.kind === 'anonymous') release = chargeAnonymous(call, decoder, budget, refuse);
             admitted.set(metadata, identity);
             pass(metadata);
           },

@@ -5,7 +5,7 @@
 // ends. This client speaks raw HTTP/2 from several loopback addresses (127.0.0.2, ...: one host each), so that
 // its calls stay open with their bodies unfinished, as a hostile client's would.
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, mkdtempSync, readFileSync } from 'node:fs';
 import { connect as http2Connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -200,5 +200,22 @@ describe('security – bytes of anonymous requests in flight', () => {
     }
     const q = await pool.run('dq', ['-allusers'], nobody);
     assert.equal(q.code, 0, q.stderr);
+  });
+
+  test('security – an anonymous call that never sends the rest of its body ends, and gives back its part', async () => {
+    appendFileSync(join(pool.home, 'config'), 'ANONYMOUS_REQUEST_TIMEOUT = 1\n');
+    const r = await pool.run('dsched', ['reconfig']);
+    assert.equal(r.code, 0, r.stderr);
+    // (a call admitted before the schedd read the new value waits the old 60 s: it ends the same way)
+    const session = connectFrom('127.0.0.2');
+    const calls = [0, 1, 2, 3].map(() => hold(session));
+    for (const h of calls) {
+      const a = await h.answer;
+      assert.equal(a.code, 'TIMEOUT', a.message);
+      assert.match(a.message, /ANONYMOUS_REQUEST_TIMEOUT/);
+    }
+    // what they held is back: the host may hold as much again
+    const again = [0, 1, 2, 3].map(() => hold(session));
+    for (const h of again) assert.equal((await h.answer).code, 'TIMEOUT');
   });
 });

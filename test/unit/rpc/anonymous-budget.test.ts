@@ -11,7 +11,7 @@ const frame = (body: Buffer) => {
 
 describe('anonymous request budget', () => {
   test('one host holds at most its part, all hosts at most the whole; what is given back may be taken again', () => {
-    const b = new AnonymousBudget({ total: 10, perHost: 6 });
+    const b = new AnonymousBudget({ total: 10, perHost: 6, bodySeconds: 60 });
     b.take('a', 6);
     assert.throws(
       () => b.take('a', 1),
