@@ -35,7 +35,7 @@ async function main() {
   const t0 = Date.now();
   const startOne = () => {
     const id = String(++sent);
-    const family = tracker.create(`job${id}`);
+    const family = tracker.create(`job${id}`, process.getuid!());
     families.set(id, family);
     const note = { addr: 'localhost:1', claim: `claim${id}`, cluster: 1, proc: sent };
     child.stdin!.write(

@@ -15,6 +15,7 @@ import type { KeyObject } from 'node:crypto';
 import { hostTls, Revocations, tokenPublicKey, type ClientCredentials, type TlsMaterial } from './rpc/tls.js';
 import { collectorAddress, removeAddressFile, writeAddressFile, writeFileAtomic } from './rpc/address-file.js';
 import { startServer, type RunningServer, type ServiceImpl } from './rpc/server.js';
+import type { AnonymousLimits } from './rpc/anonymous-budget.js';
 import { CollectorClient } from './rpc/clients/collector.js';
 
 export interface DaemonContext {
@@ -69,6 +70,14 @@ export function daemonContext(daemon: string): DaemonContext {
   return ctx;
 }
 
+function anonymousBudget(config: Config): AnonymousLimits {
+  return {
+    total: config.int('ANONYMOUS_REQUEST_BUDGET') * 1024,
+    perHost: config.int('ANONYMOUS_REQUEST_BUDGET_PER_HOST') * 1024,
+    bodySeconds: config.int('ANONYMOUS_REQUEST_TIMEOUT'),
+  };
+}
+
 function logRotation(config: Config): LogRotation {
   return { maxBytes: config.int('MAX_DAEMON_LOG') * 1024, keep: config.int('MAX_NUM_DAEMON_LOG') };
 }
@@ -78,7 +87,16 @@ export async function serveDaemon(
   port: number,
   services: Array<{ definition: grpc.ServiceDefinition; impl: ServiceImpl }>,
 ): Promise<RunningServer> {
+  const anonymousLimits = anonymousBudget(ctx.config);
+  onReconfig(() => {
+    try {
+      Object.assign(anonymousLimits, anonymousBudget(ctx.config));
+    } catch (e) {
+      ctx.log.error({ err: (e as Error).message }, 'anonymous request budget not changed');
+    }
+  });
   const server = await startServer({
+    anonymousLimits,
     daemon: ctx.name,
     log: ctx.log,
     tls: ctx.tls,

@@ -109,6 +109,11 @@ export const ERROR_CODES = {
     exit: 1,
     hint: 'the daemon serves a bounded number of streams at once; close some or try again later',
   },
+  ANONYMOUS_LIMIT: {
+    status: GrpcStatus.RESOURCE_EXHAUSTED,
+    exit: 1,
+    hint: 'a daemon reads a bounded number of bytes of requests without a credential at once (ANONYMOUS_REQUEST_BUDGET, and ANONYMOUS_REQUEST_BUDGET_PER_HOST from one host): try again once some have ended',
+  },
   // security
   PERMISSION_DENIED: { status: GrpcStatus.PERMISSION_DENIED, exit: 1 },
   UNAUTHENTICATED: {

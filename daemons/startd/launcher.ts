@@ -222,7 +222,8 @@ export class ProcessLauncher implements Launcher {
   list(hs: readonly LaunchHandle[]): LaunchRecord[] {
     return hs.map((h) => {
       const j = this.job(h);
-      return { launcher: this.kind, sandbox: j.sandbox, ref: { pid: j.pid, tag: j.family?.ref.tag } };
+      const f = j.family?.ref;
+      return { launcher: this.kind, sandbox: j.sandbox, ref: { pid: j.pid, tag: f?.tag, uid: f?.uid } };
     });
   }
 
@@ -255,12 +256,12 @@ export class ProcessLauncher implements Launcher {
     return j.family?.remove() ?? Promise.resolve();
   }
 
-  /** The process tracking tags in a previous run's records (proc-family.ts reaps what carries them). */
-  tags(records: readonly LaunchRecord[]): string[] {
+  /** The process tracking tags in a previous run's records, with the uid each job ran as (proc-family.ts
+   *  reaps the processes of that uid that carry them; a record of an earlier version names no uid). */
+  tags(records: readonly LaunchRecord[]): Array<{ tag: string; uid?: number }> {
     return records
-      .filter((r) => r.launcher === this.kind)
-      .map((r) => r.ref.tag)
-      .filter((t): t is string => typeof t === 'string');
+      .filter((r) => r.launcher === this.kind && typeof r.ref.tag === 'string')
+      .map((r) => ({ tag: r.ref.tag as string, uid: Number.isInteger(r.ref.uid) ? (r.ref.uid as number) : undefined }));
   }
 
   /** The spawner has journaled this end and the startd has too (spawner-journal.ts). */

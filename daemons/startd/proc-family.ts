@@ -7,9 +7,11 @@
 // - cgroup-v1: a cgroup per job in the v1 `freezer` hierarchy (frozen, killed, thawed: nothing can fork
 //   meanwhile), or in the `pids` hierarchy (pids.max = 0 stops forks, then kill until it is empty).
 // - environ: the job's environment carries a tag variable with a secret per job (HTCondor's environment
-//   tracking); its processes are those with the tag in /proc/<pid>/environ, its process group, and their
-//   descendants by parent pid. A process that clears its environment and leaves both escapes: the limit of
-//   this method.
+//   tracking); its processes are those with the tag in /proc/<pid>/environ whose real uid is the job's, its
+//   process group, and their descendants by parent pid. A process that clears its environment and leaves
+//   both escapes: the limit of this method. The uid is checked because anyone can put the tag in their own
+//   environment: another user who learned (or guessed) a job's tag had their process counted against that
+//   job's memory, signalled with it, and waited for before the job could end.
 //
 // The job's first process is born in its cgroup: the spawner (spawner/spawner.c) moves itself into the job's
 // cgroup, forks, and moves back, all in one step, so there is no moment at which the job runs outside.
@@ -44,6 +46,9 @@ export interface FamilyRef {
   v1?: 'freezer' | 'pids';
   /** the value of FAMILY_VAR: `<startd instance>.<secret>` */
   tag: string;
+  /** the real uid the job runs as (its owner's in a root pool, the pool owner's in a personal one): only a
+   *  process of this uid is the job's by its tag; undefined (a record of an earlier version), none is */
+  uid?: number;
 }
 
 /** statfs's f_type of a cgroup v2 (unified) hierarchy */
@@ -133,6 +138,16 @@ interface ProcEntry {
   pgrp: number;
 }
 
+/** A process's real uid, from /proc/<pid>/status (undefined when it is gone). */
+function realUid(pid: number): number | undefined {
+  try {
+    const m = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every live (not zombie) process: pid, parent and process group from /proc/<pid>/stat. */
 function processTable(): ProcEntry[] {
   let names: string[];
@@ -179,10 +194,10 @@ function tagOf(pid: number): string | undefined {
 }
 
 /**
- * The processes of environ-tracked families in one pass over /proc: those carrying the tag, those in the
- * main process's group, and every descendant of either by parent pid.
+ * The processes of environ-tracked families in one pass over /proc: those carrying the tag whose real uid is
+ * the family's, those in the main process's group, and every descendant of either by parent pid.
  */
-export function scanTagged(families: Array<{ tag: string; pid?: number }>): number[][] {
+export function scanTagged(families: Array<{ tag: string; uid?: number; pid?: number }>): number[][] {
   const out = families.map(() => new Set<number>());
   if (!families.length) return [];
   const byTag = new Map(families.map((f, i) => [f.tag, i]));
@@ -191,7 +206,11 @@ export function scanTagged(families: Array<{ tag: string; pid?: number }>): numb
   const self = process.pid;
   for (const p of table) {
     if (p.pid === self) continue;
-    const i = byGroup.get(p.pgrp) ?? byTag.get(tagOf(p.pid) ?? '');
+    let i = byGroup.get(p.pgrp);
+    if (i === undefined) {
+      const t = byTag.get(tagOf(p.pid) ?? '');
+      if (t !== undefined && families[t]!.uid !== undefined && realUid(p.pid) === families[t]!.uid) i = t;
+    }
     if (i !== undefined) out[i]!.add(p.pid);
   }
   // descendants by parent pid, until nothing new is found
@@ -226,7 +245,7 @@ export class ProcFamily {
   pids(): number[] {
     const { cgroup } = this.ref;
     if (cgroup) return readList(join(cgroup, 'cgroup.procs')).filter((p) => p !== process.pid);
-    return scanTagged([{ tag: this.ref.tag, pid: this.pid }])[0]!;
+    return scanTagged([{ tag: this.ref.tag, uid: this.ref.uid, pid: this.pid }])[0]!;
   }
 
   /** Send `sig` to every process of the job (once each: its process group is part of it); returns how many got it. */
@@ -369,22 +388,22 @@ export class ProcTracker {
     throw new Error(`STARTD_PROCESS_TRACKING = ${want}, which this host cannot do: ${why.join('; ')}`);
   }
 
-  /** A new family for one job (its cgroup is made now, before the job starts). */
-  create(name: string): ProcFamily {
+  /** A new family for one job that runs as `uid` (its cgroup is made now, before the job starts). */
+  create(name: string, uid: number): ProcFamily {
     const tag = `${this.instance}.${randomBytes(18).toString('base64url')}`;
-    if (!this.dir) return new ProcFamily({ method: this.method, tag });
+    if (!this.dir) return new ProcFamily({ method: this.method, tag, uid });
     const cgroup = join(this.dir, `job_${name.replace(/[^A-Za-z0-9_.-]/g, '_')}_${++this.seq}`);
     mkdirSync(cgroup);
-    return new ProcFamily({ method: this.method, cgroup, v1: this.v1, tag });
+    return new ProcFamily({ method: this.method, cgroup, v1: this.v1, tag, uid });
   }
 
   /**
    * Kill what jobs of an earlier run of this startd left (by their cgroup, or by their tag) and remove their
    * cgroups. Returns how many processes were killed. Call before any job of this run starts. Only the tags
-   * the earlier run recorded count (`knownTags`): anyone can put a variable in their environment, and the
-   * startd must not kill a process for that alone.
+   * the earlier run recorded count (`known`), each for processes of the uid its job ran as: anyone can put
+   * a variable in their environment, and the startd must not kill a process for that alone.
    */
-  async reapOrphans(knownTags: Iterable<string>): Promise<number> {
+  async reapOrphans(known: Iterable<{ tag: string; uid?: number }>): Promise<number> {
     let killed = 0;
     const families: ProcFamily[] = [];
     if (this.dir) {
@@ -396,8 +415,12 @@ export class ProcTracker {
     // the tags of the earlier run's jobs: families tracked by their environment (or by a cgroup of a
     // method since changed)
     const prefix = `${this.instance}.`;
-    for (const tag of new Set(knownTags))
-      if (tag.startsWith(prefix)) families.push(new ProcFamily({ method: 'environ', tag }));
+    const seen = new Set<string>();
+    for (const { tag, uid } of known)
+      if (tag.startsWith(prefix) && !seen.has(`${tag} ${uid}`)) {
+        seen.add(`${tag} ${uid}`);
+        families.push(new ProcFamily({ method: 'environ', tag, uid }));
+      }
     for (const f of families) {
       killed += f.pids().length;
       await f.kill();

@@ -291,7 +291,8 @@ export class Starter {
       }
       if (this.tracker) {
         try {
-          job.family = this.tracker.create(basename(sandbox));
+          // the job runs as its owner when the startd is root (the spawner sets it), else as the startd's user
+          job.family = this.tracker.create(basename(sandbox), owner?.uid ?? process.getuid!());
         } catch (e) {
           removeSandbox(sandbox);
           return fail(

@@ -354,7 +354,7 @@ export const PARAMS = {
     daemons: ['startd'],
     reload: 'restart',
     description:
-      "How the startd finds all of a job's processes, so none outlives the job: cgroup-v2 (a cgroup per job in the unified hierarchy), cgroup-v1 (a cgroup per job in the v1 freezer or pids hierarchy), environ (a secret tag in the job's environment, its process group and their descendants), or auto (the first of these this host can do). Shown as ProcessTracking in the slot ad.",
+      "How the startd finds all of a job's processes, so none outlives the job: cgroup-v2 (a cgroup per job in the unified hierarchy), cgroup-v1 (a cgroup per job in the v1 freezer or pids hierarchy), environ (the processes of the job's uid with a secret tag in their environment, its process group and their descendants), or auto (the first of these this host can do). Shown as ProcessTracking in the slot ad.",
   },
   POLLING_INTERVAL: {
     type: 'int',
@@ -529,6 +529,33 @@ export const PARAMS = {
     reload: 'live',
     min: 1,
     description: 'Most seconds the master waits before restarting a daemon that keeps dying.',
+  },
+  ANONYMOUS_REQUEST_BUDGET: {
+    type: 'size-kb',
+    default: '32MB',
+    daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master'],
+    reload: 'live',
+    min: 2048,
+    description:
+      "Bytes (in KB, or with a K/M/G suffix) of requests a daemon reads at once from calls without a credential (the authentication handshake, chirps, joins, health checks: at most 2 MiB each), counted from each message's declared length before its body is read; a call past it is refused with ANONYMOUS_LIMIT (RESOURCE_EXHAUSTED). Calls with a credential are not counted.",
+  },
+  ANONYMOUS_REQUEST_BUDGET_PER_HOST: {
+    type: 'size-kb',
+    default: '8MB',
+    daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master'],
+    reload: 'live',
+    min: 2048,
+    description:
+      'The part of ANONYMOUS_REQUEST_BUDGET the calls from one client host (an IPv4 address, an IPv6 /64) may hold at once, so that one host cannot take all of it.',
+  },
+  ANONYMOUS_REQUEST_TIMEOUT: {
+    type: 'int',
+    default: '60',
+    daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master'],
+    reload: 'live',
+    min: 1,
+    description:
+      'Seconds a request of a call without a credential may take to arrive once its header has; a call slower than that ends with TIMEOUT and gives back its part of ANONYMOUS_REQUEST_BUDGET.',
   },
   MAX_DAEMON_LOG: {
     type: 'size-kb',

@@ -14,6 +14,7 @@ import { SERVER_CHANNEL_OPTIONS } from './channel-options.js';
 import { daemonIdentity, serverCredentials, type Revocations, type TlsMaterial } from './tls.js';
 import { toServiceError } from './status.js';
 import { healthProto } from './proto.js';
+import { AdmittingDecoder, AnonymousBudget, budgetHost, type AnonymousLimits } from './anonymous-budget.js';
 
 /** Calls this process served per method (`QueryJobs`) and the seconds they took, for its ads. */
 export const rpcStats = new Map<string, { count: number; seconds: number }>();
@@ -63,6 +64,9 @@ export interface ServerOptions {
   host: string;
   port: number;
   services: Array<{ definition: grpc.ServiceDefinition; impl: ServiceImpl }>;
+  /** Bytes of requests callers without a credential may have being read at once (read at each call, so it
+   *  may be changed in place); default ANONYMOUS_LIMITS. */
+  anonymousLimits?: AnonymousLimits;
   /** The health status the server starts with (default SERVING: bound and answering). */
   initialHealth?: ServingStatus;
 }
@@ -238,27 +242,98 @@ function healthService(
 /** The largest request a method open to anyone reads (a chirp's value is a ClassAd of at most 1 MiB). */
 export const ANONYMOUS_REQUEST_BYTES = 2 * 1024 * 1024;
 
-/** A request a call reads is at most `bytes` long: grpc-js sets one limit per server, on the call's decoder. */
-function limitRequest(call: grpc.ServerInterceptingCallInterface, bytes: number): void {
+/** The anonymous budget a server without `anonymousLimits` keeps (the defaults of the config knobs). */
+export const ANONYMOUS_LIMITS: AnonymousLimits = {
+  total: 32 * 1024 * 1024,
+  perHost: 8 * 1024 * 1024,
+  bodySeconds: 60,
+};
+
+export const MAX_STREAMS_PER_CONNECTION = 1000;
+
+/**
+ * A request a call reads is at most `bytes` long, each message's length checked (and, for a caller without a
+ * credential, charged to the anonymous budget) from its header, before its body is read: grpc-js sets one limit
+ * per server, on the call's decoder, which this replaces. Undefined when grpc-js has no such decoder.
+ */
+function limitRequest(
+  call: grpc.ServerInterceptingCallInterface,
+  bytes: number,
+  refuse: (e: unknown) => void,
+): AdmittingDecoder | undefined {
   const c = call as unknown as { decoder?: object; maxReceiveMessageSize?: number };
-  const Decoder = c.decoder?.constructor as (new (max: number) => object) | undefined;
-  if (!Decoder || typeof c.maxReceiveMessageSize !== 'number') return;
-  c.decoder = new Decoder(bytes);
+  if (!c.decoder || typeof c.maxReceiveMessageSize !== 'number') return undefined;
+  const decoder = new AdmittingDecoder(bytes, undefined, refuse);
+  c.decoder = decoder;
   c.maxReceiveMessageSize = bytes;
+  return decoder;
+}
+
+/**
+ * Charge what an anonymous call's messages declare to `budget` (refused past it, before the body is read),
+ * and end the call when a message does not arrive whole in time (`refuse`); returns what gives the charge
+ * back, which the call's end runs (grpc-js tells a call's listener onCancel however it ends: answered,
+ * cancelled, past its deadline, its stream reset or its connection lost).
+ */
+function chargeAnonymous(
+  call: grpc.ServerInterceptingCallInterface,
+  decoder: AdmittingDecoder,
+  budget: AnonymousBudget,
+  refuse: (e: unknown) => void,
+): () => void {
+  const host = budgetHost(call.getConnectionInfo().remoteAddress);
+  let held = 0;
+  let slow: NodeJS.Timeout | undefined;
+  decoder.admit = (length) => {
+    budget.take(host, length);
+    held += length;
+    const seconds = budget.limits.bodySeconds;
+    clearTimeout(slow);
+    slow = setTimeout(
+      () =>
+        refuse(
+          new DschedError(
+            'TIMEOUT',
+            `the request's body did not arrive within ${seconds} s of its header (ANONYMOUS_REQUEST_TIMEOUT, for calls without a credential)`,
+          ),
+        ),
+      seconds * 1000,
+    ).unref();
+  };
+  decoder.complete = () => clearTimeout(slow);
+  return () => {
+    clearTimeout(slow);
+    decoder.admit = () => {
+      throw new DschedError('RPC_MALFORMED', 'a message after the end of the call');
+    };
+    budget.give(host, held);
+    held = 0;
+  };
 }
 
 /**
  * The caller is identified, and checked against the table, as soon as its call's headers arrive: grpc-js reads a
  * whole request (up to the server's 512 MB limit) before a handler runs, so a caller with no credential made a
  * daemon hold that much per call, as many calls as it opened. A refused call is answered before a byte of its
- * request is read; a method open to anyone reads at most ANONYMOUS_REQUEST_BYTES. The identity found is kept
+ * request is read; a method open to anyone reads at most ANONYMOUS_REQUEST_BYTES, and the requests of callers
+ * without a credential together at most what the anonymous budget allows. The identity found is kept
  * for the handler (`admitted`), so a token is verified once.
  */
-function admitFirst(opts: ServerOptions, admitted: WeakMap<grpc.Metadata, Identity>): grpc.ServerInterceptor {
+function admitFirst(
+  opts: ServerOptions,
+  admitted: WeakMap<grpc.Metadata, Identity>,
+  budget: AnonymousBudget,
+): grpc.ServerInterceptor {
   return (descriptor, call) => {
     const method = methodName(descriptor.path);
     const open = isAnonymous(method);
-    if (open) limitRequest(call, ANONYMOUS_REQUEST_BYTES);
+    const name = () => descriptor.path.slice(descriptor.path.lastIndexOf('/') + 1);
+    const refuse = (e: unknown) => {
+      opts.log.warn({ method: name(), peer: call.getPeer(), err: (e as Error).message }, 'refused call');
+      call.sendStatus(toServiceError(e, opts.daemon) as grpc.StatusObject);
+    };
+    const decoder = open ? limitRequest(call, ANONYMOUS_REQUEST_BYTES, refuse) : undefined;
+    let release: (() => void) | undefined;
     return new grpc.ServerInterceptingCall(call, {
       start(next) {
         next({
@@ -268,13 +343,16 @@ function admitFirst(opts: ServerOptions, admitted: WeakMap<grpc.Metadata, Identi
               identity = authenticate({ metadata, getAuthContext: () => call.getAuthContext() }, opts, open);
               authorize(method, identity);
             } catch (e) {
-              const name = descriptor.path.slice(descriptor.path.lastIndexOf('/') + 1);
-              opts.log.warn({ method: name, peer: call.getPeer(), err: (e as Error).message }, 'refused call');
-              call.sendStatus(toServiceError(e, opts.daemon) as grpc.StatusObject);
+              refuse(e);
               return;
             }
+            if (decoder && identity.kind === 'anonymous') release = chargeAnonymous(call, decoder, budget, refuse);
             admitted.set(metadata, identity);
             pass(metadata);
+          },
+          onCancel() {
+            release?.();
+            release = undefined;
           },
         });
       },
@@ -284,7 +362,14 @@ function admitFirst(opts: ServerOptions, admitted: WeakMap<grpc.Metadata, Identi
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const admitted = new WeakMap<grpc.Metadata, Identity>();
-  const server = new grpc.Server({ ...SERVER_CHANNEL_OPTIONS, interceptors: [admitFirst(opts, admitted)] });
+  const budget = new AnonymousBudget(opts.anonymousLimits ?? { ...ANONYMOUS_LIMITS });
+  const server = new grpc.Server({
+    ...SERVER_CHANNEL_OPTIONS,
+    // HTTP/2 streams one connection may have open at once (a client past it waits for one to end): bounds
+    // what one connection without a credential holds in calls, far above what a daemon or user opens
+    'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
+    interceptors: [admitFirst(opts, admitted, budget)],
+  });
   const healthDefinition = healthProto().Health.service as unknown as grpc.ServiceDefinition;
   const hs = healthService(
     opts.services.map((s) => serviceName(s.definition)).filter((n): n is string => !!n),

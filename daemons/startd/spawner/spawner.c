@@ -78,6 +78,7 @@ struct family {
   char *cgroup; /* the job's cgroup directory (cgroup methods) */
   int freezer;  /* v1: the freezer hierarchy (else pids) */
   char *tag;    /* the value of _DSCHED_FAMILY */
+  uid_t uid;    /* the job's real uid: a process carrying the tag is the job's only when it is this uid's */
 };
 
 struct job {
@@ -479,8 +480,25 @@ struct proc {
   int in;
 };
 
-/* The processes of an environ-tracked family: tagged, in the main process's group, and their descendants. */
-static void scan_tagged(const char *tag, pid_t group, struct pids *outp) {
+/* A process's real uid, from /proc/<pid>/status (-1 when it is gone). Anyone can put the tag in their own
+   environment: another user's process carrying it must not be counted, signalled and waited for as the job's. */
+static long real_uid(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  struct buf st = {0};
+  long uid = -1;
+  if (read_file(path, &st, 16384) == 0 && st.p) {
+    const char *u = strstr(st.p, "\nUid:");
+    unsigned long v;
+    if (u && sscanf(u + 5, " %lu", &v) == 1) uid = (long)v;
+  }
+  free(st.p);
+  return uid;
+}
+
+/* The processes of an environ-tracked family: tagged and of its uid, in the main process's group, and their
+   descendants. */
+static void scan_tagged(const char *tag, uid_t uid, pid_t group, struct pids *outp) {
   DIR *d = opendir("/proc");
   if (!d) return;
   struct proc *t = NULL;
@@ -508,7 +526,7 @@ static void scan_tagged(const char *tag, pid_t group, struct pids *outp) {
       t[n].pid = pid;
       t[n].ppid = ppid;
       t[n].pgrp = pgrp;
-      t[n].in = (group > 0 && pgrp == group) || environ_has_tag(pid, tag);
+      t[n].in = (group > 0 && pgrp == group) || (environ_has_tag(pid, tag) && real_uid(pid) == (long)uid);
       n++;
     }
     free(st.p);
@@ -535,7 +553,7 @@ static void scan_tagged(const char *tag, pid_t group, struct pids *outp) {
 static void family_pids(const struct family *f, pid_t main_pid, struct pids *outp) {
   outp->n = 0;
   if (f->method == FAM_ENVIRON) {
-    scan_tagged(f->tag, main_pid, outp);
+    scan_tagged(f->tag, f->uid, main_pid, outp);
     return;
   }
   if (!f->cgroup) return;
@@ -999,7 +1017,7 @@ static void start(const struct req *r) {
   int pipefd[2] = {-1, -1};
   int moved = 0, entered = 0, made_sandbox = 0;
   char home[PATH_MAX] = "";
-  struct family fam = {FAM_NONE, NULL, 0, NULL};
+  struct family fam = {FAM_NONE, NULL, 0, NULL, 0};
   char e1[128];
 
   if (!sandbox || !*sandbox || sandbox[0] != '/' || !clean(r, "sandbox")) {
@@ -1026,6 +1044,7 @@ static void start(const struct req *r) {
     const char *cg = get(r, "cgroup"), *tag = get(r, "tag");
     if (!tag || !clean(r, "tag")) FAIL(6, 0, "Failed to execute '%s': a process family without a tag", exe);
     fam.tag = xstrdup(tag);
+    fam.uid = owner ? (uid_t)uid : getuid(); /* the uid the job runs as */
     if (!strcmp(method, "environ")) fam.method = FAM_ENVIRON;
     else if (!strcmp(method, "cgroup-v2") || !strcmp(method, "cgroup-v1")) {
       if (!cg || cg[0] != '/' || !clean(r, "cgroup")) FAIL(6, 0, "Failed to execute '%s': a process family without its cgroup", exe);

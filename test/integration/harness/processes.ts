@@ -40,3 +40,10 @@ export function spawnerOf(pool: TestPool): number {
   if (!s) throw new Error('the startd has no spawner');
   return s.pid;
 }
+
+/** Live processes (not zombies) whose command line holds the argument `mark` (a number no other process uses). */
+export function withMark(mark: string): number[] {
+  return processes()
+    .filter((p) => !/^[ZX]/.test(p.state) && p.cmdline.split('\0').includes(mark))
+    .map((p) => p.pid);
+}

@@ -77,7 +77,7 @@ function tracked(method: 'cgroup-v2' | 'environ'): ProcFamily | string {
   try {
     const t = ProcTracker.setup(method, 'dsched-unit', `unit_${process.pid}_${++seq}`);
     trackers.push(t);
-    return t.create('job');
+    return t.create('job', process.getuid!());
   } catch (e) {
     return (e as Error).message;
   }
@@ -183,10 +183,12 @@ describe('proc family', () => {
       child.unref();
       try {
         await until('the sleep', () => withMark(mark).length === 1);
-        assert.equal(await t.reapOrphans(['other_instance.forged']), 0, 'a tag of another startd is not ours');
+        assert.equal(await t.reapOrphans([{ tag: 'other_instance.forged', uid: 0 }]), 0, "another startd's tag");
         assert.equal(await t.reapOrphans([]), 0, 'an unrecorded tag is not ours');
+        assert.equal(await t.reapOrphans([{ tag: forged, uid: 65534 }]), 0, 'a job of another uid');
+        assert.equal(await t.reapOrphans([{ tag: forged }]), 0, 'a record that names no uid');
         assert.equal(withMark(mark).length, 1);
-        assert.equal(await t.reapOrphans([forged]), 1);
+        assert.equal(await t.reapOrphans([{ tag: forged, uid: 0 }]), 1);
         assert.deepEqual(withMark(mark), []);
       } finally {
         child.kill('SIGKILL');
