@@ -335,11 +335,6 @@ function tailSince(path: string, since: string): string | undefined {
 }
 
 /**
- * Why a daemon did not come up: the last fatal entry its log has from this start on ("startd: the startd
- * cannot start: its configuration has an error: NUM_CPUS = four ... is not a whole number"), else the last
- * error its standard error shows ("schedd: SqliteError: file is not a database"), or undefined.
- */
-/**
  * `dsched start -set-aside-damaged-queue`: asks the schedd's next start (this one) to move a damaged job queue
  * aside. Returns what to tell the admin once the schedd serves: where the damaged queue went, or that it was
  * not damaged (and nothing moved).
@@ -372,6 +367,11 @@ function failedSince(runDir: string, daemon: string, sinceMs: number): { code: E
   }
 }
 
+/**
+ * Why a daemon did not come up: the last fatal entry its log has from this start on ("startd: the startd
+ * cannot start: its configuration has an error: NUM_CPUS = four ... is not a whole number"), else the last
+ * error its standard error shows ("schedd: SqliteError: file is not a database"), or undefined.
+ */
 function startFailure(logDir: string, daemon: string, since: string): string | undefined {
   // the end of the log is enough: a daemon that cannot start writes its reason last
   const text = tailSince(join(logDir, `${daemon}.log`), since) ?? '';
