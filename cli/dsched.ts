@@ -10,9 +10,11 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readdirSync,
   readSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, userInfo } from 'node:os';
@@ -21,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../lib/config/load.js';
 import { addressFile, adsTakenFile } from '../lib/config/paths.js';
 import { PARAMS } from '../lib/config/params.js';
-import { DAEMON_NAMES, masterLockName } from '../lib/daemons.js';
+import { DAEMON_NAMES, failedReasonFile, masterLockName } from '../lib/daemons.js';
 import { daemonNodeFlags } from '../lib/node-flags.js';
 import {
   isRunning,
@@ -31,7 +33,7 @@ import {
   processStartTime,
   readPidFile,
 } from '../lib/pid-file.js';
-import { DschedError } from '../lib/errors.js';
+import { DschedError, isErrorCode, type ErrorCode } from '../lib/errors.js';
 import { loadTokenKey, signToken } from '../lib/rpc/auth.js';
 import { cliTls, describeCertificate, pinnedCa } from '../lib/rpc/tls.js';
 import { readAddressFile } from '../lib/rpc/address-file.js';
@@ -333,6 +335,39 @@ function tailSince(path: string, since: string): string | undefined {
 }
 
 /**
+ * `dsched start -set-aside-damaged-queue`: asks the schedd's next start (this one) to move a damaged job queue
+ * aside. Returns what to tell the admin once the schedd serves: where the damaged queue went, or that it was
+ * not damaged (and nothing moved).
+ */
+function requestSetAside(paths: Config['paths']): () => string {
+  const spool = paths.spool;
+  const damaged = () => new Set(readdirSync(spool).filter((f) => f.startsWith('job_queue.db.damaged-')));
+  const before = damaged();
+  writeFileSync(paths.setAsideDamagedQueue, `asked by ${userInfo().username} on ${new Date().toISOString()}\n`, {
+    mode: 0o600,
+  });
+  return () => {
+    const moved = [...damaged()].filter((f) => !before.has(f) && !/-(wal|shm)$/.test(f));
+    return moved.length
+      ? `the damaged job queue was moved to ${moved.map((f) => join(spool, f)).join(', ')} (kept for recovery); the schedd started with an empty queue`
+      : `the job queue ${paths.jobQueue} is not damaged: nothing was moved`;
+  };
+}
+
+/** Why a daemon exited for good (run/<daemon>.failed, written by it since `sinceMs`), with its error code. */
+function failedSince(runDir: string, daemon: string, sinceMs: number): { code: ErrorCode; reason: string } | undefined {
+  const file = failedReasonFile(runDir, daemon);
+  try {
+    if (statSync(file).mtimeMs < sinceMs - 1000) return undefined;
+    const line = readFileSync(file, 'utf8').split('\n')[0]!.slice(0, 2000);
+    const m = /^([A-Z_]+): (.*)$/.exec(line);
+    return m && isErrorCode(m[1]!) ? { code: m[1], reason: m[2]! } : { code: 'POOL_NOT_RUNNING', reason: line };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Why a daemon did not come up: the last fatal entry its log has from this start on ("startd: the startd
  * cannot start: its configuration has an error: NUM_CPUS = four ... is not a whole number"), else the last
  * error its standard error shows ("schedd: SqliteError: file is not a database"), or undefined.
@@ -408,10 +443,16 @@ async function recordPorts(config: Config): Promise<Config> {
   return loadConfig();
 }
 
-async function start(): Promise<number> {
+async function start(setAsideDamagedQueue = false): Promise<number> {
   let config = loadConfig();
   const { paths } = config;
   makePoolFolders(paths);
+  if (setAsideDamagedQueue && masterPid(config))
+    throw new DschedError(
+      'POOL_ALREADY_RUNNING',
+      `the pool of ${paths.home} is running: its job queue is set aside only as its schedd starts`,
+      { hint: 'dsched stop, then dsched start -set-aside-damaged-queue' },
+    );
   const refused = await ensurePoolCredentials(paths, hostName(config), config.list('DAEMON_LIST'));
   if (refused.length)
     io().stderr.write(
@@ -435,8 +476,10 @@ async function start(): Promise<number> {
   config = await recordPorts(config);
   const native = nativeMaster(config);
   await checkPorts(config, !!native);
+  const setAside = setAsideDamagedQueue ? requestSetAside(paths) : undefined;
   const out = openSync(join(paths.log, 'master.out'), 'a');
   const startedAt = new Date().toISOString();
+  const startedMs = Date.now();
   const child = native
     ? spawn(native, nativeMasterArgs(config), { detached: true, stdio: ['ignore', out, out], env: io().env })
     : spawn(process.execPath, [...daemonNodeFlags('master'), daemonMain('master')], {
@@ -455,6 +498,14 @@ async function start(): Promise<number> {
       return !a || !pidAlive(a.pid);
     });
     if (!missing.length) break;
+    // a daemon its master will not restart (a damaged job queue) says why at once: no use waiting
+    for (const d of missing) {
+      const failed = failedSince(paths.run, d, startedMs);
+      if (failed)
+        throw new DschedError(failed.code, `the ${d} did not start: ${failed.reason}`, {
+          hint: `the other daemons run; dsched status shows the ${d} failed, and dsched stop stops them`,
+        });
+    }
     if (child.exitCode !== null && masterPid(config) && masterPid(config) !== child.pid) {
       // another `dsched start` got there first: its master holds the home
       process.stdout.write(`dsched: the pool of ${paths.home} is already running (master pid ${masterPid(config)})\n`);
@@ -479,6 +530,7 @@ async function start(): Promise<number> {
   );
   const web = readAddressFile(addressFile(paths, 'web'))?.address;
   if (web) process.stdout.write(`dsched: dashboard and HTTP API at http://${web}/\n`);
+  if (setAside) io().stdout.write(`dsched: ${setAside()}\n`);
   await waitForSlotAds(config, want, startedAt);
   return EXIT.ok;
 }
@@ -870,8 +922,15 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'start',
       'start the pool of $DSCHED_HOME (default ~/.dsched) in the background',
-      {},
-      () => void (run = start),
+      (c) =>
+        c
+          .option('set-aside-damaged-queue', {
+            type: 'boolean',
+            describe:
+              'a schedd that refused a damaged job queue (QUEUE_CORRUPT): move it aside, kept as job_queue.db.damaged-TIME, and start with an empty queue',
+          })
+          .example('dsched start -set-aside-damaged-queue', 'after error[QUEUE_CORRUPT], with the pool stopped'),
+      (a) => void (run = () => start(!!a['set-aside-damaged-queue'])),
     )
     .command('stop', 'stop it', {}, () => void (run = stop))
     .command(

@@ -2,6 +2,7 @@
 // those that serve gRPC hold a certificate naming their role.
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** The daemons that serve gRPC, each holding its role in its host certificate. */
 export const DAEMON_ROLES = ['collector', 'negotiator', 'schedd', 'startd', 'master'] as const;
@@ -30,4 +31,16 @@ export const STOP_STAGES: ReadonlyArray<readonly DaemonName[]> = [
  */
 export function masterLockName(home: string): string {
   return `dsched-master-${createHash('sha256').update(realpathSync(home)).digest('hex').slice(0, 40)}`;
+}
+
+/**
+ * The exit code of a daemon that cannot run until an admin acts (a damaged job queue): its master does not
+ * start it again (HTCondor's masters keep such a daemon down alike), and `dsched status` shows it failed with
+ * the reason it left in `failedReasonFile`.
+ */
+export const DAEMON_NO_RESTART = 99;
+
+/** run/<daemon>.failed: one line, why a daemon exited with DAEMON_NO_RESTART (what an admin must do). */
+export function failedReasonFile(runDir: string, daemon: string): string {
+  return join(runDir, `${daemon}.failed`);
 }

@@ -118,10 +118,16 @@ export function attrsGrowthRefusal(
   attrs: Readonly<Record<string, string>>,
   changes: Iterable<readonly [string, string]>,
 ): string | undefined {
-  let size = 0;
-  for (const k in attrs) size += k.length + attrs[k]!.length;
+  const size = attrsChars(attrs);
   let after = size;
   for (const [k, v] of changes) after += v.length - (k in attrs ? attrs[k]!.length : -k.length);
   if (after <= MAX_JOB_ATTRS_CHARS || after <= size) return undefined;
   return `the job's attributes would hold ${after} characters; at most ${MAX_JOB_ATTRS_CHARS} (keep large data in a file the job reads)`;
+}
+
+/** The characters of a job's attributes, names and values, as MAX_JOB_ATTRS_CHARS counts them. */
+export function attrsChars(attrs: Readonly<Record<string, string>>): number {
+  let size = 0;
+  for (const k in attrs) size += k.length + attrs[k]!.length;
+  return size;
 }

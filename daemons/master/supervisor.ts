@@ -1,11 +1,11 @@
 // Starts the host's daemons and keeps them running: a daemon that dies is restarted with exponential
 // backoff (reset once it has stayed up for a minute), and why it died is logged.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, renameSync, statSync } from 'node:fs';
+import { openSync, closeSync, readSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MASTER_PIPE_ENV } from '../../lib/daemon.js';
-import { STOP_STAGES } from '../../lib/daemons.js';
+import { DAEMON_NO_RESTART, failedReasonFile, STOP_STAGES } from '../../lib/daemons.js';
 import { daemonNodeFlags } from '../../lib/node-flags.js';
 import type { Logger } from '../../lib/log.js';
 import { readPidFile, removePidFile, writePidFile, type PidRecord } from '../../lib/pid-file.js';
@@ -14,7 +14,8 @@ export interface DaemonState {
   name: string;
   child?: ChildProcess;
   pid: number;
-  state: 'starting' | 'running' | 'backoff' | 'stopped';
+  /** failed: it exited with DAEMON_NO_RESTART, and stays down until an admin acts (lastExit says why) */
+  state: 'starting' | 'running' | 'backoff' | 'stopped' | 'failed';
   restarts: number;
   lastExit: string;
   startedAt: number;
@@ -100,6 +101,14 @@ export class Supervisor {
         d.state = 'stopped';
         return;
       }
+      if (code === DAEMON_NO_RESTART) {
+        // restarting cannot help (a damaged job queue): it stays down, and says why, until an admin acts
+        d.state = 'failed';
+        const why = this.failedReason(d.name);
+        if (why) d.lastExit += `: ${why}`;
+        this.log.error({ child: d.name, exit: d.lastExit }, 'daemon cannot run until an admin acts; not restarting');
+        return;
+      }
       if (Date.now() - d.startedAt > 60_000) d.backoffMs = 1000;
       d.state = 'backoff';
       d.restarts++;
@@ -108,6 +117,21 @@ export class Supervisor {
       d.backoffMs = Math.min(this.maxBackoffSec() * 1000, d.backoffMs * 2);
     });
     child.on('error', (e) => this.log.error({ child: d.name, err: e.message }, 'could not start daemon'));
+  }
+
+  /** The first line of run/<daemon>.failed, at most 1000 characters (the daemon's own words). */
+  private failedReason(name: string): string {
+    const buf = Buffer.alloc(1000);
+    let fd: number | undefined;
+    try {
+      fd = openSync(failedReasonFile(this.runDir, name), 'r');
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      return buf.subarray(0, n).toString('utf8').split('\n')[0]!.trim();
+    } catch {
+      return '';
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
   }
 
   signalAll(sig: NodeJS.Signals): void {

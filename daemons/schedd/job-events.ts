@@ -8,8 +8,15 @@ import { errnoText, receiveFiles, sendFiles } from '../../lib/transfer.js';
 import type { runAsOwner } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { filledInputs, inputEntries, outputDest, RunBytes } from './transfer.js';
-import { isTrue, type ClassAd } from '../../grammar/classad/index.js';
+import { isTrue, parseExpr, type ClassAd } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
+import {
+  attrsChars,
+  IMMUTABLE_JOB_ATTRS,
+  isResourceRequest,
+  MAX_JOB_ATTRS_CHARS,
+  PROTECTED_JOB_ATTRS,
+} from '../../lib/job-attrs.js';
 import type { Logger } from '../../lib/log.js';
 import { hostOfName, sameHost } from '../../lib/rpc/authz.js';
 import type { StartdClient } from '../../lib/rpc/clients/startd.js';
@@ -62,6 +69,23 @@ export interface EventsSchedd {
   onQueueChanged(): void;
 }
 
+/** The cpu time of a run, which the startd measures: the only attributes the schedd records that a startd reports. */
+const STARTD_USAGE = new Set(['remoteusercpu', 'remotesyscpu']);
+/** Whether `text` is a ClassAd expression the job's ad can hold. */
+const isExpression = (text: string): boolean => {
+  try {
+    parseExpr(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+/** Whether a startd's update may set a job's attribute `name`. */
+const STARTD_MAY_SET = (name: string): boolean => {
+  const n = name.toLowerCase();
+  return STARTD_USAGE.has(n) || !(IMMUTABLE_JOB_ATTRS.has(n) || PROTECTED_JOB_ATTRS.has(n) || isResourceRequest(n));
+};
+
 export class JobEvents {
   private runBytes = new RunBytes();
 
@@ -76,6 +100,53 @@ export class JobEvents {
         `that claim was given to the startd on ${host}, not to one on ${callerHost}`,
       );
   }
+
+  /**
+   * Fold what a startd reports of a job (its usage, its chirp, the `$$()` it filled in) into the job's ad,
+   * within what a startd may say: never who the job is or what the schedd records of it (but the cpu time
+   * the startd measures), only ClassAd expressions (a value that does not parse, or longer than the 1 MiB a
+   * ClassAd may be, would hide the job from its owner's dq -long), and never past MAX_JOB_ATTRS_CHARS, the
+   * bound chirp and dqedit keep (an honest startd checks chirp against both first). What a compromised execute host sends past that is refused and
+   * logged with its host; the rest of the update is taken and the job keeps running.
+   */
+  private takeUpdate(job: Job, attrs: Record<string, string>, callerHost: string): void {
+    const taken: Record<string, string> = {};
+    const refused: string[] = [];
+    let size = attrsChars(job.attrs);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (typeof v !== 'string' || !STARTD_MAY_SET(k) || !isExpression(v)) {
+        refused.push(k);
+        continue;
+      }
+      const old = job.attrs[k];
+      const grows = v.length - (old === undefined ? -k.length : old.length);
+      if (grows > 0 && size + grows > MAX_JOB_ATTRS_CHARS) {
+        refused.push(k);
+        continue;
+      }
+      size += grows;
+      taken[k] = v;
+    }
+    if (Object.keys(taken).length) this.s.queue.update(job, taken);
+    if (!refused.length) return;
+    // once a minute per job at most: a hostile startd does not fill the schedd's log either
+    const t = Date.now();
+    if ((this.refusalLogged.get(job) ?? 0) > t - 60_000) return;
+    this.refusalLogged.set(job, t);
+    this.s.log.warn(
+      {
+        cluster: job.cluster,
+        proc: job.proc,
+        startd: job.claim?.slot,
+        host: callerHost,
+        refused: refused.slice(0, 10).map((n) => n.slice(0, 100)),
+        refusedCount: refused.length,
+        max: MAX_JOB_ATTRS_CHARS,
+      },
+      "refused job attributes a startd reported: a startd may not set these, or they would grow the job's attributes past the bound",
+    );
+  }
+  private refusalLogged = new WeakMap<Job, number>();
 
   /** The events a startd on `callerHost` reports; each must be about a claim given to a startd on that host. */
   async jobEvents(events: JobEvent__Output[], callerHost: string): Promise<string[]> {
@@ -151,7 +222,7 @@ export class JobEvents {
       // released all the same (else the startd would hold the slot until the lease ran out)
       const freed = claim ?? { id: job.claim.id, startd: job.claim.startd, slot: job.claim.slot, lastAc: 0 };
       const imageBefore = ev.type === 'update' ? Number(this.s.queue.value(job, 'ImageSize') ?? 0) || 0 : 0;
-      if (ev.update?.attrs && Object.keys(ev.update.attrs).length) this.s.queue.update(job, ev.update.attrs);
+      if (ev.update?.attrs && Object.keys(ev.update.attrs).length) this.takeUpdate(job, ev.update.attrs, callerHost);
       // the exit of a job still counted as being started on this claim (the schedd restarted, or the answer
       // to its start request was lost, before it knew the job ran): it is recorded as started first
       // (execute event, NumJobStarts), and its claim is the schedd's again; a run given up on whose exit came

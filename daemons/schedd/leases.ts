@@ -40,6 +40,14 @@ export interface LeasesSchedd {
   onQueueChanged(): void;
 }
 
+/**
+ * How long a renewal may go unanswered before the user logs of the startd's running jobs say they are
+ * disconnected (022): half the call's 10 s deadline. HTCondor's shadow writes 022 the moment it finds its
+ * connection to the starter gone; a schedd learns of a lost startd from its renewals, and a startd that
+ * accepts the call and says nothing (hung, stopped, its host cut off) is lost as much as one that refuses it.
+ */
+export const RENEWAL_PATIENCE_MS = 5_000;
+
 /** How many job leases a job waits for the unreachable startd of a run given up on before it may run again. */
 const LOST_RUN_WAIT_LEASES = 10;
 
@@ -64,6 +72,19 @@ export class Leases {
         if (this.renewing.has(addr)) return;
         this.renewing.add(addr);
         const asked = leaseClock();
+        const late = setTimeout(() => {
+          for (const c of claims)
+            if (c.job && c.job.claim?.id === c.id)
+              this.disconnect(
+                c.job,
+                c.id,
+                c.slot,
+                c.startd,
+                `the startd has not answered the renewal of the job lease for ${RENEWAL_PATIENCE_MS / 1000} s`,
+              );
+          this.s.userLog.flush();
+        }, RENEWAL_PATIENCE_MS);
+        late.unref();
         try {
           let r;
           try {
@@ -108,6 +129,7 @@ export class Leases {
           this.s.log.warn({ startd: addr, err: (e as Error).message }, 'lease renewal failed');
           this.unheard(claims, asked);
         } finally {
+          clearTimeout(late);
           this.renewing.delete(addr);
         }
       }),

@@ -1,5 +1,4 @@
 // dsched schedd: the job queue of this host.
-import { join } from 'node:path';
 import { CollectorLink, daemonContext, onReconfig, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { proto } from '../../lib/rpc/proto.js';
 import { qualifiedName } from '../../lib/rpc/authz.js';
@@ -14,7 +13,9 @@ import { DagRunner } from './dag-runner.js';
 import { Schedd } from './schedd.js';
 import { QueuePolicy, readQueues } from './queue-policy.js';
 import { scheddService } from './service.js';
-import { openQueueDb } from './store/db.js';
+import { type DB, isQueueDamaged, openQueueDb, setAsideDamagedQueue, storeError } from './store/db.js';
+import { DAEMON_NO_RESTART, failedReasonFile } from '../../lib/daemons.js';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 
 const ctx = daemonContext('schedd');
 const { config, log } = ctx;
@@ -26,8 +27,60 @@ const isAdmin = (user: string) => user === owner || user === 'root' || config.li
 let key: KeyObject | undefined;
 const tokenKey = () => (key ??= loadTokenKey(config.paths.ca.tokenKey));
 
-const db = openQueueDb(join(config.paths.spool, 'job_queue.db'));
-const queue = new JobQueue(db);
+/**
+ * The queue from spool/job_queue.db. A damaged file (truncated, overwritten, not a database) stops the
+ * schedd with one line naming it and what to do, and an exit its master does not restart: HTCondor's schedd
+ * likewise refuses a corrupt job queue log, and the admin moves it aside. Starting empty on its own would
+ * lose every user's jobs without a word; `dsched start -set-aside-damaged-queue` asks for that, once, and
+ * the damaged file is kept.
+ */
+function openQueue(): { db: DB; queue: JobQueue } {
+  const file = config.paths.jobQueue;
+  const request = config.paths.setAsideDamagedQueue;
+  const open = () => {
+    let db: DB | undefined;
+    try {
+      db = openQueueDb(file);
+      return { db, queue: new JobQueue(db) };
+    } catch (e) {
+      db?.close();
+      throw storeError(e, `opening the job queue ${file}`);
+    }
+  };
+  const asked = existsSync(request);
+  let opened: { db: DB; queue: JobQueue };
+  try {
+    opened = open();
+    if (asked) log.warn({ file }, 'asked to set a damaged job queue aside, but it is not damaged: nothing was moved');
+  } catch (e) {
+    if (!isQueueDamaged(e)) throw e;
+    if (!asked) refuseDamagedQueue(file, e as Error);
+    const { movedTo, nextCluster } = setAsideDamagedQueue(file);
+    opened = open();
+    if (nextCluster) opened.queue.continueClusterIds(nextCluster);
+    log.warn(
+      { file, movedTo, nextCluster, err: (e as Error).message },
+      'the damaged job queue was moved aside, as asked: this schedd starts with an empty queue',
+    );
+  }
+  // the request is for one start: a queue damaged later is refused again
+  if (asked) rmSync(request, { force: true });
+  rmSync(failedReasonFile(config.paths.run, 'schedd'), { force: true });
+  return opened;
+}
+
+function refuseDamagedQueue(file: string, e: Error): never {
+  const what = `the job queue ${file} is damaged (SQLite: ${((e.cause as Error | undefined) ?? e).message}); the schedd will not start until it is moved aside: dsched stop, then dsched start -set-aside-damaged-queue keeps it as ${file}.damaged-TIME for recovery and starts an empty queue`;
+  log.fatal({ file, code: 'QUEUE_CORRUPT' }, what);
+  try {
+    writeFileSync(failedReasonFile(config.paths.run, 'schedd'), `QUEUE_CORRUPT: ${what}\n`);
+  } catch {
+    // the log line says it
+  }
+  process.exit(DAEMON_NO_RESTART);
+}
+
+const { db, queue } = openQueue();
 const authDir = config.str('AUTH_DIR') || config.paths.authDir;
 const auth = new FsAuth(authDir, tokenKey, isAdmin, (m) => log.warn(m));
 // challenges left behind before this start (the sweep says why it is safe)

@@ -564,6 +564,12 @@ export class JobQueue {
   /** Next cluster id to hand out (in memory; the disk counter moves with each submission). */
   private nextId = 0;
 
+  /** Cluster ids go on from `next` (a queue that replaces one set aside: no user sees an id twice). */
+  continueClusterIds(next: number): void {
+    this.st.bumpCounter.run(next);
+    this.nextId = 0;
+  }
+
   /**
    * A new cluster id. Only a submission records its id on disk (in its own transaction), so numbering
    * continues from the last queued cluster after a restart or a crash: an id reserved but never queued

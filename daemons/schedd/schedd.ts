@@ -88,6 +88,7 @@ export class Schedd {
       fileOwner: (j) => this.fileOwner(j),
       wallClock: (j) => this.wallClock(j),
       removeDag: (j, reason) => this.dags?.remove(j, reason) ?? false,
+      lease: () => this.opts.lease(),
     });
     this.policies = new Policies({
       ...core,

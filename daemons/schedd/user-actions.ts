@@ -53,7 +53,12 @@ export interface ActionsSchedd extends MoverSchedd {
   /** Remove a running DAG through its manager; false when no manager runs it. */
   removeDag(job: Job, reason: string): boolean;
   onQueueChanged(): void;
+  /** JOB_LEASE_DURATION, seconds */
+  lease(): number;
 }
+
+/** The codes of a startd that did not answer (hung, stopped, cut off): asked again, unlike its refusal. */
+const SILENT: ReadonlySet<ErrorCode> = new Set(['TIMEOUT', 'DAEMON_UNREACHABLE']);
 
 /** A job not acted on because the change could not be written. */
 const refusal = (job: Job, e: unknown): ActResult => ({
@@ -163,7 +168,8 @@ export class UserActions {
     }
     for (const f of after) f();
     this.s.userLog.flush();
-    await Promise.all(kills.map((k) => k()));
+    // recorded and answered now: the runs stop in the background (stopRun), however long their startds take
+    for (const k of kills) void k();
     this.s.onQueueChanged();
     return results;
   }
@@ -344,29 +350,59 @@ export class UserActions {
     return undefined;
   }
 
+  /**
+   * Stop the run of a job just removed or held, in the background: the change is committed and answered
+   * first, and the job shows X (or H) until its startd confirms with the run's end, as HTCondor shows a
+   * removal pending. A startd that does not answer (hung, stopped, cut off) is asked again, with backoff,
+   * while the job still holds this claim and for at most twice the job lease: by then the lease has given
+   * the run up (leases.ts), or it is settled here. A startd that answers with a refusal has no such run.
+   */
+  private async stopRun(job: Job, claim: string, reason: string): Promise<void> {
+    const until = Date.now() + 2 * this.s.lease() * 1000;
+    let waitMs = 1000;
+    for (;;) {
+      const c = job.claim;
+      if (c?.id !== claim || this.s.queue.jobs.at(job.cluster, job.proc) !== job) return;
+      try {
+        await this.s.startd(c.startd).deactivate(claim, false, reason);
+        return;
+      } catch (e) {
+        const silent = e instanceof DschedError && SILENT.has(e.code);
+        if (silent && Date.now() + waitMs < until) {
+          this.s.log.warn(
+            { cluster: job.cluster, proc: job.proc, err: (e as Error).message, retryInMs: waitMs },
+            'the startd did not answer the request to stop the job; asking again',
+          );
+          await new Promise((r) => setTimeout(r, waitMs).unref());
+          waitMs = Math.min(10_000, waitMs * 2);
+          continue;
+        }
+        // gone, or it has no such run: nothing that we can reach runs the job any more; settle it now (unless
+        // its end was reported meanwhile)
+        if (job.claim?.id !== claim || this.s.queue.jobs.at(job.cluster, job.proc) !== job) return;
+        this.s.log.warn(
+          { cluster: job.cluster, proc: job.proc, err: (e as Error).message },
+          'could not reach the startd to stop the job',
+        );
+        this.s.claims.delete(claim);
+        job.claim = undefined;
+        job.matching = false;
+        if (job.status === JobStatus.Removed) {
+          this.s.logEvent(job, { type: 'aborted', reason });
+          this.s.queue.finish(job, JobStatus.Removed, this.s.wallClock(job));
+        } else this.releaseIfAsked(job);
+        this.s.onQueueChanged();
+        return;
+      }
+    }
+  }
+
   /** One action on one job: an error text, or the kill to start once it is committed (or undefined). */
   actOne(job: Job, action: string, reason: string): string | (() => Promise<unknown>) | undefined {
     const kill = () => {
       const c = job.claim;
       if (!c) return undefined;
-      return () =>
-        this.s
-          .startd(c.startd)
-          .deactivate(c.id, false, reason)
-          .catch((e) => {
-            // The startd is gone: nothing runs the job any more that we can reach; settle it now.
-            this.s.log.warn(
-              { cluster: job.cluster, proc: job.proc, err: (e as Error).message },
-              'could not reach the startd to stop the job',
-            );
-            this.s.claims.delete(c.id);
-            job.claim = undefined;
-            job.matching = false;
-            if (job.status === JobStatus.Removed) {
-              this.s.logEvent(job, { type: 'aborted', reason });
-              this.s.queue.finish(job, JobStatus.Removed, this.s.wallClock(job));
-            } else this.releaseIfAsked(job);
-          });
+      return () => this.stopRun(job, c.id, reason);
     };
     switch (action) {
       case 'remove': {

@@ -16,6 +16,10 @@ export interface PoolPaths {
   run: string;
   log: string;
   spool: string;
+  /** The schedd's job queue (SQLite, with its -wal and -shm beside it). */
+  jobQueue: string;
+  /** Written by `dsched start -set-aside-damaged-queue`: the schedd's next start moves a damaged queue aside. */
+  setAsideDamagedQueue: string;
   execute: string;
   authDir: string;
 }
@@ -53,6 +57,8 @@ export function poolPaths(home: string = resolveHome()): PoolPaths {
     run,
     log: join(home, 'log'),
     spool,
+    jobQueue: join(spool, 'job_queue.db'),
+    setAsideDamagedQueue: join(spool, 'job_queue.db.set-aside'),
     execute: join(home, 'execute'),
     authDir: join(run, 'auth'),
   };

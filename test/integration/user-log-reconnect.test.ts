@@ -4,7 +4,7 @@
 // in that order. The faults are made with signals (a startd frozen with SIGSTOP, a schedd killed), and the test
 // waits for events, never for a time.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { alive, TestPool } from './harness/pool.js';
@@ -65,6 +65,38 @@ describe('user log – reconnection', () => {
     // dq -userlog reads the new events; the job, completed, is no longer in the queue it shows
     const r = await pool.run('dq', ['-userlog', join(pool.work, 'frozen.log'), '-af', 'JobStatus']);
     assert.deepEqual([r.code, r.stdout.trim()], [0, ''], r.stderr);
+  });
+
+  test("user log – 022 is written while a frozen startd's renewal is still unanswered, not once its deadline has passed", async () => {
+    const cluster = await pool.submit(waitingJob(pool, 'unanswered'));
+    await running(pool, 'unanswered', cluster);
+    const failures = () =>
+      readFileSync(join(pool.home, 'log', 'schedd.log'), 'utf8').split('lease renewal failed').length;
+    const before = failures();
+    const startd = pool.daemonPid('startd');
+    process.kill(startd, 'SIGSTOP');
+    try {
+      await pool.waitFor(
+        '022 in the user log',
+        () => eventCodes(pool, 'unanswered.log', cluster).includes('022'),
+        120_000,
+      );
+      // the renewal that found it has not failed yet: it waits for its answer still
+      assert.equal(failures(), before, 'no renewal had failed when 022 was written');
+      assert.match(
+        pool.read('unanswered.log'),
+        /^022 .*\n {4}the startd has not answered the renewal of the job lease for 5 s\n/m,
+      );
+    } finally {
+      if (alive(startd)) process.kill(startd, 'SIGCONT');
+    }
+    await pool.waitFor(
+      '023 in the user log',
+      () => eventCodes(pool, 'unanswered.log', cluster).includes('023'),
+      120_000,
+    );
+    await finish(pool, 'unanswered', cluster);
+    assert.deepEqual(eventCodes(pool, 'unanswered.log', cluster), ['000', '001', '022', '023', '005']);
   });
 
   test('user log – a job that ends while its startd is frozen: 022, then 023 when the resumed startd reports the end, then 005', async () => {

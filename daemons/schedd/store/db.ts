@@ -1,7 +1,7 @@
 // Opens the queue database: WAL, synchronous FULL (an acknowledged submit survives kill -9 and power loss),
 // and the numbered migrations recorded in PRAGMA user_version.
 import Database from 'better-sqlite3';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DschedError, type ErrorCode } from '../../../lib/errors.js';
@@ -65,4 +65,41 @@ export function storeError(e: unknown, doing: string): unknown {
   };
   const [typed, text] = what[base] ?? (['INTERNAL', `the job queue database failed (${code})`] as [ErrorCode, string]);
   return new DschedError(typed, `${doing}: ${text}; nothing was changed`, { cause: e });
+}
+
+/** Whether an error opening or reading the queue says the file itself is damaged (not the disk or a lock). */
+export function isQueueDamaged(e: unknown): boolean {
+  return e instanceof DschedError && e.code === 'QUEUE_CORRUPT';
+}
+
+/**
+ * Moves a damaged queue aside, kept whole for recovery: `job_queue.db` becomes `job_queue.db.damaged-TIME`,
+ * and its `-wal` and `-shm` follow under the names SQLite looks for beside it, so `sqlite3 FILE` (`.recover`)
+ * opens the set as the schedd left it. Returns the new name and the cluster id the damaged queue would have
+ * given next when it can still be read (a new queue goes on from there, so no user sees an id twice).
+ */
+export function setAsideDamagedQueue(file: string, now = new Date()): { movedTo: string; nextCluster?: number } {
+  const movedTo = `${file}.damaged-${now.toISOString().replace(/[:.]/g, '-')}`;
+  let nextCluster: number | undefined;
+  try {
+    const old = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      const row = old.prepare("SELECT value FROM counters WHERE name = 'next_cluster'").get() as
+        { value: number } | undefined;
+      if (row && Number.isSafeInteger(row.value) && row.value > 0) nextCluster = row.value;
+    } finally {
+      old.close();
+    }
+  } catch {
+    // too damaged to read even that: the new queue starts at cluster 1
+  }
+  // the main file last: until it moves, a schedd started meanwhile still finds the damaged set, never half of it
+  for (const suffix of ['-wal', '-shm', '']) {
+    try {
+      renameSync(file + suffix, movedTo + suffix);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+  return { movedTo, nextCluster };
 }
