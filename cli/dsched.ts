@@ -360,6 +360,7 @@ function failedSince(runDir: string, daemon: string, sinceMs: number): { code: E
   try {
     if (statSync(file).mtimeMs < sinceMs - 1000) return undefined;
     const line = readFileSync(file, 'utf8').split('\n')[0]!.slice(0, 2000);
+    if (!line) return undefined; // being written
     const m = /^([A-Z_]+): (.*)$/.exec(line);
     return m && isErrorCode(m[1]!) ? { code: m[1], reason: m[2]! } : { code: 'POOL_NOT_RUNNING', reason: line };
   } catch {
@@ -477,6 +478,8 @@ async function start(setAsideDamagedQueue = false): Promise<number> {
   const native = nativeMaster(config);
   await checkPorts(config, !!native);
   const setAside = setAsideDamagedQueue ? requestSetAside(paths) : undefined;
+  // why a daemon of an earlier start exited for good is no answer for this one
+  for (const d of DAEMON_NAMES) rmSync(failedReasonFile(paths.run, d), { force: true });
   const out = openSync(join(paths.log, 'master.out'), 'a');
   const startedAt = new Date().toISOString();
   const startedMs = Date.now();

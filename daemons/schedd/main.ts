@@ -15,7 +15,7 @@ import { QueuePolicy, readQueues } from './queue-policy.js';
 import { scheddService } from './service.js';
 import { type DB, isQueueDamaged, openQueueDb, setAsideDamagedQueue, storeError } from './store/db.js';
 import { DAEMON_NO_RESTART, failedReasonFile } from '../../lib/daemons.js';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
 const ctx = daemonContext('schedd');
 const { config, log } = ctx;
@@ -73,7 +73,10 @@ function refuseDamagedQueue(file: string, e: Error): never {
   const what = `the job queue ${file} is damaged (SQLite: ${((e.cause as Error | undefined) ?? e).message}); the schedd will not start until it is moved aside: dsched stop, then dsched start -set-aside-damaged-queue keeps it as ${file}.damaged-TIME for recovery and starts an empty queue`;
   log.fatal({ file, code: 'QUEUE_CORRUPT' }, what);
   try {
-    writeFileSync(failedReasonFile(config.paths.run, 'schedd'), `QUEUE_CORRUPT: ${what}\n`);
+    // whole or not at all: dsched start reads it as soon as it is there
+    const reason = failedReasonFile(config.paths.run, 'schedd');
+    writeFileSync(`${reason}.tmp`, `QUEUE_CORRUPT: ${what}\n`);
+    renameSync(`${reason}.tmp`, reason);
   } catch {
     // the log line says it
   }
