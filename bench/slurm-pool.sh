@@ -60,7 +60,7 @@ wait_for() {
 
 start() {
   [ "$(id -u)" = 0 ] || die "run as root: slurmd runs each job as its owner"
-  for exe in munged slurmctld slurmd sbatch squeue scontrol ss; do
+  for exe in munged slurmctld slurmd sbatch squeue sinfo scancel ss; do
     command -v "$exe" >/dev/null || die "$exe not found"
   done
   local dir node ctld_port slurmd_port
@@ -121,8 +121,9 @@ MaxJobCount=300000
 MaxArraySize=100001
 MinJobAge=30
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$CPUS State=UNKNOWN
-PartitionName=bench Nodes=$node Default=YES MaxTime=INFINITE State=UP
+PartitionName=bench Nodes=$node Default=YES MaxTime=INFINITE State=UP AllowGroups=root
 EOF
+  chmod 0600 "$dir/slurm.conf" # its munge socket is open to all (as munged wants): its jobs are root's only
   export SLURM_CONF=$dir/slurm.conf
   slurmctld -c || die "slurmctld did not start: $(tail -3 "$dir/slurmctld.log" 2>/dev/null)"
   slurmd -N "$node" || die "slurmd did not start: $(tail -3 "$dir/slurmd.log" 2>/dev/null)"
@@ -140,7 +141,7 @@ stop_dir() {
   export SLURM_CONF=$dir/slurm.conf
   if pid=$(daemon_pid "$dir/slurmctld.pid" slurmctld); then
     # jobs first, so that no slurmstepd (nor job) outlives its slurmd
-    scancel --full --quiet --user root >/dev/null 2>&1 || true
+    scancel --full --quiet --partition bench >/dev/null 2>&1 || true
     wait_for 'an empty queue' 30 sh -c '[ -z "$(squeue -h -o %i)" ]' || echo "slurm-pool: jobs still queued" >&2
   fi
   for d in slurmd slurmctld; do
