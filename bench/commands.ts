@@ -2,13 +2,17 @@
 // users run them (`node dist/cli/X.js`): run on demand with `node --import tsx bench/commands.ts` (or
 // `npm run bench commands`). Nothing is asserted; figures are printed with the target beside them. When
 // `sbatch` is on PATH and a running Slurm answers squeue, the Slurm column is measured too.
-// Side by side with Slurm (a personal one on this host, tuned as the issue's baseline: 128 CPUs on one node):
-//   eval "$(bench/slurm-pool.sh start)"; BENCH_E2E_ROUNDS=3 node --import tsx bench/commands.ts; bench/slurm-pool.sh stop
+// Side by side with Slurm (a personal one on this host, tuned as the issue's baseline: 128 CPUs on one node), as root:
+//   eval "$(bench/slurm-pool.sh start)"        # prints SLURM_CONF once its node is idle
+//   BENCH_E2E_ROUNDS=5 node --import tsx bench/commands.ts
+//   bench/slurm-pool.sh stop                   # stops it and removes its directory
 // The end-to-end row then runs BENCH_E2E_ROUNDS times (1 by default), alternating dsched's and Slurm's runs (the order
-// turned each round), and prints each run with the machine's load average, then the medians and their ratio. The
-// Slurm rows: slurmd + munged idle memory (from the pid files beside $SLURM_CONF that slurm-pool.sh writes), the ids
-// of a held BENCH_IDS-task array (`squeue -h -r -o %i`, one line per task like dq's), its removal (`scancel ID`),
-// submit → start and the chain.
+// turned each round), and prints each run with the daemons' CPU time (dsched: all its daemons; Slurm: slurmctld +
+// slurmd, its per-job slurmstepd not counted; the jobs' in neither) and the machine's load average, then the medians
+// and their ratio. The other Slurm rows: slurmd + munged idle memory (from the pid files beside $SLURM_CONF that
+// slurm-pool.sh writes), the ids of a held BENCH_IDS-task array (`squeue -h -r -o %i`, one line per task like dq's),
+// its removal (`scancel ID`: Slurm keeps a pending array as one record, dsched a cluster as its jobs), submit → start
+// and the chain. On a loaded machine, compare the medians and the CPU times rather than one run's wall time.
 // Sizes: BENCH_IDS (10,000), BENCH_TOTALS (100,000), BENCH_RM (10,000), BENCH_CHAIN (100), BENCH_LAT (20),
 // BENCH_E2E (1000), BENCH_RUNS (5: runs of each short command, the median is printed). The job-path rows
 // (end to end, submit → start, the chain) are measured the same way for Slurm: a 1000-task array of
