@@ -1,7 +1,18 @@
 // The performance table of the project's issue, row by row, on a real personal pool, with whole commands as
 // users run them (`node dist/cli/X.js`): run on demand with `node --import tsx bench/commands.ts` (or
 // `npm run bench commands`). Nothing is asserted; figures are printed with the target beside them. When
-// `sbatch` is on PATH the Slurm column is measured too (a configured, running Slurm is assumed).
+// `sbatch` is on PATH and a running Slurm answers squeue, the Slurm column is measured too.
+// Side by side with Slurm (a personal one on this host, tuned as the issue's baseline: 128 CPUs on one node), as root:
+//   eval "$(bench/slurm-pool.sh start)"        # prints SLURM_CONF once its node is idle
+//   BENCH_E2E_ROUNDS=5 node --import tsx bench/commands.ts
+//   bench/slurm-pool.sh stop                   # stops it and removes its directory
+// The end-to-end row then runs BENCH_E2E_ROUNDS times (1 by default), alternating dsched's and Slurm's runs (the order
+// turned each round), and prints each run with the daemons' CPU time (dsched: all its daemons; Slurm: slurmctld +
+// slurmd, its per-job slurmstepd not counted; the jobs' in neither) and the machine's load average, then the medians
+// and their ratio. The other Slurm rows: slurmd + munged idle memory (from the pid files beside $SLURM_CONF that
+// slurm-pool.sh writes), the ids of a held BENCH_IDS-task array (`squeue -h -r -o %i`, one line per task like dq's),
+// its removal (`scancel ID`: Slurm keeps a pending array as one record, dsched a cluster as its jobs), submit → start
+// and the chain. On a loaded machine, compare the medians and the CPU times rather than one run's wall time.
 // Sizes: BENCH_IDS (10,000), BENCH_TOTALS (100,000), BENCH_RM (10,000), BENCH_CHAIN (100), BENCH_LAT (20),
 // BENCH_E2E (1000), BENCH_RUNS (5: runs of each short command, the median is printed). The job-path rows
 // (end to end, submit → start, the chain) are measured the same way for Slurm: a 1000-task array of
@@ -16,12 +27,12 @@
 // launcher's only, the agent's is not in it.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { loadavg, tmpdir, userInfo } from 'node:os';
 import { ScheddClient } from '../lib/rpc/clients/schedd.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Launcher } from '../test/integration/harness/agent.js';
 import { DIST, sleep, TestPool } from '../test/integration/harness/pool.js';
-import { daemonMemory, EXECUTE_HOST, total } from './memory.js';
+import { ALL_DAEMONS, daemonMemory, daemonPids, EXECUTE_HOST, total } from './memory.js';
 
 const N = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 const RUNS = N('BENCH_RUNS', 5);
@@ -65,6 +76,11 @@ const cpuText = (xs: number[]) => (xs.every((x) => Number.isNaN(x)) ? '' : `, CP
 function row(what: string, figure: string, target: string) {
   console.log(`${what.padEnd(58)} ${figure.padEnd(28)} goal: ${target}`);
 }
+const load = () => `load ${loadavg()[0]!.toFixed(1)}`;
+
+// an sbatch without a Slurm that answers (no slurm.conf, no controller) gives no column rather than a crash
+const SLURM =
+  spawnSync('sh', ['-c', 'command -v sbatch && squeue -h -o %i'], { encoding: 'utf8', stdio: 'ignore' }).status === 0;
 
 async function main() {
   const pool = await TestPool.start({
@@ -96,7 +112,6 @@ async function main() {
     b.launcher
       ? ([join(b.launcher.bin, name), args, b.launcher.env] as const)
       : ([node, [cli(name, b.dist), ...args], env] as const);
-  let e2eRate = 0;
   /** One dsubmit: its cluster, wall and CPU time. */
   const submitted = (text: string, extra: string[] = [], b = builds[0]!) => {
     const [file, args, e] = commandLine(b, 'dsubmit', [...extra, '-']);
@@ -125,7 +140,7 @@ async function main() {
   };
   try {
     console.log(
-      `dsched on ${process.execPath} ${process.version}; ${RUNS} runs per short command, medians${base ? `; A/B with ${base}` : ''}`,
+      `dsched on ${process.execPath} ${process.version}; ${RUNS} runs per short command, medians${base ? `; A/B with ${base}` : ''}; ${load()}`,
     );
 
     // cold start of a command against node itself
@@ -195,18 +210,50 @@ async function main() {
           if (page.last && page.matched) return page.matched.idle + page.matched.running;
         return -1;
       };
-      for (const b of builds) {
+      const rounds = N('BENCH_E2E_ROUNDS', 1);
+      /** Each run's rate, per build (and Slurm's under "slurm"). */
+      const rates = new Map<string, number[]>();
+      const record = (label: string, rate: number) => rates.set(label, [...(rates.get(label) ?? []), rate]);
+      // the daemons' own CPU time, as Slurm's below (the jobs' is in neither)
+      const daemons = daemonPids(pool.home, ALL_DAEMONS).map((d) => Number(d.pid));
+      const dschedRun = async (b: (typeof builds)[number]) => {
+        const cpu0 = cpuOf(daemons);
         const t0 = performance.now();
         dsubmit(`executable = /bin/true\nqueue ${n}\n`, [], b);
         for (const deadline = Date.now() + 600_000; Date.now() < deadline && (await left()) !== 0;) await sleep(10);
         const t = performance.now() - t0;
-        e2eRate = n / (t / 1000);
+        record(b.label, n / (t / 1000));
         row(
           `${b.label}end to end: ${n} × /bin/true in one submission, 128 slots`,
-          `${e2eRate.toFixed(0)} jobs/s (${ms(t)})`,
+          `${(n / (t / 1000)).toFixed(0)} jobs/s (${ms(t)}, daemons' CPU ${ms(cpuOf(daemons) - cpu0)}), ${load()}`,
           '≥ 6× Slurm (≥ 380 jobs/s)',
         );
+      };
+      const slurmRun = async () => {
+        const r = await slurmEndToEnd(n);
+        record('slurm', r.rate);
+        row(
+          `slurm: end to end, ${n} × /bin/true (sbatch --array)`,
+          `${r.rate.toFixed(0)} jobs/s (${ms(r.wall)}, slurmctld + slurmd CPU ${ms(r.cpu)}), ${load()}`,
+          '— (slurmstepd CPU not counted)',
+        );
+      };
+      for (let round = 0; round < rounds; round++) {
+        const order = round % 2 ? [...builds].reverse() : builds;
+        if (SLURM && round % 2) await slurmRun();
+        for (const b of order) await dschedRun(b);
+        if (SLURM && !(round % 2)) await slurmRun();
       }
+      if (rounds > 1 || SLURM)
+        for (const b of builds) {
+          const r = median(rates.get(b.label)!);
+          const slurm = rates.has('slurm') ? median(rates.get('slurm')!) : NaN;
+          row(
+            `${b.label}end to end, median of ${rounds} run(s)`,
+            `${r.toFixed(0)} jobs/s${SLURM ? `; Slurm ${slurm.toFixed(0)}: ${(r / slurm).toFixed(1)}×` : ''}`,
+            '≥ 6× Slurm in the same run',
+          );
+        }
       schedd.close();
     }
 
@@ -262,39 +309,76 @@ async function main() {
     rmSync(cpuFile, { force: true });
   }
 
-  // an sbatch without a Slurm that answers (no slurm.conf, no controller) gives no column rather than a crash
-  if (spawnSync('sh', ['-c', 'command -v sbatch && squeue -h -o %i'], { encoding: 'utf8' }).status === 0) {
+  if (SLURM) {
     const bare = medianOf(() => timed('squeue', ['--help']));
     row('slurm: cold start of squeue --help', ms(bare), '—');
-    row('slurm: list the queue (squeue -h -o %i)', ms(medianOf(() => timed('squeue', ['-h', '-o', '%i']))), '—');
-    await slurmJobPath(e2eRate);
+    await slurmJobPath();
   } else {
     console.log('(no sbatch on PATH, or no Slurm answers squeue: no Slurm column)');
   }
 }
 
-await main();
+/** The Slurm in use (SLURM_CONF's): `sbatch ARGS` run in `dir`, its job id. */
+const sbatchIn = (dir: string, args: string[]) =>
+  execFileSync('sbatch', ['--parsable', '--chdir', dir, '--output', '/dev/null', ...args], { encoding: 'utf8' })
+    .trim()
+    .split(';')[0]!;
+/** Whether job `id` (or a task of array `id`) is pending or running; a job already purged is not. */
+const queued = (id: string) => {
+  const r = spawnSync('squeue', ['-h', '-j', id, '-o', '%i'], { encoding: 'utf8' });
+  if (r.status !== 0 && !/Invalid job id/.test(r.stderr)) throw new Error(`squeue failed: ${r.stderr}`);
+  return r.status === 0 && r.stdout.trim() !== '';
+};
+/** The pids of bench/slurm-pool.sh's daemons (its pid files are beside $SLURM_CONF); none for another Slurm. */
+function slurmPids(...names: string[]) {
+  const conf = process.env.SLURM_CONF;
+  if (!conf) return [];
+  return names.flatMap((name) => {
+    try {
+      return [Number(readFileSync(join(dirname(conf), `${name}.pid`), 'utf8').trim())];
+    } catch {
+      return [];
+    }
+  });
+}
+/** CPU time (user + sys) of processes `pids` so far, in ms (NaN when there are none). */
+const cpuOf = (pids: number[]) =>
+  pids.length
+    ? pids.reduce((a, pid) => {
+        const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return a + ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (100 a second)
+      }, 0)
+    : NaN;
 
-/** The job-path rows for Slurm (a configured, running Slurm; the jobs run in a temporary directory). */
-async function slurmJobPath(dschedRate: number) {
+/** Slurm's end-to-end run: a `n`-task array of /bin/true, submitted until the last task has left the queue. */
+async function slurmEndToEnd(n: number) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-slurm-'));
-  const sbatch = (args: string[]) =>
-    execFileSync('sbatch', ['--parsable', '--chdir', dir, '--output', '/dev/null', ...args], { encoding: 'utf8' })
-      .trim()
-      .split(';')[0]!;
-  const queued = (id: string) =>
-    execFileSync('squeue', ['-h', '-j', id, '-o', '%i'], { encoding: 'utf8' }).trim() !== '';
   try {
-    const n = N('BENCH_E2E', 1000);
+    const daemons = slurmPids('slurmctld', 'slurmd');
+    const cpu0 = cpuOf(daemons);
     const t0 = performance.now();
-    const id = sbatch([`--array=1-${n}`, '--wrap', '/bin/true']);
+    const id = sbatchIn(dir, [`--array=1-${n}`, '--wrap', '/bin/true']);
     for (const deadline = Date.now() + 600_000; Date.now() < deadline && queued(id);) await sleep(20);
-    const rate = n / ((performance.now() - t0) / 1000);
-    row(
-      `slurm: end to end, ${n} × /bin/true (sbatch --array)`,
-      `${rate.toFixed(0)} jobs/s`,
-      dschedRate ? `dsched ${(dschedRate / rate).toFixed(1)}× (goal ≥ 6×)` : '—',
-    );
+    const wall = performance.now() - t0;
+    return { rate: n / (wall / 1000), wall, cpu: cpuOf(daemons) - cpu0 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The other Slurm rows (the jobs run in a temporary directory). */
+async function slurmJobPath() {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-slurm-'));
+  const sbatch = (args: string[]) => sbatchIn(dir, args);
+  try {
+    const idle = slurmPids('slurmd', 'munged');
+    if (idle.length) {
+      const rss = idle.reduce(
+        (a, pid) => a + Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]),
+        0,
+      );
+      row('slurm: memory: slurmd + munged, idle', `${(rss / 1024).toFixed(0)} MB`, '—');
+    }
 
     const lat: number[] = [];
     for (let i = 0; i < N('BENCH_LAT', 20); i++) {
@@ -311,17 +395,26 @@ async function slurmJobPath(dschedRate: number) {
       }
       lat.push((started - t) / 1e6);
     }
-    row('slurm: submit → job start, sbatch included', `median ${ms(median(lat))}`, '—');
+    row('slurm: submit → job start, sbatch included', `median ${ms(median(lat))}, ${load()}`, '—');
 
     const chain = N('BENCH_CHAIN', 100);
     const c0 = performance.now();
     let prev = sbatch(['--hold', '--wrap', '/bin/true']);
     const first = prev;
     for (let i = 1; i < chain; i++) prev = sbatch([`--dependency=afterok:${prev}`, '--wrap', '/bin/true']);
-    row(`slurm: ${chain} chained sbatch (--dependency=afterok)`, ms(performance.now() - c0), '—');
+    row(`slurm: ${chain} chained sbatch (--dependency=afterok)`, `${ms(performance.now() - c0)}, ${load()}`, '—');
     spawnSync('scancel', [first]); // the rest can never run: Slurm cancels or leaves them pending
     spawnSync('scancel', ['--name', 'wrap', '--state', 'PENDING']);
+
+    // ids of a queue as large as dq's: a held array, listed one task a line
+    const n = N('BENCH_IDS', 10_000);
+    const array = sbatch(['--hold', `--array=1-${n}`, '--wrap', '/bin/true']);
+    const ids = medianOf(() => timed('squeue', ['-h', '-r', '-o', '%i']));
+    row(`slurm: list the ids of a ${n}-job queue (squeue -h -r -o %i)`, `${ms(ids)}, ${load()}`, '—');
+    row(`slurm: remove ${n} jobs (scancel ARRAY)`, `${ms(timed('scancel', [array]))}, ${load()}`, '—');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+await main();

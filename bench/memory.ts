@@ -45,15 +45,27 @@ function memoryOf(pid: number | string): Memory {
   };
 }
 
-/** KiB of each process of the pool at `home` whose command line runs one of the scripts (dist/daemons/<script>). */
-export function daemonMemory(home: string, scripts: string[]): Map<string, Memory> {
-  const out = new Map<string, Memory>();
+/** The processes of the pool at `home` whose command line runs one of the scripts (dist/daemons/<script>). */
+export function daemonPids(home: string, scripts: string[]): Array<{ pid: string; script: string }> {
+  const out: Array<{ pid: string; script: string }> = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       const script = scripts.find((s) => argv.includes(join(DIST, 'daemons', s)));
-      if (!script || !readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DSCHED_HOME=${home}`))
-        continue;
+      if (script && readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DSCHED_HOME=${home}`))
+        out.push({ pid, script });
+    } catch {
+      /* gone meanwhile, or not ours to read */
+    }
+  }
+  return out;
+}
+
+/** KiB of each process of the pool at `home` whose command line runs one of the scripts (dist/daemons/<script>). */
+export function daemonMemory(home: string, scripts: string[]): Map<string, Memory> {
+  const out = new Map<string, Memory>();
+  for (const { pid, script } of daemonPids(home, scripts)) {
+    try {
       const p = memoryOf(pid);
       const m = out.get(script) ?? { rss: 0, private: 0, shared: 0 };
       m.rss += p.rss;
