@@ -133,16 +133,18 @@ describe('job control', () => {
     );
     const r = await pool.run('dsubmit', ['cant.sub']);
     assert.equal(r.code, 0, r.stderr);
-    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    // each change of executable starts a cluster, as condor_submit's
+    const clusters = [...r.stdout.matchAll(/cluster (\d+)/g)].map((m) => m[1]!);
+    assert.equal(clusters.length, 3, r.stdout);
     rmSync(join(pool.work, 'gone.in'));
     rmSync(join(pool.work, 'gone.sh'));
     rmSync(join(pool.work, 'outdir'), { recursive: true });
-    assert.equal((await pool.run('drelease', [String(cluster)])).code, 0);
+    assert.equal((await pool.run('drelease', clusters)).code, 0);
     const held = await pool.waitFor('the three jobs to be held again', async () => {
-      const ads = await pool.json('dq', [String(cluster)]);
+      const ads = await pool.json('dq', clusters);
       return ads.filter((a) => a.JobStatus === 5 && a.HoldReasonCode !== 15).length === 3 ? ads : undefined;
     });
-    const [input, exe, output] = [0, 1, 2].map((p) => held.find((a) => a.ProcId === p)!);
+    const [input, exe, output] = clusters.map((c) => held.find((a) => a.ClusterId === Number(c))!);
     assert.equal(input!.HoldReasonCode, 8);
     assert.equal(input!.HoldReasonSubCode, 2);
     assert.match(
@@ -155,7 +157,7 @@ describe('job control', () => {
     assert.equal(output!.HoldReasonCode, 7);
     assert.equal(output!.HoldReasonSubCode, 2);
     assert.match(String(output!.HoldReason), /Failed to open '.*outdir\/job\.out' as standard output/);
-    await pool.run('drm', [String(cluster)]);
+    await pool.run('drm', clusters);
   });
 
   test("dprio and duserprio – job priority and the submitters' fair share", async () => {
