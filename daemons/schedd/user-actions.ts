@@ -367,7 +367,9 @@ export class UserActions {
         await this.s.startd(c.startd).deactivate(claim, false, reason);
         return;
       } catch (e) {
-        const silent = e instanceof DschedError && SILENT.has(e.code);
+        // nobody listening at its address is a startd gone (a restarted one serves elsewhere and reaped its
+        // predecessor's jobs), not one that is slow to answer
+        const silent = e instanceof DschedError && SILENT.has(e.code) && !/ECONNREFUSED/.test(e.message);
         if (silent && Date.now() + waitMs < until) {
           this.s.log.warn(
             { cluster: job.cluster, proc: job.proc, err: (e as Error).message, retryInMs: waitMs },
