@@ -155,6 +155,13 @@ const jobLoad = (load: string | undefined) => (load === undefined ? '' : Number(
 let adVersion = 0;
 /** The collector said it applies renewals: until it does (an older one, or not yet asked), ads go whole. */
 let collectorRenews = false;
+/**
+ * The collector said it sets the load averages a renewal carries: then a renewed dynamic slot's ad shows the
+ * machine's load and its job's as the partitionable slot's does (HTCondor's dynamic slot ads carry the
+ * machine's LoadAvg). An older one keeps them as last sent whole: a job's load moved by a tenth of a cpu
+ * sends the ad whole.
+ */
+let collectorRenewsLoads = false;
 /** Dynamic slots whose ads may have changed since the last update (the startd says so as it changes them). */
 const dirty = new Set<string>();
 /**
@@ -238,8 +245,8 @@ async function sendAds(everything: boolean): Promise<void> {
   const pLast = lastSent.get(machine.pslotName);
   if (everything || pLast?.common !== common || ownChange(pLast.own, pOwn) !== 'same')
     changed.push({ name: machine.pslotName, own: pOwn });
-  // A dynamic slot's ad unchanged since the collector took it is renewed at the periodic update (name and
-  // version, no attributes) rather than built, sent, encoded, decoded and compared again; one the startd did
+  // A dynamic slot's ad unchanged since the collector took it is renewed at the periodic update (name,
+  // version and its load averages) rather than built, sent, encoded, decoded and compared again; one the startd did
   // not say changed is not even looked at. Ads the collector cannot renew (restarted, invalidated) go whole.
   const renewals: AdUpdate[] = [];
   const renewed: DynamicSlot[] = [];
@@ -255,7 +262,7 @@ async function sendAds(everything: boolean): Promise<void> {
     }
     if (how === 'same') {
       if (!everything) continue;
-      if (collectorRenews && last!.load === jobLoad(machine.condorLoad(d))) {
+      if (collectorRenews && (collectorRenewsLoads || last!.load === jobLoad(machine.condorLoad(d)))) {
         renewals.push({
           type: 'Machine',
           name: d.name,
@@ -263,6 +270,7 @@ async function sendAds(everything: boolean): Promise<void> {
           lifetime,
           version: last!.version,
           renew: true,
+          ad: { attrs: machine.loads(d) },
         });
         renewed.push(d);
         continue;
@@ -313,6 +321,7 @@ async function sendAds(everything: boolean): Promise<void> {
         (reply.renewals ? (reply.stale ?? []) : renewals.map((r) => r.name!)).map((n) => n.toLowerCase()),
       );
       collectorRenews = !!reply.renewals;
+      collectorRenewsLoads = !!reply.renewal_loads;
       const again: WholeAd[] = [];
       for (const d of renewed)
         if (stale.has(d.name.toLowerCase())) again.push({ name: d.name, own: machine.dslotOwn(d), d });
@@ -325,6 +334,7 @@ async function sendAds(everything: boolean): Promise<void> {
   } catch (e) {
     lastSent.clear();
     collectorRenews = false;
+    collectorRenewsLoads = false;
     const err = e as { code?: string; message: string };
     if (err.code === 'NAME_IN_USE') {
       if (!nameRefusedLogged)

@@ -17,6 +17,7 @@ import {
 } from '../../lib/job-requests.js';
 import { condorArch, condorOpSys } from '../../lib/platform.js';
 import { nowSeconds as now } from '../../lib/time.js';
+import { LOAD_AVERAGES } from '../../lib/load-averages.js';
 import { cudaVisibleDevices, IdInventory, JobLoad, type Benchmarks, type CustomResource } from './resources.js';
 import type { LaunchHandle } from './launcher.js';
 
@@ -336,6 +337,16 @@ export class Machine {
     return attrs;
   }
 
+  /** A dynamic slot's load averages now: the machine's, and its job's once measured (as its ad has them). */
+  loads(d: DynamicSlot): Record<string, string> {
+    const common = this.common();
+    const loads: Record<string, string> = {};
+    for (const k of LOAD_AVERAGES) if (common[k] !== undefined) loads[k] = common[k];
+    const load = this.condorLoad(d);
+    if (load !== undefined) loads.CondorLoadAvg = load;
+    return loads;
+  }
+
   /** The cpus a dynamic slot's job uses (CondorLoadAvg), once the jobs' use is measured. */
   condorLoad(d: DynamicSlot): string | undefined {
     return this.jobLoad.measured ? (d.job ? this.jobLoad.of(d.job.started) : 0).toFixed(2) : undefined;
@@ -396,23 +407,15 @@ export class Machine {
   }
 }
 
-/** The load averages: they move all the time, and are no change of a slot ad's version. */
-export const LOAD_ATTRS: ReadonlySet<string> = new Set([
-  'LoadAvg',
-  'TotalLoadAvg',
-  'CondorLoadAvg',
-  'TotalCondorLoadAvg',
-]);
-
 /** Whether two ads have the same attributes, the load averages aside. */
 function sameAttrs(a: Record<string, string>, b: Record<string, string>): boolean {
   let n = 0;
   for (const k in b) {
-    if (LOAD_ATTRS.has(k)) continue;
+    if (LOAD_AVERAGES.has(k)) continue;
     if (a[k] !== b[k]) return false;
     n++;
   }
-  for (const k in a) if (!LOAD_ATTRS.has(k)) n--;
+  for (const k in a) if (!LOAD_AVERAGES.has(k)) n--;
   return n === 0;
 }
 
