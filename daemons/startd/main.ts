@@ -323,8 +323,10 @@ async function sendAds(everything: boolean): Promise<void> {
       collectorRenews = !!reply.renewals;
       collectorRenewsLoads = !!reply.renewal_loads;
       const again: WholeAd[] = [];
+      // (not a slot released meanwhile: its ad would come back after its invalidation)
       for (const d of renewed)
-        if (stale.has(d.name.toLowerCase())) again.push({ name: d.name, own: machine.dslotOwn(d), d });
+        if (stale.has(d.name.toLowerCase()) && machine.dslots.get(d.claim) === d)
+          again.push({ name: d.name, own: machine.dslotOwn(d), d });
       if (again.length) {
         await c.advertise(again.map(wholeUpdate));
         sent(again);
