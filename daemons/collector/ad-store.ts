@@ -3,6 +3,7 @@
 import { ClassAd, compile, isTrue, parseExpr } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import { nowSeconds } from '../../lib/time.js';
+import { LOAD_AVERAGES } from '../../lib/load-averages.js';
 
 interface StoredAd {
   type: string;
@@ -19,6 +20,8 @@ export type ChangeKind = 'added' | 'updated' | 'removed';
 export type ChangeListener = (type: string, name: string, kind: ChangeKind, attrs: Record<string, string>) => void;
 
 const now = () => performance.now();
+/** A load average as a renewal may carry it: a plain decimal number. */
+const NUMBER = /^\d{1,9}(\.\d{1,6})?$/;
 
 /** Whether an ad as sent has the attributes of one stored (which has LastHeardFrom besides). */
 function sameAd(stored: Record<string, string>, sent: Record<string, string>): boolean {
@@ -82,9 +85,18 @@ export class AdStore {
 
   /**
    * Keep a live ad alive for `lifetimeSec` more without its attributes: only when it is the `version` the same
-   * daemon instance sent whole. False when it cannot (none held, expired, another version or instance).
+   * daemon instance sent whole. False when it cannot (none held, expired, another version or instance). Of
+   * `loads`, the load averages given as numbers replace those held; nothing else of it is taken (a renewal
+   * passes none of the checks an ad's attributes pass).
    */
-  renew(type: string, name: string, instance: string, version: string, lifetimeSec: number): boolean {
+  renew(
+    type: string,
+    name: string,
+    instance: string,
+    version: string,
+    lifetimeSec: number,
+    loads: Record<string, string> = {},
+  ): boolean {
     const ad = this.byType.get(type.toLowerCase())?.get(name.toLowerCase());
     const at = now();
     if (!ad || !version || ad.version !== version || ad.instance !== instance || ad.expiresAt <= at) return false;
@@ -98,6 +110,10 @@ export class AdStore {
     const was = Number(ad.attrs.LastHeardFrom);
     const attrs: Record<string, string> = { ...ad.attrs, LastHeardFrom: String(heard) };
     if (Number.isFinite(sent) && Number.isFinite(was)) attrs.MyCurrentTime = String(sent + (heard - was));
+    for (const k of LOAD_AVERAGES) {
+      const v = loads[k];
+      if (v !== undefined && NUMBER.test(v)) attrs[k] = v;
+    }
     ad.attrs = attrs;
     ad.parsed = undefined;
     return true;

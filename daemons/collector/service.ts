@@ -161,7 +161,7 @@ export function collectorService(
         for (const u of req.updates) {
           const lifetime = u.lifetime > 0 ? u.lifetime : defaultLifetime();
           if (u.renew) {
-            if (store.renew(u.type, u.name, u.instance, u.version, lifetime)) accepted++;
+            if (store.renew(u.type, u.name, u.instance, u.version, lifetime, u.ad?.attrs)) accepted++;
             else stale.push(u.name);
             continue;
           }
@@ -173,7 +173,7 @@ export function collectorService(
             throw e;
           }
         }
-        return { accepted, renewals: true, stale };
+        return { accepted, renewals: true, stale, renewal_loads: true };
       },
       Invalidate(req: InvalidateRequest__Output, ctx: CallContext) {
         for (const n of req.names) checkAdName(ctx.identity, req.type, n);

@@ -6,7 +6,7 @@ import { CollectorLink, daemonContext, onReconfig, onShutdown, serveDaemon } fro
 import { proto } from '../../lib/rpc/proto.js';
 import { qualifiedName } from '../../lib/rpc/authz.js';
 import { EventReporter } from './reporter.js';
-import { detectResources, Machine } from './slots.js';
+import { detectResources, Machine, type DynamicSlot } from './slots.js';
 import { detectCustomResources, runBenchmarks } from './resources.js';
 import { DschedError } from '../../lib/errors.js';
 import { Starter } from './starter.js';
@@ -147,21 +147,28 @@ let advertisedDslots = new Set<string>();
 let adTimer: NodeJS.Timeout | undefined;
 let nameRefusedLogged = false;
 /**
- * Each slot's ad as last sent: whole (`key`), without what changes as a claim's jobs come and go, and the
- * version the collector holds it as (renewals name it).
+ * Each slot's ad as last sent: its own attributes (Machine.dslotOwn, pslotOwn), the version of the attributes
+ * every slot ad shares it was built with (Machine.commonVersion), the version the collector holds it as
+ * (renewals name it), and its job's load as a renewal compares it.
  */
-const lastSent = new Map<string, { key: string; claim: string; version: string; load: string }>();
+const lastSent = new Map<string, { own: Record<string, string>; common: number; version: string; load: string }>();
 /**
  * A dynamic slot's job load as a renewal compares it: to a tenth of a cpu, so that a job's load shows in the
  * collector once measured (and as it moves by that much) while the readings' jitter does not undo renewals.
  */
-const jobLoad = (attrs: Record<string, string>) =>
-  attrs.CondorLoadAvg === undefined ? '' : Number(attrs.CondorLoadAvg).toFixed(1);
+const jobLoad = (load: string | undefined) => (load === undefined ? '' : Number(load).toFixed(1));
 /** Bumped for each ad sent whole: a renewal of an ad the collector does not hold as that version is refused. */
 let adVersion = 0;
 /** The collector said it applies renewals: until it does (an older one, or not yet asked), ads go whole. */
 let collectorRenews = false;
-/** Dynamic slots whose ads may have changed since the last update. */
+/**
+ * The collector said it sets the load averages a renewal carries: then a renewed dynamic slot's ad shows the
+ * machine's load and its job's as the partitionable slot's does (HTCondor's dynamic slot ads carry the
+ * machine's LoadAvg). An older one keeps them as last sent whole: a job's load moved by a tenth of a cpu
+ * sends the ad whole.
+ */
+let collectorRenewsLoads = false;
+/** Dynamic slots whose ads may have changed since the last update (the startd says so as it changes them). */
 const dirty = new Set<string>();
 /**
  * Dynamic slots whose ads changed only as their claim went from one job to the next (JobId, Activity):
@@ -173,24 +180,34 @@ let churnTimer: NodeJS.Timeout | undefined;
 /** the next update sends the churned ads too */
 let churnDue = false;
 const CHURN_AD_DELAY_MS = 1000;
-/** The attributes only a claim's next job changes; the load averages move all the time: never a reason alone. */
+/** The attributes only a claim's next job changes. */
 const CHURN = new Set(['EnteredCurrentActivity', 'JobId', 'RemoteOwner', 'RemoteUser']);
-const LOAD = new Set(['LoadAvg', 'TotalLoadAvg', 'CondorLoadAvg', 'TotalCondorLoadAvg']);
+const busyOrIdle = (v: string | undefined) => v === '"Busy"' || v === '"Idle"';
 /**
- * An ad as compared with the one last sent: whole but for the load averages (`key`), and without what a
- * claim's next job changes (`claimKey`; Busy and Idle are a claim between its jobs, while Suspended,
- * Vacating or Killing go out at once). One pass and no copies: it runs for every slot that changed.
+ * How a slot's own attributes changed since they were sent: not at all, only as its claim went from one job
+ * to the next (Busy and Idle are a claim between its jobs, while Suspended, Vacating or Killing go out at
+ * once), or otherwise. One pass over a few attributes, and no copies: it runs at each job's start and end.
  */
-function adKeys(attrs: Record<string, string>): { key: string; claimKey: string } {
-  let key = '';
-  let claimKey = '';
-  for (const [k, v] of Object.entries(attrs)) {
-    if (LOAD.has(k)) continue;
-    const part = `${k}\0${v}\0`;
-    key += part;
-    if (!CHURN.has(k) && !(k === 'Activity' && (v === '"Busy"' || v === '"Idle"'))) claimKey += part;
+function ownChange(last: Record<string, string>, own: Record<string, string>): 'same' | 'churn' | 'changed' {
+  let churn = false;
+  for (const k in own) {
+    const v = own[k];
+    if (last[k] === v) continue;
+    if (!CHURN.has(k) && !(k === 'Activity' && busyOrIdle(v) && busyOrIdle(last[k]))) return 'changed';
+    churn = true;
   }
-  return { key, claimKey };
+  for (const k in last) {
+    if (k in own) continue;
+    if (!CHURN.has(k)) return 'changed';
+    churn = true;
+  }
+  return churn ? 'churn' : 'same';
+}
+/** A slot whose ad goes whole: its own attributes as compared, and the dynamic slot (none for the partitionable). */
+interface WholeAd {
+  name: string;
+  own: Record<string, string>;
+  d?: DynamicSlot;
 }
 /** The update on the wire, if any, and whether another is wanted once it is done (and whether of everything). */
 let inFlight: Promise<void> | undefined;
@@ -224,71 +241,75 @@ async function sendAds(everything: boolean): Promise<void> {
     return;
   }
   const lifetime = 3 * config.int('UPDATE_INTERVAL');
+  const common = machine.commonVersion();
   const dslots = [...machine.dslots.values()];
-  const ads = [
-    { name: machine.pslotName, claim: '', attrs: machine.pslotAd() },
-    ...dslots
-      .filter((d) => everything || dirty.has(d.claim))
-      .map((d) => ({ name: d.name, claim: d.claim, attrs: machine.dslotAd(d) })),
-  ];
-  dirty.clear();
-  const keyed = ads.map((a) => ({ ...a, ...adKeys(a.attrs) }));
-  const changed = everything
-    ? keyed
-    : keyed.filter((a) => {
-        const last = lastSent.get(a.name);
-        if (last?.key === a.key) return false;
-        if (churn || last?.claim !== a.claimKey || !a.claim) return true;
-        churned.add(a.claim);
-        churnTimer ??= setTimeout(() => {
-          churnTimer = undefined;
-          for (const cl of churned) dirty.add(cl);
-          churned.clear();
-          churnDue = true;
-          scheduleAdvertise(0);
-        }, CHURN_AD_DELAY_MS);
-        return false;
-      });
-  for (const a of changed) if (a.claim) churned.delete(a.claim);
-  const sentAt = String(nowSeconds());
-  // A dynamic slot's ad unchanged since the collector took it is renewed (name and version, no attributes)
-  // rather than sent, encoded, decoded and compared again; the partitionable slot's goes whole, with the
-  // machine's load averages (a dynamic slot's copies of them are as last sent whole). Ads the collector cannot renew (restarted, invalidated) go whole at once.
-  const whole: typeof changed = [];
+  // An ad is built only to be sent whole: what changed is told by the slot's own attributes (a few) and the
+  // version of those every ad shares. The partitionable slot's goes whole when it changed and at each
+  // periodic update, with the machine's load averages.
+  const changed: WholeAd[] = [];
+  const pOwn = machine.pslotOwn();
+  const pLast = lastSent.get(machine.pslotName);
+  if (everything || pLast?.common !== common || ownChange(pLast.own, pOwn) !== 'same')
+    changed.push({ name: machine.pslotName, own: pOwn });
+  // A dynamic slot's ad unchanged since the collector took it is renewed at the periodic update (name,
+  // version and its load averages) rather than built, sent, encoded, decoded and compared again; one the startd did
+  // not say changed is not even looked at. Ads the collector cannot renew (restarted, invalidated) go whole.
   const renewals: AdUpdate[] = [];
-  for (const a of changed) {
-    const last = lastSent.get(a.name);
-    if (
-      everything &&
-      collectorRenews &&
-      last?.key === a.key &&
-      last.load === jobLoad(a.attrs) &&
-      a.name !== machine.pslotName
-    )
-      renewals.push({
-        type: 'Machine',
-        name: a.name,
-        instance: ctx.instance,
-        lifetime,
-        version: last.version,
-        renew: true,
-      });
-    else whole.push(a);
+  const renewed: DynamicSlot[] = [];
+  for (const d of dslots) {
+    if (!everything && !dirty.has(d.claim)) continue;
+    const last = lastSent.get(d.name);
+    const fresh = last !== undefined && last.common === common;
+    let own: Record<string, string> | undefined;
+    let how: 'same' | 'churn' | 'changed' = 'same';
+    if (!fresh || dirty.has(d.claim) || churned.has(d.claim)) {
+      own = machine.dslotOwn(d);
+      how = fresh ? ownChange(last.own, own) : 'changed';
+    }
+    if (how === 'same') {
+      if (!everything) continue;
+      if (collectorRenews && (collectorRenewsLoads || last!.load === jobLoad(machine.condorLoad(d)))) {
+        renewals.push({
+          type: 'Machine',
+          name: d.name,
+          instance: ctx.instance,
+          lifetime,
+          version: last!.version,
+          renew: true,
+          ad: { attrs: machine.loads(d) },
+        });
+        renewed.push(d);
+        continue;
+      }
+    } else if (how === 'churn' && !churn && !everything) {
+      churned.add(d.claim);
+      churnTimer ??= setTimeout(() => {
+        churnTimer = undefined;
+        for (const cl of churned) dirty.add(cl);
+        churned.clear();
+        churnDue = true;
+        scheduleAdvertise(0);
+      }, CHURN_AD_DELAY_MS);
+      continue;
+    }
+    changed.push({ name: d.name, own: own ?? machine.dslotOwn(d), d });
   }
-  const versions = new Map<string, string>();
-  const wholeUpdate = (a: (typeof changed)[number]): AdUpdate => {
-    // its clock as it sends, so that readers can tell how far it is from the collector's (onPoolClock); set
-    // on the ad made for this update (its keys are taken), not on a copy of it
-    a.attrs.MyCurrentTime = sentAt;
+  dirty.clear();
+  for (const a of changed) if (a.d) churned.delete(a.d.claim);
+  const sentAt = String(nowSeconds());
+  const versions = new Map<string, { version: string; load: string }>();
+  const wholeUpdate = (a: WholeAd): AdUpdate => {
+    const attrs = a.d ? machine.dslotAd(a.d, a.own) : machine.pslotAd(a.own);
+    // its clock as it sends, so that readers can tell how far it is from the collector's (onPoolClock)
+    attrs.MyCurrentTime = sentAt;
     const version = String(++adVersion);
-    versions.set(a.name, version);
-    return { type: 'Machine', name: a.name, instance: ctx.instance, lifetime, version, ad: { attrs: a.attrs } };
+    versions.set(a.name, { version, load: a.d ? jobLoad(attrs.CondorLoadAvg) : '' });
+    return { type: 'Machine', name: a.name, instance: ctx.instance, lifetime, version, ad: { attrs } };
   };
-  const sent = (list: typeof changed) => {
-    for (const a of list)
-      lastSent.set(a.name, { key: a.key, claim: a.claimKey, version: versions.get(a.name)!, load: jobLoad(a.attrs) });
+  const sent = (list: WholeAd[]) => {
+    for (const a of list) lastSent.set(a.name, { own: a.own, common, ...versions.get(a.name)! });
   };
-  const updates = [...whole.map(wholeUpdate), ...renewals];
+  const updates = [...changed.map(wholeUpdate), ...renewals];
   try {
     // A released slot leaves the collector before the resources it held show as free in the partitionable
     // slot's ad: the negotiator never sees both (it would count them twice, and hand a preempted slot's
@@ -300,13 +321,18 @@ async function sendAds(everything: boolean): Promise<void> {
     advertisedDslots = now;
     if (updates.length) {
       const reply = await c.advertise(updates);
-      sent(whole);
+      sent(changed);
       // an older collector ignores renewals (and says nothing of them): then each was refused
       const stale = new Set(
         (reply.renewals ? (reply.stale ?? []) : renewals.map((r) => r.name!)).map((n) => n.toLowerCase()),
       );
       collectorRenews = !!reply.renewals;
-      const again = stale.size ? changed.filter((a) => stale.has(a.name.toLowerCase())) : [];
+      collectorRenewsLoads = !!reply.renewal_loads;
+      const again: WholeAd[] = [];
+      // (not a slot released meanwhile: its ad would come back after its invalidation)
+      for (const d of renewed)
+        if (stale.has(d.name.toLowerCase()) && machine.dslots.get(d.claim) === d)
+          again.push({ name: d.name, own: machine.dslotOwn(d), d });
       if (again.length) {
         await c.advertise(again.map(wholeUpdate));
         sent(again);
@@ -320,6 +346,7 @@ async function sendAds(everything: boolean): Promise<void> {
   } catch (e) {
     lastSent.clear();
     collectorRenews = false;
+    collectorRenewsLoads = false;
     const err = e as { code?: string; message: string };
     if (err.code === 'NAME_IN_USE') {
       if (!nameRefusedLogged)

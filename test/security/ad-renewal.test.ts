@@ -1,6 +1,8 @@
 // A renewal (type, name and version, no attributes) keeps an ad alive only for the daemon that sent it whole:
 // it is an update of that ad, under the same checks as advertising it, and it never applies to an ad the
-// collector holds as another version or from another daemon instance (it is reported stale instead).
+// collector holds as another version or from another daemon instance (it is reported stale instead). Of what
+// a renewal carries, only the load averages given as numbers are taken: nothing else of the ad can be set
+// without the checks a whole ad passes.
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
@@ -35,6 +37,7 @@ interface Reply {
   accepted: number;
   renewals: boolean;
   stale: string[];
+  renewal_loads?: boolean;
 }
 
 function setup() {
@@ -96,6 +99,37 @@ describe('collector – ad renewals', () => {
       'slot1_1@exec1',
     ]);
     assert.deepEqual(store.stored('Machine', 'slot1_1@exec1'), held, 'the ad held is untouched');
+  });
+
+  test('collector – a renewal sets the load averages it carries, as numbers, and nothing else', () => {
+    const { store, advertise } = setup();
+    const me = daemon('startd', 'exec1');
+    advertise(me, [whole('slot1_1@exec1', '7')]);
+    const changes: string[] = [];
+    store.onChange((_t, name, kind) => changes.push(`${kind} ${name}`));
+    const loads = { LoadAvg: '1.25', TotalLoadAvg: '1.25', CondorLoadAvg: '0.98', TotalCondorLoadAvg: '1.90' };
+    const r = advertise(me, [{ ...renewal('slot1_1@exec1', '7'), ad: { attrs: loads } }]);
+    assert.equal(r.renewal_loads, true, 'the reply says the loads a renewal carries are set');
+    assert.deepEqual(r.stale, []);
+    const held = store.stored('Machine', 'slot1_1@exec1')!;
+    for (const [k, v] of Object.entries(loads)) assert.equal(held[k], v, k);
+    assert.deepEqual(changes, [], 'still no news to watchers');
+    // anything else a renewal carries is ignored: an expression for a load, or any other attribute
+    advertise(me, [
+      {
+        ...renewal('slot1_1@exec1', '7'),
+        ad: { attrs: { LoadAvg: 'Start = true', CondorLoadAvg: '-1', Start: 'true', Cpus: '64', Machine: q('x') } },
+      },
+    ]);
+    const after = store.stored('Machine', 'slot1_1@exec1')!;
+    assert.equal(after.LoadAvg, '1.25');
+    assert.equal(after.CondorLoadAvg, '0.98');
+    assert.equal(after.Start, undefined);
+    assert.equal(after.Cpus, '1');
+    assert.equal(after.Machine, q('exec1'));
+    // a stale renewal sets nothing, its loads included
+    advertise(me, [{ ...renewal('slot1_1@exec1', '6'), ad: { attrs: { LoadAvg: '9.00' } } }]);
+    assert.equal(store.stored('Machine', 'slot1_1@exec1')!.LoadAvg, '1.25');
   });
 
   test('collector – an older startd (no version, no renew) is served as before', () => {

@@ -295,6 +295,40 @@ describe('machine resources – slots', () => {
     assert.equal(m.pslotAd().TotalCondorLoadAvg, '0.00');
   });
 
+  test("slots – a slot ad is the shared attributes, the slot's own and its load; the shared ones' version moves only as they change", () => {
+    const m = machine();
+    const d = m.carve(m.requests(job({ RequestGPUs: '1' })), 'claim-a', 'schedd', 'addr', 60);
+    const own = m.dslotOwn(d);
+    const ad = m.dslotAd(d);
+    for (const [k, v] of Object.entries(own)) assert.equal(ad[k], v, k);
+    assert.equal(own.AssignedGPUs, '"GPU-aaaa"');
+    assert.equal(own.Machine, undefined, 'the shared attributes are not its own');
+    assert.equal(ad.Machine, '"node1.example.org"');
+    assert.equal(own.LoadAvg, undefined, 'nor the load averages');
+    assert.equal(m.loads(d).LoadAvg, ad.LoadAvg);
+    assert.equal(m.loads(d).CondorLoadAvg, undefined, 'no job load until measured');
+    // recomputed (the load averages read again), the shared attributes are the same version
+    const v = m.commonVersion();
+    m.invalidate();
+    assert.equal(m.commonVersion(), v);
+    // what changes them (a launcher ready, a reconfig) makes a new version
+    m.launcherAttrs = { HasContainer: 'true' };
+    m.invalidate();
+    assert.ok(m.commonVersion() > v);
+    assert.equal(m.dslotAd(d).HasContainer, 'true');
+    // a job's start changes the slot's own attributes, not the shared ones
+    const after = m.commonVersion();
+    const started = { sandbox: '/nonexistent', done: new Promise(() => {}) } as NonNullable<typeof d.job>['started'];
+    d.job = { cluster: 7, proc: 0, owner: 'alice', started };
+    assert.equal(m.dslotOwn(d).JobId, '"7.0"');
+    m.noteJobCpu(started, 0, 1000);
+    m.noteJobCpu(started, 5, 6000);
+    m.invalidate();
+    assert.equal(m.commonVersion(), after, "the jobs' total load is a load average");
+    assert.equal(m.loads(d).CondorLoadAvg, m.dslotAd(d).CondorLoadAvg);
+    assert.equal(m.loads(d).TotalCondorLoadAvg, m.dslotAd(d).TotalCondorLoadAvg);
+  });
+
   test('slots – detectResources carries the custom counts', () => {
     const home = mkdtempSync(join(tmpdir(), 'dsched-startd-test-'));
     try {
