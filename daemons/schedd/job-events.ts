@@ -71,8 +71,11 @@ export interface EventsSchedd {
 
 /** The cpu time of a run, which the startd measures: the only attributes the schedd records that a startd reports. */
 const STARTD_USAGE = new Set(['remoteusercpu', 'remotesyscpu']);
+/** The literals a startd's usage updates are made of (numbers, plain strings, booleans): no parse needed. */
+const PLAIN_LITERAL = /^(?:-?(?:0|[1-9]\d{0,17})(?:\.\d+)?(?:[eE][-+]?\d+)?|"[^"\\]*"|true|false|undefined)$/i;
 /** Whether `text` is a ClassAd expression the job's ad can hold. */
 const isExpression = (text: string): boolean => {
+  if (text.length <= 4096 && PLAIN_LITERAL.test(text)) return true;
   try {
     parseExpr(text);
     return true;
