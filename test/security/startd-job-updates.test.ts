@@ -55,7 +55,13 @@ describe('security – job updates from a startd', { skip: needsRoot }, () => {
         await update(`grow-${i}`, attrs);
       }
       // a value no ClassAd holds: one too large, one that does not parse (either would hide the job's ad)
-      await update('unreadable', { Huge: `"${'b'.repeat(MIB + 1)}"`, Broken: '((((' });
+      // (and numbers that look plain but are none: an octal-looking one, one past 64 bits)
+      await update('unreadable', {
+        Huge: `"${'b'.repeat(MIB + 1)}"`,
+        Broken: '((((',
+        Octal: '007',
+        Wide: '12345678901234567890',
+      });
       await update('identity', {
         Owner: '"root"',
         JobStatus: '4',
@@ -77,6 +83,8 @@ describe('security – job updates from a startd', { skip: needsRoot }, () => {
     assert.ok(big.length > 10 && big.length < Math.ceil(MAX_JOB_ATTRS_CHARS / CHUNK), `${big.length} taken`);
     assert.equal(ad.Huge, undefined);
     assert.equal(ad.Broken, undefined);
+    assert.equal(ad.Octal, undefined);
+    assert.equal(ad.Wide, undefined);
     assert.ok(JSON.stringify(ad).length < MAX_JOB_ATTRS_CHARS + 64 * 1024, 'the queued ad stays within the bound');
     for (const k of ['Owner', 'UserLog', 'RequestMemory'] as const) assert.deepEqual(ad[k], before[k], k);
     assert.equal(ad.AccountingGroup, before.AccountingGroup);
