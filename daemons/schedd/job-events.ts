@@ -8,7 +8,7 @@ import { errnoText, receiveFiles, sendFiles } from '../../lib/transfer.js';
 import type { runAsOwner } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { filledInputs, inputEntries, outputDest, RunBytes } from './transfer.js';
-import { isTrue, parseExpr, type ClassAd } from '../../grammar/classad/index.js';
+import { isPlainLiteral, isTrue, parseExpr, type ClassAd } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import {
   attrsChars,
@@ -71,11 +71,9 @@ export interface EventsSchedd {
 
 /** The cpu time of a run, which the startd measures: the only attributes the schedd records that a startd reports. */
 const STARTD_USAGE = new Set(['remoteusercpu', 'remotesyscpu']);
-/** The literals a startd's usage updates are made of (numbers, plain strings, booleans): no parse needed. */
-const PLAIN_LITERAL = /^(?:-?(?:0|[1-9]\d{0,17})(?:\.\d+)?(?:[eE][-+]?\d+)?|"[^"\\]*"|true|false|undefined)$/i;
 /** Whether `text` is a ClassAd expression the job's ad can hold. */
 const isExpression = (text: string): boolean => {
-  if (text.length <= 4096 && PLAIN_LITERAL.test(text)) return true;
+  if (isPlainLiteral(text)) return true; // a startd's usage updates: no parse needed
   try {
     parseExpr(text);
     return true;

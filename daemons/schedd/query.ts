@@ -9,6 +9,7 @@ import {
   ClassAd,
   compile,
   exprChildren as exprChildrenOf,
+  isPlainLiteral,
   isTrue,
   parseExpr,
   referencedAttrs,
@@ -216,9 +217,6 @@ export function jobSource(
   };
 }
 
-/** A number, a string without escapes, or a boolean: texts that refer to no attribute. */
-const PLAIN_LITERAL = /^(?:-?\d+(?:\.\d+)?|"[^"\\]*"|true|false)$/;
-
 /**
  * The attributes of `src` that `names` name, and those their expressions refer to, transitively: what a
  * projection or a constraint needs, without parsing the rest of the ad.
@@ -235,7 +233,7 @@ function closure(src: AttrSource, names: Iterable<string>): Array<[string, strin
     const found = src.find(n);
     if (!found) continue;
     out.push(found);
-    if (PLAIN_LITERAL.test(found[1])) continue; // refers to nothing (ProcId differs per job: no cache would hold them)
+    if (isPlainLiteral(found[1])) continue; // refers to nothing (ProcId differs per job: no cache would hold them)
     const p = parseAttr(found[1]);
     if (p) for (const r of p.refs) work.push(r);
   }

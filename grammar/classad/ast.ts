@@ -257,6 +257,15 @@ const META_WORDS = new Set(['is', 'isnt']);
 export function isLiteralWord(w: string): boolean {
   return w.length >= 4 && w.length <= 9 && LITERAL_WORDS.has(w.toLowerCase());
 }
+/**
+ * A ClassAd literal's text that needs no parse to be known for one: an integer that fits in 64 bits, a real,
+ * a string without escapes, true, false or undefined. It refers to no attribute. (Texts it does not take
+ * may still be literals: callers parse those.)
+ */
+const PLAIN_LITERAL = /^(?:-?(?:0|[1-9]\d{0,17})(?:\.\d+)?(?:[eE][-+]?\d+)?|"[^"\\]*"|true|false|undefined)$/i;
+export function isPlainLiteral(text: string): boolean {
+  return text.length <= 4096 && PLAIN_LITERAL.test(text);
+}
 /** is / isnt, in any case */
 export function isMetaWord(w: string): boolean {
   return w.length >= 2 && w.length <= 4 && META_WORDS.has(w.toLowerCase());

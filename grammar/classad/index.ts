@@ -1,6 +1,6 @@
 // The ClassAd language: the public API (see README.md). Everything outside grammar/classad imports from here.
 export type { Expr, BinaryOp, UnaryOp, LiteralValue } from './ast.js';
-export { exprDepth, children as exprChildren } from './ast.js';
+export { exprDepth, children as exprChildren, isPlainLiteral } from './ast.js';
 export type { Value, ValueType } from './value.js';
 export { UNDEFINED, ERROR, ListValue, isTrue, toNumber, typeOf, isUndefined, isError, isExceptional } from './value.js';
 export { parseExpr, parseAssignment, limits, type Origin } from './parse.js';

@@ -24,6 +24,7 @@ import {
   splitV2Raw,
   v2QuotedToRaw,
 } from './args-env.js';
+import { isPlainLiteral } from '../classad/index.js';
 import { checkExpr, quoteString, type CheckedExpr, type Origin } from './classad-bridge.js';
 import { SIMPLE_COMMANDS } from './commands.js';
 import type { LoadedSubmit, QueueGroup } from './load.js';
@@ -97,7 +98,6 @@ interface Handler {
 
 type Render = () => string;
 
-const SIMPLE_LITERAL = /^(?:[+-]?[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|"[^"\\\n]*"|true|false|undefined)$/i;
 const NO_ATTRS: CheckedExpr = { attrs: { my: new Set(), target: new Set(), unscoped: new Set() } };
 
 const LIVE_NAMES = new Set(['process', 'procid', 'cluster', 'clusterid']);
@@ -330,7 +330,7 @@ class GroupExpander {
   expr(c: Cmd, what: string): CheckedExpr {
     if (c.value === '') this.fail(c.site, `${what}: expected an expression, found nothing`);
     // literals (the usual per-proc values: +Index = $(Process), +Name = "$(Item)") need no parser
-    if (SIMPLE_LITERAL.test(c.value)) return NO_ATTRS;
+    if (isPlainLiteral(c.value)) return NO_ATTRS;
     const hit = this.exprCache.get(c.value);
     if (hit) return hit;
     const r = checkExpr(c.value, this.origin(c), c.site.loc, c.site.sourceLine, what);
