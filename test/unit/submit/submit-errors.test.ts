@@ -146,6 +146,14 @@ const cases: ErrCase[] = [
     message: /./,
   },
   {
+    name: 'a +Attr value that looks like a number but is none (octal-looking, past 64 bits)',
+    text: `${EXE}+Foo = 007\n+Bar = 12345678901234567890\nqueue\n`,
+    code: ['CLASSAD_SYNTAX'],
+    line: 2,
+    column: 8,
+    message: /007/,
+  },
+  {
     name: 'a negative queue count',
     text: `${EXE}queue -1\n`,
     code: 'SUBMIT_QUEUE',
