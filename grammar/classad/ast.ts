@@ -264,7 +264,7 @@ export function isLiteralWord(w: string): boolean {
  */
 const PLAIN_LITERAL = /^(?:-?(?:0|[1-9]\d{0,17})(?:\.\d+)?(?:[eE][-+]?\d+)?|"[^"\\]*"|true|false|undefined)$/i;
 export function isPlainLiteral(text: string): boolean {
-  return text.length <= 4096 && PLAIN_LITERAL.test(text);
+  return PLAIN_LITERAL.test(text); // linear: a long Environment string is known without a parse too
 }
 /** is / isnt, in any case */
 export function isMetaWord(w: string): boolean {
