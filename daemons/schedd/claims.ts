@@ -8,6 +8,7 @@ import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { hostOfName, sameHost } from '../../lib/rpc/authz.js';
 import type { StartdClient } from '../../lib/rpc/clients/startd.js';
+import { neverConnected } from '../../lib/rpc/status.js';
 import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import { JobStatus } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
@@ -176,8 +177,8 @@ export class Claims {
   startMayHaveHappened(jobs: Job[], startdAddr: string, e: unknown): boolean {
     const code = e instanceof DschedError ? e.code : undefined;
     if (code !== undefined && code !== 'DAEMON_UNREACHABLE' && code !== 'TIMEOUT' && code !== 'INTERNAL') return false;
-    // no connection at all (grpc-js's words for it): the request never left
-    if (code === 'DAEMON_UNREACHABLE' && /No connection established/.test((e as Error).message)) return false;
+    // no connection at all: the request never left
+    if (neverConnected(e)) return false;
     for (const job of jobs)
       this.s.log.warn(
         { cluster: job.cluster, proc: job.proc, startd: startdAddr, err: (e as Error).message },

@@ -4,6 +4,7 @@
 // `LeasesSchedd` (it imports nothing of schedd.ts).
 import type { Logger } from '../../lib/log.js';
 import type { StartdClient } from '../../lib/rpc/clients/startd.js';
+import { connectionRefused } from '../../lib/rpc/status.js';
 import { JobStatus } from '../../lib/job-status.js';
 import type { UserLogWriter } from '../../lib/user-log/index.js';
 import { jobKey, lit, type ClaimRef, type Job, type JobQueue, type LostRun } from './queue.js';
@@ -190,7 +191,7 @@ export class Leases {
           this.s.address(),
         );
       } catch (e) {
-        refused &&= /ECONNREFUSED/.test(String((e as Error).message));
+        refused &&= connectionRefused(e);
         continue;
       }
       // another startd at this address says nothing of the run (a startd is listening: the host is up)

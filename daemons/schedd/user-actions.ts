@@ -5,6 +5,7 @@ import { DschedError, type ErrorCode } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import type { StartdClient } from '../../lib/rpc/clients/startd.js';
+import { connectionRefused } from '../../lib/rpc/status.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import type { UserLogEvent, UserLogWriter } from '../../lib/user-log/index.js';
 import { DEPENDENCY_HOLD } from './dependencies.js';
@@ -369,7 +370,7 @@ export class UserActions {
       } catch (e) {
         // nobody listening at its address is a startd gone (a restarted one serves elsewhere and reaped its
         // predecessor's jobs), not one that is slow to answer
-        const silent = e instanceof DschedError && SILENT.has(e.code) && !/ECONNREFUSED/.test(e.message);
+        const silent = e instanceof DschedError && SILENT.has(e.code) && !connectionRefused(e);
         if (silent && Date.now() + waitMs < until) {
           this.s.log.warn(
             { cluster: job.cluster, proc: job.proc, err: (e as Error).message, retryInMs: waitMs },

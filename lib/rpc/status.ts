@@ -28,7 +28,10 @@ export function fromServiceError(err: grpc.ServiceError, what: string, unreachab
     });
   switch (err.code) {
     case grpc.status.UNAVAILABLE:
-      return new DschedError(unreachable, `cannot reach the ${what} (${err.details})`, { cause: err });
+      return new DschedError(unreachable, `cannot reach the ${what} (${err.details})`, {
+        cause: err,
+        details: connectionOf(err.details),
+      });
     case grpc.status.DEADLINE_EXCEEDED:
       return new DschedError('TIMEOUT', `the ${what} did not answer in time`, { cause: err });
     case grpc.status.UNAUTHENTICATED:
@@ -38,4 +41,24 @@ export function fromServiceError(err: grpc.ServiceError, what: string, unreachab
     default:
       return new DschedError('INTERNAL', `${what}: ${err.details || err.message}`, { cause: err });
   }
+}
+
+/**
+ * Whether a call that found its daemon unreachable never had a connection (the request never left), and
+ * whether the connection was refused (nobody listens at the address: a daemon gone, or restarted elsewhere,
+ * rather than one slow to answer). grpc-js says so only in its text, read here and nowhere else.
+ */
+function connectionOf(text: string): { connection: 'refused' | 'never' } | undefined {
+  if (/ECONNREFUSED/.test(text)) return { connection: 'refused' };
+  return /No connection established/.test(text) ? { connection: 'never' } : undefined;
+}
+
+/** A failed call that never reached its daemon: see connectionOf. */
+export function neverConnected(e: unknown): boolean {
+  return e instanceof DschedError && e.details?.connection !== undefined;
+}
+
+/** A failed call whose connection was refused: nobody listens at the address. */
+export function connectionRefused(e: unknown): boolean {
+  return e instanceof DschedError && e.details?.connection === 'refused';
 }
