@@ -22,7 +22,8 @@ const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
   -batch-name NAME    the jobs' batch name (JobBatchName), as batch_name = NAME would set it
   -allow-crlf-script  submit a script whose #! line ends in \r\n (refused otherwise: it cannot start)
   -queue ARGS...      the queue statement, for a file without one (last option: it takes the rest)
-  PBS options (for #PBS scripts; they win over the script's directives):
+  PBS options (for #PBS scripts; they win over the script's directives; a value may follow the letter
+  at once, as qsub takes it: -lwalltime=1:00:00 -joe):
   -N name -q queue -l resources -J start-end[:step] -t 1-3 (Torque) -V -v VARS -o path -e path -j oe -p prio
   -m abe -M addr -h -W depend=... -a datetime -r y|n
   -version, --version print the version
@@ -60,6 +61,11 @@ const PBS_WITH_VALUE = new Set([
   '-k',
 ]);
 const PBS_FLAGS = new Set(['-V', '-h', '-z', '-I', '-X']);
+/**
+ * condor_submit's own options that begin with the letter of a PBS option taking a value: never read as that
+ * option with its value attached (`-verbose` is not `-v erbose`); dsubmit has none of them.
+ */
+const CONDOR_SUBMIT_WORDS = new Set(['-verbose', '-unused', '-remote', '-pool', '-password', '-maxjobs']);
 
 interface Parsed {
   file?: string;
@@ -116,6 +122,9 @@ function parseArgs(argv: string[]): Parsed {
       break;
     } else if (PBS_WITH_VALUE.has(a)) p.pbs.push(a, need());
     else if (PBS_FLAGS.has(a)) p.pbs.push(a);
+    // qsub reads its options with getopt: a value may follow its letter at once (-lwalltime=1:00:00, -joe)
+    else if (a.length > 2 && PBS_WITH_VALUE.has(a.slice(0, 2)) && !CONDOR_SUBMIT_WORDS.has(a))
+      p.pbs.push(a.slice(0, 2), a.slice(2));
     else if (/^-[A-Za-z]/.test(a) && a !== '-') throw new DschedError('USAGE', `unknown option ${a}\n${USAGE}`);
     else if (/^[A-Za-z_][\w.]*=/.test(a) && p.file !== undefined) {
       const eq = a.indexOf('=');

@@ -166,6 +166,33 @@ describe('pbs jobs', () => {
     );
   });
 
+  test("pbs jobs – a qsub option's value may follow its letter at once (-lwalltime=…, -joe), as qsub's getopt takes it; condor_submit's -verbose is not -v", async () => {
+    pool.file('g.sh', '#!/bin/sh\ntrue\n', 0o755);
+    const r = await pool.run('dsubmit', [
+      '--dry-run',
+      '--json',
+      '-Nnamed',
+      '-lwalltime=00:10:00',
+      '-joe',
+      '-J1-2',
+      '-p5',
+      'g.sh',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const ads = JSON.parse(r.stdout) as Array<Record<string, string>>;
+    assert.deepEqual(
+      ads.map((a) => a.PbsArrayIndex),
+      ['1', '2'],
+    );
+    assert.equal(ads[0]!.PbsJobName, '"named"');
+    assert.equal(ads[0]!.AllowedJobDuration, '600');
+    assert.equal(ads[0]!.JobPrio, '5');
+    assert.equal(ads[0]!.Out, ads[0]!.Err, '-joe joins the error stream to the output');
+    const v = await pool.run('dsubmit', ['--dry-run', '-verbose', 'g.sh']);
+    assert.equal(v.code, 2);
+    assert.match(v.stderr, /unknown option -verbose/);
+  });
+
   test('pbs jobs – $PBS_NODEFILE names this host once per MPI process; HOME, USER, NCPUS and OMP_NUM_THREADS are set as MoM sets them', async () => {
     pool.file(
       'mpi.sh',
