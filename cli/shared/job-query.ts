@@ -168,15 +168,15 @@ export function viewFormat(v: ListingView): { format: string; gzip?: boolean } {
   // the same precedence as printJobPages: -json before -af, -format and -jsonl, those before -long
   if (v.json) return { format: 'json', gzip: true };
   if (v.long && !v.af && !v.format && !v.jsonl) return { format: 'long', gzip: true };
-  // -af of attribute names, no qualifiers: the schedd prints the jobs whose attributes are plain literals
+  // -af of attribute names, no qualifier but j: the schedd prints the jobs whose attributes are plain literals
   const names = v.af && afAttributeNames(v);
-  if (names) return { format: `af ${names.join(' ')}` };
+  if (names) return { format: `${v.afOpts.jobId ? 'af:j' : 'af'} ${names.join(' ')}` };
   return { format: '' };
 }
 
-/** The attributes -af names when each argument is a bare attribute name and no qualifier is given, else undefined. */
+/** The attributes -af names when each argument is a bare attribute name and no qualifier but j is given, else undefined. */
 function afAttributeNames(v: ListingView): string[] | undefined {
-  const { time: _time, ...qualifiers } = v.afOpts;
+  const { time: _time, jobId: _jobId, ...qualifiers } = v.afOpts;
   if (Object.values(qualifiers).some(Boolean)) return undefined;
   const names: string[] = [];
   for (const text of v.af!) {

@@ -67,15 +67,23 @@ const LISTINGS: Record<
   },
 };
 
+/** dq -af of attribute names: with the job id first (-af:j) or not. */
+export interface AfView {
+  jobId: boolean;
+  names: string[];
+}
+
 /**
- * dq -af without qualifiers, each argument an attribute's name (JobQuery.format "af NAME NAME..."): the
- * attribute names, or undefined for any other format (a name the CLI would parse as something else).
+ * dq -af without qualifiers but j, each argument an attribute's name (JobQuery.format "af NAME..." or
+ * "af:j NAME..."), or undefined for any other format (a name the CLI would parse as something else).
  */
-export function afNames(format: string | undefined): string[] | undefined {
+export function afView(format: string | undefined): AfView | undefined {
   // undefined: a JobQuery made in the schedd itself, not decoded from the wire
-  if (!format?.startsWith('af ')) return undefined;
-  const names = format.slice(3).split(' ');
-  return names.every((n) => AF_NAME.test(n) && !AF_KEYWORDS.has(n.toLowerCase())) ? names : undefined;
+  if (!format) return undefined;
+  const jobId = format.startsWith('af:j ');
+  if (!jobId && !format.startsWith('af ')) return undefined;
+  const names = format.slice(jobId ? 5 : 3).split(' ');
+  return names.every((n) => AF_NAME.test(n) && !AF_KEYWORDS.has(n.toLowerCase())) ? { jobId, names } : undefined;
 }
 const AF_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Words the ClassAd grammar reads as something other than an attribute. */
@@ -84,14 +92,23 @@ const AF_KEYWORDS = new Set(['true', 'false', 'undefined', 'error', 'is', 'isnt'
 const AF_SAME = /^(?:0|-?[1-9][0-9]{0,14}|true|false)$/;
 /** A string literal of printable ASCII without escapes: dq prints what is between the quotes. */
 const AF_STRING = /^"[ !#-[\]-~]*"$/;
+/** A ClusterId or ProcId that -af:j prints as its text. */
+const AF_ID = /^(?:0|[1-9][0-9]{0,14})$/;
 
 /**
  * A job's -af line, byte for byte as dq's autoformat prints it (fields joined by a space, trailing blanks cut),
- * when every attribute is absent or a literal of AF_SAME or AF_STRING; otherwise undefined, and the job goes
- * to dq as an ad for it to evaluate.
+ * when every attribute is absent or a literal of AF_SAME or AF_STRING (and, with j, ClusterId and ProcId plain
+ * integers); otherwise undefined, and the job goes to dq as an ad for it to evaluate.
  */
-export function afLine(src: AttrSource, names: readonly string[]): string | undefined {
+export function afLine(src: AttrSource, view: AfView): string | undefined {
   let line = '';
+  if (view.jobId) {
+    const c = src.find('ClusterId')?.[1];
+    const p = src.find('ProcId')?.[1];
+    if (c === undefined || p === undefined || !AF_ID.test(c) || !AF_ID.test(p)) return undefined;
+    line = `${c}.${p}`;
+  }
+  const { names } = view;
   for (let i = 0; i < names.length; i++) {
     const text = src.find(names[i]!)?.[1];
     let cell: string;
@@ -99,7 +116,7 @@ export function afLine(src: AttrSource, names: readonly string[]): string | unde
     else if (AF_SAME.test(text)) cell = text;
     else if (AF_STRING.test(text)) cell = text.slice(1, -1);
     else return undefined;
-    line += i ? ' ' + cell : cell;
+    line += i || view.jobId ? ' ' + cell : cell;
   }
   let end = line.length;
   while (end > 0 && line.charCodeAt(end - 1) === 32) end--;
@@ -458,7 +475,7 @@ export async function runJobQuery(
     // dq -json's or -long's text, rendered here once for every reader of this view (query-share.ts)
     const listing = countsOnly ? undefined : LISTINGS[req.format];
     // dq -af's lines for the jobs whose attributes are plain literals; the others go as ads, in their own pages
-    const af = countsOnly || !q.projection ? undefined : afNames(req.format);
+    const af = countsOnly || !q.projection ? undefined : afView(req.format);
     let text = '';
     const onWire = wire && !q.projection && !countsOnly && !listing ? new WirePage() : undefined;
     let done = false;

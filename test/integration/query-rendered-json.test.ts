@@ -113,7 +113,7 @@ describe('rendered queries', () => {
     }
     const client = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('root', true)));
     try {
-      const views: Array<[string[], string[], { constraint?: string; limit?: number }]> = [
+      const views: Array<[string[], string[], { constraint?: string; limit?: number; jobId?: boolean }]> = [
         [['ClusterId'], [], {}],
         [['ClusterId', 'ProcId', 'Owner', 'JobStatus', 'Mix', 'NoSuchAttr'], [], {}],
         [['Cmd', 'Arguments', 'Step', 'Big', 'Rate', 'Nothing', 'Unicode', 'Expr', 'Nested'], [], {}],
@@ -122,6 +122,7 @@ describe('rendered queries', () => {
         [['ProcId', 'Mix'], ['-constraint', 'ProcId > 2'], { constraint: 'ProcId > 2' }],
         [['ProcId', 'Mix'], ['-limit', '6'], { limit: 6 }],
         [['ProcId'], ['-constraint', 'false'], { constraint: 'false' }],
+        [['Owner', 'Mix', 'Trail'], [], { jobId: true }],
       ];
       for (const [attrs, args, q] of views) {
         const ads = await client.query({
@@ -132,11 +133,12 @@ describe('rendered queries', () => {
           history: false,
           limit: q.limit ?? 0,
         });
-        const r = await pool.run('dq', ['-allusers', ...args, '-af', ...attrs]);
+        const r = await pool.run('dq', ['-allusers', ...args, q.jobId ? '-af:j' : '-af', ...attrs]);
         assert.equal(r.code, 0, r.stderr);
         const expected = autoformat(
           ads.map((a) => new RecordAd(a)),
           attrs,
+          { jobId: q.jobId },
         );
         assert.equal(r.stdout, expected, `dq -af ${attrs.join(' ')} ${args.join(' ')}`);
       }
