@@ -31,9 +31,15 @@ function processIo(): CommandIo {
     argv: process.argv.slice(2),
     cwd: process.cwd(),
     env: process.env,
-    stdin: process.stdin,
+    // made when first read: node builds a stream for stdin (loading fs's or net's stream code for it) at its
+    // first use, several ms of a command that reads no input (dsubmit of a file, dq)
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
-    stderr: process.stderr,
+    get stderr() {
+      return process.stderr;
+    },
     signal: new AbortController().signal,
   };
   return own;

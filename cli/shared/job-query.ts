@@ -168,7 +168,28 @@ export function viewFormat(v: ListingView): { format: string; gzip?: boolean } {
   // the same precedence as printJobPages: -json before -af, -format and -jsonl, those before -long
   if (v.json) return { format: 'json', gzip: true };
   if (v.long && !v.af && !v.format && !v.jsonl) return { format: 'long', gzip: true };
+  // -af of attribute names, no qualifier but j: the schedd prints the jobs whose attributes are plain literals
+  const names = v.af && afAttributeNames(v);
+  if (names) return { format: `${v.afOpts.jobId ? 'af:j' : 'af'} ${names.join(' ')}` };
   return { format: '' };
+}
+
+/** The attributes -af names when each argument is a bare attribute name and no qualifier but j is given, else undefined. */
+function afAttributeNames(v: ListingView): string[] | undefined {
+  const { time: _time, jobId: _jobId, ...qualifiers } = v.afOpts;
+  if (Object.values(qualifiers).some(Boolean)) return undefined;
+  const names: string[] = [];
+  for (const text of v.af!) {
+    let e;
+    try {
+      e = parseExpr(text);
+    } catch {
+      return undefined; // the formatter reports the syntax error with its caret
+    }
+    if (e.kind !== 'attr' || e.scope || e.absolute || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name)) return undefined;
+    names.push(e.name);
+  }
+  return names.length ? names : undefined;
 }
 
 /** A gzip member (JobQuery.gzip) by its magic bytes: no rendered listing starts with them. */

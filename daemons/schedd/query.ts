@@ -67,6 +67,62 @@ const LISTINGS: Record<
   },
 };
 
+/** dq -af of attribute names: with the job id first (-af:j) or not. */
+export interface AfView {
+  jobId: boolean;
+  names: string[];
+}
+
+/**
+ * dq -af without qualifiers but j, each argument an attribute's name (JobQuery.format "af NAME..." or
+ * "af:j NAME..."), or undefined for any other format (a name the CLI would parse as something else).
+ */
+export function afView(format: string | undefined): AfView | undefined {
+  // undefined: a JobQuery made in the schedd itself, not decoded from the wire
+  if (!format) return undefined;
+  const jobId = format.startsWith('af:j ');
+  if (!jobId && !format.startsWith('af ')) return undefined;
+  const names = format.slice(jobId ? 5 : 3).split(' ');
+  return names.every((n) => AF_NAME.test(n) && !AF_KEYWORDS.has(n.toLowerCase())) ? { jobId, names } : undefined;
+}
+const AF_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Words the ClassAd grammar reads as something other than an attribute. */
+const AF_KEYWORDS = new Set(['true', 'false', 'undefined', 'error', 'is', 'isnt', 'my', 'target', 'parent']);
+/** Literals whose value dq prints as their own text: integers it prints alike, true and false. */
+const AF_SAME = /^(?:0|-?[1-9][0-9]{0,14}|true|false)$/;
+/** A string literal of printable ASCII without escapes: dq prints what is between the quotes. */
+const AF_STRING = /^"[ !#-[\]-~]*"$/;
+/** A ClusterId or ProcId that -af:j prints as its text. */
+const AF_ID = /^(?:0|[1-9][0-9]{0,14})$/;
+
+/**
+ * A job's -af line, byte for byte as dq's autoformat prints it (fields joined by a space, trailing blanks cut),
+ * when every attribute is absent or a literal of AF_SAME or AF_STRING (and, with j, ClusterId and ProcId plain
+ * integers); otherwise undefined, and the job goes to dq as an ad for it to evaluate.
+ */
+export function afLine(src: AttrSource, view: AfView): string | undefined {
+  let line = '';
+  if (view.jobId) {
+    const c = src.find('ClusterId')?.[1];
+    const p = src.find('ProcId')?.[1];
+    if (c === undefined || p === undefined || !AF_ID.test(c) || !AF_ID.test(p)) return undefined;
+    line = `${c}.${p}`;
+  }
+  const { names } = view;
+  for (let i = 0; i < names.length; i++) {
+    const text = src.find(names[i]!)?.[1];
+    let cell: string;
+    if (text === undefined) cell = 'undefined';
+    else if (AF_SAME.test(text)) cell = text;
+    else if (AF_STRING.test(text)) cell = text.slice(1, -1);
+    else return undefined;
+    line += i || view.jobId ? ' ' + cell : cell;
+  }
+  let end = line.length;
+  while (end > 0 && line.charCodeAt(end - 1) === 32) end--;
+  return (end === line.length ? line : line.slice(0, end)) + '\n';
+}
+
 /** Jobs by status: the proto's JobCounts, which dq prints. */
 export type Counts = JobCounts__Output;
 
@@ -418,9 +474,13 @@ export async function runJobQuery(
     const it = queueJobs(queue, wanted);
     // dq -json's or -long's text, rendered here once for every reader of this view (query-share.ts)
     const listing = countsOnly ? undefined : LISTINGS[req.format];
+    // dq -af's lines for the jobs whose attributes are plain literals; the others go as ads, in their own pages
+    const af = countsOnly || !q.projection ? undefined : afView(req.format);
     let text = '';
     const onWire = wire && !q.projection && !countsOnly && !listing ? new WirePage() : undefined;
     let done = false;
+    /** a job that goes on the next page: a line after ads, or an ad after lines (a page is one or the other) */
+    let carry: Job | undefined;
     while (!done) {
       if (cancelled()) return;
       const page: QueryPage = { ads: [], last: false };
@@ -428,7 +488,8 @@ export async function runJobQuery(
       const t0 = performance.now();
       const c0 = cpuMs();
       for (;;) {
-        const n = it.next();
+        const n = carry ? { done: false as const, value: carry } : it.next();
+        carry = undefined;
         if (n.done || limited()) {
           done = true;
           break;
@@ -440,6 +501,11 @@ export async function runJobQuery(
         const src = jobSource(j.attrs, cluster?.attrs, open ? undefined : hidden);
         const whole = () => (open ? queue.merged(j) : withoutPrivate(queue.merged(j), hidden));
         if (passes(src, whole, open ? j.ad : undefined)) {
+          const line = af && afLine(src, af);
+          if (af && (line === undefined ? text.length > 0 : page.ads.length > 0)) {
+            carry = j;
+            break;
+          }
           addStatus(matched, j.status);
           sent++;
           if (onWire) {
@@ -449,6 +515,9 @@ export async function runJobQuery(
               open ? undefined : hidden,
             );
             bytes = onWire.bytes;
+          } else if (line !== undefined) {
+            text += line;
+            bytes = text.length;
           } else if (listing) {
             text += listing.job(q.projection ? project(src, q.projection) : whole(), sent === 1);
             bytes = text.length;

@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { adOfRecord } from '../../grammar/classad/json-text.js';
+import { RecordAd } from '../../grammar/classad/record-ad.js';
 import { adToJSON } from '../../cli/shared/output/ad.js';
+import { autoformat } from '../../cli/shared/output/autoformat.js';
+import { projectionFor } from '../../cli/shared/job-query.js';
 import { formatJobsLong } from '../../cli/shared/output/jobs.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import { TestPool } from './harness/pool.js';
@@ -35,6 +38,9 @@ describe('rendered queries', () => {
         '+Rate = 1.5e3',
         '+Nothing = undefined',
         '+Unicode = "naïve ✓ \\u00e9 \\t tab"',
+        '+Trail = "ends in blanks  "',
+        '+Empty = ""',
+        '+Upper = TRUE',
         'queue 2',
       ].join('\n') + '\n',
     );
@@ -93,6 +99,65 @@ describe('rendered queries', () => {
     }
     assert.equal(await dqJson(['-constraint', 'false']), '[]\n');
     assert.equal(await dqJson(['-constraint', 'false'], '-long'), '');
+  });
+
+  test('rendered queries – dq -af of attribute names is byte for byte the ads formatted by the CLI, plain and other values mixed', async () => {
+    // jobs whose Mix the schedd cannot print as its text, among jobs whose Mix it can: lines and ads in turn
+    for (const [proc, value] of [
+      [4, 'ProcId * 2'],
+      [5, '"tab\\there"'],
+      [9, '2.5'],
+    ] as const) {
+      const edit = await pool.run('dqedit', [`${big}.${proc}`, 'Mix', value]);
+      assert.equal(edit.code, 0, edit.stderr);
+    }
+    const client = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('root', true)));
+    try {
+      const views: Array<[string[], string[], { constraint?: string; limit?: number; jobId?: boolean }]> = [
+        [['ClusterId'], [], {}],
+        [['ClusterId', 'ProcId', 'Owner', 'JobStatus', 'Mix', 'NoSuchAttr'], [], {}],
+        [['Cmd', 'Arguments', 'Step', 'Big', 'Rate', 'Nothing', 'Unicode', 'Expr', 'Nested'], [], {}],
+        [['Upper', 'Empty', 'Trail'], [], {}],
+        [['Empty', 'Trail', 'empty'], [], {}],
+        [['ProcId', 'Mix'], ['-constraint', 'ProcId > 2'], { constraint: 'ProcId > 2' }],
+        [['ProcId', 'Mix'], ['-limit', '6'], { limit: 6 }],
+        [['ProcId'], ['-constraint', 'false'], { constraint: 'false' }],
+        [['Owner', 'Mix', 'Trail'], [], { jobId: true }],
+      ];
+      for (const [attrs, args, q] of views) {
+        const ads = await client.query({
+          ids: [],
+          owners: [],
+          constraint: q.constraint ?? '',
+          projection: projectionFor(attrs),
+          history: false,
+          limit: q.limit ?? 0,
+        });
+        const r = await pool.run('dq', ['-allusers', ...args, q.jobId ? '-af:j' : '-af', ...attrs]);
+        assert.equal(r.code, 0, r.stderr);
+        const expected = autoformat(
+          ads.map((a) => new RecordAd(a)),
+          attrs,
+          { jobId: q.jobId },
+        );
+        assert.equal(r.stdout, expected, `dq -af ${attrs.join(' ')} ${args.join(' ')}`);
+      }
+      // the schedd printed the plain ones itself
+      let text = 0;
+      for await (const page of client.queryPages({
+        ids: [{ cluster: big, proc: -1 }],
+        owners: [],
+        constraint: '',
+        projection: ['ClusterId', 'ProcId', 'Mix'],
+        history: false,
+        limit: 0,
+        format: 'af ProcId Mix',
+      }))
+        text += page.text?.length ? 1 : 0;
+      assert.ok(text >= 3, 'lines, ads, lines, ads, lines');
+    } finally {
+      client.close();
+    }
   });
 
   test('rendered queries – the same bytes again while the queue is unchanged, the change as soon as there is one', async () => {
