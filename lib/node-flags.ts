@@ -9,7 +9,13 @@
 // the node binary that hold the compilers (1-2 MB on every host). The startd does not: with 128 jobs it
 // encodes their slot ads and evaluates their policy every few seconds, and in lite mode (or with a 1 MB young
 // generation) it spent 10-20% more CPU per job and half as much again while they ran, all of it in more
-// frequent collections; and its KFlops/Mips benchmarks would measure the interpreter, not the machine.
+// frequent collections. It runs without the optimizing compiler only (--max-opt=1: bytecode and V8's baseline
+// compiler, Sparkplug, with the usual heap): TurboFan's code in the node binary is 3.3 MB of pages an idle
+// startd touched all the same (a few functions of its start grow hot), and without it an idle startd is 54.2
+// instead of 58.3 MB RSS (bench/memory.ts), while its CPU per job stayed the same within the runs' spread
+// (bench/pool-throughput.ts, alternating: 2.12-2.45 against 2.35-2.65 ms). Its KFlops/Mips benchmarks, which
+// must time the machine rather than its baseline code, run in a node process of their own
+// (daemons/startd/resources.ts).
 // The startd collects on its own thread (--single-threaded-gc), leaving the other cores to the jobs: an idle
 // startd alone (no collector) kept 14.4 MB private instead of 16-20 MB, which V8's GC threads left behind at
 // times; in bench/memory.ts's execute host the gain is small (58.0-58.2 against 58.3-58.4 MB RSS), and the
@@ -25,7 +31,7 @@
 const CENTRAL = ['--max-semi-space-size=2'];
 const FLAGS: Record<string, readonly string[]> = {
   master: ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1', '--max-old-space-size=128'],
-  startd: ['--max-semi-space-size=2', '--single-threaded-gc', '--v8-pool-size=1'],
+  startd: ['--max-semi-space-size=2', '--single-threaded-gc', '--v8-pool-size=1', '--max-opt=1'],
   schedd: CENTRAL,
   negotiator: CENTRAL,
   collector: CENTRAL,
