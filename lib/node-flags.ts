@@ -26,9 +26,16 @@
 // (an idle startd 56.9 MB RSS, 14.0 private, instead of 57.9 and 15.0 in bench/memory.ts).
 // The central daemons (schedd, negotiator, collector) keep their young generation at 2 MB semi-spaces too: a
 // burst of job starts grew it to 4-8 MB semi-spaces (16 MB committed in the negotiator), kept for as long
-// as the daemon ran, while what survives a scavenge there is a few hundred KB.
+// as the daemon ran, while what survives a scavenge there is a few hundred KB. They keep one V8 worker thread
+// too (--v8-pool-size=1): each of node's four held a malloc arena of its own that background compiles and
+// marking grew to 1.2-1.4 MB once jobs ran and kept (5 MB of the collector's 6 MB growth with 128 running
+// jobs, while its live heap grew by 0.5 MB); the memory each running job adds across all daemons went from
+// 256 to 201 KiB in bench/memory.ts (collector 39 to 23, negotiator 51 to 28, schedd 93 to 75). Capping
+// glibc's arenas (MALLOC_ARENA_MAX=2) did about as well (211 KiB) but is glibc's alone and an environment
+// variable each way of starting a daemon would have to set. Their CPU per job did not grow (bench/pool-ab.mjs,
+// 3 rounds: schedd 1.67 against 1.72 ms, collector 0.50 against 0.65, negotiator 0.43 both).
 // DSCHED_DAEMON_NODE_ARGS comes after these and so overrides them.
-const CENTRAL = ['--max-semi-space-size=2'];
+const CENTRAL = ['--max-semi-space-size=2', '--v8-pool-size=1'];
 const FLAGS: Record<string, readonly string[]> = {
   master: ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1', '--max-old-space-size=128'],
   startd: ['--max-semi-space-size=2', '--single-threaded-gc', '--v8-pool-size=1', '--max-opt=1'],
