@@ -11,11 +11,10 @@
 // generation) it spent 10-20% more CPU per job and half as much again while they ran, all of it in more
 // frequent collections. It runs without the optimizing compiler only (--max-opt=1: bytecode and V8's baseline
 // compiler, Sparkplug, with the usual heap): TurboFan's code in the node binary is 3.3 MB of pages an idle
-// startd touched all the same (a few functions of its start grow hot), and without it an idle startd is 54.2
-// instead of 58.3 MB RSS (bench/memory.ts), while its CPU per job stayed the same within the runs' spread
-// (bench/pool-throughput.ts, alternating: 2.12-2.45 against 2.35-2.65 ms). Its KFlops/Mips benchmarks, which
-// must time the machine rather than its baseline code, run in a node process of their own
-// (daemons/startd/resources.ts).
+// startd touched all the same (a few functions of its start grow hot); without it an idle startd is 53.7-53.8
+// instead of 57.3 MB RSS (bench/memory.ts), at the same CPU per job within the runs' spread (bench/pool-ab.mjs,
+// 3 rounds: 2.22 against 2.31 ms). Its KFlops/Mips benchmarks, which must time the machine rather than its
+// baseline code, run in a node process of their own (daemons/startd/resources.ts).
 // The startd collects on its own thread (--single-threaded-gc), leaving the other cores to the jobs: an idle
 // startd alone (no collector) kept 14.4 MB private instead of 16-20 MB, which V8's GC threads left behind at
 // times; in bench/memory.ts's execute host the gain is small (58.0-58.2 against 58.3-58.4 MB RSS), and the
