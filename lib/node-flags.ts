@@ -9,7 +9,12 @@
 // the node binary that hold the compilers (1-2 MB on every host). The startd does not: with 128 jobs it
 // encodes their slot ads and evaluates their policy every few seconds, and in lite mode (or with a 1 MB young
 // generation) it spent 10-20% more CPU per job and half as much again while they ran, all of it in more
-// frequent collections; and its KFlops/Mips benchmarks would measure the interpreter, not the machine.
+// frequent collections. It runs without the optimizing compiler only (--max-opt=1: bytecode and V8's baseline
+// compiler, Sparkplug, with the usual heap): TurboFan's code in the node binary is 3.3 MB of pages an idle
+// startd touched all the same (a few functions of its start grow hot); without it an idle startd is 53.7-53.8
+// instead of 57.3 MB RSS (bench/memory.ts), at the same CPU per job within the runs' spread (bench/pool-ab.mjs,
+// 3 rounds: 2.22 against 2.31 ms). Its KFlops/Mips benchmarks, which must time the machine rather than its
+// baseline code, run in a node process of their own (daemons/startd/resources.ts).
 // The startd collects on its own thread (--single-threaded-gc), leaving the other cores to the jobs: an idle
 // startd alone (no collector) kept 14.4 MB private instead of 16-20 MB, which V8's GC threads left behind at
 // times; in bench/memory.ts's execute host the gain is small (58.0-58.2 against 58.3-58.4 MB RSS), and the
@@ -20,12 +25,19 @@
 // (an idle startd 56.9 MB RSS, 14.0 private, instead of 57.9 and 15.0 in bench/memory.ts).
 // The central daemons (schedd, negotiator, collector) keep their young generation at 2 MB semi-spaces too: a
 // burst of job starts grew it to 4-8 MB semi-spaces (16 MB committed in the negotiator), kept for as long
-// as the daemon ran, while what survives a scavenge there is a few hundred KB.
+// as the daemon ran, while what survives a scavenge there is a few hundred KB. They keep one V8 worker thread
+// too (--v8-pool-size=1): each of node's four held a malloc arena of its own that background compiles and
+// marking grew to 1.2-1.4 MB once jobs ran and kept (5 MB of the collector's 6 MB growth with 128 running
+// jobs, while its live heap grew by 0.5 MB); the memory each running job adds across all daemons went from
+// 256 to 201 KiB in bench/memory.ts (collector 39 to 23, negotiator 51 to 28, schedd 93 to 75). Capping
+// glibc's arenas (MALLOC_ARENA_MAX=2) did about as well (211 KiB) but is glibc's alone and an environment
+// variable each way of starting a daemon would have to set. Their CPU per job did not grow (bench/pool-ab.mjs,
+// 3 rounds: schedd 1.67 against 1.72 ms, collector 0.50 against 0.65, negotiator 0.43 both).
 // DSCHED_DAEMON_NODE_ARGS comes after these and so overrides them.
-const CENTRAL = ['--max-semi-space-size=2'];
+const CENTRAL = ['--max-semi-space-size=2', '--v8-pool-size=1'];
 const FLAGS: Record<string, readonly string[]> = {
   master: ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1', '--max-old-space-size=128'],
-  startd: ['--max-semi-space-size=2', '--single-threaded-gc', '--v8-pool-size=1'],
+  startd: ['--max-semi-space-size=2', '--single-threaded-gc', '--v8-pool-size=1', '--max-opt=1'],
   schedd: CENTRAL,
   negotiator: CENTRAL,
   collector: CENTRAL,

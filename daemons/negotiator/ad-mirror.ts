@@ -1,8 +1,9 @@
 // The negotiator's copy of the pool: the collector's Machine, Submitter and Scheduler ads, kept current by
 // its Watch stream (every ad at the start, then each change). A cycle reads them here instead of asking the
 // collector: no round trips on the submit-to-start path, and no pool-sized reply per cycle on a large pool.
-// Each ad is parsed once per version, when a cycle first needs it.
-import { ClassAd } from '../../grammar/classad/index.js';
+// Each ad is parsed once per version, when a cycle first needs it, and from then on kept only parsed: its
+// attributes' texts beside the ClassAd were more than a third of what a slot's ad held.
+import { ClassAd, unparse } from '../../grammar/classad/index.js';
 
 export interface AdChangeMessage {
   type: string;
@@ -11,11 +12,25 @@ export interface AdChangeMessage {
   ad?: { attrs: Record<string, string> } | null;
 }
 
-class MirroredAd {
+/** One attribute's text in an ad of the copy. */
+export interface MirroredAttrs {
+  text(name: string): string | undefined;
+}
+
+class MirroredAd implements MirroredAttrs {
   private parsed: ClassAd | undefined;
-  constructor(readonly attrs: Record<string, string>) {}
+  constructor(private attrs: Record<string, string> | undefined) {}
   get ad(): ClassAd {
-    return (this.parsed ??= ClassAd.fromRecord(this.attrs));
+    if (!this.parsed) {
+      this.parsed = ClassAd.fromRecord(this.attrs!);
+      this.attrs = undefined;
+    }
+    return this.parsed;
+  }
+  text(name: string): string | undefined {
+    if (this.attrs) return this.attrs[name];
+    const e = this.parsed!.get(name);
+    return e && unparse(e);
   }
 }
 
@@ -36,8 +51,8 @@ export class AdMirror {
     this.building = undefined;
   }
 
-  /** Apply a change; returns the attributes the ad had before (undefined: it is new). */
-  apply(ch: AdChangeMessage): Record<string, string> | undefined {
+  /** Apply a change; returns the ad as it was before (undefined: it is new). */
+  apply(ch: AdChangeMessage): MirroredAttrs | undefined {
     if (ch.kind === 'hello') {
       if (this.building) this.byType = this.building;
       this.building = undefined;
@@ -49,7 +64,7 @@ export class AdMirror {
     let t = target.get(key);
     if (!t) target.set(key, (t = new Map()));
     const name = ch.name.toLowerCase();
-    const before = t.get(name)?.attrs;
+    const before = t.get(name);
     if (ch.kind === 'removed') t.delete(name);
     else t.set(name, new MirroredAd(ch.ad?.attrs ?? {}));
     return before;

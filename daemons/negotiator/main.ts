@@ -221,7 +221,7 @@ function watch() {
     else if (
       ch.type === 'Machine'
         ? attrs.State === '"Unclaimed"'
-        : ch.type === 'Submitter' && Number(attrs.IdleJobs) > Number(before?.IdleJobs ?? 0)
+        : ch.type === 'Submitter' && Number(attrs.IdleJobs) > Number(before?.text('IdleJobs') ?? 0)
     )
       schedule();
   });

@@ -28,7 +28,7 @@ const name = qualifiedName(config.str('STARTD_NAME'), ctx.hostName);
 async function describeMachine(): Promise<Machine> {
   try {
     const custom = await detectCustomResources(config, log);
-    const benchmarks = runBenchmarks();
+    const benchmarks = await runBenchmarks();
     log.info({ kflops: benchmarks.kflops, mips: benchmarks.mips, durationMs: benchmarks.durationMs }, 'benchmarks run');
     return new Machine(name, ctx.hostName, config, detectResources(config, custom), '', { custom, benchmarks });
   } catch (e) {

@@ -45,6 +45,25 @@ describe('negotiator – ad mirror', () => {
     assert.notEqual(m.ads('Machine')[0], a1);
   });
 
+  test('negotiator – a change returns the ad as it was, parsed or not, for the attributes it had', () => {
+    const m = new AdMirror();
+    m.streamOpened();
+    m.apply({ type: '', name: '', kind: 'hello' });
+    const submitter = (idle: number) => ({
+      type: 'Submitter',
+      name: 'alice@pool',
+      kind: 'updated',
+      ad: { attrs: { Name: '"alice@pool"', IdleJobs: String(idle) } },
+    });
+    assert.equal(m.apply(submitter(3)), undefined);
+    assert.equal(m.apply(submitter(5))?.text('IdleJobs'), '3');
+    m.ads('Submitter'); // a cycle parsed it: its texts are read back from the ClassAd
+    const before = m.apply(submitter(2));
+    assert.equal(before?.text('IdleJobs'), '5');
+    assert.equal(before?.text('Name'), '"alice@pool"');
+    assert.equal(before?.text('RunningJobs'), undefined);
+  });
+
   test('negotiator – a broken stream leaves the copy not ready; the next stream replaces it whole', () => {
     const m = new AdMirror();
     m.streamOpened();

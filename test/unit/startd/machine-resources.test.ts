@@ -367,8 +367,8 @@ describe('machine resources – STARTD_ATTRS', () => {
 });
 
 describe('machine resources – benchmarks and load', () => {
-  test('benchmarks – KFlops and Mips are positive whole numbers', () => {
-    const b = runBenchmarks(5);
+  test('benchmarks – KFlops and Mips are positive whole numbers', async () => {
+    const b = await runBenchmarks(5);
     assert.ok(Number.isInteger(b.kflops) && b.kflops > 0, `KFlops ${b.kflops}`);
     assert.ok(Number.isInteger(b.mips) && b.mips > 0, `Mips ${b.mips}`);
   });
