@@ -308,12 +308,14 @@ function agentCpu(b: Build): number {
   return sum;
 }
 
-/** `fn`'s result and the CPU seconds the schedd and the build's agent used meanwhile. */
+/** `fn`'s result and the CPU seconds the schedd, the build's agent and this runner used meanwhile. */
 async function costOf<T>(schedd: number, b: Build, fn: () => Promise<T>) {
   const s0 = cpuSec(schedd);
   const a0 = agentCpu(b);
+  const r0 = process.cpuUsage();
   const r = await fn();
-  return { r, schedd: cpuSec(schedd) - s0, agent: agentCpu(b) - a0 };
+  const { user, system } = process.cpuUsage(r0);
+  return { r, schedd: cpuSec(schedd) - s0, agent: agentCpu(b) - a0, runner: (user + system) / 1e6 };
 }
 
 const cpu = (x: number) => `${x.toFixed(2)} s`;
@@ -407,7 +409,7 @@ async function installed(pool: TestPool, schedd: number, builds: Build[]) {
         const one = alone.get(b)!.file;
         console.log(
           `${tag(b, `> file, ${held ? 'let go at once' : 'spawned in turn, each timed from its own spawn'}`)} ${CLIENTS} × dq -json: median ${ms(median(times))}, slowest ${ms(Math.max(...times))} = ${(Math.max(...times) / one).toFixed(1)}× alone (goal ≤ 3×); ` +
-            `launcher ${cpu(median(done.map((r) => r.cpu)))} CPU each (median), agent ${cpu(used.agent)} and schedd ${cpu(used.schedd)} for all; ` +
+            `launcher ${cpu(median(done.map((r) => r.cpu)))} CPU each (median), agent ${cpu(used.agent)} and schedd ${cpu(used.schedd)} for all, this runner ${cpu(used.runner)}; ` +
             `${done.filter((r) => r.code).length} failed, ${same}/${CLIENTS} answers complete and identical to the one alone`,
         );
         for (const r of done.filter((r) => r.code).slice(0, 3))
@@ -434,7 +436,7 @@ async function installed(pool: TestPool, schedd: number, builds: Build[]) {
       const same = r.done.filter((x) => x.same).length;
       console.log(
         `${tag(b, 'pipe, let go at once')} ${CLIENTS} × dq -json: median ${ms(median(times))}, slowest ${ms(Math.max(...times))} = ${(Math.max(...times) / one).toFixed(1)}× alone (goal ≤ 3×); ` +
-          `launcher ${cpu(median(r.done.map((x) => x.cpu)))} CPU each (median), agent ${cpu(used.agent)} and schedd ${cpu(used.schedd)} for all; ` +
+          `launcher ${cpu(median(r.done.map((x) => x.cpu)))} CPU each (median), agent ${cpu(used.agent)} and schedd ${cpu(used.schedd)} for all, this runner ${cpu(used.runner)}; ` +
           `${r.done.filter((x) => x.code).length} failed, ${same}/${CLIENTS} identical to one alone just before, ` +
           `${distinct(r.done.filter((x) => !x.same).map((x) => x.stdout))} other answers (≤ 1: with the job submitted meanwhile); ` +
           `dsubmit alone ${ms(median(submits))}, among them ${ms(r.during.ms)}: delayed ${ms(r.during.ms - median(submits))} (goal ≤ 100 ms)`,
