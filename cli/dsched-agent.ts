@@ -505,7 +505,12 @@ class Run {
 
   /** Sent to every launcher; false when one of their sockets is full of data. */
   private send(p: Piece): boolean {
-    this.pieces?.push(p);
+    const last = this.pieces?.at(-1);
+    // a launcher that joins later takes the ranges so far as one (one frame, one copy); a new piece, since a
+    // launcher that has not answered the spool's offer yet holds the old one
+    if (p.type === 'R' && last?.type === 'R' && last.at + last.len === p.at)
+      this.pieces![this.pieces!.length - 1] = { type: 'R', at: last.at, len: last.len + p.len };
+    else this.pieces?.push(p);
     let ok = true;
     for (const r of this.reqs) ok = r.deliver(p, this) && ok;
     return ok;
