@@ -711,6 +711,9 @@ async function run(r: Request, h: Hello): Promise<void> {
   if (code !== 0) dropWarmOf(ctx);
   // what the command wrote is all sent before its exit code (the writes may still be yielding)
   await new Promise<void>((res) => ctx.stdout.end(() => ctx.stderr.end(() => res())));
+  // a command that may change the queue (dsubmit, drm, ...): a query started once it has ended must see the
+  // change, so none may join a run begun before that (which may have read the queue before it)
+  if (key === undefined) for (const other of [...inFlight.values()]) other.unlist();
   shared.finish(code);
 }
 

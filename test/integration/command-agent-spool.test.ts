@@ -129,6 +129,27 @@ describe('command agent – spool', () => {
     assert.deepEqual(spools(l), []);
   });
 
+  test('spool – a query started after a dsubmit through the agent ended sees the job, though an identical one is still open', async () => {
+    const first = await submitHeld(l);
+    const args = ['-json', '-constraint', `ClusterId >= ${first}`, '--debug'];
+    // a reader that never reads keeps its shared run open to identical queries for as long as it may
+    const stuck = spawn(join(l.bin, 'dq'), args, { cwd: pool.work, env: l.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    stuck.stdout.pause();
+    const taken = new Promise<void>((res) =>
+      stuck.stderr.on('data', (d: Buffer) => /the agent at .* runs the command/.test(String(d)) && res()),
+    );
+    const ended = new Promise<void>((res) => stuck.on('close', () => res()));
+    await taken;
+    const later = await submitHeld(l, 1);
+    const fresh = await l.run('dq', args);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.match(fresh.stdout, new RegExp(`"ClusterId": ${later},`));
+    stuck.stdout.destroy();
+    await ended;
+    await l.run('drm', [first]);
+    await l.run('drm', [later]);
+  });
+
   test('spool – a launcher of protocol 1 gets data frames only', async () => {
     const r = await rawDq(l, 'dsched-agent 1', [cluster, '-json']);
     assert.equal(r.types, 'AOX');
