@@ -599,6 +599,8 @@ class Run {
 
 /** The commands whose identical runs in flight are shared: they only read. */
 const SHARED = new Set(['dq', 'dhistory', 'dstatus']);
+/** The commands that only read (the others may change the queue: see run). */
+const READ_ONLY = new Set([...SHARED, 'qstat', 'qselect']);
 const inFlight = new Map<string, Run>();
 
 function shareKey(h: Hello): string | undefined {
@@ -713,7 +715,7 @@ async function run(r: Request, h: Hello): Promise<void> {
   await new Promise<void>((res) => ctx.stdout.end(() => ctx.stderr.end(() => res())));
   // a command that may change the queue (dsubmit, drm, ...): a query started once it has ended must see the
   // change, so none may join a run begun before that (which may have read the queue before it)
-  if (key === undefined) for (const other of [...inFlight.values()]) other.unlist();
+  if (!READ_ONLY.has(h.name)) for (const other of [...inFlight.values()]) other.unlist();
   shared.finish(code);
 }
 
