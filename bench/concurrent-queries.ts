@@ -14,15 +14,20 @@
 // it out), then as installed (the launcher, dist/cli/dcmd, through this user's command agent, warm;
 // --no-launcher leaves it out). The installed commands are measured two ways: as a user runs
 // `dq -json > out.N.json` (stdout a file the runner opens in the pool's folder, read and compared only after
-// the clock stops: what a user waits for), and with stdout a pipe this runner reads (as before); the agent's
-// CPU is printed beside the schedd's.
+// the clock stops: what a user waits for), and with stdout a pipe this runner reads (compared as it comes
+// with the answer of one alone just before, byte for byte); the agent's CPU is printed beside the schedd's.
+// Node spawns one child at a time, each in tens of ms on a loaded machine, so the installed commands are
+// each spawned behind a gate (a shell waiting on its fd 3) and then all let go at the same instant, one alone
+// too: each is timed from there, its exec of /usr/bin/time and of the launcher included. The files' batch
+// runs again spawned in turn, each timed from its own spawn (as the runner did before), and "the floor" is
+// 50 × /bin/true both ways.
 // A/B: BENCH_BASE=DIR names the dist/ of another build (say main's): its launcher and agent are measured too,
 // on the same pool, alternating with this build's in each step (--rounds N repeats the steps, the order
 // reversed every other round).
 import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { CHANNEL_OPTIONS } from '../lib/rpc/channel-options.js';
 import { proto } from '../lib/rpc/proto.js';
@@ -48,29 +53,73 @@ function cpuSec(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
-/** A CLI's exit code, wall time, own CPU seconds (user + system, from /usr/bin/time) and output. */
-type Run = { code: number; ms: number; cpu: number; stdout: Buffer; stderr: string };
+/**
+ * A CLI's exit code, wall time, own CPU seconds (user + system, from /usr/bin/time) and output. With an
+ * expected answer the output is compared as it comes and kept only when it differs (`same` says which).
+ */
+type Run = { code: number; ms: number; cpu: number; stdout: Buffer; stderr: string; same?: boolean };
 
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const MARK = '@@time ';
 
+/** The gate: the shell says it is there (a byte on its fd 3), waits for one back, then becomes the command. */
+const GATE = 'printf x >&3 && read -r _ <&3 && exec 3>&- && exec "$@"';
+
+/** A command started: `go()` lets it run (at once when it was not held), `done` its run, timed from then. */
+interface Started {
+  /** Resolves once the command waits at its gate (at once when not held). */
+  ready: Promise<void>;
+  go(): void;
+  done: Promise<Run>;
+}
+
+/** How a command is started: `toFile` its stdout (else a pipe), `expect` its answer, `held` at a gate. */
+interface How {
+  via?: Launcher;
+  toFile?: string;
+  expect?: Buffer;
+  held?: boolean;
+}
+
 /**
  * `cmd args` through `via` (a launcher, else as a node process). With `toFile` its stdout is that file (as
  * `> toFile`), opened here and read only after the command has ended (the returned stdout is then empty).
+ * `held`: the command is spawned behind a gate (a shell waiting for a byte on its fd 3, then exec'ing it), so
+ * that many can be let go at the same instant; node spawns one child at a time (tens of ms each on a loaded
+ * machine), which would spread their starts over a second. A held command is timed from its `go()`; any
+ * other from just before its spawn.
  */
-function cli(pool: TestPool, cmd: string, args: string[], input = '', via?: Launcher, toFile?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const [file, argv, env] = via
-      ? [join(via.bin, cmd), args, via.env]
-      : [process.execPath, [join(DIST, 'cli', `${cmd}.js`), ...args], pool.env];
-    const fd = toFile === undefined ? 'pipe' : openSync(toFile, 'w', 0o600);
-    const t0 = performance.now();
-    const opts = { cwd: pool.work, env, stdio: ['pipe', fd, 'pipe'] as Array<'pipe' | number> };
-    const child = TIME ? spawn(TIME, ['-f', `${MARK}%U %S`, file, ...argv], opts) : spawn(file, argv, opts);
-    if (typeof fd === 'number') closeSync(fd);
+function start(pool: TestPool, cmd: string, args: string[], input = '', how: How = {}): Started {
+  const { via, toFile, expect, held } = how;
+  const [file, argv, env] = via
+    ? [join(via.bin, cmd), args, via.env]
+    : [process.execPath, [join(DIST, 'cli', `${cmd}.js`), ...args], pool.env];
+  const timed = TIME ? [TIME, '-f', `${MARK}%U %S`, file, ...argv] : [file, ...argv];
+  const fd = toFile === undefined ? 'pipe' : openSync(toFile, 'w', 0o600);
+  let t0 = performance.now();
+  const stdio: Array<'pipe' | number> = ['pipe', fd, 'pipe', ...(held ? ['pipe' as const] : [])];
+  const opts = { cwd: pool.work, env, stdio };
+  const child = held ? spawn('/bin/sh', ['-c', GATE, 'sh', ...timed], opts) : spawn(timed[0]!, timed.slice(1), opts);
+  if (typeof fd === 'number') closeSync(fd);
+  const gate = held ? (child.stdio[3] as Socket) : undefined;
+  const ready = gate ? new Promise<void>((res) => gate.once('data', () => res())) : Promise.resolve();
+  const go = () => {
+    if (!gate) return;
+    t0 = performance.now();
+    gate.end('\n');
+  };
+  const done = new Promise<Run>((resolve, reject) => {
     const out: Buffer[] = [];
+    let got = 0;
+    let same = expect !== undefined;
     let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stdout?.on('data', (d: Buffer) => {
+      // compared against the expected answer as it comes (cheap), kept only once it differs
+      if (same && expect!.subarray(got, got + d.length).equals(d)) return void (got += d.length);
+      if (same) out.push(expect!.subarray(0, got));
+      same = false;
+      out.push(d);
+    });
     child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => {
@@ -86,16 +135,51 @@ function cli(pool: TestPool, cmd: string, args: string[], input = '', via?: Laun
           : [0, 0];
       // /usr/bin/time says "Command exited with non-zero status N" before its line
       stderr = (at >= 0 ? stderr.slice(0, at) : stderr).replace(/Command exited with non-zero status \d+\n?$/, '');
-      resolve({ code: code ?? -1, ms, cpu: user! + sys!, stdout: Buffer.concat(out), stderr });
+      if (same && got !== expect!.length) {
+        same = false;
+        out.push(expect!.subarray(0, got));
+      }
+      const parts = same ? [expect!] : out;
+      // joined only when asked, after the clock: 50 answers of 14 MB copied in the close handlers would delay
+      // the other commands' ends as this runner sees them
+      resolve({
+        code: code ?? -1,
+        ms,
+        cpu: user! + sys!,
+        get stdout() {
+          return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        },
+        stderr,
+        same: expect && same,
+      });
     });
     // a command that never reads its input (dq) may have ended before it is written
     child.stdin!.on('error', () => undefined);
     child.stdin!.end(input);
   });
+  return { ready, go, done };
+}
+
+/** One command, run at once (as before: timed from just before its spawn). */
+function cli(pool: TestPool, cmd: string, args: string[], input = '', how: How = {}): Promise<Run> {
+  return start(pool, cmd, args, input, how).done;
+}
+
+/** Commands each started behind its gate, then all let go at the same instant: their runs. */
+async function atOnce(starts: Started[]): Promise<Run[]> {
+  await Promise.all(starts.map((s) => s.ready));
+  for (const s of starts) s.go();
+  return Promise.all(starts.map((s) => s.done));
+}
+
+/** How many different answers among `bufs` (byte for byte). */
+function distinct(bufs: Buffer[]): number {
+  const seen: Buffer[] = [];
+  for (const b of bufs) if (!seen.some((x) => x.equals(b))) seen.push(b);
+  return seen.length;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 
 const SUBMIT = ['-a', 'hold = true', '-'];
@@ -192,7 +276,7 @@ async function endToEnd(pool: TestPool, schedd: number) {
   const manyCpu = cpuSec(schedd) - c0;
   const times = done.map((r) => r.ms);
   // with or without the job submitted meanwhile: at most two distinct answers
-  const answers = new Set(done.map((r) => digest(r.stdout))).size;
+  const answers = distinct(done.map((r) => r.stdout));
   console.log(
     `${CLIENTS} × dq -json at once: median ${ms(median(times))}, slowest ${ms(Math.max(...times))} = ${(Math.max(...times) / one).toFixed(1)}× alone (goal ≤ 3×); ` +
       `CLI ${median(done.map((r) => r.cpu)).toFixed(2)} s CPU each (median), schedd ${manyCpu.toFixed(2)} s CPU for all; ` +
@@ -224,12 +308,14 @@ function agentCpu(b: Build): number {
   return sum;
 }
 
-/** `fn`'s result and the CPU seconds the schedd and the build's agent used meanwhile. */
+/** `fn`'s result and the CPU seconds the schedd, the build's agent and this runner used meanwhile. */
 async function costOf<T>(schedd: number, b: Build, fn: () => Promise<T>) {
   const s0 = cpuSec(schedd);
   const a0 = agentCpu(b);
+  const r0 = process.cpuUsage();
   const r = await fn();
-  return { r, schedd: cpuSec(schedd) - s0, agent: agentCpu(b) - a0 };
+  const { user, system } = process.cpuUsage(r0);
+  return { r, schedd: cpuSec(schedd) - s0, agent: agentCpu(b) - a0, runner: (user + system) / 1e6 };
 }
 
 const cpu = (x: number) => `${x.toFixed(2)} s`;
@@ -237,93 +323,122 @@ const cpu = (x: number) => `${x.toFixed(2)} s`;
 /**
  * The installed commands of each build, alternating step by step: one `dq -json` alone and --clients at once,
  * first each to a file of its own (as `dq -json > out.N.json`: the files are read only after the clock stops),
- * then through pipes this runner reads, with a dsubmit started among them.
+ * then through pipes this runner reads, with a dsubmit started among them. Each command is spawned behind a
+ * gate and all are let go at the same instant (one alone too, so both are timed alike: from the gate, through
+ * /usr/bin/time's and the launcher's start, to the end seen here); the files' batch is run a second time as
+ * before, each command spawned in turn and timed from its own spawn, for comparison.
  */
 async function installed(pool: TestPool, schedd: number, builds: Build[]) {
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 ? [...builds].reverse() : builds;
     const tag = (b: Build, how: string) => `${ROUNDS > 1 ? `[round ${round + 1}] ` : ''}installed, ${b.label}, ${how}:`;
-    const alone = new Map<Build, { file: number; pipe: number; answer: string }>();
+    const alone = new Map<Build, { file: number; pipe: number; answer: Buffer }>();
     // one alone, each way: the median of --alone runs
     for (const how of ['> file', 'pipe'] as const) {
       const runs = new Map(order.map((b) => [b, [] as Array<Awaited<ReturnType<typeof costOf<Run>>>>]));
       const path = join(pool.work, 'out.alone.json');
       for (let i = 0; i < ALONE; i++)
         for (const b of order)
-          runs
-            .get(b)!
-            .push(
-              await costOf(schedd, b, () =>
-                cli(pool, 'dq', ['-json'], '', b.launcher, how === 'pipe' ? undefined : path),
-              ),
-            );
+          runs.get(b)!.push(
+            await costOf(schedd, b, async () => {
+              const toFile = how === 'pipe' ? undefined : path;
+              const [r] = await atOnce([start(pool, 'dq', ['-json'], '', { via: b.launcher, toFile, held: true })]);
+              return r!;
+            }),
+          );
       for (const b of builds) {
         const rs = runs.get(b)!;
         const one = median(rs.map((x) => x.r.ms));
         const last = how === 'pipe' ? rs.at(-1)!.r.stdout : readFileSync(path);
-        const a = alone.get(b) ?? { file: 0, pipe: 0, answer: '' };
+        const a = alone.get(b) ?? { file: 0, pipe: 0, answer: last };
         a[how === 'pipe' ? 'pipe' : 'file'] = one;
-        a.answer ||= digest(last);
         alone.set(b, a);
         console.log(
           `${tag(b, how)} dq -json alone ${ms(one)} median of ${ALONE} (${(last.length / 1e6).toFixed(1)} MB; ` +
             `launcher ${cpu(median(rs.map((x) => x.r.cpu)))} CPU, agent ${cpu(median(rs.map((x) => x.agent)))}, schedd ${cpu(median(rs.map((x) => x.schedd)))}; ` +
-            `${rs.filter((x) => x.r.code).length} failed)`,
+            `${rs.filter((x) => x.r.code).length} failed${last.equals(a.answer) ? '' : ', ANSWER DIFFERS from the other way'})`,
         );
       }
       rmSync(path, { force: true });
     }
-    // what starting that many processes at once costs on this machine now (under the same /usr/bin/time)
-    const floor = await Promise.all(
-      Array.from(
-        { length: CLIENTS },
-        () =>
-          new Promise<number>((resolve) => {
-            const t0 = performance.now();
-            const p = TIME ? spawn(TIME, ['-f', '', '/bin/true']) : spawn('/bin/true');
-            p.on('close', () => resolve(performance.now() - t0));
-          }),
-      ),
-    );
+    // what starting that many processes at once costs on this machine now (the same gate and /usr/bin/time),
+    // and spawned in turn, each from its own spawn
+    const trues = (held: boolean) =>
+      Array.from({ length: CLIENTS }, (): Started => {
+        let t0 = performance.now();
+        const timed = [...(TIME ? [TIME, '-f', ''] : []), '/bin/true'];
+        const t = held
+          ? spawn('/bin/sh', ['-c', GATE, 'sh', ...timed], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] })
+          : spawn(timed[0]!, timed.slice(1));
+        const gate = held ? (t.stdio[3] as Socket) : undefined;
+        return {
+          ready: gate ? new Promise<void>((res) => gate.once('data', () => res())) : Promise.resolve(),
+          go: () => {
+            t0 = performance.now();
+            gate?.end('\n');
+          },
+          done: new Promise<Run>((res) =>
+            t.on('close', (code) =>
+              res({ code: code ?? -1, ms: performance.now() - t0, cpu: 0, stdout: Buffer.alloc(0), stderr: '' }),
+            ),
+          ),
+        };
+      });
+    const floor = (await atOnce(trues(true))).map((r) => r.ms);
+    const floorInTurn = (await Promise.all(trues(false).map((t) => t.done))).map((r) => r.ms);
     console.log(
-      `${ROUNDS > 1 ? `[round ${round + 1}] ` : ''}${CLIENTS} × /bin/true at once (the floor): median ${ms(median(floor))}, slowest ${ms(Math.max(...floor))}`,
+      `${ROUNDS > 1 ? `[round ${round + 1}] ` : ''}${CLIENTS} × /bin/true (the floor): let go at once median ${ms(median(floor))}, slowest ${ms(Math.max(...floor))}; ` +
+        `spawned in turn median ${ms(median(floorInTurn))}, slowest ${ms(Math.max(...floorInTurn))}`,
     );
-    // at once, each to its own file: checked after the clock stopped
-    for (const b of order) {
-      const out = (i: number) => join(pool.work, `out.${i}.json`);
-      const { r: done, ...used } = await costOf(schedd, b, () =>
-        Promise.all(Array.from({ length: CLIENTS }, (_, i) => cli(pool, 'dq', ['-json'], '', b.launcher, out(i)))),
-      );
-      const times = done.map((r) => r.ms);
-      let same = 0;
-      for (let i = 0; i < CLIENTS; i++) {
-        if (digest(readFileSync(out(i))) === alone.get(b)!.answer) same++;
-        rmSync(out(i), { force: true });
+    // at once, each to its own file: checked after the clock stopped; let go at once, then spawned in turn
+    for (const held of [true, false])
+      for (const b of order) {
+        const out = (i: number) => join(pool.work, `out.${i}.json`);
+        const { r: done, ...used } = await costOf(schedd, b, () => {
+          const starts = Array.from({ length: CLIENTS }, (_, i) =>
+            start(pool, 'dq', ['-json'], '', { via: b.launcher, toFile: out(i), held }),
+          );
+          return atOnce(starts);
+        });
+        const times = done.map((r) => r.ms);
+        let same = 0;
+        for (let i = 0; i < CLIENTS; i++) {
+          if (readFileSync(out(i)).equals(alone.get(b)!.answer)) same++;
+          rmSync(out(i), { force: true });
+        }
+        const one = alone.get(b)!.file;
+        console.log(
+          `${tag(b, `> file, ${held ? 'let go at once' : 'spawned in turn, each timed from its own spawn'}`)} ${CLIENTS} × dq -json: median ${ms(median(times))}, slowest ${ms(Math.max(...times))} = ${(Math.max(...times) / one).toFixed(1)}× alone (goal ≤ 3×); ` +
+            `launcher ${cpu(median(done.map((r) => r.cpu)))} CPU each (median), agent ${cpu(used.agent)} and schedd ${cpu(used.schedd)} for all, this runner ${cpu(used.runner)}; ` +
+            `${done.filter((r) => r.code).length} failed, ${same}/${CLIENTS} answers complete and identical to the one alone`,
+        );
+        for (const r of done.filter((r) => r.code).slice(0, 3))
+          console.log(`  a dq failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`);
       }
-      const one = alone.get(b)!.file;
-      console.log(
-        `${tag(b, '> file')} ${CLIENTS} × dq -json at once: median ${ms(median(times))}, slowest ${ms(Math.max(...times))} = ${(Math.max(...times) / one).toFixed(1)}× alone (goal ≤ 3×); ` +
-          `launcher ${cpu(median(done.map((r) => r.cpu)))} CPU each (median), agent ${cpu(used.agent)} and schedd ${cpu(used.schedd)} for all; ` +
-          `${done.filter((r) => r.code).length} failed, ${same}/${CLIENTS} answers complete and identical to the one alone`,
-      );
-      for (const r of done.filter((r) => r.code).slice(0, 3))
-        console.log(`  a dq failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`);
-    }
-    // at once through pipes, a dsubmit among them
+    // at once through pipes, a dsubmit let go with them
     for (const b of order) {
       const submits: number[] = [];
-      for (let i = 0; i < 3; i++) submits.push((await cli(pool, 'dsubmit', SUBMIT, ONE_JOB, b.launcher)).ms);
+      for (let i = 0; i < 3; i++)
+        submits.push((await atOnce([start(pool, 'dsubmit', SUBMIT, ONE_JOB, { via: b.launcher, held: true })]))[0]!.ms);
+      // the answer now, with the jobs just submitted (not timed)
+      const expect = (await atOnce([start(pool, 'dq', ['-json'], '', { via: b.launcher, held: true })]))[0]!.stdout;
       const { r, ...used } = await costOf(schedd, b, async () => {
-        const many = Array.from({ length: CLIENTS }, () => cli(pool, 'dq', ['-json'], '', b.launcher));
-        const during = await cli(pool, 'dsubmit', SUBMIT, ONE_JOB, b.launcher);
-        return { during, done: await Promise.all(many) };
+        const all = await atOnce([
+          start(pool, 'dsubmit', SUBMIT, ONE_JOB, { via: b.launcher, held: true }),
+          ...Array.from({ length: CLIENTS }, () =>
+            start(pool, 'dq', ['-json'], '', { via: b.launcher, expect, held: true }),
+          ),
+        ]);
+        return { during: all[0]!, done: all.slice(1) };
       });
       const times = r.done.map((x) => x.ms);
       const one = alone.get(b)!.pipe;
+      const same = r.done.filter((x) => x.same).length;
       console.log(
-        `${tag(b, 'pipe')} ${CLIENTS} × dq -json at once: median ${ms(median(times))}, slowest ${ms(Math.max(...times))} = ${(Math.max(...times) / one).toFixed(1)}× alone (goal ≤ 3×); ` +
-          `launcher ${cpu(median(r.done.map((x) => x.cpu)))} CPU each (median), agent ${cpu(used.agent)} and schedd ${cpu(used.schedd)} for all; ` +
-          `${r.done.filter((x) => x.code).length} failed, ${new Set(r.done.map((x) => digest(x.stdout))).size} distinct answers (≤ 2: with and without the job submitted meanwhile); ` +
+        `${tag(b, 'pipe, let go at once')} ${CLIENTS} × dq -json: median ${ms(median(times))}, slowest ${ms(Math.max(...times))} = ${(Math.max(...times) / one).toFixed(1)}× alone (goal ≤ 3×); ` +
+          `launcher ${cpu(median(r.done.map((x) => x.cpu)))} CPU each (median), agent ${cpu(used.agent)} and schedd ${cpu(used.schedd)} for all, this runner ${cpu(used.runner)}; ` +
+          `${r.done.filter((x) => x.code).length} failed, ${same}/${CLIENTS} identical to one alone just before, ` +
+          `${distinct(r.done.filter((x) => !x.same).map((x) => x.stdout))} other answers (≤ 1: with the job submitted meanwhile); ` +
           `dsubmit alone ${ms(median(submits))}, among them ${ms(r.during.ms)}: delayed ${ms(r.during.ms - median(submits))} (goal ≤ 100 ms)`,
       );
     }

@@ -61,8 +61,8 @@ const MAX_WAITING = 256;
 const MAX_WAIT_MS = 2000;
 /**
  * How long a shared query whose command has ended may stay open to identical ones (see Run), and then wait for
- * its launchers to copy its spool before they all get the exit code (ms; twice this in all at most): one that
- * stops reading holds the others no longer.
+ * one of its launchers to copy its spool before they all get the exit code (ms; twice this in all at most): a
+ * launcher that stops reading holds the others no longer.
  */
 const SHARE_GRACE_MS = 1000;
 /** A command's stdout goes through a spool file once it has written this much (small ones stay frames). */
@@ -378,12 +378,14 @@ class Spool {
 /**
  * A command running, and the launchers its output goes to: its own, and those of identical read-only queries
  * that arrived while it ran (the same command, arguments, folder, environment and terminal): one query to the
- * schedd, its output written to each. It can be joined while it runs and, with protocol 2, until its launchers
- * have copied its output (SHARE_GRACE_MS at most): as with protocol 1, whose sockets pace the command, none of
- * its launchers ends before then, so a command started after one of them ended never gets this answer.
+ * schedd, its output written to each. It can be joined while it runs and, with protocol 2, until one of its
+ * launchers has copied its output (SHARE_GRACE_MS at most): as with protocol 1, whose sockets pace the
+ * command, none of its launchers ends before then, so a command started after one of them ended never gets
+ * this answer.
  * A query that others joined is likely one of a burst (a workflow's 50 polls, started over as long as the
- * machine takes to start them): once its command has ended it stays open while they keep coming, each within
- * as long as the query ran of the one before (SHARE_GRACE_MS after its end at most), so they share it too.
+ * machine takes to start them): once its command has ended it stays open while they keep coming (see
+ * holdOpen), so they share it too; a burst longer than the query makes a new run. The run ends (no one may
+ * join) once one launcher has copied the whole output; each gets the exit code after its ranges.
  */
 class Run {
   readonly reqs = new Set<Request>();
@@ -402,7 +404,9 @@ class Run {
   private grace?: NodeJS.Timeout;
   /** While set, the ended command stays open to joiners (see above). */
   private hold?: NodeJS.Timeout;
-  private joined = false;
+  /** How many launchers joined, the last when (ms). */
+  private joins = 0;
+  private lastJoin = 0;
   private readonly started = performance.now();
   /** When the command ended, and how long it ran (ms). */
   private ended = 0;
@@ -426,10 +430,11 @@ class Run {
   join(r: Request): void {
     r.run = this;
     this.reqs.add(r);
-    this.joined = true;
-    if (this.hold) this.holdOpen();
+    this.joins++;
+    this.lastJoin = performance.now();
     r.send('A');
     for (const p of this.pieces ?? []) r.deliver(p, this);
+    if (this.hold) this.holdOpen();
   }
 
   /** A launcher left (gone, or its signal): the command is aborted once none is left. */
@@ -500,7 +505,12 @@ class Run {
 
   /** Sent to every launcher; false when one of their sockets is full of data. */
   private send(p: Piece): boolean {
-    this.pieces?.push(p);
+    const last = this.pieces?.at(-1);
+    // a launcher that joins later takes the ranges so far as one (one frame, one copy); a new piece, since a
+    // launcher that has not answered the spool's offer yet holds the old one
+    if (p.type === 'R' && last?.type === 'R' && last.at + last.len === p.at)
+      this.pieces![this.pieces!.length - 1] = { type: 'R', at: last.at, len: last.len + p.len };
+    else this.pieces?.push(p);
     let ok = true;
     for (const r of this.reqs) ok = r.deliver(p, this) && ok;
     return ok;
@@ -529,18 +539,25 @@ class Run {
     this.send({ type: 'D' });
     this.ended = performance.now();
     this.ran = this.ended - this.started;
-    if (this.joined) this.holdOpen();
+    if (this.joins) this.holdOpen();
     this.grace = setTimeout(() => this.close(), 2 * SHARE_GRACE_MS);
     this.grace.unref();
     this.checkCopied();
   }
 
-  /** Open to joiners for as long again as the command ran, from now (SHARE_GRACE_MS after its end at most). */
+  /**
+   * Open to joiners while identical queries keep coming at the pace they came (the next due within twice the
+   * mean gap between the run's start and its joins so far), never longer after the command's end than it ran
+   * (SHARE_GRACE_MS at most): a burst that came whole while the query ran is not waited for, and none of its
+   * launchers waits for others more than about its own query's time.
+   */
   private holdOpen(): void {
     clearTimeout(this.hold);
     this.hold = undefined;
-    const ms = Math.min(this.ran, this.ended + SHARE_GRACE_MS - performance.now());
-    if (ms <= 0) return;
+    const gap = (this.lastJoin - this.started) / this.joins;
+    const until = Math.min(this.lastJoin + 2 * gap, this.ended + Math.min(this.ran, SHARE_GRACE_MS));
+    const ms = until - performance.now();
+    if (ms <= 0) return this.checkCopied();
     this.hold = setTimeout(() => {
       this.hold = undefined;
       this.checkCopied();
@@ -548,10 +565,14 @@ class Run {
     this.hold.unref();
   }
 
-  /** Every launcher has copied the whole output (and the run is not held open): they get the exit code. */
+  /**
+   * A launcher has copied the whole output (and the run is not held open): no one may join any more, and every
+   * launcher gets the exit code after its ranges, so each ends as soon as it has copied, not when the slowest
+   * reader has.
+   */
   checkCopied(): void {
     if (this.code === undefined || this.closed || this.hold) return;
-    if ([...this.reqs].every((r) => r.copied)) this.close();
+    if ([...this.reqs].some((r) => r.copied)) this.close();
   }
 
   private close(): void {
@@ -578,6 +599,8 @@ class Run {
 
 /** The commands whose identical runs in flight are shared: they only read. */
 const SHARED = new Set(['dq', 'dhistory', 'dstatus']);
+/** The commands that only read (the others may change the queue: see run). */
+const READ_ONLY = new Set([...SHARED, 'qstat', 'qselect']);
 const inFlight = new Map<string, Run>();
 
 function shareKey(h: Hello): string | undefined {
@@ -690,6 +713,9 @@ async function run(r: Request, h: Hello): Promise<void> {
   if (code !== 0) dropWarmOf(ctx);
   // what the command wrote is all sent before its exit code (the writes may still be yielding)
   await new Promise<void>((res) => ctx.stdout.end(() => ctx.stderr.end(() => res())));
+  // a command that may change the queue (dsubmit, drm, ...): a query started once it has ended must see the
+  // change, so none may join a run begun before that (which may have read the queue before it)
+  if (!READ_ONLY.has(h.name)) for (const other of [...inFlight.values()]) other.unlist();
   shared.finish(code);
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Launcher } from './harness/agent.js';
 import { rawDq, submitHeld } from './harness/agent-client.js';
-import { TestPool } from './harness/pool.js';
+import { runChild, TestPool } from './harness/pool.js';
 
 /** The spool files in a launcher's socket folder. */
 const spools = (l: Launcher) => readdirSync(l.socketDir).filter((f) => f.includes('.spool.'));
@@ -100,6 +100,49 @@ describe('command agent – spool', () => {
     const fresh = await l.run('dq', args);
     assert.equal(fresh.code, 0, fresh.stderr);
     assert.doesNotMatch(old.stdout, new RegExp(`"ClusterId": ${later},`));
+    assert.match(fresh.stdout, new RegExp(`"ClusterId": ${later},`));
+    stuck.stdout.destroy();
+    await ended;
+    await l.run('drm', [first]);
+    await l.run('drm', [later]);
+  });
+
+  test("spool – stdout a shell's pipe, /dev/null, or a reader that leaves early (head) is served as by the command alone", async () => {
+    // a pipe(2) and /dev/null take no copy_file_range: the launcher falls back to sendfile
+    const sh = (script: string) =>
+      runChild(
+        '/bin/bash',
+        ['-c', `set -o pipefail; ${script}`, join(l.bin, 'dq'), cluster],
+        { env: l.env },
+        pool.work,
+      );
+    const [piped, devNull, head] = await Promise.all([
+      sh('"$0" "$1" -json --debug | cat'),
+      sh('"$0" "$1" -json --debug > /dev/null'),
+      sh('"$0" "$1" -json --debug | head -c 100; echo " ${PIPESTATUS[0]}"'),
+    ]);
+    for (const r of [piped, devNull, head]) assert.match(r.stderr, /stdout comes from a spool file/);
+    assert.deepEqual([piped.code, piped.stdout], [0, alone], piped.stderr);
+    assert.deepEqual([devNull.code, devNull.stdout], [0, ''], devNull.stderr);
+    // the reader went after 100 bytes: the launcher ends with SIGPIPE's status, as the command alone does
+    assert.equal(head.stdout, `${alone.slice(0, 100)} 141\n`, head.stderr);
+    assert.deepEqual(spools(l), []);
+  });
+
+  test('spool – a query started after a dsubmit through the agent ended sees the job, though an identical one is still open', async () => {
+    const first = await submitHeld(l);
+    const args = ['-json', '-constraint', `ClusterId >= ${first}`, '--debug'];
+    // a reader that never reads keeps its shared run open to identical queries for as long as it may
+    const stuck = spawn(join(l.bin, 'dq'), args, { cwd: pool.work, env: l.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    stuck.stdout.pause();
+    const taken = new Promise<void>((res) =>
+      stuck.stderr.on('data', (d: Buffer) => /the agent at .* runs the command/.test(String(d)) && res()),
+    );
+    const ended = new Promise<void>((res) => stuck.on('close', () => res()));
+    await taken;
+    const later = await submitHeld(l, 1);
+    const fresh = await l.run('dq', args);
+    assert.equal(fresh.code, 0, fresh.stderr);
     assert.match(fresh.stdout, new RegExp(`"ClusterId": ${later},`));
     stuck.stdout.destroy();
     await ended;
