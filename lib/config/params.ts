@@ -548,6 +548,15 @@ export const PARAMS = {
     description:
       'The part of ANONYMOUS_REQUEST_BUDGET the calls from one client host (an IPv4 address, an IPv6 /64) may hold at once, so that one host cannot take all of it.',
   },
+  USER_REQUEST_BUDGET: {
+    type: 'size-kb',
+    default: '512MB',
+    daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master'],
+    reload: 'live',
+    min: 2048,
+    description:
+      "Bytes (in KB, or with a K/M/G suffix) of requests one user's calls may have being read at once by a daemon, counted from each message's declared length before its body is read and given back once it has arrived; a call past it is refused with USER_REQUEST_LIMIT (RESOURCE_EXHAUSTED). One request is at most 512 MB, so the default admits any one of them; without it a user's calls in parallel made a daemon hold as many requests as they opened.",
+  },
   ANONYMOUS_REQUEST_TIMEOUT: {
     type: 'int',
     default: '60',
