@@ -425,6 +425,15 @@ export const PARAMS = {
     min: 1,
     description: 'Seconds between evaluations of periodic_hold/release/remove and allowed_job_duration (walltime).',
   },
+  MAX_SPOOLED_OUTPUT: {
+    type: 'size-kb',
+    default: '1GB',
+    daemons: ['schedd'],
+    reload: 'live',
+    min: 0,
+    description:
+      "Bytes (in KB, or with a K/M/G suffix) of an evicted job's output (when_to_transfer_output = ON_EXIT_OR_EVICT: its checkpoint) the schedd keeps in its spool until the job runs again. The spool is root's and counts against no user's quota, and a sparse file costs its job nothing to send, so past this the checkpoint is dropped and the job is held.",
+  },
   MAIL: {
     type: 'string',
     default: '/usr/bin/mail',
