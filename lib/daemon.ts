@@ -88,15 +88,18 @@ export async function serveDaemon(
   services: Array<{ definition: grpc.ServiceDefinition; impl: ServiceImpl }>,
 ): Promise<RunningServer> {
   const anonymousLimits = anonymousBudget(ctx.config);
+  const userRequestLimit = { bytes: ctx.config.int('USER_REQUEST_BUDGET') * 1024 };
   onReconfig(() => {
     try {
       Object.assign(anonymousLimits, anonymousBudget(ctx.config));
+      userRequestLimit.bytes = ctx.config.int('USER_REQUEST_BUDGET') * 1024;
     } catch (e) {
-      ctx.log.error({ err: (e as Error).message }, 'anonymous request budget not changed');
+      ctx.log.error({ err: (e as Error).message }, 'request budgets not changed');
     }
   });
   const server = await startServer({
     anonymousLimits,
+    userRequestLimit,
     daemon: ctx.name,
     log: ctx.log,
     tls: ctx.tls,

@@ -109,6 +109,11 @@ export const ERROR_CODES = {
     exit: 1,
     hint: 'the daemon serves a bounded number of streams at once; close some or try again later',
   },
+  USER_REQUEST_LIMIT: {
+    status: GrpcStatus.RESOURCE_EXHAUSTED,
+    exit: 1,
+    hint: "a daemon reads a bounded number of bytes of one user's requests at once (USER_REQUEST_BUDGET): try again once some of your calls have ended",
+  },
   ANONYMOUS_LIMIT: {
     status: GrpcStatus.RESOURCE_EXHAUSTED,
     exit: 1,

@@ -152,12 +152,15 @@ export interface ReceiveOptions {
   owner?: Owner;
   /** Create missing parent directories (inside a sandbox the receiver owns). */
   makeParents?: boolean;
+  /** At most this many bytes of file data in all; past it the transfer fails (TRANSFER_REFUSED), `knob` named. */
+  maxBytes?: { bytes: number; knob: string };
 }
 
 /** Receive a stream of chunks; returns the names received. A stream that fails part way throws after it has put every complete file in place. */
 export async function receiveFiles(source: AsyncIterable<FileChunk__Output>, opts: ReceiveOptions): Promise<string[]> {
   const { owner } = opts;
   const done: string[] = [];
+  let received = 0;
   let cur: { name: string; tmp: string; target: string; fd: number; hash: ReturnType<typeof createHash> } | undefined;
   let skipping: string | undefined;
   const abort = () => {
@@ -205,6 +208,12 @@ export async function receiveFiles(source: AsyncIterable<FileChunk__Output>, opt
         cur = { name, tmp, target: join(dir, basename(target)), fd, hash: createHash('sha256') };
       }
       if (c.data.length) {
+        received += c.data.length;
+        if (opts.maxBytes && received > opts.maxBytes.bytes)
+          throw new DschedError(
+            'TRANSFER_REFUSED',
+            `the files sent are over ${opts.maxBytes.bytes} bytes (${opts.maxBytes.knob}); ${cur.name} and what follows are not kept`,
+          );
         transferBytes.received += c.data.length;
         writeSync(cur.fd, c.data);
         cur.hash.update(c.data);

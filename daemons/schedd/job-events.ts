@@ -42,6 +42,8 @@ export interface EventsSchedd {
   name(): string;
   /** where an evicted job's checkpoint files wait for its next run */
   spool(): string;
+  /** bytes of one evicted job's output the spool keeps (MAX_SPOOLED_OUTPUT) */
+  maxSpooled(): number;
   /** the start of this job in progress, if any */
   starting(key: string): Promise<void> | undefined;
   gangs: Pick<GangClaims, 'isFollower' | 'isRestoring' | 'rankEvent' | 'leaderEvent' | 'sweep' | 'rankInput'>;
@@ -272,6 +274,8 @@ export class JobEvents {
         case 'evicted':
           this.jobEvicted(job, ev.message || 'the startd evicted the job');
           if (claim) this.s.claims.delete(claim.id);
+          // its checkpoint did not come back whole: held, as an exit whose output did not come back
+          if (transferError) this.s.actions.hold(job, transferError, HoldCode.TransferOutputError, 0);
           break;
       }
     }
@@ -360,7 +364,12 @@ export class JobEvents {
             this.runBytes.receivedFromJob(jobKey(job.cluster, job.proc), n);
             this.s.queue.update(job, { BytesRecvd: String((Number(v('BytesRecvd')) || 0) + n) });
           }),
-          { dest: outputDest(v, spool), owner: who },
+          {
+            dest: outputDest(v, spool),
+            owner: who,
+            // written as root, so no user's quota bounds it: the job's checkpoint has a bound of its own
+            ...(spool ? { maxBytes: { bytes: this.s.maxSpooled(), knob: 'MAX_SPOOLED_OUTPUT' } } : {}),
+          },
         );
       const first = this.s.claims.get(c.id)?.startd ?? c.startd;
       let got: string[];
@@ -379,6 +388,8 @@ export class JobEvents {
       return undefined;
     } catch (e) {
       if (e instanceof DschedError && (e.code === 'DAEMON_UNREACHABLE' || e.code === 'TIMEOUT')) throw e;
+      // a checkpoint cut short is no checkpoint: its next run starts afresh
+      if (spool) rmSync(spool, { recursive: true, force: true });
       const details =
         e instanceof DschedError ? e.message : `writing output into ${String(v('Iwd') ?? '')}: ${errnoText(e)}`;
       const reason = `Transfer output files failure at access point ${this.s.name()} while receiving files from the execution point ${c.slot}. Details: ${details}`;

@@ -105,6 +105,7 @@ const opts = {
   mailCommand: () => config.str('MAIL'),
   pbsWalltimeHold: () => config.bool('PBS_WALLTIME_HOLD'),
   spool: config.paths.spool,
+  maxSpooled: () => config.int('MAX_SPOOLED_OUTPUT') * 1024,
   protectedDirs: [config.paths.home, authDir],
   findStartd: async (startdName: string) => {
     const c = collector.get();

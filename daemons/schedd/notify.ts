@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import { visible } from '../../lib/visible-text.js';
 import { isExpressionText, litValue } from './queue.js';
 
 export type MailEvent = 'begin' | 'end' | 'abort';
@@ -57,11 +58,13 @@ export function mailText(ev: MailEvent, f: JobFacts): { subject: string; body: s
           ? `was killed by signal ${f.signal}`
           : `exited with status ${f.exitCode ?? 0}`;
   const subject = `[dsched] job ${f.id} ${outcome}`;
-  const lines = [`Job ${f.id} (${f.cmd}) of ${f.owner} ${outcome}.`, ''];
-  if (f.host) lines.push(`Host:     ${f.host}`);
+  // what a user wrote stays on its line: a line of their own could start with `~!`, which mail programs of the
+  // mailx family run as a shell command (as root, who sends the mail) even when their input is no terminal
+  const lines = [`Job ${f.id} (${visible(f.cmd)}) of ${visible(f.owner)} ${outcome}.`, ''];
+  if (f.host) lines.push(`Host:     ${visible(f.host)}`);
   if (ev === 'end') lines.push(f.signal !== undefined ? `Signal:   ${f.signal}` : `Exit code: ${f.exitCode ?? 0}`);
   if (f.runSeconds !== undefined && ev !== 'begin') lines.push(`Run time: ${dur(Math.round(f.runSeconds))}`);
-  if (ev === 'abort' && f.removeReason) lines.push(`Reason:   ${f.removeReason}`);
+  if (ev === 'abort' && f.removeReason) lines.push(`Reason:   ${visible(f.removeReason)}`);
   return { subject, body: lines.join('\n') + '\n' };
 }
 

@@ -44,6 +44,8 @@ export interface ScheddOptions {
   mailCommand: () => string;
   /** where an evicted job's checkpoint files wait for its next run (when_to_transfer_output = ON_EXIT_OR_EVICT) */
   spool: string;
+  /** MAX_SPOOLED_OUTPUT: bytes of one evicted job's output the spool keeps */
+  maxSpooled?: () => number;
   /** the pool's own directories ($DSCHED_HOME, the challenge directory): no user's job may name a file there */
   protectedDirs?: string[];
   /** A startd's current addresses, by its name (from the collector's Machine ads). */
@@ -153,6 +155,7 @@ export class Schedd {
       ...core,
       name: () => this.opts.name,
       spool: () => this.opts.spool,
+      maxSpooled: () => this.opts.maxSpooled?.() ?? Infinity,
       starting: (key) => this.claimed.starting.get(key),
       gangs: this.gangs,
       unsure: this.unsure,

@@ -2,11 +2,12 @@
 // stdin/stdout/stderr files, environment, working directory and a fresh scratch sandbox; reports exit code
 // or signal. The fork itself happens in the spawner process (spawner/spawner.c).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { basename, dirname, join, resolve as resolve_ } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { removeTree } from '../../lib/remove-tree.js';
 import type { ClassAd } from '../../grammar/classad/index.js';
 import { isRefusal, launchSpec, type LaunchContext, type LaunchRefusal, type LaunchSpec } from './launch-spec.js';
 import type { ProcFamily, ProcTracker } from './proc-family.js';
@@ -380,6 +381,7 @@ export function signalGroup(pid: number, sig: NodeJS.Signals): boolean {
   }
 }
 
+/** Remove a job's sandbox; its owner may be changing it meanwhile, so no link in it is followed (lib/remove-tree.ts). */
 export function removeSandbox(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  removeTree(dir);
 }

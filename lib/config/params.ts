@@ -425,6 +425,15 @@ export const PARAMS = {
     min: 1,
     description: 'Seconds between evaluations of periodic_hold/release/remove and allowed_job_duration (walltime).',
   },
+  MAX_SPOOLED_OUTPUT: {
+    type: 'size-kb',
+    default: '1GB',
+    daemons: ['schedd'],
+    reload: 'live',
+    min: 0,
+    description:
+      "Bytes (in KB, or with a K/M/G suffix) of an evicted job's output (when_to_transfer_output = ON_EXIT_OR_EVICT: its checkpoint) the schedd keeps in its spool until the job runs again. The spool is root's and counts against no user's quota, and a sparse file costs its job nothing to send, so past this the checkpoint is dropped and the job is held.",
+  },
   MAIL: {
     type: 'string',
     default: '/usr/bin/mail',
@@ -547,6 +556,15 @@ export const PARAMS = {
     min: 2048,
     description:
       'The part of ANONYMOUS_REQUEST_BUDGET the calls from one client host (an IPv4 address, an IPv6 /64) may hold at once, so that one host cannot take all of it.',
+  },
+  USER_REQUEST_BUDGET: {
+    type: 'size-kb',
+    default: '512MB',
+    daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master'],
+    reload: 'live',
+    min: 2048,
+    description:
+      "Bytes (in KB, or with a K/M/G suffix) of requests one user's calls may have being read at once by a daemon, counted from each message's declared length before its body is read and given back once it has arrived; a call past it is refused with USER_REQUEST_LIMIT (RESOURCE_EXHAUSTED). One request is at most 512 MB, so the default admits any one of them; without it a user's calls in parallel made a daemon hold as many requests as they opened.",
   },
   ANONYMOUS_REQUEST_TIMEOUT: {
     type: 'int',

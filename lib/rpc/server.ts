@@ -15,6 +15,7 @@ import { daemonIdentity, serverCredentials, type Revocations, type TlsMaterial }
 import { toServiceError } from './status.js';
 import { healthProto } from './proto.js';
 import { AdmittingDecoder, AnonymousBudget, budgetHost, type AnonymousLimits } from './anonymous-budget.js';
+import { UserRequestBudget } from './user-budget.js';
 
 /** Calls this process served per method (`QueryJobs`) and the seconds they took, for its ads. */
 export const rpcStats = new Map<string, { count: number; seconds: number }>();
@@ -67,6 +68,9 @@ export interface ServerOptions {
   /** Bytes of requests callers without a credential may have being read at once (read at each call, so it
    *  may be changed in place); default ANONYMOUS_LIMITS. */
   anonymousLimits?: AnonymousLimits;
+  /** Bytes of requests one user's calls may have being read at once (read at each call); default
+   *  USER_REQUEST_BYTES. */
+  userRequestLimit?: { bytes: number };
   /** The health status the server starts with (default SERVING: bound and answering). */
   initialHealth?: ServingStatus;
 }
@@ -251,6 +255,9 @@ export const ANONYMOUS_LIMITS: AnonymousLimits = {
 
 export const MAX_STREAMS_PER_CONNECTION = 1000;
 
+/** The user budget a server without `userRequestLimit` keeps (USER_REQUEST_BUDGET's default): the largest request. */
+export const USER_REQUEST_BYTES = 512 * 1024 * 1024;
+
 /**
  * A request a call reads is at most `bytes` long, each message's length checked (and, for a caller without a
  * credential, charged to the anonymous budget) from its header, before its body is read: grpc-js sets one limit
@@ -258,11 +265,12 @@ export const MAX_STREAMS_PER_CONNECTION = 1000;
  */
 function limitRequest(
   call: grpc.ServerInterceptingCallInterface,
-  bytes: number,
+  bytes: number | undefined,
   refuse: (e: unknown) => void,
 ): AdmittingDecoder | undefined {
   const c = call as unknown as { decoder?: object; maxReceiveMessageSize?: number };
   if (!c.decoder || typeof c.maxReceiveMessageSize !== 'number') return undefined;
+  bytes ??= c.maxReceiveMessageSize;
   const decoder = new AdmittingDecoder(bytes, undefined, refuse);
   c.decoder = decoder;
   c.maxReceiveMessageSize = bytes;
@@ -312,6 +320,30 @@ function chargeAnonymous(
 }
 
 /**
+ * Charge each message of a user's call to that user's budget from its declared length (refused past it, before
+ * the body is read), and give it back once the message has arrived whole; returns what gives back a message cut
+ * off by the call's end, however it ends.
+ */
+function chargeUser(decoder: AdmittingDecoder, budget: UserRequestBudget, user: string): () => void {
+  let held = 0;
+  decoder.admit = (length) => {
+    budget.take(user, length);
+    held = length;
+  };
+  decoder.complete = () => {
+    budget.give(user, held);
+    held = 0;
+  };
+  return () => {
+    decoder.admit = () => {
+      throw new DschedError('RPC_MALFORMED', 'a message after the end of the call');
+    };
+    budget.give(user, held);
+    held = 0;
+  };
+}
+
+/**
  * The caller is identified, and checked against the table, as soon as its call's headers arrive: grpc-js reads a
  * whole request (up to the server's 512 MB limit) before a handler runs, so a caller with no credential made a
  * daemon hold that much per call, as many calls as it opened. A refused call is answered before a byte of its
@@ -323,6 +355,7 @@ function admitFirst(
   opts: ServerOptions,
   admitted: WeakMap<grpc.Metadata, Identity>,
   budget: AnonymousBudget,
+  userBudget: UserRequestBudget,
 ): grpc.ServerInterceptor {
   return (descriptor, call) => {
     const method = methodName(descriptor.path);
@@ -332,7 +365,7 @@ function admitFirst(
       opts.log.warn({ method: name(), peer: call.getPeer(), err: (e as Error).message }, 'refused call');
       call.sendStatus(toServiceError(e, opts.daemon) as grpc.StatusObject);
     };
-    const decoder = open ? limitRequest(call, ANONYMOUS_REQUEST_BYTES, refuse) : undefined;
+    const decoder = limitRequest(call, open ? ANONYMOUS_REQUEST_BYTES : undefined, refuse);
     let release: (() => void) | undefined;
     return new grpc.ServerInterceptingCall(call, {
       start(next) {
@@ -347,6 +380,7 @@ function admitFirst(
               return;
             }
             if (decoder && identity.kind === 'anonymous') release = chargeAnonymous(call, decoder, budget, refuse);
+            else if (decoder && identity.kind === 'user') release = chargeUser(decoder, userBudget, identity.name);
             admitted.set(metadata, identity);
             pass(metadata);
           },
@@ -368,7 +402,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // HTTP/2 streams one connection may have open at once (a client past it waits for one to end): bounds
     // what one connection without a credential holds in calls, far above what a daemon or user opens
     'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
-    interceptors: [admitFirst(opts, admitted, budget)],
+    interceptors: [
+      admitFirst(opts, admitted, budget, new UserRequestBudget(opts.userRequestLimit ?? { bytes: USER_REQUEST_BYTES })),
+    ],
   });
   const healthDefinition = healthProto().Health.service as unknown as grpc.ServiceDefinition;
   const hs = healthService(

@@ -78,4 +78,25 @@ describe('security – job mail addresses', { skip: needsRoot }, () => {
     assert.doesNotMatch(mails(), /ARG: -(?!s$)/m, mails());
     assert.doesNotMatch(mails(), new RegExp(`job ${cluster}\\.0`), mails());
   });
+
+  test('security – job mail: a removal reason with a line of its own is no command to a mailx-like MAIL', async () => {
+    // mail programs of the Heirloom mailx family run a message line `~!cmd` as a shell command even when their
+    // input is no terminal; this one does only that
+    const mailx = pool.file(
+      'mailx.sh',
+      '#!/bin/sh\nwhile IFS= read -r line; do case "$line" in "~!"*) sh -c "${line#??}";; esac; done\n' +
+        'echo sent >> "$(dirname "$0")/mailx.txt"\n',
+      0o755,
+    );
+    await pool.reconfigure(`MAIL = ${mailx}\n`, ['schedd']);
+    const owned = `${pool.work}/owned-by-root`;
+    const sub = put('reason.sub', 'executable = /bin/true\nhold = true\nnotification = Always\nqueue\n');
+    const r = await pool.run('dsubmit', [sub], { ...NOBODY, cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    const rm = await pool.run('drm', [String(cluster), '-reason', `done\n~!touch ${owned}`], NOBODY);
+    assert.equal(rm.code, 0, rm.stderr);
+    await pool.waitFor('the removal mail', () => pool.exists('mailx.txt'));
+    assert.equal(pool.exists('owned-by-root'), false, 'the line of the reason was not run');
+  });
 });

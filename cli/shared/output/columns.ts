@@ -92,33 +92,9 @@ function graphemeWidth(g: string): number {
   return w;
 }
 
-// C0 and C1 controls, DEL, and the bidirectional overrides. In a value another user wrote (a job's arguments,
-// its batch name, any attribute) they would be commands to the reader's terminal (an escape sequence that sets
-// its title, rewrites the screen or answers back), or would forge what is shown (a carriage return over a
-// line, a newline that prints a row of its own, text shown reversed).
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-const CONTROL_ALL = new RegExp(CONTROL.source, 'g');
-const NAMED: Record<string, string> = {
-  '\x07': '\\a',
-  '\b': '\\b',
-  '\f': '\\f',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-};
+import { visible } from '../../../lib/visible-text.js';
 
-/**
- * `s` with its control characters shown as ClassAd escapes (`\n`, `\033`, `\u202e`), as `-long` quotes them:
- * what tables and `-af`/`-format` print of a value is text, never a terminal's command. The exact value is in
- * `-long`, `-json` and `-xml`.
- */
-export function visible(s: string): string {
-  if (!CONTROL.test(s)) return s;
-  return s.replace(CONTROL_ALL, (ch) => {
-    const c = ch.charCodeAt(0);
-    return NAMED[ch] ?? (c < 0x100 ? `\\${c.toString(8).padStart(3, '0')}` : `\\u${c.toString(16).padStart(4, '0')}`);
-  });
-}
+export { visible };
 
 /** Removes ANSI SGR escape sequences (colours). */
 export function stripAnsi(s: string): string {
