@@ -2,7 +2,8 @@
 // sends only those), output written a page at a time (a 200,000-job answer is never one string), and the
 // JSON array written as its pages come.
 import { parseExpr, referencedAttrs } from '../../grammar/classad/index.js';
-import { adOfRecord, jsonElements } from '../../grammar/classad/json-text.js';
+import { adOfRecord, jsonElements, type OnUnreadable } from '../../grammar/classad/json-text.js';
+import { DschedError, isErrorCode, SourceError, type ErrorCode } from '../../lib/errors.js';
 import { RecordAd } from '../../grammar/classad/record-ad.js';
 import { gunzipSync } from 'node:zlib';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
@@ -111,8 +112,12 @@ export class JsonArrayWriter {
  */
 export class ViewRow implements OutputAd {
   private constructor(private readonly values: Record<string, unknown>) {}
-  static of(attrs: Record<string, string>, names: readonly string[] = VIEW_ATTRS): ViewRow {
-    const ad = new RecordAd(attrs);
+  static of(
+    attrs: Record<string, string>,
+    names: readonly string[] = VIEW_ATTRS,
+    onUnreadable?: OnUnreadable,
+  ): ViewRow {
+    const ad = new RecordAd(attrs, onUnreadable);
     const values: Record<string, unknown> = Object.create(null);
     for (const n of names) {
       const v = ad.lookupJS(n);
@@ -123,6 +128,63 @@ export class ViewRow implements OutputAd {
   lookupJS(name: string): unknown {
     return this.values[name.toLowerCase()];
   }
+}
+
+/**
+ * Attributes a listing left out because their stored text is no ClassAd expression (a queue or history written
+ * by an older version may hold one that does not parse or is over the size limit). The job is still listed:
+ * each such attribute is named on stderr as it is met, and `check` then fails the command, so a script sees
+ * that the listing is not whole (condor_q lists a job with a bad attribute too).
+ */
+export class UnreadableAttrs {
+  private count = 0;
+  private readonly jobs = new Set<string>();
+  private code: ErrorCode | undefined;
+
+  constructor(private readonly cmd: string) {}
+
+  /** One left out: `job` as cluster.proc. */
+  note(job: string, name: string, code: string, why: string): void {
+    this.count++;
+    this.jobs.add(job);
+    this.code ??= isErrorCode(code) ? code : 'CLASSAD_SYNTAX';
+    io().stderr.write(`${this.cmd}: job ${job}: attribute ${name} cannot be read: ${why}\n`);
+  }
+
+  /** One an ad of this record left out (the CLI's own parse of the schedd's texts). */
+  of(rec: Record<string, string>): OnUnreadable {
+    return (name, err) => {
+      const e = err instanceof DschedError ? err : undefined;
+      const why = e instanceof SourceError ? e.bareMessage : (e?.message ?? String(err));
+      this.note(jobOf(rec), name, e?.code ?? 'CLASSAD_SYNTAX', why);
+    };
+  }
+
+  /** Those the schedd left out of a listing it rendered. */
+  fromPage(page: JobQueryPage__Output): void {
+    for (const u of page.unreadable ?? [])
+      this.note(u.id ? `${u.id.cluster}.${u.id.proc}` : '?', u.name, u.code, u.error);
+  }
+
+  /** After the listing: an error, when something was left out. */
+  check(): void {
+    if (!this.count) return;
+    const n = this.count === 1 ? 'an attribute' : `${this.count} attributes`;
+    const jobs = this.jobs.size === 1 ? `job ${[...this.jobs][0]}` : `${this.jobs.size} jobs`;
+    throw new DschedError(
+      this.code!,
+      `${n} of ${jobs} could not be read as ClassAd expressions: the listing shows the jobs without them (-xml: with their stored text)`,
+      {
+        hint: "a job queue or history written by an older version may hold such values; `dqedit` sets a queued job's attribute anew",
+      },
+    );
+  }
+}
+
+/** A record's job id as cluster.proc (its texts, which are plain integers in any ad dsched wrote). */
+function jobOf(rec: Record<string, string>): string {
+  const own = (n: string) => rec[n] ?? Object.entries(rec).find(([k]) => k.toLowerCase() === n.toLowerCase())?.[1];
+  return `${own('ClusterId') ?? '?'}.${own('ProcId') ?? '?'}`;
 }
 
 /** How a job listing is printed (-af, -format, -json, -jsonl, -long, else a table). */
@@ -182,6 +244,7 @@ const isGzip = (b: Uint8Array) => b[0] === 0x1f && b[1] === 0x8b;
 export async function printJobPages(
   pages: AsyncIterable<JobQueryPage__Output>,
   v: ListingView,
+  unreadable: UnreadableAttrs,
   onPage?: (page: JobQueryPage__Output) => void,
 ): Promise<ViewRow[]> {
   const table = isTable(v);
@@ -192,6 +255,7 @@ export async function printJobPages(
   let rendered = false;
   for await (const page of pages) {
     onPage?.(page);
+    unreadable.fromPage(page);
     // the listing as the schedd rendered it (viewFormat): copied out as it comes, nothing parsed
     if (page.text?.length) {
       rendered = true;
@@ -200,17 +264,22 @@ export async function printJobPages(
     }
     if (!page.ads.length) continue;
     if (table) {
-      for (const r of page.ads) rows.push(ViewRow.of(r.attrs));
+      for (const r of page.ads) rows.push(ViewRow.of(r.attrs, VIEW_ATTRS, unreadable.of(r.attrs)));
       continue;
     }
     if (json) {
-      await json.text(jsonElements(page.ads.map((r) => r.attrs)));
+      await json.text(
+        jsonElements(
+          page.ads.map((r) => r.attrs),
+          (rec, name, err) => unreadable.of(rec)(name, err),
+        ),
+      );
       printed += page.ads.length;
       continue;
     }
     if (v.af || v.format) {
       // -af and -format read a few attributes: from the texts, without a ClassAd per job (RecordAd)
-      const ads = page.ads.map((r) => new RecordAd(r.attrs));
+      const ads = page.ads.map((r) => new RecordAd(r.attrs, unreadable.of(r.attrs)));
       if (v.af && v.afOpts.headings) {
         for (const ad of ads) afRows.push(ad);
         continue;
@@ -220,7 +289,7 @@ export async function printJobPages(
       printed += ads.length;
       continue;
     }
-    const ads = page.ads.map((r) => adOfRecord(r.attrs));
+    const ads = page.ads.map((r) => adOfRecord(r.attrs, unreadable.of(r.attrs)));
     if (v.jsonl) await writeOut(formatJobsJsonl(ads));
     else if (v.long) await writeOut((printed ? '\n' : '') + formatJobsLong(ads));
     printed += ads.length;
