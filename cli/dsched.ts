@@ -20,7 +20,7 @@ import { createServer } from 'node:net';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, type Config } from '../lib/config/load.js';
+import { loadConfig, whereFrom, type Config } from '../lib/config/load.js';
 import { addressFile, adsTakenFile } from '../lib/config/paths.js';
 import { PARAMS } from '../lib/config/params.js';
 import { DAEMON_NAMES, failedReasonFile, masterLockName } from '../lib/daemons.js';
@@ -739,6 +739,8 @@ async function status(): Promise<number> {
 
 async function reconfig(): Promise<number> {
   const config = loadConfig();
+  // the daemons would refuse it and keep their old values: said here, not only in their logs
+  checkConfigValues(config);
   const native = nativeMasterState(config);
   if (native) {
     if (!maySignal(native.pid)) throw refuseNativeMaster(config, native);
@@ -772,7 +774,7 @@ function config(names: string[], verbose: boolean): number {
     if (names.length === 1 && !verbose) process.stdout.write(`${v.raw}\n`);
     else
       process.stdout.write(
-        `${n.toUpperCase()} = ${v.raw}${verbose ? `\n  # from ${v.source}${n.toUpperCase() in PARAMS ? ` — ${(PARAMS as Record<string, { description: string }>)[n.toUpperCase()]!.description}` : ''}` : ''}\n`,
+        `${n.toUpperCase()} = ${v.raw}${verbose ? `\n  # from ${whereFrom(v)}${n.toUpperCase() in PARAMS ? ` — ${(PARAMS as Record<string, { description: string }>)[n.toUpperCase()]!.description}` : ''}` : ''}\n`,
       );
   }
   return code;
