@@ -461,6 +461,16 @@ async function start(setAsideDamagedQueue = false): Promise<number> {
     );
   const running = masterPid(config);
   if (running) {
+    // a daemon its master keeps down is not running, whatever the rest does: said, with the way back
+    const failed = await failedDaemons(config);
+    if (failed.length)
+      throw new DschedError(
+        'POOL_NOT_RUNNING',
+        `the pool of ${paths.home} is running (master pid ${running}), but its master keeps ${failed.map((d) => d.name).join(' and ')} down: ${failed.map((d) => `${d.name}: ${d.why}`).join('; ')}`,
+        {
+          hint: `once what it refused is mended, \`dsched on ${failed[0]!.name}\` starts it again (the rest of the pool runs on)`,
+        },
+      );
     process.stdout.write(`dsched: the pool of ${paths.home} is already running (master pid ${running})\n`);
     return EXIT.ok;
   }
@@ -737,6 +747,66 @@ async function status(): Promise<number> {
   }
 }
 
+/**
+ * condor_on -subsystem: start one daemon of a running pool again now, one its master keeps down (it exited
+ * 99, e.g. a schedd that refused a damaged job queue the admin has since restored) or one waiting out its
+ * restart backoff; the rest of the pool runs on untouched.
+ */
+async function on(name: string): Promise<number> {
+  const daemon = name.toLowerCase();
+  if (!DAEMONS.includes(daemon))
+    throw new DschedError('USAGE', `dsched on: no daemon is named ${name}; the daemons: ${DAEMONS.join(', ')}`);
+  const config = loadConfig();
+  const native = nativeMasterState(config);
+  if (native) {
+    if (!maySignal(native.pid)) throw refuseNativeMaster(config, native);
+    const d = native.daemons.find((x) => x.name === daemon);
+    if (!d) throw notRun(config, daemon);
+    if (d.state === 'failed' || d.state === 'backoff') process.kill(native.pid, 'SIGUSR1');
+    io().stdout.write(onMessage(daemon, d.state));
+    return EXIT.ok;
+  }
+  const session = openSession();
+  try {
+    const d = await asAdmin(session, `start the ${daemon} of the pool of ${config.paths.home}`, async () =>
+      (await masterOf(session)).startDaemon(daemon),
+    );
+    io().stdout.write(onMessage(daemon, d.state));
+    return EXIT.ok;
+  } finally {
+    session.close();
+  }
+}
+
+const onMessage = (daemon: string, was: string) =>
+  was === 'failed' || was === 'backoff'
+    ? `dsched: the master starts the ${daemon} again (it was ${was}); dsched status shows how it goes\n`
+    : `dsched: the ${daemon} is ${was}: nothing to do\n`;
+
+const notRun = (config: Config, daemon: string) =>
+  new DschedError('USAGE', `the master of ${config.paths.home} runs no ${daemon}`, {
+    hint: `DAEMON_LIST names the daemons it runs (dsched config DAEMON_LIST); a daemon added there starts with dsched restart`,
+  });
+
+/** Daemons of a running pool its master keeps down (exited 99), with why. */
+async function failedDaemons(config: Config): Promise<Array<{ name: string; why: string }>> {
+  const native = nativeMasterState(config);
+  let daemons = native?.daemons;
+  if (!daemons) {
+    const session = openSession();
+    try {
+      daemons = (await (await masterOf(session)).status()).daemons;
+    } catch {
+      return []; // a user who may not ask the master: start says the pool runs, as it did
+    } finally {
+      session.close();
+    }
+  }
+  return daemons
+    .filter((d) => d.state === 'failed')
+    .map((d) => ({ name: d.name, why: d.last_exit || failedSince(config.paths.run, d.name, 0)?.reason || '' }));
+}
+
 async function reconfig(): Promise<number> {
   const config = loadConfig();
   // the daemons would refuse it and keep their old values: said here, not only in their logs
@@ -951,6 +1021,21 @@ async function main(argv: string[]): Promise<number> {
       () => void (run = status),
     )
     .command('reconfig', 'make every daemon re-read its configuration (admins)', {}, () => void (run = reconfig))
+    .command(
+      'on [daemon]',
+      "start one daemon of the running pool again: one its master keeps down (`failed` in dsched status) or one waiting to restart (admins; HTCondor's condor_on -subsystem)",
+      (c) =>
+        c
+          .positional('daemon', { type: 'string', describe: 'collector, negotiator, schedd, startd, web, …' })
+          .option('subsystem', { type: 'string', describe: 'the daemon, as condor_on names it' })
+          .example('dsched on schedd', 'after a damaged queue was restored'),
+      (a) =>
+        void (run = () => {
+          const d = str(a.daemon) ?? str(a.subsystem);
+          if (!d) throw new DschedError('USAGE', 'dsched on: which daemon? e.g. dsched on schedd');
+          return on(d);
+        }),
+    )
     .command(
       'eval [exprs..]',
       'evaluate ClassAd expressions (like classad_eval); `--` ends the options, for an expression that starts with -',
