@@ -3,6 +3,7 @@
 // expressions; show configuration.
 import { spawn } from 'node:child_process';
 import {
+  accessSync,
   appendFileSync,
   closeSync,
   existsSync,
@@ -15,6 +16,7 @@ import {
   rmSync,
   statSync,
   writeFileSync,
+  constants,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, userInfo } from 'node:os';
@@ -43,6 +45,7 @@ import { CollectorClient } from '../lib/rpc/clients/collector.js';
 import { collectorAddress } from '../lib/daemon.js';
 import type { DaemonRole } from '../lib/rpc/auth.js';
 import type { MasterClient } from '../lib/rpc/clients/master.js';
+import { userNameOf } from '../lib/users.js';
 import { asAdmin } from './shared/admin.js';
 import { openSession, type Session } from './shared/session.js';
 import { evalCommand } from './eval-command.js';
@@ -316,6 +319,48 @@ function makePoolFolders(paths: Config['paths']): void {
   }
 }
 
+/**
+ * The pool's home and the folders its daemons trust (run/: addresses, pids, the token handshake; spool/: the
+ * queue and the pool's keys; log/) belong to whoever starts the pool and only they may write them: one another
+ * user owns or may write would let that user put words in root's mouth (an address file that sends every
+ * command to them, a queue of their making). Refused before anything starts, naming the folder and the fix.
+ */
+function checkPoolFolders(paths: Config['paths']): void {
+  const uid = process.geteuid?.() ?? 0;
+  for (const dir of [paths.home, paths.run, paths.spool, paths.log]) {
+    const st = statSync(dir);
+    const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+    if (st.uid !== uid)
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        `the pool's folder ${dir} belongs to ${userNameOf(st.uid)}, not to ${userNameOf(uid)} who starts the pool: another user's folder is no place for what the daemons trust`,
+        { hint: `chown ${userNameOf(uid)} ${dir}, or name a home of your own in DSCHED_HOME` },
+      );
+    if (st.mode & 0o022)
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        `the pool's folder ${dir} may be written by ${st.mode & 0o002 ? 'every user' : 'its group'} (mode ${mode}): only ${userNameOf(uid)}, who starts the pool, may write it`,
+        { hint: `chmod go-w ${dir}` },
+      );
+    try {
+      accessSync(dir, constants.W_OK);
+    } catch (e) {
+      // a read-only mount (or a mode without w for the owner): the master failed on its first log file, untyped
+      const ro = (e as NodeJS.ErrnoException).code === 'EROFS';
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        `the pool's folder ${dir} cannot be written (${ro ? 'read-only file system' : `mode ${mode}`}): the daemons write their queue, logs and addresses there`,
+        {
+          hint: ro
+            ? 'mount it read-write, or name a home on a writable file system in DSCHED_HOME'
+            : `chmod u+w ${dir}`,
+          cause: e,
+        },
+      );
+    }
+  }
+}
+
 /** The last 64 KiB of a file, if it was written at or after `since` (an ISO time). */
 function tailSince(path: string, since: string): string | undefined {
   try {
@@ -448,6 +493,7 @@ async function start(setAsideDamagedQueue = false): Promise<number> {
   let config = loadConfig();
   const { paths } = config;
   makePoolFolders(paths);
+  checkPoolFolders(paths);
   if (setAsideDamagedQueue && masterPid(config))
     throw new DschedError(
       'POOL_ALREADY_RUNNING',
