@@ -857,6 +857,7 @@ async function reconfig(): Promise<number> {
   const config = loadConfig();
   // the daemons would refuse it and keep their old values: said here, not only in their logs
   checkConfigValues(config);
+  (await import('../grammar/classad/config-exprs.js')).checkConfigExprs(config);
   const native = nativeMasterState(config);
   if (native) {
     if (!maySignal(native.pid)) throw refuseNativeMaster(config, native);

@@ -18,7 +18,7 @@ const cfg = [
   "Files use HTCondor's syntax: `NAME = value`, `#` comments, `\\` continuation, `$(NAME)` expansion.",
   '`dsched config NAME -v` shows a value and where it came from.',
   'The daemons re-read the files when they change (and on `dsched reconfig`); an edit with a syntax error, or',
-  'a number knob that is none, is not taken: each daemon keeps its values and logs the file and line, and',
+  'a number knob that is none, or a ClassAd knob (`START`) that does not parse, is not taken: each daemon keeps its values and logs the file and line, and',
   '`dsched reconfig` refuses it with the same words.',
   '',
   '| name | type | default | read by | applies | meaning |',

@@ -66,15 +66,16 @@ export class Config {
 
   /**
    * Read the files again, in place (everyone holding this Config sees the new values). Returns the names
-   * whose values changed. A file with a syntax error, or a number knob that is none (`check`), leaves the
-   * old values and throws.
+   * whose values changed. A file with a syntax error, a number knob that is none (`check`), or what the
+   * caller's own `check` refuses (a daemon's ClassAd knobs) leaves the old values and throws.
    */
-  reload(): string[] {
+  reload(check?: (c: Config) => void): string[] {
     const old = this.values;
     const before = new Map([...this.values].map(([k, v]) => [k, v.raw]));
     this.apply(readLayers(this.paths.home, this.loadOptions));
     try {
       this.check();
+      check?.(this);
     } catch (e) {
       this.values = old;
       throw e;

@@ -2,7 +2,7 @@
 // on the configuration it had and logs where the mistake is (file:line:column for a syntax error, file:line
 // for a number knob that is none), `dsched reconfig` refuses it at once, and the edit that mends it is taken.
 // A number knob that was none (`NEGOTIATOR_INTERVAL = abc`) was once taken, and each daemon died at its next
-// use of it, over and over.
+// use of it, over and over; a START that did not parse killed the startd at once, at each restart.
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,6 +68,27 @@ describe('config live errors', () => {
     // the negotiator goes on negotiating on its old interval: a job submitted now runs
     const ran = await pool.submit(pool.file('run.sub', 'executable = /bin/true\nqueue\n'));
     await pool.waitForHistory(ran, 1);
+    await sameDaemons();
+  });
+
+  test('config live errors – a START that does not parse: the startd keeps its START and says where', async () => {
+    const file = join(pool.home, 'config');
+    const line = original.split('\n').length;
+    writeFileSync(file, original + 'START = (TARGET.Owner ==\n');
+    for (const d of ['startd', 'negotiator'])
+      await pool.waitFor(`the ${d} to refuse the edit`, () =>
+        refusals(d).some((e) =>
+          new RegExp(
+            `^START = \\(TARGET\\.Owner == \\(from ${file}:${line}\\) is no ClassAd expression: expected`,
+          ).test(e),
+        ),
+      );
+    const r = await pool.run('dsched', ['reconfig']);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /error\[CONFIG_INVALID\]: START = \(TARGET\.Owner == \(from \S+:\d+\) is no ClassAd expression/,
+    );
     await sameDaemons();
   });
 
