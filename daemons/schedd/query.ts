@@ -433,6 +433,11 @@ export async function runJobQuery(
     // dq -json's or -long's text, rendered here once for every reader of this view (query-share.ts)
     const listing = countsOnly ? undefined : LISTINGS[req.format];
     let text = '';
+    // the job being rendered and the page it goes on: one closure for the query, none per job
+    let rendering: Job | undefined;
+    let unreadable: UnreadableAttr[] = [];
+    const onUnreadable: OnUnreadable = (name, err) =>
+      unreadable.push(unreadableAttr({ cluster: rendering!.cluster, proc: rendering!.proc }, name, err));
     const onWire = wire && !q.projection && !countsOnly && !listing ? new WirePage() : undefined;
     let done = false;
     while (!done) {
@@ -464,10 +469,8 @@ export async function runJobQuery(
             );
             bytes = onWire.bytes;
           } else if (listing) {
-            const id = { cluster: j.cluster, proc: j.proc };
-            text += listing.job(q.projection ? project(src, q.projection) : whole(), sent === 1, (name, err) =>
-              (page.unreadable ??= []).push(unreadableAttr(id, name, err)),
-            );
+            rendering = j;
+            text += listing.job(q.projection ? project(src, q.projection) : whole(), sent === 1, onUnreadable);
             bytes = text.length;
           } else if (!countsOnly) {
             const attrs = q.projection ? project(src, q.projection) : whole();
@@ -485,6 +488,10 @@ export async function runJobQuery(
       if (text) {
         page.text = Buffer.from(text);
         text = '';
+      }
+      if (unreadable.length) {
+        page.unreadable = unreadable;
+        unreadable = [];
       }
       if (page.ads.length || page.wire || page.text || page.unreadable) await send(page);
       if (!done) await turn();
