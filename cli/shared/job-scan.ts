@@ -7,7 +7,8 @@ import { RecordAd } from '../../grammar/classad/record-ad.js';
 import { DschedError } from '../../lib/errors.js';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import { parseJobId } from './job-id.js';
-import { viewProjection, type ListingView, type UnreadableAttrs } from './job-query.js';
+import { viewProjection, type ListingView } from './job-query.js';
+import type { UnreadableAttrs } from './unreadable-attrs.js';
 import { XML_HEAD, XML_TAIL, xmlAds } from './output/xml.js';
 import type { Selection } from './job-selection.js';
 

@@ -90,6 +90,13 @@ describe('unreadable attributes', () => {
     assert.match(r.stderr, new RegExp(`^dq: job ${queued}\\.1: attribute Broken cannot be read`, 'm'));
   });
 
+  test('unreadable attributes – the qstat view (dq -pbs) lists every job and names them', async () => {
+    const r = await pool.run('dq', ['-pbs']);
+    assert.notEqual(r.code, 0);
+    saysQueued(r.stderr);
+    assert.equal([...r.stdout.matchAll(new RegExp(`^${queued}\\.\\d\\s`, 'gm'))].length, 3, r.stdout);
+  });
+
   test('unreadable attributes – the queue table, which reads none of them, is whole', async () => {
     const r = await pool.run('dq', [String(queued), '-nobatch']);
     assert.equal(r.code, 0, r.stderr);
