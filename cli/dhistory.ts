@@ -65,13 +65,17 @@ async function main(argv: string[]): Promise<number> {
     .example('dhistory -completedsince 2026-12-06 -forwards', 'the jobs finished since that day, oldest first')
     .parse();
   // the ClassAd library only once the arguments are good: --help and usage errors load none of it
-  const [{ parseSelection }, { isTable, listingViewOf, printJobPages, writeOut }, scan, { historyPages }] =
-    await Promise.all([
-      import('./shared/job-selection.js'),
-      import('./shared/job-query.js'),
-      import('./shared/job-scan.js'),
-      import('./shared/history-options.js'),
-    ]);
+  const [
+    { parseSelection },
+    { isTable, listingViewOf, printJobPages, UnreadableAttrs, writeOut },
+    scan,
+    { historyPages },
+  ] = await Promise.all([
+    import('./shared/job-selection.js'),
+    import('./shared/job-query.js'),
+    import('./shared/job-scan.js'),
+    import('./shared/history-options.js'),
+  ]);
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
   const session = openSession();
   try {
@@ -89,12 +93,14 @@ async function main(argv: string[]): Promise<number> {
       userlog: a.userlog as string | undefined,
       file: a.file as string | undefined,
     });
-    if (a.xml && !view.af && !view.format && !view.json && !view.jsonl) pages = scan.xmlPages(pages);
-    const rows = await printJobPages(pages, view);
+    const unreadable = new UnreadableAttrs('dhistory');
+    if (a.xml && !view.af && !view.format && !view.json && !view.jsonl) pages = scan.xmlPages(pages, unreadable);
+    const rows = await printJobPages(pages, view, unreadable);
     if (table)
       await writeOut(
         renderHistory(rows, { exitColumn: true, time: { utc: !!a.utc }, color: io().stdout.hasColors?.() ?? false }),
       );
+    unreadable.check();
     return EXIT.ok;
   } finally {
     session.close();

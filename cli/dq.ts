@@ -195,8 +195,10 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
     .example('dq -json -attributes ClusterId,JobStatus', 'two attributes of each job, as JSON')
     .example('dq -global -allusers', 'every job of every schedd in the pool')
     .parse();
-  const [{ parseSelection }, { isTable, listingViewOf, printJobPages, viewFormat, viewProjection, writeOut }] =
-    await Promise.all([import('./shared/job-selection.js'), import('./shared/job-query.js')]);
+  const [
+    { parseSelection },
+    { isTable, listingViewOf, printJobPages, UnreadableAttrs, viewFormat, viewProjection, writeOut },
+  ] = await Promise.all([import('./shared/job-selection.js'), import('./shared/job-query.js')]);
   // PBS's views and queue filter only when asked for
   const pbsView = a.pbs || a.queue !== undefined ? await import('./shared/pbs-view.js') : undefined;
   const sel = parseSelection(a._, [
@@ -277,10 +279,11 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
       ? queueOptions.userlogPages(a.userlog as string, { ...sel, constraint })
       : (target?.client ?? (await session.schedd())).queryPages(query);
     if (narrow) pages = scan.onlyAttributes(pages, narrow);
-    if (xml) pages = scan.xmlPages(pages);
+    const unreadable = new UnreadableAttrs('dq');
+    if (xml) pages = scan.xmlPages(pages, unreadable);
     // the schedd's counts come with the last page
     let last: JobQueryPage__Output | undefined;
-    const rows = await printJobPages(pages, listing, (page) => {
+    const rows = await printJobPages(pages, listing, unreadable, (page) => {
       if (page.last) last = page;
     });
     if (table) {
@@ -312,6 +315,7 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
         }),
       );
     }
+    unreadable.check();
     return EXIT.ok;
   } finally {
     session.close();

@@ -3,6 +3,7 @@
 // expressions; show configuration.
 import { spawn } from 'node:child_process';
 import {
+  accessSync,
   appendFileSync,
   closeSync,
   existsSync,
@@ -15,12 +16,13 @@ import {
   rmSync,
   statSync,
   writeFileSync,
+  constants,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, type Config } from '../lib/config/load.js';
+import { loadConfig, whereFrom, type Config } from '../lib/config/load.js';
 import { addressFile, adsTakenFile } from '../lib/config/paths.js';
 import { PARAMS } from '../lib/config/params.js';
 import { DAEMON_NAMES, failedReasonFile, masterLockName } from '../lib/daemons.js';
@@ -43,6 +45,7 @@ import { CollectorClient } from '../lib/rpc/clients/collector.js';
 import { collectorAddress } from '../lib/daemon.js';
 import type { DaemonRole } from '../lib/rpc/auth.js';
 import type { MasterClient } from '../lib/rpc/clients/master.js';
+import { userNameOf } from '../lib/users.js';
 import { asAdmin } from './shared/admin.js';
 import { openSession, type Session } from './shared/session.js';
 import { evalCommand } from './eval-command.js';
@@ -316,6 +319,48 @@ function makePoolFolders(paths: Config['paths']): void {
   }
 }
 
+/**
+ * The pool's home and the folders its daemons trust (run/: addresses, pids, the token handshake; spool/: the
+ * queue and the pool's keys; log/) belong to whoever starts the pool and only they may write them: one another
+ * user owns or may write would let that user put words in root's mouth (an address file that sends every
+ * command to them, a queue of their making). Refused before anything starts, naming the folder and the fix.
+ */
+function checkPoolFolders(paths: Config['paths']): void {
+  const uid = process.geteuid?.() ?? 0;
+  for (const dir of [paths.home, paths.run, paths.spool, paths.log]) {
+    const st = statSync(dir);
+    const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+    if (st.uid !== uid)
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        `the pool's folder ${dir} belongs to ${userNameOf(st.uid)}, not to ${userNameOf(uid)} who starts the pool: another user's folder is no place for what the daemons trust`,
+        { hint: `chown ${userNameOf(uid)} ${dir}, or name a home of your own in DSCHED_HOME` },
+      );
+    if (st.mode & 0o022)
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        `the pool's folder ${dir} may be written by ${st.mode & 0o002 ? 'every user' : 'its group'} (mode ${mode}): only ${userNameOf(uid)}, who starts the pool, may write it`,
+        { hint: `chmod go-w ${dir}` },
+      );
+    try {
+      accessSync(dir, constants.W_OK);
+    } catch (e) {
+      // a read-only mount (or a mode without w for the owner): the master failed on its first log file, untyped
+      const ro = (e as NodeJS.ErrnoException).code === 'EROFS';
+      throw new DschedError(
+        'PERMISSION_DENIED',
+        `the pool's folder ${dir} cannot be written (${ro ? 'read-only file system' : `mode ${mode}`}): the daemons write their queue, logs and addresses there`,
+        {
+          hint: ro
+            ? 'mount it read-write, or name a home on a writable file system in DSCHED_HOME'
+            : `chmod u+w ${dir}`,
+          cause: e,
+        },
+      );
+    }
+  }
+}
+
 /** The last 64 KiB of a file, if it was written at or after `since` (an ISO time). */
 function tailSince(path: string, since: string): string | undefined {
   try {
@@ -448,6 +493,7 @@ async function start(setAsideDamagedQueue = false): Promise<number> {
   let config = loadConfig();
   const { paths } = config;
   makePoolFolders(paths);
+  checkPoolFolders(paths);
   if (setAsideDamagedQueue && masterPid(config))
     throw new DschedError(
       'POOL_ALREADY_RUNNING',
@@ -461,6 +507,16 @@ async function start(setAsideDamagedQueue = false): Promise<number> {
     );
   const running = masterPid(config);
   if (running) {
+    // a daemon its master keeps down is not running, whatever the rest does: said, with the way back
+    const failed = await failedDaemons(config);
+    if (failed.length)
+      throw new DschedError(
+        'POOL_NOT_RUNNING',
+        `the pool of ${paths.home} is running (master pid ${running}), but its master keeps ${failed.map((d) => d.name).join(' and ')} down: ${failed.map((d) => `${d.name}: ${d.why}`).join('; ')}`,
+        {
+          hint: `once what it refused is mended, \`dsched on ${failed[0]!.name}\` starts it again (the rest of the pool runs on)`,
+        },
+      );
     process.stdout.write(`dsched: the pool of ${paths.home} is already running (master pid ${running})\n`);
     return EXIT.ok;
   }
@@ -737,8 +793,71 @@ async function status(): Promise<number> {
   }
 }
 
+/**
+ * condor_on -subsystem: start one daemon of a running pool again now, one its master keeps down (it exited
+ * 99, e.g. a schedd that refused a damaged job queue the admin has since restored) or one waiting out its
+ * restart backoff; the rest of the pool runs on untouched.
+ */
+async function on(name: string): Promise<number> {
+  const daemon = name.toLowerCase();
+  if (!DAEMONS.includes(daemon))
+    throw new DschedError('USAGE', `dsched on: no daemon is named ${name}; the daemons: ${DAEMONS.join(', ')}`);
+  const config = loadConfig();
+  const native = nativeMasterState(config);
+  if (native) {
+    if (!maySignal(native.pid)) throw refuseNativeMaster(config, native);
+    const d = native.daemons.find((x) => x.name === daemon);
+    if (!d) throw notRun(config, daemon);
+    if (d.state === 'failed' || d.state === 'backoff') process.kill(native.pid, 'SIGUSR1');
+    io().stdout.write(onMessage(daemon, d.state));
+    return EXIT.ok;
+  }
+  const session = openSession();
+  try {
+    const d = await asAdmin(session, `start the ${daemon} of the pool of ${config.paths.home}`, async () =>
+      (await masterOf(session)).startDaemon(daemon),
+    );
+    io().stdout.write(onMessage(daemon, d.state));
+    return EXIT.ok;
+  } finally {
+    session.close();
+  }
+}
+
+const onMessage = (daemon: string, was: string) =>
+  was === 'failed' || was === 'backoff'
+    ? `dsched: the master starts the ${daemon} again (it was ${was}); dsched status shows how it goes\n`
+    : `dsched: the ${daemon} is ${was}: nothing to do\n`;
+
+const notRun = (config: Config, daemon: string) =>
+  new DschedError('USAGE', `the master of ${config.paths.home} runs no ${daemon}`, {
+    hint: `DAEMON_LIST names the daemons it runs (dsched config DAEMON_LIST); a daemon added there starts with dsched restart`,
+  });
+
+/** Daemons of a running pool its master keeps down (exited 99), with why. */
+async function failedDaemons(config: Config): Promise<Array<{ name: string; why: string }>> {
+  const native = nativeMasterState(config);
+  let daemons = native?.daemons;
+  if (!daemons) {
+    const session = openSession();
+    try {
+      daemons = (await (await masterOf(session)).status()).daemons;
+    } catch {
+      return []; // a user who may not ask the master: start says the pool runs, as it did
+    } finally {
+      session.close();
+    }
+  }
+  return daemons
+    .filter((d) => d.state === 'failed')
+    .map((d) => ({ name: d.name, why: d.last_exit || failedSince(config.paths.run, d.name, 0)?.reason || '' }));
+}
+
 async function reconfig(): Promise<number> {
   const config = loadConfig();
+  // the daemons would refuse it and keep their old values: said here, not only in their logs
+  checkConfigValues(config);
+  (await import('../grammar/classad/config-exprs.js')).checkConfigExprs(config);
   const native = nativeMasterState(config);
   if (native) {
     if (!maySignal(native.pid)) throw refuseNativeMaster(config, native);
@@ -772,7 +891,7 @@ function config(names: string[], verbose: boolean): number {
     if (names.length === 1 && !verbose) process.stdout.write(`${v.raw}\n`);
     else
       process.stdout.write(
-        `${n.toUpperCase()} = ${v.raw}${verbose ? `\n  # from ${v.source}${n.toUpperCase() in PARAMS ? ` — ${(PARAMS as Record<string, { description: string }>)[n.toUpperCase()]!.description}` : ''}` : ''}\n`,
+        `${n.toUpperCase()} = ${v.raw}${verbose ? `\n  # from ${whereFrom(v)}${n.toUpperCase() in PARAMS ? ` — ${(PARAMS as Record<string, { description: string }>)[n.toUpperCase()]!.description}` : ''}` : ''}\n`,
       );
   }
   return code;
@@ -949,6 +1068,21 @@ async function main(argv: string[]): Promise<number> {
       () => void (run = status),
     )
     .command('reconfig', 'make every daemon re-read its configuration (admins)', {}, () => void (run = reconfig))
+    .command(
+      'on [daemon]',
+      "start one daemon of the running pool again: one its master keeps down (`failed` in dsched status) or one waiting to restart (admins; HTCondor's condor_on -subsystem)",
+      (c) =>
+        c
+          .positional('daemon', { type: 'string', describe: 'collector, negotiator, schedd, startd, web, …' })
+          .option('subsystem', { type: 'string', describe: 'the daemon, as condor_on names it' })
+          .example('dsched on schedd', 'after a damaged queue was restored'),
+      (a) =>
+        void (run = () => {
+          const d = str(a.daemon) ?? str(a.subsystem);
+          if (!d) throw new DschedError('USAGE', 'dsched on: which daemon? e.g. dsched on schedd');
+          return on(d);
+        }),
+    )
     .command(
       'eval [exprs..]',
       'evaluate ClassAd expressions (like classad_eval); `--` ends the options, for an expression that starts with -',

@@ -187,6 +187,15 @@ export function onShutdown(ctx: DaemonContext, stop: () => Promise<void>): void 
   });
 }
 
+const reconfigChecks: Array<(config: Config) => void> = [];
+/**
+ * Refuse a re-read configuration unless `check` passes (it throws CONFIG_INVALID): a daemon's checks of what
+ * only it can read (ClassAd knobs), so an edit it would die on is never taken.
+ */
+export function checkOnReconfig(check: (config: Config) => void): void {
+  reconfigChecks.push(check);
+}
+
 type ReconfigListener = (changed: string[]) => void;
 const reconfigListeners: ReconfigListener[] = [];
 /** Be told after the configuration was re-read (live knobs apply at once). */
@@ -198,7 +207,7 @@ export function onReconfig(fn: ReconfigListener): void {
 export function reconfigure(ctx: DaemonContext, why: string): void {
   let changed: string[];
   try {
-    changed = ctx.config.reload();
+    changed = ctx.config.reload((c) => reconfigChecks.forEach((check) => check(c)));
   } catch (e) {
     ctx.log.error(
       { err: (e as Error).message, why },

@@ -92,7 +92,7 @@ export const ERROR_CODES = {
   QUEUE_CORRUPT: {
     status: GrpcStatus.DATA_LOSS,
     exit: 1,
-    hint: 'the job queue database ($DSCHED_HOME/spool/job_queue.db) is damaged: the schedd will not start on it. Restore it from a backup, or `dsched stop` and `dsched start -set-aside-damaged-queue` (it is kept as job_queue.db.damaged-TIME, for `sqlite3 FILE .recover`, and the schedd starts with an empty queue)',
+    hint: 'the job queue database ($DSCHED_HOME/spool/job_queue.db) is damaged: the schedd will not start on it. Restore it from a backup and `dsched on schedd` (the rest of the pool runs on), or `dsched stop` and `dsched start -set-aside-damaged-queue` (it is kept as job_queue.db.damaged-TIME, for `sqlite3 FILE .recover`, and the schedd starts with an empty queue)',
   },
   QUEUE_READONLY: {
     status: GrpcStatus.FAILED_PRECONDITION,

@@ -2,11 +2,12 @@
 // sends only those), output written a page at a time (a 200,000-job answer is never one string), and the
 // JSON array written as its pages come.
 import { parseExpr, referencedAttrs } from '../../grammar/classad/index.js';
-import { adOfRecord, jsonElements } from '../../grammar/classad/json-text.js';
+import { adOfRecord, jsonElements, type OnUnreadable } from '../../grammar/classad/json-text.js';
 import { RecordAd } from '../../grammar/classad/record-ad.js';
 import { gunzipSync } from 'node:zlib';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import { io } from './io.js';
+import { UnreadableAttrs } from './unreadable-attrs.js';
 import type { OutputAd } from './output/ad.js';
 import {
   autoformat,
@@ -18,7 +19,7 @@ import {
 } from './output/autoformat.js';
 import { formatJobsJsonl, formatJobsLong } from './output/jobs.js';
 
-export { adOfRecord, jsonElements };
+export { adOfRecord, jsonElements, UnreadableAttrs };
 
 /** Attributes the queue and history tables read (the schedd adds those their expressions refer to). */
 export const VIEW_ATTRS = [
@@ -111,8 +112,12 @@ export class JsonArrayWriter {
  */
 export class ViewRow implements OutputAd {
   private constructor(private readonly values: Record<string, unknown>) {}
-  static of(attrs: Record<string, string>, names: readonly string[] = VIEW_ATTRS): ViewRow {
-    const ad = new RecordAd(attrs);
+  static of(
+    attrs: Record<string, string>,
+    names: readonly string[] = VIEW_ATTRS,
+    onUnreadable?: OnUnreadable,
+  ): ViewRow {
+    const ad = new RecordAd(attrs, onUnreadable);
     const values: Record<string, unknown> = Object.create(null);
     for (const n of names) {
       const v = ad.lookupJS(n);
@@ -203,6 +208,7 @@ const isGzip = (b: Uint8Array) => b[0] === 0x1f && b[1] === 0x8b;
 export async function printJobPages(
   pages: AsyncIterable<JobQueryPage__Output>,
   v: ListingView,
+  unreadable: UnreadableAttrs,
   onPage?: (page: JobQueryPage__Output) => void,
 ): Promise<ViewRow[]> {
   const table = isTable(v);
@@ -213,6 +219,7 @@ export async function printJobPages(
   let rendered = false;
   for await (const page of pages) {
     onPage?.(page);
+    unreadable.fromPage(page);
     // the listing as the schedd rendered it (viewFormat): copied out as it comes, nothing parsed
     if (page.text?.length) {
       rendered = true;
@@ -221,17 +228,22 @@ export async function printJobPages(
     }
     if (!page.ads.length) continue;
     if (table) {
-      for (const r of page.ads) rows.push(ViewRow.of(r.attrs));
+      for (const r of page.ads) rows.push(ViewRow.of(r.attrs, VIEW_ATTRS, unreadable.of(r.attrs)));
       continue;
     }
     if (json) {
-      await json.text(jsonElements(page.ads.map((r) => r.attrs)));
+      await json.text(
+        jsonElements(
+          page.ads.map((r) => r.attrs),
+          (rec, name, err) => unreadable.of(rec)(name, err),
+        ),
+      );
       printed += page.ads.length;
       continue;
     }
     if (v.af || v.format) {
       // -af and -format read a few attributes: from the texts, without a ClassAd per job (RecordAd)
-      const ads = page.ads.map((r) => new RecordAd(r.attrs));
+      const ads = page.ads.map((r) => new RecordAd(r.attrs, unreadable.of(r.attrs)));
       if (v.af && v.afOpts.headings) {
         for (const ad of ads) afRows.push(ad);
         continue;
@@ -241,7 +253,7 @@ export async function printJobPages(
       printed += ads.length;
       continue;
     }
-    const ads = page.ads.map((r) => adOfRecord(r.attrs));
+    const ads = page.ads.map((r) => adOfRecord(r.attrs, unreadable.of(r.attrs)));
     if (v.jsonl) await writeOut(formatJobsJsonl(ads));
     else if (v.long) await writeOut((printed ? '\n' : '') + formatJobsLong(ads));
     printed += ads.length;

@@ -8,6 +8,7 @@ import { DschedError } from '../../lib/errors.js';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import { parseJobId } from './job-id.js';
 import { viewProjection, type ListingView } from './job-query.js';
+import type { UnreadableAttrs } from './unreadable-attrs.js';
 import { XML_HEAD, XML_TAIL, xmlAds } from './output/xml.js';
 import type { Selection } from './job-selection.js';
 
@@ -178,10 +179,15 @@ export function projectionWithAttributes(v: ListingView, attributes: string[] | 
 export const wholeAds = (v: ListingView) => !v.af && !v.format && (v.json || v.jsonl || v.long);
 
 /** -xml: the ads of the pages as HTCondor's ClassAd XML, written as each page comes (a text page each). */
-export async function* xmlPages(pages: AsyncIterable<Page>): AsyncGenerator<Page> {
+export async function* xmlPages(pages: AsyncIterable<Page>, unreadable: UnreadableAttrs): AsyncGenerator<Page> {
   const text = (t: string) => ({ ads: [], text: Buffer.from(t) }) as unknown as Page;
   yield text(XML_HEAD);
-  for await (const page of pages)
-    yield { ...page, ads: [], text: Buffer.from(xmlAds(page.ads.map((r) => r.attrs))) } as Page;
+  for await (const page of pages) {
+    const xml = xmlAds(
+      page.ads.map((r) => r.attrs),
+      (rec) => unreadable.of(rec),
+    );
+    yield { ...page, ads: [], text: Buffer.from(xml) } as Page;
+  }
   yield text(XML_TAIL);
 }

@@ -4,7 +4,9 @@
 import { basename } from 'node:path';
 import { ClassAd } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
+import { adOfRecord } from '../../grammar/classad/json-text.js';
 import { io } from './io.js';
+import { UnreadableAttrs } from './unreadable-attrs.js';
 import { idText, type Selection } from './job-selection.js';
 import type { Session } from './session.js';
 
@@ -330,9 +332,12 @@ export async function showPbsQueue(
 ): Promise<number> {
   const schedd = await session.schedd();
   const q = { ids: sel.ids, owners: sel.owners, constraint: sel.constraint, projection: [], limit: opts.limit };
-  let ads = (await schedd.query({ ...q, history: false })).map((r) => ClassAd.fromRecord(r));
+  // a job with an attribute that does not parse (an older version's queue) is shown without it, and said
+  const unreadable = new UnreadableAttrs('dq');
+  const adOf = (r: Record<string, string>) => adOfRecord(r, unreadable.of(r));
+  let ads = (await schedd.query({ ...q, history: false })).map(adOf);
   if (opts.finished) {
-    const done = (await schedd.query({ ...q, history: true })).map((r) => ClassAd.fromRecord(r));
+    const done = (await schedd.query({ ...q, history: true })).map(adOf);
     for (const ad of done) finished.add(ad);
     // a job that left the queue between the two queries is shown once, finished
     const doneIds = new Set(done.map(idKey));
@@ -365,6 +370,7 @@ export async function showPbsQueue(
             ? renderPbsAlt(ads, opts.server, opts.alt)
             : renderPbsTable(ads),
     );
+  unreadable.check();
   return code;
 }
 

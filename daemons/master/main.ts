@@ -103,6 +103,18 @@ const server = await serveDaemon(ctx, config.int('MASTER_PORT'), [
           setImmediate(() => process.kill(process.pid, 'SIGTERM'));
           return {};
         },
+        StartDaemon(req: { name: string }, ctx: CallContext) {
+          if (ctx.identity.kind !== 'daemon' && !ctx.identity.admin)
+            throw new DschedError('PERMISSION_DENIED', 'only an admin may start a daemon');
+          const was = supervisor.revive(req.name);
+          if (!was)
+            throw new DschedError(
+              'USAGE',
+              `this master runs no daemon named ${JSON.stringify(req.name.slice(0, 100))}: DAEMON_LIST is ${config.list('DAEMON_LIST').join(', ')}`,
+            );
+          const d = supervisor.daemons.get(req.name.toLowerCase())!;
+          return { name: d.name, pid: d.pid, state: was, restarts: d.restarts, last_exit: d.lastExit, address: '' };
+        },
         Reconfig(_req: unknown, ctx: CallContext) {
           if (ctx.identity.kind !== 'daemon' && !ctx.identity.admin)
             throw new DschedError('PERMISSION_DENIED', 'only an admin may reconfigure the pool');

@@ -14,6 +14,8 @@
  *   - each daemon gets stdin /dev/null, stdout and stderr appended to log/<daemon>.out, and on fd 3 the read
  *     end of a pipe (DSCHED_MASTER_PIPE=3) whose end of file tells it this master died, so it shuts down;
  *   - a daemon that dies is restarted after 1 s, doubling up to the backoff maximum, reset once it ran a minute;
+ *     one that exits 99 (DAEMON_NO_RESTART: restarting cannot help) stays down, `failed`, until SIGUSR1
+ *     (`dsched on`), which starts every failed daemon, and any waiting out its backoff, again now;
  *   - SIGTERM or SIGINT stops the daemons (SIGTERM, SIGKILL to any alive 20 s later) and exits; the same
  *     signals again are ignored; SIGQUIT exits at once (the daemons see their pipe close); SIGHUP is passed on.
  * It serves no RPC: `dsched status` reads run/master.state (rewritten at each change: "master PID START",
@@ -47,8 +49,10 @@
 #define MASTER_HEARTBEAT_MS 10000
 #define MASTER_HEARTBEAT_STALE_S 60
 
-enum state { STARTING, RUNNING, BACKOFF, STOPPED };
-static const char *const STATE_NAMES[] = {"starting", "running", "backoff", "stopped"};
+/* failed: it exited DAEMON_NO_RESTART (lib/daemons.ts): restarting cannot help, it stays down until SIGUSR1 */
+enum state { STARTING, RUNNING, BACKOFF, STOPPED, FAILED };
+static const char *const STATE_NAMES[] = {"starting", "running", "backoff", "stopped", "failed"};
+#define DAEMON_NO_RESTART 99
 
 struct daemon {
   const char *name;
@@ -294,6 +298,12 @@ static void daemon_exited(struct daemon *d, int status, int stopping) {
     d->state = STOPPED;
     return;
   }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == DAEMON_NO_RESTART) {
+    d->state = FAILED;
+    snprintf(fields, sizeof fields, "\"child\":\"%s\",\"exit\":\"%s\"", d->name, d->last_exit);
+    log_line(50, "daemon cannot run until an admin acts; not restarting", fields);
+    return;
+  }
   int64_t now = now_ms();
   if (now - d->started_ms > 60000) d->backoff_ms = 1000;
   d->state = BACKOFF;
@@ -400,7 +410,7 @@ int main(int argc, char **argv) {
   }
 
   sigemptyset(&handled);
-  int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGPIPE};
+  int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGPIPE, SIGUSR1};
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&handled, sigs[i]);
   sigprocmask(SIG_BLOCK, &handled, NULL);
   int sfd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -443,6 +453,17 @@ int main(int argc, char **argv) {
             if (daemons[i].pid == pid) daemon_exited(&daemons[i], status, stopping), changed = 1;
       } else if (sig == SIGHUP) {
         signal_all(SIGHUP);
+      } else if (sig == SIGUSR1 && !stopping) {
+        /* an admin mended what a failed daemon refused: every failed or waiting daemon starts now */
+        for (int i = 0; i < ndaemons; i++) {
+          struct daemon *d = &daemons[i];
+          if (d->state != FAILED && d->state != BACKOFF) continue;
+          snprintf(fields, sizeof fields, "\"child\":\"%s\",\"was\":\"%s\"", d->name, STATE_NAMES[d->state]);
+          log_line(30, "starting daemon again at an admin's request", fields);
+          d->backoff_ms = 1000;
+          spawn_daemon(d);
+          changed = 1;
+        }
       } else if (sig == SIGQUIT) {
         log_line(40, "master: fast shutdown, exiting now", "\"signal\":\"SIGQUIT\"");
         _exit(1); /* the daemons read their pipe's end of file and shut down themselves */

@@ -40,6 +40,8 @@ export class Supervisor {
     private runDir: string,
     /** MAX_DAEMON_LOG in bytes: a .out file past it is renamed .out.old when its daemon starts again */
     private maxOutBytes: () => number = () => 0,
+    /** the script a daemon runs */
+    private scriptOf: (name: string) => string = daemonScript,
   ) {}
 
   start(names: string[]): void {
@@ -76,7 +78,7 @@ export class Supervisor {
     const nodeArgs = (process.env.DSCHED_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
     // fd 3 is a pipe the daemon watches: when this master dies (even by SIGKILL) the daemon reads its end
     // of file and shuts down, so no daemon outlives its master
-    const child = spawn(process.execPath, [...daemonNodeFlags(d.name), ...nodeArgs, daemonScript(d.name)], {
+    const child = spawn(process.execPath, [...daemonNodeFlags(d.name), ...nodeArgs, this.scriptOf(d.name)], {
       stdio: ['ignore', out, out, 'pipe'],
       env: { ...process.env, [MASTER_PIPE_ENV]: '3' },
     });
@@ -117,6 +119,24 @@ export class Supervisor {
       d.backoffMs = Math.min(this.maxBackoffSec() * 1000, d.backoffMs * 2);
     });
     child.on('error', (e) => this.log.error({ child: d.name, err: e.message }, 'could not start daemon'));
+  }
+
+  /**
+   * Start a daemon again now: one that failed (DAEMON_NO_RESTART: an admin has mended what it refused), or
+   * one waiting out its backoff. A running or starting one is left alone. Its state before, or undefined
+   * when this master runs no daemon of that name.
+   */
+  revive(name: string): DaemonState['state'] | undefined {
+    const d = this.daemons.get(name.toLowerCase());
+    if (!d) return undefined;
+    const before = d.state;
+    if (before !== 'failed' && before !== 'backoff') return before;
+    if (d.timer) clearTimeout(d.timer);
+    d.timer = undefined;
+    d.backoffMs = 1000;
+    this.log.info({ child: d.name, was: before }, "starting daemon again at an admin's request");
+    this.spawn(d);
+    return before;
   }
 
   /** The first line of run/<daemon>.failed, at most 1000 characters (the daemon's own words). */

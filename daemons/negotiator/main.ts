@@ -1,7 +1,8 @@
 // dsched negotiator: matchmaking on events (a new idle job, a freed or new slot), with a timer as fallback.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CollectorLink, daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
+import { checkOnReconfig, CollectorLink, daemonContext, onShutdown, serveDaemon } from '../../lib/daemon.js';
+import { checkConfigExprs } from '../../grammar/classad/config-exprs.js';
 import { literal, parseExpr, unparse } from '../../grammar/classad/index.js';
 import { proto } from '../../lib/rpc/proto.js';
 import { DschedError } from '../../lib/errors.js';
@@ -16,6 +17,8 @@ import { AdMirror } from './ad-mirror.js';
 import type { AdChange__Output } from '../../lib/rpc/generated/dsched/v1/AdChange.js';
 
 const ctx = daemonContext('negotiator');
+// an edit of START, RANK, PREEMPTION_REQUIREMENTS… that does not parse is refused, not died on
+checkOnReconfig(checkConfigExprs);
 const { config, log } = ctx;
 const fairShare = new FairShare();
 // Usage and priority factors outlive a restart (HTCondor's accountant log): saved after cycles and changes.

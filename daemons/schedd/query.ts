@@ -15,10 +15,11 @@ import {
   referencedAttrs,
   type Expr,
 } from '../../grammar/classad/index.js';
-import { adOfRecord, jsonElements } from '../../grammar/classad/json-text.js';
-import { DschedError } from '../../lib/errors.js';
+import { adOfRecord, jsonElements, type OnUnreadable } from '../../grammar/classad/json-text.js';
+import { DschedError, SourceError } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import type { JobQuery__Output } from '../../lib/rpc/generated/dsched/v1/JobQuery.js';
+import type { UnreadableAttr } from '../../lib/rpc/generated/dsched/v1/UnreadableAttr.js';
 import { jobKey, litValue, type HistoryKey, type Job, type JobQueue } from './queue.js';
 import { clusterEntries, WirePage } from './query-wire.js';
 
@@ -50,17 +51,21 @@ const NO_ENTRIES = Buffer.alloc(0);
  */
 const LISTINGS: Record<
   string,
-  { job(rec: Record<string, string>, first: boolean): string; end(sent: number): string }
+  {
+    job(rec: Record<string, string>, first: boolean, onUnreadable: OnUnreadable): string;
+    end(sent: number): string;
+  }
 > = {
   // dq -json: an array, as JSON.stringify(ads, null, 2)
   json: {
-    job: (rec, first) => (first ? '[\n' : ',\n') + jsonElements([rec]),
+    job: (rec, first, onUnreadable) =>
+      (first ? '[\n' : ',\n') + jsonElements([rec], (_rec, name, err) => onUnreadable(name, err)),
     end: (sent) => (sent ? '\n]\n' : '[]\n'),
   },
   // dq -long: each ad's `Name = expr` lines, a blank line between ads
   long: {
-    job(rec, first) {
-      const t = adOfRecord(rec).toLong();
+    job(rec, first, onUnreadable) {
+      const t = adOfRecord(rec, onUnreadable).toLong();
       return (first ? '' : '\n') + (t.endsWith('\n') ? t : t + '\n');
     },
     end: () => '',
@@ -123,6 +128,13 @@ export function afLine(src: AttrSource, view: AfView): string | undefined {
   return (end === line.length ? line : line.slice(0, end)) + '\n';
 }
 
+/** An attribute left out of a listing, and why (the error's words without its excerpt of the text). */
+function unreadableAttr(id: { cluster: number; proc: number }, name: string, err: unknown): UnreadableAttr {
+  const e = err instanceof DschedError ? err : undefined;
+  const why = e instanceof SourceError ? e.bareMessage : (e?.message ?? String(err));
+  return { id, name, code: e?.code ?? 'CLASSAD_SYNTAX', error: why };
+}
+
 /** Jobs by status: the proto's JobCounts, which dq prints. */
 export type Counts = JobCounts__Output;
 
@@ -134,6 +146,8 @@ export interface QueryPage {
   text?: Buffer;
   /** history: each ad's completion key, in order (JobQuery.history_after_completion goes on from one) */
   completions?: number[];
+  /** with a format: attributes left out of the listing, their text being no ClassAd expression */
+  unreadable?: UnreadableAttr[];
   last: boolean;
   matched?: Counts;
   mine?: Counts;
@@ -477,6 +491,11 @@ export async function runJobQuery(
     // dq -af's lines for the jobs whose attributes are plain literals; the others go as ads, in their own pages
     const af = countsOnly || !q.projection ? undefined : afView(req.format);
     let text = '';
+    // the job being rendered and the page it goes on: one closure for the query, none per job
+    let rendering: Job | undefined;
+    let unreadable: UnreadableAttr[] = [];
+    const onUnreadable: OnUnreadable = (name, err) =>
+      unreadable.push(unreadableAttr({ cluster: rendering!.cluster, proc: rendering!.proc }, name, err));
     const onWire = wire && !q.projection && !countsOnly && !listing ? new WirePage() : undefined;
     let done = false;
     /** a job that goes on the next page: a line after ads, or an ad after lines (a page is one or the other) */
@@ -519,7 +538,8 @@ export async function runJobQuery(
             text += line;
             bytes = text.length;
           } else if (listing) {
-            text += listing.job(q.projection ? project(src, q.projection) : whole(), sent === 1);
+            rendering = j;
+            text += listing.job(q.projection ? project(src, q.projection) : whole(), sent === 1, onUnreadable);
             bytes = text.length;
           } else if (!countsOnly) {
             const attrs = q.projection ? project(src, q.projection) : whole();
@@ -538,7 +558,11 @@ export async function runJobQuery(
         page.text = Buffer.from(text);
         text = '';
       }
-      if (page.ads.length || page.wire || page.text) await send(page);
+      if (unreadable.length) {
+        page.unreadable = unreadable;
+        unreadable = [];
+      }
+      if (page.ads.length || page.wire || page.text || page.unreadable) await send(page);
       if (!done) await turn();
     }
     await send({

@@ -2,7 +2,15 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { adsTakenFile } from '../../lib/config/paths.js';
-import { CollectorLink, daemonContext, onReconfig, onShutdown, serveDaemon } from '../../lib/daemon.js';
+import {
+  checkOnReconfig,
+  CollectorLink,
+  daemonContext,
+  onReconfig,
+  onShutdown,
+  serveDaemon,
+} from '../../lib/daemon.js';
+import { checkConfigExprs } from '../../grammar/classad/config-exprs.js';
 import { proto } from '../../lib/rpc/proto.js';
 import { qualifiedName } from '../../lib/rpc/authz.js';
 import { EventReporter } from './reporter.js';
@@ -22,6 +30,8 @@ import type { AdUpdate } from '../../lib/rpc/generated/dsched/v1/AdUpdate.js';
 import { nowSeconds } from '../../lib/time.js';
 
 const ctx = daemonContext('startd');
+// an edit of START, RANK, PREEMPTION_REQUIREMENTS… that does not parse is refused, not died on
+checkOnReconfig(checkConfigExprs);
 const { config, log } = ctx;
 const name = qualifiedName(config.str('STARTD_NAME'), ctx.hostName);
 /** The machine as configured and detected; a configuration error (a bad MACHINE_RESOURCE_ value) stops the startd. */

@@ -23,10 +23,28 @@ export function parsedText(name: string, text: string): Expr {
   return e;
 }
 
+/**
+ * Told of an attribute whose text is no ClassAd expression (a queue written by an older version may hold one
+ * that does not parse or is over the size limit; every writer now refuses them). With one, the ad is made
+ * without that attribute, so a listing still shows the job and says what it left out, instead of failing
+ * the whole listing; without one, the error is thrown.
+ */
+export type OnUnreadable = (name: string, err: unknown) => void;
+
 /** A job's ClassAd from its attribute texts. */
-export function adOfRecord(attrs: Record<string, string>): ClassAd {
+export function adOfRecord(attrs: Record<string, string>, onUnreadable?: OnUnreadable): ClassAd {
   const ad = new ClassAd();
-  for (const name of Object.keys(attrs)) ad.set(name, parsedText(name, attrs[name]!));
+  for (const name of Object.keys(attrs)) {
+    let e: Expr;
+    try {
+      e = parsedText(name, attrs[name]!);
+    } catch (err) {
+      if (!onUnreadable) throw err;
+      onUnreadable(name, err);
+      continue;
+    }
+    ad.set(name, e);
+  }
   return ad;
 }
 
@@ -39,21 +57,36 @@ const jsonOf = (ad: ClassAd) => sortKeys(ad.toJSON()) as Record<string, unknown>
  * job: fifty dq -json at once over 10,000 jobs spent most of their CPU sorting and copying every job's keys.
  * An attribute text's JSON is made once (texts repeat from job to job), the sorted order once per set of names.
  */
-export function jsonElements(records: ReadonlyArray<Record<string, string>>): string {
+export function jsonElements(
+  records: ReadonlyArray<Record<string, string>>,
+  onUnreadable?: (rec: Record<string, string>, name: string, err: unknown) => void,
+): string {
   let out = '';
   for (const rec of records) {
     const names = Object.keys(rec);
     const sorted = sortedNames(names);
+    const whole = () =>
+      JSON.stringify(
+        [jsonOf(adOfRecord(rec, onUnreadable && ((name, err) => onUnreadable(rec, name, err))))],
+        null,
+        2,
+      ).slice(2, -2);
     let el: string;
-    if (!sorted) el = JSON.stringify([jsonOf(adOfRecord(rec))], null, 2).slice(2, -2);
+    if (!sorted) el = whole();
     else if (!names.length) el = '  {}';
     else {
       el = '  {\n';
-      for (let i = 0; i < sorted.names.length; i++) {
-        const n = sorted.names[i]!;
-        el += sorted.keys[i]! + jsonValue(n, rec[n]!);
+      try {
+        for (let i = 0; i < sorted.names.length; i++) {
+          const n = sorted.names[i]!;
+          el += sorted.keys[i]! + jsonValue(n, rec[n]!);
+        }
+        el += '\n  }';
+      } catch (err) {
+        if (!onUnreadable) throw err;
+        // an attribute that does not parse: the ad's own way, which leaves it out and says so
+        el = whole();
       }
-      el += '\n  }';
     }
     out += (out ? ',\n' : '') + el;
   }

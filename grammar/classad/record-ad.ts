@@ -7,7 +7,7 @@
 import { isReservedWord, type Expr } from './ast.js';
 import type { ClassAd } from './classad.js';
 import { SPECIAL_NAMES } from './eval.js';
-import { adOfRecord, parsedText } from './json-text.js';
+import { adOfRecord, parsedText, type OnUnreadable } from './json-text.js';
 import { valueToJS } from './literal.js';
 import { UNDEFINED, type Value } from './value.js';
 
@@ -44,13 +44,17 @@ const NOT_LITERAL = Symbol('not a literal');
 export class RecordAd {
   private ad: ClassAd | undefined;
   private readonly names: Names | undefined;
-  constructor(readonly record: Record<string, string>) {
+  constructor(
+    readonly record: Record<string, string>,
+    /** told of an attribute whose text does not parse; the ad is then made without it (see adOfRecord) */
+    private readonly onUnreadable?: OnUnreadable,
+  ) {
     this.names = names(record);
   }
 
   /** The ClassAd of the record, made on first need. */
   classAd(): ClassAd {
-    return (this.ad ??= adOfRecord(this.record));
+    return (this.ad ??= adOfRecord(this.record, this.onUnreadable));
   }
 
   /** The value of a plain attribute answered from its text, or NOT_LITERAL when the ClassAd must answer. */

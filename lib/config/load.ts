@@ -11,6 +11,18 @@ export interface ConfigValue {
   source: string;
   /** The name as its file or the environment spells it (`MACHINE_RESOURCE_GPUs`): some names carry a resource name. */
   name?: string;
+  /** The line of its file that set it (a file's layer only). */
+  line?: number;
+}
+
+/** Where a value came from, as a message names it: its file and line, or its layer. */
+export const whereFrom = (v: ConfigValue) => (v.line ? `${v.source}:${v.line}` : v.source);
+
+interface Layer {
+  source: string;
+  entries: Map<string, string>;
+  /** the line each entry of a file is on */
+  lines?: Map<string, number>;
 }
 
 const SYSTEM_CONFIG = '/etc/dsched/config';
@@ -21,17 +33,29 @@ export class Config {
   /** Where this configuration was read from, so `reload()` can read it again. */
   loadOptions: LoadOptions = {};
 
-  constructor(home: string, layers: Array<{ source: string; entries: Map<string, string> }>) {
+  constructor(home: string, layers: Layer[]) {
     this.paths = poolPaths(home);
     this.apply(layers);
   }
 
-  private apply(layers: Array<{ source: string; entries: Map<string, string> }>) {
+  private apply(layers: Layer[]) {
     const values = new Map<string, ConfigValue>();
     for (const [name, info] of Object.entries(PARAMS)) values.set(name, { raw: info.default, source: 'default' });
     for (const layer of layers)
-      for (const [k, v] of layer.entries) values.set(k.toUpperCase(), { raw: v, source: layer.source, name: k });
+      for (const [k, v] of layer.entries)
+        values.set(k.toUpperCase(), { raw: v, source: layer.source, name: k, line: layer.lines?.get(k) });
     this.values = values;
+  }
+
+  /**
+   * Every number knob read as its daemons will read it: one that is not a whole number in its range throws
+   * CONFIG_INVALID naming its file and line. A live edit is taken only when this passes: a daemon that read
+   * `NEGOTIATOR_INTERVAL = abc` on its next use died, and its master restarted it into the same death.
+   */
+  check(): void {
+    for (const [name, info] of Object.entries(PARAMS) as Array<[ParamName, ParamInfo]>)
+      if (['int', 'size-kb', 'size-mb'].includes(info.type) && this.values.get(name)?.source !== 'default')
+        this.int(name);
   }
 
   /** The files this configuration reads (for watching). */
@@ -42,11 +66,20 @@ export class Config {
 
   /**
    * Read the files again, in place (everyone holding this Config sees the new values). Returns the names
-   * whose values changed. A file with a syntax error leaves the old values and throws.
+   * whose values changed. A file with a syntax error, a number knob that is none (`check`), or what the
+   * caller's own `check` refuses (a daemon's ClassAd knobs) leaves the old values and throws.
    */
-  reload(): string[] {
+  reload(check?: (c: Config) => void): string[] {
+    const old = this.values;
     const before = new Map([...this.values].map(([k, v]) => [k, v.raw]));
     this.apply(readLayers(this.paths.home, this.loadOptions));
+    try {
+      this.check();
+      check?.(this);
+    } catch (e) {
+      this.values = old;
+      throw e;
+    }
     const changed = new Set<string>();
     for (const [k, v] of this.values) if (before.get(k) !== v.raw) changed.add(k);
     for (const k of before.keys()) if (!this.values.has(k)) changed.add(k);
@@ -57,7 +90,7 @@ export class Config {
   lookup(name: string): ConfigValue | undefined {
     const v = this.values.get(name.toUpperCase());
     if (!v) return undefined;
-    return { raw: this.expand(v.raw, new Set([name.toUpperCase()])), source: v.source, name: v.name };
+    return { raw: this.expand(v.raw, new Set([name.toUpperCase()])), source: v.source, name: v.name, line: v.line };
   }
 
   names(): string[] {
@@ -83,11 +116,11 @@ export class Config {
     const v = this.lookup(name)!;
     const n = info.type === 'size-mb' || info.type === 'size-kb' ? parseSize(v.raw, info.type) : Number(v.raw.trim());
     if (!Number.isFinite(n) || !Number.isInteger(n))
-      throw new DschedError('CONFIG_INVALID', `${name} = ${v.raw} (from ${v.source}) is not a whole number`);
+      throw new DschedError('CONFIG_INVALID', `${name} = ${v.raw} (from ${whereFrom(v)}) is not a whole number`);
     if ((info.min !== undefined && n < info.min) || (info.max !== undefined && n > info.max))
       throw new DschedError(
         'CONFIG_INVALID',
-        `${name} = ${n} (from ${v.source}) is outside ${info.min ?? '-∞'}..${info.max ?? '∞'}`,
+        `${name} = ${n} (from ${whereFrom(v)}) is outside ${info.min ?? '-∞'}..${info.max ?? '∞'}`,
       );
     return n;
   }
@@ -114,7 +147,13 @@ export function parseSize(text: string, unit: 'size-mb' | 'size-kb'): number {
 }
 
 export function parseConfigText(text: string, file: string): Map<string, string> {
+  return parseConfigFile(text, file).entries;
+}
+
+/** A configuration file's entries, and the line each is on. */
+function parseConfigFile(text: string, file: string): Layer {
   const out = new Map<string, string>();
+  const at = new Map<string, number>();
   const spelled = new Map<string, string>();
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -134,8 +173,9 @@ export function parseConfigText(text: string, file: string): Map<string, string>
     if (before !== undefined) out.delete(before);
     spelled.set(key, m[1]!);
     out.set(m[1]!, m[2]!);
+    at.set(m[1]!, lineNo);
   }
-  return out;
+  return { source: file, entries: out, lines: at };
 }
 
 export interface LoadOptions {
@@ -151,12 +191,12 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   return c;
 }
 
-function readLayers(home: string, opts: LoadOptions): Array<{ source: string; entries: Map<string, string> }> {
+function readLayers(home: string, opts: LoadOptions): Layer[] {
   const env = opts.env ?? process.env;
-  const layers: Array<{ source: string; entries: Map<string, string> }> = [];
+  const layers: Layer[] = [];
   const sys = env.DSCHED_CONFIG ?? SYSTEM_CONFIG;
   for (const file of [sys, poolPaths(home).config]) {
-    if (existsSync(file)) layers.push({ source: file, entries: parseConfigText(readFileSync(file, 'utf8'), file) });
+    if (existsSync(file)) layers.push(parseConfigFile(readFileSync(file, 'utf8'), file));
   }
   const envEntries = new Map<string, string>();
   for (const [k, v] of Object.entries(env)) {

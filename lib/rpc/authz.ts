@@ -42,6 +42,7 @@ export const AUTHORIZATION: Readonly<Record<string, readonly Level[]>> = {
   'Master.Status': ['READ'],
   'Master.Shutdown': ['ADMINISTRATOR'],
   'Master.Reconfig': ['ADMINISTRATOR'],
+  'Master.StartDaemon': ['ADMINISTRATOR'],
   'Negotiator.GetPriorities': ['READ'],
   'Negotiator.Reschedule': ['WRITE'],
   'Negotiator.SetFactor': ['ADMINISTRATOR'],

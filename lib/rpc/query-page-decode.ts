@@ -5,6 +5,7 @@
 // of map entries: this is where dq -af and the queue table spent their time once the schedd had answered.
 import type { JobQueryPage__Output } from './generated/dsched/v1/JobQueryPage.js';
 import type { JobCounts__Output } from './generated/dsched/v1/JobCounts.js';
+import type { UnreadableAttr__Output } from './generated/dsched/v1/UnreadableAttr.js';
 
 /** A reader over one message's bytes. */
 class Wire {
@@ -147,6 +148,28 @@ function counts(w: Wire, end: number): JobCounts__Output {
   return c;
 }
 
+function unreadableAttr(w: Wire, end: number): UnreadableAttr__Output {
+  const u: UnreadableAttr__Output = { id: null, name: '', code: '', error: '' };
+  while (w.pos < end) {
+    const tag = w.uint32();
+    if (tag === 0x0a) {
+      const idEnd = w.span();
+      const id = { cluster: 0, proc: 0 };
+      while (w.pos < idEnd) {
+        const t = w.uint32();
+        if (t === 0x08) id.cluster = w.int64();
+        else if (t === 0x10) id.proc = w.int64();
+        else w.skip(t & 7);
+      }
+      u.id = id;
+    } else if (tag === 0x12) u.name = w.string();
+    else if (tag === 0x1a) u.code = w.string();
+    else if (tag === 0x22) u.error = w.string();
+    else w.skip(tag & 7);
+  }
+  return u;
+}
+
 /** A JobQueryPage's bytes as the generic codec would give it. */
 export function decodeJobQueryPage(bytes: Buffer): JobQueryPage__Output {
   const w = new Wire(bytes, 0, bytes.length);
@@ -158,6 +181,7 @@ export function decodeJobQueryPage(bytes: Buffer): JobQueryPage__Output {
     all: null,
     text: Buffer.alloc(0),
     completions: [],
+    unreadable: [],
   };
   while (w.pos < w.end) {
     const tag = w.uint32();
@@ -186,6 +210,11 @@ export function decodeJobQueryPage(bytes: Buffer): JobQueryPage__Output {
         const end = w.span();
         page.text = bytes.subarray(w.pos, end);
         w.pos = end;
+        break;
+      }
+      case 0x42: {
+        const end = w.span();
+        page.unreadable.push(unreadableAttr(w, end));
         break;
       }
       case 0x38: // completions, one varint (unpacked)

@@ -10,11 +10,20 @@ export function toServiceError(err: unknown, daemon: string): Partial<grpc.Statu
   if (err instanceof DschedError) {
     metadata.set(ERROR_CODE_KEY, err.code);
     if (err.hint) metadata.set(ERROR_HINT_KEY, err.hint);
-    return { code: err.grpcStatus, details: err.message, metadata };
+    return { code: err.grpcStatus, details: capped(err.message), metadata };
   }
   if ((err as { name?: string })?.name === 'AbortError')
     return { code: grpc.status.CANCELLED, details: 'cancelled', metadata };
   return { code: grpc.status.INTERNAL, details: `internal error (see the ${daemon} log)`, metadata };
+}
+
+/**
+ * An error's message as a trailer carries it: a message past the limits of HTTP/2 headers never reached the
+ * caller, whose call then ended as if all was well (a 1 MiB attribute in an error's excerpt did that).
+ */
+const MAX_DETAILS = 8 * 1024;
+function capped(message: string): string {
+  return message.length <= MAX_DETAILS ? message : message.slice(0, MAX_DETAILS) + '…';
 }
 
 /** Rebuild a typed error from a failed call. `unreachable` names the code for a daemon that cannot be reached. */

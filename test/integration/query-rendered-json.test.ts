@@ -65,7 +65,7 @@ describe('rendered queries', () => {
         history: false,
         limit: q.limit ?? 0,
       });
-      if (long) return formatJobsLong(ads.map(adOfRecord));
+      if (long) return formatJobsLong(ads.map((r) => adOfRecord(r)));
       return (
         JSON.stringify(
           ads.map((r) => adToJSON(adOfRecord(r))),

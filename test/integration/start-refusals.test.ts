@@ -30,7 +30,7 @@ describe('start refusals', () => {
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.match(
         r.stderr,
-        /^dsched: error\[CONFIG_INVALID\]: NUM_CPUS = four \(from .*config\) is not a whole number$/m,
+        /^dsched: error\[CONFIG_INVALID\]: NUM_CPUS = four \(from .*config:\d+\) is not a whole number$/m,
       );
       assert.doesNotMatch(r.stdout, /pool stopped/);
       assert.equal(pool.daemonPid('schedd'), schedd, 'the same schedd still serves');

@@ -1,7 +1,7 @@
 // Job ads as condor_q -xml and condor_history -xml write them: HTCondor's ClassAd XML (a <c> element per ad,
 // an <a n="Name"> per attribute holding <i> integer, <r> real, <s> string, <b v="t|f"/>, <un/> undefined,
 // <er/> error, or <e> the expression's text), attributes sorted by name as -long sorts them.
-import { parsedText } from '../../../grammar/classad/json-text.js';
+import { parsedText, type OnUnreadable } from '../../../grammar/classad/json-text.js';
 import { formatReal, unparse } from '../../../grammar/classad/index.js';
 import { UNDEFINED, ERROR } from '../../../grammar/classad/value.js';
 
@@ -17,11 +17,13 @@ const esc = (s: string) =>
     .replace(/"/g, '&quot;')
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '\uFFFD');
 
-function valueXml(name: string, text: string): string {
+function valueXml(name: string, text: string, onUnreadable?: OnUnreadable): string {
   let e;
   try {
     e = parsedText(name, text);
-  } catch {
+  } catch (err) {
+    // its stored text, as condor_q -xml shows an attribute it cannot parse; and said
+    onUnreadable?.(name, err);
     return `<e>${esc(text)}</e>`;
   }
   if (e.kind !== 'literal') return `<e>${esc(unparse(e))}</e>`;
@@ -43,11 +45,15 @@ const byName = (a: string, b: string) => {
 };
 
 /** The <c> elements of these ads (records of attribute texts). */
-export function xmlAds(records: ReadonlyArray<Record<string, string>>): string {
+export function xmlAds(
+  records: ReadonlyArray<Record<string, string>>,
+  onUnreadable?: (rec: Record<string, string>) => OnUnreadable,
+): string {
   let out = '';
   for (const rec of records) {
     out += '<c>\n';
-    for (const n of Object.keys(rec).sort(byName)) out += `    <a n="${esc(n)}">${valueXml(n, rec[n]!)}</a>\n`;
+    const bad = onUnreadable?.(rec);
+    for (const n of Object.keys(rec).sort(byName)) out += `    <a n="${esc(n)}">${valueXml(n, rec[n]!, bad)}</a>\n`;
     out += '</c>\n';
   }
   return out;

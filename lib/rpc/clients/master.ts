@@ -1,5 +1,6 @@
 import { RpcClient, type ClientCredentials } from '../client.js';
 import { proto } from '../proto.js';
+import type { DaemonStatus__Output } from '../generated/dsched/v1/DaemonStatus.js';
 import type { MasterStatus__Output } from '../generated/dsched/v1/MasterStatus.js';
 
 export class MasterClient {
@@ -23,6 +24,10 @@ export class MasterClient {
   }
   reconfig() {
     return this.rpc.unary<object>('Reconfig', {}, { deadlineMs: 10_000 });
+  }
+  /** Start one daemon again now (a failed one, or one in its restart backoff); its state before. */
+  startDaemon(name: string) {
+    return this.rpc.unary<DaemonStatus__Output>('StartDaemon', { name }, { deadlineMs: 10_000 });
   }
   close() {
     this.rpc.close();

@@ -97,7 +97,11 @@ describe('classad – an ad read from its attribute texts', () => {
           args,
           opts,
         ),
-        autoformat(recs.map(adOfRecord), args, opts),
+        autoformat(
+          recs.map((r) => adOfRecord(r)),
+          args,
+          opts,
+        ),
         JSON.stringify(opts),
       );
     const items = [
@@ -110,7 +114,10 @@ describe('classad – an ad read from its attribute texts', () => {
         recs.map((r) => new RecordAd(r)),
         items,
       ),
-      formatPrintf(recs.map(adOfRecord), items),
+      formatPrintf(
+        recs.map((r) => adOfRecord(r)),
+        items,
+      ),
     );
   });
 

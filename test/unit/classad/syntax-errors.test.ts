@@ -131,6 +131,20 @@ describe('classad syntax errors – the diagnostic shows the line and a caret', 
       ]);
     }
   });
+  test('classad syntax errors – a long line is shown around its column only, the caret under the fault', () => {
+    const text = `"${'x'.repeat(100_000)}" + * ${'y'.repeat(100_000)}`;
+    try {
+      parseExpr(text);
+      assert.fail('no error');
+    } catch (e) {
+      const lines = (e as Error).message.split('\n');
+      assert.equal(lines[1], '--> <expr>:1:100006');
+      assert.ok(lines[3]!.length < 200, `a line of ${lines[3]!.length}`);
+      const caret = lines[4]!.indexOf('^');
+      assert.equal(lines[3]!.slice(caret, caret + 3), '* y');
+      assert.match(lines[3]!, /^1 \| …x+" \+ \* y+…$/);
+    }
+  });
   test('classad syntax errors – the cause is kept', () => {
     try {
       parseExpr('a b');

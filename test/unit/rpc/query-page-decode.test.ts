@@ -36,6 +36,21 @@ const page = fc.record(
     all: counts,
     text: fc.uint8Array({ maxLength: 40 }),
     completions: fc.array(fc.integer({ min: -(2 ** 52), max: 2 ** 52 }), { maxLength: 5 }),
+    unreadable: fc.array(
+      fc.record(
+        {
+          id: fc.record(
+            { cluster: fc.maxSafeNat(), proc: fc.integer({ min: -1, max: 2 ** 31 }) },
+            { requiredKeys: [] },
+          ),
+          name: fc.string(),
+          code: fc.string(),
+          error: fc.string({ unit: 'binary' }),
+        },
+        { requiredKeys: [] },
+      ),
+      { maxLength: 3 },
+    ),
   },
   { requiredKeys: [] },
 );

@@ -1,0 +1,116 @@
+// A job whose stored ad holds an attribute that is no ClassAd expression (a queue or history written by an
+// older version: a text that does not parse, or one over the 1 MiB limit; every writer now refuses them) is
+// still listed in every output form: the attribute is left out (-xml: shown as its stored text), stderr names
+// the job and the attribute and says why, and the command exits non-zero. Such a job once made dq -long and
+// -json print nothing and exit 0.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { TestPool } from './harness/pool.js';
+
+const HUGE = '"' + 'x'.repeat(1100 * 1024) + '"';
+
+describe('unreadable attributes', () => {
+  let pool: TestPool;
+  let queued = 0;
+  let done = 0;
+  before(async () => {
+    pool = await TestPool.start();
+    queued = await pool.submit(pool.file('held.sub', 'executable = /bin/true\nhold = true\nqueue 3\n'));
+    done = await pool.submit(pool.file('done.sub', 'executable = /bin/true\nqueue 1\n'));
+    await pool.waitForHistory(done, 1);
+    assert.equal((await pool.run('dsched', ['stop'])).code, 0);
+    // as an older version could have written them
+    const db = new Database(join(pool.home, 'spool', 'job_queue.db'));
+    const plant = (table: string, cluster: number, proc: number, name: string, text: string) => {
+      const row = db.prepare(`SELECT ad FROM ${table} WHERE cluster_id = ? AND proc_id = ?`).get(cluster, proc) as {
+        ad: string;
+      };
+      const ad = JSON.parse(row.ad) as Record<string, string>;
+      ad[name] = text;
+      db.prepare(`UPDATE ${table} SET ad = ? WHERE cluster_id = ? AND proc_id = ?`).run(
+        JSON.stringify(ad),
+        cluster,
+        proc,
+      );
+    };
+    plant('jobs', queued, 0, 'Huge', HUGE);
+    plant('jobs', queued, 1, 'Broken', '(1 +');
+    plant('history', done, 0, 'Broken', '(1 +');
+    db.close();
+    const r = await pool.run('dsched', ['start']);
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(async () => {
+    await pool.run('dsched', ['stop']);
+  });
+
+  const saysQueued = (stderr: string) => {
+    assert.match(
+      stderr,
+      new RegExp(`^dq: job ${queued}\\.0: attribute Huge cannot be read: input of \\d+ characters is larger than`, 'm'),
+    );
+    assert.match(stderr, new RegExp(`^dq: job ${queued}\\.1: attribute Broken cannot be read: expected `, 'm'));
+    assert.match(stderr, /^dq: error\[\w+\]: 2 attributes of 2 jobs could not be read/m);
+    // the diagnostic never carries the megabyte itself
+    assert.ok(stderr.length < 4096, `stderr of ${stderr.length} characters`);
+  };
+
+  for (const form of ['-json', '-long', '-jsonl']) {
+    test(`unreadable attributes – dq ${form} lists every job without them, names them, exits non-zero`, async () => {
+      const r = await pool.run('dq', [String(queued), form]);
+      assert.notEqual(r.code, 0, r.stdout);
+      saysQueued(r.stderr);
+      const procs =
+        form === '-json'
+          ? (JSON.parse(r.stdout) as Array<Record<string, unknown>>).map((j) => j.ProcId)
+          : form === '-jsonl'
+            ? r.stdout
+                .trim()
+                .split('\n')
+                .map((l) => (JSON.parse(l) as Record<string, unknown>).ProcId)
+            : [...r.stdout.matchAll(/^ProcId = (\d+)$/gm)].map((m) => Number(m[1]));
+      assert.deepEqual(procs, [0, 1, 2]);
+      assert.doesNotMatch(r.stdout, /Broken|Huge/);
+    });
+  }
+
+  test('unreadable attributes – dq -af prints the job, the attribute undefined', async () => {
+    const r = await pool.run('dq', [String(queued), '-af', 'ProcId', 'Broken']);
+    assert.notEqual(r.code, 0);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['0 undefined', '1 undefined', '2 undefined']);
+    assert.match(r.stderr, new RegExp(`^dq: job ${queued}\\.1: attribute Broken cannot be read`, 'm'));
+  });
+
+  test('unreadable attributes – dq -xml shows the stored text and says so', async () => {
+    const r = await pool.run('dq', [`${queued}.1`, '-xml']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout, /<a n="Broken"><e>\(1 \+<\/e><\/a>/);
+    assert.match(r.stderr, new RegExp(`^dq: job ${queued}\\.1: attribute Broken cannot be read`, 'm'));
+  });
+
+  test('unreadable attributes – the qstat view (dq -pbs) lists every job and names them', async () => {
+    const r = await pool.run('dq', ['-pbs']);
+    assert.notEqual(r.code, 0);
+    saysQueued(r.stderr);
+    assert.equal([...r.stdout.matchAll(new RegExp(`^${queued}\\.\\d\\s`, 'gm'))].length, 3, r.stdout);
+  });
+
+  test('unreadable attributes – the queue table, which reads none of them, is whole', async () => {
+    const r = await pool.run('dq', [String(queued), '-nobatch']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.equal([...r.stdout.matchAll(new RegExp(`^${queued}\\.\\d `, 'gm'))].length, 3);
+  });
+
+  for (const form of [['-json'], ['-long'], ['-af', 'ClusterId', 'Broken'], ['-xml']]) {
+    test(`unreadable attributes – dhistory ${form[0]} lists the job and names the attribute`, async () => {
+      const r = await pool.run('dhistory', [String(done), ...form]);
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(r.stderr, new RegExp(`^dhistory: job ${done}\\.0: attribute Broken cannot be read: expected `, 'm'));
+      assert.match(r.stderr, new RegExp(`^dhistory: error\\[CLASSAD_SYNTAX\\]: an attribute of job ${done}\\.0`, 'm'));
+      assert.match(r.stdout, new RegExp(String(done)));
+    });
+  }
+});
