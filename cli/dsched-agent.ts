@@ -46,6 +46,7 @@ import { basename, dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { WriteStream } from 'node:tty';
 import type { CommandIo, CommandOutput } from './shared/io.js';
+import { RENAMED, commandOf } from './shared/renamed.js';
 import { hostCommands, runCommand, type CommandMain } from './shared/run-cli.js';
 import { dropWarmOf, keepSessionsWarm } from './shared/session.js';
 
@@ -597,14 +598,15 @@ class Run {
   }
 }
 
-/** The commands whose identical runs in flight are shared: they only read. */
+/** The commands whose identical runs in flight are shared: they only read (condor_q runs dq, and so on). */
 const SHARED = new Set(['dq', 'dhistory', 'dstatus']);
+const isShared = (name: string) => SHARED.has(commandOf(name));
 /** The commands that only read (the others may change the queue: see run). */
-const READ_ONLY = new Set([...SHARED, 'qstat', 'qselect']);
+const isReadOnly = (name: string) => isShared(name) || name === 'qstat' || name === 'qselect';
 const inFlight = new Map<string, Run>();
 
 function shareKey(h: Hello): string | undefined {
-  if (!SHARED.has(h.name)) return undefined;
+  if (!isShared(h.name)) return undefined;
   const env = Object.entries(h.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   // launchers of either protocol are not mixed: a run's output takes one form or the other
   return JSON.stringify([h.protocol, h.name, h.argv, h.cwd, h.umask, h.ttys, h.columns, h.errColumns, env]);
@@ -715,7 +717,7 @@ async function run(r: Request, h: Hello): Promise<void> {
   await new Promise<void>((res) => ctx.stdout.end(() => ctx.stderr.end(() => res())));
   // a command that may change the queue (dsubmit, drm, ...): a query started once it has ended must see the
   // change, so none may join a run begun before that (which may have read the queue before it)
-  if (!READ_ONLY.has(h.name)) for (const other of [...inFlight.values()]) other.unlist();
+  if (!isReadOnly(h.name)) for (const other of [...inFlight.values()]) other.unlist();
   shared.finish(code);
 }
 
@@ -743,7 +745,12 @@ async function main(): Promise<void> {
   await import('./drelease.js');
   await import('./dhistory.js');
   await import('./dstatus.js');
-  // PBS's names (dsched shims install): dq with qstat's and qselect's options mapped, as dshim.js does
+  // HTCondor's and PBS's names (dsched shims install), run under their own name as dshim.js runs them: those
+  // with dsched's options as the command itself, qstat's and qselect's options mapped onto dq's
+  for (const [name, [cmd, ...first]] of Object.entries(RENAMED)) {
+    const main = commands.get(cmd!)!;
+    commands.set(name, (argv) => main([...first, ...argv]));
+  }
   const { qstatArgs, qselectArgs } = await import('./dshim.js');
   const dq = commands.get('dq')!;
   commands.set('qstat', (argv) => dq(qstatArgs(argv).args));

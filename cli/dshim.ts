@@ -5,6 +5,7 @@
 import { DschedError } from '../lib/errors.js';
 import { hostCommands, hosted, printError, runInProcess, type CommandMain } from './shared/run-cli.js';
 import { io } from './shared/io.js';
+import { renamedOf } from './shared/renamed.js';
 
 const QSTAT_USAGE = 'usage: qstat [-f | -a | -n | -s] [-x] [-r | -i] [-t] [-J] [-u USER[,USER...]] [JOBID...]';
 const QSELECT_USAGE =
@@ -226,7 +227,16 @@ export async function qalterArgs(argv: string[]): Promise<{ cmd: 'dqedit'; args:
 }
 
 /** The commands dshim maps onto, loaded only when used (into this program, as the command agent loads them). */
-const COMMANDS = { dq: () => import('./dq.js'), dqedit: () => import('./dqedit.js') };
+const COMMANDS: Record<string, () => Promise<unknown>> = {
+  dq: () => import('./dq.js'),
+  dqedit: () => import('./dqedit.js'),
+  dsubmit: () => import('./dsubmit.js'),
+  drm: () => import('./drm.js'),
+  dhold: () => import('./dhold.js'),
+  drelease: () => import('./drelease.js'),
+  dstatus: () => import('./dstatus.js'),
+  dhistory: () => import('./dhistory.js'),
+};
 
 async function main(): Promise<void> {
   const [name, ...words] = io().argv;
@@ -234,8 +244,10 @@ async function main(): Promise<void> {
   const debug = words.includes('--debug') || !!io().env.DSCHED_DEBUG;
   const rest = words.filter((a) => a !== '--debug');
   try {
-    const m =
-      name === 'qstat'
+    const renamed = name === undefined ? undefined : renamedOf(name);
+    const m = renamed
+      ? { cmd: renamed[0]!, args: [...renamed.slice(1), ...rest] }
+      : name === 'qstat'
         ? qstatArgs(rest)
         : name === 'qselect'
           ? qselectArgs(rest)
@@ -247,7 +259,7 @@ async function main(): Promise<void> {
     // typed (qstat: error[...], not dq: error[...])
     let command: CommandMain | undefined;
     hostCommands((_, loaded) => void (command = loaded));
-    await COMMANDS[m.cmd]();
+    await COMMANDS[m.cmd]!();
     if (!command) throw new Error(`${m.cmd} did not register its command`);
     runInProcess(name!, command, { ...io(), argv: debug ? [...m.args, '--debug'] : m.args });
   } catch (e) {

@@ -270,7 +270,7 @@ async function main(argv: string[]): Promise<number> {
       const notes = requestWarnings(jobs.cluster);
       for (const p of jobs.procs.length ? jobs.procs : [{}]) notes.note(p);
       for (const w of [...warnings.map((w) => w.message), ...(await notes.warnings())])
-        io().stderr.write(`dsubmit: warning: ${w}\n`);
+        io().stderr.write(`${io().command ?? 'dsubmit'}: warning: ${w}\n`);
       all.push(...jobs.procs.map((p) => ({ ...jobs.cluster, ...p })));
       out.push(printLong(jobs));
     }
@@ -314,8 +314,8 @@ async function main(argv: string[]): Promise<number> {
     }
     io().stderr.write(
       gone
-        ? `dsubmit: cluster${queued.length > 1 ? 's' : ''} ${queued.join(', ')} of this submission ${queued.length > 1 ? 'were' : 'was'} queued before the error and removed again\n`
-        : `dsubmit: cluster${queued.length > 1 ? 's' : ''} ${queued.join(', ')} of this submission ${queued.length > 1 ? 'were' : 'was'} queued before the error and could not all be removed: drm ${queued.join(' ')}\n`,
+        ? `${io().command ?? 'dsubmit'}: cluster${queued.length > 1 ? 's' : ''} ${queued.join(', ')} of this submission ${queued.length > 1 ? 'were' : 'was'} queued before the error and removed again\n`
+        : `${io().command ?? 'dsubmit'}: cluster${queued.length > 1 ? 's' : ''} ${queued.join(', ')} of this submission ${queued.length > 1 ? 'were' : 'was'} queued before the error and could not all be removed: drm ${queued.join(' ')}\n`,
     );
   }
 
@@ -334,7 +334,7 @@ async function main(argv: string[]): Promise<number> {
         }
       };
       const warn = (list: string[]) => {
-        for (const w of list) io().stderr.write(`dsubmit: warning: ${w}\n`);
+        for (const w of list) io().stderr.write(`${io().command ?? 'dsubmit'}: warning: ${w}\n`);
       };
       warn(warnings.map((w) => w.message));
       let r;

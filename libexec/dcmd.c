@@ -39,15 +39,26 @@
 
 extern char **environ;
 
-// every command this package installs (the cold path runs only these, from this build's dist/cli)
-static const char *const COMMANDS[] = {"dsched",   "dsubmit", "dq",    "drm",   "dstatus", "dhistory",
-                                       "dsubmit-dag", "dhold", "drelease", "dwait", "dprio", "duserprio",
-                                       "dchirp",   "dqedit",  "dtail", "qstat", "qselect", "qalter", NULL};
+// every command this package installs (the cold path runs only these, from this build's dist/cli), and the
+// HTCondor and PBS names `dsched shims install` writes that run through this launcher
+static const char *const COMMANDS[] = {
+    "dsched",         "dsubmit",        "dq",       "drm",       "dstatus",   "dhistory",      "dsubmit-dag",
+    "dhold",          "drelease",       "dwait",    "dprio",     "duserprio", "dchirp",        "dqedit",
+    "dtail",          "qstat",          "qselect",  "qalter",    "qsub",      "qdel",          "qhold",
+    "qrls",           "condor_submit",  "condor_q", "condor_rm", "condor_hold", "condor_release", "condor_status",
+    "condor_history", NULL};
 // the commands the agent runs (cli/dsched-agent.ts hosts the same list)
-static const char *const HOT[] = {"dsubmit", "dq",    "drm",     "dhold", "drelease",
-                                  "dhistory", "dstatus", "qstat", "qselect", NULL};
-// PBS's names whose options differ from dq's: dshim.js maps them (the names `dsched shims install` writes)
-static const char *const MAPPED[] = {"qstat", "qselect", "qalter", NULL};
+static const char *const HOT[] = {"dsubmit",  "dq",          "drm",          "dhold",          "drelease",
+                                  "dhistory", "dstatus",     "qstat",        "qselect",        "qsub",
+                                  "qdel",     "qhold",       "qrls",         "condor_submit",  "condor_q",
+                                  "condor_rm", "condor_hold", "condor_release", "condor_status", "condor_history",
+                                  NULL};
+// the names dshim.js runs under their own name: PBS's whose options differ from dq's (it maps them), and those
+// of cli/shared/renamed.ts (it runs their dsched command as that name, so its messages say qsub: or condor_q:)
+static const char *const MAPPED[] = {"qstat",       "qselect",        "qalter",        "qsub",
+                                     "qdel",        "qhold",          "qrls",          "condor_submit",
+                                     "condor_q",    "condor_rm",      "condor_hold",   "condor_release",
+                                     "condor_status", "condor_history", NULL};
 
 static int debug;
 static const char *name;

@@ -40,7 +40,13 @@ export function reportActFailures(
   return failed;
 }
 
-export async function actCommand(cmd: string, action: 'remove' | 'hold' | 'release', argv: string[]): Promise<number> {
+export async function actCommand(
+  command: string,
+  action: 'remove' | 'hold' | 'release',
+  argv: string[],
+): Promise<number> {
+  // the name the user typed: qdel for drm run by dsched's shims
+  const cmd = io().command ?? command;
   const a = await cli(
     cmd,
     argv,

@@ -2,38 +2,40 @@
 // them (condor_submit job.sub, A=`qsub job.sh`, qstat). Each is a small sh script that runs the dsched
 // command with this node and this installation's files, so it keeps working whatever PATH a job or a cron
 // line has: through the commands' launcher (dist/cli/dcmd, told the node by DSCHED_NODE), so a workflow tool's
-// thousands of qsub and qstat calls are served by the command agent as dsubmit's are. The options are the same
-// except qstat's and qselect's, which dshim maps (see dshim.ts).
+// thousands of qsub and qstat calls are served by the command agent as dsubmit's are. Those the launcher runs
+// go by their own name (dshim.ts), so their messages say qsub: or condor_q:; the options are the dsched
+// command's (cli/shared/renamed.ts) except qstat's, qselect's and qalter's, which dshim maps.
 import { existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DschedError } from '../../lib/errors.js';
+import { commandOf } from './renamed.js';
 import { EXIT } from './run-cli.js';
 
 /** name → [dsched command, what the name is] */
 export const SHIMS: Record<string, [string, string]> = {
-  condor_submit: ['dsubmit', 'HTCondor: queue jobs from a submit description'],
-  condor_q: ['dq', 'HTCondor: the job queue'],
-  condor_rm: ['drm', 'HTCondor: remove jobs'],
-  condor_hold: ['dhold', 'HTCondor: hold jobs'],
-  condor_release: ['drelease', 'HTCondor: release held jobs'],
-  condor_status: ['dstatus', 'HTCondor: the machines'],
+  condor_submit: ['dshim.js condor_submit', 'HTCondor: queue jobs from a submit description'],
+  condor_q: ['dshim.js condor_q', 'HTCondor: the job queue'],
+  condor_rm: ['dshim.js condor_rm', 'HTCondor: remove jobs'],
+  condor_hold: ['dshim.js condor_hold', 'HTCondor: hold jobs'],
+  condor_release: ['dshim.js condor_release', 'HTCondor: release held jobs'],
+  condor_status: ['dshim.js condor_status', 'HTCondor: the machines'],
   condor_wait: ['dwait -any-end', 'HTCondor: wait for the jobs of a log file (exit 0 once all have ended)'],
-  condor_history: ['dhistory', 'HTCondor: finished jobs'],
+  condor_history: ['dshim.js condor_history', 'HTCondor: finished jobs'],
   condor_submit_dag: ['dsubmit-dag', 'HTCondor: run a DAG'],
   condor_prio: ['dprio', 'HTCondor: job priority'],
   condor_userprio: ['duserprio', 'HTCondor: user priorities'],
   condor_chirp: ['dchirp', 'HTCondor: a job updates its own ad'],
   condor_qedit: ['dqedit', 'HTCondor: change attributes of queued jobs'],
   condor_tail: ['dtail', "HTCondor: a running job's output"],
-  qsub: ['dsubmit', 'PBS: queue a script (prints the job id)'],
+  qsub: ['dshim.js qsub', 'PBS: queue a script (prints the job id)'],
   qstat: ['dshim.js qstat', "PBS: the job queue in qstat's columns"],
   qselect: ['dshim.js qselect', 'PBS: the ids of the jobs that match (qdel $(qselect -u me))'],
   qalter: ['dshim.js qalter', "PBS: change a queued job's resources or priority"],
-  // PBS's qdel, qhold and qrls print nothing when they succeed (errors only)
-  qdel: ['drm -pbs', 'PBS: remove jobs'],
-  qhold: ['dhold -pbs', 'PBS: hold jobs'],
-  qrls: ['drelease -pbs', 'PBS: release held jobs'],
+  // PBS's qdel, qhold and qrls print nothing when they succeed (errors only): cli/shared/renamed.ts
+  qdel: ['dshim.js qdel', 'PBS: remove jobs'],
+  qhold: ['dshim.js qhold', 'PBS: hold jobs'],
+  qrls: ['dshim.js qrls', 'PBS: release held jobs'],
 };
 
 /** The folder of the built commands (dist/cli): where this file was bundled, or dist/cli beside the sources. */
@@ -52,7 +54,7 @@ export function shimScript(name: string, cliDir: string, node = process.execPath
   const [target, what] = SHIMS[name]!;
   const [file, ...fixed] = target.split(' ');
   const launcher = join(cliDir, 'dcmd');
-  // the launcher runs dsched's commands, and qstat, qselect (which it maps with dshim.js)
+  // the launcher runs dsched's commands, and the names dshim.js runs (qstat, qsub, condor_q, …)
   const launched = file === 'dshim.js' ? fixed : file!.endsWith('.js') ? undefined : [file!, ...fixed];
   const run =
     launched && existsSync(launcher)
@@ -60,7 +62,7 @@ export function shimScript(name: string, cliDir: string, node = process.execPath
       : `exec ${shQuote(node)} ${shQuote(join(cliDir, file!.endsWith('.js') ? file! : `${file}.js`))} ${fixed.map(shQuote).join(' ')}${fixed.length ? ' ' : ''}"$@"`;
   return [
     '#!/bin/sh',
-    `# ${name} (${what}) runs dsched's ${file!.endsWith('.js') && fixed.length ? fixed[0] : file}; written by dsched shims install`,
+    `# ${name} (${what}) runs dsched's ${file === 'dshim.js' ? commandOf(fixed[0]!) : file}; written by dsched shims install`,
     run,
     '',
   ].join('\n');

@@ -127,8 +127,9 @@ describe('HTCondor and PBS command names', () => {
     const rm = sh(`condor_rm ${h.stdout.trim().split('.')[0]}`);
     assert.match(rm.stdout, /^1 job\(s\) marked for removal\.$/m, rm.stderr);
     const missing = sh('qdel 999999; echo "exit $?"; condor_rm 999999.3');
-    assert.match(missing.stderr, /^drm: error\[JOB_NOT_FOUND\]: job 999999 is not in the queue$/m);
-    assert.match(missing.stderr, /^drm: error\[JOB_NOT_FOUND\]: job 999999\.3 is not in the queue$/m);
+    // each reports under the name the user typed
+    assert.match(missing.stderr, /^qdel: error\[JOB_NOT_FOUND\]: job 999999 is not in the queue$/m);
+    assert.match(missing.stderr, /^condor_rm: error\[JOB_NOT_FOUND\]: job 999999\.3 is not in the queue$/m);
     assert.match(missing.stdout, /^exit 1$/m);
   });
 

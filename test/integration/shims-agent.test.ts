@@ -61,11 +61,18 @@ test('shims – qsub, condor_q, qstat and qselect run through the command agent 
     const cold = sh(`DSCHED_AGENT=0 ${line}`);
     assert.deepEqual(warm, cold, line);
   }
-  // an error of dq's own (a queue name it refuses) is reported as the command the user typed, both ways
+  // an error of dq's own (a queue name it refuses) is reported as the command the user typed, both ways; so
+  // are those of the names that run a dsched command with its own options (condor_q is dq, qsub dsubmit)
   for (const agent of ['', 'DSCHED_AGENT=0 ']) {
     const r = sh(`${agent}qselect -q 'a"b'`);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /^qselect: error\[USAGE\]: -queue: /, agent);
+    const q = sh(`${agent}condor_q -nosuchoption`);
+    assert.equal(q.code, 2, q.stderr);
+    assert.match(q.stderr, /^condor_q: error\[USAGE\]: /, agent);
+    const s = sh(`${agent}qsub -k oe job.sh`);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stderr, /^qsub: warning: -k oe: not supported/m, agent);
   }
   assert.match(sh('qstat').stdout, /shimmed/);
 });
