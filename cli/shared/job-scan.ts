@@ -8,7 +8,7 @@ import { DschedError } from '../../lib/errors.js';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import { parseJobId } from './job-id.js';
 import { viewProjection, type ListingView } from './job-query.js';
-import { XML_HEAD, XML_TAIL, xmlAds } from './output/xml.js';
+import { XML_HEAD, XML_TAIL, newFormAds, xmlAds } from './output/xml.js';
 import type { Selection } from './job-selection.js';
 
 type Page = JobQueryPage__Output;
@@ -178,10 +178,24 @@ export function projectionWithAttributes(v: ListingView, attributes: string[] | 
 export const wholeAds = (v: ListingView) => !v.af && !v.format && (v.json || v.jsonl || v.long);
 
 /** -xml: the ads of the pages as HTCondor's ClassAd XML, written as each page comes (a text page each). */
-export async function* xmlPages(pages: AsyncIterable<Page>): AsyncGenerator<Page> {
+export function xmlPages(pages: AsyncIterable<Page>): AsyncGenerator<Page> {
+  return textPages(pages, xmlAds, XML_HEAD, XML_TAIL);
+}
+
+/** -long:new: the ads of the pages a line each, as each page comes. */
+export function newFormPages(pages: AsyncIterable<Page>): AsyncGenerator<Page> {
+  return textPages(pages, newFormAds, '', '');
+}
+
+async function* textPages(
+  pages: AsyncIterable<Page>,
+  render: (ads: Attrs[]) => string,
+  head: string,
+  tail: string,
+): AsyncGenerator<Page> {
   const text = (t: string) => ({ ads: [], text: Buffer.from(t) }) as unknown as Page;
-  yield text(XML_HEAD);
+  if (head) yield text(head);
   for await (const page of pages)
-    yield { ...page, ads: [], text: Buffer.from(xmlAds(page.ads.map((r) => r.attrs))) } as Page;
-  yield text(XML_TAIL);
+    yield { ...page, ads: [], text: Buffer.from(render(page.ads.map((r) => r.attrs))) } as Page;
+  if (tail) yield text(tail);
 }

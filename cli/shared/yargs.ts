@@ -90,15 +90,34 @@ export function cli(cmd: string, argv: string[], usage: string): Argv {
 }
 
 /**
- * The pre-pass for yargs: `-af:jh` (or `-autoformat:jh`, `--af:jh`) becomes `--af-opts jh --af`, so yargs sees
- * a plain `af` array option plus the qualifiers. `-format` and everything else pass through unchanged.
+ * HTCondor's `-NAME:QUALIFIERS` options, by the name yargs knows them under: `-af:jh`, `-long:json`,
+ * `-wide:120`, `-analyze:summary`.
  */
-export function splitAfQualifiers(argv: readonly string[]): string[] {
+const QUALIFIED: Record<string, string> = {
+  af: 'af',
+  autoformat: 'af',
+  long: 'long',
+  wide: 'wide',
+  analyze: 'analyze',
+  'better-analyze': 'analyze',
+};
+
+/**
+ * The pre-pass for yargs: `-NAME:Q` (one dash or two) becomes `--NAME-opts Q --NAME` for each of `names`, so
+ * yargs sees the plain option (the `af` array, the `long` flag) plus its qualifiers. Other words pass through.
+ */
+export function splitQualifiers(argv: readonly string[], names: readonly string[]): string[] {
   const out: string[] = [];
   for (const a of argv) {
-    const m = /^--?(af|autoformat):(.*)$/.exec(a);
-    if (m) out.push('--af-opts', m[2]!, '--af');
+    const m = /^--?([a-z-]+):(.*)$/.exec(a);
+    const name = m && QUALIFIED[m[1]!];
+    if (name && names.includes(name)) out.push(`--${name}-opts`, m[2]!, `--${name}`);
     else out.push(a);
   }
   return out;
+}
+
+/** splitQualifiers for `-af:jh` (or `-autoformat:jh`) alone: `-format` and everything else pass unchanged. */
+export function splitAfQualifiers(argv: readonly string[]): string[] {
+  return splitQualifiers(argv, ['af']);
 }
