@@ -12,7 +12,7 @@ import { qualifiedName } from '../lib/rpc/authz.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { io } from './shared/io.js';
 import { openSession, type Session } from './shared/session.js';
-import { cli, splitQualifiers } from './shared/yargs.js';
+import { cli, longForm, splitQualifiers, wideWidth } from './shared/yargs.js';
 import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import type { ScheddTarget } from './shared/queue-options.js';
 import type { PoolChoice } from './shared/analyze-pool.js';
@@ -134,22 +134,8 @@ const REFUSED: Record<string, { file?: boolean; why: string }> = {
  * `-reverse-analyze` is -analyze -reverse. Sets the plain options in `a`.
  */
 function qualifiers(a: Record<string, unknown>): { newForm: boolean; width?: number; summary: boolean } {
-  let newForm = false;
-  const form = a['long-opts'] as string | undefined;
-  if (form !== undefined) {
-    if (form === 'json' || form === 'xml') {
-      a.long = false;
-      a[form] = true;
-    } else if (form === 'new') newForm = true;
-    else if (form !== 'long' && form !== '')
-      throw new DschedError('USAGE', `-long:${form}: the forms are long, json, xml and new`);
-  }
-  let width: number | undefined;
-  const w = a['wide-opts'] as string | undefined;
-  if (w !== undefined) {
-    width = Number(w);
-    if (!/^\d+$/.test(w) || width < 1) throw new DschedError('USAGE', `-wide:${w}: the width is a number of columns`);
-  }
+  const newForm = longForm(a, ['new']) === 'new';
+  const width = wideWidth(a);
   let summary = false;
   for (const q of ((a['analyze-opts'] as string | undefined) ?? '').split(',').filter(Boolean)) {
     if (q === 'summary') summary = true;

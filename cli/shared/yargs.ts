@@ -121,3 +121,28 @@ export function splitQualifiers(argv: readonly string[], names: readonly string[
 export function splitAfQualifiers(argv: readonly string[]): string[] {
   return splitQualifiers(argv, ['af']);
 }
+
+/**
+ * `-long:FORM` (after splitQualifiers): `json` and `xml` set those options, `long` (or none) is -long; any other
+ * of `forms` is returned for the command to print; else a usage error naming the forms.
+ */
+export function longForm(a: Record<string, unknown>, forms: readonly string[] = []): string | undefined {
+  const form = a['long-opts'] as string | undefined;
+  if (form === undefined || form === '' || form === 'long') return undefined;
+  if (form === 'json' || form === 'xml') {
+    a.long = false;
+    a[form] = true;
+    return undefined;
+  }
+  if (forms.includes(form)) return form;
+  const all = ['long', 'json', 'xml', ...forms];
+  throw new DschedError('USAGE', `-long:${form}: the forms are ${all.slice(0, -1).join(', ')} and ${all.at(-1)}`);
+}
+
+/** `-wide:N` (after splitQualifiers): the width N, or undefined for a plain -wide (or none). */
+export function wideWidth(a: Record<string, unknown>): number | undefined {
+  const w = a['wide-opts'] as string | undefined;
+  if (w === undefined) return undefined;
+  if (!/^[1-9]\d*$/.test(w)) throw new DschedError('USAGE', `-wide:${w}: the width is a number of columns`);
+  return Number(w);
+}
