@@ -12,7 +12,7 @@ import { qualifiedName } from '../lib/rpc/authz.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { io } from './shared/io.js';
 import { openSession, type Session } from './shared/session.js';
-import { cli, longForm, splitQualifiers, wideWidth } from './shared/yargs.js';
+import { cli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
 import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import type { ScheddTarget } from './shared/queue-options.js';
 import type { PoolChoice } from './shared/analyze-pool.js';
@@ -110,21 +110,18 @@ async function analyze(session: Session, sel: Selection, opts: AnalyzeOptions): 
   return failed ? EXIT.failed : EXIT.ok;
 }
 
-/**
- * condor_q options that have no meaning in dsched: refused with why, not as an unknown argument. `file`: the
- * option takes a file name (so that name is not read as a user).
- */
-const REFUSED: Record<string, { file?: boolean; why: string }> = {
+/** condor_q options that have no meaning in dsched, and why. */
+const REFUSED: RefusedOptions = {
   grid: { why: 'dsched runs no grid universe jobs (GridResource): there are no grid jobs to list' },
   factory: { why: 'dsched has no late materialization: every proc of a cluster is in the queue from its submission' },
   jobset: { why: 'dsched has no job sets; a JobBatchName groups jobs, as the default batch view shows' },
   autocluster: {
     why: "the schedd's autoclusters are not listed by dq; dq -analyze groups jobs that analyse alike",
   },
-  'print-format': { file: true, why: 'print-format files are not read; -af, -format and -af:h give the columns' },
-  jobads: { file: true, why: 'dq reads no file of job ads; -userlog FILE rebuilds the queue from an event log' },
-  slotads: { file: true, why: 'dq -analyze reads the slots from the collector; -machine and -mconstraint choose them' },
-  userprios: { file: true, why: 'dq -analyze asks the negotiator for the priorities; -nouserprios leaves them out' },
+  'print-format': { arg: true, why: 'print-format files are not read; -af, -format and -af:h give the columns' },
+  jobads: { arg: true, why: 'dq reads no file of job ads; -userlog FILE rebuilds the queue from an event log' },
+  slotads: { arg: true, why: 'dq -analyze reads the slots from the collector; -machine and -mconstraint choose them' },
+  userprios: { arg: true, why: 'dq -analyze asks the negotiator for the priorities; -nouserprios leaves them out' },
   'dry-run': { why: 'it is a test of condor_q itself; dq has no dry run' },
 };
 
@@ -154,6 +151,7 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
     'dq',
     splitQualifiers(argv, ['af', 'long', 'wide', 'analyze']),
     'usage: dq [cluster | cluster.proc | user]... [options]',
+    REFUSED,
   )
     .option('nobatch', { type: 'boolean', describe: 'one line per job' })
     .option('batch', { type: 'boolean', describe: 'jobs grouped in batches (the default)' })
@@ -282,14 +280,6 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
       describe:
         'with -watch: GROUPER,JOB_STATUS[,EXIT_CODE] (all|any|none, active|done|idle|held): exit when it holds, e.g. -exit all,done,0 -exit any,held,1',
     })
-    .options(
-      Object.fromEntries(
-        Object.entries(REFUSED).map(([n, r]) => [
-          n,
-          { type: r.file ? ('string' as const) : ('boolean' as const), hidden: true },
-        ]),
-      ),
-    )
     .example('dq -watch', 'your jobs, live, until all are done')
     .example(
       'dq -watch 12 -exit any,held,3',
@@ -317,8 +307,6 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
     if (!/^[A-Za-z_][\w.-]*$/.test(user)) throw new DschedError('USAGE', `-submitter: '${name}' is not a user name`);
     sel.owners.push(user);
   }
-  for (const [n, r] of Object.entries(REFUSED))
-    if (a[n] !== undefined && a[n] !== false) throw new DschedError('USAGE', `-${n}: ${r.why}`);
   const q = qualifiers(a);
   if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');
   for (const n of ['machine', 'mconstraint', 'nouserprios', 'verbose'])

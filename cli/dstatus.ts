@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // dstatus: the pool's slots (condor_status).
-import { DschedError } from '../lib/errors.js';
 import {
   formatAnyTable,
   formatSlotsJson,
@@ -12,20 +11,25 @@ import {
 import { io } from './shared/io.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
-import { cli, longForm, splitQualifiers, wideWidth } from './shared/yargs.js';
+import { cli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
 
-/** condor_status options that have no meaning in dsched: refused with why, not as an unknown argument. */
-const REFUSED: Record<string, string> = {
-  master: 'the masters put no ads in the collector; dstatus -any lists every ad it has',
-  collector: 'the collector puts no ad of its own in it; dstatus -any lists every ad it has',
-  grid: 'dsched runs no grid universe jobs: there are no grid resources',
-  defrag: 'dsched has no defrag daemon',
-  direct: 'dstatus asks the collector only',
-  'print-format': 'print-format files are not read; -af, -format and -af:h give the columns',
+/** condor_status options that have no meaning in dsched, and why. */
+const REFUSED: RefusedOptions = {
+  master: { why: 'the masters put no ads in the collector; dstatus -any lists every ad it has' },
+  collector: { why: 'the collector puts no ad of its own in it; dstatus -any lists every ad it has' },
+  grid: { why: 'dsched runs no grid universe jobs: there are no grid resources' },
+  defrag: { why: 'dsched has no defrag daemon' },
+  direct: { why: 'dstatus asks the collector only' },
+  'print-format': { arg: true, why: 'print-format files are not read; -af, -format and -af:h give the columns' },
 };
 
 async function main(argv: string[]): Promise<number> {
-  const a = await cli('dstatus', splitQualifiers(argv, ['af', 'long', 'wide']), 'usage: dstatus [options] [NAME...]')
+  const a = await cli(
+    'dstatus',
+    splitQualifiers(argv, ['af', 'long', 'wide']),
+    'usage: dstatus [options] [NAME...]',
+    REFUSED,
+  )
     .option('constraint', { type: 'string', describe: 'only slots for which this ClassAd expression is true' })
     .option('long', {
       type: 'boolean',
@@ -58,13 +62,6 @@ async function main(argv: string[]): Promise<number> {
     .option('startd', { type: 'boolean', describe: 'slot ads (the default)' })
     .option('negotiator', { type: 'boolean', describe: 'negotiator ads instead of slots' })
     .option('any', { type: 'boolean', describe: 'every ad the collector has: MyType TargetType Name' })
-    // hidden: refused below, with the reason
-    .options(
-      Object.fromEntries(Object.keys(REFUSED).map((n) => [n, { type: 'boolean', hidden: true }])) as Record<
-        never,
-        never
-      >,
-    )
     .option('total', { type: 'boolean', describe: 'only the summary' })
     .option('compact', { type: 'boolean', describe: 'one line per machine' })
     .option('schedd', { type: 'boolean', describe: 'schedd ads instead of slots' })
@@ -83,8 +80,6 @@ async function main(argv: string[]): Promise<number> {
     .example('dstatus -avail', 'slots that would take a job now')
     .example('dstatus -af Name Cpus Memory', 'one line per slot')
     .parse();
-  for (const [n, why] of Object.entries(REFUSED))
-    if ((a as Record<string, unknown>)[n]) throw new DschedError('USAGE', `-${n}: ${why}`);
   longForm(a);
   const width = wideWidth(a);
   // the ClassAd library only once the arguments are good: --help and usage errors load none of it

@@ -54,7 +54,8 @@ function parseInCommand(args: string[], y: Argv): Argv {
   return y;
 }
 
-export function cli(cmd: string, argv: string[], usage: string): Argv {
+/** `refused`: HTCondor options the command takes only to refuse them, with the reason (hidden from --help). */
+export function cli(cmd: string, argv: string[], usage: string, refused: RefusedOptions = {}): Argv {
   const args = argv.map((a) => (a === '-' ? STDIN_WORD : a));
   return parseInCommand(
     args,
@@ -73,6 +74,7 @@ export function cli(cmd: string, argv: string[], usage: string): Argv {
       .alias('help', 'h')
       .version('version', 'print the version and exit', versionLine(cmd))
       .epilogue('Options take one dash or two, as HTCondor writes them: -nobatch is --nobatch.')
+      .options(refusedOptions(refused))
       .exitProcess(false)
       .wrap(Math.min(110, io().stdout.columns || 100))
       .fail((msg, err) => {
@@ -81,6 +83,7 @@ export function cli(cmd: string, argv: string[], usage: string): Argv {
       })
       // `-limit abc` is a usage error, not NaN taken as "no limit"
       .check((args) => {
+        checkRefused(args, refused);
         for (const [name, v] of Object.entries(args)) {
           if (typeof v === 'number' && Number.isNaN(v)) throw new DschedError('USAGE', `-${name} needs a number`);
         }
@@ -145,4 +148,25 @@ export function wideWidth(a: Record<string, unknown>): number | undefined {
   if (w === undefined) return undefined;
   if (!/^[1-9]\d*$/.test(w)) throw new DschedError('USAGE', `-wide:${w}: the width is a number of columns`);
   return Number(w);
+}
+
+/**
+ * HTCondor options a command has no use for, each with the reason: refused with it (exit 2) rather than as an
+ * unknown argument. `arg`: the option takes a value (a file name), which must not be read as a job or a user.
+ */
+export type RefusedOptions = Record<string, { arg?: boolean; why: string }>;
+
+/** The yargs declarations of refused options: hidden from --help. */
+function refusedOptions(refused: RefusedOptions): Record<never, never> {
+  return Object.fromEntries(
+    Object.entries(refused).map(([n, r]) => [n, { type: r.arg ? 'string' : 'boolean', hidden: true }]),
+  ) as Record<never, never>;
+}
+
+/** A usage error for the first refused option given, naming why. */
+function checkRefused(a: object, refused: RefusedOptions): void {
+  for (const [n, r] of Object.entries(refused)) {
+    const v = (a as Record<string, unknown>)[n];
+    if (v !== undefined && v !== false) throw new DschedError('USAGE', `-${n}: ${r.why}`);
+  }
 }
