@@ -1,8 +1,8 @@
 // condor_q's and condor_status's options as HTCondor users and their scripts type them, on a real pool: a job
 // no slot takes (idle), a held job and a running one. dq -idle, -cputime, -long:FORM, -wide:N, -stream-results
 // and -expert; dstatus -run, -server, -state, -any, -negotiator, -sort, -limit, -long:FORM, -attributes, -xml;
-// the options that mean nothing here are refused with the reason. dq's analyze options are tested with
-// -analyze (analyze.test.ts).
+// drm, dhold and drelease -name; the options that mean nothing here are refused with the reason. dq's analyze
+// options are tested with -analyze (analyze.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
@@ -138,5 +138,20 @@ describe('htcondor options', () => {
       assert.equal(r.code, 2, opt);
       assert.match(r.stderr, why);
     }
+  });
+
+  test('htcondor options – drm, dhold and drelease -name SCHEDD act on the jobs of that schedd', async () => {
+    const name = (await pool.output('dstatus', ['-schedd', '-af', 'Name'])).trim();
+    // a job no slot takes: it stays in the queue, released or not
+    const c = await pool.submit('idle.sub');
+    for (const [cmd, said] of [
+      ['dhold', /^1 job\(s\) held\.$/m],
+      ['drelease', /^1 job\(s\) released\.$/m],
+      ['drm', /^1 job\(s\) marked for removal\.$/m],
+    ] as const)
+      assert.match(await pool.output(cmd, ['-name', name, String(c)]), said);
+    const r = await pool.run('drm', ['-name', 'no-such-schedd', String(c)]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /-name: no schedd named no-such-schedd/);
   });
 });
