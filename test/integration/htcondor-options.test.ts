@@ -120,7 +120,7 @@ describe('htcondor options', () => {
     assert.equal((await dstatus(['-limit', '1', '-af', 'Name'])).trim().split('\n').length, 1);
   });
 
-  test('htcondor options – dstatus -long:json, -attributes, -xml, and the options refused with the reason', async () => {
+  test('htcondor options – dstatus -long:json, -attributes, -xml, and the options refused with the reason (and dwait -num)', async () => {
     const ads = JSON.parse(await dstatus(['-long:json', '-attributes', 'Name,State'])) as Array<
       Record<string, unknown>
     >;
@@ -138,6 +138,10 @@ describe('htcondor options', () => {
       assert.equal(r.code, 2, opt);
       assert.match(r.stderr, why);
     }
+    // condor_wait's -num N: the N is not taken for a job id
+    const num = await pool.run('dwait', ['-num', '1', String(idle)]);
+    assert.equal(num.code, 2);
+    assert.match(num.stderr, /-num: dwait waits for every job named/);
   });
 
   test('htcondor options – drm, dhold and drelease -name SCHEDD act on the jobs of that schedd', async () => {
