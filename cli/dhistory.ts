@@ -4,13 +4,23 @@ import { renderHistory } from './shared/output/jobs.js';
 import { io } from './shared/io.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
-import { cli, splitAfQualifiers } from './shared/yargs.js';
+import { cli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
+
+/** condor_history options that have no meaning in dsched, and why. */
+const REFUSED: RefusedOptions = {
+  startd: { why: "the startds keep no history of jobs; dhistory reads the schedd's" },
+  epochs: { why: 'dsched keeps one history ad per job, not one per run' },
+  search: { arg: true, why: 'dhistory reads the schedd, or one file with -file FILE' },
+  scanlimit: { arg: true, why: 'the schedd answers from its index, not by scanning; -limit N bounds the answer' },
+  'print-format': { arg: true, why: 'print-format files are not read; -af, -format and -af:h give the columns' },
+};
 
 async function main(argv: string[]): Promise<number> {
   const a = await cli(
     'dhistory',
-    splitAfQualifiers(argv),
+    splitQualifiers(argv, ['af', 'long', 'wide']),
     'usage: dhistory [cluster | cluster.proc | user]... [options]',
+    REFUSED,
   )
     .option('constraint', {
       type: 'string',
@@ -18,7 +28,16 @@ async function main(argv: string[]): Promise<number> {
       describe: 'only jobs for which this ClassAd expression is true',
     })
     .option('limit', { type: 'number', alias: 'match', describe: 'at most this many jobs' })
-    .option('long', { type: 'boolean', alias: 'l', describe: 'every attribute of each job ad' })
+    .option('long', {
+      type: 'boolean',
+      alias: 'l',
+      describe: 'every attribute of each job ad (-long:json, -long:xml: in that form)',
+    })
+    .option('long-opts', { type: 'string', hidden: true })
+    .option('wide', { type: 'boolean', describe: 'accepted: dhistory cuts no lines (-wide:N: cut them at N columns)' })
+    .option('wide-opts', { type: 'string', hidden: true })
+    .option('local', { type: 'boolean', describe: "this host's schedd (the default)" })
+    .option('name', { type: 'string', describe: "this schedd's history (its Name, or its host)" })
     .option('json', { type: 'boolean', describe: 'job ads as a JSON array' })
     .option('jsonl', { type: 'boolean', describe: 'one JSON job ad per line' })
     .option('xml', { type: 'boolean', describe: "job ads in HTCondor's ClassAd XML" })
@@ -56,7 +75,8 @@ async function main(argv: string[]): Promise<number> {
       describe:
         'read job ads from this file (saved dhistory -long output, an HTCondor history file), with your own rights',
     })
-    .conflicts('userlog', 'file')
+    .conflicts('userlog', ['file', 'name'])
+    .conflicts('file', 'name')
     .conflicts('forwards', 'backwards')
     .example('dhistory', 'your finished jobs, newest first')
     .example('dhistory 12 -json', "cluster 12's ads as JSON")
@@ -64,6 +84,8 @@ async function main(argv: string[]): Promise<number> {
     .example('dhistory -since 120', 'the jobs that finished after job 120')
     .example('dhistory -completedsince 2026-12-06 -forwards', 'the jobs finished since that day, oldest first')
     .parse();
+  longForm(a);
+  const width = wideWidth(a);
   // the ClassAd library only once the arguments are good: --help and usage errors load none of it
   const [
     { parseSelection },
@@ -84,7 +106,12 @@ async function main(argv: string[]): Promise<number> {
     const table = isTable(view);
     const attributes = a.attributes ? scan.attributeList(a.attributes as string[]) : undefined;
     // ids travel as a list (the schedd matches them by set), whatever their number
-    let pages = historyPages(() => session.schedd(), sel, scan.projectionWithAttributes(view, attributes), {
+    const schedd = a.name
+      ? async () =>
+          (await (await import('./shared/queue-options.js')).scheddTargets(session, { name: a.name as string }))[0]!
+            .client
+      : () => session.schedd();
+    let pages = historyPages(schedd, sel, scan.projectionWithAttributes(view, attributes), {
       since: a.since as string | undefined,
       completedSince: a.completedsince as string | undefined,
       forwards: !!a.forwards,
@@ -93,12 +120,17 @@ async function main(argv: string[]): Promise<number> {
       userlog: a.userlog as string | undefined,
       file: a.file as string | undefined,
     });
-    const unreadable = new UnreadableAttrs('dhistory');
+    const unreadable = new UnreadableAttrs(io().command ?? 'dhistory');
     if (a.xml && !view.af && !view.format && !view.json && !view.jsonl) pages = scan.xmlPages(pages, unreadable);
     const rows = await printJobPages(pages, view, unreadable);
     if (table)
       await writeOut(
-        renderHistory(rows, { exitColumn: true, time: { utc: !!a.utc }, color: io().stdout.hasColors?.() ?? false }),
+        renderHistory(rows, {
+          exitColumn: true,
+          time: { utc: !!a.utc },
+          color: io().stdout.hasColors?.() ?? false,
+          width,
+        }),
       );
     unreadable.check();
     return EXIT.ok;

@@ -12,24 +12,34 @@ import { qualifiedName } from '../lib/rpc/authz.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { io } from './shared/io.js';
 import { openSession, type Session } from './shared/session.js';
-import { cli, splitAfQualifiers } from './shared/yargs.js';
+import { cli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
 import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import type { ScheddTarget } from './shared/queue-options.js';
+import type { PoolChoice } from './shared/analyze-pool.js';
+
+/** How -analyze and -unmatchable look at the jobs (condor_q's analyze options). */
+interface AnalyzeOptions extends PoolChoice {
+  allusers: boolean;
+  reverse: boolean;
+  limit: number;
+  /** -analyze:summary: one line per job. */
+  summary: boolean;
+  /** -unmatchable: the -nobatch table of the jobs no slot would ever run, instead of an analysis. */
+  unmatchable: boolean;
+}
 
 /**
  * -analyze / -better-analyze: why each selected job is idle (or held). Job ids select those jobs whatever their
  * state; otherwise the selection (yours by default, -allusers, users, -constraint) is narrowed to idle jobs.
+ * -unmatchable lists those of them that no slot would ever run.
  */
-async function analyze(
-  session: Session,
-  sel: Selection,
-  opts: { allusers: boolean; reverse: boolean; limit: number },
-): Promise<number> {
-  const [{ ClassAd }, { idText }, { analyzeJobs }, { fetchPoolForAnalysis }] = await Promise.all([
+async function analyze(session: Session, sel: Selection, opts: AnalyzeOptions): Promise<number> {
+  const [{ ClassAd }, { idText }, analysis, { fetchPoolForAnalysis }, { writeOut }] = await Promise.all([
     import('../grammar/classad/index.js'),
     import('./shared/job-selection.js'),
     import('./shared/analyze.js'),
     import('./shared/analyze-pool.js'),
+    import('./shared/job-query.js'),
   ]);
   const schedd = await session.schedd();
   const mine = !opts.allusers && !sel.ids.length && !sel.owners.length;
@@ -54,22 +64,41 @@ async function analyze(
       failed = true;
     }
   }
-  if (!jobs.length) {
-    if (!sel.ids.length) io().stdout.write(`No idle jobs${mine ? ` of ${session.user}` : ''} to analyze.\n`);
-    return failed ? EXIT.failed : EXIT.ok;
-  }
-  const pool = await fetchPoolForAnalysis(session);
   const name = qualifiedName(
     session.config.str('SCHEDD_NAME'),
     session.config.str('HOSTNAME') || (await import('node:os')).hostname(),
   );
+  if (!jobs.length && !opts.unmatchable) {
+    if (!sel.ids.length) io().stdout.write(`No idle jobs${mine ? ` of ${session.user}` : ''} to analyze.\n`);
+    return failed ? EXIT.failed : EXIT.ok;
+  }
+  const pool = await fetchPoolForAnalysis(session, opts);
+  if (opts.unmatchable) {
+    const addr = readAddressFile(addressFile(session.config.paths, 'schedd'))?.address ?? '';
+    await writeOut(
+      renderQueue(
+        jobs.filter((j) => analysis.isUnmatchable(j, pool.slots)),
+        {
+          view: 'nobatch',
+          banner: { name, address: addr },
+          color: io().stdout.hasColors?.() ?? false,
+          width: io().stdout.isTTY ? io().stdout.columns : undefined,
+        },
+      ),
+    );
+    return failed ? EXIT.failed : EXIT.ok;
+  }
+  if (opts.summary) {
+    io().stdout.write(analysis.summarizeJobs(jobs, pool.slots));
+    return failed ? EXIT.failed : EXIT.ok;
+  }
   const byOwner = new Map<string, ClassAd[]>();
   for (const j of jobs) {
     const owner = String(j.lookupJS('Owner') ?? '');
     byOwner.set(owner, [...(byOwner.get(owner) ?? []), j]);
   }
   const texts = [...byOwner].map(([owner, ads]) =>
-    analyzeJobs(ads, pool.slots, {
+    analysis.analyzeJobs(ads, pool.slots, {
       submitter: `${owner}@${name}`,
       priorities: pool.priorities,
       prioritiesError: pool.prioritiesError,
@@ -81,9 +110,49 @@ async function analyze(
   return failed ? EXIT.failed : EXIT.ok;
 }
 
+/** condor_q options that have no meaning in dsched, and why. */
+const REFUSED: RefusedOptions = {
+  grid: { why: 'dsched runs no grid universe jobs (GridResource): there are no grid jobs to list' },
+  factory: { why: 'dsched has no late materialization: every proc of a cluster is in the queue from its submission' },
+  jobset: { why: 'dsched has no job sets; a JobBatchName groups jobs, as the default batch view shows' },
+  autocluster: {
+    why: "the schedd's autoclusters are not listed by dq; dq -analyze groups jobs that analyse alike",
+  },
+  'print-format': { arg: true, why: 'print-format files are not read; -af, -format and -af:h give the columns' },
+  jobads: { arg: true, why: 'dq reads no file of job ads; -userlog FILE rebuilds the queue from an event log' },
+  slotads: { arg: true, why: 'dq -analyze reads the slots from the collector; -machine and -mconstraint choose them' },
+  userprios: { arg: true, why: 'dq -analyze asks the negotiator for the priorities; -nouserprios leaves them out' },
+  'dry-run': { why: 'it is a test of condor_q itself; dq has no dry run' },
+};
+
+/**
+ * condor_q's qualified options, read into the plain ones: `-long:json` is -json, `-long:xml` -xml, `-long:new`
+ * one ad a line; `-wide:N` cuts lines at N columns; `-analyze:summary,reverse,priority`;
+ * `-reverse-analyze` is -analyze -reverse. Sets the plain options in `a`.
+ */
+function qualifiers(a: Record<string, unknown>): { newForm: boolean; width?: number; summary: boolean } {
+  const newForm = longForm(a, ['new']) === 'new';
+  const width = wideWidth(a);
+  let summary = false;
+  for (const q of ((a['analyze-opts'] as string | undefined) ?? '').split(',').filter(Boolean)) {
+    if (q === 'summary') summary = true;
+    else if (q === 'reverse') a.reverse = true;
+    // the analysis always weighs fair share when the negotiator answers
+    else if (q !== 'priority')
+      throw new DschedError('USAGE', `-analyze:${q}: the qualifiers are summary, reverse and priority`);
+  }
+  if (a['reverse-analyze']) a.analyze = a.reverse = true;
+  return { newForm, width, summary };
+}
+
 /** `target`: the schedd of -name, or one of -global's (main runs once for each); else this host's. */
 async function main(argv: string[], target?: ScheddTarget): Promise<number> {
-  const a = await cli('dq', splitAfQualifiers(argv), 'usage: dq [cluster | cluster.proc | user]... [options]')
+  const a = await cli(
+    'dq',
+    splitQualifiers(argv, ['af', 'long', 'wide', 'analyze']),
+    'usage: dq [cluster | cluster.proc | user]... [options]',
+    REFUSED,
+  )
     .option('nobatch', { type: 'boolean', describe: 'one line per job' })
     .option('batch', { type: 'boolean', describe: 'jobs grouped in batches (the default)' })
     .option('allusers', { type: 'boolean', describe: "every user's jobs, not only yours" })
@@ -97,14 +166,27 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
       array: true,
       describe: 'only jobs for which this ClassAd expression is true',
     })
-    .option('long', { type: 'boolean', alias: 'l', describe: 'every attribute of each job ad' })
+    .option('long', {
+      type: 'boolean',
+      alias: 'l',
+      describe: 'every attribute of each job ad (-long:json, -long:xml, -long:new: in that form)',
+    })
+    .option('long-opts', { type: 'string', hidden: true })
     .option('json', { type: 'boolean', describe: 'job ads as a JSON array (HTCondor attribute names)' })
     .option('jsonl', { type: 'boolean', describe: 'one JSON job ad per line' })
     .option('xml', { type: 'boolean', describe: "job ads in HTCondor's ClassAd XML" })
     .option('hold', { type: 'boolean', alias: 'held', describe: 'held jobs and why' })
+    .option('idle', { type: 'boolean', describe: 'idle jobs: ID OWNER SUBMITTED RUN_TIME PRI SIZE CMD' })
+    .option('cputime', {
+      type: 'boolean',
+      describe: 'with -nobatch or -idle: CPU_TIME (RemoteUserCpu) in place of RUN_TIME',
+    })
     .option('run', { type: 'boolean', describe: 'running jobs and where' })
     .option('totals', { type: 'boolean', describe: 'only the totals' })
-    .option('wide', { type: 'boolean', describe: 'do not cut long lines' })
+    .option('wide', { type: 'boolean', describe: 'do not cut long lines (-wide:N: cut them at N columns)' })
+    .option('wide-opts', { type: 'string', hidden: true })
+    .option('stream-results', { type: 'boolean', describe: 'accepted: dq writes the jobs as the schedd sends them' })
+    .option('expert', { type: 'boolean', describe: "accepted: dq's error messages are short already" })
     .option('utc', { type: 'boolean', describe: 'times in UTC' })
     .option('limit', { type: 'number', describe: 'at most this many jobs' })
     .option('attributes', {
@@ -132,10 +214,10 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
       type: 'string',
       describe: 'the jobs of this event log (log = in the submit file) still queued, as it tells; no schedd asked',
     })
-    .conflicts('userlog', ['name', 'global', 'watch', 'analyze', 'pbs'])
+    .conflicts('userlog', ['name', 'global', 'watch', 'analyze', 'unmatchable', 'pbs'])
     .conflicts('currentrun', 'cumulative-time')
-    .conflicts('global', ['name', 'watch', 'analyze', 'pbs'])
-    .conflicts('name', ['watch', 'analyze', 'pbs'])
+    .conflicts('global', ['name', 'watch', 'analyze', 'unmatchable', 'pbs'])
+    .conflicts('name', ['watch', 'analyze', 'unmatchable', 'pbs'])
     .option('af', {
       type: 'string',
       array: true,
@@ -150,9 +232,25 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
       describe:
         'why the jobs are idle: Requirements clause by clause against the pool, START, resources, fair share (no id: your idle jobs)',
     })
+    .option('analyze-opts', { type: 'string', hidden: true })
     .option('reverse', {
       type: 'boolean',
       describe: "with -analyze: also each slot's START against the job, clause by clause",
+    })
+    // condor_q's other analyze options
+    .options({
+      'reverse-analyze': { type: 'boolean', describe: '-analyze -reverse' },
+      machine: { type: 'string', describe: 'with -analyze: only this slot (its Name) or machine' },
+      mconstraint: {
+        type: 'string',
+        describe: 'with -analyze: only the slots for which this ClassAd expression is true',
+      },
+      nouserprios: { type: 'boolean', describe: 'with -analyze: leave fair share out' },
+      verbose: { type: 'boolean', describe: 'with -analyze: accepted (the analysis names the machines)' },
+    })
+    .option('unmatchable', {
+      type: 'boolean',
+      describe: 'idle jobs that no slot of the pool would ever run (their Requirements, its START, their size)',
     })
     .option('queue', { type: 'string', describe: 'only jobs of this batch queue (PBS queue, Slurm partition)' })
     .option('pbs', {
@@ -211,7 +309,13 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
     if (!/^[A-Za-z_][\w.-]*$/.test(user)) throw new DschedError('USAGE', `-submitter: '${name}' is not a user name`);
     sel.owners.push(user);
   }
+  const q = qualifiers(a);
   if (a.reverse && !a.analyze) throw new DschedError('USAGE', '-reverse goes with -analyze');
+  for (const n of ['machine', 'mconstraint', 'nouserprios', 'verbose'])
+    if (a[n] !== undefined && !a.analyze && !a.unmatchable)
+      throw new DschedError('USAGE', `-${n} goes with -analyze (or -unmatchable)`);
+  if (a.cputime && !a.nobatch && !a.idle) throw new DschedError('USAGE', '-cputime goes with -nobatch or -idle');
+  if (q.summary && a.reverse) throw new DschedError('USAGE', '-analyze:summary shows jobs: it goes without reverse');
   if (a.f && !a.pbs) throw new DschedError('USAGE', '-f goes with -pbs (dq -pbs -f JOB)');
   if (a.x && !a.pbs) throw new DschedError('USAGE', '-x goes with -pbs (dq -pbs -x; dhistory lists finished jobs)');
   if ((a['pbs-alt'] !== undefined || a['pbs-ids'] || a['pbs-subjobs']) && !a.pbs)
@@ -245,16 +349,22 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
         limit: (a.limit as number) ?? 0,
         server: session.config.str('HOSTNAME') || (await import('node:os')).hostname(),
       });
-    if (a.analyze)
+    if (a.analyze || a.unmatchable)
       return await analyze(session, sel, {
         allusers: !!a.allusers,
         reverse: !!a.reverse,
         limit: (a.limit as number) ?? 0,
+        summary: q.summary,
+        unmatchable: !!a.unmatchable,
+        machine: a.machine as string | undefined,
+        mconstraint: a.mconstraint as string | undefined,
+        priorities: !a.nouserprios,
       });
     const mine = !a.allusers && !sel.ids.length && !sel.owners.length && !a.userlog;
     let constraint = sel.constraint;
     if (a.hold) constraint = constraint ? `(${constraint}) && JobStatus == 5` : 'JobStatus == 5';
     if (a.run) constraint = constraint ? `(${constraint}) && JobStatus == 2` : 'JobStatus == 2';
+    if (a.idle) constraint = constraint ? `(${constraint}) && JobStatus == 1` : 'JobStatus == 1';
     // -xml prints whole ads, as -long does
     const listing = { ...listingViewOf(a), long: !!a.long || !!a.xml };
     const table = isTable(listing);
@@ -265,6 +375,7 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
     // -attributes: exactly those, from ads (the schedd's rendered listings carry whole ads)
     const narrow = a.attributes && scan.wholeAds(listing) ? scan.attributeList(a.attributes as string[]) : undefined;
     const xml = !!a.xml && !listing.af && !listing.format && !listing.json && !listing.jsonl;
+    const newForm = q.newForm && !listing.af && !listing.format && !listing.json && !listing.jsonl;
     const query = {
       ids: sel.ids,
       owners: mine ? [session.user] : sel.owners,
@@ -273,21 +384,30 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
       history: false,
       limit: (a.limit as number) ?? 0,
       counts_only: table && !!a.totals,
-      ...(narrow || xml ? { format: '' } : viewFormat(listing)),
+      ...(narrow || xml || newForm ? { format: '' } : viewFormat(listing)),
     };
     let pages = a.userlog
       ? queueOptions.userlogPages(a.userlog as string, { ...sel, constraint })
       : (target?.client ?? (await session.schedd())).queryPages(query);
     if (narrow) pages = scan.onlyAttributes(pages, narrow);
-    const unreadable = new UnreadableAttrs('dq');
+    const unreadable = new UnreadableAttrs(io().command ?? 'dq');
     if (xml) pages = scan.xmlPages(pages, unreadable);
+    if (newForm) pages = scan.newFormPages(pages);
     // the schedd's counts come with the last page
     let last: JobQueryPage__Output | undefined;
     const rows = await printJobPages(pages, listing, unreadable, (page) => {
       if (page.last) last = page;
     });
     if (table) {
-      const view: QueueView = a.hold ? 'hold' : a.run ? 'run' : a.nobatch || a.dag ? 'nobatch' : 'batch';
+      const view: QueueView = a.hold
+        ? 'hold'
+        : a.run
+          ? 'run'
+          : a.idle
+            ? 'idle'
+            : a.nobatch || a.dag
+              ? 'nobatch'
+              : 'batch';
       const views = await import('./shared/output/queue-views.js');
       const name = qualifiedName(
         session.config.str('SCHEDD_NAME'),
@@ -301,6 +421,7 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
           ordered: !!a.dag,
           table: a.io ? views.formatIoView : a.goodput ? views.formatGoodputView : undefined,
           cumulativeTime: !!a['cumulative-time'],
+          cpuTime: !!a.cputime,
           banner: a.userlog ? undefined : { name: target?.name ?? name, address: addr },
           totalsOnly: !!a.totals,
           // the counts the schedd keeps: a summary costs nothing whatever the queue's size
@@ -310,7 +431,7 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
               ? { user: { name: session.user, counts: counts(last.mine)! }, all: counts(last.all) }
               : undefined,
           color: io().stdout.hasColors?.() ?? false,
-          width: a.wide || !io().stdout.isTTY ? undefined : io().stdout.columns,
+          width: q.width ?? (a.wide || !io().stdout.isTTY ? undefined : io().stdout.columns),
           time: { utc: !!a.utc },
         }),
       );

@@ -1,16 +1,67 @@
 #!/usr/bin/env node
 // dstatus: the pool's slots (condor_status).
-import { formatSlotsJson, formatSlotsLong, renderSlots } from './shared/output/slots.js';
+import {
+  formatAnyTable,
+  formatSlotsJson,
+  formatSlotsJsonl,
+  formatSlotsLong,
+  renderSlots,
+  type SlotView,
+} from './shared/output/slots.js';
 import { io } from './shared/io.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
-import { cli, splitAfQualifiers } from './shared/yargs.js';
+import { cli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
+
+/** condor_status options that have no meaning in dsched, and why. */
+const REFUSED: RefusedOptions = {
+  master: { why: 'the masters put no ads in the collector; dstatus -any lists every ad it has' },
+  collector: { why: 'the collector puts no ad of its own in it; dstatus -any lists every ad it has' },
+  grid: { why: 'dsched runs no grid universe jobs: there are no grid resources' },
+  defrag: { why: 'dsched has no defrag daemon' },
+  direct: { why: 'dstatus asks the collector only' },
+  'print-format': { arg: true, why: 'print-format files are not read; -af, -format and -af:h give the columns' },
+};
 
 async function main(argv: string[]): Promise<number> {
-  const a = await cli('dstatus', splitAfQualifiers(argv), 'usage: dstatus [options] [NAME...]')
+  const a = await cli(
+    'dstatus',
+    splitQualifiers(argv, ['af', 'long', 'wide']),
+    'usage: dstatus [options] [NAME...]',
+    REFUSED,
+  )
     .option('constraint', { type: 'string', describe: 'only slots for which this ClassAd expression is true' })
-    .option('long', { type: 'boolean', alias: 'l', describe: 'every attribute of each slot ad' })
+    .option('long', {
+      type: 'boolean',
+      alias: 'l',
+      describe: 'every attribute of each slot ad (-long:json, -long:xml: in that form)',
+    })
+    .option('long-opts', { type: 'string', hidden: true })
     .option('json', { type: 'boolean', describe: 'slot ads as a JSON array' })
+    .option('jsonl', { type: 'boolean', describe: 'one JSON slot ad per line' })
+    .option('xml', { type: 'boolean', describe: "slot ads in HTCondor's ClassAd XML" })
+    .option('attributes', {
+      type: 'string',
+      array: true,
+      describe: 'with -long, -json, -jsonl or -xml: only these attributes (-attributes Name,State)',
+    })
+    .option('limit', { type: 'number', describe: 'at most this many ads' })
+    .option('sort', {
+      type: 'string',
+      array: true,
+      describe: 'in the order of this expression (repeatable: ties by the next)',
+    })
+    .option('wide', { type: 'boolean', describe: 'do not cut long lines (-wide:N: cut them at N columns)' })
+    .option('wide-opts', { type: 'string', hidden: true })
+    .option('run', {
+      type: 'boolean',
+      describe: 'the slots running a job: Name OpSys Arch LoadAv RemoteUser ClientMachine',
+    })
+    .option('server', { type: 'boolean', describe: 'Name OpSys Arch LoadAv Memory Disk Mips KFlops' })
+    .option('state', { type: 'boolean', describe: 'Name Cpu Mem LoadAv KbdIdle State StateTime Activ ActvtyTime' })
+    .option('startd', { type: 'boolean', describe: 'slot ads (the default)' })
+    .option('negotiator', { type: 'boolean', describe: 'negotiator ads instead of slots' })
+    .option('any', { type: 'boolean', describe: 'every ad the collector has: MyType TargetType Name' })
     .option('total', { type: 'boolean', describe: 'only the summary' })
     .option('compact', { type: 'boolean', describe: 'one line per machine' })
     .option('schedd', { type: 'boolean', describe: 'schedd ads instead of slots' })
@@ -29,13 +80,24 @@ async function main(argv: string[]): Promise<number> {
     .example('dstatus -avail', 'slots that would take a job now')
     .example('dstatus -af Name Cpus Memory', 'one line per slot')
     .parse();
+  longForm(a);
+  const width = wideWidth(a);
   // the ClassAd library only once the arguments are good: --help and usage errors load none of it
-  const [{ ClassAd, parseExpr }, { autoformat, formatPairs: pairs, formatPrintf, parseAfQualifiers }, { lit }] =
-    await Promise.all([
-      import('../grammar/classad/index.js'),
-      import('./shared/output/autoformat.js'),
-      import('./shared/classad-literal.js'),
-    ]);
+  const [
+    { ClassAd, parseExpr },
+    { autoformat, formatPairs: pairs, formatPrintf, parseAfQualifiers },
+    { lit },
+    { attributeList },
+    { XML_HEAD, XML_TAIL, xmlAds },
+    { sortAds },
+  ] = await Promise.all([
+    import('../grammar/classad/index.js'),
+    import('./shared/output/autoformat.js'),
+    import('./shared/classad-literal.js'),
+    import('./shared/job-scan.js'),
+    import('./shared/output/xml.js'),
+    import('./shared/output/sort.js'),
+  ]);
   const given = (a.constraint as string | undefined) ?? '';
   if (given) parseExpr(given, { file: '<-constraint>', line: 1, column: 1 });
   // as condor_status: names on the command line select the ads of those slots or machines
@@ -45,6 +107,7 @@ async function main(argv: string[]): Promise<number> {
     names.length ? names.map((n) => `Name == ${lit(n)} || Machine == ${lit(n)}`).join(' || ') : '',
     a.avail ? 'State == "Unclaimed" && Activity == "Idle"' : '',
     a.claimed ? 'State == "Claimed"' : '',
+    a.run ? 'State == "Claimed" && Activity != "Idle"' : '',
   ]
     .filter(Boolean)
     .map((c) => `(${c})`)
@@ -52,22 +115,56 @@ async function main(argv: string[]): Promise<number> {
   const session = openSession();
   try {
     const collector = await session.collector();
-    const type = a.schedd ? 'Scheduler' : a.submitters ? 'Submitter' : 'Machine';
-    const recs = await collector.query(type, constraint);
-    const ads = recs
+    // -any: every type ('')
+    const type = a.any
+      ? ''
+      : a.schedd
+        ? 'Scheduler'
+        : a.submitters
+          ? 'Submitter'
+          : a.negotiator
+            ? 'Negotiator'
+            : 'Machine';
+    const whole = !a.af && !a.format && (a.long || a.json || a.jsonl || a.xml);
+    const attributes = a.attributes && whole ? attributeList(a.attributes as string[]) : [];
+    const recs = await collector.query(type, constraint, attributes);
+    let ads = recs
       .map((r) => ClassAd.fromRecord(r))
       .sort((x, y) => String(x.lookupJS('Name')).localeCompare(String(y.lookupJS('Name')), 'en', { numeric: true }));
-    if (a.af) io().stdout.write(autoformat(ads, a.af as string[], parseAfQualifiers((a['af-opts'] as string) ?? '')));
-    else if (a.format) io().stdout.write(formatPrintf(ads, pairs(a.format as string[])));
-    else if (a.json) io().stdout.write(formatSlotsJson(ads));
-    else if (a.long || type !== 'Machine') io().stdout.write(formatSlotsLong(ads));
-    else
-      io().stdout.write(
+    const sorts = ((a.sort as string[] | undefined) ?? []).map((t) =>
+      parseExpr(t, { file: '<-sort>', line: 1, column: 1 }),
+    );
+    if (sorts.length) ads = sortAds(ads, sorts);
+    if (a.limit !== undefined) ads = ads.slice(0, Math.max(0, a.limit as number));
+    const out = io().stdout;
+    if (a.af) out.write(autoformat(ads, a.af as string[], parseAfQualifiers((a['af-opts'] as string) ?? '')));
+    else if (a.format) out.write(formatPrintf(ads, pairs(a.format as string[])));
+    else if (a.json) out.write(formatSlotsJson(ads));
+    else if (a.jsonl) out.write(formatSlotsJsonl(ads));
+    else if (a.xml) out.write(XML_HEAD + xmlAds(ads.map((ad) => ad.toRecord())) + XML_TAIL);
+    else if (a.any && !a.long) out.write(formatAnyTable(ads));
+    else if (a.long || type !== 'Machine') out.write(formatSlotsLong(ads));
+    else {
+      const view: SlotView = a.total
+        ? 'total'
+        : a.compact
+          ? 'compact'
+          : a.run
+            ? 'run'
+            : a.server
+              ? 'server'
+              : a.state
+                ? 'state'
+                : 'default';
+      out.write(
         renderSlots(ads, {
-          view: a.total ? 'total' : a.compact ? 'compact' : 'default',
-          color: io().stdout.hasColors?.() ?? false,
+          view,
+          ordered: sorts.length > 0,
+          color: out.hasColors?.() ?? false,
+          width,
         }),
       );
+    }
     return EXIT.ok;
   } finally {
     session.close();

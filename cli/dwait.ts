@@ -10,10 +10,17 @@ import { io } from './shared/io.js';
 import { notAJobId, parseJobId, resolveSubjobs } from './shared/job-id.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
-import { cli } from './shared/yargs.js';
+import { cli, type RefusedOptions } from './shared/yargs.js';
+
+/** condor_wait options dwait does not take, and why. */
+const REFUSED: RefusedOptions = {
+  num: { arg: true, why: 'dwait waits for every job named; name the jobs to wait for (dwait 12.0 12.1)' },
+  echo: { why: "dwait prints each job's outcome as it ends, not the log's events" },
+  status: { why: "dwait prints each job's outcome as it ends; dq -watch shows the jobs' states as they change" },
+};
 
 async function main(argv: string[]): Promise<number> {
-  const a = await cli('dwait', argv, 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...] [-wait SECONDS] [-quiet]')
+  const a = await cli('dwait', argv, 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...] [-wait SECONDS] [-quiet]', REFUSED)
     .option('wait', { type: 'number', describe: 'give up after this many seconds (exit 1)' })
     .option('quiet', { type: 'boolean', describe: 'print nothing, only the exit code' })
     // condor_wait's exit status (the shim passes it): 0 once every job has completed or been removed,

@@ -55,6 +55,10 @@ export async function actCommand(
     .option('constraint', { type: 'string', array: true, describe: 'ClassAd expression selecting jobs' })
     .option('all', { type: 'boolean', describe: "all jobs (yours, or everyone's for an admin)" })
     .option('reason', { type: 'string', describe: 'reason recorded with the action' })
+    .option('name', {
+      type: 'string',
+      describe: 'the jobs of this schedd (its Name, or its host, as dstatus -schedd lists them)',
+    })
     .option('forcex', { type: 'boolean', hidden: true })
     // qdel, qhold and qrls (dsched shims): PBS's commands say nothing when they succeed
     .option('pbs', { type: 'boolean', hidden: true })
@@ -78,7 +82,9 @@ export async function actCommand(
     throw new DschedError('USAGE', `say which jobs: ${cmd} CLUSTER[.PROC] | USER | -constraint EXPR | -all`);
   const session = openSession();
   try {
-    const schedd = await session.schedd();
+    const schedd = a.name
+      ? (await (await import('./queue-options.js')).scheddTargets(session, { name: a.name as string }))[0]!.client
+      : await session.schedd();
     const owners = a.all && !sel.owners.length && !sel.ids.length && !sel.constraint ? [] : sel.owners;
     // the schedd sends results only for the jobs it did not act on, and counts the others
     const r = await schedd.act({

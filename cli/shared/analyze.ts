@@ -796,3 +796,39 @@ export function analyzeJobs(jobs: readonly ClassAd[], slots: readonly ClassAd[],
   }
   return out.join('\n');
 }
+
+/**
+ * dq -analyze:summary: one line per job, the funnel of diagnoseJob as counts of slots (partitionable ones at
+ * full size), each column the slots that passed it and every column before it: SLOTS in the pool, REQUIREMENTS
+ * (the job's Requirements hold), START (the slot's too), FITS (big enough for the requests), AVAILABLE (free
+ * now).
+ */
+export function summarizeJobs(jobs: readonly ClassAd[], slots: readonly ClassAd[]): string {
+  const n = (header: string) => ({ header, align: 'right' as const });
+  const rows = jobs.map((j) => {
+    const c = diagnoseJob(j, slots).counts;
+    return [
+      jobIdText(j),
+      str(j, 'Owner') ?? '',
+      ...[c.slots, c.requirements, c.start, c.bigEnough, c.available].map(String),
+    ];
+  });
+  const header = [
+    { header: 'ID' },
+    { header: 'OWNER' },
+    n('SLOTS'),
+    n('REQUIREMENTS'),
+    n('START'),
+    n('FITS'),
+    n('AVAILABLE'),
+  ];
+  return renderTable(header, rows).join('\n') + '\n';
+}
+
+/**
+ * dq -unmatchable: no slot of the pool would ever run the job, whatever else runs: none passes its
+ * Requirements, the slot's START and its requests at the slot's full size.
+ */
+export function isUnmatchable(job: ClassAd, slots: readonly ClassAd[]): boolean {
+  return diagnoseJob(job, slots).counts.bigEnough === 0;
+}

@@ -9,7 +9,7 @@ import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/Job
 import { parseJobId } from './job-id.js';
 import { viewProjection, type ListingView } from './job-query.js';
 import type { UnreadableAttrs } from './unreadable-attrs.js';
-import { XML_HEAD, XML_TAIL, xmlAds } from './output/xml.js';
+import { XML_HEAD, XML_TAIL, newFormAds, xmlAds } from './output/xml.js';
 import type { Selection } from './job-selection.js';
 
 type Page = JobQueryPage__Output;
@@ -179,15 +179,24 @@ export function projectionWithAttributes(v: ListingView, attributes: string[] | 
 export const wholeAds = (v: ListingView) => !v.af && !v.format && (v.json || v.jsonl || v.long);
 
 /** -xml: the ads of the pages as HTCondor's ClassAd XML, written as each page comes (a text page each). */
-export async function* xmlPages(pages: AsyncIterable<Page>, unreadable: UnreadableAttrs): AsyncGenerator<Page> {
+export function xmlPages(pages: AsyncIterable<Page>, unreadable: UnreadableAttrs): AsyncGenerator<Page> {
+  return textPages(pages, (ads) => xmlAds(ads, (rec) => unreadable.of(rec)), XML_HEAD, XML_TAIL);
+}
+
+/** -long:new: the ads of the pages a line each, as each page comes. */
+export function newFormPages(pages: AsyncIterable<Page>): AsyncGenerator<Page> {
+  return textPages(pages, newFormAds, '', '');
+}
+
+async function* textPages(
+  pages: AsyncIterable<Page>,
+  render: (ads: Attrs[]) => string,
+  head: string,
+  tail: string,
+): AsyncGenerator<Page> {
   const text = (t: string) => ({ ads: [], text: Buffer.from(t) }) as unknown as Page;
-  yield text(XML_HEAD);
-  for await (const page of pages) {
-    const xml = xmlAds(
-      page.ads.map((r) => r.attrs),
-      (rec) => unreadable.of(rec),
-    );
-    yield { ...page, ads: [], text: Buffer.from(xml) } as Page;
-  }
-  yield text(XML_TAIL);
+  if (head) yield text(head);
+  for await (const page of pages)
+    yield { ...page, ads: [], text: Buffer.from(render(page.ads.map((r) => r.attrs))) } as Page;
+  if (tail) yield text(tail);
 }

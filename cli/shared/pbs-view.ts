@@ -333,7 +333,7 @@ export async function showPbsQueue(
   const schedd = await session.schedd();
   const q = { ids: sel.ids, owners: sel.owners, constraint: sel.constraint, projection: [], limit: opts.limit };
   // a job with an attribute that does not parse (an older version's queue) is shown without it, and said
-  const unreadable = new UnreadableAttrs('dq');
+  const unreadable = new UnreadableAttrs(io().command ?? 'dq');
   const adOf = (r: Record<string, string>) => adOfRecord(r, unreadable.of(r));
   let ads = (await schedd.query({ ...q, history: false })).map(adOf);
   if (opts.finished) {

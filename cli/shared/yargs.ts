@@ -54,7 +54,8 @@ function parseInCommand(args: string[], y: Argv): Argv {
   return y;
 }
 
-export function cli(cmd: string, argv: string[], usage: string): Argv {
+/** `refused`: HTCondor options the command takes only to refuse them, with the reason (hidden from --help). */
+export function cli(cmd: string, argv: string[], usage: string, refused: RefusedOptions = {}): Argv {
   const args = argv.map((a) => (a === '-' ? STDIN_WORD : a));
   return parseInCommand(
     args,
@@ -73,6 +74,7 @@ export function cli(cmd: string, argv: string[], usage: string): Argv {
       .alias('help', 'h')
       .version('version', 'print the version and exit', versionLine(cmd))
       .epilogue('Options take one dash or two, as HTCondor writes them: -nobatch is --nobatch.')
+      .options(refusedOptions(refused))
       .exitProcess(false)
       .wrap(Math.min(110, io().stdout.columns || 100))
       .fail((msg, err) => {
@@ -81,6 +83,7 @@ export function cli(cmd: string, argv: string[], usage: string): Argv {
       })
       // `-limit abc` is a usage error, not NaN taken as "no limit"
       .check((args) => {
+        checkRefused(args, refused);
         for (const [name, v] of Object.entries(args)) {
           if (typeof v === 'number' && Number.isNaN(v)) throw new DschedError('USAGE', `-${name} needs a number`);
         }
@@ -90,15 +93,80 @@ export function cli(cmd: string, argv: string[], usage: string): Argv {
 }
 
 /**
- * The pre-pass for yargs: `-af:jh` (or `-autoformat:jh`, `--af:jh`) becomes `--af-opts jh --af`, so yargs sees
- * a plain `af` array option plus the qualifiers. `-format` and everything else pass through unchanged.
+ * HTCondor's `-NAME:QUALIFIERS` options, by the name yargs knows them under: `-af:jh`, `-long:json`,
+ * `-wide:120`, `-analyze:summary`.
  */
-export function splitAfQualifiers(argv: readonly string[]): string[] {
+const QUALIFIED: Record<string, string> = {
+  af: 'af',
+  autoformat: 'af',
+  long: 'long',
+  wide: 'wide',
+  analyze: 'analyze',
+  'better-analyze': 'analyze',
+};
+
+/**
+ * The pre-pass for yargs: `-NAME:Q` (one dash or two) becomes `--NAME-opts Q --NAME` for each of `names`, so
+ * yargs sees the plain option (the `af` array, the `long` flag) plus its qualifiers. Other words pass through.
+ */
+export function splitQualifiers(argv: readonly string[], names: readonly string[]): string[] {
   const out: string[] = [];
   for (const a of argv) {
-    const m = /^--?(af|autoformat):(.*)$/.exec(a);
-    if (m) out.push('--af-opts', m[2]!, '--af');
+    const m = /^--?([a-z-]+):(.*)$/.exec(a);
+    const name = m && QUALIFIED[m[1]!];
+    if (name && names.includes(name)) out.push(`--${name}-opts`, m[2]!, `--${name}`);
     else out.push(a);
   }
   return out;
+}
+
+/** splitQualifiers for `-af:jh` (or `-autoformat:jh`) alone: `-format` and everything else pass unchanged. */
+export function splitAfQualifiers(argv: readonly string[]): string[] {
+  return splitQualifiers(argv, ['af']);
+}
+
+/**
+ * `-long:FORM` (after splitQualifiers): `json` and `xml` set those options, `long` (or none) is -long; any other
+ * of `forms` is returned for the command to print; else a usage error naming the forms.
+ */
+export function longForm(a: Record<string, unknown>, forms: readonly string[] = []): string | undefined {
+  const form = a['long-opts'] as string | undefined;
+  if (form === undefined || form === '' || form === 'long') return undefined;
+  if (form === 'json' || form === 'xml') {
+    a.long = false;
+    a[form] = true;
+    return undefined;
+  }
+  if (forms.includes(form)) return form;
+  const all = ['long', 'json', 'xml', ...forms];
+  throw new DschedError('USAGE', `-long:${form}: the forms are ${all.slice(0, -1).join(', ')} and ${all.at(-1)}`);
+}
+
+/** `-wide:N` (after splitQualifiers): the width N, or undefined for a plain -wide (or none). */
+export function wideWidth(a: Record<string, unknown>): number | undefined {
+  const w = a['wide-opts'] as string | undefined;
+  if (w === undefined) return undefined;
+  if (!/^[1-9]\d*$/.test(w)) throw new DschedError('USAGE', `-wide:${w}: the width is a number of columns`);
+  return Number(w);
+}
+
+/**
+ * HTCondor options a command has no use for, each with the reason: refused with it (exit 2) rather than as an
+ * unknown argument. `arg`: the option takes a value (a file name), which must not be read as a job or a user.
+ */
+export type RefusedOptions = Record<string, { arg?: boolean; why: string }>;
+
+/** The yargs declarations of refused options: hidden from --help. */
+function refusedOptions(refused: RefusedOptions): Record<never, never> {
+  return Object.fromEntries(
+    Object.entries(refused).map(([n, r]) => [n, { type: r.arg ? 'string' : 'boolean', hidden: true }]),
+  ) as Record<never, never>;
+}
+
+/** A usage error for the first refused option given, naming why. */
+function checkRefused(a: object, refused: RefusedOptions): void {
+  for (const [n, r] of Object.entries(refused)) {
+    const v = (a as Record<string, unknown>)[n];
+    if (v !== undefined && v !== false) throw new DschedError('USAGE', `-${n}: ${r.why}`);
+  }
 }

@@ -1,6 +1,7 @@
 // dq -analyze / -better-analyze on a real pool (4 cpus, 4096 MB): a job asking for more memory than any slot
 // stays idle and the analysis names the memory clause; a job that fits is shown running; a held job shows
-// its HoldReason; -analyze without an id analyses only the user's idle jobs.
+// its HoldReason; -analyze without an id analyses only the user's idle jobs. condor_q's other analyze options:
+// -unmatchable, -analyze:summary with -machine and -mconstraint, -reverse-analyze, -nouserprios.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
@@ -24,6 +25,8 @@ describe('analyze', () => {
   after(async () => {
     await pool?.stop();
   });
+
+  const dq = (args: string[]) => pool.output('dq', args);
 
   test('analyze – a job asking for more memory than the pool has stays idle and the memory clause is named', async () => {
     const [ad] = await pool.json('dq', [String(big)]);
@@ -62,6 +65,47 @@ describe('analyze', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^-- Job ${big}\\.0 `, 'm'));
     assert.doesNotMatch(r.stdout, new RegExp(`^-- Job ${fits}\\.0 `, 'm'));
+  });
+
+  test('analyze – -unmatchable lists the idle jobs no slot would ever run', async () => {
+    const out = await dq(['-unmatchable']);
+    assert.match(out, /^ID +OWNER +SUBMITTED +RUN_TIME +ST +PRI +SIZE +CMD$/m);
+    assert.match(out, new RegExp(`^${big}\\.0 +\\S+ .* I +0 `, 'm'));
+    assert.doesNotMatch(out, new RegExp(`^${fits}\\.0 `, 'm'));
+    assert.match(out, /^Total for query: 1 jobs; 0 completed, 0 removed, 1 idle, 0 running, 0 held, 0 suspended$/m);
+  });
+
+  test('analyze – -analyze:summary counts the slots at each step, -machine and -mconstraint choose them', async () => {
+    const out = await dq(['-analyze:summary', String(big), String(fits)]);
+    assert.match(out, /^ID +OWNER +SLOTS +REQUIREMENTS +START +FITS +AVAILABLE$/m);
+    // the partitionable slot and the running job's dynamic slot are the pool; the big job fits neither
+    assert.match(out, new RegExp(`^${big}\\.0 +\\S+ +\\d+ +0 +0 +0 +0$`, 'm'));
+    assert.match(out, new RegExp(`^${fits}\\.0 +\\S+ +\\d+ +[1-9]\\d* +[1-9]\\d* +[1-9]\\d* +\\d+$`, 'm'));
+    const none = await dq(['-better-analyze:summary', '-mconstraint', 'TotalMemory > 100000', String(fits)]);
+    assert.match(none, new RegExp(`^${fits}\\.0 +\\S+ +0 +0 +0 +0 +0$`, 'm'));
+    const [host] = (await pool.run('dstatus', ['-af', 'Machine'])).stdout.trim().split('\n');
+    const one = await dq(['-analyze:summary', '-machine', host!, String(fits)]);
+    assert.match(one, new RegExp(`^${fits}\\.0 +\\S+ +1 +1 +1 +1 +\\d+$`, 'm'));
+    const nowhere = await dq(['-analyze:summary', '-machine', 'no-such-host', String(fits)]);
+    assert.match(nowhere, new RegExp(`^${fits}\\.0 +\\S+ +0 +0 +0 +0 +0$`, 'm'));
+    const bad = await pool.run('dq', ['-analyze:everything']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /-analyze:everything: the qualifiers are summary, reverse and priority/);
+    const alone = await pool.run('dq', ['-machine', 'x']);
+    assert.equal(alone.code, 2);
+    assert.match(alone.stderr, /-machine goes with -analyze/);
+  });
+
+  test('analyze – -reverse-analyze is -analyze -reverse; -nouserprios leaves fair share out', async () => {
+    // the same analysis but for the time the job has been idle
+    const since = (text: string) => text.replace(/ for \d+\+\d\d:\d\d:\d\d$/m, '');
+    assert.equal(
+      since(await dq(['-reverse-analyze', String(big)])),
+      since(await dq(['-analyze', '-reverse', String(big)])),
+    );
+    const out = await dq(['-analyze', '-nouserprios', '-verbose', String(big)]);
+    assert.match(out, new RegExp(`^-- Job ${big}\\.0 `, 'm'));
+    assert.match(out, /^Fair share: unknown \(not asked: -nouserprios\)\.$/m);
   });
 
   test('analyze – a held job shows its HoldReason; an unknown job is an error', async () => {

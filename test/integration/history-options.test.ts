@@ -1,5 +1,6 @@
 // condor_history's options as scripts use them, against a real pool: -forwards, -since (a job id or an
-// expression), -completedsince, -attributes, -limit/-match, -userlog and -file (ads read with the user's rights).
+// expression), -completedsince, -attributes, -limit/-match, -userlog and -file (ads read with the user's rights);
+// -long:json|xml, -wide[:N], -local, -name SCHEDD, and the options refused with the reason.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
@@ -136,5 +137,28 @@ describe('history options – dhistory as condor_history scripts call it', () =>
     const fifo = await pool.run('dhistory', ['-file', 'fifo']);
     assert.equal(fifo.code, 1);
     assert.match(fifo.stderr, /is not a regular file/);
+  });
+
+  test('history options – -long:json and -long:xml, -wide:N, -local and -name SCHEDD as condor_history takes them', async () => {
+    const out = (args: string[]) => pool.output('dhistory', args);
+    const [a] = clusters as [number];
+    assert.deepEqual(JSON.parse(await out(['-long:json', String(a)])), JSON.parse(await out(['-json', String(a)])));
+    assert.equal(await out(['-long:xml', String(a)]), await out(['-xml', String(a)]));
+    assert.match(await out(['-wide', String(a)]), /^\d+\.0 .* \/bin\/true$/m);
+    assert.doesNotMatch(await out(['-wide:50', String(a)]), /\/bin\/true$/m);
+    const [name] = (await out(['-local', '-limit', '1', '-af', 'GlobalJobId'])).split('#');
+    assert.deepEqual(await ids(['-name', name!]), await ids(['-local']));
+    const unknown = await pool.run('dhistory', ['-name', 'no-such-schedd']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /-name: no schedd named no-such-schedd/);
+    for (const [args, why] of [
+      [['-epochs'], /-epochs: dsched keeps one history ad per job/],
+      [['-startd'], /-startd: the startds keep no history of jobs/],
+      [['-scanlimit', '100'], /-scanlimit: the schedd answers from its index/],
+    ] as const) {
+      const r = await pool.run('dhistory', [...args]);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, why);
+    }
   });
 });

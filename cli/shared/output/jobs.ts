@@ -23,6 +23,8 @@ export interface JobViewOptions {
   cumulativeTime?: boolean;
   /** -nobatch: the ads in the order given (condor_q -dag's tree order), not sorted by id. */
   ordered?: boolean;
+  /** -nobatch, -idle: CPU_TIME (RemoteUserCpu) in place of RUN_TIME (condor_q -cputime). */
+  cpuTime?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -458,15 +460,24 @@ function statusCell(ad: OutputAd): Cell {
 
 /** condor_q -nobatch: `ID OWNER SUBMITTED RUN_TIME ST PRI SIZE CMD`, one line per job, ordered by id. */
 export function formatNobatchView(ads: readonly OutputAd[], opts: JobViewOptions = {}): string[] {
-  const jobs = opts.ordered ? ads : [...ads].sort(byId);
+  return perJobTable(opts.ordered ? ads : [...ads].sort(byId), opts, true);
+}
+
+/** condor_q -idle: `ID OWNER SUBMITTED RUN_TIME PRI SIZE CMD` for idle jobs (other jobs are skipped). */
+export function formatIdleView(ads: readonly OutputAd[], opts: JobViewOptions = {}): string[] {
+  return perJobTable(ads.filter((a) => num(a, 'JobStatus') === JobStatus.Idle).sort(byId), opts, false);
+}
+
+/** The -nobatch table, with or without its ST column; -cputime puts CPU_TIME where RUN_TIME was. */
+function perJobTable(jobs: readonly OutputAd[], opts: JobViewOptions, status: boolean): string[] {
   const now = opts.now ?? nowSeconds();
   const ids = idCells(jobs);
   const columns: Column[] = [
     { header: 'ID' },
     OWNER_COL,
     SUBMITTED_COL,
-    RUN_TIME_COL,
-    { header: 'ST' },
+    opts.cpuTime ? { ...RUN_TIME_COL, header: 'CPU_TIME' } : RUN_TIME_COL,
+    ...(status ? [{ header: 'ST' } satisfies Column] : []),
     { header: 'PRI' },
     { header: 'SIZE', align: 'right' },
     { header: 'CMD', flex: true },
@@ -475,8 +486,10 @@ export function formatNobatchView(ads: readonly OutputAd[], opts: JobViewOptions
     ids[i]!,
     str(ad, 'Owner') ?? '',
     formatDate(num(ad, 'QDate'), opts.time),
-    formatDuration(runTimeSeconds(ad, now, opts.cumulativeTime)),
-    statusCell(ad),
+    formatDuration(
+      opts.cpuTime ? Math.floor(num(ad, 'RemoteUserCpu') ?? 0) : runTimeSeconds(ad, now, opts.cumulativeTime),
+    ),
+    ...(status ? [statusCell(ad)] : []),
     String(num(ad, 'JobPrio') ?? 0),
     sizeMb(ad),
     jobDescription(ad),
@@ -592,7 +605,7 @@ export function formatHistoryView(
 // ---------------------------------------------------------------------------------------------------------------
 // Whole outputs
 
-export type QueueView = 'batch' | 'nobatch' | 'hold' | 'run';
+export type QueueView = 'batch' | 'nobatch' | 'idle' | 'hold' | 'run';
 
 export interface QueueOutputOptions extends JobViewOptions {
   view?: QueueView;
@@ -628,6 +641,9 @@ export function renderQueue(ads: readonly OutputAd[], opts: QueueOutputOptions =
         break;
       case 'nobatch':
         for (const l of formatNobatchView(ads, opts)) out.push(l);
+        break;
+      case 'idle':
+        for (const l of formatIdleView(ads, opts)) out.push(l);
         break;
       case 'hold':
         for (const l of formatHoldView(ads, opts)) out.push(l);

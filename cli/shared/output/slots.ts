@@ -1,5 +1,5 @@
-// Slot views as condor_status prints them: the default table, its summary by Arch/OpSys, -total, -compact, -long
-// and JSON.
+// Slot views as condor_status prints them: the default table, its summary by Arch/OpSys, -total, -compact, -run,
+// -server, -state, -long and JSON.
 import { formatAdsJson, formatAdsJsonl, formatAdsLong, num, str, type OutputAd } from './ad.js';
 import { renderTable, type Cell, type Column, type Style } from './columns.js';
 import { formatDuration } from './time.js';
@@ -13,6 +13,8 @@ export interface SlotViewOptions {
   color?: boolean;
   /** Terminal width: the Name column is cut to fit. Unset: never cut. */
   width?: number;
+  /** The ads in the order given (dstatus -sort), not by machine and slot. */
+  ordered?: boolean;
 }
 
 /** The summary columns, in condor_status order. */
@@ -53,7 +55,6 @@ export function activityTimeSeconds(ad: OutputAd, now: number): number | undefin
  * (condor_status puts one under the heading). LoadAv has three decimals, Mem is the slot's Memory in MB.
  */
 export function formatSlotTable(ads: readonly OutputAd[], opts: SlotViewOptions = {}): string[] {
-  const slots = [...ads].sort(bySlot);
   const now = opts.now ?? nowSeconds();
   const columns: Column[] = [
     { header: 'Name', flex: true },
@@ -65,26 +66,118 @@ export function formatSlotTable(ads: readonly OutputAd[], opts: SlotViewOptions 
     { header: 'Mem', align: 'right', minWidth: 4 },
     { header: 'ActvtyTime', align: 'right', minWidth: 11 },
   ];
-  const rows: Cell[][] = slots.map((ad) => {
-    const state = str(ad, 'State') ?? '';
-    const style = STATE_STYLE[state];
-    const load = num(ad, 'LoadAvg') ?? num(ad, 'CondorLoadAvg');
-    const act = activityTimeSeconds(ad, now);
-    return [
-      str(ad, 'Name') ?? '',
-      str(ad, 'OpSys') ?? '',
-      str(ad, 'Arch') ?? '',
-      style ? { text: state, style } : state,
-      str(ad, 'Activity') ?? '',
-      load === undefined ? '' : load.toFixed(3),
-      String(num(ad, 'Memory') ?? ''),
-      act === undefined ? '' : formatDuration(act),
-    ];
-  });
-  const lines = renderTable(columns, rows, { color: opts.color, width: opts.width });
+  return slotTable(ads, columns, opts, (ad) => [
+    str(ad, 'Name') ?? '',
+    str(ad, 'OpSys') ?? '',
+    str(ad, 'Arch') ?? '',
+    stateCell(ad),
+    str(ad, 'Activity') ?? '',
+    loadCell(ad),
+    String(num(ad, 'Memory') ?? ''),
+    durationCell(activityTimeSeconds(ad, now)),
+  ]);
+}
+
+/** condor_status -run: `Name OpSys Arch LoadAv RemoteUser ClientMachine` (dstatus asks for the busy slots). */
+export function formatSlotRunTable(ads: readonly OutputAd[], opts: SlotViewOptions = {}): string[] {
+  const columns: Column[] = [
+    { header: 'Name', flex: true },
+    { header: 'OpSys', minWidth: 10 },
+    { header: 'Arch', minWidth: 6 },
+    { header: 'LoadAv', align: 'right' },
+    { header: 'RemoteUser' },
+    { header: 'ClientMachine' },
+  ];
+  return slotTable(ads, columns, opts, (ad) => [
+    str(ad, 'Name') ?? '',
+    str(ad, 'OpSys') ?? '',
+    str(ad, 'Arch') ?? '',
+    loadCell(ad),
+    str(ad, 'RemoteUser') ?? str(ad, 'RemoteOwner') ?? '',
+    // dsched's startd names the schedd of the claim (HTCondor's ClientMachine is that schedd's host)
+    str(ad, 'ClientMachine') ?? str(ad, 'RemoteScheddName') ?? '',
+  ]);
+}
+
+/** condor_status -server: `Name OpSys Arch LoadAv Memory Disk Mips KFlops` (Memory in MB, Disk in KB). */
+export function formatSlotServerTable(ads: readonly OutputAd[], opts: SlotViewOptions = {}): string[] {
+  const columns: Column[] = [
+    { header: 'Name', flex: true },
+    { header: 'OpSys', minWidth: 10 },
+    { header: 'Arch', minWidth: 6 },
+    { header: 'LoadAv', align: 'right' },
+    ...['Memory', 'Disk', 'Mips', 'KFlops'].map((header): Column => ({ header, align: 'right' })),
+  ];
+  return slotTable(ads, columns, opts, (ad) => [
+    str(ad, 'Name') ?? '',
+    str(ad, 'OpSys') ?? '',
+    str(ad, 'Arch') ?? '',
+    loadCell(ad),
+    ...['Memory', 'Disk', 'Mips', 'KFlops'].map((n) => String(num(ad, n) ?? '')),
+  ]);
+}
+
+/**
+ * condor_status -state: `Name Cpu Mem LoadAv KbdIdle State StateTime Activ ActvtyTime`: the slot's Cpus and
+ * Memory, how long its keyboard has been idle, and how long it has been in its state and its activity.
+ */
+export function formatSlotStateTable(ads: readonly OutputAd[], opts: SlotViewOptions = {}): string[] {
+  const now = opts.now ?? nowSeconds();
+  const since = (ad: OutputAd, attr: string): number | undefined => {
+    const t = num(ad, attr);
+    return t === undefined
+      ? undefined
+      : Math.max(0, now - onPoolClock(t, num(ad, 'MyCurrentTime'), num(ad, 'LastHeardFrom')));
+  };
+  const columns: Column[] = [
+    { header: 'Name', flex: true },
+    { header: 'Cpu', align: 'right' },
+    { header: 'Mem', align: 'right', minWidth: 4 },
+    { header: 'LoadAv', align: 'right' },
+    { header: 'KbdIdle', align: 'right' },
+    { header: 'State', minWidth: 9 },
+    { header: 'StateTime', align: 'right', minWidth: 11 },
+    { header: 'Activ', minWidth: 5 },
+    { header: 'ActvtyTime', align: 'right', minWidth: 11 },
+  ];
+  return slotTable(ads, columns, opts, (ad) => [
+    str(ad, 'Name') ?? '',
+    String(num(ad, 'Cpus') ?? ''),
+    String(num(ad, 'Memory') ?? ''),
+    loadCell(ad),
+    durationCell(num(ad, 'KeyboardIdle')),
+    stateCell(ad),
+    durationCell(since(ad, 'EnteredCurrentState')),
+    (str(ad, 'Activity') ?? '').slice(0, 5),
+    durationCell(activityTimeSeconds(ad, now)),
+  ]);
+}
+
+/** The slot tables' shape: sorted by machine and slot, a blank line under the heading (as condor_status). */
+function slotTable(
+  ads: readonly OutputAd[],
+  columns: Column[],
+  opts: SlotViewOptions,
+  cells: (ad: OutputAd) => Cell[],
+): string[] {
+  const slots = opts.ordered ? ads : [...ads].sort(bySlot);
+  const lines = renderTable(columns, slots.map(cells), { color: opts.color, width: opts.width });
   lines.splice(1, 0, '');
   return lines;
 }
+
+function stateCell(ad: OutputAd): Cell {
+  const state = str(ad, 'State') ?? '';
+  const style = STATE_STYLE[state];
+  return style ? { text: state, style } : state;
+}
+
+function loadCell(ad: OutputAd): string {
+  const load = num(ad, 'LoadAvg') ?? num(ad, 'CondorLoadAvg');
+  return load === undefined ? '' : load.toFixed(3);
+}
+
+const durationCell = (seconds: number | undefined): string => (seconds === undefined ? '' : formatDuration(seconds));
 
 export type StateCounts = Record<SlotState, number> & { total: number };
 
@@ -143,15 +236,29 @@ export function formatSlotSummary(ads: readonly OutputAd[]): string[] {
   return out;
 }
 
-export type SlotView = 'default' | 'total' | 'compact';
+export type SlotView = 'default' | 'total' | 'compact' | 'run' | 'server' | 'state';
+
+const SLOT_TABLES: Record<Exclude<SlotView, 'total'>, typeof formatSlotTable> = {
+  default: formatSlotTable,
+  compact: formatSlotCompact,
+  run: formatSlotRunTable,
+  server: formatSlotServerTable,
+  state: formatSlotStateTable,
+};
 
 /** A whole condor_status screen. Ends with a newline. */
 export function renderSlots(ads: readonly OutputAd[], opts: SlotViewOptions & { view?: SlotView } = {}): string {
   const view = opts.view ?? 'default';
   if (view === 'total') return formatSlotSummary(ads).join('\n') + '\n';
-  const table = view === 'compact' ? formatSlotCompact(ads, opts) : formatSlotTable(ads, opts);
+  const table = SLOT_TABLES[view](ads, opts);
   if (ads.length === 0) return '';
   return [...table, '', ...formatSlotSummary(ads)].join('\n') + '\n';
+}
+
+/** condor_status -any: `MyType TargetType Name`, one line per ad of any type. */
+export function formatAnyTable(ads: readonly OutputAd[]): string {
+  const rows = ads.map((ad) => [str(ad, 'MyType') ?? '', str(ad, 'TargetType') ?? '', str(ad, 'Name') ?? '']);
+  return [...renderTable([{ header: 'MyType' }, { header: 'TargetType' }, { header: 'Name' }], rows), ''].join('\n');
 }
 
 /** Two-letter activity code: first letter of State and of Activity (`Ui` Unclaimed/Idle, `Cb` Claimed/Busy). */

@@ -1,6 +1,7 @@
 // Job ads as condor_q -xml and condor_history -xml write them: HTCondor's ClassAd XML (a <c> element per ad,
 // an <a n="Name"> per attribute holding <i> integer, <r> real, <s> string, <b v="t|f"/>, <un/> undefined,
-// <er/> error, or <e> the expression's text), attributes sorted by name as -long sorts them.
+// <er/> error, or <e> the expression's text), attributes sorted by name as -long sorts them. Also condor_q
+// -long:new's form, an ad a line: `[ Args = "x"; ClusterId = 12; … ]`.
 import { parsedText, type OnUnreadable } from '../../../grammar/classad/json-text.js';
 import { formatReal, unparse } from '../../../grammar/classad/index.js';
 import { UNDEFINED, ERROR } from '../../../grammar/classad/value.js';
@@ -55,6 +56,18 @@ export function xmlAds(
     const bad = onUnreadable?.(rec);
     for (const n of Object.keys(rec).sort(byName)) out += `    <a n="${esc(n)}">${valueXml(n, rec[n]!, bad)}</a>\n`;
     out += '</c>\n';
+  }
+  return out;
+}
+
+/** -long:new: each ad as a new-style ClassAd on one line, attributes in -long's order. */
+export function newFormAds(records: ReadonlyArray<Record<string, string>>): string {
+  let out = '';
+  for (const rec of records) {
+    const attrs = Object.keys(rec)
+      .sort(byName)
+      .map((n) => `${n} = ${rec[n]!.replace(/[\r\n]+/g, ' ')}`);
+    out += `[ ${attrs.join('; ')} ]\n`;
   }
   return out;
 }

@@ -258,6 +258,13 @@ export class TestPool {
     return Number(m[1]);
   }
 
+  /** What a command prints on stdout; fails the test unless it exits 0. */
+  async output(cmd: string, args: string[]): Promise<string> {
+    const r = await this.run(cmd, args);
+    if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout;
+  }
+
   async json(cmd: string, args: string[]): Promise<Array<Record<string, unknown>>> {
     const r = await this.run(cmd, [...args, '-json']);
     if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);

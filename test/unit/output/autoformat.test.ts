@@ -10,6 +10,7 @@ import {
   parseAfQualifiers,
   splitAfQualifiers,
 } from '../../../cli/shared/output/autoformat.js';
+import { splitQualifiers } from '../../../cli/shared/yargs.js';
 import { ad, job, T } from './fixtures.js';
 
 const first = job(12, 0, { JobStatus: 2, RequestMemory: 2048, Owner: 'alice' });
@@ -32,6 +33,22 @@ describe('output/autoformat – splitting -af:qualifiers for yargs', () => {
   test('output/autoformat – everything else passes through', () => {
     const argv = ['-af', 'Owner', '-format', '%d\\n', 'ClusterId', '12.0', '-constraint', 'JobStatus == 1'];
     assert.deepEqual(splitAfQualifiers(argv), argv);
+  });
+  test('output/autoformat – -long:FORM, -wide:N, -analyze:QUALS split only for the options a command names', () => {
+    const argv = ['-long:json', '-wide:80', '-better-analyze:summary,reverse', '12'];
+    assert.deepEqual(splitQualifiers(argv, ['long', 'wide', 'analyze']), [
+      '--long-opts',
+      'json',
+      '--long',
+      '--wide-opts',
+      '80',
+      '--wide',
+      '--analyze-opts',
+      'summary,reverse',
+      '--analyze',
+      '12',
+    ]);
+    assert.deepEqual(splitQualifiers(argv, ['af']), argv);
   });
   test('output/autoformat – qualifier letters', () => {
     assert.deepEqual(parseAfQualifiers('jlVrTY,tg'), {

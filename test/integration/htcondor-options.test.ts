@@ -1,0 +1,161 @@
+// condor_q's and condor_status's options as HTCondor users and their scripts type them, on a real pool: a job
+// no slot takes (idle), a held job and a running one. dq -idle, -cputime, -long:FORM, -wide:N, -stream-results
+// and -expert; dstatus -run, -server, -state, -any, -negotiator, -sort, -limit, -long:FORM, -attributes, -xml;
+// drm, dhold and drelease -name; the options that mean nothing here are refused with the reason. dq's analyze
+// options are tested with -analyze (analyze.test.ts).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { TestPool } from './harness/pool.js';
+
+describe('htcondor options', () => {
+  let pool: TestPool;
+  let idle: number;
+  let held: number;
+  before(async () => {
+    pool = await TestPool.start();
+    idle = await pool.submit(
+      pool.file(
+        'idle.sub',
+        'executable = /bin/sleep\narguments = 59 1.0000000000000000000000000000\nrequirements = Machine == "nowhere"\nqueue\n',
+      ),
+    );
+    held = await pool.submit(pool.file('held.sub', 'executable = /bin/true\nhold = true\nqueue\n'));
+    const running = await pool.submit(pool.file('run.sub', 'executable = /bin/sleep\narguments = 120\nqueue\n'));
+    await pool.waitFor('a job to run', async () => (await pool.json('dq', [String(running)]))[0]?.JobStatus === 2);
+    // and its slot to be in the collector as claimed
+    await pool.waitFor('the claimed slot', async () => /Claimed/.test(await pool.output('dstatus', ['-af', 'State'])));
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  const dq = (args: string[]) => pool.output('dq', args);
+
+  test('htcondor options – dq -idle lists the idle jobs without ST, then the totals', async () => {
+    const out = await dq(['-idle']);
+    assert.match(out, /^ID +OWNER +SUBMITTED +RUN_TIME +PRI +SIZE +CMD$/m);
+    assert.match(out, new RegExp(`^${idle}\\.0 +\\S+ +.* 0\\+00:00:00 +0 +\\S+ +sleep 59 1\\.0+$`, 'm'));
+    assert.doesNotMatch(out, new RegExp(`^${held}\\.0 `, 'm'));
+    assert.match(out, /^Total for query: 1 jobs; 0 completed, 0 removed, 1 idle, 0 running, 0 held, 0 suspended$/m);
+  });
+
+  test('htcondor options – dq -cputime shows CPU_TIME in place of RUN_TIME, with -nobatch only', async () => {
+    const out = await dq(['-nobatch', '-cputime']);
+    assert.match(out, /^ID +OWNER +SUBMITTED +CPU_TIME +ST +PRI +SIZE +CMD$/m);
+    assert.match(out, new RegExp(`^${held}\\.0 +\\S+ +.* 0\\+00:00:00 H `, 'm'));
+    const bad = await pool.run('dq', ['-cputime']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /-cputime goes with -nobatch or -idle/);
+  });
+
+  test('htcondor options – dq -long:json, -long:xml, -long:new, -long:long print the whole ads in that form', async () => {
+    assert.deepEqual(JSON.parse(await dq(['-long:json', String(idle)])), JSON.parse(await dq(['-json', String(idle)])));
+    assert.equal(await dq(['-long:xml', String(idle)]), await dq(['-xml', String(idle)]));
+    assert.equal(await dq(['-long:long', String(idle)]), await dq(['-long', String(idle)]));
+    const lines = (await dq(['-long:new', String(idle), String(held)])).trimEnd().split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, new RegExp(`^\\[ .*\\bClusterId = ${idle}; .*\\bRequirements = .*"nowhere".* \\]$`));
+    const bad = await pool.run('dq', ['-long:yaml']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /-long:yaml: the forms are long, json, xml and new/);
+  });
+
+  test('htcondor options – dq -wide:N cuts lines at N columns, -stream-results and -expert change nothing', async () => {
+    const wide = await dq(['-nobatch', '-wide']);
+    assert.match(wide, /sleep 59 1.0000000000000000000000000000$/m);
+    const cut = await dq(['-nobatch', '-wide:60']);
+    assert.doesNotMatch(cut, /1\.0000000000000000000000000000/);
+    const bad = await pool.run('dq', ['-wide:x']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /-wide:x: the width is a number of columns/);
+    const ids = (args: string[]) => dq([...args, '-af', 'ClusterId']);
+    assert.equal(await ids(['-stream-results', '-expert']), await ids([]));
+  });
+
+  test('htcondor options – dq options with no meaning here are refused with the reason', async () => {
+    for (const [args, why] of [
+      [['-grid'], /-grid: dsched runs no grid universe jobs/],
+      [['-factory'], /-factory: dsched has no late materialization/],
+      [['-jobset'], /-jobset: dsched has no job sets/],
+      [['-print-format', 'q.cpf'], /-print-format: print-format files are not read/],
+      [['-jobads', 'ads.txt'], /-jobads: dq reads no file of job ads/],
+      [['-slotads', 'ads.txt', '-analyze'], /-slotads: dq -analyze reads the slots from the collector/],
+    ] as const) {
+      const r = await pool.run('dq', [...args]);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, why);
+      assert.doesNotMatch(r.stderr, /Unknown argument/);
+    }
+  });
+
+  const dstatus = (args: string[]) => pool.output('dstatus', args);
+
+  test("htcondor options – dstatus -run, -server, -state: condor_status's other slot tables", async () => {
+    const run = await dstatus(['-run']);
+    assert.match(run, /^Name +OpSys +Arch +LoadAv +RemoteUser +ClientMachine$/m);
+    assert.match(run, /^slot1_1@\S+ +LINUX +X86_64 +\d+\.\d{3} +\S+ +\S+$/m);
+    assert.doesNotMatch(run, /^slot1@/m);
+    const server = await dstatus(['-server']);
+    assert.match(server, /^Name +OpSys +Arch +LoadAv +Memory +Disk +Mips +KFlops$/m);
+    assert.match(server, /^slot1@\S+ +LINUX +X86_64 +\d+\.\d{3} +\d+ +\d+ +\d+ +\d+$/m);
+    const state = await dstatus(['-state']);
+    assert.match(state, /^Name +Cpu +Mem +LoadAv +KbdIdle +State +StateTime +Activ +ActvtyTime$/m);
+    assert.match(state, /^slot1_1@\S+ +1 +\d+ +\d+\.\d{3} .*Claimed +\d+\+\d\d:\d\d:\d\d +Busy +\d+\+/m);
+  });
+
+  test('htcondor options – dstatus -any, -negotiator, -sort, -limit', async () => {
+    const any = await dstatus(['-any']);
+    assert.match(any, /^MyType +TargetType +Name$/m);
+    for (const type of ['Machine', 'Scheduler', 'Negotiator', 'Submitter'])
+      assert.match(any, new RegExp(`^${type} `, 'm'));
+    assert.match(await dstatus(['-negotiator', '-af', 'MyType']), /^Negotiator$/m);
+    const byMemory = (await dstatus(['-sort', 'Memory', '-af', 'Memory'])).trim().split('\n').map(Number);
+    assert.ok(byMemory.length >= 2);
+    assert.deepEqual(
+      byMemory,
+      [...byMemory].sort((x, y) => x - y),
+    );
+    const reverse = (await dstatus(['-sort', '0 - Memory', '-af', 'Memory'])).trim().split('\n').map(Number);
+    assert.deepEqual(reverse, [...byMemory].reverse());
+    assert.equal((await dstatus(['-limit', '1', '-af', 'Name'])).trim().split('\n').length, 1);
+  });
+
+  test('htcondor options – dstatus -long:json, -attributes, -xml, and the options refused with the reason (and dwait -num)', async () => {
+    const ads = JSON.parse(await dstatus(['-long:json', '-attributes', 'Name,State'])) as Array<
+      Record<string, unknown>
+    >;
+    assert.ok(ads.length >= 2);
+    for (const ad of ads) assert.deepEqual(Object.keys(ad).sort(), ['Name', 'State']);
+    const xml = await dstatus(['-xml', '-attributes', 'Name']);
+    assert.match(xml, /^<\?xml version="1\.0"\?>/);
+    assert.match(xml, /<a n="Name"><s>slot1@\S+<\/s><\/a>/);
+    for (const [opt, why] of [
+      ['-master', /-master: the masters put no ads in the collector/],
+      ['-grid', /-grid: dsched runs no grid universe jobs/],
+      ['-long:yaml', /-long:yaml: the forms are long, json and xml/],
+    ] as const) {
+      const r = await pool.run('dstatus', [opt]);
+      assert.equal(r.code, 2, opt);
+      assert.match(r.stderr, why);
+    }
+    // condor_wait's -num N: the N is not taken for a job id
+    const num = await pool.run('dwait', ['-num', '1', String(idle)]);
+    assert.equal(num.code, 2);
+    assert.match(num.stderr, /-num: dwait waits for every job named/);
+  });
+
+  test('htcondor options – drm, dhold and drelease -name SCHEDD act on the jobs of that schedd', async () => {
+    const name = (await pool.output('dstatus', ['-schedd', '-af', 'Name'])).trim();
+    // a job no slot takes: it stays in the queue, released or not
+    const c = await pool.submit('idle.sub');
+    for (const [cmd, said] of [
+      ['dhold', /^1 job\(s\) held\.$/m],
+      ['drelease', /^1 job\(s\) released\.$/m],
+      ['drm', /^1 job\(s\) marked for removal\.$/m],
+    ] as const)
+      assert.match(await pool.output(cmd, ['-name', name, String(c)]), said);
+    const r = await pool.run('drm', ['-name', 'no-such-schedd', String(c)]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /-name: no schedd named no-such-schedd/);
+  });
+});
