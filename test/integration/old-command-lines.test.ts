@@ -52,8 +52,8 @@ describe('old command lines', () => {
     const cluster = Number(id.split('.')[0]);
     const wrong = sh(`qdel -W nonsense ${id}; echo "exit $?"; qhold -W force ${id}; echo "exit $?"`);
     assert.match(wrong.stdout, /^exit 2\nexit 2\n$/);
-    assert.match(wrong.stderr, /drm: error\[USAGE\]: -W nonsense: only -W force is taken/);
-    assert.match(wrong.stderr, /dhold: error\[USAGE\]: -W force: dhold takes no -W/);
+    assert.match(wrong.stderr, /qdel: error\[USAGE\]: -W nonsense: only -W force is taken/);
+    assert.match(wrong.stderr, /qhold: error\[USAGE\]: -W force: qhold takes no -W/);
     const [still] = await pool.json('dq', [String(cluster)]);
     assert.notEqual(still!.JobStatus, 5, 'not held');
     const d = sh(`qdel -W force ${id}`);

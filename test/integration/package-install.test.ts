@@ -100,7 +100,7 @@ describe('npm package', () => {
     assert.equal(s.status, 0, s.stderr);
     assert.match(
       readFileSync(join(shims, 'condor_q'), 'utf8'),
-      new RegExp(`${installed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/dist/cli/dcmd' 'dq' `),
+      new RegExp(`${installed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/dist/cli/dcmd' 'condor_q' `),
     );
     const run = (name: string, args: string[]) =>
       spawnSync(join(shims, name), args, { cwd: tmp, encoding: 'utf8', env: { ...process.env, DSCHED_AGENT: '0' } });
