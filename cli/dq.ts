@@ -60,7 +60,9 @@ async function analyze(session: Session, sel: Selection, opts: AnalyzeOptions): 
       (j) => j.lookupJS('ClusterId') === id.cluster && (id.proc < 0 || j.lookupJS('ProcId') === id.proc),
     );
     if (!found) {
-      io().stderr.write(`dq: job ${idText(id)} is not in the queue (finished jobs are in dhistory)\n`);
+      io().stderr.write(
+        `${io().command ?? 'dq'}: job ${idText(id)} is not in the queue (finished jobs are in dhistory)\n`,
+      );
       failed = true;
     }
   }

@@ -353,7 +353,7 @@ export async function showPbsQueue(
       // PBS Professional's qstat says a finished job is shown with -x; Torque's says only that it is unknown
       const done = !opts.finished && (await schedd.query({ ...q, ids: [id], history: true, limit: 1 })).length;
       io().stderr.write(
-        `dq: Unknown Job Id ${idText(id)}${done ? ': the job has finished; qstat -x (dq -pbs -x) shows it' : ''}\n`,
+        `${io().command ?? 'dq'}: Unknown Job Id ${idText(id)}${done ? ': the job has finished; qstat -x (dq -pbs -x) shows it' : ''}\n`,
       );
       code = 1;
     }

@@ -97,7 +97,7 @@ describe('HTCondor and PBS command names', () => {
     assert.equal(f.code, 0, f.stderr);
     const gone = sh(`qstat -f ${ids[0]}`);
     assert.notEqual(gone.code, 0);
-    assert.match(gone.stderr, /Unknown Job Id/);
+    assert.match(gone.stderr, /^qstat: Unknown Job Id /m, "as PBS's qstat says it");
   });
 
   test('names – qsub prints the id qdel takes; qdel of a job that is not there is error[JOB_NOT_FOUND]', () => {
