@@ -34,13 +34,15 @@ interface AnalyzeOptions extends PoolChoice {
  * -unmatchable lists those of them that no slot would ever run.
  */
 async function analyze(session: Session, sel: Selection, opts: AnalyzeOptions): Promise<number> {
-  const [{ ClassAd }, { idText }, analysis, { fetchPoolForAnalysis }, { writeOut }] = await Promise.all([
+  const [{ ClassAd, parseExpr }, { idText }, analysis, { fetchPoolForAnalysis }, { writeOut }] = await Promise.all([
     import('../grammar/classad/index.js'),
     import('./shared/job-selection.js'),
     import('./shared/analyze.js'),
     import('./shared/analyze-pool.js'),
     import('./shared/job-query.js'),
   ]);
+  // a malformed -mconstraint is an error even when no job is left to analyze with it
+  if (opts.mconstraint !== undefined) parseExpr(opts.mconstraint, { file: '<-mconstraint>', line: 1, column: 1 });
   const schedd = await session.schedd();
   const mine = !opts.allusers && !sel.ids.length && !sel.owners.length;
   let constraint = sel.constraint;

@@ -94,6 +94,10 @@ describe('analyze', () => {
     const alone = await pool.run('dq', ['-machine', 'x']);
     assert.equal(alone.code, 2);
     assert.match(alone.stderr, /-machine goes with -analyze/);
+    // a malformed -mconstraint is refused where it is, even with no idle job of the user's to analyze
+    const malformed = await pool.run('dq', ['-analyze', '-mconstraint', 'Memory ==', '-submitter', 'nobody-here']);
+    assert.equal(malformed.code, 2, malformed.stderr);
+    assert.match(malformed.stderr, /error\[CLASSAD_SYNTAX\].*\n--> <-mconstraint>:1:/);
   });
 
   test('analyze – -reverse-analyze is -analyze -reverse; -nouserprios leaves fair share out', async () => {
