@@ -20,13 +20,15 @@
 // each spawned behind a gate (a shell waiting on its fd 3) and then all let go at the same instant, one alone
 // too: each is timed from there, its exec of /usr/bin/time and of the launcher included. The files' batch
 // runs again spawned in turn, each timed from its own spawn (as the runner did before), and "the floor" is
-// 50 × /bin/true both ways.
+// 50 × /bin/true both ways. "The kernel's floor" is `cat` of the answer (it copies with copy_file_range, as
+// the launcher copies its ranges), one alone and --clients let go at once, to a file each and through pipes
+// this runner reads: what copying --clients answers costs this machine without any of dsched in the way.
 // A/B: BENCH_BASE=DIR names the dist/ of another build (say main's): its launcher and agent are measured too,
 // on the same pool, alternating with this build's in each step (--rounds N repeats the steps, the order
 // reversed every other round).
 import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { CHANNEL_OPTIONS } from '../lib/rpc/channel-options.js';
@@ -76,6 +78,8 @@ interface Started {
 /** How a command is started: `toFile` its stdout (else a pipe), `expect` its answer, `held` at a gate. */
 interface How {
   via?: Launcher;
+  /** `cmd` is a program's path, run as it is (the kernel's floor: cat of the answer) */
+  plain?: boolean;
   toFile?: string;
   expect?: Buffer;
   held?: boolean;
@@ -90,10 +94,12 @@ interface How {
  * other from just before its spawn.
  */
 function start(pool: TestPool, cmd: string, args: string[], input = '', how: How = {}): Started {
-  const { via, toFile, expect, held } = how;
-  const [file, argv, env] = via
-    ? [join(via.bin, cmd), args, via.env]
-    : [process.execPath, [join(DIST, 'cli', `${cmd}.js`), ...args], pool.env];
+  const { via, plain, toFile, expect, held } = how;
+  const [file, argv, env] = plain
+    ? [cmd, args, pool.env]
+    : via
+      ? [join(via.bin, cmd), args, via.env]
+      : [process.execPath, [join(DIST, 'cli', `${cmd}.js`), ...args], pool.env];
   const timed = TIME ? [TIME, '-f', `${MARK}%U %S`, file, ...argv] : [file, ...argv];
   const fd = toFile === undefined ? 'pipe' : openSync(toFile, 'w', 0o600);
   let t0 = performance.now();
@@ -415,6 +421,40 @@ async function installed(pool: TestPool, schedd: number, builds: Build[]) {
         for (const r of done.filter((r) => r.code).slice(0, 3))
           console.log(`  a dq failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`);
       }
+    // the kernel's floor: the answer copied by `cat` (copy_file_range, as the launcher copies its spool) to a
+    // file each, and through pipes this runner reads, one alone and --clients let go at once
+    const answer = join(pool.work, 'answer.json');
+    writeFileSync(answer, alone.get(builds.at(-1)!)!.answer, { mode: 0o600 });
+    const whole = readFileSync(answer);
+    for (const how of ['> file', 'pipe'] as const) {
+      const out = (i: number) => (how === 'pipe' ? undefined : join(pool.work, `cat.${i}.json`));
+      const cats = (n: number) =>
+        atOnce(
+          Array.from({ length: n }, (_, i) =>
+            start(pool, '/bin/cat', [answer], '', {
+              plain: true,
+              toFile: out(i),
+              expect: how === 'pipe' ? whole : undefined,
+              held: true,
+            }),
+          ),
+        );
+      const one: number[] = [];
+      for (let i = 0; i < ALONE; i++) one.push((await cats(1))[0]!.ms);
+      const runs = await cats(CLIENTS);
+      const many = runs.map((r) => r.ms);
+      let same = 0;
+      for (let i = 0; i < CLIENTS; i++) {
+        const f = out(i);
+        if (f ? readFileSync(f).equals(whole) : runs[i]!.same) same++;
+        if (f) rmSync(f, { force: true });
+      }
+      console.log(
+        `${ROUNDS > 1 ? `[round ${round + 1}] ` : ''}cat of the answer (the kernel's floor), ${how}: alone ${ms(median(one))} median of ${ALONE}; ` +
+          `${CLIENTS} let go at once: median ${ms(median(many))}, slowest ${ms(Math.max(...many))} = ${(Math.max(...many) / median(one)).toFixed(1)}× alone; ${same}/${CLIENTS} copies complete`,
+      );
+    }
+    rmSync(answer, { force: true });
     // at once through pipes, a dsubmit let go with them
     for (const b of order) {
       const submits: number[] = [];
