@@ -69,6 +69,14 @@ const SHARE_GRACE_MS = 1000;
 /** A command's stdout goes through a spool file once it has written this much (small ones stay frames). */
 const SPOOL_FROM = 64 << 10;
 /**
+ * Spooled stdout goes to the launchers in ranges of at least this many bytes (dq writes a schedd page, 128 KiB,
+ * at a time), or RANGE_MS after the first byte not yet offered, or before any other piece: each range wakes
+ * every launcher of the run, 50 of them for a burst of identical queries, and those wakeups compete for the
+ * cores with the agent and the schedd still producing the answer.
+ */
+const RANGE_MIN = 1 << 20;
+const RANGE_MS = 20;
+/**
  * The most bytes all spool files may hold at once (DSCHED_AGENT_SPOOL_MAX): beyond it output goes in frames,
  * paced by the slowest reader, so a reader that never reads cannot fill the folder.
  */
@@ -397,6 +405,9 @@ class Run {
   private tail: Promise<void> = Promise.resolve();
   private stdoutBytes = 0;
   spool?: Spool;
+  /** Bytes appended to the spool and not offered yet (see RANGE_MIN), and the timer that offers them. */
+  private unsent?: { at: number; len: number };
+  private unsentTimer?: NodeJS.Timeout;
   /** No (more) spool for this run: a protocol-1 launcher, no folder, the folder full or the bound reached. */
   private noSpool: boolean;
   private joinable: boolean;
@@ -489,7 +500,7 @@ class Run {
     }
     const at = this.spool.size;
     const n = await this.spool.append(data);
-    if (n) this.send({ type: 'R', at, len: n });
+    if (n) this.range(at, n);
     if (n < data.length) this.noSpool = true;
     return n;
   }
@@ -504,8 +515,27 @@ class Run {
     return s;
   }
 
+  /** Spooled bytes at `at`: offered with those before them once they make a range (see RANGE_MIN). */
+  private range(at: number, len: number): void {
+    if (this.unsent) this.unsent.len += len;
+    else {
+      this.unsent = { at, len };
+      this.unsentTimer = setTimeout(() => this.sendRange(), RANGE_MS);
+    }
+    if (this.unsent.len >= RANGE_MIN) this.sendRange();
+  }
+
+  private sendRange(): void {
+    clearTimeout(this.unsentTimer);
+    const u = this.unsent;
+    this.unsent = undefined;
+    if (u) this.send({ type: 'R', ...u });
+  }
+
   /** Sent to every launcher; false when one of their sockets is full of data. */
   private send(p: Piece): boolean {
+    // the output's order is the command's: spooled bytes not offered yet go before anything else
+    if (p.type !== 'R') this.sendRange();
     const last = this.pieces?.at(-1);
     // a launcher that joins later takes the ranges so far as one (one frame, one copy); a new piece, since a
     // launcher that has not answered the spool's offer yet holds the old one
