@@ -6,7 +6,8 @@
 //  - one `dq -json` alone: the median of --alone runs, its CPU and the schedd's
 //  - --clients `dq -json` at once: the median and the slowest against one alone, whether every answer is
 //    byte for byte the one alone gave, the schedd's CPU for all of them
-//  - a `dsubmit` started with them: how much longer it took than alone
+//  - a `dsubmit` started with them: how much longer it took than alone (installed: as this runner saw it end,
+//    and to its own end, which this runner's reading of 50 answers through pipes does not delay)
 // and then the schedd's side alone, without 50 node processes fighting for the machine's cores: the same
 // queries as raw gRPC streams from this process (the pages counted, never decoded), one alone and --clients
 // at once, and a Submit RPC made meanwhile against one made alone.
@@ -59,13 +60,19 @@ function cpuSec(pid: number): number {
  * A CLI's exit code, wall time, own CPU seconds (user + system, from /usr/bin/time) and output. With an
  * expected answer the output is compared as it comes and kept only when it differs (`same` says which).
  */
-type Run = { code: number; ms: number; cpu: number; stdout: Buffer; stderr: string; same?: boolean };
+type Run = { code: number; ms: number; cpu: number; stdout: Buffer; stderr: string; same?: boolean; ownMs?: number };
 
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const MARK = '@@time ';
 
 /** The gate: the shell says it is there (a byte on its fd 3), waits for one back, then becomes the command. */
 const GATE = 'printf x >&3 && read -r _ <&3 && exec 3>&- && exec "$@"';
+/**
+ * The same gate, then the command's own end on stderr (bash's clock, no fork): when this runner is busy reading
+ * 50 answers through pipes, it sees a process end only when its event loop comes round to it.
+ */
+const END = '@@end ';
+const GATE_OWN_END = `printf x >&3 && read -r _ <&3 && exec 3>&- && { "$@"; s=$?; printf '${END}%s\\n' "$EPOCHREALTIME" >&2; exit $s; }`;
 
 /** A command started: `go()` lets it run (at once when it was not held), `done` its run, timed from then. */
 interface Started {
@@ -83,6 +90,8 @@ interface How {
   toFile?: string;
   expect?: Buffer;
   held?: boolean;
+  /** (held) also time the command to its own end, as the process itself ends (Run.ownMs) */
+  ownEnd?: boolean;
 }
 
 /**
@@ -94,7 +103,7 @@ interface How {
  * other from just before its spawn.
  */
 function start(pool: TestPool, cmd: string, args: string[], input = '', how: How = {}): Started {
-  const { via, plain, toFile, expect, held } = how;
+  const { via, plain, toFile, expect, held, ownEnd } = how;
   const [file, argv, env] = plain
     ? [cmd, args, pool.env]
     : via
@@ -103,15 +112,21 @@ function start(pool: TestPool, cmd: string, args: string[], input = '', how: How
   const timed = TIME ? [TIME, '-f', `${MARK}%U %S`, file, ...argv] : [file, ...argv];
   const fd = toFile === undefined ? 'pipe' : openSync(toFile, 'w', 0o600);
   let t0 = performance.now();
+  let wall0 = Date.now();
   const stdio: Array<'pipe' | number> = ['pipe', fd, 'pipe', ...(held ? ['pipe' as const] : [])];
   const opts = { cwd: pool.work, env, stdio };
-  const child = held ? spawn('/bin/sh', ['-c', GATE, 'sh', ...timed], opts) : spawn(timed[0]!, timed.slice(1), opts);
+  const child = !held
+    ? spawn(timed[0]!, timed.slice(1), opts)
+    : ownEnd
+      ? spawn('/bin/bash', ['-c', GATE_OWN_END, 'bash', ...timed], opts)
+      : spawn('/bin/sh', ['-c', GATE, 'sh', ...timed], opts);
   if (typeof fd === 'number') closeSync(fd);
   const gate = held ? (child.stdio[3] as Socket) : undefined;
   const ready = gate ? new Promise<void>((res) => gate.once('data', () => res())) : Promise.resolve();
   const go = () => {
     if (!gate) return;
     t0 = performance.now();
+    wall0 = Date.now();
     gate.end('\n');
   };
   const done = new Promise<Run>((resolve, reject) => {
@@ -130,6 +145,9 @@ function start(pool: TestPool, cmd: string, args: string[], input = '', how: How
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - t0;
+      const endAt = stderr.lastIndexOf(END);
+      const ownMs = endAt >= 0 ? Number(stderr.slice(endAt + END.length)) * 1000 - wall0 : undefined;
+      if (endAt >= 0) stderr = stderr.slice(0, endAt);
       const at = stderr.lastIndexOf(MARK);
       const [user, sys] =
         at >= 0
@@ -157,6 +175,7 @@ function start(pool: TestPool, cmd: string, args: string[], input = '', how: How
         },
         stderr,
         same: expect && same,
+        ownMs,
       });
     });
     // a command that never reads its input (dq) may have ended before it is written
@@ -457,14 +476,16 @@ async function installed(pool: TestPool, schedd: number, builds: Build[]) {
     rmSync(answer, { force: true });
     // at once through pipes, a dsubmit let go with them
     for (const b of order) {
-      const submits: number[] = [];
+      const submits: Run[] = [];
       for (let i = 0; i < 3; i++)
-        submits.push((await atOnce([start(pool, 'dsubmit', SUBMIT, ONE_JOB, { via: b.launcher, held: true })]))[0]!.ms);
+        submits.push(
+          (await atOnce([start(pool, 'dsubmit', SUBMIT, ONE_JOB, { via: b.launcher, held: true, ownEnd: true })]))[0]!,
+        );
       // the answer now, with the jobs just submitted (not timed)
       const expect = (await atOnce([start(pool, 'dq', ['-json'], '', { via: b.launcher, held: true })]))[0]!.stdout;
       const { r, ...used } = await costOf(schedd, b, async () => {
         const all = await atOnce([
-          start(pool, 'dsubmit', SUBMIT, ONE_JOB, { via: b.launcher, held: true }),
+          start(pool, 'dsubmit', SUBMIT, ONE_JOB, { via: b.launcher, held: true, ownEnd: true }),
           ...Array.from({ length: CLIENTS }, () =>
             start(pool, 'dq', ['-json'], '', { via: b.launcher, expect, held: true }),
           ),
@@ -479,7 +500,8 @@ async function installed(pool: TestPool, schedd: number, builds: Build[]) {
           `launcher ${cpu(median(r.done.map((x) => x.cpu)))} CPU each (median), agent ${cpu(used.agent)} and schedd ${cpu(used.schedd)} for all, this runner ${cpu(used.runner)}; ` +
           `${r.done.filter((x) => x.code).length} failed, ${same}/${CLIENTS} identical to one alone just before, ` +
           `${distinct(r.done.filter((x) => !x.same).map((x) => x.stdout))} other answers (≤ 1: with the job submitted meanwhile); ` +
-          `dsubmit alone ${ms(median(submits))}, among them ${ms(r.during.ms)}: delayed ${ms(r.during.ms - median(submits))} (goal ≤ 100 ms)`,
+          `dsubmit alone ${ms(median(submits.map((x) => x.ms)))}, among them ${ms(r.during.ms)}: delayed ${ms(r.during.ms - median(submits.map((x) => x.ms)))} (goal ≤ 100 ms) as this runner saw it end; ` +
+          `to its own end ${ms(median(submits.map((x) => x.ownMs!)))} alone, ${ms(r.during.ownMs!)} among them: delayed ${ms(r.during.ownMs! - median(submits.map((x) => x.ownMs!)))}`,
       );
     }
   }
