@@ -86,6 +86,30 @@ describe('command agent – spool', () => {
     assert.equal(again.stdout, alone);
   });
 
+  test('spool – a launcher copying a spool file does so as batch work (SCHED_BATCH), its answer whole', async () => {
+    // its stdout a pipe read only once the policy is seen: the launcher is still copying then
+    const dq = spawn(join(l.bin, 'dq'), [cluster, '-json', '--debug'], {
+      cwd: pool.work,
+      env: l.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    dq.stdout.pause();
+    let stderr = '';
+    const spooled = new Promise<void>((res) =>
+      dq.stderr.on('data', (d) => (stderr += d) && /stdout comes from a spool file/.test(stderr) && res()),
+    );
+    const ended = new Promise<number | null>((res) => dq.on('close', (code) => res(code)));
+    await spooled;
+    // /proc/PID/stat's 41st field is the scheduling policy: 3 is SCHED_BATCH
+    const stat = readFileSync(`/proc/${dq.pid}/stat`, 'utf8');
+    assert.equal(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38], '3', stderr);
+    const out: Buffer[] = [];
+    dq.stdout.on('data', (d: Buffer) => out.push(d));
+    dq.stdout.resume();
+    assert.equal(await ended, 0, stderr);
+    assert.equal(Buffer.concat(out).toString(), alone);
+  });
+
   test("spool – a query started after one of a shared run's launchers ended never gets that run's answer", async () => {
     const first = await submitHeld(l);
     const args = ['-json', '-constraint', `ClusterId >= ${first}`];
