@@ -16,7 +16,7 @@ import {
   type Expr,
 } from '../../grammar/classad/index.js';
 import { adOfRecord, jsonElements, type OnUnreadable } from '../../grammar/classad/json-text.js';
-import { DschedError, SourceError } from '../../lib/errors.js';
+import { DschedError, reasonOf } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import type { JobQuery__Output } from '../../lib/rpc/generated/dsched/v1/JobQuery.js';
 import type { UnreadableAttr } from '../../lib/rpc/generated/dsched/v1/UnreadableAttr.js';
@@ -130,9 +130,7 @@ export function afLine(src: AttrSource, view: AfView): string | undefined {
 
 /** An attribute left out of a listing, and why (the error's words without its excerpt of the text). */
 function unreadableAttr(id: { cluster: number; proc: number }, name: string, err: unknown): UnreadableAttr {
-  const e = err instanceof DschedError ? err : undefined;
-  const why = e instanceof SourceError ? e.bareMessage : (e?.message ?? String(err));
-  return { id, name, code: e?.code ?? 'CLASSAD_SYNTAX', error: why };
+  return { id, name, ...reasonOf(err) };
 }
 
 /** Jobs by status: the proto's JobCounts, which dq prints. */
