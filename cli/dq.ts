@@ -12,6 +12,7 @@ import { qualifiedName } from '../lib/rpc/authz.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { io } from './shared/io.js';
 import { openSession, type Session } from './shared/session.js';
+import { listingOptions, REFUSED_PRINT_FORMAT } from './shared/listing-options.js';
 import { cli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
 import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import type { ScheddTarget } from './shared/queue-options.js';
@@ -127,12 +128,14 @@ const REFUSED: RefusedOptions = {
   grid: { why: 'dsched runs no grid universe jobs (GridResource): there are no grid jobs to list' },
   factory: { why: 'dsched has no late materialization: every proc of a cluster is in the queue from its submission' },
   jobset: { why: 'dsched has no job sets; a JobBatchName groups jobs, as the default batch view shows' },
-  'print-format': { arg: true, why: 'print-format files are not read; -af, -format and -af:h give the columns' },
+  ...REFUSED_PRINT_FORMAT,
   jobads: { arg: true, why: 'dq reads no file of job ads; -userlog FILE rebuilds the queue from an event log' },
   slotads: { arg: true, why: 'dq -analyze reads the slots from the collector; -machine and -mconstraint choose them' },
   userprios: { arg: true, why: 'dq -analyze asks the negotiator for the priorities; -nouserprios leaves them out' },
   'dry-run': { why: 'it is a test of condor_q itself; dq has no dry run' },
 };
+
+const L = listingOptions('job', 'Owner,JobStatus');
 
 /**
  * condor_q's qualified options, read into the plain ones: `-long:json` is -json, `-long:xml` -xml, `-long:new`
@@ -170,20 +173,9 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
       array: true,
       describe: "this user's jobs (condor_q -submitter NAME; NAME@domain is the user NAME)",
     })
-    .option('constraint', {
-      type: 'string',
-      array: true,
-      describe: 'only jobs for which this ClassAd expression is true',
-    })
-    .option('long', {
-      type: 'boolean',
-      alias: 'l',
-      describe: 'every attribute of each job ad (-long:json, -long:xml, -long:new: in that form)',
-    })
-    .option('long-opts', { type: 'string', hidden: true })
-    .option('json', { type: 'boolean', describe: 'job ads as a JSON array (HTCondor attribute names)' })
-    .option('jsonl', { type: 'boolean', describe: 'one JSON job ad per line' })
-    .option('xml', { type: 'boolean', describe: "job ads in HTCondor's ClassAd XML" })
+    .options(L.constraint(true))
+    .options(L.long(['new']))
+    .options(L.forms(' (HTCondor attribute names)'))
     .option('hold', { type: 'boolean', alias: 'held', describe: 'held jobs and why' })
     .option('idle', { type: 'boolean', describe: 'idle jobs: ID OWNER SUBMITTED RUN_TIME PRI SIZE CMD' })
     .option('cputime', {
@@ -192,17 +184,12 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
     })
     .option('run', { type: 'boolean', describe: 'running jobs and where' })
     .option('totals', { type: 'boolean', describe: 'only the totals' })
-    .option('wide', { type: 'boolean', describe: 'do not cut long lines (-wide:N: cut them at N columns)' })
-    .option('wide-opts', { type: 'string', hidden: true })
+    .options(L.wide())
     .option('stream-results', { type: 'boolean', describe: 'accepted: dq writes the jobs as the schedd sends them' })
     .option('expert', { type: 'boolean', describe: "accepted: dq's error messages are short already" })
-    .option('utc', { type: 'boolean', describe: 'times in UTC' })
-    .option('limit', { type: 'number', describe: 'at most this many jobs' })
-    .option('attributes', {
-      type: 'string',
-      array: true,
-      describe: 'with -long, -json, -jsonl or -xml: only these attributes (-attributes Owner,JobStatus)',
-    })
+    .options(L.utc())
+    .options(L.limit())
+    .options(L.attributes())
     .option('currentrun', { type: 'boolean', describe: "RUN_TIME: a running job's current run only (the default)" })
     .option('cumulative-time', { type: 'boolean', describe: "RUN_TIME: a running job's earlier runs too" })
     .option('dag', { type: 'boolean', describe: "one line per job, a DAG's node jobs under its DAGMan job (|-NODE)" })
@@ -228,14 +215,7 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
     .conflicts('global', ['name', 'watch', 'analyze', 'unmatchable', 'pbs'])
     .conflicts('name', ['watch', 'analyze', 'unmatchable', 'pbs'])
     .conflicts('autocluster', ['watch', 'analyze', 'unmatchable', 'pbs', 'dag', 'totals'])
-    .option('af', {
-      type: 'string',
-      array: true,
-      alias: 'autoformat',
-      describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)',
-    })
-    .option('af-opts', { type: 'string', hidden: true })
-    .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
+    .options(L.autoformat())
     .option('analyze', {
       type: 'boolean',
       alias: 'better-analyze',
