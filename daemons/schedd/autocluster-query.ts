@@ -53,6 +53,8 @@ export async function runAutoclusterQuery(
   if (req.history) throw new DschedError('USAGE', 'autoclusters group queued jobs: the history has none');
   const m = jobMatcher(queue, { owners: req.owners, constraint: req.constraint }, identity, opts);
   const named = idFilter(req.ids);
+  const owners = new Set(req.owners);
+  const plain = !named && !m.constraint;
   const wanted = req.projection.length ? new Set(req.projection.map((n) => n.toLowerCase())) : undefined;
   const hidden = privateSet(opts);
   const limitMs = Math.max(1, opts.cpuLimitSec()) * 1000;
@@ -70,17 +72,21 @@ export async function runAutoclusterQuery(
     t0 = performance.now();
     c0 = cpuMs();
   };
-  // in id order (the map's); an autocluster made meanwhile is counted too, one emptied meanwhile is skipped
-  for (const ac of queue.autoclusters.values()) {
+  // those of the query's start, in id order; one emptied or regrouped meanwhile (addSignificant) is skipped
+  for (const ac of [...queue.autoclusters.values()]) {
     if (req.limit > 0 && sent >= req.limit) break;
+    if (queue.autoclusters.get(ac.id) !== ac) continue;
     let count = 0;
-    for (const j of ac.idle) {
-      if ((!named || named(j)) && m.test(j)) count++;
-      if (performance.now() - t0 > SLICE_MS) {
-        await slice();
-        if (cancelled()) return;
+    // by owner alone (a plain dq -autocluster): Owner is significant, so an autocluster's jobs are all its owner's
+    if (plain) count = !owners.size || owners.has(ac.owner) ? ac.idle.size : 0;
+    else
+      for (const j of ac.idle) {
+        if ((!named || named(j)) && m.test(j)) count++;
+        if (performance.now() - t0 > SLICE_MS) {
+          await slice();
+          if (cancelled()) return;
+        }
       }
-    }
     if (!count) continue;
     const open = seesPrivate(identity, ac.owner);
     const attrs: Record<string, string> = {};
