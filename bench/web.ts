@@ -7,16 +7,14 @@
 //  - the schedd's CPU over 20 s windows with no SSE client and with BENCH_SSE clients following /v1/events,
 //    alternated twice (A/B), as a share of one core
 // Figures are printed; nothing is asserted.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request, type ClientRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { TestPool } from '../test/integration/harness/pool.js';
+import { CHROMIUM, launchBrowser, openPage } from '../test/integration/harness/browser.js';
 import { web, webAddress } from '../test/integration/harness/web.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 100_000);
 const SSE = Number(process.env.BENCH_SSE ?? 100);
-const CHROMIUM = '/usr/bin/chromium';
 
 /** User + system CPU seconds of a process so far (/proc/PID/stat, clock ticks of 1/100 s). */
 function cpuSeconds(pid: number): number {
@@ -48,23 +46,8 @@ try {
 
   // ---- the queue page in a browser
   if (existsSync(CHROMIUM)) {
-    const { chromium } = await import('playwright-core');
-    const profile = mkdtempSync(join(tmpdir(), 'dsched-chromium-'));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    const page = context.pages()[0] ?? (await context.newPage());
+    const browser = await launchBrowser(() => {});
+    const page = browser.page;
     for (const hash of [
       '#/queue',
       '#/queue?view=jobs&state=held&after=1.50000',
@@ -74,22 +57,14 @@ try {
       for (let i = 0; i < 5; i++) {
         await page.goto('about:blank');
         const start = performance.now();
-        await page.goto(`http://${webAddress(pool)}/${hash}`);
-        await page.waitForFunction(
-          (h) =>
-            document.getElementById('main')?.dataset.route === h &&
-            document.getElementById('main')?.dataset.ready === 'true',
-          hash,
-          { timeout: 60_000 },
-        );
+        await openPage(page, `http://${webAddress(pool)}`, hash, 60_000);
         times.push(performance.now() - start);
       }
       console.log(
         `queue page ${decodeURIComponent(hash)} over ${JOBS} jobs: median ${ms(median(times))}, worst ${ms(Math.max(...times))}`,
       );
     }
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await browser.close();
   } else console.log(`queue page: skipped (no ${CHROMIUM})`);
 
   // ---- /metrics

@@ -4,6 +4,7 @@ import { renderHistory } from './shared/output/jobs.js';
 import { io } from './shared/io.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
+import { listingOptions, REFUSED_PRINT_FORMAT } from './shared/listing-options.js';
 import { cli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
 
 /** condor_history options that have no meaning in dsched, and why. */
@@ -12,8 +13,10 @@ const REFUSED: RefusedOptions = {
   epochs: { why: 'dsched keeps one history ad per job, not one per run' },
   search: { arg: true, why: 'dhistory reads the schedd, or one file with -file FILE' },
   scanlimit: { arg: true, why: 'the schedd answers from its index, not by scanning; -limit N bounds the answer' },
-  'print-format': { arg: true, why: 'print-format files are not read; -af, -format and -af:h give the columns' },
+  ...REFUSED_PRINT_FORMAT,
 };
+
+const L = listingOptions('job', 'ExitCode,RemoteWallClockTime');
 
 async function main(argv: string[]): Promise<number> {
   const a = await cli(
@@ -22,39 +25,16 @@ async function main(argv: string[]): Promise<number> {
     'usage: dhistory [cluster | cluster.proc | user]... [options]',
     REFUSED,
   )
-    .option('constraint', {
-      type: 'string',
-      array: true,
-      describe: 'only jobs for which this ClassAd expression is true',
-    })
-    .option('limit', { type: 'number', alias: 'match', describe: 'at most this many jobs' })
-    .option('long', {
-      type: 'boolean',
-      alias: 'l',
-      describe: 'every attribute of each job ad (-long:json, -long:xml: in that form)',
-    })
-    .option('long-opts', { type: 'string', hidden: true })
-    .option('wide', { type: 'boolean', describe: 'accepted: dhistory cuts no lines (-wide:N: cut them at N columns)' })
-    .option('wide-opts', { type: 'string', hidden: true })
+    .options(L.constraint(true))
+    .options(L.limit('at most this many jobs', 'match'))
+    .options(L.long())
+    .options(L.wide('accepted: dhistory cuts no lines (-wide:N: cut them at N columns)'))
     .option('local', { type: 'boolean', describe: "this host's schedd (the default)" })
     .option('name', { type: 'string', describe: "this schedd's history (its Name, or its host)" })
-    .option('json', { type: 'boolean', describe: 'job ads as a JSON array' })
-    .option('jsonl', { type: 'boolean', describe: 'one JSON job ad per line' })
-    .option('xml', { type: 'boolean', describe: "job ads in HTCondor's ClassAd XML" })
-    .option('utc', { type: 'boolean', describe: 'times in UTC' })
-    .option('af', {
-      type: 'string',
-      array: true,
-      alias: 'autoformat',
-      describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)',
-    })
-    .option('af-opts', { type: 'string', hidden: true })
-    .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
-    .option('attributes', {
-      type: 'string',
-      array: true,
-      describe: 'with -long, -json, -jsonl or -xml: only these attributes (-attributes ExitCode,RemoteWallClockTime)',
-    })
+    .options(L.forms())
+    .options(L.utc())
+    .options(L.autoformat())
+    .options(L.attributes())
     .option('forwards', { type: 'boolean', describe: 'oldest first (with -limit N: the N oldest)' })
     .option('backwards', { type: 'boolean', describe: 'newest first (the default)' })
     .option('since', {

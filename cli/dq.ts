@@ -12,10 +12,22 @@ import { qualifiedName } from '../lib/rpc/authz.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { io } from './shared/io.js';
 import { openSession, type Session } from './shared/session.js';
+import { listingOptions, REFUSED_PRINT_FORMAT } from './shared/listing-options.js';
 import { cli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
 import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import type { ScheddTarget } from './shared/queue-options.js';
 import type { PoolChoice } from './shared/analyze-pool.js';
+
+/** This host's schedd's name, as its ads give it (the banner's). */
+async function localName(session: Session): Promise<string> {
+  return qualifiedName(
+    session.config.str('SCHEDD_NAME'),
+    session.config.str('HOSTNAME') || (await import('node:os')).hostname(),
+  );
+}
+
+/** This host's schedd's address, from its address file ('' when it has none). */
+const localAddress = (session: Session) => readAddressFile(addressFile(session.config.paths, 'schedd'))?.address ?? '';
 
 /** How -analyze and -unmatchable look at the jobs (condor_q's analyze options). */
 interface AnalyzeOptions extends PoolChoice {
@@ -68,17 +80,14 @@ async function analyze(session: Session, sel: Selection, opts: AnalyzeOptions): 
       failed = true;
     }
   }
-  const name = qualifiedName(
-    session.config.str('SCHEDD_NAME'),
-    session.config.str('HOSTNAME') || (await import('node:os')).hostname(),
-  );
+  const name = await localName(session);
   if (!jobs.length && !opts.unmatchable) {
     if (!sel.ids.length) io().stdout.write(`No idle jobs${mine ? ` of ${session.user}` : ''} to analyze.\n`);
     return failed ? EXIT.failed : EXIT.ok;
   }
   const pool = await fetchPoolForAnalysis(session, opts);
   if (opts.unmatchable) {
-    const addr = readAddressFile(addressFile(session.config.paths, 'schedd'))?.address ?? '';
+    const addr = localAddress(session);
     await writeOut(
       renderQueue(
         jobs.filter((j) => analysis.isUnmatchable(j, pool.slots)),
@@ -119,15 +128,14 @@ const REFUSED: RefusedOptions = {
   grid: { why: 'dsched runs no grid universe jobs (GridResource): there are no grid jobs to list' },
   factory: { why: 'dsched has no late materialization: every proc of a cluster is in the queue from its submission' },
   jobset: { why: 'dsched has no job sets; a JobBatchName groups jobs, as the default batch view shows' },
-  autocluster: {
-    why: "the schedd's autoclusters are not listed by dq; dq -analyze groups jobs that analyse alike",
-  },
-  'print-format': { arg: true, why: 'print-format files are not read; -af, -format and -af:h give the columns' },
+  ...REFUSED_PRINT_FORMAT,
   jobads: { arg: true, why: 'dq reads no file of job ads; -userlog FILE rebuilds the queue from an event log' },
   slotads: { arg: true, why: 'dq -analyze reads the slots from the collector; -machine and -mconstraint choose them' },
   userprios: { arg: true, why: 'dq -analyze asks the negotiator for the priorities; -nouserprios leaves them out' },
   'dry-run': { why: 'it is a test of condor_q itself; dq has no dry run' },
 };
+
+const L = listingOptions('job', 'Owner,JobStatus');
 
 /**
  * condor_q's qualified options, read into the plain ones: `-long:json` is -json, `-long:xml` -xml, `-long:new`
@@ -165,20 +173,9 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
       array: true,
       describe: "this user's jobs (condor_q -submitter NAME; NAME@domain is the user NAME)",
     })
-    .option('constraint', {
-      type: 'string',
-      array: true,
-      describe: 'only jobs for which this ClassAd expression is true',
-    })
-    .option('long', {
-      type: 'boolean',
-      alias: 'l',
-      describe: 'every attribute of each job ad (-long:json, -long:xml, -long:new: in that form)',
-    })
-    .option('long-opts', { type: 'string', hidden: true })
-    .option('json', { type: 'boolean', describe: 'job ads as a JSON array (HTCondor attribute names)' })
-    .option('jsonl', { type: 'boolean', describe: 'one JSON job ad per line' })
-    .option('xml', { type: 'boolean', describe: "job ads in HTCondor's ClassAd XML" })
+    .options(L.constraint(true))
+    .options(L.long(['new']))
+    .options(L.forms(' (HTCondor attribute names)'))
     .option('hold', { type: 'boolean', alias: 'held', describe: 'held jobs and why' })
     .option('idle', { type: 'boolean', describe: 'idle jobs: ID OWNER SUBMITTED RUN_TIME PRI SIZE CMD' })
     .option('cputime', {
@@ -187,17 +184,12 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
     })
     .option('run', { type: 'boolean', describe: 'running jobs and where' })
     .option('totals', { type: 'boolean', describe: 'only the totals' })
-    .option('wide', { type: 'boolean', describe: 'do not cut long lines (-wide:N: cut them at N columns)' })
-    .option('wide-opts', { type: 'string', hidden: true })
+    .options(L.wide())
     .option('stream-results', { type: 'boolean', describe: 'accepted: dq writes the jobs as the schedd sends them' })
     .option('expert', { type: 'boolean', describe: "accepted: dq's error messages are short already" })
-    .option('utc', { type: 'boolean', describe: 'times in UTC' })
-    .option('limit', { type: 'number', describe: 'at most this many jobs' })
-    .option('attributes', {
-      type: 'string',
-      array: true,
-      describe: 'with -long, -json, -jsonl or -xml: only these attributes (-attributes Owner,JobStatus)',
-    })
+    .options(L.utc())
+    .options(L.limit())
+    .options(L.attributes())
     .option('currentrun', { type: 'boolean', describe: "RUN_TIME: a running job's current run only (the default)" })
     .option('cumulative-time', { type: 'boolean', describe: "RUN_TIME: a running job's earlier runs too" })
     .option('dag', { type: 'boolean', describe: "one line per job, a DAG's node jobs under its DAGMan job (|-NODE)" })
@@ -218,18 +210,12 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
       type: 'string',
       describe: 'the jobs of this event log (log = in the submit file) still queued, as it tells; no schedd asked',
     })
-    .conflicts('userlog', ['name', 'global', 'watch', 'analyze', 'unmatchable', 'pbs'])
+    .conflicts('userlog', ['name', 'global', 'watch', 'analyze', 'unmatchable', 'pbs', 'autocluster'])
     .conflicts('currentrun', 'cumulative-time')
     .conflicts('global', ['name', 'watch', 'analyze', 'unmatchable', 'pbs'])
     .conflicts('name', ['watch', 'analyze', 'unmatchable', 'pbs'])
-    .option('af', {
-      type: 'string',
-      array: true,
-      alias: 'autoformat',
-      describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)',
-    })
-    .option('af-opts', { type: 'string', hidden: true })
-    .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
+    .conflicts('autocluster', ['watch', 'analyze', 'unmatchable', 'pbs', 'dag', 'totals'])
+    .options(L.autoformat())
     .option('analyze', {
       type: 'boolean',
       alias: 'better-analyze',
@@ -251,6 +237,11 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
       },
       nouserprios: { type: 'boolean', describe: 'with -analyze: leave fair share out' },
       verbose: { type: 'boolean', describe: 'with -analyze: accepted (the analysis names the machines)' },
+    })
+    .option('autocluster', {
+      type: 'boolean',
+      describe:
+        "the schedd's autoclusters of the idle jobs: each one's id, its number of jobs and its significant attributes",
     })
     .option('unmatchable', {
       type: 'boolean',
@@ -294,6 +285,7 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
     .example('dq -af:j Owner JobStatus', 'job id and attributes, one line per job')
     .example("dq -constraint 'RequestMemory > 1024'", 'only jobs that match')
     .example('dq -analyze 12.0', 'why job 12.0 does not start')
+    .example('dq -autocluster -allusers', 'the idle jobs in groups that match alike, with their numbers')
     .example('dq -json -attributes ClusterId,JobStatus', 'two attributes of each job, as JSON')
     .example('dq -global -allusers', 'every job of every schedd in the pool')
     .parse();
@@ -365,6 +357,31 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
         priorities: !a.nouserprios,
       });
     const mine = !a.allusers && !sel.ids.length && !sel.owners.length && !a.userlog;
+    if (a.autocluster) {
+      const listing = listingViewOf(a);
+      await (
+        await import('./shared/autoclusters.js')
+      ).showAutoclusters(
+        target?.client ?? (await session.schedd()),
+        {
+          ids: sel.ids,
+          owners: mine ? [session.user] : sel.owners,
+          constraint: sel.constraint,
+          limit: (a.limit as number) ?? 0,
+        },
+        {
+          listing,
+          xml: !!a.xml,
+          banner: {
+            name: target?.name ?? (await localName(session)),
+            address: target?.address ?? localAddress(session),
+          },
+          width: q.width ?? (a.wide || !io().stdout.isTTY ? undefined : io().stdout.columns),
+          time: { utc: !!a.utc },
+        },
+      );
+      return EXIT.ok;
+    }
     let constraint = sel.constraint;
     if (a.hold) constraint = constraint ? `(${constraint}) && JobStatus == 5` : 'JobStatus == 5';
     if (a.run) constraint = constraint ? `(${constraint}) && JobStatus == 2` : 'JobStatus == 2';
@@ -413,11 +430,8 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
               ? 'nobatch'
               : 'batch';
       const views = await import('./shared/output/queue-views.js');
-      const name = qualifiedName(
-        session.config.str('SCHEDD_NAME'),
-        session.config.str('HOSTNAME') || (await import('node:os')).hostname(),
-      );
-      const addr = target?.address ?? readAddressFile(addressFile(session.config.paths, 'schedd'))?.address ?? '';
+      const name = await localName(session);
+      const addr = target?.address ?? localAddress(session);
       const counts = (c: JobQueryPage__Output['matched'] | undefined) => (c ? { ...c } : undefined);
       await writeOut(
         renderQueue(a.dag ? views.dagOrder(rows) : rows, {

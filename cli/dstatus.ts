@@ -11,6 +11,7 @@ import {
 import { io } from './shared/io.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
+import { listingOptions, REFUSED_PRINT_FORMAT } from './shared/listing-options.js';
 import { cli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
 
 /** condor_status options that have no meaning in dsched, and why. */
@@ -20,8 +21,10 @@ const REFUSED: RefusedOptions = {
   grid: { why: 'dsched runs no grid universe jobs: there are no grid resources' },
   defrag: { why: 'dsched has no defrag daemon' },
   direct: { why: 'dstatus asks the collector only' },
-  'print-format': { arg: true, why: 'print-format files are not read; -af, -format and -af:h give the columns' },
+  ...REFUSED_PRINT_FORMAT,
 };
+
+const L = listingOptions('slot', 'Name,State');
 
 async function main(argv: string[]): Promise<number> {
   const a = await cli(
@@ -30,29 +33,17 @@ async function main(argv: string[]): Promise<number> {
     'usage: dstatus [options] [NAME...]',
     REFUSED,
   )
-    .option('constraint', { type: 'string', describe: 'only slots for which this ClassAd expression is true' })
-    .option('long', {
-      type: 'boolean',
-      alias: 'l',
-      describe: 'every attribute of each slot ad (-long:json, -long:xml: in that form)',
-    })
-    .option('long-opts', { type: 'string', hidden: true })
-    .option('json', { type: 'boolean', describe: 'slot ads as a JSON array' })
-    .option('jsonl', { type: 'boolean', describe: 'one JSON slot ad per line' })
-    .option('xml', { type: 'boolean', describe: "slot ads in HTCondor's ClassAd XML" })
-    .option('attributes', {
-      type: 'string',
-      array: true,
-      describe: 'with -long, -json, -jsonl or -xml: only these attributes (-attributes Name,State)',
-    })
-    .option('limit', { type: 'number', describe: 'at most this many ads' })
+    .options(L.constraint(false))
+    .options(L.long())
+    .options(L.forms())
+    .options(L.attributes())
+    .options(L.limit('at most this many ads'))
     .option('sort', {
       type: 'string',
       array: true,
       describe: 'in the order of this expression (repeatable: ties by the next)',
     })
-    .option('wide', { type: 'boolean', describe: 'do not cut long lines (-wide:N: cut them at N columns)' })
-    .option('wide-opts', { type: 'string', hidden: true })
+    .options(L.wide())
     .option('run', {
       type: 'boolean',
       describe: 'the slots running a job: Name OpSys Arch LoadAv RemoteUser ClientMachine',
@@ -68,14 +59,7 @@ async function main(argv: string[]): Promise<number> {
     .option('submitters', { type: 'boolean', describe: 'submitter ads instead of slots' })
     .option('avail', { type: 'boolean', describe: 'only slots that are unclaimed and idle' })
     .option('claimed', { type: 'boolean', describe: 'only claimed slots' })
-    .option('af', {
-      type: 'string',
-      array: true,
-      alias: 'autoformat',
-      describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)',
-    })
-    .option('af-opts', { type: 'string', hidden: true })
-    .option('format', { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' })
+    .options(L.autoformat())
     .example('dstatus', 'the slots of every machine')
     .example('dstatus -avail', 'slots that would take a job now')
     .example('dstatus -af Name Cpus Memory', 'one line per slot')

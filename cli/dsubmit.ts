@@ -9,6 +9,7 @@ import { loadConfig } from '../lib/config/load.js';
 import { io } from './shared/io.js';
 import { CommandExit, EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
+import { typedName, usageAs } from './shared/renamed.js';
 import { versionLine } from './shared/version.js';
 
 const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
@@ -36,6 +37,9 @@ Examples:
   A=$(dsubmit -N A job.sh)             a #PBS script: prints the job id, as qsub does
   dsubmit -W depend=afterok:$A job.sh  run after job A succeeds
   dsubmit job.sub -queue 10            a file without a queue statement, 10 times`;
+
+/** USAGE under the name typed (qsub's usage lines say qsub). */
+const usage = () => usageAs('dsubmit', USAGE);
 
 const PBS_WITH_VALUE = new Set([
   '-N',
@@ -90,16 +94,16 @@ function parseArgs(argv: string[]): Parsed {
     const a = argv[i]!;
     const need = () => {
       const v = argv[++i];
-      if (v === undefined) throw new DschedError('USAGE', `${a} needs a value\n${USAGE}`);
+      if (v === undefined) throw new DschedError('USAGE', `${a} needs a value\n${usage()}`);
       return v;
     };
-    if (a === '-h' && p.file === undefined && argv.length === 1) throw new DschedError('USAGE', USAGE);
+    if (a === '-h' && p.file === undefined && argv.length === 1) throw new DschedError('USAGE', usage());
     if (a === '--help' || a === '-help') {
-      io().stdout.write(USAGE + '\n');
+      io().stdout.write(usage() + '\n');
       throw new CommandExit(EXIT.ok);
     }
     if (a === '--version' || a === '-version') {
-      io().stdout.write(versionLine('dsubmit') + '\n');
+      io().stdout.write(versionLine(typedName('dsubmit')) + '\n');
       throw new CommandExit(EXIT.ok);
     }
     if (a === '-a' || a === '-append' || a === '--append') appendRaw.push(need());
@@ -114,7 +118,8 @@ function parseArgs(argv: string[]): Parsed {
     else if (a === '-batch-name' || a === '--batch-name') {
       p.batchName = need();
       // one submit command: a line break would start another
-      if (/[\r\n]/.test(p.batchName)) throw new DschedError('USAGE', `-batch-name takes a name on one line\n${USAGE}`);
+      if (/[\r\n]/.test(p.batchName))
+        throw new DschedError('USAGE', `-batch-name takes a name on one line\n${usage()}`);
     } else if (a === '--') {
       // qsub's `-- program args…`: the rest of the line is the job's command, not a script to read
       p.pbs.push('--', ...argv.slice(i + 1));
@@ -125,12 +130,12 @@ function parseArgs(argv: string[]): Parsed {
     // qsub reads its options with getopt: a value may follow its letter at once (-lwalltime=1:00:00, -joe)
     else if (a.length > 2 && PBS_WITH_VALUE.has(a.slice(0, 2)) && !CONDOR_SUBMIT_WORDS.has(a))
       p.pbs.push(a.slice(0, 2), a.slice(2));
-    else if (/^-[A-Za-z]/.test(a) && a !== '-') throw new DschedError('USAGE', `unknown option ${a}\n${USAGE}`);
+    else if (/^-[A-Za-z]/.test(a) && a !== '-') throw new DschedError('USAGE', `unknown option ${a}\n${usage()}`);
     else if (/^[A-Za-z_][\w.]*=/.test(a) && p.file !== undefined) {
       const eq = a.indexOf('=');
       p.macros[a.slice(0, eq)] = a.slice(eq + 1);
     } else if (p.file === undefined) p.file = a;
-    else throw new DschedError('USAGE', `unexpected argument ${a}\n${USAGE}`);
+    else throw new DschedError('USAGE', `unexpected argument ${a}\n${usage()}`);
   }
   p.append = appendRaw;
   return p;
@@ -200,7 +205,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args.command && args.file !== undefined)
-    throw new DschedError('USAGE', `give either a file (${args.file}) or -- program args…, not both\n${USAGE}`);
+    throw new DschedError('USAGE', `give either a file (${args.file}) or -- program args…, not both\n${usage()}`);
   // the grammars once the options are good: --help and usage errors load none of them
   const [
     { clusterPlans, expandSubmit, expandSubmitStream, isPbsScript, loadSubmit },

@@ -256,3 +256,15 @@ export class SourceError extends DschedError {
   /** The message without the `-->` excerpt. */
   readonly bareMessage: string;
 }
+
+/**
+ * An error's code and words without a SourceError's excerpt of the text: what a listing says of an attribute it
+ * could not read (the excerpt would repeat a text that may be a megabyte).
+ */
+export function reasonOf(err: unknown): { code: ErrorCode; error: string } {
+  const e = err instanceof DschedError ? err : undefined;
+  return {
+    code: e?.code ?? 'CLASSAD_SYNTAX',
+    error: e instanceof SourceError ? e.bareMessage : (e?.message ?? String(err)),
+  };
+}

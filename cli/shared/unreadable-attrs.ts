@@ -1,7 +1,7 @@
 // Attributes a listing could not read, said on stderr as they are met and made the command's exit code: what
 // dq, dhistory and qstat share so that a job with a bad stored attribute is listed, never dropped.
 import type { OnUnreadable } from '../../grammar/classad/json-text.js';
-import { DschedError, isErrorCode, SourceError, type ErrorCode } from '../../lib/errors.js';
+import { DschedError, isErrorCode, reasonOf, type ErrorCode } from '../../lib/errors.js';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import { io } from './io.js';
 
@@ -29,9 +29,8 @@ export class UnreadableAttrs {
   /** One an ad of this record left out (the CLI's own parse of the schedd's texts). */
   of(rec: Record<string, string>): OnUnreadable {
     return (name, err) => {
-      const e = err instanceof DschedError ? err : undefined;
-      const why = e instanceof SourceError ? e.bareMessage : (e?.message ?? String(err));
-      this.note(jobOf(rec), name, e?.code ?? 'CLASSAD_SYNTAX', why);
+      const { code, error } = reasonOf(err);
+      this.note(jobOf(rec), name, code, error);
     };
   }
 
@@ -57,7 +56,7 @@ export class UnreadableAttrs {
 }
 
 /** A record's job id as cluster.proc (its texts, which are plain integers in any ad dsched wrote). */
-function jobOf(rec: Record<string, string>): string {
+export function jobOf(rec: Record<string, string>): string {
   const own = (n: string) => rec[n] ?? Object.entries(rec).find(([k]) => k.toLowerCase() === n.toLowerCase())?.[1];
   return `${own('ClusterId') ?? '?'}.${own('ProcId') ?? '?'}`;
 }

@@ -4,6 +4,7 @@
 import yargs, { type Argv } from 'yargs';
 import { DschedError } from '../../lib/errors.js';
 import { io } from './io.js';
+import { typedName, usageAs } from './renamed.js';
 import { CommandExit, EXIT } from './run-cli.js';
 import { versionLine } from './version.js';
 
@@ -57,12 +58,13 @@ function parseInCommand(args: string[], y: Argv): Argv {
 /** `refused`: HTCondor options the command takes only to refuse them, with the reason (hidden from --help). */
 export function cli(cmd: string, argv: string[], usage: string, refused: RefusedOptions = {}): Argv {
   const args = argv.map((a) => (a === '-' ? STDIN_WORD : a));
+  const name = typedName(cmd);
   return parseInCommand(
     args,
     yargs(args)
       .middleware(restoreStdinWord, true)
-      .scriptName(cmd)
-      .usage(usage)
+      .scriptName(name)
+      .usage(usageAs(cmd, usage))
       // job ids like 12.0 must stay strings: numeric parsing would turn `12.0` into the cluster 12
       .parserConfiguration({
         'short-option-groups': false,
@@ -72,7 +74,7 @@ export function cli(cmd: string, argv: string[], usage: string, refused: Refused
       .strictOptions()
       .help('help')
       .alias('help', 'h')
-      .version('version', 'print the version and exit', versionLine(cmd))
+      .version('version', 'print the version and exit', versionLine(name))
       .epilogue('Options take one dash or two, as HTCondor writes them: -nobatch is --nobatch.')
       .options(refusedOptions(refused))
       .exitProcess(false)

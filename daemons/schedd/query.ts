@@ -16,7 +16,7 @@ import {
   type Expr,
 } from '../../grammar/classad/index.js';
 import { adOfRecord, jsonElements, type OnUnreadable } from '../../grammar/classad/json-text.js';
-import { DschedError, SourceError } from '../../lib/errors.js';
+import { DschedError, reasonOf } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import type { JobQuery__Output } from '../../lib/rpc/generated/dsched/v1/JobQuery.js';
 import type { UnreadableAttr } from '../../lib/rpc/generated/dsched/v1/UnreadableAttr.js';
@@ -130,9 +130,7 @@ export function afLine(src: AttrSource, view: AfView): string | undefined {
 
 /** An attribute left out of a listing, and why (the error's words without its excerpt of the text). */
 function unreadableAttr(id: { cluster: number; proc: number }, name: string, err: unknown): UnreadableAttr {
-  const e = err instanceof DschedError ? err : undefined;
-  const why = e instanceof SourceError ? e.bareMessage : (e?.message ?? String(err));
-  return { id, name, code: e?.code ?? 'CLASSAD_SYNTAX', error: why };
+  return { id, name, ...reasonOf(err) };
 }
 
 /** Jobs by status: the proto's JobCounts, which dq prints. */
@@ -641,6 +639,37 @@ export async function runJobQuery(
 }
 
 /**
+ * Whether a queued job is one of `sel.owners` (any owner, if none) and passes `sel.constraint` as `identity` sees
+ * the job: the constraint does not see other users' private attributes. `constraint`: the trimmed text ('' =
+ * none); a malformed one is a CLASSAD_SYNTAX error at once.
+ */
+export function jobMatcher(
+  queue: JobQueue,
+  sel: { owners: string[]; constraint: string },
+  identity: Identity,
+  opts: QueryOptions,
+): { test: (j: Job) => boolean; constraint: string } {
+  const q = prepare({ constraint: sel.constraint, projection: [] } as unknown as JobQuery__Output);
+  const hidden = privateSet(opts);
+  const owners = new Set(sel.owners);
+  return {
+    constraint: q.constraint,
+    test(j) {
+      if (owners.size && !owners.has(j.owner)) return false;
+      if (!q.pred) return true;
+      const open = seesPrivate(identity, j.owner);
+      let ad = open ? j.ad : undefined;
+      if (!ad && q.needs)
+        ad = adOf(
+          closure(jobSource(j.attrs, queue.clusters.get(j.cluster)?.attrs, open ? undefined : hidden), q.needs),
+        );
+      ad ??= ClassAd.fromRecord(open ? queue.merged(j) : withoutPrivate(queue.merged(j), hidden));
+      return q.pred(ad);
+    },
+  };
+}
+
+/**
  * The jobs an action (drm, dhold, drelease, dprio) names: by ids (as sets), owners, a constraint or all, found
  * as a query finds them – a chunk at a time, under the same time budget, and with a constraint that does not
  * see other users' private attributes (else "permission denied" for exactly the jobs whose secret fits would
@@ -659,10 +688,8 @@ export async function selectJobs(
       : queue.byCluster(id.cluster)[Symbol.iterator]().next().done,
   );
   const jobs: Job[] = [];
-  const q = prepare({ constraint: sel.constraint, projection: [] } as unknown as JobQuery__Output);
-  if (!sel.ids.length && !sel.owners.length && !q.pred && !sel.all) return { jobs, missing };
-  const hidden = privateSet(opts);
-  const owners = new Set(sel.owners);
+  const m = jobMatcher(queue, sel, identity, opts);
+  if (!sel.ids.length && !sel.owners.length && !m.constraint && !sel.all) return { jobs, missing };
   const limitMs = Math.max(1, opts.cpuLimitSec()) * 1000;
   const it = queueJobs(queue, sel.ids);
   let spent = 0;
@@ -678,22 +705,12 @@ export async function selectJobs(
         break;
       }
       const j = n.value;
-      if (owners.size && !owners.has(j.owner)) continue;
-      if (q.pred) {
-        const open = seesPrivate(identity, j.owner);
-        let ad = open ? j.ad : undefined;
-        if (!ad && q.needs)
-          ad = adOf(
-            closure(jobSource(j.attrs, queue.clusters.get(j.cluster)?.attrs, open ? undefined : hidden), q.needs),
-          );
-        ad ??= ClassAd.fromRecord(open ? queue.merged(j) : withoutPrivate(queue.merged(j), hidden));
-        if (!q.pred(ad)) continue;
-      }
+      if (!m.test(j)) continue;
       jobs.push(j);
       if (performance.now() - t0 > SLICE_MS) break;
     }
     spent += cpuMs() - c0;
-    if (spent > limitMs) throw tooExpensive(q.constraint, opts);
+    if (spent > limitMs) throw tooExpensive(m.constraint, opts);
     if (done) break;
     await turn();
   }
@@ -705,12 +722,12 @@ export async function selectJobs(
  * after SLICE_MS of wall time), not wall time: on a loaded machine a slice's wall time includes the time
  * other processes ran, and a query within its budget was stopped.
  */
-function cpuMs(): number {
+export function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
 
-function tooExpensive(constraint: string, opts: QueryOptions): DschedError {
+export function tooExpensive(constraint: string, opts: QueryOptions): DschedError {
   const c = constraint.length > 200 ? constraint.slice(0, 200) + '…' : constraint;
   return new DschedError(
     'QUERY_TOO_EXPENSIVE',

@@ -21,6 +21,7 @@ import type { Job } from './queue.js';
 import type { Schedd } from './schedd.js';
 import { fromArray, runJobQuery, selectJobs, type QueryOptions, type QueryPage } from './query.js';
 import { QueryShare } from './query-share.js';
+import { runAutoclusterQuery } from './autocluster-query.js';
 import { writePaced } from '../../lib/rpc/write-paced.js';
 import { watchJobs } from './watch-jobs.js';
 
@@ -256,6 +257,14 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
             all: fromArray(queue.allCounts),
           });
         }
+        call.end();
+      },
+      async QueryAutoclusters(
+        req: JobQuery__Output,
+        call: grpc.ServerWritableStream<unknown, unknown>,
+        ctx: CallContext,
+      ) {
+        await runAutoclusterQuery(queue, query, req, ctx, (page) => writePaced(call, page));
         call.end();
       },
       WatchJobs(req: WatchJobsRequest__Output, call: grpc.ServerWritableStream<unknown, unknown>, ctx: CallContext) {

@@ -4,14 +4,16 @@ import { OpenAPIHono, createRoute, z, type RouteConfig } from '@hono/zod-openapi
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { ClassAd, parseExpr } from '../../grammar/classad/index.js';
+import { adOfRecord } from '../../grammar/classad/json-text.js';
 import { parseDagFile } from '../../grammar/dag/index.js';
 import { expandSubmit, isPbsScript, loadSubmit, singleCluster } from '../../grammar/submit/index.js';
 import { analyzeJobs } from '../../cli/shared/analyze.js';
 import { fetchPoolForAnalysis } from '../../cli/shared/analyze-pool.js';
 import { adToJSON } from '../../cli/shared/output/ad.js';
+import { jobOf } from '../../cli/shared/unreadable-attrs.js';
 import { countSlots } from '../../cli/shared/output/slots.js';
 import type { Config } from '../../lib/config/load.js';
-import { DschedError } from '../../lib/errors.js';
+import { DschedError, reasonOf } from '../../lib/errors.js';
 import { Universe } from '../../lib/job-status.js';
 import type { Logger } from '../../lib/log.js';
 import { qualifiedName } from '../../lib/rpc/authz.js';
@@ -73,6 +75,21 @@ function checkConstraint(text: string | undefined): void {
 }
 
 const toJson = (attrs: Record<string, string>) => adToJSON(ClassAd.fromRecord(attrs));
+
+/**
+ * Job ads as dq -json prints them. An attribute whose stored text is no ClassAd expression (a queue or history
+ * written by an older version) is left out of its job, which is still listed, and named in `unreadable` with
+ * why, as dq names it on stderr: one such job must not fail the whole answer.
+ */
+function jobsJson(ads: Array<Record<string, string>>) {
+  const unreadable: Array<z.infer<typeof S.Unreadable>> = [];
+  const jobs = ads.map((attrs) =>
+    adToJSON(
+      adOfRecord(attrs, (name, err) => unreadable.push({ job: jobOf(attrs), attribute: name, ...reasonOf(err) })),
+    ),
+  );
+  return unreadable.length ? { jobs, unreadable } : { jobs };
+}
 
 function countsOf(c: JobCounts__Output | null | undefined) {
   return {
@@ -150,7 +167,7 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
     for (;;) {
       const want = q.constraint ? Math.max(q.limit, 2000) : q.limit;
       const { ids, more } = d.mirror.idsAfter(from, keep, want);
-      if (!ids.length) return { jobs: jobs.map(toJson), next: null };
+      if (!ids.length) return { ...jobsJson(jobs), next: null };
       const { ads } = await query({
         ids: ids.map((j) => ({ cluster: j.cluster, proc: j.proc })),
         constraint: q.constraint ?? '',
@@ -162,7 +179,7 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
         if (jobs.length === q.limit) {
           const last = jobs.at(-1)!;
           return {
-            jobs: jobs.map(toJson),
+            ...jobsJson(jobs),
             next: `${literalValue(last.ClusterId ?? '0')}.${literalValue(last.ProcId ?? '0')}`,
           };
         }
@@ -170,9 +187,9 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       }
       const lastId = ids.at(-1)!;
       from = { cluster: lastId.cluster, proc: lastId.proc };
-      if (!more) return { jobs: jobs.map(toJson), next: null };
+      if (!more) return { ...jobsJson(jobs), next: null };
       if (jobs.length === q.limit || performance.now() > deadline)
-        return { jobs: jobs.map(toJson), next: `${from.cluster}.${from.proc}` };
+        return { ...jobsJson(jobs), next: `${from.cluster}.${from.proc}` };
     }
   }
 
@@ -188,7 +205,7 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       ads.length > limit && lastAd
         ? `${literalValue(lastAd.ClusterId ?? '0')}.${literalValue(lastAd.ProcId ?? '0')}`
         : null;
-    return { jobs: page.map(toJson), next };
+    return { ...jobsJson(page), next };
   }
 
   /** The queue's jobs by state, as dq -totals counts them, from the mirror. */

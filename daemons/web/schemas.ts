@@ -62,8 +62,23 @@ export const JobsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(5000).default(100),
 });
 
+/** An attribute left out of a listed job: its stored text is no ClassAd expression (dq says so on stderr). */
+export const Unreadable = z
+  .object({
+    job: z.string().openapi({ example: '12.3' }),
+    attribute: z.string(),
+    code: z.string().openapi({ example: 'CLASSAD_SYNTAX' }),
+    error: z.string(),
+  })
+  .openapi('UnreadableAttribute');
+
 export const JobsReply = z
-  .object({ jobs: z.array(Ad), next: z.string().nullable(), counts: Counts.optional() })
+  .object({
+    jobs: z.array(Ad),
+    next: z.string().nullable(),
+    counts: Counts.optional(),
+    unreadable: z.array(Unreadable).optional(),
+  })
   .openapi('Jobs');
 
 export const HistoryQuery = z.object({

@@ -55,6 +55,7 @@ export const AUTHORIZATION: Readonly<Record<string, readonly Level[]>> = {
   'Schedd.Edit': ['WRITE'],
   'Schedd.Query': ['READ'],
   'Schedd.QueryJobs': ['READ'],
+  'Schedd.QueryAutoclusters': ['READ'],
   'Schedd.WatchJobs': ['READ'],
   'Schedd.GetIdleAutoclusters': ['NEGOTIATOR'],
   'Schedd.Matched': ['NEGOTIATOR'],

@@ -45,6 +45,20 @@ describe('HTCondor and PBS command names', () => {
     assert.equal((await pool.run('dsched', ['shims', 'install', bin, '--force'])).code, 0);
   });
 
+  test('names – each name says its own name in --version and in the usage line of --help', () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const n of ['condor_submit', 'condor_q', 'condor_rm', 'condor_status', 'condor_history', 'qsub', 'qdel']) {
+      const v = sh(`${n} --version`);
+      assert.equal(v.code, 0, v.stderr);
+      assert.equal(v.stdout, `${n} (dsched) ${version}\n`);
+      const h = sh(`${n} --help`);
+      assert.equal(h.code, 0, h.stderr);
+      assert.match(h.stdout, new RegExp(`^usage: ${n} `), `${n} --help`);
+    }
+    // qsub's second usage line (the -- PROGRAM form) too
+    assert.match(sh('qsub --help').stdout, /^ {7}qsub \[PBS options\] -- PROGRAM/m);
+  });
+
   test('names – the seed simple.job through condor_submit, condor_wait, condor_history, condor_q, condor_status', () => {
     pool.file('simple.job', fixture('simple.job').replace('/usr/local/bin/python3.5', '/usr/bin/python3'));
     const s = sh('condor_submit simple.job');

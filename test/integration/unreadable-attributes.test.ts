@@ -2,12 +2,16 @@
 // older version: a text that does not parse, or one over the 1 MiB limit; every writer now refuses them) is
 // still listed in every output form: the attribute is left out (-xml: shown as its stored text), stderr names
 // the job and the attribute and says why, and the command exits non-zero. Such a job once made dq -long and
-// -json print nothing and exit 0.
+// -json print nothing and exit 0. The web API's /v1/jobs and /v1/history do the same (the job listed,
+// `unreadable` naming it), and the dashboard shows them; one such job once failed the whole answer.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { TestPool } from './harness/pool.js';
+import { CHROMIUM, launchBrowser, openPage } from './harness/browser.js';
+import { web, webAddress } from './harness/web.js';
 
 const HUGE = '"' + 'x'.repeat(1100 * 1024) + '"';
 
@@ -103,6 +107,69 @@ describe('unreadable attributes', () => {
     assert.equal(r.stderr, '');
     assert.equal([...r.stdout.matchAll(new RegExp(`^${queued}\\.\\d `, 'gm'))].length, 3);
   });
+
+  test('unreadable attributes – the web API lists every job without them and names job, attribute and why', async () => {
+    const r = await web(pool, `/v1/jobs?cluster=${queued}`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(
+      r.json.jobs.map((j: Record<string, unknown>) => j.ProcId),
+      [0, 1, 2],
+    );
+    assert.doesNotMatch(JSON.stringify(r.json.jobs), /Broken|Huge/);
+    const named = (r.json.unreadable as Array<Record<string, string>>).sort((a, b) => a.job.localeCompare(b.job));
+    assert.deepEqual(
+      named.map((u) => [u.job, u.attribute, u.code]),
+      [
+        [`${queued}.0`, 'Huge', 'INPUT_TOO_LARGE'],
+        [`${queued}.1`, 'Broken', 'CLASSAD_SYNTAX'],
+      ],
+    );
+    assert.match(named[0]!.error, /^input of \d+ characters is larger than/);
+    assert.match(named[1]!.error, /^expected /);
+    // the answer never carries the megabyte itself
+    assert.ok(r.text.length < 64 * 1024, `an answer of ${r.text.length} characters`);
+    const whole = await web(pool, `/v1/jobs?cluster=${queued + 1}`);
+    assert.equal(whole.status, 200, whole.text);
+    assert.equal(whole.json.unreadable, undefined, 'a listing with nothing left out has no unreadable');
+    const h = await web(pool, `/v1/history?constraint=${encodeURIComponent(`ClusterId == ${done}`)}`);
+    assert.equal(h.status, 200, h.text);
+    assert.deepEqual(
+      h.json.jobs.map((j: Record<string, unknown>) => j.ClusterId),
+      [done],
+    );
+    assert.deepEqual(
+      h.json.unreadable.map((u: Record<string, string>) => [u.job, u.attribute]),
+      [[`${done}.0`, 'Broken']],
+    );
+  });
+
+  test(
+    'unreadable attributes – the dashboard lists the jobs and names each attribute it had to leave out',
+    { skip: !existsSync(CHROMIUM) && `no ${CHROMIUM}: the browser tests need Debian's chromium` },
+    async () => {
+      const browser = await launchBrowser((e) => assert.fail(`error in the page: ${e.message}`));
+      try {
+        const base = `http://${webAddress(pool)}`;
+        // the queue's table asks for the attributes it shows, none of them unreadable: every job, no note
+        await openPage(
+          browser.page,
+          base,
+          `#/queue?view=jobs&constraint=${encodeURIComponent(`ClusterId == ${queued}`)}`,
+        );
+        assert.equal(await browser.page.locator('main tbody tr').count(), 3);
+        assert.equal(await browser.page.locator('main .unreadable').count(), 0);
+        // the history asks for whole ads
+        await openPage(browser.page, base, '#/history');
+        assert.match((await browser.page.locator('main tbody').textContent()) ?? '', new RegExp(String(done)));
+        assert.match(
+          (await browser.page.locator('main .unreadable').textContent()) ?? '',
+          new RegExp(`job ${done}\\.0: attribute Broken cannot be read: expected `),
+        );
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 
   for (const form of [['-json'], ['-long'], ['-af', 'ClusterId', 'Broken'], ['-xml']]) {
     test(`unreadable attributes – dhistory ${form[0]} lists the job and names the attribute`, async () => {

@@ -3,15 +3,15 @@
 // hold/release/remove, and a change made elsewhere shows up through the event stream without a reload. A
 // screenshot of each page goes to $DSCHED_ARTIFACTS (default: a folder in the temp directory).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { DIST, TestPool } from './harness/pool.js';
+import { CHROMIUM, launchBrowser, openPage, type Browser } from './harness/browser.js';
 import { web, webAddress } from './harness/web.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = process.env.DSCHED_ARTIFACTS
   ? join(process.env.DSCHED_ARTIFACTS, 'web')
   : join(tmpdir(), 'dsched-web-screenshots');
@@ -21,9 +21,8 @@ describe(
   { skip: !existsSync(CHROMIUM) && `no ${CHROMIUM}: the browser tests need Debian's chromium (.ci/run installs it)` },
   () => {
     let pool: TestPool;
-    let context: BrowserContext;
     let page: Page;
-    let profile: string;
+    let browser: Browser | undefined;
     let held: number;
     let progress: number;
     let dag: number;
@@ -31,17 +30,7 @@ describe(
     let base: string;
     const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
     /** Open a page of the dashboard and wait until it has rendered from the API. */
-    const open = async (hash: string) => {
-      await page.goto(`${base}/${hash}`);
-      await page.waitForFunction(
-        (h) => {
-          const m = document.getElementById('main');
-          return m?.dataset.ready === 'true' && m.dataset.route === h;
-        },
-        hash,
-        { timeout: 30_000 },
-      );
-    };
+    const open = (hash: string) => openPage(page, base, hash);
 
     before(async () => {
       mkdirSync(SHOTS, { recursive: true });
@@ -65,28 +54,11 @@ describe(
         'the job to report its progress',
         async () => (await pool.run('dq', [`${progress}.0`, '-af', 'Progress'])).stdout.trim() === '0.42',
       );
-      const { chromium } = await import('playwright-core');
-      profile = mkdtempSync(join(tmpdir(), 'dsched-chromium-'));
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
-      page = context.pages()[0] ?? (await context.newPage());
-      page.on('pageerror', (e) => assert.fail(`error in the page: ${e.message}`));
+      browser = await launchBrowser((e) => assert.fail(`error in the page: ${e.message}`));
+      page = browser.page;
     });
     after(async () => {
-      await context?.close();
-      if (profile) rmSync(profile, { recursive: true, force: true });
+      await browser?.close();
       await pool?.stop();
     });
 

@@ -311,6 +311,8 @@ async function queue(main, params) {
   if (params.get('after')) q.set('after', params.get('after'));
   const r = await api(`/jobs?${q}`);
   main.append(actionBar(selection, () => route()));
+  const note = unreadableNote(r.unreadable);
+  if (note) main.append(note);
   main.append(
     table(
       [
@@ -353,6 +355,17 @@ async function queue(main, params) {
       },
       params.get('after') ? `after ${params.get('after')}` : 'first page',
     ),
+  );
+}
+
+/** The attributes a listing left out of its jobs (stored texts that are no ClassAd expression), or nothing. */
+function unreadableNote(list) {
+  if (!list?.length) return null;
+  return h(
+    'div',
+    { class: 'unreadable', role: 'alert' },
+    h('p', {}, `${list.length} attribute(s) could not be read; the jobs are listed without them:`),
+    h('ul', {}, ...list.map((u) => h('li', {}, `job ${u.job}: attribute ${u.attribute} cannot be read: ${u.error}`))),
   );
 }
 
@@ -601,6 +614,8 @@ async function history(main, params) {
   if (owner) q.set('owner', owner);
   if (constraint) q.set('constraint', constraint);
   const r = await api(`/history?${q}`);
+  const note = unreadableNote(r.unreadable);
+  if (note) main.append(note);
   main.append(
     table(
       [

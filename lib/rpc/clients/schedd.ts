@@ -96,6 +96,10 @@ export class ScheddClient {
   queryPages(q: JobQuery): AsyncGenerator<JobQueryPage__Output> {
     return this.rpc.iterate<JobQueryPage__Output>('QueryJobs', q);
   }
+  /** dq -autocluster: the autoclusters of the jobs a query selects, as ads, a page at a time. */
+  autoclusterPages(q: JobQuery): AsyncGenerator<JobQueryPage__Output> {
+    return this.rpc.iterate<JobQueryPage__Output>('QueryAutoclusters', q);
+  }
   /** Every ad of a job query, gathered (for callers that need them all at once). */
   async query(q: JobQuery, _opts?: CallOptions): Promise<Array<Record<string, string>>> {
     const out: Array<Record<string, string>> = [];
