@@ -49,6 +49,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -709,14 +710,28 @@ static void free_job(struct job *j) {
   free(j);
 }
 
+/*
+ * Whether the file system of a job's sandbox (the execute folder) has no room left for its owner: a job whose
+ * writes there (its output, TMPDIR) failed must not pass for a success. Below a MiB counts as none: a write
+ * that does not fit can leave a few blocks free, and file systems keep some for their own metadata.
+ */
+#define SANDBOX_FULL_BYTES (1024ULL * 1024)
+static int sandbox_full(const char *sandbox) {
+  struct statvfs fs;
+  if (statvfs(sandbox, &fs)) return 0;
+  return (unsigned long long)fs.f_bavail * fs.f_frsize < SANDBOX_FULL_BYTES || (fs.f_files && !fs.f_favail);
+}
+
 /* The job's last process is gone: its sandbox goes (unless its output is fetched from there), its end is reported. */
 static void finish(struct job *j) {
+  int full = sandbox_full(j->sandbox); /* before the sandbox goes: removing it frees what the job filled */
   if (!j->keep_sandbox) remove_tree(j->sandbox);
   int st = j->status;
   buf_str(&out, "{\"id\":");
   buf_json(&out, j->id);
   if (WIFSIGNALED(st)) buf_fmt(&out, ",\"event\":\"exited\",\"exitCode\":0,\"signal\":%d", WTERMSIG(st));
   else buf_fmt(&out, ",\"event\":\"exited\",\"exitCode\":%d", WEXITSTATUS(st));
+  if (full) buf_str(&out, ",\"sandboxFull\":true");
   buf_fmt(&out, ",\"stopped\":%s}\n", j->stopped_at_end ? "true" : "false");
   for (struct job **p = &jobs; *p; p = &(*p)->next)
     if (*p == j) {
