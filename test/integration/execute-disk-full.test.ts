@@ -1,13 +1,14 @@
 // The execute folder on a small file system that a job fills while it writes: the job is held with
 // HoldReasonCode 34 (out of resources; subcode 28, ENOSPC) and a reason naming the folder, whatever its exit
 // code, never recorded as a success with its output cut short; its sandbox goes, and once released it runs
-// again. Needs root (mount -t tmpfs).
+// again. A job that wrote nothing in its sandbox lost nothing and completes. Needs root (mount -t tmpfs).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
+import { fill } from './harness/small-spool.js';
 import { eventCodes } from './harness/user-log.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -80,5 +81,28 @@ describe('execute folder full', { skip: !isRoot && 'needs root to mount a small 
     assertHeldForDisk(await held(cluster));
     assert.deepEqual(eventCodes(pool, 'tmp.log', cluster), ['000', '001', '012']);
     await pool.waitFor('the sandbox to be removed', () => readdirSync(execute).length === 0);
+  });
+
+  test('execute folder full – a job that wrote nothing in its sandbox while it was full completes as usual', async () => {
+    const go = join(pool.work, 'idle.go');
+    const cluster = await pool.submit(
+      pool.file(
+        'quiet.sub',
+        `executable = /bin/sh\narguments = "-c 'touch ${join(pool.work, 'quiet.runs')}; while [ ! -e ${go} ]; do sleep 0.2; done'"\nlog = quiet.log\nqueue\n`,
+      ),
+    );
+    await pool.waitFor('the job to run', () => pool.exists('quiet.runs'));
+    // another's files fill the folder while this job runs
+    const filler = join(execute, 'filler');
+    fill(filler);
+    try {
+      writeFileSync(go, '');
+      const [ad] = await pool.waitForHistory(cluster, 1);
+      assert.equal(ad!.JobStatus, 4);
+      assert.equal(ad!.ExitCode, 0);
+      assert.deepEqual(eventCodes(pool, 'quiet.log', cluster), ['000', '001', '005']);
+    } finally {
+      rmSync(filler);
+    }
   });
 });
