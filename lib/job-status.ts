@@ -30,7 +30,11 @@ export const HoldCode = {
 } as const;
 
 /** HoldReasonSubCode values of JobOutOfResources (34): which resource the job went over, as HTCondor numbers them. */
-export const OutOfResourcesSubCode = { Memory: 102 } as const;
+export const OutOfResourcesSubCode = {
+  Memory: 102,
+  /** the execute folder's file system filled up: ENOSPC's errno, as HTCondor's file errors carry theirs */
+  Disk: 28,
+} as const;
 
 /** JobUniverse numbers (HTCondor's condor_universe.h) of the universes dsched runs. */
 export const Universe = { Vanilla: 5, Scheduler: 7, Parallel: 11, Local: 12, Container: 14 } as const;

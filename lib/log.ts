@@ -22,8 +22,22 @@ export function rotatedLogName(file: string, n: number): string {
   return n === 1 ? `${file}.old` : `${file}.old.${n}`;
 }
 
+/** Lines kept while a log cannot be written (its disk full), written once it can; past this, new ones are dropped. */
+const BACKLOG_BYTES = 1 << 20;
+
+/**
+ * A daemon's log file, whose failures never stop the daemon: a line that cannot be written (the disk full)
+ * is kept with those after it, up to BACKLOG_BYTES, and written with the next line once there is room.
+ * Without a listener the write error was thrown into whatever was logging, and killed the daemon.
+ */
+function logFile(file: string) {
+  const dest = pino.destination({ dest: file, sync: true, mkdir: true, maxLength: BACKLOG_BYTES });
+  dest.on('error', () => {});
+  return dest;
+}
+
 function rotatingFile(file: string, rotation: LogRotation): DestinationStream {
-  const dest = pino.destination({ dest: file, sync: true, mkdir: true });
+  const dest = logFile(file);
   let size = 0;
   try {
     size = statSync(file).size;
@@ -65,7 +79,7 @@ export function createLogger(
   if (logDir) {
     mkdirSync(logDir, { recursive: true });
     const file = join(logDir, `${daemon}.log`);
-    dest = rotation ? rotatingFile(file, rotation) : pino.destination({ dest: file, sync: true, mkdir: true });
+    dest = rotation ? rotatingFile(file, rotation) : logFile(file);
   } else {
     dest = pino.destination({ dest: 2, sync: true });
   }

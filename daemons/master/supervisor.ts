@@ -73,7 +73,13 @@ export class Supervisor {
     } catch {
       // none yet
     }
-    const out = openSync(outFile, 'a');
+    let out: number | 'ignore' = 'ignore';
+    try {
+      out = openSync(outFile, 'a');
+    } catch (e) {
+      // a full disk: the daemon runs without its .out file rather than not at all
+      this.log.warn({ child: d.name, file: outFile, err: (e as Error).message }, 'cannot open the daemon output file');
+    }
     // DSCHED_DAEMON_NODE_ARGS passes flags node refuses in NODE_OPTIONS (e.g. --cpu-prof) to every daemon.
     const nodeArgs = (process.env.DSCHED_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
     // fd 3 is a pipe the daemon watches: when this master dies (even by SIGKILL) the daemon reads its end
@@ -82,14 +88,20 @@ export class Supervisor {
       stdio: ['ignore', out, out, 'pipe'],
       env: { ...process.env, [MASTER_PIPE_ENV]: '3' },
     });
-    closeSync(out);
+    if (out !== 'ignore') closeSync(out);
     d.child = child;
     d.pid = child.pid ?? 0;
     const pidFile = join(this.runDir, `${d.name}.pid`);
     let rec: PidRecord | undefined;
     if (d.pid) {
-      writePidFile(pidFile, d.pid);
-      rec = readPidFile(pidFile);
+      try {
+        writePidFile(pidFile, d.pid);
+        rec = readPidFile(pidFile);
+      } catch (e) {
+        // a full disk: the master still knows its child (and stops it); only `dsched stop` without a
+        // master would miss it
+        this.log.warn({ child: d.name, file: pidFile, err: (e as Error).message }, 'cannot write the daemon pid file');
+      }
     }
     d.state = 'running';
     d.startedAt = Date.now();

@@ -70,7 +70,11 @@ export class Schedd {
   ) {
     this.mailer = new Mailer(opts.mailCommand, log);
     this.userLog = new UserLogWriter({
-      onError: (path, err) => log.warn({ path, err: err.message }, 'cannot write the job event log'),
+      onError: (path, err, kept) =>
+        log.warn(
+          { path, err: err.message, kept },
+          kept ? 'cannot write the job event log yet' : 'cannot write the job event log',
+        ),
     });
     this.deps = new Dependencies(queue);
     // what the parts below share of the schedd
@@ -178,7 +182,7 @@ export class Schedd {
     // a job's events reach its log before the queue records the change they describe: a crash in between
     // leaves the change unrecorded (the startd reports it again), never a completed job without its
     // terminate event
-    queue.beforeWrite = () => this.userLog.flush();
+    queue.beforeWrite = () => this.userLog.flushOrThrow();
     queue.onFlushed = (changed) => {
       for (const w of this.watchers) w(changed);
       this.settleDependents(new Set(changed.map((j) => j.cluster)));

@@ -46,7 +46,15 @@ export interface JobFiles {
 export type SpawnerReply =
   | { id: string; event: 'started'; pid: number; parent: number; files?: JobFiles }
   | { id: string; event: 'failed'; holdCode: number; holdSubCode: number; message: string }
-  | { id: string; event: 'exited'; exitCode: number; signal?: number; stopped?: boolean };
+  | {
+      id: string;
+      event: 'exited';
+      exitCode: number;
+      signal?: number;
+      stopped?: boolean;
+      /** the sandbox's file system had no room left when the job ended: its writes there may have failed */
+      sandboxFull?: boolean;
+    };
 
 /** The largest request the spawner takes (its MAX_FRAME): a job's ClassAd and sandbox files are far smaller. */
 export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;

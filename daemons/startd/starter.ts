@@ -7,6 +7,7 @@ import { constants } from 'node:os';
 import { basename, dirname, join, resolve as resolve_ } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { HoldCode, OutOfResourcesSubCode } from '../../lib/job-status.js';
 import { removeTree } from '../../lib/remove-tree.js';
 import type { ClassAd } from '../../grammar/classad/index.js';
 import { isRefusal, launchSpec, type LaunchContext, type LaunchRefusal, type LaunchSpec } from './launch-spec.js';
@@ -177,12 +178,14 @@ export class Starter {
                 holdSubCode: r.holdSubCode,
                 message: r.message,
               }
-            : {
-                kind: 'exited',
-                exitCode: r.exitCode,
-                signal: r.signal,
-                stopped: p.job.signalledHere || !p.job.run ? undefined : r.stopped,
-              },
+            : r.sandboxFull
+              ? sandboxFullHold(p.job.sandbox, r)
+              : {
+                  kind: 'exited',
+                  exitCode: r.exitCode,
+                  signal: r.signal,
+                  stopped: p.job.signalledHere || !p.job.run ? undefined : r.stopped,
+                },
         );
       }
     });
@@ -379,6 +382,22 @@ export function signalGroup(pid: number, sig: NodeJS.Signals): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A job that ended with its sandbox's file system full is held, whatever its exit code: its output or
+ * temporary files may be cut short (a shell that ignores a failed write exits 0), and another host may run it.
+ */
+function sandboxFullHold(sandbox: string, r: { exitCode: number; signal?: number }): JobOutcome {
+  const how = r.signal !== undefined ? `signal ${r.signal}` : `exit code ${r.exitCode}`;
+  return {
+    kind: 'failed',
+    exitCode: HoldCode.JobOutOfResources,
+    holdCode: HoldCode.JobOutOfResources,
+    holdSubCode: OutOfResourcesSubCode.Disk,
+    signal: r.signal,
+    message: `The execute folder's file system (${dirname(sandbox)}) was full when the job ended (${how}): its output may be incomplete`,
+  };
 }
 
 /** Remove a job's sandbox; its owner may be changing it meanwhile, so no link in it is followed (lib/remove-tree.ts). */

@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { openFileAs, type Owner } from '../as-user.js';
+import { DschedError } from '../errors.js';
 import { StringDecoder } from 'node:string_decoder';
 import { formatEvent, type LogTimeOptions } from './format.js';
 import { formatEventJson, parseUserLogJsonl } from './jsonl.js';
@@ -73,21 +74,48 @@ export function appendEventsSync(path: string, events: readonly UserLogEvent[], 
 }
 
 /**
+ * Errors of the writing process or its host, not of the log: its events wait and are written once they pass
+ * (dropped, a job would finish without its terminate event in its log).
+ */
+const PASSING_ERRORS = new Set(['EMFILE', 'ENFILE', 'ENOMEM']);
+const RETRY_MS = 1000;
+
+/**
  * Collects events per log file and appends each file's batch with one write: at the next turn of the event loop
  * (setImmediate) or when `flush()` is called. A failed write goes to `onError` and never throws into the caller,
- * since a user's unwritable log must not stop the schedd.
+ * since a user's unwritable log must not stop the schedd. A batch that failed for want of the writer's own
+ * resources (out of open files) stays queued, ahead of later events, and is tried again.
  */
 export class UserLogWriter {
   private pending = new Map<string, { path: string; owner?: Owner; events: UserLogEvent[] }>();
   private scheduled = false;
+  /** why events are still queued after the last flush (out of open files), or undefined */
+  private waiting: NodeJS.ErrnoException | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly opts: AppendOptions & {
-      onError?: (path: string, err: Error) => void;
+      /** `kept`: the events are kept and tried again (the error will pass), or dropped */
+      onError?: (path: string, err: Error, kept: boolean) => void;
       /** Flush automatically with setImmediate (default true). */
       autoFlush?: boolean;
     } = {},
   ) {}
+
+  /**
+   * Writes everything queued, or throws OUT_OF_FILES when events must wait: for whoever records the change
+   * these events describe (the schedd's queue), which must wait for them.
+   */
+  flushOrThrow(): void {
+    this.flush();
+    const e = this.waiting;
+    if (e)
+      throw new DschedError(
+        'OUT_OF_FILES',
+        `cannot write job event logs (${e.code}): the events and the changes they describe wait until files are free`,
+        { cause: e },
+      );
+  }
 
   /**
    * Queues an event for `path` (no-op without a path). With an `owner` (a daemon running as root writing a
@@ -108,9 +136,14 @@ export class UserLogWriter {
   /** Writes everything queued. */
   flush(): void {
     this.scheduled = false;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const wasWaiting = this.waiting;
+    this.waiting = undefined;
     const batches = this.pending;
     this.pending = new Map();
-    for (const { path, owner, events } of batches.values()) {
+    for (const [key, batch] of batches) {
+      const { path, owner, events } = batch;
       try {
         const fd = openFileAs(owner, path, 'append', this.opts.mode ?? 0o644);
         try {
@@ -120,9 +153,15 @@ export class UserLogWriter {
           closeSync(fd);
         }
       } catch (err) {
-        this.opts.onError?.(path, err as Error);
+        const kept = PASSING_ERRORS.has(String((err as NodeJS.ErrnoException).code));
+        if (kept) {
+          this.pending.set(key, batch); // nothing was queued since: its events stay first
+          this.waiting = err as NodeJS.ErrnoException;
+        }
+        if (!kept || !wasWaiting) this.opts.onError?.(path, err as Error, kept);
       }
     }
+    if (this.waiting) this.retryTimer = setTimeout(() => this.flush(), RETRY_MS).unref();
   }
 }
 

@@ -49,6 +49,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -97,6 +98,7 @@ struct job {
   int status;
   int64_t deadline, next_round;
   int wait_ms;
+  struct timespec forked; /* the file system's clock when the job was forked: what changed after it, it changed */
 };
 
 struct live {
@@ -709,14 +711,53 @@ static void free_job(struct job *j) {
   free(j);
 }
 
+/*
+ * Whether the file system of a job's sandbox (the execute folder) has no room left for its owner: a job whose
+ * writes there (its output, TMPDIR) failed must not pass for a success. Below a MiB counts as none: a write
+ * that does not fit can leave a few blocks free, and file systems keep some for their own metadata.
+ */
+#define SANDBOX_FULL_BYTES (1024ULL * 1024)
+static int sandbox_full(const char *sandbox) {
+  struct statvfs fs;
+  if (statvfs(sandbox, &fs)) return 0;
+  return (unsigned long long)fs.f_bavail * fs.f_frsize < SANDBOX_FULL_BYTES || (fs.f_files && !fs.f_favail);
+}
+
+/*
+ * Whether anything in the tree `name` under `dirfd` changed after `t` (its ctime, which a job cannot set
+ * back; links not followed): a job that wrote nothing in its sandbox lost no write to a full file system.
+ */
+static int changed_since_at(int dirfd, const char *name, const struct timespec *t, int depth) {
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) return 0;
+  if (st.st_ctim.tv_sec > t->tv_sec || (st.st_ctim.tv_sec == t->tv_sec && st.st_ctim.tv_nsec > t->tv_nsec)) return 1;
+  if (!S_ISDIR(st.st_mode) || depth > MAX_TREE_DEPTH) return 0;
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return 0;
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return 0;
+  }
+  int found = 0;
+  struct dirent *e;
+  while (!found && (e = readdir(d)))
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) found = changed_since_at(fd, e->d_name, t, depth + 1);
+  closedir(d);
+  return found;
+}
+
 /* The job's last process is gone: its sandbox goes (unless its output is fetched from there), its end is reported. */
 static void finish(struct job *j) {
+  /* before the sandbox goes: removing it frees what the job filled */
+  int full = sandbox_full(j->sandbox) && changed_since_at(AT_FDCWD, j->sandbox, &j->forked, 0);
   if (!j->keep_sandbox) remove_tree(j->sandbox);
   int st = j->status;
   buf_str(&out, "{\"id\":");
   buf_json(&out, j->id);
   if (WIFSIGNALED(st)) buf_fmt(&out, ",\"event\":\"exited\",\"exitCode\":0,\"signal\":%d", WTERMSIG(st));
   else buf_fmt(&out, ",\"event\":\"exited\",\"exitCode\":%d", WEXITSTATUS(st));
+  if (full) buf_str(&out, ",\"sandboxFull\":true");
   buf_fmt(&out, ",\"stopped\":%s}\n", j->stopped_at_end ? "true" : "false");
   for (struct job **p = &jobs; *p; p = &(*p)->next)
     if (*p == j) {
@@ -1134,6 +1175,9 @@ static void start(const struct req *r) {
   /* born inside its cgroup: it cannot fork or setsid before it is tracked */
   pid_t pid = -1;
   int fork_errno = ENOSYS;
+  /* the coarse clock is the one file times come from: what the job writes is stamped later than this */
+  struct timespec forked;
+  clock_gettime(CLOCK_REALTIME_COARSE, &forked);
   if (fam.method == FAM_CGROUP2) {
     int cgfd = open(fam.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cgfd >= 0) {
@@ -1177,6 +1221,7 @@ static void start(const struct req *r) {
   j->fam = fam;
   j->sandbox = xstrdup(sandbox);
   j->keep_sandbox = get(r, "keep") != NULL;
+  j->forked = forked;
   if (journal) {
     j->run = xstrdup(run);
     j->journal = xstrdup(journal);

@@ -1,0 +1,66 @@
+// A schedd out of open files (its soft RLIMIT_NOFILE lowered to what it has open, as a daemon serving many
+// clients reaches its limit) when a job ends: the job's terminate event cannot be written to its user log,
+// so the job's end waits with it instead of being recorded without it; once files are free again the event
+// is written, once, and the job completes. Lowering another process's limit needs root (prlimit).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TestPool } from './harness/pool.js';
+import { eventCodes } from './harness/user-log.js';
+
+const isRoot = process.getuid?.() === 0;
+
+/** The soft and hard limits on open files of a process. */
+function openFileLimit(pid: number): { soft: string; hard: string } {
+  const line = readFileSync(`/proc/${pid}/limits`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'))!;
+  const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/);
+  return { soft: soft!, hard: hard! };
+}
+
+describe('schedd out of open files', { skip: !isRoot && 'needs root to lower a daemon’s open-file limit' }, () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start();
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('out of files – a job that ends while the schedd cannot open its user log completes once files are free, its terminate event logged once', async () => {
+    const go = join(pool.work, 'fd.go');
+    const cluster = await pool.submit(
+      pool.file(
+        'fd.sub',
+        `executable = /bin/sh\narguments = "-c 'touch ${join(pool.work, 'fd.runs')}; while [ ! -e ${go} ]; do sleep 0.2; done'"\nlog = fd.log\nqueue\n`,
+      ),
+    );
+    await pool.waitFor(
+      'the job to run',
+      () => pool.exists('fd.runs') && eventCodes(pool, 'fd.log', cluster).includes('001'),
+    );
+    const schedd = pool.daemonPid('schedd');
+    const limit = openFileLimit(schedd);
+    const open = readdirSync(`/proc/${schedd}/fd`).length;
+    execFileSync('prlimit', [`--pid=${schedd}`, `--nofile=${open}:${limit.hard}`]);
+    try {
+      writeFileSync(go, '');
+      const log = join(pool.home, 'log', 'schedd.log');
+      await pool.waitFor(
+        'the schedd to find it cannot write the user log',
+        () => existsSync(log) && readFileSync(log, 'utf8').includes('"cannot write the job event log yet"'),
+      );
+      assert.deepEqual(eventCodes(pool, 'fd.log', cluster), ['000', '001'], 'no terminate event without room');
+    } finally {
+      execFileSync('prlimit', [`--pid=${schedd}`, `--nofile=${limit.soft}:${limit.hard}`]);
+    }
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.JobStatus, 4);
+    assert.equal(ad!.ExitCode, 0);
+    assert.deepEqual(eventCodes(pool, 'fd.log', cluster), ['000', '001', '005']);
+    assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd kept running');
+  });
+});
