@@ -202,7 +202,7 @@ describe('unreadable attributes', () => {
   });
 
   test(
-    'unreadable attributes – the dashboard lists the jobs and names each attribute it had to leave out',
+    'unreadable attributes – the dashboard shows the jobs and DAGs and names each attribute it had to leave out',
     { skip: !existsSync(CHROMIUM) && `no ${CHROMIUM}: the browser tests need Debian's chromium` },
     async () => {
       const browser = await launchBrowser((e) => assert.fail(`error in the page: ${e.message}`));
@@ -222,6 +222,29 @@ describe('unreadable attributes', () => {
         assert.match(
           (await browser.page.locator('main .unreadable').textContent()) ?? '',
           new RegExp(`job ${done}\\.0: attribute Broken cannot be read: expected `),
+        );
+        // the job's page: the job, its ad without the attribute, and the note
+        await openPage(browser.page, base, `#/job/${queued}.1`);
+        assert.match((await browser.page.locator('main h1').textContent()) ?? '', new RegExp(`Job ${queued}\\.1`));
+        assert.match(
+          (await browser.page.locator('main .unreadable').textContent()) ?? '',
+          new RegExp(`job ${queued}\\.1: attribute Broken cannot be read: expected `),
+        );
+        const ad = (await browser.page.locator('main dl.ad').textContent()) ?? '';
+        assert.match(ad, /ProcId/);
+        assert.doesNotMatch(ad, /Broken|unreadable/);
+        // the DAGs, and the DAG's page with its node
+        await openPage(browser.page, base, '#/dags');
+        assert.match((await browser.page.locator('main tbody').textContent()) ?? '', new RegExp(String(dag)));
+        assert.match(
+          (await browser.page.locator('main .unreadable').textContent()) ?? '',
+          new RegExp(`job ${dag}\\.0: attribute Broken cannot be read`),
+        );
+        await openPage(browser.page, base, `#/dag/${dag}`);
+        assert.equal(await browser.page.locator('#dag-graph g.dag-node').count(), 1);
+        assert.match(
+          (await browser.page.locator('main .unreadable').textContent()) ?? '',
+          new RegExp(`job ${node}\\.0: attribute ExitCode cannot be read`),
         );
       } finally {
         await browser.close();
