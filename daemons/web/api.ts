@@ -74,21 +74,27 @@ function checkConstraint(text: string | undefined): void {
   if (text) parseExpr(text, { file: '<constraint>', line: 1, column: 1 });
 }
 
-const toJson = (attrs: Record<string, string>) => adToJSON(ClassAd.fromRecord(attrs));
-
 /**
- * Job ads as dq -json prints them. An attribute whose stored text is no ClassAd expression (a queue or history
- * written by an older version) is left out of its job, which is still listed, and named in `unreadable` with
- * why, as dq names it on stderr: one such job must not fail the whole answer.
+ * Job ads from their stored texts, and the attributes left out of them. An attribute whose text is no ClassAd
+ * expression (a queue or history written by an older version) is left out of its job, which is still shown,
+ * and named with why, as dq names it on stderr: one such job must not fail the whole answer. Every route
+ * that shows or weighs a whole job ad reads it here.
  */
-function jobsJson(ads: Array<Record<string, string>>) {
+function readJobs(records: Array<Record<string, string>>) {
   const unreadable: Array<z.infer<typeof S.Unreadable>> = [];
-  const jobs = ads.map((attrs) =>
-    adToJSON(
-      adOfRecord(attrs, (name, err) => unreadable.push({ job: jobOf(attrs), attribute: name, ...reasonOf(err) })),
-    ),
+  const ads = records.map((attrs) =>
+    adOfRecord(attrs, (name, err) => unreadable.push({ job: jobOf(attrs), attribute: name, ...reasonOf(err) })),
   );
-  return unreadable.length ? { jobs, unreadable } : { jobs };
+  return { ads, unreadable };
+}
+
+/** `unreadable` as an answer carries it: absent when nothing was left out. */
+const unreadableOf = (unreadable: Array<z.infer<typeof S.Unreadable>>) => (unreadable.length ? { unreadable } : {});
+
+/** Job ads as dq -json prints them, and those left out of them in `unreadable`. */
+function jobsJson(records: Array<Record<string, string>>) {
+  const { ads, unreadable } = readJobs(records);
+  return { jobs: ads.map((ad) => adToJSON(ad)), ...unreadableOf(unreadable) };
 }
 
 function countsOf(c: JobCounts__Output | null | undefined) {
@@ -219,7 +225,7 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
     return jobs;
   }
 
-  /** One job's ad (queue, then history) as the caller, or JOB_NOT_FOUND. */
+  /** One job's stored texts (queue, then history) as the caller, or JOB_NOT_FOUND. */
   async function oneJob(id: { cluster: number; proc: number }, projection: string[] = []) {
     const ids = [{ cluster: id.cluster, proc: id.proc < 0 ? 0 : id.proc }];
     let { ads } = await query({ ids, projection, history: false, limit: 1 });
@@ -229,8 +235,15 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
         'JOB_NOT_FOUND',
         `job ${id.cluster}.${ids[0]!.proc} is neither in the queue nor in the history`,
       );
-    return ClassAd.fromRecord(ads[0]!);
+    return ads[0]!;
   }
+
+  /**
+   * One job's ad of the few attributes a route acts on: one of them unreadable fails the request, since going
+   * on without it would act on a wrong answer (no output file, no event log).
+   */
+  const jobAttrs = async (id: { cluster: number; proc: number }, projection: string[]) =>
+    ClassAd.fromRecord(await oneJob(id, projection));
 
   app.openapi(
     route({ method: 'get', path: '/whoami', security: [], responses: { 200: json(S.WhoAmI, 'who this request is') } }),
@@ -355,12 +368,13 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       method: 'get',
       path: '/jobs/{id}',
       request: { params: S.JobIdParams },
-      responses: { 200: json(S.Ad, 'the job ad (queue, else history), as dq -json') },
+      responses: { 200: json(S.JobReply, 'the job ad (queue, else history), as dq -json') },
     }),
     async (c) => {
       const id = parseId(c.req.valid('param').id);
-      const ad = await as(c, () => oneJob(id));
-      return c.json(adToJSON(ad), 200);
+      const { ads, unreadable } = readJobs([await as(c, () => oneJob(id))]);
+      // beside the attributes, under a name no submit file can give an attribute (as dq -jsonl's $schema)
+      return c.json({ ...adToJSON(ads[0]!), ...(unreadable.length ? { $unreadable: unreadable } : {}) }, 200);
     },
   );
 
@@ -373,21 +387,23 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
     }),
     async (c) => {
       const id = parseId(c.req.valid('param').id);
-      const text = await as(c, async () => {
-        const job = await oneJob(id);
+      const out = await as(c, async () => {
+        const { ads, unreadable } = readJobs([await oneJob(id)]);
+        const job = ads[0]!;
         const pool = await fetchPoolForAnalysis({
           collector: async () => d.link.collector(),
           negotiator: () => d.link.negotiator(),
         });
         const name = qualifiedName(d.config.str('SCHEDD_NAME'), d.config.str('HOSTNAME') || hostname());
-        return analyzeJobs([job], pool.slots, {
+        const text = analyzeJobs([job], pool.slots, {
           submitter: `${String(job.lookupJS('Owner') ?? '')}@${name}`,
           priorities: pool.priorities,
           prioritiesError: pool.prioritiesError,
           width: 100,
         });
+        return { text, ...unreadableOf(unreadable) };
       });
-      return c.json({ text }, 200);
+      return c.json(out, 200);
     },
   );
 
@@ -403,7 +419,7 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       const q = c.req.valid('query');
       const caller = c.get('caller');
       const user = userOf(caller);
-      const job = await as(c, () => oneJob(id, ['Iwd', 'Out', 'Err', 'JobStatus', 'ShouldTransferFiles', 'Owner']));
+      const job = await as(c, () => jobAttrs(id, ['Iwd', 'Out', 'Err', 'JobStatus', 'ShouldTransferFiles', 'Owner']));
       const path = jobPath(job.lookupJS('Iwd'), job.lookupJS(q.stream === 'stdout' ? 'Out' : 'Err'));
       if (!path) throw new DschedError('JOB_NOT_FOUND', `the job has no ${q.stream} file`);
       const running = job.lookupJS('JobStatus') === 2;
@@ -433,7 +449,7 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
     async (c) => {
       const id = parseId(c.req.valid('param').id);
       const user = userOf(c.get('caller'));
-      const job = await as(c, () => oneJob(id, ['Iwd', 'UserLog']));
+      const job = await as(c, () => jobAttrs(id, ['Iwd', 'UserLog']));
       const log = jobPath(job.lookupJS('Iwd'), job.lookupJS('UserLog'));
       if (!log) return c.json({ events: [], log: '' }, 200);
       const events = jobEvents(user, log, id.cluster, id.proc < 0 ? 0 : id.proc) as unknown as Array<
@@ -594,7 +610,8 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
           limit: 1000,
         }),
       );
-      return c.json({ dags: r.ads.map(toJson) }, 200);
+      const { jobs, ...unreadable } = jobsJson(r.ads);
+      return c.json({ dags: jobs, ...unreadable }, 200);
     },
   );
 
@@ -609,7 +626,8 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       const id = parseId(c.req.valid('param').id);
       const caller = c.get('caller');
       const out = await as(c, async () => {
-        const dag = await oneJob(id);
+        const { ads, unreadable } = readJobs([await oneJob(id)]);
+        const dag = ads[0]!;
         if (dag.lookupJS('JobUniverse') !== Universe.Scheduler)
           throw new DschedError('USAGE', `job ${id.cluster} is not a DAG`);
         const file = String(dag.lookupJS('DAGManDagFile') ?? '');
@@ -619,7 +637,8 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
           query({ ids: [], constraint, projection, history: false, limit: 0 }),
           query({ ids: [], constraint, projection, history: true, limit: 0 }),
         ]);
-        return { dag, file, jobs: [...history.ads.reverse(), ...queue.ads].map((a) => ClassAd.fromRecord(a)) };
+        const nodeJobs = readJobs([...history.ads.reverse(), ...queue.ads]);
+        return { dag, file, jobs: nodeJobs.ads, unreadable: [...unreadable, ...nodeJobs.unreadable] };
       });
       // the latest job of each node says its state
       const byNode = new Map<string, ClassAd>();
@@ -673,7 +692,15 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       const counts: Record<string, number> = {};
       for (const n of nodes) counts[n.state] = (counts[n.state] ?? 0) + 1;
       return c.json(
-        { dag: adToJSON(out.dag), file: out.file, nodes, counts, rescue, ...(error ? { error } : {}) },
+        {
+          dag: adToJSON(out.dag),
+          file: out.file,
+          nodes,
+          counts,
+          rescue,
+          ...(error ? { error } : {}),
+          ...unreadableOf(out.unreadable),
+        },
         200,
       );
     },

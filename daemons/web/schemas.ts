@@ -62,7 +62,7 @@ export const JobsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(5000).default(100),
 });
 
-/** An attribute left out of a listed job: its stored text is no ClassAd expression (dq says so on stderr). */
+/** An attribute left out of a job an answer shows: its stored text is no ClassAd expression (dq says so on stderr). */
 export const Unreadable = z
   .object({
     job: z.string().openapi({ example: '12.3' }),
@@ -71,6 +71,14 @@ export const Unreadable = z
     error: z.string(),
   })
   .openapi('UnreadableAttribute');
+
+/** One job's ad; `$unreadable` beside its attributes, where an attribute (`+unreadable`) could not clash. */
+export const JobReply = z
+  .object({ $unreadable: z.array(Unreadable).optional() })
+  .catchall(z.unknown())
+  .openapi('Job', {
+    description: 'A job ad as `dq -json` prints it and, when attributes were left out of it, `$unreadable` naming them',
+  });
 
 export const JobsReply = z
   .object({
@@ -202,7 +210,9 @@ export const SubmitReply = z
   .object({ cluster: z.number(), procs: z.number(), warnings: z.array(z.string()) })
   .openapi('Submitted');
 
-export const AnalyzeReply = z.object({ text: z.string() }).openapi('Analysis');
+export const AnalyzeReply = z
+  .object({ text: z.string(), unreadable: z.array(Unreadable).optional() })
+  .openapi('Analysis');
 
 export const OutputQuery = z.object({
   stream: z.enum(['stdout', 'stderr']).default('stdout'),
@@ -245,9 +255,10 @@ export const DagReply = z
     counts: z.record(z.string(), z.number()),
     rescue: z.array(z.object({ file: z.string(), text: z.string() })),
     error: z.string().optional(),
+    unreadable: z.array(Unreadable).optional(),
   })
   .openapi('Dag');
-export const DagsReply = z.object({ dags: z.array(Ad) }).openapi('Dags');
+export const DagsReply = z.object({ dags: z.array(Ad), unreadable: z.array(Unreadable).optional() }).openapi('Dags');
 
 export const WhoAmI = z
   .object({ user: z.string().nullable(), admin: z.boolean(), anonymousReads: z.boolean() })

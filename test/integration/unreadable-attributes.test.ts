@@ -2,8 +2,9 @@
 // older version: a text that does not parse, or one over the 1 MiB limit; every writer now refuses them) is
 // still listed in every output form: the attribute is left out (-xml: shown as its stored text), stderr names
 // the job and the attribute and says why, and the command exits non-zero. Such a job once made dq -long and
-// -json print nothing and exit 0. The web API's /v1/jobs and /v1/history do the same (the job listed,
-// `unreadable` naming it), and the dashboard shows them; one such job once failed the whole answer.
+// -json print nothing and exit 0. The web API does the same wherever it reads whole job ads (/v1/jobs,
+// /v1/history, /v1/jobs/{id} and its analysis, /v1/dags and a DAG's page: the job shown, `unreadable` naming
+// what was left out), and the dashboard's pages show them; one such job once failed the whole answer.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -19,11 +20,23 @@ describe('unreadable attributes', () => {
   let pool: TestPool;
   let queued = 0;
   let done = 0;
+  let dag = 0;
+  let node = 0;
   before(async () => {
     pool = await TestPool.start();
     queued = await pool.submit(pool.file('held.sub', 'executable = /bin/true\nhold = true\nqueue 3\n'));
     done = await pool.submit(pool.file('done.sub', 'executable = /bin/true\nqueue 1\n'));
     await pool.waitForHistory(done, 1);
+    // a DAG that stays in the queue: its one node is held
+    pool.file('node.sub', 'executable = /bin/true\nhold = true\nqueue\n');
+    pool.file('d.dag', 'JOB A node.sub\n');
+    const d = await pool.run('dsubmit-dag', ['d.dag']);
+    assert.equal(d.code, 0, d.stderr);
+    dag = Number(/cluster (\d+)/.exec(d.stdout)![1]);
+    node = await pool.waitFor('the DAG to queue its node', async () => {
+      const r = await pool.run('dq', ['-constraint', `DAGManJobId == ${dag}`, '-af', 'ClusterId']);
+      return Number(r.stdout.trim()) || undefined;
+    });
     assert.equal((await pool.run('dsched', ['stop'])).code, 0);
     // as an older version could have written them
     const db = new Database(join(pool.home, 'spool', 'job_queue.db'));
@@ -42,6 +55,8 @@ describe('unreadable attributes', () => {
     plant('jobs', queued, 0, 'Huge', HUGE);
     plant('jobs', queued, 1, 'Broken', '(1 +');
     plant('history', done, 0, 'Broken', '(1 +');
+    plant('jobs', dag, 0, 'Broken', '(1 +');
+    plant('jobs', node, 0, 'ExitCode', '(1 +');
     db.close();
     const r = await pool.run('dsched', ['start']);
     assert.equal(r.code, 0, r.stderr);
@@ -50,13 +65,14 @@ describe('unreadable attributes', () => {
     await pool.run('dsched', ['stop']);
   });
 
-  const saysQueued = (stderr: string) => {
+  /** `jobs`: of the jobs listed, those with one attribute left out (the whole queue has the DAG's two too). */
+  const saysQueued = (stderr: string, jobs = 2) => {
     assert.match(
       stderr,
       new RegExp(`^dq: job ${queued}\\.0: attribute Huge cannot be read: input of \\d+ characters is larger than`, 'm'),
     );
     assert.match(stderr, new RegExp(`^dq: job ${queued}\\.1: attribute Broken cannot be read: expected `, 'm'));
-    assert.match(stderr, /^dq: error\[\w+\]: 2 attributes of 2 jobs could not be read/m);
+    assert.match(stderr, new RegExp(`^dq: error\\[\\w+\\]: ${jobs} attributes of ${jobs} jobs could not be read`, 'm'));
     // the diagnostic never carries the megabyte itself
     assert.ok(stderr.length < 4096, `stderr of ${stderr.length} characters`);
   };
@@ -97,7 +113,7 @@ describe('unreadable attributes', () => {
   test('unreadable attributes – the qstat view (dq -pbs) lists every job and names them', async () => {
     const r = await pool.run('dq', ['-pbs']);
     assert.notEqual(r.code, 0);
-    saysQueued(r.stderr);
+    saysQueued(r.stderr, 4);
     assert.equal([...r.stdout.matchAll(new RegExp(`^${queued}\\.\\d\\s`, 'gm'))].length, 3, r.stdout);
   });
 
@@ -143,8 +159,50 @@ describe('unreadable attributes', () => {
     );
   });
 
+  test('unreadable attributes – one job, its analysis and the DAGs are answered without them, named', async () => {
+    const names = (list: Array<Record<string, string>> | undefined) => list?.map((u) => [u.job, u.attribute, u.code]);
+    const one = await web(pool, `/v1/jobs/${queued}.1`);
+    assert.equal(one.status, 200, one.text);
+    assert.equal(one.json.ProcId, 1);
+    assert.equal(one.json.Broken, undefined);
+    assert.deepEqual(names(one.json.$unreadable), [[`${queued}.1`, 'Broken', 'CLASSAD_SYNTAX']]);
+    assert.match(one.json.$unreadable[0].error, /^expected /);
+    const huge = await web(pool, `/v1/jobs/${queued}.0`);
+    assert.equal(huge.status, 200, huge.text);
+    assert.deepEqual(names(huge.json.$unreadable), [[`${queued}.0`, 'Huge', 'INPUT_TOO_LARGE']]);
+    assert.ok(huge.text.length < 64 * 1024, `an answer of ${huge.text.length} characters`);
+    const whole = await web(pool, `/v1/jobs/${queued}.2`);
+    assert.equal(whole.status, 200, whole.text);
+    assert.equal(whole.json.$unreadable, undefined, 'a whole job has no $unreadable');
+    const finished = await web(pool, `/v1/jobs/${done}.0`);
+    assert.equal(finished.status, 200, finished.text);
+    assert.deepEqual(names(finished.json.$unreadable), [[`${done}.0`, 'Broken', 'CLASSAD_SYNTAX']]);
+    const analysis = await web(pool, `/v1/jobs/${queued}.1/analyze`);
+    assert.equal(analysis.status, 200, analysis.text);
+    assert.match(analysis.json.text, new RegExp(`${queued}\\.1`));
+    assert.deepEqual(names(analysis.json.unreadable), [[`${queued}.1`, 'Broken', 'CLASSAD_SYNTAX']]);
+    const dags = await web(pool, '/v1/dags');
+    assert.equal(dags.status, 200, dags.text);
+    assert.deepEqual(
+      dags.json.dags.map((j: Record<string, unknown>) => j.ClusterId),
+      [dag],
+    );
+    assert.deepEqual(names(dags.json.unreadable), [[`${dag}.0`, 'Broken', 'CLASSAD_SYNTAX']]);
+    const oneDag = await web(pool, `/v1/dags/${dag}`);
+    assert.equal(oneDag.status, 200, oneDag.text);
+    assert.equal(oneDag.json.dag.ClusterId, dag);
+    assert.deepEqual(
+      oneDag.json.nodes.map((n: Record<string, unknown>) => [n.name, n.job, n.state]),
+      [['A', `${node}.0`, 'held']],
+    );
+    assert.deepEqual(names(oneDag.json.unreadable), [
+      [`${dag}.0`, 'Broken', 'CLASSAD_SYNTAX'],
+      [`${node}.0`, 'ExitCode', 'CLASSAD_SYNTAX'],
+    ]);
+  });
+
   test(
-    'unreadable attributes – the dashboard lists the jobs and names each attribute it had to leave out',
+    'unreadable attributes – the dashboard shows the jobs and DAGs and names each attribute it had to leave out',
     { skip: !existsSync(CHROMIUM) && `no ${CHROMIUM}: the browser tests need Debian's chromium` },
     async () => {
       const browser = await launchBrowser((e) => assert.fail(`error in the page: ${e.message}`));
@@ -164,6 +222,29 @@ describe('unreadable attributes', () => {
         assert.match(
           (await browser.page.locator('main .unreadable').textContent()) ?? '',
           new RegExp(`job ${done}\\.0: attribute Broken cannot be read: expected `),
+        );
+        // the job's page: the job, its ad without the attribute, and the note
+        await openPage(browser.page, base, `#/job/${queued}.1`);
+        assert.match((await browser.page.locator('main h1').textContent()) ?? '', new RegExp(`Job ${queued}\\.1`));
+        assert.match(
+          (await browser.page.locator('main .unreadable').textContent()) ?? '',
+          new RegExp(`job ${queued}\\.1: attribute Broken cannot be read: expected `),
+        );
+        const ad = (await browser.page.locator('main dl.ad').textContent()) ?? '';
+        assert.match(ad, /ProcId/);
+        assert.doesNotMatch(ad, /Broken|unreadable/);
+        // the DAGs, and the DAG's page with its node
+        await openPage(browser.page, base, '#/dags');
+        assert.match((await browser.page.locator('main tbody').textContent()) ?? '', new RegExp(String(dag)));
+        assert.match(
+          (await browser.page.locator('main .unreadable').textContent()) ?? '',
+          new RegExp(`job ${dag}\\.0: attribute Broken cannot be read`),
+        );
+        await openPage(browser.page, base, `#/dag/${dag}`);
+        assert.equal(await browser.page.locator('#dag-graph g.dag-node').count(), 1);
+        assert.match(
+          (await browser.page.locator('main .unreadable').textContent()) ?? '',
+          new RegExp(`job ${node}\\.0: attribute ExitCode cannot be read`),
         );
       } finally {
         await browser.close();

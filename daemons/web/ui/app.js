@@ -311,7 +311,7 @@ async function queue(main, params) {
   if (params.get('after')) q.set('after', params.get('after'));
   const r = await api(`/jobs?${q}`);
   main.append(actionBar(selection, () => route()));
-  const note = unreadableNote(r.unreadable);
+  const note = unreadableNote(r.unreadable, 'the jobs are listed without them');
   if (note) main.append(note);
   main.append(
     table(
@@ -358,13 +358,16 @@ async function queue(main, params) {
   );
 }
 
-/** The attributes a listing left out of its jobs (stored texts that are no ClassAd expression), or nothing. */
-function unreadableNote(list) {
+/**
+ * The attributes an answer left out of its jobs (stored texts that are no ClassAd expression), or nothing;
+ * `shown` says what the page shows without them.
+ */
+function unreadableNote(list, shown) {
   if (!list?.length) return null;
   return h(
     'div',
     { class: 'unreadable', role: 'alert' },
-    h('p', {}, `${list.length} attribute(s) could not be read; the jobs are listed without them:`),
+    h('p', {}, `${list.length} attribute(s) could not be read; ${shown}:`),
     h('ul', {}, ...list.map((u) => h('li', {}, `job ${u.job}: attribute ${u.attribute} cannot be read: ${u.error}`))),
   );
 }
@@ -388,6 +391,9 @@ async function job(main, id) {
   const ad = await api(`/jobs/${id}`);
   const state = STATE[ad.JobStatus] ?? 'unknown';
   main.append(h('h1', {}, `Job ${jobId(ad)} `, stateBadge(state)));
+  // the analysis weighs the same ad, so this note stands for it too
+  const note = unreadableNote(ad.$unreadable, 'the job is shown and analysed without them');
+  if (note) main.append(note);
   if (typeof ad.Progress === 'number')
     main.append(
       h(
@@ -468,10 +474,9 @@ async function job(main, id) {
     h(
       'dl',
       { class: 'ad' },
-      Object.entries(ad).flatMap(([k, v]) => [
-        h('dt', {}, k),
-        h('dd', {}, typeof v === 'string' ? v : JSON.stringify(v)),
-      ]),
+      Object.entries(ad)
+        .filter(([k]) => !k.startsWith('$'))
+        .flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, typeof v === 'string' ? v : JSON.stringify(v))]),
     ),
   );
 }
@@ -479,6 +484,8 @@ async function job(main, id) {
 async function dags(main) {
   const r = await api('/dags');
   main.append(h('h1', {}, 'DAGs'));
+  const note = unreadableNote(r.unreadable, 'the DAGs are listed without them');
+  if (note) main.append(note);
   main.append(
     table(
       [
@@ -516,6 +523,8 @@ async function dag(main, id) {
     ),
   );
   if (r.error) main.append(h('p', { class: 'muted' }, r.error));
+  const note = unreadableNote(r.unreadable, 'the DAG and its nodes are shown without them');
+  if (note) main.append(note);
   // layers by longest path from a root; nodes laid out left to right in each layer
   const depth = new Map();
   const byName = new Map(r.nodes.map((n) => [n.name, n]));
@@ -614,7 +623,7 @@ async function history(main, params) {
   if (owner) q.set('owner', owner);
   if (constraint) q.set('constraint', constraint);
   const r = await api(`/history?${q}`);
-  const note = unreadableNote(r.unreadable);
+  const note = unreadableNote(r.unreadable, 'the jobs are listed without them');
   if (note) main.append(note);
   main.append(
     table(
