@@ -104,7 +104,7 @@ describe('npm package', () => {
     );
     const run = (name: string, args: string[]) =>
       spawnSync(join(shims, name), args, { cwd: tmp, encoding: 'utf8', env: { ...process.env, DSCHED_AGENT: '0' } });
-    assert.equal(run('qsub', ['--version']).stdout.trim(), `dsubmit (dsched) ${pkg.version}`);
+    assert.equal(run('qsub', ['--version']).stdout.trim(), `qsub (dsched) ${pkg.version}`);
     // qstat's options are mapped onto dq's
     const qstat = run('qstat', ['-Z']);
     assert.equal(qstat.status, 2);
