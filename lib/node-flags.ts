@@ -43,8 +43,8 @@
 // periodic work of 128 jobs allocates too little to start a full collection); a forced full collection alone
 // gave nothing back, one that compacts every page did. So the startd and the central daemons run with
 // --expose-gc, for one more full collection, compacting, once a burst is over (lib/heap-trim.ts):
-// 117-119 KiB per running job instead of 189-201 (startd 32-36 instead of 65-68, schedd 36-38 instead of
-// 61-74, negotiator 16-20 instead of 24-33, collector 21), and no more CPU per job (bench/pool-ab.mjs, 3 rounds
+// 117-129 KiB per running job instead of 189-201 (startd 32-36 instead of 65-68, schedd 36-39 instead of
+// 61-74, negotiator 16-25 instead of 24-33, collector 21-22; three runs), and no more CPU per job (bench/pool-ab.mjs, 3 rounds
 // on a loaded machine: 6.13 against 5.98 ms all processes, each daemon's within 0.03 ms of main's).
 // Measured and not used: a 1 MB young generation on top (153 KiB, but more scavenges: rejected before for the
 // startd's CPU), SQLite's page cache cut to 256 KiB in the schedd (no change), --flush-baseline-code (within
