@@ -10,6 +10,7 @@ import chokidar from 'chokidar';
 import { loadConfig, type Config } from './config/load.js';
 import { PARAMS, type ParamInfo } from './config/params.js';
 import { addressFile } from './config/paths.js';
+import { trimHeapAfterBursts } from './heap-trim.js';
 import { createLogger, type LogRotation, type Logger } from './log.js';
 import type { KeyObject } from 'node:crypto';
 import { hostTls, Revocations, tokenPublicKey, type ClientCredentials, type TlsMaterial } from './rpc/tls.js';
@@ -67,6 +68,8 @@ export function daemonContext(daemon: string): DaemonContext {
   }
   const ctx = { name: daemon, config, log, tls, creds, tokenPub, revoked, instance, hostName };
   watchConfig(ctx);
+  // a burst's heap given back once it is over: every MB a daemon keeps is taken from its host's jobs
+  trimHeapAfterBursts();
   return ctx;
 }
 

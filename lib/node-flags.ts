@@ -33,11 +33,28 @@
 // glibc's arenas (MALLOC_ARENA_MAX=2) did about as well (211 KiB) but is glibc's alone and an environment
 // variable each way of starting a daemon would have to set. Their CPU per job did not grow (bench/pool-ab.mjs,
 // 3 rounds: schedd 1.67 against 1.72 ms, collector 0.50 against 0.65, negotiator 0.43 both).
+// What each running job then still added (bench/memory.ts, 128 sleeping jobs: 189-201 KiB across all daemons,
+// startd 65-68, schedd 61-74) was little of it live objects: heap snapshots with 0 and 128 jobs, after a full
+// collection, held 3.5 MB more in the startd (1.7 of it code compiled for the job path: baseline code, bytecode
+// and feedback; 1.2 the jobs' ClassAds and records, about 9 KB a job), 2.0 MB more in the schedd (1.4 code),
+// 1.9 in the negotiator, 0.5 in the collector. The rest was heap V8 kept committed after the burst of job
+// starts: its last full collection in the burst left the startd and the schedd at 17 MB committed for 12-13 MB
+// in use, and none followed (V8's memory reducer runs again only once committed memory grew by 10 MB, and the
+// periodic work of 128 jobs allocates too little to start a full collection); a forced full collection alone
+// gave nothing back, one that compacts every page did. So the startd and the central daemons run with
+// --expose-gc, for one more full collection, compacting, once a burst is over (lib/heap-trim.ts):
+// 117-129 KiB per running job instead of 189-201 (startd 32-36 instead of 65-68, schedd 36-39 instead of
+// 61-74, negotiator 16-25 instead of 24-33, collector 21-22; three runs), and no more CPU per job (bench/pool-ab.mjs, 3 rounds
+// on a loaded machine: 6.13 against 5.98 ms all processes, each daemon's within 0.03 ms of main's).
+// Measured and not used: a 1 MB young generation on top (153 KiB, but more scavenges: rejected before for the
+// startd's CPU), SQLite's page cache cut to 256 KiB in the schedd (no change), --flush-baseline-code (within
+// the runs' spread), --optimize-for-size for all (200 KiB).
 // DSCHED_DAEMON_NODE_ARGS comes after these and so overrides them.
-const CENTRAL = ['--max-semi-space-size=2', '--v8-pool-size=1'];
+const TRIM = ['--expose-gc'];
+const CENTRAL = ['--max-semi-space-size=2', '--v8-pool-size=1', ...TRIM];
 const FLAGS: Record<string, readonly string[]> = {
   master: ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1', '--max-old-space-size=128'],
-  startd: ['--max-semi-space-size=2', '--single-threaded-gc', '--v8-pool-size=1', '--max-opt=1'],
+  startd: ['--max-semi-space-size=2', '--single-threaded-gc', '--v8-pool-size=1', '--max-opt=1', ...TRIM],
   schedd: CENTRAL,
   negotiator: CENTRAL,
   collector: CENTRAL,
