@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { DschedError } from '../../lib/errors.js';
 import { signToken } from '../../lib/rpc/auth.js';
-import { userNameOf } from '../../lib/users.js';
+import { accountOf, NO_ACCOUNT_HINT } from '../../lib/users.js';
 
 interface Challenge {
   path: string;
@@ -107,7 +107,12 @@ export class FsAuth {
         'UNAUTHENTICATED',
         'the challenge is not a fresh directory of mode 0700 (dsched commands of an older version create a file: use the commands of this one)',
       );
-    const user = userNameOf(st.uid);
+    // a uid with no account gets no name: a made-up one (`uidN`) was run and handled as nobody
+    const user = accountOf(st.uid);
+    if (user === undefined)
+      throw new DschedError('PERMISSION_DENIED', `uid ${st.uid} has no account on the schedd's host`, {
+        hint: NO_ACCOUNT_HINT,
+      });
     const admin = this.isAdmin(user);
     return { token: signToken(this.tokenKey(), { user, admin, ttl: 8 * 3600 }), user, admin };
   }
