@@ -31,6 +31,9 @@ export function userNameOf(uid: number): string {
   return accountOf(uid) ?? `uid${uid}`;
 }
 
+/** A uid and gid no account has ((uid_t)-2; -1 means "unchanged" to the kernel). */
+export const NO_ACCOUNT_ID = 0xfffffffe;
+
 /** What to do about a uid with no account. */
 export const NO_ACCOUNT_HINT =
   'dsched runs jobs as named users: an administrator adds one for this uid (to /etc/passwd or the user directory)';

@@ -4,7 +4,7 @@
 // composition root: it wires the parts that do most of it (claims.ts, user-actions.ts, policies.ts,
 // leases.ts, job-events.ts, gang.ts), each given a narrow interface to the queue and the rest, and keeps
 // the submissions, job dependencies, mail and the job event log.
-import { runAsOwner, runAsOwnerCached } from '../../lib/users.js';
+import { NO_ACCOUNT_ID, runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
 import { canonicalizeNames, checkLiteral, checkNamedOwners, checkSubmittedStatus } from './submit-checks.js';
@@ -590,7 +590,13 @@ export class Schedd {
 
   /** Who the schedd reads and writes a job's files as (undefined: as itself, when it is not root). */
   fileOwner(job: Job): ReturnType<typeof runAsOwner> {
-    return runAsOwnerCached(job.owner);
+    try {
+      return runAsOwnerCached(job.owner);
+    } catch {
+      // an owner whose account has gone since it submitted: its files are handled as a uid no one has, so
+      // they reach nothing of anyone's (neither root's nor nobody's), and the exits of others' jobs go on
+      return { uid: NO_ACCOUNT_ID, gid: NO_ACCOUNT_ID, groups: [NO_ACCOUNT_ID], name: job.owner };
+    }
   }
 
   /** JobEvents from a startd on `callerHost` (JobEvents.jobEvents). */
