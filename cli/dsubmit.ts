@@ -252,6 +252,7 @@ async function main(argv: string[]): Promise<number> {
     cwd: io().cwd,
     env: io().env,
     owner: ownAccount(),
+    umask: process.umask(),
     hostname: config.str('HOSTNAME') || hostname(),
     macros: args.macros,
     append: pbs ? [] : args.append,

@@ -59,7 +59,9 @@ export function accountOf(uid: number): string | undefined {
  * when the daemon is not root (it can only act as itself) or the owner is root. An owner with no account
  * here is refused: acting for them as some stand-in (nobody) gave them that account's files and processes.
  */
-export function runAsOwner(owner: string): { uid: number; gid: number; groups: number[]; name: string } | undefined {
+export function runAsOwner(
+  owner: string,
+): { uid: number; gid: number; groups: number[]; name: string; umask?: number } | undefined {
   if (process.getuid?.() !== 0 || !owner || owner === 'root') return undefined;
   const u = lookupUser(owner);
   if (!u)
