@@ -25,11 +25,22 @@ import { DschedError } from '../../lib/errors.js';
 import { signToken } from '../../lib/rpc/auth.js';
 import { accountOf, NO_ACCOUNT_HINT } from '../../lib/users.js';
 
+/** What is kept of a challenge: never the name the caller asked as (up to 2 MiB, and unused: the token names
+ *  the directory's owner), as 10,000 of them held 20 GB of the schedd. */
 interface Challenge {
   path: string;
-  user: string;
   issued: number;
+  /** the client host that asked (budgetHost) */
+  host: string;
 }
+
+/**
+ * Challenges in flight, in all and from one client host. BeginAuth is open to anyone: past the bound it
+ * refused everyone, so a flood of challenges never answered kept every user from a token. Now the oldest
+ * gives way to the newest, the asking host's own first, and a handshake takes milliseconds.
+ */
+const MAX_CHALLENGES = 10_000;
+const CHALLENGES_PER_HOST = 64;
 
 /** A name begin() gives: `auth-` and 18 random bytes in base64url. */
 const CHALLENGE_NAME = /^auth-[A-Za-z0-9_-]{24}$/;
@@ -56,6 +67,8 @@ function removeAs(path: string, uid: number, gid: number): Promise<Error | undef
 
 export class FsAuth {
   private challenges = new Map<string, Challenge>();
+  /** each client host's challenges in flight, oldest first */
+  private byHost = new Map<string, string[]>();
   private lastSweep = 0;
   private sweeping = false;
   constructor(
@@ -68,19 +81,32 @@ export class FsAuth {
     chmodSync(dir, 0o1777);
   }
 
-  begin(user: string): { path: string; nonce: string } {
+  /** A challenge for the caller at `host` (its budgetHost). */
+  begin(host = ''): { path: string; nonce: string } {
     this.gc();
     if (Date.now() - this.lastSweep >= SWEEP_EVERY_MS) void this.sweep();
-    if (this.challenges.size > 10_000) throw new DschedError('INTERNAL', 'too many authentication attempts in flight');
+    const mine = this.byHost.get(host) ?? [];
+    if (mine.length >= CHALLENGES_PER_HOST) this.forget(mine[0]!);
+    if (this.challenges.size >= MAX_CHALLENGES) this.forget(this.challenges.keys().next().value!);
     const nonce = randomBytes(18).toString('base64url');
     const path = join(this.dir, `auth-${nonce}`);
-    this.challenges.set(nonce, { path, user, issued: Date.now() });
+    this.challenges.set(nonce, { path, issued: Date.now(), host });
+    this.byHost.set(host, [...(this.byHost.get(host) ?? []), nonce]);
     return { path, nonce };
+  }
+
+  private forget(nonce: string): void {
+    const c = this.challenges.get(nonce);
+    if (!c) return;
+    this.challenges.delete(nonce);
+    const left = (this.byHost.get(c.host) ?? []).filter((n) => n !== nonce);
+    if (left.length) this.byHost.set(c.host, left);
+    else this.byHost.delete(c.host);
   }
 
   finish(nonce: string): { token: string; user: string; admin: boolean } {
     const c = this.challenges.get(nonce);
-    this.challenges.delete(nonce);
+    this.forget(nonce);
     if (!c) throw new DschedError('UNAUTHENTICATED', 'unknown or expired authentication challenge');
     let st;
     try {
@@ -179,7 +205,11 @@ export class FsAuth {
 
   private gc() {
     const old = Date.now() - 60_000;
-    for (const [n, c] of this.challenges) if (c.issued < old) this.challenges.delete(n);
+    // oldest first: the first one young enough ends the look
+    for (const [n, c] of this.challenges) {
+      if (c.issued >= old) break;
+      this.forget(n);
+    }
   }
 }
 
