@@ -78,7 +78,9 @@ export class FsAuth {
     private warn: (message: string) => void = () => {},
   ) {
     mkdirSync(dir, { recursive: true });
-    chmodSync(dir, 0o1777);
+    // anyone may make a challenge here, by the name the schedd gave them, but no one else may list or watch
+    // the folder: a listing showed each challenge as it was made, and its name was all FinishAuth asks for
+    chmodSync(dir, 0o1733);
   }
 
   /** A challenge for the caller at `host` (its budgetHost). */
