@@ -5,13 +5,13 @@
 // pool, an admin's). The folder is now one no one else may list (1733): a challenge is made by the name the
 // schedd gave, which only its asker knows.
 import assert from 'node:assert/strict';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { poolPaths } from '../../lib/config/paths.js';
 import { lookupUser } from '../../lib/users.js';
-import { ROOT, TestPool } from '../integration/harness/pool.js';
-import { scriptAsNobody } from './nobody.js';
+import { TestPool } from '../integration/harness/pool.js';
+import { anonymousScheddScript, scriptAsNobody } from './nobody.js';
 
 describe('authentication challenges – made where no one else looks', () => {
   let pool: TestPool;
@@ -20,13 +20,11 @@ describe('authentication challenges – made where no one else looks', () => {
   before(async () => {
     assert.ok(lookupUser(victim), 'an account to be robbed');
     pool = await TestPool.start();
-    thief = join(pool.work, 'thief.mjs');
-    writeFileSync(
-      thief,
+    thief = anonymousScheddScript(
+      pool,
+      'thief.mjs',
+      ['watch'],
       [
-        `import { readFileSync, watch } from 'node:fs';`,
-        `import { ScheddClient } from ${JSON.stringify(join(ROOT, 'lib/rpc/clients/schedd.ts'))};`,
-        `const c = new ScheddClient(process.argv[2], { tls: { ca: readFileSync(${JSON.stringify(join(pool.home, 'host', 'ca.crt'))}) } });`,
         `const out = { stolen: [] };`,
         `try {`,
         `  watch(process.argv[3], (_e, name) => {`,
@@ -35,8 +33,7 @@ describe('authentication challenges – made where no one else looks', () => {
         `  console.log('watching');`,
         `} catch (e) { out.error = e.code; }`,
         `setTimeout(() => { console.log(JSON.stringify(out)); process.exit(0); }, out.error ? 0 : Number(process.argv[4]));`,
-      ].join('\n'),
-      { mode: 0o644 },
+      ],
     );
   });
   after(() => pool.stop());
