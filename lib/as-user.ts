@@ -94,14 +94,26 @@ export function openFileAs(
   try {
     if (owner?.umask === undefined || how === 'read') fd = openAs(owner, path, flags, mode ?? 0o644);
     else {
-      // made for a job: under its umask, whatever the daemon's own (which open would apply instead), so the
-      // file is told apart as new (O_EXCL) and given its mode exactly; an existing file keeps its own
-      try {
-        fd = openAs(owner, path, flags | fsc.O_EXCL, 0o600);
+      // made for a job: under its umask, whatever the daemon's own (which open would apply instead), so a
+      // new file is told apart (O_EXCL) and given its mode exactly; an existing one (most often) keeps its own
+      const existing = () => openAs(owner, path, flags & ~fsc.O_CREAT);
+      const fresh = () => {
+        const made = openAs(owner, path, flags | fsc.O_EXCL, 0o600);
         created = true;
+        return made;
+      };
+      const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
+      try {
+        fd = existing();
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        fd = openAs(owner, path, flags & ~fsc.O_CREAT, 0);
+        if (code(e) !== 'ENOENT') throw e;
+        try {
+          fd = fresh();
+        } catch (e2) {
+          // made by someone else in between
+          if (code(e2) !== 'EEXIST') throw e2;
+          fd = existing();
+        }
       }
     }
   } catch (e) {
