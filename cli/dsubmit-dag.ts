@@ -87,6 +87,8 @@ async function main(argv: string[]): Promise<number> {
     Cmd: lit('dsched-dagman'),
     Args: lit(`-Dag ${basename(dagFile)}`),
     Iwd: lit(process.cwd()),
+    // DAGMan's scripts, its nodes and its files are made with the submitter's umask
+    Umask: String(process.umask()),
     DAGManDagFile: lit(dagFile),
     // only the options given: the others come from the CONFIG file or DAGMan's defaults
     ...(limits.maxjobs !== undefined && { DAGManMaxJobs: String(limits.maxjobs) }),

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // dsubmit: queue jobs from an HTCondor submit description or a #PBS script (condor_submit / qsub).
 import { readFileSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { JobSet } from '../grammar/submit/index.js';
 import { DschedError } from '../lib/errors.js';
 import { loadConfig } from '../lib/config/load.js';
+import { ownAccount } from '../lib/users.js';
 import { io } from './shared/io.js';
 import { CommandExit, EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
@@ -255,7 +256,8 @@ async function main(argv: string[]): Promise<number> {
     text,
     cwd: io().cwd,
     env: io().env,
-    owner: userInfo().username,
+    owner: ownAccount(),
+    umask: process.umask(),
     hostname: config.str('HOSTNAME') || hostname(),
     macros: args.macros,
     append: pbs ? [] : args.append,

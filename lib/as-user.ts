@@ -7,7 +7,7 @@
 // glibc applies seteuid/setegid/setgroups to every thread of the process, so nothing asynchronous may run in
 // between: `fn` must be synchronous (no await, no callbacks that run later). The pattern is to open file
 // descriptors inside and do the slow reads and writes outside, with the descriptors.
-import { closeSync, constants as fsc, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants as fsc, fchmodSync, fstatSync, openSync } from 'node:fs';
 
 /** The credentials a job's files are handled with (runAsOwner in users.ts gives them for an owner's name). */
 export interface Owner {
@@ -15,6 +15,8 @@ export interface Owner {
   gid: number;
   /** supplementary groups (the primary one included); none given: the primary group only */
   groups?: number[];
+  /** the job's umask (lib/umask.ts): what a file created for the owner is made under */
+  umask?: number;
 }
 
 let current: Owner | undefined;
@@ -79,16 +81,49 @@ const OPEN_FLAGS = {
  * regular file only, opened without blocking. A daemon serves every user, and a FIFO named there would stop
  * it (the open waits for the other end, a write for room); a device would take or give without end.
  */
-export function openFileAs(owner: Owner | undefined, path: string, how: keyof typeof OPEN_FLAGS, mode = 0o644): number {
+export function openFileAs(
+  owner: Owner | undefined,
+  path: string,
+  how: keyof typeof OPEN_FLAGS,
+  mode?: number,
+): number {
   const notRegular = () => Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL' });
+  const flags = OPEN_FLAGS[how] | fsc.O_NONBLOCK | fsc.O_NOCTTY;
   let fd: number;
+  let created = false;
   try {
-    fd = openAs(owner, path, OPEN_FLAGS[how] | fsc.O_NONBLOCK | fsc.O_NOCTTY, mode);
+    if (owner?.umask === undefined || how === 'read') fd = openAs(owner, path, flags, mode ?? 0o644);
+    else {
+      // made for a job: under its umask, whatever the daemon's own (which open would apply instead), so a
+      // new file is told apart (O_EXCL) and given its mode exactly; an existing one (most often) keeps its own
+      const existing = () => openAs(owner, path, flags & ~fsc.O_CREAT);
+      const fresh = () => {
+        const made = openAs(owner, path, flags | fsc.O_EXCL, 0o600);
+        created = true;
+        return made;
+      };
+      const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
+      try {
+        fd = existing();
+      } catch (e) {
+        if (code(e) !== 'ENOENT') throw e;
+        try {
+          fd = fresh();
+        } catch (e2) {
+          // made by someone else in between
+          if (code(e2) !== 'EEXIST') throw e2;
+          fd = existing();
+        }
+      }
+    }
   } catch (e) {
     // ENXIO: a FIFO that nobody reads
     throw (e as NodeJS.ErrnoException).code === 'ENXIO' ? notRegular() : e;
   }
-  if (fstatSync(fd).isFile()) return fd;
+  if (fstatSync(fd).isFile()) {
+    if (created) fchmodSync(fd, (mode ?? 0o666) & ~owner!.umask! & 0o777);
+    return fd;
+  }
   closeSync(fd);
   throw notRegular();
 }

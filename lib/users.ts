@@ -1,5 +1,7 @@
 // Local user accounts, read from /etc/passwd (Node has no getpwnam/getpwuid).
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { DschedError } from './errors.js';
 
 function passwd(): string[][] {
   try {
@@ -26,19 +28,51 @@ export function loginOf(name: string): { home: string; shell: string } | undefin
 
 /** The user name of a uid (`uid<N>` when it has none). */
 export function userNameOf(uid: number): string {
-  return passwd().find((e) => Number(e[2]) === uid)?.[0] ?? `uid${uid}`;
+  return accountOf(uid) ?? `uid${uid}`;
+}
+
+/** A uid and gid no account has ((uid_t)-2; -1 means "unchanged" to the kernel). */
+export const NO_ACCOUNT_ID = 0xfffffffe;
+
+/** What to do about a uid with no account. */
+export const NO_ACCOUNT_HINT =
+  'dsched runs jobs as named users: an administrator adds one for this uid (to /etc/passwd or the user directory)';
+
+/** The name of the account this process runs as; a uid with none cannot use the pool (see runAsOwner). */
+export function ownAccount(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    throw new DschedError('PERMISSION_DENIED', `uid ${process.getuid?.() ?? '?'} has no account on this host`, {
+      hint: NO_ACCOUNT_HINT,
+    });
+  }
+}
+
+/** The account name of a uid, or undefined when it has no passwd entry here. */
+export function accountOf(uid: number): string | undefined {
+  return passwd().find((e) => Number(e[2]) === uid)?.[0];
 }
 
 /**
- * Who a daemon running as root runs a user's job or script as, and handles the user's files as (unknown
- * users: nobody); undefined when the daemon is not root (it can only act as itself) or the owner is root.
+ * Who a daemon running as root runs a user's job or script as, and handles the user's files as; undefined
+ * when the daemon is not root (it can only act as itself) or the owner is root. An owner with no account
+ * here is refused: acting for them as some stand-in (nobody) gave them that account's files and processes.
  */
-export function runAsOwner(owner: string): { uid: number; gid: number; groups: number[]; name: string } | undefined {
+export function runAsOwner(
+  owner: string,
+): { uid: number; gid: number; groups: number[]; name: string; umask?: number } | undefined {
   if (process.getuid?.() !== 0 || !owner || owner === 'root') return undefined;
   const u = lookupUser(owner);
-  return u
-    ? { ...u, groups: groupsOf(owner, u.gid), name: owner }
-    : { uid: 65534, gid: 65534, groups: [65534], name: owner };
+  if (!u)
+    throw new DschedError(
+      'PERMISSION_DENIED',
+      `${owner} has no account on this host: its jobs and files cannot be run or handled as anyone`,
+      {
+        hint: NO_ACCOUNT_HINT,
+      },
+    );
+  return { ...u, groups: groupsOf(owner, u.gid), name: owner };
 }
 
 const recentOwners = new Map<string, { at: number; owner: ReturnType<typeof runAsOwner> }>();

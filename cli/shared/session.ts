@@ -4,10 +4,10 @@
 // The RPC clients (gRPC, the protos), TLS and the ClassAd library are imported when a client is first asked
 // for, so a command's --help and its usage errors load none of them.
 import { mkdirSync, rmSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { loadConfig, type Config } from '../../lib/config/load.js';
 import { addressFile } from '../../lib/config/paths.js';
 import { DschedError } from '../../lib/errors.js';
+import { ownAccount } from '../../lib/users.js';
 import type { ClientCredentials } from '../../lib/rpc/tls.js';
 import { collectorAddress, readAddressFile } from '../../lib/rpc/address-file.js';
 import type { CollectorClient } from '../../lib/rpc/clients/collector.js';
@@ -81,7 +81,7 @@ export function dropWarmOf(ctx: object): void {
 
 /** `config`: the command's own, when it loaded it already (reading the layers again costs its start). */
 export function openSession(config: Config = loadConfig({ env: io().env })): Session {
-  const user = userInfo().username;
+  const user = ownAccount();
   let token: string | undefined;
   let scheddClient: ScheddClient | undefined;
   let collectorClient: CollectorClient | undefined;

@@ -3,7 +3,7 @@
 // on it, so after a restart (even kill -9) the DAG resumes without re-running a finished node or running
 // one twice (node submissions are tagged DAGManJobId/DAGNodeName/DAGNodeRetry and found again).
 import { spawn } from 'node:child_process';
-import { closeSync, constants as fsc, existsSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
 import {
@@ -17,6 +17,7 @@ import { expandSubmit, loadSubmit, parseEnv, singleCluster } from '../../grammar
 import { DschedError } from '../../lib/errors.js';
 import { errnoText } from '../../lib/transfer.js';
 import type { Logger } from '../../lib/log.js';
+import { jobUmask } from '../../lib/umask.js';
 import { runAsOwner } from '../../lib/users.js';
 import { asUser, openAs, openFileAs } from '../../lib/as-user.js';
 import type { Identity } from '../../lib/rpc/auth.js';
@@ -234,7 +235,9 @@ export class DagRunner {
     const identity: Identity = { kind: 'user', name: owner, admin: false };
     const envText = this.queue.value(job, 'Environment');
     const env = typeof envText === 'string' ? parseEnv(undefined, envText) : {};
-    const runAs = runAsOwner(owner);
+    const umask = jobUmask(this.queue.value(job, 'Umask'));
+    const known = runAsOwner(owner);
+    const runAs = known && { ...known, umask };
     return {
       submitNode: async (node: DagNode, vars: NodeSubmitVars, retry: number) => {
         this.flushEvents();
@@ -249,6 +252,7 @@ export class DagRunner {
             cwd: node.dir,
             env,
             owner,
+            umask,
             hostname: hostname(),
             macros: vars.macros,
             append: [
@@ -292,9 +296,32 @@ export class DagRunner {
             );
             return resolveScript({ exitCode: 127 });
           }
+          // Node's spawn sets no umask: a shell sets the DAG's (lib/umask.ts) and execs the script, so a missing
+          // script (looked for as the owner, where the shell would) is told here rather than by the shell
+          const missing = asUser(runAs, () => {
+            const paths = cmd.includes('/')
+              ? [resolve(cwd, cmd)]
+              : (env.PATH ?? '').split(':').map((dir) => resolve(cwd, dir, cmd));
+            let first: Error | undefined;
+            for (const path of paths)
+              try {
+                statSync(path);
+                return undefined;
+              } catch (e) {
+                first ??= e as Error;
+              }
+            return first ?? Object.assign(new Error('No such file or directory'), { code: 'ENOENT' });
+          });
+          if (missing) {
+            closeSync(dirFd);
+            return resolveScript({
+              exitCode: 127,
+              error: `${resolve(cwd, cmd)}: ${errnoText(missing).replace(/^\(errno \d+\) /, '')}`,
+            });
+          }
           let child;
           try {
-            child = spawn(cmd, argv.slice(1), {
+            child = spawn('/bin/sh', ['-c', `umask ${umask.toString(8)} && exec "$0" "$@"`, cmd, ...argv.slice(1)], {
               cwd: `/proc/self/fd/${dirFd}`,
               env: { ...env, _DAG_NODE: node.name, _DAG_SCRIPT: kind },
               stdio: 'ignore',

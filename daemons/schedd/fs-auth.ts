@@ -23,13 +23,24 @@ import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { DschedError } from '../../lib/errors.js';
 import { signToken } from '../../lib/rpc/auth.js';
-import { userNameOf } from '../../lib/users.js';
+import { accountOf, NO_ACCOUNT_HINT } from '../../lib/users.js';
 
+/** What is kept of a challenge: never the name the caller asked as (up to 2 MiB, and unused: the token names
+ *  the directory's owner), as 10,000 of them held 20 GB of the schedd. */
 interface Challenge {
   path: string;
-  user: string;
   issued: number;
+  /** the client host that asked (budgetHost) */
+  host: string;
 }
+
+/**
+ * Challenges in flight, in all and from one client host. BeginAuth is open to anyone: past the bound it
+ * refused everyone, so a flood of challenges never answered kept every user from a token. Now the oldest
+ * gives way to the newest, the asking host's own first, and a handshake takes milliseconds.
+ */
+const MAX_CHALLENGES = 10_000;
+const CHALLENGES_PER_HOST = 64;
 
 /** A name begin() gives: `auth-` and 18 random bytes in base64url. */
 const CHALLENGE_NAME = /^auth-[A-Za-z0-9_-]{24}$/;
@@ -56,6 +67,8 @@ function removeAs(path: string, uid: number, gid: number): Promise<Error | undef
 
 export class FsAuth {
   private challenges = new Map<string, Challenge>();
+  /** each client host's challenges in flight, oldest first */
+  private byHost = new Map<string, string[]>();
   private lastSweep = 0;
   private sweeping = false;
   constructor(
@@ -65,22 +78,37 @@ export class FsAuth {
     private warn: (message: string) => void = () => {},
   ) {
     mkdirSync(dir, { recursive: true });
-    chmodSync(dir, 0o1777);
+    // anyone may make a challenge here, by the name the schedd gave them, but no one else may list or watch
+    // the folder: a listing showed each challenge as it was made, and its name was all FinishAuth asks for
+    chmodSync(dir, 0o1733);
   }
 
-  begin(user: string): { path: string; nonce: string } {
+  /** A challenge for the caller at `host` (its budgetHost). */
+  begin(host = ''): { path: string; nonce: string } {
     this.gc();
     if (Date.now() - this.lastSweep >= SWEEP_EVERY_MS) void this.sweep();
-    if (this.challenges.size > 10_000) throw new DschedError('INTERNAL', 'too many authentication attempts in flight');
+    const mine = this.byHost.get(host) ?? [];
+    if (mine.length >= CHALLENGES_PER_HOST) this.forget(mine[0]!);
+    if (this.challenges.size >= MAX_CHALLENGES) this.forget(this.challenges.keys().next().value!);
     const nonce = randomBytes(18).toString('base64url');
     const path = join(this.dir, `auth-${nonce}`);
-    this.challenges.set(nonce, { path, user, issued: Date.now() });
+    this.challenges.set(nonce, { path, issued: Date.now(), host });
+    this.byHost.set(host, [...(this.byHost.get(host) ?? []), nonce]);
     return { path, nonce };
+  }
+
+  private forget(nonce: string): void {
+    const c = this.challenges.get(nonce);
+    if (!c) return;
+    this.challenges.delete(nonce);
+    const left = (this.byHost.get(c.host) ?? []).filter((n) => n !== nonce);
+    if (left.length) this.byHost.set(c.host, left);
+    else this.byHost.delete(c.host);
   }
 
   finish(nonce: string): { token: string; user: string; admin: boolean } {
     const c = this.challenges.get(nonce);
-    this.challenges.delete(nonce);
+    this.forget(nonce);
     if (!c) throw new DschedError('UNAUTHENTICATED', 'unknown or expired authentication challenge');
     let st;
     try {
@@ -107,7 +135,12 @@ export class FsAuth {
         'UNAUTHENTICATED',
         'the challenge is not a fresh directory of mode 0700 (dsched commands of an older version create a file: use the commands of this one)',
       );
-    const user = userNameOf(st.uid);
+    // a uid with no account gets no name: a made-up one (`uidN`) was run and handled as nobody
+    const user = accountOf(st.uid);
+    if (user === undefined)
+      throw new DschedError('PERMISSION_DENIED', `uid ${st.uid} has no account on the schedd's host`, {
+        hint: NO_ACCOUNT_HINT,
+      });
     const admin = this.isAdmin(user);
     return { token: signToken(this.tokenKey(), { user, admin, ttl: 8 * 3600 }), user, admin };
   }
@@ -174,7 +207,11 @@ export class FsAuth {
 
   private gc() {
     const old = Date.now() - 60_000;
-    for (const [n, c] of this.challenges) if (c.issued < old) this.challenges.delete(n);
+    // oldest first: the first one young enough ends the look
+    for (const [n, c] of this.challenges) {
+      if (c.issued >= old) break;
+      this.forget(n);
+    }
   }
 }
 

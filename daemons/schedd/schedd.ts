@@ -4,10 +4,17 @@
 // composition root: it wires the parts that do most of it (claims.ts, user-actions.ts, policies.ts,
 // leases.ts, job-events.ts, gang.ts), each given a narrow interface to the queue and the rest, and keeps
 // the submissions, job dependencies, mail and the job event log.
-import { runAsOwner, runAsOwnerCached } from '../../lib/users.js';
+import { jobUmask } from '../../lib/umask.js';
+import { NO_ACCOUNT_ID, runAsOwner, runAsOwnerCached } from '../../lib/users.js';
 import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
-import { canonicalizeNames, checkLiteral, checkNamedOwners, checkSubmittedStatus } from './submit-checks.js';
+import {
+  canonicalizeNames,
+  checkLiteral,
+  checkNamedOwners,
+  checkSubmittedStatus,
+  checkUmask,
+} from './submit-checks.js';
 import { limits as classadLimits } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -438,7 +445,9 @@ export class Schedd {
     if (procs.length > this.opts.maxProcs()) throw this.tooMany(procs.length);
     checkDagJob(clusterAttrs, procs);
     const owner = identity.name;
-    const rights = runAsOwner(owner);
+    const known = runAsOwner(owner);
+    // the files made at submit (the event log) are made under the umask the submission records
+    const rights = known && { ...known, umask: jobUmask(litValue(clusterAttrs.Umask)) };
     const pieces = (function* () {
       for (let start = 0; start < procs.length; start += SUBMIT_PIECE)
         yield { start, piece: procs.slice(start, start + SUBMIT_PIECE) };
@@ -458,6 +467,7 @@ export class Schedd {
           checkLiteral(name, text);
           checkNotifyUser(name, text, 'SUBMIT_INVALID');
           checkSubmittedStatus(name, text);
+          checkUmask(name, text, 'SUBMIT_INVALID');
         }
       }
       if (!identity.admin) {
@@ -594,7 +604,14 @@ export class Schedd {
 
   /** Who the schedd reads and writes a job's files as (undefined: as itself, when it is not root). */
   fileOwner(job: Job): ReturnType<typeof runAsOwner> {
-    return runAsOwnerCached(job.owner);
+    try {
+      const who = runAsOwnerCached(job.owner);
+      return who && { ...who, umask: jobUmask(this.queue.value(job, 'Umask')) };
+    } catch {
+      // an owner whose account has gone since it submitted: its files are handled as a uid no one has, so
+      // they reach nothing of anyone's (neither root's nor nobody's), and the exits of others' jobs go on
+      return { uid: NO_ACCOUNT_ID, gid: NO_ACCOUNT_ID, groups: [NO_ACCOUNT_ID], name: job.owner };
+    }
   }
 
   /** JobEvents from a startd on `callerHost` (JobEvents.jobEvents). */

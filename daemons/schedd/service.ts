@@ -5,6 +5,7 @@ import { DschedError } from '../../lib/errors.js';
 import { daemonHost } from '../../lib/rpc/authz.js';
 import { streamSink } from '../../lib/transfer.js';
 import type { FetchInputRequest__Output } from '../../lib/rpc/generated/dsched/v1/FetchInputRequest.js';
+import { budgetHost } from '../../lib/rpc/anonymous-budget.js';
 import { EncodedReply, type CallContext, type ServiceImpl } from '../../lib/rpc/server.js';
 import { proto } from '../../lib/rpc/proto.js';
 import type { ActRequest__Output } from '../../lib/rpc/generated/dsched/v1/ActRequest.js';
@@ -43,8 +44,8 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
   schedd.watch(() => shared.invalidate());
   return {
     unary: {
-      BeginAuth(req: { user: string }) {
-        return auth.begin(req.user);
+      BeginAuth(_req: { user: string }, ctx: CallContext) {
+        return auth.begin(budgetHost(ctx.peer.replace(/:\d+$/, '')));
       },
       FinishAuth(req: { nonce: string }) {
         return auth.finish(req.nonce);

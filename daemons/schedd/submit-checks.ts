@@ -15,6 +15,7 @@ import { DschedError } from '../../lib/errors.js';
 import { JobStatus } from '../../lib/job-status.js';
 import { CANONICAL_JOB_ATTR_NAMES } from '../../lib/job-attrs.js';
 import { isExpressionText, litValue } from './queue.js';
+import { umaskProblem } from '../../lib/umask.js';
 
 /** Refuse attributes of `attrs` that name a user other than `owner`, or a cluster `owner` does not own. */
 export function checkNamedOwners(
@@ -58,6 +59,13 @@ export function checkLiteral(name: string, text: string): void {
       'SUBMIT_INVALID',
       `${name} = ${text}: the schedd acts on this attribute's value, which must be a literal (a number or a string), not an expression`,
     );
+}
+
+/** Refuse a Umask (any spelling) that is no umask (lib/umask.ts): a job's files are created under it. */
+export function checkUmask(name: string, text: string, code: 'SUBMIT_INVALID' | 'USAGE'): void {
+  if (name.length !== 5 || name.toLowerCase() !== 'umask') return;
+  const problem = umaskProblem(text);
+  if (problem) throw new DschedError(code, problem, { hint: 'dsubmit records the umask it runs with' });
 }
 
 /** Refuse a JobStatus (any spelling) other than idle or held. */

@@ -196,6 +196,14 @@ export async function watchJobs(
       leave(); // what it held no longer counts against its caller (it is dropped once its loop ends)
     },
   };
+  // What the request makes this watcher keep for its whole life (the jobs, owners and attributes it names)
+  // counts as its backlog does: a user's streams, each naming 30 MB of owners, held as many gigabytes.
+  const asked = 64 * wanted.length + [...owners, ...(req.projection ?? [])].reduce((n, s) => n + 16 + s.length, 0);
+  if (asked > WATCH_BACKLOG_BYTES)
+    throw new DschedError(
+      'INPUT_TOO_LARGE',
+      `a job-change stream may name at most ${WATCH_BACKLOG_BYTES >> 20} MB of jobs, owners and attributes`,
+    );
   all.watchers.add(mine);
   const leave = () => {
     if (!all.watchers.delete(mine)) return;
@@ -203,6 +211,9 @@ export async function watchJobs(
     all.bytes -= mine.bytes;
     if (!all.watchers.size && backlogByCaller.get(caller) === all) backlogByCaller.delete(caller);
   };
+  mine.bytes = asked;
+  all.bytes += asked;
+  if (all.bytes > WATCH_BACKLOG_BYTES) furthestBehind(all.watchers)?.cut();
   /** This watcher's backlog changed by `n` changes of `size` bytes. */
   const held = (n: number, size: number) => {
     if (!all.watchers.has(mine)) return;
@@ -260,7 +271,7 @@ export async function watchJobs(
       if (tooSlow)
         throw new DschedError(
           'WATCHER_TOO_SLOW',
-          `the job-change stream fell more than ${most} changes (or ${WATCH_BACKLOG_BYTES >> 20} MB) behind (with the other streams ${ctx.identity.name || 'this caller'} watches that are behind)`,
+          `the job-change stream fell more than ${most} changes (or ${WATCH_BACKLOG_BYTES >> 20} MB) behind (with the other streams ${ctx.identity.name || 'this caller'} watches that are behind, and what they name)`,
         );
       if (head === backlog.length) {
         backlog.length = head = 0;

@@ -7,6 +7,7 @@ import type { ClassAd } from '../../grammar/classad/index.js';
 import { parseEnv, splitArgs } from '../../grammar/submit/args-env.js';
 import { HoldCode } from '../../lib/job-status.js';
 import { STDERR_NAME, STDOUT_NAME } from '../../lib/transfer.js';
+import { jobUmask } from '../../lib/umask.js';
 
 /** A PBS job's copy of its script in the sandbox (transfer.ts leaves it out of the output). */
 export const PBS_SCRIPT_NAME = '.pbs_script';
@@ -59,6 +60,8 @@ export interface JobProcess {
   sandbox: string;
   /** the job ad as written to `.job.ad` in the sandbox */
   adText: string;
+  /** the submitter's umask (lib/umask.ts): the job runs with it and its stdout and stderr are made under it (none: the spawner's) */
+  umask?: number;
   /** more files for the sandbox (name → content), written 0600 for the job's owner */
   files?: Record<string, string>;
   /** the same, written 0700 (a PBS job's copy of its script) */
@@ -171,6 +174,7 @@ export function launchSpec(ad: ClassAd, ctx: LaunchContext): LaunchSpec | Launch
     stderr: errName && errName === outName ? stdout : file(errName, STDERR_NAME),
     sandbox,
     adText: ad.toLong(),
+    umask: jobUmask(ad.lookupJS('Umask')),
     files: ctx.files,
     execFiles,
     keepSandbox: transfer,

@@ -78,6 +78,7 @@ export function encodeRequest(r: SpawnerRequest): Buffer & { fields?: number } {
     f.push(['id', r.id], ['exe', r.exe], ...r.argv.map((a): [string, string] => ['arg', a]), ['cwd', r.cwd]);
     for (const [k, v] of Object.entries(r.env)) f.push(['env', `${k}=${v}`]);
     f.push(['stdin', r.stdin], ['stdout', r.stdout], ['stderr', r.stderr], ['sandbox', r.sandbox], ['ad', r.adText]);
+    if (r.umask !== undefined) f.push(['umask', String(r.umask)]);
     for (const [key, list] of [
       ['file', r.files],
       ['xfile', r.execFiles],

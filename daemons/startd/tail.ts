@@ -7,7 +7,9 @@
 //   A job that replaces its output with a link to /etc/shadow, a /proc file or anything else gets nothing:
 //   the kernel refuses the owner what the owner may not read, and what it may read is not the job's file;
 // - how much: a read never takes more than max_bytes (at most 1 MiB) from the end of the file, so a huge or
-//   sparse file costs nothing; the reader's pace bounds what is buffered; each user has a few streams at most;
+//   sparse file costs nothing; the reader's pace bounds what is buffered; each user has a few streams at most,
+//   and when all are taken the user holding the most gives up their oldest to one holding fewer, so no group of
+//   users keeps another from reading its own job's output;
 // - how long: the stream ends when the job ends (or the caller goes).
 import { closeSync, constants, fstatSync, openSync, read } from 'node:fs';
 import { promisify } from 'node:util';
@@ -33,8 +35,16 @@ type Running = NonNullable<DynamicSlot['job']>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
+/** A stream being served: its user, and how it is cut off for another user's. */
+interface Stream {
+  user: string;
+  cut: boolean;
+  wake: () => void;
+}
+
 export class JobTail {
-  private streams = new Map<string, number>();
+  /** the streams being served, oldest first */
+  private streams: Stream[] = [];
 
   constructor(
     private machine: Machine,
@@ -71,20 +81,16 @@ export class JobTail {
     const job = this.find(req, who);
     const id = `${job.cluster}.${job.proc}`;
     const maxBytes = Math.min(MAX_BYTES, Math.max(1, Number(req.max_bytes) || DEFAULT_BYTES));
-    const total = [...this.streams.values()].reduce((a, b) => a + b, 0);
-    if ((this.streams.get(who.name) ?? 0) >= PER_USER || total >= TOTAL)
-      throw new DschedError(
-        'TOO_MANY_STREAMS',
-        `too many dtail streams on ${this.machine.name} (${PER_USER} per user, ${TOTAL} in all)`,
-      );
-    this.streams.set(who.name, (this.streams.get(who.name) ?? 0) + 1);
+    const me = this.admit(who.name);
+    const cutOff = new Promise<void>((r) => (me.wake = r));
     let ended = false;
     void job.started.done.then(() => (ended = true));
-    const gone = () => call.cancelled || call.destroyed;
+    const gone = () => call.cancelled || call.destroyed || me.cut;
     let fd: number | undefined;
     try {
       // a job whose input files are still arriving has no output yet
-      while (!job.started.running && !ended && !gone()) await sleep(POLL_MS);
+      while (!job.started.running && !ended && !gone()) await Promise.race([sleep(POLL_MS), cutOff]);
+      if (me.cut) throw this.cutError();
       if (gone()) return;
       if (!job.started.running) throw new DschedError('JOB_STATE', `job ${id} ended before it started`);
       fd = this.open(job, req.stderr, id);
@@ -112,20 +118,61 @@ export class JobTail {
           const { bytesRead } = await readAt(fd, buf, 0, buf.length, pos);
           if (!bytesRead) break;
           pos += bytesRead;
-          await writePaced(call, { data: buf.subarray(0, bytesRead), ...(first ? chunk : {}) });
+          // a reader that does not read holds its stream until it is cut off
+          await Promise.race([writePaced(call, { data: buf.subarray(0, bytesRead), ...(first ? chunk : {}) }), cutOff]);
           first = false;
         }
         if (first && chunk.truncated) await writePaced(call, { data: Buffer.alloc(0), ...chunk });
         if (last || gone()) break;
-        await Promise.race([sleep(POLL_MS), job.started.done]);
+        await Promise.race([sleep(POLL_MS), job.started.done, cutOff]);
       }
+      if (me.cut) throw this.cutError();
       if (!gone()) call.end();
     } finally {
       if (fd !== undefined) closeSync(fd);
-      const n = (this.streams.get(who.name) ?? 1) - 1;
-      if (n > 0) this.streams.set(who.name, n);
-      else this.streams.delete(who.name);
+      const at = this.streams.indexOf(me);
+      if (at >= 0) this.streams.splice(at, 1);
     }
+  }
+
+  /**
+   * A place for a stream of `user`'s: PER_USER each; when all TOTAL are taken, the oldest stream of the user
+   * holding the most is cut off for it if they hold at least two more than `user`, so whoever holds few
+   * always gets one (TOTAL shared evenly among the users who ask), and a full startd does not flip back and forth.
+   */
+  private admit(user: string): Stream {
+    const counts = new Map<string, number>();
+    for (const s of this.streams) counts.set(s.user, (counts.get(s.user) ?? 0) + 1);
+    const mine = counts.get(user) ?? 0;
+    if (mine >= PER_USER)
+      throw new DschedError(
+        'TOO_MANY_STREAMS',
+        `${user} has ${PER_USER} dtail streams open on ${this.machine.name}, the most one user may`,
+      );
+    if (this.streams.length >= TOTAL) {
+      let top = '';
+      for (const [u, n] of counts) if (n > (counts.get(top) ?? 0)) top = u;
+      if ((counts.get(top) ?? 0) < mine + 2)
+        throw new DschedError(
+          'TOO_MANY_STREAMS',
+          `all ${TOTAL} dtail streams on ${this.machine.name} are taken, ${mine} of them by ${user}`,
+        );
+      const victim = this.streams.find((s) => s.user === top)!;
+      this.streams.splice(this.streams.indexOf(victim), 1);
+      victim.cut = true;
+      victim.wake();
+      this.log.info({ user: top, for: user }, 'dtail: a stream cut off for another user');
+    }
+    const me: Stream = { user, cut: false, wake: () => undefined };
+    this.streams.push(me);
+    return me;
+  }
+
+  private cutError(): DschedError {
+    return new DschedError(
+      'TOO_MANY_STREAMS',
+      `this dtail stream was ended for another user's: all ${TOTAL} on ${this.machine.name} were taken, the most of them by this user`,
+    );
   }
 
   private open(job: Running, stderr: boolean, id: string): number {

@@ -882,6 +882,7 @@ export function expandPbs(
   c.Owner = quoteString(input.owner);
   c.User = quoteString(`${input.owner}@${host}`);
   c.FileSystemDomain = quoteString(host);
+  if (input.umask !== undefined) c.Umask = String(input.umask);
   c.MinHosts = '1';
   c.MaxHosts = '1';
   c.CurrentHosts = '0';

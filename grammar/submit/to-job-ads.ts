@@ -1196,6 +1196,7 @@ function fixedHandler(input: SubmitInput): Handler {
       out.Owner = quoteString(input.owner);
       out.User = quoteString(`${input.owner}@${input.hostname}`);
       out.FileSystemDomain = quoteString(input.hostname);
+      if (input.umask !== undefined) out.Umask = String(input.umask);
       out.MinHosts = '1';
       out.MaxHosts = '1';
       out.CurrentHosts = '0';

@@ -12,6 +12,8 @@ export interface SubmitInput {
   env: Record<string, string | undefined>;
   /** the submitting user */
   owner: string;
+  /** the submitter's umask, recorded as `Umask` for the files made for its jobs (none: not recorded) */
+  umask?: number;
   /** the submit host (PBS_O_HOST, PBS job ids) */
   hostname: string;
   /** `name=value` command-line arguments and DAG VARS */

@@ -28,7 +28,7 @@ export interface AppendOptions extends LogTimeOptions {
   format?: LogFormat;
   /** fsync after writing (the event survives a power loss once this returns). */
   fsync?: boolean;
-  /** File mode when the log is created (default 0o644, minus the umask). */
+  /** File mode when the log is created (default 0o644, minus the umask; a job's log: 0o666 minus the job's). */
   mode?: number;
 }
 
@@ -145,7 +145,7 @@ export class UserLogWriter {
     for (const [key, batch] of batches) {
       const { path, owner, events } = batch;
       try {
-        const fd = openFileAs(owner, path, 'append', this.opts.mode ?? 0o644);
+        const fd = openFileAs(owner, path, 'append', this.opts.mode);
         try {
           writeSync(fd, render(events, this.opts));
           if (this.opts.fsync) fsyncSync(fd);

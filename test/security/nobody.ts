@@ -35,3 +35,22 @@ export function scriptAsNobody(pool: TestPool, script: string, args: string[]): 
     ),
   );
 }
+
+/**
+ * Write a hostile client `name` into the pool's work folder: `c` is a ScheddClient with no credential (anyone
+ * on the network), `lines` what it does with it (`node:fs`'s `imports` too). Returns its path.
+ */
+export function anonymousScheddScript(pool: TestPool, name: string, imports: string[], lines: string[]): string {
+  const path = join(pool.work, name);
+  writeFileSync(
+    path,
+    [
+      `import { readFileSync, ${imports.join(', ')} } from 'node:fs';`,
+      `import { ScheddClient } from ${JSON.stringify(join(ROOT, 'lib/rpc/clients/schedd.ts'))};`,
+      `const c = new ScheddClient(process.argv[2], { tls: { ca: readFileSync(${JSON.stringify(join(pool.home, 'host', 'ca.crt'))}) } });`,
+      ...lines,
+    ].join('\n'),
+    { mode: 0o644 },
+  );
+  return path;
+}

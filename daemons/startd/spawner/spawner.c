@@ -934,7 +934,7 @@ static void file_id(int fd, char *outs, size_t n) {
 
 /* Open a job's file as its owner; a FIFO never blocks the spawner (O_NONBLOCK, cleared once open). */
 static int open_job_file(const char *path, int write) {
-  int fd = open(path, (write ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
+  int fd = open(path, (write ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
   if (fd < 0) return -1;
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
@@ -1051,6 +1051,11 @@ static void start(const struct req *r) {
   const char *run = get(r, "run"), *journal = get(r, "journal");
   int owner = get(r, "uid") != NULL;
   unsigned uid = 0, gid = 0;
+  /* the submitter's umask: the job's stdout and stderr are made under it, and the job runs with it */
+  const char *job_umask = get(r, "umask");
+  unsigned umask_bits = 0;
+  mode_t own_umask = 0;
+  int umask_set = 0;
   int nargs = count(r, "arg"), nenv = count(r, "env"), ngroups = count(r, "group");
   gid_t *groups = NULL;
   char **argv = NULL, **envp = NULL;
@@ -1068,6 +1073,8 @@ static void start(const struct req *r) {
   if (!exe || !cwd || !in || !outp || !errp || !ad) FAIL(6, 0, "Failed to execute: an incomplete start request");
   if (owner && (parse_id(get(r, "uid"), &uid) || parse_id(get(r, "gid") ? get(r, "gid") : get(r, "uid"), &gid)))
     FAIL(6, 0, "Failed to execute '%s': an invalid user or group id", exe);
+  if (job_umask && (parse_id(job_umask, &umask_bits) || umask_bits > 0777))
+    FAIL(6, 0, "Failed to execute '%s': an invalid umask", exe);
   if (ngroups > MAX_GROUPS) FAIL(6, 0, "Failed to execute '%s': too many groups", exe);
   groups = xmalloc(sizeof *groups * (size_t)(ngroups + 1));
   ngroups = 0;
@@ -1149,6 +1156,10 @@ static void start(const struct req *r) {
   /* the child inherits this directory, entered as the owner: a path checked first could be swapped before use */
   if (chdir(cwd)) FAIL(14, errno, "Failed to change to initial directory %s: %s", cwd, why(errno, e1, sizeof e1));
   moved = 1;
+  if (job_umask) {
+    own_umask = umask((mode_t)umask_bits);
+    umask_set = 1;
+  }
   if ((fds[0] = open_job_file(in, 0)) < 0) FAIL(8, errno, "Failed to open '%s' as standard input: %s", in, why(errno, e1, sizeof e1));
   if ((fds[1] = open_job_file(outp, 1)) < 0) FAIL(7, errno, "Failed to open '%s' as standard output: %s", outp, why(errno, e1, sizeof e1));
   if (!strcmp(errp, outp) && strcmp(outp, "/dev/null")) fds[2] = dup(fds[1]);
@@ -1201,6 +1212,8 @@ static void start(const struct req *r) {
     FAIL(6, fork_errno, "Failed to place the job in its process tracking cgroup %s: %s", fam.cgroup, why(fork_errno, e1, sizeof e1));
   }
   if (pid == 0) child(pipefd[1], self, fds, owner, uid, gid, groups, ngroups, exe, argv, envp, journal, run);
+  if (umask_set) umask(own_umask); /* the child has the job's */
+  umask_set = 0;
   if (pid < 0) FAIL(6, fork_errno, "Failed to execute '%s': %s", exe, why(fork_errno, e1, sizeof e1));
   close(pipefd[1]);
   pipefd[1] = -1;
@@ -1244,6 +1257,7 @@ failed:
   if (fam.cgroup) rmdir(fam.cgroup);
   reply_failed(id, fail.code, fail.err, fail.message);
 cleanup:
+  if (umask_set) umask(own_umask);
   if (moved && chdir("/")) die("chdir /: %s", strerror(errno));
   for (int i = 0; i < 3; i++)
     if (fds[i] >= 0) close(fds[i]);
