@@ -156,6 +156,27 @@ describe('HTCondor and PBS command names', () => {
     assert.match(missing.stdout, /^exit 1$/m);
   });
 
+  test('names – qsub -W block=true prints the id, waits for the job and exits with its exit code', () => {
+    pool.file('fail3.sh', '#!/bin/sh\necho failing\nexit 3\n', 0o755);
+    const b = sh('J=$(qsub -W block=true fail3.sh); echo "exit $? id $J"; qstat -x -f "$J" | grep Exit_status');
+    assert.match(b.stdout, /^exit 3 id \d+\.\S+$/m, b.stdout + b.stderr);
+    // the job has ended when qsub returns: PBS's record of it says so
+    assert.match(b.stdout, /^ +Exit_status = 3$/m, b.stdout);
+    // in the script too, and an array: the exit code of the subjob that failed
+    pool.file(
+      'arr5.sh',
+      '#!/bin/sh\n#PBS -J 0-3\n#PBS -W block=true\n[ "$PBS_ARRAY_INDEX" = 2 ] && exit 5\nexit 0\n',
+      0o755,
+    );
+    const a = sh('qsub arr5.sh; echo "exit $?"');
+    assert.match(a.stdout, /^\d+\[\]\.\S+\nexit 5$/m, a.stdout + a.stderr);
+    pool.file('ok.sh', '#!/bin/sh\ntrue\n', 0o755);
+    assert.equal(sh('qsub -W block=true ok.sh').code, 0);
+    const bad = sh('qsub -W block=maybe ok.sh');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^qsub: error\[PBS_SYNTAX\]: -W block: expected true or false, found 'maybe'$/m);
+  });
+
   test('names – a job finds dchirp on its PATH without getenv', async () => {
     pool.file('where.sub', 'executable = /bin/sh\narguments = "-c \'command -v dchirp\'"\noutput = where.out\nqueue\n');
     const c = await pool.submit('where.sub');
