@@ -72,6 +72,23 @@ describe('htcondor options', () => {
     assert.equal(await ids(['-stream-results', '-expert']), await ids([]));
   });
 
+  test('htcondor options – an option by the start of its name, as HTCondor takes it: -const, -nob, -constrain, -better', async () => {
+    const out = await dq(['-const', `ClusterId == ${idle}`, '-nob']);
+    assert.match(out, /^ID +OWNER +SUBMITTED +RUN_TIME +ST +PRI +SIZE +CMD$/m);
+    assert.match(out, new RegExp(`^${idle}\\.0 `, 'm'));
+    assert.doesNotMatch(out, new RegExp(`^${held}\\.0 `, 'm'));
+    assert.match(await dq(['-better', `${idle}.0`]), /Requirements/);
+    const st = await pool.run('dstatus', ['-constrain', 'Cpus > 0', '-af', 'Name']);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /^slot\S+@/m);
+    // fewer than three letters, or the start of several options, is no option
+    for (const word of ['-co', '-w']) {
+      const r = await pool.run('dq', [word]);
+      assert.equal(r.code, 2, `${word}: ${r.stdout}`);
+      assert.match(r.stderr, /error\[USAGE\]: Unknown argument/);
+    }
+  });
+
   test('htcondor options – dq options with no meaning here are refused with the reason', async () => {
     for (const [args, why] of [
       [['-grid'], /-grid: dsched runs no grid universe jobs/],
