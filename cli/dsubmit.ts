@@ -8,6 +8,7 @@ import { DschedError } from '../lib/errors.js';
 import { loadConfig } from '../lib/config/load.js';
 import { JobStatus } from '../lib/job-status.js';
 import type { ScheddClient } from '../lib/rpc/clients/schedd.js';
+import { asciiDashes, lookalikeDashError } from './shared/dash.js';
 import { io } from './shared/io.js';
 import { CommandExit, EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
@@ -128,6 +129,7 @@ function parseArgs(argv: string[]): Parsed {
     else if (a.length > 2 && PBS_WITH_VALUE.has(a.slice(0, 2)) && !CONDOR_SUBMIT_WORDS.has(a))
       p.pbs.push(a.slice(0, 2), a.slice(2));
     else if (/^-[A-Za-z]/.test(a) && a !== '-') throw new DschedError('USAGE', `unknown option ${a}\n${USAGE}`);
+    else if (asciiDashes(a) !== undefined) throw lookalikeDashError(a, asciiDashes(a)!);
     else if (/^[A-Za-z_][\w.]*=/.test(a) && p.file !== undefined) {
       const eq = a.indexOf('=');
       p.macros[a.slice(0, eq)] = a.slice(eq + 1);

@@ -4,6 +4,7 @@
 import yargs, { type Argv } from 'yargs';
 import { DschedError } from '../../lib/errors.js';
 import { io } from './io.js';
+import { asciiDashes, lookalikeDashError } from './dash.js';
 import { CommandExit, EXIT } from './run-cli.js';
 import { versionLine } from './version.js';
 
@@ -69,8 +70,12 @@ function expandPrefixes(args: string[], y: Argv): string[] {
   // a word being completed stays as typed: completion lists what it may become
   if (args.includes('--get-yargs-completions')) return args;
   const end = args.indexOf('--');
+  const isOption = (name: string) =>
+    canonical.has(name) || (name.length >= 3 && [...canonical.keys()].some((n) => n.startsWith(name)));
   return args.map((a, i) => {
     if (end >= 0 && i > end) return a;
+    const ascii = asciiDashes(a);
+    if (ascii !== undefined && isOption(/^-+([^=:]*)/.exec(ascii)![1]!)) throw lookalikeDashError(a, ascii);
     const m = /^(--?)([A-Za-z][\w-]{2,})((?:[=:][\s\S]*)?)$/.exec(a);
     if (!m || canonical.has(m[2]!)) return a;
     const hits = [...new Set([...canonical].filter(([n]) => n.startsWith(m[2]!)).map(([, k]) => k))];

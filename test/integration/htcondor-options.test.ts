@@ -89,6 +89,27 @@ describe('htcondor options', () => {
     }
   });
 
+  test('htcondor options – an option typed with a dash that is not - (as documents print them) is a usage error that says so', async () => {
+    pool.file('dash.sh', '#!/bin/sh\ntrue\n', 0o755);
+    for (const [cmd, args, typed] of [
+      ['dstatus', ['\u2013constrain', 'Cpus > 0'], '-constrain'],
+      ['dq', ['\u2013nobatch'], '-nobatch'],
+      ['dsubmit', ['\u2013q', 'workq', 'dash.sh'], '-q'],
+    ] as const) {
+      const r = await pool.run(cmd, [...args]);
+      assert.equal(r.code, 2, `${cmd}: ${r.stdout}`);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `error\\[USAGE\\]: '\u2013\\S+' begins with U\\+2013, a dash that is not '-' .*: type ${typed}$`,
+          'm',
+        ),
+      );
+    }
+    // a word that is no option's name is read as before
+    assert.doesNotMatch((await pool.run('dq', ['\u2013zzz'])).stderr, /a dash that is not/);
+  });
+
   test('htcondor options – dq options with no meaning here are refused with the reason', async () => {
     for (const [args, why] of [
       [['-grid'], /-grid: dsched runs no grid universe jobs/],
