@@ -108,6 +108,8 @@ async function main(argv: string[]): Promise<number> {
       ),
     ),
     In: lit('/dev/null'),
+    // the DAG job's own event log, as condor_submit_dag names it: scripts wait on it (condor_wait x.dag.dagman.log)
+    UserLog: lit(`${dagFile}.dagman.log`),
     Out: lit(`${dagFile}.dagman.out`),
     Err: lit(`${dagFile}.dagman.out`),
     JobStatus: '1',

@@ -6,7 +6,10 @@ import { resolve } from 'node:path';
 import type { JobSet } from '../grammar/submit/index.js';
 import { DschedError } from '../lib/errors.js';
 import { loadConfig } from '../lib/config/load.js';
+import { JobStatus } from '../lib/job-status.js';
+import type { ScheddClient } from '../lib/rpc/clients/schedd.js';
 import { ownAccount } from '../lib/users.js';
+import { asciiDashes, lookalikeDashError } from './shared/dash.js';
 import { io } from './shared/io.js';
 import { CommandExit, EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
@@ -132,6 +135,7 @@ function parseArgs(argv: string[]): Parsed {
     else if (a.length > 2 && PBS_WITH_VALUE.has(a.slice(0, 2)) && !CONDOR_SUBMIT_WORDS.has(a))
       p.pbs.push(a.slice(0, 2), a.slice(2));
     else if (/^-[A-Za-z]/.test(a) && a !== '-') throw new DschedError('USAGE', `unknown option ${a}\n${usage()}`);
+    else if (asciiDashes(a) !== undefined) throw lookalikeDashError(a, asciiDashes(a)!);
     else if (/^[A-Za-z_][\w.]*=/.test(a) && p.file !== undefined) {
       const eq = a.indexOf('=');
       p.macros[a.slice(0, eq)] = a.slice(eq + 1);
@@ -304,6 +308,8 @@ async function main(argv: string[]): Promise<number> {
       throw e;
     }
     io().stdout.write(said.join(''));
+    // qsub -W block=true: the id is printed at once, then qsub waits for the job and exits with its exit code
+    if (plans.some((p) => p.block)) return await blockUntilEnded(schedd, queued);
     return EXIT.ok;
   } finally {
     session.close();
@@ -370,6 +376,35 @@ async function main(argv: string[]): Promise<number> {
       queued.push(Number(cluster));
     }
   }
+}
+
+/**
+ * PBS's qsub -W block=true: wait until the jobs have left the queue, then exit with the job's exit code (of an
+ * array, the first subjob's that is not 0); a job killed by a signal as the shell says it (128 + signal), a
+ * removed one 1, each with a line on stderr saying how it ended.
+ */
+async function blockUntilEnded(schedd: ScheddClient, clusters: number[]): Promise<number> {
+  const { waitForJobs } = await import('./shared/wait.js');
+  const { ads } = await waitForJobs(
+    schedd,
+    clusters.map((cluster) => ({ cluster, proc: -1 })),
+    { progress: false },
+  );
+  const name = io().command ?? 'dsubmit';
+  for (const a of ads) {
+    const id = `${String(a.lookupJS('ClusterId'))}.${String(a.lookupJS('ProcId'))}`;
+    if (a.lookupJS('JobStatus') === JobStatus.Removed) {
+      io().stderr.write(`${name}: job ${id} was removed: ${String(a.lookupJS('RemoveReason') ?? '')}\n`);
+      return EXIT.failed;
+    }
+    if (a.lookupJS('ExitBySignal') === true) {
+      io().stderr.write(`${name}: job ${id} was killed by signal ${String(a.lookupJS('ExitSignal'))}\n`);
+      return 128 + (Number(a.lookupJS('ExitSignal')) || 0);
+    }
+    const code = Number(a.lookupJS('ExitCode') ?? 1);
+    if (code !== 0) return code > 0 && code < 256 ? code : EXIT.failed;
+  }
+  return EXIT.ok;
 }
 
 runCli('dsubmit', main);

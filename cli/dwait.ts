@@ -48,17 +48,23 @@ async function main(argv: string[]): Promise<number> {
       specs.filter((s) => s !== undefined),
     );
     if (log) ids = await wholeClusters(schedd, jobsInLog(log, logs[0]!, ids));
-    // each job's outcome is printed as history returns it, none kept: a million of them cost a page
+    // each job's outcome is printed as history returns it, none kept: a million of them cost a page; as
+    // condor_wait, only HTCondor's one line once all have ended (scripts and their tests expect that output)
     const out = io().stdout;
+    const condorWait = !!a['any-end'];
     const res = await waitForJobs(schedd, ids, {
       timeoutSec: a.wait as number | undefined,
       progress: !a.quiet,
       // a slow reader of the output holds the next page back, not the CLI's memory
-      out: a.quiet
-        ? () => {}
-        : (text) => (out.write(text) ? undefined : new Promise<void>((r) => out.once('drain', () => r()))),
+      out:
+        a.quiet || condorWait
+          ? () => {}
+          : (text) => (out.write(text) ? undefined : new Promise<void>((r) => out.once('drain', () => r()))),
     });
-    if (a['any-end']) return EXIT.ok;
+    if (condorWait) {
+      if (!a.quiet) out.write('All jobs done.\n');
+      return EXIT.ok;
+    }
     return res.exitCode === 0 ? EXIT.ok : res.exitCode > 0 && res.exitCode < 256 ? res.exitCode : EXIT.failed;
   } finally {
     session.close();

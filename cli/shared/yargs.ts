@@ -4,6 +4,7 @@
 import yargs, { type Argv } from 'yargs';
 import { DschedError } from '../../lib/errors.js';
 import { io } from './io.js';
+import { asciiDashes, lookalikeDashError } from './dash.js';
 import { typedName, usageAs } from './renamed.js';
 import { CommandExit, EXIT } from './run-cli.js';
 import { versionLine } from './version.js';
@@ -38,7 +39,7 @@ function parseInCommand(args: string[], y: Argv): Argv {
     let text = '';
     let parsed;
     try {
-      parsed = parse(args, {}, (err: unknown, _argv: unknown, output: string) => {
+      parsed = parse(expandPrefixes(args, y), {}, (err: unknown, _argv: unknown, output: string) => {
         failure = err;
         text = output;
       });
@@ -53,6 +54,36 @@ function parseInCommand(args: string[], y: Argv): Argv {
     return parsed;
   }) as Argv['parse'];
   return y;
+}
+
+/**
+ * HTCondor's tools take an option by the start of its name (`condor_q -const EXPR -nob`, `condor_status
+ * -constrain EXPR`, `-better`): a word of three letters or more that begins one option's name only (its aliases
+ * count as that option, and -wide-opts as -wide) is that option. Words after `--` stay as they are.
+ */
+function expandPrefixes(args: string[], y: Argv): string[] {
+  const { key, alias } = (
+    y as unknown as { getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]> } }
+  ).getOptions();
+  const canonical = new Map<string, string>();
+  for (const k of Object.keys(key)) canonical.set(k, k);
+  for (const [k, names] of Object.entries(alias)) for (const n of names) canonical.set(n, canonical.get(k) ?? k);
+  // a word being completed stays as typed: completion lists what it may become
+  if (args.includes('--get-yargs-completions')) return args;
+  const end = args.indexOf('--');
+  const isOption = (name: string) =>
+    canonical.has(name) || (name.length >= 3 && [...canonical.keys()].some((n) => n.startsWith(name)));
+  return args.map((a, i) => {
+    if (end >= 0 && i > end) return a;
+    const ascii = asciiDashes(a);
+    if (ascii !== undefined && isOption(/^-+([^=:]*)/.exec(ascii)![1]!)) throw lookalikeDashError(a, ascii);
+    const m = /^(--?)([A-Za-z][\w-]{2,})((?:[=:][\s\S]*)?)$/.exec(a);
+    if (!m || canonical.has(m[2]!)) return a;
+    const hits = [...new Set([...canonical].filter(([n]) => n.startsWith(m[2]!)).map(([, k]) => k))];
+    // -wid is -wide, not its -wide-opts: of options that all begin with one of them, that one
+    const shortest = hits.sort((x, z) => x.length - z.length)[0];
+    return shortest !== undefined && hits.every((h) => h.startsWith(shortest)) ? `${m[1]}${shortest}${m[3]}` : a;
+  });
 }
 
 /** `refused`: HTCondor options the command takes only to refuse them, with the reason (hidden from --help). */

@@ -6,7 +6,7 @@ import type { Logger } from '../../lib/log.js';
 import { visible } from '../../lib/visible-text.js';
 import { isExpressionText, litValue } from './queue.js';
 
-export type MailEvent = 'begin' | 'end' | 'abort';
+export type MailEvent = 'begin' | 'end' | 'abort' | 'held';
 
 export interface JobFacts {
   id: string;
@@ -19,6 +19,7 @@ export interface JobFacts {
   exitCode?: number;
   signal?: number;
   removeReason?: string;
+  holdReason?: string;
   runSeconds?: number;
 }
 
@@ -39,7 +40,8 @@ export function wantsMail(ev: MailEvent, f: JobFacts): boolean {
     case 2:
       return ev === 'end';
     case 3:
-      return ev === 'end' && failed;
+      // as HTCondor's Error: a failed end, or a hold the job's failure (not its owner) brought about
+      return (ev === 'end' && failed) || ev === 'held';
     default:
       return false;
   }
@@ -54,9 +56,11 @@ export function mailText(ev: MailEvent, f: JobFacts): { subject: string; body: s
       ? 'started'
       : ev === 'abort'
         ? 'was removed'
-        : f.signal !== undefined
-          ? `was killed by signal ${f.signal}`
-          : `exited with status ${f.exitCode ?? 0}`;
+        : ev === 'held'
+          ? 'was held'
+          : f.signal !== undefined
+            ? `was killed by signal ${f.signal}`
+            : `exited with status ${f.exitCode ?? 0}`;
   const subject = `[dsched] job ${f.id} ${outcome}`;
   // what a user wrote stays on its line: a line of their own could start with `~!`, which mail programs of the
   // mailx family run as a shell command (as root, who sends the mail) even when their input is no terminal
@@ -65,6 +69,7 @@ export function mailText(ev: MailEvent, f: JobFacts): { subject: string; body: s
   if (ev === 'end') lines.push(f.signal !== undefined ? `Signal:   ${f.signal}` : `Exit code: ${f.exitCode ?? 0}`);
   if (f.runSeconds !== undefined && ev !== 'begin') lines.push(`Run time: ${dur(Math.round(f.runSeconds))}`);
   if (ev === 'abort' && f.removeReason) lines.push(`Reason:   ${visible(f.removeReason)}`);
+  if (ev === 'held' && f.holdReason) lines.push(`Reason:   ${visible(f.holdReason)}`);
   return { subject, body: lines.join('\n') + '\n' };
 }
 

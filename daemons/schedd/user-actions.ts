@@ -100,6 +100,9 @@ export class UserActions {
       JobStatus.Held,
     );
     this.s.logEvent(job, { type: 'held', reason, code, subCode: sub });
+    // HTCondor mails a hold (notification = Error or Always) unless the owner asked for it
+    if (code !== HoldCode.UserRequest && code !== HoldCode.SubmittedOnHold)
+      this.s.mail('held', job, { holdReason: reason });
     this.s.log.info({ cluster: job.cluster, proc: job.proc, holdReason: reason }, 'job held');
   }
 

@@ -24,6 +24,8 @@ export interface SubmitPlan {
   readonly procCount: number;
   /** warnings found while loading (expandSubmit returns them again with its own) */
   readonly warnings: readonly SubmitWarning[];
+  /** qsub -W block=true: the command waits for the job to end and exits with its exit code */
+  readonly block?: boolean;
 }
 
 interface SubmitPlanImpl extends SubmitPlan {
@@ -94,6 +96,7 @@ export function loadSubmit(input: SubmitInput): SubmitPlan {
       kind: 'pbs',
       procCount: pbs.procCount,
       warnings: pbs.warnings,
+      block: pbs.block,
       input,
       pbs,
     };

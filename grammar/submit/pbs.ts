@@ -302,6 +302,8 @@ export interface PbsPlan {
   mailPoints: string | undefined;
   mailTo: string | undefined;
   hold: boolean;
+  /** -W block=true: qsub waits for the job to end and exits with its exit code */
+  block: boolean;
   depend: string | undefined;
   deferral: number | undefined;
   rerunnable: boolean | undefined;
@@ -393,6 +395,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     mailPoints: undefined,
     mailTo: undefined,
     hold: false,
+    block: false,
     depend: undefined,
     deferral: undefined,
     rerunnable: undefined,
@@ -536,8 +539,10 @@ export function loadPbs(input: SubmitInput): PbsPlan {
               );
             }
             plan.depend = val;
+          } else if (key === 'block') {
+            if (!/^(true|false)$/i.test(val)) fail(o, `-W block: expected true or false, found '${val}'`);
+            plan.block = val.toLowerCase() === 'true';
           } else if (
-            key === 'block' ||
             key === 'sandbox' ||
             key === 'umask' ||
             key === 'group_list' ||

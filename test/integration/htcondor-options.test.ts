@@ -72,6 +72,44 @@ describe('htcondor options', () => {
     assert.equal(await ids(['-stream-results', '-expert']), await ids([]));
   });
 
+  test('htcondor options – an option by the start of its name, as HTCondor takes it: -const, -nob, -constrain, -better', async () => {
+    const out = await dq(['-const', `ClusterId == ${idle}`, '-nob']);
+    assert.match(out, /^ID +OWNER +SUBMITTED +RUN_TIME +ST +PRI +SIZE +CMD$/m);
+    assert.match(out, new RegExp(`^${idle}\\.0 `, 'm'));
+    assert.doesNotMatch(out, new RegExp(`^${held}\\.0 `, 'm'));
+    assert.match(await dq(['-better', `${idle}.0`]), /Requirements/);
+    const st = await pool.run('dstatus', ['-constrain', 'Cpus > 0', '-af', 'Name']);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /^slot\S+@/m);
+    // fewer than three letters, or the start of several options, is no option
+    for (const word of ['-co', '-w']) {
+      const r = await pool.run('dq', [word]);
+      assert.equal(r.code, 2, `${word}: ${r.stdout}`);
+      assert.match(r.stderr, /error\[USAGE\]: Unknown argument/);
+    }
+  });
+
+  test('htcondor options – an option typed with a dash that is not - (as documents print them) is a usage error that says so', async () => {
+    pool.file('dash.sh', '#!/bin/sh\ntrue\n', 0o755);
+    for (const [cmd, args, typed] of [
+      ['dstatus', ['\u2013constrain', 'Cpus > 0'], '-constrain'],
+      ['dq', ['\u2013nobatch'], '-nobatch'],
+      ['dsubmit', ['\u2013q', 'workq', 'dash.sh'], '-q'],
+    ] as const) {
+      const r = await pool.run(cmd, [...args]);
+      assert.equal(r.code, 2, `${cmd}: ${r.stdout}`);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `error\\[USAGE\\]: '\u2013\\S+' begins with U\\+2013, a dash that is not '-' .*: type ${typed}$`,
+          'm',
+        ),
+      );
+    }
+    // a word that is no option's name is read as before
+    assert.doesNotMatch((await pool.run('dq', ['\u2013zzz'])).stderr, /a dash that is not/);
+  });
+
   test('htcondor options – dq options with no meaning here are refused with the reason', async () => {
     for (const [args, why] of [
       [['-grid'], /-grid: dsched runs no grid universe jobs/],

@@ -76,6 +76,29 @@ describe('HTCondor and PBS command names', () => {
     assert.match(st.stdout, /^\d+$/m);
   });
 
+  test('names – the seed simple.dag through condor_submit_dag, waited on with condor_wait simple.dag.dagman.log', () => {
+    const dag = 'JOB A a.job\nJOB B b.job\nJOB C c.job\nJOB D d.job\nPARENT A CHILD B C\nPARENT B C CHILD D\n';
+    pool.file('seeddag/simple.dag', dag);
+    for (const n of ['a', 'b', 'c', 'd'])
+      pool.file(`seeddag/${n}.job`, fixture('a.job').replace(/job A/, `job ${n.toUpperCase()}`).replace(/a_/, `${n}_`));
+    // C fails first: the DAG's log records its end, and the rescue DAG runs what is left
+    pool.file('seeddag/c.job', pool.read('seeddag/c.job').replace('/bin/echo', '/bin/false'));
+    const s = sh('cd seeddag && condor_submit_dag simple.dag');
+    assert.equal(s.code, 0, s.stderr);
+    const cluster = /^1 job\(s\) submitted to cluster (\d+)\.$/m.exec(s.stdout)?.[1];
+    assert.ok(cluster, s.stdout);
+    const w = sh('cd seeddag && condor_wait -wait 120 simple.dag.dagman.log');
+    assert.equal(w.code, 0, w.stdout + w.stderr);
+    const log = pool.read('seeddag/simple.dag.dagman.log');
+    assert.match(log, new RegExp(`^000 \\(0*${cluster}\\.000\\.000\\) .* Job submitted`, 'm'));
+    assert.match(log, /^\s+\(1\) Normal termination \(return value 1\)$/m, 'the DAG failed: its exit code');
+    pool.file('seeddag/c.job', pool.read('seeddag/c.job').replace('/bin/false', '/bin/echo'));
+    const again = sh('cd seeddag && condor_submit_dag simple.dag && condor_wait -wait 120 simple.dag.dagman.log');
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(pool.read('seeddag/simple.dag.dagman.log'), /\(1\) Normal termination \(return value 0\)/);
+    assert.equal(pool.read('seeddag/d_stdout.txt'), 'I am job D\n');
+  });
+
   test('names – the seed diamond dag.sh through qsub; qstat -x shows the finished jobs in PBS columns', async () => {
     pool.file('job.sh', fixture('job.sh'), 0o755);
     pool.file('dag.sh', fixture('dag.sh'), 0o755);
@@ -145,6 +168,27 @@ describe('HTCondor and PBS command names', () => {
     assert.match(missing.stderr, /^qdel: error\[JOB_NOT_FOUND\]: job 999999 is not in the queue$/m);
     assert.match(missing.stderr, /^condor_rm: error\[JOB_NOT_FOUND\]: job 999999\.3 is not in the queue$/m);
     assert.match(missing.stdout, /^exit 1$/m);
+  });
+
+  test('names – qsub -W block=true prints the id, waits for the job and exits with its exit code', () => {
+    pool.file('fail3.sh', '#!/bin/sh\necho failing\nexit 3\n', 0o755);
+    const b = sh('J=$(qsub -W block=true fail3.sh); echo "exit $? id $J"; qstat -x -f "$J" | grep Exit_status');
+    assert.match(b.stdout, /^exit 3 id \d+\.\S+$/m, b.stdout + b.stderr);
+    // the job has ended when qsub returns: PBS's record of it says so
+    assert.match(b.stdout, /^ +Exit_status = 3$/m, b.stdout);
+    // in the script too, and an array: the exit code of the subjob that failed
+    pool.file(
+      'arr5.sh',
+      '#!/bin/sh\n#PBS -J 0-3\n#PBS -W block=true\n[ "$PBS_ARRAY_INDEX" = 2 ] && exit 5\nexit 0\n',
+      0o755,
+    );
+    const a = sh('qsub arr5.sh; echo "exit $?"');
+    assert.match(a.stdout, /^\d+\[\]\.\S+\nexit 5$/m, a.stdout + a.stderr);
+    pool.file('ok.sh', '#!/bin/sh\ntrue\n', 0o755);
+    assert.equal(sh('qsub -W block=true ok.sh').code, 0);
+    const bad = sh('qsub -W block=maybe ok.sh');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^qsub: error\[PBS_SYNTAX\]: -W block: expected true or false, found 'maybe'$/m);
   });
 
   test('names – a job finds dchirp on its PATH without getenv', async () => {

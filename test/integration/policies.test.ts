@@ -19,6 +19,16 @@ describe('policies', () => {
       (await pool.json('dq', [String(cluster)])).find((a) => a.JobStatus === 5),
     );
 
+  /** The mail command is the external edge: a script that records in `into` what it was asked to send. */
+  const fakeMail = async (into: string) => {
+    const mail = pool.file(
+      `${into}.sh`,
+      `#!/bin/sh\n{ echo "ARGS: $*"; cat; echo "--"; } >> "$(dirname "$0")/${into}"\n`,
+      0o755,
+    );
+    await pool.reconfigure(`MAIL = ${mail}\n`, ['schedd']);
+  };
+
   test('policy – periodic_hold holds a running job with its reason and stops it', async () => {
     pool.file(
       'ph.sub',
@@ -83,13 +93,7 @@ describe('policies', () => {
   });
 
   test('mail – notification = Error mails once about a failing job; PBS -m e -M mails at the end', async () => {
-    // the mail command is the external edge: a script that records what it was asked to send
-    const mail = pool.file(
-      'fake-mail.sh',
-      '#!/bin/sh\n{ echo "ARGS: $*"; cat; echo "--"; } >> "$(dirname "$0")/mail.txt"\n',
-      0o755,
-    );
-    await pool.reconfigure(`MAIL = ${mail}\n`, ['schedd']);
+    await fakeMail('mail.txt');
     pool.file('ok.sub', `executable = /bin/true\nnotification = Error\nnotify_user = alice@example.org\nqueue\n`);
     pool.file(
       'bad.sub',
@@ -109,6 +113,30 @@ describe('policies', () => {
     await pool.waitFor('the PBS end mail', () =>
       new RegExp(`job ${m}\\.0 exited with status 0 bob@example.org`).test(pool.read('mail.txt')),
     );
+  });
+
+  test('mail – notification = Error mails a hold the job brought about, not one its owner asked for', async () => {
+    await fakeMail('held-mail.txt');
+    pool.file('asked.sub', `executable = /bin/sleep\narguments = 120\nnotification = Error\nqueue\n`);
+    const asked = await submit('asked.sub');
+    const h = await pool.run('dhold', [String(asked), '-reason', 'my own hold']);
+    assert.equal(h.code, 0, h.stderr);
+    await heldAd(asked);
+    pool.file(
+      'failing.sub',
+      `executable = /bin/sleep\narguments = 120\nperiodic_hold = (time() - JobCurrentStartDate) > 1\nperiodic_hold_reason = "ran too long for this test"\nnotification = Error\nnotify_user = alice@example.org\nqueue\n`,
+    );
+    const failing = await submit('failing.sub');
+    await heldAd(failing);
+    await pool.waitFor(
+      'the hold mail',
+      () => pool.exists('held-mail.txt') && /was held/.test(pool.read('held-mail.txt')),
+    );
+    const text = pool.read('held-mail.txt');
+    assert.equal((text.match(/^ARGS: /gm) ?? []).length, 1, text);
+    assert.match(text, new RegExp(`^ARGS: -s \\[dsched\\] job ${failing}\\.0 was held alice@example.org$`, 'm'));
+    assert.match(text, /^Reason: +ran too long for this test$/m);
+    await pool.run('drm', [String(asked), String(failing)]);
   });
 
   test('limits – concurrency_limits = LICENSE with LICENSE_LIMIT = 2 never runs 3 at once', async () => {
