@@ -117,9 +117,9 @@ describe("schedd – job events and input only from a startd on the claim's host
   const svc = scheddService(schedd, {} as FsAuth, { cpuLimitSec: () => 0, privateAttrs: () => [] });
 
   test('schedd – a startd of another host is refused, the right one is heard', async () => {
-    const cluster = queue.reserveCluster('alice');
+    const cluster = queue.reserveCluster('nobody');
     const [job] = schedd.submit(
-      { kind: 'user', name: 'alice', admin: false },
+      { kind: 'user', name: 'nobody', admin: false },
       cluster,
       { Cmd: '"/bin/true"', Iwd: JSON.stringify(dir) },
       [{}],
