@@ -9,7 +9,7 @@ import { JobQueue, litValue } from '../../../daemons/schedd/queue.js';
 import { openQueueDb } from '../../../daemons/schedd/store/db.js';
 import { makeSchedd } from './helpers.js';
 
-const alice = { kind: 'user', name: 'alice', admin: false } as const;
+const owner = { kind: 'user', name: 'nobody', admin: false } as const;
 
 describe('schedd – job attribute values', () => {
   test('litValue – literals only: an expression has no value without its ad', () => {
@@ -26,9 +26,9 @@ describe('schedd – job attribute values', () => {
   test('JobQueue.value – an expression is evaluated in the job’s ad, with its cluster’s attributes', () => {
     const queue = new JobQueue(openQueueDb(':memory:'));
     const schedd = makeSchedd(queue);
-    const id = queue.reserveCluster('alice');
+    const id = queue.reserveCluster('nobody');
     const [a, b] = schedd.submit(
-      alice,
+      owner,
       id,
       { Cmd: '"/bin/true"', Limit: 'ifThenElse(isUndefined(X), 10, X)', Base: '4', Twice: 'Base * 2' },
       [{ X: '3' }, {}],
@@ -52,9 +52,9 @@ describe('schedd – job attribute values', () => {
     test(`schedd submit – an expression for ${name} is refused, nothing queued`, () => {
       const queue = new JobQueue(openQueueDb(':memory:'));
       const schedd = makeSchedd(queue);
-      const id = queue.reserveCluster('alice');
+      const id = queue.reserveCluster('nobody');
       assert.throws(
-        () => schedd.submit(alice, id, { Cmd: '"/bin/true"', ...attrs }, [{}]),
+        () => schedd.submit(owner, id, { Cmd: '"/bin/true"', ...attrs }, [{}]),
         (e: unknown) => e instanceof DschedError && e.code === code,
       );
       assert.equal(queue.jobs.size, 0);
@@ -64,11 +64,11 @@ describe('schedd – job attribute values', () => {
     test(`schedd submit – an expression for the file ${attr} is refused`, () => {
       const queue = new JobQueue(openQueueDb(':memory:'));
       const schedd = makeSchedd(queue);
-      const id = queue.reserveCluster('alice');
+      const id = queue.reserveCluster('nobody');
       assert.throws(
         () =>
           schedd.submit(
-            alice,
+            owner,
             id,
             { Cmd: '"/bin/true"', Iwd: '"/tmp"', [attr]: 'ifThenElse(isUndefined(X), "/tmp/a", "/tmp/b")' },
             [{}],
