@@ -50,6 +50,17 @@ export function activityTimeSeconds(ad: OutputAd, now: number): number | undefin
   return Math.max(0, now - onPoolClock(entered, num(ad, 'MyCurrentTime'), num(ad, 'LastHeardFrom')));
 }
 
+/** The columns condor_status's default, -run and -server tables begin with: the slot and its platform. */
+const HOST_COLUMNS: readonly Column[] = [
+  { header: 'Name', flex: true },
+  { header: 'OpSys', minWidth: 10 },
+  { header: 'Arch', minWidth: 6 },
+];
+
+function hostCells(ad: OutputAd): string[] {
+  return [str(ad, 'Name') ?? '', str(ad, 'OpSys') ?? '', str(ad, 'Arch') ?? ''];
+}
+
 /**
  * condor_status's default table: `Name OpSys Arch State Activity LoadAv Mem ActvtyTime`, then a blank line
  * (condor_status puts one under the heading). LoadAv has three decimals, Mem is the slot's Memory in MB.
@@ -57,9 +68,7 @@ export function activityTimeSeconds(ad: OutputAd, now: number): number | undefin
 export function formatSlotTable(ads: readonly OutputAd[], opts: SlotViewOptions = {}): string[] {
   const now = opts.now ?? nowSeconds();
   const columns: Column[] = [
-    { header: 'Name', flex: true },
-    { header: 'OpSys', minWidth: 10 },
-    { header: 'Arch', minWidth: 6 },
+    ...HOST_COLUMNS,
     { header: 'State', minWidth: 9 },
     { header: 'Activity', minWidth: 8 },
     { header: 'LoadAv', align: 'right' },
@@ -67,9 +76,7 @@ export function formatSlotTable(ads: readonly OutputAd[], opts: SlotViewOptions 
     { header: 'ActvtyTime', align: 'right', minWidth: 11 },
   ];
   return slotTable(ads, columns, opts, (ad) => [
-    str(ad, 'Name') ?? '',
-    str(ad, 'OpSys') ?? '',
-    str(ad, 'Arch') ?? '',
+    ...hostCells(ad),
     stateCell(ad),
     str(ad, 'Activity') ?? '',
     loadCell(ad),
@@ -81,17 +88,13 @@ export function formatSlotTable(ads: readonly OutputAd[], opts: SlotViewOptions 
 /** condor_status -run: `Name OpSys Arch LoadAv RemoteUser ClientMachine` (dstatus asks for the busy slots). */
 export function formatSlotRunTable(ads: readonly OutputAd[], opts: SlotViewOptions = {}): string[] {
   const columns: Column[] = [
-    { header: 'Name', flex: true },
-    { header: 'OpSys', minWidth: 10 },
-    { header: 'Arch', minWidth: 6 },
+    ...HOST_COLUMNS,
     { header: 'LoadAv', align: 'right' },
     { header: 'RemoteUser' },
     { header: 'ClientMachine' },
   ];
   return slotTable(ads, columns, opts, (ad) => [
-    str(ad, 'Name') ?? '',
-    str(ad, 'OpSys') ?? '',
-    str(ad, 'Arch') ?? '',
+    ...hostCells(ad),
     loadCell(ad),
     str(ad, 'RemoteUser') ?? str(ad, 'RemoteOwner') ?? '',
     // dsched's startd names the schedd of the claim (HTCondor's ClientMachine is that schedd's host)
@@ -102,16 +105,12 @@ export function formatSlotRunTable(ads: readonly OutputAd[], opts: SlotViewOptio
 /** condor_status -server: `Name OpSys Arch LoadAv Memory Disk Mips KFlops` (Memory in MB, Disk in KB). */
 export function formatSlotServerTable(ads: readonly OutputAd[], opts: SlotViewOptions = {}): string[] {
   const columns: Column[] = [
-    { header: 'Name', flex: true },
-    { header: 'OpSys', minWidth: 10 },
-    { header: 'Arch', minWidth: 6 },
+    ...HOST_COLUMNS,
     { header: 'LoadAv', align: 'right' },
     ...['Memory', 'Disk', 'Mips', 'KFlops'].map((header): Column => ({ header, align: 'right' })),
   ];
   return slotTable(ads, columns, opts, (ad) => [
-    str(ad, 'Name') ?? '',
-    str(ad, 'OpSys') ?? '',
-    str(ad, 'Arch') ?? '',
+    ...hostCells(ad),
     loadCell(ad),
     ...['Memory', 'Disk', 'Mips', 'KFlops'].map((n) => String(num(ad, n) ?? '')),
   ]);
