@@ -2,15 +2,39 @@
 // clients reaches its limit) when a job ends: the job's terminate event cannot be written to its user log,
 // so the job's end waits with it instead of being recorded without it; once files are free again the event
 // is written, once, and the job completes. Lowering another process's limit needs root (prlimit).
+// A process at its limit also refuses new connections (libuv accepts and closes them), so the startd's
+// connection to the schedd must be open before: the job's dchirp makes the startd send an update first.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
 import { eventCodes } from './harness/user-log.js';
 
 const isRoot = process.getuid?.() === 0;
+
+/** Whether process `pid` has an established TCP connection to `port` on loopback. */
+function connectedTo(pid: number, port: number): boolean {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return ['tcp', 'tcp6'].some((f) =>
+    readFileSync(`/proc/${pid}/net/${f}`, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/))
+      // local, remote, state (01 established), …, inode
+      .some((c) => c[2]?.endsWith(`:${hexPort}`) && c[3] === '01' && inodes.has(c[9]!)),
+  );
+}
 
 /** The soft and hard limits on open files of a process. */
 function openFileLimit(pid: number): { soft: string; hard: string } {
@@ -35,17 +59,24 @@ describe('schedd out of open files', { skip: !isRoot && 'needs root to lower a d
     const cluster = await pool.submit(
       pool.file(
         'fd.sub',
-        `executable = /bin/sh\narguments = "-c 'touch ${join(pool.work, 'fd.runs')}; while [ ! -e ${go} ]; do sleep 0.2; done'"\nlog = fd.log\nqueue\n`,
+        `executable = /bin/sh\narguments = "-c 'dchirp set_job_attr Ready 1; touch ${join(pool.work, 'fd.runs')}; while [ ! -e ${go} ]; do sleep 0.2; done'"\nlog = fd.log\nqueue\n`,
       ),
     );
     await pool.waitFor(
       'the job to run',
       () => pool.exists('fd.runs') && eventCodes(pool, 'fd.log', cluster).includes('001'),
     );
+    const scheddPort = Number(pool.daemonAddress('schedd').split(':').pop());
+    await pool.waitFor('the startd to be connected to the schedd', () =>
+      connectedTo(pool.daemonPid('startd'), scheddPort),
+    );
     const schedd = pool.daemonPid('schedd');
     const limit = openFileLimit(schedd);
-    const open = readdirSync(`/proc/${schedd}/fd`).length;
-    execFileSync('prlimit', [`--pid=${schedd}`, `--nofile=${open}:${limit.hard}`]);
+    // the limit bounds the number a new descriptor gets, the lowest free one: at that number, nothing more opens
+    const open = new Set(readdirSync(`/proc/${schedd}/fd`).map(Number));
+    let lowestFree = 0;
+    while (open.has(lowestFree)) lowestFree++;
+    execFileSync('prlimit', [`--pid=${schedd}`, `--nofile=${lowestFree}:${limit.hard}`]);
     try {
       writeFileSync(go, '');
       const log = join(pool.home, 'log', 'schedd.log');
