@@ -24,6 +24,7 @@ export const HoldCode = {
   TransferInputError: 13,
   IwdError: 14,
   SubmittedOnHold: 15,
+  FailedToAccessUserAccount: 23,
   JobOutOfResources: 34,
   JobDurationExceeded: 46,
   JobExecuteExceeded: 47,

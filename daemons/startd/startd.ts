@@ -497,7 +497,16 @@ export class Startd {
     const cluster = Number(job.lookupJS('ClusterId'));
     const proc = Number(job.lookupJS('ProcId'));
     const owner = String(job.lookupJS('Owner') ?? '');
-    const runAs = runAsOwnerCached(owner);
+    // an owner with no account here cannot have the job run as anyone: held (as HTCondor's shadow holds a job
+    // its starter could not switch to the owner for), or it would be matched to this host again every cycle
+    let runAs: ReturnType<typeof runAsOwnerCached>;
+    let noAccount: string | undefined;
+    try {
+      runAs = runAsOwnerCached(owner);
+    } catch (e) {
+      if (!(e instanceof DschedError) || e.code !== 'PERMISSION_DENIED') throw e;
+      noAccount = `${owner} has no account on ${this.machine.hostName}, so the job cannot run there as its owner (an administrator adds the account there, or the job's requirements avoid this host)`;
+    }
     const sandbox = join(this.config.paths.execute, `dir_${process.pid}_${d.id}_${++this.seq}`);
     const extraEnv: Record<string, string> = {};
     Object.assign(extraEnv, this.machine.assignedEnv(d)); // CUDA_VISIBLE_DEVICES, _CONDOR_Assigned<name>
@@ -525,7 +534,8 @@ export class Startd {
       Object.assign(files, gang.files);
       Object.assign(extraEnv, gang.env);
     }
-    const transfer = wantsTransfer(job, this.machine.hostName) ? { inputs: new Map<string, number>() } : undefined;
+    const transfer =
+      !noAccount && wantsTransfer(job, this.machine.hostName) ? { inputs: new Map<string, number>() } : undefined;
     const scheddAddress = d.scheddAddress;
     // The slot ad and the pid list change once the process exists: until then the spawner has the CPU to
     // itself (on a small machine, building and sending ads at the same moment delays the job's start).
@@ -549,8 +559,9 @@ export class Startd {
       defaultEnv,
       files,
       transfer: !!transfer,
-      refusal:
-        expanded && 'error' in expanded
+      refusal: noAccount
+        ? { holdCode: HoldCode.FailedToAccessUserAccount, message: noAccount }
+        : expanded && 'error' in expanded
           ? { holdCode: HoldCode.FailedToCreateProcess, message: expanded.error }
           : undefined,
       // the spawner journals the end before it reports it: found again should this startd die first

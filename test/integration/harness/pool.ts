@@ -174,12 +174,49 @@ export class TestPool {
    * refused a join token: its host name already has a certificate), so its `dsched start` makes its host
    * credential, then starts its master.
    */
-  async startExecuteHost(config: Record<string, string> = {}): Promise<TestPool> {
+  async startExecuteHost(
+    config: Record<string, string> = {},
+    opts: { withoutAccounts?: string[] } = {},
+  ): Promise<TestPool> {
     const exec = new TestPool({ DAEMON_LIST: 'STARTD', COLLECTOR_HOST: this.daemonAddress('collector'), ...config });
     cpSync(join(this.home, 'ca'), join(exec.home, 'ca'), { recursive: true });
-    const r = await exec.run('dsched', ['start']);
+    const r = opts.withoutAccounts
+      ? await exec.startWithout(opts.withoutAccounts)
+      : await exec.run('dsched', ['start']);
     if (r.code !== 0) throw new Error(`dsched start failed (${r.code}): ${r.stderr}${r.stdout}\n${exec.logs()}`);
     return exec;
+  }
+
+  /**
+   * `dsched start` in a mount namespace of its own whose /etc/passwd lacks `users`: the host's daemons see
+   * no account for them, as on a host whose user directory differs from the submit host's.
+   */
+  private startWithout(users: string[]): Promise<RunResult> {
+    const passwd = join(this.home, 'passwd');
+    writeFileSync(
+      passwd,
+      readFileSync('/etc/passwd', 'utf8')
+        .split('\n')
+        .filter((l) => !users.includes(l.split(':')[0]!))
+        .join('\n'),
+    );
+    return runChild(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        'mount --bind "$1" /etc/passwd && exec "$2" "$3" start',
+        'sh',
+        passwd,
+        process.execPath,
+        join(DIST, 'cli', 'dsched.js'),
+      ],
+      { env: this.env },
+      this.work,
+    ).then(({ code, stdout, stderr }) => ({ code, stdout, stderr }));
   }
 
   /** Run a CLI (dist/cli/<cmd>.js) with this pool's environment. */
