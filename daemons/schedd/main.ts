@@ -1,4 +1,5 @@
 // dsched schedd: the job queue of this host.
+import { RepeatedFailure } from '../../lib/repeated-failure.js';
 import { CollectorLink, daemonContext, onReconfig, onShutdown, serveDaemon } from '../../lib/daemon.js';
 import { proto } from '../../lib/rpc/proto.js';
 import { qualifiedName } from '../../lib/rpc/authz.js';
@@ -307,15 +308,14 @@ schedd.dags = dags;
 dags.resumeAll();
 scheduleAdvertise(0);
 const periodic = setInterval(() => scheduleAdvertise(0), config.int('UPDATE_INTERVAL') * 1000);
+const leaseRenewal = new RepeatedFailure(log, 'recording lease renewals');
 const leases = setInterval(
-  () =>
-    void schedd
-      .renewLeases()
-      .catch((e) => log.error({ err: (e as Error).message }, 'lease renewal could not be recorded')),
+  () => void leaseRenewal.track(schedd.renewLeases()),
   Math.max(1000, (config.int('JOB_LEASE_DURATION') * 1000) / 3),
 );
+const policyEvaluation = new RepeatedFailure(log, 'periodic policy evaluation');
 const policies = setInterval(
-  () => void schedd.periodicPolicies().catch((e) => log.error({ err: e }, 'periodic policy evaluation failed')),
+  () => void policyEvaluation.track(schedd.periodicPolicies()),
   config.int('PERIODIC_EXPR_INTERVAL') * 1000,
 );
 const trimHistory = () => {

@@ -35,16 +35,16 @@ export class Policies {
    * running jobs. Jobs without such expressions cost one attribute lookup.
    */
   async periodicPolicies(): Promise<void> {
-    // a walk of a big queue outlasting the interval is not started again over it
-    if (this.policyWalk) return;
-    this.policyWalk = true;
+    // a walk of a big queue outlasting the interval is not started again over it (its outcome is this turn's)
+    if (this.policyWalk) return this.policyWalk;
+    this.policyWalk = this.evaluatePolicies();
     try {
-      await this.evaluatePolicies();
+      await this.policyWalk;
     } finally {
-      this.policyWalk = false;
+      this.policyWalk = undefined;
     }
   }
-  private policyWalk = false;
+  private policyWalk: Promise<void> | undefined;
   private durationTimers = new Map<string, NodeJS.Timeout>();
 
   private async evaluatePolicies(): Promise<void> {

@@ -4,7 +4,7 @@
 // works again once space is freed; a running DAG whose progress cannot be recorded waits for room instead of
 // crashing the schedd. Needs root (mount -t tmpfs).
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestPool } from './harness/pool.js';
@@ -153,5 +153,56 @@ describe('disk full', { skip: !isRoot && 'needs root to mount a small file syste
     const [ad] = await pool.waitForHistory(cluster, 1);
     assert.equal(ad!.ExitCode, 0, 'the node ran once there was room, and the DAG succeeded');
     assert.match(pool.read('outage.log'), /^005 /m);
+  });
+
+  test('schedd – while the queue cannot be written, the periodic policy evaluation says so once, without a stack, and once when it works again', async () => {
+    const scheddLog = join(pool.home, 'log', 'schedd.log');
+    const startdLog = join(pool.home, 'log', 'startd.log');
+    const entries = (file: string, from: number, msg: RegExp) =>
+      readFileSync(file, 'utf8')
+        .slice(from)
+        .split('\n')
+        .filter((l) => msg.test(l))
+        .map((l) => JSON.parse(l) as { msg: string; code?: string; err?: unknown });
+    const policy = /"msg":"periodic policy evaluation/;
+    // an earlier test's outage may still have its end to tell: this one counts from a log that has told it
+    await pool.waitFor('the periodic policy evaluation to work', () => {
+      const last = entries(scheddLog, 0, policy).at(-1);
+      return !last || last.msg.endsWith('works again');
+    });
+    const from = statSync(scheddLog).size;
+    const startdFrom = statSync(startdLog).size;
+    const go = join(pool.work, 'policy.go');
+    pool.file(
+      'policy.sub',
+      `executable = /bin/sh\narguments = "-c 'while [ ! -e ${go} ]; do sleep 0.2; done'"\nqueue\n`,
+    );
+    const cluster = await pool.submit('policy.sub');
+    await pool.waitFor('the job to run', async () => (await pool.json('dq', [String(cluster)]))[0]?.JobStatus === 2);
+    const filler = join(spool, 'filler');
+    fill(filler);
+    try {
+      // the job's end cannot be recorded: the queue keeps failing, and the startd tries again and again
+      writeFileSync(go, '');
+      await pool.waitFor('the periodic policy evaluation to fail', () => entries(scheddLog, from, policy).length > 0);
+      const retries = () => entries(startdLog, startdFrom, /could not deliver job events/).length;
+      const seen = retries();
+      await pool.waitFor('two more deliveries of the job end to be refused', () => retries() >= seen + 2);
+    } finally {
+      rmSync(filler, { force: true });
+    }
+    await pool.waitForHistory(cluster, 1);
+    await pool.waitFor('the periodic policy evaluation to work again', () =>
+      entries(scheddLog, from, policy).some((e) => e.msg.endsWith('works again')),
+    );
+    const told = entries(scheddLog, from, policy);
+    assert.deepEqual(
+      told.map((e) => [e.msg, e.code]),
+      [
+        ['periodic policy evaluation failed', 'DISK_FULL'],
+        ['periodic policy evaluation works again', undefined],
+      ],
+    );
+    assert.equal(typeof told[0]!.err, 'string', 'the typed error is logged as its message, without a stack');
   });
 });
