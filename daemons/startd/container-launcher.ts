@@ -268,6 +268,8 @@ export class ContainerLauncher implements Launcher {
       args.push('--user', `${owner.uid}:${owner.gid}`);
       for (const g of owner.groups ?? []) if (g !== owner.gid) args.push('--group-add', String(g));
     }
+    // the submitter's umask inside the container, as the spawner gives it to a process job (podman's is 0022)
+    if (spec.umask !== undefined) args.push(`--umask=0${spec.umask.toString(8).padStart(3, '0')}`);
     if (s.memoryLimit && spec.limits.memoryMb > 0)
       args.push(`--memory=${spec.limits.memoryMb}m`, `--memory-swap=${spec.limits.memoryMb}m`);
     args.push('--', spec.image!, spec.cwd, spec.stdin, spec.stdout, spec.stderr, spec.executable, ...spec.argv);
@@ -280,10 +282,13 @@ export class ContainerLauncher implements Launcher {
       argv: args,
       cwd: j.control,
       env: { ...PODMAN_ENV },
+      umask: undefined,
       stdin: '/dev/null',
       stdout: '/dev/null',
       stderr: join(j.control, 'podman.err'),
       sandbox: j.control,
+      // the execute folder's room is judged by the job's sandbox, not by podman's control folder
+      watch: spec.sandbox,
       files: { env: envFile },
       execFiles: undefined,
       // the control directory is removed once its reason for a failure is read (cleanUp)

@@ -62,6 +62,8 @@ export interface JobProcess {
   adText: string;
   /** the submitter's umask (lib/umask.ts): the job runs with it and its stdout and stderr are made under it (none: the spawner's) */
   umask?: number;
+  /** the folder looked at for room when the job ends (default: the sandbox): a container job's own sandbox */
+  watch?: string;
   /** more files for the sandbox (name → content), written 0600 for the job's owner */
   files?: Record<string, string>;
   /** the same, written 0700 (a PBS job's copy of its script) */

@@ -47,6 +47,8 @@ export interface SpawnerExit {
   signal?: number;
   /** the startd had asked for the job to be signalled before it ended: its end may be an eviction */
   stopped?: boolean;
+  /** its sandbox's file system was full when it ended (spawner-protocol.ts): a hold, not an exit */
+  sandboxFull?: boolean;
   /** epoch seconds */
   time: number;
 }

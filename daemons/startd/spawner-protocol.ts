@@ -85,6 +85,7 @@ export function encodeRequest(r: SpawnerRequest): Buffer & { fields?: number } {
     ] as const)
       for (const [name, text] of Object.entries(list ?? {})) f.push([key, `${name}\0${text}`]);
     if (r.keepSandbox) f.push(['keep', '1']);
+    if (r.watch) f.push(['watch', r.watch]);
     if (r.uid !== undefined)
       f.push(
         ['uid', String(r.uid)],

@@ -15,7 +15,7 @@ import type { ClaimRequest__Output } from '../../lib/rpc/generated/dsched/v1/Cla
 import type { EventReporter } from './reporter.js';
 import { Machine, type DynamicSlot } from './slots.js';
 import { fetchInput, inputFailure, outputFiles, transferExpanded, wantsTransfer, type OutputList } from './transfer.js';
-import { removeSandbox, signalByName, type JobOutcome, type RunAs } from './starter.js';
+import { removeSandbox, sandboxFullHold, signalByName, type JobOutcome, type RunAs } from './starter.js';
 import type { LaunchHandle, LaunchRecord, Launchers } from './launcher.js';
 import type { SpawnerExit } from './spawner-journal.js';
 import { gangLaunch } from './gang-env.js';
@@ -31,6 +31,7 @@ import { JobRecordFile, type JobRecordEntry } from './job-record.js';
 import { rankClaim, runRank, type RankClaim } from './rank.js';
 import type { RunRankRequest__Output } from '../../lib/rpc/generated/dsched/v1/RunRankRequest.js';
 import type { RankOutput } from '../../lib/rpc/generated/dsched/v1/RankOutput.js';
+import type { JobEvent } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
 
 interface SlotExtra {
   evictReason?: string;
@@ -186,6 +187,15 @@ export class Startd {
   /** Report an end from a spawner's journal as an exit (with its sandbox's output); false if it cannot be. */
   private redeliver(e: SpawnerExit): boolean {
     const n = e.note;
+    if (e.sandboxFull) {
+      // held as the live end would have been; its sandbox goes (nothing of it is fetched)
+      if (n.transfer) removeSandbox(n.transfer.sandbox);
+      const o = sandboxFullHold(join(this.config.paths.execute, e.run), e);
+      this.reporter.send(n.addr, failedEvent(n.claim, { cluster: n.cluster, proc: n.proc }, o, e.time), undefined, {
+        run: e.run,
+      });
+      return true;
+    }
     const ev = {
       claim: n.claim,
       id: { cluster: n.cluster, proc: n.proc },
@@ -716,23 +726,7 @@ export class Startd {
         journaled,
       );
     } else if (o.kind === 'failed') {
-      this.reporter.send(
-        d.scheddAddress,
-        {
-          claim: d.claim,
-          id,
-          type: 'failed',
-          exit_code: o.holdCode ?? 6,
-          exit_by_signal: !!o.signal,
-          exit_signal: o.signal ?? 0,
-          hold_subcode: o.holdSubCode ?? 0,
-          message: o.message ?? '',
-          time,
-        },
-        undefined,
-        keep,
-        journaled,
-      );
+      this.reporter.send(d.scheddAddress, failedEvent(d.claim, id, o, time), undefined, keep, journaled);
     } else {
       this.reporter.send(
         d.scheddAddress,
@@ -892,4 +886,19 @@ export class Startd {
     this.launchers.stop();
     // output not fetched yet stays: its exit is journaled, and the next run of this startd serves it
   }
+}
+
+/** The event that tells a schedd a job could not run or must be held (an outcome of kind 'failed'). */
+function failedEvent(claim: string, id: { cluster: number; proc: number }, o: JobOutcome, time: number): JobEvent {
+  return {
+    claim,
+    id,
+    type: 'failed',
+    exit_code: o.holdCode ?? HoldCode.FailedToCreateProcess,
+    exit_by_signal: !!o.signal,
+    exit_signal: o.signal ?? 0,
+    hold_subcode: o.holdSubCode ?? 0,
+    message: o.message ?? '',
+    time,
+  };
 }

@@ -388,7 +388,7 @@ export function signalGroup(pid: number, sig: NodeJS.Signals): boolean {
  * A job that ended with its sandbox's file system full is held, whatever its exit code: its output or
  * temporary files may be cut short (a shell that ignores a failed write exits 0), and another host may run it.
  */
-function sandboxFullHold(sandbox: string, r: { exitCode: number; signal?: number }): JobOutcome {
+export function sandboxFullHold(sandbox: string, r: { exitCode: number; signal?: number }): JobOutcome {
   const how = r.signal !== undefined ? `signal ${r.signal}` : `exit code ${r.exitCode}`;
   return {
     kind: 'failed',

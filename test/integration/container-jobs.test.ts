@@ -5,7 +5,17 @@
 // busybox-static.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  statfsSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -42,6 +52,9 @@ function containersOf(label: string): string[] {
     .filter(Boolean);
 }
 
+const isRoot = process.getuid?.() === 0;
+const asNobody = { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } };
+
 describe('container jobs', () => {
   let pool: TestPool;
   before(async () => {
@@ -57,7 +70,6 @@ describe('container jobs', () => {
     execFileSync('podman', ['rmi', '--force', IMAGE], { stdio: 'ignore' });
   });
 
-  const asNobody = { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } };
   const submit = (name: string, text: string) => {
     const path = pool.file(name, text);
     chmodSync(dirname(path), 0o777);
@@ -176,6 +188,24 @@ describe('container jobs', () => {
     await pool.waitFor('no container of the pool to be left', () => containersOf('dsched.startd').length === 0);
   });
 
+  test('container jobs – a job runs with its submitter’s umask', async () => {
+    mkdirSync(join(pool.work, 'c8'), { recursive: true });
+    // the command inherits the umask it is started with
+    const old = process.umask(0o027);
+    let c: number;
+    try {
+      c = await submit(
+        'c8/c8.sub',
+        `universe = container\ncontainer_image = ${IMAGE}\nexecutable = /bin/sh\narguments = "-c umask"\noutput = c8.out\nqueue\n`,
+      );
+    } finally {
+      process.umask(old);
+    }
+    const [ad] = await pool.waitForHistory(c, 1);
+    assert.equal(ad!.ExitCode, 0, JSON.stringify(ad));
+    assert.equal(pool.read('c8/c8.out').trim(), '0027');
+  });
+
   test('container jobs – a #PBS script with -v CONTAINER_IMAGE runs in that image', async () => {
     mkdirSync(join(pool.work, 'c7'), { recursive: true });
     const path = pool.file(
@@ -190,6 +220,71 @@ describe('container jobs', () => {
     assert.match(out, /NAME="dsched test image"\n[^]*^65534$/m);
   });
 });
+
+describe(
+  'container jobs with the execute folder full',
+  { skip: !isRoot && 'needs root to mount a small file system' },
+  () => {
+    let pool: TestPool;
+    let execute: string;
+    before(async () => {
+      buildImage();
+      pool = TestPool.create({ STARTD_LAUNCHERS: 'process, container' });
+      execute = join(pool.home, 'execute');
+      mkdirSync(execute, { recursive: true });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0755', 'tmpfs', execute]);
+      const r = await pool.run('dsched', ['start']);
+      assert.equal(r.code, 0, r.stderr + pool.logs());
+      await pool.waitFor('the slot ad to say HasContainer', async () =>
+        (await pool.json('dstatus', [])).some((a) => a.HasContainer === true),
+      );
+    });
+    after(async () => {
+      await pool?.run('dsched', ['stop']);
+      if (execute) execFileSync('umount', [execute]);
+      await pool?.stop();
+      execFileSync('podman', ['rmi', '--force', IMAGE], { stdio: 'ignore' });
+    });
+
+    test('container jobs – a job whose output fills the execute folder and that exits 0 is held (34, subcode 28), not a success', async () => {
+      const path = pool.file(
+        'full/full.sub',
+        `universe = container\ncontainer_image = ${IMAGE}\nexecutable = /bin/sh\narguments = "-c 'head -c 20000000 /dev/zero; exit 0'"\noutput = full.out\nqueue\n`,
+      );
+      chmodSync(dirname(path), 0o777);
+      const c = await pool.submit(path, [], { ...asNobody, cwd: dirname(path) });
+      const ad = await pool.waitFor(`job ${c} to be held`, async () => {
+        const [h] = await pool.json('dhistory', [String(c)]);
+        assert.equal(h, undefined, `the job finished: ${JSON.stringify(h)}`);
+        const [job] = await pool.json('dq', [String(c), '-allusers']);
+        return job?.JobStatus === 5 && job;
+      });
+      assert.equal(ad.HoldReasonCode, 34);
+      assert.equal(ad.HoldReasonSubCode, 28);
+      assert.ok(String(ad.HoldReason).includes(execute), String(ad.HoldReason));
+      await pool.run('drm', [String(c)]);
+    });
+
+    test('container jobs – a job that wrote nothing in its sandbox while the execute folder was full completes', async () => {
+      // under a MiB left: full, as the startd counts it, with room for the job's small files and podman's
+      const filler = join(execute, 'filler');
+      const fs = statfsSync(execute);
+      writeFileSync(filler, Buffer.alloc(Math.max(0, fs.bavail * fs.bsize - 512 * 1024)));
+      try {
+        const path = pool.file(
+          'idle/idle.sub',
+          `universe = container\ncontainer_image = ${IMAGE}\nexecutable = /bin/sh\narguments = "-c 'exit 0'"\nqueue\n`,
+        );
+        chmodSync(dirname(path), 0o777);
+        const c = await pool.submit(path, [], { ...asNobody, cwd: dirname(path) });
+        const [ad] = await pool.waitForHistory(c, 1);
+        assert.equal(ad!.ExitCode, 0, JSON.stringify(ad));
+      } finally {
+        rmSync(filler, { force: true });
+      }
+    });
+  },
+);
 
 describe('container jobs without a container launcher', () => {
   let pool: TestPool;

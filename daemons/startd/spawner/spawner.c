@@ -88,6 +88,10 @@ struct job {
   pid_t pid;
   struct family fam;
   char *sandbox;
+  /* the folder whose file system is looked at for room when the job ends: its sandbox, or (a container job,
+     whose process here is podman) the job's sandbox rather than podman's control folder */
+  char *watch;
+  int full; /* that file system was full when the job ended, and the job had changed something there */
   int keep_sandbox;
   char *run;     /* the journal key (NULL: not journaled) */
   char *journal; /* the journal line's start: {"run":…,"note":{…} */
@@ -705,6 +709,7 @@ static struct job *find_job(const char *id) {
 static void free_job(struct job *j) {
   free(j->id);
   free(j->sandbox);
+  free(j->watch);
   free(j->run);
   free(j->journal);
   family_free(&j->fam);
@@ -747,10 +752,15 @@ static int changed_since_at(int dirfd, const char *name, const struct timespec *
   return found;
 }
 
+/* Whether the job ended with its watched folder's file system full, having changed something there. */
+static int ended_full(struct job *j) {
+  return sandbox_full(j->watch) && changed_since_at(AT_FDCWD, j->watch, &j->forked, 0);
+}
+
 /* The job's last process is gone: its sandbox goes (unless its output is fetched from there), its end is reported. */
 static void finish(struct job *j) {
   /* before the sandbox goes: removing it frees what the job filled */
-  int full = sandbox_full(j->sandbox) && changed_since_at(AT_FDCWD, j->sandbox, &j->forked, 0);
+  int full = j->full || ended_full(j);
   if (!j->keep_sandbox) remove_tree(j->sandbox);
   int st = j->status;
   buf_str(&out, "{\"id\":");
@@ -807,10 +817,13 @@ static void reap(void) {
       if (j->doomed && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) continue;
       if (j->journal && journal_fd >= 0) {
         size_t at = lines.len;
+        /* a startd that dies before it hears of the end redelivers it from here: as the hold it is */
+        j->full = ended_full(j);
         buf_str(&lines, j->journal);
         if (WIFSIGNALED(st)) buf_fmt(&lines, ",\"exitCode\":0,\"signal\":%d", WTERMSIG(st));
         else buf_fmt(&lines, ",\"exitCode\":%d", WEXITSTATUS(st));
         if (j->stopped) buf_str(&lines, ",\"stopped\":true");
+        if (j->full) buf_str(&lines, ",\"sandboxFull\":true");
         buf_fmt(&lines, ",\"time\":%lld}\n", (long long)time(NULL));
         struct live *l = xmalloc(sizeof *l);
         l->run = xstrdup(j->run);
@@ -1233,6 +1246,7 @@ static void start(const struct req *r) {
   j->pid = pid;
   j->fam = fam;
   j->sandbox = xstrdup(sandbox);
+  j->watch = xstrdup(get(r, "watch") ? get(r, "watch") : sandbox);
   j->keep_sandbox = get(r, "keep") != NULL;
   j->forked = forked;
   if (journal) {

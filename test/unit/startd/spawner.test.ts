@@ -296,6 +296,47 @@ describe('spawner', { timeout: 60_000 }, () => {
     rmSync(s.journal, { force: true });
   });
 
+  test(
+    'spawner – an end with the watched folder’s file system full is reported and journaled as full; a job that wrote nothing there is not',
+    { skip: process.getuid?.() !== 0 && 'needs root to mount a small file system' },
+    async () => {
+      const small = join(dir, 'small');
+      mkdirSync(small);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
+      const s = new Spawner();
+      try {
+        // the folder watched is not the job's sandbox, as for a container job's podman (its control folder)
+        const filled = s.start('/bin/sh', ['-c', `head -c 2000000 /dev/zero > ${small}/fill; exit 0`], {
+          watch: small,
+          journal: { run: 'f1', note: note(0) },
+        });
+        assert.deepEqual(await s.reply(filled.id, 'ended'), {
+          id: filled.id,
+          event: 'exited',
+          exitCode: 0,
+          sandboxFull: true,
+          stopped: false,
+        });
+        // a startd that dies before it hears of the end finds it in the journal, full
+        assert.deepEqual(
+          readSpawnerJournal(s.journal).map(({ time: _, ...e }) => e),
+          [{ run: 'f1', note: note(0), exitCode: 0, sandboxFull: true }],
+        );
+        const idle = s.start('/bin/true', [], { watch: small, journal: { run: 'f2', note: note(1) } });
+        assert.deepEqual(await s.reply(idle.id, 'ended'), {
+          id: idle.id,
+          event: 'exited',
+          exitCode: 0,
+          stopped: false,
+        });
+      } finally {
+        await s.stop();
+        rmSync(s.journal, { force: true });
+        execFileSync('umount', [small]);
+      }
+    },
+  );
+
   test('spawner – its keeper killed, the spawner journals what ended, kills and reaps its jobs, and goes', async () => {
     const s = new Spawner();
     const done = s.start('/bin/sh', ['-c', 'exit 4'], { journal: { run: 'k1', note: note(0) } });
