@@ -6,14 +6,15 @@
 
 /** The umask of a job with no `Umask` (submitted by an older client): the usual one. */
 export const DEFAULT_UMASK = 0o022;
-const TIGHTEST = 0o077;
+/** The tightest umask a job gets: its files are its owner's alone. */
+export const TIGHTEST_UMASK = 0o077;
 
 /** A job's umask from its `Umask` value (undefined: none recorded). */
 export function jobUmask(value: unknown): number {
   if (value === undefined || value === null) return DEFAULT_UMASK;
   const n =
     typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,3}$/.test(value) ? Number(value) : NaN;
-  return Number.isInteger(n) && n >= 0 && n <= 0o777 ? n : TIGHTEST;
+  return Number.isInteger(n) && n >= 0 && n <= 0o777 ? n : TIGHTEST_UMASK;
 }
 
 /** Why the ClassAd text of a submitted `Umask` is refused, or undefined when it is a umask. */

@@ -19,7 +19,7 @@ import type { Logger } from '../../lib/log.js';
 import { qualifiedName } from '../../lib/rpc/authz.js';
 import type { JobCounts__Output } from '../../lib/rpc/generated/dsched/v1/JobCounts.js';
 import type { JobQuery } from '../../lib/rpc/generated/dsched/v1/JobQuery.js';
-import { DEFAULT_UMASK } from '../../lib/umask.js';
+import { TIGHTEST_UMASK } from '../../lib/umask.js';
 import { loginOf } from '../../lib/users.js';
 import { errorResponse, type WebEnv } from './guard.js';
 import { literalValue, MIRROR_WAIT_MS, type JobMirror } from './job-mirror.js';
@@ -769,8 +769,9 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
         // no environment: the web daemon's own must never reach a job (getenv, $ENV, PBS -V see nothing)
         env: {},
         owner: user,
-        // a request carries no umask: the usual one
-        umask: DEFAULT_UMASK,
+        // the caller's choice; else private to the owner: a web client has no shell umask to pass on, and a
+        // job's output made readable by every user of the host is the worse surprise
+        umask: b.umask === undefined ? TIGHTEST_UMASK : parseInt(b.umask, 8),
         hostname: d.config.str('HOSTNAME') || hostname(),
         pbsArgs: pbs ? [] : undefined,
         maxProcs: d.config.int('MAX_JOBS_PER_SUBMISSION'),

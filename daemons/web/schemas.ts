@@ -204,6 +204,14 @@ export const SubmitBody = z
       .optional()
       .openapi({ description: "absolute submit directory (default: the user's home)" }),
     pbs: z.boolean().optional().openapi({ description: 'treat the text as a #PBS script (default: detected)' }),
+    umask: z
+      .string()
+      .regex(/^0?[0-7]{1,3}$/, 'a umask in octal, as `umask` prints it (0022, 077)')
+      .optional()
+      .openapi({
+        description:
+          "the umask the jobs and their files are made under, in octal as `umask` prints it (default: 0077, private to the owner: a request has no shell's umask to inherit)",
+      }),
   })
   .openapi('Submission');
 export const SubmitReply = z

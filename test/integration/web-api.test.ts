@@ -124,6 +124,28 @@ describe('web – API', () => {
     assert.equal(history.json.jobs[0].ClusterId, r.json.cluster);
   });
 
+  test("web – a submission's jobs get the umask it gives (octal), else 0077; one that is no umask is refused", async () => {
+    const submit = (umask?: string) =>
+      web(pool, '/v1/submit', {
+        token,
+        body: { cwd: pool.work, text: 'executable = /bin/true\nhold = true\nqueue\n', umask },
+      });
+    for (const [umask, recorded] of [
+      [undefined, 0o077],
+      ['0027', 0o027],
+      ['22', 0o022],
+    ] as const) {
+      const r = await submit(umask);
+      assert.equal(r.status, 200, r.text);
+      const [ad] = await pool.json('dq', [String(r.json.cluster)]);
+      assert.equal(ad!.Umask, recorded, `umask ${umask}`);
+    }
+    for (const bad of ['0999', '01777', '-1', 'u=rwx']) {
+      const r = await submit(bad);
+      assert.equal(r.status, 400, `umask ${bad}: ${r.text}`);
+    }
+  });
+
   test('web – a description that changes its executable (two clusters) is refused whole at its second queue line', async () => {
     const r = await web(pool, '/v1/submit', {
       token,
