@@ -236,6 +236,8 @@ const COMMANDS: Record<string, () => Promise<unknown>> = {
   drelease: () => import('./drelease.js'),
   dstatus: () => import('./dstatus.js'),
   dhistory: () => import('./dhistory.js'),
+  dwait: () => import('./dwait.js'),
+  'dsubmit-dag': () => import('./dsubmit-dag.js'),
 };
 
 async function main(): Promise<void> {

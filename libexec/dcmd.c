@@ -47,7 +47,7 @@ static const char *const COMMANDS[] = {
     "dhold",          "drelease",       "dwait",    "dprio",     "duserprio", "dchirp",        "dqedit",
     "dtail",          "qstat",          "qselect",  "qalter",    "qsub",      "qdel",          "qhold",
     "qrls",           "condor_submit",  "condor_q", "condor_rm", "condor_hold", "condor_release", "condor_status",
-    "condor_history", NULL};
+    "condor_history", "condor_wait",   "condor_submit_dag", NULL};
 // the commands the agent runs (cli/dsched-agent.ts hosts the same list)
 static const char *const HOT[] = {"dsubmit",  "dq",          "drm",          "dhold",          "drelease",
                                   "dhistory", "dstatus",     "qstat",        "qselect",        "qsub",
@@ -59,7 +59,8 @@ static const char *const HOT[] = {"dsubmit",  "dq",          "drm",          "dh
 static const char *const MAPPED[] = {"qstat",       "qselect",        "qalter",        "qsub",
                                      "qdel",        "qhold",          "qrls",          "condor_submit",
                                      "condor_q",    "condor_rm",      "condor_hold",   "condor_release",
-                                     "condor_status", "condor_history", NULL};
+                                     "condor_status", "condor_history", "condor_wait",    "condor_submit_dag",
+                                     NULL};
 
 static int debug;
 static const char *name;

@@ -12,6 +12,9 @@ export const RENAMED: Readonly<Record<string, readonly string[]>> = {
   condor_release: ['drelease'],
   condor_status: ['dstatus'],
   condor_history: ['dhistory'],
+  // condor_wait exits 0 once every job has ended, however it ended (dwait -any-end)
+  condor_wait: ['dwait', '-any-end'],
+  condor_submit_dag: ['dsubmit-dag'],
   qsub: ['dsubmit'],
   // PBS's qdel, qhold and qrls print nothing when they succeed (errors only)
   qdel: ['drm', '-pbs'],

@@ -55,6 +55,15 @@ describe('HTCondor and PBS command names', () => {
       assert.equal(h.code, 0, h.stderr);
       assert.match(h.stdout, new RegExp(`^usage: ${n} `), `${n} --help`);
     }
+    // condor_wait and condor_submit_dag say their own name in their errors, as qsub does
+    const wait = sh('condor_wait no-such.log');
+    assert.notEqual(wait.code, 0);
+    assert.match(wait.stderr, /^condor_wait: error\[/m, wait.stderr);
+    assert.doesNotMatch(wait.stderr, /dwait/);
+    const dag = sh('condor_submit_dag no-such.dag');
+    assert.notEqual(dag.code, 0);
+    assert.match(dag.stderr, /^condor_submit_dag: error\[/m, dag.stderr);
+    assert.doesNotMatch(dag.stderr, /dsubmit-dag/);
     // qsub's second usage line (the -- PROGRAM form) too
     assert.match(sh('qsub --help').stdout, /^ {7}qsub \[PBS options\] -- PROGRAM/m);
   });
