@@ -71,7 +71,9 @@ function openQueue(): { db: DB; queue: JobQueue } {
 }
 
 function refuseDamagedQueue(file: string, e: Error): never {
-  const what = `the job queue ${file} is damaged (SQLite: ${((e.cause as Error | undefined) ?? e).message}); the schedd will not start until it is moved aside: dsched stop, then dsched start -set-aside-damaged-queue keeps it as ${file}.damaged-TIME for recovery and starts an empty queue`;
+  // SQLite's own words when it found the damage, else what the check before opening found
+  const found = e.cause instanceof Error ? `SQLite: ${e.cause.message}` : e.message;
+  const what = `the job queue ${file} is damaged (${found}); the schedd will not start until it is moved aside: dsched stop, then dsched start -set-aside-damaged-queue keeps it as ${file}.damaged-TIME for recovery and starts an empty queue`;
   log.fatal({ file, code: 'QUEUE_CORRUPT' }, what);
   try {
     // whole or not at all: dsched start reads it as soon as it is there

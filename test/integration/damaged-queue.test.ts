@@ -3,9 +3,19 @@
 // `dsched start -set-aside-damaged-queue` moves the damaged file aside, kept byte for byte, for an empty queue.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readdirSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  appendFileSync,
+  closeSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { walCommittedFrames } from '../../daemons/schedd/store/queue-files.js';
 import { TestPool } from './harness/pool.js';
 
 const damages: Array<[string, (file: string) => void]> = [
@@ -22,7 +32,70 @@ const damages: Array<[string, (file: string) => void]> = [
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
+/** Every daemon of the pool killed at once, the schedd first (as in a host crash): its -wal and -shm stay as they were. */
+function crash(pool: TestPool, daemons: string[]): void {
+  const master = Number(readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8').split(/\s+/)[0]);
+  // stopped first, so that it neither restarts the schedd nor has it close the queue cleanly
+  process.kill(master, 'SIGSTOP');
+  for (const pid of daemons.map((d) => pool.daemonPid(d))) process.kill(pid, 'SIGKILL');
+  process.kill(master, 'SIGKILL');
+}
+
 describe('damaged queue', () => {
+  test('damaged queue – a -wal cut short below what was committed is refused, naming it; a torn tail is not', async () => {
+    const daemons = ['collector', 'schedd'];
+    const pool = await TestPool.start({ DAEMON_LIST: daemons.join(', ') });
+    try {
+      const sub = pool.file('held.sub', 'executable = /bin/true\nhold = true\nqueue 20\n');
+      const cluster = await pool.submit(sub);
+      await pool.submit(sub);
+      crash(pool, daemons);
+      const file = join(pool.home, 'spool', 'job_queue.db');
+      const wal = `${file}-wal`;
+      const committed = walCommittedFrames(wal);
+      assert.ok(committed && committed.frames >= 2, `the -wal holds the submissions: ${JSON.stringify(committed)}`);
+      const frameSize = 24 + readFileSync(wal).readUInt32BE(8);
+
+      // half a frame of a transaction the crash interrupted: SQLite drops it, and nothing committed is lost
+      appendFileSync(wal, randomBytes(Math.floor(frameSize / 2)));
+      const torn = await pool.run('dsched', ['start'], { timeoutMs: 120_000 });
+      assert.equal(torn.code, 0, torn.stdout + torn.stderr);
+      assert.equal((await pool.json('dq', [])).length, 40);
+
+      crash(pool, daemons);
+      const now = walCommittedFrames(wal)!.frames;
+      truncateSync(wal, 32 + (now - 1) * frameSize + 100);
+      const r = await pool.run('dsched', ['start'], { timeoutMs: 120_000 });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(
+        r.stderr,
+        /error\[QUEUE_CORRUPT\]: the schedd did not start: the job queue .*job_queue\.db is damaged \(job_queue\.db-wal is cut short or damaged: it holds \d+ frames of committed transactions, and the queue had committed \d+ to it/,
+      );
+      const s = await pool.run('dsched', ['status']);
+      assert.match(
+        s.stdout,
+        /^schedd\s+failed\s+-\s+0\s.*last exit: exit code 99: QUEUE_CORRUPT: .*job_queue\.db-wal is cut short/m,
+      );
+      assert.ok(cluster >= 1);
+    } finally {
+      await pool.stop();
+    }
+  });
+
+  test('damaged queue – a job_queue.db emptied to 0 bytes is refused, not taken for a new queue', async () => {
+    const pool = await TestPool.start({ DAEMON_LIST: 'COLLECTOR, SCHEDD' });
+    try {
+      await pool.submit(pool.file('held.sub', 'executable = /bin/true\nhold = true\nqueue 5\n'));
+      assert.equal((await pool.run('dsched', ['stop'])).code, 0);
+      truncateSync(join(pool.home, 'spool', 'job_queue.db'), 0);
+      const r = await pool.run('dsched', ['start'], { timeoutMs: 120_000 });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /error\[QUEUE_CORRUPT\]: .*job_queue\.db is empty \(0 bytes\)/);
+    } finally {
+      await pool.stop();
+    }
+  });
+
   for (const [what, damage] of damages) {
     test(`damaged queue – ${what}: QUEUE_CORRUPT, the schedd kept down with its reason, set aside on request`, async () => {
       const pool = await TestPool.start();

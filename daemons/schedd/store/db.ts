@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, existsSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DschedError, type ErrorCode } from '../../../lib/errors.js';
+import { checkQueueFiles } from './queue-files.js';
 
 export type DB = Database.Database;
 
@@ -23,6 +24,7 @@ function migrationsDir(): string {
 }
 
 export function openQueueDb(file: string): DB {
+  if (file !== ':memory:') checkQueueFiles(file);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
