@@ -757,6 +757,17 @@ static int ended_full(struct job *j) {
   return sandbox_full(j->watch) && changed_since_at(AT_FDCWD, j->watch, &j->forked, 0);
 }
 
+/* Raise `t` to the ctime the folder `dir` gets when touched now, if that is later. */
+static void stamp_floor(const char *dir, struct timespec *t) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st;
+  if (!futimens(fd, NULL) && !fstat(fd, &st) &&
+      (st.st_ctim.tv_sec > t->tv_sec || (st.st_ctim.tv_sec == t->tv_sec && st.st_ctim.tv_nsec > t->tv_nsec)))
+    *t = st.st_ctim;
+  close(fd);
+}
+
 /* The job's last process is gone: its sandbox goes (unless its output is fetched from there), its end is reported. */
 static void finish(struct job *j) {
   /* before the sandbox goes: removing it frees what the job filled */
@@ -1199,9 +1210,13 @@ static void start(const struct req *r) {
   /* born inside its cgroup: it cannot fork or setsid before it is tracked */
   pid_t pid = -1;
   int fork_errno = ENOSYS;
-  /* the coarse clock is the one file times come from: what the job writes is stamped later than this */
+  /* what the job writes is stamped later than this. File times come from the coarse clock, but since Linux
+     6.13 a file whose times were looked at gets a finer, later stamp on its next change, so files written
+     just now (the job ad, its output) can look newer than the clock: the watched folder's own stamp, set now,
+     is the floor in the file system's time */
   struct timespec forked;
   clock_gettime(CLOCK_REALTIME_COARSE, &forked);
+  stamp_floor(get(r, "watch") ? get(r, "watch") : sandbox, &forked);
   if (fam.method == FAM_CGROUP2) {
     int cgfd = open(fam.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cgfd >= 0) {
