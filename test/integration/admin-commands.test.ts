@@ -70,7 +70,7 @@ describe('admin commands – a central manager that later runs jobs too', () => 
     // the collector refused the startd's ads for ever when the certificate lacked the startd role
     pool.file('one.sub', 'executable = /bin/echo\narguments = ran\noutput = one.out\nqueue\n');
     const c = await pool.submit('one.sub');
-    const [ad] = await pool.waitForHistory(c, 1, 60_000);
+    const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.ExitCode, 0);
     assert.equal(pool.read('one.out'), 'ran\n');
     assert.equal(readFileSync(join(pool.home, 'host', 'host.key'), 'utf8'), key, "the host's key is kept");

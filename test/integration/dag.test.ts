@@ -195,18 +195,35 @@ describe('dag', () => {
   test('dag – a category with MAXJOBS 2 never runs 3 at once (measured from the event log)', async () => {
     const d = 'throttle';
     mkdir(d);
-    sub(d, 'w.sub', 'executable = /bin/sleep\narguments = 1\nlog = throttle.log\nqueue\n');
+    // the node jobs run until the test opens their gate, once two run at once: jobs of a fixed length could
+    // each end before the next one started on a busy machine, and never show two at once
+    const gate = join(pool.work, d, 'go');
+    sub(
+      d,
+      'w.sub',
+      `executable = /bin/sh\narguments = "-c 'while [ ! -e ${gate} ]; do sleep 0.2; done'"\nlog = throttle.log\nqueue\n`,
+    );
     const nodes = ['N1', 'N2', 'N3', 'N4', 'N5', 'N6'];
     sub(d, 't.dag', nodes.map((n) => `JOB ${n} w.sub\nCATEGORY ${n} limited\n`).join('') + 'MAXJOBS limited 2\n');
-    const r = await runDag(d, 't.dag');
+    const running = (log: string) => {
+      let now = 0;
+      let peak = 0;
+      for (const m of log.matchAll(/^(001|005) /gm)) {
+        now += m[1] === '001' ? 1 : -1;
+        peak = Math.max(peak, now);
+      }
+      return { now, peak };
+    };
+    const dag = runDag(d, 't.dag');
+    await pool.waitFor(
+      'two nodes to run at once',
+      () => pool.exists(`${d}/throttle.log`) && running(pool.read(`${d}/throttle.log`)).now === 2,
+    );
+    sub(d, 'go', '');
+    const r = await dag;
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const log = pool.read(`${d}/throttle.log`);
-    let running = 0;
-    let peak = 0;
-    for (const m of log.matchAll(/^(001|005) /gm)) {
-      running += m[1] === '001' ? 1 : -1;
-      peak = Math.max(peak, running);
-    }
+    const { peak } = running(log);
     assert.equal((log.match(/^005 /gm) ?? []).length, 6);
     assert.ok(peak <= 2, `peak ${peak}`);
     assert.equal(peak, 2);

@@ -1,6 +1,7 @@
 // Accounting groups with quotas on a real pool: jobs of a group whose quota is 1 cpu never run at the same
 // time although the pool has 4 free cpus; other jobs run beside them; duserprio shows the groups.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
 
@@ -53,8 +54,19 @@ describe('groups', () => {
   });
 
   test('groups – a group that accepts surplus runs past its quota on idle cpus', async () => {
-    pool.file('b.sub', 'executable = /bin/sleep\narguments = 3\naccounting_group = group_b\nlog = b.log\nqueue 4\n');
+    // the jobs run until the test opens their gate, once more than the quota run at once: jobs of a fixed
+    // length could each end before the next one started on a busy machine
+    const gate = join(pool.work, 'b.go');
+    pool.file(
+      'b.sub',
+      `executable = /bin/sh\narguments = "-c 'while [ ! -e ${gate} ]; do sleep 0.2; done'"\naccounting_group = group_b\nlog = b.log\nqueue 4\n`,
+    );
     const c = await submit('b.sub');
+    await pool.waitFor(
+      'more group_b jobs to run at once than its quota of 2',
+      async () => (await pool.json('dq', [String(c)])).filter((a) => a.JobStatus === 2).length > 2,
+    );
+    pool.file('b.go', '');
     await pool.waitForHistory(c, 4);
     const { peak } = peakRunning(pool.read('b.log'));
     assert.ok(peak > 2, `group_b (quota 2, surplus) should use the 4 idle cpus; peak ${peak}\n${pool.read('b.log')}`);

@@ -48,7 +48,7 @@ describe('host crash', () => {
   async function completesOnce(name: string, cluster: number) {
     const r = await pool.run('dsched', ['start']);
     assert.equal(r.code, 0, r.stderr);
-    const [ad] = await pool.waitForHistory(cluster, 1, 60_000);
+    const [ad] = await pool.waitForHistory(cluster, 1);
     assert.equal(ad!.JobStatus, 4);
     assert.equal(ad!.ExitCode, 0);
     assert.equal(pool.read(`${name}.runs`), 'run\n', 'the job ran once');

@@ -58,8 +58,14 @@ describe('machine resources', () => {
   });
 
   test('GPUs – three jobs asking one GPU each: two at a time, with different ids; the third gets a freed one', async () => {
-    // long enough for dstatus to see both GPUs in use on a loaded machine
-    pool.file('gpu.sh', '#!/bin/sh\necho "$CUDA_VISIBLE_DEVICES|$_CONDOR_AssignedGPUs"\nsleep 8\n', 0o755);
+    // each runs until the test opens the gate, once it has seen two run at once: no length of a job is
+    // long enough for that on a loaded machine
+    const gate = join(pool.work, 'gpu.go');
+    pool.file(
+      'gpu.sh',
+      `#!/bin/sh\necho "$CUDA_VISIBLE_DEVICES|$_CONDOR_AssignedGPUs"\nwhile [ ! -e ${gate} ]; do sleep 0.2; done\n`,
+      0o755,
+    );
     pool.file(
       'gpu.sub',
       'executable = gpu.sh\nrequest_gpus = 1\noutput = gpu.$(Process).out\nlog = gpu.log\nqueue 3\n',
@@ -72,6 +78,12 @@ describe('machine resources', () => {
       return ids.length === 2 ? ids : undefined;
     });
     assert.deepEqual(busy, ['GPU-aaaa', 'GPU-bbbb']);
+    // both started (001 in the log) before either may end
+    await pool.waitFor(
+      'two jobs to run',
+      async () => (await pool.json('dq', [String(c)])).filter((a) => a.JobStatus === 2).length === 2,
+    );
+    pool.file('gpu.go', '');
     await pool.waitForHistory(c, 3);
 
     const log = pool.read('gpu.log');

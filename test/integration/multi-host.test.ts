@@ -18,9 +18,12 @@ const unavailable = netnsUnavailable();
 if (unavailable) console.log(`# multi-host pool tests skipped: ${unavailable}`);
 const skip = unavailable ? `cannot make network namespaces: ${unavailable}` : false;
 
-/** A job that needs no file from the submit host. */
-const sleepJob = (seconds: number, count = 1) =>
-  `executable = /bin/sleep\narguments = ${seconds}\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nqueue ${count}\n`;
+/**
+ * A job that needs no file from the submit host and runs until `gate` exists (every host shares this machine's
+ * file system): the test ends it when it has done to its run what it meant to, however slow the machine.
+ */
+const gatedJob = (gate: string) =>
+  `executable = /bin/sh\narguments = "-c 'while [ ! -e ${gate} ]; do sleep 0.2; done'"\ninitialdir = /\noutput = /dev/null\nerror = /dev/null\nqueue\n`;
 
 /** The execute host a slot name belongs to (slot1_3@exec2 → exec2). */
 const hostOf = (slot: unknown) => String(slot).split('@')[1] ?? '';
@@ -39,14 +42,10 @@ describe('multi-host pool', () => {
 
   /** The job's ad while it runs (JobStatus 2 and a RemoteHost). */
   async function runningAd(cluster: number): Promise<Record<string, unknown>> {
-    return pool!.waitFor(
-      `job ${cluster}.0 to run`,
-      async () => {
-        const [ad] = await pool!.json('dq', [String(cluster)]);
-        return ad?.JobStatus === 2 && typeof ad.RemoteHost === 'string' ? ad : undefined;
-      },
-      30_000,
-    );
+    return pool!.waitFor(`job ${cluster}.0 to run`, async () => {
+      const [ad] = await pool!.json('dq', [String(cluster)]);
+      return ad?.JobStatus === 2 && typeof ad.RemoteHost === 'string' ? ad : undefined;
+    });
   }
 
   /** For a few seconds the job stays finished exactly once: one history entry, nothing in the queue. */
@@ -113,11 +112,13 @@ describe('multi-host pool', () => {
     'multi-host pool – a startd killed with -9 mid-job: the job runs again on the other host, one completion',
     { skip, timeout: 120_000 },
     async () => {
-      const cluster = await pool!.submit('crash.sub', sleepJob(6));
+      const gate = join(pool!.work, 'crash.go');
+      const cluster = await pool!.submit('crash.sub', gatedJob(gate));
       const first = hostOf((await runningAd(cluster)).RemoteHost);
       const other = pool!.execs.map((h) => h.name).find((n) => n !== first)!;
       await pool!.kill9(first, 'startd'); // and its job spawner: nobody on `first` will report the job
-      const [ad] = await pool!.waitForHistory(cluster, 1, 60_000);
+      writeFileSync(gate, '');
+      const [ad] = await pool!.waitForHistory(cluster, 1);
       assert.equal(ad!.JobStatus, 4);
       assert.equal(ad!.ExitCode, 0);
       assert.equal(ad!.NumJobStarts, 2, 'the job started once on each host');
@@ -130,16 +131,20 @@ describe('multi-host pool', () => {
     'multi-host pool – a startd cut off for longer than the lease: the job ends exactly once',
     { skip, timeout: 150_000 },
     async () => {
-      const cluster = await pool!.submit('cut.sub', sleepJob(20));
+      const gate = join(pool!.work, 'cut.go');
+      const cluster = await pool!.submit('cut.sub', gatedJob(gate));
       const cut = hostOf((await runningAd(cluster)).RemoteHost);
       pool!.cutNetwork(cut);
       const cutAt = Date.now();
       // Nothing can reach `cut` now: its own log says when its lease ran out and it stopped the job.
-      await pool!.waitFor(
-        `the claim lease to expire on ${cut}`,
-        () => pool!.logRecords(cut, 'startd').some((r) => r.msg === 'claim lease expired'),
-        (LEASE + 10) * 1000,
+      await pool!.waitFor(`the claim lease to expire on ${cut}`, () =>
+        pool!.logRecords(cut, 'startd').some((r) => r.msg === 'claim lease expired'),
       );
+      await pool!.waitFor(`the run on ${cut} to end`, () =>
+        pool!.logRecords(cut, 'startd').some((r) => r.msg === 'job ended' && r.cluster === cluster),
+      );
+      // its run is over: the next run may end
+      writeFileSync(gate, '');
       await sleep(Math.max(0, cutAt + (LEASE + 2) * 1000 - Date.now()));
       pool!.restoreNetwork(cut);
       const [ad] = await pool!.waitForHistory(cluster, 1, 90_000);

@@ -24,7 +24,7 @@ describe('pbs jobs', () => {
     pool.file('ok.sh', '#!/bin/sh\n#PBS -N ok\necho must not run\n', 0o755);
     const notok = await pool.submit('notok.sh', ['-W', `depend=afternotok:${c}`]);
     const ok = await pool.submit('ok.sh', ['-W', `depend=afterok:${c}`]);
-    const [ad] = await pool.waitForHistory(c, 1, 30_000);
+    const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.JobStatus, 4, 'killed and finished, not held');
     assert.equal(ad!.ExitCode, 271, 'PBS reports 256 + SIGTERM');
     assert.equal(ad!.ExitBySignal, false);
@@ -41,10 +41,8 @@ describe('pbs jobs', () => {
     await pool.reconfigure('PBS_WALLTIME_HOLD = true\n', ['schedd']);
     pool.file('held.sh', '#!/bin/sh\n#PBS -N held\n#PBS -l walltime=00:00:02\nsleep 60\necho finished\n', 0o755);
     const c = await pool.submit('held.sh');
-    const ad = await pool.waitFor(
-      'the job to be held',
-      async () => (await pool.json('dq', [String(c)])).find((a) => a.JobStatus === 5),
-      20_000,
+    const ad = await pool.waitFor('the job to be held', async () =>
+      (await pool.json('dq', [String(c)])).find((a) => a.JobStatus === 5),
     );
     assert.equal(ad.HoldReasonCode, 46);
     assert.match(String(ad.HoldReason), /exceeded allowed job duration of 2 seconds/);

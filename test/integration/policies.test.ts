@@ -1,6 +1,7 @@
 // Policies and holds: periodic_hold, on_exit_hold, PBS walltime (AllowedJobDuration), dhold/drelease with
 // reasons; held jobs show why in dq and in the event log (012/013).
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { alive, TestPool } from './harness/pool.js';
 
@@ -141,11 +142,19 @@ describe('policies', () => {
 
   test('limits – concurrency_limits = LICENSE with LICENSE_LIMIT = 2 never runs 3 at once', async () => {
     await pool.reconfigure('LICENSE_LIMIT = 2\n', ['negotiator']);
+    // the jobs run until the test opens their gate, once two run at once: jobs of a fixed length could each
+    // end before the next one started on a busy machine, and never show two at once
+    const gate = join(pool.work, 'lic.go');
     pool.file(
       'lic.sub',
-      `executable = /bin/sleep\narguments = 1\nconcurrency_limits = LICENSE\nlog = lic.log\nqueue 5\n`,
+      `executable = /bin/sh\narguments = "-c 'while [ ! -e ${gate} ]; do sleep 0.2; done'"\nconcurrency_limits = LICENSE\nlog = lic.log\nqueue 5\n`,
     );
     const c = await submit('lic.sub');
+    await pool.waitFor(
+      'two jobs to run at once',
+      async () => (await pool.json('dq', [String(c)])).filter((a) => a.JobStatus === 2).length === 2,
+    );
+    pool.file('lic.go', '');
     await pool.waitForHistory(c, 5);
     let running = 0;
     let peak = 0;

@@ -2,6 +2,7 @@
 // with a bad priority factor is evicted (event 004 in its log) and goes back to idle when a user with a better
 // priority submits; the better user's job runs.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sleep, TestPool } from './harness/pool.js';
 
@@ -33,8 +34,14 @@ describe('preemption', { skip: !asRoot && 'needs root to submit as a second user
     const set = await pool.run('duserprio', ['-setfactor', account, '100']);
     assert.equal(set.code, 0, set.stderr);
 
-    // nobody (a new submitter, priority 0.5) submits a job that runs long enough to be seen running
-    pool.file('short.sub', 'executable = /bin/sleep\narguments = 6\nlog = short.log\nqueue\n');
+    // nobody (a new submitter, priority 0.5) submits a job that runs until the test has seen it run (a job of
+    // a fixed length could end unseen on a busy machine, and the evicted one run again meanwhile); the shell
+    // is larger than sleep, so it asks for no more disk than the slot it takes over has
+    const gate = join(pool.work, 'short.go');
+    pool.file(
+      'short.sub',
+      `executable = /bin/sh\narguments = "-c 'while [ ! -e ${gate} ]; do sleep 0.2; done'"\nrequest_disk = 1\nlog = short.log\nqueue\n`,
+    );
     const b = await submit('short.sub', NOBODY);
     await pool.waitFor(
       'the long job to be evicted (event 004)',
@@ -47,6 +54,7 @@ describe('preemption', { skip: !asRoot && 'needs root to submit as a second user
       async () => (await status(b)) === 2 && (await status(a)) === 1,
     );
     assert.match(pool.read('short.log'), /^001 /m);
+    pool.file('short.go', '');
     const [done] = await pool.waitForHistory(b, 1);
     assert.equal(done!.ExitCode, 0);
     // the evicted job was not preempted twice for one job, and it was never held or removed

@@ -29,7 +29,7 @@ describe('torque habits', () => {
     // on this one-host pool the chunks may share the host only when the script says so
     pool.file('free.sh', script.replace('#PBS -N mpi\n', '#PBS -N mpi\n#PBS -l place=free\n'), 0o755);
     const c = await pool.submit('free.sh');
-    const [ad] = await pool.waitForHistory(c, 1, 60_000);
+    const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.ExitCode, 0);
     assert.equal(ad!.MachineCount, 2);
     assert.equal(ad!.RequestCpus, 2);
