@@ -38,6 +38,7 @@ function parseInCommand(args: string[], y: Argv): Argv {
     let failure: unknown;
     let text = '';
     let parsed;
+    requireValues(y);
     try {
       parsed = parse(expandPrefixes(args, y), {}, (err: unknown, _argv: unknown, output: string) => {
         failure = err;
@@ -46,7 +47,8 @@ function parseInCommand(args: string[], y: Argv): Argv {
     } finally {
       inside = false;
     }
-    if (failure) throw failure instanceof DschedError ? failure : new DschedError('USAGE', String(failure));
+    if (failure)
+      throw failure instanceof DschedError ? failure : new DschedError('USAGE', usageMessage(String(failure)));
     if (text) {
       io().stdout.write(`${text}\n`);
       throw new CommandExit(EXIT.ok);
@@ -54,6 +56,31 @@ function parseInCommand(args: string[], y: Argv): Argv {
     return parsed;
   }) as Argv['parse'];
   return y;
+}
+
+/**
+ * An option that takes a value must be given one, as HTCondor's and PBS's tools insist: yargs would leave a
+ * bare `-constraint` (an empty shell variable, a value lost in quoting) as '' or [], and `condor_hold 5
+ * -constraint` held all of cluster 5. A number may still be negative (`-p -5`). Options with their own count
+ * (-format's two) keep it.
+ */
+function requireValues(y: Argv): void {
+  const o = (
+    y as unknown as { getOptions(): { string: string[]; number: string[]; array: string[]; narg: object } }
+  ).getOptions();
+  const own = new Set(Object.keys(o.narg));
+  const arrays = new Set(o.array);
+  for (const k of new Set([...o.string, ...o.number])) {
+    // NaN: an array takes one value or more
+    if (!own.has(k)) y.nargs(k, arrays.has(k) ? NaN : 1);
+  }
+}
+
+/** yargs' words for an option with too few values, as a usage error naming the option. */
+function usageMessage(msg: string): string {
+  const m = /^Not enough arguments following: (.+)$/.exec(msg);
+  if (!m) return msg;
+  return m[1] === 'format' ? '-format needs a format and an expression' : `-${m[1]} needs a value`;
 }
 
 /**
@@ -111,8 +138,8 @@ export function cli(cmd: string, argv: string[], usage: string, refused: Refused
       .exitProcess(false)
       .wrap(Math.min(110, io().stdout.columns || 100))
       .fail((msg, err) => {
-        if (err) throw err;
-        throw new DschedError('USAGE', msg);
+        if (err instanceof DschedError) throw err;
+        throw new DschedError('USAGE', usageMessage(msg ?? err?.message ?? ''));
       })
       // `-limit abc` is a usage error, not NaN taken as "no limit"
       .check((args) => {

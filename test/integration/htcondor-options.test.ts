@@ -196,4 +196,32 @@ describe('htcondor options', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /-name: no schedd named no-such-schedd/);
   });
+  test('htcondor options – an option given without its value is a usage error, and nothing is acted on', async () => {
+    // `condor_hold 12 -constraint $EMPTY` held all of cluster 12; condor_q listed every job
+    for (const [cmd, args, said] of [
+      ['dhold', [String(idle), '-constraint'], /-constraint needs a value/],
+      ['dq', ['-constraint'], /-constraint needs a value/],
+      ['dq', [String(idle), '-af'], /-af needs a value/],
+      ['dq', ['-format', '%d'], /-format needs a format and an expression/],
+      ['dhistory', ['-match'], /-match needs a value/],
+      ['dstatus', ['-limit'], /-limit needs a value/],
+    ] as const) {
+      const r = await pool.run(cmd, [...args]);
+      assert.equal(r.code, 2, `${cmd} ${args.join(' ')}`);
+      assert.match(r.stderr, said);
+      assert.doesNotMatch(r.stderr, /internal error/);
+    }
+    assert.equal((await pool.json('dq', [String(idle)]))[0]?.JobStatus, 1);
+  });
+
+  test('htcondor options – -attributes and -format take their own values: job ids may follow them', async () => {
+    const long = await dq(['-long', '-attributes', 'ClusterId,JobStatus', String(idle)]);
+    assert.equal(long, `ClusterId = ${idle}\nJobStatus = 1\n`);
+    assert.equal(await dq(['-format', '%d.', 'ClusterId', '-format', '%d\\n', 'ProcId', String(idle)]), `${idle}.0\n`);
+    // condor_q -format takes one expression: a second conversion is refused, not filled with the first value
+    const r = await pool.run('dq', ['-format', '%d.%d\\n', 'ClusterId', 'ProcId']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /-format '%d\.%d\\n' has 2 conversions, but each -format prints one expression/);
+    assert.match(r.stderr, /-format '%d\.' ClusterId -format '%d\\n' ProcId/);
+  });
 });
