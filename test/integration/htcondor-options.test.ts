@@ -224,4 +224,14 @@ describe('htcondor options', () => {
     assert.match(r.stderr, /-format '%d\.%d\\n' has 2 conversions, but each -format prints one expression/);
     assert.match(r.stderr, /-format '%d\.' ClusterId -format '%d\\n' ProcId/);
   });
+
+  test('htcondor options – dprio -p sets a priority, a negative one too; a bare +N / -N changes it', async () => {
+    assert.match(await pool.output('dprio', ['-p', '-5', String(idle)]), /^1 job\(s\) now have priority -5\.$/m);
+    assert.equal((await pool.json('dq', [String(idle)]))[0]?.JobPrio, -5);
+    await pool.output('dprio', ['+7', String(idle)]);
+    assert.equal((await pool.json('dq', [String(idle)]))[0]?.JobPrio, 2);
+    const r = await pool.run('dprio', ['-p', '1.5', String(idle)]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /-p 1\.5: the priority is a whole number/);
+  });
 });
