@@ -1,5 +1,6 @@
 // What HTCondor users type, as condor_submit and condor_q take it: -a commands that override the file even
-// when -a also gives the queue statement; condor_q -submitter NAME (or NAME@domain) for that user's jobs.
+// when -a also gives the queue statement; condor_q -submitter NAME (or NAME@domain) for that user's jobs; a
+// misspelt request_* command.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
@@ -48,4 +49,26 @@ describe('htcondor habits – condor_submit and condor_q options', () => {
       assert.equal((await pool.run('drm', [String(mine), String(theirs)])).code, 0);
     },
   );
+
+  test('htcondor habits – a misspelt request_memory is an error at its line, not a job no slot will ever take', async () => {
+    const queued = () => pool.output('dq', ['-af', 'ClusterId', 'ProcId']);
+    const before = await queued();
+    pool.file('typo.sub', 'executable = /bin/true\nrequest_memroy = 2GB\nqueue\n');
+    const r = await pool.run('dsubmit', ['typo.sub']);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /'request_memroy' asks for a machine resource named memroy; did you mean 'request_memory'\?/,
+    );
+    assert.match(r.stderr, /--> typo\.sub:2:18/);
+    assert.equal(await queued(), before);
+    // a plain number is a valid request for such a resource: queued, with the warning
+    pool.file('typo-n.sub', 'executable = /bin/true\nrequest_memroy = 2048\nhold = true\nqueue\n');
+    const n = await pool.run('dsubmit', ['typo-n.sub']);
+    assert.equal(n.code, 0, n.stderr);
+    assert.match(
+      n.stderr,
+      /warning: line 2: 'request_memroy' .*did you mean 'request_memory'\? \(slots without memroy/,
+    );
+  });
 });
