@@ -1,7 +1,9 @@
 // What HTCondor users type, as condor_submit and condor_q take it: -a commands that override the file even
 // when -a also gives the queue statement; condor_q -submitter NAME (or NAME@domain) for that user's jobs; a
-// misspelt request_* command.
+// misspelt request_* command; files and file names that are not UTF-8.
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
 
@@ -70,5 +72,39 @@ describe('htcondor habits – condor_submit and condor_q options', () => {
       n.stderr,
       /warning: line 2: 'request_memroy' .*did you mean 'request_memory'\? \(slots without memroy/,
     );
+  });
+  test('htcondor habits – a submit file, #PBS script or matched file name that is not UTF-8 is an error at its line, nothing queued', async () => {
+    const queued = () => pool.output('dq', ['-af', 'ClusterId', 'ProcId']);
+    const before = await queued();
+    const bytes = (name: string, ...parts: Array<string | number[]>) =>
+      writeFileSync(join(pool.work, name), Buffer.concat(parts.map((p) => Buffer.from(p as string))));
+    // Latin-1 é: read as UTF-8 it became U+FFFD, and the job ran a script or arguments it was not given
+    bytes('latin1.sub', 'executable = /bin/echo\narguments = caf', [0xe9], '\nqueue\n');
+    bytes('latin1.sh', '#!/bin/sh\n#PBS -N latin1\necho caf', [0xe9], '\n');
+    for (const [file, where] of [
+      ['latin1.sub', /--> latin1\.sub:2:16\n/],
+      ['latin1.sh', /--> latin1\.sh:3:9\n/],
+    ] as const) {
+      const r = await pool.run('dsubmit', [file]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`error\\[SUBMIT_FILE\\]: ${file.replace('.', '\\.')} is not UTF-8 text \\(byte 0xE9\\)`),
+      );
+      assert.match(r.stderr, where);
+    }
+    mkdirSync(join(pool.work, 'm'));
+    bytes('m/ok.dat', '');
+    // a name is bytes: given as a Buffer, é stays the one byte 0xE9
+    writeFileSync(
+      Buffer.concat([Buffer.from(join(pool.work, 'm', 'f')), Buffer.from([0xe9]), Buffer.from('.dat')]),
+      '',
+    );
+    pool.file('m/m.sub', 'executable = /bin/echo\narguments = $(Item)\nqueue matching files *.dat\n');
+    const m = await pool.run('dsubmit', ['m.sub'], { cwd: join(pool.work, 'm') });
+    assert.equal(m.code, 2, m.stderr);
+    assert.match(m.stderr, /queue … matching: 'f\uFFFD\.dat' matches \*\.dat, but its name is not UTF-8/);
+    assert.match(m.stderr, /--> m\.sub:3:7\n/);
+    assert.equal(await queued(), before);
   });
 });
