@@ -234,4 +234,15 @@ describe('htcondor options', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /-p 1\.5: the priority is a whole number/);
   });
+  test('htcondor options – -constraint Owner == alice (unquoted) warns that alice is an attribute, not the name', async () => {
+    const r = await pool.run('dq', ['-constraint', 'Owner == alice', '-af', 'ClusterId']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(
+      r.stderr,
+      /^dq: warning: -constraint compares Owner with an attribute named alice, not with the name "alice" \(write Owner == "alice"\)$/m,
+    );
+    const quoted = await pool.run('dq', ['-constraint', 'Owner =!= "alice" && Owner == User', '-af', 'ClusterId']);
+    assert.equal(quoted.stderr, '');
+  });
 });
