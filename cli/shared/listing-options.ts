@@ -49,7 +49,6 @@ export function listingOptions(ad: string, attributesExample: string) {
       attributes: {
         type: 'string',
         array: true,
-        nargs: 1,
         describe: `with -long, -json, -jsonl or -xml: only these attributes (-attributes ${attributesExample})`,
       },
     }),

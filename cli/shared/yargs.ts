@@ -58,22 +58,21 @@ function parseInCommand(args: string[], y: Argv): Argv {
   return y;
 }
 
+/** -af takes every word up to the next option, as condor_q's does (`-af ClusterId ProcId`). */
+const GREEDY = new Set(['af', 'autoformat']);
+
 /**
  * An option that takes a value must be given one, as HTCondor's and PBS's tools insist: yargs would leave a
  * bare `-constraint` (an empty shell variable, a value lost in quoting) as '' or [], and `condor_hold 5
- * -constraint` held all of cluster 5. A number may still be negative (`-p -5`). Options with their own count
- * (-format's two) keep it.
+ * -constraint` held all of cluster 5. A repeatable option takes one value each time it is given, so that job
+ * ids may follow it: `condor_rm -constraint EXPR 12` took 12 for a second expression and removed every job
+ * EXPR matched. A number may still be negative (`-p -5`). Options with their own count (-format's two) keep it.
  */
 function requireValues(y: Argv): void {
-  const o = (
-    y as unknown as { getOptions(): { string: string[]; number: string[]; array: string[]; narg: object } }
-  ).getOptions();
+  const o = (y as unknown as { getOptions(): { string: string[]; number: string[]; narg: object } }).getOptions();
   const own = new Set(Object.keys(o.narg));
-  const arrays = new Set(o.array);
-  for (const k of new Set([...o.string, ...o.number])) {
-    // NaN: an array takes one value or more
-    if (!own.has(k)) y.nargs(k, arrays.has(k) ? NaN : 1);
-  }
+  // NaN: one value or more
+  for (const k of new Set([...o.string, ...o.number])) if (!own.has(k)) y.nargs(k, GREEDY.has(k) ? NaN : 1);
 }
 
 /** yargs' words for an option with too few values, as a usage error naming the option. */

@@ -214,7 +214,13 @@ describe('htcondor options', () => {
     assert.equal((await pool.json('dq', [String(idle)]))[0]?.JobStatus, 1);
   });
 
-  test('htcondor options – -attributes and -format take their own values: job ids may follow them', async () => {
+  test('htcondor options – -constraint, -attributes and -format take their own values: job ids may follow them', async () => {
+    // condor_rm -constraint EXPR 12 took 12 for a second expression and acted on every job EXPR matched
+    assert.equal(await dq(['-constraint', 'JobStatus == 5', String(idle), '-af', 'ClusterId']), '');
+    assert.equal(await dq(['-constraint', 'JobStatus == 1', String(idle), '-af', 'ClusterId']), `${idle}\n`);
+    const none = await pool.run('drelease', ['-constraint', 'JobStatus == 5', String(idle)]);
+    assert.equal(none.code, 1);
+    assert.equal((await pool.json('dq', [String(held)]))[0]?.JobStatus, 5);
     const long = await dq(['-long', '-attributes', 'ClusterId,JobStatus', String(idle)]);
     assert.equal(long, `ClusterId = ${idle}\nJobStatus = 1\n`);
     assert.equal(await dq(['-format', '%d.', 'ClusterId', '-format', '%d\\n', 'ProcId', String(idle)]), `${idle}.0\n`);
