@@ -76,7 +76,13 @@ function requireValues(y: Argv): void {
 }
 
 /** yargs' words for an option with too few values, as a usage error naming the option. */
-function usageMessage(msg: string): string {
+function usageMessage(msg: string, args: readonly string[] = []): string {
+  // yargs names an unknown option without its dashes: `condor_q -5` said "Unknown argument: 5"
+  const unknown = /^(Unknown arguments?): (.+)$/.exec(msg);
+  if (unknown) {
+    const typed = (n: string) => args.find((a) => a.replace(/^-+/, '').split(/[=:]/)[0] === n && a !== n) ?? n;
+    return `${unknown[1]}: ${unknown[2]!.split(', ').map(typed).join(', ')}`;
+  }
   const m = /^Not enough arguments following: (.+)$/.exec(msg);
   if (!m) return msg;
   return m[1] === 'format' ? '-format needs a format and an expression' : `-${m[1]} needs a value`;
@@ -138,7 +144,7 @@ export function cli(cmd: string, argv: string[], usage: string, refused: Refused
       .wrap(Math.min(110, io().stdout.columns || 100))
       .fail((msg, err) => {
         if (err instanceof DschedError) throw err;
-        throw new DschedError('USAGE', usageMessage(msg ?? err?.message ?? ''));
+        throw new DschedError('USAGE', usageMessage(msg ?? err?.message ?? '', args));
       })
       // `-limit abc` is a usage error, not NaN taken as "no limit"
       .check((args) => {
