@@ -5,11 +5,13 @@ import { EXIT, runCli } from './shared/run-cli.js';
 import { reportActFailures } from './shared/act.js';
 import { openSession } from './shared/session.js';
 import { cli } from './shared/yargs.js';
+import { io } from './shared/io.js';
 
 async function main(argv: string[]): Promise<number> {
-  // condor_prio also takes the value as a bare +N / -N before the job ids
-  const value = argv.find((a) => /^[+-]\d+$/.test(a));
-  const rest = argv.filter((a) => a !== value);
+  // condor_prio also takes the value as a bare +N / -N before the job ids; after -p, -N is -p's own value
+  const at = argv.findIndex((a, i) => /^[+-]\d+$/.test(a) && !/^--?p$/.test(argv[i - 1] ?? ''));
+  const value = at < 0 ? undefined : argv[at];
+  const rest = argv.filter((_, i) => i !== at);
   const a = await cli('dprio', rest, 'usage: dprio (-p N | +N | -N) CLUSTER[.PROC] | USER ... [-constraint EXPR]')
     .option('p', { type: 'string', describe: 'the new priority (an integer; +N / -N change it)' })
     .option('constraint', { type: 'string', array: true })
@@ -19,6 +21,7 @@ async function main(argv: string[]): Promise<number> {
     .parse();
   const prio = (a.p as string | undefined) ?? value;
   if (prio === undefined) throw new DschedError('USAGE', 'say the priority: dprio -p N (or +N / -N) JOB...');
+  if (!/^[+-]?\d+$/.test(prio)) throw new DschedError('USAGE', `-p ${prio}: the priority is a whole number`);
   const { parseSelection } = await import('./shared/job-selection.js');
   const sel = parseSelection(a._, a.constraint as string[] | undefined);
   if (!sel.ids.length && !sel.owners.length && !sel.constraint && !a.all)
@@ -34,11 +37,12 @@ async function main(argv: string[]): Promise<number> {
       constraint: sel.constraint,
       all: !!a.all,
       reason: '',
-      value: String(prio),
+      // -p sets the priority even when it is negative; a bare +N / -N changes it
+      value: a.p === undefined ? prio : `=${prio.replace(/^\+/, '')}`,
     });
     const failed = reportActFailures('dprio', r.results);
     const ok = r.results.length - failed;
-    if (ok) process.stdout.write(`${ok} job(s) now have priority ${prio}.\n`);
+    if (ok) io().stdout.write(`${ok} job(s) now have priority ${prio}.\n`);
     return failed || !r.results.length ? EXIT.failed : EXIT.ok;
   } finally {
     session.close();

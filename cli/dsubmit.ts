@@ -201,10 +201,10 @@ function printLong(jobs: JobSet): string {
 }
 
 /** All of standard input (a submit description piped in, `dsubmit -`). */
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -215,16 +215,28 @@ async function main(argv: string[]): Promise<number> {
   const [
     { clusterPlans, expandSubmit, expandSubmitStream, isPbsScript, loadSubmit },
     { ClassAd, compile, parseExpr, valueToJS },
-  ] = await Promise.all([import('../grammar/submit/index.js'), import('../grammar/classad/index.js')]);
+    { utf8Source },
+  ] = await Promise.all([
+    import('../grammar/submit/index.js'),
+    import('../grammar/classad/index.js'),
+    import('../grammar/source.js'),
+  ]);
   const file = args.file ?? '-';
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = args.command ? '' : file === '-' ? await readAll(io().stdin) : readFileSync(resolve(io().cwd, file), 'utf8');
+    bytes = args.command
+      ? Buffer.alloc(0)
+      : file === '-'
+        ? await readAll(io().stdin)
+        : readFileSync(resolve(io().cwd, file));
   } catch (e) {
     const c = (e as NodeJS.ErrnoException).code;
     const why =
       c === 'ENOENT'
-        ? 'no such file'
+        ? // the command line came to us decoded as UTF-8: a name that is not has lost its bytes on the way
+          file.includes('\uFFFD')
+          ? 'no such file (its name is not UTF-8, and dsched takes file names as UTF-8: rename it)'
+          : 'no such file'
         : c === 'EISDIR'
           ? 'it is a directory'
           : c === 'EACCES'
@@ -234,6 +246,8 @@ async function main(argv: string[]): Promise<number> {
       cause: e,
     });
   }
+  // a #PBS script is kept as text in the job: one that is not UTF-8 would run altered
+  const text = utf8Source(bytes, file === '-' ? '<stdin>' : file, 'SUBMIT_FILE');
   const pbs = args.command || isPbsScript(file, text);
   if (args.batchName !== undefined) {
     if (pbs) throw new DschedError('USAGE', `-batch-name is for submit descriptions; a #PBS job is named with -N`);

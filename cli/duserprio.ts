@@ -12,7 +12,12 @@ async function main(argv: string[]): Promise<number> {
   const a = await cli('duserprio', argv, 'usage: duserprio [-allusers] [-quotas] [-setfactor SUBMITTER FACTOR] [-json]')
     .option('allusers', { type: 'boolean', describe: 'also submitters with no recent usage' })
     .option('quotas', { type: 'boolean', describe: 'the accounting groups: quotas, surplus, usage' })
-    .option('setfactor', { type: 'string', array: true, describe: 'SUBMITTER FACTOR: set a priority factor (admins)' })
+    .option('setfactor', {
+      type: 'string',
+      array: true,
+      nargs: 2,
+      describe: 'SUBMITTER FACTOR: set a priority factor (admins)',
+    })
     .option('json', { type: 'boolean' })
     .example('duserprio', "each submitter's effective priority and usage")
     .example('duserprio -setfactor alice@host 2', "(admins) halve alice's share")

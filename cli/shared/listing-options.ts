@@ -45,6 +45,7 @@ export function listingOptions(ad: string, attributesExample: string) {
       xml: { type: 'boolean', describe: `${ad} ads in HTCondor's ClassAd XML` },
     }),
     attributes: (): Declared => ({
+      // one comma-separated list per -attributes, as condor_q takes it: a job id after it is a job id
       attributes: {
         type: 'string',
         array: true,
@@ -69,7 +70,8 @@ export function listingOptions(ad: string, attributesExample: string) {
         describe: 'print these attributes/expressions, one line per ad (-af:jlhVrTY,tng for qualifiers)',
       },
       'af-opts': QUALIFIERS,
-      format: { type: 'string', array: true, describe: '-format FMT EXPR (printf-like), repeatable' },
+      // exactly a format and an expression each time, so that job ids and owners may follow
+      format: { type: 'string', array: true, nargs: 2, describe: '-format FMT EXPR (printf-like), repeatable' },
     }),
   };
 }

@@ -203,7 +203,7 @@ export function renderPbsFull(ads: Ad[], server: string): string {
       ['Resource_List.mem', mem !== undefined ? `${mem}mb` : undefined],
       ['Resource_List.walltime', walltime !== undefined ? hms(walltime) : undefined],
       ['stime', pbsDate(start ?? num(ad, 'JobStartDate'))],
-      ['comment', str(ad, 'HoldReason')],
+      ['comment', removedOrHeldWhy(ad)],
       // PBS Professional's spelling, and Torque's, which scripts written for it grep for
       ['Exit_status', pbsExitStatus(ad)],
       ['exit_status', pbsExitStatus(ad)],
@@ -249,7 +249,16 @@ export function pbsExecHosts(ad: Ad): string | undefined {
 const hm = (seconds: number | undefined) => (seconds === undefined ? '--' : hms(seconds).slice(0, -3));
 
 /** What qstat -s shows under a job: why it is held, or where and since when it runs. */
+/**
+ * Why a removed job went (its dependency can never be met, who removed it), else why it is held: a job removed
+ * while held keeps its HoldReason, which would say it still waits.
+ */
+function removedOrHeldWhy(ad: Ad): string | undefined {
+  return (num(ad, 'JobStatus') === 3 && str(ad, 'RemoveReason')) || str(ad, 'HoldReason');
+}
+
 function pbsComment(ad: Ad): string | undefined {
+  if (num(ad, 'JobStatus') === 3) return removedOrHeldWhy(ad);
   const held = str(ad, 'HoldReason');
   if (num(ad, 'JobStatus') === 5 && held) return `job held: ${held}`;
   const hosts = pbsExecHosts(ad);

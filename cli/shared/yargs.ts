@@ -38,6 +38,7 @@ function parseInCommand(args: string[], y: Argv): Argv {
     let failure: unknown;
     let text = '';
     let parsed;
+    requireValues(y);
     try {
       parsed = parse(expandPrefixes(args, y), {}, (err: unknown, _argv: unknown, output: string) => {
         failure = err;
@@ -46,7 +47,8 @@ function parseInCommand(args: string[], y: Argv): Argv {
     } finally {
       inside = false;
     }
-    if (failure) throw failure instanceof DschedError ? failure : new DschedError('USAGE', String(failure));
+    if (failure)
+      throw failure instanceof DschedError ? failure : new DschedError('USAGE', usageMessage(String(failure)));
     if (text) {
       io().stdout.write(`${text}\n`);
       throw new CommandExit(EXIT.ok);
@@ -54,6 +56,36 @@ function parseInCommand(args: string[], y: Argv): Argv {
     return parsed;
   }) as Argv['parse'];
   return y;
+}
+
+/** -af takes every word up to the next option, as condor_q's does (`-af ClusterId ProcId`). */
+const GREEDY = new Set(['af', 'autoformat']);
+
+/**
+ * An option that takes a value must be given one, as HTCondor's and PBS's tools insist: yargs would leave a
+ * bare `-constraint` (an empty shell variable, a value lost in quoting) as '' or [], and `condor_hold 5
+ * -constraint` held all of cluster 5. A repeatable option takes one value each time it is given, so that job
+ * ids may follow it: `condor_rm -constraint EXPR 12` took 12 for a second expression and removed every job
+ * EXPR matched. A number may still be negative (`-p -5`). Options with their own count (-format's two) keep it.
+ */
+function requireValues(y: Argv): void {
+  const o = (y as unknown as { getOptions(): { string: string[]; number: string[]; narg: object } }).getOptions();
+  const own = new Set(Object.keys(o.narg));
+  // NaN: one value or more
+  for (const k of new Set([...o.string, ...o.number])) if (!own.has(k)) y.nargs(k, GREEDY.has(k) ? NaN : 1);
+}
+
+/** yargs' words for an option with too few values, as a usage error naming the option. */
+function usageMessage(msg: string, args: readonly string[] = []): string {
+  // yargs names an unknown option without its dashes: `condor_q -5` said "Unknown argument: 5"
+  const unknown = /^(Unknown arguments?): (.+)$/.exec(msg);
+  if (unknown) {
+    const typed = (n: string) => args.find((a) => a.replace(/^-+/, '').split(/[=:]/)[0] === n && a !== n) ?? n;
+    return `${unknown[1]}: ${unknown[2]!.split(', ').map(typed).join(', ')}`;
+  }
+  const m = /^Not enough arguments following: (.+)$/.exec(msg);
+  if (!m) return msg;
+  return m[1] === 'format' ? '-format needs a format and an expression' : `-${m[1]} needs a value`;
 }
 
 /**
@@ -111,8 +143,8 @@ export function cli(cmd: string, argv: string[], usage: string, refused: Refused
       .exitProcess(false)
       .wrap(Math.min(110, io().stdout.columns || 100))
       .fail((msg, err) => {
-        if (err) throw err;
-        throw new DschedError('USAGE', msg);
+        if (err instanceof DschedError) throw err;
+        throw new DschedError('USAGE', usageMessage(msg ?? err?.message ?? '', args));
       })
       // `-limit abc` is a usage error, not NaN taken as "no limit"
       .check((args) => {

@@ -346,10 +346,11 @@ export class UserActions {
 
   /** dprio: a job's priority among its owner's jobs (higher runs first); `+N`/`-N` change it. */
   private setPrio(job: Job, value: string): string | undefined {
-    const m = /^([+-]?)(\d+)$/.exec(value.trim());
+    // +N / -N change the priority; N, or =N (which may be negative: condor_prio -p -5), sets it
+    const m = /^(=-?|[+-]?)(\d+)$/.exec(value.trim());
     if (!m) return `job ${job.cluster}.${job.proc}: priority '${value}' is not a whole number (or +N / -N)`;
     const n = Number(m[2]);
-    const prio = m[1] === '+' ? job.prio + n : m[1] === '-' ? job.prio - n : n;
+    const prio = m[1] === '+' ? job.prio + n : m[1] === '-' ? job.prio - n : m[1] === '=-' ? -n : n;
     this.s.queue.update(job, { JobPrio: String(prio) });
     return undefined;
   }

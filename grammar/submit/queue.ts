@@ -132,16 +132,21 @@ export function glob(pattern: string, cwd: string, kind: 'files' | 'dirs' | null
         next.push(join2(seg));
         continue;
       }
-      let names: string[];
+      let raw: Buffer[];
       try {
-        names = readdirSync(dir);
+        raw = readdirSync(dir, { encoding: 'buffer' });
       } catch {
         continue;
       }
       const re = globToRegExp(seg);
-      for (const name of names.sort()) {
+      const names = raw.map((b) => ({ name: b.toString('utf8'), b }));
+      for (const { name, b } of names.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) {
         if (name.startsWith('.') && !seg.startsWith('.')) continue;
-        if (re.test(name)) next.push(join2(name));
+        if (!re.test(name)) continue;
+        // decoded, its bytes would have become U+FFFD: the job would be given a file that does not exist
+        if (!Buffer.from(name).equals(b))
+          throw new Error(`'${name}' matches ${seg}, but its name is not UTF-8 (dsched takes file names as UTF-8)`);
+        next.push(join2(name));
       }
     }
     found = next;

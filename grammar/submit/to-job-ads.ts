@@ -26,7 +26,7 @@ import {
 } from './args-env.js';
 import { isPlainLiteral } from '../classad/index.js';
 import { checkExpr, quoteString, type CheckedExpr, type Origin } from './classad-bridge.js';
-import { SIMPLE_COMMANDS } from './commands.js';
+import { SIMPLE_COMMANDS, closestCommand } from './commands.js';
 import type { LoadedSubmit, QueueGroup } from './load.js';
 import {
   DependenceOracle,
@@ -728,10 +728,10 @@ function integerOrExpr(g: GroupExpander, c: Cmd, what: string): string {
   return t;
 }
 
+const STANDARD_REQUESTS = ['request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'request_gpu_memory'];
+
 function requestsHandler(table: Map<string, MacroDef>): Handler {
-  const custom = requestNames(table).filter(
-    (k) => !['request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'request_gpu_memory'].includes(k),
-  );
+  const custom = requestNames(table).filter((k) => !STANDARD_REQUESTS.includes(k));
   return {
     reads: ['request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'executable', ...custom],
     run(g: GroupExpander, out: Attrs) {
@@ -763,6 +763,13 @@ function requestsHandler(table: Map<string, MacroDef>): Handler {
         const c = g.get(k)!;
         if (c.value === '') continue;
         const name = c.def.name.slice('request_'.length);
+        // request_memroy asks for a machine resource 'memroy' no slot has: the job would wait for ever
+        const meant = closestCommand(k);
+        if (meant && STANDARD_REQUESTS.includes(meant)) {
+          const typo = `'${c.def.name}' asks for a machine resource named ${name}; did you mean '${meant}'?`;
+          if (!/^[+-]?\d+$/.test(c.value.trim())) g.fail(c.site, typo);
+          g.env.warn(`line ${c.site.loc.line}: ${typo} (slots without ${name} never match the job)`, c.site);
+        }
         out['Request' + name] = integerOrExpr(g, c, c.def.name);
       }
     },
@@ -771,9 +778,7 @@ function requestsHandler(table: Map<string, MacroDef>): Handler {
 
 /** The clauses condor_submit adds to Requirements, each left out when the user's expression names it. */
 function requirementsHandler(table: Map<string, MacroDef>): Handler {
-  const custom = requestNames(table).filter(
-    (k) => !['request_cpus', 'request_memory', 'request_disk', 'request_gpus', 'request_gpu_memory'].includes(k),
-  );
+  const custom = requestNames(table).filter((k) => !STANDARD_REQUESTS.includes(k));
   return {
     reads: [
       'requirements',

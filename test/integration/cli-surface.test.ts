@@ -64,7 +64,9 @@ describe('command line', () => {
     }
     const bad = run('dq', ['-nobatchx']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /error\[USAGE\]: Unknown argument: nobatchx/);
+    // named as typed, with its dash: `dq -5` said "Unknown argument: 5"
+    assert.match(bad.stderr, /error\[USAGE\]: Unknown argument: -nobatchx$/m);
+    assert.match(run('dq', ['-5']).stderr, /error\[USAGE\]: Unknown argument: -5$/m);
   });
 
   test('cli – dsched subcommands: drain --help exits 0, eval --help describes eval, -- ends the options', () => {

@@ -75,6 +75,15 @@ describe('dependencies', () => {
       String(okAd!.RemoveReason),
       new RegExp(`afterok:${failed} can never be satisfied: job ${failed}\\.0 exited with 3`),
     );
+    // qstat -x -f's comment says so, not the hold it was removed from ("waiting for dependency")
+    const f2 = await pool.output('dq', ['-pbs', '-x', '-f', String(ok)]);
+    assert.match(
+      f2,
+      new RegExp(
+        `^    comment = dependency afterok:${failed} can never be satisfied: job ${failed}\\.0 exited with 3$`,
+        'm',
+      ),
+    );
     await pool.waitForHistory(notok, 1);
     await pool.waitForHistory(any, 1);
     assert.equal(pool.read('notok.out'), 'notok\n');

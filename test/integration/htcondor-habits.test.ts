@@ -1,6 +1,9 @@
 // What HTCondor users type, as condor_submit and condor_q take it: -a commands that override the file even
-// when -a also gives the queue statement; condor_q -submitter NAME (or NAME@domain) for that user's jobs.
+// when -a also gives the queue statement; condor_q -submitter NAME (or NAME@domain) for that user's jobs; a
+// misspelt request_* command; files and file names that are not UTF-8.
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
 
@@ -48,4 +51,60 @@ describe('htcondor habits – condor_submit and condor_q options', () => {
       assert.equal((await pool.run('drm', [String(mine), String(theirs)])).code, 0);
     },
   );
+
+  test('htcondor habits – a misspelt request_memory is an error at its line, not a job no slot will ever take', async () => {
+    const queued = () => pool.output('dq', ['-af', 'ClusterId', 'ProcId']);
+    const before = await queued();
+    pool.file('typo.sub', 'executable = /bin/true\nrequest_memroy = 2GB\nqueue\n');
+    const r = await pool.run('dsubmit', ['typo.sub']);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /'request_memroy' asks for a machine resource named memroy; did you mean 'request_memory'\?/,
+    );
+    assert.match(r.stderr, /--> typo\.sub:2:18/);
+    assert.equal(await queued(), before);
+    // a plain number is a valid request for such a resource: queued, with the warning
+    pool.file('typo-n.sub', 'executable = /bin/true\nrequest_memroy = 2048\nhold = true\nqueue\n');
+    const n = await pool.run('dsubmit', ['typo-n.sub']);
+    assert.equal(n.code, 0, n.stderr);
+    assert.match(
+      n.stderr,
+      /warning: line 2: 'request_memroy' .*did you mean 'request_memory'\? \(slots without memroy/,
+    );
+  });
+  test('htcondor habits – a submit file, #PBS script or matched file name that is not UTF-8 is an error at its line, nothing queued', async () => {
+    const queued = () => pool.output('dq', ['-af', 'ClusterId', 'ProcId']);
+    const before = await queued();
+    const bytes = (name: string, ...parts: Array<string | number[]>) =>
+      writeFileSync(join(pool.work, name), Buffer.concat(parts.map((p) => Buffer.from(p as string))));
+    // Latin-1 é: read as UTF-8 it became U+FFFD, and the job ran a script or arguments it was not given
+    bytes('latin1.sub', 'executable = /bin/echo\narguments = caf', [0xe9], '\nqueue\n');
+    bytes('latin1.sh', '#!/bin/sh\n#PBS -N latin1\necho caf', [0xe9], '\n');
+    for (const [file, where] of [
+      ['latin1.sub', /--> latin1\.sub:2:16\n/],
+      ['latin1.sh', /--> latin1\.sh:3:9\n/],
+    ] as const) {
+      const r = await pool.run('dsubmit', [file]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`error\\[SUBMIT_FILE\\]: ${file.replace('.', '\\.')} is not UTF-8 text \\(byte 0xE9\\)`),
+      );
+      assert.match(r.stderr, where);
+    }
+    mkdirSync(join(pool.work, 'm'));
+    bytes('m/ok.dat', '');
+    // a name is bytes: given as a Buffer, é stays the one byte 0xE9
+    writeFileSync(
+      Buffer.concat([Buffer.from(join(pool.work, 'm', 'f')), Buffer.from([0xe9]), Buffer.from('.dat')]),
+      '',
+    );
+    pool.file('m/m.sub', 'executable = /bin/echo\narguments = $(Item)\nqueue matching files *.dat\n');
+    const m = await pool.run('dsubmit', ['m.sub'], { cwd: join(pool.work, 'm') });
+    assert.equal(m.code, 2, m.stderr);
+    assert.match(m.stderr, /queue … matching: 'f\uFFFD\.dat' matches \*\.dat, but its name is not UTF-8/);
+    assert.match(m.stderr, /--> m\.sub:3:7\n/);
+    assert.equal(await queued(), before);
+  });
 });

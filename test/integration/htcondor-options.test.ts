@@ -196,4 +196,59 @@ describe('htcondor options', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /-name: no schedd named no-such-schedd/);
   });
+  test('htcondor options – an option given without its value is a usage error, and nothing is acted on', async () => {
+    // `condor_hold 12 -constraint $EMPTY` held all of cluster 12; condor_q listed every job
+    for (const [cmd, args, said] of [
+      ['dhold', [String(idle), '-constraint'], /-constraint needs a value/],
+      ['dq', ['-constraint'], /-constraint needs a value/],
+      ['dq', [String(idle), '-af'], /-af needs a value/],
+      ['dq', ['-format', '%d'], /-format needs a format and an expression/],
+      ['dhistory', ['-match'], /-match needs a value/],
+      ['dstatus', ['-limit'], /-limit needs a value/],
+    ] as const) {
+      const r = await pool.run(cmd, [...args]);
+      assert.equal(r.code, 2, `${cmd} ${args.join(' ')}`);
+      assert.match(r.stderr, said);
+      assert.doesNotMatch(r.stderr, /internal error/);
+    }
+    assert.equal((await pool.json('dq', [String(idle)]))[0]?.JobStatus, 1);
+  });
+
+  test('htcondor options – -constraint, -attributes and -format take their own values: job ids may follow them', async () => {
+    // condor_rm -constraint EXPR 12 took 12 for a second expression and acted on every job EXPR matched
+    assert.equal(await dq(['-constraint', 'JobStatus == 5', String(idle), '-af', 'ClusterId']), '');
+    assert.equal(await dq(['-constraint', 'JobStatus == 1', String(idle), '-af', 'ClusterId']), `${idle}\n`);
+    const none = await pool.run('drelease', ['-constraint', 'JobStatus == 5', String(idle)]);
+    assert.equal(none.code, 1);
+    assert.equal((await pool.json('dq', [String(held)]))[0]?.JobStatus, 5);
+    const long = await dq(['-long', '-attributes', 'ClusterId,JobStatus', String(idle)]);
+    assert.equal(long, `ClusterId = ${idle}\nJobStatus = 1\n`);
+    assert.equal(await dq(['-format', '%d.', 'ClusterId', '-format', '%d\\n', 'ProcId', String(idle)]), `${idle}.0\n`);
+    // condor_q -format takes one expression: a second conversion is refused, not filled with the first value
+    const r = await pool.run('dq', ['-format', '%d.%d\\n', 'ClusterId', 'ProcId']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /-format '%d\.%d\\n' has 2 conversions, but each -format prints one expression/);
+    assert.match(r.stderr, /-format '%d\.' ClusterId -format '%d\\n' ProcId/);
+  });
+
+  test('htcondor options – dprio -p sets a priority, a negative one too; a bare +N / -N changes it', async () => {
+    assert.match(await pool.output('dprio', ['-p', '-5', String(idle)]), /^1 job\(s\) now have priority -5\.$/m);
+    assert.equal((await pool.json('dq', [String(idle)]))[0]?.JobPrio, -5);
+    await pool.output('dprio', ['+7', String(idle)]);
+    assert.equal((await pool.json('dq', [String(idle)]))[0]?.JobPrio, 2);
+    const r = await pool.run('dprio', ['-p', '1.5', String(idle)]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /-p 1\.5: the priority is a whole number/);
+  });
+  test('htcondor options – -constraint Owner == alice (unquoted) warns that alice is an attribute, not the name', async () => {
+    const r = await pool.run('dq', ['-constraint', 'Owner == alice', '-af', 'ClusterId']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(
+      r.stderr,
+      /^dq: warning: -constraint compares Owner with an attribute named alice, not with the name "alice" \(write Owner == "alice"\)$/m,
+    );
+    const quoted = await pool.run('dq', ['-constraint', 'Owner =!= "alice" && Owner == User', '-af', 'ClusterId']);
+    assert.equal(quoted.stderr, '');
+  });
 });

@@ -170,8 +170,8 @@ describe('job control', () => {
     assert.match(af.stdout, new RegExp(`^${cluster}\\.0 2$`, 'm'));
     assert.match(af.stdout, new RegExp(`^${cluster}\\.1 7$`, 'm'));
     const bad = await pool.run('dprio', ['-p', 'high', String(cluster)]);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^dprio: error\[USAGE\]: job \d+\.\d: priority 'high' is not a whole number/m);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^dprio: error\[USAGE\]: -p high: the priority is a whole number/m);
     // a job already held is in the wrong state for dhold
     const again = await pool.run('dhold', [`${cluster}.0`]);
     assert.equal(again.code, 1);

@@ -291,7 +291,19 @@ interface CompiledItem {
   expr: Expr;
 }
 
+/** `-format "%d.%d\n" ClusterId ProcId` would print the cluster twice and take ProcId for an owner. */
+function checkConversions(format: string): void {
+  const conversions = [...format.matchAll(CONVERSION)].filter((m) => m[4] !== '%').length;
+  if (conversions > 1)
+    throw new DschedError(
+      'USAGE',
+      `-format '${format}' has ${conversions} conversions, but each -format prints one expression`,
+      { hint: `give one -format per expression: -format '%d.' ClusterId -format '%d\\n' ProcId` },
+    );
+}
+
 function compileItem(item: FormatItem): CompiledItem {
+  checkConversions(item.format);
   return { fmt: collapseEscapes(item.format), expr: parseFormatExpr(item.expr, '-format') };
 }
 
@@ -338,6 +350,9 @@ export function evalToJS(ad: FormatAd, expr: string): unknown {
 export function formatPairs(list: readonly string[]): FormatItem[] {
   if (list.length % 2) throw new DschedError('USAGE', '-format needs two arguments: a format and an expression');
   const out: FormatItem[] = [];
-  for (let i = 0; i < list.length; i += 2) out.push({ format: list[i]!, expr: list[i + 1]! });
+  for (let i = 0; i < list.length; i += 2) {
+    checkConversions(list[i]!);
+    out.push({ format: list[i]!, expr: list[i + 1]! });
+  }
   return out;
 }

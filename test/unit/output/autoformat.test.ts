@@ -178,7 +178,10 @@ describe('output/autoformat – -format', () => {
     ['%+d', 'ProcId', '+3'],
     ['%d', 'RemoteWallClockTime', '3'],
     ['%d', 'Flag', '1'],
-    ['%x %X %o %#x', 'ImageSize', 'ff FF 377 0xff'],
+    ['%x', 'ImageSize', 'ff'],
+    ['%X', 'ImageSize', 'FF'],
+    ['%o', 'ImageSize', '377'],
+    ['%#x', 'ImageSize', '0xff'],
     ['%f', 'Ratio', '0.123456'],
     ['%.2f', 'Ratio', '0.12'],
     ['%8.3f|', 'RemoteWallClockTime', '   3.500|'],
@@ -204,6 +207,13 @@ describe('output/autoformat – -format', () => {
     test(`output/autoformat – -format ${JSON.stringify(fmt)} ${expr}`, () =>
       assert.equal(formatOne(a, { format: fmt, expr }), out));
   }
+  test('output/autoformat – a -format with two conversions is refused: it prints one expression', () => {
+    assert.throws(
+      () => formatOne(a, { format: '%d.%d\\n', expr: 'ClusterId' }),
+      /-format '%d\.%d\\n' has 2 conversions, but each -format prints one expression/,
+    );
+    assert.equal(formatOne(a, { format: '%d%%', expr: 'ProcId' }), '3%');
+  });
   test('output/autoformat – a value that does not fit its conversion prints nothing for that item', () => {
     assert.equal(formatOne(a, { format: 'x=%d\\n', expr: 'Owner' }), '');
     assert.equal(formatOne(a, { format: 'x=%s\\n', expr: 'Missing' }), '');
