@@ -82,14 +82,14 @@ async function main() {
   });
   if (started.code !== 0) throw new Error(`dsched start failed: ${started.stderr}`);
   try {
-    const schedd = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('bench')));
+    const schedd = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('nobody')));
     const plan = (text: string) =>
       loadSubmit({
         file: 'bench.sub',
         text,
         cwd: pool.work,
         env: {},
-        owner: 'bench',
+        owner: 'nobody',
         hostname: hostname(),
         maxProcs: 1_000_000,
       }); // this host: no file transfer, as dsubmit here
@@ -103,7 +103,7 @@ async function main() {
     const queued = async () => {
       for await (const page of schedd.queryPages({
         ids: [],
-        owners: ['bench'],
+        owners: ['nobody'],
         constraint: '',
         projection: [],
         history: false,
@@ -149,7 +149,7 @@ async function main() {
 
     // 2. end-to-end throughput, and what it cost each process
     {
-      const collector = new CollectorClient(pool.daemonAddress('collector'), pool.creds(pool.token('bench')));
+      const collector = new CollectorClient(pool.daemonAddress('collector'), pool.creds(pool.token('nobody')));
       /** The calls the schedd has served, by method (its Scheduler ad, sent after every change of the queue). */
       const scheddCalls = async () => {
         const [ad] = await collector.query('Scheduler');

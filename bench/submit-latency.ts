@@ -52,7 +52,7 @@ async function main() {
   const started = await pool.run('dsched', ['start'], { env: { DSCHED_LOG_LEVEL: 'debug' } });
   if (started.code !== 0) throw new Error(`dsched start failed: ${started.stderr}`);
   try {
-    const schedd = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('bench')));
+    const schedd = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('nobody')));
     const jobs: Array<{ cluster: number; replied: number; running: number }> = [];
     for (let i = 0; i < N + 1; i++) {
       const out = join(pool.work, `lat${i}.txt`);
@@ -61,7 +61,7 @@ async function main() {
         text: `executable = /bin/date\narguments = +%s.%N\noutput = ${out}\nqueue\n`,
         cwd: pool.work,
         env: {},
-        owner: 'bench',
+        owner: 'nobody',
         hostname: hostname(),
       });
       await sleep(300); // idle pool: the previous claim released, nothing in flight
