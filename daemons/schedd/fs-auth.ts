@@ -30,7 +30,7 @@ import { accountOf, NO_ACCOUNT_HINT } from '../../lib/users.js';
 interface Challenge {
   path: string;
   issued: number;
-  /** the client host that asked (budgetHost) */
+  /** the client that asked: a local user (uid:N) or a remote host (lib/rpc/peer.ts) */
   host: string;
 }
 
@@ -83,7 +83,7 @@ export class FsAuth {
     chmodSync(dir, 0o1733);
   }
 
-  /** A challenge for the caller at `host` (its budgetHost). */
+  /** A challenge for the client `host` (CallContext.client: a local user, or a remote host). */
   begin(host = ''): { path: string; nonce: string } {
     this.gc();
     if (Date.now() - this.lastSweep >= SWEEP_EVERY_MS) void this.sweep();

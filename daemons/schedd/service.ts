@@ -45,7 +45,9 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
   return {
     unary: {
       BeginAuth(_req: { user: string }, ctx: CallContext) {
-        return auth.begin(budgetHost(ctx.peer.replace(/:\d+$/, '')));
+        // counted per local user on this host (their uid), per host elsewhere: on loopback every local user
+        // shares one address, and one of them kept the others from a token
+        return auth.begin(ctx.client ?? budgetHost(ctx.peer.replace(/:\d+$/, '')));
       },
       FinishAuth(req: { nonce: string }) {
         return auth.finish(req.nonce);

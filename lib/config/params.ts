@@ -555,7 +555,7 @@ export const PARAMS = {
     reload: 'live',
     min: 2048,
     description:
-      'The part of ANONYMOUS_REQUEST_BUDGET the calls from one client host (an IPv4 address, an IPv6 /64) may hold at once, so that one host cannot take all of it.',
+      'The part of ANONYMOUS_REQUEST_BUDGET the calls from one client may hold at once, so that one client cannot take all of it: a remote host (an IPv4 address, an IPv6 /64), or a local user of this host (the uid of its socket).',
   },
   USER_REQUEST_BUDGET: {
     type: 'size-kb',
@@ -565,6 +565,24 @@ export const PARAMS = {
     min: 2048,
     description:
       "Bytes (in KB, or with a K/M/G suffix) of requests one user's calls may have being read at once by a daemon, counted from each message's declared length before its body is read and given back once it has arrived; a call past it is refused with USER_REQUEST_LIMIT (RESOURCE_EXHAUSTED). One request is at most 512 MB, so the default admits any one of them; without it a user's calls in parallel made a daemon hold as many requests as they opened.",
+  },
+  MAX_CONNECTIONS_PER_CLIENT: {
+    type: 'int',
+    default: '256',
+    daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master', 'web'],
+    reload: 'live',
+    min: 1,
+    description:
+      "Connections one client may hold open to a daemon: a local user (known by the uid of its socket, so the users of one host do not share it) or a remote host (an IPv4 address, an IPv6 /64). A newer one closes that client's oldest; a daemon's own connections are not counted.",
+  },
+  MAX_CONNECTIONS: {
+    type: 'int',
+    default: '0',
+    daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master', 'web'],
+    reload: 'live',
+    min: 0,
+    description:
+      'Connections all clients together may hold open to a daemon (0: half its open-files limit, the rest kept for its own work); a newcomer past it closes the oldest connection of the client holding the most, so no one client keeps the others out.',
   },
   ANONYMOUS_REQUEST_TIMEOUT: {
     type: 'int',

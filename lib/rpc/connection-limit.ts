@@ -1,0 +1,129 @@
+// How many connections a daemon holds, and for whom. Anyone who reaches a daemon's port may open connections
+// without a credential, each an open file and a TLS and HTTP/2 session: at the process's open-files limit the
+// kernel's accept fails and libuv closes each new connection at once, so one client holding thousands kept every
+// user (and the daemons' own calls) from the schedd. Each client (peer.ts: a local user, or a remote host) may
+// hold at most `perPeer` connections, its oldest giving way to its newest, and all clients together at most
+// `total` (under the open-files limit, so the daemon keeps files for its own work), the client holding the
+// most giving way to a newcomer: a flood closes the flooder's own connections. A connection whose calls carry
+// a daemon's certificate is the pool's own and never gives way.
+import type { Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { peerKey } from './peer.js';
+
+export interface ConnectionLimits {
+  /** connections one client (a local user, a remote host) may hold */
+  perPeer: number;
+  /** connections all clients together may hold; 0: half this process's open-files limit (read again at most
+   *  once a second: an operator may change it with prlimit) */
+  total: number;
+}
+
+interface Connection {
+  socket: Socket;
+  peer: string;
+  remote: string;
+  daemon: boolean;
+  /** counted in `held` (until it closes or gives way) */
+  open: boolean;
+}
+
+/** `address:port` of the client's end, as grpc-js's getConnectionInfo and getPeer name it. */
+export function remoteId(address: string | undefined, port: number | undefined): string {
+  return `${(address ?? '').replace(/^::ffff:(?=\d+\.)/i, '')}:${port ?? 0}`;
+}
+
+let fileLimit: { at: number; connections: number } | undefined;
+
+/** Half of this process's open-files limit (its soft RLIMIT_NOFILE): the rest is the daemon's own. */
+function connectionsForFileLimit(): number {
+  if (fileLimit && Date.now() - fileLimit.at < 1000) return fileLimit.connections;
+  let connections = fileLimit?.connections ?? 4096;
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m) connections = Math.max(16, Math.floor(Number(m[1]) / 2));
+  } catch {
+    /* out of files this moment, or no /proc: the last value read */
+  }
+  fileLimit = { at: Date.now(), connections };
+  return connections;
+}
+
+export class ConnectionLimiter {
+  /** each client's connections that may give way, oldest first */
+  private readonly byPeer = new Map<string, Set<Connection>>();
+  private readonly byRemote = new Map<string, Connection>();
+  private held = 0;
+
+  /** `limits` is read at each connection, so a reconfig applies to the next one. */
+  constructor(
+    readonly limits: ConnectionLimits,
+    private readonly onGiveWay: (peer: string, why: string) => void = () => {},
+  ) {}
+
+  /** Connections held now, in all or by `peer`. */
+  inUse(peer?: string): number {
+    return peer === undefined ? this.held : (this.byPeer.get(peer)?.size ?? 0);
+  }
+
+  /** The client key of an open connection by its remote `address:port` (remoteId). */
+  peerOf(remote: string): string | undefined {
+    return this.byRemote.get(remote)?.peer;
+  }
+
+  /** Take a new connection, closing another (or this one, when only daemons hold the rest) to stay in bounds;
+   *  returns whether it was kept. */
+  admit(socket: Socket): boolean {
+    const peer = peerKey(socket);
+    const mine = this.byPeer.get(peer);
+    if (mine && mine.size >= this.limits.perPeer) this.giveWay(mine, `${peer} holds ${mine.size} connections`);
+    if (this.held >= (this.limits.total || connectionsForFileLimit())) {
+      let most: Set<Connection> | undefined;
+      for (const set of this.byPeer.values()) if (!most || set.size > most.size) most = set;
+      if (!most || most.size === 0) {
+        socket.destroy();
+        return false;
+      }
+      this.giveWay(most, `all clients hold ${this.held} connections`);
+    }
+    const c: Connection = {
+      socket,
+      peer,
+      remote: remoteId(socket.remoteAddress, socket.remotePort),
+      daemon: false,
+      open: true,
+    };
+    this.byRemote.set(c.remote, c);
+    this.held++;
+    this.byPeer.set(peer, (this.byPeer.get(peer) ?? new Set()).add(c));
+    socket.once('close', () => this.release(c));
+    return true;
+  }
+
+  /** A connection closed or given way: counted no more (at once, so a burst of newcomers closes no more
+   *  than it needs to). */
+  private release(c: Connection): void {
+    if (!c.open) return;
+    c.open = false;
+    this.held--;
+    if (this.byRemote.get(c.remote) === c) this.byRemote.delete(c.remote);
+    const set = this.byPeer.get(c.peer);
+    if (set?.delete(c) && set.size === 0) this.byPeer.delete(c.peer);
+  }
+
+  /** A call on this connection carried a daemon's certificate: the pool's own connection never gives way. */
+  markDaemon(remote: string): void {
+    const c = this.byRemote.get(remote);
+    if (!c || c.daemon) return;
+    c.daemon = true;
+    const set = this.byPeer.get(c.peer);
+    if (set?.delete(c) && set.size === 0) this.byPeer.delete(c.peer);
+  }
+
+  private giveWay(set: Set<Connection>, why: string): void {
+    const oldest = set.values().next().value;
+    if (!oldest) return;
+    this.release(oldest);
+    this.onGiveWay(oldest.peer, why);
+    oldest.socket.destroy();
+  }
+}
