@@ -75,7 +75,7 @@ const connections = new ConnectionLimiter(
       return config.int('MAX_CONNECTIONS');
     },
   },
-  (client, why) => log.warn({ client, why }, 'a connection gave way to a newer one'),
+  (client, why, count) => log.warn({ client, why, count }, 'connections closed for newer ones'),
 );
 server.on('connection', (socket: import('node:net').Socket) => connections.admit(socket));
 // slow clients must not hold sockets forever; SSE streams send a comment every 25 s

@@ -555,7 +555,7 @@ export const PARAMS = {
     reload: 'live',
     min: 2048,
     description:
-      'The part of ANONYMOUS_REQUEST_BUDGET the calls from one client may hold at once, so that one client cannot take all of it: a remote host (an IPv4 address, an IPv6 /64), or a local user of this host (the uid of its socket).',
+      'The part of ANONYMOUS_REQUEST_BUDGET the calls from one client host (an IPv4 address, an IPv6 /64) may hold at once, so that one host cannot take all of it.',
   },
   USER_REQUEST_BUDGET: {
     type: 'size-kb',
@@ -573,7 +573,7 @@ export const PARAMS = {
     reload: 'live',
     min: 1,
     description:
-      "Connections one client may hold open to a daemon: a local user (known by the uid of its socket, so the users of one host do not share it) or a remote host (an IPv4 address, an IPv6 /64). A newer one closes that client's oldest; a daemon's own connections are not counted.",
+      "Connections one client may hold open to a daemon: a remote host (an IPv4 address, an IPv6 /64), or this host from any of its own addresses. A newer one closes that client's oldest; a daemon's own connections are not counted.",
   },
   MAX_CONNECTIONS: {
     type: 'int',

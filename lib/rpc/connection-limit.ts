@@ -1,17 +1,22 @@
 // How many connections a daemon holds, and for whom. Anyone who reaches a daemon's port may open connections
 // without a credential, each an open file and a TLS and HTTP/2 session: at the process's open-files limit the
 // kernel's accept fails and libuv closes each new connection at once, so one client holding thousands kept every
-// user (and the daemons' own calls) from the schedd. Each client (peer.ts: a local user, or a remote host) may
-// hold at most `perPeer` connections, its oldest giving way to its newest, and all clients together at most
-// `total` (under the open-files limit, so the daemon keeps files for its own work), the client holding the
-// most giving way to a newcomer: a flood closes the flooder's own connections. A connection whose calls carry
-// a daemon's certificate is the pool's own and never gives way.
+// user (and the daemons' own calls) from the schedd. Each client (a remote host: an IPv4 address, an IPv6 /64;
+// or this host, whatever address of its own it connects from, so a local user cannot take a part per loopback
+// address) may hold at most `perPeer` connections, its oldest giving way to its newest, and all clients
+// together at most `total` (under the open-files limit, so the daemon keeps files for its own work), the client
+// holding the most giving way to a newcomer: a flood closes the flooder's own connections. A connection whose
+// calls carry a daemon's certificate is the pool's own and never gives way.
+//
+// Local users are not told apart: the uid behind a loopback connection is in /proc/net/tcp, but reading it
+// took 200 ms with 17,000 sockets open, which a flood of connections would have made the daemon pay for each.
 import type { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { peerKey } from './peer.js';
+import { networkInterfaces } from 'node:os';
+import { budgetHost } from './anonymous-budget.js';
 
 export interface ConnectionLimits {
-  /** connections one client (a local user, a remote host) may hold */
+  /** connections one client (a remote host, or this host) may hold */
   perPeer: number;
   /** connections all clients together may hold; 0: half this process's open-files limit (read again at most
    *  once a second: an operator may change it with prlimit) */
@@ -30,6 +35,24 @@ interface Connection {
 /** `address:port` of the client's end, as grpc-js's getConnectionInfo and getPeer name it. */
 export function remoteId(address: string | undefined, port: number | undefined): string {
   return `${(address ?? '').replace(/^::ffff:(?=\d+\.)/i, '')}:${port ?? 0}`;
+}
+
+/** This host's addresses (read again once a minute: interfaces come and go). */
+let own: { at: number; set: Set<string> } | undefined;
+function isOwnAddress(address: string): boolean {
+  if (/^127\./.test(address) || address === '::1') return true;
+  if (!own || Date.now() - own.at > 60_000) {
+    const set = new Set<string>();
+    for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) set.add(i.address);
+    own = { at: Date.now(), set };
+  }
+  return own.set.has(address);
+}
+
+/** The client a connection from `address` counts against: this host, or a remote host (budgetHost). */
+export function clientOf(address: string | undefined): string {
+  const a = (address ?? '').replace(/^::ffff:(?=\d+\.)/i, '');
+  return isOwnAddress(a) ? 'this host' : budgetHost(a);
 }
 
 let fileLimit: { at: number; connections: number } | undefined;
@@ -54,10 +77,14 @@ export class ConnectionLimiter {
   private readonly byRemote = new Map<string, Connection>();
   private held = 0;
 
-  /** `limits` is read at each connection, so a reconfig applies to the next one. */
+  /** connections closed for newer ones per client since it was last told (onGiveWay), and when that was */
+  private readonly closed = new Map<string, { count: number; told: number }>();
+
+  /** `limits` is read at each connection, so a reconfig applies to the next one. `onGiveWay` is told at most
+   *  once a minute per client (a flood closes thousands), with how many of its connections were closed. */
   constructor(
     readonly limits: ConnectionLimits,
-    private readonly onGiveWay: (peer: string, why: string) => void = () => {},
+    private readonly onGiveWay: (peer: string, why: string, count: number) => void = () => {},
   ) {}
 
   /** Connections held now, in all or by `peer`. */
@@ -65,15 +92,10 @@ export class ConnectionLimiter {
     return peer === undefined ? this.held : (this.byPeer.get(peer)?.size ?? 0);
   }
 
-  /** The client key of an open connection by its remote `address:port` (remoteId). */
-  peerOf(remote: string): string | undefined {
-    return this.byRemote.get(remote)?.peer;
-  }
-
   /** Take a new connection, closing another (or this one, when only daemons hold the rest) to stay in bounds;
    *  returns whether it was kept. */
   admit(socket: Socket): boolean {
-    const peer = peerKey(socket);
+    const peer = clientOf(socket.remoteAddress);
     const mine = this.byPeer.get(peer);
     if (mine && mine.size >= this.limits.perPeer) this.giveWay(mine, `${peer} holds ${mine.size} connections`);
     if (this.held >= (this.limits.total || connectionsForFileLimit())) {
@@ -123,7 +145,15 @@ export class ConnectionLimiter {
     const oldest = set.values().next().value;
     if (!oldest) return;
     this.release(oldest);
-    this.onGiveWay(oldest.peer, why);
     oldest.socket.destroy();
+    const now = Date.now();
+    const c = this.closed.get(oldest.peer) ?? { count: 0, told: 0 };
+    c.count++;
+    if (now - c.told >= 60_000) {
+      this.onGiveWay(oldest.peer, why, c.count);
+      [c.count, c.told] = [0, now];
+    }
+    this.closed.set(oldest.peer, c);
+    if (this.closed.size > 10_000) this.closed.delete(this.closed.keys().next().value!);
   }
 }

@@ -31,9 +31,6 @@ function recordCall(method: string, t0: number): void {
 export interface CallContext {
   identity: Identity;
   peer: string;
-  /** The client the bounds kept per client count this call against: `uid:N` for a local user, else the
-   *  remote host (lib/rpc/peer.ts). */
-  client?: string;
   /** Aborted when the client cancels or the deadline passes. */
   cancelled: () => boolean;
 }
@@ -295,11 +292,12 @@ function limitRequest(
  * cancelled, past its deadline, its stream reset or its connection lost).
  */
 function chargeAnonymous(
-  host: string,
+  call: grpc.ServerInterceptingCallInterface,
   decoder: AdmittingDecoder,
   budget: AnonymousBudget,
   refuse: (e: unknown) => void,
 ): () => void {
+  const host = budgetHost(call.getConnectionInfo().remoteAddress);
   let held = 0;
   let slow: NodeJS.Timeout | undefined;
   decoder.admit = (length) => {
@@ -390,16 +388,11 @@ function admitFirst(
               refuse(e);
               return;
             }
-            const info = call.getConnectionInfo();
-            const remote = remoteId(info.remoteAddress, info.remotePort);
-            if (identity.kind === 'daemon') connections.markDaemon(remote);
-            if (decoder && identity.kind === 'anonymous')
-              release = chargeAnonymous(
-                connections.peerOf(remote) ?? budgetHost(info.remoteAddress),
-                decoder,
-                budget,
-                refuse,
-              );
+            if (identity.kind === 'daemon') {
+              const info = call.getConnectionInfo();
+              connections.markDaemon(remoteId(info.remoteAddress, info.remotePort));
+            }
+            if (decoder && identity.kind === 'anonymous') release = chargeAnonymous(call, decoder, budget, refuse);
             else if (decoder && identity.kind === 'user') release = chargeUser(decoder, userBudget, identity.name);
             admitted.set(metadata, identity);
             pass(metadata);
@@ -414,19 +407,12 @@ function admitFirst(
   };
 }
 
-/** The client key of a call from its peer string (`1.2.3.4:5`, `[::1]:5`): what its connection was counted as. */
-function clientOf(peer: string, connections: ConnectionLimiter): string {
-  const m = /^\[?(.*?)\]?:(\d+)$/.exec(peer);
-  if (!m) return budgetHost(peer);
-  return connections.peerOf(remoteId(m[1], Number(m[2]))) ?? budgetHost(m[1]);
-}
-
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const admitted = new WeakMap<grpc.Metadata, Identity>();
   const budget = new AnonymousBudget(opts.anonymousLimits ?? { ...ANONYMOUS_LIMITS });
   const connections = new ConnectionLimiter(
     opts.connectionLimits ?? { perPeer: CONNECTIONS_PER_CLIENT, total: 0 },
-    (peer, why) => opts.log.warn({ client: peer, why }, 'a connection gave way to a newer one'),
+    (client, why, count) => opts.log.warn({ client, why, count }, 'connections closed for newer ones'),
   );
   const server = new grpc.Server({
     ...SERVER_CHANNEL_OPTIONS,
@@ -477,7 +463,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const ctx: CallContext = {
         identity,
         peer: call.getPeer(),
-        client: clientOf(call.getPeer(), connections),
         cancelled: () => call.cancelled,
       };
       const t0 = performance.now();
@@ -524,7 +509,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const ctx: CallContext = {
           identity,
           peer: call.getPeer(),
-          client: clientOf(call.getPeer(), connections),
           cancelled: () => call.cancelled,
         };
         const t0 = performance.now();

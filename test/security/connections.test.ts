@@ -1,10 +1,10 @@
 // Connections and challenges one client holds, against a pool run by root. Anyone who reaches a daemon may open
 // connections without a credential, each an open file: a local user holding as many as the schedd could open
 // brought it to its open-files limit, where each new connection is accepted and closed at once, and root's
-// dq and dsubmit failed (SCHEDD_UNREACHABLE) for as long as they were held. And every local user shares the
-// loopback address, so the authentication challenges one host may have in flight were one user's to use up:
-// a flood of BeginAuth from nobody kept another local user from a token. Both are now counted per local user
-// (the uid of the client's socket) and per host elsewhere, a client's oldest giving way to its newest.
+// dq and dsubmit failed (SCHEDD_UNREACHABLE) for as long as they were held. Now a client's connections are
+// bounded, its oldest giving way to its newest. And every local user shares the loopback address, so the
+// authentication challenges one host could have in flight were one user's to use up: a flood of BeginAuth
+// from nobody kept another local user from a token. Now a challenge is kept by no one (its name is signed).
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
