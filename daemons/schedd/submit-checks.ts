@@ -13,7 +13,8 @@
 // ad (JobQueue.value), where an expression's value may differ from what a check saw without it.
 import { DschedError } from '../../lib/errors.js';
 import { JobStatus } from '../../lib/job-status.js';
-import { CANONICAL_JOB_ATTR_NAMES } from '../../lib/job-attrs.js';
+import { CANONICAL_JOB_ATTR_NAMES, isJobAttrName, MAX_ATTR_NAME_CHARS } from '../../lib/job-attrs.js';
+import { visible } from '../../lib/visible-text.js';
 import { isExpressionText, litValue } from './queue.js';
 import { umaskProblem } from '../../lib/umask.js';
 
@@ -87,6 +88,11 @@ export function checkSubmittedStatus(name: string, text: string): void {
 export function canonicalizeNames(attrs: Record<string, string>): void {
   const seen = new Map<string, string>();
   for (const name of Object.keys(attrs)) {
+    if (!isJobAttrName(name))
+      throw new DschedError(
+        'SUBMIT_INVALID',
+        `'${visible(name.slice(0, 100))}' is not an attribute name (letters, digits and _, at most ${MAX_ATTR_NAME_CHARS} characters, not starting with a digit)`,
+      );
     const lower = name.toLowerCase();
     const other = seen.get(lower);
     if (other !== undefined)
