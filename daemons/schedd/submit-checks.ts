@@ -11,6 +11,7 @@
 //
 // The attributes the schedd checks or acts on by value are literals: the schedd reads a job's attributes in its
 // ad (JobQueue.value), where an expression's value may differ from what a check saw without it.
+import { parseExpr } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import { JobStatus } from '../../lib/job-status.js';
 import { CANONICAL_JOB_ATTR_NAMES, isJobAttrName, MAX_ATTR_NAME_CHARS } from '../../lib/job-attrs.js';
@@ -60,6 +61,23 @@ export function checkLiteral(name: string, text: string): void {
       'SUBMIT_INVALID',
       `${name} = ${text}: the schedd acts on this attribute's value, which must be a literal (a number or a string), not an expression`,
     );
+}
+
+/**
+ * Refuse a value no ClassAd parser reads back (dqedit and a startd's updates are held to the same): the schedd
+ * parses a job's ad whenever it evaluates one, and a value that threw there (a NUL in a string, sent by a client
+ * that is no dsubmit) stopped the periodic policies of every job after it in the queue, other users' too.
+ */
+export function checkExpression(name: string, text: string): void {
+  if (/^-?\d{1,15}$/.test(text)) return; // most values of most procs (ProcId): a number, and read as one
+  try {
+    parseExpr(text, { file: `<value of ${name}>`, line: 1, column: 1 });
+  } catch (err) {
+    throw new DschedError(
+      'SUBMIT_INVALID',
+      `the value of ${name} is not a ClassAd expression: ${visible((err as Error).message.split('\n')[0]!)}`,
+    );
+  }
 }
 
 /** Refuse a Umask (any spelling) that is no umask (lib/umask.ts): a job's files are created under it. */
