@@ -18,8 +18,7 @@ import { budgetHost } from './anonymous-budget.js';
 export interface ConnectionLimits {
   /** connections one client (a remote host, or this host) may hold */
   perPeer: number;
-  /** connections all clients together may hold; 0: half this process's open-files limit (read again at most
-   *  once a second: an operator may change it with prlimit) */
+  /** connections all clients together may hold; 0: half this process's open-files limit */
   total: number;
 }
 
@@ -55,20 +54,19 @@ export function clientOf(address: string | undefined): string {
   return isOwnAddress(a) ? 'this host' : budgetHost(a);
 }
 
-let fileLimit: { at: number; connections: number } | undefined;
+let lastFileLimit = 4096;
 
-/** Half of this process's open-files limit (its soft RLIMIT_NOFILE): the rest is the daemon's own. */
+/** Half of this process's open-files limit (its soft RLIMIT_NOFILE), read at each connection (a small file; an
+ *  operator may lower the limit with prlimit, and a value kept from before let the daemon run out of files, when
+ *  libuv closes every connection waiting to be accepted): the rest is the daemon's own. */
 function connectionsForFileLimit(): number {
-  if (fileLimit && Date.now() - fileLimit.at < 1000) return fileLimit.connections;
-  let connections = fileLimit?.connections ?? 4096;
   try {
     const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    if (m) connections = Math.max(16, Math.floor(Number(m[1]) / 2));
+    if (m) lastFileLimit = Math.max(16, Math.floor(Number(m[1]) / 2));
   } catch {
     /* out of files this moment, or no /proc: the last value read */
   }
-  fileLimit = { at: Date.now(), connections };
-  return connections;
+  return lastFileLimit;
 }
 
 export class ConnectionLimiter {
