@@ -17,6 +17,7 @@ import { hostTls, Revocations, tokenPublicKey, type ClientCredentials, type TlsM
 import { collectorAddress, removeAddressFile, writeAddressFile, writeFileAtomic } from './rpc/address-file.js';
 import { startServer, type RunningServer, type ServiceImpl } from './rpc/server.js';
 import type { AnonymousLimits } from './rpc/anonymous-budget.js';
+import type { ConnectionLimits } from './rpc/connection-limit.js';
 import { CollectorClient } from './rpc/clients/collector.js';
 
 export interface DaemonContext {
@@ -81,6 +82,11 @@ function anonymousBudget(config: Config): AnonymousLimits {
   };
 }
 
+/** MAX_CONNECTIONS_PER_CLIENT and MAX_CONNECTIONS (lib/rpc/connection-limit.ts). */
+export function connectionBounds(config: Config): ConnectionLimits {
+  return { perPeer: config.int('MAX_CONNECTIONS_PER_CLIENT'), total: config.int('MAX_CONNECTIONS') };
+}
+
 function logRotation(config: Config): LogRotation {
   return { maxBytes: config.int('MAX_DAEMON_LOG') * 1024, keep: config.int('MAX_NUM_DAEMON_LOG') };
 }
@@ -92,10 +98,12 @@ export async function serveDaemon(
 ): Promise<RunningServer> {
   const anonymousLimits = anonymousBudget(ctx.config);
   const userRequestLimit = { bytes: ctx.config.int('USER_REQUEST_BUDGET') * 1024 };
+  const connectionLimits = connectionBounds(ctx.config);
   onReconfig(() => {
     try {
       Object.assign(anonymousLimits, anonymousBudget(ctx.config));
       userRequestLimit.bytes = ctx.config.int('USER_REQUEST_BUDGET') * 1024;
+      Object.assign(connectionLimits, connectionBounds(ctx.config));
     } catch (e) {
       ctx.log.error({ err: (e as Error).message }, 'request budgets not changed');
     }
@@ -103,6 +111,7 @@ export async function serveDaemon(
   const server = await startServer({
     anonymousLimits,
     userRequestLimit,
+    connectionLimits,
     daemon: ctx.name,
     log: ctx.log,
     tls: ctx.tls,

@@ -2,6 +2,18 @@
 // schedd's edit rules and the startd's chirp check read the same lists, so a job cannot change about itself
 // through chirp what its owner may not change with dqedit.
 
+/** The longest attribute name a job may have (HTCondor's names are words of a few dozen characters). */
+export const MAX_ATTR_NAME_CHARS = 256;
+
+/**
+ * Whether `name` may name a job attribute: a ClassAd word (letters, digits, `_`, not starting with a digit) of
+ * at most MAX_ATTR_NAME_CHARS. Anything else (a NUL, a newline, a quote, a megabyte) is no name the submit
+ * language can write, and a job queued with one was left out of its owner's `dq` listings.
+ */
+export function isJobAttrName(name: string): boolean {
+  return name.length <= MAX_ATTR_NAME_CHARS && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
+}
+
 /** Who owns the job and which job it is, and its status (dhold, drelease and drm change that): no one changes these. */
 const IMMUTABLE_NAMES = [
   'Owner',

@@ -18,7 +18,9 @@ import { type Job, type JobQueue } from './queue.js';
 import { checkNotifyUser } from './notify.js';
 import { checkUmask } from './submit-checks.js';
 import { JobStatus } from '../../lib/job-status.js';
+import { visible } from '../../lib/visible-text.js';
 import {
+  isJobAttrName,
   IMMUTABLE_JOB_ATTRS as IMMUTABLE,
   PROTECTED_JOB_ATTRS as PROTECTED,
   attrsGrowthRefusal,
@@ -36,8 +38,8 @@ export function checkEdits(edits: Edit[], identity: Identity): Edit[] {
   if (!edits.length) throw new DschedError('USAGE', 'name at least one attribute and its value');
   const out: Edit[] = [];
   for (const e of edits) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name))
-      throw new DschedError('USAGE', `'${e.name}' is not an attribute name`);
+    if (!isJobAttrName(e.name))
+      throw new DschedError('USAGE', `'${visible(e.name.slice(0, 100))}' is not an attribute name`);
     const n = e.name.toLowerCase();
     if (IMMUTABLE.has(n))
       throw new DschedError(

@@ -17,7 +17,7 @@
 // link), and a directory with something in it is removed by `rm -rf` run with its owner's uid and gid alone,
 // which can take away nothing that owner could not. A root-owned one with something in it is left alone.
 import { execFile } from 'node:child_process';
-import { randomBytes, type KeyObject } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, opendirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
@@ -25,24 +25,19 @@ import { DschedError } from '../../lib/errors.js';
 import { signToken } from '../../lib/rpc/auth.js';
 import { accountOf, NO_ACCOUNT_HINT } from '../../lib/users.js';
 
-/** What is kept of a challenge: never the name the caller asked as (up to 2 MiB, and unused: the token names
- *  the directory's owner), as 10,000 of them held 20 GB of the schedd. */
-interface Challenge {
-  path: string;
-  issued: number;
-  /** the client host that asked (budgetHost) */
-  host: string;
-}
-
 /**
- * Challenges in flight, in all and from one client host. BeginAuth is open to anyone: past the bound it
- * refused everyone, so a flood of challenges never answered kept every user from a token. Now the oldest
- * gives way to the newest, the asking host's own first, and a handshake takes milliseconds.
+ * A challenge is kept by no one: its name carries when it was given and a MAC of that under a key of this
+ * schedd's run, so FinishAuth checks it without any record. Challenges were records, at most 64 per client
+ * host (the oldest giving way) and 10,000 in all: every local user shares the loopback address, so one of them
+ * asking for challenges without end had everyone else's give way before they were finished, and kept every
+ * other local user from a token. Now a flood keeps nothing and evicts nothing. (Knowing a challenge's name
+ * gives nothing to anyone but its maker: the token is for the owner of the directory made under that name,
+ * in a folder no one else may list.)
  */
-const MAX_CHALLENGES = 10_000;
-const CHALLENGES_PER_HOST = 64;
+const CHALLENGE_SECONDS = 60;
+const MAC_BYTES = 8;
 
-/** A name begin() gives: `auth-` and 18 random bytes in base64url. */
+/** A name begin() gives: `auth-` and 18 bytes in base64url (when it was given, 6 random bytes, a MAC). */
 const CHALLENGE_NAME = /^auth-[A-Za-z0-9_-]{24}$/;
 /** An entry this old is no challenge in flight (they expire after a minute). */
 const STALE_MS = 120_000;
@@ -66,9 +61,8 @@ function removeAs(path: string, uid: number, gid: number): Promise<Error | undef
 }
 
 export class FsAuth {
-  private challenges = new Map<string, Challenge>();
-  /** each client host's challenges in flight, oldest first */
-  private byHost = new Map<string, string[]>();
+  /** what the challenges of this run are signed with: a restarted schedd's are no longer good (as before) */
+  private readonly macKey = randomBytes(32);
   private lastSweep = 0;
   private sweeping = false;
   constructor(
@@ -83,33 +77,35 @@ export class FsAuth {
     chmodSync(dir, 0o1733);
   }
 
-  /** A challenge for the caller at `host` (its budgetHost). */
-  begin(host = ''): { path: string; nonce: string } {
-    this.gc();
+  /** A challenge: a name to create, and the nonce FinishAuth is given (the name, signed). */
+  begin(): { path: string; nonce: string } {
     if (Date.now() - this.lastSweep >= SWEEP_EVERY_MS) void this.sweep();
-    const mine = this.byHost.get(host) ?? [];
-    if (mine.length >= CHALLENGES_PER_HOST) this.forget(mine[0]!);
-    if (this.challenges.size >= MAX_CHALLENGES) this.forget(this.challenges.keys().next().value!);
-    const nonce = randomBytes(18).toString('base64url');
-    const path = join(this.dir, `auth-${nonce}`);
-    this.challenges.set(nonce, { path, issued: Date.now(), host });
-    this.byHost.set(host, [...(this.byHost.get(host) ?? []), nonce]);
-    return { path, nonce };
+    const head = Buffer.alloc(10);
+    head.writeUInt32BE(Math.floor(Date.now() / 1000));
+    randomBytes(6).copy(head, 4);
+    const nonce = Buffer.concat([head, this.mac(head)]).toString('base64url');
+    return { path: join(this.dir, `auth-${nonce}`), nonce };
   }
 
-  private forget(nonce: string): void {
-    const c = this.challenges.get(nonce);
-    if (!c) return;
-    this.challenges.delete(nonce);
-    const left = (this.byHost.get(c.host) ?? []).filter((n) => n !== nonce);
-    if (left.length) this.byHost.set(c.host, left);
-    else this.byHost.delete(c.host);
+  private mac(head: Buffer): Buffer {
+    return createHmac('sha256', this.macKey).update(head).digest().subarray(0, MAC_BYTES);
+  }
+
+  /** When the challenge `nonce` was given (ms), if this schedd gave it and it is still good. */
+  private issuedAt(nonce: string): number | undefined {
+    if (!CHALLENGE_NAME.test(`auth-${nonce}`)) return undefined;
+    const raw = Buffer.from(nonce, 'base64url');
+    const [head, mac] = [raw.subarray(0, 10), raw.subarray(10)];
+    if (mac.length !== MAC_BYTES || !timingSafeEqual(mac, this.mac(head))) return undefined;
+    const issued = head.readUInt32BE() * 1000;
+    const age = Date.now() - issued;
+    return age >= -5000 && age <= CHALLENGE_SECONDS * 1000 ? issued : undefined;
   }
 
   finish(nonce: string): { token: string; user: string; admin: boolean } {
-    const c = this.challenges.get(nonce);
-    this.forget(nonce);
-    if (!c) throw new DschedError('UNAUTHENTICATED', 'unknown or expired authentication challenge');
+    const issued = this.issuedAt(String(nonce));
+    if (issued === undefined) throw new DschedError('UNAUTHENTICATED', 'unknown or expired authentication challenge');
+    const c = { path: join(this.dir, `auth-${nonce}`), issued };
     let st;
     try {
       st = lstatSync(c.path);
@@ -172,8 +168,8 @@ export class FsAuth {
         } catch {
           continue;
         }
-        // a challenge in flight, or one of this process's own still to be finished
-        if (now - st.mtimeMs < STALE_MS || this.challenges.has(name.slice('auth-'.length))) continue;
+        // a challenge in flight (good for a minute)
+        if (now - st.mtimeMs < STALE_MS) continue;
         if (!st.isDirectory()) {
           try {
             unlinkSync(path);
@@ -203,15 +199,6 @@ export class FsAuth {
       this.sweeping = false;
     }
     return removed;
-  }
-
-  private gc() {
-    const old = Date.now() - 60_000;
-    // oldest first: the first one young enough ends the look
-    for (const [n, c] of this.challenges) {
-      if (c.issued >= old) break;
-      this.forget(n);
-    }
   }
 }
 

@@ -10,6 +10,7 @@ import type { FileChunk } from '../../lib/rpc/generated/dsched/v1/FileChunk.js';
 import { checkEventLogs, checkJobFiles } from './job-files.js';
 import {
   canonicalizeNames,
+  checkExpression,
   checkLiteral,
   checkNamedOwners,
   checkSubmittedStatus,
@@ -464,6 +465,7 @@ export class Schedd {
               'INPUT_TOO_LARGE',
               `attribute ${name} is ${text.length} characters long; an attribute may have at most ${classadLimits.maxInputChars} (keep large data in a file the job reads)`,
             );
+          checkExpression(name, text);
           checkLiteral(name, text);
           checkNotifyUser(name, text, 'SUBMIT_INVALID');
           checkSubmittedStatus(name, text);

@@ -5,7 +5,6 @@ import { DschedError } from '../../lib/errors.js';
 import { daemonHost } from '../../lib/rpc/authz.js';
 import { streamSink } from '../../lib/transfer.js';
 import type { FetchInputRequest__Output } from '../../lib/rpc/generated/dsched/v1/FetchInputRequest.js';
-import { budgetHost } from '../../lib/rpc/anonymous-budget.js';
 import { EncodedReply, type CallContext, type ServiceImpl } from '../../lib/rpc/server.js';
 import { proto } from '../../lib/rpc/proto.js';
 import type { ActRequest__Output } from '../../lib/rpc/generated/dsched/v1/ActRequest.js';
@@ -44,8 +43,8 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
   schedd.watch(() => shared.invalidate());
   return {
     unary: {
-      BeginAuth(_req: { user: string }, ctx: CallContext) {
-        return auth.begin(budgetHost(ctx.peer.replace(/:\d+$/, '')));
+      BeginAuth() {
+        return auth.begin();
       },
       FinishAuth(req: { nonce: string }) {
         return auth.finish(req.nonce);

@@ -11,9 +11,11 @@
 //
 // The attributes the schedd checks or acts on by value are literals: the schedd reads a job's attributes in its
 // ad (JobQueue.value), where an expression's value may differ from what a check saw without it.
+import { parseExpr } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import { JobStatus } from '../../lib/job-status.js';
-import { CANONICAL_JOB_ATTR_NAMES } from '../../lib/job-attrs.js';
+import { CANONICAL_JOB_ATTR_NAMES, isJobAttrName, MAX_ATTR_NAME_CHARS } from '../../lib/job-attrs.js';
+import { visible } from '../../lib/visible-text.js';
 import { isExpressionText, litValue } from './queue.js';
 import { umaskProblem } from '../../lib/umask.js';
 
@@ -61,6 +63,23 @@ export function checkLiteral(name: string, text: string): void {
     );
 }
 
+/**
+ * Refuse a value no ClassAd parser reads back (dqedit and a startd's updates are held to the same): the schedd
+ * parses a job's ad whenever it evaluates one, and a value that threw there (a NUL in a string, sent by a client
+ * that is no dsubmit) stopped the periodic policies of every job after it in the queue, other users' too.
+ */
+export function checkExpression(name: string, text: string): void {
+  if (/^-?\d{1,15}$/.test(text)) return; // most values of most procs (ProcId): a number, and read as one
+  try {
+    parseExpr(text, { file: `<value of ${name}>`, line: 1, column: 1 });
+  } catch (err) {
+    throw new DschedError(
+      'SUBMIT_INVALID',
+      `the value of ${name} is not a ClassAd expression: ${visible((err as Error).message.split('\n')[0]!)}`,
+    );
+  }
+}
+
 /** Refuse a Umask (any spelling) that is no umask (lib/umask.ts): a job's files are created under it. */
 export function checkUmask(name: string, text: string, code: 'SUBMIT_INVALID' | 'USAGE'): void {
   if (name.length !== 5 || name.toLowerCase() !== 'umask') return;
@@ -87,6 +106,11 @@ export function checkSubmittedStatus(name: string, text: string): void {
 export function canonicalizeNames(attrs: Record<string, string>): void {
   const seen = new Map<string, string>();
   for (const name of Object.keys(attrs)) {
+    if (!isJobAttrName(name))
+      throw new DschedError(
+        'SUBMIT_INVALID',
+        `'${visible(name.slice(0, 100))}' is not an attribute name (letters, digits and _, at most ${MAX_ATTR_NAME_CHARS} characters, not starting with a digit)`,
+      );
     const lower = name.toLowerCase();
     const other = seen.get(lower);
     if (other !== undefined)

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { addressFile } from '../../lib/config/paths.js';
 import { daemonContext, onShutdown } from '../../lib/daemon.js';
 import { writeAddressFile } from '../../lib/rpc/address-file.js';
+import { ConnectionLimiter } from '../../lib/rpc/connection-limit.js';
 import { JobMirror } from './job-mirror.js';
 import { Metrics } from './metrics.js';
 import { PoolLink } from './pool-link.js';
@@ -64,6 +65,19 @@ server.on('error', (e) => {
   log.fatal({ err: e }, `web cannot listen on ${bind}:${config.int('WEB_PORT')}`);
   process.exit(1);
 });
+// one client (a local user, a remote host) cannot hold every socket the daemon may open (lib/rpc/connection-limit.ts)
+const connections = new ConnectionLimiter(
+  {
+    get perPeer() {
+      return config.int('MAX_CONNECTIONS_PER_CLIENT');
+    },
+    get total() {
+      return config.int('MAX_CONNECTIONS');
+    },
+  },
+  (client, why, count) => log.warn({ client, why, count }, 'connections closed for newer ones'),
+);
+server.on('connection', (socket: import('node:net').Socket) => connections.admit(socket));
 // slow clients must not hold sockets forever; SSE streams send a comment every 25 s
 (server as import('node:http').Server).headersTimeout = 10_000;
 (server as import('node:http').Server).requestTimeout = 60_000;

@@ -566,6 +566,24 @@ export const PARAMS = {
     description:
       "Bytes (in KB, or with a K/M/G suffix) of requests one user's calls may have being read at once by a daemon, counted from each message's declared length before its body is read and given back once it has arrived; a call past it is refused with USER_REQUEST_LIMIT (RESOURCE_EXHAUSTED). One request is at most 512 MB, so the default admits any one of them; without it a user's calls in parallel made a daemon hold as many requests as they opened.",
   },
+  MAX_CONNECTIONS_PER_CLIENT: {
+    type: 'int',
+    default: '256',
+    daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master', 'web'],
+    reload: 'live',
+    min: 1,
+    description:
+      "Connections one client may hold open to a daemon: a remote host (an IPv4 address, an IPv6 /64), or this host from any of its own addresses. A newer one closes that client's oldest; a daemon's own connections are not counted.",
+  },
+  MAX_CONNECTIONS: {
+    type: 'int',
+    default: '0',
+    daemons: ['collector', 'negotiator', 'schedd', 'startd', 'master', 'web'],
+    reload: 'live',
+    min: 0,
+    description:
+      'Connections all clients together may hold open to a daemon (0: half its open-files limit, the rest kept for its own work); a newcomer past it closes the oldest connection of the client holding the most, so no one client keeps the others out.',
+  },
   ANONYMOUS_REQUEST_TIMEOUT: {
     type: 'int',
     default: '60',

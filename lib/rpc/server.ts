@@ -4,6 +4,7 @@
 // INTERNAL. Every server also serves the standard health service (grpc.health.v1.Health), whose status the
 // daemon sets to what it can do (the schedd NOT_SERVING while its queue cannot be written, ...).
 import * as grpc from '@grpc/grpc-js';
+import { createServer as createNetServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { DschedError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -16,6 +17,7 @@ import { toServiceError } from './status.js';
 import { healthProto } from './proto.js';
 import { AdmittingDecoder, AnonymousBudget, budgetHost, type AnonymousLimits } from './anonymous-budget.js';
 import { UserRequestBudget } from './user-budget.js';
+import { ConnectionLimiter, remoteId, type ConnectionLimits } from './connection-limit.js';
 
 /** Calls this process served per method (`QueryJobs`) and the seconds they took, for its ads. */
 export const rpcStats = new Map<string, { count: number; seconds: number }>();
@@ -73,6 +75,9 @@ export interface ServerOptions {
   userRequestLimit?: { bytes: number };
   /** The health status the server starts with (default SERVING: bound and answering). */
   initialHealth?: ServingStatus;
+  /** Connections one client and all clients may hold (read at each connection); default CONNECTIONS_PER_CLIENT
+   *  and half the open-files limit in all. */
+  connectionLimits?: ConnectionLimits;
 }
 
 /** grpc.health.v1 statuses a daemon sets (UNKNOWN and SERVICE_UNKNOWN are the protocol's own). */
@@ -255,6 +260,9 @@ export const ANONYMOUS_LIMITS: AnonymousLimits = {
 
 export const MAX_STREAMS_PER_CONNECTION = 1000;
 
+/** Connections one client (a local user, a remote host) may hold: MAX_CONNECTIONS_PER_CLIENT's default. */
+export const CONNECTIONS_PER_CLIENT = 256;
+
 /** The user budget a server without `userRequestLimit` keeps (USER_REQUEST_BUDGET's default): the largest request. */
 export const USER_REQUEST_BYTES = 512 * 1024 * 1024;
 
@@ -356,6 +364,7 @@ function admitFirst(
   admitted: WeakMap<grpc.Metadata, Identity>,
   budget: AnonymousBudget,
   userBudget: UserRequestBudget,
+  connections: ConnectionLimiter,
 ): grpc.ServerInterceptor {
   return (descriptor, call) => {
     const method = methodName(descriptor.path);
@@ -379,6 +388,10 @@ function admitFirst(
               refuse(e);
               return;
             }
+            if (identity.kind === 'daemon') {
+              const info = call.getConnectionInfo();
+              connections.markDaemon(remoteId(info.remoteAddress, info.remotePort));
+            }
             if (decoder && identity.kind === 'anonymous') release = chargeAnonymous(call, decoder, budget, refuse);
             else if (decoder && identity.kind === 'user') release = chargeUser(decoder, userBudget, identity.name);
             admitted.set(metadata, identity);
@@ -397,13 +410,23 @@ function admitFirst(
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const admitted = new WeakMap<grpc.Metadata, Identity>();
   const budget = new AnonymousBudget(opts.anonymousLimits ?? { ...ANONYMOUS_LIMITS });
+  const connections = new ConnectionLimiter(
+    opts.connectionLimits ?? { perPeer: CONNECTIONS_PER_CLIENT, total: 0 },
+    (client, why, count) => opts.log.warn({ client, why, count }, 'connections closed for newer ones'),
+  );
   const server = new grpc.Server({
     ...SERVER_CHANNEL_OPTIONS,
     // HTTP/2 streams one connection may have open at once (a client past it waits for one to end): bounds
     // what one connection without a credential holds in calls, far above what a daemon or user opens
     'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
     interceptors: [
-      admitFirst(opts, admitted, budget, new UserRequestBudget(opts.userRequestLimit ?? { bytes: USER_REQUEST_BYTES })),
+      admitFirst(
+        opts,
+        admitted,
+        budget,
+        new UserRequestBudget(opts.userRequestLimit ?? { bytes: USER_REQUEST_BYTES }),
+        connections,
+      ),
     ],
   });
   const healthDefinition = healthProto().Health.service as unknown as grpc.ServiceDefinition;
@@ -437,7 +460,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         cb(toServiceError(e, opts.daemon) as grpc.ServiceError);
         return;
       }
-      const ctx: CallContext = { identity, peer: call.getPeer(), cancelled: () => call.cancelled };
+      const ctx: CallContext = {
+        identity,
+        peer: call.getPeer(),
+        cancelled: () => call.cancelled,
+      };
       const t0 = performance.now();
       Promise.resolve()
         .then(() => run(ctx))
@@ -479,7 +506,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           call.emit('error', toServiceError(e, opts.daemon));
           return;
         }
-        const ctx: CallContext = { identity, peer: call.getPeer(), cancelled: () => call.cancelled };
+        const ctx: CallContext = {
+          identity,
+          peer: call.getPeer(),
+          cancelled: () => call.cancelled,
+        };
         const t0 = performance.now();
         Promise.resolve()
           .then(() => (checkWellFormed(call.request), fn(call.request, call, ctx)))
@@ -492,21 +523,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     server.addService(tolerantDefinition(definition), handlers);
   }
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      `${opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host}:${opts.port}`,
-      serverCredentials(opts.tls),
-      (err, p) =>
-        err
-          ? reject(
-              new DschedError(
-                'DAEMON_UNREACHABLE',
-                `${opts.daemon} cannot listen on ${opts.host}:${opts.port}: ${err.message}`,
-              ),
-            )
-          : resolve(p),
-    ),
-  );
+  // the daemon owns its listening socket and hands grpc-js each connection it keeps (connection-limit.ts)
+  const injector = server.createConnectionInjector(serverCredentials(opts.tls));
+  const listener = createNetServer({ noDelay: true }, (socket) => {
+    socket.on('error', () => {}); // a client that resets mid-handshake: nothing to report
+    if (connections.admit(socket)) injector.injectConnection(socket);
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    listener.once('error', (err) =>
+      reject(
+        new DschedError(
+          'DAEMON_UNREACHABLE',
+          `${opts.daemon} cannot listen on ${opts.host}:${opts.port}: ${err.message}`,
+        ),
+      ),
+    );
+    listener.listen({ host: opts.host.replace(/^\[|\]$/g, '') || undefined, port: opts.port, backlog: 511 }, () =>
+      resolve((listener.address() as { port: number }).port),
+    );
+  });
+  // an accept that fails (EMFILE) is not the end of the server
+  listener.on('error', (err) => opts.log.warn({ err: err.message }, 'accepting a connection failed'));
   const address = `${advertisedHost(opts.host)}:${port}`;
   return {
     server,
@@ -517,6 +554,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       new Promise<void>((resolve) => {
         hs.health.set('NOT_SERVING', 'shutting down');
         hs.close();
+        listener.close();
         const t = setTimeout(() => {
           server.forceShutdown();
           resolve();

@@ -1,9 +1,8 @@
 // The schedd keeps each authentication challenge it gives (BeginAuth, open to anyone) for a minute, and at
 // most 10,000 at once: past that it refused every BeginAuth, so anyone who could reach the schedd, with no
-// account anywhere, kept every user from a token with 10,000 calls a minute. Now a client host has at most a
-// few challenges in flight, its oldest giving way to its newest, and when all are taken the oldest of all
-// gives way: a flood delays only the flooder. And each challenge kept the name the caller asked as, up to
-// 2 MiB and never used: 10,000 of them held 20 GB of the schedd's memory.
+// account anywhere, kept every user from a token with 10,000 calls a minute. Now a challenge is kept by no one
+// (its name is signed, daemons/schedd/fs-auth.ts): a flood takes no one's place. And each challenge kept the
+// name the caller asked as, up to 2 MiB and never used: 10,000 of them held 20 GB of the schedd's memory.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
