@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { DschedError } from '../lib/errors.js';
 import { EXIT, runCli } from './shared/run-cli.js';
+import { typedName } from './shared/renamed.js';
 import { cli } from './shared/yargs.js';
 import { readPoolCa } from './shared/pool-ca.js';
 
@@ -27,7 +28,10 @@ async function main(argv: string[]): Promise<number> {
     throw new DschedError('USAGE', `${op} needs a value (a ClassAd expression: 0.42, "text", true)`);
   const configPath = process.env._CONDOR_CHIRP_CONFIG;
   if (!configPath)
-    throw new DschedError('USAGE', 'dchirp works inside a running job (_CONDOR_CHIRP_CONFIG is not set)');
+    throw new DschedError(
+      'USAGE',
+      `${typedName('dchirp')} works inside a running job (_CONDOR_CHIRP_CONFIG is not set)`,
+    );
   let address: string;
   let secret: string;
   let caPath: string;

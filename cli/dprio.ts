@@ -2,6 +2,7 @@
 // dprio: change the priority of your jobs among your own jobs (condor_prio). Higher runs first.
 import { DschedError } from '../lib/errors.js';
 import { EXIT, runCli } from './shared/run-cli.js';
+import { typedName } from './shared/renamed.js';
 import { reportActFailures } from './shared/act.js';
 import { openSession } from './shared/session.js';
 import { cli } from './shared/yargs.js';
@@ -40,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
       // -p sets the priority even when it is negative; a bare +N / -N changes it
       value: a.p === undefined ? prio : `=${prio.replace(/^\+/, '')}`,
     });
-    const failed = reportActFailures('dprio', r.results);
+    const failed = reportActFailures(typedName('dprio'), r.results);
     const ok = r.results.length - failed;
     if (ok) io().stdout.write(`${ok} job(s) now have priority ${prio}.\n`);
     return failed || !r.results.length ? EXIT.failed : EXIT.ok;

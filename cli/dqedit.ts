@@ -5,6 +5,7 @@ import { DschedError } from '../lib/errors.js';
 import { reportActFailures } from './shared/act.js';
 import { io } from './shared/io.js';
 import { CommandExit, EXIT, runCli } from './shared/run-cli.js';
+import { typedName } from './shared/renamed.js';
 import { openSession } from './shared/session.js';
 import { versionLine } from './shared/version.js';
 
@@ -33,7 +34,7 @@ function parseArgs(argv: string[]): Parsed {
       throw new CommandExit(EXIT.ok);
     }
     if (a === '-version' || a === '--version') {
-      io().stdout.write(versionLine('dqedit') + '\n');
+      io().stdout.write(versionLine(typedName('dqedit')) + '\n');
       throw new CommandExit(EXIT.ok);
     }
     if (a === '-constraint' || a === '--constraint') {
@@ -65,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const schedd = await session.schedd();
     const r = await schedd.edit({ ids: sel.ids, owners: sel.owners, constraint: sel.constraint, attrs });
-    const failed = reportActFailures(io().command ?? 'dqedit', r.results);
+    const failed = reportActFailures(typedName('dqedit'), r.results);
     const ok = r.results.length - failed;
     if (!r.results.length) return EXIT.failed;
     if (ok)

@@ -778,7 +778,8 @@ async function main(): Promise<void> {
   // HTCondor's and PBS's names (dsched shims install), run under their own name as dshim.js runs them: those
   // with dsched's options as the command itself, qstat's and qselect's options mapped onto dq's
   for (const [name, [cmd, ...first]] of Object.entries(RENAMED)) {
-    // condor_wait and condor_submit_dag run as dwait and dsubmit-dag do, in a process of their own
+    // condor_wait, condor_prio and the others not hosted here run as their dsched command does, in a process of
+    // their own
     const main = commands.get(cmd!);
     if (!main) continue;
     commands.set(name, (argv) => main([...first, ...argv]));

@@ -238,6 +238,10 @@ const COMMANDS: Record<string, () => Promise<unknown>> = {
   dhistory: () => import('./dhistory.js'),
   dwait: () => import('./dwait.js'),
   'dsubmit-dag': () => import('./dsubmit-dag.js'),
+  dprio: () => import('./dprio.js'),
+  duserprio: () => import('./duserprio.js'),
+  dtail: () => import('./dtail.js'),
+  dchirp: () => import('./dchirp.js'),
 };
 
 async function main(): Promise<void> {

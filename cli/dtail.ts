@@ -5,6 +5,7 @@
 import { DschedError } from '../lib/errors.js';
 import { notAJobId, parseJobId, resolveSubjobs, type JobIdSpec } from './shared/job-id.js';
 import { EXIT, runCli } from './shared/run-cli.js';
+import { typedName } from './shared/renamed.js';
 import { cli } from './shared/yargs.js';
 
 const USAGE = `usage: dtail JOB [-f] [-stderr] [-maxbytes N]
@@ -24,7 +25,8 @@ async function main(argv: string[]): Promise<number> {
     .example('dtail -maxbytes 65536 12', 'the last 64 KiB of job 12.0')
     .parse();
   const words = a._.map(String);
-  if (words.length !== 1) throw new DschedError('USAGE', `dtail takes one job id (cluster.proc)\n${USAGE}`);
+  if (words.length !== 1)
+    throw new DschedError('USAGE', `${typedName('dtail')} takes one job id (cluster.proc)\n${USAGE}`);
   const spec = parseJobId(words[0]!);
   if (!spec) throw notAJobId(words[0]!);
   const maxBytes = a.maxbytes as number | undefined;
@@ -59,8 +61,10 @@ async function tailJob(spec: JobIdSpec, o: { follow: boolean; stderr: boolean; m
     await new Promise<void>((resolve, reject) => {
       stream.on('data', (c: { data: Buffer; skipped: number; truncated: boolean }) => {
         if (Number(c.skipped))
-          process.stderr.write(`dtail: ${c.skipped} bytes left out (more than -maxbytes arrived at once)\n`);
-        if (c.truncated) process.stderr.write('dtail: the file was truncated; from its start again\n');
+          process.stderr.write(
+            `${typedName('dtail')}: ${c.skipped} bytes left out (more than -maxbytes arrived at once)\n`,
+          );
+        if (c.truncated) process.stderr.write(`${typedName('dtail')}: the file was truncated; from its start again\n`);
         if (!process.stdout.write(c.data)) {
           stream.pause();
           process.stdout.once('drain', () => stream.resume());

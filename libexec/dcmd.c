@@ -47,7 +47,8 @@ static const char *const COMMANDS[] = {
     "dhold",          "drelease",       "dwait",    "dprio",     "duserprio", "dchirp",        "dqedit",
     "dtail",          "qstat",          "qselect",  "qalter",    "qsub",      "qdel",          "qhold",
     "qrls",           "condor_submit",  "condor_q", "condor_rm", "condor_hold", "condor_release", "condor_status",
-    "condor_history", "condor_wait",   "condor_submit_dag", NULL};
+    "condor_history", "condor_wait",   "condor_submit_dag", "condor_prio", "condor_userprio", "condor_qedit",
+    "condor_tail",    "condor_chirp",  NULL};
 // the commands the agent runs (cli/dsched-agent.ts hosts the same list)
 static const char *const HOT[] = {"dsubmit",  "dq",          "drm",          "dhold",          "drelease",
                                   "dhistory", "dstatus",     "qstat",        "qselect",        "qsub",
@@ -60,7 +61,8 @@ static const char *const MAPPED[] = {"qstat",       "qselect",        "qalter", 
                                      "qdel",        "qhold",          "qrls",          "condor_submit",
                                      "condor_q",    "condor_rm",      "condor_hold",   "condor_release",
                                      "condor_status", "condor_history", "condor_wait",    "condor_submit_dag",
-                                     NULL};
+                                     "condor_prio",   "condor_userprio", "condor_qedit",  "condor_tail",
+                                     "condor_chirp",  NULL};
 
 static int debug;
 static const char *name;

@@ -15,6 +15,11 @@ export const RENAMED: Readonly<Record<string, readonly string[]>> = {
   // condor_wait exits 0 once every job has ended, however it ended (dwait -any-end)
   condor_wait: ['dwait', '-any-end'],
   condor_submit_dag: ['dsubmit-dag'],
+  condor_prio: ['dprio'],
+  condor_userprio: ['duserprio'],
+  condor_qedit: ['dqedit'],
+  condor_tail: ['dtail'],
+  condor_chirp: ['dchirp'],
   qsub: ['dsubmit'],
   // PBS's qdel, qhold and qrls print nothing when they succeed (errors only)
   qdel: ['drm', '-pbs'],

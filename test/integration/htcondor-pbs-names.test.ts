@@ -47,7 +47,16 @@ describe('HTCondor and PBS command names', () => {
 
   test('names – each name says its own name in --version and in the usage line of --help', () => {
     const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-    for (const n of ['condor_submit', 'condor_q', 'condor_rm', 'condor_status', 'condor_history', 'qsub', 'qdel']) {
+    for (const n of [
+      'condor_submit',
+      'condor_q',
+      'condor_rm',
+      'condor_status',
+      'condor_history',
+      'condor_prio',
+      'qsub',
+      'qdel',
+    ]) {
       const v = sh(`${n} --version`);
       assert.equal(v.code, 0, v.stderr);
       assert.equal(v.stdout, `${n} (dsched) ${version}\n`);
@@ -55,15 +64,22 @@ describe('HTCondor and PBS command names', () => {
       assert.equal(h.code, 0, h.stderr);
       assert.match(h.stdout, new RegExp(`^usage: ${n} `), `${n} --help`);
     }
-    // condor_wait and condor_submit_dag say their own name in their errors, as qsub does
-    const wait = sh('condor_wait no-such.log');
-    assert.notEqual(wait.code, 0);
-    assert.match(wait.stderr, /^condor_wait: error\[/m, wait.stderr);
-    assert.doesNotMatch(wait.stderr, /dwait/);
-    const dag = sh('condor_submit_dag no-such.dag');
-    assert.notEqual(dag.code, 0);
-    assert.match(dag.stderr, /^condor_submit_dag: error\[/m, dag.stderr);
-    assert.doesNotMatch(dag.stderr, /dsubmit-dag/);
+    // the names run in a process of their own say their own name in their errors too, as qsub does
+    for (const [line, own] of [
+      ['condor_wait no-such.log', 'dwait'],
+      ['condor_submit_dag no-such.dag', 'dsubmit-dag'],
+      ['condor_prio -p 5 999999', 'dprio'],
+      ['condor_qedit 999999 Foo 1', 'dqedit'],
+      ['condor_tail 999999', 'dtail'],
+      ['condor_userprio -setprio', 'duserprio'],
+      ['condor_chirp get_job_attr Foo', 'dchirp'],
+    ] as const) {
+      const name = line.split(' ')[0]!;
+      const r = sh(line);
+      assert.notEqual(r.code, 0, line);
+      assert.match(r.stderr, new RegExp(`^${name}: error\\[`, 'm'), `${line}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, new RegExp(`\\b${own}\\b`), `${line}: ${r.stderr}`);
+    }
     // qsub's second usage line (the -- PROGRAM form) too
     assert.match(sh('qsub --help').stdout, /^ {7}qsub \[PBS options\] -- PROGRAM/m);
   });
