@@ -2,6 +2,7 @@
 // walltime (AllowedJobDuration), checked every PERIODIC_EXPR_INTERVAL and by a timer per running job. Reaches
 // the schedd only through `PoliciesSchedd` (it imports nothing of schedd.ts).
 import { isTrue } from '../../grammar/classad/index.js';
+import { DschedError, type ErrorCode } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { StartdClient } from '../../lib/rpc/clients/startd.js';
 import { HoldCode, JobStatus } from '../../lib/job-status.js';
@@ -26,6 +27,19 @@ export interface PoliciesSchedd {
   onQueueChanged(): void;
 }
 
+/** The failures of the queue's storage: a turn that meets one fails whole, whichever job it was at. */
+const STORAGE_FAILURES = new Set<ErrorCode>([
+  'DISK_FULL',
+  'OUT_OF_FILES',
+  'QUEUE_BUSY',
+  'QUEUE_IO_ERROR',
+  'QUEUE_CORRUPT',
+  'QUEUE_READONLY',
+]);
+
+/** Whether a policy expression's text may ever be true (not absent, nor plainly false or undefined). */
+const active = (v: string | undefined) => v !== undefined && v !== 'false' && v !== 'FALSE' && v !== 'undefined';
+
 export class Policies {
   constructor(private s: PoliciesSchedd) {}
 
@@ -48,62 +62,88 @@ export class Policies {
   private durationTimers = new Map<string, NodeJS.Timeout>();
 
   private async evaluatePolicies(): Promise<void> {
-    const active = (v: string | undefined) => v !== undefined && v !== 'false' && v !== 'FALSE' && v !== 'undefined';
     const found = await this.policyJobs(active);
     const t = now();
     const kills: Array<Promise<unknown>> = [];
     for (const job of found) {
       // found over several turns: a job may have left the queue since
       if (this.s.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) continue;
-      const attr = (n: string) => job.attrs[n] ?? this.s.queue.clusters.get(job.cluster)?.attrs[n];
-      if (job.status === JobStatus.Removed) continue;
-      if (job.attrs[RELEASE_WHEN_STOPPED] !== undefined) {
-        if (!job.claim) this.s.actions.releaseIfAsked(job);
-        continue;
+      try {
+        this.evaluateJob(job, t, kills);
+      } catch (e) {
+        // the queue cannot be written: this turn fails as a whole (and is logged as such)
+        if (e instanceof DschedError && STORAGE_FAILURES.has(e.code)) throw e;
+        this.unreadable(job, e);
       }
-      if (active(attr('PeriodicRemove')) && isTrue(this.s.queue.ad(job).evaluate('PeriodicRemove'))) {
-        const r = this.s.actions.actOne(
-          job,
-          'remove',
-          `The job attribute PeriodicRemove expression '${attr('PeriodicRemove')}' evaluated to TRUE`,
-        );
-        if (r && typeof r !== 'string') kills.push(r());
-        continue;
-      }
-      if (
-        (job.status === JobStatus.Idle || job.status === JobStatus.Running) &&
-        active(attr('PeriodicHold')) &&
-        isTrue(this.s.queue.ad(job).evaluate('PeriodicHold'))
-      ) {
-        const ad = this.s.queue.ad(job);
-        const custom = ad.lookupJS('PeriodicHoldReason');
-        const reason =
-          typeof custom === 'string' && custom
-            ? custom
-            : `The job attribute PeriodicHold expression '${attr('PeriodicHold')}' evaluated to TRUE`;
-        this.s.actions.hold(job, reason, HoldCode.JobPolicy, Number(ad.lookupJS('PeriodicHoldSubCode') ?? 0) || 0);
-        const k = this.stopJob(job, reason);
-        if (k) kills.push(k);
-        continue;
-      }
-      if (
-        job.status === JobStatus.Held &&
-        this.s.queue.value(job, DEPENDENCY_HOLD) !== true &&
-        active(attr('PeriodicRelease')) &&
-        isTrue(this.s.queue.ad(job).evaluate('PeriodicRelease'))
-      ) {
-        if (!job.claim)
-          this.s.actions.actOne(
-            job,
-            'release',
-            `The job attribute PeriodicRelease expression '${attr('PeriodicRelease')}' evaluated to TRUE`,
-          );
-        continue;
-      }
-      if (attr('AllowedJobDuration') !== undefined || attr('AllowedExecuteDuration') !== undefined)
-        this.holdIfOverDuration(job, t, kills);
     }
     await this.commitThenStop(kills);
+  }
+
+  /**
+   * A job whose ad cannot be evaluated (a value no parser reads, kept in a queue an older version wrote) is
+   * passed over and said once: it stopped the policies of every job after it in the queue, other users' too.
+   */
+  private unreadable(job: Job, e: unknown): void {
+    const key = jobKey(job.cluster, job.proc);
+    if (this.told.has(key)) return;
+    if (this.told.size >= 10_000) this.told.clear();
+    this.told.add(key);
+    this.s.log.warn(
+      { cluster: job.cluster, proc: job.proc, err: (e as Error)?.message },
+      'periodic policies of the job cannot be evaluated; passed over',
+    );
+  }
+  private told = new Set<string>();
+
+  /** One job's turn of the periodic policies. */
+  private evaluateJob(job: Job, t: number, kills: Array<Promise<unknown>>): void {
+    const attr = (n: string) => job.attrs[n] ?? this.s.queue.clusters.get(job.cluster)?.attrs[n];
+    if (job.status === JobStatus.Removed) return;
+    if (job.attrs[RELEASE_WHEN_STOPPED] !== undefined) {
+      if (!job.claim) this.s.actions.releaseIfAsked(job);
+      return;
+    }
+    if (active(attr('PeriodicRemove')) && isTrue(this.s.queue.ad(job).evaluate('PeriodicRemove'))) {
+      const r = this.s.actions.actOne(
+        job,
+        'remove',
+        `The job attribute PeriodicRemove expression '${attr('PeriodicRemove')}' evaluated to TRUE`,
+      );
+      if (r && typeof r !== 'string') kills.push(r());
+      return;
+    }
+    if (
+      (job.status === JobStatus.Idle || job.status === JobStatus.Running) &&
+      active(attr('PeriodicHold')) &&
+      isTrue(this.s.queue.ad(job).evaluate('PeriodicHold'))
+    ) {
+      const ad = this.s.queue.ad(job);
+      const custom = ad.lookupJS('PeriodicHoldReason');
+      const reason =
+        typeof custom === 'string' && custom
+          ? custom
+          : `The job attribute PeriodicHold expression '${attr('PeriodicHold')}' evaluated to TRUE`;
+      this.s.actions.hold(job, reason, HoldCode.JobPolicy, Number(ad.lookupJS('PeriodicHoldSubCode') ?? 0) || 0);
+      const k = this.stopJob(job, reason);
+      if (k) kills.push(k);
+      return;
+    }
+    if (
+      job.status === JobStatus.Held &&
+      this.s.queue.value(job, DEPENDENCY_HOLD) !== true &&
+      active(attr('PeriodicRelease')) &&
+      isTrue(this.s.queue.ad(job).evaluate('PeriodicRelease'))
+    ) {
+      if (!job.claim)
+        this.s.actions.actOne(
+          job,
+          'release',
+          `The job attribute PeriodicRelease expression '${attr('PeriodicRelease')}' evaluated to TRUE`,
+        );
+      return;
+    }
+    if (attr('AllowedJobDuration') !== undefined || attr('AllowedExecuteDuration') !== undefined)
+      this.holdIfOverDuration(job, t, kills);
   }
 
   /**
