@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const schedd = await session.schedd();
     const r = await schedd.edit({ ids: sel.ids, owners: sel.owners, constraint: sel.constraint, attrs });
-    const failed = reportActFailures(typedName('dqedit'), r.results);
+    const failed = reportActFailures(io().command ?? 'dqedit', r.results);
     const ok = r.results.length - failed;
     if (!r.results.length) return EXIT.failed;
     if (ok)
