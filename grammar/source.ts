@@ -1,5 +1,6 @@
 // A source file's text, kept so diagnostics (lib/diagnostic.ts) can quote the offending line. Every language
 // (ClassAd, submit, #PBS, DAG) reads its input through this.
+import { readBoundedBytes } from '../lib/bounded-read.js';
 import { SourceError, type ErrorCode } from '../lib/errors.js';
 
 /** A file's text with cheap line lookup, kept so diagnostics can quote the offending line. */
@@ -86,4 +87,10 @@ export function utf8Source(bytes: Uint8Array, file: string, code: ErrorCode): st
       },
     );
   }
+}
+
+/** A user's source file (a DAG, an included or node submit file, a queue's item file) read with a size bound
+ *  (lib/bounded-read.ts), as UTF-8 text: any other byte is an error at its line and column (utf8Source). */
+export function readSourceFile(path: string, maxBytes: number, what: string, code: ErrorCode): string {
+  return utf8Source(readBoundedBytes(path, maxBytes, what, code), path, code);
 }

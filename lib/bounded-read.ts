@@ -11,6 +11,11 @@ import { DschedError, type ErrorCode } from './errors.js';
  * the error ("the DAG file"); an errno error of the open itself is thrown as is.
  */
 export function readBoundedFile(path: string, maxBytes: number, what: string, code: ErrorCode): string {
+  return readBoundedBytes(path, maxBytes, what, code).toString('utf8');
+}
+
+/** The same, its bytes as they are (a language's source checks they are UTF-8: grammar/source.ts). */
+export function readBoundedBytes(path: string, maxBytes: number, what: string, code: ErrorCode): Buffer {
   const fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
   try {
     const st = fstatSync(fd);
@@ -25,7 +30,7 @@ export function readBoundedFile(path: string, maxBytes: number, what: string, co
       got += k;
       if (got > maxBytes) throw new DschedError(code, `${what} ${path} is larger than ${maxBytes} bytes`);
     }
-    return buf.subarray(0, got).toString('utf8');
+    return buf.subarray(0, got);
   } finally {
     closeSync(fd);
   }

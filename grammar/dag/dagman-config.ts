@@ -2,9 +2,9 @@
 // syntax, `NAME = value` lines, of which only the DAGMAN_* knobs the DAG manager has take effect. Read at submit
 // (so a bad line is refused there, at its file:line, before anything is queued) and again by the schedd each
 // time it starts or resumes the DAG.
-import { readBoundedFile } from '../../lib/bounded-read.js';
 import { SourceError } from '../../lib/errors.js';
 import { MAX_RESCUE_NUM } from './rescue.js';
+import { readSourceFile } from '../source.js';
 
 /** What a CONFIG file sets; fields are named as the DAG engine's options, and absent when not set. */
 export interface DagmanSettings {
@@ -110,8 +110,5 @@ export function readDagmanConfig(text: string, file = 'CONFIG'): DagmanConfig {
  * file of at most MAX_DAGMAN_CONFIG_BYTES. Synchronous, so that it can run inside asUser.
  */
 export function readDagmanConfigFile(path: string): DagmanConfig {
-  return readDagmanConfig(
-    readBoundedFile(path, MAX_DAGMAN_CONFIG_BYTES, 'the DAG CONFIG file', 'CONFIG_INVALID'),
-    path,
-  );
+  return readDagmanConfig(readSourceFile(path, MAX_DAGMAN_CONFIG_BYTES, 'the DAG CONFIG file', 'CONFIG_INVALID'), path);
 }

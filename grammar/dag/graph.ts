@@ -15,10 +15,9 @@
 //    DAG_CYCLE listing the nodes on the cycle.
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { readBoundedFile } from '../../lib/bounded-read.js';
 import { DschedError, SourceError } from '../../lib/errors.js';
 import type { Location } from '../../lib/diagnostic.js';
-import { SourceText } from '../source.js';
+import { readSourceFile, SourceText } from '../source.js';
 import type { IntTok, NodeStatement, ScriptKind, Statement, Tok } from './ast.js';
 import { dagError, locate, parseDagTextWithGrammar, scanDagStatements } from './parse.js';
 import { KEYWORDS } from './scan.js';
@@ -147,12 +146,12 @@ export const MAX_DAG_FILE_BYTES = 64 * 1024 * 1024;
 
 /** Read a DAG-language file: a regular file of at most MAX_DAG_FILE_BYTES (DAG_SYNTAX otherwise). */
 export function readDagFile(path: string): string {
-  return readBoundedFile(path, MAX_DAG_FILE_BYTES, 'the DAG file', 'DAG_SYNTAX');
+  return readSourceFile(path, MAX_DAG_FILE_BYTES, 'the DAG file', 'DAG_SYNTAX');
 }
 
 /** Read a DAG node's submit file, with the same bound (SUBMIT_FILE otherwise). */
 export function readNodeSubmitFile(path: string): string {
-  return readBoundedFile(path, MAX_DAG_FILE_BYTES, 'the node submit file', 'SUBMIT_FILE');
+  return readSourceFile(path, MAX_DAG_FILE_BYTES, 'the node submit file', 'SUBMIT_FILE');
 }
 
 // --------------------------------------------------------------------------------------------- entry points

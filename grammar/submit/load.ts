@@ -2,10 +2,9 @@
 // building the macro table as it stands at each queue statement, and reading each queue statement's items.
 // Nothing here depends on the cluster id; to-job-ads.ts turns the result into job ads.
 import { isAbsolute, join } from 'node:path';
-import { readBoundedFile } from '../../lib/bounded-read.js';
 import { SourceError } from '../../lib/errors.js';
 import type { Location } from '../../lib/diagnostic.js';
-import { SourceText } from '../source.js';
+import { readSourceFile, SourceText } from '../source.js';
 import type { AssignStmt, QueueStmt, Statement } from './ast.js';
 import { evalConstant } from './classad-bridge.js';
 import { closestCommand, isSubmitCommand } from './commands.js';
@@ -382,8 +381,9 @@ export class SubmitLoader {
     const full = isAbsolute(path) ? path : join(this.input.cwd, path);
     let text: string;
     try {
-      text = readBoundedFile(full, MAX_SUBMIT_FILE_BYTES, 'the file', 'SUBMIT_FILE');
+      text = readSourceFile(full, MAX_SUBMIT_FILE_BYTES, 'the file', 'SUBMIT_FILE');
     } catch (e) {
+      if (e instanceof SourceError) throw e; // not UTF-8: at its own line and column
       // ifexist skips only a file that is not there (HTCondor's "if the file exists"): a FIFO, a device or a
       // folder named there is a mistake worth saying, not a file to pass over
       const code = (e as NodeJS.ErrnoException).code;

@@ -2,9 +2,8 @@
 // list of procs it makes (how many per item, and each item's variable values).
 import { readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { readBoundedFile } from '../../lib/bounded-read.js';
 import { SourceError } from '../../lib/errors.js';
-import type { SourceText } from '../source.js';
+import { readSourceFile, type SourceText } from '../source.js';
 import type { QueueStmt } from './ast.js';
 import { evalConstant } from './classad-bridge.js';
 import { expandMacros, type ExpandEnv, type Site } from './macros.js';
@@ -281,8 +280,9 @@ export function readQueue(
       const path = isAbsolute(t) ? t : join(env.cwd, t);
       let content: string;
       try {
-        content = readBoundedFile(path, MAX_SUBMIT_FILE_BYTES, 'the file', 'SUBMIT_FILE');
+        content = readSourceFile(path, MAX_SUBMIT_FILE_BYTES, 'the file', 'SUBMIT_FILE');
       } catch (e) {
+        if (e instanceof SourceError) throw e; // not UTF-8: at its own line and column
         const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
         fail(
           src,

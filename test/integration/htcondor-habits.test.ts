@@ -107,4 +107,31 @@ describe('htcondor habits – condor_submit and condor_q options', () => {
     assert.match(m.stderr, /--> m\.sub:3:7\n/);
     assert.equal(await queued(), before);
   });
+
+  test('htcondor habits – an included file, a queue’s item file, a DAG or a node’s submit file that is not UTF-8 is an error at its line, nothing queued', async () => {
+    const queued = () => pool.output('dq', ['-af', 'ClusterId', 'ProcId']);
+    const before = await queued();
+    const bytes = (name: string, ...parts: Array<string | number[]>) =>
+      writeFileSync(join(pool.work, name), Buffer.concat(parts.map((p) => Buffer.from(p as string))));
+    pool.file('u-inc.sub', 'executable = /bin/echo\ninclude : u-inc.part\nqueue\n');
+    bytes('u-inc.part', 'arguments = caf', [0xe9], '\n');
+    pool.file('u-items.sub', 'executable = /bin/echo\narguments = $(x)\nqueue x from u-items.txt\n');
+    bytes('u-items.txt', 'a\ncaf', [0xe9], '\n');
+    bytes('u.dag', 'JOB A u-ok.sub\nJOB B caf', [0xe9], '.sub\n');
+    pool.file('u-ok.sub', 'executable = /bin/true\nqueue\n');
+    pool.file('u-node.dag', 'JOB A u-node.sub\n');
+    bytes('u-node.sub', 'executable = /bin/echo\narguments = caf', [0xe9], '\nqueue\n');
+    for (const [cmd, file, code, where] of [
+      ['dsubmit', 'u-inc.sub', 'SUBMIT_FILE', /--> .*u-inc\.part:1:16\n/],
+      ['dsubmit', 'u-items.sub', 'SUBMIT_FILE', /--> .*u-items\.txt:2:4\n/],
+      ['dsubmit-dag', 'u.dag', 'DAG_SYNTAX', /--> .*u\.dag:2:10\n/],
+      ['dsubmit-dag', 'u-node.dag', 'DAG_SYNTAX', /--> .*u-node\.sub:2:16\n/],
+    ] as const) {
+      const r = await pool.run(cmd, [file]);
+      assert.equal(r.code, 2, `${cmd} ${file}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`error\\[${code}\\]: .*is not UTF-8 text \\(byte 0xE9\\)`), r.stderr);
+      assert.match(r.stderr, where, r.stderr);
+    }
+    assert.equal(await queued(), before);
+  });
 });
