@@ -3,11 +3,12 @@
 // waits on the stream too, through a schedd that dies, and with 100,000 job ids. Every step waits for the
 // output or state it expects (a job waits for a file the test creates), never for a time.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LiveCli } from './harness/live-cli.js';
 import { TestPool } from './harness/pool.js';
+import { connectedTo } from './harness/processes.js';
 
 describe('live views', () => {
   let pool: TestPool;
@@ -117,25 +118,3 @@ describe('live views', () => {
     }
   });
 });
-
-/** Whether process `pid` has a TCP connection to `address` (host:port), from /proc: the event, not a time. */
-function connectedTo(pid: number, address: string): boolean {
-  const port = Number(address.split(':').pop());
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      /* closed meanwhile */
-    }
-  }
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10) continue;
-      if (parseInt(f[2]!.split(':')[1]!, 16) === port && inodes.has(f[9]!)) return true;
-    }
-  }
-  return false;
-}

@@ -6,35 +6,14 @@
 // connection to the schedd must be open before: the job's dchirp makes the startd send an update first.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
+import { connectedTo } from './harness/processes.js';
 import { eventCodes } from './harness/user-log.js';
 
 const isRoot = process.getuid?.() === 0;
-
-/** Whether process `pid` has an established TCP connection to `port` on loopback. */
-function connectedTo(pid: number, port: number): boolean {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  return ['tcp', 'tcp6'].some((f) =>
-    readFileSync(`/proc/${pid}/net/${f}`, 'utf8')
-      .split('\n')
-      .slice(1)
-      .map((l) => l.trim().split(/\s+/))
-      // local, remote, state (01 established), …, inode
-      .some((c) => c[2]?.endsWith(`:${hexPort}`) && c[3] === '01' && inodes.has(c[9]!)),
-  );
-}
 
 /** The soft and hard limits on open files of a process. */
 function openFileLimit(pid: number): { soft: string; hard: string } {
@@ -66,9 +45,8 @@ describe('schedd out of open files', { skip: !isRoot && 'needs root to lower a d
       'the job to run',
       () => pool.exists('fd.runs') && eventCodes(pool, 'fd.log', cluster).includes('001'),
     );
-    const scheddPort = Number(pool.daemonAddress('schedd').split(':').pop());
     await pool.waitFor('the startd to be connected to the schedd', () =>
-      connectedTo(pool.daemonPid('startd'), scheddPort),
+      connectedTo(pool.daemonPid('startd'), pool.daemonAddress('schedd')),
     );
     const schedd = pool.daemonPid('schedd');
     const limit = openFileLimit(schedd);

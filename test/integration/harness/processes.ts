@@ -1,6 +1,6 @@
 // The processes of a test pool as /proc shows them: a daemon's children (the startd's job spawner and its keeper) and
 // the jobs they run, for tests that stop or kill one at a chosen point.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { TestPool } from './pool.js';
 
 /** pid, state and parent of every process (from /proc). */
@@ -46,4 +46,27 @@ export function withMark(mark: string): number[] {
   return processes()
     .filter((p) => !/^[ZX]/.test(p.state) && p.cmdline.split('\0').includes(mark))
     .map((p) => p.pid);
+}
+
+/** Whether process `pid` has an established TCP connection to `address` (host:port), from /proc: the event a
+ *  test waits for, not a time. */
+export function connectedTo(pid: number, address: string): boolean {
+  const port = Number(address.split(':').pop());
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  // local, remote, state (01: established), …, inode; the process's own network namespace
+  return ['tcp', 'tcp6'].some((table) =>
+    readFileSync(`/proc/${pid}/net/${table}`, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/))
+      .some((f) => f.length >= 10 && parseInt(f[2]!.split(':')[1]!, 16) === port && f[3] === '01' && inodes.has(f[9]!)),
+  );
 }
