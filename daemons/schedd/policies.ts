@@ -62,7 +62,7 @@ export class Policies {
   private durationTimers = new Map<string, NodeJS.Timeout>();
 
   private async evaluatePolicies(): Promise<void> {
-    const found = await this.policyJobs(active);
+    const found = await this.policyJobs();
     const t = now();
     const kills: Array<Promise<unknown>> = [];
     for (const job of found) {
@@ -151,7 +151,7 @@ export class Policies {
    * look at each proc's own attributes, a slice of the queue per turn of the event loop (a million held jobs
    * took a quarter of a second at a time, and every query that came meanwhile waited for it).
    */
-  private async policyJobs(active: (v: string | undefined) => boolean): Promise<Job[]> {
+  private async policyJobs(): Promise<Job[]> {
     const out: Job[] = [];
     let cluster = -1;
     let shared = false;
