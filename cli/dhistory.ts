@@ -5,7 +5,7 @@ import { io } from './shared/io.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { listingOptions, REFUSED_PRINT_FORMAT } from './shared/listing-options.js';
-import { cli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
+import { parseCli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
 
 /** condor_history options that have no meaning in dsched, and why. */
 const REFUSED: RefusedOptions = {
@@ -19,51 +19,52 @@ const REFUSED: RefusedOptions = {
 const L = listingOptions('job', 'ExitCode,RemoteWallClockTime');
 
 async function main(argv: string[]): Promise<number> {
-  const a = await cli(
+  const a = await parseCli(
     'dhistory',
     splitQualifiers(argv, ['af', 'long', 'wide']),
     'usage: dhistory [cluster | cluster.proc | user]... [options]',
     REFUSED,
-  )
-    .options(L.constraint(true))
-    .options(L.limit('at most this many jobs', 'match'))
-    .options(L.long())
-    .options(L.wide('accepted: dhistory cuts no lines (-wide:N: cut them at N columns)'))
-    .option('local', { type: 'boolean', describe: "this host's schedd (the default)" })
-    .option('name', { type: 'string', describe: "this schedd's history (its Name, or its host)" })
-    .options(L.forms())
-    .options(L.utc())
-    .options(L.autoformat())
-    .options(L.attributes())
-    .option('forwards', { type: 'boolean', describe: 'oldest first (with -limit N: the N oldest)' })
-    .option('backwards', { type: 'boolean', describe: 'newest first (the default)' })
-    .option('since', {
-      type: 'string',
-      describe:
-        'stop at this job (cluster or cluster.proc) or at the first job, newest first, for which this expression is true; that job is not shown',
-    })
-    .option('completedsince', {
-      type: 'string',
-      describe: 'only jobs that completed at this time or later (epoch seconds or a date: 2026-12-06T10:00Z)',
-    })
-    .option('userlog', {
-      type: 'string',
-      describe: 'the finished jobs of this event log (log = in the submit file), not the schedd',
-    })
-    .option('file', {
-      type: 'string',
-      describe:
-        'read job ads from this file (saved dhistory -long output, an HTCondor history file), with your own rights',
-    })
-    .conflicts('userlog', ['file', 'name'])
-    .conflicts('file', 'name')
-    .conflicts('forwards', 'backwards')
-    .example('dhistory', 'your finished jobs, newest first')
-    .example('dhistory 12 -json', "cluster 12's ads as JSON")
-    .example('dhistory -af ClusterId ProcId ExitCode', 'one line per job')
-    .example('dhistory -since 120', 'the jobs that finished after job 120')
-    .example('dhistory -completedsince 2026-12-06 -forwards', 'the jobs finished since that day, oldest first')
-    .parse();
+    (y) =>
+      y
+        .options(L.constraint(true))
+        .options(L.limit('at most this many jobs', 'match'))
+        .options(L.long())
+        .options(L.wide('accepted: dhistory cuts no lines (-wide:N: cut them at N columns)'))
+        .option('local', { type: 'boolean', describe: "this host's schedd (the default)" })
+        .option('name', { type: 'string', describe: "this schedd's history (its Name, or its host)" })
+        .options(L.forms())
+        .options(L.utc())
+        .options(L.autoformat())
+        .options(L.attributes())
+        .option('forwards', { type: 'boolean', describe: 'oldest first (with -limit N: the N oldest)' })
+        .option('backwards', { type: 'boolean', describe: 'newest first (the default)' })
+        .option('since', {
+          type: 'string',
+          describe:
+            'stop at this job (cluster or cluster.proc) or at the first job, newest first, for which this expression is true; that job is not shown',
+        })
+        .option('completedsince', {
+          type: 'string',
+          describe: 'only jobs that completed at this time or later (epoch seconds or a date: 2026-12-06T10:00Z)',
+        })
+        .option('userlog', {
+          type: 'string',
+          describe: 'the finished jobs of this event log (log = in the submit file), not the schedd',
+        })
+        .option('file', {
+          type: 'string',
+          describe:
+            'read job ads from this file (saved dhistory -long output, an HTCondor history file), with your own rights',
+        })
+        .conflicts('userlog', ['file', 'name'])
+        .conflicts('file', 'name')
+        .conflicts('forwards', 'backwards')
+        .example('dhistory', 'your finished jobs, newest first')
+        .example('dhistory 12 -json', "cluster 12's ads as JSON")
+        .example('dhistory -af ClusterId ProcId ExitCode', 'one line per job')
+        .example('dhistory -since 120', 'the jobs that finished after job 120')
+        .example('dhistory -completedsince 2026-12-06 -forwards', 'the jobs finished since that day, oldest first'),
+  );
   longForm(a);
   const width = wideWidth(a);
   // the ClassAd library only once the arguments are good: --help and usage errors load none of it

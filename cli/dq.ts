@@ -13,7 +13,7 @@ import { EXIT, runCli } from './shared/run-cli.js';
 import { io } from './shared/io.js';
 import { openSession, type Session } from './shared/session.js';
 import { listingOptions, REFUSED_PRINT_FORMAT } from './shared/listing-options.js';
-import { cli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
+import { parseCli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
 import type { JobQueryPage__Output } from '../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import type { ScheddTarget } from './shared/queue-options.js';
 import type { PoolChoice } from './shared/analyze-pool.js';
@@ -159,136 +159,149 @@ function qualifiers(a: Record<string, unknown>): { newForm: boolean; width?: num
 
 /** `target`: the schedd of -name, or one of -global's (main runs once for each); else this host's. */
 async function main(argv: string[], target?: ScheddTarget): Promise<number> {
-  const a = await cli(
+  const a = await parseCli(
     'dq',
     splitQualifiers(argv, ['af', 'long', 'wide', 'analyze']),
     'usage: dq [cluster | cluster.proc | user]... [options]',
     REFUSED,
-  )
-    .option('nobatch', { type: 'boolean', describe: 'one line per job' })
-    .option('batch', { type: 'boolean', describe: 'jobs grouped in batches (the default)' })
-    .option('allusers', { type: 'boolean', describe: "every user's jobs, not only yours" })
-    .option('submitter', {
-      type: 'string',
-      array: true,
-      describe: "this user's jobs (condor_q -submitter NAME; NAME@domain is the user NAME)",
-    })
-    .options(L.constraint(true))
-    .options(L.long(['new']))
-    .options(L.forms(' (HTCondor attribute names)'))
-    .option('hold', { type: 'boolean', alias: 'held', describe: 'held jobs and why' })
-    .option('idle', { type: 'boolean', describe: 'idle jobs: ID OWNER SUBMITTED RUN_TIME PRI SIZE CMD' })
-    .option('cputime', {
-      type: 'boolean',
-      describe: 'with -nobatch or -idle: CPU_TIME (RemoteUserCpu) in place of RUN_TIME',
-    })
-    .option('run', { type: 'boolean', describe: 'running jobs and where' })
-    .option('totals', { type: 'boolean', describe: 'only the totals' })
-    .options(L.wide())
-    .option('stream-results', { type: 'boolean', describe: 'accepted: dq writes the jobs as the schedd sends them' })
-    .option('expert', { type: 'boolean', describe: "accepted: dq's error messages are short already" })
-    .options(L.utc())
-    .options(L.limit())
-    .options(L.attributes())
-    .option('currentrun', { type: 'boolean', describe: "RUN_TIME: a running job's current run only (the default)" })
-    .option('cumulative-time', { type: 'boolean', describe: "RUN_TIME: a running job's earlier runs too" })
-    .option('dag', { type: 'boolean', describe: "one line per job, a DAG's node jobs under its DAGMan job (|-NODE)" })
-    .option('io', {
-      type: 'boolean',
-      describe: 'starts, bytes sent to and from each job, their rate, transfers under way',
-    })
-    .option('goodput', {
-      type: 'boolean',
-      describe: "the share of each job's run time that counted, its CPU use and its transfers' Mb/s",
-    })
-    .option('name', {
-      type: 'string',
-      describe: "this schedd's queue (its Name, or its host, as dstatus -schedd lists them)",
-    })
-    .option('global', { type: 'boolean', describe: 'the queue of every schedd the collector knows, one after another' })
-    .option('userlog', {
-      type: 'string',
-      describe: 'the jobs of this event log (log = in the submit file) still queued, as it tells; no schedd asked',
-    })
-    .conflicts('userlog', ['name', 'global', 'watch', 'analyze', 'unmatchable', 'pbs', 'autocluster'])
-    .conflicts('currentrun', 'cumulative-time')
-    .conflicts('global', ['name', 'watch', 'analyze', 'unmatchable', 'pbs'])
-    .conflicts('name', ['watch', 'analyze', 'unmatchable', 'pbs'])
-    .conflicts('autocluster', ['watch', 'analyze', 'unmatchable', 'pbs', 'dag', 'totals'])
-    .options(L.autoformat())
-    .option('analyze', {
-      type: 'boolean',
-      alias: 'better-analyze',
-      describe:
-        'why the jobs are idle: Requirements clause by clause against the pool, START, resources, fair share (no id: your idle jobs)',
-    })
-    .option('analyze-opts', { type: 'string', hidden: true })
-    .option('reverse', {
-      type: 'boolean',
-      describe: "with -analyze: also each slot's START against the job, clause by clause",
-    })
-    // condor_q's other analyze options
-    .options({
-      'reverse-analyze': { type: 'boolean', describe: '-analyze -reverse' },
-      machine: { type: 'string', describe: 'with -analyze: only this slot (its Name) or machine' },
-      mconstraint: {
-        type: 'string',
-        describe: 'with -analyze: only the slots for which this ClassAd expression is true',
-      },
-      nouserprios: { type: 'boolean', describe: 'with -analyze: leave fair share out' },
-      verbose: { type: 'boolean', describe: 'with -analyze: accepted (the analysis names the machines)' },
-    })
-    .option('autocluster', {
-      type: 'boolean',
-      describe:
-        "the schedd's autoclusters of the idle jobs: each one's id, its number of jobs and its significant attributes",
-    })
-    .option('unmatchable', {
-      type: 'boolean',
-      describe: 'idle jobs that no slot of the pool would ever run (their Requirements, its START, their size)',
-    })
-    .option('queue', { type: 'string', describe: 'only jobs of this batch queue (PBS queue, Slurm partition)' })
-    .option('pbs', {
-      type: 'boolean',
-      describe: "qstat's table (Job id, Name, User, Time Use, S, Queue), every user's jobs",
-    })
-    .option('f', { type: 'boolean', describe: "with -pbs: qstat -f's long form, attribute = value with PBS's names" })
-    .option('x', { type: 'boolean', describe: 'with -pbs: finished jobs too, all in job id order (qstat -x)' })
-    .option('pbs-alt', {
-      type: 'string',
-      describe:
-        "with -pbs: qstat -a's layout; 'n' adds each job's hosts under it (qstat -n), 's' its comment (qstat -s)",
-    })
-    .option('pbs-ids', { type: 'boolean', describe: 'with -pbs: the job ids only, one a line (qselect)' })
-    .option('pbs-subjobs', {
-      type: 'boolean',
-      describe: "with -pbs: an array job's subjobs after its one line C[] (qstat -t)",
-    })
-    .option('watch', {
-      type: 'boolean',
-      describe:
-        'follow the jobs live, a progress bar per batch (cluster or DAG), until they are done (condor_watch_q); exit 1 if any was held, removed or failed',
-    })
-    .option('exit', {
-      type: 'string',
-      array: true,
-      describe:
-        'with -watch: GROUPER,JOB_STATUS[,EXIT_CODE] (all|any|none, active|done|idle|held): exit when it holds, e.g. -exit all,done,0 -exit any,held,1',
-    })
-    .example('dq -watch', 'your jobs, live, until all are done')
-    .example(
-      'dq -watch 12 -exit any,held,3',
-      'cluster 12 until it is done, or exit 3 as soon as one of its jobs is held',
-    )
-    .example('dq', 'your jobs, in batches')
-    .example('dq -nobatch -allusers', "everyone's jobs, one line each")
-    .example('dq -af:j Owner JobStatus', 'job id and attributes, one line per job')
-    .example("dq -constraint 'RequestMemory > 1024'", 'only jobs that match')
-    .example('dq -analyze 12.0', 'why job 12.0 does not start')
-    .example('dq -autocluster -allusers', 'the idle jobs in groups that match alike, with their numbers')
-    .example('dq -json -attributes ClusterId,JobStatus', 'two attributes of each job, as JSON')
-    .example('dq -global -allusers', 'every job of every schedd in the pool')
-    .parse();
+    (y) =>
+      y
+        .option('nobatch', { type: 'boolean', describe: 'one line per job' })
+        .option('batch', { type: 'boolean', describe: 'jobs grouped in batches (the default)' })
+        .option('allusers', { type: 'boolean', describe: "every user's jobs, not only yours" })
+        .option('submitter', {
+          type: 'string',
+          array: true,
+          describe: "this user's jobs (condor_q -submitter NAME; NAME@domain is the user NAME)",
+        })
+        .options(L.constraint(true))
+        .options(L.long(['new']))
+        .options(L.forms(' (HTCondor attribute names)'))
+        .option('hold', { type: 'boolean', alias: 'held', describe: 'held jobs and why' })
+        .option('idle', { type: 'boolean', describe: 'idle jobs: ID OWNER SUBMITTED RUN_TIME PRI SIZE CMD' })
+        .option('cputime', {
+          type: 'boolean',
+          describe: 'with -nobatch or -idle: CPU_TIME (RemoteUserCpu) in place of RUN_TIME',
+        })
+        .option('run', { type: 'boolean', describe: 'running jobs and where' })
+        .option('totals', { type: 'boolean', describe: 'only the totals' })
+        .options(L.wide())
+        .option('stream-results', {
+          type: 'boolean',
+          describe: 'accepted: dq writes the jobs as the schedd sends them',
+        })
+        .option('expert', { type: 'boolean', describe: "accepted: dq's error messages are short already" })
+        .options(L.utc())
+        .options(L.limit())
+        .options(L.attributes())
+        .option('currentrun', { type: 'boolean', describe: "RUN_TIME: a running job's current run only (the default)" })
+        .option('cumulative-time', { type: 'boolean', describe: "RUN_TIME: a running job's earlier runs too" })
+        .option('dag', {
+          type: 'boolean',
+          describe: "one line per job, a DAG's node jobs under its DAGMan job (|-NODE)",
+        })
+        .option('io', {
+          type: 'boolean',
+          describe: 'starts, bytes sent to and from each job, their rate, transfers under way',
+        })
+        .option('goodput', {
+          type: 'boolean',
+          describe: "the share of each job's run time that counted, its CPU use and its transfers' Mb/s",
+        })
+        .option('name', {
+          type: 'string',
+          describe: "this schedd's queue (its Name, or its host, as dstatus -schedd lists them)",
+        })
+        .option('global', {
+          type: 'boolean',
+          describe: 'the queue of every schedd the collector knows, one after another',
+        })
+        .option('userlog', {
+          type: 'string',
+          describe: 'the jobs of this event log (log = in the submit file) still queued, as it tells; no schedd asked',
+        })
+        .conflicts('userlog', ['name', 'global', 'watch', 'analyze', 'unmatchable', 'pbs', 'autocluster'])
+        .conflicts('currentrun', 'cumulative-time')
+        .conflicts('global', ['name', 'watch', 'analyze', 'unmatchable', 'pbs'])
+        .conflicts('name', ['watch', 'analyze', 'unmatchable', 'pbs'])
+        .conflicts('autocluster', ['watch', 'analyze', 'unmatchable', 'pbs', 'dag', 'totals'])
+        .options(L.autoformat())
+        .option('analyze', {
+          type: 'boolean',
+          alias: 'better-analyze',
+          describe:
+            'why the jobs are idle: Requirements clause by clause against the pool, START, resources, fair share (no id: your idle jobs)',
+        })
+        .option('analyze-opts', { type: 'string', hidden: true })
+        .option('reverse', {
+          type: 'boolean',
+          describe: "with -analyze: also each slot's START against the job, clause by clause",
+        })
+        // condor_q's other analyze options
+        .options({
+          'reverse-analyze': { type: 'boolean', describe: '-analyze -reverse' },
+          machine: { type: 'string', describe: 'with -analyze: only this slot (its Name) or machine' },
+          mconstraint: {
+            type: 'string',
+            describe: 'with -analyze: only the slots for which this ClassAd expression is true',
+          },
+          nouserprios: { type: 'boolean', describe: 'with -analyze: leave fair share out' },
+          verbose: { type: 'boolean', describe: 'with -analyze: accepted (the analysis names the machines)' },
+        })
+        .option('autocluster', {
+          type: 'boolean',
+          describe:
+            "the schedd's autoclusters of the idle jobs: each one's id, its number of jobs and its significant attributes",
+        })
+        .option('unmatchable', {
+          type: 'boolean',
+          describe: 'idle jobs that no slot of the pool would ever run (their Requirements, its START, their size)',
+        })
+        .option('queue', { type: 'string', describe: 'only jobs of this batch queue (PBS queue, Slurm partition)' })
+        .option('pbs', {
+          type: 'boolean',
+          describe: "qstat's table (Job id, Name, User, Time Use, S, Queue), every user's jobs",
+        })
+        .option('f', {
+          type: 'boolean',
+          describe: "with -pbs: qstat -f's long form, attribute = value with PBS's names",
+        })
+        .option('x', { type: 'boolean', describe: 'with -pbs: finished jobs too, all in job id order (qstat -x)' })
+        .option('pbs-alt', {
+          type: 'string',
+          describe:
+            "with -pbs: qstat -a's layout; 'n' adds each job's hosts under it (qstat -n), 's' its comment (qstat -s)",
+        })
+        .option('pbs-ids', { type: 'boolean', describe: 'with -pbs: the job ids only, one a line (qselect)' })
+        .option('pbs-subjobs', {
+          type: 'boolean',
+          describe: "with -pbs: an array job's subjobs after its one line C[] (qstat -t)",
+        })
+        .option('watch', {
+          type: 'boolean',
+          describe:
+            'follow the jobs live, a progress bar per batch (cluster or DAG), until they are done (condor_watch_q); exit 1 if any was held, removed or failed',
+        })
+        .option('exit', {
+          type: 'string',
+          array: true,
+          describe:
+            'with -watch: GROUPER,JOB_STATUS[,EXIT_CODE] (all|any|none, active|done|idle|held): exit when it holds, e.g. -exit all,done,0 -exit any,held,1',
+        })
+        .example('dq -watch', 'your jobs, live, until all are done')
+        .example(
+          'dq -watch 12 -exit any,held,3',
+          'cluster 12 until it is done, or exit 3 as soon as one of its jobs is held',
+        )
+        .example('dq', 'your jobs, in batches')
+        .example('dq -nobatch -allusers', "everyone's jobs, one line each")
+        .example('dq -af:j Owner JobStatus', 'job id and attributes, one line per job')
+        .example("dq -constraint 'RequestMemory > 1024'", 'only jobs that match')
+        .example('dq -analyze 12.0', 'why job 12.0 does not start')
+        .example('dq -autocluster -allusers', 'the idle jobs in groups that match alike, with their numbers')
+        .example('dq -json -attributes ClusterId,JobStatus', 'two attributes of each job, as JSON')
+        .example('dq -global -allusers', 'every job of every schedd in the pool'),
+  );
   const [
     { parseSelection },
     { isTable, listingViewOf, printJobPages, UnreadableAttrs, viewFormat, viewProjection, writeOut },

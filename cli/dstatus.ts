@@ -12,7 +12,7 @@ import { io } from './shared/io.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { openSession } from './shared/session.js';
 import { listingOptions, REFUSED_PRINT_FORMAT } from './shared/listing-options.js';
-import { cli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
+import { parseCli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
 
 /** condor_status options that have no meaning in dsched, and why. */
 const REFUSED: RefusedOptions = {
@@ -27,43 +27,44 @@ const REFUSED: RefusedOptions = {
 const L = listingOptions('slot', 'Name,State');
 
 async function main(argv: string[]): Promise<number> {
-  const a = await cli(
+  const a = await parseCli(
     'dstatus',
     splitQualifiers(argv, ['af', 'long', 'wide']),
     'usage: dstatus [options] [NAME...]',
     REFUSED,
-  )
-    .options(L.constraint(false))
-    .options(L.long())
-    .options(L.forms())
-    .options(L.attributes())
-    .options(L.limit('at most this many ads'))
-    .option('sort', {
-      type: 'string',
-      array: true,
-      describe: 'in the order of this expression (repeatable: ties by the next)',
-    })
-    .options(L.wide())
-    .option('run', {
-      type: 'boolean',
-      describe: 'the slots running a job: Name OpSys Arch LoadAv RemoteUser ClientMachine',
-    })
-    .option('server', { type: 'boolean', describe: 'Name OpSys Arch LoadAv Memory Disk Mips KFlops' })
-    .option('state', { type: 'boolean', describe: 'Name Cpu Mem LoadAv KbdIdle State StateTime Activ ActvtyTime' })
-    .option('startd', { type: 'boolean', describe: 'slot ads (the default)' })
-    .option('negotiator', { type: 'boolean', describe: 'negotiator ads instead of slots' })
-    .option('any', { type: 'boolean', describe: 'every ad the collector has: MyType TargetType Name' })
-    .option('total', { type: 'boolean', describe: 'only the summary' })
-    .option('compact', { type: 'boolean', describe: 'one line per machine' })
-    .option('schedd', { type: 'boolean', describe: 'schedd ads instead of slots' })
-    .option('submitters', { type: 'boolean', describe: 'submitter ads instead of slots' })
-    .option('avail', { type: 'boolean', describe: 'only slots that are unclaimed and idle' })
-    .option('claimed', { type: 'boolean', describe: 'only claimed slots' })
-    .options(L.autoformat())
-    .example('dstatus', 'the slots of every machine')
-    .example('dstatus -avail', 'slots that would take a job now')
-    .example('dstatus -af Name Cpus Memory', 'one line per slot')
-    .parse();
+    (y) =>
+      y
+        .options(L.constraint(false))
+        .options(L.long())
+        .options(L.forms())
+        .options(L.attributes())
+        .options(L.limit('at most this many ads'))
+        .option('sort', {
+          type: 'string',
+          array: true,
+          describe: 'in the order of this expression (repeatable: ties by the next)',
+        })
+        .options(L.wide())
+        .option('run', {
+          type: 'boolean',
+          describe: 'the slots running a job: Name OpSys Arch LoadAv RemoteUser ClientMachine',
+        })
+        .option('server', { type: 'boolean', describe: 'Name OpSys Arch LoadAv Memory Disk Mips KFlops' })
+        .option('state', { type: 'boolean', describe: 'Name Cpu Mem LoadAv KbdIdle State StateTime Activ ActvtyTime' })
+        .option('startd', { type: 'boolean', describe: 'slot ads (the default)' })
+        .option('negotiator', { type: 'boolean', describe: 'negotiator ads instead of slots' })
+        .option('any', { type: 'boolean', describe: 'every ad the collector has: MyType TargetType Name' })
+        .option('total', { type: 'boolean', describe: 'only the summary' })
+        .option('compact', { type: 'boolean', describe: 'one line per machine' })
+        .option('schedd', { type: 'boolean', describe: 'schedd ads instead of slots' })
+        .option('submitters', { type: 'boolean', describe: 'submitter ads instead of slots' })
+        .option('avail', { type: 'boolean', describe: 'only slots that are unclaimed and idle' })
+        .option('claimed', { type: 'boolean', describe: 'only claimed slots' })
+        .options(L.autoformat())
+        .example('dstatus', 'the slots of every machine')
+        .example('dstatus -avail', 'slots that would take a job now')
+        .example('dstatus -af Name Cpus Memory', 'one line per slot'),
+  );
   longForm(a);
   const width = wideWidth(a);
   // the ClassAd library only once the arguments are good: --help and usage errors load none of it

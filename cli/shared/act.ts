@@ -3,7 +3,7 @@ import { DschedError, isErrorCode, type ErrorCode } from '../../lib/errors.js';
 import { EXIT, printError } from './run-cli.js';
 import { io } from './io.js';
 import { openSession } from './session.js';
-import { cli } from './yargs.js';
+import { parseCli } from './yargs.js';
 
 const PAST = { remove: 'marked for removal', hold: 'held', release: 'released' } as const;
 
@@ -47,31 +47,33 @@ export async function actCommand(
 ): Promise<number> {
   // the name the user typed: qdel for drm run by dsched's shims
   const cmd = io().command ?? command;
-  const a = await cli(
+  const a = await parseCli(
     cmd,
     argv,
     `usage: ${cmd} [cluster | cluster.proc | user]... [-constraint EXPR] [-all] [-reason TEXT]`,
-  )
-    .option('constraint', { type: 'string', array: true, describe: 'ClassAd expression selecting jobs' })
-    .option('all', { type: 'boolean', describe: "all jobs (yours, or everyone's for an admin)" })
-    .option('reason', { type: 'string', describe: 'reason recorded with the action' })
-    .option('name', {
-      type: 'string',
-      describe: 'the jobs of this schedd (its Name, or its host, as dstatus -schedd lists them)',
-    })
-    .option('forcex', { type: 'boolean', hidden: true })
-    // qdel, qhold and qrls (dsched shims): PBS's commands say nothing when they succeed
-    .option('pbs', { type: 'boolean', hidden: true })
-    // PBS's qdel -W force: remove the job whatever its execute host answers, which a removal here always
-    // does (the queue forgets the job; the startd's kill follows); taken so that PBS users' qdel lines work
-    .option('W', { type: 'string', hidden: true })
-    .example(`${cmd} 12`, `every job of cluster 12`)
-    .example(`${cmd} 12.3 alice`, `job 12.3 and all of alice's jobs`)
-    .example(
-      `${cmd} -constraint 'JobStatus == 1'${action === 'hold' ? ' -reason "input not ready"' : ''}`,
-      'the jobs that match',
-    )
-    .parse();
+    {},
+    (y) =>
+      y
+        .option('constraint', { type: 'string', array: true, describe: 'ClassAd expression selecting jobs' })
+        .option('all', { type: 'boolean', describe: "all jobs (yours, or everyone's for an admin)" })
+        .option('reason', { type: 'string', describe: 'reason recorded with the action' })
+        .option('name', {
+          type: 'string',
+          describe: 'the jobs of this schedd (its Name, or its host, as dstatus -schedd lists them)',
+        })
+        .option('forcex', { type: 'boolean', hidden: true })
+        // qdel, qhold and qrls (dsched shims): PBS's commands say nothing when they succeed
+        .option('pbs', { type: 'boolean', hidden: true })
+        // PBS's qdel -W force: remove the job whatever its execute host answers, which a removal here always
+        // does (the queue forgets the job; the startd's kill follows); taken so that PBS users' qdel lines work
+        .option('W', { type: 'string', hidden: true })
+        .example(`${cmd} 12`, `every job of cluster 12`)
+        .example(`${cmd} 12.3 alice`, `job 12.3 and all of alice's jobs`)
+        .example(
+          `${cmd} -constraint 'JobStatus == 1'${action === 'hold' ? ' -reason "input not ready"' : ''}`,
+          'the jobs that match',
+        ),
+  );
   const w = a.W as string | undefined;
   if (w !== undefined && (action !== 'remove' || w !== 'force'))
     throw new DschedError('USAGE', `-W ${w}: ${action === 'remove' ? 'only -W force is taken' : `${cmd} takes no -W`}`);

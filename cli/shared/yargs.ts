@@ -28,7 +28,7 @@ function restoreStdinWord(args: Record<string, unknown>): void {
  * a command agent that would be the agent's output and end. Parsed with a callback instead, yargs hands that
  * text back; it goes to the command's stdout and the command ends (CommandExit, 0).
  */
-function parseInCommand(args: string[], y: Argv): Argv {
+function parseInCommand(line: CommandLine, y: Argv): Argv {
   const parse = y.parse.bind(y) as (...a: unknown[]) => ReturnType<Argv['parse']>;
   let inside = false;
   y.parse = ((...again: unknown[]) => {
@@ -40,7 +40,7 @@ function parseInCommand(args: string[], y: Argv): Argv {
     let parsed;
     requireValues(y);
     try {
-      parsed = parse(expandPrefixes(args, y), {}, (err: unknown, _argv: unknown, output: string) => {
+      parsed = parse(expandPrefixes(line.args, y), {}, (err: unknown, _argv: unknown, output: string) => {
         failure = err;
         text = output;
       });
@@ -118,13 +118,57 @@ function expandPrefixes(args: string[], y: Argv): string[] {
   });
 }
 
+/** The words of the command line being parsed: the usage errors name options as they were typed. */
+interface CommandLine {
+  args: string[];
+}
+
+/** `-` goes through yargs as STDIN_WORD. */
+const commandLine = (argv: string[]): CommandLine => ({ args: argv.map((a) => (a === '-' ? STDIN_WORD : a)) });
+
 /** `refused`: HTCondor options the command takes only to refuse them, with the reason (hidden from --help). */
 export function cli(cmd: string, argv: string[], usage: string, refused: RefusedOptions = {}): Argv {
-  const args = argv.map((a) => (a === '-' ? STDIN_WORD : a));
+  const line = commandLine(argv);
+  return parseInCommand(line, setup(cmd, usage, refused, line));
+}
+
+/**
+ * The command agent runs the same few commands thousands of times, and declaring dq's 60 options to yargs
+ * costs more of its CPU than the query they ask for: a declared parser is kept per command, the name it was
+ * typed by and the terminal's width (all the declaration reads), and parsed again for each command line.
+ * yargs keeps what a parse changes apart and puts the declaration back after it (its freeze and unfreeze);
+ * a parse that throws (a usage error, --help, --version) may leave it half way, so that parser is dropped.
+ */
+const declared = new Map<string, { y: Argv; line: CommandLine }>();
+
+/** `cli(cmd, argv, usage, refused)`, then `declare`'s options, parsed: through a parser kept from before. */
+export function parseCli<T>(
+  cmd: string,
+  argv: string[],
+  usage: string,
+  refused: RefusedOptions,
+  declare: (y: Argv) => Argv<T>,
+): ReturnType<Argv<T>['parse']> {
+  const key = [cmd, typedName(cmd), usage, width()].join('\0');
+  let d = declared.get(key);
+  // taken out while it parses: a parse that does not return at once (a promise) leaves it out
+  declared.delete(key);
+  if (!d) {
+    const line = commandLine(argv);
+    d = { line, y: declare(parseInCommand(line, setup(cmd, usage, refused, line))) as unknown as Argv };
+  }
+  d.line.args = commandLine(argv).args;
+  const parsed = d.y.parse() as ReturnType<Argv<T>['parse']>;
+  if (!(parsed instanceof Promise)) declared.set(key, d);
+  return parsed;
+}
+
+const width = () => Math.min(110, io().stdout.columns || 100);
+
+function setup(cmd: string, usage: string, refused: RefusedOptions, line: CommandLine): Argv {
   const name = typedName(cmd);
-  return parseInCommand(
-    args,
-    yargs(args)
+  return (
+    yargs(line.args)
       .middleware(restoreStdinWord, true)
       .scriptName(name)
       .usage(usageAs(cmd, usage))
@@ -141,10 +185,10 @@ export function cli(cmd: string, argv: string[], usage: string, refused: Refused
       .epilogue('Options take one dash or two, as HTCondor writes them: -nobatch is --nobatch.')
       .options(refusedOptions(refused))
       .exitProcess(false)
-      .wrap(Math.min(110, io().stdout.columns || 100))
+      .wrap(width())
       .fail((msg, err) => {
         if (err instanceof DschedError) throw err;
-        throw new DschedError('USAGE', usageMessage(msg ?? err?.message ?? '', args));
+        throw new DschedError('USAGE', usageMessage(msg ?? err?.message ?? '', line.args));
       })
       // `-limit abc` is a usage error, not NaN taken as "no limit"
       .check((args) => {
@@ -153,7 +197,7 @@ export function cli(cmd: string, argv: string[], usage: string, refused: Refused
           if (typeof v === 'number' && Number.isNaN(v)) throw new DschedError('USAGE', `-${name} needs a number`);
         }
         return true;
-      }),
+      })
   );
 }
 
