@@ -24,6 +24,9 @@
 // 50 × /bin/true both ways. "The kernel's floor" is `cat` of the answer (it copies with copy_file_range, as
 // the launcher copies its ranges), one alone and --clients let go at once, to a file each and through pipes
 // this runner reads: what copying --clients answers costs this machine without any of dsched in the way.
+// Last, through pipes each read by a process of its own (`cmp` against the answer, as each of 50 users reads
+// their own answer), the kernel's floor that way too (`cat` of the answer into each `cmp`): this runner reading
+// 50 pipes in its one event loop is then out of the measure.
 // A/B: BENCH_BASE=DIR names the dist/ of another build (say main's): its launcher and agent are measured too,
 // on the same pool, alternating with this build's in each step (--rounds N repeats the steps, the order
 // reversed every other round).
@@ -73,6 +76,12 @@ const GATE = 'printf x >&3 && read -r _ <&3 && exec 3>&- && exec "$@"';
  */
 const END = '@@end ';
 const GATE_OWN_END = `printf x >&3 && read -r _ <&3 && exec 3>&- && { "$@"; s=$?; printf '${END}%s\\n' "$EPOCHREALTIME" >&2; exit $s; }`;
+/**
+ * The same gate, the command's stdout a pipe read by a process of its own (`cmp` against the expected answer,
+ * $BENCH_ANSWER), as each of 50 users reads their own answer; cmp's verdict on stderr, the command's exit code.
+ */
+const CMP = '@@cmp ';
+const GATE_READER = `printf x >&3 && read -r _ <&3 && exec 3>&- && { "$@" | cmp -s - "$BENCH_ANSWER"; s=("\${PIPESTATUS[@]}"); printf '${CMP}%s\\n' "\${s[1]}" >&2; exit "\${s[0]}"; }`;
 
 /** A command started: `go()` lets it run (at once when it was not held), `done` its run, timed from then. */
 interface Started {
@@ -92,6 +101,8 @@ interface How {
   held?: boolean;
   /** (held) also time the command to its own end, as the process itself ends (Run.ownMs) */
   ownEnd?: boolean;
+  /** (held) stdout a pipe that `cmp` reads, in a process of its own, against this file (Run.same) */
+  readBy?: string;
 }
 
 /**
@@ -103,7 +114,7 @@ interface How {
  * other from just before its spawn.
  */
 function start(pool: TestPool, cmd: string, args: string[], input = '', how: How = {}): Started {
-  const { via, plain, toFile, expect, held, ownEnd } = how;
+  const { via, plain, toFile, expect, held, ownEnd, readBy } = how;
   const [file, argv, env] = plain
     ? [cmd, args, pool.env]
     : via
@@ -113,13 +124,20 @@ function start(pool: TestPool, cmd: string, args: string[], input = '', how: How
   const fd = toFile === undefined ? 'pipe' : openSync(toFile, 'w', 0o600);
   let t0 = performance.now();
   let wall0 = Date.now();
-  const stdio: Array<'pipe' | number> = ['pipe', fd, 'pipe', ...(held ? ['pipe' as const] : [])];
-  const opts = { cwd: pool.work, env, stdio };
+  const stdio: Array<'pipe' | 'ignore' | number> = [
+    'pipe',
+    readBy === undefined ? fd : 'ignore',
+    'pipe',
+    ...(held ? ['pipe' as const] : []),
+  ];
+  const opts = { cwd: pool.work, env: readBy === undefined ? env : { ...env, BENCH_ANSWER: readBy }, stdio };
   const child = !held
     ? spawn(timed[0]!, timed.slice(1), opts)
-    : ownEnd
-      ? spawn('/bin/bash', ['-c', GATE_OWN_END, 'bash', ...timed], opts)
-      : spawn('/bin/sh', ['-c', GATE, 'sh', ...timed], opts);
+    : readBy !== undefined
+      ? spawn('/bin/bash', ['-c', GATE_READER, 'bash', ...timed], opts)
+      : ownEnd
+        ? spawn('/bin/bash', ['-c', GATE_OWN_END, 'bash', ...timed], opts)
+        : spawn('/bin/sh', ['-c', GATE, 'sh', ...timed], opts);
   if (typeof fd === 'number') closeSync(fd);
   const gate = held ? (child.stdio[3] as Socket) : undefined;
   const ready = gate ? new Promise<void>((res) => gate.once('data', () => res())) : Promise.resolve();
@@ -148,6 +166,9 @@ function start(pool: TestPool, cmd: string, args: string[], input = '', how: How
       const endAt = stderr.lastIndexOf(END);
       const ownMs = endAt >= 0 ? Number(stderr.slice(endAt + END.length)) * 1000 - wall0 : undefined;
       if (endAt >= 0) stderr = stderr.slice(0, endAt);
+      const cmpAt = stderr.lastIndexOf(CMP);
+      const cmpSame = cmpAt >= 0 ? stderr.slice(cmpAt + CMP.length).trim() === '0' : undefined;
+      if (cmpAt >= 0) stderr = stderr.slice(0, cmpAt);
       const at = stderr.lastIndexOf(MARK);
       const [user, sys] =
         at >= 0
@@ -174,7 +195,7 @@ function start(pool: TestPool, cmd: string, args: string[], input = '', how: How
           return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
         },
         stderr,
-        same: expect && same,
+        same: cmpSame ?? (expect && same),
         ownMs,
       });
     });
@@ -504,6 +525,45 @@ async function installed(pool: TestPool, schedd: number, builds: Build[]) {
           `to its own end ${ms(median(submits.map((x) => x.ownMs!)))} alone, ${ms(r.during.ownMs!)} among them: delayed ${ms(r.during.ownMs! - median(submits.map((x) => x.ownMs!)))}`,
       );
     }
+    // through pipes each read by a process of its own (cmp against the answer), as 50 users each read their
+    // own answer: the copying out of 50 pipes is then theirs, not this runner's one event loop's; the kernel's
+    // floor the same way (cat of the answer into each cmp)
+    const cmpAnswer = join(pool.work, 'answer.cmp.json');
+    writeFileSync(
+      cmpAnswer,
+      (await atOnce([start(pool, 'dq', ['-json'], '', { via: order[0]!.launcher, held: true })]))[0]!.stdout,
+      {
+        mode: 0o600,
+      },
+    );
+    const readers = async (label: string, cmd: string, args: string[], how: How, b?: Build) => {
+      const one: number[] = [];
+      for (let i = 0; i < ALONE; i++) one.push((await atOnce([start(pool, cmd, args, '', how)]))[0]!.ms);
+      const { r: done, ...used } = await costOf(schedd, b ?? order[0]!, () =>
+        atOnce(Array.from({ length: CLIENTS }, () => start(pool, cmd, args, '', how))),
+      );
+      const times = done.map((x) => x.ms);
+      console.log(
+        `${label} alone ${ms(median(one))} median of ${ALONE}; ${CLIENTS} let go at once: median ${ms(median(times))}, slowest ${ms(Math.max(...times))} = ${(Math.max(...times) / median(one)).toFixed(1)}× alone` +
+          `${b ? ` (goal ≤ 3×); agent ${cpu(used.agent)} and schedd ${cpu(used.schedd)} for all, this runner ${cpu(used.runner)}` : ''}; ` +
+          `${done.filter((x) => x.code).length} failed, ${done.filter((x) => x.same).length}/${CLIENTS} complete and identical to the answer`,
+      );
+    };
+    await readers(
+      `${ROUNDS > 1 ? `[round ${round + 1}] ` : ''}cat of the answer (the kernel's floor), pipe each read by its own cmp:`,
+      '/bin/cat',
+      [cmpAnswer],
+      { plain: true, held: true, readBy: cmpAnswer },
+    );
+    for (const b of order)
+      await readers(
+        `${tag(b, 'pipe each read by its own cmp')} dq -json`,
+        'dq',
+        ['-json'],
+        { via: b.launcher, held: true, readBy: cmpAnswer },
+        b,
+      );
+    rmSync(answer, { force: true });
   }
 }
 
