@@ -7,10 +7,15 @@
 // BENCH_RUNS (31) runs of each; printed: the median and the mean of the lower half (the runs the machine's
 // load touched least). `node -e 0` is measured too, as the floor. The code caches live in a fresh folder
 // per build: the first run of each command (not counted) makes them.
+// Then the hot commands as installed (the launcher, dist/cli/dcmd, through a warm command agent of each build):
+// the agent's CPU per command (from /proc, over batches of BENCH_AGENT_BATCH (50) commands, the builds
+// alternating batch by batch) and the batches' median wall time, over a queue of BENCH_IDS (10,000) held jobs;
+// BENCH_AGENT_ROUNDS (6) batches per command and build. BENCH_LAUNCHER=0 leaves this part out.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Launcher } from '../test/integration/harness/agent.js';
 import { DIST, TestPool } from '../test/integration/harness/pool.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 31);
@@ -27,6 +32,63 @@ const lowerHalf = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b).slice(0, Math.ceil(xs.length / 2));
   return s.reduce((a, b) => a + b, 0) / s.length;
 };
+
+/** CPU ms (user + sys) a process has used so far (0 once it is gone). */
+function cpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The agent's CPU per hot command and the commands' wall time, each build's launcher in turn. */
+async function installed(pool: TestPool, builds: Array<{ label: string; dist: string }>) {
+  const batch = Number(process.env.BENCH_AGENT_BATCH ?? 50);
+  const rounds = Number(process.env.BENCH_AGENT_ROUNDS ?? 6);
+  const ids = Number(process.env.BENCH_IDS ?? 10_000);
+  const sub = spawnSync(process.execPath, [join(DIST, 'cli', 'dsubmit.js'), '-'], {
+    cwd: pool.work,
+    env: pool.env,
+    input: `executable = /bin/true\nhold = true\nqueue ${ids}\n`,
+    encoding: 'utf8',
+  });
+  if (sub.status !== 0) throw new Error(`dsubmit failed: ${sub.stderr}`);
+  const launchers = builds.map((b) => new Launcher(pool, join(b.dist, 'cli', 'dcmd')));
+  try {
+    for (const l of launchers) await l.waitForAgent();
+    const commands = [['-af', 'ClusterId'], ['-totals'], ['--version']];
+    const agentMs = new Map<string, number[]>();
+    const wallMs = new Map<string, number[]>();
+    for (let r = 0; r < rounds; r++)
+      for (const args of commands)
+        for (const k of r % 2 ? [...builds.keys()].reverse() : builds.keys()) {
+          const l = launchers[k]!;
+          const key = `${builds[k]!.label}: dq ${args.join(' ')}`;
+          const agents = l.agents();
+          const c0 = agents.reduce((a, pid) => a + cpuMs(pid), 0);
+          const walls: number[] = [];
+          for (let i = 0; i < batch; i++) {
+            const t0 = performance.now();
+            const c = spawnSync(join(l.bin, 'dq'), args, { cwd: pool.work, env: l.env, maxBuffer: 1 << 26 });
+            walls.push(performance.now() - t0);
+            if (c.status !== 0) throw new Error(`dq ${args.join(' ')} failed (${c.status}): ${c.stderr}`);
+          }
+          agentMs.set(key, [...(agentMs.get(key) ?? []), (agents.reduce((a, pid) => a + cpuMs(pid), 0) - c0) / batch]);
+          wallMs.set(key, [...(wallMs.get(key) ?? []), median(walls)]);
+        }
+    console.log(
+      `installed (launcher and warm agent), ${ids} held jobs: the agent's CPU per command, median of ${rounds} batches of ${batch}, alternating; the batches' median wall time`,
+    );
+    for (const [key, xs] of agentMs)
+      console.log(
+        `${key.padEnd(52)} agent ${median(xs).toFixed(1).padStart(5)} ms CPU   wall ${median(wallMs.get(key)!).toFixed(1).padStart(6)} ms`,
+      );
+  } finally {
+    for (const l of launchers) l.close();
+  }
+}
 
 const pool = await TestPool.start({ NUM_CPUS: '4' });
 try {
@@ -77,6 +139,7 @@ try {
     console.log(
       `${key.padEnd(52)} median ${median(xs).toFixed(1).padStart(6)} ms   lower half ${lowerHalf(xs).toFixed(1).padStart(6)} ms`,
     );
+  if (process.env.BENCH_LAUNCHER !== '0') await installed(pool, builds);
 } finally {
   await pool.stop();
   rmSync(dir, { recursive: true, force: true });
