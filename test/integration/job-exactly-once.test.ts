@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { alive, DIST, TestPool } from './harness/pool.js';
 import { keeperOf, processes, spawnerOf } from './harness/processes.js';
-import { eventCodes } from './harness/user-log.js';
+import { eventCodes, withoutReconnects } from './harness/user-log.js';
 
 /** A job that records each run in `name.runs` and ends once `name.go` exists. */
 function waitingJob(pool: TestPool, name: string, extra = ''): string {
@@ -28,11 +28,7 @@ function waitingJob(pool: TestPool, name: string, extra = ''): string {
  * renewal falls while a daemon is stopped or restarting): these tests count the runs and the ends.
  */
 function events(pool: TestPool, log: string, cluster: number): string[] {
-  return eventCodes(pool, log, cluster)
-    .join(' ')
-    .replace(/022 023 ?/g, '')
-    .split(' ')
-    .filter(Boolean);
+  return withoutReconnects(eventCodes(pool, log, cluster));
 }
 
 /** The daemon killed comes back and the job `name` (its ends counted in `name.done`) completes, once. */
