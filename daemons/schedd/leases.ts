@@ -144,6 +144,12 @@ export class Leases {
   }
 
   private settling = false;
+  /**
+   * Runs given up on whose startd's host was found with no startd listening, since when (`leaseClock`, ms):
+   * the one lease such a startd is waited for counts from then, not from the give-up (a startd out of reach
+   * for longer, then restarted by its master, is given the time to come back and report the run's exit).
+   */
+  private refusedSince = new Map<string, number>();
 
   /**
    * The runs given up on whose exit may still come (`JobQueue.unsettledRuns`) are asked about at their
@@ -166,6 +172,9 @@ export class Leases {
           if (l) l.push(u);
           else byStartd.set(k, [u]);
         }
+        // (the runs settled meanwhile, by their exit or otherwise, are not waited for any more)
+        const waiting = new Set([...byStartd.values()].flat().map((u) => u.claim));
+        for (const claim of this.refusedSince.keys()) if (!waiting.has(claim)) this.refusedSince.delete(claim);
         if (!byStartd.size) return;
         let changed = false;
         for (const runs of byStartd.values()) changed = (await this.settleAt(runs)) || changed;
@@ -202,6 +211,7 @@ export class Leases {
       const state = new Map(r.claims.map((c) => [c.claim, c.state]));
       let changed = false;
       for (const { claim, run } of runs) {
+        this.refusedSince.delete(claim);
         const s = state.get(claim) ?? 'unknown';
         if (s === 'exited') continue;
         if (s === 'running') {
@@ -229,9 +239,18 @@ export class Leases {
     // restarted one would be in the collector at its new address), and its keeper and spawner, which journal
     // the jobs' exits, went with it (a live one brings the startd back within seconds). Its run cannot report
     // an exit any more; only a startd out of reach (a partition, a frozen host) is waited for longer.
-    const limit = this.s.lease() * 1000 * (refused ? 1 : LOST_RUN_WAIT_LEASES);
-    const expired = runs.filter((u) => leaseClock() - u.since > limit);
+    const lease = this.s.lease() * 1000;
+    const now = leaseClock();
+    const expired = runs.filter((u) => {
+      if (!refused) {
+        this.refusedSince.delete(u.claim);
+        return now - u.since > lease * LOST_RUN_WAIT_LEASES;
+      }
+      if (!this.refusedSince.has(u.claim)) this.refusedSince.set(u.claim, now);
+      return now - this.refusedSince.get(u.claim)! > lease;
+    });
     for (const { claim, run } of expired) {
+      this.refusedSince.delete(claim);
       this.s.log.warn(
         { cluster: run.cluster, proc: run.proc, slot: run.slot },
         'the startd of a run given up on stayed out of reach: the job may run again',

@@ -384,8 +384,8 @@ export class Launchers {
     return this.process.previousEnds();
   }
 
-  stop(): void {
-    this.process.starter.stop();
+  stop(): Promise<void> {
+    return this.process.starter.stop();
   }
 }
 

@@ -883,7 +883,7 @@ export class Startd {
     while (Date.now() < until && [...this.machine.dslots.values()].some((d) => d.job))
       await new Promise((r) => setTimeout(r, 50));
     for (const d of this.machine.dslots.values()) if (d.job) this.launchers.signal(d.job.started, 'SIGKILL');
-    this.launchers.stop();
+    await this.launchers.stop();
     // output not fetched yet stays: its exit is journaled, and the next run of this startd serves it
   }
 }

@@ -367,9 +367,18 @@ export class Starter {
     return state === 'Z' || state === 'X' || Number(ppid) !== job.parent;
   }
 
-  stop(): void {
+  /**
+   * End the spawner (the end of its input: it kills what still runs); resolves once its keeper has exited too,
+   * having journaled what it reaped: until then they hold files in the pool's run directory, and a pool that
+   * `dsched stop` says is stopped has no process left.
+   */
+  stop(): Promise<void> {
     this.stopping = true;
-    this.child?.stdin?.end();
+    const child = this.child;
+    if (!child) return Promise.resolve();
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    child.stdin?.end();
+    return closed;
   }
 }
 

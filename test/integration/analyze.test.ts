@@ -13,7 +13,12 @@ describe('analyze', () => {
   before(async () => {
     pool = await TestPool.start();
     pool.file('big.sub', 'executable = /bin/sleep\narguments = 60\nrequest_memory = 64000\nqueue\n');
-    pool.file('fits.sub', 'executable = /bin/sleep\narguments = 60\nrequest_memory = 512\nqueue\n');
+    // it runs until the pool stops (its dynamic slot is part of what the tests analyse): a job of a fixed
+    // length could end before the last of them on a loaded machine
+    pool.file(
+      'fits.sub',
+      `executable = /bin/sh\narguments = "-c 'while :; do sleep 1; done'"\nrequest_memory = 512\nqueue\n`,
+    );
     const submit = (f: string) => pool.submit(f);
     big = await submit('big.sub');
     fits = await submit('fits.sub');

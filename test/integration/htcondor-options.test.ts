@@ -20,7 +20,11 @@ describe('htcondor options', () => {
       ),
     );
     held = await pool.submit(pool.file('held.sub', 'executable = /bin/true\nhold = true\nqueue\n'));
-    const running = await pool.submit(pool.file('run.sub', 'executable = /bin/sleep\narguments = 120\nqueue\n'));
+    // it runs until the pool stops (dstatus -run and -state show its slot): a job of a fixed length could
+    // end before them on a loaded machine
+    const running = await pool.submit(
+      pool.file('run.sub', `executable = /bin/sh\narguments = "-c 'while :; do sleep 1; done'"\nqueue\n`),
+    );
     await pool.waitFor('a job to run', async () => (await pool.json('dq', [String(running)]))[0]?.JobStatus === 2);
     // and its slot to be in the collector as claimed
     await pool.waitFor('the claimed slot', async () => /Claimed/.test(await pool.output('dstatus', ['-af', 'State'])));

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StartdClient } from '../../lib/rpc/clients/startd.js';
 import { sleep, TestPool } from './harness/pool.js';
+import { withoutReconnects } from './harness/user-log.js';
 
 describe('machine policy', () => {
   let pool: TestPool;
@@ -36,7 +37,7 @@ describe('machine policy', () => {
   const ad = async (cluster: number) => (await pool.json('dq', [String(cluster)]))[0];
   /** Event numbers of a user log, in order, without the image-size updates (006) that come when they come. */
   const events = (name: string) =>
-    [...pool.read(name).matchAll(/^(\d{3}) \(/gm)].map((m) => m[1]).filter((n) => n !== '006');
+    withoutReconnects([...pool.read(name).matchAll(/^(\d{3}) \(/gm)].map((m) => m[1]!).filter((n) => n !== '006'));
 
   test('policy – PREEMPT evicts the job (004), it goes back to idle and runs again', async () => {
     // the second run ends at once; the first waits to be preempted

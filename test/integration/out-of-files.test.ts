@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
 import { connectedTo } from './harness/processes.js';
-import { eventCodes } from './harness/user-log.js';
+import { eventCodes, withoutReconnects } from './harness/user-log.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -62,14 +62,18 @@ describe('schedd out of open files', { skip: !isRoot && 'needs root to lower a d
         'the schedd to find it cannot write the user log',
         () => existsSync(log) && readFileSync(log, 'utf8').includes('"cannot write the job event log yet"'),
       );
-      assert.deepEqual(eventCodes(pool, 'fd.log', cluster), ['000', '001'], 'no terminate event without room');
+      assert.deepEqual(
+        withoutReconnects(eventCodes(pool, 'fd.log', cluster)),
+        ['000', '001'],
+        'no terminate event without room',
+      );
     } finally {
       execFileSync('prlimit', [`--pid=${schedd}`, `--nofile=${limit.soft}:${limit.hard}`]);
     }
     const [ad] = await pool.waitForHistory(cluster, 1);
     assert.equal(ad!.JobStatus, 4);
     assert.equal(ad!.ExitCode, 0);
-    assert.deepEqual(eventCodes(pool, 'fd.log', cluster), ['000', '001', '005']);
+    assert.deepEqual(withoutReconnects(eventCodes(pool, 'fd.log', cluster)), ['000', '001', '005']);
     assert.equal(pool.daemonPid('schedd'), schedd, 'the schedd kept running');
   });
 });

@@ -1,7 +1,7 @@
 // A real single-host Slurm cluster for tests, from Debian's slurm-wlm and munge: munged, slurmctld and one
 // slurmd (node `dsnode`, 2 cpus, one partition) in the foreground, with a munge key, a slurm.conf, state and
-// logs all in a temp directory made here, on free loopback ports. Clients find it through SLURM_CONF. stop()
-// cancels every job, waits for them to end, stops the daemons and removes the directory.
+// logs all in a temp directory made here, on free ports below the ephemeral range. Clients find it through
+// SLURM_CONF. stop() cancels every job, waits for them to end, stops the daemons and removes the directory.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
@@ -37,15 +37,31 @@ export function slurmUnavailable(): string | undefined {
 
 const bin = (cmd: string) => (existsSync(`/usr/sbin/${cmd}`) ? `/usr/sbin/${cmd}` : cmd);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether nothing listens on `port` (any address) now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '0.0.0.0', () => s.close(() => resolve(true)));
   });
+}
+
+/**
+ * Ports for slurmctld and slurmd, which must be written in slurm.conf before they bind them: taken below the
+ * kernel's ephemeral range (ip_local_port_range), where no socket bound to port 0 or connecting out (every
+ * daemon of the other tests) can be given one between this check and Slurm's bind, as a port picked with
+ * listen(0) and closed could be; and distinct.
+ */
+async function slurmPorts(count: number): Promise<number[]> {
+  const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  const from = Math.max(1024, Math.floor(low / 2));
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < count; tries++) {
+    if (tries > 1000) throw new Error(`no free port below the ephemeral range (from ${from} to ${low - 1})`);
+    const port = from + Math.floor(Math.random() * (low - from));
+    if (!ports.includes(port) && (await bindable(port))) ports.push(port);
+  }
+  return ports;
 }
 
 export class SlurmCluster {
@@ -109,7 +125,7 @@ export class SlurmCluster {
       `--pid-file=${join(d, 'munged.pid')}`,
       `--seed-file=${join(d, 'munged.seed')}`,
     ]);
-    const [ctldPort, dPort] = [await freePort(), await freePort()];
+    const [ctldPort, dPort] = await slurmPorts(2);
     const host = hostname();
     writeFileSync(
       this.conf,

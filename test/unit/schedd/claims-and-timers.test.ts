@@ -9,6 +9,7 @@ import { afterEach, describe, mock, test } from 'node:test';
 import { leaseClock, type Claim } from '../../../daemons/schedd/claim.js';
 import { JobQueue, jobKey, lit } from '../../../daemons/schedd/queue.js';
 import { JobStatus } from '../../../lib/job-status.js';
+import { DschedError } from '../../../lib/errors.js';
 import { openQueueDb } from '../../../daemons/schedd/store/db.js';
 import { exitedEvent, makeSchedd } from './helpers.js';
 
@@ -158,6 +159,30 @@ describe('schedd lost runs', () => {
       assert.equal(job.status, JobStatus.Completed);
       assert.equal(queue.lostRuns.size, 0);
       assert.ok(asked.includes('stop claim-new'), `the new start is stopped: ${asked.join(', ')}`);
+    } finally {
+      schedd.close();
+    }
+  });
+  test('schedd lost runs – a startd out of reach, then found not listening, is waited for one lease from then: restarted by its master, it may still report the exit', async () => {
+    const queue = new JobQueue(openQueueDb(':memory:'));
+    const job = queueOne(queue);
+    queue.loseRun('claim-old', { cluster: job.cluster, proc: job.proc, startd: '127.0.0.1:1', slot: 'slot1_1@unit' });
+    const schedd = makeSchedd(queue, 6);
+    const refused = new DschedError('DAEMON_UNREACHABLE', 'connect ECONNREFUSED 127.0.0.1:1', {
+      details: { connection: 'refused' },
+    });
+    (schedd as unknown as { startd: () => unknown }).startd = () => ({
+      claimStatus: async () => {
+        throw refused;
+      },
+    });
+    type Run = { claim: string; since: number };
+    const leases = (schedd as unknown as { leases: { settleAt(runs: Run[]): Promise<boolean> } }).leases;
+    try {
+      const [u] = [...queue.unsettledRuns()];
+      // given up on two leases ago, its startd frozen meanwhile: killed now, its master is restarting it
+      assert.equal(await leases.settleAt([{ ...u!, since: u!.since - 12_000 }]), false);
+      assert.equal(job.unsettled, 'claim-old', 'the job still waits for that run');
     } finally {
       schedd.close();
     }

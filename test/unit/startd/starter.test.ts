@@ -34,9 +34,9 @@ function start(cmd: string, args: string) {
 }
 
 describe('starter', () => {
-  after(() => {
+  after(async () => {
     clearInterval(keepAlive);
-    starter.stop();
+    await starter.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
