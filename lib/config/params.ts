@@ -573,7 +573,7 @@ export const PARAMS = {
     reload: 'live',
     min: 1,
     description:
-      "Connections one client may hold open to a daemon: a user, from the first call with their token on the connection (the web daemon: not told apart); before it, a remote host (an IPv4 address, an IPv6 /64), or this host from any of its own addresses. A newer one closes that client's oldest; a daemon's own connections are not counted.",
+      "Connections one client may hold open to a daemon: a user, from the first call (or web request) with their token on the connection; before it, a remote host (an IPv4 address, an IPv6 /64), or this host from any of its own addresses. A newer one closes that client's oldest; a daemon's own connections are not counted.",
   },
   MAX_CONNECTIONS: {
     type: 'int',

@@ -17,7 +17,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { ROOT, TestPool } from '../integration/harness/pool.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import type { JobChange__Output } from '../../lib/rpc/generated/dsched/v1/JobChange.js';
-import { NOBODY } from './nobody.js';
+import { connectionFlood, NOBODY } from './nobody.js';
 
 const asRoot = process.getuid?.() === 0;
 
@@ -148,33 +148,19 @@ describe('connections – one client cannot take them all', { skip: !asRoot && '
     return { client, stream, hears, failure: () => failure };
   }
 
-  const schedd = () => {
-    const a = pool.daemonAddress('schedd');
-    return { host: a.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), port: Number(a.split(':').pop()) };
-  };
   /**
-   * nobody opens 320 connections to the schedd one after another (`open`: lines that make `s` and call `resolve`
-   * once it may go on), then waits until 64 of them were closed (past the 256 one client holds), while root
-   * watches the queue: root's watch must hear of a job submitted after it.
+   * nobody floods the schedd with connections (connectionFlood: `open` as there, default plain TCP) while root
+   * watches the queue: root's watch must hear of a job submitted after it, and root's dq answer.
    */
-  async function floodWhileRootWatches(name: string, imports: string[], open: string[]): Promise<void> {
+  async function floodWhileRootWatches(name: string, imports: string[] = [], open?: string[]): Promise<void> {
     const watch = await rootWatch();
     let flood: ChildProcess | undefined;
     try {
-      ({ child: flood } = await hostile(pool, `${name}.mts`, [
-        ...imports,
-        `let closed = 0, wake;`,
-        `const done = new Promise((resolve) => (wake = () => closed >= 64 && resolve(undefined)));`,
-        `const held = [];`,
-        `for (let i = 0; i < 320; i++) await new Promise((resolve) => {`,
-        ...open,
-        `  s.on('error', () => resolve(undefined));`,
-        `  s.on('close', () => { closed++; wake(); });`,
-        `  held.push(s);`,
-        `});`,
-        `await done;`,
-        `console.log(JSON.stringify({ closed }));`,
-      ]));
+      ({ child: flood } = await hostile(
+        pool,
+        `${name}.mts`,
+        connectionFlood(pool.daemonAddress('schedd'), imports, open),
+      ));
       const cluster = await pool.submit(pool.file(`${name}.sub`, 'executable = /bin/true\nhold = true\nqueue\n'));
       assert.equal(await watch.hears(cluster), true, `root's watch was cut off: ${watch.failure()}`);
       const q = await pool.run('dq', ['-totals']);
@@ -187,25 +173,20 @@ describe('connections – one client cannot take them all', { skip: !asRoot && '
   }
 
   test("security – a local user opening connections without pause closes none of root's command connections", async () => {
-    const { host, port } = schedd();
     // plain TCP connections, no credential: the oldest of this host's connections that showed no token give way
     // (nobody's own); root's, which carries a token, does not
-    await floodWhileRootWatches(
-      'conn-churn',
-      [`import { connect } from 'node:net';`],
-      [`  const s = connect({ host: ${JSON.stringify(host)}, port: ${port} }, () => resolve(undefined));`],
-    );
+    await floodWhileRootWatches('conn-churn');
   });
 
   test('security – a local user authenticating hundreds of connections as themselves closes only their own', async () => {
-    const { host, port } = schedd();
+    const address = pool.daemonAddress('schedd');
     // each connection makes a call with nobody's own token (as the challenge gives nobody) before the next is
     // opened: nobody's own part is full after 256, and their oldest give way
     await floodWhileRootWatches(
       'conn-auth',
       [`import { connect } from 'node:http2';`, `import { readFileSync } from 'node:fs';`],
       [
-        `  const s = connect('https://${host.includes(':') ? `[${host}]` : host}:${port}', {`,
+        `  const s = connect('https://${address}', {`,
         `    ca: readFileSync(${JSON.stringify(join(pool.home, 'host', 'ca.crt'))}), checkServerIdentity: () => undefined });`,
         `  const r = s.request({ ':method': 'POST', ':path': '/dsched.v1.Schedd/Query', 'content-type': 'application/grpc',`,
         `    te: 'trailers', authorization: 'Bearer ${pool.token('nobody')}' });`,
