@@ -1148,12 +1148,17 @@ def('interval', 1, 1, (c, a) => {
 
 // ---- regular expressions (pcre.ts: HTCondor's option letters on a linear-time engine) ----------------------
 
-function regexpHelper(pattern: string, target: string, replace: string | undefined, options: string): Value {
+function regexpHelper(c: Ctx, pattern: string, target: string, replace: string | undefined, options: string): Value {
   const re = compilePcre(pattern, options);
   if (!re) return ERROR;
   if (replace === undefined) return re.test(target);
   const o = options.toLowerCase();
-  return substitute(re, target, replace, o.includes('f'), o.includes('g'), MAX_STRING_LENGTH) ?? ERROR;
+  // a step per match: replaceAll("a", 60,000 a's, "bb") cost 180 steps (its strings' KiB) and a third of a
+  // second, so one evaluation of a few hundred of them held a daemon for minutes within its step bound
+  const out = substitute(re, target, replace, o.includes('f'), o.includes('g'), MAX_STRING_LENGTH, () => {
+    return ++c.steps <= MAX_EVAL_STEPS;
+  });
+  return out ?? (c.steps > MAX_EVAL_STEPS ? overBound(c) : ERROR);
 }
 
 function regexArgs(c: Ctx, a: readonly CompiledFn[], n: number): Value[] | Value {
@@ -1170,7 +1175,7 @@ def('regexp', 2, 3, (c, a) => {
   if (!Array.isArray(vs)) return vs;
   const [p, t, o] = vs as Value[];
   if (typeof p !== 'string' || typeof t !== 'string') return ERROR;
-  return regexpHelper(p, t, undefined, (o as string | undefined) ?? '');
+  return regexpHelper(c, p, t, undefined, (o as string | undefined) ?? '');
 });
 
 function subst(extra: string): Impl {
@@ -1179,7 +1184,7 @@ function subst(extra: string): Impl {
     if (!Array.isArray(vs)) return vs;
     const [p, t, r, o] = vs as Value[];
     if (typeof p !== 'string' || typeof t !== 'string' || typeof r !== 'string') return ERROR;
-    return regexpHelper(p, t, r, ((o as string | undefined) ?? '') + extra);
+    return regexpHelper(c, p, t, r, ((o as string | undefined) ?? '') + extra);
   };
 }
 def('regexps', 3, 4, subst(''));

@@ -32,7 +32,20 @@ describe('string bound', () => {
     assert.equal(evalPrinted('size(strcat(H, H, "y"))', job), 'error');
     assert.equal(evalPrinted('size(join(",", H, H))', job), 'error');
     assert.equal(evalPrinted('size(replaceAll("x", H, "xyz"))', job), 'error');
-    assert.equal(evalPrinted('size(replaceAll("x", Q, "xy"))', job), String(MAX_STRING_LENGTH / 2));
+    assert.equal(
+      evalPrinted('size(replaceAll("xxxxxxxx", Q, "xxxxxxxxxxxxxxxx"))', job),
+      String(MAX_STRING_LENGTH / 2),
+    );
+  });
+
+  test('each match of a substitution is a step of work: more of them than the bound is error', () => {
+    // a third of a second each without the step, and a few hundred in one evaluation stayed within the bound
+    const job = ad(`Q = "${'x'.repeat(MAX_STRING_LENGTH / 4)}"\nS = "${'x'.repeat(60_000)}"`);
+    assert.equal(evalPrinted('size(replaceAll("x", Q, "y"))', job), 'error');
+    assert.equal(evalPrinted('size(replaceAll("x", S, "y"))', job), '60000');
+    const several = Array.from({ length: 4 }, (_, i) => `size(replaceAll("x", S, "y${i}"))`).join(' + ');
+    assert.equal(evalPrinted(several, job), 'error');
+    assert.equal(evalPrinted(`isError(${several})`, job), 'error');
   });
 
   test('a doubling chain of arithmetic is error (work bound)', () => {
