@@ -501,11 +501,11 @@ export const PARAMS = {
   QUERY_CPU_LIMIT: {
     type: 'int',
     default: '30',
-    daemons: ['schedd'],
+    daemons: ['schedd', 'collector'],
     reload: 'live',
     min: 1,
     description:
-      "Most seconds of the schedd's time one job query (dq, dhistory, dwait, job selection) may take evaluating its constraint; past it the query ends with QUERY_TOO_EXPENSIVE. Queries are answered a chunk at a time, so others go on meanwhile.",
+      "Most seconds of a daemon's time one query may take evaluating its constraint: a job query at the schedd (dq, dhistory, dwait, job selection), an ad query at the collector (dstatus); past it the query ends with QUERY_TOO_EXPENSIVE. Queries are answered a chunk at a time, so others go on meanwhile.",
   },
   PRIVATE_JOB_ATTRS: {
     type: 'list',
