@@ -98,6 +98,13 @@ describe('list bound', () => {
     assert.equal(printValue(job.evaluate('a3')), '8');
   });
 
+  test('a list a function builds is a step of work per 8 items: ten splits of 100,000 items are error', () => {
+    // 16 ms each, charged 300 steps by their string's KiB, so hundreds stayed within the bound
+    const job = ad(`W = "${'ab '.repeat(100_000)}"`);
+    assert.equal(evalPrinted('size(split(W))', job), '100000');
+    assert.equal(evalPrinted(Array.from({ length: 10 }, () => 'size(split(W))').join(' + '), job), 'error');
+  });
+
   test('each item of a string list split is a step of work: a few hundred splits of a long list are error', () => {
     // a tenth of a second each to split, charged by their KiB alone, so hundreds stayed within the bound
     const job = ad(`S = "${Array.from({ length: 30_000 }, (_, i) => `b${i}`).join(',')}"`);
