@@ -107,7 +107,7 @@ export const ERROR_CODES = {
   QUERY_TOO_EXPENSIVE: {
     status: GrpcStatus.RESOURCE_EXHAUSTED,
     exit: 1,
-    hint: 'the schedd stops a query past QUERY_CPU_LIMIT seconds of its time; select fewer jobs (ids, a user) or simplify the constraint',
+    hint: 'the schedd and the collector stop a query past QUERY_CPU_LIMIT seconds of their time; select fewer jobs (ids, a user) or ads, or simplify the constraint',
   },
   TOO_MANY_CLIENTS: {
     status: GrpcStatus.RESOURCE_EXHAUSTED,

@@ -88,7 +88,8 @@ export async function sendFiles(entries: SendEntry[], sink: Sink, opts: SendOpti
     await sendOne(e.path, checkName(e.name), sink, e.daemons ? { ...opts, owner: undefined } : opts);
 }
 
-async function sendOne(path: string, name: string, sink: Sink, opts: SendOptions): Promise<void> {
+/** `parent`: the real path of the folder `path` was listed in (undefined for a name the job's ad gives). */
+async function sendOne(path: string, name: string, sink: Sink, opts: SendOptions, parent?: string): Promise<void> {
   const { owner } = opts;
   let real: string;
   try {
@@ -112,6 +113,13 @@ async function sendOne(path: string, name: string, sink: Sink, opts: SendOptions
   const st = fstatSync(fd);
   if (st.isDirectory()) {
     closeSync(fd);
+    // a link to a folder inside a folder sent is not followed: one to the folder itself or above made a tree
+    // without end (each level twice the last with two such links), which root sent for as long as the path grew
+    if (parent !== undefined && real !== join(parent, basename(path)))
+      throw new DschedError(
+        'TRANSFER_REFUSED',
+        `${path} is a link to a folder (${real}); links to folders inside a transferred folder are not followed`,
+      );
     await sink({ name, dir: true, mode: st.mode & 0o7777 });
     let children: string[];
     try {
@@ -119,7 +127,7 @@ async function sendOne(path: string, name: string, sink: Sink, opts: SendOptions
     } catch (e) {
       throw new DschedError('TRANSFER_FAILED', `reading from directory ${path}: ${errnoText(e)}`);
     }
-    for (const child of children.sort()) await sendOne(join(path, child), `${name}/${child}`, sink, opts);
+    for (const child of children.sort()) await sendOne(join(path, child), `${name}/${child}`, sink, opts, real);
     return;
   }
   if (!st.isFile()) {

@@ -35,6 +35,15 @@ function sameAd(stored: Record<string, string>, sent: Record<string, string>): b
   return Object.keys(stored).length === n + 1;
 }
 
+/** Milliseconds of constraint evaluation a query takes before the collector serves others (a turn of its loop). */
+const QUERY_SLICE_MS = 10;
+
+/** This process's CPU time so far, in milliseconds. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 export class AdStore {
   private byType = new Map<string, Map<string, StoredAd>>();
   private listeners = new Set<ChangeListener>();
@@ -175,18 +184,33 @@ export class AdStore {
       for (const ad of t.values()) if (ad.expiresAt > at) yield { type: ad.type, name: ad.name, attrs: ad.attrs };
   }
 
-  query(type: string, constraint: string, projection: string[]): Array<Record<string, string>> {
+  /**
+   * The live ads of `type` (every type when empty) that pass `constraint`, with the attributes of `projection`.
+   * A constraint is any user's, and each ad's evaluation may take up to the ClassAd bounds (a tenth of a second
+   * and more): the ads are evaluated a slice at a time, advertisements and other calls served between, and past
+   * `cpuLimitSec` of the collector's time the query ends with QUERY_TOO_EXPENSIVE. All of it in one turn made a
+   * user's query hold the collector for as long as the pool had ads, and queries sent side by side for longer.
+   */
+  async query(
+    type: string,
+    constraint: string,
+    projection: string[],
+    cpuLimitSec = Infinity,
+  ): Promise<Array<Record<string, string>>> {
     const pred = constraint.trim()
       ? compile(parseExpr(constraint, { file: '<constraint>', line: 1, column: 1 }))
       : undefined;
     const types = type ? [type.toLowerCase()] : [...this.byType.keys()];
     const out: Array<Record<string, string>> = [];
-    const at = now();
     const proj = projection.length ? new Set(projection.map((p) => p.toLowerCase())) : undefined;
-    for (const ty of types) {
-      const t = this.byType.get(ty);
-      if (!t) continue;
-      for (const ad of t.values()) {
+    // the ads as they are now: advertisements between slices change the maps, not this list
+    const ads = types.flatMap((ty) => [...(this.byType.get(ty)?.values() ?? [])]);
+    let spent = 0;
+    for (let i = 0; i < ads.length;) {
+      const [t0, c0] = [performance.now(), cpuMs()];
+      const at = now();
+      for (; i < ads.length && performance.now() - t0 < QUERY_SLICE_MS; i++) {
+        const ad = ads[i]!;
         if (ad.expiresAt <= at) continue;
         if (pred) {
           ad.parsed ??= ClassAd.fromRecord(ad.attrs);
@@ -199,6 +223,15 @@ export class AdStore {
           out.push(r);
         }
       }
+      spent += cpuMs() - c0;
+      if (spent > cpuLimitSec * 1000) {
+        const c = constraint.length > 200 ? constraint.slice(0, 200) + '…' : constraint;
+        throw new DschedError(
+          'QUERY_TOO_EXPENSIVE',
+          `the query with constraint ${c} used more than ${cpuLimitSec} s of the collector's time and was stopped`,
+        );
+      }
+      if (i < ads.length) await new Promise((resolve) => setImmediate(resolve));
     }
     return out;
   }

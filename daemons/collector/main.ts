@@ -11,7 +11,9 @@ const lifetime = () => ctx.config.int('CLASSAD_LIFETIME') || 3 * ctx.config.int(
 const server = await serveDaemon(ctx, ctx.config.int('COLLECTOR_PORT'), [
   {
     definition: proto().Collector.service,
-    impl: collectorService(store, ctx.log, lifetime, new Admission(ctx.config.paths, ctx.hostName)),
+    impl: collectorService(store, ctx.log, lifetime, new Admission(ctx.config.paths, ctx.hostName), () =>
+      ctx.config.int('QUERY_CPU_LIMIT'),
+    ),
   },
 ]);
 const sweep = setInterval(() => {

@@ -107,6 +107,8 @@ export function collectorService(
   log: Logger,
   defaultLifetime: () => number,
   admission: Admission,
+  /** QUERY_CPU_LIMIT: seconds of the collector's time one query may take */
+  queryCpuLimitSec: () => number = () => 30,
 ): ServiceImpl {
   // A change goes to every watcher (the negotiator, the web daemon, dstatus -watch, …) as the same bytes:
   // encoded once, for the first, rather than once per watcher.
@@ -180,8 +182,9 @@ export function collectorService(
         store.invalidate(req.type, req.names, req.instance);
         return {};
       },
-      Query(req: CollectorQuery__Output) {
-        return { ads: store.query(req.type, req.constraint, req.projection).map((attrs) => ({ attrs })) };
+      async Query(req: CollectorQuery__Output) {
+        const ads = await store.query(req.type, req.constraint, req.projection, queryCpuLimitSec());
+        return { ads: ads.map((attrs) => ({ attrs })) };
       },
     },
     stream: {

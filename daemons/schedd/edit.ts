@@ -16,7 +16,7 @@ import { DschedError, type ErrorCode } from '../../lib/errors.js';
 import type { Identity } from '../../lib/rpc/auth.js';
 import { type Job, type JobQueue } from './queue.js';
 import { checkNotifyUser } from './notify.js';
-import { checkUmask } from './submit-checks.js';
+import { checkJobPrio, checkUmask } from './submit-checks.js';
 import { JobStatus } from '../../lib/job-status.js';
 import { visible } from '../../lib/visible-text.js';
 import {
@@ -67,6 +67,7 @@ export function checkEdits(edits: Edit[], identity: Identity): Edit[] {
     }
     checkNotifyUser(e.name, text, 'USAGE');
     checkUmask(e.name, text, 'USAGE');
+    checkJobPrio(e.name, text, 'USAGE');
     out.push({ name: e.name, value: text });
   }
   return out;

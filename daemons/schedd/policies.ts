@@ -11,7 +11,7 @@ import type { UserLogWriter } from '../../lib/user-log/index.js';
 import { DEPENDENCY_HOLD } from './dependencies.js';
 import { jobKey, type Job, type JobQueue } from './queue.js';
 import { killsOnWalltime, walltimeMessage, WALLTIME_KILLED } from './pbs-walltime.js';
-import { forEachJob } from './query.js';
+import { forEachJob, turn } from './query.js';
 import { RELEASE_WHEN_STOPPED, type UserActions } from './user-actions.js';
 
 /** What the policies need of the schedd. */
@@ -36,6 +36,9 @@ const STORAGE_FAILURES = new Set<ErrorCode>([
   'QUEUE_CORRUPT',
   'QUEUE_READONLY',
 ]);
+
+/** Milliseconds of policy evaluation before the schedd serves others (a turn of its event loop). */
+const POLICY_SLICE_MS = 10;
 
 /** Whether a policy expression's text may ever be true (not absent, nor plainly false or undefined). */
 const active = (v: string | undefined) => v !== undefined && v !== 'false' && v !== 'FALSE' && v !== 'undefined';
@@ -63,9 +66,16 @@ export class Policies {
 
   private async evaluatePolicies(): Promise<void> {
     const found = await this.policyJobs();
-    const t = now();
+    let t = now();
     const kills: Array<Promise<unknown>> = [];
+    let t0 = performance.now();
     for (const job of found) {
+      // a slice per turn of the event loop: each job's expressions may take up to the ClassAd bounds (a tenth of
+      // a second and more), and all of one user's jobs in one turn kept every user's calls out for minutes
+      if (performance.now() - t0 > POLICY_SLICE_MS) {
+        await turn();
+        [t, t0] = [now(), performance.now()];
+      }
       // found over several turns: a job may have left the queue since
       if (this.s.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) continue;
       try {

@@ -11,6 +11,8 @@ import { checkEventLogs, checkJobFiles } from './job-files.js';
 import {
   canonicalizeNames,
   checkExpression,
+  checkJobPrio,
+  checkProcId,
   checkLiteral,
   checkNamedOwners,
   checkSubmittedStatus,
@@ -470,6 +472,7 @@ export class Schedd {
           checkNotifyUser(name, text, 'SUBMIT_INVALID');
           checkSubmittedStatus(name, text);
           checkUmask(name, text, 'SUBMIT_INVALID');
+          checkJobPrio(name, text, 'SUBMIT_INVALID');
         }
       }
       if (!identity.admin) {
@@ -506,7 +509,8 @@ export class Schedd {
       if (i > 0 && i % SUBMIT_PIECE === 0) yield;
       const out: Record<string, string> = {};
       for (const [k, v] of Object.entries(procs[i]!)) if (!fixed.has(k.toLowerCase())) out[k] = v;
-      const proc = Number(out.ProcId ?? i);
+      checkProcId(out, i);
+      const proc = i;
       out.ProcId = String(proc);
       out.GlobalJobId = lit(`${this.opts.name}#${clusterId}.${proc}#${qdate}`);
       procAttrs.push(out);

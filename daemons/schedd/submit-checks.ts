@@ -87,6 +87,46 @@ export function checkUmask(name: string, text: string, code: 'SUBMIT_INVALID' | 
   if (problem) throw new DschedError(code, problem, { hint: 'dsubmit records the umask it runs with' });
 }
 
+/** JobPrio's bounds: HTCondor keeps it in a C int, and condor_submit's `priority` must be an integer. */
+export const JOB_PRIO_RANGE = { min: -(2 ** 31), max: 2 ** 31 - 1 };
+
+/** Why `value` is no JobPrio (a whole number within JOB_PRIO_RANGE), or undefined when it is one. */
+export function jobPrioProblem(value: unknown): string | undefined {
+  return Number.isSafeInteger(value) &&
+    (value as number) >= JOB_PRIO_RANGE.min &&
+    (value as number) <= JOB_PRIO_RANGE.max
+    ? undefined
+    : `a job's priority is a whole number from ${JOB_PRIO_RANGE.min} to ${JOB_PRIO_RANGE.max}`;
+}
+
+/**
+ * Refuse a JobPrio (any spelling) that is not a whole number within JOB_PRIO_RANGE: 1e308, -1e308 and NaN were
+ * queued as they came, and the schedd and the negotiator order a user's jobs by it (an expression there is
+ * evaluated by nobody the same way: the schedd read it as 0).
+ */
+export function checkJobPrio(name: string, text: string, code: 'SUBMIT_INVALID' | 'USAGE'): void {
+  if (name.length !== 7 || name.toLowerCase() !== 'jobprio') return;
+  const problem = jobPrioProblem(litValue(text));
+  if (problem)
+    throw new DschedError(code, `${name} = ${visible(text.slice(0, 100))}: ${problem}`, {
+      hint: 'priority = N in the submit file; dprio changes it',
+    });
+}
+
+/**
+ * Refuse a proc whose ProcId is not its place in the submission: the schedd numbers a cluster's jobs 0, 1, 2, …
+ * (HTCondor's schedd gives each new proc the next id), and one that chose its own queued a job N.-1 (the id
+ * that means "the whole cluster" to every command and to job-change streams), 1E+300, or two jobs of one id.
+ */
+export function checkProcId(attrs: Record<string, string>, index: number): void {
+  const text = attrs.ProcId;
+  if (text !== undefined && text !== String(index))
+    throw new DschedError(
+      'SUBMIT_INVALID',
+      `ProcId = ${visible(text.slice(0, 100))}: the schedd numbers a cluster's jobs 0, 1, 2, …; this one is ${index}`,
+    );
+}
+
 /** Refuse a JobStatus (any spelling) other than idle or held. */
 export function checkSubmittedStatus(name: string, text: string): void {
   if (name.length !== 9 || name.toLowerCase() !== 'jobstatus') return;

@@ -13,6 +13,7 @@ import { jobKey, lit, type Job, type JobQueue, type Removal } from './queue.js';
 import type { Claim } from './claim.js';
 import type { JobFacts, MailEvent } from './notify.js';
 import { MOVE_PIECE, RemovalMover, type MoverSchedd } from './removals.js';
+import { jobPrioProblem } from './submit-checks.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** An event before the job's id and the time are filled in. */
@@ -351,6 +352,8 @@ export class UserActions {
     if (!m) return `job ${job.cluster}.${job.proc}: priority '${value}' is not a whole number (or +N / -N)`;
     const n = Number(m[2]);
     const prio = m[1] === '+' ? job.prio + n : m[1] === '-' ? job.prio - n : m[1] === '=-' ? -n : n;
+    const problem = jobPrioProblem(prio);
+    if (problem) return `job ${job.cluster}.${job.proc}: priority ${prio}: ${problem}`;
     this.s.queue.update(job, { JobPrio: String(prio) });
     return undefined;
   }

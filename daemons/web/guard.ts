@@ -4,6 +4,7 @@
 // cookies at all (a token travels only in the Authorization header, which a page of another origin cannot send
 // without a CORS preflight that is refused unless WEB_CORS_ORIGINS lists it); a state change with an Origin
 // header from elsewhere is refused; bodies are bounded; errors are a code and a sentence, never a stack.
+import type { Socket } from 'node:net';
 import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { KeyObject } from 'node:crypto';
@@ -51,6 +52,8 @@ export interface GuardOptions {
   corsOrigins: () => Set<string>;
   maxBody: () => number;
   anonymousReads: () => boolean;
+  /** A request on this connection carried `user`'s valid token (the connection bound counts it against them). */
+  onUser?: (socket: Socket, user: string) => void;
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -124,6 +127,8 @@ export function guard(opts: GuardOptions): MiddlewareHandler<WebEnv> {
         return errorResponse(c, e, opts.log);
       }
       c.set('caller', { kind: 'user', name: id.name, admin: id.admin, token: m[1]! });
+      const socket = (c.env as { incoming?: { socket?: Socket } } | undefined)?.incoming?.socket;
+      if (socket) opts.onUser?.(socket, id.name);
     } else {
       c.set('caller', { kind: 'anonymous' });
       const open =

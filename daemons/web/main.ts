@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { addressFile } from '../../lib/config/paths.js';
 import { daemonContext, onShutdown } from '../../lib/daemon.js';
 import { writeAddressFile } from '../../lib/rpc/address-file.js';
-import { ConnectionLimiter } from '../../lib/rpc/connection-limit.js';
+import { ConnectionLimiter, remoteId } from '../../lib/rpc/connection-limit.js';
 import { JobMirror } from './job-mirror.js';
 import { Metrics } from './metrics.js';
 import { PoolLink } from './pool-link.js';
@@ -52,6 +52,7 @@ const app = webApp({
     corsOrigins: () => new Set(config.list('WEB_CORS_ORIGINS')),
     maxBody: () => config.int('WEB_MAX_BODY') * 1024,
     anonymousReads: () => link.anonymousReads(bind),
+    onUser: (socket, user) => connections.markUser(remoteId(socket.remoteAddress, socket.remotePort), user),
   },
 });
 
@@ -65,7 +66,8 @@ server.on('error', (e) => {
   log.fatal({ err: e }, `web cannot listen on ${bind}:${config.int('WEB_PORT')}`);
   process.exit(1);
 });
-// one client (a local user, a remote host) cannot hold every socket the daemon may open (lib/rpc/connection-limit.ts)
+// one client (a user, by the token of their requests; else this host, a remote host) cannot hold every socket
+// the daemon may open (lib/rpc/connection-limit.ts)
 const connections = new ConnectionLimiter(
   {
     get perPeer() {

@@ -90,7 +90,11 @@ export function callFunction(d: FnDef, c: Ctx, args: readonly CompiledFn[], expr
   if (typeof v === 'string') {
     if (v.length > MAX_STRING_LENGTH) return overBound(c);
     c.steps += v.length >>> 10;
-  } else if (v instanceof ListValue && v.items.length > MAX_LIST_LENGTH) return overBound(c);
+  } else if (v instanceof ListValue) {
+    if (v.items.length > MAX_LIST_LENGTH) return overBound(c);
+    // and a big list a step per 8 items: split() of 100,000 items took 16 ms for 300 steps (its string's KiB)
+    c.steps += v.items.length >>> 3;
+  }
   return v;
 }
 
@@ -744,7 +748,9 @@ def('random', 0, 1, (c, a) => {
 // ---- string lists ------------------------------------------------------------------------------------------
 
 /** StringTokenIterator: maximal runs of characters not in `delims` (so no empty items). */
-function tokens(s: string, delims: string): string[] {
+/** The items of a string list, a step of work each (a 600 KB list of 100,000 items took a tenth of a second to
+ *  split, charged 600 steps by its KiB, so one evaluation of a few hundred such calls held a daemon for minutes). */
+function tokens(c: Ctx, s: string, delims: string): string[] {
   const out: string[] = [];
   const isDelim = new Set(delims);
   let cur = '';
@@ -755,12 +761,13 @@ function tokens(s: string, delims: string): string[] {
     } else cur += ch;
   }
   if (cur) out.push(cur);
+  c.steps += out.length;
   return out;
 }
 
 /** Items of a string list, trimmed of whitespace, empty ones dropped. */
-function trimmedTokens(s: string, delims: string): string[] {
-  return tokens(s, delims)
+function trimmedTokens(c: Ctx, s: string, delims: string): string[] {
+  return tokens(c, s, delims)
     .map((t) => t.trim())
     .filter((t) => t !== '');
 }
@@ -770,7 +777,7 @@ def('stringListSize', 1, 2, (c, a) => {
   const d = a.length === 2 ? a[1]!(c) : ', ';
   if (typeof l !== 'string' || typeof d !== 'string') return ERROR;
   charge(c, l);
-  return BigInt(tokens(l, d).length);
+  return BigInt(tokens(c, l, d).length);
 });
 
 function summarize(kind: 'sum' | 'avg' | 'min' | 'max'): Impl {
@@ -784,7 +791,7 @@ function summarize(kind: 'sum' | 'avg' | 'min' | 'max'): Impl {
     let acc = kind === 'min' ? FLT_MAX : kind === 'max' ? FLT_MIN : 0;
     let isReal = false;
     let n = 0;
-    for (const t of tokens(l, d)) {
+    for (const t of tokens(c, l, d)) {
       n++;
       const [v, end] = strtod(t);
       if (end === 0) return ERROR;
@@ -817,10 +824,10 @@ function stringListMember(mode: 'member' | 'subset', ignoreCase: boolean): Impl 
     charge(c, item, list);
     // strcasecmp equality is equality after folding ASCII letters; a Set keeps subset matching linear
     const fold = ignoreCase ? (t: string) => t.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : (t: string) => t;
-    const items = new Set(trimmedTokens(list, delims).map(fold));
+    const items = new Set(trimmedTokens(c, list, delims).map(fold));
     if (mode === 'member') return items.has(fold(item));
     if (item === '') return true;
-    return trimmedTokens(item, delims).every((t) => items.has(fold(t)));
+    return trimmedTokens(c, item, delims).every((t) => items.has(fold(t)));
   };
 }
 def('stringListMember', 2, 3, stringListMember('member', false));
@@ -837,8 +844,8 @@ def('stringListsIntersect', 2, 3, (c, a) => {
   if (typeof x !== 'string' || typeof y !== 'string' || typeof d !== 'string') return ERROR;
   const delims = d || ' ,';
   charge(c, x, y);
-  const set = new Set(tokens(y, delims));
-  return tokens(x, delims).some((t) => set.has(t));
+  const set = new Set(tokens(c, y, delims));
+  return tokens(c, x, delims).some((t) => set.has(t));
 });
 
 def('stringList_regexpMember', 2, 4, (c, a) => {
@@ -850,7 +857,7 @@ def('stringList_regexpMember', 2, 4, (c, a) => {
   const re = compilePcre(p, o);
   if (!re) return ERROR;
   charge(c, l);
-  const items = tokens(l, d);
+  const items = tokens(c, l, d);
   if (items.length === 0) return UNDEFINED;
   return items.some((t) => re.test(t));
 });
@@ -1148,12 +1155,17 @@ def('interval', 1, 1, (c, a) => {
 
 // ---- regular expressions (pcre.ts: HTCondor's option letters on a linear-time engine) ----------------------
 
-function regexpHelper(pattern: string, target: string, replace: string | undefined, options: string): Value {
+function regexpHelper(c: Ctx, pattern: string, target: string, replace: string | undefined, options: string): Value {
   const re = compilePcre(pattern, options);
   if (!re) return ERROR;
   if (replace === undefined) return re.test(target);
   const o = options.toLowerCase();
-  return substitute(re, target, replace, o.includes('f'), o.includes('g'), MAX_STRING_LENGTH) ?? ERROR;
+  // a step per match: replaceAll("a", 60,000 a's, "bb") cost 180 steps (its strings' KiB) and a third of a
+  // second, so one evaluation of a few hundred of them held a daemon for minutes within its step bound
+  const out = substitute(re, target, replace, o.includes('f'), o.includes('g'), MAX_STRING_LENGTH, () => {
+    return ++c.steps <= MAX_EVAL_STEPS;
+  });
+  return out ?? (c.steps > MAX_EVAL_STEPS ? overBound(c) : ERROR);
 }
 
 function regexArgs(c: Ctx, a: readonly CompiledFn[], n: number): Value[] | Value {
@@ -1170,7 +1182,7 @@ def('regexp', 2, 3, (c, a) => {
   if (!Array.isArray(vs)) return vs;
   const [p, t, o] = vs as Value[];
   if (typeof p !== 'string' || typeof t !== 'string') return ERROR;
-  return regexpHelper(p, t, undefined, (o as string | undefined) ?? '');
+  return regexpHelper(c, p, t, undefined, (o as string | undefined) ?? '');
 });
 
 function subst(extra: string): Impl {
@@ -1179,7 +1191,7 @@ function subst(extra: string): Impl {
     if (!Array.isArray(vs)) return vs;
     const [p, t, r, o] = vs as Value[];
     if (typeof p !== 'string' || typeof t !== 'string' || typeof r !== 'string') return ERROR;
-    return regexpHelper(p, t, r, ((o as string | undefined) ?? '') + extra);
+    return regexpHelper(c, p, t, r, ((o as string | undefined) ?? '') + extra);
   };
 }
 def('regexps', 3, 4, subst(''));

@@ -158,7 +158,8 @@ function build(pattern: string, o: string): Pcre | null {
  * regexps / replace / replaceAll: the target with the match (f: every part, g: every match) replaced by
  * `replace`, where \0..\9 name groups. A reference to a group past the last one that matched is ERROR (undefined).
  */
-/** undefined also when the result would be longer than maxLength (a replacement repeated per match grows fast). */
+/** undefined also when the result would be longer than maxLength (a replacement repeated per match grows fast),
+ *  or when `match` (told of each match) returns false: each match is a run of the engine, the work to bound. */
 export function substitute(
   re: Pcre,
   target: string,
@@ -166,6 +167,7 @@ export function substitute(
   full: boolean,
   all: boolean,
   maxLength = Infinity,
+  match: () => boolean = () => true,
 ): string | undefined {
   let out = '';
   let copied = 0; // target before this is in `out` (or dropped: without f only the replacements are kept)
@@ -173,6 +175,7 @@ export function substitute(
   for (;;) {
     const m = re.exec(target, from);
     if (!m) break;
+    if (!match()) return undefined;
     if (full) out += target.slice(copied, m.index);
     for (let i = 0; i < replace.length; i++) {
       const ch = replace[i]!;

@@ -501,11 +501,11 @@ export const PARAMS = {
   QUERY_CPU_LIMIT: {
     type: 'int',
     default: '30',
-    daemons: ['schedd'],
+    daemons: ['schedd', 'collector'],
     reload: 'live',
     min: 1,
     description:
-      "Most seconds of the schedd's time one job query (dq, dhistory, dwait, job selection) may take evaluating its constraint; past it the query ends with QUERY_TOO_EXPENSIVE. Queries are answered a chunk at a time, so others go on meanwhile.",
+      "Most seconds of a daemon's time one query may take evaluating its constraint: a job query at the schedd (dq, dhistory, dwait, job selection), an ad query at the collector (dstatus); past it the query ends with QUERY_TOO_EXPENSIVE. Queries are answered a chunk at a time, so others go on meanwhile.",
   },
   PRIVATE_JOB_ATTRS: {
     type: 'list',
@@ -573,7 +573,7 @@ export const PARAMS = {
     reload: 'live',
     min: 1,
     description:
-      "Connections one client may hold open to a daemon: a remote host (an IPv4 address, an IPv6 /64), or this host from any of its own addresses. A newer one closes that client's oldest; a daemon's own connections are not counted.",
+      "Connections one client may hold open to a daemon: a user, from the first call (or web request) with their token on the connection; before it, a remote host (an IPv4 address, an IPv6 /64), or this host from any of its own addresses. A newer one closes that client's oldest; a daemon's own connections are not counted.",
   },
   MAX_CONNECTIONS: {
     type: 'int',

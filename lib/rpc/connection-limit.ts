@@ -1,15 +1,21 @@
 // How many connections a daemon holds, and for whom. Anyone who reaches a daemon's port may open connections
 // without a credential, each an open file and a TLS and HTTP/2 session: at the process's open-files limit the
 // kernel's accept fails and libuv closes each new connection at once, so one client holding thousands kept every
-// user (and the daemons' own calls) from the schedd. Each client (a remote host: an IPv4 address, an IPv6 /64;
-// or this host, whatever address of its own it connects from, so a local user cannot take a part per loopback
-// address) may hold at most `perPeer` connections, its oldest giving way to its newest, and all clients
-// together at most `total` (under the open-files limit, so the daemon keeps files for its own work), the client
-// holding the most giving way to a newcomer: a flood closes the flooder's own connections. A connection whose
-// calls carry a daemon's certificate is the pool's own and never gives way.
+// user (and the daemons' own calls) from the schedd. Each client may hold at most `perPeer` connections, its
+// oldest giving way to its newest, and all clients together at most `total` (under the open-files limit, so the
+// daemon keeps files for its own work), the client holding the most giving way to a newcomer: a flood closes
+// the flooder's own connections. A connection whose calls carry a daemon's certificate is the pool's own and
+// never gives way.
 //
-// Local users are not told apart: the uid behind a loopback connection is in /proc/net/tcp, but reading it
-// took 200 ms with 17,000 sockets open, which a flood of connections would have made the daemon pay for each.
+// The client is who the connection has proved to be: a connection counts against the host it comes from (a
+// remote host: an IPv4 address, an IPv6 /64; or this host, whatever address of its own it connects from, so a
+// local user cannot take a part per loopback address) until a call on it carries a user's token, and against
+// that user from then on (whatever host: a token is a local account of the schedd's host). Every local user
+// shares this host's part, so one of them opening connections without pause closed another's command
+// connection within the command; now only the connections that have not yet shown a token share it, and a
+// user authenticating many connections fills only their own part. Telling local users apart by the uid
+// behind a loopback connection (/proc/net/tcp) took 200 ms with 17,000 sockets open, a cost a flood would have
+// made the daemon pay for each connection.
 import type { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
@@ -22,11 +28,16 @@ export interface ConnectionLimits {
   total: number;
 }
 
+/** The part of the connections that carry the calls of more than one user. */
+const SHARED = 'users sharing a connection';
+
 interface Connection {
   socket: Socket;
   peer: string;
   remote: string;
   daemon: boolean;
+  /** the user whose token its calls carried first */
+  user?: string;
   /** counted in `held` (until it closes or gives way) */
   open: boolean;
 }
@@ -128,6 +139,22 @@ export class ConnectionLimiter {
     if (this.byRemote.get(c.remote) === c) this.byRemote.delete(c.remote);
     const set = this.byPeer.get(c.peer);
     if (set?.delete(c) && set.size === 0) this.byPeer.delete(c.peer);
+  }
+
+  /** A call on this connection carried `user`'s token: it counts against that user from now on. One that carries
+   *  the calls of several users (the web daemon forwards each caller's token on one connection) counts against
+   *  the users' shared part, so no one user, by calling first on it, makes it theirs to close. */
+  markUser(remote: string, user: string): void {
+    const c = this.byRemote.get(remote);
+    if (!c || c.daemon || !c.open || c.user === user || c.peer === SHARED) return;
+    const peer = c.user === undefined ? `user ${user}` : SHARED;
+    c.user ??= user;
+    const from = this.byPeer.get(c.peer);
+    if (from?.delete(c) && from.size === 0) this.byPeer.delete(c.peer);
+    c.peer = peer;
+    const to = (this.byPeer.get(peer) ?? new Set()).add(c);
+    this.byPeer.set(peer, to);
+    if (to.size > this.limits.perPeer) this.giveWay(to, `${peer} holds ${to.size - 1} connections`);
   }
 
   /** A call on this connection carried a daemon's certificate: the pool's own connection never gives way. */

@@ -388,9 +388,11 @@ function admitFirst(
               refuse(e);
               return;
             }
-            if (identity.kind === 'daemon') {
+            if (identity.kind !== 'anonymous') {
               const info = call.getConnectionInfo();
-              connections.markDaemon(remoteId(info.remoteAddress, info.remotePort));
+              const remote = remoteId(info.remoteAddress, info.remotePort);
+              if (identity.kind === 'daemon') connections.markDaemon(remote);
+              else connections.markUser(remote, identity.name);
             }
             if (decoder && identity.kind === 'anonymous') release = chargeAnonymous(call, decoder, budget, refuse);
             else if (decoder && identity.kind === 'user') release = chargeUser(decoder, userBudget, identity.name);

@@ -31,28 +31,25 @@ function setup() {
     svc.unary.Advertise!({ updates }, ctx) as { accepted: number };
   const invalidate = (ctx: CallContext, type: string, names: string[]) =>
     svc.unary.Invalidate!({ type, names, instance: '' }, ctx);
-  const names = (type: string) =>
-    store
-      .query(type, '', [])
-      .map((a) => JSON.parse(a.Name!) as string)
-      .sort();
+  const names = async (type: string) =>
+    (await store.query(type, '', [])).map((a) => JSON.parse(a.Name!) as string).sort();
   return { store, advertise, invalidate, names };
 }
 
 const denied = (e: unknown) => (e as { code?: string }).code === 'PERMISSION_DENIED';
 
 describe('collector – a daemon advertises only its own ads', () => {
-  test('collector – a startd advertises its own machine', () => {
+  test('collector – a startd advertises its own machine', async () => {
     const c = setup();
     assert.equal(
       c.advertise(daemon('startd', 'exec1'), [machineAd('slot1@exec1', 'exec1'), machineAd('slot1_1@EXEC1', 'Exec1')])
         .accepted,
       2,
     );
-    assert.deepEqual(c.names('Machine'), ['slot1@exec1', 'slot1_1@EXEC1']);
+    assert.deepEqual(await c.names('Machine'), ['slot1@exec1', 'slot1_1@EXEC1']);
   });
 
-  test('collector – a startd cannot advertise a Scheduler ad', () => {
+  test('collector – a startd cannot advertise a Scheduler ad', async () => {
     const c = setup();
     const sched = {
       type: 'Scheduler',
@@ -65,10 +62,10 @@ describe('collector – a daemon advertises only its own ads', () => {
       () => c.advertise(daemon('startd', 'exec1'), [sched]),
       (e) => denied(e) && /Scheduler ads come from a schedd/.test((e as Error).message),
     );
-    assert.deepEqual(c.names('Scheduler'), []);
+    assert.deepEqual(await c.names('Scheduler'), []);
   });
 
-  test("collector – a startd cannot advertise another host's Machine ad, by name or by Machine", () => {
+  test("collector – a startd cannot advertise another host's Machine ad, by name or by Machine", async () => {
     const c = setup();
     const me = daemon('startd', 'exec1');
     assert.throws(() => c.advertise(me, [machineAd('slot1@exec2', 'exec2')]), denied);
@@ -96,10 +93,10 @@ describe('collector – a daemon advertises only its own ads', () => {
       () => c.advertise(me, [machineAd('slot1@exec1', 'exec1'), machineAd('slot1@exec2', 'exec2')]),
       denied,
     );
-    assert.deepEqual(c.names('Machine'), []);
+    assert.deepEqual(await c.names('Machine'), []);
   });
 
-  test("collector – a startd cannot withdraw another host's ads; its own it can", () => {
+  test("collector – a startd cannot withdraw another host's ads; its own it can", async () => {
     const c = setup();
     c.advertise(daemon('startd', 'exec2'), [machineAd('slot1@exec2', 'exec2')]);
     c.advertise(daemon('startd', 'exec1'), [machineAd('slot1@exec1', 'exec1')]);
@@ -109,12 +106,12 @@ describe('collector – a daemon advertises only its own ads', () => {
       denied,
       'a schedd withdraws no Machine ads',
     );
-    assert.deepEqual(c.names('Machine'), ['slot1@exec1', 'slot1@exec2']);
+    assert.deepEqual(await c.names('Machine'), ['slot1@exec1', 'slot1@exec2']);
     c.invalidate(daemon('startd', 'exec1'), 'Machine', ['slot1@exec1']);
-    assert.deepEqual(c.names('Machine'), ['slot1@exec2']);
+    assert.deepEqual(await c.names('Machine'), ['slot1@exec2']);
   });
 
-  test('collector – a schedd advertises its Scheduler and Submitter ads, and no Machine ad', () => {
+  test('collector – a schedd advertises its Scheduler and Submitter ads, and no Machine ad', async () => {
     const c = setup();
     const s = daemon('schedd', 'central');
     const sched = {
@@ -148,7 +145,7 @@ describe('collector – a daemon advertises only its own ads', () => {
     );
   });
 
-  test('collector – a user cannot advertise at all', () => {
+  test('collector – a user cannot advertise at all', async () => {
     const c = setup();
     const user: CallContext = {
       identity: { kind: 'user', name: 'mallory', admin: true },
@@ -158,7 +155,7 @@ describe('collector – a daemon advertises only its own ads', () => {
     assert.throws(() => c.advertise(user, [machineAd('slot1@exec1', 'exec1')]), denied);
   });
 
-  test('collector – Name and Machine are checked however they are spelled', () => {
+  test('collector – Name and Machine are checked however they are spelled', async () => {
     const c = setup();
     const me = daemon('startd', 'exec1');
     const ad = (attrs: Record<string, string>) => ({
@@ -178,14 +175,14 @@ describe('collector – a daemon advertises only its own ads', () => {
       { NAME: q('slot2@exec1'), Machine: q('exec1') },
     ])
       assert.throws(() => c.advertise(me, [ad(attrs)]), denied, JSON.stringify(attrs));
-    assert.deepEqual(c.names('Machine'), []);
+    assert.deepEqual(await c.names('Machine'), []);
     assert.equal(
       c.advertise(me, [ad({ Name: 'strcat("slot1@", Machine)', Machine: 'Other', Other: q('exec1') })]).accepted,
       1,
     );
   });
 
-  test('collector – an attribute that does not parse refuses the update, also when the rest was sent before', () => {
+  test('collector – an attribute that does not parse refuses the update, also when the rest was sent before', async () => {
     const c = setup();
     const me = daemon('startd', 'exec1');
     const good = machineAd('slot1@exec1', 'exec1');

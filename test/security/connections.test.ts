@@ -5,13 +5,19 @@
 // bounded, its oldest giving way to its newest. And every local user shares the loopback address, so the
 // authentication challenges one host could have in flight were one user's to use up: a flood of BeginAuth
 // from nobody kept another local user from a token. Now a challenge is kept by no one (its name is signed).
+// And all local users were one client of the connection bound, so nobody opening connections without pause
+// closed root's command connection within the command: now a connection whose calls carry a token counts
+// against that token's user, and a user authenticating connections of their own closes only their own.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type * as grpc from '@grpc/grpc-js';
 import { ROOT, TestPool } from '../integration/harness/pool.js';
-import { NOBODY } from './nobody.js';
+import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
+import type { JobChange__Output } from '../../lib/rpc/generated/dsched/v1/JobChange.js';
+import { connectionFlood, NOBODY } from './nobody.js';
 
 const asRoot = process.getuid?.() === 0;
 
@@ -105,6 +111,91 @@ describe('connections – one client cannot take them all', { skip: !asRoot && '
       await stop(flood);
       execFileSync('prlimit', [`--pid=${schedd}`, `--nofile=${soft}:${hard}`]);
     }
+  });
+
+  /** Root's watch of the queue (what `dq -watch`, `dwait` and `dtail` hold open), once its first state came;
+   *  `alive` resolves true once it hears of `cluster`, false if the stream ended first. */
+  async function rootWatch() {
+    const client = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('root')));
+    const stream = client.jobChanges({ ids: [], owners: [], projection: ['JobStatus'], spans: false });
+    const seen = new Set<number>();
+    let failure: string | undefined;
+    const ended = new Promise<false>((resolve) => {
+      stream.on('error', (e: grpc.ServiceError) => {
+        failure = e.message;
+        resolve(false);
+      });
+      stream.on('end', () => resolve(false));
+    });
+    const listeners = new Set<() => void>();
+    const synced = new Promise<void>((resolve) =>
+      stream.on('data', (m: JobChange__Output) => {
+        if (Number(m.id?.proc) === -1) resolve();
+        seen.add(Number(m.id?.cluster));
+        for (const l of listeners) l();
+      }),
+    );
+    await synced;
+    const hears = (cluster: number) =>
+      Promise.race([
+        ended,
+        new Promise<true>((resolve) => {
+          const l = () => seen.has(cluster) && resolve(true);
+          listeners.add(l);
+          l();
+        }),
+      ]);
+    return { client, stream, hears, failure: () => failure };
+  }
+
+  /**
+   * nobody floods the schedd with connections (connectionFlood: `open` as there, default plain TCP) while root
+   * watches the queue: root's watch must hear of a job submitted after it, and root's dq answer.
+   */
+  async function floodWhileRootWatches(name: string, imports: string[] = [], open?: string[]): Promise<void> {
+    const watch = await rootWatch();
+    let flood: ChildProcess | undefined;
+    try {
+      ({ child: flood } = await hostile(
+        pool,
+        `${name}.mts`,
+        connectionFlood(pool.daemonAddress('schedd'), imports, open),
+      ));
+      const cluster = await pool.submit(pool.file(`${name}.sub`, 'executable = /bin/true\nhold = true\nqueue\n'));
+      assert.equal(await watch.hears(cluster), true, `root's watch was cut off: ${watch.failure()}`);
+      const q = await pool.run('dq', ['-totals']);
+      assert.equal(q.code, 0, `root's dq after nobody's connections: ${q.stderr}`);
+    } finally {
+      watch.stream.cancel();
+      watch.client.close();
+      await stop(flood);
+    }
+  }
+
+  test("security – a local user opening connections without pause closes none of root's command connections", async () => {
+    // plain TCP connections, no credential: the oldest of this host's connections that showed no token give way
+    // (nobody's own); root's, which carries a token, does not
+    await floodWhileRootWatches('conn-churn');
+  });
+
+  test('security – a local user authenticating hundreds of connections as themselves closes only their own', async () => {
+    const address = pool.daemonAddress('schedd');
+    // each connection makes a call with nobody's own token (as the challenge gives nobody) before the next is
+    // opened: nobody's own part is full after 256, and their oldest give way
+    await floodWhileRootWatches(
+      'conn-auth',
+      [`import { connect } from 'node:http2';`, `import { readFileSync } from 'node:fs';`],
+      [
+        `  const s = connect('https://${address}', {`,
+        `    ca: readFileSync(${JSON.stringify(join(pool.home, 'host', 'ca.crt'))}), checkServerIdentity: () => undefined });`,
+        `  const r = s.request({ ':method': 'POST', ':path': '/dsched.v1.Schedd/Query', 'content-type': 'application/grpc',`,
+        `    te: 'trailers', authorization: 'Bearer ${pool.token('nobody')}' });`,
+        `  r.on('error', () => resolve(undefined));`,
+        `  r.on('close', () => resolve(undefined));`,
+        `  r.resume();`,
+        `  r.end(Buffer.alloc(5));`,
+      ],
+    );
   });
 
   test('security – a flood of challenges from one local user keeps no other local user from a token', async () => {

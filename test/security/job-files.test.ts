@@ -174,6 +174,23 @@ describe("job files are opened with the owner's rights", () => {
     await heldWith(c2, 12, 0, rootDir);
   });
 
+  test('transferred output of a folder holding links to itself: held with code 12, the transfer ends', async () => {
+    // each link leads back into the folder: followed, the folder held 2^N copies of itself N levels down, and
+    // root's startd sent them (and the schedd wrote them into nobody's folder) without end
+    writeFileSync(
+      join(userDir, 'loops.sh'),
+      '#!/bin/sh\nmkdir out && echo x > out/f && ln -s . out/a && ln -s .. out/b && ln -s f out/g\n',
+      { mode: 0o755 },
+    );
+    chownSync(join(userDir, 'loops.sh'), NOBODY.uid, NOBODY.gid);
+    const c = await submitted(
+      'loops.sub',
+      'executable = loops.sh\nshould_transfer_files = YES\ntransfer_output_files = out\nqueue\n',
+    );
+    const ad = await heldWith(c, 12, 0, 'out/a');
+    assert.match(String(ad.HoldReason), /is a link to a folder/);
+  });
+
   test('transferred input of a root-only file: held with code 13, nothing sent', async () => {
     const target = join(rootDir, 'secret.txt');
     const c = await submitted(

@@ -54,3 +54,27 @@ export function anonymousScheddScript(pool: TestPool, name: string, imports: str
   );
   return path;
 }
+
+/**
+ * Lines of a hostile script that opens 320 connections to `address` (host:port) one after another, then waits
+ * until 64 of them were closed (past the 256 one client holds) and prints how many were. `open`: lines that make
+ * the connection `s` and call `resolve` once the next may be opened (default: a plain TCP connection).
+ */
+export function connectionFlood(address: string, imports: string[] = [], open?: string[]): string[] {
+  const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const port = Number(address.split(':').pop());
+  return [
+    ...(open ? imports : [`import { connect } from 'node:net';`]),
+    `let closed = 0, wake;`,
+    `const done = new Promise((resolve) => (wake = () => closed >= 64 && resolve(undefined)));`,
+    `const held = [];`,
+    `for (let i = 0; i < 320; i++) await new Promise((resolve) => {`,
+    ...(open ?? [`  const s = connect({ host: ${JSON.stringify(host)}, port: ${port} }, () => resolve(undefined));`]),
+    `  s.on('error', () => resolve(undefined));`,
+    `  s.on('close', () => { closed++; wake(); });`,
+    `  held.push(s);`,
+    `});`,
+    `await done;`,
+    `console.log(JSON.stringify({ closed }));`,
+  ];
+}

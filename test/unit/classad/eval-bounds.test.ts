@@ -32,7 +32,20 @@ describe('string bound', () => {
     assert.equal(evalPrinted('size(strcat(H, H, "y"))', job), 'error');
     assert.equal(evalPrinted('size(join(",", H, H))', job), 'error');
     assert.equal(evalPrinted('size(replaceAll("x", H, "xyz"))', job), 'error');
-    assert.equal(evalPrinted('size(replaceAll("x", Q, "xy"))', job), String(MAX_STRING_LENGTH / 2));
+    assert.equal(
+      evalPrinted('size(replaceAll("xxxxxxxx", Q, "xxxxxxxxxxxxxxxx"))', job),
+      String(MAX_STRING_LENGTH / 2),
+    );
+  });
+
+  test('each match of a substitution is a step of work: more of them than the bound is error', () => {
+    // a third of a second each without the step, and a few hundred in one evaluation stayed within the bound
+    const job = ad(`Q = "${'x'.repeat(MAX_STRING_LENGTH / 4)}"\nS = "${'x'.repeat(60_000)}"`);
+    assert.equal(evalPrinted('size(replaceAll("x", Q, "y"))', job), 'error');
+    assert.equal(evalPrinted('size(replaceAll("x", S, "y"))', job), '60000');
+    const several = Array.from({ length: 4 }, (_, i) => `size(replaceAll("x", S, "y${i}"))`).join(' + ');
+    assert.equal(evalPrinted(several, job), 'error');
+    assert.equal(evalPrinted(`isError(${several})`, job), 'error');
   });
 
   test('a doubling chain of arithmetic is error (work bound)', () => {
@@ -85,8 +98,27 @@ describe('list bound', () => {
     assert.equal(printValue(job.evaluate('a3')), '8');
   });
 
+  test('a list a function builds is a step of work per 8 items: ten splits of 100,000 items are error', () => {
+    // 16 ms each, charged 300 steps by their string's KiB, so hundreds stayed within the bound
+    const job = ad(`W = "${'ab '.repeat(100_000)}"`);
+    assert.equal(evalPrinted('size(split(W))', job), '100000');
+    assert.equal(evalPrinted(Array.from({ length: 10 }, () => 'size(split(W))').join(' + '), job), 'error');
+  });
+
+  test('each item of a string list split is a step of work: a few hundred splits of a long list are error', () => {
+    // a tenth of a second each to split, charged by their KiB alone, so hundreds stayed within the bound
+    const job = ad(`S = "${Array.from({ length: 30_000 }, (_, i) => `b${i}`).join(',')}"`);
+    assert.equal(evalPrinted('stringList_regexpMember("^a", S)', job), 'false');
+    const many = Array.from({ length: 4 }, (_, i) => `stringList_regexpMember("^a${i}", S)`).join(' || ');
+    assert.equal(evalPrinted(many, job), 'error');
+    assert.equal(
+      evalPrinted(`stringListSize(S) + stringListSize(S) + stringListSize(S) + stringListSize(S)`, job),
+      'error',
+    );
+  });
+
   test('long delimiter strings stay linear', () => {
-    const job = ad(`L = "${'a,b,'.repeat(50_000)}"\nM = "${'b,a,'.repeat(20_000)}"`);
+    const job = ad(`L = "${'a,b,'.repeat(20_000)}"\nM = "${'b,a,'.repeat(10_000)}"`);
     assert.equal(evalPrinted('stringListSize(L, L)', job), '0');
     assert.equal(evalPrinted('stringListSubsetMatch(M, L)', job), 'true');
     assert.equal(evalPrinted('stringListISubsetMatch(strcat(M, ",C"), toUpper(L))', job), 'false');

@@ -11,7 +11,7 @@ function watched() {
 }
 
 describe('collector – ad store', () => {
-  test('collector – an ad sent again unchanged keeps it alive and tells the watchers nothing', () => {
+  test('collector – an ad sent again unchanged keeps it alive and tells the watchers nothing', async () => {
     const { store, seen } = watched();
     store.update('Machine', 'slot1@h', 'i1', { Cpus: '4', State: '"Unclaimed"' }, 60);
     store.update('Machine', 'slot1@h', 'i1', { Cpus: '4', State: '"Unclaimed"' }, 60);
@@ -19,8 +19,11 @@ describe('collector – ad store', () => {
       seen.map((s) => s.kind),
       ['added'],
     );
-    assert.equal(store.query('Machine', '', []).length, 1);
-    assert.ok(store.query('Machine', '', [])[0]!.LastHeardFrom, 'the collector still stamps when it heard from it');
+    assert.equal((await store.query('Machine', '', [])).length, 1);
+    assert.ok(
+      (await store.query('Machine', '', []))[0]!.LastHeardFrom,
+      'the collector still stamps when it heard from it',
+    );
   });
 
   test('collector – a changed, added or removed attribute is told', () => {

@@ -61,6 +61,48 @@ describe('connection limit – who gives way', () => {
     );
   });
 
+  test('connection limit – a connection that showed a token counts against its user, not its host', () => {
+    const limiter = new ConnectionLimiter({ perPeer: 2, total: 100 });
+    const root = socketFrom('127.0.0.1');
+    limiter.admit(root);
+    limiter.markUser(`127.0.0.1:${root.remotePort}`, 'root');
+    // another local user: connections without a token, then as many showing their own token
+    const anonymous = [1, 2, 3].map(() => socketFrom('127.0.0.1'));
+    for (const s of anonymous) limiter.admit(s);
+    const authenticated = [1, 2, 3].map(() => socketFrom('127.0.0.1'));
+    for (const s of authenticated) {
+      limiter.admit(s);
+      limiter.markUser(`127.0.0.1:${s.remotePort}`, 'nobody');
+    }
+    assert.equal(root.destroyed, false);
+    // (each authenticated one was this host's until its token: the first of them closed the oldest anonymous)
+    assert.deepEqual(
+      anonymous.map((s) => s.destroyed),
+      [true, true, false],
+    );
+    assert.deepEqual(
+      authenticated.map((s) => s.destroyed),
+      [true, false, false],
+    );
+    assert.equal(limiter.inUse('user nobody'), 2);
+    assert.equal(limiter.inUse('user root'), 1);
+  });
+
+  test('connection limit – a connection carrying two users’ calls is no longer the first one’s to close', () => {
+    const limiter = new ConnectionLimiter({ perPeer: 2, total: 100 });
+    const shared = socketFrom('127.0.0.1');
+    limiter.admit(shared);
+    limiter.markUser(`127.0.0.1:${shared.remotePort}`, 'nobody');
+    limiter.markUser(`127.0.0.1:${shared.remotePort}`, 'alice');
+    limiter.markUser(`127.0.0.1:${shared.remotePort}`, 'nobody');
+    for (const s of [1, 2, 3].map(() => socketFrom('127.0.0.1'))) {
+      limiter.admit(s);
+      limiter.markUser(`127.0.0.1:${s.remotePort}`, 'nobody');
+    }
+    assert.equal(shared.destroyed, false);
+    assert.equal(limiter.inUse('user nobody'), 2);
+  });
+
   test("connection limit – this host's addresses are one client, other hosts one each (IPv6 by /64)", () => {
     assert.equal(clientOf('127.0.0.1'), clientOf('127.0.0.2'));
     assert.equal(clientOf('::ffff:127.0.0.5'), clientOf('::1'));
