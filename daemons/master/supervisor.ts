@@ -178,7 +178,7 @@ export class Supervisor {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     for (const d of this.daemons.values()) if (d.timer) clearTimeout(d.timer);
-    const deadline = Date.now() + graceMs;
+    const deadline = performance.now() + graceMs;
     const floorMs = Math.min(5_000, graceMs / 4);
     const stageOf = (name: string) =>
       Math.max(
@@ -199,7 +199,7 @@ export class Supervisor {
         () => {
           for (const d of members) d.child?.kill('SIGKILL');
         },
-        Math.max(floorMs, deadline - Date.now()),
+        Math.max(floorMs, deadline - performance.now()),
       );
       await Promise.all(exits);
       clearTimeout(t);

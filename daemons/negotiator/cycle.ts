@@ -69,6 +69,8 @@ interface PendingUsage {
   at: number;
 }
 
+// Their ages are measured on the monotonic clock (performance.now): a wall clock set back an hour would keep
+// a pending preemption, a vacated slot's reservation or a submitter's pending usage for that hour.
 const PENDING_PREEMPTION_MS = 10 * 60_000;
 /** How long a vacated slot's resources wait for the job that preempted it. */
 const RESERVATION_MS = 30_000;
@@ -246,7 +248,9 @@ export class Negotiator {
       reservations: this.reservations,
     }).negotiate();
     const placedNow = new Set(result.reservationsPlaced);
-    this.reservations = this.reservations.filter((r, i) => !placedNow.has(i) && Date.now() - r.at < RESERVATION_MS);
+    this.reservations = this.reservations.filter(
+      (r, i) => !placedNow.has(i) && performance.now() - r.at < RESERVATION_MS,
+    );
     const t2 = performance.now();
     this.lastGroups = result.groups;
 
@@ -296,7 +300,7 @@ export class Negotiator {
     const told = new Set(reserved.length ? idleSubmitters.map((s) => s.schedd) : []);
     for (const addr of [...told, ...this.reservationTold]) if (!bySchedd.has(addr)) bySchedd.set(addr, []);
     this.reservationTold = told;
-    const now = Date.now();
+    const now = performance.now();
     await Promise.all([
       ...[...bySchedd].map(([addr, ms]) =>
         this.schedd(addr)
@@ -349,7 +353,7 @@ export class Negotiator {
   private usageOf(name: string, advertised: number): number {
     const p = this.pendingUsage.get(name);
     if (!p) return advertised;
-    if (advertised >= p.baseline + p.cpus || Date.now() - p.at > PENDING_USAGE_MS) {
+    if (advertised >= p.baseline + p.cpus || performance.now() - p.at > PENDING_USAGE_MS) {
       this.pendingUsage.delete(name);
       return advertised;
     }
@@ -359,10 +363,10 @@ export class Negotiator {
     const p = this.pendingUsage.get(name);
     if (p) {
       p.cpus += cpus;
-      p.at = Date.now();
+      p.at = performance.now();
     } else {
       // `usage` includes earlier pending matches only when there were none
-      this.pendingUsage.set(name, { baseline: usage, cpus, at: Date.now() });
+      this.pendingUsage.set(name, { baseline: usage, cpus, at: performance.now() });
     }
   }
 
@@ -378,7 +382,7 @@ export class Negotiator {
    * (for the accounting group and the machine's Rank of them) come from their schedds, once per job.
    */
   private async claimedSlots(ads: ClassAd[], schedulerAds: ClassAd[]): Promise<ClaimedSlotInput[]> {
-    const now = Date.now();
+    const now = performance.now();
     const byName = new Map(ads.map((ad) => [str(ad, 'Name'), ad]));
     // a pending preemption ends when its slot no longer runs that job (the claim was released: what it
     // freed is reserved for the preempting job), or times out

@@ -22,7 +22,7 @@ export function leaseClock(): number {
 }
 
 /** How long a reservation the negotiator sent holds without being sent again (it sends one every cycle). */
-const RESERVATION_MS = 5 * 60_000;
+export const RESERVATION_MS = 5 * 60_000;
 
 /**
  * The slots the negotiator keeps for a parallel job (its reservation, daemons/negotiator/gang.ts): a claim
@@ -43,13 +43,14 @@ export class ReservedSlots {
     const before = this.slots;
     this.slots = new Set(slots.slice(0, 100_000));
     this.start = Number.isFinite(start) && start > 0 ? start : 0;
-    this.at = Date.now();
+    this.at = leaseClock();
     return before.size !== this.slots.size || [...before].some((s) => !this.slots.has(s));
   }
 
   /** Whether a claim's slot (a dynamic slot, `slot1_3@host`, of the partitionable `slot1@host`) is reserved. */
   holds(slot: string): boolean {
-    if (!this.slots.size || Date.now() - this.at > RESERVATION_MS) return false;
+    // on the monotonic clock: one set back would keep a reservation no negotiator sends any more for as long
+    if (!this.slots.size || leaseClock() - this.at > RESERVATION_MS) return false;
     return this.slots.has(slot) || this.slots.has(slot.replace(/_\d+@/, '@'));
   }
 

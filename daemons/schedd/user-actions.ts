@@ -366,7 +366,7 @@ export class UserActions {
    * the run up (leases.ts), or it is settled here. A startd that answers with a refusal has no such run.
    */
   private async stopRun(job: Job, claim: string, reason: string): Promise<void> {
-    const until = Date.now() + 2 * this.s.lease() * 1000;
+    const until = performance.now() + 2 * this.s.lease() * 1000;
     let waitMs = 1000;
     for (;;) {
       const c = job.claim;
@@ -378,7 +378,7 @@ export class UserActions {
         // nobody listening at its address is a startd gone (a restarted one serves elsewhere and reaped its
         // predecessor's jobs), not one that is slow to answer
         const silent = e instanceof DschedError && SILENT.has(e.code) && !connectionRefused(e);
-        if (silent && Date.now() + waitMs < until) {
+        if (silent && performance.now() + waitMs < until) {
           this.s.log.warn(
             { cluster: job.cluster, proc: job.proc, err: (e as Error).message, retryInMs: waitMs },
             'the startd did not answer the request to stop the job; asking again',

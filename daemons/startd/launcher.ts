@@ -230,8 +230,9 @@ export class ProcessLauncher implements Launcher {
   async previousEnds(): Promise<PreviousEnds> {
     const files = this.runDir ? spawnerJournals(this.runDir, this.starter.spawnerPid) : [];
     // the previous spawner stops when it sees its startd gone, and journals what it reaps until then
-    const until = Date.now() + 10_000;
-    for (const f of files) while (isSpawner(f.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const until = performance.now() + 10_000;
+    for (const f of files)
+      while (isSpawner(f.pid) && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
     return {
       ends: files.flatMap((f) => readSpawnerJournal(f.file)),
       drop: () => files.forEach((f) => removeSpawnerJournal(f.file)),

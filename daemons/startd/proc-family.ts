@@ -269,7 +269,7 @@ export class ProcFamily {
    * Returns the pids still there at the deadline (processes stuck in the kernel).
    */
   async kill(timeoutMs = 10_000): Promise<number[]> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs;
     if (this.pid) signalGroupOf(this.pid, 'SIGKILL');
     let left = this.pids();
     if (!left.length) return left; // the usual case: the job left nothing
@@ -277,12 +277,12 @@ export class ProcFamily {
     if (freeze) {
       write(freeze.file, freeze.on);
       // freezing takes a moment (FREEZING): wait, bounded (a task stuck in the kernel never freezes)
-      const until = Math.min(deadline, Date.now() + 1000);
-      for (let wait = 1; Date.now() < until && freeze.frozen && !freeze.frozen(); wait = Math.min(wait * 2, 50))
+      const until = Math.min(deadline, performance.now() + 1000);
+      for (let wait = 1; performance.now() < until && freeze.frozen && !freeze.frozen(); wait = Math.min(wait * 2, 50))
         await sleep(wait);
       left = this.pids();
     }
-    for (let wait = 2; left.length && Date.now() < deadline; wait = Math.min(wait * 2, 100)) {
+    for (let wait = 2; left.length && performance.now() < deadline; wait = Math.min(wait * 2, 100)) {
       this.killRound();
       if (freeze) write(freeze.file, freeze.off); // killed processes die once they run again
       await sleep(wait);
@@ -318,13 +318,13 @@ export class ProcFamily {
   async remove(timeoutMs = 5_000): Promise<void> {
     const { cgroup } = this.ref;
     if (!cgroup) return;
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs;
     for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
       try {
         rmdirSync(cgroup);
         return;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT' || Date.now() > deadline) return;
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' || performance.now() > deadline) return;
       }
       await sleep(wait);
     }

@@ -22,7 +22,10 @@ export class EventReporter {
   private inflight = new Set<string>();
   /** per schedd: the latest step of the retry delay */
   private backoff = new Map<string, number>();
-  /** events sent and not acknowledged: when each may go again */
+  /**
+   * events sent and not acknowledged: when each may go again, on the monotonic clock (a wall clock stepped
+   * back by an hour would hold every retry, a job's exit among them, for that hour)
+   */
   private retryAt = new Map<string, number>();
   private retryTimers = new Map<string, NodeJS.Timeout>();
   private seq = 0;
@@ -254,7 +257,7 @@ export class EventReporter {
         this.retryTimers.delete(addr);
         void this.flush(addr);
       },
-      Math.max(0, at - Date.now()),
+      Math.max(0, at - performance.now()),
     );
     t.unref();
     this.retryTimers.set(addr, t);
@@ -264,7 +267,7 @@ export class EventReporter {
     const m = this.pending.get(addr);
     if (!m || m.size === 0 || this.inflight.has(addr)) return;
     if (this.unsynced.size) return this.sync(); // on disk first; sync() sends
-    const now = Date.now();
+    const now = performance.now();
     const batch = [...m.values()].filter((e) => this.ready(e, now)).slice(0, 1000);
     if (!batch.length) return this.armRetry(addr);
     this.inflight.add(addr);
@@ -283,7 +286,7 @@ export class EventReporter {
       const left = batch.filter((e) => m.has(e.seq!));
       if (left.length) {
         const d = this.retryDelay(addr);
-        for (const e of left) this.retryAt.set(e.seq!, Date.now() + d);
+        for (const e of left) this.retryAt.set(e.seq!, performance.now() + d);
         this.log.debug(
           { schedd: addr, events: left.length, retryMs: Math.round(d) },
           'job events not acknowledged yet',
@@ -291,7 +294,7 @@ export class EventReporter {
       } else this.backoff.delete(addr);
     } catch (e) {
       const d = this.retryDelay(addr);
-      for (const ev of batch) if (m.has(ev.seq!)) this.retryAt.set(ev.seq!, Date.now() + d);
+      for (const ev of batch) if (m.has(ev.seq!)) this.retryAt.set(ev.seq!, performance.now() + d);
       this.log.warn(
         { schedd: addr, events: batch.length, retryMs: Math.round(d), err: (e as Error).message },
         'could not deliver job events; will retry',
@@ -300,7 +303,7 @@ export class EventReporter {
     this.inflight.delete(addr);
     // the exits that ended while the batch was out: on disk with one fsync, then sent (sync flushes)
     if (this.unsynced.size) return this.sync();
-    const later = Date.now();
+    const later = performance.now();
     if ([...m.values()].some((e) => this.ready(e, later))) setImmediate(() => void this.flush(addr));
     else this.armRetry(addr);
   }

@@ -879,8 +879,8 @@ export class Startd {
     await new Promise((r) => setImmediate(r));
     const running = [...this.machine.dslots.values()].filter((d) => d.job);
     for (const d of running) this.deactivate(d.claim, false, 'startd shutting down', 'the startd was shut down');
-    const until = Date.now() + graceMs;
-    while (Date.now() < until && [...this.machine.dslots.values()].some((d) => d.job))
+    const until = performance.now() + graceMs;
+    while (performance.now() < until && [...this.machine.dslots.values()].some((d) => d.job))
       await new Promise((r) => setTimeout(r, 50));
     for (const d of this.machine.dslots.values()) if (d.job) this.launchers.signal(d.job.started, 'SIGKILL');
     await this.launchers.stop();

@@ -3,8 +3,9 @@
 // or signal. The fork itself happens in the spawner process (spawner/spawner.c).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { stat, statfs } from 'node:fs/promises';
 import { constants } from 'node:os';
-import { basename, dirname, join, resolve as resolve_ } from 'node:path';
+import { basename, dirname, join, relative, resolve as resolve_ } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { HoldCode, OutOfResourcesSubCode } from '../../lib/job-status.js';
@@ -169,7 +170,7 @@ export class Starter {
       } else {
         this.pending.delete(r.id);
         if (r.event === 'exited' && p.job.run && child.pid) this.unjournaled.set(p.job.run, child.pid);
-        p.resolve(
+        const outcome: JobOutcome =
           r.event === 'failed'
             ? {
                 kind: 'failed',
@@ -185,8 +186,11 @@ export class Starter {
                   exitCode: r.exitCode,
                   signal: r.signal,
                   stopped: p.job.signalledHere || !p.job.run ? undefined : r.stopped,
-                },
-        );
+                };
+        // a run that ended of itself, its output written outside the sandbox: is that output whole?
+        if (r.event === 'exited' && outcome.kind === 'exited' && !r.stopped && !p.job.signalledHere && p.job.files)
+          void outputFileHold(p.job, outcome).then((held) => p.resolve(held ?? outcome));
+        else p.resolve(outcome);
       }
     });
     // 'close', not 'exit': the ends the spawner reported just before it died are read first (a busy startd
@@ -398,15 +402,66 @@ export function signalGroup(pid: number, sig: NodeJS.Signals): boolean {
  * temporary files may be cut short (a shell that ignores a failed write exits 0), and another host may run it.
  */
 export function sandboxFullHold(sandbox: string, r: { exitCode: number; signal?: number }): JobOutcome {
-  const how = r.signal !== undefined ? `signal ${r.signal}` : `exit code ${r.exitCode}`;
+  return diskFullHold(`The execute folder's file system (${dirname(sandbox)})`, r);
+}
+
+/** Held 34/28 (out of resources: disk), whatever the exit: `where` filled up, so the job's writes may have failed. */
+function diskFullHold(where: string, r: { exitCode: number; signal?: number }): JobOutcome {
   return {
     kind: 'failed',
     exitCode: HoldCode.JobOutOfResources,
     holdCode: HoldCode.JobOutOfResources,
     holdSubCode: OutOfResourcesSubCode.Disk,
     signal: r.signal,
-    message: `The execute folder's file system (${dirname(sandbox)}) was full when the job ended (${how}): its output may be incomplete`,
+    message: `${where} was full when the job ended (${endedWith(r)}): its output may be incomplete`,
   };
+}
+
+const endedWith = (r: { exitCode: number; signal?: number }) =>
+  r.signal !== undefined ? `signal ${r.signal}` : `exit code ${r.exitCode}`;
+
+/** Under this much room left for users, a file system counts as full (the spawner's SANDBOX_FULL_BYTES). */
+const FULL_BYTES = 1024 * 1024;
+
+/**
+ * A job whose stdout or stderr file is outside its sandbox (no file transfer: written in place) is held when
+ * it ends if that file is no longer at its path (it, or its folder, was removed or replaced while the job ran:
+ * what the job wrote went to a file no one can open) or if that file's file system is full (the job's writes
+ * may have failed, a shell ignoring them exits 0: the output may be cut short), as a job whose sandbox filled
+ * is (sandboxFullHold). Without either, it completes. Undefined if nothing is wrong.
+ */
+export async function outputFileHold(
+  job: Pick<StartedJob, 'sandbox' | 'stdout' | 'stderr' | 'files'>,
+  r: { exitCode: number; signal?: number },
+): Promise<JobOutcome | undefined> {
+  for (const which of ['stdout', 'stderr'] as const) {
+    const path = job[which];
+    const id = job.files?.[which];
+    if (!path || !id || !relative(job.sandbox, path).startsWith('..')) continue;
+    let now: string;
+    try {
+      const st = await stat(path, { bigint: true });
+      now = `${st.dev}:${st.ino}`;
+    } catch (e) {
+      // only a path that names nothing any more: an unreadable folder (root squashed on NFS) proves no loss
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') continue;
+      now = '';
+    }
+    if (now !== id)
+      return {
+        kind: 'failed',
+        exitCode: HoldCode.UnableToOpenOutput,
+        holdCode: HoldCode.UnableToOpenOutput,
+        holdSubCode: now ? 0 : 2,
+        signal: r.signal,
+        message: `The job's ${which} file ${path} was ${now ? 'replaced' : 'removed (or its folder was)'} while the job ran: what it wrote there is lost (the job ended with ${endedWith(r)})`,
+      };
+    const fs = await statfs(path).catch(() => undefined);
+    if (fs && (fs.bavail * fs.bsize < FULL_BYTES || (fs.files > 0 && fs.ffree === 0)))
+      return diskFullHold(`The file system of the job's ${which} file ${path}`, r);
+  }
+  return undefined;
 }
 
 /** Remove a job's sandbox; its owner may be changing it meanwhile, so no link in it is followed (lib/remove-tree.ts). */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { GangClaims, followerClaimId, type GangSchedd } from '../../../daemons/schedd/gang.js';
-import { ReservedSlots, type Claim } from '../../../daemons/schedd/claim.js';
+import { RESERVATION_MS, ReservedSlots, type Claim } from '../../../daemons/schedd/claim.js';
 import { JobQueue, lit, type Job } from '../../../daemons/schedd/queue.js';
 import { JobStatus } from '../../../lib/job-status.js';
 import { openQueueDb } from '../../../daemons/schedd/store/db.js';
@@ -185,5 +185,20 @@ describe('schedd reservations', () => {
     assert.equal(r.mayRun('slot1_3@exec1', 7200), false);
     assert.equal(r.mayRun('slot1_3@exec1', undefined), false, 'a job without a bound waits');
     assert.equal(r.mayRun('slot1_3@exec2', undefined), true, 'not reserved');
+  });
+
+  test('schedd reservations – one no negotiator sends again lapses after its time, whatever a wall clock set back says', (t) => {
+    let mono = 1000;
+    let wall = Date.UTC(2026, 0, 1);
+    t.mock.method(performance, 'now', () => mono);
+    t.mock.method(Date, 'now', () => wall);
+    const r = new ReservedSlots();
+    r.set(['slot1@exec1']);
+    // an admin's `date` sets the clock an hour back; the negotiator is gone and sends nothing more
+    wall -= 3_600_000;
+    mono += RESERVATION_MS + 1;
+    wall += RESERVATION_MS + 1;
+    assert.equal(r.holds('slot1_3@exec1'), false, 'the reservation lapsed');
+    assert.equal(r.mayReuse('slot1_3@exec1'), true);
   });
 });
