@@ -8,6 +8,8 @@
 //
 // Attributes written besides the usual job ad ones: IsPbsJob = true, PbsJobName, PbsJobId, PbsQueue,
 // PbsDepend (the -W depend= value), PbsRerunable, PbsAccount, PbsArrayId, PbsArrayIndex (per proc),
+// PbsArrayIndices (the -J/-t range as given), PbsArrayOut and PbsArrayErr (the array's own paths,
+// ^array_index^ in place of the index: what qstat -f C[] shows),
 // PbsMailPoints, PbsResources, Queue (-q), PbsDefaultedResources (what a queue's defaults may fill); walltime → AllowedJobDuration (seconds; the schedd kills a #PBS job that
 // runs longer, as PBS does, or holds it with PBS_WALLTIME_HOLD, as HTCondor does), -a → DeferralTime, -h → JobStatus 5 (held).
 import { statSync } from 'node:fs';
@@ -857,8 +859,16 @@ function findInPath(prog: string, path: string | undefined): string | undefined 
 
 // ---- expansion ------------------------------------------------------------------------------------
 
-/** Where a PBS output file goes: the default NAME.oID in the submit directory, or -o/-e (a directory → default name inside it). */
-function outputPath(given: string | undefined, cwd: string, defaultName: string, index: number | null): string {
+/**
+ * Where a PBS output file goes: the default NAME.oID in the submit directory, or -o/-e (a directory → default
+ * name inside it). `index` '^array_index^' keeps the placeholder: an array's own path, as qstat -f shows it.
+ */
+function outputPath(
+  given: string | undefined,
+  cwd: string,
+  defaultName: string,
+  index: number | string | null,
+): string {
   if (given === undefined || given === '') return join(cwd, defaultName);
   let p = given.replace(/\^array_index\^/g, index === null ? '' : String(index));
   p = isAbsolute(p) ? p : resolve(cwd, p);
@@ -1028,6 +1038,17 @@ export function expandPbs(
     const torque = plan.array.style === 'torque';
     const sep = torque ? '-' : '.';
     const indexVar = torque ? 'PBS_ARRAYID' : 'PBS_ARRAY_INDEX';
+    const any = '^array_index^';
+    const arrayOut = outputPath(plan.out, cwd, `${plan.name}.o${clusterId}${sep}${any}`, any);
+    const arrayErr = outputPath(plan.err, cwd, `${plan.name}.e${clusterId}${sep}${any}`, any);
+    const a = plan.array;
+    c.PbsArrayIndices = quoteString(
+      a.ranges
+        ? a.ranges.map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}-${hi}`)).join(',')
+        : `${a.start}-${a.end}${a.step > 1 ? `:${a.step}` : ''}`,
+    );
+    c.PbsArrayOut = quoteString(plan.join === 'eo' ? arrayErr : arrayOut);
+    c.PbsArrayErr = quoteString(plan.join === 'oe' ? arrayOut : arrayErr);
     plan.indexes.forEach((idx, p) => {
       const jobId = `${clusterId}[${idx}].${host}`;
       const out = outputPath(plan.out, cwd, `${plan.name}.o${clusterId}${sep}${idx}`, idx);

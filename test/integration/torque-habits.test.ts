@@ -15,6 +15,19 @@ describe('torque habits', () => {
     await pool?.stop();
   });
 
+  /** qstat as `dsched shims install` writes it into pool.work/DIR, run through sh as a user types it. */
+  async function qstatShim(dir: string) {
+    const bin = join(pool.work, dir);
+    assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
+    return (args: string) =>
+      spawnSync('sh', ['-c', `qstat ${args}`], {
+        cwd: pool.work,
+        env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+  }
+
   test('torque habits – -l nodes=2:ppn=2 is two chunks of 2 cpus (a parallel job, scattered unless -l place says otherwise), not one job of 4 cpus', async () => {
     // the common MPI script: $PBS_NODEFILE has one line per process, ppn of them per host
     const script = '#!/bin/sh\n#PBS -N mpi\n#PBS -l nodes=2:ppn=2\necho NCPUS=$NCPUS\nwc -l < $PBS_NODEFILE\n';
@@ -79,19 +92,11 @@ describe('torque habits', () => {
   });
 
   test('pbs habits – qstat shows an array as one line C[], -t adds its subjobs, -J shows array jobs only', async () => {
-    const bin = join(pool.work, 'shims');
-    assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
+    const qstat = await qstatShim('shims');
     pool.file('arr.sh', '#!/bin/sh\n#PBS -N arr\n#PBS -J 1-2\ntrue\n', 0o755);
     pool.file('single.sh', '#!/bin/sh\n#PBS -N single\ntrue\n', 0o755);
     const arr = await pool.submit('arr.sh', ['-h']);
     const single = await pool.submit('single.sh', ['-h']);
-    const qstat = (args: string) =>
-      spawnSync('sh', ['-c', `qstat ${args}`], {
-        cwd: pool.work,
-        env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` },
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
     // as PBS's qstat: the array is one line, C[], its subjobs after it only with -t
     const plain = qstat('');
     assert.equal(plain.status, 0, plain.stderr);
@@ -109,5 +114,34 @@ describe('torque habits', () => {
     assert.doesNotMatch(j.stdout, new RegExp(`^${arr}\\[1\\]`, 'm'));
     assert.doesNotMatch(j.stdout, /single/);
     await pool.run('drm', [String(arr), String(single)]);
+  });
+
+  test('pbs habits – qstat C[I] shows that subjob alone; qstat -f C[] shows the array itself (its paths with ^array_index^, its range and counts)', async () => {
+    const qstat = await qstatShim('shims-f');
+    pool.file('arrf.sh', '#!/bin/sh\n#PBS -N arrf\n#PBS -J 1-3\ntrue\n', 0o755);
+    const arr = await pool.submit('arrf.sh', ['-h']);
+    const one = qstat(`'${arr}[2]'`);
+    assert.equal(one.status, 0, one.stderr);
+    const ids = [...one.stdout.matchAll(/^(\d\S*) /gm)].map((m) => m[1]!.replace(/\..*/, ''));
+    assert.deepEqual(ids, [`${arr}[2]`], one.stdout);
+    // the array and a subjob named together: both lines
+    const both = qstat(`'${arr}[]' '${arr}[2]'`);
+    assert.match(both.stdout, new RegExp(`^${arr}\\[\\]\\.`, 'm'), both.stdout);
+
+    const f = qstat(`-f '${arr}[]'`);
+    assert.equal(f.status, 0, f.stderr);
+    assert.match(f.stdout, new RegExp(`^Job Id: ${arr}\\[\\]\\.`, 'm'));
+    assert.match(f.stdout, new RegExp(`Output_Path = \\S+:${pool.work}/arrf\\.o${arr}\\.\\^array_index\\^\n`));
+    assert.match(f.stdout, new RegExp(`Error_Path = \\S+:${pool.work}/arrf\\.e${arr}\\.\\^array_index\\^\n`));
+    assert.match(f.stdout, /^ {4}array = True$/m);
+    assert.match(f.stdout, /^ {4}array_indices_submitted = 1-3$/m);
+    assert.match(f.stdout, /^ {4}array_state_count = Queued:3 Running:0 Exiting:0 Expired:0$/m);
+    assert.doesNotMatch(f.stdout, /array_index = |PBS_JOBID=|PBS_ARRAY_INDEX=/, 'nothing of one subjob');
+    assert.match(f.stdout, /PBS_ARRAY_ID=/);
+    const sub = qstat(`-f '${arr}[2]'`);
+    assert.match(sub.stdout, new RegExp(`Output_Path = \\S+:${pool.work}/arrf\\.o${arr}\\.2\n`));
+    assert.match(sub.stdout, /^ {4}array_index = 2$/m);
+    assert.doesNotMatch(sub.stdout, /array = True/);
+    await pool.run('drm', [String(arr)]);
   });
 });
