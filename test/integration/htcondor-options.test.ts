@@ -251,4 +251,32 @@ describe('htcondor options', () => {
     const quoted = await pool.run('dq', ['-constraint', 'Owner =!= "alice" && Owner == User', '-af', 'ClusterId']);
     assert.equal(quoted.stderr, '');
   });
+  test('htcondor options – dstatus -constraint Machine == node1 (unquoted) warns too, and the quoted one finds the slots', async () => {
+    const [slot] = await pool.json('dstatus', []);
+    const host = String(slot!.Machine);
+    // a bare word (a host name with a dot or a dash would not parse as one word)
+    const r = await pool.run('dstatus', ['-constraint', 'Machine == node1 && State == Unclaimed', '-af', 'Name']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    for (const [attr, name] of [
+      ['Machine', 'node1'],
+      ['State', 'Unclaimed'],
+    ])
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^dstatus: warning: -constraint compares ${attr} with an attribute named ${name}, not with the name "${name}" \\(write ${attr} == "${name}"\\)$`,
+          'm',
+        ),
+      );
+    const quoted = await pool.run('dstatus', [
+      '-constraint',
+      `Machine == "${host}" && Name =!= Machine`,
+      '-af',
+      'Name',
+    ]);
+    assert.equal(quoted.code, 0, quoted.stderr);
+    assert.equal(quoted.stderr, '');
+    assert.notEqual(quoted.stdout, '');
+  });
 });
