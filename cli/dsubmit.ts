@@ -12,7 +12,7 @@ import { ownAccount } from '../lib/users.js';
 import { asciiDashes, lookalikeDashError } from './shared/dash.js';
 import { io } from './shared/io.js';
 import { CommandExit, EXIT, runCli } from './shared/run-cli.js';
-import { openSession } from './shared/session.js';
+import { ONE_POOL_ONLY, openSession } from './shared/session.js';
 import { typedName, usageAs } from './shared/renamed.js';
 import { versionLine } from './shared/version.js';
 
@@ -134,6 +134,7 @@ function parseArgs(argv: string[]): Parsed {
     // qsub reads its options with getopt: a value may follow its letter at once (-lwalltime=1:00:00, -joe)
     else if (a.length > 2 && PBS_WITH_VALUE.has(a.slice(0, 2)) && !CONDOR_SUBMIT_WORDS.has(a))
       p.pbs.push(a.slice(0, 2), a.slice(2));
+    else if (a === '-pool' || a === '--pool') throw new DschedError('USAGE', `${a}: ${ONE_POOL_ONLY}`);
     else if (/^-[A-Za-z]/.test(a) && a !== '-') throw new DschedError('USAGE', `unknown option ${a}\n${usage()}`);
     else if (asciiDashes(a) !== undefined) throw lookalikeDashError(a, asciiDashes(a)!);
     else if (/^[A-Za-z_][\w.]*=/.test(a) && p.file !== undefined) {

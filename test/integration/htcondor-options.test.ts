@@ -279,4 +279,20 @@ describe('htcondor options', () => {
     assert.equal(quoted.stderr, '');
     assert.notEqual(quoted.stdout, '');
   });
+  test('htcondor options – -pool HOST is refused by every command with how to reach another pool, and nothing is queued', async () => {
+    pool.file('pool.sub', 'executable = /bin/true\nqueue\n');
+    const before = (await pool.json('dq', ['-allusers'])).length;
+    for (const [cmd, args] of [
+      ['dq', []],
+      ['dstatus', []],
+      ['dhistory', []],
+      ['drm', ['1']],
+      ['dsubmit', ['pool.sub']],
+    ] as const) {
+      const r = await pool.run(cmd, ['-pool', 'cm.example.com', ...args]);
+      assert.equal(r.code, 2, `${cmd}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^${cmd}: error\\[USAGE\\]: -pool: .*DSCHED_HOME`, 'm'), cmd);
+    }
+    assert.equal((await pool.json('dq', ['-allusers'])).length, before, 'nothing queued');
+  });
 });
