@@ -295,4 +295,19 @@ describe('htcondor options', () => {
     }
     assert.equal((await pool.json('dq', ['-allusers'])).length, before, 'nothing queued');
   });
+  test('htcondor options – condor_submit -dry-run FILE job.sub writes the ads to FILE (- for stdout) and queues nothing; -dry-run job.sub prints them', async () => {
+    pool.file('dry.sub', 'executable = /bin/echo\narguments = $(Item)\nqueue 1 in (a, b)\n');
+    const before = (await pool.json('dq', ['-allusers'])).length;
+    const r = await pool.run('dsubmit', ['-dry-run', 'dry.ad', 'dry.sub', 'extra=1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '2 job(s) dry-run to cluster 1.\n');
+    assert.match(pool.read('dry.ad'), /^Args = "a"$[\s\S]*^Args = "b"$/m);
+    const dash = await pool.run('dsubmit', ['-dry-run', '-', 'dry.sub']);
+    assert.equal(dash.code, 0, dash.stderr);
+    assert.match(dash.stdout, /^Cmd = "\/bin\/echo"$/m);
+    const plain = await pool.run('dsubmit', ['-dry-run', 'dry.sub']);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.stdout, dash.stdout, 'no file: the ads on stdout');
+    assert.equal((await pool.json('dq', ['-allusers'])).length, before, 'nothing queued');
+  });
 });
