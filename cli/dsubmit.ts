@@ -227,6 +227,15 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
+  // qsub -I (-X): said before any script is read (`qsub -I` alone would wait for one on standard input)
+  let interactive: string | undefined;
+  for (let i = 0; i < args.pbs.length && args.pbs[i] !== '--'; i += PBS_WITH_VALUE.has(args.pbs[i]!) ? 2 : 1)
+    if (args.pbs[i] === '-I' || args.pbs[i] === '-X') interactive ??= args.pbs[i];
+  if (interactive)
+    throw new DschedError(
+      'USAGE',
+      `${interactive}: interactive jobs are not supported by dsched; submit the commands as a batch job and follow its output with dtail -f JOBID`,
+    );
   if (args.command && args.file !== undefined)
     throw new DschedError('USAGE', `give either a file (${args.file}) or -- program args…, not both\n${usage()}`);
   // the grammars once the options are good: --help and usage errors load none of them

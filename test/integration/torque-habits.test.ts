@@ -144,4 +144,20 @@ describe('torque habits', () => {
     assert.doesNotMatch(sub.stdout, /array = True/);
     await pool.run('drm', [String(arr)]);
   });
+
+  test('pbs habits – qsub -I (interactive) is refused at once, script or not, with what to do instead; nothing is queued', async () => {
+    pool.file('inter.sh', '#!/bin/sh\ntrue\n', 0o755);
+    const before = (await pool.json('dq', ['-allusers'])).length;
+    // no script: qsub -I would otherwise wait for one on standard input
+    for (const args of [['-I'], ['-I', '-l', 'walltime=1:00:00', 'inter.sh'], ['-X', 'inter.sh']]) {
+      const r = await pool.run('dsubmit', args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /error\[USAGE\]: -[IX]: interactive jobs are not supported by dsched; .*dtail -f/);
+    }
+    // a job's own argument after -- is no option of qsub's
+    const echo = await pool.run('dsubmit', ['-h', '--', '/bin/echo', '-I']);
+    assert.equal(echo.code, 0, echo.stderr);
+    assert.equal((await pool.json('dq', ['-allusers'])).length, before + 1);
+    await pool.run('drm', [echo.stdout.trim()]);
+  });
 });
