@@ -160,4 +160,31 @@ describe('torque habits', () => {
     assert.equal((await pool.json('dq', ['-allusers'])).length, before + 1);
     await pool.run('drm', [echo.stdout.trim()]);
   });
+
+  test('pbs habits – qsig, qmove, qorder, qrerun and qmsg say they are not supported and what to do instead (exit 2), and touch no job', async () => {
+    const bin = join(pool.work, 'shims-refuse');
+    assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
+    pool.file('kept.sh', '#!/bin/sh\ntrue\n', 0o755);
+    const id = (await pool.run('dsubmit', ['-h', 'kept.sh'])).stdout.trim();
+    for (const [line, says] of [
+      [`qsig -s TERM ${id}`, /qdel JOBID/],
+      [`qmove other ${id}`, /-q QUEUE/],
+      [`qorder ${id} ${id}`, /qalter -p/],
+      [`qrerun ${id}`, /qhold JOBID, then qrls JOBID/],
+      [`qmsg hello ${id}`, /no message/],
+    ] as const) {
+      const r = spawnSync('sh', ['-c', line], {
+        cwd: pool.work,
+        env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 2, `${line}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^${line.split(' ')[0]}: error\\[USAGE\\]: dsched `), line);
+      assert.match(r.stderr, says, line);
+    }
+    const [ad] = await pool.json('dq', [id]);
+    assert.equal(ad!.JobStatus, 5, 'still held, in its queue');
+    await pool.run('drm', [id]);
+  });
 });
