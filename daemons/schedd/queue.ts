@@ -753,6 +753,9 @@ export class JobQueue {
     const names = new Set(SIGNIFICANT);
     if (this.machineSignificant.size)
       for (const k of Object.keys(m)) if (this.machineSignificant.has(k.toLowerCase())) names.add(k);
+    // an array with a limit on its running subjobs (#PBS -J 1-100%10) is an autocluster of its own, so that
+    // the limit (JobQueue.canStart) holds its jobs back and no other cluster's
+    if (m.ArrayMaxRunning !== undefined) names.add('ClusterId');
     for (const attr of ['Requirements', 'Rank']) {
       const text = m[attr];
       if (!text) continue;

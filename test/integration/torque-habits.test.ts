@@ -187,4 +187,27 @@ describe('torque habits', () => {
     assert.equal(ad!.JobStatus, 5, 'still held, in its queue');
     await pool.run('drm', [id]);
   });
+
+  test('torque habits – -t 1-3%1 runs at most one subjob at a time (the %N limit), and all of them', async () => {
+    const d = pool.work;
+    // each subjob counts the subjobs running beside it, then waits for the test's go
+    pool.file(
+      'one.sh',
+      `#!/bin/sh\n#PBS -N one\n#PBS -t 1-3%1\ntouch ${d}/running.$PBS_ARRAYID\nls ${d} | grep -c '^running\\.' > ${d}/seen.$PBS_ARRAYID\nwhile [ ! -e ${d}/go ]; do sleep 0.1; done\nrm ${d}/running.$PBS_ARRAYID\n`,
+      0o755,
+    );
+    const c = await pool.submit('one.sh');
+    const first = await pool.waitFor('a subjob to run', async () => {
+      const ads = await pool.json('dq', [String(c)]);
+      return ads.some((a) => a.JobStatus === 2) && ads;
+    });
+    assert.deepEqual(first.map((a) => a.JobStatus).sort(), [1, 1, 2], 'one running, the others idle while it runs');
+    pool.file('go', '');
+    const done = await pool.waitForHistory(c, 3);
+    assert.deepEqual(
+      done.map((a) => a.ExitCode),
+      [0, 0, 0],
+    );
+    for (const i of [1, 2, 3]) assert.equal(pool.read(`seen.${i}`), '1\n', `subjob ${i} ran alone`);
+  });
 });
