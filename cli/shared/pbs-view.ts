@@ -214,7 +214,7 @@ export function renderPbsFull(ads: Ad[], server: string): string {
       ['depend', str(ad, 'PbsDepend')],
       ['Error_Path', path(str(ad, 'Err'))],
       ['exec_host', pbsExecHosts(ad)],
-      ['Hold_Types', num(ad, 'JobStatus') === 5 ? 'u' : 'n'],
+      ['Hold_Types', holdTypes(ad)],
       ['Join_Path', str(ad, 'Out') !== undefined && str(ad, 'Out') === str(ad, 'Err') ? 'oe' : 'n'],
       ['Mail_Points', str(ad, 'PbsMailPoints')],
       ['Mail_Users', str(ad, 'NotifyUser')],
@@ -257,6 +257,17 @@ function arrayRows(ad: Ad): Array<[string, string | undefined]> {
     ['array_indices_submitted', str(ad, 'PbsArrayIndices')],
     ['array_state_count', `Queued:${count('QH')} Running:${count('RS')} Exiting:${count('E')} Expired:${expired}`],
   ];
+}
+
+/**
+ * PBS's Hold_Types: n not held; u held by its owner (qhold, qsub -h); s held by the system (waiting for a
+ * dependency, or a policy or failure held it), which qstat -f tells apart.
+ */
+function holdTypes(ad: Ad): string {
+  if (num(ad, 'JobStatus') !== 5) return 'n';
+  const code = num(ad, 'HoldReasonCode');
+  const byOwner = code === undefined || code === 1 || code === 15; // UserRequest, SubmittedOnHold
+  return ad.lookupJS('DependencyHold') === true || !byOwner ? 's' : 'u';
 }
 
 /** A job's exit status as PBS reports it: the exit code, or 256 + the signal that killed it; none while it runs. */

@@ -210,4 +210,16 @@ describe('torque habits', () => {
     );
     for (const i of [1, 2, 3]) assert.equal(pool.read(`seen.${i}`), '1\n', `subjob ${i} ran alone`);
   });
+
+  test('pbs habits – qstat -f Hold_Types: u for a job its owner held (qsub -h), s for one the system holds (waiting for a dependency)', async () => {
+    const qstat = await qstatShim('shims-holds');
+    pool.file('ht.sh', '#!/bin/sh\ntrue\n', 0o755);
+    const held = (await pool.run('dsubmit', ['-h', 'ht.sh'])).stdout.trim();
+    const waits = (await pool.run('dsubmit', ['-W', `depend=afterok:${held}`, 'ht.sh'])).stdout.trim();
+    assert.match(qstat(`-f ${held}`).stdout, /^ {4}Hold_Types = u$/m);
+    const w = qstat(`-f ${waits}`).stdout;
+    assert.match(w, /^ {4}job_state = H$/m, w);
+    assert.match(w, /^ {4}Hold_Types = s$/m, w);
+    await pool.run('drm', [held, waits]);
+  });
 });
