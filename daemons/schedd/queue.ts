@@ -753,9 +753,6 @@ export class JobQueue {
     const names = new Set(SIGNIFICANT);
     if (this.machineSignificant.size)
       for (const k of Object.keys(m)) if (this.machineSignificant.has(k.toLowerCase())) names.add(k);
-    // an array with a limit on its running subjobs (#PBS -J 1-100%10) is an autocluster of its own, so that
-    // the limit (JobQueue.canStart) holds its jobs back and no other cluster's
-    if (m.ArrayMaxRunning !== undefined) names.add('ClusterId');
     for (const attr of ['Requirements', 'Rank']) {
       const text = m[attr];
       if (!text) continue;
@@ -769,7 +766,11 @@ export class JobQueue {
         /* a broken expression is its own autocluster */
       }
     }
-    return JSON.stringify([...names].sort().map((n) => [n, m[n] ?? '']));
+    const pairs = [...names].sort().map((n) => [n, m[n] ?? '']);
+    // an array with a limit on its running subjobs (#PBS -J 1-100%10) is an autocluster of its own, so that
+    // the limit (JobQueue.canStart) holds its jobs back and no other cluster's
+    if (m.ArrayMaxRunning !== undefined) pairs.push(['ClusterId', String(job.cluster)]);
+    return JSON.stringify(pairs);
   }
 
   private enterIdle(job: Job) {
