@@ -11,6 +11,7 @@ import type { Selection } from './shared/job-selection.js';
 import { qualifiedName } from '../lib/rpc/authz.js';
 import { EXIT, runCli } from './shared/run-cli.js';
 import { io } from './shared/io.js';
+import { parseJobId } from './shared/job-id.js';
 import { openSession, type Session } from './shared/session.js';
 import { listingOptions, REFUSED_PRINT_FORMAT } from './shared/listing-options.js';
 import { parseCli, longForm, splitQualifiers, wideWidth, type RefusedOptions } from './shared/yargs.js';
@@ -355,6 +356,7 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
         idsOnly: !!a['pbs-ids'],
         // a subjob named (C[I]) is shown as itself, as qstat shows it
         subjobs: !!a['pbs-subjobs'] || a._.some((w) => /\[\d+\]/.test(String(w))),
+        onlySubjobsOf: clustersNamedBySubjobsOnly(a._.map(String)),
         limit: (a.limit as number) ?? 0,
         server: session.config.str('HOSTNAME') || (await import('node:os')).hostname(),
       });
@@ -472,6 +474,13 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
   } finally {
     session.close();
   }
+}
+
+/** The clusters the words name only through subjobs (`C[I]`, not `C`, `C[]` or `C.P`). */
+function clustersNamedBySubjobsOnly(words: string[]): Set<number> {
+  const ids = words.map(parseJobId);
+  const whole = new Set(ids.filter((id) => id && id.index === undefined).map((id) => id!.cluster));
+  return new Set(ids.filter((id) => id?.index !== undefined && !whole.has(id.cluster)).map((id) => id!.cluster));
 }
 
 runCli('dq', main);

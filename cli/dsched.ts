@@ -877,6 +877,15 @@ async function reconfig(): Promise<number> {
   }
 }
 
+/** What a word typed after `dsched config` as a subcommand is done with here. */
+const VERBS: Record<string, string> = {
+  show: 'dsched config with no name shows every value, -v where each comes from',
+  list: 'dsched config with no name shows every value, -v where each comes from',
+  dump: 'dsched config with no name shows every value, -v where each comes from',
+  reload: 'dsched reconfig makes every daemon re-read the configuration',
+  reconfig: 'dsched reconfig makes every daemon re-read the configuration',
+};
+
 function config(names: string[], verbose: boolean): number {
   const c = loadConfig();
   const list = names.length ? names : c.names();
@@ -884,7 +893,9 @@ function config(names: string[], verbose: boolean): number {
   for (const n of list) {
     const v = c.lookup(n);
     if (!v) {
-      process.stderr.write(`dsched: ${n} is not defined\n`);
+      // `dsched config show` / `reload`, as other tools spell those: say what does it here
+      const verb = VERBS[n.toLowerCase()];
+      process.stderr.write(`dsched: ${n} is not defined${verb ? ` (${verb})` : ''}\n`);
       code = EXIT.failed;
       continue;
     }

@@ -75,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
     { attributeList },
     { XML_HEAD, XML_TAIL, xmlAds },
     { sortAds },
+    { MACHINE_NAME_ATTRS, warnUnquotedNames },
   ] = await Promise.all([
     import('../grammar/classad/index.js'),
     import('./shared/output/autoformat.js'),
@@ -82,9 +83,10 @@ async function main(argv: string[]): Promise<number> {
     import('./shared/job-scan.js'),
     import('./shared/output/xml.js'),
     import('./shared/output/sort.js'),
+    import('./shared/unquoted-names.js'),
   ]);
   const given = (a.constraint as string | undefined) ?? '';
-  if (given) parseExpr(given, { file: '<-constraint>', line: 1, column: 1 });
+  if (given) warnUnquotedNames(parseExpr(given, { file: '<-constraint>', line: 1, column: 1 }), MACHINE_NAME_ATTRS);
   // as condor_status: names on the command line select the ads of those slots or machines
   const names = a._.map(String);
   const constraint = [

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // dsubmit: queue jobs from an HTCondor submit description or a #PBS script (condor_submit / qsub).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { JobSet } from '../grammar/submit/index.js';
@@ -12,7 +12,7 @@ import { ownAccount } from '../lib/users.js';
 import { asciiDashes, lookalikeDashError } from './shared/dash.js';
 import { io } from './shared/io.js';
 import { CommandExit, EXIT, runCli } from './shared/run-cli.js';
-import { openSession } from './shared/session.js';
+import { ONE_POOL_ONLY, openSession } from './shared/session.js';
 import { typedName, usageAs } from './shared/renamed.js';
 import { versionLine } from './shared/version.js';
 
@@ -21,7 +21,8 @@ const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
   FILE is an HTCondor submit description, or a script with #PBS directives; after --, the job runs
   PROGRAM with ARGS (qsub's form).
   -a, -append LINE    add a submit command (before the queue statement); repeatable
-  -dry-run, --dry-run print the job ads that would be queued, queue nothing
+  -dry-run, --dry-run print the job ads that would be queued, queue nothing; -dry-run ADFILE FILE
+                      (condor_submit's form) writes them to ADFILE (- for stdout)
   --json              with --dry-run: print the ads as JSON
   -terse              print the job ids as "C.first - C.last"
   -batch-name NAME    the jobs' batch name (JobBatchName), as batch_name = NAME would set it
@@ -82,6 +83,8 @@ interface Parsed {
   pbs: string[];
   pbsA?: string;
   dryRun: boolean;
+  /** condor_submit's `-dry-run FILE`: where the ads go ('-' is stdout) */
+  dryRunTo?: string;
   json: boolean;
   terse: boolean;
   /** condor_submit's -batch-name */
@@ -94,6 +97,7 @@ interface Parsed {
 function parseArgs(argv: string[]): Parsed {
   const p: Parsed = { append: [], macros: {}, pbs: [], dryRun: false, json: false, terse: false };
   const appendRaw: string[] = [];
+  let dryRunWord: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const need = () => {
@@ -115,8 +119,17 @@ function parseArgs(argv: string[]): Parsed {
       // condor_submit's -queue: the rest of the command line is the queue statement (the file has none)
       appendRaw.push(`queue ${argv.slice(i + 1).join(' ')}`);
       break;
-    } else if (a === '-dry-run' || a === '--dry-run' || a === '-dry') p.dryRun = true;
-    else if (a === '--json' || a === '-json') p.json = true;
+    } else if (a === '-dry-run' || a === '--dry-run' || a === '-dry') {
+      p.dryRun = true;
+      // condor_submit's -dry-run takes a file for the ads (`-dry-run - job.sub`, `-dry-run out.ad job.sub`);
+      // dsubmit's takes none (`--dry-run job.sub`): the word after it is the file for the ads only if another
+      // word names the submit file (decided once all are read)
+      const next = argv[i + 1];
+      if (next !== undefined && (next === '-' || !next.startsWith('-')) && !/^[A-Za-z_][\w.]*=/.test(next)) {
+        dryRunWord = next;
+        i++;
+      }
+    } else if (a === '--json' || a === '-json') p.json = true;
     else if (a === '-terse' || a === '--terse') p.terse = true;
     else if (a === '-allow-crlf-script' || a === '--allow-crlf-script') p.allowCrlfScript = true;
     else if (a === '-batch-name' || a === '--batch-name') {
@@ -134,13 +147,18 @@ function parseArgs(argv: string[]): Parsed {
     // qsub reads its options with getopt: a value may follow its letter at once (-lwalltime=1:00:00, -joe)
     else if (a.length > 2 && PBS_WITH_VALUE.has(a.slice(0, 2)) && !CONDOR_SUBMIT_WORDS.has(a))
       p.pbs.push(a.slice(0, 2), a.slice(2));
+    else if (a === '-pool' || a === '--pool') throw new DschedError('USAGE', `${a}: ${ONE_POOL_ONLY}`);
     else if (/^-[A-Za-z]/.test(a) && a !== '-') throw new DschedError('USAGE', `unknown option ${a}\n${usage()}`);
     else if (asciiDashes(a) !== undefined) throw lookalikeDashError(a, asciiDashes(a)!);
-    else if (/^[A-Za-z_][\w.]*=/.test(a) && p.file !== undefined) {
+    else if (/^[A-Za-z_][\w.]*=/.test(a) && (p.file ?? dryRunWord) !== undefined) {
       const eq = a.indexOf('=');
       p.macros[a.slice(0, eq)] = a.slice(eq + 1);
     } else if (p.file === undefined) p.file = a;
     else throw new DschedError('USAGE', `unexpected argument ${a}\n${usage()}`);
+  }
+  if (dryRunWord !== undefined) {
+    if (p.file === undefined) p.file = dryRunWord;
+    else p.dryRunTo = dryRunWord;
   }
   p.append = appendRaw;
   return p;
@@ -209,6 +227,15 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
+  // qsub -I (-X): said before any script is read (`qsub -I` alone would wait for one on standard input)
+  let interactive: string | undefined;
+  for (let i = 0; i < args.pbs.length && args.pbs[i] !== '--'; i += PBS_WITH_VALUE.has(args.pbs[i]!) ? 2 : 1)
+    if (args.pbs[i] === '-I' || args.pbs[i] === '-X') interactive ??= args.pbs[i];
+  if (interactive)
+    throw new DschedError(
+      'USAGE',
+      `${interactive}: interactive jobs are not supported by dsched; submit the commands as a batch job and follow its output with dtail -f JOBID`,
+    );
   if (args.command && args.file !== undefined)
     throw new DschedError('USAGE', `give either a file (${args.file}) or -- program args…, not both\n${usage()}`);
   // the grammars once the options are good: --help and usage errors load none of them
@@ -299,7 +326,14 @@ async function main(argv: string[]): Promise<number> {
       all.push(...jobs.procs.map((p) => ({ ...jobs.cluster, ...p })));
       out.push(printLong(jobs));
     }
-    io().stdout.write(args.json ? JSON.stringify(all, null, 2) + '\n' : out.join(''));
+    const text = args.json ? JSON.stringify(all, null, 2) + '\n' : out.join('');
+    if (args.dryRunTo === undefined || args.dryRunTo === '-') io().stdout.write(text);
+    else {
+      writeFileSync(resolve(io().cwd, args.dryRunTo), text);
+      // as condor_submit says it, which scripts read
+      for (const [i, { jobs }] of expanded.entries())
+        io().stdout.write(`${Math.max(1, jobs.procs.length)} job(s) dry-run to cluster ${1 + i}.\n`);
+    }
     return EXIT.ok;
   }
 

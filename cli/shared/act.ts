@@ -5,7 +5,12 @@ import { io } from './io.js';
 import { openSession } from './session.js';
 import { parseCli } from './yargs.js';
 
-const PAST = { remove: 'marked for removal', hold: 'held', release: 'released' } as const;
+const PAST = {
+  remove: 'marked for removal',
+  forcex: 'forced out of the queue',
+  hold: 'held',
+  release: 'released',
+} as const;
 
 /**
  * The code of a job the schedd did not act on: the one its result carries, or, from a schedd older than that
@@ -61,7 +66,11 @@ export async function actCommand(
           type: 'string',
           describe: 'the jobs of this schedd (its Name, or its host, as dstatus -schedd lists them)',
         })
-        .option('forcex', { type: 'boolean', hidden: true })
+        .option('forcex', {
+          type: 'boolean',
+          hidden: action !== 'remove',
+          describe: 'the jobs already removed (X) whose run has not stopped yet leave the queue now',
+        })
         // qdel, qhold and qrls (dsched shims): PBS's commands say nothing when they succeed
         .option('pbs', { type: 'boolean', hidden: true })
         // PBS's qdel -W force: remove the job whatever its execute host answers, which a removal here always
@@ -74,6 +83,7 @@ export async function actCommand(
           'the jobs that match',
         ),
   );
+  if (a.forcex && action !== 'remove') throw new DschedError('USAGE', `${cmd} takes no -forcex (a removal's option)`);
   const w = a.W as string | undefined;
   if (w !== undefined && (action !== 'remove' || w !== 'force'))
     throw new DschedError('USAGE', `-W ${w}: ${action === 'remove' ? 'only -W force is taken' : `${cmd} takes no -W`}`);
@@ -90,7 +100,7 @@ export async function actCommand(
     const owners = a.all && !sel.owners.length && !sel.ids.length && !sel.constraint ? [] : sel.owners;
     // the schedd sends results only for the jobs it did not act on, and counts the others
     const r = await schedd.act({
-      action,
+      action: a.forcex ? 'forcex' : action,
       ids: sel.ids,
       owners,
       constraint: sel.constraint,
@@ -101,7 +111,7 @@ export async function actCommand(
     const failures = r.results.filter((x) => !x.ok);
     const failed = failures.length || !r.done ? reportActFailures(cmd, failures) : 0;
     const ok = r.done;
-    if (ok && !a.pbs) io().stdout.write(`${ok} job(s) ${PAST[action]}.\n`);
+    if (ok && !a.pbs) io().stdout.write(`${ok} job(s) ${PAST[a.forcex ? 'forcex' : action]}.\n`);
     return failed || !ok ? EXIT.failed : EXIT.ok;
   } finally {
     session.close();

@@ -72,7 +72,7 @@ export function pbsState(ad: Ad): string {
  * -t), which lists them after it. The array's state is Q until a subjob has begun, then B, F once all have
  * finished (H while all are held); its time is its subjobs' together.
  */
-export function arrayLines(ads: Ad[], subjobs: boolean): Ad[] {
+export function arrayLines(ads: Ad[], subjobs: boolean, onlySubjobsOf: ReadonlySet<number> = new Set()): Ad[] {
   const out: Ad[] = [];
   const arrays = new Map<string, { ad: Ad; members: Ad[] }>();
   for (const ad of ads) {
@@ -83,15 +83,15 @@ export function arrayLines(ads: Ad[], subjobs: boolean): Ad[] {
     }
     let array = arrays.get(pbs);
     if (!array) {
-      const r = ad.toRecord();
-      for (const k of Object.keys(r)) if (/^(pbsarrayindex|remoteusercpu|remotesyscpu)$/i.test(k)) delete r[k];
-      arrays.set(pbs, (array = { ad: ClassAd.fromRecord(r), members: [] }));
-      out.push(array.ad);
+      arrays.set(pbs, (array = { ad: arrayAd(ad), members: [] }));
+      // `qstat C[I]` shows that subjob alone, as PBS does: the array's line only when the array is named
+      if (!onlySubjobsOf.has(num(ad, 'ClusterId') ?? -1)) out.push(array.ad);
     }
     array.members.push(ad);
     if (subjobs) out.push(ad);
   }
   for (const { ad, members } of arrays.values()) {
+    arrayMembers.set(ad, members);
     const states = members.map(pbsState);
     arrayStates.set(
       ad,
@@ -109,6 +109,30 @@ export function arrayLines(ads: Ad[], subjobs: boolean): Ad[] {
     );
   }
   return out;
+}
+
+/** The subjobs (those listed) of an array's line made by arrayLines, for qstat -f's array_state_count. */
+const arrayMembers = new WeakMap<Ad, Ad[]>();
+
+/**
+ * An array's own ad, from one of its subjobs': what belongs to that subjob alone (its index, host, times, exit,
+ * its PBS_JOBID and index in the environment) left out, and the array's own paths (^array_index^ in them).
+ */
+function arrayAd(subjob: Ad): Ad {
+  const r = subjob.toRecord();
+  const own =
+    /^(pbsarrayindex|remoteusercpu|remotesyscpu|remotehosts?|lastremotehost|jobcurrentstartdate|jobstartdate|residentsetsize|remotewallclocktime|exitcode|exitsignal|exitbysignal|out|err)$/i;
+  for (const k of Object.keys(r)) if (own.test(k)) delete r[k];
+  const ad = ClassAd.fromRecord(r);
+  // queued before these attributes were written: no paths rather than the subjob's
+  const out = str(subjob, 'PbsArrayOut');
+  const err = str(subjob, 'PbsArrayErr');
+  if (out !== undefined) ad.setValue('Out', out);
+  if (err !== undefined) ad.setValue('Err', err);
+  const env = str(subjob, 'Environment');
+  if (env !== undefined)
+    ad.setValue('Environment', env.replace(/ ?\b(PBS_JOBID|PBS_ARRAY_INDEX|PBS_ARRAYID)=\S*/g, ''));
+  return ad;
 }
 
 /** HH:MM:SS, as qstat prints times (hours may pass 99). */
@@ -190,7 +214,7 @@ export function renderPbsFull(ads: Ad[], server: string): string {
       ['depend', str(ad, 'PbsDepend')],
       ['Error_Path', path(str(ad, 'Err'))],
       ['exec_host', pbsExecHosts(ad)],
-      ['Hold_Types', num(ad, 'JobStatus') === 5 ? 'u' : 'n'],
+      ['Hold_Types', holdTypes(ad)],
       ['Join_Path', str(ad, 'Out') !== undefined && str(ad, 'Out') === str(ad, 'Err') ? 'oe' : 'n'],
       ['Mail_Points', str(ad, 'PbsMailPoints')],
       ['Mail_Users', str(ad, 'NotifyUser')],
@@ -208,6 +232,7 @@ export function renderPbsFull(ads: Ad[], server: string): string {
       ['Exit_status', pbsExitStatus(ad)],
       ['exit_status', pbsExitStatus(ad)],
       ['array_index', num(ad, 'PbsArrayIndex') !== undefined ? String(num(ad, 'PbsArrayIndex')) : undefined],
+      ...arrayRows(ad),
       ['Variable_List', environmentList(str(ad, 'Environment'))],
       ['project', str(ad, 'AcctGroup')],
     );
@@ -217,6 +242,32 @@ export function renderPbsFull(ads: Ad[], server: string): string {
     blocks.push(`Job Id: ${pbsJobId(ad)}\n${body.join('\n')}\n`);
   }
   return blocks.join('\n');
+}
+
+/** An array's own rows in qstat -f: array, array_indices_submitted, array_state_count (of the subjobs listed). */
+function arrayRows(ad: Ad): Array<[string, string | undefined]> {
+  const members = arrayMembers.get(ad);
+  if (!members) return [];
+  const count = (states: string) => members.filter((m) => states.includes(pbsState(m))).length;
+  // subjobs that left the queue are not listed without -x: the array's total says how many
+  const total = num(ad, 'TotalSubmitProcs');
+  const expired = total !== undefined ? total - members.length + count('XF') : count('XF');
+  return [
+    ['array', 'True'],
+    ['array_indices_submitted', str(ad, 'PbsArrayIndices')],
+    ['array_state_count', `Queued:${count('QH')} Running:${count('RS')} Exiting:${count('E')} Expired:${expired}`],
+  ];
+}
+
+/**
+ * PBS's Hold_Types: n not held; u held by its owner (qhold, qsub -h); s held by the system (waiting for a
+ * dependency, or a policy or failure held it), which qstat -f tells apart.
+ */
+function holdTypes(ad: Ad): string {
+  if (num(ad, 'JobStatus') !== 5) return 'n';
+  const code = num(ad, 'HoldReasonCode');
+  const byOwner = code === undefined || code === 1 || code === 15; // UserRequest, SubmittedOnHold
+  return ad.lookupJS('DependencyHold') === true || !byOwner ? 's' : 'u';
 }
 
 /** A job's exit status as PBS reports it: the exit code, or 256 + the signal that killed it; none while it runs. */
@@ -337,6 +388,8 @@ export async function showPbsQueue(
     idsOnly?: boolean;
     /** qstat -t (or a subjob named): an array job's subjobs after its line */
     subjobs?: boolean;
+    /** the clusters named only by subjobs (C[I]): their subjobs without the array's line */
+    onlySubjobsOf?: ReadonlySet<number>;
   },
 ): Promise<number> {
   const schedd = await session.schedd();
@@ -368,7 +421,7 @@ export async function showPbsQueue(
     }
   }
   // qselect lists the subjobs that match, each: `qdel $(qselect -s H)` must not remove an array's others
-  if (!opts.idsOnly) ads = arrayLines(ads, !!opts.subjobs);
+  if (!opts.idsOnly) ads = arrayLines(ads, !!opts.subjobs, opts.onlySubjobsOf);
   if (ads.length)
     io().stdout.write(
       opts.idsOnly

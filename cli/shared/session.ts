@@ -79,6 +79,10 @@ export function dropWarmOf(ctx: object): void {
   }
 }
 
+/** Why a command refuses HTCondor's -pool: a session opens the pool its DSCHED_HOME names. */
+export const ONE_POOL_ONLY =
+  "dsched commands talk to the pool their DSCHED_HOME names: run it with DSCHED_HOME set to that pool's home for another";
+
 /** `config`: the command's own, when it loaded it already (reading the layers again costs its start). */
 export function openSession(config: Config = loadConfig({ env: io().env })): Session {
   const user = ownAccount();

@@ -38,6 +38,18 @@ export const SHIMS: Record<string, [string, string]> = {
   qrls: ['dshim.js qrls', 'PBS: release held jobs'],
 };
 
+/**
+ * PBS commands dsched has no counterpart for: their shims refuse at once (exit 2), saying what to do instead,
+ * rather than leaving a script's `qrerun` to fail as a command not found.
+ */
+export const REFUSING_SHIMS: Record<string, string> = {
+  qsig: 'dsched sends no signal to a job: qdel JOBID ends it; qhold JOBID stops it and holds it, qrls JOBID runs it again',
+  qmove: 'dsched moves no job between queues: qdel the job and qsub it again with -q QUEUE',
+  qorder: "dsched swaps no jobs: qalter -p PRIORITY JOBID orders a user's own jobs (higher starts first)",
+  qrerun: 'dsched requeues no running job: qhold JOBID, then qrls JOBID, runs it again from its start',
+  qmsg: "dsched writes no message into a job's output files",
+};
+
 /** The folder of the built commands (dist/cli): where this file was bundled, or dist/cli beside the sources. */
 export function distCliDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -51,6 +63,15 @@ export function distCliDir(): string {
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function shimScript(name: string, cliDir: string, node = process.execPath): string {
+  const refusal = REFUSING_SHIMS[name];
+  if (refusal !== undefined)
+    return [
+      '#!/bin/sh',
+      `# ${name} (PBS) has no dsched counterpart; written by dsched shims install`,
+      `echo ${shQuote(`${name}: error[USAGE]: ${refusal}`)} >&2`,
+      'exit 2',
+      '',
+    ].join('\n');
   const [target, what] = SHIMS[name]!;
   const [file, ...fixed] = target.split(' ');
   const launcher = join(cliDir, 'dcmd');
@@ -72,7 +93,8 @@ export function installShims(dir: string, force: boolean): number {
   const target = resolve(dir);
   const cliDir = distCliDir();
   mkdirSync(target, { recursive: true });
-  const clash = Object.keys(SHIMS).filter((n) => {
+  const names = [...Object.keys(SHIMS), ...Object.keys(REFUSING_SHIMS)];
+  const clash = names.filter((n) => {
     try {
       lstatSync(join(target, n));
       return true;
@@ -85,13 +107,13 @@ export function installShims(dir: string, force: boolean): number {
     throw new DschedError('USAGE', `${target} already has ${clash.join(', ')}`, {
       hint: 'dsched shims install DIR --force replaces them',
     });
-  for (const name of Object.keys(SHIMS)) {
+  for (const name of names) {
     const p = join(target, name);
     // written beside and renamed over: a script running the old one never reads half a file
     writeFileSync(`${p}.tmp`, shimScript(name, cliDir), { mode: 0o755 });
     renameSync(`${p}.tmp`, p);
   }
-  process.stdout.write(`dsched: wrote ${Object.keys(SHIMS).join(', ')} into ${target}\n`);
+  process.stdout.write(`dsched: wrote ${names.join(', ')} into ${target}\n`);
   if (!(process.env.PATH ?? '').split(':').some((d) => d && resolve(d) === target))
     process.stdout.write(`dsched: ${target} is not on your PATH; add it: export PATH="${target}:$PATH"\n`);
   return EXIT.ok;

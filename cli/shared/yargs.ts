@@ -8,6 +8,7 @@ import { asciiDashes, lookalikeDashError } from './dash.js';
 import { typedName, usageAs } from './renamed.js';
 import { CommandExit, EXIT } from './run-cli.js';
 import { versionLine } from './version.js';
+import { ONE_POOL_ONLY } from './session.js';
 
 /**
  * A lone `-` (standard input, as in `dsched join ADDRESS -`) stands for itself: yargs would read it as an
@@ -166,7 +167,9 @@ export function parseCli<T>(
 
 const width = () => Math.min(110, io().stdout.columns || 100);
 
-function setup(cmd: string, usage: string, refused: RefusedOptions, line: CommandLine): Argv {
+function setup(cmd: string, usage: string, refused0: RefusedOptions, line: CommandLine): Argv {
+  // every HTCondor tool takes -pool; a dsched command talks to the pool its DSCHED_HOME names
+  const refused: RefusedOptions = { ...REFUSED_POOL, ...refused0 };
   const name = typedName(cmd);
   return (
     yargs(line.args)
@@ -265,6 +268,13 @@ export function wideWidth(a: Record<string, unknown>): number | undefined {
  * unknown argument. `arg`: the option takes a value (a file name), which must not be read as a job or a user.
  */
 export type RefusedOptions = Record<string, { arg?: boolean; why: string }>;
+
+const REFUSED_POOL: RefusedOptions = {
+  pool: {
+    arg: true,
+    why: ONE_POOL_ONLY,
+  },
+};
 
 /** The yargs declarations of refused options: hidden from --help. */
 function refusedOptions(refused: RefusedOptions): Record<never, never> {

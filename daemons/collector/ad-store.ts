@@ -114,17 +114,23 @@ export class AdStore {
     // it to find hosts gone quiet). With the sender's MyCurrentTime it tells how far that host's clock is from
     // ours (lib/time.ts): the sender's clock moved as ours did since the ad came whole, so both move alike.
     // Queries see the new pair; watchers, who are not told of a renewal, keep the old one, as consistent.
+    // A load average that moved is news, though: the negotiator matches on it (START = LoadAvg < 0.3)
+    // and the dashboard shows it, so watchers get the ad then, as for any change sent whole.
     const heard = nowSeconds();
     const sent = Number(ad.attrs.MyCurrentTime);
     const was = Number(ad.attrs.LastHeardFrom);
     const attrs: Record<string, string> = { ...ad.attrs, LastHeardFrom: String(heard) };
     if (Number.isFinite(sent) && Number.isFinite(was)) attrs.MyCurrentTime = String(sent + (heard - was));
+    let moved = false;
     for (const k of LOAD_AVERAGES) {
       const v = loads[k];
-      if (v !== undefined && NUMBER.test(v)) attrs[k] = v;
+      if (v === undefined || !NUMBER.test(v)) continue;
+      moved ||= Number(v) !== Number(attrs[k]);
+      attrs[k] = v;
     }
     ad.attrs = attrs;
     ad.parsed = undefined;
+    if (moved) this.emit(type, ad.name, 'updated', attrs);
     return true;
   }
 

@@ -4,7 +4,8 @@
 // the queue exists, the owner may use it, its walltime is within the limit, the owner has room in it — or
 // refuses the whole submission before anything is written. Admitted jobs carry `Queue`; defaults fill what
 // the job did not ask for. MAX_RUNNING is kept when jobs start: a full queue's idle jobs are not offered to
-// the negotiator nor started on a reused claim (JobQueue.canStart).
+// the negotiator nor started on a reused claim (JobQueue.canStart), nor are those of an array at its own
+// limit of running subjobs (ArrayMaxRunning, from #PBS -J 1-100%10 / -t 1-100%10).
 //
 // Configuration (HTCondor-style knobs, per queue NAME as it is spelled in QUEUES):
 //   QUEUES = workq, short                 DEFAULT_QUEUE = workq
@@ -192,16 +193,22 @@ export class QueuePolicy {
   }
 
   /**
-   * May this idle job start now? False while its queue runs MAX_RUNNING jobs (running, or being started).
-   * Counted only for queues with that limit.
+   * May this idle job start now? False while its queue runs MAX_RUNNING jobs (running, or being started),
+   * or its array as many as its ArrayMaxRunning. Counted only for queues and arrays with that limit.
    */
   canStart(job: Job): boolean {
+    const busy = (j: Job) => (j.status === JobStatus.Running || j.matching || !!j.claim) && j !== job;
+    // an array's own limit (#PBS -J 1-100%10, -t 1-100%10): at most that many of its subjobs at once
+    const arrayLimit = Number(this.queue.value(job, 'ArrayMaxRunning'));
+    if (arrayLimit > 0) {
+      let n = 0;
+      for (const j of this.queue.byCluster(job.cluster)) if (busy(j) && ++n >= arrayLimit) return false;
+    }
     const name = this.queueOf(job);
     const limit = name === undefined ? undefined : this.config().queues.get(name)?.maxRunning;
     if (limit === undefined) return true;
     let n = 0;
-    for (const j of this.queue.jobs.values())
-      if ((j.status === JobStatus.Running || j.matching || j.claim) && j !== job && this.queueOf(j) === name) n++;
+    for (const j of this.queue.jobs.values()) if (busy(j) && this.queueOf(j) === name) n++;
     return n < limit;
   }
 }

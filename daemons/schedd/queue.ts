@@ -766,7 +766,11 @@ export class JobQueue {
         /* a broken expression is its own autocluster */
       }
     }
-    return JSON.stringify([...names].sort().map((n) => [n, m[n] ?? '']));
+    const pairs = [...names].sort().map((n) => [n, m[n] ?? '']);
+    // an array with a limit on its running subjobs (#PBS -J 1-100%10) is an autocluster of its own, so that
+    // the limit (JobQueue.canStart) holds its jobs back and no other cluster's
+    if (m.ArrayMaxRunning !== undefined) pairs.push(['ClusterId', String(job.cluster)]);
+    return JSON.stringify(pairs);
   }
 
   private enterIdle(job: Job) {

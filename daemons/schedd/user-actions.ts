@@ -70,6 +70,9 @@ const refusal = (job: Job, e: unknown): ActResult => ({
   code: e instanceof DschedError ? e.code : 'INTERNAL',
 });
 
+/** The command an action came from, for the reason recorded when the user gave none. */
+const VIA: Record<string, string> = { remove: 'drm', forcex: 'drm -forcex' };
+
 export class UserActions {
   /** The moves to history of large removals, in the background (removals.ts). */
   readonly mover: RemovalMover;
@@ -151,7 +154,7 @@ export class UserActions {
             const r =
               action === 'prio'
                 ? this.setPrio(job, value)
-                : this.actOne(job, action, reason || `via d${action === 'remove' ? 'rm' : action} (by user ${who})`);
+                : this.actOne(job, action, reason || `via ${VIA[action] ?? `d${action}`} (by user ${who})`);
             // a priority that is not a number is the request's fault; any other refusal is the job's state
             if (typeof r === 'string')
               results.push({ job, ok: false, error: r, code: action === 'prio' ? 'USAGE' : 'JOB_STATE' });
@@ -407,6 +410,25 @@ export class UserActions {
     }
   }
 
+  /**
+   * The claim of a job forced out of the queue (-forcex): its startd is asked to end the run and free the
+   * slot, again while it does not answer, for as long as stopRun would; the job's exit, if it comes, is a
+   * claim the schedd no longer knows.
+   */
+  private async releaseForced(startd: string, claim: string): Promise<void> {
+    const until = Date.now() + 2 * this.s.lease() * 1000;
+    for (let waitMs = 1000; ; waitMs = Math.min(10_000, waitMs * 2)) {
+      try {
+        await this.s.startd(startd).release(claim);
+        return;
+      } catch (e) {
+        const silent = e instanceof DschedError && SILENT.has(e.code) && !connectionRefused(e);
+        if (!silent || Date.now() + waitMs >= until) return;
+        await new Promise((r) => setTimeout(r, waitMs).unref());
+      }
+    }
+  }
+
   /** One action on one job: an error text, or the kill to start once it is committed (or undefined). */
   actOne(job: Job, action: string, reason: string): string | (() => Promise<unknown>) | undefined {
     const kill = () => {
@@ -430,6 +452,22 @@ export class UserActions {
         this.s.mail('abort', job, { removeReason: reason });
         this.s.queue.finish(job, JobStatus.Removed, { RemoveReason: lit(reason) });
         return undefined;
+      }
+      case 'forcex': {
+        // condor_rm -forcex: a job removed (X) whose run has not stopped yet (its startd does not answer)
+        // leaves the queue now; the startd is told to end the run and free the slot, if it listens
+        if (job.status !== JobStatus.Removed)
+          return `job ${job.cluster}.${job.proc} is not in the X state (being removed) to be forcibly removed; remove it first`;
+        if (this.s.queue.value(job, 'JobUniverse') === Universe.Scheduler)
+          return `job ${job.cluster}.${job.proc} is a DAG being removed: it leaves once its node jobs have gone`;
+        const c = job.claim;
+        if (c) this.s.claims.delete(c.id);
+        job.claim = undefined;
+        job.matching = false;
+        this.s.logEvent(job, { type: 'aborted', reason: String(this.s.queue.value(job, 'RemoveReason') ?? reason) });
+        this.s.queue.finish(job, JobStatus.Removed, this.s.wallClock(job));
+        this.s.log.info({ cluster: job.cluster, proc: job.proc }, 'removed job forced out of the queue');
+        return c ? () => this.releaseForced(c.startd, c.id) : undefined;
       }
       case 'hold': {
         if (this.s.queue.value(job, DEPENDENCY_HOLD) === true) {

@@ -8,6 +8,8 @@
 //
 // Attributes written besides the usual job ad ones: IsPbsJob = true, PbsJobName, PbsJobId, PbsQueue,
 // PbsDepend (the -W depend= value), PbsRerunable, PbsAccount, PbsArrayId, PbsArrayIndex (per proc),
+// PbsArrayIndices (the -J/-t range as given), ArrayMaxRunning (its %N: the schedd starts at most N at once), PbsArrayOut and PbsArrayErr (the array's own paths,
+// ^array_index^ in place of the index: what qstat -f C[] shows),
 // PbsMailPoints, PbsResources, Queue (-q), PbsDefaultedResources (what a queue's defaults may fill); walltime → AllowedJobDuration (seconds; the schedd kills a #PBS job that
 // runs longer, as PBS does, or holds it with PBS_WALLTIME_HOLD, as HTCondor does), -a → DeferralTime, -h → JobStatus 5 (held).
 import { statSync } from 'node:fs';
@@ -292,7 +294,15 @@ export interface PbsPlan {
   walltime: number | undefined;
   resources: string[];
   /** -J start-end[:step] (PBS Pro), or -t list (Torque: its own job ids, PBS_ARRAYID, NAME.oC-INDEX files) */
-  array: { start: number; end: number; step: number; style: 'pro' | 'torque'; ranges?: Array<[number, number]> } | null;
+  array: {
+    start: number;
+    end: number;
+    step: number;
+    style: 'pro' | 'torque';
+    ranges?: Array<[number, number]>;
+    /** `%N`: at most N subjobs run at once */
+    maxRunning?: number;
+  } | null;
   indexes: number[];
   exportAll: boolean;
   vars: Array<[string, string]>;
@@ -444,13 +454,9 @@ export function loadPbs(input: SubmitInput): PbsPlan {
             fail(o, `-J: the ${what} ${m[what === 'step' ? 3 : what === 'end index' ? 2 : 1]} is too large`);
         if (end < start) fail(o, `-J: the end index ${end} is below the start index ${start}`);
         if (step <= 0) fail(o, '-J: the step must be positive');
-        if (m[4])
-          warnings.push({
-            message: `-J ${o.value}: the %${m[4]} limit on running subjobs is not enforced`,
-            location: optLoc(o, script, cli),
-          });
+        if (m[4] && !(Number(m[4]) > 0)) fail(o, `-J: the %${m[4]} limit on running subjobs must be 1 or more`);
         if (plan.array?.style === 'torque') fail(o, '-J cannot be used with -t: give the array once');
-        plan.array = { start, end, step, style: 'pro' };
+        plan.array = { start, end, step, style: 'pro', maxRunning: m[4] ? Number(m[4]) : undefined };
         break;
       }
       case 't': {
@@ -469,17 +475,14 @@ export function loadPbs(input: SubmitInput): PbsPlan {
           if (b !== undefined && b < a) fail(o, `-t: the range ${r} ends below its start`);
           return [a, b ?? a];
         });
-        if (m[2])
-          warnings.push({
-            message: `-t ${o.value}: the %${m[2]} limit on running subjobs is not enforced`,
-            location: optLoc(o, script, cli),
-          });
+        if (m[2] && !(Number(m[2]) > 0)) fail(o, `-t: the %${m[2]} limit on running subjobs must be 1 or more`);
         plan.array = {
           start: Math.min(...ranges.map((r) => r[0])),
           end: Math.max(...ranges.map((r) => r[1])),
           step: 1,
           style: 'torque',
           ranges,
+          maxRunning: m[2] ? Number(m[2]) : undefined,
         };
         break;
       }
@@ -857,8 +860,16 @@ function findInPath(prog: string, path: string | undefined): string | undefined 
 
 // ---- expansion ------------------------------------------------------------------------------------
 
-/** Where a PBS output file goes: the default NAME.oID in the submit directory, or -o/-e (a directory → default name inside it). */
-function outputPath(given: string | undefined, cwd: string, defaultName: string, index: number | null): string {
+/**
+ * Where a PBS output file goes: the default NAME.oID in the submit directory, or -o/-e (a directory → default
+ * name inside it). `index` '^array_index^' keeps the placeholder: an array's own path, as qstat -f shows it.
+ */
+function outputPath(
+  given: string | undefined,
+  cwd: string,
+  defaultName: string,
+  index: number | string | null,
+): string {
   if (given === undefined || given === '') return join(cwd, defaultName);
   let p = given.replace(/\^array_index\^/g, index === null ? '' : String(index));
   p = isAbsolute(p) ? p : resolve(cwd, p);
@@ -1028,6 +1039,18 @@ export function expandPbs(
     const torque = plan.array.style === 'torque';
     const sep = torque ? '-' : '.';
     const indexVar = torque ? 'PBS_ARRAYID' : 'PBS_ARRAY_INDEX';
+    const any = '^array_index^';
+    const arrayOut = outputPath(plan.out, cwd, `${plan.name}.o${clusterId}${sep}${any}`, any);
+    const arrayErr = outputPath(plan.err, cwd, `${plan.name}.e${clusterId}${sep}${any}`, any);
+    const a = plan.array;
+    if (a.maxRunning !== undefined) c.ArrayMaxRunning = String(a.maxRunning);
+    c.PbsArrayIndices = quoteString(
+      a.ranges
+        ? a.ranges.map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}-${hi}`)).join(',')
+        : `${a.start}-${a.end}${a.step > 1 ? `:${a.step}` : ''}`,
+    );
+    c.PbsArrayOut = quoteString(plan.join === 'eo' ? arrayErr : arrayOut);
+    c.PbsArrayErr = quoteString(plan.join === 'oe' ? arrayOut : arrayErr);
     plan.indexes.forEach((idx, p) => {
       const jobId = `${clusterId}[${idx}].${host}`;
       const out = outputPath(plan.out, cwd, `${plan.name}.o${clusterId}${sep}${idx}`, idx);

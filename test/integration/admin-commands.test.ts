@@ -50,6 +50,24 @@ describe('admin commands', () => {
       /^dsched: error\[MACHINE_NOT_FOUND\]: no machine named no-such-host is in the pool\n {2}hint: dstatus lists the machines\n$/,
     );
   });
+
+  test('admin commands – dsched config show / reload, typed as other tools spell them, say what does that here (exit 1)', async () => {
+    const show = await pool.run('dsched', ['config', 'show']);
+    assert.equal(show.code, 1);
+    assert.equal(
+      show.stderr,
+      'dsched: show is not defined (dsched config with no name shows every value, -v where each comes from)\n',
+    );
+    const reload = await pool.run('dsched', ['config', 'reload']);
+    assert.equal(reload.code, 1);
+    assert.match(
+      reload.stderr,
+      /^dsched: reload is not defined \(dsched reconfig makes every daemon re-read the configuration\)\n$/,
+    );
+    const all = await pool.run('dsched', ['config']);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stdout, /^UPDATE_INTERVAL = /m);
+  });
 });
 
 describe('admin commands – a central manager that later runs jobs too', () => {

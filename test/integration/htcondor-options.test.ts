@@ -255,4 +255,63 @@ describe('htcondor options', () => {
     const quoted = await pool.run('dq', ['-constraint', 'Owner =!= "alice" && Owner == User', '-af', 'ClusterId']);
     assert.equal(quoted.stderr, '');
   });
+  test('htcondor options – dstatus -constraint Machine == node1 (unquoted) warns too, and the quoted one finds the slots', async () => {
+    const [slot] = await pool.json('dstatus', []);
+    const host = String(slot!.Machine);
+    // a bare word (a host name with a dot or a dash would not parse as one word)
+    const r = await pool.run('dstatus', ['-constraint', 'Machine == node1 && State == Unclaimed', '-af', 'Name']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    for (const [attr, name] of [
+      ['Machine', 'node1'],
+      ['State', 'Unclaimed'],
+    ])
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^dstatus: warning: -constraint compares ${attr} with an attribute named ${name}, not with the name "${name}" \\(write ${attr} == "${name}"\\)$`,
+          'm',
+        ),
+      );
+    const quoted = await pool.run('dstatus', [
+      '-constraint',
+      `Machine == "${host}" && Name =!= Machine`,
+      '-af',
+      'Name',
+    ]);
+    assert.equal(quoted.code, 0, quoted.stderr);
+    assert.equal(quoted.stderr, '');
+    assert.notEqual(quoted.stdout, '');
+  });
+  test('htcondor options – -pool HOST is refused by every command with how to reach another pool, and nothing is queued', async () => {
+    pool.file('pool.sub', 'executable = /bin/true\nqueue\n');
+    const before = (await pool.json('dq', ['-allusers'])).length;
+    for (const [cmd, args] of [
+      ['dq', []],
+      ['dstatus', []],
+      ['dhistory', []],
+      ['drm', ['1']],
+      ['dsubmit', ['pool.sub']],
+    ] as const) {
+      const r = await pool.run(cmd, ['-pool', 'cm.example.com', ...args]);
+      assert.equal(r.code, 2, `${cmd}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^${cmd}: error\\[USAGE\\]: -pool: .*DSCHED_HOME`, 'm'), cmd);
+    }
+    assert.equal((await pool.json('dq', ['-allusers'])).length, before, 'nothing queued');
+  });
+  test('htcondor options – condor_submit -dry-run FILE job.sub writes the ads to FILE (- for stdout) and queues nothing; -dry-run job.sub prints them', async () => {
+    pool.file('dry.sub', 'executable = /bin/echo\narguments = $(Item)\nqueue 1 in (a, b)\n');
+    const before = (await pool.json('dq', ['-allusers'])).length;
+    const r = await pool.run('dsubmit', ['-dry-run', 'dry.ad', 'dry.sub', 'extra=1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '2 job(s) dry-run to cluster 1.\n');
+    assert.match(pool.read('dry.ad'), /^Args = "a"$[\s\S]*^Args = "b"$/m);
+    const dash = await pool.run('dsubmit', ['-dry-run', '-', 'dry.sub']);
+    assert.equal(dash.code, 0, dash.stderr);
+    assert.match(dash.stdout, /^Cmd = "\/bin\/echo"$/m);
+    const plain = await pool.run('dsubmit', ['-dry-run', 'dry.sub']);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.stdout, dash.stdout, 'no file: the ads on stdout');
+    assert.equal((await pool.json('dq', ['-allusers'])).length, before, 'nothing queued');
+  });
 });

@@ -15,6 +15,19 @@ describe('torque habits', () => {
     await pool?.stop();
   });
 
+  /** qstat as `dsched shims install` writes it into pool.work/DIR, run through sh as a user types it. */
+  async function qstatShim(dir: string) {
+    const bin = join(pool.work, dir);
+    assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
+    return (args: string) =>
+      spawnSync('sh', ['-c', `qstat ${args}`], {
+        cwd: pool.work,
+        env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+  }
+
   test('torque habits – -l nodes=2:ppn=2 is two chunks of 2 cpus (a parallel job, scattered unless -l place says otherwise), not one job of 4 cpus', async () => {
     // the common MPI script: $PBS_NODEFILE has one line per process, ppn of them per host
     const script = '#!/bin/sh\n#PBS -N mpi\n#PBS -l nodes=2:ppn=2\necho NCPUS=$NCPUS\nwc -l < $PBS_NODEFILE\n';
@@ -79,19 +92,11 @@ describe('torque habits', () => {
   });
 
   test('pbs habits – qstat shows an array as one line C[], -t adds its subjobs, -J shows array jobs only', async () => {
-    const bin = join(pool.work, 'shims');
-    assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
+    const qstat = await qstatShim('shims');
     pool.file('arr.sh', '#!/bin/sh\n#PBS -N arr\n#PBS -J 1-2\ntrue\n', 0o755);
     pool.file('single.sh', '#!/bin/sh\n#PBS -N single\ntrue\n', 0o755);
     const arr = await pool.submit('arr.sh', ['-h']);
     const single = await pool.submit('single.sh', ['-h']);
-    const qstat = (args: string) =>
-      spawnSync('sh', ['-c', `qstat ${args}`], {
-        cwd: pool.work,
-        env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` },
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
     // as PBS's qstat: the array is one line, C[], its subjobs after it only with -t
     const plain = qstat('');
     assert.equal(plain.status, 0, plain.stderr);
@@ -109,5 +114,112 @@ describe('torque habits', () => {
     assert.doesNotMatch(j.stdout, new RegExp(`^${arr}\\[1\\]`, 'm'));
     assert.doesNotMatch(j.stdout, /single/);
     await pool.run('drm', [String(arr), String(single)]);
+  });
+
+  test('pbs habits – qstat C[I] shows that subjob alone; qstat -f C[] shows the array itself (its paths with ^array_index^, its range and counts)', async () => {
+    const qstat = await qstatShim('shims-f');
+    pool.file('arrf.sh', '#!/bin/sh\n#PBS -N arrf\n#PBS -J 1-3\ntrue\n', 0o755);
+    const arr = await pool.submit('arrf.sh', ['-h']);
+    const one = qstat(`'${arr}[2]'`);
+    assert.equal(one.status, 0, one.stderr);
+    const ids = [...one.stdout.matchAll(/^(\d\S*) /gm)].map((m) => m[1]!.replace(/\..*/, ''));
+    assert.deepEqual(ids, [`${arr}[2]`], one.stdout);
+    // the array and a subjob named together: both lines
+    const both = qstat(`'${arr}[]' '${arr}[2]'`);
+    assert.match(both.stdout, new RegExp(`^${arr}\\[\\]\\.`, 'm'), both.stdout);
+
+    const f = qstat(`-f '${arr}[]'`);
+    assert.equal(f.status, 0, f.stderr);
+    assert.match(f.stdout, new RegExp(`^Job Id: ${arr}\\[\\]\\.`, 'm'));
+    assert.match(f.stdout, new RegExp(`Output_Path = \\S+:${pool.work}/arrf\\.o${arr}\\.\\^array_index\\^\n`));
+    assert.match(f.stdout, new RegExp(`Error_Path = \\S+:${pool.work}/arrf\\.e${arr}\\.\\^array_index\\^\n`));
+    assert.match(f.stdout, /^ {4}array = True$/m);
+    assert.match(f.stdout, /^ {4}array_indices_submitted = 1-3$/m);
+    assert.match(f.stdout, /^ {4}array_state_count = Queued:3 Running:0 Exiting:0 Expired:0$/m);
+    assert.doesNotMatch(f.stdout, /array_index = |PBS_JOBID=|PBS_ARRAY_INDEX=/, 'nothing of one subjob');
+    assert.match(f.stdout, /PBS_ARRAY_ID=/);
+    const sub = qstat(`-f '${arr}[2]'`);
+    assert.match(sub.stdout, new RegExp(`Output_Path = \\S+:${pool.work}/arrf\\.o${arr}\\.2\n`));
+    assert.match(sub.stdout, /^ {4}array_index = 2$/m);
+    assert.doesNotMatch(sub.stdout, /array = True/);
+    await pool.run('drm', [String(arr)]);
+  });
+
+  test('pbs habits – qsub -I (interactive) is refused at once, script or not, with what to do instead; nothing is queued', async () => {
+    pool.file('inter.sh', '#!/bin/sh\ntrue\n', 0o755);
+    const before = (await pool.json('dq', ['-allusers'])).length;
+    // no script: qsub -I would otherwise wait for one on standard input
+    for (const args of [['-I'], ['-I', '-l', 'walltime=1:00:00', 'inter.sh'], ['-X', 'inter.sh']]) {
+      const r = await pool.run('dsubmit', args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /error\[USAGE\]: -[IX]: interactive jobs are not supported by dsched; .*dtail -f/);
+    }
+    // a job's own argument after -- is no option of qsub's
+    const echo = await pool.run('dsubmit', ['-h', '--', '/bin/echo', '-I']);
+    assert.equal(echo.code, 0, echo.stderr);
+    assert.equal((await pool.json('dq', ['-allusers'])).length, before + 1);
+    await pool.run('drm', [echo.stdout.trim()]);
+  });
+
+  test('pbs habits – qsig, qmove, qorder, qrerun and qmsg say they are not supported and what to do instead (exit 2), and touch no job', async () => {
+    const bin = join(pool.work, 'shims-refuse');
+    assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
+    pool.file('kept.sh', '#!/bin/sh\ntrue\n', 0o755);
+    const id = (await pool.run('dsubmit', ['-h', 'kept.sh'])).stdout.trim();
+    for (const [line, says] of [
+      [`qsig -s TERM ${id}`, /qdel JOBID/],
+      [`qmove other ${id}`, /-q QUEUE/],
+      [`qorder ${id} ${id}`, /qalter -p/],
+      [`qrerun ${id}`, /qhold JOBID, then qrls JOBID/],
+      [`qmsg hello ${id}`, /no message/],
+    ] as const) {
+      const r = spawnSync('sh', ['-c', line], {
+        cwd: pool.work,
+        env: { ...pool.env, PATH: `${bin}:${process.env.PATH}` },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 2, `${line}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^${line.split(' ')[0]}: error\\[USAGE\\]: dsched `), line);
+      assert.match(r.stderr, says, line);
+    }
+    const [ad] = await pool.json('dq', [id]);
+    assert.equal(ad!.JobStatus, 5, 'still held, in its queue');
+    await pool.run('drm', [id]);
+  });
+
+  test('torque habits – -t 1-3%1 runs at most one subjob at a time (the %N limit), and all of them', async () => {
+    const d = pool.work;
+    // each subjob counts the subjobs running beside it, then waits for the test's go
+    pool.file(
+      'one.sh',
+      `#!/bin/sh\n#PBS -N one\n#PBS -t 1-3%1\ntouch ${d}/running.$PBS_ARRAYID\nls ${d} | grep -c '^running\\.' > ${d}/seen.$PBS_ARRAYID\nwhile [ ! -e ${d}/go ]; do sleep 0.1; done\nrm ${d}/running.$PBS_ARRAYID\n`,
+      0o755,
+    );
+    const c = await pool.submit('one.sh');
+    const first = await pool.waitFor('a subjob to run', async () => {
+      const ads = await pool.json('dq', [String(c)]);
+      return ads.some((a) => a.JobStatus === 2) && ads;
+    });
+    assert.deepEqual(first.map((a) => a.JobStatus).sort(), [1, 1, 2], 'one running, the others idle while it runs');
+    pool.file('go', '');
+    const done = await pool.waitForHistory(c, 3);
+    assert.deepEqual(
+      done.map((a) => a.ExitCode),
+      [0, 0, 0],
+    );
+    for (const i of [1, 2, 3]) assert.equal(pool.read(`seen.${i}`), '1\n', `subjob ${i} ran alone`);
+  });
+
+  test('pbs habits – qstat -f Hold_Types: u for a job its owner held (qsub -h), s for one the system holds (waiting for a dependency)', async () => {
+    const qstat = await qstatShim('shims-holds');
+    pool.file('ht.sh', '#!/bin/sh\ntrue\n', 0o755);
+    const held = (await pool.run('dsubmit', ['-h', 'ht.sh'])).stdout.trim();
+    const waits = (await pool.run('dsubmit', ['-W', `depend=afterok:${held}`, 'ht.sh'])).stdout.trim();
+    assert.match(qstat(`-f ${held}`).stdout, /^ {4}Hold_Types = u$/m);
+    const w = qstat(`-f ${waits}`).stdout;
+    assert.match(w, /^ {4}job_state = H$/m, w);
+    assert.match(w, /^ {4}Hold_Types = s$/m, w);
+    await pool.run('drm', [held, waits]);
   });
 });

@@ -52,4 +52,20 @@ describe('collector – ad store', () => {
       ['added', 'added'],
     );
   });
+
+  test('collector – a renewal tells the watchers only when it moved a load average', async () => {
+    const { store, seen } = watched();
+    store.update('Machine', 'slot1_1@h', 'i1', { Cpus: '1', LoadAvg: '0.5', MyCurrentTime: '100' }, 60, 'v1');
+    assert.ok(store.renew('Machine', 'slot1_1@h', 'i1', 'v1', 60), 'kept alive, nothing new');
+    assert.ok(store.renew('Machine', 'slot1_1@h', 'i1', 'v1', 60, { LoadAvg: '0.50' }), 'the same load');
+    assert.ok(store.renew('Machine', 'slot1_1@h', 'i1', 'v1', 60, { LoadAvg: '1.0', Cpus: '8' }));
+    assert.deepEqual(
+      seen.map((s) => [s.kind, s.attrs.LoadAvg, s.attrs.Cpus]),
+      [
+        ['added', '0.5', '1'],
+        ['updated', '1.0', '1'],
+      ],
+    );
+    assert.equal((await store.query('Machine', '', []))[0]!.LoadAvg, '1.0');
+  });
 });
