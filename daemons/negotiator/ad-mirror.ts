@@ -5,8 +5,9 @@
 // attributes' texts beside the ClassAd were more than a third of what a slot's ad held. Most ads are never
 // parsed: a cycle reads the few attributes it needs of every slot (State, Name, ConcurrencyLimits) from their
 // texts, and parses only the slots it matches (unclaimed ones, and the claimed ones preemption considers).
-// The claimed dynamic slots of running jobs, most of a busy pool, stay as the collector sent them.
+// The claimed dynamic slots of running jobs, most of a busy pool, stay as the collector sent them, packed.
 import { ClassAd, isPlainLiteral, unparse } from '../../grammar/classad/index.js';
+import { PackedAttrs } from '../../lib/packed-attrs.js';
 
 export interface AdChangeMessage {
   type: string;
@@ -25,19 +26,19 @@ export type AdView = Pick<ClassAd, 'lookupJS'>;
 
 export class MirroredAd implements MirroredAttrs, AdView {
   private parsed: ClassAd | undefined;
-  constructor(private attrs: Record<string, string> | undefined) {}
+  private attrs: PackedAttrs | undefined;
+  constructor(attrs: Record<string, string>) {
+    this.attrs = PackedAttrs.pack(attrs);
+  }
   get ad(): ClassAd {
     if (!this.parsed) {
-      this.parsed = ClassAd.fromRecord(this.attrs!);
+      this.parsed = ClassAd.fromRecord(this.attrs!.toRecord());
       this.attrs = undefined;
     }
     return this.parsed;
   }
   text(name: string): string | undefined {
-    if (this.attrs) {
-      const key = Object.hasOwn(this.attrs, name) ? name : this.keyOf(name);
-      return key === undefined ? undefined : this.attrs[key];
-    }
+    if (this.attrs) return this.attrs.getIgnoreCase(name);
     const e = this.parsed!.get(name);
     return e && unparse(e);
   }
@@ -53,11 +54,6 @@ export class MirroredAd implements MirroredAttrs, AdView {
         return text.startsWith('"') ? text.slice(1, -1) : ClassAd.fromRecord({ [name]: text }).lookupJS(name);
     }
     return this.ad.lookupJS(name);
-  }
-  /** the record's key for an attribute name written in another case: names are case-insensitive */
-  private keyOf(name: string): string | undefined {
-    const lower = name.toLowerCase();
-    return Object.keys(this.attrs!).find((k) => k.toLowerCase() === lower);
   }
 }
 
