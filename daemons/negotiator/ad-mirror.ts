@@ -2,8 +2,12 @@
 // its Watch stream (every ad at the start, then each change). A cycle reads them here instead of asking the
 // collector: no round trips on the submit-to-start path, and no pool-sized reply per cycle on a large pool.
 // Each ad is parsed once per version, when a cycle first needs it, and from then on kept only parsed: its
-// attributes' texts beside the ClassAd were more than a third of what a slot's ad held.
-import { ClassAd, unparse } from '../../grammar/classad/index.js';
+// attributes' texts beside the ClassAd were more than a third of what a slot's ad held. Most ads are never
+// parsed: a cycle reads the few attributes it needs of every slot (State, Name, ConcurrencyLimits) from their
+// texts, and parses only the slots it matches (unclaimed ones, and the claimed ones preemption considers).
+// The claimed dynamic slots of running jobs, most of a busy pool, stay as the collector sent them, packed.
+import { ClassAd, isPlainLiteral, unparse } from '../../grammar/classad/index.js';
+import { PackedAttrs } from '../../lib/packed-attrs.js';
 
 export interface AdChangeMessage {
   type: string;
@@ -17,20 +21,39 @@ export interface MirroredAttrs {
   text(name: string): string | undefined;
 }
 
-class MirroredAd implements MirroredAttrs {
+/** What a cycle reads of an ad it may not match: an attribute's value (as ClassAd.lookupJS gives it). */
+export type AdView = Pick<ClassAd, 'lookupJS'>;
+
+export class MirroredAd implements MirroredAttrs, AdView {
   private parsed: ClassAd | undefined;
-  constructor(private attrs: Record<string, string> | undefined) {}
+  private attrs: PackedAttrs | undefined;
+  constructor(attrs: Record<string, string>) {
+    this.attrs = PackedAttrs.pack(attrs);
+  }
   get ad(): ClassAd {
     if (!this.parsed) {
-      this.parsed = ClassAd.fromRecord(this.attrs!);
+      this.parsed = ClassAd.fromRecord(this.attrs!.toRecord());
       this.attrs = undefined;
     }
     return this.parsed;
   }
   text(name: string): string | undefined {
-    if (this.attrs) return this.attrs[name];
+    if (this.attrs) return this.attrs.getIgnoreCase(name);
     const e = this.parsed!.get(name);
     return e && unparse(e);
+  }
+  /**
+   * The value of an attribute whose text is a plain literal (as startds write State, Name, JobId), without
+   * parsing the ad; any other is evaluated in the parsed ad, as it refers to other attributes.
+   */
+  lookupJS(name: string): unknown {
+    if (!this.parsed) {
+      const text = this.text(name);
+      if (text === undefined) return null; // lookupJS's undefined
+      if (isPlainLiteral(text))
+        return text.startsWith('"') ? text.slice(1, -1) : ClassAd.fromRecord({ [name]: text }).lookupJS(name);
+    }
+    return this.ad.lookupJS(name);
   }
 }
 
@@ -68,6 +91,12 @@ export class AdMirror {
     if (ch.kind === 'removed') t.delete(name);
     else t.set(name, new MirroredAd(ch.ad?.attrs ?? {}));
     return before;
+  }
+
+  /** The ads of a type, each parsed only when its `ad` is read. */
+  views(type: string): MirroredAd[] {
+    const t = this.byType.get(type.toLowerCase());
+    return t ? [...t.values()] : [];
   }
 
   /** The ads of a type, parsed. */

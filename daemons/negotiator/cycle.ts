@@ -4,13 +4,14 @@
 import {
   ClassAd,
   compile,
+  isPlainLiteral,
   isTrue,
   parseExpr,
   referencedAttrs,
   toNumber,
   type Expr,
 } from '../../grammar/classad/index.js';
-import type { AdMirror } from './ad-mirror.js';
+import type { AdMirror, AdView, MirroredAd } from './ad-mirror.js';
 import type { Logger } from '../../lib/log.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import type { ClientCredentials } from '../../lib/rpc/tls.js';
@@ -77,11 +78,11 @@ const RESERVATION_MS = 30_000;
 const PENDING_USAGE_MS = 10_000;
 const EMPTY = new ClassAd();
 
-function num(ad: ClassAd, name: string, dflt: number): number {
+function num(ad: AdView, name: string, dflt: number): number {
   const v = ad.lookupJS(name);
   return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
 }
-function str(ad: ClassAd, name: string): string {
+function str(ad: AdView, name: string): string {
   const v = ad.lookupJS(name);
   return typeof v === 'string' ? v : '';
 }
@@ -95,6 +96,40 @@ const BUSY_OR_PREEMPTING = busyOrPreempting();
 const RANKED_BUSY_OR_PREEMPTING = busyOrPreempting(
   ' && unparse(Rank) != "" && unparse(Rank) != "0" && unparse(Rank) != "0.0" && unparse(Rank) != "false"',
 );
+
+/** What each filter found of a version of a slot's ad (a change makes a new MirroredAd). */
+const candidateOf = new Map<boolean, WeakMap<MirroredAd, boolean>>([
+  [false, new WeakMap()],
+  [true, new WeakMap()],
+]);
+/**
+ * The slots BUSY_OR_PREEMPTING (RANKED_BUSY_OR_PREEMPTING when `ranked`) holds for, parsed. The filter sees
+ * first an ad of the slot's State, Activity and Rank alone, so that the claimed slots of running jobs (most
+ * of a busy pool, their Rank the constant 0 by default) stay unparsed. It holds the same there when State
+ * and Activity are literals; any other text may refer to the rest of the ad, which is parsed then.
+ */
+function preemptionCandidates(slots: MirroredAd[], ranked: boolean): ClassAd[] {
+  const where = ranked ? RANKED_BUSY_OR_PREEMPTING : BUSY_OR_PREEMPTING;
+  const seen = candidateOf.get(ranked)!;
+  const out: ClassAd[] = [];
+  for (const m of slots) {
+    let hit = seen.get(m);
+    if (hit === undefined) {
+      const few: Record<string, string> = {};
+      let literal = true;
+      for (const name of ['State', 'Activity', 'Rank']) {
+        const t = m.text(name);
+        if (t === undefined) continue;
+        few[name] = t;
+        if (name !== 'Rank' && !isPlainLiteral(t)) literal = false;
+      }
+      hit = isTrue(where(literal ? ClassAd.fromRecord(few) : m.ad));
+      seen.set(m, hit);
+    }
+    if (hit) out.push(m.ad);
+  }
+  return out;
+}
 
 export class Negotiator {
   private schedds = new Map<string, ScheddClient>();
@@ -134,7 +169,8 @@ export class Negotiator {
     this.cycleNo++;
     const policy = this.policy();
     const preempting = policy.considerPreemption;
-    const machineAds = pool.ads('Machine');
+    // every slot is read, only those a match may use are parsed (ad-mirror.ts)
+    const machineAds = pool.views('Machine');
     const subAds = pool.ads('Submitter');
     this.limits.reset(machineAds.map((ad) => ad.lookupJS('ConcurrencyLimits')).filter((v) => v !== undefined));
     this.fairShare.observe(subAds);
@@ -155,7 +191,7 @@ export class Negotiator {
         autoclusters: [],
       });
     }
-    const slots = machineAds.filter((ad) => str(ad, 'State') === 'Unclaimed');
+    const slots = machineAds.filter((ad) => str(ad, 'State') === 'Unclaimed').map((m) => m.ad);
     const idleSubmitters = submitters.filter((s) => s.idle > 0);
     const done = (
       matches: number,
@@ -182,16 +218,12 @@ export class Negotiator {
       this.reservations = [];
     }
     const claimed = preempting
-      ? await this.claimedSlots(
-          machineAds.filter((ad) =>
-            isTrue((policy.preemptionRequirements ? BUSY_OR_PREEMPTING : RANKED_BUSY_OR_PREEMPTING)(ad)),
-          ),
-          pool.ads('Scheduler'),
-        )
+      ? await this.claimedSlots(preemptionCandidates(machineAds, !policy.preemptionRequirements), pool.ads('Scheduler'))
       : [];
     if (!slots.length && !claimed.length) return done(0, 0);
 
-    const significant = jobAttributesOfSlots(machineAds);
+    // of the slots this cycle may match: the schedd only adds to what tells its autoclusters apart
+    const significant = jobAttributesOfSlots([...slots, ...claimed.map((c) => c.ad)]);
     // while a parallel job holds a reservation, jobs are told apart by their run-time bound: backfill
     // offers the reserved slots to those sure to end before it starts
     if (this.reservationTold.size && !significant.includes('AllowedJobDuration'))

@@ -11,6 +11,7 @@
 // still use what is free on them; a job without a bound waits (see docs/parallel.md).
 import { literal, parseExpr, unparse, type ClassAd } from '../../grammar/classad/index.js';
 import { gangShape, placeGang, takeGang, type GangShape, type GangSlot } from '../../grammar/classad/gang-placement.js';
+import type { AdView } from './ad-mirror.js';
 
 export interface GangChunkOut {
   slot: string;
@@ -89,11 +90,7 @@ const END_MARGIN = 60;
  * has reached its run-time bound (the startd's JobEndsBy, from AllowedJobDuration or PBS's walltime), with
  * a margin. Undefined when one of them has no bound: nothing can be backfilled then.
  */
-export function reservationStart(
-  machineAds: ClassAd[],
-  reserved: ReadonlySet<string>,
-  now: number,
-): number | undefined {
+export function reservationStart(machineAds: AdView[], reserved: ReadonlySet<string>, now: number): number | undefined {
   if (!reserved.size) return undefined;
   let start = now;
   for (const ad of machineAds) {

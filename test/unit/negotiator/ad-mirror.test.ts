@@ -64,6 +64,39 @@ describe('negotiator – ad mirror', () => {
     assert.equal(before?.text('RunningJobs'), undefined);
   });
 
+  test('negotiator – an unparsed ad gives the values ClassAd.lookupJS gives, whatever the case of the name', () => {
+    const attrs = {
+      Name: '"slot1_1@a"',
+      Cpus: '4',
+      LoadAvg: '0.5',
+      DynamicSlot: 'TRUE',
+      Busy: 'undefined',
+      Memory: 'Cpus * 1024',
+      Escaped: '"a\\"b"',
+    };
+    const m = new AdMirror();
+    m.streamOpened();
+    m.apply({ type: 'Machine', name: 'slot1_1@a', kind: 'added', ad: { attrs } });
+    m.apply({ type: '', name: '', kind: 'hello' });
+    const parsed = ClassAd.fromRecord(attrs);
+    const [view] = m.views('Machine');
+    assert.equal(view!.text('cpus'), '4');
+    // the literals first, read from their texts; the others parse the ad
+    for (const name of [
+      'Name',
+      'NAME',
+      'Cpus',
+      'LoadAvg',
+      'DynamicSlot',
+      'dynamicslot',
+      'Busy',
+      'Missing',
+      'Memory',
+      'Escaped',
+    ])
+      assert.deepEqual(view!.lookupJS(name), parsed.lookupJS(name), name);
+  });
+
   test('negotiator – a broken stream leaves the copy not ready; the next stream replaces it whole', () => {
     const m = new AdMirror();
     m.streamOpened();
