@@ -2,40 +2,18 @@
 // the schedd keeps answering queries, refuses submits with QUEUE_BUSY leaving nothing behind, keeps a job's
 // end with the startd until it can be recorded, and writes again once the lock goes.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT, TestPool } from './harness/pool.js';
-
-/** A child process holding the queue's write lock until its standard input ends. */
-function holdLock(file: string): Promise<ChildProcess> {
-  const script = `
-    const Database = require(${JSON.stringify(join(ROOT, 'node_modules', 'better-sqlite3'))});
-    const db = new Database(${JSON.stringify(file)}, { timeout: 60000 });
-    db.exec('BEGIN EXCLUSIVE');
-    process.stdout.write('locked\\n');
-    process.stdin.resume();
-    process.stdin.on('end', () => { db.exec('ROLLBACK'); db.close(); });
-  `;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`the lock holder exited (${code}) before taking the lock`)));
-    child.stdout.on('data', (d: Buffer) => {
-      if (d.toString().includes('locked')) resolve(child);
-    });
-  });
-}
+import { TestPool } from './harness/pool.js';
+import { holdQueueLock, queueWriteFailures, releaseQueueLock } from './harness/queue-lock.js';
 
 describe('queue locked by another process', () => {
   let pool: TestPool;
-  let holder: ChildProcess | undefined;
+  let holder: Awaited<ReturnType<typeof holdQueueLock>> | undefined;
   before(async () => {
     pool = await TestPool.start();
   });
   after(async () => {
-    holder?.stdin?.end();
+    if (holder) await releaseQueueLock(holder);
     await pool?.stop();
   });
 
@@ -54,15 +32,12 @@ describe('queue locked by another process', () => {
     const clusters = async () => new Set((await pool.json('dq', [])).map((a) => Number(a.ClusterId)));
     assert.deepEqual(await clusters(), new Set([idle, gated]));
 
-    const schedLog = join(pool.home, 'log', 'schedd.log');
-    const failures = () =>
-      existsSync(schedLog) ? (readFileSync(schedLog, 'utf8').match(/cannot write the job queue/g) ?? []).length : 0;
-    const failedBefore = failures();
-    holder = await holdLock(join(pool.home, 'spool', 'job_queue.db'));
+    const failedBefore = queueWriteFailures(pool);
+    holder = await holdQueueLock(pool);
 
     // the job ends; its end cannot be written, so the schedd says so and the startd keeps it
     pool.file('go', '');
-    await pool.waitFor('the schedd to find the queue locked', () => failures() > failedBefore);
+    await pool.waitFor('the schedd to find the queue locked', () => queueWriteFailures(pool) > failedBefore);
 
     for (let i = 0; i < 5; i++) {
       const r = await pool.run('dq', [String(idle), '-json']);
@@ -83,9 +58,7 @@ describe('queue locked by another process', () => {
       `a refused submit leaves no cluster behind: ${[...during].join(' ')}`,
     );
 
-    const released = new Promise((r) => holder!.once('exit', r));
-    holder.stdin!.end();
-    await released;
+    await releaseQueueLock(holder);
     holder = undefined;
 
     const later = await pool.submit('later.sub');
