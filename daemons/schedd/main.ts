@@ -94,7 +94,7 @@ void auth.sweep();
 queue.onStoreError = (e) =>
   e === undefined
     ? log.info('the job queue is written again: pending changes are recorded')
-    : log.error({ err: (e as Error).message }, 'cannot write the job queue; changes are kept and retried every second');
+    : log.error({ err: (e as Error).message }, 'cannot write the job queue; changes are kept and retried');
 
 const opts = {
   name,

@@ -93,6 +93,8 @@ export interface HistoryRow extends HistoryKey {
 export const SUBMIT_PIECE = 50_000;
 /** Cluster ids one owner may hold reserved and not queued; past it their oldest reservation lapses. */
 export const RESERVED_PER_OWNER = 10_000;
+/** The longest wait between tries to write pending changes while the queue cannot be written. */
+const MAX_RETRY_MS = 5000;
 /** A reserved cluster id whose submission is being written (no user name has a NUL). */
 const WRITING = '\0';
 
@@ -1159,11 +1161,13 @@ export class JobQueue {
   /** The error of the last write, while writes fail (changes are kept and retried). */
   private failing: unknown;
   private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = 1000;
 
   /**
-   * Write every pending change in one transaction. When that fails (disk full, I/O error) the
-   * transaction is rolled back, the changes stay pending and are tried again every second, and whoever
-   * awaits `commit()` gets the typed error: the daemon keeps running and catches up once the disk has room.
+   * Write every pending change in one transaction. When that fails (disk full, I/O error, locked) the
+   * transaction is rolled back, the changes stay pending and are tried again (after 1 s, backing off to 5 s),
+   * and whoever awaits `commit()` gets the typed error: the daemon keeps running and catches up once the
+   * disk has room.
    */
   flush(): void {
     this.flushScheduled = false;
@@ -1192,9 +1196,13 @@ export class JobQueue {
       if (this.failing === undefined) this.onStoreError(err);
       this.failing = err;
       this.flushScheduled = true;
-      this.retryTimer = setTimeout(() => this.flush(), 1000);
+      // backing off (1, 2, 4, 5, 5 ... s): a lock held for an hour is not tried 3600 times; a user's
+      // write (atomically) flushes at once, so writing resumes with the first that gets through
+      this.retryTimer = setTimeout(() => this.flush(), this.retryMs);
+      this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs * 2);
       return;
     }
+    this.retryMs = 1000;
     if (this.failing !== undefined) {
       this.failing = undefined;
       this.onStoreError(undefined);

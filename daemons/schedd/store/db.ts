@@ -29,7 +29,7 @@ export function openQueueDb(file: string): DB {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
   const dir = migrationsDir();
   const files = readdirSync(dir)
     .filter((f) => /^\d{4}-.*\.sql$/.test(f))
@@ -43,7 +43,50 @@ export function openQueueDb(file: string): DB {
       db.pragma(`user_version = ${n}`);
     })();
   }
+  dontWaitWhileLocked(db);
   return db;
+}
+
+/** How long a write waits for another process's short write (an admin's one-line `sqlite3` update). */
+const BUSY_WAIT_MS = 5000;
+
+/**
+ * better-sqlite3 is synchronous: a write waiting for a lock another process holds (an admin's open
+ * `BEGIN EXCLUSIVE`, a backup tool) blocks the schedd's whole event loop for the busy timeout, so with
+ * writes retried every second every request, reads included, would be answered only between waits. Once
+ * a transaction finds the lock taken, writes try without waiting (and fail with QUEUE_BUSY at once) until
+ * one gets through; WAL readers need no lock and are served meanwhile.
+ */
+function dontWaitWhileLocked(db: DB): void {
+  let locked = false;
+  const guard =
+    <A extends unknown[], R>(run: (...a: A) => R) =>
+    (...a: A): R => {
+      try {
+        const r = run(...a);
+        if (locked) {
+          locked = false;
+          db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
+        }
+        return r;
+      } catch (e) {
+        if (!locked && /^SQLITE_BUSY/.test(String((e as { code?: unknown })?.code))) {
+          locked = true;
+          db.pragma('busy_timeout = 0');
+        }
+        throw e;
+      }
+    };
+  const transaction = db.transaction.bind(db);
+  db.transaction = ((fn: (...a: unknown[]) => unknown) => {
+    const t = transaction(fn);
+    return Object.assign(guard(t), {
+      default: guard(t.default),
+      deferred: guard(t.deferred),
+      immediate: guard(t.immediate),
+      exclusive: guard(t.exclusive),
+    });
+  }) as DB['transaction'];
 }
 
 /**
