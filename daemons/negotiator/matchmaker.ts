@@ -617,8 +617,16 @@ export class Matchmaker {
     this.sliceStart = performance.now();
     this.indexSlots(input.slots);
     for (const s of input.submitters) this.subs.push({ input: s, acs: [], jobs: 0, cpus: 0, spentMs: 0 });
-    for (const sub of this.subs)
-      for (const a of sub.input.autoclusters) if (a.idle > 0) sub.acs.push(this.analyze(sub, a));
+    // the requests (RequestCpus…) are evaluated here: a submitter's time counts from its first autocluster
+    for (const sub of this.subs) {
+      const acs = sub.input.autoclusters;
+      let t = performance.now();
+      for (let i = 0; i < acs.length && !sub.outOfTime; i++) {
+        if (acs[i]!.idle <= 0) continue;
+        sub.acs.push(this.analyze(sub, acs[i]!));
+        t = yield* this.spent(sub, t, () => acs.some((x, j) => j > i && x.idle > 0));
+      }
+    }
     for (const sub of this.subs)
       sub.acs.sort((a, b) => num(b.ad, 'JobPrio', 0) - num(a.ad, 'JobPrio', 0) || a.id - b.id);
     this.stats.autoclusters = this.subs.reduce((n, s) => n + s.acs.length, 0);
@@ -1184,9 +1192,9 @@ export class Matchmaker {
 
   /**
    * Give one submitter up to `share` cpus (a job may overshoot it) and never more than `hard`. Its time is
-   * read once per autocluster: past maxTimePerSubmitterMs with an autocluster still to try, it is out of time,
-   * its turns over until the next negotiation (HTCondor's NEGOTIATOR_MAX_TIME_PER_SUBMITTER); its place in
-   * the fair-share order is unchanged, so it is not passed over in the next one.
+   * read once per autocluster (spent): past maxTimePerSubmitterMs with an autocluster still to try, it is out
+   * of time, its turns over until the next negotiation (HTCondor's NEGOTIATOR_MAX_TIME_PER_SUBMITTER); its
+   * place in the fair-share order is unchanged, so it is not passed over in the next one.
    */
   private *negotiateSubmitter(
     s: Sub,
@@ -1196,16 +1204,11 @@ export class Matchmaker {
   ): Generator<void, number> {
     let budget = share;
     let got = 0;
-    const maxMs = this.input.maxTimePerSubmitterMs ?? Infinity;
     let t = performance.now();
-    for (const ac of s.acs) {
+    for (let i = 0; i < s.acs.length && !s.outOfTime; i++) {
+      const ac = s.acs[i]!;
       if (ac.done || ac.idle <= 0 || hard < ac.cpus) continue;
       if (budget <= 0) break;
-      if (s.spentMs > maxMs) {
-        s.outOfTime = true;
-        this.outOfTime.push(s.input.name);
-        break;
-      }
       const r = this.placeAc(ac, budget, hard);
       budget -= r.cpus;
       hard -= r.cpus;
@@ -1214,15 +1217,25 @@ export class Matchmaker {
       s.cpus += r.cpus;
       if (group && r.cpus) chargeGroup(group, r.cpus);
       if (r.finished) ac.done = true;
-      const now = performance.now();
-      s.spentMs += now - t;
-      t = now;
-      if (now - this.sliceStart >= SLICE_MS) {
-        yield;
-        t = performance.now();
-      }
+      t = yield* this.spent(s, t, () => s.acs.some((x, j) => j > i && !x.done && x.idle > 0));
     }
     return got;
+  }
+
+  /**
+   * Charge `s` the time since `t` (the one clock read per autocluster); past its time with `more` to do, it
+   * is out of time for the rest of the negotiation. Gives the event loop its turn every SLICE_MS.
+   */
+  private *spent(s: Sub, t: number, more: () => boolean): Generator<void, number> {
+    const now = performance.now();
+    s.spentMs += now - t;
+    if (s.spentMs > (this.input.maxTimePerSubmitterMs ?? Infinity) && !s.outOfTime && more()) {
+      s.outOfTime = true;
+      this.outOfTime.push(s.input.name);
+    }
+    if (now - this.sliceStart < SLICE_MS) return now;
+    yield;
+    return performance.now();
   }
 
   /**

@@ -3,6 +3,7 @@
 // event loop turns while it runs.
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
+import { parseExpr } from '../../../grammar/classad/index.js';
 import { Matchmaker, type AutoclusterInput } from '../../../daemons/negotiator/matchmaker.js';
 import { withTurns } from '../event-loop-turns.js';
 import { job, slot, submitter } from './helpers.js';
@@ -27,6 +28,28 @@ describe('matchmaker – time per submitter', () => {
       slots: slots(),
       submitters: [
         submitter('mallory', acs(3), 0.5),
+        submitter('bob', [{ id: 9, idle: 1, ad: job({ owner: 'bob' }) }], 5),
+      ],
+      maxTimePerSubmitterMs: 0,
+    }).negotiate();
+    assert.deepEqual(r.outOfTime, ['mallory@schedd']);
+    assert.deepEqual(
+      r.matches.map((m) => [m.submitter, m.autocluster]),
+      [['bob@schedd', 9]],
+    );
+  });
+
+  test('matchmaker – costly requests (RequestCpus) count against the submitter too', () => {
+    const costlyRequest = (i: number): AutoclusterInput => {
+      const { ad } = costly(i);
+      ad.set('RequestCpus', parseExpr('ifThenElse(size(replaceAll("x", a13, "yy")) > 0, 100, 100)'));
+      ad.set('Requirements', parseExpr('true'));
+      return { id: i, idle: 1, ad };
+    };
+    const r = new Matchmaker({
+      slots: slots(),
+      submitters: [
+        submitter('mallory', [1, 2, 3].map(costlyRequest), 0.5),
         submitter('bob', [{ id: 9, idle: 1, ad: job({ owner: 'bob' }) }], 5),
       ],
       maxTimePerSubmitterMs: 0,
