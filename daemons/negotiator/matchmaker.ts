@@ -324,7 +324,7 @@ interface Sub {
   group?: GroupNode;
   jobs: number;
   cpus: number;
-  /** ms spent placing its autoclusters in this negotiation */
+  /** ms spent on its autoclusters (their requests, then placing them) in this negotiation */
   spentMs: number;
   outOfTime?: boolean;
 }
@@ -583,6 +583,7 @@ export class Matchmaker {
       for (;;) {
         const r = steps.next();
         if (r.done) return r.value;
+        this.sliceStart = performance.now();
       }
     } finally {
       this.restoreSplit();
@@ -624,7 +625,7 @@ export class Matchmaker {
       for (let i = 0; i < acs.length && !sub.outOfTime; i++) {
         if (acs[i]!.idle <= 0) continue;
         sub.acs.push(this.analyze(sub, acs[i]!));
-        t = yield* this.spent(sub, t, () => acs.some((x, j) => j > i && x.idle > 0));
+        t = yield* this.spent(sub, t, acs, i);
       }
     }
     for (const sub of this.subs)
@@ -1217,19 +1218,29 @@ export class Matchmaker {
       s.cpus += r.cpus;
       if (group && r.cpus) chargeGroup(group, r.cpus);
       if (r.finished) ac.done = true;
-      t = yield* this.spent(s, t, () => s.acs.some((x, j) => j > i && !x.done && x.idle > 0));
+      t = yield* this.spent(s, t, s.acs, i);
     }
     return got;
   }
 
   /**
-   * Charge `s` the time since `t` (the one clock read per autocluster); past its time with `more` to do, it
-   * is out of time for the rest of the negotiation. Gives the event loop its turn every SLICE_MS.
+   * Charge `s` the time since `t` (the one clock read per autocluster); past its time with autoclusters after
+   * the `i`th of `acs` still to do, it is out of time for the rest of the negotiation. Gives the event loop its
+   * turn every SLICE_MS.
    */
-  private *spent(s: Sub, t: number, more: () => boolean): Generator<void, number> {
+  private *spent(
+    s: Sub,
+    t: number,
+    acs: ReadonlyArray<{ idle: number; done?: boolean }>,
+    i: number,
+  ): Generator<void, number> {
     const now = performance.now();
     s.spentMs += now - t;
-    if (s.spentMs > (this.input.maxTimePerSubmitterMs ?? Infinity) && !s.outOfTime && more()) {
+    if (
+      s.spentMs > (this.input.maxTimePerSubmitterMs ?? Infinity) &&
+      !s.outOfTime &&
+      acs.some((x, j) => j > i && !x.done && x.idle > 0)
+    ) {
       s.outOfTime = true;
       this.outOfTime.push(s.input.name);
     }
