@@ -40,6 +40,8 @@ export interface CyclePolicy {
   /** PREEMPTION_REQUIREMENTS; undefined when it is the constant FALSE */
   preemptionRequirements?: Expr;
   preemptionRank?: Expr;
+  /** NEGOTIATOR_MAX_TIME_PER_SUBMITTER, in ms */
+  maxTimePerSubmitterMs: number;
 }
 
 export interface CycleResult {
@@ -267,7 +269,7 @@ export class Negotiator {
           0,
         )
       : 0;
-    const result = new Matchmaker({
+    const result = await new Matchmaker({
       slots: slotAds,
       submitters,
       limits: this.limits,
@@ -278,7 +280,13 @@ export class Negotiator {
         ? { requirements: policy.preemptionRequirements, rank: policy.preemptionRank }
         : undefined,
       reservations: this.reservations,
-    }).negotiate();
+      maxTimePerSubmitterMs: policy.maxTimePerSubmitterMs,
+    }).negotiateInTurns();
+    for (const name of result.outOfTime)
+      this.log.warn(
+        { submitter: name, limitSeconds: policy.maxTimePerSubmitterMs / 1000 },
+        'submitter out of time (NEGOTIATOR_MAX_TIME_PER_SUBMITTER): its jobs wait for the next cycle',
+      );
     const placedNow = new Set(result.reservationsPlaced);
     this.reservations = this.reservations.filter(
       (r, i) => !placedNow.has(i) && performance.now() - r.at < RESERVATION_MS,

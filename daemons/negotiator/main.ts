@@ -91,6 +91,7 @@ function cyclePolicy(): CyclePolicy {
     considerPreemption: config.bool('NEGOTIATOR_CONSIDER_PREEMPTION'),
     preemptionRequirements: requirements,
     preemptionRank: rank,
+    maxTimePerSubmitterMs: config.int('NEGOTIATOR_MAX_TIME_PER_SUBMITTER') * 1000,
   };
 }
 

@@ -102,6 +102,11 @@ export interface NegotiationInput {
   preemption?: PreemptionPolicy;
   /** resources a finished preemption freed, kept for the job that preempted (placed before anyone else) */
   reservations?: Reservation[];
+  /**
+   * NEGOTIATOR_MAX_TIME_PER_SUBMITTER in ms: past it (summed over its turns) a submitter is left for the rest
+   * of this negotiation, so one user's costly Requirements cannot hold up everyone's; unbounded if not given.
+   */
+  maxTimePerSubmitterMs?: number;
 }
 
 /**
@@ -158,6 +163,8 @@ export interface NegotiationResult {
   };
   /** the group tree (quotas and usage after this negotiation), when groups are configured */
   groups?: Map<string, GroupNode>;
+  /** submitters left for the rest of this negotiation at maxTimePerSubmitterMs, in the order they ran out */
+  outOfTime: string[];
 }
 
 // ---- internals --------------------------------------------------------------------------------------------
@@ -317,7 +324,13 @@ interface Sub {
   group?: GroupNode;
   jobs: number;
   cpus: number;
+  /** ms spent on its autoclusters (their requests, then placing them) in this negotiation */
+  spentMs: number;
+  outOfTime?: boolean;
 }
+
+/** The matchmaker runs this long at most before the event loop gets a turn (negotiateInTurns). */
+const SLICE_MS = 20;
 
 interface Claimed {
   input: ClaimedSlotInput;
@@ -557,22 +570,64 @@ export class Matchmaker {
   private preemptReq?: Fn;
   private preemptRank?: Fn;
 
+  private outOfTime: string[] = [];
+  /** when the event loop last had a turn (negotiateInTurns) */
+  private sliceStart = 0;
+
   constructor(private input: NegotiationInput) {}
 
+  /** The whole negotiation at once (tests, benchmarks). */
   negotiate(): NegotiationResult {
+    const steps = this.run();
     try {
-      return this.run();
+      for (;;) {
+        const r = steps.next();
+        if (r.done) return r.value;
+        this.sliceStart = performance.now();
+      }
     } finally {
-      for (const { ad, attrs } of this.split) for (const [n, e] of attrs) e ? ad.set(n, e) : ad.delete(n);
+      this.restoreSplit();
     }
   }
 
-  private run(): NegotiationResult {
+  /**
+   * The same negotiation, giving the event loop a turn every SLICE_MS between autoclusters, so the daemon
+   * keeps answering (and reading the collector's stream) while a costly one is matched.
+   */
+  async negotiateInTurns(): Promise<NegotiationResult> {
+    const steps = this.run();
+    try {
+      for (;;) {
+        const r = steps.next();
+        if (r.done) return r.value;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        this.sliceStart = performance.now();
+      }
+    } finally {
+      this.restoreSplit();
+    }
+  }
+
+  private restoreSplit() {
+    for (const { ad, attrs } of this.split) for (const [n, e] of attrs) e ? ad.set(n, e) : ad.delete(n);
+  }
+
+  /** Yields where the event loop may take a turn. */
+  private *run(): Generator<void, NegotiationResult> {
     const input = this.input;
+    this.sliceStart = performance.now();
     this.indexSlots(input.slots);
-    for (const s of input.submitters) this.subs.push({ input: s, acs: [], jobs: 0, cpus: 0 });
-    for (const sub of this.subs)
-      for (const a of sub.input.autoclusters) if (a.idle > 0) sub.acs.push(this.analyze(sub, a));
+    for (const s of input.submitters) this.subs.push({ input: s, acs: [], jobs: 0, cpus: 0, spentMs: 0 });
+    // the requests (RequestCpus…) are evaluated here: a submitter's time counts from its first autocluster
+    for (const sub of this.subs) {
+      const acs = sub.input.autoclusters;
+      let t = performance.now();
+      for (let i = 0; i < acs.length && !sub.outOfTime; i++) {
+        if (acs[i]!.idle <= 0) continue;
+        sub.acs.push(this.analyze(sub, acs[i]!));
+        t = yield* this.spent(sub, t, acs, i);
+      }
+    }
     for (const sub of this.subs)
       sub.acs.sort((a, b) => num(b.ad, 'JobPrio', 0) - num(a.ad, 'JobPrio', 0) || a.id - b.id);
     this.stats.autoclusters = this.subs.reduce((n, s) => n + s.acs.length, 0);
@@ -605,10 +660,10 @@ export class Matchmaker {
           const members = subs.filter((s) => s.group === g);
           if (!members.some((s) => hasWork(s))) continue;
           const room = allowance(g, phase);
-          if (room >= 1) this.pie(members, room, g);
+          if (room >= 1) yield* this.pie(members, room, g);
         }
       }
-    } else this.pie(subs, Infinity, undefined);
+    } else yield* this.pie(subs, Infinity, undefined);
 
     const placed = new Map<string, { jobs: number; cpus: number }>();
     for (const s of this.subs) if (s.jobs) placed.set(s.input.name, { jobs: s.jobs, cpus: s.cpus });
@@ -619,6 +674,7 @@ export class Matchmaker {
       reservationsPlaced,
       stats: this.stats,
       groups,
+      outOfTime: this.outOfTime,
     };
   }
 
@@ -1111,7 +1167,7 @@ export class Matchmaker {
   // ---- handing out ----------------------------------------------------------------------------------------
 
   /** One pie spin after another within `room` cpus, until nobody can place anything more. */
-  private pie(subs: Sub[], room: number, group: GroupNode | undefined) {
+  private *pie(subs: Sub[], room: number, group: GroupNode | undefined): Generator<void> {
     for (;;) {
       const active = subs.filter(hasWork);
       if (!active.length || room < 1) return;
@@ -1126,7 +1182,7 @@ export class Matchmaker {
       let progress = false;
       for (const s of active) {
         const share = Math.max(1, Math.ceil((pieSize * weight(s)) / total));
-        const got = this.negotiateSubmitter(s, share, room, group);
+        const got = yield* this.negotiateSubmitter(s, share, room, group);
         if (got > 0) progress = true;
         room -= got;
         if (room < 1) return;
@@ -1135,11 +1191,23 @@ export class Matchmaker {
     }
   }
 
-  /** Give one submitter up to `share` cpus (a job may overshoot it) and never more than `hard`. */
-  private negotiateSubmitter(s: Sub, share: number, hard: number, group: GroupNode | undefined): number {
+  /**
+   * Give one submitter up to `share` cpus (a job may overshoot it) and never more than `hard`. Its time is
+   * read once per autocluster (spent): past maxTimePerSubmitterMs with an autocluster still to try, it is out
+   * of time, its turns over until the next negotiation (HTCondor's NEGOTIATOR_MAX_TIME_PER_SUBMITTER); its
+   * place in the fair-share order is unchanged, so it is not passed over in the next one.
+   */
+  private *negotiateSubmitter(
+    s: Sub,
+    share: number,
+    hard: number,
+    group: GroupNode | undefined,
+  ): Generator<void, number> {
     let budget = share;
     let got = 0;
-    for (const ac of s.acs) {
+    let t = performance.now();
+    for (let i = 0; i < s.acs.length && !s.outOfTime; i++) {
+      const ac = s.acs[i]!;
       if (ac.done || ac.idle <= 0 || hard < ac.cpus) continue;
       if (budget <= 0) break;
       const r = this.placeAc(ac, budget, hard);
@@ -1150,8 +1218,35 @@ export class Matchmaker {
       s.cpus += r.cpus;
       if (group && r.cpus) chargeGroup(group, r.cpus);
       if (r.finished) ac.done = true;
+      t = yield* this.spent(s, t, s.acs, i);
     }
     return got;
+  }
+
+  /**
+   * Charge `s` the time since `t` (the one clock read per autocluster); past its time with autoclusters after
+   * the `i`th of `acs` still to do, it is out of time for the rest of the negotiation. Gives the event loop its
+   * turn every SLICE_MS.
+   */
+  private *spent(
+    s: Sub,
+    t: number,
+    acs: ReadonlyArray<{ idle: number; done?: boolean }>,
+    i: number,
+  ): Generator<void, number> {
+    const now = performance.now();
+    s.spentMs += now - t;
+    if (
+      s.spentMs > (this.input.maxTimePerSubmitterMs ?? Infinity) &&
+      !s.outOfTime &&
+      acs.some((x, j) => j > i && !x.done && x.idle > 0)
+    ) {
+      s.outOfTime = true;
+      this.outOfTime.push(s.input.name);
+    }
+    if (now - this.sliceStart < SLICE_MS) return now;
+    yield;
+    return performance.now();
   }
 
   /**
@@ -1550,7 +1645,7 @@ export class Matchmaker {
 }
 
 function hasWork(s: Sub): boolean {
-  return s.acs.some((a) => !a.done && a.idle > 0);
+  return !s.outOfTime && s.acs.some((a) => !a.done && a.idle > 0);
 }
 
 /** "group_a.alice@schedd" → "group_a.alice" */

@@ -204,6 +204,15 @@ export const PARAMS = {
     min: 0,
     description: 'Least milliseconds between the end of one cycle and the start of the next on a busy pool.',
   },
+  NEGOTIATOR_MAX_TIME_PER_SUBMITTER: {
+    type: 'int',
+    default: '10',
+    daemons: ['negotiator'],
+    reload: 'live',
+    min: 1,
+    description:
+      'Seconds one submitter may take of a negotiation cycle; past them its jobs wait for the next cycle, so costly Requirements cannot stall the others.',
+  },
   CONCURRENCY_LIMIT_DEFAULT: {
     type: 'string',
     default: '',

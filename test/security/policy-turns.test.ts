@@ -10,6 +10,7 @@ import { after, describe, test } from 'node:test';
 import { JobQueue } from '../../daemons/schedd/queue.js';
 import { openQueueDb } from '../../daemons/schedd/store/db.js';
 import { JobStatus } from '../../lib/job-status.js';
+import { withTurns } from '../unit/event-loop-turns.js';
 import { makeSchedd } from '../unit/schedd/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dsched-policy-turns-'));
@@ -34,16 +35,7 @@ describe('security – costly periodic policies', () => {
       const h = q.reserveCluster('nobody');
       const [held] = q.submit(h, 'nobody', { ...idle, ClusterId: String(h), PeriodicHold: 'true' }, [{ ProcId: '0' }]);
       // turns of the event loop while the policies are evaluated: another call's turn comes between jobs
-      let done = false;
-      let turns = 0;
-      const tick = () => {
-        if (done) return;
-        turns++;
-        setImmediate(tick);
-      };
-      const sweep = schedd.periodicPolicies().finally(() => (done = true));
-      tick();
-      await sweep;
+      const { turns } = await withTurns(() => schedd.periodicPolicies());
       assert.ok(turns >= 10, `the event loop turned ${turns} times while 20 costly jobs were evaluated`);
       assert.equal(held!.status, JobStatus.Held, 'periodic_hold = true still holds its job');
     } finally {

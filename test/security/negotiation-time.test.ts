@@ -1,0 +1,67 @@
+// Each evaluation of a job's Requirements is bounded (grammar/classad/eval.ts), but a user with many
+// autoclusters, each Requirements just under the bound and false, made every negotiation cycle take minutes:
+// no other user's jobs were matched meanwhile. A submitter may take NEGOTIATOR_MAX_TIME_PER_SUBMITTER of a
+// cycle; past it its jobs wait for the next cycle and the others are matched in this one.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TestPool } from '../integration/harness/pool.js';
+import { NOBODY, nobodyFolder } from './nobody.js';
+
+const needsRoot = process.getuid?.() !== 0 && 'needs root to run a pool and act as another user';
+
+/** Autoclusters of nobody: one per job, as the Requirements differ by $(Process). */
+const COSTLY = 600;
+
+describe('security – costly Requirements in the negotiator', { skip: needsRoot }, () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start({ NEGOTIATOR_MAX_TIME_PER_SUBMITTER: '1' });
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test(
+    "security – one user's costly false Requirements do not keep another user's job from running",
+    { timeout: 240_000 },
+    async () => {
+      // a string of 64 KiB built in a few steps, then a substitution of each of its characters: a tenth of a
+      // second and more per evaluation, within the bound, and false (131072 is no process number here)
+      const chain = ['+a0 = "xxxxxxxx"'];
+      for (let i = 1; i <= 13; i++) chain.push(`+a${i} = strcat(a${i - 1}, a${i - 1})`);
+      const { dir, put } = nobodyFolder(pool.work);
+      const costly = put(
+        'costly.sub',
+        [
+          'executable = /bin/true',
+          ...chain,
+          'requirements = size(replaceAll("x", a13, "yy")) < $(Process)',
+          `queue ${COSTLY}`,
+        ].join('\n') + '\n',
+      );
+      const r = await pool.run('dsubmit', [costly], { ...NOBODY, cwd: dir });
+      assert.equal(r.code, 0, r.stderr);
+      const nobodyCluster = Number(/cluster (\d+)/.exec(r.stdout)?.[1]);
+      // the negotiator is told of nobody's idle jobs before root submits
+      await pool.waitFor('the collector to show nobody idle', async () => {
+        const s = await pool.run('dstatus', ['-submitters', '-af', 'Name', 'IdleJobs']);
+        return s.stdout.split('\n').some((l) => l.startsWith('nobody@') && l.endsWith(` ${COSTLY}`));
+      });
+
+      pool.file('plain.sub', 'executable = /bin/true\nqueue\n');
+      const rootCluster = await pool.submit('plain.sub');
+      const [done] = await pool.waitForHistory(rootCluster, 1, 180_000);
+      assert.equal(done!.ExitCode, 0);
+
+      // nobody's jobs match no slot: all still idle
+      const statuses = (await pool.output('dq', ['-allusers', String(nobodyCluster), '-af', 'JobStatus'])).trim();
+      assert.deepEqual(new Set(statuses.split('\n')), new Set(['1']));
+      assert.equal(statuses.split('\n').length, COSTLY);
+      await pool.waitFor('the negotiator to log that nobody ran out of time', () =>
+        /"submitter":"nobody@[^"]*".*out of time/.test(readFileSync(join(pool.home, 'log', 'negotiator.log'), 'utf8')),
+      );
+    },
+  );
+});
