@@ -4,7 +4,8 @@
 // run/web.address (host:port) once it serves, which `dsched start` prints as a URL.
 import { serve } from '@hono/node-server';
 import { existsSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpServer, type RequestListener, type ServerOptions } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addressFile } from '../../lib/config/paths.js';
@@ -56,12 +57,31 @@ const app = webApp({
   },
 });
 
-const server = serve({ fetch: app.fetch, port: config.int('WEB_PORT'), hostname: bind }, (info: AddressInfo) => {
-  port = info.port;
-  mirror.start();
-  writeAddressFile(addressFile(config.paths, 'web'), `${hostPart}:${port}`);
-  log.info({ url: `http://${hostPart}:${port}/` }, 'web serving');
-});
+// Node answers requests sent back to back on one connection (pipelining) without waiting for the answers to
+// be read, and keeps every unsent answer: one client that sent thousands and read none made the daemon hold
+// hundreds of MB. Browsers send one at a time; a connection with more than this many unanswered is closed, and
+// the requests past it are not handled.
+const MAX_PIPELINED = 16;
+const inFlight = new WeakMap<Socket, number>();
+const createServer = ((options: ServerOptions, handle: RequestListener) =>
+  createHttpServer(options, (req, res) => {
+    const socket = req.socket;
+    const n = (inFlight.get(socket) ?? 0) + 1;
+    if (n > MAX_PIPELINED || socket.destroyed) return socket.destroy();
+    inFlight.set(socket, n);
+    res.once('close', () => inFlight.set(socket, (inFlight.get(socket) ?? 1) - 1));
+    handle(req, res);
+  })) as typeof createHttpServer;
+
+const server = serve(
+  { fetch: app.fetch, port: config.int('WEB_PORT'), hostname: bind, createServer },
+  (info: AddressInfo) => {
+    port = info.port;
+    mirror.start();
+    writeAddressFile(addressFile(config.paths, 'web'), `${hostPart}:${port}`);
+    log.info({ url: `http://${hostPart}:${port}/` }, 'web serving');
+  },
+);
 server.on('error', (e) => {
   log.fatal({ err: e }, `web cannot listen on ${bind}:${config.int('WEB_PORT')}`);
   process.exit(1);
@@ -79,7 +99,7 @@ const connections = new ConnectionLimiter(
   },
   (client, why, count) => log.warn({ client, why, count }, 'connections closed for newer ones'),
 );
-server.on('connection', (socket: import('node:net').Socket) => connections.admit(socket));
+server.on('connection', (socket: Socket) => connections.admit(socket));
 // slow clients must not hold sockets forever; SSE streams send a comment every 25 s
 (server as import('node:http').Server).headersTimeout = 10_000;
 (server as import('node:http').Server).requestTimeout = 60_000;
