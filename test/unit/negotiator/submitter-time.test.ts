@@ -21,22 +21,27 @@ function costly(i: number): AutoclusterInput {
 const slots = () => [slot({ name: 'slot1@a' }), slot({ name: 'slot2@a' })];
 const acs = (n: number) => Array.from({ length: n }, (_, i) => costly(i + 1));
 
+/** mallory (the better priority, so first) with these autoclusters, then bob, under a bound of 0 ms. */
+function malloryOutOfTime(mallorys: AutoclusterInput[]): void {
+  // any time at all is past a bound of 0 ms
+  const r = new Matchmaker({
+    slots: slots(),
+    submitters: [
+      submitter('mallory', mallorys, 0.5),
+      submitter('bob', [{ id: 9, idle: 1, ad: job({ owner: 'bob' }) }], 5),
+    ],
+    maxTimePerSubmitterMs: 0,
+  }).negotiate();
+  assert.deepEqual(r.outOfTime, ['mallory@schedd']);
+  assert.deepEqual(
+    r.matches.map((m) => [m.submitter, m.autocluster]),
+    [['bob@schedd', 9]],
+  );
+}
+
 describe('matchmaker – time per submitter', () => {
   test('matchmaker – a submitter out of time is left for this negotiation; the next one is still matched', () => {
-    // mallory goes first (better priority); any time at all is past a bound of 0 ms
-    const r = new Matchmaker({
-      slots: slots(),
-      submitters: [
-        submitter('mallory', acs(3), 0.5),
-        submitter('bob', [{ id: 9, idle: 1, ad: job({ owner: 'bob' }) }], 5),
-      ],
-      maxTimePerSubmitterMs: 0,
-    }).negotiate();
-    assert.deepEqual(r.outOfTime, ['mallory@schedd']);
-    assert.deepEqual(
-      r.matches.map((m) => [m.submitter, m.autocluster]),
-      [['bob@schedd', 9]],
-    );
+    malloryOutOfTime(acs(3));
   });
 
   test('matchmaker – costly requests (RequestCpus) count against the submitter too', () => {
@@ -46,19 +51,7 @@ describe('matchmaker – time per submitter', () => {
       ad.set('Requirements', parseExpr('true'));
       return { id: i, idle: 1, ad };
     };
-    const r = new Matchmaker({
-      slots: slots(),
-      submitters: [
-        submitter('mallory', [1, 2, 3].map(costlyRequest), 0.5),
-        submitter('bob', [{ id: 9, idle: 1, ad: job({ owner: 'bob' }) }], 5),
-      ],
-      maxTimePerSubmitterMs: 0,
-    }).negotiate();
-    assert.deepEqual(r.outOfTime, ['mallory@schedd']);
-    assert.deepEqual(
-      r.matches.map((m) => [m.submitter, m.autocluster]),
-      [['bob@schedd', 9]],
-    );
+    malloryOutOfTime([1, 2, 3].map(costlyRequest));
   });
 
   test('matchmaker – without a bound every autocluster is tried and nobody is out of time', () => {
