@@ -27,6 +27,7 @@ import { signalByName, type JobOutcome } from './starter.js';
 import type { Launchers } from './launcher.js';
 import type { MemoryEnforcement } from './memory-cgroup.js';
 import type { PolicyHold, Startd } from './startd.js';
+import type { JobAd } from './job-ad.js';
 
 /** HTCondor's HoldReasonCode JobOutOfResources. */
 const HOLD_OUT_OF_RESOURCES = HoldCode.JobOutOfResources;
@@ -43,7 +44,9 @@ interface Watched {
    * The job's ad as TARGET of the policy expressions, with what this monitor learnt folded in: the startd's
    * own (chirp's updates in it too), not a copy, which cost each running job another index of its attributes.
    */
-  ad: ClassAd;
+  ad: JobAd;
+  /** measured once already: its ad may be packed at the next measurement */
+  measured: boolean;
   /** What the schedd was last told (attribute → expression text). */
   sent: Record<string, string>;
   peakRssKb: number;
@@ -72,7 +75,8 @@ function overMemoryHold(o: { limitMb: number; peakMb: number }): PolicyHold {
   };
 }
 
-type PolicyKnob = 'WANT_SUSPEND' | 'SUSPEND' | 'CONTINUE' | 'PREEMPT' | 'WANT_VACATE' | 'KILL';
+const POLICY_KNOBS = ['WANT_SUSPEND', 'SUSPEND', 'CONTINUE', 'PREEMPT', 'WANT_VACATE', 'KILL'] as const;
+type PolicyKnob = (typeof POLICY_KNOBS)[number];
 
 /**
  * Watches the startd's running jobs. The startd tells it when a job starts and ends (Startd.hooks); it
@@ -135,11 +139,11 @@ export class JobMonitor {
   // ---- hooks the startd calls ----
 
   /** A job was started on a dynamic slot (its process may not exist yet: input files may be arriving). */
-  started(d: DynamicSlot, ad: ClassAd): void {
+  started(d: DynamicSlot, ad: JobAd): void {
     const job = d.job;
     if (!job) return;
     const num = (n: string) => {
-      const v = ad.lookupJS(n);
+      const v = ad.whole().lookupJS(n);
       return typeof v === 'number' && Number.isFinite(v) ? v : 0;
     };
     const w: Watched = {
@@ -153,6 +157,7 @@ export class JobMonitor {
       baseSys: num('RemoteSysCpu'),
       runUser: 0,
       runSys: 0,
+      measured: false,
       totalSuspensions: num('TotalSuspensions'),
       cumulativeSuspension: num('CumulativeSuspensionTime'),
     };
@@ -251,7 +256,7 @@ export class JobMonitor {
     w.totalSuspensions++;
     this.setActivity(w, 'Suspended');
     const attrs = { TotalSuspensions: String(w.totalSuspensions), LastSuspensionTime: String(t) };
-    for (const [k, v] of Object.entries(attrs)) w.ad.set(k, parseExpr(v));
+    w.ad.setTexts(attrs);
     // exit_code carries how many processes were stopped (the 010 event's "Number of processes" line)
     this.reporter.send(d.scheddAddress, {
       claim: d.claim,
@@ -273,7 +278,7 @@ export class JobMonitor {
     w.suspendedAt = undefined;
     this.setActivity(w, 'Busy');
     const attrs = { CumulativeSuspensionTime: String(w.cumulativeSuspension) };
-    w.ad.set('CumulativeSuspensionTime', parseExpr(attrs.CumulativeSuspensionTime));
+    w.ad.setTexts(attrs);
     this.reporter.send(d.scheddAddress, {
       claim: d.claim,
       id: { cluster: job.cluster, proc: job.proc },
@@ -337,7 +342,7 @@ export class JobMonitor {
           my = ClassAd.fromRecord(this.startd.machine.dslotAd(d));
           my.set('CurrentTime', literal(now()));
         }
-        return isTrue(my.evalExpr(e, w.ad));
+        return isTrue(my.evalExpr(e, w.ad.whole()));
       };
       const why = (k: PolicyKnob) => `The machine's ${k} expression (${this.config.str(k)}) became true`;
       switch (job.activity ?? 'Busy') {
@@ -390,6 +395,8 @@ export class JobMonitor {
         usage[i]!.processes ? [[w.job.started, usage[i]!.userCpu + usage[i]!.sysCpu] as const] : [],
       ),
     );
+    // a job's ad is packed from its second measurement on (short jobs never are) while nothing evaluates it
+    const packAds = this.policyIsConstant();
     list.forEach((w, i) => {
       const u = usage[i]!;
       if (!u.processes) return; // not started yet, or already gone
@@ -411,6 +418,16 @@ export class JobMonitor {
         this.startd.deactivate(w.d.claim, true, 'over its memory limit');
       }
       this.sendUsage(w);
+      if (packAds && w.measured) w.ad.pack();
+      w.measured = true;
+    });
+  }
+
+  /** Whether every policy expression is a constant (the defaults): then none reads a job's ad. */
+  private policyIsConstant(): boolean {
+    return POLICY_KNOBS.every((k) => {
+      const e = this.expr(k);
+      return e === undefined || e.kind === 'literal';
     });
   }
 
@@ -428,7 +445,7 @@ export class JobMonitor {
     for (const [k, v] of Object.entries(attrs)) if (w.sent[k] !== v) changed[k] = v;
     if (!Object.keys(changed).length) return;
     Object.assign(w.sent, changed);
-    for (const [k, v] of Object.entries(changed)) w.ad.set(k, parseExpr(v));
+    w.ad.setTexts(changed);
     const { d, job } = w;
     this.reporter.send(d.scheddAddress, {
       claim: d.claim,

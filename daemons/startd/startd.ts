@@ -28,6 +28,7 @@ import {
   isResourceRequest,
 } from '../../lib/job-attrs.js';
 import { JobRecordFile, type JobRecordEntry } from './job-record.js';
+import { JobAd } from './job-ad.js';
 import { rankClaim, runRank, type RankClaim } from './rank.js';
 import type { RunRankRequest__Output } from '../../lib/rpc/generated/dsched/v1/RunRankRequest.js';
 import type { RankOutput } from '../../lib/rpc/generated/dsched/v1/RankOutput.js';
@@ -36,8 +37,8 @@ import type { JobEvent } from '../../lib/rpc/generated/dsched/v1/JobEvent.js';
 interface SlotExtra {
   evictReason?: string;
   releaseAfterExit?: boolean;
-  /** the job ad as the startd last knows it (chirp updates included) */
-  ad?: ClassAd;
+  /** the job ad as the startd last knows it (chirp updates included; packed while nothing reads it: job-ad.ts) */
+  ad?: JobAd;
   /** the secret the job's dchirp calls carry */
   chirp?: string;
   /** the job runs on transferred files: the names that came in, and when it started */
@@ -99,7 +100,7 @@ export class Startd {
   /** Something changed; `claim` names the dynamic slot whose ad changed. */
   onChange: (claim?: string) => void = () => {};
   /** The running-job monitor (policy.ts): told when a job starts; may turn its outcome into a hold (memory limit). */
-  hooks: { started(d: DynamicSlot, ad: ClassAd): void; ended(d: DynamicSlot, o: JobOutcome): JobOutcome } | undefined;
+  hooks: { started(d: DynamicSlot, ad: JobAd): void; ended(d: DynamicSlot, o: JobOutcome): JobOutcome } | undefined;
 
   constructor(
     readonly machine: Machine,
@@ -402,8 +403,9 @@ export class Startd {
       );
     if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(name))
       throw new DschedError('USAGE', `chirp: '${name}' is not an attribute name`);
+    const ad = ex.ad.whole();
     if (op === 'get_job_attr') {
-      const e = ex.ad.get(name);
+      const e = ad.get(name);
       return e ? unparse(e) : 'UNDEFINED';
     }
     if (op !== 'set_job_attr' && op !== 'set_job_attr_delayed')
@@ -413,9 +415,9 @@ export class Startd {
       );
     if (chirpMayNotSet(name)) throw new DschedError('PERMISSION_DENIED', `chirp: a job may not change its ${name}`);
     const expr = parseExpr(value, { file: '<chirp value>', line: 1, column: 1 });
-    const tooLarge = attrsGrowthRefusal(ex.ad.toRecord(), [[name, unparse(expr)]]);
+    const tooLarge = attrsGrowthRefusal(ad.toRecord(), [[name, unparse(expr)]]);
     if (tooLarge) throw new DschedError('INPUT_TOO_LARGE', `chirp: ${tooLarge}`);
-    ex.ad.set(name, expr);
+    ad.set(name, expr);
     this.reporter.send(d.scheddAddress, {
       claim: d.claim,
       id: { cluster: d.job.cluster, proc: d.job.proc },
@@ -558,6 +560,11 @@ export class Startd {
       this.onChange(claim);
       exists();
     };
+    // read now rather than in the closures below, which live as long as the job: they would keep its ad
+    // parsed while the monitor keeps it packed (job-ad.ts)
+    const whenToTransferOutput = job.lookupJS('WhenToTransferOutput');
+    const transferOutput = job.lookupJS('TransferOutput');
+    const expandedInputs = transfer && transferExpanded(expanded);
     const started = this.launchers.start({
       onRunning: running,
       ad: job,
@@ -587,12 +594,8 @@ export class Startd {
             scheddHost: d.scheddHost,
             owner: runAsOwner(owner),
             inputs: [...transfer.inputs],
-            whenToTransferOutput:
-              job.lookupJS('WhenToTransferOutput') === undefined
-                ? undefined
-                : String(job.lookupJS('WhenToTransferOutput')),
-            transferOutput:
-              typeof job.lookupJS('TransferOutput') === 'string' ? String(job.lookupJS('TransferOutput')) : undefined,
+            whenToTransferOutput: whenToTransferOutput === undefined ? undefined : String(whenToTransferOutput),
+            transferOutput: typeof transferOutput === 'string' ? transferOutput : undefined,
           },
         }),
       },
@@ -600,7 +603,7 @@ export class Startd {
         ? async () => {
             try {
               const names = await fetchInput(
-                this.reporter.client(scheddAddress).fetchInput(claim, { cluster, proc }, transferExpanded(expanded)),
+                this.reporter.client(scheddAddress).fetchInput(claim, { cluster, proc }, expandedInputs || {}),
                 sandbox,
                 runAs,
               );
@@ -628,7 +631,8 @@ export class Startd {
     };
     if (typeof duration === 'number' && duration > 0) d.job.endsBy = Math.ceil(Date.now() / 1000 + duration);
     d.enteredActivity = Math.floor(Date.now() / 1000);
-    this.hooks?.started(d, job);
+    const ad = new JobAd(job);
+    this.hooks?.started(d, ad);
     if (expanded && 'ad' in expanded)
       this.reporter.send(d.scheddAddress, {
         claim,
@@ -638,7 +642,7 @@ export class Startd {
         time: Math.floor(Date.now() / 1000),
       });
     const ex = this.extra.get(claim) ?? {};
-    Object.assign(ex, { evictReason: undefined, ad: job, chirp, transfer });
+    Object.assign(ex, { evictReason: undefined, ad, chirp, transfer });
     this.extra.set(claim, ex);
     const thisJob = d.job;
     void started.done.then((o) => {
@@ -691,13 +695,13 @@ export class Startd {
       ex.transfer &&
       o.kind === 'exited' &&
       ex.ad &&
-      (!evicted || String(ex.ad.lookupJS('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT')
+      (!evicted || String(ex.ad.whole().lookupJS('WhenToTransferOutput') ?? '').toUpperCase() === 'ON_EXIT_OR_EVICT')
     ) {
       const key = `${d.claim}/${job.cluster}.${job.proc}`;
       const sandbox = job.started.sandbox;
       const r: Retained = {
         sandbox,
-        output: outputFiles(ex.ad, sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0),
+        output: outputFiles(ex.ad.whole(), sandbox, ex.transfer.inputs, o.signal === undefined && o.exitCode === 0),
         scheddHost: d.scheddHost,
         owner: runAsOwner(job.owner),
       };
