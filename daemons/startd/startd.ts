@@ -562,9 +562,11 @@ export class Startd {
     };
     // read now rather than in the closures below, which live as long as the job: they would keep its ad
     // parsed while the monitor keeps it packed (job-ad.ts)
-    const whenToTransferOutput = job.lookupJS('WhenToTransferOutput');
-    const transferOutput = job.lookupJS('TransferOutput');
-    const expandedInputs = transfer && transferExpanded(expanded);
+    const transferAttrs = transfer && {
+      whenToTransferOutput: job.lookupJS('WhenToTransferOutput'),
+      transferOutput: job.lookupJS('TransferOutput'),
+      inputs: transferExpanded(expanded),
+    };
     const started = this.launchers.start({
       onRunning: running,
       ad: job,
@@ -589,21 +591,28 @@ export class Startd {
           claim,
           cluster,
           proc,
-          transfer: transfer && {
-            sandbox,
-            scheddHost: d.scheddHost,
-            owner: runAsOwner(owner),
-            inputs: [...transfer.inputs],
-            whenToTransferOutput: whenToTransferOutput === undefined ? undefined : String(whenToTransferOutput),
-            transferOutput: typeof transferOutput === 'string' ? transferOutput : undefined,
-          },
+          transfer: transfer &&
+            transferAttrs && {
+              sandbox,
+              scheddHost: d.scheddHost,
+              owner: runAsOwner(owner),
+              inputs: [...transfer.inputs],
+              whenToTransferOutput:
+                transferAttrs.whenToTransferOutput === undefined
+                  ? undefined
+                  : String(transferAttrs.whenToTransferOutput),
+              transferOutput:
+                typeof transferAttrs.transferOutput === 'string' ? transferAttrs.transferOutput : undefined,
+            },
         }),
       },
       prepare: transfer
         ? async () => {
             try {
               const names = await fetchInput(
-                this.reporter.client(scheddAddress).fetchInput(claim, { cluster, proc }, expandedInputs || {}),
+                this.reporter
+                  .client(scheddAddress)
+                  .fetchInput(claim, { cluster, proc }, transferAttrs ? transferAttrs.inputs : {}),
                 sandbox,
                 runAs,
               );
