@@ -62,6 +62,7 @@ const app = webApp({
 // hundreds of MB. Browsers send one at a time; a connection with more than this many unanswered is closed, and
 // the requests past it are not handled.
 const MAX_PIPELINED = 16;
+const idleMs = config.int('WEB_IDLE_TIMEOUT') * 1000;
 const inFlight = new WeakMap<Socket, number>();
 const createServer = ((options: ServerOptions, handle: RequestListener) =>
   createHttpServer(options, (req, res) => {
@@ -69,6 +70,9 @@ const createServer = ((options: ServerOptions, handle: RequestListener) =>
     const n = (inFlight.get(socket) ?? 0) + 1;
     if (n > MAX_PIPELINED || socket.destroyed) return socket.destroy();
     inFlight.set(socket, n);
+    // Node drops a socket's idle timeout when a request follows a finished one on it (its keep-alive timer's
+    // reset), so it is set again for each request
+    socket.setTimeout(idleMs);
     res.once('close', () => inFlight.set(socket, (inFlight.get(socket) ?? 1) - 1));
     handle(req, res);
   })) as typeof createHttpServer;
@@ -100,9 +104,12 @@ const connections = new ConnectionLimiter(
   (client, why, count) => log.warn({ client, why, count }, 'connections closed for newer ones'),
 );
 server.on('connection', (socket: Socket) => connections.admit(socket));
-// slow clients must not hold sockets forever; SSE streams send a comment every 25 s
+// slow clients must not hold sockets forever: headers and whole requests are bounded in time, and a connection
+// with nothing read or written for WEB_IDLE_TIMEOUT is closed (a client that stopped reading an answer kept it,
+// unsent, in memory for good); event streams send a comment at half that, so an open stream is never idle
 (server as import('node:http').Server).headersTimeout = 10_000;
 (server as import('node:http').Server).requestTimeout = 60_000;
+(server as import('node:http').Server).timeout = idleMs;
 
 onShutdown(ctx, async () => {
   mirror.stop();
