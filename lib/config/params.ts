@@ -686,7 +686,7 @@ export const PARAMS = {
     reload: 'restart',
     min: 2,
     description:
-      'Seconds a web connection may go without anything read from it or written to it before the web daemon closes it: a client that stops reading an answer does not keep it in memory for good. Event streams send a comment at half this (every 25 s at most), so an open stream is never idle.',
+      'Seconds a web connection may go without anything read from it or written to it, or with answers waiting of which its client takes nothing, before the web daemon closes it: a client that stops reading does not keep its answers in memory for good. A slow reader stays if it takes some of them in each such span (the kernel makes room in its send buffer, a few MB, half of it at a time). Event streams send a comment at half this (every 25 s at most), so an open stream is never idle.',
   },
   PROVISIONER_PROVIDER: {
     type: 'string',
