@@ -15,6 +15,7 @@ import { ConnectionLimiter, remoteId } from '../../lib/rpc/connection-limit.js';
 import { JobMirror } from './job-mirror.js';
 import { Metrics } from './metrics.js';
 import { PoolLink } from './pool-link.js';
+import { StalledReaders } from './stalled-readers.js';
 import { webApp } from './server.js';
 
 const ctx = daemonContext('web');
@@ -62,6 +63,7 @@ const app = webApp({
 // hundreds of MB. Browsers send one at a time; a connection with more than this many unanswered is closed, and
 // the requests past it are not handled.
 const MAX_PIPELINED = 16;
+const idleMs = config.int('WEB_IDLE_TIMEOUT') * 1000;
 const inFlight = new WeakMap<Socket, number>();
 const createServer = ((options: ServerOptions, handle: RequestListener) =>
   createHttpServer(options, (req, res) => {
@@ -99,13 +101,28 @@ const connections = new ConnectionLimiter(
   },
   (client, why, count) => log.warn({ client, why, count }, 'connections closed for newer ones'),
 );
-server.on('connection', (socket: Socket) => connections.admit(socket));
-// slow clients must not hold sockets forever; SSE streams send a comment every 25 s
+// a client that stopped reading its answers kept them, unsent, in memory for good (stalled-readers.ts)
+const stalled = new StalledReaders(idleMs, (socket, unsent) =>
+  log.info(
+    { client: remoteId(socket.remoteAddress, socket.remotePort), unsent },
+    'connection closed: its client read nothing of its answers for WEB_IDLE_TIMEOUT',
+  ),
+);
+server.on('connection', (socket: Socket) => {
+  connections.admit(socket);
+  stalled.watch(socket);
+});
+// slow clients must not hold sockets forever: headers and whole requests are bounded in time, a connection with
+// nothing read or written for WEB_IDLE_TIMEOUT is closed (Node's socket timeout, which the server sets again
+// after each keep-alive wait) and one whose answers wait unread that long too; event streams send a comment at
+// half that, so an open stream is never idle
 (server as import('node:http').Server).headersTimeout = 10_000;
 (server as import('node:http').Server).requestTimeout = 60_000;
+(server as import('node:http').Server).timeout = idleMs;
 
 onShutdown(ctx, async () => {
   mirror.stop();
+  stalled.stop();
   link.close();
   await new Promise<void>((resolve) => {
     (server as import('node:http').Server).closeAllConnections?.();

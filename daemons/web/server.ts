@@ -74,10 +74,11 @@ export function webApp(d: ApiDeps & { guard: GuardOptions; metrics: Metrics; uiD
           await stream.writeSSE(next);
           continue;
         }
-        // a comment every 25 s keeps proxies from closing an idle stream
+        // a comment every 25 s keeps proxies from closing an idle stream, and at half WEB_IDLE_TIMEOUT the
+        // daemon itself (which closes connections idle that long)
         await new Promise<void>((resolve) => {
           wake = resolve;
-          setTimeout(resolve, 25_000).unref();
+          setTimeout(resolve, Math.min(25_000, d.config.int('WEB_IDLE_TIMEOUT') * 500)).unref();
         });
         wake = undefined;
         if (!queue.length && !closed) await stream.write(': keep-alive\n\n');

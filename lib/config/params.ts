@@ -679,6 +679,15 @@ export const PARAMS = {
     min: 1,
     description: 'Largest request body (a submit description) the web daemon accepts, in KB.',
   },
+  WEB_IDLE_TIMEOUT: {
+    type: 'int',
+    default: '120',
+    daemons: ['web'],
+    reload: 'restart',
+    min: 2,
+    description:
+      'Seconds a web connection may go without anything read from it or written to it, or with answers waiting of which its client takes nothing, before the web daemon closes it: a client that stops reading does not keep its answers in memory for good. A slow reader stays if it takes some of them in each such span (the kernel makes room in its send buffer, a few MB, half of it at a time). Event streams send a comment at half this (every 25 s at most), so an open stream is never idle.',
+  },
   PROVISIONER_PROVIDER: {
     type: 'string',
     default: '',
