@@ -66,6 +66,8 @@ export interface SubmitterInput {
   usage?: number;
   /** its idle autoclusters (none for a submitter only listed for its usage) */
   autoclusters: AutoclusterInput[];
+  /** ms its parallel jobs took in this cycle before the matchmaker (gang.ts): counted against its time */
+  spentMs?: number;
 }
 
 /** A claimed slot that preemption may take back. */
@@ -330,7 +332,7 @@ interface Sub {
 }
 
 /** The matchmaker runs this long at most before the event loop gets a turn (negotiateInTurns). */
-const SLICE_MS = 20;
+export const SLICE_MS = 20;
 
 interface Claimed {
   input: ClaimedSlotInput;
@@ -617,11 +619,16 @@ export class Matchmaker {
     const input = this.input;
     this.sliceStart = performance.now();
     this.indexSlots(input.slots);
-    for (const s of input.submitters) this.subs.push({ input: s, acs: [], jobs: 0, cpus: 0, spentMs: 0 });
+    for (const s of input.submitters) this.subs.push({ input: s, acs: [], jobs: 0, cpus: 0, spentMs: s.spentMs ?? 0 });
     // the requests (RequestCpus…) are evaluated here: a submitter's time counts from its first autocluster
     for (const sub of this.subs) {
       const acs = sub.input.autoclusters;
       let t = performance.now();
+      // its parallel jobs may have taken its time already
+      if (sub.spentMs > (input.maxTimePerSubmitterMs ?? Infinity) && acs.some((a) => a.idle > 0)) {
+        sub.outOfTime = true;
+        this.outOfTime.push(sub.input.name);
+      }
       for (let i = 0; i < acs.length && !sub.outOfTime; i++) {
         if (acs[i]!.idle <= 0) continue;
         sub.acs.push(this.analyze(sub, acs[i]!));
