@@ -107,6 +107,7 @@ const opts = {
   maxJobsPerOwner: () => config.int('MAX_JOBS_PER_OWNER'),
   mailCommand: () => config.str('MAIL'),
   pbsWalltimeHold: () => config.bool('PBS_WALLTIME_HOLD'),
+  policyTimePerOwner: () => config.int('PERIODIC_EXPR_MAX_TIME_PER_OWNER') * 1000,
   spool: config.paths.spool,
   maxSpooled: () => config.int('MAX_SPOOLED_OUTPUT') * 1024,
   protectedDirs: [config.paths.home, authDir],
