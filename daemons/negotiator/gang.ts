@@ -12,7 +12,7 @@
 import { literal, parseExpr, unparse, type ClassAd } from '../../grammar/classad/index.js';
 import { gangShape, placeGang, takeGang, type GangShape, type GangSlot } from '../../grammar/classad/gang-placement.js';
 import type { AdView } from './ad-mirror.js';
-import { SLICE_MS } from './matchmaker.js';
+import { SLICE_MS, timeKey } from './matchmaker.js';
 
 export interface GangChunkOut {
   slot: string;
@@ -72,10 +72,17 @@ export async function matchGangs(
   const reserved = new Set<string>();
   const spentMs = new Map<string, number>();
   const outOfTime: string[] = [];
+  // a user's accounting groups share the user's time (timeKey)
+  const userMs = new Map<string, number>();
   let sliceStart = performance.now();
   for (let j = 0; j < candidates.length; j++) {
     const c = candidates[j]!;
     if (outOfTime.includes(c.submitter)) continue;
+    const key = timeKey(c.submitter, c.schedd, c.ad);
+    if ((userMs.get(key) ?? 0) - (spentMs.get(c.submitter) ?? 0) > maxTimePerSubmitterMs) {
+      outOfTime.push(c.submitter);
+      continue;
+    }
     const t = performance.now();
     for (let i = 0; i < c.idle; i++) {
       const chosen = placeGang(c.ad, c.shape, slots, false, reserved);
@@ -95,8 +102,9 @@ export async function matchGangs(
       });
     }
     const now = performance.now();
-    const spent = (spentMs.get(c.submitter) ?? 0) + now - t;
-    spentMs.set(c.submitter, spent);
+    spentMs.set(c.submitter, (spentMs.get(c.submitter) ?? 0) + now - t);
+    const spent = (userMs.get(key) ?? 0) + now - t;
+    userMs.set(key, spent);
     if (spent > maxTimePerSubmitterMs && candidates.some((x, k) => k > j && x.submitter === c.submitter))
       outOfTime.push(c.submitter);
     if (now - sliceStart >= SLICE_MS) {

@@ -155,6 +155,20 @@ describe('negotiator – gang matching', () => {
     assert.ok(round.spentMs.get('mallory@schedd')! > 0, 'the time taken is carried to the matchmaker');
   });
 
+  test("negotiator – a user's accounting groups share that user's time for gangs too", async () => {
+    const groups = [1, 2, 3].map((i) =>
+      submitter(`g${i}.mallory`, [{ id: i, idle: 1, ad: gang(2, 'free', 1, 'mallory') }], 0.5),
+    );
+    const bob = submitter('bob', [{ id: 9, idle: 1, ad: gang(2, 'free', 1, 'bob') }], 5);
+    const split = splitGangs([...groups, bob]);
+    const round = await matchGangs(split.candidates, gangSlots([pslot('a', 8)]), split.best, 0);
+    assert.deepEqual(round.outOfTime, ['g2.mallory@schedd', 'g3.mallory@schedd']);
+    assert.deepEqual(
+      round.matches.map((m) => m.submitter),
+      ['g1.mallory@schedd', 'bob@schedd'],
+    );
+  });
+
   test('negotiator – backfill: a reserved slot is offered only to jobs whose run-time bound ends before the reservation starts', async () => {
     const now = 1_000_000;
     const busyA = pslot('a', 2, { TotalSlotCpus: '4' });
