@@ -306,7 +306,7 @@ schedd.watch(() => scheduleAdvertise());
 // runs in the background, so the ads go out and the queue is served at once
 void schedd.reconnect().catch((e) => log.error({ err: e }, 'reconnecting to running jobs failed'));
 schedd.settleDependents('all');
-const dags = new DagRunner(schedd, queue, db, log);
+const dags = new DagRunner(schedd, queue, db, log, () => config.int('DAGMAN_MAX_NODES_PER_OWNER'));
 schedd.dags = dags;
 dags.resumeAll();
 scheduleAdvertise(0);

@@ -498,6 +498,15 @@ export const PARAMS = {
     min: 1,
     description: 'Largest number of procs one submission may queue.',
   },
+  DAGMAN_MAX_NODES_PER_OWNER: {
+    type: 'int',
+    default: '200000',
+    daemons: ['schedd'],
+    reload: 'live',
+    min: 1,
+    description:
+      "Most nodes one user's running DAGs may have in all (the schedd keeps each in memory); a DAG past what is left is held.",
+  },
   MAX_JOBS_PER_OWNER: {
     type: 'int',
     default: '1000000',
