@@ -252,7 +252,8 @@ export class Negotiator {
     let slotAds = slots;
     if (gangs.candidates.length) {
       const tracked = gangSlots(slots);
-      gangRound = matchGangs(gangs.candidates, tracked, gangs.best);
+      gangRound = await matchGangs(gangs.candidates, tracked, gangs.best, policy.maxTimePerSubmitterMs);
+      for (const s of submitters) s.spentMs = gangRound.spentMs.get(s.name);
       reservedStart = reservationStart(machineAds, gangRound.reserved, Math.floor(Date.now() / 1000));
       slotAds = slotsLeft(
         slots,
@@ -282,7 +283,7 @@ export class Negotiator {
       reservations: this.reservations,
       maxTimePerSubmitterMs: policy.maxTimePerSubmitterMs,
     }).negotiateInTurns();
-    for (const name of result.outOfTime)
+    for (const name of new Set([...(gangRound?.outOfTime ?? []), ...result.outOfTime]))
       this.log.warn(
         { submitter: name, limitSeconds: policy.maxTimePerSubmitterMs / 1000 },
         'submitter out of time (NEGOTIATOR_MAX_TIME_PER_SUBMITTER): its jobs wait for the next cycle',

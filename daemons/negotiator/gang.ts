@@ -12,6 +12,7 @@
 import { literal, parseExpr, unparse, type ClassAd } from '../../grammar/classad/index.js';
 import { gangShape, placeGang, takeGang, type GangShape, type GangSlot } from '../../grammar/classad/gang-placement.js';
 import type { AdView } from './ad-mirror.js';
+import { SLICE_MS, timeKey } from './matchmaker.js';
 
 export interface GangChunkOut {
   slot: string;
@@ -46,21 +47,43 @@ export interface GangRound {
   matches: GangMatchOut[];
   /** slots kept for the first gang in fair-share order that could not be placed: nobody else gets them */
   reserved: Set<string>;
+  /** ms each submitter's gangs took: the start of its NEGOTIATOR_MAX_TIME_PER_SUBMITTER in the matchmaker */
+  spentMs: Map<string, number>;
+  /** submitters whose gangs took their time with gangs of theirs still to try, in the order they ran out */
+  outOfTime: string[];
 }
 
 /**
  * Place the gangs of `candidates` (already in fair-share order) on `slots`, taking what each placed gang
  * uses. `reserveFor` is the best priority of any submitter with idle work: a gang of that submitter that
  * does not fit now reserves the slots it would take on an emptied pool (the first such gang only).
+ * A gang's Requirements are evaluated on every slot, so a submitter's gangs are timed as its autoclusters
+ * are in the matchmaker: past `maxTimePerSubmitterMs` the rest of them wait for the next cycle (one user's
+ * costly parallel jobs held every cycle, and the daemon, for minutes), and the event loop gets a turn every
+ * SLICE_MS between gangs.
  */
-export function matchGangs(
+export async function matchGangs(
   candidates: GangCandidate[],
   slots: GangSlot[],
   reserveFor: number | undefined,
-  reserved = new Set<string>(),
-): GangRound {
+  maxTimePerSubmitterMs = Infinity,
+): Promise<GangRound> {
   const matches: GangMatchOut[] = [];
-  for (const c of candidates) {
+  const reserved = new Set<string>();
+  const spentMs = new Map<string, number>();
+  const outOfTime: string[] = [];
+  // a user's accounting groups share the user's time (timeKey)
+  const userMs = new Map<string, number>();
+  let sliceStart = performance.now();
+  for (let j = 0; j < candidates.length; j++) {
+    const c = candidates[j]!;
+    if (outOfTime.includes(c.submitter)) continue;
+    const key = timeKey(c.submitter, c.schedd, c.ad);
+    if ((userMs.get(key) ?? 0) - (spentMs.get(c.submitter) ?? 0) > maxTimePerSubmitterMs) {
+      outOfTime.push(c.submitter);
+      continue;
+    }
+    const t = performance.now();
     for (let i = 0; i < c.idle; i++) {
       const chosen = placeGang(c.ad, c.shape, slots, false, reserved);
       if (!chosen) {
@@ -78,8 +101,18 @@ export function matchGangs(
         chunks: chosen.map((s) => ({ slot: s.name, startd: s.startd, host: s.host })),
       });
     }
+    const now = performance.now();
+    spentMs.set(c.submitter, (spentMs.get(c.submitter) ?? 0) + now - t);
+    const spent = (userMs.get(key) ?? 0) + now - t;
+    userMs.set(key, spent);
+    if (spent > maxTimePerSubmitterMs && candidates.some((x, k) => k > j && x.submitter === c.submitter))
+      outOfTime.push(c.submitter);
+    if (now - sliceStart >= SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
   }
-  return { matches, reserved };
+  return { matches, reserved, spentMs, outOfTime };
 }
 
 /** Seconds allowed past a job's bound for it to be gone (the schedd's stop, the startd's kill grace). */

@@ -66,6 +66,8 @@ export interface SubmitterInput {
   usage?: number;
   /** its idle autoclusters (none for a submitter only listed for its usage) */
   autoclusters: AutoclusterInput[];
+  /** ms its parallel jobs took in this cycle before the matchmaker (gang.ts): counted against its time */
+  spentMs?: number;
 }
 
 /** A claimed slot that preemption may take back. */
@@ -324,13 +326,18 @@ interface Sub {
   group?: GroupNode;
   jobs: number;
   cpus: number;
-  /** ms spent on its autoclusters (their requests, then placing them) in this negotiation */
-  spentMs: number;
+  /**
+   * ms its user's submitters spent on their autoclusters (their requests, then placing them) in this
+   * negotiation: one clock for all of a user's accounting groups (timeKey)
+   */
+  clock: { ms: number };
+  /** ms of the clock it spent itself (its parallel jobs' included) */
+  ownMs: number;
   outOfTime?: boolean;
 }
 
 /** The matchmaker runs this long at most before the event loop gets a turn (negotiateInTurns). */
-const SLICE_MS = 20;
+export const SLICE_MS = 20;
 
 interface Claimed {
   input: ClaimedSlotInput;
@@ -617,11 +624,23 @@ export class Matchmaker {
     const input = this.input;
     this.sliceStart = performance.now();
     this.indexSlots(input.slots);
-    for (const s of input.submitters) this.subs.push({ input: s, acs: [], jobs: 0, cpus: 0, spentMs: 0 });
+    const clocks = new Map<string, { ms: number }>();
+    for (const s of input.submitters) {
+      const key = timeKey(s.name, s.schedd, s.autoclusters[0]?.ad);
+      let clock = clocks.get(key);
+      if (!clock) clocks.set(key, (clock = { ms: 0 }));
+      clock.ms += s.spentMs ?? 0;
+      this.subs.push({ input: s, acs: [], jobs: 0, cpus: 0, clock, ownMs: s.spentMs ?? 0 });
+    }
     // the requests (RequestCpus…) are evaluated here: a submitter's time counts from its first autocluster
     for (const sub of this.subs) {
       const acs = sub.input.autoclusters;
       let t = performance.now();
+      // its user's other submitters (their parallel jobs too) may have taken its time already
+      this.timeGone(
+        sub,
+        acs.some((a) => a.idle > 0),
+      );
       for (let i = 0; i < acs.length && !sub.outOfTime; i++) {
         if (acs[i]!.idle <= 0) continue;
         sub.acs.push(this.analyze(sub, acs[i]!));
@@ -1206,6 +1225,7 @@ export class Matchmaker {
     let budget = share;
     let got = 0;
     let t = performance.now();
+    this.timeGone(s, hasWork(s));
     for (let i = 0; i < s.acs.length && !s.outOfTime; i++) {
       const ac = s.acs[i]!;
       if (ac.done || ac.idle <= 0 || hard < ac.cpus) continue;
@@ -1235,9 +1255,10 @@ export class Matchmaker {
     i: number,
   ): Generator<void, number> {
     const now = performance.now();
-    s.spentMs += now - t;
+    s.clock.ms += now - t;
+    s.ownMs += now - t;
     if (
-      s.spentMs > (this.input.maxTimePerSubmitterMs ?? Infinity) &&
+      s.clock.ms > (this.input.maxTimePerSubmitterMs ?? Infinity) &&
       !s.outOfTime &&
       acs.some((x, j) => j > i && !x.done && x.idle > 0)
     ) {
@@ -1247,6 +1268,14 @@ export class Matchmaker {
     if (now - this.sliceStart < SLICE_MS) return now;
     yield;
     return performance.now();
+  }
+
+  /** Before `s` takes a turn with `work` to do: out of time if its user's other submitters took its time. */
+  private timeGone(s: Sub, work: boolean): void {
+    if (!s.outOfTime && work && s.clock.ms - s.ownMs > (this.input.maxTimePerSubmitterMs ?? Infinity)) {
+      s.outOfTime = true;
+      this.outOfTime.push(s.input.name);
+    }
   }
 
   /**
@@ -1649,6 +1678,16 @@ function hasWork(s: Sub): boolean {
 }
 
 /** "group_a.alice@schedd" → "group_a.alice" */
+/**
+ * Whose time a submitter's work takes (NEGOTIATOR_MAX_TIME_PER_SUBMITTER): its jobs' owner at its schedd. A user
+ * names any accounting group, each a submitter of its own, so by submitter one user with a group per costly
+ * autocluster had no bound at all.
+ */
+export function timeKey(submitter: string, schedd: string, ad: ClassAd | undefined): string {
+  const owner = ad?.lookupJS('Owner');
+  return typeof owner === 'string' ? `${owner}@${schedd}` : submitter;
+}
+
 export function accountingName(submitter: string): string {
   const at = submitter.lastIndexOf('@');
   return at > 0 ? submitter.slice(0, at) : submitter;

@@ -107,6 +107,7 @@ const opts = {
   maxJobsPerOwner: () => config.int('MAX_JOBS_PER_OWNER'),
   mailCommand: () => config.str('MAIL'),
   pbsWalltimeHold: () => config.bool('PBS_WALLTIME_HOLD'),
+  policyTimePerOwner: () => config.int('PERIODIC_EXPR_MAX_TIME_PER_OWNER') * 1000,
   spool: config.paths.spool,
   maxSpooled: () => config.int('MAX_SPOOLED_OUTPUT') * 1024,
   protectedDirs: [config.paths.home, authDir],
@@ -305,7 +306,7 @@ schedd.watch(() => scheduleAdvertise());
 // runs in the background, so the ads go out and the queue is served at once
 void schedd.reconnect().catch((e) => log.error({ err: e }, 'reconnecting to running jobs failed'));
 schedd.settleDependents('all');
-const dags = new DagRunner(schedd, queue, db, log);
+const dags = new DagRunner(schedd, queue, db, log, () => config.int('DAGMAN_MAX_NODES_PER_OWNER'));
 schedd.dags = dags;
 dags.resumeAll();
 scheduleAdvertise(0);

@@ -24,6 +24,8 @@ export interface PoliciesSchedd {
   actions: Pick<UserActions, 'hold' | 'actOne' | 'releaseIfAsked'>;
   /** PBS_WALLTIME_HOLD: hold #PBS jobs over their walltime instead of killing them */
   pbsWalltimeHold(): boolean;
+  /** PERIODIC_EXPR_MAX_TIME_PER_OWNER in ms: the most one owner's jobs take of a pass */
+  policyTimePerOwner(): number;
   onQueueChanged(): void;
 }
 
@@ -64,8 +66,16 @@ export class Policies {
   private policyWalk: Promise<void> | undefined;
   private durationTimers = new Map<string, NodeJS.Timeout>();
 
+  /**
+   * One pass over the jobs with policies. Each owner's jobs take at most policyTimePerOwner of it: past that
+   * the rest of them wait for the next pass, which begins with the first of them (a million of one user's
+   * costly jobs took the schedd's time for days a pass, every other user's policies waiting behind them).
+   */
   private async evaluatePolicies(): Promise<void> {
-    const found = await this.policyJobs();
+    const found = this.resumed(await this.policyJobs());
+    const limit = this.s.policyTimePerOwner();
+    const spent = new Map<string, number>();
+    const stopped = new Map<string, Job>();
     let t = now();
     const kills: Array<Promise<unknown>> = [];
     let t0 = performance.now();
@@ -76,8 +86,10 @@ export class Policies {
         await turn();
         [t, t0] = [now(), performance.now()];
       }
+      if (stopped.has(job.owner)) continue;
       // found over several turns: a job may have left the queue since
       if (this.s.queue.jobs.get(jobKey(job.cluster, job.proc)) !== job) continue;
+      const t1 = performance.now();
       try {
         this.evaluateJob(job, t, kills);
       } catch (e) {
@@ -85,8 +97,41 @@ export class Policies {
         if (e instanceof DschedError && STORAGE_FAILURES.has(e.code)) throw e;
         this.unreadable(job, e);
       }
+      const used = (spent.get(job.owner) ?? 0) + performance.now() - t1;
+      spent.set(job.owner, used);
+      if (used > limit) stopped.set(job.owner, job);
     }
+    this.outOfTime(stopped, found, limit);
     await this.commitThenStop(kills);
+  }
+
+  /** Where each owner out of time in the last pass stopped: the next pass begins after that job. */
+  private stoppedAt = new Map<string, Job>();
+
+  /** `found` with each owner who ran out of time last pass starting after the job it stopped at. */
+  private resumed(found: Job[]): Job[] {
+    if (!this.stoppedAt.size) return found;
+    const after = (j: Job) => {
+      const at = this.stoppedAt.get(j.owner);
+      return !at || j.cluster > at.cluster || (j.cluster === at.cluster && j.proc > at.proc);
+    };
+    return [...found.filter(after), ...found.filter((j) => !after(j))];
+  }
+
+  /** Keep where each owner stopped, and log an owner once when it first runs out of time (not every pass). */
+  private outOfTime(stopped: Map<string, Job>, found: Job[], limit: number): void {
+    const last = new Map<string, Job>();
+    if (stopped.size) for (const j of found) last.set(j.owner, j);
+    for (const [owner, job] of stopped) {
+      // its last job in the pass was evaluated: nothing waits
+      if (last.get(owner) === job) stopped.delete(owner);
+      else if (!this.stoppedAt.has(owner))
+        this.s.log.warn(
+          { owner, limitSeconds: limit / 1000 },
+          "owner's jobs out of time (PERIODIC_EXPR_MAX_TIME_PER_OWNER): their periodic policies go on in the next pass",
+        );
+    }
+    this.stoppedAt = stopped;
   }
 
   /**

@@ -62,6 +62,8 @@ export interface ScheddOptions {
   findStartd?: (startdName: string) => Promise<string[]>;
   /** PBS_WALLTIME_HOLD: hold #PBS jobs over their walltime as HTCondor does, instead of killing them as PBS does */
   pbsWalltimeHold?: () => boolean;
+  /** PERIODIC_EXPR_MAX_TIME_PER_OWNER in ms (none: no bound) */
+  policyTimePerOwner?: () => number;
   /** Admit a submission to its batch queue (queue-policy.ts): fills Queue and defaults, or throws why not. */
   admit?: (owner: string, cluster: Record<string, string>, procs: Array<Record<string, string>>) => void;
 }
@@ -110,6 +112,7 @@ export class Schedd {
       ...core,
       actions: this.actions,
       pbsWalltimeHold: () => this.opts.pbsWalltimeHold?.() ?? false,
+      policyTimePerOwner: () => this.opts.policyTimePerOwner?.() ?? Infinity,
     });
     this.gangs = new GangClaims({
       queue: this.queue,

@@ -75,6 +75,9 @@ function overMemoryHold(o: { limitMb: number; peakMb: number }): PolicyHold {
   };
 }
 
+/** Milliseconds of machine policy evaluation before the startd serves others (a turn of its event loop). */
+const POLICY_SLICE_MS = 10;
+
 const POLICY_KNOBS = ['WANT_SUSPEND', 'SUSPEND', 'CONTINUE', 'PREEMPT', 'WANT_VACATE', 'KILL'] as const;
 type PolicyKnob = (typeof POLICY_KNOBS)[number];
 
@@ -114,15 +117,15 @@ export class JobMonitor {
       }
       this.usageTimer = setTimeout(usage, this.config.int('STARTER_UPDATE_INTERVAL') * 1000);
     };
-    const policy = () => {
+    const policy = async () => {
       this.policyTimer = undefined;
       if (this.stopped) return;
       try {
-        this.evaluatePolicy();
+        await this.evaluatePolicy();
       } catch (e) {
         this.log.error({ err: (e as Error).message }, 'evaluating the machine policy failed');
       }
-      this.policyTimer = setTimeout(policy, this.config.int('POLLING_INTERVAL') * 1000);
+      if (!this.stopped) this.policyTimer = setTimeout(policy, this.config.int('POLLING_INTERVAL') * 1000);
     };
     this.usageTimer = setTimeout(usage, this.config.int('STARTER_UPDATE_INTERVAL') * 1000);
     this.policyTimer = setTimeout(policy, this.config.int('POLLING_INTERVAL') * 1000);
@@ -319,11 +322,21 @@ export class JobMonitor {
     return e instanceof DschedError ? undefined : e;
   }
 
-  /** Evaluate every policy expression against each running job and act on the result. */
-  evaluatePolicy(): void {
+  /**
+   * Evaluate every policy expression against each running job and act on the result, a slice of jobs per turn
+   * of the event loop: a policy that reads a job's attribute evaluates the user's expression, up to the ClassAd
+   * bounds (a tenth of a second and more), and all jobs in one turn kept the startd from its calls and reports.
+   */
+  async evaluatePolicy(): Promise<void> {
     const cache = new Map<PolicyKnob, Expr | undefined>();
     const get = (k: PolicyKnob) => (cache.has(k) ? cache.get(k) : (cache.set(k, this.expr(k)), cache.get(k)));
+    let t0 = performance.now();
     for (const w of [...this.jobs.values()]) {
+      if (performance.now() - t0 > POLICY_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.stopped) return;
+        t0 = performance.now();
+      }
       const { d, job } = w;
       if (w.ended || w.overMemory || d.job !== job || !job.started.running) continue;
       if (job.softKilled && !w.evicting) {

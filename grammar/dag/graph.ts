@@ -125,6 +125,8 @@ export interface DagParseOptions {
   useDagDir?: boolean;
   /** A partial rescue DAG (DONE and RETRY lines) read after the DAG, as DAGMan does on resubmission. */
   rescueFile?: string;
+  /** Fewer nodes than MAX_DAG_NODES (the schedd's share left for the DAG's owner), and why: the error past it. */
+  maxNodes?: { count: number; why: string };
   /** VARS without PREPEND/APPEND are appended (DAGMAN_DEFAULT_APPEND_VARS = True); default: prepended. */
   appendVarsByDefault?: boolean;
   /** Read a file (default: fs, UTF-8). Tests pass an in-memory file system. */
@@ -420,6 +422,8 @@ class GraphBuilder {
     if (this.nodes.length >= MAX_DAG_NODES) {
       throw this.err('DAG_SYNTAX', `a DAG has at most ${MAX_DAG_NODES} nodes`, src, s.name);
     }
+    if (this.opts.maxNodes && this.nodes.length >= this.opts.maxNodes.count)
+      throw this.err('DAG_SYNTAX', this.opts.maxNodes.why, src, s.name);
     const dir = s.dir ? resolve(scope.cwd, s.dir.text) : scope.cwd;
     if (s.dir) this.checkDir(dir, src, s.dir);
     // Every field from the start, in one order: one hidden class for all nodes keeps the engine's accesses fast.

@@ -434,6 +434,15 @@ export const PARAMS = {
     min: 1,
     description: 'Seconds between evaluations of periodic_hold/release/remove and allowed_job_duration (walltime).',
   },
+  PERIODIC_EXPR_MAX_TIME_PER_OWNER: {
+    type: 'int',
+    default: '10',
+    daemons: ['schedd'],
+    reload: 'live',
+    min: 1,
+    description:
+      "Seconds one owner's jobs may take of a pass of the periodic policies; past them the rest wait for the next pass, so costly policies cannot hold up the others'.",
+  },
   MAX_SPOOLED_OUTPUT: {
     type: 'size-kb',
     default: '1GB',
@@ -488,6 +497,15 @@ export const PARAMS = {
     reload: 'live',
     min: 1,
     description: 'Largest number of procs one submission may queue.',
+  },
+  DAGMAN_MAX_NODES_PER_OWNER: {
+    type: 'int',
+    default: '200000',
+    daemons: ['schedd'],
+    reload: 'live',
+    min: 1,
+    description:
+      "Most nodes one user's running DAGs may have in all (the schedd keeps each in memory); a DAG past what is left is held.",
   },
   MAX_JOBS_PER_OWNER: {
     type: 'int',

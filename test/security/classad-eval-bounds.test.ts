@@ -1,10 +1,12 @@
 // One user's Requirements cannot stall matchmaking for the pool: a chain of attributes each doubling the previous
 // string (2^30 work without a bound) evaluates to error in the negotiator and startd, and another user's job,
-// submitted after it, is still matched and run.
+// submitted after it, is still matched and run. Printing an expression or a list (unparse(), string()) is
+// charged as parsing it is.
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parseClassAd } from '../../grammar/classad/index.js';
 import { TestPool } from '../integration/harness/pool.js';
 
 const NOBODY = { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: '/tmp' } };
@@ -45,4 +47,18 @@ describe('ClassAd evaluation bounds in a real pool', () => {
     assert.equal(q.code, 0, q.stderr);
     assert.equal(q.stdout.trim(), '1 nobody');
   });
+});
+
+describe('ClassAd evaluation bounds – printing', () => {
+  // a list of 60,000 names prints as 400 KiB: a step per KiB let 150 such prints in one evaluation, 4 s of a
+  // daemon's time (every other costly function is bounded at about half a second); 20 are over the bound now
+  const big = `{${Array.from({ length: 60_000 }, (_, i) => `a${i}`).join(',')}}`;
+  for (const f of ['unparse(big)', 'string(big)', 'strcat(big)'])
+    test(`${f} of a big list, 20 times in one expression, is over the bound`, () => {
+      const sum = Array.from({ length: 20 }, () => `size(${f})`).join(' + ');
+      const ad = parseClassAd(`[big = ${big}; x = ${sum}]`);
+      assert.equal(String(ad.evaluate('x')), 'error');
+      // one print is within it
+      assert.equal(typeof parseClassAd(`[big = ${big}; x = size(${f})]`).evaluate('x'), 'bigint');
+    });
 });

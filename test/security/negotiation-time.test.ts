@@ -1,7 +1,8 @@
 // Each evaluation of a job's Requirements is bounded (grammar/classad/eval.ts), but a user with many
 // autoclusters, each Requirements just under the bound and false, made every negotiation cycle take minutes:
 // no other user's jobs were matched meanwhile. A submitter may take NEGOTIATOR_MAX_TIME_PER_SUBMITTER of a
-// cycle; past it its jobs wait for the next cycle and the others are matched in this one.
+// cycle; past it its jobs wait for the next cycle and the others are matched in this one. Parallel jobs are
+// placed before everyone's ordinary jobs (gang.ts) and count against the same time.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,52 +17,71 @@ const COSTLY = 600;
 
 describe('security – costly Requirements in the negotiator', { skip: needsRoot }, () => {
   let pool: TestPool;
+  let user: ReturnType<typeof nobodyFolder>;
   before(async () => {
     pool = await TestPool.start({ NEGOTIATOR_MAX_TIME_PER_SUBMITTER: '1' });
+    user = nobodyFolder(pool.work);
   });
   after(async () => {
     await pool?.stop();
   });
 
+  /**
+   * Queue COSTLY jobs of nobody (`lines` first), each Requirements a tenth of a second and more per evaluation,
+   * within the bound, and false; wait until the negotiator is told of them; then root's plain job must run while
+   * all of nobody's stay idle, and the negotiator log that nobody ran out of time. nobody's jobs are removed.
+   */
+  async function rootRunsBeside(name: string, lines: string[]) {
+    // a string of 64 KiB built in a few steps, then a substitution of each of its characters (131072 is no
+    // process number here)
+    const chain = ['+a0 = "xxxxxxxx"'];
+    for (let i = 1; i <= 13; i++) chain.push(`+a${i} = strcat(a${i - 1}, a${i - 1})`);
+    const costly = user.put(
+      `${name}.sub`,
+      [
+        ...lines,
+        'executable = /bin/true',
+        ...chain,
+        'requirements = size(replaceAll("x", a13, "yy")) < $(Process)',
+        `queue ${COSTLY}`,
+      ].join('\n') + '\n',
+    );
+    const log = join(pool.home, 'log', 'negotiator.log');
+    const logged = readFileSync(log, 'utf8').length;
+    const r = await pool.run('dsubmit', [costly], { ...NOBODY, cwd: user.dir });
+    assert.equal(r.code, 0, r.stderr);
+    const nobodyCluster = Number(/cluster (\d+)/.exec(r.stdout)?.[1]);
+    // the negotiator is told of nobody's idle jobs before root submits
+    await pool.waitFor('the collector to show nobody idle', async () => {
+      const s = await pool.run('dstatus', ['-submitters', '-af', 'Name', 'IdleJobs']);
+      return s.stdout.split('\n').some((l) => l.startsWith('nobody@') && l.endsWith(` ${COSTLY}`));
+    });
+
+    pool.file(`${name}-plain.sub`, 'executable = /bin/true\nqueue\n');
+    const rootCluster = await pool.submit(`${name}-plain.sub`);
+    const [done] = await pool.waitForHistory(rootCluster, 1, 180_000);
+    assert.equal(done!.ExitCode, 0);
+
+    // nobody's jobs match no slot: all still idle
+    const statuses = (await pool.output('dq', ['-allusers', String(nobodyCluster), '-af', 'JobStatus'])).trim();
+    assert.deepEqual(new Set(statuses.split('\n')), new Set(['1']));
+    assert.equal(statuses.split('\n').length, COSTLY);
+    await pool.waitFor('the negotiator to log that nobody ran out of time', () =>
+      /"submitter":"nobody@[^"]*".*out of time/.test(readFileSync(log, 'utf8').slice(logged)),
+    );
+    const rm = await pool.run('drm', [String(nobodyCluster)], NOBODY);
+    assert.equal(rm.code, 0, rm.stderr);
+  }
+
   test(
     "security – one user's costly false Requirements do not keep another user's job from running",
     { timeout: 240_000 },
-    async () => {
-      // a string of 64 KiB built in a few steps, then a substitution of each of its characters: a tenth of a
-      // second and more per evaluation, within the bound, and false (131072 is no process number here)
-      const chain = ['+a0 = "xxxxxxxx"'];
-      for (let i = 1; i <= 13; i++) chain.push(`+a${i} = strcat(a${i - 1}, a${i - 1})`);
-      const { dir, put } = nobodyFolder(pool.work);
-      const costly = put(
-        'costly.sub',
-        [
-          'executable = /bin/true',
-          ...chain,
-          'requirements = size(replaceAll("x", a13, "yy")) < $(Process)',
-          `queue ${COSTLY}`,
-        ].join('\n') + '\n',
-      );
-      const r = await pool.run('dsubmit', [costly], { ...NOBODY, cwd: dir });
-      assert.equal(r.code, 0, r.stderr);
-      const nobodyCluster = Number(/cluster (\d+)/.exec(r.stdout)?.[1]);
-      // the negotiator is told of nobody's idle jobs before root submits
-      await pool.waitFor('the collector to show nobody idle', async () => {
-        const s = await pool.run('dstatus', ['-submitters', '-af', 'Name', 'IdleJobs']);
-        return s.stdout.split('\n').some((l) => l.startsWith('nobody@') && l.endsWith(` ${COSTLY}`));
-      });
+    () => rootRunsBeside('costly', []),
+  );
 
-      pool.file('plain.sub', 'executable = /bin/true\nqueue\n');
-      const rootCluster = await pool.submit('plain.sub');
-      const [done] = await pool.waitForHistory(rootCluster, 1, 180_000);
-      assert.equal(done!.ExitCode, 0);
-
-      // nobody's jobs match no slot: all still idle
-      const statuses = (await pool.output('dq', ['-allusers', String(nobodyCluster), '-af', 'JobStatus'])).trim();
-      assert.deepEqual(new Set(statuses.split('\n')), new Set(['1']));
-      assert.equal(statuses.split('\n').length, COSTLY);
-      await pool.waitFor('the negotiator to log that nobody ran out of time', () =>
-        /"submitter":"nobody@[^"]*".*out of time/.test(readFileSync(join(pool.home, 'log', 'negotiator.log'), 'utf8')),
-      );
-    },
+  test(
+    "security – one user's parallel jobs with costly false Requirements do not keep another user's job from running",
+    { timeout: 240_000 },
+    () => rootRunsBeside('gangs', ['universe = parallel', 'machine_count = 2']),
   );
 });

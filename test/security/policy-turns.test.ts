@@ -1,7 +1,9 @@
 // The schedd evaluates every job's periodic policies (periodic_hold, periodic_remove, periodic_release), and
 // each evaluation may take up to the ClassAd bounds (a tenth of a second and more). One user's jobs, all in one
 // turn of the schedd, kept every user's calls out for as long as they took (minutes for a thousand jobs, every
-// PERIODIC_EXPR_INTERVAL). Now the jobs are evaluated a slice at a time, the schedd serving others between.
+// PERIODIC_EXPR_INTERVAL). Now the jobs are evaluated a slice at a time, the schedd serving others between, and
+// an owner's jobs take at most PERIODIC_EXPR_MAX_TIME_PER_OWNER of a pass: a million of one user's costly jobs
+// took the schedd's time for days, and another user's policies waited behind them.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,43 @@ const dir = mkdtempSync(join(tmpdir(), 'dsched-policy-turns-'));
 
 describe('security – costly periodic policies', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("security – one user's costly periodic_hold takes at most that user's time of a pass; another user's job is held in it", async () => {
+    const db = openQueueDb(join(dir, 'owners.db'));
+    try {
+      const q = new JobQueue(db);
+      // any time at all is past a bound of 0 ms: one of nobody's jobs is evaluated per pass
+      const schedd = makeSchedd(q, 0, { policyTimePerOwner: () => 0 });
+      const costlyTrue = `size(replaceAll("x", "${'x'.repeat(60_000)}", "yy")) > 0`;
+      const submit = (owner: string, hold: string, procs: number) => {
+        const c = q.reserveCluster(owner);
+        const attrs = {
+          Owner: `"${owner}"`,
+          ClusterId: String(c),
+          JobStatus: String(JobStatus.Idle),
+          Cmd: '"/bin/true"',
+        };
+        return q.submit(
+          c,
+          owner,
+          { ...attrs, PeriodicHold: hold },
+          Array.from({ length: procs }, (_, i) => ({ ProcId: String(i) })),
+        );
+      };
+      const nobodys = submit('nobody', costlyTrue, 20);
+      const [alices] = submit('alice', 'true', 1);
+      const held = () => nobodys.filter((j) => j.status === JobStatus.Held).length;
+
+      await schedd.periodicPolicies();
+      assert.equal(alices!.status, JobStatus.Held, "alice's periodic_hold is evaluated in the same pass");
+      assert.equal(held(), 1, "nobody's jobs past the first wait for the next pass");
+      // the next pass goes on where nobody's time ran out
+      await schedd.periodicPolicies();
+      assert.equal(held(), 2);
+    } finally {
+      db.close();
+    }
+  });
 
   test("security – one user's costly periodic_hold lets the schedd serve others between jobs, and still holds", async () => {
     const db = openQueueDb(join(dir, 'q.db'));

@@ -37,17 +37,17 @@ describe('security – bytes of one user’s requests in flight', () => {
     await pool?.stop();
   });
 
-  /** A Schedd.Edit as `user` whose message declares MESSAGE bytes, of which only the first few KB are sent. */
-  const hold = (user: string): Held => {
+  /** A Schedd.Edit (or `method`) as `user` whose message declares `length` bytes, of which only the first few KB are sent. */
+  const hold = (user: string, method = 'Edit', length = MESSAGE): Held => {
     const stream = session.request({
       ':method': 'POST',
-      ':path': '/dsched.v1.Schedd/Edit',
+      ':path': `/dsched.v1.Schedd/${method}`,
       'content-type': 'application/grpc',
       te: 'trailers',
       authorization: `Bearer ${pool.token(user)}`,
     });
     const head = Buffer.alloc(5);
-    head.writeUInt32BE(MESSAGE, 1);
+    head.writeUInt32BE(length, 1);
     stream.write(Buffer.concat([head, Buffer.alloc(4096)]));
     const held: Held = { stream };
     const seen: Record<string, unknown> = {};
@@ -94,5 +94,15 @@ describe('security – bytes of one user’s requests in flight', () => {
       },
       30_000,
     );
+  });
+
+  // a list of job ids decodes to about 40 times its size in one turn: 512 MB of them ran the schedd out of memory
+  test('security – a request that only selects jobs is refused past 4 MiB, before its body is read', async () => {
+    for (const method of ['Act', 'Query', 'QueryJobs', 'QueryAutoclusters', 'WatchJobs']) {
+      const call = hold(USER, method, 5 * 1024 * 1024);
+      await pool.waitFor(`${method} to be refused`, () => call.answered, 30_000);
+      assert.equal(call.answered!.status, RESOURCE_EXHAUSTED, `${method}: ${call.answered!.message}`);
+      call.stream.close();
+    }
   });
 });

@@ -30,10 +30,10 @@ const gang = (n: number, place: string, cpus = 1, owner = 'alice') =>
     },
   });
 
-function run(slots: ReturnType<typeof pslot>[], subs: ReturnType<typeof submitter>[]) {
+async function run(slots: ReturnType<typeof pslot>[], subs: ReturnType<typeof submitter>[]) {
   const split = splitGangs(subs);
   const tracked = gangSlots(slots);
-  const round = matchGangs(split.candidates, tracked, split.best);
+  const round = await matchGangs(split.candidates, tracked, split.best);
   return { ...round, left: slotsLeft(slots, tracked, round.reserved), subs };
 }
 
@@ -45,9 +45,9 @@ describe('negotiator – gang matching', () => {
     assert.equal(gangShape(job({ attrs: { MachineCount: '4' } })), undefined);
   });
 
-  test('negotiator – place=scatter puts each chunk on its own host, and waits (no partial match) while hosts are missing', () => {
+  test('negotiator – place=scatter puts each chunk on its own host, and waits (no partial match) while hosts are missing', async () => {
     const slots = [pslot('a', 4), pslot('b', 4), pslot('c', 4)];
-    const r = run(slots, [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'scatter', 2) }])]);
+    const r = await run(slots, [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'scatter', 2) }])]);
     assert.equal(r.matches.length, 1);
     assert.deepEqual(
       r.matches[0]!.chunks.map((c) => c.host),
@@ -59,35 +59,47 @@ describe('negotiator – gang matching', () => {
       [2, 2, 2],
     );
 
-    const two = run([pslot('a', 4), pslot('b', 4)], [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'scatter') }])]);
+    const two = await run(
+      [pslot('a', 4), pslot('b', 4)],
+      [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'scatter') }])],
+    );
     assert.deepEqual(two.matches, [], 'three scattered chunks never go on two hosts');
     assert.equal(two.reserved.size, 0, 'a gang the whole pool cannot hold reserves nothing');
     assert.equal(two.left.length, 2);
   });
 
-  test('negotiator – place=free (and the parallel universe) may put several chunks on one host; pack puts all on one', () => {
-    const free = run([pslot('a', 4), pslot('b', 1)], [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'free') }])]);
+  test('negotiator – place=free (and the parallel universe) may put several chunks on one host; pack puts all on one', async () => {
+    const free = await run(
+      [pslot('a', 4), pslot('b', 1)],
+      [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'free') }])],
+    );
     assert.deepEqual(
       free.matches[0]!.chunks.map((c) => c.host),
       ['a', 'a', 'a'],
     );
-    const pack = run([pslot('a', 2), pslot('b', 4)], [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'pack') }])]);
+    const pack = await run(
+      [pslot('a', 2), pslot('b', 4)],
+      [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'pack') }])],
+    );
     assert.deepEqual(
       pack.matches[0]!.chunks.map((c) => c.host),
       ['b', 'b', 'b'],
     );
-    const none = run([pslot('a', 2), pslot('b', 2)], [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'pack') }])]);
+    const none = await run(
+      [pslot('a', 2), pslot('b', 2)],
+      [submitter('alice', [{ id: 1, idle: 1, ad: gang(3, 'pack') }])],
+    );
     assert.deepEqual(none.matches, []);
   });
 
-  test('negotiator – ordinary autoclusters stay with the matchmaker, gangs leave it', () => {
+  test('negotiator – ordinary autoclusters stay with the matchmaker, gangs leave it', async () => {
     const subs = [
       submitter('alice', [
         { id: 1, idle: 1, ad: gang(2, 'scatter') },
         { id: 2, idle: 5, ad: job() },
       ]),
     ];
-    const r = run([pslot('a', 1), pslot('b', 1)], subs);
+    const r = await run([pslot('a', 1), pslot('b', 1)], subs);
     assert.equal(r.matches.length, 1);
     assert.deepEqual(
       subs[0]!.autoclusters.map((a) => a.id),
@@ -96,14 +108,14 @@ describe('negotiator – gang matching', () => {
     assert.deepEqual(r.left, [], 'both slots went to the gang');
   });
 
-  test('negotiator – the first gang in fair-share order that does not fit now reserves its hosts from everyone', () => {
+  test('negotiator – the first gang in fair-share order that does not fit now reserves its hosts from everyone', async () => {
     // a and b are half busy: the 2 × 4-cpu scattered gang fits only once they drain
     const busyA = pslot('a', 2, { TotalSlotCpus: '4' });
     const busyB = pslot('b', 2, { TotalSlotCpus: '4' });
     const idleC = pslot('c', 1);
     const alice = submitter('alice', [{ id: 1, idle: 1, ad: gang(2, 'scatter', 4) }], 0.5);
     const bob = submitter('bob', [{ id: 7, idle: 10, ad: job({ owner: 'bob' }) }], 10);
-    const r = run([busyA, busyB, idleC], [alice, bob]);
+    const r = await run([busyA, busyB, idleC], [alice, bob]);
     assert.deepEqual(r.matches, []);
     assert.deepEqual([...r.reserved].sort(), ['slot1@a', 'slot1@b']);
     assert.deepEqual(
@@ -114,7 +126,7 @@ describe('negotiator – gang matching', () => {
 
     // the same gang behind a better-placed submitter reserves nothing
     const alice2 = submitter('alice', [{ id: 1, idle: 1, ad: gang(2, 'scatter', 4) }], 20);
-    const r2 = run(
+    const r2 = await run(
       [pslot('a', 2, { TotalSlotCpus: '4' }), pslot('b', 2, { TotalSlotCpus: '4' })],
       [alice2, submitter('bob', [{ id: 7, idle: 10, ad: job({ owner: 'bob' }) }], 10)],
     );
@@ -122,7 +134,42 @@ describe('negotiator – gang matching', () => {
     assert.equal(r2.left.length, 2);
   });
 
-  test('negotiator – backfill: a reserved slot is offered only to jobs whose run-time bound ends before the reservation starts', () => {
+  test("negotiator – a submitter's gangs past NEGOTIATOR_MAX_TIME_PER_SUBMITTER wait; the next submitter's gang is placed", async () => {
+    // any time at all is past a bound of 0 ms: mallory (first in fair-share order) tries one gang, not three
+    const mallory = submitter(
+      'mallory',
+      [1, 2, 3].map((id) => ({ id, idle: 1, ad: gang(2, 'free', 1, 'mallory') })),
+      0.5,
+    );
+    const bob = submitter('bob', [{ id: 9, idle: 1, ad: gang(2, 'free', 1, 'bob') }], 5);
+    const split = splitGangs([mallory, bob]);
+    const round = await matchGangs(split.candidates, gangSlots([pslot('a', 8)]), split.best, 0);
+    assert.deepEqual(round.outOfTime, ['mallory@schedd']);
+    assert.deepEqual(
+      round.matches.map((m) => [m.submitter, m.autocluster]),
+      [
+        ['mallory@schedd', 1],
+        ['bob@schedd', 9],
+      ],
+    );
+    assert.ok(round.spentMs.get('mallory@schedd')! > 0, 'the time taken is carried to the matchmaker');
+  });
+
+  test("negotiator – a user's accounting groups share that user's time for gangs too", async () => {
+    const groups = [1, 2, 3].map((i) =>
+      submitter(`g${i}.mallory`, [{ id: i, idle: 1, ad: gang(2, 'free', 1, 'mallory') }], 0.5),
+    );
+    const bob = submitter('bob', [{ id: 9, idle: 1, ad: gang(2, 'free', 1, 'bob') }], 5);
+    const split = splitGangs([...groups, bob]);
+    const round = await matchGangs(split.candidates, gangSlots([pslot('a', 8)]), split.best, 0);
+    assert.deepEqual(round.outOfTime, ['g2.mallory@schedd', 'g3.mallory@schedd']);
+    assert.deepEqual(
+      round.matches.map((m) => m.submitter),
+      ['g1.mallory@schedd', 'bob@schedd'],
+    );
+  });
+
+  test('negotiator – backfill: a reserved slot is offered only to jobs whose run-time bound ends before the reservation starts', async () => {
     const now = 1_000_000;
     const busyA = pslot('a', 2, { TotalSlotCpus: '4' });
     const busyB = pslot('b', 2, { TotalSlotCpus: '4' });
@@ -135,7 +182,7 @@ describe('negotiator – gang matching', () => {
     const alice = submitter('alice', [{ id: 1, idle: 1, ad: gang(2, 'scatter', 4) }], 0.5);
     const split = splitGangs([alice]);
     const tracked = gangSlots([busyA, busyB]);
-    const round = matchGangs(split.candidates, tracked, split.best);
+    const round = await matchGangs(split.candidates, tracked, split.best);
     assert.deepEqual([...round.reserved].sort(), ['slot1@a', 'slot1@b']);
 
     // the jobs on the reserved slots end by now + 3600 at the latest: the reservation starts a margin later

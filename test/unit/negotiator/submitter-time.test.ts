@@ -66,6 +66,24 @@ describe('matchmaker – time per submitter', () => {
     assert.equal(r.matches.length, 1);
   });
 
+  test("matchmaker – a user's accounting groups share that user's time (one group per autocluster gets no more)", () => {
+    // a user names any group (accounting_group = gN), each a submitter of its own: 600 groups of one costly
+    // autocluster each took a full evaluation apiece, as if there were no bound
+    const r = new Matchmaker({
+      slots: slots(),
+      submitters: [
+        ...[1, 2, 3].map((i) => submitter(`g${i}.mallory`, [costly(i)], 0.5)),
+        submitter('bob', [{ id: 9, idle: 1, ad: job({ owner: 'bob' }) }], 5),
+      ],
+      maxTimePerSubmitterMs: 0,
+    }).negotiate();
+    assert.deepEqual(r.outOfTime, ['g2.mallory@schedd', 'g3.mallory@schedd']);
+    assert.deepEqual(
+      r.matches.map((m) => [m.submitter, m.autocluster]),
+      [['bob@schedd', 9]],
+    );
+  });
+
   test('matchmaker – negotiateInTurns lets the event loop turn between costly autoclusters', async () => {
     const { value: r, turns } = await withTurns(() =>
       new Matchmaker({ slots: slots(), submitters: [submitter('mallory', acs(4), 0.5)] }).negotiateInTurns(),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../../lib/log.js';
 import type { JobQueue } from '../../../daemons/schedd/queue.js';
-import { Schedd } from '../../../daemons/schedd/schedd.js';
+import { Schedd, type ScheddOptions } from '../../../daemons/schedd/schedd.js';
 import type { ClientCredentials } from '../../../lib/rpc/tls.js';
 import type { JobEvent__Output } from '../../../lib/rpc/generated/dsched/v1/JobEvent.js';
 
@@ -25,7 +25,7 @@ export function exitedEvent(job: { cluster: number; proc: number }, claim: strin
   } as JobEvent__Output;
 }
 
-export function makeSchedd(queue: JobQueue, lease = 0): Schedd {
+export function makeSchedd(queue: JobQueue, lease = 0, opts: Partial<ScheddOptions> = {}): Schedd {
   return new Schedd(queue, createLogger('schedd', undefined, 'silent'), {
     name: 'unit',
     address: '127.0.0.1:9',
@@ -37,5 +37,6 @@ export function makeSchedd(queue: JobQueue, lease = 0): Schedd {
     spool,
     findStartd: async () => [],
     creds: {} as ClientCredentials,
+    ...opts,
   });
 }
