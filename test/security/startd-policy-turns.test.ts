@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { ClassAd } from '../../grammar/classad/index.js';
 import { Config, parseConfigText } from '../../lib/config/load.js';
+import { JobAd } from '../../daemons/startd/job-ad.js';
 import { JobMonitor } from '../../daemons/startd/policy.js';
 import type { EventReporter } from '../../daemons/startd/reporter.js';
 import type { DynamicSlot } from '../../daemons/startd/slots.js';
@@ -30,7 +31,7 @@ describe('security – costly machine policy', () => {
       const job = { cluster: 1, proc: i, started: { running: true }, activity: 'Busy' };
       monitor.started(
         { claim: `c${i}`, job, name: `slot1_${i}@exec` } as unknown as DynamicSlot,
-        ClassAd.fromRecord(attrs),
+        new JobAd(ClassAd.fromRecord(attrs)),
       );
     }
     const { turns } = await withTurns(async () => monitor.evaluatePolicy());
