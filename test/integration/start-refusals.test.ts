@@ -180,10 +180,11 @@ describe('start refusals', () => {
   });
 
   test('start refusals – an execute host whose collector does not answer starts, and says its slots are not in the pool yet', async () => {
-    const closed = createServer();
+    // a collector's port that drops every connection: kept bound for the whole test, where a port picked free
+    // and closed could be taken meanwhile by any program listening on port 0 (another pool's collector)
+    const closed = createServer((s) => s.destroy());
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as { port: number }).port;
-    await new Promise((r) => closed.close(r));
     const exec = TestPool.create({ DAEMON_LIST: 'STARTD', COLLECTOR_HOST: `127.0.0.1:${port}` });
     try {
       const r = await exec.run('dsched', ['start']);
@@ -198,6 +199,7 @@ describe('start refusals', () => {
       assert.ok(exec.daemonPid('startd') > 0, 'the startd runs on');
     } finally {
       await exec.stop();
+      await new Promise((r) => closed.close(r));
     }
   });
 });
