@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
+import { processStartTime } from '../../lib/pid-file.js';
 import { NetnsPool, netnsUnavailable } from './harness/netns.js';
 
 const unavailable = netnsUnavailable();
@@ -15,13 +16,17 @@ const skip = unavailable ? `cannot make network namespaces: ${unavailable}` : fa
 
 const HEAD = '#!/bin/sh\n#PBS -l select=3:ncpus=1\n#PBS -l place=scatter\n#PBS -o gang.out\n#PBS -e gang.err\n';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * A process as first seen: its pid and start time. Pids wrap within minutes during the suite: a pid alive
+ * later may be another process's.
+ */
+function seen(pid: number): { pid: number; start?: string } {
+  return { pid, start: processStartTime(pid) };
+}
+
+/** Whether the process seen still runs (not a zombie, nor another process given its pid since). */
+function alive(p: { pid: number; start?: string }): boolean {
+  return p.start !== undefined && processStartTime(p.pid) === p.start;
 }
 
 /** Lines of a file the job writes (none yet: []). */
@@ -70,7 +75,7 @@ describe('parallel jobs and the schedd', () => {
         `${HEAD}dsched-rank /bin/sh -c 'echo $$ > ${d}/rank$DSCHED_PROCNO; ${untilGo(d)}; echo "rank $DSCHED_PROCNO $PWD"'\necho "ranks done: $?"\n`,
       );
       await p.waitFor('both ranks to run', () => existsSync(join(d, 'rank1')) && existsSync(join(d, 'rank2')), 120_000);
-      const pids = [1, 2].map((n) => Number(readFileSync(join(d, `rank${n}`), 'utf8')));
+      const pids = [1, 2].map((n) => seen(Number(readFileSync(join(d, `rank${n}`), 'utf8'))));
 
       await restartSchedd(p);
       await p.waitFor(
@@ -115,7 +120,7 @@ describe('parallel jobs and the schedd', () => {
         `${HEAD}echo $$ >> ${d}/first\ncp "$PBS_NODEFILE" ${d}/nodes\ndsched-rank -n 1 /bin/sh -c 'echo $$ >> ${d}/rank1; ${untilGo(d)}' &\n${untilGo(d)}\nwait\necho finished\n`,
       );
       await p.waitFor('the first run and its rank', () => lines(join(d, 'rank1')).length === 1, 120_000);
-      const firstRun = [...lines(join(d, 'first')), ...lines(join(d, 'rank1'))].map(Number);
+      const firstRun = [...lines(join(d, 'first')), ...lines(join(d, 'rank1'))].map((l) => seen(Number(l)));
       const chunk2 = lines(join(d, 'nodes'))[2]!;
 
       // while the schedd is down, the startd of chunk 2 dies and comes back: it no longer has the claim
