@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alive, TestPool } from './harness/pool.js';
-import { keeperOf } from './harness/processes.js';
+import { journaled, keeperOf } from './harness/processes.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -95,9 +95,7 @@ describe('output files', () => {
     try {
       rmSync(job.outDir, { recursive: true });
       writeFileSync(job.go, '');
-      await pool.waitFor('the spawner to journal the end', () =>
-        existsSync(journal) && readFileSync(journal, 'utf8').includes('"exitCode"') ? true : undefined,
-      );
+      await pool.waitFor('the spawner to journal the end', () => journaled(journal, job.cluster, '"exitCode"'));
       process.kill(startd, 'SIGKILL');
     } finally {
       if (alive(startd)) process.kill(startd, 'SIGCONT');
