@@ -550,7 +550,11 @@ async function start(setAsideDamagedQueue = false): Promise<number> {
   child.unref();
   // the native master serves no RPC and so writes no address file: its daemons' files say it is up
   const want = [...(native ? [] : ['master']), ...config.list('DAEMON_LIST').map((d) => d.toLowerCase())];
-  const deadline = Date.now() + 30_000;
+  // 30 s for every daemon to serve, then as long as the missing ones are still on their first start: a
+  // daemon slow to serve (a loaded machine, a large queue to read) is not a failure, one its master has had
+  // to restart since this start is
+  let deadline = Date.now() + START_WAIT_MS;
+  let waitingSaid = false;
   for (;;) {
     const missing = want.filter((d) => {
       const a = readAddressFile(addressFile(paths, d));
@@ -569,6 +573,18 @@ async function start(setAsideDamagedQueue = false): Promise<number> {
       // another `dsched start` got there first: its master holds the home
       process.stdout.write(`dsched: the pool of ${paths.home} is already running (master pid ${masterPid(config)})\n`);
       return EXIT.ok;
+    }
+    if (child.exitCode === null && Date.now() > deadline) {
+      const restarted = restartedSince(paths.log, startedAt);
+      if (!missing.some((d) => restarted.has(d))) {
+        if (!waitingSaid)
+          io().stderr.write(
+            `dsched: still waiting for the ${missing.join(', ')} to serve (started ${Math.round((Date.now() - startedMs) / 1000)} s ago, none restarted); dsched stop stops the pool\n`,
+          );
+        waitingSaid = true;
+        // the master's log is read again in a while, not at every poll
+        deadline = Date.now() + 2_000;
+      }
     }
     if (child.exitCode !== null || Date.now() > deadline) {
       const why = missing.map((d) => startFailure(paths.log, d, startedAt)).filter(Boolean);
@@ -592,6 +608,25 @@ async function start(setAsideDamagedQueue = false): Promise<number> {
   if (setAside) io().stdout.write(`dsched: ${setAside()}\n`);
   await waitForSlotAds(config, want, startedAt);
   return EXIT.ok;
+}
+
+/** How long `dsched start` waits for its daemons before it asks whether any of them had to be restarted. */
+const START_WAIT_MS = 30_000;
+
+/** The daemons the master has restarted since `since` (an ISO time): its log says "daemon died; restarting". */
+function restartedSince(logDir: string, since: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of (tailSince(join(logDir, 'master.log'), since) ?? '').split('\n')) {
+    if (!line.includes('daemon died; restarting')) continue;
+    try {
+      const e = JSON.parse(line) as { time?: string; msg?: string; child?: unknown };
+      if (e.msg === 'daemon died; restarting' && e.time && e.time >= since && typeof e.child === 'string')
+        out.add(e.child);
+    } catch {
+      /* a line cut by the read: not an entry */
+    }
+  }
+  return out;
 }
 
 /**

@@ -2,6 +2,7 @@
 // finds the jobs a previous run left. The startd, its claims and its policy hold only opaque handles; what
 // a job is (a process tree here; a container or a pod in another launcher) stays inside its launcher.
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import type { ClassAd } from '../../grammar/classad/index.js';
 import { HoldCode } from '../../lib/job-status.js';
 import { sandboxKindOf, type LaunchSpec } from './launch-spec.js';
@@ -15,7 +16,14 @@ import {
   spawnerJournals,
   type SpawnerExit,
 } from './spawner-journal.js';
-import { signalGroup, type JobOutcome, type StartedJob, type StartOptions, type Starter } from './starter.js';
+import {
+  outputFileHold,
+  signalGroup,
+  type JobOutcome,
+  type StartedJob,
+  type StartOptions,
+  type Starter,
+} from './starter.js';
 
 /** A launched job as the startd sees it: no pid, no process group. */
 export interface LaunchHandle {
@@ -223,8 +231,23 @@ export class ProcessLauncher implements Launcher {
     return hs.map((h) => {
       const j = this.job(h);
       const f = j.family?.ref;
-      return { launcher: this.kind, sandbox: j.sandbox, ref: { pid: j.pid, tag: f?.tag, uid: f?.uid } };
+      return {
+        launcher: this.kind,
+        sandbox: j.sandbox,
+        ref: { pid: j.pid, tag: f?.tag, uid: f?.uid, output: outputRecord(j) },
+      };
     });
+  }
+
+  /**
+   * The hold for an end a previous run's spawner journaled, as the live end would have had it: output written
+   * outside the sandbox whose file was removed or replaced meanwhile, or whose file system is full. Checked
+   * only with the files the record names (a job recorded once it ran); an end after a stop is not looked at.
+   */
+  async replayedEndHold(r: LaunchRecord | undefined, e: SpawnerExit): Promise<JobOutcome | undefined> {
+    const o = r?.launcher === this.kind ? (r.ref.output as ReturnType<typeof outputRecord>) : undefined;
+    if (!o || typeof o !== 'object' || e.stopped || e.sandboxFull) return undefined;
+    return outputFileHold({ sandbox: r!.sandbox, stdout: o.stdout, stderr: o.stderr, files: o.files }, e);
   }
 
   async previousEnds(): Promise<PreviousEnds> {
@@ -388,6 +411,14 @@ export class Launchers {
   stop(): Promise<void> {
     return this.process.starter.stop();
   }
+}
+
+/** What of a job's output files its record keeps: those outside its sandbox, once the job runs. */
+function outputRecord(j: StartedJob): { stdout?: string; stderr?: string; files: JobFiles } | undefined {
+  const outside = (path?: string) => (path && relative(j.sandbox, path).startsWith('..') ? path : undefined);
+  const stdout = outside(j.stdout);
+  const stderr = outside(j.stderr);
+  return j.files && (stdout || stderr) ? { stdout, stderr, files: j.files } : undefined;
 }
 
 function signalPid(pid: number, sig: NodeJS.Signals) {

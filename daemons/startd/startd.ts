@@ -135,6 +135,7 @@ export class Startd {
     const holds = this.previousHolds();
     if (!previous.ends.length && !holds.size) return previous.drop();
     const known = new Set(this.reporter.kept().map((k) => (k as { run?: string } | undefined)?.run));
+    const records = new Map(this.previousRecords().map((r) => [basename(r.sandbox), r]));
     let recovered = 0;
     let stopped = 0;
     const heldEnds = new Map<string, SpawnerExit>();
@@ -148,7 +149,7 @@ export class Startd {
       }
       known.add(e.run);
       if (e.stopped) stopped++;
-      else if (this.redeliver(e)) recovered++;
+      else if (this.redeliver(e, await this.launchers.process.replayedEndHold(records.get(e.run), e))) recovered++;
     }
     // such a job is held also when its end never reached the journal (its spawner, orphaned, killed it and
     // exited first): it was being killed, and what is left of it is killed before any job starts
@@ -185,13 +186,16 @@ export class Startd {
       );
   }
 
-  /** Report an end from a spawner's journal as an exit (with its sandbox's output); false if it cannot be. */
-  private redeliver(e: SpawnerExit): boolean {
+  /**
+   * Report an end from a spawner's journal as an exit (with its sandbox's output), or as the hold `held` the
+   * live end would have had (its output lost); false if it cannot be.
+   */
+  private redeliver(e: SpawnerExit, held?: JobOutcome): boolean {
     const n = e.note;
-    if (e.sandboxFull) {
+    if (e.sandboxFull || held) {
       // held as the live end would have been; its sandbox goes (nothing of it is fetched)
       if (n.transfer) removeSandbox(n.transfer.sandbox);
-      const o = sandboxFullHold(join(this.config.paths.execute, e.run), e);
+      const o = held ?? sandboxFullHold(join(this.config.paths.execute, e.run), e);
       this.reporter.send(n.addr, failedEvent(n.claim, { cluster: n.cluster, proc: n.proc }, o, e.time), undefined, {
         run: e.run,
       });

@@ -108,6 +108,17 @@ interface Pending {
 }
 
 /**
+ * Settle a run's end. One that ended of itself (`byItself`: the startd had not asked for it to stop) with its
+ * output written outside the sandbox is held if that output is not whole (outputFileHold), whether the
+ * spawner reported the end or journaled it just before it died.
+ */
+function resolveEnd(p: Pending, outcome: JobOutcome, byItself: boolean): void {
+  if (byItself && outcome.kind === 'exited' && !p.job.signalledHere && p.job.files)
+    void outputFileHold(p.job, outcome).then((held) => p.resolve(held ?? outcome));
+  else p.resolve(outcome);
+}
+
+/**
  * Starts jobs through the spawner process (spawner/spawner.c, a small native program) and follows them.
  * The startd keeps a large heap; the spawner does not, which makes every fork cheap, and it reaps each job
  * the moment it ends.
@@ -187,10 +198,7 @@ export class Starter {
                   signal: r.signal,
                   stopped: p.job.signalledHere || !p.job.run ? undefined : r.stopped,
                 };
-        // a run that ended of itself, its output written outside the sandbox: is that output whole?
-        if (r.event === 'exited' && outcome.kind === 'exited' && !r.stopped && !p.job.signalledHere && p.job.files)
-          void outputFileHold(p.job, outcome).then((held) => p.resolve(held ?? outcome));
-        else p.resolve(outcome);
+        resolveEnd(p, outcome, r.event === 'exited' && !r.stopped);
       }
     });
     // 'close', not 'exit': the ends the spawner reported just before it died are read first (a busy startd
@@ -215,12 +223,13 @@ export class Starter {
         if (e && child.pid) {
           this.pending.delete(id);
           this.unjournaled.set(e.run, child.pid);
-          p.resolve({
+          const outcome: JobOutcome = {
             kind: 'exited',
             exitCode: e.exitCode,
             signal: e.signal,
             stopped: p.job.signalledHere ? undefined : !!e.stopped,
-          });
+          };
+          resolveEnd(p, outcome, !e.stopped);
           continue;
         }
         if (p.job.pid) signalGroup(p.job.pid, 'SIGKILL');

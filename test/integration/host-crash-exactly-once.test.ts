@@ -3,11 +3,12 @@
 // run a second time, and its terminate event is in its log once, also when the schedd had written it to the
 // log just before the crash without recording the exit (it writes a job's events before the change).
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { formatEvent } from '../../lib/user-log/index.js';
 import { TestPool } from './harness/pool.js';
+import { journaled } from './harness/processes.js';
 
 describe('host crash', () => {
   let pool: TestPool;
@@ -35,10 +36,7 @@ describe('host crash', () => {
     process.kill(schedd, 'SIGSTOP');
     writeFileSync(go, '');
     const journal = join(pool.home, 'run', 'startd-exits.journal');
-    await pool.waitFor(
-      'the startd to journal the exit',
-      () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"exited"'),
-    );
+    await pool.waitFor('the startd to journal the exit', () => journaled(journal, cluster, '"exited"'));
     const master = Number(readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8').split(/\s+/)[0]);
     for (const pid of [...['collector', 'negotiator', 'schedd', 'startd'].map((d) => pool.daemonPid(d)), master])
       process.kill(pid, 'SIGKILL');

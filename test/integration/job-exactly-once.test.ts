@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { alive, DIST, TestPool } from './harness/pool.js';
-import { keeperOf, processes, spawnerOf } from './harness/processes.js';
+import { journaled, keeperOf, processes, spawnerOf } from './harness/processes.js';
 import { eventCodes, withoutReconnects } from './harness/user-log.js';
 
 /** A job that records each run in `name.runs` and ends once `name.go` exists. */
@@ -135,10 +135,7 @@ describe('exactly once', () => {
     process.kill(startd, 'SIGSTOP');
     try {
       writeFileSync(join(pool.work, `${name}.go`), '');
-      await pool.waitFor(
-        'the spawner to journal the end',
-        () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"exitCode"'),
-      );
+      await pool.waitFor('the spawner to journal the end', () => journaled(journal, cluster, '"exitCode"'));
       kill(startd, spawner, keeper);
     } finally {
       if (alive(startd)) process.kill(startd, 'SIGCONT');
@@ -279,10 +276,7 @@ describe('exactly once', () => {
     process.kill(schedd, 'SIGSTOP');
     writeFileSync(join(pool.work, 'out.go'), '');
     const journal = join(pool.home, 'run', 'startd-exits.journal');
-    await pool.waitFor(
-      'the startd to journal the exit',
-      () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"exited"'),
-    );
+    await pool.waitFor('the startd to journal the exit', () => journaled(journal, cluster, '"exited"'));
     const master = Number(readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8').split(/\s+/)[0]);
     for (const pid of [
       ...['collector', 'negotiator', 'schedd', 'startd'].map((d) => pool.daemonPid(d)),

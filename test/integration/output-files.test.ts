@@ -2,20 +2,23 @@
 // the job wrote: its folder removed while the job runs (what it wrote went to a file no one can open), or its
 // file system full when the job ends (its writes may have failed, and a shell that ignores that exits 0). The
 // job is held, its reason naming the file, rather than counted as done with its output lost or cut short;
-// once the cause is gone, drelease runs it again. The full file system needs root (mount -t tmpfs).
+// once the cause is gone, drelease runs it again. So is a job whose end a restarted startd finds in its
+// spawner's journal. The full file system needs root (mount -t tmpfs).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestPool } from './harness/pool.js';
+import { alive, TestPool } from './harness/pool.js';
+import { journaled, keeperOf } from './harness/processes.js';
 
 const isRoot = process.getuid?.() === 0;
 
 describe('output files', () => {
   let pool: TestPool;
   before(async () => {
-    pool = await TestPool.start();
+    // a long lease: a startd stopped and killed on purpose is not given up on meanwhile
+    pool = await TestPool.start({ JOB_LEASE_DURATION: '300' });
   });
   after(async () => {
     await pool?.stop();
@@ -31,38 +34,74 @@ describe('output files', () => {
     });
   }
 
-  test('output files – a job whose output folder was removed while it ran is held, naming the file, and runs again once released', async () => {
-    const outDir = join(pool.work, 'results');
-    const go = join(pool.work, 'go');
+  /**
+   * A job writing `name`/job.out and job.err in place: it writes a line, waits for the test to say go
+   * (`go`), writes another and ends well. Returns once its first line is written.
+   */
+  async function writingJob(name: string) {
+    const outDir = join(pool.work, name);
+    const go = join(pool.work, `${name}.go`);
     mkdirSync(outDir);
-    // writes a line, waits for the test to say go, writes another and ends well
     const script = pool.file(
-      'wait-for-go.sh',
+      `${name}.sh`,
       `#!/bin/sh\necho started\nwhile [ ! -e "${go}" ]; do sleep 0.1; done\necho finished\n`,
       0o755,
     );
     const sub = pool.file(
-      'gone.sub',
-      `executable = ${script}\noutput = results/job.out\nerror = results/job.err\nlog = gone.log\nqueue\n`,
+      `${name}.sub`,
+      `executable = ${script}\noutput = ${name}/job.out\nerror = ${name}/job.err\nlog = ${name}.log\nqueue\n`,
     );
     const cluster = await pool.submit(sub);
     const out = join(outDir, 'job.out');
     await pool.waitFor('the job to write its first line', () =>
       existsSync(out) && readFileSync(out, 'utf8').includes('started') ? true : undefined,
     );
+    return { cluster, outDir, out, go };
+  }
 
-    rmSync(outDir, { recursive: true });
-    writeFileSync(go, '');
-    const ad = await held(cluster);
+  /** The job is held for its removed output folder; once the folder is back, drelease runs it again, whole. */
+  async function heldUntilFolderBack(job: Awaited<ReturnType<typeof writingJob>>) {
+    const ad = await held(job.cluster);
     assert.equal(ad.HoldReasonCode, 7, JSON.stringify(ad));
-    assert.ok(String(ad.HoldReason).includes(`${out} was removed`), String(ad.HoldReason));
+    assert.equal(ad.HoldReasonSubCode, 2, JSON.stringify(ad));
+    assert.ok(String(ad.HoldReason).includes(`${job.out} was removed`), String(ad.HoldReason));
 
-    mkdirSync(outDir);
-    const r = await pool.run('drelease', [String(cluster)]);
+    mkdirSync(job.outDir);
+    const r = await pool.run('drelease', [String(job.cluster)]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const [done] = await pool.waitForHistory(cluster, 1);
+    const [done] = await pool.waitForHistory(job.cluster, 1);
     assert.equal(done?.ExitCode, 0, JSON.stringify(done));
-    assert.equal(readFileSync(out, 'utf8'), 'started\nfinished\n');
+    assert.equal(readFileSync(job.out, 'utf8'), 'started\nfinished\n');
+  }
+
+  test('output files – a job whose output folder was removed while it ran is held, naming the file, and runs again once released', async () => {
+    const job = await writingJob('results');
+    rmSync(job.outDir, { recursive: true });
+    writeFileSync(job.go, '');
+    await heldUntilFolderBack(job);
+  });
+
+  test('output files – a job that ended while its startd was stopped, its output folder removed meanwhile, is held once the killed startd is back', async () => {
+    const job = await writingJob('unread');
+    // what a restarted startd checks the end against: its predecessor's record of the job's output files
+    const record = join(pool.home, 'run', 'startd-jobs.json');
+    await pool.waitFor('the startd to record the job with its output file', () =>
+      existsSync(record) && readFileSync(record, 'utf8').includes(job.out) ? true : undefined,
+    );
+    const startd = pool.daemonPid('startd');
+    const journal = join(pool.home, 'run', `spawner-${keeperOf(pool)}.exits`);
+    // stopped, the startd reads nothing from its spawner: the job's end is in the spawner's journal only
+    process.kill(startd, 'SIGSTOP');
+    try {
+      rmSync(job.outDir, { recursive: true });
+      writeFileSync(job.go, '');
+      await pool.waitFor('the spawner to journal the end', () => journaled(journal, job.cluster, '"exitCode"'));
+      process.kill(startd, 'SIGKILL');
+    } finally {
+      if (alive(startd)) process.kill(startd, 'SIGCONT');
+    }
+    await pool.waitForRestart('startd', startd);
+    await heldUntilFolderBack(job);
   });
 
   test(

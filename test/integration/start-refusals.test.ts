@@ -1,7 +1,7 @@
 // What an admin gets from `dsched start` and `dsched restart` when the pool cannot come up as configured: a
 // fixed port something else listens on, a knob value the daemons would refuse, a home the user may not write.
 // Each is said at once with its cause, and nothing is started (a restart leaves the running pool running). A
-// daemon that fails once started is named with its reason.
+// daemon that fails once started is named with its reason; one slow to serve is waited for.
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { adsTakenFile, poolPaths } from '../../lib/config/paths.js';
-import { TestPool } from './harness/pool.js';
+import { DIST, runChild, TestPool } from './harness/pool.js';
 
 const asRoot = process.getuid?.() === 0;
 
@@ -86,6 +86,46 @@ describe('start refusals', () => {
     }
   });
 
+  test('start refusals – a daemon slow to serve is waited for past 30 s while it is on its first start, and dsched start says so', async () => {
+    const other = TestPool.create();
+    const go = join(other.work, 'go');
+    try {
+      // every daemon the master starts loads this first: the schedd waits for the test's go-ahead to serve
+      const hook = join(other.work, 'slow-schedd.mjs');
+      writeFileSync(
+        hook,
+        `import { existsSync } from 'node:fs';\n` +
+          `if (/schedd/.test(process.argv[1] ?? '')) while (!existsSync(${JSON.stringify(go)})) ` +
+          `Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);\n`,
+      );
+      let said!: () => void;
+      const saidWaiting = new Promise<void>((r) => (said = r));
+      const start = runChild(
+        process.execPath,
+        [join(DIST, 'cli', 'dsched.js'), 'start'],
+        {
+          env: { ...other.env, DSCHED_DAEMON_NODE_ARGS: `--import=${hook}` },
+          timeoutMs: 600_000,
+          onStderr: (text) => /still waiting for the schedd to serve/.test(text) && said(),
+        },
+        other.work,
+      );
+      await Promise.race([
+        saidWaiting,
+        start.then((r) => assert.fail(`dsched start ended before it said it waits: ${r.stdout}${r.stderr}`)),
+      ]);
+      writeFileSync(go, '');
+      const r = await start;
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^dsched: pool started/m);
+      const q = await other.run('dq', []);
+      assert.equal(q.code, 0, q.stderr);
+    } finally {
+      writeFileSync(go, '');
+      await other.stop();
+    }
+  });
+
   test(
     'start refusals – a home the user may not write is error[PERMISSION_DENIED] naming the folder, not an internal error',
     { skip: !asRoot && 'needs root (runs dsched as uid 65534)' },
@@ -140,10 +180,11 @@ describe('start refusals', () => {
   });
 
   test('start refusals – an execute host whose collector does not answer starts, and says its slots are not in the pool yet', async () => {
-    const closed = createServer();
+    // a collector's port that drops every connection: kept bound for the whole test, where a port picked free
+    // and closed could be taken meanwhile by any program listening on port 0 (another pool's collector)
+    const closed = createServer((s) => s.destroy());
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as { port: number }).port;
-    await new Promise((r) => closed.close(r));
     const exec = TestPool.create({ DAEMON_LIST: 'STARTD', COLLECTOR_HOST: `127.0.0.1:${port}` });
     try {
       const r = await exec.run('dsched', ['start']);
@@ -158,6 +199,7 @@ describe('start refusals', () => {
       assert.ok(exec.daemonPid('startd') > 0, 'the startd runs on');
     } finally {
       await exec.stop();
+      await new Promise((r) => closed.close(r));
     }
   });
 });

@@ -127,6 +127,12 @@ export function runChild(
   });
 }
 
+/**
+ * How long the harness lets `dsched start` run: it waits on by itself while a daemon is slow to serve on a
+ * loaded machine and fails by itself when one keeps dying; this only ends a start that hangs.
+ */
+const START_BACKSTOP_MS = 300_000;
+
 export class TestPool {
   readonly home: string;
   readonly work: string;
@@ -163,7 +169,7 @@ export class TestPool {
 
   static async start(config: Record<string, string> = {}): Promise<TestPool> {
     const pool = new TestPool(config);
-    const r = await pool.run('dsched', ['start']);
+    const r = await pool.run('dsched', ['start'], { timeoutMs: START_BACKSTOP_MS });
     if (r.code !== 0) throw new Error(`dsched start failed (${r.code}): ${r.stderr}${r.stdout}\n${pool.logs()}`);
     return pool;
   }
@@ -182,7 +188,7 @@ export class TestPool {
     cpSync(join(this.home, 'ca'), join(exec.home, 'ca'), { recursive: true });
     const r = opts.withoutAccounts
       ? await exec.startWithout(opts.withoutAccounts)
-      : await exec.run('dsched', ['start']);
+      : await exec.run('dsched', ['start'], { timeoutMs: START_BACKSTOP_MS });
     if (r.code !== 0) throw new Error(`dsched start failed (${r.code}): ${r.stderr}${r.stdout}\n${exec.logs()}`);
     return exec;
   }
@@ -214,7 +220,7 @@ export class TestPool {
         process.execPath,
         join(DIST, 'cli', 'dsched.js'),
       ],
-      { env: this.env },
+      { env: this.env, timeoutMs: START_BACKSTOP_MS },
       this.work,
     ).then(({ code, stdout, stderr }) => ({ code, stdout, stderr }));
   }

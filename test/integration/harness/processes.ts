@@ -70,3 +70,18 @@ export function connectedTo(pid: number, address: string): boolean {
       .some((f) => f.length >= 10 && parseInt(f[2]!.split(':')[1]!, 16) === port && f[3] === '01' && inodes.has(f[9]!)),
   );
 }
+
+/**
+ * Whether a journal of the startd or its spawner (one JSON object a line: run/spawner-*.exits,
+ * run/startd-exits.journal) has a line with `marker` for job `cluster`. Lines of earlier jobs may still be
+ * there (a file is emptied only once nothing in it is owed): a line of another job says nothing of this one.
+ */
+export function journaled(file: string, cluster: number, marker: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return false;
+  }
+  return text.split('\n').some((l) => l.includes(marker) && l.includes(`"cluster":${cluster},`));
+}
