@@ -261,10 +261,13 @@ function arrayRows(ad: Ad): Array<[string, string | undefined]> {
 
 /**
  * PBS's Hold_Types: n not held; u held by its owner (qhold, qsub -h); s held by the system (waiting for a
- * dependency, or a policy or failure held it), which qstat -f tells apart.
+ * dependency, or a policy or failure held it), which qstat -f tells apart; o and s as an administrator's
+ * qhold -h placed them (PbsHoldTypes).
  */
 function holdTypes(ad: Ad): string {
   if (num(ad, 'JobStatus') !== 5) return 'n';
+  const admin = str(ad, 'PbsHoldTypes');
+  if (admin) return admin;
   const code = num(ad, 'HoldReasonCode');
   const byOwner = code === undefined || code === 1 || code === 15; // UserRequest, SubmittedOnHold
   return ad.lookupJS('DependencyHold') === true || !byOwner ? 's' : 'u';

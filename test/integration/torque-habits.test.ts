@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
 
+const asRoot = process.getuid?.() === 0;
+
 describe('torque habits', () => {
   let pool: TestPool;
   before(async () => {
@@ -222,4 +224,69 @@ describe('torque habits', () => {
     assert.match(w, /^ {4}Hold_Types = s$/m, w);
     await pool.run('drm', [held, waits]);
   });
+
+  test(
+    "pbs habits – an administrator's qhold -h o is released only by an administrator (the owner's qrls, drelease and condor_release are refused); a plain hold by an administrator the owner may release, as HTCondor lets",
+    { skip: !asRoot && "needs root (the job is uid 65534's)" },
+    async () => {
+      const bin = join(pool.work, 'shims-admin-holds');
+      assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
+      /** A command line as a user types it: as root (the pool's administrator here) or as nobody, the job's owner. */
+      const sh = (line: string, owner = false) => {
+        const r = spawnSync('sh', ['-c', line], {
+          cwd: pool.work,
+          env: { ...pool.env, PATH: `${bin}:${process.env.PATH}`, ...(owner ? { USER: 'nobody', HOME: '/tmp' } : {}) },
+          encoding: 'utf8',
+          timeout: 60_000,
+          ...(owner ? { uid: 65534, gid: 65534 } : {}),
+        });
+        return { code: r.status, out: r.stdout, err: r.stderr };
+      };
+      pool.file('adm.sh', '#!/bin/sh\nsleep 600\n', 0o755);
+      const sub = sh('qsub adm.sh', true);
+      assert.equal(sub.code, 0, sub.err);
+      const job = sub.out.trim();
+
+      // -h is PBS's hold types, not help: the owner may not place an administrator's hold
+      const own = sh(`qhold -h o ${job}`, true);
+      assert.equal(own.code, 1, own.out);
+      assert.match(
+        own.err,
+        /^qhold: error\[PERMISSION_DENIED\]: .*only a pool administrator places an operator \(o\)/m,
+      );
+      assert.match(sh(`qstat -f ${job}`).out, /^ {4}Hold_Types = n$/m, 'nothing held');
+
+      assert.equal(sh(`qhold -h o ${job}`).code, 0);
+      assert.match(sh(`qstat -f ${job}`).out, /^ {4}Hold_Types = o$/m);
+      const adminHold = /error\[PERMISSION_DENIED\]: .*has an administrator's hold \(PBS hold type o/;
+      for (const [line, why] of [
+        [`qrls ${job}`, adminHold],
+        [`condor_release ${job}`, adminHold],
+        [`qrls -h o ${job}`, /error\[PERMISSION_DENIED\]: .*only a pool administrator releases an operator \(o\)/],
+      ] as const) {
+        const r = sh(line, true);
+        assert.equal(r.code, 1, line);
+        assert.match(r.err, why, line);
+      }
+      const drelease = await pool.run('drelease', [job], {
+        uid: 65534,
+        gid: 65534,
+        env: { USER: 'nobody', HOME: '/tmp' },
+      });
+      assert.equal(drelease.code, 1, drelease.stdout);
+      assert.match(sh(`qstat -f ${job}`).out, /^ {4}Hold_Types = o$/m, 'still held');
+      // PBS's qrls releases the owner's hold unless told otherwise, the administrator's too
+      const plain = sh(`qrls ${job}`);
+      assert.equal(plain.code, 1);
+      assert.match(plain.err, /error\[JOB_STATE\]: job \S+ has hold type o: qrls -h o releases it/);
+      assert.equal(sh(`qrls -h o ${job}`).code, 0);
+      assert.doesNotMatch(sh(`qstat -f ${job}`).out, /Hold_Types = o/);
+
+      // condor_hold by an administrator: condor_release by the owner (HTCondor's rule), qrls too
+      assert.equal(sh(`condor_hold ${job}`).code, 0);
+      const released = sh(`condor_release ${job}`, true);
+      assert.equal(released.code, 0, released.err);
+      assert.equal(sh(`qdel ${job}`, true).code, 0);
+    },
+  );
 });
