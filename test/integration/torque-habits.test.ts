@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { assertOneAtATime, oneAtATimeScript } from './harness/one-at-a-time.js';
 import { TestPool } from './harness/pool.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -191,26 +192,12 @@ describe('torque habits', () => {
   });
 
   test('torque habits – -t 1-3%1 runs at most one subjob at a time (the %N limit), and all of them', async () => {
-    const d = pool.work;
-    // each subjob counts the subjobs running beside it, then waits for the test's go
     pool.file(
       'one.sh',
-      `#!/bin/sh\n#PBS -N one\n#PBS -t 1-3%1\ntouch ${d}/running.$PBS_ARRAYID\nls ${d} | grep -c '^running\\.' > ${d}/seen.$PBS_ARRAYID\nwhile [ ! -e ${d}/go ]; do sleep 0.1; done\nrm ${d}/running.$PBS_ARRAYID\n`,
+      `#!/bin/sh\n#PBS -N one\n#PBS -t 1-3%1\n${oneAtATimeScript(pool.work, 'one', '$PBS_ARRAYID')}`,
       0o755,
     );
-    const c = await pool.submit('one.sh');
-    const first = await pool.waitFor('a subjob to run', async () => {
-      const ads = await pool.json('dq', [String(c)]);
-      return ads.some((a) => a.JobStatus === 2) && ads;
-    });
-    assert.deepEqual(first.map((a) => a.JobStatus).sort(), [1, 1, 2], 'one running, the others idle while it runs');
-    pool.file('go', '');
-    const done = await pool.waitForHistory(c, 3);
-    assert.deepEqual(
-      done.map((a) => a.ExitCode),
-      [0, 0, 0],
-    );
-    for (const i of [1, 2, 3]) assert.equal(pool.read(`seen.${i}`), '1\n', `subjob ${i} ran alone`);
+    await assertOneAtATime(pool, await pool.submit('one.sh'), 'one', ['1', '2', '3']);
   });
 
   test('pbs habits – qstat -f Hold_Types: u for a job its owner held (qsub -h), s for one the system holds (waiting for a dependency)', async () => {
