@@ -164,7 +164,7 @@ describe('torque habits', () => {
     await pool.run('drm', [echo.stdout.trim()]);
   });
 
-  test('pbs habits – qsig, qmove, qorder, qrerun and qmsg say they are not supported and what to do instead (exit 2), and touch no job', async () => {
+  test('pbs habits – qsig, qmove, qorder, qrerun, qmsg and tracejob say they are not supported and what to do instead (exit 2), and touch no job', async () => {
     const bin = join(pool.work, 'shims-refuse');
     assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
     pool.file('kept.sh', '#!/bin/sh\ntrue\n', 0o755);
@@ -175,6 +175,7 @@ describe('torque habits', () => {
       [`qorder ${id} ${id}`, /qalter -p/],
       [`qrerun ${id}`, /qhold JOBID, then qrls JOBID/],
       [`qmsg hello ${id}`, /no message/],
+      [`tracejob ${id}`, /qstat -xf JOBID/],
     ] as const) {
       const r = spawnSync('sh', ['-c', line], {
         cwd: pool.work,
