@@ -180,10 +180,10 @@ describe('htcondor options', () => {
       assert.equal(r.code, 2, opt);
       assert.match(r.stderr, why);
     }
-    // condor_wait's -num N: the N is not taken for a job id
+    // condor_wait's -num N: the N is not taken for a job id, and a whole cluster's jobs are not counted
     const num = await pool.run('dwait', ['-num', '1', String(idle)]);
     assert.equal(num.code, 2);
-    assert.match(num.stderr, /-num: dwait waits for every job named/);
+    assert.match(num.stderr, /-num counts the jobs of a log file, or the CLUSTER\.PROC ids named one by one/);
   });
 
   test('htcondor options – drm, dhold and drelease -name SCHEDD act on the jobs of that schedd', async () => {
