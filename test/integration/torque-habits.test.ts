@@ -246,6 +246,8 @@ describe('torque habits', () => {
 
       assert.equal(sh(`qhold -h o ${job}`).code, 0);
       assert.match(sh(`qstat -f ${job}`).out, /^ {4}Hold_Types = o$/m);
+      assert.equal(sh('qselect -u nobody -h o').out, `${job}\n`);
+      assert.equal(sh('qselect -u nobody -h u').out, '', 'not an owner hold');
       const adminHold = /error\[PERMISSION_DENIED\]: .*has an administrator's hold \(PBS hold type o/;
       for (const [line, why] of [
         [`qrls ${job}`, adminHold],
