@@ -199,7 +199,7 @@ export function renderPbsFull(ads: Ad[], server: string): string {
     const path = (p: string | undefined) =>
       p === undefined ? undefined : `${host}:${p.startsWith('/') ? p : `${iwd}/${p}`}`;
     const walltime = num(ad, 'AllowedJobDuration');
-    const mem = num(ad, 'RequestMemory');
+    const r = pbsResources(ad);
     rows.push(
       ['Job_Name', jobName(ad)],
       ['Job_Owner', `${owner}@${host}`],
@@ -223,8 +223,15 @@ export function renderPbsFull(ads: Ad[], server: string): string {
       ['Priority', String(num(ad, 'JobPrio') ?? 0)],
       ['qtime', pbsDate(num(ad, 'QDate'))],
       ['Rerunable', str(ad, 'PbsRerunable') === 'false' ? 'False' : 'True'],
-      ['Resource_List.ncpus', String(num(ad, 'RequestCpus') ?? 1)],
-      ['Resource_List.mem', mem !== undefined ? `${mem}mb` : undefined],
+      ['Resource_List.ncpus', String(r.ncpus)],
+      ['Resource_List.mem', r.mem !== undefined ? `${r.mem}mb` : undefined],
+      ...(r.nodes > 1
+        ? ([
+            ['Resource_List.nodect', String(r.nodes)],
+            ['Resource_List.place', str(ad, 'GangPlacement')],
+            ['Resource_List.select', r.select],
+          ] as Array<[string, string | undefined]>)
+        : []),
       ['Resource_List.walltime', walltime !== undefined ? hms(walltime) : undefined],
       ['stime', pbsDate(start ?? num(ad, 'JobStartDate'))],
       ['comment', removedOrHeldWhy(ad)],
@@ -338,7 +345,7 @@ export function renderPbsAlt(ads: Ad[], server: string, o: { nodes?: boolean; co
   ];
   const now = Date.now() / 1000;
   for (const ad of ads) {
-    const mem = num(ad, 'RequestMemory');
+    const { ncpus, mem, nodes } = pbsResources(ad);
     const start = num(ad, 'JobCurrentStartDate');
     const running = num(ad, 'JobStatus') === 2;
     const elapsed =
@@ -350,8 +357,8 @@ export function renderPbsAlt(ads: Ad[], server: string, o: { nodes?: boolean; co
         cut(queueOf(ad), 8),
         cut(jobName(ad), 10),
         right('--', 6),
-        right(String(num(ad, 'MachineCount') ?? 1), 3),
-        right(String(num(ad, 'RequestCpus') ?? 1), 3),
+        right(String(nodes), 3),
+        right(String(ncpus), 3),
         right(mem !== undefined ? `${mem}mb` : '--', 6),
         right(hm(num(ad, 'AllowedJobDuration')), 5),
         pbsState(ad),
@@ -362,6 +369,22 @@ export function renderPbsAlt(ads: Ad[], server: string, o: { nodes?: boolean; co
     if (o.comments) lines.push(`   ${pbsComment(ad) ?? ''}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * A job's resources as PBS totals them: a parallel job (select=N:ncpus=C:mem=M, nodes=N:ppn=C) asks for N
+ * chunks, and its ncpus and mem are the sum over them (each chunk's in RequestCpus and RequestMemory).
+ */
+function pbsResources(ad: Ad): { nodes: number; ncpus: number; mem?: number; select: string } {
+  const nodes = Math.max(1, num(ad, 'MachineCount') ?? 1);
+  const cpus = num(ad, 'RequestCpus') ?? 1;
+  const mem = num(ad, 'RequestMemory');
+  return {
+    nodes,
+    ncpus: nodes * cpus,
+    mem: mem === undefined ? undefined : nodes * mem,
+    select: `${nodes}:ncpus=${cpus}${mem === undefined ? '' : `:mem=${mem}mb`}`,
+  };
 }
 
 /** qstat -f shows the job's environment as NAME=value pairs joined by commas. */

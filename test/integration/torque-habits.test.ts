@@ -52,6 +52,24 @@ describe('torque habits', () => {
     assert.equal(pool.read(`mpi.o${c}`), 'NCPUS=2\n4\n');
   });
 
+  test("pbs habits – qstat -f and -a show a parallel job's resources as PBS totals them: nodes=2:ppn=2 is ncpus 4, nodect 2, its select and place", async () => {
+    const qstat = await qstatShim('shims-parallel');
+    pool.file('wide.sh', '#!/bin/sh\n#PBS -l nodes=2:ppn=2\n#PBS -l mem=300mb\ntrue\n', 0o755);
+    const id = (await pool.run('dsubmit', ['-h', 'wide.sh'])).stdout.trim();
+    const f = qstat(`-xf ${id}`).stdout;
+    for (const line of [
+      'Resource_List.ncpus = 4',
+      'Resource_List.mem = 600mb',
+      'Resource_List.nodect = 2',
+      'Resource_List.place = scatter',
+      'Resource_List.select = 2:ncpus=2:mem=300mb',
+    ])
+      assert.match(f, new RegExp(`^ {4}${line.replace(/\./g, '\\.')}$`, 'm'), f);
+    const a = qstat(`-xa ${id}`).stdout;
+    assert.match(a, new RegExp(`^${id.replace(/\./g, '\\.')} .* 2 +4 +600mb `, 'm'), a);
+    await pool.run('drm', [id]);
+  });
+
   test('pbs habits – -W depend=beforeok:A places afterok on A (submitted with depend=on:1): A runs after B succeeds, is removed after B fails', async () => {
     pool.file('a.sh', '#!/bin/sh\n#PBS -N a\necho A ran\n', 0o755);
     pool.file('ok.sh', '#!/bin/sh\n#PBS -N ok\necho B ok\n', 0o755);
