@@ -266,6 +266,10 @@ describe('torque habits', () => {
       assert.match(sh(`qstat -f ${job}`).out, /^ {4}Hold_Types = o$/m);
       assert.equal(sh('qselect -u nobody -h o').out, `${job}\n`);
       assert.equal(sh('qselect -u nobody -h u').out, '', 'not an owner hold');
+      assert.match(
+        sh(`condor_q -better-analyze ${job}`, true).out,
+        /^Why: it is held by a pool administrator \(PBS hold type o: .*\); only an administrator releases it/m,
+      );
       const adminHold = /error\[PERMISSION_DENIED\]: .*has an administrator's hold \(PBS hold type o/;
       for (const [line, why] of [
         [`qrls ${job}`, adminHold],
