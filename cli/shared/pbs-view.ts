@@ -234,7 +234,7 @@ export function renderPbsFull(ads: Ad[], server: string): string {
         : []),
       ['Resource_List.walltime', walltime !== undefined ? hms(walltime) : undefined],
       ['stime', pbsDate(start ?? num(ad, 'JobStartDate'))],
-      ['comment', removedOrHeldWhy(ad)],
+      ['comment', removedOrHeldWhy(ad) ?? notRunning(ad)],
       // PBS Professional's spelling, and Torque's, which scripts written for it grep for
       ['Exit_status', pbsExitStatus(ad)],
       ['exit_status', pbsExitStatus(ad)],
@@ -318,7 +318,17 @@ function removedOrHeldWhy(ad: Ad): string | undefined {
   return (num(ad, 'JobStatus') === 3 && str(ad, 'RemoveReason')) || str(ad, 'HoldReason');
 }
 
+/**
+ * A queued job's comment: PBS's scheduler writes why it does not run ("Not Running: …"); here the negotiator
+ * keeps no such reason on the job, so the comment says where to read it.
+ */
+function notRunning(ad: Ad): string | undefined {
+  if (num(ad, 'JobStatus') !== 1) return undefined;
+  return `Not Running: waiting for a slot (dq -better-analyze ${pbsJobId(ad)} says why)`;
+}
+
 function pbsComment(ad: Ad): string | undefined {
+  if (num(ad, 'JobStatus') === 1) return notRunning(ad);
   if (num(ad, 'JobStatus') === 3) return removedOrHeldWhy(ad);
   const held = str(ad, 'HoldReason');
   if (num(ad, 'JobStatus') === 5 && held) return `job held: ${held}`;

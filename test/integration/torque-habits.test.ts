@@ -68,6 +68,17 @@ describe('torque habits', () => {
     const a = qstat(`-xa ${id}`).stdout;
     assert.match(a, new RegExp(`^${id.replace(/\./g, '\\.')} .* 2 +4 +600mb `, 'm'), a);
     await pool.run('drm', [id]);
+    // queued, on a pool of one host it can never fit (one chunk per host): the comment says where to read why
+    const waits = (await pool.run('dsubmit', ['wide.sh'])).stdout.trim();
+    const comment = `Not Running: waiting for a slot (dq -better-analyze ${waits} says why)`;
+    assert.match(qstat(`-f ${waits}`).stdout, new RegExp(`^ {4}comment = ${comment.replace(/[.()]/g, '\\$&')}$`, 'm'));
+    const s = qstat(`-s ${waits}`).stdout;
+    assert.ok(s.includes(`\n   ${comment}\n`), s);
+    assert.match(
+      (await pool.run('dq', ['-better-analyze', waits])).stdout,
+      /^Why: it is a parallel job of 2 chunks \(place=scatter/m,
+    );
+    await pool.run('drm', [waits]);
   });
 
   test('pbs habits – -W depend=beforeok:A places afterok on A (submitted with depend=on:1): A runs after B succeeds, is removed after B fails', async () => {
