@@ -43,7 +43,12 @@ async function main(argv: string[]): Promise<number> {
     });
     const failed = reportActFailures(typedName('dprio'), r.results);
     const ok = r.results.length - failed;
-    if (ok) io().stdout.write(`${ok} job(s) now have priority ${prio}.\n`);
+    // a bare +N / -N changed each job's own priority by N: no one priority to name
+    const said =
+      a.p !== undefined
+        ? `now have priority ${Number(prio)}`
+        : `had their priority ${prio.startsWith('+') ? 'raised' : 'lowered'} by ${prio.slice(1)}`;
+    if (ok) io().stdout.write(`${ok} job(s) ${said}.\n`);
     return failed || !r.results.length ? EXIT.failed : EXIT.ok;
   } finally {
     session.close();

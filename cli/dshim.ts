@@ -109,6 +109,15 @@ const QSELECT_STATES: Record<string, string> = {
   X: `(JobStatus == 3 || JobStatus == 4) && ${SUBJOB}`,
 };
 const QSELECT_FINISHED = /[FX]/;
+/** A held job's hold type as qstat -f's Hold_Types gives it (cli/shared/pbs-view.ts): an admin's o or s (qhold -h), else s for a hold the system placed, u for the owner's. */
+const BY_OWNER = 'HoldReasonCode =?= undefined || HoldReasonCode == 1 || HoldReasonCode == 15';
+const SYSTEM_HOLD = `DependencyHold =?= true || !(${BY_OWNER})`;
+const QSELECT_HOLD_TYPES: Record<string, string> = {
+  n: 'JobStatus != 5',
+  u: `JobStatus == 5 && PbsHoldTypes =?= undefined && !(${SYSTEM_HOLD})`,
+  o: 'JobStatus == 5 && (PbsHoldTypes =?= "o" || PbsHoldTypes =?= "os")',
+  s: `JobStatus == 5 && (PbsHoldTypes =?= "s" || PbsHoldTypes =?= "os" || (PbsHoldTypes =?= undefined && (${SYSTEM_HOLD})))`,
+};
 
 /** A value for a ClassAd string: no quotes, backslashes or line breaks, so that it needs no escaping. */
 function plainValue(option: string, v: string | undefined): string {
@@ -144,7 +153,8 @@ export function qselectArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
       const v = argv[++i] ?? '';
       if (!/^[uosn]+$/.test(v))
         throw new DschedError('USAGE', `-h takes hold types among u, o, s, n\n${QSELECT_USAGE}`);
-      constraints.push(v === 'n' ? 'JobStatus != 5' : 'JobStatus == 5');
+      // the jobs whose Hold_Types (as qstat -f shows it) has any of the types named
+      constraints.push([...new Set(v)].map((c) => `(${QSELECT_HOLD_TYPES[c]})`).join(' || '));
     } else if (a === '-x') history = true;
     else if (a === '--help' || a === '-help') throw new DschedError('USAGE', QSELECT_USAGE);
     else throw new DschedError('USAGE', `qselect: unknown option ${a}\n${QSELECT_USAGE}`);

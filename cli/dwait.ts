@@ -14,14 +14,22 @@ import { cli, type RefusedOptions } from './shared/yargs.js';
 
 /** condor_wait options dwait does not take, and why. */
 const REFUSED: RefusedOptions = {
-  num: { arg: true, why: 'dwait waits for every job named; name the jobs to wait for (dwait 12.0 12.1)' },
   echo: { why: "dwait prints each job's outcome as it ends, not the log's events" },
   status: { why: "dwait prints each job's outcome as it ends; dq -watch shows the jobs' states as they change" },
 };
 
 async function main(argv: string[]): Promise<number> {
-  const a = await cli('dwait', argv, 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...] [-wait SECONDS] [-quiet]', REFUSED)
+  const a = await cli(
+    'dwait',
+    argv,
+    'usage: dwait [LOGFILE] [CLUSTER[.PROC]...] [-wait SECONDS] [-num N] [-quiet]',
+    REFUSED,
+  )
     .option('wait', { type: 'number', describe: 'give up after this many seconds (exit 1)' })
+    .option('num', {
+      type: 'number',
+      describe: 'return once N of the jobs have ended (those of a log file, or the CLUSTER.PROC named)',
+    })
     .option('quiet', { type: 'boolean', describe: 'print nothing, only the exit code' })
     // condor_wait's exit status (the shim passes it): 0 once every job has completed or been removed,
     // however it ended; 1 only when the wait gave up (or the log or a job is not there)
@@ -47,13 +55,25 @@ async function main(argv: string[]): Promise<number> {
       schedd,
       specs.filter((s) => s !== undefined),
     );
-    if (log) ids = await wholeClusters(schedd, jobsInLog(log, logs[0]!, ids));
+    // -num N: enough once N of the jobs have ended, those that had before dwait started included, as
+    // condor_wait counts the log's jobs; so the jobs must be counted: a log's, or procs named one by one
+    const num = a.num as number | undefined;
+    let total = ids.length;
+    if (log) {
+      const procs = jobsInLog(log, logs[0]!, ids);
+      total = [...procs.values()].reduce((n, p) => n + p.size, 0);
+      ids = await wholeClusters(schedd, procs);
+    } else if (num !== undefined && ids.some((i) => i.proc < 0))
+      throw new DschedError('USAGE', '-num counts the jobs of a log file, or the CLUSTER.PROC ids named one by one');
+    if (num !== undefined && !(Number.isInteger(num) && num >= 1 && num <= total))
+      throw new DschedError('USAGE', `-num ${String(num)}: a whole number from 1 to the ${total} job(s) waited for`);
     // each job's outcome is printed as history returns it, none kept: a million of them cost a page; as
     // condor_wait, only HTCondor's one line once all have ended (scripts and their tests expect that output)
     const out = io().stdout;
     const condorWait = !!a['any-end'];
     const res = await waitForJobs(schedd, ids, {
       timeoutSec: a.wait as number | undefined,
+      enough: num === undefined ? undefined : (left) => total - left >= num,
       progress: !a.quiet,
       // a slow reader of the output holds the next page back, not the CLI's memory
       out:
@@ -62,7 +82,8 @@ async function main(argv: string[]): Promise<number> {
           : (text) => (out.write(text) ? undefined : new Promise<void>((r) => out.once('drain', () => r()))),
     });
     if (condorWait) {
-      if (!a.quiet) out.write('All jobs done.\n');
+      if (!a.quiet)
+        out.write(num !== undefined && num < total ? `Specified number of jobs (${num}) done.\n` : 'All jobs done.\n');
       return EXIT.ok;
     }
     return res.exitCode === 0 ? EXIT.ok : res.exitCode > 0 && res.exitCode < 256 ? res.exitCode : EXIT.failed;

@@ -64,6 +64,7 @@ const PROTECTED_NAMES = [
   'HoldAfterDependency',
   'HoldAfterDependencyCode',
   'PbsDepend',
+  'PbsHoldTypes',
   'PbsJobId',
   'PbsArrayId',
   'PbsArrayIndex',

@@ -45,6 +45,32 @@ export function reportActFailures(
   return failed;
 }
 
+/**
+ * qhold's and qrls's `-h TYPES` (`-h o`, `-hs`): PBS's hold types, u (the owner's, the default), o and s (an
+ * administrator's), taken out of the arguments before they are parsed (where -h is help). Only for the PBS
+ * names (the shims pass -pbs first); 'n' (no hold) is refused.
+ */
+export function pbsHoldTypes(cmd: string, argv: string[]): { argv: string[]; types: string } {
+  if (argv[0] !== '-pbs') return { argv, types: '' };
+  const rest: string[] = [];
+  let types = '';
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^-h(.*)$/.exec(argv[i]!);
+    if (!m || argv[i] === '-help') {
+      rest.push(argv[i]!);
+      continue;
+    }
+    const v = m[1] || argv[++i] || '';
+    if (!/^[uos]+$/.test(v))
+      throw new DschedError('USAGE', `-h takes hold types among u, o and s, not '${v}'`, {
+        hint: `${cmd} -h u JOBID (the default) is the owner's hold; -h o and -h s are an administrator's`,
+      });
+    types += v;
+  }
+  // PBS's qhold and qrls default to the owner's hold: a plain qrls leaves an administrator's hold in place
+  return { argv: rest, types: [...new Set(types || 'u')].join('') };
+}
+
 export async function actCommand(
   command: string,
   action: 'remove' | 'hold' | 'release',
@@ -52,6 +78,8 @@ export async function actCommand(
 ): Promise<number> {
   // the name the user typed: qdel for drm run by dsched's shims
   const cmd = io().command ?? command;
+  let types = '';
+  if (action !== 'remove') ({ argv, types } = pbsHoldTypes(cmd, argv));
   const a = await parseCli(
     cmd,
     argv,
@@ -106,6 +134,7 @@ export async function actCommand(
       constraint: sel.constraint,
       all: !!a.all,
       reason: (a.reason as string) ?? '',
+      value: types,
       failures_only: true,
     });
     const failures = r.results.filter((x) => !x.ok);

@@ -517,10 +517,16 @@ function why(d: JobDiagnosis, job: ClassAd): string {
       if (bool(job, 'DependencyHold'))
         return `it is held until its dependency is satisfied (${reason}); the schedd releases it by itself.`;
       const code = num(job, 'HoldReasonCode');
+      const types = str(job, 'PbsHoldTypes');
+      if (types)
+        return `it is held by a pool administrator (PBS hold type ${types}: ${reason}); only an administrator releases it (qrls -h ${types} ${d.id}).`;
       return `it is held: ${reason}${code !== undefined ? ` (HoldReasonCode ${code})` : ''}. Fix the cause, then drelease ${d.id}.`;
     }
-    case 2:
-      return `it is running${str(job, 'RemoteHost') ? ` on ${str(job, 'RemoteHost')}` : ''}.`;
+    case 2: {
+      // a parallel job runs on every slot of RemoteHosts
+      const hosts = (str(job, 'RemoteHosts') ?? str(job, 'RemoteHost'))?.split(',').join(', ');
+      return `it is running${hosts ? ` on ${hosts}` : ''}.`;
+    }
     case 3:
       return 'it was removed and is leaving the queue.';
     case 4:

@@ -50,6 +50,7 @@ export const VIEW_ATTRS = [
   'LastRemoteHost',
   'MemoryUsage',
   'RemoteHost',
+  'RemoteHosts',
   'RemoteWallClockTime',
   'TotalSubmitProcs',
   'TransferringInput',

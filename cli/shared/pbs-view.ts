@@ -199,7 +199,7 @@ export function renderPbsFull(ads: Ad[], server: string): string {
     const path = (p: string | undefined) =>
       p === undefined ? undefined : `${host}:${p.startsWith('/') ? p : `${iwd}/${p}`}`;
     const walltime = num(ad, 'AllowedJobDuration');
-    const mem = num(ad, 'RequestMemory');
+    const r = pbsResources(ad);
     rows.push(
       ['Job_Name', jobName(ad)],
       ['Job_Owner', `${owner}@${host}`],
@@ -223,11 +223,18 @@ export function renderPbsFull(ads: Ad[], server: string): string {
       ['Priority', String(num(ad, 'JobPrio') ?? 0)],
       ['qtime', pbsDate(num(ad, 'QDate'))],
       ['Rerunable', str(ad, 'PbsRerunable') === 'false' ? 'False' : 'True'],
-      ['Resource_List.ncpus', String(num(ad, 'RequestCpus') ?? 1)],
-      ['Resource_List.mem', mem !== undefined ? `${mem}mb` : undefined],
+      ['Resource_List.ncpus', String(r.ncpus)],
+      ['Resource_List.mem', r.mem !== undefined ? `${r.mem}mb` : undefined],
+      ...(r.nodes > 1
+        ? ([
+            ['Resource_List.nodect', String(r.nodes)],
+            ['Resource_List.place', str(ad, 'GangPlacement')],
+            ['Resource_List.select', r.select],
+          ] as Array<[string, string | undefined]>)
+        : []),
       ['Resource_List.walltime', walltime !== undefined ? hms(walltime) : undefined],
       ['stime', pbsDate(start ?? num(ad, 'JobStartDate'))],
-      ['comment', removedOrHeldWhy(ad)],
+      ['comment', removedOrHeldWhy(ad) ?? notRunning(ad)],
       // PBS Professional's spelling, and Torque's, which scripts written for it grep for
       ['Exit_status', pbsExitStatus(ad)],
       ['exit_status', pbsExitStatus(ad)],
@@ -261,10 +268,13 @@ function arrayRows(ad: Ad): Array<[string, string | undefined]> {
 
 /**
  * PBS's Hold_Types: n not held; u held by its owner (qhold, qsub -h); s held by the system (waiting for a
- * dependency, or a policy or failure held it), which qstat -f tells apart.
+ * dependency, or a policy or failure held it), which qstat -f tells apart; o and s as an administrator's
+ * qhold -h placed them (PbsHoldTypes).
  */
 function holdTypes(ad: Ad): string {
   if (num(ad, 'JobStatus') !== 5) return 'n';
+  const admin = str(ad, 'PbsHoldTypes');
+  if (admin) return admin;
   const code = num(ad, 'HoldReasonCode');
   const byOwner = code === undefined || code === 1 || code === 15; // UserRequest, SubmittedOnHold
   return ad.lookupJS('DependencyHold') === true || !byOwner ? 's' : 'u';
@@ -308,7 +318,17 @@ function removedOrHeldWhy(ad: Ad): string | undefined {
   return (num(ad, 'JobStatus') === 3 && str(ad, 'RemoveReason')) || str(ad, 'HoldReason');
 }
 
+/**
+ * A queued job's comment: PBS's scheduler writes why it does not run ("Not Running: …"); here the negotiator
+ * keeps no such reason on the job, so the comment says where to read it.
+ */
+function notRunning(ad: Ad): string | undefined {
+  if (num(ad, 'JobStatus') !== 1) return undefined;
+  return `Not Running: waiting for a slot (dq -better-analyze ${pbsJobId(ad)} says why)`;
+}
+
 function pbsComment(ad: Ad): string | undefined {
+  if (num(ad, 'JobStatus') === 1) return notRunning(ad);
   if (num(ad, 'JobStatus') === 3) return removedOrHeldWhy(ad);
   const held = str(ad, 'HoldReason');
   if (num(ad, 'JobStatus') === 5 && held) return `job held: ${held}`;
@@ -335,7 +355,7 @@ export function renderPbsAlt(ads: Ad[], server: string, o: { nodes?: boolean; co
   ];
   const now = Date.now() / 1000;
   for (const ad of ads) {
-    const mem = num(ad, 'RequestMemory');
+    const { ncpus, mem, nodes } = pbsResources(ad);
     const start = num(ad, 'JobCurrentStartDate');
     const running = num(ad, 'JobStatus') === 2;
     const elapsed =
@@ -347,8 +367,8 @@ export function renderPbsAlt(ads: Ad[], server: string, o: { nodes?: boolean; co
         cut(queueOf(ad), 8),
         cut(jobName(ad), 10),
         right('--', 6),
-        right(String(num(ad, 'MachineCount') ?? 1), 3),
-        right(String(num(ad, 'RequestCpus') ?? 1), 3),
+        right(String(nodes), 3),
+        right(String(ncpus), 3),
         right(mem !== undefined ? `${mem}mb` : '--', 6),
         right(hm(num(ad, 'AllowedJobDuration')), 5),
         pbsState(ad),
@@ -359,6 +379,22 @@ export function renderPbsAlt(ads: Ad[], server: string, o: { nodes?: boolean; co
     if (o.comments) lines.push(`   ${pbsComment(ad) ?? ''}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * A job's resources as PBS totals them: a parallel job (select=N:ncpus=C:mem=M, nodes=N:ppn=C) asks for N
+ * chunks, and its ncpus and mem are the sum over them (each chunk's in RequestCpus and RequestMemory).
+ */
+function pbsResources(ad: Ad): { nodes: number; ncpus: number; mem?: number; select: string } {
+  const nodes = Math.max(1, num(ad, 'MachineCount') ?? 1);
+  const cpus = num(ad, 'RequestCpus') ?? 1;
+  const mem = num(ad, 'RequestMemory');
+  return {
+    nodes,
+    ncpus: nodes * cpus,
+    mem: mem === undefined ? undefined : nodes * mem,
+    select: `${nodes}:ncpus=${cpus}${mem === undefined ? '' : `:mem=${mem}mb`}`,
+  };
 }
 
 /** qstat -f shows the job's environment as NAME=value pairs joined by commas. */

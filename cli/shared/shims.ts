@@ -48,6 +48,8 @@ export const REFUSING_SHIMS: Record<string, string> = {
   qorder: "dsched swaps no jobs: qalter -p PRIORITY JOBID orders a user's own jobs (higher starts first)",
   qrerun: 'dsched requeues no running job: qhold JOBID, then qrls JOBID, runs it again from its start',
   qmsg: "dsched writes no message into a job's output files",
+  tracejob:
+    'dsched keeps no server log per job to trace: qstat -xf JOBID shows when the job was queued, started and ended, where it ran, its exit status and comment',
 };
 
 /** The folder of the built commands (dist/cli): where this file was bundled, or dist/cli beside the sources. */

@@ -37,14 +37,20 @@ function progressLine(jobs: Iterable<JobState>): string {
 }
 
 /**
- * Wait until the jobs left the queue and read how each ended from history. `out`: each page of outcome lines
+ * Wait until the jobs left the queue (or, with `enough`, enough of them) and read how each ended from history. `out`: each page of outcome lines
  * (describeOutcome's) is handed to it as it arrives (the next page waits for the promise it returns) and no ad
  * is kept, so a million jobs cost a page of memory.
  */
 export async function waitForJobs(
   schedd: ScheddClient,
   ids: Array<{ cluster: number; proc: number }>,
-  opts: { timeoutSec?: number; progress?: boolean; out?: (text: string) => void | Promise<void> } = {},
+  opts: {
+    timeoutSec?: number;
+    progress?: boolean;
+    out?: (text: string) => void | Promise<void>;
+    /** given how many of the jobs are still in the queue, whether enough have left it (dwait -num) */
+    enough?: (left: number) => boolean;
+  } = {},
 ): Promise<WaitResult> {
   const stderr = io().stderr;
   const tty = opts.progress !== false && !!stderr.isTTY;
@@ -77,7 +83,7 @@ export async function waitForJobs(
     deadline: opts.timeoutSec ? Date.now() + opts.timeoutSec * 1000 : undefined,
     update(jobs) {
       latest = jobs;
-      if (!jobs.size) return true;
+      if (!jobs.size || opts.enough?.(jobs.size)) return true;
       if (tty) timer ??= setTimeout(draw, 200);
       return false;
     },

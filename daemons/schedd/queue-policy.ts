@@ -194,12 +194,17 @@ export class QueuePolicy {
 
   /**
    * May this idle job start now? False while its queue runs MAX_RUNNING jobs (running, or being started),
-   * or its array as many as its ArrayMaxRunning. Counted only for queues and arrays with that limit.
+   * or its cluster as many as its ArrayMaxRunning or JobMaterializeLimit. Counted only for queues and
+   * clusters with that limit.
    */
   canStart(job: Job): boolean {
     const busy = (j: Job) => (j.status === JobStatus.Running || j.matching || !!j.claim) && j !== job;
-    // an array's own limit (#PBS -J 1-100%10, -t 1-100%10): at most that many of its subjobs at once
-    const arrayLimit = Number(this.queue.value(job, 'ArrayMaxRunning'));
+    // a cluster's own limit: at most that many of its jobs at once (an array's #PBS -J 1-100%10, -t 1-100%10;
+    // a submit file's max_materialize = 10, whose procs are all queued at submit rather than materialized later)
+    const limits = [this.queue.value(job, 'ArrayMaxRunning'), this.queue.value(job, 'JobMaterializeLimit')]
+      .map(Number)
+      .filter((n) => n > 0);
+    const arrayLimit = limits.length ? Math.min(...limits) : 0;
     if (arrayLimit > 0) {
       let n = 0;
       for (const j of this.queue.byCluster(job.cluster)) if (busy(j) && ++n >= arrayLimit) return false;

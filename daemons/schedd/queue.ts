@@ -769,9 +769,10 @@ export class JobQueue {
       }
     }
     const pairs = [...names].sort().map((n) => [n, m[n] ?? '']);
-    // an array with a limit on its running subjobs (#PBS -J 1-100%10) is an autocluster of its own, so that
-    // the limit (JobQueue.canStart) holds its jobs back and no other cluster's
-    if (m.ArrayMaxRunning !== undefined) pairs.push(['ClusterId', String(job.cluster)]);
+    // a cluster with a limit on its running jobs (#PBS -J 1-100%10, max_materialize) is an autocluster of its
+    // own, so that the limit (JobQueue.canStart) holds its jobs back and no other cluster's
+    if (m.ArrayMaxRunning !== undefined || m.JobMaterializeLimit !== undefined)
+      pairs.push(['ClusterId', String(job.cluster)]);
     return JSON.stringify(pairs);
   }
 

@@ -655,8 +655,9 @@ export class Schedd {
     action: 'remove' | 'hold' | 'release',
     clusters: number[],
     reason: string,
+    value = '',
   ): Promise<{ done: Job[][]; results: ActResult[] }> {
-    return this.actions.actOnClusters(identity, action, clusters, reason);
+    return this.actions.actOnClusters(identity, action, clusters, reason, value);
   }
 
   // ---- leases and reconnection (leases.ts) ----

@@ -84,8 +84,13 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
           code: r.code ?? '',
         });
         const action = req.action;
+        // hold, release: PBS's hold types (qhold -h, qrls -h), u o s
+        if ((action === 'hold' || action === 'release') && !/^[uos]*$/.test(req.value))
+          throw new DschedError('USAGE', `hold types are letters among u, o and s, not '${req.value}'`);
         if (
           (action === 'remove' || action === 'hold' || action === 'release') &&
+          // an operator or system hold is placed and released job by job (an administrator's, checked per job)
+          !/[os]/.test(req.value) &&
           wanted.length &&
           wanted.every((w) => w.proc < 0) &&
           !req.owners.length &&
@@ -99,6 +104,7 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
             action,
             [...new Set(wanted.map((w) => w.cluster))],
             req.reason,
+            req.value,
           );
           const done = acted.reduce((n, r) => n + r.length, 0) + results.filter((r) => r.ok).length;
           const out = req.failures_only ? [] : acted.flatMap((r) => r.map((job) => result({ job, ok: true })));

@@ -30,6 +30,14 @@ export const THEN_HOLD_CODE = 'HoldAfterDependencyCode';
 // the reason, kept until the run has stopped and the job can go back to idle (as HTCondor's schedd takes a
 // release while the job's shadow exits).
 export const RELEASE_WHEN_STOPPED = 'ReleaseWhenStopped';
+// PBS's operator (o) and system (s) holds an administrator placed (qhold -h o|s): the letters, as qstat -f's
+// Hold_Types shows them. Only an administrator places or releases these (PBS's rule), whatever the command
+// (qrls, drelease, condor_release); any other hold, an administrator's plain dhold included, its owner may
+// release, as HTCondor's condor_release lets the owner or a queue super user.
+export const PBS_HOLD_TYPES = 'PbsHoldTypes';
+
+/** `u`, `o`, `s` in qhold -h / qrls -h's list: the administrator's letters among them, in PBS's order. */
+const adminHoldTypes = (types: string): string => ['o', 's'].filter((t) => types.includes(t)).join('');
 
 /** One job's answer to an action. */
 export interface ActResult {
@@ -151,6 +159,12 @@ export class UserActions {
               });
               continue;
             }
+            const typed =
+              action === 'hold' || action === 'release' ? this.holdTypes(identity, job, action, value) : undefined;
+            if (typed) {
+              results.push(typed === 'done' ? { job, ok: true } : { job, ok: false, ...typed });
+              continue;
+            }
             const r =
               action === 'prio'
                 ? this.setPrio(job, value)
@@ -161,6 +175,11 @@ export class UserActions {
             else {
               results.push({ job, ok: true });
               if (r) kills.push(r);
+              // the hold's PBS type goes with it: set by an administrator's qhold -h o|s, gone once released
+              const admin = adminHoldTypes(value);
+              if (action === 'hold' && admin) this.s.queue.update(job, { [PBS_HOLD_TYPES]: lit(admin) });
+              if (action === 'release' && this.s.queue.value(job, PBS_HOLD_TYPES) !== undefined)
+                this.s.queue.update(job, { [PBS_HOLD_TYPES]: null });
             }
           }
         });
@@ -196,6 +215,7 @@ export class UserActions {
     action: 'remove' | 'hold' | 'release',
     clusters: number[],
     reason: string,
+    value = '',
   ): Promise<{ done: Job[][]; results: ActResult[] }> {
     const why = reason || `via d${action === 'remove' ? 'rm' : action} (by user ${identity.name})`;
     const how = this.setBased(action, why);
@@ -270,7 +290,7 @@ export class UserActions {
     }
     let results: ActResult[];
     try {
-      results = rest.length ? await this.act(identity, action, rest, reason) : [];
+      results = rest.length ? await this.act(identity, action, rest, reason, value) : [];
     } finally {
       // committed: they move once this action is answered (or refused for the others)
       for (const r of removals) this.mover.add(r);
@@ -320,7 +340,12 @@ export class UserActions {
           ),
       };
     return {
-      plain: (j) => noRun(j) && j.status === JobStatus.Held && this.s.queue.value(j, DEPENDENCY_HOLD) !== true,
+      // an administrator's hold type is checked job by job (holdTypes)
+      plain: (j) =>
+        noRun(j) &&
+        j.status === JobStatus.Held &&
+        this.s.queue.value(j, DEPENDENCY_HOLD) !== true &&
+        this.s.queue.value(j, PBS_HOLD_TYPES) === undefined,
       events: (j) => this.s.logEvent(j, { type: 'released', reason: why }),
       write: (cluster, piece) => {
         // each job keeps the reason it was held for as LastHoldReason: one group per reason (most often one)
@@ -346,6 +371,48 @@ export class UserActions {
         );
       },
     };
+  }
+
+  /**
+   * PBS's hold types on a hold or release (`value`: qhold -h / qrls -h's letters, empty from dhold and
+   * drelease): a refusal, 'done' when changing the job's hold types was all there was to do (another type added
+   * to a held job, or one of two released), or undefined for the hold or release to go ahead.
+   */
+  private holdTypes(
+    identity: Identity,
+    job: Job,
+    action: 'hold' | 'release',
+    value: string,
+  ): { error: string; code: ErrorCode } | 'done' | undefined {
+    const id = `${job.cluster}.${job.proc}`;
+    const asked = adminHoldTypes(value);
+    if (asked && !identity.admin)
+      return {
+        error: `permission denied: only a pool administrator ${action === 'hold' ? 'places' : 'releases'} an operator (o) or system (s) hold; ${action === 'hold' ? 'qhold' : 'qrls'} -h u (the default) ${action === 'hold' ? 'holds' : 'releases'} your own job`,
+        code: 'PERMISSION_DENIED',
+      };
+    const v = this.s.queue.value(job, PBS_HOLD_TYPES);
+    const held = typeof v === 'string' ? v : '';
+    if (action === 'hold') {
+      // a held job takes an administrator's hold type besides the one it has, as PBS adds it to Hold_Types
+      if (!asked || job.status !== JobStatus.Held) return undefined;
+      this.s.queue.update(job, { [PBS_HOLD_TYPES]: lit(adminHoldTypes(held + asked)) });
+      return 'done';
+    }
+    if (!held) return undefined;
+    if (!identity.admin)
+      return {
+        error: `permission denied: job ${id} has an administrator's hold (PBS hold type ${held}, qhold -h ${held}); only a pool administrator releases it`,
+        code: 'PERMISSION_DENIED',
+      };
+    // drelease (no types named) releases every hold; qrls -h releases the types it names
+    if (!value) return undefined;
+    const left = [...held].filter((t) => !value.includes(t)).join('');
+    if (left === held)
+      return { error: `job ${id} has hold type ${held}: qrls -h ${held} releases it`, code: 'JOB_STATE' };
+    if (!left) return undefined;
+    this.s.queue.update(job, { [PBS_HOLD_TYPES]: lit(left) });
+    return 'done';
   }
 
   /** dprio: a job's priority among its owner's jobs (higher runs first); `+N`/`-N` change it. */

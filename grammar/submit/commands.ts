@@ -3,7 +3,8 @@
 // Commands with more logic (executable, arguments, environment, requests, requirements, policy …)
 // are handled in to-job-ads.ts.
 
-export type SimpleType = 'expr' | 'bool' | 'int' | 'string';
+// count: a whole number of jobs, 1 or more, given as a number (no expression)
+export type SimpleType = 'expr' | 'bool' | 'int' | 'count' | 'string';
 
 /** command (lower case) → [attribute, type] */
 export const SIMPLE_COMMANDS: Record<string, [string, SimpleType]> = {
@@ -73,8 +74,10 @@ export const SIMPLE_COMMANDS: Record<string, [string, SimpleType]> = {
   transfer_checkpoint_files: ['TransferCheckpoint', 'string'],
   want_checkpoint: ['WantCheckpoint', 'bool'],
   machine_count: ['MachineCount', 'int'],
-  max_materialize: ['JobMaterializeLimit', 'int'],
-  max_idle: ['JobMaterializeMaxIdle', 'int'],
+  // every proc is queued at submit; max_materialize limits how many of them run at once (JobQueue.canStart),
+  // max_idle is taken and checked but limits nothing (docs/submit.md)
+  max_materialize: ['JobMaterializeLimit', 'count'],
+  max_idle: ['JobMaterializeMaxIdle', 'count'],
   dagman_log: ['DAGManNodesLog', 'string'],
   vm_type: ['JobVMType', 'string'],
   vm_memory: ['JobVMMemory', 'int'],

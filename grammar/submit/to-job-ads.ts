@@ -26,7 +26,7 @@ import {
 } from './args-env.js';
 import { isPlainLiteral } from '../classad/index.js';
 import { checkExpr, quoteString, type CheckedExpr, type Origin } from './classad-bridge.js';
-import { SIMPLE_COMMANDS, closestCommand } from './commands.js';
+import { SIMPLE_COMMANDS, closestCommand, type SimpleType } from './commands.js';
 import type { LoadedSubmit, QueueGroup } from './load.js';
 import {
   DependenceOracle,
@@ -1055,7 +1055,7 @@ const SIMPLE_DEFAULTS: Record<string, string> = {
   leave_in_queue: 'false',
 };
 
-function simpleHandler(cmd: string, attr: string, type: 'expr' | 'bool' | 'int' | 'string'): Handler {
+function simpleHandler(cmd: string, attr: string, type: SimpleType): Handler {
   return {
     reads: [cmd],
     run(g: GroupExpander, out: Attrs) {
@@ -1080,6 +1080,12 @@ function simpleHandler(cmd: string, attr: string, type: 'expr' | 'bool' | 'int' 
         }
         case 'int':
           out[attr] = integerOrExpr(g, c, cmd);
+          break;
+        case 'count':
+          // an expression here (max_idle = lots) would be undefined, and no limit at all
+          if (!/^\s*[1-9]\d*\s*$/.test(c.value))
+            g.fail(c.site, `${cmd}: '${c.value.trim()}' is not a number of jobs (a whole number, 1 or more)`);
+          out[attr] = String(Number(c.value));
           break;
         default:
           g.expr(c, cmd);

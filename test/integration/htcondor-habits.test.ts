@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { assertOneAtATime, oneAtATimeScript } from './harness/one-at-a-time.js';
 import { TestPool } from './harness/pool.js';
 
 describe('htcondor habits – condor_submit and condor_q options', () => {
@@ -133,5 +134,19 @@ describe('htcondor habits – condor_submit and condor_q options', () => {
       assert.match(r.stderr, where, r.stderr);
     }
     assert.equal(await queued(), before);
+  });
+
+  test('htcondor habits – max_materialize = 1 runs one proc of the cluster at a time, all of them; max_idle = lots is refused at its line, nothing queued', async () => {
+    pool.file('mat.sh', `#!/bin/sh\n${oneAtATimeScript(pool.work, 'mat', '$1')}`, 0o755);
+    pool.file('mat.sub', 'executable = mat.sh\narguments = $(Process)\nmax_materialize = 1\nqueue 3\n');
+    await assertOneAtATime(pool, await pool.submit('mat.sub'), 'mat', ['0', '1', '2']);
+
+    const before = (await pool.json('dq', [])).length;
+    pool.file('lots.sub', 'executable = /bin/true\nmax_idle = lots\nqueue 3\n');
+    const r = await pool.run('dsubmit', ['lots.sub']);
+    assert.equal(r.code, 2, r.stdout);
+    assert.match(r.stderr, /error\[SUBMIT_INVALID\]: max_idle: 'lots' is not a number of jobs/);
+    assert.match(r.stderr, /--> lots\.sub:2:12/);
+    assert.equal((await pool.json('dq', [])).length, before, 'nothing queued');
   });
 });

@@ -180,10 +180,10 @@ describe('htcondor options', () => {
       assert.equal(r.code, 2, opt);
       assert.match(r.stderr, why);
     }
-    // condor_wait's -num N: the N is not taken for a job id
+    // condor_wait's -num N: the N is not taken for a job id, and a whole cluster's jobs are not counted
     const num = await pool.run('dwait', ['-num', '1', String(idle)]);
     assert.equal(num.code, 2);
-    assert.match(num.stderr, /-num: dwait waits for every job named/);
+    assert.match(num.stderr, /-num counts the jobs of a log file, or the CLUSTER\.PROC ids named one by one/);
   });
 
   test('htcondor options – drm, dhold and drelease -name SCHEDD act on the jobs of that schedd', async () => {
@@ -238,7 +238,11 @@ describe('htcondor options', () => {
   test('htcondor options – dprio -p sets a priority, a negative one too; a bare +N / -N changes it', async () => {
     assert.match(await pool.output('dprio', ['-p', '-5', String(idle)]), /^1 job\(s\) now have priority -5\.$/m);
     assert.equal((await pool.json('dq', [String(idle)]))[0]?.JobPrio, -5);
-    await pool.output('dprio', ['+7', String(idle)]);
+    // each job's priority changes by 7: the message names no priority the jobs do not have
+    assert.match(await pool.output('dprio', ['+7', String(idle)]), /^1 job\(s\) had their priority raised by 7\.$/m);
+    assert.equal((await pool.json('dq', [String(idle)]))[0]?.JobPrio, 2);
+    assert.match(await pool.output('dprio', ['-p', '+3', String(idle)]), /^1 job\(s\) now have priority 3\.$/m);
+    assert.match(await pool.output('dprio', ['-1', String(idle)]), /^1 job\(s\) had their priority lowered by 1\.$/m);
     assert.equal((await pool.json('dq', [String(idle)]))[0]?.JobPrio, 2);
     const r = await pool.run('dprio', ['-p', '1.5', String(idle)]);
     assert.equal(r.code, 2);

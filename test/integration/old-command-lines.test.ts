@@ -125,6 +125,22 @@ describe('old command lines', () => {
     assert.equal(sh('condor_wait -wait 60 never.log').code, 0, 'removed counts as ended');
   });
 
+  test('old command lines – condor_wait -num 1 returns once one job of its log has ended, the others still queued; -num past the jobs of the log is refused', async () => {
+    pool.file('num-held.sub', 'executable = /bin/true\nhold = true\nlog = num.log\nqueue\n');
+    pool.file('num-ends.sub', 'executable = /bin/true\nlog = num.log\nqueue\n');
+    const held = await pool.submit('num-held.sub');
+    await pool.submit('num-ends.sub');
+    const w = sh('condor_wait -wait 120 -num 1 num.log');
+    assert.equal(w.code, 0, w.stdout + w.stderr);
+    assert.equal(w.stdout, 'Specified number of jobs (1) done.\n');
+    const [ad] = await pool.json('dq', [String(held)]);
+    assert.equal(ad!.JobStatus, 5, 'the held job is still waiting');
+    const past = sh('condor_wait -num 3 num.log');
+    assert.equal(past.code, 2);
+    assert.match(past.stderr, /-num 3: a whole number from 1 to the 2 job\(s\) waited for/);
+    await pool.run('drm', [String(held)]);
+  });
+
   test('old command lines – condor_submit -batch-name names the batch of every job; a #PBS script is told to use -N', async () => {
     pool.file('two.sub', 'executable = /bin/true\nbatch_name = from_file\nqueue 2\n');
     const s = sh('condor_submit -batch-name "nightly run" two.sub');

@@ -40,10 +40,10 @@ describe('parallel jobs', () => {
     );
   });
 
-  test('parallel jobs – universe = parallel with machine_count = 2 runs once with both machines', async () => {
+  test('parallel jobs – universe = parallel with machine_count = 2 runs once with both machines, and dq -run and -better-analyze name both while it runs', async () => {
     pool.file(
       'par.sh',
-      '#!/bin/sh\necho "procno=$DSCHED_PROCNO nprocs=$DSCHED_NPROCS"\nwc -l < "$DSCHED_NODEFILE"\n',
+      `#!/bin/sh\necho "procno=$DSCHED_PROCNO nprocs=$DSCHED_NPROCS"\nwc -l < "$DSCHED_NODEFILE"\nwhile [ ! -e ${pool.work}/par-go ]; do sleep 0.1; done\n`,
       0o755,
     );
     pool.file(
@@ -51,6 +51,18 @@ describe('parallel jobs', () => {
       'universe = parallel\nmachine_count = 2\nexecutable = par.sh\nrequest_memory = 256\noutput = par.out\nerror = par.err\nqueue\n',
     );
     const c = await pool.submit('par.sub');
+    const [running] = await pool.waitFor('the parallel job to run', async () => {
+      const ads = await pool.json('dq', [String(c)]);
+      return ads[0]?.JobStatus === 2 && ads;
+    });
+    const slots = String(running!.RemoteHosts).split(',');
+    assert.equal(slots.length, 2, String(running!.RemoteHosts));
+    // RemoteHost names only the first slot: the views name every one
+    const run = await pool.output('dq', ['-run', String(c)]);
+    assert.match(run, new RegExp(`^${c}\\.0 .* ${slots.join(',')}$`, 'm'), run);
+    const why = await pool.output('dq', ['-better-analyze', String(c)]);
+    assert.match(why, new RegExp(`^Why: it is running on ${slots.join(', ')}\\.$`, 'm'), why);
+    pool.file('par-go', '');
     const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.ExitCode, 0, pool.read('par.err'));
     assert.equal(pool.read('par.out').replace(/ +/g, ''), 'procno=0nprocs=2\n2\n');

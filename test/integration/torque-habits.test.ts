@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { assertOneAtATime, oneAtATimeScript } from './harness/one-at-a-time.js';
 import { TestPool } from './harness/pool.js';
+
+const asRoot = process.getuid?.() === 0;
 
 describe('torque habits', () => {
   let pool: TestPool;
@@ -47,6 +50,35 @@ describe('torque habits', () => {
     assert.equal(ad!.MachineCount, 2);
     assert.equal(ad!.RequestCpus, 2);
     assert.equal(pool.read(`mpi.o${c}`), 'NCPUS=2\n4\n');
+  });
+
+  test("pbs habits – qstat -f and -a show a parallel job's resources as PBS totals them: nodes=2:ppn=2 is ncpus 4, nodect 2, its select and place", async () => {
+    const qstat = await qstatShim('shims-parallel');
+    pool.file('wide.sh', '#!/bin/sh\n#PBS -l nodes=2:ppn=2\n#PBS -l mem=300mb\ntrue\n', 0o755);
+    const id = (await pool.run('dsubmit', ['-h', 'wide.sh'])).stdout.trim();
+    const f = qstat(`-xf ${id}`).stdout;
+    for (const line of [
+      'Resource_List.ncpus = 4',
+      'Resource_List.mem = 600mb',
+      'Resource_List.nodect = 2',
+      'Resource_List.place = scatter',
+      'Resource_List.select = 2:ncpus=2:mem=300mb',
+    ])
+      assert.match(f, new RegExp(`^ {4}${line.replace(/\./g, '\\.')}$`, 'm'), f);
+    const a = qstat(`-xa ${id}`).stdout;
+    assert.match(a, new RegExp(`^${id.replace(/\./g, '\\.')} .* 2 +4 +600mb `, 'm'), a);
+    await pool.run('drm', [id]);
+    // queued, on a pool of one host it can never fit (one chunk per host): the comment says where to read why
+    const waits = (await pool.run('dsubmit', ['wide.sh'])).stdout.trim();
+    const comment = `Not Running: waiting for a slot (dq -better-analyze ${waits} says why)`;
+    assert.match(qstat(`-f ${waits}`).stdout, new RegExp(`^ {4}comment = ${comment.replace(/[.()]/g, '\\$&')}$`, 'm'));
+    const s = qstat(`-s ${waits}`).stdout;
+    assert.ok(s.includes(`\n   ${comment}\n`), s);
+    assert.match(
+      (await pool.run('dq', ['-better-analyze', waits])).stdout,
+      /^Why: it is a parallel job of 2 chunks \(place=scatter/m,
+    );
+    await pool.run('drm', [waits]);
   });
 
   test('pbs habits – -W depend=beforeok:A places afterok on A (submitted with depend=on:1): A runs after B succeeds, is removed after B fails', async () => {
@@ -161,7 +193,7 @@ describe('torque habits', () => {
     await pool.run('drm', [echo.stdout.trim()]);
   });
 
-  test('pbs habits – qsig, qmove, qorder, qrerun and qmsg say they are not supported and what to do instead (exit 2), and touch no job', async () => {
+  test('pbs habits – qsig, qmove, qorder, qrerun, qmsg and tracejob say they are not supported and what to do instead (exit 2), and touch no job', async () => {
     const bin = join(pool.work, 'shims-refuse');
     assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
     pool.file('kept.sh', '#!/bin/sh\ntrue\n', 0o755);
@@ -172,6 +204,7 @@ describe('torque habits', () => {
       [`qorder ${id} ${id}`, /qalter -p/],
       [`qrerun ${id}`, /qhold JOBID, then qrls JOBID/],
       [`qmsg hello ${id}`, /no message/],
+      [`tracejob ${id}`, /qstat -xf JOBID/],
     ] as const) {
       const r = spawnSync('sh', ['-c', line], {
         cwd: pool.work,
@@ -189,26 +222,12 @@ describe('torque habits', () => {
   });
 
   test('torque habits – -t 1-3%1 runs at most one subjob at a time (the %N limit), and all of them', async () => {
-    const d = pool.work;
-    // each subjob counts the subjobs running beside it, then waits for the test's go
     pool.file(
       'one.sh',
-      `#!/bin/sh\n#PBS -N one\n#PBS -t 1-3%1\ntouch ${d}/running.$PBS_ARRAYID\nls ${d} | grep -c '^running\\.' > ${d}/seen.$PBS_ARRAYID\nwhile [ ! -e ${d}/go ]; do sleep 0.1; done\nrm ${d}/running.$PBS_ARRAYID\n`,
+      `#!/bin/sh\n#PBS -N one\n#PBS -t 1-3%1\n${oneAtATimeScript(pool.work, 'one', '$PBS_ARRAYID')}`,
       0o755,
     );
-    const c = await pool.submit('one.sh');
-    const first = await pool.waitFor('a subjob to run', async () => {
-      const ads = await pool.json('dq', [String(c)]);
-      return ads.some((a) => a.JobStatus === 2) && ads;
-    });
-    assert.deepEqual(first.map((a) => a.JobStatus).sort(), [1, 1, 2], 'one running, the others idle while it runs');
-    pool.file('go', '');
-    const done = await pool.waitForHistory(c, 3);
-    assert.deepEqual(
-      done.map((a) => a.ExitCode),
-      [0, 0, 0],
-    );
-    for (const i of [1, 2, 3]) assert.equal(pool.read(`seen.${i}`), '1\n', `subjob ${i} ran alone`);
+    await assertOneAtATime(pool, await pool.submit('one.sh'), 'one', ['1', '2', '3']);
   });
 
   test('pbs habits – qstat -f Hold_Types: u for a job its owner held (qsub -h), s for one the system holds (waiting for a dependency)', async () => {
@@ -222,4 +241,75 @@ describe('torque habits', () => {
     assert.match(w, /^ {4}Hold_Types = s$/m, w);
     await pool.run('drm', [held, waits]);
   });
+
+  test(
+    "pbs habits – an administrator's qhold -h o is released only by an administrator (the owner's qrls, drelease and condor_release are refused); a plain hold by an administrator the owner may release, as HTCondor lets",
+    { skip: !asRoot && "needs root (the job is uid 65534's)" },
+    async () => {
+      const bin = join(pool.work, 'shims-admin-holds');
+      assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
+      /** A command line as a user types it: as root (the pool's administrator here) or as nobody, the job's owner. */
+      const sh = (line: string, owner = false) => {
+        const r = spawnSync('sh', ['-c', line], {
+          cwd: pool.work,
+          env: { ...pool.env, PATH: `${bin}:${process.env.PATH}`, ...(owner ? { USER: 'nobody', HOME: '/tmp' } : {}) },
+          encoding: 'utf8',
+          timeout: 60_000,
+          ...(owner ? { uid: 65534, gid: 65534 } : {}),
+        });
+        return { code: r.status, out: r.stdout, err: r.stderr };
+      };
+      pool.file('adm.sh', '#!/bin/sh\nsleep 600\n', 0o755);
+      const sub = sh('qsub adm.sh', true);
+      assert.equal(sub.code, 0, sub.err);
+      const job = sub.out.trim();
+
+      // -h is PBS's hold types, not help: the owner may not place an administrator's hold
+      const own = sh(`qhold -h o ${job}`, true);
+      assert.equal(own.code, 1, own.out);
+      assert.match(
+        own.err,
+        /^qhold: error\[PERMISSION_DENIED\]: .*only a pool administrator places an operator \(o\)/m,
+      );
+      assert.match(sh(`qstat -f ${job}`).out, /^ {4}Hold_Types = n$/m, 'nothing held');
+
+      assert.equal(sh(`qhold -h o ${job}`).code, 0);
+      assert.match(sh(`qstat -f ${job}`).out, /^ {4}Hold_Types = o$/m);
+      assert.equal(sh('qselect -u nobody -h o').out, `${job}\n`);
+      assert.equal(sh('qselect -u nobody -h u').out, '', 'not an owner hold');
+      assert.match(
+        sh(`condor_q -better-analyze ${job}`, true).out,
+        /^Why: it is held by a pool administrator \(PBS hold type o: .*\); only an administrator releases it/m,
+      );
+      const adminHold = /error\[PERMISSION_DENIED\]: .*has an administrator's hold \(PBS hold type o/;
+      for (const [line, why] of [
+        [`qrls ${job}`, adminHold],
+        [`condor_release ${job}`, adminHold],
+        [`qrls -h o ${job}`, /error\[PERMISSION_DENIED\]: .*only a pool administrator releases an operator \(o\)/],
+      ] as const) {
+        const r = sh(line, true);
+        assert.equal(r.code, 1, line);
+        assert.match(r.err, why, line);
+      }
+      const drelease = await pool.run('drelease', [job], {
+        uid: 65534,
+        gid: 65534,
+        env: { USER: 'nobody', HOME: '/tmp' },
+      });
+      assert.equal(drelease.code, 1, drelease.stdout);
+      assert.match(sh(`qstat -f ${job}`).out, /^ {4}Hold_Types = o$/m, 'still held');
+      // PBS's qrls releases the owner's hold unless told otherwise, the administrator's too
+      const plain = sh(`qrls ${job}`);
+      assert.equal(plain.code, 1);
+      assert.match(plain.err, /error\[JOB_STATE\]: job \S+ has hold type o: qrls -h o releases it/);
+      assert.equal(sh(`qrls -h o ${job}`).code, 0);
+      assert.doesNotMatch(sh(`qstat -f ${job}`).out, /Hold_Types = o/);
+
+      // condor_hold by an administrator: condor_release by the owner (HTCondor's rule), qrls too
+      assert.equal(sh(`condor_hold ${job}`).code, 0);
+      const released = sh(`condor_release ${job}`, true);
+      assert.equal(released.code, 0, released.err);
+      assert.equal(sh(`qdel ${job}`, true).code, 0);
+    },
+  );
 });

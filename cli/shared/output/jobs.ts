@@ -550,7 +550,8 @@ export function formatRunView(ads: readonly OutputAd[], opts: JobViewOptions = {
     str(ad, 'Owner') ?? '',
     formatDate(num(ad, 'QDate'), opts.time),
     formatDuration(runTimeSeconds(ad, now, opts.cumulativeTime)),
-    str(ad, 'RemoteHost') ?? str(ad, 'LastRemoteHost') ?? '',
+    // a parallel job's every slot (RemoteHost names only its first)
+    str(ad, 'RemoteHosts') ?? str(ad, 'RemoteHost') ?? str(ad, 'LastRemoteHost') ?? '',
   ]);
   return renderTable(columns, rows, { color: opts.color, width: opts.width });
 }
