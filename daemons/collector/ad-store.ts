@@ -27,7 +27,12 @@ interface StoredAd {
 
 /** An ad's attributes as they are now: as sent whole, with what renewals set since. */
 function attrsOf(ad: StoredAd): Record<string, string> {
-  return ad.renewed ? { ...ad.attrs, ...ad.renewed } : ad.attrs;
+  if (!ad.renewed) return ad.attrs;
+  // set on a copy, where each but a load average sent for the first time is there already: a second spread
+  // defined them one by one and made the copy a dictionary of several times its size
+  const out = { ...ad.attrs };
+  for (const k in ad.renewed) out[k] = ad.renewed[k]!;
+  return out;
 }
 
 export type ChangeKind = 'added' | 'updated' | 'removed';
@@ -44,7 +49,8 @@ function sameAd(stored: StoredAd, sent: Record<string, string>): boolean {
   for (const k of Object.keys(sent)) {
     if (k === 'LastHeardFrom') continue;
     // the sender's clock at each send (MyCurrentTime) changes every time and is no news
-    if (k !== 'MyCurrentTime' && (renewed?.[k] ?? attrs[k]) !== sent[k]) return false;
+    if (k !== 'MyCurrentTime' && (renewed && Object.hasOwn(renewed, k) ? renewed[k] : attrs[k]) !== sent[k])
+      return false;
     n++;
   }
   let added = 0;
@@ -142,7 +148,8 @@ export class AdStore {
     // A load average that moved is news, though: the negotiator matches on it (START = LoadAvg < 0.3)
     // and the dashboard shows it, so watchers get the ad then, as for any change sent whole.
     const heard = nowSeconds();
-    const renewed = (ad.renewed ??= Object.create(null) as Record<string, string>);
+    // only these names are set on it: LastHeardFrom, MyCurrentTime, LOAD_AVERAGES
+    const renewed = (ad.renewed ??= {});
     const held = (k: string) => renewed[k] ?? ad.attrs[k];
     const sent = Number(held('MyCurrentTime'));
     const was = Number(held('LastHeardFrom'));
