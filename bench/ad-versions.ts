@@ -1,19 +1,20 @@
 // What each version of a renewed slot ad holds while it lives, in the collector and in the negotiator's copy
-// (run on demand: `node --expose-gc --import tsx bench/ad-versions.ts`; BENCH_SLOTS 128, BENCH_ROUNDS 20).
+// (run on demand: `node --import tsx bench/ad-versions.ts`; BENCH_SLOTS 128, BENCH_ROUNDS 20).
 // A renewal that moves a slot's load averages makes a new version of its ad in both daemons at every update;
 // the old one lives until the next, long enough for V8 to move it to the old generation, where it stays until
 // a full collection: what a version holds is what each running job piles up there per update. Every version
 // is kept here and the heap measured after a full collection, so the figure does not depend on when V8
 // collects. Printed: bytes per version in the negotiator, and per renewal in the collector's stored ad (the copy
 // it tells its watchers of is encoded at once and dies young). Nothing is asserted.
-import { getHeapStatistics } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { AdStore } from '../daemons/collector/ad-store.js';
 import { AdMirror } from '../daemons/negotiator/ad-mirror.js';
 
 const SLOTS = Number(process.env.BENCH_SLOTS ?? 128);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 const q = (s: string) => JSON.stringify(s);
 /** A dynamic slot's ad: about 50 attributes, most of them the machine's. */
@@ -37,10 +38,10 @@ const decoded = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 /** Heap bytes that `work` leaves reachable, per item. */
 function heldPer(items: number, work: (keep: unknown[]) => void): number {
   const keep: unknown[] = [];
-  gc!();
+  gc();
   const before = getHeapStatistics().used_heap_size;
   work(keep);
-  gc!();
+  gc();
   return (getHeapStatistics().used_heap_size - before) / items;
 }
 
