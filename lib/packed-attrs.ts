@@ -4,8 +4,8 @@
 // string, and the names kept once for every ad with the same ones (a startd's slots). A new version of an ad
 // that differs from the one held in a few texts (a renewal that moved its load averages, LastHeardFrom and
 // MyCurrentTime: every slot at every update on a loaded host) keeps the held string and only those texts
-// (PackedAttrs.packOver): a new string for each version of each slot was 8 KiB of the negotiator's memory per
-// running job (bench/memory.ts, slope 32 -> 128 jobs), its heap holding the old versions until a full collection.
+// (PackedAttrs.packOver): 264 bytes a version instead of 1361 (bench/ad-versions.ts), each held in the old
+// generation until a full collection.
 const SEP = '\0';
 
 /** The attribute names of ads that have the same ones, in order, with each one's place. */
