@@ -27,8 +27,7 @@ interface StoredAd {
 /** An ad's attributes as they are now: as sent whole, with what renewals set since. */
 function attrsOf(ad: StoredAd): Record<string, string> {
   if (!ad.renewed) return ad.attrs;
-  // set on a copy, where each but a load average sent for the first time is there already: a second spread
-  // defined them one by one and made the copy a dictionary of several times its size
+  // a copy: those told of it, and a query's reply, keep it as it is now
   const out = { ...ad.attrs };
   for (const k in ad.renewed) out[k] = ad.renewed[k]!;
   return out;
