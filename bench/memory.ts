@@ -6,6 +6,10 @@
 // negotiator and schedd), as on a real pool, so its master is the native one unless told otherwise. Run on demand with
 // `node --import tsx bench/memory.ts` (or `npm run bench memory`); nothing is asserted.
 // BENCH_JOBS (128): sleeping jobs for the per-job figure, on a startd with that many cpus.
+// BENCH_JOBS_LOW (32): jobs started first, measured, before the rest up to BENCH_JOBS. The issue's row divides all
+// that BENCH_JOBS running jobs add by their number, one-time costs included (code V8 compiles for the job path
+// the first time a job runs, about 1 MB a daemon); the slope between the two counts is what each further job
+// adds. 0 skips the first step (and the slope).
 // BENCH_MASTERS (native): `native,node` measures both masters, alternating, in BENCH_ROUNDS (1) rounds each.
 // Each figure is each daemon's median over BENCH_WINDOW_S (30) seconds, sampled every 2 s once the pool has run
 // BENCH_SETTLE_S (30) seconds idle, then as long with all the jobs running: not the moment the jobs started,
@@ -163,6 +167,8 @@ async function idleNode(): Promise<Memory> {
 interface Round {
   master: 'native' | 'node';
   idle: Map<string, Memory>;
+  /** with the first BENCH_JOBS_LOW jobs running, when there was such a step */
+  low?: { mem: Map<string, Memory>; running: number };
   busy: Map<string, Memory>;
   running: number;
 }
@@ -171,7 +177,7 @@ interface Round {
  * One round: a central pool (collector, negotiator, schedd) and an execute host (master, startd, spawner) in
  * homes of their own, as on two machines; the execute host idle, then with `jobs` sleeping jobs.
  */
-async function round(master: Round['master'], jobs: number): Promise<Round> {
+async function round(master: Round['master'], jobs: number, lowJobs: number): Promise<Round> {
   const central = await TestPool.start({
     DAEMON_LIST: 'COLLECTOR, NEGOTIATOR, SCHEDD',
     UPDATE_INTERVAL: UPDATE_INTERVAL,
@@ -205,18 +211,29 @@ async function round(master: Round['master'], jobs: number): Promise<Round> {
       ]);
     };
     const idle = await measure();
-    // per running job: the growth of every daemon's memory with `jobs` sleeping jobs running
-    run('dsubmit', ['-'], `executable = /bin/sleep\narguments = 600\nrequest_memory = 32\nqueue ${jobs}\n`);
-    let running = 0;
-    for (const deadline = Date.now() + 300_000; Date.now() < deadline && running < jobs; await sleep(500)) {
-      running = run('dq', ['-allusers', '-af', 'JobStatus'])
-        .split('\n')
-        .filter((l) => l.trim() === '2').length;
+    /** Submit `n` sleeping jobs and wait until `total` run; how many do. */
+    const startJobs = async (n: number, total: number) => {
+      run('dsubmit', ['-'], `executable = /bin/sleep\narguments = 600\nrequest_memory = 32\nqueue ${n}\n`);
+      let running = 0;
+      for (const deadline = Date.now() + 300_000; Date.now() < deadline && running < total; await sleep(500)) {
+        running = run('dq', ['-allusers', '-af', 'JobStatus'])
+          .split('\n')
+          .filter((l) => l.trim() === '2').length;
+      }
+      if (running < total) console.log(`(only ${running} of ${total} jobs started)`);
+      return running;
+    };
+    // per running job: the growth of every daemon's memory with `jobs` sleeping jobs running, the first
+    // `lowJobs` of them measured on the way
+    let low: Round['low'];
+    if (lowJobs > 0 && lowJobs < jobs) {
+      const running = await startJobs(lowJobs, lowJobs);
+      low = { mem: await measure(), running };
     }
-    if (running < jobs) console.log(`(only ${running} of ${jobs} jobs started)`);
+    const running = await startJobs(jobs - (low ? lowJobs : 0), jobs);
     const busy = await measure();
     run('drm', ['-all']);
-    return { master, idle, busy, running };
+    return { master, idle, low, busy, running };
   } finally {
     await exec?.stop();
     await central.stop();
@@ -230,6 +247,7 @@ function median(rounds: Round[], figure: (r: Round) => number): Round {
 
 async function main() {
   const jobs = Number(process.env.BENCH_JOBS ?? 128);
+  const lowJobs = Number(process.env.BENCH_JOBS_LOW ?? 32);
   // BENCH_MASTERS=native,node measures both masters of the execute host, alternating (an A/B in one run)
   const masters = (process.env.BENCH_MASTERS ?? 'native').split(',') as Array<Round['master']>;
   const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
@@ -237,7 +255,7 @@ async function main() {
     `dsched on ${process.execPath} ${process.version}; an execute host (its own home) with ${jobs} cpus; ${rounds} round(s) of ${masters.join(', ')}`,
   );
   const all: Round[] = [];
-  for (let i = 0; i < rounds; i++) for (const m of masters) all.push(await round(m, jobs));
+  for (let i = 0; i < rounds; i++) for (const m of masters) all.push(await round(m, jobs, lowJobs));
   const bare = await idleNode();
   const slurm = slurmMemory();
   for (const m of masters) {
@@ -263,6 +281,21 @@ async function main() {
       `${grow(busyRound, scripts).toFixed(0)} KiB (private ${grow(busyRound, scripts, 'private').toFixed(0)} KiB)`;
     row(`memory per running job, all daemons (${busyRound.running} jobs)`, kib(ALL_DAEMONS), '≤ 50 KiB');
     for (const s of ALL_DAEMONS) if (busyRound.idle.has(s)) row(`  ${short(s)}`, kib([s]), '—');
+    // what each further job adds, the one-time costs of the job path (paid by the first jobs) left out
+    const slopeRounds = mine.filter((r) => r.low && r.running > r.low.running);
+    if (!slopeRounds.length) continue;
+    const slope = (r: Round, scripts: string[], field: 'rss' | 'private' = 'rss') =>
+      scripts.reduce((n, s) => n + (r.busy.get(s)?.[field] ?? 0) - (r.low!.mem.get(s)?.[field] ?? 0), 0) /
+      (r.running - r.low!.running);
+    const slopeRound = median(slopeRounds, (r) => slope(r, ALL_DAEMONS));
+    const perJob = (scripts: string[]) =>
+      `${slope(slopeRound, scripts).toFixed(0)} KiB (private ${slope(slopeRound, scripts, 'private').toFixed(0)} KiB)`;
+    row(
+      `memory per additional running job, all daemons (slope ${slopeRound.low!.running} -> ${slopeRound.running} jobs)`,
+      perJob(ALL_DAEMONS),
+      '—',
+    );
+    for (const s of ALL_DAEMONS) if (slopeRound.idle.has(s)) row(`  ${short(s)}`, perJob([s]), '—');
   }
   row(`  for scale: node itself, idle (${process.version})`, `${mb(bare.rss)} RSS, ${mb(bare.private)} private`, '—');
 }

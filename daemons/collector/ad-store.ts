@@ -9,11 +9,28 @@ interface StoredAd {
   type: string;
   name: string;
   instance: string;
+  /** as last sent whole, stamped */
   attrs: Record<string, string>;
+  /**
+   * What renewals set since (LastHeardFrom, MyCurrentTime, load averages), over `attrs`: a few texts rather
+   * than a copy of the whole ad at each renewal, which every slot gets at every update on a loaded host (its
+   * load averages move): 86 bytes a renewal instead of 426, each kept until the next (bench/ad-versions.ts).
+   */
+  renewed?: Record<string, string>;
   expiresAt: number;
   /** The sender's version of these attributes (renewals name it), or ''. */
   version: string;
+  /** for constraint queries, for a while (AdStore.parsedFor) */
   parsed?: ClassAd;
+}
+
+/** An ad's attributes as they are now: as sent whole, with what renewals set since. */
+function attrsOf(ad: StoredAd): Record<string, string> {
+  if (!ad.renewed) return ad.attrs;
+  // a copy: those told of it, and a query's reply, keep it as it is now
+  const out = { ...ad.attrs };
+  for (const k in ad.renewed) out[k] = ad.renewed[k]!;
+  return out;
 }
 
 export type ChangeKind = 'added' | 'updated' | 'removed';
@@ -24,16 +41,25 @@ const now = () => performance.now();
 const NUMBER = /^\d{1,9}(\.\d{1,6})?$/;
 
 /** Whether an ad as sent has the attributes of one stored (which has LastHeardFrom besides). */
-function sameAd(stored: Record<string, string>, sent: Record<string, string>): boolean {
+function sameAd(stored: StoredAd, sent: Record<string, string>): boolean {
+  const { attrs, renewed } = stored;
   let n = 0;
   for (const k of Object.keys(sent)) {
     if (k === 'LastHeardFrom') continue;
     // the sender's clock at each send (MyCurrentTime) changes every time and is no news
-    if (k !== 'MyCurrentTime' && stored[k] !== sent[k]) return false;
+    if (k !== 'MyCurrentTime' && (renewed && Object.hasOwn(renewed, k) ? renewed[k] : attrs[k]) !== sent[k])
+      return false;
     n++;
   }
-  return Object.keys(stored).length === n + 1;
+  let added = 0;
+  for (const k in renewed) if (!Object.hasOwn(attrs, k)) added++;
+  return Object.keys(attrs).length + added === n + 1;
 }
+
+/** Ads parsed for constraint queries are kept for the queries that follow, this long after the last one… */
+const PARSED_KEEP_MS = 10_000;
+/** …and so many at most: a parsed slot ad is several times its texts. */
+const MAX_PARSED = 1000;
 
 /** Milliseconds of constraint evaluation a query takes before the collector serves others (a turn of its loop). */
 const QUERY_SLICE_MS = 10;
@@ -47,6 +73,9 @@ function cpuMs(): number {
 export class AdStore {
   private byType = new Map<string, Map<string, StoredAd>>();
   private listeners = new Set<ChangeListener>();
+  /** the ads that hold a parsed copy, dropped PARSED_KEEP_MS after the last constraint query */
+  private parsedAds = new Set<StoredAd>();
+  private parsedTimer: NodeJS.Timeout | undefined;
 
   onChange(l: ChangeListener): () => void {
     this.listeners.add(l);
@@ -88,7 +117,7 @@ export class AdStore {
     const live = !!old && old.expiresAt > at;
     t.set(key, { type, name, instance, attrs: stamped, expiresAt: at + lifetimeSec * 1000, version });
     // an ad sent again as it was (a periodic update keeping it alive) is no news to those watching
-    if (live && sameAd(old.attrs, attrs)) return;
+    if (live && sameAd(old, attrs)) return;
     this.emit(type, name, live ? 'updated' : 'added', stamped);
   }
 
@@ -117,24 +146,26 @@ export class AdStore {
     // A load average that moved is news, though: the negotiator matches on it (START = LoadAvg < 0.3)
     // and the dashboard shows it, so watchers get the ad then, as for any change sent whole.
     const heard = nowSeconds();
-    const sent = Number(ad.attrs.MyCurrentTime);
-    const was = Number(ad.attrs.LastHeardFrom);
-    const attrs: Record<string, string> = { ...ad.attrs, LastHeardFrom: String(heard) };
-    if (Number.isFinite(sent) && Number.isFinite(was)) attrs.MyCurrentTime = String(sent + (heard - was));
+    // only these names are set on it: LastHeardFrom, MyCurrentTime, LOAD_AVERAGES
+    const renewed = (ad.renewed ??= {});
+    const held = (k: string) => renewed[k] ?? ad.attrs[k];
+    const sent = Number(held('MyCurrentTime'));
+    const was = Number(held('LastHeardFrom'));
+    renewed.LastHeardFrom = String(heard);
+    if (Number.isFinite(sent) && Number.isFinite(was)) renewed.MyCurrentTime = String(sent + (heard - was));
     let moved = false;
     for (const k of LOAD_AVERAGES) {
       const v = loads[k];
       if (v === undefined || !NUMBER.test(v)) continue;
-      moved ||= Number(v) !== Number(attrs[k]);
-      attrs[k] = v;
+      moved ||= Number(v) !== Number(held(k));
+      renewed[k] = v;
     }
-    ad.attrs = attrs;
     ad.parsed = undefined;
-    if (moved) this.emit(type, ad.name, 'updated', attrs);
+    if (moved) this.emit(type, ad.name, 'updated', attrsOf(ad));
     return true;
   }
 
-  /** The attributes stored under a name (live or expired, as last sent and stamped), if any. */
+  /** The attributes stored under a name (live or expired, as last sent whole and stamped), if any. */
   stored(type: string, name: string): Record<string, string> | undefined {
     return this.byType.get(type.toLowerCase())?.get(name.toLowerCase())?.attrs;
   }
@@ -187,7 +218,7 @@ export class AdStore {
   *current(): Generator<{ type: string; name: string; attrs: Record<string, string> }> {
     const at = now();
     for (const t of this.byType.values())
-      for (const ad of t.values()) if (ad.expiresAt > at) yield { type: ad.type, name: ad.name, attrs: ad.attrs };
+      for (const ad of t.values()) if (ad.expiresAt > at) yield { type: ad.type, name: ad.name, attrs: attrsOf(ad) };
   }
 
   /**
@@ -206,6 +237,7 @@ export class AdStore {
     const pred = constraint.trim()
       ? compile(parseExpr(constraint, { file: '<constraint>', line: 1, column: 1 }))
       : undefined;
+    if (pred) this.keepParsed();
     const types = type ? [type.toLowerCase()] : [...this.byType.keys()];
     const out: Array<Record<string, string>> = [];
     const proj = projection.length ? new Set(projection.map((p) => p.toLowerCase())) : undefined;
@@ -218,14 +250,12 @@ export class AdStore {
       for (; i < ads.length && performance.now() - t0 < QUERY_SLICE_MS; i++) {
         const ad = ads[i]!;
         if (ad.expiresAt <= at) continue;
-        if (pred) {
-          ad.parsed ??= ClassAd.fromRecord(ad.attrs);
-          if (!isTrue(pred(ad.parsed))) continue;
-        }
-        if (!proj) out.push(ad.attrs);
+        const attrs = attrsOf(ad);
+        if (pred && !isTrue(pred(this.parsedFor(ad, attrs)))) continue;
+        if (!proj) out.push(attrs);
         else {
           const r: Record<string, string> = {};
-          for (const [k, v] of Object.entries(ad.attrs)) if (proj.has(k.toLowerCase())) r[k] = v;
+          for (const [k, v] of Object.entries(attrs)) if (proj.has(k.toLowerCase())) r[k] = v;
           out.push(r);
         }
       }
@@ -240,5 +270,30 @@ export class AdStore {
       if (i < ads.length) await new Promise((resolve) => setImmediate(resolve));
     }
     return out;
+  }
+
+  /**
+   * The ad parsed, for a constraint. Kept for the queries that follow (a dashboard's, `dstatus -constraint`
+   * in a loop) until PARSED_KEEP_MS after the last, MAX_PARSED ads at most: kept for as long as the ad was,
+   * it held the parsed copies of every slot for good after a single query.
+   */
+  private parsedFor(ad: StoredAd, attrs: Record<string, string>): ClassAd {
+    if (ad.parsed) return ad.parsed;
+    const parsed = ClassAd.fromRecord(attrs);
+    if (this.parsedAds.size < MAX_PARSED) {
+      ad.parsed = parsed;
+      this.parsedAds.add(ad);
+    }
+    return parsed;
+  }
+
+  /** Drop the parsed ads PARSED_KEEP_MS from now, unless another constraint query comes first. */
+  private keepParsed(): void {
+    clearTimeout(this.parsedTimer);
+    this.parsedTimer = setTimeout(() => {
+      for (const a of this.parsedAds) a.parsed = undefined;
+      this.parsedAds.clear();
+    }, PARSED_KEEP_MS);
+    this.parsedTimer.unref();
   }
 }

@@ -5,7 +5,8 @@
 // attributes' texts beside the ClassAd were more than a third of what a slot's ad held. Most ads are never
 // parsed: a cycle reads the few attributes it needs of every slot (State, Name, ConcurrencyLimits) from their
 // texts, and parses only the slots it matches (unclaimed ones, and the claimed ones preemption considers).
-// The claimed dynamic slots of running jobs, most of a busy pool, stay as the collector sent them, packed.
+// The claimed dynamic slots of running jobs, most of a busy pool, stay as the collector sent them, packed; a
+// version that differs in a few texts (load averages moved) shares the string of the one before.
 import { ClassAd, isPlainLiteral, unparse } from '../../grammar/classad/index.js';
 import { PackedAttrs } from '../../lib/packed-attrs.js';
 
@@ -27,8 +28,9 @@ export type AdView = Pick<ClassAd, 'lookupJS'>;
 export class MirroredAd implements MirroredAttrs, AdView {
   private parsed: ClassAd | undefined;
   private attrs: PackedAttrs | undefined;
-  constructor(attrs: Record<string, string>) {
-    this.attrs = PackedAttrs.pack(attrs);
+  /** `before`: the version held until now, whose string this one shares if they differ in a few texts only */
+  constructor(attrs: Record<string, string>, before?: MirroredAd) {
+    this.attrs = PackedAttrs.packOver(attrs, before?.attrs);
   }
   get ad(): ClassAd {
     if (!this.parsed) {
@@ -89,7 +91,7 @@ export class AdMirror {
     const name = ch.name.toLowerCase();
     const before = t.get(name);
     if (ch.kind === 'removed') t.delete(name);
-    else t.set(name, new MirroredAd(ch.ad?.attrs ?? {}));
+    else t.set(name, new MirroredAd(ch.ad?.attrs ?? {}, before));
     return before;
   }
 

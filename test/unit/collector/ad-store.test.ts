@@ -68,4 +68,42 @@ describe('collector – ad store', () => {
     );
     assert.equal((await store.query('Machine', '', []))[0]!.LoadAvg, '1.0');
   });
+
+  test('collector – an ad sent whole after renewals is compared with what they set, and queries see it', async () => {
+    const { store, seen } = watched();
+    store.update('Machine', 'slot1_1@h', 'i1', { Cpus: '1', LoadAvg: '0.5', MyCurrentTime: '100' }, 60, 'v1');
+    assert.equal((await store.query('Machine', 'LoadAvg > 0.7', ['Name'])).length, 0);
+    assert.ok(store.renew('Machine', 'slot1_1@h', 'i1', 'v1', 60, { LoadAvg: '1.0', CondorLoadAvg: '0.9' }));
+    // the constraint sees the renewed load, though the ad was parsed for the query before
+    assert.equal((await store.query('Machine', 'LoadAvg > 0.7 && CondorLoadAvg > 0.7', ['Name'])).length, 1);
+    // sent whole as the renewals left it: no news; with the load it was first sent with: news
+    store.update(
+      'Machine',
+      'slot1_1@h',
+      'i1',
+      { Cpus: '1', LoadAvg: '1.0', MyCurrentTime: '200', CondorLoadAvg: '0.9' },
+      60,
+      'v2',
+    );
+    store.update(
+      'Machine',
+      'slot1_1@h',
+      'i1',
+      { Cpus: '1', LoadAvg: '0.5', MyCurrentTime: '300', CondorLoadAvg: '0.9' },
+      60,
+      'v3',
+    );
+    assert.deepEqual(
+      seen.map((s) => [s.kind, s.attrs.LoadAvg, s.attrs.CondorLoadAvg]),
+      [
+        ['added', '0.5', undefined],
+        ['updated', '1.0', '0.9'],
+        ['updated', '0.5', '0.9'],
+      ],
+    );
+    const [ad] = await store.query('Machine', '', []);
+    assert.equal(ad!.LoadAvg, '0.5');
+    assert.equal(ad!.MyCurrentTime, '300');
+    assert.equal((await store.query('Machine', 'LoadAvg > 0.7', ['Name'])).length, 0);
+  });
 });

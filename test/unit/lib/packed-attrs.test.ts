@@ -35,4 +35,43 @@ describe('packed attrs – an ad kept in one string', () => {
     // the same names split elsewhere are another set of names
     assert.equal(PackedAttrs.pack({ B: '1', C: '2' }).get('B\0C'), undefined);
   });
+
+  test('packed attrs – a version packed over the one before reads as itself, however it differs', () => {
+    const v1 = {
+      Name: '"slot1_1@a"',
+      LoadAvg: '0.5',
+      State: '"Claimed"',
+      JobId: '"1.0"',
+      Cpus: '1',
+      Rank: '0',
+      Memory: '64',
+      Activity: '"Busy"',
+    };
+    const held = PackedAttrs.pack(v1);
+    // a few texts moved (a renewal's load average), then again from the version that shares the string
+    const v2 = { ...v1, LoadAvg: '1.25' };
+    const p2 = PackedAttrs.packOver(v2, held);
+    assert.deepEqual(p2.toRecord(), v2);
+    assert.equal(p2.get('LoadAvg'), '1.25');
+    assert.equal(held.get('LoadAvg'), '0.5', 'the version held is as it was');
+    const v3 = { ...v1, LoadAvg: '0.5', JobId: '"1.1"', State: '""' };
+    const p3 = PackedAttrs.packOver(v3, p2);
+    assert.deepEqual(p3.toRecord(), v3);
+    assert.equal(p3.getIgnoreCase('jobid'), '"1.1"');
+    // other names, other orders, every text changed, a NUL: each packed as it is
+    for (const v of <Array<Record<string, string>>>[
+      { Name: '"slot1_1@a"', LoadAvg: '0.5' },
+      { LoadAvg: '0.5', Name: '"slot1_1@a"', State: '"Claimed"', JobId: '"1.0"' },
+      { Name: '""', LoadAvg: '1', State: '"x"', JobId: '"2.0"' },
+      { ...v1, JobId: '"a\0b"' },
+      { ...v1, Name: '"x\0y"' },
+    ]) {
+      const p = PackedAttrs.packOver(v, p2);
+      assert.deepEqual(p.toRecord(), v);
+      for (const k of Object.keys(v)) assert.equal(p.get(k), v[k]);
+    }
+    // over a version whose texts held a NUL
+    const nul = PackedAttrs.pack({ ...v1, State: '"a\0b"' });
+    assert.deepEqual(PackedAttrs.packOver(v2, nul).toRecord(), v2);
+  });
 });
