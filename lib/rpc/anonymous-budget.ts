@@ -19,7 +19,7 @@ export interface AnonymousLimits {
   bodySeconds: number;
 }
 
-const mib = (n: number) => `${Math.round((n / 1024 / 1024) * 10) / 10} MiB`;
+export const mib = (n: number): string => `${Math.round((n / 1024 / 1024) * 10) / 10} MiB`;
 
 /**
  * The host a budget is kept for: an IPv4 address (also one written as IPv4-mapped IPv6), or an IPv6
@@ -101,8 +101,22 @@ export class AdmittingDecoder {
     private readonly refuse?: (e: unknown) => void,
   ) {}
 
+  /** The typed error for a message longer than the decoder takes, telling the user what to send instead. */
+  oversize?: (length: number, max: number) => unknown;
+
   /** Told when a message admitted has arrived whole. */
   complete?: () => void;
+
+  /** Looks at a whole message, framed, before it is decoded: throws to refuse it (what it would cost decoded). */
+  inspect?: (message: Buffer) => void;
+
+  /** Nothing more of this call is kept: the refusal ends it (thrown, or told to `refuse`). */
+  private refusing(e: unknown): Buffer[] {
+    this.refused = true;
+    if (!this.refuse) throw e;
+    this.refuse(e);
+    return [];
+  }
 
   write(data: Buffer): Buffer[] {
     const out: Buffer[] = [];
@@ -115,15 +129,14 @@ export class AdmittingDecoder {
         at += n;
         if (this.headerHave < 5) break;
         const length = this.header.readUInt32BE(1);
-        if (this.maxLength !== -1 && length > this.maxLength)
-          throw new Error(`Received message larger than max (${length} vs ${this.maxLength})`);
+        if (this.maxLength !== -1 && length > this.maxLength) {
+          if (!this.oversize) throw new Error(`Received message larger than max (${length} vs ${this.maxLength})`);
+          return this.refusing(this.oversize(length, this.maxLength));
+        }
         try {
           this.admit?.(length);
         } catch (e) {
-          this.refused = true; // nothing more of this call is kept
-          if (!this.refuse) throw e;
-          this.refuse(e);
-          return [];
+          return this.refusing(e);
         }
         this.bodyLeft = length;
         this.body = [];
@@ -133,7 +146,13 @@ export class AdmittingDecoder {
       this.bodyLeft -= n;
       at += n;
       if (this.bodyLeft === 0) {
-        out.push(Buffer.concat([this.header, ...this.body]));
+        const message = Buffer.concat([this.header, ...this.body]);
+        try {
+          this.inspect?.(message);
+        } catch (e) {
+          return this.refusing(e);
+        }
+        out.push(message);
         this.complete?.();
         this.header = Buffer.alloc(5);
         this.headerHave = 0;

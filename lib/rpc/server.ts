@@ -15,8 +15,9 @@ import { SERVER_CHANNEL_OPTIONS } from './channel-options.js';
 import { daemonIdentity, serverCredentials, type Revocations, type TlsMaterial } from './tls.js';
 import { toServiceError } from './status.js';
 import { healthProto } from './proto.js';
-import { AdmittingDecoder, AnonymousBudget, budgetHost, type AnonymousLimits } from './anonymous-budget.js';
+import { AdmittingDecoder, AnonymousBudget, budgetHost, mib, type AnonymousLimits } from './anonymous-budget.js';
 import { UserRequestBudget } from './user-budget.js';
+import { checkRequestElements } from './request-elements.js';
 import { ConnectionLimiter, remoteId, type ConnectionLimits } from './connection-limit.js';
 
 /** Calls this process served per method (`QueryJobs`) and the seconds they took, for its ads. */
@@ -278,6 +279,38 @@ const SELECTIONS: ReadonlySet<string> = new Set([
   'Schedd.WatchJobs',
 ]);
 
+/**
+ * Requests that legitimately grow large, whose elements are counted before they are decoded (REQUEST_ELEMENTS):
+ * the fields of each nested message named are counted too, and what to send instead.
+ */
+const COUNTED: ReadonlyMap<string, { nested: ReadonlySet<number>; advice: string }> = new Map([
+  ...['Schedd.Submit', 'Schedd.SubmitPieces'].map(
+    (m) =>
+      [
+        m,
+        {
+          nested: new Set([3]), // procs: each an Ad of attributes
+          advice: 'send the procs in pieces (SubmitPieces, as dsubmit does for more than 10,000 procs)',
+        },
+      ] as const,
+  ),
+  ['Schedd.Edit', { nested: new Set<number>(), advice: 'select the jobs by a constraint or by their cluster ids' }],
+]);
+
+/** Refuse a counted request with too many elements, or one compressed (its elements cannot be counted). */
+function countRequest(method: string, decoder: AdmittingDecoder): void {
+  const counted = COUNTED.get(method);
+  if (!counted) return;
+  decoder.inspect = (message) => {
+    if (message[0] !== 0)
+      throw new DschedError(
+        'RPC_MALFORMED',
+        `${method}: a compressed request is not taken (dsched clients never compress)`,
+      );
+    checkRequestElements(message.subarray(5), counted.nested, counted.advice);
+  };
+}
+
 /** The user budget a server without `userRequestLimit` keeps (USER_REQUEST_BUDGET's default): the largest request. */
 export const USER_REQUEST_BYTES = 512 * 1024 * 1024;
 
@@ -394,6 +427,14 @@ function admitFirst(
       open ? ANONYMOUS_REQUEST_BYTES : SELECTIONS.has(method) ? SELECTION_REQUEST_BYTES : undefined,
       refuse,
     );
+    if (decoder) countRequest(method, decoder);
+    if (decoder && SELECTIONS.has(method))
+      decoder.oversize = (length, max) =>
+        new DschedError(
+          'INPUT_TOO_LARGE',
+          `the request is ${mib(length)}; one that selects jobs is at most ${mib(max)} (about a million job ids): ` +
+            'select the jobs by a constraint or by their cluster ids, or name fewer at a time',
+        );
     let release: (() => void) | undefined;
     return new grpc.ServerInterceptingCall(call, {
       start(next) {

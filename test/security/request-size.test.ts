@@ -4,6 +4,12 @@
 // of who may call came only after. A caller is now identified and checked when its call's headers arrive, and a
 // refused call is answered before a byte of its request is read; a method open to anyone (the authentication
 // handshake, a job's chirp) reads at most 2 MiB.
+//
+// A request's length does not bound what it costs decoded either: protobufjs makes an object for each element
+// of a repeated field or map, about 40 times the few bytes it takes on the wire, in one turn of the daemon. A
+// user's Submit of a million empty procs (2 bytes each), of one proc with a million attributes, or an Edit of a
+// million job ids, made the schedd hold 1.6 GB before any check ran. The elements of such a request are now
+// counted in its bytes before it is decoded, and past REQUEST_ELEMENTS it is refused, saying what to do.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -11,6 +17,7 @@ import { DschedError } from '../../lib/errors.js';
 import { CollectorClient } from '../../lib/rpc/clients/collector.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import { ANONYMOUS_REQUEST_BYTES } from '../../lib/rpc/server.js';
+import { REQUEST_ELEMENTS } from '../../lib/rpc/request-elements.js';
 import { TestPool } from '../integration/harness/pool.js';
 
 /** The most memory the process has held at once, in MB. */
@@ -67,5 +74,53 @@ describe('security – request size before authentication', () => {
     assert.equal(q.code, 0, q.stderr);
     pool.file('ok.sub', 'executable = /bin/true\nqueue\n');
     await pool.waitForHistory(await pool.submit('ok.sub'), 1);
+  });
+
+  test('security – a Submit or Edit of more elements than REQUEST_ELEMENTS is refused before it is decoded', async () => {
+    const schedd = pool.daemonPid('schedd');
+    const user = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('nobody')));
+    const n = REQUEST_ELEMENTS + 1000;
+    const peakBefore = peakMb(schedd);
+    try {
+      const attrs: Record<string, string> = {};
+      for (let i = 0; i < n; i++) attrs[`A${i}`] = '1';
+      const ids = Array.from({ length: n }, (_, i) => ({ cluster: 1, proc: i }));
+      const errors = [
+        await refusal(
+          user.rpc.unary(
+            'Submit',
+            { cluster: 1, procs: Array.from({ length: n }, () => ({})) },
+            { deadlineMs: 120_000 },
+          ),
+        ),
+        await refusal(user.rpc.unary('Submit', { cluster: 1, procs: [{ attrs }] }, { deadlineMs: 120_000 })),
+        await refusal(user.rpc.unary('Edit', { ids, attrs: { Foo: '1' } }, { deadlineMs: 120_000 })),
+      ];
+      for (const e of errors) {
+        assert.ok(e instanceof DschedError && e.code === 'INPUT_TOO_LARGE', String(e));
+        assert.match(e.message, /more than \d+ elements .*(pieces|constraint)/);
+      }
+    } finally {
+      user.close();
+    }
+    // decoded, the procs alone were hundreds of MB; refused, the schedd held the bytes and no more
+    assert.ok(peakMb(schedd) - peakBefore < 100, `schedd peak ${peakBefore} -> ${peakMb(schedd)} MB`);
+    // the pool takes a large submission as before
+    pool.file('many.sub', 'executable = /bin/true\nhold = true\narguments = $(Process)\nqueue 20000\n');
+    const r = await pool.run('dsubmit', ['many.sub']);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  // past SELECTION_REQUEST_BYTES a caller got grpc's own "message larger than max", as an INTERNAL error
+  test('security – a selection of jobs past 4 MiB is refused with a typed error saying what to do', async () => {
+    const user = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('nobody')));
+    try {
+      const ids = Array.from({ length: 600_000 }, (_, i) => ({ cluster: 100_000 + i, proc: 100_000 }));
+      const e = await refusal(user.act({ action: 'hold', ids }));
+      assert.ok(e instanceof DschedError && e.code === 'INPUT_TOO_LARGE', String(e));
+      assert.match(e.message, /at most 4 MiB .*constraint .*cluster ids/);
+    } finally {
+      user.close();
+    }
   });
 });

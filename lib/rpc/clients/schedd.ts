@@ -54,6 +54,9 @@ export class ScheddClient {
     // procs that differ in their ProcId alone go as a count
     const plain =
       typeof procs === 'number' || procs.every((p, i) => p.ProcId === String(i) && Object.keys(p).length === 1);
+    // many procs of their own go in pieces: one message of them could pass what the schedd decodes at once
+    if (!plain && typeof procs !== 'number' && procs.length > SUBMIT_PIECE_PROCS)
+      return this.submitPieces(cluster, clusterAttrs, procs.length, procs);
     return this.rpc.unary<SubmitReply__Output>(
       'Submit',
       typeof procs === 'number' || plain
