@@ -78,8 +78,9 @@ function pacedReader(pool: TestPool, path: string, count: number, headers: strin
   });
 }
 
-/** An event stream (/v1/events) read as it comes: `comment()` waits for its next keep-alive comment, and fails
- *  if the stream ends first. */
+/** An event stream (/v1/events) read as it comes: `message()` waits for what it sends next, and fails if the
+ *  stream ends first. That is a keep-alive comment only while no event is due: a pool whose ads change every
+ *  few seconds (a `pool` event) sends events instead, and no comment at all. */
 function eventStream(pool: TestPool, token: string) {
   const address = webAddress(pool);
   let next: { resolve: () => void; reject: (e: Error) => void } | undefined;
@@ -96,15 +97,13 @@ function eventStream(pool: TestPool, token: string) {
   });
   req.on('response', (res) => {
     res.setEncoding('utf8');
-    res.on('data', (text: string) => {
-      if (/^: keep-alive/m.test(text)) next?.resolve();
-    });
+    res.on('data', () => next?.resolve());
     res.on('close', () => end('by the daemon'));
   });
   req.on('error', (e) => end(e.message));
   req.end();
   return {
-    comment: () =>
+    message: () =>
       new Promise<void>((resolve, reject) => {
         if (ended) return reject(ended);
         next = { resolve, reject };
@@ -167,8 +166,8 @@ describe('security – web clients that stop reading', { skip: !asRoot && 'needs
         assert.equal(h.code, 0, h.stderr);
         const token = (await idle.run('dsched', ['token', 'create'], NOBODY)).stdout.trim();
         const rootToken = (await idle.run('dsched', ['token', 'create'])).stdout.trim();
-        // root's event stream, open before the readers and idle while they read: its comments (every T/2) keep it
-        // open, and one more comes after they are done
+        // root's event stream, open before the readers and read as it comes while they read: its comments (every
+        // T/2 with no event due) keep it open, and it still sends once they are done
         const events = eventStream(idle, rootToken);
         const path = '/v1/jobs?limit=5000';
         const auth = `Authorization: Bearer ${token}\r\n`;
@@ -181,7 +180,7 @@ describe('security – web clients that stop reading', { skip: !asRoot && 'needs
         ]);
         assert.deepEqual(closed, { closed: true });
         assert.deepEqual(paced, { answers: 16, error: undefined }, 'the slow reader got all its answers');
-        await events.comment();
+        await events.message();
         events.close();
         const r = await web(idle, '/v1/whoami', { token: rootToken });
         assert.equal(r.status, 200, r.text);
