@@ -13,7 +13,7 @@ import type { Match__Output } from '../../lib/rpc/generated/dsched/v1/Match.js';
 import { JobStatus } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
 import { leaseClock, ReservedSlots, type Claim } from './claim.js';
-import type { GangClaims } from './gang.js';
+import { gangHostAttrs, type GangClaims } from './gang.js';
 import type { MailEvent } from './notify.js';
 import { jobKey, lit, type Job, type JobQueue } from './queue.js';
 import type { EventBody } from './user-actions.js';
@@ -227,6 +227,7 @@ export class Claims {
       RemoteHost: lit(claim.slot),
       StartdAddress: lit(claim.startd),
       CurrentHosts: '1',
+      ...gangHostAttrs(this.s.queue, job),
       JobCurrentStartDate: t,
       NumJobStarts: String(starts),
       LastMatchTime: t,

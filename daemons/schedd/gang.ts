@@ -76,6 +76,16 @@ function strings(v: unknown): string[] {
   return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : [];
 }
 
+/**
+ * RemoteHosts and CurrentHosts of a parallel job that runs: every slot its claims recorded, first chunk first
+ * (nothing for any other job). Set wherever a job becomes running, so also when the answer to the first
+ * chunk's start was lost and the startd says afterwards that the job runs.
+ */
+export function gangHostAttrs(queue: JobQueue, job: Job): Record<string, string> {
+  const slots = strings(queue.value(job, GANG_SLOTS));
+  return slots.length ? { RemoteHosts: lit(slots.join(',')), CurrentHosts: String(slots.length) } : {};
+}
+
 export class GangClaims {
   /** running gangs by their leader's claim id */
   private gangs = new Map<string, Gang>();
@@ -185,7 +195,6 @@ export class GangClaims {
       s.markRunning(job, leader);
       // the leader's claim is not reused for another job: the next gang needs all its slots again
       leader.lastAc = 0;
-      s.queue.update(job, { RemoteHosts: lit(held.map((c) => c.slot).join(',')), CurrentHosts: String(held.length) });
     } finally {
       started();
     }
