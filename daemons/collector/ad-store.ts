@@ -165,9 +165,10 @@ export class AdStore {
     return true;
   }
 
-  /** The attributes stored under a name (live or expired, as last sent whole and stamped), if any. */
+  /** The attributes stored under a name (live or expired), as they are now: as sent whole, renewals' texts over. */
   stored(type: string, name: string): Record<string, string> | undefined {
-    return this.byType.get(type.toLowerCase())?.get(name.toLowerCase())?.attrs;
+    const ad = this.byType.get(type.toLowerCase())?.get(name.toLowerCase());
+    return ad && attrsOf(ad);
   }
 
   invalidate(type: string, names: string[], instance: string): void {
