@@ -456,7 +456,7 @@ function tryPort(host: string, port: number): Promise<number | undefined> {
  * A free port below the kernel's ephemeral range: the port stays unused between now and the daemon's
  * bind, and no daemon binding port 0 (or any outgoing connection) can be given it meanwhile.
  */
-async function freePort(host: string): Promise<number> {
+async function freePort(host: string, taken: ReadonlySet<number> = new Set()): Promise<number> {
   let ephemeralLow = 32768;
   try {
     ephemeralLow =
@@ -466,7 +466,8 @@ async function freePort(host: string): Promise<number> {
   }
   const lo = 10_000;
   for (let i = 0; ephemeralLow - lo > 1000 && i < 50; i++) {
-    const p = await tryPort(host, lo + Math.floor(Math.random() * (ephemeralLow - lo)));
+    const port = lo + Math.floor(Math.random() * (ephemeralLow - lo));
+    const p = taken.has(port) ? undefined : await tryPort(host, port);
     if (p) return p;
   }
   const any = await tryPort(host, 0);
@@ -480,10 +481,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function recordPorts(config: Config): Promise<Config> {
   const lines: string[] = [];
   const host = config.str('BIND_ADDRESS');
+  // each port is free when chosen, and closed again until its daemon binds it: the second choice must not
+  // take the first's (the collector and the schedd both on one port: the pool never came up)
+  const chosen = new Set<number>();
+  const choose = async () => {
+    const p = await freePort(host, chosen);
+    chosen.add(p);
+    return p;
+  };
   if (!config.str('COLLECTOR_HOST') && config.int('COLLECTOR_PORT') === 0)
-    lines.push(`COLLECTOR_PORT = ${await freePort(host)}`);
+    lines.push(`COLLECTOR_PORT = ${await choose()}`);
   if (config.int('SCHEDD_PORT') === 0 && config.list('DAEMON_LIST').some((d) => d.toLowerCase() === 'schedd'))
-    lines.push(`SCHEDD_PORT = ${await freePort(host)}`);
+    lines.push(`SCHEDD_PORT = ${await choose()}`);
   if (!lines.length) return config;
   appendFileSync(config.paths.config, `# chosen by dsched start on ${new Date().toISOString()}\n${lines.join('\n')}\n`);
   return loadConfig();
