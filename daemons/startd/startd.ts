@@ -523,7 +523,12 @@ export class Startd {
       if (!(e instanceof DschedError) || e.code !== 'PERMISSION_DENIED') throw e;
       noAccount = `${owner} has no account on ${this.machine.hostName}, so the job cannot run there as its owner (an administrator adds the account there, or the job's requirements avoid this host)`;
     }
-    const sandbox = join(this.config.paths.execute, `dir_${process.pid}_${d.id}_${++this.seq}`);
+    // named beyond guessing, not only by pid and count: pids wrap, and a restarted startd with an earlier one's
+    // pid would name a folder kept for another job's output not yet fetched, then make it this job owner's
+    const sandbox = join(
+      this.config.paths.execute,
+      `dir_${process.pid}_${d.id}_${++this.seq}_${randomBytes(6).toString('hex')}`,
+    );
     const extraEnv: Record<string, string> = {};
     Object.assign(extraEnv, this.machine.assignedEnv(d)); // CUDA_VISIBLE_DEVICES, _CONDOR_Assigned<name>
     // dchirp inside the job finds this startd and proves it is this job with the secret in its sandbox

@@ -50,7 +50,9 @@ export async function fetchInput(
   sandbox: string,
   owner: { uid: number; gid: number } | undefined,
 ): Promise<string[]> {
-  mkdirSync(sandbox, { recursive: true, mode: 0o700 });
+  // a folder that is there already is another job's (or a link someone put there): never made this owner's
+  if (mkdirSync(sandbox, { recursive: true, mode: 0o700 }) === undefined)
+    throw new DschedError('INTERNAL', `the sandbox ${sandbox} exists already`);
   if (owner) chownSync(sandbox, owner.uid, owner.gid);
   return receiveFiles(source, { dest: (name) => join(sandbox, name), owner, makeParents: true });
 }
