@@ -111,6 +111,7 @@ const opts = {
   spool: config.paths.spool,
   maxSpooled: () => config.int('MAX_SPOOLED_OUTPUT') * 1024,
   protectedDirs: [config.paths.home, authDir],
+  accountingGroups: () => config.list('GROUP_NAMES'),
   findStartd: async (startdName: string) => {
     const c = collector.get();
     if (!c) return [];

@@ -58,6 +58,8 @@ export interface ScheddOptions {
   maxSpooled?: () => number;
   /** the pool's own directories ($DSCHED_HOME, the challenge directory): no user's job may name a file there */
   protectedDirs?: string[];
+  /** GROUP_NAMES: the accounting groups a user's job may join (none: no group) */
+  accountingGroups?: () => readonly string[];
   /** A startd's current addresses, by its name (from the collector's Machine ads). */
   findStartd?: (startdName: string) => Promise<string[]>;
   /** PBS_WALLTIME_HOLD: hold #PBS jobs over their walltime as HTCondor does, instead of killing them as PBS does */
@@ -484,6 +486,7 @@ export class Schedd {
           owner,
           start === 0 ? [clusterAttrs, ...piece] : piece,
           (c) => this.queue.clusters.get(c)?.owner,
+          this.opts.accountingGroups?.() ?? [],
         );
       }
       checkEventLogs(start === 0 ? [clusterAttrs, ...piece] : piece, rights);

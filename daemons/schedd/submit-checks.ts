@@ -3,8 +3,12 @@
 // A user's submission may name only that user and that user's jobs where the schedd and the negotiator trust
 // the name: the accounting name (AccountingGroup "group.user", AcctGroupUser) decides whose fair share a job
 // spends and is charged to, and DAGManJobId makes a cluster a node of that DAG (the DAG takes such a cluster as
-// its node's submission, and its exit as the node's). Pool admins may name anyone (a service that submits for
-// its users). Attribute names are case-insensitive in a ClassAd, so every spelling is looked at.
+// its node's submission, and its exit as the node's). The group part of an accounting name must be one of the
+// pool's groups (GROUP_NAMES): each accounting name is a submitter of its own (a Submitter ad, a fair-share record
+// kept for good, negotiator state), so a user naming groups at will made as many as they liked, and one whose
+// usage had made their priority poor took a fresh one (the best) by naming a new group. Pool admins may name
+// anyone and any group (a service that submits for its users). Attribute names are case-insensitive in a
+// ClassAd, so every spelling is looked at.
 //
 // A job enters the queue idle or held, whoever submits it: a job queued as running, completed or removed had no
 // run, yet counted against its batch queue's MAX_RUNNING for every user, or never left the queue.
@@ -19,12 +23,17 @@ import { visible } from '../../lib/visible-text.js';
 import { isExpressionText, litValue } from './queue.js';
 import { umaskProblem } from '../../lib/umask.js';
 
-/** Refuse attributes of `attrs` that name a user other than `owner`, or a cluster `owner` does not own. */
+/**
+ * Refuse attributes of `attrs` that name a user other than `owner`, a group not among `groups` (GROUP_NAMES), or
+ * a cluster `owner` does not own.
+ */
 export function checkNamedOwners(
   owner: string,
   attrs: Iterable<Record<string, string>>,
   clusterOwner: (cluster: number) => string | undefined,
+  groups: readonly string[],
 ): void {
+  let known: Set<string> | undefined;
   for (const a of attrs)
     for (const [name, text] of Object.entries(a)) {
       const n = name.toLowerCase();
@@ -36,6 +45,18 @@ export function checkNamedOwners(
             'PERMISSION_DENIED',
             `${name} = ${text} accounts the job to ${user === undefined ? 'no user' : `user ${user}`}: a job is accounted to its owner (${owner}); only a pool admin may submit on another user's fair share`,
             { hint: 'leave accounting_group_user out (it defaults to you); accounting_group = GROUP names a group' },
+          );
+        const dot = n === 'accountinggroup' ? (v as string).lastIndexOf('.') : -1;
+        if (dot < 0) continue;
+        const group = (v as string).slice(0, dot);
+        known ??= new Set(groups.map((g) => g.toLowerCase()));
+        if (!known.has(group.toLowerCase()))
+          throw new DschedError(
+            'PERMISSION_DENIED',
+            `accounting group ${visible(group.length > 80 ? `${group.slice(0, 80)}…` : group)} is not one of this pool's groups (${groups.length ? `GROUP_NAMES: ${groups.join(', ')}` : 'it has none'}): a job may join only a group the pool's admins made`,
+            {
+              hint: 'leave accounting_group out to be accounted as yourself, or ask a pool admin to add the group to GROUP_NAMES',
+            },
           );
       } else if (n === 'dagmanjobid') {
         const v = litValue(text);

@@ -73,14 +73,15 @@ const MAX_LOG = 64 << 20;
 /** The events of one job (or all of a cluster's, proc < 0) in its event log, read as `user`. */
 export function jobEvents(user: string, path: string, cluster: number, proc: number): UserLogEvent[] {
   const { events } = asCaller(user, () => {
-    // a missing log is an error here, not an empty one; a huge one is not read into memory
-    const size = statSync(path).size;
-    if (size > MAX_LOG)
-      throw new DschedError(
-        'INPUT_TOO_LARGE',
+    // a missing log is an error here, not an empty one
+    statSync(path);
+    // a huge one is not read into memory: its size is the opened file's (one swapped in after a look by its
+    // path would be read whole)
+    return readUserLogSync(path, {
+      maxSize: MAX_LOG,
+      tooLarge: (size) =>
         `${path} is ${size} bytes; logs over ${MAX_LOG} are not read here (dwait and the file itself are)`,
-      );
-    return readUserLogSync(path);
+    });
   });
   return events.filter((e) => e.cluster === cluster && (proc < 0 || e.proc === proc)).slice(-500);
 }

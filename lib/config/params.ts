@@ -263,10 +263,10 @@ export const PARAMS = {
   GROUP_NAMES: {
     type: 'list',
     default: '',
-    daemons: ['negotiator'],
+    daemons: ['negotiator', 'schedd'],
     reload: 'live',
     description:
-      'Accounting groups with quotas (group_a, group_a.sub, …); jobs join one with accounting_group. Each group takes GROUP_QUOTA_<group> (cpus) or GROUP_QUOTA_DYNAMIC_<group> (fraction of its parent), and GROUP_ACCEPT_SURPLUS_<group>.',
+      'Accounting groups with quotas (group_a, group_a.sub, …); jobs join one with accounting_group (a user may join only a group listed here). Each group takes GROUP_QUOTA_<group> (cpus) or GROUP_QUOTA_DYNAMIC_<group> (fraction of its parent), and GROUP_ACCEPT_SURPLUS_<group>.',
   },
   GROUP_ACCEPT_SURPLUS: {
     type: 'bool',

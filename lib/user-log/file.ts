@@ -176,6 +176,13 @@ export interface ReadResult {
   problems: ParseProblem[];
 }
 
+export interface FollowOptions extends ParseOptions {
+  format?: LogFormat;
+  /** a log larger than this is refused (INPUT_TOO_LARGE, `tooLarge` its message) before any of it is read */
+  maxSize?: number;
+  tooLarge?: (size: number) => string;
+}
+
 /**
  * Follows a log file: each `read()` returns the events completed since the last call. Handles a file that does
  * not exist yet (no events), grows, or was truncated or replaced by another file (starts over from its start).
@@ -191,7 +198,7 @@ export class UserLogFollower {
 
   constructor(
     readonly path: string,
-    private readonly opts: ParseOptions & { format?: LogFormat } = {},
+    private readonly opts: FollowOptions = {},
   ) {
     this.parser = new UserLogParser(opts);
     this.format = opts.format;
@@ -212,7 +219,9 @@ export class UserLogFollower {
 
   /**
    * Reads what was appended since the last call (at most about `maxBytes` of it: a caller that only counts
-   * events reads a large log a piece at a time); returns the newly completed events.
+   * events reads a large log a piece at a time); returns the newly completed events. No further than the size
+   * the opened file has: a file of /proc says 0 and reads without end (/proc/PID/pagemap: 256 GB of a process of
+   * the reader's), and one grown since is read at the next call.
    */
   read(maxBytes = Infinity): UserLogEvent[] {
     let fd: number;
@@ -227,11 +236,17 @@ export class UserLogFollower {
     try {
       const st = fstatSync(fd);
       if (!st.isFile()) throw new Error(`${this.path} is not a regular file`);
+      const { maxSize, tooLarge } = this.opts;
+      if (maxSize !== undefined && st.size > maxSize)
+        throw new DschedError(
+          'INPUT_TOO_LARGE',
+          tooLarge?.(st.size) ?? `${this.path} is ${st.size} bytes; at most ${maxSize} are read here`,
+        );
       if (st.size < this.offset || (this.ino !== undefined && st.ino !== this.ino)) this.reset();
       this.ino = st.ino;
       const buf = Buffer.alloc(64 * 1024);
-      for (let got = 0; got < maxBytes;) {
-        const n = readSync(fd, buf, 0, buf.length, this.offset);
+      for (let got = 0; got < maxBytes && this.offset < st.size;) {
+        const n = readSync(fd, buf, 0, Math.min(buf.length, st.size - this.offset), this.offset);
         got += n;
         if (n <= 0) break;
         this.offset += n;
@@ -256,7 +271,7 @@ export class UserLogFollower {
 }
 
 /** Reads a whole log file (text or JSON lines, detected). A missing file has no events. */
-export function readUserLogSync(path: string, opts: ParseOptions & { format?: LogFormat } = {}): ReadResult {
+export function readUserLogSync(path: string, opts: FollowOptions = {}): ReadResult {
   const f = new UserLogFollower(path, opts);
   const events = f.read();
   return { events, problems: f.problems };

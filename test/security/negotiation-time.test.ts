@@ -19,7 +19,13 @@ describe('security – costly Requirements in the negotiator', { skip: needsRoot
   let pool: TestPool;
   let user: ReturnType<typeof nobodyFolder>;
   before(async () => {
-    pool = await TestPool.start({ NEGOTIATOR_MAX_TIME_PER_SUBMITTER: '1' });
+    // each case's jobs join a group of their own; a user may join only the pool's groups, and these take
+    // what is free as ungrouped users do
+    pool = await TestPool.start({
+      NEGOTIATOR_MAX_TIME_PER_SUBMITTER: '1',
+      GROUP_NAMES: 'costly, gangs',
+      GROUP_ACCEPT_SURPLUS: 'true',
+    });
     user = nobodyFolder(pool.work);
   });
   after(async () => {

@@ -19,7 +19,12 @@ describe('security – trusted job attributes', { skip: needsRoot }, () => {
   let put: ReturnType<typeof nobodyFolder>['put'];
   const queued = async () => (await pool.json('dq', ['-allusers'])).map((a) => `${a.ClusterId}:${a.Owner}`).sort();
   before(async () => {
-    pool = await TestPool.start({ QUEUES: 'short', DEFAULT_QUEUE: 'short', QUEUE_short_MAX_WALLTIME: '0:10:00' });
+    pool = await TestPool.start({
+      QUEUES: 'short',
+      DEFAULT_QUEUE: 'short',
+      QUEUE_short_MAX_WALLTIME: '0:10:00',
+      GROUP_NAMES: 'group_a',
+    });
     ({ dir, put } = nobodyFolder(pool.work));
   });
   after(async () => {
@@ -97,7 +102,7 @@ describe('security – trusted job attributes', { skip: needsRoot }, () => {
       );
     }
     assert.deepEqual(await queued(), before, 'nothing was queued');
-    // a group of one's own choosing, with oneself as its user, is accepted
+    // a group of the pool's, with oneself as its user, is accepted
     const ok = put('own.sub', 'executable = /bin/true\nhold = true\naccounting_group = group_a\nqueue\n');
     const r = await pool.run('dsubmit', [ok], { ...NOBODY, cwd: dir });
     assert.equal(r.code, 0, r.stderr);

@@ -39,6 +39,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/keyctl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1036,6 +1037,11 @@ static void child(int err_fd, pid_t parent, const int *stdio, int owner, uid_t u
     if (ngroups ? setgroups((size_t)ngroups, groups) : setgroups(1, &gid)) e = errno;
     else if (setgid(gid)) e = errno;
     else if (setuid(uid)) e = errno;
+    /* A session keyring of its own, its owner's: the one of the login `dsched start` ran in is kept across
+       setuid and exec, and whoever has it holds its keys (the admin's, and those other jobs put there). Only a
+       kernel without keys (ENOSYS) or a seccomp filter that refuses keyctl to the job too (EPERM) may go
+       without; a new session keyring may pass its owner's key quota, so the owner cannot make this fail. */
+    else if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, (char *)NULL) < 0 && errno != ENOSYS && errno != EPERM) e = errno;
   }
   /* after the id change, which clears it: the job dies with its spawner, so no end goes unobserved */
   if (!e && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) e = errno;

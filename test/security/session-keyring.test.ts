@@ -1,0 +1,94 @@
+// What a job inherits from root's startd and spawner, attacked by a local user (uid 65534) of a root pool. A
+// root login (ssh, su, sudo with pam_keyinit) has a session keyring of its own, where its keys live (a Kerberos
+// ticket's cache `KEYRING:session`, the persistent keyring linked in, AFS tokens), and `dsched start` run there
+// gave it to every daemon. A session keyring is kept across setuid and exec, and whoever has it in their session
+// holds every key in it with the possessor's rights: each job, of any user, read the admin's keys, and each
+// other's. A job now starts in a session keyring of its own.
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DIST, TestPool } from '../integration/harness/pool.js';
+import { NOBODY, nobodyFolder } from './nobody.js';
+
+const needsRoot = process.getuid?.() !== 0 && 'needs root to run a pool and act as another user';
+const otherArch =
+  !['x64', 'arm64'].includes(process.arch) && 'the system call numbers below are those of x86-64 and aarch64';
+
+/** keyctl(2) and add_key(2) through python's ctypes (x86-64 and aarch64 numbers): no keyutils needed. */
+const KEYS_PY = `
+import ctypes, os, platform, sys
+libc = ctypes.CDLL(None, use_errno=True)
+SYS_add_key, SYS_keyctl = {'x86_64': (248, 250), 'aarch64': (217, 219)}[platform.machine()]
+SESSION = -3
+def keyctl(*a):
+    r = libc.syscall(SYS_keyctl, *a)
+    if r < 0: raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    return r
+`;
+
+describe('security – the session keyring a job inherits', { skip: needsRoot || otherArch }, () => {
+  let pool: TestPool;
+  const secret = randomBytes(12).toString('hex');
+  before(async () => {
+    // dsched start from a login session of root's with a key in it, as pam_keyinit makes one
+    pool = TestPool.create();
+    const login = join(pool.work, 'login.py');
+    writeFileSync(
+      login,
+      `${KEYS_PY}
+keyctl(1, None)  # KEYCTL_JOIN_SESSION_KEYRING: a new one, anonymous
+k = libc.syscall(SYS_add_key, b"user", b"admin-key", sys.argv[1].encode(), len(sys.argv[1]), SESSION)
+if k < 0: sys.exit("add_key: " + os.strerror(ctypes.get_errno()))
+os.execv(sys.argv[2], sys.argv[2:])
+`,
+    );
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        'python3',
+        [login, secret, process.execPath, join(DIST, 'cli', 'dsched.js'), 'start'],
+        { env: pool.env, cwd: pool.work },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}${stdout}`)) : resolve()),
+      ),
+    );
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test("security – a user's job cannot read the keys of the session root started the pool in", async () => {
+    const { dir, put } = nobodyFolder(pool.work);
+    put(
+      'keys.py',
+      `${KEYS_PY}
+try:
+    k = keyctl(10, SESSION, b"user", b"admin-key", 0)  # KEYCTL_SEARCH
+    buf = ctypes.create_string_buffer(256)
+    n = keyctl(11, k, buf, 256)  # KEYCTL_READ
+    print("read", buf.raw[:n].decode())
+except OSError as e:
+    print("refused", e.strerror)
+k = libc.syscall(SYS_add_key, b"user", b"own-key", b"mine", 4, SESSION)
+if k < 0: sys.exit("add_key: " + os.strerror(ctypes.get_errno()))
+buf = ctypes.create_string_buffer(16)
+n = keyctl(11, k, buf, 16)
+print("own", buf.raw[:n].decode())
+`,
+    );
+    const sub = put(
+      'keys.sub',
+      `executable = /usr/bin/env\narguments = python3 keys.py\noutput = keys.out\nerror = keys.err\nqueue\n`,
+    );
+    const r = await pool.run('dsubmit', [sub], { ...NOBODY, cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    const [done] = await pool.waitForHistory(cluster, 1, 120_000);
+    assert.equal(done!.ExitCode, 0, readFileSync(join(dir, 'keys.err'), 'utf8'));
+    const said = readFileSync(join(dir, 'keys.out'), 'utf8');
+    assert.doesNotMatch(said, new RegExp(secret), 'the admin key was read by the job');
+    assert.match(said, /^refused /m, said);
+    assert.match(said, /^own mine$/m, 'the job keeps keys of its own in its session keyring');
+  });
+});
