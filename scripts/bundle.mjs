@@ -27,7 +27,8 @@ rmSync(join(root, 'dist'), { recursive: true, force: true });
 // string-width, whose module makes an Intl.Segmenter as it loads (about a third of a bare yargs start),
 // node:assert for yargs, node:net for grpc-js, whose first isIPv6 compiles a large regular expression,
 // node:zlib for grpc-js, which it needs only for compressed messages, cliui for yargs, whose wrap-ansi
-// took most of a usage text's layout, and long.js for protobufjs (see the shim).
+// took most of a usage text's layout, long.js for protobufjs, and escalade for yargs, which listed the
+// working folder whole at every start (see the shim).
 const shim = (name) => resolve(root, 'scripts/shims', name);
 const SHIMS = [
   { filter: /^string-width$/, path: shim('string-width.cjs'), from: /./ },
@@ -36,6 +37,7 @@ const SHIMS = [
   { filter: /^net$/, path: shim('net.cjs'), from: /node_modules[\\/]@grpc[\\/]grpc-js[\\/]/ },
   { filter: /^zlib$/, path: shim('zlib.cjs'), from: /node_modules[\\/]@grpc[\\/]grpc-js[\\/]/ },
   { filter: /^long$/, path: shim('long.cjs'), from: /node_modules[\\/]protobufjs[\\/]/ },
+  { filter: /^escalade\/sync$/, path: shim('escalade-sync.cjs'), from: /node_modules[\\/]yargs[\\/]/ },
 ];
 // A package loaded with import() lands in a chunk of its own, and a CommonJS chunk offers only a default
 // export there: such packages are bundled from their ES module build, whose named exports stay.
