@@ -25,6 +25,8 @@ test('cli – yargs’ find-up: the same package.json as escalade, from a folder
   writeFileSync(join(top, 'package.json'), '{}');
   writeFileSync(join(deep, 'x.sub'), '');
   for (let i = 0; i < 50; i++) writeFileSync(join(deep, `out.${i}`), '');
+  // every walk ends inside this test's folder, whatever other tests make above it
+  writeFileSync(join(root, 'package.json'), '{}');
   // a folder named package.json counts for both
   mkdirSync(join(top, 'b', 'package.json'));
   for (const start of [deep, join(deep, 'x.sub'), top, join(top, 'b'), root])
