@@ -26,7 +26,8 @@ rmSync(join(root, 'dist'), { recursive: true, force: true });
 // Lighter stand-ins for modules that would load at every start or cost it (see each shim for why):
 // string-width, whose module makes an Intl.Segmenter as it loads (about a third of a bare yargs start),
 // node:assert for yargs, node:net for grpc-js, whose first isIPv6 compiles a large regular expression,
-// node:zlib for grpc-js, which it needs only for compressed messages, cliui for yargs, whose wrap-ansi
+// node:zlib for grpc-js, which it needs only for compressed messages, node:dns for grpc-js, which makes a
+// resolver for every channel but needs it only to look a name up, cliui for yargs, whose wrap-ansi
 // took most of a usage text's layout, long.js for protobufjs, and escalade for yargs, which listed the
 // working folder whole at every start (see the shim).
 const shim = (name) => resolve(root, 'scripts/shims', name);
@@ -36,6 +37,7 @@ const SHIMS = [
   { filter: /^cliui$/, path: shim('cliui.cjs'), from: /node_modules[\\/]yargs[\\/]/ },
   { filter: /^net$/, path: shim('net.cjs'), from: /node_modules[\\/]@grpc[\\/]grpc-js[\\/]/ },
   { filter: /^zlib$/, path: shim('zlib.cjs'), from: /node_modules[\\/]@grpc[\\/]grpc-js[\\/]/ },
+  { filter: /^dns$/, path: shim('dns.cjs'), from: /node_modules[\\/]@grpc[\\/]grpc-js[\\/]/ },
   { filter: /^long$/, path: shim('long.cjs'), from: /node_modules[\\/]protobufjs[\\/]/ },
   { filter: /^escalade\/sync$/, path: shim('escalade-sync.cjs'), from: /node_modules[\\/]yargs[\\/]/ },
 ];
