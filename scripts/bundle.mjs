@@ -23,11 +23,13 @@ for (const d of readdirSync(join(root, 'daemons'))) {
 // a fresh dist/: nothing left from an older layout can be loaded by mistake
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 
-// Lighter stand-ins for modules that would load at every start (see each shim for why): string-width, whose
-// module makes an Intl.Segmenter as it loads (about a third of a bare yargs start), node:assert for yargs,
-// node:net for grpc-js, whose first isIPv6 compiles a large regular expression, node:zlib for grpc-js,
-// which it needs only for compressed messages, cliui for yargs, needed only to print a usage text, and
-// long.js for protobufjs (see the shim).
+// Lighter stand-ins for modules that would load at every start or cost it (see each shim for why):
+// string-width, whose module makes an Intl.Segmenter as it loads (about a third of a bare yargs start),
+// node:assert for yargs, node:net for grpc-js, whose first isIPv6 compiles a large regular expression,
+// node:zlib for grpc-js, which it needs only for compressed messages, node:dns for grpc-js, which makes a
+// resolver for every channel but needs it only to look a name up, cliui for yargs, whose wrap-ansi
+// took most of a usage text's layout, long.js for protobufjs, and escalade for yargs, which listed the
+// working folder whole at every start (see the shim).
 const shim = (name) => resolve(root, 'scripts/shims', name);
 const SHIMS = [
   { filter: /^string-width$/, path: shim('string-width.cjs'), from: /./ },
@@ -35,7 +37,9 @@ const SHIMS = [
   { filter: /^cliui$/, path: shim('cliui.cjs'), from: /node_modules[\\/]yargs[\\/]/ },
   { filter: /^net$/, path: shim('net.cjs'), from: /node_modules[\\/]@grpc[\\/]grpc-js[\\/]/ },
   { filter: /^zlib$/, path: shim('zlib.cjs'), from: /node_modules[\\/]@grpc[\\/]grpc-js[\\/]/ },
+  { filter: /^dns$/, path: shim('dns.cjs'), from: /node_modules[\\/]@grpc[\\/]grpc-js[\\/]/ },
   { filter: /^long$/, path: shim('long.cjs'), from: /node_modules[\\/]protobufjs[\\/]/ },
+  { filter: /^escalade\/sync$/, path: shim('escalade-sync.cjs'), from: /node_modules[\\/]yargs[\\/]/ },
 ];
 // A package loaded with import() lands in a chunk of its own, and a CommonJS chunk offers only a default
 // export there: such packages are bundled from their ES module build, whose named exports stay.
@@ -44,11 +48,15 @@ const esmBuildOf = (pkg) => {
   return join(dir, JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).module);
 };
 const IMPORTED_LAZILY = ['@peculiar/x509'];
+// cliui's layout without the modules its entry imports (the cliui shim gives it its own); the package
+// exports only that entry, so its file is found beside it
+const cliuiLayout = join(dirname(createRequire(join(root, 'package.json')).resolve('cliui')), 'build/lib/index.js');
 const startupShims = {
   name: 'startup-shims',
   setup(b) {
     for (const pkg of IMPORTED_LAZILY)
       b.onResolve({ filter: new RegExp(`^${pkg}$`) }, () => ({ path: esmBuildOf(pkg) }));
+    b.onResolve({ filter: /^cliui\/build\/lib\/index\.js$/ }, () => ({ path: cliuiLayout }));
     for (const s of SHIMS) {
       // the shim itself reaches the real module
       b.onResolve({ filter: s.filter }, (args) =>

@@ -4,7 +4,6 @@
 import { parseExpr, referencedAttrs } from '../../grammar/classad/index.js';
 import { adOfRecord, jsonElements, type OnUnreadable } from '../../grammar/classad/json-text.js';
 import { RecordAd } from '../../grammar/classad/record-ad.js';
-import { gunzipSync } from 'node:zlib';
 import type { JobQueryPage__Output } from '../../lib/rpc/generated/dsched/v1/JobQueryPage.js';
 import { io } from './io.js';
 import { UnreadableAttrs } from './unreadable-attrs.js';
@@ -224,7 +223,8 @@ export async function printJobPages(
     // the listing as the schedd rendered it (viewFormat): copied out as it comes, nothing parsed
     if (page.text?.length) {
       rendered = true;
-      await writeOut(isGzip(page.text) ? gunzipSync(page.text) : page.text);
+      // node:zlib is loaded only for a compressed listing (dq -json), not at every command's start
+      await writeOut(isGzip(page.text) ? (await import('node:zlib')).gunzipSync(page.text) : page.text);
       continue;
     }
     if (!page.ads.length) continue;
