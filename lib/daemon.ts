@@ -15,6 +15,7 @@ import { createLogger, type LogRotation, type Logger } from './log.js';
 import type { KeyObject } from 'node:crypto';
 import { hostTls, Revocations, tokenPublicKey, type ClientCredentials, type TlsMaterial } from './rpc/tls.js';
 import { collectorAddress, removeAddressFile, writeAddressFile, writeFileAtomic } from './rpc/address-file.js';
+import { REQUEST_ELEMENTS, requestElements } from './rpc/request-elements.js';
 import { startServer, type RunningServer, type ServiceImpl } from './rpc/server.js';
 import type { AnonymousLimits } from './rpc/anonymous-budget.js';
 import type { ConnectionLimits } from './rpc/connection-limit.js';
@@ -98,11 +99,18 @@ export async function serveDaemon(
 ): Promise<RunningServer> {
   const anonymousLimits = anonymousBudget(ctx.config);
   const userRequestLimit = { bytes: ctx.config.int('USER_REQUEST_BUDGET') * 1024 };
+  // the schedd takes the counted requests (submissions, edits): a whole submission of as many procs as one may
+  // queue still goes in one
+  const elements = () => ({
+    max: ctx.name === 'schedd' ? requestElements(ctx.config.int('MAX_JOBS_PER_SUBMISSION')) : REQUEST_ELEMENTS,
+  });
+  const requestElementLimit = elements();
   const connectionLimits = connectionBounds(ctx.config);
   onReconfig(() => {
     try {
       Object.assign(anonymousLimits, anonymousBudget(ctx.config));
       userRequestLimit.bytes = ctx.config.int('USER_REQUEST_BUDGET') * 1024;
+      Object.assign(requestElementLimit, elements());
       Object.assign(connectionLimits, connectionBounds(ctx.config));
     } catch (e) {
       ctx.log.error({ err: (e as Error).message }, 'request budgets not changed');
@@ -111,6 +119,7 @@ export async function serveDaemon(
   const server = await startServer({
     anonymousLimits,
     userRequestLimit,
+    requestElements: requestElementLimit,
     connectionLimits,
     daemon: ctx.name,
     log: ctx.log,

@@ -7,7 +7,9 @@ import { closeSync, constants as fsc, existsSync, statSync, writeSync } from 'no
 import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
 import {
-  loadDagForRun,
+  dagOptionsForRun,
+  parseDagFileAsync,
+  readDagFile,
   readDagmanConfigFile,
   readNodeSubmitFile,
   type Dag,
@@ -24,7 +26,7 @@ import type { Identity } from '../../lib/rpc/auth.js';
 import {
   clusterOutcome,
   DagEngine,
-  loadDagForResume,
+  dagOptionsForResume,
   type DagEngineOptions,
   type DagEvent,
   type DagHost,
@@ -71,6 +73,10 @@ export class DagRunner {
   private st;
   private pendingEvents: Array<{ dag: number; event: DagEvent }> = [];
   private seqs = new Map<number, number>();
+  /** The DAGs being read, and the end of the last read asked for. */
+  private reading = new Set<number>();
+  private reads: Promise<void> = Promise.resolve();
+  private closed = false;
 
   constructor(
     private schedd: DagScheddPort,
@@ -151,9 +157,25 @@ export class DagRunner {
     }
   }
 
+  /**
+   * Start (or resume) a DAG job. Its DAG is read in slices (a few seconds at 200,000 nodes) while the schedd
+   * serves others, one DAG at a time, so that each is read against its owner's share with the DAGs read
+   * before it counted; nothing of it runs until it is read whole, and a job removed (gone from the queue) or
+   * held meanwhile is not started.
+   */
   start(job: Job): void {
     const cluster = job.cluster;
-    if (this.running.has(cluster)) return;
+    if (this.running.has(cluster) || this.reading.has(cluster)) return;
+    this.reading.add(cluster);
+    this.reads = this.reads
+      .then(() => this.read(job))
+      .catch((e: unknown) => this.log.error({ cluster, err: (e as Error).message }, 'cannot run the DAG'))
+      .finally(() => this.reading.delete(cluster));
+  }
+
+  private async read(job: Job): Promise<void> {
+    const cluster = job.cluster;
+    if (this.closed || !this.startable(job)) return;
     const file = String(this.queue.value(job, 'DAGManDagFile'));
     const events = (this.st.load.all(cluster) as Array<{ event: string }>).map((r) => JSON.parse(r.event) as DagEvent);
     this.seqs.set(cluster, (this.st.maxSeq.get(cluster) as { seq: number }).seq);
@@ -191,17 +213,34 @@ export class DagRunner {
         maxNodes: this.nodesLeft(job.owner),
       };
       // a resume reads the DAG with the rescue file the run started from (not one this run may have written);
-      // the DAG, its includes and rescue files are read (and -force renames them) with the owner's rights
-      dag = asUser(owner, () =>
+      // the DAG, its includes and rescue files are read (and -force renames them) with the owner's rights, only
+      // ever within one slice of the read
+      const parseOpts = asUser(owner, () =>
         events.length
-          ? loadDagForResume(file, events, where)
-          : loadDagForRun(file, { ...where, force: this.queue.value(job, 'DAGManForce') === true }),
+          ? dagOptionsForResume(events, where)
+          : dagOptionsForRun(file, { ...where, force: this.queue.value(job, 'DAGManForce') === true }),
       );
+      this.log.info({ cluster, dag: file }, 'reading the DAG');
+      dag = await parseDagFileAsync(file, {
+        ...parseOpts,
+        readFile: (path) => asUser(owner, () => readDagFile(path)),
+        isDirectory: (path) =>
+          asUser(owner, () => {
+            try {
+              return statSync(path).isDirectory();
+            } catch {
+              return false;
+            }
+          }),
+      });
+      // removed, held or the schedd stopping meanwhile: not started
+      if (this.closed || !this.startable(job)) return;
       const host = this.host(job);
       engine = events.length ? DagEngine.restore(dag, events, host, opts) : new DagEngine(dag, host, opts);
     } catch (e) {
       this.log.error({ cluster, err: (e as Error).message }, 'cannot run the DAG');
-      this.schedd.holdJob(job, `cannot run the DAG ${file}: ${(e as Error).message}`, HoldCode.IwdError);
+      if (!this.closed && this.startable(job))
+        this.schedd.holdJob(job, `cannot run the DAG ${file}: ${(e as Error).message}`, HoldCode.IwdError);
       return;
     }
     const r: Running = { job, engine, dag, delivered: new Set(), lastSummary: '' };
@@ -230,6 +269,11 @@ export class DagRunner {
     this.dagmanOut(job, 'info', events.length ? 'DAG resumed' : 'DAG started', { dag: file, nodes: dag.nodes.length });
     // the CONFIG file's lines that change nothing, where the user reads what the DAG did
     for (const w of configWarnings) this.dagmanOut(job, 'warn', w);
+  }
+
+  /** The DAG job is still in the queue (as the same job) and not held. */
+  private startable(job: Job): boolean {
+    return this.queue.jobs.get(`${job.cluster}.${job.proc}`) === job && job.status !== JobStatus.Held;
   }
 
   /**
@@ -550,6 +594,7 @@ export class DagRunner {
   }
 
   close(): void {
+    this.closed = true;
     clearTimeout(this.retryTimer);
     this.flushLater();
     for (const r of this.running.values()) r.engine.dispose();

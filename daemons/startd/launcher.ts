@@ -2,7 +2,6 @@
 // finds the jobs a previous run left. The startd, its claims and its policy hold only opaque handles; what
 // a job is (a process tree here; a container or a pod in another launcher) stays inside its launcher.
 import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
 import type { ClassAd } from '../../grammar/classad/index.js';
 import { HoldCode } from '../../lib/job-status.js';
 import { sandboxKindOf, type LaunchSpec } from './launch-spec.js';
@@ -18,6 +17,7 @@ import {
 } from './spawner-journal.js';
 import {
   outputFileHold,
+  outputNote,
   signalGroup,
   type JobOutcome,
   type StartedJob,
@@ -241,12 +241,16 @@ export class ProcessLauncher implements Launcher {
 
   /**
    * The hold for an end a previous run's spawner journaled, as the live end would have had it: output written
-   * outside the sandbox whose file was removed or replaced meanwhile, or whose file system is full. Checked
-   * only with the files the record names (a job recorded once it ran); an end after a stop is not looked at.
+   * outside the sandbox whose file was removed or replaced meanwhile, or whose file system is full. The
+   * journal names the files (the note their paths, the spawner their `dev:ino`), so a job killed with its
+   * startd before the startd recorded it is checked too; a journal of an earlier spawner without them falls
+   * back on the startd's record. An end after a stop is not looked at.
    */
   async replayedEndHold(r: LaunchRecord | undefined, e: SpawnerExit): Promise<JobOutcome | undefined> {
+    if (e.stopped || e.sandboxFull) return undefined;
+    if (e.note.output && e.files) return outputFileHold({ ...e.note.output, files: e.files }, e);
     const o = r?.launcher === this.kind ? (r.ref.output as ReturnType<typeof outputRecord>) : undefined;
-    if (!o || typeof o !== 'object' || e.stopped || e.sandboxFull) return undefined;
+    if (!o || typeof o !== 'object') return undefined;
     return outputFileHold({ sandbox: r!.sandbox, stdout: o.stdout, stderr: o.stderr, files: o.files }, e);
   }
 
@@ -415,10 +419,8 @@ export class Launchers {
 
 /** What of a job's output files its record keeps: those outside its sandbox, once the job runs. */
 function outputRecord(j: StartedJob): { stdout?: string; stderr?: string; files: JobFiles } | undefined {
-  const outside = (path?: string) => (path && relative(j.sandbox, path).startsWith('..') ? path : undefined);
-  const stdout = outside(j.stdout);
-  const stderr = outside(j.stderr);
-  return j.files && (stdout || stderr) ? { stdout, stderr, files: j.files } : undefined;
+  const o = outputNote(j).output;
+  return j.files && o ? { stdout: o.stdout, stderr: o.stderr, files: j.files } : undefined;
 }
 
 function signalPid(pid: number, sig: NodeJS.Signals) {

@@ -6,8 +6,9 @@
 // marks the entry done.
 //
 // One file per spawner (named by the pid of its keeper, the process the startd starts), one JSON object a
-// line: {pid, run, note} when a job starts (its process writes it just before its exec), {stop: run} when the
-// startd asks for it to stop, {run, note, exitCode, signal?, stopped?, time} for an end, {done: run} once the
+// line: {pid, run, note, files?} when a job starts (its process writes it just before its exec), {stop: run} when
+// the startd asks for it to stop, {run, note, files?, exitCode, signal?, stopped?, time} for an end (files: its
+// stdout's and stderr's `dev:ino`, for the check of its output), {done: run} once the
 // startd has it (or the job never ran), and {adopted: pid, exitCode, signal?, time} for each process the
 // keeper reaped after the spawner died: a job that ended unreaped as its spawner was killed, one killed with
 // its spawner (SIGKILL), or what a job left behind. An adopted process is the job whose start line names its
@@ -37,12 +38,16 @@ export interface ExitNote {
     whenToTransferOutput?: string;
     transferOutput?: string;
   };
+  /** its stdout and stderr where they are outside its sandbox (no file transfer: written in place) */
+  output?: { sandbox: string; stdout?: string; stderr?: string };
 }
 
 export interface SpawnerExit {
   /** the startd's key for this run of a job (its sandbox's name: unique per startd process) */
   run: string;
   note: ExitNote;
+  /** the `dev:ino` of the job's stdout and stderr as the spawner opened them (spawner-protocol.ts JobFiles) */
+  files?: { stdout?: string; stderr?: string };
   exitCode: number;
   signal?: number;
   /** the startd had asked for the job to be signalled before it ended: its end may be an eviction */
@@ -83,7 +88,7 @@ export function readSpawnerJournal(file: string): SpawnerExit[] {
   }
   const live = new Map<string, SpawnerExit>();
   /** the jobs started and not ended, by run, and the run each pid was last started as */
-  const running = new Map<string, { note: ExitNote; stopped?: boolean }>();
+  const running = new Map<string, { note: ExitNote; files?: SpawnerExit['files']; stopped?: boolean }>();
   const byPid = new Map<number, string>();
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
@@ -110,6 +115,7 @@ export function readSpawnerJournal(file: string): SpawnerExit[] {
       live.set(run, {
         run,
         note: j.note,
+        ...(j.files ? { files: j.files } : {}),
         exitCode: r.exitCode,
         ...(typeof r.signal === 'number' ? { signal: r.signal } : {}),
         ...(j.stopped ? { stopped: true } : {}),
@@ -119,7 +125,7 @@ export function readSpawnerJournal(file: string): SpawnerExit[] {
       live.set(r.run, r as SpawnerExit);
       running.delete(r.run);
     } else if (typeof r.run === 'string' && r.note && typeof r.pid === 'number') {
-      running.set(r.run, { note: r.note });
+      running.set(r.run, { note: r.note, ...(r.files ? { files: r.files } : {}) });
       byPid.set(r.pid, r.run);
     }
   }

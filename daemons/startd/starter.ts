@@ -304,7 +304,7 @@ export class Starter {
       if (opts.journal && this.journalDir) {
         // the note is taken now: with file transfer, it names the inputs that have just arrived
         job.run = opts.journal.run;
-        request.journal = { run: opts.journal.run, note: opts.journal.note() };
+        request.journal = { run: opts.journal.run, note: { ...opts.journal.note(), ...outputNote(job) } };
       }
       if (this.tracker) {
         try {
@@ -471,6 +471,17 @@ export async function outputFileHold(
       return diskFullHold(`The file system of the job's ${which} file ${path}`, r);
   }
   return undefined;
+}
+
+/**
+ * The job's stdout and stderr that outputFileHold checks (those outside its sandbox), for its journal note: a
+ * startd that replays the end from the journal checks them as the live end would have, record or not.
+ */
+export function outputNote(job: Pick<StartedJob, 'sandbox' | 'stdout' | 'stderr'>): Pick<ExitNote, 'output'> {
+  const outside = (path?: string) => (path && relative(job.sandbox, path).startsWith('..') ? path : undefined);
+  const stdout = outside(job.stdout);
+  const stderr = outside(job.stderr);
+  return stdout || stderr ? { output: { sandbox: job.sandbox, stdout, stderr } } : {};
 }
 
 /** Remove a job's sandbox; its owner may be changing it meanwhile, so no link in it is followed (lib/remove-tree.ts). */

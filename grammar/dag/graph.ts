@@ -19,7 +19,7 @@ import { DschedError, SourceError } from '../../lib/errors.js';
 import type { Location } from '../../lib/diagnostic.js';
 import { readSourceFile, SourceText } from '../source.js';
 import type { IntTok, NodeStatement, ScriptKind, Statement, Tok } from './ast.js';
-import { dagError, locate, parseDagTextWithGrammar, scanDagStatements } from './parse.js';
+import { dagError, locate, parseDagTextWithGrammar, scanDagStatementsInSlices } from './parse.js';
 import { KEYWORDS } from './scan.js';
 
 // ------------------------------------------------------------------------------------------------- the model
@@ -160,18 +160,51 @@ export function readNodeSubmitFile(path: string): string {
 
 /** Parse a DAG file, its INCLUDEs and SPLICEs (and a rescue DAG when given) into a checked, acyclic DAG. */
 export function parseDagFile(path: string, opts: DagParseOptions = {}): Dag {
+  return toEnd(parseDagFileInSlices(path, opts));
+}
+
+/**
+ * parseDagFile in slices: the generator yields between them (a few thousand lines or nodes each), so that a
+ * daemon can serve others while it reads a big DAG (parseDagFileAsync); nothing of the DAG exists until it is
+ * returned whole, and its errors are parseDagFile's.
+ */
+export function parseDagFileInSlices(path: string, opts: DagParseOptions = {}): Generator<void, Dag> {
   const file = resolve(opts.cwd ?? process.cwd(), path);
   const cwd = opts.useDagDir ? dirname(file) : resolve(opts.cwd ?? process.cwd());
   const b = new GraphBuilder(opts);
   return b.build(file, cwd, undefined);
 }
 
+/**
+ * parseDagFile with the event loop let turn between its slices. `opts.readFile` and `opts.isDirectory` are
+ * called only within a slice: whatever rights they take (the DAG owner's) they give back before it ends.
+ */
+export async function parseDagFileAsync(path: string, opts: DagParseOptions = {}): Promise<Dag> {
+  const parse = parseDagFileInSlices(path, opts);
+  for (;;) {
+    const r = parse.next();
+    if (r.done) return r.value;
+    await new Promise<void>((resolve_) => setImmediate(resolve_));
+  }
+}
+
+/** Run a sliced parse to its end in one go. */
+function toEnd<T>(g: Generator<void, T>): T {
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Nodes or statements handled between two yields of a sliced parse. */
+const SLICE = 2000;
+
 /** Parse DAG text that is not (or not yet) in a file; `file` names it in diagnostics and anchors paths. */
 export function parseDagString(text: string, file = 'inline.dag', opts: DagParseOptions = {}): Dag {
   const cwd = resolve(opts.cwd ?? (opts.useDagDir ? dirname(resolve(file)) : process.cwd()));
   const abs = resolve(cwd, file);
   const b = new GraphBuilder(opts);
-  return b.build(abs, cwd, text);
+  return toEnd(b.build(abs, cwd, text));
 }
 
 // ------------------------------------------------------------------------------------------------- builder
@@ -258,17 +291,17 @@ class GraphBuilder {
       });
   }
 
-  build(file: string, cwd: string, text: string | undefined): Dag {
+  *build(file: string, cwd: string, text: string | undefined): Generator<void, Dag> {
     const scope: Scope = { prefix: '', cwd, isSplice: false, own: [], first: 0, splices: new Map(), fileStack: [file] };
     let rescueFile: string | undefined;
     try {
-      const files = [this.readFile(file, cwd, text, undefined, [])];
+      const files = [yield* this.readFile(file, cwd, text, undefined, [])];
       if (this.opts.rescueFile) {
         // a partial rescue DAG is read after the DAG, as if appended to it
         rescueFile = resolve(cwd, this.opts.rescueFile);
-        files.push(this.readFile(rescueFile, cwd, undefined, undefined, []));
+        files.push(yield* this.readFile(rescueFile, cwd, undefined, undefined, []));
       }
-      this.buildScope(scope, files);
+      yield* this.buildScope(scope, files);
     } catch (e) {
       // The scanner's passes skip lines they do not need, so a syntax error may come to light after another
       // error: report the one the grammar would (the first syntax error, in the order the files were read).
@@ -278,6 +311,7 @@ class GraphBuilder {
     }
     this.checkCategories();
     this.resolveDescriptions();
+    yield;
     this.checkAcyclic();
     const dag: Dag = {
       file,
@@ -307,13 +341,13 @@ class GraphBuilder {
   // ------------------------------------------------------------------------------------------ reading files
 
   /** Read a file (and, recursively, what it INCLUDEs) and keep its pass-1 statements. */
-  private readFile(
+  private *readFile(
     file: string,
     cwd: string,
     text: string | undefined,
     from: { src: number; tok: Tok } | undefined,
     includeStack: string[],
-  ): FileStatements {
+  ): Generator<void, FileStatements> {
     if (includeStack.includes(file)) {
       throw this.err('DAG_SYNTAX', `INCLUDE cycle: ${[...includeStack, file].join(' -> ')}`, from!.src, from!.tok);
     }
@@ -337,7 +371,9 @@ class GraphBuilder {
     // Pass 1 reads only JOB lines among the plain ones; pass 2 checks the others (or the grammar reports them).
     if (
       this.opts.grammarOnly ||
-      !scanDagStatements(source, (st) => PASS1.has(st.type) && f.pass1.push(st), { only: PASS1_PLAIN })
+      !(yield* scanDagStatementsInSlices(source, (st) => PASS1.has(st.type) && f.pass1.push(st), {
+        only: PASS1_PLAIN,
+      }))
     ) {
       f.all = parseDagTextWithGrammar(source); // throws the syntax error, if that is why
       f.pass1 = f.all.filter((st) => PASS1.has(st.type));
@@ -347,7 +383,7 @@ class GraphBuilder {
       if (st.type === 'include') {
         f.includes.set(
           st.offset,
-          this.readFile(resolve(cwd, st.file.text), cwd, undefined, { src, tok: st.file }, stack),
+          yield* this.readFile(resolve(cwd, st.file.text), cwd, undefined, { src, tok: st.file }, stack),
         );
       }
     }
@@ -355,34 +391,62 @@ class GraphBuilder {
   }
 
   /** Statements of pass 2 of a file, in order (INCLUDEs included). */
-  private forEachPass2(f: FileStatements, fn: (s: Statement, src: number) => void): void {
-    const visit = (st: Statement): void => {
-      if (st.type === 'include') this.forEachPass2(f.includes.get(st.offset)!, fn);
-      else if (!PASS1.has(st.type)) fn(st, f.src);
-    };
+  private *forEachPass2(f: FileStatements, fn: (s: Statement, src: number) => void): Generator<void, void> {
+    // a slice's statements are handled after it, so that an INCLUDE's are read in slices too
+    const visit = function* (this: GraphBuilder, sts: Statement[]): Generator<void, void> {
+      for (const st of sts) {
+        if (st.type === 'include') yield* this.forEachPass2(f.includes.get(st.offset)!, fn);
+        else if (!PASS1.has(st.type)) fn(st, f.src);
+      }
+    }.bind(this);
     if (f.all) {
-      for (const st of f.all) visit(st);
-    } else if (!scanDagStatements(this.sources[f.src]!, visit, { maxGrammarLines: Infinity, only: PASS2_PLAIN })) {
-      // a line pass 1 skipped has a syntax error: the grammar says where
-      parseDagTextWithGrammar(this.sources[f.src]!);
-      throw new DschedError('INTERNAL', `${f.file}: the scanner and the grammar disagree about this file`);
+      for (let i = 0; i < f.all.length; i += SLICE) {
+        yield* visit(f.all.slice(i, i + SLICE));
+        yield;
+      }
+      return;
+    }
+    const slice: Statement[] = [];
+    const scan = scanDagStatementsInSlices(this.sources[f.src]!, (st) => slice.push(st), {
+      maxGrammarLines: Infinity,
+      only: PASS2_PLAIN,
+    });
+    for (;;) {
+      const r = scan.next();
+      yield* visit(slice.splice(0));
+      if (r.done) {
+        if (r.value) return;
+        // a line pass 1 skipped has a syntax error: the grammar says where
+        parseDagTextWithGrammar(this.sources[f.src]!);
+        throw new DschedError('INTERNAL', `${f.file}: the scanner and the grammar disagree about this file`);
+      }
+      yield;
     }
   }
 
-  private forEachPass1(f: FileStatements, fn: (s: Statement, src: number) => void): void {
+  /** Statements of pass 1 of a file, in order (INCLUDEs included); `fn` may itself read in slices (a SPLICE). */
+  private *forEachPass1(
+    f: FileStatements,
+    fn: (s: Statement, src: number) => Generator<void, void> | void,
+  ): Generator<void, void> {
+    let n = 0;
     for (const st of f.pass1) {
-      if (st.type === 'include') this.forEachPass1(f.includes.get(st.offset)!, fn);
-      else fn(st, f.src);
+      if (st.type === 'include') yield* this.forEachPass1(f.includes.get(st.offset)!, fn);
+      else {
+        const inner = fn(st, f.src);
+        if (inner) yield* inner;
+      }
+      if (++n % SLICE === 0) yield;
     }
   }
 
   // ----------------------------------------------------------------------------------------------- scopes
 
-  private buildScope(scope: Scope, files: FileStatements[]): void {
+  private *buildScope(scope: Scope, files: FileStatements[]): Generator<void, void> {
     // Pass 1: what defines nodes.
-    const pass1 = (s: Statement, src: number): void => {
+    const pass1 = (s: Statement, src: number): Generator<void, void> | void => {
       if (s.type === 'node') this.defineNode(scope, s, src);
-      else if (s.type === 'splice') this.defineSplice(scope, s, src);
+      else if (s.type === 'splice') return this.defineSplice(scope, s, src);
       else if (s.type === 'submit-description') {
         const name = scope.prefix + s.name.text;
         if (this.descriptions.has(name)) {
@@ -392,10 +456,10 @@ class GraphBuilder {
         }
       }
     };
-    for (const f of files) this.forEachPass1(f, pass1);
+    for (const f of files) yield* this.forEachPass1(f, pass1);
     // Pass 2: everything else.
     const pass2 = (s: Statement, src: number): void => this.statement(scope, s, src);
-    for (const f of files) this.forEachPass2(f, pass2);
+    for (const f of files) yield* this.forEachPass2(f, pass2);
   }
 
   private defineNode(scope: Scope, s: NodeStatement, src: number): void {
@@ -460,7 +524,7 @@ class GraphBuilder {
     }
   }
 
-  private defineSplice(scope: Scope, s: Extract<Statement, { type: 'splice' }>, src: number): void {
+  private *defineSplice(scope: Scope, s: Extract<Statement, { type: 'splice' }>, src: number): Generator<void, void> {
     this.checkNodeName(s.name, src, 'splice');
     const name = s.name.text;
     if (scope.splices.has(name)) {
@@ -489,7 +553,7 @@ class GraphBuilder {
       splices: new Map(),
       fileStack: [...scope.fileStack, file],
     };
-    this.buildScope(inner, [this.readFile(file, cwd, undefined, { src, tok: s.file }, [])]);
+    yield* this.buildScope(inner, [yield* this.readFile(file, cwd, undefined, { src, tok: s.file }, [])]);
     // Initial and terminal nodes are those of the splice on its own, before the outer file adds edges.
     const initial: number[] = [];
     const terminal: number[] = [];

@@ -2,6 +2,8 @@
 export type { Dag, DagNode, DagScript, DagVar, DagWarning, DotSettings, NodeType, DagParseOptions } from './graph.js';
 export {
   parseDagFile,
+  parseDagFileAsync,
+  parseDagFileInSlices,
   parseDagString,
   readDagFile,
   readNodeSubmitFile,
@@ -20,6 +22,7 @@ export {
   nextRescueDagName,
   retireRescueDags,
   loadDagForRun,
+  dagOptionsForRun,
   formatRescueDag,
 } from './rescue.js';
 export type { DagmanConfig, DagmanSettings } from './dagman-config.js';

@@ -5,7 +5,7 @@ import type { Location } from '../../lib/diagnostic.js';
 import { SourceText } from '../source.js';
 import { astBuilder, type Statement } from './ast.js';
 import { parse as peggyParse, SyntaxError as PeggySyntaxError, type Expectation } from './generated/dag.js';
-import { forEachStatement, type ScanOptions } from './scan.js';
+import { forEachStatement, forEachStatementInSlices, type ScanOptions } from './scan.js';
 
 /** A DAG file larger than this is refused before parsing (a 100,000-node DAG is about 10 MB). */
 export const MAX_DAG_FILE_BYTES = 512 * 1024 * 1024;
@@ -25,6 +25,16 @@ export function parseDagText(source: SourceText): Statement[] {
 export function scanDagStatements(source: SourceText, emit: (s: Statement) => void, opts?: ScanOptions): boolean {
   checkSize(source);
   return forEachStatement(source.text, emit, grammarChunk, opts);
+}
+
+/** scanDagStatements in slices (scan.ts forEachStatementInSlices): yields between them. */
+export function scanDagStatementsInSlices(
+  source: SourceText,
+  emit: (s: Statement) => void,
+  opts?: ScanOptions,
+): Generator<void, boolean> {
+  checkSize(source);
+  return forEachStatementInSlices(source.text, emit, grammarChunk, opts);
 }
 
 function grammarChunk(chunk: string): Statement[] {

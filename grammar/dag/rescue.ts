@@ -73,11 +73,19 @@ export interface LoadDagOptions extends DagParseOptions {
  * nodes do not run again), unless `force`. The rescue DAG used, if any, is `dag.rescueFile`.
  */
 export function loadDagForRun(path: string, opts: LoadDagOptions = {}): Dag {
+  return parseDagFile(path, dagOptionsForRun(path, opts));
+}
+
+/**
+ * What loadDagForRun parses `path` with (the rescue DAG to apply), once it has retired the rescue DAGs that
+ * -force or -DoRescueFrom set aside: for a caller that parses the DAG itself (in slices).
+ */
+export function dagOptionsForRun(path: string, opts: LoadDagOptions = {}): DagParseOptions {
   const { force, doRescueFrom, ...parseOpts } = opts;
   const abs = resolve(parseOpts.cwd ?? process.cwd(), path);
   if (force) {
     retireRescueDags(abs, 0);
-    return parseDagFile(path, parseOpts);
+    return parseOpts;
   }
   let rescue: string | undefined;
   if (doRescueFrom !== undefined) {
@@ -87,7 +95,7 @@ export function loadDagForRun(path: string, opts: LoadDagOptions = {}): Dag {
   } else {
     rescue = newestRescueDag(abs)?.file;
   }
-  return parseDagFile(path, rescue ? { ...parseOpts, rescueFile: rescue } : parseOpts);
+  return rescue ? { ...parseOpts, rescueFile: rescue } : parseOpts;
 }
 
 export interface RescueNodeInfo {

@@ -4,11 +4,24 @@
 import { DschedError } from '../errors.js';
 
 /**
- * Elements one request may carry (every field met at its top level, and in each of its nested messages that
- * `nested` names): a million procs of nothing of their own, the default MAX_JOBS_PER_SUBMISSION, or about the
- * million job ids SELECTION_REQUEST_BYTES carries. Decoded, that many held the schedd about 200 MB.
+ * Elements any request may carry (every field met at its top level, and in each of its nested messages that
+ * `nested` names), whatever MAX_JOBS_PER_SUBMISSION: a piece of a submission (10,000 procs with about a hundred
+ * attributes each of their own), or about the million job ids SELECTION_REQUEST_BYTES carries. Decoded, that
+ * many held the schedd about 200 MB.
  */
 export const REQUEST_ELEMENTS = 1 << 20;
+
+/** Beside a proc each, what a whole submission in one request carries: its cluster's attributes, its own fields. */
+const CLUSTER_ELEMENTS = 1 << 16;
+
+/**
+ * The elements a request may carry where one submission may queue `maxProcs` procs (MAX_JOBS_PER_SUBMISSION):
+ * REQUEST_ELEMENTS, or as many procs of nothing of their own as the limit allows with their cluster's
+ * attributes, so that an admin who raises the limit can still submit that many in one request.
+ */
+export function requestElements(maxProcs: number): number {
+  return Math.max(REQUEST_ELEMENTS, maxProcs + CLUSTER_ELEMENTS);
+}
 
 /**
  * Count the fields of a protobuf message: those at its top level, and for each length-delimited field whose
@@ -64,14 +77,19 @@ export function countElements(bytes: Uint8Array, nested: ReadonlySet<number>, ma
 }
 
 /**
- * Refuse a request (its protobuf bytes, without grpc's 5-byte frame) with more than REQUEST_ELEMENTS elements,
- * before it is decoded. `advice` tells the user what to send instead.
+ * Refuse a request (its protobuf bytes, without grpc's 5-byte frame) with more than `max` elements
+ * (requestElements), before it is decoded. `advice` tells the user what to send instead.
  */
-export function checkRequestElements(bytes: Uint8Array, nested: ReadonlySet<number>, advice: string): void {
-  const n = countElements(bytes, nested, REQUEST_ELEMENTS);
-  if (n > REQUEST_ELEMENTS)
+export function checkRequestElements(
+  bytes: Uint8Array,
+  nested: ReadonlySet<number>,
+  advice: string,
+  max = REQUEST_ELEMENTS,
+): void {
+  const n = countElements(bytes, nested, max);
+  if (n > max)
     throw new DschedError(
       'INPUT_TOO_LARGE',
-      `the request carries more than ${REQUEST_ELEMENTS} elements (procs, attributes, job ids); ${advice}`,
+      `the request carries more than ${max} elements (procs, attributes, job ids); ${advice}`,
     );
 }

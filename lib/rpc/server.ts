@@ -17,7 +17,7 @@ import { toServiceError } from './status.js';
 import { healthProto } from './proto.js';
 import { AdmittingDecoder, AnonymousBudget, budgetHost, mib, type AnonymousLimits } from './anonymous-budget.js';
 import { UserRequestBudget } from './user-budget.js';
-import { checkRequestElements } from './request-elements.js';
+import { checkRequestElements, REQUEST_ELEMENTS } from './request-elements.js';
 import { ConnectionLimiter, remoteId, type ConnectionLimits } from './connection-limit.js';
 
 /** Calls this process served per method (`QueryJobs`) and the seconds they took, for its ads. */
@@ -74,6 +74,9 @@ export interface ServerOptions {
   /** Bytes of requests one user's calls may have being read at once (read at each call); default
    *  USER_REQUEST_BYTES. */
   userRequestLimit?: { bytes: number };
+  /** Elements a Submit, SubmitPieces or Edit request may carry (read at each call); default REQUEST_ELEMENTS,
+   *  requestElements(MAX_JOBS_PER_SUBMISSION) in the daemons. */
+  requestElements?: { max: number };
   /** The health status the server starts with (default SERVING: bound and answering). */
   initialHealth?: ServingStatus;
   /** Connections one client and all clients may hold (read at each connection); default CONNECTIONS_PER_CLIENT
@@ -280,7 +283,7 @@ const SELECTIONS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Requests that legitimately grow large, whose elements are counted before they are decoded (REQUEST_ELEMENTS):
+ * Requests that legitimately grow large, whose elements are counted before they are decoded (requestElements):
  * the fields of each nested message named are counted too, and what to send instead.
  */
 const COUNTED: ReadonlyMap<string, { nested: ReadonlySet<number>; advice: string }> = new Map([
@@ -298,7 +301,7 @@ const COUNTED: ReadonlyMap<string, { nested: ReadonlySet<number>; advice: string
 ]);
 
 /** Refuse a counted request with too many elements, or one compressed (its elements cannot be counted). */
-function countRequest(method: string, decoder: AdmittingDecoder): void {
+function countRequest(method: string, decoder: AdmittingDecoder, max: number): void {
   const counted = COUNTED.get(method);
   if (!counted) return;
   decoder.inspect = (message) => {
@@ -307,7 +310,7 @@ function countRequest(method: string, decoder: AdmittingDecoder): void {
         'RPC_MALFORMED',
         `${method}: a compressed request is not taken (dsched clients never compress)`,
       );
-    checkRequestElements(message.subarray(5), counted.nested, counted.advice);
+    checkRequestElements(message.subarray(5), counted.nested, counted.advice, max);
   };
 }
 
@@ -427,7 +430,7 @@ function admitFirst(
       open ? ANONYMOUS_REQUEST_BYTES : SELECTIONS.has(method) ? SELECTION_REQUEST_BYTES : undefined,
       refuse,
     );
-    if (decoder) countRequest(method, decoder);
+    if (decoder) countRequest(method, decoder, opts.requestElements?.max ?? REQUEST_ELEMENTS);
     if (decoder && SELECTIONS.has(method))
       decoder.oversize = (length, max) =>
         new DschedError(

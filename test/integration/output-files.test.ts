@@ -3,7 +3,7 @@
 // file system full when the job ends (its writes may have failed, and a shell that ignores that exits 0). The
 // job is held, its reason naming the file, rather than counted as done with its output lost or cut short;
 // once the cause is gone, drelease runs it again. So is a job whose end a restarted startd finds in its
-// spawner's journal. The full file system needs root (mount -t tmpfs).
+// spawner's journal, whether or not the startd had recorded the job before it was killed. The full file system needs root (mount -t tmpfs).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -81,18 +81,20 @@ describe('output files', () => {
     await heldUntilFolderBack(job);
   });
 
-  test('output files – a job that ended while its startd was stopped, its output folder removed meanwhile, is held once the killed startd is back', async () => {
-    const job = await writingJob('unread');
-    // what a restarted startd checks the end against: its predecessor's record of the job's output files
-    const record = join(pool.home, 'run', 'startd-jobs.json');
-    await pool.waitFor('the startd to record the job with its output file', () =>
-      existsSync(record) && readFileSync(record, 'utf8').includes(job.out) ? true : undefined,
-    );
+  /** The spawner's journal of the startd's job spawner. */
+  const spawnerJournal = () => join(pool.home, 'run', `spawner-${keeperOf(pool)}.exits`);
+
+  /**
+   * The job ends, its output folder removed first, while its startd is stopped (it reads nothing from its
+   * spawner: the end is in the spawner's journal only); the startd is then killed (after `meanwhile`), and
+   * the next one holds the job.
+   */
+  async function endedUnreadThenHeld(job: Awaited<ReturnType<typeof writingJob>>, meanwhile = () => {}) {
     const startd = pool.daemonPid('startd');
-    const journal = join(pool.home, 'run', `spawner-${keeperOf(pool)}.exits`);
-    // stopped, the startd reads nothing from its spawner: the job's end is in the spawner's journal only
+    const journal = spawnerJournal();
     process.kill(startd, 'SIGSTOP');
     try {
+      meanwhile();
       rmSync(job.outDir, { recursive: true });
       writeFileSync(job.go, '');
       await pool.waitFor('the spawner to journal the end', () => journaled(journal, job.cluster, '"exitCode"'));
@@ -102,6 +104,30 @@ describe('output files', () => {
     }
     await pool.waitForRestart('startd', startd);
     await heldUntilFolderBack(job);
+  }
+
+  test('output files – a job that ended while its startd was stopped, its output folder removed meanwhile, is held once the killed startd is back', async () => {
+    const job = await writingJob('unread');
+    const record = join(pool.home, 'run', 'startd-jobs.json');
+    await pool.waitFor('the startd to record the job with its output file', () =>
+      existsSync(record) && readFileSync(record, 'utf8').includes(job.out) ? true : undefined,
+    );
+    await endedUnreadThenHeld(job);
+  });
+
+  test('output files – a job killed with its startd before the startd recorded it, its output folder removed, is held once the startd is back', async () => {
+    const job = await writingJob('unrecorded');
+    const journal = spawnerJournal();
+    // what a restarted startd checks the end against: the paths and the files the spawner opened, in the
+    // journal's start (and end) line
+    await pool.waitFor(
+      'the spawner to journal the start with the output files',
+      () =>
+        journaled(journal, job.cluster, `"stdout":"${job.out}"`) &&
+        journaled(journal, job.cluster, '"files":{"stdout"'),
+    );
+    // as a startd killed in the turn the job started leaves it: no record of the job (nor of any other)
+    await endedUnreadThenHeld(job, () => rmSync(join(pool.home, 'run', 'startd-jobs.json'), { force: true }));
   });
 
   test(

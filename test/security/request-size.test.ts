@@ -9,7 +9,8 @@
 // of a repeated field or map, about 40 times the few bytes it takes on the wire, in one turn of the daemon. A
 // user's Submit of a million empty procs (2 bytes each), of one proc with a million attributes, or an Edit of a
 // million job ids, made the schedd hold 1.6 GB before any check ran. The elements of such a request are now
-// counted in its bytes before it is decoded, and past REQUEST_ELEMENTS it is refused, saying what to do.
+// counted in its bytes before it is decoded, and past requestElements(MAX_JOBS_PER_SUBMISSION) it is refused,
+// saying what to do; an admin who raises the limit raises that bound with it.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -17,7 +18,8 @@ import { DschedError } from '../../lib/errors.js';
 import { CollectorClient } from '../../lib/rpc/clients/collector.js';
 import { ScheddClient } from '../../lib/rpc/clients/schedd.js';
 import { ANONYMOUS_REQUEST_BYTES } from '../../lib/rpc/server.js';
-import { REQUEST_ELEMENTS } from '../../lib/rpc/request-elements.js';
+import { PARAMS } from '../../lib/config/params.js';
+import { requestElements } from '../../lib/rpc/request-elements.js';
 import { TestPool } from '../integration/harness/pool.js';
 
 /** The most memory the process has held at once, in MB. */
@@ -76,10 +78,10 @@ describe('security – request size before authentication', () => {
     await pool.waitForHistory(await pool.submit('ok.sub'), 1);
   });
 
-  test('security – a Submit or Edit of more elements than REQUEST_ELEMENTS is refused before it is decoded', async () => {
+  test('security – a Submit or Edit of more elements than MAX_JOBS_PER_SUBMISSION allows is refused before it is decoded', async () => {
     const schedd = pool.daemonPid('schedd');
     const user = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('nobody')));
-    const n = REQUEST_ELEMENTS + 1000;
+    const n = requestElements(Number(PARAMS.MAX_JOBS_PER_SUBMISSION.default)) + 1000;
     const peakBefore = peakMb(schedd);
     try {
       const attrs: Record<string, string> = {};
@@ -109,6 +111,31 @@ describe('security – request size before authentication', () => {
     pool.file('many.sub', 'executable = /bin/true\nhold = true\narguments = $(Process)\nqueue 20000\n');
     const r = await pool.run('dsubmit', ['many.sub']);
     assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('security – the bound on a Submit follows MAX_JOBS_PER_SUBMISSION when an admin raises it', async () => {
+    // raised past the default bound: a whole submission of that many procs must go in one request
+    const maxProcs = 2_000_000;
+    await pool.reconfigure(`MAX_JOBS_PER_SUBMISSION = ${maxProcs}\n`, ['schedd']);
+    const max = requestElements(maxProcs);
+    assert.ok(max >= maxProcs && max > requestElements(Number(PARAMS.MAX_JOBS_PER_SUBMISSION.default)));
+    const user = new ScheddClient(pool.daemonAddress('schedd'), pool.creds(pool.token('nobody')));
+    try {
+      // past it, refused naming the raised bound (within it, the request would queue two million jobs)
+      const e = await refusal(
+        user.rpc.unary(
+          'Submit',
+          { cluster: 1, procs: Array.from({ length: max + 1 }, () => ({})) },
+          {
+            deadlineMs: 120_000,
+          },
+        ),
+      );
+      assert.ok(e instanceof DschedError && e.code === 'INPUT_TOO_LARGE', String(e));
+      assert.match(e.message, new RegExp(`more than ${max} elements`));
+    } finally {
+      user.close();
+    }
   });
 
   // past SELECTION_REQUEST_BYTES a caller got grpc's own "message larger than max", as an INTERNAL error

@@ -1304,9 +1304,14 @@ export class DagEngine {
  * run used (not the newest one, which the run itself may have written just before a crash).
  */
 export function loadDagForResume(path: string, events: readonly DagEvent[], opts: DagParseOptions = {}): Dag {
+  return parseDagFile(path, dagOptionsForResume(events, opts));
+}
+
+/** What loadDagForResume parses the DAG with: for a caller that parses it itself (in slices). */
+export function dagOptionsForResume(events: readonly DagEvent[], opts: DagParseOptions = {}): DagParseOptions {
   const started = events.find((e): e is Extract<DagEvent, { type: 'dag_started' }> => e.type === 'dag_started');
   const { rescueFile: _ignored, ...rest } = opts;
-  return parseDagFile(path, started?.rescueFile ? { ...rest, rescueFile: started.rescueFile } : rest);
+  return started?.rescueFile ? { ...rest, rescueFile: started.rescueFile } : rest;
 }
 
 function classAdString(s: string): string {

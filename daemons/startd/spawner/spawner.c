@@ -26,9 +26,10 @@
  *   {"id","event":"exited","exitCode","signal"?,"stopped"}
  * The single argument is the startd's run directory: ends are journaled in spawner-<pid>.exits there (the
  * keeper's pid, which the startd knows), one JSON object a line, in the format spawner-journal.ts reads:
- *   {"pid","run","note"}                        a job started (written by the job's process before its exec)
+ *   {"pid","run","note","files"?}               a job started (written by the job's process before its exec)
  *   {"stop":run}                                 the startd asked for the job to be stopped
- *   {"run","note","exitCode","signal"?,"stopped"?,"time"}   a job ended (fsynced before it is reported)
+ *   {"run","note","files"?,"exitCode","signal"?,"stopped"?,"time"}   a job ended (fsynced before it is reported)
+ * (files: the `dev:ino` of the job's stdout and stderr, as in "started")
  *   {"done":run}                                 the startd has journaled that end itself
  *   {"adopted":pid,"exitCode","signal"?,"time"}  the keeper reaped a process its dead spawner left
  */
@@ -1079,6 +1080,7 @@ static void start(const struct req *r) {
   const char *exe = get(r, "exe"), *cwd = get(r, "cwd"), *in = get(r, "stdin"), *outp = get(r, "stdout"), *errp = get(r, "stderr");
   const char *sandbox = get(r, "sandbox"), *ad = get(r, "ad"), *method = get(r, "family");
   const char *run = get(r, "run"), *journal = get(r, "journal");
+  char *journal_files = NULL; /* `journal` with the output files' ids (made once they are open) */
   int owner = get(r, "uid") != NULL;
   unsigned uid = 0, gid = 0;
   /* the submitter's umask: the job's stdout and stderr are made under it, and the job runs with it */
@@ -1202,6 +1204,15 @@ static void start(const struct req *r) {
   char outid[64], errid[64];
   file_id(fds[1], outid, sizeof outid);
   file_id(fds[2], errid, sizeof errid);
+  /* the start and end lines carry the files too: a startd that replays the end checks the output against
+     them, whether or not it had recorded the job before it died */
+  if (journal && (*outid || *errid)) {
+    size_t n = strlen(journal) + 2 * sizeof outid + 64;
+    journal_files = xmalloc(n);
+    snprintf(journal_files, n, "%s,\"files\":{%s%s%s%s%s%s%s}", journal, *outid ? "\"stdout\":\"" : "", outid,
+             *outid ? "\"" : "", *outid && *errid ? "," : "", *errid ? "\"stderr\":\"" : "", errid, *errid ? "\"" : "");
+    journal = journal_files;
+  }
   argv = xmalloc(sizeof *argv * (size_t)(nargs + 2));
   envp = xmalloc(sizeof *envp * (size_t)(nenv + 1));
   argv[0] = (char *)exe;
@@ -1299,6 +1310,7 @@ cleanup:
   if (pipefd[0] >= 0) close(pipefd[0]);
   if (pipefd[1] >= 0) close(pipefd[1]);
   family_free(&fam);
+  free(journal_files);
   free(groups);
   free(argv);
   free(envp);

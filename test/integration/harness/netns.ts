@@ -277,7 +277,8 @@ export class NetnsPool {
       );
       return pool;
     } catch (e) {
-      await pool.stop();
+      // whatever was started goes before the failure is thrown: the caller gets no pool to stop
+      await pool.stop().catch(() => pool.destroySync());
       throw e;
     }
   }
@@ -331,10 +332,16 @@ export class NetnsPool {
     return env;
   }
 
-  /** Start one daemon of a host in the foreground inside its namespace and wait until it serves. */
+  /** Start one daemon of a host in the foreground inside its namespace and wait until it serves; one that
+   *  hangs is killed before the failure is thrown. */
   async startDaemon(h: Host, daemon: string): Promise<void> {
-    this.spawnDaemon(h, daemon);
-    await this.waitServing(h, daemon);
+    const child = this.spawnDaemon(h, daemon);
+    try {
+      await this.waitServing(h, daemon);
+    } catch (e) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      throw e;
+    }
   }
 
   private spawnDaemon(h: Host, daemon: string): ChildProcess {

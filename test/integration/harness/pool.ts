@@ -8,6 +8,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -49,6 +50,26 @@ const TEST_CONFIG: Record<string, string> = {
   // no podman test container at each start: container tests ask for the container launcher themselves
   STARTD_LAUNCHERS: 'process',
 };
+
+/**
+ * The live processes whose environment names `home` as their DSCHED_HOME: a pool's master, daemons, job
+ * spawner and keeper (a home is a fresh temporary folder, so no other pool's).
+ */
+export function homeProcesses(home: string): Array<{ pid: number; cmdline: string }> {
+  const out: Array<{ pid: number; cmdline: string }> = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${e}/environ`, 'utf8').split('\0').includes(`DSCHED_HOME=${home}`)) continue;
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))) continue;
+      out.push({ pid: Number(e), cmdline: readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' ').trim() });
+    } catch {
+      /* gone meanwhile, or not ours to read */
+    }
+  }
+  return out;
+}
 
 /** Whether a process still exists. */
 export function alive(pid: number): boolean {
@@ -167,11 +188,59 @@ export class TestPool {
     return new TestPool(config);
   }
 
-  static async start(config: Record<string, string> = {}): Promise<TestPool> {
+  /** Make a pool home (`prepare` may put files in it first) and `dsched start` it. */
+  static async start(config: Record<string, string> = {}, prepare?: (pool: TestPool) => void): Promise<TestPool> {
     const pool = new TestPool(config);
-    const r = await pool.run('dsched', ['start'], { timeoutMs: START_BACKSTOP_MS });
-    if (r.code !== 0) throw new Error(`dsched start failed (${r.code}): ${r.stderr}${r.stdout}\n${pool.logs()}`);
+    prepare?.(pool);
+    await pool.startOrStop(() => pool.run('dsched', ['start'], { timeoutMs: START_BACKSTOP_MS }));
     return pool;
+  }
+
+  /**
+   * Run `start` (a `dsched start`); should it fail or hang, stop whatever it started before throwing: a failed
+   * start leaves its master running (restarting what failed until `dsched stop`, as the CLI says), and the
+   * caller, given no pool, would never stop it.
+   */
+  private async startOrStop(start: () => Promise<RunResult>): Promise<void> {
+    let failure: string;
+    try {
+      const r = await start();
+      if (r.code === 0) return;
+      failure = `dsched start failed (${r.code}): ${r.stderr}${r.stdout}`;
+    } catch (e) {
+      failure = (e as Error).message;
+    }
+    const logs = this.logs();
+    const left = await this.stopAll();
+    rmSync(this.home, { recursive: true, force: true });
+    rmSync(this.work, { recursive: true, force: true });
+    throw new Error(
+      `${failure}\n${logs}${left.length ? `\nleft running after dsched stop (killed): ${left.join(', ')}` : ''}`,
+    );
+  }
+
+  /**
+   * `dsched stop`, then SIGKILL to any process of this home still there (by DSCHED_HOME in its environment:
+   * a master a hung start had spawned before it wrote its lock, daemons it was starting), until none is.
+   * Returns what had to be killed.
+   */
+  private async stopAll(): Promise<string[]> {
+    await this.run('dsched', ['stop']).catch(() => undefined);
+    const killed: string[] = [];
+    for (let round = 0; round < 50; round++) {
+      const left = homeProcesses(this.home);
+      if (!left.length) break;
+      for (const p of left) {
+        if (round === 0) killed.push(`pid ${p.pid} ${p.cmdline}`);
+        try {
+          process.kill(p.pid, 'SIGKILL');
+        } catch {
+          /* gone meanwhile */
+        }
+      }
+      await sleep(100);
+    }
+    return killed;
   }
 
   /**
@@ -186,10 +255,11 @@ export class TestPool {
   ): Promise<TestPool> {
     const exec = new TestPool({ DAEMON_LIST: 'STARTD', COLLECTOR_HOST: this.daemonAddress('collector'), ...config });
     cpSync(join(this.home, 'ca'), join(exec.home, 'ca'), { recursive: true });
-    const r = opts.withoutAccounts
-      ? await exec.startWithout(opts.withoutAccounts)
-      : await exec.run('dsched', ['start'], { timeoutMs: START_BACKSTOP_MS });
-    if (r.code !== 0) throw new Error(`dsched start failed (${r.code}): ${r.stderr}${r.stdout}\n${exec.logs()}`);
+    await exec.startOrStop(() =>
+      opts.withoutAccounts
+        ? exec.startWithout(opts.withoutAccounts)
+        : exec.run('dsched', ['start'], { timeoutMs: START_BACKSTOP_MS }),
+    );
     return exec;
   }
 
