@@ -64,6 +64,8 @@ const USAGE = `usage: dsched <command> [options]
 const DAEMONS: readonly string[] = DAEMON_NAMES;
 const here = dirname(fileURLToPath(import.meta.url));
 const daemonMain = (name: string) => join(here, '..', 'daemons', name, 'main.js');
+/** Starts the master in a session keyring of its own with no descriptor of ours but stdio (libexec/dsched-clean-exec.c). */
+const cleanExec = join(here, '..', 'libexec', 'dsched-clean-exec');
 
 /** This host's name in the pool (its certificate's CN). */
 const hostName = (config: Config) => config.str('HOSTNAME') || hostname();
@@ -548,9 +550,21 @@ async function start(setAsideDamagedQueue = false): Promise<number> {
   const out = openSync(join(paths.log, 'master.out'), 'a');
   const startedAt = new Date().toISOString();
   const startedMs = Date.now();
+  // Through the clean exec helper: no daemon, nor what it starts, holds the keys of the login `dsched start`
+  // ran in (root's) or a descriptor it was given (docs/security.md)
+  if (!existsSync(cleanExec)) {
+    closeSync(out);
+    throw new DschedError('INTERNAL', `${cleanExec} is missing, so the master cannot be started`, {
+      hint: 'build dsched again (npm run build, or npm rebuild -g dsched): it builds the program',
+    });
+  }
   const child = native
-    ? spawn(native, nativeMasterArgs(config), { detached: true, stdio: ['ignore', out, out], env: io().env })
-    : spawn(process.execPath, [...daemonNodeFlags('master'), daemonMain('master')], {
+    ? spawn(cleanExec, [native, ...nativeMasterArgs(config)], {
+        detached: true,
+        stdio: ['ignore', out, out],
+        env: io().env,
+      })
+    : spawn(cleanExec, [process.execPath, ...daemonNodeFlags('master'), daemonMain('master')], {
         detached: true,
         stdio: ['ignore', out, out],
         env: process.env,

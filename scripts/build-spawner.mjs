@@ -2,7 +2,8 @@
 // Builds the C programs of dsched (PROGRAMS below) from their sources into dist/, where their daemons look for
 // them: the startd's job spawner (daemons/startd/spawner/spawner.c) beside the bundled startd, the
 // container launcher's init helper (spawner/container-init.c), the execute hosts' native master
-// (daemons/master/native-master.c) and the commands' launcher (libexec/dcmd.c).
+// (daemons/master/native-master.c), the helper that starts the master and DAG scripts clean
+// (libexec/dsched-clean-exec.c) and the commands' launcher (libexec/dcmd.c).
 // Warnings are errors: they run as root.
 //
 // `--if-needed` is the package's install script: a tarball from `npm pack` carries programs built for the
@@ -34,6 +35,13 @@ const PROGRAMS = [
     what: 'the native master',
     source: 'daemons/master/native-master.c',
     target: 'dist/daemons/master/dsched-master',
+    flags: ['-D_FORTIFY_SOURCE=2'],
+  },
+  {
+    // what root's daemons start beside jobs: the master, a DAG's scripts
+    what: 'the clean exec helper',
+    source: 'libexec/dsched-clean-exec.c',
+    target: 'dist/libexec/dsched-clean-exec',
     flags: ['-D_FORTIFY_SOURCE=2'],
   },
   {

@@ -5,29 +5,15 @@
 // holds every key in it with the possessor's rights: each job, of any user, read the admin's keys, and each
 // other's. A job now starts in a session keyring of its own.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DIST, TestPool } from '../integration/harness/pool.js';
+import { TestPool } from '../integration/harness/pool.js';
 import { NOBODY, nobodyFolder } from './nobody.js';
+import { KEYS_PY, otherArch, startFromRootLogin } from './root-login.js';
 
 const needsRoot = process.getuid?.() !== 0 && 'needs root to run a pool and act as another user';
-const otherArch =
-  !['x64', 'arm64'].includes(process.arch) && 'the system call numbers below are those of x86-64 and aarch64';
-
-/** keyctl(2) and add_key(2) through python's ctypes (x86-64 and aarch64 numbers): no keyutils needed. */
-const KEYS_PY = `
-import ctypes, os, platform, sys
-libc = ctypes.CDLL(None, use_errno=True)
-SYS_add_key, SYS_keyctl = {'x86_64': (248, 250), 'aarch64': (217, 219)}[platform.machine()]
-SESSION = -3
-def keyctl(*a):
-    r = libc.syscall(SYS_keyctl, *a)
-    if r < 0: raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-    return r
-`;
 
 describe('security – the session keyring a job inherits', { skip: needsRoot || otherArch }, () => {
   let pool: TestPool;
@@ -35,24 +21,7 @@ describe('security – the session keyring a job inherits', { skip: needsRoot ||
   before(async () => {
     // dsched start from a login session of root's with a key in it, as pam_keyinit makes one
     pool = TestPool.create();
-    const login = join(pool.work, 'login.py');
-    writeFileSync(
-      login,
-      `${KEYS_PY}
-keyctl(1, None)  # KEYCTL_JOIN_SESSION_KEYRING: a new one, anonymous
-k = libc.syscall(SYS_add_key, b"user", b"admin-key", sys.argv[1].encode(), len(sys.argv[1]), SESSION)
-if k < 0: sys.exit("add_key: " + os.strerror(ctypes.get_errno()))
-os.execv(sys.argv[2], sys.argv[2:])
-`,
-    );
-    await new Promise<void>((resolve, reject) =>
-      execFile(
-        'python3',
-        [login, secret, process.execPath, join(DIST, 'cli', 'dsched.js'), 'start'],
-        { env: pool.env, cwd: pool.work },
-        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}${stdout}`)) : resolve()),
-      ),
-    );
+    await startFromRootLogin(pool, secret);
   });
   after(async () => {
     await pool?.stop();
@@ -63,13 +32,7 @@ os.execv(sys.argv[2], sys.argv[2:])
     put(
       'keys.py',
       `${KEYS_PY}
-try:
-    k = keyctl(10, SESSION, b"user", b"admin-key", 0)  # KEYCTL_SEARCH
-    buf = ctypes.create_string_buffer(256)
-    n = keyctl(11, k, buf, 256)  # KEYCTL_READ
-    print("read", buf.raw[:n].decode())
-except OSError as e:
-    print("refused", e.strerror)
+print(read_key(b"admin-key"))
 k = libc.syscall(SYS_add_key, b"user", b"own-key", b"mine", 4, SESSION)
 if k < 0: sys.exit("add_key: " + os.strerror(ctypes.get_errno()))
 buf = ctypes.create_string_buffer(16)
