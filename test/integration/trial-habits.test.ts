@@ -1,8 +1,10 @@
 // What HTCondor and PBS users and admins try first with their own scripts: LastJobStatus in condor_q -long
-// (the status before the current one, which scripts and policies read).
+// (the status before the current one, which scripts and policies read); qstat of a subjob that is not there,
+// named as it was typed (not as its array).
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TestPool } from './harness/pool.js';
+import { shimShell, TestPool } from './harness/pool.js';
 
 describe('trial habits – HTCondor and PBS users', () => {
   let pool: TestPool;
@@ -62,5 +64,30 @@ describe('trial habits – HTCondor and PBS users', () => {
         [3, 5],
       ],
     );
+  });
+
+  test('trial habits – qstat of a subjob not in the queue names that subjob, and says when it has finished', async () => {
+    const bin = join(pool.work, 'shims-subjob');
+    assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
+    pool.file('arr.sh', '#!/bin/sh\n#PBS -J 1-2\ntrue\n', 0o755);
+    const q = shimShell(pool, bin, 'qsub -h arr.sh');
+    assert.equal(q.code, 0, q.stderr);
+    const array = q.stdout.trim();
+    const [cluster, host] = [/^(\d+)/.exec(array)![1], array.replace(/^\d+\[\]\./, '')];
+    const none = shimShell(pool, bin, `qstat ${cluster}[7]`);
+    assert.equal(none.code, 1);
+    assert.equal(none.stderr, `qstat: Unknown Job Id ${cluster}[7].${host}\n`);
+    const held = shimShell(pool, bin, `qstat ${cluster}[1].${host}`);
+    assert.equal(held.code, 0, held.stderr);
+    assert.match(held.stdout, new RegExp(`^${cluster}\\[1\\]\\.\\S+ .* H `, 'm'));
+    assert.equal(shimShell(pool, bin, `qrls ${array}`).code, 0);
+    await pool.waitForHistory(Number(cluster), 2);
+    const done = shimShell(pool, bin, `qstat -f ${cluster}[1]`);
+    assert.equal(done.code, 1);
+    assert.equal(
+      done.stderr,
+      `qstat: Unknown Job Id ${cluster}[1].${host}: the job has finished; qstat -x (dq -pbs -x) shows it\n`,
+    );
+    assert.equal(shimShell(pool, bin, `qstat -xf ${cluster}[1]`).code, 0);
   });
 });
