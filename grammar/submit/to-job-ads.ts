@@ -1138,10 +1138,17 @@ const concurrencyHandler: Handler = {
   },
 };
 
+/** HTCondor's NICE_USER_ACCOUNTING_GROUP_NAME: the group nice_user jobs are accounted to. */
+export const NICE_USER_GROUP = 'nice-user';
+
 const accountingHandler: Handler = {
-  reads: ['accounting_group', 'accounting_group_user'],
+  reads: ['accounting_group', 'accounting_group_user', 'nice_user'],
   run(g: GroupExpander, out: Attrs) {
-    const grp = g.get('accounting_group');
+    const nice = g.get('nice_user');
+    // as HTCondor: a nice job is accounted to the group nice-user, whose submitters the negotiator serves
+    // last (their priority factor is NICE_USER_PRIO_FACTOR's); it takes the place of accounting_group
+    const grp =
+      nice && parseBool(nice.value) === true ? { ...nice, value: NICE_USER_GROUP } : g.get('accounting_group');
     const gu = g.get('accounting_group_user');
     const hasGroup = grp !== undefined && grp.value !== '';
     if (!hasGroup && (!gu || gu.value === '')) return;

@@ -1,6 +1,6 @@
 // What HTCondor and PBS users and admins try first with their own scripts: LastJobStatus in condor_q -long
 // (the status before the current one, which scripts and policies read); qstat of a subjob that is not there,
-// named as it was typed (not as its array).
+// named as it was typed (not as its array); nice_user jobs accounted to the group nice-user, served last.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -89,5 +89,19 @@ describe('trial habits – HTCondor and PBS users', () => {
       `qstat: Unknown Job Id ${cluster}[1].${host}: the job has finished; qstat -x (dq -pbs -x) shows it\n`,
     );
     assert.equal(shimShell(pool, bin, `qstat -xf ${cluster}[1]`).code, 0);
+  });
+
+  test('trial habits – a nice_user job is accounted to nice-user.OWNER, a submitter the negotiator serves after everyone else', async () => {
+    pool.file('nice.sub', 'executable = /bin/true\nnice_user = true\nqueue\n');
+    const cluster = await pool.submit('nice.sub');
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.NiceUser, true);
+    assert.equal(ad!.AcctGroup, 'nice-user');
+    assert.equal(ad!.AccountingGroup, `nice-user.${String(ad!.Owner)}`);
+    // it ran, so the negotiator has its account: with a factor that puts it behind any ordinary user
+    const accounts = await pool.json('duserprio', []);
+    const nice = accounts.find((a) => String(a.name).startsWith(`nice-user.${String(ad!.Owner)}@`));
+    assert.ok(nice, JSON.stringify(accounts));
+    assert.equal(nice.priority_factor, 10_000_000);
   });
 });
