@@ -692,6 +692,12 @@ const logHandler: Handler = {
     if (x && x.value !== '') {
       const b = parseBool(x.value);
       if (b === undefined) g.fail(x.site, `log_xml: expected true or false, found '${x.value}'`);
+      // a script that parses the log as XML would fail on what it finds: said at submit, not at its first read
+      if (b && l && l.value !== '')
+        g.warn(
+          'log_xml: the job event log is written in the text format only (dsched writes no XML log); dwait, condor_wait and dq -userlog read it',
+          x.site,
+        );
       out.UserLogUseXML = String(b);
     }
   },

@@ -1,6 +1,7 @@
 // What HTCondor and PBS users and admins try first with their own scripts: LastJobStatus in condor_q -long
 // (the status before the current one, which scripts and policies read); qstat of a subjob that is not there,
-// named as it was typed (not as its array); nice_user jobs accounted to the group nice-user, served last.
+// named as it was typed (not as its array); nice_user jobs accounted to the group nice-user, served last;
+// log_xml = true, whose log is text all the same, said at submit.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -103,5 +104,14 @@ describe('trial habits – HTCondor and PBS users', () => {
     const nice = accounts.find((a) => String(a.name).startsWith(`nice-user.${String(ad!.Owner)}@`));
     assert.ok(nice, JSON.stringify(accounts));
     assert.equal(nice.priority_factor, 10_000_000);
+  });
+
+  test('trial habits – log_xml = true warns at submit that the event log is text, which dwait reads', async () => {
+    pool.file('xml.sub', 'executable = /bin/true\nlog = x.log\nlog_xml = True\nqueue\n');
+    const r = await pool.run('dsubmit', ['xml.sub']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: log_xml: the job event log is written in the text format only/);
+    assert.equal((await pool.run('dwait', ['x.log'])).code, 0);
+    assert.match(pool.read('x.log'), /^000 \(/);
   });
 });
