@@ -1144,6 +1144,19 @@ const concurrencyHandler: Handler = {
   },
 };
 
+/** coresize is kept in the job ad (CoreSize) but no launcher sets the job's core limit from it: said at submit. */
+const coreSizeHandler: Handler = {
+  reads: ['coresize'],
+  run(g: GroupExpander) {
+    const c = g.get('coresize');
+    if (c && c.value !== '')
+      g.warn(
+        "coresize: not applied: the job gets the core file size limit the execute host's dsched runs with (its ulimit -c)",
+        c.site,
+      );
+  },
+};
+
 /** HTCondor's NICE_USER_ACCOUNTING_GROUP_NAME: the group nice_user jobs are accounted to. */
 export const NICE_USER_GROUP = 'nice-user';
 
@@ -1253,6 +1266,7 @@ function buildHandlers(input: SubmitInput, table: Map<string, MacroDef>): Handle
     policyHandler,
     concurrencyHandler,
     accountingHandler,
+    coreSizeHandler,
     batchNameHandler,
     killSigHandler('kill_sig', 'KillSig'),
     killSigHandler('remove_kill_sig', 'RemoveKillSig'),
