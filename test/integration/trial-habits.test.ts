@@ -92,14 +92,19 @@ describe('trial habits – HTCondor and PBS users', () => {
     assert.equal(shimShell(pool, bin, `qstat -xf ${cluster}[1]`).code, 0);
   });
 
-  test('trial habits – a nice_user job is accounted to nice-user.OWNER (the group the negotiator serves after everyone else)', async () => {
+  test('trial habits – a nice_user job is accounted to nice-user.OWNER, a submitter the negotiator serves after everyone else', async () => {
     pool.file('nice.sub', 'executable = /bin/true\nnice_user = true\nqueue\n');
     const cluster = await pool.submit('nice.sub');
     const [ad] = await pool.waitForHistory(cluster, 1);
     assert.equal(ad!.NiceUser, true);
     assert.equal(ad!.AcctGroup, 'nice-user');
     assert.equal(ad!.AccountingGroup, `nice-user.${String(ad!.Owner)}`);
-    // the negotiator's factor for such a submitter: test/unit/negotiator/fair-share.test.ts
+    // it was matched, so the negotiator has its account (charged at the match; -allusers: a job this short may
+    // end before any usage is counted), with a factor that puts it behind any ordinary user
+    const accounts = await pool.json('duserprio', ['-allusers']);
+    const nice = accounts.find((a) => String(a.name).startsWith(`nice-user.${String(ad!.Owner)}@`));
+    assert.ok(nice, JSON.stringify(accounts));
+    assert.equal(nice.priority_factor, 10_000_000);
   });
 
   test('trial habits – log_xml = true and coresize warn at submit (the event log is text, which dwait reads; no core limit is set)', async () => {
