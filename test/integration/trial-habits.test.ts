@@ -44,8 +44,9 @@ describe('trial habits – HTCondor and PBS users', () => {
     assert.equal(gone!.LastJobStatus, 5, 'removed, from held');
   });
 
-  test('trial habits – a whole held cluster released and removed at once keeps each job its LastJobStatus', async () => {
-    pool.file('many.sub', 'executable = /bin/true\nhold = true\nqueue 3\n');
+  test('trial habits – a whole cluster released, held and removed at once gives each job its LastJobStatus', async () => {
+    // no slot takes them: they stay idle once released
+    pool.file('many.sub', 'executable = /bin/true\nrequirements = false\nhold = true\nqueue 3\n');
     const cluster = await pool.submit('many.sub');
     const statuses = async () =>
       (await pool.json('dq', [String(cluster)])).map((a) => [a.ProcId, a.JobStatus, a.LastJobStatus]);
@@ -54,6 +55,18 @@ describe('trial habits – HTCondor and PBS users', () => {
       [0, 5, undefined],
       [1, 5, undefined],
       [2, 5, undefined],
+    ]);
+    assert.equal((await pool.run('drelease', [String(cluster)])).code, 0);
+    assert.deepEqual(await statuses(), [
+      [0, 1, 5],
+      [1, 1, 5],
+      [2, 1, 5],
+    ]);
+    assert.equal((await pool.run('dhold', [String(cluster)])).code, 0);
+    assert.deepEqual(await statuses(), [
+      [0, 5, 1],
+      [1, 5, 1],
+      [2, 5, 1],
     ]);
     assert.equal((await pool.run('drm', [String(cluster)])).code, 0);
     const gone = await pool.waitForHistory(cluster, 3);
