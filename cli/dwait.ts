@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // dwait: wait until jobs (or a DAG) leave the queue; exit 0 only if every one succeeded (condor_wait).
 // As condor_wait, it also takes a job event log (`log = …`): the jobs it records, or those of them named.
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DschedError } from '../lib/errors.js';
 import type { ScheddClient } from '../lib/rpc/clients/schedd.js';
@@ -45,7 +45,12 @@ async function main(argv: string[]): Promise<number> {
   if (!words.length) throw new DschedError('USAGE', 'usage: dwait [LOGFILE] [CLUSTER[.PROC]...]');
   // a path the user typed is relative to the folder the command was started in
   const log = logs.length ? resolve(io().cwd, logs[0]!) : undefined;
-  if (log && !isFile(log)) throw notAJobId(logs[0]!, 'a job event log file');
+  if (log && !isFile(log)) {
+    // say why it is no log file: most often the path is wrong (a submit file's log is relative to its initialdir)
+    const e = notAJobId(logs[0]!, 'a job event log file');
+    const why = existsSync(log) ? `${log} is not a regular file` : `${log} does not exist`;
+    throw new DschedError(e.code, `${e.message}: ${why}`);
+  }
   // the ClassAd library only once the arguments are good: --help and usage errors load none of it
   const { waitForJobs } = await import('./shared/wait.js');
   const session = openSession();

@@ -36,6 +36,7 @@ export const IMMUTABLE_JOB_ATTRS: ReadonlySet<string> = new Set(IMMUTABLE_NAMES.
  */
 const PROTECTED_NAMES = [
   'EnteredCurrentStatus',
+  'LastJobStatus',
   'NumJobStarts',
   'NumJobCompletions',
   'JobStartDate',

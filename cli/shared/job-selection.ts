@@ -9,6 +9,8 @@ export interface Selection {
   ids: Array<{ cluster: number; proc: number }>;
   owners: string[];
   constraint: string;
+  /** The subjobs named (`12[4]`) of clusters named by subjobs only: each is its cluster in `ids`, narrowed by `constraint`. */
+  subjobs?: Array<{ cluster: number; index: number }>;
 }
 
 export function parseSelection(words: Array<string | number>, constraint?: string | string[]): Selection {
@@ -28,6 +30,7 @@ export function parseSelection(words: Array<string | number>, constraint?: strin
   for (const [c, indexes] of subjobs) {
     if (sel.ids.some((id) => id.cluster === c && id.proc < 0)) continue;
     sel.ids.push({ cluster: c, proc: -1 });
+    for (const index of indexes) (sel.subjobs ??= []).push({ cluster: c, index });
     cs.push(`ClusterId != ${c} || ${indexes.map((i) => `PbsArrayIndex == ${i}`).join(' || ')}`);
   }
   for (const c of cs) {

@@ -446,12 +446,31 @@ export async function showPbsQueue(
     if (opts.limit > 0) ads = ads.slice(0, opts.limit);
   }
   let code = 0;
-  for (const id of sel.ids) {
-    if (!ads.some((a) => num(a, 'ClusterId') === id.cluster && (id.proc < 0 || num(a, 'ProcId') === id.proc))) {
+  // each job named, as named: a subjob (C[I]) by its index, not as its cluster
+  const named = [
+    ...sel.ids
+      .filter((id) => !sel.subjobs?.some((s) => s.cluster === id.cluster))
+      .map((id) => ({
+        text: idText(id),
+        ids: [id],
+        constraint: q.constraint,
+        is: (a: Ad) => num(a, 'ClusterId') === id.cluster && (id.proc < 0 || num(a, 'ProcId') === id.proc),
+      })),
+    ...(sel.subjobs ?? []).map((s) => ({
+      text: `${s.cluster}[${s.index}].${opts.server}`,
+      ids: [{ cluster: s.cluster, proc: -1 }],
+      constraint: q.constraint ? `(${q.constraint}) && PbsArrayIndex == ${s.index}` : `PbsArrayIndex == ${s.index}`,
+      is: (a: Ad) => num(a, 'ClusterId') === s.cluster && num(a, 'PbsArrayIndex') === s.index,
+    })),
+  ];
+  for (const n of named) {
+    if (!ads.some(n.is)) {
       // PBS Professional's qstat says a finished job is shown with -x; Torque's says only that it is unknown
-      const done = !opts.finished && (await schedd.query({ ...q, ids: [id], history: true, limit: 1 })).length;
+      const done =
+        !opts.finished &&
+        (await schedd.query({ ...q, ids: n.ids, constraint: n.constraint, history: true, limit: 1 })).length;
       io().stderr.write(
-        `${io().command ?? 'dq'}: Unknown Job Id ${idText(id)}${done ? ': the job has finished; qstat -x (dq -pbs -x) shows it' : ''}\n`,
+        `${io().command ?? 'dq'}: Unknown Job Id ${n.text}${done ? ': the job has finished; qstat -x (dq -pbs -x) shows it' : ''}\n`,
       );
       code = 1;
     }

@@ -50,6 +50,10 @@ export const REFUSING_SHIMS: Record<string, string> = {
   qmsg: "dsched writes no message into a job's output files",
   tracejob:
     'dsched keeps no server log per job to trace: qstat -xf JOBID shows when the job was queued, started and ended, where it ran, its exit status and comment',
+  // an admin's first commands on a PBS server
+  qmgr: "dsched has no server to manage: queues and their limits are settings in the pool's configuration file (QUEUES, QUEUE_<NAME>_MAX_WALLTIME, ...; dsched config -v QUEUES says which), applied with dsched reconfig; dsched drain HOST takes a host out of service",
+  pbsnodes:
+    'dsched keeps no node list: dstatus (condor_status) lists the execute hosts and their slots, dstatus -long every attribute; dsched drain HOST takes a host out of service',
 };
 
 /** The folder of the built commands (dist/cli): where this file was bundled, or dist/cli beside the sources. */

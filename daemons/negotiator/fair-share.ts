@@ -16,6 +16,14 @@ export interface SavedAccounts {
   accounts: Array<{ name: string; real: number; factor: number; accumulated: number }>;
 }
 
+/**
+ * The submitters of nice_user jobs (accounted to the group nice-user: grammar/submit/to-job-ads.ts), as
+ * HTCondor's NICE_USER_PRIO_FACTOR: their priority factor puts them after every other submitter, so they get
+ * only what no one else wants.
+ */
+const NICE_USER_PREFIX = 'nice-user.';
+const NICE_USER_FACTOR = 10_000_000;
+
 export class FairShare {
   private accounts = new Map<string, Account>();
   private last = performance.now();
@@ -26,7 +34,10 @@ export class FairShare {
 
   private account(name: string): Account {
     let a = this.accounts.get(name);
-    if (!a) this.accounts.set(name, (a = { real: 0.5, factor: this.defaultFactor, inUse: 0, accumulated: 0 }));
+    if (!a) {
+      const factor = name.startsWith(NICE_USER_PREFIX) ? NICE_USER_FACTOR : this.defaultFactor;
+      this.accounts.set(name, (a = { real: 0.5, factor, inUse: 0, accumulated: 0 }));
+    }
     return a;
   }
 

@@ -871,6 +871,8 @@ export class JobQueue {
     if (status !== undefined && status !== job.status) {
       this.count(job, job.status, -1);
       this.count(job, status, 1);
+      // HTCondor's LastJobStatus: the status the job had before this one (scripts and policies read it)
+      job.attrs.LastJobStatus = String(job.status);
       job.status = status;
       job.attrs.JobStatus = String(status);
       job.attrs.EnteredCurrentStatus = String(nowSeconds());
@@ -1037,7 +1039,8 @@ export class JobQueue {
       .prepare(
         'INSERT OR REPLACE INTO history (cluster_id, proc_id, owner, status, completion_date, ad) ' +
           `SELECT cluster_id, proc_id, owner, ${JobStatus.Removed}, ?, json_set(ad, '$.RemoveReason', ?, '$.CompletionDate', COALESCE(json_extract(ad, '$.CompletionDate'), '0'), ` +
-          `'$.JobStatus', '${JobStatus.Removed}', '$.EnteredCurrentStatus', ?) FROM jobs WHERE ${which}`,
+          `'$.JobStatus', '${JobStatus.Removed}', '$.LastJobStatus', CAST(status AS TEXT), '$.EnteredCurrentStatus', ?) ` +
+          `FROM jobs WHERE ${which}`,
       )
       .run(t, reasonText, String(t), c.id, ...procs);
     this.db.prepare(`DELETE FROM jobs WHERE ${which}`).run(c.id, ...procs);
@@ -1049,9 +1052,10 @@ export class JobQueue {
     for (const j of jobs) {
       if (j.ac) this.leaveIdle(j);
       this.count(j, j.status, -1);
+      const a = j.attrs;
+      if (j.status !== JobStatus.Removed) a.LastJobStatus = String(j.status);
       j.status = JobStatus.Removed;
       this.count(j, j.status, 1);
-      const a = j.attrs;
       a.RemoveReason = reasonText;
       a.CompletionDate ??= '0';
       a.JobStatus = String(JobStatus.Removed);
@@ -1110,7 +1114,9 @@ export class JobQueue {
           const { which, procs } = procFilter(g.jobs);
           this.db
             .prepare(
-              `UPDATE jobs SET status = ?, ad = json_set(${ad}, ${names.map(() => '?, ?').join(', ')}) WHERE ${which}`,
+              // each job's LastJobStatus is the status its row had (SET reads the row as it was)
+              `UPDATE jobs SET status = ?, ad = json_set(${ad}, ${names.map(() => '?, ?').join(', ')}, ` +
+                `'$.LastJobStatus', CAST(status AS TEXT)) WHERE ${which}`,
             )
             .run(status, ...g.removed.map(path), ...names.flatMap((k) => [path(k), g.set[k]!]), clusterId, ...procs);
         }
@@ -1126,6 +1132,7 @@ export class JobQueue {
         this.count(j, j.status, -1);
         for (const k of g.removed) delete j.attrs[k];
         Object.assign(j.attrs, g.set);
+        j.attrs.LastJobStatus = String(j.status);
         j.status = status;
         this.count(j, status, 1);
         j.ad = undefined;

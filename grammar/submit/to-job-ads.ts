@@ -692,6 +692,12 @@ const logHandler: Handler = {
     if (x && x.value !== '') {
       const b = parseBool(x.value);
       if (b === undefined) g.fail(x.site, `log_xml: expected true or false, found '${x.value}'`);
+      // a script that parses the log as XML would fail on what it finds: said at submit, not at its first read
+      if (b && l && l.value !== '')
+        g.warn(
+          'log_xml: the job event log is written in the text format only (dsched writes no XML log); dwait, condor_wait and dq -userlog read it',
+          x.site,
+        );
       out.UserLogUseXML = String(b);
     }
   },
@@ -1138,10 +1144,30 @@ const concurrencyHandler: Handler = {
   },
 };
 
+/** coresize is kept in the job ad (CoreSize) but no launcher sets the job's core limit from it: said at submit. */
+const coreSizeHandler: Handler = {
+  reads: ['coresize'],
+  run(g: GroupExpander) {
+    const c = g.get('coresize');
+    if (c && c.value !== '')
+      g.warn(
+        "coresize: not applied: the job gets the core file size limit the execute host's dsched runs with (its ulimit -c)",
+        c.site,
+      );
+  },
+};
+
+/** HTCondor's NICE_USER_ACCOUNTING_GROUP_NAME: the group nice_user jobs are accounted to. */
+export const NICE_USER_GROUP = 'nice-user';
+
 const accountingHandler: Handler = {
-  reads: ['accounting_group', 'accounting_group_user'],
+  reads: ['accounting_group', 'accounting_group_user', 'nice_user'],
   run(g: GroupExpander, out: Attrs) {
-    const grp = g.get('accounting_group');
+    const nice = g.get('nice_user');
+    // as HTCondor: a nice job is accounted to the group nice-user, whose submitters the negotiator serves
+    // last (their priority factor is NICE_USER_PRIO_FACTOR's); it takes the place of accounting_group
+    const grp =
+      nice && parseBool(nice.value) === true ? { ...nice, value: NICE_USER_GROUP } : g.get('accounting_group');
     const gu = g.get('accounting_group_user');
     const hasGroup = grp !== undefined && grp.value !== '';
     if (!hasGroup && (!gu || gu.value === '')) return;
@@ -1240,6 +1266,7 @@ function buildHandlers(input: SubmitInput, table: Map<string, MacroDef>): Handle
     policyHandler,
     concurrencyHandler,
     accountingHandler,
+    coreSizeHandler,
     batchNameHandler,
     killSigHandler('kill_sig', 'KillSig'),
     killSigHandler('remove_kill_sig', 'RemoveKillSig'),

@@ -116,7 +116,10 @@ queue
     assert.doesNotMatch(one.stdout, new RegExp(`${c}\\.1`));
     const none = await pool.run('dwait', ['nothere.log']);
     assert.equal(none.code, 2);
-    assert.match(none.stderr, /"nothere\.log" is neither a job id .* nor a job event log file/);
+    assert.match(
+      none.stderr,
+      /"nothere\.log" is neither a job id .* nor a job event log file: \/\S+\/nothere\.log does not exist/,
+    );
   });
 
   test('submit – -queue gives the queue statement of a file without one, as condor_submit -queue', async () => {

@@ -193,7 +193,7 @@ describe('torque habits', () => {
     await pool.run('drm', [echo.stdout.trim()]);
   });
 
-  test('pbs habits – qsig, qmove, qorder, qrerun, qmsg and tracejob say they are not supported and what to do instead (exit 2), and touch no job', async () => {
+  test("pbs habits – qsig, qmove, qorder, qrerun, qmsg, tracejob and an admin's qmgr and pbsnodes say they are not supported and what to do instead (exit 2), and touch no job", async () => {
     const bin = join(pool.work, 'shims-refuse');
     assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
     pool.file('kept.sh', '#!/bin/sh\ntrue\n', 0o755);
@@ -205,6 +205,8 @@ describe('torque habits', () => {
       [`qrerun ${id}`, /qhold JOBID, then qrls JOBID/],
       [`qmsg hello ${id}`, /no message/],
       [`tracejob ${id}`, /qstat -xf JOBID/],
+      [`qmgr -c 'list queue workq'`, /dsched config -v QUEUES .*dsched reconfig/],
+      ['pbsnodes -a', /dstatus .*dsched drain HOST/],
     ] as const) {
       const r = spawnSync('sh', ['-c', line], {
         cwd: pool.work,

@@ -301,6 +301,9 @@ export function formatSlotCompact(ads: readonly OutputAd[], opts: SlotViewOption
     let freeCpus = 0;
     let freeMem = 0;
     let load = 0;
+    // each slot of a dsched startd carries the machine's load (TotalLoadAvg, and LoadAvg alike): taken once,
+    // not once per slot; the slots' own LoadAvg are added up only for ads without it
+    let totalLoad: number | undefined;
     const codes = new Set<string>();
     for (const s of slots) {
       const c = num(s, 'Cpus') ?? 0;
@@ -309,6 +312,8 @@ export function formatSlotCompact(ads: readonly OutputAd[], opts: SlotViewOption
       mem += m;
       gpus += num(s, 'Gpus') ?? 0;
       load += num(s, 'LoadAvg') ?? 0;
+      const total = num(s, 'TotalLoadAvg');
+      if (total !== undefined) totalLoad = Math.max(totalLoad ?? 0, total);
       const type = str(s, 'SlotType');
       if (type === 'Partitionable' || (type !== 'Dynamic' && str(s, 'State') === 'Unclaimed')) {
         freeCpus += c;
@@ -327,7 +332,7 @@ export function formatSlotCompact(ads: readonly OutputAd[], opts: SlotViewOption
       (mem / 1024).toFixed(2),
       String(freeCpus),
       (freeMem / 1024).toFixed(2),
-      load.toFixed(2),
+      (totalLoad ?? load).toFixed(2),
       codes.size === 1 ? [...codes][0]! : codes.size === 0 ? activityCode(first) : '**',
     ]);
   }

@@ -35,4 +35,13 @@ describe('negotiator – fair share', () => {
     });
     assert.deepEqual(fs.list(), []);
   });
+
+  test("fair share – a nice user's submitter (nice_user jobs, group nice-user) comes after a heavy user", () => {
+    const fs = new FairShare(100);
+    // alice has used a hundred slots for a long while; her nice jobs have used nothing
+    fs.restore({ at: Date.now(), accounts: [{ name: 'alice@s', real: 100, factor: 1, accumulated: 0 }] });
+    fs.observe([submitter('alice@s', 100), submitter('nice-user.alice@s', 0)]);
+    assert.ok(fs.effectivePriority('nice-user.alice@s') > fs.effectivePriority('alice@s') * 1000);
+    assert.equal(fs.list().find((a) => a.name === 'nice-user.alice@s')!.priority_factor, 10_000_000);
+  });
 });

@@ -78,6 +78,20 @@ describe('output/slots – -compact', () => {
     ]);
     assert.equal(activityCode(slots[0]!), 'Cb');
   });
+  test("output/slots – a machine's load is counted once, not once per slot that carries it (TotalLoadAvg)", () => {
+    const busy = [1, 2, 3].map((i) =>
+      slot(`slot1_${i}@node3`, {
+        State: 'Claimed',
+        Activity: 'Busy',
+        SlotType: 'Dynamic',
+        Cpus: 1,
+        LoadAvg: 2.5,
+        TotalLoadAvg: 2.5,
+      }),
+    );
+    const [, line] = formatSlotCompact(busy);
+    assert.match(line!, / 2\.50 Cb$/);
+  });
 });
 
 describe('output/slots – -long and JSON', () => {

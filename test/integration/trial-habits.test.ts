@@ -1,0 +1,132 @@
+// What HTCondor and PBS users and admins try first with their own scripts: LastJobStatus in condor_q -long
+// (the status before the current one, which scripts and policies read); qstat of a subjob that is not there,
+// named as it was typed (not as its array); nice_user jobs accounted to the group nice-user, served last;
+// log_xml = true, whose log is text all the same, and coresize, not applied, both said at submit.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { shimShell, TestPool } from './harness/pool.js';
+
+describe('trial habits – HTCondor and PBS users', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start();
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('trial habits – LastJobStatus is the status a job had before its current one, in the queue and in history', async () => {
+    pool.file('last.sub', `executable = /bin/sh\narguments = "-c 'touch started; exec sleep 300'"\nqueue\n`);
+    const cluster = await pool.submit('last.sub');
+    const ad = async () => (await pool.json('dq', [String(cluster)]))[0]!;
+    // a job never changed from its first status has none, as in HTCondor
+    await pool.waitFor('the job to start', () => pool.exists('started') || undefined);
+    const running = await pool.waitFor('the job to be running', async () => {
+      const a = await ad();
+      return a.JobStatus === 2 ? a : undefined;
+    });
+    assert.equal(running.LastJobStatus, 1, 'running, from idle');
+    assert.equal((await pool.run('dhold', [String(cluster)])).code, 0);
+    const held = await ad();
+    assert.equal(held.JobStatus, 5);
+    assert.equal(held.LastJobStatus, 2, 'held, from running');
+    // released, it must stay idle for us to see it so: no slot takes it any more
+    assert.equal((await pool.run('dqedit', [String(cluster), 'Requirements', 'false'])).code, 0);
+    assert.equal((await pool.run('drelease', [String(cluster)])).code, 0);
+    const released = await ad();
+    assert.equal(released.JobStatus, 1);
+    assert.equal(released.LastJobStatus, 5, 'idle, from held');
+    assert.equal((await pool.run('dhold', [String(cluster)])).code, 0);
+    assert.equal((await pool.run('drm', [String(cluster)])).code, 0);
+    const [gone] = await pool.waitForHistory(cluster, 1);
+    assert.equal(gone!.JobStatus, 3);
+    assert.equal(gone!.LastJobStatus, 5, 'removed, from held');
+  });
+
+  test('trial habits – a whole cluster released, held and removed at once gives each job its LastJobStatus', async () => {
+    // no slot takes them: they stay idle once released
+    pool.file('many.sub', 'executable = /bin/true\nrequirements = false\nhold = true\nqueue 3\n');
+    const cluster = await pool.submit('many.sub');
+    const statuses = async () =>
+      (await pool.json('dq', [String(cluster)])).map((a) => [a.ProcId, a.JobStatus, a.LastJobStatus]);
+    // submitted held: no status before
+    assert.deepEqual(await statuses(), [
+      [0, 5, undefined],
+      [1, 5, undefined],
+      [2, 5, undefined],
+    ]);
+    assert.equal((await pool.run('drelease', [String(cluster)])).code, 0);
+    assert.deepEqual(await statuses(), [
+      [0, 1, 5],
+      [1, 1, 5],
+      [2, 1, 5],
+    ]);
+    assert.equal((await pool.run('dhold', [String(cluster)])).code, 0);
+    assert.deepEqual(await statuses(), [
+      [0, 5, 1],
+      [1, 5, 1],
+      [2, 5, 1],
+    ]);
+    assert.equal((await pool.run('drm', [String(cluster)])).code, 0);
+    const gone = await pool.waitForHistory(cluster, 3);
+    assert.deepEqual(
+      gone.map((a) => [a.JobStatus, a.LastJobStatus]),
+      [
+        [3, 5],
+        [3, 5],
+        [3, 5],
+      ],
+    );
+  });
+
+  test('trial habits – qstat of a subjob not in the queue names that subjob, and says when it has finished', async () => {
+    const bin = join(pool.work, 'shims-subjob');
+    assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
+    pool.file('arr.sh', '#!/bin/sh\n#PBS -J 1-2\ntrue\n', 0o755);
+    const q = shimShell(pool, bin, 'qsub -h arr.sh');
+    assert.equal(q.code, 0, q.stderr);
+    const array = q.stdout.trim();
+    const [cluster, host] = [/^(\d+)/.exec(array)![1], array.replace(/^\d+\[\]\./, '')];
+    const none = shimShell(pool, bin, `qstat ${cluster}[7]`);
+    assert.equal(none.code, 1);
+    assert.equal(none.stderr, `qstat: Unknown Job Id ${cluster}[7].${host}\n`);
+    const held = shimShell(pool, bin, `qstat ${cluster}[1].${host}`);
+    assert.equal(held.code, 0, held.stderr);
+    assert.match(held.stdout, new RegExp(`^${cluster}\\[1\\]\\.\\S+ .* H `, 'm'));
+    assert.equal(shimShell(pool, bin, `qrls ${array}`).code, 0);
+    await pool.waitForHistory(Number(cluster), 2);
+    const done = shimShell(pool, bin, `qstat -f ${cluster}[1]`);
+    assert.equal(done.code, 1);
+    assert.equal(
+      done.stderr,
+      `qstat: Unknown Job Id ${cluster}[1].${host}: the job has finished; qstat -x (dq -pbs -x) shows it\n`,
+    );
+    assert.equal(shimShell(pool, bin, `qstat -xf ${cluster}[1]`).code, 0);
+  });
+
+  test('trial habits – a nice_user job is accounted to nice-user.OWNER, a submitter the negotiator serves after everyone else', async () => {
+    pool.file('nice.sub', 'executable = /bin/true\nnice_user = true\nqueue\n');
+    const cluster = await pool.submit('nice.sub');
+    const [ad] = await pool.waitForHistory(cluster, 1);
+    assert.equal(ad!.NiceUser, true);
+    assert.equal(ad!.AcctGroup, 'nice-user');
+    assert.equal(ad!.AccountingGroup, `nice-user.${String(ad!.Owner)}`);
+    // it was matched, so the negotiator has its account (charged at the match; -allusers: a job this short may
+    // end before any usage is counted), with a factor that puts it behind any ordinary user
+    const accounts = await pool.json('duserprio', ['-allusers']);
+    const nice = accounts.find((a) => String(a.name).startsWith(`nice-user.${String(ad!.Owner)}@`));
+    assert.ok(nice, JSON.stringify(accounts));
+    assert.equal(nice.priority_factor, 10_000_000);
+  });
+
+  test('trial habits – log_xml = true and coresize warn at submit (the event log is text, which dwait reads; no core limit is set)', async () => {
+    pool.file('xml.sub', 'executable = /bin/true\nlog = x.log\nlog_xml = True\ncoresize = 0\nqueue\n');
+    const r = await pool.run('dsubmit', ['xml.sub']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: log_xml: the job event log is written in the text format only/);
+    assert.match(r.stderr, /warning: coresize: not applied/);
+    assert.equal((await pool.run('dwait', ['x.log'])).code, 0);
+    assert.match(pool.read('x.log'), /^000 \(/);
+  });
+});
