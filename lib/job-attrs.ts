@@ -145,3 +145,9 @@ export function attrsChars(attrs: Readonly<Record<string, string>>): number {
   for (const k in attrs) size += k.length + attrs[k]!.length;
   return size;
 }
+
+/**
+ * HTCondor's NICE_USER_ACCOUNTING_GROUP_NAME: the group `nice_user = true` jobs are accounted to, whose
+ * submitters the negotiator serves after every other. Every pool has it: no admin lists it in GROUP_NAMES.
+ */
+export const NICE_USER_GROUP = 'nice-user';

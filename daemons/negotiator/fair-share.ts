@@ -1,6 +1,7 @@
 // Fair share as HTCondor accounts it: each submitter's real priority follows the resources it uses, decaying
 // with a half-life; effective priority = real priority × priority factor; lower is better.
 import type { ClassAd } from '../../grammar/classad/index.js';
+import { NICE_USER_GROUP } from '../../lib/job-attrs.js';
 
 interface Account {
   real: number;
@@ -17,11 +18,11 @@ export interface SavedAccounts {
 }
 
 /**
- * The submitters of nice_user jobs (accounted to the group nice-user: grammar/submit/to-job-ads.ts), as
+ * The submitters of nice_user jobs (accounted to the group NICE_USER_GROUP: grammar/submit/to-job-ads.ts), as
  * HTCondor's NICE_USER_PRIO_FACTOR: their priority factor puts them after every other submitter, so they get
  * only what no one else wants.
  */
-const NICE_USER_PREFIX = 'nice-user.';
+const NICE_USER_PREFIX = `${NICE_USER_GROUP}.`;
 const NICE_USER_FACTOR = 10_000_000;
 
 export class FairShare {

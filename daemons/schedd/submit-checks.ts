@@ -18,7 +18,7 @@
 import { parseExpr } from '../../grammar/classad/index.js';
 import { DschedError } from '../../lib/errors.js';
 import { JobStatus } from '../../lib/job-status.js';
-import { CANONICAL_JOB_ATTR_NAMES, isJobAttrName, MAX_ATTR_NAME_CHARS } from '../../lib/job-attrs.js';
+import { CANONICAL_JOB_ATTR_NAMES, isJobAttrName, MAX_ATTR_NAME_CHARS, NICE_USER_GROUP } from '../../lib/job-attrs.js';
 import { visible } from '../../lib/visible-text.js';
 import { isExpressionText, litValue } from './queue.js';
 import { umaskProblem } from '../../lib/umask.js';
@@ -49,7 +49,7 @@ export function checkNamedOwners(
         const dot = n === 'accountinggroup' ? (v as string).lastIndexOf('.') : -1;
         if (dot < 0) continue;
         const group = (v as string).slice(0, dot);
-        known ??= new Set(groups.map((g) => g.toLowerCase()));
+        known ??= new Set([NICE_USER_GROUP, ...groups].map((g) => g.toLowerCase()));
         if (!known.has(group.toLowerCase()))
           throw new DschedError(
             'PERMISSION_DENIED',

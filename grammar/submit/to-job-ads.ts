@@ -11,6 +11,7 @@ import { SourceError, type ErrorCode } from '../../lib/errors.js';
 import { HoldCode, JobStatus, UNIVERSES, Universe } from '../../lib/job-status.js';
 import { condorArch, condorOpSys } from '../../lib/platform.js';
 import { splitFileList } from '../../lib/file-list.js';
+import { NICE_USER_GROUP } from '../../lib/job-attrs.js';
 import {
   ArgSyntaxError,
   CANONICAL_V2,
@@ -1156,9 +1157,6 @@ const coreSizeHandler: Handler = {
       );
   },
 };
-
-/** HTCondor's NICE_USER_ACCOUNTING_GROUP_NAME: the group nice_user jobs are accounted to. */
-export const NICE_USER_GROUP = 'nice-user';
 
 const accountingHandler: Handler = {
   reads: ['accounting_group', 'accounting_group_user', 'nice_user'],

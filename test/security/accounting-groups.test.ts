@@ -50,11 +50,13 @@ describe('security – accounting groups a user names', { skip: needsRoot }, () 
     assert.deepEqual(await queued(), before, 'nothing was queued');
   });
 
-  test("security – a user's job joins the pool's groups, in any case, or none", async () => {
+  test("security – a user's job joins the pool's groups, in any case, the nice users', or none", async () => {
     for (const [name, group, acct] of [
       ['a.sub', 'accounting_group = group_a\n', 'group_a.nobody'],
       ['sub.sub', 'accounting_group = GROUP_A.sub\n', 'GROUP_A.sub.nobody'],
       ['none.sub', 'accounting_group_user = nobody\n', 'nobody'],
+      // every pool has the nice users' group, served after everyone else: no fresh priority to be had there
+      ['nice.sub', 'nice_user = true\n', 'nice-user.nobody'],
     ]) {
       const sub = put(name!, `executable = /bin/true\nhold = true\n${group}queue\n`);
       const r = await pool.run('dsubmit', [sub], { ...NOBODY, cwd: dir });
