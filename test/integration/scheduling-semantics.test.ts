@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fakeMailCommand, mailMessages } from './harness/mail.js';
 import { sleep, TestPool, type RunOptions } from './harness/pool.js';
 import { withoutReconnects } from './harness/user-log.js';
 
@@ -40,12 +41,7 @@ describe('scheduling semantics', () => {
   before(async () => {
     // MAIL must be in place before the schedd starts: the mail test counts every message it is asked to send
     pool = TestPool.create({ NUM_CPUS: '2' });
-    const mail = pool.file(
-      'fake-mail.sh',
-      '#!/bin/sh\n{ echo "ARGS: $*"; cat; echo "--"; } >> "$(dirname "$0")/mail.txt"\n',
-      0o755,
-    );
-    appendFileSync(join(pool.home, 'config'), `MAIL = ${mail}\n`);
+    appendFileSync(join(pool.home, 'config'), `MAIL = ${fakeMailCommand(pool, 'mail.txt')}\n`);
     const r = await pool.run('dsched', ['start']);
     if (r.code !== 0) throw new Error(`dsched start failed (${r.code}): ${r.stderr}${r.stdout}\n${pool.logs()}`);
   });
@@ -293,9 +289,9 @@ describe('scheduling semantics', () => {
     assert.equal(h!.NumJobStarts, 2);
     assert.equal(h!.ExitCode, 5);
     // a message about the first run would have been sent two seconds (the second run) before this one
-    await pool.waitFor(
-      'the mail',
-      () => pool.exists('mail.txt') && new RegExp(`job ${c}\\.0 exited with status 5`).test(pool.read('mail.txt')),
+    // (whole: a message's subject is written before its text)
+    await pool.waitFor('the mail', () =>
+      mailMessages(pool, 'mail.txt').some((m) => new RegExp(`job ${c}\\.0 exited with status 5`).test(m)),
     );
     const messages = pool
       .read('mail.txt')
