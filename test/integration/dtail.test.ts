@@ -20,9 +20,10 @@ describe('dtail', () => {
   const step = (n: number) => join(pool.work, `step${n}`);
 
   test('dtail -f – each line as the job prints it, stderr apart, and the end when the job ends', async () => {
+    // (its stderr line first: once line1 is seen, oops1 is surely written)
     pool.file(
       'talk.sh',
-      `#!/bin/sh\necho line1\necho oops1 >&2\nwhile [ ! -e ${step(1)} ]; do sleep 0.1; done\necho line2\nwhile [ ! -e ${step(2)} ]; do sleep 0.1; done\necho line3\n`,
+      `#!/bin/sh\necho oops1 >&2\necho line1\nwhile [ ! -e ${step(1)} ]; do sleep 0.1; done\necho line2\nwhile [ ! -e ${step(2)} ]; do sleep 0.1; done\necho line3\n`,
       0o755,
     );
     pool.file('talk.sub', 'executable = talk.sh\noutput = talk.out\nerror = talk.err\nqueue\n');

@@ -74,6 +74,8 @@ describe('pbs scripts – qstat fields and qselect as scripts use them', () => {
     const hs = s.findIndex((l) => row(held).test(l));
     assert.match(s[hs + 1]!, /^ {3}job held: /, s.join('\n'));
     assert.equal(sh(`qdel ${long} ${held}`).code, 0);
+    // the running one leaves the queue once its run has stopped: gone before the next test lists every job
+    for (const id of [long, held]) await pool.waitForHistory(Number(id.split('.')[0]), 1);
   });
 
   test('pbs scripts – qselect prints the ids qdel takes: -u, -s, -N; bad options are usage errors', async () => {

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fakeMailCommand, mailMessages } from './harness/mail.js';
 import { alive, TestPool } from './harness/pool.js';
 
 describe('policies', () => {
@@ -21,14 +22,7 @@ describe('policies', () => {
     );
 
   /** The mail command is the external edge: a script that records in `into` what it was asked to send. */
-  const fakeMail = async (into: string) => {
-    const mail = pool.file(
-      `${into}.sh`,
-      `#!/bin/sh\n{ echo "ARGS: $*"; cat; echo "--"; } >> "$(dirname "$0")/${into}"\n`,
-      0o755,
-    );
-    await pool.reconfigure(`MAIL = ${mail}\n`, ['schedd']);
-  };
+  const fakeMail = (into: string) => pool.reconfigure(`MAIL = ${fakeMailCommand(pool, into)}\n`, ['schedd']);
 
   test('policy – periodic_hold holds a running job with its reason and stops it', async () => {
     pool.file(
@@ -104,7 +98,8 @@ describe('policies', () => {
     const bad = await submit('bad.sub');
     await pool.waitForHistory(ok, 1);
     await pool.waitForHistory(bad, 1);
-    await pool.waitFor('the mail', () => pool.exists('mail.txt') && /exited with status 4/.test(pool.read('mail.txt')));
+    // the whole message: its subject is written before its text
+    await pool.waitFor('the mail', () => mailMessages(pool, 'mail.txt').some((m) => /exited with status 4/.test(m)));
     const text = pool.read('mail.txt');
     assert.equal((text.match(/^ARGS: /gm) ?? []).length, 1, text);
     assert.match(text, new RegExp(`ARGS: -s \\[dsched\\] job ${bad}\\.0 exited with status 4 alice@example.org`));
@@ -129,10 +124,7 @@ describe('policies', () => {
     );
     const failing = await submit('failing.sub');
     await heldAd(failing);
-    await pool.waitFor(
-      'the hold mail',
-      () => pool.exists('held-mail.txt') && /was held/.test(pool.read('held-mail.txt')),
-    );
+    await pool.waitFor('the hold mail', () => mailMessages(pool, 'held-mail.txt').some((m) => /was held/.test(m)));
     const text = pool.read('held-mail.txt');
     assert.equal((text.match(/^ARGS: /gm) ?? []).length, 1, text);
     assert.match(text, new RegExp(`^ARGS: -s \\[dsched\\] job ${failing}\\.0 was held alice@example.org$`, 'm'));

@@ -123,11 +123,16 @@ describe('whole-cluster actions – set-based, as users saw them job by job', ()
       });
       const gone = new Set<number>();
       let messages = 0;
+      let synced = false;
+      // the stream has the cluster (its first sync message) before the removal: a stream the schedd took
+      // after it would hear of nothing
+      let told!: () => void;
+      const syncedNow = new Promise<void>((resolve) => (told = resolve));
       const done = new Promise<void>((resolve, reject) => {
-        let synced = false;
         stream.on('data', (m: JobChange__Output) => {
           if (Number(m.id?.proc) === -1) {
             synced = true;
+            told();
             return;
           }
           if (!synced || !m.gone) return;
@@ -139,6 +144,7 @@ describe('whole-cluster actions – set-based, as users saw them job by job', ()
         stream.on('error', reject);
       });
       await pool.waitFor('dq -watch to show the cluster', () => /cluster/.test(watched));
+      await syncedNow;
       const rm = await pool.run('drm', [String(mine)]);
       assert.equal(rm.code, 0, rm.stderr);
       await done;

@@ -78,7 +78,11 @@ describe('security – a user cannot make daemon or admin calls', { skip: needsR
     const host = slot.slice(slot.lastIndexOf('@') + 1);
     const prios = await pool.json('duserprio', ['-allusers']);
     const victim = prios[0]!;
-    const adsBefore = (await pool.json('dstatus', [])).map((a) => String(a.Name)).sort();
+    // the job's slot ad reaches the collector on the startd's path, maybe after the schedd shows the job running
+    const adsBefore = await pool.waitFor("the running job's slot in the collector", async () => {
+      const names = (await pool.json('dstatus', [])).map((a) => String(a.Name)).sort();
+      return names.includes(String(job.RemoteHost)) && names;
+    });
     const masterPid = pool.daemonPid('master');
 
     const result = await runHostile(pool, {
