@@ -10,6 +10,18 @@ import { after, before, describe, test } from 'node:test';
 import { alive, TestPool } from './harness/pool.js';
 import { eventCodes } from './harness/user-log.js';
 
+/**
+ * The events of the job's user log, a disconnection and its reconnection told once: on a loaded machine a lease
+ * renewal may go unanswered for 5 s besides the one the test causes, and the schedd rightly writes another
+ * 022/023 pair; every other event must be there once.
+ */
+function reconnectCodes(pool: TestPool, name: string, cluster: number): string[] {
+  return `${eventCodes(pool, name, cluster).join(' ')} `
+    .replace(/(?:022 023 )+/g, '022 023 ')
+    .trim()
+    .split(' ');
+}
+
 /** A job that records each run in `name.runs` and ends once `name.go` exists. */
 function waitingJob(pool: TestPool, name: string): string {
   const go = join(pool.work, `${name}.go`);
@@ -55,7 +67,7 @@ describe('user log – reconnection', () => {
     }
     await pool.waitFor('023 in the user log', () => eventCodes(pool, 'frozen.log', cluster).includes('023'), 120_000);
     await finish(pool, 'frozen', cluster);
-    assert.deepEqual(eventCodes(pool, 'frozen.log', cluster), ['000', '001', '022', '023', '005']);
+    assert.deepEqual(reconnectCodes(pool, 'frozen.log', cluster), ['000', '001', '022', '023', '005']);
     const log = pool.read('frozen.log');
     assert.match(
       log,
@@ -96,7 +108,7 @@ describe('user log – reconnection', () => {
       120_000,
     );
     await finish(pool, 'unanswered', cluster);
-    assert.deepEqual(eventCodes(pool, 'unanswered.log', cluster), ['000', '001', '022', '023', '005']);
+    assert.deepEqual(reconnectCodes(pool, 'unanswered.log', cluster), ['000', '001', '022', '023', '005']);
   });
 
   test('user log – a job that ends while its startd is frozen: 022, then 023 when the resumed startd reports the end, then 005', async () => {
@@ -111,7 +123,7 @@ describe('user log – reconnection', () => {
       if (alive(startd)) process.kill(startd, 'SIGCONT');
     }
     await pool.waitForHistory(cluster, 1, 180_000);
-    assert.deepEqual(eventCodes(pool, 'ended.log', cluster), ['000', '001', '022', '023', '005']);
+    assert.deepEqual(reconnectCodes(pool, 'ended.log', cluster), ['000', '001', '022', '023', '005']);
   });
 
   test('user log – a schedd killed while a job runs: its successor writes 022, then 023 when the startd answers', async () => {
@@ -122,7 +134,7 @@ describe('user log – reconnection', () => {
     await pool.waitForRestart('schedd', schedd);
     await pool.waitFor('023 in the user log', () => eventCodes(pool, 'restart.log', cluster).includes('023'), 120_000);
     await finish(pool, 'restart', cluster);
-    assert.deepEqual(eventCodes(pool, 'restart.log', cluster), ['000', '001', '022', '023', '005']);
+    assert.deepEqual(reconnectCodes(pool, 'restart.log', cluster), ['000', '001', '022', '023', '005']);
   });
 });
 
