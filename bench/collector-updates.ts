@@ -110,12 +110,23 @@ console.log(
 );
 
 // The periodic update of a busy startd's unchanged slot ads (one request of SLOTS ads, BENCH_ROUNDS times,
-// alternating): each ad sent whole again, as before renewals, against each renewed (name and version only).
+// alternating): each ad sent whole again, as before renewals, against each renewed (name and version only),
+// and each renewed with a load average that moved, which the watcher is told of (on a loaded host, every slot
+// at every update).
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
-const periodic = (renew: boolean) => ({
+type Periodic = 'whole' | 'renew' | 'load';
+const periodic = (kind: Periodic, round = 0) => ({
   updates: Array.from({ length: SLOTS }, (_, slot) =>
-    renew
-      ? { type: 'Machine', name: `slot1_${slot}@${HOST}`, instance: 'i1', lifetime: 15, version: 'v1', renew: true }
+    kind !== 'whole'
+      ? {
+          type: 'Machine',
+          name: `slot1_${slot}@${HOST}`,
+          instance: 'i1',
+          lifetime: 15,
+          version: 'v1',
+          renew: true,
+          ad: kind === 'load' ? { attrs: { LoadAvg: round % 2 ? '1.05' : '0.95' } } : undefined,
+        }
       : {
           type: 'Machine',
           name: `slot1_${slot}@${HOST}`,
@@ -126,11 +137,11 @@ const periodic = (renew: boolean) => ({
         },
   ),
 });
-svc.unary.Advertise!(periodic(false), ctx);
-const cpu = { whole: 0, renew: 0 };
+svc.unary.Advertise!(periodic('whole'), ctx);
+const cpu = { whole: 0, renew: 0, load: 0 };
 for (let r = 0; r < ROUNDS; r++)
   for (const kind of ['whole', 'renew'] as const) {
-    const req = periodic(kind === 'renew'); // made before the clock starts: the startd builds its ads either way
+    const req = periodic(kind, r); // made before the clock starts: the startd builds its ads either way
     const t = process.cpuUsage();
     wire.requestDeserialize(wire.requestSerialize(req));
     const reply = svc.unary.Advertise!(req, ctx) as { stale: string[] };
@@ -138,7 +149,17 @@ for (let r = 0; r < ROUNDS; r++)
     const c = process.cpuUsage(t);
     cpu[kind] += c.user + c.system;
   }
+// then renewals that move a load average, every one told (a whole ad sent between would be news too)
+bytes = 0;
+for (let r = 0; r < ROUNDS; r++) {
+  const req = periodic('load', r);
+  const t = process.cpuUsage();
+  wire.requestDeserialize(wire.requestSerialize(req));
+  svc.unary.Advertise!(req, ctx);
+  const c = process.cpuUsage(t);
+  cpu.load += c.user + c.system;
+}
 const perAd = (n: number) => (n / (ROUNDS * SLOTS)).toFixed(1);
 console.log(
-  `periodic update of ${SLOTS} unchanged slot ads (${ROUNDS} rounds each, alternating): sent whole ${perAd(cpu.whole)} µs per ad, renewed ${perAd(cpu.renew)} µs per ad (encoding, decoding, Advertise handler)`,
+  `periodic update of ${SLOTS} unchanged slot ads (${ROUNDS} rounds each, alternating): sent whole ${perAd(cpu.whole)} µs per ad, renewed ${perAd(cpu.renew)} µs per ad, renewed with a load average that moved ${perAd(cpu.load)} µs per ad (encoding, decoding, Advertise handler, one watcher's encoding: ${Math.round(bytes / (ROUNDS * SLOTS))} bytes per renewal told)`,
 );

@@ -93,6 +93,25 @@ export class PackedAttrs {
     return new PackedAttrs(held!.shape, base, changed.length ? changed : undefined);
   }
 
+  /**
+   * `held` with `texts` set over it (a renewal's few texts): sharing its string when it has each of those
+   * names, spelled so, and keeps its texts in one string; else packed anew.
+   */
+  static setOver(held: PackedAttrs, texts: Record<string, string>): PackedAttrs {
+    const changed = [...(held.changed ?? [])];
+    for (const k in texts) {
+      const i = held.shape.at.get(k);
+      const text = texts[k]!;
+      if (i === undefined || typeof held.texts !== 'string' || text.includes(SEP))
+        return PackedAttrs.pack({ ...held.toRecord(), ...texts });
+      // places and texts alternate, and a text is never a number: this finds a place
+      const j = changed.indexOf(i);
+      if (j >= 0) changed[j + 1] = text;
+      else changed.push(i, text);
+    }
+    return new PackedAttrs(held.shape, held.texts, changed.length ? changed : undefined);
+  }
+
   static pack(attrs: Record<string, string>): PackedAttrs {
     const names = Object.keys(attrs);
     let texts = '';

@@ -33,7 +33,8 @@ function attrsOf(ad: StoredAd): Record<string, string> {
   return out;
 }
 
-export type ChangeKind = 'added' | 'updated' | 'removed';
+/** `renewed`: a renewal moved the ad's load averages; `attrs` then holds only the texts renewals set over it. */
+export type ChangeKind = 'added' | 'updated' | 'renewed' | 'removed';
 export type ChangeListener = (type: string, name: string, kind: ChangeKind, attrs: Record<string, string>) => void;
 
 const now = () => performance.now();
@@ -144,7 +145,8 @@ export class AdStore {
     // ours (lib/time.ts): the sender's clock moved as ours did since the ad came whole, so both move alike.
     // Queries see the new pair; watchers, who are not told of a renewal, keep the old one, as consistent.
     // A load average that moved is news, though: the negotiator matches on it (START = LoadAvg < 0.3)
-    // and the dashboard shows it, so watchers get the ad then, as for any change sent whole.
+    // and the dashboard shows it, so watchers are told then, of the texts renewals set (a copy: they go on
+    // changing here), which over the ad as last sent whole make it as it is now.
     const heard = nowSeconds();
     // only these names are set on it: LastHeardFrom, MyCurrentTime, LOAD_AVERAGES
     const renewed = (ad.renewed ??= {});
@@ -161,7 +163,7 @@ export class AdStore {
       renewed[k] = v;
     }
     ad.parsed = undefined;
-    if (moved) this.emit(type, ad.name, 'updated', attrsOf(ad));
+    if (moved) this.emit(type, ad.name, 'renewed', { ...renewed });
     return true;
   }
 

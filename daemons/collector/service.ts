@@ -123,6 +123,12 @@ export function collectorService(
     last = { attrs, kind, name, type, reply };
     return reply;
   };
+  // A watcher that does not apply renewals gets a renewal as the ad changed whole: one copy for all of them.
+  let lastWhole: { texts: Record<string, string>; attrs: Record<string, string> } | undefined;
+  const whole = (type: string, name: string, texts: Record<string, string>): Record<string, string> => {
+    if (lastWhole?.texts !== texts) lastWhole = { texts, attrs: store.stored(type, name) ?? texts };
+    return lastWhole.attrs;
+  };
   return {
     unary: {
       CreateJoinToken(req: CreateJoinTokenRequest__Output, ctx: CallContext) {
@@ -203,6 +209,10 @@ export function collectorService(
           // The listener goes on before the current ads are sent, in the same turn: no change falls between.
           const off = store.onChange((type, name, kind, attrs) => {
             if (!wanted(type)) return;
+            // A renewal moves the load averages of every slot of a loaded host at every update: as the whole ad
+            // it was 1179 bytes to encode, send, decode and keep as a new version, as its texts 123 (the
+            // collector's part 17 against 7 µs, bench/collector-updates.ts).
+            if (kind === 'renewed' && !req.renewals) [kind, attrs] = ['updated', whole(type, name, attrs)];
             send(encoded(type, name, kind, attrs), sizeOf(name, attrs));
             if (waiting <= bound) return;
             off();

@@ -6,7 +6,8 @@
 // parsed: a cycle reads the few attributes it needs of every slot (State, Name, ConcurrencyLimits) from their
 // texts, and parses only the slots it matches (unclaimed ones, and the claimed ones preemption considers).
 // The claimed dynamic slots of running jobs, most of a busy pool, stay as the collector sent them, packed; a
-// version that differs in a few texts (load averages moved) shares the string of the one before.
+// version that differs in a few texts (load averages moved) shares the string of the one before. A renewal
+// comes as its few texts alone (kind "renewed"), set over a copy of the version held.
 import { ClassAd, isPlainLiteral, unparse } from '../../grammar/classad/index.js';
 import { PackedAttrs } from '../../lib/packed-attrs.js';
 
@@ -29,8 +30,17 @@ export class MirroredAd implements MirroredAttrs, AdView {
   private parsed: ClassAd | undefined;
   private attrs: PackedAttrs | undefined;
   /** `before`: the version held until now, whose string this one shares if they differ in a few texts only */
-  constructor(attrs: Record<string, string>, before?: MirroredAd) {
-    this.attrs = PackedAttrs.packOver(attrs, before?.attrs);
+  constructor(attrs: Record<string, string> | PackedAttrs | ClassAd, before?: MirroredAd) {
+    if (attrs instanceof ClassAd) this.parsed = attrs;
+    else this.attrs = attrs instanceof PackedAttrs ? attrs : PackedAttrs.packOver(attrs, before?.attrs);
+  }
+  /** A new version: this one with `texts` set over it (a renewal's). */
+  renewed(texts: Record<string, string>): MirroredAd {
+    if (this.attrs) return new MirroredAd(PackedAttrs.setOver(this.attrs, texts));
+    // kept parsed, as a cycle would parse it again (the copy shares the trees, which are immutable)
+    const ad = this.parsed!.clone();
+    for (const k in texts) ad.setExprText(k, texts[k]!, { file: `<attribute ${k}>`, line: 1, column: 1 });
+    return new MirroredAd(ad);
   }
   get ad(): ClassAd {
     if (!this.parsed) {
@@ -91,8 +101,16 @@ export class AdMirror {
     const name = ch.name.toLowerCase();
     const before = t.get(name);
     if (ch.kind === 'removed') t.delete(name);
-    else t.set(name, new MirroredAd(ch.ad?.attrs ?? {}, before));
+    else if (ch.kind === 'renewed') {
+      // of an ad held (the stream sends the ad whole first)
+      if (before) t.set(name, before.renewed(ch.ad?.attrs ?? {}));
+    } else t.set(name, new MirroredAd(ch.ad?.attrs ?? {}, before));
     return before;
+  }
+
+  /** The ad of that type and name held now. */
+  get(type: string, name: string): MirroredAd | undefined {
+    return this.byType.get(type.toLowerCase())?.get(name.toLowerCase());
   }
 
   /** The ads of a type, each parsed only when its `ad` is read. */

@@ -208,7 +208,7 @@ function watch() {
     setTimeout(watch, 1000).unref();
     return;
   }
-  const stream = c.watch(['Machine', 'Submitter', 'Scheduler']);
+  const stream = c.watch(['Machine', 'Submitter', 'Scheduler'], { renewals: true });
   pool.streamOpened();
   stream.on('data', (ch: AdChange__Output) => {
     watchBackoff = 250;
@@ -216,6 +216,8 @@ function watch() {
     // only what can lead to a match: a slot with room, a submitter with more idle jobs than it had (or the
     // stream's hello). Fewer idle jobs (a busy schedd starting them on the claims it holds) open no match.
     const attrs = ch.ad?.attrs ?? {};
+    // a renewal's texts (load averages moved) say nothing of the slot's State: the ad as it is now does
+    const state = () => (ch.kind === 'renewed' ? pool.get(ch.type, ch.name)?.text('State') : attrs.State);
     if (ch.kind === 'hello') {
       schedule();
       // a collector just reached (started after us, or restarted) has no Negotiator ad yet: without it
@@ -224,7 +226,7 @@ function watch() {
     } else if (!pool.ready || ch.kind === 'removed') return;
     else if (
       ch.type === 'Machine'
-        ? attrs.State === '"Unclaimed"'
+        ? state() === '"Unclaimed"'
         : ch.type === 'Submitter' && Number(attrs.IdleJobs) > Number(before?.text('IdleJobs') ?? 0)
     )
       schedule();

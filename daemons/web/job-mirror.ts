@@ -274,7 +274,9 @@ export class JobMirror {
       backoff,
     );
     if (!client) return;
-    const stream = (this.adStream = client.watch(['Machine', 'Submitter', 'Negotiator', 'Scheduler']));
+    const stream = (this.adStream = client.watch(['Machine', 'Submitter', 'Negotiator', 'Scheduler'], {
+      renewals: true,
+    }));
     const fresh = new Map<string, Map<string, Record<string, string>>>();
     let hello = false;
     stream.on('data', (ch: AdChange__Output) => {
@@ -293,7 +295,11 @@ export class JobMirror {
       let byName = target.get(ch.type);
       if (!byName) target.set(ch.type, (byName = new Map()));
       if (ch.kind === 'removed') byName.delete(ch.name);
-      else byName.set(ch.name, ch.ad?.attrs ?? {});
+      else if (ch.kind === 'renewed') {
+        // a renewal's texts over the ad held (a copy: readers may hold the one before)
+        const held = byName.get(ch.name);
+        if (held) byName.set(ch.name, { ...held, ...ch.ad?.attrs });
+      } else byName.set(ch.name, ch.ad?.attrs ?? {});
       if (hello) this.emitPool();
     });
     const retry = () => {

@@ -37,8 +37,9 @@ export class CollectorClient {
     const r = await this.rpc.unary<CollectorQueryReply__Output>('Query', { type, constraint, projection }, opts);
     return r.ads.map((a) => a.attrs);
   }
-  watch(types: string[]): grpc.ClientReadableStream<AdChange__Output> {
-    return this.rpc.stream<AdChange__Output>('Watch', { types });
+  /** `renewals`: the watcher applies a renewal's texts (kind "renewed") over its copy of the ad. */
+  watch(types: string[], opts: { renewals?: boolean } = {}): grpc.ClientReadableStream<AdChange__Output> {
+    return this.rpc.stream<AdChange__Output>('Watch', { types, renewals: !!opts.renewals });
   }
   createJoinToken(ttl: number) {
     return this.rpc.unary<CreateJoinTokenReply__Output>('CreateJoinToken', { ttl }, { deadlineMs: 10_000 });

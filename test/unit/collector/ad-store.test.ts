@@ -53,7 +53,7 @@ describe('collector – ad store', () => {
     );
   });
 
-  test('collector – a renewal tells the watchers only when it moved a load average', async () => {
+  test('collector – a renewal tells the watchers only when it moved a load average, of its texts alone', async () => {
     const { store, seen } = watched();
     store.update('Machine', 'slot1_1@h', 'i1', { Cpus: '1', LoadAvg: '0.5', MyCurrentTime: '100' }, 60, 'v1');
     assert.ok(store.renew('Machine', 'slot1_1@h', 'i1', 'v1', 60), 'kept alive, nothing new');
@@ -63,10 +63,20 @@ describe('collector – ad store', () => {
       seen.map((s) => [s.kind, s.attrs.LoadAvg, s.attrs.Cpus]),
       [
         ['added', '0.5', '1'],
-        ['updated', '1.0', '1'],
+        ['renewed', '1.0', undefined],
       ],
     );
-    assert.equal((await store.query('Machine', '', []))[0]!.LoadAvg, '1.0');
+    // set over the ad as told before, the renewal's texts make it as queries see it now
+    const [ad] = await store.query('Machine', '', []);
+    assert.equal(ad!.LoadAvg, '1.0');
+    assert.deepEqual({ ...seen[0]!.attrs, ...seen[1]!.attrs }, ad);
+    // a copy: the texts told do not change with the next renewal
+    assert.ok(store.renew('Machine', 'slot1_1@h', 'i1', 'v1', 60, { LoadAvg: '2.0' }));
+    assert.equal(seen[1]!.attrs.LoadAvg, '1.0');
+    assert.deepEqual(
+      { ...seen[0]!.attrs, ...seen[1]!.attrs, ...seen[2]!.attrs },
+      (await store.query('Machine', '', []))[0],
+    );
   });
 
   test('collector – an ad sent whole after renewals is compared with what they set, and queries see it', async () => {
@@ -97,7 +107,7 @@ describe('collector – ad store', () => {
       seen.map((s) => [s.kind, s.attrs.LoadAvg, s.attrs.CondorLoadAvg]),
       [
         ['added', '0.5', undefined],
-        ['updated', '1.0', '0.9'],
+        ['renewed', '1.0', '0.9'],
         ['updated', '0.5', '0.9'],
       ],
     );

@@ -73,4 +73,51 @@ describe('collector watch', () => {
     assert.equal(shared.length, 3);
     shared.forEach((m, i) => assert.equal(m, theirs[i], `change ${i} is the same reply object`));
   });
+
+  test('collector watch – a renewal comes as its texts to a watcher that applies them, else as the whole ad', () => {
+    const store = new AdStore();
+    const svc = collectorService(store, pino({ level: 'silent' }), () => 60, {} as Admission);
+    const [renewing, old1, old2] = [watcher(), watcher(), watcher()];
+    svc.stream!.Watch!({ types: ['Machine'], renewals: true }, renewing.call as never, undefined as never);
+    svc.stream!.Watch!({ types: ['Machine'], renewals: false }, old1.call as never, undefined as never);
+    svc.stream!.Watch!({ types: [] }, old2.call as never, undefined as never);
+    const attrs = { MyType: q('Machine'), Name: q('slot1_1@exec1'), Machine: q('exec1'), LoadAvg: '0.5' };
+    store.update('Machine', 'slot1_1@exec1', 'i1', { ...attrs, MyCurrentTime: '100' }, 60, 'v1');
+    assert.ok(store.renew('Machine', 'slot1_1@exec1', 'i1', 'v1', 60, { LoadAvg: '1.5' }));
+    assert.ok(store.renew('Machine', 'slot1_1@exec1', 'i1', 'v1', 60, { LoadAvg: '1.5' }), 'no news');
+    assert.ok(store.renew('Machine', 'slot1_1@exec1', 'i1', 'v1', 60, { LoadAvg: '2.5' }));
+
+    type Change = { kind: string; ad?: { attrs: Record<string, string> } };
+    const changes = (w: ReturnType<typeof watcher>) =>
+      w
+        .wire()
+        .map((bytes) => decode(bytes) as Change)
+        .filter((c) => c.kind !== 'hello');
+    /** the watcher's copy of the ad after each change, as the negotiator and the web daemon keep it */
+    const copies = (w: ReturnType<typeof watcher>) => {
+      let ad: Record<string, string> = {};
+      return changes(w).map((c) => (ad = c.kind === 'renewed' ? { ...ad, ...c.ad!.attrs } : c.ad!.attrs));
+    };
+    const now = store.stored('Machine', 'slot1_1@exec1');
+    assert.deepEqual(
+      changes(renewing).map((c) => [c.kind, c.ad?.attrs.LoadAvg, c.ad?.attrs.Name]),
+      [
+        ['added', '0.5', q('slot1_1@exec1')],
+        ['renewed', '1.5', undefined],
+        ['renewed', '2.5', undefined],
+      ],
+    );
+    assert.deepEqual(
+      changes(old1).map((c) => [c.kind, c.ad?.attrs.LoadAvg, c.ad?.attrs.Name]),
+      [
+        ['added', '0.5', q('slot1_1@exec1')],
+        ['updated', '1.5', q('slot1_1@exec1')],
+        ['updated', '2.5', q('slot1_1@exec1')],
+      ],
+    );
+    // every watcher's copy is the ad as the collector holds it now
+    for (const w of [renewing, old1, old2]) assert.deepEqual(copies(w).at(-1), now);
+    // the older watchers' whole ads are one encoding
+    old1.call.sent.slice(2).forEach((m, i) => assert.equal(m, old2.call.sent[i + 2], `renewal ${i}`));
+  });
 });

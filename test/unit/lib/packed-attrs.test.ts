@@ -74,4 +74,28 @@ describe('packed attrs – an ad kept in one string', () => {
     const nul = PackedAttrs.pack({ ...v1, State: '"a\0b"' });
     assert.deepEqual(PackedAttrs.packOver(v2, nul).toRecord(), v2);
   });
+
+  test('packed attrs – texts set over a version read as the record with them set, the version as it was', () => {
+    const v1 = { Name: '"slot1_1@a"', LoadAvg: '0.5', State: '"Claimed"', MyCurrentTime: '100' };
+    const held = PackedAttrs.pack(v1);
+    const p2 = PackedAttrs.setOver(held, { LoadAvg: '1.25', MyCurrentTime: '105' });
+    assert.deepEqual(p2.toRecord(), { ...v1, LoadAvg: '1.25', MyCurrentTime: '105' });
+    assert.equal(held.get('LoadAvg'), '0.5');
+    // again over that one, one text set twice over
+    const p3 = PackedAttrs.setOver(p2, { LoadAvg: '2' });
+    assert.deepEqual(p3.toRecord(), { ...v1, LoadAvg: '2', MyCurrentTime: '105' });
+    assert.equal(p3.getIgnoreCase('loadavg'), '2');
+    assert.equal(p2.get('LoadAvg'), '1.25');
+    // a name it does not have, one spelled otherwise, a NUL, and over texts that held a NUL: the record as set
+    for (const [base, texts] of <Array<[Record<string, string>, Record<string, string>]>>[
+      [v1, { LastHeardFrom: '7' }],
+      [v1, { loadavg: '3' }],
+      [v1, { LoadAvg: '"a\0b"' }],
+      [{ ...v1, State: '"a\0b"' }, { LoadAvg: '3' }],
+    ]) {
+      const p = PackedAttrs.setOver(PackedAttrs.pack(base), texts);
+      assert.deepEqual(p.toRecord(), { ...base, ...texts });
+      for (const [k, v] of Object.entries({ ...base, ...texts })) assert.equal(p.get(k), v);
+    }
+  });
 });

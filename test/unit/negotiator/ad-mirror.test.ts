@@ -45,6 +45,35 @@ describe('negotiator – ad mirror', () => {
     assert.notEqual(m.ads('Machine')[0], a1);
   });
 
+  test('negotiator – a renewal sets its texts over the ad held, parsed or not, and is a new version', () => {
+    const m = new AdMirror();
+    m.streamOpened();
+    m.apply(slot('slot1@a', 4));
+    m.apply(slot('slot1@b', 2));
+    m.apply({ type: '', name: '', kind: 'hello' });
+    const [a1] = m.ads('Machine'); // slot1@a parsed by a cycle; slot1@b not
+    const renewal = (name: string, load: string) => ({
+      type: 'Machine',
+      name,
+      kind: 'renewed',
+      ad: { attrs: { LoadAvg: load, LastHeardFrom: '200' } },
+    });
+    const before = m.apply(renewal('slot1@a', '1.5'));
+    assert.equal(before?.text('LoadAvg'), undefined, 'the version before is as it was');
+    m.apply(renewal('slot1@b', '0.25'));
+    m.apply(renewal('slot1@b', '0.75'));
+    m.apply(renewal('slot1@c', '9')); // of no ad held: nothing to set it over
+    assert.deepEqual(
+      m.views('Machine').map((v) => [v.text('Name'), v.lookupJS('LoadAvg'), v.text('Cpus'), v.text('State')]),
+      [
+        ['"slot1@a"', 1.5, '4', '"Unclaimed"'],
+        ['"slot1@b"', 0.75, '2', '"Unclaimed"'],
+      ],
+    );
+    assert.notEqual(m.ads('Machine')[0], a1);
+    assert.equal(m.get('MACHINE', 'slot1@B')?.ad.lookupJS('LastHeardFrom'), 200);
+  });
+
   test('negotiator – a change returns the ad as it was, parsed or not, for the attributes it had', () => {
     const m = new AdMirror();
     m.streamOpened();
