@@ -137,13 +137,45 @@ export function findOnPath(cmd: string, path = process.env.PATH ?? ''): string |
   return undefined;
 }
 
+/**
+ * What `run` has started and not seen end, killed when the startd ends: stopped while its benchmarks ran (at
+ * its start, before its own shutdown handlers), the loop went on without it, a process of the pool outliving
+ * `dsched stop`. A stop signal kills them and is then taken as it would have been without this listener.
+ */
+const running = new Set<ReturnType<typeof execFile>>();
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+function killRunning(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+function onStopSignal(signal: NodeJS.Signals): void {
+  killRunning();
+  forget();
+  // the daemon's own shutdown handler, once there, took it too
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+function forget(): void {
+  for (const signal of STOP_SIGNALS) process.removeListener(signal, onStopSignal);
+  process.removeListener('exit', killRunning);
+}
+function track(child: ReturnType<typeof execFile>): void {
+  if (running.size === 0) {
+    for (const signal of STOP_SIGNALS) process.on(signal, onStopSignal);
+    process.on('exit', killRunning);
+  }
+  running.add(child);
+}
+function untrack(child: ReturnType<typeof execFile>): void {
+  if (running.delete(child) && running.size === 0) forget();
+}
+
 function run(file: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       file,
       args,
       { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, encoding: 'utf8' },
       (err, stdout, stderr) => {
+        untrack(child);
         if (err) {
           const e = err as NodeJS.ErrnoException & { killed?: boolean };
           const why = e.killed
@@ -153,6 +185,7 @@ function run(file: string, args: string[], timeoutMs: number): Promise<string> {
         } else resolve(stdout);
       },
     );
+    track(child);
   });
 }
 
