@@ -34,8 +34,12 @@ describe('trial habits – HTCondor and PBS users', () => {
     // released, it must stay idle for us to see it so: no slot takes it any more
     assert.equal((await pool.run('dqedit', [String(cluster), 'Requirements', 'false'])).code, 0);
     assert.equal((await pool.run('drelease', [String(cluster)])).code, 0);
-    const released = await ad();
-    assert.equal(released.JobStatus, 1);
+    // a release that comes before the held run has stopped takes effect once it has (the job stays held till
+    // then, as the startd may be slow to stop it)
+    const released = await pool.waitFor('the released job to be idle', async () => {
+      const a = await ad();
+      return a.JobStatus === 1 ? a : undefined;
+    });
     assert.equal(released.LastJobStatus, 5, 'idle, from held');
     assert.equal((await pool.run('dhold', [String(cluster)])).code, 0);
     assert.equal((await pool.run('drm', [String(cluster)])).code, 0);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from '../integration/harness/pool.js';
 import { NOBODY, nobodyFolder } from './nobody.js';
-import { KEYS_PY, otherArch, startFromRootLogin } from './root-login.js';
+import { KEYS_PY, keyringsUntestable, PYTHON, startFromRootLogin } from './root-login.js';
 
 const needsRoot = process.getuid?.() !== 0 && 'needs root to run a pool and act as another user';
 /** The descriptor `dsched start` is given, of a file only root may read (a high one, as `exec 200<file` makes). */
@@ -21,7 +21,7 @@ const FD = 200;
 describe(
   "security – what a DAG's scripts and the mail command inherit from root's daemons",
   {
-    skip: needsRoot || otherArch,
+    skip: needsRoot || keyringsUntestable,
   },
   () => {
     let pool: TestPool;
@@ -32,7 +32,7 @@ describe(
       // the mail command (the external edge) records what its session keyring holds
       const mail = pool.file(
         'fake-mail.py',
-        `#!/usr/bin/python3\n${KEYS_PY}\nsys.stdin.read()\nopen(os.path.join(os.path.dirname(sys.argv[0]), "mail.txt"), "a").write(read_key(b"admin-key") + "\\n")\n`,
+        `#!${PYTHON}\n${KEYS_PY}\nsys.stdin.read()\nopen(os.path.join(os.path.dirname(sys.argv[0]), "mail.txt"), "a").write(read_key(b"admin-key") + "\\n")\n`,
         0o755,
       );
       writeFileSync(join(pool.home, 'config'), `MAIL = ${mail}\n`, { flag: 'a' });
@@ -51,7 +51,7 @@ describe(
       // A's script reads what it can and leaves a key in its session keyring; B's, run after A, looks for it
       put(
         'a.py',
-        `#!/usr/bin/python3
+        `#!${PYTHON}
 ${KEYS_PY}
 out = open("a.out", "w")
 out.write("admin " + read_key(b"admin-key") + "\\n")
@@ -67,7 +67,7 @@ out.write("own " + read_key(b"left-key") + "\\n")
       );
       put(
         'b.py',
-        `#!/usr/bin/python3\n${KEYS_PY}\nopen("b.out", "w").write("left " + read_key(b"left-key") + "\\n")\n`,
+        `#!${PYTHON}\n${KEYS_PY}\nopen("b.out", "w").write("left " + read_key(b"left-key") + "\\n")\n`,
         0o755,
       );
       put(

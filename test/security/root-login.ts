@@ -1,12 +1,18 @@
 // A root login's session keyring with a key of the admin's in it (as pam_keyinit makes one for ssh, su, sudo),
 // and `dsched start` run there: what the security tests of keyrings start their pool from.
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIST, type TestPool } from '../integration/harness/pool.js';
 
-export const otherArch =
-  !['x64', 'arm64'].includes(process.arch) && 'the system call numbers below are those of x86-64 and aarch64';
+/** The python the keyring scripts run with, by its path: a job's or a DAG script's PATH, and the user
+ *  (nobody) it runs as, need not reach a python of root's (pyenv's shims under /root). */
+export const PYTHON = '/usr/bin/python3';
+
+/** Why the keyring tests cannot run here, if they cannot: they need x86-64 or aarch64, and PYTHON. */
+export const keyringsUntestable =
+  (!['x64', 'arm64'].includes(process.arch) && 'the system call numbers below are those of x86-64 and aarch64') ||
+  (!existsSync(PYTHON) && `${PYTHON} is not installed`);
 
 /** keyctl(2) and add_key(2) through python's ctypes (x86-64 and aarch64 numbers): no keyutils needed. */
 export const KEYS_PY = `
@@ -50,7 +56,7 @@ os.execv(sys.argv[2], sys.argv[2:])
   );
   await new Promise<void>((resolve, reject) =>
     execFile(
-      'python3',
+      PYTHON,
       [login, secret, process.execPath, join(DIST, 'cli', 'dsched.js'), 'start'],
       { env: pool.env, cwd: pool.work },
       (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}${stdout}`)) : resolve()),

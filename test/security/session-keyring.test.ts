@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from '../integration/harness/pool.js';
 import { NOBODY, nobodyFolder } from './nobody.js';
-import { KEYS_PY, otherArch, startFromRootLogin } from './root-login.js';
+import { KEYS_PY, keyringsUntestable, PYTHON, startFromRootLogin } from './root-login.js';
 
 const needsRoot = process.getuid?.() !== 0 && 'needs root to run a pool and act as another user';
 
-describe('security – the session keyring a job inherits', { skip: needsRoot || otherArch }, () => {
+describe('security – the session keyring a job inherits', { skip: needsRoot || keyringsUntestable }, () => {
   let pool: TestPool;
   const secret = randomBytes(12).toString('hex');
   before(async () => {
@@ -42,7 +42,7 @@ print("own", buf.raw[:n].decode())
     );
     const sub = put(
       'keys.sub',
-      `executable = /usr/bin/env\narguments = python3 keys.py\noutput = keys.out\nerror = keys.err\nqueue\n`,
+      `executable = ${PYTHON}\narguments = keys.py\noutput = keys.out\nerror = keys.err\nqueue\n`,
     );
     const r = await pool.run('dsubmit', [sub], { ...NOBODY, cwd: dir });
     assert.equal(r.code, 0, r.stderr);

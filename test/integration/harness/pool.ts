@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DAEMON_NAMES } from '../../../lib/daemons.js';
+import { isRunning, readPidFile } from '../../../lib/pid-file.js';
 import { loadTokenKey, signToken } from '../../../lib/rpc/auth.js';
 import type { ClientCredentials } from '../../../lib/rpc/tls.js';
 
@@ -225,7 +226,11 @@ export class TestPool {
    * Returns what had to be killed.
    */
   private async stopAll(): Promise<string[]> {
+    // dsched stop returns once the master has removed its pid file, which it does just before its process
+    // ends: wait for that end too, or a loaded machine has the scan below find the master still exiting
+    const master = readPidFile(join(this.home, 'run', 'master.pid'));
     await this.run('dsched', ['stop']).catch(() => undefined);
+    for (let i = 0; master && isRunning(master) && i < 200; i++) await sleep(50);
     const killed: string[] = [];
     for (let round = 0; round < 50; round++) {
       const left = homeProcesses(this.home);
