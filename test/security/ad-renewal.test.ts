@@ -113,8 +113,8 @@ describe('collector – ad renewals', () => {
     assert.deepEqual(r.stale, []);
     const held = store.stored('Machine', 'slot1_1@exec1')!;
     for (const [k, v] of Object.entries(loads)) assert.equal(held[k], v, k);
-    // a load that moved is news: the negotiator matches on LoadAvg
-    assert.deepEqual(changes, ['updated slot1_1@exec1'], 'the watchers hear of the new loads');
+    // a load that moved is news: the negotiator matches on LoadAvg (told as a renewal: the texts renewals set)
+    assert.deepEqual(changes, ['renewed slot1_1@exec1'], 'the watchers hear of the new loads');
     // anything else a renewal carries is ignored: an expression for a load, or any other attribute
     advertise(me, [
       {
@@ -131,7 +131,7 @@ describe('collector – ad renewals', () => {
     // a stale renewal sets nothing, its loads included
     advertise(me, [{ ...renewal('slot1_1@exec1', '6'), ad: { attrs: { LoadAvg: '9.00' } } }]);
     assert.equal(store.stored('Machine', 'slot1_1@exec1')!.LoadAvg, '1.25');
-    assert.deepEqual(changes, ['updated slot1_1@exec1'], 'what was ignored is no news');
+    assert.deepEqual(changes, ['renewed slot1_1@exec1'], 'what was ignored is no news');
   });
 
   test('collector – an older startd (no version, no renew) is served as before', () => {
