@@ -20,7 +20,7 @@ import type { Location } from '../../lib/diagnostic.js';
 import { readSourceFile, SourceText } from '../source.js';
 import type { IntTok, NodeStatement, ScriptKind, Statement, Tok } from './ast.js';
 import { dagError, locate, parseDagTextWithGrammar, scanDagStatementsInSlices } from './parse.js';
-import { KEYWORDS } from './scan.js';
+import { KEYWORDS, toEnd } from './scan.js';
 
 // ------------------------------------------------------------------------------------------------- the model
 
@@ -185,14 +185,6 @@ export async function parseDagFileAsync(path: string, opts: DagParseOptions = {}
     const r = parse.next();
     if (r.done) return r.value;
     await new Promise<void>((resolve_) => setImmediate(resolve_));
-  }
-}
-
-/** Run a sliced parse to its end in one go. */
-function toEnd<T>(g: Generator<void, T>): T {
-  for (;;) {
-    const r = g.next();
-    if (r.done) return r.value;
   }
 }
 

@@ -45,9 +45,13 @@ export function forEachStatement(
   parseChunk?: ChunkParser,
   opts: ScanOptions = {},
 ): boolean {
-  const scan = forEachStatementInSlices(text, emit, parseChunk, opts);
+  return toEnd(forEachStatementInSlices(text, emit, parseChunk, opts));
+}
+
+/** Run a parse read in slices (a generator that yields between them) to its end in one go. */
+export function toEnd<T>(sliced: Generator<void, T>): T {
   for (;;) {
-    const r = scan.next();
+    const r = sliced.next();
     if (r.done) return r.value;
   }
 }
