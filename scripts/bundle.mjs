@@ -51,9 +51,16 @@ const IMPORTED_LAZILY = ['@peculiar/x509'];
 // cliui's layout without the modules its entry imports (the cliui shim gives it its own); the package
 // exports only that entry, so its file is found beside it
 const cliuiLayout = join(dirname(createRequire(join(root, 'package.json')).resolve('cliui')), 'build/lib/index.js');
+// grpc-js's server framing without a copy per stream for replies framed once (scripts/grpc-framing.cjs)
+const { FRAMING_FILE, frameWithoutCopy } = createRequire(import.meta.url)('./grpc-framing.cjs');
+let framingRewritten = false;
 const startupShims = {
   name: 'startup-shims',
   setup(b) {
+    b.onLoad({ filter: FRAMING_FILE }, (args) => {
+      framingRewritten = true;
+      return { contents: frameWithoutCopy(readFileSync(args.path, 'utf8')), loader: 'js' };
+    });
     for (const pkg of IMPORTED_LAZILY)
       b.onResolve({ filter: new RegExp(`^${pkg}$`) }, () => ({ path: esmBuildOf(pkg) }));
     b.onResolve({ filter: /^cliui\/build\/lib\/index\.js$/ }, () => ({ path: cliuiLayout }));
@@ -100,6 +107,9 @@ await build({
     js: "import { createRequire as __dschedRequire } from 'node:module'; const require = __dschedRequire(import.meta.url);",
   },
 });
+
+// the daemons serve gRPC: a grpc-js that no longer has the file rewritten must fail here, not run slower
+if (!framingRewritten) throw new Error(`bundle: no daemon loaded a file matching ${FRAMING_FILE} (grpc-js upgraded?)`);
 
 // Commands: each one script (dist/cli/bundles/X.cjs, what it imports lazily inside, evaluated only when used)
 // that dist/cli/X.js runs through cli/shared/launch.ts with V8's code cache: a command's start is then mostly

@@ -156,7 +156,7 @@ export class QueryShare {
   constructor(
     private readonly queue: JobQueue,
     private readonly opts: QueryOptions,
-    /** a page as the wire carries it */
+    /** a page as the wire carries it, in its gRPC frame (lib/rpc/framing.ts) */
     private readonly encode: (page: QueryPage) => Buffer,
   ) {}
 

@@ -23,6 +23,7 @@ import { fromArray, runJobQuery, selectJobs, type QueryOptions, type QueryPage }
 import { QueryShare } from './query-share.js';
 import { runAutoclusterQuery } from './autocluster-query.js';
 import { writePaced } from '../../lib/rpc/write-paced.js';
+import { frame } from '../../lib/rpc/framing.js';
 import { watchJobs } from './watch-jobs.js';
 
 const ids = (list: Array<{ cluster: number; proc: number }>) =>
@@ -36,8 +37,9 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
   // whole ads come as wire bytes; the rest of the page (its counts, a rendered listing) is encoded as usual
   const encode = (proto().Schedd as unknown as { service: Record<string, grpc.MethodDefinition<unknown, unknown>> })
     .service.QueryJobs!.responseSerialize;
+  // framed as gRPC sends it: a shared page goes to each of its readers as this one buffer (lib/rpc/framing.ts)
   const encodePage = (page: QueryPage) =>
-    page.wire ? Buffer.concat([page.wire, encode({ ...page, wire: undefined })]) : encode(page);
+    frame(page.wire ? [page.wire, encode({ ...page, wire: undefined })] : [encode(page)]);
   // queries of the same view share one answer while the queue stays the same
   const shared = new QueryShare(queue, query, encodePage);
   schedd.watch(() => shared.invalidate());
@@ -242,7 +244,7 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
             req,
             ctx.identity,
             query,
-            (page) => writePaced(call, new EncodedReply(encodePage(page))),
+            (page) => writePaced(call, EncodedReply.framed(encodePage(page))),
             ctx.cancelled,
             true,
           );
@@ -250,7 +252,7 @@ export function scheddService(schedd: Schedd, auth: FsAuth, query: QueryOptions)
           const matched = await shared.query(
             req,
             ctx.identity,
-            (page) => writePaced(call, new EncodedReply(page)),
+            (page) => writePaced(call, EncodedReply.framed(page)),
             ctx.cancelled,
           );
           if (ctx.cancelled()) return;

@@ -14,6 +14,7 @@ import { authorize, isAnonymous, methodName } from './authz.js';
 import { SERVER_CHANNEL_OPTIONS } from './channel-options.js';
 import { daemonIdentity, serverCredentials, type Revocations, type TlsMaterial } from './tls.js';
 import { toServiceError } from './status.js';
+import { FRAME_HEADER, FRAMED } from './framing.js';
 import { healthProto } from './proto.js';
 import { AdmittingDecoder, AnonymousBudget, budgetHost, mib, type AnonymousLimits } from './anonymous-budget.js';
 import { UserRequestBudget } from './user-budget.js';
@@ -124,7 +125,19 @@ const MALFORMED = Symbol('malformed request');
 
 /** A reply a handler has already encoded (a page of job ads written straight to wire bytes): sent as is. */
 export class EncodedReply {
-  constructor(readonly bytes: Buffer) {}
+  /** the bytes in their gRPC frame, when made so (EncodedReply.framed): written to each stream as they are */
+  readonly [FRAMED]: Buffer | undefined;
+  constructor(
+    readonly bytes: Buffer,
+    framed?: Buffer,
+  ) {
+    this[FRAMED] = framed;
+  }
+
+  /** A reply from its gRPC frame (frame()): one buffer for every stream it goes to, never copied. */
+  static framed(framed: Buffer): EncodedReply {
+    return new EncodedReply(framed.subarray(FRAME_HEADER), framed);
+  }
 }
 
 function tolerantDefinition(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
