@@ -1,0 +1,66 @@
+// The admin runs DAGs and jobs from a folder others may write (a shared project folder, /tmp), where another
+// user (uid 65534) may have placed files under the names root's commands and daemons will read or write.
+// A rescue DAG (`x.dag.rescue001`, ...) beside a DAG is applied when the DAG is submitted again, as DAGMan
+// does: it is read after the DAG as if appended to it, so one planted there could mark the admin's nodes done,
+// or add a PRE script that the schedd then runs as root. Only a rescue DAG that the DAG's owner's own run
+// wrote is taken; another's is left alone, and the DAG runs whole.
+import assert from 'node:assert/strict';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TestPool } from '../integration/harness/pool.js';
+import { NOBODY } from './nobody.js';
+
+describe("shared folder – what another user placed beside root's DAGs and jobs", () => {
+  let pool: TestPool;
+  let shared: string; // a folder anyone may write, sticky, as /tmp
+  before(async () => {
+    pool = await TestPool.start();
+    shared = join(pool.work, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  const rootFile = (name: string, text: string) => writeFileSync(join(shared, name), text, { mode: 0o644 });
+  const nobodyFile = (name: string, text: string, mode = 0o644) => {
+    const p = join(shared, name);
+    writeFileSync(p, text, { mode });
+    chmodSync(p, mode);
+    chownSync(p, NOBODY.uid!, NOBODY.gid!);
+    return p;
+  };
+
+  test("shared folder – nobody's rescue001 (DONE A, a PRE script for B) beside root's DAG: both nodes run, no script", async () => {
+    rootFile('a.sub', 'executable = /bin/sh\narguments = "-c \'echo A > a.ran\'"\nqueue\n');
+    rootFile('b.sub', 'executable = /bin/sh\narguments = "-c \'echo B > b.ran\'"\nqueue\n');
+    rootFile('w.dag', 'JOB A a.sub\nJOB B b.sub\nPARENT A CHILD B\n');
+    // the planted script would leave the uid it ran as
+    const script = nobodyFile('evil.sh', `#!/bin/sh\nid -u > ${join(shared, 'evil.ran')}\n`, 0o755);
+    nobodyFile('w.dag.rescue001', `DONE A\nSCRIPT PRE B ${script}\n`);
+
+    const r = await pool.run('dsubmit-dag', ['--wait', 'w.dag'], { cwd: shared, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(existsSync(join(shared, 'evil.ran')), false, "nobody's PRE script did not run (as root)");
+    assert.equal(readFileSync(join(shared, 'a.ran'), 'utf8'), 'A\n', "root's node A ran: nobody did not mark it done");
+    assert.equal(readFileSync(join(shared, 'b.ran'), 'utf8'), 'B\n');
+    const out = readFileSync(join(shared, 'w.dag.dagman.out'), 'utf8');
+    assert.doesNotMatch(out, /Running rescue DAG/, out);
+    assert.match(out, /w\.dag\.rescue001 .*not applied/, out);
+  });
+
+  test("shared folder – root's own rescue DAG from a failed run is applied when the DAG is submitted again", async () => {
+    rootFile('c.sub', 'executable = /bin/sh\narguments = "-c \'echo C >> c.ran\'"\nqueue\n');
+    rootFile('d.sub', `executable = /bin/sh\narguments = "-c 'test -f ${join(shared, 'fixed')}'"\nqueue\n`);
+    rootFile('v.dag', 'JOB C c.sub\nJOB D d.sub\nPARENT C CHILD D\n');
+    const first = await pool.run('dsubmit-dag', ['--wait', 'v.dag'], { cwd: shared, timeoutMs: 120_000 });
+    assert.notEqual(first.code, 0, 'D fails the first time');
+    assert.ok(existsSync(join(shared, 'v.dag.rescue001')), 'a rescue DAG is written');
+    rootFile('fixed', '');
+    const second = await pool.run('dsubmit-dag', ['--wait', 'v.dag'], { cwd: shared, timeoutMs: 120_000 });
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.equal(readFileSync(join(shared, 'c.ran'), 'utf8'), 'C\n', 'C ran once: the rescue DAG was applied');
+  });
+});
