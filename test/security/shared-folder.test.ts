@@ -4,8 +4,21 @@
 // does: it is read after the DAG as if appended to it, so one planted there could mark the admin's nodes done,
 // or add a PRE script that the schedd then runs as root. Only a rescue DAG that the DAG's owner's own run
 // wrote is taken; another's is left alone, and the DAG runs whole.
+// The schedd writes a root job's files (root's DAG's) with its own rights: the DAG's dagman.out and rescue DAG
+// (written under a temporary name and renamed), a job's event log. Links placed under those names had root
+// truncate and write any file; root now follows no link in such a folder, and writes only files it made or its
+// own.
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lchownSync,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from '../integration/harness/pool.js';
@@ -62,5 +75,48 @@ describe("shared folder – what another user placed beside root's DAGs and jobs
     const second = await pool.run('dsubmit-dag', ['--wait', 'v.dag'], { cwd: shared, timeoutMs: 120_000 });
     assert.equal(second.code, 0, second.stdout + second.stderr);
     assert.equal(readFileSync(join(shared, 'c.ran'), 'utf8'), 'C\n', 'C ran once: the rescue DAG was applied');
+  });
+
+  /** A file of root's no one else may write, and nobody's link to it in the shared folder. */
+  const rootFileLinkedAs = (name: string) => {
+    const target = join(pool.work, `root-${name}`);
+    writeFileSync(target, "root's own\n", { mode: 0o600 });
+    const link = join(shared, name);
+    symlinkSync(target, link);
+    lchownSync(link, NOBODY.uid!, NOBODY.gid!);
+    return target;
+  };
+
+  test("shared folder – root's failing DAG: its dagman.out and its rescue DAG's temporary file are nobody's links: not followed", async () => {
+    writeFileSync(join(shared, 'n.sub'), 'executable = /bin/false\nqueue\n');
+    writeFileSync(join(shared, 'f.dag'), 'JOB N n.sub\n');
+    const targets = ['f.dag.dagman.out', 'f.dag.rescue001.tmp'].map(rootFileLinkedAs);
+
+    const r = await pool.run('dsubmit-dag', ['--wait', 'f.dag'], { cwd: shared, timeoutMs: 120_000 });
+    assert.notEqual(r.code, 0, 'the node fails, so does the DAG');
+    for (const t of targets) assert.equal(readFileSync(t, 'utf8'), "root's own\n", `${t} is untouched`);
+    // the rescue DAG is still written, as root's own file under its own name
+    assert.match(readFileSync(join(shared, 'f.dag.rescue001'), 'utf8'), /Rescue DAG file/);
+  });
+
+  test("shared folder – root's job whose event log is nobody's link: the submission is refused, the file untouched", async () => {
+    const target = rootFileLinkedAs('j.log');
+    writeFileSync(join(shared, 'j.sub'), `executable = /bin/true\nlog = ${join(shared, 'j.log')}\nqueue\n`);
+    const r = await pool.run('dsubmit', ['j.sub'], { cwd: shared });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /error\[JOB_FILE_REFUSED\].*j\.log.*root does not write it/);
+    assert.equal(readFileSync(target, 'utf8'), "root's own\n");
+    const queued = (await pool.json('dq', ['-allusers'])).filter((a) => String(a.UserLog).endsWith('j.log'));
+    assert.deepEqual(queued, [], 'nothing queued');
+  });
+
+  test("shared folder – root's job with a new event log in the shared folder: written, and root's own", async () => {
+    writeFileSync(join(shared, 'k.sub'), `executable = /bin/true\nlog = ${join(shared, 'k.log')}\nqueue\n`);
+    const r = await pool.run('dsubmit', ['k.sub'], { cwd: shared });
+    assert.equal(r.code, 0, r.stderr);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    await pool.waitForHistory(cluster, 1);
+    assert.ok(existsSync(join(shared, 'k.log')));
+    assert.match(readFileSync(join(shared, 'k.log'), 'utf8'), /^005 /m);
   });
 });
