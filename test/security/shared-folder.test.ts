@@ -110,13 +110,33 @@ describe("shared folder – what another user placed beside root's DAGs and jobs
     assert.deepEqual(queued, [], 'nothing queued');
   });
 
-  test("shared folder – root's job with a new event log in the shared folder: written, and root's own", async () => {
-    writeFileSync(join(shared, 'k.sub'), `executable = /bin/true\nlog = ${join(shared, 'k.log')}\nqueue\n`);
+  test("shared folder – root's job whose output is nobody's link: held, the file untouched", async () => {
+    const target = rootFileLinkedAs('o.out');
+    writeFileSync(join(shared, 'o.sub'), 'executable = /bin/echo\narguments = overwritten\noutput = o.out\nqueue\n');
+    const r = await pool.run('dsubmit', ['o.sub'], { cwd: shared });
+    assert.equal(r.code, 0, r.stderr);
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    // held when its output cannot be opened; had it run, it would have left the queue
+    const ad = await pool.waitFor(`job ${cluster} to be held or to end`, async () => {
+      const [a] = await pool.json('dq', [String(cluster)]);
+      return a === undefined ? { JobStatus: 'ended' } : a.JobStatus === 5 ? a : undefined;
+    });
+    assert.equal(readFileSync(target, 'utf8'), "root's own\n");
+    assert.equal(ad.JobStatus, 5, JSON.stringify(ad));
+    assert.match(String(ad.HoldReason), /o\.out/);
+  });
+
+  test("shared folder – root's job with a new event log and output in the shared folder: written, and root's own", async () => {
+    writeFileSync(
+      join(shared, 'k.sub'),
+      `executable = /bin/echo\narguments = written\noutput = k.out\nlog = ${join(shared, 'k.log')}\nqueue\n`,
+    );
     const r = await pool.run('dsubmit', ['k.sub'], { cwd: shared });
     assert.equal(r.code, 0, r.stderr);
     const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
     await pool.waitForHistory(cluster, 1);
     assert.ok(existsSync(join(shared, 'k.log')));
     assert.match(readFileSync(join(shared, 'k.log'), 'utf8'), /^005 /m);
+    assert.equal(readFileSync(join(shared, 'k.out'), 'utf8'), 'written\n');
   });
 });
