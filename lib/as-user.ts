@@ -84,7 +84,7 @@ const OPEN_FLAGS = {
  * link to /etc/passwd, a hard link to a file of root's, a file of their own to be handed root's output), and
  * the kernel's fs.protected_* settings, which refuse some of that in sticky folders only, may be off.
  */
-function rootInSharedFolder(owner: Owner | undefined, path: string, how: keyof typeof OPEN_FLAGS): boolean {
+export function rootInSharedFolder(owner: Owner | undefined, path: string, how: keyof typeof OPEN_FLAGS): boolean {
   if (owner || how === 'read' || process.geteuid?.() !== 0) return false;
   try {
     const dir = statSync(dirname(path));

@@ -110,20 +110,46 @@ describe("shared folder – what another user placed beside root's DAGs and jobs
     assert.deepEqual(queued, [], 'nothing queued');
   });
 
-  test("shared folder – root's job whose output is nobody's link: held, the file untouched", async () => {
-    const target = rootFileLinkedAs('o.out');
-    writeFileSync(join(shared, 'o.sub'), 'executable = /bin/echo\narguments = overwritten\noutput = o.out\nqueue\n');
-    const r = await pool.run('dsubmit', ['o.sub'], { cwd: shared });
+  /** Root's job `name` (submit text `text`) from the shared folder, once held or gone from the queue. */
+  const heldOrEnded = async (name: string, text: string) => {
+    writeFileSync(join(shared, name), text);
+    const r = await pool.run('dsubmit', [name], { cwd: shared });
     assert.equal(r.code, 0, r.stderr);
     const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
-    // held when its output cannot be opened; had it run, it would have left the queue
-    const ad = await pool.waitFor(`job ${cluster} to be held or to end`, async () => {
+    // held when its files cannot be written; had they been, the job would have left the queue
+    return pool.waitFor(`job ${cluster} to be held or to end`, async () => {
       const [a] = await pool.json('dq', [String(cluster)]);
       return a === undefined ? { JobStatus: 'ended' } : a.JobStatus === 5 ? a : undefined;
     });
+  };
+
+  test("shared folder – root's job whose output is nobody's link: held, the file untouched", async () => {
+    const target = rootFileLinkedAs('o.out');
+    const ad = await heldOrEnded('o.sub', 'executable = /bin/echo\narguments = overwritten\noutput = o.out\nqueue\n');
     assert.equal(readFileSync(target, 'utf8'), "root's own\n");
     assert.equal(ad.JobStatus, 5, JSON.stringify(ad));
     assert.match(String(ad.HoldReason), /o\.out/);
+  });
+
+  test("shared folder – root's job whose output folder nobody made first: held, nothing written into it", async () => {
+    const theirs = join(shared, 'outdir');
+    mkdirSync(theirs);
+    chmodSync(theirs, 0o777);
+    chownSync(theirs, NOBODY.uid!, NOBODY.gid!);
+    const ad = await heldOrEnded(
+      'd.sub',
+      [
+        'executable = /bin/sh',
+        `arguments = "-c 'mkdir outdir && echo root > outdir/a'"`,
+        'should_transfer_files = YES',
+        'transfer_output_files = outdir',
+        'queue',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(existsSync(join(theirs, 'a')), false, "root wrote nothing into nobody's folder");
+    assert.equal(ad.JobStatus, 5, JSON.stringify(ad));
+    assert.match(String(ad.HoldReason), /outdir/);
   });
 
   test("shared folder – root's job with a new event log and output in the shared folder: written, and root's own", async () => {
