@@ -4,10 +4,10 @@
 // does: it is read after the DAG as if appended to it, so one planted there could mark the admin's nodes done,
 // or add a PRE script that the schedd then runs as root. Only a rescue DAG that the DAG's owner's own run
 // wrote is taken; another's is left alone, and the DAG runs whole.
-// The schedd writes a root job's files (root's DAG's) with its own rights: the DAG's dagman.out and rescue DAG
-// (written under a temporary name and renamed), a job's event log. Links placed under those names had root
-// truncate and write any file; root now follows no link in such a folder, and writes only files it made or its
-// own.
+// The schedd and the startd's spawner write a root job's files (root's DAG's) with root's rights: the DAG's
+// dagman.out and rescue DAG (written under a temporary name and renamed), a job's event log, its output, the
+// folder of its transferred output. Links placed under those names had root truncate and write any file; root
+// now follows no link in such a folder, and writes only files and into folders it made or its own.
 import assert from 'node:assert/strict';
 import {
   chmodSync,
