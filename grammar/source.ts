@@ -91,6 +91,6 @@ export function utf8Source(bytes: Uint8Array, file: string, code: ErrorCode): st
 
 /** A user's source file (a DAG, an included or node submit file, a queue's item file) read with a size bound
  *  (lib/bounded-read.ts), as UTF-8 text: any other byte is an error at its line and column (utf8Source). */
-export function readSourceFile(path: string, maxBytes: number, what: string, code: ErrorCode): string {
-  return utf8Source(readBoundedBytes(path, maxBytes, what, code), path, code);
+export function readSourceFile(path: string, maxBytes: number, what: string, code: ErrorCode, own = false): string {
+  return utf8Source(readBoundedBytes(path, maxBytes, what, code, own), path, code);
 }

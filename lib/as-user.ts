@@ -7,7 +7,9 @@
 // glibc applies seteuid/setegid/setgroups to every thread of the process, so nothing asynchronous may run in
 // between: `fn` must be synchronous (no await, no callbacks that run later). The pattern is to open file
 // descriptors inside and do the slow reads and writes outside, with the descriptors.
-import { closeSync, constants as fsc, fchmodSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants as fsc, fchmodSync, fstatSync, ftruncateSync, openSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DschedError } from './errors.js';
 
 /** The credentials a job's files are handled with (runAsOwner in users.ts gives them for an owner's name). */
 export interface Owner {
@@ -77,9 +79,27 @@ const OPEN_FLAGS = {
 } as const;
 
 /**
+ * Whether root, writing a file for itself (a root job's event log, output, DAG files), writes it in a folder
+ * another user may write or owns: there that user may have placed the name before root first writes it (a
+ * link to /etc/passwd, a hard link to a file of root's, a file of their own to be handed root's output), and
+ * the kernel's fs.protected_* settings, which refuse some of that in sticky folders only, may be off.
+ */
+export function rootInSharedFolder(owner: Owner | undefined, path: string, how: keyof typeof OPEN_FLAGS): boolean {
+  if (owner || how === 'read' || process.geteuid?.() !== 0) return false;
+  try {
+    const dir = statSync(dirname(path));
+    return dir.uid !== 0 || (dir.mode & 0o022) !== 0;
+  } catch {
+    return false; // no folder: the open fails as it would have
+  }
+}
+
+/**
  * openAs for a file a user names that a daemon reads or writes for them (an event log, a DAG's output): a
  * regular file only, opened without blocking. A daemon serves every user, and a FIFO named there would stop
- * it (the open waits for the other end, a write for room); a device would take or give without end.
+ * it (the open waits for the other end, a write for room); a device would take or give without end. Root
+ * writing for itself in a folder others may write (rootInSharedFolder) follows no link there and writes only
+ * a file it makes or one of its own with no other name.
  */
 export function openFileAs(
   owner: Owner | undefined,
@@ -88,17 +108,28 @@ export function openFileAs(
   mode?: number,
 ): number {
   const notRegular = () => Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL' });
-  const flags = OPEN_FLAGS[how] | fsc.O_NONBLOCK | fsc.O_NOCTTY;
+  const shared = rootInSharedFolder(owner, path, how);
+  const notRoots = () =>
+    new DschedError(
+      'JOB_FILE_REFUSED',
+      `${path} is a link, or a file of another user's or with another name, in a folder others may write: root does not write it`,
+      { hint: "remove it, or name a file in a folder of root's alone" },
+    );
+  // shared: truncated only once it is known to be root's own (a hard link to a file of root's is not)
+  const flags = shared
+    ? (OPEN_FLAGS[how] & ~fsc.O_TRUNC) | fsc.O_NONBLOCK | fsc.O_NOCTTY | fsc.O_NOFOLLOW
+    : OPEN_FLAGS[how] | fsc.O_NONBLOCK | fsc.O_NOCTTY;
   let fd: number;
   let created = false;
   try {
-    if (owner?.umask === undefined || how === 'read') fd = openAs(owner, path, flags, mode ?? 0o644);
+    if ((owner?.umask === undefined && !shared) || how === 'read') fd = openAs(owner, path, flags, mode ?? 0o644);
     else {
       // made for a job: under its umask, whatever the daemon's own (which open would apply instead), so a
-      // new file is told apart (O_EXCL) and given its mode exactly; an existing one (most often) keeps its own
+      // new file is told apart (O_EXCL) and given its mode exactly; an existing one (most often) keeps its own.
+      // Root in a shared folder tells them apart too: one it did not make must be its own
       const existing = () => openAs(owner, path, flags & ~fsc.O_CREAT);
       const fresh = () => {
-        const made = openAs(owner, path, flags | fsc.O_EXCL, 0o600);
+        const made = openAs(owner, path, flags | fsc.O_EXCL, owner ? 0o600 : (mode ?? 0o644));
         created = true;
         return made;
       };
@@ -117,13 +148,16 @@ export function openFileAs(
       }
     }
   } catch (e) {
-    // ENXIO: a FIFO that nobody reads
-    throw (e as NodeJS.ErrnoException).code === 'ENXIO' ? notRegular() : e;
+    // ENXIO: a FIFO that nobody reads; ELOOP: a link, where links are not followed
+    const c = (e as NodeJS.ErrnoException).code;
+    throw c === 'ENXIO' ? notRegular() : c === 'ELOOP' && shared ? notRoots() : e;
   }
-  if (fstatSync(fd).isFile()) {
-    if (created) fchmodSync(fd, (mode ?? 0o666) & ~owner!.umask! & 0o777);
+  const st = fstatSync(fd);
+  if (st.isFile() && (!shared || created || (st.uid === 0 && st.nlink === 1))) {
+    if (created && owner?.umask !== undefined) fchmodSync(fd, (mode ?? 0o666) & ~owner.umask & 0o777);
+    if (shared && how === 'write') ftruncateSync(fd, 0);
     return fd;
   }
   closeSync(fd);
-  throw notRegular();
+  throw st.isFile() ? notRoots() : notRegular();
 }

@@ -14,12 +14,21 @@ export function readBoundedFile(path: string, maxBytes: number, what: string, co
   return readBoundedBytes(path, maxBytes, what, code).toString('utf8');
 }
 
-/** The same, its bytes as they are (a language's source checks they are UTF-8: grammar/source.ts). */
-export function readBoundedBytes(path: string, maxBytes: number, what: string, code: ErrorCode): Buffer {
-  const fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+/**
+ * The same, its bytes as they are (a language's source checks they are UTF-8: grammar/source.ts). `own`: the
+ * file must be the reader's own (its effective uid's), and is not read through a link: for a file whose
+ * content is trusted because the reader's earlier run wrote it (a rescue DAG), in a folder others may write.
+ */
+export function readBoundedBytes(path: string, maxBytes: number, what: string, code: ErrorCode, own = false): Buffer {
+  const fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY | (own ? fsc.O_NOFOLLOW : 0));
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new DschedError(code, `${what} ${path} is not a regular file`);
+    if (own && st.uid !== process.geteuid!())
+      throw new DschedError(
+        code,
+        `${what} ${path} belongs to uid ${st.uid}, not to uid ${process.geteuid!()} who reads it`,
+      );
     if (st.size > maxBytes) throw new DschedError(code, `${what} ${path} is larger than ${maxBytes} bytes`);
     // read at most one byte more than the bound: a file that grows after the fstat is still refused
     const buf = Buffer.alloc(st.size + 1);

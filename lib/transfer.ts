@@ -21,7 +21,7 @@ import {
   constants as fsc,
 } from 'node:fs';
 import { basename, dirname, join, posix, sep } from 'node:path';
-import { asUser, openAs, type Owner } from './as-user.js';
+import { asUser, openAs, rootInSharedFolder, type Owner } from './as-user.js';
 import { DschedError } from './errors.js';
 import { splitFileList } from './file-list.js';
 import type { FileChunk, FileChunk__Output } from './rpc/generated/dsched/v1/FileChunk.js';
@@ -188,6 +188,12 @@ export async function receiveFiles(source: AsyncIterable<FileChunk__Output>, opt
           asUser(owner, () => {
             if (opts.makeParents) mkdirSync(dirname(target), { recursive: true });
             if (!existsDir(target)) mkdirSync(target, { mode: (c.mode & 0o777) | 0o700 });
+            else if (rootInSharedFolder(owner, target, 'write') && !rootsOwnFolder(target))
+              // its owner could swap it for a link while root writes the files into it (openFileAs's rule)
+              throw new DschedError(
+                'TRANSFER_REFUSED',
+                `${target} is another user's folder (or one others may write) in a folder others may write: root does not write its job's output into it`,
+              );
           }),
         );
         done.push(name);
@@ -272,6 +278,12 @@ function mayReplace(target: string): void {
     const c = (e as NodeJS.ErrnoException).code;
     if (c !== 'ENOENT' && c !== 'ELOOP' && c !== 'ENXIO' && c !== 'EISDIR') throw e;
   }
+}
+
+/** A folder (not a link) of root's that only root may write. */
+function rootsOwnFolder(p: string): boolean {
+  const st = lstatSync(p);
+  return st.isDirectory() && st.uid === 0 && (st.mode & 0o022) === 0;
 }
 
 function existsDir(p: string): boolean {

@@ -11,6 +11,7 @@ import {
   dagOptionsForRun,
   parseDagFileAsync,
   readDagFile,
+  readRescueDagFile,
   readDagmanConfigFile,
   readNodeSubmitFile,
   type Dag,
@@ -191,6 +192,7 @@ export class DagRunner {
     let dag: Dag;
     let engine: DagEngine;
     let configWarnings: string[];
+    const foreignRescues: string[] = [];
     // dsubmit-dag options were given only when the ad has them: they win over the CONFIG file
     const given = (attr: string) => {
       const v = this.queue.value(job, attr);
@@ -227,12 +229,17 @@ export class DagRunner {
       const parseOpts = asUser(owner, () =>
         events.length
           ? dagOptionsForResume(events, where)
-          : dagOptionsForRun(file, { ...where, force: this.queue.value(job, 'DAGManForce') === true }),
+          : dagOptionsForRun(file, {
+              ...where,
+              force: this.queue.value(job, 'DAGManForce') === true,
+              onForeignRescue: (f, why) => foreignRescues.push(`the rescue DAG ${f} is not applied: ${why}`),
+            }),
       );
       this.log.info({ cluster, dag: file }, 'reading the DAG');
       dag = await parseDagFileAsync(file, {
         ...parseOpts,
         readFile: (path) => asUser(owner, () => readDagFile(path)),
+        readRescueFile: (path) => asUser(owner, () => readRescueDagFile(path)),
         isDirectory: (path) =>
           asUser(owner, () => {
             try {
@@ -277,7 +284,7 @@ export class DagRunner {
     this.log.info({ cluster, dag: file, nodes: dag.nodes.length, resumed: events.length > 0 }, 'DAG started');
     this.dagmanOut(job, 'info', events.length ? 'DAG resumed' : 'DAG started', { dag: file, nodes: dag.nodes.length });
     // the CONFIG file's lines that change nothing, where the user reads what the DAG did
-    for (const w of configWarnings) this.dagmanOut(job, 'warn', w);
+    for (const w of [...configWarnings, ...foreignRescues]) this.dagmanOut(job, 'warn', w);
   }
 
   /** The DAG job is still in the queue (as the same job) and not held. */

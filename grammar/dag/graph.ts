@@ -131,6 +131,8 @@ export interface DagParseOptions {
   appendVarsByDefault?: boolean;
   /** Read a file (default: fs, UTF-8). Tests pass an in-memory file system. */
   readFile?: (path: string) => string;
+  /** Read the rescue DAG (default: readRescueDagFile): the reader's own file alone. */
+  readRescueFile?: (path: string) => string;
   /** Whether a directory exists (default: fs). */
   isDirectory?: (path: string) => boolean;
   /** Parse with the grammar alone, without the fast scanner (for tests that compare the two). */
@@ -149,6 +151,15 @@ export const MAX_DAG_FILE_BYTES = 64 * 1024 * 1024;
 /** Read a DAG-language file: a regular file of at most MAX_DAG_FILE_BYTES (DAG_SYNTAX otherwise). */
 export function readDagFile(path: string): string {
   return readSourceFile(path, MAX_DAG_FILE_BYTES, 'the DAG file', 'DAG_SYNTAX');
+}
+
+/**
+ * Read a rescue DAG as readDagFile does, but only a file of the reader's own, not through a link: what it says
+ * is taken as the reader's earlier run's word (nodes done), and it is read as if appended to the DAG, so
+ * another user's, planted beside a DAG in a folder others may write, could add a script run as the DAG's owner.
+ */
+export function readRescueDagFile(path: string): string {
+  return readSourceFile(path, MAX_DAG_FILE_BYTES, 'the rescue DAG', 'DAG_SYNTAX', true);
 }
 
 /** Read a DAG node's submit file, with the same bound (SUBMIT_FILE otherwise). */
@@ -268,10 +279,12 @@ class GraphBuilder {
   private readonly env: Array<{ kind: 'GET' | 'SET'; text: string }> = [];
   private reject?: Location;
   private readonly readFile_: (path: string) => string;
+  private readonly readRescue: (path: string) => string;
   private readonly isDirectory: (path: string) => boolean;
 
   constructor(private readonly opts: DagParseOptions) {
     this.readFile_ = opts.readFile ?? readDagFile;
+    this.readRescue = opts.readRescueFile ?? readRescueDagFile;
     this.isDirectory =
       opts.isDirectory ??
       ((p) => {
@@ -291,7 +304,7 @@ class GraphBuilder {
       if (this.opts.rescueFile) {
         // a partial rescue DAG is read after the DAG, as if appended to it
         rescueFile = resolve(cwd, this.opts.rescueFile);
-        files.push(yield* this.readFile(rescueFile, cwd, undefined, undefined, []));
+        files.push(yield* this.readFile(rescueFile, cwd, undefined, undefined, [], this.readRescue));
       }
       yield* this.buildScope(scope, files);
     } catch (e) {
@@ -339,6 +352,7 @@ class GraphBuilder {
     text: string | undefined,
     from: { src: number; tok: Tok } | undefined,
     includeStack: string[],
+    read = this.readFile_,
   ): Generator<void, FileStatements> {
     if (includeStack.includes(file)) {
       throw this.err('DAG_SYNTAX', `INCLUDE cycle: ${[...includeStack, file].join(' -> ')}`, from!.src, from!.tok);
@@ -348,7 +362,7 @@ class GraphBuilder {
     }
     if (text === undefined) {
       try {
-        text = this.readFile_(file);
+        text = read(file);
       } catch (e) {
         // a file that is not regular, or too big, says so; an errno error gives its code (ENOENT, EACCES)
         const why = e instanceof DschedError ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message);

@@ -6,6 +6,7 @@ export {
   parseDagFileInSlices,
   parseDagString,
   readDagFile,
+  readRescueDagFile,
   readNodeSubmitFile,
   MAX_DAG_FILE_BYTES,
   MAX_DAG_NODES,

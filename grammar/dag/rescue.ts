@@ -1,7 +1,7 @@
 // Rescue DAGs, in DAGMan's partial format: `file.dag.rescue001`, `…002`, … each recording the nodes that finished
 // (DONE lines) and the RETRY settings, read together with the original DAG file when it is submitted again.
 // Here because both the submit side (find the newest, -force, -dorescuefrom) and the DAG manager (write one) use them.
-import { existsSync, readdirSync, renameSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, renameSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DschedError } from '../../lib/errors.js';
 import type { Dag, DagNode } from './graph.js';
@@ -48,13 +48,31 @@ export function nextRescueDagName(dagFile: string, maxRescue = MAX_RESCUE_NUM): 
 }
 
 /**
- * Rename rescue DAGs numbered above `keepUpTo` to `….old` (DAGMan does this for -force, which keeps none, and
- * for -dorescuefrom N). Returns the renamed files.
+ * Why a rescue DAG is not the reader's own (its effective uid's regular file, not a link), or undefined when it
+ * is. A rescue DAG is applied as the word of the run that wrote it, so only one the DAG's owner wrote counts:
+ * another user may place files beside a DAG in a folder others may write (/tmp, a shared project folder).
+ */
+export function notOwnRescueDag(file: string): string | undefined {
+  try {
+    const st = lstatSync(file);
+    if (st.isSymbolicLink()) return 'it is a link';
+    if (!st.isFile()) return 'it is not a regular file';
+    if (st.uid !== process.geteuid!())
+      return `it belongs to uid ${st.uid}, not to the DAG's owner (uid ${process.geteuid!()})`;
+    return undefined;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  }
+}
+
+/**
+ * Rename this user's rescue DAGs numbered above `keepUpTo` to `….old` (DAGMan does this for -force, which keeps
+ * none, and for -dorescuefrom N); another user's are left, as they are never applied. Returns the renamed files.
  */
 export function retireRescueDags(dagFile: string, keepUpTo = 0): string[] {
   const renamed: string[] = [];
   for (const r of findRescueDags(dagFile)) {
-    if (r.n <= keepUpTo) continue;
+    if (r.n <= keepUpTo || notOwnRescueDag(r.file)) continue;
     renameSync(r.file, `${r.file}.old`);
     renamed.push(r.file);
   }
@@ -66,11 +84,13 @@ export interface LoadDagOptions extends DagParseOptions {
   force?: boolean;
   /** resume from this rescue DAG number instead of the newest (retires the newer ones) */
   doRescueFrom?: number;
+  /** told of each rescue DAG passed over as not the owner's own (notOwnRescueDag), with why */
+  onForeignRescue?: (file: string, why: string) => void;
 }
 
 /**
- * Parse a DAG for running, as `condor_submit_dag file.dag` does: with the newest rescue DAG applied (its DONE
- * nodes do not run again), unless `force`. The rescue DAG used, if any, is `dag.rescueFile`.
+ * Parse a DAG for running, as `condor_submit_dag file.dag` does: with the newest rescue DAG of the caller's own
+ * applied (its DONE nodes do not run again), unless `force`. The rescue DAG used, if any, is `dag.rescueFile`.
  */
 export function loadDagForRun(path: string, opts: LoadDagOptions = {}): Dag {
   return parseDagFile(path, dagOptionsForRun(path, opts));
@@ -81,7 +101,7 @@ export function loadDagForRun(path: string, opts: LoadDagOptions = {}): Dag {
  * -force or -DoRescueFrom set aside: for a caller that parses the DAG itself (in slices).
  */
 export function dagOptionsForRun(path: string, opts: LoadDagOptions = {}): DagParseOptions {
-  const { force, doRescueFrom, ...parseOpts } = opts;
+  const { force, doRescueFrom, onForeignRescue, ...parseOpts } = opts;
   const abs = resolve(parseOpts.cwd ?? process.cwd(), path);
   if (force) {
     retireRescueDags(abs, 0);
@@ -91,9 +111,19 @@ export function dagOptionsForRun(path: string, opts: LoadDagOptions = {}): DagPa
   if (doRescueFrom !== undefined) {
     rescue = rescueDagName(abs, doRescueFrom);
     if (!existsSync(rescue)) throw new DschedError('USAGE', `rescue DAG ${rescue} does not exist`);
+    const why = notOwnRescueDag(rescue);
+    if (why) throw new DschedError('PERMISSION_DENIED', `rescue DAG ${rescue} is not applied: ${why}`);
     retireRescueDags(abs, doRescueFrom);
   } else {
-    rescue = newestRescueDag(abs)?.file;
+    // the newest of the owner's own: another user's, however numbered, is passed over
+    for (const r of findRescueDags(abs).reverse()) {
+      const why = notOwnRescueDag(r.file);
+      if (!why) {
+        rescue = r.file;
+        break;
+      }
+      onForeignRescue?.(r.file, why);
+    }
   }
   return rescue ? { ...parseOpts, rescueFile: rescue } : parseOpts;
 }

@@ -1,6 +1,7 @@
 // The DAG's own output files, in DAGMan's formats: JOBSTATE_LOG (an appended, machine-readable history),
 // NODE_STATUS_FILE (a snapshot in ClassAd form, rewritten at most every N seconds) and DOT (a graphviz picture).
-import { closeSync, renameSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { asUser, openFileAs, type Owner } from '../../../lib/as-user.js';
 import { readDagFile, type Dag } from '../../../grammar/dag/index.js';
 import type { DagEvent, DagFileWriter, DagHost, DagStatusCode } from './events.js';
@@ -23,15 +24,22 @@ export interface DagStateView {
 export function ownerFileWriter(owner: Owner | undefined): DagFileWriter {
   return {
     writeFile(path, text) {
-      // written beside the file and renamed over it, so a reader never sees half a file
-      const tmp = `${path}.tmp`;
+      // written beside the file and renamed over it, so a reader never sees half a file; the temporary name is
+      // not one another user could place a file or link under beforehand, in a folder others may write
+      const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
       const fd = openFileAs(owner, tmp, 'write');
       try {
-        writeSync(fd, text);
-      } finally {
-        closeSync(fd);
+        try {
+          writeSync(fd, text);
+        } finally {
+          closeSync(fd);
+        }
+        asUser(owner, () => renameSync(tmp, path));
+      } catch (e) {
+        // a name of its own each time: one left behind would stay
+        asUser(owner, () => rmSync(tmp, { force: true }));
+        throw e;
       }
-      asUser(owner, () => renameSync(tmp, path));
     },
     appendFile(path, text) {
       const fd = openFileAs(owner, path, 'append');

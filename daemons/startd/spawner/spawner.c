@@ -958,9 +958,43 @@ static void file_id(int fd, char *outs, size_t n) {
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) snprintf(outs, n, "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
 }
 
-/* Open a job's file as its owner; a FIFO never blocks the spawner (O_NONBLOCK, cleared once open). */
+/*
+ * Whether root, opening a root job's file to write (its output or error, outside a sandbox), opens it in a
+ * folder another user owns or may write: there that user may have placed a link (to /etc/passwd) or a hard link
+ * under the name beforehand, and fs.protected_symlinks may be off. As openFileAs in lib/as-user.ts.
+ */
+static int root_in_shared_folder(const char *path) {
+  if (geteuid() != 0) return 0;
+  char dir[PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  size_t n = slash ? (slash == path ? 1 : (size_t)(slash - path)) : 0;
+  if (n >= sizeof dir) return 1;
+  if (n) memcpy(dir, path, n);
+  else dir[n++] = '.';
+  dir[n] = '\0';
+  struct stat st;
+  return stat(dir, &st) == 0 && (st.st_uid != 0 || (st.st_mode & 022));
+}
+
+/*
+ * Open a job's file as its owner; a FIFO never blocks the spawner (O_NONBLOCK, cleared once open). Root in a
+ * shared folder (root_in_shared_folder) follows no link, and writes only a file it creates or its own with one
+ * name, truncated once that is known.
+ */
 static int open_job_file(const char *path, int write) {
-  int fd = open(path, (write ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
+  int shared = write && root_in_shared_folder(path);
+  int common = O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (shared ? O_NOFOLLOW : 0);
+  int fd;
+  if (!shared) fd = open(path, (write ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | common, 0666);
+  else if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | common, 0666)) < 0 && errno == EEXIST) {
+    struct stat st;
+    if ((fd = open(path, O_WRONLY | common)) < 0) return -1;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_nlink != 1 || ftruncate(fd, 0) != 0) {
+      close(fd);
+      errno = EPERM;
+      return -1;
+    }
+  }
   if (fd < 0) return -1;
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {

@@ -1,7 +1,7 @@
 // dagman – rescue DAGs: written in DAGMan's partial format when a DAG fails, found and applied when the DAG is
 // submitted again (finished nodes do not run again), numbered 001, 002, …; -force starts over.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -10,6 +10,7 @@ import {
   loadDagForRun,
   newestRescueDag,
   parseDagString,
+  readRescueDagFile,
   rescueDagName,
 } from '../../../grammar/dag/index.js';
 import { fsFileWriter } from '../../../daemons/schedd/dagman/outputs.js';
@@ -156,3 +157,42 @@ describe('dagman rescue DAGs', () => {
     );
   });
 });
+
+// another user's file beside the DAG (a folder others may write) is never a rescue DAG of this user's
+describe(
+  'dagman – a rescue DAG of another user is not applied',
+  { skip: process.geteuid?.() !== 0 && 'needs root' },
+  () => {
+    test('the newest of the owner: another uid and a link are passed over, named; -force leaves them', () => {
+      writeFileSync(join(dir, 'diamond.dag'), DAG);
+      writeFileSync(rescueDagName(join(dir, 'diamond.dag'), 1), 'DONE A\n');
+      writeFileSync(rescueDagName(join(dir, 'diamond.dag'), 2), 'DONE A\nSCRIPT PRE B /tmp/planted.sh\n');
+      chownSync(rescueDagName(join(dir, 'diamond.dag'), 2), 65534, 65534);
+      symlinkSync(rescueDagName(join(dir, 'diamond.dag'), 1), rescueDagName(join(dir, 'diamond.dag'), 3));
+      const passed: string[] = [];
+      const dag = loadDagForRun('diamond.dag', { cwd: dir, onForeignRescue: (f, why) => passed.push(`${f}: ${why}`) });
+      assert.equal(dag.rescueFile, rescueDagName(join(dir, 'diamond.dag'), 1));
+      assert.equal(dag.nodes.find((n) => n.name === 'B')!.pre, undefined, 'no planted script');
+      assert.equal(passed.length, 2, passed.join('\n'));
+      assert.match(passed[0]!, /rescue003: it is a link/);
+      assert.match(passed[1]!, /rescue002: it belongs to uid 65534/);
+      loadDagForRun('diamond.dag', { cwd: dir, force: true });
+      assert.deepEqual(readdirSync(dir).sort(), [
+        'diamond.dag',
+        'diamond.dag.rescue001.old',
+        'diamond.dag.rescue002',
+        'diamond.dag.rescue003',
+      ]);
+    });
+
+    test("readRescueDagFile refuses another uid and a link; reads the reader's own", () => {
+      const own = join(dir, 'own.rescue');
+      writeFileSync(own, 'DONE A\n');
+      assert.equal(readRescueDagFile(own), 'DONE A\n');
+      symlinkSync(own, join(dir, 'link.rescue'));
+      assert.throws(() => readRescueDagFile(join(dir, 'link.rescue')), { code: 'ELOOP' });
+      chownSync(own, 65534, 65534);
+      assert.throws(() => readRescueDagFile(own), /belongs to uid 65534/);
+    });
+  },
+);
