@@ -51,6 +51,26 @@ describe('admin commands', () => {
     );
   });
 
+  test('admin commands – a job waiting for a drained machine is analysed as such, and runs once the drain ends', async () => {
+    // dq -analyze said every slot that could run it was busy, sending the user to wait on other users' jobs
+    const pslot = async () => (await pool.json('dstatus', ['-constraint', 'PartitionableSlot']))[0];
+    const machine = String((await pslot())!.Machine);
+    const d = await pool.run('dsched', ['drain', machine, '-reason', 'kernel upgrade']);
+    assert.equal(d.code, 0, d.stderr);
+    await pool.waitFor('the machine to be drained', async () => (await pslot())?.State === 'Drained');
+    const c = await pool.submit(pool.file('drained.sub', 'executable = /bin/true\nqueue\n'));
+    const r = await pool.run('dq', ['-analyze', `${c}.0`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^Why: the slot that can run it is drained by an administrator \(slot1@\S+: kernel upgrade\), taking no new jobs: it waits until the drain ends \(dsched drain NAME -cancel\)/m,
+    );
+    assert.match(r.stdout, /^ {2}1 of those is drained by an administrator and takes no new jobs/m);
+    const cancel = await pool.run('dsched', ['drain', machine, '-cancel']);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    await pool.waitForHistory(c, 1);
+  });
+
   test('admin commands – dsched config show / reload, typed as other tools spell them, say what does that here (exit 1)', async () => {
     const show = await pool.run('dsched', ['config', 'show']);
     assert.equal(show.code, 1);
