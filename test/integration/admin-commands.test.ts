@@ -19,7 +19,7 @@ describe('admin commands', () => {
     const go = join(pool.work, 'go');
     pool.file(
       'wait.sub',
-      `executable = /bin/sh\narguments = "-c 'echo run >> wait.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done'"\nqueue\n`,
+      `executable = /bin/sh\narguments = "-c 'echo run >> wait.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done'"\nlog = wait.log\nqueue\n`,
     );
     const c = await pool.submit('wait.sub');
     await pool.waitFor('the job to run', () => pool.exists('wait.runs'));
@@ -40,6 +40,14 @@ describe('admin commands', () => {
     const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.ExitCode, 0);
     assert.equal(pool.read('wait.runs'), 'run\nrun\n');
+    // the schedd heard of the eviction before it stopped (the startds stop first): its log says so, not that
+    // the job was lost while the schedd was down
+    const log = pool.read('wait.log');
+    assert.match(
+      log,
+      new RegExp(`^004 \\(0*${c}\\.000\\.000\\) .* Job was evicted\\.\n[^]*?Reason: the startd was shut down$`, 'm'),
+    );
+    assert.doesNotMatch(log, /^02[24] /m);
   });
 
   test('admin commands – dsched drain of a machine not in the pool is error[MACHINE_NOT_FOUND], exit 1', async () => {
