@@ -237,9 +237,18 @@ export function reconfigure(ctx: DaemonContext, why: string): void {
     return;
   }
   if (!changed.length) return;
-  const restart = changed.filter((n) => (PARAMS as Record<string, ParamInfo>)[n]?.reload === 'restart');
+  // only knobs this daemon reads: every daemon of the pool warning that NUM_CPUS needs its restart sent admins
+  // restarting the collector and the schedd for the startd's knob
+  const restart = changed.filter((n) => {
+    const p = (PARAMS as Record<string, ParamInfo>)[n];
+    return p?.reload === 'restart' && (p.daemons as string[]).includes(ctx.name);
+  });
   ctx.log.info({ changed, why }, 'configuration reloaded');
-  if (restart.length) ctx.log.warn({ knobs: restart }, 'these settings need a restart of the daemon to take effect');
+  if (restart.length)
+    ctx.log.warn(
+      { knobs: restart },
+      `these settings need a restart of the ${ctx.name} to take effect (it keeps their old values until then)`,
+    );
   for (const l of reconfigListeners) l(changed);
 }
 

@@ -14,14 +14,16 @@ export const DAEMON_NAMES = [...DAEMON_ROLES, 'web', 'provisioner'] as const;
 export type DaemonName = (typeof DAEMON_NAMES)[number];
 
 /**
- * The stages in which the master stops its daemons, each once the one before has exited: first the daemons
- * that change the queue (the negotiator's matches, the schedd, the web daemon's users), so the schedd records
- * nothing half-way while the startds go down; then the startds, which evict their jobs back to idle; the
- * collector last. A daemon named in no stage stops in the first.
+ * The stages in which the master stops its daemons, each once the one before has exited: first the
+ * negotiator (no new matches) and the web daemon (its users); then the startds, which evict their jobs back
+ * to idle at the schedd, as an execute host stopped alone does; then the schedd, which has recorded those
+ * evictions (the jobs idle, 004 in their logs: stopped first, it found them lost at its next start, 022 and
+ * 024 written as though the pool had failed); the collector last. A daemon named in no stage stops in the first.
  */
 export const STOP_STAGES: ReadonlyArray<readonly DaemonName[]> = [
-  ['web', 'negotiator', 'schedd'],
+  ['web', 'negotiator'],
   ['startd'],
+  ['schedd'],
   ['collector'],
 ];
 

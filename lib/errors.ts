@@ -94,6 +94,11 @@ export const ERROR_CODES = {
     exit: 1,
     hint: 'the job queue database ($DSCHED_HOME/spool/job_queue.db) is damaged: the schedd will not start on it. Restore it from a backup and `dsched on schedd` (the rest of the pool runs on), or `dsched stop` and `dsched start -set-aside-damaged-queue` (it is kept as job_queue.db.damaged-TIME, for `sqlite3 FILE .recover`, and the schedd starts with an empty queue)',
   },
+  QUEUE_TOO_NEW: {
+    status: GrpcStatus.FAILED_PRECONDITION,
+    exit: 1,
+    hint: 'install the dsched release that wrote the job queue (or a later one) again and `dsched restart`; the queue is left as it was',
+  },
   OUT_OF_FILES: {
     status: GrpcStatus.RESOURCE_EXHAUSTED,
     exit: 1,

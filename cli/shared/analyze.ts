@@ -130,6 +130,8 @@ export interface JobDiagnosis {
   counts: { slots: number; requirements: number; start: number; bigEnough: number; available: number };
   /** Jobs running in dynamic slots of the machines that could run this job but have too little free. */
   busy: { mine: number; others: Map<string, number> };
+  /** Of the slots big enough for it and willing, those an administrator drains (they take no new job). */
+  drained: { names: string[]; reasons: string[] };
   largest: Amounts;
   /** The largest total of each custom resource the job asks for (0: no slot has it). */
   largestCustom: Record<string, number>;
@@ -357,6 +359,15 @@ export function diagnoseJob(job: ClassAd, slots: readonly ClassAd[]): JobDiagnos
     else busy.others.set(user, (busy.others.get(user) ?? 0) + 1);
   }
 
+  // a drained slot is not busy: it takes no job until an administrator ends the drain
+  const drainedSlots = machines.filter(
+    (m) => m.requirements && m.start && m.bigEnough && !m.freeEnough && str(m.ad, 'State') === 'Drained',
+  );
+  const drained = {
+    names: drainedSlots.map((m) => m.name),
+    reasons: [...new Set(drainedSlots.map((m) => str(m.ad, 'DrainReason') ?? '').filter(Boolean))],
+  };
+
   const largest = { cpus: 0, memory: 0, disk: 0 };
   for (const m of machines)
     for (const r of RESOURCES) largest[r] = Math.max(largest[r], m.partitionable ? m.total[r] : m.free[r]);
@@ -383,6 +394,7 @@ export function diagnoseJob(job: ClassAd, slots: readonly ClassAd[]): JobDiagnos
     machines,
     counts,
     busy,
+    drained,
     largest,
     largestCustom,
   };
@@ -554,8 +566,15 @@ function why(d: JobDiagnosis, job: ClassAd): string {
       ? 'the 1 slot its Requirements match refuses it (its START).'
       : `the ${c.requirements} slots its Requirements match refuse it (their START).`;
   if (!c.bigEnough) return 'no slot that accepts it is big enough for its requests.';
-  if (!c.available)
+  if (!c.available) {
+    const drained = d.drained.names;
+    const which = `${drained.slice(0, 3).join(', ')}${drained.length > 3 ? ', …' : ''}${d.drained.reasons.length ? `: ${d.drained.reasons.join('; ')}` : ''}`;
+    if (drained.length && drained.length === c.bigEnough)
+      return `${drained.length === 1 ? 'the slot that can run it is' : `the ${drained.length} slots that can run it are`} drained by an administrator (${which}), taking no new jobs: it waits until the drain ends (dsched drain NAME -cancel) or another slot can run it.`;
+    if (drained.length)
+      return `every slot that can run it is busy or drained (${drained.length} of ${c.bigEnough} drained by an administrator: ${which}): it waits for resources to free up, and fair share decides who gets them first.`;
     return `every slot that can run it is busy: it waits for resources to free up, and fair share decides who gets them first.`;
+  }
   const limits = str(job, 'ConcurrencyLimits');
   return `${plural(c.available, 'slot')} can run it now; the negotiator should match it at its next cycle${limits ? `, unless its concurrency limits (${limits}) are in use` : ''}.`;
 }
@@ -741,6 +760,11 @@ export function analyzeJob(job: ClassAd, slots: readonly ClassAd[], extra: Analy
       `  The busy ones run ${plural(d.busy.mine + othersCount, 'job')}: ${d.busy.mine} of yours, ${othersCount} of other users${who ? ` (${who})` : ''}.`,
     );
   }
+  const drained = d.drained.names.length;
+  if (drained)
+    out.push(
+      `  ${drained} of those ${drained === 1 ? 'is' : 'are'} drained by an administrator and take${drained === 1 ? 's' : ''} no new jobs (dsched drain).`,
+    );
   out.push('');
 
   if (d.status === 1 || d.status === 5) {

@@ -37,6 +37,7 @@ async function takeMasterLock(): Promise<void> {
           ? new DschedError(
               'POOL_ALREADY_RUNNING',
               `a master${holder ? ` (pid ${holder.pid})` : ''} already runs for ${config.paths.home}`,
+              { hint: 'dsched status shows its daemons, dsched stop stops them' },
             )
           : e,
       );
@@ -53,7 +54,16 @@ async function takeMasterLock(): Promise<void> {
     );
   writePidFile(pidFile);
 }
-await takeMasterLock();
+try {
+  await takeMasterLock();
+} catch (e) {
+  // a second master (`dsched master` run by hand beside the pool's) says so and exits, as the native master
+  // does: thrown from here it printed "internal error", and the config watcher kept the process alive for good
+  const err = e instanceof DschedError ? e : new DschedError('INTERNAL', (e as Error).message, { cause: e });
+  log.error({ code: err.code, err: err.message }, 'this master does not start');
+  process.stderr.write(`dsched master: error[${err.code}]: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
+  process.exit(err.exitCode);
+}
 const myRecord = readPidFile(pidFile)!;
 // the heartbeat; a master of another host that took the home over meanwhile (this one was stopped or cut
 // off longer than the heartbeat's staleness) keeps it, and this one stops

@@ -16,6 +16,7 @@ import { QueuePolicy, readQueues } from './queue-policy.js';
 import { scheddService } from './service.js';
 import { type DB, isQueueDamaged, openQueueDb, setAsideDamagedQueue, storeError } from './store/db.js';
 import { DAEMON_NO_RESTART, failedReasonFile } from '../../lib/daemons.js';
+import { DschedError, type ErrorCode } from '../../lib/errors.js';
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
 const ctx = daemonContext('schedd');
@@ -54,6 +55,7 @@ function openQueue(): { db: DB; queue: JobQueue } {
     opened = open();
     if (asked) log.warn({ file }, 'asked to set a damaged job queue aside, but it is not damaged: nothing was moved');
   } catch (e) {
+    if (e instanceof DschedError && e.code === 'QUEUE_TOO_NEW') refuseQueue(e.code, e.message);
     if (!isQueueDamaged(e)) throw e;
     if (!asked) refuseDamagedQueue(file, e as Error);
     const { movedTo, nextCluster } = setAsideDamagedQueue(file);
@@ -73,12 +75,19 @@ function openQueue(): { db: DB; queue: JobQueue } {
 function refuseDamagedQueue(file: string, e: Error): never {
   // SQLite's own words when it found the damage, else what the check before opening found
   const found = e.cause instanceof Error ? `SQLite: ${e.cause.message}` : e.message;
-  const what = `the job queue ${file} is damaged (${found}); the schedd will not start until it is moved aside: dsched stop, then dsched start -set-aside-damaged-queue keeps it as ${file}.damaged-TIME for recovery and starts an empty queue`;
-  log.fatal({ file, code: 'QUEUE_CORRUPT' }, what);
+  refuseQueue(
+    'QUEUE_CORRUPT',
+    `the job queue ${file} is damaged (${found}); the schedd will not start until it is moved aside: dsched stop, then dsched start -set-aside-damaged-queue keeps it as ${file}.damaged-TIME for recovery and starts an empty queue`,
+  );
+}
+
+/** Exit for good (the master keeps the schedd down, `failed` with `what`): a queue no restart can open. */
+function refuseQueue(code: ErrorCode, what: string): never {
+  log.fatal({ file: config.paths.jobQueue, code }, what);
   try {
     // whole or not at all: dsched start reads it as soon as it is there
     const reason = failedReasonFile(config.paths.run, 'schedd');
-    writeFileSync(`${reason}.tmp`, `QUEUE_CORRUPT: ${what}\n`);
+    writeFileSync(`${reason}.tmp`, `${code}: ${what}\n`);
     renameSync(`${reason}.tmp`, reason);
   } catch {
     // the log line says it

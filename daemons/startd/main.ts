@@ -396,14 +396,24 @@ onReconfig(() => {
   void advertise(true);
 });
 const leases = setInterval(() => startd.checkLeases(), 1000);
+/**
+ * The part of its graceful stop (onShutdown ends it at 15 s) by which a stopping startd has delivered the
+ * evictions of its jobs, or given up on the schedds that do not take them.
+ */
+const SHUTDOWN_DELIVERED_BY_MS = 13_000;
 
 onShutdown(ctx, async () => {
+  const stopBegan = performance.now();
   for (const t of [periodic, leases]) clearInterval(t);
   clearTimeout(churnTimer);
   monitor.stop();
   await startd.shutdown(config.int('KILL_GRACE') * 1000);
   tracker.close();
-  await new Promise((r) => setTimeout(r, 300)); // let the evictions reach the schedd
+  // the evictions reach the schedd before the startd goes (the master stops the schedd after the startds), so
+  // the jobs are idle there, with their 004, rather than found lost at its next start; an exit that waits is
+  // journaled and sent again by the next startd, an eviction is not
+  const until = stopBegan + SHUTDOWN_DELIVERED_BY_MS;
+  while (!reporter.settled() && performance.now() < until) await new Promise((r) => setTimeout(r, 50));
   const c = collector.get();
   await c?.invalidate('Machine', [machine.pslotName, ...advertisedDslots], ctx.instance).catch(() => {});
   await server.shutdown();

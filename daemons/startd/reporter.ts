@@ -308,6 +308,14 @@ export class EventReporter {
     else this.armRetry(addr);
   }
 
+  /**
+   * Whether nothing is left to wait for: every event acknowledged, except those of schedds that did not take
+   * their last batch (unreachable, or their queue not written) and have none in flight now.
+   */
+  settled(): boolean {
+    return [...this.pending].every(([addr, m]) => m.size === 0 || (!this.inflight.has(addr) && this.backoff.has(addr)));
+  }
+
   close() {
     for (const t of this.retryTimers.values()) clearTimeout(t);
     for (const c of this.clients.values()) c.close();

@@ -19,7 +19,7 @@ describe('admin commands', () => {
     const go = join(pool.work, 'go');
     pool.file(
       'wait.sub',
-      `executable = /bin/sh\narguments = "-c 'echo run >> wait.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done'"\nqueue\n`,
+      `executable = /bin/sh\narguments = "-c 'echo run >> wait.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done'"\nlog = wait.log\nqueue\n`,
     );
     const c = await pool.submit('wait.sub');
     await pool.waitFor('the job to run', () => pool.exists('wait.runs'));
@@ -40,6 +40,14 @@ describe('admin commands', () => {
     const [ad] = await pool.waitForHistory(c, 1);
     assert.equal(ad!.ExitCode, 0);
     assert.equal(pool.read('wait.runs'), 'run\nrun\n');
+    // the schedd heard of the eviction before it stopped (the startds stop first): its log says so, not that
+    // the job was lost while the schedd was down
+    const log = pool.read('wait.log');
+    assert.match(
+      log,
+      new RegExp(`^004 \\(0*${c}\\.000\\.000\\) .* Job was evicted\\.\n[^]*?Reason: the startd was shut down$`, 'm'),
+    );
+    assert.doesNotMatch(log, /^02[24] /m);
   });
 
   test('admin commands – dsched drain of a machine not in the pool is error[MACHINE_NOT_FOUND], exit 1', async () => {
@@ -49,6 +57,26 @@ describe('admin commands', () => {
       r.stderr,
       /^dsched: error\[MACHINE_NOT_FOUND\]: no machine named no-such-host is in the pool\n {2}hint: dstatus lists the machines\n$/,
     );
+  });
+
+  test('admin commands – a job waiting for a drained machine is analysed as such, and runs once the drain ends', async () => {
+    // dq -analyze said every slot that could run it was busy, sending the user to wait on other users' jobs
+    const pslot = async () => (await pool.json('dstatus', ['-constraint', 'PartitionableSlot']))[0];
+    const machine = String((await pslot())!.Machine);
+    const d = await pool.run('dsched', ['drain', machine, '-reason', 'kernel upgrade']);
+    assert.equal(d.code, 0, d.stderr);
+    await pool.waitFor('the machine to be drained', async () => (await pslot())?.State === 'Drained');
+    const c = await pool.submit(pool.file('drained.sub', 'executable = /bin/true\nqueue\n'));
+    const r = await pool.run('dq', ['-analyze', `${c}.0`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^Why: the slot that can run it is drained by an administrator \(slot1@\S+: kernel upgrade\), taking no new jobs: it waits until the drain ends \(dsched drain NAME -cancel\)/m,
+    );
+    assert.match(r.stdout, /^ {2}1 of those is drained by an administrator and takes no new jobs/m);
+    const cancel = await pool.run('dsched', ['drain', machine, '-cancel']);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    await pool.waitForHistory(c, 1);
   });
 
   test('admin commands – dsched config show / reload, typed as other tools spell them, say what does that here (exit 1)', async () => {

@@ -98,4 +98,20 @@ describe('config live errors', () => {
     await sameDaemons();
     assert.equal((await pool.json('dq', [String(cluster)])).length, 2);
   });
+
+  test('config live errors – a knob that needs a restart: only the daemon that reads it says so', async () => {
+    // every daemon once warned that NUM_CPUS needed its restart, sending admins to restart the collector
+    const restartWarnings = (daemon: string) =>
+      readFileSync(join(pool.home, 'log', `${daemon}.log`), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('need a restart of the'))
+        .map((l) => JSON.parse(l) as { knobs: string[]; msg: string });
+    await pool.reconfigure('NUM_CPUS = 3\n', DAEMONS);
+    const startd = restartWarnings('startd').filter((w) => w.knobs.includes('NUM_CPUS'));
+    assert.equal(startd.length, 1, JSON.stringify(startd));
+    assert.match(startd[0]!.msg, /restart of the startd/);
+    for (const d of DAEMONS.filter((x) => x !== 'startd')) assert.deepEqual(restartWarnings(d), [], d);
+    writeFileSync(join(pool.home, 'config'), original);
+    await sameDaemons();
+  });
 });

@@ -15,6 +15,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { walCommittedFrames } from '../../daemons/schedd/store/queue-files.js';
 import { TestPool } from './harness/pool.js';
 
@@ -91,6 +92,46 @@ describe('damaged queue', () => {
       const r = await pool.run('dsched', ['start'], { timeoutMs: 120_000 });
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stderr, /error\[QUEUE_CORRUPT\]: .*job_queue\.db is empty \(0 bytes\)/);
+    } finally {
+      await pool.stop();
+    }
+  });
+
+  test('damaged queue – a queue a newer release wrote is refused with QUEUE_TOO_NEW and left as it was', async () => {
+    // a downgrade: the older schedd opened it without a word, on tables it may not know
+    const pool = await TestPool.start({ DAEMON_LIST: 'COLLECTOR, SCHEDD' });
+    try {
+      const cluster = await pool.submit(pool.file('held.sub', 'executable = /bin/true\nhold = true\nqueue 3\n'));
+      assert.equal((await pool.run('dsched', ['stop'])).code, 0);
+      const file = join(pool.home, 'spool', 'job_queue.db');
+      const version = (v?: number) => {
+        const db = new Database(file);
+        try {
+          if (v !== undefined) db.pragma(`user_version = ${v}`);
+          return db.pragma('user_version', { simple: true }) as number;
+        } finally {
+          db.close();
+        }
+      };
+      const known = version();
+      version(known + 1);
+      const r = await pool.run('dsched', ['start'], { timeoutMs: 120_000 });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `error\\[QUEUE_TOO_NEW\\]: .*job_queue\\.db was written by a newer dsched \\(queue schema ${known + 1}; this release knows up to ${known}\\)`,
+        ),
+      );
+      const s = await pool.run('dsched', ['status']);
+      assert.match(s.stdout, /^schedd\s+failed\s.*exit code 99: QUEUE_TOO_NEW: /m);
+      assert.equal(version(), known + 1);
+      // the release that knows it again: nothing was lost
+      assert.equal((await pool.run('dsched', ['stop'])).code, 0);
+      version(known);
+      const again = await pool.run('dsched', ['start'], { timeoutMs: 120_000 });
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.equal((await pool.json('dq', [String(cluster)])).length, 3);
     } finally {
       await pool.stop();
     }

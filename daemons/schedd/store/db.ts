@@ -35,6 +35,16 @@ export function openQueueDb(file: string): DB {
     .filter((f) => /^\d{4}-.*\.sql$/.test(f))
     .sort();
   const version = db.pragma('user_version', { simple: true }) as number;
+  const newest = Number(files.at(-1)?.slice(0, 4) ?? 0);
+  if (version > newest) {
+    // a queue a newer release wrote (this one installed over it, a downgrade): its tables may hold what this
+    // schedd would not read, or would drop as it writes. It is left as it is, for the release that wrote it.
+    db.close();
+    throw new DschedError(
+      'QUEUE_TOO_NEW',
+      `the job queue ${file} was written by a newer dsched (queue schema ${version}; this release knows up to ${newest}): the schedd will not start on it; install that release again (the queue is left as it was)`,
+    );
+  }
   for (const f of files) {
     const n = Number(f.slice(0, 4));
     if (n <= version) continue;

@@ -1,6 +1,6 @@
-// master stop – the daemons stop in stages (STOP_STAGES): the negotiator, schedd and web daemon first, then
-// the startds, the collector last, each stage only once the one before has exited; one that ignores SIGTERM
-// is killed when the grace time is over, and the later stages still stop.
+// master stop – the daemons stop in stages (STOP_STAGES): the negotiator and web daemon first, then the
+// startds (their evictions reach the schedd), then the schedd, the collector last, each stage only once the one
+// before has exited; one that ignores SIGTERM is killed when the grace time is over, and the later stages still stop.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -65,9 +65,9 @@ describe('master stop – stages', () => {
       assert.ok(i >= 0, `${l} in ${got.join(', ')}`);
       return i;
     };
-    for (const first of ['negotiator', 'schedd', 'web'])
-      assert.ok(at(`exit ${first}`) < at('term startd'), got.join(', '));
-    assert.ok(at('exit startd') < at('term collector'), got.join(', '));
+    for (const first of ['negotiator', 'web']) assert.ok(at(`exit ${first}`) < at('term startd'), got.join(', '));
+    assert.ok(at('exit startd') < at('term schedd'), got.join(', '));
+    assert.ok(at('exit schedd') < at('term collector'), got.join(', '));
     assert.equal(got.length, 10, got.join(', '));
   });
 
@@ -86,6 +86,6 @@ describe('master stop – stages', () => {
         true,
         `${d} exited`,
       );
-    assert.ok(lines(journal).includes('term schedd'), 'the schedd was asked first');
+    assert.ok(lines(journal).includes('term schedd'), 'the schedd was asked');
   });
 });
