@@ -74,8 +74,9 @@ describe('parallel jobs and the schedd', () => {
         'gang.sh',
         `${HEAD}dsched-rank /bin/sh -c 'echo $$ > ${d}/rank$DSCHED_PROCNO; ${untilGo(d)}; echo "rank $DSCHED_PROCNO $PWD"'\necho "ranks done: $?"\n`,
       );
-      await p.waitFor('both ranks to run', () => existsSync(join(d, 'rank1')) && existsSync(join(d, 'rank2')), 120_000);
-      const pids = [1, 2].map((n) => seen(Number(readFileSync(join(d, `rank${n}`), 'utf8'))));
+      // (a rank's file holds its pid once written: the shell creates it empty first)
+      await p.waitFor('both ranks to run', () => [1, 2].every((n) => lines(join(d, `rank${n}`)).length === 1), 120_000);
+      const pids = [1, 2].map((n) => seen(Number(lines(join(d, `rank${n}`))[0])));
 
       await restartSchedd(p);
       await p.waitFor(
