@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { alive, TestPool } from './harness/pool.js';
+import { alive, START_BACKSTOP_MS, TestPool } from './harness/pool.js';
 
 describe('admin commands', () => {
   let pool: TestPool;
@@ -24,7 +24,7 @@ describe('admin commands', () => {
     const c = await pool.submit('wait.sub');
     await pool.waitFor('the job to run', () => pool.exists('wait.runs'));
     const before = Object.fromEntries(['master', 'schedd', 'startd'].map((d) => [d, pool.daemonPid(d)]));
-    const r = await pool.run('dsched', ['restart'], { timeoutMs: 120_000 });
+    const r = await pool.run('dsched', ['restart'], { timeoutMs: START_BACKSTOP_MS });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /pool stopped[\s\S]*pool started/);
     for (const [d, pid] of Object.entries(before)) {
@@ -110,9 +110,19 @@ describe('admin commands – a central manager that later runs jobs too', () => 
   test('admin commands – STARTD added to DAEMON_LIST of the central host: after dsched restart its slots are in the pool and run jobs', async () => {
     const key = readFileSync(join(pool.home, 'host', 'host.key'), 'utf8');
     appendFileSync(join(pool.home, 'config'), 'DAEMON_LIST = COLLECTOR, NEGOTIATOR, SCHEDD, STARTD\n');
-    const r = await pool.run('dsched', ['restart'], { timeoutMs: 120_000 });
+    const r = await pool.run('dsched', ['restart'], { timeoutMs: START_BACKSTOP_MS });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stderr, '', 'no warning: the central host gives itself the new role');
+    // no warning: the central host gives itself the new role. (On a loaded machine dsched start may rightly
+    // say that it still waits for a daemon to serve, or that the slot ads have not reached the collector yet:
+    // the job below shows that they have.)
+    const said = r.stderr
+      .split('\n')
+      .filter(
+        (l) =>
+          l &&
+          !/^dsched: (still waiting for |warning: the collector\b.* has not taken this host's slot ads yet)/.test(l),
+      );
+    assert.deepEqual(said, [], 'no warning: the central host gives itself the new role');
     // the collector refused the startd's ads for ever when the certificate lacked the startd role
     pool.file('one.sub', 'executable = /bin/echo\narguments = ran\noutput = one.out\nqueue\n');
     const c = await pool.submit('one.sub');

@@ -100,10 +100,17 @@ describe('elastic pool – Slurm pilots', { skip }, () => {
     assert.equal(events('drain').length, 2, 'each pilot was drained before it was cancelled');
     await pool.waitFor('the pilot jobs to leave the Slurm queue', () => slurm.jobs().length === 0, 90_000);
     await pool.waitFor('no slot left in dstatus', async () => (await pool.json('dstatus', [])).length === 0, 60_000);
-    const revoked = JSON.parse(readFileSync(join(pool.home, 'spool', 'revoked.json'), 'utf8')) as {
-      hosts: Array<{ host: string }>;
-    };
-    assert.deepEqual(new Set(revoked.hosts.map((h) => h.host)), pilots, "the pilots' certificates are revoked");
+    // a retire line is logged as the pilot is cancelled; its certificate is revoked after it, in the same pass
+    const revoked = () =>
+      new Set(
+        (
+          JSON.parse(readFileSync(join(pool.home, 'spool', 'revoked.json'), 'utf8')) as {
+            hosts: Array<{ host: string }>;
+          }
+        ).hosts.map((h) => h.host),
+      );
+    await pool.waitFor("the pilots' certificates to be revoked", () => [...pilots].every((p) => revoked().has(p)));
+    assert.deepEqual(revoked(), pilots, "the pilots' certificates are revoked, no other host's");
   });
 
   test('elastic pool – a pilot whose allocation ends gives its running job back; it runs again on a new pilot', async () => {

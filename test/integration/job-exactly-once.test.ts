@@ -447,7 +447,7 @@ describe('exactly once, a second machine', () => {
     await completesOnceAfterRestart(pool, 'startd', startd, cluster, 'frozen');
     assert.equal(pool.read('frozen.runs'), 'run\n', 'the job ran once');
     // the give-up (022 disconnected, 024 reconnection failed), then the completion, once and last
-    const codes = eventCodes(pool, 'frozen.log', cluster);
+    const codes = events(pool, 'frozen.log', cluster);
     assert.deepEqual(codes.slice(0, 4), ['000', '001', '022', '024'], codes.join(' '));
     assert.equal(codes.filter((e) => e === '005').length, 1, codes.join(' '));
     assert.equal(codes.filter((e) => e === '001').length, 1, codes.join(' '));

@@ -79,8 +79,11 @@ describe('memory limit', () => {
       `executable = ${process.execPath}\narguments = hog2.cjs\nrequest_memory = 100\nlog = hog2.log\nqueue\n`,
     );
     const c = await submit('hog2.sub');
-    await pool.waitFor('the job to run', async () => pool.exists('hog2.runs') && (await ad(c))?.JobStatus === 2);
-    const pid = Number(pool.read('hog2.runs').trim());
+    // (its pid once written: the file is created empty first)
+    const pid = await pool.waitFor('the job to run', async () => {
+      const p = pool.exists('hog2.runs') ? Number(pool.read('hog2.runs').trim()) : 0;
+      return p > 0 && (await ad(c))?.JobStatus === 2 ? p : undefined;
+    });
     const startd = pool.daemonPid('startd');
     const spawner = spawnerOf(pool);
     // the startd decides to kill the job, but its spawner (stopped) cannot tell it of the end before the

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { sleep } from './harness/pool.js';
-import { NetnsPool, netnsUnavailable } from './harness/netns.js';
+import { NETNS_TEST_BACKSTOP_MS, NetnsPool, netnsUnavailable } from './harness/netns.js';
 
 const LEASE = 10; // JOB_LEASE_DURATION on every host (the harness's setting)
 
@@ -59,7 +59,7 @@ describe('multi-host pool', () => {
 
   test(
     'multi-host pool – jobs run on both execute hosts, each slot advertising its own host address',
-    { skip, timeout: 120_000 },
+    { skip, timeout: NETNS_TEST_BACKSTOP_MS },
     async () => {
       const slots = await pool!.json('dstatus', []);
       for (const h of pool!.execs) {
@@ -110,7 +110,7 @@ describe('multi-host pool', () => {
 
   test(
     'multi-host pool – a startd killed with -9 mid-job: the job runs again on the other host, one completion',
-    { skip, timeout: 120_000 },
+    { skip, timeout: NETNS_TEST_BACKSTOP_MS },
     async () => {
       const gate = join(pool!.work, 'crash.go');
       const cluster = await pool!.submit('crash.sub', gatedJob(gate));
@@ -129,7 +129,7 @@ describe('multi-host pool', () => {
 
   test(
     'multi-host pool – a startd cut off for longer than the lease: the job ends exactly once',
-    { skip, timeout: 150_000 },
+    { skip, timeout: NETNS_TEST_BACKSTOP_MS },
     async () => {
       const gate = join(pool!.work, 'cut.go');
       const cluster = await pool!.submit('cut.sub', gatedJob(gate));

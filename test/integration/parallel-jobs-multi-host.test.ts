@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { NetnsPool, netnsUnavailable } from './harness/netns.js';
+import { NETNS_TEST_BACKSTOP_MS, NetnsPool, netnsUnavailable } from './harness/netns.js';
 
 const unavailable = netnsUnavailable();
 if (unavailable) console.log(`# multi-host parallel job tests skipped: ${unavailable}`);
@@ -41,7 +41,7 @@ describe('parallel jobs on several hosts', () => {
 
   test(
     'parallel jobs on several hosts – a 3-chunk scattered job gets one slot on each host and lists them all in $PBS_NODEFILE',
-    { skip, timeout: 180_000 },
+    { skip, timeout: NETNS_TEST_BACKSTOP_MS },
     async () => {
       pool = await NetnsPool.start({ execHosts: 3, execConfig: { NUM_CPUS: '1', MEMORY: '1024' } });
       const c = await pool.submit('gang.sh', GANG);
@@ -71,7 +71,7 @@ describe('parallel jobs on several hosts', () => {
 
   test(
     'parallel jobs on several hosts – a gang waits, idle and whole, for its last host; dq -analyze says why; it starts when the host joins',
-    { skip, timeout: 240_000 },
+    { skip, timeout: NETNS_TEST_BACKSTOP_MS },
     async () => {
       pool = await NetnsPool.start({
         execHosts: 3,
@@ -105,7 +105,7 @@ describe('parallel jobs on several hosts', () => {
 
   test(
     'parallel jobs on several hosts – dsched-rank runs a rank on each other host; a rank killed ends the whole job with its signal',
-    { skip, timeout: 240_000 },
+    { skip, timeout: NETNS_TEST_BACKSTOP_MS },
     async () => {
       pool = await NetnsPool.start({ execHosts: 3, execConfig: { NUM_CPUS: '1', MEMORY: '1024' } });
       const p = pool;

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { processStartTime } from '../../lib/pid-file.js';
-import { NetnsPool, netnsUnavailable } from './harness/netns.js';
+import { NETNS_TEST_BACKSTOP_MS, NetnsPool, netnsUnavailable } from './harness/netns.js';
 
 const unavailable = netnsUnavailable();
 if (unavailable) console.log(`# parallel job restart tests skipped: ${unavailable}`);
@@ -60,7 +60,7 @@ describe('parallel jobs and the schedd', () => {
 
   test(
     'parallel jobs and the schedd – a schedd killed -9 while a 3-host job runs reconnects to every chunk: the ranks go on and the job ends once, whole',
-    { skip, timeout: 300_000 },
+    { skip, timeout: NETNS_TEST_BACKSTOP_MS },
     async () => {
       // a lease long enough to outlast the schedd's restart on a loaded machine
       pool = await NetnsPool.start({
@@ -74,8 +74,9 @@ describe('parallel jobs and the schedd', () => {
         'gang.sh',
         `${HEAD}dsched-rank /bin/sh -c 'echo $$ > ${d}/rank$DSCHED_PROCNO; ${untilGo(d)}; echo "rank $DSCHED_PROCNO $PWD"'\necho "ranks done: $?"\n`,
       );
-      await p.waitFor('both ranks to run', () => existsSync(join(d, 'rank1')) && existsSync(join(d, 'rank2')), 120_000);
-      const pids = [1, 2].map((n) => seen(Number(readFileSync(join(d, `rank${n}`), 'utf8'))));
+      // (a rank's file holds its pid once written: the shell creates it empty first)
+      await p.waitFor('both ranks to run', () => [1, 2].every((n) => lines(join(d, `rank${n}`)).length === 1), 120_000);
+      const pids = [1, 2].map((n) => seen(Number(lines(join(d, `rank${n}`))[0])));
 
       await restartSchedd(p);
       await p.waitFor(
@@ -104,7 +105,7 @@ describe('parallel jobs and the schedd', () => {
 
   test(
     'parallel jobs and the schedd – a chunk lost while the schedd was down: the job is stopped, its rank killed, and it runs again whole',
-    { skip, timeout: 300_000 },
+    { skip, timeout: NETNS_TEST_BACKSTOP_MS },
     async () => {
       pool = await NetnsPool.start({
         execHosts: 3,
@@ -154,7 +155,7 @@ describe('parallel jobs and the schedd', () => {
 
   test(
     'parallel jobs and the schedd – a stream of small jobs reusing their claims does not starve a 3-host job: the reserved slots drain',
-    { skip, timeout: 300_000 },
+    { skip, timeout: NETNS_TEST_BACKSTOP_MS },
     async () => {
       pool = await NetnsPool.start({ execHosts: 3, execConfig: { NUM_CPUS: '1', MEMORY: '1024' } });
       const p = pool;
@@ -188,7 +189,7 @@ describe('parallel jobs and the schedd', () => {
 
   test(
     'parallel jobs and the schedd – backfill: on the slots reserved for a 3-host job, jobs whose walltime ends before it can start run; a job without one waits',
-    { skip, timeout: 300_000 },
+    { skip, timeout: NETNS_TEST_BACKSTOP_MS },
     async () => {
       pool = await NetnsPool.start({ execHosts: 3, execConfig: { NUM_CPUS: '2', MEMORY: '2048' } });
       const p = pool;

@@ -175,6 +175,9 @@ describe('policies', () => {
     assert.equal(ad.HoldReasonCode, 1);
     const again = await pool.run('drelease', [String(c2)]);
     assert.equal(again.code, 0, again.stderr);
+    // held is what the job is as soon as dhold returns; a release that comes while its run still stops (a
+    // startd slow to stop it on a loaded machine) takes effect, and writes its 013, once the run has stopped
+    await pool.waitFor('the release in the user log', () => /^013 /m.test(pool.read('h2.log')));
     assert.match(pool.read('h2.log'), /^012 [\s\S]*waiting for the new data set[\s\S]*^013 /m);
     await pool.run('drm', [String(c2)]);
   });

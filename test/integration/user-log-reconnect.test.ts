@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { alive, TestPool } from './harness/pool.js';
-import { eventCodes } from './harness/user-log.js';
+import { eventCodes, withoutReconnects } from './harness/user-log.js';
 
 /**
  * The events of the job's user log, a disconnection and its reconnection told once: on a loaded machine a lease
@@ -166,7 +166,10 @@ describe('user log – reconnection failed', () => {
       180_000,
     );
     await finish(pool, 'lost', cluster);
-    assert.deepEqual(eventCodes(pool, 'lost.log', cluster), ['000', '001', '022', '024', '001', '005']);
+    // a renewal left unanswered a few seconds on a loaded machine and recovered from (022 then 023), before
+    // the freeze or in the second run, is no part of this: only the freeze's 022 is followed by 024
+    const codes = withoutReconnects(eventCodes(pool, 'lost.log', cluster));
+    assert.deepEqual(codes, ['000', '001', '022', '024', '001', '005']);
     assert.match(
       pool.read('lost.log'),
       /^024 .* Job reconnection failed\n {4}.+\n {4}Can not reconnect to slot\S+, rescheduling job\n/m,

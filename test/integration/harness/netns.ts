@@ -35,6 +35,12 @@ const NS_PREFIX = 'dsmh';
 const STOP_BACKSTOP_MS = 120_000;
 /** How long a daemon may take to serve: the wait is for its address file or its exit, this only ends a hang. */
 const SERVE_BACKSTOP_MS = 120_000;
+/**
+ * The bound of a test on a namespaced pool: a hang backstop only. Each of its waits (a pool's start waits on
+ * each daemon, each join and the slots) has its own bound and fails by itself, saying what it waited for; a
+ * test's bound below the sum of theirs could fail a test whose every step was within its own.
+ */
+export const NETNS_TEST_BACKSTOP_MS = 1_200_000;
 
 /** What every host's config holds: intervals cut for tests (as harness/pool.ts) and a short lease. */
 const HOST_CONFIG: Record<string, string> = {

@@ -153,7 +153,7 @@ export function runChild(
  * How long the harness lets `dsched start` run: it waits on by itself while a daemon is slow to serve on a
  * loaded machine and fails by itself when one keeps dying; this only ends a start that hangs.
  */
-const START_BACKSTOP_MS = 300_000;
+export const START_BACKSTOP_MS = 300_000;
 
 export class TestPool {
   readonly home: string;
