@@ -1,8 +1,9 @@
 // What HTCondor and PBS users and admins try first with their own scripts: LastJobStatus in condor_q -long
 // (the status before the current one, which scripts and policies read); qstat of a subjob that is not there,
 // named as it was typed (not as its array); nice_user jobs accounted to the group nice-user, served last;
-// log_xml = true, whose log is text all the same, and coresize, not applied, both said at submit.
+// log_xml = true, whose log is text all the same, said at submit; coresize, the job's core file size limit.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { shimShell, TestPool } from './harness/pool.js';
@@ -124,13 +125,34 @@ describe('trial habits – HTCondor and PBS users', () => {
     assert.equal(nice.priority_factor, 10_000_000);
   });
 
-  test('trial habits – log_xml = true and coresize warn at submit (the event log is text, which dwait reads; no core limit is set)', async () => {
-    pool.file('xml.sub', 'executable = /bin/true\nlog = x.log\nlog_xml = True\ncoresize = 0\nqueue\n');
+  test('trial habits – log_xml = true warns at submit (the event log is text, which dwait reads)', async () => {
+    pool.file('xml.sub', 'executable = /bin/true\nlog = x.log\nlog_xml = True\nqueue\n');
     const r = await pool.run('dsubmit', ['xml.sub']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /warning: log_xml: the job event log is written in the text format only/);
-    assert.match(r.stderr, /warning: coresize: not applied/);
     assert.equal((await pool.run('dwait', ['x.log'])).code, 0);
     assert.match(pool.read('x.log'), /^000 \(/);
+  });
+
+  test('trial habits – coresize is the job’s core file size limit, soft and hard, as its ulimit -c shows', async () => {
+    // bash counts ulimit -c in KiB (sh in 512-byte blocks)
+    pool.file(
+      'core.sub',
+      'executable = /bin/bash\narguments = "-c \'ulimit -c; ulimit -Hc\'"\n' +
+        'output = core.out\ncoresize = 1048576\nqueue\n',
+    );
+    const r = await pool.run('dsubmit', ['core.sub']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /coresize/, 'taken without a warning');
+    const cluster = Number(/cluster (\d+)/.exec(r.stdout)![1]);
+    const [done] = await pool.waitForHistory(cluster, 1);
+    assert.equal(done!.ExitCode, 0);
+    // a spawner that is not root cannot pass its own hard limit: the job gets that one when it is lower
+    const hard = /^Max core file size\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    const kib =
+      process.getuid?.() === 0 || hard === 'unlimited' || Number(hard) >= 1048576
+        ? '1024'
+        : String(Math.floor(Number(hard) / 1024));
+    assert.equal(pool.read('core.out'), `${kib}\n${kib}\n`);
   });
 });
