@@ -27,7 +27,7 @@ const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
   -terse              print the job ids as "C.first - C.last"
   -batch-name NAME    the jobs' batch name (JobBatchName), as batch_name = NAME would set it
   -allow-crlf-script  submit a script whose #! line ends in \r\n (refused otherwise: it cannot start)
-  -queue ARGS...      the queue statement, for a file without one (last option: it takes the rest)
+  -queue ARGS...      the queue statement, for a file without one (its words up to the next -option)
   PBS options (for #PBS scripts; they win over the script's directives; a value may follow the letter
   at once, as qsub takes it: -lwalltime=1:00:00 -joe):
   -N name -q queue -l resources -J start-end[:step] -t 1-3 (Torque) -V -v VARS -o path -e path -j oe -p prio
@@ -116,9 +116,12 @@ function parseArgs(argv: string[]): Parsed {
     }
     if (a === '-a' || a === '-append' || a === '--append') appendRaw.push(need());
     else if (a === '-queue' || a === '--queue') {
-      // condor_submit's -queue: the rest of the command line is the queue statement (the file has none)
-      appendRaw.push(`queue ${argv.slice(i + 1).join(' ')}`);
-      break;
+      // condor_submit's -queue: the words up to the next that begins with a dash are the queue statement
+      // (the file has none), so options may follow it (-queue 3 -batch-name b)
+      let end = i + 1;
+      while (end < argv.length && !argv[end]!.startsWith('-')) end++;
+      appendRaw.push(`queue ${argv.slice(i + 1, end).join(' ')}`);
+      i = end - 1;
     } else if (a === '-dry-run' || a === '--dry-run' || a === '-dry') {
       p.dryRun = true;
       // condor_submit's -dry-run takes a file for the ads (`-dry-run - job.sub`, `-dry-run out.ad job.sub`);
