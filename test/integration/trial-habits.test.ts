@@ -1,9 +1,10 @@
 // What HTCondor and PBS users and admins try first with their own scripts: LastJobStatus in condor_q -long
 // (the status before the current one, which scripts and policies read); qstat of a subjob that is not there,
 // named as it was typed (not as its array); nice_user jobs accounted to the group nice-user, served last;
-// log_xml = true, whose log is text all the same, said at submit; coresize, the job's core file size limit.
+// log_xml = true, whose log is text all the same, said at submit; coresize, the job's core file size limit;
+// qsub -W umask.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { shimShell, TestPool } from './harness/pool.js';
@@ -16,6 +17,12 @@ describe('trial habits – HTCondor and PBS users', () => {
   after(async () => {
     await pool?.stop();
   });
+  /** The HTCondor and PBS names in a folder of the pool's work folder; the folder. */
+  const installShims = async (name: string) => {
+    const bin = join(pool.work, name);
+    assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
+    return bin;
+  };
 
   test('trial habits – LastJobStatus is the status a job had before its current one, in the queue and in history', async () => {
     pool.file('last.sub', `executable = /bin/sh\narguments = "-c 'touch started; exec sleep 300'"\nqueue\n`);
@@ -86,8 +93,7 @@ describe('trial habits – HTCondor and PBS users', () => {
   });
 
   test('trial habits – qstat of a subjob not in the queue names that subjob, and says when it has finished', async () => {
-    const bin = join(pool.work, 'shims-subjob');
-    assert.equal((await pool.run('dsched', ['shims', 'install', bin])).code, 0);
+    const bin = await installShims('shims-subjob');
     pool.file('arr.sh', '#!/bin/sh\n#PBS -J 1-2\ntrue\n', 0o755);
     const q = shimShell(pool, bin, 'qsub -h arr.sh');
     assert.equal(q.code, 0, q.stderr);
@@ -154,5 +160,19 @@ describe('trial habits – HTCondor and PBS users', () => {
         ? '1024'
         : String(Math.floor(Number(hard) / 1024));
     assert.equal(pool.read('core.out'), `${kib}\n${kib}\n`);
+  });
+
+  test('trial habits – qsub -W umask=027 is the job’s umask and its output file’s, as PBS takes it', async () => {
+    const bin = await installShims('shims-umask');
+    pool.file('um.sh', '#!/bin/sh\n#PBS -W umask=027\n#PBS -o um.out\n#PBS -j oe\numask\n', 0o755);
+    const q = shimShell(pool, bin, 'qsub um.sh');
+    assert.equal(q.code, 0, q.stderr);
+    assert.doesNotMatch(q.stderr, /umask/, 'taken without a warning');
+    await pool.waitForHistory(Number(/^(\d+)/.exec(q.stdout)![1]), 1);
+    assert.equal(pool.read('um.out'), '0027\n');
+    assert.equal(statSync(join(pool.work, 'um.out')).mode & 0o777, 0o640);
+    const bad = shimShell(pool, bin, 'qsub -W umask=999 um.sh');
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /-W umask: expected an octal umask such as 022 or 077, found '999'/);
   });
 });
