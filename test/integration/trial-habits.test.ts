@@ -175,4 +175,30 @@ describe('trial habits – HTCondor and PBS users', () => {
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /-W umask: expected an octal umask such as 022 or 077, found '999'/);
   });
+
+  test('trial habits – condor_submit -name SCHEDD queues there; -spool and -remote, condor_vacate_job, condor_transfer_data and condor_config_val say what to do instead', async () => {
+    const bin = await installShims('shims-condor');
+    pool.file('named.sub', 'executable = /bin/true\nhold = true\nqueue\n');
+    const name = (await pool.run('dstatus', ['-schedd', '-af', 'Name'])).stdout.trim().split('\n')[0]!;
+    const ok = shimShell(pool, bin, `condor_submit -name ${name} named.sub`);
+    assert.equal(ok.code, 0, ok.stderr);
+    const cluster = Number(/cluster (\d+)/.exec(ok.stdout)![1]);
+    assert.equal((await pool.json('dq', [String(cluster)])).length, 1);
+    const none = shimShell(pool, bin, 'condor_submit -name nosuch named.sub');
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, new RegExp(`no schedd named nosuch in the collector \\(${name}\\)`));
+    for (const [line, says] of [
+      ['condor_submit -spool named.sub', /^condor_submit: error\[USAGE\]: -spool: dsched spools no input files/],
+      ['condor_submit -remote x named.sub', /-name SCHEDD for the schedd to queue to/],
+      [`condor_vacate_job ${cluster}`, /condor_hold JOBID stops it, then condor_release JOBID/],
+      [`condor_transfer_data ${cluster}`, /output comes back to the paths it names/],
+      ['condor_config_val SCHEDD_NAME', /dsched config NAME/],
+    ] as const) {
+      const r = shimShell(pool, bin, line);
+      assert.equal(r.code, 2, `${line}: ${r.stderr}`);
+      assert.match(r.stderr, says, line);
+    }
+    assert.equal((await pool.json('dq', [String(cluster)])).length, 1, 'only the named submit queued a job');
+    assert.equal((await pool.run('drm', [String(cluster)])).code, 0);
+  });
 });
