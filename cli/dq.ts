@@ -76,7 +76,7 @@ async function analyze(session: Session, sel: Selection, opts: AnalyzeOptions): 
     );
     if (!found) {
       io().stderr.write(
-        `${io().command ?? 'dq'}: job ${idText(id)} is not in the queue (finished jobs are in dhistory)\n`,
+        `${io().command ?? 'dq'}: job ${idText(id)} is not in the queue (finished jobs are in ${io().command === 'condor_q' ? 'condor_history' : 'dhistory'})\n`,
       );
       failed = true;
     }

@@ -199,6 +199,9 @@ describe('trial habits – HTCondor and PBS users', () => {
       assert.match(r.stderr, says, line);
     }
     assert.equal((await pool.json('dq', [String(cluster)])).length, 1, 'only the named submit queued a job');
+    // a job not in the queue: condor_q points to condor_history, dsched's name to dhistory
+    const gone = shimShell(pool, bin, 'condor_q -better-analyze 99999');
+    assert.match(gone.stderr, /^condor_q: job 99999 is not in the queue \(finished jobs are in condor_history\)$/m);
     assert.equal((await pool.run('drm', [String(cluster)])).code, 0);
   });
 });
