@@ -76,7 +76,7 @@ async function analyze(session: Session, sel: Selection, opts: AnalyzeOptions): 
     );
     if (!found) {
       io().stderr.write(
-        `${io().command ?? 'dq'}: job ${idText(id)} is not in the queue (finished jobs are in dhistory)\n`,
+        `${io().command ?? 'dq'}: job ${idText(id)} is not in the queue (finished jobs are in ${io().command === 'condor_q' ? 'condor_history' : 'dhistory'})\n`,
       );
       failed = true;
     }
@@ -271,7 +271,7 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
         .option('pbs-alt', {
           type: 'string',
           describe:
-            "with -pbs: qstat -a's layout; 'n' adds each job's hosts under it (qstat -n), 's' its comment (qstat -s)",
+            "with -pbs: qstat -a's layout; 'n' adds each job's hosts under it (qstat -n), 's' its comment (qstat -s), 'w' widens its columns (qstat -w)",
         })
         .option('pbs-ids', { type: 'boolean', describe: 'with -pbs: the job ids only, one a line (qselect)' })
         .option('pbs-subjobs', {
@@ -352,7 +352,11 @@ async function main(argv: string[], target?: ScheddTarget): Promise<number> {
         alt:
           a['pbs-alt'] === undefined
             ? undefined
-            : { nodes: String(a['pbs-alt']).includes('n'), comments: String(a['pbs-alt']).includes('s') },
+            : {
+                nodes: String(a['pbs-alt']).includes('n'),
+                comments: String(a['pbs-alt']).includes('s'),
+                wide: String(a['pbs-alt']).includes('w'),
+              },
         idsOnly: !!a['pbs-ids'],
         // a subjob named (C[I]) is shown as itself, as qstat shows it
         subjobs: !!a['pbs-subjobs'] || a._.some((w) => /\[\d+\]/.test(String(w))),

@@ -69,7 +69,8 @@ async function main(argv: string[]): Promise<number> {
     const failed = reportActFailures(io().command ?? 'dqedit', r.results);
     const ok = r.results.length - failed;
     if (!r.results.length) return EXIT.failed;
-    if (ok)
+    // PBS's qalter (dsched shims) says nothing when it succeeds, as qdel, qhold and qrls do: errors only
+    if (ok && io().command !== 'qalter')
       for (const name of Object.keys(attrs)) io().stdout.write(`Set attribute "${name}" for ${ok} matching job(s).\n`);
     return failed ? EXIT.failed : EXIT.ok;
   } finally {

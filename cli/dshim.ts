@@ -47,16 +47,27 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
     const a = argv[i]!;
     if (a === '-f') long = true;
     else if (a === '-x' || a === '-H') history = true;
-    else if (a === '-r') constraints.push('JobStatus == 2');
-    else if (a === '-i') constraints.push('JobStatus == 1 || JobStatus == 5');
+    // -r, -i and -u show PBS's alternate layout, as -a does (qstat's own rule: any of them picks it)
+    else if (a === '-r') {
+      constraints.push('JobStatus == 2');
+      alt += 'a';
+    } else if (a === '-i') {
+      constraints.push('JobStatus == 1 || JobStatus == 5');
+      alt += 'a';
+    }
     // -t: an array's subjobs after its line; -J: array jobs only
     else if (a === '-t') subjobs = true;
     else if (a === '-J') constraints.push('PbsArrayId =!= undefined');
-    else if (a === '-u') users.push(...userList(argv[++i], QSTAT_USAGE));
+    else if (a === '-u') {
+      users.push(...userList(argv[++i], QSTAT_USAGE));
+      alt += 'a';
+    }
     // -a is PBS's other layout, -n adds each job's hosts under it, -s its comment (-ns, -an: together)
     else if (a === '-a' || a === '-n' || a === '-s') alt += a.slice(1);
-    else if (a === '-w' || a === '-1') {
-      /* wider columns, one line per job: the layouts are not cut in ways these change */
+    // -w: the alternate layout's wider columns (PBS's qstat takes -w as picking that layout too)
+    else if (a === '-w') alt += 'w';
+    else if (a === '-1') {
+      /* one line per job: the -n and -s lines stay under the job */
     } else if (a === '-Q' || a === '-q' || a === '-B')
       throw new DschedError(
         'USAGE',
@@ -67,7 +78,7 @@ export function qstatArgs(argv: string[]): { cmd: 'dq'; args: string[] } {
     else ids.push(a);
   }
   // one layout whatever the order and repetition of -a, -n, -s
-  alt = alt ? `a${alt.includes('n') ? 'n' : ''}${alt.includes('s') ? 's' : ''}` : '';
+  alt = alt ? `a${['n', 's', 'w'].filter((c) => alt.includes(c)).join('')}` : '';
   const args = [...ids, ...users];
   // PBS's qstat shows every user's jobs unless told otherwise
   if (!ids.length && !users.length) args.push('-allusers');

@@ -27,7 +27,8 @@ const USAGE = `usage: dsubmit [options] [FILE | -] [name=value ...]
   -terse              print the job ids as "C.first - C.last"
   -batch-name NAME    the jobs' batch name (JobBatchName), as batch_name = NAME would set it
   -allow-crlf-script  submit a script whose #! line ends in \r\n (refused otherwise: it cannot start)
-  -queue ARGS...      the queue statement, for a file without one (last option: it takes the rest)
+  -name SCHEDD        queue to that schedd (its Name, as dstatus -schedd lists it), not the pool's own
+  -queue ARGS...      the queue statement, for a file without one (its words up to the next -option)
   PBS options (for #PBS scripts; they win over the script's directives; a value may follow the letter
   at once, as qsub takes it: -lwalltime=1:00:00 -joe):
   -N name -q queue -l resources -J start-end[:step] -t 1-3 (Torque) -V -v VARS -o path -e path -j oe -p prio
@@ -92,6 +93,8 @@ interface Parsed {
   allowCrlfScript?: boolean;
   /** `-- program args…` (qsub's form): no file is read */
   command?: boolean;
+  /** condor_submit's -name SCHEDD: the schedd to queue to (else the pool's own) */
+  name?: string;
 }
 
 function parseArgs(argv: string[]): Parsed {
@@ -116,9 +119,12 @@ function parseArgs(argv: string[]): Parsed {
     }
     if (a === '-a' || a === '-append' || a === '--append') appendRaw.push(need());
     else if (a === '-queue' || a === '--queue') {
-      // condor_submit's -queue: the rest of the command line is the queue statement (the file has none)
-      appendRaw.push(`queue ${argv.slice(i + 1).join(' ')}`);
-      break;
+      // condor_submit's -queue: the words up to the next that begins with a dash are the queue statement
+      // (the file has none), so options may follow it (-queue 3 -batch-name b)
+      let end = i + 1;
+      while (end < argv.length && !argv[end]!.startsWith('-')) end++;
+      appendRaw.push(`queue ${argv.slice(i + 1, end).join(' ')}`);
+      i = end - 1;
     } else if (a === '-dry-run' || a === '--dry-run' || a === '-dry') {
       p.dryRun = true;
       // condor_submit's -dry-run takes a file for the ads (`-dry-run - job.sub`, `-dry-run out.ad job.sub`);
@@ -148,6 +154,12 @@ function parseArgs(argv: string[]): Parsed {
     else if (a.length > 2 && PBS_WITH_VALUE.has(a.slice(0, 2)) && !CONDOR_SUBMIT_WORDS.has(a))
       p.pbs.push(a.slice(0, 2), a.slice(2));
     else if (a === '-pool' || a === '--pool') throw new DschedError('USAGE', `${a}: ${ONE_POOL_ONLY}`);
+    else if (a === '-name' || a === '--name') p.name = need();
+    else if (a === '-spool' || a === '-remote' || a === '--spool' || a === '--remote')
+      throw new DschedError(
+        'USAGE',
+        `${a}: dsched spools no input files: a job reads them where they are when it starts (file transfer copies them then), and its output comes back to the paths it names as it ends, so no condor_transfer_data is needed; leave the files in place until the job has started${a.endsWith('remote') ? ', and use -name SCHEDD for the schedd to queue to' : ''}`,
+      );
     else if (/^-[A-Za-z]/.test(a) && a !== '-') throw new DschedError('USAGE', `unknown option ${a}\n${usage()}`);
     else if (asciiDashes(a) !== undefined) throw lookalikeDashError(a, asciiDashes(a)!);
     else if (/^[A-Za-z_][\w.]*=/.test(a) && (p.file ?? dryRunWord) !== undefined) {
@@ -348,7 +360,9 @@ async function main(argv: string[]): Promise<number> {
   /** what it prints once every cluster is queued */
   const said: string[] = [];
   try {
-    const schedd = await session.schedd();
+    const schedd = args.name
+      ? (await (await import('./shared/queue-options.js')).scheddTargets(session, { name: args.name }))[0]!.client
+      : await session.schedd();
     try {
       await queueClusters(schedd);
     } catch (e) {

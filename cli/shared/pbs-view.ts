@@ -343,15 +343,23 @@ function pbsComment(ad: Ad): string | undefined {
  * Time, S, Elap Time; with `nodes` each job's exec_host on the line after it (qstat -n), with `comments` its
  * comment (qstat -s).
  */
-export function renderPbsAlt(ads: Ad[], server: string, o: { nodes?: boolean; comments?: boolean } = {}): string {
+export function renderPbsAlt(
+  ads: Ad[],
+  server: string,
+  o: { nodes?: boolean; comments?: boolean; wide?: boolean } = {},
+): string {
   const cut = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '*' : s.padEnd(w));
   const right = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '*' : s.padStart(w));
+  // the widths of Job ID, Username, Queue, Jobname, SessID, NDS and TSK (qstat -w widens them)
+  const [id, user, queue, name, sess, nds, tsk] = o.wide ? [30, 15, 15, 15, 8, 4, 5] : [15, 8, 8, 10, 6, 3, 3];
+  const head = (cells: string[]) =>
+    [id, user, queue, name, sess, nds, tsk].map((w, i) => cells[i]!.padEnd(w).slice(0, w)).join(' ') + ' ';
   const lines = [
     '',
     `${server}: `,
-    "                                                            Req'd  Req'd   Elap",
-    'Job ID          Username Queue    Jobname    SessID NDS TSK Memory Time  S Time',
-    '--------------- -------- -------- ---------- ------ --- --- ------ ----- - -----',
+    `${head(['', '', '', '', '', '', ''])}Req'd  Req'd   Elap`,
+    `${head(['Job ID', 'Username', 'Queue', 'Jobname', 'SessID', 'NDS', 'TSK'])}Memory Time  S Time`,
+    `${head([id, user, queue, name, sess, nds, tsk].map((w) => '-'.repeat(w)))}------ ----- - -----`,
   ];
   const now = Date.now() / 1000;
   for (const ad of ads) {
@@ -362,13 +370,13 @@ export function renderPbsAlt(ads: Ad[], server: string, o: { nodes?: boolean; co
       running && start ? Math.max(0, now - start) : finished.has(ad) ? num(ad, 'RemoteWallClockTime') : undefined;
     lines.push(
       [
-        cut(pbsJobId(ad), 15),
-        cut(str(ad, 'Owner') ?? '', 8),
-        cut(queueOf(ad), 8),
-        cut(jobName(ad), 10),
-        right('--', 6),
-        right(String(nodes), 3),
-        right(String(ncpus), 3),
+        cut(pbsJobId(ad), id),
+        cut(str(ad, 'Owner') ?? '', user),
+        cut(queueOf(ad), queue),
+        cut(jobName(ad), name),
+        right('--', sess),
+        right(String(nodes), nds),
+        right(String(ncpus), tsk),
         right(mem !== undefined ? `${mem}mb` : '--', 6),
         right(hm(num(ad, 'AllowedJobDuration')), 5),
         pbsState(ad),
@@ -419,7 +427,7 @@ export async function showPbsQueue(
     server: string;
     finished?: boolean;
     /** qstat -a, -n, -s: the alternate layout, with the hosts and/or the comment under each job */
-    alt?: { nodes?: boolean; comments?: boolean };
+    alt?: { nodes?: boolean; comments?: boolean; wide?: boolean };
     /** qselect: the job ids only, one a line */
     idsOnly?: boolean;
     /** qstat -t (or a subjob named): an array job's subjobs after its line */

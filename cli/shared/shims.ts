@@ -39,8 +39,8 @@ export const SHIMS: Record<string, [string, string]> = {
 };
 
 /**
- * PBS commands dsched has no counterpart for: their shims refuse at once (exit 2), saying what to do instead,
- * rather than leaving a script's `qrerun` to fail as a command not found.
+ * PBS and HTCondor commands dsched has no counterpart for: their shims refuse at once (exit 2), saying what to
+ * do instead, rather than leaving a script's `qrerun` to fail as a command not found.
  */
 export const REFUSING_SHIMS: Record<string, string> = {
   qsig: 'dsched sends no signal to a job: qdel JOBID ends it; qhold JOBID stops it and holds it, qrls JOBID runs it again',
@@ -54,6 +54,12 @@ export const REFUSING_SHIMS: Record<string, string> = {
   qmgr: "dsched has no server to manage: queues and their limits are settings in the pool's configuration file (QUEUES, QUEUE_<NAME>_MAX_WALLTIME, ...; dsched config -v QUEUES says which), applied with dsched reconfig; dsched drain HOST takes a host out of service",
   pbsnodes:
     'dsched keeps no node list: dstatus (condor_status) lists the execute hosts and their slots, dstatus -long every attribute; dsched drain HOST takes a host out of service',
+  condor_vacate_job:
+    'dsched sends no running job back to idle by itself: condor_hold JOBID stops it, then condor_release JOBID lets it run again, from its start',
+  condor_transfer_data:
+    "dsched spools no job (condor_submit -spool is refused): a job's output comes back to the paths it names as it ends",
+  condor_config_val:
+    'dsched config NAME prints a setting of the pool, dsched config -v NAME where it is set, dsched config all of them',
 };
 
 /** The folder of the built commands (dist/cli): where this file was bundled, or dist/cli beside the sources. */
@@ -73,7 +79,7 @@ export function shimScript(name: string, cliDir: string, node = process.execPath
   if (refusal !== undefined)
     return [
       '#!/bin/sh',
-      `# ${name} (PBS) has no dsched counterpart; written by dsched shims install`,
+      `# ${name} (${name.startsWith('condor_') ? 'HTCondor' : 'PBS'}) has no dsched counterpart; written by dsched shims install`,
       `echo ${shQuote(`${name}: error[USAGE]: ${refusal}`)} >&2`,
       'exit 2',
       '',

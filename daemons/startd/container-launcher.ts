@@ -270,6 +270,11 @@ export class ContainerLauncher implements Launcher {
     }
     // the submitter's umask inside the container, as the spawner gives it to a process job (podman's is 0022)
     if (spec.umask !== undefined) args.push(`--umask=0${spec.umask.toString(8).padStart(3, '0')}`);
+    // the job's core file size limit, as the spawner sets a process job's (podman's -1 is unlimited)
+    if (spec.coreSize !== undefined) {
+      const core = spec.coreSize === 'unlimited' ? '-1' : BigInt(spec.coreSize).toString();
+      args.push('--ulimit', `core=${core}:${core}`);
+    }
     if (s.memoryLimit && spec.limits.memoryMb > 0)
       args.push(`--memory=${spec.limits.memoryMb}m`, `--memory-swap=${spec.limits.memoryMb}m`);
     args.push('--', spec.image!, spec.cwd, spec.stdin, spec.stdout, spec.stderr, spec.executable, ...spec.argv);
@@ -283,6 +288,7 @@ export class ContainerLauncher implements Launcher {
       cwd: j.control,
       env: { ...PODMAN_ENV },
       umask: undefined,
+      coreSize: undefined,
       stdin: '/dev/null',
       stdout: '/dev/null',
       stderr: join(j.control, 'podman.err'),

@@ -62,6 +62,8 @@ export interface JobProcess {
   adText: string;
   /** the submitter's umask (lib/umask.ts): the job runs with it and its stdout and stderr are made under it (none: the spawner's) */
   umask?: number;
+  /** the core file size limit, bytes, soft and hard (submit's coresize, CoreSize; none: the spawner's) */
+  coreSize?: number | 'unlimited';
   /** the folder looked at for room when the job ends (default: the sandbox): a container job's own sandbox */
   watch?: string;
   /** more files for the sandbox (name → content), written 0600 for the job's owner */
@@ -96,6 +98,13 @@ function str(ad: ClassAd, name: string): string | undefined {
 function num(ad: ClassAd, name: string): number | undefined {
   const v = ad.lookupJS(name);
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** CoreSize as a limit: bytes, a negative one (or one past what a limit holds) unlimited, as HTCondor's starter takes it. */
+function coreSizeOf(ad: ClassAd): LaunchSpec['coreSize'] {
+  const v = num(ad, 'CoreSize');
+  if (v === undefined) return undefined;
+  return v < 0 || v >= 2 ** 63 ? 'unlimited' : Math.floor(v);
 }
 
 /** What the job asks to run in: a container when it names an image or wants one (HTCondor's container universe). */
@@ -177,6 +186,7 @@ export function launchSpec(ad: ClassAd, ctx: LaunchContext): LaunchSpec | Launch
     sandbox,
     adText: ad.toLong(),
     umask: jobUmask(ad.lookupJS('Umask')),
+    coreSize: coreSizeOf(ad),
     files: ctx.files,
     execFiles,
     keepSandbox: transfer,

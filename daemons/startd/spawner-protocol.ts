@@ -79,6 +79,9 @@ export function encodeRequest(r: SpawnerRequest): Buffer & { fields?: number } {
     for (const [k, v] of Object.entries(r.env)) f.push(['env', `${k}=${v}`]);
     f.push(['stdin', r.stdin], ['stdout', r.stdout], ['stderr', r.stderr], ['sandbox', r.sandbox], ['ad', r.adText]);
     if (r.umask !== undefined) f.push(['umask', String(r.umask)]);
+    // BigInt: digits alone, never 1e+21
+    if (r.coreSize !== undefined)
+      f.push(['core', r.coreSize === 'unlimited' ? 'unlimited' : BigInt(r.coreSize).toString()]);
     for (const [key, list] of [
       ['file', r.files],
       ['xfile', r.execFiles],

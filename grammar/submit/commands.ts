@@ -78,6 +78,8 @@ export const SIMPLE_COMMANDS: Record<string, [string, SimpleType]> = {
   // max_idle is taken and checked but limits nothing (docs/submit.md)
   max_materialize: ['JobMaterializeLimit', 'count'],
   max_idle: ['JobMaterializeMaxIdle', 'count'],
+  // condor_submit's other name for max_idle
+  materialize_max_idle: ['JobMaterializeMaxIdle', 'count'],
   dagman_log: ['DAGManNodesLog', 'string'],
   vm_type: ['JobVMType', 'string'],
   vm_memory: ['JobVMMemory', 'int'],

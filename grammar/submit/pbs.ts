@@ -315,6 +315,8 @@ export interface PbsPlan {
   /** -W block=true: qsub waits for the job to end and exits with its exit code */
   block: boolean;
   depend: string | undefined;
+  /** -W umask=NNN (octal): the job's files' umask, in place of the submitter's */
+  umask: number | undefined;
   deferral: number | undefined;
   rerunnable: boolean | undefined;
   account: string | undefined;
@@ -407,6 +409,7 @@ export function loadPbs(input: SubmitInput): PbsPlan {
     hold: false,
     block: false,
     depend: undefined,
+    umask: undefined,
     deferral: undefined,
     rerunnable: undefined,
     account: undefined,
@@ -545,13 +548,11 @@ export function loadPbs(input: SubmitInput): PbsPlan {
           } else if (key === 'block') {
             if (!/^(true|false)$/i.test(val)) fail(o, `-W block: expected true or false, found '${val}'`);
             plan.block = val.toLowerCase() === 'true';
-          } else if (
-            key === 'sandbox' ||
-            key === 'umask' ||
-            key === 'group_list' ||
-            key === 'stagein' ||
-            key === 'stageout'
-          ) {
+          } else if (key === 'umask') {
+            if (!/^[0-7]{1,4}$/.test(val) || parseInt(val, 8) > 0o777)
+              fail(o, `-W umask: expected an octal umask such as 022 or 077, found '${val}'`);
+            plan.umask = parseInt(val, 8);
+          } else if (key === 'sandbox' || key === 'group_list' || key === 'stagein' || key === 'stageout') {
             warnings.push({ message: `-W ${key}: not supported by dsched; ignored`, location: optLoc(o, script, cli) });
           } else fail(o, `-W: unknown attribute '${key}' (dsched understands depend=…)`);
         }
@@ -898,7 +899,8 @@ export function expandPbs(
   c.Owner = quoteString(input.owner);
   c.User = quoteString(`${input.owner}@${host}`);
   c.FileSystemDomain = quoteString(host);
-  if (input.umask !== undefined) c.Umask = String(input.umask);
+  const umask = plan.umask ?? input.umask;
+  if (umask !== undefined) c.Umask = String(umask);
   c.MinHosts = '1';
   c.MaxHosts = '1';
   c.CurrentHosts = '0';

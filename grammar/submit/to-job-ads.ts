@@ -1145,19 +1145,6 @@ const concurrencyHandler: Handler = {
   },
 };
 
-/** coresize is kept in the job ad (CoreSize) but no launcher sets the job's core limit from it: said at submit. */
-const coreSizeHandler: Handler = {
-  reads: ['coresize'],
-  run(g: GroupExpander) {
-    const c = g.get('coresize');
-    if (c && c.value !== '')
-      g.warn(
-        "coresize: not applied: the job gets the core file size limit the execute host's dsched runs with (its ulimit -c)",
-        c.site,
-      );
-  },
-};
-
 const accountingHandler: Handler = {
   reads: ['accounting_group', 'accounting_group_user', 'nice_user'],
   run(g: GroupExpander, out: Attrs) {
@@ -1264,7 +1251,6 @@ function buildHandlers(input: SubmitInput, table: Map<string, MacroDef>): Handle
     policyHandler,
     concurrencyHandler,
     accountingHandler,
-    coreSizeHandler,
     batchNameHandler,
     killSigHandler('kill_sig', 'KillSig'),
     killSigHandler('remove_kill_sig', 'RemoveKillSig'),

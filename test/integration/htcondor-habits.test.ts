@@ -136,7 +136,7 @@ describe('htcondor habits – condor_submit and condor_q options', () => {
     assert.equal(await queued(), before);
   });
 
-  test('htcondor habits – max_materialize = 1 runs one proc of the cluster at a time, all of them; max_idle = lots is refused at its line, nothing queued', async () => {
+  test('htcondor habits – max_materialize = 1 runs one proc of the cluster at a time, all of them; max_idle = lots is refused at its line, nothing queued; materialize_max_idle is max_idle', async () => {
     pool.file('mat.sh', `#!/bin/sh\n${oneAtATimeScript(pool.work, 'mat', '$1')}`, 0o755);
     pool.file('mat.sub', 'executable = mat.sh\narguments = $(Process)\nmax_materialize = 1\nqueue 3\n');
     await assertOneAtATime(pool, await pool.submit('mat.sub'), 'mat', ['0', '1', '2']);
@@ -148,5 +148,11 @@ describe('htcondor habits – condor_submit and condor_q options', () => {
     assert.match(r.stderr, /error\[SUBMIT_INVALID\]: max_idle: 'lots' is not a number of jobs/);
     assert.match(r.stderr, /--> lots\.sub:2:12/);
     assert.equal((await pool.json('dq', [])).length, before, 'nothing queued');
+    // materialize_max_idle is condor_submit's other name for max_idle: taken as it, not warned of
+    pool.file('alias.sub', 'executable = /bin/true\nmaterialize_max_idle = 5\nqueue\n');
+    const alias = await pool.run('dsubmit', ['--dry-run', '--json', 'alias.sub']);
+    assert.equal(alias.code, 0, alias.stderr);
+    assert.equal(alias.stderr, '');
+    assert.equal((JSON.parse(alias.stdout) as Array<Record<string, string>>)[0]!.JobMaterializeMaxIdle, '5');
   });
 });

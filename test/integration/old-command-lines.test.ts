@@ -67,6 +67,8 @@ describe('old command lines', () => {
     const id = sh('qsub wait.sh').stdout.trim();
     const a = sh(`qalter -l walltime=00:30:00,mem=2gb -p 5 ${id}`);
     assert.equal(a.code, 0, a.stderr);
+    // PBS's qalter prints nothing when it succeeds
+    assert.equal(a.stdout, '');
     const s = sh(`qalter -l select=1:ncpus=2:mem=512mb ${id}`);
     assert.equal(s.code, 0, s.stderr);
     const f = sh(`qstat -f ${id}`).stdout;

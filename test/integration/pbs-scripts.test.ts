@@ -1,5 +1,6 @@
 // What PBS scripts parse, through the names `dsched shims install` writes: qstat -f's fields (exit_status and
-// Exit_status of a finished job with -x), qstat -a/-n/-s's layout with each job's hosts and comment, and
+// Exit_status of a finished job with -x), qstat -a/-n/-s's layout with each job's hosts and comment (-u, -i,
+// -r and -w pick it too), and
 // qselect's job ids (qdel $(qselect -u me -s H)).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -76,6 +77,34 @@ describe('pbs scripts – qstat fields and qselect as scripts use them', () => {
     assert.equal(sh(`qdel ${long} ${held}`).code, 0);
     // the running one leaves the queue once its run has stopped: gone before the next test lists every job
     for (const id of [long, held]) await pool.waitForHistory(Number(id.split('.')[0]), 1);
+  });
+
+  test('pbs scripts – qstat -u, -i and -r show the alternate layout, as PBS’s qstat does; -w widens its columns', async () => {
+    pool.file('wide.sh', '#!/bin/sh\n#PBS -N my-odd.name_1\n#PBS -h\ntrue\n', 0o755);
+    const id = qsub('wide.sh');
+    const row = new RegExp(`^${id.replace(/\./g, '\\.')} +root +workq +my-odd\\.na\\* +-- +1 +1 `, 'm');
+    for (const line of [`qstat -u root`, `qstat -i ${id}`, `qstat -r -u root`]) {
+      const r = sh(line);
+      assert.equal(r.code, 0, r.stderr);
+      if (line.includes('-r')) assert.doesNotMatch(r.stdout, row, 'held: not running');
+      else {
+        assert.match(r.stdout, /^Job ID {10}Username Queue {4}Jobname {4}SessID NDS TSK Memory Time {2}S Time$/m, line);
+        assert.match(r.stdout, row, line);
+      }
+    }
+    // PBS's wide widths: Job ID 30, Username, Queue and Jobname 15, SessID 8, NDS 4, TSK 5; no name cut
+    const w = sh(`qstat -a -w ${id}`);
+    assert.equal(w.code, 0, w.stderr);
+    assert.match(
+      w.stdout,
+      /^Job ID {25}Username {8}Queue {11}Jobname {9}SessID {3}NDS {2}TSK {3}Memory Time {2}S Time$/m,
+    );
+    assert.match(
+      w.stdout,
+      new RegExp(`^${id.padEnd(30).replace(/\./g, '\\.')} root {12}workq {11}my-odd\\.name_1 {9}-- {4}1 {5}1 `, 'm'),
+    );
+    assert.equal(sh(`qdel ${id}`).code, 0);
+    await pool.waitForHistory(Number(id.split('.')[0]), 1);
   });
 
   test('pbs scripts – qselect prints the ids qdel takes: -u, -s, -N; bad options are usage errors', async () => {

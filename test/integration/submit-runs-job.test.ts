@@ -122,13 +122,20 @@ queue
     );
   });
 
-  test('submit – -queue gives the queue statement of a file without one, as condor_submit -queue', async () => {
+  test('submit – -queue gives the queue statement of a file without one, up to the next option, as condor_submit -queue', async () => {
     pool.file('noq.sub', 'executable = /bin/echo\narguments = $(Item)\n');
     const r = await pool.run('dsubmit', ['--dry-run', '--json', 'noq.sub', '-queue', 'in', '(x', 'y)']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       (JSON.parse(r.stdout) as Array<Record<string, string>>).map((a) => a.Args),
       ['"x"', '"y"'],
+    );
+    // its words end at the next option, as condor_submit's: options may follow it
+    const then = await pool.run('dsubmit', ['--dry-run', '--json', 'noq.sub', '-queue', '2', '-batch-name', 'b q']);
+    assert.equal(then.code, 0, then.stderr);
+    assert.deepEqual(
+      (JSON.parse(then.stdout) as Array<Record<string, string>>).map((a) => a.JobBatchName),
+      ['"b q"', '"b q"'],
     );
     pool.file('hasq.sub', 'executable = /bin/true\nqueue\n');
     const both = await pool.run('dsubmit', ['hasq.sub', '-queue', '2']);

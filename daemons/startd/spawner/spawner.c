@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -1056,7 +1057,30 @@ struct start_fail {
  * (or its errno to the parent). The start line comes from here, not from the parent after the fork: by the time
  * the program runs, its keeper can tell its end from any other process's.
  */
-static void child(int err_fd, pid_t parent, const int *stdio, int owner, uid_t uid, gid_t gid, const gid_t *groups, int ngroups, const char *exe, char **argv, char **envp, const char *journal, const char *run) {
+/*
+ * The job's core file size limit (submit's coresize, CoreSize), soft and hard as HTCondor's starter sets it: the
+ * job may lower it, not raise it. Set before the id change, so that a root spawner may raise it past its own;
+ * an unprivileged one cannot pass its hard limit and gives the job that.
+ */
+static int set_core_limit(const char *core) {
+  struct rlimit lim;
+  if (!core) return 0;
+  if (!strcmp(core, "unlimited")) lim.rlim_cur = RLIM_INFINITY;
+  else {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(core, &end, 10);
+    if (errno || *end || !isdigit((unsigned char)*core)) return EINVAL;
+    lim.rlim_cur = (rlim_t)v;
+  }
+  lim.rlim_max = lim.rlim_cur;
+  if (setrlimit(RLIMIT_CORE, &lim) == 0) return 0;
+  if (errno != EPERM || getrlimit(RLIMIT_CORE, &lim)) return errno;
+  struct rlimit soft = {lim.rlim_max, lim.rlim_max};
+  return setrlimit(RLIMIT_CORE, &soft) ? errno : 0;
+}
+
+static void child(int err_fd, pid_t parent, const int *stdio, int owner, uid_t uid, gid_t gid, const gid_t *groups, int ngroups, const char *exe, char **argv, char **envp, const char *journal, const char *run, const char *core) {
   sigset_t none;
   sigemptyset(&none);
   signal(SIGPIPE, SIG_DFL);
@@ -1068,6 +1092,7 @@ static void child(int err_fd, pid_t parent, const int *stdio, int owner, uid_t u
   if (setsid() < 0) e = errno;
   for (int i = 0; i < 3 && !e; i++)
     if (dup2(stdio[i], i) < 0) e = errno;
+  if (!e) e = set_core_limit(core);
   if (!e && owner) {
     if (ngroups ? setgroups((size_t)ngroups, groups) : setgroups(1, &gid)) e = errno;
     else if (setgid(gid)) e = errno;
@@ -1119,6 +1144,7 @@ static void start(const struct req *r) {
   unsigned uid = 0, gid = 0;
   /* the submitter's umask: the job's stdout and stderr are made under it, and the job runs with it */
   const char *job_umask = get(r, "umask");
+  const char *core = get(r, "core"); /* bytes, or unlimited: the job's core file size limit (none: the spawner's) */
   unsigned umask_bits = 0;
   mode_t own_umask = 0;
   int umask_set = 0;
@@ -1141,6 +1167,8 @@ static void start(const struct req *r) {
     FAIL(6, 0, "Failed to execute '%s': an invalid user or group id", exe);
   if (job_umask && (parse_id(job_umask, &umask_bits) || umask_bits > 0777))
     FAIL(6, 0, "Failed to execute '%s': an invalid umask", exe);
+  if (core && strcmp(core, "unlimited") && (!isdigit((unsigned char)*core) || strspn(core, "0123456789") != strlen(core) || strlen(core) > 19))
+    FAIL(6, 0, "Failed to execute '%s': an invalid core file size limit", exe);
   if (ngroups > MAX_GROUPS) FAIL(6, 0, "Failed to execute '%s': too many groups", exe);
   groups = xmalloc(sizeof *groups * (size_t)(ngroups + 1));
   ngroups = 0;
@@ -1290,7 +1318,7 @@ static void start(const struct req *r) {
   } else if (pid < 0) {
     FAIL(6, fork_errno, "Failed to place the job in its process tracking cgroup %s: %s", fam.cgroup, why(fork_errno, e1, sizeof e1));
   }
-  if (pid == 0) child(pipefd[1], self, fds, owner, uid, gid, groups, ngroups, exe, argv, envp, journal, run);
+  if (pid == 0) child(pipefd[1], self, fds, owner, uid, gid, groups, ngroups, exe, argv, envp, journal, run, core);
   if (umask_set) umask(own_umask); /* the child has the job's */
   umask_set = 0;
   if (pid < 0) FAIL(6, fork_errno, "Failed to execute '%s': %s", exe, why(fork_errno, e1, sizeof e1));

@@ -82,6 +82,14 @@ describe('launch spec – from the job ad', () => {
     assert.equal(s.env.PBS_TMPDIR, ctx.sandbox);
   });
 
+  test('CoreSize is the core file size limit: bytes, a negative one unlimited, none the spawner’s', () => {
+    assert.equal(spec({ Cmd: '"/bin/true"', CoreSize: '1048576' }).coreSize, 1048576);
+    assert.equal(spec({ Cmd: '"/bin/true"', CoreSize: '-1' }).coreSize, 'unlimited');
+    assert.equal(spec({ Cmd: '"/bin/true"', CoreSize: '512 * 2' }).coreSize, 1024);
+    assert.equal(spec({ Cmd: '"/bin/true"' }).coreSize, undefined);
+    assert.equal(spec({ Cmd: '"/bin/true"', CoreSize: '"big"' }).coreSize, undefined);
+  });
+
   test('no executable: refused with hold code 6', () => {
     const none = launchSpec(ad({ Iwd: '"/tmp"' }), ctx);
     assert.ok(isRefusal(none) && none.holdCode === 6 && /executable/.test(none.message));
