@@ -60,7 +60,11 @@
 // part is outside V8's heap, where heap snapshots do not see it (/proc/PID/smaps, one run): glibc's main
 // arena ([heap]) grew from 4.0 to 6.2 MB in the schedd and by 0.8 MB in the collector and the negotiator, and
 // the pages of the node binary each touched by 0.3-0.45 MB (shared between the daemons, though RSS counts them
-// in each). No flag here gives those back. The collector's and negotiator's share fell with what the Watch
+// in each). No flag here gives those back, nor would glibc's settings: the arena is in use, not kept free (the
+// schedd's 6.0 MB held 0.49 free; malloc_trim(0) called in the running daemons returned 0.06-0.31 MB each, about
+// 7 KiB a job in all), and SQLite's page cache is not it (128 jobs' queue is 30 pages of 4 KiB). What the schedd
+// held there (heaptrack) is V8's, OpenSSL's (its CA store, 0.8 MB) and node's code cache of its own modules loaded
+// after the start (0.5 MB); the daemons keep no connection per job (docs/architecture.md). The collector's and negotiator's share fell with what the Watch
 // stream carries instead: a renewal is told as its few texts (docs/architecture.md).
 // DSCHED_DAEMON_NODE_ARGS comes after these and so overrides them.
 const TRIM = ['--expose-gc'];
