@@ -47,7 +47,9 @@
 // 61-74, negotiator 16-25 instead of 24-33, collector 21-22; three runs), and no more CPU per job (bench/pool-ab.mjs, 3 rounds
 // on a loaded machine: 6.13 against 5.98 ms all processes, each daemon's within 0.03 ms of main's).
 // Measured and not used: a 1 MB young generation on top (153 KiB, but more scavenges: rejected before for the
-// startd's CPU), SQLite's page cache cut to 256 KiB in the schedd (no change), --flush-baseline-code (within
+// startd's CPU; for the central daemons alone, with the trim: 122 and 122 KiB against 144 and 117, alternating,
+// load average 8-21, their share 86 and 84 against 100 and 79, within the runs' spread, at the same CPU per job,
+// bench/pool-ab.mjs 3 rounds: schedd 1.56 against 1.57 ms), SQLite's page cache cut to 256 KiB in the schedd (no change), --flush-baseline-code (within
 // the runs' spread), --optimize-for-size for all (200 KiB), --no-sparkplug for the central daemons (V8's
 // baseline code is about 1 MB of what the schedd grows by with 128 jobs; without it the schedd grew by as
 // much, 37 KiB a job, and the collector and negotiator within their spread).
