@@ -16,6 +16,9 @@
 // when every heap still held the garbage of their start.
 // RSS counts the node binary's shared pages in every process (about 35 MB each); "private" is what a process
 // has to itself, and "host" is the pages the processes take together (their private pages, the shared ones once).
+// Each daemon's figure per running job is also split by mapping (/proc/PID/smaps): "malloc" is glibc's main
+// arena ([heap]: native memory of the main thread: SQLite, OpenSSL, nghttp2, node's own), "anon" the anonymous
+// mappings (V8's heap, and the arenas and stacks of other threads), "binary" the pages of the node binary.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +29,13 @@ export interface Memory {
   rss: number;
   private: number;
   shared: number;
+  /** RSS by mapping, when asked for: glibc's main arena, anonymous mappings, the node binary */
+  malloc?: number;
+  anon?: number;
+  binary?: number;
 }
+
+const MAPPINGS = ['malloc', 'anon', 'binary'] as const;
 
 /** How long the pool runs before its memory is sampled (idle, then with the jobs running), and for how long. */
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_S ?? 30) * 1000;
@@ -49,6 +58,20 @@ function memoryOf(pid: number | string): Memory {
   };
 }
 
+/** KiB of RSS of one process by mapping (from its smaps). */
+function mappingsOf(pid: number | string): Pick<Required<Memory>, (typeof MAPPINGS)[number]> {
+  const out = { malloc: 0, anon: 0, binary: 0 };
+  let kind: keyof typeof out | undefined;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (mapping) {
+      const name = mapping[1]!;
+      kind = name === '[heap]' ? 'malloc' : name === '' ? 'anon' : name === process.execPath ? 'binary' : undefined;
+    } else if (kind && line.startsWith('Rss:')) out[kind] += Number(line.slice(4).trim().split(' ')[0]);
+  }
+  return out;
+}
+
 /** The processes of the pool at `home` whose command line runs one of the scripts (dist/daemons/<script>). */
 export function daemonPids(home: string, scripts: string[]): Array<{ pid: string; script: string }> {
   const out: Array<{ pid: string; script: string }> = [];
@@ -65,16 +88,20 @@ export function daemonPids(home: string, scripts: string[]): Array<{ pid: string
   return out;
 }
 
-/** KiB of each process of the pool at `home` whose command line runs one of the scripts (dist/daemons/<script>). */
-export function daemonMemory(home: string, scripts: string[]): Map<string, Memory> {
+/**
+ * KiB of each process of the pool at `home` whose command line runs one of the scripts (dist/daemons/<script>),
+ * split by mapping too when `byMapping`.
+ */
+export function daemonMemory(home: string, scripts: string[], byMapping = false): Map<string, Memory> {
   const out = new Map<string, Memory>();
   for (const { pid, script } of daemonPids(home, scripts)) {
     try {
-      const p = memoryOf(pid);
+      const p = { ...memoryOf(pid), ...(byMapping ? mappingsOf(pid) : {}) };
       const m = out.get(script) ?? { rss: 0, private: 0, shared: 0 };
       m.rss += p.rss;
       m.private += p.private;
       m.shared = Math.max(m.shared, p.shared);
+      for (const k of MAPPINGS) if (p[k] !== undefined) m[k] = (m[k] ?? 0) + p[k];
       out.set(script, m);
     } catch {
       /* gone meanwhile, or not ours to read */
@@ -112,16 +139,18 @@ async function settled(
 ): Promise<Map<string, Memory>> {
   const runs: Map<string, Memory>[] = [];
   for (const start = Date.now(); !runs.length || Date.now() - start < windowMs; await sleep(everyMs))
-    runs.push(new Map(homes.flatMap(([home, scripts]) => [...daemonMemory(home, scripts)])));
+    runs.push(new Map(homes.flatMap(([home, scripts]) => [...daemonMemory(home, scripts, true)])));
   const out = new Map<string, Memory>();
   const mid = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const script of new Set(runs.flatMap((r) => [...r.keys()]))) {
     const seen = runs.map((r) => r.get(script)).filter((m): m is Memory => !!m);
-    out.set(script, {
+    const m: Memory = {
       rss: mid(seen.map((m) => m.rss)),
       private: mid(seen.map((m) => m.private)),
       shared: mid(seen.map((m) => m.shared)),
-    });
+    };
+    for (const k of MAPPINGS) m[k] = mid(seen.map((m) => m[k] ?? 0));
+    out.set(script, m);
   }
   return out;
 }
@@ -273,14 +302,15 @@ async function main() {
       const mem = idleRound.idle.get(s);
       if (mem) row(`  ${short(s)}, idle`, `${mb(mem.rss)} RSS, ${mb(mem.private)} private`, '—');
     }
-    const grow = (r: Round, scripts: string[], field: 'rss' | 'private' = 'rss') =>
+    const grow = (r: Round, scripts: string[], field: Exclude<keyof Memory, 'shared'> = 'rss') =>
       scripts.reduce((n, s) => n + (r.busy.get(s)?.[field] ?? 0) - (r.idle.get(s)?.[field] ?? 0), 0) /
       Math.max(1, r.running);
     const busyRound = median(mine, (r) => grow(r, ALL_DAEMONS));
     const kib = (scripts: string[]) =>
       `${grow(busyRound, scripts).toFixed(0)} KiB (private ${grow(busyRound, scripts, 'private').toFixed(0)} KiB)`;
     row(`memory per running job, all daemons (${busyRound.running} jobs)`, kib(ALL_DAEMONS), '≤ 50 KiB');
-    for (const s of ALL_DAEMONS) if (busyRound.idle.has(s)) row(`  ${short(s)}`, kib([s]), '—');
+    const split = (s: string) => MAPPINGS.map((k) => `${k} ${grow(busyRound, [s], k).toFixed(0)}`).join(', ');
+    for (const s of ALL_DAEMONS) if (busyRound.idle.has(s)) row(`  ${short(s)}`, `${kib([s])}; ${split(s)}`, '—');
     // what each further job adds, the one-time costs of the job path (paid by the first jobs) left out
     const slopeRounds = mine.filter((r) => r.low && r.running > r.low.running);
     if (!slopeRounds.length) continue;

@@ -47,7 +47,9 @@
 // 61-74, negotiator 16-25 instead of 24-33, collector 21-22; three runs), and no more CPU per job (bench/pool-ab.mjs, 3 rounds
 // on a loaded machine: 6.13 against 5.98 ms all processes, each daemon's within 0.03 ms of main's).
 // Measured and not used: a 1 MB young generation on top (153 KiB, but more scavenges: rejected before for the
-// startd's CPU), SQLite's page cache cut to 256 KiB in the schedd (no change), --flush-baseline-code (within
+// startd's CPU; for the central daemons alone, with the trim: 122 and 122 KiB against 144 and 117, alternating,
+// load average 8-21, their share 86 and 84 against 100 and 79, within the runs' spread, at the same CPU per job,
+// bench/pool-ab.mjs 3 rounds: schedd 1.56 against 1.57 ms), SQLite's page cache cut to 256 KiB in the schedd (no change), --flush-baseline-code (within
 // the runs' spread), --optimize-for-size for all (200 KiB), --no-sparkplug for the central daemons (V8's
 // baseline code is about 1 MB of what the schedd grows by with 128 jobs; without it the schedd grew by as
 // much, 37 KiB a job, and the collector and negotiator within their spread).
@@ -60,7 +62,11 @@
 // part is outside V8's heap, where heap snapshots do not see it (/proc/PID/smaps, one run): glibc's main
 // arena ([heap]) grew from 4.0 to 6.2 MB in the schedd and by 0.8 MB in the collector and the negotiator, and
 // the pages of the node binary each touched by 0.3-0.45 MB (shared between the daemons, though RSS counts them
-// in each). No flag here gives those back. The collector's and negotiator's share fell with what the Watch
+// in each). No flag here gives those back, nor would glibc's settings: the arena is in use, not kept free (the
+// schedd's 6.0 MB held 0.49 free; malloc_trim(0) called in the running daemons returned 0.06-0.31 MB each, about
+// 7 KiB a job in all), and SQLite's page cache is not it (128 jobs' queue is 30 pages of 4 KiB). What the schedd
+// held there (heaptrack) is V8's, OpenSSL's (its CA store, 0.8 MB) and node's code cache of its own modules loaded
+// after the start (0.5 MB); the daemons keep no connection per job (docs/architecture.md). The collector's and negotiator's share fell with what the Watch
 // stream carries instead: a renewal is told as its few texts (docs/architecture.md).
 // DSCHED_DAEMON_NODE_ARGS comes after these and so overrides them.
 const TRIM = ['--expose-gc'];
