@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   dagOptionsForRun,
+  isDirectoryPath,
   parseDagFileAsync,
   readDagFile,
   readRescueDagFile,
@@ -240,14 +241,7 @@ export class DagRunner {
         ...parseOpts,
         readFile: (path) => asUser(owner, () => readDagFile(path)),
         readRescueFile: (path) => asUser(owner, () => readRescueDagFile(path)),
-        isDirectory: (path) =>
-          asUser(owner, () => {
-            try {
-              return statSync(path).isDirectory();
-            } catch {
-              return false;
-            }
-          }),
+        isDirectory: (path) => asUser(owner, () => isDirectoryPath(path)),
       });
       // removed, held or the schedd stopping meanwhile: not started
       if (this.closed || !this.startable(job)) return;
