@@ -453,7 +453,7 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       const job = await as(c, () => jobAttrs(id, ['Iwd', 'UserLog']));
       const log = jobPath(job.lookupJS('Iwd'), job.lookupJS('UserLog'));
       if (!log) return c.json({ events: [], log: '' }, 200);
-      const events = jobEvents(user, log, id.cluster, id.proc < 0 ? 0 : id.proc) as unknown as Array<
+      const events = (await jobEvents(user, log, id.cluster, id.proc < 0 ? 0 : id.proc)) as unknown as Array<
         Record<string, unknown>
       >;
       return c.json({ events, log }, 200);
