@@ -1,9 +1,9 @@
 /*
  * dsched-clean-exec: runs PROGRAM with ARGS in a session keyring of its own and with no file descriptor but
  * stdin, stdout and stderr, for what root's daemons start: `dsched start` starts the master through it, and the
- * schedd a DAG's PRE and POST scripts, with `--as` their owner's ids (the new keyring is made after the switch,
- * so it is the owner's; done here rather than by node's spawn, which would exec this program as the owner, who
- * may not reach it where root installed dsched).
+ * schedd the MAIL command, and a DAG's PRE and POST scripts and the `rm -rf` of a stale challenge with `--as`
+ * their owner's ids (the new keyring is made after the switch, so it is the owner's; done here rather than by
+ * node's spawn, which would exec this program as the owner, who may not reach it where root installed dsched).
  *
  * Node can do neither itself. A session keyring is kept across setuid and exec, and whoever has it holds every
  * key in it with the possessor's rights: the one of the root login `dsched start` ran in holds the admin's keys

@@ -5,10 +5,10 @@
 import { spawn } from 'node:child_process';
 import { closeSync, constants as fsc, existsSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, resolve } from 'node:path';
 import {
   dagOptionsForRun,
+  isDirectoryPath,
   parseDagFileAsync,
   readDagFile,
   readRescueDagFile,
@@ -42,14 +42,7 @@ import { lit, litValue, type Job, type JobQueue } from './queue.js';
 import { HoldCode, JobStatus, Universe } from '../../lib/job-status.js';
 import { nowSeconds as now } from '../../lib/time.js';
 import { storeError, type DB } from './store/db.js';
-
-/** libexec/dsched-clean-exec.c, beside the bundle (dist/daemons/schedd/main.js) or built from a checkout */
-const CLEAN_EXEC_PATH = ((here) =>
-  [join(here, '..', '..', 'libexec'), resolve(here, '..', '..', 'dist', 'libexec')]
-    .map((dir) => join(dir, 'dsched-clean-exec'))
-    .find(existsSync) ?? join(here, '..', '..', 'libexec', 'dsched-clean-exec'))(
-  dirname(fileURLToPath(import.meta.url)),
-);
+import { CLEAN_EXEC_PATH, cleanExecArgs } from './clean-exec.js';
 
 /**
  * What the DAG runner needs of the schedd, which hands itself in as this: the runner submits and removes node
@@ -240,14 +233,7 @@ export class DagRunner {
         ...parseOpts,
         readFile: (path) => asUser(owner, () => readDagFile(path)),
         readRescueFile: (path) => asUser(owner, () => readRescueDagFile(path)),
-        isDirectory: (path) =>
-          asUser(owner, () => {
-            try {
-              return statSync(path).isDirectory();
-            } catch {
-              return false;
-            }
-          }),
+        isDirectory: (path) => asUser(owner, () => isDirectoryPath(path)),
       });
       // removed, held or the schedd stopping meanwhile: not started
       if (this.closed || !this.startable(job)) return;
@@ -399,11 +385,10 @@ export class DagRunner {
           // through the clean exec helper, which becomes the owner and joins a session keyring of the owner's
           // own: the schedd's is every script's (each user's keys there read by the others), and the schedd's
           // descriptors without close-on-exec stay behind
-          const as = runAs ? ['--as', `${runAs.uid}:${runAs.gid}:${runAs.groups.join(',')}`] : [];
           const shell = ['/bin/sh', '-c', `umask ${umask.toString(8)} && exec "$0" "$@"`, cmd, ...argv.slice(1)];
           let child;
           try {
-            child = spawn(CLEAN_EXEC_PATH, [...as, ...shell], {
+            child = spawn(CLEAN_EXEC_PATH, cleanExecArgs(shell, runAs), {
               cwd: `/proc/self/fd/${dirFd}`,
               env: { ...env, _DAG_NODE: node.name, _DAG_SCRIPT: kind },
               stdio: 'ignore',

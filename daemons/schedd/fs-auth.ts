@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { DschedError } from '../../lib/errors.js';
 import { signToken } from '../../lib/rpc/auth.js';
+import { CLEAN_EXEC_PATH, cleanExecArgs } from './clean-exec.js';
 import { accountOf, NO_ACCOUNT_HINT } from '../../lib/users.js';
 
 /**
@@ -47,15 +48,18 @@ const SWEEP_MAX_ENTRIES = 10_000;
 const SWEEP_MAX_REMOVALS = 100;
 const RM_TIMEOUT_MS = 60_000;
 
-/** `rm -rf` of one path with `uid` and `gid` (and no other group): resolves to its error, if any. */
+/**
+ * `rm -rf` of one path with `uid` and `gid` (and no other group): resolves to its error, if any. Run by root,
+ * through the clean exec helper: that user may reach the process while it runs (`/proc`, `ptrace`), so it
+ * holds no keyring nor descriptor of the schedd's.
+ */
 function removeAs(path: string, uid: number, gid: number): Promise<Error | undefined> {
-  const ids = process.geteuid?.() === 0 ? { uid, gid } : {};
+  const rm = ['/bin/rm', '-rf', '--one-file-system', '--', path];
+  const [program, ...args] =
+    process.geteuid?.() === 0 ? [CLEAN_EXEC_PATH, ...cleanExecArgs(rm, { uid, gid, groups: [] })] : rm;
   return new Promise((resolve) =>
-    execFile(
-      '/bin/rm',
-      ['-rf', '--one-file-system', '--', path],
-      { ...ids, env: {}, timeout: RM_TIMEOUT_MS, killSignal: 'SIGKILL' },
-      (err, _out, stderr) => resolve(err ? new Error(stderr.trim() || err.message) : undefined),
+    execFile(program!, args, { env: {}, timeout: RM_TIMEOUT_MS, killSignal: 'SIGKILL' }, (err, _out, stderr) =>
+      resolve(err ? new Error(stderr.trim() || err.message) : undefined),
     ),
   );
 }

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { DschedError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { visible } from '../../lib/visible-text.js';
+import { CLEAN_EXEC_PATH, cleanExecArgs } from './clean-exec.js';
 import { isExpressionText, litValue } from './queue.js';
 
 export type MailEvent = 'begin' | 'end' | 'abort' | 'held';
@@ -119,7 +120,10 @@ export class Mailer {
     }
     const { subject, body } = mailText(ev, f);
     try {
-      const child = spawn(cmd, ['-s', subject, to], { stdio: ['pipe', 'ignore', 'ignore'] });
+      // through the clean exec helper (a shell finds a MAIL given by name): no key or descriptor the schedd
+      // was started with reaches the command, nor one put in its keyring by the command before it
+      const argv = ['/bin/sh', '-c', 'exec "$0" "$@"', cmd, '-s', subject, to];
+      const child = spawn(CLEAN_EXEC_PATH, cleanExecArgs(argv), { stdio: ['pipe', 'ignore', 'ignore'] });
       child.on('error', (e) => this.log.warn({ mail: cmd, err: e.message }, 'cannot send job mail'));
       child.on('exit', (code) => {
         if (code) this.log.warn({ mail: cmd, exitCode: code }, 'the mail command failed');

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { ClassAd, parseExpr } from '../../grammar/classad/index.js';
 import { adOfRecord } from '../../grammar/classad/json-text.js';
-import { parseDagFile } from '../../grammar/dag/index.js';
+import { isDirectoryPath, parseDagFileAsync, readDagFile } from '../../grammar/dag/index.js';
 import { expandSubmit, isPbsScript, loadSubmit, singleCluster } from '../../grammar/submit/index.js';
 import { analyzeJobs } from '../../cli/shared/analyze.js';
 import { fetchPoolForAnalysis } from '../../cli/shared/analyze-pool.js';
@@ -453,7 +453,7 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       const job = await as(c, () => jobAttrs(id, ['Iwd', 'UserLog']));
       const log = jobPath(job.lookupJS('Iwd'), job.lookupJS('UserLog'));
       if (!log) return c.json({ events: [], log: '' }, 200);
-      const events = jobEvents(user, log, id.cluster, id.proc < 0 ? 0 : id.proc) as unknown as Array<
+      const events = (await jobEvents(user, log, id.cluster, id.proc < 0 ? 0 : id.proc)) as unknown as Array<
         Record<string, unknown>
       >;
       return c.json({ events, log }, 200);
@@ -657,15 +657,22 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
       let error: string | undefined;
       let rescue: Array<{ file: string; text: string }> = [];
       if (caller.kind === 'user') {
-        // the DAG file is the owner's: read with the caller's rights (another user may not be able to)
+        // the DAG file is the owner's: read with the caller's rights (another user may not be able to), each
+        // file within a slice of the parse, so that other requests are served between them; no bigger than a
+        // DAG the schedd would run, as the owner may have grown the file since it was submitted
         try {
           const iwd = out.dag.lookupJS('Iwd');
-          const parsed = asCaller(caller.name, () =>
-            parseDagFile(out.file, {
-              cwd: typeof iwd === 'string' ? iwd : undefined,
-              useDagDir: out.dag.lookupJS('DAGManUseDagDir') === true,
-            }),
-          );
+          const limit = d.config.int('DAGMAN_MAX_NODES_PER_OWNER');
+          const parsed = await parseDagFileAsync(out.file, {
+            cwd: typeof iwd === 'string' ? iwd : undefined,
+            useDagDir: out.dag.lookupJS('DAGManUseDagDir') === true,
+            maxNodes: {
+              count: limit,
+              why: `the DAG has more than ${limit} nodes, more than the schedd runs for one user (DAGMAN_MAX_NODES_PER_OWNER)`,
+            },
+            readFile: (path) => asCaller(caller.name, () => readDagFile(path)),
+            isDirectory: (path) => asCaller(caller.name, () => isDirectoryPath(path)),
+          });
           nodes = parsed.nodes.map((n) => {
             const j = byNode.get(n.name);
             return {
@@ -675,10 +682,10 @@ export function api(d: ApiDeps): OpenAPIHono<WebEnv> {
               job: j ? `${j.lookupJS('ClusterId')}.${j.lookupJS('ProcId')}` : null,
             };
           });
-          rescue = rescueFiles(caller.name, parsed.file).map((f) => ({
-            file: f,
-            text: readText(caller.name, f, 1 << 20),
-          }));
+          // the newest alone, as DAGMan applies only that one: a user may leave 999 of them
+          rescue = rescueFiles(caller.name, parsed.file)
+            .slice(-1)
+            .map((f) => ({ file: f, text: readText(caller.name, f, 1 << 20) }));
         } catch (e) {
           error = `cannot read the DAG file: ${(e as Error).message}`;
         }

@@ -9,7 +9,7 @@ import { asUser } from '../../lib/as-user.js';
 import { DschedError } from '../../lib/errors.js';
 import { runAsOwner } from '../../lib/users.js';
 import { readBoundedFile } from '../../lib/bounded-read.js';
-import { readUserLogSync } from '../../lib/user-log/file.js';
+import { UserLogFollower } from '../../lib/user-log/file.js';
 import type { UserLogEvent } from '../../lib/user-log/events.js';
 
 /** Run the synchronous `fn` as `user` (see lib/as-user.ts). */
@@ -70,20 +70,38 @@ export function tailFile(user: string, path: string, max: number, from?: number)
 
 const MAX_LOG = 64 << 20;
 
-/** The events of one job (or all of a cluster's, proc < 0) in its event log, read as `user`. */
-export function jobEvents(user: string, path: string, cluster: number, proc: number): UserLogEvent[] {
-  const { events } = asCaller(user, () => {
-    // a missing log is an error here, not an empty one
-    statSync(path);
-    // a huge one is not read into memory: its size is the opened file's (one swapped in after a look by its
-    // path would be read whole)
-    return readUserLogSync(path, {
-      maxSize: MAX_LOG,
-      tooLarge: (size) =>
-        `${path} is ${size} bytes; logs over ${MAX_LOG} are not read here (dwait and the file itself are)`,
-    });
+/** What one turn of the daemon reads of a log: a few ms of parsing, and strings small enough to die young. */
+const LOG_SLICE = 64 << 10;
+/** The events an answer shows: the job's last ones. */
+const MAX_EVENTS = 500;
+
+/**
+ * The last events of one job (or all of a cluster's, proc < 0) in its event log, read as `user` a slice at a
+ * time, other requests served between slices. Only those events are kept: a log of 64 MiB holds 800,000 events
+ * (of any jobs: a DAG's log is shared), and parsed whole in one turn it took 500 MB and 16 s of the daemon, in
+ * which it answered no one.
+ */
+export async function jobEvents(user: string, path: string, cluster: number, proc: number): Promise<UserLogEvent[]> {
+  // a missing log is an error here, not an empty one
+  asCaller(user, () => statSync(path));
+  // a huge one is not read: its size is the opened file's (one swapped in after a look by its path would be
+  // read whole)
+  const log = new UserLogFollower(path, {
+    maxSize: MAX_LOG,
+    tooLarge: (size) =>
+      `${path} is ${size} bytes; logs over ${MAX_LOG} are not read here (dwait and the file itself are)`,
   });
-  return events.filter((e) => e.cluster === cluster && (proc < 0 || e.proc === proc)).slice(-500);
+  const kept: UserLogEvent[] = [];
+  // enough slices for the largest log read once; a file replaced meanwhile is read again from its start
+  for (let i = 0; i <= MAX_LOG / LOG_SLICE; i++) {
+    const before = log.bytesRead;
+    for (const e of asCaller(user, () => log.read(LOG_SLICE)))
+      if (e.cluster === cluster && (proc < 0 || e.proc === proc)) kept.push(e);
+    if (kept.length > 2 * MAX_EVENTS) kept.splice(0, kept.length - MAX_EVENTS);
+    if (log.bytesRead === before) break;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return kept.slice(-MAX_EVENTS);
 }
 
 /** A text file read whole as `user`, refused past `max` bytes. */

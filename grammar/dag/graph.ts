@@ -147,6 +147,22 @@ export const MAX_DAG_NODES = 10_000_000;
  * yet a bound, since the schedd reads these files for every user and a device or a huge file must not hang it.
  */
 export const MAX_DAG_FILE_BYTES = 64 * 1024 * 1024;
+/**
+ * All the files one DAG reads together (the DAG, its INCLUDEs and SPLICEs, the rescue DAG): every text read is
+ * kept until the DAG is built, and a file may be included or spliced any number of times, so 1,000 INCLUDEs of
+ * one 64 MiB file had the reader (the schedd, the web daemon) hold 64 GB. Twice the file bound, so a DAG at
+ * that bound still has room for what it includes.
+ */
+export const MAX_DAG_TOTAL_BYTES = 2 * MAX_DAG_FILE_BYTES;
+
+/** Whether `path` is a directory (false when it cannot be looked at): a DIR's check, the default of `isDirectory`. */
+export function isDirectoryPath(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 /** Read a DAG-language file: a regular file of at most MAX_DAG_FILE_BYTES (DAG_SYNTAX otherwise). */
 export function readDagFile(path: string): string {
@@ -281,19 +297,13 @@ class GraphBuilder {
   private readonly readFile_: (path: string) => string;
   private readonly readRescue: (path: string) => string;
   private readonly isDirectory: (path: string) => boolean;
+  /** bytes of the files read so far, against MAX_DAG_TOTAL_BYTES */
+  private bytesRead = 0;
 
   constructor(private readonly opts: DagParseOptions) {
     this.readFile_ = opts.readFile ?? readDagFile;
     this.readRescue = opts.readRescueFile ?? readRescueDagFile;
-    this.isDirectory =
-      opts.isDirectory ??
-      ((p) => {
-        try {
-          return statSync(p).isDirectory();
-        } catch {
-          return false;
-        }
-      });
+    this.isDirectory = opts.isDirectory ?? isDirectoryPath;
   }
 
   *build(file: string, cwd: string, text: string | undefined): Generator<void, Dag> {
@@ -369,6 +379,12 @@ class GraphBuilder {
         if (from) throw this.err('DAG_SYNTAX', `cannot read ${file}: ${why}`, from.src, from.tok);
         throw new DschedError('DAG_SYNTAX', `cannot read DAG file ${file}: ${why}`, { cause: e });
       }
+    }
+    this.bytesRead += Buffer.byteLength(text);
+    if (this.bytesRead > MAX_DAG_TOTAL_BYTES) {
+      const why = `the DAG's files (with its INCLUDEs, SPLICEs and rescue DAG) are over ${MAX_DAG_TOTAL_BYTES} bytes in all`;
+      if (from) throw this.err('DAG_SYNTAX', `cannot read ${file}: ${why}`, from.src, from.tok);
+      throw new DschedError('DAG_SYNTAX', `cannot read DAG file ${file}: ${why}`);
     }
     const source = new SourceText(file, text);
     const src = this.sources.push(source) - 1;

@@ -7,8 +7,10 @@ export {
   parseDagString,
   readDagFile,
   readRescueDagFile,
+  isDirectoryPath,
   readNodeSubmitFile,
   MAX_DAG_FILE_BYTES,
+  MAX_DAG_TOTAL_BYTES,
   MAX_DAG_NODES,
   MAX_INCLUDE_DEPTH,
 } from './graph.js';

@@ -6,40 +6,36 @@
 // script put in the session keyring was read by the next (of any user). The master now starts in a session
 // keyring of its own with no descriptor but stdio, and each DAG script in a keyring of its owner's.
 import { strict as assert } from 'node:assert';
-import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TestPool } from '../integration/harness/pool.js';
+import type { TestPool } from '../integration/harness/pool.js';
 import { NOBODY, nobodyFolder } from './nobody.js';
-import { KEYS_PY, keyringsUntestable, PYTHON, startFromRootLogin } from './root-login.js';
-
-const needsRoot = process.getuid?.() !== 0 && 'needs root to run a pool and act as another user';
-/** The descriptor `dsched start` is given, of a file only root may read (a high one, as `exec 200<file` makes). */
-const FD = 200;
+import {
+  KEYS_PY,
+  keyringTestsSkip,
+  LOGIN_FD,
+  mailOfNobodysJob,
+  poolWithFakeMail,
+  PYTHON,
+  startFromRootLogin,
+} from './root-login.js';
 
 describe(
   "security – what a DAG's scripts and the mail command inherit from root's daemons",
   {
-    skip: needsRoot || keyringsUntestable,
+    skip: keyringTestsSkip,
   },
   () => {
     let pool: TestPool;
-    const secret = randomBytes(12).toString('hex');
-    const fileSecret = randomBytes(12).toString('hex');
+    let secret: string;
+    let fileSecret: string;
     before(async () => {
-      pool = TestPool.create();
-      // the mail command (the external edge) records what its session keyring holds
-      const mail = pool.file(
-        'fake-mail.py',
-        `#!${PYTHON}\n${KEYS_PY}\nsys.stdin.read()\nopen(os.path.join(os.path.dirname(sys.argv[0]), "mail.txt"), "a").write(read_key(b"admin-key") + "\\n")\n`,
-        0o755,
-      );
-      writeFileSync(join(pool.home, 'config'), `MAIL = ${mail}\n`, { flag: 'a' });
-      const rootOnly = pool.file('root-only.txt', fileSecret, 0o600);
+      let rootOnly;
+      ({ pool, secret, fileSecret, rootOnly } = poolWithFakeMail());
       // dsched start from a login session of root's with a key in it, and a root-only file open on a descriptor
       // it passes on
-      await startFromRootLogin(pool, secret, { fd: FD, path: rootOnly });
+      await startFromRootLogin(pool, secret, { fd: LOGIN_FD, path: rootOnly });
     });
     after(async () => {
       await pool?.stop();
@@ -56,7 +52,7 @@ ${KEYS_PY}
 out = open("a.out", "w")
 out.write("admin " + read_key(b"admin-key") + "\\n")
 try:
-    out.write("fd read " + os.read(${FD}, 64).decode() + "\\n")
+    out.write("fd read " + os.read(${LOGIN_FD}, 64).decode() + "\\n")
 except OSError as e:
     out.write("fd refused " + e.strerror + "\\n")
 k = libc.syscall(SYS_add_key, b"user", b"left-key", b"left", 4, SESSION)
@@ -90,20 +86,9 @@ out.write("own " + read_key(b"left-key") + "\\n")
     });
 
     test("security – the mail command a user's job sets off holds none of the admin's keys", async () => {
-      const { dir, put } = nobodyFolder(pool.work, 'mailer');
-      const sub = put(
-        'mail.sub',
-        'executable = /bin/true\nnotification = Always\nnotify_user = me@example.org\nqueue\n',
-      );
-      const r = await pool.run('dsubmit', [sub], { ...NOBODY, cwd: dir });
-      assert.equal(r.code, 0, r.stderr);
-      await pool.waitForHistory(Number(/cluster (\d+)/.exec(r.stdout)![1]), 1);
-      // the mail is sent once the job's end is recorded, by a command of its own
-      const said = await pool.waitFor('the mail of the job', () =>
-        pool.exists('mail.txt') && pool.read('mail.txt').endsWith('\n') ? pool.read('mail.txt') : undefined,
-      );
+      const said = await mailOfNobodysJob(pool);
       assert.doesNotMatch(said, new RegExp(secret), "the admin's key was read by the mail command");
-      assert.match(said, /^refused /m, said);
+      assert.match(said, /^key refused /m, said);
     });
   },
 );
