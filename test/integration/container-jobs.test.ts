@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
+import { unmountWhenFree } from './harness/small-spool.js';
 
 const IMAGE = `localhost/dsched-test-${process.pid}`;
 const BUSYBOX = '/bin/busybox';
@@ -241,7 +242,7 @@ describe(
     });
     after(async () => {
       await pool?.run('dsched', ['stop']);
-      if (execute) execFileSync('umount', [execute]);
+      if (execute) await unmountWhenFree(execute);
       await pool?.stop();
       execFileSync('podman', ['rmi', '--force', IMAGE], { stdio: 'ignore' });
     });

@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestPool } from './harness/pool.js';
-import { fill } from './harness/small-spool.js';
+import { fill, unmountWhenFree } from './harness/small-spool.js';
 import { eventCodes, withoutReconnects } from './harness/user-log.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -26,7 +26,7 @@ describe('execute folder full', { skip: !isRoot && 'needs root to mount a small 
   });
   after(async () => {
     await pool?.run('dsched', ['stop']);
-    if (execute) execFileSync('umount', [execute]);
+    if (execute) await unmountWhenFree(execute);
     await pool?.stop();
   });
 

@@ -9,7 +9,7 @@ import { appendFileSync, readFileSync, readdirSync, rmSync, statSync, writeFileS
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { alive, TestPool } from './harness/pool.js';
-import { fill } from './harness/small-spool.js';
+import { fill, unmountWhenFree } from './harness/small-spool.js';
 import { eventCodes } from './harness/user-log.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -44,7 +44,7 @@ describe('pool home full', { skip: !isRoot && 'needs root to mount a small file 
   });
   after(async () => {
     await pool?.run('dsched', ['stop']);
-    if (pool) execFileSync('umount', [pool.home]);
+    if (pool) await unmountWhenFree(pool.home);
     await pool?.stop();
   });
 
