@@ -1,10 +1,11 @@
 // A pool restarted while its jobs run (run on demand: `node --import tsx bench/restart-running.ts`): RESTART_JOBS
 // (32) jobs run on as many slots, then `dsched stop; dsched start`, RESTART_ROUNDS (3) times, each with a fresh
-// cluster. Printed for each round: how long `dsched start` took, and from its end until every job of the round
-// runs again (a new start of its process, or one that reconnected: running again without a new start). At the
-// end, the counts that must be right: runs to completion twice, terminate events (005) per job, and the
-// reconnect events each user log has (023 reconnected, 024 reconnect failed: the job runs again). The job
-// lease is RESTART_LEASE (300) seconds: a round that waited for it would show. Nothing is asserted.
+// cluster. Printed for each round: how long `dsched stop` and `dsched start` took, and from the start's end until
+// every job of the round runs again (a new start of its process, or one that reconnected: running again without
+// a new start). At the end, the counts that must be right: runs to completion twice, terminate events (005) per
+// job, the evictions (004, what `dsched stop` leaves) and the disconnect events (022 disconnected, 023
+// reconnected, 024 reconnect failed: the job runs again). The job lease is RESTART_LEASE (300) seconds: a round
+// that waited for it would show. Nothing is asserted.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
@@ -44,6 +45,7 @@ try {
     clusters.push(cluster);
     const ofCluster = () => lines('starts.txt').filter((l) => l.startsWith(`${cluster}.`)).length;
     while ((await running(cluster)) < JOBS || ofCluster() < JOBS) await sleep(200);
+    const s0 = Date.now();
     const stop = await pool.run('dsched', ['stop'], { timeoutMs: 120_000 });
     const t0 = Date.now();
     const start = await pool.run('dsched', ['start'], { timeoutMs: 300_000 });
@@ -54,7 +56,7 @@ try {
     const again = () => ofCluster() - JOBS + (reconnectedLog() - reconnectedBefore);
     while (again() < JOBS && Date.now() - t1 < 600_000) await sleep(50);
     console.log(
-      `round ${round + 1}: dsched stop ${stop.code}, dsched start ${start.code} in ${((t1 - t0) / 1000).toFixed(1)} s; ` +
+      `round ${round + 1}: dsched stop ${stop.code} in ${((t0 - s0) / 1000).toFixed(1)} s, dsched start ${start.code} in ${((t1 - t0) / 1000).toFixed(1)} s; ` +
         `from its end until ${again() < JOBS ? `only ${again()} of ${JOBS} ran again (gave up after 600 s)` : `all ${JOBS} run again`} ${((Date.now() - t1) / 1000).toFixed(1)} s ` +
         `(${ofCluster() - JOBS} started again, ${reconnectedLog() - reconnectedBefore} reconnected)`,
     );
@@ -67,7 +69,8 @@ try {
   console.log(
     `completed ${new Set(done).size} of ${JOBS * ROUNDS}, twice ${done.length - new Set(done).size}; ` +
       `terminate events ${terminated.length} for ${new Set(terminated).size} jobs; ` +
-      `023 reconnected ${count('023')}, 024 reconnect failed ${count('024')}`,
+      `004 evicted ${count('004')}, 022 disconnected ${count('022')}, 023 reconnected ${count('023')}, ` +
+      `024 reconnect failed ${count('024')}`,
   );
 } finally {
   await pool.stop();

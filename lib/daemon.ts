@@ -172,9 +172,10 @@ function watchMaster(ctx: DaemonContext): void {
  * while it runs are logged and ignored, since a wrapper or batch system that passes signals on (Slurm sends
  * every process of a job SIGTERM, and a shell may forward it) must not turn a graceful stop into a hard one.
  * SIGQUIT (Ctrl-\ on a terminal) exits at once, during a graceful stop too (HTCondor's fast shutdown: nothing is
- * evicted; the jobs of a startd die with its spawner and run again). A graceful stop ends after 15 s anyway.
+ * evicted; the jobs of a startd die with its spawner and run again). A graceful stop ends after `forceMs`
+ * (15 s) anyway.
  */
-export function onShutdown(ctx: DaemonContext, stop: () => Promise<void>): void {
+export function onShutdown(ctx: DaemonContext, stop: () => Promise<void>, forceMs = 15_000): void {
   let stopping = false;
   const handler = (sig: NodeJS.Signals) => {
     if (stopping) {
@@ -183,7 +184,7 @@ export function onShutdown(ctx: DaemonContext, stop: () => Promise<void>): void 
     }
     stopping = true;
     ctx.log.info({ signal: sig }, `${ctx.name} shutting down`);
-    const force = setTimeout(() => process.exit(1), 15_000);
+    const force = setTimeout(() => process.exit(1), forceMs);
     force.unref();
     stop()
       .catch((e) => ctx.log.error({ err: e }, 'error during shutdown'))

@@ -15,7 +15,7 @@ import {
 } from '../../lib/pid-file.js';
 import { proto } from '../../lib/rpc/proto.js';
 import type { CallContext } from '../../lib/rpc/server.js';
-import { Supervisor } from './supervisor.js';
+import { stopBoundMs, Supervisor } from './supervisor.js';
 
 const ctx = daemonContext('master');
 const { config, log } = ctx;
@@ -85,7 +85,8 @@ const supervisor = new Supervisor(
   () => config.int('MAX_DAEMON_LOG') * 1024,
 );
 let shuttingDown: Promise<void> | undefined;
-const stopAll = () => (shuttingDown ??= supervisor.stop(20_000));
+const STOP_GRACE_MS = 20_000;
+const stopAll = () => (shuttingDown ??= supervisor.stop(STOP_GRACE_MS));
 
 const server = await serveDaemon(ctx, config.int('MASTER_PORT'), [
   {
@@ -139,9 +140,15 @@ const server = await serveDaemon(ctx, config.int('MASTER_PORT'), [
 supervisor.start(config.list('DAEMON_LIST'));
 process.on('SIGHUP', () => supervisor.signalAll('SIGHUP'));
 
-onShutdown(ctx, async () => {
-  await stopAll();
-  await server.shutdown();
-  const me = readPidFile(pidFile);
-  if (me?.pid === process.pid) removePidFile(pidFile, me);
-});
+// the master outlasts its stop's stages (a hung schedd is killed at the grace, then the collector still
+// stops): exiting at a daemon's usual 15 s would leave them running with no master
+onShutdown(
+  ctx,
+  async () => {
+    await stopAll();
+    await server.shutdown();
+    const me = readPidFile(pidFile);
+    if (me?.pid === process.pid) removePidFile(pidFile, me);
+  },
+  stopBoundMs(STOP_GRACE_MS) + 2_000,
+);

@@ -10,6 +10,14 @@ import { daemonNodeFlags } from '../../lib/node-flags.js';
 import type { Logger } from '../../lib/log.js';
 import { readPidFile, removePidFile, writePidFile, type PidRecord } from '../../lib/pid-file.js';
 
+/** What a stage reached after the grace time of a stop still gets: a quarter of it, at most 5 s. */
+const stageFloorMs = (graceMs: number) => Math.min(5_000, graceMs / 4);
+
+/** The longest `Supervisor.stop(graceMs)` takes: the grace, then the floor of each later stage. */
+export function stopBoundMs(graceMs: number): number {
+  return graceMs + (STOP_STAGES.length - 1) * stageFloorMs(graceMs);
+}
+
 export interface DaemonState {
   name: string;
   child?: ChildProcess;
@@ -179,7 +187,7 @@ export class Supervisor {
     this.stopping = true;
     for (const d of this.daemons.values()) if (d.timer) clearTimeout(d.timer);
     const deadline = performance.now() + graceMs;
-    const floorMs = Math.min(5_000, graceMs / 4);
+    const floorMs = stageFloorMs(graceMs);
     const stageOf = (name: string) =>
       Math.max(
         0,

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { alive, START_BACKSTOP_MS, TestPool } from './harness/pool.js';
+import { alive, homeProcesses, START_BACKSTOP_MS, TestPool } from './harness/pool.js';
 
 describe('admin commands', () => {
   let pool: TestPool;
@@ -95,6 +95,26 @@ describe('admin commands', () => {
     const all = await pool.run('dsched', ['config']);
     assert.equal(all.code, 0, all.stderr);
     assert.match(all.stdout, /^UPDATE_INTERVAL = /m);
+  });
+});
+
+describe('admin commands – dsched stop of a pool whose schedd hangs', () => {
+  let pool: TestPool;
+  before(async () => {
+    pool = await TestPool.start();
+  });
+  after(async () => {
+    await pool?.stop();
+  });
+
+  test('admin commands – dsched stop with the schedd stopped (SIGSTOP): its master kills it after the grace time and stops the collector after it, leaving nothing running', async () => {
+    process.kill(pool.daemonPid('schedd'), 'SIGSTOP');
+    const r = await pool.run('dsched', ['stop'], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    // the master stopped every daemon itself: dsched stop found none left by a master that gave up
+    assert.doesNotMatch(r.stdout, /left by a master/);
+    assert.match(r.stdout, /pool stopped/);
+    await pool.waitFor('every process of the pool to be gone', () => homeProcesses(pool.home).length === 0);
   });
 });
 
