@@ -23,7 +23,11 @@ describe('admin commands', () => {
       `executable = /bin/sh\narguments = "-c 'echo run >> wait.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done'"\nlog = wait.log\nqueue\n`,
     );
     const c = await pool.submit('wait.sub');
-    await pool.waitFor('the job to run', () => pool.exists('wait.runs'));
+    // running at the schedd too (its start answered), not only at the startd: the eviction is of a running job
+    await pool.waitFor(
+      'the job to run',
+      async () => pool.exists('wait.runs') && (await pool.json('dq', [String(c)]))[0]?.JobStatus === 2,
+    );
     const before = Object.fromEntries(['master', 'schedd', 'startd'].map((d) => [d, pool.daemonPid(d)]));
     const r = await pool.run('dsched', ['restart'], { timeoutMs: START_BACKSTOP_MS });
     assert.equal(r.code, 0, r.stderr);
