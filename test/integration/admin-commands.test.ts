@@ -5,6 +5,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { alive, homeProcesses, START_BACKSTOP_MS, TestPool } from './harness/pool.js';
+import { eventCodes, withoutReconnects } from './harness/user-log.js';
 
 describe('admin commands', () => {
   let pool: TestPool;
@@ -22,7 +23,11 @@ describe('admin commands', () => {
       `executable = /bin/sh\narguments = "-c 'echo run >> wait.runs; i=0; while [ ! -e ${go} ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done'"\nlog = wait.log\nqueue\n`,
     );
     const c = await pool.submit('wait.sub');
-    await pool.waitFor('the job to run', () => pool.exists('wait.runs'));
+    // running at the schedd too (its start answered), not only at the startd: the eviction is of a running job
+    await pool.waitFor(
+      'the job to run',
+      async () => pool.exists('wait.runs') && (await pool.json('dq', [String(c)]))[0]?.JobStatus === 2,
+    );
     const before = Object.fromEntries(['master', 'schedd', 'startd'].map((d) => [d, pool.daemonPid(d)]));
     const r = await pool.run('dsched', ['restart'], { timeoutMs: START_BACKSTOP_MS });
     assert.equal(r.code, 0, r.stderr);
@@ -47,7 +52,13 @@ describe('admin commands', () => {
       log,
       new RegExp(`^004 \\(0*${c}\\.000\\.000\\) .* Job was evicted\\.\n[^]*?Reason: the startd was shut down$`, 'm'),
     );
-    assert.doesNotMatch(log, /^02[24] /m);
+    // (a renewal left unanswered a few seconds on a loaded machine and recovered from, 022 then 023, is no part of it)
+    const codes = withoutReconnects(eventCodes(pool, 'wait.log', c));
+    assert.deepEqual(
+      codes.filter((e) => e === '022' || e === '024'),
+      [],
+      codes.join(' '),
+    );
   });
 
   test('admin commands – dsched drain of a machine not in the pool is error[MACHINE_NOT_FOUND], exit 1', async () => {

@@ -40,6 +40,20 @@ async function completesOnceAfterRestart(pool: TestPool, daemon: string, pid: nu
   assert.equal(pool.read(`${name}.done`), 'done\n', 'the job ran to its end once');
 }
 
+/**
+ * SIGKILL to each of `pids`, as a host crash ends them: one that went with another killed just before (the
+ * spawner and its keeper end when the startd above them dies, and a loaded machine may run them between two of
+ * these kills) is gone, as in a crash.
+ */
+function crash(pids: number[]) {
+  for (const pid of pids)
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+}
+
 function logged(pool: TestPool, daemon: string, text: string): boolean {
   const f = join(pool.home, 'log', `${daemon}.log`);
   return existsSync(f) && readFileSync(f, 'utf8').includes(text);
@@ -163,14 +177,13 @@ describe('exactly once', () => {
       'unread-crash',
       (startd, spawner, keeper) => {
         const master = Number(readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8').split(/\s+/)[0]);
-        for (const pid of [
+        crash([
           ...['collector', 'negotiator', 'schedd'].map((d) => pool.daemonPid(d)),
           startd,
           spawner,
           keeper,
           master,
-        ])
-          process.kill(pid, 'SIGKILL');
+        ]);
       },
       async () => {
         const r = await pool.run('dsched', ['start']);
@@ -278,18 +291,12 @@ describe('exactly once', () => {
     const journal = join(pool.home, 'run', 'startd-exits.journal');
     await pool.waitFor('the startd to journal the exit', () => journaled(journal, cluster, '"exited"'));
     const master = Number(readFileSync(join(pool.home, 'run', 'master.pid'), 'utf8').split(/\s+/)[0]);
-    for (const pid of [
+    crash([
       ...['collector', 'negotiator', 'schedd', 'startd'].map((d) => pool.daemonPid(d)),
       spawnerOf(pool),
       keeperOf(pool),
       master,
-    ])
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch (e) {
-        // one that went with another killed just before (the keeper ends with its spawner): gone, as in a crash
-        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-      }
+    ]);
 
     const r = await pool.run('dsched', ['start']);
     assert.equal(r.code, 0, r.stderr);

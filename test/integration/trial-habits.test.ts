@@ -179,7 +179,11 @@ describe('trial habits – HTCondor and PBS users', () => {
   test('trial habits – condor_submit -name SCHEDD queues there; -spool and -remote, condor_vacate_job, condor_transfer_data and condor_config_val say what to do instead', async () => {
     const bin = await installShims('shims-condor');
     pool.file('named.sub', 'executable = /bin/true\nhold = true\nqueue\n');
-    const name = (await pool.run('dstatus', ['-schedd', '-af', 'Name'])).stdout.trim().split('\n')[0]!;
+    // the schedd's ad reaches the collector on its own time: run alone, this test may come first
+    const name = await pool.waitFor(
+      'the schedd ad in the collector',
+      async () => (await pool.run('dstatus', ['-schedd', '-af', 'Name'])).stdout.trim().split('\n')[0],
+    );
     const ok = shimShell(pool, bin, `condor_submit -name ${name} named.sub`);
     assert.equal(ok.code, 0, ok.stderr);
     const cluster = Number(/cluster (\d+)/.exec(ok.stdout)![1]);
