@@ -309,11 +309,14 @@ export class EventReporter {
   }
 
   /**
-   * Whether nothing is left to wait for: every event acknowledged, except those of schedds that did not take
-   * their last batch (unreachable, or their queue not written) and have none in flight now.
+   * Whether nothing is left to wait for: every event acknowledged, or tried and not taken (its schedd
+   * unreachable, or its queue not written) with nothing in flight to that schedd now. An event not tried yet
+   * is waited for even when an earlier batch to its schedd failed.
    */
   settled(): boolean {
-    return [...this.pending].every(([addr, m]) => m.size === 0 || (!this.inflight.has(addr) && this.backoff.has(addr)));
+    return [...this.pending].every(
+      ([addr, m]) => !this.inflight.has(addr) && [...m.keys()].every((seq) => this.retryAt.has(seq)),
+    );
   }
 
   close() {

@@ -126,6 +126,34 @@ describe('startd event reporter', () => {
     reporter.close();
   });
 
+  test('event reporter – a stopping startd waits for an event not tried yet though an earlier batch to its schedd failed, and gives up on events tried and not taken', async (t) => {
+    mockClocks(t);
+    const reporter = new EventReporter(pino({ level: 'silent' }), {} as ClientCredentials);
+    const answers: Array<(acked: string[] | Error) => void> = [];
+    reporter.client = () =>
+      ({
+        jobEvents: () =>
+          new Promise((resolve, reject) =>
+            answers.push((a) => (a instanceof Error ? reject(a) : resolve({ acked: a }))),
+          ),
+      }) as unknown as ScheddClient;
+    reporter.send('schedd:1', update(0));
+    await settle();
+    assert.equal(answers.length, 1);
+    reporter.send('schedd:1', update(1)); // waits behind the batch in flight
+    assert.equal(reporter.settled(), false, 'a batch is in flight');
+    answers[0]!(new Error('connection refused'));
+    // the failure is taken (microtasks only): the new event is not tried yet
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    assert.equal(reporter.settled(), false, 'the event not tried yet is waited for');
+    await settle();
+    assert.equal(answers.length, 2, 'the new event goes');
+    answers[1]!(new Error('connection refused'));
+    await settle();
+    assert.equal(reporter.settled(), true, 'both tried and not taken: given up');
+    reporter.close();
+  });
+
   test('event reporter – a wall clock stepped back while an event waits for its retry does not hold the retry back', async (t) => {
     const tick = mockClocks(t);
     t.mock.method(Math, 'random', () => 1);
