@@ -9,8 +9,7 @@ import { appendFileSync, chmodSync, chownSync, mkdtempSync, readFileSync } from 
 import { connect as http2Connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { ANONYMOUS_REQUEST_BYTES } from '../../lib/rpc/server.js';
 import { TestPool } from '../integration/harness/pool.js';
@@ -61,7 +60,7 @@ describe('security – bytes of anonymous requests in flight', () => {
   let port: number;
   let ca: Buffer;
   const sessions: ClientHttp2Session[] = [];
-  const sockets = new Map<ClientHttp2Session, Socket>();
+  const sockets = new Map<ClientHttp2Session, TLSSocket>();
   const home = mkdtempSync(join(tmpdir(), 'dsched-nobody-home-'));
   const nobody = { uid: 65534, gid: 65534, env: { USER: 'nobody', HOME: home, XDG_CACHE_HOME: undefined } };
 
@@ -79,12 +78,20 @@ describe('security – bytes of anonymous requests in flight', () => {
 
   /** A connection to the schedd from `host` (a loopback address), with no credential. */
   const connectFrom = (host: string): ClientHttp2Session => {
-    const socket = netConnect({ host: '127.0.0.1', port, localAddress: host });
+    // one socket object owns the connection (a TCP socket handed to TLS and destroyed under it once left a
+    // test process spinning after its tests had ended)
+    const socket = tlsConnect({
+      host: '127.0.0.1',
+      port,
+      // tls.connect hands this on to net.connect (the types leave it out)
+      ...({ localAddress: host } as object),
+      ca,
+      ALPNProtocols: ['h2'],
+      checkServerIdentity: () => undefined,
+    });
     // a reset this end did not ask for is the session's to report (an unhandled one would end the test process)
     socket.on('error', () => {});
-    const s = http2Connect(`https://127.0.0.1:${port}`, {
-      createConnection: () => tlsConnect({ socket, ca, ALPNProtocols: ['h2'], checkServerIdentity: () => undefined }),
-    });
+    const s = http2Connect(`https://127.0.0.1:${port}`, { createConnection: () => socket });
     sockets.set(s, socket);
     s.on('error', () => {});
     sessions.push(s);
