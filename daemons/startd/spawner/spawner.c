@@ -1080,7 +1080,23 @@ static int set_core_limit(const char *core) {
   return setrlimit(RLIMIT_CORE, &soft) ? errno : 0;
 }
 
-static void child(int err_fd, pid_t parent, const int *stdio, int owner, uid_t uid, gid_t gid, const gid_t *groups, int ngroups, const char *exe, char **argv, char **envp, const char *journal, const char *run, const char *core) {
+/*
+ * Wait until the file system's clock has passed `t` (the job's fork stamp, which ended_full compares its
+ * sandbox's ctimes with): that clock is coarse, a tick of a few ms, and a fast job could start and write all it
+ * writes within the tick of its stamp, its writes then not seen as changes. At most a tick, in the job's own
+ * process, before it runs.
+ */
+static void past_stamp(const struct timespec *t) {
+  for (int i = 0; i < 1000; i++) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    if (now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec > t->tv_nsec)) return;
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+  }
+}
+
+static void child(int err_fd, pid_t parent, const int *stdio, int owner, uid_t uid, gid_t gid, const gid_t *groups, int ngroups, const char *exe, char **argv, char **envp, const char *journal, const char *run, const char *core, const struct timespec *forked) {
   sigset_t none;
   sigemptyset(&none);
   signal(SIGPIPE, SIG_DFL);
@@ -1113,6 +1129,7 @@ static void child(int err_fd, pid_t parent, const int *stdio, int owner, uid_t u
     (void)write_all(journal_fd, line.p, line.len);
   }
   if (!e) {
+    past_stamp(forked);
     execve(exe, argv, envp);
     e = errno;
   }
@@ -1318,7 +1335,7 @@ static void start(const struct req *r) {
   } else if (pid < 0) {
     FAIL(6, fork_errno, "Failed to place the job in its process tracking cgroup %s: %s", fam.cgroup, why(fork_errno, e1, sizeof e1));
   }
-  if (pid == 0) child(pipefd[1], self, fds, owner, uid, gid, groups, ngroups, exe, argv, envp, journal, run, core);
+  if (pid == 0) child(pipefd[1], self, fds, owner, uid, gid, groups, ngroups, exe, argv, envp, journal, run, core, &forked);
   if (umask_set) umask(own_umask); /* the child has the job's */
   umask_set = 0;
   if (pid < 0) FAIL(6, fork_errno, "Failed to execute '%s': %s", exe, why(fork_errno, e1, sizeof e1));
